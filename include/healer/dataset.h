@@ -1,0 +1,106 @@
+/* healer/dataset.h - CSV ingestion and the in-memory dataset.
+ *
+ * A dataset is a dense row-major float matrix (NaN = missing) plus optional
+ * sample ids and labels. Labels are kept as strings in a sorted label table
+ * (numerically sorted when every label is an integer) and each row refers to
+ * its label by index, so string labels such as "disk_full" work as well as
+ * the integers of the reference data.
+ *
+ * Ownership: every hl_dataset returned by this API is owned by the caller and
+ * released with hl_dataset_free(). Datasets are immutable after loading and
+ * may be read from several threads at once.
+ */
+#ifndef HEALER_DATASET_H
+#define HEALER_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "healer/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How a CSV file is read. Initialise with hl_csv_options_init(). */
+typedef struct hl_csv_options {
+    const char *label_column; /* header of the label column, default "label" */
+    const char *id_column;    /* header of the sample id column, default "sample_id" */
+    int require_label;        /* non-zero: a missing label column is an error
+                                 (training); rows with an empty label are
+                                 skipped and counted in rows_skipped_no_label */
+    int keep_unlabelled;      /* non-zero: rows with an empty label are kept
+                                 with label index -1 (prediction, scoring) */
+    size_t max_bytes;         /* file size limit, default 1 GiB */
+    size_t max_columns;       /* default 10,000 */
+    size_t max_rows;          /* default 50,000,000 */
+    size_t max_field_bytes;   /* longest single cell, default 64 KiB */
+} hl_csv_options;
+
+void hl_csv_options_init(hl_csv_options *opt);
+
+typedef struct hl_dataset {
+    size_t n_rows;
+    size_t n_features;
+    char **feature_names;   /* n_features NUL-terminated names, in file order */
+    float *x;               /* n_rows * n_features, row-major; NAN = missing */
+
+    char **sample_ids;      /* n_rows strings, or NULL when the file had no id column */
+
+    int has_labels;         /* the file had a label column */
+    size_t n_classes;       /* size of the label table (0 without labels) */
+    char **class_names;     /* sorted label table */
+    int32_t *y;             /* n_rows class indices, -1 = no label; NULL when !has_labels */
+
+    /* Ingestion summary. */
+    char *source;                 /* file name or label the data came from */
+    size_t rows_read;             /* data rows in the file */
+    size_t rows_skipped_no_label; /* rows dropped because the label cell was empty */
+    size_t missing_cells;         /* feature cells that were empty / NA / NaN / null */
+} hl_dataset;
+
+/* Reads a CSV file. On success stores a new dataset in *out and returns
+ * HL_OK; on failure returns a status, leaves *out NULL and fills err (file,
+ * line, column and the problem). opt may be NULL for defaults. */
+hl_status hl_dataset_read_csv(const char *path, const hl_csv_options *opt,
+                              hl_dataset **out, hl_error *err);
+
+/* Same as hl_dataset_read_csv() for a CSV held in memory; `name` is used in
+ * error messages in place of a file name. The buffer is not retained. */
+hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
+                               const hl_csv_options *opt, hl_dataset **out,
+                               hl_error *err);
+
+void hl_dataset_free(hl_dataset *ds);
+
+/* Returns the index of the feature called `name`, or -1. */
+long hl_dataset_feature_index(const hl_dataset *ds, const char *name);
+
+/* Exact-duplicate analysis of the feature rows (labels ignored for grouping).
+ * group[i] is the index of the first row whose features are bit-identical to
+ * row i (group[i] == i for first occurrences). */
+typedef struct hl_dup_info {
+    size_t n_rows;
+    uint32_t *group;          /* n_rows entries, owned */
+    size_t duplicate_rows;    /* rows that repeat an earlier row's features */
+    size_t conflicting_rows;  /* duplicates whose label differs from the first occurrence */
+} hl_dup_info;
+
+hl_status hl_dataset_find_duplicates(const hl_dataset *ds, hl_dup_info *out,
+                                     hl_error *err);
+void hl_dup_info_free(hl_dup_info *info);
+
+/* New dataset holding rows `rows[0..n)` of ds (copies; any order, repeats
+ * allowed). Class table, names and ids are carried over. */
+hl_status hl_dataset_subset(const hl_dataset *ds, const size_t *rows, size_t n,
+                            hl_dataset **out, hl_error *err);
+
+/* Writes ds back as CSV (sample_id column if present, features, label if
+ * present). Round-trips exactly: floats are printed with %.9g. */
+hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
+                               hl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,17 @@
+/* healer/healer.h - the whole public API of the SystemHealer engine.
+ *
+ * One header per concern; this one just includes them all. Every public
+ * symbol has the hl_ prefix. See docs/architecture.md for how they fit.
+ */
+#ifndef HEALER_HEALER_H
+#define HEALER_HEALER_H
+
+#include "healer/dataset.h"
+#include "healer/error.h"
+#include "healer/metrics.h"
+#include "healer/model.h"
+#include "healer/simulate.h"
+#include "healer/train.h"
+#include "healer/version.h"
+
+#endif

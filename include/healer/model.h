@@ -1,0 +1,117 @@
+/* healer/model.h - a trained model: prediction, summary, model files.
+ *
+ * An hl_model holds everything needed to predict: feature names, label
+ * table, bin boundaries, trees, parameters and the training summary. It is
+ * immutable after training or loading and safe to share between threads.
+ *
+ * Model files are little-endian binary with a magic, a format version, typed
+ * sections and a CRC-32 over the whole content; loading validates all of them
+ * and every count against the file size, so a truncated, corrupted, foreign
+ * or newer file is refused with a clear error, never a crash.
+ */
+#ifndef HEALER_MODEL_H
+#define HEALER_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "healer/dataset.h"
+#include "healer/error.h"
+#include "healer/metrics.h"
+#include "healer/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hl_model hl_model;
+
+#define HL_MODEL_FORMAT_VERSION 1u
+
+typedef struct hl_model_summary {
+    char algo[16];
+    char healer_version[32];
+    int64_t created_unix;          /* seconds since the epoch */
+    hl_train_params params;
+
+    size_t n_features;
+    size_t n_classes;
+    char **feature_names;          /* n_features */
+    char **class_names;            /* n_classes, the label table */
+
+    /* Data shape. */
+    size_t rows_read;
+    size_t rows_skipped_no_label;
+    size_t duplicate_rows;
+    size_t conflicting_duplicates;
+    size_t rows_train;             /* rows the final model was fitted on */
+    size_t rows_validation;        /* hold-out rows for early stopping */
+    uint64_t *class_counts;        /* n_classes: labelled rows per class */
+
+    /* Training. */
+    size_t rounds_done;            /* rounds kept in the model */
+    size_t best_round;             /* 1-based best validation round (0 = n/a) */
+    size_t n_trees;
+    double train_seconds;
+    size_t curve_len;
+    double *curve_train_loss;      /* curve_len */
+    double *curve_valid_loss;      /* curve_len, NAN without hold-out */
+
+    /* Quality estimates. */
+    int has_validation;
+    hl_metrics validation;
+    unsigned cv_folds;             /* 0 = no CV */
+    hl_metrics cv;                 /* out-of-fold metrics when cv_folds > 1 */
+
+    double *importance_gain;       /* n_features, total split gain */
+    uint32_t *importance_splits;   /* n_features, number of splits */
+} hl_model_summary;
+
+/* Borrowed view; valid as long as the model is. */
+const hl_model_summary *hl_model_summary_get(const hl_model *m);
+
+size_t hl_model_n_features(const hl_model *m);
+size_t hl_model_n_classes(const hl_model *m);
+const char *hl_model_class_name(const hl_model *m, size_t k);
+const char *hl_model_feature_name(const hl_model *m, size_t j);
+
+/* Predicts class probabilities for rows already in model feature order
+ * (x is n_rows * n_features, NAN = missing). proba receives n_rows *
+ * n_classes doubles. threads: 0 = all cores. */
+hl_status hl_model_predict_matrix(const hl_model *m, const float *x,
+                                  size_t n_rows, int threads, double *proba,
+                                  hl_error *err);
+
+/* Predicts for a dataset whose columns are matched to the model's features
+ * by name: a missing feature is an error naming it; extra columns are
+ * ignored with a warning added to *warn (may be NULL). */
+hl_status hl_model_predict_dataset(const hl_model *m, const hl_dataset *ds,
+                                   int threads, double *proba,
+                                   hl_warnings *warn, hl_error *err);
+
+/* Index of the most probable class of one row of probabilities (the
+ * lowest index wins ties, so results are deterministic). */
+int32_t hl_predict_argmax(const double *proba_row, size_t n_classes);
+
+/* Maps the dataset's label names onto the model's label table: y_out[i] is
+ * the model class index, or -1 for unlabelled rows and for labels the model
+ * does not know (counted in *unknown, may be NULL). */
+hl_status hl_model_map_labels(const hl_model *m, const hl_dataset *ds,
+                              int32_t *y_out, size_t *unknown, hl_error *err);
+
+/* Model files. Saving writes to a temporary name, fsyncs and renames. */
+hl_status hl_model_save(const hl_model *m, const char *path, hl_error *err);
+hl_status hl_model_load(const char *path, hl_model **out, hl_error *err);
+/* In-memory forms of the same format (the service stores blobs). *buf is
+ * malloc'ed; caller frees. */
+hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
+                             hl_error *err);
+hl_status hl_model_deserialize(const uint8_t *buf, size_t len, const char *name,
+                               hl_model **out, hl_error *err);
+
+void hl_model_free(hl_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,66 @@
+/* cli.h - shared pieces of the `healer` command-line tool.
+ *
+ * The CLI is thin: each command parses its flags, calls the engine and
+ * renders the result. What several commands print the same way (errors,
+ * metrics, model summaries, JSON) lives in report.c and args.c so that
+ * every command says things identically.
+ *
+ * Exit codes: 0 success, 1 runtime error, 2 usage error.
+ */
+#ifndef HEALER_CLI_H
+#define HEALER_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "healer/healer.h"
+
+enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+
+/* ---- commands ---- */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* ---- args.c ---- */
+
+/* Strict number parsing for flag values: the whole string must be a number
+ * in [min, max]. On failure prints a usage error naming the flag and
+ * returns -1. */
+int cli_parse_long(const char *cmd, const char *flag, const char *text,
+                   long min, long max, long *out);
+int cli_parse_u64(const char *cmd, const char *flag, const char *text,
+                  uint64_t *out);
+int cli_parse_double(const char *cmd, const char *flag, const char *text,
+                     double min, double max, double *out);
+
+/* Prints "healer CMD: MESSAGE" and a hint to --help; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints an engine error as "healer CMD: error: MESSAGE"; returns CLI_RUNTIME. */
+int cli_engine_error(const char *cmd, const hl_error *err);
+
+/* Prints each warning as "healer CMD: warning: ...". */
+void cli_print_warnings(const char *cmd, const hl_warnings *w);
+
+/* Progress line on stderr, only when stderr is a terminal. */
+int cli_train_progress(const hl_train_progress *p, void *user);
+void cli_progress_done(void);
+
+/* ---- report.c ---- */
+
+json_t *cli_metrics_json(const hl_metrics *m, char *const *class_names);
+json_t *cli_summary_json(const hl_model_summary *s);
+json_t *cli_warnings_json(const hl_warnings *w);
+void cli_print_metrics(FILE *out, const hl_metrics *m,
+                       char *const *class_names, const char *indent);
+void cli_print_summary(FILE *out, const hl_model_summary *s);
+/* Dumps j (and releases it) to stdout followed by a newline. */
+int cli_emit_json(json_t *j);
+
+#endif

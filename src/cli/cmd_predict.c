@@ -1,0 +1,356 @@
+/* cmd_predict.c - `healer predict` and `healer eval`.
+ *
+ * Both load a model and a CSV, match the CSV's columns to the model's
+ * features by name and compute class probabilities; predict writes them to
+ * a CSV file (atomically: temporary name, then rename), eval only scores
+ * them. When the input has labels, both print the same metrics.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char PREDICT_USAGE[] =
+    "Usage: healer predict --model FILE.model --data FILE.csv --out OUT.csv "
+    "[options]\n\n"
+    "Diagnoses every row of FILE.csv. Columns are matched to the model's\n"
+    "features by name (order may differ; extra columns are ignored with a\n"
+    "warning; a missing feature is an error). Writes OUT.csv with the header\n"
+    "sample_id,label,confidence,prob_<class>... where label is the predicted\n"
+    "class. If FILE.csv has a label column, the metrics are printed too.\n\n"
+    "Options:\n"
+    "  --model FILE        model written by 'healer train' (required)\n"
+    "  --data FILE         samples to diagnose (required)\n"
+    "  --out FILE          where to write the predictions (required)\n"
+    "  --threads T         worker threads, 0 = all cores (0)\n"
+    "  --label-column NAME label column header (label)\n"
+    "  --id-column NAME    sample id column header (sample_id)\n"
+    "  --json              print a JSON report on stdout\n"
+    "  -h, --help          show this help\n";
+
+static const char EVAL_USAGE[] =
+    "Usage: healer eval --model FILE.model --data LABELLED.csv [options]\n\n"
+    "Scores a model on labelled data: accuracy, per-class precision, recall,\n"
+    "F1 and support, macro-F1, weighted F1, log loss and the confusion matrix.\n"
+    "Rows without a label are ignored; labels the model does not know are\n"
+    "reported and left out of the metrics.\n\n"
+    "Options:\n"
+    "  --model FILE        model written by 'healer train' (required)\n"
+    "  --data FILE         labelled samples (required)\n"
+    "  --threads T         worker threads, 0 = all cores (0)\n"
+    "  --label-column NAME label column header (label)\n"
+    "  --id-column NAME    sample id column header (sample_id)\n"
+    "  --json              print the metrics as JSON on stdout\n"
+    "  -h, --help          show this help\n";
+
+enum { OPT_MODEL = 256, OPT_DATA, OPT_OUT, OPT_THREADS, OPT_LABEL, OPT_ID, OPT_JSON };
+
+static const struct option PREDICT_OPTS[] = {
+    {"model", required_argument, 0, OPT_MODEL},
+    {"data", required_argument, 0, OPT_DATA},
+    {"out", required_argument, 0, OPT_OUT},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"label-column", required_argument, 0, OPT_LABEL},
+    {"id-column", required_argument, 0, OPT_ID},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+typedef struct predict_args {
+    const char *cmd;
+    const char *model, *data, *out;
+    long threads;
+    hl_csv_options csv;
+    int json;
+} predict_args;
+
+/* The outcome of running a model over a CSV file. */
+typedef struct diagnosis {
+    hl_model *model;
+    hl_dataset *ds;
+    double *proba;       /* n_rows * n_classes */
+    int32_t *pred;       /* n_rows */
+    int32_t *y;          /* n_rows model class or -1; NULL without labels */
+    size_t unknown_labels;
+    int has_metrics;
+    hl_metrics metrics;
+    hl_warnings warnings;
+    double predict_seconds;
+} diagnosis;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void diagnosis_free(diagnosis *d)
+{
+    hl_model_free(d->model);
+    hl_dataset_free(d->ds);
+    free(d->proba);
+    free(d->pred);
+    free(d->y);
+    hl_metrics_free(&d->metrics);
+    hl_warnings_free(&d->warnings);
+}
+
+static hl_status score(diagnosis *d, hl_error *err)
+{
+    const size_t n = d->ds->n_rows, K = hl_model_n_classes(d->model);
+    if (!(d->y = malloc((n + 1) * sizeof *d->y)))
+        return HL_ERR_NOMEM;
+    hl_status rc = hl_model_map_labels(d->model, d->ds, d->y,
+                                       &d->unknown_labels, err);
+    if (rc != HL_OK)
+        return rc;
+    rc = hl_metrics_compute(d->y, d->pred, d->proba, n, K, &d->metrics, err);
+    d->has_metrics = rc == HL_OK;
+    return rc;
+}
+
+static hl_status run_diagnosis(const predict_args *a, diagnosis *d,
+                               hl_error *err)
+{
+    hl_status rc = hl_model_load(a->model, &d->model, err);
+    if (rc != HL_OK)
+        return rc;
+    if ((rc = hl_dataset_read_csv(a->data, &a->csv, &d->ds, err)) != HL_OK)
+        return rc;
+    const size_t n = d->ds->n_rows, K = hl_model_n_classes(d->model);
+    d->proba = malloc((n * K + 1) * sizeof *d->proba);
+    d->pred = malloc((n + 1) * sizeof *d->pred);
+    if (!d->proba || !d->pred)
+        return HL_ERR_NOMEM;
+    double t0 = now_seconds();
+    rc = hl_model_predict_dataset(d->model, d->ds, (int)a->threads, d->proba,
+                                  &d->warnings, err);
+    d->predict_seconds = now_seconds() - t0;
+    if (rc != HL_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        d->pred[i] = hl_predict_argmax(d->proba + i * K, K);
+    return d->ds->has_labels ? score(d, err) : HL_OK;
+}
+
+/* Writes one CSV field, quoted when it needs to be (RFC 4180). */
+static void put_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_predictions(const char *path, const diagnosis *d)
+{
+    const size_t K = hl_model_n_classes(d->model);
+    size_t plen = strlen(path) + 32;
+    char *tmp = malloc(plen);
+    if (!tmp)
+        return -1;
+    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(tmp);
+        return -1;
+    }
+    fputs("sample_id,label,confidence", f);
+    for (size_t k = 0; k < K; k++) {
+        fputs(",", f);
+        char name[512];
+        snprintf(name, sizeof name, "prob_%s", hl_model_class_name(d->model, k));
+        put_field(f, name);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < d->ds->n_rows; i++) {
+        const double *p = d->proba + i * K;
+        if (d->ds->sample_ids)
+            put_field(f, d->ds->sample_ids[i]);
+        else
+            fprintf(f, "%zu", i + 1);
+        fputc(',', f);
+        put_field(f, hl_model_class_name(d->model, (size_t)d->pred[i]));
+        fprintf(f, ",%.6g", p[d->pred[i]]);
+        for (size_t k = 0; k < K; k++)
+            fprintf(f, ",%.6g", p[k]);
+        fputc('\n', f);
+    }
+    int ok = !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        free(tmp);
+        errno = saved;
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+static json_t *class_counts_json(const diagnosis *d)
+{
+    const size_t K = hl_model_n_classes(d->model);
+    json_t *o = json_object();
+    size_t *count = calloc(K, sizeof *count);
+    for (size_t i = 0; count && i < d->ds->n_rows; i++)
+        count[d->pred[i]]++;
+    for (size_t k = 0; count && k < K; k++)
+        json_object_set_new(o, hl_model_class_name(d->model, k),
+                            json_integer((json_int_t)count[k]));
+    free(count);
+    return o;
+}
+
+static int parse_predict_args(int argc, char **argv, predict_args *a,
+                              const char *usage, int need_out, int *stop)
+{
+    hl_csv_options_init(&a->csv);
+    a->csv.keep_unlabelled = 1;
+    *stop = 1;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":h", PREDICT_OPTS, NULL)) != -1) {
+        switch (opt) {
+        case 'h': fputs(usage, stdout); return CLI_OK;
+        case OPT_MODEL: a->model = optarg; break;
+        case OPT_DATA: a->data = optarg; break;
+        case OPT_OUT:
+            if (!need_out)
+                return cli_usage_error(a->cmd, "unknown option '--out'");
+            a->out = optarg;
+            break;
+        case OPT_THREADS:
+            if (cli_parse_long(a->cmd, "--threads", optarg, 0, 256, &a->threads))
+                return CLI_USAGE;
+            break;
+        case OPT_LABEL: a->csv.label_column = optarg; break;
+        case OPT_ID: a->csv.id_column = optarg; break;
+        case OPT_JSON: a->json = 1; break;
+        default:
+            return cli_usage_error(a->cmd, "%s '%s'",
+                                   opt == ':' ? "missing value for"
+                                              : "unknown option",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(a->cmd, "unexpected argument '%s'", argv[optind]);
+    if (!a->model || !a->data || (need_out && !a->out))
+        return cli_usage_error(a->cmd, need_out
+                                           ? "--model, --data and --out are required"
+                                           : "--model and --data are required");
+    *stop = 0;
+    return CLI_OK;
+}
+
+static void print_label_report(const predict_args *a, const diagnosis *d)
+{
+    if (d->unknown_labels)
+        fprintf(stderr,
+                "healer %s: warning: %zu rows have a label the model does not "
+                "know; they are left out of the metrics\n",
+                a->cmd, d->unknown_labels);
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    predict_args a = {.cmd = "predict"};
+    int stop;
+    int rc = parse_predict_args(argc, argv, &a, PREDICT_USAGE, 1, &stop);
+    if (stop)
+        return rc;
+    diagnosis d;
+    memset(&d, 0, sizeof d);
+    hl_error err;
+    hl_error_clear(&err);
+    if (run_diagnosis(&a, &d, &err) != HL_OK) {
+        rc = cli_engine_error(a.cmd, &err);
+        goto done;
+    }
+    cli_print_warnings(a.cmd, &d.warnings);
+    print_label_report(&a, &d);
+    if (write_predictions(a.out, &d) != 0) {
+        fprintf(stderr, "healer predict: error: %s: cannot write: %s\n", a.out,
+                strerror(errno));
+        rc = CLI_RUNTIME;
+        goto done;
+    }
+    if (a.json) {
+        json_t *j = json_pack(
+            "{s:s, s:I, s:f, s:o, s:o, s:I}", "out", a.out, "rows",
+            (json_int_t)d.ds->n_rows, "predict_seconds", d.predict_seconds,
+            "class_counts", class_counts_json(&d), "warnings",
+            cli_warnings_json(&d.warnings), "unknown_labels",
+            (json_int_t)d.unknown_labels);
+        json_object_set_new(
+            j, "metrics",
+            d.has_metrics ? cli_metrics_json(&d.metrics,
+                                             hl_model_summary_get(d.model)->class_names)
+                          : json_null());
+        rc = cli_emit_json(j);
+    } else {
+        printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
+               d.ds->n_rows, d.predict_seconds * 1e3, a.out);
+        if (d.has_metrics)
+            cli_print_metrics(stdout, &d.metrics,
+                              hl_model_summary_get(d.model)->class_names, "  ");
+        rc = CLI_OK;
+    }
+done:
+    diagnosis_free(&d);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    predict_args a = {.cmd = "eval"};
+    int stop;
+    int rc = parse_predict_args(argc, argv, &a, EVAL_USAGE, 0, &stop);
+    if (stop)
+        return rc;
+    diagnosis d;
+    memset(&d, 0, sizeof d);
+    hl_error err;
+    hl_error_clear(&err);
+    if (run_diagnosis(&a, &d, &err) != HL_OK) {
+        rc = cli_engine_error(a.cmd, &err);
+        goto done;
+    }
+    cli_print_warnings(a.cmd, &d.warnings);
+    print_label_report(&a, &d);
+    if (!d.has_metrics) {
+        fprintf(stderr, "healer eval: error: %s has no label column\n", a.data);
+        rc = CLI_RUNTIME;
+        goto done;
+    }
+    char *const *names = hl_model_summary_get(d.model)->class_names;
+    if (a.json) {
+        rc = cli_emit_json(json_pack(
+            "{s:I, s:I, s:f, s:o, s:o}", "rows", (json_int_t)d.ds->n_rows,
+            "unknown_labels", (json_int_t)d.unknown_labels, "predict_seconds",
+            d.predict_seconds, "warnings", cli_warnings_json(&d.warnings),
+            "metrics", cli_metrics_json(&d.metrics, names)));
+    } else {
+        cli_print_metrics(stdout, &d.metrics, names, "");
+        rc = CLI_OK;
+    }
+done:
+    diagnosis_free(&d);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/* main.c - `healer`: dispatch to a subcommand.
+ *
+ * Every subcommand lives in its own cmd_*.c file and is a thin layer over
+ * the engine in include/healer/. The web platform (`healer serve`) will be
+ * one more subcommand calling the same library functions.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train, "train a model from a labelled CSV file"},
+    {"predict", cmd_predict, "diagnose the samples of a CSV file"},
+    {"eval", cmd_eval, "score a model on a labelled CSV file"},
+    {"inspect", cmd_inspect, "show what a model file contains"},
+    {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "SystemHealer %s - fault diagnosis for distributed systems\n\n"
+            "Usage: healer COMMAND [OPTIONS]\n\nCommands:\n",
+            hl_version());
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\nRun 'healer COMMAND --help' for the options of a command.\n"
+                 "Exit codes: 0 success, 1 runtime error, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("healer %s\n", hl_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(name, COMMANDS[i].name))
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "healer: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return CLI_USAGE;
+}

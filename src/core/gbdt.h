@@ -1,0 +1,168 @@
+/* gbdt.h - internal data structures of the gradient-boosted tree learner.
+ *
+ * Shared by binning, tree growing, boosting, prediction and model files.
+ * Trees are flat arrays; the two children of a node are adjacent (right =
+ * left + 1) so a prediction step is one compare and one add, and a node is
+ * 12 bytes so that a few thousand trees stay in cache while predicting.
+ */
+#ifndef HEALER_GBDT_H
+#define HEALER_GBDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "healer/model.h"
+#include "pool.h"
+
+#define HL__LEAF 0xFFFFFFFFu          /* node.feature of a leaf */
+#define HL__DEFAULT_LEFT 0x80000000u  /* node.feature flag: missing goes left */
+#define HL__FEATURE_MASK 0x7FFFFFFFu
+
+typedef struct hl__node {
+    uint32_t feature; /* split feature | HL__DEFAULT_LEFT, or HL__LEAF */
+    float value;      /* split: go left when x <= value; leaf: output value */
+    uint32_t left;    /* index of the left child; the right one is left + 1 */
+} hl__node;
+
+typedef struct hl__tree {
+    uint32_t n_nodes;
+    hl__node *nodes;
+    uint8_t *split_bin; /* per node: last bin that goes left (binned data) */
+    float *gain;        /* per node: loss reduction of the split, 0 for leaves */
+    float *cover;       /* per node: hessian sum of the training rows in it */
+} hl__tree;
+
+/* Quantile bin layout of every feature. A feature has n_bins value bins
+ * numbered 1..n_bins and bin 0 for missing values; value bin b holds
+ * (cuts[b-2], cuts[b-1]] so that bin(v) <= b  <=>  v <= cuts[b-1]. */
+typedef struct hl__bins {
+    size_t n_features;
+    uint32_t *n_bins;  /* value bins per feature, >= 1 */
+    uint32_t *offset;  /* first histogram slot of each feature */
+    size_t total;      /* histogram slots: sum of (n_bins + 1) */
+    float **cuts;      /* n_bins - 1 ascending boundaries per feature */
+} hl__bins;
+
+/* A gradient/hessian pair; histograms accumulate them in double. */
+typedef struct hl__gh {
+    double g, h;
+} hl__gh;
+
+typedef struct hl__ghf {
+    float g, h;
+} hl__ghf;
+
+struct hl_model {
+    hl_model_summary summary;
+    size_t n_outputs;   /* 1 for two classes (logistic), else n_classes (softmax) */
+    double *base_score; /* n_outputs raw scores added before the trees */
+    size_t n_trees;     /* rounds * n_outputs; tree t feeds output t % n_outputs */
+    hl__tree *trees;
+    hl__bins bins;
+};
+
+/* ---- binning.c ---- */
+
+/* Computes bin boundaries from rows[0..n) of x (row stride n_features);
+ * rows == NULL means all n rows. Large inputs are sampled (deterministic). */
+hl_status hl__bins_build(const float *x, size_t n_features, const size_t *rows,
+                         size_t n, int max_bins, uint64_t seed, hl__pool *pool,
+                         hl__bins *out, hl_error *err);
+void hl__bins_free(hl__bins *b);
+/* Bin of one value of feature f (0 for NAN). */
+uint8_t hl__bin_value(const hl__bins *b, size_t f, float v);
+/* Bins rows[0..n) of x into out (n * n_features bytes, row-major). rows ==
+ * NULL means rows 0..n-1. */
+void hl__bins_apply(const hl__bins *b, const float *x, const size_t *rows,
+                    size_t n, hl__pool *pool, uint8_t *out);
+hl_status hl__bins_copy(hl__bins *dst, const hl__bins *src);
+
+/* ---- tree_grow.c ---- */
+
+typedef struct hl__grow_params {
+    int max_depth;      /* 0 = unlimited */
+    int max_leaves;     /* 0 = unlimited */
+    double min_child_weight;
+    double lambda_l2;
+    double min_split_gain;
+    double learning_rate;
+} hl__grow_params;
+
+typedef struct hl__grower hl__grower;
+
+/* Scratch space for growing trees on a binned matrix of up to max_rows
+ * rows. One grower per thread; growers are not shared. */
+hl__grower *hl__grower_create(const hl__bins *layout, size_t max_rows,
+                              const hl__grow_params *params);
+void hl__grower_free(hl__grower *g);
+
+/* Grows one tree on rows[0..n_rows) of `binned` (stride n_features) with
+ * the per-row gradients gh (indexed by row). Only features whose
+ * feature_mask entry is non-zero are considered (mask may be NULL). pool
+ * may be NULL; when given, large histograms are built feature-parallel.
+ * On success *out holds the tree (free with hl__tree_free). */
+hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
+                        const hl__ghf *gh, const uint32_t *rows, size_t n_rows,
+                        const uint8_t *feature_mask, hl__pool *pool,
+                        hl__tree *out);
+
+/* After hl__grow_tree: adds each grown row's leaf value to
+ * scores[row * stride + column]. Covers exactly the rows given to it. */
+void hl__grower_add_leaf_values(const hl__grower *g, const hl__tree *t,
+                                double *scores, size_t stride, size_t column);
+
+void hl__tree_free(hl__tree *t);
+
+/* Leaf index reached by one binned row. */
+uint32_t hl__tree_leaf_binned(const hl__tree *t, const uint8_t *row_bins);
+
+/* ---- boost.c ---- */
+
+/* One boosting run: fit on train_rows of x, watch valid_rows. */
+typedef struct hl__boost_job {
+    const float *x;              /* dataset matrix, row stride n_features */
+    size_t n_features;
+    const int32_t *y;            /* class of every dataset row */
+    size_t n_classes;
+    const double *class_weight;  /* n_classes */
+    const size_t *train_rows;
+    size_t n_train;
+    const size_t *valid_rows;    /* early stopping hold-out, may be empty */
+    size_t n_valid;
+    const hl_train_params *params;
+    const hl_train_control *ctl; /* may be NULL */
+    hl_train_stage stage;        /* reported to the progress callback */
+    unsigned fold, folds;
+    double started;              /* hl__now_seconds() when hl_train began */
+} hl__boost_job;
+
+typedef struct hl__boost_result {
+    size_t rounds_done;   /* rounds kept in the model */
+    size_t best_round;    /* 1-based, 0 without a hold-out */
+    size_t curve_len;
+    double *train_loss;   /* curve_len, owned by the caller afterwards */
+    double *valid_loss;
+} hl__boost_result;
+
+/* Fills m->bins, m->n_outputs, m->base_score, m->trees, m->n_trees. On
+ * failure the model's learner fields are left empty. */
+hl_status hl__boost(const hl__boost_job *job, hl_model *m,
+                    hl__boost_result *res, hl_error *err);
+
+/* ---- predict.c ---- */
+
+/* Raw scores of one row (x in model feature order) into scores[n_outputs]
+ * using the first n_trees trees. */
+void hl__model_raw_scores(const hl_model *m, size_t n_trees, const float *x,
+                          double *scores);
+/* Turns raw scores into probabilities over n_classes (softmax, or sigmoid
+ * for a single output). */
+void hl__scores_to_proba(const double *scores, size_t n_outputs,
+                         size_t n_classes, double *proba);
+
+/* ---- model.c ---- */
+
+hl_model *hl__model_alloc(void);
+void hl__summary_free(hl_model_summary *s);
+
+#endif

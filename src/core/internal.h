@@ -1,0 +1,69 @@
+/* internal.h - helpers shared by the engine's source files; not public API.
+ *
+ * Everything here has the hl__ prefix (double underscore) so that a reader
+ * can tell at a glance it is not callable from outside the library.
+ */
+#ifndef HEALER_INTERNAL_H
+#define HEALER_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "healer/error.h"
+#include "healer/version.h"
+
+#if defined(__GNUC__)
+#define HL__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define HL__PRINTF(fmt, args)
+#endif
+
+/* Fills err (if non-NULL) and returns code. Location-free form. */
+hl_status hl__fail(hl_error *err, hl_status code, const char *fmt, ...)
+    HL__PRINTF(3, 4);
+
+/* Fills err with a location: "file:line: column 'name' (index): message".
+ * file/column may be NULL or "", line/column_index 0 when unknown. */
+hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
+                      size_t line, const char *column, size_t column_index,
+                      const char *fmt, ...) HL__PRINTF(7, 8);
+
+/* Appends a formatted warning; returns HL_ERR_NOMEM on allocation failure.
+ * w may be NULL (the warning is dropped). */
+hl_status hl__warn(hl_warnings *w, const char *fmt, ...) HL__PRINTF(2, 3);
+
+/* Number of online CPUs, at least 1. */
+int hl__cpu_count(void);
+
+/* Resolves a user thread count: 0 or negative means all cores. */
+int hl__resolve_threads(int requested);
+
+/* Monotonic clock in seconds. */
+double hl__now_seconds(void);
+
+/* strdup that returns NULL on failure (kept here so the library builds as
+ * strict C11). */
+char *hl__strdup(const char *s);
+
+/* Frees an array of n strings and the array itself. NULL-safe. */
+void hl__free_strings(char **v, size_t n);
+
+/* Deterministic pseudo-random numbers: splitmix64 to seed, xoshiro256** to
+ * draw. Small, fast, and identical on every platform. */
+typedef struct hl__rng {
+    uint64_t s[4];
+} hl__rng;
+
+void hl__rng_seed(hl__rng *r, uint64_t seed);
+uint64_t hl__rng_next(hl__rng *r);
+/* Uniform double in [0, 1). */
+double hl__rng_uniform(hl__rng *r);
+/* Uniform integer in [0, n), n > 0. */
+uint64_t hl__rng_below(hl__rng *r, uint64_t n);
+/* Standard normal (Box-Muller, no cached second value: stateless per call). */
+double hl__rng_normal(hl__rng *r);
+/* Mixes several values into one seed (for per-round / per-class streams). */
+uint64_t hl__seed_mix(uint64_t a, uint64_t b);
+
+#endif

@@ -1,0 +1,597 @@
+/* train.c - hl_train(): from a labelled dataset to a model with a summary.
+ *
+ * Orchestration only; the learning itself is in boost.c. This file decides
+ * which rows train (labelled rows, exact duplicates collapsed so that a
+ * copied event neither counts twice nor leaks between training and
+ * validation), weighs the classes, runs the optional cross-validation,
+ * holds out the early-stopping rows, and records everything a user needs
+ * to trust the model afterwards in its summary.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gbdt.h"
+#include "internal.h"
+
+#define HL__MAX_CLASSES 64
+
+void hl_train_params_init(hl_train_params *p)
+{
+    memset(p, 0, sizeof *p);
+    strcpy(p->algo, "gbdt");
+    p->rounds = 500;
+    p->learning_rate = 0.1;
+    p->max_depth = 6;
+    p->max_leaves = 0;
+    p->min_child_weight = 1.0;
+    p->lambda_l2 = 1.0;
+    p->min_split_gain = 0.0;
+    p->subsample = 1.0;
+    p->colsample = 1.0;
+    p->max_bins = 255;
+    p->validation_fraction = 0.1;
+    p->early_stopping_rounds = 30;
+    p->class_weight = HL_CLASS_WEIGHT_BALANCED;
+    p->collapse_duplicates = 1;
+    p->cv_folds = 0;
+    p->seed = 42;
+    p->threads = 0;
+}
+
+static hl_status bad(hl_error *err, const char *name, const char *rule)
+{
+    return hl__fail(err, HL_ERR_INVALID, "invalid parameter %s: %s", name, rule);
+}
+
+hl_status hl_train_params_validate(const hl_train_params *p, hl_error *err)
+{
+    if (strcmp(p->algo, "gbdt") != 0)
+        return hl__fail(err, HL_ERR_INVALID,
+                        "invalid parameter algo: unknown algorithm '%.15s' "
+                        "(available: gbdt)",
+                        p->algo);
+    if (p->rounds < 1 || p->rounds > 100000)
+        return bad(err, "rounds", "must be in 1..100000");
+    if (!(p->learning_rate > 0.0 && p->learning_rate <= 10.0))
+        return bad(err, "learning_rate", "must be in (0, 10]");
+    if (p->max_depth < 0 || p->max_depth > 64)
+        return bad(err, "max_depth", "must be in 0..64 (0 = unlimited)");
+    if (p->max_leaves != 0 && (p->max_leaves < 2 || p->max_leaves > 65536))
+        return bad(err, "max_leaves", "must be 0 (unlimited) or in 2..65536");
+    if (p->max_depth == 0 && p->max_leaves == 0)
+        return bad(err, "max_depth",
+                   "0 (unlimited) needs max_leaves to bound the trees");
+    if (!(p->min_child_weight >= 0.0 && isfinite(p->min_child_weight)))
+        return bad(err, "min_child_weight", "must be a finite number >= 0");
+    if (!(p->lambda_l2 >= 0.0 && isfinite(p->lambda_l2)))
+        return bad(err, "lambda", "must be a finite number >= 0");
+    if (!(p->min_split_gain >= 0.0 && isfinite(p->min_split_gain)))
+        return bad(err, "min_split_gain", "must be a finite number >= 0");
+    if (!(p->subsample > 0.0 && p->subsample <= 1.0))
+        return bad(err, "subsample", "must be in (0, 1]");
+    if (!(p->colsample > 0.0 && p->colsample <= 1.0))
+        return bad(err, "colsample", "must be in (0, 1]");
+    if (p->max_bins < 2 || p->max_bins > 255)
+        return bad(err, "max_bins", "must be in 2..255");
+    if (p->early_stopping_rounds < 0 || p->early_stopping_rounds > 100000)
+        return bad(err, "early_stopping_rounds", "must be in 0..100000");
+    if (p->early_stopping_rounds > 0 &&
+        !(p->validation_fraction > 0.0 && p->validation_fraction <= 0.5))
+        return bad(err, "validation_fraction", "must be in (0, 0.5]");
+    if (p->class_weight != HL_CLASS_WEIGHT_NONE &&
+        p->class_weight != HL_CLASS_WEIGHT_BALANCED)
+        return bad(err, "class_weight", "must be none or balanced");
+    if (p->cv_folds == 1 || p->cv_folds > 100)
+        return bad(err, "cv_folds", "must be 0 (off) or in 2..100");
+    if (p->threads < 0 || p->threads > 256)
+        return bad(err, "threads", "must be in 0..256 (0 = all cores)");
+    return HL_OK;
+}
+
+/* ---- choosing the training rows ---- */
+
+typedef struct row_key {
+    uint32_t group;
+    int32_t y;
+    size_t row;
+} row_key;
+
+static int cmp_row_key(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    if (x->y != y->y)
+        return x->y < y->y ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Labelled rows to train on, ascending. With collapse, one row per distinct
+ * (features, label): a duplicate with a different label is kept, since it
+ * is real evidence that the KPIs do not decide the class alone. */
+static hl_status select_rows(const hl_dataset *ds, const hl_dup_info *dup,
+                             int collapse, size_t **rows_out, size_t *n_out)
+{
+    size_t n = 0;
+    row_key *keys = malloc((ds->n_rows + 1) * sizeof *keys);
+    size_t *rows = malloc((ds->n_rows + 1) * sizeof *rows);
+    if (!keys || !rows) {
+        free(keys);
+        free(rows);
+        return HL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ds->n_rows; i++)
+        if (ds->y[i] >= 0)
+            keys[n++] = (row_key){dup->group[i], ds->y[i], i};
+    size_t kept = 0;
+    if (collapse) {
+        qsort(keys, n, sizeof *keys, cmp_row_key);
+        for (size_t i = 0; i < n; i++)
+            if (i == 0 || keys[i].group != keys[i - 1].group ||
+                keys[i].y != keys[i - 1].y)
+                keys[kept++] = keys[i];
+    } else {
+        kept = n;
+    }
+    for (size_t i = 0; i < kept; i++)
+        rows[i] = keys[i].row;
+    free(keys);
+    /* Back to file order: deterministic and cache-friendly. */
+    int sorted = 1;
+    for (size_t i = 1; i < kept && sorted; i++)
+        sorted = rows[i - 1] < rows[i];
+    if (!sorted) {
+        uint8_t *mark = calloc(ds->n_rows + 1, 1);
+        if (!mark) {
+            free(rows);
+            return HL_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < kept; i++)
+            mark[rows[i]] = 1;
+        kept = 0;
+        for (size_t i = 0; i < ds->n_rows; i++)
+            if (mark[i])
+                rows[kept++] = i;
+        free(mark);
+    }
+    *rows_out = rows;
+    *n_out = kept;
+    return HL_OK;
+}
+
+/* ---- the run ---- */
+
+typedef struct train_run {
+    const hl_dataset *ds;
+    const hl_train_params *p;
+    const hl_train_control *ctl;
+    double started;
+    hl_dup_info dup;
+    size_t *rows;        /* training rows (dataset indices) */
+    size_t n_rows;
+    int32_t *y_rows;     /* label of each training row */
+    uint32_t *grp_rows;  /* duplicate group of each, as a position in rows */
+    double class_weight[HL__MAX_CLASSES];
+    uint64_t class_count[HL__MAX_CLASSES];
+} train_run;
+
+static hl_status prepare_groups(train_run *r)
+{
+    const size_t n = r->n_rows;
+    uint32_t *first_pos = malloc((r->ds->n_rows + 1) * sizeof *first_pos);
+    r->y_rows = malloc((n + 1) * sizeof *r->y_rows);
+    r->grp_rows = malloc((n + 1) * sizeof *r->grp_rows);
+    if (!first_pos || !r->y_rows || !r->grp_rows) {
+        free(first_pos);
+        return HL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r->ds->n_rows; i++)
+        first_pos[i] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = r->rows[i];
+        uint32_t g = r->dup.group[row];
+        if (first_pos[g] == UINT32_MAX)
+            first_pos[g] = (uint32_t)i;
+        r->grp_rows[i] = first_pos[g];
+        r->y_rows[i] = r->ds->y[row];
+    }
+    free(first_pos);
+    return HL_OK;
+}
+
+static hl_status weigh_classes(train_run *r, hl_error *err)
+{
+    const size_t K = r->ds->n_classes;
+    size_t present = 0;
+    for (size_t i = 0; i < r->n_rows; i++)
+        r->class_count[r->y_rows[i]]++;
+    for (size_t k = 0; k < K; k++)
+        present += r->class_count[k] > 0;
+    if (present < 2)
+        return hl__fail_at(err, HL_ERR_DATA, r->ds->source, 0, "label", 0,
+                           "training needs at least two classes; the data "
+                           "has %zu",
+                           present);
+    for (size_t k = 0; k < K; k++) {
+        double c = (double)r->class_count[k];
+        r->class_weight[k] =
+            r->p->class_weight == HL_CLASS_WEIGHT_BALANCED && c > 0
+                ? (double)r->n_rows / ((double)present * c)
+                : 1.0;
+    }
+    return HL_OK;
+}
+
+/* Splits positions pos[0..n) of the training rows into fit / hold-out
+ * dataset row lists, following the early-stopping settings. */
+static hl_status split_holdout(const train_run *r, const size_t *pos, size_t n,
+                               uint64_t seed, size_t *fit, size_t *n_fit,
+                               size_t *valid, size_t *n_valid, hl_error *err)
+{
+    *n_fit = *n_valid = 0;
+    if (r->p->early_stopping_rounds == 0 || n < 10) {
+        for (size_t i = 0; i < n; i++)
+            fit[(*n_fit)++] = r->rows[pos[i]];
+        return HL_OK;
+    }
+    int32_t *y = malloc(n * sizeof *y);
+    uint32_t *grp = malloc(n * sizeof *grp);
+    uint32_t *local = malloc(r->n_rows * sizeof *local);
+    uint8_t *is_valid = malloc(n);
+    hl_status rc = HL_ERR_NOMEM;
+    if (!y || !grp || !local || !is_valid)
+        goto done;
+    for (size_t i = 0; i < r->n_rows; i++)
+        local[i] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t g = r->grp_rows[pos[i]];
+        if (local[g] == UINT32_MAX)
+            local[g] = (uint32_t)i;
+        grp[i] = local[g];
+        y[i] = r->y_rows[pos[i]];
+    }
+    rc = hl_stratified_holdout(y, grp, n, r->ds->n_classes,
+                               r->p->validation_fraction, seed, is_valid, err);
+    if (rc != HL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (is_valid[i])
+            valid[(*n_valid)++] = r->rows[pos[i]];
+        else
+            fit[(*n_fit)++] = r->rows[pos[i]];
+    }
+done:
+    free(y);
+    free(grp);
+    free(local);
+    free(is_valid);
+    if (rc == HL_ERR_NOMEM)
+        return hl__fail(err, rc, "out of memory");
+    return rc;
+}
+
+static hl_model *new_model_shell(const train_run *r)
+{
+    hl_model *m = hl__model_alloc();
+    if (!m)
+        return NULL;
+    m->summary.n_features = r->ds->n_features;
+    m->summary.n_classes = r->ds->n_classes;
+    return m;
+}
+
+/* Fits one model on positions pos[0..n) of the training rows. */
+static hl_status fit(train_run *r, const size_t *pos, size_t n,
+                     hl_train_stage stage, unsigned fold, unsigned folds,
+                     hl_model **out, hl__boost_result *res, size_t **valid_out,
+                     size_t *n_valid_out, size_t *n_fit_out, hl_error *err)
+{
+    size_t *fit_rows = malloc((n + 1) * sizeof *fit_rows);
+    size_t *valid = malloc((n + 1) * sizeof *valid);
+    size_t n_fit = 0, n_valid = 0;
+    hl_model *m = new_model_shell(r);
+    hl_status rc;
+    if (!fit_rows || !valid || !m) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
+                       fit_rows, &n_fit, valid, &n_valid, err);
+    if (rc != HL_OK)
+        goto fail;
+    hl__boost_job job = {r->ds->x,       r->ds->n_features, r->ds->y,
+                         r->ds->n_classes, r->class_weight, fit_rows,
+                         n_fit,          valid,             n_valid,
+                         r->p,           r->ctl,            stage,
+                         fold,           folds,             r->started};
+    rc = hl__boost(&job, m, res, err);
+    if (rc != HL_OK)
+        goto fail;
+    free(fit_rows);
+    *out = m;
+    *n_fit_out = n_fit;
+    *valid_out = valid;
+    *n_valid_out = n_valid;
+    return HL_OK;
+fail:
+    free(fit_rows);
+    free(valid);
+    hl_model_free(m);
+    return rc;
+}
+
+/* Probabilities of dataset rows[0..n) under m. */
+static hl_status predict_rows(const hl_model *m, const hl_dataset *ds,
+                              const size_t *rows, size_t n, int threads,
+                              double *proba, hl_error *err)
+{
+    const size_t nf = ds->n_features;
+    float *x = malloc((n * nf + 1) * sizeof *x);
+    if (!x)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        memcpy(x + i * nf, ds->x + rows[i] * nf, nf * sizeof *x);
+    hl_status rc = hl_model_predict_matrix(m, x, n, threads, proba, err);
+    free(x);
+    return rc;
+}
+
+/* Scores dataset rows[0..n) with m into *out. */
+static hl_status score_rows(const hl_model *m, const hl_dataset *ds,
+                            const size_t *rows, size_t n, int threads,
+                            hl_metrics *out, hl_error *err)
+{
+    const size_t K = ds->n_classes;
+    double *proba = malloc((n * K + 1) * sizeof *proba);
+    int32_t *y = malloc((n + 1) * sizeof *y);
+    int32_t *pred = malloc((n + 1) * sizeof *pred);
+    hl_status rc = HL_ERR_NOMEM;
+    if (!proba || !y || !pred) {
+        rc = hl__fail(err, rc, "out of memory");
+        goto done;
+    }
+    rc = predict_rows(m, ds, rows, n, threads, proba, err);
+    if (rc != HL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = ds->y[rows[i]];
+        pred[i] = hl_predict_argmax(proba + i * K, K);
+    }
+    rc = hl_metrics_compute(y, pred, proba, n, K, out, err);
+done:
+    free(proba);
+    free(y);
+    free(pred);
+    return rc;
+}
+
+static void free_boost_result(hl__boost_result *res)
+{
+    free(res->train_loss);
+    free(res->valid_loss);
+    memset(res, 0, sizeof *res);
+}
+
+/* Out-of-fold metrics of k-fold CV over the training rows. */
+static hl_status cross_validate(train_run *r, hl_metrics *out, hl_error *err)
+{
+    const size_t n = r->n_rows, K = r->ds->n_classes;
+    const unsigned k = r->p->cv_folds;
+    uint32_t *fold = malloc((n + 1) * sizeof *fold);
+    size_t *pos = malloc((n + 1) * sizeof *pos);
+    size_t *test_rows = malloc((n + 1) * sizeof *test_rows);
+    double *oof = malloc((n * K + 1) * sizeof *oof);
+    int32_t *pred = malloc((n + 1) * sizeof *pred);
+    hl_status rc = HL_ERR_NOMEM;
+    if (!fold || !pos || !test_rows || !oof || !pred) {
+        rc = hl__fail(err, rc, "out of memory");
+        goto done;
+    }
+    rc = hl_stratified_folds(r->y_rows, r->grp_rows, n, K, k,
+                             hl__seed_mix(r->p->seed, 0xC5), fold, err);
+    if (rc != HL_OK)
+        goto done;
+    for (unsigned f = 0; f < k; f++) {
+        size_t n_fit = 0, n_test = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fold[i] == f)
+                test_rows[n_test++] = i;
+            else
+                pos[n_fit++] = i;
+        }
+        if (n_test == 0)
+            continue;
+        hl_model *m = NULL;
+        hl__boost_result res;
+        size_t *valid = NULL, n_valid = 0, n_used = 0;
+        rc = fit(r, pos, n_fit, HL_STAGE_CV, f + 1, k, &m, &res, &valid,
+                 &n_valid, &n_used, err);
+        if (rc != HL_OK)
+            goto done;
+        free(valid);
+        free_boost_result(&res);
+        /* test_rows holds positions; turn them into dataset rows. */
+        size_t *ds_rows = pos; /* reuse: fit() no longer needs pos */
+        for (size_t i = 0; i < n_test; i++)
+            ds_rows[i] = r->rows[test_rows[i]];
+        double *proba = malloc((n_test * K + 1) * sizeof *proba);
+        rc = proba ? predict_rows(m, r->ds, ds_rows, n_test, r->p->threads,
+                                  proba, err)
+                   : hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        hl_model_free(m);
+        if (rc != HL_OK) {
+            free(proba);
+            goto done;
+        }
+        for (size_t i = 0; i < n_test; i++)
+            memcpy(oof + test_rows[i] * K, proba + i * K, K * sizeof *oof);
+        free(proba);
+    }
+    for (size_t i = 0; i < n; i++)
+        pred[i] = fold[i] == UINT32_MAX ? 0 : hl_predict_argmax(oof + i * K, K);
+    rc = hl_metrics_compute(r->y_rows, pred, oof, n, K, out, err);
+done:
+    free(fold);
+    free(pos);
+    free(test_rows);
+    free(oof);
+    free(pred);
+    return rc;
+}
+
+static hl_status copy_names(char ***dst, char *const *src, size_t n)
+{
+    *dst = calloc(n ? n : 1, sizeof **dst);
+    if (!*dst)
+        return HL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (!((*dst)[i] = hl__strdup(src[i])))
+            return HL_ERR_NOMEM;
+    return HL_OK;
+}
+
+static void compute_importance(const hl_model *m, double *gain,
+                               uint32_t *splits)
+{
+    for (size_t t = 0; t < m->n_trees; t++) {
+        const hl__tree *tr = &m->trees[t];
+        for (uint32_t i = 0; i < tr->n_nodes; i++) {
+            if (tr->nodes[i].feature == HL__LEAF)
+                continue;
+            uint32_t f = tr->nodes[i].feature & HL__FEATURE_MASK;
+            gain[f] += tr->gain[i];
+            splits[f]++;
+        }
+    }
+}
+
+static hl_status fill_summary(train_run *r, hl_model *m, hl__boost_result *res,
+                              size_t n_fit, size_t n_valid)
+{
+    hl_model_summary *s = &m->summary;
+    const hl_dataset *ds = r->ds;
+    snprintf(s->algo, sizeof s->algo, "%s", r->p->algo);
+    snprintf(s->healer_version, sizeof s->healer_version, "%s", hl_version());
+    s->created_unix = (int64_t)time(NULL);
+    s->params = *r->p;
+    s->n_features = ds->n_features;
+    s->n_classes = ds->n_classes;
+    if (copy_names(&s->feature_names, ds->feature_names, ds->n_features) ||
+        copy_names(&s->class_names, ds->class_names, ds->n_classes))
+        return HL_ERR_NOMEM;
+    s->rows_read = ds->rows_read;
+    s->rows_skipped_no_label = ds->rows_skipped_no_label;
+    s->duplicate_rows = r->dup.duplicate_rows;
+    s->conflicting_duplicates = r->dup.conflicting_rows;
+    s->rows_train = n_fit;
+    s->rows_validation = n_valid;
+    s->class_counts = calloc(ds->n_classes, sizeof *s->class_counts);
+    s->importance_gain = calloc(ds->n_features + 1, sizeof *s->importance_gain);
+    s->importance_splits =
+        calloc(ds->n_features + 1, sizeof *s->importance_splits);
+    if (!s->class_counts || !s->importance_gain || !s->importance_splits)
+        return HL_ERR_NOMEM;
+    for (size_t i = 0; i < ds->n_rows; i++)
+        if (ds->y[i] >= 0)
+            s->class_counts[ds->y[i]]++;
+    s->rounds_done = res->rounds_done;
+    s->best_round = res->best_round;
+    s->n_trees = m->n_trees;
+    s->curve_len = res->curve_len;
+    s->curve_train_loss = res->train_loss;
+    s->curve_valid_loss = res->valid_loss;
+    res->train_loss = res->valid_loss = NULL;
+    compute_importance(m, s->importance_gain, s->importance_splits);
+    return HL_OK;
+}
+
+static hl_status check_dataset(const hl_dataset *ds, hl_error *err)
+{
+    if (!ds->has_labels)
+        return hl__fail_at(err, HL_ERR_DATA, ds->source, 0, "label", 0,
+                           "training needs a label column");
+    if (ds->n_classes > HL__MAX_CLASSES)
+        return hl__fail_at(err, HL_ERR_LIMIT, ds->source, 0, "label", 0,
+                           "%zu classes; at most %d are supported",
+                           ds->n_classes, HL__MAX_CLASSES);
+    if (ds->n_features == 0)
+        return hl__fail(err, HL_ERR_DATA, "%s: no feature columns", ds->source);
+    if (ds->n_rows > UINT32_MAX - 1)
+        return hl__fail(err, HL_ERR_LIMIT, "%s: too many rows", ds->source);
+    return HL_OK;
+}
+
+hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
+                   const hl_train_control *ctl, hl_model **out, hl_error *err)
+{
+    *out = NULL;
+    hl_status rc = hl_train_params_validate(params, err);
+    if (rc != HL_OK || (rc = check_dataset(ds, err)) != HL_OK)
+        return rc;
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.ds = ds;
+    r.p = params;
+    r.ctl = ctl;
+    r.started = hl__now_seconds();
+    hl_model *m = NULL;
+    hl__boost_result res = {0};
+    size_t *pos = NULL, *valid = NULL, n_valid = 0, n_fit = 0;
+    hl_metrics cv = {0};
+
+    if ((rc = hl_dataset_find_duplicates(ds, &r.dup, err)) != HL_OK)
+        goto done;
+    if (select_rows(ds, &r.dup, params->collapse_duplicates, &r.rows,
+                    &r.n_rows) != HL_OK ||
+        prepare_groups(&r) != HL_OK) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = weigh_classes(&r, err)) != HL_OK)
+        goto done;
+    if (params->cv_folds > 1 && (rc = cross_validate(&r, &cv, err)) != HL_OK)
+        goto done;
+    if (!(pos = malloc((r.n_rows + 1) * sizeof *pos))) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < r.n_rows; i++)
+        pos[i] = i;
+    rc = fit(&r, pos, r.n_rows, HL_STAGE_FINAL, 0, 0, &m, &res, &valid,
+             &n_valid, &n_fit, err);
+    if (rc != HL_OK)
+        goto done;
+    if (fill_summary(&r, m, &res, n_fit, n_valid) != HL_OK) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (n_valid > 0) {
+        rc = score_rows(m, ds, valid, n_valid, params->threads,
+                        &m->summary.validation, err);
+        if (rc != HL_OK)
+            goto done;
+        m->summary.has_validation = 1;
+    }
+    if (params->cv_folds > 1) {
+        m->summary.cv = cv;
+        m->summary.cv_folds = params->cv_folds;
+        memset(&cv, 0, sizeof cv);
+    }
+    m->summary.train_seconds = hl__now_seconds() - r.started;
+    *out = m;
+    m = NULL;
+done:
+    hl_model_free(m);
+    hl_metrics_free(&cv);
+    free_boost_result(&res);
+    free(pos);
+    free(valid);
+    free(r.rows);
+    free(r.y_rows);
+    free(r.grp_rows);
+    hl_dup_info_free(&r.dup);
+    return rc;
+}

@@ -1,0 +1,241 @@
+/* util.c - errors, warnings, clock, threads and random numbers.
+ *
+ * The small services every other engine file needs. Errors are formatted
+ * once, here, so that every message has the same "file:line: column" shape
+ * that the CLI prints and the web service returns.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "healer/healer.h"
+#include "internal.h"
+
+const char *hl_version(void) { return HL_VERSION_STRING; }
+
+const char *hl_status_name(hl_status code)
+{
+    switch (code) {
+    case HL_OK: return "ok";
+    case HL_ERR_NOMEM: return "nomem";
+    case HL_ERR_IO: return "io";
+    case HL_ERR_PARSE: return "parse";
+    case HL_ERR_INVALID: return "invalid";
+    case HL_ERR_LIMIT: return "limit";
+    case HL_ERR_DATA: return "data";
+    case HL_ERR_FORMAT: return "format";
+    case HL_ERR_VERSION: return "version";
+    case HL_ERR_CANCELLED: return "cancelled";
+    case HL_ERR_INTERNAL: return "internal";
+    }
+    return "unknown";
+}
+
+void hl_error_clear(hl_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+    if (!src) {
+        dst[0] = '\0';
+        return;
+    }
+    snprintf(dst, cap, "%s", src);
+}
+
+static hl_status fail_v(hl_error *err, hl_status code, const char *file,
+                        size_t line, const char *column, size_t column_index,
+                        const char *fmt, va_list ap)
+{
+    if (!err)
+        return code;
+    char what[sizeof err->message];
+    vsnprintf(what, sizeof what, fmt, ap);
+    err->code = code;
+    copy_field(err->file, sizeof err->file, file);
+    copy_field(err->column, sizeof err->column, column);
+    err->line = line;
+    err->column_index = column_index;
+
+    char where[sizeof err->file + sizeof err->column + 64];
+    size_t used = 0;
+    where[0] = '\0';
+    if (file && *file)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s", file);
+    if (line && used < sizeof where)
+        used += (size_t)snprintf(where + used, sizeof where - used, ":%zu", line);
+    if (column && *column && used < sizeof where)
+        used += (size_t)snprintf(where + used, sizeof where - used,
+                                 "%scolumn '%s' (%zu)", used ? ": " : "",
+                                 column, column_index);
+    else if (column_index && used < sizeof where)
+        used += (size_t)snprintf(where + used, sizeof where - used,
+                                 "%scolumn %zu", used ? ": " : "", column_index);
+    /* Location first, then as much of the text as fits. */
+    size_t at = 0;
+    if (used) {
+        int n = snprintf(err->message, sizeof err->message, "%.500s: ", where);
+        at = n > 0 ? (size_t)n : 0;
+    }
+    snprintf(err->message + at, sizeof err->message - at, "%.*s",
+             (int)(sizeof err->message - at - 1), what);
+    return code;
+}
+
+hl_status hl__fail(hl_error *err, hl_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_status rc = fail_v(err, code, NULL, 0, NULL, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
+                      size_t line, const char *column, size_t column_index,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_status rc = fail_v(err, code, file, line, column, column_index, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+hl_status hl__warn(hl_warnings *w, const char *fmt, ...)
+{
+    if (!w)
+        return HL_OK;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **items = realloc(w->items, (w->count + 1) * sizeof *items);
+    if (!items)
+        return HL_ERR_NOMEM;
+    w->items = items;
+    items[w->count] = hl__strdup(buf);
+    if (!items[w->count])
+        return HL_ERR_NOMEM;
+    w->count++;
+    return HL_OK;
+}
+
+void hl_warnings_free(hl_warnings *w)
+{
+    if (!w)
+        return;
+    hl__free_strings(w->items, w->count);
+    w->items = NULL;
+    w->count = 0;
+}
+
+int hl__cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 256 ? 256 : (int)n);
+}
+
+int hl__resolve_threads(int requested)
+{
+    return requested > 0 ? requested : hl__cpu_count();
+}
+
+double hl__now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+char *hl__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void hl__free_strings(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void hl__rng_seed(hl__rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t hl__rng_next(hl__rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double hl__rng_uniform(hl__rng *r)
+{
+    return (double)(hl__rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t hl__rng_below(hl__rng *r, uint64_t n)
+{
+    /* Lemire's multiply-shift with rejection: unbiased and branch-light. */
+    uint64_t x = hl__rng_next(r);
+    __uint128_t m = (__uint128_t)x * n;
+    uint64_t low = (uint64_t)m;
+    if (low < n) {
+        uint64_t threshold = -n % n;
+        while (low < threshold) {
+            x = hl__rng_next(r);
+            m = (__uint128_t)x * n;
+            low = (uint64_t)m;
+        }
+    }
+    return (uint64_t)(m >> 64);
+}
+
+double hl__rng_normal(hl__rng *r)
+{
+    double u1 = hl__rng_uniform(r);
+    double u2 = hl__rng_uniform(r);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t hl__seed_mix(uint64_t a, uint64_t b)
+{
+    uint64_t x = a ^ (b * 0x9E3779B97F4A7C15ull);
+    return splitmix64(&x);
+}

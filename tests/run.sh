@@ -1,0 +1,47 @@
+#!/bin/sh
+# Runs every test suite and ends with one line CI can read:
+# "N passed, N failed". Unit suites run twice (plain and ASan/UBSan build);
+# CLI suites (tests/cli/*.sh) drive build/healer and report with the same
+# "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does.
+cd "$(dirname "$0")/.." || exit 2
+passed=0
+failed=0
+broken=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_suite() {
+    name=$1
+    shift
+    printf '== %s\n' "$name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or exited early: count the suite as one failure
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && broken="$broken $name"
+}
+
+export CMOCKA_MESSAGE_OUTPUT=stdout
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in build/tests/test_*; do
+    [ -x "$t" ] && run_suite "$t" "$t"
+done
+for t in build/asan/tests/test_*; do
+    [ -x "$t" ] && HEALER_TEST_QUICK=1 run_suite "$t" "$t"
+done
+for t in tests/cli/*.sh; do
+    [ -f "$t" ] && run_suite "$t" sh "$t"
+done
+
+[ -n "$broken" ] && echo "failing suites:$broken"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,232 @@
+/* test_model_io.c - model files: round trips and every way a file can be bad.
+ *
+ * A model file is user input too (uploaded, copied, half-downloaded), so
+ * loading must refuse truncated, corrupted, foreign and newer files with a
+ * clear error and never crash; and a file that loads must predict exactly
+ * as the model that wrote it.
+ */
+#include <math.h>
+
+#include "gbdt.h"
+#include "testutil.h"
+
+static hl_model *small_model(hl_dataset **ds_out, unsigned cv)
+{
+    hl_sim_options o;
+    hl_sim_options_init(&o);
+    o.samples = 500;
+    o.features = 8;
+    o.classes = 3;
+    o.seed = 5;
+    hl_dataset *ds = NULL;
+    hl_error err;
+    assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.rounds = 15;
+    p.cv_folds = cv;
+    hl_model *m = NULL;
+    assert_int_equal(hl_train(ds, &p, NULL, &m, &err), HL_OK);
+    *ds_out = ds;
+    return m;
+}
+
+static uint32_t crc32_ref(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static void fix_crc(uint8_t *buf, size_t len)
+{
+    uint32_t c = crc32_ref(buf, len - 4);
+    for (int i = 0; i < 4; i++)
+        buf[len - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
+}
+
+static void round_trip_is_bit_identical(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 2);
+    char path[] = "/tmp/healer-model-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    hl_error err;
+    assert_int_equal(hl_model_save(m, path, &err), HL_OK);
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_load(path, &back, &err), HL_OK);
+    unlink(path);
+
+    size_t n = ds->n_rows * 3;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    assert_int_equal(hl_model_predict_dataset(m, ds, 1, a, NULL, &err), HL_OK);
+    assert_int_equal(hl_model_predict_dataset(back, ds, 2, b, NULL, &err), HL_OK);
+    assert_memory_equal(a, b, n * sizeof *a);
+
+    /* The summary survives too, and re-serialising gives the same bytes. */
+    const hl_model_summary *s1 = hl_model_summary_get(m), *s2 = hl_model_summary_get(back);
+    assert_int_equal(s1->n_features, s2->n_features);
+    assert_string_equal(s1->feature_names[7], s2->feature_names[7]);
+    assert_string_equal(s1->class_names[2], s2->class_names[2]);
+    assert_int_equal(s1->class_counts[1], s2->class_counts[1]);
+    assert_int_equal(s1->curve_len, s2->curve_len);
+    assert_int_equal(s1->cv_folds, 2);
+    assert_true(s1->cv.macro_f1 == s2->cv.macro_f1);
+    assert_true(s1->validation.confusion[4] == s2->validation.confusion[4]);
+    assert_true(s1->params.learning_rate == s2->params.learning_rate);
+    uint8_t *buf1, *buf2;
+    size_t len1, len2;
+    assert_int_equal(hl_model_serialize(m, &buf1, &len1, &err), HL_OK);
+    assert_int_equal(hl_model_serialize(back, &buf2, &len2, &err), HL_OK);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(buf1, buf2, len1);
+    free(buf1);
+    free(buf2);
+    free(a);
+    free(b);
+    hl_model_free(back);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+static void truncated_files_are_refused(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    size_t step = tu_quick() ? 97 : 7;
+    for (size_t cut = 0; cut < len; cut += step) {
+        hl_model *out = (hl_model *)0x1;
+        hl_status rc = hl_model_deserialize(buf, cut, "cut.model", &out, &err);
+        assert_int_equal(rc, HL_ERR_FORMAT);
+        assert_null(out);
+        assert_true(strlen(err.message) > 0);
+    }
+    assert_int_equal(hl_model_deserialize(buf, len - 1, "x", &(hl_model *){0}, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "truncated"));
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+static void corrupted_bytes_are_detected(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    for (size_t i = 8; i < len; i += tu_quick() ? 61 : 13) {
+        buf[i] ^= 0x5A;
+        hl_model *out = NULL;
+        hl_status rc = hl_model_deserialize(buf, len, "flip.model", &out, &err);
+        assert_true(rc == HL_ERR_FORMAT || rc == HL_ERR_VERSION);
+        assert_null(out);
+        buf[i] ^= 0x5A;
+    }
+    hl_model *out = NULL;
+    buf[len / 2] ^= 1;
+    assert_int_equal(hl_model_deserialize(buf, len, "flip.model", &out, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "checksum"));
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+/* Corruptions with a valid checksum: the structural checks must hold. */
+static void forged_checksums_still_checked(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    uint8_t *copy = malloc(len);
+    size_t refused = 0, tried = 0;
+    for (size_t i = 24; i < len - 4; i += tu_quick() ? 41 : 3) {
+        memcpy(copy, buf, len);
+        copy[i] ^= 0xFF;
+        fix_crc(copy, len);
+        hl_model *out = NULL;
+        hl_status rc = hl_model_deserialize(copy, len, "forged.model", &out, &err);
+        tried++;
+        if (rc != HL_OK) {
+            refused++;
+            assert_null(out);
+            continue;
+        }
+        /* Accepted (e.g. a float changed): it must still predict safely. */
+        double proba[3 * 4];
+        assert_int_equal(hl_model_predict_matrix(out, ds->x, 4, 1, proba, &err), HL_OK);
+        for (int k = 0; k < 12; k++)
+            assert_true(proba[k] >= 0.0 && proba[k] <= 1.0); /* not NaN */
+        hl_model_free(out);
+    }
+    print_message("forged single-byte corruptions: %zu of %zu refused\n", refused, tried);
+    assert_true(refused > 0);
+    free(copy);
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+static void foreign_and_newer_files(void **state)
+{
+    (void)state;
+    hl_error err;
+    hl_model *out = NULL;
+    const char *csv = "sample_id,feature0,label\n1,2,3\n";
+    assert_int_equal(hl_model_deserialize((const uint8_t *)csv, strlen(csv),
+                                          "data.csv", &out, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "not a SystemHealer model"));
+    assert_int_equal(hl_model_deserialize((const uint8_t *)"", 0, "empty", &out, &err),
+                     HL_ERR_FORMAT);
+
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    buf[8] = 99; /* format version 99 */
+    fix_crc(buf, len);
+    assert_int_equal(hl_model_deserialize(buf, len, "new.model", &out, &err),
+                     HL_ERR_VERSION);
+    assert_non_null(strstr(err.message, "newer"));
+    assert_null(out);
+
+    assert_int_equal(hl_model_load("/nonexistent/healer.model", &out, &err), HL_ERR_IO);
+    assert_non_null(strstr(err.message, "/nonexistent/healer.model"));
+    assert_int_equal(hl_model_load("/tmp", &out, &err), HL_ERR_IO);
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip_is_bit_identical),
+        cmocka_unit_test(truncated_files_are_refused),
+        cmocka_unit_test(corrupted_bytes_are_detected),
+        cmocka_unit_test(forged_checksums_still_checked),
+        cmocka_unit_test(foreign_and_newer_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

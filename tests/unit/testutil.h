@@ -1,0 +1,50 @@
+/* testutil.h - helpers shared by the cmocka unit tests.
+ *
+ * Tests write their tiny fixtures to a private temporary directory so that
+ * they never depend on files outside the repository.
+ */
+#ifndef HEALER_TESTUTIL_H
+#define HEALER_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "healer/healer.h"
+
+/* Writes `text` (len bytes, or strlen when len == (size_t)-1) to a fresh
+ * temporary file and returns its path (static buffer, rotated 8 deep). */
+static inline const char *tu_write_temp(const char *text, size_t len)
+{
+    static char paths[8][64];
+    static int next;
+    char *p = paths[next++ & 7];
+    snprintf(p, 64, "/tmp/healer-test-XXXXXX");
+    int fd = mkstemp(p);
+    if (fd < 0)
+        return NULL;
+    if (len == (size_t)-1)
+        len = strlen(text);
+    if (write(fd, text, len) != (ssize_t)len) {
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    return p;
+}
+
+/* True when the sanitizer build asks for lighter workloads. */
+static inline int tu_quick(void)
+{
+    const char *q = getenv("HEALER_TEST_QUICK");
+    return q && *q == '1';
+}
+
+#endif
