@@ -33,7 +33,7 @@ typedef struct boost_state {
     float *w_train, *w_valid;
     double *score_train;     /* n_train * n_out */
     double *score_valid;     /* n_valid * n_out */
-    hl__ghf *gh;             /* n_out * n_train */
+    hl__gh *gh;             /* n_out * n_train */
     uint32_t *sample;        /* rows of this round */
     size_t n_sample;
     uint8_t *masks;          /* n_out * nf column-sample masks */
@@ -81,7 +81,7 @@ typedef struct grad_ctx {
     const double *scores;
     const int32_t *y;
     const float *w;
-    hl__ghf *gh; /* NULL: loss only (hold-out) */
+    hl__gh *gh; /* NULL: loss only (hold-out) */
 } grad_ctx;
 
 static void grad_chunk(void *p, size_t task, int worker)
@@ -112,7 +112,7 @@ static void grad_chunk(void *p, size_t task, int worker)
         for (size_t k = 0; k < K; k++) {
             double pk = proba[k];
             double h = pk * (1.0 - pk);
-            hl__ghf *e = &c->gh[k * c->n + i];
+            hl__gh *e = &c->gh[k * c->n + i];
             e->g = (float)((pk - (y == (int32_t)k)) * w);
             e->h = (float)((h < 1e-16 ? 1e-16 : h) * w);
         }
@@ -123,7 +123,7 @@ static void grad_chunk(void *p, size_t task, int worker)
 
 /* Weighted mean log loss over n rows; also writes gradients when gh. */
 static double loss_and_gradients(boost_state *s, size_t n, const double *scores,
-                                 const int32_t *y, const float *w, hl__ghf *gh)
+                                 const int32_t *y, const float *w, hl__gh *gh)
 {
     if (n == 0)
         return NAN;

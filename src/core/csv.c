@@ -1,15 +1,17 @@
-/* csv.c - reads CSV text into an hl_dataset (hl_dataset_read_csv/_parse_csv).
+/* csv.c - parses CSV text held in memory into an hl_dataset
+ * (hl_dataset_parse_csv; csv_file.c gets a file into memory for it).
  *
  * Built for one job: turning a KPI export of up to a few GiB into a dense
  * float matrix quickly, and saying exactly where the file is wrong when it
- * is. So the whole file is read with one read() after its size has been
- * checked, fields are handed out as pointers into that buffer (only a quoted
- * field containing "" is copied, into one reused scratch buffer), numeric
- * cells go through a decimal parser that almost never needs strtod, and the
- * output matrix is sized once from a newline count. Nothing is allocated per
- * cell; the only per-row allocation is the sample id, because every string in
- * an hl_dataset is its own allocation (hand-built datasets, such as the
- * simulator's, follow that rule too and share hl_dataset_free).
+ * is. So the parser works on one buffer holding the whole file: fields are
+ * handed out as pointers into it (only a quoted field containing "" is
+ * copied, into one reused scratch buffer), a plain numeric cell is parsed
+ * in the same pass that finds its end, the decimal parser almost never
+ * needs strtod, and the output matrix is sized once from a newline count.
+ * Nothing is allocated per cell; the only per-row allocation is the sample
+ * id, because every string in an hl_dataset is its own allocation
+ * (hand-built datasets, such as the simulator's, follow that rule too and
+ * share hl_dataset_free).
  *
  * Rules the header leaves open, decided here:
  * - Records end with LF, CRLF or a lone CR. A line that is empty or holds
@@ -62,7 +64,14 @@ enum { END_FIELD, END_RECORD, END_FILE };
 
 /* Tokenizer results; the caller turns them into messages because only it
  * knows the column names. */
-enum { TOK_OK, TOK_NUL, TOK_TOO_LONG, TOK_OPEN_QUOTE, TOK_AFTER_QUOTE, TOK_NOMEM };
+enum {
+    TOK_OK,
+    TOK_NUL,
+    TOK_TOO_LONG,
+    TOK_OPEN_QUOTE,
+    TOK_AFTER_QUOTE,
+    TOK_NOMEM
+};
 
 /* Number parser results. */
 enum { NUM_OK, NUM_MISSING, NUM_BAD, NUM_INFINITE, NUM_RANGE, NUM_NOMEM };
@@ -85,8 +94,14 @@ void hl_csv_options_init(hl_csv_options *opt)
 
 /* ---- text helpers ------------------------------------------------------ */
 
-static inline int is_blank(char c) { return c == ' ' || c == '\t'; }
-static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+static inline int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 static void trim(const char **s, size_t *n)
 {
@@ -306,6 +321,29 @@ static void long_mantissa(const char *p, const char *end, uint64_t *mant_out,
     *exp10_out = exp10;
 }
 
+/* Adds an exponent part at p ("e-5", "E+17") to *exp10 and returns the
+ * byte after it, or returns p unchanged when there is none: "1e" is then
+ * the number 1 followed by junk, for the caller to reject. Huge exponents
+ * saturate; the value is then 0 or out of range anyway. */
+static const char *scan_exponent(const char *p, const char *end,
+                                 long long *exp10)
+{
+    if (p + 1 >= end || (*p != 'e' && *p != 'E'))
+        return p;
+    const char *q = p + 1;
+    int neg = 0;
+    long long ev = 0;
+    if (*q == '+' || *q == '-')
+        neg = *q++ == '-';
+    if (q >= end || !is_digit(*q))
+        return p;
+    for (; q < end && is_digit(*q); q++)
+        if (ev < 1000000000LL)
+            ev = ev * 10 + (*q - '0');
+    *exp10 += neg ? -ev : ev;
+    return q;
+}
+
 /* Scans a decimal number at p ([+-] digits [. digits] [e [+-] digits]),
  * stopping at the first byte that cannot continue it (*stop). The mantissa
  * is summed in a uint64 (exact up to 19 digits); with an exponent within
@@ -339,20 +377,7 @@ static int scan_number(const char *p, const char *end, double *out,
         return NUM_BAD;
     if (n_digits > 19)
         long_mantissa(digits, p, &mant, &exp10);
-    if (p + 1 < end && (*p == 'e' || *p == 'E')) {
-        const char *q = p + 1;
-        int eneg = 0;
-        long long ev = 0;
-        if (*q == '+' || *q == '-')
-            eneg = *q++ == '-';
-        if (q < end && is_digit(*q)) {
-            for (; q < end && is_digit(*q); q++)
-                if (ev < 1000000000LL)
-                    ev = ev * 10 + (*q - '0');
-            exp10 += eneg ? -ev : ev;
-            *stop = p = q;
-        }
-    }
+    *stop = p = scan_exponent(p, end, &exp10);
 
     double d;
     if (mant == 0) {
@@ -544,12 +569,13 @@ static int tok_next(csv_reader *rd, csv_field *f, int *ended)
     const char *e = p;
     while (e > s && is_blank(e[-1]))
         e--;
-    if ((size_t)(e - s) > rd->max_field) {
+    size_t len = (size_t)(e - s);
+    if (len > rd->max_field) {
         rd->err_line = f->line;
         return TOK_TOO_LONG;
     }
     f->text = s;
-    f->len = (size_t)(e - s);
+    f->len = len;
     return end_field(rd, p, ended);
 }
 
@@ -655,7 +681,11 @@ static hl_status label_add(label_table *lt, const char *s, size_t n,
         return HL_ERR_NOMEM;
     memcpy(name, s, n);
     name[n] = '\0';
-    lt->v[lt->n] = (label_entry){name, n, hash, (uint32_t)lt->n};
+    label_entry *le = &lt->v[lt->n];
+    le->name = name;
+    le->len = n;
+    le->hash = hash;
+    le->first = (uint32_t)lt->n;
     lt->slot[h] = (uint32_t)++lt->n;
     return HL_OK;
 }
@@ -800,8 +830,8 @@ static hl_status number_fail(csv_parser *ps, int kind, const csv_field *f,
     excerpt(s, n, ex, sizeof ex);
     switch (kind) {
     case NUM_BAD:
-        return cell_fail(ps, HL_ERR_PARSE, f->line, col,
-                         "not a number: \"%s\"", ex);
+        return cell_fail(ps, HL_ERR_PARSE, f->line, col, "not a number: \"%s\"",
+                         ex);
     case NUM_INFINITE:
         return cell_fail(ps, HL_ERR_PARSE, f->line, col,
                          "infinite value \"%s\" is not allowed: KPI values "
@@ -933,6 +963,8 @@ static int cmp_name_ref(const void *a, const void *b)
 static hl_status check_duplicates(csv_parser *ps)
 {
     size_t n = ps->n_cols, bad = SIZE_MAX, first = 0;
+    if (n < 2)
+        return HL_OK;
     name_ref *v = malloc(n * sizeof *v);
     if (!v)
         return nomem(ps);
@@ -951,10 +983,9 @@ static hl_status check_duplicates(csv_parser *ps)
         return HL_OK;
     char ex[64];
     excerpt(ps->col_names[bad], strlen(ps->col_names[bad]), ex, sizeof ex);
-    return hl__fail_at(ps->err, HL_ERR_PARSE, ps->name, ps->header_line,
-                       ps->col_names[bad], bad + 1,
-                       "duplicate column name '%s' (also column %zu)", ex,
-                       first + 1);
+    return hl__fail_at(
+        ps->err, HL_ERR_PARSE, ps->name, ps->header_line, ps->col_names[bad],
+        bad + 1, "duplicate column name '%s' (also column %zu)", ex, first + 1);
 }
 
 static hl_status assign_roles(csv_parser *ps)
@@ -997,6 +1028,7 @@ static hl_status reserve_rows(csv_parser *ps, size_t need)
     size_t cap = ps->cap ? ps->cap : need;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    /* n_features >= 1: assign_roles() rejects a header without features. */
     if (cap > SIZE_MAX / sizeof(float) / ps->n_features)
         return nomem(ps);
     float *x = realloc(ps->x, cap * ps->n_features * sizeof *x);
@@ -1285,8 +1317,7 @@ static hl_status finish(csv_parser *ps, hl_dataset **out)
     }
     /* Give back what the row estimate over-reserved; failing to is fine. */
     if (ps->n_rows < ps->cap) {
-        float *x =
-            realloc(ps->x, ps->n_rows * ps->n_features * sizeof *ps->x);
+        float *x = realloc(ps->x, ps->n_rows * ps->n_features * sizeof *ps->x);
         if (x)
             ps->x = x;
     }

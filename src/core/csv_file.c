@@ -22,11 +22,12 @@
 static hl_status io_fail(hl_error *err, const char *path, const char *what,
                          int errnum)
 {
+    /* strerror_r, not strerror: several jobs may load files at once. */
     char buf[128];
-    const char *msg = buf;
 #if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    msg = strerror_r(errnum, buf, sizeof buf); /* GNU form, thread-safe */
+    const char *msg = strerror_r(errnum, buf, sizeof buf); /* GNU form */
 #else
+    const char *msg = buf;
     if (strerror_r(errnum, buf, sizeof buf) != 0)
         snprintf(buf, sizeof buf, "error %d", errnum);
 #endif
@@ -113,8 +114,8 @@ hl_status hl_dataset_read_csv(const char *path, const hl_csv_options *opt,
         return hl__fail(err, HL_ERR_INVALID, "read_csv: path is NULL");
     hl_csv_options defaults;
     hl_csv_options_init(&defaults);
-    size_t max_bytes = opt && opt->max_bytes ? opt->max_bytes
-                                             : defaults.max_bytes;
+    size_t max_bytes =
+        opt && opt->max_bytes ? opt->max_bytes : defaults.max_bytes;
     char *data = NULL;
     size_t len = 0;
     hl_status rc = read_file(path, max_bytes, &data, &len, err);

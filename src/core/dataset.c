@@ -261,8 +261,8 @@ nomem:
 static int needs_quotes(const char *s)
 {
     size_t n = strlen(s);
-    if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' ||
-              s[n - 1] == '\t'))
+    if (n &&
+        (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
         return 1;
     return strpbrk(s, ",\"\r\n") != NULL;
 }
@@ -346,6 +346,21 @@ static hl_status check_writable(const hl_dataset *ds, hl_error *err)
     return HL_OK;
 }
 
+/* strerror_r, not strerror: several jobs may write files at once. */
+static hl_status io_fail(hl_error *err, const char *path, const char *what,
+                         int errnum)
+{
+    char buf[128];
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    const char *msg = strerror_r(errnum, buf, sizeof buf); /* GNU form */
+#else
+    const char *msg = buf;
+    if (strerror_r(errnum, buf, sizeof buf) != 0)
+        snprintf(buf, sizeof buf, "error %d", errnum);
+#endif
+    return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0, "%s: %s", what, msg);
+}
+
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
                                hl_error *err)
 {
@@ -357,8 +372,7 @@ hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
         return hl__fail(err, HL_ERR_INVALID, "write_csv: path is NULL");
     FILE *f = fopen(path, "wb");
     if (!f)
-        return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0,
-                           "cannot create the file: %s", strerror(errno));
+        return io_fail(err, path, "cannot create the file", errno);
     /* %g follows LC_NUMERIC; a host program's locale must not turn the
      * decimal point into a comma, so print under "C" on this thread. */
     locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -377,7 +391,6 @@ hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
         saved = errno;
     }
     if (failed)
-        return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0,
-                           "cannot write the file: %s", strerror(saved));
+        return io_fail(err, path, "cannot write the file", saved);
     return HL_OK;
 }

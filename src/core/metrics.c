@@ -36,26 +36,29 @@ static hl_status check_args(const int32_t *y_true, const int32_t *y_pred,
         return hl__fail(err, HL_ERR_INVALID,
                         "metrics: y_true and y_pred are required");
     if (proba && n > SIZE_MAX / n_classes)
-        return hl__fail(err, HL_ERR_LIMIT, "metrics: probability matrix of "
-                        "%zu x %zu overflows", n, n_classes);
+        return hl__fail(err, HL_ERR_LIMIT,
+                        "metrics: probability matrix of %zu x %zu overflows", n,
+                        n_classes);
 
     const int32_t nc = (int32_t)n_classes;
     for (size_t i = 0; i < n; i++) {
         if (y_true[i] < 0)
             continue; /* unlabelled: its prediction is never looked at */
         if (y_true[i] >= nc)
-            return hl__fail(err, HL_ERR_INVALID,
-                            "metrics: row %zu: true class %d is out of range "
-                            "0..%d", i, (int)y_true[i], (int)nc - 1);
+            return hl__fail(
+                err, HL_ERR_INVALID,
+                "metrics: row %zu: true class %d is out of range 0..%d", i,
+                (int)y_true[i], (int)nc - 1);
         if (y_pred[i] < 0 || y_pred[i] >= nc)
-            return hl__fail(err, HL_ERR_INVALID,
-                            "metrics: row %zu: predicted class %d is out of "
-                            "range 0..%d", i, (int)y_pred[i], (int)nc - 1);
+            return hl__fail(
+                err, HL_ERR_INVALID,
+                "metrics: row %zu: predicted class %d is out of range 0..%d", i,
+                (int)y_pred[i], (int)nc - 1);
         /* NaN cannot be clipped into a meaningful cost; anything else can. */
         if (proba && isnan(proba[i * n_classes + (size_t)y_true[i]]))
-            return hl__fail(err, HL_ERR_INVALID,
-                            "metrics: row %zu: probability of the true class "
-                            "is NaN", i);
+            return hl__fail(
+                err, HL_ERR_INVALID,
+                "metrics: row %zu: probability of the true class is NaN", i);
     }
     return HL_OK;
 }
@@ -158,8 +161,7 @@ void hl_metrics_free(hl_metrics *m)
 }
 
 /* dst must not alias src. On failure *dst is left empty (safe to free). */
-hl_status hl_metrics_copy(hl_metrics *dst, const hl_metrics *src,
-                          hl_error *err)
+hl_status hl_metrics_copy(hl_metrics *dst, const hl_metrics *src, hl_error *err)
 {
     if (!dst || !src)
         return hl__fail(err, HL_ERR_INVALID, "metrics copy: NULL argument");
@@ -185,7 +187,8 @@ hl_status hl_metrics_copy(hl_metrics *dst, const hl_metrics *src,
         copy.confusion = malloc(nc * nc * sizeof *copy.confusion);
         if (!copy.confusion)
             goto nomem;
-        memcpy(copy.confusion, src->confusion, nc * nc * sizeof *copy.confusion);
+        memcpy(copy.confusion, src->confusion,
+               nc * nc * sizeof *copy.confusion);
     }
     *dst = copy;
     return HL_OK;

@@ -63,18 +63,18 @@ typedef enum sim_kind {
     KPI_ZERO     /* always 0: a dead metric, as the real exports have */
 } sim_kind;
 
-/* Raw draws are kept so that the kind can change (heavy tails turn a KPI
- * into a level) without shifting any other KPI's random numbers. */
+/* Raw draws are kept so that the kind can change (a heavy tail turns a
+ * ratio or signed KPI into a level) without shifting any random numbers. */
 typedef struct sim_kpi {
     sim_kind kind;
     double u_kind, u_scale, u_base;
     double scale;
-    double base;                  /* model-unit offset */
-    double loading[SIM_LATENTS];  /* response to the load factors */
-    double sigma;                 /* own noise sd at noise = 1 */
-    double inv_alpha;             /* > 0: Pareto tail of index 1/inv_alpha */
-    double drift;                 /* model-unit offset at shift = 1 */
-    double spread;                /* typical sd, sizes fault effects */
+    double base;                 /* model-unit offset */
+    double loading[SIM_LATENTS]; /* response to the load factors */
+    double sigma;                /* own noise sd at noise = 1 */
+    double inv_alpha;            /* > 0: Pareto tail of index 1/inv_alpha */
+    double drift;                /* offset at shift = 1, in spreads */
+    double spread;               /* typical sd, sizes fault effects */
 } sim_kpi;
 
 typedef struct sim_effect {
@@ -86,22 +86,31 @@ typedef struct sim_system {
     size_t n_kpis;
     size_t n_classes;
     sim_kpi *kpi;
-    size_t *live;   /* indices of the non-zero KPIs */
+    size_t *live; /* indices of the non-zero KPIs */
     size_t n_live;
-    size_t *heavy;  /* indices of the heavy-tailed KPIs */
+    size_t *heavy; /* indices of the heavy-tailed KPIs */
     size_t n_heavy;
-    sim_effect *effect;   /* SIM_MAX_EFFECTS slots per class */
-    size_t *n_effects;    /* per class */
+    sim_effect *effect; /* SIM_MAX_EFFECTS slots per class */
+    size_t *n_effects;  /* per class */
     double latent_drift[SIM_LATENTS];
 } sim_system;
 
-static const char *const fault_names[] = {
-    "normal",       "cpu_saturation", "disk_full",
-    "network_delay", "memory_leak",   "io_contention",
-    "packet_loss",  "dns_failure",    "thread_deadlock",
-    "gc_pressure",  "connection_pool_exhausted", "clock_skew",
-    "config_drift", "cache_stampede", "disk_latency",
-    "process_crash"};
+static const char *const fault_names[] = {"normal",
+                                          "cpu_saturation",
+                                          "disk_full",
+                                          "network_delay",
+                                          "memory_leak",
+                                          "io_contention",
+                                          "packet_loss",
+                                          "dns_failure",
+                                          "thread_deadlock",
+                                          "gc_pressure",
+                                          "connection_pool_exhausted",
+                                          "clock_skew",
+                                          "config_drift",
+                                          "cache_stampede",
+                                          "disk_latency",
+                                          "process_crash"};
 
 void hl_sim_options_init(hl_sim_options *opt)
 {
@@ -118,29 +127,32 @@ void hl_sim_options_init(hl_sim_options *opt)
     opt->seed = 42;
 }
 
+static hl_status bad_option(hl_error *err, const char *name, const char *range)
+{
+    return hl__fail(err, HL_ERR_INVALID, "simulate: option '%s' must be %s",
+                    name, range);
+}
+
+/* Written as "!(x >= lo)" so that NaN is refused too. */
 static hl_status check_options(const hl_sim_options *o, int variant,
                                hl_error *err)
 {
-    const char *bad = NULL;
     if (o->samples < 1 || o->samples > SIM_MAX_SAMPLES)
-        bad = "samples (1..100000000)";
-    else if (o->features < 4 || o->features > SIM_MAX_FEATURES)
-        bad = "features (4..100000)";
-    else if (o->classes < 2 || o->classes > SIM_MAX_CLASSES)
-        bad = "classes (2..64)";
-    else if (!(o->imbalance >= 1.0) || !isfinite(o->imbalance))
-        bad = "imbalance (>= 1)";
-    else if (!(o->missing_rate >= 0.0 && o->missing_rate <= 0.9))
-        bad = "missing_rate (0..0.9)";
-    else if (!(o->heavy_tail_fraction >= 0.0 && o->heavy_tail_fraction <= 1.0))
-        bad = "heavy_tail_fraction (0..1)";
-    else if (!(o->noise >= 0.0) || !isfinite(o->noise))
-        bad = "noise (>= 0)";
-    else if (!(o->shift >= 0.0) || !isfinite(o->shift))
-        bad = "shift (>= 0)";
-    if (bad)
-        return hl__fail(err, HL_ERR_INVALID,
-                        "simulate: option %s is out of range", bad);
+        return bad_option(err, "samples", "in 1..100000000");
+    if (o->features < 4 || o->features > SIM_MAX_FEATURES)
+        return bad_option(err, "features", "in 4..100000");
+    if (o->classes < 2 || o->classes > SIM_MAX_CLASSES)
+        return bad_option(err, "classes", "in 2..64");
+    if (!(o->imbalance >= 1.0) || !isfinite(o->imbalance))
+        return bad_option(err, "imbalance", "finite and >= 1");
+    if (!(o->missing_rate >= 0.0 && o->missing_rate <= 0.9))
+        return bad_option(err, "missing_rate", "in [0, 0.9]");
+    if (!(o->heavy_tail_fraction >= 0.0 && o->heavy_tail_fraction <= 1.0))
+        return bad_option(err, "heavy_tail_fraction", "in [0, 1]");
+    if (!(o->noise >= 0.0) || !isfinite(o->noise))
+        return bad_option(err, "noise", "finite and >= 0");
+    if (!(o->shift >= 0.0) || !isfinite(o->shift))
+        return bad_option(err, "shift", "finite and >= 0");
     if (variant != 0 && variant != 1)
         return hl__fail(err, HL_ERR_INVALID,
                         "simulate: variant must be 0 or 1 (got %d)", variant);
@@ -174,8 +186,8 @@ static double clamp_model(double m)
 
 /* ---- the system ---------------------------------------------------- */
 
-/* Draws everything about KPI j from its own stream, so KPI j looks the
- * same whatever the number of features. */
+/* Draws everything about KPI j from its own stream, so that its scale,
+ * loadings and noise do not depend on how many features there are. */
 static void kpi_draw(sim_kpi *k, uint64_t seed, size_t j)
 {
     hl__rng r;
@@ -191,7 +203,7 @@ static void kpi_draw(sim_kpi *k, uint64_t seed, size_t j)
     k->loading[primary] = sign * uniform_in(&r, 0.3, 0.8);
     k->sigma = uniform_in(&r, 0.15, 0.4);
     const double u_drift = hl__rng_uniform(&r);
-    const double drift = uniform_in(&r, 0.5, 1.5);
+    const double drift = uniform_in(&r, 1.0, 2.0);
     const double drift_sign = hl__rng_uniform(&r) < 0.5 ? -1.0 : 1.0;
     k->drift = u_drift < 0.35 ? drift_sign * drift : 0.0;
     k->inv_alpha = 1.0 / uniform_in(&r, 1.1, 2.2);
@@ -256,8 +268,8 @@ static void choose_zeros(sim_system *s, uint64_t seed)
 }
 
 /* The first round(fraction * live) KPIs of a seeded permutation are heavy,
- * so raising the fraction only adds heavy KPIs. A heavy KPI becomes a
- * level: multiplicative Pareto noise only makes sense for a positive KPI. */
+ * so raising the fraction only adds heavy KPIs. A heavy ratio or signed KPI
+ * becomes a level: multiplicative Pareto noise needs a positive KPI. */
 static hl_status choose_tails(sim_system *s, uint64_t seed, double fraction)
 {
     size_t *perm = malloc(s->n_live * sizeof *perm);
@@ -333,7 +345,7 @@ static int same_signature(const sim_signature *a, const sim_signature *b)
     return 1;
 }
 
-/* Effects of class c: its primary KPIs move by 1.8-3.2 typical sds; about
+/* Effects of class c: its primary KPIs move by 2.5-4 typical sds; about
  * half of them drag another KPI along by 30-60% as much (a CPU fault also
  * slows requests down a little). */
 static void build_effects(sim_system *s, size_t c, const sim_signature *sig,
@@ -468,14 +480,15 @@ static void class_counts(size_t n, size_t n_classes, double imbalance,
 
 /* Internal class ids (0 = normal) in random row order. */
 static void draw_labels(int32_t *y, size_t n, const size_t *count,
-                        size_t n_classes, uint64_t stream)
+                        size_t n_classes, uint64_t seed, int variant)
 {
     size_t i = 0;
     for (size_t c = 0; c < n_classes; c++)
         for (size_t k = 0; k < count[c]; k++)
             y[i++] = (int32_t)c;
     hl__rng r;
-    hl__rng_seed(&r, hl__seed_mix(stream, STREAM_LABELS));
+    hl__rng_seed(
+        &r, hl__seed_mix(hl__seed_mix(seed, STREAM_LABELS), (uint64_t)variant));
     for (i = n; i > 1; i--) {
         const size_t j = (size_t)hl__rng_below(&r, i);
         const int32_t t = y[i - 1];
@@ -529,12 +542,12 @@ static hl_status make_class_table(hl_dataset *ds, int string_labels,
 /* Everything the row loop needs, precomputed once per call. */
 typedef struct sim_sampler {
     const sim_system *sys;
-    double *offset;   /* base + drift * shift (variant 1) */
+    double *offset;   /* base + shift * drift * spread (variant 1) */
     double *noise_sd; /* sigma * noise */
     double *tail_sd;  /* inv_alpha * noise */
-    double *model;    /* scratch row in model units */
+    double *model;    /* scratch row in model units (so: one per thread) */
     double latent_mean[SIM_LATENTS];
-    double jitter;    /* relative per-sample noise of a fault effect */
+    double jitter;          /* relative per-sample noise of a fault effect */
     uint64_t missing_below; /* a cell is missing when next() < this */
     uint64_t stream;
 } sim_sampler;
@@ -564,7 +577,7 @@ static hl_status sampler_init(sim_sampler *sm, const sim_system *sys,
     const double shift = variant ? opt->shift : 0.0;
     for (size_t j = 0; j < f; j++) {
         const sim_kpi *k = &sys->kpi[j];
-        sm->offset[j] = k->base + shift * k->drift;
+        sm->offset[j] = k->base + shift * k->drift * k->spread;
         sm->noise_sd[j] = k->sigma * opt->noise;
         sm->tail_sd[j] = k->inv_alpha * opt->noise;
     }
@@ -572,8 +585,8 @@ static hl_status sampler_init(sim_sampler *sm, const sim_system *sys,
         sm->latent_mean[l] = shift * sys->latent_drift[l];
     sm->jitter = 0.25 * opt->noise;
     sm->missing_below = (uint64_t)(opt->missing_rate * 18446744073709551616.0);
-    sm->stream = hl__seed_mix(hl__seed_mix(opt->seed, STREAM_ROWS),
-                              (uint64_t)variant);
+    sm->stream =
+        hl__seed_mix(hl__seed_mix(opt->seed, STREAM_ROWS), (uint64_t)variant);
     return HL_OK;
 }
 
@@ -632,13 +645,21 @@ static size_t row_emit(const sim_sampler *sm, hl__rng *r, float *out)
         const double m = clamp_model(sm->model[j]);
         double v;
         switch (k->kind) {
-        case KPI_LEVEL: v = k->scale * exp(m); break;
+        case KPI_LEVEL:
+            v = k->scale * exp(m);
+            break;
         case KPI_COUNTER:
             v = floor(k->scale * exp(m) + hl__rng_uniform(r));
             break;
-        case KPI_RATIO: v = 1.0 / (1.0 + exp(-m)); break;
-        case KPI_SIGNED: v = k->scale * m; break;
-        default: v = 0.0; break;
+        case KPI_RATIO:
+            v = 1.0 / (1.0 + exp(-m));
+            break;
+        case KPI_SIGNED:
+            v = k->scale * m;
+            break;
+        default:
+            v = 0.0;
+            break;
         }
         out[j] = (float)v;
         if (hl__rng_next(r) < sm->missing_below) {
@@ -709,7 +730,7 @@ static hl_status dataset_alloc(hl_dataset *ds, const hl_sim_options *opt)
     ds->x = malloc(n * f * sizeof *ds->x);
     ds->sample_ids = calloc(n, sizeof *ds->sample_ids);
     ds->class_names = calloc(opt->classes, sizeof *ds->class_names);
-    ds->y = malloc(n * sizeof *ds->y);
+    ds->y = calloc(n, sizeof *ds->y);
     if (!ds->feature_names || !ds->x || !ds->sample_ids || !ds->class_names ||
         !ds->y)
         return HL_ERR_NOMEM;
@@ -742,15 +763,15 @@ static hl_status fill_samples(hl_dataset *ds, const sim_system *sys,
 {
     size_t count[SIM_MAX_CLASSES];
     int32_t rank[SIM_MAX_CLASSES];
-    const double imbalance =
-        variant ? pow(opt->imbalance, 1.0 / (1.0 + opt->shift))
-                : opt->imbalance;
+    const double imbalance = variant
+                                 ? pow(opt->imbalance, 1.0 / (1.0 + opt->shift))
+                                 : opt->imbalance;
     class_counts(ds->n_rows, ds->n_classes, imbalance, count);
 
     sim_sampler sm;
     if (sampler_init(&sm, sys, opt, variant) != HL_OK)
         return HL_ERR_NOMEM;
-    draw_labels(ds->y, ds->n_rows, count, ds->n_classes, sm.stream);
+    draw_labels(ds->y, ds->n_rows, count, ds->n_classes, opt->seed, variant);
     ds->missing_cells = draw_rows(&sm, ds->y, ds->n_rows, ds->x);
     sampler_free(&sm);
 
@@ -761,6 +782,7 @@ static hl_status fill_samples(hl_dataset *ds, const sim_system *sys,
     return HL_OK;
 }
 
+/* opt == NULL means the defaults of hl_sim_options_init(). */
 hl_status hl_simulate(const hl_sim_options *opt, int variant, hl_dataset **out,
                       hl_error *err)
 {
@@ -778,12 +800,9 @@ hl_status hl_simulate(const hl_sim_options *opt, int variant, hl_dataset **out,
 
     sim_system sys;
     hl_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds)
-        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
-    rc = system_build(&sys, opt);
-    if (rc != HL_OK) {
+    if (!ds || system_build(&sys, opt) != HL_OK) {
         free(ds);
-        return hl__fail(err, rc, "simulate: out of memory");
+        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
     }
     rc = dataset_alloc(ds, opt);
     if (rc == HL_OK)
@@ -791,14 +810,16 @@ hl_status hl_simulate(const hl_sim_options *opt, int variant, hl_dataset **out,
     if (rc == HL_OK)
         rc = dataset_names(ds, opt, variant);
     system_free(&sys);
-    if (rc != HL_OK) {
-        hl_dataset_free(ds);
-        if (rc == HL_ERR_LIMIT)
-            return hl__fail(err, rc, "simulate: %zu x %zu cells do not fit "
-                            "in memory", opt->samples, opt->features);
-        return hl__fail(err, rc, "simulate: out of memory for %zu x %zu "
-                        "samples", opt->samples, opt->features);
-    }
+    if (rc != HL_OK)
+        goto fail;
     *out = ds;
     return HL_OK;
+
+fail:
+    hl_dataset_free(ds);
+    if (rc == HL_ERR_LIMIT)
+        return hl__fail(err, rc, "simulate: %zu x %zu cells overflow memory",
+                        opt->samples, opt->features);
+    return hl__fail(err, rc, "simulate: out of memory for %zu x %zu cells",
+                    opt->samples, opt->features);
 }

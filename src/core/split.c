@@ -56,32 +56,33 @@ static size_t group_of(const uint32_t *group, size_t i)
 }
 
 static hl_status check_rows(const char *what, const int32_t *y,
-                            const uint32_t *group, size_t n,
-                            size_t n_classes, const void *out, hl_error *err)
+                            const uint32_t *group, size_t n, size_t n_classes,
+                            const void *out, hl_error *err)
 {
     if (n_classes == 0 || n_classes > INT32_MAX)
-        return hl__fail(err, HL_ERR_INVALID, "%s: n_classes must be in "
-                        "1..%d (got %zu)", what, INT32_MAX, n_classes);
+        return hl__fail(err, HL_ERR_INVALID,
+                        "%s: n_classes must be in 1..%d (got %zu)", what,
+                        INT32_MAX, n_classes);
     if (n > 0 && (!y || !out))
-        return hl__fail(err, HL_ERR_INVALID, "%s: y and the output array "
-                        "are required", what);
+        return hl__fail(err, HL_ERR_INVALID,
+                        "%s: y and the output array are required", what);
     for (size_t i = 0; i < n; i++) {
         if (y[i] >= (int32_t)n_classes)
-            return hl__fail(err, HL_ERR_INVALID, "%s: row %zu: class %d is "
-                            "out of range 0..%zu", what, i, (int)y[i],
-                            n_classes - 1);
+            return hl__fail(err, HL_ERR_INVALID,
+                            "%s: row %zu: class %d is out of range 0..%zu",
+                            what, i, (int)y[i], n_classes - 1);
         if (group && group[i] >= n)
-            return hl__fail(err, HL_ERR_INVALID, "%s: row %zu: group id %u "
-                            "is not below the row count %zu", what, i,
-                            (unsigned)group[i], n);
+            return hl__fail(
+                err, HL_ERR_INVALID,
+                "%s: row %zu: group id %u is not below the row count %zu", what,
+                i, (unsigned)group[i], n);
     }
     return HL_OK;
 }
 
 /* Numbers groups in order of first appearance and fills their class/size. */
 static hl_status collect_groups(split_plan *p, const int32_t *y,
-                                const uint32_t *group, size_t n,
-                                uint64_t seed)
+                                const uint32_t *group, size_t n, uint64_t seed)
 {
     p->slot = malloc((n ? n : 1) * sizeof *p->slot);
     if (!p->slot)
@@ -250,8 +251,9 @@ hl_status hl_stratified_folds(const int32_t *y, const uint32_t *group, size_t n,
     fold_heap h = {.k = k};
     uint32_t *gfold = NULL;
     if (p.n_groups < k) {
-        rc = hl__fail(err, HL_ERR_DATA, "%s: %zu labelled row group(s) cannot "
-                      "fill %u folds", what, p.n_groups, k);
+        rc = hl__fail(err, HL_ERR_DATA,
+                      "%s: %zu labelled row group(s) cannot fill %u folds",
+                      what, p.n_groups, k);
         goto done;
     }
     h.fold = malloc(k * sizeof *h.fold);
@@ -265,8 +267,7 @@ hl_status hl_stratified_folds(const int32_t *y, const uint32_t *group, size_t n,
     for (size_t c = 0; c < n_classes; c++)
         deal_class(&h, &p, c, gfold);
     for (size_t i = 0; i < n; i++)
-        fold_out[i] = y[i] < 0 ? UINT32_MAX
-                               : gfold[p.slot[group_of(group, i)]];
+        fold_out[i] = y[i] < 0 ? UINT32_MAX : gfold[p.slot[group_of(group, i)]];
 
 done:
     free(gfold);
@@ -291,13 +292,13 @@ static size_t valid_groups(size_t groups, double fraction)
 
 hl_status hl_stratified_holdout(const int32_t *y, const uint32_t *group,
                                 size_t n, size_t n_classes, double fraction,
-                                uint64_t seed, uint8_t *is_valid,
-                                hl_error *err)
+                                uint64_t seed, uint8_t *is_valid, hl_error *err)
 {
     static const char what[] = "stratified holdout";
     if (!(fraction > 0.0 && fraction < 1.0))
-        return hl__fail(err, HL_ERR_INVALID, "%s: fraction must be in (0, 1) "
-                        "(got %g)", what, fraction);
+        return hl__fail(err, HL_ERR_INVALID,
+                        "%s: fraction must be in (0, 1) (got %g)", what,
+                        fraction);
     hl_status rc = check_rows(what, y, group, n, n_classes, is_valid, err);
     if (rc != HL_OK)
         return rc;

@@ -16,10 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "gbdt.h"
 #include "internal.h"
 
@@ -194,17 +190,10 @@ void hl__tree_free(hl__tree *t)
 
 /* ---- histograms ---- */
 
-#if !defined(__SSE2__)
-static inline void hist_add(hl__gh *e, double gv, double hv)
-{
-    e->g += gv;
-    e->h += hv;
-}
-#endif
 
 /* Sums gh into hist for rows[begin..end) and features[fa_begin..fa_end). */
 static void build_hist_range(const hl__grower *g, const uint8_t *binned,
-                             const hl__ghf *gh, size_t begin, size_t end,
+                             const hl__gh *gh, size_t begin, size_t end,
                              size_t fa_begin, size_t fa_end, hl__gh *hist)
 {
     const hl__bins *L = g->layout;
@@ -220,35 +209,28 @@ static void build_hist_range(const hl__grower *g, const uint8_t *binned,
     for (size_t i = begin; i < end; i++) {
         const uint32_t r = rows[i];
         const uint8_t *b = binned + (size_t)r * nf;
-#if defined(__SSE2__)
-        const __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
+        const float gv = gh[r].g, hv = gh[r].h;
         if (all) {
             for (size_t f = 0; f < nf; f++) {
-                double *e = (double *)(hist + off[f] + b[f]);
-                _mm_storeu_pd(e, _mm_add_pd(_mm_loadu_pd(e), v));
+                hl__gh *e = hist + off[f] + b[f];
+                e->g += gv;
+                e->h += hv;
             }
         } else {
             for (size_t j = fa_begin; j < fa_end; j++) {
                 const uint32_t f = feat[j];
-                double *e = (double *)(hist + off[f] + b[f]);
-                _mm_storeu_pd(e, _mm_add_pd(_mm_loadu_pd(e), v));
+                hl__gh *e = hist + off[f] + b[f];
+                e->g += gv;
+                e->h += hv;
             }
         }
-#else
-        const double gv = gh[r].g, hv = gh[r].h;
-        (void)all;
-        for (size_t j = fa_begin; j < fa_end; j++) {
-            const uint32_t f = feat[j];
-            hist_add(hist + off[f] + b[f], gv, hv);
-        }
-#endif
     }
 }
 
 typedef struct par_hist_ctx {
     const hl__grower *g;
     const uint8_t *binned;
-    const hl__ghf *gh;
+    const hl__gh *gh;
     size_t begin, end, n_tasks;
     hl__gh *hist;
 } par_hist_ctx;
@@ -263,7 +245,7 @@ static void par_hist_task(void *p, size_t task, int worker)
 }
 
 static void build_hist(const hl__grower *g, const uint8_t *binned,
-                       const hl__ghf *gh, size_t begin, size_t end,
+                       const hl__gh *gh, size_t begin, size_t end,
                        hl__pool *pool, hl__gh *hist)
 {
     int workers = hl__pool_size(pool);
@@ -284,6 +266,13 @@ static void hist_subtract(const hl__grower *g, hl__gh *parent,
                           const hl__gh *child)
 {
     const hl__bins *L = g->layout;
+    if (g->n_features_active == L->n_features) {
+        float *p = (float *)parent;
+        const float *c = (const float *)child;
+        for (size_t i = 0; i < 2 * L->total; i++)
+            p[i] -= c[i];
+        return;
+    }
     for (size_t j = 0; j < g->n_features_active; j++) {
         uint32_t f = g->features[j];
         size_t o = L->offset[f], n = L->n_bins[f] + 1;
@@ -452,8 +441,13 @@ static int push_leaf(hl__grower *g, uint32_t node, uint32_t begin, uint32_t end)
     return 0;
 }
 
+/* With a leaf budget the best gain goes first. Without one every
+ * candidate is split anyway and the order cannot change the tree, so the
+ * newest goes first: its histogram is still in cache and few stay alive. */
 static size_t pop_best_candidate(const hl__grower *g)
 {
+    if (g->p.max_leaves <= 0)
+        return g->n_cands - 1;
     size_t best = 0;
     for (size_t i = 1; i < g->n_cands; i++) {
         const candidate *a = &g->cands[i], *b = &g->cands[best];
@@ -475,7 +469,7 @@ static int consider_node(hl__grower *g, candidate *c)
 }
 
 static int split_candidate(hl__grower *g, const uint8_t *binned,
-                           const hl__ghf *gh, hl__pool *pool, candidate *c)
+                           const hl__gh *gh, hl__pool *pool, candidate *c)
 {
     tree_builder *tb = &g->tb;
     const split_info *s = &c->best;
@@ -570,7 +564,7 @@ static void release_candidates(hl__grower *g)
 }
 
 hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
-                        const hl__ghf *gh, const uint32_t *rows, size_t n_rows,
+                        const hl__gh *gh, const uint32_t *rows, size_t n_rows,
                         const uint8_t *feature_mask, hl__pool *pool,
                         hl__tree *out)
 {
@@ -606,7 +600,9 @@ hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
            (g->p.max_leaves <= 0 || leaves < (size_t)g->p.max_leaves)) {
         size_t i = pop_best_candidate(g);
         candidate c = g->cands[i];
-        g->cands[i] = g->cands[--g->n_cands];
+        memmove(g->cands + i, g->cands + i + 1,
+                (g->n_cands - i - 1) * sizeof *g->cands);
+        g->n_cands--;
         rc = split_candidate(g, binned, gh, pool, &c);
         leaves++;
     }

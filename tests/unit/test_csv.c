@@ -75,10 +75,9 @@ static void check_error(hl_status rc, const hl_error *err, hl_status code,
 }
 
 static void expect_error_n(const char *text, size_t len,
-                           const hl_csv_options *o, hl_status code,
-                           size_t line, const char *column,
-                           size_t column_index, const char *kw1,
-                           const char *kw2)
+                           const hl_csv_options *o, hl_status code, size_t line,
+                           const char *column, size_t column_index,
+                           const char *kw1, const char *kw2)
 {
     hl_dataset *ds = (hl_dataset *)&ds; /* must be reset to NULL */
     hl_error err;
@@ -90,11 +89,10 @@ static void expect_error_n(const char *text, size_t len,
 
 static void expect_error(const char *text, const hl_csv_options *o,
                          hl_status code, size_t line, const char *column,
-                         size_t column_index, const char *kw1,
-                         const char *kw2)
+                         size_t column_index, const char *kw1, const char *kw2)
 {
-    expect_error_n(text, strlen(text), o, code, line, column, column_index,
-                   kw1, kw2);
+    expect_error_n(text, strlen(text), o, code, line, column, column_index, kw1,
+                   kw2);
 }
 
 static float cell(const hl_dataset *ds, size_t row, size_t col)
@@ -183,8 +181,8 @@ static void test_columns_in_any_order(void **state)
 static void test_missing_values(void **state)
 {
     (void)state;
-    const char *tokens[] = {"",     "NA",   "na",  "NaN", "nan",   "NAN",
-                            "null", "NULL", "N/A", "n/a", "-nan",  "+NaN",
+    const char *tokens[] = {"",     "NA",   "na",  "NaN",     "nan",  "NAN",
+                            "null", "NULL", "N/A", "n/a",     "-nan", "+NaN",
                             "\"\"", " ",    "\t",  "\" NA \""};
     size_t n = sizeof tokens / sizeof *tokens;
     char text[1024] = "a,b\n";
@@ -346,9 +344,10 @@ static void test_line_endings_and_bom(void **state)
         "a,label\n1,x\n2,y\n",
         "a,label\r\n1,x\r\n2,y\r\n",
         "a,label\r1,x\r2,y\r",
-        "a,label\n1,x\n2,y",               /* no final newline */
-        "\xEF\xBB\xBF" "a,label\r\n1,x\r\n2,y", /* BOM */
-        "a,label\r\n1,x\n2,y\r",           /* mixed */
+        "a,label\n1,x\n2,y", /* no final newline */
+        ("\xEF\xBB\xBF"      /* a BOM; split so "\xBFa" is not one escape */
+         "a,label\r\n1,x\r\n2,y"),
+        "a,label\r\n1,x\n2,y\r", /* mixed */
     };
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         hl_dataset *ds = parse_ok(variants[v], NULL);
@@ -363,11 +362,12 @@ static void test_line_endings_and_bom(void **state)
 static void test_quoting(void **state)
 {
     (void)state;
-    hl_dataset *ds = parse_ok("sample_id,\"a,b\",\"say \"\"hi\"\"\",label\n"
-                              "\"id, one\",\"1.5\", 2 ,\"x\"\n"
-                              "\"two\nlines\",  \"3\"  ,\"4\",\"he said \"\"no\"\"\"\n"
-                              "\" spaced \",5,6,\"a\r\nb\"\n",
-                              NULL);
+    hl_dataset *ds =
+        parse_ok("sample_id,\"a,b\",\"say \"\"hi\"\"\",label\n"
+                 "\"id, one\",\"1.5\", 2 ,\"x\"\n"
+                 "\"two\nlines\",  \"3\"  ,\"4\",\"he said \"\"no\"\"\"\n"
+                 "\" spaced \",5,6,\"a\r\nb\"\n",
+                 NULL);
     assert_int_equal(ds->n_rows, 3);
     assert_string_equal(ds->feature_names[0], "a,b");
     assert_string_equal(ds->feature_names[1], "say \"hi\"");
@@ -395,8 +395,8 @@ static void test_newlines_in_quotes_count_as_lines(void **state)
                  "z,oops\n",
                  NULL, HL_ERR_PARSE, 5, "a", 2, "not a number", "\"oops\"");
     /* A lone CR ends a line too. */
-    expect_error("a\r1\r\rbad\r", NULL, HL_ERR_PARSE, 4, "a", 1,
-                 "not a number", NULL);
+    expect_error("a\r1\r\rbad\r", NULL, HL_ERR_PARSE, 4, "a", 1, "not a number",
+                 NULL);
 }
 
 static void test_blank_lines_ignored(void **state)
@@ -433,8 +433,8 @@ static void test_labels_sorted_numerically(void **state)
                               "7,-0\n"
                               "8,100000000000000000000000000\n",
                               NULL);
-    const char *want[] = {"-3", "0", "1", "2", "10",
-                          "100000000000000000000000000"};
+    const char *want[] = {"-3", "0",  "1",
+                          "2",  "10", "100000000000000000000000000"};
     assert_int_equal(ds->n_classes, 6);
     for (size_t k = 0; k < 6; k++)
         assert_string_equal(ds->class_names[k], want[k]);
@@ -546,10 +546,12 @@ static void test_utf8_names_and_labels(void **state)
 {
     (void)state;
     hl_dataset *ds = parse_ok("sample_id,temp\xC3\xA9rature,label\n"
-                              "\xE6\x97\xA5,1,d\xC3\xA9" "faut\n",
+                              "\xE6\x97\xA5,1,d\xC3\xA9"
+                              "faut\n",
                               NULL);
     assert_string_equal(ds->feature_names[0], "temp\xC3\xA9rature");
-    assert_string_equal(ds->class_names[0], "d\xC3\xA9" "faut");
+    assert_string_equal(ds->class_names[0], "d\xC3\xA9"
+                                            "faut");
     hl_dataset_free(ds);
 }
 
@@ -653,14 +655,14 @@ static void test_error_header(void **state)
                  "empty column name", NULL);
     expect_error("sample_id,label\n1,2\n", NULL, HL_ERR_DATA, 1, NULL, 0,
                  "no feature columns", NULL);
-    expect_error("a,\xff\xfe\n1,2\n", NULL, HL_ERR_PARSE, 1, "??", 2,
-                 "UTF-8", NULL);
-    expect_error("a,b\xC0\xAF\n1,2\n", NULL, HL_ERR_PARSE, 1, "b??", 2,
-                 "UTF-8", NULL); /* overlong */
+    expect_error("a,\xff\xfe\n1,2\n", NULL, HL_ERR_PARSE, 1, "??", 2, "UTF-8",
+                 NULL);
+    expect_error("a,b\xC0\xAF\n1,2\n", NULL, HL_ERR_PARSE, 1, "b??", 2, "UTF-8",
+                 NULL); /* overlong */
     expect_error("\xED\xA0\x80,a\n1,2\n", NULL, HL_ERR_PARSE, 1, "???", 1,
                  "UTF-8", NULL); /* surrogate */
-    expect_error("a,b\xE2\x82\n1,2\n", NULL, HL_ERR_PARSE, 1, "b??", 2,
-                 "UTF-8", NULL); /* truncated sequence */
+    expect_error("a,b\xE2\x82\n1,2\n", NULL, HL_ERR_PARSE, 1, "b??", 2, "UTF-8",
+                 NULL); /* truncated sequence */
 }
 
 static void test_error_empty(void **state)
@@ -669,8 +671,8 @@ static void test_error_empty(void **state)
     expect_error("", NULL, HL_ERR_PARSE, 0, NULL, 0, "empty file", NULL);
     expect_error("\xEF\xBB\xBF", NULL, HL_ERR_PARSE, 0, NULL, 0, "empty file",
                  NULL);
-    expect_error(" \n\t\r\n\n  ", NULL, HL_ERR_PARSE, 0, NULL, 0,
-                 "empty file", NULL);
+    expect_error(" \n\t\r\n\n  ", NULL, HL_ERR_PARSE, 0, NULL, 0, "empty file",
+                 NULL);
     hl_dataset *ds = NULL;
     hl_error err;
     assert_int_equal(hl_dataset_parse_csv(NULL, 0, NULL, NULL, &ds, &err),
@@ -681,8 +683,7 @@ static void test_error_empty(void **state)
     assert_int_equal(hl_dataset_parse_csv("a\n1\n", 4, NULL, NULL, NULL, &err),
                      HL_ERR_INVALID);
 
-    expect_error("a,b\n", NULL, HL_ERR_DATA, 0, NULL, 0, "no data rows",
-                 NULL);
+    expect_error("a,b\n", NULL, HL_ERR_DATA, 0, NULL, 0, "no data rows", NULL);
     expect_error("a,b", NULL, HL_ERR_DATA, 0, NULL, 0, "no data rows", NULL);
     expect_error("a,b\r\n\r\n \r\n", NULL, HL_ERR_DATA, 0, NULL, 0,
                  "no data rows", NULL);
@@ -710,10 +711,10 @@ static void test_error_labels(void **state)
     assert_int_equal(ds->n_classes, 1);
     hl_dataset_free(ds);
 
-    expect_error("a,label\n1,ok\n2,b\xff\n", NULL, HL_ERR_PARSE, 3, "label",
-                 2, "label is not valid UTF-8", NULL);
-    expect_error("sample_id,a\n\xC3(,1\n", NULL, HL_ERR_PARSE, 2,
-                 "sample_id", 1, "sample id is not valid UTF-8", NULL);
+    expect_error("a,label\n1,ok\n2,b\xff\n", NULL, HL_ERR_PARSE, 3, "label", 2,
+                 "label is not valid UTF-8", NULL);
+    expect_error("sample_id,a\n\xC3(,1\n", NULL, HL_ERR_PARSE, 2, "sample_id",
+                 1, "sample id is not valid UTF-8", NULL);
 }
 
 static void test_error_limits(void **state)
@@ -722,8 +723,8 @@ static void test_error_limits(void **state)
     hl_csv_options o;
     hl_csv_options_init(&o);
     o.max_bytes = 8;
-    expect_error("a,b\n1,2\n3,4\n", &o, HL_ERR_LIMIT, 0, NULL, 0,
-                 "too large", "max_bytes");
+    expect_error("a,b\n1,2\n3,4\n", &o, HL_ERR_LIMIT, 0, NULL, 0, "too large",
+                 "max_bytes");
     o.max_bytes = 12; /* exactly the length: allowed */
     hl_dataset *ds = parse_ok("a,b\n1,2\n3,4\n", &o);
     hl_dataset_free(ds);
@@ -771,15 +772,15 @@ static void test_error_quotes(void **state)
 static void test_error_infinities(void **state)
 {
     (void)state;
-    const char *inf[] = {"inf", "-inf", "+inf", "Infinity", "-INFINITY",
-                         "INF"};
+    const char *inf[] = {"inf", "-inf", "+inf", "Infinity", "-INFINITY", "INF"};
     for (size_t i = 0; i < sizeof inf / sizeof *inf; i++) {
         char text[64];
         snprintf(text, sizeof text, "sample_id,a\nx,%s\n", inf[i]);
         expect_error(text, NULL, HL_ERR_PARSE, 2, "a", 2, "infinite value",
                      "must be finite");
     }
-    const char *big[] = {"1e999", "-1e39", "3.5e38", "340282357000000000000000000000000000000",
+    const char *big[] = {"1e999", "-1e39", "3.5e38",
+                         "340282357000000000000000000000000000000",
                          "1e100000000000"};
     for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
         char text[128];
@@ -796,8 +797,8 @@ static void test_error_nul_byte(void **state)
     expect_error_n(in_cell, sizeof in_cell - 1, NULL, HL_ERR_PARSE, 2, "b", 2,
                    "NUL byte", NULL);
     static const char in_header[] = "a,\0b\n1,2\n";
-    expect_error_n(in_header, sizeof in_header - 1, NULL, HL_ERR_PARSE, 1,
-                   NULL, 2, "NUL byte", NULL);
+    expect_error_n(in_header, sizeof in_header - 1, NULL, HL_ERR_PARSE, 1, NULL,
+                   2, "NUL byte", NULL);
     static const char in_quotes[] = "sample_id,a\n\"x\n\0\",1\n";
     expect_error_n(in_quotes, sizeof in_quotes - 1, NULL, HL_ERR_PARSE, 3,
                    "sample_id", 1, "NUL byte", NULL);
@@ -833,8 +834,8 @@ static void test_error_io(void **state)
 /* ---- robustness -------------------------------------------------------- */
 
 /* Parses one mutated input: it must either work or fail with a message. */
-static void parse_anything(const char *buf, size_t len,
-                           const hl_csv_options *o, size_t *ok)
+static void parse_anything(const char *buf, size_t len, const hl_csv_options *o,
+                           size_t *ok)
 {
     hl_dataset *ds = NULL;
     hl_error err;
@@ -849,8 +850,8 @@ static void parse_anything(const char *buf, size_t len,
     assert_null(ds);
     assert_int_equal(err.code, rc);
     assert_true(err.message[0] != '\0');
-    assert_true(rc == HL_ERR_PARSE || rc == HL_ERR_DATA ||
-                rc == HL_ERR_LIMIT || rc == HL_ERR_INVALID);
+    assert_true(rc == HL_ERR_PARSE || rc == HL_ERR_DATA || rc == HL_ERR_LIMIT ||
+                rc == HL_ERR_INVALID);
 }
 
 static void mutate(hl__rng *r, char *buf, size_t *len, size_t cap)

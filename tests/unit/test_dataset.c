@@ -19,8 +19,8 @@ static hl_dataset *parse_ok(const char *text, const hl_csv_options *o)
 {
     hl_dataset *ds = NULL;
     hl_error err;
-    hl_status rc = hl_dataset_parse_csv(text, strlen(text), "t.csv", o, &ds,
-                                        &err);
+    hl_status rc =
+        hl_dataset_parse_csv(text, strlen(text), "t.csv", o, &ds, &err);
     if (rc != HL_OK)
         print_error("unexpected error: %s\n", err.message);
     assert_int_equal(rc, HL_OK);
@@ -124,16 +124,16 @@ static void test_duplicates(void **state)
     hl_csv_options_init(&o);
     o.keep_unlabelled = 1;
     hl_dataset *ds = parse_ok("a,b,label\n"
-                              "1,2,x\n"   /* 0: first */
-                              "1,2,x\n"   /* 1: dup of 0, same label */
-                              "1,2,y\n"   /* 2: dup of 0, conflict */
-                              "1,NA,x\n"  /* 3: first */
-                              "1,,y\n"    /* 4: dup of 3 (NaN == NaN) */
-                              "0,2,x\n"   /* 5: first */
-                              "-0,2,x\n"  /* 6: -0.0 is another row */
-                              "1,2,\n"    /* 7: dup of 0, unlabelled */
+                              "1,2,x\n"     /* 0: first */
+                              "1,2,x\n"     /* 1: dup of 0, same label */
+                              "1,2,y\n"     /* 2: dup of 0, conflict */
+                              "1,NA,x\n"    /* 3: first */
+                              "1,,y\n"      /* 4: dup of 3 (NaN == NaN) */
+                              "0,2,x\n"     /* 5: first */
+                              "-0,2,x\n"    /* 6: -0.0 is another row */
+                              "1,2,\n"      /* 7: dup of 0, unlabelled */
                               "1.0,2e0,x\n" /* 8: same values as 0 */
-                              "2,1,x\n",  /* 9: first */
+                              "2,1,x\n",    /* 9: first */
                               &o);
     hl_dup_info info;
     hl_error err;
@@ -178,8 +178,7 @@ static void test_duplicates_many(void **state)
     size_t n = 50000, distinct = 12345, nf = 4;
     hl_dataset *ds = make_random(n, nf, 7);
     for (size_t i = distinct; i < n; i++)
-        memcpy(ds->x + i * nf, ds->x + (i % distinct) * nf,
-               nf * sizeof *ds->x);
+        memcpy(ds->x + i * nf, ds->x + (i % distinct) * nf, nf * sizeof *ds->x);
     /* Row 0's first cell becomes a NaN with a payload; row `distinct`
      * (its copy) gets a different NaN: still the same row. */
     uint32_t nan_a = 0x7fc00001u, nan_b = 0xffc12345u;
@@ -365,6 +364,16 @@ static void test_write_errors(void **state)
     assert_int_equal(rc, HL_ERR_IO);
     assert_string_equal(err.file, "/nonexistent/dir/out.csv");
     assert_non_null(strstr(err.message, "No such file"));
+    /* /dev/full opens fine and fails on flush: the error must surface. */
+    struct stat st;
+    if (stat("/dev/full", &st) == 0) {
+        hl_dataset *big = make_random(2000, 8, 5);
+        rc = hl_dataset_write_csv(big, "/dev/full", &err);
+        assert_int_equal(rc, HL_ERR_IO);
+        assert_non_null(strstr(err.message, "cannot write"));
+        assert_non_null(strstr(err.message, "No space left"));
+        hl_dataset_free(big);
+    }
     assert_int_equal(hl_dataset_write_csv(ds, NULL, &err), HL_ERR_INVALID);
     assert_int_equal(hl_dataset_write_csv(NULL, "/tmp/x", &err),
                      HL_ERR_INVALID);

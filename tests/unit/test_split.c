@@ -76,7 +76,10 @@ static void fixture_free(fixture *f)
     free(f->group);
 }
 
-static size_t test_size(void) { return tu_quick() ? 3000 : 20000; }
+static size_t test_size(void)
+{
+    return tu_quick() ? 3000 : 20000;
+}
 
 /* Every row of a group has the fold of the group's first row. */
 static void assert_groups_whole(const fixture *f, const uint32_t *fold)
@@ -95,9 +98,9 @@ static void test_folds_properties(void **state)
     uint32_t *fold = malloc(f.n * sizeof *fold);
     assert_non_null(fold);
     hl_error err;
-    assert_int_equal(hl_stratified_folds(f.y, f.group, f.n, f.n_classes, k, 7,
-                                         fold, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_stratified_folds(f.y, f.group, f.n, f.n_classes, k, 7, fold, &err),
+        HL_OK);
     assert_groups_whole(&f, fold);
 
     size_t count[5][5] = {{0}};
@@ -155,13 +158,13 @@ static void test_folds_deterministic(void **state)
     uint32_t *a = malloc(f.n * sizeof *a), *b = malloc(f.n * sizeof *b);
     assert_non_null(a);
     assert_non_null(b);
-    assert_int_equal(
-        hl_stratified_folds(f.y, f.group, f.n, 4, 5, 42, a, NULL), HL_OK);
-    assert_int_equal(
-        hl_stratified_folds(f.y, f.group, f.n, 4, 5, 42, b, NULL), HL_OK);
+    assert_int_equal(hl_stratified_folds(f.y, f.group, f.n, 4, 5, 42, a, NULL),
+                     HL_OK);
+    assert_int_equal(hl_stratified_folds(f.y, f.group, f.n, 4, 5, 42, b, NULL),
+                     HL_OK);
     assert_memory_equal(a, b, f.n * sizeof *a);
-    assert_int_equal(
-        hl_stratified_folds(f.y, f.group, f.n, 4, 5, 43, b, NULL), HL_OK);
+    assert_int_equal(hl_stratified_folds(f.y, f.group, f.n, 4, 5, 43, b, NULL),
+                     HL_OK);
     size_t differ = 0;
     for (size_t i = 0; i < f.n; i++)
         differ += a[i] != b[i];
@@ -222,9 +225,9 @@ static void test_holdout(void **state)
     fixture_make(&f, test_size(), 4, 77);
     uint8_t *valid = malloc(f.n);
     assert_non_null(valid);
-    assert_int_equal(hl_stratified_holdout(f.y, f.group, f.n, 4, 0.25, 9,
-                                           valid, NULL),
-                     HL_OK);
+    assert_int_equal(
+        hl_stratified_holdout(f.y, f.group, f.n, 4, 0.25, 9, valid, NULL),
+        HL_OK);
     size_t total[4] = {0}, in_valid[4] = {0};
     for (size_t i = 0; i < f.n; i++) {
         if (f.y[i] < 0) {
@@ -247,8 +250,7 @@ static void test_holdout(void **state)
     const int32_t y[9] = {0, 0, 0, 0, 1, 1, 2, 2, -1};
     const uint32_t g[9] = {0, 1, 2, 3, 4, 4, 6, 7, 8};
     uint8_t v[9];
-    assert_int_equal(hl_stratified_holdout(y, g, 9, 3, 0.9, 1, v, NULL),
-                     HL_OK);
+    assert_int_equal(hl_stratified_holdout(y, g, 9, 3, 0.9, 1, v, NULL), HL_OK);
     assert_int_equal(v[4] + v[5], 0);
     assert_int_equal(v[6] + v[7], 1);
     assert_int_equal(v[0] + v[1] + v[2] + v[3], 3);
@@ -293,17 +295,15 @@ static void test_invalid_args(void **state)
         assert_int_equal(hl_stratified_holdout(y, NULL, 4, 2, bad_fraction[i],
                                                0, valid, &err),
                          HL_ERR_INVALID);
-    assert_int_equal(hl_stratified_holdout(y_bad, NULL, 4, 2, 0.5, 0, valid,
-                                           &err),
-                     HL_ERR_INVALID);
-    assert_int_equal(hl_stratified_holdout(y, g_bad, 4, 2, 0.5, 0, valid,
-                                           &err),
+    assert_int_equal(
+        hl_stratified_holdout(y_bad, NULL, 4, 2, 0.5, 0, valid, &err),
+        HL_ERR_INVALID);
+    assert_int_equal(hl_stratified_holdout(y, g_bad, 4, 2, 0.5, 0, valid, &err),
                      HL_ERR_INVALID);
 
     /* n == 0: nothing to hold out, not an error */
-    assert_int_equal(hl_stratified_holdout(NULL, NULL, 0, 2, 0.5, 0, NULL,
-                                           &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_stratified_holdout(NULL, NULL, 0, 2, 0.5, 0, NULL, &err), HL_OK);
 }
 
 int main(void)
