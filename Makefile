@@ -6,7 +6,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (build/asan/).
 
 CC      ?= cc
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -Iinclude -pthread $(WARN)

@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 #include "gbdt.h"
 #include "internal.h"
 
@@ -209,21 +213,24 @@ static void build_hist_range(const hl__grower *g, const uint8_t *binned,
     for (size_t i = begin; i < end; i++) {
         const uint32_t r = rows[i];
         const uint8_t *b = binned + (size_t)r * nf;
-        const float gv = gh[r].g, hv = gh[r].h;
-        if (all) {
-            for (size_t f = 0; f < nf; f++) {
-                hl__gh *e = hist + off[f] + b[f];
-                e->g += gv;
-                e->h += hv;
-            }
-        } else {
-            for (size_t j = fa_begin; j < fa_end; j++) {
-                const uint32_t f = feat[j];
-                hl__gh *e = hist + off[f] + b[f];
-                e->g += gv;
-                e->h += hv;
-            }
+#if defined(__SSE2__)
+        /* One 8-byte load, add and store per (row, feature). __m64 is a
+         * may_alias type, so this is a legal view of the float pair. */
+        const __m128 v = _mm_setr_ps(gh[r].g, gh[r].h, 0.0f, 0.0f);
+        for (size_t j = fa_begin; j < fa_end; j++) {
+            const size_t f = all ? j : feat[j];
+            __m64 *e = (__m64 *)(hist + off[f] + b[f]);
+            _mm_storel_pi(e, _mm_add_ps(_mm_loadl_pi(v, e), v));
         }
+#else
+        const float gv = gh[r].g, hv = gh[r].h;
+        for (size_t j = fa_begin; j < fa_end; j++) {
+            const size_t f = all ? j : feat[j];
+            hl__gh *e = hist + off[f] + b[f];
+            e->g += gv;
+            e->h += hv;
+        }
+#endif
     }
 }
 
@@ -262,13 +269,13 @@ static void build_hist(const hl__grower *g, const uint8_t *binned,
 }
 
 /* parent -= child, over the active features: parent becomes the sibling. */
-static void hist_subtract(const hl__grower *g, hl__gh *parent,
-                          const hl__gh *child)
+static void hist_subtract(const hl__grower *g, hl__gh *restrict parent,
+                          const hl__gh *restrict child)
 {
     const hl__bins *L = g->layout;
     if (g->n_features_active == L->n_features) {
-        float *p = (float *)parent;
-        const float *c = (const float *)child;
+        float *restrict p = (float *)parent;
+        const float *restrict c = (const float *)child;
         for (size_t i = 0; i < 2 * L->total; i++)
             p[i] -= c[i];
         return;
@@ -290,29 +297,44 @@ static inline double leaf_score(double gsum, double hsum, double lambda)
     return gsum * gsum / (hsum + lambda);
 }
 
-/* Gains of every cut of one feature, four cuts at a time. Compiled twice
- * (AVX2 and baseline) and picked at load time; both perform the same IEEE
- * operations per lane, so the chosen split never depends on the CPU. Lanes
- * whose children would be lighter than min_child_weight get -inf. */
+/* Gains of every cut of one feature, four cuts at a time, for left sums
+ * (cg + add_g, ch + add_h); returns the largest. Compiled twice (AVX2 and
+ * baseline) and picked at load time: both perform the same IEEE operations
+ * per lane, so the chosen split never depends on the CPU. Lanes whose
+ * children would be lighter than min_child_weight get -inf. */
 typedef double hl__v4d __attribute__((vector_size(32)));
 typedef long long hl__v4i __attribute__((vector_size(32)));
 
-__attribute__((target_clones("avx2", "default"))) static void
-cut_gains(const double *cg, const double *ch, size_t n, double G, double H,
-          double lambda, double mcw, double parent_score, double *gain)
+__attribute__((target_clones("avx2", "default"))) static double
+cut_gains(const double *cg, const double *ch, size_t n, double add_g,
+          double add_h, double G, double H, double lambda, double mcw,
+          double parent_score, double *gain)
 {
     const hl__v4d neg_inf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    hl__v4d best = neg_inf;
     for (size_t i = 0; i < n; i += 4) {
         hl__v4d gl, hl;
         memcpy(&gl, cg + i, sizeof gl);
         memcpy(&hl, ch + i, sizeof hl);
+        gl += add_g;
+        hl += add_h;
         const hl__v4d gr = G - gl, hr = H - hl;
         const hl__v4d v =
             gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent_score;
         const hl__v4i ok = (hl >= mcw) & (hr >= mcw);
         const hl__v4i bits = ((hl__v4i)v & ok) | ((hl__v4i)neg_inf & ~ok);
-        memcpy(gain + i, &bits, sizeof bits);
+        hl__v4d lane;
+        memcpy(&lane, &bits, sizeof lane);
+        memcpy(gain + i, &lane, sizeof lane);
+        const hl__v4i more = lane > best;
+        hl__v4i keep = ((hl__v4i)lane & more) | ((hl__v4i)best & ~more);
+        memcpy(&best, &keep, sizeof best);
     }
+    double m = best[0];
+    for (int k = 1; k < 4; k++)
+        if (best[k] > m)
+            m = best[k];
+    return m;
 }
 
 #define HL__MAX_CUTS 256 /* 254 cuts, padded to a multiple of 4 */
@@ -330,43 +352,46 @@ static void best_split_feature(const hl__grower *g, const hl__gh *hist,
     const double mg = fh[0].g, mh = fh[0].h; /* missing-value bin */
     const int has_missing = mh > 0.0;
     /* Only non-empty bins make new cuts (an empty bin would repeat the
-     * previous partition), so deep nodes with few rows scan few cuts.
-     * Cut i sends value bins 1..cut_bin[i] left; left sums with missing
-     * values right (a) and, when there are any, left (b). Padding lanes
-     * get a negative hessian so that they fail the weight test. */
-    double cga[HL__MAX_CUTS], cha[HL__MAX_CUTS], cgb[HL__MAX_CUTS],
-        chb[HL__MAX_CUTS], gain_a[HL__MAX_CUTS], gain_b[HL__MAX_CUTS];
+     * previous partition), so deep nodes with few rows scan few cuts; the
+     * compaction is branch-free. Cut i sends value bins 1..cut_bin[i] left
+     * with missing values right (a) or, when there are any, left (b).
+     * Padding lanes get a negative hessian: they fail the weight test. */
+    double cg[HL__MAX_CUTS], ch[HL__MAX_CUTS], gain_a[HL__MAX_CUTS],
+        gain_b[HL__MAX_CUTS];
     uint32_t cut_bin[HL__MAX_CUTS];
     size_t n = 0;
     double gl = 0.0, hl = 0.0;
     for (uint32_t b = 1; b < nb; b++) {
-        if (fh[b].h == 0.0 && fh[b].g == 0.0)
-            continue;
         gl += fh[b].g;
         hl += fh[b].h;
-        cga[n] = gl;
-        cha[n] = hl;
-        cgb[n] = gl + mg;
-        chb[n] = hl + mh;
-        cut_bin[n++] = b;
+        cg[n] = gl;
+        ch[n] = hl;
+        cut_bin[n] = b;
+        n += fh[b].h != 0.0f || fh[b].g != 0.0f;
     }
     const size_t padded = (n + 3) & ~(size_t)3;
     for (size_t i = n; i < padded; i++) {
-        cga[i] = cgb[i] = 0.0;
-        cha[i] = chb[i] = -1.0 - mcw;
+        cg[i] = 0.0;
+        ch[i] = -1.0 - mcw - mh;
     }
-    cut_gains(cga, cha, padded, G, H, lambda, mcw, parent_score, gain_a);
-    if (has_missing)
-        cut_gains(cgb, chb, padded, G, H, lambda, mcw, parent_score, gain_b);
+    const double max_a = cut_gains(cg, ch, padded, 0.0, 0.0, G, H, lambda, mcw,
+                                   parent_score, gain_a);
+    const double max_b = has_missing ? cut_gains(cg, ch, padded, mg, mh, G, H,
+                                                 lambda, mcw, parent_score,
+                                                 gain_b)
+                                     : -INFINITY;
+    if (!(max_a > best->gain) && !(max_b > best->gain))
+        return; /* the common case: this feature does not win */
     /* Ascending cuts, (a) before (b), strictly greater wins. */
     for (size_t i = 0; i < n; i++) {
         if (gain_a[i] > best->gain) {
             /* No missing values seen: send unseen ones to the heavier side. */
-            int left = has_missing ? 0 : cha[i] >= H - cha[i];
-            *best = (split_info){gain_a[i], f, cut_bin[i], left, cga[i], cha[i]};
+            int left = has_missing ? 0 : ch[i] >= H - ch[i];
+            *best = (split_info){gain_a[i], f, cut_bin[i], left, cg[i], ch[i]};
         }
         if (has_missing && gain_b[i] > best->gain)
-            *best = (split_info){gain_b[i], f, cut_bin[i], 1, cgb[i], chb[i]};
+            *best = (split_info){gain_b[i], f, cut_bin[i], 1, cg[i] + mg,
+                                 ch[i] + mh};
     }
 }
 
