@@ -30,18 +30,18 @@ typedef enum hl_class_weight {
 
 typedef struct hl_train_params {
     char algo[16];              /* "gbdt" */
-    int rounds;                 /* boosting rounds (max when early stopping), default 500 */
-    double learning_rate;       /* default 0.1 */
+    int rounds;                 /* boosting rounds (max when early stopping), default 1000 */
+    double learning_rate;       /* default 0.05 */
     int max_depth;              /* default 6; 0 = unlimited (then max_leaves must be set) */
     int max_leaves;             /* default 0 = unlimited (bounded by max_depth) */
     double min_child_weight;    /* minimum hessian sum in a leaf, default 1 */
     double lambda_l2;           /* L2 regularisation of leaf values, default 1 */
     double min_split_gain;      /* default 0 */
-    double subsample;           /* row fraction per round, (0, 1], default 1 */
-    double colsample;           /* feature fraction per tree, (0, 1], default 1 */
+    double subsample;           /* row fraction per round, (0, 1], default 0.8 */
+    double colsample;           /* feature fraction per tree, (0, 1], default 0.5 */
     int max_bins;               /* quantile bins per feature, 2..255, default 255 */
     double validation_fraction; /* stratified hold-out for early stopping, default 0.1 */
-    int early_stopping_rounds;  /* default 30; 0 = off (all rounds, no hold-out) */
+    int early_stopping_rounds;  /* default 50; 0 = off (all rounds, no hold-out) */
     hl_class_weight class_weight; /* default balanced */
     int collapse_duplicates;    /* train on one copy of exact duplicate rows, default 1 */
     unsigned cv_folds;          /* > 1: also run stratified k-fold CV, default 0 */

@@ -3,6 +3,7 @@
  * Flag values are parsed strictly (no trailing garbage, range-checked) so
  * that a typo such as `--rounds 3OO` is a usage error, not a silent 3.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -56,10 +57,12 @@ int cli_parse_u64(const char *cmd, const char *flag, const char *text,
 {
     char *end = NULL;
     errno = 0;
+    /* strtoull skips blanks and wraps "-1": accept digits only. */
     unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end != '\0' || text[0] == '-') {
-        cli_usage_error(cmd, "%s expects a non-negative whole number, got '%s'",
-                        flag, text);
+    if (errno || !isdigit((unsigned char)text[0]) || *end != '\0' ||
+        v > (unsigned long long)INT64_MAX) {
+        cli_usage_error(cmd, "%s expects a whole number in 0..%lld, got '%s'",
+                        flag, (long long)INT64_MAX, text);
         return -1;
     }
     *out = (uint64_t)v;

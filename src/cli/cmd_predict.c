@@ -111,7 +111,8 @@ static hl_status score(diagnosis *d, hl_error *err)
     if (rc != HL_OK)
         return rc;
     rc = hl_metrics_compute(d->y, d->pred, d->proba, n, K, &d->metrics, err);
-    d->has_metrics = rc == HL_OK;
+    /* Metrics of zero rows would read as a score of 0: report none. */
+    d->has_metrics = rc == HL_OK && d->metrics.n_samples > 0;
     return rc;
 }
 
@@ -335,7 +336,10 @@ int cmd_eval(int argc, char **argv)
     cli_print_warnings(a.cmd, &d.warnings);
     print_label_report(&a, &d);
     if (!d.has_metrics) {
-        fprintf(stderr, "healer eval: error: %s has no label column\n", a.data);
+        fprintf(stderr,
+                "healer eval: error: %s: %s\n", a.data,
+                d.ds->has_labels ? "no row has a label the model knows"
+                                 : "no label column");
         rc = CLI_RUNTIME;
         goto done;
     }

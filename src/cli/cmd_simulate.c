@@ -135,6 +135,8 @@ int cmd_simulate(int argc, char **argv)
         return cli_usage_error("simulate", "unexpected argument '%s'", argv[optind]);
     if (!a.out)
         return cli_usage_error("simulate", "--out is required");
+    if (a.shift_samples && !a.shift_out)
+        return cli_usage_error("simulate", "--shift-samples needs --shift-out");
     int rc = write_variant(&a.opt, 0, a.out);
     if (rc != CLI_OK || !a.shift_out)
         return rc;

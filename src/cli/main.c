@@ -4,6 +4,7 @@
  * the engine in include/healer/. The web platform (`healer serve`) will be
  * one more subcommand calling the same library functions.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -34,6 +35,18 @@ static void usage(FILE *out)
                  "Exit codes: 0 success, 1 runtime error, 2 usage error.\n");
 }
 
+/* A report that could not be written (disk full, closed pipe) is a
+ * failure: a script must not get exit 0 and a truncated report. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "healer: error: cannot write to standard output: %s\n",
+                strerror(errno));
+        return rc == CLI_OK ? CLI_RUNTIME : rc;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -43,15 +56,15 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);
-        return CLI_OK;
+        return finish(CLI_OK);
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("healer %s\n", hl_version());
-        return CLI_OK;
+        return finish(CLI_OK);
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (!strcmp(name, COMMANDS[i].name))
-            return COMMANDS[i].run(argc - 1, argv + 1);
+            return finish(COMMANDS[i].run(argc - 1, argv + 1));
     fprintf(stderr, "healer: unknown command '%s'\n\n", name);
     usage(stderr);
     return CLI_USAGE;

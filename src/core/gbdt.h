@@ -51,6 +51,23 @@ typedef struct hl__gh {
     float g, h;
 } hl__gh;
 
+/* The trees re-laid for prediction: all nodes of all trees in one array,
+ * leaves turned into self-loops (threshold +inf, missing left, left child =
+ * itself) so that every row takes exactly `depth` steps through a tree and
+ * several rows can walk it side by side without a data-dependent branch. */
+typedef struct hl__flat_node {
+    uint32_t feature; /* feature | HL__DEFAULT_LEFT */
+    float threshold;
+    uint32_t left;    /* index within the tree; right = left + 1 */
+} hl__flat_node;
+
+typedef struct hl__flat {
+    hl__flat_node *nodes;
+    float *leaf_value;     /* per node, 0 for internal nodes */
+    uint32_t *tree_offset; /* first node of each tree */
+    uint8_t *tree_depth;   /* steps to reach any leaf */
+} hl__flat;
+
 struct hl_model {
     hl_model_summary summary;
     size_t n_outputs;   /* 1 for two classes (logistic), else n_classes (softmax) */
@@ -58,6 +75,7 @@ struct hl_model {
     size_t n_trees;     /* rounds * n_outputs; tree t feeds output t % n_outputs */
     hl__tree *trees;
     hl__bins bins;
+    hl__flat flat;      /* derived from trees by hl__model_prepare() */
 };
 
 /* ---- binning.c ---- */
@@ -150,10 +168,9 @@ hl_status hl__boost(const hl__boost_job *job, hl_model *m,
 
 /* ---- predict.c ---- */
 
-/* Raw scores of one row (x in model feature order) into scores[n_outputs]
- * using the first n_trees trees. */
-void hl__model_raw_scores(const hl_model *m, size_t n_trees, const float *x,
-                          double *scores);
+/* Builds m->flat from m->trees; call once the trees are final. */
+hl_status hl__model_prepare(hl_model *m);
+void hl__flat_free(hl__flat *f);
 /* Turns raw scores into probabilities over n_classes (softmax, or sigmoid
  * for a single output). */
 void hl__scores_to_proba(const double *scores, size_t n_outputs,

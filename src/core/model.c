@@ -36,6 +36,7 @@ void hl_model_free(hl_model *m)
     free(m->trees);
     free(m->base_score);
     hl__bins_free(&m->bins);
+    hl__flat_free(&m->flat);
     free(m);
 }
 

@@ -802,6 +802,10 @@ hl_status hl_model_deserialize(const uint8_t *buf, size_t len, const char *name,
         goto fail;
     }
     ld.m->summary.n_trees = ld.m->n_trees;
+    if (hl__model_prepare(ld.m) != HL_OK) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     *out = ld.m;
     return HL_OK;
 fail:

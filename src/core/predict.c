@@ -2,7 +2,8 @@
  *
  * Rows are scored in blocks: every tree is applied to a block of rows before
  * moving to the next tree, so a tree's nodes are loaded once per block
- * instead of once per row. Each row still sums its trees in model order, so
+ * instead of once per row, and the rows of a block walk it in lockstep on a
+ * branch-free copy of the trees (hl__flat). Each row still sums its trees in model order, so
  * block size and thread count never change a result: predictions are
  * bit-identical however they are computed and after a save/load.
  */
@@ -13,30 +14,77 @@
 #include "gbdt.h"
 #include "internal.h"
 
-#define HL__PREDICT_BLOCK 64
+#define HL__PREDICT_BLOCK 32
 /* Below this many rows threads cost more than they save. */
 #define HL__PREDICT_PARALLEL_ROWS 512
 
-static inline uint32_t leaf_of(const hl__node *nodes, const float *x)
+void hl__flat_free(hl__flat *f)
 {
-    uint32_t i = 0;
-    while (nodes[i].feature != HL__LEAF) {
-        const uint32_t feat = nodes[i].feature;
-        const float v = x[feat & HL__FEATURE_MASK];
-        int left = isnan(v) ? (feat & HL__DEFAULT_LEFT) != 0 : v <= nodes[i].value;
-        i = nodes[i].left + (uint32_t)!left;
-    }
-    return i;
+    free(f->nodes);
+    free(f->leaf_value);
+    free(f->tree_offset);
+    free(f->tree_depth);
+    memset(f, 0, sizeof *f);
 }
 
-void hl__model_raw_scores(const hl_model *m, size_t n_trees, const float *x,
-                          double *scores)
+/* Children always come after their parent (model_io.c checks it), so one
+ * forward pass propagates depths. */
+static uint8_t tree_depth(const hl__tree *t, uint8_t *scratch)
 {
-    memcpy(scores, m->base_score, m->n_outputs * sizeof *scores);
-    for (size_t t = 0; t < n_trees; t++) {
-        const hl__node *nodes = m->trees[t].nodes;
-        scores[t % m->n_outputs] += nodes[leaf_of(nodes, x)].value;
+    uint8_t max = 0;
+    scratch[0] = 0;
+    for (uint32_t i = 0; i < t->n_nodes; i++) {
+        if (t->nodes[i].feature == HL__LEAF) {
+            if (scratch[i] > max)
+                max = scratch[i];
+            continue;
+        }
+        uint8_t c = scratch[i] < 254 ? (uint8_t)(scratch[i] + 1) : 254;
+        scratch[t->nodes[i].left] = scratch[t->nodes[i].left + 1] = c;
     }
+    return max;
+}
+
+hl_status hl__model_prepare(hl_model *m)
+{
+    hl__flat *f = &m->flat;
+    hl__flat_free(f);
+    size_t total = 0, widest = 1;
+    for (size_t t = 0; t < m->n_trees; t++) {
+        total += m->trees[t].n_nodes;
+        if (m->trees[t].n_nodes > widest)
+            widest = m->trees[t].n_nodes;
+    }
+    uint8_t *scratch = malloc(widest);
+    f->nodes = malloc((total + 1) * sizeof *f->nodes);
+    f->leaf_value = malloc((total + 1) * sizeof *f->leaf_value);
+    f->tree_offset = malloc((m->n_trees + 1) * sizeof *f->tree_offset);
+    f->tree_depth = malloc(m->n_trees + 1);
+    if (!scratch || !f->nodes || !f->leaf_value || !f->tree_offset ||
+        !f->tree_depth) {
+        free(scratch);
+        hl__flat_free(f);
+        return HL_ERR_NOMEM;
+    }
+    size_t at = 0;
+    for (size_t t = 0; t < m->n_trees; t++) {
+        const hl__tree *tr = &m->trees[t];
+        f->tree_offset[t] = (uint32_t)at;
+        f->tree_depth[t] = tree_depth(tr, scratch);
+        for (uint32_t i = 0; i < tr->n_nodes; i++, at++) {
+            const hl__node *nd = &tr->nodes[i];
+            hl__flat_node *o = &f->nodes[at];
+            if (nd->feature == HL__LEAF) {
+                *o = (hl__flat_node){HL__DEFAULT_LEFT, INFINITY, i};
+                f->leaf_value[at] = nd->value;
+            } else {
+                *o = (hl__flat_node){nd->feature, nd->value, nd->left};
+                f->leaf_value[at] = 0.0f;
+            }
+        }
+    }
+    free(scratch);
+    return HL_OK;
 }
 
 typedef struct predict_ctx {
@@ -45,6 +93,29 @@ typedef struct predict_ctx {
     size_t n_rows;
     double *proba;
 } predict_ctx;
+
+/* Walks one tree for the n rows of a block, all rows a step at a time:
+ * the steps of different rows are independent, so the CPU overlaps their
+ * loads instead of waiting on one row's chain of nodes. */
+static void walk_tree(const hl__flat *f, size_t t, const float *x, size_t nf,
+                      size_t n, double *scores, size_t n_out, size_t k)
+{
+    const hl__flat_node *nodes = f->nodes + f->tree_offset[t];
+    const float *leaf = f->leaf_value + f->tree_offset[t];
+    uint32_t at[HL__PREDICT_BLOCK] = {0};
+    for (uint8_t d = 0; d < f->tree_depth[t]; d++) {
+        for (size_t r = 0; r < n; r++) {
+            const hl__flat_node nd = nodes[at[r]];
+            const float v = x[r * nf + (nd.feature & HL__FEATURE_MASK)];
+            const uint32_t missing_left = nd.feature >> 31;
+            const uint32_t left =
+                (uint32_t)(v <= nd.threshold) | ((uint32_t)(v != v) & missing_left);
+            at[r] = nd.left + (left ^ 1u);
+        }
+    }
+    for (size_t r = 0; r < n; r++)
+        scores[r * n_out + k] += leaf[at[r]];
+}
 
 static void predict_block(void *p, size_t block, int worker)
 {
@@ -61,13 +132,9 @@ static void predict_block(void *p, size_t block, int worker)
     for (size_t i = begin; i < end; i++)
         memcpy(scores + (i - begin) * n_out, m->base_score,
                n_out * sizeof *scores);
-    for (size_t t = 0; t < m->n_trees; t++) {
-        const hl__node *nodes = m->trees[t].nodes;
-        const size_t k = t % n_out;
-        for (size_t i = begin; i < end; i++)
-            scores[(i - begin) * n_out + k] +=
-                nodes[leaf_of(nodes, c->x + i * nf)].value;
-    }
+    for (size_t t = 0; t < m->n_trees; t++)
+        walk_tree(&m->flat, t, c->x + begin * nf, nf, end - begin, scores,
+                  n_out, t % n_out);
     for (size_t i = begin; i < end; i++)
         hl__scores_to_proba(scores + (i - begin) * n_out, n_out, K,
                             c->proba + i * K);

@@ -70,10 +70,13 @@ static hl_status fail_v(hl_error *err, hl_status code, const char *file,
         used += (size_t)snprintf(where + used, sizeof where - used, "%s", file);
     if (line && used < sizeof where)
         used += (size_t)snprintf(where + used, sizeof where - used, ":%zu", line);
-    if (column && *column && used < sizeof where)
+    if (column && *column && column_index && used < sizeof where)
         used += (size_t)snprintf(where + used, sizeof where - used,
                                  "%scolumn '%s' (%zu)", used ? ": " : "",
                                  column, column_index);
+    else if (column && *column && used < sizeof where)
+        used += (size_t)snprintf(where + used, sizeof where - used,
+                                 "%scolumn '%s'", used ? ": " : "", column);
     else if (column_index && used < sizeof where)
         used += (size_t)snprintf(where + used, sizeof where - used,
                                  "%scolumn %zu", used ? ": " : "", column_index);

@@ -1,0 +1,856 @@
+#!/bin/sh
+# test_cli.sh - end-to-end tests of the `healer` command (build/healer).
+#
+# What: every subcommand is driven the way a user or a script drives it, and
+# the tests check what those callers rely on: exit codes (0 ok, 1 runtime
+# error, 2 usage error), messages that name the flag / file / line / column
+# at fault, the exact shape of the prediction CSV and of the JSON reports,
+# atomic output files and determinism by seed and across thread counts.
+#
+# Why this way: plain POSIX sh so it runs wherever `make test` runs, and it
+# prints cmocka's summary lines ("[  PASSED  ] N test(s)." and
+# "[  FAILED  ] M test(s), listed below:") so tests/run.sh counts it like the
+# unit suites. Each test is a function t_NAME run in its own subshell and its
+# own directory, so a failing test cannot leak state into the next one. All
+# data is made by `healer simulate` in a private temporary directory: the
+# suite needs nothing but the binary (and python3 to validate JSON), and stays
+# small (800-1000 rows, 10 KPIs, 20 rounds) so it runs in a few seconds.
+#
+# What it deliberately does not do: test the learners' quality in depth (the
+# unit tests do) or measure speed (bench/ does).
+#
+# Run from anywhere: sh tests/cli/test_cli.sh   (HEALER=path overrides binary)
+
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$(pwd)
+H=${HEALER:-$ROOT/build/healer}
+case $H in /*) ;; *) H=$ROOT/$H ;; esac
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null)
+# A hung command must fail its test, not hang CI.
+TO=""
+command -v timeout >/dev/null 2>&1 && TO="timeout 120"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/healer-cli.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM HUP
+FIX=$TMP/fixtures
+
+# ---- helpers (used inside tests; `fail` ends the test's subshell) ----
+
+fail() {
+    printf '    %s\n' "$@"
+    exit 1
+}
+
+# Runs a command; its stdout, stderr and exit code land in out, err and $rc.
+run() {
+    "$@" >out 2>err
+    rc=$?
+}
+
+healer() {
+    $TO "$H" "$@"
+}
+
+show() { # FILE: a few indented lines of a captured output, for failure reasons
+    if [ -s "$1" ]; then
+        printf '    %s:\n' "$1"
+        head -n 8 "$1" | sed 's/^/      | /'
+    else
+        printf '    %s: (empty)\n' "$1"
+    fi
+}
+
+expect_rc() {
+    [ "$rc" -eq "$1" ] && return 0
+    printf '    %s: expected exit %s, got %s\n' "$2" "$1" "$rc"
+    show err
+    show out
+    exit 1
+}
+
+expect_in() { # FILE TEXT [WHAT]: FILE contains TEXT (fixed string)
+    grep -qF -- "$2" "$1" && return 0
+    printf '    %s: %s does not contain "%s"\n' "${3:-check}" "$1" "$2"
+    show "$1"
+    exit 1
+}
+
+expect_not_in() {
+    grep -qF -- "$2" "$1" || return 0
+    printf '    %s: %s unexpectedly contains "%s"\n' "${3:-check}" "$1" "$2"
+    show "$1"
+    exit 1
+}
+
+expect_match() { # FILE ERE [WHAT]
+    grep -qE -- "$2" "$1" && return 0
+    printf '    %s: %s does not match /%s/\n' "${3:-check}" "$1" "$2"
+    show "$1"
+    exit 1
+}
+
+expect_empty() {
+    [ -s "$1" ] || return 0
+    printf '    %s: %s should be empty\n' "${2:-check}" "$1"
+    show "$1"
+    exit 1
+}
+
+# Usage error: exit 2, nothing on stdout, stderr names TEXT.
+expect_usage_error() { # TEXT WHAT
+    expect_rc 2 "$2"
+    expect_in err "$1" "$2"
+    expect_empty out "$2 (stdout)"
+}
+
+# JSON_FILE PYTHON_EXPR: the file is valid JSON and EXPR (over d) is true.
+json_check() {
+    [ -n "$PY" ] || fail "python3 is needed to validate JSON (apt-get install python3)"
+    "$PY" - "$1" "$2" <<'EOF' || { show "$1"; exit 1; }
+import json, sys
+try:
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
+except Exception as e:
+    print("    %s is not valid JSON: %s" % (sys.argv[1], e))
+    sys.exit(1)
+try:
+    ok = eval(sys.argv[2], {"d": d})
+except Exception as e:
+    ok = False
+    print("    JSON check raised %s: %s" % (type(e).__name__, e))
+if not ok:
+    print("    JSON check failed on %s: %s" % (sys.argv[1], sys.argv[2]))
+    sys.exit(1)
+EOF
+}
+
+expect_absent() { # FILE...: none of these was created
+    for f in "$@"; do
+        [ ! -e "$f" ] || fail "$f was written although the command failed"
+    done
+}
+
+# No "*.tmp.*" leftovers of an atomic write in DIR.
+expect_no_tmp_files() {
+    left=$(find "$1" -name '*.tmp.*' 2>/dev/null)
+    [ -z "$left" ] || fail "temporary files left behind: $left"
+}
+
+data_rows() { echo $(($(wc -l <"$1") - 1)); }
+
+# Checks a prediction CSV: header sample_id,label,confidence,prob_<c>...,
+# probabilities sum to 1, confidence is the max, label is the argmax.
+check_prediction_rows() {
+    awk -F, '
+        NR == 1 { for (i = 4; i <= NF; i++) cls[i] = substr($i, 6); next }
+        {
+            s = 0; best = 4
+            for (i = 4; i <= NF; i++) {
+                s += $i
+                if ($i + 0 > $best + 0) best = i
+            }
+            if (s < 0.9999 || s > 1.0001) { printf "    row %d: probabilities sum to %.8g\n", NR - 1, s; bad++ }
+            if ($3 + 0 != $best + 0) { printf "    row %d: confidence %s != max prob %s\n", NR - 1, $3, $best; bad++ }
+            if ($2 != cls[best]) { printf "    row %d: label %s != argmax class %s\n", NR - 1, $2, cls[best]; bad++ }
+            if (bad >= 5) exit 1
+        }
+        END { exit bad > 0 }' "$1" || exit 1
+}
+
+# ---- fixtures, shared read-only by the tests ----
+
+make_fixtures() {
+    mkdir -p "$FIX" && cd "$FIX" || return 1
+    # 1000 rows of one system: the first 800 train, the last 200 are held out.
+    "$H" simulate --out all.csv --samples 1000 --features 10 --seed 11 \
+        --shift-out shifted.csv --shift-samples 300 2>/dev/null || return 1
+    head -n 801 all.csv >train.csv
+    { head -n 1 all.csv; tail -n 200 all.csv; } >test.csv
+    "$H" train --data train.csv --model model.model --rounds 20 --seed 42 \
+        >train.txt 2>train.err || return 1
+    # The same samples without the label column, and without sample_id.
+    cut -d, -f1-11 test.csv >unlabelled.csv
+    cut -d, -f2-11 test.csv >noid.csv
+    [ -s model.model ] && [ -s shifted.csv ] || return 1
+    cd "$ROOT" || return 1
+}
+
+# ---- tests: help and usage errors ----
+
+t_help_top() {
+    run healer --help
+    expect_rc 0 "healer --help"
+    expect_in out "Usage: healer COMMAND"
+    for c in train predict eval inspect simulate; do expect_in out "  $c " "command list"; done
+    expect_in out "Exit codes"
+    expect_empty err
+    run healer -h
+    expect_rc 0 "healer -h"
+    expect_in out "Usage: healer COMMAND"
+}
+
+t_version() {
+    run healer --version
+    expect_rc 0 "healer --version"
+    expect_match out '^healer [0-9]+\.[0-9]+\.[0-9]+'
+    expect_empty err
+}
+
+t_help_subcommands() {
+    for c in train predict eval inspect simulate; do
+        run healer $c --help
+        expect_rc 0 "healer $c --help"
+        expect_in out "Usage: healer $c" "$c --help"
+        expect_empty err "$c --help (stderr)"
+        run healer $c -h
+        expect_rc 0 "healer $c -h"
+        expect_in out "Usage: healer $c" "$c -h"
+    done
+}
+
+t_no_command() {
+    run healer
+    expect_rc 2 "healer (no command)"
+    expect_in err "Usage: healer COMMAND"
+    expect_empty out
+}
+
+t_unknown_command() {
+    run healer bogus
+    expect_rc 2 "healer bogus"
+    expect_in err "bogus"
+    expect_empty out
+}
+
+t_usage_missing_required() {
+    d=$FIX/train.csv
+    run healer train --model m.model
+    expect_usage_error --data "train without --data"
+    run healer train --data "$d"
+    expect_usage_error --model "train without --model"
+    run healer predict --data "$d" --out p.csv
+    expect_usage_error --model "predict without --model"
+    run healer predict --model "$FIX/model.model" --data "$d"
+    expect_usage_error --out "predict without --out"
+    run healer eval --data "$d"
+    expect_usage_error --model "eval without --model"
+    run healer eval --model "$FIX/model.model"
+    expect_usage_error --data "eval without --data"
+    run healer simulate --samples 10
+    expect_usage_error --out "simulate without --out"
+    run healer inspect
+    expect_usage_error "model file" "inspect without a model"
+    [ ! -e m.model ] || fail "a usage error wrote a model file"
+}
+
+t_usage_unknown_option() {
+    d=$FIX/train.csv
+    run healer train --data "$d" --model m.model --bogus
+    expect_usage_error "'--bogus'" "train --bogus"
+    run healer predict --model "$FIX/model.model" --data "$d" --out p.csv --bogus
+    expect_usage_error "'--bogus'" "predict --bogus"
+    run healer eval --model "$FIX/model.model" --data "$d" --out p.csv
+    expect_usage_error "'--out'" "eval --out"
+    run healer simulate --out s.csv --bogus
+    expect_usage_error "'--bogus'" "simulate --bogus"
+    run healer inspect --bogus "$FIX/model.model"
+    expect_usage_error "'--bogus'" "inspect --bogus"
+    run healer train --data "$d" --model m.model --rounds
+    expect_usage_error "--rounds" "train --rounds (no value)"
+    expect_absent m.model p.csv s.csv
+}
+
+t_usage_bad_numbers() {
+    d=$FIX/train.csv
+    for args in "--rounds 3OO" "--rounds 0" "--lr -1" "--lr abc" "--max-depth 100" \
+        "--cv 1" "--threads two" "--subsample 1.5" "--seed -1" "--max-bins 1"; do
+        # shellcheck disable=SC2086 # split "--flag value"
+        set -- $args
+        run healer train --data "$d" --model m.model "$1" "$2"
+        expect_usage_error "$1" "train $args"
+        expect_in err "'$2'" "train $args (echoes the value)"
+    done
+    run healer predict --model "$FIX/model.model" --data "$d" --out p.csv --threads -3
+    expect_usage_error --threads "predict --threads -3"
+    run healer simulate --out s.csv --samples 10x
+    expect_usage_error --samples "simulate --samples 10x"
+    run healer simulate --out s.csv --classes 1
+    expect_usage_error --classes "simulate --classes 1"
+    expect_absent m.model s.csv
+}
+
+t_usage_negative_seed() {
+    # strtoull skips leading blanks and wraps negatives: " -1" must not
+    # become seed 18446744073709551615.
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 5 --seed " -1"
+    expect_usage_error --seed "train --seed ' -1'"
+    run healer simulate --out s.csv --samples 10 --seed " -1"
+    expect_usage_error --seed "simulate --seed ' -1'"
+    expect_absent m.model s.csv
+}
+
+t_usage_bad_choices() {
+    d=$FIX/train.csv
+    run healer train --data "$d" --model m.model --class-weight maybe
+    expect_usage_error --class-weight "train --class-weight maybe"
+    expect_in err "maybe"
+    run healer train --data "$d" --model m.model --algo svm
+    expect_usage_error --algo "train --algo svm"
+    expect_in err "svm"
+    [ ! -e m.model ] || fail "a usage error wrote a model file"
+}
+
+t_usage_stray_argument() {
+    d=$FIX/train.csv
+    run healer train --data "$d" --model m.model stray
+    expect_usage_error "'stray'" "train with a stray argument"
+    run healer predict --model "$FIX/model.model" --data "$d" --out p.csv stray
+    expect_usage_error "'stray'" "predict with a stray argument"
+    run healer simulate --out s.csv stray
+    expect_usage_error "'stray'" "simulate with a stray argument"
+    run healer inspect "$FIX/model.model" "$FIX/model.model"
+    expect_usage_error "exactly one" "inspect with two models"
+    expect_absent m.model p.csv s.csv
+}
+
+# ---- tests: runtime errors ----
+
+t_train_bad_cell() {
+    # Line 300 of the file (data row 299), column feature2 (4th column).
+    awk -F, 'BEGIN { OFS = "," } NR == 300 { $4 = "12abc" } { print }' "$FIX/train.csv" >bad.csv
+    run healer train --data bad.csv --model m.model --rounds 5
+    expect_rc 1 "train on a non-numeric cell"
+    expect_in err "bad.csv" "names the file"
+    expect_match err '(:|line )300([^0-9]|$)' "names the line"
+    expect_in err "feature2" "names the column"
+    expect_in err '"12abc"' "quotes the bad text"
+    [ ! -e m.model ] || fail "a failed train left a model file"
+}
+
+t_train_bad_cell_line_numbers() {
+    # Line numbers are physical lines: CRLF endings and a quoted field
+    # spanning two lines must not shift them.
+    printf 'sample_id,f1,label\r\n1,2,0\r\n2,x,1\r\n' >crlf.csv
+    run healer train --data crlf.csv --model m.model
+    expect_rc 1 "CRLF file"
+    expect_match err 'crlf\.csv(:| line )3([^0-9]|$)' "CRLF line number"
+    printf 'sample_id,f1,label\n"1\n2",2,0\n3,y,1\n' >multi.csv
+    run healer train --data multi.csv --model m.model
+    expect_rc 1 "quoted newline"
+    expect_match err 'multi\.csv(:| line )4([^0-9]|$)' "line after a quoted newline"
+    expect_in err '"y"'
+}
+
+t_train_missing_file() {
+    run healer train --data nonexistent.csv --model m.model
+    expect_rc 1 "train on a missing file"
+    expect_in err "nonexistent.csv"
+    expect_empty out
+    [ ! -e m.model ] || fail "a failed train left a model file"
+}
+
+t_train_single_class() {
+    awk -F, 'BEGIN { OFS = "," } NR > 1 { $NF = "3" } { print }' "$FIX/train.csv" >one.csv
+    run healer train --data one.csv --model m.model --rounds 5
+    expect_rc 1 "train on one class"
+    expect_in err "one.csv"
+    expect_in err "class"
+    [ ! -e m.model ] || fail "a failed train left a model file"
+}
+
+t_train_no_label_column() {
+    run healer train --data "$FIX/unlabelled.csv" --model m.model --rounds 5
+    expect_rc 1 "train without a label column"
+    expect_in err "unlabelled.csv"
+    expect_in err "'label'"
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 5 --label-column fault
+    expect_rc 1 "train --label-column naming a missing column"
+    expect_in err "'fault'"
+}
+
+t_train_empty_files() {
+    : >empty.csv
+    run healer train --data empty.csv --model m.model
+    expect_rc 1 "train on an empty file"
+    expect_in err "empty.csv"
+    head -n 1 "$FIX/train.csv" >header.csv
+    run healer train --data header.csv --model m.model
+    expect_rc 1 "train on a header-only file"
+    expect_in err "header.csv"
+    [ ! -e m.model ] || fail "a failed train left a model file"
+}
+
+t_train_model_unwritable() {
+    run healer train --data "$FIX/train.csv" --model nodir/m.model --rounds 5
+    expect_rc 1 "train --model into a missing directory"
+    expect_in err "nodir/m.model"
+    expect_no_tmp_files .
+}
+
+t_predict_garbage_model() {
+    echo "this is not a model" >garbage.model
+    run healer predict --model garbage.model --data "$FIX/test.csv" --out p.csv
+    expect_rc 1 "predict with a garbage model"
+    expect_in err "garbage.model"
+    expect_in err "not a SystemHealer model"
+    [ ! -e p.csv ] || fail "predict wrote output with a garbage model"
+    run healer inspect garbage.model
+    expect_rc 1 "inspect a garbage model"
+    expect_in err "not a SystemHealer model"
+}
+
+t_predict_truncated_model() {
+    size=$(wc -c <"$FIX/model.model")
+    for n in $((size / 2)) $((size - 1)) 100 40; do
+        head -c "$n" "$FIX/model.model" >cut.model
+        run healer predict --model cut.model --data "$FIX/test.csv" --out p.csv
+        expect_rc 1 "predict with the first $n of $size bytes of a model"
+        expect_in err "cut.model"
+        expect_in err "truncated" "model cut at $n bytes"
+        [ ! -e p.csv ] || fail "predict wrote output with a truncated model"
+    done
+    cp "$FIX/model.model" long.model && echo junk >>long.model
+    run healer inspect long.model
+    expect_rc 1 "inspect a model with trailing bytes"
+}
+
+t_predict_corrupted_model() {
+    # One flipped byte anywhere must be an error, never a crash or garbage.
+    size=$(wc -c <"$FIX/model.model")
+    for off in 100 $((size / 3)) $((size / 2)) $((size - 10)); do
+        cp "$FIX/model.model" bad.model
+        printf '\377' | dd of=bad.model bs=1 seek="$off" conv=notrunc 2>/dev/null
+        cmp -s bad.model "$FIX/model.model" && continue
+        run healer predict --model bad.model --data "$FIX/test.csv" --out p.csv
+        expect_rc 1 "predict with a model corrupted at byte $off"
+        expect_in err "bad.model"
+    done
+}
+
+t_predict_missing_model_file() {
+    run healer predict --model none.model --data "$FIX/test.csv" --out p.csv
+    expect_rc 1 "predict with a missing model file"
+    expect_in err "none.model"
+    run healer inspect none.model
+    expect_rc 1 "inspect a missing model file"
+    expect_in err "none.model"
+}
+
+t_predict_missing_feature() {
+    cut -d, -f1-3,5- "$FIX/test.csv" >nofeat2.csv # drops feature2
+    run healer predict --model "$FIX/model.model" --data nofeat2.csv --out p.csv
+    expect_rc 1 "predict without a feature the model uses"
+    expect_in err "nofeat2.csv"
+    expect_in err "feature2"
+    [ ! -e p.csv ] || fail "predict wrote output despite the missing feature"
+}
+
+# ---- tests: simulate ----
+
+t_simulate_deterministic() {
+    run healer simulate --out a.csv --samples 300 --features 10 --seed 7
+    expect_rc 0 "simulate"
+    run healer simulate --out b.csv --samples 300 --features 10 --seed 7
+    expect_rc 0 "simulate again"
+    cmp -s a.csv b.csv || fail "same seed, different files"
+    run healer simulate --out c.csv --samples 300 --features 10 --seed 8
+    expect_rc 0 "simulate, other seed"
+    cmp -s a.csv c.csv && fail "different seeds, identical files"
+    return 0
+}
+
+t_simulate_shape() {
+    run healer simulate --out s.csv --samples 123 --features 7 --classes 3 --seed 5
+    expect_rc 0 "simulate"
+    expect_in err "s.csv" "reports what it wrote"
+    [ "$(data_rows s.csv)" -eq 123 ] || fail "expected 123 data rows, got $(data_rows s.csv)"
+    head -n 1 s.csv >header
+    expect_match header '^sample_id,' "first column"
+    expect_match header ',label$' "last column"
+    nf=$(head -n 1 s.csv | tr , '\n' | grep -c '^feature')
+    [ "$nf" -eq 7 ] || fail "expected 7 feature columns, got $nf"
+    ncol=$(awk -F, 'NR > 1 && NF != 9 { print NR; exit }' s.csv)
+    [ -z "$ncol" ] || fail "line $ncol does not have 9 fields"
+    awk -F, 'NR > 1 { print $NF }' s.csv | sort -u >classes
+    [ "$(wc -l <classes)" -eq 3 ] || fail "expected 3 classes, got: $(tr '\n' ' ' <classes)"
+}
+
+t_simulate_string_labels() {
+    run healer simulate --out s.csv --samples 300 --features 8 --classes 4 --string-labels
+    expect_rc 0 "simulate --string-labels"
+    awk -F, 'NR > 1 { print $NF }' s.csv | sort -u >classes
+    [ "$(wc -l <classes)" -eq 4 ] || fail "expected 4 classes, got: $(tr '\n' ' ' <classes)"
+    grep -qE '^[0-9.+-]*$' classes && fail "numeric label: $(tr '\n' ' ' <classes)"
+    expect_in classes normal
+}
+
+t_simulate_shift_out() {
+    run healer simulate --out a.csv --shift-out b.csv --samples 200 --features 10 --seed 3
+    expect_rc 0 "simulate --shift-out"
+    [ -s b.csv ] || fail "--shift-out file not written"
+    [ "$(head -n 1 a.csv)" = "$(head -n 1 b.csv)" ] || fail "shifted file has another header"
+    [ "$(data_rows b.csv)" -eq 200 ] || fail "shifted file: expected 200 rows, got $(data_rows b.csv)"
+    cmp -s a.csv b.csv && fail "shifted file is identical to the original"
+    run healer simulate --out c.csv --shift-out d.csv --samples 200 --shift-samples 50 --features 10 --seed 3
+    expect_rc 0 "simulate --shift-samples"
+    cmp -s a.csv c.csv || fail "--shift-samples changed the main file"
+    [ "$(data_rows d.csv)" -eq 50 ] || fail "--shift-samples 50: got $(data_rows d.csv) rows"
+}
+
+# ---- tests: train and inspect ----
+
+t_train_text_summary() {
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20
+    expect_rc 0 "train"
+    [ -s m.model ] || fail "no model file written"
+    expect_in out "model written to m.model"
+    expect_in out "800 rows read"
+    expect_in out "10 features"
+    expect_in out "validation"
+    expect_in out "macro-F1"
+    expect_in out "top features by gain"
+    expect_no_tmp_files .
+}
+
+t_inspect_text() {
+    run healer inspect "$FIX/model.model"
+    expect_rc 0 "inspect"
+    expect_in out "model: gbdt"
+    expect_in out "800 rows read"
+    expect_in out "10 features, 6 classes"
+    expect_in out "rounds 20"
+    expect_in out "top features by gain"
+    expect_empty err
+}
+
+t_inspect_json() {
+    run healer inspect --json "$FIX/model.model"
+    expect_rc 0 "inspect --json"
+    json_check out 'all(k in d for k in ("params", "data", "training", "feature_importance", "classes"))'
+    json_check out 'd["classes"] == ["0", "1", "2", "3", "4", "5"] and len(d["features"]) == 10'
+    json_check out 'd["params"]["rounds"] == 20 and d["params"]["seed"] == 42'
+    json_check out 'd["data"]["rows_read"] == 800 and d["data"]["features"] == 10'
+    json_check out 'len(d["feature_importance"]) == 10 and abs(sum(f["share"] for f in d["feature_importance"]) - 1) < 1e-6'
+    json_check out '1 <= d["training"]["rounds_done"] <= 20 and d["cv"] is None'
+    # Option after the operand works too (getopt permutes).
+    run healer inspect "$FIX/model.model" --json
+    expect_rc 0 "inspect MODEL --json"
+    json_check out '"params" in d'
+}
+
+t_train_json() {
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --json
+    expect_rc 0 "train --json"
+    json_check out 'all(k in d for k in ("train_seconds", "rounds_done", "model", "summary"))'
+    json_check out 'd["model"] == "m.model" and 1 <= d["rounds_done"] <= 20 and d["train_seconds"] >= 0'
+    json_check out 'd["summary"]["data"]["rows_read"] == 800 and d["summary"]["validation"]["macro_f1"] > 0.5'
+    [ -s m.model ] || fail "no model file written"
+}
+
+t_train_cv() {
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --cv 3
+    expect_rc 0 "train --cv 3"
+    expect_in out "cross-validation (3-fold"
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --cv 3 --json
+    expect_rc 0 "train --cv 3 --json"
+    json_check out 'd["summary"]["cv"]["folds"] == 3'
+    json_check out 'd["summary"]["cv"]["metrics"]["macro_f1"] > 0.5 and d["summary"]["cv"]["metrics"]["samples"] == 800'
+    run healer inspect --json m.model
+    expect_rc 0 "inspect a cv model"
+    json_check out 'd["cv"]["folds"] == 3 and d["params"]["cv_folds"] == 3'
+}
+
+# ---- tests: predict ----
+
+t_predict_output_format() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv
+    expect_rc 0 "predict"
+    expect_in out "p.csv"
+    [ "$(head -n 1 p.csv)" = "sample_id,label,confidence,prob_0,prob_1,prob_2,prob_3,prob_4,prob_5" ] ||
+        fail "header is: $(head -n 1 p.csv)"
+    [ "$(data_rows p.csv)" -eq 200 ] || fail "expected 200 rows, got $(data_rows p.csv)"
+    cut -d, -f1 "$FIX/test.csv" >ids.in
+    cut -d, -f1 p.csv >ids.out
+    cmp -s ids.in ids.out || fail "sample_id column not copied from the input"
+    bad=$(awk -F, 'NR > 1 && NF != 9 { print NR; exit }' p.csv)
+    [ -z "$bad" ] || fail "line $bad of p.csv does not have 9 fields"
+    check_prediction_rows p.csv
+    expect_no_tmp_files .
+}
+
+t_predict_row_numbers_without_id() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/noid.csv" --out p.csv
+    expect_rc 0 "predict without sample_id"
+    [ "$(data_rows p.csv)" -eq 200 ] || fail "expected 200 rows, got $(data_rows p.csv)"
+    bad=$(awk -F, 'NR > 1 && $1 != NR - 1 { print NR ": " $1; exit }' p.csv)
+    [ -z "$bad" ] || fail "sample_id is not the 1-based row number (line $bad)"
+    # Same predictions as with ids.
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out q.csv
+    cut -d, -f2- p.csv >a
+    cut -d, -f2- q.csv >b
+    cmp -s a b || fail "predictions differ with and without the sample_id column"
+}
+
+t_predict_metrics_labelled() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv
+    expect_rc 0 "predict on labelled data"
+    expect_in out "macro-F1"
+    expect_in out "(200 rows)"
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv --json
+    expect_rc 0 "predict --json on labelled data"
+    json_check out 'isinstance(d["metrics"], dict) and 0 <= d["metrics"]["macro_f1"] <= 1'
+    json_check out 'd["rows"] == 200 and d["out"] == "p.csv" and sum(d["class_counts"].values()) == 200'
+    json_check out 'd["metrics"]["samples"] == 200 and d["unknown_labels"] == 0 and d["warnings"] == []'
+}
+
+t_predict_unlabelled_metrics_null() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/unlabelled.csv" --out p.csv
+    expect_rc 0 "predict on unlabelled data"
+    expect_not_in out "macro-F1"
+    run healer predict --model "$FIX/model.model" --data "$FIX/unlabelled.csv" --out p.csv --json
+    expect_rc 0 "predict --json on unlabelled data"
+    json_check out 'd["metrics"] is None and d["rows"] == 200'
+    check_prediction_rows p.csv
+}
+
+t_predict_columns_by_name() {
+    # Reverse the column order and add an unknown column before sample_id.
+    awk -F, 'BEGIN { OFS = "," }
+        { x = (NR == 1) ? "extra" : NR * 7
+          print $12, $11, $10, $9, $8, $7, $6, $5, $4, $3, $2, x, $1 }' "$FIX/test.csv" >shuffled.csv
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out a.csv
+    expect_rc 0 "predict, original column order"
+    run healer predict --model "$FIX/model.model" --data shuffled.csv --out b.csv
+    expect_rc 0 "predict, shuffled columns"
+    expect_in err "warning" "warns about the extra column"
+    expect_in err "'extra'" "names the extra column"
+    cmp -s a.csv b.csv || fail "column order changed the predictions"
+}
+
+t_predict_unknown_labels() {
+    awk -F, 'BEGIN { OFS = "," } NR > 1 && NR <= 4 { $NF = "zzz" } { print }' "$FIX/test.csv" >unk.csv
+    run healer predict --model "$FIX/model.model" --data unk.csv --out p.csv --json
+    expect_rc 0 "predict with labels the model does not know"
+    expect_in err "3 rows" "warns about unknown labels"
+    json_check out 'd["unknown_labels"] == 3 and d["metrics"]["samples"] == 197 and d["rows"] == 200'
+}
+
+t_predict_quoted_ids() {
+    # Ids that need CSV quoting come back quoted (RFC 4180).
+    awk -F, 'BEGIN { OFS = "," }
+        NR == 2 { $1 = "\"host-a,pod 1\"" } NR == 3 { $1 = "\"say \"\"hi\"\"\"" } { print }' \
+        "$FIX/test.csv" >q.csv
+    run healer predict --model "$FIX/model.model" --data q.csv --out p.csv
+    expect_rc 0 "predict with quoted ids"
+    case $(sed -n 2p p.csv) in '"host-a,pod 1",'[!,]*) ;; *) fail "line 2 is: $(sed -n 2p p.csv)" ;; esac
+    case $(sed -n 3p p.csv) in '"say ""hi""",'[!,]*) ;; *) fail "line 3 is: $(sed -n 3p p.csv)" ;; esac
+}
+
+t_predict_string_labels() {
+    healer simulate --out s.csv --samples 800 --features 10 --classes 4 --string-labels --seed 9 2>/dev/null ||
+        fail "simulate failed"
+    run healer train --data s.csv --model s.model --rounds 20
+    expect_rc 0 "train on string labels"
+    run healer predict --model s.model --data s.csv --out p.csv
+    expect_rc 0 "predict with string labels"
+    header=$(head -n 1 p.csv)
+    for c in $(awk -F, 'NR > 1 { print $NF }' s.csv | sort -u); do
+        case ",$header," in *",prob_$c,"*) ;; *) fail "no prob_$c column in: $header" ;; esac
+    done
+    check_prediction_rows p.csv
+}
+
+# ---- tests: eval ----
+
+t_eval_held_out() {
+    run healer eval --model "$FIX/model.model" --data "$FIX/test.csv"
+    expect_rc 0 "eval"
+    expect_in out "accuracy"
+    expect_in out "macro-F1"
+    expect_in out "confusion"
+    run healer eval --model "$FIX/model.model" --data "$FIX/test.csv" --json
+    expect_rc 0 "eval --json"
+    json_check out 'd["metrics"]["macro_f1"] > 0.8'
+    json_check out 'd["rows"] == 200 and d["metrics"]["samples"] == 200 and len(d["metrics"]["confusion"]) == 6'
+    json_check out 'sum(map(sum, d["metrics"]["confusion"])) == 200'
+}
+
+t_eval_same_metrics_as_predict() {
+    run healer eval --model "$FIX/model.model" --data "$FIX/shifted.csv" --json
+    expect_rc 0 "eval on shifted data"
+    mv out eval.json
+    run healer predict --model "$FIX/model.model" --data "$FIX/shifted.csv" --out p.csv --json
+    expect_rc 0 "predict on shifted data"
+    [ -n "$PY" ] || fail "python3 is needed"
+    "$PY" -c 'import json,sys
+a = json.load(open("eval.json"))["metrics"]; b = json.load(open("out"))["metrics"]
+sys.exit(a != b)' || fail "eval and predict report different metrics"
+}
+
+t_eval_no_label_column() {
+    run healer eval --model "$FIX/model.model" --data "$FIX/unlabelled.csv"
+    expect_rc 1 "eval without a label column"
+    expect_in err "unlabelled.csv"
+    expect_in err "label"
+}
+
+# A label column whose cells are all empty has nothing to score: eval treats
+# it like a file without a label column (error), predict reports no metrics
+# (null), rather than "accuracy 0.0000 (0 rows)".
+make_no_labels() {
+    awk -F, 'BEGIN { OFS = "," } NR > 1 { $NF = "" } { print }' "$FIX/test.csv" >nolabels.csv
+}
+
+t_eval_no_labelled_rows() {
+    make_no_labels
+    run healer eval --model "$FIX/model.model" --data nolabels.csv
+    expect_rc 1 "eval on a file whose labels are all empty"
+    expect_in err "label"
+}
+
+t_predict_no_labelled_rows() {
+    make_no_labels
+    run healer predict --model "$FIX/model.model" --data nolabels.csv --out p.csv --json
+    expect_rc 0 "predict on a file whose labels are all empty"
+    json_check out 'd["metrics"] is None'
+}
+
+# ---- tests: output files and exit codes ----
+
+t_predict_out_missing_dir() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out nodir/p.csv
+    expect_rc 1 "predict --out into a missing directory"
+    expect_in err "nodir/p.csv"
+    expect_in err "cannot write"
+    left=$(find . -mindepth 1 ! -name out ! -name err)
+    [ -z "$left" ] || fail "files left behind: $left"
+}
+
+t_predict_out_is_directory() {
+    mkdir outdir
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out outdir
+    expect_rc 1 "predict --out naming a directory"
+    expect_in err "outdir"
+    expect_no_tmp_files .
+    [ -z "$(ls -A outdir)" ] || fail "outdir is not empty: $(ls -A outdir)"
+}
+
+t_predict_failure_keeps_old_output() {
+    printf 'previous,result\n' >p.csv
+    cut -d, -f1-3,5- "$FIX/test.csv" >nofeat2.csv
+    run healer predict --model "$FIX/model.model" --data nofeat2.csv --out p.csv
+    expect_rc 1 "predict with a missing feature"
+    [ "$(cat p.csv)" = "previous,result" ] || fail "a failed predict clobbered the old output"
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv
+    expect_rc 0 "predict over an existing file"
+    [ "$(data_rows p.csv)" -eq 200 ] || fail "existing output not replaced"
+    expect_no_tmp_files .
+}
+
+t_stdout_write_errors() {
+    # Output that cannot be written (disk full, closed pipe) is a runtime
+    # error: a script must not get exit 0 with a truncated report.
+    [ -w /dev/full ] || { echo "    (skipped: no /dev/full)"; return 0; }
+    m=$FIX/model.model
+    bad=0
+    for args in "--help" "inspect $m" "inspect --json $m" \
+        "eval --model $m --data $FIX/test.csv" \
+        "eval --json --model $m --data $FIX/test.csv" \
+        "predict --model $m --data $FIX/test.csv --out p.csv" \
+        "train --data $FIX/train.csv --model m.model --rounds 5"; do
+        # shellcheck disable=SC2086
+        healer $args >/dev/full 2>err
+        rc=$?
+        if [ "$rc" -ne 1 ]; then
+            echo "    healer $args >/dev/full: expected exit 1, got $rc"
+            bad=1
+        fi
+    done
+    [ "$bad" -eq 0 ]
+}
+
+# ---- tests: determinism ----
+
+t_determinism_threads() {
+    d=$FIX/train.csv
+    for t in 1 2; do
+        run healer train --data "$d" --model t$t.model --rounds 20 --seed 5 --threads $t
+        expect_rc 0 "train --threads $t"
+        run healer predict --model t$t.model --data "$FIX/shifted.csv" --out p$t.csv --threads $t
+        expect_rc 0 "predict --threads $t"
+    done
+    cmp -s p1.csv p2.csv || fail "--threads 1 and --threads 2 give different predictions"
+    run healer train --data "$d" --model again.model --rounds 20 --seed 5 --threads 2
+    run healer predict --model again.model --data "$FIX/shifted.csv" --out again.csv --threads 1
+    cmp -s p2.csv again.csv || fail "two trainings with the same seed differ"
+}
+
+# ---- runner ----
+
+TESTS="help_top version help_subcommands no_command unknown_command
+usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
+usage_bad_choices usage_stray_argument
+train_bad_cell train_bad_cell_line_numbers train_missing_file
+train_single_class train_no_label_column train_empty_files
+train_model_unwritable
+predict_garbage_model predict_truncated_model predict_corrupted_model
+predict_missing_model_file predict_missing_feature
+simulate_deterministic simulate_shape simulate_string_labels simulate_shift_out
+train_text_summary inspect_text inspect_json train_json train_cv
+predict_output_format predict_row_numbers_without_id predict_metrics_labelled
+predict_unlabelled_metrics_null predict_columns_by_name predict_unknown_labels
+predict_quoted_ids predict_string_labels
+eval_held_out eval_same_metrics_as_predict eval_no_label_column
+eval_no_labelled_rows predict_no_labelled_rows
+predict_out_missing_dir predict_out_is_directory
+predict_failure_keeps_old_output stdout_write_errors
+determinism_threads"
+
+passed=0
+failed=0
+failed_names=""
+
+summary() {
+    printf '[==========] %d test(s) run.\n' $((passed + failed))
+    printf '[  PASSED  ] %d test(s).\n' "$passed"
+    if [ "$failed" -gt 0 ]; then
+        printf '[  FAILED  ] %d test(s), listed below:\n' "$failed"
+        for n in $failed_names; do printf '[  FAILED  ] %s\n' "$n"; done
+        printf '\n %d FAILED TEST(S)\n' "$failed"
+    fi
+}
+
+if [ ! -x "$H" ]; then
+    echo "healer binary not found at $H: run 'make' first"
+    failed=1
+    failed_names=build
+    summary
+    exit 1
+fi
+if ! make_fixtures; then
+    echo "could not simulate and train the shared fixtures in $FIX"
+    failed=1
+    failed_names=fixtures
+    summary
+    exit 1
+fi
+
+printf '[==========] Running %d test(s).\n' "$(echo "$TESTS" | wc -w)"
+for name in $TESTS; do
+    printf '[ RUN      ] %s\n' "$name"
+    mkdir "$TMP/t_$name"
+    if (cd "$TMP/t_$name" && "t_$name") 2>&1; then
+        printf '[       OK ] %s\n' "$name"
+        passed=$((passed + 1))
+    else
+        printf '[  FAILED  ] %s\n' "$name"
+        failed=$((failed + 1))
+        failed_names="$failed_names $name"
+    fi
+done
+summary
+[ "$failed" -eq 0 ]
