@@ -52,12 +52,18 @@ typedef struct hl__gh {
 } hl__gh;
 
 /* The trees re-laid for prediction: all nodes of all trees in one array,
- * leaves turned into self-loops (threshold +inf, missing left, left child =
- * itself) so that every row takes exactly `depth` steps through a tree and
- * several rows can walk it side by side without a data-dependent branch. */
+ * leaves turned into self-loops (threshold +inf, left child = itself) so
+ * that every row takes exactly `depth` steps through a tree and several
+ * rows can walk it side by side without a data-dependent branch.
+ *
+ * Missing values cost nothing per step: each row is expanded once into two
+ * copies, NaN -> -inf and NaN -> +inf, and a node reads its feature from the
+ * copy that sends NaN its way (`slot` = feature, plus n_features when
+ * missing values go right): -inf <= t always holds, +inf <= t never does for
+ * a finite t. */
 typedef struct hl__flat_node {
-    uint32_t feature; /* feature | HL__DEFAULT_LEFT */
-    float threshold;
+    uint32_t slot;    /* feature index into the expanded row */
+    float threshold;  /* go left when value <= threshold */
     uint32_t left;    /* index within the tree; right = left + 1 */
 } hl__flat_node;
 

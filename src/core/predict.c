@@ -74,11 +74,14 @@ hl_status hl__model_prepare(hl_model *m)
         for (uint32_t i = 0; i < tr->n_nodes; i++, at++) {
             const hl__node *nd = &tr->nodes[i];
             hl__flat_node *o = &f->nodes[at];
+            const uint32_t nf = (uint32_t)m->summary.n_features;
             if (nd->feature == HL__LEAF) {
-                *o = (hl__flat_node){HL__DEFAULT_LEFT, INFINITY, i};
+                *o = (hl__flat_node){0, INFINITY, i};
                 f->leaf_value[at] = nd->value;
             } else {
-                *o = (hl__flat_node){nd->feature, nd->value, nd->left};
+                uint32_t feat = nd->feature & HL__FEATURE_MASK;
+                uint32_t slot = nd->feature & HL__DEFAULT_LEFT ? feat : feat + nf;
+                *o = (hl__flat_node){slot, nd->value, nd->left};
                 f->leaf_value[at] = 0.0f;
             }
         }
@@ -92,29 +95,42 @@ typedef struct predict_ctx {
     const float *x;
     size_t n_rows;
     double *proba;
+    float **scratch; /* per worker: HL__PREDICT_BLOCK expanded rows */
 } predict_ctx;
 
 /* Walks one tree for the n rows of a block, all rows a step at a time:
  * the steps of different rows are independent, so the CPU overlaps their
  * loads instead of waiting on one row's chain of nodes. */
-static void walk_tree(const hl__flat *f, size_t t, const float *x, size_t nf,
-                      size_t n, double *scores, size_t n_out, size_t k)
+static void walk_tree(const hl__flat *f, size_t t, const float *rows,
+                      size_t stride, size_t n, double *scores, size_t n_out,
+                      size_t k)
 {
     const hl__flat_node *nodes = f->nodes + f->tree_offset[t];
     const float *leaf = f->leaf_value + f->tree_offset[t];
     uint32_t at[HL__PREDICT_BLOCK] = {0};
     for (uint8_t d = 0; d < f->tree_depth[t]; d++) {
         for (size_t r = 0; r < n; r++) {
-            const hl__flat_node nd = nodes[at[r]];
-            const float v = x[r * nf + (nd.feature & HL__FEATURE_MASK)];
-            const uint32_t missing_left = nd.feature >> 31;
-            const uint32_t left =
-                (uint32_t)(v <= nd.threshold) | ((uint32_t)(v != v) & missing_left);
-            at[r] = nd.left + (left ^ 1u);
+            const hl__flat_node *nd = &nodes[at[r]];
+            const float v = rows[r * stride + nd->slot];
+            at[r] = nd->left + (uint32_t)!(v <= nd->threshold);
         }
     }
     for (size_t r = 0; r < n; r++)
         scores[r * n_out + k] += leaf[at[r]];
+}
+
+/* Expands n rows into [value | NaN as -inf] [value | NaN as +inf]. */
+static void expand_rows(const float *x, size_t nf, size_t n, float *out)
+{
+    for (size_t r = 0; r < n; r++) {
+        const float *src = x + r * nf;
+        float *lo = out + r * 2 * nf, *hi = lo + nf;
+        for (size_t j = 0; j < nf; j++) {
+            const float v = src[j];
+            lo[j] = isnan(v) ? -INFINITY : v;
+            hi[j] = isnan(v) ? INFINITY : v;
+        }
+    }
 }
 
 static void predict_block(void *p, size_t block, int worker)
@@ -128,16 +144,30 @@ static void predict_block(void *p, size_t block, int worker)
     size_t end = begin + HL__PREDICT_BLOCK;
     if (end > c->n_rows)
         end = c->n_rows;
+    const size_t n = end - begin;
+    float *rows = c->scratch[worker];
+    expand_rows(c->x + begin * nf, nf, n, rows);
     double scores[HL__PREDICT_BLOCK * 64];
-    for (size_t i = begin; i < end; i++)
-        memcpy(scores + (i - begin) * n_out, m->base_score,
-               n_out * sizeof *scores);
+    for (size_t i = 0; i < n; i++)
+        memcpy(scores + i * n_out, m->base_score, n_out * sizeof *scores);
     for (size_t t = 0; t < m->n_trees; t++)
-        walk_tree(&m->flat, t, c->x + begin * nf, nf, end - begin, scores,
-                  n_out, t % n_out);
-    for (size_t i = begin; i < end; i++)
-        hl__scores_to_proba(scores + (i - begin) * n_out, n_out, K,
-                            c->proba + i * K);
+        walk_tree(&m->flat, t, rows, 2 * nf, n, scores, n_out, t % n_out);
+    for (size_t i = 0; i < n; i++)
+        hl__scores_to_proba(scores + i * n_out, n_out, K,
+                            c->proba + (begin + i) * K);
+}
+
+static float **alloc_scratch(int workers, size_t nf)
+{
+    float **s = calloc((size_t)workers, sizeof *s);
+    for (int w = 0; s && w < workers; w++)
+        if (!(s[w] = malloc(HL__PREDICT_BLOCK * 2 * nf * sizeof(float)))) {
+            for (int i = 0; i < w; i++)
+                free(s[i]);
+            free(s);
+            return NULL;
+        }
+    return s;
 }
 
 hl_status hl_model_predict_matrix(const hl_model *m, const float *x,
@@ -146,20 +176,27 @@ hl_status hl_model_predict_matrix(const hl_model *m, const float *x,
 {
     if (!m || (!x && n_rows) || (!proba && n_rows))
         return hl__fail(err, HL_ERR_INVALID, "predict: NULL argument");
-    predict_ctx c = {m, x, n_rows, proba};
     size_t blocks = (n_rows + HL__PREDICT_BLOCK - 1) / HL__PREDICT_BLOCK;
     int t = hl__resolve_threads(threads);
-    if (n_rows < HL__PREDICT_PARALLEL_ROWS || t == 1) {
-        hl__pool_run(NULL, blocks, predict_block, &c);
-        return HL_OK;
-    }
+    if (n_rows < HL__PREDICT_PARALLEL_ROWS)
+        t = 1;
     if ((size_t)t > blocks)
-        t = (int)blocks;
-    hl__pool *pool = hl__pool_create(t);
-    if (!pool)
-        return hl__fail(err, HL_ERR_NOMEM, "cannot start %d threads", t);
+        t = blocks ? (int)blocks : 1;
+    predict_ctx c = {m, x, n_rows, proba,
+                     alloc_scratch(t, m->summary.n_features)};
+    hl__pool *pool = t > 1 ? hl__pool_create(t) : NULL;
+    if (!c.scratch || (t > 1 && !pool)) {
+        hl__pool_destroy(pool);
+        for (int w = 0; c.scratch && w < t; w++)
+            free(c.scratch[w]);
+        free(c.scratch);
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory for prediction");
+    }
     hl__pool_run(pool, blocks, predict_block, &c);
     hl__pool_destroy(pool);
+    for (int w = 0; w < t; w++)
+        free(c.scratch[w]);
+    free(c.scratch);
     return HL_OK;
 }
 
