@@ -28,6 +28,8 @@ typedef struct boost_state {
     size_t n_out;            /* outputs: 1 (binary) or n_classes */
     size_t nf;
     uint8_t *bin_train;      /* n_train * nf */
+    uint8_t *bin_train_cols; /* the same, column-major */
+    hl__binned binned;       /* views of both */
     uint8_t *bin_valid;      /* n_valid * nf */
     int32_t *y_train, *y_valid;
     float *w_train, *w_valid;
@@ -36,6 +38,8 @@ typedef struct boost_state {
     hl__gh *gh;             /* n_out * n_train */
     uint32_t *sample;        /* rows of this round */
     size_t n_sample;
+    uint32_t *unsampled;     /* the other training rows */
+    size_t n_unsampled;
     uint8_t *masks;          /* n_out * nf column-sample masks */
     hl__grower **growers;    /* one per worker */
     hl__tree *round_trees;   /* n_out trees of the current round */
@@ -200,6 +204,7 @@ static hl_status state_init(boost_state *s, const hl__boost_job *job,
     size_t chunks = (nt > nv ? nt : nv) / HL__ROW_CHUNK + 1;
     int workers = hl__pool_size(s->pool);
     s->bin_train = malloc(nt * s->nf + 1);
+    s->bin_train_cols = malloc(nt * s->nf + 1);
     s->bin_valid = malloc(nv * s->nf + 1);
     s->y_train = malloc((nt + 1) * sizeof *s->y_train);
     s->w_train = malloc((nt + 1) * sizeof *s->w_train);
@@ -209,14 +214,15 @@ static hl_status state_init(boost_state *s, const hl__boost_job *job,
     s->score_valid = malloc((nv * n_out + 1) * sizeof *s->score_valid);
     s->gh = malloc((nt * n_out + 1) * sizeof *s->gh);
     s->sample = malloc((nt + 1) * sizeof *s->sample);
+    s->unsampled = malloc((nt + 1) * sizeof *s->unsampled);
     s->masks = malloc(n_out * s->nf + 1);
     s->growers = calloc((size_t)workers, sizeof *s->growers);
     s->round_trees = calloc(n_out, sizeof *s->round_trees);
     s->chunk_loss = malloc(chunks * sizeof *s->chunk_loss);
     s->chunk_weight = malloc(chunks * sizeof *s->chunk_weight);
-    if (!s->bin_train || !s->bin_valid || !s->y_train || !s->w_train ||
+    if (!s->bin_train || !s->bin_train_cols || !s->bin_valid || !s->y_train || !s->w_train ||
         !s->y_valid || !s->w_valid || !s->score_train || !s->score_valid ||
-        !s->gh || !s->sample || !s->masks || !s->growers || !s->round_trees ||
+        !s->gh || !s->sample || !s->unsampled || !s->masks || !s->growers || !s->round_trees ||
         !s->chunk_loss || !s->chunk_weight)
         return hl__fail(err, HL_ERR_NOMEM, "out of memory for %zu training rows",
                         nt);
@@ -227,6 +233,8 @@ static hl_status state_init(boost_state *s, const hl__boost_job *job,
         if (!(s->growers[w] = hl__grower_create(&m->bins, nt, &gp)))
             return hl__fail(err, HL_ERR_NOMEM, "out of memory for tree growth");
     hl__bins_apply(&m->bins, job->x, job->train_rows, nt, s->pool, s->bin_train);
+    hl__binned_transpose(s->bin_train, nt, s->nf, s->bin_train_cols);
+    s->binned = (hl__binned){s->bin_train, s->bin_train_cols, nt};
     hl__bins_apply(&m->bins, job->x, job->valid_rows, nv, s->pool, s->bin_valid);
     gather_labels(job, job->train_rows, nt, s->y_train, s->w_train);
     gather_labels(job, job->valid_rows, nv, s->y_valid, s->w_valid);
@@ -248,6 +256,7 @@ static void state_free(boost_state *s)
     free(s->round_trees);
     hl__pool_destroy(s->pool);
     free(s->bin_train);
+    free(s->bin_train_cols);
     free(s->bin_valid);
     free(s->y_train);
     free(s->w_train);
@@ -257,6 +266,7 @@ static void state_free(boost_state *s)
     free(s->score_valid);
     free(s->gh);
     free(s->sample);
+    free(s->unsampled);
     free(s->masks);
     free(s->chunk_loss);
     free(s->chunk_weight);
@@ -271,12 +281,18 @@ static void draw_round_sample(boost_state *s, size_t round)
     const size_t nt = s->job->n_train;
     hl__rng rng;
     hl__rng_seed(&rng, hl__seed_mix(s->p->seed, 0x5A3D0000u + round));
-    s->n_sample = 0;
-    for (size_t i = 0; i < nt; i++)
+    s->n_sample = s->n_unsampled = 0;
+    for (size_t i = 0; i < nt; i++) {
         if (s->p->subsample >= 1.0 || hl__rng_uniform(&rng) < s->p->subsample)
             s->sample[s->n_sample++] = (uint32_t)i;
-    if (s->n_sample == 0)
-        s->sample[s->n_sample++] = 0;
+        else
+            s->unsampled[s->n_unsampled++] = (uint32_t)i;
+    }
+    if (s->n_sample == 0) { /* tiny data: keep at least one row */
+        s->sample[s->n_sample++] = s->unsampled[0];
+        memmove(s->unsampled, s->unsampled + 1,
+                --s->n_unsampled * sizeof *s->unsampled);
+    }
     for (size_t k = 0; k < s->n_out; k++) {
         uint8_t *mask = s->masks + k * s->nf;
         if (s->p->colsample >= 1.0) {
@@ -293,11 +309,14 @@ static void draw_round_sample(boost_state *s, size_t round)
     }
 }
 
+/* Adds tree t to the scores of rows (binned row i is binned + i * nf);
+ * rows == NULL means rows 0..n-1. */
 static void add_tree_by_traversal(const hl__tree *t, const uint8_t *binned,
-                                  size_t n, size_t nf, double *scores,
-                                  size_t n_out, size_t k)
+                                  const uint32_t *rows, size_t n, size_t nf,
+                                  double *scores, size_t n_out, size_t k)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < n; j++) {
+        size_t i = rows ? rows[j] : j;
         uint32_t leaf = hl__tree_leaf_binned(t, binned + i * nf);
         scores[i * n_out + k] += t->nodes[leaf].value;
     }
@@ -309,18 +328,18 @@ static hl_status grow_output(boost_state *s, size_t k, hl__grower *g,
 {
     const hl__boost_job *job = s->job;
     hl__tree *t = &s->round_trees[k];
-    hl_status rc = hl__grow_tree(g, s->bin_train, s->gh + k * job->n_train,
+    hl_status rc = hl__grow_tree(g, &s->binned, s->gh + k * job->n_train,
                                  s->sample, s->n_sample, s->masks + k * s->nf,
                                  inner_pool, t);
     if (rc != HL_OK)
         return rc;
-    if (s->n_sample == job->n_train)
-        hl__grower_add_leaf_values(g, t, s->score_train, s->n_out, k);
-    else
-        add_tree_by_traversal(t, s->bin_train, job->n_train, s->nf,
-                              s->score_train, s->n_out, k);
-    add_tree_by_traversal(t, s->bin_valid, job->n_valid, s->nf, s->score_valid,
-                          s->n_out, k);
+    /* Grown rows are grouped by leaf already; only the rows left out of
+     * this round's sample (and the hold-out) walk the tree. */
+    hl__grower_add_leaf_values(g, t, s->score_train, s->n_out, k);
+    add_tree_by_traversal(t, s->bin_train, s->unsampled, s->n_unsampled, s->nf,
+                          s->score_train, s->n_out, k);
+    add_tree_by_traversal(t, s->bin_valid, NULL, job->n_valid, s->nf,
+                          s->score_valid, s->n_out, k);
     return HL_OK;
 }
 

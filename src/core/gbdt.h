@@ -113,18 +113,30 @@ typedef struct hl__grow_params {
 
 typedef struct hl__grower hl__grower;
 
+/* The binned training matrix in both layouts: histograms read whole rows
+ * (row-major), partitions read one feature of many rows (column-major). */
+typedef struct hl__binned {
+    const uint8_t *rows; /* n * n_features, row-major */
+    const uint8_t *cols; /* n_features * n, column-major */
+    size_t n;
+} hl__binned;
+
+/* Transposes a row-major n x nf byte matrix into cols (nf x n). */
+void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
+                          uint8_t *cols);
+
 /* Scratch space for growing trees on a binned matrix of up to max_rows
  * rows. One grower per thread; growers are not shared. */
 hl__grower *hl__grower_create(const hl__bins *layout, size_t max_rows,
                               const hl__grow_params *params);
 void hl__grower_free(hl__grower *g);
 
-/* Grows one tree on rows[0..n_rows) of `binned` (stride n_features) with
+/* Grows one tree on rows[0..n_rows) of `binned` with
  * the per-row gradients gh (indexed by row). Only features whose
  * feature_mask entry is non-zero are considered (mask may be NULL). pool
  * may be NULL; when given, large histograms are built feature-parallel.
  * On success *out holds the tree (free with hl__tree_free). */
-hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
+hl_status hl__grow_tree(hl__grower *g, const hl__binned *binned,
                         const hl__gh *gh, const uint32_t *rows, size_t n_rows,
                         const uint8_t *feature_mask, hl__pool *pool,
                         hl__tree *out);

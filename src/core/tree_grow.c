@@ -412,18 +412,18 @@ static int find_best_split(const hl__grower *g, candidate *c)
 
 /* Stable partition of rows[begin..end) by the split; returns the first
  * index of the right child. */
-static uint32_t partition_rows(hl__grower *g, const uint8_t *binned,
+static uint32_t partition_rows(hl__grower *g, const hl__binned *binned,
                                const split_info *s, uint32_t begin,
                                uint32_t end)
 {
-    const size_t nf = g->layout->n_features;
+    const uint8_t *col = binned->cols + (size_t)s->feature * binned->n;
     const uint8_t split_bin = (uint8_t)s->bin;
     const uint8_t missing_left = (uint8_t)s->default_left;
     uint32_t *rows = g->rows, *right = g->scratch;
     uint32_t nl = begin, nr = 0;
     for (uint32_t i = begin; i < end; i++) {
         uint32_t r = rows[i];
-        uint8_t b = binned[(size_t)r * nf + s->feature];
+        uint8_t b = col[r];
         int left = b == 0 ? missing_left : b <= split_bin;
         if (left)
             rows[nl++] = r;
@@ -493,7 +493,7 @@ static int consider_node(hl__grower *g, candidate *c)
     return push_leaf(g, c->node, c->begin, c->end);
 }
 
-static int split_candidate(hl__grower *g, const uint8_t *binned,
+static int split_candidate(hl__grower *g, const hl__binned *binned,
                            const hl__gh *gh, hl__pool *pool, candidate *c)
 {
     tree_builder *tb = &g->tb;
@@ -533,7 +533,7 @@ static int split_candidate(hl__grower *g, const uint8_t *binned,
         hist_release(g, c->hist);
         return -1;
     }
-    build_hist(g, binned, gh, kids[small].begin, kids[small].end, pool,
+    build_hist(g, binned->rows, gh, kids[small].begin, kids[small].end, pool,
                small_hist);
     hist_subtract(g, c->hist, small_hist);
     kids[small].hist = small_hist;
@@ -588,7 +588,7 @@ static void release_candidates(hl__grower *g)
     g->n_cands = 0;
 }
 
-hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
+hl_status hl__grow_tree(hl__grower *g, const hl__binned *binned,
                         const hl__gh *gh, const uint32_t *rows, size_t n_rows,
                         const uint8_t *feature_mask, hl__pool *pool,
                         hl__tree *out)
@@ -615,7 +615,7 @@ hl_status hl__grow_tree(hl__grower *g, const uint8_t *binned,
     if (can_split(g, 0, H, (uint32_t)n_rows)) {
         if (!(root.hist = hist_acquire(g)))
             return HL_ERR_NOMEM;
-        build_hist(g, binned, gh, 0, n_rows, pool, root.hist);
+        build_hist(g, binned->rows, gh, 0, n_rows, pool, root.hist);
         rc = consider_node(g, &root);
     } else {
         rc = push_leaf(g, 0, 0, (uint32_t)n_rows);
@@ -648,6 +648,19 @@ void hl__grower_add_leaf_values(const hl__grower *g, const hl__tree *t,
         const double v = t->nodes[lr->node].value;
         for (uint32_t i = lr->begin; i < lr->end; i++)
             scores[(size_t)g->rows[i] * stride + column] += v;
+    }
+}
+
+void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
+                          uint8_t *cols)
+{
+    /* Blocks of rows keep both sides of the copy in cache. */
+    const size_t block = 256;
+    for (size_t r0 = 0; r0 < n; r0 += block) {
+        size_t r1 = r0 + block < n ? r0 + block : n;
+        for (size_t f = 0; f < nf; f++)
+            for (size_t r = r0; r < r1; r++)
+                cols[f * n + r] = rows[r * nf + f];
     }
 }
 
