@@ -1,9 +1,8 @@
 /* cmd_predict.c - `healer predict` and `healer eval`.
  *
  * Both load a model and a CSV, match the CSV's columns to the model's
- * features by name and compute class probabilities; predict writes them to
- * a CSV file (atomically: temporary name, then rename), eval only scores
- * them. When the input has labels, both print the same metrics.
+ * features by name and compute class probabilities; predict writes them
+ * with hl_predictions_write_csv (atomically), eval only scores them. When the input has labels, both print the same metrics.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -140,69 +139,6 @@ static hl_status run_diagnosis(const predict_args *a, diagnosis *d,
     return d->ds->has_labels ? score(d, err) : HL_OK;
 }
 
-/* Writes one CSV field, quoted when it needs to be (RFC 4180). */
-static void put_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int write_predictions(const char *path, const diagnosis *d)
-{
-    const size_t K = hl_model_n_classes(d->model);
-    size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp)
-        return -1;
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        free(tmp);
-        return -1;
-    }
-    fputs("sample_id,label,confidence", f);
-    for (size_t k = 0; k < K; k++) {
-        fputs(",", f);
-        char name[512];
-        snprintf(name, sizeof name, "prob_%s", hl_model_class_name(d->model, k));
-        put_field(f, name);
-    }
-    fputc('\n', f);
-    for (size_t i = 0; i < d->ds->n_rows; i++) {
-        const double *p = d->proba + i * K;
-        if (d->ds->sample_ids)
-            put_field(f, d->ds->sample_ids[i]);
-        else
-            fprintf(f, "%zu", i + 1);
-        fputc(',', f);
-        put_field(f, hl_model_class_name(d->model, (size_t)d->pred[i]));
-        fprintf(f, ",%.6g", p[d->pred[i]]);
-        for (size_t k = 0; k < K; k++)
-            fprintf(f, ",%.6g", p[k]);
-        fputc('\n', f);
-    }
-    int ok = !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int saved = errno;
-        unlink(tmp);
-        free(tmp);
-        errno = saved;
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
 static json_t *class_counts_json(const diagnosis *d)
 {
     const size_t K = hl_model_n_classes(d->model);
@@ -269,11 +205,65 @@ static void print_label_report(const predict_args *a, const diagnosis *d)
                 a->cmd, d->unknown_labels);
 }
 
-int cmd_predict(int argc, char **argv)
+static json_t *metrics_or_null(const diagnosis *d)
 {
-    predict_args a = {.cmd = "predict"};
+    return d->has_metrics
+               ? cli_metrics_json(&d->metrics,
+                                  hl_model_summary_get(d->model)->class_names)
+               : json_null();
+}
+
+/* predict: write the predictions, then report what was diagnosed. */
+static int report_predict(const predict_args *a, const diagnosis *d)
+{
+    hl_error err;
+    hl_error_clear(&err);
+    if (hl_predictions_write_csv(d->model, d->ds, d->proba, a->out, &err) !=
+        HL_OK)
+        return cli_engine_error(a->cmd, &err);
+    if (a->json)
+        return cli_emit_json(json_pack(
+            "{s:s, s:I, s:f, s:o, s:o, s:I, s:o}", "out", a->out, "rows",
+            (json_int_t)d->ds->n_rows, "predict_seconds", d->predict_seconds,
+            "class_counts", class_counts_json(d), "warnings",
+            cli_warnings_json(&d->warnings), "unknown_labels",
+            (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d)));
+    printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
+           d->ds->n_rows, d->predict_seconds * 1e3, a->out);
+    if (d->has_metrics)
+        cli_print_metrics(stdout, &d->metrics,
+                          hl_model_summary_get(d->model)->class_names, "  ");
+    return CLI_OK;
+}
+
+/* eval: the metrics are the whole point; no labels is an error. */
+static int report_eval(const predict_args *a, const diagnosis *d)
+{
+    if (!d->has_metrics) {
+        fprintf(stderr, "healer eval: error: %s: %s\n", a->data,
+                d->ds->has_labels ? "no row has a label the model knows"
+                                  : "no label column");
+        return CLI_RUNTIME;
+    }
+    if (a->json)
+        return cli_emit_json(json_pack(
+            "{s:I, s:I, s:f, s:o, s:o}", "rows", (json_int_t)d->ds->n_rows,
+            "unknown_labels", (json_int_t)d->unknown_labels, "predict_seconds",
+            d->predict_seconds, "warnings", cli_warnings_json(&d->warnings),
+            "metrics", metrics_or_null(d)));
+    cli_print_metrics(stdout, &d->metrics,
+                      hl_model_summary_get(d->model)->class_names, "");
+    return CLI_OK;
+}
+
+/* The flow both commands share: parse, diagnose, warn, report. */
+static int run_command(int argc, char **argv, const char *cmd,
+                       const char *usage, int need_out,
+                       int (*report)(const predict_args *, const diagnosis *))
+{
+    predict_args a = {.cmd = cmd};
     int stop;
-    int rc = parse_predict_args(argc, argv, &a, PREDICT_USAGE, 1, &stop);
+    int rc = parse_predict_args(argc, argv, &a, usage, need_out, &stop);
     if (stop)
         return rc;
     diagnosis d;
@@ -282,79 +272,21 @@ int cmd_predict(int argc, char **argv)
     hl_error_clear(&err);
     if (run_diagnosis(&a, &d, &err) != HL_OK) {
         rc = cli_engine_error(a.cmd, &err);
-        goto done;
-    }
-    cli_print_warnings(a.cmd, &d.warnings);
-    print_label_report(&a, &d);
-    if (write_predictions(a.out, &d) != 0) {
-        fprintf(stderr, "healer predict: error: %s: cannot write: %s\n", a.out,
-                strerror(errno));
-        rc = CLI_RUNTIME;
-        goto done;
-    }
-    if (a.json) {
-        json_t *j = json_pack(
-            "{s:s, s:I, s:f, s:o, s:o, s:I}", "out", a.out, "rows",
-            (json_int_t)d.ds->n_rows, "predict_seconds", d.predict_seconds,
-            "class_counts", class_counts_json(&d), "warnings",
-            cli_warnings_json(&d.warnings), "unknown_labels",
-            (json_int_t)d.unknown_labels);
-        json_object_set_new(
-            j, "metrics",
-            d.has_metrics ? cli_metrics_json(&d.metrics,
-                                             hl_model_summary_get(d.model)->class_names)
-                          : json_null());
-        rc = cli_emit_json(j);
     } else {
-        printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
-               d.ds->n_rows, d.predict_seconds * 1e3, a.out);
-        if (d.has_metrics)
-            cli_print_metrics(stdout, &d.metrics,
-                              hl_model_summary_get(d.model)->class_names, "  ");
-        rc = CLI_OK;
+        cli_print_warnings(a.cmd, &d.warnings);
+        print_label_report(&a, &d);
+        rc = report(&a, &d);
     }
-done:
     diagnosis_free(&d);
     return rc;
 }
 
+int cmd_predict(int argc, char **argv)
+{
+    return run_command(argc, argv, "predict", PREDICT_USAGE, 1, report_predict);
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    predict_args a = {.cmd = "eval"};
-    int stop;
-    int rc = parse_predict_args(argc, argv, &a, EVAL_USAGE, 0, &stop);
-    if (stop)
-        return rc;
-    diagnosis d;
-    memset(&d, 0, sizeof d);
-    hl_error err;
-    hl_error_clear(&err);
-    if (run_diagnosis(&a, &d, &err) != HL_OK) {
-        rc = cli_engine_error(a.cmd, &err);
-        goto done;
-    }
-    cli_print_warnings(a.cmd, &d.warnings);
-    print_label_report(&a, &d);
-    if (!d.has_metrics) {
-        fprintf(stderr,
-                "healer eval: error: %s: %s\n", a.data,
-                d.ds->has_labels ? "no row has a label the model knows"
-                                 : "no label column");
-        rc = CLI_RUNTIME;
-        goto done;
-    }
-    char *const *names = hl_model_summary_get(d.model)->class_names;
-    if (a.json) {
-        rc = cli_emit_json(json_pack(
-            "{s:I, s:I, s:f, s:o, s:o}", "rows", (json_int_t)d.ds->n_rows,
-            "unknown_labels", (json_int_t)d.unknown_labels, "predict_seconds",
-            d.predict_seconds, "warnings", cli_warnings_json(&d.warnings),
-            "metrics", cli_metrics_json(&d.metrics, names)));
-    } else {
-        cli_print_metrics(stdout, &d.metrics, names, "");
-        rc = CLI_OK;
-    }
-done:
-    diagnosis_free(&d);
-    return rc;
+    return run_command(argc, argv, "eval", EVAL_USAGE, 0, report_eval);
 }

@@ -380,27 +380,6 @@ static hl_status keep_round_trees(boost_state *s, hl_model *m)
     return HL_OK;
 }
 
-static int append_curve(hl__boost_result *res, size_t *cap, double tl,
-                        double vl)
-{
-    if (res->curve_len == *cap) {
-        size_t n = *cap ? *cap * 2 : 64;
-        double *a = realloc(res->train_loss, n * sizeof *a);
-        if (a)
-            res->train_loss = a;
-        double *b = realloc(res->valid_loss, n * sizeof *b);
-        if (b)
-            res->valid_loss = b;
-        if (!a || !b)
-            return -1;
-        *cap = n;
-    }
-    res->train_loss[res->curve_len] = tl;
-    res->valid_loss[res->curve_len] = vl;
-    res->curve_len++;
-    return 0;
-}
-
 static int report_progress(const hl__boost_job *job, int round, double tl,
                            double vl)
 {
@@ -433,7 +412,13 @@ hl_status hl__boost(const hl__boost_job *job, hl_model *m,
     hl_status rc = state_init(&s, job, m, err);
     if (rc != HL_OK)
         goto done;
-    size_t curve_cap = 0;
+    /* The curve has at most one point per round. */
+    res->train_loss = malloc((size_t)p->rounds * sizeof *res->train_loss);
+    res->valid_loss = malloc((size_t)p->rounds * sizeof *res->valid_loss);
+    if (!res->train_loss || !res->valid_loss) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     double best_valid = INFINITY;
     size_t best_round = 0;
     const int early = p->early_stopping_rounds > 0 && job->n_valid > 0;
@@ -453,10 +438,9 @@ hl_status hl__boost(const hl__boost_job *job, hl_model *m,
                                        s.y_train, s.w_train, s.gh);
         double vl = loss_and_gradients(&s, job->n_valid, s.score_valid,
                                        s.y_valid, s.w_valid, NULL);
-        if (append_curve(res, &curve_cap, tl, vl) != 0) {
-            rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
-            goto done;
-        }
+        res->train_loss[res->curve_len] = tl;
+        res->valid_loss[res->curve_len] = vl;
+        res->curve_len++;
         if (report_progress(job, round, tl, vl)) {
             rc = hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
             goto done;

@@ -19,21 +19,6 @@
 #include "healer/dataset.h"
 #include "internal.h"
 
-static hl_status io_fail(hl_error *err, const char *path, const char *what,
-                         int errnum)
-{
-    /* strerror_r, not strerror: several jobs may load files at once. */
-    char buf[128];
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    const char *msg = strerror_r(errnum, buf, sizeof buf); /* GNU form */
-#else
-    const char *msg = buf;
-    if (strerror_r(errnum, buf, sizeof buf) != 0)
-        snprintf(buf, sizeof buf, "error %d", errnum);
-#endif
-    return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0, "%s: %s", what, msg);
-}
-
 /* Reads the whole file into a malloc'd buffer the caller frees. */
 static hl_status read_file(const char *path, size_t max_bytes, char **out,
                            size_t *out_len, hl_error *err)
@@ -44,13 +29,13 @@ static hl_status read_file(const char *path, size_t max_bytes, char **out,
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return io_fail(err, path, "cannot open the file", errno);
+        return hl__fail_io(err, path, "cannot open the file", errno);
     if (fstat(fd, &st) != 0) {
-        rc = io_fail(err, path, "cannot stat the file", errno);
+        rc = hl__fail_io(err, path, "cannot stat the file", errno);
         goto fail;
     }
     if (S_ISDIR(st.st_mode)) {
-        rc = io_fail(err, path, "cannot read the file", EISDIR);
+        rc = hl__fail_io(err, path, "cannot read the file", EISDIR);
         goto fail;
     }
     if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max_bytes) {
@@ -86,7 +71,7 @@ static hl_status read_file(const char *path, size_t max_bytes, char **out,
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            rc = io_fail(err, path, "cannot read the file", errno);
+            rc = hl__fail_io(err, path, "cannot read the file", errno);
             goto fail;
         }
         if (got == 0)

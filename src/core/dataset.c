@@ -257,33 +257,6 @@ nomem:
 
 /* ---- CSV output -------------------------------------------------------- */
 
-/* Quotes what the reader would otherwise split, unescape or trim. */
-static int needs_quotes(const char *s)
-{
-    size_t n = strlen(s);
-    if (n &&
-        (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        return 1;
-    return strpbrk(s, ",\"\r\n") != NULL;
-}
-
-static void put_text(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    if (!needs_quotes(s)) {
-        fputs(s, f);
-        return;
-    }
-    putc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            putc('"', f);
-        putc(*s, f);
-    }
-    putc('"', f);
-}
-
 static void put_header(const hl_dataset *ds, FILE *f)
 {
     const char *sep = "";
@@ -293,7 +266,7 @@ static void put_header(const hl_dataset *ds, FILE *f)
     }
     for (size_t j = 0; j < ds->n_features; j++) {
         fputs(sep, f);
-        put_text(f, ds->feature_names[j]);
+        hl__csv_put_text(f, ds->feature_names[j]);
         sep = ",";
     }
     if (ds->has_labels)
@@ -308,7 +281,7 @@ static void put_row(const hl_dataset *ds, size_t i, FILE *f)
     int lone = !ds->sample_ids && !ds->has_labels && ds->n_features == 1;
     const char *sep = "";
     if (ds->sample_ids) {
-        put_text(f, ds->sample_ids[i]);
+        hl__csv_put_text(f, ds->sample_ids[i]);
         sep = ",";
     }
     for (size_t j = 0; j < ds->n_features; j++) {
@@ -323,7 +296,7 @@ static void put_row(const hl_dataset *ds, size_t i, FILE *f)
         putc(',', f);
         int32_t y = ds->y ? ds->y[i] : -1;
         if (y >= 0 && (size_t)y < ds->n_classes)
-            put_text(f, ds->class_names[y]);
+            hl__csv_put_text(f, ds->class_names[y]);
     }
     putc('\n', f);
 }
@@ -346,21 +319,6 @@ static hl_status check_writable(const hl_dataset *ds, hl_error *err)
     return HL_OK;
 }
 
-/* strerror_r, not strerror: several jobs may write files at once. */
-static hl_status io_fail(hl_error *err, const char *path, const char *what,
-                         int errnum)
-{
-    char buf[128];
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    const char *msg = strerror_r(errnum, buf, sizeof buf); /* GNU form */
-#else
-    const char *msg = buf;
-    if (strerror_r(errnum, buf, sizeof buf) != 0)
-        snprintf(buf, sizeof buf, "error %d", errnum);
-#endif
-    return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0, "%s: %s", what, msg);
-}
-
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
                                hl_error *err)
 {
@@ -372,7 +330,7 @@ hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
         return hl__fail(err, HL_ERR_INVALID, "write_csv: path is NULL");
     FILE *f = fopen(path, "wb");
     if (!f)
-        return io_fail(err, path, "cannot create the file", errno);
+        return hl__fail_io(err, path, "cannot create the file", errno);
     /* %g follows LC_NUMERIC; a host program's locale must not turn the
      * decimal point into a comma, so print under "C" on this thread. */
     locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -391,6 +349,6 @@ hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
         saved = errno;
     }
     if (failed)
-        return io_fail(err, path, "cannot write the file", saved);
+        return hl__fail_io(err, path, "cannot write the file", saved);
     return HL_OK;
 }

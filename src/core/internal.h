@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "healer/error.h"
 #include "healer/version.h"
@@ -32,6 +33,26 @@ hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
 /* Appends a formatted warning; returns HL_ERR_NOMEM on allocation failure.
  * w may be NULL (the warning is dropped). */
 hl_status hl__warn(hl_warnings *w, const char *fmt, ...) HL__PRINTF(2, 3);
+
+/* An HL_ERR_IO error "path: what: <errno text>" (thread-safe). */
+hl_status hl__fail_io(hl_error *err, const char *path, const char *what,
+                      int errnum);
+
+/* A file written under a temporary name and renamed over `path` by
+ * hl__atomic_commit (after fsync); hl__atomic_abort removes it. */
+typedef struct hl__atomic_file {
+    FILE *f;
+    char *tmp;
+    const char *path; /* borrowed */
+} hl__atomic_file;
+
+hl_status hl__atomic_open(hl__atomic_file *af, const char *path, hl_error *err);
+hl_status hl__atomic_commit(hl__atomic_file *af, hl_error *err);
+void hl__atomic_abort(hl__atomic_file *af);
+
+/* Writes one CSV field, quoted only when a reader would otherwise split,
+ * unescape or trim it (RFC 4180). NULL writes nothing. */
+void hl__csv_put_text(FILE *f, const char *s);
 
 /* Number of online CPUs, at least 1. */
 int hl__cpu_count(void);

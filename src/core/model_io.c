@@ -815,20 +815,6 @@ fail:
 
 /* ---- files ---- */
 
-static hl_status write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return HL_ERR_IO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return HL_OK;
-}
-
 hl_status hl_model_save(const hl_model *m, const char *path, hl_error *err)
 {
     uint8_t *buf = NULL;
@@ -836,34 +822,15 @@ hl_status hl_model_save(const hl_model *m, const char *path, hl_error *err)
     hl_status rc = hl_model_serialize(m, &buf, &len, err);
     if (rc != HL_OK)
         return rc;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
-        free(buf);
-        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    hl__atomic_file af;
+    if ((rc = hl__atomic_open(&af, path, err)) == HL_OK) {
+        if (fwrite(buf, 1, len, af.f) == len)
+            rc = hl__atomic_commit(&af, err);
+        else {
+            rc = hl__fail_io(err, path, "cannot write the file", errno);
+            hl__atomic_abort(&af);
+        }
     }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = hl__fail(err, HL_ERR_IO, "%s: cannot create: %s", path,
-                      strerror(errno));
-        goto done;
-    }
-    if (write_all(fd, buf, len) != HL_OK || fsync(fd) != 0) {
-        rc = hl__fail(err, HL_ERR_IO, "%s: write failed: %s", path,
-                      strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto done;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = hl__fail(err, HL_ERR_IO, "%s: cannot write: %s", path,
-                      strerror(errno));
-        unlink(tmp);
-        goto done;
-    }
-done:
-    free(tmp);
     free(buf);
     return rc;
 }
@@ -873,8 +840,7 @@ hl_status hl_model_load(const char *path, hl_model **out, hl_error *err)
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return hl__fail(err, HL_ERR_IO, "%s: cannot open: %s", path,
-                        strerror(errno));
+        return hl__fail_io(err, path, "cannot open the model file", errno);
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);

@@ -725,7 +725,7 @@ t_predict_out_missing_dir() {
     run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out nodir/p.csv
     expect_rc 1 "predict --out into a missing directory"
     expect_in err "nodir/p.csv"
-    expect_in err "cannot write"
+    expect_in err "cannot create"
     left=$(find . -mindepth 1 ! -name out ! -name err)
     [ -z "$left" ] || fail "files left behind: $left"
 }
