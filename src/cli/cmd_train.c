@@ -199,8 +199,10 @@ int cmd_train(int argc, char **argv)
     hl_model *m = NULL;
     if (hl_train_params_validate(&a.params, &err) != HL_OK)
         return cli_usage_error("train", "%s", err.message);
+    double t_parse = cli_now();
     if (hl_dataset_read_csv(a.data, &a.csv, &ds, &err) != HL_OK)
         return cli_engine_error("train", &err);
+    double parse_seconds = cli_now() - t_parse;
     hl_status st = hl_train(ds, &a.params, &ctl, &m, &err);
     cli_progress_done();
     hl_dataset_free(ds);
@@ -212,7 +214,8 @@ int cmd_train(int argc, char **argv)
     }
     const hl_model_summary *s = hl_model_summary_get(m);
     if (a.json) {
-        json_t *j = json_pack("{s:s, s:f, s:I, s:o}", "model", a.model,
+        json_t *j = json_pack("{s:s, s:f, s:f, s:I, s:o}", "model", a.model,
+                              "parse_seconds", parse_seconds,
                               "train_seconds", s->train_seconds, "rounds_done",
                               (json_int_t)s->rounds_done, "summary",
                               cli_summary_json(s));
