@@ -93,6 +93,16 @@ hl_status hl_model_predict_dataset(const hl_model *m, const hl_dataset *ds,
  * lowest index wins ties, so results are deterministic). */
 int32_t hl_predict_argmax(const double *proba_row, size_t n_classes);
 
+/* Writes predictions as CSV with the header
+ * sample_id,label,confidence,prob_<class>... : one line per row of ds, the
+ * sample id from ds (or the 1-based row number when ds has none), label =
+ * the most probable class, confidence = its probability. proba holds
+ * ds->n_rows * n_classes values from hl_model_predict_dataset(). Written to
+ * a temporary name, fsync'ed and renamed: never half-written. */
+hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
+                                   const double *proba, const char *path,
+                                   hl_error *err);
+
 /* Maps the dataset's label names onto the model's label table: y_out[i] is
  * the model class index, or -1 for unlabelled rows and for labels the model
  * does not know (counted in *unknown, may be NULL). */
