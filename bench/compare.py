@@ -17,9 +17,10 @@ so each run first waits for idle CPUs, records how busy other processes kept
 them, and is repeated when they disturbed it.
 
 Writes bench/out/results.json (raw figures) and renders the markdown with
-report.render_markdown: a full run refreshes docs/benchmarks.md, a quick
-(BENCH_QUICK=1) run only bench/out/benchmarks.md. `--render-only` re-renders
-docs/benchmarks.md from an existing results.json.
+report.render_markdown into docs/benchmarks.md. A quick (BENCH_QUICK=1)
+smoke run writes bench/out/results-quick.json and bench/out/benchmarks.md
+instead, so it never replaces published figures. `--render-only` re-renders
+the page from the existing results file.
 
 Settings come from the environment (see bench/run.sh for the list); nothing
 is tuned per tool.
@@ -85,7 +86,7 @@ def config_from_env(env):
     return Config(
         quick=quick,
         rounds=rounds,
-        rounds_large=int(env.get("BENCH_ROUNDS_LARGE", rounds if quick else 100)),
+        rounds_large=int(env.get("BENCH_ROUNDS_LARGE", rounds)),
         large_rows=int(env.get("BENCH_LARGE_ROWS", 1000000)),
         lr=float(env.get("BENCH_LR", 0.1)),
         depth=int(env.get("BENCH_DEPTH", 6)),
@@ -210,15 +211,23 @@ def predicted_labels(pred_csv):
         return np.array([row["label"] for row in csv.DictReader(f)])
 
 
+def engine_train_flags(cfg, rounds):
+    """Every parameter spelled out, as for the peers, so that a change of the
+    CLI's defaults cannot make the comparison unequal: no row or column
+    subsampling, and duplicates kept because the peers keep them too."""
+    return ["--algo", "gbdt", "--rounds", str(rounds), "--lr", str(cfg.lr),
+            "--max-depth", str(cfg.depth), "--threads", str(cfg.threads),
+            "--seed", str(cfg.seed), "--early-stopping-rounds", "0",
+            "--subsample", "1", "--colsample", "1", "--min-child-weight", "1",
+            "--lambda", "1", "--max-bins", "255", "--class-weight", "balanced",
+            "--keep-duplicates"]
+
+
 def run_engine(cfg, case, rounds, x2000_csv):
     model = case["stem"] + ".model"
     pred_csv = case["stem"] + "_healer_pred.csv"
     train, m_train = engine(cfg, "train", "--data", case["train_csv"], "--model", model,
-                            "--algo", "gbdt", "--rounds", str(rounds), "--lr", str(cfg.lr),
-                            "--max-depth", str(cfg.depth), "--threads", str(cfg.threads),
-                            "--seed", str(cfg.seed), "--early-stopping-rounds", "0",
-                            # identical to the peers: no row/column subsampling
-                            "--subsample", "1", "--colsample", "1")
+                            *engine_train_flags(cfg, rounds))
     threads = ("--threads", str(cfg.threads))
     pred, m_pred = engine(cfg, "predict", "--model", model, "--data", case["test_csv"],
                           "--out", pred_csv, *threads)
@@ -235,6 +244,7 @@ def run_engine(cfg, case, rounds, x2000_csv):
         "max_rss_kb": max([m_train.max_rss_kb, m_pred.max_rss_kb] +
                           [m.max_rss_kb for _, m in runs_2000]),
         "foreign_cpu": m_train.foreign_cpu,
+        "parse_seconds": train.get("parse_seconds"),
         "eval_macro_f1": evaluation["metrics"]["macro_f1"],
         "engine_params": train.get("summary", {}).get("params"),
     }
@@ -272,8 +282,9 @@ def attempt(cfg, tool, case, y_test, rounds, x2000_csv):
         report = {"error": str(e)}
     report.update(tool=tool, rounds=rounds, quiet_wait_seconds=waited)
     log(f"  {tool}: " + (report.get("error") or
-                         f"macro-F1 {report['macro_f1']:.4f}, train {report['train_seconds']:.2f} s,"
-                         f" other load {report['foreign_cpu']:.2f} cores"))
+                         f"macro-F1 {report['macro_f1']:.4f}, "
+                         f"train {report['train_seconds']:.2f} s, "
+                         f"other load {report['foreign_cpu']:.2f} cores"))
     return report
 
 
@@ -294,12 +305,31 @@ def run_tool(cfg, *args):
 
 # --- the two parts -----------------------------------------------------------
 
+def engine_parse_seconds(cfg, path):
+    """Best of cfg.repeats CSV parse times of `path` by the engine (the
+    `parse_seconds` of a one-round `healer train`), None if unavailable."""
+    model = os.path.join(cfg.out_dir, "parse.model")
+    try:
+        runs = [engine(cfg, "train", "--data", path, "--model", model,
+                       *engine_train_flags(cfg, 1))[0] for _ in range(cfg.repeats)]
+    except ToolError as e:
+        log(f"engine CSV parse time not measured: {e}")
+        return None
+    times = [r["parse_seconds"] for r in runs if r.get("parse_seconds") is not None]
+    return min(times) if times else None
+
+
 def bench_real(cfg):
-    table = benchdata.read_table(os.path.join(cfg.data_dir, "train_10000.csv"))
+    table_path = os.path.join(cfg.data_dir, "train_10000.csv")
+    table = benchdata.read_table(table_path)
     clean, summary = benchdata.clean_real(table)
     x2000_csv = os.path.join(cfg.data_dir, "test_2000_x.csv")
-    x2000 = benchdata.read_table(x2000_csv).x
-    summary.update(folds=cfg.folds, class_counts=benchdata.class_counts(clean.labels))
+    table_2000 = benchdata.read_table(x2000_csv)
+    if benchdata.feature_names(table_2000) != benchdata.feature_names(clean):
+        raise SystemExit(f"{x2000_csv}: feature columns differ from the training file's")
+    x2000 = table_2000.x
+    summary.update(folds=cfg.folds, class_counts=benchdata.class_counts(clean.labels),
+                   engine_parse_seconds=engine_parse_seconds(cfg, table_path))
     runs = []
     for fold, (train, test) in enumerate(benchdata.stratified_folds(clean.labels, cfg.folds,
                                                                     cfg.seed)):
@@ -425,7 +455,8 @@ def docs_target(results, cfg, docs_path):
 def main(argv):
     args = parse_args(argv)
     cfg = config_from_env(os.environ)
-    results_path = os.path.join(cfg.out_dir, "results.json")
+    results_path = os.path.join(cfg.out_dir, "results-quick.json" if cfg.quick
+                                else "results.json")
     docs_path = os.path.join(REPO, "docs", "benchmarks.md")
     if args.render_only:
         with open(results_path, encoding="utf-8") as f:

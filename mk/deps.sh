@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev"
 # Benchmark peers are optional for `make test`; `make bench` installs them.
-[ "${HEALER_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS python3-xgboost python3-sklearn python3-torch python3-psutil"
+[ "${HEALER_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS python3-xgboost python3-sklearn python3-torch python3-psutil time"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,133 @@
+"""Trains and times one peer learner on one prepared case; run by compare.py.
+
+Each peer runs in a process of its own so that the peak resident memory
+that GNU time reports for it belongs to that tool alone. Only the fit (from
+in-memory arrays to a model, quantile binning included, as in our engine's
+train_seconds) and the predictions are timed; loading the .npz is not.
+
+Usage: /usr/bin/python3 bench/peer.py TOOL CASE.npz PRED_OUT.npy [options]
+  TOOL: xgboost | xgboost-unweighted | sklearn-hgb
+Prints one JSON object on stdout; writes the predicted class indices of the
+case's test rows to PRED_OUT.npy (scored by the parent, like every tool).
+
+Hyper-parameters mirror the engine's: depth counts edges in all three tools
+(root = depth 0), so max_depth is passed through unchanged. The weighted
+variants use "balanced" sample weights, the engine's default class weighting.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+TOOLS = ("xgboost", "xgboost-unweighted", "sklearn-hgb")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("tool", choices=TOOLS)
+    p.add_argument("case")
+    p.add_argument("pred_out")
+    p.add_argument("--rounds", type=int, default=300)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--max-depth", type=int, default=6)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=5, help="best-of-N for predict-2000")
+    return p.parse_args(argv)
+
+
+def balanced_weights(y):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return compute_sample_weight("balanced", y)
+
+
+def xgboost_params(args, n_classes):
+    return {
+        "tree_method": "hist", "objective": "multi:softprob", "num_class": n_classes,
+        "max_depth": args.max_depth, "eta": args.lr, "max_bin": 256,
+        "nthread": args.threads, "min_child_weight": 1, "lambda": 1,
+        "seed": args.seed, "verbosity": 0,
+    }
+
+
+def fit_xgboost(args, x, y, n_classes, weighted):
+    """Trains; returns the function mapping rows to class probabilities."""
+    import xgboost as xgb
+
+    weight = balanced_weights(y) if weighted else None
+    dtrain = xgb.DMatrix(x, label=y, weight=weight, missing=np.nan, nthread=args.threads)
+    booster = xgb.train(xgboost_params(args, n_classes), dtrain, num_boost_round=args.rounds)
+    return booster.inplace_predict
+
+
+def sklearn_params(args):
+    return {
+        "max_iter": args.rounds, "learning_rate": args.lr, "max_depth": args.max_depth,
+        "max_leaf_nodes": None, "early_stopping": False, "l2_regularization": 1.0,
+        "max_bins": 255, "random_state": args.seed,
+    }
+
+
+def fit_sklearn(args, x, y):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(**sklearn_params(args))
+    model.fit(x, y, sample_weight=balanced_weights(y))
+    return model.predict_proba
+
+
+def fit(args, x, y, n_classes):
+    if args.tool == "sklearn-hgb":
+        return fit_sklearn(args, x, y)
+    return fit_xgboost(args, x, y, n_classes, weighted=args.tool == "xgboost")
+
+
+def library_version(tool):
+    if tool == "sklearn-hgb":
+        import sklearn
+
+        return sklearn.__version__
+    import xgboost
+
+    return xgboost.__version__
+
+
+def timed(fn, *a):
+    start = time.perf_counter()
+    result = fn(*a)
+    return result, time.perf_counter() - start
+
+
+def best_time(fn, x, repeats):
+    return min(timed(fn, x)[1] for _ in range(repeats))
+
+
+def main(argv):
+    args = parse_args(argv)
+    case = np.load(args.case)
+    x_train, y_train = case["x_train"], case["y_train"]
+    x_test, x_2000 = np.ascontiguousarray(case["x_test"]), np.ascontiguousarray(case["x_2000"])
+    n_classes = len(case["classes"])
+    predict_proba, fit_seconds = timed(fit, args, x_train, y_train, n_classes)
+    proba, predict_test_seconds = timed(predict_proba, x_test)
+    np.save(args.pred_out, np.argmax(proba, axis=1))
+    report = {
+        "tool": args.tool,
+        "version": library_version(args.tool),
+        "train_seconds": fit_seconds,
+        "predict_test_seconds": predict_test_seconds,
+        "predict_2000_seconds": best_time(predict_proba, x_2000, args.repeats),
+        "rows_train": int(x_train.shape[0]),
+        "rows_test": int(x_test.shape[0]),
+        "rows_2000": int(x_2000.shape[0]),
+    }
+    json.dump(report, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

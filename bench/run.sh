@@ -1,0 +1,41 @@
+#!/bin/sh
+# Benchmark entry point (`make bench`): installs the peer packages if missing,
+# then runs bench/compare.py, which times build/healer, XGBoost and
+# scikit-learn side by side and writes bench/out/results.json plus
+# docs/benchmarks.md (a quick run: bench/out/results-quick.json and
+# bench/out/benchmarks.md).
+#
+# /usr/bin/python3 is named explicitly: the peers are Debian packages that
+# only the system interpreter sees, whatever `python3` is first in PATH.
+#
+# Settings (environment):
+#   BENCH_QUICK=1         smoke run, < 2 min: 30 rounds, 10k simulated rows only
+#   BENCH_ROUNDS=N        boosting rounds for every tool (default 300)
+#   BENCH_SIZES="..."     simulated training sizes (default "10000 100000 1000000")
+#   BENCH_ROUNDS_LARGE=N  rounds for sizes >= BENCH_LARGE_ROWS (default 1000000),
+#                         for all tools alike, should a busy machine need a
+#                         shorter run (default: BENCH_ROUNDS)
+#   BENCH_THREADS=T       threads for every tool (default 2)
+#   BENCH_QUIET_WAIT=S    before each tool, wait at most S seconds (default 60,
+#                         quick 0) for other processes to leave the CPUs
+#   BENCH_RETRIES=N       re-run a tool up to N times (default 2, quick 0) when
+#                         other processes used >= 0.25 cores meanwhile; the
+#                         least disturbed attempt is kept
+#   BENCH_FOLDS, BENCH_SEED, BENCH_LR, BENCH_DEPTH, BENCH_REPEATS
+#   HEALER=PATH           engine binary (default build/healer)
+#   BENCH_DATA_DIR=DIR    reference data (default ../shared/data)
+#   BENCH_OUT=DIR         derived files and results.json (default bench/out)
+# Re-render docs/benchmarks.md from the last results only:
+#   /usr/bin/python3 bench/compare.py --render-only
+set -e
+cd "$(dirname "$0")/.."
+
+HEALER_BENCH_DEPS=1 sh mk/deps.sh
+if [ ! -x /usr/bin/time ]; then
+    echo "bench: /usr/bin/time is missing (Debian package 'time'): it measures peak memory" >&2
+    exit 1
+fi
+
+entry="sh bench/run.sh"
+[ -n "$MAKELEVEL" ] && entry="make bench"
+exec /usr/bin/python3 bench/compare.py --entry "$entry"
