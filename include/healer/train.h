@@ -44,6 +44,9 @@ typedef struct hl_train_params {
     int early_stopping_rounds;  /* default 50; 0 = off (all rounds, no hold-out) */
     hl_class_weight class_weight; /* default balanced */
     int collapse_duplicates;    /* train on one copy of exact duplicate rows, default 1 */
+    int refit;                  /* after early stopping, refit on all rows
+                                   (hold-out included) for the chosen number
+                                   of rounds, default 1 */
     unsigned cv_folds;          /* > 1: also run stratified k-fold CV, default 0 */
     uint64_t seed;              /* default 42 */
     int threads;                /* 0 = all cores */
@@ -56,7 +59,8 @@ hl_status hl_train_params_validate(const hl_train_params *p, hl_error *err);
 
 typedef enum hl_train_stage {
     HL_STAGE_CV = 1,    /* training fold `fold` of `folds` */
-    HL_STAGE_FINAL = 2  /* training the model that is returned */
+    HL_STAGE_FINAL = 2, /* training with early stopping on the hold-out */
+    HL_STAGE_REFIT = 3  /* refitting on all rows for the chosen rounds */
 } hl_train_stage;
 
 typedef struct hl_train_progress {

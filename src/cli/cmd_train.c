@@ -31,6 +31,8 @@ static const char TRAIN_USAGE[] =
     "  --validation-fraction X hold-out fraction for early stopping (0.1)\n"
     "  --class-weight MODE     balanced (default) or none\n"
     "  --keep-duplicates       train on every copy of duplicate rows\n"
+    "  --no-refit              keep the early-stopping model instead of refitting\n"
+    "                          on all rows for the rounds it chose\n"
     "  --cv K                  also run stratified K-fold cross-validation\n"
     "  --threads T             worker threads, 0 = all cores (0)\n"
     "  --seed S                random seed (42)\n"
@@ -43,7 +45,7 @@ enum {
     OPT_DATA = 256, OPT_MODEL, OPT_ALGO, OPT_ROUNDS, OPT_LR, OPT_DEPTH,
     OPT_LEAVES, OPT_MCW, OPT_LAMBDA, OPT_SUBSAMPLE, OPT_COLSAMPLE, OPT_BINS,
     OPT_ES, OPT_VALFRAC, OPT_CLASSW, OPT_KEEPDUP, OPT_CV, OPT_THREADS,
-    OPT_SEED, OPT_LABEL, OPT_ID, OPT_JSON
+    OPT_SEED, OPT_LABEL, OPT_ID, OPT_JSON, OPT_NOREFIT
 };
 
 static const struct option TRAIN_OPTS[] = {
@@ -63,6 +65,7 @@ static const struct option TRAIN_OPTS[] = {
     {"validation-fraction", required_argument, 0, OPT_VALFRAC},
     {"class-weight", required_argument, 0, OPT_CLASSW},
     {"keep-duplicates", no_argument, 0, OPT_KEEPDUP},
+    {"no-refit", no_argument, 0, OPT_NOREFIT},
     {"cv", required_argument, 0, OPT_CV},
     {"threads", required_argument, 0, OPT_THREADS},
     {"seed", required_argument, 0, OPT_SEED},
@@ -131,6 +134,7 @@ static int apply_flag(train_args *a, int opt, const char *v)
         }
         return 0;
     case OPT_KEEPDUP: p->collapse_duplicates = 0; return 0;
+    case OPT_NOREFIT: p->refit = 0; return 0;
     case OPT_CV:
         if (cli_parse_long(c, "--cv", v, 2, 100, &n)) return -1;
         p->cv_folds = (unsigned)n;

@@ -54,7 +54,7 @@ static json_t *params_json(const hl_train_params *p)
 {
     return json_pack(
         "{s:s, s:i, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:i, "
-        "s:s, s:b, s:i, s:I, s:i}",
+        "s:s, s:b, s:b, s:i, s:I, s:i}",
         "algo", p->algo, "rounds", p->rounds, "learning_rate", p->learning_rate,
         "max_depth", p->max_depth, "max_leaves", p->max_leaves,
         "min_child_weight", p->min_child_weight, "lambda", p->lambda_l2,
@@ -63,7 +63,8 @@ static json_t *params_json(const hl_train_params *p)
         "validation_fraction", p->validation_fraction,
         "early_stopping_rounds", p->early_stopping_rounds, "class_weight",
         p->class_weight == HL_CLASS_WEIGHT_BALANCED ? "balanced" : "none",
-        "collapse_duplicates", p->collapse_duplicates, "cv_folds",
+        "collapse_duplicates", p->collapse_duplicates, "refit", p->refit,
+        "cv_folds",
         (int)p->cv_folds, "seed", (json_int_t)p->seed, "threads", p->threads);
 }
 
@@ -223,11 +224,18 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, " %s=%llu", s->class_names[k],
                 (unsigned long long)s->class_counts[k]);
     fputc('\n', out);
-    fprintf(out, "training: %zu rows fitted, %zu held out; %zu rounds kept",
-            s->rows_train, s->rows_validation, s->rounds_done);
-    if (s->best_round)
-        fprintf(out, " (best round %zu of %zu run)", s->best_round,
-                s->curve_len);
+    if (s->params.refit && s->best_round)
+        fprintf(out, "training: early stopping on %zu held-out rows chose round "
+                     "%zu of %zu; refit on all %zu rows for %zu rounds",
+                s->rows_validation, s->best_round, s->curve_len, s->rows_train,
+                s->rounds_done);
+    else {
+        fprintf(out, "training: %zu rows fitted, %zu held out; %zu rounds kept",
+                s->rows_train, s->rows_validation, s->rounds_done);
+        if (s->best_round)
+            fprintf(out, " (best round %zu of %zu run)", s->best_round,
+                    s->curve_len);
+    }
     fprintf(out, ", %zu trees, %.2f s\n", s->n_trees, s->train_seconds);
     fprintf(out, "params: rounds %d, learning rate %g, max depth %d, max "
                  "leaves %d, min child weight %g, lambda %g,\n        "
@@ -239,8 +247,11 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
             p->class_weight == HL_CLASS_WEIGHT_BALANCED ? "balanced" : "none",
             (unsigned long long)p->seed);
     if (s->has_validation) {
-        fprintf(out, "validation (hold-out, %zu rows):\n",
-                s->validation.n_samples);
+        fprintf(out, "validation (hold-out, %zu rows%s):\n",
+                s->validation.n_samples,
+                s->params.refit && s->best_round
+                    ? ", scored before the refit"
+                    : "");
         cli_print_metrics(out, &s->validation, s->class_names, "  ");
     }
     if (s->cv_folds > 1) {

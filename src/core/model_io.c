@@ -165,6 +165,7 @@ static void w_params(wbuf *w, const hl_train_params *p)
     w_u32(w, (uint32_t)p->early_stopping_rounds);
     w_u32(w, (uint32_t)p->class_weight);
     w_u32(w, (uint32_t)p->collapse_duplicates);
+    w_u32(w, (uint32_t)p->refit);
     w_u32(w, p->cv_folds);
     w_u64(w, p->seed);
     w_u32(w, (uint32_t)p->threads);
@@ -444,6 +445,7 @@ static void r_params(rbuf *r, hl_train_params *p)
     p->early_stopping_rounds = (int)r_u32(r);
     p->class_weight = (hl_class_weight)r_u32(r);
     p->collapse_duplicates = (int)r_u32(r);
+    p->refit = (int)r_u32(r);
     p->cv_folds = r_u32(r);
     p->seed = r_u64(r);
     p->threads = (int)r_u32(r);

@@ -88,7 +88,10 @@ static void learns_simulated_faults(void **state)
     assert_int_equal(s->n_classes, 6);
     assert_true(s->has_validation);
     assert_true(s->rounds_done >= 1 && s->rounds_done <= (size_t)p.rounds);
-    assert_true(s->curve_len >= s->rounds_done);
+    /* Early stopping chose a round; the refit on all rows scales it up. */
+    assert_true(s->best_round >= 1 && s->best_round <= s->curve_len);
+    assert_true(s->rounds_done >= s->best_round);
+    assert_int_equal(s->rows_train, 2000 - s->duplicate_rows);
     assert_int_equal(s->n_trees, s->rounds_done * 6);
     /* The signature KPIs carry the gain: importance is not uniform. */
     double total = 0, top = 0;
@@ -389,7 +392,8 @@ static void duplicates_are_collapsed_and_cv_runs(void **state)
     hl_model *m = train(ds, &p);
     const hl_model_summary *s = hl_model_summary_get(m);
     assert_true(s->duplicate_rows >= 600);
-    assert_int_equal(s->rows_train + s->rows_validation, 1200 - s->duplicate_rows);
+    assert_int_equal(s->rows_train, 1200 - s->duplicate_rows); /* refit: all */
+    assert_true(s->rows_validation > 0);
     assert_int_equal(s->cv_folds, 3);
     assert_int_equal(s->cv.n_samples, 1200 - s->duplicate_rows);
     assert_true(s->cv.macro_f1 > 0.5);
@@ -397,6 +401,33 @@ static void duplicates_are_collapsed_and_cv_runs(void **state)
     free(rows);
     hl_dataset_free(ds);
     hl_dataset_free(base);
+}
+
+static void refit_uses_all_rows(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(900, 10, 3, 13, 0);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.rounds = 300;
+    p.early_stopping_rounds = 10;
+    p.refit = 0;
+    hl_model *kept = train(ds, &p);
+    const hl_model_summary *a = hl_model_summary_get(kept);
+    assert_int_equal(a->rows_train + a->rows_validation, 900);
+    assert_int_equal(a->rounds_done, a->best_round);
+    p.refit = 1;
+    hl_model *refit = train(ds, &p);
+    const hl_model_summary *b = hl_model_summary_get(refit);
+    assert_int_equal(b->rows_train, 900);
+    assert_int_equal(b->best_round, a->best_round); /* same hold-out run */
+    assert_true(b->rounds_done >= b->best_round);
+    assert_true(b->rounds_done <= (size_t)p.rounds);
+    /* Validation metrics come from the hold-out run in both cases. */
+    assert_true(a->validation.macro_f1 == b->validation.macro_f1);
+    hl_model_free(kept);
+    hl_model_free(refit);
+    hl_dataset_free(ds);
 }
 
 int main(void)
@@ -412,6 +443,7 @@ int main(void)
         cmocka_unit_test(unusable_data_is_refused),
         cmocka_unit_test(columns_matched_by_name),
         cmocka_unit_test(duplicates_are_collapsed_and_cv_runs),
+        cmocka_unit_test(refit_uses_all_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
