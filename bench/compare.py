@@ -49,7 +49,10 @@ from report import write_docs  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.path.join(REPO, "bench", "peer.py")
 ENGINE = "healer"
-REAL_TOOLS = (ENGINE, "xgboost", "xgboost-unweighted", "sklearn-hgb")
+# The engine as a user runs it: its own defaults (early stopping + refit,
+# row/column subsampling), not the peers' settings. A reference line.
+ENGINE_DEFAULTS = "healer-defaults"
+REAL_TOOLS = (ENGINE, ENGINE_DEFAULTS, "xgboost", "xgboost-unweighted", "sklearn-hgb")
 SIM_TOOLS = (ENGINE, "xgboost", "sklearn-hgb")
 SIM_TEST_ROWS = 2000
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -223,17 +226,20 @@ def engine_train_flags(cfg, rounds):
             "--keep-duplicates"]
 
 
-def run_engine(cfg, case, rounds, x2000_csv):
-    model = case["stem"] + ".model"
-    pred_csv = case["stem"] + "_healer_pred.csv"
+def run_engine(cfg, case, rounds, x2000_csv, product_defaults=False):
+    stem = case["stem"] + ("_defaults" if product_defaults else "")
+    model = stem + ".model"
+    pred_csv = stem + "_healer_pred.csv"
+    flags = (["--threads", str(cfg.threads), "--seed", str(cfg.seed)] if product_defaults
+             else engine_train_flags(cfg, rounds))
     train, m_train = engine(cfg, "train", "--data", case["train_csv"], "--model", model,
-                            *engine_train_flags(cfg, rounds))
+                            *flags)
     threads = ("--threads", str(cfg.threads))
     pred, m_pred = engine(cfg, "predict", "--model", model, "--data", case["test_csv"],
                           "--out", pred_csv, *threads)
     evaluation, _ = engine(cfg, "eval", "--model", model, "--data", case["test_csv"], *threads)
     runs_2000 = [engine(cfg, "predict", "--model", model, "--data", x2000_csv,
-                        "--out", case["stem"] + "_healer_pred2000.csv", *threads)
+                        "--out", stem + "_healer_pred2000.csv", *threads)
                  for _ in range(cfg.repeats)]
     report = {
         "train_seconds": train["train_seconds"],
@@ -246,7 +252,8 @@ def run_engine(cfg, case, rounds, x2000_csv):
         "foreign_cpu": m_train.foreign_cpu,
         "parse_seconds": train.get("parse_seconds"),
         "eval_macro_f1": evaluation["metrics"]["macro_f1"],
-        "engine_params": train.get("summary", {}).get("params"),
+        "engine_params": (None if product_defaults
+                          else train.get("summary", {}).get("params")),
     }
     return report, predicted_labels(pred_csv)
 
@@ -273,8 +280,9 @@ def attempt(cfg, tool, case, y_test, rounds, x2000_csv):
     """One run of the tool: its figures and scores, or the error that stopped it."""
     waited = wait_for_quiet(cfg.quiet_wait)
     try:
-        if tool == ENGINE:
-            report, predicted = run_engine(cfg, case, rounds, x2000_csv)
+        if tool in (ENGINE, ENGINE_DEFAULTS):
+            report, predicted = run_engine(cfg, case, rounds, x2000_csv,
+                                           product_defaults=tool == ENGINE_DEFAULTS)
         else:
             report, predicted = run_peer(cfg, tool, case, rounds)
         report.update(score(y_test, predicted))

@@ -13,6 +13,8 @@ import statistics
 BASELINE = "xgboost"
 NAMES = {
     "healer": "**healer** (this engine)",
+    "healer-defaults": "healer, its own defaults (reference: lr 0.05, subsampling, "
+                       "early stopping + refit)",
     "xgboost": "XGBoost `hist`, balanced weights",
     "xgboost-unweighted": "XGBoost `hist`, unweighted (reference)",
     "sklearn-hgb": "sklearn HistGradientBoosting, balanced weights",
