@@ -192,32 +192,6 @@ void hl__bins_free(hl__bins *b)
     memset(b, 0, sizeof *b);
 }
 
-hl_status hl__bins_copy(hl__bins *dst, const hl__bins *src)
-{
-    memset(dst, 0, sizeof *dst);
-    size_t nf = src->n_features;
-    dst->n_features = nf;
-    dst->total = src->total;
-    dst->n_bins = malloc((nf ? nf : 1) * sizeof *dst->n_bins);
-    dst->offset = malloc((nf ? nf : 1) * sizeof *dst->offset);
-    dst->cuts = calloc(nf ? nf : 1, sizeof *dst->cuts);
-    if (!dst->n_bins || !dst->offset || !dst->cuts)
-        goto fail;
-    memcpy(dst->n_bins, src->n_bins, nf * sizeof *dst->n_bins);
-    memcpy(dst->offset, src->offset, nf * sizeof *dst->offset);
-    for (size_t f = 0; f < nf; f++) {
-        size_t n_cuts = src->n_bins[f] - 1;
-        dst->cuts[f] = malloc((n_cuts ? n_cuts : 1) * sizeof(float));
-        if (!dst->cuts[f])
-            goto fail;
-        memcpy(dst->cuts[f], src->cuts[f], n_cuts * sizeof(float));
-    }
-    return HL_OK;
-fail:
-    hl__bins_free(dst);
-    return HL_ERR_NOMEM;
-}
-
 uint8_t hl__bin_value(const hl__bins *b, size_t f, float v)
 {
     if (isnan(v))

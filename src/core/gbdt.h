@@ -98,7 +98,6 @@ uint8_t hl__bin_value(const hl__bins *b, size_t f, float v);
  * NULL means rows 0..n-1. */
 void hl__bins_apply(const hl__bins *b, const float *x, const size_t *rows,
                     size_t n, hl__pool *pool, uint8_t *out);
-hl_status hl__bins_copy(hl__bins *dst, const hl__bins *src);
 
 /* ---- tree_grow.c ---- */
 

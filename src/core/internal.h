@@ -82,8 +82,6 @@ uint64_t hl__rng_next(hl__rng *r);
 double hl__rng_uniform(hl__rng *r);
 /* Uniform integer in [0, n), n > 0. */
 uint64_t hl__rng_below(hl__rng *r, uint64_t n);
-/* Standard normal (Box-Muller, no cached second value: stateless per call). */
-double hl__rng_normal(hl__rng *r);
 /* Mixes several values into one seed (for per-round / per-class streams). */
 uint64_t hl__seed_mix(uint64_t a, uint64_t b);
 

@@ -228,15 +228,6 @@ uint64_t hl__rng_below(hl__rng *r, uint64_t n)
     return (uint64_t)(m >> 64);
 }
 
-double hl__rng_normal(hl__rng *r)
-{
-    double u1 = hl__rng_uniform(r);
-    double u2 = hl__rng_uniform(r);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 uint64_t hl__seed_mix(uint64_t a, uint64_t b)
 {
     uint64_t x = a ^ (b * 0x9E3779B97F4A7C15ull);
