@@ -183,15 +183,16 @@ typedef struct hl__boost_result {
 hl_status hl__boost(const hl__boost_job *job, hl_model *m,
                     hl__boost_result *res, hl_error *err);
 
+/* (boost.c) Turns raw scores into probabilities over n_classes (softmax, or sigmoid
+ * for a single output). */
+void hl__scores_to_proba(const double *scores, size_t n_outputs,
+                         size_t n_classes, double *proba);
+
 /* ---- predict.c ---- */
 
 /* Builds m->flat from m->trees; call once the trees are final. */
 hl_status hl__model_prepare(hl_model *m);
 void hl__flat_free(hl__flat *f);
-/* Turns raw scores into probabilities over n_classes (softmax, or sigmoid
- * for a single output). */
-void hl__scores_to_proba(const double *scores, size_t n_outputs,
-                         size_t n_classes, double *proba);
 
 /* ---- model.c ---- */
 
