@@ -319,6 +319,35 @@ static hl_status check_writable(const hl_dataset *ds, hl_error *err)
     return HL_OK;
 }
 
+static void put_all(const hl_dataset *ds, FILE *f)
+{
+    hl__locale_scope sc = hl__c_locale_enter();
+    put_header(ds, f);
+    for (size_t i = 0; i < ds->n_rows && !ferror(f); i++)
+        put_row(ds, i, f);
+    hl__c_locale_leave(sc);
+}
+
+/* Terminals and pipes (e.g. /dev/stdout) cannot be renamed over. */
+static hl_status write_in_place(const hl_dataset *ds, const char *path,
+                                hl_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return hl__fail_io(err, path, "cannot open the file", errno);
+    put_all(ds, f);
+    int failed = ferror(f);
+    int saved = errno;
+    if (fclose(f) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    return failed ? hl__fail_io(err, path, "cannot write the file", saved)
+                  : HL_OK;
+}
+
+/* Regular files are replaced atomically (temporary name, fsync, rename):
+ * an interrupted run never leaves half a CSV where a good one was. */
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
                                hl_error *err)
 {
@@ -328,27 +357,11 @@ hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
         return rc;
     if (!path)
         return hl__fail(err, HL_ERR_INVALID, "write_csv: path is NULL");
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return hl__fail_io(err, path, "cannot create the file", errno);
-    /* %g follows LC_NUMERIC; a host program's locale must not turn the
-     * decimal point into a comma, so print under "C" on this thread. */
-    locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
-    put_header(ds, f);
-    for (size_t i = 0; i < ds->n_rows && !ferror(f); i++)
-        put_row(ds, i, f);
-    if (c_locale) {
-        uselocale(old);
-        freelocale(c_locale);
-    }
-    int failed = ferror(f);
-    int saved = errno;
-    if (fclose(f) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed)
-        return hl__fail_io(err, path, "cannot write the file", saved);
-    return HL_OK;
+    if (hl__is_special_file(path))
+        return write_in_place(ds, path, err);
+    hl__atomic_file af;
+    if ((rc = hl__atomic_open(&af, path, err)) != HL_OK)
+        return rc;
+    put_all(ds, af.f);
+    return hl__atomic_commit(&af, err);
 }

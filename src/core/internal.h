@@ -6,6 +6,7 @@
 #ifndef HEALER_INTERNAL_H
 #define HEALER_INTERNAL_H
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,22 @@ void hl__atomic_abort(hl__atomic_file *af);
 /* Writes one CSV field, quoted only when a reader would otherwise split,
  * unescape or trim it (RFC 4180). NULL writes nothing. */
 void hl__csv_put_text(FILE *f, const char *s);
+
+/* Numbers printed with %g follow LC_NUMERIC; a host program's locale must
+ * never turn the decimal point into a comma, so writers print inside a
+ * "C" locale scope on their own thread. */
+typedef struct hl__locale_scope {
+    locale_t c_locale; /* 0 when newlocale failed: the scope is a no-op */
+    locale_t previous;
+} hl__locale_scope;
+
+hl__locale_scope hl__c_locale_enter(void);
+void hl__c_locale_leave(hl__locale_scope scope);
+
+/* True for an existing path that is neither a regular file nor a
+ * directory (a terminal, a pipe, /dev/stdout): it cannot be replaced
+ * atomically and is written in place. */
+int hl__is_special_file(const char *path);
 
 /* Number of online CPUs, at least 1. */
 int hl__cpu_count(void);

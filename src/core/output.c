@@ -9,9 +9,11 @@
  * written reads back unchanged.
  */
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -105,4 +107,26 @@ hl_status hl__atomic_commit(hl__atomic_file *af, hl_error *err)
     free(af->tmp);
     memset(af, 0, sizeof *af);
     return rc;
+}
+
+hl__locale_scope hl__c_locale_enter(void)
+{
+    hl__locale_scope sc = {newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), 0};
+    if (sc.c_locale)
+        sc.previous = uselocale(sc.c_locale);
+    return sc;
+}
+
+void hl__c_locale_leave(hl__locale_scope sc)
+{
+    if (!sc.c_locale)
+        return;
+    uselocale(sc.previous);
+    freelocale(sc.c_locale);
+}
+
+int hl__is_special_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }

@@ -5,7 +5,6 @@
  * is defined once. Numbers are printed under the "C" locale: a host
  * program's locale must never turn the decimal point into a comma.
  */
-#include <locale.h>
 #include <stdio.h>
 
 #include "healer/model.h"
@@ -50,15 +49,11 @@ hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
     hl_status rc = hl__atomic_open(&af, path, err);
     if (rc != HL_OK)
         return rc;
-    locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+    hl__locale_scope sc = hl__c_locale_enter();
     const size_t K = hl_model_n_classes(m);
     put_header(af.f, m);
     for (size_t i = 0; i < ds->n_rows && !ferror(af.f); i++)
         put_row(af.f, m, ds, i, proba + i * K);
-    if (c_locale) {
-        uselocale(old);
-        freelocale(c_locale);
-    }
+    hl__c_locale_leave(sc);
     return hl__atomic_commit(&af, err);
 }
