@@ -1,9 +1,10 @@
 # SystemHealer build. `make run` and `make test` are the two entry points
 # (see README.md); both install missing dependencies first via `make deps`.
 #
-# Layout: src/core -> build/libhealer.a (the engine), src/cli -> build/healer,
-# tests/unit/test_*.c -> one cmocka binary each, built twice: plain and with
-# AddressSanitizer + UndefinedBehaviorSanitizer (build/asan/).
+# Layout: src/core -> build/libhealer.a (the engine), src/service ->
+# build/libhealer_service.a (the web platform's pieces), src/cli ->
+# build/healer, tests/unit/test_*.c -> one cmocka binary each, built twice:
+# plain and with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan/).
 
 CC      ?= cc
 OPT     ?= -O3
@@ -11,17 +12,21 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -Iinclude -pthread $(WARN)
 LDLIBS  := -lm -pthread
+SVC_LIBS := -ljansson -lsqlite3 -lsodium
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRC := $(wildcard src/core/*.c)
+SVC_SRC  := $(wildcard src/service/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 
 CORE_OBJ := $(CORE_SRC:src/%.c=build/obj/%.o)
+SVC_OBJ  := $(SVC_SRC:src/%.c=build/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:src/%.c=build/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 
 ASAN_CORE_OBJ := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
+ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
 .PHONY: all deps run test unit-tests asan-tests cli-tests bench clean format lint
@@ -46,16 +51,25 @@ build/libhealer.a: $(CORE_OBJ)
 build/asan/libhealer.a: $(ASAN_CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# The service library; an empty archive while src/service has no sources.
+build/libhealer_service.a: $(SVC_OBJ)
+	@mkdir -p build
+	rm -f $@ && ar rcs $@ $^
+
+build/asan/libhealer_service.a: $(ASAN_SVC_OBJ)
+	@mkdir -p build/asan
+	rm -f $@ && ar rcs $@ $^
+
 build/healer: $(CLI_OBJ) build/libhealer.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libhealer.a -ljansson $(LDLIBS)
 
-build/tests/%: tests/unit/%.c tests/unit/testutil.h build/libhealer.a
+build/tests/%: tests/unit/%.c tests/unit/testutil.h build/libhealer_service.a build/libhealer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Isrc/core -o $@ $< build/libhealer.a -lcmocka $(LDLIBS)
+	$(CC) $(BASE) $(CFLAGS) -Isrc/core -Isrc/service -o $@ $< build/libhealer_service.a build/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
 
-build/asan/tests/%: tests/unit/%.c tests/unit/testutil.h build/asan/libhealer.a
+build/asan/tests/%: tests/unit/%.c tests/unit/testutil.h build/asan/libhealer_service.a build/asan/libhealer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g $(SAN) -Isrc/core -o $@ $< build/asan/libhealer.a -lcmocka $(LDLIBS)
+	$(CC) $(BASE) -O1 -g $(SAN) -Isrc/core -Isrc/service -o $@ $< build/asan/libhealer_service.a build/asan/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
 
 unit-tests: $(TEST_BIN)
 asan-tests: $(ASAN_TEST_BIN)

@@ -1,0 +1,313 @@
+/* blob.h - the blob store: where uploaded files, models and results live.
+ *
+ * One interface, several backends (like Redis's rio.h): an hs_blob_store is
+ * a table of operations plus the backend's private state. The service only
+ * calls the hs_blob_* functions below and never learns where bytes end up,
+ * so the directory backend (blob_dir.c) can later be joined by a shared
+ * storage backend without touching callers.
+ *
+ * Why it is built this way:
+ *  - Blobs are written incrementally (uploads are streamed): open a writer,
+ *    write chunks, then commit or abort. Nothing is visible under the final
+ *    key until commit succeeds, and a committed blob is complete and
+ *    durable, so the database can reference the key in the same
+ *    transaction that records the upload.
+ *  - The store chooses every key ("<kind>/<32 lowercase hex>", random), so
+ *    callers never build paths and path traversal is impossible. Every key
+ *    passed in is checked against that grammar before any backend sees it;
+ *    a bad key is HS_ERR_INVALID, never a storage access.
+ *  - Blobs are immutable once committed: to change one, write a new blob
+ *    and delete the old key. Hence concurrent writers cannot corrupt a
+ *    record: each writes its own fresh key.
+ *
+ * Deliberately absent: a "path of key" call (shared storage has no paths),
+ * listing, and in-place update.
+ *
+ * Thread-safety: a store may be used from any number of threads at once
+ * (backends keep no mutable shared state). A writer belongs to one thread
+ * at a time.
+ */
+#ifndef HS_BLOB_H
+#define HS_BLOB_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs_error.h"
+
+/* Longest kind: [a-z0-9_]{1,32}. "tmp" is reserved (backends may use it). */
+#define HS_BLOB_KIND_MAX 32
+/* Hex characters after the slash (128 random bits). */
+#define HS_BLOB_ID_HEX 32
+/* Buffer size for a key including its NUL: kind + '/' + hex + NUL. */
+#define HS_BLOB_KEY_MAX (HS_BLOB_KIND_MAX + 1 + HS_BLOB_ID_HEX + 1)
+
+typedef struct hs_blob_writer hs_blob_writer;
+typedef struct hs_blob_store hs_blob_store;
+
+/* The backend contract. Callers use the hs_blob_* wrappers, which validate
+ * kinds and keys before dispatching, so backends receive only valid ones.
+ * `impl` is hs_blob_store.impl. */
+typedef struct hs_blob_ops {
+    const char *name; /* "dir", ... for diagnostics */
+    hs_status (*writer_open)(void *impl, const char *kind, size_t max_bytes,
+                             hs_blob_writer **w_out, hs_error *err);
+    hs_status (*write)(hs_blob_writer *w, const void *buf, size_t len,
+                       hs_error *err);
+    /* Must consume (free) the writer whatever the outcome. */
+    hs_status (*commit)(hs_blob_writer *w, char key_out[HS_BLOB_KEY_MAX],
+                        uint64_t *size_out, hs_error *err);
+    void (*abort)(hs_blob_writer *w);
+    hs_status (*open_read)(void *impl, const char *key, int *fd_out,
+                           uint64_t *size_out, hs_error *err);
+    hs_status (*remove)(void *impl, const char *key, hs_error *err);
+    hs_status (*exists)(void *impl, const char *key, int *exists_out,
+                        hs_error *err);
+    void (*close)(hs_blob_store *store); /* frees store and impl */
+} hs_blob_ops;
+
+struct hs_blob_store {
+    const hs_blob_ops *ops;
+    void *impl;
+};
+
+/* Every backend writer starts with this header so the wrappers can find
+ * the operations; the rest of the struct is private to the backend. */
+struct hs_blob_writer {
+    const hs_blob_ops *ops;
+};
+
+/* True when `kind` matches [a-z0-9_]{1,32} and is not the reserved "tmp". */
+static inline int hs_blob_kind_valid(const char *kind)
+{
+    size_t n = 0;
+    if (!kind)
+        return 0;
+    for (; kind[n]; n++) {
+        char c = kind[n];
+        if (n >= HS_BLOB_KIND_MAX)
+            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return n > 0 && strcmp(kind, "tmp") != 0;
+}
+
+/* True when `key` is exactly what a store generates: a valid kind, '/',
+ * then 32 lowercase hex digits and nothing else. */
+static inline int hs_blob_key_valid(const char *key)
+{
+    const char *slash;
+    char kind[HS_BLOB_KIND_MAX + 1];
+    size_t kind_len, i;
+
+    if (!key || !(slash = strchr(key, '/')))
+        return 0;
+    kind_len = (size_t)(slash - key);
+    if (kind_len == 0 || kind_len > HS_BLOB_KIND_MAX)
+        return 0;
+    memcpy(kind, key, kind_len);
+    kind[kind_len] = '\0';
+    if (!hs_blob_kind_valid(kind))
+        return 0;
+    for (i = 0; i < HS_BLOB_ID_HEX; i++) {
+        char c = slash[1 + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0; /* also stops at a NUL before 32 digits */
+    }
+    return slash[1 + HS_BLOB_ID_HEX] == '\0';
+}
+
+static inline hs_status hs_blob__bad_key(const char *key, hs_error *err)
+{
+    return hs_fail(err, HS_ERR_INVALID, "invalid blob key%s",
+                   key ? "" : " (null)");
+}
+
+/* Starts a new blob of `kind` ([a-z0-9_]{1,32}, not "tmp"). `max_bytes`
+ * caps its size (0 = unlimited). On success *w_out is a writer that the
+ * caller must finish with exactly one hs_blob_commit or hs_blob_abort.
+ * Errors: HS_ERR_INVALID (bad kind), HS_ERR_IO, HS_ERR_NOMEM. */
+static inline hs_status hs_blob_writer_open(hs_blob_store *store,
+                                            const char *kind, size_t max_bytes,
+                                            hs_blob_writer **w_out,
+                                            hs_error *err)
+{
+    if (!store || !w_out)
+        return hs_fail(err, HS_ERR_INVALID, "blob writer: missing argument");
+    *w_out = NULL;
+    if (!hs_blob_kind_valid(kind))
+        return hs_fail(err, HS_ERR_INVALID, "invalid blob kind");
+    return store->ops->writer_open(store->impl, kind, max_bytes, w_out, err);
+}
+
+/* Appends len bytes. Going past max_bytes fails with HS_ERR_INVALID
+ * ("too large"); after any failure the writer only accepts hs_blob_abort
+ * (commit would fail too). */
+static inline hs_status hs_blob_write(hs_blob_writer *w, const void *buf,
+                                      size_t len, hs_error *err)
+{
+    if (!w || (!buf && len))
+        return hs_fail(err, HS_ERR_INVALID, "blob write: missing argument");
+    return w->ops->write(w, buf, len, err);
+}
+
+/* Makes the blob durable and visible under its key, written to key_out;
+ * *size_out (may be NULL) receives its size. Always frees the writer, on
+ * failure too (the partial data is then discarded). */
+static inline hs_status hs_blob_commit(hs_blob_writer *w,
+                                       char key_out[HS_BLOB_KEY_MAX],
+                                       uint64_t *size_out, hs_error *err)
+{
+    if (!w)
+        return hs_fail(err, HS_ERR_INVALID, "blob commit: no writer");
+    if (key_out)
+        key_out[0] = '\0';
+    return w->ops->commit(w, key_out, size_out, err);
+}
+
+/* Discards everything written and frees the writer. NULL is a no-op. */
+static inline void hs_blob_abort(hs_blob_writer *w)
+{
+    if (w)
+        w->ops->abort(w);
+}
+
+/* One-shot: stores len bytes as a new blob of `kind`, key into key_out. */
+static inline hs_status hs_blob_put(hs_blob_store *store, const char *kind,
+                                    const void *buf, size_t len,
+                                    char key_out[HS_BLOB_KEY_MAX],
+                                    hs_error *err)
+{
+    hs_blob_writer *w = NULL;
+    hs_status st = hs_blob_writer_open(store, kind, 0, &w, err);
+    if (st != HS_OK)
+        return st;
+    st = hs_blob_write(w, buf, len, err);
+    if (st != HS_OK) {
+        hs_blob_abort(w);
+        return st;
+    }
+    return hs_blob_commit(w, key_out, NULL, err);
+}
+
+/* Opens a committed blob for streaming: *fd_out is a read-only descriptor
+ * positioned at 0 that the caller closes; *size_out (may be NULL) is the
+ * blob's size. Errors: HS_ERR_INVALID (bad key), HS_ERR_NOTFOUND, HS_ERR_IO.
+ * A backend without local files may hand out a spooled copy's descriptor. */
+static inline hs_status hs_blob_open_read(hs_blob_store *store, const char *key,
+                                          int *fd_out, uint64_t *size_out,
+                                          hs_error *err)
+{
+    if (!store || !fd_out)
+        return hs_fail(err, HS_ERR_INVALID, "blob open: missing argument");
+    *fd_out = -1;
+    if (!hs_blob_key_valid(key))
+        return hs_blob__bad_key(key, err);
+    return store->ops->open_read(store->impl, key, fd_out, size_out, err);
+}
+
+/* Reads a whole blob into *buf_out (malloc'ed, caller frees; never NULL on
+ * success, even for an empty blob) and its length into *len_out. A blob
+ * larger than `max` bytes fails with HS_ERR_INVALID ("too large"). */
+static inline hs_status hs_blob_read_all(hs_blob_store *store, const char *key,
+                                         uint8_t **buf_out, size_t *len_out,
+                                         size_t max, hs_error *err)
+{
+    uint64_t size = 0;
+    size_t got = 0;
+    uint8_t *buf = NULL;
+    int fd = -1;
+    hs_status st;
+
+    if (!buf_out || !len_out)
+        return hs_fail(err, HS_ERR_INVALID, "blob read: missing argument");
+    *buf_out = NULL;
+    *len_out = 0;
+    st = hs_blob_open_read(store, key, &fd, &size, err);
+    if (st != HS_OK)
+        return st;
+    if (size > (uint64_t)max) {
+        st =
+            hs_fail(err, HS_ERR_INVALID, "blob %s too large (%llu > %zu bytes)",
+                    key, (unsigned long long)size, max);
+        goto fail;
+    }
+    buf = malloc(size ? (size_t)size : 1);
+    if (!buf) {
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory reading blob %s", key);
+        goto fail;
+    }
+    while (got < (size_t)size) {
+        ssize_t n = pread(fd, buf + got, (size_t)size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            st = hs_fail(err, HS_ERR_IO, "reading blob %s: %s (errno %d)", key,
+                         n < 0 ? "read error" : "unexpected end of data",
+                         n < 0 ? errno : 0);
+            goto fail;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *buf_out = buf;
+    *len_out = got;
+    return HS_OK;
+
+fail:
+    free(buf);
+    close(fd);
+    return st;
+}
+
+/* Removes a committed blob. HS_ERR_NOTFOUND when it does not exist. */
+static inline hs_status hs_blob_delete(hs_blob_store *store, const char *key,
+                                       hs_error *err)
+{
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "blob delete: no store");
+    if (!hs_blob_key_valid(key))
+        return hs_blob__bad_key(key, err);
+    return store->ops->remove(store->impl, key, err);
+}
+
+/* Sets *exists_out to 1 when a committed blob has this key, else 0.
+ * Blobs still being written never exist. */
+static inline hs_status hs_blob_exists(hs_blob_store *store, const char *key,
+                                       int *exists_out, hs_error *err)
+{
+    if (!store || !exists_out)
+        return hs_fail(err, HS_ERR_INVALID, "blob exists: missing argument");
+    *exists_out = 0;
+    if (!hs_blob_key_valid(key))
+        return hs_blob__bad_key(key, err);
+    return store->ops->exists(store->impl, key, exists_out, err);
+}
+
+/* Closes the store and frees it. All writers must be finished first.
+ * NULL is a no-op. */
+static inline void hs_blob_store_close(hs_blob_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
+/* ---- Backends ---------------------------------------------------------- */
+
+/* Directory backend (blob_dir.c). Creates `root` (like mkdir -p, mode 0700)
+ * and root/tmp. Blobs live at root/<kind>/<hex>; writers stage in root/tmp
+ * and rename into place. At open, files in root/tmp that have not been
+ * modified for HS_BLOB_DIR_STALE_SECONDS are removed: they are leftovers of
+ * a crashed writer (a newer one may belong to another live process using
+ * the same directory, so it is left alone). On success *out is a store the
+ * caller closes with hs_blob_store_close. */
+#define HS_BLOB_DIR_STALE_SECONDS 3600
+hs_status hs_blob_dir_open(const char *root, hs_blob_store **out,
+                           hs_error *err);
+
+#endif
