@@ -38,11 +38,11 @@ deps:
 
 build/obj/%.o: src/%.c $(wildcard include/healer/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE) $(CFLAGS) -Isrc/service -c $< -o $@
 
 build/asan/obj/%.o: src/%.c $(wildcard include/healer/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g $(SAN) -c $< -o $@
+	$(CC) $(BASE) -O1 -g $(SAN) -Isrc/service -c $< -o $@
 
 build/libhealer.a: $(CORE_OBJ)
 	@mkdir -p build
@@ -60,8 +60,8 @@ build/asan/libhealer_service.a: $(ASAN_SVC_OBJ)
 	@mkdir -p build/asan
 	rm -f $@ && ar rcs $@ $^
 
-build/healer: $(CLI_OBJ) build/libhealer.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libhealer.a -ljansson $(LDLIBS)
+build/healer: $(CLI_OBJ) build/libhealer_service.a build/libhealer.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libhealer_service.a build/libhealer.a $(SVC_LIBS) $(LDLIBS)
 
 build/tests/%: tests/unit/%.c tests/unit/testutil.h build/libhealer_service.a build/libhealer.a
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "score a model on a labelled CSV file"},
     {"inspect", cmd_inspect, "show what a model file contains"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
+    {"user", cmd_user, "manage the web platform's users (user add NAME)"},
 };
 
 static void usage(FILE *out)

@@ -791,6 +791,37 @@ t_determinism_threads() {
 
 # ---- runner ----
 
+# ---- tests: accounts (healer user add) ----
+
+t_user_add() {
+    printf 'correct horse battery\n' > pw
+    run healer user add alice --admin --data-dir dd < pw
+    expect_rc 0 "user add from stdin"
+    expect_in out "created administrator 'alice'"
+    [ -f dd/healer.db ] || fail "dd/healer.db was not created"
+    run healer user add bob --data-dir dd < pw
+    expect_rc 0 "second user"
+    expect_in out "created user 'bob'"
+    run healer user add alice --data-dir dd < pw
+    expect_rc 1 "duplicate user"
+    expect_in err "already exists"
+}
+
+t_user_add_rejects() {
+    printf 'short\n' > short
+    run healer user add carol --data-dir dd < short
+    expect_rc 1 "password too short"
+    expect_in err "password"
+    printf 'correct horse battery\n' > pw
+    run healer user add '../x' --data-dir dd < pw
+    expect_usage_error "username" "bad username"
+    run healer user add dave --data-dir dd < /dev/null
+    expect_rc 1 "no password on stdin"
+    expect_in err "no password"
+    run healer user add --data-dir dd
+    expect_usage_error "healer user add NAME" "missing name"
+}
+
 TESTS="help_top version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument
@@ -808,7 +839,7 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads"
+determinism_threads user_add user_add_rejects"
 
 passed=0
 failed=0

@@ -1,0 +1,151 @@
+/* cmd_user.c - `healer user add NAME [--admin]`: accounts from the shell.
+ *
+ * The first administrator of a new installation is made here (or through
+ * the one-time setup token of `healer serve`). The password is read from
+ * the terminal with echo off, asked twice, or - when stdin is not a
+ * terminal, as in scripts - as one line from stdin. It never appears in
+ * argv, where `ps` would show it.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "cli.h"
+#include "datadir.h"
+
+static const char USER_USAGE[] =
+    "Usage: healer user add NAME [--admin] [--data-dir DIR]\n\n"
+    "Creates a user of the web platform. The password is read from the\n"
+    "terminal (asked twice, not echoed) or, when stdin is not a terminal, as\n"
+    "one line from stdin. The data directory and its store are created when\n"
+    "they do not exist yet.\n\n"
+    "Options:\n"
+    "  --admin          the user administers the platform\n"
+    "  --data-dir DIR   data directory (" HS_DATADIR_DEFAULT ")\n"
+    "  -h, --help       show this help\n";
+
+#define PASSWORD_BUF (HS_PASSWORD_MAX_BYTES + 2)
+
+/* One line from f without its line end; -1 on EOF/error, -2 when longer
+ * than the buffer. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, f))
+        return -1;
+    size_t n = strlen(buf);
+    if (n > 0 && buf[n - 1] != '\n' && !feof(f))
+        return -2;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int prompt_hidden(const char *prompt, char *buf, size_t cap)
+{
+    struct termios old, quiet;
+    fputs(prompt, stderr);
+    fflush(stderr);
+    int have_tty = tcgetattr(STDIN_FILENO, &old) == 0;
+    if (have_tty) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t)~ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    int rc = read_line(stdin, buf, cap);
+    if (have_tty)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+    return rc;
+}
+
+/* Fills buf with the new password; prints the problem and returns
+ * CLI_RUNTIME when there is none to be had. */
+static int get_password(const char *name, char *buf, size_t cap)
+{
+    if (!isatty(STDIN_FILENO)) {
+        int rc = read_line(stdin, buf, cap);
+        if (rc == 0)
+            return CLI_OK;
+        fprintf(stderr, "healer user: error: %s\n",
+                rc == -2 ? "the password on stdin is too long"
+                         : "no password on stdin (one line expected)");
+        return CLI_RUNTIME;
+    }
+    char again[PASSWORD_BUF];
+    char prompt[128];
+    snprintf(prompt, sizeof prompt, "Password for %s: ", name);
+    if (prompt_hidden(prompt, buf, cap) != 0 ||
+        prompt_hidden("Repeat the password: ", again, sizeof again) != 0) {
+        fprintf(stderr, "healer user: error: no password entered\n");
+        return CLI_RUNTIME;
+    }
+    int same = strcmp(buf, again) == 0;
+    sodium_memzero(again, sizeof again);
+    if (!same) {
+        fprintf(stderr, "healer user: error: the passwords differ\n");
+        return CLI_RUNTIME;
+    }
+    return CLI_OK;
+}
+
+static int user_add(const char *name, int admin, const char *data_dir)
+{
+    hs_error err = {0};
+    hs_status st = hs_auth_init(&err);
+    if (st == HS_OK)
+        st = hs_accounts_check_username(name, &err);
+    if (st != HS_OK)
+        return cli_usage_error("user", "%s", err.message);
+    char password[PASSWORD_BUF];
+    int rc = get_password(name, password, sizeof password);
+    if (rc != CLI_OK)
+        return rc;
+    hs_datadir *dd = NULL;
+    hs_id id = 0;
+    st = hs_datadir_open(data_dir, &dd, &err);
+    if (st == HS_OK)
+        st = hs_accounts_create_user(dd->store, name, password, admin,
+                                     (int64_t)time(NULL), NULL, &id, &err);
+    sodium_memzero(password, sizeof password);
+    hs_datadir_close(dd);
+    if (st != HS_OK) {
+        fprintf(stderr, "healer user: error: %s\n", err.message);
+        return CLI_RUNTIME;
+    }
+    printf("created %s '%s' (id %lld) in %s\n", admin ? "administrator" : "user",
+           name, (long long)id, data_dir);
+    return CLI_OK;
+}
+
+int cmd_user(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"admin", no_argument, 0, 'a'},
+        {"data-dir", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int admin = 0, opt;
+    const char *data_dir = HS_DATADIR_DEFAULT;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'h': fputs(USER_USAGE, stdout); return CLI_OK;
+        case 'a': admin = 1; break;
+        case 'd': data_dir = optarg; break;
+        default:
+            return cli_usage_error("user", "%s '%s'",
+                                   opt == ':' ? "missing value for"
+                                              : "unknown option",
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
+        return cli_usage_error("user", "expected: healer user add NAME");
+    return user_add(argv[optind + 1], admin, data_dir);
+}

@@ -1,0 +1,30 @@
+/* datadir.h - the data directory: where one healer installation keeps its
+ * state (healer.db, the SQLite store, and blobs/, the blob store).
+ *
+ * Every command that touches the store (`healer serve`, `healer user ...`)
+ * opens it through here, so the layout is decided once. Opening creates
+ * what is missing (directories with mode 0700) and applies the store's
+ * migrations.
+ */
+#ifndef HEALER_HS_DATADIR_H
+#define HEALER_HS_DATADIR_H
+
+#include "blob.h"
+#include "hs_error.h"
+#include "store.h"
+
+/* The default, relative to the working directory: `make run` uses it. */
+#define HS_DATADIR_DEFAULT "var"
+
+typedef struct hs_datadir {
+    char *path;
+    hs_store *store;
+    hs_blob_store *blobs;
+} hs_datadir;
+
+/* Opens (creating as needed) the data directory at `path`. Caller closes
+ * with hs_datadir_close. */
+hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
+void hs_datadir_close(hs_datadir *d);
+
+#endif

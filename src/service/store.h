@@ -1,0 +1,495 @@
+/* store.h - the service's record store: users, sessions, account events and
+ * notifications (later: datasets, models, jobs, diagnoses).
+ *
+ * One interface, several backends (like Redis's rio.h): an hs_store is a
+ * table of operations plus the backend's private state. The rest of the
+ * service calls only the hs_store_* wrappers below and never writes SQL, so
+ * the SQLite backend (store_sqlite.c) can be joined by a PostgreSQL one
+ * without touching callers. New record kinds are added as new members of
+ * hs_store_ops; every backend fills in every member.
+ *
+ * Conventions for every operation:
+ *  - Returns HS_OK or an error code, with a message in *err (err may be
+ *    NULL). A record that does not exist is HS_ERR_NOTFOUND; a unique
+ *    violation is HS_ERR_CONFLICT ("user 'bob' already exists"); a bad
+ *    argument (NULL, empty or over-long string) is HS_ERR_INVALID and never
+ *    reaches the backend's storage; storage failures are HS_ERR_IO (or
+ *    HS_ERR_NOMEM).
+ *  - Records are plain structs with fixed-size, NUL-terminated strings;
+ *    a string that does not fit its field is refused (HS_ERR_INVALID), never
+ *    truncated. Times are unix seconds chosen by the caller (the store never
+ *    reads the clock, so rules stay testable).
+ *  - Lists come back as one malloc'ed array the caller releases with
+ *    free(); on error, and possibly when the list is empty, it is NULL.
+ *  - On error, output records are unspecified and output ids/counts are 0.
+ *
+ * Transactions: hs_store_begin / hs_store_commit / hs_store_rollback group
+ * several operations atomically (e.g. "record failure + lock user + notify
+ * admins"). A transaction is owned by the thread that began it: while it is
+ * open, other threads' operations wait until it ends, and that thread's own
+ * operations run inside it. Nesting is not allowed: begin inside an open
+ * transaction is HS_ERR_INVALID (and leaves the open one untouched), as is
+ * commit or rollback without one. If commit fails, the transaction has been
+ * rolled back. Do not do slow work (password hashing) inside one: it blocks
+ * every other user of the store.
+ *
+ * Thread-safety: a store may be used from any number of threads at once;
+ * each operation is atomic on its own. hs_store_close must be called once,
+ * after every other call has returned.
+ */
+#ifndef HEALER_HS_STORE_H
+#define HEALER_HS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A record id: positive, assigned by the store; 0 means "none". */
+typedef int64_t hs_id;
+
+/* Field sizes, NUL included. */
+#define HS_USERNAME_MAX 64
+#define HS_STORE_PASSWORD_HASH_MAX 128 /* == auth.h HS_PASSWORD_HASH_MAX */
+#define HS_STORE_TOKEN_HASH_MAX 65     /* 64 hex + NUL */
+#define HS_KIND_MAX 32
+#define HS_MESSAGE_MAX 512
+
+typedef struct hs_user {
+    hs_id id;
+    char username[HS_USERNAME_MAX]; /* unique, exact (case-sensitive) */
+    char password_hash[HS_STORE_PASSWORD_HASH_MAX];
+    int is_admin;         /* 0 or 1 (roles: admin, user) */
+    int disabled;         /* 0 or 1 */
+    int64_t created_at;   /* unix seconds */
+    int64_t locked_until; /* unix seconds; 0 = not locked */
+} hs_user;
+
+typedef struct hs_session {
+    hs_id id;
+    hs_id user_id;
+    char token_hash[HS_STORE_TOKEN_HASH_MAX]; /* unique; never the token */
+    int remember;
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at; /* expired when expires_at <= now */
+} hs_session;
+
+typedef struct hs_notification {
+    hs_id id;
+    char kind[HS_KIND_MAX]; /* e.g. "account_locked" */
+    char message[HS_MESSAGE_MAX];
+    hs_id user_id; /* the user it is about; 0 = none */
+    int64_t created_at;
+    int read; /* 0 or 1 */
+} hs_notification;
+
+typedef struct hs_account_event {
+    hs_id id;
+    hs_id user_id;
+    char kind[HS_KIND_MAX]; /* "login_failed", "locked", "unlocked", ... */
+    int64_t at;
+} hs_account_event;
+
+/* The event kind hs_store_login_failures_since looks for. */
+#define HS_EVENT_LOGIN_FAILED "login_failed"
+
+typedef struct hs_store hs_store;
+
+/* The backend contract. `impl` is hs_store.impl. The wrappers check
+ * pointers and string lengths before dispatching, so backends receive only
+ * non-NULL outputs and strings that fit their fields. */
+typedef struct hs_store_ops {
+    const char *name;               /* "sqlite", ... for diagnostics */
+    void (*close)(hs_store *store); /* frees store and impl */
+
+    hs_status (*begin)(void *impl, hs_error *err);
+    hs_status (*commit)(void *impl, hs_error *err);
+    hs_status (*rollback)(void *impl, hs_error *err);
+
+    hs_status (*user_create)(void *impl, hs_user *u, hs_error *err);
+    hs_status (*user_get)(void *impl, hs_id id, hs_user *out, hs_error *err);
+    hs_status (*user_get_by_name)(void *impl, const char *username,
+                                  hs_user *out, hs_error *err);
+    hs_status (*user_list)(void *impl, hs_user **items, size_t *n,
+                           hs_error *err);
+    hs_status (*user_count)(void *impl, int64_t *count, hs_error *err);
+    hs_status (*user_count_admins)(void *impl, int64_t *count, hs_error *err);
+    hs_status (*user_update)(void *impl, const hs_user *u, hs_error *err);
+
+    hs_status (*event_add)(void *impl, hs_id user_id, const char *kind,
+                           int64_t at, hs_id *id_out, hs_error *err);
+    hs_status (*event_list)(void *impl, hs_id user_id, hs_account_event **items,
+                            size_t *n, hs_error *err);
+    hs_status (*login_failures_since)(void *impl, hs_id user_id, int64_t since,
+                                      int64_t **times, size_t *n,
+                                      hs_error *err);
+
+    hs_status (*session_create)(void *impl, hs_session *s, hs_error *err);
+    hs_status (*session_get_by_token_hash)(void *impl, const char *token_hash,
+                                           hs_session *out, hs_error *err);
+    hs_status (*session_touch)(void *impl, hs_id id, int64_t last_seen_at,
+                               int64_t expires_at, hs_error *err);
+    hs_status (*session_delete)(void *impl, hs_id id, hs_error *err);
+    hs_status (*session_delete_for_user)(void *impl, hs_id user_id,
+                                         int64_t *removed, hs_error *err);
+    hs_status (*session_delete_expired)(void *impl, int64_t now,
+                                        int64_t *removed, hs_error *err);
+
+    hs_status (*notification_add)(void *impl, const char *kind,
+                                  const char *message, hs_id user_id,
+                                  int64_t at, hs_id *id_out, hs_error *err);
+    hs_status (*notification_list)(void *impl, int unread_only,
+                                   hs_notification **items, size_t *n,
+                                   hs_error *err);
+    hs_status (*notification_mark_read)(void *impl, hs_id id, hs_error *err);
+} hs_store_ops;
+
+struct hs_store {
+    const hs_store_ops *ops;
+    void *impl;
+};
+
+/* 1 when s is non-NULL and holds 1..max-1 bytes before its NUL (looking at
+ * no more than max bytes), else 0. */
+static inline int hs_store__str_fits(const char *s, size_t max)
+{
+    size_t i;
+    if (!s || !s[0])
+        return 0;
+    for (i = 0; i < max; i++)
+        if (s[i] == '\0')
+            return 1;
+    return 0;
+}
+
+static inline hs_status hs_store__bad(hs_error *err, const char *what)
+{
+    return hs_fail(err, HS_ERR_INVALID, "store: %s", what);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/* Starts a write transaction (see the top of this file). */
+static inline hs_status hs_store_begin(hs_store *store, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "begin: no store");
+    return store->ops->begin(store->impl, err);
+}
+
+/* Makes the calling thread's transaction permanent. */
+static inline hs_status hs_store_commit(hs_store *store, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "commit: no store");
+    return store->ops->commit(store->impl, err);
+}
+
+/* Discards everything done in the calling thread's transaction. */
+static inline hs_status hs_store_rollback(hs_store *store, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "rollback: no store");
+    return store->ops->rollback(store->impl, err);
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+/* Inserts a user from u's username, password_hash, is_admin, disabled,
+ * created_at and locked_until (the caller sets created_at); on success the
+ * store sets u->id. username: 1..63 bytes; password_hash: 1..127 bytes.
+ * Errors: HS_ERR_CONFLICT when the username is taken. */
+static inline hs_status hs_store_user_create(hs_store *store, hs_user *u,
+                                             hs_error *err)
+{
+    if (!store || !u)
+        return hs_store__bad(err, "user_create: missing argument");
+    if (!hs_store__str_fits(u->username, sizeof u->username))
+        return hs_store__bad(err, "username must be 1..63 bytes");
+    if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
+        return hs_store__bad(err, "password hash must be 1..127 bytes");
+    u->id = 0;
+    return store->ops->user_create(store->impl, u, err);
+}
+
+/* Reads user `id` into *out. HS_ERR_NOTFOUND when there is none. */
+static inline hs_status hs_store_user_get(hs_store *store, hs_id id,
+                                          hs_user *out, hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "user_get: missing argument");
+    return store->ops->user_get(store->impl, id, out, err);
+}
+
+/* Reads the user whose username is exactly `username` (case-sensitive).
+ * HS_ERR_NOTFOUND when there is none (also for an over-long name). */
+static inline hs_status hs_store_user_get_by_name(hs_store *store,
+                                                  const char *username,
+                                                  hs_user *out, hs_error *err)
+{
+    if (!store || !out || !username)
+        return hs_store__bad(err, "user_get_by_name: missing argument");
+    if (!hs_store__str_fits(username, HS_USERNAME_MAX))
+        return hs_fail(err, HS_ERR_NOTFOUND, "no such user");
+    return store->ops->user_get_by_name(store->impl, username, out, err);
+}
+
+/* All users ordered by id: *items (malloc'ed, caller frees) and *n. */
+static inline hs_status hs_store_user_list(hs_store *store, hs_user **items,
+                                           size_t *n, hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "user_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->user_list(store->impl, items, n, err);
+}
+
+/* Number of users (disabled ones included). */
+static inline hs_status hs_store_user_count(hs_store *store, int64_t *count,
+                                            hs_error *err)
+{
+    if (!store || !count)
+        return hs_store__bad(err, "user_count: missing argument");
+    *count = 0;
+    return store->ops->user_count(store->impl, count, err);
+}
+
+/* Number of admins who are not disabled: the people who can still
+ * administer (use it to refuse demoting or disabling the last one). */
+static inline hs_status
+hs_store_user_count_admins(hs_store *store, int64_t *count, hs_error *err)
+{
+    if (!store || !count)
+        return hs_store__bad(err, "user_count_admins: missing argument");
+    *count = 0;
+    return store->ops->user_count_admins(store->impl, count, err);
+}
+
+/* Writes u's mutable fields (password_hash, is_admin, disabled,
+ * locked_until) to user u->id; username and created_at never change.
+ * HS_ERR_NOTFOUND when there is no such user. */
+static inline hs_status hs_store_user_update(hs_store *store, const hs_user *u,
+                                             hs_error *err)
+{
+    if (!store || !u)
+        return hs_store__bad(err, "user_update: missing argument");
+    if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
+        return hs_store__bad(err, "password hash must be 1..127 bytes");
+    return store->ops->user_update(store->impl, u, err);
+}
+
+/* ---- account events ---------------------------------------------------- */
+
+/* Records that `kind` (1..31 bytes, e.g. HS_EVENT_LOGIN_FAILED) happened to
+ * user_id at `at`; *id_out (may be NULL) receives the event's id.
+ * HS_ERR_NOTFOUND when the user does not exist. */
+static inline hs_status hs_store_event_add(hs_store *store, hs_id user_id,
+                                           const char *kind, int64_t at,
+                                           hs_id *id_out, hs_error *err)
+{
+    if (id_out)
+        *id_out = 0;
+    if (!store)
+        return hs_store__bad(err, "event_add: no store");
+    if (!hs_store__str_fits(kind, HS_KIND_MAX))
+        return hs_store__bad(err, "event kind must be 1..31 bytes");
+    return store->ops->event_add(store->impl, user_id, kind, at, id_out, err);
+}
+
+/* The events of user_id (0 = every user), newest first (by time, then id):
+ * *items (malloc'ed, caller frees) and *n. An unknown user has none. */
+static inline hs_status hs_store_event_list(hs_store *store, hs_id user_id,
+                                            hs_account_event **items, size_t *n,
+                                            hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "event_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->event_list(store->impl, user_id, items, n, err);
+}
+
+/* The times of user_id's "login_failed" events with at >= since, ascending:
+ * *times (malloc'ed, caller frees) and *n - the input of
+ * hs_auth_lock_until. */
+static inline hs_status
+hs_store_login_failures_since(hs_store *store, hs_id user_id, int64_t since,
+                              int64_t **times, size_t *n, hs_error *err)
+{
+    if (!store || !times || !n)
+        return hs_store__bad(err, "login_failures_since: missing argument");
+    *times = NULL;
+    *n = 0;
+    return store->ops->login_failures_since(store->impl, user_id, since, times,
+                                            n, err);
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+/* Inserts a session from all of s's fields but id, which the store sets.
+ * token_hash: 1..64 bytes. Errors: HS_ERR_CONFLICT (token hash already
+ * used), HS_ERR_NOTFOUND (no such user). */
+static inline hs_status hs_store_session_create(hs_store *store, hs_session *s,
+                                                hs_error *err)
+{
+    if (!store || !s)
+        return hs_store__bad(err, "session_create: missing argument");
+    if (!hs_store__str_fits(s->token_hash, sizeof s->token_hash))
+        return hs_store__bad(err, "token hash must be 1..64 bytes");
+    s->id = 0;
+    return store->ops->session_create(store->impl, s, err);
+}
+
+/* Reads the session with this token hash, expired or not (validity is
+ * hs_auth_session_valid's call). HS_ERR_NOTFOUND when there is none. */
+static inline hs_status
+hs_store_session_get_by_token_hash(hs_store *store, const char *token_hash,
+                                   hs_session *out, hs_error *err)
+{
+    if (!store || !out || !token_hash)
+        return hs_store__bad(err, "session_get: missing argument");
+    if (!hs_store__str_fits(token_hash, HS_STORE_TOKEN_HASH_MAX))
+        return hs_fail(err, HS_ERR_NOTFOUND, "no such session");
+    return store->ops->session_get_by_token_hash(store->impl, token_hash, out,
+                                                 err);
+}
+
+/* Sets a session's last_seen_at and expires_at. HS_ERR_NOTFOUND when it
+ * does not exist (e.g. logged out meanwhile). */
+static inline hs_status hs_store_session_touch(hs_store *store, hs_id id,
+                                               int64_t last_seen_at,
+                                               int64_t expires_at,
+                                               hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "session_touch: no store");
+    return store->ops->session_touch(store->impl, id, last_seen_at, expires_at,
+                                     err);
+}
+
+/* Deletes one session. HS_ERR_NOTFOUND when it does not exist. */
+static inline hs_status hs_store_session_delete(hs_store *store, hs_id id,
+                                                hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "session_delete: no store");
+    return store->ops->session_delete(store->impl, id, err);
+}
+
+/* Deletes every session of user_id; *removed (may be NULL) gets how many.
+ * Not an error when there were none. */
+static inline hs_status hs_store_session_delete_for_user(hs_store *store,
+                                                         hs_id user_id,
+                                                         int64_t *removed,
+                                                         hs_error *err)
+{
+    int64_t dummy;
+    if (!store)
+        return hs_store__bad(err, "session_delete_for_user: no store");
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return store->ops->session_delete_for_user(store->impl, user_id, removed,
+                                               err);
+}
+
+/* Deletes every session with expires_at <= now; *removed (may be NULL)
+ * gets how many. */
+static inline hs_status hs_store_session_delete_expired(hs_store *store,
+                                                        int64_t now,
+                                                        int64_t *removed,
+                                                        hs_error *err)
+{
+    int64_t dummy;
+    if (!store)
+        return hs_store__bad(err, "session_delete_expired: no store");
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return store->ops->session_delete_expired(store->impl, now, removed, err);
+}
+
+/* ---- notifications (the admins' in-app list) --------------------------- */
+
+/* Adds an unread notification: kind 1..31 bytes, message 1..511 bytes,
+ * user_id the user it is about (0 = none), created at `at`. *id_out (may
+ * be NULL) receives its id. HS_ERR_NOTFOUND when user_id is not 0 and does
+ * not exist. */
+static inline hs_status hs_store_notification_add(hs_store *store,
+                                                  const char *kind,
+                                                  const char *message,
+                                                  hs_id user_id, int64_t at,
+                                                  hs_id *id_out, hs_error *err)
+{
+    if (id_out)
+        *id_out = 0;
+    if (!store)
+        return hs_store__bad(err, "notification_add: no store");
+    if (!hs_store__str_fits(kind, HS_KIND_MAX))
+        return hs_store__bad(err, "notification kind must be 1..31 bytes");
+    if (!hs_store__str_fits(message, HS_MESSAGE_MAX))
+        return hs_store__bad(err, "notification message must be 1..511 bytes");
+    return store->ops->notification_add(store->impl, kind, message, user_id, at,
+                                        id_out, err);
+}
+
+/* Notifications newest first (by created_at, then id), only unread ones
+ * when unread_only: *items (malloc'ed, caller frees) and *n. */
+static inline hs_status hs_store_notification_list(hs_store *store,
+                                                   int unread_only,
+                                                   hs_notification **items,
+                                                   size_t *n, hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "notification_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->notification_list(store->impl, unread_only, items, n,
+                                         err);
+}
+
+/* Marks a notification read (again is fine). HS_ERR_NOTFOUND when it does
+ * not exist. */
+static inline hs_status hs_store_notification_mark_read(hs_store *store,
+                                                        hs_id id, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "notification_mark_read: no store");
+    return store->ops->notification_mark_read(store->impl, id, err);
+}
+
+/* Closes the store and frees it. A transaction still open is rolled back;
+ * then close must be called from the thread that began it. NULL is a
+ * no-op. */
+static inline void hs_store_close(hs_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
+/* ---- backends ---------------------------------------------------------- */
+
+/* SQLite backend (store_sqlite.c). Opens or creates the database file at
+ * `path` (WAL mode, foreign keys on, 5 s busy timeout, synchronous=NORMAL)
+ * and applies any forward schema migrations it lacks, each in its own
+ * transaction. A database written by a newer healer (a schema version this
+ * code does not know) is refused with HS_ERR_INVALID and left unchanged.
+ * On success *out is a store the caller closes with hs_store_close.
+ * Errors: HS_ERR_IO (cannot open/create, not a database, busy beyond the
+ * timeout), HS_ERR_INVALID, HS_ERR_NOMEM. Several processes may open the
+ * same file (SQLite's locking applies). */
+hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
+
+/* The newest schema version hs_store_sqlite_open applies. */
+#define HS_STORE_SQLITE_SCHEMA_VERSION 1
+
+#ifdef __cplusplus
+}
+#endif
+#endif
