@@ -399,12 +399,32 @@ static hs_status sq_rollback(void *impl, hs_error *err)
 
 /* ---- users ------------------------------------------------------------- */
 
+/* Runs a bound INSERT and maps its outcome: a UNIQUE violation is
+ * HS_ERR_CONFLICT with `conflict` as the message, a FOREIGN KEY violation
+ * means user_id does not exist (HS_ERR_NOTFOUND); on success *id_out (may
+ * be NULL) receives the new row id. Caller holds the lock. */
+static hs_status step_insert(sq_store *s, sqlite3_stmt *st,
+                             const char *conflict, hs_id user_id,
+                             const char *what, hs_id *id_out, hs_error *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        return hs_fail(err, HS_ERR_CONFLICT, "%s", conflict);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
+                       (long long)user_id);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, err, what);
+    if (id_out)
+        *id_out = sqlite3_last_insert_rowid(s->db);
+    return HS_OK;
+}
+
 static hs_status sq_user_create(void *impl, hs_user *u, hs_error *err)
 {
     sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
-    int rc;
     if (hs != HS_OK)
         return hs;
     hs = sq_prepare(s,
@@ -423,17 +443,9 @@ static hs_status sq_user_create(void *impl, hs_user *u, hs_error *err)
         hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a user");
         goto done;
     }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        hs = hs_fail(err, HS_ERR_CONFLICT, "user '%s' already exists",
-                     u->username);
-        goto done;
-    }
-    if (rc != SQLITE_DONE) {
-        hs = sq_err(s->db, rc, err, "creating a user");
-        goto done;
-    }
-    u->id = sqlite3_last_insert_rowid(s->db);
+    char conflict[HS_USERNAME_MAX + 32];
+    snprintf(conflict, sizeof conflict, "user '%s' already exists", u->username);
+    hs = step_insert(s, st, conflict, 0, "creating a user", &u->id, err);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);
@@ -581,7 +593,6 @@ static hs_status sq_event_add(void *impl, hs_id user_id, const char *kind,
     sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
-    int rc;
     if (hs != HS_OK)
         return hs;
     hs = sq_prepare(s,
@@ -596,18 +607,8 @@ static hs_status sq_event_add(void *impl, hs_id user_id, const char *kind,
         hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an event");
         goto done;
     }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
-                     (long long)user_id);
-        goto done;
-    }
-    if (rc != SQLITE_DONE) {
-        hs = sq_err(s->db, rc, err, "recording an account event");
-        goto done;
-    }
-    if (id_out)
-        *id_out = sqlite3_last_insert_rowid(s->db);
+    hs = step_insert(s, st, "duplicate account event", user_id,
+                     "recording an account event", id_out, err);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);
@@ -675,7 +676,6 @@ static hs_status sq_session_create(void *impl, hs_session *sess, hs_error *err)
     sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
-    int rc;
     if (hs != HS_OK)
         return hs;
     hs = sq_prepare(s,
@@ -694,22 +694,8 @@ static hs_status sq_session_create(void *impl, hs_session *sess, hs_error *err)
         hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a session");
         goto done;
     }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        hs = hs_fail(err, HS_ERR_CONFLICT,
-                     "a session with this token hash already exists");
-        goto done;
-    }
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
-                     (long long)sess->user_id);
-        goto done;
-    }
-    if (rc != SQLITE_DONE) {
-        hs = sq_err(s->db, rc, err, "creating a session");
-        goto done;
-    }
-    sess->id = sqlite3_last_insert_rowid(s->db);
+    hs = step_insert(s, st, "a session with this token hash already exists",
+                     sess->user_id, "creating a session", &sess->id, err);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);
@@ -817,7 +803,6 @@ static hs_status sq_notification_add(void *impl, const char *kind,
     sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
-    int rc;
     if (hs != HS_OK)
         return hs;
     hs = sq_prepare(s,
@@ -834,18 +819,8 @@ static hs_status sq_notification_add(void *impl, const char *kind,
                     "binding a notification");
         goto done;
     }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
-                     (long long)user_id);
-        goto done;
-    }
-    if (rc != SQLITE_DONE) {
-        hs = sq_err(s->db, rc, err, "adding a notification");
-        goto done;
-    }
-    if (id_out)
-        *id_out = sqlite3_last_insert_rowid(s->db);
+    hs = step_insert(s, st, "duplicate notification", user_id,
+                     "adding a notification", id_out, err);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);

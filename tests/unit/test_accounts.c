@@ -13,13 +13,6 @@ static char *make_tmpdir(void)
     return dir;
 }
 
-static void remove_tree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void username_rules(void **state)
 {
     (void)state;
@@ -82,7 +75,7 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_int_equal(hs_store_user_count(dd->store, &n, &err), HS_OK);
     assert_int_equal(n, 1);
     hs_datadir_close(dd);
-    remove_tree(root);
+    tu_rm_rf(root);
     free(root);
 }
 

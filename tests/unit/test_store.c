@@ -28,28 +28,6 @@ typedef struct fixture {
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void rm_rf(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0)
-        return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        assert_non_null(d);
-        while ((e = readdir(d)) != NULL) {
-            char child[1024];
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            rm_rf(child);
-        }
-        closedir(d);
-        assert_int_equal(rmdir(path), 0);
-    } else {
-        assert_int_equal(unlink(path), 0);
-    }
-}
 
 static int setup(void **state)
 {
@@ -68,7 +46,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hs_store_close(f->store);
-    rm_rf(f->dir);
+    tu_rm_rf(f->dir);
     free(f);
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,6 +40,30 @@ static inline const char *tu_write_temp(const char *text, size_t len)
     }
     close(fd);
     return p;
+}
+
+/* Removes a file or a directory tree (tests' private temp dirs). */
+static inline void tu_rm_rf(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return;
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL) {
+            char child[1024];
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+            tu_rm_rf(child);
+        }
+        closedir(d);
+        assert_int_equal(rmdir(path), 0);
+    } else {
+        assert_int_equal(unlink(path), 0);
+    }
 }
 
 /* True when the sanitizer build asks for lighter workloads. */
