@@ -1,4 +1,5 @@
 /* accounts.c - user creation with the shared rules (see accounts.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "accounts.h"
@@ -53,4 +54,147 @@ hs_status hs_accounts_create_user(hs_store *store, const char *username,
     if (rc == HS_OK && id_out)
         *id_out = u.id;
     return rc;
+}
+
+/* ---- login --------------------------------------------------------------- */
+
+static hs_status wrong_credentials(hs_error *err)
+{
+    return hs_fail(err, HS_ERR_DENIED, "wrong username or password");
+}
+
+/* Records a failed login; locks the account when the policy says so.
+ * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
+static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
+                                const hs_lockout_policy *p, hs_error *err)
+{
+    const hs_lockout_policy policy = p ? *p : HS_LOCKOUT_DEFAULT;
+    int64_t *times = NULL;
+    size_t n = 0;
+    int64_t lock_until = 0;
+    hs_status rc = hs_store_begin(store, err);
+    if (rc != HS_OK)
+        return rc;
+    if ((rc = hs_store_event_add(store, u->id, HS_EVENT_LOGIN_FAILED, now, NULL,
+                                 err)) != HS_OK ||
+        (rc = hs_store_login_failures_since(
+             store, u->id, now - policy.window_seconds, &times, &n, err)) !=
+            HS_OK)
+        goto fail;
+    lock_until = hs_auth_lock_until(&policy, times, n, now);
+    free(times);
+    if (lock_until > now) {
+        char msg[HS_USERNAME_MAX + 128];
+        snprintf(msg, sizeof msg,
+                 "account '%s' locked after %zu failed logins in %lld minutes",
+                 u->username, n, (long long)(policy.window_seconds / 60));
+        u->locked_until = lock_until;
+        if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
+            (rc = hs_store_event_add(store, u->id, "locked", now, NULL, err)) !=
+                HS_OK ||
+            (rc = hs_store_notification_add(store, "account_locked", msg, u->id,
+                                            now, NULL, err)) != HS_OK)
+            goto fail;
+    }
+    if ((rc = hs_store_commit(store, err)) != HS_OK)
+        return rc;
+    if (lock_until > now)
+        return hs_fail(err, HS_ERR_LOCKED,
+                       "too many failed logins: the account is locked for %lld "
+                       "minutes",
+                       (long long)((lock_until - now + 59) / 60));
+    return wrong_credentials(err);
+fail:
+    hs_store_rollback(store, NULL);
+    return rc;
+}
+
+static hs_status open_session(hs_store *store, const hs_user *u, int remember,
+                              int64_t now, const hs_session_policy *sessions,
+                              hs_login *out, hs_error *err)
+{
+    memset(&out->session, 0, sizeof out->session);
+    hs_auth_new_token(out->token);
+    if (hs_auth_token_hash(out->token, out->session.token_hash) != HS_OK)
+        return hs_fail(err, HS_ERR_INTERNAL, "a fresh token did not hash");
+    out->session.user_id = u->id;
+    out->session.remember = remember != 0;
+    out->session.created_at = out->session.last_seen_at = now;
+    out->session.expires_at = hs_auth_session_expiry(remember, now, sessions);
+    return hs_store_session_create(store, &out->session, err);
+}
+
+hs_status hs_accounts_login(hs_store *store, const char *username,
+                            const char *password, int remember, int64_t now,
+                            const hs_lockout_policy *lockout,
+                            const hs_session_policy *sessions,
+                            const hs_auth_costs *costs, hs_login *out,
+                            hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    hs_user u;
+    hs_status rc = hs_store_user_get_by_name(store, username ? username : "",
+                                             &u, NULL);
+    if (rc == HS_ERR_NOTFOUND || rc == HS_ERR_INVALID) {
+        /* Spend what a password check costs, so that response times do
+         * not tell which usernames exist. */
+        char dummy[HS_PASSWORD_HASH_MAX];
+        hs_auth_hash_password(password ? password : "", costs, dummy, NULL);
+        return wrong_credentials(err);
+    }
+    if (rc != HS_OK)
+        return hs_store_user_get_by_name(store, username, &u, err);
+    if (u.locked_until > now)
+        return hs_fail(err, HS_ERR_LOCKED,
+                       "too many failed logins: the account is locked for %lld "
+                       "more minutes",
+                       (long long)((u.locked_until - now + 59) / 60));
+    if (!hs_auth_verify_password(u.password_hash, password))
+        return record_failure(store, &u, now, lockout, err);
+    if (u.disabled)
+        return hs_fail(err, HS_ERR_DENIED, "account disabled");
+    if (hs_auth_needs_rehash(u.password_hash, costs) &&
+        hs_auth_hash_password(password, costs, u.password_hash, NULL) == HS_OK)
+        hs_store_user_update(store, &u, NULL); /* best effort: login goes on */
+    if ((rc = open_session(store, &u, remember, now, sessions, out, err)) !=
+        HS_OK)
+        return rc;
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    out->user = u;
+    return HS_OK;
+}
+
+hs_status hs_accounts_session_check(hs_store *store, const char *token,
+                                    int64_t now,
+                                    const hs_session_policy *sessions,
+                                    hs_session *session_out, hs_user *user_out,
+                                    hs_error *err)
+{
+    char hash[HS_TOKEN_HASH_HEX + 1];
+    hs_session s;
+    hs_user u;
+    if (hs_auth_token_hash(token, hash) != HS_OK ||
+        hs_store_session_get_by_token_hash(store, hash, &s, NULL) != HS_OK)
+        return hs_fail(err, HS_ERR_DENIED, "not logged in");
+    if (!hs_auth_session_valid(s.remember, s.created_at, s.last_seen_at, now,
+                               sessions)) {
+        hs_store_session_delete(store, s.id, NULL);
+        return hs_fail(err, HS_ERR_DENIED, "the session has expired");
+    }
+    hs_status rc = hs_store_user_get(store, s.user_id, &u, err);
+    if (rc != HS_OK)
+        return rc == HS_ERR_NOTFOUND ? hs_fail(err, HS_ERR_DENIED, "not logged in")
+                                     : rc;
+    if (u.disabled)
+        return hs_fail(err, HS_ERR_DENIED, "account disabled");
+    s.last_seen_at = now;
+    if (!s.remember)
+        s.expires_at = hs_auth_session_expiry(0, now, sessions);
+    if ((rc = hs_store_session_touch(store, s.id, s.last_seen_at, s.expires_at,
+                                     err)) != HS_OK)
+        return rc;
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    *session_out = s;
+    *user_out = u;
+    return HS_OK;
 }

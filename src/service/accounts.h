@@ -27,4 +27,35 @@ hs_status hs_accounts_create_user(hs_store *store, const char *username,
                                   int64_t now, const hs_auth_costs *costs,
                                   hs_id *id_out, hs_error *err);
 
+/* What a successful login hands to the entry point. */
+typedef struct hs_login {
+    hs_user user;                            /* password_hash cleared */
+    hs_session session;
+    char token[HS_TOKEN_CHARS + 1];          /* for the cookie; stored hashed */
+} hs_login;
+
+/* Logs `username` in at `now`: HS_OK with a new session in *out;
+ * HS_ERR_DENIED ("wrong username or password" - the same message whether
+ * the user exists or not - or "account disabled" once the password was
+ * right); HS_ERR_LOCKED while the account is locked (the password is not
+ * even checked). A wrong password is recorded as an account event, and
+ * the failure that reaches the lockout policy locks the account, records
+ * "locked" and raises an admin notification, all in one transaction.
+ * lockout/sessions/costs NULL = defaults. */
+hs_status hs_accounts_login(hs_store *store, const char *username,
+                            const char *password, int remember, int64_t now,
+                            const hs_lockout_policy *lockout,
+                            const hs_session_policy *sessions,
+                            const hs_auth_costs *costs, hs_login *out,
+                            hs_error *err);
+
+/* Resolves a session cookie at `now`: HS_OK with the session and its user
+ * (password_hash cleared), after sliding its expiry; HS_ERR_DENIED for a
+ * malformed, unknown, expired (then deleted) or disabled-user session. */
+hs_status hs_accounts_session_check(hs_store *store, const char *token,
+                                    int64_t now,
+                                    const hs_session_policy *sessions,
+                                    hs_session *session_out, hs_user *user_out,
+                                    hs_error *err);
+
 #endif

@@ -20,7 +20,9 @@ typedef enum hs_status {
     HS_ERR_NOTFOUND,
     HS_ERR_CONFLICT,
     HS_ERR_CRYPTO,
-    HS_ERR_INTERNAL
+    HS_ERR_INTERNAL,
+    HS_ERR_DENIED, /* wrong credentials, disabled account, no session */
+    HS_ERR_LOCKED  /* the account is locked after too many failed logins */
 } hs_status;
 
 typedef struct hs_error {
@@ -66,6 +68,10 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_CRYPTO";
     case HS_ERR_INTERNAL:
         return "HS_ERR_INTERNAL";
+    case HS_ERR_DENIED:
+        return "HS_ERR_DENIED";
+    case HS_ERR_LOCKED:
+        return "HS_ERR_LOCKED";
     }
     return "HS_ERR_UNKNOWN";
 }

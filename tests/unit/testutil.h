@@ -53,11 +53,16 @@ static inline void tu_rm_rf(const char *path)
         struct dirent *e;
         assert_non_null(d);
         while ((e = readdir(d)) != NULL) {
-            char child[1024];
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+            size_t n = strlen(path) + strlen(e->d_name) + 2;
+            char *child = malloc(n);
+            assert_non_null(child);
+            memcpy(child, path, strlen(path));
+            child[strlen(path)] = '/';
+            memcpy(child + strlen(path) + 1, e->d_name, strlen(e->d_name) + 1);
             tu_rm_rf(child);
+            free(child);
         }
         closedir(d);
         assert_int_equal(rmdir(path), 0);
