@@ -5,6 +5,8 @@
 #include "accounts.h"
 
 #define USERNAME_MAX 63
+#define HS_EVENT_LOCKED "locked"
+#define HS_EVENT_UNLOCKED "unlocked"
 
 static int name_char_ok(char c, int first)
 {
@@ -65,6 +67,28 @@ static hs_status wrong_credentials(hs_error *err)
 
 /* Records a failed login; locks the account when the policy says so.
  * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
+/* Failures count from the start of the window, or from the last unlock
+ * when an admin lifted a lock inside it. */
+static hs_status failures_since(hs_store *store, hs_id user_id,
+                                int64_t window_start, int64_t *since,
+                                hs_error *err)
+{
+    hs_account_event *ev = NULL;
+    size_t n = 0;
+    hs_status rc = hs_store_event_list(store, user_id, &ev, &n, err);
+    if (rc != HS_OK)
+        return rc;
+    *since = window_start;
+    for (size_t i = 0; i < n; i++) /* newest first */
+        if (!strcmp(ev[i].kind, HS_EVENT_UNLOCKED)) {
+            if (ev[i].at > *since)
+                *since = ev[i].at;
+            break;
+        }
+    free(ev);
+    return HS_OK;
+}
+
 static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
                                 const hs_lockout_policy *p, hs_error *err)
 {
@@ -75,11 +99,13 @@ static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
     hs_status rc = hs_store_begin(store, err);
     if (rc != HS_OK)
         return rc;
+    int64_t since = 0;
     if ((rc = hs_store_event_add(store, u->id, HS_EVENT_LOGIN_FAILED, now, NULL,
                                  err)) != HS_OK ||
-        (rc = hs_store_login_failures_since(
-             store, u->id, now - policy.window_seconds, &times, &n, err)) !=
-            HS_OK)
+        (rc = failures_since(store, u->id, now - policy.window_seconds, &since,
+                             err)) != HS_OK ||
+        (rc = hs_store_login_failures_since(store, u->id, since, &times, &n,
+                                            err)) != HS_OK)
         goto fail;
     lock_until = hs_auth_lock_until(&policy, times, n, now);
     free(times);
@@ -90,8 +116,8 @@ static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
                  u->username, n, (long long)(policy.window_seconds / 60));
         u->locked_until = lock_until;
         if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
-            (rc = hs_store_event_add(store, u->id, "locked", now, NULL, err)) !=
-                HS_OK ||
+            (rc = hs_store_event_add(store, u->id, HS_EVENT_LOCKED, now, NULL,
+                                     err)) != HS_OK ||
             (rc = hs_store_notification_add(store, "account_locked", msg, u->id,
                                             now, NULL, err)) != HS_OK)
             goto fail;
@@ -197,4 +223,65 @@ hs_status hs_accounts_session_check(hs_store *store, const char *token,
     *session_out = s;
     *user_out = u;
     return HS_OK;
+}
+
+/* ---- administration ---------------------------------------------------- */
+
+/* Writes the changed user, records `event` and, when asked, ends the
+ * user's sessions: one transaction. */
+static hs_status update_user(hs_store *store, hs_user *u, const char *event,
+                             int end_sessions, int64_t now, hs_error *err)
+{
+    hs_status rc = hs_store_begin(store, err);
+    if (rc != HS_OK)
+        return rc;
+    if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
+        (rc = hs_store_event_add(store, u->id, event, now, NULL, err)) !=
+            HS_OK ||
+        (end_sessions &&
+         (rc = hs_store_session_delete_for_user(store, u->id, NULL, err)) !=
+             HS_OK)) {
+        hs_store_rollback(store, NULL);
+        return rc;
+    }
+    return hs_store_commit(store, err);
+}
+
+hs_status hs_accounts_unlock(hs_store *store, hs_id user_id, int64_t now,
+                             hs_error *err)
+{
+    hs_user u;
+    hs_status rc = hs_store_user_get(store, user_id, &u, err);
+    if (rc != HS_OK)
+        return rc;
+    u.locked_until = 0;
+    return update_user(store, &u, HS_EVENT_UNLOCKED, 0, now, err);
+}
+
+hs_status hs_accounts_reset_password(hs_store *store, hs_id user_id,
+                                     const char *password, int64_t now,
+                                     const hs_auth_costs *costs, hs_error *err)
+{
+    hs_user u;
+    hs_status rc = hs_auth_check_password_policy(password, err);
+    if (rc != HS_OK || (rc = hs_store_user_get(store, user_id, &u, err)) != HS_OK)
+        return rc;
+    if ((rc = hs_auth_hash_password(password, costs, u.password_hash, err)) !=
+        HS_OK)
+        return rc;
+    rc = update_user(store, &u, "password_reset", 1, now, err);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    return rc;
+}
+
+hs_status hs_accounts_set_disabled(hs_store *store, hs_id user_id,
+                                   int disabled, int64_t now, hs_error *err)
+{
+    hs_user u;
+    hs_status rc = hs_store_user_get(store, user_id, &u, err);
+    if (rc != HS_OK)
+        return rc;
+    u.disabled = disabled != 0;
+    return update_user(store, &u, disabled ? "disabled" : "enabled", disabled,
+                       now, err);
 }

@@ -58,4 +58,22 @@ hs_status hs_accounts_session_check(hs_store *store, const char *token,
                                     hs_session *session_out, hs_user *user_out,
                                     hs_error *err);
 
+/* ---- administration (the admin API and the CLI call these) ---- */
+
+/* Lifts a lockout now: clears locked_until and records "unlocked"; the
+ * failures before it no longer count toward the next lock. */
+hs_status hs_accounts_unlock(hs_store *store, hs_id user_id, int64_t now,
+                             hs_error *err);
+
+/* Sets a new password (policy-checked), records "password_reset" and ends
+ * every session of the user. costs NULL = interactive. */
+hs_status hs_accounts_reset_password(hs_store *store, hs_id user_id,
+                                     const char *password, int64_t now,
+                                     const hs_auth_costs *costs, hs_error *err);
+
+/* Disables (ending every session) or re-enables an account; records
+ * "disabled" / "enabled". */
+hs_status hs_accounts_set_disabled(hs_store *store, hs_id user_id,
+                                   int disabled, int64_t now, hs_error *err);
+
 #endif

@@ -214,6 +214,56 @@ static void disabled_accounts(void **state)
     env_close(e);
 }
 
+static void admin_unlock_reset_disable(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_store *st = e->dd->store;
+    hs_login in;
+    hs_error err;
+    for (int i = 0; i < 5; i++)
+        login(e, "alice", "wrong", 0, 1000 + i, &in, &err);
+    assert_int_equal(err.code, HS_ERR_LOCKED);
+    hs_user u;
+    assert_int_equal(hs_store_user_get_by_name(st, "alice", &u, &err), HS_OK);
+    assert_true(u.locked_until > 1004);
+    /* Unlock: the old failures no longer count toward the next lock. */
+    assert_int_equal(hs_accounts_unlock(st, u.id, 1010, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "wrong", 0, 1011, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, 1012, &in, &err), HS_OK);
+    /* Reset: the old password stops working and sessions end. */
+    assert_int_equal(hs_accounts_reset_password(st, u.id, "short", 1013, &e->costs, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_accounts_reset_password(st, u.id, "new password!", 1013, &e->costs, &err),
+                     HS_OK);
+    hs_session s;
+    hs_user who;
+    assert_int_equal(hs_accounts_session_check(st, in.token, 1014, NULL, &s, &who, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, 1015, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "new password!", 0, 1016, &in, &err), HS_OK);
+    /* Disable, then enable again. */
+    assert_int_equal(hs_accounts_set_disabled(st, u.id, 1, 1017, &err), HS_OK);
+    assert_int_equal(hs_accounts_session_check(st, in.token, 1018, NULL, &s, &who, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_set_disabled(st, u.id, 0, 1019, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "new password!", 0, 1020, &in, &err), HS_OK);
+    /* Every step is on the record. */
+    hs_account_event *ev = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_event_list(st, u.id, &ev, &n, &err), HS_OK);
+    const char *kinds[] = {"enabled", "disabled", "password_reset", "login_failed",
+                           "unlocked", "locked"};
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 6; i++)
+        if (!strcmp(ev[i].kind, kinds[k]))
+            k++;
+    assert_int_equal(k, 6);
+    free(ev);
+    assert_int_equal(hs_accounts_unlock(st, 9999, 1021, &err), HS_ERR_NOTFOUND);
+    env_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +273,7 @@ int main(void)
         cmocka_unit_test(login_and_sessions),
         cmocka_unit_test(wrong_passwords_lock_the_account),
         cmocka_unit_test(disabled_accounts),
+        cmocka_unit_test(admin_unlock_reset_disable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
