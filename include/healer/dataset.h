@@ -95,6 +95,38 @@ void hl_dup_info_free(hl_dup_info *info);
 hl_status hl_dataset_subset(const hl_dataset *ds, const size_t *rows, size_t n,
                             hl_dataset **out, hl_error *err);
 
+/* Summary statistics of one feature over the rows where it is present.
+ * Quantiles are exact up to 100,000 present values and computed on a
+ * deterministic sample beyond. All NAN when the feature is never present. */
+typedef struct hl_feature_stats {
+    size_t missing;       /* missing cells */
+    double missing_rate;  /* missing / n_rows */
+    double min, max, mean, std; /* std: population standard deviation */
+    double p05, p50, p95; /* 5th, 50th (median) and 95th percentiles */
+} hl_feature_stats;
+
+/* What a user wants to know about a dataset before training on it. */
+typedef struct hl_dataset_profile {
+    size_t n_rows, n_features;
+    size_t rows_read;             /* as ingested (see hl_dataset) */
+    size_t rows_skipped_no_label;
+    size_t unlabelled_rows;       /* kept rows with label index -1 */
+    size_t duplicate_rows;        /* exact duplicates of an earlier row */
+    size_t conflicting_rows;      /* ... whose label differs */
+    size_t missing_cells;
+    double missing_rate;          /* missing_cells / (n_rows * n_features) */
+    size_t constant_features;     /* present values all equal (or none) */
+    hl_feature_stats *features;   /* n_features, owned */
+    size_t n_classes;
+    uint64_t *class_counts;       /* n_classes rows per class, owned; NULL
+                                     without labels */
+} hl_dataset_profile;
+
+/* Profiles ds into *out (caller frees with hl_dataset_profile_free). */
+hl_status hl_dataset_profile_compute(const hl_dataset *ds,
+                                     hl_dataset_profile *out, hl_error *err);
+void hl_dataset_profile_free(hl_dataset_profile *p);
+
 /* Writes ds back as CSV (sample_id column if present, features, label if
  * present). Round-trips exactly: floats are printed with %.9g. */
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,

@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"predict", cmd_predict, "diagnose the samples of a CSV file"},
     {"eval", cmd_eval, "score a model on a labelled CSV file"},
     {"inspect", cmd_inspect, "show what a model file contains"},
+    {"profile", cmd_profile, "summarise a CSV file before training on it"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},
 };

@@ -1,5 +1,5 @@
-/* store.h - the service's record store: users, sessions, account events and
- * notifications (later: datasets, models, jobs, diagnoses).
+/* store.h - the service's record store: users, sessions, account events,
+ * notifications and datasets (later: models, jobs, diagnoses).
  *
  * One interface, several backends (like Redis's rio.h): an hs_store is a
  * table of operations plus the backend's private state. The rest of the
@@ -42,6 +42,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "hs_error.h"
 
@@ -58,6 +60,8 @@ typedef int64_t hs_id;
 #define HS_STORE_TOKEN_HASH_MAX 65     /* 64 hex + NUL */
 #define HS_KIND_MAX 32
 #define HS_MESSAGE_MAX 512
+#define HS_DATASET_NAME_MAX 256
+#define HS_STORE_BLOB_KEY_MAX 66 /* == blob.h HS_BLOB_KEY_MAX */
 
 typedef struct hs_user {
     hs_id id;
@@ -94,6 +98,23 @@ typedef struct hs_account_event {
     char kind[HS_KIND_MAX]; /* "login_failed", "locked", "unlocked", ... */
     int64_t at;
 } hs_account_event;
+
+/* An uploaded dataset. Its bytes live in the blob store under blob_key;
+ * the store keeps only the metadata. Unlike the other records it owns heap
+ * memory (profile_json): release a single record with hs_dataset_rec_free
+ * and a list with hs_dataset_list_free. */
+typedef struct hs_dataset_rec {
+    hs_id id;
+    hs_id owner_id;                       /* the user it belongs to */
+    char name[HS_DATASET_NAME_MAX];       /* display name, not unique */
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t size_bytes;
+    int64_t rows;       /* 0 until profiled */
+    int64_t features;   /* 0 until profiled */
+    char *profile_json; /* malloc'ed JSON text; NULL = not profiled yet */
+    int64_t created_at;
+    int64_t deleted_at; /* unix seconds it went to the trash; 0 = live */
+} hs_dataset_rec;
 
 /* The event kind hs_store_login_failures_since looks for. */
 #define HS_EVENT_LOGIN_FAILED "login_failed"
@@ -147,6 +168,23 @@ typedef struct hs_store_ops {
                                    hs_notification **items, size_t *n,
                                    hs_error *err);
     hs_status (*notification_mark_read)(void *impl, hs_id id, hs_error *err);
+
+    hs_status (*dataset_create)(void *impl, hs_dataset_rec *d, hs_error *err);
+    hs_status (*dataset_get)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, hs_dataset_rec *out,
+                             hs_error *err);
+    hs_status (*dataset_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                              int include_deleted, hs_dataset_rec **items,
+                              size_t *n, hs_error *err);
+    hs_status (*dataset_set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                                     int viewer_is_admin, int64_t deleted_at,
+                                     hs_error *err);
+    hs_status (*dataset_set_profile)(void *impl, hs_id id,
+                                     const char *profile_json, int64_t rows,
+                                     int64_t features, hs_error *err);
+    hs_status (*dataset_purge)(void *impl, int64_t deleted_before,
+                               char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                               hs_error *err);
 } hs_store_ops;
 
 struct hs_store {
@@ -464,6 +502,143 @@ static inline hs_status hs_store_notification_mark_read(hs_store *store,
     return store->ops->notification_mark_read(store->impl, id, err);
 }
 
+/* ---- datasets ---------------------------------------------------------- */
+
+/* Access rule (one place: the backend's queries): a dataset is visible to
+ * its owner and to admins. For anyone else it does not exist - they get
+ * HS_ERR_NOTFOUND, exactly as for an id nobody has, so ids leak nothing. */
+
+/* Frees d->profile_json and sets it to NULL; the rest of *d is plain data.
+ * NULL is a no-op. */
+static inline void hs_dataset_rec_free(hs_dataset_rec *d)
+{
+    if (d) {
+        free(d->profile_json);
+        d->profile_json = NULL;
+    }
+}
+
+/* Frees a list from hs_store_dataset_list: every record's profile_json,
+ * then the array. NULL is a no-op. */
+static inline void hs_dataset_list_free(hs_dataset_rec *items, size_t n)
+{
+    size_t i;
+    if (!items)
+        return;
+    for (i = 0; i < n; i++)
+        free(items[i].profile_json);
+    free(items);
+}
+
+/* Inserts a dataset from all of d's fields but id, which the store sets
+ * (d->profile_json is copied, may be NULL, and stays the caller's).
+ * name: 1..255 bytes; blob_key: 1..65 bytes; size_bytes, rows, features
+ * and deleted_at >= 0. Errors: HS_ERR_NOTFOUND (no such owner),
+ * HS_ERR_CONFLICT (blob key already used). */
+static inline hs_status
+hs_store_dataset_create(hs_store *store, hs_dataset_rec *d, hs_error *err)
+{
+    if (!store || !d)
+        return hs_store__bad(err, "dataset_create: missing argument");
+    if (!hs_store__str_fits(d->name, sizeof d->name))
+        return hs_store__bad(err, "dataset name must be 1..255 bytes");
+    if (!hs_store__str_fits(d->blob_key, sizeof d->blob_key))
+        return hs_store__bad(err, "blob key must be 1..65 bytes");
+    if (d->size_bytes < 0 || d->rows < 0 || d->features < 0 ||
+        d->deleted_at < 0)
+        return hs_store__bad(err, "dataset sizes and times must be >= 0");
+    d->id = 0;
+    return store->ops->dataset_create(store->impl, d, err);
+}
+
+/* Reads dataset `id` - live or in the trash, see deleted_at - into *out
+ * when viewer_id owns it or viewer_is_admin. HS_ERR_NOTFOUND otherwise.
+ * *out is always overwritten; release it with hs_dataset_rec_free (on
+ * error out->profile_json is NULL, so that is safe either way). */
+static inline hs_status hs_store_dataset_get(hs_store *store, hs_id id,
+                                             hs_id viewer_id,
+                                             int viewer_is_admin,
+                                             hs_dataset_rec *out, hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "dataset_get: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->dataset_get(store->impl, id, viewer_id,
+                                   viewer_is_admin != 0, out, err);
+}
+
+/* The datasets viewer_id may see (every user's when viewer_is_admin),
+ * newest first (by created_at, then id); trashed ones only when
+ * include_deleted. *items and *n; release with hs_dataset_list_free. */
+static inline hs_status hs_store_dataset_list(hs_store *store, hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              int include_deleted,
+                                              hs_dataset_rec **items, size_t *n,
+                                              hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "dataset_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->dataset_list(store->impl, viewer_id,
+                                    viewer_is_admin != 0, include_deleted != 0,
+                                    items, n, err);
+}
+
+/* Moves dataset `id` to the trash (deleted_at > 0, the time it happened)
+ * or restores it (deleted_at == 0), under the access rule above; doing it
+ * twice is fine. How long a trashed dataset stays restorable is the
+ * caller's rule (see hs_store_dataset_purge). HS_ERR_NOTFOUND when absent
+ * or not visible to the viewer; HS_ERR_INVALID when deleted_at < 0. */
+static inline hs_status hs_store_dataset_set_deleted(hs_store *store, hs_id id,
+                                                     hs_id viewer_id,
+                                                     int viewer_is_admin,
+                                                     int64_t deleted_at,
+                                                     hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "dataset_set_deleted: no store");
+    if (deleted_at < 0)
+        return hs_store__bad(err, "deleted_at must be >= 0");
+    return store->ops->dataset_set_deleted(
+        store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
+}
+
+/* Stores dataset `id`'s profile (JSON text, copied; NULL clears it) and
+ * its row and feature counts (>= 0). No access rule: this is the profiling
+ * job's call, not a user's. HS_ERR_NOTFOUND when the dataset is absent. */
+static inline hs_status hs_store_dataset_set_profile(hs_store *store, hs_id id,
+                                                     const char *profile_json,
+                                                     int64_t rows,
+                                                     int64_t features,
+                                                     hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "dataset_set_profile: no store");
+    if (rows < 0 || features < 0)
+        return hs_store__bad(err, "dataset rows and features must be >= 0");
+    return store->ops->dataset_set_profile(store->impl, id, profile_json, rows,
+                                           features, err);
+}
+
+/* Deletes, atomically, every dataset trashed before the cutoff
+ * (0 < deleted_at < deleted_before) and returns their blob keys: *keys
+ * (malloc'ed, caller frees with free()) and *n. The rows are gone when
+ * this returns, so the caller deletes the blobs afterwards (outside any
+ * transaction); a crash in between leaves orphan blobs, never rows that
+ * point at missing blobs. */
+static inline hs_status
+hs_store_dataset_purge(hs_store *store, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err)
+{
+    if (!store || !keys || !n)
+        return hs_store__bad(err, "dataset_purge: missing argument");
+    *keys = NULL;
+    *n = 0;
+    return store->ops->dataset_purge(store->impl, deleted_before, keys, n, err);
+}
+
 /* Closes the store and frees it. A transaction still open is rolled back;
  * then close must be called from the thread that began it. NULL is a
  * no-op. */
@@ -487,7 +662,7 @@ static inline void hs_store_close(hs_store *store)
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
 
 /* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 1
+#define HS_STORE_SQLITE_SCHEMA_VERSION 2
 
 #ifdef __cplusplus
 }

@@ -82,6 +82,20 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  read INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)));"
     "CREATE INDEX notifications_created ON notifications(created_at);",
+
+    /* 2: datasets (the bytes are in the blob store, under blob_key) */
+    "CREATE TABLE datasets ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  blob_key TEXT NOT NULL UNIQUE,"
+    "  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),"
+    "  rows INTEGER NOT NULL DEFAULT 0 CHECK (rows >= 0),"
+    "  features INTEGER NOT NULL DEFAULT 0 CHECK (features >= 0),"
+    "  profile_json TEXT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX datasets_owner_deleted ON datasets(owner_id, deleted_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -209,11 +223,16 @@ static hs_status read_one(sq_store *s, sqlite3_stmt *st, row_reader read,
     return read(st, dst, err);
 }
 
+/* Frees what a row_reader allocated inside one element (not the element). */
+typedef void (*row_release)(void *row);
+
 /* Steps st to the end, appending each row (elem_size bytes, via `read`) to
- * a growing malloc'ed array. On error frees it and leaves *items NULL. */
-static hs_status read_all(sq_store *s, sqlite3_stmt *st, row_reader read,
-                          size_t elem_size, void **items, size_t *n,
-                          hs_error *err)
+ * a growing malloc'ed array. On error frees it - after `release` (may be
+ * NULL) on each element read so far - and leaves *items NULL. A reader
+ * that fails must leave nothing allocated in its element. */
+static hs_status read_all_owning(sq_store *s, sqlite3_stmt *st, row_reader read,
+                                 row_release release, size_t elem_size,
+                                 void **items, size_t *n, hs_error *err)
 {
     unsigned char *arr = NULL;
     size_t count = 0, cap = 0;
@@ -250,8 +269,19 @@ static hs_status read_all(sq_store *s, sqlite3_stmt *st, row_reader read,
     return HS_OK;
 
 fail:
+    if (release)
+        while (count > 0)
+            release(arr + --count * elem_size);
     free(arr);
     return hs;
+}
+
+/* read_all_owning for rows that own no memory. */
+static hs_status read_all(sq_store *s, sqlite3_stmt *st, row_reader read,
+                          size_t elem_size, void **items, size_t *n,
+                          hs_error *err)
+{
+    return read_all_owning(s, st, read, NULL, elem_size, items, n, err);
 }
 
 /* ---- row readers (column order = the SELECT lists below) -------------- */
@@ -324,6 +354,65 @@ static hs_status read_notification(sqlite3_stmt *st, void *dst, hs_error *err)
     m->created_at = sqlite3_column_int64(st, 4);
     m->read = sqlite3_column_int(st, 5) != 0;
     return hs;
+}
+
+#define DATASET_COLS                                                           \
+    "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
+    " profile_json, created_at, deleted_at FROM datasets"
+
+/* Copies text column `col` into a fresh malloc'ed string in *out; a NULL
+ * column is NULL. Refuses embedded NULs like copy_text. */
+static hs_status dup_text(sqlite3_stmt *st, int col, char **out, hs_error *err,
+                          const char *field)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    *out = NULL;
+    if (!text) {
+        if (sqlite3_column_type(st, col) != SQLITE_NULL)
+            return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
+        return HS_OK;
+    }
+    if (memchr(text, '\0', len))
+        return hs_fail(err, HS_ERR_INTERNAL, "store: stored %s is malformed",
+                       field);
+    *out = malloc(len + 1);
+    if (!*out)
+        return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
+    memcpy(*out, text, len);
+    (*out)[len] = '\0';
+    return HS_OK;
+}
+
+static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_dataset_rec *d = dst;
+    hs_status hs;
+    memset(d, 0, sizeof *d);
+    d->id = sqlite3_column_int64(st, 0);
+    d->owner_id = sqlite3_column_int64(st, 1);
+    d->size_bytes = sqlite3_column_int64(st, 4);
+    d->rows = sqlite3_column_int64(st, 5);
+    d->features = sqlite3_column_int64(st, 6);
+    d->created_at = sqlite3_column_int64(st, 8);
+    d->deleted_at = sqlite3_column_int64(st, 9);
+    hs = copy_text(st, 2, d->name, sizeof d->name, err, "dataset name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 3, d->blob_key, sizeof d->blob_key, err, "blob key");
+    /* Last, so that a failure above has allocated nothing. */
+    if (hs == HS_OK)
+        hs = dup_text(st, 7, &d->profile_json, err, "dataset profile");
+    return hs;
+}
+
+static void release_dataset(void *row)
+{
+    hs_dataset_rec_free(row);
+}
+
+static hs_status read_blob_key(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return copy_text(st, 0, dst, HS_STORE_BLOB_KEY_MAX, err, "blob key");
 }
 
 static hs_status read_time(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -866,6 +955,231 @@ static hs_status sq_notification_mark_read(void *impl, hs_id id, hs_error *err)
     return hs;
 }
 
+/* ---- datasets ---------------------------------------------------------- */
+
+/* The access rule of store.h, shared by every query that takes a viewer:
+ * ?2 is the viewer's id, ?3 is 1 when the viewer is an admin. */
+#define DATASET_VISIBLE "(?3 = 1 OR owner_id = ?2)"
+
+/* Binds text, or NULL for a NULL pointer (for optional text). */
+static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
+{
+    return text ? bind_text(st, idx, text) : sqlite3_bind_null(st, idx);
+}
+
+static hs_status sq_dataset_create(void *impl, hs_dataset_rec *d, hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    char conflict[HS_STORE_BLOB_KEY_MAX + 48];
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s,
+                    "INSERT INTO datasets (owner_id, name, blob_key,"
+                    " size_bytes, rows, features, profile_json, created_at,"
+                    " deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, d->owner_id) != SQLITE_OK ||
+        bind_text(st, 2, d->name) != SQLITE_OK ||
+        bind_text(st, 3, d->blob_key) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, d->size_bytes) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, d->rows) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 6, d->features) != SQLITE_OK ||
+        bind_text_or_null(st, 7, d->profile_json) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 8, d->created_at) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 9, d->deleted_at) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a dataset");
+        goto done;
+    }
+    snprintf(conflict, sizeof conflict,
+             "a dataset with blob key '%s' already exists", d->blob_key);
+    hs = step_insert(s, st, conflict, d->owner_id, "creating a dataset", &d->id,
+                     err);
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_dataset_get(void *impl, hs_id id, hs_id viewer_id,
+                                int viewer_is_admin, hs_dataset_rec *out,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    char missing[64];
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s, DATASET_COLS " WHERE id = ?1 AND " DATASET_VISIBLE, &st,
+                    err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
+        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an id");
+        goto done;
+    }
+    snprintf(missing, sizeof missing, "dataset %lld does not exist",
+             (long long)id);
+    hs = read_one(s, st, read_dataset, out, err, missing);
+    if (hs != HS_OK)
+        hs_dataset_rec_free(out);
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_dataset_list(void *impl, hs_id viewer_id,
+                                 int viewer_is_admin, int include_deleted,
+                                 hs_dataset_rec **items, size_t *n,
+                                 hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s,
+                    DATASET_COLS " WHERE " DATASET_VISIBLE
+                                 " AND (?1 = 1 OR deleted_at = 0)"
+                                 " ORDER BY created_at DESC, id DESC",
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int(st, 1, include_deleted != 0) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
+        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a filter");
+        goto done;
+    }
+    hs = read_all_owning(s, st, read_dataset, release_dataset, sizeof **items,
+                         (void **)items, n, err);
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_dataset_set_deleted(void *impl, hs_id id, hs_id viewer_id,
+                                        int viewer_is_admin, int64_t deleted_at,
+                                        hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int64_t changed = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s,
+                    "UPDATE datasets SET deleted_at = ?4"
+                    " WHERE id = ?1 AND " DATASET_VISIBLE,
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
+        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, deleted_at) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a dataset");
+        goto done;
+    }
+    /* An UPDATE counts every row its WHERE matched, changed or not. */
+    hs = step_changes(s, st, &changed, err, "trashing a dataset");
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
+                     (long long)id);
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_dataset_set_profile(void *impl, hs_id id,
+                                        const char *profile_json, int64_t rows,
+                                        int64_t features, hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int64_t changed = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s,
+                    "UPDATE datasets SET profile_json = ?2, rows = ?3,"
+                    " features = ?4 WHERE id = ?1",
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+        bind_text_or_null(st, 2, profile_json) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, rows) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, features) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a profile");
+        goto done;
+    }
+    hs = step_changes(s, st, &changed, err, "storing a dataset profile");
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
+                     (long long)id);
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
+/* DELETE ... RETURNING does its deleting on the first step; the savepoint
+ * makes "rows gone" and "keys handed back" one outcome, so a failure while
+ * collecting the keys (out of memory) cannot lose a key whose row is gone.
+ * A savepoint also nests inside the caller's hs_store_begin transaction. */
+static hs_status sq_dataset_purge(void *impl, int64_t deleted_before,
+                                  char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                  size_t *n, hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_exec(s->db, "SAVEPOINT dataset_purge", err, "starting a purge");
+    if (hs != HS_OK)
+        goto unlock;
+    hs = sq_prepare(s,
+                    "DELETE FROM datasets WHERE deleted_at > 0 AND"
+                    " deleted_at < ?1 RETURNING blob_key",
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, deleted_before) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a cutoff");
+        goto done;
+    }
+    hs = read_all(s, st, read_blob_key, sizeof **keys, (void **)keys, n, err);
+done:
+    sqlite3_finalize(st);
+    if (hs == HS_OK) {
+        hs = sq_exec(s->db, "RELEASE dataset_purge", err, "ending a purge");
+        if (hs != HS_OK) {
+            free(*keys);
+            *keys = NULL;
+            *n = 0;
+        }
+    }
+    if (hs != HS_OK) {
+        hs_error ignored;
+        (void)sq_exec(s->db, "ROLLBACK TO dataset_purge; RELEASE dataset_purge",
+                      &ignored, "rolling back a purge");
+    }
+unlock:
+    sq_unlock(s);
+    return hs;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static void sq_close(hs_store *store)
@@ -912,6 +1226,12 @@ static const hs_store_ops sq_ops = {
     .notification_add = sq_notification_add,
     .notification_list = sq_notification_list,
     .notification_mark_read = sq_notification_mark_read,
+    .dataset_create = sq_dataset_create,
+    .dataset_get = sq_dataset_get,
+    .dataset_list = sq_dataset_list,
+    .dataset_set_deleted = sq_dataset_set_deleted,
+    .dataset_set_profile = sq_dataset_set_profile,
+    .dataset_purge = sq_dataset_purge,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database

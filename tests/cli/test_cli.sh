@@ -822,6 +822,24 @@ t_user_add_rejects() {
     expect_usage_error "healer user add NAME" "missing name"
 }
 
+# ---- tests: profile ----
+
+t_profile() {
+    printf 'sample_id,a,b,label\n1,1,,x\n2,2,5,y\n3,1,,x\n4,3,5,\n' > p.csv
+    run healer profile --data p.csv --json
+    expect_rc 0 "profile --json"
+    json_check out "d['rows'] == 4 and d['unlabelled_rows'] == 1 and d['duplicate_rows'] == 1 and d['class_counts'] == {'x': 2, 'y': 1} and d['kpis'][1]['missing'] == 2 and d['kpis'][0]['median'] == 1.5"
+    run healer profile --data p.csv
+    expect_rc 0 "profile text"
+    expect_in out "4 rows x 2 KPIs"
+    run healer profile
+    expect_usage_error "--data" "profile without --data"
+    printf 'a,b\n1,x\n' > bad.csv
+    run healer profile --data bad.csv
+    expect_rc 1 "profile of a bad file"
+    expect_in err "bad.csv:2"
+}
+
 TESTS="help_top version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument
@@ -839,7 +857,7 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects"
+determinism_threads user_add user_add_rejects profile"
 
 passed=0
 failed=0

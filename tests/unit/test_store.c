@@ -1,14 +1,15 @@
 /* test_store.c - the record store interface through its SQLite backend.
  *
  * Checked from the outside, as the service will use it: users, account
- * events, sessions and notifications round-trip exactly; "not found" and
+ * events, sessions, notifications and datasets round-trip exactly; a
+ * dataset is visible only to its owner and admins; "not found" and
  * "already exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT; lists are
  * in their documented order; a rolled-back transaction leaves no trace;
- * migrations run once and a database from a newer healer is refused
- * untouched; and many threads writing through one store at once lose or
- * mangle nothing. The on-disk facts (WAL mode, the version table) are read
- * back with raw sqlite3. Each test gets a fresh mkdtemp directory that is
- * removed recursively afterwards.
+ * migrations run once, an older database is brought forward, and a
+ * database from a newer healer is refused untouched; and many threads writing
+ * through one store at once lose or mangle nothing. The on-disk facts (WAL
+ * mode, the version table) are read back with raw sqlite3. Each test gets a
+ * fresh mkdtemp directory that is removed recursively afterwards.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -116,6 +117,38 @@ static hs_session make_session(hs_id user_id, unsigned tag, int64_t expires)
     s.last_seen_at = 100;
     s.expires_at = expires;
     return s;
+}
+
+/* A live, unprofiled dataset whose blob key is derived from `tag`. */
+static hs_dataset_rec make_dataset(hs_id owner, const char *name, unsigned tag,
+                                   int64_t created_at)
+{
+    hs_dataset_rec d;
+    memset(&d, 0, sizeof d);
+    d.owner_id = owner;
+    snprintf(d.name, sizeof d.name, "%s", name);
+    snprintf(d.blob_key, sizeof d.blob_key, "%064x", tag);
+    d.size_bytes = 1000 + tag;
+    d.created_at = created_at;
+    return d;
+}
+
+static void assert_datasets_equal(const hs_dataset_rec *a,
+                                  const hs_dataset_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->blob_key, b->blob_key);
+    assert_int_equal(a->size_bytes, b->size_bytes);
+    assert_int_equal(a->rows, b->rows);
+    assert_int_equal(a->features, b->features);
+    if (a->profile_json && b->profile_json)
+        assert_string_equal(a->profile_json, b->profile_json);
+    else
+        assert_ptr_equal(a->profile_json, b->profile_json);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->deleted_at, b->deleted_at);
 }
 
 static void assert_users_equal(const hs_user *a, const hs_user *b)
@@ -457,6 +490,322 @@ static void test_notifications(void **state)
         HS_ERR_INVALID);
 }
 
+/* ---- datasets ---------------------------------------------------------- */
+
+static void test_datasets(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id lena = add_user(f->store, "lena", 0);
+    hs_dataset_rec a = make_dataset(lena, "iris.csv", 1, 100);
+    hs_dataset_rec b =
+        make_dataset(lena, "o'brien \"sales\"; DROP TABLE x", 2, 200);
+    hs_dataset_rec c = make_dataset(lena, "same-time.csv", 3, 200);
+    hs_dataset_rec got, *list = NULL;
+    size_t n = 0;
+
+    b.rows = 150;
+    b.features = 4;
+    b.profile_json = "{\"columns\":[]}";
+    assert_int_equal(hs_store_dataset_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &c, &err), HS_OK);
+    assert_true(a.id > 0 && b.id > a.id && c.id > b.id);
+
+    assert_int_equal(hs_store_dataset_get(f->store, a.id, lena, 0, &got, &err),
+                     HS_OK);
+    assert_datasets_equal(&got, &a);
+    assert_null(got.profile_json);
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_store_dataset_get(f->store, b.id, lena, 0, &got, &err),
+                     HS_OK);
+    assert_datasets_equal(&got, &b);
+    assert_true(got.profile_json != b.profile_json); /* a copy */
+    hs_dataset_rec_free(&got);
+    assert_null(got.profile_json);
+    hs_dataset_rec_free(&got); /* twice is harmless */
+
+    assert_int_equal(hs_store_dataset_get(f->store, 9999, lena, 1, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "dataset 9999 does not exist");
+    assert_null(got.profile_json);
+
+    /* Newest first: by created_at, then id. */
+    assert_int_equal(
+        hs_store_dataset_list(f->store, lena, 0, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 3);
+    assert_datasets_equal(&list[0], &c);
+    assert_datasets_equal(&list[1], &b);
+    assert_datasets_equal(&list[2], &a);
+    hs_dataset_list_free(list, n);
+    hs_dataset_list_free(NULL, 0);
+
+    /* Conflicts, missing owners and bad input. */
+    {
+        hs_dataset_rec dup = make_dataset(lena, "again.csv", 1, 300);
+        hs_dataset_rec orphan = make_dataset(4242, "orphan.csv", 9, 300);
+        hs_dataset_rec bad = make_dataset(lena, "", 10, 300);
+        assert_int_equal(hs_store_dataset_create(f->store, &dup, &err),
+                         HS_ERR_CONFLICT);
+        assert_non_null(strstr(err.message, "already exists"));
+        assert_int_equal(dup.id, 0);
+        assert_int_equal(hs_store_dataset_create(f->store, &orphan, &err),
+                         HS_ERR_NOTFOUND);
+        assert_string_equal(err.message, "user 4242 does not exist");
+        assert_int_equal(orphan.id, 0);
+        assert_int_equal(hs_store_dataset_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_dataset(lena, "x", 11, 300);
+        memset(bad.blob_key, 'k', sizeof bad.blob_key); /* no NUL */
+        assert_int_equal(hs_store_dataset_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_dataset(lena, "x", 12, 300);
+        memset(bad.name, 'n', sizeof bad.name); /* no NUL */
+        assert_int_equal(hs_store_dataset_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_dataset(lena, "x", 13, 300);
+        bad.size_bytes = -1;
+        assert_int_equal(hs_store_dataset_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(hs_store_dataset_create(f->store, NULL, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_dataset_get(f->store, a.id, lena, 0, NULL, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_dataset_list(f->store, lena, 0, 0, NULL, &n, &err),
+            HS_ERR_INVALID);
+    }
+    assert_int_equal(
+        hs_store_dataset_list(f->store, lena, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 3); /* nothing slipped in */
+    hs_dataset_list_free(list, n);
+}
+
+static void test_dataset_access(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "owner", 0);
+    hs_id other = add_user(f->store, "other", 0);
+    hs_id admin = add_user(f->store, "admin", 1);
+    hs_dataset_rec mine = make_dataset(owner, "mine.csv", 1, 100);
+    hs_dataset_rec theirs = make_dataset(other, "theirs.csv", 2, 200);
+    hs_dataset_rec got, *list = NULL;
+    size_t n = 0;
+
+    assert_int_equal(hs_store_dataset_create(f->store, &mine, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &theirs, &err), HS_OK);
+
+    /* Another user: as if it did not exist, for reads and writes. */
+    assert_int_equal(
+        hs_store_dataset_get(f->store, mine.id, other, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "dataset 1 does not exist");
+    assert_null(got.profile_json);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, mine.id, other, 0, 500, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, mine.id, owner, 0, &got, &err), HS_OK);
+    assert_int_equal(got.deleted_at, 0); /* untouched */
+    hs_dataset_rec_free(&got);
+
+    /* Each user lists only their own, trash included or not. */
+    assert_int_equal(
+        hs_store_dataset_list(f->store, other, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_datasets_equal(&list[0], &theirs);
+    hs_dataset_list_free(list, n);
+    assert_int_equal(
+        hs_store_dataset_list(f->store, admin, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 0); /* the admin owns none... */
+    hs_dataset_list_free(list, n);
+
+    /* ...but as an admin sees, and may trash, everything. */
+    assert_int_equal(
+        hs_store_dataset_list(f->store, admin, 1, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_datasets_equal(&list[0], &theirs);
+    assert_datasets_equal(&list[1], &mine);
+    hs_dataset_list_free(list, n);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, mine.id, admin, 1, &got, &err), HS_OK);
+    assert_datasets_equal(&got, &mine);
+    hs_dataset_rec_free(&got);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, mine.id, admin, 1, 600, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, mine.id, owner, 0, &got, &err), HS_OK);
+    assert_int_equal(got.deleted_at, 600);
+    hs_dataset_rec_free(&got);
+}
+
+static void test_dataset_trash_restore_purge(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id mia = add_user(f->store, "mia", 0);
+    hs_dataset_rec old_trash = make_dataset(mia, "old.csv", 1, 100);
+    hs_dataset_rec new_trash = make_dataset(mia, "new.csv", 2, 200);
+    hs_dataset_rec live = make_dataset(mia, "live.csv", 3, 300);
+    hs_dataset_rec older_trash = make_dataset(mia, "older.csv", 4, 400);
+    hs_dataset_rec got, *list = NULL;
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+
+    assert_int_equal(hs_store_dataset_create(f->store, &old_trash, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &new_trash, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &live, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_create(f->store, &older_trash, &err),
+                     HS_OK);
+
+    assert_int_equal(hs_store_dataset_set_deleted(f->store, old_trash.id, mia,
+                                                  0, 1000, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_set_deleted(f->store, new_trash.id, mia,
+                                                  0, 5000, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_set_deleted(f->store, older_trash.id, mia,
+                                                  0, 900, &err),
+                     HS_OK);
+    /* Again is fine; a negative time is not. */
+    assert_int_equal(hs_store_dataset_set_deleted(f->store, older_trash.id, mia,
+                                                  0, 900, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, live.id, mia, 0, -1, &err),
+        HS_ERR_INVALID);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, 9999, mia, 1, 1, &err),
+        HS_ERR_NOTFOUND);
+
+    /* Trashed ones leave the default list, stay in the full one. */
+    assert_int_equal(
+        hs_store_dataset_list(f->store, mia, 0, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, live.id);
+    hs_dataset_list_free(list, n);
+    assert_int_equal(
+        hs_store_dataset_list(f->store, mia, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(list[0].id, older_trash.id);
+    assert_int_equal(list[0].deleted_at, 900);
+    assert_int_equal(list[3].id, old_trash.id);
+    hs_dataset_list_free(list, n);
+
+    /* Restore brings one back. */
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, new_trash.id, mia, 0, 0, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_dataset_list(f->store, mia, 0, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, live.id);
+    assert_int_equal(list[1].id, new_trash.id);
+    assert_int_equal(list[1].deleted_at, 0);
+    hs_dataset_list_free(list, n);
+
+    /* Trash it again, later; purge takes only what was trashed before the
+     * cutoff (strictly), never a live one. */
+    assert_int_equal(hs_store_dataset_set_deleted(f->store, new_trash.id, mia,
+                                                  0, 8000, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_purge(f->store, 900, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    free(keys);
+    assert_int_equal(hs_store_dataset_purge(f->store, 8000, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    {
+        /* Order is not part of the contract. */
+        int saw_old = 0, saw_older = 0;
+        for (size_t i = 0; i < n; i++) {
+            saw_old += strcmp(keys[i], old_trash.blob_key) == 0;
+            saw_older += strcmp(keys[i], older_trash.blob_key) == 0;
+        }
+        assert_int_equal(saw_old, 1);
+        assert_int_equal(saw_older, 1);
+    }
+    free(keys);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, old_trash.id, mia, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, older_trash.id, mia, 1, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_dataset_list(f->store, mia, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, live.id);
+    assert_int_equal(list[1].id, new_trash.id);
+    assert_int_equal(list[1].deleted_at, 8000);
+    hs_dataset_list_free(list, n);
+
+    /* A purge rolled back with its transaction leaves the rows. */
+    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_purge(f->store, 9000, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], new_trash.blob_key);
+    free(keys);
+    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
+    assert_int_equal(
+        hs_store_dataset_get(f->store, new_trash.id, mia, 0, &got, &err),
+        HS_OK);
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_store_dataset_purge(f->store, 9000, NULL, &n, &err),
+                     HS_ERR_INVALID);
+}
+
+static void test_dataset_profile(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id noor = add_user(f->store, "noor", 0);
+    hs_dataset_rec d = make_dataset(noor, "caf\xc3\xa9.csv", 1, 100);
+    hs_dataset_rec got;
+    /* Unicode (2-, 3- and 4-byte UTF-8), quotes, backslashes, SQL. */
+    const char *profile =
+        "{\"columns\":[{\"name\":\"temp \\u00b0C \xc2\xb0\","
+        "\"label\":\"\xe6\xb8\xa9\xe5\xba\xa6 \xf0\x9f\x8c\xa1\","
+        "\"note\":\"it's \\\"quoted\\\"'); DROP TABLE datasets; --\"}]}";
+
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(
+        hs_store_dataset_set_profile(f->store, d.id, profile, 150, 4, &err),
+        HS_OK);
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, noor, 0, &got, &err),
+                     HS_OK);
+    assert_non_null(got.profile_json);
+    assert_string_equal(got.profile_json, profile);
+    assert_int_equal(got.rows, 150);
+    assert_int_equal(got.features, 4);
+    assert_string_equal(got.name, "caf\xc3\xa9.csv");
+    assert_int_equal(got.size_bytes, d.size_bytes); /* untouched */
+    hs_dataset_rec_free(&got);
+
+    /* NULL clears it. */
+    assert_int_equal(
+        hs_store_dataset_set_profile(f->store, d.id, NULL, 0, 0, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, noor, 0, &got, &err),
+                     HS_OK);
+    assert_null(got.profile_json);
+    assert_int_equal(got.rows, 0);
+    hs_dataset_rec_free(&got);
+
+    assert_int_equal(
+        hs_store_dataset_set_profile(f->store, 9999, "{}", 1, 1, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_dataset_set_profile(f->store, d.id, "{}", -1, 1, &err),
+        HS_ERR_INVALID);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 static void test_transactions(void **state)
@@ -587,8 +936,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 1);
+                        "1,2");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 2);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -596,8 +945,8 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,notifications,schema_migrations,"
-                        "sessions,users");
+                        "account_events,datasets,notifications,"
+                        "schema_migrations,sessions,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -616,7 +965,7 @@ static void test_future_schema_refused(void **state)
     assert_null(other);
     assert_string_equal(err.message,
                         "database schema version 999 is newer than this "
-                        "healer (1); upgrade healer");
+                        "healer (2); upgrade healer");
     assert_string_equal(raw_query(path,
                                   "SELECT name FROM sqlite_master WHERE"
                                   " type = 'table' ORDER BY name",
@@ -628,11 +977,56 @@ static void test_future_schema_refused(void **state)
     /* Our own database, later upgraded by a newer healer. */
     hs_store_close(f->store);
     f->store = NULL;
-    raw_exec(f->path, "INSERT INTO schema_migrations VALUES (2, 0);");
+    raw_exec(f->path, "INSERT INTO schema_migrations VALUES (3, 0);");
     assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err),
                      HS_ERR_INVALID);
     assert_null(f->store);
-    assert_non_null(strstr(err.message, "version 2 is newer"));
+    assert_non_null(strstr(err.message, "version 3 is newer"));
+}
+
+/* A database written at schema version 1 (before datasets) gets migration
+ * 2 at open and keeps its accounts. */
+static void test_migration_from_v1(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id kim = add_user(f->store, "kim", 0);
+    hs_dataset_rec d, got;
+    hs_user u;
+    char buf[256];
+
+    hs_store_close(f->store);
+    f->store = NULL;
+    /* Turn the file back into what version-1 code left behind. */
+    raw_exec(f->path, "DROP TABLE datasets;"
+                      "DELETE FROM schema_migrations WHERE version = 2;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
+                                  " name LIKE 'datasets%'",
+                                  buf, sizeof buf),
+                        "0");
+
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT version FROM schema_migrations"
+                                  " ORDER BY version",
+                                  buf, sizeof buf),
+                        "1,2");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " tbl_name = 'datasets' ORDER BY name",
+                                  buf, sizeof buf),
+                        "datasets,datasets_owner_deleted,"
+                        "sqlite_autoindex_datasets_1");
+    assert_int_equal(hs_store_user_get(f->store, kim, &u, &err), HS_OK);
+    assert_string_equal(u.username, "kim");
+
+    d = make_dataset(kim, "after-upgrade.csv", 1, 10);
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, kim, 0, &got, &err),
+                     HS_OK);
+    assert_datasets_equal(&got, &d);
+    hs_dataset_rec_free(&got);
 }
 
 static void test_open_errors(void **state)
@@ -781,11 +1175,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_datasets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_trash_restore_purge, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_owned_by_thread, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
