@@ -541,48 +541,44 @@ done:
     return hs;
 }
 
-static hs_status sq_user_get(void *impl, hs_id id, hs_user *out, hs_error *err)
+/* One row looked up by ?1 = key: an id when key_text is NULL, else the
+ * text. The lock, prepare, bind, read and cleanup every "get" needs. */
+static hs_status sq_get_by_key(sq_store *s, const char *sql, hs_id key_id,
+                               const char *key_text, row_reader read, void *out,
+                               const char *missing, hs_error *err)
 {
-    sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
         return hs;
-    hs = sq_prepare(s, USER_COLS " WHERE id = ?1", &st, err);
+    hs = sq_prepare(s, sql, &st, err);
     if (hs != HS_OK)
         goto done;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an id");
+    int rc = key_text ? bind_text(st, 1, key_text)
+                      : sqlite3_bind_int64(st, 1, key_id);
+    if (rc != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a key");
         goto done;
     }
-    hs = read_one(s, st, read_user, out, err, "no such user");
+    hs = read_one(s, st, read, out, err, missing);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);
     return hs;
 }
 
+static hs_status sq_user_get(void *impl, hs_id id, hs_user *out, hs_error *err)
+{
+    return sq_get_by_key(impl, USER_COLS " WHERE id = ?1", id, NULL, read_user,
+                         out, "no such user", err);
+}
+
 static hs_status sq_user_get_by_name(void *impl, const char *username,
                                      hs_user *out, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
     /* The column has BINARY collation: the match is exact. */
-    hs = sq_prepare(s, USER_COLS " WHERE username = ?1", &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (bind_text(st, 1, username) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a name");
-        goto done;
-    }
-    hs = read_one(s, st, read_user, out, err, "no such user");
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_get_by_key(impl, USER_COLS " WHERE username = ?1", 0, username,
+                         read_user, out, "no such user", err);
 }
 
 static hs_status sq_user_list(void *impl, hs_user **items, size_t *n,
@@ -795,23 +791,9 @@ static hs_status sq_session_get_by_token_hash(void *impl,
                                               const char *token_hash,
                                               hs_session *out, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, SESSION_COLS " WHERE token_hash = ?1", &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (bind_text(st, 1, token_hash) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a hash");
-        goto done;
-    }
-    hs = read_one(s, st, read_session, out, err, "no such session");
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_get_by_key(impl, SESSION_COLS " WHERE token_hash = ?1", 0,
+                         token_hash, read_session, out, "no such session",
+                         err);
 }
 
 /* Runs `sql` with ?1..?3 bound to a, b, c (only the first n_params used)
