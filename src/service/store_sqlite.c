@@ -700,30 +700,39 @@ done:
     return hs;
 }
 
-static hs_status sq_event_list(void *impl, hs_id user_id,
-                               hs_account_event **items, size_t *n,
-                               hs_error *err)
+/* All rows of `sql` with ?1 bound to `key`, into a malloc'ed array: the
+ * lock, prepare, bind, read and cleanup every single-filter list needs. */
+static hs_status sq_list_by_int(sq_store *s, const char *sql, int64_t key,
+                                row_reader read, size_t elem_size,
+                                void **items, size_t *n, hs_error *err)
 {
-    sq_store *s = impl;
     sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
         return hs;
-    hs = sq_prepare(s,
-                    EVENT_COLS " WHERE ?1 = 0 OR user_id = ?1"
-                               " ORDER BY at DESC, id DESC",
-                    &st, err);
+    hs = sq_prepare(s, sql, &st, err);
     if (hs != HS_OK)
         goto done;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an id");
+    if (sqlite3_bind_int64(st, 1, key) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a filter");
         goto done;
     }
-    hs = read_all(s, st, read_event, sizeof **items, (void **)items, n, err);
+    hs = read_all(s, st, read, elem_size, items, n, err);
 done:
     sqlite3_finalize(st);
     sq_unlock(s);
     return hs;
+}
+
+static hs_status sq_event_list(void *impl, hs_id user_id,
+                               hs_account_event **items, size_t *n,
+                               hs_error *err)
+{
+    return sq_list_by_int(impl,
+                          EVENT_COLS " WHERE ?1 = 0 OR user_id = ?1"
+                                     " ORDER BY at DESC, id DESC",
+                          user_id, read_event, sizeof **items, (void **)items,
+                          n, err);
 }
 
 static hs_status sq_login_failures_since(void *impl, hs_id user_id,
@@ -902,27 +911,11 @@ static hs_status sq_notification_list(void *impl, int unread_only,
                                       hs_notification **items, size_t *n,
                                       hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    NOTIFICATION_COLS " WHERE ?1 = 0 OR read = 0"
-                                      " ORDER BY created_at DESC, id DESC",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int(st, 1, unread_only != 0) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a filter");
-        goto done;
-    }
-    hs = read_all(s, st, read_notification, sizeof **items, (void **)items, n,
-                  err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_list_by_int(impl,
+                          NOTIFICATION_COLS " WHERE ?1 = 0 OR read = 0"
+                                            " ORDER BY created_at DESC, id DESC",
+                          unread_only != 0, read_notification, sizeof **items,
+                          (void **)items, n, err);
 }
 
 static hs_status sq_notification_mark_read(void *impl, hs_id id, hs_error *err)
