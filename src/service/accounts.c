@@ -73,19 +73,12 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
                                 int64_t window_start, int64_t *since,
                                 hs_error *err)
 {
-    hs_account_event *ev = NULL;
-    size_t n = 0;
-    hs_status rc = hs_store_event_list(store, user_id, &ev, &n, err);
-    if (rc != HS_OK)
+    int64_t unlocked_at = 0;
+    hs_status rc = hs_store_event_latest(store, user_id, HS_EVENT_UNLOCKED,
+                                         &unlocked_at, err);
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
-    *since = window_start;
-    for (size_t i = 0; i < n; i++) /* newest first */
-        if (!strcmp(ev[i].kind, HS_EVENT_UNLOCKED)) {
-            if (ev[i].at > *since)
-                *since = ev[i].at;
-            break;
-        }
-    free(ev);
+    *since = unlocked_at > window_start ? unlocked_at : window_start;
     return HS_OK;
 }
 

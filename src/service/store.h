@@ -146,6 +146,8 @@ typedef struct hs_store_ops {
                            int64_t at, hs_id *id_out, hs_error *err);
     hs_status (*event_list)(void *impl, hs_id user_id, hs_account_event **items,
                             size_t *n, hs_error *err);
+    hs_status (*event_latest)(void *impl, hs_id user_id, const char *kind,
+                              int64_t *at_out, hs_error *err);
     hs_status (*login_failures_since)(void *impl, hs_id user_id, int64_t since,
                                       int64_t **times, size_t *n,
                                       hs_error *err);
@@ -338,6 +340,20 @@ static inline hs_status hs_store_event_add(hs_store *store, hs_id user_id,
     if (!hs_store__str_fits(kind, HS_KIND_MAX))
         return hs_store__bad(err, "event kind must be 1..31 bytes");
     return store->ops->event_add(store->impl, user_id, kind, at, id_out, err);
+}
+
+/* The time of user_id's latest event of `kind` in *at_out; HS_ERR_NOTFOUND
+ * when there is none. (Cheap: indexed, whatever the history's length.) */
+static inline hs_status hs_store_event_latest(hs_store *store, hs_id user_id,
+                                              const char *kind, int64_t *at_out,
+                                              hs_error *err)
+{
+    if (!store || !at_out)
+        return hs_store__bad(err, "event_latest: missing argument");
+    *at_out = 0;
+    if (!hs_store__str_fits(kind, HS_KIND_MAX))
+        return hs_store__bad(err, "event kind must be 1..31 bytes");
+    return store->ops->event_latest(store->impl, user_id, kind, at_out, err);
 }
 
 /* The events of user_id (0 = every user), newest first (by time, then id):

@@ -735,6 +735,32 @@ static hs_status sq_event_list(void *impl, hs_id user_id,
                           n, err);
 }
 
+static hs_status sq_event_latest(void *impl, hs_id user_id, const char *kind,
+                                 int64_t *at_out, hs_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s,
+                    "SELECT at FROM account_events WHERE user_id = ?1 AND"
+                    " kind = ?2 ORDER BY at DESC, id DESC LIMIT 1",
+                    &st, err);
+    if (hs != HS_OK)
+        goto done;
+    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
+        bind_text(st, 2, kind) != SQLITE_OK) {
+        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a query");
+        goto done;
+    }
+    hs = read_one(s, st, read_time, at_out, err, "no such event");
+done:
+    sqlite3_finalize(st);
+    sq_unlock(s);
+    return hs;
+}
+
 static hs_status sq_login_failures_since(void *impl, hs_id user_id,
                                          int64_t since, int64_t **times,
                                          size_t *n, hs_error *err)
@@ -1191,6 +1217,7 @@ static const hs_store_ops sq_ops = {
     .user_update = sq_user_update,
     .event_add = sq_event_add,
     .event_list = sq_event_list,
+    .event_latest = sq_event_latest,
     .login_failures_since = sq_login_failures_since,
     .session_create = sq_session_create,
     .session_get_by_token_hash = sq_session_get_by_token_hash,

@@ -280,6 +280,16 @@ static void test_events(void **state)
     assert_int_equal(
         hs_store_event_add(f->store, carol, "login_failed", 200, NULL, &err),
         HS_OK);
+    /* The latest event of a kind, whatever order they were recorded in. */
+    int64_t latest = 0;
+    assert_int_equal(
+        hs_store_event_latest(f->store, carol, "login_failed", &latest, &err),
+        HS_OK);
+    assert_int_equal(latest, 200);
+    assert_int_equal(
+        hs_store_event_latest(f->store, carol, "unlocked", &latest, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(latest, 0);
     assert_int_equal(
         hs_store_event_add(f->store, carol, "login_failed", 100, NULL, &err),
         HS_OK);
