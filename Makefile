@@ -12,7 +12,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -Iinclude -pthread $(WARN)
 LDLIBS  := -lm -pthread
-SVC_LIBS := -ljansson -lsqlite3 -lsodium
+SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRC := $(wildcard src/core/*.c)
@@ -29,7 +29,7 @@ ASAN_CORE_OBJ := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all deps run test unit-tests asan-tests cli-tests bench clean format lint
+.PHONY: all deps run demo test unit-tests asan-tests cli-tests bench clean format lint
 
 all: build/healer
 
@@ -80,8 +80,17 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-tests asan-tests
 	@sh tests/run.sh
 
+# The platform on its embedded defaults: SQLite and files under ./var/.
+# It prints the URL and how to log in (a one-time setup token on the very
+# first start); Ctrl-C stops it gracefully.
+LISTEN   ?= 127.0.0.1:8080
+DATA_DIR ?= var
 run: deps
 	@$(MAKE) --no-print-directory all
+	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# A guided tour of the command-line engine on simulated data.
+demo: all
 	@sh mk/demo.sh
 
 bench: all

@@ -47,6 +47,11 @@ typedef struct hl_warnings {
 
 void hl_warnings_free(hl_warnings *w);
 
+/* Appends a printf-style warning (for callers that report their own
+ * findings beside the engine's). HL_ERR_NOMEM when it cannot. */
+hl_status hl_warnings_add(hl_warnings *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Short stable identifier for a status, e.g. "parse" or "nomem". */
 const char *hl_status_name(hl_status code);
 

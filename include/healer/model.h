@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "healer/dataset.h"
 #include "healer/error.h"
@@ -102,6 +103,15 @@ int32_t hl_predict_argmax(const double *proba_row, size_t n_classes);
 hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
                                    const double *proba, const char *path,
                                    hl_error *err);
+
+/* The same CSV to an open stream, from plain arrays: n_rows rows of
+ * n_classes probabilities, the class names, and the sample ids (NULL =
+ * 1-based row numbers). For callers that keep results without the model
+ * or the dataset (the web platform's stored diagnoses). */
+hl_status hl_predictions_write_stream(FILE *f, size_t n_rows, size_t n_classes,
+                                      char *const *class_names,
+                                      char *const *sample_ids,
+                                      const double *proba, hl_error *err);
 
 /* Maps the dataset's label names onto the model's label table: y_out[i] is
  * the model class index, or -1 for unlabelled rows and for labels the model

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "healer/healer.h"
+#include "engine_json.h"
 
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
@@ -27,6 +28,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* ---- args.c ---- */
 
@@ -59,9 +61,6 @@ void cli_progress_done(void);
 
 /* ---- report.c ---- */
 
-json_t *cli_metrics_json(const hl_metrics *m, char *const *class_names);
-json_t *cli_summary_json(const hl_model_summary *s);
-json_t *cli_warnings_json(const hl_warnings *w);
 void cli_print_metrics(FILE *out, const hl_metrics *m,
                        char *const *class_names, const char *indent);
 void cli_print_summary(FILE *out, const hl_model_summary *s);

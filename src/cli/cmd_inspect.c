@@ -43,7 +43,7 @@ int cmd_inspect(int argc, char **argv)
         return cli_engine_error("inspect", &err);
     int rc = CLI_OK;
     if (json)
-        rc = cli_emit_json(cli_summary_json(hl_model_summary_get(m)));
+        rc = cli_emit_json(hs_json_summary(hl_model_summary_get(m)));
     else
         cli_print_summary(stdout, hl_model_summary_get(m));
     hl_model_free(m);

@@ -205,7 +205,7 @@ static void print_label_report(const predict_args *a, const diagnosis *d)
 static json_t *metrics_or_null(const diagnosis *d)
 {
     return d->has_metrics
-               ? cli_metrics_json(&d->metrics,
+               ? hs_json_metrics(&d->metrics,
                                   hl_model_summary_get(d->model)->class_names)
                : json_null();
 }
@@ -224,7 +224,7 @@ static int report_predict(const predict_args *a, const diagnosis *d)
             (json_int_t)d->ds->n_rows, "parse_seconds", d->parse_seconds,
             "predict_seconds", d->predict_seconds,
             "class_counts", class_counts_json(d), "warnings",
-            cli_warnings_json(&d->warnings), "unknown_labels",
+            hs_json_warnings(&d->warnings), "unknown_labels",
             (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d)));
     printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
            d->ds->n_rows, d->predict_seconds * 1e3, a->out);
@@ -247,7 +247,7 @@ static int report_eval(const predict_args *a, const diagnosis *d)
         return cli_emit_json(json_pack(
             "{s:I, s:I, s:f, s:o, s:o}", "rows", (json_int_t)d->ds->n_rows,
             "unknown_labels", (json_int_t)d->unknown_labels, "predict_seconds",
-            d->predict_seconds, "warnings", cli_warnings_json(&d->warnings),
+            d->predict_seconds, "warnings", hs_json_warnings(&d->warnings),
             "metrics", metrics_or_null(d)));
     cli_print_metrics(stdout, &d->metrics,
                       hl_model_summary_get(d->model)->class_names, "");

@@ -20,40 +20,6 @@ static const char PROFILE_USAGE[] =
     "  --json               print the profile as JSON\n"
     "  -h, --help           show this help\n";
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static json_t *profile_json(const hl_dataset *ds, const hl_dataset_profile *p)
-{
-    json_t *features = json_array(), *classes = json_object();
-    for (size_t f = 0; f < p->n_features; f++) {
-        const hl_feature_stats *s = &p->features[f];
-        json_array_append_new(
-            features,
-            json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                      "name", ds->feature_names[f], "missing",
-                      (json_int_t)s->missing, "missing_rate",
-                      num(s->missing_rate), "min", num(s->min), "p05",
-                      num(s->p05), "median", num(s->p50), "p95", num(s->p95),
-                      "max", num(s->max), "mean", num(s->mean), "std",
-                      num(s->std)));
-    }
-    for (size_t k = 0; p->class_counts && k < p->n_classes; k++)
-        json_object_set_new(classes, ds->class_names[k],
-                            json_integer((json_int_t)p->class_counts[k]));
-    return json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}",
-        "source", ds->source, "rows", (json_int_t)p->n_rows, "features",
-        (json_int_t)p->n_features, "rows_read", (json_int_t)p->rows_read,
-        "rows_skipped_no_label", (json_int_t)p->rows_skipped_no_label,
-        "unlabelled_rows", (json_int_t)p->unlabelled_rows, "duplicate_rows",
-        (json_int_t)p->duplicate_rows, "conflicting_rows",
-        (json_int_t)p->conflicting_rows, "missing_cells",
-        (json_int_t)p->missing_cells, "missing_rate", num(p->missing_rate),
-        "constant_features", (json_int_t)p->constant_features, "class_counts",
-        p->class_counts ? classes : (json_decref(classes), json_null()),
-        "kpis", features);
-}
-
 static void print_profile(const hl_dataset *ds, const hl_dataset_profile *p)
 {
     printf("%s: %zu rows x %zu KPIs; %zu without a label; %zu exact "
@@ -127,7 +93,7 @@ int cmd_profile(int argc, char **argv)
     }
     int rc = CLI_OK;
     if (json)
-        rc = cli_emit_json(profile_json(ds, &p));
+        rc = cli_emit_json(hs_json_profile(ds, &p, 0));
     else
         print_profile(ds, &p);
     hl_dataset_profile_free(&p);

@@ -222,7 +222,7 @@ int cmd_train(int argc, char **argv)
                               "parse_seconds", parse_seconds,
                               "train_seconds", s->train_seconds, "rounds_done",
                               (json_int_t)s->rounds_done, "summary",
-                              cli_summary_json(s));
+                              hs_json_summary(s));
         rc = cli_emit_json(j);
     } else {
         cli_print_summary(stdout, s);

@@ -1,8 +1,8 @@
 /* main.c - `healer`: dispatch to a subcommand.
  *
  * Every subcommand lives in its own cmd_*.c file and is a thin layer over
- * the engine in include/healer/. The web platform (`healer serve`) will be
- * one more subcommand calling the same library functions.
+ * the engine in include/healer/. The web platform (`healer serve`) is one
+ * more subcommand, calling the same library functions through the service.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"inspect", cmd_inspect, "show what a model file contains"},
     {"profile", cmd_profile, "summarise a CSV file before training on it"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
+    {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},
 };
 

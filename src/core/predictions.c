@@ -10,33 +10,49 @@
 #include "healer/model.h"
 #include "internal.h"
 
-static void put_header(FILE *f, const hl_model *m)
+static void put_header(FILE *f, size_t K, char *const *class_names)
 {
     fputs("sample_id,label,confidence", f);
-    for (size_t k = 0; k < hl_model_n_classes(m); k++) {
+    for (size_t k = 0; k < K; k++) {
         char name[512];
-        snprintf(name, sizeof name, "prob_%s", hl_model_class_name(m, k));
+        snprintf(name, sizeof name, "prob_%s", class_names[k]);
         putc(',', f);
         hl__csv_put_text(f, name);
     }
     putc('\n', f);
 }
 
-static void put_row(FILE *f, const hl_model *m, const hl_dataset *ds,
-                    size_t i, const double *p)
+static void put_row(FILE *f, size_t K, char *const *class_names,
+                    char *const *sample_ids, size_t i, const double *p)
 {
-    const size_t K = hl_model_n_classes(m);
     const int32_t best = hl_predict_argmax(p, K);
-    if (ds->sample_ids)
-        hl__csv_put_text(f, ds->sample_ids[i]);
+    if (sample_ids)
+        hl__csv_put_text(f, sample_ids[i]);
     else
         fprintf(f, "%zu", i + 1);
     putc(',', f);
-    hl__csv_put_text(f, hl_model_class_name(m, (size_t)best));
+    hl__csv_put_text(f, class_names[best]);
     fprintf(f, ",%.6g", p[best]);
     for (size_t k = 0; k < K; k++)
         fprintf(f, ",%.6g", p[k]);
     putc('\n', f);
+}
+
+hl_status hl_predictions_write_stream(FILE *f, size_t n_rows, size_t n_classes,
+                                      char *const *class_names,
+                                      char *const *sample_ids,
+                                      const double *proba, hl_error *err)
+{
+    if (!f || !class_names || !n_classes || (!proba && n_rows))
+        return hl__fail(err, HL_ERR_INVALID, "write predictions: NULL argument");
+    hl__locale_scope sc = hl__c_locale_enter();
+    put_header(f, n_classes, class_names);
+    for (size_t i = 0; i < n_rows && !ferror(f); i++)
+        put_row(f, n_classes, class_names, sample_ids, i, proba + i * n_classes);
+    hl__c_locale_leave(sc);
+    if (ferror(f))
+        return hl__fail(err, HL_ERR_IO, "write predictions: stream error");
+    return HL_OK;
 }
 
 hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
@@ -49,11 +65,12 @@ hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
     hl_status rc = hl__atomic_open(&af, path, err);
     if (rc != HL_OK)
         return rc;
-    hl__locale_scope sc = hl__c_locale_enter();
-    const size_t K = hl_model_n_classes(m);
-    put_header(af.f, m);
-    for (size_t i = 0; i < ds->n_rows && !ferror(af.f); i++)
-        put_row(af.f, m, ds, i, proba + i * K);
-    hl__c_locale_leave(sc);
+    rc = hl_predictions_write_stream(af.f, ds->n_rows, hl_model_n_classes(m),
+                                     hl_model_summary_get(m)->class_names,
+                                     ds->sample_ids, proba, err);
+    if (rc != HL_OK) {
+        hl__atomic_abort(&af);
+        return rc;
+    }
     return hl__atomic_commit(&af, err);
 }

@@ -111,15 +111,12 @@ hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
     return rc;
 }
 
-hl_status hl__warn(hl_warnings *w, const char *fmt, ...)
+static hl_status warn_v(hl_warnings *w, const char *fmt, va_list ap)
 {
     if (!w)
         return HL_OK;
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     char **items = realloc(w->items, (w->count + 1) * sizeof *items);
     if (!items)
         return HL_ERR_NOMEM;
@@ -129,6 +126,24 @@ hl_status hl__warn(hl_warnings *w, const char *fmt, ...)
         return HL_ERR_NOMEM;
     w->count++;
     return HL_OK;
+}
+
+hl_status hl__warn(hl_warnings *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_status rc = warn_v(w, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+hl_status hl_warnings_add(hl_warnings *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_status rc = warn_v(w, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void hl_warnings_free(hl_warnings *w)

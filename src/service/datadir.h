@@ -1,5 +1,6 @@
 /* datadir.h - the data directory: where one healer installation keeps its
- * state (healer.db, the SQLite store, and blobs/, the blob store).
+ * state (healer.db, the SQLite store; blobs/, the blob store; server.key,
+ * the secret CSRF tokens are made with).
  *
  * Every command that touches the store (`healer serve`, `healer user ...`)
  * opens it through here, so the layout is decided once. Opening creates
@@ -26,5 +27,12 @@ typedef struct hs_datadir {
  * with hs_datadir_close. */
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
+
+/* The server's secret key (CSRF tokens are MACs under it), kept in
+ * DIR/server.key (mode 0600) so sessions survive restarts; created with
+ * fresh random bytes the first time. A file of the wrong size is an error,
+ * never silently replaced. */
+hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
+                                hs_error *err);
 
 #endif

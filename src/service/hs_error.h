@@ -22,7 +22,8 @@ typedef enum hs_status {
     HS_ERR_CRYPTO,
     HS_ERR_INTERNAL,
     HS_ERR_DENIED, /* wrong credentials, disabled account, no session */
-    HS_ERR_LOCKED  /* the account is locked after too many failed logins */
+    HS_ERR_LOCKED, /* the account is locked after too many failed logins */
+    HS_ERR_BUSY    /* at capacity (queue full): try again later */
 } hs_status;
 
 typedef struct hs_error {
@@ -72,6 +73,8 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_DENIED";
     case HS_ERR_LOCKED:
         return "HS_ERR_LOCKED";
+    case HS_ERR_BUSY:
+        return "HS_ERR_BUSY";
     }
     return "HS_ERR_UNKNOWN";
 }

@@ -1,5 +1,5 @@
 /* store.h - the service's record store: users, sessions, account events,
- * notifications and datasets (later: models, jobs, diagnoses).
+ * notifications, datasets, models, jobs and diagnoses.
  *
  * One interface, several backends (like Redis's rio.h): an hs_store is a
  * table of operations plus the backend's private state. The rest of the
@@ -116,6 +116,90 @@ typedef struct hs_dataset_rec {
     int64_t deleted_at; /* unix seconds it went to the trash; 0 = live */
 } hs_dataset_rec;
 
+/* A trained model. Its file lives in the blob store under blob_key (the
+ * engine's model format); summary_json is the engine summary rendered as
+ * JSON (parameters, data shape, metrics, importance, curve), kept here so
+ * that listing and showing models never loads a model file. Owns heap
+ * memory: release with hs_model_rec_free / hs_model_list_free. */
+typedef struct hs_model_rec {
+    hs_id id;
+    hs_id owner_id;
+    hs_id dataset_id; /* the dataset it was trained on; 0 once purged */
+    hs_id job_id;     /* the training job that made it; 0 = none (import) */
+    char name[HS_DATASET_NAME_MAX];
+    char algo[HS_KIND_MAX];               /* "gbdt", ... */
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t size_bytes;
+    int64_t n_features;
+    int64_t n_classes;
+    double macro_f1; /* best quality estimate (CV, else validation); NAN = none */
+    double accuracy; /* same source as macro_f1; NAN = none */
+    char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
+    int64_t created_at;
+} hs_model_rec;
+
+/* Job states, in the order of their life. The names are the API's. */
+typedef enum hs_job_state {
+    HS_JOB_QUEUED = 0,
+    HS_JOB_RUNNING = 1,
+    HS_JOB_SUCCEEDED = 2,
+    HS_JOB_FAILED = 3,
+    HS_JOB_CANCELLED = 4
+} hs_job_state;
+#define HS_JOB_STATES 5
+
+/* "queued", "running", ...; "unknown" for anything else. */
+static inline const char *hs_job_state_name(hs_job_state s)
+{
+    static const char *const names[HS_JOB_STATES] = {
+        "queued", "running", "succeeded", "failed", "cancelled"};
+    return (unsigned)s < HS_JOB_STATES ? names[s] : "unknown";
+}
+
+/* A background job (training, large diagnosis). The queue *is* the table:
+ * workers claim the oldest queued job, so jobs survive restarts and several
+ * workers (later, several machines) can share one queue. Owns heap memory:
+ * release with hs_job_rec_free / hs_job_list_free. */
+typedef struct hs_job_rec {
+    hs_id id;
+    hs_id owner_id;
+    char type[HS_KIND_MAX]; /* "train", "diagnose" */
+    hs_job_state state;
+    hs_id dataset_id;   /* train: the input; 0 = none */
+    hs_id model_id;     /* train: the result; diagnose: the model used */
+    hs_id diagnosis_id; /* diagnose: the result */
+    char input_blob_key[HS_STORE_BLOB_KEY_MAX]; /* diagnose: uploaded CSV; "" = none */
+    char name[HS_DATASET_NAME_MAX]; /* what the result will be called */
+    char *params_json;   /* the request's parameters (JSON object text) */
+    double progress;     /* 0..1 */
+    int64_t round;       /* boosting round just finished (0 = none yet) */
+    int64_t rounds;      /* planned rounds of the current stage */
+    char *losses_json;   /* progress detail (JSON text), NULL = none yet */
+    char *attempts_json; /* JSON array of finished attempts, NULL = none */
+    char error[HS_MESSAGE_MAX]; /* why it failed or was cancelled, "" = n/a */
+    int cancel_requested; /* 0 or 1: the runner stops at the next round */
+    int64_t restarts;     /* times a server restart re-queued it */
+    int64_t created_at;
+    int64_t started_at;  /* 0 = not started */
+    int64_t finished_at; /* 0 = not finished */
+} hs_job_rec;
+
+/* A stored diagnosis: the per-row results live in the blob store under
+ * blob_key (see diagnoses.h for their format); summary_json holds class
+ * counts, metrics when the input had labels, and warnings. Owns heap memory:
+ * release with hs_diagnosis_rec_free / hs_diagnosis_list_free. */
+typedef struct hs_diagnosis_rec {
+    hs_id id;
+    hs_id owner_id;
+    hs_id model_id; /* 0 once the model was deleted */
+    hs_id job_id;   /* 0 = answered at once, without a job */
+    char name[HS_DATASET_NAME_MAX];
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t rows;
+    char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
+    int64_t created_at;
+} hs_diagnosis_rec;
+
 /* The event kind hs_store_login_failures_since looks for. */
 #define HS_EVENT_LOGIN_FAILED "login_failed"
 
@@ -187,6 +271,55 @@ typedef struct hs_store_ops {
     hs_status (*dataset_purge)(void *impl, int64_t deleted_before,
                                char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
                                hs_error *err);
+
+    hs_status (*model_create)(void *impl, hs_model_rec *m, hs_error *err);
+    hs_status (*model_get)(void *impl, hs_id id, hs_id viewer_id,
+                           int viewer_is_admin, hs_model_rec *out,
+                           hs_error *err);
+    hs_status (*model_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                            hs_model_rec **items, size_t *n, hs_error *err);
+    hs_status (*model_delete)(void *impl, hs_id id, hs_id viewer_id,
+                              int viewer_is_admin,
+                              char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                              hs_error *err);
+
+    hs_status (*job_create)(void *impl, hs_job_rec *j, hs_error *err);
+    hs_status (*job_get)(void *impl, hs_id id, hs_id viewer_id,
+                         int viewer_is_admin, hs_job_rec *out, hs_error *err);
+    hs_status (*job_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                          hs_job_rec **items, size_t *n, hs_error *err);
+    hs_status (*job_claim_next)(void *impl, int64_t now, hs_job_rec *out,
+                                hs_error *err);
+    hs_status (*job_progress)(void *impl, hs_id id, double progress,
+                              int64_t round, int64_t rounds,
+                              const char *losses_json, int *cancel_requested,
+                              hs_error *err);
+    hs_status (*job_finish)(void *impl, hs_id id, hs_job_state state,
+                            const char *error, hs_id model_id,
+                            hs_id diagnosis_id, const char *attempts_json,
+                            int64_t finished_at, hs_error *err);
+    hs_status (*job_cancel)(void *impl, hs_id id, hs_id viewer_id,
+                            int viewer_is_admin, int64_t now,
+                            hs_job_state *state_out, hs_error *err);
+    hs_status (*job_requeue)(void *impl, hs_id id, hs_error *err);
+    hs_status (*job_recover)(void *impl, int64_t now, int64_t max_restarts,
+                             int64_t *requeued, int64_t *failed,
+                             hs_error *err);
+    hs_status (*job_counts)(void *impl, int64_t counts[HS_JOB_STATES],
+                            hs_error *err);
+
+    hs_status (*diagnosis_create)(void *impl, hs_diagnosis_rec *d,
+                                  hs_error *err);
+    hs_status (*diagnosis_get)(void *impl, hs_id id, hs_id viewer_id,
+                               int viewer_is_admin, hs_diagnosis_rec *out,
+                               hs_error *err);
+    hs_status (*diagnosis_list)(void *impl, hs_id viewer_id,
+                                int viewer_is_admin, hs_diagnosis_rec **items,
+                                size_t *n, hs_error *err);
+    hs_status (*diagnosis_delete)(void *impl, hs_id id, hs_id viewer_id,
+                                  int viewer_is_admin,
+                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                  hs_error *err);
 } hs_store_ops;
 
 struct hs_store {
@@ -655,6 +788,363 @@ hs_store_dataset_purge(hs_store *store, int64_t deleted_before,
     return store->ops->dataset_purge(store->impl, deleted_before, keys, n, err);
 }
 
+/* ---- models, jobs, diagnoses: common rules ------------------------------ *
+ *
+ * The access rule of datasets applies to all three: a record is visible to
+ * its owner and to admins; to anyone else it does not exist
+ * (HS_ERR_NOTFOUND). Strings must fit their fields (HS_ERR_INVALID
+ * otherwise); JSON text fields are copied by the store and stay the
+ * caller's. Records own their JSON text: *_rec_free releases one record's,
+ * *_list_free a list. */
+
+static inline void hs_model_rec_free(hs_model_rec *m)
+{
+    if (m) {
+        free(m->summary_json);
+        m->summary_json = NULL;
+    }
+}
+
+static inline void hs_model_list_free(hs_model_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_model_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_job_rec_free(hs_job_rec *j)
+{
+    if (j) {
+        free(j->params_json);
+        free(j->losses_json);
+        free(j->attempts_json);
+        j->params_json = j->losses_json = j->attempts_json = NULL;
+    }
+}
+
+static inline void hs_job_list_free(hs_job_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_job_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_diagnosis_rec_free(hs_diagnosis_rec *d)
+{
+    if (d) {
+        free(d->summary_json);
+        d->summary_json = NULL;
+    }
+}
+
+static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_diagnosis_rec_free(&items[i]);
+    free(items);
+}
+
+/* ---- models ------------------------------------------------------------- */
+
+/* Inserts a model from all of m's fields but id, which the store sets.
+ * name 1..255 bytes, algo 1..31, blob_key 1..65, summary_json non-empty;
+ * dataset_id and job_id 0 or existing (else HS_ERR_NOTFOUND).
+ * HS_ERR_CONFLICT when the blob key is already used. */
+static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
+                                              hs_error *err)
+{
+    if (!store || !m || !m->summary_json || !m->summary_json[0])
+        return hs_store__bad(err, "model_create: missing argument");
+    if (!hs_store__str_fits(m->name, sizeof m->name) ||
+        !hs_store__str_fits(m->algo, sizeof m->algo) ||
+        !hs_store__str_fits(m->blob_key, sizeof m->blob_key))
+        return hs_store__bad(err, "model name, algo or blob key do not fit");
+    m->id = 0;
+    return store->ops->model_create(store->impl, m, err);
+}
+
+/* Reads model `id` under the access rule. *out is always overwritten;
+ * release it with hs_model_rec_free. */
+static inline hs_status hs_store_model_get(hs_store *store, hs_id id,
+                                           hs_id viewer_id, int viewer_is_admin,
+                                           hs_model_rec *out, hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "model_get: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->model_get(store->impl, id, viewer_id,
+                                 viewer_is_admin != 0, out, err);
+}
+
+/* The models viewer_id may see, newest first (created_at, then id).
+ * Release with hs_model_list_free. */
+static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
+                                            int viewer_is_admin,
+                                            hs_model_rec **items, size_t *n,
+                                            hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "model_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->model_list(store->impl, viewer_id, viewer_is_admin != 0,
+                                  items, n, err);
+}
+
+/* Deletes model `id` under the access rule and hands back its blob key,
+ * which the caller deletes from the blob store afterwards. Diagnoses made
+ * with it keep their results (their model_id becomes 0). */
+static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
+                                              hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                              hs_error *err)
+{
+    if (!store || !blob_key_out)
+        return hs_store__bad(err, "model_delete: missing argument");
+    blob_key_out[0] = '\0';
+    return store->ops->model_delete(store->impl, id, viewer_id,
+                                    viewer_is_admin != 0, blob_key_out, err);
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+/* Inserts a job (state, progress and times as given; normally
+ * HS_JOB_QUEUED with only owner_id, type, name, params_json, created_at and
+ * the input ids set); the store sets j->id. type 1..31 bytes, params_json
+ * non-empty, input_blob_key "" or a key, error 0..511 bytes.
+ * HS_ERR_NOTFOUND for a missing owner, dataset or model. */
+static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
+                                            hs_error *err)
+{
+    if (!store || !j || !j->params_json || !j->params_json[0])
+        return hs_store__bad(err, "job_create: missing argument");
+    if (!hs_store__str_fits(j->type, sizeof j->type) ||
+        !hs_store__str_fits(j->name, sizeof j->name) ||
+        (j->input_blob_key[0] &&
+         !hs_store__str_fits(j->input_blob_key, sizeof j->input_blob_key)) ||
+        !memchr(j->error, '\0', sizeof j->error) ||
+        (unsigned)j->state >= HS_JOB_STATES)
+        return hs_store__bad(err,
+                             "job type, name, input, error or state invalid");
+    j->id = 0;
+    return store->ops->job_create(store->impl, j, err);
+}
+
+/* Reads job `id` under the access rule (release with hs_job_rec_free). */
+static inline hs_status hs_store_job_get(hs_store *store, hs_id id,
+                                         hs_id viewer_id, int viewer_is_admin,
+                                         hs_job_rec *out, hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "job_get: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->job_get(store->impl, id, viewer_id,
+                               viewer_is_admin != 0, out, err);
+}
+
+/* The jobs viewer_id may see, newest first (release with
+ * hs_job_list_free). */
+static inline hs_status hs_store_job_list(hs_store *store, hs_id viewer_id,
+                                          int viewer_is_admin,
+                                          hs_job_rec **items, size_t *n,
+                                          hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "job_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->job_list(store->impl, viewer_id, viewer_is_admin != 0,
+                                items, n, err);
+}
+
+/* Atomically takes the oldest queued job (lowest id), marks it running
+ * with started_at = now, and reads it into *out (release with
+ * hs_job_rec_free). HS_ERR_NOTFOUND when nothing is queued. Two callers
+ * never get the same job. */
+static inline hs_status hs_store_job_claim_next(hs_store *store, int64_t now,
+                                                hs_job_rec *out, hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "job_claim_next: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->job_claim_next(store->impl, now, out, err);
+}
+
+/* Records the progress of a running job (progress clamped to 0..1,
+ * losses_json may be NULL to leave it unchanged) and tells the runner
+ * whether a cancel was requested meanwhile (*cancel_requested, may be
+ * NULL). HS_ERR_NOTFOUND when no *running* job has this id. */
+static inline hs_status hs_store_job_progress(hs_store *store, hs_id id,
+                                              double progress, int64_t round,
+                                              int64_t rounds,
+                                              const char *losses_json,
+                                              int *cancel_requested,
+                                              hs_error *err)
+{
+    if (cancel_requested)
+        *cancel_requested = 0;
+    if (!store)
+        return hs_store__bad(err, "job_progress: no store");
+    if (!(progress >= 0))
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    return store->ops->job_progress(store->impl, id, progress, round, rounds,
+                                    losses_json, cancel_requested, err);
+}
+
+/* Ends a running job in a final state (succeeded, failed or cancelled)
+ * with its error message ("" or NULL = none, 0..511 bytes), result ids (0 =
+ * none) and attempts (JSON text, may be NULL); a succeeded job also gets
+ * progress 1. HS_ERR_NOTFOUND when no running job has this id;
+ * HS_ERR_INVALID for a state that is not final. */
+static inline hs_status hs_store_job_finish(hs_store *store, hs_id id,
+                                            hs_job_state state,
+                                            const char *error, hs_id model_id,
+                                            hs_id diagnosis_id,
+                                            const char *attempts_json,
+                                            int64_t finished_at, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_finish: no store");
+    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
+        state != HS_JOB_CANCELLED)
+        return hs_store__bad(err, "job_finish: the state must be final");
+    if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
+        return hs_store__bad(err, "job error message must be 0..511 bytes");
+    return store->ops->job_finish(store->impl, id, state, error ? error : "",
+                                  model_id, diagnosis_id, attempts_json,
+                                  finished_at, err);
+}
+
+/* Cancels job `id` under the access rule: a queued job becomes cancelled
+ * at once (finished_at = now); a running one gets cancel_requested = 1 and
+ * stays running until its runner stops it. *state_out receives the state
+ * after the call. HS_ERR_CONFLICT when the job had already finished. */
+static inline hs_status hs_store_job_cancel(hs_store *store, hs_id id,
+                                            hs_id viewer_id,
+                                            int viewer_is_admin, int64_t now,
+                                            hs_job_state *state_out,
+                                            hs_error *err)
+{
+    if (!store || !state_out)
+        return hs_store__bad(err, "job_cancel: missing argument");
+    *state_out = HS_JOB_QUEUED;
+    return store->ops->job_cancel(store->impl, id, viewer_id,
+                                  viewer_is_admin != 0, now, state_out, err);
+}
+
+/* Puts a running job back in the queue as if it had never started
+ * (progress, round, losses and started_at reset; restarts unchanged): the
+ * checkpoint of a graceful shutdown. A job whose cancel was requested is
+ * cancelled instead. HS_ERR_NOTFOUND when no running job has this id. */
+static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
+                                             hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_requeue: no store");
+    return store->ops->job_requeue(store->impl, id, err);
+}
+
+/* After a crash: every job still marked running is re-queued (restarts
+ * + 1, progress reset) when its restarts < max_restarts, else marked
+ * failed with a reason ("interrupted by server restarts"); a job whose
+ * cancel was requested is cancelled. *requeued and *failed (may be NULL)
+ * receive the counts. One transaction. */
+static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
+                                             int64_t max_restarts,
+                                             int64_t *requeued,
+                                             int64_t *failed, hs_error *err)
+{
+    int64_t a, b;
+    if (!store)
+        return hs_store__bad(err, "job_recover: no store");
+    if (!requeued)
+        requeued = &a;
+    if (!failed)
+        failed = &b;
+    *requeued = *failed = 0;
+    return store->ops->job_recover(store->impl, now, max_restarts, requeued,
+                                   failed, err);
+}
+
+/* Number of jobs in each state, counts[HS_JOB_QUEUED] etc. (all users). */
+static inline hs_status hs_store_job_counts(hs_store *store,
+                                            int64_t counts[HS_JOB_STATES],
+                                            hs_error *err)
+{
+    if (!store || !counts)
+        return hs_store__bad(err, "job_counts: missing argument");
+    memset(counts, 0, HS_JOB_STATES * sizeof counts[0]);
+    return store->ops->job_counts(store->impl, counts, err);
+}
+
+/* ---- diagnoses ---------------------------------------------------------- */
+
+/* Inserts a diagnosis from all of d's fields but id (the store sets it).
+ * name 1..255 bytes, blob_key 1..65, summary_json non-empty, rows >= 0;
+ * model_id and job_id 0 or existing. HS_ERR_CONFLICT for a used blob key. */
+static inline hs_status hs_store_diagnosis_create(hs_store *store,
+                                                  hs_diagnosis_rec *d,
+                                                  hs_error *err)
+{
+    if (!store || !d || !d->summary_json || !d->summary_json[0] || d->rows < 0)
+        return hs_store__bad(err, "diagnosis_create: missing argument");
+    if (!hs_store__str_fits(d->name, sizeof d->name) ||
+        !hs_store__str_fits(d->blob_key, sizeof d->blob_key))
+        return hs_store__bad(err, "diagnosis name or blob key do not fit");
+    d->id = 0;
+    return store->ops->diagnosis_create(store->impl, d, err);
+}
+
+/* Reads diagnosis `id` under the access rule (release with
+ * hs_diagnosis_rec_free). */
+static inline hs_status hs_store_diagnosis_get(hs_store *store, hs_id id,
+                                               hs_id viewer_id,
+                                               int viewer_is_admin,
+                                               hs_diagnosis_rec *out,
+                                               hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "diagnosis_get: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->diagnosis_get(store->impl, id, viewer_id,
+                                     viewer_is_admin != 0, out, err);
+}
+
+/* The diagnoses viewer_id may see, newest first (release with
+ * hs_diagnosis_list_free). */
+static inline hs_status hs_store_diagnosis_list(hs_store *store,
+                                                hs_id viewer_id,
+                                                int viewer_is_admin,
+                                                hs_diagnosis_rec **items,
+                                                size_t *n, hs_error *err)
+{
+    if (!store || !items || !n)
+        return hs_store__bad(err, "diagnosis_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    return store->ops->diagnosis_list(store->impl, viewer_id,
+                                      viewer_is_admin != 0, items, n, err);
+}
+
+/* Deletes diagnosis `id` under the access rule and hands back its blob key
+ * for the caller to delete afterwards. */
+static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
+                                                  hs_id viewer_id,
+                                                  int viewer_is_admin,
+                                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                                  hs_error *err)
+{
+    if (!store || !blob_key_out)
+        return hs_store__bad(err, "diagnosis_delete: missing argument");
+    blob_key_out[0] = '\0';
+    return store->ops->diagnosis_delete(store->impl, id, viewer_id,
+                                        viewer_is_admin != 0, blob_key_out,
+                                        err);
+}
+
 /* Closes the store and frees it. A transaction still open is rolled back;
  * then close must be called from the thread that began it. NULL is a
  * no-op. */
@@ -678,7 +1168,7 @@ static inline void hs_store_close(hs_store *store)
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
 
 /* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 2
+#define HS_STORE_SQLITE_SCHEMA_VERSION 3
 
 #ifdef __cplusplus
 }

@@ -20,13 +20,23 @@
  *
  * Every statement is prepared with bound parameters; no SQL is ever built
  * from caller text. Statements are prepared per call (simple, and cheap
- * next to the disk I/O of a write); a statement cache can come later.
+ * next to the disk I/O of a write); a statement cache can come later. The
+ * lock/prepare/bind/step/finalize sequence lives once, in the statement
+ * helpers (sq_run, sq_insert, sq_get_one, sq_list), which take their
+ * parameters as a letter string plus varargs (sq_vbind), so an operation
+ * is mostly its SQL.
  *
- * Deliberately absent: connection pooling, deleting users (later slices),
- * and reading the clock - callers pass every time in (only a migration's
- * applied_at comes from SQLite's own clock).
+ * The job queue is the jobs table: a claim is one UPDATE ... RETURNING of
+ * the oldest queued row, so two claimers (threads here, or other processes
+ * sharing the file) can never take the same job.
+ *
+ * Deliberately absent: connection pooling, deleting users and jobs (later
+ * slices), and reading the clock - callers pass every time in (only a
+ * migration's applied_at comes from SQLite's own clock).
  */
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +106,73 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  deleted_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX datasets_owner_deleted ON datasets(owner_id, deleted_at);",
+
+    /* 3: models, jobs, diagnoses. References to what can go away (a purged
+     * dataset, a deleted model or diagnosis) become NULL, read back as 0;
+     * each such column is indexed so the delete finds its referrers
+     * without a scan. Jobs are never deleted, so job_id needs no index.
+     * A job's state is stored by its API name, readable in the sqlite3
+     * shell; metrics that are NAN are stored as NULL. */
+    "CREATE TABLE models ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  dataset_id INTEGER NULL REFERENCES datasets(id) ON DELETE SET NULL,"
+    "  job_id INTEGER NULL REFERENCES jobs(id) ON DELETE SET NULL,"
+    "  name TEXT NOT NULL,"
+    "  algo TEXT NOT NULL,"
+    "  blob_key TEXT NOT NULL UNIQUE,"
+    "  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),"
+    "  n_features INTEGER NOT NULL CHECK (n_features >= 0),"
+    "  n_classes INTEGER NOT NULL CHECK (n_classes >= 0),"
+    "  macro_f1 REAL NULL,"
+    "  accuracy REAL NULL,"
+    "  summary_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX models_owner_created ON models(owner_id, created_at);"
+    "CREATE INDEX models_dataset ON models(dataset_id);"
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('queued', 'running',"
+    "    'succeeded', 'failed', 'cancelled')),"
+    "  dataset_id INTEGER NULL REFERENCES datasets(id) ON DELETE SET NULL,"
+    "  model_id INTEGER NULL REFERENCES models(id) ON DELETE SET NULL,"
+    "  diagnosis_id INTEGER NULL"
+    "    REFERENCES diagnoses(id) ON DELETE SET NULL,"
+    "  input_blob_key TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL,"
+    "  params_json TEXT NOT NULL,"
+    "  progress REAL NOT NULL DEFAULT 0"
+    "    CHECK (progress >= 0 AND progress <= 1),"
+    "  round INTEGER NOT NULL DEFAULT 0 CHECK (round >= 0),"
+    "  rounds INTEGER NOT NULL DEFAULT 0 CHECK (rounds >= 0),"
+    "  losses_json TEXT NULL,"
+    "  attempts_json TEXT NULL,"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0"
+    "    CHECK (cancel_requested IN (0, 1)),"
+    "  restarts INTEGER NOT NULL DEFAULT 0 CHECK (restarts >= 0),"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL DEFAULT 0,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_state ON jobs(state, id);" /* claim, recover, counts */
+    "CREATE INDEX jobs_owner_created ON jobs(owner_id, created_at);"
+    "CREATE INDEX jobs_dataset ON jobs(dataset_id);"
+    "CREATE INDEX jobs_model ON jobs(model_id);"
+    "CREATE INDEX jobs_diagnosis ON jobs(diagnosis_id);"
+    "CREATE TABLE diagnoses ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  model_id INTEGER NULL REFERENCES models(id) ON DELETE SET NULL,"
+    "  job_id INTEGER NULL REFERENCES jobs(id) ON DELETE SET NULL,"
+    "  name TEXT NOT NULL,"
+    "  blob_key TEXT NOT NULL UNIQUE,"
+    "  rows INTEGER NOT NULL CHECK (rows >= 0),"
+    "  summary_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX diagnoses_owner_created ON diagnoses(owner_id, created_at);"
+    "CREATE INDEX diagnoses_model ON diagnoses(model_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -106,7 +183,9 @@ _Static_assert(N_MIGRATIONS == HS_STORE_SQLITE_SCHEMA_VERSION,
 /* ---- helpers ----------------------------------------------------------- */
 
 /* Maps an SQLite result code to an hs_status and records "what: errmsg".
- * Call with the lock held so errmsg belongs to this operation. */
+ * Call with the lock held so errmsg belongs to this operation. A CHECK or
+ * NOT NULL violation means a value the schema refuses (a negative size, a
+ * progress above 1): the caller's argument, not a clash with a record. */
 static hs_status sq_err(sqlite3 *db, int rc, hs_error *err, const char *what)
 {
     hs_status code;
@@ -115,8 +194,13 @@ static hs_status sq_err(sqlite3 *db, int rc, hs_error *err, const char *what)
         code = HS_ERR_NOMEM;
         break;
     case SQLITE_CONSTRAINT:
-        code = rc == SQLITE_CONSTRAINT_FOREIGNKEY ? HS_ERR_NOTFOUND
-                                                  : HS_ERR_CONFLICT;
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            code = HS_ERR_NOTFOUND;
+        else if (rc == SQLITE_CONSTRAINT_CHECK ||
+                 rc == SQLITE_CONSTRAINT_NOTNULL)
+            code = HS_ERR_INVALID;
+        else
+            code = HS_ERR_CONFLICT;
         break;
     case SQLITE_MISUSE:
     case SQLITE_INTERNAL:
@@ -164,18 +248,6 @@ static hs_status sq_exec(sqlite3 *db, const char *sql, hs_error *err,
     return HS_OK;
 }
 
-/* Binds a text parameter that outlives the statement (SQLITE_STATIC). */
-static int bind_text(sqlite3_stmt *st, int idx, const char *text)
-{
-    return sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
-}
-
-/* Binds 0 as NULL (for optional references). */
-static int bind_id_or_null(sqlite3_stmt *st, int idx, hs_id id)
-{
-    return id ? sqlite3_bind_int64(st, idx, id) : sqlite3_bind_null(st, idx);
-}
-
 /* Copies text column `col` into buf[size]; a NULL column is "". Returns
  * HS_ERR_INTERNAL when the stored value does not fit (a database written by
  * something else), rather than truncating it. */
@@ -198,6 +270,38 @@ static hs_status copy_text(sqlite3_stmt *st, int col, char *buf, size_t size,
     return HS_OK;
 }
 
+/* Copies text column `col` into a fresh malloc'ed string in *out; a NULL
+ * column is NULL. Refuses embedded NULs like copy_text. */
+static hs_status dup_text(sqlite3_stmt *st, int col, char **out, hs_error *err,
+                          const char *field)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    *out = NULL;
+    if (!text) {
+        if (sqlite3_column_type(st, col) != SQLITE_NULL)
+            return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
+        return HS_OK;
+    }
+    if (memchr(text, '\0', len))
+        return hs_fail(err, HS_ERR_INTERNAL, "store: stored %s is malformed",
+                       field);
+    *out = malloc(len + 1);
+    if (!*out)
+        return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
+    memcpy(*out, text, len);
+    (*out)[len] = '\0';
+    return HS_OK;
+}
+
+/* REAL column `col`, NULL (how a NAN was stored) read back as NAN. */
+static double column_real(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL
+               ? NAN
+               : sqlite3_column_double(st, col);
+}
+
 /* Steps a write statement that must finish without a row. */
 static hs_status step_done(sq_store *s, sqlite3_stmt *st, hs_error *err,
                            const char *what)
@@ -208,7 +312,21 @@ static hs_status step_done(sq_store *s, sqlite3_stmt *st, hs_error *err,
     return HS_OK;
 }
 
+/* Runs a write statement whose parameters are already bound and reports
+ * how many rows it changed. Lock held by the caller. */
+static hs_status step_changes(sq_store *s, sqlite3_stmt *st, int64_t *changed,
+                              hs_error *err, const char *what)
+{
+    hs_status hs = step_done(s, st, err, what);
+    *changed = hs == HS_OK ? (int64_t)sqlite3_changes64(s->db) : 0;
+    return hs;
+}
+
 typedef hs_status (*row_reader)(sqlite3_stmt *st, void *dst, hs_error *err);
+
+/* Frees what a row_reader allocated inside one element (not the element),
+ * or clears an output that must not survive an error. */
+typedef void (*row_release)(void *row);
 
 /* Steps st expecting exactly zero or one row; reads it into dst. No row is
  * HS_ERR_NOTFOUND with `missing` as the message. */
@@ -222,9 +340,6 @@ static hs_status read_one(sq_store *s, sqlite3_stmt *st, row_reader read,
         return sq_err(s->db, rc, err, "reading a record");
     return read(st, dst, err);
 }
-
-/* Frees what a row_reader allocated inside one element (not the element). */
-typedef void (*row_release)(void *row);
 
 /* Steps st to the end, appending each row (elem_size bytes, via `read`) to
  * a growing malloc'ed array. On error frees it - after `release` (may be
@@ -276,12 +391,263 @@ fail:
     return hs;
 }
 
-/* read_all_owning for rows that own no memory. */
-static hs_status read_all(sq_store *s, sqlite3_stmt *st, row_reader read,
-                          size_t elem_size, void **items, size_t *n,
-                          hs_error *err)
+/* ---- statements -------------------------------------------------------- */
+
+/* Binds the arguments after `types` to st's parameters ?1, ?2, ..., one
+ * letter per parameter:
+ *   'i' int64_t (also hs_id)       'b' int, stored as 0 or 1
+ *   'I' hs_id, 0 stored as NULL    'd' double, NAN stored as NULL
+ *   't' const char *, never NULL   'T' const char *, NULL stored as NULL
+ *   '-' no argument: a parameter number the statement skips (stays NULL)
+ * Varargs are not converted, so each argument must have exactly the type
+ * of its letter: pass (int64_t)0, never a bare 0, for 'i'. Texts are bound
+ * SQLITE_STATIC: they must outlive the statement. There must be one letter
+ * per parameter, since a forgotten one would silently be NULL. */
+static hs_status sq_vbind(sq_store *s, sqlite3_stmt *st, hs_error *err,
+                          const char *types, va_list ap)
 {
-    return read_all_owning(s, st, read, NULL, elem_size, items, n, err);
+    int n = (int)strlen(types);
+    if (sqlite3_bind_parameter_count(st) != n)
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "store: a statement takes %d parameters, not %d",
+                       sqlite3_bind_parameter_count(st), n);
+    for (int i = 0; i < n; i++) {
+        int idx = i + 1, rc = SQLITE_OK;
+        switch (types[i]) {
+        case 'i':
+            rc = sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
+            break;
+        case 'b':
+            rc = sqlite3_bind_int(st, idx, va_arg(ap, int) != 0);
+            break;
+        case 'I': {
+            hs_id id = va_arg(ap, hs_id);
+            rc = id ? sqlite3_bind_int64(st, idx, id)
+                    : sqlite3_bind_null(st, idx);
+            break;
+        }
+        case 'd': {
+            double v = va_arg(ap, double);
+            rc = isnan(v) ? sqlite3_bind_null(st, idx)
+                          : sqlite3_bind_double(st, idx, v);
+            break;
+        }
+        case 't':
+        case 'T': {
+            const char *text = va_arg(ap, const char *);
+            if (!text && types[i] == 't')
+                return hs_fail(err, HS_ERR_INTERNAL,
+                               "store: parameter %d is NULL", idx);
+            rc = text ? sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC)
+                      : sqlite3_bind_null(st, idx);
+            break;
+        }
+        case '-':
+            break;
+        default:
+            return hs_fail(err, HS_ERR_INTERNAL,
+                           "store: unknown parameter type '%c'", types[i]);
+        }
+        if (rc != SQLITE_OK)
+            return sq_err(s->db, rc, err, "binding a parameter");
+    }
+    return HS_OK;
+}
+
+/* Finalizes st (NULL is fine) and releases the lock sq_vstart took. */
+static void sq_end(sq_store *s, sqlite3_stmt *st)
+{
+    sqlite3_finalize(st);
+    sq_unlock(s);
+}
+
+/* Takes the lock and prepares `sql` with its parameters bound. On success
+ * the caller steps *st, then calls sq_end; on failure nothing is held. */
+static hs_status sq_vstart(sq_store *s, sqlite3_stmt **st, hs_error *err,
+                           const char *sql, const char *types, va_list ap)
+{
+    hs_status hs = sq_lock(s, err);
+    *st = NULL;
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_prepare(s, sql, st, err);
+    if (hs == HS_OK)
+        hs = sq_vbind(s, *st, err, types, ap);
+    if (hs != HS_OK) {
+        sq_end(s, *st);
+        *st = NULL;
+    }
+    return hs;
+}
+
+/* sq_run with a va_list. */
+static hs_status sq_vrun(sq_store *s, int64_t *changed, hs_error *err,
+                         const char *what, const char *sql, const char *types,
+                         va_list ap)
+{
+    sqlite3_stmt *st;
+    int64_t dummy;
+    hs_status hs;
+    if (!changed)
+        changed = &dummy;
+    *changed = 0;
+    hs = sq_vstart(s, &st, err, sql, types, ap);
+    if (hs != HS_OK)
+        return hs;
+    hs = step_changes(s, st, changed, err, what);
+    sq_end(s, st);
+    return hs;
+}
+
+/* Runs a statement that returns no rows, with its parameters bound from
+ * `types` and the varargs (sq_vbind), and reports in *changed (may be
+ * NULL) how many rows it changed. `what` names it in a storage error. */
+static hs_status sq_run(sq_store *s, int64_t *changed, hs_error *err,
+                        const char *what, const char *sql, const char *types,
+                        ...)
+{
+    va_list ap;
+    hs_status hs;
+    va_start(ap, types);
+    hs = sq_vrun(s, changed, err, what, sql, types, ap);
+    va_end(ap);
+    return hs;
+}
+
+/* sq_run for a write aimed at one record: when it matches no row, that is
+ * HS_ERR_NOTFOUND "<kind> <id> does not exist". (An UPDATE counts every
+ * row its WHERE matched, changed or not, so "again" is not "missing".) */
+static hs_status sq_run_one(sq_store *s, const char *kind, hs_id id,
+                            hs_error *err, const char *what, const char *sql,
+                            const char *types, ...)
+{
+    va_list ap;
+    int64_t changed;
+    hs_status hs;
+    va_start(ap, types);
+    hs = sq_vrun(s, &changed, err, what, sql, types, ap);
+    va_end(ap);
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s %lld does not exist", kind,
+                     (long long)id);
+    return hs;
+}
+
+/* Runs an INSERT and maps its outcome: a UNIQUE violation is
+ * HS_ERR_CONFLICT with `conflict` as the message, a FOREIGN KEY violation
+ * HS_ERR_NOTFOUND with `missing` (either NULL: sq_err's generic message);
+ * on success *id_out (may be NULL) receives the new row id. */
+static hs_status sq_insert(sq_store *s, hs_id *id_out, const char *conflict,
+                           const char *missing, hs_error *err, const char *what,
+                           const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    hs_status hs;
+    int rc;
+    va_start(ap, types);
+    hs = sq_vstart(s, &st, err, sql, types, ap);
+    va_end(ap);
+    if (hs != HS_OK)
+        return hs;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && conflict)
+        hs = hs_fail(err, HS_ERR_CONFLICT, "%s", conflict);
+    else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY && missing)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", missing);
+    else if (rc != SQLITE_DONE)
+        hs = sq_err(s->db, rc, err, what);
+    else if (id_out)
+        *id_out = sqlite3_last_insert_rowid(s->db);
+    sq_end(s, st);
+    return hs;
+}
+
+/* Runs a statement that yields at most one row - a SELECT, or a write with
+ * RETURNING - and reads that row into `out`. No row is HS_ERR_NOTFOUND
+ * with `missing` as the message. `release` (may be NULL) undoes the read
+ * when the statement fails after it. */
+static hs_status sq_get_one(sq_store *s, row_reader read, row_release release,
+                            void *out, const char *missing, hs_error *err,
+                            const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    hs_status hs;
+    int rc;
+    va_start(ap, types);
+    hs = sq_vstart(s, &st, err, sql, types, ap);
+    va_end(ap);
+    if (hs != HS_OK)
+        return hs;
+    hs = read_one(s, st, read, out, err, missing);
+    if (hs == HS_OK) {
+        /* Step to the end: outside a transaction, that is where a write
+         * commits, and so where its failure is reported (finalize would
+         * commit too, but its error would be lost). */
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            hs = rc == SQLITE_ROW
+                     ? hs_fail(err, HS_ERR_INTERNAL,
+                               "store: a single-row query returned more")
+                     : sq_err(s->db, rc, err, "finishing a statement");
+            if (release)
+                release(out);
+        }
+    }
+    sq_end(s, st);
+    return hs;
+}
+
+/* Runs a query and reads all its rows (elem_size bytes each, via `read`)
+ * into *items (malloc'ed) and *n; see read_all_owning for `release`. */
+static hs_status sq_list(sq_store *s, row_reader read, row_release release,
+                         size_t elem_size, void **items, size_t *n,
+                         hs_error *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    hs_status hs;
+    va_start(ap, types);
+    hs = sq_vstart(s, &st, err, sql, types, ap);
+    va_end(ap);
+    if (hs != HS_OK)
+        return hs;
+    hs = read_all_owning(s, st, read, release, elem_size, items, n, err);
+    sq_end(s, st);
+    return hs;
+}
+
+/* A savepoint makes the several statements of one operation one outcome,
+ * and, unlike BEGIN, also nests inside the caller's hs_store_begin
+ * transaction. Caller holds the lock from sq_savepoint to sq_savepoint_end
+ * and passes the operation's status; on failure everything since
+ * sq_savepoint is undone. */
+static hs_status sq_savepoint(sq_store *s, hs_error *err)
+{
+    return sq_exec(s->db, "SAVEPOINT sq_op", err, "starting a savepoint");
+}
+
+static hs_status sq_savepoint_end(sq_store *s, hs_status hs, hs_error *err)
+{
+    if (hs == HS_OK)
+        hs = sq_exec(s->db, "RELEASE sq_op", err, "ending a savepoint");
+    if (hs != HS_OK) {
+        hs_error ignored;
+        (void)sq_exec(s->db, "ROLLBACK TO sq_op; RELEASE sq_op", &ignored,
+                      "rolling back a savepoint");
+    }
+    return hs;
+}
+
+/* "<kind> <id> does not exist" in buf, for sq_get_one's `missing`. */
+typedef char sq_msg[96];
+
+static const char *no_such(sq_msg buf, const char *kind, hs_id id)
+{
+    snprintf(buf, sizeof(sq_msg), "%s %lld does not exist", kind,
+             (long long)id);
+    return buf;
 }
 
 /* ---- row readers (column order = the SELECT lists below) -------------- */
@@ -360,30 +726,6 @@ static hs_status read_notification(sqlite3_stmt *st, void *dst, hs_error *err)
     "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
     " profile_json, created_at, deleted_at FROM datasets"
 
-/* Copies text column `col` into a fresh malloc'ed string in *out; a NULL
- * column is NULL. Refuses embedded NULs like copy_text. */
-static hs_status dup_text(sqlite3_stmt *st, int col, char **out, hs_error *err,
-                          const char *field)
-{
-    const unsigned char *text = sqlite3_column_text(st, col);
-    size_t len = (size_t)sqlite3_column_bytes(st, col);
-    *out = NULL;
-    if (!text) {
-        if (sqlite3_column_type(st, col) != SQLITE_NULL)
-            return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
-        return HS_OK;
-    }
-    if (memchr(text, '\0', len))
-        return hs_fail(err, HS_ERR_INTERNAL, "store: stored %s is malformed",
-                       field);
-    *out = malloc(len + 1);
-    if (!*out)
-        return hs_fail(err, HS_ERR_NOMEM, "store: out of memory");
-    memcpy(*out, text, len);
-    (*out)[len] = '\0';
-    return HS_OK;
-}
-
 static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
 {
     hs_dataset_rec *d = dst;
@@ -410,9 +752,155 @@ static void release_dataset(void *row)
     hs_dataset_rec_free(row);
 }
 
+/* In the model, job and diagnosis readers a NULL reference reads as 0. */
+
+#define MODEL_FIELDS                                                           \
+    "id, owner_id, dataset_id, job_id, name, algo, blob_key, size_bytes,"      \
+    " n_features, n_classes, macro_f1, accuracy, summary_json, created_at"
+#define MODEL_COLS "SELECT " MODEL_FIELDS " FROM models"
+
+static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_model_rec *m = dst;
+    hs_status hs;
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    m->owner_id = sqlite3_column_int64(st, 1);
+    m->dataset_id = sqlite3_column_int64(st, 2);
+    m->job_id = sqlite3_column_int64(st, 3);
+    m->size_bytes = sqlite3_column_int64(st, 7);
+    m->n_features = sqlite3_column_int64(st, 8);
+    m->n_classes = sqlite3_column_int64(st, 9);
+    m->macro_f1 = column_real(st, 10);
+    m->accuracy = column_real(st, 11);
+    m->created_at = sqlite3_column_int64(st, 13);
+    hs = copy_text(st, 4, m->name, sizeof m->name, err, "model name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 5, m->algo, sizeof m->algo, err, "model algo");
+    if (hs == HS_OK)
+        hs = copy_text(st, 6, m->blob_key, sizeof m->blob_key, err, "blob key");
+    if (hs == HS_OK) /* last: a failure above has allocated nothing */
+        hs = dup_text(st, 12, &m->summary_json, err, "model summary");
+    return hs;
+}
+
+static void release_model(void *row)
+{
+    hs_model_rec_free(row);
+}
+
+/* Job states are stored by name (hs_job_state_name). */
+static hs_status column_state(sqlite3_stmt *st, int col, hs_job_state *out,
+                              hs_error *err)
+{
+    const char *name = (const char *)sqlite3_column_text(st, col);
+    for (int i = 0; name && i < HS_JOB_STATES; i++) {
+        if (strcmp(name, hs_job_state_name((hs_job_state)i)) == 0) {
+            *out = (hs_job_state)i;
+            return HS_OK;
+        }
+    }
+    return hs_fail(err, HS_ERR_INTERNAL,
+                   "store: stored job state '%s' is unknown",
+                   name ? name : "(null)");
+}
+
+static hs_status read_state(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return column_state(st, 0, dst, err);
+}
+
+#define JOB_FIELDS                                                             \
+    "id, owner_id, type, state, dataset_id, model_id, diagnosis_id,"           \
+    " input_blob_key, name, params_json, progress, round, rounds,"             \
+    " losses_json, attempts_json, error, cancel_requested, restarts,"          \
+    " created_at, started_at, finished_at"
+#define JOB_COLS "SELECT " JOB_FIELDS " FROM jobs"
+
+static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_job_rec *j = dst;
+    hs_status hs;
+    memset(j, 0, sizeof *j);
+    j->id = sqlite3_column_int64(st, 0);
+    j->owner_id = sqlite3_column_int64(st, 1);
+    j->dataset_id = sqlite3_column_int64(st, 4);
+    j->model_id = sqlite3_column_int64(st, 5);
+    j->diagnosis_id = sqlite3_column_int64(st, 6);
+    j->progress = sqlite3_column_double(st, 10);
+    j->round = sqlite3_column_int64(st, 11);
+    j->rounds = sqlite3_column_int64(st, 12);
+    j->cancel_requested = sqlite3_column_int(st, 16) != 0;
+    j->restarts = sqlite3_column_int64(st, 17);
+    j->created_at = sqlite3_column_int64(st, 18);
+    j->started_at = sqlite3_column_int64(st, 19);
+    j->finished_at = sqlite3_column_int64(st, 20);
+    hs = copy_text(st, 2, j->type, sizeof j->type, err, "job type");
+    if (hs == HS_OK)
+        hs = column_state(st, 3, &j->state, err);
+    if (hs == HS_OK)
+        hs = copy_text(st, 7, j->input_blob_key, sizeof j->input_blob_key, err,
+                       "job input blob key");
+    if (hs == HS_OK)
+        hs = copy_text(st, 8, j->name, sizeof j->name, err, "job name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 15, j->error, sizeof j->error, err, "job error");
+    /* The allocations last; a failure among them frees the earlier ones,
+     * so a failed read leaves nothing allocated. */
+    if (hs == HS_OK)
+        hs = dup_text(st, 9, &j->params_json, err, "job parameters");
+    if (hs == HS_OK)
+        hs = dup_text(st, 13, &j->losses_json, err, "job losses");
+    if (hs == HS_OK)
+        hs = dup_text(st, 14, &j->attempts_json, err, "job attempts");
+    if (hs != HS_OK)
+        hs_job_rec_free(j);
+    return hs;
+}
+
+static void release_job(void *row)
+{
+    hs_job_rec_free(row);
+}
+
+#define DIAGNOSIS_FIELDS                                                       \
+    "id, owner_id, model_id, job_id, name, blob_key, rows, summary_json,"      \
+    " created_at"
+#define DIAGNOSIS_COLS "SELECT " DIAGNOSIS_FIELDS " FROM diagnoses"
+
+static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_diagnosis_rec *d = dst;
+    hs_status hs;
+    memset(d, 0, sizeof *d);
+    d->id = sqlite3_column_int64(st, 0);
+    d->owner_id = sqlite3_column_int64(st, 1);
+    d->model_id = sqlite3_column_int64(st, 2);
+    d->job_id = sqlite3_column_int64(st, 3);
+    d->rows = sqlite3_column_int64(st, 6);
+    d->created_at = sqlite3_column_int64(st, 8);
+    hs = copy_text(st, 4, d->name, sizeof d->name, err, "diagnosis name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 5, d->blob_key, sizeof d->blob_key, err, "blob key");
+    if (hs == HS_OK) /* last: a failure above has allocated nothing */
+        hs = dup_text(st, 7, &d->summary_json, err, "diagnosis summary");
+    return hs;
+}
+
+static void release_diagnosis(void *row)
+{
+    hs_diagnosis_rec_free(row);
+}
+
 static hs_status read_blob_key(sqlite3_stmt *st, void *dst, hs_error *err)
 {
     return copy_text(st, 0, dst, HS_STORE_BLOB_KEY_MAX, err, "blob key");
+}
+
+/* A key handed back must mean "its row is gone": clear it on failure. */
+static void clear_blob_key(void *row)
+{
+    *(char *)row = '\0';
 }
 
 static hs_status read_time(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -425,6 +913,19 @@ static hs_status read_time(sqlite3_stmt *st, void *dst, hs_error *err)
 static hs_status read_count(sqlite3_stmt *st, void *dst, hs_error *err)
 {
     return read_time(st, dst, err);
+}
+
+static hs_status read_flag(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    (void)err;
+    *(int *)dst = sqlite3_column_int(st, 0) != 0;
+    return HS_OK;
+}
+
+/* Output counts and times are 0 on error (store.h). */
+static void clear_int64(void *row)
+{
+    *(int64_t *)row = 0;
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -488,416 +989,167 @@ static hs_status sq_rollback(void *impl, hs_error *err)
 
 /* ---- users ------------------------------------------------------------- */
 
-/* Runs a bound INSERT and maps its outcome: a UNIQUE violation is
- * HS_ERR_CONFLICT with `conflict` as the message, a FOREIGN KEY violation
- * means user_id does not exist (HS_ERR_NOTFOUND); on success *id_out (may
- * be NULL) receives the new row id. Caller holds the lock. */
-static hs_status step_insert(sq_store *s, sqlite3_stmt *st,
-                             const char *conflict, hs_id user_id,
-                             const char *what, hs_id *id_out, hs_error *err)
-{
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return hs_fail(err, HS_ERR_CONFLICT, "%s", conflict);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
-                       (long long)user_id);
-    if (rc != SQLITE_DONE)
-        return sq_err(s->db, rc, err, what);
-    if (id_out)
-        *id_out = sqlite3_last_insert_rowid(s->db);
-    return HS_OK;
-}
-
 static hs_status sq_user_create(void *impl, hs_user *u, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "INSERT INTO users (username, password_hash, is_admin,"
-                    " disabled, created_at, locked_until)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (bind_text(st, 1, u->username) != SQLITE_OK ||
-        bind_text(st, 2, u->password_hash) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, u->is_admin != 0) != SQLITE_OK ||
-        sqlite3_bind_int(st, 4, u->disabled != 0) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, u->created_at) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, u->locked_until) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a user");
-        goto done;
-    }
     char conflict[HS_USERNAME_MAX + 32];
-    snprintf(conflict, sizeof conflict, "user '%s' already exists", u->username);
-    hs = step_insert(s, st, conflict, 0, "creating a user", &u->id, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
-}
-
-/* One row looked up by ?1 = key: an id when key_text is NULL, else the
- * text. The lock, prepare, bind, read and cleanup every "get" needs. */
-static hs_status sq_get_by_key(sq_store *s, const char *sql, hs_id key_id,
-                               const char *key_text, row_reader read, void *out,
-                               const char *missing, hs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, sql, &st, err);
-    if (hs != HS_OK)
-        goto done;
-    int rc = key_text ? bind_text(st, 1, key_text)
-                      : sqlite3_bind_int64(st, 1, key_id);
-    if (rc != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a key");
-        goto done;
-    }
-    hs = read_one(s, st, read, out, err, missing);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    snprintf(conflict, sizeof conflict, "user '%s' already exists",
+             u->username);
+    return sq_insert(impl, &u->id, conflict, NULL, err, "creating a user",
+                     "INSERT INTO users (username, password_hash, is_admin,"
+                     " disabled, created_at, locked_until)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     "ttbbii", u->username, u->password_hash, u->is_admin,
+                     u->disabled, u->created_at, u->locked_until);
 }
 
 static hs_status sq_user_get(void *impl, hs_id id, hs_user *out, hs_error *err)
 {
-    return sq_get_by_key(impl, USER_COLS " WHERE id = ?1", id, NULL, read_user,
-                         out, "no such user", err);
+    return sq_get_one(impl, read_user, NULL, out, "no such user", err,
+                      USER_COLS " WHERE id = ?1", "i", id);
 }
 
 static hs_status sq_user_get_by_name(void *impl, const char *username,
                                      hs_user *out, hs_error *err)
 {
     /* The column has BINARY collation: the match is exact. */
-    return sq_get_by_key(impl, USER_COLS " WHERE username = ?1", 0, username,
-                         read_user, out, "no such user", err);
+    return sq_get_one(impl, read_user, NULL, out, "no such user", err,
+                      USER_COLS " WHERE username = ?1", "t", username);
 }
 
 static hs_status sq_user_list(void *impl, hs_user **items, size_t *n,
                               hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, USER_COLS " ORDER BY id", &st, err);
-    if (hs == HS_OK)
-        hs = read_all(s, st, read_user, sizeof **items, (void **)items, n, err);
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
-}
-
-/* Runs a fixed "SELECT COUNT(*) ..." without parameters. */
-static hs_status sq_count(sq_store *s, const char *sql, int64_t *count,
-                          hs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, sql, &st, err);
-    if (hs == HS_OK)
-        hs = read_one(s, st, read_count, count, err, "count returned no row");
-    if (hs != HS_OK)
-        *count = 0;
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_list(impl, read_user, NULL, sizeof **items, (void **)items, n,
+                   err, USER_COLS " ORDER BY id", "");
 }
 
 static hs_status sq_user_count(void *impl, int64_t *count, hs_error *err)
 {
-    return sq_count(impl, "SELECT COUNT(*) FROM users", count, err);
+    return sq_get_one(impl, read_count, clear_int64, count,
+                      "count returned no row", err,
+                      "SELECT COUNT(*) FROM users", "");
 }
 
 static hs_status sq_user_count_admins(void *impl, int64_t *count, hs_error *err)
 {
-    return sq_count(impl,
-                    "SELECT COUNT(*) FROM users WHERE is_admin = 1 AND"
-                    " disabled = 0",
-                    count, err);
-}
-
-/* Runs a write statement whose parameters are already bound and reports
- * how many rows it changed. Lock held by the caller. */
-static hs_status step_changes(sq_store *s, sqlite3_stmt *st, int64_t *changed,
-                              hs_error *err, const char *what)
-{
-    hs_status hs = step_done(s, st, err, what);
-    *changed = hs == HS_OK ? (int64_t)sqlite3_changes64(s->db) : 0;
-    return hs;
+    return sq_get_one(impl, read_count, clear_int64, count,
+                      "count returned no row", err,
+                      "SELECT COUNT(*) FROM users WHERE is_admin = 1 AND"
+                      " disabled = 0",
+                      "");
 }
 
 static hs_status sq_user_update(void *impl, const hs_user *u, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    int64_t changed = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "UPDATE users SET password_hash = ?2, is_admin = ?3,"
-                    " disabled = ?4, locked_until = ?5 WHERE id = ?1",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, u->id) != SQLITE_OK ||
-        bind_text(st, 2, u->password_hash) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, u->is_admin != 0) != SQLITE_OK ||
-        sqlite3_bind_int(st, 4, u->disabled != 0) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, u->locked_until) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a user");
-        goto done;
-    }
-    hs = step_changes(s, st, &changed, err, "updating a user");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "user %lld does not exist",
-                     (long long)u->id);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_run_one(impl, "user", u->id, err, "updating a user",
+                      "UPDATE users SET password_hash = ?2, is_admin = ?3,"
+                      " disabled = ?4, locked_until = ?5 WHERE id = ?1",
+                      "itbbi", u->id, u->password_hash, u->is_admin,
+                      u->disabled, u->locked_until);
 }
 
 /* ---- account events ---------------------------------------------------- */
 
+/* The FOREIGN KEY message of inserts whose only reference is a user. */
+static const char *no_user(sq_msg buf, hs_id user_id)
+{
+    return no_such(buf, "user", user_id);
+}
+
 static hs_status sq_event_add(void *impl, hs_id user_id, const char *kind,
                               int64_t at, hs_id *id_out, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "INSERT INTO account_events (user_id, kind, at)"
-                    " VALUES (?1, ?2, ?3)",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
-        bind_text(st, 2, kind) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, at) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an event");
-        goto done;
-    }
-    hs = step_insert(s, st, "duplicate account event", user_id,
-                     "recording an account event", id_out, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
-}
-
-/* All rows of `sql` with ?1 bound to `key`, into a malloc'ed array: the
- * lock, prepare, bind, read and cleanup every single-filter list needs. */
-static hs_status sq_list_by_int(sq_store *s, const char *sql, int64_t key,
-                                row_reader read, size_t elem_size,
-                                void **items, size_t *n, hs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, sql, &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, key) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a filter");
-        goto done;
-    }
-    hs = read_all(s, st, read, elem_size, items, n, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    sq_msg missing;
+    return sq_insert(impl, id_out, "duplicate account event",
+                     no_user(missing, user_id), err,
+                     "recording an account event",
+                     "INSERT INTO account_events (user_id, kind, at)"
+                     " VALUES (?1, ?2, ?3)",
+                     "iti", user_id, kind, at);
 }
 
 static hs_status sq_event_list(void *impl, hs_id user_id,
                                hs_account_event **items, size_t *n,
                                hs_error *err)
 {
-    return sq_list_by_int(impl,
-                          EVENT_COLS " WHERE ?1 = 0 OR user_id = ?1"
-                                     " ORDER BY at DESC, id DESC",
-                          user_id, read_event, sizeof **items, (void **)items,
-                          n, err);
+    return sq_list(impl, read_event, NULL, sizeof **items, (void **)items, n,
+                   err,
+                   EVENT_COLS " WHERE ?1 = 0 OR user_id = ?1"
+                              " ORDER BY at DESC, id DESC",
+                   "i", user_id);
 }
 
 static hs_status sq_event_latest(void *impl, hs_id user_id, const char *kind,
                                  int64_t *at_out, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "SELECT at FROM account_events WHERE user_id = ?1 AND"
-                    " kind = ?2 ORDER BY at DESC, id DESC LIMIT 1",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
-        bind_text(st, 2, kind) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a query");
-        goto done;
-    }
-    hs = read_one(s, st, read_time, at_out, err, "no such event");
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_get_one(impl, read_time, clear_int64, at_out, "no such event",
+                      err,
+                      "SELECT at FROM account_events WHERE user_id = ?1 AND"
+                      " kind = ?2 ORDER BY at DESC, id DESC LIMIT 1",
+                      "it", user_id, kind);
 }
 
 static hs_status sq_login_failures_since(void *impl, hs_id user_id,
                                          int64_t since, int64_t **times,
                                          size_t *n, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "SELECT at FROM account_events WHERE user_id = ?1 AND"
-                    " kind = ?2 AND at >= ?3 ORDER BY at, id",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, user_id) != SQLITE_OK ||
-        bind_text(st, 2, HS_EVENT_LOGIN_FAILED) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, since) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a query");
-        goto done;
-    }
-    hs = read_all(s, st, read_time, sizeof **times, (void **)times, n, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_list(impl, read_time, NULL, sizeof **times, (void **)times, n,
+                   err,
+                   "SELECT at FROM account_events WHERE user_id = ?1 AND"
+                   " kind = ?2 AND at >= ?3 ORDER BY at, id",
+                   "iti", user_id, HS_EVENT_LOGIN_FAILED, since);
 }
 
 /* ---- sessions ---------------------------------------------------------- */
 
 static hs_status sq_session_create(void *impl, hs_session *sess, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "INSERT INTO sessions (user_id, token_hash, remember,"
-                    " created_at, last_seen_at, expires_at)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, sess->user_id) != SQLITE_OK ||
-        bind_text(st, 2, sess->token_hash) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, sess->remember != 0) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, sess->created_at) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, sess->last_seen_at) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, sess->expires_at) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a session");
-        goto done;
-    }
-    hs = step_insert(s, st, "a session with this token hash already exists",
-                     sess->user_id, "creating a session", &sess->id, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    sq_msg missing;
+    return sq_insert(impl, &sess->id,
+                     "a session with this token hash already exists",
+                     no_user(missing, sess->user_id), err, "creating a session",
+                     "INSERT INTO sessions (user_id, token_hash, remember,"
+                     " created_at, last_seen_at, expires_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     "itbiii", sess->user_id, sess->token_hash, sess->remember,
+                     sess->created_at, sess->last_seen_at, sess->expires_at);
 }
 
 static hs_status sq_session_get_by_token_hash(void *impl,
                                               const char *token_hash,
                                               hs_session *out, hs_error *err)
 {
-    return sq_get_by_key(impl, SESSION_COLS " WHERE token_hash = ?1", 0,
-                         token_hash, read_session, out, "no such session",
-                         err);
-}
-
-/* Runs `sql` with ?1..?3 bound to a, b, c (only the first n_params used)
- * and reports the number of changed rows in *changed. */
-static hs_status sq_write3(sq_store *s, const char *sql, int n_params,
-                           int64_t a, int64_t b, int64_t c, int64_t *changed,
-                           hs_error *err, const char *what)
-{
-    sqlite3_stmt *st = NULL;
-    const int64_t values[3] = {a, b, c};
-    hs_status hs = sq_lock(s, err);
-    int i;
-    *changed = 0;
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, sql, &st, err);
-    if (hs != HS_OK)
-        goto done;
-    for (i = 0; i < n_params; i++) {
-        if (sqlite3_bind_int64(st, i + 1, values[i]) != SQLITE_OK) {
-            hs = sq_err(s->db, sqlite3_errcode(s->db), err, what);
-            goto done;
-        }
-    }
-    hs = step_changes(s, st, changed, err, what);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_get_one(impl, read_session, NULL, out, "no such session", err,
+                      SESSION_COLS " WHERE token_hash = ?1", "t", token_hash);
 }
 
 static hs_status sq_session_touch(void *impl, hs_id id, int64_t last_seen_at,
                                   int64_t expires_at, hs_error *err)
 {
-    int64_t changed;
-    hs_status hs = sq_write3(impl,
-                             "UPDATE sessions SET last_seen_at = ?2,"
-                             " expires_at = ?3 WHERE id = ?1",
-                             3, id, last_seen_at, expires_at, &changed, err,
-                             "touching a session");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "session %lld does not exist",
-                     (long long)id);
-    return hs;
+    return sq_run_one(impl, "session", id, err, "touching a session",
+                      "UPDATE sessions SET last_seen_at = ?2,"
+                      " expires_at = ?3 WHERE id = ?1",
+                      "iii", id, last_seen_at, expires_at);
 }
 
 static hs_status sq_session_delete(void *impl, hs_id id, hs_error *err)
 {
-    int64_t changed;
-    hs_status hs = sq_write3(impl, "DELETE FROM sessions WHERE id = ?1", 1, id,
-                             0, 0, &changed, err, "deleting a session");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "session %lld does not exist",
-                     (long long)id);
-    return hs;
+    return sq_run_one(impl, "session", id, err, "deleting a session",
+                      "DELETE FROM sessions WHERE id = ?1", "i", id);
 }
 
 static hs_status sq_session_delete_for_user(void *impl, hs_id user_id,
                                             int64_t *removed, hs_error *err)
 {
-    return sq_write3(impl, "DELETE FROM sessions WHERE user_id = ?1", 1,
-                     user_id, 0, 0, removed, err, "deleting a user's sessions");
+    return sq_run(impl, removed, err, "deleting a user's sessions",
+                  "DELETE FROM sessions WHERE user_id = ?1", "i", user_id);
 }
 
 static hs_status sq_session_delete_expired(void *impl, int64_t now,
                                            int64_t *removed, hs_error *err)
 {
-    return sq_write3(impl, "DELETE FROM sessions WHERE expires_at <= ?1", 1,
-                     now, 0, 0, removed, err, "deleting expired sessions");
+    return sq_run(impl, removed, err, "deleting expired sessions",
+                  "DELETE FROM sessions WHERE expires_at <= ?1", "i", now);
 }
 
 /* ---- notifications ----------------------------------------------------- */
@@ -906,134 +1158,64 @@ static hs_status sq_notification_add(void *impl, const char *kind,
                                      const char *message, hs_id user_id,
                                      int64_t at, hs_id *id_out, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "INSERT INTO notifications (kind, message, user_id,"
-                    " created_at, read) VALUES (?1, ?2, ?3, ?4, 0)",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (bind_text(st, 1, kind) != SQLITE_OK ||
-        bind_text(st, 2, message) != SQLITE_OK ||
-        bind_id_or_null(st, 3, user_id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, at) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err,
-                    "binding a notification");
-        goto done;
-    }
-    hs = step_insert(s, st, "duplicate notification", user_id,
-                     "adding a notification", id_out, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    sq_msg missing;
+    return sq_insert(impl, id_out, "duplicate notification",
+                     no_user(missing, user_id), err, "adding a notification",
+                     "INSERT INTO notifications (kind, message, user_id,"
+                     " created_at, read) VALUES (?1, ?2, ?3, ?4, 0)",
+                     "ttIi", kind, message, user_id, at);
 }
 
 static hs_status sq_notification_list(void *impl, int unread_only,
                                       hs_notification **items, size_t *n,
                                       hs_error *err)
 {
-    return sq_list_by_int(impl,
-                          NOTIFICATION_COLS " WHERE ?1 = 0 OR read = 0"
-                                            " ORDER BY created_at DESC, id DESC",
-                          unread_only != 0, read_notification, sizeof **items,
-                          (void **)items, n, err);
+    return sq_list(impl, read_notification, NULL, sizeof **items,
+                   (void **)items, n, err,
+                   NOTIFICATION_COLS " WHERE ?1 = 0 OR read = 0"
+                                     " ORDER BY created_at DESC, id DESC",
+                   "b", unread_only);
 }
 
 static hs_status sq_notification_mark_read(void *impl, hs_id id, hs_error *err)
 {
-    int64_t changed;
-    hs_status hs =
-        sq_write3(impl, "UPDATE notifications SET read = 1 WHERE id = ?1", 1,
-                  id, 0, 0, &changed, err, "marking a notification read");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "notification %lld does not exist",
-                     (long long)id);
-    return hs;
+    return sq_run_one(
+        impl, "notification", id, err, "marking a notification read",
+        "UPDATE notifications SET read = 1 WHERE id = ?1", "i", id);
 }
 
 /* ---- datasets ---------------------------------------------------------- */
 
-/* The access rule of store.h, shared by every query that takes a viewer:
- * ?2 is the viewer's id, ?3 is 1 when the viewer is an admin. */
-#define DATASET_VISIBLE "(?3 = 1 OR owner_id = ?2)"
-
-/* Binds text, or NULL for a NULL pointer (for optional text). */
-static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *text)
-{
-    return text ? bind_text(st, idx, text) : sqlite3_bind_null(st, idx);
-}
+/* The access rule of store.h, shared by every query that takes a viewer
+ * (datasets, models, jobs, diagnoses): ?2 is the viewer's id, ?3 is 1 when
+ * the viewer is an admin. A query that has no use for ?1 binds it '-'. */
+#define OWNER_VISIBLE "(?3 = 1 OR owner_id = ?2)"
 
 static hs_status sq_dataset_create(void *impl, hs_dataset_rec *d, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
     char conflict[HS_STORE_BLOB_KEY_MAX + 48];
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "INSERT INTO datasets (owner_id, name, blob_key,"
-                    " size_bytes, rows, features, profile_json, created_at,"
-                    " deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, d->owner_id) != SQLITE_OK ||
-        bind_text(st, 2, d->name) != SQLITE_OK ||
-        bind_text(st, 3, d->blob_key) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, d->size_bytes) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, d->rows) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, d->features) != SQLITE_OK ||
-        bind_text_or_null(st, 7, d->profile_json) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 8, d->created_at) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 9, d->deleted_at) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a dataset");
-        goto done;
-    }
+    sq_msg missing;
     snprintf(conflict, sizeof conflict,
              "a dataset with blob key '%s' already exists", d->blob_key);
-    hs = step_insert(s, st, conflict, d->owner_id, "creating a dataset", &d->id,
-                     err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_insert(impl, &d->id, conflict, no_user(missing, d->owner_id), err,
+                     "creating a dataset",
+                     "INSERT INTO datasets (owner_id, name, blob_key,"
+                     " size_bytes, rows, features, profile_json, created_at,"
+                     " deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     "ittiiiTii", d->owner_id, d->name, d->blob_key,
+                     d->size_bytes, d->rows, d->features, d->profile_json,
+                     d->created_at, d->deleted_at);
 }
 
 static hs_status sq_dataset_get(void *impl, hs_id id, hs_id viewer_id,
                                 int viewer_is_admin, hs_dataset_rec *out,
                                 hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    char missing[64];
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s, DATASET_COLS " WHERE id = ?1 AND " DATASET_VISIBLE, &st,
-                    err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding an id");
-        goto done;
-    }
-    snprintf(missing, sizeof missing, "dataset %lld does not exist",
-             (long long)id);
-    hs = read_one(s, st, read_dataset, out, err, missing);
-    if (hs != HS_OK)
-        hs_dataset_rec_free(out);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    sq_msg missing;
+    return sq_get_one(impl, read_dataset, release_dataset, out,
+                      no_such(missing, "dataset", id), err,
+                      DATASET_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
+                      id, viewer_id, viewer_is_admin);
 }
 
 static hs_status sq_dataset_list(void *impl, hs_id viewer_id,
@@ -1041,144 +1223,416 @@ static hs_status sq_dataset_list(void *impl, hs_id viewer_id,
                                  hs_dataset_rec **items, size_t *n,
                                  hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    DATASET_COLS " WHERE " DATASET_VISIBLE
-                                 " AND (?1 = 1 OR deleted_at = 0)"
-                                 " ORDER BY created_at DESC, id DESC",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int(st, 1, include_deleted != 0) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a filter");
-        goto done;
-    }
-    hs = read_all_owning(s, st, read_dataset, release_dataset, sizeof **items,
-                         (void **)items, n, err);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_list(impl, read_dataset, release_dataset, sizeof **items,
+                   (void **)items, n, err,
+                   DATASET_COLS " WHERE " OWNER_VISIBLE
+                                " AND (?1 = 1 OR deleted_at = 0)"
+                                " ORDER BY created_at DESC, id DESC",
+                   "bib", include_deleted, viewer_id, viewer_is_admin);
 }
 
 static hs_status sq_dataset_set_deleted(void *impl, hs_id id, hs_id viewer_id,
                                         int viewer_is_admin, int64_t deleted_at,
                                         hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    int64_t changed = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "UPDATE datasets SET deleted_at = ?4"
-                    " WHERE id = ?1 AND " DATASET_VISIBLE,
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, viewer_id) != SQLITE_OK ||
-        sqlite3_bind_int(st, 3, viewer_is_admin != 0) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, deleted_at) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a dataset");
-        goto done;
-    }
-    /* An UPDATE counts every row its WHERE matched, changed or not. */
-    hs = step_changes(s, st, &changed, err, "trashing a dataset");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
-                     (long long)id);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_run_one(impl, "dataset", id, err, "trashing a dataset",
+                      "UPDATE datasets SET deleted_at = ?4"
+                      " WHERE id = ?1 AND " OWNER_VISIBLE,
+                      "iibi", id, viewer_id, viewer_is_admin, deleted_at);
 }
 
 static hs_status sq_dataset_set_profile(void *impl, hs_id id,
                                         const char *profile_json, int64_t rows,
                                         int64_t features, hs_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    int64_t changed = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_prepare(s,
-                    "UPDATE datasets SET profile_json = ?2, rows = ?3,"
-                    " features = ?4 WHERE id = ?1",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-        bind_text_or_null(st, 2, profile_json) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, rows) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, features) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a profile");
-        goto done;
-    }
-    hs = step_changes(s, st, &changed, err, "storing a dataset profile");
-    if (hs == HS_OK && changed == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
-                     (long long)id);
-done:
-    sqlite3_finalize(st);
-    sq_unlock(s);
-    return hs;
+    return sq_run_one(impl, "dataset", id, err, "storing a dataset profile",
+                      "UPDATE datasets SET profile_json = ?2, rows = ?3,"
+                      " features = ?4 WHERE id = ?1",
+                      "iTii", id, profile_json, rows, features);
 }
 
 /* DELETE ... RETURNING does its deleting on the first step; the savepoint
  * makes "rows gone" and "keys handed back" one outcome, so a failure while
  * collecting the keys (out of memory) cannot lose a key whose row is gone.
- * A savepoint also nests inside the caller's hs_store_begin transaction. */
+ * Models trained on a purged dataset keep it as dataset_id 0 (SET NULL). */
 static hs_status sq_dataset_purge(void *impl, int64_t deleted_before,
                                   char (**keys)[HS_STORE_BLOB_KEY_MAX],
                                   size_t *n, hs_error *err)
 {
     sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
         return hs;
-    hs = sq_exec(s->db, "SAVEPOINT dataset_purge", err, "starting a purge");
-    if (hs != HS_OK)
-        goto unlock;
-    hs = sq_prepare(s,
-                    "DELETE FROM datasets WHERE deleted_at > 0 AND"
-                    " deleted_at < ?1 RETURNING blob_key",
-                    &st, err);
-    if (hs != HS_OK)
-        goto done;
-    if (sqlite3_bind_int64(st, 1, deleted_before) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a cutoff");
-        goto done;
-    }
-    hs = read_all(s, st, read_blob_key, sizeof **keys, (void **)keys, n, err);
-done:
-    sqlite3_finalize(st);
+    hs = sq_savepoint(s, err);
     if (hs == HS_OK) {
-        hs = sq_exec(s->db, "RELEASE dataset_purge", err, "ending a purge");
+        hs = sq_list(s, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
+                     err,
+                     "DELETE FROM datasets WHERE deleted_at > 0 AND"
+                     " deleted_at < ?1 RETURNING blob_key",
+                     "i", deleted_before);
+        hs = sq_savepoint_end(s, hs, err);
         if (hs != HS_OK) {
             free(*keys);
             *keys = NULL;
             *n = 0;
         }
     }
-    if (hs != HS_OK) {
-        hs_error ignored;
-        (void)sq_exec(s->db, "ROLLBACK TO dataset_purge; RELEASE dataset_purge",
-                      &ignored, "rolling back a purge");
-    }
-unlock:
     sq_unlock(s);
     return hs;
+}
+
+/* ---- models ------------------------------------------------------------ */
+
+static hs_status sq_model_create(void *impl, hs_model_rec *m, hs_error *err)
+{
+    char conflict[HS_STORE_BLOB_KEY_MAX + 48];
+    snprintf(conflict, sizeof conflict,
+             "a model with blob key '%s' already exists", m->blob_key);
+    return sq_insert(impl, &m->id, conflict,
+                     "the owner, dataset or job of the model does not exist",
+                     err, "creating a model",
+                     "INSERT INTO models (owner_id, dataset_id, job_id, name,"
+                     " algo, blob_key, size_bytes, n_features, n_classes,"
+                     " macro_f1, accuracy, summary_json, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                     " ?12, ?13)",
+                     "iIItttiiiddti", m->owner_id, m->dataset_id, m->job_id,
+                     m->name, m->algo, m->blob_key, m->size_bytes,
+                     m->n_features, m->n_classes, m->macro_f1, m->accuracy,
+                     m->summary_json, m->created_at);
+}
+
+static hs_status sq_model_get(void *impl, hs_id id, hs_id viewer_id,
+                              int viewer_is_admin, hs_model_rec *out,
+                              hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_model, release_model, out,
+                      no_such(missing, "model", id), err,
+                      MODEL_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib", id,
+                      viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_model_list(void *impl, hs_id viewer_id, int viewer_is_admin,
+                               hs_model_rec **items, size_t *n, hs_error *err)
+{
+    return sq_list(
+        impl, read_model, release_model, sizeof **items, (void **)items, n, err,
+        MODEL_COLS " WHERE " OWNER_VISIBLE " ORDER BY created_at DESC, id DESC",
+        "-ib", viewer_id, viewer_is_admin);
+}
+
+/* Diagnoses and jobs that refer to the model keep their rows, with
+ * model_id NULL (ON DELETE SET NULL). */
+static hs_status sq_model_delete(void *impl, hs_id id, hs_id viewer_id,
+                                 int viewer_is_admin,
+                                 char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                 hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
+                      no_such(missing, "model", id), err,
+                      "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
+                      " RETURNING blob_key",
+                      "iib", id, viewer_id, viewer_is_admin);
+}
+
+/* ---- jobs -------------------------------------------------------------- */
+
+/* What a re-queued job forgets: it starts again as if it never had. */
+#define JOB_REQUEUED                                                           \
+    "state = 'queued', progress = 0, round = 0, rounds = 0,"                   \
+    " losses_json = NULL, started_at = 0"
+
+/* A cancel that takes effect (the statement sets finished_at too). */
+#define JOB_CANCELLED "state = 'cancelled', error = 'cancelled by the user'"
+
+static hs_status sq_job_create(void *impl, hs_job_rec *j, hs_error *err)
+{
+    return sq_insert(impl, &j->id, NULL,
+                     "the owner, dataset, model or diagnosis of the job does"
+                     " not exist",
+                     err, "creating a job",
+                     "INSERT INTO jobs (owner_id, type, state, dataset_id,"
+                     " model_id, diagnosis_id, input_blob_key, name,"
+                     " params_json, progress, round, rounds, losses_json,"
+                     " attempts_json, error, cancel_requested, restarts,"
+                     " created_at, started_at, finished_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                     " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                     "ittIIItttdiiTTtbiiii", j->owner_id, j->type,
+                     hs_job_state_name(j->state), j->dataset_id, j->model_id,
+                     j->diagnosis_id, j->input_blob_key, j->name,
+                     j->params_json, j->progress, j->round, j->rounds,
+                     j->losses_json, j->attempts_json, j->error,
+                     j->cancel_requested, j->restarts, j->created_at,
+                     j->started_at, j->finished_at);
+}
+
+static hs_status sq_job_get(void *impl, hs_id id, hs_id viewer_id,
+                            int viewer_is_admin, hs_job_rec *out, hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_job, release_job, out,
+                      no_such(missing, "job", id), err,
+                      JOB_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib", id,
+                      viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_job_list(void *impl, hs_id viewer_id, int viewer_is_admin,
+                             hs_job_rec **items, size_t *n, hs_error *err)
+{
+    return sq_list(
+        impl, read_job, release_job, sizeof **items, (void **)items, n, err,
+        JOB_COLS " WHERE " OWNER_VISIBLE " ORDER BY created_at DESC, id DESC",
+        "-ib", viewer_id, viewer_is_admin);
+}
+
+/* One statement picks and takes the job, so no other claimer (thread or
+ * process) can slip in between; the outer state test is belt and braces. */
+static hs_status sq_job_claim_next(void *impl, int64_t now, hs_job_rec *out,
+                                   hs_error *err)
+{
+    return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
+                      "UPDATE jobs SET state = 'running', started_at = ?1"
+                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
+                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
+                      " RETURNING " JOB_FIELDS,
+                      "i", now);
+}
+
+static hs_status sq_job_progress(void *impl, hs_id id, double progress,
+                                 int64_t round, int64_t rounds,
+                                 const char *losses_json, int *cancel_requested,
+                                 hs_error *err)
+{
+    sq_msg missing;
+    int flag = 0;
+    hs_status hs = sq_get_one(
+        impl, read_flag, NULL, &flag, no_such(missing, "running job", id), err,
+        "UPDATE jobs SET progress = ?2, round = ?3, rounds = ?4,"
+        " losses_json = COALESCE(?5, losses_json)"
+        " WHERE id = ?1 AND state = 'running' RETURNING cancel_requested",
+        "idiiT", id, progress, round, rounds, losses_json);
+    if (cancel_requested)
+        *cancel_requested = hs == HS_OK ? flag : 0;
+    return hs;
+}
+
+/* A result id of 0 and NULL attempts leave what the job already has: a
+ * diagnose job keeps the model it used, a job its earlier attempts. */
+static hs_status sq_job_finish(void *impl, hs_id id, hs_job_state state,
+                               const char *error, hs_id model_id,
+                               hs_id diagnosis_id, const char *attempts_json,
+                               int64_t finished_at, hs_error *err)
+{
+    return sq_run_one(
+        impl, "running job", id, err, "finishing a job",
+        "UPDATE jobs SET state = ?2, error = ?3,"
+        " model_id = COALESCE(?4, model_id),"
+        " diagnosis_id = COALESCE(?5, diagnosis_id),"
+        " attempts_json = COALESCE(?6, attempts_json), finished_at = ?7,"
+        " progress = CASE ?2 WHEN 'succeeded' THEN 1 ELSE progress END"
+        " WHERE id = ?1 AND state = 'running'",
+        "ittIITi", id, hs_job_state_name(state), error, model_id, diagnosis_id,
+        attempts_json, finished_at);
+}
+
+/* The UPDATE acts on a queued or running job and reports its new state;
+ * when it matched nothing, the job is absent, not visible, or finished -
+ * and a finished job never changes again, so the SELECT after it tells
+ * which. (Under the lock, so both see one state within this process.) */
+static hs_status sq_job_cancel(void *impl, hs_id id, hs_id viewer_id,
+                               int viewer_is_admin, int64_t now,
+                               hs_job_state *state_out, hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    hs_job_state final;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    no_such(missing, "job", id);
+    hs = sq_get_one(s, read_state, NULL, state_out, missing, err,
+                    "UPDATE jobs SET"
+                    " state = CASE state WHEN 'queued' THEN 'cancelled'"
+                    "   ELSE state END,"
+                    " error = CASE state WHEN 'queued'"
+                    "   THEN 'cancelled by the user' ELSE error END,"
+                    " finished_at = CASE state WHEN 'queued' THEN ?4"
+                    "   ELSE finished_at END,"
+                    " cancel_requested = CASE state WHEN 'running' THEN 1"
+                    "   ELSE cancel_requested END"
+                    " WHERE id = ?1 AND " OWNER_VISIBLE
+                    " AND state IN ('queued', 'running') RETURNING state",
+                    "iibi", id, viewer_id, viewer_is_admin, now);
+    if (hs == HS_ERR_NOTFOUND) {
+        hs =
+            sq_get_one(s, read_state, NULL, &final, missing, err,
+                       "SELECT state FROM jobs WHERE id = ?1 AND " OWNER_VISIBLE
+                       " AND state NOT IN ('queued', 'running')",
+                       "iib", id, viewer_id, viewer_is_admin);
+        if (hs == HS_OK)
+            hs = hs_fail(err, HS_ERR_CONFLICT,
+                         "job %lld has already finished (%s)", (long long)id,
+                         hs_job_state_name(final));
+    }
+    sq_unlock(s);
+    return hs;
+}
+
+/* store.h gives requeue no clock, so a job cancelled here is stamped with
+ * the last time the store knows it was alive (its start). */
+static hs_status sq_job_requeue(void *impl, hs_id id, hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t cancelled = 0, requeued = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling a job",
+                "UPDATE jobs SET " JOB_CANCELLED
+                ", finished_at = max(started_at, created_at)"
+                " WHERE id = ?1 AND state = 'running' AND cancel_requested = 1",
+                "i", id);
+    if (hs == HS_OK && cancelled == 0)
+        hs = sq_run(s, &requeued, err, "re-queueing a job",
+                    "UPDATE jobs SET " JOB_REQUEUED
+                    " WHERE id = ?1 AND state = 'running'",
+                    "i", id);
+    if (hs == HS_OK && cancelled + requeued == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "running job %lld does not exist",
+                     (long long)id);
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    sq_unlock(s);
+    return hs;
+}
+
+/* Three sweeps over the running jobs, in this order, in one savepoint:
+ * cancels that were requested take effect, jobs with restarts left go back
+ * to the queue, and what is still running has used them up. */
+static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
+                                int64_t *requeued, int64_t *failed,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t cancelled = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling interrupted jobs",
+                "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
+                " WHERE state = 'running' AND cancel_requested = 1",
+                "i", now);
+    if (hs == HS_OK)
+        hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
+                    "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
+                    " WHERE state = 'running' AND restarts < ?1",
+                    "i", max_restarts);
+    if (hs == HS_OK)
+        hs = sq_run(s, failed, err, "failing interrupted jobs",
+                    "UPDATE jobs SET state = 'failed',"
+                    " error = 'interrupted by server restarts',"
+                    " finished_at = ?1 WHERE state = 'running'",
+                    "i", now);
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    if (hs != HS_OK)
+        *requeued = *failed = 0;
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status read_job_counts(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    int64_t *counts = dst;
+    (void)err;
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        counts[i] = sqlite3_column_int64(st, i);
+    return HS_OK;
+}
+
+static void clear_job_counts(void *row)
+{
+    memset(row, 0, HS_JOB_STATES * sizeof(int64_t));
+}
+
+_Static_assert(HS_JOB_STATES == 5, "sq_job_counts counts five states");
+
+/* One indexed count per state, columns in hs_job_state order. */
+static hs_status sq_job_counts(void *impl, int64_t counts[HS_JOB_STATES],
+                               hs_error *err)
+{
+    return sq_get_one(
+        impl, read_job_counts, clear_job_counts, counts,
+        "job counts returned no row", err,
+        "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),"
+        " (SELECT COUNT(*) FROM jobs WHERE state = 'running'),"
+        " (SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'),"
+        " (SELECT COUNT(*) FROM jobs WHERE state = 'failed'),"
+        " (SELECT COUNT(*) FROM jobs WHERE state = 'cancelled')",
+        "");
+}
+
+/* ---- diagnoses --------------------------------------------------------- */
+
+static hs_status sq_diagnosis_create(void *impl, hs_diagnosis_rec *d,
+                                     hs_error *err)
+{
+    char conflict[HS_STORE_BLOB_KEY_MAX + 48];
+    snprintf(conflict, sizeof conflict,
+             "a diagnosis with blob key '%s' already exists", d->blob_key);
+    return sq_insert(impl, &d->id, conflict,
+                     "the owner, model or job of the diagnosis does not exist",
+                     err, "creating a diagnosis",
+                     "INSERT INTO diagnoses (owner_id, model_id, job_id, name,"
+                     " blob_key, rows, summary_json, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     "iIIttiti", d->owner_id, d->model_id, d->job_id, d->name,
+                     d->blob_key, d->rows, d->summary_json, d->created_at);
+}
+
+static hs_status sq_diagnosis_get(void *impl, hs_id id, hs_id viewer_id,
+                                  int viewer_is_admin, hs_diagnosis_rec *out,
+                                  hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_diagnosis, release_diagnosis, out,
+                      no_such(missing, "diagnosis", id), err,
+                      DIAGNOSIS_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
+                      id, viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_diagnosis_list(void *impl, hs_id viewer_id,
+                                   int viewer_is_admin,
+                                   hs_diagnosis_rec **items, size_t *n,
+                                   hs_error *err)
+{
+    return sq_list(impl, read_diagnosis, release_diagnosis, sizeof **items,
+                   (void **)items, n, err,
+                   DIAGNOSIS_COLS " WHERE " OWNER_VISIBLE
+                                  " ORDER BY created_at DESC, id DESC",
+                   "-ib", viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
+                                     int viewer_is_admin,
+                                     char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                     hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
+                      no_such(missing, "diagnosis", id), err,
+                      "DELETE FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE
+                      " RETURNING blob_key",
+                      "iib", id, viewer_id, viewer_is_admin);
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -1234,98 +1688,69 @@ static const hs_store_ops sq_ops = {
     .dataset_set_deleted = sq_dataset_set_deleted,
     .dataset_set_profile = sq_dataset_set_profile,
     .dataset_purge = sq_dataset_purge,
+    .model_create = sq_model_create,
+    .model_get = sq_model_get,
+    .model_list = sq_model_list,
+    .model_delete = sq_model_delete,
+    .job_create = sq_job_create,
+    .job_get = sq_job_get,
+    .job_list = sq_job_list,
+    .job_claim_next = sq_job_claim_next,
+    .job_progress = sq_job_progress,
+    .job_finish = sq_job_finish,
+    .job_cancel = sq_job_cancel,
+    .job_requeue = sq_job_requeue,
+    .job_recover = sq_job_recover,
+    .job_counts = sq_job_counts,
+    .diagnosis_create = sq_diagnosis_create,
+    .diagnosis_get = sq_diagnosis_get,
+    .diagnosis_list = sq_diagnosis_list,
+    .diagnosis_delete = sq_diagnosis_delete,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database
  * without a schema_migrations table, e.g. a new file). Writes nothing. */
 static hs_status schema_version(sq_store *s, int64_t *version, hs_error *err)
 {
-    sqlite3_stmt *st = NULL;
     hs_status hs;
-    int rc;
-
     *version = 0;
-    hs = sq_prepare(s,
+    hs = sq_get_one(s, read_count, clear_int64, version, "no row", err,
                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
                     " AND name = 'schema_migrations'",
-                    &st, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = read_one(s, st, read_count, version, err, "no row");
-    sqlite3_finalize(st);
-    st = NULL;
+                    "");
     if (hs != HS_OK || *version == 0)
         return hs;
-    hs = sq_prepare(
-        s, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &st, err);
-    if (hs != HS_OK)
-        return hs;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *version = sqlite3_column_int64(st, 0);
-    else
-        hs = sq_err(s->db, rc, err, "reading the schema version");
-    sqlite3_finalize(st);
-    return hs;
+    return sq_get_one(s, read_count, clear_int64, version, "no row", err,
+                      "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                      "");
 }
 
 /* Applies migration `version` (1-based) unless it is already recorded -
  * another process may have got there first - in its own transaction. */
 static hs_status apply_migration(sq_store *s, int version, hs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    int64_t applied = 0;
     hs_status hs;
-    int rc, applied;
     char what[64];
 
     hs = sq_exec(s->db, "BEGIN IMMEDIATE", err, "starting a migration");
     if (hs != HS_OK)
         return hs;
-    hs = sq_prepare(s, "SELECT 1 FROM schema_migrations WHERE version = ?1",
-                    &st, err);
-    if (hs != HS_OK)
-        goto fail;
-    if (sqlite3_bind_int(st, 1, version) != SQLITE_OK) {
-        hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding a version");
-        goto fail;
-    }
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        hs = sq_err(s->db, rc, err, "reading applied migrations");
-        goto fail;
-    }
-    applied = rc == SQLITE_ROW;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!applied) {
+    hs = sq_get_one(s, read_count, clear_int64, &applied, "no row", err,
+                    "SELECT COUNT(*) FROM schema_migrations WHERE version = ?1",
+                    "i", (int64_t)version);
+    if (hs == HS_OK && !applied) {
         snprintf(what, sizeof what, "applying schema migration %d", version);
         hs = sq_exec(s->db, migrations[version - 1], err, what);
-        if (hs != HS_OK)
-            goto fail;
-        hs = sq_prepare(s,
+        if (hs == HS_OK)
+            hs = sq_run(s, NULL, err, "recording a migration",
                         "INSERT INTO schema_migrations (version, applied_at)"
                         " VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER))",
-                        &st, err);
-        if (hs != HS_OK)
-            goto fail;
-        if (sqlite3_bind_int(st, 1, version) != SQLITE_OK) {
-            hs = sq_err(s->db, sqlite3_errcode(s->db), err, "binding");
-            goto fail;
-        }
-        hs = step_done(s, st, err, "recording a migration");
-        if (hs != HS_OK)
-            goto fail;
-        sqlite3_finalize(st);
-        st = NULL;
+                        "i", (int64_t)version);
     }
-    hs = sq_exec(s->db, "COMMIT", err, "committing a migration");
-    if (hs != HS_OK)
-        goto fail;
-    return HS_OK;
-
-fail:
-    sqlite3_finalize(st);
-    if (!sqlite3_get_autocommit(s->db)) {
+    if (hs == HS_OK)
+        hs = sq_exec(s->db, "COMMIT", err, "committing a migration");
+    if (hs != HS_OK && !sqlite3_get_autocommit(s->db)) {
         hs_error ignored;
         (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
     }

@@ -1,17 +1,23 @@
 /* test_store.c - the record store interface through its SQLite backend.
  *
  * Checked from the outside, as the service will use it: users, account
- * events, sessions, notifications and datasets round-trip exactly; a
- * dataset is visible only to its owner and admins; "not found" and
- * "already exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT; lists are
- * in their documented order; a rolled-back transaction leaves no trace;
- * migrations run once, an older database is brought forward, and a
- * database from a newer healer is refused untouched; and many threads writing
- * through one store at once lose or mangle nothing. The on-disk facts (WAL
- * mode, the version table) are read back with raw sqlite3. Each test gets a
- * fresh mkdtemp directory that is removed recursively afterwards.
+ * events, sessions, notifications, datasets, models, jobs and diagnoses
+ * round-trip exactly (NAN metrics and NULL JSON included); a dataset,
+ * model, job or diagnosis is visible only to its owner and admins; "not
+ * found" and "already exists" come back as HS_ERR_NOTFOUND /
+ * HS_ERR_CONFLICT; lists are in their documented order; the job queue
+ * follows its state rules (claim, progress, finish, cancel, requeue,
+ * recover) and concurrent claimers never share a job; deleting a record
+ * leaves its referrers pointing at 0; a rolled-back transaction leaves no
+ * trace; migrations run once, older databases are brought forward, and a
+ * database from a newer healer is refused untouched; and many threads
+ * writing through one store at once lose or mangle nothing. The on-disk
+ * facts (WAL mode, the version table, NULLs, foreign keys) are read back
+ * with raw sqlite3. Each test gets a fresh mkdtemp directory that is
+ * removed recursively afterwards.
  */
 #include <dirent.h>
+#include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -21,6 +27,8 @@
 
 #include "store.h"
 
+#define N_THREADS 8 /* the concurrency tests' threads */
+
 typedef struct fixture {
     char dir[256];  /* mkdtemp result, removed at teardown */
     char path[300]; /* dir + "/healer.db" */
@@ -28,7 +36,6 @@ typedef struct fixture {
 } fixture;
 
 /* ---- helpers ----------------------------------------------------------- */
-
 
 static int setup(void **state)
 {
@@ -160,6 +167,177 @@ static void assert_users_equal(const hs_user *a, const hs_user *b)
     assert_int_equal(a->disabled, b->disabled);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->locked_until, b->locked_until);
+}
+
+/* Exact equality for stored doubles, NAN included (SQLite REAL is the
+ * same IEEE double, so a round trip is exact). */
+static void assert_same_double(double a, double b)
+{
+    if (isnan(a) || isnan(b)) {
+        if (!(isnan(a) && isnan(b)))
+            fail_msg("%.17g is not %.17g", a, b);
+    } else if (a != b) {
+        fail_msg("%.17g != %.17g", a, b);
+    }
+}
+
+/* Two JSON text fields: both NULL, or the same text in different memory. */
+static void assert_same_text(const char *a, const char *b)
+{
+    if (a && b) {
+        assert_string_equal(a, b);
+        assert_ptr_not_equal(a, b);
+    } else {
+        assert_ptr_equal(a, b);
+    }
+}
+
+static hs_id add_dataset(hs_store *store, hs_id owner, unsigned tag)
+{
+    hs_dataset_rec d = make_dataset(owner, "input.csv", tag, 100);
+    hs_error err = {0};
+    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
+    return d.id;
+}
+
+/* A model with every field set; the blob key is derived from `tag`. */
+static hs_model_rec make_model(hs_id owner, const char *name, unsigned tag,
+                               int64_t created_at)
+{
+    hs_model_rec m;
+    memset(&m, 0, sizeof m);
+    m.owner_id = owner;
+    snprintf(m.name, sizeof m.name, "%s", name);
+    snprintf(m.algo, sizeof m.algo, "gbdt");
+    snprintf(m.blob_key, sizeof m.blob_key, "m%063x", tag);
+    m.size_bytes = 5000 + tag;
+    m.n_features = 4;
+    m.n_classes = 3;
+    m.macro_f1 = 0.8125;
+    m.accuracy = 0.9;
+    m.summary_json = "{\"algo\":\"gbdt\",\"rounds\":100}";
+    m.created_at = created_at;
+    return m;
+}
+
+static hs_id add_model(hs_store *store, hs_id owner, unsigned tag)
+{
+    hs_model_rec m = make_model(owner, "model", tag, 100);
+    hs_error err = {0};
+    assert_int_equal(hs_store_model_create(store, &m, &err), HS_OK);
+    return m.id;
+}
+
+static void assert_models_equal(const hs_model_rec *a, const hs_model_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_int_equal(a->dataset_id, b->dataset_id);
+    assert_int_equal(a->job_id, b->job_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->algo, b->algo);
+    assert_string_equal(a->blob_key, b->blob_key);
+    assert_int_equal(a->size_bytes, b->size_bytes);
+    assert_int_equal(a->n_features, b->n_features);
+    assert_int_equal(a->n_classes, b->n_classes);
+    assert_same_double(a->macro_f1, b->macro_f1);
+    assert_same_double(a->accuracy, b->accuracy);
+    assert_same_text(a->summary_json, b->summary_json);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+/* A queued training job, as a request makes it. */
+static hs_job_rec make_job(hs_id owner, const char *name, int64_t created_at)
+{
+    hs_job_rec j;
+    memset(&j, 0, sizeof j);
+    j.owner_id = owner;
+    snprintf(j.type, sizeof j.type, "train");
+    j.state = HS_JOB_QUEUED;
+    snprintf(j.name, sizeof j.name, "%s", name);
+    j.params_json = "{\"rounds\":100}";
+    j.created_at = created_at;
+    return j;
+}
+
+static hs_id add_job(hs_store *store, hs_id owner, int64_t created_at)
+{
+    hs_job_rec j = make_job(owner, "job", created_at);
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
+    assert_true(j.id > 0);
+    return j.id;
+}
+
+static void assert_jobs_equal(const hs_job_rec *a, const hs_job_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_string_equal(a->type, b->type);
+    assert_int_equal(a->state, b->state);
+    assert_int_equal(a->dataset_id, b->dataset_id);
+    assert_int_equal(a->model_id, b->model_id);
+    assert_int_equal(a->diagnosis_id, b->diagnosis_id);
+    assert_string_equal(a->input_blob_key, b->input_blob_key);
+    assert_string_equal(a->name, b->name);
+    assert_same_text(a->params_json, b->params_json);
+    assert_same_double(a->progress, b->progress);
+    assert_int_equal(a->round, b->round);
+    assert_int_equal(a->rounds, b->rounds);
+    assert_same_text(a->losses_json, b->losses_json);
+    assert_same_text(a->attempts_json, b->attempts_json);
+    assert_string_equal(a->error, b->error);
+    assert_int_equal(a->cancel_requested, b->cancel_requested);
+    assert_int_equal(a->restarts, b->restarts);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->started_at, b->started_at);
+    assert_int_equal(a->finished_at, b->finished_at);
+}
+
+/* Reads job `id` as an admin (the rules under test are not access). */
+static hs_job_rec get_job(hs_store *store, hs_id id)
+{
+    hs_job_rec j;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_get(store, id, 0, 1, &j, &err), HS_OK);
+    return j;
+}
+
+static hs_job_state job_state(hs_store *store, hs_id id)
+{
+    hs_job_rec j = get_job(store, id);
+    hs_job_rec_free(&j);
+    return j.state;
+}
+
+static hs_diagnosis_rec make_diagnosis(hs_id owner, hs_id model,
+                                       const char *name, unsigned tag,
+                                       int64_t created_at)
+{
+    hs_diagnosis_rec d;
+    memset(&d, 0, sizeof d);
+    d.owner_id = owner;
+    d.model_id = model;
+    snprintf(d.name, sizeof d.name, "%s", name);
+    snprintf(d.blob_key, sizeof d.blob_key, "d%063x", tag);
+    d.rows = 10 + tag;
+    d.summary_json = "{\"classes\":{\"ok\":7,\"fault\":3}}";
+    d.created_at = created_at;
+    return d;
+}
+
+static void assert_diagnoses_equal(const hs_diagnosis_rec *a,
+                                   const hs_diagnosis_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_int_equal(a->model_id, b->model_id);
+    assert_int_equal(a->job_id, b->job_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->blob_key, b->blob_key);
+    assert_int_equal(a->rows, b->rows);
+    assert_same_text(a->summary_json, b->summary_json);
+    assert_int_equal(a->created_at, b->created_at);
 }
 
 /* ---- users ------------------------------------------------------------- */
@@ -816,6 +994,1250 @@ static void test_dataset_profile(void **state)
         HS_ERR_INVALID);
 }
 
+/* ---- models ------------------------------------------------------------ */
+
+static void test_models(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id lena = add_user(f->store, "lena", 0);
+    hs_id data = add_dataset(f->store, lena, 1);
+    hs_id job = add_job(f->store, lena, 50);
+    hs_model_rec a = make_model(lena, "iris gbdt", 1, 100);
+    hs_model_rec b =
+        make_model(lena, "o'brien \"m\"; DROP TABLE models", 2, 200);
+    hs_model_rec c = make_model(lena, "same-time", 3, 200);
+    hs_model_rec got, *list = NULL;
+    size_t n = 0;
+    char buf[64];
+
+    /* Every field set, a summary with Unicode, quotes and SQL. */
+    a.dataset_id = data;
+    a.job_id = job;
+    a.macro_f1 = 0.1 + 0.2; /* not exactly representable in decimal */
+    a.accuracy = 1.0 / 3.0;
+    a.summary_json = "{\"label\":\"\xe6\xb8\xa9\xe5\xba\xa6 \xf0\x9f\x8c\xa1\","
+                     "\"note\":\"it's \\\"x\\\"'); DROP TABLE models; --\"}";
+    /* No metrics at all; one of two. */
+    b.macro_f1 = NAN;
+    b.accuracy = NAN;
+    c.macro_f1 = NAN;
+    c.accuracy = 0.5;
+    assert_int_equal(hs_store_model_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &c, &err), HS_OK);
+    assert_true(a.id > 0 && b.id > a.id && c.id > b.id);
+
+    assert_int_equal(hs_store_model_get(f->store, a.id, lena, 0, &got, &err),
+                     HS_OK);
+    assert_models_equal(&got, &a);
+    hs_model_rec_free(&got);
+    assert_null(got.summary_json);
+    hs_model_rec_free(&got); /* twice is harmless */
+    assert_int_equal(hs_store_model_get(f->store, b.id, lena, 0, &got, &err),
+                     HS_OK);
+    assert_models_equal(&got, &b);
+    assert_true(isnan(got.macro_f1) && isnan(got.accuracy));
+    assert_int_equal(got.dataset_id, 0);
+    assert_int_equal(got.job_id, 0);
+    hs_model_rec_free(&got);
+    /* NAN is stored as NULL, 0 references as NULL. */
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id FROM models WHERE macro_f1 IS"
+                                  " NULL ORDER BY id",
+                                  buf, sizeof buf),
+                        "2,3");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM models WHERE"
+                                  " dataset_id IS NULL AND job_id IS NULL",
+                                  buf, sizeof buf),
+                        "2");
+
+    assert_int_equal(hs_store_model_get(f->store, 9999, lena, 1, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "model 9999 does not exist");
+    assert_null(got.summary_json);
+
+    /* Newest first: by created_at, then id. */
+    assert_int_equal(hs_store_model_list(f->store, lena, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3);
+    assert_models_equal(&list[0], &c);
+    assert_models_equal(&list[1], &b);
+    assert_models_equal(&list[2], &a);
+    hs_model_list_free(list, n);
+    hs_model_list_free(NULL, 0);
+
+    /* Conflicts, missing references and bad input. */
+    {
+        hs_model_rec bad = make_model(lena, "again", 1, 300);
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_CONFLICT);
+        assert_non_null(strstr(err.message, "already exists"));
+        assert_int_equal(bad.id, 0);
+
+        bad = make_model(4242, "orphan", 10, 300);
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        assert_int_equal(bad.id, 0);
+        bad = make_model(lena, "no dataset", 11, 300);
+        bad.dataset_id = 4242;
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_model(lena, "no job", 12, 300);
+        bad.job_id = 4242;
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+
+        bad = make_model(lena, "", 13, 300);
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_model(lena, "x", 14, 300);
+        memset(bad.algo, 'a', sizeof bad.algo); /* no NUL */
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_model(lena, "x", 15, 300);
+        bad.blob_key[0] = '\0';
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_model(lena, "x", 16, 300);
+        bad.summary_json = NULL;
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad.summary_json = "";
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        /* Refused by the schema, reported as the caller's mistake. */
+        bad = make_model(lena, "x", 17, 300);
+        bad.size_bytes = -1;
+        assert_int_equal(hs_store_model_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(bad.id, 0);
+        assert_int_equal(hs_store_model_create(f->store, NULL, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_model_get(f->store, a.id, lena, 0, NULL, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(hs_store_model_list(f->store, lena, 0, NULL, &n, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_model_delete(f->store, a.id, lena, 0, NULL, &err),
+            HS_ERR_INVALID);
+    }
+    assert_int_equal(hs_store_model_list(f->store, 0, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3); /* nothing slipped in */
+    hs_model_list_free(list, n);
+}
+
+static void test_model_access(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "owner", 0);
+    hs_id other = add_user(f->store, "other", 0);
+    hs_id admin = add_user(f->store, "admin", 1);
+    hs_model_rec mine = make_model(owner, "mine", 1, 100);
+    hs_model_rec theirs = make_model(other, "theirs", 2, 200);
+    hs_model_rec got, *list = NULL;
+    char key[HS_STORE_BLOB_KEY_MAX];
+    size_t n = 0;
+
+    assert_int_equal(hs_store_model_create(f->store, &mine, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &theirs, &err), HS_OK);
+
+    /* Another user: as if it did not exist, for reads and deletes. */
+    assert_int_equal(
+        hs_store_model_get(f->store, mine.id, other, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "model 1 does not exist");
+    assert_null(got.summary_json);
+    memset(key, 'x', sizeof key);
+    assert_int_equal(
+        hs_store_model_delete(f->store, mine.id, other, 0, key, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "model 1 does not exist");
+    assert_string_equal(key, "");
+    assert_int_equal(
+        hs_store_model_get(f->store, mine.id, owner, 0, &got, &err), HS_OK);
+    assert_models_equal(&got, &mine); /* untouched */
+    hs_model_rec_free(&got);
+
+    /* Each user lists their own; an admin everyone's, only as an admin. */
+    assert_int_equal(hs_store_model_list(f->store, other, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_models_equal(&list[0], &theirs);
+    hs_model_list_free(list, n);
+    assert_int_equal(hs_store_model_list(f->store, admin, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_model_list_free(list, n);
+    assert_int_equal(hs_store_model_list(f->store, admin, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_models_equal(&list[0], &theirs);
+    assert_models_equal(&list[1], &mine);
+    hs_model_list_free(list, n);
+    assert_int_equal(
+        hs_store_model_get(f->store, theirs.id, admin, 1, &got, &err), HS_OK);
+    assert_models_equal(&got, &theirs);
+    hs_model_rec_free(&got);
+
+    /* Deleting hands back the blob key, once. */
+    assert_int_equal(
+        hs_store_model_delete(f->store, theirs.id, admin, 1, key, &err), HS_OK);
+    assert_string_equal(key, theirs.blob_key);
+    assert_int_equal(
+        hs_store_model_delete(f->store, theirs.id, admin, 1, key, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_model_get(f->store, theirs.id, other, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_model_delete(f->store, mine.id, owner, 0, key, &err), HS_OK);
+    assert_string_equal(key, mine.blob_key);
+    assert_int_equal(hs_store_model_list(f->store, admin, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_model_list_free(list, n);
+}
+
+/* ---- jobs -------------------------------------------------------------- */
+
+static void test_jobs(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id olga = add_user(f->store, "olga", 0);
+    hs_id data = add_dataset(f->store, olga, 1);
+    hs_id model = add_model(f->store, olga, 1);
+    hs_diagnosis_rec diag = make_diagnosis(olga, model, "d", 1, 10);
+    hs_job_rec plain = make_job(olga, "plain", 100);
+    hs_job_rec full = make_job(olga, "caf\xc3\xa9 \"full\"; --", 200);
+    hs_job_rec same = make_job(olga, "same-time", 200);
+    hs_job_rec got, *list = NULL;
+    size_t n = 0;
+
+    assert_int_equal(hs_store_diagnosis_create(f->store, &diag, &err), HS_OK);
+    /* Only what a request sets: the rest reads back as its default. */
+    assert_int_equal(hs_store_job_create(f->store, &plain, &err), HS_OK);
+    assert_true(plain.id > 0);
+    got = get_job(f->store, plain.id);
+    assert_jobs_equal(&got, &plain);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_null(got.losses_json);
+    assert_null(got.attempts_json);
+    assert_string_equal(got.input_blob_key, "");
+    hs_job_rec_free(&got);
+
+    /* Every field set (a job as it might be after a crash). */
+    snprintf(full.type, sizeof full.type, "diagnose");
+    full.state = HS_JOB_FAILED;
+    full.dataset_id = data;
+    full.model_id = model;
+    full.diagnosis_id = diag.id;
+    snprintf(full.input_blob_key, sizeof full.input_blob_key, "%064x", 77u);
+    full.params_json = "{\"model\":1,\"note\":\"\xf0\x9f\x8c\xa1 it's\"}";
+    full.progress = 0.1 + 0.2;
+    full.round = 7;
+    full.rounds = 100;
+    full.losses_json = "{\"train\":[0.9,0.5]}";
+    full.attempts_json = "[{\"error\":\"oom\"}]";
+    snprintf(full.error, sizeof full.error, "it's \"broken\"");
+    full.cancel_requested = 1;
+    full.restarts = 2;
+    full.started_at = 210;
+    full.finished_at = 220;
+    assert_int_equal(hs_store_job_create(f->store, &full, &err), HS_OK);
+    got = get_job(f->store, full.id);
+    assert_jobs_equal(&got, &full);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_create(f->store, &same, &err), HS_OK);
+
+    /* Newest first: by created_at, then id. */
+    assert_int_equal(hs_store_job_list(f->store, olga, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3);
+    assert_jobs_equal(&list[0], &same);
+    assert_jobs_equal(&list[1], &full);
+    assert_jobs_equal(&list[2], &plain);
+    hs_job_list_free(list, n);
+    hs_job_list_free(NULL, 0);
+
+    assert_int_equal(hs_store_job_get(f->store, 9999, olga, 1, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 9999 does not exist");
+    assert_null(got.params_json);
+
+    /* Missing references and bad input. */
+    {
+        hs_job_rec bad = make_job(4242, "orphan", 300);
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        assert_int_equal(bad.id, 0);
+        bad = make_job(olga, "x", 300);
+        bad.dataset_id = 4242;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_job(olga, "x", 300);
+        bad.model_id = 4242;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_job(olga, "x", 300);
+        bad.diagnosis_id = 4242;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+
+        bad = make_job(olga, "x", 300);
+        bad.state = (hs_job_state)HS_JOB_STATES;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        bad.params_json = "";
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad.params_json = NULL;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        bad.type[0] = '\0';
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "", 300);
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.input_blob_key, 'k', sizeof bad.input_blob_key);
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.error, 'e', sizeof bad.error); /* no NUL */
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        /* Refused by the schema. */
+        bad = make_job(olga, "x", 300);
+        bad.progress = 1.5;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        bad.restarts = -1;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(bad.id, 0);
+        assert_int_equal(hs_store_job_get(f->store, 1, olga, 0, NULL, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_list(f->store, olga, 0, &list, NULL, &err),
+            HS_ERR_INVALID);
+    }
+    assert_int_equal(hs_store_job_list(f->store, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 3); /* nothing slipped in */
+    hs_job_list_free(list, n);
+}
+
+static void test_job_access(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "owner", 0);
+    hs_id other = add_user(f->store, "other", 0);
+    hs_id admin = add_user(f->store, "admin", 1);
+    hs_id mine = add_job(f->store, owner, 100);
+    hs_id theirs = add_job(f->store, other, 200);
+    hs_job_rec got, *list = NULL;
+    hs_job_state st = HS_JOB_RUNNING;
+    size_t n = 0;
+
+    assert_int_equal(hs_store_job_get(f->store, mine, other, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 does not exist");
+    assert_null(got.params_json);
+    assert_int_equal(
+        hs_store_job_cancel(f->store, mine, other, 0, 500, &st, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 does not exist");
+    assert_int_equal(job_state(f->store, mine), HS_JOB_QUEUED); /* untouched */
+    assert_int_equal(hs_store_job_get(f->store, mine, owner, 0, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, mine);
+    hs_job_rec_free(&got);
+
+    assert_int_equal(hs_store_job_list(f->store, other, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, theirs);
+    hs_job_list_free(list, n);
+    assert_int_equal(hs_store_job_list(f->store, admin, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_job_list_free(list, n);
+    assert_int_equal(hs_store_job_list(f->store, admin, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, theirs);
+    assert_int_equal(list[1].id, mine);
+    hs_job_list_free(list, n);
+
+    /* An admin may cancel anyone's; the owner their own. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, theirs, admin, 1, 600, &st, &err), HS_OK);
+    assert_int_equal(st, HS_JOB_CANCELLED);
+    assert_int_equal(
+        hs_store_job_cancel(f->store, mine, owner, 0, 700, &st, &err), HS_OK);
+    assert_int_equal(st, HS_JOB_CANCELLED);
+    /* A finished job of someone else is still "not found", not a conflict:
+     * ids leak nothing. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, theirs, owner, 0, 800, &st, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 2 does not exist");
+}
+
+/* Claims go by id (the queue's order), not by created_at, and take only
+ * queued jobs. */
+static void test_job_claim(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id pia = add_user(f->store, "pia", 0);
+    hs_job_rec j, got;
+    hs_id first, running, cancelled, fourth, fifth;
+    int64_t counts[HS_JOB_STATES];
+
+    assert_int_equal(hs_store_job_claim_next(f->store, 10, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "no job is queued");
+    assert_null(got.params_json);
+
+    first = add_job(f->store, pia, 300);
+    j = make_job(pia, "running", 100);
+    j.state = HS_JOB_RUNNING;
+    j.started_at = 150;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    running = j.id;
+    j = make_job(pia, "cancelled", 100);
+    j.state = HS_JOB_CANCELLED;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    cancelled = j.id;
+    fourth = add_job(f->store, pia, 200);
+    fifth = add_job(f->store, pia, 50); /* oldest by time, last in the queue */
+
+    assert_int_equal(hs_store_job_claim_next(f->store, 1000, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, first);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_int_equal(got.started_at, 1000);
+    assert_string_equal(got.params_json, "{\"rounds\":100}");
+    {
+        /* What claim handed back is what is stored. */
+        hs_job_rec stored = get_job(f->store, first);
+        assert_jobs_equal(&stored, &got);
+        hs_job_rec_free(&stored);
+    }
+    hs_job_rec_free(&got);
+
+    assert_int_equal(hs_store_job_claim_next(f->store, 1001, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, fourth);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, 1002, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, fifth);
+    assert_int_equal(got.started_at, 1002);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, 1003, &got, &err),
+                     HS_ERR_NOTFOUND);
+
+    /* The others were left alone. */
+    got = get_job(f->store, running);
+    assert_int_equal(got.started_at, 150);
+    hs_job_rec_free(&got);
+    assert_int_equal(job_state(f->store, cancelled), HS_JOB_CANCELLED);
+
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 0);
+    assert_int_equal(counts[HS_JOB_RUNNING], 4);
+    assert_int_equal(counts[HS_JOB_CANCELLED], 1);
+    assert_int_equal(hs_store_job_claim_next(f->store, 1, NULL, &err),
+                     HS_ERR_INVALID);
+}
+
+#define CLAIM_JOBS 200
+
+typedef struct claimer {
+    hs_store *store;
+    pthread_barrier_t *start;
+    hs_id claimed[CLAIM_JOBS];
+    size_t n;
+    int failures; /* anything but HS_OK or the final HS_ERR_NOTFOUND */
+    hs_error last_error;
+} claimer;
+
+/* Claims until the queue is empty, and finishes each job at once, so that
+ * claims race with other writes too. */
+static void *claimer_main(void *arg)
+{
+    claimer *c = arg;
+    hs_error err = {0};
+    hs_job_rec j;
+    hs_status hs;
+
+    pthread_barrier_wait(c->start);
+    while ((hs = hs_store_job_claim_next(c->store, 5000, &j, &err)) == HS_OK) {
+        int cancel = 1;
+        if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS)
+            c->failures++;
+        else
+            c->claimed[c->n++] = j.id;
+        if (hs_store_job_progress(c->store, j.id, 0.5, 1, 2, NULL, &cancel,
+                                  &err) != HS_OK ||
+            cancel != 0 ||
+            hs_store_job_finish(c->store, j.id, HS_JOB_SUCCEEDED, NULL, 0, 0,
+                                NULL, 5001, &err) != HS_OK) {
+            c->failures++;
+            c->last_error = err;
+        }
+        hs_job_rec_free(&j);
+    }
+    if (hs != HS_ERR_NOTFOUND) {
+        c->failures++;
+        c->last_error = err;
+    }
+    return NULL;
+}
+
+static void test_job_claim_concurrent(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id quinn = add_user(f->store, "quinn", 0);
+    static claimer claimers[N_THREADS];
+    pthread_t threads[N_THREADS];
+    pthread_barrier_t start;
+    int times_claimed[CLAIM_JOBS + 1] = {0};
+    int64_t counts[HS_JOB_STATES];
+    size_t total = 0;
+
+    for (int i = 0; i < CLAIM_JOBS; i++)
+        assert_int_equal(add_job(f->store, quinn, i), i + 1);
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        memset(&claimers[t], 0, sizeof claimers[t]);
+        claimers[t].store = f->store;
+        claimers[t].start = &start;
+        assert_int_equal(
+            pthread_create(&threads[t], NULL, claimer_main, &claimers[t]), 0);
+    }
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        if (claimers[t].failures)
+            fail_msg("thread %d: %d failures, last: %s", t,
+                     claimers[t].failures, claimers[t].last_error.message);
+        for (size_t i = 0; i < claimers[t].n; i++) {
+            hs_id id = claimers[t].claimed[i];
+            assert_true(id >= 1 && id <= CLAIM_JOBS);
+            times_claimed[id]++;
+            /* Each claimer sees the queue in order. */
+            if (i > 0)
+                assert_true(id > claimers[t].claimed[i - 1]);
+        }
+        total += claimers[t].n;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(total, CLAIM_JOBS);
+    for (int id = 1; id <= CLAIM_JOBS; id++)
+        if (times_claimed[id] != 1)
+            fail_msg("job %d was claimed %d times", id, times_claimed[id]);
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_SUCCEEDED], CLAIM_JOBS);
+    assert_int_equal(counts[HS_JOB_QUEUED] + counts[HS_JOB_RUNNING], 0);
+}
+
+/* Claims the next job, checks it is `want`, and frees the record. */
+static void claim(hs_store *store, hs_id want, int64_t now)
+{
+    hs_error err = {0};
+    hs_job_rec j;
+    assert_int_equal(hs_store_job_claim_next(store, now, &j, &err), HS_OK);
+    assert_int_equal(j.id, want);
+    hs_job_rec_free(&j);
+}
+
+static void test_job_progress_finish(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id rosa = add_user(f->store, "rosa", 0);
+    hs_id model = add_model(f->store, rosa, 1);
+    hs_id train = add_job(f->store, rosa, 100);
+    hs_id failing = add_job(f->store, rosa, 101);
+    hs_id queued = add_job(f->store, rosa, 102);
+    hs_job_rec j = make_job(rosa, "diagnose", 103), got;
+    hs_diagnosis_rec diag = make_diagnosis(rosa, model, "result", 1, 10);
+    hs_job_state st;
+    int cancel = -1;
+    char long_error[HS_MESSAGE_MAX + 1];
+
+    snprintf(j.type, sizeof j.type, "diagnose");
+    j.model_id = model;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    claim(f->store, train, 1000);
+    claim(f->store, failing, 1001);
+
+    /* Progress of a running job, and whether a cancel is wanted. */
+    assert_int_equal(hs_store_job_progress(f->store, train, 0.25, 3, 10,
+                                           "{\"train\":[0.5]}", &cancel, &err),
+                     HS_OK);
+    assert_int_equal(cancel, 0);
+    got = get_job(f->store, train);
+    assert_same_double(got.progress, 0.25);
+    assert_int_equal(got.round, 3);
+    assert_int_equal(got.rounds, 10);
+    assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    hs_job_rec_free(&got);
+    /* NULL losses leave them; progress is clamped to 0..1. */
+    assert_int_equal(
+        hs_store_job_progress(f->store, train, 7.5, 4, 10, NULL, NULL, &err),
+        HS_OK);
+    got = get_job(f->store, train);
+    assert_same_double(got.progress, 1);
+    assert_int_equal(got.round, 4);
+    assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    hs_job_rec_free(&got);
+    assert_int_equal(
+        hs_store_job_progress(f->store, train, NAN, 5, 10, "{}", NULL, &err),
+        HS_OK);
+    got = get_job(f->store, train);
+    assert_same_double(got.progress, 0);
+    assert_string_equal(got.losses_json, "{}");
+    hs_job_rec_free(&got);
+    assert_int_equal(
+        hs_store_job_progress(f->store, train, -3, 6, 10, NULL, NULL, &err),
+        HS_OK);
+    got = get_job(f->store, train);
+    assert_same_double(got.progress, 0);
+    hs_job_rec_free(&got);
+
+    /* A cancel request reaches the runner through progress. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, failing, rosa, 0, 1100, &st, &err),
+        HS_OK);
+    assert_int_equal(st, HS_JOB_RUNNING);
+    assert_int_equal(hs_store_job_progress(f->store, failing, 0.5, 1, 2, NULL,
+                                           &cancel, &err),
+                     HS_OK);
+    assert_int_equal(cancel, 1);
+
+    /* Only running jobs make progress. */
+    cancel = -1;
+    assert_int_equal(
+        hs_store_job_progress(f->store, queued, 0.5, 1, 2, NULL, &cancel, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_int_equal(cancel, 0);
+    assert_int_equal(
+        hs_store_job_progress(f->store, 9999, 0.5, 1, 2, NULL, NULL, &err),
+        HS_ERR_NOTFOUND);
+    got = get_job(f->store, queued);
+    assert_same_double(got.progress, 0); /* untouched */
+    hs_job_rec_free(&got);
+
+    /* Finishing: only in a final state, only a running job. */
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_QUEUED, NULL,
+                                         0, 0, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_RUNNING, NULL,
+                                         0, 0, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    memset(long_error, 'e', HS_MESSAGE_MAX);
+    long_error[HS_MESSAGE_MAX] = '\0';
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED,
+                                         long_error, 0, 0, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED, "x",
+                                         0, 0, NULL, 2000, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
+    /* A result that does not exist is refused; the job stays running. */
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
+                                         NULL, 4242, 0, NULL, 2000, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(job_state(f->store, train), HS_JOB_RUNNING);
+
+    /* Succeeded: progress 1, the result recorded, error "". */
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
+                                         NULL, model, 0, "[{\"rounds\":10}]",
+                                         2000, &err),
+                     HS_OK);
+    got = get_job(f->store, train);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    assert_same_double(got.progress, 1);
+    assert_int_equal(got.model_id, model);
+    assert_int_equal(got.diagnosis_id, 0);
+    assert_string_equal(got.attempts_json, "[{\"rounds\":10}]");
+    assert_string_equal(got.error, "");
+    assert_int_equal(got.started_at, 1000);
+    assert_int_equal(got.finished_at, 2000);
+    assert_string_equal(got.losses_json, "{}"); /* kept */
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED, "late",
+                                         0, 0, NULL, 2001, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_progress(f->store, train, 0.5, 1, 2, NULL, NULL, &err),
+        HS_ERR_NOTFOUND);
+
+    /* Failed (or cancelled by its runner): progress as it was. */
+    assert_int_equal(hs_store_job_finish(f->store, failing, HS_JOB_CANCELLED,
+                                         "cancelled by the user", 0, 0, NULL,
+                                         2100, &err),
+                     HS_OK);
+    got = get_job(f->store, failing);
+    assert_int_equal(got.state, HS_JOB_CANCELLED);
+    assert_same_double(got.progress, 0.5);
+    assert_string_equal(got.error, "cancelled by the user");
+    assert_int_equal(got.model_id, 0);
+    assert_null(got.attempts_json);
+    assert_int_equal(got.finished_at, 2100);
+    hs_job_rec_free(&got);
+
+    /* A diagnose job keeps the model it used when its result is set. */
+    claim(f->store, queued, 3000);
+    claim(f->store, j.id, 3001);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &diag, &err), HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, j.id, HS_JOB_SUCCEEDED, "",
+                                         0, diag.id, NULL, 3100, &err),
+                     HS_OK);
+    got = get_job(f->store, j.id);
+    assert_int_equal(got.model_id, model);
+    assert_int_equal(got.diagnosis_id, diag.id);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED,
+                                         "out of memory", 0, 0, "[]", 3200,
+                                         &err),
+                     HS_OK);
+    got = get_job(f->store, queued);
+    assert_int_equal(got.state, HS_JOB_FAILED);
+    assert_string_equal(got.error, "out of memory");
+    assert_string_equal(got.attempts_json, "[]");
+    hs_job_rec_free(&got);
+}
+
+static void test_job_cancel(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id sven = add_user(f->store, "sven", 0);
+    hs_id running = add_job(f->store, sven, 100);
+    hs_id done = add_job(f->store, sven, 101);
+    hs_id queued = add_job(f->store, sven, 102);
+    hs_job_rec got;
+    hs_job_state st;
+
+    claim(f->store, running, 500);
+    claim(f->store, done, 501);
+    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_SUCCEEDED, NULL,
+                                         0, 0, NULL, 600, &err),
+                     HS_OK);
+
+    /* Queued: cancelled at once. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, queued, sven, 0, 700, &st, &err), HS_OK);
+    assert_int_equal(st, HS_JOB_CANCELLED);
+    got = get_job(f->store, queued);
+    assert_int_equal(got.state, HS_JOB_CANCELLED);
+    assert_int_equal(got.finished_at, 700);
+    assert_string_equal(got.error, "cancelled by the user");
+    assert_int_equal(got.started_at, 0);
+    hs_job_rec_free(&got);
+    /* ...and then it has finished. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, queued, sven, 0, 800, &st, &err),
+        HS_ERR_CONFLICT);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "job %lld has already finished (cancelled)",
+                 (long long)queued);
+        assert_string_equal(err.message, want);
+        snprintf(want, sizeof want, "job %lld has already finished (succeeded)",
+                 (long long)done);
+        assert_int_equal(
+            hs_store_job_cancel(f->store, done, sven, 0, 800, &st, &err),
+            HS_ERR_CONFLICT);
+        assert_string_equal(err.message, want);
+    }
+    got = get_job(f->store, queued);
+    assert_int_equal(got.finished_at, 700); /* not moved */
+    hs_job_rec_free(&got);
+
+    /* Running: only asked to stop; again is fine. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, running, sven, 0, 900, &st, &err), HS_OK);
+    assert_int_equal(st, HS_JOB_RUNNING);
+    assert_int_equal(
+        hs_store_job_cancel(f->store, running, sven, 0, 901, &st, &err), HS_OK);
+    assert_int_equal(st, HS_JOB_RUNNING);
+    got = get_job(f->store, running);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_int_equal(got.cancel_requested, 1);
+    assert_int_equal(got.finished_at, 0);
+    assert_string_equal(got.error, "");
+    hs_job_rec_free(&got);
+
+    assert_int_equal(hs_store_job_cancel(f->store, 9999, sven, 1, 1, &st, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 9999 does not exist");
+    assert_int_equal(
+        hs_store_job_cancel(f->store, running, sven, 0, 1, NULL, &err),
+        HS_ERR_INVALID);
+}
+
+static void test_job_requeue(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id tara = add_user(f->store, "tara", 0);
+    hs_job_rec j = make_job(tara, "requeue me", 100), got;
+    hs_id other;
+    hs_job_state st;
+
+    j.restarts = 1;
+    j.attempts_json = "[{\"error\":\"first\"}]";
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    other = add_job(f->store, tara, 200);
+    claim(f->store, j.id, 500);
+    assert_int_equal(hs_store_job_progress(f->store, j.id, 0.5, 5, 10,
+                                           "{\"train\":[1]}", NULL, &err),
+                     HS_OK);
+
+    /* Back in the queue as if it had never started, ahead of `other`. */
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_same_double(got.progress, 0);
+    assert_int_equal(got.round, 0);
+    assert_int_equal(got.rounds, 0);
+    assert_null(got.losses_json);
+    assert_int_equal(got.started_at, 0);
+    assert_int_equal(got.restarts, 1); /* unchanged */
+    assert_string_equal(got.attempts_json, "[{\"error\":\"first\"}]");
+    assert_string_equal(got.params_json, "{\"rounds\":100}");
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err),
+                     HS_ERR_NOTFOUND); /* no longer running */
+    assert_non_null(strstr(err.message, "running job"));
+    claim(f->store, j.id, 600);
+
+    /* A job asked to stop stops instead. */
+    assert_int_equal(
+        hs_store_job_cancel(f->store, j.id, tara, 0, 650, &st, &err), HS_OK);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_int_equal(got.state, HS_JOB_CANCELLED);
+    assert_string_equal(got.error, "cancelled by the user");
+    assert_int_equal(got.finished_at, 600); /* no clock: its start */
+    hs_job_rec_free(&got);
+
+    assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
+    assert_int_equal(hs_store_job_requeue(f->store, other, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_requeue(f->store, 9999, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
+}
+
+/* A running job as a crash leaves it. */
+static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
+                         int cancel_requested)
+{
+    hs_job_rec j = make_job(owner, "interrupted", 100);
+    hs_error err = {0};
+    j.state = HS_JOB_RUNNING;
+    j.progress = 0.5;
+    j.round = 5;
+    j.rounds = 10;
+    j.losses_json = "{\"train\":[1]}";
+    j.started_at = 150;
+    j.restarts = restarts;
+    j.cancel_requested = cancel_requested;
+    assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
+    return j.id;
+}
+
+static void test_job_recover(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ugo = add_user(f->store, "ugo", 0);
+    hs_id fresh = add_running(f->store, ugo, 0, 0);
+    hs_id once = add_running(f->store, ugo, 1, 0);
+    hs_id worn = add_running(f->store, ugo, 2, 0);
+    hs_id stop = add_running(f->store, ugo, 0, 1);
+    hs_id queued = add_job(f->store, ugo, 100);
+    hs_id done = add_running(f->store, ugo, 0, 0);
+    hs_job_rec got;
+    int64_t requeued = -1, failed = -1, counts[HS_JOB_STATES];
+
+    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_FAILED, "x", 0,
+                                         0, NULL, 160, &err),
+                     HS_OK);
+
+    assert_int_equal(
+        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 2); /* fresh, once */
+    assert_int_equal(failed, 1);   /* worn */
+
+    got = get_job(f->store, fresh);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_int_equal(got.restarts, 1);
+    assert_same_double(got.progress, 0);
+    assert_int_equal(got.round, 0);
+    assert_int_equal(got.rounds, 0);
+    assert_null(got.losses_json);
+    assert_int_equal(got.started_at, 0);
+    assert_int_equal(got.finished_at, 0);
+    assert_string_equal(got.error, "");
+    hs_job_rec_free(&got);
+    got = get_job(f->store, once);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_int_equal(got.restarts, 2);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, worn);
+    assert_int_equal(got.state, HS_JOB_FAILED);
+    assert_string_equal(got.error, "interrupted by server restarts");
+    assert_int_equal(got.finished_at, 5000);
+    assert_int_equal(got.restarts, 2);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, stop);
+    assert_int_equal(got.state, HS_JOB_CANCELLED);
+    assert_string_equal(got.error, "cancelled by the user");
+    assert_int_equal(got.finished_at, 5000);
+    assert_int_equal(got.restarts, 0);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, done);
+    assert_int_equal(got.state, HS_JOB_FAILED);
+    assert_int_equal(got.finished_at, 160);
+    hs_job_rec_free(&got);
+    assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
+
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 3);
+    assert_int_equal(counts[HS_JOB_RUNNING], 0);
+    assert_int_equal(counts[HS_JOB_SUCCEEDED], 0);
+    assert_int_equal(counts[HS_JOB_FAILED], 2);
+    assert_int_equal(counts[HS_JOB_CANCELLED], 1);
+
+    /* Nothing running: nothing to do; the counts may be NULL. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 6000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(hs_store_job_recover(f->store, 6000, 2, NULL, NULL, &err),
+                     HS_OK);
+
+    /* max_restarts 0: every interrupted job fails. */
+    fresh = add_running(f->store, ugo, 0, 0);
+    /* Inside a transaction it is part of it: rolled back, it never was. */
+    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 7000, 0, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(failed, 1);
+    assert_int_equal(job_state(f->store, fresh), HS_JOB_FAILED);
+    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
+    assert_int_equal(job_state(f->store, fresh), HS_JOB_RUNNING);
+    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 7000, 0, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(hs_store_commit(f->store, &err), HS_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 1);
+    assert_int_equal(job_state(f->store, fresh), HS_JOB_FAILED);
+}
+
+/* Recover is one outcome: when its last sweep fails (a trigger injects the
+ * failure), the sweeps before it are undone too, and the counts are 0. */
+static void test_job_recover_atomic(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id zoe = add_user(f->store, "zoe", 0);
+    hs_id requeue = add_running(f->store, zoe, 0, 0);
+    hs_id stop = add_running(f->store, zoe, 0, 1);
+    hs_id worn = add_running(f->store, zoe, 5, 0);
+    int64_t requeued = -1, failed = -1;
+
+    raw_exec(f->path, "CREATE TRIGGER no_failing BEFORE UPDATE OF state ON jobs"
+                      " WHEN NEW.state = 'failed'"
+                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+    assert_int_not_equal(
+        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_non_null(strstr(err.message, "injected failure"));
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(job_state(f->store, requeue), HS_JOB_RUNNING);
+    assert_int_equal(job_state(f->store, stop), HS_JOB_RUNNING);
+    assert_int_equal(job_state(f->store, worn), HS_JOB_RUNNING);
+
+    raw_exec(f->path, "DROP TRIGGER no_failing;");
+    assert_int_equal(
+        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 1);
+    assert_int_equal(job_state(f->store, stop), HS_JOB_CANCELLED);
+}
+
+static void test_job_counts(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id vera = add_user(f->store, "vera", 0);
+    int64_t counts[HS_JOB_STATES];
+    hs_job_state st;
+
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        assert_int_equal(counts[i], 0);
+    for (int i = 0; i < 5; i++)
+        add_job(f->store, vera, i);
+    claim(f->store, 1, 10);
+    claim(f->store, 2, 10);
+    claim(f->store, 3, 10);
+    assert_int_equal(hs_store_job_finish(f->store, 1, HS_JOB_SUCCEEDED, NULL, 0,
+                                         0, NULL, 20, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, 2, HS_JOB_FAILED, "x", 0, 0,
+                                         NULL, 20, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_cancel(f->store, 5, vera, 0, 30, &st, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 1);
+    assert_int_equal(counts[HS_JOB_RUNNING], 1);
+    assert_int_equal(counts[HS_JOB_SUCCEEDED], 1);
+    assert_int_equal(counts[HS_JOB_FAILED], 1);
+    assert_int_equal(counts[HS_JOB_CANCELLED], 1);
+    assert_int_equal(hs_store_job_counts(f->store, NULL, &err), HS_ERR_INVALID);
+    assert_string_equal(hs_job_state_name(HS_JOB_CANCELLED), "cancelled");
+    assert_string_equal(hs_job_state_name((hs_job_state)HS_JOB_STATES),
+                        "unknown");
+}
+
+/* ---- diagnoses --------------------------------------------------------- */
+
+static void test_diagnoses(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id wim = add_user(f->store, "wim", 0);
+    hs_id other = add_user(f->store, "other", 0);
+    hs_id admin = add_user(f->store, "admin", 1);
+    hs_id model = add_model(f->store, wim, 1);
+    hs_id job = add_job(f->store, wim, 10);
+    hs_diagnosis_rec a = make_diagnosis(wim, model, "pump-3.csv", 1, 100);
+    hs_diagnosis_rec b = make_diagnosis(wim, 0, "o'brien \"x\"; --", 2, 200);
+    hs_diagnosis_rec c = make_diagnosis(other, model, "theirs", 3, 200);
+    hs_diagnosis_rec got, *list = NULL;
+    char key[HS_STORE_BLOB_KEY_MAX];
+    size_t n = 0;
+
+    a.job_id = job;
+    a.summary_json = "{\"warnings\":[\"caf\xc3\xa9 \\\"q\\\"\"]}";
+    b.rows = 0;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &c, &err), HS_OK);
+    assert_true(a.id > 0 && b.id > a.id && c.id > b.id);
+
+    assert_int_equal(hs_store_diagnosis_get(f->store, a.id, wim, 0, &got, &err),
+                     HS_OK);
+    assert_diagnoses_equal(&got, &a);
+    hs_diagnosis_rec_free(&got);
+    assert_null(got.summary_json);
+    assert_int_equal(hs_store_diagnosis_get(f->store, b.id, wim, 0, &got, &err),
+                     HS_OK);
+    assert_diagnoses_equal(&got, &b);
+    assert_int_equal(got.model_id, 0);
+    assert_int_equal(got.job_id, 0);
+    hs_diagnosis_rec_free(&got);
+
+    /* Access: the owner and admins. */
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, a.id, other, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "diagnosis 1 does not exist");
+    assert_null(got.summary_json);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, a.id, admin, 1, &got, &err), HS_OK);
+    assert_diagnoses_equal(&got, &a);
+    hs_diagnosis_rec_free(&got);
+    assert_int_equal(hs_store_diagnosis_list(f->store, wim, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_diagnoses_equal(&list[0], &b);
+    assert_diagnoses_equal(&list[1], &a);
+    hs_diagnosis_list_free(list, n);
+    hs_diagnosis_list_free(NULL, 0);
+    assert_int_equal(
+        hs_store_diagnosis_list(f->store, admin, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    hs_diagnosis_list_free(list, n);
+    assert_int_equal(
+        hs_store_diagnosis_list(f->store, admin, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 3); /* newest first: by created_at, then id */
+    assert_diagnoses_equal(&list[0], &c);
+    assert_diagnoses_equal(&list[1], &b);
+    assert_diagnoses_equal(&list[2], &a);
+    hs_diagnosis_list_free(list, n);
+
+    memset(key, 'x', sizeof key);
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, a.id, other, 0, key, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(key, "");
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, a.id, wim, 0, key, &err), HS_OK);
+    assert_string_equal(key, a.blob_key);
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, a.id, wim, 0, key, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, c.id, admin, 1, key, &err), HS_OK);
+    assert_string_equal(key, c.blob_key);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, c.id, other, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+
+    /* Conflicts, missing references and bad input. */
+    {
+        hs_diagnosis_rec bad = make_diagnosis(wim, 0, "again", 2, 300);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_CONFLICT);
+        assert_non_null(strstr(err.message, "already exists"));
+        assert_int_equal(bad.id, 0);
+        bad = make_diagnosis(4242, 0, "orphan", 10, 300);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_diagnosis(wim, 4242, "no model", 11, 300);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_diagnosis(wim, 0, "no job", 12, 300);
+        bad.job_id = 4242;
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_diagnosis(wim, 0, "", 13, 300);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_diagnosis(wim, 0, "x", 14, 300);
+        bad.rows = -1;
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_diagnosis(wim, 0, "x", 15, 300);
+        bad.summary_json = "";
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_diagnosis(wim, 0, "x", 16, 300);
+        memset(bad.blob_key, 'k', sizeof bad.blob_key);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_diagnosis_delete(f->store, b.id, wim, 0, NULL, &err),
+            HS_ERR_INVALID);
+    }
+    assert_int_equal(hs_store_diagnosis_list(f->store, 0, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1); /* only b is left */
+    assert_int_equal(list[0].id, b.id);
+    hs_diagnosis_list_free(list, n);
+}
+
+/* ---- references between records ---------------------------------------- */
+
+/* What is deleted leaves its referrers in place, pointing at nothing (0). */
+static void test_references(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id xia = add_user(f->store, "xia", 0);
+    hs_id data = add_dataset(f->store, xia, 1);
+    hs_job_rec train = make_job(xia, "train", 10), dj = make_job(xia, "dj", 11);
+    hs_model_rec m = make_model(xia, "m", 1, 20), got_m;
+    hs_diagnosis_rec d = make_diagnosis(xia, 0, "d", 1, 30), got_d;
+    hs_job_rec got;
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    char key[HS_STORE_BLOB_KEY_MAX];
+    size_t n = 0;
+
+    train.dataset_id = data;
+    assert_int_equal(hs_store_job_create(f->store, &train, &err), HS_OK);
+    m.dataset_id = data;
+    m.job_id = train.id;
+    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    claim(f->store, train.id, 40);
+    assert_int_equal(hs_store_job_finish(f->store, train.id, HS_JOB_SUCCEEDED,
+                                         NULL, m.id, 0, NULL, 50, &err),
+                     HS_OK);
+    snprintf(dj.type, sizeof dj.type, "diagnose");
+    dj.model_id = m.id;
+    assert_int_equal(hs_store_job_create(f->store, &dj, &err), HS_OK);
+    d.model_id = m.id;
+    d.job_id = dj.id;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    claim(f->store, dj.id, 60);
+    assert_int_equal(hs_store_job_finish(f->store, dj.id, HS_JOB_SUCCEEDED,
+                                         NULL, 0, d.id, NULL, 70, &err),
+                     HS_OK);
+
+    /* Purging the dataset: the model and the job forget it. */
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, data, xia, 0, 100, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_purge(f->store, 200, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(keys);
+    assert_int_equal(hs_store_model_get(f->store, m.id, xia, 0, &got_m, &err),
+                     HS_OK);
+    m.dataset_id = 0;
+    assert_models_equal(&got_m, &m); /* everything else intact */
+    hs_model_rec_free(&got_m);
+    got = get_job(f->store, train.id);
+    assert_int_equal(got.dataset_id, 0);
+    assert_int_equal(got.model_id, m.id);
+    hs_job_rec_free(&got);
+
+    /* Deleting the model: diagnoses and jobs keep their rows. */
+    assert_int_equal(hs_store_model_delete(f->store, m.id, xia, 0, key, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, d.id, xia, 0, &got_d, &err), HS_OK);
+    d.model_id = 0;
+    assert_diagnoses_equal(&got_d, &d);
+    hs_diagnosis_rec_free(&got_d);
+    got = get_job(f->store, train.id);
+    assert_int_equal(got.model_id, 0);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, dj.id);
+    assert_int_equal(got.model_id, 0);
+    assert_int_equal(got.diagnosis_id, d.id);
+    hs_job_rec_free(&got);
+
+    /* Deleting the diagnosis: its job forgets it. */
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, d.id, xia, 0, key, &err), HS_OK);
+    got = get_job(f->store, dj.id);
+    assert_int_equal(got.diagnosis_id, 0);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 static void test_transactions(void **state)
@@ -946,8 +2368,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 2);
+                        "1,2,3");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 3);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -955,8 +2377,8 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,datasets,notifications,"
-                        "schema_migrations,sessions,users");
+                        "account_events,datasets,diagnoses,jobs,models,"
+                        "notifications,schema_migrations,sessions,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -964,7 +2386,7 @@ static void test_future_schema_refused(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_store *other = (hs_store *)1;
-    char path[320], buf[256];
+    char path[320], buf[256], sql[128], want[128];
 
     /* A fresh file that a newer healer created: nothing may change. */
     snprintf(path, sizeof path, "%s/newer.db", f->dir);
@@ -973,9 +2395,11 @@ static void test_future_schema_refused(void **state)
                    "INSERT INTO schema_migrations VALUES (999, 0);");
     assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_INVALID);
     assert_null(other);
-    assert_string_equal(err.message,
-                        "database schema version 999 is newer than this "
-                        "healer (2); upgrade healer");
+    snprintf(want, sizeof want,
+             "database schema version 999 is newer than this healer (%d);"
+             " upgrade healer",
+             HS_STORE_SQLITE_SCHEMA_VERSION);
+    assert_string_equal(err.message, want);
     assert_string_equal(raw_query(path,
                                   "SELECT name FROM sqlite_master WHERE"
                                   " type = 'table' ORDER BY name",
@@ -987,15 +2411,55 @@ static void test_future_schema_refused(void **state)
     /* Our own database, later upgraded by a newer healer. */
     hs_store_close(f->store);
     f->store = NULL;
-    raw_exec(f->path, "INSERT INTO schema_migrations VALUES (3, 0);");
+    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0);",
+             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
+    raw_exec(f->path, sql);
     assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err),
                      HS_ERR_INVALID);
     assert_null(f->store);
-    assert_non_null(strstr(err.message, "version 3 is newer"));
+    snprintf(want, sizeof want, "version %d is newer",
+             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
+    assert_non_null(strstr(err.message, want));
 }
 
-/* A database written at schema version 1 (before datasets) gets migration
- * 2 at open and keeps its accounts. */
+/* Closes the store and turns its file back into what older code left
+ * behind, with `sql` (the raw connection has foreign keys off, so the drop
+ * order is free). */
+static void downgrade(fixture *f, const char *sql)
+{
+    hs_store_close(f->store);
+    f->store = NULL;
+    raw_exec(f->path, sql);
+}
+
+/* Reopens a downgraded file, which must bring it to every known version. */
+static void upgrade(fixture *f)
+{
+    hs_error err = {0};
+    char buf[64];
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT version FROM schema_migrations"
+                                  " ORDER BY version",
+                                  buf, sizeof buf),
+                        "1,2,3");
+}
+
+/* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
+ * by column. */
+static const char *foreign_keys(const char *path, const char *table, char *buf,
+                                size_t size)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT \"from\" || '>' || \"table\" || ':' || on_delete"
+             " FROM pragma_foreign_key_list('%s') ORDER BY \"from\"",
+             table);
+    return raw_query(path, sql, buf, size);
+}
+
+/* A database written at schema version 1 (before datasets) gets migrations
+ * 2 and 3 at open and keeps its accounts. */
 static void test_migration_from_v1(void **state)
 {
     fixture *f = *state;
@@ -1005,23 +2469,16 @@ static void test_migration_from_v1(void **state)
     hs_user u;
     char buf[256];
 
-    hs_store_close(f->store);
-    f->store = NULL;
-    /* Turn the file back into what version-1 code left behind. */
-    raw_exec(f->path, "DROP TABLE datasets;"
-                      "DELETE FROM schema_migrations WHERE version = 2;");
+    downgrade(f, "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+                 "DROP TABLE datasets;"
+                 "DELETE FROM schema_migrations WHERE version >= 2;");
     assert_string_equal(raw_query(f->path,
                                   "SELECT COUNT(*) FROM sqlite_master WHERE"
                                   " name LIKE 'datasets%'",
                                   buf, sizeof buf),
                         "0");
 
-    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT version FROM schema_migrations"
-                                  " ORDER BY version",
-                                  buf, sizeof buf),
-                        "1,2");
+    upgrade(f);
     assert_string_equal(raw_query(f->path,
                                   "SELECT name FROM sqlite_master WHERE"
                                   " tbl_name = 'datasets' ORDER BY name",
@@ -1037,6 +2494,74 @@ static void test_migration_from_v1(void **state)
                      HS_OK);
     assert_datasets_equal(&got, &d);
     hs_dataset_rec_free(&got);
+}
+
+/* A database written at schema version 2 (before models, jobs and
+ * diagnoses) gets migration 3 at open and keeps its accounts and
+ * datasets, which the new records can then refer to. */
+static void test_migration_from_v2(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id yan = add_user(f->store, "yan", 0);
+    hs_dataset_rec d = make_dataset(yan, "before-upgrade.csv", 1, 10), got_d;
+    hs_model_rec m, got_m;
+    hs_job_rec j, got_j;
+    char buf[256];
+
+    d.profile_json = "{\"columns\":[]}";
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    downgrade(f, "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+                 "DELETE FROM schema_migrations WHERE version = 3;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
+                                  " tbl_name IN ('models', 'jobs',"
+                                  " 'diagnoses')",
+                                  buf, sizeof buf),
+                        "0");
+
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " tbl_name IN ('models', 'jobs',"
+                                  " 'diagnoses') ORDER BY name",
+                                  buf, sizeof buf),
+                        "diagnoses,diagnoses_model,diagnoses_owner_created,"
+                        "jobs,jobs_dataset,jobs_diagnosis,jobs_model,"
+                        "jobs_owner_created,jobs_state,models,models_dataset,"
+                        "models_owner_created,sqlite_autoindex_diagnoses_1,"
+                        "sqlite_autoindex_models_1");
+    /* The references as the schema declares them. */
+    assert_string_equal(foreign_keys(f->path, "jobs", buf, sizeof buf),
+                        "dataset_id>datasets:SET NULL,"
+                        "diagnosis_id>diagnoses:SET NULL,"
+                        "model_id>models:SET NULL,owner_id>users:CASCADE");
+    assert_string_equal(foreign_keys(f->path, "models", buf, sizeof buf),
+                        "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
+                        "owner_id>users:CASCADE");
+    assert_string_equal(foreign_keys(f->path, "diagnoses", buf, sizeof buf),
+                        "job_id>jobs:SET NULL,model_id>models:SET NULL,"
+                        "owner_id>users:CASCADE");
+
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, yan, 0, &got_d, &err),
+                     HS_OK);
+    assert_datasets_equal(&got_d, &d);
+    hs_dataset_rec_free(&got_d);
+
+    j = make_job(yan, "after-upgrade", 20);
+    j.dataset_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    m = make_model(yan, "after-upgrade", 1, 30);
+    m.dataset_id = d.id;
+    m.job_id = j.id;
+    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, m.id, yan, 0, &got_m, &err),
+                     HS_OK);
+    assert_models_equal(&got_m, &m);
+    hs_model_rec_free(&got_m);
+    got_j = get_job(f->store, j.id);
+    assert_jobs_equal(&got_j, &j);
+    hs_job_rec_free(&got_j);
 }
 
 static void test_open_errors(void **state)
@@ -1065,8 +2590,6 @@ static void test_open_errors(void **state)
 }
 
 /* ---- concurrency ------------------------------------------------------- */
-
-#define N_THREADS 8
 
 typedef struct worker {
     hs_store *store;
@@ -1190,6 +2713,23 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dataset_trash_restore_purge, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dataset_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_models, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_claim_concurrent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_job_progress_finish, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_job_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_requeue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_recover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_recover_atomic, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_job_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diagnoses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_references, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_owned_by_thread, setup,
                                         teardown),
@@ -1197,6 +2737,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,

@@ -1,0 +1,113 @@
+/* api.h - the REST API's handlers and what they share.
+ *
+ * Each api_*.c file serves one resource. Handlers parse and validate the
+ * request, call a service (accounts, datasets, jobs, models, diagnoses),
+ * and render the result; they never touch SQL or the engine's files. The
+ * route table (routes.c) maps methods and paths to them; docs/api.md is
+ * the contract they implement.
+ */
+#ifndef HEALER_HS_API_H
+#define HEALER_HS_API_H
+
+#include <jansson.h>
+
+#include "app.h"
+#include "healer/healer.h"
+#include "http.h"
+
+/* The route table (routes.c). */
+extern const hs_route hs_api_routes[];
+extern const size_t hs_api_n_routes;
+
+/* ---- shared helpers (api_common.c) ---- */
+
+/* The JSON object in the body, or NULL after answering 400 (malformed, not
+ * an object, NUL bytes) - the caller just returns. An empty body is {}. */
+json_t *hs_api_body(const hs_req *req, hs_resp *resp);
+
+/* Optional typed members of a body. Each returns 0 when absent (leaving
+ * *out unchanged) or valid, -1 after answering 400 naming the field. */
+int hs_api_opt_string(const json_t *body, const char *key, const char **out,
+                      hs_resp *resp);
+int hs_api_opt_bool(const json_t *body, const char *key, int *out,
+                    hs_resp *resp);
+int hs_api_opt_id(const json_t *body, const char *key, hs_id *out,
+                  hs_resp *resp);
+/* A required string: -1 after answering 400 when absent or not a string. */
+int hs_api_req_string(const json_t *body, const char *key, const char **out,
+                      hs_resp *resp);
+
+/* ?offset= and ?limit= (defaults 0 and 100, limit 1..1000); -1 after 400. */
+int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
+                  size_t *limit);
+
+/* Replies 200 {"items": items[offset..offset+limit), "total", "offset",
+ * "limit"}; consumes items. */
+void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
+                       size_t limit);
+/* The same with the paging read from the request (400 on bad values). */
+void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items);
+
+/* 422 invalid_csv with where the engine found the problem (file, line,
+ * column, column_index). */
+void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e);
+
+/* Content-Disposition: attachment with a sanitised file name. */
+void hs_api_attachment(hs_resp *resp, const char *name);
+
+/* A time, or null for 0. */
+json_t *hs_api_time(int64_t t);
+/* Parsed JSON text (a stored field), or null when absent or unreadable. */
+json_t *hs_api_stored_json(const char *text);
+
+/* Resource views. */
+json_t *hs_api_user_json(const hs_user *u, int64_t now);
+json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile);
+json_t *hs_api_job_json(const hs_job_rec *j, int64_t now);
+json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
+json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
+
+/* ---- handlers ---- */
+void hs_api_health(hs_app *, hs_req *, hs_resp *);
+void hs_api_metrics(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_setup_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_setup_post(hs_app *, hs_req *, hs_resp *);
+void hs_api_login(hs_app *, hs_req *, hs_resp *);
+void hs_api_logout(hs_app *, hs_req *, hs_resp *);
+void hs_api_me(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_users_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_users_create(hs_app *, hs_req *, hs_resp *);
+void hs_api_user_disable(hs_app *, hs_req *, hs_resp *);
+void hs_api_user_enable(hs_app *, hs_req *, hs_resp *);
+void hs_api_user_unlock(hs_app *, hs_req *, hs_resp *);
+void hs_api_user_password(hs_app *, hs_req *, hs_resp *);
+void hs_api_notifications_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_notification_read(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_datasets_upload(hs_app *, hs_req *, hs_resp *);
+void hs_api_datasets_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_dataset_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_dataset_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_dataset_delete(hs_app *, hs_req *, hs_resp *);
+void hs_api_dataset_restore(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_jobs_create(hs_app *, hs_req *, hs_resp *);
+void hs_api_jobs_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_job_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_job_cancel(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_models_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_report(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_delete(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_diagnoses_create(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnoses_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_delete(hs_app *, hs_req *, hs_resp *);
+
+#endif

@@ -1,0 +1,284 @@
+/* api_common.c - what every handler shares: body and query parsing with
+ * 400s that name the field, paging, and the JSON views of records. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+json_t *hs_api_body(const hs_req *req, hs_resp *resp)
+{
+    if (!req->body || req->body_len == 0)
+        return json_object();
+    json_error_t jerr;
+    json_t *j = json_loadb(req->body, req->body_len, 0, &jerr);
+    if (!j) {
+        hs_reply_error(resp, 400, "invalid_json",
+                       json_pack("{s:i, s:i}", "line", jerr.line, "column",
+                                 jerr.column),
+                       "the body is not valid JSON: %s (line %d, column %d)",
+                       jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        hs_reply_error(resp, 400, "invalid_json", NULL,
+                       "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static int wrong_type(hs_resp *resp, const char *key, const char *type)
+{
+    hs_reply_error(resp, 400, "bad_request", json_pack("{s:s}", "field", key),
+                   "'%s' must be %s", key, type);
+    return -1;
+}
+
+int hs_api_opt_string(const json_t *body, const char *key, const char **out,
+                      hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return wrong_type(resp, key, "a string");
+    *out = json_string_value(v);
+    return 0;
+}
+
+int hs_api_req_string(const json_t *body, const char *key, const char **out,
+                      hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, key);
+    if (!json_is_string(v))
+        return wrong_type(resp, key, "a string (required)");
+    *out = json_string_value(v);
+    return 0;
+}
+
+int hs_api_opt_bool(const json_t *body, const char *key, int *out,
+                    hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return wrong_type(resp, key, "true or false");
+    *out = json_is_true(v);
+    return 0;
+}
+
+int hs_api_opt_id(const json_t *body, const char *key, hs_id *out,
+                  hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return wrong_type(resp, key, "a positive integer id");
+    *out = (hs_id)json_integer_value(v);
+    return 0;
+}
+
+/* A whole number in [min, max] from the query, or def when absent. */
+static int query_size(const hs_req *req, hs_resp *resp, const char *name,
+                      size_t def, size_t min, size_t max, size_t *out)
+{
+    const char *s = hs_req_query(req, name);
+    *out = def;
+    if (!s)
+        return 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *s == '-' || *end || v < min || v > max) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", name),
+                       "?%s= must be a whole number in %zu..%zu", name, min,
+                       max);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
+                  size_t *limit)
+{
+    if (query_size(req, resp, "offset", 0, 0, (size_t)1 << 40, offset) != 0)
+        return -1;
+    return query_size(req, resp, "limit", 100, 1, 1000, limit);
+}
+
+void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
+                       size_t limit)
+{
+    size_t total = json_array_size(items);
+    json_t *page = json_array();
+    for (size_t i = offset; page && i < total && i - offset < limit; i++)
+        json_array_append(page, json_array_get(items, i));
+    json_decref(items);
+    hs_reply_json(resp, 200,
+                  json_pack("{s:o, s:I, s:I, s:I}", "items", page, "total",
+                            (json_int_t)total, "offset", (json_int_t)offset,
+                            "limit", (json_int_t)limit));
+}
+
+void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items)
+{
+    size_t offset, limit;
+    if (hs_api_paging(req, resp, &offset, &limit) != 0) {
+        json_decref(items);
+        return;
+    }
+    hs_api_reply_page(resp, items, offset, limit);
+}
+
+/* "attachment; filename=..." with what the user may not put in a header
+ * replaced. */
+/* 422 with where the engine found the problem. */
+void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e)
+{
+    json_t *d = json_pack("{s:s, s:s}", "file", e->file, "engine_code",
+                          hl_status_name(e->code));
+    if (d && e->line)
+        json_object_set_new(d, "line", json_integer((json_int_t)e->line));
+    if (d && e->column[0])
+        json_object_set_new(d, "column", json_string(e->column));
+    if (d && e->column_index)
+        json_object_set_new(d, "column_index",
+                            json_integer((json_int_t)e->column_index));
+    hs_reply_error(resp, 422, "invalid_csv", d, "%s", e->message);
+}
+
+void hs_api_attachment(hs_resp *resp, const char *name)
+{
+    char safe[200], value[256];
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < sizeof safe; p++)
+        safe[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 ||
+                     (unsigned char)*p >= 0x7f)
+                        ? '_'
+                        : *p;
+    safe[n] = '\0';
+    snprintf(value, sizeof value, "attachment; filename=\"%s\"", safe);
+    hs_resp_header(resp, "Content-Disposition", value);
+}
+
+json_t *hs_api_time(int64_t t)
+{
+    return t ? json_integer((json_int_t)t) : json_null();
+}
+
+json_t *hs_api_stored_json(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *id_or_null(hs_id id)
+{
+    return id ? json_integer((json_int_t)id) : json_null();
+}
+
+json_t *hs_api_user_json(const hs_user *u, int64_t now)
+{
+    int locked = u->locked_until > now;
+    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:o, s:I}", "id",
+                     (json_int_t)u->id, "username", u->username, "role",
+                     u->is_admin ? "admin" : "user", "disabled", u->disabled,
+                     "locked", locked, "locked_until",
+                     locked ? json_integer((json_int_t)u->locked_until)
+                            : json_null(),
+                     "created_at", (json_int_t)u->created_at);
+}
+
+json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
+{
+    json_t *j = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o}", "id",
+                          (json_int_t)d->id, "owner_id", (json_int_t)d->owner_id,
+                          "name", d->name, "size_bytes",
+                          (json_int_t)d->size_bytes, "rows", (json_int_t)d->rows,
+                          "features", (json_int_t)d->features, "created_at",
+                          (json_int_t)d->created_at, "deleted_at",
+                          hs_api_time(d->deleted_at));
+    if (j && with_profile)
+        json_object_set_new(j, "profile", hs_api_stored_json(d->profile_json));
+    return j;
+}
+
+json_t *hs_api_job_json(const hs_job_rec *j, int64_t now)
+{
+    json_t *losses = hs_api_stored_json(j->losses_json);
+    json_t *stage = json_incref(json_object_get(losses, "stage"));
+    json_t *train = json_incref(json_object_get(losses, "train"));
+    json_t *valid = json_incref(json_object_get(losses, "valid"));
+    json_decref(losses);
+    json_t *attempts = hs_api_stored_json(j->attempts_json);
+    if (json_is_null(attempts)) {
+        json_decref(attempts);
+        attempts = json_array();
+    }
+    int64_t end = j->finished_at ? j->finished_at : now;
+    double elapsed = j->started_at ? (double)(end - j->started_at) : 0.0;
+    json_t *eta = j->state == HS_JOB_RUNNING && j->progress > 0.01
+                      ? json_real(elapsed * (1 - j->progress) / j->progress)
+                      : json_null();
+    return json_pack(
+        "{s:I, s:I, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:{s:o, s:o}, s:o, "
+        "s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:f, s:o}",
+        "id", (json_int_t)j->id, "owner_id", (json_int_t)j->owner_id, "type",
+        j->type, "name", j->name, "state", hs_job_state_name(j->state),
+        "progress", j->progress, "stage", stage ? stage : json_null(), "round",
+        (json_int_t)j->round, "rounds", (json_int_t)j->rounds, "losses",
+        "train", train ? train : json_array(), "valid",
+        valid ? valid : json_array(), "error",
+        j->error[0] ? json_string(j->error) : json_null(), "attempts",
+        attempts, "dataset_id", id_or_null(j->dataset_id), "model_id",
+        id_or_null(j->model_id), "diagnosis_id", id_or_null(j->diagnosis_id),
+        "cancel_requested", j->cancel_requested, "restarts",
+        (json_int_t)j->restarts, "created_at", (json_int_t)j->created_at,
+        "started_at", hs_api_time(j->started_at), "finished_at",
+        hs_api_time(j->finished_at), "elapsed_seconds", elapsed,
+        "eta_seconds", eta);
+}
+
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
+{
+    json_t *summary = hs_api_stored_json(m->summary_json);
+    json_t *classes = json_incref(json_object_get(summary, "classes"));
+    json_t *j = json_pack(
+        "{s:I, s:I, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:I}",
+        "id", (json_int_t)m->id, "owner_id", (json_int_t)m->owner_id, "name",
+        m->name, "algo", m->algo, "dataset_id", id_or_null(m->dataset_id),
+        "job_id", id_or_null(m->job_id), "features", (json_int_t)m->n_features,
+        "classes", (json_int_t)m->n_classes, "class_names",
+        classes ? classes : json_array(), "macro_f1", num_or_null(m->macro_f1),
+        "accuracy", num_or_null(m->accuracy), "size_bytes",
+        (json_int_t)m->size_bytes, "created_at", (json_int_t)m->created_at);
+    if (j && with_summary)
+        json_object_set(j, "summary", summary);
+    json_decref(summary);
+    return j;
+}
+
+json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
+{
+    json_t *summary = hs_api_stored_json(d->summary_json);
+    json_t *j = json_pack("{s:I, s:I, s:s, s:o, s:o, s:I, s:I}", "id",
+                          (json_int_t)d->id, "owner_id", (json_int_t)d->owner_id,
+                          "name", d->name, "model_id", id_or_null(d->model_id),
+                          "job_id", id_or_null(d->job_id), "rows",
+                          (json_int_t)d->rows, "created_at",
+                          (json_int_t)d->created_at);
+    if (j && json_is_object(summary))
+        json_object_update(j, summary);
+    json_decref(summary);
+    return j;
+}

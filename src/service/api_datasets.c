@@ -1,0 +1,115 @@
+/* api_datasets.c - upload, list, show, download, trash and restore
+ * datasets. Uploads arrive as a committed blob (http.c); the datasets
+ * service decides whether it is a dataset. */
+#include <string.h>
+
+#include "api.h"
+#include "datasets.h"
+
+void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    if (!req->is_multipart || !req->upload.present) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "file"),
+                       "send the CSV as multipart/form-data in a part named "
+                       "'file'");
+        return;
+    }
+    const char *name = hs_req_field(req, "name");
+    if (!name || !*name)
+        name = req->upload.filename[0] ? req->upload.filename : "dataset.csv";
+    hs_dataset_rec rec;
+    hl_error csv_err;
+    hs_error err = {0};
+    hs_status st = hs_datasets_ingest(app, req->user.id, name,
+                                      req->upload.blob_key, req->upload.size,
+                                      &rec, &csv_err, &err);
+    if (st == HS_ERR_INVALID) {
+        hs_api_reply_csv_error(resp, &csv_err);
+        return;
+    }
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    req->upload.blob_key[0] = '\0'; /* the record references it now */
+    hs_reply_json(resp, 201, hs_api_dataset_json(&rec, 1));
+    hs_dataset_rec_free(&rec);
+}
+
+void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    const char *trash = hs_req_query(req, "include_deleted");
+    hs_dataset_rec *items = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    hs_status st = hs_store_dataset_list(app->store, req->user.id,
+                                         req->user.is_admin,
+                                         trash && strcmp(trash, "0") != 0,
+                                         &items, &n, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, hs_api_dataset_json(&items[i], 0));
+    hs_dataset_list_free(items, n);
+    hs_api_reply_list(req, resp, list);
+}
+
+void hs_api_dataset_get(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_dataset_rec rec;
+    hs_error err = {0};
+    hs_status st = hs_store_dataset_get(app->store, req->ids[0], req->user.id,
+                                        req->user.is_admin, &rec, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, hs_api_dataset_json(&rec, 1));
+    hs_dataset_rec_free(&rec);
+}
+
+void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_dataset_rec rec;
+    hs_error err = {0};
+    int fd = -1;
+    uint64_t size = 0;
+    hs_status st = hs_store_dataset_get(app->store, req->ids[0], req->user.id,
+                                        req->user.is_admin, &rec, &err);
+    if (st == HS_OK)
+        st = hs_blob_open_read(app->blobs, rec.blob_key, &fd, &size, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        hs_reply_fd(resp, 200, "text/csv; charset=utf-8", fd, size);
+        hs_api_attachment(resp, rec.name);
+    }
+    hs_dataset_rec_free(&rec);
+}
+
+void hs_api_dataset_delete(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_dataset_rec rec;
+    hs_error err = {0};
+    hs_status st = hs_datasets_trash(app, req->ids[0], &req->user, &rec, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, hs_api_dataset_json(&rec, 0));
+    hs_dataset_rec_free(&rec);
+}
+
+void hs_api_dataset_restore(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_dataset_rec rec;
+    hs_error err = {0};
+    hs_status st = hs_datasets_restore(app, req->ids[0], &req->user, &rec, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, hs_api_dataset_json(&rec, 0));
+    hs_dataset_rec_free(&rec);
+}

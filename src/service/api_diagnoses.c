@@ -1,0 +1,290 @@
+/* api_diagnoses.c - diagnose samples (inline JSON rows or an uploaded CSV),
+ * list and page through stored diagnoses, export and delete them.
+ *
+ * Inline rows always answer at once (their size is bounded by the JSON
+ * body limit). A CSV with more rows than limits.sync_rows becomes a
+ * "diagnose" job that owns the uploaded blob; smaller ones answer at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "datasets.h"
+#include "diagnoses.h"
+#include "jobs.h"
+#include "models.h"
+
+/* Answers with a finished diagnosis: stored (201, with its id) or not
+ * (200, id null), plus the first page of results. */
+static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
+                         hs_id model_id, const char *name, int store,
+                         const hs_diag_result *res)
+{
+    size_t offset, limit;
+    if (hs_api_paging(req, resp, &offset, &limit) != 0)
+        return;
+    json_t *out;
+    if (store) {
+        hs_diagnosis_rec rec;
+        hs_error err = {0};
+        hs_status st = hs_diagnoses_store(app, req->user.id, model_id, 0, name,
+                                          res, &rec, &err);
+        if (st != HS_OK) {
+            hs_reply_status(resp, st, &err);
+            return;
+        }
+        out = hs_api_diagnosis_json(&rec);
+        hs_diagnosis_rec_free(&rec);
+    } else {
+        out = json_pack("{s:n, s:s, s:I, s:n, s:I}", "id", "name", name,
+                        "model_id", (json_int_t)model_id, "job_id", "rows",
+                        (json_int_t)res->n_rows);
+        if (out)
+            json_object_update(out, res->summary);
+    }
+    if (out)
+        json_object_set_new(
+            out, "results",
+            json_pack("{s:o, s:I, s:I, s:I}", "items",
+                      hs_diag_items(res->blob, offset, limit), "total",
+                      (json_int_t)res->n_rows, "offset", (json_int_t)offset,
+                      "limit", (json_int_t)limit));
+    hs_reply_json(resp, store ? 201 : 200, out);
+}
+
+static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
+                          const json_t *body, const hl_model *m, hs_id model_id)
+{
+    const char *name = "inline rows";
+    int store = 1;
+    if (hs_api_opt_string(body, "name", &name, resp) != 0 ||
+        hs_api_opt_bool(body, "store", &store, resp) != 0)
+        return;
+    hl_dataset *ds = NULL;
+    json_t *details = NULL;
+    hl_warnings warn = {0};
+    hs_error err = {0};
+    hs_diag_result res = {0};
+    hs_status st = hs_diag_rows_to_dataset(m, json_object_get(body, "rows"),
+                                           &ds, &details, &warn, &err);
+    if (st == HS_OK)
+        st = hs_diag_run(m, ds, &warn, &res, &err);
+    if (st == HS_ERR_INVALID)
+        hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
+    else {
+        json_decref(details);
+        if (st != HS_OK)
+            hs_reply_status(resp, st, &err);
+        else
+            reply_result(app, req, resp, model_id, name, store, &res);
+    }
+    hs_diag_result_free(&res);
+    hl_warnings_free(&warn);
+    hl_dataset_free(ds);
+}
+
+static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
+                            const hl_model *m, hs_id model_id)
+{
+    if (!req->upload.present) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "file"),
+                       "the form has no part named 'file'");
+        return;
+    }
+    const char *name = hs_req_field(req, "name");
+    if (!name || !*name)
+        name = req->upload.filename[0] ? req->upload.filename : "upload.csv";
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.keep_unlabelled = 1;
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    hl_dataset *ds = NULL;
+    hl_error csv_err;
+    hs_error err = {0};
+    hs_status st = hs_datasets_load_blob(app, req->upload.blob_key, name, &opt,
+                                         &ds, &csv_err, &err);
+    if (st == HS_ERR_INVALID) {
+        hs_api_reply_csv_error(resp, &csv_err);
+        return;
+    }
+    if (st == HS_OK && ds->n_rows == 0)
+        st = hs_fail(&err, HS_ERR_INVALID, "%s: no data rows", name);
+    if (st == HS_OK && ds->n_rows > app->limits.sync_rows) {
+        hs_job_rec job;
+        st = hs_jobs_submit_diagnose(app, &req->user, model_id,
+                                     req->upload.blob_key, name, &job, &err);
+        if (st == HS_OK) {
+            req->upload.blob_key[0] = '\0'; /* the job owns it */
+            hs_reply_json(resp, 202, json_pack("{s:o}", "job",
+                                               hs_api_job_json(&job, hs_now())));
+            hs_job_rec_free(&job);
+        }
+    } else if (st == HS_OK) {
+        hl_warnings warn = {0};
+        hs_diag_result res = {0};
+        st = hs_diag_run(m, ds, &warn, &res, &err);
+        if (st == HS_OK)
+            reply_result(app, req, resp, model_id, name, 1, &res);
+        hs_diag_result_free(&res);
+        hl_warnings_free(&warn);
+    }
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    hl_dataset_free(ds);
+}
+
+void hs_api_diagnoses_create(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = NULL;
+    hs_id model_id = 0;
+    if (req->is_multipart) {
+        const char *id = hs_req_field(req, "model_id");
+        char *end = NULL;
+        long long v = id ? strtoll(id, &end, 10) : 0;
+        if (!id || !*id || *end || v <= 0) {
+            hs_reply_error(resp, 400, "bad_request",
+                           json_pack("{s:s}", "field", "model_id"),
+                           "the form needs a 'model_id' part with a model id");
+            return;
+        }
+        model_id = (hs_id)v;
+    } else {
+        if (!(body = hs_api_body(req, resp)))
+            return;
+        if (hs_api_opt_id(body, "model_id", &model_id, resp) != 0)
+            goto done;
+        if (!model_id) {
+            hs_reply_error(resp, 400, "bad_request",
+                           json_pack("{s:s}", "field", "model_id"),
+                           "'model_id' is required");
+            goto done;
+        }
+    }
+    hs_model_ref *ref = NULL;
+    hs_error err = {0};
+    hs_status st = hs_models_acquire(app, model_id, &req->user, &ref, NULL, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        goto done;
+    }
+    if (req->is_multipart)
+        diagnose_upload(app, req, resp, hs_model_ref_get(ref), model_id);
+    else
+        diagnose_rows(app, req, resp, body, hs_model_ref_get(ref), model_id);
+    hs_models_release(app, ref);
+done:
+    json_decref(body);
+}
+
+void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_diagnosis_rec *items = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    hs_status st = hs_store_diagnosis_list(app->store, req->user.id,
+                                           req->user.is_admin, &items, &n, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, hs_api_diagnosis_json(&items[i]));
+    hs_diagnosis_list_free(items, n);
+    hs_api_reply_list(req, resp, list);
+}
+
+/* The diagnosis of the path's {id} and its results; 0 after answering. */
+static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec,
+                json_t **blob)
+{
+    hs_error err = {0};
+    hs_status st = hs_store_diagnosis_get(app->store, req->ids[0], req->user.id,
+                                          req->user.is_admin, rec, &err);
+    if (st == HS_OK)
+        st = hs_diagnoses_load(app, rec, blob, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        hs_diagnosis_rec_free(rec);
+        return 0;
+    }
+    return 1;
+}
+
+void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    size_t offset, limit;
+    hs_diagnosis_rec rec;
+    json_t *blob = NULL;
+    if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
+        !load(app, req, resp, &rec, &blob))
+        return;
+    json_t *out = hs_api_diagnosis_json(&rec);
+    if (out)
+        json_object_set_new(
+            out, "results",
+            json_pack("{s:o, s:I, s:I, s:I}", "items",
+                      hs_diag_items(blob, offset, limit), "total",
+                      (json_int_t)json_array_size(json_object_get(blob, "rows")),
+                      "offset", (json_int_t)offset, "limit", (json_int_t)limit));
+    hs_reply_json(resp, 200, out);
+    json_decref(blob);
+    hs_diagnosis_rec_free(&rec);
+}
+
+void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    const char *format = hs_req_query(req, "format");
+    if (!format)
+        format = "csv";
+    if (strcmp(format, "csv") && strcmp(format, "json")) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "format"),
+                       "?format= must be csv or json");
+        return;
+    }
+    hs_diagnosis_rec rec;
+    json_t *blob = NULL;
+    if (!load(app, req, resp, &rec, &blob))
+        return;
+    char name[80];
+    snprintf(name, sizeof name, "diagnosis-%lld.%s", (long long)rec.id, format);
+    if (!strcmp(format, "csv")) {
+        char *csv = NULL;
+        size_t len = 0;
+        hs_error err = {0};
+        hs_status st = hs_diag_csv(blob, &csv, &len, &err);
+        if (st != HS_OK)
+            hs_reply_status(resp, st, &err);
+        else
+            hs_reply_bytes(resp, 200, "text/csv; charset=utf-8", csv, len);
+        free(csv);
+    } else {
+        size_t n = json_array_size(json_object_get(blob, "rows"));
+        hs_reply_json(resp, 200,
+                      json_pack("{s:o, s:o}", "diagnosis",
+                                hs_api_diagnosis_json(&rec), "rows",
+                                hs_diag_items(blob, 0, n)));
+    }
+    if (resp->status == 200)
+        hs_api_attachment(resp, name);
+    json_decref(blob);
+    hs_diagnosis_rec_free(&rec);
+}
+
+void hs_api_diagnosis_delete(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    char key[HS_STORE_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hs_status st = hs_store_diagnosis_delete(app->store, req->ids[0],
+                                             req->user.id, req->user.is_admin,
+                                             key, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    hs_blob_delete(app->blobs, key, NULL);
+    hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
+                                       (json_int_t)req->ids[0], "deleted", 1));
+}

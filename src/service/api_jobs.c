@@ -1,0 +1,101 @@
+/* api_jobs.c - submit, list, show and cancel background jobs. */
+#include <string.h>
+
+#include "api.h"
+#include "jobs.h"
+
+void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    const char *type = NULL, *algo = "gbdt", *name = NULL;
+    hs_id dataset_id = 0;
+    if (!body)
+        return;
+    if (hs_api_req_string(body, "type", &type, resp) != 0 ||
+        hs_api_opt_string(body, "algo", &algo, resp) != 0 ||
+        hs_api_opt_string(body, "name", &name, resp) != 0 ||
+        hs_api_opt_id(body, "dataset_id", &dataset_id, resp) != 0)
+        goto done;
+    if (strcmp(type, "train") != 0) {
+        hs_reply_error(resp, 422, "invalid_params",
+                       json_pack("{s:s}", "field", "type"),
+                       "unknown job type '%.32s' (jobs you can submit: train; "
+                       "large diagnoses become jobs by themselves)",
+                       type);
+        goto done;
+    }
+    if (!dataset_id) {
+        hs_reply_error(resp, 422, "invalid_params",
+                       json_pack("{s:s}", "field", "dataset_id"),
+                       "a training job needs 'dataset_id'");
+        goto done;
+    }
+    if (name && strlen(name) >= HS_DATASET_NAME_MAX) {
+        hs_reply_error(resp, 422, "invalid_params",
+                       json_pack("{s:s}", "field", "name"),
+                       "'name' is longer than %d bytes", HS_DATASET_NAME_MAX - 1);
+        goto done;
+    }
+    hs_job_rec job;
+    char field[64];
+    hs_error err = {0};
+    hs_status st = hs_jobs_submit_train(app, &req->user, dataset_id, algo,
+                                        json_object_get(body, "params"), name,
+                                        &job, field, &err);
+    if (st == HS_OK) {
+        hs_reply_json(resp, 202, hs_api_job_json(&job, hs_now()));
+        hs_job_rec_free(&job);
+    } else if (st == HS_ERR_INVALID) {
+        int is_param = !strncmp(field, "params", 6) || !strcmp(field, "algo");
+        hs_reply_error(resp, 422, is_param ? "invalid_params" : "invalid_data",
+                       json_pack("{s:s}", "field", field), "%s", err.message);
+    } else {
+        hs_reply_status(resp, st, &err);
+    }
+done:
+    json_decref(body);
+}
+
+void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_job_rec *items = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    hs_status st = hs_store_job_list(app->store, req->user.id,
+                                     req->user.is_admin, &items, &n, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    json_t *list = json_array();
+    int64_t now = hs_now();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, hs_api_job_json(&items[i], now));
+    hs_job_list_free(items, n);
+    hs_api_reply_list(req, resp, list);
+}
+
+void hs_api_job_get(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    hs_status st = hs_store_job_get(app->store, req->ids[0], req->user.id,
+                                    req->user.is_admin, &job, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_now()));
+    hs_job_rec_free(&job);
+}
+
+void hs_api_job_cancel(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    hs_status st = hs_jobs_cancel(app, req->ids[0], &req->user, &job, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_now()));
+    hs_job_rec_free(&job);
+}

@@ -1,0 +1,89 @@
+/* api_models.c - list, show, download and delete trained models. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "models.h"
+
+void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_model_rec *items = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    hs_status st = hs_store_model_list(app->store, req->user.id,
+                                       req->user.is_admin, &items, &n, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, hs_api_model_json(&items[i], 0));
+    hs_model_list_free(items, n);
+    hs_api_reply_list(req, resp, list);
+}
+
+/* Reads the model of the path's {id} for the viewer; 0 after answering. */
+static int get_model(hs_app *app, hs_req *req, hs_resp *resp, hs_model_rec *rec)
+{
+    hs_error err = {0};
+    hs_status st = hs_store_model_get(app->store, req->ids[0], req->user.id,
+                                      req->user.is_admin, rec, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return 0;
+    }
+    return 1;
+}
+
+void hs_api_model_get(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_model_rec rec;
+    if (get_model(app, req, resp, &rec))
+        hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+    hs_model_rec_free(&rec);
+}
+
+void hs_api_model_download(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_model_rec rec;
+    hs_error err = {0};
+    int fd = -1;
+    uint64_t size = 0;
+    if (!get_model(app, req, resp, &rec))
+        return;
+    hs_status st = hs_blob_open_read(app->blobs, rec.blob_key, &fd, &size, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        char name[64];
+        snprintf(name, sizeof name, "model-%lld.model", (long long)rec.id);
+        hs_reply_fd(resp, 200, "application/octet-stream", fd, size);
+        hs_api_attachment(resp, name);
+    }
+    hs_model_rec_free(&rec);
+}
+
+void hs_api_model_report(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_model_rec rec;
+    if (!get_model(app, req, resp, &rec))
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "model-%lld-report.json", (long long)rec.id);
+    hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+    hs_api_attachment(resp, name);
+    hs_model_rec_free(&rec);
+}
+
+void hs_api_model_delete(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_error err = {0};
+    hs_status st = hs_models_delete(app, req->ids[0], &req->user, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
+                                           (json_int_t)req->ids[0], "deleted", 1));
+}

@@ -1,0 +1,150 @@
+/* datasets.c - the datasets service (see datasets.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets.h"
+#include "engine_json.h"
+
+hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
+                                const char *name, const hl_csv_options *opt,
+                                hl_dataset **out, hl_error *csv_err,
+                                hs_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    hl_error_clear(csv_err);
+    hs_status st = hs_blob_read_all(app->blobs, blob_key, &buf, &len,
+                                    app->limits.max_upload_bytes + 1, err);
+    if (st != HS_OK)
+        return st;
+    hl_status hst = hl_dataset_parse_csv((const char *)buf, len, name, opt,
+                                         out, csv_err);
+    free(buf);
+    if (hst == HL_ERR_NOMEM)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
+    if (hst != HL_OK)
+        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    return HS_OK;
+}
+
+/* The profile as JSON text (malloc'ed), or NULL when out of memory. */
+static char *profile_text(const hl_dataset *ds, hs_error *err, hs_status *st)
+{
+    hl_dataset_profile p;
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (hl_dataset_profile_compute(ds, &p, &herr) != HL_OK) {
+        *st = hs_fail(err, HS_ERR_NOMEM, "profiling failed: %s", herr.message);
+        return NULL;
+    }
+    json_t *j = hs_json_profile(ds, &p, HS_DATASET_PREVIEW_ROWS);
+    hl_dataset_profile_free(&p);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(j);
+    if (!text)
+        *st = hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a profile");
+    return text;
+}
+
+hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
+                             const char *blob_key, uint64_t size,
+                             hs_dataset_rec *out, hl_error *csv_err,
+                             hs_error *err)
+{
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.keep_unlabelled = 1;
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    memset(out, 0, sizeof *out);
+    hl_dataset *ds = NULL;
+    hs_status st = hs_datasets_load_blob(app, blob_key, name, &opt, &ds,
+                                         csv_err, err);
+    if (st != HS_OK)
+        return st;
+    if (ds->n_rows == 0) {
+        hl_dataset_free(ds);
+        snprintf(csv_err->message, sizeof csv_err->message,
+                 "%s: the file has a header but no data rows", name);
+        csv_err->code = HL_ERR_DATA;
+        csv_err->line = 2;
+        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    }
+    char *profile = profile_text(ds, err, &st);
+    if (!profile) {
+        hl_dataset_free(ds);
+        return st;
+    }
+    out->owner_id = owner_id;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
+    out->size_bytes = (int64_t)size;
+    out->rows = (int64_t)ds->n_rows;
+    out->features = (int64_t)ds->n_features;
+    out->profile_json = profile;
+    out->created_at = hs_now();
+    hl_dataset_free(ds);
+    st = hs_store_dataset_create(app->store, out, err);
+    if (st != HS_OK)
+        hs_dataset_rec_free(out);
+    return st;
+}
+
+static hs_status set_deleted(hs_app *app, hs_id id, const hs_user *viewer,
+                             int64_t deleted_at, hs_dataset_rec *out,
+                             hs_error *err)
+{
+    hs_status st = hs_store_dataset_set_deleted(app->store, id, viewer->id,
+                                                viewer->is_admin, deleted_at,
+                                                err);
+    if (st != HS_OK)
+        return st;
+    return hs_store_dataset_get(app->store, id, viewer->id, viewer->is_admin,
+                                out, err);
+}
+
+hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_dataset_rec *out, hs_error *err)
+{
+    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
+                                        viewer->is_admin, out, err);
+    if (st != HS_OK)
+        return st;
+    int64_t already = out->deleted_at;
+    hs_dataset_rec_free(out);
+    return set_deleted(app, id, viewer, already ? already : hs_now(), out, err);
+}
+
+hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                              hs_dataset_rec *out, hs_error *err)
+{
+    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
+                                        viewer->is_admin, out, err);
+    if (st != HS_OK)
+        return st;
+    int64_t deleted_at = out->deleted_at;
+    hs_dataset_rec_free(out);
+    if (deleted_at && hs_now() - deleted_at >= HS_DATASET_TRASH_SECONDS)
+        return hs_fail(err, HS_ERR_CONFLICT,
+                       "dataset %lld was deleted more than 7 days ago and can "
+                       "no longer be restored",
+                       (long long)id);
+    return set_deleted(app, id, viewer, 0, out, err);
+}
+
+hs_status hs_datasets_purge(hs_app *app, int64_t now, size_t *purged,
+                            hs_error *err)
+{
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+    hs_status st = hs_store_dataset_purge(
+        app->store, now - HS_DATASET_TRASH_SECONDS, &keys, &n, err);
+    if (st != HS_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        hs_blob_delete(app->blobs, keys[i], NULL); /* orphans are harmless */
+    free(keys);
+    if (purged)
+        *purged = n;
+    return HS_OK;
+}

@@ -1,0 +1,51 @@
+/* datasets.h - the datasets service: turning an uploaded file into a
+ * profiled dataset record, loading it back for training, the trash.
+ *
+ * An upload arrives as a committed blob (http.c streams it there). Ingest
+ * reads it with the engine's CSV reader - the same rules and the same
+ * line/column errors as `healer train` - profiles it, and only then
+ * records it, so a dataset that exists is always one the engine can read.
+ */
+#ifndef HEALER_HS_DATASETS_H
+#define HEALER_HS_DATASETS_H
+
+#include "app.h"
+#include "healer/healer.h"
+
+/* How long a trashed dataset can be restored. */
+#define HS_DATASET_TRASH_SECONDS (7 * 24 * 3600)
+/* Rows shown in a profile's preview. */
+#define HS_DATASET_PREVIEW_ROWS 20
+
+/* Reads blob_key as CSV (rows without a label kept), profiles it and
+ * creates the record owned by owner_id. On success the record references
+ * the blob (the caller must not delete it) and *out holds the record
+ * (release with hs_dataset_rec_free). A file the engine refuses is
+ * HS_ERR_INVALID with the engine's error (file, line, column) in *csv_err
+ * and err's message. */
+hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
+                             const char *blob_key, uint64_t size,
+                             hs_dataset_rec *out, hl_error *csv_err,
+                             hs_error *err);
+
+/* Parses the CSV of a stored dataset (or any stored CSV blob) with the
+ * given options; engine errors come back in *csv_err (HS_ERR_INVALID). */
+hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
+                                const char *name, const hl_csv_options *opt,
+                                hl_dataset **out, hl_error *csv_err,
+                                hs_error *err);
+
+/* Trash and restore under the access rule. Restoring after
+ * HS_DATASET_TRASH_SECONDS is HS_ERR_CONFLICT. *out gets the record after
+ * the change (release with hs_dataset_rec_free). */
+hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_dataset_rec *out, hs_error *err);
+hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                              hs_dataset_rec *out, hs_error *err);
+
+/* Removes datasets trashed more than HS_DATASET_TRASH_SECONDS ago, rows
+ * first, then their blobs. *purged (may be NULL) gets how many. */
+hs_status hs_datasets_purge(hs_app *app, int64_t now, size_t *purged,
+                            hs_error *err);
+
+#endif

@@ -1,0 +1,68 @@
+/* diagnoses.h - the diagnoses service: running a model over samples, and
+ * keeping, paging and exporting the results.
+ *
+ * Samples come either as a CSV (parsed by the engine, errors with line and
+ * column) or as JSON rows ({"feature0": 1.2, ...}), which are turned into
+ * an hl_dataset here so that both take one path from then on: predict,
+ * map true labels when there are some, score.
+ *
+ * Stored results are one JSON blob per diagnosis:
+ *   {"classes": [...], "rows": [[sample_id|null, predicted, confidence,
+ *                                [p_0, ...], label|-1], ...]}
+ * (class indices into "classes"). Pages and exports are rendered from it,
+ * so the record keeps only the summary (counts, metrics, warnings).
+ */
+#ifndef HEALER_HS_DIAGNOSES_H
+#define HEALER_HS_DIAGNOSES_H
+
+#include <jansson.h>
+
+#include "app.h"
+#include "healer/healer.h"
+
+/* The outcome of one diagnosis run. Release with hs_diag_result_free. */
+typedef struct hs_diag_result {
+    json_t *blob;       /* the stored form (see above) */
+    json_t *summary;    /* {classes, class_counts, metrics, unknown_labels, warnings} */
+    size_t n_rows;
+} hs_diag_result;
+
+void hs_diag_result_free(hs_diag_result *r);
+
+/* Turns JSON rows into a dataset over the model's features: each row an
+ * object of KPI -> number (null = missing), optional "sample_id" (string or
+ * number) and "label". HS_ERR_INVALID with *details (row, column, ...) for
+ * a row that is not an object, a value that is not a number, a KPI the
+ * model needs that no row has, or no rows at all. Extra keys are reported
+ * in *warn. Caller frees *out with hl_dataset_free. */
+hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
+                                  hl_dataset **out, json_t **details,
+                                  hl_warnings *warn, hs_error *err);
+
+/* Runs the model over ds. Columns are matched by name; a missing KPI is
+ * HS_ERR_INVALID naming it. warn (may be NULL) holds earlier warnings to
+ * report along (it is emptied). */
+hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
+                      hl_warnings *warn, hs_diag_result *out, hs_error *err);
+
+/* Stores a result: the blob, then the record (name, owner, model, job).
+ * *out receives the record (release with hs_diagnosis_rec_free). */
+hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
+                             hs_id job_id, const char *name,
+                             const hs_diag_result *r, hs_diagnosis_rec *out,
+                             hs_error *err);
+
+/* Rows [offset, offset + limit) of a result blob as API items
+ * {row, sample_id, predicted, confidence, probabilities{}, label}. */
+json_t *hs_diag_items(const json_t *blob, size_t offset, size_t limit);
+
+/* Loads the stored result blob of rec (caller json_decref's *blob_out). */
+hs_status hs_diagnoses_load(hs_app *app, const hs_diagnosis_rec *rec,
+                            json_t **blob_out, hs_error *err);
+
+/* The result as the predictions CSV (the format of `healer predict`):
+ * *buf malloc'ed, caller frees. */
+hs_status hs_diag_csv(const json_t *blob, char **buf, size_t *len,
+                      hs_error *err);
+
+#endif

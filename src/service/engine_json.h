@@ -1,0 +1,37 @@
+/* engine_json.h - JSON views of engine objects: metrics, model summaries,
+ * dataset profiles, warnings.
+ *
+ * The CLI's --json reports and the web API return the same shapes (see
+ * docs/cli.md and docs/api.md), so they are rendered in one place. Every
+ * function returns a new reference (json_decref it) or NULL when out of
+ * memory; NaN and infinities become JSON null, since JSON has no NaN.
+ */
+#ifndef HEALER_HS_ENGINE_JSON_H
+#define HEALER_HS_ENGINE_JSON_H
+
+#include <jansson.h>
+
+#include "healer/healer.h"
+
+/* A number, or null when not finite. */
+json_t *hs_json_num(double v);
+
+/* {samples, accuracy, macro_*, weighted_f1, log_loss, per_class[], confusion}. */
+json_t *hs_json_metrics(const hl_metrics *m, char *const *class_names);
+
+/* The whole model summary, as `healer inspect --json` prints it. */
+json_t *hs_json_summary(const hl_model_summary *s);
+
+/* A dataset profile; `preview_rows` > 0 adds the first rows of ds as
+ * {"columns": [...], "rows": [[...]]}. */
+json_t *hs_json_profile(const hl_dataset *ds, const hl_dataset_profile *p,
+                        size_t preview_rows);
+
+/* An array of the warning texts (w may be NULL: empty array). */
+json_t *hs_json_warnings(const hl_warnings *w);
+
+/* Feature indices by decreasing total gain, ties in feature order;
+ * malloc'ed (caller frees), NULL when out of memory. */
+size_t *hs_importance_order(const hl_model_summary *s);
+
+#endif

@@ -1,0 +1,1058 @@
+/* http.c - the HTTP layer on libmicrohttpd (see http.h for the contract).
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers, then once per chunk of body, then once more with no
+ * data. This file keeps a req_ctx per request across those calls:
+ *   1. headers: find the route, authenticate, check CSRF, Content-Type and
+ *      Content-Length; an error is decided here but answered only after
+ *      the body was drained (see http.h);
+ *   2. body: JSON is appended to a buffer (bounded), multipart goes through
+ *      MHD's post processor, whose file part streams into a blob writer;
+ *   3. end: commit the blob, call the handler, send its response, then
+ *      count the request (Prometheus) and write the access log line.
+ * A handler that keeps an uploaded blob clears req->upload.blob_key;
+ * otherwise it is deleted here, so a failed upload leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+
+#include "accounts.h"
+#include "app.h"
+#include "http.h"
+#include "log.h"
+
+/* Response statuses counted separately in /metrics; others go to "other". */
+static const int COUNTED_STATUS[] = {200, 201, 202, 204, 304, 400, 401, 403,
+                                     404, 405, 409, 413, 415, 422, 429, 500,
+                                     503};
+#define N_STATUS ((int)(sizeof COUNTED_STATUS / sizeof COUNTED_STATUS[0]) + 1)
+
+/* Latency histogram bucket bounds, seconds (Prometheus' usual set). */
+static const double LATENCY_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,  0.1,    0.25,  0.5,  1,
+                                         2.5,   5,      10};
+#define N_BUCKETS ((int)(sizeof LATENCY_BUCKETS / sizeof LATENCY_BUCKETS[0]))
+
+/* Pseudo-routes after the table's: static files and unmatched paths. */
+enum { EXTRA_STATIC = 0, EXTRA_UNMATCHED = 1, N_EXTRA = 2 };
+
+struct hs_http {
+    struct MHD_Daemon *daemon;
+    hs_app *app;
+    hs_http_config cfg;
+    char *web_dir;
+    const hs_route *routes;
+    size_t n_routes;
+    atomic_uint_fast64_t next_request; /* request id counter */
+    uint32_t id_prefix;                /* random per process */
+    /* (n_routes + N_EXTRA) * N_STATUS counters; lock-free. */
+    atomic_uint_fast64_t *counts;
+    atomic_uint_fast64_t latency[N_BUCKETS + 1];
+    atomic_uint_fast64_t latency_sum_us;
+};
+
+typedef enum body_mode { BODY_NONE, BODY_JSON, BODY_MULTIPART } body_mode;
+
+typedef struct req_ctx {
+    hs_http *h;
+    hs_req req;
+    hs_resp resp;          /* the decided error, or the handler's response */
+    int route_index;       /* index in routes, or n_routes + EXTRA_* */
+    int failed;            /* resp holds an error; drain the body */
+    body_mode mode;
+    size_t body_cap;
+    uint64_t body_bytes;   /* bytes of body received */
+    struct MHD_PostProcessor *pp;
+    hs_blob_writer *writer;
+    int answered;          /* a response was queued */
+    double t_start;
+} req_ctx;
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int hs_buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        size_t room = *cap - *len;
+        va_start(ap, fmt);
+        int n = *buf ? vsnprintf(*buf + *len, room, fmt, ap) : -2;
+        va_end(ap);
+        if (n >= 0 && (size_t)n < room) {
+            *len += (size_t)n;
+            return 0;
+        }
+        if (n == -1)
+            return -1;
+        size_t want = *cap ? *cap * 2 : 4096;
+        while (n > 0 && want < *len + (size_t)n + 1)
+            want *= 2;
+        char *grown = realloc(*buf, want);
+        if (!grown)
+            return -1;
+        *buf = grown;
+        *cap = want;
+    }
+}
+
+const char *hs_req_header(const hs_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *hs_req_query(const hs_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *hs_req_field(const hs_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_fields; i++)
+        if (!strcmp(req->fields[i].name, name))
+            return req->fields[i].value;
+    return NULL;
+}
+
+void hs_resp_header(hs_resp *resp, const char *name, const char *value)
+{
+    if (resp->n_headers >= HS_RESP_HEADERS_MAX)
+        return;
+    snprintf(resp->header_names[resp->n_headers], 32, "%s", name);
+    snprintf(resp->header_values[resp->n_headers], 256, "%s", value);
+    resp->n_headers++;
+}
+
+static void resp_reset(hs_resp *resp)
+{
+    free(resp->body);
+    if (resp->fd >= 0)
+        close(resp->fd);
+    memset(resp, 0, sizeof *resp);
+    resp->fd = -1;
+}
+
+void hs_reply_bytes(hs_resp *resp, int status, const char *content_type,
+                    const void *data, size_t len)
+{
+    free(resp->body);
+    resp->body = malloc(len ? len : 1);
+    if (!resp->body) {
+        resp->status = 503;
+        resp->body_len = 0;
+        return;
+    }
+    memcpy(resp->body, data, len);
+    resp->body_len = len;
+    resp->status = status;
+    resp->content_type = content_type;
+}
+
+void hs_reply_fd(hs_resp *resp, int status, const char *content_type, int fd,
+                 uint64_t size)
+{
+    if (resp->fd >= 0)
+        close(resp->fd);
+    resp->fd = fd;
+    resp->fd_size = size;
+    resp->status = status;
+    resp->content_type = content_type;
+}
+
+void hs_reply_json(hs_resp *resp, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(j);
+    if (!text) {
+        hs_reply_error(resp, 503, "busy", NULL,
+                       "the server is out of memory; try again later");
+        return;
+    }
+    free(resp->body);
+    resp->body = text;
+    resp->body_len = strlen(text);
+    resp->status = status;
+    resp->content_type = "application/json; charset=utf-8";
+}
+
+/* The request id lives in the response too; hs_reply_error finds it via
+ * this thread's current request. */
+static _Thread_local const char *current_request_id;
+
+void hs_reply_error(hs_resp *resp, int status, const char *code,
+                    json_t *details, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:s, s:s, s:o, s:s}}", "error", "code", code,
+                          "message", message, "details",
+                          details ? details : json_object(), "request_id",
+                          current_request_id ? current_request_id : "");
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    free(resp->body);
+    if (resp->fd >= 0) {
+        close(resp->fd);
+        resp->fd = -1;
+    }
+    resp->body = text;
+    resp->body_len = text ? strlen(text) : 0;
+    resp->status = text ? status : 503;
+    resp->content_type = "application/json; charset=utf-8";
+}
+
+void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
+{
+    const char *msg = err && err->message[0] ? err->message : hs_status_name(st);
+    switch (st) {
+    case HS_ERR_NOTFOUND:
+        hs_reply_error(resp, 404, "not_found", NULL, "%s", msg);
+        return;
+    case HS_ERR_CONFLICT:
+        hs_reply_error(resp, 409, "conflict", NULL, "%s", msg);
+        return;
+    case HS_ERR_INVALID:
+        hs_reply_error(resp, 422, "invalid_data", NULL, "%s", msg);
+        return;
+    case HS_ERR_DENIED:
+        hs_reply_error(resp, 401, "unauthorized", NULL, "%s", msg);
+        return;
+    case HS_ERR_LOCKED:
+        hs_reply_error(resp, 429, "account_locked", NULL, "%s", msg);
+        return;
+    case HS_ERR_NOMEM:
+        hs_reply_error(resp, 503, "busy", NULL,
+                       "the server is out of memory; try again later");
+        return;
+    case HS_ERR_BUSY:
+        hs_reply_error(resp, 503, "busy", NULL, "%s", msg);
+        hs_resp_header(resp, "Retry-After", "5");
+        return;
+    default:
+        hs_log(HS_LOG_ERROR, "internal error",
+               json_pack("{s:s, s:s, s:s}", "request_id",
+                         current_request_id ? current_request_id : "",
+                         "status", hs_status_name(st), "error", msg));
+        hs_reply_error(resp, 500, "internal", NULL,
+                       "internal error (request id %s); it has been logged",
+                       current_request_id ? current_request_id : "?");
+        return;
+    }
+}
+
+/* ---- routing ----------------------------------------------------------------- */
+
+/* Matches path against pattern segment by segment; "{id}" takes 1..18
+ * decimal digits (no sign, no leading zero) into ids[]. */
+static int match_pattern(const char *pattern, const char *path, hs_id ids[2])
+{
+    int n_ids = 0;
+    while (*pattern && *path) {
+        if (!strncmp(pattern, "{id}", 4)) {
+            const char *p = path;
+            hs_id v = 0;
+            if (*p < '1' || *p > '9')
+                return 0;
+            while (*p >= '0' && *p <= '9' && p - path < 18)
+                v = v * 10 + (*p++ - '0');
+            if (*p && *p != '/')
+                return 0;
+            if (n_ids < 2)
+                ids[n_ids++] = v;
+            pattern += 4;
+            path = p;
+            continue;
+        }
+        if (*pattern != *path)
+            return 0;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* The route for method + path: its index, or -1 with *path_known set when
+ * another method serves this path (then allow lists them). */
+static int find_route(const hs_http *h, const char *method, const char *path,
+                      hs_id ids[2], int *path_known, char *allow,
+                      size_t allow_size)
+{
+    *path_known = 0;
+    allow[0] = '\0';
+    for (size_t i = 0; i < h->n_routes; i++) {
+        hs_id tmp[2] = {0, 0};
+        if (!match_pattern(h->routes[i].pattern, path, tmp))
+            continue;
+        if (!strcmp(h->routes[i].method, method)) {
+            ids[0] = tmp[0];
+            ids[1] = tmp[1];
+            return (int)i;
+        }
+        *path_known = 1;
+        size_t used = strlen(allow);
+        snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "",
+                 h->routes[i].method);
+    }
+    return -1;
+}
+
+static int is_state_changing(const char *method)
+{
+    return !strcmp(method, "POST") || !strcmp(method, "PUT") ||
+           !strcmp(method, "PATCH") || !strcmp(method, "DELETE");
+}
+
+static int starts_with_ci(const char *s, const char *prefix)
+{
+    return s && !strncasecmp(s, prefix, strlen(prefix));
+}
+
+/* ---- authentication ------------------------------------------------------------ */
+
+/* Resolves the session cookie; 0 and the error response decided when the
+ * route needs a session that is not there or not allowed. */
+static int authenticate(req_ctx *c, const hs_route *r)
+{
+    hs_app *app = c->h->app;
+    const char *token = MHD_lookup_connection_value(
+        (struct MHD_Connection *)c->req.conn, MHD_COOKIE_KIND, "healer_session");
+    hs_error err = {0};
+    int needs = r->flags & (HS_ROUTE_AUTH | HS_ROUTE_ADMIN);
+    if (token && hs_accounts_session_check(app->store, token, hs_now(), NULL,
+                                           &c->req.session, &c->req.user,
+                                           &err) == HS_OK) {
+        c->req.authed = 1;
+        hs_auth_csrf_token(app->csrf_key, c->req.session.token_hash,
+                           c->req.csrf_token);
+    } else if (needs) {
+        hs_reply_error(&c->resp, 401, "unauthorized", NULL,
+                       "%s", token ? err.message : "not logged in");
+        return 0;
+    }
+    if ((r->flags & HS_ROUTE_ADMIN) && !c->req.user.is_admin) {
+        hs_reply_error(&c->resp, 403, "forbidden", NULL,
+                       "this needs an administrator");
+        return 0;
+    }
+    if (c->req.authed && is_state_changing(c->req.method) &&
+        !(r->flags & HS_ROUTE_NO_CSRF)) {
+        const char *presented = hs_req_header(&c->req, "X-CSRF-Token");
+        if (!hs_auth_csrf_verify(app->csrf_key, c->req.session.token_hash,
+                                 presented)) {
+            hs_reply_error(&c->resp, 403, "csrf_failed", NULL,
+                           "%s", presented ? "the X-CSRF-Token header is wrong"
+                                           : "the X-CSRF-Token header is missing");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- bodies ------------------------------------------------------------------ */
+
+static void fail_with_413(req_ctx *c, const char *what, size_t limit)
+{
+    hs_reply_error(&c->resp, 413, "payload_too_large",
+                   json_pack("{s:I}", "limit_bytes", (json_int_t)limit),
+                   "the %s is larger than the limit of %zu bytes", what, limit);
+    c->failed = 1;
+}
+
+/* Keeps a multipart text field; silently ignores ones past the limit. */
+static void keep_field(req_ctx *c, const char *key, const char *data,
+                       uint64_t off, size_t size)
+{
+    hs_form_field *f = NULL;
+    for (size_t i = 0; i < c->req.n_fields; i++)
+        if (!strcmp(c->req.fields[i].name, key))
+            f = &c->req.fields[i];
+    if (!f) {
+        if (c->req.n_fields >= HS_FORM_FIELDS_MAX || strlen(key) >= 64)
+            return;
+        f = &c->req.fields[c->req.n_fields++];
+        snprintf(f->name, sizeof f->name, "%s", key);
+        f->value[0] = '\0';
+    }
+    if (off + size >= HS_FORM_VALUE_MAX)
+        return;
+    memcpy(f->value + off, data, size);
+    f->value[off + size] = '\0';
+}
+
+static void sanitise_filename(char *out, size_t cap, const char *name)
+{
+    size_t n = 0;
+    const char *base = name ? strrchr(name, '/') : NULL;
+    name = base ? base + 1 : (name ? name : "");
+    for (; *name && n + 1 < cap; name++) {
+        unsigned char ch = (unsigned char)*name;
+        out[n++] = (ch < 0x20 || ch == '\\' || ch == '"' || ch == 0x7f) ? '_'
+                                                                        : (char)ch;
+    }
+    out[n] = '\0';
+}
+
+static enum MHD_Result post_iterator(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *filename,
+                                     const char *content_type,
+                                     const char *transfer_encoding,
+                                     const char *data, uint64_t off,
+                                     size_t size)
+{
+    req_ctx *c = cls;
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (c->failed)
+        return MHD_YES;
+    if (!key || strcmp(key, "file") != 0) {
+        if (key)
+            keep_field(c, key, data, off, size);
+        return MHD_YES;
+    }
+    hs_error err = {0};
+    if (!c->writer) {
+        if (c->req.upload.present) {
+            hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                           "the form has more than one 'file' part");
+            c->failed = 1;
+            return MHD_YES;
+        }
+        c->req.upload.present = 1;
+        sanitise_filename(c->req.upload.filename,
+                          sizeof c->req.upload.filename, filename);
+        if (hs_blob_writer_open(c->h->app->blobs, "upload",
+                                c->h->cfg.max_upload_bytes, &c->writer,
+                                &err) != HS_OK) {
+            hs_reply_status(&c->resp, err.code, &err);
+            c->failed = 1;
+            return MHD_YES;
+        }
+    }
+    if (size && hs_blob_write(c->writer, data, size, &err) != HS_OK) {
+        hs_blob_abort(c->writer);
+        c->writer = NULL;
+        if (err.code == HS_ERR_INVALID)
+            fail_with_413(c, "uploaded file", c->h->cfg.max_upload_bytes);
+        else {
+            hs_reply_status(&c->resp, err.code, &err);
+            c->failed = 1;
+        }
+    }
+    return MHD_YES;
+}
+
+/* Decides how the body will be read, or fails the request. */
+static void choose_body_mode(req_ctx *c, const hs_route *r,
+                             struct MHD_Connection *conn)
+{
+    const char *ct = hs_req_header(&c->req, "Content-Type");
+    const char *cl = hs_req_header(&c->req, "Content-Length");
+    const char *te = hs_req_header(&c->req, "Transfer-Encoding");
+    unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
+    int has_body = length > 0 || (te && strcasecmp(te, "identity") != 0);
+
+    if ((r->flags & HS_ROUTE_MULTIPART) && starts_with_ci(ct, "multipart/form-data")) {
+        c->pp = MHD_create_post_processor(conn, 64 * 1024, post_iterator, c);
+        if (!c->pp) {
+            hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                           "malformed multipart/form-data header (no boundary?)");
+            c->failed = 1;
+            return;
+        }
+        c->mode = BODY_MULTIPART;
+        c->req.is_multipart = 1;
+        /* A whole request may carry a little more than the file. */
+        if (length > c->h->cfg.max_upload_bytes + 65536)
+            fail_with_413(c, "upload", c->h->cfg.max_upload_bytes);
+        return;
+    }
+    if (r->flags & HS_ROUTE_JSON) {
+        if (!has_body) {
+            c->mode = BODY_JSON;
+            return;
+        }
+        if (!starts_with_ci(ct, "application/json")) {
+            hs_reply_error(&c->resp, 415, "unsupported_media_type", NULL,
+                           "expected a body of type application/json%s, got %s",
+                           (r->flags & HS_ROUTE_MULTIPART)
+                               ? " or multipart/form-data"
+                               : "",
+                           ct ? ct : "no Content-Type");
+            c->failed = 1;
+            return;
+        }
+        c->mode = BODY_JSON;
+        if (length > c->h->cfg.max_json_bytes)
+            fail_with_413(c, "JSON body", c->h->cfg.max_json_bytes);
+        return;
+    }
+    if ((r->flags & HS_ROUTE_MULTIPART) && has_body) {
+        hs_reply_error(&c->resp, 415, "unsupported_media_type", NULL,
+                       "expected multipart/form-data with a 'file' part, got %s",
+                       ct ? ct : "no Content-Type");
+        c->failed = 1;
+        return;
+    }
+    c->mode = BODY_NONE; /* a stray body is read and ignored */
+}
+
+static void append_json(req_ctx *c, const char *data, size_t size)
+{
+    if (c->req.body_len + size > c->h->cfg.max_json_bytes) {
+        fail_with_413(c, "JSON body", c->h->cfg.max_json_bytes);
+        return;
+    }
+    if (c->req.body_len + size + 1 > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->req.body_len + size + 1)
+            cap *= 2;
+        char *grown = realloc(c->req.body, cap);
+        if (!grown) {
+            hs_reply_error(&c->resp, 503, "busy", NULL, "out of memory");
+            c->failed = 1;
+            return;
+        }
+        c->req.body = grown;
+        c->body_cap = cap;
+    }
+    memcpy(c->req.body + c->req.body_len, data, size);
+    c->req.body_len += size;
+    c->req.body[c->req.body_len] = '\0';
+}
+
+/* ---- static files ------------------------------------------------------------- */
+
+static const char *mime_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".map", "application/json; charset=utf-8"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(dot, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static int safe_static_path(const char *path)
+{
+    if (path[0] != '/' || strstr(path, "..") || strstr(path, "//"))
+        return 0;
+    for (const char *p = path; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '/' || *p == '.' ||
+              *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* Opens web_dir + rel as a regular file (no symlinks); -1 when absent. */
+static int open_static(const hs_http *h, const char *rel, struct stat *st)
+{
+    char full[1024];
+    if (snprintf(full, sizeof full, "%s%s", h->web_dir, rel) >= (int)sizeof full)
+        return -1;
+    int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Serves a file of the single-page UI: index.html for paths without an
+ * extension (client-side routes), a precompressed .gz twin when the client
+ * takes gzip, an ETag for revalidation. */
+static void serve_static(req_ctx *c)
+{
+    hs_http *h = c->h;
+    const char *path = c->req.path;
+    char rel[512];
+    if (!h->web_dir || !safe_static_path(path)) {
+        hs_reply_error(&c->resp, 404, "not_found", NULL, "no such page");
+        return;
+    }
+    const char *last = strrchr(path, '/');
+    if (!strchr(last, '.'))
+        snprintf(rel, sizeof rel, "/index.html");
+    else
+        snprintf(rel, sizeof rel, "%s", path);
+
+    struct stat st;
+    int fd = -1, gz = 0;
+    const char *ae = hs_req_header(&c->req, "Accept-Encoding");
+    if (ae && strstr(ae, "gzip")) {
+        char gzrel[520];
+        snprintf(gzrel, sizeof gzrel, "%s.gz", rel);
+        fd = open_static(h, gzrel, &st);
+        gz = fd >= 0;
+    }
+    if (fd < 0)
+        fd = open_static(h, rel, &st);
+    if (fd < 0) {
+        hs_reply_error(&c->resp, 404, "not_found", NULL, "no such page");
+        return;
+    }
+    char etag[64];
+    snprintf(etag, sizeof etag, "\"%llx-%llx%s\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtime, gz ? "-gz" : "");
+    const char *inm = hs_req_header(&c->req, "If-None-Match");
+    /* index.html must be revalidated every time (it names the assets);
+     * the assets can be cached for a while and are revalidated by ETag. */
+    const char *cache = !strcmp(rel, "/index.html") ? "no-cache"
+                                                   : "public, max-age=3600";
+    if (inm && !strcmp(inm, etag)) {
+        close(fd);
+        c->resp.status = 304;
+    } else {
+        hs_reply_fd(&c->resp, 200, mime_type(rel), fd, (uint64_t)st.st_size);
+        if (gz)
+            hs_resp_header(&c->resp, "Content-Encoding", "gzip");
+    }
+    hs_resp_header(&c->resp, "ETag", etag);
+    hs_resp_header(&c->resp, "Cache-Control", cache);
+    hs_resp_header(&c->resp, "Vary", "Accept-Encoding");
+}
+
+/* ---- counting and logging ------------------------------------------------------- */
+
+static int status_slot(int status)
+{
+    for (int i = 0; i < N_STATUS - 1; i++)
+        if (COUNTED_STATUS[i] == status)
+            return i;
+    return N_STATUS - 1;
+}
+
+static void account(req_ctx *c, int status)
+{
+    hs_http *h = c->h;
+    double seconds = now_seconds() - c->t_start;
+    atomic_fetch_add(&h->counts[(size_t)c->route_index * N_STATUS +
+                                (size_t)status_slot(status)],
+                     1);
+    int b = 0;
+    while (b < N_BUCKETS && seconds > LATENCY_BUCKETS[b])
+        b++;
+    atomic_fetch_add(&h->latency[b], 1);
+    atomic_fetch_add(&h->latency_sum_us, (uint_fast64_t)(seconds * 1e6));
+
+    hs_log_level level = status >= 500 ? HS_LOG_ERROR : HS_LOG_INFO;
+    if (!hs_log_enabled(level))
+        return;
+    const char *route = (size_t)c->route_index < h->n_routes
+                            ? h->routes[c->route_index].pattern
+                            : (c->route_index == (int)h->n_routes ? "static"
+                                                                   : "unmatched");
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I}", "request_id",
+                          c->req.request_id, "method", c->req.method, "path",
+                          c->req.path, "route", route, "status", status, "ms",
+                          round(seconds * 1e6) / 1e3, "bytes_in",
+                          (json_int_t)c->body_bytes);
+    if (f && c->req.authed)
+        json_object_set_new(f, "user", json_string(c->req.user.username));
+    hs_log(level, "request", f);
+}
+
+int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
+{
+    int rc = hs_buf_printf(buf, len, cap,
+                           "# HELP healer_http_requests_total HTTP requests by "
+                           "route, method and status.\n"
+                           "# TYPE healer_http_requests_total counter\n");
+    for (size_t r = 0; rc == 0 && r < h->n_routes + N_EXTRA; r++) {
+        const char *route = r < h->n_routes ? h->routes[r].pattern
+                            : r == h->n_routes ? "static" : "unmatched";
+        const char *method = r < h->n_routes ? h->routes[r].method : "any";
+        for (int s = 0; rc == 0 && s < N_STATUS; s++) {
+            uint64_t v = atomic_load(&h->counts[r * N_STATUS + (size_t)s]);
+            if (!v)
+                continue;
+            char status[8];
+            if (s < N_STATUS - 1)
+                snprintf(status, sizeof status, "%d", COUNTED_STATUS[s]);
+            else
+                snprintf(status, sizeof status, "other");
+            rc = hs_buf_printf(buf, len, cap,
+                               "healer_http_requests_total{route=\"%s\","
+                               "method=\"%s\",status=\"%s\"} %llu\n",
+                               route, method, status, (unsigned long long)v);
+        }
+    }
+    if (rc == 0)
+        rc = hs_buf_printf(buf, len, cap,
+                           "# HELP healer_http_request_duration_seconds Time "
+                           "from the request's headers to its response.\n"
+                           "# TYPE healer_http_request_duration_seconds "
+                           "histogram\n");
+    uint64_t cumulative = 0;
+    for (int b = 0; rc == 0 && b <= N_BUCKETS; b++) {
+        cumulative += atomic_load(&h->latency[b]);
+        if (b < N_BUCKETS)
+            rc = hs_buf_printf(buf, len, cap,
+                               "healer_http_request_duration_seconds_bucket{le="
+                               "\"%g\"} %llu\n",
+                               LATENCY_BUCKETS[b], (unsigned long long)cumulative);
+        else
+            rc = hs_buf_printf(buf, len, cap,
+                               "healer_http_request_duration_seconds_bucket{le="
+                               "\"+Inf\"} %llu\n"
+                               "healer_http_request_duration_seconds_sum %.6f\n"
+                               "healer_http_request_duration_seconds_count "
+                               "%llu\n",
+                               (unsigned long long)cumulative,
+                               (double)atomic_load(&h->latency_sum_us) / 1e6,
+                               (unsigned long long)cumulative);
+    }
+    return rc;
+}
+
+/* ---- the MHD callbacks ----------------------------------------------------------- */
+
+static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
+{
+    hs_resp *r = &c->resp;
+    struct MHD_Response *mr;
+    if (r->fd >= 0) {
+        mr = MHD_create_response_from_fd64(r->fd_size, r->fd);
+        if (mr)
+            r->fd = -1; /* MHD closes it */
+    } else {
+        mr = MHD_create_response_from_buffer(r->body_len, r->body,
+                                             MHD_RESPMEM_MUST_FREE);
+        if (mr)
+            r->body = NULL; /* MHD frees it */
+    }
+    if (!mr)
+        return MHD_NO;
+    c->answered = 1;
+    if (r->content_type && r->status != 304)
+        MHD_add_response_header(mr, "Content-Type", r->content_type);
+    MHD_add_response_header(mr, "X-Request-Id", c->req.request_id);
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    int is_api = (size_t)c->route_index < c->h->n_routes;
+    if (is_api)
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
+    for (size_t i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(mr, r->header_names[i], r->header_values[i]);
+    int status = r->status ? r->status : 500;
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, mr);
+    MHD_destroy_response(mr);
+    account(c, status);
+    return ok;
+}
+
+/* Runs once all of the body is in. */
+static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
+{
+    hs_http *h = c->h;
+    hs_error err = {0};
+    if (c->pp) {
+        MHD_destroy_post_processor(c->pp);
+        c->pp = NULL;
+    }
+    if (c->writer) {
+        hs_blob_writer *w = c->writer;
+        c->writer = NULL;
+        if (!c->failed &&
+            hs_blob_commit(w, c->req.upload.blob_key, &c->req.upload.size,
+                           &err) != HS_OK) {
+            hs_reply_status(&c->resp, err.code, &err);
+            c->failed = 1;
+        } else if (c->failed) {
+            hs_blob_abort(w);
+        }
+    }
+    if (!c->failed) {
+        if ((size_t)c->route_index < h->n_routes)
+            h->routes[c->route_index].handler(h->app, &c->req, &c->resp);
+        else
+            serve_static(c);
+    }
+    if (c->req.upload.blob_key[0]) /* the handler did not keep it */
+        hs_blob_delete(h->app->blobs, c->req.upload.blob_key, NULL);
+    c->req.upload.blob_key[0] = '\0';
+    return send_response(c, conn);
+}
+
+/* Sets up the request from its headers; may decide an error already. */
+static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
+                              const char *url, const char *method)
+{
+    req_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->h = h;
+    c->t_start = now_seconds();
+    c->resp.fd = -1;
+    c->req.conn = conn;
+    c->req.method = method;
+    c->req.path = url;
+    snprintf(c->req.request_id, sizeof c->req.request_id, "%08x-%llu",
+             h->id_prefix,
+             (unsigned long long)atomic_fetch_add(&h->next_request, 1) + 1);
+    current_request_id = c->req.request_id;
+
+    int is_api = !strncmp(url, "/api/", 5) || !strcmp(url, "/api") ||
+                 !strcmp(url, "/metrics");
+    if (!is_api) {
+        c->route_index = (int)(h->n_routes + EXTRA_STATIC);
+        if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+            hs_reply_error(&c->resp, 405, "method_not_allowed", NULL,
+                           "%s is not allowed here", method);
+            hs_resp_header(&c->resp, "Allow", "GET, HEAD");
+            c->failed = 1;
+        }
+        return c;
+    }
+    int path_known;
+    char allow[128];
+    int idx = find_route(h, method, url, c->req.ids, &path_known, allow,
+                         sizeof allow);
+    if (idx < 0) {
+        c->route_index = (int)(h->n_routes + EXTRA_UNMATCHED);
+        if (path_known) {
+            hs_reply_error(&c->resp, 405, "method_not_allowed", NULL,
+                           "%s is not allowed on %s (allowed: %s)", method,
+                           url, allow);
+            hs_resp_header(&c->resp, "Allow", allow);
+        } else {
+            hs_reply_error(&c->resp, 404, "not_found", NULL,
+                           "no such endpoint: %s %s", method, url);
+        }
+        c->failed = 1;
+        return c;
+    }
+    c->route_index = idx;
+    const hs_route *r = &h->routes[idx];
+    if ((r->flags & (HS_ROUTE_AUTH | HS_ROUTE_ADMIN | HS_ROUTE_OPT_AUTH)) &&
+        !authenticate(c, r)) {
+        c->failed = 1;
+        return c;
+    }
+    choose_body_mode(c, r, conn);
+    return c;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    hs_http *h = cls;
+    req_ctx *c = *con_cls;
+    (void)version;
+    if (!c) {
+        c = begin_request(h, conn, url, method);
+        if (!c)
+            return MHD_NO;
+        *con_cls = c;
+        const char *cl = hs_req_header(&c->req, "Content-Length");
+        /* Too much to drain: answer now; MHD then closes the connection. */
+        if (c->failed && cl && strtoull(cl, NULL, 10) > HS_HTTP_DRAIN_MAX)
+            return send_response(c, conn);
+        return MHD_YES;
+    }
+    current_request_id = c->req.request_id;
+    if (*upload_data_size) {
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        c->body_bytes += size;
+        if (c->failed)
+            return MHD_YES;
+        if (c->mode == BODY_JSON)
+            append_json(c, upload_data, size);
+        else if (c->mode == BODY_MULTIPART &&
+                 MHD_post_process(c->pp, upload_data, size) != MHD_YES &&
+                 !c->failed) {
+            hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                           "malformed multipart/form-data body");
+            c->failed = 1;
+        }
+        if (c->failed && c->writer) {
+            hs_blob_abort(c->writer);
+            c->writer = NULL;
+        }
+        if (c->failed && !c->answered && c->body_bytes > HS_HTTP_DRAIN_MAX)
+            return send_response(c, conn);
+        return MHD_YES;
+    }
+    if (c->answered) /* answered early, before the body */
+        return MHD_YES;
+    return finish_request(c, conn);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    req_ctx *c = *con_cls;
+    (void)conn;
+    (void)toe;
+    if (!c)
+        return;
+    hs_http *h = cls;
+    if (c->pp)
+        MHD_destroy_post_processor(c->pp);
+    hs_blob_abort(c->writer);
+    if (c->req.upload.blob_key[0])
+        hs_blob_delete(h->app->blobs, c->req.upload.blob_key, NULL);
+    free(c->req.body);
+    resp_reset(&c->resp);
+    free(c);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    hs_log(HS_LOG_WARN, "http", json_pack("{s:s}", "detail", msg));
+}
+
+/* ---- start / stop ----------------------------------------------------------------- */
+
+static hs_status bind_address(const hs_http_config *cfg,
+                              struct sockaddr_storage *ss, int *is_v6,
+                              hs_error *err)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    const char *host = cfg->host && *cfg->host ? cfg->host : "127.0.0.1";
+    if (!strcmp(host, "localhost"))
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)cfg->port);
+        *is_v6 = 0;
+        return HS_OK;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)cfg->port);
+        *is_v6 = 1;
+        return HS_OK;
+    }
+    return hs_fail(err, HS_ERR_INVALID,
+                   "cannot listen on '%s': not an IPv4 or IPv6 address", host);
+}
+
+hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
+                        const hs_route *routes, size_t n_routes, hs_http **out,
+                        hs_error *err)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    int is_v6 = 0;
+    hs_status st = bind_address(cfg, &ss, &is_v6, err);
+    if (st != HS_OK)
+        return st;
+    hs_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    h->app = app;
+    h->cfg = *cfg;
+    h->routes = routes;
+    h->n_routes = n_routes;
+    h->counts = calloc((n_routes + N_EXTRA) * N_STATUS, sizeof *h->counts);
+    h->id_prefix = randombytes_random();
+    if (cfg->web_dir) {
+        struct stat sb;
+        if (stat(cfg->web_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+            h->web_dir = strdup(cfg->web_dir);
+        else
+            hs_log(HS_LOG_WARN, "no web UI directory; serving the API only",
+                   json_pack("{s:s}", "web_dir", cfg->web_dir));
+    }
+    if (!h->counts) {
+        free(h->web_dir);
+        free(h);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     (is_v6 ? MHD_USE_IPv6 : 0);
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+    if (!h->daemon) {
+        int e = errno;
+        free(h->counts);
+        free(h->web_dir);
+        free(h);
+        return hs_fail(err, HS_ERR_IO, "cannot listen on %s:%u: %s",
+                       cfg->host ? cfg->host : "127.0.0.1", cfg->port,
+                       e ? strerror(e) : "libmicrohttpd refused the options");
+    }
+    *out = h;
+    return HS_OK;
+}
+
+void hs_http_quiesce(hs_http *h)
+{
+    if (h && h->daemon) {
+        MHD_socket s = MHD_quiesce_daemon(h->daemon);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+void hs_http_stop(hs_http *h)
+{
+    if (!h)
+        return;
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    free(h->counts);
+    free(h->web_dir);
+    free(h);
+}

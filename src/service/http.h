@@ -1,0 +1,180 @@
+/* http.h - the HTTP layer: requests in, responses out, on libmicrohttpd.
+ *
+ * http.c owns everything that is HTTP and nothing that is SystemHealer:
+ * it accepts connections (epoll, a thread pool), reads bodies (JSON into
+ * memory up to a limit; multipart/form-data streamed part by part, a file
+ * part straight into the blob store), finds the route, authenticates,
+ * checks CSRF, calls the handler, sends its response, and counts and logs
+ * every request. Handlers (api_*.c) see only hs_req and fill an hs_resp,
+ * so they parse and validate, call a service, and render - nothing else.
+ *
+ * Why bodies are consumed before errors are answered: an HTTP/1.1 client
+ * that is still sending when the server answers and closes may never read
+ * the answer (it gets a reset), so a 401 or 413 for an upload is queued
+ * after the body was read and thrown away, up to HS_HTTP_DRAIN_MAX bytes;
+ * beyond that the connection is answered early and closed.
+ */
+#ifndef HEALER_HS_HTTP_H
+#define HEALER_HS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "blob.h"
+#include "hs_error.h"
+#include "store.h"
+
+#define HS_HTTP_DRAIN_MAX (64u << 20)
+#define HS_REQUEST_ID_MAX 24
+
+struct hs_app;
+
+/* A file part of a multipart upload, already committed to the blob store
+ * when the handler runs (the handler owns the blob from then on: it keeps
+ * it by referencing the key from a record, or deletes it). */
+typedef struct hs_upload {
+    int present;                    /* a part named "file" was sent */
+    char blob_key[HS_BLOB_KEY_MAX]; /* "" when not stored */
+    uint64_t size;
+    char filename[256];             /* as sent by the client, sanitised */
+} hs_upload;
+
+#define HS_FORM_FIELDS_MAX 8
+#define HS_FORM_VALUE_MAX 1024
+
+typedef struct hs_form_field {
+    char name[64];
+    char value[HS_FORM_VALUE_MAX];
+} hs_form_field;
+
+typedef struct hs_req {
+    const char *method;
+    const char *path;               /* without the query string */
+    char request_id[HS_REQUEST_ID_MAX];
+    hs_id ids[2];                   /* {id} path parameters, in order */
+    void *conn;                     /* struct MHD_Connection *, for headers */
+
+    /* Body: JSON routes get the raw bytes here (NUL-terminated). */
+    char *body;
+    size_t body_len;
+    int is_multipart;
+    hs_upload upload;               /* multipart: the "file" part */
+    hs_form_field fields[HS_FORM_FIELDS_MAX]; /* multipart: other parts */
+    size_t n_fields;
+
+    /* Set when the route needs a session and one was found. */
+    int authed;
+    hs_user user;                   /* password_hash cleared */
+    hs_session session;
+    char csrf_token[64];
+} hs_req;
+
+#define HS_RESP_HEADERS_MAX 6
+
+typedef struct hs_resp {
+    int status;
+    const char *content_type;       /* static string */
+    char *body;                     /* malloc'ed, or NULL */
+    size_t body_len;
+    int fd;                         /* >= 0: send this file instead of body */
+    uint64_t fd_size;
+    size_t n_headers;
+    char header_names[HS_RESP_HEADERS_MAX][32];
+    char header_values[HS_RESP_HEADERS_MAX][256];
+} hs_resp;
+
+/* ---- for handlers -------------------------------------------------------- */
+
+/* A request header, or NULL. */
+const char *hs_req_header(const hs_req *req, const char *name);
+/* A query-string argument, or NULL. */
+const char *hs_req_query(const hs_req *req, const char *name);
+/* A multipart text field, or NULL. */
+const char *hs_req_field(const hs_req *req, const char *name);
+
+/* Adds a response header (copied; silently dropped past the limit). */
+void hs_resp_header(hs_resp *resp, const char *name, const char *value);
+
+/* Sets a JSON body and status; consumes j (NULL = out of memory -> 500). */
+void hs_reply_json(hs_resp *resp, int status, json_t *j);
+
+/* Sets the error body {"error": {code, message, details, request_id}};
+ * details (may be NULL) is consumed. */
+void hs_reply_error(hs_resp *resp, int status, const char *code,
+                    json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Maps a service status to the matching HTTP error (NOTFOUND 404,
+ * CONFLICT 409, INVALID 422 invalid_data, DENIED 401, LOCKED 429, NOMEM
+ * 503, anything else 500) with err's message. */
+void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err);
+
+/* Raw bytes (copied) with a content type (static string). */
+void hs_reply_bytes(hs_resp *resp, int status, const char *content_type,
+                    const void *data, size_t len);
+
+/* Streams an open file descriptor (the response takes it over). */
+void hs_reply_fd(hs_resp *resp, int status, const char *content_type, int fd,
+                 uint64_t size);
+
+/* ---- routes --------------------------------------------------------------- */
+
+enum {
+    HS_ROUTE_PUBLIC = 0,
+    HS_ROUTE_AUTH = 1 << 0,      /* needs a session */
+    HS_ROUTE_ADMIN = 1 << 1,     /* needs an admin session */
+    HS_ROUTE_NO_CSRF = 1 << 2,   /* state-changing but exempt (login, setup) */
+    HS_ROUTE_JSON = 1 << 3,      /* takes a JSON body */
+    HS_ROUTE_MULTIPART = 1 << 4, /* takes multipart/form-data */
+    HS_ROUTE_OPT_AUTH = 1 << 5   /* resolve a session when there is one */
+};
+
+typedef void (*hs_handler)(struct hs_app *app, hs_req *req, hs_resp *resp);
+
+typedef struct hs_route {
+    const char *method;  /* "GET", "POST", "DELETE", ... */
+    const char *pattern; /* "/api/v1/datasets/{id}/restore" */
+    hs_handler handler;
+    int flags;
+} hs_route;
+
+/* ---- the server ------------------------------------------------------------ */
+
+typedef struct hs_http_config {
+    const char *host;          /* "127.0.0.1", "0.0.0.0", "::1", ... */
+    unsigned port;
+    unsigned threads;          /* connection threads (thread pool) */
+    unsigned max_connections;
+    unsigned connection_timeout; /* seconds of inactivity */
+    size_t max_upload_bytes;   /* multipart file parts */
+    size_t max_json_bytes;     /* JSON bodies */
+    const char *web_dir;       /* static files; NULL = none */
+    int secure_cookies;        /* behind TLS: Secure cookies */
+} hs_http_config;
+
+typedef struct hs_http hs_http;
+
+/* Starts listening (the daemon runs its own threads). Routes are matched
+ * in table order; a path that matches a pattern with another method is
+ * 405. Paths outside /api/ and /metrics are static files from web_dir. */
+hs_status hs_http_start(struct hs_app *app, const hs_http_config *cfg,
+                        const hs_route *routes, size_t n_routes,
+                        hs_http **out, hs_error *err);
+
+/* Stops accepting new connections (in-flight requests go on). */
+void hs_http_quiesce(hs_http *h);
+
+/* Waits for in-flight requests to finish, then frees everything. */
+void hs_http_stop(hs_http *h);
+
+/* Appends the HTTP metrics in Prometheus text format to *buf (growing
+ * string, malloc'ed); returns 0 or -1 when out of memory. */
+int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap);
+
+/* Appends printf-style text to a growing buffer (shared by metric writers). */
+int hs_buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,725 @@
+/* jobs.c - the job runner and job submission (see jobs.h).
+ *
+ * Workers are plain pthreads that sleep on a condition variable while the
+ * queue is empty (woken by submissions, or every second to notice jobs
+ * queued by another process). Each worker owns one slot: the id of the job
+ * it runs and that job's cancel flags. The slots are the only state shared
+ * with request threads, guarded by `lock`; the flags themselves are
+ * atomics because the engine reads them from the training thread.
+ *
+ * Progress is written to the store at most every PROGRESS_INTERVAL
+ * seconds (and at the end of each stage): a boosting round takes a few
+ * milliseconds, far too often for a database write.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datasets.h"
+#include "diagnoses.h"
+#include "jobs.h"
+#include "log.h"
+#include "models.h"
+
+#define PROGRESS_INTERVAL 0.25
+#define MAX_RESTARTS 1
+
+typedef struct slot {
+    hs_id job_id;        /* guarded by runner.lock; 0 = idle */
+    atomic_int cancel;   /* read by the engine every round */
+    atomic_int shutdown; /* the cancel is a shutdown: re-queue, don't cancel */
+} slot;
+
+struct hs_runner {
+    hs_app *app;
+    hs_runner_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping; /* guarded by lock */
+    pthread_t *threads;
+    slot *slots;
+    unsigned n_threads;
+};
+
+typedef struct worker_arg {
+    hs_runner *r;
+    slot *s;
+} worker_arg;
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+typedef enum ptype { P_INT, P_DOUBLE, P_BOOL, P_CLASS_WEIGHT, P_U64 } ptype;
+
+typedef struct param_spec {
+    const char *name;
+    ptype type;
+    size_t offset;
+} param_spec;
+
+#define P(name, type, field) {name, type, offsetof(hl_train_params, field)}
+static const param_spec PARAMS[] = {
+    P("rounds", P_INT, rounds),
+    P("learning_rate", P_DOUBLE, learning_rate),
+    P("max_depth", P_INT, max_depth),
+    P("max_leaves", P_INT, max_leaves),
+    P("min_child_weight", P_DOUBLE, min_child_weight),
+    P("lambda", P_DOUBLE, lambda_l2),
+    P("min_split_gain", P_DOUBLE, min_split_gain),
+    P("subsample", P_DOUBLE, subsample),
+    P("colsample", P_DOUBLE, colsample),
+    P("max_bins", P_INT, max_bins),
+    P("validation_fraction", P_DOUBLE, validation_fraction),
+    P("early_stopping_rounds", P_INT, early_stopping_rounds),
+    P("class_weight", P_CLASS_WEIGHT, class_weight),
+    P("collapse_duplicates", P_BOOL, collapse_duplicates),
+    P("refit", P_BOOL, refit),
+    P("cv_folds", P_INT, cv_folds),
+    P("seed", P_U64, seed),
+};
+#undef P
+
+static hs_status bad_param(char field[64], hs_error *err, const char *name,
+                           const char *why)
+{
+    snprintf(field, 64, "params.%s", name);
+    return hs_fail(err, HS_ERR_INVALID, "invalid parameter %s: %s", name, why);
+}
+
+static hs_status set_param(const param_spec *ps, const json_t *v,
+                           hl_train_params *p, char field[64], hs_error *err)
+{
+    char *base = (char *)p + ps->offset;
+    switch (ps->type) {
+    case P_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
+            json_integer_value(v) > 1000000000)
+            return bad_param(field, err, ps->name, "must be a whole number");
+        if (!strcmp(ps->name, "cv_folds")) {
+            if (json_integer_value(v) < 0)
+                return bad_param(field, err, ps->name, "must be 0 (off) or in 2..100");
+            *(unsigned *)base = (unsigned)json_integer_value(v);
+        } else {
+            *(int *)base = (int)json_integer_value(v);
+        }
+        return HS_OK;
+    case P_U64:
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return bad_param(field, err, ps->name,
+                             "must be a whole number >= 0");
+        *(uint64_t *)base = (uint64_t)json_integer_value(v);
+        return HS_OK;
+    case P_DOUBLE:
+        if (!json_is_number(v))
+            return bad_param(field, err, ps->name, "must be a number");
+        *(double *)base = json_number_value(v);
+        return HS_OK;
+    case P_BOOL:
+        if (!json_is_boolean(v))
+            return bad_param(field, err, ps->name, "must be true or false");
+        *(int *)base = json_is_true(v);
+        return HS_OK;
+    case P_CLASS_WEIGHT: {
+        const char *s = json_string_value(v);
+        if (s && !strcmp(s, "balanced"))
+            *(hl_class_weight *)base = HL_CLASS_WEIGHT_BALANCED;
+        else if (s && !strcmp(s, "none"))
+            *(hl_class_weight *)base = HL_CLASS_WEIGHT_NONE;
+        else
+            return bad_param(field, err, ps->name,
+                             "must be \"balanced\" or \"none\"");
+        return HS_OK;
+    }
+    }
+    return HS_ERR_INTERNAL;
+}
+
+hs_status hs_jobs_train_params(const json_t *params, const char *algo,
+                               hl_train_params *out, char field[64],
+                               hs_error *err)
+{
+    hl_train_params_init(out);
+    field[0] = '\0';
+    if (algo && strcmp(algo, "gbdt") != 0) {
+        snprintf(field, 64, "algo");
+        return hs_fail(err, HS_ERR_INVALID,
+                       "unknown algorithm '%.32s' (available: gbdt)", algo);
+    }
+    if (params && !json_is_object(params)) {
+        snprintf(field, 64, "params");
+        return hs_fail(err, HS_ERR_INVALID, "'params' must be an object");
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)params, key, v) {
+        const param_spec *ps = NULL;
+        for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++)
+            if (!strcmp(PARAMS[i].name, key))
+                ps = &PARAMS[i];
+        if (!ps)
+            return bad_param(field, err, key, "unknown parameter");
+        hs_status st = set_param(ps, v, out, field, err);
+        if (st != HS_OK)
+            return st;
+    }
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (hl_train_params_validate(out, &herr) != HL_OK) {
+        /* The engine's message is "invalid parameter NAME: rule". */
+        const char *name = strstr(herr.message, "parameter ");
+        size_t len = name ? strcspn(name + 10, ":") : 0;
+        snprintf(field, 64, "params.%.*s", (int)len, name ? name + 10 : "");
+        return hs_fail(err, HS_ERR_INVALID, "%s", herr.message);
+    }
+    return HS_OK;
+}
+
+/* The safer second attempt: fewer bins, shallower trees, no CV, one
+ * thread - less memory and less that can go wrong. */
+static void fallback_params(hl_train_params *p)
+{
+    p->threads = 1;
+    if (p->max_bins > 63)
+        p->max_bins = 63;
+    if (p->max_depth == 0 || p->max_depth > 6)
+        p->max_depth = 6;
+    p->max_leaves = 0;
+    p->cv_folds = 0;
+    if (p->learning_rate > 0.1)
+        p->learning_rate = 0.1;
+}
+
+/* ---- submission ------------------------------------------------------------------ */
+
+static hs_status check_capacity(hs_app *app, hs_error *err)
+{
+    int64_t counts[HS_JOB_STATES];
+    hs_status st = hs_store_job_counts(app->store, counts, err);
+    if (st != HS_OK)
+        return st;
+    if (counts[HS_JOB_QUEUED] >= (int64_t)app->limits.max_queued_jobs)
+        return hs_fail(err, HS_ERR_BUSY,
+                       "%lld jobs are already waiting; try again later",
+                       (long long)counts[HS_JOB_QUEUED]);
+    return HS_OK;
+}
+
+hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
+                               hs_id dataset_id, const char *algo,
+                               const json_t *params, const char *name,
+                               hs_job_rec *out, char field[64], hs_error *err)
+{
+    hl_train_params p;
+    memset(out, 0, sizeof *out);
+    hs_status st = hs_jobs_train_params(params, algo, &p, field, err);
+    if (st != HS_OK)
+        return st;
+    hs_dataset_rec ds;
+    if ((st = hs_store_dataset_get(app->store, dataset_id, viewer->id,
+                                   viewer->is_admin, &ds, err)) != HS_OK)
+        return st;
+    int usable = ds.deleted_at == 0;
+    int labelled = 1;
+    if (ds.profile_json) {
+        json_t *prof = json_loads(ds.profile_json, 0, NULL);
+        labelled = json_is_true(json_object_get(prof, "has_labels")) &&
+                   json_object_size(json_object_get(prof, "class_counts")) >= 2;
+        json_decref(prof);
+    }
+    char default_name[HS_DATASET_NAME_MAX];
+    snprintf(default_name, sizeof default_name, "%.200s (gbdt)", ds.name);
+    hs_dataset_rec_free(&ds);
+    if (!usable)
+        return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
+                       (long long)dataset_id);
+    if (!labelled) {
+        snprintf(field, 64, "dataset_id");
+        return hs_fail(err, HS_ERR_INVALID,
+                       "dataset %lld cannot be trained on: it needs a label "
+                       "column with at least two classes",
+                       (long long)dataset_id);
+    }
+    if ((st = check_capacity(app, err)) != HS_OK)
+        return st;
+    out->owner_id = viewer->id;
+    snprintf(out->type, sizeof out->type, "train");
+    snprintf(out->name, sizeof out->name, "%s",
+             name && *name ? name : default_name);
+    out->dataset_id = dataset_id;
+    out->state = HS_JOB_QUEUED;
+    out->created_at = hs_now();
+    json_t *req = json_pack("{s:s, s:O}", "algo", algo ? algo : "gbdt",
+                            "params", params ? (json_t *)params : json_object());
+    out->params_json = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!out->params_json)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    st = hs_store_job_create(app->store, out, err);
+    if (st == HS_OK)
+        hs_runner_wake(app->runner);
+    else
+        hs_job_rec_free(out);
+    return st;
+}
+
+hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
+                                  hs_id model_id, const char *input_blob_key,
+                                  const char *name, hs_job_rec *out,
+                                  hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    hs_status st = check_capacity(app, err);
+    if (st != HS_OK)
+        return st;
+    out->owner_id = viewer->id;
+    snprintf(out->type, sizeof out->type, "diagnose");
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->input_blob_key, sizeof out->input_blob_key, "%s",
+             input_blob_key);
+    out->model_id = model_id;
+    out->state = HS_JOB_QUEUED;
+    out->created_at = hs_now();
+    out->params_json = strdup("{}");
+    if (!out->params_json)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    st = hs_store_job_create(app->store, out, err);
+    if (st == HS_OK)
+        hs_runner_wake(app->runner);
+    else
+        hs_job_rec_free(out);
+    return st;
+}
+
+hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
+                         hs_job_rec *out, hs_error *err)
+{
+    hs_job_state state;
+    hs_status st = hs_store_job_cancel(app->store, id, viewer->id,
+                                       viewer->is_admin, hs_now(), &state, err);
+    if (st != HS_OK)
+        return st;
+    if (state == HS_JOB_RUNNING)
+        hs_runner_cancel(app->runner, id);
+    return hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
+                            err);
+}
+
+/* ---- running a training ------------------------------------------------------------ */
+
+typedef struct progress_ctx {
+    hs_app *app;
+    slot *s;
+    hs_id job_id;
+    unsigned units;     /* CV folds + final fit (+ refit) */
+    unsigned cv_folds;  /* 0 without CV */
+    double last_write;
+    int stage_key;      /* stage * 1000 + fold: a change starts a new curve */
+    json_t *train_loss, *valid_loss;
+} progress_ctx;
+
+static const char *stage_name(hl_train_stage st)
+{
+    return st == HL_STAGE_CV ? "cv" : st == HL_STAGE_REFIT ? "refit" : "train";
+}
+
+static int on_progress(const hl_train_progress *p, void *user)
+{
+    progress_ctx *c = user;
+    int key = (int)p->stage * 1000 + (int)p->fold;
+    if (key != c->stage_key) {
+        json_array_clear(c->train_loss);
+        json_array_clear(c->valid_loss);
+        c->stage_key = key;
+    }
+    json_array_append_new(c->train_loss, json_real(p->train_loss));
+    json_array_append_new(c->valid_loss, isfinite(p->valid_loss)
+                                             ? json_real(p->valid_loss)
+                                             : json_null());
+    double now = mono_now();
+    if (now - c->last_write < PROGRESS_INTERVAL && p->round < p->rounds)
+        return atomic_load(&c->s->cancel);
+    c->last_write = now;
+    unsigned unit = p->stage == HL_STAGE_CV      ? p->fold - 1
+                    : p->stage == HL_STAGE_FINAL ? c->cv_folds
+                                                 : c->units - 1;
+    double progress = ((double)unit + (double)p->round / (double)p->rounds) /
+                      (double)c->units;
+    if (progress > 0.999 && p->stage != HL_STAGE_REFIT)
+        progress = 0.999;
+    json_t *losses = json_pack("{s:s, s:i, s:O, s:O}", "stage",
+                               stage_name(p->stage), "fold", (int)p->fold,
+                               "train", c->train_loss, "valid", c->valid_loss);
+    char *text = losses ? json_dumps(losses, JSON_COMPACT | JSON_REAL_PRECISION(6))
+                        : NULL;
+    json_decref(losses);
+    int cancel_requested = 0;
+    hs_store_job_progress(c->app->store, c->job_id, progress, p->round,
+                          p->rounds, text, &cancel_requested, NULL);
+    free(text);
+    if (cancel_requested)
+        atomic_store(&c->s->cancel, 1);
+    return atomic_load(&c->s->cancel);
+}
+
+static json_t *attempt_json(const hl_train_params *p, const char *error)
+{
+    json_t *params = json_pack(
+        "{s:i, s:f, s:i, s:i, s:i, s:i, s:i}", "rounds", p->rounds,
+        "learning_rate", p->learning_rate, "max_depth", p->max_depth,
+        "max_leaves", p->max_leaves, "max_bins", p->max_bins, "cv_folds",
+        (int)p->cv_folds, "threads", p->threads);
+    return json_pack("{s:o, s:o}", "params", params,
+                     "error", error ? json_string(error) : json_null());
+}
+
+/* Engine failures worth a second try: not the user's input, not a cancel. */
+static int retryable(hl_status st)
+{
+    return st == HL_ERR_NOMEM || st == HL_ERR_IO || st == HL_ERR_INTERNAL;
+}
+
+typedef struct outcome {
+    hs_job_state state;
+    char error[HS_MESSAGE_MAX];
+    hs_id model_id, diagnosis_id;
+    json_t *attempts;
+    int requeue; /* interrupted by shutdown */
+} outcome;
+
+static void train_attempts(hs_runner *r, slot *s, const hs_job_rec *job,
+                           const hl_dataset *ds, hl_train_params *p,
+                           hl_model **model, outcome *o)
+{
+    progress_ctx pc = {r->app, s, job->id, 1, 0, 0, -1, json_array(),
+                       json_array()};
+    hl_train_control ctl = {on_progress, &pc, &s->cancel};
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        hl_error herr;
+        hl_error_clear(&herr);
+        pc.cv_folds = p->cv_folds > 1 ? p->cv_folds : 0;
+        pc.units = pc.cv_folds + 1 +
+                   (p->refit && p->early_stopping_rounds > 0 ? 1 : 0);
+        hl_status st;
+        if (attempt == 1 && r->cfg.fail_first_attempt) {
+            st = HL_ERR_INTERNAL;
+            snprintf(herr.message, sizeof herr.message,
+                     "injected failure (fail_first_attempt)");
+        } else {
+            st = hl_train(ds, p, &ctl, model, &herr);
+        }
+        if (st == HL_OK) {
+            json_array_append_new(o->attempts, attempt_json(p, NULL));
+            break;
+        }
+        if (st == HL_ERR_CANCELLED) {
+            o->requeue = atomic_load(&s->shutdown);
+            o->state = HS_JOB_CANCELLED;
+            snprintf(o->error, sizeof o->error, "cancelled by the user");
+            break;
+        }
+        json_array_append_new(o->attempts, attempt_json(p, herr.message));
+        o->state = HS_JOB_FAILED;
+        snprintf(o->error, sizeof o->error, "%.480s", herr.message);
+        if (attempt == 2 || !retryable(st))
+            break;
+        hs_log(HS_LOG_WARN, "training failed; retrying with safer parameters",
+               json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
+                         herr.message));
+        fallback_params(p);
+        o->state = HS_JOB_RUNNING;
+    }
+    json_decref(pc.train_loss);
+    json_decref(pc.valid_loss);
+}
+
+static void run_train(hs_runner *r, slot *s, const hs_job_rec *job, outcome *o)
+{
+    hs_app *app = r->app;
+    hs_error err = {0};
+    hl_error csv_err;
+    hl_train_params p;
+    char field[64];
+    hs_dataset_rec rec;
+    hl_dataset *ds = NULL;
+    hl_model *model = NULL;
+    o->state = HS_JOB_FAILED;
+
+    json_t *req = json_loads(job->params_json, 0, NULL);
+    hs_status st = hs_jobs_train_params(json_object_get(req, "params"),
+                                        json_string_value(json_object_get(req, "algo")),
+                                        &p, field, &err);
+    json_decref(req);
+    if (st == HS_OK)
+        st = hs_store_dataset_get(app->store, job->dataset_id, job->owner_id, 1,
+                                  &rec, &err);
+    if (st != HS_OK) {
+        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+        return;
+    }
+    p.threads = r->cfg.train_threads;
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.require_label = 1;
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    st = hs_datasets_load_blob(app, rec.blob_key, rec.name, &opt, &ds, &csv_err,
+                               &err);
+    if (st == HS_OK) {
+        train_attempts(r, s, job, ds, &p, &model, o);
+        hl_dataset_free(ds);
+    } else {
+        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+    }
+    if (model) {
+        hs_model_rec mrec;
+        st = hs_models_save(app, job->owner_id, job->name, rec.id, job->id,
+                            model, &mrec, &err);
+        hl_model_free(model);
+        if (st == HS_OK) {
+            o->state = HS_JOB_SUCCEEDED;
+            o->error[0] = '\0';
+            o->model_id = mrec.id;
+            hs_model_rec_free(&mrec);
+        } else {
+            o->state = HS_JOB_FAILED;
+            snprintf(o->error, sizeof o->error, "storing the model: %.400s",
+                     err.message);
+        }
+    }
+    hs_dataset_rec_free(&rec);
+}
+
+static void run_diagnose(hs_runner *r, const hs_job_rec *job, outcome *o)
+{
+    hs_app *app = r->app;
+    hs_error err = {0};
+    hl_error csv_err;
+    hs_user owner = {.id = job->owner_id, .is_admin = 1};
+    hs_model_ref *ref = NULL;
+    hl_dataset *ds = NULL;
+    hs_diag_result res = {0};
+    hl_warnings warn = {0};
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.keep_unlabelled = 1;
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    o->state = HS_JOB_FAILED;
+    hs_status st = hs_models_acquire(app, job->model_id, &owner, &ref, NULL, &err);
+    if (st == HS_OK)
+        st = hs_datasets_load_blob(app, job->input_blob_key, job->name, &opt,
+                                   &ds, &csv_err, &err);
+    if (st == HS_OK)
+        st = hs_diag_run(hs_model_ref_get(ref), ds, &warn, &res, &err);
+    if (st == HS_OK) {
+        hs_diagnosis_rec d;
+        st = hs_diagnoses_store(app, job->owner_id, job->model_id, job->id,
+                                job->name, &res, &d, &err);
+        if (st == HS_OK) {
+            o->state = HS_JOB_SUCCEEDED;
+            o->diagnosis_id = d.id;
+            hs_diagnosis_rec_free(&d);
+        }
+    }
+    if (st != HS_OK)
+        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+    hs_diag_result_free(&res);
+    hl_warnings_free(&warn);
+    hl_dataset_free(ds);
+    hs_models_release(app, ref);
+}
+
+static void notify_failure(hs_app *app, const hs_job_rec *job, const char *error)
+{
+    char msg[HS_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s job %lld ('%.100s') failed: %.300s", job->type,
+             (long long)job->id, job->name, error);
+    hs_store_notification_add(app->store, "job_failed", msg, job->owner_id,
+                              hs_now(), NULL, NULL);
+}
+
+static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
+{
+    outcome o;
+    memset(&o, 0, sizeof o);
+    o.attempts = json_array();
+    double t0 = mono_now();
+    hs_log(HS_LOG_INFO, "job started",
+           json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "type",
+                     job->type));
+    if (!strcmp(job->type, "train"))
+        run_train(r, s, job, &o);
+    else if (!strcmp(job->type, "diagnose"))
+        run_diagnose(r, job, &o);
+    else {
+        o.state = HS_JOB_FAILED;
+        snprintf(o.error, sizeof o.error, "unknown job type '%s'", job->type);
+    }
+    hs_error err = {0};
+    if (o.requeue) {
+        hs_store_job_requeue(r->app->store, job->id, &err);
+        hs_log(HS_LOG_INFO, "job re-queued for the next start",
+               json_pack("{s:I}", "job_id", (json_int_t)job->id));
+        json_decref(o.attempts);
+        return;
+    }
+    char *attempts = json_array_size(o.attempts)
+                         ? json_dumps(o.attempts, JSON_COMPACT)
+                         : NULL;
+    json_decref(o.attempts);
+    if (hs_store_job_finish(r->app->store, job->id, o.state, o.error,
+                            o.model_id, o.diagnosis_id, attempts, hs_now(),
+                            &err) != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
+               json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
+                         err.message));
+    free(attempts);
+    if (o.state == HS_JOB_FAILED)
+        notify_failure(r->app, job, o.error);
+    hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO, "job finished",
+           json_pack("{s:I, s:s, s:f, s:s}", "job_id", (json_int_t)job->id,
+                     "state", hs_job_state_name(o.state), "seconds",
+                     mono_now() - t0, "error", o.error));
+}
+
+/* ---- the workers -------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    worker_arg *wa = arg;
+    hs_runner *r = wa->r;
+    slot *s = wa->s;
+    free(wa);
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        int stopping = r->stopping;
+        pthread_mutex_unlock(&r->lock);
+        if (stopping)
+            break;
+        hs_job_rec job;
+        hs_error err = {0};
+        hs_status st = hs_store_job_claim_next(r->app->store, hs_now(), &job, &err);
+        if (st != HS_OK) {
+            if (st != HS_ERR_NOTFOUND)
+                hs_log(HS_LOG_ERROR, "cannot claim a job",
+                       json_pack("{s:s}", "error", err.message));
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_mutex_lock(&r->lock);
+            if (!r->stopping)
+                pthread_cond_timedwait(&r->wake, &r->lock, &until);
+            pthread_mutex_unlock(&r->lock);
+            continue;
+        }
+        pthread_mutex_lock(&r->lock);
+        s->job_id = job.id;
+        atomic_store(&s->cancel, job.cancel_requested);
+        atomic_store(&s->shutdown, r->stopping);
+        if (r->stopping)
+            atomic_store(&s->cancel, 1);
+        pthread_mutex_unlock(&r->lock);
+        run_job(r, s, &job);
+        pthread_mutex_lock(&r->lock);
+        s->job_id = 0;
+        pthread_mutex_unlock(&r->lock);
+        hs_job_rec_free(&job);
+    }
+    return NULL;
+}
+
+hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
+                          hs_runner **out, hs_error *err)
+{
+    *out = NULL;
+    hs_runner *r = calloc(1, sizeof *r);
+    unsigned n = cfg->workers ? cfg->workers : 1;
+    if (r) {
+        r->threads = calloc(n, sizeof *r->threads);
+        r->slots = calloc(n, sizeof *r->slots);
+    }
+    if (!r || !r->threads || !r->slots) {
+        if (r) {
+            free(r->threads);
+            free(r->slots);
+        }
+        free(r);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    r->app = app;
+    r->cfg = *cfg;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa || (wa->r = r, wa->s = &r->slots[i],
+                    pthread_create(&r->threads[i], NULL, worker_main, wa)) != 0) {
+            free(wa);
+            r->n_threads = i;
+            hs_runner_stop(r);
+            return hs_fail(err, HS_ERR_INTERNAL, "cannot start job workers");
+        }
+        r->n_threads = i + 1;
+    }
+    *out = r;
+    return HS_OK;
+}
+
+void hs_runner_wake(hs_runner *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void hs_runner_cancel(hs_runner *r, hs_id job_id)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        if (r->slots[i].job_id == job_id)
+            atomic_store(&r->slots[i].cancel, 1);
+    pthread_mutex_unlock(&r->lock);
+}
+
+unsigned hs_runner_running(hs_runner *r)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        n += r->slots[i].job_id != 0;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+void hs_runner_stop(hs_runner *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = 1;
+    for (unsigned i = 0; i < r->n_threads; i++)
+        if (r->slots[i].job_id) {
+            atomic_store(&r->slots[i].shutdown, 1);
+            atomic_store(&r->slots[i].cancel, 1);
+        }
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        pthread_join(r->threads[i], NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r->threads);
+    free(r->slots);
+    free(r);
+}

@@ -1,0 +1,78 @@
+/* jobs.h - background jobs: training and large diagnoses.
+ *
+ * A job is a row in the store before it is anything else: submitting one
+ * writes it as queued and wakes the runner; a worker thread claims the
+ * oldest queued job (atomically, in the store), runs it, and writes its
+ * progress and outcome back. Because the queue is the table, jobs survive
+ * restarts (hs_store_job_recover at start-up re-queues the ones a crash
+ * interrupted) and several processes could share one queue later.
+ *
+ * Cancelling: the API marks the job (hs_store_job_cancel) and tells the
+ * runner, whose worker raises the engine's cancel flag; hl_train checks it
+ * every boosting round. Progress writes also return the stored mark, so a
+ * cancel reaches a job even when it was asked through another process.
+ *
+ * A failed training (not invalid parameters, not cancelled) is retried
+ * once with safer parameters; both attempts are recorded, and a final
+ * failure raises an admin notification.
+ */
+#ifndef HEALER_HS_JOBS_H
+#define HEALER_HS_JOBS_H
+
+#include <jansson.h>
+
+#include "app.h"
+#include "healer/healer.h"
+
+typedef struct hs_runner hs_runner;
+
+typedef struct hs_runner_config {
+    unsigned workers;      /* jobs run at once */
+    int train_threads;     /* threads per training, 0 = all cores */
+    int fail_first_attempt; /* testing aid: the first training attempt of
+                               every job fails as if the engine had */
+} hs_runner_config;
+
+/* Starts the worker threads. */
+hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
+                          hs_runner **out, hs_error *err);
+
+/* Tells idle workers that a job was queued. */
+void hs_runner_wake(hs_runner *r);
+
+/* Raises the cancel flag of job_id if a worker here runs it. */
+void hs_runner_cancel(hs_runner *r, hs_id job_id);
+
+/* Number of jobs running in this process. */
+unsigned hs_runner_running(hs_runner *r);
+
+/* Interrupts running jobs, puts them back in the queue (the checkpoint of
+ * a graceful shutdown), joins the workers and frees the runner. */
+void hs_runner_stop(hs_runner *r);
+
+/* Reads train parameters from a JSON object onto the engine defaults.
+ * HS_ERR_INVALID names the offending key in field[] ("params.rounds") for
+ * an unknown key, a wrong type or a value out of range. */
+hs_status hs_jobs_train_params(const json_t *params, const char *algo,
+                               hl_train_params *out, char field[64],
+                               hs_error *err);
+
+/* Queues a training of dataset_id for viewer (who must be able to see the
+ * dataset, live, with labels). params: JSON object (may be NULL). name
+ * NULL = derived from the dataset. HS_ERR_BUSY when the queue is full. */
+hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
+                               hs_id dataset_id, const char *algo,
+                               const json_t *params, const char *name,
+                               hs_job_rec *out, char field[64], hs_error *err);
+
+/* Queues a diagnosis of an uploaded CSV (the job then owns the blob). */
+hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
+                                  hs_id model_id, const char *input_blob_key,
+                                  const char *name, hs_job_rec *out,
+                                  hs_error *err);
+
+/* Cancels a job under the access rule; *out gets it afterwards. */
+hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
+                         hs_job_rec *out, hs_error *err);
+
+#endif

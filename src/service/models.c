@@ -1,0 +1,255 @@
+/* models.c - storing models and the loaded-model cache (see models.h).
+ *
+ * The cache is a small array searched linearly: it holds a handful of
+ * models, and a lookup is nothing next to a prediction. Each entry is a
+ * heap-allocated hs_model_ref whose count includes one reference held by
+ * the cache itself; eviction and deletion drop that one, the last release
+ * frees the model. Loading happens outside the lock (it reads a file), so
+ * two requests may load the same model at once; the second to finish
+ * uses the first one's entry and drops its own copy.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_json.h"
+#include "models.h"
+
+struct hs_model_ref {
+    hs_id id;
+    hl_model *model;
+    int refs;           /* guarded by the cache lock */
+    uint64_t last_used; /* guarded by the cache lock */
+};
+
+struct hs_model_cache {
+    pthread_mutex_t lock;
+    hs_model_ref **slots; /* capacity entries, NULL = free */
+    size_t capacity;
+    uint64_t clock;
+};
+
+hs_status hs_model_cache_new(size_t capacity, hs_model_cache **out,
+                             hs_error *err)
+{
+    hs_model_cache *c = calloc(1, sizeof *c);
+    if (c)
+        c->slots = calloc(capacity ? capacity : 1, sizeof *c->slots);
+    if (!c || !c->slots) {
+        free(c);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    c->capacity = capacity ? capacity : 1;
+    pthread_mutex_init(&c->lock, NULL);
+    *out = c;
+    return HS_OK;
+}
+
+static void unref_locked(hs_model_ref *r)
+{
+    if (--r->refs == 0) {
+        hl_model_free(r->model);
+        free(r);
+    }
+}
+
+void hs_model_cache_free(hs_model_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->capacity; i++)
+        if (c->slots[i])
+            unref_locked(c->slots[i]);
+    pthread_mutex_destroy(&c->lock);
+    free(c->slots);
+    free(c);
+}
+
+/* The quality figure lists show: CV when it was run, else validation. */
+static void best_estimate(const hl_model_summary *s, double *f1, double *acc)
+{
+    const hl_metrics *m = s->cv_folds > 1 ? &s->cv
+                          : s->has_validation ? &s->validation
+                                              : NULL;
+    *f1 = m ? m->macro_f1 : NAN;
+    *acc = m ? m->accuracy : NAN;
+}
+
+hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
+                         hs_id dataset_id, hs_id job_id, const hl_model *m,
+                         hs_model_rec *out, hs_error *err)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    hl_error herr;
+    memset(out, 0, sizeof *out);
+    hl_error_clear(&herr);
+    if (hl_model_serialize(m, &bytes, &len, &herr) != HL_OK)
+        return hs_fail(err, HS_ERR_NOMEM, "cannot serialise the model: %s",
+                       herr.message);
+    const hl_model_summary *s = hl_model_summary_get(m);
+    json_t *summary = hs_json_summary(s);
+    out->summary_json = summary ? json_dumps(summary, JSON_COMPACT |
+                                                          JSON_REAL_PRECISION(12))
+                                : NULL;
+    json_decref(summary);
+    hs_status st;
+    if (!out->summary_json) {
+        free(bytes);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a summary");
+    }
+    st = hs_blob_put(app->blobs, "model", bytes, len, out->blob_key, err);
+    free(bytes);
+    if (st != HS_OK) {
+        hs_model_rec_free(out);
+        return st;
+    }
+    out->owner_id = owner_id;
+    out->dataset_id = dataset_id;
+    out->job_id = job_id;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->algo, sizeof out->algo, "%s", s->algo);
+    out->size_bytes = (int64_t)len;
+    out->n_features = (int64_t)s->n_features;
+    out->n_classes = (int64_t)s->n_classes;
+    best_estimate(s, &out->macro_f1, &out->accuracy);
+    out->created_at = hs_now();
+    st = hs_store_model_create(app->store, out, err);
+    if (st != HS_OK) {
+        hs_blob_delete(app->blobs, out->blob_key, NULL);
+        hs_model_rec_free(out);
+    }
+    return st;
+}
+
+/* The cached entry for id with a reference taken, or NULL. */
+static hs_model_ref *lookup(hs_model_cache *c, hs_id id)
+{
+    for (size_t i = 0; i < c->capacity; i++)
+        if (c->slots[i] && c->slots[i]->id == id) {
+            c->slots[i]->refs++;
+            c->slots[i]->last_used = ++c->clock;
+            return c->slots[i];
+        }
+    return NULL;
+}
+
+/* Puts a freshly loaded entry into the cache (the cache's reference),
+ * evicting the least recently used one when full. */
+static void insert_locked(hs_model_cache *c, hs_model_ref *r)
+{
+    size_t victim = 0;
+    for (size_t i = 0; i < c->capacity; i++) {
+        if (!c->slots[i]) {
+            victim = i;
+            break;
+        }
+        if (c->slots[i]->last_used < c->slots[victim]->last_used)
+            victim = i;
+    }
+    if (c->slots[victim])
+        unref_locked(c->slots[victim]);
+    r->refs++; /* the cache's */
+    r->last_used = ++c->clock;
+    c->slots[victim] = r;
+}
+
+static hs_status load(hs_app *app, const hs_model_rec *rec, hs_model_ref **out,
+                      hs_error *err)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    hs_status st = hs_blob_read_all(app->blobs, rec->blob_key, &bytes, &len,
+                                    (size_t)1 << 31, err);
+    if (st != HS_OK)
+        return st;
+    hl_error herr;
+    hl_error_clear(&herr);
+    hl_model *m = NULL;
+    char name[64];
+    snprintf(name, sizeof name, "model %lld", (long long)rec->id);
+    hl_status hst = hl_model_deserialize(bytes, len, name, &m, &herr);
+    free(bytes);
+    if (hst != HL_OK)
+        return hs_fail(err, hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INTERNAL,
+                       "stored %s", herr.message);
+    hs_model_ref *r = calloc(1, sizeof *r);
+    if (!r) {
+        hl_model_free(m);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    r->id = rec->id;
+    r->model = m;
+    r->refs = 1; /* the caller's */
+    *out = r;
+    return HS_OK;
+}
+
+hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_model_ref **ref_out, hs_model_rec *rec_out,
+                            hs_error *err)
+{
+    hs_model_rec rec;
+    hs_model_cache *c = app->models;
+    *ref_out = NULL;
+    hs_status st = hs_store_model_get(app->store, id, viewer->id,
+                                      viewer->is_admin, &rec, err);
+    if (st != HS_OK)
+        return st;
+    pthread_mutex_lock(&c->lock);
+    hs_model_ref *r = lookup(c, id);
+    pthread_mutex_unlock(&c->lock);
+    if (!r) {
+        if ((st = load(app, &rec, &r, err)) != HS_OK) {
+            hs_model_rec_free(&rec);
+            return st;
+        }
+        pthread_mutex_lock(&c->lock);
+        hs_model_ref *other = lookup(c, id);
+        if (other) {
+            unref_locked(r);
+            r = other;
+        } else {
+            insert_locked(c, r);
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    *ref_out = r;
+    if (rec_out)
+        *rec_out = rec;
+    else
+        hs_model_rec_free(&rec);
+    return HS_OK;
+}
+
+const hl_model *hs_model_ref_get(const hs_model_ref *ref) { return ref->model; }
+
+void hs_models_release(hs_app *app, hs_model_ref *ref)
+{
+    if (!ref)
+        return;
+    pthread_mutex_lock(&app->models->lock);
+    unref_locked(ref);
+    pthread_mutex_unlock(&app->models->lock);
+}
+
+hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_error *err)
+{
+    char key[HS_STORE_BLOB_KEY_MAX];
+    hs_status st = hs_store_model_delete(app->store, id, viewer->id,
+                                         viewer->is_admin, key, err);
+    if (st != HS_OK)
+        return st;
+    hs_model_cache *c = app->models;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->capacity; i++)
+        if (c->slots[i] && c->slots[i]->id == id) {
+            unref_locked(c->slots[i]);
+            c->slots[i] = NULL;
+        }
+    pthread_mutex_unlock(&c->lock);
+    hs_blob_delete(app->blobs, key, NULL);
+    return HS_OK;
+}

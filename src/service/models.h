@@ -1,0 +1,45 @@
+/* models.h - the models service: storing trained models, and a cache of
+ * loaded ones so that diagnoses do not re-read model files.
+ *
+ * Models are immutable once stored, so a loaded hl_model can be shared by
+ * every request and job that diagnoses with it. The cache hands out
+ * reference-counted handles: a model deleted or evicted while a diagnosis
+ * uses it stays alive until that diagnosis releases it.
+ */
+#ifndef HEALER_HS_MODELS_H
+#define HEALER_HS_MODELS_H
+
+#include "app.h"
+#include "healer/healer.h"
+
+typedef struct hs_model_cache hs_model_cache;
+typedef struct hs_model_ref hs_model_ref;
+
+/* A cache that keeps up to `capacity` loaded models (least recently used
+ * out first). */
+hs_status hs_model_cache_new(size_t capacity, hs_model_cache **out,
+                             hs_error *err);
+/* Frees the cache; every handle must have been released. */
+void hs_model_cache_free(hs_model_cache *c);
+
+/* Serialises m into the blob store and records it (name, owner, the
+ * dataset and job it came from, summary JSON, best quality estimate).
+ * *out receives the record (release with hs_model_rec_free). */
+hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
+                         hs_id dataset_id, hs_id job_id, const hl_model *m,
+                         hs_model_rec *out, hs_error *err);
+
+/* Looks model `id` up under the access rule and returns a handle to the
+ * loaded model (from the cache, or read and validated now). rec_out (may
+ * be NULL) receives the record (release with hs_model_rec_free). */
+hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_model_ref **ref_out, hs_model_rec *rec_out,
+                            hs_error *err);
+const hl_model *hs_model_ref_get(const hs_model_ref *ref);
+void hs_models_release(hs_app *app, hs_model_ref *ref);
+
+/* Deletes model `id` (record, cache entry, then file). */
+hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_error *err);
+
+#endif

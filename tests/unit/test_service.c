@@ -1,0 +1,438 @@
+/* test_service.c - the service pieces below the HTTP layer that have rules
+ * of their own: training parameters from JSON, JSON rows turned into a
+ * dataset, diagnosis results (summary, pages, the predictions CSV), the
+ * server's configuration (keys, ranges, config files with line numbers),
+ * the persistent server key and the loaded-model cache.
+ *
+ * The HTTP layer and the handlers are tested end to end by tests/api/
+ * against a real `healer serve`; these tests pin down the rules they rely
+ * on, with exact messages and edge cases that are awkward to reach over
+ * HTTP.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+#include "accounts.h"
+#include "app.h"
+#include "datadir.h"
+#include "diagnoses.h"
+#include "jobs.h"
+#include "models.h"
+#include "server.h"
+
+static json_t *parse(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    assert_non_null(j);
+    return j;
+}
+
+/* ---- training parameters ---------------------------------------------------- */
+
+static void train_params_from_json(void **state)
+{
+    (void)state;
+    hl_train_params p;
+    char field[64];
+    hs_error err = {0};
+    json_t *j = parse("{\"rounds\": 30, \"learning_rate\": 0.2, \"max_depth\": 4,"
+                      " \"class_weight\": \"none\", \"cv_folds\": 3, \"seed\": 7,"
+                      " \"refit\": false}");
+    assert_int_equal(hs_jobs_train_params(j, "gbdt", &p, field, &err), HS_OK);
+    assert_int_equal(p.rounds, 30);
+    assert_true(fabs(p.learning_rate - 0.2) < 1e-12);
+    assert_int_equal(p.max_depth, 4);
+    assert_int_equal(p.class_weight, HL_CLASS_WEIGHT_NONE);
+    assert_int_equal(p.cv_folds, 3);
+    assert_int_equal(p.seed, 7);
+    assert_int_equal(p.refit, 0);
+    json_decref(j);
+
+    /* Absent params are the engine's defaults. */
+    hl_train_params d;
+    hl_train_params_init(&d);
+    assert_int_equal(hs_jobs_train_params(NULL, NULL, &p, field, &err), HS_OK);
+    assert_int_equal(p.rounds, d.rounds);
+    assert_string_equal(field, "");
+}
+
+static void train_params_errors_name_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *field, *message_part;
+    } cases[] = {
+        {"{\"roundz\": 3}", "params.roundz", "unknown parameter"},
+        {"{\"rounds\": 0}", "params.rounds", "1..100000"},
+        {"{\"rounds\": 2.5}", "params.rounds", "whole number"},
+        {"{\"rounds\": \"30\"}", "params.rounds", "whole number"},
+        {"{\"learning_rate\": \"abc\"}", "params.learning_rate", "number"},
+        {"{\"learning_rate\": -1}", "params.learning_rate", "(0, 10]"},
+        {"{\"class_weight\": \"x\"}", "params.class_weight", "balanced"},
+        {"{\"max_bins\": 300}", "params.max_bins", "2..255"},
+        {"{\"cv_folds\": 1}", "params.cv_folds", "2..100"},
+        {"{\"cv_folds\": -2}", "params.cv_folds", "2..100"},
+        {"{\"seed\": -1}", "params.seed", ">= 0"},
+        {"{\"refit\": 1}", "params.refit", "true or false"},
+        {"[1, 2]", "params", "object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hl_train_params p;
+        char field[64];
+        hs_error err = {0};
+        json_t *j = parse(cases[i].json);
+        assert_int_equal(hs_jobs_train_params(j, "gbdt", &p, field, &err),
+                         HS_ERR_INVALID);
+        assert_string_equal(field, cases[i].field);
+        if (!strstr(err.message, cases[i].message_part))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.message,
+                     cases[i].message_part);
+        json_decref(j);
+    }
+    hl_train_params p;
+    char field[64];
+    hs_error err = {0};
+    assert_int_equal(hs_jobs_train_params(NULL, "xgboost", &p, field, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(field, "algo");
+}
+
+/* ---- diagnoses ------------------------------------------------------------------ */
+
+/* A small trained model over 4 KPIs and 3 classes. */
+static hl_model *small_model(void)
+{
+    hl_sim_options so;
+    hl_sim_options_init(&so);
+    so.samples = 400;
+    so.features = 4;
+    so.classes = 3;
+    so.seed = 5;
+    hl_dataset *ds = NULL;
+    hl_error e;
+    assert_int_equal(hl_simulate(&so, 0, &ds, &e), HL_OK);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.rounds = 10;
+    p.early_stopping_rounds = 0;
+    p.threads = 1;
+    hl_model *m = NULL;
+    assert_int_equal(hl_train(ds, &p, NULL, &m, &e), HL_OK);
+    hl_dataset_free(ds);
+    return m;
+}
+
+static void rows_to_dataset_and_run(void **state)
+{
+    (void)state;
+    hl_model *m = small_model();
+    const char *f0 = hl_model_feature_name(m, 0);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[{\"%s\": 1.5, \"%s\": null, \"%s\": 2, \"%s\": -3, \"sample_id\": "
+             "\"a\", \"label\": \"%s\", \"extra\": 9},"
+             " {\"%s\": 0.5, \"%s\": 1, \"%s\": 2, \"%s\": 3, \"label\": 77}]",
+             f0, hl_model_feature_name(m, 1), hl_model_feature_name(m, 2),
+             hl_model_feature_name(m, 3), hl_model_class_name(m, 1),
+             hl_model_feature_name(m, 0), hl_model_feature_name(m, 1),
+             hl_model_feature_name(m, 2), hl_model_feature_name(m, 3));
+    json_t *rows = parse(text);
+    hl_dataset *ds = NULL;
+    json_t *details = NULL;
+    hl_warnings warn = {0};
+    hs_error err = {0};
+    assert_int_equal(hs_diag_rows_to_dataset(m, rows, &ds, &details, &warn, &err),
+                     HS_OK);
+    assert_null(details);
+    assert_int_equal(ds->n_rows, 2);
+    assert_int_equal(ds->n_features, 4);
+    assert_true(isnan(ds->x[1]));
+    assert_true(ds->x[0] == 1.5f);
+    assert_non_null(ds->sample_ids);
+    assert_string_equal(ds->sample_ids[0], "a");
+    assert_string_equal(ds->sample_ids[1], "2"); /* numbered when absent */
+    assert_true(ds->has_labels);
+    assert_int_equal(warn.count, 1);
+    assert_non_null(strstr(warn.items[0], "'extra'"));
+
+    hs_diag_result res;
+    assert_int_equal(hs_diag_run(m, ds, &warn, &res, &err), HS_OK);
+    assert_int_equal(res.n_rows, 2);
+    assert_int_equal(json_integer_value(json_object_get(res.summary,
+                                                        "unknown_labels")),
+                     1); /* label 77 is no class of the model */
+    assert_true(json_is_object(json_object_get(res.summary, "metrics")));
+    assert_int_equal(json_array_size(json_object_get(res.summary, "warnings")), 1);
+
+    json_t *items = hs_diag_items(res.blob, 0, 10);
+    assert_int_equal(json_array_size(items), 2);
+    json_t *first = json_array_get(items, 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "row")), 1);
+    assert_string_equal(json_string_value(json_object_get(first, "sample_id")),
+                        "a");
+    double sum = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(first, "probabilities"), k, v)
+        sum += json_number_value(v);
+    assert_true(fabs(sum - 1.0) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(first, "label")),
+                        hl_model_class_name(m, 1));
+    assert_true(json_is_null(json_object_get(json_array_get(items, 1), "label")));
+    json_decref(items);
+    items = hs_diag_items(res.blob, 1, 10); /* paging */
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0),
+                                                        "row")),
+                     2);
+    json_decref(items);
+
+    char *csv = NULL;
+    size_t len = 0;
+    assert_int_equal(hs_diag_csv(res.blob, &csv, &len, &err), HS_OK);
+    char header[256];
+    snprintf(header, sizeof header, "sample_id,label,confidence,prob_%s,prob_%s,prob_%s\n",
+             hl_model_class_name(m, 0), hl_model_class_name(m, 1),
+             hl_model_class_name(m, 2));
+    assert_memory_equal(csv, header, strlen(header));
+    assert_non_null(strstr(csv, "\na,"));
+    assert_non_null(strstr(csv, "\n2,"));
+    free(csv);
+
+    hs_diag_result_free(&res);
+    hl_warnings_free(&warn);
+    hl_dataset_free(ds);
+    json_decref(rows);
+    hl_model_free(m);
+}
+
+static void rows_errors(void **state)
+{
+    (void)state;
+    hl_model *m = small_model();
+    char missing_kpi[256], not_number[512];
+    snprintf(missing_kpi, sizeof missing_kpi, "[{\"%s\": 1}]",
+             hl_model_feature_name(m, 0));
+    snprintf(not_number, sizeof not_number,
+             "[{\"%s\": 1, \"%s\": 1, \"%s\": 1, \"%s\": 1},"
+             " {\"%s\": \"high\"}]",
+             hl_model_feature_name(m, 0), hl_model_feature_name(m, 1),
+             hl_model_feature_name(m, 2), hl_model_feature_name(m, 3),
+             hl_model_feature_name(m, 2));
+    static const char *const EMPTY = "[]";
+    static const char *const NOT_OBJECT = "[[1, 2]]";
+    const struct {
+        const char *json, *message_part;
+        json_int_t row;
+    } cases[] = {
+        {EMPTY, "non-empty", 0},
+        {NOT_OBJECT, "object", 1},
+        {missing_kpi, hl_model_feature_name(m, 1), 0},
+        {not_number, "expected a number", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *rows = parse(cases[i].json);
+        hl_dataset *ds = NULL;
+        json_t *details = NULL;
+        hl_warnings warn = {0};
+        hs_error err = {0};
+        assert_int_equal(hs_diag_rows_to_dataset(m, rows, &ds, &details, &warn,
+                                                 &err),
+                         HS_ERR_INVALID);
+        assert_null(ds);
+        if (!strstr(err.message, cases[i].message_part))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.message,
+                     cases[i].message_part);
+        assert_non_null(details);
+        if (cases[i].row)
+            assert_int_equal(json_integer_value(json_object_get(details, "row")),
+                             cases[i].row);
+        json_decref(details);
+        hl_warnings_free(&warn);
+        json_decref(rows);
+    }
+    /* Not an array at all. */
+    json_t *obj = parse("{\"a\": 1}");
+    hl_dataset *ds = NULL;
+    json_t *details = NULL;
+    hl_warnings warn = {0};
+    hs_error err = {0};
+    assert_int_equal(hs_diag_rows_to_dataset(m, obj, &ds, &details, &warn, &err),
+                     HS_ERR_INVALID);
+    json_decref(details);
+    json_decref(obj);
+    hl_model_free(m);
+}
+
+/* ---- configuration -------------------------------------------------------------- */
+
+static void config_keys_and_ranges(void **state)
+{
+    (void)state;
+    hs_server_config c;
+    hs_error err = {0};
+    hs_server_config_defaults(&c);
+    assert_string_equal(c.listen, "127.0.0.1:8080");
+    assert_string_equal(c.data_dir, "var");
+    assert_int_equal(hs_server_config_set(&c, "workers", "3", &err), HS_OK);
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(hs_server_config_set(&c, "secure-cookies", "true", &err),
+                     HS_OK);
+    assert_true(c.secure_cookies);
+    assert_int_equal(hs_server_config_set(&c, "workers", "0", &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "1..64"));
+    assert_int_equal(hs_server_config_set(&c, "workers", "2x", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_server_config_set(&c, "max-upload-mb", "-1", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_server_config_set(&c, "log-level", "loud", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_server_config_set(&c, "no-such-key", "1", &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "no-such-key"));
+    assert_int_equal(c.workers, 3); /* failures change nothing */
+}
+
+static void config_file(void **state)
+{
+    (void)state;
+    hs_server_config c;
+    hs_error err = {0};
+    hs_server_config_defaults(&c);
+    const char *good = tu_write_temp("# SystemHealer\n\nlisten = 0.0.0.0:9000\n"
+                                     "  workers=2  \r\ndata-dir = /srv/healer\n",
+                                     (size_t)-1);
+    assert_int_equal(hs_server_config_load(&c, good, &err), HS_OK);
+    assert_string_equal(c.listen, "0.0.0.0:9000");
+    assert_int_equal(c.workers, 2);
+    assert_string_equal(c.data_dir, "/srv/healer");
+    unlink(good);
+
+    const char *bad = tu_write_temp("listen = 127.0.0.1:1\nworkers = many\n",
+                                    (size_t)-1);
+    assert_non_null(bad);
+    assert_int_equal(hs_server_config_load(&c, bad, &err), HS_ERR_INVALID);
+    char where[128];
+    snprintf(where, sizeof where, "%s:2:", bad ? bad : "?");
+    assert_non_null(strstr(err.message, where));
+    unlink(bad);
+
+    const char *noeq = tu_write_temp("listen 127.0.0.1:1\n", (size_t)-1);
+    assert_int_equal(hs_server_config_load(&c, noeq, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, ":1: expected 'key = value'"));
+    unlink(noeq);
+
+    assert_int_equal(hs_server_config_load(&c, "/nonexistent/healer.conf", &err),
+                     HS_ERR_IO);
+}
+
+/* ---- server key and model cache ----------------------------------------------- */
+
+static void server_key_persists(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    uint8_t a[32], b[32];
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
+    assert_int_equal(hs_datadir_server_key(dd, a, sizeof a, &err), HS_OK);
+    assert_int_equal(hs_datadir_server_key(dd, b, sizeof b, &err), HS_OK);
+    assert_memory_equal(a, b, sizeof a);
+    char path[300];
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* A damaged key is an error, never silently replaced. */
+    FILE *f = fopen(path, "w");
+    fputs("short", f);
+    fclose(f);
+    assert_int_equal(hs_datadir_server_key(dd, b, sizeof b, &err), HS_ERR_IO);
+    assert_non_null(strstr(err.message, "server.key"));
+    hs_datadir_close(dd);
+    tu_rm_rf(dir);
+}
+
+static void model_cache_shares_and_survives_delete(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    hs_error err = {0};
+    hs_app app;
+    memset(&app, 0, sizeof app);
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, &app.dd, &err), HS_OK);
+    app.store = app.dd->store;
+    app.blobs = app.dd->blobs;
+    assert_int_equal(hs_model_cache_new(1, &app.models, &err), HS_OK);
+    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
+    hs_user owner = {0}, other = {0};
+    assert_int_equal(hs_accounts_create_user(app.store, "owner", "long enough 1",
+                                             0, 1, &cheap, &owner.id, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_create_user(app.store, "other", "long enough 2",
+                                             0, 1, &cheap, &other.id, &err),
+                     HS_OK);
+    hl_model *m = small_model();
+    hs_model_rec rec, rec2;
+    assert_int_equal(hs_models_save(&app, owner.id, "m1", 0, 0, m, &rec, &err),
+                     HS_OK);
+    assert_int_equal(hs_models_save(&app, owner.id, "m2", 0, 0, m, &rec2, &err),
+                     HS_OK);
+    assert_true(isfinite(rec.macro_f1) || isnan(rec.macro_f1));
+
+    hs_model_ref *r1 = NULL, *r1b = NULL, *r2 = NULL;
+    assert_int_equal(hs_models_acquire(&app, rec.id, &other, &r1, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &r1, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &r1b, NULL, &err),
+                     HS_OK);
+    assert_ptr_equal(r1, r1b); /* one loaded copy */
+    /* Capacity 1: loading m2 evicts m1, which stays usable for its holders. */
+    assert_int_equal(hs_models_acquire(&app, rec2.id, &owner, &r2, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_models_delete(&app, rec.id, &owner, &err), HS_OK);
+    assert_int_equal(hl_model_n_classes(hs_model_ref_get(r1)), 3);
+    double proba[3];
+    float x[4] = {1, 2, 3, 4};
+    hl_error herr;
+    assert_int_equal(hl_model_predict_matrix(hs_model_ref_get(r1), x, 1, 1,
+                                             proba, &herr),
+                     HL_OK);
+    hs_models_release(&app, r1);
+    hs_models_release(&app, r1b);
+    hs_models_release(&app, r2);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &r1, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    hs_model_rec_free(&rec);
+    hs_model_rec_free(&rec2);
+    hl_model_free(m);
+    hs_model_cache_free(app.models);
+    hs_datadir_close(app.dd);
+    tu_rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(train_params_from_json),
+        cmocka_unit_test(train_params_errors_name_the_field),
+        cmocka_unit_test(rows_to_dataset_and_run),
+        cmocka_unit_test(rows_errors),
+        cmocka_unit_test(config_keys_and_ranges),
+        cmocka_unit_test(config_file),
+        cmocka_unit_test(server_key_persists),
+        cmocka_unit_test(model_cache_shares_and_survives_delete),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
