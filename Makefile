@@ -28,6 +28,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 ASAN_CORE_OBJ := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
+ASAN_CLI_OBJ  := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 
 .PHONY: all deps run demo test unit-tests asan-tests cli-tests bench clean format lint
 
@@ -63,6 +64,10 @@ build/asan/libhealer_service.a: $(ASAN_SVC_OBJ)
 build/healer: $(CLI_OBJ) build/libhealer_service.a build/libhealer.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libhealer_service.a build/libhealer.a $(SVC_LIBS) $(LDLIBS)
 
+# The whole server under the sanitizers: the API suites run against it too.
+build/asan/healer: $(ASAN_CLI_OBJ) build/asan/libhealer_service.a build/asan/libhealer.a
+	$(CC) $(BASE) -O1 -g $(SAN) -o $@ $(ASAN_CLI_OBJ) build/asan/libhealer_service.a build/asan/libhealer.a $(SVC_LIBS) $(LDLIBS)
+
 build/tests/%: tests/unit/%.c tests/unit/testutil.h build/libhealer_service.a build/libhealer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -Isrc/core -Isrc/service -o $@ $< build/libhealer_service.a build/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
@@ -77,7 +82,7 @@ asan-tests: $(ASAN_TEST_BIN)
 # Everything: unit tests (plain and sanitized) and the CLI tests, with one
 # summary line at the end ("N passed, N failed").
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests asan-tests
+	@$(MAKE) --no-print-directory all unit-tests asan-tests build/asan/healer
 	@sh tests/run.sh
 
 # The platform on its embedded defaults: SQLite and files under ./var/.

@@ -2,7 +2,9 @@
 # Runs every test suite and ends with one line CI can read:
 # "N passed, N failed". Unit suites run twice (plain and ASan/UBSan build);
 # CLI suites (tests/cli/*.sh) drive build/healer and report with the same
-# "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does.
+# "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does; API suites
+# (tests/api/test_*.py) start real `healer serve` processes on loopback and
+# report the same way.
 cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
@@ -40,6 +42,25 @@ for t in build/asan/tests/test_*; do
 done
 for t in tests/cli/*.sh; do
     [ -f "$t" ] && run_suite "$t" sh "$t"
+done
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null)
+# The API suites run twice: against build/healer, and against the
+# sanitizer build of the server (build/asan/healer) so that a memory error
+# or a leak in a request path fails the suite (see harness.py).
+for healer in build/healer build/asan/healer; do
+    [ -x "$healer" ] || continue
+    for t in tests/api/test_*.py; do
+        [ -f "$t" ] || continue
+        if [ -n "$PY" ]; then
+            HEALER=$healer; export HEALER
+            run_suite "$t ($healer)" "$PY" "$t"
+        else
+            echo "== $t: python3 not found, counted as failed"
+            failed=$((failed + 1))
+            broken="$broken $t"
+        fi
+    done
 done
 
 [ -n "$broken" ] && echo "failing suites:$broken"

@@ -49,8 +49,12 @@ hs_status hs_accounts_login(hs_store *store, const char *username,
                             const hs_auth_costs *costs, hs_login *out,
                             hs_error *err);
 
+/* A session is written back (last seen, sliding expiry) at most this often. */
+#define HS_SESSION_TOUCH_SECONDS 15
+
 /* Resolves a session cookie at `now`: HS_OK with the session and its user
- * (password_hash cleared), after sliding its expiry; HS_ERR_DENIED for a
+ * (password_hash cleared), after sliding its expiry (stored at most every
+ * HS_SESSION_TOUCH_SECONDS); HS_ERR_DENIED for a
  * malformed, unknown, expired (then deleted) or disabled-user session. */
 hs_status hs_accounts_session_check(hs_store *store, const char *token,
                                     int64_t now,

@@ -1,9 +1,10 @@
 /* api_diagnoses.c - diagnose samples (inline JSON rows or an uploaded CSV),
  * list and page through stored diagnoses, export and delete them.
  *
- * Inline rows always answer at once (their size is bounded by the JSON
- * body limit). A CSV with more rows than limits.sync_rows becomes a
- * "diagnose" job that owns the uploaded blob; smaller ones answer at once.
+ * Samples are checked at once either way (a bad value is a 422 now, not a
+ * failed job later). Up to limits.sync_rows rows are diagnosed in the
+ * request; more become a "diagnose" job owning a blob of the samples (the
+ * uploaded CSV, or the JSON rows as sent).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,41 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
     hs_reply_json(resp, store ? 201 : 200, out);
 }
 
+/* Queues a diagnose job for stored samples and answers 202 with it. */
+static hs_status submit_job(hs_app *app, hs_req *req, hs_resp *resp,
+                            hs_id model_id, const char *blob_key,
+                            const char *format, const char *name, hs_error *err)
+{
+    hs_job_rec job;
+    hs_status st = hs_jobs_submit_diagnose(app, &req->user, model_id, blob_key,
+                                           format, name, &job, err);
+    if (st != HS_OK)
+        return st;
+    hs_reply_json(resp, 202,
+                  json_pack("{s:o}", "job", hs_api_job_json(&job, hs_now())));
+    hs_job_rec_free(&job);
+    return HS_OK;
+}
+
+/* Stores the JSON rows as a blob and hands them to a job. */
+static hs_status rows_job(hs_app *app, hs_req *req, hs_resp *resp,
+                          const json_t *rows, hs_id model_id, const char *name,
+                          hs_error *err)
+{
+    char key[HS_BLOB_KEY_MAX];
+    char *text = json_dumps(rows, JSON_COMPACT);
+    if (!text)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hs_status st = hs_blob_put(app->blobs, "upload", text, strlen(text), key, err);
+    free(text);
+    if (st != HS_OK)
+        return st;
+    st = submit_job(app, req, resp, model_id, key, "json", name, err);
+    if (st != HS_OK)
+        hs_blob_delete(app->blobs, key, NULL);
+    return st;
+}
+
 static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
                           const json_t *body, const hl_model *m, hs_id model_id)
 {
@@ -65,8 +101,14 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
     hl_warnings warn = {0};
     hs_error err = {0};
     hs_diag_result res = {0};
-    hs_status st = hs_diag_rows_to_dataset(m, json_object_get(body, "rows"),
-                                           &ds, &details, &warn, &err);
+    const json_t *rows = json_object_get(body, "rows");
+    hs_status st = hs_diag_rows_to_dataset(m, rows, &ds, &details, &warn, &err);
+    if (st == HS_OK && store && ds->n_rows > app->limits.sync_rows) {
+        st = rows_job(app, req, resp, rows, model_id, name, &err);
+        if (st != HS_OK)
+            hs_reply_status(resp, st, &err);
+        goto done;
+    }
     if (st == HS_OK)
         st = hs_diag_run(m, ds, &warn, &res, &err);
     if (st == HS_ERR_INVALID)
@@ -78,6 +120,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         else
             reply_result(app, req, resp, model_id, name, store, &res);
     }
+done:
     hs_diag_result_free(&res);
     hl_warnings_free(&warn);
     hl_dataset_free(ds);
@@ -111,15 +154,10 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
     if (st == HS_OK && ds->n_rows == 0)
         st = hs_fail(&err, HS_ERR_INVALID, "%s: no data rows", name);
     if (st == HS_OK && ds->n_rows > app->limits.sync_rows) {
-        hs_job_rec job;
-        st = hs_jobs_submit_diagnose(app, &req->user, model_id,
-                                     req->upload.blob_key, name, &job, &err);
-        if (st == HS_OK) {
+        st = submit_job(app, req, resp, model_id, req->upload.blob_key,
+                        "csv", name, &err);
+        if (st == HS_OK)
             req->upload.blob_key[0] = '\0'; /* the job owns it */
-            hs_reply_json(resp, 202, json_pack("{s:o}", "job",
-                                               hs_api_job_json(&job, hs_now())));
-            hs_job_rec_free(&job);
-        }
     } else if (st == HS_OK) {
         hl_warnings warn = {0};
         hs_diag_result res = {0};

@@ -72,7 +72,7 @@ void hs_api_model_report(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     char name[64];
     snprintf(name, sizeof name, "model-%lld-report.json", (long long)rec.id);
-    hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+    hs_reply_json(resp, 200, hs_api_stored_json(rec.summary_json));
     hs_api_attachment(resp, name);
     hs_model_rec_free(&rec);
 }

@@ -67,6 +67,7 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
         snprintf(csv_err->message, sizeof csv_err->message,
                  "%s: the file has a header but no data rows", name);
         csv_err->code = HL_ERR_DATA;
+        snprintf(csv_err->file, sizeof csv_err->file, "%s", name);
         csv_err->line = 2;
         return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
     }

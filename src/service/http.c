@@ -785,7 +785,13 @@ static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
     hs_http *h = c->h;
     hs_error err = {0};
     if (c->pp) {
-        MHD_destroy_post_processor(c->pp);
+        /* MHD_NO: the body ended before the closing boundary. */
+        if (MHD_destroy_post_processor(c->pp) != MHD_YES && !c->failed) {
+            hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                           "the multipart/form-data body is incomplete (no "
+                           "closing boundary)");
+            c->failed = 1;
+        }
         c->pp = NULL;
     }
     if (c->writer) {

@@ -171,6 +171,9 @@ hs_status hs_jobs_train_params(const json_t *params, const char *algo,
         if (st != HS_OK)
             return st;
     }
+    /* More folds than this only multiply the training time. */
+    if (out->cv_folds > HS_JOBS_MAX_CV_FOLDS)
+        return bad_param(field, err, "cv_folds", "must be 0 (off) or in 2..20");
     hl_error herr;
     hl_error_clear(&herr);
     if (hl_train_params_validate(out, &herr) != HL_OK) {
@@ -211,6 +214,19 @@ static hs_status check_capacity(hs_app *app, hs_error *err)
                        "%lld jobs are already waiting; try again later",
                        (long long)counts[HS_JOB_QUEUED]);
     return HS_OK;
+}
+
+/* Writes a filled-in queued job and wakes a worker; frees it on failure. */
+static hs_status queue_job(hs_app *app, hs_job_rec *job, hs_error *err)
+{
+    hs_status st = job->params_json
+                       ? hs_store_job_create(app->store, job, err)
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        hs_runner_wake(app->runner);
+    else
+        hs_job_rec_free(job);
+    return st;
 }
 
 hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
@@ -257,24 +273,18 @@ hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
     out->dataset_id = dataset_id;
     out->state = HS_JOB_QUEUED;
     out->created_at = hs_now();
-    json_t *req = json_pack("{s:s, s:O}", "algo", algo ? algo : "gbdt",
-                            "params", params ? (json_t *)params : json_object());
+    json_t *req = json_pack("{s:s, s:o}", "algo", algo ? algo : "gbdt",
+                            "params", params ? json_incref((json_t *)params)
+                                             : json_object());
     out->params_json = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    if (!out->params_json)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    st = hs_store_job_create(app->store, out, err);
-    if (st == HS_OK)
-        hs_runner_wake(app->runner);
-    else
-        hs_job_rec_free(out);
-    return st;
+    return queue_job(app, out, err);
 }
 
 hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   hs_id model_id, const char *input_blob_key,
-                                  const char *name, hs_job_rec *out,
-                                  hs_error *err)
+                                  const char *format, const char *name,
+                                  hs_job_rec *out, hs_error *err)
 {
     memset(out, 0, sizeof *out);
     hs_status st = check_capacity(app, err);
@@ -288,21 +298,17 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
     out->model_id = model_id;
     out->state = HS_JOB_QUEUED;
     out->created_at = hs_now();
-    out->params_json = strdup("{}");
-    if (!out->params_json)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    st = hs_store_job_create(app->store, out, err);
-    if (st == HS_OK)
-        hs_runner_wake(app->runner);
-    else
-        hs_job_rec_free(out);
-    return st;
+    json_t *params = json_pack("{s:s}", "format", format);
+    out->params_json = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    json_decref(params);
+    return queue_job(app, out, err);
 }
 
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
                          hs_job_rec *out, hs_error *err)
 {
     hs_job_state state;
+    memset(out, 0, sizeof *out);
     hs_status st = hs_store_job_cancel(app->store, id, viewer->id,
                                        viewer->is_admin, hs_now(), &state, err);
     if (st != HS_OK)
@@ -334,16 +340,21 @@ static const char *stage_name(hl_train_stage st)
 static int on_progress(const hl_train_progress *p, void *user)
 {
     progress_ctx *c = user;
+    /* The curve shown is the current fold's, then the final fit's with its
+     * hold-out loss; the refit (no hold-out) keeps the final fit's curve,
+     * which is the one that chose the number of rounds. */
     int key = (int)p->stage * 1000 + (int)p->fold;
-    if (key != c->stage_key) {
-        json_array_clear(c->train_loss);
-        json_array_clear(c->valid_loss);
-        c->stage_key = key;
+    if (p->stage != HL_STAGE_REFIT) {
+        if (key != c->stage_key) {
+            json_array_clear(c->train_loss);
+            json_array_clear(c->valid_loss);
+            c->stage_key = key;
+        }
+        json_array_append_new(c->train_loss, json_real(p->train_loss));
+        json_array_append_new(c->valid_loss, isfinite(p->valid_loss)
+                                                 ? json_real(p->valid_loss)
+                                                 : json_null());
     }
-    json_array_append_new(c->train_loss, json_real(p->train_loss));
-    json_array_append_new(c->valid_loss, isfinite(p->valid_loss)
-                                             ? json_real(p->valid_loss)
-                                             : json_null());
     double now = mono_now();
     if (now - c->last_write < PROGRESS_INTERVAL && p->round < p->rounds)
         return atomic_load(&c->s->cancel);
@@ -497,25 +508,54 @@ static void run_train(hs_runner *r, slot *s, const hs_job_rec *job, outcome *o)
     hs_dataset_rec_free(&rec);
 }
 
+/* The samples of a diagnose job: its input blob, a CSV or JSON rows. */
+static hs_status diagnose_input(hs_app *app, const hs_job_rec *job,
+                                const hl_model *m, hl_dataset **ds,
+                                hl_warnings *warn, hs_error *err)
+{
+    json_t *params = json_loads(job->params_json, 0, NULL);
+    int is_json = !strcmp(json_string_value(json_object_get(params, "format"))
+                              ? json_string_value(json_object_get(params, "format"))
+                              : "csv",
+                          "json");
+    json_decref(params);
+    if (!is_json) {
+        hl_csv_options opt;
+        hl_error csv_err;
+        hl_csv_options_init(&opt);
+        opt.keep_unlabelled = 1;
+        opt.max_bytes = app->limits.max_upload_bytes + 1;
+        return hs_datasets_load_blob(app, job->input_blob_key, job->name, &opt,
+                                     ds, &csv_err, err);
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hs_status st = hs_blob_read_all(app->blobs, job->input_blob_key, &buf, &len,
+                                    app->limits.max_json_bytes + 1, err);
+    if (st != HS_OK)
+        return st;
+    json_t *rows = json_loadb((const char *)buf, len, 0, NULL);
+    free(buf);
+    json_t *details = NULL;
+    st = hs_diag_rows_to_dataset(m, rows, ds, &details, warn, err);
+    json_decref(details);
+    json_decref(rows);
+    return st;
+}
+
 static void run_diagnose(hs_runner *r, const hs_job_rec *job, outcome *o)
 {
     hs_app *app = r->app;
     hs_error err = {0};
-    hl_error csv_err;
     hs_user owner = {.id = job->owner_id, .is_admin = 1};
     hs_model_ref *ref = NULL;
     hl_dataset *ds = NULL;
     hs_diag_result res = {0};
     hl_warnings warn = {0};
-    hl_csv_options opt;
-    hl_csv_options_init(&opt);
-    opt.keep_unlabelled = 1;
-    opt.max_bytes = app->limits.max_upload_bytes + 1;
     o->state = HS_JOB_FAILED;
     hs_status st = hs_models_acquire(app, job->model_id, &owner, &ref, NULL, &err);
     if (st == HS_OK)
-        st = hs_datasets_load_blob(app, job->input_blob_key, job->name, &opt,
-                                   &ds, &csv_err, &err);
+        st = diagnose_input(app, job, hs_model_ref_get(ref), &ds, &warn, &err);
     if (st == HS_OK)
         st = hs_diag_run(hs_model_ref_get(ref), ds, &warn, &res, &err);
     if (st == HS_OK) {

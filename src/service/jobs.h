@@ -26,6 +26,9 @@
 
 typedef struct hs_runner hs_runner;
 
+/* Cross-validation folds a training job may ask for. */
+#define HS_JOBS_MAX_CV_FOLDS 20
+
 typedef struct hs_runner_config {
     unsigned workers;      /* jobs run at once */
     int train_threads;     /* threads per training, 0 = all cores */
@@ -65,11 +68,12 @@ hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
                                const json_t *params, const char *name,
                                hs_job_rec *out, char field[64], hs_error *err);
 
-/* Queues a diagnosis of an uploaded CSV (the job then owns the blob). */
+/* Queues a diagnosis of stored samples (the job then owns the blob):
+ * format "csv" (an upload) or "json" (a JSON array of row objects). */
 hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   hs_id model_id, const char *input_blob_key,
-                                  const char *name, hs_job_rec *out,
-                                  hs_error *err);
+                                  const char *format, const char *name,
+                                  hs_job_rec *out, hs_error *err);
 
 /* Cancels a job under the access rule; *out gets it afterwards. */
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,

@@ -1,0 +1,415 @@
+"""test_diagnoses.py - diagnosing samples with a trained model.
+
+What: inline JSON rows (one and several, with ids, labels and missing
+values) answer 201 with results whose probabilities sum to 1 and match
+what `healer predict` computes with the downloaded model; "store": false
+answers 200 with id null and stores nothing; a labelled CSV sent as
+multipart gets metrics; results page with offset/limit; the CSV download
+has the header sample_id,label,confidence,prob_<class>... and one line per
+row, the JSON download every row; bad inputs are refused with the right
+status, code and details (non-numeric value -> row/column, a KPI the model
+needs missing from every row, empty rows, bad CSV, unknown or another
+user's model). With --sync-rows 100, requests above 100 rows become
+diagnose jobs (202) whose diagnosis can be fetched once they succeed.
+
+Why: this is the platform's purpose - a wrong probability or a silently
+dropped KPI would be a wrong diagnosis. The model is trained once per
+server and shared by the read-only tests.
+
+Run: python3 tests/api/test_diagnoses.py [test_name...]
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import API, check, details, expect_error, expect_json, has_fields, is_int  # noqa: E402
+
+SERVER = {}
+DATA = dict(samples=600, features=8, classes=3, seed=1)
+_MODELS = {}
+
+
+def model_for(c):
+    """(csv bytes, MODEL) of alice's shared model on c's server."""
+    key = id(c.server)
+    if key not in _MODELS:
+        owner = c.new().login_as("alice")
+        data = harness.simulate(**DATA)
+        _, _, model = harness.train_model(owner, data, {"rounds": 30})
+        _MODELS[key] = (data, model)
+    return _MODELS[key]
+
+
+def diagnose(c, model_id, rows, expect_status=201, **extra):
+    body = {"model_id": model_id, "rows": rows}
+    body.update(extra)
+    r = c.post_json(API + "/diagnoses", body)
+    return expect_json(r, expect_status, "POST /diagnoses (%d rows)" % len(rows)), r
+
+
+def check_results(diag, classes, first_row=1):
+    res = diag["results"]
+    has_fields(res, ("items", "total", "offset", "limit"), "results")
+    check(res["total"] == diag["rows"], "results.total equals rows", res)
+    for i, it in enumerate(res["items"]):
+        has_fields(it, harness.RESULT_FIELDS, "result item")
+        check(it["row"] == first_row + i, "result rows are 1-based and in order", it)
+        probs = it["probabilities"]
+        check(set(probs) == set(classes), "probabilities cover the classes %s" % classes, it)
+        check(abs(sum(probs.values()) - 1) < 1e-4, "probabilities sum to 1", it)
+        check(it["predicted"] in classes, "predicted is a class", it)
+        check(abs(it["confidence"] - max(probs.values())) < 1e-6 and abs(probs[it["predicted"]] - it["confidence"]) < 1e-6,
+              "confidence is the probability of the predicted class, the largest", it)
+
+
+def check_diagnosis(diag, model, rows):
+    has_fields(diag, harness.DIAGNOSIS_FIELDS, "DIAGNOSIS")
+    check(diag["rows"] == rows, "rows should be %d" % rows, diag)
+    check(diag["model_id"] == model["id"], "model_id", diag)
+    check(diag["classes"] == model["class_names"], "classes are the model's", diag)
+    check(sum(diag["class_counts"].values()) == rows and set(diag["class_counts"]) <= set(diag["classes"]),
+          "class_counts count every row by predicted class", diag)
+    check(isinstance(diag["warnings"], list), "warnings is an array", diag)
+    check(is_int(diag["unknown_labels"]), "unknown_labels is an integer", diag)
+
+
+def test_inline_single_row(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag, r = diagnose(c, model["id"], harness.rows_as_json(data, 0, 1), name="one")
+    check_diagnosis(diag, model, 1)
+    check(is_int(diag["id"]) and diag["owner_id"] == c.user["id"] and diag["job_id"] is None,
+          "a stored sync diagnosis: id set, owner, no job", diag)
+    check(diag["name"] == "one", "name is kept", diag)
+    check(diag["metrics"] is None, "no labels: metrics null", diag)
+    check(len(diag["results"]["items"]) == 1, "one result", diag)
+    check_results(diag, model["class_names"])
+    it = diag["results"]["items"][0]
+    check(it["sample_id"] is None and it["label"] is None, "no sample_id / label given: both null", it)
+    got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)
+    diff = harness.deep_close(got["results"]["items"], diag["results"]["items"], "results", rel=1e-6)
+    check(diff is None, "GET returns the same results as the POST: %s" % diff, got)
+
+
+def test_inline_matches_cli_predict(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    n = 25
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, n))
+    r = c.get(API + "/models/%d/download" % model["id"])
+    check(r.status == 200, "model download", r)
+    mpath = harness.tmp_path(harness.unique() + ".model")
+    with open(mpath, "wb") as f:
+        f.write(r.body)
+    header, rows = harness.parse_csv(data)
+    part = harness.tmp_path(harness.unique() + ".csv")
+    with open(part, "w") as f:
+        f.write(",".join(header) + "\n" + "".join(",".join(row) + "\n" for row in rows[:n]))
+    out = harness.tmp_path(harness.unique() + ".pred.csv")
+    p = harness.run_healer(["predict", "--model", mpath, "--data", part, "--out", out])
+    check(p.returncode == 0, "healer predict: %s" % p.stderr)
+    with open(out, "rb") as f:
+        preds = harness.csv_records(f.read())
+    items = diag["results"]["items"]
+    check(len(items) == n, "first page holds all %d rows" % n, diag["results"])
+    for it, pr in zip(items, preds):
+        check(it["predicted"] == pr["label"], "row %d: API predicts %s, healer predict %s" % (it["row"], it["predicted"], pr["label"]))
+        for k, v in it["probabilities"].items():
+            check(abs(v - float(pr["prob_" + k])) < 1e-5, "row %d: prob_%s %s vs CLI %s" % (it["row"], k, v, pr["prob_" + k]))
+
+
+def test_inline_several_rows_with_ids_labels_missing(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    rows = harness.rows_as_json(data, 10, 6, with_id=True, with_label=True)
+    rows[1]["feature0"] = None          # null: a missing value
+    del rows[2]["feature3"]             # absent: a missing value too
+    diag, _ = diagnose(c, model["id"], rows)
+    check_diagnosis(diag, model, 6)
+    check_results(diag, model["class_names"])
+    items = diag["results"]["items"]
+    check([it["sample_id"] for it in items] == [r["sample_id"] for r in rows], "sample_ids are echoed", items)
+    check([it["label"] for it in items] == [r["label"] for r in rows], "true labels are echoed", items)
+    check(diag["metrics"] is not None, "labelled input: metrics present", diag)
+    harness.check_metrics(diag["metrics"], diag["classes"], samples=6, what="diagnosis metrics")
+    check(diag["unknown_labels"] == 0, "all labels are known classes", diag)
+
+
+def test_unknown_labels_counted(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    rows = harness.rows_as_json(data, 0, 4, with_label=True)
+    rows[0]["label"] = "no-such-class"
+    diag, _ = diagnose(c, model["id"], rows)
+    check(diag["unknown_labels"] == 1, "one label unknown to the model", diag)
+
+
+def test_store_false_quick_check(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    before = harness.list_ids(c, API + "/diagnoses")
+    diag, r = diagnose(c, model["id"], harness.rows_as_json(data, 0, 3), expect_status=200, store=False)
+    check(diag["id"] is None, "store false: id null", diag)
+    check(len(diag["results"]["items"]) == 3, "the results are returned", diag)
+    check_results(diag, model["class_names"])
+    check(harness.list_ids(c, API + "/diagnoses") == before, "store false stores nothing")
+
+
+def upload_diagnosis(c, model_id, csv_bytes, filename="samples.csv"):
+    return c.upload(API + "/diagnoses", {"model_id": str(model_id)}, {"file": (filename, csv_bytes)})
+
+
+def test_multipart_csv_with_labels(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    r = upload_diagnosis(c, model["id"], data)
+    diag = expect_json(r, 201, "multipart diagnosis")
+    check_diagnosis(diag, model, 600)
+    check_results(diag, model["class_names"])
+    res = diag["results"]
+    check(res["offset"] == 0 and 1 <= len(res["items"]) <= res["limit"] and len(res["items"]) == min(600, res["limit"]),
+          "the first page of results", res)
+    recs = harness.csv_records(data)
+    for it in res["items"]:
+        check(it["sample_id"] == recs[it["row"] - 1]["sample_id"] and it["label"] == recs[it["row"] - 1]["label"],
+              "row %d keeps its sample_id and label" % it["row"], it)
+    check(diag["metrics"] is not None, "a labelled CSV gets metrics", diag)
+    harness.check_metrics(diag["metrics"], diag["classes"], samples=600, what="diagnosis metrics")
+    check(diag["metrics"]["accuracy"] > 0.8, "the model trained on this data should mostly agree with it", diag["metrics"])
+
+
+def test_download_csv_and_json(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag = expect_json(upload_diagnosis(c, model["id"], data), 201)
+    r = c.get(API + "/diagnoses/%d/download?format=csv" % diag["id"])
+    check(r.status == 200 and (r.header("Content-Type") or "").lower().startswith("text/csv"), "CSV download", r)
+    header, rows = harness.parse_csv(r.body)
+    want = ["sample_id", "label", "confidence"] + ["prob_" + k for k in diag["classes"]]
+    check(header == want, "CSV header should be %s" % ",".join(want), header)
+    check(len(rows) == 600, "one CSV line per row", len(rows))
+    recs = harness.csv_records(data)
+    check([row[0] for row in rows] == [x["sample_id"] for x in recs], "sample_id column is the input's")
+    r = c.get(API + "/diagnoses/%d/download?format=json" % diag["id"])
+    body = expect_json(r, 200, "JSON download")
+    has_fields(body, ("diagnosis", "rows"), "JSON download")
+    check(body["diagnosis"]["id"] == diag["id"], "the JSON download names the diagnosis", body["diagnosis"])
+    check(len(body["rows"]) == 600, "the JSON download holds every row", len(body["rows"]))
+    for row, item in zip(rows, body["rows"]):
+        check(row[1] == item["predicted"], "CSV label is the predicted class (row %d)" % item["row"], (row, item))
+        check(abs(float(row[2]) - item["confidence"]) < 1e-5, "CSV confidence matches (row %d)" % item["row"], (row, item))
+        probs = [float(x) for x in row[3:]]
+        check(abs(sum(probs) - 1) < 1e-4, "CSV probabilities sum to 1 (row %d)" % item["row"], row)
+    page = expect_json(c.get(API + "/diagnoses/%d?offset=0&limit=50" % diag["id"]), 200)["results"]["items"]
+    diff = harness.deep_close(body["rows"][:50], page, "rows", rel=1e-6)
+    check(diff is None, "the JSON download rows equal the paged results: %s" % diff)
+    expect_error(c.get(API + "/diagnoses/%d/download?format=xml" % diag["id"]), 400, "bad_request")
+
+
+def test_csv_download_numbers_rows_without_ids(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 4))
+    r = c.get(API + "/diagnoses/%d/download?format=csv" % diag["id"])
+    header, rows = harness.parse_csv(r.body)
+    check([row[0] for row in rows] == ["1", "2", "3", "4"], "without ids, sample_id is the 1-based row number", rows)
+
+
+def test_results_pagination(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag = expect_json(upload_diagnosis(c, model["id"], data), 201)
+    r = c.get(API + "/diagnoses/%d?offset=10&limit=5" % diag["id"])
+    res = expect_json(r, 200)["results"]
+    check(res["offset"] == 10 and res["limit"] == 5 and res["total"] == 600, "page echoes offset, limit, total", res)
+    check([it["row"] for it in res["items"]] == [11, 12, 13, 14, 15], "offset 10 limit 5 is rows 11..15", res)
+    last = expect_json(c.get(API + "/diagnoses/%d?offset=598&limit=10" % diag["id"]), 200)["results"]
+    check([it["row"] for it in last["items"]] == [599, 600], "the last page is short", last)
+    past = expect_json(c.get(API + "/diagnoses/%d?offset=600&limit=10" % diag["id"]), 200)["results"]
+    check(past["items"] == [], "past the end: no items", past)
+    whole = expect_json(c.get(API + "/diagnoses/%d?limit=1000" % diag["id"]), 200)["results"]
+    check(len(whole["items"]) == 600, "limit 1000 returns all 600", len(whole["items"]))
+    for q in ("limit=0", "limit=1001", "offset=-1", "limit=x"):
+        expect_error(c.get(API + "/diagnoses/%d?%s" % (diag["id"], q)), 400, "bad_request")
+
+
+def test_non_numeric_value_422(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    before = harness.list_ids(c, API + "/diagnoses")
+    rows = harness.rows_as_json(data, 0, 3)
+    rows[1]["feature2"] = "abc"
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows})
+    err = expect_error(r, 422, "invalid_data")
+    check(details(err).get("row") == 2, "details.row should be 2 (1-based)", r)
+    check(details(err).get("column") == "feature2", "details.column should be feature2", r)
+    for bad in ("1,5", "high", True, [1], {"v": 1}):
+        rows = harness.rows_as_json(data, 0, 1)
+        rows[0]["feature0"] = bad
+        r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows})
+        err = expect_error(r, 422, "invalid_data", "value %r" % (bad,))
+        check(details(err).get("row") == 1 and details(err).get("column") == "feature0", "row 1, column feature0", r)
+    check(harness.list_ids(c, API + "/diagnoses") == before, "refused diagnoses store nothing")
+
+
+def test_missing_feature_422(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    rows = harness.rows_as_json(data, 0, 3)
+    for row in rows:
+        del row["feature5"]
+    err = expect_error(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows}), 422, "invalid_data")
+    check("feature5" in err["message"] or "feature5" in details(err).values(),
+          "the error names the missing KPI feature5", err)
+    # all null counts as absent too
+    rows = harness.rows_as_json(data, 0, 2)
+    for row in rows:
+        row["feature1"] = None
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows})
+    if r.status != 201:  # "a KPI the model needs must appear in at least one row"
+        err = expect_error(r, 422, "invalid_data")
+        check("feature1" in err["message"] or "feature1" in details(err).values(), "names feature1", err)
+
+
+def test_extra_columns_are_ignored(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    rows = harness.rows_as_json(data, 0, 2)
+    for row in rows:
+        row["not_a_feature"] = 1.0
+    diag, _ = diagnose(c, model["id"], rows)
+    check(diag["rows"] == 2, "extra keys do not stop a diagnosis", diag)
+
+
+def test_empty_rows_422(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    expect_error(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": []}), 422, "invalid_data")
+    for body in ({"model_id": model["id"]}, {"model_id": model["id"], "rows": "x"},
+                 {"model_id": model["id"], "rows": [1, 2]}, {"rows": harness.rows_as_json(data, 0, 1)}):
+        expect_error(c.post_json(API + "/diagnoses", body), (400, 422), ("bad_request", "invalid_data", "invalid_params"),
+                     "body %s" % list(body))
+
+
+def test_unknown_model_404(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    expect_error(c.post_json(API + "/diagnoses", {"model_id": 987654, "rows": harness.rows_as_json(data, 0, 1)}),
+                 404, "not_found")
+    expect_error(upload_diagnosis(c, 987654, data), 404, "not_found")
+
+
+def test_other_users_model_404(c):
+    data, model = model_for(c)
+    c.login_as("bob")
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 1)})
+    expect_error(r, 404, "not_found", "bob diagnosing with alice's model")
+    expect_error(upload_diagnosis(c, model["id"], data), 404, "not_found", "bob uploading for alice's model")
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 1),
+                                          "store": False})
+    expect_error(r, 404, "not_found", "bob's quick check with alice's model")
+
+
+def test_multipart_bad_csv_422(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    header, rows = harness.parse_csv(data)
+    lines = [",".join(header)] + [",".join(r) for r in rows[:5]]
+    col = header.index("feature3")
+    bad = rows[2][:]
+    bad[col] = "high"  # ("n/a", "NA", "null", "NaN" are missing values, not errors)
+    lines[3] = ",".join(bad)
+    r = upload_diagnosis(c, model["id"], ("\n".join(lines) + "\n").encode())
+    err = expect_error(r, 422, "invalid_csv")
+    check(details(err).get("line") == 4, "details.line should be 4 (header is line 1)", err)
+    check(details(err).get("column") == "feature3", "details.column should be feature3", err)
+    drop = header.index("feature6")
+    cut = [",".join(v for i, v in enumerate(line.split(",")) if i != drop) for line in lines[:1] + lines[4:]]
+    r = upload_diagnosis(c, model["id"], ("\n".join(cut) + "\n").encode())
+    err = expect_error(r, 422, "invalid_data", "a CSV lacking feature6")
+    check("feature6" in err["message"] or "feature6" in details(err).values(), "the error names feature6", err)
+    expect_error(upload_diagnosis(c, model["id"], b""), 422, "invalid_csv", "an empty CSV")
+    r = c.upload(API + "/diagnoses", {}, {"file": ("x.csv", data)})
+    expect_error(r, (400, 422), ("bad_request", "invalid_params", "invalid_data"), "multipart without model_id")
+    r = c.upload(API + "/diagnoses", {"model_id": str(model["id"])}, {})
+    expect_error(r, 400, "bad_request", "multipart without file")
+
+
+def test_list_and_delete(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 2), name="to-delete")
+    items = harness.list_items(c, API + "/diagnoses")
+    mine = [d for d in items if d["id"] == diag["id"]]
+    check(mine and "results" not in mine[0], "listed without results", mine)
+    has_fields(mine[0], harness.DIAGNOSIS_FIELDS, "listed DIAGNOSIS")
+    r = c.delete(API + "/diagnoses/%d" % diag["id"])
+    check(expect_json(r, 200) == {"id": diag["id"], "deleted": True}, "delete answers {id, deleted: true}", r)
+    expect_error(c.get(API + "/diagnoses/%d" % diag["id"]), 404, "not_found")
+    expect_error(c.get(API + "/diagnoses/%d/download?format=csv" % diag["id"]), 404, "not_found")
+    check(diag["id"] not in harness.list_ids(c, API + "/diagnoses"), "a deleted diagnosis leaves the list")
+
+
+def sync_rows_server():
+    """A server with --sync-rows 100, alice logged in, a trained model."""
+    s = harness.Server(args=["--sync-rows", "100"], name="server with --sync-rows 100").start()
+    c = s.client().login_as("alice")
+    data = harness.simulate(**DATA)
+    _, _, model = harness.train_model(c, data, {"rounds": 20})
+    return s, c, data, model
+
+
+def csv_head(data, n):
+    header, rows = harness.parse_csv(data)
+    return (",".join(header) + "\n" + "".join(",".join(row) + "\n" for row in rows[:n])).encode()
+
+
+def wait_diagnose_job(c, r, rows, what):
+    body = expect_json(r, 202, what)
+    check(isinstance(body.get("job"), dict), "202 answers {\"job\": JOB}", r)
+    job = body["job"]
+    has_fields(job, harness.JOB_FIELDS, "JOB")
+    check(job["type"] == "diagnose" and job["state"] in ("queued", "running", "succeeded"),
+          "a diagnose job, queued", job)
+    done = harness.wait_job(c, job["id"], timeout=30)
+    check(done["state"] == "succeeded" and is_int(done["diagnosis_id"]), "the diagnose job succeeds with a diagnosis_id", done)
+    check(done["progress"] == 1, "progress 1 when done", done)
+    d = expect_json(c.get(API + "/diagnoses/%d" % done["diagnosis_id"]), 200)
+    check(d["rows"] == rows and d["job_id"] == job["id"], "the diagnosis has %d rows and points to its job" % rows, d)
+    check(done["id"] in harness.list_ids(c, API + "/jobs"), "the diagnose job is listed with the jobs")
+    return done, d
+
+
+@harness.timeout(60)
+def test_large_csv_diagnosis_becomes_job():
+    s, c, data, model = sync_rows_server()
+    with s:
+        # exactly --sync-rows rows: still synchronous
+        diag = expect_json(upload_diagnosis(c, model["id"], csv_head(data, 100)), 201, "100 CSV rows, --sync-rows 100")
+        check(diag["rows"] == 100 and diag["job_id"] is None, "100 rows with --sync-rows 100 is synchronous", diag)
+        # 500 rows: a job
+        done, d = wait_diagnose_job(c, upload_diagnosis(c, model["id"], csv_head(data, 500)), 500,
+                                    "500 CSV rows with --sync-rows 100")
+        check(d["metrics"] is not None, "labelled rows: metrics", d)
+        check_results(d, model["class_names"])
+        r = c.get(API + "/diagnoses/%d/download?format=csv" % d["id"])
+        check(len(harness.parse_csv(r.body)[1]) == 500, "the CSV download has 500 lines", r)
+        page = expect_json(c.get(API + "/diagnoses/%d?offset=490&limit=100" % d["id"]), 200)["results"]
+        check([it["row"] for it in page["items"]] == list(range(491, 501)), "the last rows page right", page)
+
+
+@harness.timeout(60)
+def test_large_json_diagnosis_becomes_job():
+    # The contract says "small requests (<= --sync-rows rows)" for both forms;
+    # this is the JSON form.
+    s, c, data, model = sync_rows_server()
+    with s:
+        diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 100))
+        check(diag["rows"] == 100 and diag["job_id"] is None, "100 JSON rows with --sync-rows 100 is synchronous", diag)
+        r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 101)})
+        wait_diagnose_job(c, r, 101, "101 JSON rows with --sync-rows 100")
+
+
+if __name__ == "__main__":
+    harness.main(globals())

@@ -1,0 +1,161 @@
+"""test_models.py - trained models: list, summary, download, report, delete.
+
+What: a model trained through the API is listed (MODEL without summary);
+its detail carries the summary (params, features, classes, training,
+curve, feature_importance, validation or cv metrics), which equals `healer
+inspect --json` of the downloaded file; the download is an attachment that
+`healer inspect` and `healer predict` load (predict writes the documented
+CSV for every row); the report is the summary as a JSON attachment; delete
+answers {"id", "deleted": true} and the model is gone (404, not listed, not
+usable for diagnoses).
+
+Why: the model file is what users take away to run offline, so it must be
+the real thing, byte for byte usable by the CLI; the summary is what the
+web page shows, so it must describe that same file.
+
+Run: python3 tests/api/test_models.py [test_name...]
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import API, check, expect_error, expect_json, has_fields, is_int, is_num  # noqa: E402
+
+SERVER = {}
+DATA = dict(samples=600, features=8, classes=3, seed=1)
+PARAMS = {"rounds": 30, "early_stopping_rounds": 10, "validation_fraction": 0.2}
+
+
+def trained(c, params=None, **data):
+    d = dict(DATA)
+    d.update(data)
+    csv_bytes = harness.simulate(**d)
+    ds, job, model = harness.train_model(c, csv_bytes, params if params is not None else PARAMS)
+    return csv_bytes, ds, job, model
+
+
+def save(body, suffix):
+    path = harness.tmp_path(harness.unique("m") + suffix)
+    with open(path, "wb") as f:
+        f.write(body)
+    return path
+
+
+def test_models_list(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c)
+    r = c.get(API + "/models?limit=1000")
+    body = expect_json(r, 200)
+    mine = [m for m in body["items"] if m["id"] == model["id"]]
+    check(len(mine) == 1, "the new model is listed", r)
+    m = mine[0]
+    has_fields(m, harness.MODEL_FIELDS, "MODEL")
+    check("summary" not in m, "list items carry no summary", m)
+    check(m["owner_id"] == c.user["id"] and m["algo"] == "gbdt", "owner and algo", m)
+    check(m["dataset_id"] == ds["id"] and m["job_id"] == job["id"], "dataset_id and job_id", m)
+    check(m["features"] == 8 and m["classes"] == 3, "8 features, 3 classes", m)
+    labels = sorted({r["label"] for r in harness.csv_records(data)})
+    check(sorted(m["class_names"]) == labels, "class_names are the labels %s" % labels, m)
+    for k in ("macro_f1", "accuracy"):
+        check(m[k] is None or (is_num(m[k]) and 0 <= m[k] <= 1), "%s is null or in [0, 1]" % k, m)
+    check(is_int(m["size_bytes"]) and m["size_bytes"] > 0 and is_int(m["created_at"]), "size_bytes and created_at", m)
+
+
+def test_model_detail_summary(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c)
+    has_fields(model, harness.MODEL_FIELDS + ("summary",), "MODEL detail")
+    s = model["summary"]
+    has_fields(s, ("algo", "params", "features", "classes", "data", "training", "curve",
+                   "feature_importance", "validation", "cv"), "summary")
+    check(s["algo"] == "gbdt", "summary.algo", s["algo"])
+    check(s["params"].get("rounds") == 30, "summary.params.rounds is what we asked", s["params"])
+    check(s["features"] == harness.feature_names(data), "summary.features are the KPI columns in order", s["features"])
+    check(s["classes"] == model["class_names"], "summary.classes equal class_names", s["classes"])
+    t = s["training"]
+    has_fields(t, ("rounds_done", "best_round", "trees", "train_seconds"), "summary.training")
+    check(1 <= t["rounds_done"] <= 30 and t["trees"] > 0, "rounds_done in 1..30, trees > 0", t)
+    check(isinstance(s["curve"]["train_loss"], list) and s["curve"]["train_loss"], "curve.train_loss non-empty", s["curve"])
+    fi = s["feature_importance"]
+    check(isinstance(fi, list) and fi, "feature_importance non-empty", fi)
+    for f in fi:
+        has_fields(f, ("feature", "gain", "share", "splits"), "feature_importance[]")
+        check(f["feature"] in s["features"], "importance names a model feature", f)
+    check(abs(sum(f["share"] for f in fi) - 1) < 1e-3, "importance shares sum to 1", fi)
+    check(s["validation"] is not None, "with a hold-out the summary has validation metrics", s)
+    harness.check_metrics(s["validation"], s["classes"], what="validation")
+    check(s["cv"] is None, "no cross-validation asked: cv is null", s["cv"])
+
+
+def test_model_with_cross_validation(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c, {"rounds": 20, "cv_folds": 3})
+    cv = model["summary"]["cv"]
+    check(isinstance(cv, dict) and cv.get("folds") == 3, "cv.folds should be 3", cv)
+    harness.check_metrics(cv["metrics"], model["summary"]["classes"], samples=600, what="cv.metrics")
+
+
+def test_model_download_loads_with_cli(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c)
+    r = c.get(API + "/models/%d/download" % model["id"])
+    check(r.status == 200, "download answers 200", r)
+    check((r.header("Content-Type") or "").lower().startswith("application/octet-stream"), "octet-stream", r)
+    check("attachment" in (r.header("Content-Disposition") or "").lower(), "Content-Disposition: attachment", r)
+    check(len(r.body) == model["size_bytes"], "size_bytes equals the downloaded length", r)
+    path = save(r.body, ".model")
+    p = harness.run_healer(["inspect", "--json", path])
+    check(p.returncode == 0, "healer inspect --json loads the download: %s" % p.stderr.strip())
+    inspected = json.loads(p.stdout)
+    diff = harness.deep_close(model["summary"], inspected, "summary")
+    check(diff is None, "the API summary should equal `healer inspect --json` of the file: %s" % diff)
+    check(harness.run_healer(["inspect", path]).returncode == 0, "plain healer inspect loads it too")
+    csv_path = save(data, ".csv")
+    out = harness.tmp_path(harness.unique("pred") + ".csv")
+    p = harness.run_healer(["predict", "--model", path, "--data", csv_path, "--out", out])
+    check(p.returncode == 0, "healer predict with the download works: %s" % p.stderr.strip())
+    with open(out, "rb") as f:
+        header, rows = harness.parse_csv(f.read())
+    want = ["sample_id", "label", "confidence"] + ["prob_" + k for k in model["summary"]["classes"]]
+    check(header == want, "prediction header should be %s" % want, header)
+    check(len(rows) == 600, "one prediction per row", len(rows))
+
+
+def test_model_report_attachment(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c)
+    r = c.get(API + "/models/%d/report" % model["id"])
+    check(r.status == 200, "report answers 200", r)
+    check("attachment" in (r.header("Content-Disposition") or "").lower(), "the report is an attachment", r)
+    check(r.json is not None, "the report is JSON", r)
+    diff = harness.deep_close(r.json, model["summary"], "report")
+    check(diff is None, "the report is the summary: %s" % diff)
+
+
+def test_model_delete(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c, {"rounds": 5})
+    r = c.delete(API + "/models/%d" % model["id"])
+    body = expect_json(r, 200, "delete model")
+    check(body == {"id": model["id"], "deleted": True}, "delete answers {id, deleted: true}", r)
+    for path in ("", "/download", "/report"):
+        expect_error(c.get(API + "/models/%d%s" % (model["id"], path)), 404, "not_found", "deleted model" + path)
+    check(model["id"] not in harness.list_ids(c, API + "/models"), "a deleted model leaves the list")
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 1)})
+    expect_error(r, 404, "not_found", "diagnosing with a deleted model")
+    expect_error(c.delete(API + "/models/%d" % model["id"]), 404, "not_found", "deleting twice")
+    # The job still records which model it made.
+    check(harness.get_job(c, job["id"])["state"] == "succeeded", "the job stays succeeded")
+
+
+def test_unknown_model_404(c):
+    c.login_as("alice")
+    for path in ("", "/download", "/report"):
+        expect_error(c.get(API + "/models/987654" + path), 404, "not_found")
+    expect_error(c.delete(API + "/models/987654"), 404, "not_found")
+
+
+if __name__ == "__main__":
+    harness.main(globals())
