@@ -76,6 +76,8 @@ void hs_api_setup_post(hs_app *, hs_req *, hs_resp *);
 void hs_api_login(hs_app *, hs_req *, hs_resp *);
 void hs_api_logout(hs_app *, hs_req *, hs_resp *);
 void hs_api_me(hs_app *, hs_req *, hs_resp *);
+void hs_api_prefs_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_prefs_put(hs_app *, hs_req *, hs_resp *);
 
 void hs_api_users_list(hs_app *, hs_req *, hs_resp *);
 void hs_api_users_create(hs_app *, hs_req *, hs_resp *);
@@ -108,6 +110,7 @@ void hs_api_diagnoses_create(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnoses_list(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_projection(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_delete(hs_app *, hs_req *, hs_resp *);
 
 #endif

@@ -221,3 +221,108 @@ void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
     pthread_mutex_unlock(&app->setup_lock);
     json_decref(body);
 }
+
+/* ---- preferences ------------------------------------------------------------- */
+
+#define PREFS_MAX_BYTES 8192
+
+/* The known keys must have their documented types; others are kept as they
+ * are (the UI may add some), within PREFS_MAX_BYTES. */
+static int check_prefs(const json_t *prefs, hs_resp *resp)
+{
+    static const struct {
+        const char *key;
+        const char *const choices[4];
+    } ENUMS[] = {
+        {"language", {"en", "zh-CN"}},
+        {"theme", {"light", "dark", "auto"}},
+        {"density", {"compact", "comfortable"}},
+    };
+    for (size_t i = 0; i < sizeof ENUMS / sizeof ENUMS[0]; i++) {
+        const json_t *v = json_object_get(prefs, ENUMS[i].key);
+        if (!v)
+            continue;
+        int ok = 0;
+        for (size_t c = 0; c < 4 && ENUMS[i].choices[c]; c++)
+            ok |= json_is_string(v) &&
+                  !strcmp(json_string_value(v), ENUMS[i].choices[c]);
+        if (!ok) {
+            hs_reply_error(resp, 422, "invalid_data",
+                           json_pack("{s:s}", "field", ENUMS[i].key),
+                           "'%s' has an unknown value", ENUMS[i].key);
+            return -1;
+        }
+    }
+    static const char *const IDS[] = {"last_dataset_id", "last_model_id",
+                                      "last_diagnosis_id"};
+    for (size_t i = 0; i < sizeof IDS / sizeof IDS[0]; i++) {
+        const json_t *v = json_object_get(prefs, IDS[i]);
+        if (v && !json_is_null(v) &&
+            !(json_is_integer(v) && json_integer_value(v) > 0)) {
+            hs_reply_error(resp, 422, "invalid_data",
+                           json_pack("{s:s}", "field", IDS[i]),
+                           "'%s' must be an id or null", IDS[i]);
+            return -1;
+        }
+    }
+    const json_t *palette = json_object_get(prefs, "palette");
+    if (palette && !(json_is_string(palette) &&
+                     strlen(json_string_value(palette)) <= 32)) {
+        hs_reply_error(resp, 422, "invalid_data",
+                       json_pack("{s:s}", "field", "palette"),
+                       "'palette' must be a name of at most 32 characters");
+        return -1;
+    }
+    return 0;
+}
+
+void hs_api_prefs_get(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    char *text = NULL;
+    hs_error err = {0};
+    hs_status st = hs_store_user_prefs_get(app->store, req->user.id, &text, &err);
+    if (st != HS_OK && st != HS_ERR_NOTFOUND) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    json_t *prefs = hs_api_stored_json(text);
+    free(text);
+    if (!json_is_object(prefs)) {
+        json_decref(prefs);
+        prefs = json_object();
+    }
+    hs_reply_json(resp, 200, json_pack("{s:o}", "preferences", prefs));
+}
+
+void hs_api_prefs_put(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    if (!body)
+        return;
+    json_t *prefs = json_object_get(body, "preferences");
+    if (!json_is_object(prefs)) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "preferences"),
+                       "send {\"preferences\": {...}}");
+        json_decref(body);
+        return;
+    }
+    char *text = check_prefs(prefs, resp) == 0
+                     ? json_dumps(prefs, JSON_COMPACT | JSON_SORT_KEYS)
+                     : NULL;
+    if (text && strlen(text) > PREFS_MAX_BYTES) {
+        hs_reply_error(resp, 413, "payload_too_large", NULL,
+                       "preferences are limited to %d bytes", PREFS_MAX_BYTES);
+    } else if (text) {
+        hs_error err = {0};
+        hs_status st = hs_store_user_prefs_set(app->store, req->user.id, text,
+                                               hs_now(), &err);
+        if (st != HS_OK)
+            hs_reply_status(resp, st, &err);
+        else
+            hs_reply_json(resp, 200,
+                          json_pack("{s:O}", "preferences", prefs));
+    }
+    free(text);
+    json_decref(body);
+}

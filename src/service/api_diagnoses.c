@@ -271,6 +271,27 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec_free(&rec);
 }
 
+void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    const char *mp = hs_req_query(req, "max_points");
+    char *end = NULL;
+    unsigned long long max_points = mp ? strtoull(mp, &end, 10) : 5000;
+    if (mp && (!*mp || *mp == '-' || *end || max_points < 1 ||
+               max_points > 100000)) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "max_points"),
+                       "?max_points= must be a whole number in 1..100000");
+        return;
+    }
+    hs_diagnosis_rec rec;
+    json_t *blob = NULL;
+    if (!load(app, req, resp, &rec, &blob))
+        return;
+    hs_reply_json(resp, 200, hs_diag_projection(blob, (size_t)max_points));
+    json_decref(blob);
+    hs_diagnosis_rec_free(&rec);
+}
+
 void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
 {
     const char *format = hs_req_query(req, "format");

@@ -228,6 +228,27 @@ static json_t *blob_rows(const hl_dataset *ds, size_t K, const double *proba,
     return rows;
 }
 
+/* {"explained": [a, b], "points": [[x, y], ...]}: the first two principal
+ * components of the samples' standardised KPIs, for the scatter plot; null
+ * when there is nothing to project. */
+static json_t *projection_json(const hl_dataset *ds)
+{
+    double explained[2] = {0, 0};
+    double *xy = malloc((ds->n_rows * 2 + 1) * sizeof *xy);
+    if (!xy || hl_pca_project(ds->x, ds->n_rows, ds->n_features, 2, xy,
+                              explained, NULL) != HL_OK) {
+        free(xy);
+        return json_null();
+    }
+    json_t *points = json_array();
+    for (size_t i = 0; points && i < ds->n_rows; i++)
+        json_array_append_new(points, json_pack("[f, f]", xy[2 * i],
+                                                xy[2 * i + 1]));
+    free(xy);
+    return json_pack("{s:[f, f], s:o}", "explained", explained[0],
+                     explained[1], "points", points);
+}
+
 static json_t *class_names_json(const hl_model *m)
 {
     json_t *a = json_array();
@@ -284,8 +305,9 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
         hl_metrics_compute(y, pred, proba, n, K, &metrics, &herr) == HL_OK)
         has_metrics = metrics.n_samples > 0;
     json_t *rows = blob_rows(ds, K, proba, y);
-    out->blob = rows ? json_pack("{s:o, s:o}", "classes", class_names_json(m),
-                                 "rows", rows)
+    out->blob = rows ? json_pack("{s:o, s:o, s:o}", "classes",
+                                 class_names_json(m), "rows", rows,
+                                 "projection", projection_json(ds))
                      : NULL;
     if (out->blob)
         out->summary = json_pack(
@@ -402,6 +424,37 @@ json_t *hs_diag_items(const json_t *blob, size_t offset, size_t limit)
                       class_at(classes, json_integer_value(json_array_get(r, 4)))));
     }
     return items;
+}
+
+json_t *hs_diag_projection(const json_t *blob, size_t max_points)
+{
+    const json_t *proj = json_object_get(blob, "projection");
+    const json_t *points = json_object_get(proj, "points");
+    const json_t *rows = json_object_get(blob, "rows");
+    size_t n = json_array_size(points);
+    if (!json_is_array(points) || n != json_array_size(rows))
+        return json_pack("{s:I, s:b, s:n, s:O, s:[]}", "total",
+                         (json_int_t)json_array_size(rows), "sampled", 0,
+                         "explained_variance", "classes",
+                         json_object_get(blob, "classes"), "points");
+    /* Evenly spaced rows: a uniform sample that is the same every time. */
+    size_t keep = max_points && n > max_points ? max_points : n;
+    json_t *out = json_array();
+    for (size_t s = 0; out && s < keep; s++) {
+        size_t i = keep == n ? s : (size_t)((double)s * (double)n / (double)keep);
+        const json_t *p = json_array_get(points, i), *r = json_array_get(rows, i);
+        json_array_append_new(out, json_pack("[I, O, O, O, O]", (json_int_t)(i + 1),
+                                             json_array_get(p, 0),
+                                             json_array_get(p, 1),
+                                             json_array_get(r, 1),
+                                             json_array_get(r, 2)));
+    }
+    return json_pack("{s:I, s:b, s:I, s:O, s:O, s:[s, s, s, s, s], s:o}",
+                     "total", (json_int_t)n, "sampled", keep < n, "shown",
+                     (json_int_t)keep, "explained_variance",
+                     json_object_get(proj, "explained"), "classes",
+                     json_object_get(blob, "classes"), "columns", "row", "x",
+                     "y", "predicted", "confidence", "points", out);
 }
 
 hs_status hs_diag_csv(const json_t *blob, char **buf, size_t *len,

@@ -8,7 +8,8 @@
  *
  * Stored results are one JSON blob per diagnosis:
  *   {"classes": [...], "rows": [[sample_id|null, predicted, confidence,
- *                                [p_0, ...], label|-1], ...]}
+ *                                [p_0, ...], label|-1], ...],
+ *    "projection": {"explained": [a, b], "points": [[x, y], ...]} | null}
  * (class indices into "classes"). Pages and exports are rendered from it,
  * so the record keeps only the summary (counts, metrics, warnings).
  */
@@ -55,6 +56,12 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
 /* Rows [offset, offset + limit) of a result blob as API items
  * {row, sample_id, predicted, confidence, probabilities{}, label}. */
 json_t *hs_diag_items(const json_t *blob, size_t offset, size_t limit);
+
+/* The scatter of the samples in their first two principal components:
+ * {total, sampled, shown, explained_variance, classes, columns, points:
+ * [[row, x, y, predicted, confidence], ...]}, at most max_points of them
+ * (evenly spaced rows; 0 = all). */
+json_t *hs_diag_projection(const json_t *blob, size_t max_points);
 
 /* Loads the stored result blob of rec (caller json_decref's *blob_out). */
 hs_status hs_diagnoses_load(hs_app *app, const hs_diagnosis_rec *rec,

@@ -17,6 +17,8 @@ const hs_route hs_api_routes[] = {
     {"POST", "/api/v1/auth/login", hs_api_login, HS_ROUTE_NO_CSRF | JSON},
     {"POST", "/api/v1/auth/logout", hs_api_logout, AUTH},
     {"GET", "/api/v1/auth/me", hs_api_me, AUTH},
+    {"GET", "/api/v1/auth/me/preferences", hs_api_prefs_get, AUTH},
+    {"PUT", "/api/v1/auth/me/preferences", hs_api_prefs_put, AUTH | JSON},
 
     {"GET", "/api/v1/users", hs_api_users_list, ADMIN},
     {"POST", "/api/v1/users", hs_api_users_create, ADMIN | JSON},
@@ -50,6 +52,8 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/diagnoses/{id}", hs_api_diagnosis_get, AUTH},
     {"DELETE", "/api/v1/diagnoses/{id}", hs_api_diagnosis_delete, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/download", hs_api_diagnosis_download, AUTH},
+    {"GET", "/api/v1/diagnoses/{id}/projection", hs_api_diagnosis_projection,
+     AUTH},
 };
 
 const size_t hs_api_n_routes = sizeof hs_api_routes / sizeof hs_api_routes[0];

@@ -272,6 +272,12 @@ typedef struct hs_store_ops {
                                char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
                                hs_error *err);
 
+    hs_status (*user_prefs_get)(void *impl, hs_id user_id, char **json_out,
+                                hs_error *err);
+    hs_status (*user_prefs_set)(void *impl, hs_id user_id,
+                                const char *prefs_json, int64_t now,
+                                hs_error *err);
+
     hs_status (*model_create)(void *impl, hs_model_rec *m, hs_error *err);
     hs_status (*model_get)(void *impl, hs_id id, hs_id viewer_id,
                            int viewer_is_admin, hs_model_rec *out,
@@ -844,6 +850,31 @@ static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
     free(items);
 }
 
+/* ---- preferences ---------------------------------------------------------- */
+
+/* The saved preferences of user_id (JSON object text, malloc'ed into
+ * *json_out; caller frees). HS_ERR_NOTFOUND when none were saved. */
+static inline hs_status hs_store_user_prefs_get(hs_store *store, hs_id user_id,
+                                                char **json_out, hs_error *err)
+{
+    if (!store || !json_out)
+        return hs_store__bad(err, "user_prefs_get: missing argument");
+    *json_out = NULL;
+    return store->ops->user_prefs_get(store->impl, user_id, json_out, err);
+}
+
+/* Replaces user_id's preferences (non-empty JSON text, copied).
+ * HS_ERR_NOTFOUND when the user does not exist. */
+static inline hs_status hs_store_user_prefs_set(hs_store *store, hs_id user_id,
+                                                const char *prefs_json,
+                                                int64_t now, hs_error *err)
+{
+    if (!store || !prefs_json || !prefs_json[0])
+        return hs_store__bad(err, "user_prefs_set: missing argument");
+    return store->ops->user_prefs_set(store->impl, user_id, prefs_json, now,
+                                      err);
+}
+
 /* ---- models ------------------------------------------------------------- */
 
 /* Inserts a model from all of m's fields but id, which the store sets.
@@ -1168,7 +1199,7 @@ static inline void hs_store_close(hs_store *store)
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
 
 /* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 3
+#define HS_STORE_SQLITE_SCHEMA_VERSION 4
 
 #ifdef __cplusplus
 }

@@ -173,6 +173,13 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX diagnoses_owner_created ON diagnoses(owner_id, created_at);"
     "CREATE INDEX diagnoses_model ON diagnoses(model_id);",
+
+    /* 4: per-user preferences of the web UI (language, theme, layout, the
+     * last dataset and model): one JSON object per user. */
+    "CREATE TABLE user_prefs ("
+    "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  prefs_json TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1635,6 +1642,43 @@ static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
                       "iib", id, viewer_id, viewer_is_admin);
 }
 
+/* ---- preferences ------------------------------------------------------- */
+
+static hs_status read_prefs(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return dup_text(st, 0, dst, err, "preferences");
+}
+
+static void release_prefs(void *row)
+{
+    free(*(char **)row);
+    *(char **)row = NULL;
+}
+
+static hs_status sq_user_prefs_get(void *impl, hs_id user_id, char **json_out,
+                                   hs_error *err)
+{
+    return sq_get_one(impl, read_prefs, release_prefs, json_out,
+                      "no preferences saved", err,
+                      "SELECT prefs_json FROM user_prefs WHERE user_id = ?1",
+                      "i", (int64_t)user_id);
+}
+
+static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
+                                   const char *prefs_json, int64_t now,
+                                   hs_error *err)
+{
+    char missing[64];
+    snprintf(missing, sizeof missing, "user %lld does not exist",
+             (long long)user_id);
+    return sq_insert(impl, NULL, NULL, missing, err, "saving preferences",
+                     "INSERT INTO user_prefs (user_id, prefs_json, updated_at)"
+                     " VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE"
+                     " SET prefs_json = excluded.prefs_json,"
+                     " updated_at = excluded.updated_at",
+                     "iti", (int64_t)user_id, prefs_json, now);
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static void sq_close(hs_store *store)
@@ -1657,6 +1701,8 @@ static void sq_close(hs_store *store)
 }
 
 static const hs_store_ops sq_ops = {
+    .user_prefs_get = sq_user_prefs_get,
+    .user_prefs_set = sq_user_prefs_set,
     .name = "sqlite",
     .close = sq_close,
     .begin = sq_begin,

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import API, check, expect_error, expect_json, has_fields, is_int, USER_FIELDS  # noqa: E402
+from harness import API, check, details, expect_error, expect_json, has_fields, is_int, USER_FIELDS  # noqa: E402
 
 SERVER = {}
 
@@ -229,6 +229,36 @@ def test_a_few_failures_do_not_lock(c, server):
 def test_notifications_not_for_users(c):
     c.login_as("alice")
     expect_error(c.get(API + "/notifications"), 403, "forbidden")
+
+def test_preferences_saved_per_user(c):
+    """Language, theme, palette, density and the last dataset/model are
+    saved per user (the UI restores them), validated, and private."""
+    c.login_as("alice")
+    r = c.get(API + "/auth/me/preferences")
+    prefs = expect_json(r, 200, "preferences")["preferences"]
+    check(isinstance(prefs, dict), "preferences is an object", prefs)
+    want = {"language": "zh-CN", "theme": "dark", "palette": "vivid", "density": "compact",
+            "last_dataset_id": 3, "last_model_id": None}
+    r = c.put_json(API + "/auth/me/preferences", {"preferences": want})
+    check(expect_json(r, 200, "PUT preferences")["preferences"] == want, "echoes what was saved", r)
+    check(expect_json(c.get(API + "/auth/me/preferences"), 200)["preferences"] == want, "read back")
+    other = c.new().login_as("bob")
+    check(expect_json(other.get(API + "/auth/me/preferences"), 200)["preferences"] != want,
+          "another user does not see them")
+    for bad, field in (({"language": "fr"}, "language"), ({"theme": 3}, "theme"),
+                       ({"density": "tiny"}, "density"), ({"last_model_id": "x"}, "last_model_id"),
+                       ({"palette": "p" * 40}, "palette")):
+        err = expect_error(c.put_json(API + "/auth/me/preferences", {"preferences": bad}), 422,
+                           "invalid_data")
+        check(details(err).get("field") == field, "the field is named", err)
+    expect_error(c.put_json(API + "/auth/me/preferences", {"prefs": {}}), 400, "bad_request")
+    expect_error(c.put_json(API + "/auth/me/preferences", {"preferences": {"x": "y" * 9000}}), 413,
+                 "payload_too_large")
+    r = c.put_json(API + "/auth/me/preferences", {"preferences": want}, csrf=False)
+    expect_error(r, 403, "csrf_failed")
+    anon = c.new()
+    expect_error(anon.get(API + "/auth/me/preferences"), 401, "unauthorized")
+
 
 
 if __name__ == "__main__":

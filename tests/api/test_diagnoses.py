@@ -179,6 +179,38 @@ def test_multipart_csv_with_labels(c):
     check(diag["metrics"]["accuracy"] > 0.8, "the model trained on this data should mostly agree with it", diag["metrics"])
 
 
+def test_projection_for_the_scatter(c):
+    """The 2-D PCA projection of the diagnosed samples: one point per row
+    with its predicted class index and confidence; evenly sampled and
+    flagged as such beyond max_points; the same answer every time."""
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag = expect_json(upload_diagnosis(c, model["id"], data), 201)
+    path = API + "/diagnoses/%d/projection" % diag["id"]
+    p = expect_json(c.get(path), 200, "projection")
+    has_fields(p, ("total", "sampled", "shown", "explained_variance", "classes", "columns", "points"), "projection")
+    check(p["total"] == 600 and p["shown"] == 600 and p["sampled"] is False, "every row is shown", p)
+    check(p["columns"] == ["row", "x", "y", "predicted", "confidence"], "column names", p)
+    check(len(p["points"]) == 600 and [pt[0] for pt in p["points"]] == list(range(1, 601)), "rows 1..600 in order")
+    ev = p["explained_variance"]
+    check(len(ev) == 2 and 0 < ev[1] <= ev[0] <= 1, "explained variance is ordered fractions", ev)
+    counts = {}
+    for row, x, y, k, conf in p["points"]:
+        check(isinstance(x, float) and isinstance(y, float), "coordinates are numbers", [row, x, y])
+        check(0 <= k < len(p["classes"]) and 0 < conf <= 1, "class index and confidence", [row, k, conf])
+        counts[p["classes"][k]] = counts.get(p["classes"][k], 0) + 1
+    check(counts == {k: v for k, v in diag["class_counts"].items() if v}, "points carry the predicted classes", counts)
+    again = expect_json(c.get(path), 200)
+    check(again["points"] == p["points"], "the projection is deterministic")
+    small = expect_json(c.get(path + "?max_points=50"), 200, "sampled projection")
+    check(small["sampled"] is True and small["shown"] == 50 and len(small["points"]) == 50, "sampled to 50", small)
+    check(len({pt[0] for pt in small["points"]}) == 50, "sampled rows are distinct", small)
+    for bad in ("0", "abc", "-3", "100001"):
+        expect_error(c.get(path + "?max_points=" + bad), 400, "bad_request")
+    other = c.new().login_as("bob")
+    expect_error(other.get(path), 404, "not_found")
+
+
 def test_download_csv_and_json(c):
     data, model = model_for(c)
     c.login_as("alice")

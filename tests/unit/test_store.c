@@ -2346,6 +2346,34 @@ static void test_transaction_owned_by_thread(void **state)
                      HS_ERR_NOTFOUND);
 }
 
+/* ---- preferences ------------------------------------------------------- */
+
+static void test_user_prefs(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    char *json = NULL;
+    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err),
+                     HS_ERR_NOTFOUND);
+    assert_null(json);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
+                                             "{\"lang\":\"zh-CN\"}", 10, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
+                                             "{\"lang\":\"en\",\"theme\":"
+                                             "\"dark\"}",
+                                             11, &err),
+                     HS_OK); /* replaced, not added */
+    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err), HS_OK);
+    assert_string_equal(json, "{\"lang\":\"en\",\"theme\":\"dark\"}");
+    free(json);
+    assert_int_equal(hs_store_user_prefs_set(f->store, 9999, "{}", 1, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann, "", 1, &err),
+                     HS_ERR_INVALID);
+}
+
 /* ---- files, migrations ------------------------------------------------- */
 
 static void test_reopen_and_wal(void **state)
@@ -2368,8 +2396,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 3);
+                        "1,2,3,4");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 4);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -2378,7 +2406,8 @@ static void test_reopen_and_wal(void **state)
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
                         "account_events,datasets,diagnoses,jobs,models,"
-                        "notifications,schema_migrations,sessions,users");
+                        "notifications,schema_migrations,sessions,"
+                        "user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -2442,7 +2471,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3");
+                        "1,2,3,4");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -2469,7 +2498,8 @@ static void test_migration_from_v1(void **state)
     hs_user u;
     char buf[256];
 
-    downgrade(f, "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+    downgrade(f, "DROP TABLE user_prefs;"
+                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
                  "DROP TABLE datasets;"
                  "DELETE FROM schema_migrations WHERE version >= 2;");
     assert_string_equal(raw_query(f->path,
@@ -2511,8 +2541,9 @@ static void test_migration_from_v2(void **state)
 
     d.profile_json = "{\"columns\":[]}";
     assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
-    downgrade(f, "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
-                 "DELETE FROM schema_migrations WHERE version = 3;");
+    downgrade(f, "DROP TABLE user_prefs;"
+                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+                 "DELETE FROM schema_migrations WHERE version >= 3;");
     assert_string_equal(raw_query(f->path,
                                   "SELECT COUNT(*) FROM sqlite_master WHERE"
                                   " tbl_name IN ('models', 'jobs',"
@@ -2733,6 +2764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_owned_by_thread, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_user_prefs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
                                         teardown),
