@@ -84,7 +84,10 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
                 return cli_usage_error("serve", "%s", err.message);
             if (pass == 1 && !is_config &&
                 hs_server_config_set(cfg, key, value, &err) != HS_OK)
-                return cli_usage_error("serve", "--%s", err.message);
+                return cli_usage_error("serve", "%s%s",
+                                       strncmp(err.message, "unknown", 7) ? "--"
+                                                                          : "",
+                                       err.message);
         }
     }
     return CLI_OK;

@@ -148,10 +148,11 @@ void hs_api_me(hs_app *app, hs_req *req, hs_resp *resp)
 {
     (void)app;
     hs_reply_json(resp, 200,
-                  json_pack("{s:o, s:s, s:I}", "user",
+                  json_pack("{s:o, s:s, s:I, s:b}", "user",
                             hs_api_user_json(&req->user, hs_now()),
                             "csrf_token", req->csrf_token, "expires_at",
-                            (json_int_t)req->session.expires_at));
+                            (json_int_t)req->session.expires_at, "remember",
+                            req->session.remember));
 }
 
 /* ---- first-run setup ----------------------------------------------------------- */
@@ -191,9 +192,11 @@ void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
     else if (users > 0 || !app->setup_token[0])
         hs_reply_error(resp, 409, "conflict", NULL,
                        "setup is already done; log in instead");
-    else if (!rate_allows(app, req))
+    else if (!rate_allows(app, req)) {
         hs_reply_error(resp, 429, "rate_limited", NULL,
                        "too many attempts from this address; wait a minute");
+        hs_resp_header(resp, "Retry-After", "60");
+    }
     else if (!hs_auth_setup_token_matches(app->setup_token, token))
         hs_reply_error(resp, 403, "setup_token_invalid", NULL,
                        "the setup token is wrong (it was printed on the "

@@ -2,6 +2,7 @@
  * datasets. Uploads arrive as a committed blob (http.c); the datasets
  * service decides whether it is a dataset. */
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "datasets.h"
@@ -84,8 +85,12 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
     } else {
+        char name[HS_DATASET_NAME_MAX + 8];
+        size_t n = strlen(rec.name);
+        int has_ext = n >= 4 && !strcasecmp(rec.name + n - 4, ".csv");
+        snprintf(name, sizeof name, "%s%s", rec.name, has_ext ? "" : ".csv");
         hs_reply_fd(resp, 200, "text/csv; charset=utf-8", fd, size);
-        hs_api_attachment(resp, rec.name);
+        hs_api_attachment(resp, name);
     }
     hs_dataset_rec_free(&rec);
 }

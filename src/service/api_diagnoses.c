@@ -102,6 +102,12 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
     hs_error err = {0};
     hs_diag_result res = {0};
     const json_t *rows = json_object_get(body, "rows");
+    if (!rows) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "rows"),
+                       "send the samples in 'rows' (or a CSV as multipart)");
+        return;
+    }
     hs_status st = hs_diag_rows_to_dataset(m, rows, &ds, &details, &warn, &err);
     if (st == HS_OK && store && ds->n_rows > app->limits.sync_rows) {
         st = rows_job(app, req, resp, rows, model_id, name, &err);
@@ -153,6 +159,12 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
     }
     if (st == HS_OK && ds->n_rows == 0)
         st = hs_fail(&err, HS_ERR_INVALID, "%s: no data rows", name);
+    json_t *details = NULL;
+    if (st == HS_OK && hs_diag_check_columns(m, ds, &details, &err) != HS_OK) {
+        hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
+        hl_dataset_free(ds);
+        return;
+    }
     if (st == HS_OK && ds->n_rows > app->limits.sync_rows) {
         st = submit_job(app, req, resp, model_id, req->upload.blob_key,
                         "csv", name, &err);

@@ -25,7 +25,7 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
         goto done;
     }
     if (!dataset_id) {
-        hs_reply_error(resp, 422, "invalid_params",
+        hs_reply_error(resp, 400, "bad_request",
                        json_pack("{s:s}", "field", "dataset_id"),
                        "a training job needs 'dataset_id'");
         goto done;

@@ -202,6 +202,22 @@ hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
     return HS_OK;
 }
 
+hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
+                                json_t **details, hs_error *err)
+{
+    *details = NULL;
+    for (size_t j = 0; j < hl_model_n_features(m); j++) {
+        const char *name = hl_model_feature_name(m, j);
+        if (hl_dataset_feature_index(ds, name) < 0) {
+            *details = json_pack("{s:s}", "column", name);
+            return hs_fail(err, HS_ERR_INVALID,
+                           "%s: the KPI '%s' that the model needs is missing",
+                           ds->source ? ds->source : "the data", name);
+        }
+    }
+    return HS_OK;
+}
+
 /* ---- running ---------------------------------------------------------------------- */
 
 /* rows: [sample_id|null, predicted, confidence, [p...], label|-1] */

@@ -40,6 +40,12 @@ hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
                                   hl_dataset **out, json_t **details,
                                   hl_warnings *warn, hs_error *err);
 
+/* HS_ERR_INVALID with *details {"column": name} when ds lacks a KPI the
+ * model needs (checked before a diagnosis is queued, so the user hears of
+ * it at once). */
+hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
+                                json_t **details, hs_error *err);
+
 /* Runs the model over ds. Columns are matched by name; a missing KPI is
  * HS_ERR_INVALID naming it. warn (may be NULL) holds earlier warnings to
  * report along (it is emptied). */

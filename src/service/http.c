@@ -77,6 +77,7 @@ typedef struct req_ctx {
     uint64_t body_bytes;   /* bytes of body received */
     struct MHD_PostProcessor *pp;
     hs_blob_writer *writer;
+    uint64_t file_bytes;   /* bytes of the "file" part so far */
     int answered;          /* a response was queued */
     double t_start;
 } req_ctx;
@@ -305,7 +306,9 @@ static int find_route(const hs_http *h, const char *method, const char *path,
         hs_id tmp[2] = {0, 0};
         if (!match_pattern(h->routes[i].pattern, path, tmp))
             continue;
-        if (!strcmp(h->routes[i].method, method)) {
+        /* HEAD is GET without the body (libmicrohttpd drops it). */
+        if (!strcmp(h->routes[i].method, method) ||
+            (!strcmp(method, "HEAD") && !strcmp(h->routes[i].method, "GET"))) {
             ids[0] = tmp[0];
             ids[1] = tmp[1];
             return (int)i;
@@ -433,6 +436,16 @@ static enum MHD_Result post_iterator(void *cls, enum MHD_ValueKind kind,
         return MHD_YES;
     }
     hs_error err = {0};
+    /* A new part starts at offset 0: a second "file" part is refused
+     * rather than appended to the first. */
+    if (c->writer && off == 0 && size > 0 && c->file_bytes > 0) {
+        hs_blob_abort(c->writer);
+        c->writer = NULL;
+        hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                       "the form has more than one 'file' part");
+        c->failed = 1;
+        return MHD_YES;
+    }
     if (!c->writer) {
         if (c->req.upload.present) {
             hs_reply_error(&c->resp, 400, "bad_request", NULL,
@@ -451,6 +464,7 @@ static enum MHD_Result post_iterator(void *cls, enum MHD_ValueKind kind,
             return MHD_YES;
         }
     }
+    c->file_bytes += size;
     if (size && hs_blob_write(c->writer, data, size, &err) != HS_OK) {
         hs_blob_abort(c->writer);
         c->writer = NULL;
@@ -634,10 +648,10 @@ static void serve_static(req_ctx *c)
     snprintf(etag, sizeof etag, "\"%llx-%llx%s\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtime, gz ? "-gz" : "");
     const char *inm = hs_req_header(&c->req, "If-None-Match");
-    /* index.html must be revalidated every time (it names the assets);
-     * the assets can be cached for a while and are revalidated by ETag. */
-    const char *cache = !strcmp(rel, "/index.html") ? "no-cache"
-                                                   : "public, max-age=3600";
+    /* Revalidated on every use (a 304 when unchanged): the modules import
+     * each other by plain names, so a stale cached one could run against
+     * a newer one after an upgrade. */
+    const char *cache = "no-cache";
     if (inm && !strcmp(inm, etag)) {
         close(fd);
         c->resp.status = 304;
@@ -767,7 +781,7 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
         MHD_add_response_header(mr, "Content-Type", r->content_type);
     MHD_add_response_header(mr, "X-Request-Id", c->req.request_id);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-    int is_api = (size_t)c->route_index < c->h->n_routes;
+    int is_api = c->route_index != (int)(c->h->n_routes + EXTRA_STATIC);
     if (is_api)
         MHD_add_response_header(mr, "Cache-Control", "no-store");
     for (size_t i = 0; i < r->n_headers; i++)

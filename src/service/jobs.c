@@ -172,7 +172,7 @@ hs_status hs_jobs_train_params(const json_t *params, const char *algo,
             return st;
     }
     /* More folds than this only multiply the training time. */
-    if (out->cv_folds > HS_JOBS_MAX_CV_FOLDS)
+    if (out->cv_folds == 1 || out->cv_folds > HS_JOBS_MAX_CV_FOLDS)
         return bad_param(field, err, "cv_folds", "must be 0 (off) or in 2..20");
     hl_error herr;
     hl_error_clear(&herr);

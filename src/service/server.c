@@ -50,7 +50,7 @@ static const key_spec KEYS[] = {
     U("max-json-mb", max_json_mb, 1, 4096, "largest JSON body, MiB (32)"),
     U("workers", workers, 1, 64, "jobs that run at once (1)"),
     U("train-threads", train_threads, 0, 256, "threads per training, 0 = all cores (0)"),
-    U("sync-rows", sync_rows, 1, 10000000, "CSV diagnoses above this many rows become jobs (5000)"),
+    U("sync-rows", sync_rows, 1, 10000000, "diagnoses above this many rows become jobs (5000)"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "queued jobs before new ones get 503 (100)"),
     U("login-rate", login_rate, 0, 1000000, "logins per minute per client address, 0 = unlimited (300)"),
     U("model-cache", model_cache, 1, 1024, "loaded models kept in memory (16)"),

@@ -274,5 +274,11 @@ def test_times_are_integers(c):
     check(is_num(h["uptime_seconds"]), "uptime should be a number")
 
 
+def test_head_is_get_without_a_body(c):
+    r = c.request("HEAD", API + "/health")
+    check(r.status == 200 and not r.body, "HEAD /health answers 200 without a body", r)
+    check(r.headers.get("X-Request-Id"), "with a request id", r)
+
+
 if __name__ == "__main__":
     harness.main(globals())

@@ -129,6 +129,20 @@ def test_upload_good_csv_profile(c):
             check(diff is None, "profile differs from `healer profile --json`: %s" % diff)
 
 
+def test_upload_two_file_parts_refused(c):
+    """Two parts named 'file' are refused, not joined into one dataset."""
+    c.login_as("alice")
+    before = harness.list_ids(c, API + "/datasets")
+    body, ctype = harness.multipart(files={"file": ("a.csv", b"a,b\n1,2\n")})
+    second, _ = harness.multipart(files={"file": ("b.csv", b"3,4\n")}, boundary=ctype.split("=", 1)[1])
+    # one body with both parts: the first without its closing line, then the second
+    boundary = ctype.split("=", 1)[1].encode()
+    joined = body[: body.rindex(b"--" + boundary + b"--")] + second
+    err = expect_error(c.post_raw(API + "/datasets", joined, ctype), 400, "bad_request")
+    check("more than one" in err["message"], "the message says why", err)
+    check(harness.list_ids(c, API + "/datasets") == before, "nothing was stored")
+
+
 def test_upload_string_labels(c):
     c.login_as("alice")
     data = harness.simulate(samples=300, features=6, classes=4, seed=3, string_labels=True)

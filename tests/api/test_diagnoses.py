@@ -432,6 +432,25 @@ def test_large_csv_diagnosis_becomes_job():
 
 
 @harness.timeout(60)
+def test_large_csv_missing_kpi_is_refused_at_once():
+    """A CSV over --sync-rows that lacks a KPI of the model is a 422 naming
+    it, like a small one - not a job that fails later."""
+    s, c, data, model = sync_rows_server()
+    with s:
+        header, rows = harness.parse_csv(data)
+        drop = header.index("feature3")
+        keep = [i for i in range(len(header)) if i != drop]
+        body = (",".join(header[i] for i in keep) + "\n" +
+                "".join(",".join(r[i] for i in keep) + "\n" for r in rows[:300])).encode()
+        before = expect_json(c.get(API + "/jobs"), 200)["total"]
+        err = expect_error(upload_diagnosis(c, model["id"], body), 422, "invalid_data")
+        check(details(err).get("column") == "feature3", "details.column names the KPI", err)
+        check(expect_json(c.get(API + "/jobs"), 200)["total"] == before, "no job was queued")
+        err = expect_error(c.post_json(API + "/diagnoses", {"model_id": model["id"]}), 400, "bad_request")
+        check(details(err).get("field") == "rows", "a body without rows names the field", err)
+
+
+@harness.timeout(60)
 def test_large_json_diagnosis_becomes_job():
     # The contract says "small requests (<= --sync-rows rows)" for both forms;
     # this is the JSON form.
