@@ -17,7 +17,9 @@ so each run first waits for idle CPUs, records how busy other processes kept
 them, and is repeated when they disturbed it.
 
 Writes bench/out/results.json (raw figures) and renders the markdown with
-report.render_markdown into docs/benchmarks.md. A quick (BENCH_QUICK=1)
+report.render_markdown into docs/benchmarks.md, keeping the hand-written
+notes and the "Web API" section that bench/api.py wrote (between
+<!-- api --> and <!-- /api -->) as they are. A quick (BENCH_QUICK=1)
 smoke run writes bench/out/results-quick.json and bench/out/benchmarks.md
 instead, so it never replaces published figures. `--render-only` re-renders
 the page from the existing results file.

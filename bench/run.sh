@@ -1,9 +1,12 @@
 #!/bin/sh
-# Benchmark entry point (`make bench`): installs the peer packages if missing,
-# then runs bench/compare.py, which times build/healer, XGBoost and
+# Benchmark entry point (`make bench`): installs the peer packages and wrk if
+# missing, then runs bench/compare.py, which times build/healer, XGBoost and
 # scikit-learn side by side and writes bench/out/results.json plus
 # docs/benchmarks.md (a quick run: bench/out/results-quick.json and
-# bench/out/benchmarks.md).
+# bench/out/benchmarks.md), and after it bench/api.py, which benchmarks the
+# web back end (`healer serve`: upload to trained model, single-row
+# diagnoses under wrk) and writes bench/out/api.json plus the "Web API"
+# section of docs/benchmarks.md (quick: bench/out/api-quick.{json,md}).
 #
 # /usr/bin/python3 is named explicitly: the peers are Debian packages that
 # only the system interpreter sees, whatever `python3` is first in PATH.
@@ -25,17 +28,24 @@
 #   HEALER=PATH           engine binary (default build/healer)
 #   BENCH_DATA_DIR=DIR    reference data (default ../shared/data)
 #   BENCH_OUT=DIR         derived files and results.json (default bench/out)
+#   BENCH_API_ONLY=1      run bench/api.py alone (not compare.py)
+#   BENCH_API_SECONDS=S   duration of each wrk run (default 15, quick 3)
+#   BENCH_API_REPEATS=N   upload-to-model runs (default 3, quick 1)
+#   BENCH_API_SEQUENTIAL=N  sequential diagnosis requests (default 1000, quick 200)
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
 cd "$(dirname "$0")/.."
 
 HEALER_BENCH_DEPS=1 sh mk/deps.sh
+entry="sh bench/run.sh"
+[ -n "$MAKELEVEL" ] && entry="make bench"
+if [ "${BENCH_API_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/api.py --entry "$entry"
+fi
 if [ ! -x /usr/bin/time ]; then
     echo "bench: /usr/bin/time is missing (Debian package 'time'): it measures peak memory" >&2
     exit 1
 fi
-
-entry="sh bench/run.sh"
-[ -n "$MAKELEVEL" ] && entry="make bench"
-exec /usr/bin/python3 bench/compare.py --entry "$entry"
+/usr/bin/python3 bench/compare.py --entry "$entry"
+exec /usr/bin/python3 bench/api.py --entry "$entry"

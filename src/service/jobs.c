@@ -121,7 +121,10 @@ static hs_status set_param(const param_spec *ps, const json_t *v,
     case P_DOUBLE:
         if (!json_is_number(v))
             return bad_param(field, err, ps->name, "must be a number");
-        *(double *)base = json_number_value(v);
+        {
+            double d = json_number_value(v);
+            memcpy(base, &d, sizeof d); /* base points at a double field */
+        }
         return HS_OK;
     case P_BOOL:
         if (!json_is_boolean(v))
