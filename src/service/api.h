@@ -48,6 +48,14 @@ void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
 /* The same with the paging read from the request (400 on bad values). */
 void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items);
 
+/* Answers a store list call: its error when st is not HS_OK, else the page
+ * of n records (elem_size bytes each) rendered by `render`. The caller
+ * still frees the records. */
+typedef json_t *(*hs_api_render)(const void *record);
+void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
+                          const hs_error *err, const void *items, size_t n,
+                          size_t elem_size, hs_api_render render);
+
 /* 422 invalid_csv with where the engine found the problem (file, line,
  * column, column_index). */
 void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e);

@@ -11,22 +11,20 @@
 #include "accounts.h"
 #include "api.h"
 
+static json_t *user_item(const void *u)
+{
+    return hs_api_user_json(u, hs_now());
+}
+
 void hs_api_users_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_user *users = NULL;
     size_t n = 0;
     hs_error err = {0};
     hs_status st = hs_store_user_list(app->store, &users, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *items = json_array();
-    int64_t now = hs_now();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, hs_api_user_json(&users[i], now));
+    hs_api_reply_records(req, resp, st, &err, users, n, sizeof *users,
+                         user_item);
     free(users);
-    hs_api_reply_list(req, resp, items);
 }
 
 /* Answers with user `id` as it is now. */
@@ -151,8 +149,9 @@ void hs_api_user_password(hs_app *app, hs_req *req, hs_resp *resp)
     json_decref(body);
 }
 
-static json_t *notification_json(const hs_notification *m)
+static json_t *notification_json(const void *rec)
 {
+    const hs_notification *m = rec;
     return json_pack("{s:I, s:s, s:s, s:o, s:I, s:b}", "id", (json_int_t)m->id,
                      "kind", m->kind, "message", m->message, "user_id",
                      m->user_id ? json_integer((json_int_t)m->user_id)
@@ -168,15 +167,9 @@ void hs_api_notifications_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_store_notification_list(
         app->store, unread && strcmp(unread, "0") != 0, &items, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, notification_json(&items[i]));
+    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
+                         notification_json);
     free(items);
-    hs_api_reply_list(req, resp, list);
 }
 
 void hs_api_notification_read(hs_app *app, hs_req *req, hs_resp *resp)

@@ -166,6 +166,21 @@ void hs_api_attachment(hs_resp *resp, const char *name)
     hs_resp_header(resp, "Content-Disposition", value);
 }
 
+void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
+                          const hs_error *err, const void *items, size_t n,
+                          size_t elem_size, hs_api_render render)
+{
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list,
+                              render((const char *)items + i * elem_size));
+    hs_api_reply_list(req, resp, list);
+}
+
 json_t *hs_api_time(int64_t t)
 {
     return t ? json_integer((json_int_t)t) : json_null();

@@ -38,6 +38,11 @@ void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec_free(&rec);
 }
 
+static json_t *dataset_item(const void *rec)
+{
+    return hs_api_dataset_json(rec, 0);
+}
+
 void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     const char *trash = hs_req_query(req, "include_deleted");
@@ -48,15 +53,9 @@ void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
                                          req->user.is_admin,
                                          trash && strcmp(trash, "0") != 0,
                                          &items, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, hs_api_dataset_json(&items[i], 0));
+    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
+                         dataset_item);
     hs_dataset_list_free(items, n);
-    hs_api_reply_list(req, resp, list);
 }
 
 void hs_api_dataset_get(hs_app *app, hs_req *req, hs_resp *resp)

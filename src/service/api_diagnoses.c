@@ -227,6 +227,11 @@ done:
     json_decref(body);
 }
 
+static json_t *diagnosis_item(const void *rec)
+{
+    return hs_api_diagnosis_json(rec);
+}
+
 void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_diagnosis_rec *items = NULL;
@@ -234,15 +239,9 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_store_diagnosis_list(app->store, req->user.id,
                                            req->user.is_admin, &items, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, hs_api_diagnosis_json(&items[i]));
+    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
+                         diagnosis_item);
     hs_diagnosis_list_free(items, n);
-    hs_api_reply_list(req, resp, list);
 }
 
 /* The diagnosis of the path's {id} and its results; 0 after answering. */

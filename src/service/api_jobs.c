@@ -56,6 +56,11 @@ done:
     json_decref(body);
 }
 
+static json_t *job_item(const void *rec)
+{
+    return hs_api_job_json(rec, hs_now());
+}
+
 void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_job_rec *items = NULL;
@@ -63,16 +68,9 @@ void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_store_job_list(app->store, req->user.id,
                                      req->user.is_admin, &items, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *list = json_array();
-    int64_t now = hs_now();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, hs_api_job_json(&items[i], now));
+    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
+                         job_item);
     hs_job_list_free(items, n);
-    hs_api_reply_list(req, resp, list);
 }
 
 void hs_api_job_get(hs_app *app, hs_req *req, hs_resp *resp)

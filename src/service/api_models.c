@@ -6,6 +6,11 @@
 #include "api.h"
 #include "models.h"
 
+static json_t *model_item(const void *rec)
+{
+    return hs_api_model_json(rec, 0);
+}
+
 void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_model_rec *items = NULL;
@@ -13,15 +18,9 @@ void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_store_model_list(app->store, req->user.id,
                                        req->user.is_admin, &items, &n, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        return;
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, hs_api_model_json(&items[i], 0));
+    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
+                         model_item);
     hs_model_list_free(items, n);
-    hs_api_reply_list(req, resp, list);
 }
 
 /* Reads the model of the path's {id} for the viewer; 0 after answering. */
