@@ -30,9 +30,16 @@ ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 ASAN_CLI_OBJ  := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 
-.PHONY: all deps run demo test unit-tests asan-tests cli-tests bench clean format lint
+.PHONY: all web deps run demo screenshots test unit-tests asan-tests cli-tests bench clean format lint
 
-all: build/healer
+all: build/healer web
+
+# The web UI served by healer serve (mk/web.sh): sources + pinned vendor
+# files copied to web/dist with gzip twins.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null)
+web: web/dist/.stamp
+web/dist/.stamp: $(WEB_SRC) web/package-lock.json mk/web.sh
+	@sh mk/web.sh
 
 deps:
 	@sh mk/deps.sh
@@ -94,6 +101,11 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
+# The README's screenshots, taken by the browser tests (tests/e2e).
+screenshots: deps
+	@$(MAKE) --no-print-directory all
+	SCREENSHOT_DIR=docs/screenshots node tests/e2e/test_ui.mjs
+
 # A guided tour of the command-line engine on simulated data.
 demo: all
 	@sh mk/demo.sh
@@ -108,4 +120,4 @@ lint:
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 -Iinclude src
 
 clean:
-	rm -rf build
+	rm -rf build web/dist

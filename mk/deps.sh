@@ -1,20 +1,32 @@
 #!/bin/sh
-# Installs the Debian packages the build, the tests and the benchmarks need,
-# only those not yet installed, so running it again is cheap (idempotent).
+# Installs what the build, the tests and the benchmarks need, only what is
+# missing, so running it again is cheap (idempotent): Debian packages with
+# apt-get, then the web UI's npm packages at the exact versions of
+# web/package-lock.json (npm ci, re-run only when the lock file changes).
 set -e
-PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev"
+cd "$(dirname "$0")/.."
+PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev chromium"
+# Node.js and npm install the web UI's pinned packages; a machine that
+# already has them (any source) keeps its own.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # Benchmark peers are optional for `make test`; `make bench` installs them.
-[ "${HEALER_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS python3-xgboost python3-sklearn python3-torch python3-psutil time"
+[ "${HEALER_BENCH_DEPS:-0}" = 1 ] && PKGS="$PKGS python3-xgboost python3-sklearn python3-torch python3-psutil time wrk"
 
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
-echo "deps: installing$missing"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+stamp=web/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
+    echo "deps: npm ci (web/package-lock.json)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -4,7 +4,8 @@
 # CLI suites (tests/cli/*.sh) drive build/healer and report with the same
 # "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does; API suites
 # (tests/api/test_*.py) start real `healer serve` processes on loopback and
-# report the same way.
+# report the same way, and so do the end-to-end UI suites
+# (tests/e2e/test_*.mjs, Node + headless Chromium).
 cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
@@ -61,6 +62,25 @@ for healer in build/healer build/asan/healer; do
             broken="$broken $t"
         fi
     done
+done
+# The end-to-end suites (tests/e2e/test_*.mjs) drive the web UI (web/dist)
+# in headless Chromium against build/healer (see tests/e2e/harness.mjs).
+# node and /usr/bin/chromium are dependencies (make deps), so a missing one
+# fails the suites instead of skipping them.
+HEALER=build/healer
+export HEALER
+for t in tests/e2e/test_*.mjs; do
+    [ -f "$t" ] || continue
+    if ! command -v node >/dev/null 2>&1; then
+        echo "== $t: node not found, counted as failed"
+    elif [ ! -x /usr/bin/chromium ]; then
+        echo "== $t: /usr/bin/chromium not found, counted as failed"
+    else
+        run_suite "$t" node "$t"
+        continue
+    fi
+    failed=$((failed + 1))
+    broken="$broken $t"
 done
 
 [ -n "$broken" ] && echo "failing suites:$broken"

@@ -1,0 +1,846 @@
+// test_ui.mjs - the SystemHealer web UI end to end, in headless Chromium.
+//
+// What: a user's whole path through the UI against a real `healer serve`:
+// first-run setup with the printed token, login (and its error), upload of a
+// simulated training set with progress and profile, a bad file's inline
+// error, training with live progress, the model page's charts, diagnosis by
+// file and by pasted row, the class chart's bar/pie switch, sorting and
+// paging the results, the CSV/JSON downloads, cancelling a training, delete
+// with undo, language and theme switches (saved in the preferences), a
+// returning user's restored context, the admin page, another user's model
+// staying hidden, a phone-sized screen, logout, and the banner shown while
+// the server cannot be reached. Screenshots of the main pages go to
+// SCREENSHOT_DIR (default build/screenshots; `make screenshots` sets
+// docs/screenshots).
+//
+// Why: the API suites prove the server; only a browser proves that the
+// pages call it right, render the charts, survive a lost connection and fit
+// a phone. The page is touched only through the data-testid hooks and routes
+// of docs/ui-contract.tmp.md. Tests build on each other (the model trained
+// in one is diagnosed in the next), but each prepares what it needs through
+// the API when an earlier one failed, so a failure is reported where it is.
+//
+// Run: node tests/e2e/test_ui.mjs [test_name...]   (see harness.mjs)
+
+import fs from 'node:fs';
+import {
+  API, PHONE, Server, check, fail, sleep, waitUntil, unique, simulate, writeTmp, parseCsv, tmpPath,
+  tid, waitForTestId, isVisible, hashOf, waitForHash, textOf, numberIn, waitForText, login, canvasNonEmpty,
+  watchAttr, watched, horizontalOverflow, pageFetch, screenshot, run, shared, DEFAULT_USERS,
+} from './harness.mjs';
+
+const USERS = [...DEFAULT_USERS, ['carol', 'carol-pass-1234', false]];
+// One training thread and two workers: the browser keeps a core on a
+// two-core machine, and a long job left running cannot block the others.
+const main = shared({ users: USERS, args: ['--train-threads', '1', '--workers', '2'] });
+
+const CJK = /[\u3400-\u9fff]/;
+const TRAIN = () => simulate({ samples: 1500, features: 12, classes: 4, stringLabels: true, seed: 1 });
+// new samples of the same simulated system, a little shifted
+const DIAG = () => simulate({ samples: 1500, features: 12, classes: 4, stringLabels: true, seed: 1, shiftSamples: 600 });
+const SMALL = () => simulate({ samples: 400, features: 6, classes: 3, seed: 3 });
+// big enough that 100000 rounds at learning_rate 0.01 take minutes
+const LONG = () => simulate({ samples: 5000, features: 20, classes: 4, seed: 7 });
+const LONG_PARAMS = { rounds: 100000, early_stopping_rounds: 0, learning_rate: 0.01 };
+
+/** The simulated file under a readable name (the UI names datasets and
+ * diagnoses after the file, and they show in the screenshots). */
+function named(sim, name) {
+  const p = tmpPath(name);
+  if (!fs.existsSync(p)) fs.copyFileSync(sim.path, p);
+  return p;
+}
+
+// What the tests made so far (later tests reuse it, or make it via the API).
+const state = {};
+const apis = {};
+async function api(name) {
+  const s = await main();
+  if (!apis[name] || apis[name].server !== s) apis[name] = await s.as(name);
+  return apis[name];
+}
+
+/** The UI needs a moment for ECharts' entry animation before a screenshot. */
+const settle = (page, ms = 1100) => page.waitForTimeout(ms);
+
+async function ensureDataset() {
+  if (!state.dataset) {
+    const ds = await (await api('alice')).uploadDataset(named(TRAIN(), 'cluster-kpis.csv'));
+    state.dataset = { id: ds.id, name: ds.name };
+    console.log(`    (the training set was uploaded through the API: no upload through the UI before)`);
+  }
+  return state.dataset;
+}
+
+async function ensureLongDataset() {
+  if (!state.longDataset) {
+    const ds = await (await api('alice')).uploadDataset(named(LONG(), 'long-run.csv'));
+    state.longDataset = { id: ds.id };
+  }
+  return state.longDataset;
+}
+
+async function ensureModel() {
+  if (!state.model) {
+    const a = await api('alice');
+    const ds = await ensureDataset();
+    let job = await a.createJob(ds.id, { rounds: 40 });
+    job = await a.waitJob(job.id);
+    check(job.state === 'succeeded', 'the fallback training (API) did not succeed', job);
+    state.job = { id: job.id };
+    state.model = { id: job.model_id };
+    console.log(`    (the model was trained through the API: no training through the UI before)`);
+  }
+  return state.model;
+}
+
+async function ensureDiagnosis() {
+  if (!state.diagnosis) {
+    const m = await ensureModel();
+    const d = await (await api('alice')).diagnoseFile(m.id, named(DIAG(), 'new-samples.csv'));
+    state.diagnosis = { id: d.id, rows: d.rows };
+    console.log(`    (the diagnosis was made through the API: no diagnosis by file through the UI before)`);
+  }
+  return state.diagnosis;
+}
+
+/** Opens a route of the app (hash navigation) and waits for an element. */
+async function openRoute(page, server, hash, testid) {
+  await page.goto(server.url + '/' + hash);
+  if (testid) await waitForTestId(page, testid, { timeout: 20_000 });
+}
+
+async function attr(page, id, name) {
+  return page.locator(tid(id)).first().getAttribute(name, { timeout: 5000 });
+}
+
+async function count(page, id) {
+  return page.locator(tid(id)).count();
+}
+
+/** Makes a navigation link visible (opens a collapsed navbar on a small
+ * screen: the toggler is a button that controls the collapsed menu). */
+async function revealNav(page, id) {
+  const link = page.locator(tid(id)).first();
+  if (await link.isVisible().catch(() => false)) return link;
+  let toggler = page.locator('.navbar-toggler:visible').first();
+  if (!(await toggler.count())) toggler = page.locator('header [aria-controls][aria-expanded="false"]:visible, nav [aria-controls][aria-expanded="false"]:visible').first();
+  if (await toggler.count()) {
+    await toggler.click();
+    await link.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+  }
+  check(await link.isVisible().catch(() => false), `[data-testid="${id}"] is not visible, even after opening the menu`);
+  return link;
+}
+
+async function clickLogout(page) {
+  const btn = page.locator(tid('logout')).first();
+  if (!(await btn.isVisible().catch(() => false))) {
+    await page.locator(tid('user-menu')).first().click(); // a dropdown holds it
+    await btn.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+  }
+  await btn.click();
+}
+
+/** Notes in `problems` when the page scrolls sideways on the phone (the
+ * phone test goes on through every page and reports them all at the end). */
+async function noHorizontalScroll(page, where, problems) {
+  const o = await horizontalOverflow(page);
+  if (o.scrollWidth > PHONE.width + 1) {
+    const wide = await page.evaluate((w) => [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > w + 1 && el.offsetParent !== null)
+      .slice(-3).map((el) => el.tagName.toLowerCase() + (el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : '')
+        + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '')), PHONE.width);
+    problems.push(`${where}: the page scrolls sideways on a ${PHONE.width} px wide screen `
+      + `(scrollWidth ${o.scrollWidth}; widest elements: ${wide.join(', ')})`);
+  }
+}
+
+/** The preferences as the server has them, read with the page's session. */
+async function prefsOf(page) {
+  const r = await pageFetch(page, API + '/auth/me/preferences');
+  check(r.status === 200, `GET /auth/me/preferences answered ${r.status}`, r.json);
+  return r.json.preferences || {};
+}
+
+async function waitPref(page, key, value, what) {
+  let last;
+  try {
+    await waitUntil(async () => {
+      last = await prefsOf(page);
+      return last[key] === value;
+    }, 10_000, what);
+  } catch {
+    fail(`${what}: preferences.${key} should become ${JSON.stringify(value)}; the server has ${JSON.stringify(last)}`);
+  }
+}
+
+// --------------------------------------------------------------------------
+
+async function setup_via_token(t) {
+  const s = new Server({ users: [], name: 'fresh server' });
+  t.defer(() => s.close());
+  await s.start();
+  const token = await s.setupToken();
+  const { page } = await t.open();
+  await page.goto(s.url + '/');
+  await waitForHash(page, /^#\/setup/, 15_000);
+  await waitForTestId(page, 'setup-token');
+  await screenshot(page, 'desktop-setup');
+  // a wrong token first: an inline error, no account
+  const wrong = (token[0] === 'B' ? 'C' : 'B') + token.slice(1);
+  await page.fill(tid('setup-token'), wrong);
+  await page.fill(tid('setup-username'), 'root');
+  await page.fill(tid('setup-password'), 'root-pass-1234');
+  await page.click(tid('setup-submit'));
+  await waitForText(page, 'setup-error', (x) => x.length > 0, 'an error for a wrong setup token');
+  check(/^#\/setup/.test(hashOf(page)), `a wrong token should stay on #/setup, not ${hashOf(page)}`);
+  await page.fill(tid('setup-token'), token);
+  await page.click(tid('setup-submit'));
+  await waitUntil(() => !/^#\/(setup|login)/.test(hashOf(page)), 15_000, 'the app to leave #/setup after setup');
+  await waitForText(page, 'user-menu', (x) => x.includes('root'), 'user-menu to show the new admin');
+  await waitForTestId(page, 'nav-admin');
+  const r = await pageFetch(page, API + '/setup');
+  check(r.json && r.json.setup_required === false, 'after setup the server should need no setup', r.json);
+}
+
+async function login_wrong_password_then_right(t) {
+  const s = await main();
+  const { page } = await t.open();
+  await page.goto(s.url + '/');
+  await waitForHash(page, /^#\/login/, 15_000);
+  await waitForTestId(page, 'login-username');
+  await screenshot(page, 'desktop-login');
+  await page.fill(tid('login-username'), 'alice');
+  await page.fill(tid('login-password'), 'not-the-password');
+  await page.click(tid('login-submit'));
+  await waitForText(page, 'login-error', (x) => x.length > 0, 'login-error after a wrong password');
+  check(/^#\/login/.test(hashOf(page)), `a wrong password should stay on #/login, not ${hashOf(page)}`);
+  check(!(await isVisible(page, 'user-menu')), 'a wrong password must not show the user menu');
+  await login(page, s, 'alice');
+  await waitForHash(page, /^#\/datasets/);
+  for (const id of ['nav', 'nav-datasets', 'nav-train', 'nav-models', 'nav-diagnose', 'nav-settings', 'lang-switch']) {
+    check(await page.locator(tid(id)).count() > 0, `[data-testid="${id}"] is missing after login`);
+  }
+  check(!(await isVisible(page, 'nav-admin')), 'nav-admin must not be shown to a non-admin');
+  check(!(await isVisible(page, 'login-error')), 'login-error should be gone after a good login');
+  const cookie = async (ctx) => (await ctx.cookies()).find((c) => c.name === 'healer_session');
+  const plain = await cookie(page.context());
+  check(plain && plain.expires === -1, 'without "remember me" the session cookie should end with the browser', plain);
+  // with "remember me" the cookie outlives the browser (7 days)
+  const other = await t.open();
+  await login(other.page, s, 'alice', undefined, { remember: true });
+  const kept = await cookie(other.context);
+  check(kept && kept.expires > Date.now() / 1000 + 6 * 86400, 'with login-remember the session cookie should last 7 days', kept);
+}
+
+async function upload_training_set(t) {
+  const s = await main();
+  const sim = TRAIN();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await waitForHash(page, /^#\/datasets/);
+  const input = await waitForTestId(page, 'upload-input', { state: 'attached' });
+  await watchAttr(page, 'upload-progress', 'aria-valuenow');
+  await input.setInputFiles(named(sim, 'cluster-kpis.csv'));
+  // The profile of the new dataset: shown after the upload (on its page).
+  const shown = await waitUntil(async () => (await isVisible(page, 'profile-rows')) || (await isVisible(page, 'upload-error')),
+    30_000, 'the profile (profile-rows) after the upload').catch((e) => e);
+  if (await isVisible(page, 'upload-error')) fail(`the upload failed: upload-error says ${await textOf(page, 'upload-error')}`);
+  check(shown === true, 'the profile of the uploaded dataset (profile-rows) is not shown within 30 s of the upload');
+  const seen = (await watched(page, 'upload-progress', 'aria-valuenow')).map(Number);
+  check(seen.length > 0, 'no upload-progress bar with aria-valuenow was seen during the upload');
+  check(seen.includes(100), `upload-progress should reach 100; its aria-valuenow went ${JSON.stringify(seen)}`);
+  check(seen.every((v) => v >= 0 && v <= 100), `upload-progress aria-valuenow out of 0..100: ${JSON.stringify(seen)}`);
+  await waitForText(page, 'profile-rows', (x) => numberIn(x) === sim.rows.length, `profile-rows to be ${sim.rows.length}`);
+  const features = numberIn(await textOf(page, 'profile-features'));
+  check(features === sim.features.length, `profile-features should be ${sim.features.length}, shows ${features}`);
+  const skipped = numberIn(await textOf(page, 'profile-skipped'));
+  check(skipped === 0, `profile-skipped should be 0, shows ${skipped}`);
+  check(Number.isFinite(numberIn(await textOf(page, 'profile-duplicates'))), 'profile-duplicates should show a number');
+  await canvasNonEmpty(page, 'chart-labels');
+  await canvasNonEmpty(page, 'chart-missing');
+  const preview = await waitForTestId(page, 'preview-table');
+  check(await preview.locator('tr').count() > 1, 'preview-table has no rows');
+  const m = /^#\/datasets\/(\d+)/.exec(hashOf(page));
+  let id = m ? Number(m[1]) : null;
+  const list = await (await api('alice')).get(API + '/datasets');
+  check(list.items.length >= 1, 'the server has no dataset of alice after the upload');
+  if (id === null) id = list.items[0].id;
+  const ds = list.items.find((d) => d.id === id);
+  check(ds && ds.rows === sim.rows.length, `dataset ${id} on the server should have ${sim.rows.length} rows`, ds);
+  state.dataset = { id, name: ds.name };
+  await settle(page);
+  await screenshot(page, 'desktop-datasets-profile');
+  // the list has a row for it
+  await openRoute(page, s, '#/datasets', 'dataset-row');
+  check(await page.locator(`${tid('dataset-row')}[data-id="${id}"]`).count() === 1, `no dataset-row with data-id=${id} in #/datasets`);
+}
+
+async function upload_bad_file_shows_inline_error(t) {
+  const s = await main();
+  const bad = writeTmp('bad-kpis.csv', 'sample_id,cpu_load,mem_used,label\n'
+    + 'a,1.0,2.0,x\nb,1.5,zz,y\nc,2.0,3.0,x\nd,2.5,3.5,y\n');
+  const before = (await (await api('alice')).get(API + '/datasets')).total;
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/datasets', 'upload-input');
+  await page.locator(tid('upload-input')).first().setInputFiles(bad);
+  const text = await waitForText(page, 'upload-error', (x) => x.length > 0, 'an inline upload-error', 20_000);
+  check(/\b3\b/.test(text), `upload-error should name line 3: ${JSON.stringify(text)}`);
+  check(text.includes('mem_used'), `upload-error should name the column mem_used: ${JSON.stringify(text)}`);
+  const after = (await (await api('alice')).get(API + '/datasets')).total;
+  check(after === before, `a bad file must not make a dataset (${before} before, ${after} after)`);
+}
+
+async function train_to_completion(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/datasets/${ds.id}`, 'train-this');
+  await page.click(tid('train-this'));
+  await waitForHash(page, new RegExp(`^#/train\\?(.*&)?dataset=${ds.id}\\b`));
+  await waitForTestId(page, 'train-start');
+  const sel = await page.locator(tid('train-dataset')).first().inputValue();
+  check(sel === String(ds.id), `train-dataset should preselect dataset ${ds.id}, has ${JSON.stringify(sel)}`);
+  check(await page.locator(tid('train-algo')).first().inputValue() === 'gbdt', 'train-algo should be gbdt');
+  for (const p of ['rounds', 'learning_rate', 'max_depth', 'early_stopping_rounds', 'cv_folds']) {
+    const loc = page.locator(tid('param-' + p)).first();
+    check(await loc.count() === 1, `param-${p} is missing`);
+    const labelled = await loc.evaluate((el) => (el.labels && el.labels.length > 0) || el.hasAttribute('aria-label')
+      || el.hasAttribute('aria-labelledby'));
+    check(labelled, `param-${p} has no label`);
+  }
+  await page.fill(tid('param-rounds'), '40');
+  await page.click(tid('train-start'));
+  const hash = await waitForHash(page, /^#\/jobs\/\d+/, 20_000);
+  const jobId = Number(/^#\/jobs\/(\d+)/.exec(hash)[1]);
+  await watchAttr(page, 'job-progress', 'aria-valuenow');
+  await waitForTestId(page, 'job-state');
+  let st;
+  try {
+    await waitUntil(async () => {
+      st = await attr(page, 'job-state', 'data-state');
+      return ['succeeded', 'failed', 'cancelled'].includes(st);
+    }, 45_000, 'the job to finish');
+  } catch {
+    fail(`job-state did not reach a final state within 45 s (data-state ${JSON.stringify(st)}, text ${JSON.stringify(await textOf(page, 'job-state'))})`);
+  }
+  check(st === 'succeeded', `the job should succeed; job-state data-state=${st}`);
+  check(/succeeded/i.test(await textOf(page, 'job-state')) || CJK.test(await textOf(page, 'job-state')),
+    `job-state text should say succeeded: ${JSON.stringify(await textOf(page, 'job-state'))}`);
+  await waitUntil(async () => Number(await attr(page, 'job-progress', 'aria-valuenow')) === 100, 10_000,
+    'job-progress aria-valuenow to reach 100');
+  const seen = (await watched(page, 'job-progress', 'aria-valuenow')).map(Number);
+  check(seen.every((v) => v >= 0 && v <= 100), `job-progress aria-valuenow out of 0..100: ${JSON.stringify(seen)}`);
+  check(numberIn(await textOf(page, 'job-round')) > 0, 'job-round should show the rounds done');
+  await waitForTestId(page, 'job-elapsed', { state: 'attached' });
+  await canvasNonEmpty(page, 'chart-loss');
+  await waitForTestId(page, 'job-model-link');
+  const job = await (await api('alice')).job(jobId);
+  check(job.state === 'succeeded' && job.model_id, 'the server should have the job succeeded with a model', job);
+  check(job.dataset_id === ds.id, `the job should train dataset ${ds.id}`, job);
+  state.job = { id: jobId };
+  state.model = { id: job.model_id };
+  await settle(page);
+  await screenshot(page, 'desktop-training-finished');
+}
+
+async function model_detail_charts(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  if (state.job) {
+    await openRoute(page, s, `#/jobs/${state.job.id}`, 'job-model-link');
+    await page.click(tid('job-model-link'));
+  } else {
+    await openRoute(page, s, '#/models', 'model-row');
+    const row = page.locator(`${tid('model-row')}[data-id="${model.id}"]`).first();
+    const link = row.locator('a');
+    await ((await link.count()) ? link.first() : row).click();
+  }
+  await waitForHash(page, new RegExp(`^#/models/${model.id}\\b`));
+  const accText = await waitForText(page, 'metric-accuracy', (x) => Number.isFinite(numberIn(x)), 'metric-accuracy to show a number');
+  const acc = numberIn(accText);
+  check(accText.includes('%') ? acc >= 0 && acc <= 100 : acc >= 0 && acc <= 1,
+    `metric-accuracy should be a rate: ${JSON.stringify(accText)}`);
+  check(Number.isFinite(numberIn(await textOf(page, 'metric-macro-f1'))), 'metric-macro-f1 should show a number');
+  const m = await (await api('alice')).get(`${API}/models/${model.id}`);
+  const table = await textOf(page, 'per-class-table');
+  for (const c of m.class_names) check(table.includes(c), `per-class-table should list class ${c}`);
+  for (const id of ['chart-confusion', 'chart-f1', 'chart-importance', 'chart-curve']) await canvasNonEmpty(page, id);
+  await waitForTestId(page, 'download-model');
+  await waitForTestId(page, 'download-report');
+  state.modelName = m.name;
+  await settle(page);
+  await screenshot(page, 'desktop-model-detail');
+}
+
+async function diagnose_by_file(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const sim = DIAG();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnose?model=${model.id}`, 'diagnose-submit');
+  const sel = await page.locator(tid('diagnose-model')).first().inputValue();
+  check(sel === String(model.id), `diagnose-model should preselect model ${model.id}, has ${JSON.stringify(sel)}`);
+  await page.locator(tid('diagnose-file')).first().setInputFiles(named(sim, 'new-samples.csv'));
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'results-table', { timeout: 30_000 });
+  await waitForTestId(page, 'result-row');
+  const rows = await count(page, 'result-row');
+  check(rows > 0 && rows <= sim.rows.length, `result-row count ${rows} should be in 1..${sim.rows.length}`);
+  if (rows < sim.rows.length) {
+    const info = await textOf(page, 'results-page-info');
+    check(info.includes(String(sim.rows.length)), `results-page-info should show the total ${sim.rows.length}: ${JSON.stringify(info)}`);
+  }
+  for (const id of ['chart-classes', 'chart-confidence', 'chart-scatter']) await canvasNonEmpty(page, id);
+  const m = /^#\/diagnoses\/(\d+)/.exec(hashOf(page));
+  const list = await (await api('alice')).get(API + '/diagnoses');
+  const id = m ? Number(m[1]) : list.items[0]?.id;
+  const d = list.items.find((x) => x.id === id);
+  check(d && d.rows === sim.rows.length, `diagnosis ${id} on the server should have ${sim.rows.length} rows`, list.items[0]);
+  state.diagnosis = { id, rows: sim.rows.length };
+  await settle(page);
+  await screenshot(page, 'desktop-diagnosis-results');
+}
+
+async function diagnose_pasted_row(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const sim = DIAG();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnose?model=${model.id}`, 'diagnose-paste');
+  await page.fill(tid('diagnose-paste'), sim.lines[0] + '\n' + sim.lines[1] + '\n');
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'result-row', { timeout: 20_000 });
+  await sleep(300); // let a table that is filled in steps settle
+  if (await isVisible(page, 'diagnose-error')) fail(`diagnose-error: ${await textOf(page, 'diagnose-error')}`);
+  const rows = await count(page, 'result-row');
+  check(rows === 1, `one pasted row should give one result-row, got ${rows}`);
+  const m = await (await api('alice')).get(`${API}/models/${model.id}`);
+  const text = await page.locator(tid('result-row')).first().textContent();
+  check(m.class_names.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
+}
+
+async function class_chart_type_switch(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-type-pie');
+  await canvasNonEmpty(page, 'chart-classes');
+  await page.click(tid('chart-type-pie'));
+  await waitUntil(async () => (await attr(page, 'chart-type-pie', 'aria-pressed')) === 'true', 5000, 'chart-type-pie aria-pressed=true');
+  check(await attr(page, 'chart-type-bar', 'aria-pressed') === 'false', 'chart-type-bar should have aria-pressed=false with pie on');
+  await canvasNonEmpty(page, 'chart-classes');
+  await page.click(tid('chart-type-bar'));
+  await waitUntil(async () => (await attr(page, 'chart-type-bar', 'aria-pressed')) === 'true', 5000, 'chart-type-bar aria-pressed=true');
+  check(await attr(page, 'chart-type-pie', 'aria-pressed') === 'false', 'chart-type-pie should have aria-pressed=false with bar on');
+  await canvasNonEmpty(page, 'chart-classes');
+}
+
+async function results_sort_and_pages(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'result-row');
+  const table = page.locator(tid('results-table')).first();
+  const heads = await table.locator('th').allTextContents();
+  const col = heads.findIndex((h) => /confidence|置信/i.test(h));
+  check(col >= 0, `results-table has no confidence column; headers: ${JSON.stringify(heads)}`);
+  const column = async () => page.locator(tid('result-row')).evaluateAll((rows, c) => rows.map((r) => {
+    const cell = r.querySelectorAll('td, th')[c];
+    return cell ? cell.textContent.trim() : '';
+  }), col);
+  const sorted = (xs) => {
+    const v = xs.map(numberIn);
+    const up = v.every((x, i) => i === 0 || v[i - 1] <= x);
+    const down = v.every((x, i) => i === 0 || v[i - 1] >= x);
+    return v.every(Number.isFinite) && (up ? 'up' : down ? 'down' : null);
+  };
+  await table.locator('th').nth(col).click();
+  let dir1;
+  await waitUntil(async () => (dir1 = sorted(await column())), 5000, 'the rows to be sorted by confidence after a click on its header')
+    .catch(async () => fail(`clicking the confidence header does not sort the rows: ${JSON.stringify((await column()).slice(0, 12))}`));
+  await table.locator('th').nth(col).click();
+  await waitUntil(async () => { const x = sorted(await column()); return x && x !== dir1; }, 5000,
+    'a second click to reverse the order').catch(async () => fail(`a second click on the header does not reverse the order: ${JSON.stringify((await column()).slice(0, 12))}`));
+  // paging
+  const shown = await count(page, 'result-row');
+  const info0 = await textOf(page, 'results-page-info');
+  check(info0.includes(String(d.rows)), `results-page-info should show the total ${d.rows}: ${JSON.stringify(info0)}`);
+  await waitForTestId(page, 'results-page-next', { state: 'attached' });
+  await waitForTestId(page, 'results-page-prev', { state: 'attached' });
+  if (shown < d.rows) {
+    const first0 = await page.locator(tid('result-row')).first().textContent();
+    await page.click(tid('results-page-next'));
+    await waitForText(page, 'results-page-info', (x) => x !== info0, 'results-page-info to change on the next page');
+    const first1 = await page.locator(tid('result-row')).first().textContent();
+    check(first1 !== first0, 'the next page shows the same first row');
+    await page.click(tid('results-page-prev'));
+    await waitForText(page, 'results-page-info', (x) => x === info0, 'results-page-info to come back on the previous page');
+  }
+}
+
+async function download_results(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const m = await (await api('alice')).get(`${API}/models/${state.model.id}`);
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'download-csv');
+  const [csvDl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download-csv'))]);
+  const csvPath = tmpPath(unique('dl-') + '.csv');
+  await csvDl.saveAs(csvPath);
+  const csv = parseCsv(fs.readFileSync(csvPath, 'utf8'));
+  check(csv.header.join(',').startsWith('sample_id,label,confidence,prob_'),
+    `the CSV header should start with sample_id,label,confidence,prob_: ${csv.header.join(',')}`);
+  check(csv.header.filter((h) => h.startsWith('prob_')).length === m.class_names.length,
+    `the CSV should have one prob_ column per class (${m.class_names.length}): ${csv.header.join(',')}`);
+  check(csv.rows.length === d.rows, `the CSV should have ${d.rows} rows, has ${csv.rows.length}`);
+  const [jsonDl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download-json'))]);
+  const jsonPath = tmpPath(unique('dl-') + '.json');
+  await jsonDl.saveAs(jsonPath);
+  const j = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  check(Array.isArray(j.rows) && j.rows.length === d.rows, `the JSON download should have ${d.rows} rows`);
+}
+
+async function cancel_training(t) {
+  const s = await main();
+  const ds = await ensureLongDataset();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-start');
+  await page.fill(tid('param-rounds'), String(LONG_PARAMS.rounds));
+  await page.fill(tid('param-early_stopping_rounds'), String(LONG_PARAMS.early_stopping_rounds));
+  await page.fill(tid('param-learning_rate'), String(LONG_PARAMS.learning_rate));
+  await page.click(tid('train-start'));
+  const hash = await waitForHash(page, /^#\/jobs\/\d+/, 20_000);
+  const jobId = Number(/^#\/jobs\/(\d+)/.exec(hash)[1]);
+  t.defer(async () => (await api('alice')).cancelQuietly(jobId));
+  await waitUntil(async () => (await attr(page, 'job-state', 'data-state')) === 'running'
+    && numberIn(await textOf(page, 'job-round')) > 0, 30_000, 'job-state running with job-round > 0');
+  await canvasNonEmpty(page, 'chart-loss', 20_000);
+  const v = Number(await attr(page, 'job-progress', 'aria-valuenow'));
+  check(v >= 0 && v < 100, `job-progress aria-valuenow should be in 0..99 while running: ${v}`);
+  await waitForTestId(page, 'job-remaining', { state: 'attached' });
+  await settle(page, 1500);
+  await screenshot(page, 'desktop-training-running');
+  const running = await (await api('alice')).job(jobId);
+  check(running.rounds === 100000, `the job should plan the 100000 rounds of the form, plans ${running.rounds}`, running);
+  await page.click(tid('job-cancel'));
+  await waitUntil(async () => (await attr(page, 'job-state', 'data-state')) === 'cancelled', 20_000, 'job-state to become cancelled')
+    .catch(async () => fail(`job-state did not become cancelled within 20 s (data-state ${await attr(page, 'job-state', 'data-state')}; server: ${(await (await api('alice')).job(jobId)).state})`));
+  check(!(await isVisible(page, 'job-model-link')), 'a cancelled job has no model link');
+}
+
+async function dataset_delete_and_undo(t) {
+  const s = await main();
+  const a = await api('alice');
+  const ds = await a.uploadDataset(SMALL().path, unique('to-delete-'));
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/datasets', 'dataset-row');
+  const row = page.locator(`${tid('dataset-row')}[data-id="${ds.id}"]`);
+  await row.first().waitFor({ state: 'visible' });
+  await row.first().locator(tid('dataset-delete')).click();
+  await waitForTestId(page, 'toast');
+  await waitUntil(async () => (await row.count()) === 0, 10_000, `dataset-row ${ds.id} to leave the list after the delete`);
+  await waitUntil(async () => (await a.get(`${API}/datasets/${ds.id}`)).deleted_at !== null, 10_000, 'the server to have the dataset in the trash');
+  await page.locator(`${tid('toast')} ${tid('toast-undo')}`).first().click();
+  await row.first().waitFor({ state: 'visible', timeout: 10_000 }).catch(() => fail(`undo did not bring dataset-row ${ds.id} back`));
+  await waitUntil(async () => (await a.get(`${API}/datasets/${ds.id}`)).deleted_at === null, 10_000, 'the server to restore the dataset after undo');
+}
+
+async function language_switch(t) {
+  const s = await main();
+  const a = await api('alice');
+  t.defer(async () => { // leave alice in English for the tests that follow
+    const p = await a.preferences();
+    if (p.language !== 'en') await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'en' } });
+  });
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  const en = await textOf(page, 'nav-datasets');
+  check(/[A-Za-z]/.test(en) && !CJK.test(en), `nav-datasets should be English at first: ${JSON.stringify(en)}`);
+  await page.selectOption(tid('lang-switch'), 'zh-CN');
+  await waitForText(page, 'nav-datasets', (x) => CJK.test(x), 'nav-datasets to turn Chinese');
+  await waitForText(page, 'page-title', (x) => CJK.test(x), 'page-title to turn Chinese too', 5000);
+  await waitPref(page, 'language', 'zh-CN', 'the language choice should be saved');
+  await page.selectOption(tid('lang-switch'), 'en');
+  await waitForText(page, 'nav-datasets', (x) => !CJK.test(x) && /[A-Za-z]/.test(x), 'nav-datasets to turn English again');
+  await waitForText(page, 'page-title', (x) => !CJK.test(x), 'page-title to turn English again', 5000);
+  await waitPref(page, 'language', 'en', 'the language choice should be saved');
+}
+
+async function theme_dark_persists(t) {
+  const s = await main();
+  const a = await api('alice');
+  t.defer(async () => { // leave alice light for the screenshots that follow
+    const p = await a.preferences();
+    await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, theme: 'light' } });
+  });
+  const theme = (page) => page.evaluate(() => document.documentElement.getAttribute('data-bs-theme'));
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await revealNav(page, 'nav-settings').then((l) => l.click());
+  await waitForHash(page, /^#\/settings/);
+  await waitForTestId(page, 'theme-select');
+  await waitForTestId(page, 'palette-select', { state: 'attached' });
+  await waitForTestId(page, 'density-select', { state: 'attached' });
+  await page.selectOption(tid('theme-select'), 'dark');
+  await waitUntil(async () => (await theme(page)) === 'dark', 5000, '<html data-bs-theme="dark">');
+  await waitPref(page, 'theme', 'dark', 'the theme should be saved');
+  await page.reload();
+  await waitForTestId(page, 'user-menu');
+  check(await theme(page) === 'dark', `after a reload data-bs-theme should stay dark, is ${await theme(page)}`);
+  // from the server's preferences, not the browser's storage: a new browser
+  const other = await t.open();
+  await login(other.page, s, 'alice');
+  await waitUntil(async () => (await theme(other.page)) === 'dark', 5000, 'dark theme in a new browser after login')
+    .catch(async () => fail(`a new browser should get the saved dark theme after login; data-bs-theme is ${await theme(other.page)}`));
+}
+
+async function returning_user_restores_context(t) {
+  const s = await main();
+  const c = await api('carol');
+  const dsA = await c.uploadDataset(SMALL().path, unique('older-'));
+  const jobA = await c.waitJob((await c.createJob(dsA.id, { rounds: 20 })).id);
+  const dsB = await c.uploadDataset(SMALL().path, unique('newer-'));
+  const jobB = await c.waitJob((await c.createJob(dsB.id, { rounds: 20 })).id);
+  check(jobA.model_id && jobB.model_id, 'the two trainings should make models', jobA, jobB);
+  // first visit: open the older dataset and the older model
+  const first = await t.open();
+  await login(first.page, s, 'carol');
+  await openRoute(first.page, s, `#/datasets/${dsA.id}`, 'profile-rows');
+  await openRoute(first.page, s, `#/models/${jobA.model_id}`, 'metric-accuracy');
+  await waitPref(first.page, 'last_dataset_id', dsA.id, 'opening a dataset should save it as the last one');
+  await waitPref(first.page, 'last_model_id', jobA.model_id, 'opening a model should save it as the last one');
+  await first.close();
+  // the return, in a new browser: lands on #/datasets with the context restored
+  const { page } = await t.open();
+  await login(page, s, 'carol');
+  await waitForHash(page, /^#\/datasets/);
+  await revealNav(page, 'nav-train').then((l) => l.click());
+  await waitForHash(page, /^#\/train/);
+  await waitForTestId(page, 'train-dataset');
+  await waitUntil(async () => (await page.locator(tid('train-dataset')).first().inputValue()) === String(dsA.id), 5000,
+    `train-dataset to preselect the last dataset ${dsA.id}`)
+    .catch(async () => fail(`train-dataset should preselect the last dataset ${dsA.id} (not the newest ${dsB.id}), has ${await page.locator(tid('train-dataset')).first().inputValue()}`));
+  await revealNav(page, 'nav-diagnose').then((l) => l.click());
+  await waitForHash(page, /^#\/diagnose/);
+  await waitForTestId(page, 'diagnose-model');
+  await waitUntil(async () => (await page.locator(tid('diagnose-model')).first().inputValue()) === String(jobA.model_id), 5000,
+    `diagnose-model to preselect the last model ${jobA.model_id}`)
+    .catch(async () => fail(`diagnose-model should preselect the last model ${jobA.model_id} (not the newest ${jobB.model_id}), has ${await page.locator(tid('diagnose-model')).first().inputValue()}`));
+}
+
+async function admin_page(t) {
+  const s = await main();
+  const a = await api('admin');
+  const users = async () => (await a.get(API + '/users?limit=1000')).items;
+  const find = async (name) => (await users()).find((u) => u.username === name);
+  // a locked account (5 wrong passwords): a notification and an unlock button
+  const locked = 'frank';
+  if (!(await find(locked))) await a.postJson(API + '/users', { username: locked, password: 'frank-pass-1234', role: 'user' }, 201);
+  const anon = s.client();
+  for (let i = 0; i < 5; i++) {
+    await anon.request('POST', API + '/auth/login', {
+      body: JSON.stringify({ username: locked, password: 'wrong-password' }), headers: { 'Content-Type': 'application/json' },
+    });
+  }
+  check((await find(locked)).locked === true, `${locked} should be locked after 5 wrong passwords`);
+  const { page } = await t.open();
+  await login(page, s, 'admin');
+  await (await revealNav(page, 'nav-admin')).click();
+  await waitForHash(page, /^#\/admin/);
+  for (const u of ['admin', 'alice', 'bob', locked]) {
+    await page.locator(`${tid('user-row')}[data-username="${u}"]`).first().waitFor({ state: 'visible' })
+      .catch(() => fail(`no user-row for ${u} on #/admin`));
+  }
+  await waitForText(page, 'notification-row', (x) => x.includes(locked), `a notification-row about the lock of ${locked}`);
+  const lockedRow = page.locator(`${tid('user-row')}[data-username="${locked}"]`).first();
+  check(await lockedRow.locator(tid('user-reset')).count() === 1, `the user-row of ${locked} has no user-reset button`);
+  await lockedRow.locator(tid('user-unlock')).click();
+  await waitUntil(async () => (await find(locked)).locked === false, 10_000, `${locked} to be unlocked on the server`);
+  // create a user, disable and enable it
+  const name = state.createdUser || 'dave';
+  check(!(await find(name)), `the user ${name} should not exist yet`);
+  await page.fill(tid('user-create-username'), name);
+  await page.fill(tid('user-create-password'), 'dave-pass-1234');
+  await page.selectOption(tid('user-create-role'), 'user');
+  await page.click(tid('user-create-submit'));
+  const row = page.locator(`${tid('user-row')}[data-username="${name}"]`).first();
+  await row.waitFor({ state: 'visible' }).catch(() => fail(`the created user ${name} has no user-row`));
+  state.createdUser = unique('dave'); // a rerun in the same process needs another name
+  const made = await find(name);
+  check(made && made.role === 'user', `the server should have the user ${name} with role user`, made);
+  await row.locator(tid('user-disable')).click();
+  await waitUntil(async () => (await find(name)).disabled === true, 10_000, `${name} to be disabled on the server`);
+  await row.locator(tid('user-enable')).waitFor({ state: 'visible' });
+  await row.locator(tid('user-enable')).click();
+  await waitUntil(async () => (await find(name)).disabled === false, 10_000, `${name} to be enabled again on the server`);
+  // the page as it is now, without the toasts of the actions
+  await page.reload();
+  await page.locator(`${tid('user-row')}[data-username="${name}"]`).first().waitFor({ state: 'visible' });
+  await settle(page, 300);
+  await screenshot(page, 'desktop-admin');
+}
+
+async function other_users_model_is_hidden(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const name = (await (await api('alice')).get(`${API}/models/${model.id}`)).name;
+  const { page } = await t.open();
+  await login(page, s, 'bob');
+  await page.goto(s.url + `/#/models/${model.id}`);
+  const bodyText = () => page.evaluate(() => document.body.innerText);
+  await waitUntil(async () => /not found|404|no such|does not exist|not exist|error|未找到|找不到|不存在|错误/i.test(await bodyText()),
+    15_000, `an error / not found message for alice's model ${model.id}`);
+  for (const id of ['metric-accuracy', 'metric-macro-f1', 'chart-confusion', 'per-class-table', 'download-model']) {
+    check(!(await isVisible(page, id)), `bob must not see ${id} of alice's model`);
+  }
+  check(!(await bodyText()).includes(name), `bob's page shows the name of alice's model (${name})`);
+  await openRoute(page, s, '#/models', 'page-title');
+  await sleep(500);
+  check(await page.locator(`${tid('model-row')}[data-id="${model.id}"]`).count() === 0, "alice's model is listed for bob");
+}
+
+async function phone_viewport(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const model = await ensureModel();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const problems = [];
+  const { page } = await t.open({ viewport: PHONE });
+  await page.goto(s.url + '/#/login');
+  await waitForTestId(page, 'login-username');
+  await noHorizontalScroll(page, '#/login', problems);
+  await screenshot(page, 'phone-login');
+  await login(page, s, 'alice');
+  await waitForHash(page, /^#\/datasets/);
+  await noHorizontalScroll(page, '#/datasets', problems);
+  // the navigation works on a small screen
+  await (await revealNav(page, 'nav-models')).click();
+  await waitForHash(page, /^#\/models/);
+  await waitForTestId(page, 'model-row');
+  await noHorizontalScroll(page, '#/models', problems);
+  await openRoute(page, s, `#/datasets/${ds.id}`, 'profile-rows');
+  await canvasNonEmpty(page, 'chart-labels');
+  await settle(page);
+  await noHorizontalScroll(page, `#/datasets/${ds.id}`, problems);
+  await screenshot(page, 'phone-datasets-profile');
+  if (state.job) {
+    await openRoute(page, s, `#/jobs/${state.job.id}`, 'job-model-link');
+    await canvasNonEmpty(page, 'chart-loss');
+    await settle(page);
+    await noHorizontalScroll(page, `#/jobs/${state.job.id}`, problems);
+    await screenshot(page, 'phone-training-finished');
+  }
+  await openRoute(page, s, `#/models/${model.id}`, 'metric-accuracy');
+  await canvasNonEmpty(page, 'chart-confusion');
+  await settle(page);
+  await noHorizontalScroll(page, `#/models/${model.id}`, problems);
+  await screenshot(page, 'phone-model-detail');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'results-table');
+  await canvasNonEmpty(page, 'chart-classes');
+  await settle(page);
+  await noHorizontalScroll(page, `#/diagnoses/${d.id}`, problems);
+  await screenshot(page, 'phone-diagnosis-results');
+  // a training in progress (started through the API; last, so that the
+  // toast of its end covers no other screenshot)
+  const long = await a.createJob((await ensureLongDataset()).id, LONG_PARAMS);
+  t.defer(() => a.cancelQuietly(long.id));
+  await openRoute(page, s, `#/jobs/${long.id}`, 'job-state');
+  await waitUntil(async () => numberIn(await textOf(page, 'job-round')) > 0, 30_000, 'the phone job page to show rounds');
+  await canvasNonEmpty(page, 'chart-loss', 20_000);
+  await settle(page, 1500);
+  await noHorizontalScroll(page, `#/jobs/${long.id} (running)`, problems);
+  await screenshot(page, 'phone-training-running');
+  await a.cancelQuietly(long.id);
+  const adm = await t.open({ viewport: PHONE });
+  await login(adm.page, s, 'admin');
+  await openRoute(adm.page, s, '#/admin', 'user-row');
+  await noHorizontalScroll(adm.page, '#/admin', problems);
+  await screenshot(adm.page, 'phone-admin');
+  check(!problems.length, problems.join('\n'));
+}
+
+async function logout(t) {
+  const s = await main();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await clickLogout(page);
+  await waitForHash(page, /^#\/login/);
+  await waitForTestId(page, 'login-username');
+  const me = await pageFetch(page, API + '/auth/me');
+  check(me.status === 401, `after logout /auth/me should answer 401, answers ${me.status}`);
+  await page.goto(s.url + '/#/datasets');
+  await waitForHash(page, /^#\/login/).catch(() => fail(`after logout #/datasets should lead to #/login, is ${hashOf(page)}`));
+}
+
+async function connection_banner(t) {
+  const s = new Server({ users: [['erin', 'erin-pass-1234', false]], name: 'banner server' });
+  t.defer(() => s.close());
+  await s.start();
+  const { page } = await t.open();
+  await login(page, s, 'erin');
+  await waitForHash(page, /^#\/datasets/);
+  // visit the models page once, so that what follows is about data requests
+  await (await revealNav(page, 'nav-models')).click();
+  await waitForHash(page, /^#\/models/);
+  await waitForTestId(page, 'page-title');
+  await (await revealNav(page, 'nav-datasets')).click();
+  await waitForHash(page, /^#\/datasets/);
+  await waitForTestId(page, 'page-title');
+  check(!(await isVisible(page, 'connection-banner')), 'connection-banner should be hidden while the server answers');
+  s.expectedDown = true;
+  await s.stop('SIGTERM');
+  // the next request fails: the banner comes up
+  await (await revealNav(page, 'nav-models')).click();
+  await waitForTestId(page, 'connection-banner', { timeout: 20_000 });
+  await s.restart();
+  s.expectedDown = false;
+  await waitForTestId(page, 'connection-banner', { state: 'hidden', timeout: 45_000 });
+  // the page that was waiting for the server is shown
+  await waitForHash(page, /^#\/models/);
+  await waitForTestId(page, 'page-title');
+  check(!(await isVisible(page, 'connection-banner')), 'connection-banner came back after the server was back');
+  // a page never opened before, while the server is down, brings it up too
+  s.expectedDown = true;
+  await s.stop('SIGTERM');
+  await (await revealNav(page, 'nav-train')).click();
+  await waitForTestId(page, 'connection-banner', { timeout: 20_000 })
+    .catch(() => fail('connection-banner did not show when a page never opened before (#/train) was opened while the server was down'));
+}
+
+await run([
+  { name: 'setup_via_token', fn: setup_via_token },
+  { name: 'login_wrong_password_then_right', fn: login_wrong_password_then_right },
+  { name: 'upload_training_set', fn: upload_training_set },
+  { name: 'upload_bad_file_shows_inline_error', fn: upload_bad_file_shows_inline_error },
+  { name: 'train_to_completion', fn: train_to_completion },
+  { name: 'model_detail_charts', fn: model_detail_charts },
+  { name: 'diagnose_by_file', fn: diagnose_by_file },
+  { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
+  { name: 'class_chart_type_switch', fn: class_chart_type_switch },
+  { name: 'results_sort_and_pages', fn: results_sort_and_pages },
+  { name: 'download_results', fn: download_results },
+  { name: 'cancel_training', fn: cancel_training },
+  { name: 'dataset_delete_and_undo', fn: dataset_delete_and_undo },
+  { name: 'language_switch', fn: language_switch },
+  { name: 'theme_dark_persists', fn: theme_dark_persists },
+  { name: 'returning_user_restores_context', fn: returning_user_restores_context },
+  { name: 'admin_page', fn: admin_page },
+  { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
+  { name: 'phone_viewport', fn: phone_viewport, timeout: 90_000 },
+  { name: 'logout', fn: logout },
+  { name: 'connection_banner', fn: connection_banner, timeout: 90_000 },
+]);

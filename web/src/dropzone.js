@@ -1,0 +1,49 @@
+// dropzone.js - a file drop zone: drag a file onto it, or click it (or press
+// Enter or Space on it) to open the file picker. Used for dataset uploads and
+// for diagnosing a CSV. The real <input type=file> stays in the DOM (visually
+// hidden) so that it keeps its label and can be driven by tests and scripts.
+
+import { h, uid } from './dom.js';
+import { icon } from './icons.js';
+
+/* dropZone({title, hint, accept, zoneTestid, inputTestid, inputLabel, onFile})
+ * -> {el, input, setFileName(name|null)} */
+export function dropZone({ title, hint, accept = '.csv,text/csv', zoneTestid, inputTestid, inputLabel, onFile }) {
+  const inputId = uid('file');
+  const hintId = `${inputId}-hint`;
+  const input = h('input.visually-hidden', { type: 'file', id: inputId, accept, testid: inputTestid, 'aria-label': inputLabel, tabindex: '-1' });
+  const fileName = h('div.drop-file.text-truncate', { hidden: true });
+  const el = h('div.drop-zone', {
+    testid: zoneTestid, role: 'button', tabindex: '0', 'aria-describedby': hintId, 'aria-label': title,
+  }, h('div.drop-icon', icon('upload')), h('div.drop-title', title), h('div.drop-hint', { id: hintId }, hint), fileName, input);
+
+  const pick = (file) => { if (file) onFile(file); };
+  el.addEventListener('click', (ev) => { if (ev.target !== input) input.click(); });
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); input.click(); }
+  });
+  input.addEventListener('change', () => {
+    const file = input.files && input.files[0];
+    pick(file);
+  });
+  let depth = 0;
+  el.addEventListener('dragenter', (ev) => { ev.preventDefault(); depth++; el.classList.add('dragover'); });
+  el.addEventListener('dragover', (ev) => { ev.preventDefault(); ev.dataTransfer.dropEffect = 'copy'; });
+  el.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (!depth) el.classList.remove('dragover'); });
+  el.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    depth = 0;
+    el.classList.remove('dragover');
+    pick(ev.dataTransfer.files && ev.dataTransfer.files[0]);
+  });
+  return {
+    el,
+    input,
+    setFileName(name) {
+      fileName.hidden = !name;
+      fileName.textContent = name || '';
+      el.classList.toggle('has-file', !!name);
+    },
+    reset() { input.value = ''; },
+  };
+}

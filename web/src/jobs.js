@@ -1,0 +1,51 @@
+// jobs.js - following jobs. poll() reads GET /jobs/{id} every ~500 ms (the
+// next read starts when the last one is answered, so a slow server is never
+// flooded) until the job is finished or the page goes away. watch() keeps an
+// eye on a job the user left running while working elsewhere, and says with
+// a toast when it is done.
+
+import * as api from './api.js';
+import { t } from './i18n.js';
+import { toast } from './ui.js';
+
+export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+export const isFinished = (job) => FINISHED.has(job?.state);
+
+const sleep = (ms, signal) => new Promise((resolve, reject) => {
+  const tm = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(tm); reject(new DOMException('aborted', 'AbortError')); }, { once: true });
+});
+
+/* Calls onUpdate(job) after every read; resolves with the finished job. */
+export async function poll(id, { signal, interval = 500, onUpdate } = {}) {
+  for (;;) {
+    const job = await api.get(`/jobs/${id}`, { signal, quiet: true });
+    onUpdate?.(job);
+    if (isFinished(job)) return job;
+    await sleep(interval, signal);
+  }
+}
+
+const watched = new Set();
+
+/* Where a finished job leads: its model or its diagnosis. */
+export function resultLink(job) {
+  if (job.state === 'succeeded' && job.type === 'train' && job.model_id) return `#/models/${job.model_id}`;
+  if (job.state === 'succeeded' && job.type === 'diagnose' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
+  return `#/jobs/${job.id}`;
+}
+
+export function watch(job) {
+  if (isFinished(job) || watched.has(job.id)) return;
+  watched.add(job.id);
+  poll(job.id, { interval: 2000 }).then((done) => {
+    watched.delete(job.id);
+    if (location.hash === `#/jobs/${done.id}`) return;
+    const ok = done.state === 'succeeded';
+    toast(t(`job.toast.${done.state}`, { name: done.name }), {
+      variant: ok ? 'success' : done.state === 'failed' ? 'danger' : 'warning',
+      action: { label: t('common.open'), href: resultLink(done) },
+      timeout: 12000,
+    });
+  }).catch(() => watched.delete(job.id));
+}

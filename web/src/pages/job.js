@@ -1,0 +1,170 @@
+// pages/job.js - #/jobs/ID: a job as it runs. Polls GET /jobs/ID about every
+// 500 ms (jobs.js) and updates the state, the progress bar, the round, the
+// elapsed and remaining time and the live loss curve in place, without
+// re-rendering. Cancel asks the server to stop the job; leaving the page
+// while it runs hands it to a background watcher that toasts at the end.
+
+import { h, clear } from '../dom.js';
+import { t } from '../i18n.js';
+import * as api from '../api.js';
+import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
+import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
+import { pageHeader, card, progressBar, stateBadge, statTile, button, linkButton, showError } from '../ui.js';
+import { poll, isFinished, watch, resultLink } from '../jobs.js';
+
+/* [round, loss] pairs, so that a value axis can grow without relabelling. */
+export function lossSeries(train = [], valid = []) {
+  const pairs = (arr) => arr.map((v, i) => [i + 1, v === null ? null : v]).filter((p) => p[1] !== null);
+  return { train: pairs(train), valid: pairs(valid) };
+}
+
+/* The loss-curve option shared by the job page and the model page. */
+export function lossOption(c, s, { empty, name, markRound } = {}) {
+  if (!s.train.length) return emptyOption(c, empty);
+  const line = (label, data) => ({ name: label, type: 'line', data, showSymbol: false, lineStyle: { width: 2 }, animation: false });
+  const valid = s.valid.length ? line(t('job.validLoss'), s.valid) : null;
+  if (valid && markRound) {
+    valid.markLine = { symbol: 'none', animation: false, label: { formatter: t('model.bestRound', { n: markRound }), color: c.muted }, lineStyle: { type: 'dashed', color: c.muted }, data: [{ xAxis: markRound }] };
+  }
+  return {
+    animation: false, // a live curve is redrawn twice a second; animated axes would leave ghost labels
+    toolbox: toolbox(name, { zoom: true }),
+    tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? v.toFixed(4) : '—') },
+    legend: { bottom: 0, left: 'center', textStyle: { color: c.text } },
+    grid: { left: 8, right: 24, top: 40, bottom: 76, containLabel: true },
+    xAxis: { type: 'value', name: t('job.roundAxis'), nameLocation: 'middle', nameGap: 26, min: 1, max: 'dataMax', minInterval: 1, ...axisStyle(c), splitLine: { show: false } },
+    yAxis: { type: 'value', name: t('job.lossAxis'), scale: true, ...axisStyle(c) },
+    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 14, bottom: 30 }],
+    series: [line(t('job.trainLoss'), s.train), valid].filter(Boolean),
+  };
+}
+
+const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
+
+function stageText(job) {
+  if (job.state === 'queued') return t('job.stage.queued');
+  if (isFinished(job)) return '';
+  if (job.type === 'diagnose') return t('job.stage.diagnose');
+  return job.stage ? t(`job.stage.${job.stage}`) : t('job.stage.starting');
+}
+
+function remainingText(job) {
+  if (isFinished(job)) return job.state === 'succeeded' ? fmtDuration(0) : '—';
+  if (job.eta_seconds === null || job.eta_seconds === undefined) return t('job.estimating');
+  return fmtDuration(job.eta_seconds);
+}
+
+function attemptsTable(job) {
+  if (!job.attempts?.length) return null;
+  return h('div.table-responsive', h('table.table.table-sm.mb-0',
+    h('thead', h('tr', h('th', '#'), h('th', t('job.attemptParams')), h('th', t('job.attemptError')))),
+    h('tbody', job.attempts.map((a, i) => h('tr',
+      h('td', String(i + 1)),
+      h('td.small.font-monospace.text-break', Object.entries(a.params || {}).map(([k, v]) => `${k}=${v}`).join(' ')),
+      h('td.small', a.error || t('job.attemptOk')))))));
+}
+
+export async function render(view, ctx) {
+  let job = await api.get(`/jobs/${ctx.params.id}`, { signal: ctx.signal });
+  const isTrain = job.type === 'train';
+  ctx.setNav(isTrain ? 'train' : 'diagnose');
+
+  const state = h('span.job-state-host');
+  const bar = progressBar({ testid: 'job-progress', label: t('job.progress'), striped: true });
+  const stage = h('span.job-stage.text-body-secondary');
+  const round = h('span', { testid: 'job-round' });
+  const elapsed = h('span', { testid: 'job-elapsed' });
+  const remaining = h('span', { testid: 'job-remaining' });
+  const pct = h('span.job-pct.fw-semibold');
+  const actions = h('div.d-flex.flex-wrap.gap-2');
+  const outcome = h('div.job-outcome');
+  const attempts = h('div');
+  const lossEl = h('div.chart.chart-tall', { testid: 'chart-loss', role: 'img', 'aria-label': t('job.lossChart') });
+
+  const cancel = button(t('job.cancel'), {
+    iconName: 'stop', variant: 'outline-danger', testid: 'job-cancel',
+    onClick: async () => {
+      cancel.disabled = true;
+      try {
+        job = await api.post(`/jobs/${job.id}/cancel`, undefined, { label: t('job.cancelling') });
+        update();
+      } catch (e) {
+        if (e.code !== 'conflict') showError(e);
+        cancel.disabled = false;
+      }
+    },
+  });
+
+  let loss = null;
+  let curveShape = '';
+  const update = () => {
+    clear(state, stateBadge(job.state, { testid: 'job-state', class: 'state-badge fs-6' }));
+    const done = isFinished(job);
+    bar.set(job.progress, fmtPct(job.progress, 0));
+    bar.bar.classList.toggle('progress-bar-animated', !done);
+    bar.bar.classList.toggle('progress-bar-striped', !done);
+    bar.state({ succeeded: 'success', failed: 'danger', cancelled: 'warning' }[job.state] || null);
+    pct.textContent = fmtPct(job.progress, 0);
+    stage.textContent = stageText(job);
+    round.textContent = job.rounds ? t('job.roundOf', { round: fmtInt(job.round), rounds: fmtInt(job.rounds) }) : fmtInt(job.round);
+    elapsed.textContent = fmtDuration(job.elapsed_seconds);
+    remaining.textContent = remainingText(job);
+    cancel.hidden = done;
+    cancel.disabled = job.cancel_requested;
+    cancel.lastChild.textContent = job.cancel_requested ? t('job.cancelling') : t('job.cancel');
+    clear(actions, cancel,
+      job.state === 'succeeded' && isTrain && job.model_id && linkButton(t('job.openModel'), `#/models/${job.model_id}`, { variant: 'primary', iconName: 'model', testid: 'job-model-link' }),
+      job.state === 'succeeded' && !isTrain && job.diagnosis_id && linkButton(t('job.openDiagnosis'), `#/diagnoses/${job.diagnosis_id}`, { variant: 'primary', iconName: 'diagnose', testid: 'job-diagnosis-link' }),
+      job.state !== 'running' && job.state !== 'queued' && isTrain && job.dataset_id && linkButton(t('job.trainAgain'), `#/train?dataset=${job.dataset_id}`, { iconName: 'refresh' }));
+    clear(outcome,
+      job.state === 'failed' && h('div.alert.alert-danger.mb-0', { role: 'alert' }, h('div.fw-semibold', t('job.failed')), h('div.small.text-break', job.error || '')),
+      job.state === 'cancelled' && h('div.alert.alert-warning.mb-0', t('job.wasCancelled')),
+      job.state === 'succeeded' && h('div.alert.alert-success.mb-0.d-flex.align-items-center.gap-2', t(isTrain ? 'job.modelReady' : 'job.diagnosisReady')));
+    clear(attempts, done && job.attempts?.length ? card(t('job.attempts'), attemptsTable(job), { bodyCls: 'p-0' }) : null);
+    if (loss) {
+      const s = jobLoss(job);
+      const shape = `${s.train.length > 0}/${s.valid.length > 0}`;
+      if (shape !== curveShape) loss.rebuild();
+      else if (s.train.length) loss.update({ series: [{ data: s.train }, ...(s.valid.length ? [{ data: s.valid }] : [])] });
+      curveShape = shape;
+    }
+  };
+
+  view.append(pageHeader(job.name, {
+    eyebrow: t(isTrain ? 'job.eyebrowTrain' : 'job.eyebrowDiagnose', { id: job.id }),
+    subtitle: t('job.created', { date: fmtDate(job.created_at) }),
+    actions,
+  }));
+  view.append(h('div.d-flex.flex-column.gap-4',
+    card(null, [
+      h('div.d-flex.flex-wrap.align-items-center.gap-3.mb-3', state, stage, h('span.ms-auto', pct)),
+      bar.el,
+      h('div.stat-grid.stat-grid-3.mt-4',
+        isTrain ? statTile(t('job.round'), round)
+          : statTile(t('job.model'), job.model_id ? h('a', { href: `#/models/${job.model_id}` }, `#${job.model_id}`) : '—'),
+        statTile(t('job.elapsed'), elapsed),
+        statTile(t('job.remaining'), remaining)),
+    ], { cls: 'job-card' }),
+    outcome,
+    isTrain && card(t('job.lossChart'), lossEl, { actions: h('span.small.text-body-secondary', t('job.lossHint')) }),
+    attempts));
+  update();
+  if (isTrain) {
+    loss = chart(lossEl, (c) => lossOption(c, jobLoss(job), { name: 'loss-curve', empty: t('job.waitingCurve') }));
+    const s = jobLoss(job);
+    curveShape = `${s.train.length > 0}/${s.valid.length > 0}`;
+  }
+
+  if (!isFinished(job)) {
+    poll(job.id, {
+      signal: ctx.signal,
+      onUpdate: (j) => {
+        const was = job.state;
+        job = j;
+        update();
+        if (!isTrain && j.state === 'succeeded' && was !== 'succeeded' && j.diagnosis_id) ctx.navigate(resultLink(j));
+      },
+    }).catch(() => { /* page left */ });
+  }
+  return () => { if (!isFinished(job)) watch(job); };
+}

@@ -1,0 +1,71 @@
+// pages/login.js - the sign-in form (#/login): username, password and
+// "remember me for 7 days". Errors stay inline under the form and the typed
+// username is kept; on success the app goes where the user was headed.
+
+import { h, clear } from '../dom.js';
+import { icon } from '../icons.js';
+import { t } from '../i18n.js';
+import * as session from '../session.js';
+import { loggedIn } from '../app.js';
+import { field, errorTitle } from '../ui.js';
+
+/* The login-specific wording for an error (server words when useful). */
+function loginError(e) {
+  if (e.code === 'account_locked' || e.code === 'rate_limited') return `${errorTitle(e)} ${e.message || ''}`.trim();
+  return errorTitle(e);
+}
+
+export function authCard(title, subtitle, form, foot) {
+  document.title = `${title} · SystemHealer`;
+  return h('div.auth-wrap',
+    h('div.auth-card.card.shadow-lg',
+      h('div.card-body',
+        h('div.auth-logo', icon('logo')),
+        h('h1.h3.text-center.mb-1', { testid: 'page-title', tabindex: '-1' }, title),
+        h('p.text-center.text-body-secondary.mb-4', subtitle),
+        form,
+        foot)),
+    h('p.auth-note.text-center.text-body-secondary.small', t('auth.tagline')));
+}
+
+export async function render(view) {
+  const username = h('input.form-control', { type: 'text', name: 'username', autocomplete: 'username', required: true, testid: 'login-username', autocapitalize: 'none', spellcheck: 'false' });
+  const password = h('input.form-control', { type: 'password', name: 'password', autocomplete: 'current-password', required: true, testid: 'login-password' });
+  const remember = h('input.form-check-input', { type: 'checkbox', name: 'remember', testid: 'login-remember' });
+  const errorBox = h('div.alert.alert-danger.py-2', { testid: 'login-error', role: 'alert', hidden: true });
+  const submit = h('button.btn.btn-primary.w-100.btn-lg', { type: 'submit', testid: 'login-submit' }, t('auth.signIn'));
+  const form = h('form', { novalidate: true },
+    errorBox,
+    field(t('auth.username'), username),
+    field(t('auth.password'), password),
+    field(t('auth.remember'), remember, { help: t('auth.rememberHelp') }),
+    submit);
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    errorBox.hidden = true;
+    if (!username.value.trim() || !password.value) {
+      clear(errorBox, t('auth.fillBoth'));
+      errorBox.hidden = false;
+      (username.value.trim() ? password : username).focus();
+      return;
+    }
+    submit.disabled = true;
+    clear(submit, h('span.spinner-border.spinner-border-sm.me-2', { 'aria-hidden': 'true' }), t('auth.signingIn'));
+    try {
+      await session.login(username.value.trim(), password.value, remember.checked);
+      loggedIn();
+    } catch (e) {
+      clear(errorBox, loginError(e));
+      errorBox.hidden = false;
+      password.value = '';
+      password.focus();
+    } finally {
+      submit.disabled = false;
+      clear(submit, t('auth.signIn'));
+    }
+  });
+
+  view.append(authCard(t('auth.title'), t('auth.subtitle'), form));
+  setTimeout(() => username.focus(), 0);
+}

@@ -1,0 +1,57 @@
+// pages/models.js - #/models: the trained models, newest first, with their
+// headline scores, so that the right one can be picked for diagnosis or
+// downloaded without opening it.
+
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import * as api from '../api.js';
+import * as prefs from '../prefs.js';
+import { fmtPct, fmtBytes, fmtAgo, fmtInt } from '../format.js';
+import { pageHeader, card, emptyState, linkButton, badge } from '../ui.js';
+import { icon } from '../icons.js';
+
+function modelRow(m, datasets) {
+  const ds = datasets.get(m.dataset_id);
+  const last = prefs.pref('last_model_id') === m.id;
+  return h(`tr.model-row${last ? '.table-active-soft' : ''}`, { testid: 'model-row', dataset: { id: m.id } },
+    h('td.min-w-0',
+      h('a.fw-semibold.text-break', { href: `#/models/${m.id}`, testid: 'model-open' }, m.name),
+      last && h('span.ms-2', badge(t('models.lastUsed'), 'primary')),
+      h('div.small.text-body-secondary', m.algo.toUpperCase(), ' · ', t('models.classesCount', { count: m.classes }), ' · ', t('models.kpisCount', { count: m.features }))),
+    h('td.d-none.d-md-table-cell', ds ? h('a', { href: `#/datasets/${ds.id}` }, ds.name) : h('span.text-body-tertiary', m.dataset_id ? `#${m.dataset_id}` : '—')),
+    h('td.text-end.num.d-none.d-sm-table-cell', fmtPct(m.accuracy)),
+    h('td.text-end.num', fmtPct(m.macro_f1)),
+    h('td.text-end.d-none.d-lg-table-cell.num', fmtBytes(m.size_bytes)),
+    h('td.d-none.d-lg-table-cell.text-nowrap', fmtAgo(m.created_at)),
+    h('td.text-end.text-nowrap',
+      h('a.btn.btn-sm.btn-icon.btn-ghost', { href: `#/diagnose?model=${m.id}`, 'aria-label': t('models.diagnoseWith', { name: m.name }), title: t('nav.diagnose') }, icon('diagnose')),
+      h('a.btn.btn-sm.btn-icon.btn-ghost', { href: api.url(`/models/${m.id}/download`), download: '', 'aria-label': t('models.downloadNamed', { name: m.name }), title: t('model.downloadModel') }, icon('download'))));
+}
+
+export async function render(view, ctx) {
+  const [models, datasets] = await Promise.all([
+    api.listAll('/models', { signal: ctx.signal }),
+    api.listAll('/datasets', { signal: ctx.signal, query: { include_deleted: 1 } }),
+  ]);
+  const byId = new Map(datasets.map((d) => [d.id, d]));
+  view.append(pageHeader(t('models.title'), {
+    subtitle: t('models.subtitle'),
+    actions: linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }),
+  }));
+  if (!models.length) {
+    view.append(card(null, emptyState('model', t('models.empty'), t('models.emptyText'), linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }))));
+    return;
+  }
+  view.append(card(null, h('div.table-responsive', h('table.table.table-hover.align-middle.mb-0.models-table',
+    h('caption.visually-hidden', t('models.title')),
+    h('thead', h('tr',
+      h('th', { scope: 'col' }, t('models.col.name')),
+      h('th.d-none.d-md-table-cell', { scope: 'col' }, t('models.col.dataset')),
+      h('th.text-end.d-none.d-sm-table-cell', { scope: 'col' }, t('models.col.accuracy')),
+      h('th.text-end', { scope: 'col' }, t('models.col.macroF1')),
+      h('th.text-end.d-none.d-lg-table-cell', { scope: 'col' }, t('models.col.size')),
+      h('th.d-none.d-lg-table-cell', { scope: 'col' }, t('models.col.created')),
+      h('th.text-end', { scope: 'col' }, h('span.visually-hidden', t('models.col.actions'))))),
+    h('tbody', models.map((m) => modelRow(m, byId))))), { bodyCls: 'p-0' }),
+  h('p.small.text-body-secondary.mt-3', t('models.count', { count: models.length, n: fmtInt(models.length) })));
+}

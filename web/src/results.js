@@ -1,0 +1,195 @@
+// results.js - the table of diagnosis results: predicted class, confidence,
+// label and class probabilities, sortable by any column and paginated.
+// Pages come from the server (?offset&limit). Sorting needs every row: up
+// to FULL_SORT_MAX rows they are fetched once (the JSON download) and the
+// table then sorts and pages locally; above that, a sort orders the page
+// shown, and the table says so.
+
+import { h, clear } from './dom.js';
+import { icon } from './icons.js';
+import { t } from './i18n.js';
+import * as api from './api.js';
+import { fmtInt, fmtPct, fmtFixed } from './format.js';
+import { select, errorAlert } from './ui.js';
+import { paletteColors } from './charts.js';
+
+export const FULL_SORT_MAX = 50000;
+const PAGE_SIZES = [25, 50, 100, 250];
+const PROB_COLUMNS_MAX = 6;
+
+export const classColor = (classes, name) => {
+  const colors = paletteColors();
+  const i = classes.indexOf(name);
+  return colors[(i < 0 ? 0 : i) % colors.length];
+};
+
+function columnsFor(diag, hasLabels) {
+  const cols = [
+    { key: 'row', label: t('results.col.row'), num: true, get: (r) => r.row },
+    { key: 'sample_id', label: t('results.col.sample'), get: (r) => r.sample_id ?? '' },
+    { key: 'predicted', label: t('results.col.predicted'), get: (r) => r.predicted },
+    { key: 'confidence', label: t('results.col.confidence'), num: true, get: (r) => r.confidence },
+  ];
+  if (hasLabels) cols.push({ key: 'label', label: t('results.col.label'), get: (r) => r.label ?? '' });
+  if (diag.classes.length <= PROB_COLUMNS_MAX) {
+    for (const c of diag.classes) cols.push({ key: `p:${c}`, label: t('results.col.prob', { name: c }), num: true, prob: c, get: (r) => r.probabilities?.[c] ?? 0 });
+  } else {
+    cols.push({ key: 'top', label: t('results.col.top'), sortable: false });
+  }
+  return cols;
+}
+
+function compare(col, dir) {
+  return (a, b) => {
+    const x = col.get(a);
+    const y = col.get(b);
+    const r = col.num ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+    return (r || a.row - b.row) * dir;
+  };
+}
+
+function cell(col, r, classes) {
+  switch (col.key) {
+    case 'row': return h('td.num.text-body-secondary', String(r.row));
+    case 'sample_id': return h('td.text-break', r.sample_id ?? h('span.text-body-tertiary', '—'));
+    case 'predicted': return h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) } }, r.predicted));
+    case 'confidence': return h('td.num', h('div.conf-cell', h('span.conf-bar', h('span', { style: { width: `${Math.round(r.confidence * 100)}%` } })), h('span', fmtPct(r.confidence))));
+    case 'label': {
+      if (r.label === null || r.label === undefined) return h('td.text-body-tertiary', '—');
+      const ok = r.label === r.predicted;
+      return h(`td${ok ? '' : '.text-danger'}`, r.label, !ok && h('span.visually-hidden', ` (${t('results.mismatch')})`));
+    }
+    case 'top': {
+      const top = Object.entries(r.probabilities || {}).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      return h('td.small', top.map(([c, p]) => h('span.me-2.text-nowrap', `${c} ${fmtPct(p)}`)));
+    }
+    default: return h('td.num', fmtFixed(col.get(r), 3));
+  }
+}
+
+const pageInfo = (offset, limit, total) => t('results.pageInfo', {
+  from: fmtInt(total ? offset + 1 : 0), to: fmtInt(Math.min(total, offset + limit)), total: fmtInt(total),
+});
+
+function sortHeader(col, sort, dir, onSort) {
+  if (col.sortable === false) return h('th', { scope: 'col' }, col.label);
+  const active = sort === col.key;
+  const aria = active ? (dir > 0 ? 'ascending' : 'descending') : 'none';
+  return h(`th.sortable${col.num ? '.text-end' : ''}`, { scope: 'col', 'aria-sort': aria, dataset: { key: col.key }, on: { click: () => onSort(col.key) } },
+    h('button.sort-btn', { type: 'button', 'aria-label': t('results.sortBy', { name: col.label }) },
+      h('span', col.label), icon(active ? (dir > 0 ? 'sortUp' : 'sortDown') : 'sort', 'sort-icon')));
+}
+
+/* The table with its pager. Rows come from the current server page, or from
+ * `all` (every row, once a sort needed them). */
+class ResultsTable {
+  constructor(host, diag, signal) {
+    const first = diag.results;
+    this.host = host;
+    this.diag = diag;
+    this.signal = signal;
+    this.total = first.total;
+    this.cols = columnsFor(diag, !!diag.metrics || first.items.some((r) => r.label !== null && r.label !== undefined));
+    this.offset = first.offset;
+    this.limit = PAGE_SIZES.includes(first.limit) ? first.limit : 50;
+    this.items = first.items;
+    this.sort = null;
+    this.dir = 1;
+    this.all = first.items.length >= this.total ? first.items : null;
+    this.loading = false;
+    this.build();
+    if (this.limit !== first.limit || first.offset !== 0) this.fetchPage(); else this.draw();
+  }
+
+  build() {
+    this.tbody = h('tbody');
+    this.headRow = h('tr');
+    this.info = h('span.small.text-body-secondary', { testid: 'results-page-info', 'aria-live': 'polite' });
+    this.note = h('div.small.text-body-secondary.mb-2', { hidden: true }, t('results.sortPageOnly', { max: fmtInt(FULL_SORT_MAX) }));
+    this.errorHost = h('div');
+    this.prev = h('button.btn.btn-sm.btn-outline-secondary', { type: 'button', testid: 'results-page-prev', 'aria-label': t('results.prev'), on: { click: () => this.go(this.offset - this.limit) } },
+      icon('left'), h('span.d-none.d-sm-inline', t('results.prev')));
+    this.next = h('button.btn.btn-sm.btn-outline-secondary', { type: 'button', testid: 'results-page-next', 'aria-label': t('results.next'), on: { click: () => this.go(this.offset + this.limit) } },
+      h('span.d-none.d-sm-inline', t('results.next')), icon('right'));
+    const size = select(PAGE_SIZES.map((n) => ({ value: n, label: String(n) })), { value: this.limit, id: 'results-size', cls: 'form-select form-select-sm w-auto', ariaLabel: t('results.pageSize'), testid: 'results-page-size' });
+    size.addEventListener('change', () => { this.limit = Number(size.value); this.go(0); });
+    clear(this.host, this.note, this.errorHost,
+      h('div.table-responsive.results-scroll', h('table.table.table-sm.table-hover.align-middle.mb-0.results-table', { testid: 'results-table' },
+        h('caption.visually-hidden', t('results.title')), h('thead', this.headRow), this.tbody)),
+      h('div.results-pager.d-flex.flex-wrap.align-items-center.gap-2.mt-3',
+        this.info, h('span.ms-auto'), h('label.small.text-body-secondary', { for: 'results-size' }, t('results.perPage')), size, this.prev, this.next));
+  }
+
+  sorted(rows) {
+    const col = this.cols.find((c) => c.key === this.sort);
+    return col ? [...rows].sort(compare(col, this.dir)) : rows;
+  }
+
+  visibleRows() {
+    return this.all ? this.sorted(this.all).slice(this.offset, this.offset + this.limit) : this.sorted(this.items);
+  }
+
+  draw() {
+    clear(this.headRow, this.cols.map((c) => sortHeader(c, this.sort, this.dir, (key) => this.sortBy(key))));
+    clear(this.tbody, this.visibleRows().map((r) => h('tr', { testid: 'result-row', dataset: { row: r.row } }, this.cols.map((c) => cell(c, r, this.diag.classes)))));
+    this.info.textContent = pageInfo(this.offset, this.limit, this.total);
+    this.prev.disabled = this.loading || this.offset <= 0;
+    this.next.disabled = this.loading || this.offset + this.limit >= this.total;
+    this.note.hidden = !(this.sort && !this.all);
+    this.host.classList.toggle('is-loading', this.loading);
+  }
+
+  /* Runs a load with the loading state shown and errors put inline. */
+  async load(fn, retry) {
+    this.loading = true;
+    this.draw();
+    try {
+      await fn();
+      clear(this.errorHost);
+    } catch (e) {
+      if (!api.isAbort(e)) clear(this.errorHost, errorAlert(e, { retry }));
+    } finally {
+      this.loading = false;
+      this.draw();
+    }
+  }
+
+  fetchPage() {
+    if (this.all) { this.draw(); return Promise.resolve(); }
+    return this.load(async () => {
+      const d = await api.get(`/diagnoses/${this.diag.id}`, { signal: this.signal, query: { offset: this.offset, limit: this.limit }, label: t('results.loading') });
+      this.items = d.results.items;
+    }, () => this.fetchPage());
+  }
+
+  loadAll() {
+    if (this.all || this.total > FULL_SORT_MAX) return Promise.resolve();
+    return this.load(async () => {
+      const d = await api.get(`/diagnoses/${this.diag.id}/download`, { signal: this.signal, query: { format: 'json' }, label: t('results.loadingAll') });
+      this.all = d.rows;
+      this.offset = 0;
+    });
+  }
+
+  async sortBy(key) {
+    if (this.sort === key) this.dir = -this.dir;
+    else {
+      this.sort = key;
+      this.dir = this.cols.find((c) => c.key === key)?.num && key !== 'row' ? -1 : 1; // numbers: highest first
+    }
+    await this.loadAll();
+    if (this.all) this.offset = 0;
+    this.draw();
+  }
+
+  go(offset) {
+    this.offset = Math.max(0, Math.min(offset, Math.max(0, this.total - 1)));
+    this.fetchPage();
+  }
+}
+
+/* resultsTable(host, diag, {signal}): renders and manages the table of
+ * diag (a DIAGNOSIS with its first page in diag.results). */
+export function resultsTable(host, diag, { signal }) {
+  return new ResultsTable(host, diag, signal);
+}
