@@ -106,7 +106,7 @@ static hs_status set_param(const param_spec *ps, const json_t *v,
             return bad_param(field, err, ps->name, "must be a whole number");
         if (!strcmp(ps->name, "cv_folds")) {
             if (json_integer_value(v) < 0)
-                return bad_param(field, err, ps->name, "must be 0 (off) or in 2..100");
+                return bad_param(field, err, ps->name, "must be 0 (off) or in 2..20");
             *(unsigned *)base = (unsigned)json_integer_value(v);
         } else {
             *(int *)base = (int)json_integer_value(v);
