@@ -280,5 +280,35 @@ def test_head_is_get_without_a_body(c):
     check(r.headers.get("X-Request-Id"), "with a request id", r)
 
 
+def test_web_ui_is_served_with_caching_and_gzip():
+    """The UI's files come from --web-dir: index.html for client routes,
+    revalidated by ETag (304), gzip when the client takes it, the right
+    types, and no way out of the directory."""
+    web = os.path.join(harness.ROOT, "web", "dist")
+    check(os.path.isfile(os.path.join(web, "index.html")), "make web has built web/dist", web)
+    s = harness.Server(args=["--web-dir", web], name="server with the web UI").start()
+    with s:
+        c = s.client()
+        r = c.get("/")
+        check(r.status == 200 and r.headers.get("Content-Type", "").startswith("text/html"), "/ is the UI", r)
+        check(b"<html" in r.body.lower(), "an HTML page", r)
+        etag = r.headers.get("ETag")
+        check(etag and r.headers.get("Cache-Control") == "no-cache", "ETag and no-cache", r)
+        r2 = c.get("/", headers={"If-None-Match": etag})
+        check(r2.status == 304 and not r2.body, "unchanged: 304 without a body", r2)
+        check(c.get("/datasets").status == 200, "a path without a dot is the UI too")
+        gz = c.get("/vendor/echarts/echarts.min.js", headers={"Accept-Encoding": "gzip"})
+        check(gz.status == 200 and gz.headers.get("Content-Encoding") == "gzip", "gzip when accepted", gz)
+        plain = c.get("/vendor/echarts/echarts.min.js")
+        check(plain.headers.get("Content-Encoding") is None and len(plain.body) > len(gz.body),
+              "plain otherwise, and larger", plain)
+        check(plain.headers.get("Content-Type", "").startswith("text/javascript"), "JavaScript type", plain)
+        for bad in ("/../Makefile", "/%2e%2e/Makefile", "/vendor/../../Makefile", "/nope.js"):
+            r = c.get(bad)
+            check(r.status == 404, "%s is not served" % bad, r)
+        r = c.post_json("/index.html", {})
+        check(r.status == 405 and "GET" in r.headers.get("Allow", ""), "static files are read-only", r)
+
+
 if __name__ == "__main__":
     harness.main(globals())
