@@ -786,6 +786,31 @@ async function logout(t) {
   await waitForHash(page, /^#\/login/).catch(() => fail(`after logout #/datasets should lead to #/login, is ${hashOf(page)}`));
 }
 
+/** A request that takes more than a second shows the busy indicator, and
+ * it goes away when the answer is in (the answers are delayed in the
+ * browser with page.route, so the server stays as it is). */
+async function busy_indicator_on_slow_requests(t) {
+  const s = await main();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await waitForHash(page, /^#\/datasets/);
+  await waitForTestId(page, 'page-title');
+  check(!(await isVisible(page, 'busy-indicator')), 'busy-indicator should be hidden while nothing is slow');
+  await page.route('**/api/v1/models*', async (route) => {
+    await new Promise((r) => setTimeout(r, 2500));
+    await route.continue().catch(() => {});
+  });
+  const t0 = Date.now();
+  await (await revealNav(page, 'nav-models')).click();
+  await waitForTestId(page, 'busy-indicator', { timeout: 5_000 })
+    .catch(() => fail('busy-indicator did not show for a request of 2.5 s'));
+  const shownAfter = Date.now() - t0;
+  check(shownAfter >= 900, `busy-indicator showed after ${shownAfter} ms; it should wait about 1 s`);
+  await waitForTestId(page, 'busy-indicator', { state: 'hidden', timeout: 10_000 })
+    .catch(() => fail('busy-indicator stayed after the slow answer arrived'));
+  await page.unroute('**/api/v1/models*');
+}
+
 async function connection_banner(t) {
   const s = new Server({ users: [['erin', 'erin-pass-1234', false]], name: 'banner server' });
   t.defer(() => s.close());
@@ -842,5 +867,6 @@ await run([
   { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
   { name: 'phone_viewport', fn: phone_viewport, timeout: 90_000 },
   { name: 'logout', fn: logout },
+  { name: 'busy_indicator_on_slow_requests', fn: busy_indicator_on_slow_requests },
   { name: 'connection_banner', fn: connection_banner, timeout: 90_000 },
 ]);
