@@ -781,6 +781,18 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
         MHD_add_response_header(mr, "Content-Type", r->content_type);
     MHD_add_response_header(mr, "X-Request-Id", c->req.request_id);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+    MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+    /* The UI loads nothing from elsewhere and runs no inline script, so
+     * an injected one would not run either. Inline styles stay allowed:
+     * the chart library sets them. */
+    MHD_add_response_header(mr, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; "
+                            "style-src 'self' 'unsafe-inline'; "
+                            "img-src 'self' data: blob:; font-src 'self' data:; "
+                            "connect-src 'self'; object-src 'none'; "
+                            "base-uri 'none'; form-action 'self'; "
+                            "frame-ancestors 'none'");
     int is_api = c->route_index != (int)(c->h->n_routes + EXTRA_STATIC);
     if (is_api)
         MHD_add_response_header(mr, "Cache-Control", "no-store");

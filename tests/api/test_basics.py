@@ -292,6 +292,10 @@ def test_web_ui_is_served_with_caching_and_gzip():
         r = c.get("/")
         check(r.status == 200 and r.headers.get("Content-Type", "").startswith("text/html"), "/ is the UI", r)
         check(b"<html" in r.body.lower(), "an HTML page", r)
+        csp = r.headers.get("Content-Security-Policy", "")
+        check("script-src 'self'" in csp and "frame-ancestors 'none'" in csp, "a strict CSP", r)
+        check(r.headers.get("X-Frame-Options") == "DENY" and r.headers.get("Referrer-Policy") == "no-referrer",
+              "no framing, no referrer", r)
         etag = r.headers.get("ETag")
         check(etag and r.headers.get("Cache-Control") == "no-cache", "ETag and no-cache", r)
         r2 = c.get("/", headers={"If-None-Match": etag})
