@@ -1047,6 +1047,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
                      (is_v6 ? MHD_USE_IPv6 : 0);
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first: see MHD docs */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
         MHD_OPTION_CONNECTION_LIMIT,
@@ -1054,8 +1055,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
         free(h->counts);

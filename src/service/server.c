@@ -229,10 +229,10 @@ static void announce(hs_server *s, FILE *console, const char *host,
             HL_VERSION_STRING, v6 ? "[" : "", shown, v6 ? "]" : "", port);
     if (s->app.setup_token[0]) {
         fprintf(console,
-                "No users yet. Create the first administrator with this "
-                "one-time setup token\n(in the web UI, or with POST "
-                "/api/v1/setup):\n  setup token: %s\nor from a shell: healer "
-                "user add NAME --admin --data-dir %s\n",
+                "No users yet: open the URL in a browser and create the "
+                "first administrator\nwith this one-time setup token (or "
+                "POST it to /api/v1/setup):\n  setup token: %s\nor from a "
+                "shell: healer user add NAME --admin --data-dir %s\n",
                 s->app.setup_token, s->cfg.data_dir);
     } else {
         fprintf(console, "Log in with a user of %s (add one with: healer user "
