@@ -33,7 +33,8 @@ hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
 
 /* Appends a formatted warning; returns HL_ERR_NOMEM on allocation failure.
  * w may be NULL (the warning is dropped). */
-hl_status hl__warn(hl_warnings *w, const char *fmt, ...) HL__PRINTF(2, 3);
+/* The library's own warnings go through the public adder. */
+#define hl__warn hl_warnings_add
 
 /* An HL_ERR_IO error "path: what: <errno text>" (thread-safe). */
 hl_status hl__fail_io(hl_error *err, const char *path, const char *what,

@@ -128,15 +128,6 @@ static hl_status warn_v(hl_warnings *w, const char *fmt, va_list ap)
     return HL_OK;
 }
 
-hl_status hl__warn(hl_warnings *w, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hl_status rc = warn_v(w, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 hl_status hl_warnings_add(hl_warnings *w, const char *fmt, ...)
 {
     va_list ap;

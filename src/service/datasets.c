@@ -104,27 +104,37 @@ static hs_status set_deleted(hs_app *app, hs_id id, const hs_user *viewer,
                                 out, err);
 }
 
+/* When dataset `id` went to the trash (0 = live), under the access rule. */
+static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
+                            int64_t *at, hs_error *err)
+{
+    hs_dataset_rec rec;
+    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
+                                        viewer->is_admin, &rec, err);
+    *at = rec.deleted_at;
+    hs_dataset_rec_free(&rec);
+    return st;
+}
+
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_dataset_rec *out, hs_error *err)
 {
-    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
-                                        viewer->is_admin, out, err);
+    int64_t already = 0;
+    memset(out, 0, sizeof *out);
+    hs_status st = trashed_at(app, id, viewer, &already, err);
     if (st != HS_OK)
         return st;
-    int64_t already = out->deleted_at;
-    hs_dataset_rec_free(out);
     return set_deleted(app, id, viewer, already ? already : hs_now(), out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_dataset_rec *out, hs_error *err)
 {
-    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
-                                        viewer->is_admin, out, err);
+    int64_t deleted_at = 0;
+    memset(out, 0, sizeof *out);
+    hs_status st = trashed_at(app, id, viewer, &deleted_at, err);
     if (st != HS_OK)
         return st;
-    int64_t deleted_at = out->deleted_at;
-    hs_dataset_rec_free(out);
     if (deleted_at && hs_now() - deleted_at >= HS_DATASET_TRASH_SECONDS)
         return hs_fail(err, HS_ERR_CONFLICT,
                        "dataset %lld was deleted more than 7 days ago and can "

@@ -224,43 +224,45 @@ void hs_reply_error(hs_resp *resp, int status, const char *code,
     resp->content_type = "application/json; charset=utf-8";
 }
 
+/* Service statuses that are the client's business, as HTTP errors. */
+static const struct {
+    hs_status st;
+    int http;
+    const char *code;
+} STATUS_MAP[] = {
+    {HS_ERR_NOTFOUND, 404, "not_found"},
+    {HS_ERR_CONFLICT, 409, "conflict"},
+    {HS_ERR_INVALID, 422, "invalid_data"},
+    {HS_ERR_DENIED, 401, "unauthorized"},
+    {HS_ERR_LOCKED, 429, "account_locked"},
+    {HS_ERR_BUSY, 503, "busy"},
+};
+
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
 {
     const char *msg = err && err->message[0] ? err->message : hs_status_name(st);
-    switch (st) {
-    case HS_ERR_NOTFOUND:
-        hs_reply_error(resp, 404, "not_found", NULL, "%s", msg);
-        return;
-    case HS_ERR_CONFLICT:
-        hs_reply_error(resp, 409, "conflict", NULL, "%s", msg);
-        return;
-    case HS_ERR_INVALID:
-        hs_reply_error(resp, 422, "invalid_data", NULL, "%s", msg);
-        return;
-    case HS_ERR_DENIED:
-        hs_reply_error(resp, 401, "unauthorized", NULL, "%s", msg);
-        return;
-    case HS_ERR_LOCKED:
-        hs_reply_error(resp, 429, "account_locked", NULL, "%s", msg);
-        return;
-    case HS_ERR_NOMEM:
+    for (size_t i = 0; i < sizeof STATUS_MAP / sizeof STATUS_MAP[0]; i++)
+        if (STATUS_MAP[i].st == st) {
+            hs_reply_error(resp, STATUS_MAP[i].http, STATUS_MAP[i].code, NULL,
+                           "%s", msg);
+            if (st == HS_ERR_BUSY)
+                hs_resp_header(resp, "Retry-After", "5");
+            return;
+        }
+    if (st == HS_ERR_NOMEM) {
         hs_reply_error(resp, 503, "busy", NULL,
                        "the server is out of memory; try again later");
         return;
-    case HS_ERR_BUSY:
-        hs_reply_error(resp, 503, "busy", NULL, "%s", msg);
-        hs_resp_header(resp, "Retry-After", "5");
-        return;
-    default:
-        hs_log(HS_LOG_ERROR, "internal error",
-               json_pack("{s:s, s:s, s:s}", "request_id",
-                         current_request_id ? current_request_id : "",
-                         "status", hs_status_name(st), "error", msg));
-        hs_reply_error(resp, 500, "internal", NULL,
-                       "internal error (request id %s); it has been logged",
-                       current_request_id ? current_request_id : "?");
-        return;
     }
+    /* Anything else is ours to fix: logged with the request id the
+     * client is given. */
+    hs_log(HS_LOG_ERROR, "internal error",
+           json_pack("{s:s, s:s, s:s}", "request_id",
+                     current_request_id ? current_request_id : "", "status",
+                     hs_status_name(st), "error", msg));
+    hs_reply_error(resp, 500, "internal", NULL,
+                   "internal error (request id %s); it has been logged",
+                   current_request_id ? current_request_id : "?");
 }
 
 /* ---- routing ----------------------------------------------------------------- */
