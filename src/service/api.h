@@ -63,6 +63,11 @@ void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e);
 /* Content-Disposition: attachment with a sanitised file name. */
 void hs_api_attachment(hs_resp *resp, const char *name);
 
+/* Streams blob `key` as an attachment called `filename` (200), or answers
+ * the blob store's error. */
+void hs_api_reply_blob(hs_app *app, hs_resp *resp, const char *key,
+                       const char *content_type, const char *filename);
+
 /* A time, or null for 0. */
 json_t *hs_api_time(int64_t t);
 /* Parsed JSON text (a stored field), or null when absent or unreadable. */

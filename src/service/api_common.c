@@ -181,6 +181,21 @@ void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
     hs_api_reply_list(req, resp, list);
 }
 
+void hs_api_reply_blob(hs_app *app, hs_resp *resp, const char *key,
+                       const char *content_type, const char *filename)
+{
+    int fd = -1;
+    uint64_t size = 0;
+    hs_error err = {0};
+    hs_status st = hs_blob_open_read(app->blobs, key, &fd, &size, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
+    hs_reply_fd(resp, 200, content_type, fd, size);
+    hs_api_attachment(resp, filename);
+}
+
 json_t *hs_api_time(int64_t t)
 {
     return t ? json_integer((json_int_t)t) : json_null();

@@ -75,12 +75,8 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_dataset_rec rec;
     hs_error err = {0};
-    int fd = -1;
-    uint64_t size = 0;
     hs_status st = hs_store_dataset_get(app->store, req->ids[0], req->user.id,
                                         req->user.is_admin, &rec, &err);
-    if (st == HS_OK)
-        st = hs_blob_open_read(app->blobs, rec.blob_key, &fd, &size, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
     } else {
@@ -88,8 +84,8 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
         size_t n = strlen(rec.name);
         int has_ext = n >= 4 && !strcasecmp(rec.name + n - 4, ".csv");
         snprintf(name, sizeof name, "%s%s", rec.name, has_ext ? "" : ".csv");
-        hs_reply_fd(resp, 200, "text/csv; charset=utf-8", fd, size);
-        hs_api_attachment(resp, name);
+        hs_api_reply_blob(app, resp, rec.blob_key, "text/csv; charset=utf-8",
+                          name);
     }
     hs_dataset_rec_free(&rec);
 }

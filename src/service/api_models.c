@@ -47,20 +47,12 @@ void hs_api_model_get(hs_app *app, hs_req *req, hs_resp *resp)
 void hs_api_model_download(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_model_rec rec;
-    hs_error err = {0};
-    int fd = -1;
-    uint64_t size = 0;
     if (!get_model(app, req, resp, &rec))
         return;
-    hs_status st = hs_blob_open_read(app->blobs, rec.blob_key, &fd, &size, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-    } else {
-        char name[64];
-        snprintf(name, sizeof name, "model-%lld.model", (long long)rec.id);
-        hs_reply_fd(resp, 200, "application/octet-stream", fd, size);
-        hs_api_attachment(resp, name);
-    }
+    char name[64];
+    snprintf(name, sizeof name, "model-%lld.model", (long long)rec.id);
+    hs_api_reply_blob(app, resp, rec.blob_key, "application/octet-stream",
+                      name);
     hs_model_rec_free(&rec);
 }
 
