@@ -219,6 +219,95 @@ static void foreign_and_newer_files(void **state)
     hl_dataset_free(ds);
 }
 
+
+/* ---- files written before the learner interface (tests/fixtures/model_v1) ---- */
+
+#define FIXTURES "tests/fixtures/model_v1/"
+
+/* The probabilities the old engine wrote: rows of %a doubles. */
+static double *read_proba(const char *path, size_t n_values)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    double *v = malloc(n_values * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n_values; i++)
+        assert_int_equal(fscanf(f, "%la", &v[i]), 1);
+    double extra;
+    assert_int_equal(fscanf(f, "%la", &extra), EOF);
+    fclose(f);
+    return v;
+}
+
+static void assert_predicts_like_v1(const hl_model *m, const hl_dataset *ds,
+                                    const char *proba_path)
+{
+    const size_t K = hl_model_n_classes(m), n = ds->n_rows * K;
+    double *want = read_proba(proba_path, n);
+    double *got = malloc(n * sizeof *got);
+    hl_error err;
+    for (int threads = 1; threads <= 2; threads++) {
+        assert_int_equal(hl_model_predict_dataset(m, ds, threads, got, NULL, &err),
+                         HL_OK);
+        assert_memory_equal(want, got, n * sizeof *got);
+    }
+    free(want);
+    free(got);
+}
+
+static void v1_model_files_predict_bit_identically(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        size_t classes;
+    } FILES[] = {{"v1_multiclass", 3}, {"v1_binary", 2}};
+    for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
+        char path[128];
+        hl_error err;
+        hl_model *m = NULL;
+        hl_dataset *ds = NULL;
+        snprintf(path, sizeof path, FIXTURES "%s.model", FILES[i].name);
+        assert_int_equal(hl_model_load(path, &m, &err), HL_OK);
+        assert_int_equal(hl_model_n_classes(m), FILES[i].classes);
+        assert_string_equal(hl_model_summary_get(m)->algo, "gbdt");
+        assert_int_equal(hl_model_summary_get(m)->cv_folds, 2);
+        snprintf(path, sizeof path, FIXTURES "%s.csv", FILES[i].name);
+        assert_int_equal(hl_dataset_read_csv(path, NULL, &ds, &err), HL_OK);
+        snprintf(path, sizeof path, FIXTURES "%s.proba", FILES[i].name);
+        assert_predicts_like_v1(m, ds, path);
+        hl_model_free(m);
+        hl_dataset_free(ds);
+    }
+}
+
+/* Training again with the parameters of the README gives the same model. */
+static void training_reproduces_the_v1_models(void **state)
+{
+    (void)state;
+    static const char *const NAMES[] = {"v1_multiclass", "v1_binary"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[128];
+        hl_error err;
+        hl_dataset *ds = NULL;
+        hl_model *m = NULL;
+        snprintf(path, sizeof path, FIXTURES "%s.csv", NAMES[i]);
+        assert_int_equal(hl_dataset_read_csv(path, NULL, &ds, &err), HL_OK);
+        hl_train_params p;
+        hl_train_params_init(&p);
+        p.rounds = 25;
+        p.max_depth = 4;
+        p.cv_folds = 2;
+        p.threads = 2; /* deterministic across thread counts */
+        p.seed = 11;
+        assert_int_equal(hl_train(ds, &p, NULL, &m, &err), HL_OK);
+        snprintf(path, sizeof path, FIXTURES "%s.proba", NAMES[i]);
+        assert_predicts_like_v1(m, ds, path);
+        hl_model_free(m);
+        hl_dataset_free(ds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +316,8 @@ int main(void)
         cmocka_unit_test(corrupted_bytes_are_detected),
         cmocka_unit_test(forged_checksums_still_checked),
         cmocka_unit_test(foreign_and_newer_files),
+        cmocka_unit_test(v1_model_files_predict_bit_identically),
+        cmocka_unit_test(training_reproduces_the_v1_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
