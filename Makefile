@@ -1,24 +1,39 @@
 # SystemHealer build. `make run` and `make test` are the two entry points
-# (see README.md); both install missing dependencies first via `make deps`.
+# (see README.md); every target that builds first installs what is missing
+# via `make deps` (idempotent, quick when nothing is missing).
 #
-# Layout: src/core -> build/libhealer.a (the engine), src/service ->
-# build/libhealer_service.a (the web platform's pieces), src/cli ->
-# build/healer, tests/unit/test_*.c -> one cmocka binary each, built twice:
+# Layers, and what each may see (its include path):
+#   src/core      -> build/libhealer.a          the engine: include/ and src/core only
+#   src/service   -> build/libhealer_service.a  the web platform: include/ and src/service
+#   src/cli       -> build/healer               the command: all of the above
+# The engine's include path does not contain the service, so an engine file
+# cannot even name a service header; mk/layers.py checks the rest (no cycle
+# between files or folders, dependencies only downwards) on the objects.
+# Objects are build/obj/<path under src>.o, with a .d file of the headers
+# they read (-MMD), so a header change rebuilds exactly its users.
+# Unit tests (tests/unit/test_*.c) are one cmocka binary each, built twice:
 # plain and with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan/).
 
 CC      ?= cc
 OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -Iinclude -pthread $(WARN)
+BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
 LDLIBS  := -lm -pthread
 SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRC := $(wildcard src/core/*.c)
-SVC_SRC  := $(wildcard src/service/*.c)
+CORE_INC := -Iinclude -Isrc/core
+SVC_INC  := -Iinclude -Isrc/service
+CLI_INC  := -Iinclude -Isrc/service -Isrc/cli
+TEST_INC := -Iinclude -Isrc/core -Isrc/service -Itests/unit
+
+CORE_SRC := $(shell find src/core -name '*.c' | sort)
+SVC_SRC  := $(shell find src/service -name '*.c' | sort)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
+# Shared by the unit tests that include them (the store contract suite).
+TEST_LIB := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
 
 CORE_OBJ := $(CORE_SRC:src/%.c=build/obj/%.o)
 SVC_OBJ  := $(SVC_SRC:src/%.c=build/obj/%.o)
@@ -27,12 +42,16 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 
 ASAN_CORE_OBJ := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
-ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 ASAN_CLI_OBJ  := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
+ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all web deps run demo screenshots test unit-tests asan-tests cli-tests bench clean format lint
+.PHONY: all build web deps run demo screenshots test unit-tests asan-tests cli-tests bench clean format lint layers
 
-all: build/healer web
+# `make` alone: install what is missing, then build the command and the UI.
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: build/healer web
 
 # The web UI served by healer serve (mk/web.sh): sources + pinned vendor
 # files copied to web/dist with gzip twins.
@@ -44,28 +63,44 @@ web/dist/.stamp: $(WEB_SRC) web/package-lock.json mk/web.sh
 deps:
 	@sh mk/deps.sh
 
-build/obj/%.o: src/%.c $(wildcard include/healer/*.h) $(wildcard src/*/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Isrc/service -c $< -o $@
+# ---- objects: one include path per layer ----
 
-build/asan/obj/%.o: src/%.c $(wildcard include/healer/*.h) $(wildcard src/*/*.h)
+build/obj/core/%.o: src/core/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g $(SAN) -Isrc/service -c $< -o $@
+	$(CC) $(BASE) $(CFLAGS) $(CORE_INC) -c $< -o $@
+
+build/obj/service/%.o: src/service/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(SVC_INC) -c $< -o $@
+
+build/obj/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(CLI_INC) -c $< -o $@
+
+build/asan/obj/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g $(SAN) $(CORE_INC) -c $< -o $@
+
+build/asan/obj/service/%.o: src/service/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g $(SAN) $(SVC_INC) -c $< -o $@
+
+build/asan/obj/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g $(SAN) $(CLI_INC) -c $< -o $@
+
+# ---- libraries and binaries ----
 
 build/libhealer.a: $(CORE_OBJ)
-	@mkdir -p build
 	rm -f $@ && ar rcs $@ $^
 
 build/asan/libhealer.a: $(ASAN_CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-# The service library; an empty archive while src/service has no sources.
 build/libhealer_service.a: $(SVC_OBJ)
-	@mkdir -p build
 	rm -f $@ && ar rcs $@ $^
 
 build/asan/libhealer_service.a: $(ASAN_SVC_OBJ)
-	@mkdir -p build/asan
 	rm -f $@ && ar rcs $@ $^
 
 build/healer: $(CLI_OBJ) build/libhealer_service.a build/libhealer.a
@@ -75,21 +110,28 @@ build/healer: $(CLI_OBJ) build/libhealer_service.a build/libhealer.a
 build/asan/healer: $(ASAN_CLI_OBJ) build/asan/libhealer_service.a build/asan/libhealer.a
 	$(CC) $(BASE) -O1 -g $(SAN) -o $@ $(ASAN_CLI_OBJ) build/asan/libhealer_service.a build/asan/libhealer.a $(SVC_LIBS) $(LDLIBS)
 
-build/tests/%: tests/unit/%.c tests/unit/testutil.h build/libhealer_service.a build/libhealer.a
+build/tests/%: tests/unit/%.c $(TEST_LIB) build/libhealer_service.a build/libhealer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Isrc/core -Isrc/service -o $@ $< build/libhealer_service.a build/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
+	$(CC) $(BASE) $(CFLAGS) $(TEST_INC) -o $@ $< $(TEST_LIB) build/libhealer_service.a build/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
 
-build/asan/tests/%: tests/unit/%.c tests/unit/testutil.h build/asan/libhealer_service.a build/asan/libhealer.a
+build/asan/tests/%: tests/unit/%.c $(TEST_LIB) build/asan/libhealer_service.a build/asan/libhealer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g $(SAN) -Isrc/core -Isrc/service -o $@ $< build/asan/libhealer_service.a build/asan/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
+	$(CC) $(BASE) -O1 -g $(SAN) $(TEST_INC) -o $@ $< $(TEST_LIB) build/asan/libhealer_service.a build/asan/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
 
 unit-tests: $(TEST_BIN)
 asan-tests: $(ASAN_TEST_BIN)
 
-# Everything: unit tests (plain and sanitized) and the CLI tests, with one
-# summary line at the end ("N passed, N failed").
+# The layering rules, checked on the objects (mk/layers.py).
+layers: build/healer
+	@python3 mk/layers.py build/obj src
+
+# Everything: unit tests (plain and sanitized), the layering check, the CLI,
+# API and browser suites, with one summary line at the end ("N passed, N
+# failed").
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests asan-tests build/asan/healer
+	@$(MAKE) --no-print-directory build unit-tests asan-tests build/asan/healer
 	@sh tests/run.sh
 
 # The platform on its embedded defaults: SQLite and files under ./var/.
@@ -98,12 +140,12 @@ test: deps
 LISTEN   ?= 127.0.0.1:8080
 DATA_DIR ?= var
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory build
 	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # The README's screenshots, taken by the browser tests (tests/e2e).
 screenshots: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory build
 	SCREENSHOT_DIR=docs/screenshots node tests/e2e/test_ui.mjs
 
 # A guided tour of the command-line engine on simulated data.
@@ -114,7 +156,7 @@ bench: all
 	@sh bench/run.sh
 
 format:
-	clang-format -i include/healer/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i $$(find include src tests/unit -name '*.[ch]')
 
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 -Iinclude src

@@ -32,6 +32,9 @@ run_suite() {
     [ "$f" -ne 0 ] && broken="$broken $name"
 }
 
+# The architecture's rules, on the objects just built (mk/layers.py).
+run_suite "mk/layers.py" python3 mk/layers.py build/obj src
+
 export CMOCKA_MESSAGE_OUTPUT=stdout
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "healer/healer.h"
-#include "engine_json.h"
+#include "domain/engine_json.h"
 
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "server.h"
+#include "server/server.h"
 
 static void usage(FILE *out)
 {

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accounts.h"
+#include "domain/accounts.h"
 #include "cli.h"
-#include "datadir.h"
+#include "server/datadir.h"
 
 static const char USER_USAGE[] =
     "Usage: healer user add NAME [--admin] [--data-dir DIR]\n\n"

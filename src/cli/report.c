@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "engine_json.h"
+#include "domain/engine_json.h"
 
 int cli_emit_json(json_t *j)
 {

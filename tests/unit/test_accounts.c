@@ -2,8 +2,8 @@
  * every way of creating a user shares, on a real SQLite store. */
 #include <sys/stat.h>
 
-#include "accounts.h"
-#include "datadir.h"
+#include "domain/accounts.h"
+#include "server/datadir.h"
 #include "testutil.h"
 
 static char *make_tmpdir(void)

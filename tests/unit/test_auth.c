@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
+#include "domain/auth.h"
 
 static int group_setup(void **state)
 {

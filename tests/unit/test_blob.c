@@ -15,7 +15,7 @@
 
 #include "testutil.h"
 
-#include "blob.h"
+#include "blob/blob.h"
 
 typedef struct fixture {
     char dir[256];  /* mkdtemp result, removed at teardown */

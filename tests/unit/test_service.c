@@ -15,13 +15,13 @@
 
 #include "testutil.h"
 
-#include "accounts.h"
-#include "app.h"
-#include "datadir.h"
-#include "diagnoses.h"
-#include "jobs.h"
-#include "models.h"
-#include "server.h"
+#include "domain/accounts.h"
+#include "base/app.h"
+#include "server/datadir.h"
+#include "domain/diagnoses.h"
+#include "domain/jobs.h"
+#include "domain/models.h"
+#include "server/server.h"
 
 static json_t *parse(const char *text)
 {

@@ -25,7 +25,7 @@
 
 #include "testutil.h"
 
-#include "store.h"
+#include "store/store.h"
 
 #define N_THREADS 8 /* the concurrency tests' threads */
 

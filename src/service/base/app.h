@@ -11,10 +11,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "auth.h"
-#include "blob.h"
-#include "datadir.h"
-#include "store.h"
+#include "domain/auth.h"
+#include "blob/blob.h"
+#include "server/datadir.h"
+#include "store/store.h"
 
 struct hs_runner;
 struct hs_model_cache;

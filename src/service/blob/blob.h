@@ -37,7 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hs_error.h"
+#include "base/error.h"
 
 /* Longest kind: [a-z0-9_]{1,32}. "tmp" is reserved (backends may use it). */
 #define HS_BLOB_KIND_MAX 32

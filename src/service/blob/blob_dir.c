@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 
 #define TMP_DIR "tmp"
 /* "<kind>.<hex>" + NUL */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accounts.h"
+#include "domain/accounts.h"
 
 #define USERNAME_MAX 63
 #define HS_EVENT_LOCKED "locked"

@@ -11,9 +11,9 @@
 
 #include <stdint.h>
 
-#include "auth.h"
-#include "hs_error.h"
-#include "store.h"
+#include "domain/auth.h"
+#include "base/error.h"
+#include "store/store.h"
 
 /* Checks a username: 1..63 bytes of ASCII letters, digits, '.', '_', '-',
  * starting with a letter or digit. HS_ERR_INVALID says what is wrong. */

@@ -13,7 +13,7 @@
  *  - Nothing here allocates: libsodium's Argon2 allocates its own working
  *    memory, and every buffer is caller-provided and fixed-size.
  */
-#include "auth.h"
+#include "domain/auth.h"
 
 #include <string.h>
 

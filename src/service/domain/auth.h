@@ -26,7 +26,7 @@
 
 #include <sodium.h>
 
-#include "hs_error.h"
+#include "base/error.h"
 
 #ifdef __cplusplus
 extern "C" {

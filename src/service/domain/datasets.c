@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets.h"
-#include "engine_json.h"
+#include "domain/datasets.h"
+#include "domain/engine_json.h"
 
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
                                 const char *name, const hl_csv_options *opt,

@@ -9,7 +9,7 @@
 #ifndef HEALER_HS_DATASETS_H
 #define HEALER_HS_DATASETS_H
 
-#include "app.h"
+#include "base/app.h"
 #include "healer/healer.h"
 
 /* How long a trashed dataset can be restored. */

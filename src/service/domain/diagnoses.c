@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diagnoses.h"
-#include "engine_json.h"
+#include "domain/diagnoses.h"
+#include "domain/engine_json.h"
 
 void hs_diag_result_free(hs_diag_result *r)
 {

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "base/app.h"
 #include "healer/healer.h"
 
 /* The outcome of one diagnosis run. Release with hs_diag_result_free. */

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "engine_json.h"
+#include "domain/engine_json.h"
 
 json_t *hs_json_num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 

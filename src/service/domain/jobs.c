@@ -18,11 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "datasets.h"
-#include "diagnoses.h"
-#include "jobs.h"
-#include "log.h"
-#include "models.h"
+#include "domain/datasets.h"
+#include "domain/diagnoses.h"
+#include "domain/jobs.h"
+#include "base/log.h"
+#include "domain/models.h"
 
 #define PROGRESS_INTERVAL 0.25
 #define MAX_RESTARTS 1

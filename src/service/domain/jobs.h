@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "base/app.h"
 #include "healer/healer.h"
 
 typedef struct hs_runner hs_runner;

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_json.h"
-#include "models.h"
+#include "domain/engine_json.h"
+#include "domain/models.h"
 
 struct hs_model_ref {
     hs_id id;

@@ -9,7 +9,7 @@
 #ifndef HEALER_HS_MODELS_H
 #define HEALER_HS_MODELS_H
 
-#include "app.h"
+#include "base/app.h"
 #include "healer/healer.h"
 
 typedef struct hs_model_cache hs_model_cache;

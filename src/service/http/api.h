@@ -11,9 +11,9 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "base/app.h"
 #include "healer/healer.h"
-#include "http.h"
+#include "http/http.h"
 
 /* The route table (routes.c). */
 extern const hs_route hs_api_routes[];

@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "accounts.h"
-#include "api.h"
+#include "domain/accounts.h"
+#include "http/api.h"
 
 static json_t *user_item(const void *u)
 {

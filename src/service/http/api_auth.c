@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accounts.h"
-#include "api.h"
+#include "domain/accounts.h"
+#include "http/api.h"
 
 struct hs_rate_slot {
     uint64_t key;   /* hash of the client address */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "http/api.h"
 
 json_t *hs_api_body(const hs_req *req, hs_resp *resp)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
-#include "datasets.h"
+#include "http/api.h"
+#include "domain/datasets.h"
 
 void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
 {

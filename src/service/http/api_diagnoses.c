@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "datasets.h"
-#include "diagnoses.h"
-#include "jobs.h"
-#include "models.h"
+#include "http/api.h"
+#include "domain/datasets.h"
+#include "domain/diagnoses.h"
+#include "domain/jobs.h"
+#include "domain/models.h"
 
 /* Answers with a finished diagnosis: stored (201, with its id) or not
  * (200, id null), plus the first page of results. */

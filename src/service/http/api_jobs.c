@@ -1,8 +1,8 @@
 /* api_jobs.c - submit, list, show and cancel background jobs. */
 #include <string.h>
 
-#include "api.h"
-#include "jobs.h"
+#include "http/api.h"
+#include "domain/jobs.h"
 
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
 {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "models.h"
+#include "http/api.h"
+#include "domain/models.h"
 
 static json_t *model_item(const void *rec)
 {

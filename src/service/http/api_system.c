@@ -1,9 +1,9 @@
 /* api_system.c - health and Prometheus metrics, for monitors (no auth). */
 #include <stdlib.h>
 
-#include "api.h"
+#include "http/api.h"
 #include "healer/version.h"
-#include "jobs.h"
+#include "domain/jobs.h"
 
 void hs_api_health(hs_app *app, hs_req *req, hs_resp *resp)
 {

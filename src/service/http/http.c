@@ -29,10 +29,10 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 
-#include "accounts.h"
-#include "app.h"
-#include "http.h"
-#include "log.h"
+#include "domain/accounts.h"
+#include "base/app.h"
+#include "http/http.h"
+#include "base/log.h"
 
 /* Response statuses counted separately in /metrics; others go to "other". */
 static const int COUNTED_STATUS[] = {200, 201, 202, 204, 304, 400, 401, 403,

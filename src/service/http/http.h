@@ -22,9 +22,9 @@
 
 #include <jansson.h>
 
-#include "blob.h"
-#include "hs_error.h"
-#include "store.h"
+#include "blob/blob.h"
+#include "base/error.h"
+#include "store/store.h"
 
 #define HS_HTTP_DRAIN_MAX (64u << 20)
 #define HS_REQUEST_ID_MAX 24

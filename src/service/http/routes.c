@@ -1,7 +1,7 @@
 /* routes.c - the REST API's route table: every method and path the
  * service answers, with what each needs (session, admin, body type).
  * docs/api.md documents the same list; keep them in step. */
-#include "api.h"
+#include "http/api.h"
 
 #define AUTH HS_ROUTE_AUTH
 #define ADMIN (HS_ROUTE_AUTH | HS_ROUTE_ADMIN)

@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "datadir.h"
+#include "server/datadir.h"
 
 /* mkdir -p with mode 0700 for what it creates. */
 static hs_status make_dirs(const char *path, hs_error *err)

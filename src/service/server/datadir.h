@@ -10,9 +10,9 @@
 #ifndef HEALER_HS_DATADIR_H
 #define HEALER_HS_DATADIR_H
 
-#include "blob.h"
-#include "hs_error.h"
-#include "store.h"
+#include "blob/blob.h"
+#include "base/error.h"
+#include "store/store.h"
 
 /* The default, relative to the working directory: `make run` uses it. */
 #define HS_DATADIR_DEFAULT "var"

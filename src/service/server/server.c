@@ -6,13 +6,13 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "api.h"
-#include "app.h"
-#include "datasets.h"
-#include "jobs.h"
-#include "log.h"
-#include "models.h"
-#include "server.h"
+#include "http/api.h"
+#include "base/app.h"
+#include "domain/datasets.h"
+#include "domain/jobs.h"
+#include "base/log.h"
+#include "domain/models.h"
+#include "server/server.h"
 
 struct hs_server {
     hs_app app;

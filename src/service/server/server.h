@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "hs_error.h"
+#include "base/error.h"
 
 typedef struct hs_server_config {
     char listen[128];      /* HOST:PORT, [V6]:PORT */

@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hs_error.h"
+#include "base/error.h"
 
 #ifdef __cplusplus
 extern "C" {
