@@ -6,6 +6,7 @@
 #ifndef HEALER_HEALER_H
 #define HEALER_HEALER_H
 
+#include "healer/clock.h"
 #include "healer/dataset.h"
 #include "healer/error.h"
 #include "healer/metrics.h"

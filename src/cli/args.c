@@ -86,13 +86,6 @@ int cli_parse_double(const char *cmd, const char *flag, const char *text,
     return 0;
 }
 
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int progress_shown;
 
 int cli_train_progress(const hl_train_progress *p, void *user)

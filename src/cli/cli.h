@@ -52,9 +52,6 @@ int cli_engine_error(const char *cmd, const hl_error *err);
 /* Prints each warning as "healer CMD: warning: ...". */
 void cli_print_warnings(const char *cmd, const hl_warnings *w);
 
-/* Monotonic clock in seconds, for the timings the reports show. */
-double cli_now(void);
-
 /* Progress line on stderr, only when stderr is a terminal. */
 int cli_train_progress(const hl_train_progress *p, void *user);
 void cli_progress_done(void);

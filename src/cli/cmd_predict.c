@@ -116,19 +116,19 @@ static hl_status run_diagnosis(const predict_args *a, diagnosis *d,
     hl_status rc = hl_model_load(a->model, &d->model, err);
     if (rc != HL_OK)
         return rc;
-    double t_parse = cli_now();
+    double t_parse = hl_clock_monotonic();
     if ((rc = hl_dataset_read_csv(a->data, &a->csv, &d->ds, err)) != HL_OK)
         return rc;
-    d->parse_seconds = cli_now() - t_parse;
+    d->parse_seconds = hl_clock_monotonic() - t_parse;
     const size_t n = d->ds->n_rows, K = hl_model_n_classes(d->model);
     d->proba = malloc((n * K + 1) * sizeof *d->proba);
     d->pred = malloc((n + 1) * sizeof *d->pred);
     if (!d->proba || !d->pred)
         return HL_ERR_NOMEM;
-    double t0 = cli_now();
+    double t0 = hl_clock_monotonic();
     rc = hl_model_predict_dataset(d->model, d->ds, (int)a->threads, d->proba,
                                   &d->warnings, err);
-    d->predict_seconds = cli_now() - t0;
+    d->predict_seconds = hl_clock_monotonic() - t0;
     if (rc != HL_OK)
         return rc;
     for (size_t i = 0; i < n; i++)

@@ -203,10 +203,10 @@ int cmd_train(int argc, char **argv)
     hl_model *m = NULL;
     if (hl_train_params_validate(&a.params, &err) != HL_OK)
         return cli_usage_error("train", "%s", err.message);
-    double t_parse = cli_now();
+    double t_parse = hl_clock_monotonic();
     if (hl_dataset_read_csv(a.data, &a.csv, &ds, &err) != HL_OK)
         return cli_engine_error("train", &err);
-    double parse_seconds = cli_now() - t_parse;
+    double parse_seconds = hl_clock_monotonic() - t_parse;
     hl_status st = hl_train(ds, &a.params, &ctl, &m, &err);
     cli_progress_done();
     hl_dataset_free(ds);

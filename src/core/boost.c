@@ -392,7 +392,7 @@ static int report_progress(const hl__boost_job *job, int round, double tl,
         return 0;
     hl_train_progress pr = {job->stage, job->fold, job->folds, round,
                             job->params->rounds, tl, vl,
-                            hl__now_seconds() - job->started};
+                            hl_clock_monotonic() - job->started};
     return ctl->progress(&pr, ctl->user) != 0;
 }
 

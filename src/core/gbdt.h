@@ -167,7 +167,7 @@ typedef struct hl__boost_job {
     const hl_train_control *ctl; /* may be NULL */
     hl_train_stage stage;        /* reported to the progress callback */
     unsigned fold, folds;
-    double started;              /* hl__now_seconds() when hl_train began */
+    double started;              /* hl_clock_monotonic() when hl_train began */
 } hl__boost_job;
 
 typedef struct hl__boost_result {

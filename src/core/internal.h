@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "healer/clock.h"
 #include "healer/error.h"
 #include "healer/version.h"
 
@@ -77,9 +78,6 @@ int hl__cpu_count(void);
 
 /* Resolves a user thread count: 0 or negative means all cores. */
 int hl__resolve_threads(int requested);
-
-/* Monotonic clock in seconds. */
-double hl__now_seconds(void);
 
 /* strdup that returns NULL on failure (kept here so the library builds as
  * strict C11). */

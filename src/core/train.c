@@ -603,7 +603,7 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
     r.ds = ds;
     r.p = params;
     r.ctl = ctl;
-    r.started = hl__now_seconds();
+    r.started = hl_clock_monotonic();
     hl_model *m = NULL;
     hl__boost_result res = {0};
     size_t *pos = NULL, n_valid = 0, n_fit = 0;
@@ -645,7 +645,7 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
         m->summary.cv_folds = params->cv_folds;
         memset(&cv, 0, sizeof cv);
     }
-    m->summary.train_seconds = hl__now_seconds() - r.started;
+    m->summary.train_seconds = hl_clock_monotonic() - r.started;
     *out = m;
     m = NULL;
 done:

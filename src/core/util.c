@@ -157,7 +157,7 @@ int hl__resolve_threads(int requested)
     return requested > 0 ? requested : hl__cpu_count();
 }
 
-double hl__now_seconds(void)
+double hl_clock_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -1,13 +1,17 @@
-/* hs_error.h - the service layer's error type: a status code plus a message.
+/* base/error.h - the service layer's error type: a status code, a message,
+ * and the field the error is about.
  *
  * Every fallible service function returns an hs_status and, when given a
  * non-NULL hs_error, fills in a human-readable message the caller may log or
- * turn into an HTTP response. Library code never prints or exits; this is
- * how it reports instead. Header-only so that every service file (and every
- * backend) can use it without a link-order dependency.
+ * turn into an HTTP response, and - when the error is about one input - the
+ * name of that input in `field` ("username", "params.rounds", "dataset_id"),
+ * so that callers never have to search the message for it. Library code
+ * never prints or exits; this is how it reports instead. Header-only so that
+ * every service file (and every backend) can use it without a link-order
+ * dependency.
  */
-#ifndef HS_ERROR_H
-#define HS_ERROR_H
+#ifndef HEALER_HS_ERROR_H
+#define HEALER_HS_ERROR_H
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,29 +27,59 @@ typedef enum hs_status {
     HS_ERR_INTERNAL,
     HS_ERR_DENIED, /* wrong credentials, disabled account, no session */
     HS_ERR_LOCKED, /* the account is locked after too many failed logins */
-    HS_ERR_BUSY    /* at capacity (queue full): try again later */
+    HS_ERR_BUSY,    /* at capacity (queue full): try again later */
+    HS_ERR_DISABLED, /* the right password, but the account is disabled */
+    HS_ERR_LIMITED  /* too many attempts from this client: wait a minute */
 } hs_status;
+
+#define HS_FIELD_MAX 64
 
 typedef struct hs_error {
     hs_status code;
+    char field[HS_FIELD_MAX]; /* the input it is about, "" = none */
     char message[512];
 } hs_error;
 
-/* Records `code` and a printf-style message in *err (err may be NULL) and
- * returns `code`, so callers can write `return hs_fail(err, ...);`. */
+static inline hs_status hs_vfail_field(hs_error *err, hs_status code,
+                                       const char *field, const char *fmt,
+                                       va_list ap)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+    }
+    return code;
+}
+
+/* Records `code` and a printf-style message in *err (err may be NULL),
+ * with no field, and returns `code`, so callers can write
+ * `return hs_fail(err, ...);`. */
 static inline hs_status hs_fail(hs_error *err, hs_status code, const char *fmt,
                                 ...) __attribute__((format(printf, 3, 4)));
 
 static inline hs_status hs_fail(hs_error *err, hs_status code, const char *fmt,
                                 ...)
 {
-    if (err) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    hs_vfail_field(err, code, NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* hs_fail for an error about one input, named in err->field. */
+static inline hs_status hs_fail_field(hs_error *err, hs_status code,
+                                      const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static inline hs_status hs_fail_field(hs_error *err, hs_status code,
+                                      const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hs_vfail_field(err, code, field, fmt, ap);
+    va_end(ap);
     return code;
 }
 
@@ -75,6 +109,10 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_LOCKED";
     case HS_ERR_BUSY:
         return "HS_ERR_BUSY";
+    case HS_ERR_DISABLED:
+        return "HS_ERR_DISABLED";
+    case HS_ERR_LIMITED:
+        return "HS_ERR_LIMITED";
     }
     return "HS_ERR_UNKNOWN";
 }

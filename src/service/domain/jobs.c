@@ -49,13 +49,6 @@ typedef struct worker_arg {
     slot *s;
 } worker_arg;
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- parameters ---------------------------------------------------------------- */
 
 typedef enum ptype { P_INT, P_DOUBLE, P_BOOL, P_CLASS_WEIGHT, P_U64 } ptype;
@@ -358,7 +351,7 @@ static int on_progress(const hl_train_progress *p, void *user)
                                                  ? json_real(p->valid_loss)
                                                  : json_null());
     }
-    double now = mono_now();
+    double now = hl_clock_monotonic();
     if (now - c->last_write < PROGRESS_INTERVAL && p->round < p->rounds)
         return atomic_load(&c->s->cancel);
     c->last_write = now;
@@ -593,7 +586,7 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     outcome o;
     memset(&o, 0, sizeof o);
     o.attempts = json_array();
-    double t0 = mono_now();
+    double t0 = hl_clock_monotonic();
     hs_log(HS_LOG_INFO, "job started",
            json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "type",
                      job->type));
@@ -629,7 +622,7 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO, "job finished",
            json_pack("{s:I, s:s, s:f, s:s}", "job_id", (json_int_t)job->id,
                      "state", hs_job_state_name(o.state), "seconds",
-                     mono_now() - t0, "error", o.error));
+                     hl_clock_monotonic() - t0, "error", o.error));
 }
 
 /* ---- the workers -------------------------------------------------------------------- */

@@ -31,6 +31,7 @@
 
 #include "domain/accounts.h"
 #include "base/app.h"
+#include "healer/clock.h"
 #include "http/http.h"
 #include "base/log.h"
 
@@ -83,13 +84,6 @@ typedef struct req_ctx {
 } req_ctx;
 
 /* ---- small helpers --------------------------------------------------------- */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int hs_buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 {
@@ -680,7 +674,7 @@ static int status_slot(int status)
 static void account(req_ctx *c, int status)
 {
     hs_http *h = c->h;
-    double seconds = now_seconds() - c->t_start;
+    double seconds = hl_clock_monotonic() - c->t_start;
     atomic_fetch_add(&h->counts[(size_t)c->route_index * N_STATUS +
                                 (size_t)status_slot(status)],
                      1);
@@ -854,7 +848,7 @@ static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
     if (!c)
         return NULL;
     c->h = h;
-    c->t_start = now_seconds();
+    c->t_start = hl_clock_monotonic();
     c->resp.fd = -1;
     c->req.conn = conn;
     c->req.method = method;

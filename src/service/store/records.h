@@ -1,0 +1,252 @@
+/* store/records.h - the records the store keeps, as plain structs.
+ *
+ * Users, sessions, account events, notifications, datasets, models, jobs
+ * and diagnoses: what the store's operations (store.h) read and write, and
+ * what the rest of the service passes around and renders. Split from the
+ * operations so that a layer may know the records without being able to
+ * call the store: the HTTP handlers render records they get from domain
+ * services, and include this header only (mk/layers.py checks it).
+ *
+ * Records are plain structs with fixed-size, NUL-terminated strings; the
+ * few that own heap memory (JSON text) say so and come with their free
+ * functions here.
+ */
+#ifndef HEALER_HS_RECORDS_H
+#define HEALER_HS_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* A record id: positive, assigned by the store; 0 means "none". */
+typedef int64_t hs_id;
+
+/* Field sizes, NUL included. */
+#define HS_USERNAME_MAX 64
+#define HS_STORE_PASSWORD_HASH_MAX 128 /* == auth.h HS_PASSWORD_HASH_MAX */
+#define HS_STORE_TOKEN_HASH_MAX 65     /* 64 hex + NUL */
+#define HS_KIND_MAX 32
+#define HS_MESSAGE_MAX 512
+#define HS_DATASET_NAME_MAX 256
+#define HS_STORE_BLOB_KEY_MAX 66 /* == blob.h HS_BLOB_KEY_MAX */
+
+typedef struct hs_user {
+    hs_id id;
+    char username[HS_USERNAME_MAX]; /* unique, exact (case-sensitive) */
+    char password_hash[HS_STORE_PASSWORD_HASH_MAX];
+    int is_admin;         /* 0 or 1 (roles: admin, user) */
+    int disabled;         /* 0 or 1 */
+    int64_t created_at;   /* unix seconds */
+    int64_t locked_until; /* unix seconds; 0 = not locked */
+} hs_user;
+
+typedef struct hs_session {
+    hs_id id;
+    hs_id user_id;
+    char token_hash[HS_STORE_TOKEN_HASH_MAX]; /* unique; never the token */
+    int remember;
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at; /* expired when expires_at <= now */
+} hs_session;
+
+typedef struct hs_notification {
+    hs_id id;
+    char kind[HS_KIND_MAX]; /* e.g. "account_locked" */
+    char message[HS_MESSAGE_MAX];
+    hs_id user_id; /* the user it is about; 0 = none */
+    int64_t created_at;
+    int read; /* 0 or 1 */
+} hs_notification;
+
+typedef struct hs_account_event {
+    hs_id id;
+    hs_id user_id;
+    char kind[HS_KIND_MAX]; /* "login_failed", "locked", "unlocked", ... */
+    int64_t at;
+} hs_account_event;
+
+/* An uploaded dataset. Its bytes live in the blob store under blob_key;
+ * the store keeps only the metadata. Unlike the other records it owns heap
+ * memory (profile_json): release a single record with hs_dataset_rec_free
+ * and a list with hs_dataset_list_free. */
+typedef struct hs_dataset_rec {
+    hs_id id;
+    hs_id owner_id;                       /* the user it belongs to */
+    char name[HS_DATASET_NAME_MAX];       /* display name, not unique */
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t size_bytes;
+    int64_t rows;       /* 0 until profiled */
+    int64_t features;   /* 0 until profiled */
+    char *profile_json; /* malloc'ed JSON text; NULL = not profiled yet */
+    int64_t created_at;
+    int64_t deleted_at; /* unix seconds it went to the trash; 0 = live */
+} hs_dataset_rec;
+
+/* A trained model. Its file lives in the blob store under blob_key (the
+ * engine's model format); summary_json is the engine summary rendered as
+ * JSON (parameters, data shape, metrics, importance, curve), kept here so
+ * that listing and showing models never loads a model file. Owns heap
+ * memory: release with hs_model_rec_free / hs_model_list_free. */
+typedef struct hs_model_rec {
+    hs_id id;
+    hs_id owner_id;
+    hs_id dataset_id; /* the dataset it was trained on; 0 once purged */
+    hs_id job_id;     /* the training job that made it; 0 = none (import) */
+    char name[HS_DATASET_NAME_MAX];
+    char algo[HS_KIND_MAX];               /* "gbdt", ... */
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t size_bytes;
+    int64_t n_features;
+    int64_t n_classes;
+    double macro_f1; /* best quality estimate (CV, else validation); NAN = none */
+    double accuracy; /* same source as macro_f1; NAN = none */
+    char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
+    int64_t created_at;
+} hs_model_rec;
+
+/* Job states, in the order of their life. The names are the API's. */
+typedef enum hs_job_state {
+    HS_JOB_QUEUED = 0,
+    HS_JOB_RUNNING = 1,
+    HS_JOB_SUCCEEDED = 2,
+    HS_JOB_FAILED = 3,
+    HS_JOB_CANCELLED = 4
+} hs_job_state;
+#define HS_JOB_STATES 5
+
+/* "queued", "running", ...; "unknown" for anything else. */
+static inline const char *hs_job_state_name(hs_job_state s)
+{
+    static const char *const names[HS_JOB_STATES] = {
+        "queued", "running", "succeeded", "failed", "cancelled"};
+    return (unsigned)s < HS_JOB_STATES ? names[s] : "unknown";
+}
+
+/* A background job (training, large diagnosis). The queue *is* the table:
+ * workers claim the oldest queued job, so jobs survive restarts and several
+ * workers (later, several machines) can share one queue. Owns heap memory:
+ * release with hs_job_rec_free / hs_job_list_free. */
+typedef struct hs_job_rec {
+    hs_id id;
+    hs_id owner_id;
+    char type[HS_KIND_MAX]; /* "train", "diagnose" */
+    hs_job_state state;
+    hs_id dataset_id;   /* train: the input; 0 = none */
+    hs_id model_id;     /* train: the result; diagnose: the model used */
+    hs_id diagnosis_id; /* diagnose: the result */
+    char input_blob_key[HS_STORE_BLOB_KEY_MAX]; /* diagnose: uploaded CSV; "" = none */
+    char name[HS_DATASET_NAME_MAX]; /* what the result will be called */
+    char *params_json;   /* the request's parameters (JSON object text) */
+    double progress;     /* 0..1 */
+    int64_t round;       /* boosting round just finished (0 = none yet) */
+    int64_t rounds;      /* planned rounds of the current stage */
+    char *losses_json;   /* progress detail (JSON text), NULL = none yet */
+    char *attempts_json; /* JSON array of finished attempts, NULL = none */
+    char error[HS_MESSAGE_MAX]; /* why it failed or was cancelled, "" = n/a */
+    int cancel_requested; /* 0 or 1: the runner stops at the next round */
+    int64_t restarts;     /* times a server restart re-queued it */
+    int64_t created_at;
+    int64_t started_at;  /* 0 = not started */
+    int64_t finished_at; /* 0 = not finished */
+} hs_job_rec;
+
+/* A stored diagnosis: the per-row results live in the blob store under
+ * blob_key (see diagnoses.h for their format); summary_json holds class
+ * counts, metrics when the input had labels, and warnings. Owns heap memory:
+ * release with hs_diagnosis_rec_free / hs_diagnosis_list_free. */
+typedef struct hs_diagnosis_rec {
+    hs_id id;
+    hs_id owner_id;
+    hs_id model_id; /* 0 once the model was deleted */
+    hs_id job_id;   /* 0 = answered at once, without a job */
+    char name[HS_DATASET_NAME_MAX];
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t rows;
+    char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
+    int64_t created_at;
+} hs_diagnosis_rec;
+
+/* The event kind hs_store_login_failures_since looks for. */
+#define HS_EVENT_LOGIN_FAILED "login_failed"
+
+/* Frees d->profile_json and sets it to NULL; the rest of *d is plain data.
+ * NULL is a no-op. */
+static inline void hs_dataset_rec_free(hs_dataset_rec *d)
+{
+    if (d) {
+        free(d->profile_json);
+        d->profile_json = NULL;
+    }
+}
+
+/* Frees a list from hs_store_dataset_list: every record's profile_json,
+ * then the array. NULL is a no-op. */
+static inline void hs_dataset_list_free(hs_dataset_rec *items, size_t n)
+{
+    size_t i;
+    if (!items)
+        return;
+    for (i = 0; i < n; i++)
+        free(items[i].profile_json);
+    free(items);
+}
+
+
+/* ---- models, jobs, diagnoses: common rules ------------------------------ *
+ *
+ * The access rule of datasets applies to all three: a record is visible to
+ * its owner and to admins; to anyone else it does not exist
+ * (HS_ERR_NOTFOUND). Strings must fit their fields (HS_ERR_INVALID
+ * otherwise); JSON text fields are copied by the store and stay the
+ * caller's. Records own their JSON text: *_rec_free releases one record's,
+ * *_list_free a list. */
+
+static inline void hs_model_rec_free(hs_model_rec *m)
+{
+    if (m) {
+        free(m->summary_json);
+        m->summary_json = NULL;
+    }
+}
+
+static inline void hs_model_list_free(hs_model_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_model_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_job_rec_free(hs_job_rec *j)
+{
+    if (j) {
+        free(j->params_json);
+        free(j->losses_json);
+        free(j->attempts_json);
+        j->params_json = j->losses_json = j->attempts_json = NULL;
+    }
+}
+
+static inline void hs_job_list_free(hs_job_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_job_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_diagnosis_rec_free(hs_diagnosis_rec *d)
+{
+    if (d) {
+        free(d->summary_json);
+        d->summary_json = NULL;
+    }
+}
+
+static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_diagnosis_rec_free(&items[i]);
+    free(items);
+}
+
+#endif
