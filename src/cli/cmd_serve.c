@@ -45,7 +45,7 @@ static int take_flag(int argc, char **argv, int *i, const char **key,
         *value = eq + 1;
     } else {
         snprintf(keybuf, cap, "%s", arg + 2);
-        if (!strcmp(keybuf, "secure-cookies") &&
+        if (hs_server_config_is_bool(keybuf) &&
             (*i + 1 >= argc || !strncmp(argv[*i + 1], "--", 2))) {
             *value = "true";
         } else {
@@ -85,9 +85,7 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
             if (pass == 1 && !is_config &&
                 hs_server_config_set(cfg, key, value, &err) != HS_OK)
                 return cli_usage_error("serve", "%s%s",
-                                       strncmp(err.message, "unknown", 7) ? "--"
-                                                                          : "",
-                                       err.message);
+                                       err.field[0] ? "--" : "", err.message);
         }
     }
     return CLI_OK;

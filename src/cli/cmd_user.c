@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "domain/accounts.h"
+#include "base/clock.h"
 #include "cli.h"
+#include "domain/accounts.h"
 #include "server/datadir.h"
 
 static const char USER_USAGE[] =
@@ -107,9 +107,11 @@ static int user_add(const char *name, int admin, const char *data_dir)
     hs_datadir *dd = NULL;
     hs_id id = 0;
     st = hs_datadir_open(data_dir, &dd, &err);
-    if (st == HS_OK)
-        st = hs_accounts_create_user(dd->store, name, password, admin,
-                                     (int64_t)time(NULL), NULL, &id, &err);
+    if (st == HS_OK) {
+        hs_app app = {.store = dd->store, .blobs = dd->blobs,
+                      .clock = hs_clock_system()};
+        st = hs_accounts_create_user(&app, name, password, admin, &id, &err);
+    }
     sodium_memzero(password, sizeof password);
     hs_datadir_close(dd);
     if (st != HS_OK) {

@@ -1,9 +1,15 @@
 /* test_accounts.c - the accounts service and the data directory: the rules
- * every way of creating a user shares, on a real SQLite store. */
+ * every way of creating a user or logging in shares, on a real SQLite
+ * store, with a manual clock. Rules about time (idle and 7-day session
+ * limits, the 15-minute lock, the per-minute login limit) are checked by
+ * moving that clock, never by sleeping. */
 #include <sys/stat.h>
 
+#include "base/clock.h"
 #include "domain/accounts.h"
+#include "domain/throttle.h"
 #include "server/datadir.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static char *make_tmpdir(void)
@@ -11,6 +17,68 @@ static char *make_tmpdir(void)
     char *dir = strdup("/tmp/healer-accounts-XXXXXX");
     assert_non_null(mkdtemp(dir));
     return dir;
+}
+
+/* An app over a fresh data directory, its clock at 1000. */
+typedef struct env {
+    char *root;
+    hs_datadir *dd;
+    hs_clock *clock;
+    hs_auth_costs costs;
+    hs_app app;
+} env;
+
+static env *env_open_empty(unsigned logins_per_minute)
+{
+    env *e = calloc(1, sizeof *e);
+    hs_error err;
+    e->root = make_tmpdir();
+    e->costs = HS_AUTH_COSTS_TEST;
+    e->clock = hs_clock_manual(1000);
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(e->root, &e->dd, &err), HS_OK);
+    e->app.store = e->dd->store;
+    e->app.blobs = e->dd->blobs;
+    e->app.clock = e->clock;
+    e->app.costs = &e->costs;
+    assert_int_equal(hs_throttle_new(logins_per_minute, &e->app.login_throttle,
+                                     &err),
+                     HS_OK);
+    return e;
+}
+
+static env *env_open(void)
+{
+    env *e = env_open_empty(0);
+    hs_error err;
+    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+                                             0, NULL, &err),
+                     HS_OK);
+    return e;
+}
+
+static void env_close(env *e)
+{
+    hs_setup_free(e->app.setup);
+    hs_throttle_free(e->app.login_throttle);
+    hs_datadir_close(e->dd);
+    hs_clock_free(e->clock);
+    tu_rm_rf(e->root);
+    free(e->root);
+    free(e);
+}
+
+static hs_status login(env *e, const char *user, const char *pw, int remember,
+                       hs_login *out, hs_error *err)
+{
+    return hs_accounts_login(&e->app, NULL, user, pw, remember, out, err);
+}
+
+static hs_status check(env *e, const char *token, hs_error *err)
+{
+    hs_session s;
+    hs_user u;
+    return hs_accounts_session_check(&e->app, token, &s, &u, err);
 }
 
 static void username_rules(void **state)
@@ -24,6 +92,7 @@ static void username_rules(void **state)
                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(hs_accounts_check_username(bad[i], &err), HS_ERR_INVALID);
+        assert_string_equal(err.field, "username");
         assert_non_null(strstr(err.message, "username"));
     }
 }
@@ -43,9 +112,11 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_int_equal(st.st_mode & 0777, 0700);
 
     const hs_auth_costs test_costs = HS_AUTH_COSTS_TEST;
+    hs_clock *clock = hs_clock_manual(1000);
+    hs_app app = {.store = dd->store, .clock = clock, .costs = &test_costs};
     hs_id id = 0;
-    assert_int_equal(hs_accounts_create_user(dd->store, "alice", "correct horse",
-                                             1, 1000, &test_costs, &id, &err),
+    assert_int_equal(hs_accounts_create_user(&app, "alice", "correct horse", 1,
+                                             &id, &err),
                      HS_OK);
     assert_true(id > 0);
     hs_user u;
@@ -57,17 +128,21 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_null(strstr(u.password_hash, "correct horse"));
     assert_true(hs_auth_verify_password(u.password_hash, "correct horse"));
 
-    assert_int_equal(hs_accounts_create_user(dd->store, "alice", "another one",
-                                             0, 1001, &test_costs, NULL, &err),
+    /* Errors name their field instead of leaving it to the message. */
+    assert_int_equal(hs_accounts_create_user(&app, "alice", "another one", 0,
+                                             NULL, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "alice"));
-    assert_int_equal(hs_accounts_create_user(dd->store, "bob", "short", 0, 1001,
-                                             &test_costs, NULL, &err),
+    assert_string_equal(err.field, "username");
+    assert_int_equal(hs_accounts_create_user(&app, "bob", "short", 0, NULL, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_accounts_create_user(dd->store, "bad name", "long enough",
-                                             0, 1001, &test_costs, NULL, &err),
+    assert_string_equal(err.field, "password");
+    assert_int_equal(hs_accounts_create_user(&app, "bad name", "long enough", 0,
+                                             NULL, &err),
                      HS_ERR_INVALID);
+    assert_string_equal(err.field, "username");
     hs_datadir_close(dd);
+    hs_clock_free(clock);
 
     /* Reopening finds the user again. */
     assert_int_equal(hs_datadir_open(path, &dd, &err), HS_OK);
@@ -92,75 +167,58 @@ static void data_dir_that_is_a_file(void **state)
     unlink(file);
 }
 
-typedef struct env {
-    char *root;
-    hs_datadir *dd;
-    hs_auth_costs costs;
-} env;
-
-static env *env_open(void)
-{
-    env *e = calloc(1, sizeof *e);
-    hs_error err;
-    e->root = make_tmpdir();
-    e->costs = HS_AUTH_COSTS_TEST;
-    assert_int_equal(hs_auth_init(&err), HS_OK);
-    assert_int_equal(hs_datadir_open(e->root, &e->dd, &err), HS_OK);
-    assert_int_equal(hs_accounts_create_user(e->dd->store, "alice",
-                                             "correct horse", 0, 100, &e->costs,
-                                             NULL, &err),
-                     HS_OK);
-    return e;
-}
-
-static void env_close(env *e)
-{
-    hs_datadir_close(e->dd);
-    tu_rm_rf(e->root);
-    free(e->root);
-    free(e);
-}
-
-static hs_status login(env *e, const char *user, const char *pw, int remember,
-                       int64_t now, hs_login *out, hs_error *err)
-{
-    return hs_accounts_login(e->dd->store, user, pw, remember, now, NULL, NULL,
-                             &e->costs, out, err);
-}
-
-static void login_and_sessions(void **state)
+static void sessions_slide_and_expire(void **state)
 {
     (void)state;
     env *e = env_open();
     hs_login in;
     hs_error err;
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1000, &in, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     assert_int_equal(strlen(in.token), HS_TOKEN_CHARS);
     assert_string_equal(in.user.username, "alice");
     assert_string_equal(in.user.password_hash, "");
-    hs_session s;
-    hs_user u;
-    hs_store *st = e->dd->store;
-    /* Idle sessions slide; past the idle limit they end. */
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1000 + 600, NULL, &s, &u, &err), HS_OK);
-    assert_int_equal(u.id, in.user.id);
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1000 + 1200, NULL, &s, &u, &err), HS_OK);
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1000 + 1200 + 1801, NULL, &s, &u, &err),
-                     HS_ERR_DENIED);
+    /* Idle sessions slide; past the 30-minute idle limit they end. */
+    hs_clock_advance(e->clock, 600);
+    assert_int_equal(check(e, in.token, &err), HS_OK);
+    hs_clock_advance(e->clock, 600);
+    assert_int_equal(check(e, in.token, &err), HS_OK);
+    hs_clock_advance(e->clock, 1801);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
     assert_non_null(strstr(err.message, "expired"));
-    /* Expired sessions are gone for good. */
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1000 + 1300, NULL, &s, &u, &err),
-                     HS_ERR_DENIED);
-    /* "Remember me": 7 days, whatever the idle time. */
-    assert_int_equal(login(e, "alice", "correct horse", 1, 5000, &in, &err), HS_OK);
-    assert_int_equal(hs_accounts_session_check(st, in.token, 5000 + 6 * 86400, NULL, &s, &u, &err), HS_OK);
-    assert_int_equal(hs_accounts_session_check(st, in.token, 5000 + 7 * 86400 + 1, NULL, &s, &u, &err),
-                     HS_ERR_DENIED);
+    /* Expired sessions are gone for good, even if the clock went back. */
+    hs_clock_advance(e->clock, -1000);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
     /* Garbage and unknown tokens. */
-    assert_int_equal(hs_accounts_session_check(st, "not-a-token", 5000, NULL, &s, &u, &err), HS_ERR_DENIED);
+    assert_int_equal(check(e, "not-a-token", &err), HS_ERR_DENIED);
     char other[HS_TOKEN_CHARS + 1];
     hs_auth_new_token(other);
-    assert_int_equal(hs_accounts_session_check(st, other, 5000, NULL, &s, &u, &err), HS_ERR_DENIED);
+    assert_int_equal(check(e, other, &err), HS_ERR_DENIED);
+    env_close(e);
+}
+
+/* "Remember me": 7 days whatever the idle time, and not a second more. */
+static void remembered_sessions_end_after_seven_days(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_login in;
+    hs_error err;
+    assert_int_equal(login(e, "alice", "correct horse", 1, &in, &err), HS_OK);
+    assert_int_equal(in.session.expires_at, 1000 + 7 * 86400);
+    hs_clock_advance(e->clock, 3 * 86400); /* idle for days: still fine */
+    assert_int_equal(check(e, in.token, &err), HS_OK);
+    hs_clock_set(e->clock, 1000 + 7 * 86400 - 1);
+    assert_int_equal(check(e, in.token, &err), HS_OK);
+    hs_clock_set(e->clock, 1000 + 7 * 86400 + 1);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
+    /* Housekeeping removes what has expired. */
+    hs_login other;
+    hs_clock_set(e->clock, 2000000);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &other, &err), HS_OK);
+    hs_clock_advance(e->clock, 3600);
+    int64_t removed = 0;
+    assert_int_equal(hs_accounts_purge_sessions(&e->app, &removed, &err), HS_OK);
+    assert_int_equal(removed, 1);
     env_close(e);
 }
 
@@ -171,25 +229,33 @@ static void wrong_passwords_lock_the_account(void **state)
     hs_login in;
     hs_error err;
     hs_error unknown;
-    assert_int_equal(login(e, "nobody", "correct horse", 0, 1000, &in, &unknown), HS_ERR_DENIED);
+    assert_int_equal(login(e, "nobody", "correct horse", 0, &in, &unknown),
+                     HS_ERR_DENIED);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(login(e, "alice", "wrong", 0, 1000 + i * 60, &in, &err), HS_ERR_DENIED);
+        hs_clock_set(e->clock, 1000 + i * 60);
+        assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
         /* The same words as for an unknown user: names do not leak. */
         assert_string_equal(err.message, unknown.message);
     }
-    assert_int_equal(login(e, "alice", "wrong", 0, 1300, &in, &err), HS_ERR_LOCKED);
+    hs_clock_set(e->clock, 1300);
+    assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_LOCKED);
     /* Locked: even the right password is refused, and not counted. */
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1400, &in, &err), HS_ERR_LOCKED);
+    hs_clock_set(e->clock, 1400);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_LOCKED);
     assert_non_null(strstr(err.message, "locked"));
     hs_notification *items = NULL;
     size_t n = 0;
-    assert_int_equal(hs_store_notification_list(e->dd->store, 1, &items, &n, &err), HS_OK);
+    assert_int_equal(hs_store_notification_list(e->app.store, 1, &items, &n, &err),
+                     HS_OK);
     assert_int_equal(n, 1);
     assert_string_equal(items[0].kind, "account_locked");
     assert_non_null(strstr(items[0].message, "alice"));
     free(items);
-    /* The lock runs out 15 minutes after the last failure. */
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1300 + 901, &in, &err), HS_OK);
+    /* The lock runs out 15 minutes after the last failure, to the second. */
+    hs_clock_set(e->clock, 1300 + 899);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_LOCKED);
+    hs_clock_set(e->clock, 1300 + 901);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     env_close(e);
 }
 
@@ -199,18 +265,19 @@ static void disabled_accounts(void **state)
     env *e = env_open();
     hs_error err;
     hs_user u;
-    assert_int_equal(hs_store_user_get_by_name(e->dd->store, "alice", &u, &err), HS_OK);
+    assert_int_equal(hs_store_user_get_by_name(e->app.store, "alice", &u, &err),
+                     HS_OK);
     hs_login in;
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1000, &in, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     u.disabled = 1;
-    assert_int_equal(hs_store_user_update(e->dd->store, &u, &err), HS_OK);
-    hs_session s;
-    hs_user who;
+    assert_int_equal(hs_store_user_update(e->app.store, &u, &err), HS_OK);
     /* Existing sessions stop working, new logins are refused. */
-    assert_int_equal(hs_accounts_session_check(e->dd->store, in.token, 1001, NULL, &s, &who, &err),
-                     HS_ERR_DENIED);
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1002, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err),
+                     HS_ERR_DISABLED);
     assert_non_null(strstr(err.message, "disabled"));
+    /* A wrong password for a disabled account says nothing more. */
+    assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
     env_close(e);
 }
 
@@ -218,36 +285,37 @@ static void admin_unlock_reset_disable(void **state)
 {
     (void)state;
     env *e = env_open();
-    hs_store *st = e->dd->store;
+    hs_store *st = e->app.store;
     hs_login in;
     hs_error err;
-    for (int i = 0; i < 5; i++)
-        login(e, "alice", "wrong", 0, 1000 + i, &in, &err);
+    for (int i = 0; i < 5; i++) {
+        hs_clock_set(e->clock, 1000 + i);
+        login(e, "alice", "wrong", 0, &in, &err);
+    }
     assert_int_equal(err.code, HS_ERR_LOCKED);
     hs_user u;
     assert_int_equal(hs_store_user_get_by_name(st, "alice", &u, &err), HS_OK);
     assert_true(u.locked_until > 1004);
     /* Unlock: the old failures no longer count toward the next lock. */
-    assert_int_equal(hs_accounts_unlock(st, u.id, 1010, &err), HS_OK);
-    assert_int_equal(login(e, "alice", "wrong", 0, 1011, &in, &err), HS_ERR_DENIED);
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1012, &in, &err), HS_OK);
+    hs_clock_set(e->clock, 1010);
+    assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     /* Reset: the old password stops working and sessions end. */
-    assert_int_equal(hs_accounts_reset_password(st, u.id, "short", 1013, &e->costs, &err),
+    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "short", &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_accounts_reset_password(st, u.id, "new password!", 1013, &e->costs, &err),
+    assert_string_equal(err.field, "password");
+    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "new password!",
+                                                &err),
                      HS_OK);
-    hs_session s;
-    hs_user who;
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1014, NULL, &s, &who, &err),
-                     HS_ERR_DENIED);
-    assert_int_equal(login(e, "alice", "correct horse", 0, 1015, &in, &err), HS_ERR_DENIED);
-    assert_int_equal(login(e, "alice", "new password!", 0, 1016, &in, &err), HS_OK);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Disable, then enable again. */
-    assert_int_equal(hs_accounts_set_disabled(st, u.id, 1, 1017, &err), HS_OK);
-    assert_int_equal(hs_accounts_session_check(st, in.token, 1018, NULL, &s, &who, &err),
-                     HS_ERR_DENIED);
-    assert_int_equal(hs_accounts_set_disabled(st, u.id, 0, 1019, &err), HS_OK);
-    assert_int_equal(login(e, "alice", "new password!", 0, 1020, &in, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 1, &err), HS_OK);
+    assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 0, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Every step is on the record. */
     hs_account_event *ev = NULL;
     size_t n = 0;
@@ -260,7 +328,102 @@ static void admin_unlock_reset_disable(void **state)
             k++;
     assert_int_equal(k, 6);
     free(ev);
-    assert_int_equal(hs_accounts_unlock(st, 9999, 1021, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_accounts_unlock(&e->app, 9999, &err), HS_ERR_NOTFOUND);
+    env_close(e);
+}
+
+/* The platform never loses its last enabled administrator. */
+static void last_admin_cannot_be_disabled(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_error err;
+    hs_id root = 0, second = 0;
+    assert_int_equal(hs_accounts_create_user(&e->app, "root", "correct horse", 1,
+                                             &root, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err),
+                     HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "last"));
+    assert_int_equal(hs_accounts_create_user(&e->app, "second", "correct horse",
+                                             1, &second, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, second, 1, &err),
+                     HS_ERR_CONFLICT);
+    /* Non-admins and re-enabling are never refused. */
+    hs_user alice;
+    assert_int_equal(hs_store_user_get_by_name(e->app.store, "alice", &alice, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, alice.id, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 0, &err), HS_OK);
+    env_close(e);
+}
+
+/* One client address gets `login-rate` attempts per minute, whoever it
+ * tries; the next minute it may try again. */
+static void logins_are_limited_per_client(void **state)
+{
+    (void)state;
+    env *e = env_open_empty(3);
+    hs_error err;
+    hs_login in;
+    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+                                             0, NULL, &err),
+                     HS_OK);
+    hs_clock_set(e->clock, 6000); /* the start of a minute */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "nobody", "x",
+                                           0, &in, &err),
+                         HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_ERR_LIMITED);
+    /* Another address is not affected; the next minute this one may. */
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.8", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_OK);
+    hs_clock_advance(e->clock, 60);
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_OK);
+    env_close(e);
+}
+
+/* First-run setup: a token only while there is no user, spent once. */
+static void first_run_setup(void **state)
+{
+    (void)state;
+    env *e = env_open_empty(0);
+    hs_error err;
+    hs_login in;
+    int required = 0;
+    assert_int_equal(hs_setup_new(&e->app, &e->app.setup, &err), HS_OK);
+    assert_int_equal(hs_setup_required(&e->app, &required, &err), HS_OK);
+    assert_true(required);
+    char token[HS_SETUP_TOKEN_CHARS + 1];
+    hs_setup_token(e->app.setup, token);
+    assert_int_equal(strlen(token), HS_SETUP_TOKEN_CHARS);
+
+    assert_int_equal(hs_setup_complete(&e->app, NULL, "WRONG-TOKEN", "root",
+                                       "correct horse", &in, &err),
+                     HS_ERR_DENIED);
+    assert_string_equal(err.field, "token");
+    assert_int_equal(hs_setup_complete(&e->app, NULL, token, "root", "short",
+                                       &in, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "password");
+    assert_int_equal(hs_setup_complete(&e->app, NULL, token, "root",
+                                       "correct horse", &in, &err),
+                     HS_OK);
+    assert_true(in.user.is_admin);
+    assert_int_equal(check(e, in.token, &err), HS_OK);
+    /* Spent: a second setup is a conflict, and no token is shown any more. */
+    assert_int_equal(hs_setup_complete(&e->app, NULL, token, "evil",
+                                       "correct horse", &in, &err),
+                     HS_ERR_CONFLICT);
+    hs_setup_token(e->app.setup, token);
+    assert_string_equal(token, "");
     env_close(e);
 }
 
@@ -270,10 +433,14 @@ int main(void)
         cmocka_unit_test(username_rules),
         cmocka_unit_test(creates_users_in_a_new_data_dir),
         cmocka_unit_test(data_dir_that_is_a_file),
-        cmocka_unit_test(login_and_sessions),
+        cmocka_unit_test(sessions_slide_and_expire),
+        cmocka_unit_test(remembered_sessions_end_after_seven_days),
         cmocka_unit_test(wrong_passwords_lock_the_account),
         cmocka_unit_test(disabled_accounts),
         cmocka_unit_test(admin_unlock_reset_disable),
+        cmocka_unit_test(last_admin_cannot_be_disabled),
+        cmocka_unit_test(logins_are_limited_per_client),
+        cmocka_unit_test(first_run_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,10 @@
 
 #include "testutil.h"
 
+#include "base/clock.h"
+#include "blob/blob.h"
 #include "domain/accounts.h"
+#include "domain/datasets.h"
 #include "base/app.h"
 #include "server/datadir.h"
 #include "domain/diagnoses.h"
@@ -368,19 +371,22 @@ static void model_cache_shares_and_survives_delete(void **state)
     assert_non_null(mkdtemp(dir));
     hs_error err = {0};
     hs_app app;
+    hs_datadir *dd = NULL;
+    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
     memset(&app, 0, sizeof app);
     assert_int_equal(hs_auth_init(&err), HS_OK);
-    assert_int_equal(hs_datadir_open(dir, &app.dd, &err), HS_OK);
-    app.store = app.dd->store;
-    app.blobs = app.dd->blobs;
+    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
+    app.store = dd->store;
+    app.blobs = dd->blobs;
+    app.clock = hs_clock_system();
+    app.costs = &cheap;
     assert_int_equal(hs_model_cache_new(1, &app.models, &err), HS_OK);
-    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
     hs_user owner = {0}, other = {0};
-    assert_int_equal(hs_accounts_create_user(app.store, "owner", "long enough 1",
-                                             0, 1, &cheap, &owner.id, &err),
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+                                             &owner.id, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_create_user(app.store, "other", "long enough 2",
-                                             0, 1, &cheap, &other.id, &err),
+    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0,
+                                             &other.id, &err),
                      HS_OK);
     hl_model *m = small_model();
     hs_model_rec rec, rec2;
@@ -418,7 +424,81 @@ static void model_cache_shares_and_survives_delete(void **state)
     hs_model_rec_free(&rec2);
     hl_model_free(m);
     hs_model_cache_free(app.models);
-    hs_datadir_close(app.dd);
+    hs_datadir_close(dd);
+    tu_rm_rf(dir);
+}
+
+/* ---- the dataset trash, by the clock --------------------------------------------- */
+
+/* A trashed dataset can be restored for 7 days; then housekeeping purges
+ * it, its file included. The clock is moved, not waited for. */
+static void dataset_trash_lasts_seven_days(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
+    hs_clock *clock = hs_clock_manual(1000000);
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
+    hs_app app = {.store = dd->store, .blobs = dd->blobs, .clock = clock,
+                  .costs = &cheap};
+    app.limits.max_upload_bytes = 1 << 20;
+    hs_user owner = {0};
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+                                             &owner.id, &err),
+                     HS_OK);
+    const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_dataset_rec a, b, back;
+    hl_error csv_err;
+    assert_int_equal(hs_blob_put(app.blobs, "upload", csv, strlen(csv), key, &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest(&app, owner.id, "a.csv", key, strlen(csv),
+                                        &a, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(hs_blob_put(app.blobs, "upload", csv, strlen(csv), key, &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest(&app, owner.id, "b.csv", key, strlen(csv),
+                                        &b, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_trash(&app, a.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(back.deleted_at, 1000000);
+    hs_dataset_rec_free(&back);
+    hs_clock_advance(clock, 3600);
+    assert_int_equal(hs_datasets_trash(&app, b.id, &owner, &back, &err), HS_OK);
+    hs_dataset_rec_free(&back);
+
+    /* Just under 7 days: both restorable, nothing purged. */
+    size_t purged = 0;
+    hs_clock_set(clock, 1000000 + 7 * 86400 - 1);
+    assert_int_equal(hs_datasets_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 0);
+    assert_int_equal(hs_datasets_restore(&app, a.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(back.deleted_at, 0);
+    hs_dataset_rec_free(&back);
+    /* b, trashed an hour later, is past its 7 days an hour after that. */
+    hs_clock_set(clock, 1000000 + 3600 + 7 * 86400);
+    assert_int_equal(hs_datasets_restore(&app, b.id, &owner, &back, &err),
+                     HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "7 days"));
+    hs_clock_advance(clock, 1);
+    assert_int_equal(hs_datasets_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(hs_datasets_get(&app, b.id, &owner, &back, &err),
+                     HS_ERR_NOTFOUND);
+    int exists = 1;
+    assert_int_equal(hs_blob_exists(app.blobs, b.blob_key, &exists, &err), HS_OK);
+    assert_false(exists);
+    /* The restored one is untouched. */
+    assert_int_equal(hs_datasets_get(&app, a.id, &owner, &back, &err), HS_OK);
+    hs_dataset_rec_free(&back);
+    hs_dataset_rec_free(&a);
+    hs_dataset_rec_free(&b);
+    hs_datadir_close(dd);
+    hs_clock_free(clock);
     tu_rm_rf(dir);
 }
 
@@ -433,6 +513,7 @@ int main(void)
         cmocka_unit_test(config_file),
         cmocka_unit_test(server_key_persists),
         cmocka_unit_test(model_cache_shares_and_survives_delete),
+        cmocka_unit_test(dataset_trash_lasts_seven_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,58 +1,53 @@
-/* app.h - the service's shared state, handed to every handler and job.
+/* base/app.h - the service's shared state, handed to every handler and job.
  *
- * One hs_app per `healer serve` process; there are no globals. Every member
- * is either immutable after start-up or thread-safe on its own (the store,
- * the blob store, the runner, the model cache); the few mutable fields are
- * guarded by the lock named next to them.
+ * One hs_app per `healer serve` process (or per test); there are no
+ * globals. It lives in base/ so that every layer can take it, and so it
+ * names the parts of the higher layers only as incomplete types: base
+ * includes nothing above itself, each layer includes the headers of the
+ * parts it actually uses. Every member is immutable after start-up or
+ * thread-safe on its own (the store, the blob store, the runner, the model
+ * cache, the login throttle, the setup state).
  */
 #ifndef HEALER_HS_APP_H
 #define HEALER_HS_APP_H
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "domain/auth.h"
-#include "blob/blob.h"
-#include "server/datadir.h"
-#include "store/store.h"
-
+struct hs_store;
+struct hs_blob_store;
+struct hs_clock;
 struct hs_runner;
 struct hs_model_cache;
-struct hs_http;
+struct hs_auth_costs;
+struct hs_setup;
+struct hs_throttle;
 
-/* Limits and policies a running service applies (see config.h for where
- * the values come from). */
+/* Bytes of the server key (CSRF tokens are MACs under it). */
+#define HS_APP_KEY_BYTES 32
+
+/* Limits and policies a running service applies (server/config.c says
+ * where the values come from). */
 typedef struct hs_limits {
     size_t max_upload_bytes;
     size_t max_json_bytes;
-    size_t sync_rows;       /* diagnoses up to this many rows answer at once */
-    unsigned max_queued_jobs; /* more queued jobs than this: 503 busy */
+    size_t sync_rows;          /* diagnoses up to this many rows answer at once */
+    unsigned max_queued_jobs;  /* more queued jobs than this: busy */
     unsigned login_per_minute; /* login attempts per client address */
 } hs_limits;
 
 typedef struct hs_app {
-    hs_datadir *dd;                 /* store + blob store */
-    hs_store *store;                /* == dd->store */
-    hs_blob_store *blobs;           /* == dd->blobs */
-    struct hs_runner *runner;
+    struct hs_store *store;
+    struct hs_blob_store *blobs;
+    const struct hs_clock *clock;        /* every date the service records */
+    struct hs_runner *runner;            /* NULL where no jobs run here */
     struct hs_model_cache *models;
-    struct hs_http *http;
+    struct hs_setup *setup;              /* the first-run setup token */
+    struct hs_throttle *login_throttle;  /* logins per client address */
+    const struct hs_auth_costs *costs;   /* NULL = interactive */
     hs_limits limits;
-    int secure_cookies;
-    const hs_auth_costs *costs;     /* NULL = interactive */
-    uint8_t csrf_key[HS_AUTH_KEY_BYTES];
+    uint8_t csrf_key[HS_APP_KEY_BYTES];
     int64_t started_at;
-
-    pthread_mutex_t setup_lock;     /* guards setup_token */
-    char setup_token[HS_SETUP_TOKEN_CHARS + 1]; /* "" = no setup pending */
-
-    pthread_mutex_t rate_lock;      /* guards the login rate table */
-    struct hs_rate_slot *rate_slots;
-    size_t n_rate_slots;
 } hs_app;
-
-/* Unix seconds now (the only place the service reads the wall clock for
- * records, so tests of rules can pass time in elsewhere). */
-int64_t hs_now(void);
 
 #endif

@@ -1,12 +1,45 @@
-/* accounts.c - user creation with the shared rules (see accounts.h). */
+/* domain/accounts.c - users, logins, sessions, setup (see accounts.h).
+ *
+ * Multi-step changes (a failed login that locks the account and notifies
+ * the administrators; an admin action and its event) each run in one store
+ * transaction, so a crash leaves either all of it or none. Password hashing
+ * is slow on purpose and always happens outside a transaction.
+ */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "domain/accounts.h"
+#include "domain/throttle.h"
+#include "store/store.h"
 
 #define USERNAME_MAX 63
 #define HS_EVENT_LOCKED "locked"
 #define HS_EVENT_UNLOCKED "unlocked"
+
+_Static_assert(HS_APP_KEY_BYTES == HS_AUTH_KEY_BYTES,
+               "the app's server key is the auth key");
+
+static int64_t now_of(const hs_app *app) { return hs_clock_now(app->clock); }
+
+/* Runs fn(app, arg) as one store transaction. */
+typedef hs_status (*txn_body)(hs_app *app, void *arg, hs_error *err);
+
+static hs_status in_transaction(hs_app *app, txn_body fn, void *arg,
+                                hs_error *err)
+{
+    hs_status rc = hs_store_begin(app->store, err);
+    if (rc != HS_OK)
+        return rc;
+    if ((rc = fn(app, arg, err)) != HS_OK) {
+        hs_store_rollback(app->store, NULL);
+        return rc;
+    }
+    return hs_store_commit(app->store, err);
+}
+
+/* ---- creating users ------------------------------------------------------- */
 
 static int name_char_ok(char c, int first)
 {
@@ -20,53 +53,72 @@ hs_status hs_accounts_check_username(const char *username, hs_error *err)
 {
     size_t n = username ? strlen(username) : 0;
     if (n == 0)
-        return hs_fail(err, HS_ERR_INVALID, "the username is empty");
+        return hs_fail_field(err, HS_ERR_INVALID, "username",
+                             "the username is empty");
     if (n > USERNAME_MAX)
-        return hs_fail(err, HS_ERR_INVALID,
-                       "the username is %zu bytes long; at most %d are allowed",
-                       n, USERNAME_MAX);
+        return hs_fail_field(err, HS_ERR_INVALID, "username",
+                             "the username is %zu bytes long; at most %d are "
+                             "allowed",
+                             n, USERNAME_MAX);
     for (size_t i = 0; i < n; i++)
         if (!name_char_ok(username[i], i == 0))
-            return hs_fail(err, HS_ERR_INVALID,
-                           "the username may only contain letters, digits, "
-                           "'.', '_' and '-' and must start with a letter or "
-                           "digit (character %zu is not allowed)",
-                           i + 1);
+            return hs_fail_field(err, HS_ERR_INVALID, "username",
+                                 "the username may only contain letters, "
+                                 "digits, '.', '_' and '-' and must start with "
+                                 "a letter or digit (character %zu is not "
+                                 "allowed)",
+                                 i + 1);
     return HS_OK;
 }
 
-hs_status hs_accounts_create_user(hs_store *store, const char *username,
+/* The password policy, with the error naming the field. */
+static hs_status check_password(const char *password, hs_error *err)
+{
+    hs_status rc = hs_auth_check_password_policy(password, err);
+    if (rc != HS_OK && err)
+        snprintf(err->field, sizeof err->field, "password");
+    return rc;
+}
+
+hs_status hs_accounts_create_user(hs_app *app, const char *username,
                                   const char *password, int is_admin,
-                                  int64_t now, const hs_auth_costs *costs,
                                   hs_id *id_out, hs_error *err)
 {
     hs_status rc = hs_accounts_check_username(username, err);
-    if (rc != HS_OK || (rc = hs_auth_check_password_policy(password, err)) != HS_OK)
+    if (rc != HS_OK || (rc = check_password(password, err)) != HS_OK)
         return rc;
     hs_user u;
     memset(&u, 0, sizeof u);
     snprintf(u.username, sizeof u.username, "%s", username);
-    if ((rc = hs_auth_hash_password(password, costs, u.password_hash, err)) !=
-        HS_OK)
+    if ((rc = hs_auth_hash_password(password, app->costs, u.password_hash,
+                                    err)) != HS_OK)
         return rc;
     u.is_admin = is_admin != 0;
-    u.created_at = now;
-    rc = hs_store_user_create(store, &u, err);
+    u.created_at = now_of(app);
+    rc = hs_store_user_create(app->store, &u, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
+    if (rc == HS_ERR_CONFLICT && err)
+        snprintf(err->field, sizeof err->field, "username");
     if (rc == HS_OK && id_out)
         *id_out = u.id;
     return rc;
 }
 
-/* ---- login --------------------------------------------------------------- */
+/* ---- login ---------------------------------------------------------------- */
 
 static hs_status wrong_credentials(hs_error *err)
 {
     return hs_fail(err, HS_ERR_DENIED, "wrong username or password");
 }
 
-/* Records a failed login; locks the account when the policy says so.
- * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
+static hs_status locked_for(hs_error *err, int64_t until, int64_t now)
+{
+    return hs_fail(err, HS_ERR_LOCKED,
+                   "too many failed logins: the account is locked for %lld "
+                   "more minutes",
+                   (long long)((until - now + 59) / 60));
+}
+
 /* Failures count from the start of the window, or from the last unlock
  * when an admin lifted a lock inside it. */
 static hs_status failures_since(hs_store *store, hs_id user_id,
@@ -82,55 +134,68 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
     return HS_OK;
 }
 
-static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
-                                const hs_lockout_policy *p, hs_error *err)
+typedef struct failure {
+    hs_user *user;
+    int64_t now;
+    hs_lockout_policy policy;
+    int64_t lock_until; /* out: > now when this failure locked the account */
+} failure;
+
+static hs_status lock_account(hs_app *app, failure *f, size_t failures,
+                              hs_error *err)
 {
-    const hs_lockout_policy policy = p ? *p : HS_LOCKOUT_DEFAULT;
-    int64_t *times = NULL;
-    size_t n = 0;
-    int64_t lock_until = 0;
-    hs_status rc = hs_store_begin(store, err);
-    if (rc != HS_OK)
-        return rc;
-    int64_t since = 0;
-    if ((rc = hs_store_event_add(store, u->id, HS_EVENT_LOGIN_FAILED, now, NULL,
-                                 err)) != HS_OK ||
-        (rc = failures_since(store, u->id, now - policy.window_seconds, &since,
-                             err)) != HS_OK ||
-        (rc = hs_store_login_failures_since(store, u->id, since, &times, &n,
-                                            err)) != HS_OK)
-        goto fail;
-    lock_until = hs_auth_lock_until(&policy, times, n, now);
-    free(times);
-    if (lock_until > now) {
-        char msg[HS_USERNAME_MAX + 128];
-        snprintf(msg, sizeof msg,
-                 "account '%s' locked after %zu failed logins in %lld minutes",
-                 u->username, n, (long long)(policy.window_seconds / 60));
-        u->locked_until = lock_until;
-        if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
-            (rc = hs_store_event_add(store, u->id, HS_EVENT_LOCKED, now, NULL,
-                                     err)) != HS_OK ||
-            (rc = hs_store_notification_add(store, "account_locked", msg, u->id,
-                                            now, NULL, err)) != HS_OK)
-            goto fail;
-    }
-    if ((rc = hs_store_commit(store, err)) != HS_OK)
-        return rc;
-    if (lock_until > now)
-        return hs_fail(err, HS_ERR_LOCKED,
-                       "too many failed logins: the account is locked for %lld "
-                       "minutes",
-                       (long long)((lock_until - now + 59) / 60));
-    return wrong_credentials(err);
-fail:
-    hs_store_rollback(store, NULL);
+    char msg[HS_USERNAME_MAX + 128];
+    snprintf(msg, sizeof msg,
+             "account '%s' locked after %zu failed logins in %lld minutes",
+             f->user->username, failures,
+             (long long)(f->policy.window_seconds / 60));
+    f->user->locked_until = f->lock_until;
+    hs_status rc = hs_store_user_update(app->store, f->user, err);
+    if (rc == HS_OK)
+        rc = hs_store_event_add(app->store, f->user->id, HS_EVENT_LOCKED,
+                                f->now, NULL, err);
+    if (rc == HS_OK)
+        rc = hs_store_notification_add(app->store, "account_locked", msg,
+                                       f->user->id, f->now, NULL, err);
     return rc;
 }
 
-static hs_status open_session(hs_store *store, const hs_user *u, int remember,
-                              int64_t now, const hs_session_policy *sessions,
-                              hs_login *out, hs_error *err)
+static hs_status record_failure_txn(hs_app *app, void *arg, hs_error *err)
+{
+    failure *f = arg;
+    int64_t *times = NULL, since = 0;
+    size_t n = 0;
+    hs_status rc = hs_store_event_add(app->store, f->user->id,
+                                      HS_EVENT_LOGIN_FAILED, f->now, NULL, err);
+    if (rc == HS_OK)
+        rc = failures_since(app->store, f->user->id,
+                            f->now - f->policy.window_seconds, &since, err);
+    if (rc == HS_OK)
+        rc = hs_store_login_failures_since(app->store, f->user->id, since,
+                                           &times, &n, err);
+    if (rc != HS_OK)
+        return rc;
+    f->lock_until = hs_auth_lock_until(&f->policy, times, n, f->now);
+    free(times);
+    return f->lock_until > f->now ? lock_account(app, f, n, err) : HS_OK;
+}
+
+/* Records a failed login and locks the account when the policy says so.
+ * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
+static hs_status record_failure(hs_app *app, hs_user *u, int64_t now,
+                                hs_error *err)
+{
+    failure f = {u, now, HS_LOCKOUT_DEFAULT, 0};
+    hs_status rc = in_transaction(app, record_failure_txn, &f, err);
+    if (rc != HS_OK)
+        return rc;
+    if (f.lock_until > now)
+        return locked_for(err, f.lock_until, now);
+    return wrong_credentials(err);
+}
+
+static hs_status open_session(hs_app *app, const hs_user *u, int remember,
+                              int64_t now, hs_login *out, hs_error *err)
 {
     memset(&out->session, 0, sizeof out->session);
     hs_auth_new_token(out->token);
@@ -139,149 +204,328 @@ static hs_status open_session(hs_store *store, const hs_user *u, int remember,
     out->session.user_id = u->id;
     out->session.remember = remember != 0;
     out->session.created_at = out->session.last_seen_at = now;
-    out->session.expires_at = hs_auth_session_expiry(remember, now, sessions);
-    return hs_store_session_create(store, &out->session, err);
+    out->session.expires_at = hs_auth_session_expiry(remember, now, NULL);
+    return hs_store_session_create(app->store, &out->session, err);
 }
 
-hs_status hs_accounts_login(hs_store *store, const char *username,
-                            const char *password, int remember, int64_t now,
-                            const hs_lockout_policy *lockout,
-                            const hs_session_policy *sessions,
-                            const hs_auth_costs *costs, hs_login *out,
-                            hs_error *err)
+/* The login proper, once the client may try. */
+static hs_status check_credentials(hs_app *app, const char *username,
+                                   const char *password, int remember,
+                                   int64_t now, hs_login *out, hs_error *err)
 {
-    memset(out, 0, sizeof *out);
     hs_user u;
-    hs_status rc = hs_store_user_get_by_name(store, username ? username : "",
-                                             &u, NULL);
+    hs_status rc = hs_store_user_get_by_name(app->store,
+                                             username ? username : "", &u, NULL);
     if (rc == HS_ERR_NOTFOUND || rc == HS_ERR_INVALID) {
         /* Spend what a password check costs, so that response times do
          * not tell which usernames exist. */
         char dummy[HS_PASSWORD_HASH_MAX];
-        hs_auth_hash_password(password ? password : "", costs, dummy, NULL);
+        hs_auth_hash_password(password ? password : "", app->costs, dummy, NULL);
         return wrong_credentials(err);
     }
     if (rc != HS_OK)
-        return hs_store_user_get_by_name(store, username, &u, err);
+        return hs_store_user_get_by_name(app->store, username, &u, err);
     if (u.locked_until > now)
-        return hs_fail(err, HS_ERR_LOCKED,
-                       "too many failed logins: the account is locked for %lld "
-                       "more minutes",
-                       (long long)((u.locked_until - now + 59) / 60));
+        return locked_for(err, u.locked_until, now);
     if (!hs_auth_verify_password(u.password_hash, password))
-        return record_failure(store, &u, now, lockout, err);
+        return record_failure(app, &u, now, err);
     if (u.disabled)
-        return hs_fail(err, HS_ERR_DENIED, "account disabled");
-    if (hs_auth_needs_rehash(u.password_hash, costs) &&
-        hs_auth_hash_password(password, costs, u.password_hash, NULL) == HS_OK)
-        hs_store_user_update(store, &u, NULL); /* best effort: login goes on */
-    if ((rc = open_session(store, &u, remember, now, sessions, out, err)) !=
-        HS_OK)
-        return rc;
+        return hs_fail(err, HS_ERR_DISABLED,
+                       "this account is disabled; ask an administrator");
+    if (hs_auth_needs_rehash(u.password_hash, app->costs) &&
+        hs_auth_hash_password(password, app->costs, u.password_hash, NULL) ==
+            HS_OK)
+        hs_store_user_update(app->store, &u, NULL); /* best effort */
+    rc = open_session(app, &u, remember, now, out, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
-    out->user = u;
-    return HS_OK;
+    if (rc == HS_OK)
+        out->user = u;
+    return rc;
 }
 
-hs_status hs_accounts_session_check(hs_store *store, const char *token,
-                                    int64_t now,
-                                    const hs_session_policy *sessions,
+static hs_status client_limited(hs_error *err)
+{
+    return hs_fail(err, HS_ERR_LIMITED,
+                   "too many attempts from this address; wait a minute");
+}
+
+hs_status hs_accounts_login(hs_app *app, const char *client,
+                            const char *username, const char *password,
+                            int remember, hs_login *out, hs_error *err)
+{
+    int64_t now = now_of(app);
+    memset(out, 0, sizeof *out);
+    if (client && !hs_throttle_allow(app->login_throttle, client, now))
+        return client_limited(err);
+    return check_credentials(app, username, password, remember, now, out, err);
+}
+
+hs_status hs_accounts_logout(hs_app *app, hs_id session_id, hs_error *err)
+{
+    hs_status rc = hs_store_session_delete(app->store, session_id, err);
+    return rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+}
+
+/* Slides the session's expiry, writing it back at most every
+ * HS_SESSION_TOUCH_SECONDS: the idle limit is minutes, and a write per
+ * request would queue busy clients on the store's write lock. */
+static hs_status touch_session(hs_app *app, hs_session *s, int64_t now,
+                               hs_error *err)
+{
+    if (now - s->last_seen_at < HS_SESSION_TOUCH_SECONDS &&
+        now >= s->last_seen_at)
+        return HS_OK;
+    s->last_seen_at = now;
+    if (!s->remember)
+        s->expires_at = hs_auth_session_expiry(0, now, NULL);
+    return hs_store_session_touch(app->store, s->id, s->last_seen_at,
+                                  s->expires_at, err);
+}
+
+hs_status hs_accounts_session_check(hs_app *app, const char *token,
                                     hs_session *session_out, hs_user *user_out,
                                     hs_error *err)
 {
     char hash[HS_TOKEN_HASH_HEX + 1];
     hs_session s;
     hs_user u;
+    int64_t now = now_of(app);
     if (hs_auth_token_hash(token, hash) != HS_OK ||
-        hs_store_session_get_by_token_hash(store, hash, &s, NULL) != HS_OK)
+        hs_store_session_get_by_token_hash(app->store, hash, &s, NULL) != HS_OK)
         return hs_fail(err, HS_ERR_DENIED, "not logged in");
     if (!hs_auth_session_valid(s.remember, s.created_at, s.last_seen_at, now,
-                               sessions)) {
-        hs_store_session_delete(store, s.id, NULL);
+                               NULL)) {
+        hs_store_session_delete(app->store, s.id, NULL);
         return hs_fail(err, HS_ERR_DENIED, "the session has expired");
     }
-    hs_status rc = hs_store_user_get(store, s.user_id, &u, err);
+    hs_status rc = hs_store_user_get(app->store, s.user_id, &u, err);
     if (rc != HS_OK)
-        return rc == HS_ERR_NOTFOUND ? hs_fail(err, HS_ERR_DENIED, "not logged in")
-                                     : rc;
+        return rc == HS_ERR_NOTFOUND
+                   ? hs_fail(err, HS_ERR_DENIED, "not logged in")
+                   : rc;
     if (u.disabled)
         return hs_fail(err, HS_ERR_DENIED, "account disabled");
-    /* Sliding expiry needs no write per request: a session seen in the
-     * last HS_SESSION_TOUCH_SECONDS keeps its stored times (the idle limit
-     * is minutes), which keeps busy clients from queueing on the store's
-     * write lock. */
-    if (now - s.last_seen_at >= HS_SESSION_TOUCH_SECONDS ||
-        now < s.last_seen_at) {
-        s.last_seen_at = now;
-        if (!s.remember)
-            s.expires_at = hs_auth_session_expiry(0, now, sessions);
-        if ((rc = hs_store_session_touch(store, s.id, s.last_seen_at,
-                                         s.expires_at, err)) != HS_OK)
-            return rc;
-    }
+    if ((rc = touch_session(app, &s, now, err)) != HS_OK)
+        return rc;
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     *session_out = s;
     *user_out = u;
     return HS_OK;
 }
 
-/* ---- administration ---------------------------------------------------- */
+hs_status hs_accounts_purge_sessions(hs_app *app, int64_t *removed,
+                                     hs_error *err)
+{
+    return hs_store_session_delete_expired(app->store, now_of(app), removed,
+                                           err);
+}
+
+/* ---- first-run setup ------------------------------------------------------ */
+
+struct hs_setup {
+    pthread_mutex_t lock;                 /* guards token; one setup at a time */
+    char token[HS_SETUP_TOKEN_CHARS + 1]; /* "" = no setup pending */
+};
+
+hs_status hs_setup_required(hs_app *app, int *required, hs_error *err)
+{
+    int64_t users = 0;
+    hs_status rc = hs_store_user_count(app->store, &users, err);
+    *required = rc == HS_OK && users == 0;
+    return rc;
+}
+
+hs_status hs_setup_new(hs_app *app, hs_setup **out, hs_error *err)
+{
+    int required = 0;
+    *out = NULL;
+    hs_status rc = hs_setup_required(app, &required, err);
+    if (rc != HS_OK)
+        return rc;
+    hs_setup *s = calloc(1, sizeof *s);
+    if (!s)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    if (required)
+        hs_auth_new_setup_token(s->token);
+    *out = s;
+    return HS_OK;
+}
+
+void hs_setup_free(hs_setup *s)
+{
+    if (!s)
+        return;
+    sodium_memzero(s->token, sizeof s->token);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void hs_setup_token(hs_setup *s, char out[HS_SETUP_TOKEN_CHARS + 1])
+{
+    pthread_mutex_lock(&s->lock);
+    memcpy(out, s->token, sizeof s->token);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The checks and the creation, under the setup lock. */
+static hs_status setup_locked(hs_app *app, const char *client,
+                              const char *token, const char *username,
+                              const char *password, hs_error *err)
+{
+    hs_setup *s = app->setup;
+    int required = 0;
+    hs_status rc = hs_setup_required(app, &required, err);
+    if (rc != HS_OK)
+        return rc;
+    if (!required || !s->token[0])
+        return hs_fail(err, HS_ERR_CONFLICT,
+                       "setup is already done; log in instead");
+    if (client && !hs_throttle_allow(app->login_throttle, client, now_of(app)))
+        return client_limited(err);
+    if (!hs_auth_setup_token_matches(s->token, token))
+        return hs_fail_field(err, HS_ERR_DENIED, "token",
+                             "the setup token is wrong (it was printed on the "
+                             "server's console at start)");
+    rc = hs_accounts_create_user(app, username, password, 1, NULL, err);
+    if (rc == HS_OK)
+        s->token[0] = '\0';
+    return rc;
+}
+
+hs_status hs_setup_complete(hs_app *app, const char *client, const char *token,
+                            const char *username, const char *password,
+                            hs_login *out, hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&app->setup->lock);
+    hs_status rc = setup_locked(app, client, token, username, password, err);
+    pthread_mutex_unlock(&app->setup->lock);
+    if (rc != HS_OK)
+        return rc;
+    return check_credentials(app, username, password, 0, now_of(app), out,
+                             err);
+}
+
+/* ---- reading users -------------------------------------------------------- */
+
+hs_status hs_accounts_get(hs_app *app, hs_id id, hs_user *out, hs_error *err)
+{
+    hs_status rc = hs_store_user_get(app->store, id, out, err);
+    sodium_memzero(out->password_hash, sizeof out->password_hash);
+    return rc;
+}
+
+hs_status hs_accounts_list(hs_app *app, hs_user **items, size_t *n,
+                           hs_error *err)
+{
+    hs_status rc = hs_store_user_list(app->store, items, n, err);
+    for (size_t i = 0; rc == HS_OK && i < *n; i++)
+        sodium_memzero((*items)[i].password_hash,
+                       sizeof (*items)[i].password_hash);
+    return rc;
+}
+
+hs_status hs_accounts_prefs_get(hs_app *app, hs_id user_id, char **json_out,
+                                hs_error *err)
+{
+    hs_status rc = hs_store_user_prefs_get(app->store, user_id, json_out, err);
+    return rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+}
+
+hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
+                                const char *prefs_json, hs_error *err)
+{
+    return hs_store_user_prefs_set(app->store, user_id, prefs_json,
+                                   now_of(app), err);
+}
+
+/* ---- administration ------------------------------------------------------- */
+
+typedef struct user_change {
+    hs_user *user;
+    const char *event;
+    int end_sessions;
+    int64_t now;
+} user_change;
+
+static hs_status user_change_txn(hs_app *app, void *arg, hs_error *err)
+{
+    user_change *c = arg;
+    hs_status rc = hs_store_user_update(app->store, c->user, err);
+    if (rc == HS_OK)
+        rc = hs_store_event_add(app->store, c->user->id, c->event, c->now,
+                                NULL, err);
+    if (rc == HS_OK && c->end_sessions)
+        rc = hs_store_session_delete_for_user(app->store, c->user->id, NULL,
+                                              err);
+    return rc;
+}
 
 /* Writes the changed user, records `event` and, when asked, ends the
  * user's sessions: one transaction. */
-static hs_status update_user(hs_store *store, hs_user *u, const char *event,
-                             int end_sessions, int64_t now, hs_error *err)
+static hs_status update_user(hs_app *app, hs_user *u, const char *event,
+                             int end_sessions, hs_error *err)
 {
-    hs_status rc = hs_store_begin(store, err);
-    if (rc != HS_OK)
-        return rc;
-    if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
-        (rc = hs_store_event_add(store, u->id, event, now, NULL, err)) !=
-            HS_OK ||
-        (end_sessions &&
-         (rc = hs_store_session_delete_for_user(store, u->id, NULL, err)) !=
-             HS_OK)) {
-        hs_store_rollback(store, NULL);
-        return rc;
-    }
-    return hs_store_commit(store, err);
+    user_change c = {u, event, end_sessions, now_of(app)};
+    return in_transaction(app, user_change_txn, &c, err);
 }
 
-hs_status hs_accounts_unlock(hs_store *store, hs_id user_id, int64_t now,
-                             hs_error *err)
+hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
 {
     hs_user u;
-    hs_status rc = hs_store_user_get(store, user_id, &u, err);
+    hs_status rc = hs_store_user_get(app->store, user_id, &u, err);
     if (rc != HS_OK)
         return rc;
     u.locked_until = 0;
-    return update_user(store, &u, HS_EVENT_UNLOCKED, 0, now, err);
+    return update_user(app, &u, HS_EVENT_UNLOCKED, 0, err);
 }
 
-hs_status hs_accounts_reset_password(hs_store *store, hs_id user_id,
-                                     const char *password, int64_t now,
-                                     const hs_auth_costs *costs, hs_error *err)
+hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
+                                     const char *password, hs_error *err)
 {
     hs_user u;
-    hs_status rc = hs_auth_check_password_policy(password, err);
-    if (rc != HS_OK || (rc = hs_store_user_get(store, user_id, &u, err)) != HS_OK)
+    hs_status rc = check_password(password, err);
+    if (rc != HS_OK ||
+        (rc = hs_store_user_get(app->store, user_id, &u, err)) != HS_OK)
         return rc;
-    if ((rc = hs_auth_hash_password(password, costs, u.password_hash, err)) !=
-        HS_OK)
+    if ((rc = hs_auth_hash_password(password, app->costs, u.password_hash,
+                                    err)) != HS_OK)
         return rc;
-    rc = update_user(store, &u, "password_reset", 1, now, err);
+    rc = update_user(app, &u, "password_reset", 1, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     return rc;
 }
 
-hs_status hs_accounts_set_disabled(hs_store *store, hs_id user_id,
-                                   int disabled, int64_t now, hs_error *err)
+/* Refuses to disable the last enabled administrator (inside the
+ * transaction, so two admins disabling each other cannot both succeed). */
+static hs_status disable_txn(hs_app *app, void *arg, hs_error *err)
+{
+    user_change *c = arg;
+    int64_t admins = 0;
+    hs_status rc;
+    if (c->user->disabled && c->user->is_admin) {
+        if ((rc = hs_store_user_count_admins(app->store, &admins, err)) != HS_OK)
+            return rc;
+        if (admins <= 1)
+            return hs_fail(err, HS_ERR_CONFLICT,
+                           "this is the last enabled administrator; make "
+                           "another one first");
+    }
+    return user_change_txn(app, arg, err);
+}
+
+hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
+                                   hs_error *err)
 {
     hs_user u;
-    hs_status rc = hs_store_user_get(store, user_id, &u, err);
+    hs_status rc = hs_store_user_get(app->store, user_id, &u, err);
     if (rc != HS_OK)
         return rc;
+    int was_enabled_admin = u.is_admin && !u.disabled;
     u.disabled = disabled != 0;
-    return update_user(store, &u, disabled ? "disabled" : "enabled", disabled,
-                       now, err);
+    user_change c = {&u, disabled ? "disabled" : "enabled", disabled,
+                     now_of(app)};
+    return in_transaction(app, was_enabled_admin ? disable_txn : user_change_txn,
+                          &c, err);
 }

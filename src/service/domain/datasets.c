@@ -2,8 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
+#include "store/store.h"
 
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
                                 const char *name, const hl_csv_options *opt,
@@ -83,7 +86,7 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
     out->rows = (int64_t)ds->n_rows;
     out->features = (int64_t)ds->n_features;
     out->profile_json = profile;
-    out->created_at = hs_now();
+    out->created_at = hs_clock_now(app->clock);
     hl_dataset_free(ds);
     st = hs_store_dataset_create(app->store, out, err);
     if (st != HS_OK)
@@ -124,7 +127,7 @@ hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
     hs_status st = trashed_at(app, id, viewer, &already, err);
     if (st != HS_OK)
         return st;
-    return set_deleted(app, id, viewer, already ? already : hs_now(), out, err);
+    return set_deleted(app, id, viewer, already ? already : hs_clock_now(app->clock), out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
@@ -135,7 +138,7 @@ hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
     hs_status st = trashed_at(app, id, viewer, &deleted_at, err);
     if (st != HS_OK)
         return st;
-    if (deleted_at && hs_now() - deleted_at >= HS_DATASET_TRASH_SECONDS)
+    if (deleted_at && hs_clock_now(app->clock) - deleted_at >= HS_DATASET_TRASH_SECONDS)
         return hs_fail(err, HS_ERR_CONFLICT,
                        "dataset %lld was deleted more than 7 days ago and can "
                        "no longer be restored",
@@ -143,9 +146,24 @@ hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
     return set_deleted(app, id, viewer, 0, out, err);
 }
 
-hs_status hs_datasets_purge(hs_app *app, int64_t now, size_t *purged,
-                            hs_error *err)
+hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,
+                          hs_dataset_rec *out, hs_error *err)
 {
+    return hs_store_dataset_get(app->store, id, viewer->id, viewer->is_admin,
+                                out, err);
+}
+
+hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
+                           int include_deleted, hs_dataset_rec **items,
+                           size_t *n, hs_error *err)
+{
+    return hs_store_dataset_list(app->store, viewer->id, viewer->is_admin,
+                                 include_deleted, items, n, err);
+}
+
+hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err)
+{
+    int64_t now = hs_clock_now(app->clock);
     char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
     size_t n = 0;
     hs_status st = hs_store_dataset_purge(

@@ -10,7 +10,9 @@
 #define HEALER_HS_DATASETS_H
 
 #include "base/app.h"
+#include "base/error.h"
 #include "healer/healer.h"
+#include "store/records.h"
 
 /* How long a trashed dataset can be restored. */
 #define HS_DATASET_TRASH_SECONDS (7 * 24 * 3600)
@@ -43,9 +45,20 @@ hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_dataset_rec *out, hs_error *err);
 
-/* Removes datasets trashed more than HS_DATASET_TRASH_SECONDS ago, rows
- * first, then their blobs. *purged (may be NULL) gets how many. */
-hs_status hs_datasets_purge(hs_app *app, int64_t now, size_t *purged,
-                            hs_error *err);
+/* Dataset `id` under the access rule (its owner and admins see it; to
+ * others it does not exist). Release with hs_dataset_rec_free. */
+hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,
+                          hs_dataset_rec *out, hs_error *err);
+
+/* The datasets viewer may see, newest first; trashed ones only when
+ * include_deleted. Release with hs_dataset_list_free. */
+hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
+                           int include_deleted, hs_dataset_rec **items,
+                           size_t *n, hs_error *err);
+
+/* Removes datasets trashed more than HS_DATASET_TRASH_SECONDS ago (by
+ * app->clock), rows first, then their blobs. *purged (may be NULL) gets
+ * how many. */
+hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err);
 
 #endif

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "blob/blob.h"
 #include "domain/diagnoses.h"
 #include "domain/engine_json.h"
+#include "store/store.h"
 
 void hs_diag_result_free(hs_diag_result *r)
 {
@@ -377,13 +380,39 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     out->job_id = job_id;
     snprintf(out->name, sizeof out->name, "%s", name);
     out->rows = (int64_t)r->n_rows;
-    out->created_at = hs_now();
+    out->created_at = hs_clock_now(app->clock);
     st = hs_store_diagnosis_create(app->store, out, err);
     if (st != HS_OK) {
         hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_diagnosis_rec_free(out);
     }
     return st;
+}
+
+hs_status hs_diagnoses_get(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_diagnosis_rec *out, hs_error *err)
+{
+    return hs_store_diagnosis_get(app->store, id, viewer->id, viewer->is_admin,
+                                  out, err);
+}
+
+hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
+                            hs_diagnosis_rec **items, size_t *n,
+                            hs_error *err)
+{
+    return hs_store_diagnosis_list(app->store, viewer->id, viewer->is_admin,
+                                   items, n, err);
+}
+
+hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
+                              hs_error *err)
+{
+    char key[HS_STORE_BLOB_KEY_MAX];
+    hs_status rc = hs_store_diagnosis_delete(app->store, id, viewer->id,
+                                             viewer->is_admin, key, err);
+    if (rc == HS_OK) /* the row is gone: an orphan blob at worst */
+        hs_blob_delete(app->blobs, key, NULL);
+    return rc;
 }
 
 hs_status hs_diagnoses_load(hs_app *app, const hs_diagnosis_rec *rec,

@@ -19,7 +19,9 @@
 #include <jansson.h>
 
 #include "base/app.h"
+#include "base/error.h"
 #include "healer/healer.h"
+#include "store/records.h"
 
 /* The outcome of one diagnosis run. Release with hs_diag_result_free. */
 typedef struct hs_diag_result {
@@ -58,6 +60,22 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_id job_id, const char *name,
                              const hs_diag_result *r, hs_diagnosis_rec *out,
                              hs_error *err);
+
+/* Diagnosis `id` under the access rule (release with
+ * hs_diagnosis_rec_free). */
+hs_status hs_diagnoses_get(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_diagnosis_rec *out, hs_error *err);
+
+/* The diagnoses viewer may see, newest first (release with
+ * hs_diagnosis_list_free). */
+hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
+                            hs_diagnosis_rec **items, size_t *n,
+                            hs_error *err);
+
+/* Deletes diagnosis `id` under the access rule: the record, then its
+ * results. */
+hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
+                              hs_error *err);
 
 /* Rows [offset, offset + limit) of a result blob as API items
  * {row, sample_id, predicted, confidence, probabilities{}, label}. */

@@ -18,11 +18,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+#include "base/log.h"
+#include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/jobs.h"
-#include "base/log.h"
 #include "domain/models.h"
+#include "domain/notifications.h"
+#include "store/store.h"
 
 #define PROGRESS_INTERVAL 0.25
 #define MAX_RESTARTS 1
@@ -268,7 +272,7 @@ hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
              name && *name ? name : default_name);
     out->dataset_id = dataset_id;
     out->state = HS_JOB_QUEUED;
-    out->created_at = hs_now();
+    out->created_at = hs_clock_now(app->clock);
     json_t *req = json_pack("{s:s, s:o}", "algo", algo ? algo : "gbdt",
                             "params", params ? json_incref((json_t *)params)
                                              : json_object());
@@ -293,11 +297,60 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
              input_blob_key);
     out->model_id = model_id;
     out->state = HS_JOB_QUEUED;
-    out->created_at = hs_now();
+    out->created_at = hs_clock_now(app->clock);
     json_t *params = json_pack("{s:s}", "format", format);
     out->params_json = params ? json_dumps(params, JSON_COMPACT) : NULL;
     json_decref(params);
     return queue_job(app, out, err);
+}
+
+hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
+                                       hs_id model_id, const json_t *rows,
+                                       const char *name, hs_job_rec *out,
+                                       hs_error *err)
+{
+    char key[HS_BLOB_KEY_MAX];
+    char *text = json_dumps(rows, JSON_COMPACT);
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hs_status st = hs_blob_put(app->blobs, "upload", text, strlen(text), key,
+                               err);
+    free(text);
+    if (st != HS_OK)
+        return st;
+    st = hs_jobs_submit_diagnose(app, viewer, model_id, key, "json", name, out,
+                                 err);
+    if (st != HS_OK)
+        hs_blob_delete(app->blobs, key, NULL);
+    return st;
+}
+
+hs_status hs_jobs_get(hs_app *app, hs_id id, const hs_user *viewer,
+                      hs_job_rec *out, hs_error *err)
+{
+    return hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
+                            err);
+}
+
+hs_status hs_jobs_list(hs_app *app, const hs_user *viewer, hs_job_rec **items,
+                       size_t *n, hs_error *err)
+{
+    return hs_store_job_list(app->store, viewer->id, viewer->is_admin, items, n,
+                             err);
+}
+
+hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
+                         hs_error *err)
+{
+    return hs_store_job_counts(app->store, counts, err);
+}
+
+hs_status hs_jobs_recover(hs_app *app, int64_t *requeued, int64_t *failed,
+                          hs_error *err)
+{
+    return hs_store_job_recover(app->store, hs_clock_now(app->clock),
+                                MAX_RESTARTS, requeued, failed, err);
 }
 
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
@@ -306,7 +359,8 @@ hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
     hs_job_state state;
     memset(out, 0, sizeof *out);
     hs_status st = hs_store_job_cancel(app->store, id, viewer->id,
-                                       viewer->is_admin, hs_now(), &state, err);
+                                       viewer->is_admin, hs_clock_now(app->clock),
+                                       &state, err);
     if (st != HS_OK)
         return st;
     if (state == HS_JOB_RUNNING)
@@ -577,8 +631,7 @@ static void notify_failure(hs_app *app, const hs_job_rec *job, const char *error
     char msg[HS_MESSAGE_MAX];
     snprintf(msg, sizeof msg, "%s job %lld ('%.100s') failed: %.300s", job->type,
              (long long)job->id, job->name, error);
-    hs_store_notification_add(app->store, "job_failed", msg, job->owner_id,
-                              hs_now(), NULL, NULL);
+    hs_notifications_raise(app, "job_failed", msg, job->owner_id, NULL);
 }
 
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
@@ -611,7 +664,8 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
                          : NULL;
     json_decref(o.attempts);
     if (hs_store_job_finish(r->app->store, job->id, o.state, o.error,
-                            o.model_id, o.diagnosis_id, attempts, hs_now(),
+                            o.model_id, o.diagnosis_id, attempts,
+                            hs_clock_now(r->app->clock),
                             &err) != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
                json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
@@ -641,7 +695,8 @@ static void *worker_main(void *arg)
             break;
         hs_job_rec job;
         hs_error err = {0};
-        hs_status st = hs_store_job_claim_next(r->app->store, hs_now(), &job, &err);
+        hs_status st = hs_store_job_claim_next(
+            r->app->store, hs_clock_now(r->app->clock), &job, &err);
         if (st != HS_OK) {
             if (st != HS_ERR_NOTFOUND)
                 hs_log(HS_LOG_ERROR, "cannot claim a job",
@@ -731,6 +786,8 @@ void hs_runner_cancel(hs_runner *r, hs_id job_id)
 unsigned hs_runner_running(hs_runner *r)
 {
     unsigned n = 0;
+    if (!r)
+        return 0;
     pthread_mutex_lock(&r->lock);
     for (unsigned i = 0; i < r->n_threads; i++)
         n += r->slots[i].job_id != 0;

@@ -22,7 +22,9 @@
 #include <jansson.h>
 
 #include "base/app.h"
+#include "base/error.h"
 #include "healer/healer.h"
+#include "store/records.h"
 
 typedef struct hs_runner hs_runner;
 
@@ -74,6 +76,30 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   hs_id model_id, const char *input_blob_key,
                                   const char *format, const char *name,
                                   hs_job_rec *out, hs_error *err);
+
+/* The same for JSON rows (an array of row objects, as POST /diagnoses
+ * takes them): they are stored as the job's input blob first. */
+hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
+                                       hs_id model_id, const json_t *rows,
+                                       const char *name, hs_job_rec *out,
+                                       hs_error *err);
+
+/* Job `id` under the access rule (release with hs_job_rec_free). */
+hs_status hs_jobs_get(hs_app *app, hs_id id, const hs_user *viewer,
+                      hs_job_rec *out, hs_error *err);
+
+/* The jobs viewer may see, newest first (release with hs_job_list_free). */
+hs_status hs_jobs_list(hs_app *app, const hs_user *viewer, hs_job_rec **items,
+                       size_t *n, hs_error *err);
+
+/* Jobs in each state, all users (counts[HS_JOB_QUEUED], ...). */
+hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
+                         hs_error *err);
+
+/* After a crash: jobs left running go back to the queue once, then fail;
+ * *requeued and *failed (may be NULL) get the counts. */
+hs_status hs_jobs_recover(hs_app *app, int64_t *requeued, int64_t *failed,
+                          hs_error *err);
 
 /* Cancels a job under the access rule; *out gets it afterwards. */
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,

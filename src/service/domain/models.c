@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "blob/blob.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
+#include "store/store.h"
 
 struct hs_model_ref {
     hs_id id;
@@ -114,7 +117,7 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
     out->n_features = (int64_t)s->n_features;
     out->n_classes = (int64_t)s->n_classes;
     best_estimate(s, &out->macro_f1, &out->accuracy);
-    out->created_at = hs_now();
+    out->created_at = hs_clock_now(app->clock);
     st = hs_store_model_create(app->store, out, err);
     if (st != HS_OK) {
         hs_blob_delete(app->blobs, out->blob_key, NULL);
@@ -221,6 +224,20 @@ hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
     else
         hs_model_rec_free(&rec);
     return HS_OK;
+}
+
+hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
+                        hs_model_rec *out, hs_error *err)
+{
+    return hs_store_model_get(app->store, id, viewer->id, viewer->is_admin,
+                              out, err);
+}
+
+hs_status hs_models_list(hs_app *app, const hs_user *viewer,
+                         hs_model_rec **items, size_t *n, hs_error *err)
+{
+    return hs_store_model_list(app->store, viewer->id, viewer->is_admin, items,
+                               n, err);
 }
 
 const hl_model *hs_model_ref_get(const hs_model_ref *ref) { return ref->model; }

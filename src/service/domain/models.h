@@ -10,7 +10,9 @@
 #define HEALER_HS_MODELS_H
 
 #include "base/app.h"
+#include "base/error.h"
 #include "healer/healer.h"
+#include "store/records.h"
 
 typedef struct hs_model_cache hs_model_cache;
 typedef struct hs_model_ref hs_model_ref;
@@ -37,6 +39,15 @@ hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_error *err);
 const hl_model *hs_model_ref_get(const hs_model_ref *ref);
 void hs_models_release(hs_app *app, hs_model_ref *ref);
+
+/* Model `id` under the access rule (release with hs_model_rec_free). */
+hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
+                        hs_model_rec *out, hs_error *err);
+
+/* The models viewer may see, newest first (release with
+ * hs_model_list_free). */
+hs_status hs_models_list(hs_app *app, const hs_user *viewer,
+                         hs_model_rec **items, size_t *n, hs_error *err);
 
 /* Deletes model `id` (record, cache entry, then file). */
 hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,

@@ -19,6 +19,13 @@
 extern const hs_route hs_api_routes[];
 extern const size_t hs_api_n_routes;
 
+/* The hooks the HTTP layer authenticates requests with (api_auth.c; see
+ * hs_http_auth): the session cookie's name, its check, the CSRF check. */
+extern const char *const hs_api_session_cookie;
+hs_status hs_api_authenticate(hs_app *app, const char *cookie, hs_req *req,
+                              hs_error *err);
+int hs_api_csrf_valid(hs_app *app, const hs_req *req, const char *presented);
+
 /* ---- shared helpers (api_common.c) ---- */
 
 /* The JSON object in the body, or NULL after answering 400 (malformed, not
@@ -48,13 +55,14 @@ void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
 /* The same with the paging read from the request (400 on bad values). */
 void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items);
 
-/* Answers a store list call: its error when st is not HS_OK, else the page
- * of n records (elem_size bytes each) rendered by `render`. The caller
- * still frees the records. */
-typedef json_t *(*hs_api_render)(const void *record);
+/* Answers a service's list call: its error when st is not HS_OK, else
+ * the page of n records (elem_size bytes each) rendered by `render` as of
+ * `now` (views such as "locked" or a job's elapsed time depend on it).
+ * The caller still frees the records. */
+typedef json_t *(*hs_api_render)(const void *record, int64_t now);
 void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
                           const hs_error *err, const void *items, size_t n,
-                          size_t elem_size, hs_api_render render);
+                          size_t elem_size, hs_api_render render, int64_t now);
 
 /* 422 invalid_csv with where the engine found the problem (file, line,
  * column, column_index). */

@@ -2,18 +2,20 @@
  *
  * Every route here is HS_ROUTE_ADMIN (http.c answers 403 to anyone else).
  * The rules - username and password policy, what a reset or a disable also
- * does to sessions - are the accounts service's; this file only maps the
- * requests onto it, plus one guard of its own: the last enabled admin
- * cannot be disabled, so the platform never loses its administrators.
+ * does to sessions, that the last enabled administrator cannot be
+ * disabled - are the accounts service's; this file maps requests onto it.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "domain/accounts.h"
+#include "domain/notifications.h"
 #include "http/api.h"
 
-static json_t *user_item(const void *u)
+static json_t *user_item(const void *rec, int64_t now)
 {
-    return hs_api_user_json(u, hs_now());
+    return hs_api_user_json(rec, now);
 }
 
 void hs_api_users_list(hs_app *app, hs_req *req, hs_resp *resp)
@@ -21,9 +23,9 @@ void hs_api_users_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_user *users = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_user_list(app->store, &users, &n, &err);
+    hs_status st = hs_accounts_list(app, &users, &n, &err);
     hs_api_reply_records(req, resp, st, &err, users, n, sizeof *users,
-                         user_item);
+                         user_item, hs_clock_now(app->clock));
     free(users);
 }
 
@@ -32,12 +34,22 @@ static void reply_user(hs_app *app, hs_resp *resp, int status, hs_id id)
 {
     hs_user u;
     hs_error err = {0};
-    hs_status st = hs_store_user_get(app->store, id, &u, &err);
-    if (st != HS_OK) {
+    hs_status st = hs_accounts_get(app, id, &u, &err);
+    if (st != HS_OK)
         hs_reply_status(resp, st, &err);
-        return;
-    }
-    hs_reply_json(resp, status, hs_api_user_json(&u, hs_now()));
+    else
+        hs_reply_json(resp, status,
+                      hs_api_user_json(&u, hs_clock_now(app->clock)));
+}
+
+/* After an admin action on the path's user: the user, or the error. */
+static void reply_action(hs_app *app, hs_req *req, hs_resp *resp,
+                         hs_status st, const hs_error *err)
+{
+    if (st != HS_OK)
+        hs_reply_status(resp, st, err);
+    else
+        reply_user(app, resp, 200, req->ids[0]);
 }
 
 void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
@@ -61,69 +73,34 @@ void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
     }
     hs_error err = {0};
     hs_id id = 0;
-    hs_status st = hs_accounts_create_user(app->store, username, password,
-                                           !strcmp(role, "admin"), hs_now(),
-                                           app->costs, &id, &err);
+    hs_status st = hs_accounts_create_user(app, username, password,
+                                           !strcmp(role, "admin"), &id, &err);
     if (st == HS_OK)
         reply_user(app, resp, 201, id);
-    else if (st == HS_ERR_INVALID)
-        hs_reply_error(resp, 422, "invalid_data",
-                       json_pack("{s:s}", "field",
-                                 strstr(err.message, "username") ? "username"
-                                                                 : "password"),
-                       "%s", err.message);
     else
         hs_reply_status(resp, st, &err);
     json_decref(body);
 }
 
-/* 1 when disabling `id` would leave no enabled admin. */
-static int last_admin(hs_app *app, hs_id id)
-{
-    hs_user u;
-    int64_t admins = 0;
-    if (hs_store_user_get(app->store, id, &u, NULL) != HS_OK || !u.is_admin ||
-        u.disabled)
-        return 0;
-    return hs_store_user_count_admins(app->store, &admins, NULL) == HS_OK &&
-           admins <= 1;
-}
-
-static void set_disabled(hs_app *app, hs_req *req, hs_resp *resp, int disabled)
-{
-    hs_error err = {0};
-    if (disabled && last_admin(app, req->ids[0])) {
-        hs_reply_error(resp, 409, "conflict", NULL,
-                       "this is the last enabled administrator; make another "
-                       "one first");
-        return;
-    }
-    hs_status st = hs_accounts_set_disabled(app->store, req->ids[0], disabled,
-                                            hs_now(), &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        reply_user(app, resp, 200, req->ids[0]);
-}
-
 void hs_api_user_disable(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    set_disabled(app, req, resp, 1);
+    hs_error err = {0};
+    hs_status st = hs_accounts_set_disabled(app, req->ids[0], 1, &err);
+    reply_action(app, req, resp, st, &err);
 }
 
 void hs_api_user_enable(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    set_disabled(app, req, resp, 0);
+    hs_error err = {0};
+    hs_status st = hs_accounts_set_disabled(app, req->ids[0], 0, &err);
+    reply_action(app, req, resp, st, &err);
 }
 
 void hs_api_user_unlock(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_error err = {0};
-    hs_status st = hs_accounts_unlock(app->store, req->ids[0], hs_now(), &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        reply_user(app, resp, 200, req->ids[0]);
+    hs_status st = hs_accounts_unlock(app, req->ids[0], &err);
+    reply_action(app, req, resp, st, &err);
 }
 
 void hs_api_user_password(hs_app *app, hs_req *req, hs_resp *resp)
@@ -134,24 +111,17 @@ void hs_api_user_password(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     if (hs_api_req_string(body, "password", &password, resp) == 0) {
         hs_error err = {0};
-        hs_status st = hs_accounts_reset_password(app->store, req->ids[0],
-                                                  password, hs_now(),
-                                                  app->costs, &err);
-        if (st == HS_ERR_INVALID)
-            hs_reply_error(resp, 422, "invalid_data",
-                           json_pack("{s:s}", "field", "password"), "%s",
-                           err.message);
-        else if (st != HS_OK)
-            hs_reply_status(resp, st, &err);
-        else
-            reply_user(app, resp, 200, req->ids[0]);
+        hs_status st = hs_accounts_reset_password(app, req->ids[0], password,
+                                                  &err);
+        reply_action(app, req, resp, st, &err);
     }
     json_decref(body);
 }
 
-static json_t *notification_json(const void *rec)
+static json_t *notification_json(const void *rec, int64_t now)
 {
     const hs_notification *m = rec;
+    (void)now;
     return json_pack("{s:I, s:s, s:s, s:o, s:I, s:b}", "id", (json_int_t)m->id,
                      "kind", m->kind, "message", m->message, "user_id",
                      m->user_id ? json_integer((json_int_t)m->user_id)
@@ -165,30 +135,21 @@ void hs_api_notifications_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_notification *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_notification_list(
-        app->store, unread && strcmp(unread, "0") != 0, &items, &n, &err);
+    hs_status st = hs_notifications_list(app, unread && strcmp(unread, "0") != 0,
+                                         &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         notification_json);
+                         notification_json,
+                         hs_clock_now(app->clock));
     free(items);
 }
 
 void hs_api_notification_read(hs_app *app, hs_req *req, hs_resp *resp)
 {
+    hs_notification note;
     hs_error err = {0};
-    hs_status st = hs_store_notification_mark_read(app->store, req->ids[0], &err);
-    if (st != HS_OK) {
+    hs_status st = hs_notifications_mark_read(app, req->ids[0], &note, &err);
+    if (st != HS_OK)
         hs_reply_status(resp, st, &err);
-        return;
-    }
-    hs_notification *items = NULL;
-    size_t n = 0;
-    st = hs_store_notification_list(app->store, 0, &items, &n, &err);
-    for (size_t i = 0; st == HS_OK && i < n; i++)
-        if (items[i].id == req->ids[0]) {
-            hs_reply_json(resp, 200, notification_json(&items[i]));
-            free(items);
-            return;
-        }
-    free(items);
-    hs_reply_status(resp, st == HS_OK ? HS_ERR_NOTFOUND : st, &err);
+    else
+        hs_reply_json(resp, 200, notification_json(&note, 0));
 }

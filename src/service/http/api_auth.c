@@ -1,103 +1,66 @@
-/* api_auth.c - first-run setup, login, logout, "who am I".
+/* api_auth.c - first-run setup, login, logout, "who am I", and the
+ * session and CSRF hooks the HTTP layer calls for every request.
  *
  * The session token travels only in an HttpOnly cookie; the CSRF token the
  * client must echo in X-CSRF-Token is derived from the session (auth.h), so
- * neither needs storage beyond the session's hash. Logins are also limited
- * per client address (a fixed one-minute window in a small hashed table),
- * on top of the per-account lockout, so that spraying many accounts from
- * one address is slowed too.
+ * neither needs storage beyond the session's hash. The rules (lockout, the
+ * per-address login limit, the setup token) are the accounts service's.
  */
-#include <arpa/inet.h>
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "domain/accounts.h"
 #include "http/api.h"
 
-struct hs_rate_slot {
-    uint64_t key;   /* hash of the client address */
-    int64_t minute; /* the window it counts */
-    unsigned count;
-};
+#define SESSION_COOKIE "healer_session"
 
-#define RATE_SLOTS 1024
+const char *const hs_api_session_cookie = SESSION_COOKIE;
 
-static uint64_t client_key(const hs_req *req)
+hs_status hs_api_authenticate(hs_app *app, const char *cookie, hs_req *req,
+                              hs_error *err)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-        (struct MHD_Connection *)req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    if (!ci || !ci->client_addr)
-        return h;
-    const struct sockaddr *sa = ci->client_addr;
-    const unsigned char *p;
-    size_t n;
-    if (sa->sa_family == AF_INET6) {
-        p = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-        n = 16;
-    } else {
-        p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-        n = 4;
-    }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    hs_status st = hs_accounts_session_check(app, cookie, &req->session,
+                                             &req->user, err);
+    if (st == HS_OK)
+        hs_auth_csrf_token(app->csrf_key, req->session.token_hash,
+                           req->csrf_token);
+    return st;
 }
 
-/* 1 when this client may try another login now. */
-static int rate_allows(hs_app *app, const hs_req *req)
+int hs_api_csrf_valid(hs_app *app, const hs_req *req, const char *presented)
 {
-    if (!app->limits.login_per_minute)
-        return 1;
-    uint64_t key = client_key(req);
-    int64_t minute = hs_now() / 60;
-    int ok = 1;
-    pthread_mutex_lock(&app->rate_lock);
-    if (!app->rate_slots) {
-        app->rate_slots = calloc(RATE_SLOTS, sizeof *app->rate_slots);
-        app->n_rate_slots = app->rate_slots ? RATE_SLOTS : 0;
-    }
-    if (app->n_rate_slots) {
-        struct hs_rate_slot *s = &app->rate_slots[key % app->n_rate_slots];
-        if (s->key != key || s->minute != minute) {
-            s->key = key;
-            s->minute = minute;
-            s->count = 0;
-        }
-        ok = ++s->count <= app->limits.login_per_minute;
-    }
-    pthread_mutex_unlock(&app->rate_lock);
-    return ok;
+    return hs_auth_csrf_verify(app->csrf_key, req->session.token_hash,
+                               presented);
 }
 
 /* Sets the session cookie and answers with the user and CSRF token. */
-static void reply_session(hs_app *app, hs_resp *resp, int status,
-                          const hs_login *login)
+static void reply_session(hs_app *app, const hs_req *req, hs_resp *resp,
+                          int status, const hs_login *login)
 {
     char cookie[256], csrf[HS_CSRF_TOKEN_CHARS + 1];
+    int64_t now = hs_clock_now(app->clock);
     int n = snprintf(cookie, sizeof cookie,
-                     "healer_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
-                     login->token, app->secure_cookies ? "; Secure" : "");
+                     SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+                     login->token, req->secure_cookies ? "; Secure" : "");
     if (login->session.remember && n > 0 && (size_t)n < sizeof cookie)
         snprintf(cookie + n, sizeof cookie - (size_t)n, "; Max-Age=%lld",
-                 (long long)(login->session.expires_at - hs_now()));
+                 (long long)(login->session.expires_at - now));
     hs_auth_csrf_token(app->csrf_key, login->session.token_hash, csrf);
     hs_resp_header(resp, "Set-Cookie", cookie);
     hs_reply_json(resp, status,
                   json_pack("{s:o, s:s, s:I, s:b}", "user",
-                            hs_api_user_json(&login->user, hs_now()),
-                            "csrf_token", csrf, "expires_at",
+                            hs_api_user_json(&login->user, now), "csrf_token",
+                            csrf, "expires_at",
                             (json_int_t)login->session.expires_at, "remember",
                             login->session.remember));
 }
 
+/* A refused login: wrong credentials are 401 invalid_credentials, the
+ * rest is mapped as every service error is. */
 static void reply_login_error(hs_resp *resp, hs_status st, const hs_error *err)
 {
-    if (st == HS_ERR_DENIED && !strcmp(err->message, "account disabled"))
-        hs_reply_error(resp, 403, "account_disabled", NULL,
-                       "this account is disabled; ask an administrator");
-    else if (st == HS_ERR_DENIED)
+    if (st == HS_ERR_DENIED)
         hs_reply_error(resp, 401, "invalid_credentials", NULL, "%s",
                        err->message);
     else
@@ -114,42 +77,39 @@ void hs_api_login(hs_app *app, hs_req *req, hs_resp *resp)
     if (hs_api_req_string(body, "username", &username, resp) == 0 &&
         hs_api_req_string(body, "password", &password, resp) == 0 &&
         hs_api_opt_bool(body, "remember", &remember, resp) == 0) {
-        if (!rate_allows(app, req)) {
-            hs_reply_error(resp, 429, "rate_limited", NULL,
-                           "too many login attempts from this address; wait "
-                           "a minute");
-            hs_resp_header(resp, "Retry-After", "60");
-        } else {
-            hs_login login;
-            hs_error err = {0};
-            hs_status st = hs_accounts_login(app->store, username, password,
-                                             remember, hs_now(), NULL, NULL,
-                                             app->costs, &login, &err);
-            if (st == HS_OK)
-                reply_session(app, resp, 200, &login);
-            else
-                reply_login_error(resp, st, &err);
-            sodium_memzero(&login, sizeof login);
-        }
+        hs_login login;
+        hs_error err = {0};
+        hs_status st = hs_accounts_login(app, req->client, username, password,
+                                         remember, &login, &err);
+        if (st == HS_OK)
+            reply_session(app, req, resp, 200, &login);
+        else
+            reply_login_error(resp, st, &err);
+        sodium_memzero(&login, sizeof login);
     }
     json_decref(body);
 }
 
 void hs_api_logout(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    hs_store_session_delete(app->store, req->session.id, NULL);
+    hs_error err = {0};
+    hs_status st = hs_accounts_logout(app, req->session.id, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+        return;
+    }
     hs_resp_header(resp, "Set-Cookie",
-                   "healer_session=; Path=/; HttpOnly; SameSite=Strict; "
-                   "Max-Age=0");
+                   SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
+                                  "Max-Age=0");
     hs_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 
 void hs_api_me(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    (void)app;
     hs_reply_json(resp, 200,
                   json_pack("{s:o, s:s, s:I, s:b}", "user",
-                            hs_api_user_json(&req->user, hs_now()),
+                            hs_api_user_json(&req->user,
+                                             hs_clock_now(app->clock)),
                             "csrf_token", req->csrf_token, "expires_at",
                             (json_int_t)req->session.expires_at, "remember",
                             req->session.remember));
@@ -159,15 +119,14 @@ void hs_api_me(hs_app *app, hs_req *req, hs_resp *resp)
 
 void hs_api_setup_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    int64_t users = 0;
+    int required = 0;
     hs_error err = {0};
     (void)req;
-    hs_status st = hs_store_user_count(app->store, &users, &err);
-    if (st != HS_OK) {
+    hs_status st = hs_setup_required(app, &required, &err);
+    if (st != HS_OK)
         hs_reply_status(resp, st, &err);
-        return;
-    }
-    hs_reply_json(resp, 200, json_pack("{s:b}", "setup_required", users == 0));
+    else
+        hs_reply_json(resp, 200, json_pack("{s:b}", "setup_required", required));
 }
 
 void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
@@ -176,52 +135,22 @@ void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
     const char *token = NULL, *username = NULL, *password = NULL;
     if (!body)
         return;
-    if (hs_api_req_string(body, "token", &token, resp) != 0 ||
-        hs_api_req_string(body, "username", &username, resp) != 0 ||
-        hs_api_req_string(body, "password", &password, resp) != 0) {
-        json_decref(body);
-        return;
-    }
-    hs_error err = {0};
-    int64_t users = 0;
-    hs_status st;
-    /* One setup at a time: the token is spent by the first that works. */
-    pthread_mutex_lock(&app->setup_lock);
-    if ((st = hs_store_user_count(app->store, &users, &err)) != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else if (users > 0 || !app->setup_token[0])
-        hs_reply_error(resp, 409, "conflict", NULL,
-                       "setup is already done; log in instead");
-    else if (!rate_allows(app, req)) {
-        hs_reply_error(resp, 429, "rate_limited", NULL,
-                       "too many attempts from this address; wait a minute");
-        hs_resp_header(resp, "Retry-After", "60");
-    }
-    else if (!hs_auth_setup_token_matches(app->setup_token, token))
-        hs_reply_error(resp, 403, "setup_token_invalid", NULL,
-                       "the setup token is wrong (it was printed on the "
-                       "server's console at start)");
-    else if ((st = hs_accounts_create_user(app->store, username, password, 1,
-                                           hs_now(), app->costs, NULL,
-                                           &err)) != HS_OK)
-        hs_reply_error(resp, st == HS_ERR_INVALID ? 422 : 500,
-                       st == HS_ERR_INVALID ? "invalid_data" : "internal",
-                       json_pack("{s:s}", "field",
-                                 strstr(err.message, "username") ? "username"
-                                                                 : "password"),
-                       "%s", err.message);
-    else {
+    if (hs_api_req_string(body, "token", &token, resp) == 0 &&
+        hs_api_req_string(body, "username", &username, resp) == 0 &&
+        hs_api_req_string(body, "password", &password, resp) == 0) {
         hs_login login;
-        app->setup_token[0] = '\0';
-        st = hs_accounts_login(app->store, username, password, 0, hs_now(),
-                               NULL, NULL, app->costs, &login, &err);
+        hs_error err = {0};
+        hs_status st = hs_setup_complete(app, req->client, token, username,
+                                         password, &login, &err);
         if (st == HS_OK)
-            reply_session(app, resp, 201, &login);
+            reply_session(app, req, resp, 201, &login);
+        else if (st == HS_ERR_DENIED)
+            hs_reply_error(resp, 403, "setup_token_invalid", NULL, "%s",
+                           err.message);
         else
             hs_reply_status(resp, st, &err);
         sodium_memzero(&login, sizeof login);
     }
-    pthread_mutex_unlock(&app->setup_lock);
     json_decref(body);
 }
 
@@ -283,8 +212,8 @@ void hs_api_prefs_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     char *text = NULL;
     hs_error err = {0};
-    hs_status st = hs_store_user_prefs_get(app->store, req->user.id, &text, &err);
-    if (st != HS_OK && st != HS_ERR_NOTFOUND) {
+    hs_status st = hs_accounts_prefs_get(app, req->user.id, &text, &err);
+    if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
         return;
     }
@@ -318,8 +247,7 @@ void hs_api_prefs_put(hs_app *app, hs_req *req, hs_resp *resp)
                        "preferences are limited to %d bytes", PREFS_MAX_BYTES);
     } else if (text) {
         hs_error err = {0};
-        hs_status st = hs_store_user_prefs_set(app->store, req->user.id, text,
-                                               hs_now(), &err);
+        hs_status st = hs_accounts_prefs_set(app, req->user.id, text, &err);
         if (st != HS_OK)
             hs_reply_status(resp, st, &err);
         else

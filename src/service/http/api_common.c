@@ -168,7 +168,7 @@ void hs_api_attachment(hs_resp *resp, const char *name)
 
 void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
                           const hs_error *err, const void *items, size_t n,
-                          size_t elem_size, hs_api_render render)
+                          size_t elem_size, hs_api_render render, int64_t now)
 {
     if (st != HS_OK) {
         hs_reply_status(resp, st, err);
@@ -177,7 +177,7 @@ void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list,
-                              render((const char *)items + i * elem_size));
+                              render((const char *)items + i * elem_size, now));
     hs_api_reply_list(req, resp, list);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "http/api.h"
 #include "domain/datasets.h"
 
@@ -38,8 +39,9 @@ void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec_free(&rec);
 }
 
-static json_t *dataset_item(const void *rec)
+static json_t *dataset_item(const void *rec, int64_t now)
 {
+    (void)now;
     return hs_api_dataset_json(rec, 0);
 }
 
@@ -49,12 +51,12 @@ void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_dataset_list(app->store, req->user.id,
-                                         req->user.is_admin,
-                                         trash && strcmp(trash, "0") != 0,
-                                         &items, &n, &err);
+    hs_status st = hs_datasets_list(app, &req->user,
+                                    trash && strcmp(trash, "0") != 0, &items,
+                                    &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         dataset_item);
+                         dataset_item,
+                         hs_clock_now(app->clock));
     hs_dataset_list_free(items, n);
 }
 
@@ -62,8 +64,7 @@ void hs_api_dataset_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_dataset_rec rec;
     hs_error err = {0};
-    hs_status st = hs_store_dataset_get(app->store, req->ids[0], req->user.id,
-                                        req->user.is_admin, &rec, &err);
+    hs_status st = hs_datasets_get(app, req->ids[0], &req->user, &rec, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
@@ -75,8 +76,7 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_dataset_rec rec;
     hs_error err = {0};
-    hs_status st = hs_store_dataset_get(app->store, req->ids[0], req->user.id,
-                                        req->user.is_admin, &rec, &err);
+    hs_status st = hs_datasets_get(app, req->ids[0], &req->user, &rec, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
     } else {

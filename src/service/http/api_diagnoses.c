@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "http/api.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
@@ -53,7 +54,15 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
     hs_reply_json(resp, store ? 201 : 200, out);
 }
 
-/* Queues a diagnose job for stored samples and answers 202 with it. */
+/* Answers 202 with the job a large diagnosis became. */
+static void reply_job(hs_app *app, hs_resp *resp, const hs_job_rec *job)
+{
+    hs_reply_json(resp, 202,
+                  json_pack("{s:o}", "job",
+                            hs_api_job_json(job, hs_clock_now(app->clock))));
+}
+
+/* Queues a diagnose job for an uploaded CSV and answers 202 with it. */
 static hs_status submit_job(hs_app *app, hs_req *req, hs_resp *resp,
                             hs_id model_id, const char *blob_key,
                             const char *format, const char *name, hs_error *err)
@@ -63,29 +72,9 @@ static hs_status submit_job(hs_app *app, hs_req *req, hs_resp *resp,
                                            format, name, &job, err);
     if (st != HS_OK)
         return st;
-    hs_reply_json(resp, 202,
-                  json_pack("{s:o}", "job", hs_api_job_json(&job, hs_now())));
+    reply_job(app, resp, &job);
     hs_job_rec_free(&job);
     return HS_OK;
-}
-
-/* Stores the JSON rows as a blob and hands them to a job. */
-static hs_status rows_job(hs_app *app, hs_req *req, hs_resp *resp,
-                          const json_t *rows, hs_id model_id, const char *name,
-                          hs_error *err)
-{
-    char key[HS_BLOB_KEY_MAX];
-    char *text = json_dumps(rows, JSON_COMPACT);
-    if (!text)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    hs_status st = hs_blob_put(app->blobs, "upload", text, strlen(text), key, err);
-    free(text);
-    if (st != HS_OK)
-        return st;
-    st = submit_job(app, req, resp, model_id, key, "json", name, err);
-    if (st != HS_OK)
-        hs_blob_delete(app->blobs, key, NULL);
-    return st;
 }
 
 static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
@@ -110,9 +99,15 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
     }
     hs_status st = hs_diag_rows_to_dataset(m, rows, &ds, &details, &warn, &err);
     if (st == HS_OK && store && ds->n_rows > app->limits.sync_rows) {
-        st = rows_job(app, req, resp, rows, model_id, name, &err);
-        if (st != HS_OK)
+        hs_job_rec job;
+        st = hs_jobs_submit_diagnose_rows(app, &req->user, model_id, rows, name,
+                                          &job, &err);
+        if (st != HS_OK) {
             hs_reply_status(resp, st, &err);
+        } else {
+            reply_job(app, resp, &job);
+            hs_job_rec_free(&job);
+        }
         goto done;
     }
     if (st == HS_OK)
@@ -227,8 +222,9 @@ done:
     json_decref(body);
 }
 
-static json_t *diagnosis_item(const void *rec)
+static json_t *diagnosis_item(const void *rec, int64_t now)
 {
+    (void)now;
     return hs_api_diagnosis_json(rec);
 }
 
@@ -237,10 +233,10 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_diagnosis_list(app->store, req->user.id,
-                                           req->user.is_admin, &items, &n, &err);
+    hs_status st = hs_diagnoses_list(app, &req->user, &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         diagnosis_item);
+                         diagnosis_item,
+                         hs_clock_now(app->clock));
     hs_diagnosis_list_free(items, n);
 }
 
@@ -249,8 +245,7 @@ static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec,
                 json_t **blob)
 {
     hs_error err = {0};
-    hs_status st = hs_store_diagnosis_get(app->store, req->ids[0], req->user.id,
-                                          req->user.is_admin, rec, &err);
+    hs_status st = hs_diagnoses_get(app, req->ids[0], &req->user, rec, &err);
     if (st == HS_OK)
         st = hs_diagnoses_load(app, rec, blob, &err);
     if (st != HS_OK) {
@@ -345,16 +340,11 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
 
 void hs_api_diagnosis_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    char key[HS_STORE_BLOB_KEY_MAX];
     hs_error err = {0};
-    hs_status st = hs_store_diagnosis_delete(app->store, req->ids[0],
-                                             req->user.id, req->user.is_admin,
-                                             key, &err);
-    if (st != HS_OK) {
+    hs_status st = hs_diagnoses_delete(app, req->ids[0], &req->user, &err);
+    if (st != HS_OK)
         hs_reply_status(resp, st, &err);
-        return;
-    }
-    hs_blob_delete(app->blobs, key, NULL);
-    hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
-                                       (json_int_t)req->ids[0], "deleted", 1));
+    else
+        hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
+                                           (json_int_t)req->ids[0], "deleted", 1));
 }

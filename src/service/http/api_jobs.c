@@ -1,8 +1,9 @@
 /* api_jobs.c - submit, list, show and cancel background jobs. */
 #include <string.h>
 
-#include "http/api.h"
+#include "base/clock.h"
 #include "domain/jobs.h"
+#include "http/api.h"
 
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
 {
@@ -43,7 +44,7 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
                                         json_object_get(body, "params"), name,
                                         &job, field, &err);
     if (st == HS_OK) {
-        hs_reply_json(resp, 202, hs_api_job_json(&job, hs_now()));
+        hs_reply_json(resp, 202, hs_api_job_json(&job, hs_clock_now(app->clock)));
         hs_job_rec_free(&job);
     } else if (st == HS_ERR_INVALID) {
         int is_param = !strncmp(field, "params", 6) || !strcmp(field, "algo");
@@ -56,9 +57,9 @@ done:
     json_decref(body);
 }
 
-static json_t *job_item(const void *rec)
+static json_t *job_item(const void *rec, int64_t now)
 {
-    return hs_api_job_json(rec, hs_now());
+    return hs_api_job_json(rec, now);
 }
 
 void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
@@ -66,10 +67,10 @@ void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_job_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_job_list(app->store, req->user.id,
-                                     req->user.is_admin, &items, &n, &err);
+    hs_status st = hs_jobs_list(app, &req->user, &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         job_item);
+                         job_item,
+                         hs_clock_now(app->clock));
     hs_job_list_free(items, n);
 }
 
@@ -77,12 +78,11 @@ void hs_api_job_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_job_rec job;
     hs_error err = {0};
-    hs_status st = hs_store_job_get(app->store, req->ids[0], req->user.id,
-                                    req->user.is_admin, &job, &err);
+    hs_status st = hs_jobs_get(app, req->ids[0], &req->user, &job, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
-        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_now()));
+        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_clock_now(app->clock)));
     hs_job_rec_free(&job);
 }
 
@@ -94,6 +94,6 @@ void hs_api_job_cancel(hs_app *app, hs_req *req, hs_resp *resp)
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
-        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_now()));
+        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_clock_now(app->clock)));
     hs_job_rec_free(&job);
 }

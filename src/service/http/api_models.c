@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "http/api.h"
 #include "domain/models.h"
 
-static json_t *model_item(const void *rec)
+static json_t *model_item(const void *rec, int64_t now)
 {
+    (void)now;
     return hs_api_model_json(rec, 0);
 }
 
@@ -16,10 +18,10 @@ void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_model_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_store_model_list(app->store, req->user.id,
-                                       req->user.is_admin, &items, &n, &err);
+    hs_status st = hs_models_list(app, &req->user, &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         model_item);
+                         model_item,
+                         hs_clock_now(app->clock));
     hs_model_list_free(items, n);
 }
 
@@ -27,8 +29,7 @@ void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
 static int get_model(hs_app *app, hs_req *req, hs_resp *resp, hs_model_rec *rec)
 {
     hs_error err = {0};
-    hs_status st = hs_store_model_get(app->store, req->ids[0], req->user.id,
-                                      req->user.is_admin, rec, &err);
+    hs_status st = hs_models_get(app, req->ids[0], &req->user, rec, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
         return 0;

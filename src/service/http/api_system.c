@@ -1,6 +1,7 @@
 /* api_system.c - health and Prometheus metrics, for monitors (no auth). */
 #include <stdlib.h>
 
+#include "base/clock.h"
 #include "http/api.h"
 #include "healer/version.h"
 #include "domain/jobs.h"
@@ -11,7 +12,7 @@ void hs_api_health(hs_app *app, hs_req *req, hs_resp *resp)
     hs_reply_json(resp, 200,
                   json_pack("{s:s, s:s, s:I}", "status", "ok", "version",
                             HL_VERSION_STRING, "uptime_seconds",
-                            (json_int_t)(hs_now() - app->started_at)));
+                            (json_int_t)(hs_clock_now(app->clock) - app->started_at)));
 }
 
 void hs_api_metrics(hs_app *app, hs_req *req, hs_resp *resp)
@@ -20,13 +21,12 @@ void hs_api_metrics(hs_app *app, hs_req *req, hs_resp *resp)
     size_t len = 0, cap = 0;
     int64_t counts[HS_JOB_STATES];
     hs_error err = {0};
-    (void)req;
-    hs_status st = hs_store_job_counts(app->store, counts, &err);
+    hs_status st = hs_jobs_counts(app, counts, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
         return;
     }
-    int rc = hs_http_metrics_text(app->http, &buf, &len, &cap);
+    int rc = hs_http_metrics_text(req->http, &buf, &len, &cap);
     if (rc == 0)
         rc = hs_buf_printf(&buf, &len, &cap,
                            "# HELP healer_jobs Jobs in the store by state.\n"
@@ -48,7 +48,7 @@ void hs_api_metrics(hs_app *app, hs_req *req, hs_resp *resp)
             "# TYPE healer_uptime_seconds gauge\n"
             "healer_uptime_seconds %lld\n",
             (long long)counts[HS_JOB_QUEUED], hs_runner_running(app->runner),
-            (long long)(hs_now() - app->started_at));
+            (long long)(hs_clock_now(app->clock) - app->started_at));
     if (rc != 0) {
         free(buf);
         hs_reply_error(resp, 503, "busy", NULL, "out of memory");

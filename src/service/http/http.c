@@ -28,12 +28,12 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
-#include "domain/accounts.h"
 #include "base/app.h"
+#include "base/log.h"
 #include "healer/clock.h"
 #include "http/http.h"
-#include "base/log.h"
 
 /* Response statuses counted separately in /metrics; others go to "other". */
 static const int COUNTED_STATUS[] = {200, 201, 202, 204, 304, 400, 401, 403,
@@ -230,6 +230,8 @@ static const struct {
     {HS_ERR_DENIED, 401, "unauthorized"},
     {HS_ERR_LOCKED, 429, "account_locked"},
     {HS_ERR_BUSY, 503, "busy"},
+    {HS_ERR_DISABLED, 403, "account_disabled"},
+    {HS_ERR_LIMITED, 429, "rate_limited"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
@@ -237,10 +239,15 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
     const char *msg = err && err->message[0] ? err->message : hs_status_name(st);
     for (size_t i = 0; i < sizeof STATUS_MAP / sizeof STATUS_MAP[0]; i++)
         if (STATUS_MAP[i].st == st) {
-            hs_reply_error(resp, STATUS_MAP[i].http, STATUS_MAP[i].code, NULL,
-                           "%s", msg);
+            json_t *details = err && err->field[0]
+                                  ? json_pack("{s:s}", "field", err->field)
+                                  : NULL;
+            hs_reply_error(resp, STATUS_MAP[i].http, STATUS_MAP[i].code,
+                           details, "%s", msg);
             if (st == HS_ERR_BUSY)
                 hs_resp_header(resp, "Retry-After", "5");
+            if (st == HS_ERR_LIMITED)
+                hs_resp_header(resp, "Retry-After", "60");
             return;
         }
     if (st == HS_ERR_NOMEM) {
@@ -257,6 +264,21 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
     hs_reply_error(resp, 500, "internal", NULL,
                    "internal error (request id %s); it has been logged",
                    current_request_id ? current_request_id : "?");
+}
+
+/* The peer's address as text ("192.0.2.7", "2001:db8::1"), "" unknown. */
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  (socklen_t)cap);
 }
 
 /* ---- routing ----------------------------------------------------------------- */
@@ -335,16 +357,14 @@ static int starts_with_ci(const char *s, const char *prefix)
 static int authenticate(req_ctx *c, const hs_route *r)
 {
     hs_app *app = c->h->app;
+    const hs_http_auth *auth = &c->h->cfg.auth;
     const char *token = MHD_lookup_connection_value(
-        (struct MHD_Connection *)c->req.conn, MHD_COOKIE_KIND, "healer_session");
+        (struct MHD_Connection *)c->req.conn, MHD_COOKIE_KIND,
+        auth->session_cookie);
     hs_error err = {0};
     int needs = r->flags & (HS_ROUTE_AUTH | HS_ROUTE_ADMIN);
-    if (token && hs_accounts_session_check(app->store, token, hs_now(), NULL,
-                                           &c->req.session, &c->req.user,
-                                           &err) == HS_OK) {
+    if (token && auth->authenticate(app, token, &c->req, &err) == HS_OK) {
         c->req.authed = 1;
-        hs_auth_csrf_token(app->csrf_key, c->req.session.token_hash,
-                           c->req.csrf_token);
     } else if (needs) {
         hs_reply_error(&c->resp, 401, "unauthorized", NULL,
                        "%s", token ? err.message : "not logged in");
@@ -358,8 +378,7 @@ static int authenticate(req_ctx *c, const hs_route *r)
     if (c->req.authed && is_state_changing(c->req.method) &&
         !(r->flags & HS_ROUTE_NO_CSRF)) {
         const char *presented = hs_req_header(&c->req, "X-CSRF-Token");
-        if (!hs_auth_csrf_verify(app->csrf_key, c->req.session.token_hash,
-                                 presented)) {
+        if (!auth->csrf_valid(app, &c->req, presented)) {
             hs_reply_error(&c->resp, 403, "csrf_failed", NULL,
                            "%s", presented ? "the X-CSRF-Token header is wrong"
                                            : "the X-CSRF-Token header is missing");
@@ -851,8 +870,11 @@ static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
     c->t_start = hl_clock_monotonic();
     c->resp.fd = -1;
     c->req.conn = conn;
+    c->req.http = h;
     c->req.method = method;
     c->req.path = url;
+    c->req.secure_cookies = h->cfg.secure_cookies;
+    client_address(conn, c->req.client, sizeof c->req.client);
     snprintf(c->req.request_id, sizeof c->req.request_id, "%08x-%llu",
              h->id_prefix,
              (unsigned long long)atomic_fetch_add(&h->next_request, 1) + 1);

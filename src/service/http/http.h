@@ -22,14 +22,15 @@
 
 #include <jansson.h>
 
-#include "blob/blob.h"
 #include "base/error.h"
-#include "store/store.h"
+#include "blob/blob.h"
+#include "store/records.h"
 
 #define HS_HTTP_DRAIN_MAX (64u << 20)
 #define HS_REQUEST_ID_MAX 24
 
 struct hs_app;
+struct hs_http;
 
 /* A file part of a multipart upload, already committed to the blob store
  * when the handler runs (the handler owns the blob from then on: it keeps
@@ -55,6 +56,9 @@ typedef struct hs_req {
     char request_id[HS_REQUEST_ID_MAX];
     hs_id ids[2];                   /* {id} path parameters, in order */
     void *conn;                     /* struct MHD_Connection *, for headers */
+    struct hs_http *http;           /* the server it came through */
+    char client[64];                /* the client's address, "" if unknown */
+    int secure_cookies;             /* cookies must carry Secure (TLS) */
 
     /* Body: JSON routes get the raw bytes here (NUL-terminated). */
     char *body;
@@ -107,8 +111,10 @@ void hs_reply_error(hs_resp *resp, int status, const char *code,
     __attribute__((format(printf, 5, 6)));
 
 /* Maps a service status to the matching HTTP error (NOTFOUND 404,
- * CONFLICT 409, INVALID 422 invalid_data, DENIED 401, LOCKED 429, NOMEM
- * 503, anything else 500) with err's message. */
+ * CONFLICT 409, INVALID 422 invalid_data, DENIED 401, DISABLED 403,
+ * LOCKED 429, LIMITED 429 with Retry-After, BUSY and NOMEM 503, anything
+ * else 500, logged) with err's message and, when err names one, its field
+ * in details.field. */
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err);
 
 /* Raw bytes (copied) with a content type (static string). */
@@ -142,6 +148,20 @@ typedef struct hs_route {
 
 /* ---- the server ------------------------------------------------------------ */
 
+/* How the server learns who sent a request; the HTTP layer knows the
+ * hooks, not the accounts behind them. `authenticate` gets the session
+ * cookie's value (NULL when there is none) and, when it holds, fills
+ * req->user, req->session and req->csrf_token and returns HS_OK; else
+ * an error whose message is shown. `csrf_valid` says whether `presented`
+ * (the X-CSRF-Token header, NULL when absent) is the request's token. */
+typedef struct hs_http_auth {
+    const char *session_cookie; /* cookie name */
+    hs_status (*authenticate)(struct hs_app *app, const char *cookie,
+                              hs_req *req, hs_error *err);
+    int (*csrf_valid)(struct hs_app *app, const hs_req *req,
+                      const char *presented);
+} hs_http_auth;
+
 typedef struct hs_http_config {
     const char *host;          /* "127.0.0.1", "0.0.0.0", "::1", ... */
     unsigned port;
@@ -152,6 +172,7 @@ typedef struct hs_http_config {
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */
     int secure_cookies;        /* behind TLS: Secure cookies */
+    hs_http_auth auth;         /* sessions and CSRF (required) */
 } hs_http_config;
 
 typedef struct hs_http hs_http;
