@@ -118,6 +118,11 @@ build/asan/tests/%: tests/unit/%.c $(TEST_LIB) build/asan/libhealer_service.a bu
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -O1 -g $(SAN) $(TEST_INC) -o $@ $< $(TEST_LIB) build/asan/libhealer_service.a build/asan/libhealer.a -lcmocka $(SVC_LIBS) $(LDLIBS)
 
+# Benchmarks written in C against the libraries (bench/*.c).
+build/bench/%: bench/%.c build/libhealer_service.a build/libhealer.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(TEST_INC) -o $@ $< build/libhealer_service.a build/libhealer.a $(SVC_LIBS) $(LDLIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 unit-tests: $(TEST_BIN)

@@ -55,7 +55,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import with_api_block  # noqa: E402  (stdlib only, like this file)
+from report import with_section  # noqa: E402  (stdlib only, like this file)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER, PASSWORD = "bench", "pw-benchmark-1"
@@ -920,7 +920,7 @@ def write_docs(res, cfg, docs_path):
     except FileNotFoundError:
         text = "# Benchmarks\n"
     with open(docs_path, "w", encoding="utf-8") as f:
-        f.write(with_api_block(text, block))
+        f.write(with_section(text, "api", block))
     return docs_path
 
 

@@ -3,8 +3,10 @@
 The page is generated so that a re-run refreshes every figure; only the text
 between the <!-- notes --> and <!-- /notes --> markers is hand-written, and
 write_docs() carries it over from the existing page. So it does, verbatim,
-with the "Web API" section between <!-- api --> and <!-- /api -->, which
-bench/api.py writes (with_api_block) from its own run. Ratios to XGBoost are
+with the sections other benchmarks own (KEPT_SECTIONS: the "Web API"
+section between <!-- api --> and <!-- /api --> that bench/api.py writes,
+the stored-results section of bench/results_page.py, ...), each written by
+its benchmark with with_section() from its own run. Ratios to XGBoost are
 shown beside the absolute times because the machine is shared: absolute
 seconds drift from run to run, ratios measured in one run much less.
 """
@@ -23,9 +25,14 @@ NAMES = {
 }
 NOTES_RE = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->", re.S)
 DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
-# The Web API section, markers included; bench/api.py owns it.
-API_RE = re.compile(r"<!-- api -->\n.*?<!-- /api -->", re.S)
+# Sections other benchmarks write, markers included, in page order:
+# "api" by bench/api.py, "results_page" by bench/results_page.py.
+KEPT_SECTIONS = ("api", "results_page")
 NOTES_HEADING = "## Notes"
+
+
+def section_re(name):
+    return re.compile(r"<!-- %s -->\n.*?<!-- /%s -->" % (name, name), re.S)
 
 
 # --- figures -----------------------------------------------------------------
@@ -313,9 +320,9 @@ def simulated_section(sim, cfg):
     return lines + ([""] + errors if errors else []) + [""]
 
 
-def render_markdown(results, notes=DEFAULT_NOTES, api_block=None):
+def render_markdown(results, notes=DEFAULT_NOTES, kept=()):
     """The whole page for one results.json; `notes` is the hand-written part,
-    `api_block` the Web API section of the last bench/api.py run (or None)."""
+    `kept` the sections other benchmarks wrote (markers included)."""
     meta = results["meta"]
     minutes = meta.get("duration_seconds", 0) / 60
     return "\n".join([
@@ -331,7 +338,7 @@ def render_markdown(results, notes=DEFAULT_NOTES, api_block=None):
         *real_section(results["real"], meta["config"]),
         *simulated_section(results["simulated"], meta["config"]),
         *crosscheck(results),
-        *([api_block, ""] if api_block else []),
+        *[line for block in kept for line in (block, "")],
         NOTES_HEADING, "",
         "<!-- notes -->", notes.rstrip("\n"), "<!-- /notes -->", "",
     ])
@@ -346,20 +353,21 @@ def existing_notes(path):
     return match.group(1) if match else DEFAULT_NOTES
 
 
-def existing_api_block(path):
-    """The Web API section of the page at `path`, markers included, or None."""
+def existing_sections(path):
+    """The KEPT_SECTIONS found in the page at `path`, markers included."""
     try:
         with open(path, encoding="utf-8") as f:
-            match = API_RE.search(f.read())
+            text = f.read()
     except FileNotFoundError:
-        return None
-    return match.group(0) if match else None
+        return []
+    found = (section_re(name).search(text) for name in KEPT_SECTIONS)
+    return [m.group(0) for m in found if m]
 
 
-def with_api_block(text, block):
-    """`text` (a page) with its Web API section replaced by `block`, or with
+def with_section(text, name, block):
+    """`text` (a page) with its section `name` replaced by `block`, or with
     `block` inserted before the Notes section (at the end without one)."""
-    match = API_RE.search(text)
+    match = section_re(name).search(text)
     if match:
         return text[:match.start()] + block + text[match.end():]
     at = text.find("\n" + NOTES_HEADING + "\n")
@@ -369,9 +377,9 @@ def with_api_block(text, block):
 
 
 def write_docs(results, path, notes_from):
-    """Writes the page to `path`, keeping the notes and the Web API section
-    found in `notes_from`."""
+    """Writes the page to `path`, keeping the notes and the sections of
+    other benchmarks found in `notes_from`."""
     text = render_markdown(results, existing_notes(notes_from),
-                           existing_api_block(notes_from))
+                           existing_sections(notes_from))
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

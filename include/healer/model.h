@@ -104,14 +104,18 @@ hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
                                    const double *proba, const char *path,
                                    hl_error *err);
 
-/* The same CSV to an open stream, from plain arrays: n_rows rows of
- * n_classes probabilities, the class names, and the sample ids (NULL =
- * 1-based row numbers). For callers that keep results without the model
- * or the dataset (the web platform's stored diagnoses). */
-hl_status hl_predictions_write_stream(FILE *f, size_t n_rows, size_t n_classes,
-                                      char *const *class_names,
-                                      char *const *sample_ids,
-                                      const double *proba, hl_error *err);
+/* The same CSV to an open stream, a chunk at a time, from plain arrays,
+ * for callers that keep results without the model or the dataset (the web
+ * platform's stored diagnoses, exported in chunks): the header line, then
+ * rows [first, first + n_rows) of the file - n_classes probabilities per
+ * row, the class names, and their sample ids (NULL = 1-based row numbers,
+ * counted from `first`). */
+hl_status hl_predictions_write_header(FILE *f, size_t n_classes,
+                                      char *const *class_names, hl_error *err);
+hl_status hl_predictions_write_rows(FILE *f, size_t first, size_t n_rows,
+                                    size_t n_classes, char *const *class_names,
+                                    char *const *sample_ids,
+                                    const double *proba, hl_error *err);
 
 /* Maps the dataset's label names onto the model's label table: y_out[i] is
  * the model class index, or -1 for unlabelled rows and for labels the model

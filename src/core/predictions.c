@@ -22,14 +22,16 @@ static void put_header(FILE *f, size_t K, char *const *class_names)
     putc('\n', f);
 }
 
+/* Row i of a chunk whose first row is row `first` of the whole file. */
 static void put_row(FILE *f, size_t K, char *const *class_names,
-                    char *const *sample_ids, size_t i, const double *p)
+                    char *const *sample_ids, size_t first, size_t i,
+                    const double *p)
 {
     const int32_t best = hl_predict_argmax(p, K);
     if (sample_ids)
         hl__csv_put_text(f, sample_ids[i]);
     else
-        fprintf(f, "%zu", i + 1);
+        fprintf(f, "%zu", first + i + 1);
     putc(',', f);
     hl__csv_put_text(f, class_names[best]);
     fprintf(f, ",%.6g", p[best]);
@@ -38,21 +40,32 @@ static void put_row(FILE *f, size_t K, char *const *class_names,
     putc('\n', f);
 }
 
-hl_status hl_predictions_write_stream(FILE *f, size_t n_rows, size_t n_classes,
-                                      char *const *class_names,
-                                      char *const *sample_ids,
-                                      const double *proba, hl_error *err)
+hl_status hl_predictions_write_header(FILE *f, size_t n_classes,
+                                      char *const *class_names, hl_error *err)
+{
+    if (!f || !class_names || !n_classes)
+        return hl__fail(err, HL_ERR_INVALID, "write predictions: NULL argument");
+    hl__locale_scope sc = hl__c_locale_enter();
+    put_header(f, n_classes, class_names);
+    hl__c_locale_leave(sc);
+    return ferror(f) ? hl__fail(err, HL_ERR_IO, "write predictions: stream error")
+                     : HL_OK;
+}
+
+hl_status hl_predictions_write_rows(FILE *f, size_t first, size_t n_rows,
+                                    size_t n_classes, char *const *class_names,
+                                    char *const *sample_ids,
+                                    const double *proba, hl_error *err)
 {
     if (!f || !class_names || !n_classes || (!proba && n_rows))
         return hl__fail(err, HL_ERR_INVALID, "write predictions: NULL argument");
     hl__locale_scope sc = hl__c_locale_enter();
-    put_header(f, n_classes, class_names);
     for (size_t i = 0; i < n_rows && !ferror(f); i++)
-        put_row(f, n_classes, class_names, sample_ids, i, proba + i * n_classes);
+        put_row(f, n_classes, class_names, sample_ids, first, i,
+                proba + i * n_classes);
     hl__c_locale_leave(sc);
-    if (ferror(f))
-        return hl__fail(err, HL_ERR_IO, "write predictions: stream error");
-    return HL_OK;
+    return ferror(f) ? hl__fail(err, HL_ERR_IO, "write predictions: stream error")
+                     : HL_OK;
 }
 
 hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
@@ -65,9 +78,12 @@ hl_status hl_predictions_write_csv(const hl_model *m, const hl_dataset *ds,
     hl_status rc = hl__atomic_open(&af, path, err);
     if (rc != HL_OK)
         return rc;
-    rc = hl_predictions_write_stream(af.f, ds->n_rows, hl_model_n_classes(m),
-                                     hl_model_summary_get(m)->class_names,
-                                     ds->sample_ids, proba, err);
+    char *const *names = hl_model_summary_get(m)->class_names;
+    rc = hl_predictions_write_header(af.f, hl_model_n_classes(m), names, err);
+    if (rc == HL_OK)
+        rc = hl_predictions_write_rows(af.f, 0, ds->n_rows,
+                                       hl_model_n_classes(m), names,
+                                       ds->sample_ids, proba, err);
     if (rc != HL_OK) {
         hl__atomic_abort(&af);
         return rc;

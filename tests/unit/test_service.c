@@ -164,14 +164,14 @@ static void rows_to_dataset_and_run(void **state)
 
     hs_diag_result res;
     assert_int_equal(hs_diag_run(m, ds, &warn, &res, &err), HS_OK);
-    assert_int_equal(res.n_rows, 2);
+    assert_int_equal(res.rows.n_rows, 2);
     assert_int_equal(json_integer_value(json_object_get(res.summary,
                                                         "unknown_labels")),
                      1); /* label 77 is no class of the model */
     assert_true(json_is_object(json_object_get(res.summary, "metrics")));
     assert_int_equal(json_array_size(json_object_get(res.summary, "warnings")), 1);
 
-    json_t *items = hs_diag_items(res.blob, 0, 10);
+    json_t *items = hs_diag_items(&res.rows, 0, 10);
     assert_int_equal(json_array_size(items), 2);
     json_t *first = json_array_get(items, 0);
     assert_int_equal(json_integer_value(json_object_get(first, "row")), 1);
@@ -187,24 +187,12 @@ static void rows_to_dataset_and_run(void **state)
                         hl_model_class_name(m, 1));
     assert_true(json_is_null(json_object_get(json_array_get(items, 1), "label")));
     json_decref(items);
-    items = hs_diag_items(res.blob, 1, 10); /* paging */
+    items = hs_diag_items(&res.rows, 1, 10); /* paging */
     assert_int_equal(json_array_size(items), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0),
                                                         "row")),
                      2);
     json_decref(items);
-
-    char *csv = NULL;
-    size_t len = 0;
-    assert_int_equal(hs_diag_csv(res.blob, &csv, &len, &err), HS_OK);
-    char header[256];
-    snprintf(header, sizeof header, "sample_id,label,confidence,prob_%s,prob_%s,prob_%s\n",
-             hl_model_class_name(m, 0), hl_model_class_name(m, 1),
-             hl_model_class_name(m, 2));
-    assert_memory_equal(csv, header, strlen(header));
-    assert_non_null(strstr(csv, "\na,"));
-    assert_non_null(strstr(csv, "\n2,"));
-    free(csv);
 
     hs_diag_result_free(&res);
     hl_warnings_free(&warn);

@@ -1,4 +1,4 @@
-/* diagnoses.c - the diagnoses service (see diagnoses.h). */
+/* domain/diagnoses.c - the diagnoses service (see diagnoses.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,17 @@ void hs_diag_result_free(hs_diag_result *r)
 {
     if (!r)
         return;
-    json_decref(r->blob);
     json_decref(r->summary);
+    for (size_t k = 0; r->class_names && k < r->rows.n_classes; k++)
+        free(r->class_names[k]);
+    for (size_t i = 0; r->sample_ids && i < r->rows.n_rows; i++)
+        free(r->sample_ids[i]);
+    free(r->class_names);
+    free(r->sample_ids);
+    free(r->proba);
+    free(r->predicted);
+    free(r->labels);
+    free(r->xy);
     memset(r, 0, sizeof *r);
 }
 
@@ -223,136 +232,131 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
 
 /* ---- running ---------------------------------------------------------------------- */
 
-/* rows: [sample_id|null, predicted, confidence, [p...], label|-1] */
-static json_t *blob_rows(const hl_dataset *ds, size_t K, const double *proba,
-                         const int32_t *y)
+/* The first two principal components of the samples' standardised KPIs,
+ * for the scatter plot; none when there is nothing to project. */
+static void project(const hl_dataset *ds, hs_diag_result *r)
 {
-    json_t *rows = json_array();
-    for (size_t i = 0; rows && i < ds->n_rows; i++) {
-        const double *p = proba + i * K;
-        int32_t best = hl_predict_argmax(p, K);
-        json_t *probs = json_array();
-        for (size_t k = 0; k < K; k++)
-            json_array_append_new(probs, json_real(p[k]));
-        if (json_array_append_new(
-                rows, json_pack("[o, i, f, o, i]",
-                                ds->sample_ids ? json_string(ds->sample_ids[i])
-                                               : json_null(),
-                                (int)best, p[best], probs,
-                                y ? (int)y[i] : -1)) != 0) {
-            json_decref(rows);
+    r->xy = malloc((ds->n_rows * 2 + 1) * sizeof *r->xy);
+    if (r->xy && hl_pca_project(ds->x, ds->n_rows, ds->n_features, 2, r->xy,
+                                r->rows.explained, NULL) != HL_OK) {
+        free(r->xy);
+        r->xy = NULL;
+    }
+}
+
+static char **copy_strings(char *const *src, size_t n)
+{
+    char **dst = calloc(n + 1, sizeof *dst);
+    for (size_t i = 0; dst && i < n; i++)
+        if (!(dst[i] = strdup(src[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(dst[j]);
+            free(dst);
             return NULL;
         }
-    }
-    return rows;
+    return dst;
 }
 
-/* {"explained": [a, b], "points": [[x, y], ...]}: the first two principal
- * components of the samples' standardised KPIs, for the scatter plot; null
- * when there is nothing to project. */
-static json_t *projection_json(const hl_dataset *ds)
-{
-    double explained[2] = {0, 0};
-    double *xy = malloc((ds->n_rows * 2 + 1) * sizeof *xy);
-    if (!xy || hl_pca_project(ds->x, ds->n_rows, ds->n_features, 2, xy,
-                              explained, NULL) != HL_OK) {
-        free(xy);
-        return json_null();
-    }
-    json_t *points = json_array();
-    for (size_t i = 0; points && i < ds->n_rows; i++)
-        json_array_append_new(points, json_pack("[f, f]", xy[2 * i],
-                                                xy[2 * i + 1]));
-    free(xy);
-    return json_pack("{s:[f, f], s:o}", "explained", explained[0],
-                     explained[1], "points", points);
-}
-
-static json_t *class_names_json(const hl_model *m)
+static json_t *class_names_json(char *const *names, size_t K)
 {
     json_t *a = json_array();
-    for (size_t k = 0; k < hl_model_n_classes(m); k++)
-        json_array_append_new(a, json_string(hl_model_class_name(m, k)));
+    for (size_t k = 0; k < K; k++)
+        json_array_append_new(a, json_string(names[k]));
     return a;
 }
 
-static json_t *counts_json(const hl_model *m, const json_t *rows)
+static json_t *counts_json(const hs_diag_result *r)
 {
-    size_t K = hl_model_n_classes(m), i;
+    const size_t K = r->rows.n_classes;
     uint64_t *count = calloc(K, sizeof *count);
-    json_t *o = json_object(), *row;
-    json_array_foreach(rows, i, row) {
-        int64_t k = json_integer_value(json_array_get(row, 1));
-        if (count && k >= 0 && (size_t)k < K)
-            count[k]++;
-    }
+    json_t *o = json_object();
+    for (size_t i = 0; count && i < r->rows.n_rows; i++)
+        count[r->predicted[i]]++;
     for (size_t k = 0; count && k < K; k++)
-        json_object_set_new(o, hl_model_class_name(m, k),
+        json_object_set_new(o, r->class_names[k],
                             json_integer((json_int_t)count[k]));
     free(count);
     return o;
 }
 
-hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
-                      hl_warnings *warn, hs_diag_result *out, hs_error *err)
+/* Predictions, labels mapped to the model's classes, and the arrays of
+ * the result; the summary is made by summarise(). */
+static hs_status predict(const hl_model *m, const hl_dataset *ds,
+                         hl_warnings *warn, hs_diag_result *r, hs_error *err)
 {
     const size_t n = ds->n_rows, K = hl_model_n_classes(m);
     hl_error herr;
-    hl_metrics metrics;
-    int has_metrics = 0;
-    size_t unknown = 0;
-    hs_status st = HS_OK;
-    memset(out, 0, sizeof *out);
-    memset(&metrics, 0, sizeof metrics);
     hl_error_clear(&herr);
-    double *proba = malloc((n * K + 1) * sizeof *proba);
-    int32_t *pred = malloc((n + 1) * sizeof *pred);
-    int32_t *y = ds->has_labels ? malloc((n + 1) * sizeof *y) : NULL;
-    if (!proba || !pred || (ds->has_labels && !y)) {
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    hl_status hst = hl_model_predict_dataset(m, ds, 1, proba, warn, &herr);
-    if (hst != HL_OK) {
-        st = hs_fail(err, hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INVALID,
-                     "%s", herr.message);
-        goto done;
-    }
+    r->class_names = copy_strings(hl_model_summary_get(m)->class_names, K);
+    r->proba = malloc((n * K + 1) * sizeof *r->proba);
+    r->predicted = malloc((n + 1) * sizeof *r->predicted);
+    r->labels = ds->has_labels ? malloc((n + 1) * sizeof *r->labels) : NULL;
+    r->sample_ids = ds->sample_ids ? copy_strings(ds->sample_ids, n) : NULL;
+    r->rows.n_classes = K; /* the frees need it from here on */
+    r->rows.n_rows = n;
+    if (!r->class_names || !r->proba || !r->predicted ||
+        (ds->has_labels && !r->labels) || (ds->sample_ids && !r->sample_ids))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hl_status hst = hl_model_predict_dataset(m, ds, 1, r->proba, warn, &herr);
+    if (hst != HL_OK)
+        return hs_fail(err, hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INVALID,
+                       "%s", herr.message);
     for (size_t i = 0; i < n; i++)
-        pred[i] = hl_predict_argmax(proba + i * K, K);
-    if (y && hl_model_map_labels(m, ds, y, &unknown, &herr) == HL_OK &&
-        hl_metrics_compute(y, pred, proba, n, K, &metrics, &herr) == HL_OK)
-        has_metrics = metrics.n_samples > 0;
-    json_t *rows = blob_rows(ds, K, proba, y);
-    out->blob = rows ? json_pack("{s:o, s:o, s:o}", "classes",
-                                 class_names_json(m), "rows", rows,
-                                 "projection", projection_json(ds))
-                     : NULL;
-    if (out->blob)
-        out->summary = json_pack(
-            "{s:o, s:o, s:o, s:I, s:o}", "classes", class_names_json(m),
-            "class_counts", counts_json(m, rows), "metrics",
-            has_metrics
-                ? hs_json_metrics(&metrics, hl_model_summary_get(m)->class_names)
-                : json_null(),
-            "unknown_labels", (json_int_t)unknown, "warnings",
-            hs_json_warnings(warn));
-    if (!out->blob || !out->summary) {
-        hs_diag_result_free(out);
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory rendering results");
-        goto done;
-    }
-    out->n_rows = n;
-done:
-    if (has_metrics || metrics.per_class)
-        hl_metrics_free(&metrics);
-    free(proba);
-    free(pred);
-    free(y);
-    return st;
+        r->predicted[i] = hl_predict_argmax(r->proba + i * K, K);
+    return HS_OK;
 }
 
-/* ---- storing, paging, exporting ---------------------------------------------------- */
+static hs_status summarise(const hl_model *m, const hl_dataset *ds,
+                           hl_warnings *warn, hs_diag_result *r, hs_error *err)
+{
+    const size_t n = ds->n_rows, K = r->rows.n_classes;
+    hl_metrics metrics;
+    hl_error herr;
+    size_t unknown = 0;
+    int has_metrics = 0;
+    memset(&metrics, 0, sizeof metrics);
+    if (r->labels && hl_model_map_labels(m, ds, r->labels, &unknown, &herr) ==
+                         HL_OK &&
+        hl_metrics_compute(r->labels, r->predicted, r->proba, n, K, &metrics,
+                           &herr) == HL_OK)
+        has_metrics = metrics.n_samples > 0;
+    r->summary = json_pack(
+        "{s:o, s:o, s:o, s:I, s:o}", "classes",
+        class_names_json(r->class_names, K), "class_counts", counts_json(r),
+        "metrics",
+        has_metrics ? hs_json_metrics(&metrics, r->class_names) : json_null(),
+        "unknown_labels", (json_int_t)unknown, "warnings",
+        hs_json_warnings(warn));
+    hl_metrics_free(&metrics);
+    return r->summary ? HS_OK
+                      : hs_fail(err, HS_ERR_NOMEM,
+                                "out of memory rendering results");
+}
+
+hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
+                      hl_warnings *warn, hs_diag_result *out, hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    hs_status st = predict(m, ds, warn, out, err);
+    if (st == HS_OK) {
+        project(ds, out);
+        st = summarise(m, ds, warn, out, err);
+    }
+    if (st != HS_OK) {
+        hs_diag_result_free(out);
+        return st;
+    }
+    hs_results_data *v = &out->rows;
+    v->class_names = out->class_names;
+    v->proba = out->proba;
+    v->predicted = out->predicted;
+    v->labels = out->labels;
+    v->sample_ids = out->sample_ids;
+    v->xy = out->xy;
+    return HS_OK;
+}
+
+/* ---- storing ------------------------------------------------------------------------ */
 
 hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_id job_id, const char *name,
@@ -360,17 +364,11 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_error *err)
 {
     memset(out, 0, sizeof *out);
-    char *text = json_dumps(r->blob, JSON_COMPACT | JSON_REAL_PRECISION(9));
     out->summary_json = json_dumps(r->summary, JSON_COMPACT |
                                                    JSON_REAL_PRECISION(12));
-    if (!text || !out->summary_json) {
-        free(text);
-        hs_diagnosis_rec_free(out);
+    if (!out->summary_json)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory storing results");
-    }
-    hs_status st = hs_blob_put(app->blobs, "result", text, strlen(text),
-                               out->blob_key, err);
-    free(text);
+    hs_status st = hs_results_write(app->blobs, &r->rows, out->blob_key, err);
     if (st != HS_OK) {
         hs_diagnosis_rec_free(out);
         return st;
@@ -379,7 +377,7 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     out->model_id = model_id;
     out->job_id = job_id;
     snprintf(out->name, sizeof out->name, "%s", name);
-    out->rows = (int64_t)r->n_rows;
+    out->rows = (int64_t)r->rows.n_rows;
     out->created_at = hs_clock_now(app->clock);
     st = hs_store_diagnosis_create(app->store, out, err);
     if (st != HS_OK) {
@@ -415,140 +413,191 @@ hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
     return rc;
 }
 
-hs_status hs_diagnoses_load(hs_app *app, const hs_diagnosis_rec *rec,
-                            json_t **blob_out, hs_error *err)
+/* ---- reading back ----------------------------------------------------------------- */
+
+static json_t *class_at(char *const *names, size_t K, int32_t k)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    *blob_out = NULL;
-    hs_status st = hs_blob_read_all(app->blobs, rec->blob_key, &buf, &len,
-                                    (size_t)1 << 31, err);
-    if (st != HS_OK)
-        return st;
-    json_error_t jerr;
-    json_t *blob = json_loadb((const char *)buf, len, 0, &jerr);
-    free(buf);
-    if (!json_is_array(json_object_get(blob, "rows")) ||
-        !json_is_array(json_object_get(blob, "classes"))) {
-        json_decref(blob);
-        return hs_fail(err, HS_ERR_INTERNAL,
-                       "stored results of diagnosis %lld are unreadable",
-                       (long long)rec->id);
-    }
-    *blob_out = blob;
-    return HS_OK;
+    return k >= 0 && (size_t)k < K ? json_string(names[k]) : json_null();
 }
 
-static json_t *class_at(const json_t *classes, json_int_t k)
+static json_t *item_json(const hs_results_data *d, size_t i)
 {
-    const json_t *name = k >= 0 ? json_array_get(classes, (size_t)k) : NULL;
-    return name ? json_copy((json_t *)name) : json_null();
+    const size_t K = d->n_classes;
+    const double *p = d->proba + i * K;
+    int32_t best = d->predicted ? d->predicted[i] : hl_predict_argmax(p, K);
+    json_t *probs = json_object();
+    for (size_t k = 0; k < K; k++)
+        json_object_set_new(probs, d->class_names[k], json_real(p[k]));
+    return json_pack(
+        "{s:I, s:o, s:o, s:f, s:o, s:o}", "row", (json_int_t)(d->first + i + 1),
+        "sample_id",
+        d->sample_ids ? json_string(d->sample_ids[i]) : json_null(),
+        "predicted", class_at(d->class_names, K, best), "confidence", p[best],
+        "probabilities", probs, "label",
+        d->labels ? class_at(d->class_names, K, d->labels[i]) : json_null());
 }
 
-json_t *hs_diag_items(const json_t *blob, size_t offset, size_t limit)
+json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count)
 {
-    const json_t *classes = json_object_get(blob, "classes");
-    const json_t *rows = json_object_get(blob, "rows");
     json_t *items = json_array();
-    size_t n = json_array_size(rows);
-    for (size_t i = offset; items && i < n && i - offset < limit; i++) {
-        const json_t *r = json_array_get(rows, i);
-        const json_t *probs = json_array_get(r, 3);
-        json_t *p = json_object();
-        for (size_t k = 0; k < json_array_size(probs); k++)
-            json_object_set(p, json_string_value(json_array_get(classes, k)),
-                            json_array_get(probs, k));
-        json_array_append_new(
-            items,
-            json_pack("{s:I, s:O, s:o, s:O, s:o, s:o}", "row",
-                      (json_int_t)(i + 1), "sample_id", json_array_get(r, 0),
-                      "predicted",
-                      class_at(classes, json_integer_value(json_array_get(r, 1))),
-                      "confidence", json_array_get(r, 2), "probabilities", p,
-                      "label",
-                      class_at(classes, json_integer_value(json_array_get(r, 4)))));
-    }
+    for (size_t i = from; items && i < d->n_rows && i - from < count; i++)
+        json_array_append_new(items, item_json(d, i));
     return items;
 }
 
-json_t *hs_diag_projection(const json_t *blob, size_t max_points)
+static hs_status open_results(hs_app *app, const hs_diagnosis_rec *rec,
+                              hs_results **out, hs_error *err)
 {
-    const json_t *proj = json_object_get(blob, "projection");
-    const json_t *points = json_object_get(proj, "points");
-    const json_t *rows = json_object_get(blob, "rows");
-    size_t n = json_array_size(points);
-    if (!json_is_array(points) || n != json_array_size(rows))
-        return json_pack("{s:I, s:b, s:n, s:O, s:[]}", "total",
-                         (json_int_t)json_array_size(rows), "sampled", 0,
-                         "explained_variance", "classes",
-                         json_object_get(blob, "classes"), "points");
-    /* Evenly spaced rows: a uniform sample that is the same every time. */
-    size_t keep = max_points && n > max_points ? max_points : n;
-    json_t *out = json_array();
-    for (size_t s = 0; out && s < keep; s++) {
-        size_t i = keep == n ? s : (size_t)((double)s * (double)n / (double)keep);
-        const json_t *p = json_array_get(points, i), *r = json_array_get(rows, i);
-        json_array_append_new(out, json_pack("[I, O, O, O, O]", (json_int_t)(i + 1),
-                                             json_array_get(p, 0),
-                                             json_array_get(p, 1),
-                                             json_array_get(r, 1),
-                                             json_array_get(r, 2)));
+    hs_status st = hs_results_open(app->blobs, rec->blob_key, out, err);
+    if (st == HS_ERR_INTERNAL && err) {
+        char inner[sizeof err->message];
+        snprintf(inner, sizeof inner, "%s", err->message);
+        hs_fail(err, st, "diagnosis %lld: %s", (long long)rec->id, inner);
     }
-    return json_pack("{s:I, s:b, s:I, s:O, s:O, s:[s, s, s, s, s], s:o}",
-                     "total", (json_int_t)n, "sampled", keep < n, "shown",
-                     (json_int_t)keep, "explained_variance",
-                     json_object_get(proj, "explained"), "classes",
-                     json_object_get(blob, "classes"), "columns", "row", "x",
-                     "y", "predicted", "confidence", "points", out);
+    return st;
 }
 
-hs_status hs_diag_csv(const json_t *blob, char **buf, size_t *len,
-                      hs_error *err)
+hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
+                            size_t offset, size_t limit, json_t **items,
+                            size_t *total, hs_error *err)
 {
-    const json_t *classes = json_object_get(blob, "classes");
-    const json_t *rows = json_object_get(blob, "rows");
-    size_t K = json_array_size(classes), n = json_array_size(rows);
-    char **names = calloc(K + 1, sizeof *names);
-    char **ids = calloc(n + 1, sizeof *ids);
-    double *proba = malloc((n * K + 1) * sizeof *proba);
-    hs_status st = HS_OK;
-    int have_ids = 0;
-    *buf = NULL;
-    *len = 0;
-    if (!names || !ids || !proba) {
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-        goto done;
+    hs_results *r = NULL;
+    hs_results_data chunk;
+    *items = NULL;
+    hs_status st = open_results(app, rec, &r, err);
+    if (st == HS_OK && (st = hs_results_read(r, offset, limit, &chunk, err)) ==
+                           HS_OK) {
+        *total = hs_results_rows(r);
+        *items = hs_diag_items(&chunk, 0, chunk.n_rows);
+        hs_results_chunk_free(&chunk);
+        if (!*items)
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
-    for (size_t k = 0; k < K; k++)
-        names[k] = (char *)json_string_value(json_array_get(classes, k));
-    for (size_t i = 0; i < n; i++) {
-        const json_t *r = json_array_get(rows, i);
-        const json_t *probs = json_array_get(r, 3);
-        ids[i] = (char *)json_string_value(json_array_get(r, 0));
-        have_ids |= ids[i] != NULL;
-        for (size_t k = 0; k < K; k++)
-            proba[i * K + k] = json_number_value(json_array_get(probs, k));
-    }
-    FILE *f = open_memstream(buf, len);
-    if (!f) {
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-        goto done;
+    hs_results_close(r);
+    return st;
+}
+
+static json_t *projection_json(hs_results *r, size_t max_points,
+                               hs_error *err)
+{
+    const size_t n = hs_results_rows(r);
+    /* Evenly spaced rows: a uniform sample that is the same every time. */
+    size_t keep = max_points && n > max_points ? max_points : n;
+    size_t *rows = malloc((keep + 1) * sizeof *rows);
+    double *xy = malloc((2 * keep + 1) * sizeof *xy);
+    double *conf = malloc((keep + 1) * sizeof *conf);
+    int32_t *pred = malloc((keep + 1) * sizeof *pred);
+    double explained[2] = {0, 0};
+    json_t *points = NULL;
+    hs_status st = rows && xy && conf && pred
+                       ? HS_OK
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t s = 0; st == HS_OK && s < keep; s++)
+        rows[s] = keep == n ? s : (size_t)((double)s * (double)n / (double)keep);
+    if (st == HS_OK)
+        st = hs_results_points(r, rows, keep, xy, pred, conf, explained, err);
+    if (st == HS_OK)
+        points = json_array();
+    for (size_t s = 0; points && s < keep; s++)
+        json_array_append_new(points, json_pack("[I, f, f, i, f]",
+                                                (json_int_t)(rows[s] + 1),
+                                                xy[2 * s], xy[2 * s + 1],
+                                                (int)pred[s], conf[s]));
+    free(rows);
+    free(xy);
+    free(conf);
+    free(pred);
+    if (!points)
+        return NULL;
+    return json_pack("{s:I, s:b, s:I, s:[f, f], s:o, s:[s, s, s, s, s], s:o}",
+                     "total", (json_int_t)n, "sampled", keep < n, "shown",
+                     (json_int_t)keep, "explained_variance", explained[0],
+                     explained[1], "classes",
+                     class_names_json(hs_results_class_names(r),
+                                      hs_results_classes(r)),
+                     "columns", "row", "x", "y", "predicted", "confidence",
+                     "points", points);
+}
+
+hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
+                                  size_t max_points, json_t **out,
+                                  hs_error *err)
+{
+    hs_results *r = NULL;
+    *out = NULL;
+    hs_status st = open_results(app, rec, &r, err);
+    if (st == HS_OK && !hs_results_has_projection(r))
+        *out = json_pack("{s:I, s:b, s:n, s:o, s:[]}", "total",
+                         (json_int_t)hs_results_rows(r), "sampled", 0,
+                         "explained_variance", "classes",
+                         class_names_json(hs_results_class_names(r),
+                                          hs_results_classes(r)),
+                         "points");
+    else if (st == HS_OK)
+        *out = projection_json(r, max_points, err);
+    if (st == HS_OK && !*out)
+        st = err && err->code != HS_OK ? err->code
+                                       : hs_fail(err, HS_ERR_NOMEM,
+                                                 "out of memory");
+    hs_results_close(r);
+    return st;
+}
+
+/* Rows exported per read: bounded memory whatever the diagnosis's size. */
+#define EXPORT_CHUNK 4096
+
+static hs_status export_chunk(const hs_results_data *c, const char *format,
+                              FILE *f, hs_error *err)
+{
+    if (!strcmp(format, "json")) {
+        for (size_t i = 0; i < c->n_rows; i++) {
+            json_t *item = item_json(c, i);
+            if (!item || (c->first + i > 0 && fputc(',', f) == EOF) ||
+                json_dumpf(item, f, JSON_COMPACT | JSON_REAL_PRECISION(10))) {
+                json_decref(item);
+                return hs_fail(err, HS_ERR_NOMEM, "cannot render the rows");
+            }
+            json_decref(item);
+        }
+        return HS_OK;
     }
     hl_error herr;
     hl_error_clear(&herr);
-    hl_status hst = hl_predictions_write_stream(f, n, K, names,
-                                                have_ids ? ids : NULL, proba,
-                                                &herr);
-    if (fclose(f) != 0 || hst != HL_OK) {
-        free(*buf);
-        *buf = NULL;
-        *len = 0;
+    if (hl_predictions_write_rows(f, c->first, c->n_rows, c->n_classes,
+                                  c->class_names, c->sample_ids, c->proba,
+                                  &herr) != HL_OK)
+        return hs_fail(err, HS_ERR_NOMEM, "cannot render the CSV: %s",
+                       herr.message);
+    return HS_OK;
+}
+
+hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
+                              const char *format, FILE *f, hs_error *err)
+{
+    hs_results *r = NULL;
+    hl_error herr;
+    hs_status st = open_results(app, rec, &r, err);
+    int json = !strcmp(format, "json");
+    if (st != HS_OK)
+        return st;
+    if (json)
+        fputc('[', f);
+    else if (hl_predictions_write_header(f, hs_results_classes(r),
+                                         hs_results_class_names(r),
+                                         &herr) != HL_OK)
         st = hs_fail(err, HS_ERR_NOMEM, "cannot render the CSV: %s",
                      herr.message);
+    for (size_t first = 0; st == HS_OK && first < hs_results_rows(r);
+         first += EXPORT_CHUNK) {
+        hs_results_data chunk;
+        st = hs_results_read(r, first, EXPORT_CHUNK, &chunk, err);
+        if (st == HS_OK) {
+            st = export_chunk(&chunk, format, f, err);
+            hs_results_chunk_free(&chunk);
+        }
     }
-done:
-    free(names);
-    free(ids);
-    free(proba);
+    if (json)
+        fputc(']', f);
+    hs_results_close(r);
     return st;
 }

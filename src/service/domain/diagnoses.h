@@ -1,33 +1,39 @@
-/* diagnoses.h - the diagnoses service: running a model over samples, and
- * keeping, paging and exporting the results.
+/* domain/diagnoses.h - the diagnoses service: running a model over
+ * samples, and keeping, paging and exporting the results.
  *
  * Samples come either as a CSV (parsed by the engine, errors with line and
  * column) or as JSON rows ({"feature0": 1.2, ...}), which are turned into
  * an hl_dataset here so that both take one path from then on: predict,
- * map true labels when there are some, score.
+ * map true labels when there are some, score, project to 2-D.
  *
- * Stored results are one JSON blob per diagnosis:
- *   {"classes": [...], "rows": [[sample_id|null, predicted, confidence,
- *                                [p_0, ...], label|-1], ...],
- *    "projection": {"explained": [a, b], "points": [[x, y], ...]} | null}
- * (class indices into "classes"). Pages and exports are rendered from it,
- * so the record keeps only the summary (counts, metrics, warnings).
+ * The per-row results are stored in the paged format of results.h (one
+ * blob per diagnosis); the record keeps only the summary (counts, metrics,
+ * warnings). Pages, the scatter and exports read the blob, never all of
+ * it unless an export asks for all of it.
  */
 #ifndef HEALER_HS_DIAGNOSES_H
 #define HEALER_HS_DIAGNOSES_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/results.h"
 #include "healer/healer.h"
 #include "store/records.h"
 
 /* The outcome of one diagnosis run. Release with hs_diag_result_free. */
 typedef struct hs_diag_result {
-    json_t *blob;       /* the stored form (see above) */
-    json_t *summary;    /* {classes, class_counts, metrics, unknown_labels, warnings} */
-    size_t n_rows;
+    hs_results_data rows; /* views of the arrays below */
+    json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
+                             warnings} */
+    char **class_names;   /* owned */
+    char **sample_ids;    /* owned, NULL without ids */
+    double *proba;
+    int32_t *predicted;
+    int32_t *labels;      /* NULL without labels */
+    double *xy;           /* NULL without a projection */
 } hs_diag_result;
 
 void hs_diag_result_free(hs_diag_result *r);
@@ -54,12 +60,16 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
                       hl_warnings *warn, hs_diag_result *out, hs_error *err);
 
-/* Stores a result: the blob, then the record (name, owner, model, job).
- * *out receives the record (release with hs_diagnosis_rec_free). */
+/* Stores a result: the rows blob, then the record (name, owner, model,
+ * job). *out receives the record (release with hs_diagnosis_rec_free). */
 hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_id job_id, const char *name,
                              const hs_diag_result *r, hs_diagnosis_rec *out,
                              hs_error *err);
+
+/* Rows [from, from + count) of d (clipped to what d holds) as API items
+ * {row, sample_id, predicted, confidence, probabilities{}, label}. */
+json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count);
 
 /* Diagnosis `id` under the access rule (release with
  * hs_diagnosis_rec_free). */
@@ -77,23 +87,24 @@ hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
 hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_error *err);
 
-/* Rows [offset, offset + limit) of a result blob as API items
- * {row, sample_id, predicted, confidence, probabilities{}, label}. */
-json_t *hs_diag_items(const json_t *blob, size_t offset, size_t limit);
+/* Rows [offset, offset + limit) of a stored diagnosis as API items, and
+ * the number of rows in *total. Reads only those rows. */
+hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
+                            size_t offset, size_t limit, json_t **items,
+                            size_t *total, hs_error *err);
 
 /* The scatter of the samples in their first two principal components:
  * {total, sampled, shown, explained_variance, classes, columns, points:
- * [[row, x, y, predicted, confidence], ...]}, at most max_points of them
+ * [[row, x, y, predicted class index, confidence], ...]}, at most max_points of them
  * (evenly spaced rows; 0 = all). */
-json_t *hs_diag_projection(const json_t *blob, size_t max_points);
+hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
+                                  size_t max_points, json_t **out,
+                                  hs_error *err);
 
-/* Loads the stored result blob of rec (caller json_decref's *blob_out). */
-hs_status hs_diagnoses_load(hs_app *app, const hs_diagnosis_rec *rec,
-                            json_t **blob_out, hs_error *err);
-
-/* The result as the predictions CSV (the format of `healer predict`):
- * *buf malloc'ed, caller frees. */
-hs_status hs_diag_csv(const json_t *blob, char **buf, size_t *len,
-                      hs_error *err);
+/* Writes every row of a stored diagnosis to f, as the predictions CSV of
+ * `healer predict` (format "csv") or as a JSON array of API items
+ * ("json"), a chunk at a time. */
+hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
+                              const char *format, FILE *f, hs_error *err);
 
 #endif

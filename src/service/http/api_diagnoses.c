@@ -16,6 +16,15 @@
 #include "domain/jobs.h"
 #include "domain/models.h"
 
+/* {"items", "total", "offset", "limit"}: a page of results; takes items. */
+static json_t *results_json(json_t *items, size_t total, size_t offset,
+                            size_t limit)
+{
+    return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total",
+                     (json_int_t)total, "offset", (json_int_t)offset, "limit",
+                     (json_int_t)limit);
+}
+
 /* Answers with a finished diagnosis: stored (201, with its id) or not
  * (200, id null), plus the first page of results. */
 static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
@@ -40,17 +49,15 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
     } else {
         out = json_pack("{s:n, s:s, s:I, s:n, s:I}", "id", "name", name,
                         "model_id", (json_int_t)model_id, "job_id", "rows",
-                        (json_int_t)res->n_rows);
+                        (json_int_t)res->rows.n_rows);
         if (out)
             json_object_update(out, res->summary);
     }
     if (out)
         json_object_set_new(
             out, "results",
-            json_pack("{s:o, s:I, s:I, s:I}", "items",
-                      hs_diag_items(res->blob, offset, limit), "total",
-                      (json_int_t)res->n_rows, "offset", (json_int_t)offset,
-                      "limit", (json_int_t)limit));
+            results_json(hs_diag_items(&res->rows, offset, limit),
+                         res->rows.n_rows, offset, limit));
     hs_reply_json(resp, store ? 201 : 200, out);
 }
 
@@ -240,14 +247,11 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_list_free(items, n);
 }
 
-/* The diagnosis of the path's {id} and its results; 0 after answering. */
-static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec,
-                json_t **blob)
+/* The diagnosis of the path's {id}; 0 after answering with the error. */
+static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec)
 {
     hs_error err = {0};
     hs_status st = hs_diagnoses_get(app, req->ids[0], &req->user, rec, &err);
-    if (st == HS_OK)
-        st = hs_diagnoses_load(app, rec, blob, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
         hs_diagnosis_rec_free(rec);
@@ -258,22 +262,26 @@ static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec,
 
 void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    size_t offset, limit;
+    size_t offset, limit, total = 0;
     hs_diagnosis_rec rec;
-    json_t *blob = NULL;
+    json_t *items = NULL;
+    hs_error err = {0};
     if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
-        !load(app, req, resp, &rec, &blob))
+        !load(app, req, resp, &rec))
         return;
-    json_t *out = hs_api_diagnosis_json(&rec);
-    if (out)
-        json_object_set_new(
-            out, "results",
-            json_pack("{s:o, s:I, s:I, s:I}", "items",
-                      hs_diag_items(blob, offset, limit), "total",
-                      (json_int_t)json_array_size(json_object_get(blob, "rows")),
-                      "offset", (json_int_t)offset, "limit", (json_int_t)limit));
-    hs_reply_json(resp, 200, out);
-    json_decref(blob);
+    hs_status st = hs_diagnoses_page(app, &rec, offset, limit, &items, &total,
+                                     &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        json_t *out = hs_api_diagnosis_json(&rec);
+        if (out)
+            json_object_set_new(out, "results",
+                                results_json(items, total, offset, limit));
+        else
+            json_decref(items);
+        hs_reply_json(resp, 200, out);
+    }
     hs_diagnosis_rec_free(&rec);
 }
 
@@ -290,12 +298,35 @@ void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     hs_diagnosis_rec rec;
-    json_t *blob = NULL;
-    if (!load(app, req, resp, &rec, &blob))
+    json_t *out = NULL;
+    hs_error err = {0};
+    if (!load(app, req, resp, &rec))
         return;
-    hs_reply_json(resp, 200, hs_diag_projection(blob, (size_t)max_points));
-    json_decref(blob);
+    hs_status st = hs_diagnoses_projection(app, &rec, (size_t)max_points, &out,
+                                           &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, out);
     hs_diagnosis_rec_free(&rec);
+}
+
+/* The JSON export: the diagnosis, then its rows as the domain streams them. */
+static hs_status export_json(hs_app *app, const hs_diagnosis_rec *rec,
+                             FILE *f, hs_error *err)
+{
+    json_t *view = hs_api_diagnosis_json(rec);
+    if (!view || fputs("{\"diagnosis\":", f) == EOF ||
+        json_dumpf(view, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0 ||
+        fputs(",\"rows\":", f) == EOF) {
+        json_decref(view);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    json_decref(view);
+    hs_status st = hs_diagnoses_export(app, rec, "json", f, err);
+    if (st == HS_OK && fputc('}', f) == EOF)
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    return st;
 }
 
 void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
@@ -310,31 +341,30 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     hs_diagnosis_rec rec;
-    json_t *blob = NULL;
-    if (!load(app, req, resp, &rec, &blob))
+    if (!load(app, req, resp, &rec))
         return;
-    char name[80];
-    snprintf(name, sizeof name, "diagnosis-%lld.%s", (long long)rec.id, format);
-    if (!strcmp(format, "csv")) {
-        char *csv = NULL;
-        size_t len = 0;
-        hs_error err = {0};
-        hs_status st = hs_diag_csv(blob, &csv, &len, &err);
-        if (st != HS_OK)
-            hs_reply_status(resp, st, &err);
-        else
-            hs_reply_bytes(resp, 200, "text/csv; charset=utf-8", csv, len);
-        free(csv);
+    char *buf = NULL, name[80];
+    size_t len = 0;
+    hs_error err = {0};
+    FILE *f = open_memstream(&buf, &len);
+    hs_status st = !f ? hs_fail(&err, HS_ERR_NOMEM, "out of memory")
+                   : !strcmp(format, "csv")
+                       ? hs_diagnoses_export(app, &rec, "csv", f, &err)
+                       : export_json(app, &rec, f, &err);
+    if (f && fclose(f) != 0 && st == HS_OK)
+        st = hs_fail(&err, HS_ERR_NOMEM, "out of memory");
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
     } else {
-        size_t n = json_array_size(json_object_get(blob, "rows"));
-        hs_reply_json(resp, 200,
-                      json_pack("{s:o, s:o}", "diagnosis",
-                                hs_api_diagnosis_json(&rec), "rows",
-                                hs_diag_items(blob, 0, n)));
-    }
-    if (resp->status == 200)
+        hs_reply_bytes(resp, 200,
+                       !strcmp(format, "csv") ? "text/csv; charset=utf-8"
+                                              : "application/json; charset=utf-8",
+                       buf, len);
+        snprintf(name, sizeof name, "diagnosis-%lld.%s", (long long)rec.id,
+                 format);
         hs_api_attachment(resp, name);
-    json_decref(blob);
+    }
+    free(buf);
     hs_diagnosis_rec_free(&rec);
 }
 

@@ -1,0 +1,707 @@
+/* domain/results.c - the stored form of a diagnosis's rows (see results.h).
+ *
+ * Writing goes through a small buffer into a sink (a blob writer, or a
+ * memory file when old JSON results are converted), so a million rows
+ * never sit in memory twice. Reading trusts nothing in the file: every
+ * offset and length is checked against the blob's real size before it is
+ * used, so a damaged blob is an error, not a wild read.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blob/blob.h"
+#include "domain/results.h"
+
+static const uint8_t MAGIC[8] = {'H', 'L', 'D', 'I', 'A', 'G', 0, 1};
+#define VERSION 1u
+#define HEADER_BYTES 80
+#define MAX_CLASSES 4096
+#define MAX_NAME 65536
+#define F_IDS 1u
+#define F_LABELS 2u
+#define F_PROJECTION 4u
+
+/* ---- writing -------------------------------------------------------------- */
+
+typedef hs_status (*sink_fn)(void *ctx, const void *buf, size_t len,
+                             hs_error *err);
+
+typedef struct wbuf {
+    sink_fn sink;
+    void *ctx;
+    hs_error *err;
+    hs_status st;
+    size_t len;
+    uint8_t buf[1 << 16];
+} wbuf;
+
+static void flush(wbuf *o)
+{
+    if (o->st == HS_OK && o->len)
+        o->st = o->sink(o->ctx, o->buf, o->len, o->err);
+    o->len = 0;
+}
+
+static void put(wbuf *o, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n && o->st == HS_OK) {
+        size_t room = sizeof o->buf - o->len, k = n < room ? n : room;
+        memcpy(o->buf + o->len, b, k);
+        o->len += k;
+        b += k;
+        n -= k;
+        if (o->len == sizeof o->buf)
+            flush(o);
+    }
+}
+
+static void put_u32(wbuf *o, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                    (uint8_t)(v >> 24)};
+    put(o, b, 4);
+}
+
+static void put_u64(wbuf *o, uint64_t v)
+{
+    put_u32(o, (uint32_t)v);
+    put_u32(o, (uint32_t)(v >> 32));
+}
+
+static void put_f64(wbuf *o, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_u64(o, u);
+}
+
+static int32_t predicted_of(const hs_results_data *d, size_t i)
+{
+    if (d->predicted)
+        return d->predicted[i];
+    const double *p = d->proba + i * d->n_classes;
+    size_t best = 0;
+    for (size_t k = 1; k < d->n_classes; k++)
+        if (p[k] > p[best])
+            best = k;
+    return (int32_t)best;
+}
+
+/* Where each section starts, from the shape of d. */
+typedef struct layout {
+    uint64_t classes, rows, index, ids, projection, size;
+    uint32_t flags;
+} layout;
+
+static layout layout_of(const hs_results_data *d)
+{
+    layout l = {0};
+    l.flags = (d->sample_ids ? F_IDS : 0) | (d->labels ? F_LABELS : 0) |
+              (d->xy ? F_PROJECTION : 0);
+    l.classes = HEADER_BYTES;
+    l.rows = l.classes;
+    for (size_t k = 0; k < d->n_classes; k++)
+        l.rows += 4 + strlen(d->class_names[k]);
+    l.index = l.rows + (uint64_t)d->n_rows * (8 + 8 * (uint64_t)d->n_classes);
+    l.ids = l.index + (d->sample_ids ? 12 * (uint64_t)d->n_rows : 0);
+    l.projection = l.ids;
+    for (size_t i = 0; d->sample_ids && i < d->n_rows; i++)
+        l.projection += strlen(d->sample_ids[i]);
+    l.size = l.projection + (d->xy ? 16 + 16 * (uint64_t)d->n_rows : 0);
+    return l;
+}
+
+static void put_header(wbuf *o, const hs_results_data *d, const layout *l)
+{
+    put(o, MAGIC, sizeof MAGIC);
+    put_u32(o, VERSION);
+    put_u32(o, (uint32_t)d->n_classes);
+    put_u64(o, d->n_rows);
+    put_u32(o, l->flags);
+    put_u32(o, 0);
+    put_u64(o, l->classes);
+    put_u64(o, l->rows);
+    put_u64(o, l->index);
+    put_u64(o, l->ids);
+    put_u64(o, l->projection);
+    put_u64(o, l->size);
+}
+
+static void put_rows(wbuf *o, const hs_results_data *d)
+{
+    for (size_t i = 0; i < d->n_rows && o->st == HS_OK; i++) {
+        put_u32(o, (uint32_t)predicted_of(d, i));
+        put_u32(o, (uint32_t)(d->labels ? d->labels[i] : -1));
+        for (size_t k = 0; k < d->n_classes; k++)
+            put_f64(o, d->proba[i * d->n_classes + k]);
+    }
+}
+
+static void put_ids(wbuf *o, const hs_results_data *d)
+{
+    uint64_t at = 0;
+    for (size_t i = 0; i < d->n_rows; i++) {
+        size_t n = strlen(d->sample_ids[i]);
+        put_u64(o, at);
+        put_u32(o, (uint32_t)n);
+        at += n;
+    }
+    for (size_t i = 0; i < d->n_rows; i++)
+        put(o, d->sample_ids[i], strlen(d->sample_ids[i]));
+}
+
+static hs_status write_all(sink_fn sink, void *ctx, const hs_results_data *d,
+                           hs_error *err)
+{
+    wbuf *o = malloc(sizeof *o);
+    if (!o)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    *o = (wbuf){sink, ctx, err, HS_OK, 0, {0}};
+    layout l = layout_of(d);
+    put_header(o, d, &l);
+    for (size_t k = 0; k < d->n_classes; k++) {
+        put_u32(o, (uint32_t)strlen(d->class_names[k]));
+        put(o, d->class_names[k], strlen(d->class_names[k]));
+    }
+    put_rows(o, d);
+    if (d->sample_ids)
+        put_ids(o, d);
+    if (d->xy) {
+        put_f64(o, d->explained[0]);
+        put_f64(o, d->explained[1]);
+        for (size_t i = 0; i < 2 * d->n_rows; i++)
+            put_f64(o, d->xy[i]);
+    }
+    flush(o);
+    hs_status st = o->st;
+    free(o);
+    return st;
+}
+
+static hs_status check_writable(const hs_results_data *d, hs_error *err)
+{
+    if (d->first != 0 || d->n_classes == 0 || d->n_classes > MAX_CLASSES)
+        return hs_fail(err, HS_ERR_INVALID, "results: bad shape");
+    for (size_t k = 0; k < d->n_classes; k++)
+        if (strlen(d->class_names[k]) > MAX_NAME)
+            return hs_fail(err, HS_ERR_INVALID, "results: class name too long");
+    for (size_t i = 0; d->sample_ids && i < d->n_rows; i++)
+        if (strlen(d->sample_ids[i]) > MAX_NAME)
+            return hs_fail(err, HS_ERR_INVALID, "results: sample id too long");
+    return HS_OK;
+}
+
+static hs_status blob_sink(void *ctx, const void *buf, size_t len,
+                           hs_error *err)
+{
+    return hs_blob_write(ctx, buf, len, err);
+}
+
+hs_status hs_results_write(struct hs_blob_store *blobs,
+                           const hs_results_data *d, char *key_out,
+                           hs_error *err)
+{
+    hs_blob_writer *w = NULL;
+    hs_status st = check_writable(d, err);
+    if (st == HS_OK)
+        st = hs_blob_writer_open(blobs, "result", 0, &w, err);
+    if (st != HS_OK)
+        return st;
+    if ((st = write_all(blob_sink, w, d, err)) != HS_OK) {
+        hs_blob_abort(w);
+        return st;
+    }
+    return hs_blob_commit(w, key_out, NULL, err);
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+struct hs_results {
+    int fd;
+    uint64_t size;
+    size_t n_rows, n_classes;
+    uint32_t flags;
+    uint64_t rows, index, ids, projection;
+    char **class_names;
+};
+
+static uint32_t get_u32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+           (uint32_t)b[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *b)
+{
+    return get_u32(b) | (uint64_t)get_u32(b + 4) << 32;
+}
+
+static double get_f64(const uint8_t *b)
+{
+    uint64_t u = get_u64(b);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static hs_status damaged(hs_error *err, const char *what)
+{
+    return hs_fail(err, HS_ERR_INTERNAL, "stored results are damaged (%s)",
+                   what);
+}
+
+/* Reads len bytes at `at`, which the caller checked to lie in the blob. */
+static hs_status read_at(const hs_results *r, uint64_t at, void *buf,
+                         size_t len, hs_error *err)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(r->fd, (uint8_t *)buf + got, len - got,
+                          (off_t)(at + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return hs_fail(err, HS_ERR_IO, "reading stored results: %s",
+                           n < 0 ? "read error" : "unexpected end");
+        got += (size_t)n;
+    }
+    return HS_OK;
+}
+
+static size_t row_bytes(const hs_results *r) { return 8 + 8 * r->n_classes; }
+
+/* The header's sections must follow one another inside the blob. */
+static int sections_fit(const hs_results *r, uint64_t classes)
+{
+    const uint64_t n = r->n_rows;
+    if (classes != HEADER_BYTES || r->rows < classes || r->rows > r->size ||
+        n > (r->size - r->rows) / row_bytes(r) ||
+        r->index != r->rows + n * row_bytes(r))
+        return 0;
+    uint64_t index_len = r->flags & F_IDS ? 12 * n : 0;
+    if (index_len > r->size - r->index || r->ids != r->index + index_len ||
+        r->projection < r->ids || r->projection > r->size)
+        return 0;
+    uint64_t proj_len = r->flags & F_PROJECTION ? 16 + 16 * n : 0;
+    return proj_len == r->size - r->projection;
+}
+
+static hs_status read_header(hs_results *r, hs_error *err)
+{
+    uint8_t h[HEADER_BYTES];
+    if (r->size < HEADER_BYTES)
+        return damaged(err, "too short");
+    hs_status st = read_at(r, 0, h, sizeof h, err);
+    if (st != HS_OK)
+        return st;
+    if (memcmp(h, MAGIC, sizeof MAGIC) != 0 || get_u32(h + 8) != VERSION)
+        return damaged(err, "unknown format");
+    uint64_t k = get_u32(h + 12);
+    r->n_rows = (size_t)get_u64(h + 16);
+    r->flags = get_u32(h + 24);
+    r->rows = get_u64(h + 40);
+    r->index = get_u64(h + 48);
+    r->ids = get_u64(h + 56);
+    r->projection = get_u64(h + 64);
+    if (k == 0 || k > MAX_CLASSES || get_u64(h + 72) != r->size)
+        return damaged(err, "header");
+    r->n_classes = (size_t)k;
+    return sections_fit(r, get_u64(h + 32)) ? HS_OK : damaged(err, "sections");
+}
+
+static hs_status read_class_names(hs_results *r, hs_error *err)
+{
+    size_t len = (size_t)(r->rows - HEADER_BYTES);
+    uint8_t *buf = malloc(len ? len : 1);
+    r->class_names = calloc(r->n_classes, sizeof *r->class_names);
+    hs_status st = buf && r->class_names
+                       ? read_at(r, HEADER_BYTES, buf, len, err)
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    for (size_t k = 0; st == HS_OK && k < r->n_classes; k++) {
+        uint32_t n = at + 4 <= len ? get_u32(buf + at) : 0;
+        if (at + 4 > len || n > len - at - 4)
+            st = damaged(err, "class names");
+        else if (!(r->class_names[k] = strndup((char *)buf + at + 4, n)))
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        at += 4 + (size_t)n;
+    }
+    if (st == HS_OK && at != len)
+        st = damaged(err, "class names");
+    free(buf);
+    return st;
+}
+
+static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
+                                int *fd_out, uint64_t *size_out,
+                                hs_error *err);
+
+hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
+                          hs_results **out, hs_error *err)
+{
+    *out = NULL;
+    hs_results *r = calloc(1, sizeof *r);
+    if (!r)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    r->fd = -1;
+    hs_status st = hs_blob_open_read(blobs, key, &r->fd, &r->size, err);
+    char first = 0;
+    if (st == HS_OK && r->size > 0 &&
+        (st = read_at(r, 0, &first, 1, err)) == HS_OK && first == '{') {
+        close(r->fd);
+        r->fd = -1;
+        st = convert_legacy(blobs, key, &r->fd, &r->size, err);
+    }
+    if (st == HS_OK && (st = read_header(r, err)) == HS_OK)
+        st = read_class_names(r, err);
+    if (st != HS_OK) {
+        hs_results_close(r);
+        return st;
+    }
+    *out = r;
+    return HS_OK;
+}
+
+void hs_results_close(hs_results *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    for (size_t k = 0; r->class_names && k < r->n_classes; k++)
+        free(r->class_names[k]);
+    free(r->class_names);
+    free(r);
+}
+
+size_t hs_results_rows(const hs_results *r) { return r->n_rows; }
+size_t hs_results_classes(const hs_results *r) { return r->n_classes; }
+char *const *hs_results_class_names(const hs_results *r)
+{
+    return r->class_names;
+}
+int hs_results_has_projection(const hs_results *r)
+{
+    return (r->flags & F_PROJECTION) != 0;
+}
+
+void hs_results_chunk_free(hs_results_data *c)
+{
+    if (!c)
+        return;
+    free((void *)c->proba);
+    free((void *)c->predicted);
+    free((void *)c->labels);
+    for (size_t i = 0; c->sample_ids && i < c->n_rows; i++)
+        free(c->sample_ids[i]);
+    free((void *)c->sample_ids);
+    free((void *)c->xy);
+    memset(c, 0, sizeof *c);
+}
+
+static hs_status read_row_records(hs_results *r, hs_results_data *c,
+                                  double *proba, int32_t *pred, int32_t *labels,
+                                  hs_error *err)
+{
+    const size_t rb = row_bytes(r), K = r->n_classes;
+    uint8_t *buf = malloc(c->n_rows * rb + 1);
+    if (!buf)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hs_status st = read_at(r, r->rows + (uint64_t)c->first * rb, buf,
+                           c->n_rows * rb, err);
+    for (size_t i = 0; st == HS_OK && i < c->n_rows; i++) {
+        const uint8_t *b = buf + i * rb;
+        pred[i] = (int32_t)get_u32(b);
+        labels[i] = (int32_t)get_u32(b + 4);
+        if (pred[i] < 0 || (size_t)pred[i] >= K || labels[i] < -1 ||
+            labels[i] >= (int32_t)K)
+            st = damaged(err, "row");
+        for (size_t k = 0; k < K; k++)
+            proba[i * K + k] = get_f64(b + 8 + 8 * k);
+    }
+    free(buf);
+    return st;
+}
+
+/* The ids of the chunk's rows: they are stored back to back in row
+ * order, so the whole range is one read. */
+static hs_status read_ids(hs_results *r, hs_results_data *c, char **ids,
+                          hs_error *err)
+{
+    const uint64_t heap = r->projection - r->ids;
+    uint8_t *index = malloc(12 * c->n_rows + 1), *bytes = NULL;
+    hs_status st = index ? read_at(r, r->index + 12 * (uint64_t)c->first, index,
+                                   12 * c->n_rows, err)
+                         : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    uint64_t lo = 0, hi = 0;
+    if (st == HS_OK && c->n_rows) {
+        lo = get_u64(index);
+        hi = get_u64(index + 12 * (c->n_rows - 1)) +
+             get_u32(index + 12 * (c->n_rows - 1) + 8);
+        if (lo > hi || hi > heap)
+            st = damaged(err, "sample ids");
+    }
+    if (st == HS_OK && !(bytes = malloc((size_t)(hi - lo) + 1)))
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        st = read_at(r, r->ids + lo, bytes, (size_t)(hi - lo), err);
+    for (size_t i = 0; st == HS_OK && i < c->n_rows; i++) {
+        uint64_t at = get_u64(index + 12 * i), n = get_u32(index + 12 * i + 8);
+        if (at < lo || at > hi || n > hi - at)
+            st = damaged(err, "sample ids");
+        else if (!(ids[i] = strndup((char *)bytes + (at - lo), (size_t)n)))
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    free(index);
+    free(bytes);
+    return st;
+}
+
+static hs_status read_xy(hs_results *r, hs_results_data *c, double *xy,
+                         hs_error *err)
+{
+    uint8_t head[16];
+    uint8_t *buf = malloc(16 * c->n_rows + 1);
+    hs_status st = buf ? read_at(r, r->projection, head, sizeof head, err)
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        st = read_at(r, r->projection + 16 + 16 * (uint64_t)c->first, buf,
+                     16 * c->n_rows, err);
+    c->explained[0] = get_f64(head);
+    c->explained[1] = get_f64(head + 8);
+    for (size_t i = 0; st == HS_OK && i < 2 * c->n_rows; i++)
+        xy[i] = get_f64(buf + 8 * i);
+    free(buf);
+    return st;
+}
+
+hs_status hs_results_read(hs_results *r, size_t first, size_t count,
+                          hs_results_data *c, hs_error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (first > r->n_rows)
+        first = r->n_rows;
+    if (count > r->n_rows - first)
+        count = r->n_rows - first;
+    c->first = first;
+    c->n_rows = count;
+    c->n_classes = r->n_classes;
+    c->class_names = r->class_names;
+    double *proba = malloc((count * r->n_classes + 1) * sizeof *proba);
+    int32_t *pred = malloc((count + 1) * sizeof *pred);
+    int32_t *labels = malloc((count + 1) * sizeof *labels);
+    char **ids = r->flags & F_IDS ? calloc(count + 1, sizeof *ids) : NULL;
+    double *xy = r->flags & F_PROJECTION ? malloc((2 * count + 1) * sizeof *xy)
+                                         : NULL;
+    c->proba = proba;
+    c->predicted = pred;
+    c->labels = labels;
+    c->sample_ids = ids;
+    c->xy = xy;
+    hs_status st = !proba || !pred || !labels ||
+                           (r->flags & F_IDS && !ids) ||
+                           (r->flags & F_PROJECTION && !xy)
+                       ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+                       : read_row_records(r, c, proba, pred, labels, err);
+    if (st == HS_OK && ids)
+        st = read_ids(r, c, ids, err);
+    if (st == HS_OK && xy)
+        st = read_xy(r, c, xy, err);
+    if (st == HS_OK && !(r->flags & F_LABELS)) {
+        free(labels);
+        c->labels = NULL;
+    }
+    if (st != HS_OK)
+        hs_results_chunk_free(c);
+    return st;
+}
+
+hs_status hs_results_points(hs_results *r, const size_t *rows, size_t n,
+                            double *xy, int32_t *predicted, double *confidence,
+                            double explained[2], hs_error *err)
+{
+    if (!(r->flags & F_PROJECTION))
+        return hs_fail(err, HS_ERR_NOTFOUND, "no projection was stored");
+    const size_t rb = row_bytes(r);
+    uint8_t head[16], *rec = malloc(rb);
+    hs_status st = rec ? read_at(r, r->projection, head, sizeof head, err)
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    explained[0] = get_f64(head);
+    explained[1] = get_f64(head + 8);
+    for (size_t j = 0; st == HS_OK && j < n; j++) {
+        uint8_t p[16];
+        size_t i = rows[j];
+        if (i >= r->n_rows) {
+            st = hs_fail(err, HS_ERR_INVALID, "row %zu out of range", i);
+            break;
+        }
+        st = read_at(r, r->projection + 16 + 16 * (uint64_t)i, p, 16, err);
+        if (st == HS_OK)
+            st = read_at(r, r->rows + (uint64_t)i * rb, rec, rb, err);
+        if (st != HS_OK)
+            break;
+        xy[2 * j] = get_f64(p);
+        xy[2 * j + 1] = get_f64(p + 8);
+        predicted[j] = (int32_t)get_u32(rec);
+        if (predicted[j] < 0 || (size_t)predicted[j] >= r->n_classes)
+            st = damaged(err, "row");
+        else
+            confidence[j] = get_f64(rec + 8 + 8 * (size_t)predicted[j]);
+    }
+    free(rec);
+    return st;
+}
+
+/* ---- results stored before this format ------------------------------------ */
+
+/* The old JSON document: {"classes": [...], "rows": [[id|null, predicted,
+ * confidence, [p...], label|-1], ...], "projection": {"explained": [a, b],
+ * "points": [[x, y], ...]} | null}. Turned into the arrays of a
+ * hs_results_data, then written in the new format to a memory file. */
+typedef struct legacy {
+    hs_results_data d;
+    char **names, **ids;
+    double *proba, *xy;
+    int32_t *pred, *labels;
+} legacy;
+
+static void legacy_free(legacy *l)
+{
+    for (size_t k = 0; l->names && k < l->d.n_classes; k++)
+        free(l->names[k]);
+    for (size_t i = 0; l->ids && i < l->d.n_rows; i++)
+        free(l->ids[i]);
+    free(l->names);
+    free(l->ids);
+    free(l->proba);
+    free(l->xy);
+    free(l->pred);
+    free(l->labels);
+}
+
+static hs_status legacy_row(legacy *l, size_t i, const json_t *row,
+                            hs_error *err)
+{
+    const size_t K = l->d.n_classes;
+    const json_t *probs = json_array_get(row, 3);
+    json_int_t pred = json_integer_value(json_array_get(row, 1));
+    json_int_t label = json_integer_value(json_array_get(row, 4));
+    if (json_array_size(probs) != K || pred < 0 || (size_t)pred >= K ||
+        label < -1 || label >= (json_int_t)K)
+        return damaged(err, "old JSON results");
+    l->pred[i] = (int32_t)pred;
+    l->labels[i] = (int32_t)label;
+    for (size_t k = 0; k < K; k++)
+        l->proba[i * K + k] = json_number_value(json_array_get(probs, k));
+    const char *id = json_string_value(json_array_get(row, 0));
+    if (id && !(l->ids[i] = strdup(id)))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (!id && !(l->ids[i] = strdup("")))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    return HS_OK;
+}
+
+static hs_status legacy_parse(legacy *l, const json_t *doc, hs_error *err)
+{
+    const json_t *classes = json_object_get(doc, "classes");
+    const json_t *rows = json_object_get(doc, "rows");
+    const json_t *points =
+        json_object_get(json_object_get(doc, "projection"), "points");
+    const size_t K = json_array_size(classes), n = json_array_size(rows);
+    if (!json_is_array(rows) || K == 0 || K > MAX_CLASSES)
+        return damaged(err, "old JSON results");
+    l->d.n_classes = K;
+    l->d.n_rows = n;
+    l->names = calloc(K, sizeof *l->names);
+    l->ids = calloc(n + 1, sizeof *l->ids);
+    l->proba = malloc((n * K + 1) * sizeof *l->proba);
+    l->pred = malloc((n + 1) * sizeof *l->pred);
+    l->labels = malloc((n + 1) * sizeof *l->labels);
+    if (!l->names || !l->ids || !l->proba || !l->pred || !l->labels)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < K; k++) {
+        const char *name = json_string_value(json_array_get(classes, k));
+        if (!name || !(l->names[k] = strdup(name)))
+            return damaged(err, "old JSON results");
+    }
+    int any_id = 0, any_label = 0;
+    for (size_t i = 0; i < n; i++) {
+        hs_status st = legacy_row(l, i, json_array_get(rows, i), err);
+        if (st != HS_OK)
+            return st;
+        any_id |= json_is_string(json_array_get(json_array_get(rows, i), 0));
+        any_label |= l->labels[i] >= 0;
+    }
+    if (json_array_size(points) == n && n > 0) {
+        const json_t *ex = json_object_get(json_object_get(doc, "projection"),
+                                           "explained");
+        if (!(l->xy = malloc(2 * n * sizeof *l->xy)))
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < 2 * n; i++)
+            l->xy[i] = json_number_value(
+                json_array_get(json_array_get(points, i / 2), i % 2));
+        l->d.explained[0] = json_number_value(json_array_get(ex, 0));
+        l->d.explained[1] = json_number_value(json_array_get(ex, 1));
+    }
+    l->d.class_names = l->names;
+    l->d.proba = l->proba;
+    l->d.predicted = l->pred;
+    l->d.labels = any_label ? l->labels : NULL;
+    l->d.sample_ids = any_id ? l->ids : NULL;
+    l->d.xy = l->xy;
+    return HS_OK;
+}
+
+static hs_status fd_sink(void *ctx, const void *buf, size_t len, hs_error *err)
+{
+    int fd = *(int *)ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, (const uint8_t *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return hs_fail(err, HS_ERR_IO, "converting old results: %s",
+                           strerror(errno));
+        done += (size_t)n;
+    }
+    return HS_OK;
+}
+
+static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
+                                int *fd_out, uint64_t *size_out, hs_error *err)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    legacy l;
+    memset(&l, 0, sizeof l);
+    hs_status st = hs_blob_read_all(blobs, key, &text, &len, (size_t)1 << 31,
+                                    err);
+    if (st != HS_OK)
+        return st;
+    json_t *doc = json_loadb((const char *)text, len, 0, NULL);
+    free(text);
+    st = doc ? legacy_parse(&l, doc, err) : damaged(err, "old JSON results");
+    json_decref(doc);
+    int fd = st == HS_OK ? memfd_create("healer-results", MFD_CLOEXEC) : -1;
+    if (st == HS_OK && fd < 0)
+        st = hs_fail(err, HS_ERR_IO, "converting old results: %s",
+                     strerror(errno));
+    if (st == HS_OK)
+        st = write_all(fd_sink, &fd, &l.d, err);
+    legacy_free(&l);
+    if (st != HS_OK) {
+        if (fd >= 0)
+            close(fd);
+        return st;
+    }
+    *size_out = (uint64_t)lseek(fd, 0, SEEK_END);
+    *fd_out = fd;
+    return HS_OK;
+}

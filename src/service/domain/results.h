@@ -1,0 +1,88 @@
+/* domain/results.h - a diagnosis's per-row results as they are stored:
+ * written once, read back by page without reading the rest.
+ *
+ * A diagnosis of a million rows is looked at a page of 100 rows at a time,
+ * sampled for a scatter plot, or exported whole. The results blob is laid
+ * out so that each of those reads only what it needs: a fixed header, the
+ * class names, then fixed-size row records (predicted class, true label,
+ * probabilities), an index of sample ids with their bytes, and the 2-D
+ * projection - each section at an offset the header gives, so row i is
+ * one pread away. Page 1 of a 1,000,000-row diagnosis costs the same as
+ * page 1 of a 10-row one (docs/benchmarks.md has the figure).
+ *
+ * Layout (little-endian; floats are IEEE-754 doubles, bit for bit):
+ *   header      "HLDIAG\0\1", u32 version, u32 n_classes, u64 n_rows,
+ *               u32 flags (1 sample ids, 2 labels, 4 projection), u32 0,
+ *               u64 offset of: classes, rows, id index, id bytes,
+ *               projection; u64 file size                 (80 bytes)
+ *   classes     per class: u32 length, bytes
+ *   rows        per row: i32 predicted, i32 label (-1 none),
+ *               f64 probability[n_classes]
+ *   id index    per row: u64 offset into the id bytes, u32 length
+ *   id bytes    the sample ids, back to back
+ *   projection  f64 explained[2], then per row f64 x, f64 y
+ * Results stored before this format (one JSON document) are still read:
+ * they are converted once per open, in memory.
+ *
+ * Thread-safety: a reader belongs to one thread at a time; any number of
+ * readers may read one blob at once.
+ */
+#ifndef HEALER_HS_RESULTS_H
+#define HEALER_HS_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/error.h"
+
+struct hs_blob_store;
+
+/* Rows of results in memory: a whole run's, or a chunk read back. Views
+ * borrow their arrays; chunks from hs_results_read own them. */
+typedef struct hs_results_data {
+    size_t first;            /* index of the first row (0-based) */
+    size_t n_rows;
+    size_t n_classes;
+    char *const *class_names; /* n_classes */
+    const double *proba;     /* n_rows * n_classes */
+    const int32_t *predicted; /* n_rows; NULL = argmax of proba */
+    const int32_t *labels;   /* n_rows model classes, -1 none; NULL = no labels */
+    char *const *sample_ids; /* n_rows; NULL = none (row numbers stand in) */
+    const double *xy;        /* 2 * n_rows; NULL = no projection */
+    double explained[2];     /* variance share of the two components */
+} hs_results_data;
+
+/* Writes all of d (first must be 0) as a new blob of kind "result"; its
+ * key goes to key_out. Streams: memory does not grow with the rows. */
+hs_status hs_results_write(struct hs_blob_store *blobs,
+                           const hs_results_data *d, char *key_out,
+                           hs_error *err);
+
+typedef struct hs_results hs_results;
+
+/* Opens the stored results under `key` (checking the header against the
+ * blob's size: a damaged blob is HS_ERR_INTERNAL, never a crash). */
+hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
+                          hs_results **out, hs_error *err);
+void hs_results_close(hs_results *r);
+
+size_t hs_results_rows(const hs_results *r);
+size_t hs_results_classes(const hs_results *r);
+char *const *hs_results_class_names(const hs_results *r);
+int hs_results_has_projection(const hs_results *r);
+
+/* Reads rows [first, first + count) (clipped to the end) into *chunk,
+ * which owns its arrays afterwards (hs_results_chunk_free); class_names
+ * borrow from r. */
+hs_status hs_results_read(hs_results *r, size_t first, size_t count,
+                          hs_results_data *chunk, hs_error *err);
+void hs_results_chunk_free(hs_results_data *chunk);
+
+/* The projection of rows[0..n): xy (2 per row), predicted class and its
+ * probability, plus the explained shares. HS_ERR_NOTFOUND without one. */
+hs_status hs_results_points(hs_results *r, const size_t *rows, size_t n,
+                            double *xy, int32_t *predicted, double *confidence,
+                            double explained[2], hs_error *err);
+
+#endif
