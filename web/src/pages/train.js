@@ -6,12 +6,10 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
 import { PARAMS, readParam } from '../params.js';
 import { fmtInt, fmtAgo, fmtPct } from '../format.js';
 import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button } from '../ui.js';
-import { isFinished } from '../jobs.js';
+import { isFinished } from '../jobwatch.js';
 
 function paramControl(p) {
   const testid = `param-${p.name}`;
@@ -46,8 +44,8 @@ function jobsCard(jobs) {
 
 export async function render(view, ctx) {
   const [datasets, jobs] = await Promise.all([
-    api.listAll('/datasets', { signal: ctx.signal }),
-    api.get('/jobs', { signal: ctx.signal, query: { limit: 8 } }).then((r) => r.items),
+    ctx.api.datasets.list({ signal: ctx.signal }),
+    ctx.api.jobs.recent({ signal: ctx.signal, limit: 8 }),
   ]);
   view.append(pageHeader(t('train.title'), { subtitle: t('train.subtitle') }));
   const side = h('div.col-lg-4', jobsCard(jobs));
@@ -56,7 +54,7 @@ export async function render(view, ctx) {
       linkButton(t('train.goUpload'), '#/datasets', { variant: 'primary', iconName: 'upload' })))), side));
     return;
   }
-  const wanted = Number(ctx.query.dataset) || prefs.pref('last_dataset_id');
+  const wanted = Number(ctx.query.dataset) || ctx.prefs.get('last_dataset_id');
   const dsSelect = select(datasets.map((d) => ({ value: d.id, label: datasetLabel(d) })), {
     value: datasets.some((d) => d.id === wanted) ? wanted : datasets[0].id, testid: 'train-dataset',
   });
@@ -120,12 +118,11 @@ export async function render(view, ctx) {
     clear(errorBox);
     const params = collect();
     if (!params) return;
-    const body = { type: 'train', dataset_id: Number(dsSelect.value), algo: algo.value, params };
-    if (name.value.trim()) body.name = name.value.trim();
+    const datasetId = Number(dsSelect.value);
     submit.disabled = true;
     try {
-      const job = await api.post('/jobs', body, { label: t('train.starting') });
-      prefs.set({ last_dataset_id: body.dataset_id });
+      const job = await ctx.api.jobs.train({ datasetId, algo: algo.value, params, name: name.value.trim() }, { label: t('train.starting') });
+      ctx.prefs.set({ last_dataset_id: datasetId });
       ctx.navigate(`#/jobs/${job.id}`);
     } catch (e) {
       const fieldName = String(e.details?.field || '').replace(/^params\./, '');
