@@ -23,6 +23,7 @@ import * as models from './client/models.js';
 import * as diagnoses from './client/diagnoses.js';
 import * as users from './client/users.js';
 import * as notifications from './client/notifications.js';
+import * as algorithms from './client/algorithms.js';
 import * as system from './client/system.js';
 import * as session from './session.js';
 import * as prefs from './prefs.js';
@@ -57,7 +58,7 @@ const NAV = [
 
 const HOME = '#/datasets';
 // The API clients, one per resource, as pages get them (ctx.api).
-const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, users, notifications, system });
+const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, users, notifications, algorithms, system });
 let setupRequired = false;
 let pendingTarget = null;
 let current = null; // {route, controller, cleanup, hash}
