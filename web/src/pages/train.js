@@ -75,14 +75,19 @@ function paramCards(algo, carry) {
 }
 
 export async function render(view, ctx) {
+  // A failed algorithms request is shown in the form's place, with Retry.
   const [datasets, jobs, algorithms] = await Promise.all([
     ctx.api.datasets.list({ signal: ctx.signal }),
     ctx.api.jobs.recent({ signal: ctx.signal, limit: 8 }),
-    ctx.api.algorithms.list({ signal: ctx.signal }),
+    ctx.api.algorithms.list({ signal: ctx.signal }).catch((e) => { if (ctx.signal.aborted) throw e; return e; }),
   ]);
   view.append(pageHeader(t('train.title'), { subtitle: t('train.subtitle') }));
   const side = h('div.col-lg-4', jobsCard(jobs));
   const emptyCard = (...args) => view.append(h('div.row.g-4', h('div.col-lg-8', card(null, emptyState(...args))), side));
+  if (!Array.isArray(algorithms)) {
+    view.append(h('div.row.g-4', h('div.col-lg-8', errorAlert(algorithms, { testid: 'train-error', retry: ctx.rerender })), side));
+    return;
+  }
   if (!datasets.length) {
     emptyCard('database', t('train.noDatasets'), t('train.noDatasetsText'),
       linkButton(t('train.goUpload'), '#/datasets', { variant: 'primary', iconName: 'upload' }));
