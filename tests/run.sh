@@ -66,6 +66,18 @@ for healer in build/healer build/asan/healer; do
         fi
     done
 done
+# The web UI's module checks (tests/web/test_*.mjs): imports, cycles, URLs
+# outside the API clients, on web/src with Node alone (no browser, no server).
+for t in tests/web/test_*.mjs; do
+    [ -f "$t" ] || continue
+    if command -v node >/dev/null 2>&1; then
+        run_suite "$t" node "$t"
+        continue
+    fi
+    echo "== $t: node not found, counted as failed"
+    failed=$((failed + 1))
+    broken="$broken $t"
+done
 # The end-to-end suites (tests/e2e/test_*.mjs) drive the web UI (web/dist)
 # in headless Chromium against build/healer (see tests/e2e/harness.mjs).
 # node and /usr/bin/chromium are dependencies (make deps), so a missing one

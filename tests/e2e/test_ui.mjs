@@ -3,15 +3,16 @@
 // What: a user's whole path through the UI against a real `healer serve`:
 // first-run setup with the printed token, login (and its error), upload of a
 // simulated training set with progress and profile, a bad file's inline
-// error, training with live progress, the model page's charts, diagnosis by
-// file and by pasted row, the class chart's bar/pie switch, sorting and
-// paging the results, the CSV/JSON downloads, cancelling a training, delete
-// with undo, language and theme switches (saved in the preferences), a
-// returning user's restored context, the admin page, another user's model
-// staying hidden, a phone-sized screen, logout, and the banner shown while
-// the server cannot be reached. Screenshots of the main pages go to
-// SCREENSHOT_DIR (default build/screenshots; `make screenshots` sets
-// docs/screenshots).
+// error, the training form built from the server's algorithms and their
+// parameters, training with live progress, the model page's charts,
+// diagnosis by file and by pasted row, the class chart's bar/pie switch,
+// sorting and paging the results, the CSV/JSON downloads, cancelling a
+// training, delete with undo, language and theme switches (saved in the
+// preferences), a returning user's restored context, the admin page,
+// another user's model staying hidden, a phone-sized screen, logout, and
+// the banner shown while the server cannot be reached. Screenshots of the
+// main pages go to SCREENSHOT_DIR (default build/screenshots; `make
+// screenshots` sets docs/screenshots).
 //
 // Why: the API suites prove the server; only a browser proves that the
 // pages call it right, render the charts, survive a lost connection and fit
@@ -345,6 +346,105 @@ async function train_to_completion(t) {
   state.model = { id: job.model_id };
   await settle(page);
   await screenshot(page, 'desktop-training-finished');
+}
+
+/** The training form is the server's GET /api/v1/algorithms: its defaults
+ * are in the inputs, a value out of its range is refused before sending
+ * (naming the range), a value only the server refuses (cv_folds 1) comes
+ * back as a 422 on the right input, and another algorithm (a made-up one,
+ * added to the answer in the browser) brings its own parameters. */
+async function train_form_from_algorithms(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const a = await api('alice');
+  const served = await a.get(API + '/algorithms');
+  check(Array.isArray(served.items) && served.items.length > 0, 'GET /api/v1/algorithms should list algorithms', served);
+  const algo = served.items[0];
+  const param = (n) => algo.params.find((p) => p.name === n);
+  for (const n of ['rounds', 'cv_folds']) check(param(n), `${algo.name} should have the parameter ${n}`, algo.params.map((p) => p.name));
+  const toy = {
+    name: unique('toy'),
+    params: [
+      { name: 'toy_depth', type: 'int', default: 3, min: 1, max: 9, help: 'How deep the toy goes.' },
+      { name: 'toy_mode', type: 'choice', default: 'b', min: null, max: null, help: 'The toy mode.', choices: ['a', 'b'] },
+    ],
+  };
+  const { page } = await t.open();
+  await page.route('**/api/v1/algorithms', async (route) => {
+    const r = await route.fetch();
+    const body = await r.json();
+    await route.fulfill({ response: r, json: { items: [...body.items, toy] } });
+  });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-start');
+  const values = await page.locator(`${tid('train-algo')} option`).evaluateAll((os) => os.map((o) => o.value));
+  check(JSON.stringify(values) === JSON.stringify([...served.items.map((x) => x.name), toy.name]),
+    `train-algo should offer the algorithms of the server, offers ${JSON.stringify(values)}`);
+  check(await page.locator(tid('train-algo')).first().inputValue() === algo.name, `train-algo should start on ${algo.name}`);
+  // every parameter of the server, labelled, with the server's default
+  for (const p of algo.params) {
+    const loc = page.locator(tid('param-' + p.name));
+    check(await loc.count() === 1, `param-${p.name} is missing (the server lists it)`);
+    const el = await loc.first().evaluate((x) => ({
+      value: x.value, checked: x.checked, labelled: (x.labels && x.labels.length > 0) || x.hasAttribute('aria-label'),
+    }));
+    check(el.labelled, `param-${p.name} has no label`);
+    if (p.type === 'bool') check(el.checked === p.default, `param-${p.name} should be ${p.default ? 'checked' : 'unchecked'} (the server's default)`);
+    else if (p.type === 'choice') check(el.value === p.default, `param-${p.name} should be ${p.default}, is ${el.value}`);
+    else if (Math.abs(p.default) <= Number.MAX_SAFE_INTEGER) {
+      check(Number(el.value) === p.default, `param-${p.name} should hold the server's default ${p.default}, holds ${JSON.stringify(el.value)}`);
+    }
+  }
+  const invalid = async (n) => page.locator(tid('param-' + n)).first().evaluate((x) => ({
+    on: x.getAttribute('aria-invalid') === 'true',
+    text: (x.parentElement.querySelector('.invalid-feedback') || {}).textContent || '',
+  }));
+  const jobsBefore = (await a.get(API + '/jobs?limit=1')).total;
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/v1/jobs')) posts.push(r.url()); });
+  // out of range: refused in the page, naming the range; nothing is sent
+  const rounds = param('rounds');
+  await page.fill(tid('param-rounds'), String(rounds.max + 1));
+  await page.click(tid('train-start'));
+  await waitUntil(async () => (await invalid('rounds')).on, 5000, 'param-rounds to be marked invalid');
+  const msg = (await invalid('rounds')).text;
+  check(msg.includes(String(rounds.min)) && msg.includes(String(rounds.max)),
+    `the message on param-rounds should name the range ${rounds.min}..${rounds.max}: ${JSON.stringify(msg)}`);
+  check(/^#\/train/.test(hashOf(page)), `an out-of-range value should stay on #/train, not ${hashOf(page)}`);
+  check(posts.length === 0, `an out-of-range value must be refused in the page, without a request (sent ${posts.length})`);
+  // cv_folds 1 is in 0..20 but the server refuses it: its 422 lands on the input
+  await page.fill(tid('param-rounds'), '5');
+  await page.fill(tid('param-cv_folds'), '1');
+  await page.click(tid('train-start'));
+  await waitUntil(async () => posts.length === 1, 10_000, 'the form to send cv_folds=1 (in range) to the server');
+  await waitUntil(async () => (await invalid('cv_folds')).on, 10_000, 'the server\'s 422 to mark param-cv_folds invalid')
+    .catch(async () => fail(`param-cv_folds was not marked invalid after the server refused cv_folds=1 (train-error: ${JSON.stringify(await textOf(page, 'train-error').catch(() => ''))})`));
+  check(!(await invalid('rounds')).on, 'param-rounds should be valid again');
+  check((await invalid('cv_folds')).text.length > 0, 'param-cv_folds should show the server\'s message');
+  check((await textOf(page, 'train-error')).length > 0, 'train-error should show the refusal');
+  check(/^#\/train/.test(hashOf(page)), `a refused request should stay on #/train, not ${hashOf(page)}`);
+  // another algorithm: its own parameters, with the server's help where the catalogue has none
+  await page.selectOption(tid('train-algo'), toy.name);
+  await waitForTestId(page, 'param-toy_depth');
+  check(await page.locator(tid('param-rounds')).count() === 0, `param-rounds should go away with ${toy.name}`);
+  check(await page.locator(tid('param-toy_depth')).first().inputValue() === '3', 'param-toy_depth should hold its default 3');
+  check(await page.locator(tid('param-toy_mode')).first().inputValue() === 'b', 'param-toy_mode should hold its default b');
+  const help = await page.locator(tid('param-toy_depth')).first().evaluate((x) => document.getElementById(x.getAttribute('aria-describedby'))?.textContent || '');
+  check(help.includes('How deep the toy goes.') && help.includes('9'), `param-toy_depth should be described by the server's help and range: ${JSON.stringify(help)}`);
+  await page.fill(tid('param-toy_depth'), '0');
+  await page.click(tid('train-start'));
+  await waitUntil(async () => (await invalid('toy_depth')).on, 5000, 'param-toy_depth 0 to be refused in the page');
+  check(posts.length === 1, `param-toy_depth 0 must be refused without a request (${posts.length} POST /jobs so far, 1 expected)`);
+  await page.fill(tid('param-toy_depth'), '4');
+  await page.click(tid('train-start'));
+  // the server knows no such algorithm: its 422 names the field algo
+  await waitUntil(async () => page.locator(tid('train-algo')).first().evaluate((x) => x.getAttribute('aria-invalid') === 'true'),
+    10_000, `train-algo to be marked invalid when the server refuses ${toy.name}`);
+  await page.selectOption(tid('train-algo'), algo.name);
+  await waitForTestId(page, 'param-rounds');
+  check(await page.locator(tid('param-rounds')).first().inputValue() === '5', 'back on the first algorithm, the typed rounds (5) should be kept');
+  check(await page.locator(tid('param-toy_depth')).count() === 0, 'param-toy_depth should go away again');
+  check((await a.get(API + '/jobs?limit=1')).total === jobsBefore, 'no job should have been started');
 }
 
 async function model_detail_charts(t) {
@@ -852,6 +952,7 @@ await run([
   { name: 'upload_training_set', fn: upload_training_set },
   { name: 'upload_bad_file_shows_inline_error', fn: upload_bad_file_shows_inline_error },
   { name: 'train_to_completion', fn: train_to_completion },
+  { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },

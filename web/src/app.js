@@ -5,15 +5,31 @@
 // element that replaces the old page only when it is ready, and gets an
 // AbortSignal that fires when the user moves on, so nothing of a left page
 // keeps running (charts are disposed, requests and polls stop).
+//
+// Pages import no app state: render(view, ctx) gets everything through its
+// context (pageContext below): the route's params and query, the signal,
+// navigation, the session and its callbacks, the API clients (client/*.js),
+// the preferences and the job followers. So nothing imports app.js, and
+// the modules form no cycle (tests/web/test_imports.mjs checks it).
 
 import { h, clear, $$ } from './dom.js';
 import { icon } from './icons.js';
 import { t, LANGUAGES, language, onLanguageChange } from './i18n.js';
-import * as api from './api.js';
+import * as http from './client/http.js';
+import * as auth from './client/auth.js';
+import * as datasets from './client/datasets.js';
+import * as jobs from './client/jobs.js';
+import * as models from './client/models.js';
+import * as diagnoses from './client/diagnoses.js';
+import * as users from './client/users.js';
+import * as notifications from './client/notifications.js';
+import * as algorithms from './client/algorithms.js';
+import * as system from './client/system.js';
 import * as session from './session.js';
 import * as prefs from './prefs.js';
 import * as connection from './connection.js';
 import { disposeDetached, disposeAll, refreshCharts } from './charts.js';
+import { poll, watch } from './jobwatch.js';
 import { mountBusyIndicator, mountConnectionBanner, toast, spinner, errorAlert, linkButton, select } from './ui.js';
 
 const ROUTES = [
@@ -41,6 +57,8 @@ const NAV = [
 ];
 
 const HOME = '#/datasets';
+// The API clients, one per resource, as pages get them (ctx.api).
+const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, users, notifications, algorithms, system });
 let setupRequired = false;
 let pendingTarget = null;
 let current = null; // {route, controller, cleanup, hash}
@@ -63,7 +81,7 @@ function match(path) {
   return null;
 }
 
-export const navigate = (hash) => {
+const navigate = (hash) => {
   if (location.hash === hash) route();
   else location.hash = hash;
 };
@@ -79,24 +97,29 @@ function afterLoginTarget() {
 function resolve() {
   const { path, query } = parseHash();
   const user = session.currentUser();
+  const m = match(path);
+  const entry = m?.route.public; // #/login or #/setup
   if (!user) {
-    const want = setupRequired ? '/setup' : '/login';
-    if (path !== '/login' && path !== '/setup') {
+    if (!entry) {
       if (path !== '/') pendingTarget = location.hash;
-      return { redirect: `#${want}` };
+      return { redirect: setupRequired ? '#/setup' : '#/login' };
     }
-    if (setupRequired && path === '/login') return { redirect: '#/setup' };
-  } else if (path === '/login' || path === '/setup' || path === '/') {
+    if (setupRequired && m.route.page === 'login') return { redirect: '#/setup' };
+  } else if (entry || path === '/') {
     return { redirect: path === '/' ? HOME : afterLoginTarget() };
   }
-  const m = match(path);
   return m ? { ...m, query } : { notFound: true };
+}
+
+function leaveEntry(entry) {
+  entry.controller.abort();
+  try { entry.cleanup?.(); } catch { /* ignore */ }
+  entry.cleanup = null;
 }
 
 function leave() {
   if (!current) return;
-  current.controller.abort();
-  try { current.cleanup?.(); } catch { /* ignore */ }
+  leaveEntry(current);
   current = null;
 }
 
@@ -140,13 +163,11 @@ async function route({ keepInputs = false } = {}) {
     else if (r.route.admin && !session.isAdmin()) renderForbidden(view);
     else {
       const mod = await loadPage(r.route.page, controller.signal);
-      current.cleanup = await mod.render(view, {
-        params: r.params, query: r.query, signal: controller.signal, navigate, rerender: () => route({ keepInputs: true }),
-        setNav: (key) => { if (current === mine) { mine.route = { ...r.route, nav: key }; renderHeader(mine.route); } },
-      });
+      mine.cleanup = await mod.render(view, pageContext(r, mine));
+      if (current !== mine) leaveEntry(mine); // left while it rendered
     }
   } catch (e) {
-    if (api.isAbort(e) || controller.signal.aborted) return;
+    if (http.isAbort(e) || controller.signal.aborted) return;
     renderFailure(view, e);
   } finally {
     clearTimeout(slow);
@@ -159,6 +180,35 @@ async function route({ keepInputs = false } = {}) {
     window.scrollTo(0, 0);
     view.querySelector('[data-testid="page-title"]')?.focus({ preventScroll: true });
   }
+}
+
+/* What a page gets: render(view, ctx). mine is the page's entry in
+ * `current` (its route and abort controller). */
+function pageContext(r, mine) {
+  const { signal } = mine.controller;
+  return {
+    signal, // fires when the user leaves the page
+    params: r.params, // from the route, e.g. {id: 3} for #/datasets/3
+    query: r.query, // from the hash, e.g. {dataset: '3'} for #/train?dataset=3
+    navigate, // navigate('#/models/2')
+    rerender: () => route({ keepInputs: true }),
+    // marks another navigation entry as the current one (a job page of a diagnosis)
+    setNav: (key) => { if (current === mine) { mine.route = { ...r.route, nav: key }; renderHeader(mine.route); } },
+    session: {
+      user: session.currentUser(), // {id, username, role} or null
+      isAdmin: session.isAdmin(),
+      login: session.login, // (username, password, remember)
+      setup: session.setup, // (token, username, password)
+      loggedIn, // the login or setup page is done: go where the user was headed
+      setupAlreadyDone, // the setup page learned that another admin exists
+    },
+    api: API,
+    prefs: { get: prefs.pref, set: prefs.set },
+    // reads the job every ~500 ms until it is finished or the page is left
+    pollJob: (id, opts = {}) => poll(() => jobs.get(id, { signal, quiet: true }), { signal, ...opts }),
+    // follows a job in the background after the page is left; toasts at its end
+    watchJob: (job) => watch(job, () => jobs.get(job.id, { quiet: true })),
+  };
 }
 
 /* A page module; when it cannot be fetched (the connection is down), waits
@@ -282,16 +332,14 @@ function onUnauthorized() {
   navigate('#/login');
 }
 
-/* Called by the login and setup pages once the user is in. */
-export function loggedIn() {
+/* The login and setup pages (ctx.session.loggedIn) once the user is in. */
+function loggedIn() {
   setupRequired = false;
   navigate(afterLoginTarget());
 }
 
-export const isSetupRequired = () => setupRequired;
-
 /* The setup page learned that setup was already done elsewhere. */
-export function setupAlreadyDone() {
+function setupAlreadyDone() {
   setupRequired = false;
   navigate('#/login');
 }
@@ -307,7 +355,8 @@ async function boot() {
     h('footer.app-footer.container-xxl', h('span', 'SystemHealer'), h('span.text-body-secondary', t('footer.tagline'))));
   mountConnectionBanner(bannerHost);
   mountBusyIndicator(document.body);
-  api.setUnauthorizedHandler(onUnauthorized);
+  http.setUnauthorizedHandler(onUnauthorized);
+  connection.setProbe((signal) => system.health({ signal }));
 
   onLanguageChange(() => {
     skip.textContent = t('nav.skip');
@@ -328,7 +377,7 @@ async function boot() {
 
   clear(main, spinner());
   const [setup] = await Promise.all([
-    api.get('/setup', { quiet: true }).catch(() => ({ setup_required: false })),
+    auth.setupStatus().catch(() => ({ setup_required: false })),
     session.restore().catch(() => null),
   ]);
   setupRequired = !!setup.setup_required;

@@ -1,10 +1,11 @@
 // connection.js - knows whether the server can be reached. A request that
-// fails at the network level calls lost(); from then on /api/v1/health is
+// fails at the network level calls lost(); from then on the server is
 // probed with a growing delay (1 s, 2 s, 4 s ... 15 s) until it answers, and
 // whoever waits in whenOnline() is released. The UI shows a banner from the
-// state published here; requests retry by waiting on whenOnline().
+// state published here; requests retry by waiting on whenOnline(). The probe
+// itself (the health request of client/system.js) is handed in by app.js with
+// setProbe(), so that this module, which client/http.js uses, needs no client.
 
-const HEALTH = '/api/v1/health';
 const DELAYS = [1000, 2000, 4000, 8000, 15000];
 
 let online = true;
@@ -12,6 +13,7 @@ let attempt = 0;
 let timer = null;
 let nextAt = 0;
 let probing = false;
+let probeFn = null; // async (signal) => resolves when the server answers
 const waiters = new Set();
 const listeners = new Set();
 
@@ -27,6 +29,11 @@ export function subscribe(fn) {
 }
 
 export const isOnline = () => online;
+
+/* fn(signal) resolves once the server answered, rejects otherwise. */
+export function setProbe(fn) {
+  probeFn = fn;
+}
 
 function schedule() {
   clearTimeout(timer);
@@ -45,7 +52,7 @@ function restored() {
   notify();
 }
 
-/* Asks /health once now; on failure schedules the next try. */
+/* Asks the server once now; on failure schedules the next try. */
 export async function probe() {
   if (online || probing) return;
   clearTimeout(timer);
@@ -55,9 +62,12 @@ export async function probe() {
   try {
     const ctl = new AbortController();
     const tm = setTimeout(() => ctl.abort(), 5000);
-    const r = await fetch(HEALTH, { cache: 'no-store', signal: ctl.signal });
-    clearTimeout(tm);
-    ok = r.ok;
+    try {
+      await probeFn(ctl.signal);
+      ok = true;
+    } finally {
+      clearTimeout(tm);
+    }
   } catch {
     ok = false;
   }

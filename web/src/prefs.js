@@ -1,12 +1,13 @@
 // prefs.js - the user's preferences (language, theme, palette, density and
 // the last dataset/model/diagnosis), kept on the server per user through
-// GET/PUT /api/v1/auth/me/preferences. PUT replaces the whole object, so the
-// full set is kept here and saved after a short pause (several quick changes
-// make one request); a save that fails for lack of connection is tried again.
+// the auth client's preferences() / savePreferences(). A save replaces the
+// whole object, so the full set is kept here and saved after a short pause
+// (several quick changes make one request); a save that fails for lack of
+// connection is tried again.
 // The look (language, theme, palette, density) is mirrored in localStorage,
 // so the login page and the first paint already look right. No secrets here.
 
-import * as api from './api.js';
+import * as auth from './client/auth.js';
 import { detectLanguage, isLanguage, setLanguage } from './i18n.js';
 import { setPalette, refreshCharts, PALETTES } from './charts.js';
 
@@ -70,7 +71,7 @@ export async function load() {
   const local = readLocal();
   let server = {};
   try {
-    server = (await api.get('/auth/me/preferences', { quiet: true })).preferences || {};
+    server = await auth.preferences();
   } catch { /* keep the local look */ }
   loggedIn = true;
   prefs = { ...server };
@@ -90,7 +91,7 @@ export function forget() {
 function save() {
   saveTimer = null;
   if (!loggedIn) return saving;
-  saving = saving.then(() => api.put('/auth/me/preferences', { preferences: prefs }, { quiet: true, retry: true }))
+  saving = saving.then(() => auth.savePreferences(prefs))
     .catch(() => { /* a bad value is refused by the server; nothing to keep */ });
   return saving;
 }
@@ -124,5 +125,5 @@ window.addEventListener('pagehide', () => {
   if (!saveTimer || !loggedIn) return;
   clearTimeout(saveTimer);
   saveTimer = null;
-  api.sendBeacon('PUT', '/auth/me/preferences', { preferences: prefs });
+  auth.savePreferencesOnExit(prefs);
 });

@@ -1,9 +1,11 @@
 // session.js - who is logged in. The session is an HttpOnly cookie; what the
 // UI keeps is the user record and the CSRF token, in memory only (after a
-// reload they come back from GET /auth/me). Login, setup and logout go
-// through here so that the token and the preferences follow each change.
+// reload they come back from the auth client's me()). Login, setup and
+// logout go through here so that the token and the preferences follow each
+// change.
 
-import * as api from './api.js';
+import * as http from './client/http.js';
+import * as auth from './client/auth.js';
 import * as prefs from './prefs.js';
 
 let user = null;
@@ -19,12 +21,12 @@ export function onChange(fn) {
 
 function set(next, csrf) {
   user = next;
-  api.setCsrfToken(csrf);
+  http.setCsrfToken(csrf);
   for (const fn of listeners) fn(user);
 }
 
 async function started(answer) {
-  api.setCsrfToken(answer.csrf_token);
+  http.setCsrfToken(answer.csrf_token);
   await prefs.load();
   set(answer.user, answer.csrf_token);
   return answer.user;
@@ -33,7 +35,7 @@ async function started(answer) {
 /* The current session, or null when there is none. */
 export async function restore() {
   try {
-    return await started(await api.get('/auth/me', { quiet: true }));
+    return await started(await auth.me());
   } catch (e) {
     if (e.status === 401) return null;
     throw e;
@@ -41,17 +43,17 @@ export async function restore() {
 }
 
 export async function login(username, password, remember) {
-  return started(await api.post('/auth/login', { username, password, remember }, { quiet: true }));
+  return started(await auth.login(username, password, remember));
 }
 
 export async function setup(token, username, password) {
-  return started(await api.post('/setup', { token, username, password }, { quiet: true }));
+  return started(await auth.setup(token, username, password));
 }
 
 export async function logout() {
   try {
     await prefs.flush();
-    await api.post('/auth/logout', undefined, { quiet: true });
+    await auth.logout();
   } catch { /* the session is gone either way */ }
   ended();
 }

@@ -6,8 +6,6 @@
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as session from '../session.js';
 import { fmtDate, fmtAgo } from '../format.js';
 import { pageHeader, card, field, select, errorAlert, badge, modal, toast, showError, setInvalid, emptyState } from '../ui.js';
 
@@ -23,24 +21,24 @@ function actionButton(testid, iconName, label, onClick, variant = 'outline-secon
   return h(`button.btn.btn-sm.btn-${variant}.d-inline-flex.align-items-center.gap-1`, { type: 'button', testid, on: { click: onClick } }, icon(iconName), h('span', label));
 }
 
-function resetPassword(u) {
+function resetPassword(u, users) {
   const input = h('input.form-control', { type: 'password', autocomplete: 'new-password', minlength: '8', testid: 'user-reset-password', name: 'reset-password' });
   return modal({
     title: t('admin.resetTitle', { name: u.username }),
     body: [field(t('admin.newPassword'), input, { help: t('admin.resetHelp'), cls: 'mb-0' })],
     okLabel: t('admin.reset'),
     testid: 'user-reset-dialog',
-    onOk: async () => api.post(`/users/${u.id}/password`, { password: input.value }, { label: t('admin.resetting') }),
+    onOk: async () => users.setPassword(u.id, input.value, { label: t('admin.resetting') }),
   });
 }
 
-function usersCard(users, refresh) {
-  const me = session.currentUser();
-  const act = (u, path) => async (ev) => {
+function usersCard(users, ctx, refresh) {
+  const me = ctx.session.user;
+  const act = (u, action) => async (ev) => {
     ev.currentTarget.disabled = true;
     try {
-      await api.post(`/users/${u.id}/${path}`);
-      toast(t(`admin.done.${path}`, { name: u.username }));
+      await ctx.api.users[action](u.id);
+      toast(t(`admin.done.${action}`, { name: u.username }));
       refresh();
     } catch (e) { showError(e); ev.target.closest('button').disabled = false; }
   };
@@ -56,7 +54,7 @@ function usersCard(users, refresh) {
       u.disabled ? actionButton('user-enable', 'check', t('admin.enable'), act(u, 'enable'))
         : actionButton('user-disable', 'ban', t('admin.disable'), act(u, 'disable'), 'outline-danger'),
       actionButton('user-reset', 'key', t('admin.reset'), async () => {
-        if (await resetPassword(u)) toast(t('admin.done.password', { name: u.username }));
+        if (await resetPassword(u, ctx.api.users)) toast(t('admin.done.password', { name: u.username }));
         refresh();
       }))));
   return card(t('admin.users'), h('div.table-responsive', h('table.table.table-hover.align-middle.mb-0',
@@ -67,7 +65,7 @@ function usersCard(users, refresh) {
     h('tbody', users.map(row)))), { bodyCls: 'p-0', actions: badge(String(users.length)) });
 }
 
-function createCard(onCreated) {
+function createCard(ctx, onCreated) {
   const username = h('input.form-control', { type: 'text', testid: 'user-create-username', name: 'new-username', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '63' });
   const password = h('input.form-control', { type: 'password', testid: 'user-create-password', name: 'new-password', autocomplete: 'new-password' });
   const role = select([{ value: 'user', label: t('role.user') }, { value: 'admin', label: t('role.admin') }], { value: 'user', testid: 'user-create-role' });
@@ -85,7 +83,7 @@ function createCard(onCreated) {
     setInvalid(password, null);
     submit.disabled = true;
     try {
-      const u = await api.post('/users', { username: username.value.trim(), password: password.value, role: role.value }, { label: t('admin.creating') });
+      const u = await ctx.api.users.create({ username: username.value.trim(), password: password.value, role: role.value }, { label: t('admin.creating') });
       toast(t('admin.created', { name: u.username }));
       username.value = '';
       password.value = '';
@@ -102,10 +100,10 @@ function createCard(onCreated) {
   return card(t('admin.createTitle'), form);
 }
 
-function notificationsCard(items, refresh) {
+function notificationsCard(items, ctx, refresh) {
   const read = async (n, btn) => {
     btn.disabled = true;
-    try { await api.post(`/notifications/${n.id}/read`); refresh(); } catch (e) { showError(e); btn.disabled = false; }
+    try { await ctx.api.notifications.markRead(n.id); refresh(); } catch (e) { showError(e); btn.disabled = false; }
   };
   const unread = items.filter((n) => !n.read).length;
   const list = items.length ? h('div.list-group.list-group-flush', items.map((n) => h(`div.list-group-item.notification-row${n.read ? '.is-read' : ''}`, { testid: 'notification-row', dataset: { id: n.id, kind: n.kind } },
@@ -124,12 +122,12 @@ function notificationsCard(items, refresh) {
 export async function render(view, ctx) {
   const usersHost = h('div');
   const notesHost = h('div');
-  const loadUsers = async () => clear(usersHost, usersCard(await api.listAll('/users', { signal: ctx.signal }), () => loadUsers().catch(showError)));
-  const loadNotes = async () => clear(notesHost, notificationsCard((await api.get('/notifications', { signal: ctx.signal, query: { limit: 100 } })).items, () => loadNotes().catch(showError)));
+  const loadUsers = async () => clear(usersHost, usersCard(await ctx.api.users.list({ signal: ctx.signal }), ctx, () => loadUsers().catch(showError)));
+  const loadNotes = async () => clear(notesHost, notificationsCard(await ctx.api.notifications.list({ signal: ctx.signal, limit: 100 }), ctx, () => loadNotes().catch(showError)));
   await Promise.all([loadUsers(), loadNotes()]);
   view.append(pageHeader(t('admin.title'), { subtitle: t('admin.subtitle') }),
     h('div.d-flex.flex-column.gap-4', usersHost,
       h('div.row.g-4',
         h('div.col-xl-8', notesHost),
-        h('div.col-xl-4', createCard(() => loadUsers().catch(showError))))));
+        h('div.col-xl-4', createCard(ctx, () => loadUsers().catch(showError))))));
 }

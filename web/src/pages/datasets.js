@@ -1,19 +1,17 @@
 // pages/datasets.js - #/datasets and #/datasets/ID. A master-detail page:
 // the upload card and the list of datasets on one side, and on the other the
-// profile of the chosen dataset (pages/dataset.js) or, with none chosen, a
+// profile of the chosen dataset (views/profile.js) or, with none chosen, a
 // "continue where you left off" panel. An upload keeps running when the user
 // goes elsewhere (its state lives in this module, and the busy indicator
-// can cancel it); deleting offers Undo (POST /datasets/ID/restore).
+// can cancel it); deleting offers Undo (the datasets client's restore).
 
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
 import { fmtInt, fmtBytes, fmtAgo, fmtDate } from '../format.js';
 import { dropZone } from '../dropzone.js';
 import { pageHeader, card, errorAlert, progressBar, toast, showError, emptyState, button, linkButton, badge } from '../ui.js';
-import { renderProfile, profileActions } from './dataset.js';
+import { renderProfile, profileActions } from '../views/profile.js';
 
 /* ---- the upload, which outlives the page ----------------------------------------------- */
 
@@ -25,24 +23,21 @@ const setUpload = (patch) => {
   for (const fn of uploadListeners) fn(upload);
 };
 
-function startUpload(file, name, navigate) {
+function startUpload(file, name, ctx) {
   if (upload?.phase === 'uploading' || upload?.phase === 'processing') upload.abort?.();
-  const form = new FormData();
-  if (name) form.append('name', name);
-  form.append('file', file, file.name);
-  const job = api.upload('/datasets', form, {
+  const job = ctx.api.datasets.upload(file, name, {
     label: t('datasets.uploading', { name: file.name }),
     onProgress: (p) => setUpload({ progress: p, phase: p >= 1 ? 'processing' : 'uploading' }),
   });
   setUpload({ file, progress: 0, phase: 'uploading', error: null, abort: job.abort, dataset: null });
   job.promise.then((ds) => {
     setUpload({ progress: 1, phase: 'done', dataset: ds });
-    prefs.set({ last_dataset_id: ds.id });
+    ctx.prefs.set({ last_dataset_id: ds.id });
     const here = location.hash.startsWith('#/datasets');
     toast(t('datasets.uploaded', { name: ds.name, rows: fmtInt(ds.rows), features: fmtInt(ds.features) }), {
       action: here ? null : { label: t('common.open'), href: `#/datasets/${ds.id}` },
     });
-    if (here) navigate(`#/datasets/${ds.id}`);
+    if (here) ctx.navigate(`#/datasets/${ds.id}`);
   }, (e) => {
     setUpload({ phase: e.kind === 'abort' ? 'cancelled' : 'error', error: e });
   });
@@ -82,7 +77,7 @@ function uploadCard(ctx) {
     inputTestid: 'upload-input',
     inputLabel: t('datasets.chooseFile'),
     onFile: (file) => {
-      startUpload(file, name.value.trim(), ctx.navigate);
+      startUpload(file, name.value.trim(), ctx);
       zone.reset();
     },
   });
@@ -135,16 +130,20 @@ function listCard(items, activeId, onDelete) {
 
 /* ---- "continue where you left off" -------------------------------------------------------- */
 
-async function resumeCard(items, signal) {
+async function resumeCard(items, ctx) {
   const links = [];
-  const lastDs = items.find((d) => d.id === prefs.pref('last_dataset_id'));
+  const lastDs = items.find((d) => d.id === ctx.prefs.get('last_dataset_id'));
   if (lastDs) links.push({ icon: 'database', label: t('resume.dataset'), name: lastDs.name, href: `#/datasets/${lastDs.id}` });
-  const lookups = [['last_model_id', '/models/', 'model', 'resume.model', '#/models/'], ['last_diagnosis_id', '/diagnoses/', 'diagnose', 'resume.diagnosis', '#/diagnoses/']];
-  const found = await Promise.all(lookups.map(async ([key, path, ic, label, href]) => {
-    const id = prefs.pref(key);
+  const quiet = { signal: ctx.signal, quiet: true, retry: false };
+  const lookups = [
+    ['last_model_id', (id) => ctx.api.models.get(id, quiet), 'model', 'resume.model', '#/models/'],
+    ['last_diagnosis_id', (id) => ctx.api.diagnoses.page(id, { ...quiet, limit: 1 }), 'diagnose', 'resume.diagnosis', '#/diagnoses/'],
+  ];
+  const found = await Promise.all(lookups.map(async ([key, read, ic, label, href]) => {
+    const id = ctx.prefs.get(key);
     if (!id) return null;
     try {
-      const obj = await api.get(`${path}${id}`, { signal, quiet: true, query: path === '/diagnoses/' ? { limit: 1 } : undefined, retry: false });
+      const obj = await read(id);
       return { icon: ic, label: t(label), name: obj.name, href: `${href}${id}` };
     } catch { return null; }
   }));
@@ -165,26 +164,26 @@ function stepsCard() {
 export async function render(view, ctx) {
   const id = ctx.params.id || null;
   const [items, dataset] = await Promise.all([
-    api.listAll('/datasets', { signal: ctx.signal }),
-    id ? api.get(`/datasets/${id}`, { signal: ctx.signal }) : null,
+    ctx.api.datasets.list({ signal: ctx.signal }),
+    id ? ctx.api.datasets.get(id, { signal: ctx.signal }) : null,
   ]);
-  if (dataset) prefs.set({ last_dataset_id: dataset.id });
+  if (dataset) ctx.prefs.set({ last_dataset_id: dataset.id });
 
   const onDelete = async (ds, btn) => {
     btn.disabled = true;
     try {
-      await api.del(`/datasets/${ds.id}`);
+      await ctx.api.datasets.remove(ds.id);
     } catch (e) {
       btn.disabled = false;
       showError(e);
       return;
     }
     view.querySelector(`[data-testid="dataset-row"][data-id="${ds.id}"]`)?.remove(); // at once, before the list reloads
-    if (prefs.pref('last_dataset_id') === ds.id) prefs.set({ last_dataset_id: null });
+    if (ctx.prefs.get('last_dataset_id') === ds.id) ctx.prefs.set({ last_dataset_id: null });
     toast(t('datasets.deleted', { name: ds.name }), {
       variant: 'info',
       undo: async () => {
-        await api.post(`/datasets/${ds.id}/restore`);
+        await ctx.api.datasets.restore(ds.id);
         toast(t('datasets.restored', { name: ds.name }));
         ctx.navigate(`#/datasets/${ds.id}`);
       },
@@ -200,12 +199,15 @@ export async function render(view, ctx) {
     view.append(pageHeader(dataset.name, {
       eyebrow: t('datasets.eyebrow'),
       subtitle: t('datasets.subtitleOne', { date: fmtDate(dataset.created_at), size: fmtBytes(dataset.size_bytes) }),
-      actions: profileActions(dataset, (ev) => onDelete(dataset, ev.currentTarget)),
+      actions: profileActions(dataset, {
+        downloadUrl: ctx.api.datasets.downloadUrl(dataset.id),
+        onDelete: (ev) => onDelete(dataset, ev.currentTarget),
+      }),
     }));
     renderProfile(detail, dataset);
   } else {
     view.append(pageHeader(t('datasets.title'), { subtitle: t('datasets.subtitle') }));
-    const resume = await resumeCard(items, ctx.signal);
+    const resume = await resumeCard(items, ctx);
     detail.append(...[resume, stepsCard()].filter(Boolean));
     if (items.length) detail.append(linkButton(t('datasets.goTrain'), '#/train', { iconName: 'train', variant: 'primary', attrs: { class: 'align-self-start' } }));
   }

@@ -8,8 +8,6 @@
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
 import { rowsFromPaste, PasteError } from '../csv.js';
 import { dropZone } from '../dropzone.js';
 import { fmtInt, fmtAgo, fmtBytes } from '../format.js';
@@ -34,8 +32,8 @@ function template(model) {
 
 export async function render(view, ctx) {
   const [models, recent] = await Promise.all([
-    api.listAll('/models', { signal: ctx.signal }),
-    api.get('/diagnoses', { signal: ctx.signal, query: { limit: 8 } }).then((r) => r.items),
+    ctx.api.models.list({ signal: ctx.signal }),
+    ctx.api.diagnoses.recent({ signal: ctx.signal, limit: 8 }),
   ]);
   view.append(pageHeader(t('diagnose.title'), { subtitle: t('diagnose.subtitle') }));
   const side = h('div.col-lg-4', recentCard(recent));
@@ -44,7 +42,7 @@ export async function render(view, ctx) {
       linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' })))), side));
     return;
   }
-  const wanted = Number(ctx.query.model) || prefs.pref('last_model_id');
+  const wanted = Number(ctx.query.model) || ctx.prefs.get('last_model_id');
   const modelSelect = select(models.map((m) => ({ value: m.id, label: t('diagnose.modelOption', { name: m.name, classes: m.classes, features: m.features }) })), {
     value: models.some((m) => m.id === wanted) ? wanted : models[0].id, testid: 'diagnose-model',
   });
@@ -74,7 +72,7 @@ export async function render(view, ctx) {
   const insertTemplate = button(t('diagnose.template'), {
     variant: 'link', size: 'sm', iconName: 'paste',
     onClick: async () => {
-      const m = await api.get(`/models/${modelSelect.value}`, { signal: ctx.signal });
+      const m = await ctx.api.models.get(modelSelect.value, { signal: ctx.signal });
       if (!paste.value.trim() || paste.value === paste.dataset.template) {
         paste.value = template(m);
         paste.dataset.template = paste.value;
@@ -91,12 +89,8 @@ export async function render(view, ctx) {
   const pasteError = (e) => h('div.alert.alert-danger.mb-0', { role: 'alert', testid: 'diagnose-error' }, icon('alert'), ' ', t(e.key, e.params));
 
   const sendFile = async (modelId) => {
-    const form = new FormData();
-    form.append('model_id', String(modelId));
-    if (name.value.trim()) form.append('name', name.value.trim());
-    form.append('file', file, file.name);
     const bar = progressBar({ testid: 'diagnose-progress', label: t('diagnose.uploadProgress') });
-    const up = api.upload('/diagnoses', form, { label: t('diagnose.uploading', { name: file.name }), onProgress: (p) => bar.set(p) });
+    const up = ctx.api.diagnoses.fromFile(modelId, file, name.value.trim(), { label: t('diagnose.uploading', { name: file.name }), onProgress: (p) => bar.set(p) });
     clear(progressHost, h('div.d-flex.align-items-center.gap-2.mt-3', h('div.flex-grow-1', bar.el),
       button(t('common.cancel'), { variant: 'outline-secondary', size: 'sm', onClick: () => up.abort() })));
     try { return await up.promise; } finally { clear(progressHost); }
@@ -104,7 +98,7 @@ export async function render(view, ctx) {
 
   const sendPaste = (modelId) => {
     const rows = rowsFromPaste(paste.value);
-    return api.post('/diagnoses', { model_id: modelId, rows, name: name.value.trim() || t('diagnose.quickName') }, { label: t('diagnose.running'), query: { limit: 50 } });
+    return ctx.api.diagnoses.fromRows(modelId, rows, name.value.trim() || t('diagnose.quickName'), { label: t('diagnose.running'), limit: 50 });
   };
 
   const form = h('form', { novalidate: true },
@@ -134,7 +128,7 @@ export async function render(view, ctx) {
     submit.disabled = true;
     try {
       const answer = file ? await sendFile(modelId) : await sendPaste(modelId);
-      prefs.set({ last_model_id: modelId });
+      ctx.prefs.set({ last_model_id: modelId });
       ctx.navigate(destination(answer));
     } catch (e) {
       if (e instanceof PasteError) showError(pasteError(e));

@@ -1,20 +1,18 @@
 // pages/diagnosis.js - #/diagnoses/ID: the results of a diagnosis. The class
 // distribution (bar or pie), the confidence histogram and a 2-D PCA scatter
-// of the samples coloured by predicted class, from GET .../projection
-// (max_points=5000, so large results stay fluid: the server samples, the
+// of the samples coloured by predicted class, from the diagnoses client's
+// projection() (max_points=5000, so large results stay fluid: the server samples, the
 // scatter uses ECharts' large mode, and the page says when it is sampled);
 // then the sortable, paginated results table and the downloads. With
 // labels in the input, the evaluation against them is shown too.
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
 import { chart, toolbox, axisStyle, emptyOption, rotateFor } from '../charts.js';
 import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
-import { resultsTable } from '../results.js';
-import { perClassTable, confusionChart } from './model.js';
+import { resultsTable } from '../views/results.js';
+import { perClassTable, confusionChart } from '../views/metrics.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -142,8 +140,8 @@ function chartTypeSwitch(onPick) {
 
 export async function render(view, ctx) {
   const id = ctx.params.id;
-  const diag = await api.get(`/diagnoses/${id}`, { signal: ctx.signal, query: { offset: 0, limit: PAGE } });
-  prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
+  const diag = await ctx.api.diagnoses.page(id, { signal: ctx.signal, offset: 0, limit: PAGE });
+  ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
   let proj = null;
   let classType = 'bar';
 
@@ -152,8 +150,8 @@ export async function render(view, ctx) {
     onClick: async () => {
       if (!await confirmDialog({ title: t('diagnosis.deleteTitle'), message: t('diagnosis.deleteText', { name: diag.name }), okLabel: t('common.delete') })) return;
       try {
-        await api.del(`/diagnoses/${diag.id}`);
-        if (prefs.pref('last_diagnosis_id') === diag.id) prefs.set({ last_diagnosis_id: null });
+        await ctx.api.diagnoses.remove(diag.id);
+        if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
         toast(t('diagnosis.deleted', { name: diag.name }), { variant: 'info' });
         ctx.navigate('#/diagnose');
       } catch (e) { showError(e); }
@@ -165,8 +163,8 @@ export async function render(view, ctx) {
     subtitle: [t('diagnosis.subtitle', { rows: fmtInt(diag.rows), date: fmtDate(diag.created_at) }), ' · ',
       diag.model_id ? h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id })) : t('diagnosis.modelGone')],
     actions: [
-      linkButton(t('diagnosis.downloadCsv'), api.url(`/diagnoses/${diag.id}/download`, { format: 'csv' }), { iconName: 'download', testid: 'download-csv', download: `diagnosis-${diag.id}.csv` }),
-      linkButton(t('diagnosis.downloadJson'), api.url(`/diagnoses/${diag.id}/download`, { format: 'json' }), { iconName: 'download', testid: 'download-json', download: `diagnosis-${diag.id}.json` }),
+      linkButton(t('diagnosis.downloadCsv'), ctx.api.diagnoses.downloadUrl(diag.id, 'csv'), { iconName: 'download', testid: 'download-csv', download: `diagnosis-${diag.id}.csv` }),
+      linkButton(t('diagnosis.downloadJson'), ctx.api.diagnoses.downloadUrl(diag.id, 'json'), { iconName: 'download', testid: 'download-json', download: `diagnosis-${diag.id}.json` }),
       diag.model_id && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
       del,
     ],
@@ -202,14 +200,14 @@ export async function render(view, ctx) {
   const conf = chart(confEl, (c) => confidenceOption(c, proj));
   const scatter = chart(scatterEl, (c) => scatterOption(c, proj));
   if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics);
-  resultsTable(tableHost, diag, { signal: ctx.signal });
+  resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses });
 
   const loadProjection = async () => {
     clear(projError);
     try {
-      proj = await api.get(`/diagnoses/${diag.id}/projection`, { signal: ctx.signal, query: { max_points: MAX_POINTS }, label: t('diagnosis.loadingProjection') });
+      proj = await ctx.api.diagnoses.projection(diag.id, { signal: ctx.signal, maxPoints: MAX_POINTS, label: t('diagnosis.loadingProjection') });
     } catch (e) {
-      if (api.isAbort(e)) return;
+      if (ctx.signal.aborted) return;
       proj = { points: [], classes: diag.classes };
       clear(projError, errorAlert(e, { retry: loadProjection }));
     }

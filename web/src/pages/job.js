@@ -1,43 +1,16 @@
-// pages/job.js - #/jobs/ID: a job as it runs. Polls GET /jobs/ID about every
-// 500 ms (jobs.js) and updates the state, the progress bar, the round, the
-// elapsed and remaining time and the live loss curve in place, without
+// pages/job.js - #/jobs/ID: a job as it runs. Reads the job about every
+// 500 ms (ctx.pollJob) and updates the state, the progress bar, the round,
+// the elapsed and remaining time and the live loss curve in place, without
 // re-rendering. Cancel asks the server to stop the job; leaving the page
 // while it runs hands it to a background watcher that toasts at the end.
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
+import { chart } from '../charts.js';
 import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
 import { pageHeader, card, progressBar, stateBadge, statTile, button, linkButton, showError } from '../ui.js';
-import { poll, isFinished, watch, resultLink } from '../jobs.js';
-
-/* [round, loss] pairs, so that a value axis can grow without relabelling. */
-export function lossSeries(train = [], valid = []) {
-  const pairs = (arr) => arr.map((v, i) => [i + 1, v === null ? null : v]).filter((p) => p[1] !== null);
-  return { train: pairs(train), valid: pairs(valid) };
-}
-
-/* The loss-curve option shared by the job page and the model page. */
-export function lossOption(c, s, { empty, name, markRound } = {}) {
-  if (!s.train.length) return emptyOption(c, empty);
-  const line = (label, data) => ({ name: label, type: 'line', data, showSymbol: false, lineStyle: { width: 2 }, animation: false });
-  const valid = s.valid.length ? line(t('job.validLoss'), s.valid) : null;
-  if (valid && markRound) {
-    valid.markLine = { symbol: 'none', animation: false, label: { formatter: t('model.bestRound', { n: markRound }), color: c.muted }, lineStyle: { type: 'dashed', color: c.muted }, data: [{ xAxis: markRound }] };
-  }
-  return {
-    animation: false, // a live curve is redrawn twice a second; animated axes would leave ghost labels
-    toolbox: toolbox(name, { zoom: true }),
-    tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? v.toFixed(4) : '—') },
-    legend: { bottom: 0, left: 'center', textStyle: { color: c.text } },
-    grid: { left: 8, right: 24, top: 40, bottom: 76, containLabel: true },
-    xAxis: { type: 'value', name: t('job.roundAxis'), nameLocation: 'middle', nameGap: 26, min: 1, max: 'dataMax', minInterval: 1, ...axisStyle(c), splitLine: { show: false } },
-    yAxis: { type: 'value', name: t('job.lossAxis'), scale: true, ...axisStyle(c) },
-    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 14, bottom: 30 }],
-    series: [line(t('job.trainLoss'), s.train), valid].filter(Boolean),
-  };
-}
+import { isFinished, resultLink } from '../jobwatch.js';
+import { lossSeries, lossOption } from '../views/loss.js';
 
 const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
 
@@ -65,7 +38,7 @@ function attemptsTable(job) {
 }
 
 export async function render(view, ctx) {
-  let job = await api.get(`/jobs/${ctx.params.id}`, { signal: ctx.signal });
+  let job = await ctx.api.jobs.get(ctx.params.id, { signal: ctx.signal });
   const isTrain = job.type === 'train';
   ctx.setNav(isTrain ? 'train' : 'diagnose');
 
@@ -86,7 +59,7 @@ export async function render(view, ctx) {
     onClick: async () => {
       cancel.disabled = true;
       try {
-        job = await api.post(`/jobs/${job.id}/cancel`, undefined, { label: t('job.cancelling') });
+        job = await ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') });
         update();
       } catch (e) {
         if (e.code !== 'conflict') showError(e);
@@ -156,8 +129,7 @@ export async function render(view, ctx) {
   }
 
   if (!isFinished(job)) {
-    poll(job.id, {
-      signal: ctx.signal,
+    ctx.pollJob(job.id, {
       onUpdate: (j) => {
         const was = job.state;
         job = j;
@@ -166,5 +138,5 @@ export async function render(view, ctx) {
       },
     }).catch(() => { /* page left */ });
   }
-  return () => { if (!isFinished(job)) watch(job); };
+  return () => { if (!isFinished(job)) ctx.watchJob(job); };
 }

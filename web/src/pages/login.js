@@ -3,11 +3,9 @@
 // username is kept; on success the app goes where the user was headed.
 
 import { h, clear } from '../dom.js';
-import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import * as session from '../session.js';
-import { loggedIn } from '../app.js';
 import { field, errorTitle } from '../ui.js';
+import { authCard } from '../views/auth-card.js';
 
 /* The login-specific wording for an error (server words when useful). */
 function loginError(e) {
@@ -15,20 +13,7 @@ function loginError(e) {
   return errorTitle(e);
 }
 
-export function authCard(title, subtitle, form, foot) {
-  document.title = `${title} · SystemHealer`;
-  return h('div.auth-wrap',
-    h('div.auth-card.card.shadow-lg',
-      h('div.card-body',
-        h('div.auth-logo', icon('logo')),
-        h('h1.h3.text-center.mb-1', { testid: 'page-title', tabindex: '-1' }, title),
-        h('p.text-center.text-body-secondary.mb-4', subtitle),
-        form,
-        foot)),
-    h('p.auth-note.text-center.text-body-secondary.small', t('auth.tagline')));
-}
-
-export async function render(view) {
+export async function render(view, ctx) {
   const username = h('input.form-control', { type: 'text', name: 'username', autocomplete: 'username', required: true, testid: 'login-username', autocapitalize: 'none', spellcheck: 'false' });
   const password = h('input.form-control', { type: 'password', name: 'password', autocomplete: 'current-password', required: true, testid: 'login-password' });
   const remember = h('input.form-check-input', { type: 'checkbox', name: 'remember', testid: 'login-remember' });
@@ -53,8 +38,8 @@ export async function render(view) {
     submit.disabled = true;
     clear(submit, h('span.spinner-border.spinner-border-sm.me-2', { 'aria-hidden': 'true' }), t('auth.signingIn'));
     try {
-      await session.login(username.value.trim(), password.value, remember.checked);
-      loggedIn();
+      await ctx.session.login(username.value.trim(), password.value, remember.checked);
+      ctx.session.loggedIn();
     } catch (e) {
       clear(errorBox, loginError(e));
       errorBox.hidden = false;

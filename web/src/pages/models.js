@@ -4,15 +4,13 @@
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
 import { fmtPct, fmtBytes, fmtAgo, fmtInt } from '../format.js';
 import { pageHeader, card, emptyState, linkButton, badge } from '../ui.js';
 import { icon } from '../icons.js';
 
-function modelRow(m, datasets) {
+function modelRow(m, datasets, ctx) {
   const ds = datasets.get(m.dataset_id);
-  const last = prefs.pref('last_model_id') === m.id;
+  const last = ctx.prefs.get('last_model_id') === m.id;
   return h(`tr.model-row${last ? '.table-active-soft' : ''}`, { testid: 'model-row', dataset: { id: m.id } },
     h('td.min-w-0',
       h('a.fw-semibold.text-break', { href: `#/models/${m.id}`, testid: 'model-open' }, m.name),
@@ -25,13 +23,13 @@ function modelRow(m, datasets) {
     h('td.d-none.d-lg-table-cell.text-nowrap', fmtAgo(m.created_at)),
     h('td.text-end.text-nowrap',
       h('a.btn.btn-sm.btn-icon.btn-ghost', { href: `#/diagnose?model=${m.id}`, 'aria-label': t('models.diagnoseWith', { name: m.name }), title: t('nav.diagnose') }, icon('diagnose')),
-      h('a.btn.btn-sm.btn-icon.btn-ghost', { href: api.url(`/models/${m.id}/download`), download: '', 'aria-label': t('models.downloadNamed', { name: m.name }), title: t('model.downloadModel') }, icon('download'))));
+      h('a.btn.btn-sm.btn-icon.btn-ghost', { href: ctx.api.models.downloadUrl(m.id), download: '', 'aria-label': t('models.downloadNamed', { name: m.name }), title: t('model.downloadModel') }, icon('download'))));
 }
 
 export async function render(view, ctx) {
   const [models, datasets] = await Promise.all([
-    api.listAll('/models', { signal: ctx.signal }),
-    api.listAll('/datasets', { signal: ctx.signal, query: { include_deleted: 1 } }),
+    ctx.api.models.list({ signal: ctx.signal }),
+    ctx.api.datasets.list({ signal: ctx.signal, includeDeleted: true }),
   ]);
   const byId = new Map(datasets.map((d) => [d.id, d]));
   view.append(pageHeader(t('models.title'), {
@@ -52,6 +50,6 @@ export async function render(view, ctx) {
       h('th.text-end.d-none.d-lg-table-cell', { scope: 'col' }, t('models.col.size')),
       h('th.d-none.d-lg-table-cell', { scope: 'col' }, t('models.col.created')),
       h('th.text-end', { scope: 'col' }, h('span.visually-hidden', t('models.col.actions'))))),
-    h('tbody', models.map((m) => modelRow(m, byId))))), { bodyCls: 'p-0' }),
+    h('tbody', models.map((m) => modelRow(m, byId, ctx))))), { bodyCls: 'p-0' }),
   h('p.small.text-body-secondary.mt-3', t('models.count', { count: models.length, n: fmtInt(models.length) })));
 }

@@ -1,10 +1,9 @@
 // pages/settings.js - #/settings: the look of the UI for this user -
 // language, theme, chart palette and density. Each change applies at once
-// and is saved to the user's preferences on the server (prefs.js).
+// and is saved to the user's preferences on the server (ctx.prefs).
 
 import { h } from '../dom.js';
 import { t, LANGUAGES } from '../i18n.js';
-import * as prefs from '../prefs.js';
 import { PALETTES, chart, axisStyle } from '../charts.js';
 import { pageHeader, card, field, select, toast } from '../ui.js';
 
@@ -12,7 +11,7 @@ function swatches(name) {
   return h('span.swatches', { 'aria-hidden': 'true' }, PALETTES[name].slice(0, 6).map((c) => h('span.swatch', { style: { background: c } })));
 }
 
-function bind(control, key, after) {
+function bind(prefs, control, key, after) {
   control.addEventListener('change', () => {
     prefs.set({ [key]: control.value });
     after?.(control.value);
@@ -29,18 +28,19 @@ function markPalette(list, name) {
   }
 }
 
-export async function render(view) {
+export async function render(view, ctx) {
+  const { prefs } = ctx;
   const previewEl = h('div.chart.chart-small', { testid: 'chart-palette-preview', role: 'img', 'aria-label': t('settings.preview') });
-  const language = bind(select(LANGUAGES.map((l) => ({ value: l.code, label: l.name })), { value: prefs.pref('language'), testid: 'settings-language' }), 'language');
-  const theme = bind(select(['light', 'dark', 'auto'].map((v) => ({ value: v, label: t(`settings.theme.${v}`) })), { value: prefs.pref('theme'), testid: 'theme-select' }), 'theme');
-  const density = bind(select(['comfortable', 'compact'].map((v) => ({ value: v, label: t(`settings.density.${v}`) })), { value: prefs.pref('density'), testid: 'density-select' }), 'density');
+  const language = bind(prefs, select(LANGUAGES.map((l) => ({ value: l.code, label: l.name })), { value: prefs.get('language'), testid: 'settings-language' }), 'language');
+  const theme = bind(prefs, select(['light', 'dark', 'auto'].map((v) => ({ value: v, label: t(`settings.theme.${v}`) })), { value: prefs.get('theme'), testid: 'theme-select' }), 'theme');
+  const density = bind(prefs, select(['comfortable', 'compact'].map((v) => ({ value: v, label: t(`settings.density.${v}`) })), { value: prefs.get('density'), testid: 'density-select' }), 'density');
 
-  const preview = h('div.palette-list', Object.keys(PALETTES).map((name) => h(`button.palette-option${prefs.pref('palette') === name ? '.active' : ''}`, {
-    type: 'button', 'aria-pressed': String(prefs.pref('palette') === name), 'aria-label': t(`settings.palette.${name}`), dataset: { palette: name },
+  const preview = h('div.palette-list', Object.keys(PALETTES).map((name) => h(`button.palette-option${prefs.get('palette') === name ? '.active' : ''}`, {
+    type: 'button', 'aria-pressed': String(prefs.get('palette') === name), 'aria-label': t(`settings.palette.${name}`), dataset: { palette: name },
     on: { click: () => { palette.value = name; palette.dispatchEvent(new Event('change')); } },
   }, swatches(name), h('span', t(`settings.palette.${name}`)))));
 
-  const palette = bind(select(Object.keys(PALETTES).map((v) => ({ value: v, label: t(`settings.palette.${v}`) })), { value: prefs.pref('palette'), testid: 'palette-select' }), 'palette',
+  const palette = bind(prefs, select(Object.keys(PALETTES).map((v) => ({ value: v, label: t(`settings.palette.${v}`) })), { value: prefs.get('palette'), testid: 'palette-select' }), 'palette',
     (name) => markPalette(preview, name));
 
   view.append(pageHeader(t('settings.title'), { subtitle: t('settings.subtitle') }),

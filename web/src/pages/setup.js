@@ -4,12 +4,10 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import * as session from '../session.js';
-import { loggedIn, setupAlreadyDone } from '../app.js';
 import { field, errorTitle, errorLocation } from '../ui.js';
-import { authCard } from './login.js';
+import { authCard } from '../views/auth-card.js';
 
-export async function render(view) {
+export async function render(view, ctx) {
   const token = h('input.form-control.font-monospace', { type: 'text', name: 'token', autocomplete: 'one-time-code', required: true, testid: 'setup-token', placeholder: 'XXXXX-XXXXX-XXXXX-XXXXX', spellcheck: 'false', autocapitalize: 'characters' });
   const username = h('input.form-control', { type: 'text', name: 'username', autocomplete: 'username', required: true, testid: 'setup-username', autocapitalize: 'none', spellcheck: 'false' });
   const password = h('input.form-control', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: '8', testid: 'setup-password' });
@@ -27,15 +25,15 @@ export async function render(view) {
     errorBox.hidden = true;
     submit.disabled = true;
     try {
-      await session.setup(token.value.trim(), username.value.trim(), password.value);
-      loggedIn();
+      await ctx.session.setup(token.value.trim(), username.value.trim(), password.value);
+      ctx.session.loggedIn();
     } catch (e) {
       const where = errorLocation(e);
       // The server's own words add something only where the input was refused.
       const detail = e.code === 'invalid_data' || e.code === 'bad_request' ? e.message : '';
       clear(errorBox, h('div.fw-semibold', errorTitle(e)), detail && h('div.small', where ? `${where}: ${detail}` : detail));
       errorBox.hidden = false;
-      if (e.code === 'conflict') setTimeout(setupAlreadyDone, 1500);
+      if (e.code === 'conflict') setTimeout(ctx.session.setupAlreadyDone, 1500);
     } finally {
       submit.disabled = false;
     }

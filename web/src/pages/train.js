@@ -1,36 +1,28 @@
 // pages/train.js - #/train[?dataset=ID]: choose a dataset and an algorithm,
-// adjust the parameters (defaults and help text from params.js), start a
-// training job and go to its live page. Checks ranges before sending, and
-// maps the server's invalid_params field back onto the input it names.
-// A side panel lists recent jobs so that running ones are one click away.
+// adjust the parameters, start a training job and go to its live page. The
+// algorithms and their parameters (defaults, ranges, help) come from the
+// server (ctx.api.algorithms); switching the algorithm re-renders its
+// parameters. Types and ranges are checked before sending, and the server's
+// invalid_params field is mapped back onto the input it names. A side panel
+// lists recent jobs so that running ones are one click away.
 
 import { h, clear } from '../dom.js';
-import { t } from '../i18n.js';
-import * as api from '../api.js';
-import * as prefs from '../prefs.js';
-import { PARAMS, readParam } from '../params.js';
+import { t, has } from '../i18n.js';
 import { fmtInt, fmtAgo, fmtPct } from '../format.js';
 import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button } from '../ui.js';
-import { isFinished } from '../jobs.js';
+import { isFinished } from '../jobwatch.js';
+import { paramControl, paramField, readParam, setParamValue } from '../views/param-fields.js';
 
-function paramControl(p) {
-  const testid = `param-${p.name}`;
-  if (p.kind === 'bool') return h('input.form-check-input', { type: 'checkbox', checked: p.def, testid, name: testid });
-  if (p.kind === 'choice') return select(p.choices.map((c) => ({ value: c, label: t(`param.${p.name}.${c}`) })), { value: p.def, testid });
-  return h('input.form-control', {
-    type: 'number', testid, name: testid, value: String(p.def), inputmode: p.kind === 'int' ? 'numeric' : 'decimal',
-    step: p.kind === 'int' ? '1' : String(p.step || 'any'), min: p.min !== undefined && !p.minExclusive ? String(p.min) : null,
-    max: p.max !== undefined ? String(p.max) : null,
-  });
-}
+// Shown first; every other parameter goes under "Advanced" (presentation
+// only: which parameters exist is the server's answer).
+const MAIN = ['rounds', 'learning_rate', 'max_depth', 'early_stopping_rounds', 'cv_folds'];
 
-function paramField(p, controls) {
-  const control = paramControl(p);
-  controls.set(p.name, control);
-  const help = t(`param.${p.name}.help`, { def: p.kind === 'bool' ? t(p.def ? 'common.yes' : 'common.no') : p.def });
-  return h(p.kind === 'bool' ? 'div.col-12' : 'div.col-sm-6.col-xl-4',
-    field(t(`param.${p.name}.label`), control, { help, cls: 'mb-0' }));
-}
+// The algorithm last chosen here, so that a re-render (a change of
+// language) keeps it along with the typed values.
+let chosenAlgo = null;
+
+const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`) : name);
+const algoHelp = (name) => (has(`train.algoHelp.${name}`) ? t(`train.algoHelp.${name}`) : null);
 
 function datasetLabel(d) {
   return t('train.datasetOption', { name: d.name, rows: fmtInt(d.rows), features: fmtInt(d.features) });
@@ -44,97 +36,158 @@ function jobsCard(jobs) {
       !isFinished(j) && h('span.ms-auto', fmtPct(j.progress, 0)))))), { bodyCls: 'p-0' });
 }
 
-export async function render(view, ctx) {
-  const [datasets, jobs] = await Promise.all([
-    api.listAll('/datasets', { signal: ctx.signal }),
-    api.get('/jobs', { signal: ctx.signal, query: { limit: 8 } }).then((r) => r.items),
-  ]);
-  view.append(pageHeader(t('train.title'), { subtitle: t('train.subtitle') }));
-  const side = h('div.col-lg-4', jobsCard(jobs));
-  if (!datasets.length) {
-    view.append(h('div.row.g-4', h('div.col-lg-8', card(null, emptyState('database', t('train.noDatasets'), t('train.noDatasetsText'),
-      linkButton(t('train.goUpload'), '#/datasets', { variant: 'primary', iconName: 'upload' })))), side));
-    return;
-  }
-  const wanted = Number(ctx.query.dataset) || prefs.pref('last_dataset_id');
-  const dsSelect = select(datasets.map((d) => ({ value: d.id, label: datasetLabel(d) })), {
-    value: datasets.some((d) => d.id === wanted) ? wanted : datasets[0].id, testid: 'train-dataset',
-  });
-  const algo = select([{ value: 'gbdt', label: t('train.algo.gbdt') }], { value: 'gbdt', testid: 'train-algo' });
-  const name = h('input.form-control', { type: 'text', testid: 'train-name', name: 'train-name', maxlength: '255', autocomplete: 'off' });
-  const setNamePlaceholder = () => {
-    const d = datasets.find((x) => String(x.id) === dsSelect.value);
-    name.placeholder = d ? `${d.name} (gbdt)` : '';
-  };
-  setNamePlaceholder();
-  dsSelect.addEventListener('change', setNamePlaceholder);
+/* Focuses a control, opening the "Advanced" section when it is inside. */
+function reveal(control) {
+  const det = control.closest('details');
+  if (det) det.open = true;
+  control.focus();
+}
 
+/* The parameter cards of one algorithm: {el, controls: Map(name -> control),
+ * params}. carry(p) may give a value to start from instead of p.default. */
+function paramCards(algo, carry) {
   const controls = new Map();
-  const main = PARAMS.filter((p) => p.main);
-  const advanced = PARAMS.filter((p) => !p.main);
-  const errorBox = h('div', { testid: 'train-error' });
-  const submit = button(t('train.start'), { iconName: 'play', type: 'submit', testid: 'train-start', attrs: { class: 'btn-lg' } });
+  const one = (p) => {
+    const v = carry(p);
+    const control = paramControl(p, v === undefined ? p.default : v);
+    controls.set(p.name, control);
+    return h(p.type === 'bool' ? 'div.col-12' : 'div.col-sm-6.col-xl-4', paramField(p, control));
+  };
+  let main = algo.params.filter((p) => MAIN.includes(p.name));
+  // the others, with the switches last where they do not break the rows of inputs
+  const rest = algo.params.filter((p) => !MAIN.includes(p.name));
+  let advanced = [...rest.filter((p) => p.type !== 'bool'), ...rest.filter((p) => p.type === 'bool')];
+  if (!main.length) [main, advanced] = [advanced, []];
   const reset = button(t('train.reset'), {
     variant: 'link', onClick: () => {
-      for (const p of PARAMS) {
-        const c = controls.get(p.name);
-        if (p.kind === 'bool') c.checked = p.def; else c.value = String(p.def);
-        setInvalid(c, null);
+      for (const p of algo.params) {
+        setParamValue(p, controls.get(p.name), p.default);
+        setInvalid(controls.get(p.name), null);
       }
     },
   });
+  const el = h('div.train-params',
+    card(t('train.params'), h('div.row.g-3', main.map(one)), { actions: reset, cls: 'mt-4' }),
+    advanced.length > 0 && h('details.card.app-card.mt-4.advanced',
+      h('summary.card-header', h('span.h6.mb-0', t('train.advanced')), h('span.small.text-body-secondary.ms-2', t('train.advancedHint'))),
+      h('div.card-body', h('div.row.g-3', advanced.map(one)))));
+  return { el, controls, params: algo.params };
+}
 
+export async function render(view, ctx) {
+  // A failed algorithms request is shown in the form's place, with Retry.
+  const [datasets, jobs, algorithms] = await Promise.all([
+    ctx.api.datasets.list({ signal: ctx.signal }),
+    ctx.api.jobs.recent({ signal: ctx.signal, limit: 8 }),
+    ctx.api.algorithms.list({ signal: ctx.signal }).catch((e) => { if (ctx.signal.aborted) throw e; return e; }),
+  ]);
+  view.append(pageHeader(t('train.title'), { subtitle: t('train.subtitle') }));
+  const side = h('div.col-lg-4', jobsCard(jobs));
+  const emptyCard = (...args) => view.append(h('div.row.g-4', h('div.col-lg-8', card(null, emptyState(...args))), side));
+  if (!Array.isArray(algorithms)) {
+    view.append(h('div.row.g-4', h('div.col-lg-8', errorAlert(algorithms, { testid: 'train-error', retry: ctx.rerender })), side));
+    return;
+  }
+  if (!datasets.length) {
+    emptyCard('database', t('train.noDatasets'), t('train.noDatasetsText'),
+      linkButton(t('train.goUpload'), '#/datasets', { variant: 'primary', iconName: 'upload' }));
+    return;
+  }
+  if (!algorithms.length) {
+    emptyCard('train', t('train.noAlgorithms'), t('train.noAlgorithmsText'));
+    return;
+  }
+  const wanted = Number(ctx.query.dataset) || ctx.prefs.get('last_dataset_id');
+  const dsSelect = select(datasets.map((d) => ({ value: d.id, label: datasetLabel(d) })), {
+    value: datasets.some((d) => d.id === wanted) ? wanted : datasets[0].id, testid: 'train-dataset',
+  });
+  const algoOf = (name) => algorithms.find((a) => a.name === name);
+  const algo = select(algorithms.map((a) => ({ value: a.name, label: algoLabel(a.name) })), {
+    value: algoOf(chosenAlgo) ? chosenAlgo : algorithms[0].name, testid: 'train-algo',
+  });
+  const algoHelpText = h('span');
+  const name = h('input.form-control', { type: 'text', testid: 'train-name', name: 'train-name', maxlength: '255', autocomplete: 'off' });
+  const setNamePlaceholder = () => {
+    const d = datasets.find((x) => String(x.id) === dsSelect.value);
+    name.placeholder = d ? `${d.name} (${algo.value})` : '';
+  };
+  dsSelect.addEventListener('change', setNamePlaceholder);
+
+  // The parameters of the chosen algorithm. What was typed is remembered
+  // by name across switches, and comes back in a parameter of the same
+  // name and type.
+  const paramsHost = h('div');
+  const typed = new Map(); // name -> {type, value}
+  let current = null;
+  const showParams = () => {
+    for (const p of current?.params || []) {
+      const r = readParam(p, current.controls.get(p.name));
+      if (r.error || r.value === p.default) typed.delete(p.name);
+      else typed.set(p.name, { type: p.type, value: r.value });
+    }
+    const carry = (p) => (typed.get(p.name)?.type === p.type ? typed.get(p.name).value : undefined);
+    current = paramCards(algoOf(algo.value), carry);
+    clear(paramsHost, current.el);
+    clear(algoHelpText, algoHelp(algo.value));
+    chosenAlgo = algo.value;
+    setNamePlaceholder();
+  };
+  algo.addEventListener('change', () => { setInvalid(algo, null); showParams(); });
+  showParams();
+
+  const errorBox = h('div', { testid: 'train-error' });
+  const submit = button(t('train.start'), { iconName: 'play', type: 'submit', testid: 'train-start', attrs: { class: 'btn-lg' } });
   const form = h('form.train-form', { novalidate: true },
     card(t('train.data'), h('div.row.g-3',
       h('div.col-md-7', field(t('train.dataset'), dsSelect, { help: t('train.datasetHelp'), cls: 'mb-0' })),
-      h('div.col-md-5', field(t('train.algorithm'), algo, { help: t('train.algoHelp'), cls: 'mb-0' })),
+      h('div.col-md-5', field(t('train.algorithm'), algo, { help: algoHelpText, cls: 'mb-0' })),
       h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' })))),
-    card(t('train.params'), h('div.row.g-3', main.map((p) => paramField(p, controls))), { actions: reset, cls: 'mt-4' }),
-    h('details.card.app-card.mt-4.advanced',
-      h('summary.card-header', h('span.h6.mb-0', t('train.advanced')), h('span.small.text-body-secondary.ms-2', t('train.advancedHint'))),
-      h('div.card-body', h('div.row.g-3', advanced.map((p) => paramField(p, controls))))),
+    paramsHost,
     h('div.mt-4', errorBox),
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-3', submit, h('span.small.text-body-secondary', t('train.startHint'))));
 
+  /* The parameters to send ({} of values), or null with the first bad
+   * input focused. The main ones are always sent, the rest when changed. */
   const collect = () => {
     const params = {};
     let firstBad = null;
-    for (const p of PARAMS) {
-      const c = controls.get(p.name);
+    for (const p of current.params) {
+      const c = current.controls.get(p.name);
       const r = readParam(p, c);
       setInvalid(c, r.error ? t(r.error, r.args) : null);
       if (r.error) { firstBad = firstBad || c; continue; }
-      if (p.main || r.value !== p.def) params[p.name] = r.value;
+      if (MAIN.includes(p.name) || r.value !== p.default) params[p.name] = r.value;
     }
     if (firstBad) {
-      const det = firstBad.closest('details');
-      if (det) det.open = true;
-      firstBad.focus();
+      reveal(firstBad);
       return null;
     }
     return params;
   };
 
+  // The inputs a 422's details.field can name.
+  const fieldControl = (f) => {
+    if (f.startsWith('params.')) return current.controls.get(f.slice('params.'.length));
+    return { algo, dataset_id: dsSelect, name }[f];
+  };
+
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clear(errorBox);
+    for (const c of [algo, dsSelect, name]) setInvalid(c, null);
     const params = collect();
     if (!params) return;
-    const body = { type: 'train', dataset_id: Number(dsSelect.value), algo: algo.value, params };
-    if (name.value.trim()) body.name = name.value.trim();
+    const datasetId = Number(dsSelect.value);
     submit.disabled = true;
     try {
-      const job = await api.post('/jobs', body, { label: t('train.starting') });
-      prefs.set({ last_dataset_id: body.dataset_id });
+      const job = await ctx.api.jobs.train({ datasetId, algo: algo.value, params, name: name.value.trim() }, { label: t('train.starting') });
+      ctx.prefs.set({ last_dataset_id: datasetId });
       ctx.navigate(`#/jobs/${job.id}`);
     } catch (e) {
-      const fieldName = String(e.details?.field || '').replace(/^params\./, '');
-      const control = controls.get(fieldName);
+      const control = fieldControl(String(e.details?.field || ''));
       if (control) {
         setInvalid(control, e.message);
-        const det = control.closest('details');
-        if (det) det.open = true;
-        control.focus();
+        reveal(control);
       }
       clear(errorBox, errorAlert(e, { retry: e.kind === 'network' ? () => form.requestSubmit() : null }));
     } finally {

@@ -1,10 +1,12 @@
-// jobs.js - following jobs. poll() reads GET /jobs/{id} every ~500 ms (the
+// jobwatch.js - following jobs. poll() reads a job about every 500 ms (the
 // next read starts when the last one is answered, so a slow server is never
-// flooded) until the job is finished or the page goes away. watch() keeps an
+// flooded) until the job is finished or the signal fires. watch() keeps an
 // eye on a job the user left running while working elsewhere, and says with
-// a toast when it is done.
+// a toast when it is done. Both take the read function (the jobs client's
+// get, bound by app.js), so this module knows no client and pages may use
+// its helpers freely; pages get poll and watch through ctx.pollJob and
+// ctx.watchJob.
 
-import * as api from './api.js';
 import { t } from './i18n.js';
 import { toast } from './ui.js';
 
@@ -16,10 +18,11 @@ const sleep = (ms, signal) => new Promise((resolve, reject) => {
   signal?.addEventListener('abort', () => { clearTimeout(tm); reject(new DOMException('aborted', 'AbortError')); }, { once: true });
 });
 
-/* Calls onUpdate(job) after every read; resolves with the finished job. */
-export async function poll(id, { signal, interval = 500, onUpdate } = {}) {
+/* read() -> the job now. Calls onUpdate(job) after every read; resolves
+ * with the finished job. */
+export async function poll(read, { signal, interval = 500, onUpdate } = {}) {
   for (;;) {
-    const job = await api.get(`/jobs/${id}`, { signal, quiet: true });
+    const job = await read();
     onUpdate?.(job);
     if (isFinished(job)) return job;
     await sleep(interval, signal);
@@ -35,10 +38,12 @@ export function resultLink(job) {
   return `#/jobs/${job.id}`;
 }
 
-export function watch(job) {
+/* Follows job in the background with read() every 2 s; toasts at its end
+ * (unless its page is open then). */
+export function watch(job, read) {
   if (isFinished(job) || watched.has(job.id)) return;
   watched.add(job.id);
-  poll(job.id, { interval: 2000 }).then((done) => {
+  poll(read, { interval: 2000 }).then((done) => {
     watched.delete(job.id);
     if (location.hash === `#/jobs/${done.id}`) return;
     const ok = done.state === 'succeeded';

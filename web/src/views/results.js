@@ -1,17 +1,16 @@
-// results.js - the table of diagnosis results: predicted class, confidence,
+// views/results.js - the table of diagnosis results: predicted class, confidence,
 // label and class probabilities, sortable by any column and paginated.
-// Pages come from the server (?offset&limit). Sorting needs every row: up
-// to FULL_SORT_MAX rows they are fetched once (the JSON download) and the
+// Pages come from the server (the diagnoses client's page()). Sorting needs
+// every row: up to FULL_SORT_MAX rows they are fetched once (allRows) and the
 // table then sorts and pages locally; above that, a sort orders the page
 // shown, and the table says so.
 
-import { h, clear } from './dom.js';
-import { icon } from './icons.js';
-import { t } from './i18n.js';
-import * as api from './api.js';
-import { fmtInt, fmtPct, fmtFixed } from './format.js';
-import { select, errorAlert } from './ui.js';
-import { paletteColors } from './charts.js';
+import { h, clear } from '../dom.js';
+import { icon } from '../icons.js';
+import { t } from '../i18n.js';
+import { fmtInt, fmtPct, fmtFixed } from '../format.js';
+import { select, errorAlert } from '../ui.js';
+import { paletteColors } from '../charts.js';
 
 export const FULL_SORT_MAX = 50000;
 const PAGE_SIZES = [25, 50, 100, 250];
@@ -83,11 +82,12 @@ function sortHeader(col, sort, dir, onSort) {
 /* The table with its pager. Rows come from the current server page, or from
  * `all` (every row, once a sort needed them). */
 class ResultsTable {
-  constructor(host, diag, signal) {
+  constructor(host, diag, { signal, diagnoses }) {
     const first = diag.results;
     this.host = host;
     this.diag = diag;
     this.signal = signal;
+    this.diagnoses = diagnoses;
     this.total = first.total;
     this.cols = columnsFor(diag, !!diag.metrics || first.items.some((r) => r.label !== null && r.label !== undefined));
     this.offset = first.offset;
@@ -147,7 +147,7 @@ class ResultsTable {
       await fn();
       clear(this.errorHost);
     } catch (e) {
-      if (!api.isAbort(e)) clear(this.errorHost, errorAlert(e, { retry }));
+      if (!this.signal?.aborted) clear(this.errorHost, errorAlert(e, { retry }));
     } finally {
       this.loading = false;
       this.draw();
@@ -157,7 +157,7 @@ class ResultsTable {
   fetchPage() {
     if (this.all) { this.draw(); return Promise.resolve(); }
     return this.load(async () => {
-      const d = await api.get(`/diagnoses/${this.diag.id}`, { signal: this.signal, query: { offset: this.offset, limit: this.limit }, label: t('results.loading') });
+      const d = await this.diagnoses.page(this.diag.id, { signal: this.signal, offset: this.offset, limit: this.limit, label: t('results.loading') });
       this.items = d.results.items;
     }, () => this.fetchPage());
   }
@@ -165,7 +165,7 @@ class ResultsTable {
   loadAll() {
     if (this.all || this.total > FULL_SORT_MAX) return Promise.resolve();
     return this.load(async () => {
-      const d = await api.get(`/diagnoses/${this.diag.id}/download`, { signal: this.signal, query: { format: 'json' }, label: t('results.loadingAll') });
+      const d = await this.diagnoses.allRows(this.diag.id, { signal: this.signal, label: t('results.loadingAll') });
       this.all = d.rows;
       this.offset = 0;
     });
@@ -188,8 +188,9 @@ class ResultsTable {
   }
 }
 
-/* resultsTable(host, diag, {signal}): renders and manages the table of
- * diag (a DIAGNOSIS with its first page in diag.results). */
-export function resultsTable(host, diag, { signal }) {
-  return new ResultsTable(host, diag, signal);
+/* resultsTable(host, diag, {signal, diagnoses}): renders and manages the
+ * table of diag (a DIAGNOSIS with its first page in diag.results), reading
+ * further pages with the diagnoses client (ctx.api.diagnoses). */
+export function resultsTable(host, diag, { signal, diagnoses }) {
+  return new ResultsTable(host, diag, { signal, diagnoses });
 }

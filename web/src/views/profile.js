@@ -1,21 +1,22 @@
-// pages/dataset.js - the profile of one dataset, shown in the detail pane of
-// #/datasets/ID: the counts (rows, KPIs, skipped rows, duplicates), the label
-// distribution, the missing rate per KPI, statistics per KPI and the first
-// rows. Everything comes from the profile the server computed at upload;
-// nothing is recomputed here.
+// views/profile.js - the profile of one dataset, shown in the detail pane
+// of #/datasets/ID (pages/datasets.js): the counts (rows, KPIs, skipped
+// rows, duplicates), the label distribution, the missing rate per KPI,
+// statistics per KPI and the first rows. Everything comes from the
+// profile the server computed at upload; nothing is recomputed here.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import * as api from '../api.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtCount, fmtPct, fmtNum, fmtInt } from '../format.js';
 import { card, statTile, statGrid, button, linkButton } from '../ui.js';
 
-export function profileActions(ds, onDelete) {
+/* The page actions of a dataset: train it, download it (downloadUrl, from
+ * the datasets client), delete it (onDelete). */
+export function profileActions(ds, { downloadUrl, onDelete }) {
   return [
     linkButton(t('dataset.train'), `#/train?dataset=${ds.id}`, { iconName: 'train', variant: 'primary', testid: 'train-this' }),
-    linkButton(t('dataset.download'), api.url(`/datasets/${ds.id}/download`), { iconName: 'download', download: '' }),
+    linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
     button(t('common.delete'), { iconName: 'trash', variant: 'outline-danger', onClick: onDelete }),
   ];
 }

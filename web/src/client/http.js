@@ -1,4 +1,7 @@
-// api.js - the one way the UI talks to healer's REST API (/api/v1).
+// client/http.js - the machinery every API client (client/*.js) shares to
+// talk to healer's REST API (/api/v1); it knows no resource paths, the
+// clients do. (The folder is client/, not api/: the server keeps every path
+// under /api/ for the REST API, so web/dist/api/ could not be served.)
 // - JSON in and out; errors become ApiError with the API's code, message,
 //   details and request id (kind 'http'), or kind 'network' / 'abort'.
 // - The CSRF token (from login or GET /auth/me) is kept in memory only and
@@ -12,8 +15,8 @@
 // - Uploads go through XMLHttpRequest, the only browser API that reports
 //   upload progress, and can be aborted.
 
-import * as connection from './connection.js';
-import * as tasks from './tasks.js';
+import * as connection from '../connection.js';
+import * as tasks from '../tasks.js';
 
 const BASE = '/api/v1';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -37,7 +40,7 @@ export class ApiError extends Error {
 
 export const isAbort = (e) => e?.name === 'AbortError' || e?.kind === 'abort';
 
-/* '/datasets' + {offset: 0} -> '/api/v1/datasets?offset=0' */
+/* path + {offset: 0} -> '/api/v1' + path + '?offset=0' */
 export function url(path, query) {
   const qs = query ? new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null)).toString() : '';
   return BASE + path + (qs ? `?${qs}` : '');
@@ -62,8 +65,10 @@ function parseBody(text) {
   try { return JSON.parse(text); } catch { return text; }
 }
 
-function checkUnauthorized(err, path) {
-  if (err.status === 401 && !path.startsWith('/auth/login') && !path.startsWith('/setup') && onUnauthorized) onUnauthorized(err);
+/* A 401 means the session ended, except for the requests that try to
+ * start one (login, setup: opts.authAttempt), where it is their answer. */
+function checkUnauthorized(err, opts) {
+  if (err.status === 401 && !opts.authAttempt && onUnauthorized) onUnauthorized(err);
 }
 
 function headersFor(method, json) {
@@ -88,7 +93,7 @@ async function once(method, path, opts) {
   return parseBody(text);
 }
 
-/* request('GET', '/datasets', {query, body, signal, quiet, label, retry})
+/* request(method, path, {query, body, signal, quiet, label, retry, authAttempt})
  * -> the parsed JSON answer. GETs retry after a lost connection unless
  * retry is false. */
 export async function request(method, path, opts = {}) {
@@ -101,7 +106,7 @@ export async function request(method, path, opts = {}) {
       } catch (e) {
         if (isAbort(e)) throw e;
         if (e instanceof ApiError) {
-          checkUnauthorized(e, path);
+          checkUnauthorized(e, opts);
           throw e;
         }
         connection.lost();
@@ -122,13 +127,13 @@ export const del = (path, opts) => request('DELETE', path, opts);
 /* Posts a FormData with upload progress. Returns {promise, abort}; the
  * promise resolves with the JSON answer, or rejects with ApiError (kind
  * 'abort' after abort()). onProgress(fraction) follows the bytes sent. */
-export function upload(path, form, { onProgress, label = '' } = {}) {
+export function upload(path, form, { onProgress, label = '', query } = {}) {
   const xhr = new XMLHttpRequest();
   const abort = () => xhr.abort();
   const task = tasks.begin({ label, cancel: abort });
   task.setProgress(0);
   const promise = new Promise((resolve, reject) => {
-    xhr.open('POST', url(path));
+    xhr.open('POST', url(path, query));
     xhr.setRequestHeader('Accept', 'application/json');
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
     xhr.upload.onprogress = (ev) => {
@@ -141,7 +146,7 @@ export function upload(path, form, { onProgress, label = '' } = {}) {
       if (xhr.status >= 200 && xhr.status < 300) resolve(parseBody(xhr.responseText));
       else {
         const err = httpError(xhr.status, xhr.responseText || '', xhr.getResponseHeader('X-Request-Id'));
-        checkUnauthorized(err, path);
+        checkUnauthorized(err, {});
         reject(err);
       }
     };

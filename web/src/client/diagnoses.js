@@ -1,0 +1,40 @@
+// client/diagnoses.js - diagnoses: samples run through a model, by uploaded CSV
+// or by JSON rows; their results page by page, the 2-D projection for the
+// scatter plot and the downloads (docs/api.md: Diagnoses).
+
+import * as http from './http.js';
+
+/* The caller's most recent diagnoses, newest first. */
+export async function recent({ limit = 8, ...opts } = {}) {
+  return (await http.get('/diagnoses', { ...opts, query: { limit } })).items;
+}
+
+/* A DIAGNOSIS with one page of its results (diag.results). */
+export const page = (id, { offset = 0, limit = 50, ...opts } = {}) =>
+  http.get(`/diagnoses/${id}`, { ...opts, query: { offset, limit } });
+
+/* Diagnoses JSON rows ({column: value} objects): a DIAGNOSIS (201) with the
+ * first `limit` results, or {job} (202) for a large request. */
+export const fromRows = (modelId, rows, name, { limit = 50, ...opts } = {}) =>
+  http.post('/diagnoses', { model_id: modelId, rows, name }, { ...opts, query: { limit } });
+
+/* Uploads a CSV to diagnose, with progress: {promise, abort}. */
+export function fromFile(modelId, file, name, { onProgress, label } = {}) {
+  const form = new FormData();
+  form.append('model_id', String(modelId));
+  if (name) form.append('name', name);
+  form.append('file', file, file.name);
+  return http.upload('/diagnoses', form, { onProgress, label });
+}
+
+/* {points: [[row, x, y, class, confidence]...], classes, sampled, shown, total, ...} */
+export const projection = (id, { maxPoints = 5000, ...opts } = {}) =>
+  http.get(`/diagnoses/${id}/projection`, { ...opts, query: { max_points: maxPoints } });
+
+/* Every result row at once ({rows: [...]}, the JSON download). */
+export const allRows = (id, opts = {}) => http.get(`/diagnoses/${id}/download`, { ...opts, query: { format: 'json' } });
+
+export const remove = (id, opts = {}) => http.del(`/diagnoses/${id}`, opts);
+
+/* The link that downloads the results as 'csv' or 'json'. */
+export const downloadUrl = (id, format) => http.url(`/diagnoses/${id}/download`, { format });

@@ -1,0 +1,16 @@
+// client/models.js - trained models: the list with headline scores, one model
+// with its summary, delete, and the download links (docs/api.md: Models).
+
+import * as http from './http.js';
+
+export const list = (opts = {}) => http.listAll('/models', opts);
+
+export const get = (id, opts = {}) => http.get(`/models/${id}`, opts);
+
+export const remove = (id, opts = {}) => http.del(`/models/${id}`, opts);
+
+/* The model file (healer's binary format). */
+export const downloadUrl = (id) => http.url(`/models/${id}/download`);
+
+/* The JSON report (summary, metrics, parameters). */
+export const reportUrl = (id) => http.url(`/models/${id}/report`);

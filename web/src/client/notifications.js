@@ -1,0 +1,10 @@
+// client/notifications.js - what the server tells its admins (locked accounts,
+// failed jobs), newest first (docs/api.md: Users and notifications).
+
+import * as http from './http.js';
+
+export async function list({ limit = 100, ...opts } = {}) {
+  return (await http.get('/notifications', { ...opts, query: { limit } })).items;
+}
+
+export const markRead = (id, opts = {}) => http.post(`/notifications/${id}/read`, undefined, opts);

@@ -1,0 +1,15 @@
+// client/users.js - user accounts, for admins (docs/api.md: Users and
+// notifications): create, disable, enable, unlock, set a new password.
+
+import * as http from './http.js';
+
+export const list = (opts = {}) => http.listAll('/users', opts);
+
+/* {username, password, role: 'user'|'admin'} -> the USER */
+export const create = (user, opts = {}) => http.post('/users', user, opts);
+
+export const disable = (id, opts = {}) => http.post(`/users/${id}/disable`, undefined, opts);
+export const enable = (id, opts = {}) => http.post(`/users/${id}/enable`, undefined, opts);
+export const unlock = (id, opts = {}) => http.post(`/users/${id}/unlock`, undefined, opts);
+
+export const setPassword = (id, password, opts = {}) => http.post(`/users/${id}/password`, { password }, opts);
