@@ -26,6 +26,7 @@
 #include "testutil.h"
 
 #include "store/store.h"
+#include "store/store_sqlite.h"
 
 #define N_THREADS 8 /* the concurrency tests' threads */
 
@@ -2620,6 +2621,58 @@ static void test_open_errors(void **state)
     assert_int_equal(hs_store_sqlite_open(path, NULL, &err), HS_ERR_INVALID);
 }
 
+/* hs_store_open picks the backend by the URL's scheme and says what this
+ * build supports when it cannot; a URL's credentials never reach a
+ * message. */
+static void test_open_urls(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *other = (hs_store *)1;
+    char url[400];
+
+    snprintf(url, sizeof url, "sqlite:%s/by-url.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_OK);
+    assert_string_equal(other->ops->name, "sqlite");
+    hs_store_close(other);
+
+    /* A bare path is not guessed to be SQLite. */
+    other = (hs_store *)1;
+    snprintf(url, sizeof url, "%s/bare.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_ERR_INVALID);
+    assert_null(other);
+    assert_non_null(strstr(err.message, "no scheme"));
+    assert_non_null(strstr(err.message, "sqlite:PATH"));
+    assert_int_equal(hs_store_open("healer.db", &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("1sqlite:x.db", &other, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "no scheme"));
+
+    /* A backend this build lacks, named by its scheme only. */
+    assert_int_equal(hs_store_open("postgresql://bob:s3cret@db.example/"
+                                   "healer",
+                                   &other, &err),
+                     HS_ERR_INVALID);
+    assert_null(other);
+    assert_string_equal(err.message,
+                        "store URL scheme 'postgresql' is not supported by "
+                        "this build; it supports sqlite:PATH");
+    assert_int_equal(hs_store_open("mysql:x", &other, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "'mysql'"));
+
+    /* Nothing after the scheme, nothing at all, nowhere to put it. */
+    assert_int_equal(hs_store_open("sqlite:", &other, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "sqlite:PATH"));
+    assert_int_equal(hs_store_open("", &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open(NULL, &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("sqlite:x.db", NULL, &err), HS_ERR_INVALID);
+
+    /* The backend's own errors come through. */
+    snprintf(url, sizeof url, "sqlite:%s/no/such/dir/x.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_ERR_IO);
+    assert_null(other);
+}
+
 /* ---- concurrency ------------------------------------------------------- */
 
 typedef struct worker {
@@ -2773,6 +2826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
                                         teardown),
     };

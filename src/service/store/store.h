@@ -5,8 +5,11 @@
  * table of operations plus the backend's private state. The rest of the
  * service calls only the hs_store_* wrappers below and never writes SQL, so
  * the SQLite backend (store_sqlite.c) can be joined by a PostgreSQL one
- * without touching callers. New record kinds are added as new members of
- * hs_store_ops; every backend fills in every member.
+ * without touching callers. Which backend a process uses is a setting, a
+ * URL (hs_store_open: "sqlite:PATH"); store_open.c holds the table of
+ * backends by scheme, and is the only file that names them. New record
+ * kinds are added as new members of hs_store_ops; every backend fills in
+ * every member.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -949,6 +952,17 @@ static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
                                         err);
 }
 
+/* Opens the store a URL names, by its scheme (store_open.c has the table):
+ *   sqlite:PATH   the SQLite backend on the database file PATH (created
+ *                 with its schema when missing; see store_sqlite.h).
+ * A URL without a scheme (a bare path) or with a scheme this build lacks
+ * ("postgresql://...", until that backend is built) is HS_ERR_INVALID with
+ * a message naming the forms this build supports; the URL itself is never
+ * echoed past its scheme, since a database URL may carry a password. On
+ * success *out is a store the caller closes with hs_store_close; on error
+ * *out is NULL. Other errors are the backend's (HS_ERR_IO, ...). */
+hs_status hs_store_open(const char *url, hs_store **out, hs_error *err);
+
 /* Closes the store and frees it. A transaction still open is rolled back;
  * then close must be called from the thread that began it. NULL is a
  * no-op. */
@@ -957,22 +971,6 @@ static inline void hs_store_close(hs_store *store)
     if (store)
         store->ops->close(store);
 }
-
-/* ---- backends ---------------------------------------------------------- */
-
-/* SQLite backend (store_sqlite.c). Opens or creates the database file at
- * `path` (WAL mode, foreign keys on, 5 s busy timeout, synchronous=NORMAL)
- * and applies any forward schema migrations it lacks, each in its own
- * transaction. A database written by a newer healer (a schema version this
- * code does not know) is refused with HS_ERR_INVALID and left unchanged.
- * On success *out is a store the caller closes with hs_store_close.
- * Errors: HS_ERR_IO (cannot open/create, not a database, busy beyond the
- * timeout), HS_ERR_INVALID, HS_ERR_NOMEM. Several processes may open the
- * same file (SQLite's locking applies). */
-hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
-
-/* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 4
 
 #ifdef __cplusplus
 }

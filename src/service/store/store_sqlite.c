@@ -44,7 +44,7 @@
 
 #include <sqlite3.h>
 
-#include "store/store.h"
+#include "store/store_sqlite.h"
 
 typedef struct sq_store {
     sqlite3 *db;          /* protected by lock */
