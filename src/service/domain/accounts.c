@@ -65,8 +65,6 @@ static hs_status wrong_credentials(hs_error *err)
     return hs_fail(err, HS_ERR_DENIED, "wrong username or password");
 }
 
-/* Records a failed login; locks the account when the policy says so.
- * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
 /* Failures count from the start of the window, or from the last unlock
  * when an admin lifted a lock inside it. */
 static hs_status failures_since(hs_store *store, hs_id user_id,
@@ -82,50 +80,63 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
     return HS_OK;
 }
 
-static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
-                                const hs_lockout_policy *p, hs_error *err)
+/* record_failure's transaction: its inputs, and lock_until out. */
+typedef struct failure_txn {
+    hs_user *u;
+    int64_t now;
+    hs_lockout_policy policy;
+    int64_t lock_until;
+} failure_txn;
+
+static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
 {
-    const hs_lockout_policy policy = p ? *p : HS_LOCKOUT_DEFAULT;
+    failure_txn *t = arg;
+    hs_user *u = t->u;
     int64_t *times = NULL;
     size_t n = 0;
-    int64_t lock_until = 0;
-    hs_status rc = hs_store_begin(store, err);
-    if (rc != HS_OK)
-        return rc;
     int64_t since = 0;
-    if ((rc = hs_store_event_add(store, u->id, HS_EVENT_LOGIN_FAILED, now, NULL,
-                                 err)) != HS_OK ||
-        (rc = failures_since(store, u->id, now - policy.window_seconds, &since,
-                             err)) != HS_OK ||
+    hs_status rc;
+    if ((rc = hs_store_event_add(store, u->id, HS_EVENT_LOGIN_FAILED, t->now,
+                                 NULL, err)) != HS_OK ||
+        (rc = failures_since(store, u->id, t->now - t->policy.window_seconds,
+                             &since, err)) != HS_OK ||
         (rc = hs_store_login_failures_since(store, u->id, since, &times, &n,
                                             err)) != HS_OK)
-        goto fail;
-    lock_until = hs_auth_lock_until(&policy, times, n, now);
+        return rc;
+    t->lock_until = hs_auth_lock_until(&t->policy, times, n, t->now);
     free(times);
-    if (lock_until > now) {
+    if (t->lock_until > t->now) {
         char msg[HS_USERNAME_MAX + 128];
         snprintf(msg, sizeof msg,
                  "account '%s' locked after %zu failed logins in %lld minutes",
-                 u->username, n, (long long)(policy.window_seconds / 60));
-        u->locked_until = lock_until;
+                 u->username, n, (long long)(t->policy.window_seconds / 60));
+        u->locked_until = t->lock_until;
         if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
-            (rc = hs_store_event_add(store, u->id, HS_EVENT_LOCKED, now, NULL,
-                                     err)) != HS_OK ||
+            (rc = hs_store_event_add(store, u->id, HS_EVENT_LOCKED, t->now,
+                                     NULL, err)) != HS_OK ||
             (rc = hs_store_notification_add(store, "account_locked", msg, u->id,
-                                            now, NULL, err)) != HS_OK)
-            goto fail;
+                                            t->now, NULL, err)) != HS_OK)
+            return rc;
     }
-    if ((rc = hs_store_commit(store, err)) != HS_OK)
+    return HS_OK;
+}
+
+/* Records a failed login; locks the account when the policy says so, in
+ * the same transaction (event, user, admin notification). Returns
+ * HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
+static hs_status record_failure(hs_store *store, hs_user *u, int64_t now,
+                                const hs_lockout_policy *p, hs_error *err)
+{
+    failure_txn t = {u, now, p ? *p : HS_LOCKOUT_DEFAULT, 0};
+    hs_status rc = hs_store_transact(store, record_failure_txn, &t, err);
+    if (rc != HS_OK)
         return rc;
-    if (lock_until > now)
+    if (t.lock_until > now)
         return hs_fail(err, HS_ERR_LOCKED,
                        "too many failed logins: the account is locked for %lld "
                        "minutes",
-                       (long long)((lock_until - now + 59) / 60));
+                       (long long)((t.lock_until - now + 59) / 60));
     return wrong_credentials(err);
-fail:
-    hs_store_rollback(store, NULL);
-    return rc;
 }
 
 static hs_status open_session(hs_store *store, const hs_user *u, int remember,
@@ -227,24 +238,34 @@ hs_status hs_accounts_session_check(hs_store *store, const char *token,
 
 /* ---- administration ---------------------------------------------------- */
 
+/* update_user's transaction. */
+typedef struct update_txn {
+    hs_user *u;
+    const char *event;
+    int end_sessions;
+    int64_t now;
+} update_txn;
+
+static hs_status update_user_txn(hs_store *store, void *arg, hs_error *err)
+{
+    update_txn *t = arg;
+    hs_status rc;
+    if ((rc = hs_store_user_update(store, t->u, err)) != HS_OK ||
+        (rc = hs_store_event_add(store, t->u->id, t->event, t->now, NULL,
+                                 err)) != HS_OK)
+        return rc;
+    return t->end_sessions
+               ? hs_store_session_delete_for_user(store, t->u->id, NULL, err)
+               : HS_OK;
+}
+
 /* Writes the changed user, records `event` and, when asked, ends the
  * user's sessions: one transaction. */
 static hs_status update_user(hs_store *store, hs_user *u, const char *event,
                              int end_sessions, int64_t now, hs_error *err)
 {
-    hs_status rc = hs_store_begin(store, err);
-    if (rc != HS_OK)
-        return rc;
-    if ((rc = hs_store_user_update(store, u, err)) != HS_OK ||
-        (rc = hs_store_event_add(store, u->id, event, now, NULL, err)) !=
-            HS_OK ||
-        (end_sessions &&
-         (rc = hs_store_session_delete_for_user(store, u->id, NULL, err)) !=
-             HS_OK)) {
-        hs_store_rollback(store, NULL);
-        return rc;
-    }
-    return hs_store_commit(store, err);
+    update_txn t = {u, event, end_sessions, now};
+    return hs_store_transact(store, update_user_txn, &t, err);
 }
 
 hs_status hs_accounts_unlock(hs_store *store, hs_id user_id, int64_t now,

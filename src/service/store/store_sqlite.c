@@ -12,8 +12,9 @@
  * our own recursive mutex makes each operation atomic *including* the
  * per-connection state it reads afterwards (sqlite3_changes,
  * sqlite3_last_insert_rowid, sqlite3_errmsg), and lets a transaction belong
- * to one thread: hs_store_begin keeps the mutex locked until commit or
- * rollback, so other threads wait instead of silently joining it. SQLite
+ * to one thread: hs_store_transact holds the mutex while its callback
+ * runs, so other threads wait instead of silently joining it, and the
+ * callback's own operations (the mutex is recursive) run inside it. SQLite
  * allows one writer at a time anyway, so little concurrency is lost; with
  * only one connection in the process, SQLITE_BUSY can only come from
  * another process, and the busy timeout absorbs that.
@@ -49,7 +50,7 @@
 typedef struct sq_store {
     sqlite3 *db;          /* protected by lock */
     pthread_mutex_t lock; /* recursive; held across a transaction */
-    int in_txn;           /* protected by lock: a begin is open */
+    int in_txn;           /* protected by lock: a transact callback runs */
 } sq_store;
 
 /* ---- schema ------------------------------------------------------------ */
@@ -222,10 +223,20 @@ static hs_status sq_err(sqlite3 *db, int rc, hs_error *err, const char *what)
                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
 }
 
+/* Takes the lock, then refuses to go on inside a transaction that SQLite
+ * has already rolled back on its own (it does after some errors: disk
+ * full, I/O, a trigger's RAISE(ROLLBACK)): the callback's next statements
+ * would otherwise run outside it, each committed alone. */
 static hs_status sq_lock(sq_store *s, hs_error *err)
 {
     if (pthread_mutex_lock(&s->lock) != 0)
         return hs_fail(err, HS_ERR_INTERNAL, "store: cannot take its lock");
+    if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+        pthread_mutex_unlock(&s->lock);
+        return hs_fail(err, HS_ERR_IO,
+                       "store: the database ended the transaction after an "
+                       "earlier error; nothing in it was kept");
+    }
     return HS_OK;
 }
 
@@ -626,7 +637,7 @@ static hs_status sq_list(sq_store *s, row_reader read, row_release release,
 }
 
 /* A savepoint makes the several statements of one operation one outcome,
- * and, unlike BEGIN, also nests inside the caller's hs_store_begin
+ * and, unlike BEGIN, also nests inside the caller's hs_store_transact
  * transaction. Caller holds the lock from sq_savepoint to sq_savepoint_end
  * and passes the operation's status; on failure everything since
  * sq_savepoint is undone. */
@@ -937,61 +948,39 @@ static void clear_int64(void *row)
 
 /* ---- transactions ------------------------------------------------------ */
 
-static hs_status sq_begin(void *impl, hs_error *err)
+/* BEGIN IMMEDIATE takes SQLite's write lock at once, so a transaction
+ * never fails half-way for want of it. The mutex stays held while fn runs
+ * (see the top of the file); in_txn tells this thread's operations, and a
+ * nested transact, that they are inside. Whatever fn did, the transaction
+ * is over when this returns: committed, or rolled back. */
+static hs_status sq_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
+                             hs_error *err)
 {
-    sq_store *s = impl;
+    sq_store *s = store->impl;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
         return hs;
     if (s->in_txn) {
         sq_unlock(s);
         return hs_fail(err, HS_ERR_INVALID,
-                       "store: a transaction is already open (nested "
-                       "transactions are not supported)");
+                       "store: a transaction is already open (transactions "
+                       "do not nest)");
     }
     hs = sq_exec(s->db, "BEGIN IMMEDIATE", err, "starting a transaction");
-    if (hs != HS_OK) {
-        sq_unlock(s);
-        return hs;
+    if (hs == HS_OK) {
+        s->in_txn = 1;
+        hs = fn(store, arg, err);
+        s->in_txn = 0;
+        if (hs == HS_OK)
+            hs = sq_exec(s->db, "COMMIT", err, "committing a transaction");
+        if (!sqlite3_get_autocommit(s->db)) {
+            /* fn failed, or COMMIT did (e.g. busy): do not leave it open. */
+            hs_error ignored;
+            (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
+        }
     }
-    s->in_txn = 1;
-    return HS_OK; /* the lock stays held until commit or rollback */
-}
-
-/* Ends the open transaction with COMMIT (commit != 0) or ROLLBACK and
- * releases the lock taken by sq_begin. A failed COMMIT is rolled back. */
-static hs_status sq_finish(sq_store *s, int commit, hs_error *err)
-{
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    if (!s->in_txn) {
-        sq_unlock(s);
-        return hs_fail(err, HS_ERR_INVALID, "store: no transaction is open");
-    }
-    if (commit)
-        hs = sq_exec(s->db, "COMMIT", err, "committing a transaction");
-    else
-        hs = sq_exec(s->db, "ROLLBACK", err, "rolling back a transaction");
-    if (!sqlite3_get_autocommit(s->db)) {
-        /* COMMIT failed (e.g. busy) or ROLLBACK did: do not leave it open. */
-        hs_error ignored;
-        (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
-    }
-    s->in_txn = 0;
-    sq_unlock(s); /* ours */
-    sq_unlock(s); /* sq_begin's */
+    sq_unlock(s);
     return hs;
-}
-
-static hs_status sq_commit(void *impl, hs_error *err)
-{
-    return sq_finish(impl, 1, err);
-}
-
-static hs_status sq_rollback(void *impl, hs_error *err)
-{
-    return sq_finish(impl, 0, err);
 }
 
 /* ---- users ------------------------------------------------------------- */
@@ -1681,77 +1670,105 @@ static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Every statement is finalized by the call that made it, so close cannot
+ * be refused for pending statements; no transaction can be open either,
+ * since hs_store_transact ends its own before returning. */
 static void sq_close(hs_store *store)
 {
     sq_store *s = store->impl;
-    if (s->in_txn) {
-        /* The caller is the transaction's thread (store.h), so it holds
-         * the lock sq_begin took: roll back and release it. */
-        hs_error ignored;
-        (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
-        s->in_txn = 0;
-        sq_unlock(s);
-    }
-    /* Every statement is finalized by the call that made it, so close
-     * cannot be refused for pending statements. */
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);
     free(store);
 }
 
+static const hs_store_user_ops sq_users = {
+    .create = sq_user_create,
+    .get = sq_user_get,
+    .get_by_name = sq_user_get_by_name,
+    .list = sq_user_list,
+    .count = sq_user_count,
+    .count_admins = sq_user_count_admins,
+    .update = sq_user_update,
+};
+
+static const hs_store_event_ops sq_events = {
+    .add = sq_event_add,
+    .list = sq_event_list,
+    .latest = sq_event_latest,
+    .login_failures_since = sq_login_failures_since,
+};
+
+static const hs_store_session_ops sq_sessions = {
+    .create = sq_session_create,
+    .get_by_token_hash = sq_session_get_by_token_hash,
+    .touch = sq_session_touch,
+    .remove = sq_session_delete,
+    .remove_for_user = sq_session_delete_for_user,
+    .remove_expired = sq_session_delete_expired,
+};
+
+static const hs_store_notification_ops sq_notifications = {
+    .add = sq_notification_add,
+    .list = sq_notification_list,
+    .mark_read = sq_notification_mark_read,
+};
+
+static const hs_store_prefs_ops sq_prefs = {
+    .get = sq_user_prefs_get,
+    .set = sq_user_prefs_set,
+};
+
+static const hs_store_dataset_ops sq_datasets = {
+    .create = sq_dataset_create,
+    .get = sq_dataset_get,
+    .list = sq_dataset_list,
+    .set_deleted = sq_dataset_set_deleted,
+    .set_profile = sq_dataset_set_profile,
+    .purge = sq_dataset_purge,
+};
+
+static const hs_store_model_ops sq_models = {
+    .create = sq_model_create,
+    .get = sq_model_get,
+    .list = sq_model_list,
+    .remove = sq_model_delete,
+};
+
+static const hs_store_job_ops sq_jobs = {
+    .create = sq_job_create,
+    .get = sq_job_get,
+    .list = sq_job_list,
+    .cancel = sq_job_cancel,
+    .counts = sq_job_counts,
+    .claim_next = sq_job_claim_next,
+    .progress = sq_job_progress,
+    .finish = sq_job_finish,
+    .requeue = sq_job_requeue,
+    .recover = sq_job_recover,
+};
+
+static const hs_store_diagnosis_ops sq_diagnoses = {
+    .create = sq_diagnosis_create,
+    .get = sq_diagnosis_get,
+    .list = sq_diagnosis_list,
+    .remove = sq_diagnosis_delete,
+};
+
 static const hs_store_ops sq_ops = {
-    .user_prefs_get = sq_user_prefs_get,
-    .user_prefs_set = sq_user_prefs_set,
+    .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
     .close = sq_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .user_create = sq_user_create,
-    .user_get = sq_user_get,
-    .user_get_by_name = sq_user_get_by_name,
-    .user_list = sq_user_list,
-    .user_count = sq_user_count,
-    .user_count_admins = sq_user_count_admins,
-    .user_update = sq_user_update,
-    .event_add = sq_event_add,
-    .event_list = sq_event_list,
-    .event_latest = sq_event_latest,
-    .login_failures_since = sq_login_failures_since,
-    .session_create = sq_session_create,
-    .session_get_by_token_hash = sq_session_get_by_token_hash,
-    .session_touch = sq_session_touch,
-    .session_delete = sq_session_delete,
-    .session_delete_for_user = sq_session_delete_for_user,
-    .session_delete_expired = sq_session_delete_expired,
-    .notification_add = sq_notification_add,
-    .notification_list = sq_notification_list,
-    .notification_mark_read = sq_notification_mark_read,
-    .dataset_create = sq_dataset_create,
-    .dataset_get = sq_dataset_get,
-    .dataset_list = sq_dataset_list,
-    .dataset_set_deleted = sq_dataset_set_deleted,
-    .dataset_set_profile = sq_dataset_set_profile,
-    .dataset_purge = sq_dataset_purge,
-    .model_create = sq_model_create,
-    .model_get = sq_model_get,
-    .model_list = sq_model_list,
-    .model_delete = sq_model_delete,
-    .job_create = sq_job_create,
-    .job_get = sq_job_get,
-    .job_list = sq_job_list,
-    .job_claim_next = sq_job_claim_next,
-    .job_progress = sq_job_progress,
-    .job_finish = sq_job_finish,
-    .job_cancel = sq_job_cancel,
-    .job_requeue = sq_job_requeue,
-    .job_recover = sq_job_recover,
-    .job_counts = sq_job_counts,
-    .diagnosis_create = sq_diagnosis_create,
-    .diagnosis_get = sq_diagnosis_get,
-    .diagnosis_list = sq_diagnosis_list,
-    .diagnosis_delete = sq_diagnosis_delete,
+    .transact = sq_transact,
+    .users = &sq_users,
+    .events = &sq_events,
+    .sessions = &sq_sessions,
+    .notifications = &sq_notifications,
+    .prefs = &sq_prefs,
+    .datasets = &sq_datasets,
+    .models = &sq_models,
+    .jobs = &sq_jobs,
+    .diagnoses = &sq_diagnoses,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database
