@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "server/server.h"
+#include "store/store.h"
 
 static void usage(FILE *out)
 {
@@ -29,7 +30,8 @@ static void usage(FILE *out)
     fprintf(out, "  -h, --help             show this help\n\n"
                  "Environment: HEALER_FAULT_INJECT=train_first_attempt makes "
                  "every job's first\ntraining attempt fail (for testing the "
-                 "retry).\n");
+                 "retry); HEALER_JOB_LEASE_SECONDS=N\nleases running jobs "
+                 "for N seconds instead of 30 (for testing recovery).\n");
 }
 
 /* --key VALUE or --key=VALUE at argv[*i]; advances *i past the value. */
@@ -64,6 +66,17 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
     hs_server_config_defaults(cfg);
     const char *fault = getenv("HEALER_FAULT_INJECT");
     cfg->fail_first_attempt = fault && !strcmp(fault, "train_first_attempt");
+    const char *lease = getenv("HEALER_JOB_LEASE_SECONDS");
+    if (lease && *lease) {
+        char *end = NULL;
+        unsigned long v = strtoul(lease, &end, 10);
+        if (*end || *lease == '-' || v < 1 || v > HS_STORE_LEASE_MAX)
+            return cli_usage_error("serve",
+                                   "HEALER_JOB_LEASE_SECONDS: expected "
+                                   "1..%d, got '%s'",
+                                   HS_STORE_LEASE_MAX, lease);
+        cfg->job_lease_seconds = (unsigned)v;
+    }
     for (int pass = 0; pass < 2; pass++) { /* the file first, then flags */
         for (int i = 1; i < argc; i++) {
             const char *key, *value;

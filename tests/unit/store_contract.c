@@ -10,9 +10,10 @@
  * diagnosis is visible only to its owner and admins; "not found" and
  * "already exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT with the
  * documented messages; lists are in their documented order; the job queue
- * follows its state rules (claim, progress, finish, requeue, recover,
- * cancel, counts) and concurrent claimers never share a job; deleting a
- * record leaves its referrers
+ * follows its state and lease rules (claim, progress, renew, finish,
+ * requeue, recover, cancel, counts): concurrent claimers never share a
+ * job, a worker can write only to the jobs leased to it, and recover takes
+ * back only expired leases; deleting a record leaves its referrers
  * pointing at 0; transactions commit, roll back without a trace, refuse
  * nesting and belong to their thread; many threads writing through one
  * store at once lose or mangle nothing; and the ops table is complete.
@@ -30,6 +31,11 @@
 #include "store_fixtures.h"
 
 #define N_THREADS 8 /* the concurrency tests' threads */
+
+/* Two workers of the job queue, and the lease they take. */
+#define WORKER_A "host-a:100:0000000a"
+#define WORKER_B "host-b:200:0000000b"
+#define LEASE 30
 
 /* The suite's only input; set by hs_store_contract_run (so the suite is
  * not reentrant, which a test program never needs). */
@@ -976,6 +982,10 @@ static void test_jobs(void **state)
     assert_null(got.losses_json);
     assert_null(got.attempts_json);
     assert_string_equal(got.input_blob_key, "");
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.result_id, 0);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
 
     /* Every field set (a job as it might be after a crash). */
@@ -983,7 +993,10 @@ static void test_jobs(void **state)
     full.state = HS_JOB_FAILED;
     full.dataset_id = data;
     full.model_id = model;
-    full.diagnosis_id = diag.id;
+    snprintf(full.result_kind, sizeof full.result_kind, HS_RESULT_DIAGNOSIS);
+    full.result_id = diag.id;
+    snprintf(full.worker_id, sizeof full.worker_id, WORKER_A);
+    full.lease_expires_at = 240;
     snprintf(full.input_blob_key, sizeof full.input_blob_key, "%064x", 77u);
     full.params_json = "{\"model\":1,\"note\":\"\xf0\x9f\x8c\xa1 it's\"}";
     full.progress = 0.1 + 0.2;
@@ -1031,10 +1044,29 @@ static void test_jobs(void **state)
         bad.model_id = 4242;
         assert_int_equal(hs_store_job_create(f->store, &bad, &err),
                          HS_ERR_NOTFOUND);
+
+        /* A result id needs a kind; kinds, worker ids and ids must fit. */
         bad = make_job(olga, "x", 300);
-        bad.diagnosis_id = 4242;
+        bad.result_id = diag.id;
         assert_int_equal(hs_store_job_create(f->store, &bad, &err),
-                         HS_ERR_NOTFOUND);
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.result_kind, 'k', sizeof bad.result_kind); /* no NUL */
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        snprintf(bad.result_kind, sizeof bad.result_kind, HS_RESULT_MODEL);
+        bad.result_id = -1;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.worker_id, 'w', sizeof bad.worker_id); /* no NUL */
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        bad.lease_expires_at = -1;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
 
         bad = make_job(olga, "x", 300);
         bad.state = (hs_job_state)HS_JOB_STATES;
@@ -1152,8 +1184,9 @@ static void test_job_claim(void **state)
     hs_id first, running, cancelled, fourth, fifth;
     int64_t counts[HS_JOB_STATES];
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 10, &got, &err),
-                     HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 10, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
     assert_string_equal(err.message, "no job is queued");
     assert_null(got.params_json);
 
@@ -1161,6 +1194,8 @@ static void test_job_claim(void **state)
     j = make_job(pia, "running", 100);
     j.state = HS_JOB_RUNNING;
     j.started_at = 150;
+    snprintf(j.worker_id, sizeof j.worker_id, WORKER_B);
+    j.lease_expires_at = 180;
     assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
     running = j.id;
     j = make_job(pia, "cancelled", 100);
@@ -1170,11 +1205,14 @@ static void test_job_claim(void **state)
     fourth = add_job(f->store, pia, 200);
     fifth = add_job(f->store, pia, 50); /* oldest by time, last in the queue */
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 1000, &got, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        HS_OK);
     assert_int_equal(got.id, first);
     assert_int_equal(got.state, HS_JOB_RUNNING);
     assert_int_equal(got.started_at, 1000);
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 1000 + LEASE);
     assert_string_equal(got.params_json, "{\"rounds\":100}");
     {
         /* What claim handed back is what is stored. */
@@ -1184,21 +1222,29 @@ static void test_job_claim(void **state)
     }
     hs_job_rec_free(&got);
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 1001, &got, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1001, 5, &got, &err),
+        HS_OK);
     assert_int_equal(got.id, fourth);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 1006);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1002, &got, &err),
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1002,
+                                             HS_STORE_LEASE_MAX, &got, &err),
                      HS_OK);
     assert_int_equal(got.id, fifth);
     assert_int_equal(got.started_at, 1002);
+    assert_int_equal(got.lease_expires_at, 1002 + HS_STORE_LEASE_MAX);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1003, &got, &err),
-                     HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1003, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
 
     /* The others were left alone. */
     got = get_job(f->store, running);
     assert_int_equal(got.started_at, 150);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 180);
     hs_job_rec_free(&got);
     assert_int_equal(job_state(f->store, cancelled), HS_JOB_CANCELLED);
 
@@ -1206,8 +1252,34 @@ static void test_job_claim(void **state)
     assert_int_equal(counts[HS_JOB_QUEUED], 0);
     assert_int_equal(counts[HS_JOB_RUNNING], 4);
     assert_int_equal(counts[HS_JOB_CANCELLED], 1);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1, NULL, &err),
-                     HS_ERR_INVALID);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1, LEASE, NULL, &err),
+        HS_ERR_INVALID);
+    /* A worker id and a lease in range, or nothing is claimed. */
+    add_job(f->store, pia, 400);
+    {
+        char long_id[HS_WORKER_ID_MAX + 1];
+        memset(long_id, 'w', HS_WORKER_ID_MAX);
+        long_id[HS_WORKER_ID_MAX] = '\0';
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, "", 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, NULL, 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, long_id, 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, WORKER_A, 1, 0, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1,
+                                                 HS_STORE_LEASE_MAX + 1, &got,
+                                                 &err),
+                         HS_ERR_INVALID);
+    }
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 1);
 }
 
 #define CLAIM_JOBS 200
@@ -1215,14 +1287,15 @@ static void test_job_claim(void **state)
 typedef struct claimer {
     hs_store *store;
     pthread_barrier_t *start;
+    char worker_id[HS_WORKER_ID_MAX]; /* one worker per thread */
     hs_id claimed[CLAIM_JOBS];
     size_t n;
     int failures; /* anything but HS_OK or the final HS_ERR_NOTFOUND */
     hs_error last_error;
 } claimer;
 
-/* Claims until the queue is empty, and finishes each job at once, so that
- * claims race with other writes too. */
+/* Claims until the queue is empty, and progresses and finishes each job at
+ * once as its worker, so that claims race with other writes too. */
 static void *claimer_main(void *arg)
 {
     claimer *c = arg;
@@ -1231,17 +1304,19 @@ static void *claimer_main(void *arg)
     hs_status hs;
 
     pthread_barrier_wait(c->start);
-    while ((hs = hs_store_job_claim_next(c->store, 5000, &j, &err)) == HS_OK) {
+    while ((hs = hs_store_job_claim_next(c->store, c->worker_id, 5000, LEASE,
+                                         &j, &err)) == HS_OK) {
         int cancel = 1;
-        if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS)
+        if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS ||
+            strcmp(j.worker_id, c->worker_id) != 0)
             c->failures++;
         else
             c->claimed[c->n++] = j.id;
-        if (hs_store_job_progress(c->store, j.id, 0.5, 1, 2, NULL, &cancel,
-                                  &err) != HS_OK ||
+        if (hs_store_job_progress(c->store, j.id, c->worker_id, 5000, LEASE,
+                                  0.5, 1, 2, NULL, &cancel, &err) != HS_OK ||
             cancel != 0 ||
-            hs_store_job_finish(c->store, j.id, HS_JOB_SUCCEEDED, NULL, 0, 0,
-                                NULL, 5001, &err) != HS_OK) {
+            hs_store_job_finish(c->store, j.id, c->worker_id, HS_JOB_SUCCEEDED,
+                                NULL, NULL, 0, NULL, 5001, &err) != HS_OK) {
             c->failures++;
             c->last_error = err;
         }
@@ -1273,6 +1348,8 @@ static void test_job_claim_concurrent(void **state)
         memset(&claimers[t], 0, sizeof claimers[t]);
         claimers[t].store = f->store;
         claimers[t].start = &start;
+        snprintf(claimers[t].worker_id, sizeof claimers[t].worker_id,
+                 "claimer-%d", t);
         assert_int_equal(
             pthread_create(&threads[t], NULL, claimer_main, &claimers[t]), 0);
     }
@@ -1301,16 +1378,20 @@ static void test_job_claim_concurrent(void **state)
     assert_int_equal(counts[HS_JOB_QUEUED] + counts[HS_JOB_RUNNING], 0);
 }
 
-/* Claims the next job, checks it is `want`, and frees the record. */
+/* Claims the next job as WORKER_A, checks it is `want`, and frees the
+ * record. */
 static void claim(hs_store *store, hs_id want, int64_t now)
 {
     hs_error err = {0};
     hs_job_rec j;
-    assert_int_equal(hs_store_job_claim_next(store, now, &j, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(store, WORKER_A, now, LEASE, &j, &err), HS_OK);
     assert_int_equal(j.id, want);
     hs_job_rec_free(&j);
 }
 
+/* Progress and finish as the job's worker; nothing of either for a job
+ * that is not running on that worker. */
 static void test_job_progress_finish(void **state)
 {
     fixture *f = *state;
@@ -1332,8 +1413,10 @@ static void test_job_progress_finish(void **state)
     claim(f->store, train, 1000);
     claim(f->store, failing, 1001);
 
-    /* Progress of a running job, and whether a cancel is wanted. */
-    assert_int_equal(hs_store_job_progress(f->store, train, 0.25, 3, 10,
+    /* Progress of a running job, whether a cancel is wanted, and a lease
+     * renewed from `now`. */
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1010,
+                                           LEASE, 0.25, 3, 10,
                                            "{\"train\":[0.5]}", &cancel, &err),
                      HS_OK);
     assert_int_equal(cancel, 0);
@@ -1342,26 +1425,29 @@ static void test_job_progress_finish(void **state)
     assert_int_equal(got.round, 3);
     assert_int_equal(got.rounds, 10);
     assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    assert_int_equal(got.lease_expires_at, 1010 + LEASE);
+    assert_string_equal(got.worker_id, WORKER_A);
     hs_job_rec_free(&got);
     /* NULL losses leave them; progress is clamped to 0..1. */
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, 7.5, 4, 10, NULL, NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1020, 5,
+                                           7.5, 4, 10, NULL, NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 1);
     assert_int_equal(got.round, 4);
     assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    assert_int_equal(got.lease_expires_at, 1025);
     hs_job_rec_free(&got);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, NAN, 5, 10, "{}", NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1030,
+                                           LEASE, NAN, 5, 10, "{}", NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 0);
     assert_string_equal(got.losses_json, "{}");
     hs_job_rec_free(&got);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, -3, 6, 10, NULL, NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1040,
+                                           LEASE, -3, 6, 10, NULL, NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 0);
     hs_job_rec_free(&got);
@@ -1371,104 +1457,210 @@ static void test_job_progress_finish(void **state)
         hs_store_job_cancel(f->store, failing, rosa, 0, 1100, &st, &err),
         HS_OK);
     assert_int_equal(st, HS_JOB_RUNNING);
-    assert_int_equal(hs_store_job_progress(f->store, failing, 0.5, 1, 2, NULL,
-                                           &cancel, &err),
+    assert_int_equal(hs_store_job_progress(f->store, failing, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, &cancel,
+                                           &err),
                      HS_OK);
     assert_int_equal(cancel, 1);
 
     /* Only running jobs make progress. */
     cancel = -1;
-    assert_int_equal(
-        hs_store_job_progress(f->store, queued, 0.5, 1, 2, NULL, &cancel, &err),
-        HS_ERR_NOTFOUND);
-    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_int_equal(hs_store_job_progress(f->store, queued, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, &cancel,
+                                           &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 3 is not running on this worker");
     assert_int_equal(cancel, 0);
-    assert_int_equal(
-        hs_store_job_progress(f->store, 9999, 0.5, 1, 2, NULL, NULL, &err),
-        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_progress(f->store, 9999, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
     got = get_job(f->store, queued);
     assert_same_double(got.progress, 0); /* untouched */
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
+    /* A worker id and a lease in range. */
+    assert_int_equal(hs_store_job_progress(f->store, train, "", 1100, LEASE,
+                                           0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1100, 0,
+                                           0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_INVALID);
 
     /* Finishing: only in a final state, only a running job. */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_QUEUED, NULL,
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_QUEUED, NULL, NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_RUNNING, NULL,
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_RUNNING, NULL, NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_INVALID);
     memset(long_error, 'e', HS_MESSAGE_MAX);
     long_error[HS_MESSAGE_MAX] = '\0';
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED,
-                                         long_error, 0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_FAILED, long_error, NULL, 0,
+                                         NULL, 2000, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED, "x",
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, queued, WORKER_A,
+                                         HS_JOB_FAILED, "x", NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_NOTFOUND);
-    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_string_equal(err.message, "job 3 is not running on this worker");
     assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
-    /* A result that does not exist is refused; the job stays running. */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
-                                         NULL, 4242, 0, NULL, 2000, &err),
-                     HS_ERR_NOTFOUND);
+    /* A result is a kind with an id; an id alone, or a bad kind, is not. */
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, model,
+                                         NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         "a_kind_that_is_far_too_long_to_fit",
+                                         model, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, -1, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, NULL,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         2000, &err),
+                     HS_ERR_INVALID);
     assert_int_equal(job_state(f->store, train), HS_JOB_RUNNING);
 
-    /* Succeeded: progress 1, the result recorded, error "". */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
-                                         NULL, model, 0, "[{\"rounds\":10}]",
-                                         2000, &err),
+    /* Succeeded: progress 1, the result recorded, error "", lease gone. */
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, model,
+                                         "[{\"rounds\":10}]", 2000, &err),
                      HS_OK);
     got = get_job(f->store, train);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
     assert_same_double(got.progress, 1);
-    assert_int_equal(got.model_id, model);
-    assert_int_equal(got.diagnosis_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, model);
+    assert_int_equal(got.model_id, 0); /* a training has no input model */
     assert_string_equal(got.attempts_json, "[{\"rounds\":10}]");
     assert_string_equal(got.error, "");
     assert_int_equal(got.started_at, 1000);
     assert_int_equal(got.finished_at, 2000);
     assert_string_equal(got.losses_json, "{}"); /* kept */
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED, "late",
-                                         0, 0, NULL, 2001, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_FAILED, "late", NULL, 0, NULL,
+                                         2001, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, 0.5, 1, 2, NULL, NULL, &err),
-        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 2001,
+                                           LEASE, 0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
 
     /* Failed (or cancelled by its runner): progress as it was. */
-    assert_int_equal(hs_store_job_finish(f->store, failing, HS_JOB_CANCELLED,
-                                         "cancelled by the user", 0, 0, NULL,
-                                         2100, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, failing, WORKER_A, HS_JOB_CANCELLED,
+                            "cancelled by the user", "", 0, NULL, 2100, &err),
+        HS_OK);
     got = get_job(f->store, failing);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_same_double(got.progress, 0.5);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.model_id, 0);
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.result_id, 0);
     assert_null(got.attempts_json);
     assert_int_equal(got.finished_at, 2100);
     hs_job_rec_free(&got);
 
-    /* A diagnose job keeps the model it used when its result is set. */
+    /* A diagnose job keeps the model it used next to its result. */
     claim(f->store, queued, 3000);
     claim(f->store, j.id, 3001);
     assert_int_equal(hs_store_diagnosis_create(f->store, &diag, &err), HS_OK);
-    assert_int_equal(hs_store_job_finish(f->store, j.id, HS_JOB_SUCCEEDED, "",
-                                         0, diag.id, NULL, 3100, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, j.id, WORKER_A, HS_JOB_SUCCEEDED, "",
+                            HS_RESULT_DIAGNOSIS, diag.id, NULL, 3100, &err),
+        HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.model_id, model);
-    assert_int_equal(got.diagnosis_id, diag.id);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, diag.id);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED,
-                                         "out of memory", 0, 0, "[]", 3200,
-                                         &err),
+    assert_int_equal(hs_store_job_finish(f->store, queued, WORKER_A,
+                                         HS_JOB_FAILED, "out of memory", NULL,
+                                         0, "[]", 3200, &err),
                      HS_OK);
     got = get_job(f->store, queued);
     assert_int_equal(got.state, HS_JOB_FAILED);
     assert_string_equal(got.error, "out of memory");
     assert_string_equal(got.attempts_json, "[]");
+    hs_job_rec_free(&got);
+}
+
+/* Result references: for the kinds the store keeps, an id that names no
+ * record is stored as 0 (what deleting the record would leave); other
+ * kinds are kept as given. */
+static void test_job_results(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id uma = add_user(f->store, "uma", 0);
+    hs_id model = add_model(f->store, uma, 1);
+    hs_id a = add_job(f->store, uma, 10), b = add_job(f->store, uma, 11);
+    hs_id c = add_job(f->store, uma, 12), d = add_job(f->store, uma, 13);
+    hs_job_rec j = make_job(uma, "restored", 14), got;
+
+    claim(f->store, a, 100);
+    claim(f->store, b, 100);
+    claim(f->store, c, 100);
+    claim(f->store, d, 100);
+    assert_int_equal(
+        hs_store_job_finish(f->store, a, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_MODEL, 4242, NULL, 200, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, b, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_DIAGNOSIS, 4242, NULL, 200, &err),
+        HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, c, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, "rca", 77,
+                                         NULL, 200, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, d, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, 0, NULL, 200, &err),
+                     HS_OK);
+    got = get_job(f->store, a);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, b);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, c);
+    assert_string_equal(got.result_kind, "rca");
+    assert_int_equal(got.result_id, 77);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, d);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+
+    /* The same rule when a job is created with its result. */
+    j.state = HS_JOB_SUCCEEDED;
+    snprintf(j.result_kind, sizeof j.result_kind, HS_RESULT_MODEL);
+    j.result_id = 4242;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    j = make_job(uma, "restored", 15);
+    j.state = HS_JOB_SUCCEEDED;
+    snprintf(j.result_kind, sizeof j.result_kind, HS_RESULT_MODEL);
+    j.result_id = model;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_jobs_equal(&got, &j);
     hs_job_rec_free(&got);
 }
 
@@ -1485,8 +1677,9 @@ static void test_job_cancel(void **state)
 
     claim(f->store, running, 500);
     claim(f->store, done, 501);
-    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_SUCCEEDED, NULL,
-                                         0, 0, NULL, 600, &err),
+    assert_int_equal(hs_store_job_finish(f->store, done, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         600, &err),
                      HS_OK);
 
     /* Queued: cancelled at once. */
@@ -1519,7 +1712,8 @@ static void test_job_cancel(void **state)
     assert_int_equal(got.finished_at, 700); /* not moved */
     hs_job_rec_free(&got);
 
-    /* Running: only asked to stop; again is fine. */
+    /* Running: only asked to stop (the lease stays its worker's); again is
+     * fine. */
     assert_int_equal(
         hs_store_job_cancel(f->store, running, sven, 0, 900, &st, &err), HS_OK);
     assert_int_equal(st, HS_JOB_RUNNING);
@@ -1531,6 +1725,8 @@ static void test_job_cancel(void **state)
     assert_int_equal(got.cancel_requested, 1);
     assert_int_equal(got.finished_at, 0);
     assert_string_equal(got.error, "");
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 500 + LEASE);
     hs_job_rec_free(&got);
 
     assert_int_equal(hs_store_job_cancel(f->store, 9999, sven, 1, 1, &st, &err),
@@ -1555,12 +1751,21 @@ static void test_job_requeue(void **state)
     assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
     other = add_job(f->store, tara, 200);
     claim(f->store, j.id, 500);
-    assert_int_equal(hs_store_job_progress(f->store, j.id, 0.5, 5, 10,
-                                           "{\"train\":[1]}", NULL, &err),
+    assert_int_equal(hs_store_job_progress(f->store, j.id, WORKER_A, 510, LEASE,
+                                           0.5, 5, 10, "{\"train\":[1]}", NULL,
+                                           &err),
                      HS_OK);
 
+    /* Only by its worker. */
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(job_state(f->store, j.id), HS_JOB_RUNNING);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, "", &err),
+                     HS_ERR_INVALID);
+
     /* Back in the queue as if it had never started, ahead of `other`. */
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
+                     HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.state, HS_JOB_QUEUED);
     assert_same_double(got.progress, 0);
@@ -1568,34 +1773,204 @@ static void test_job_requeue(void **state)
     assert_int_equal(got.rounds, 0);
     assert_null(got.losses_json);
     assert_int_equal(got.started_at, 0);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     assert_int_equal(got.restarts, 1); /* unchanged */
     assert_string_equal(got.attempts_json, "[{\"error\":\"first\"}]");
     assert_string_equal(got.params_json, "{\"rounds\":100}");
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
                      HS_ERR_NOTFOUND); /* no longer running */
-    assert_non_null(strstr(err.message, "running job"));
+    assert_non_null(strstr(err.message, "is not running on this worker"));
     claim(f->store, j.id, 600);
 
     /* A job asked to stop stops instead. */
     assert_int_equal(
         hs_store_job_cancel(f->store, j.id, tara, 0, 650, &st, &err), HS_OK);
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
+                     HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.finished_at, 600); /* no clock: its start */
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
 
     assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
-    assert_int_equal(hs_store_job_requeue(f->store, other, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, other, WORKER_A, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(hs_store_job_requeue(f->store, 9999, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, 9999, WORKER_A, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
 }
 
-/* A running job as a crash leaves it. */
+/* Two workers, one queue: neither can take or touch the other's job while
+ * its lease runs; once the lease has expired it is taken back and claimed
+ * by the other, and the first can no longer write to it. */
+static void test_job_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id vic = add_user(f->store, "vic", 0);
+    hs_id id = add_job(f->store, vic, 10);
+    hs_job_rec got, none;
+    int64_t requeued = -1, failed = -1, renewed = -1;
+    int cancel = -1;
+
+    claim(f->store, id, 1000); /* A, lease until 1030 */
+
+    /* B: nothing to claim, nothing to take back, nothing of A's to write. */
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1001, LEASE, &none, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1029, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_B, 1002, LEASE,
+                                           0.9, 9, 10, "{}", &cancel, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(cancel, 0);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_B, HS_JOB_FAILED,
+                                         "stolen", NULL, 0, NULL, 1003, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(hs_store_job_requeue(f->store, id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_B, 1004, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 1030);
+    assert_same_double(got.progress, 0);
+    assert_null(got.losses_json);
+    hs_job_rec_free(&got);
+
+    /* A's heartbeat moves the lease; recover honours the new one. */
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 1020, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 1);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1049, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(job_state(f->store, id), HS_JOB_RUNNING);
+
+    /* A goes quiet; at lease_expires_at the job is B's to take back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1050, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_int_equal(got.restarts, 1);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1051, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.worker_id, WORKER_B);
+    hs_job_rec_free(&got);
+
+    /* A's late writes fail and change nothing. */
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1052, LEASE,
+                                           0.9, 9, 10, "{}", NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, 0, NULL, 1053, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_requeue(f->store, id, WORKER_A, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 1054, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 1051 + LEASE);
+    assert_same_double(got.progress, 0);
+    hs_job_rec_free(&got);
+
+    /* B finishes it. */
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_B,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         1060, &err),
+                     HS_OK);
+    assert_int_equal(job_state(f->store, id), HS_JOB_SUCCEEDED);
+}
+
+static void test_job_renew_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id wes = add_user(f->store, "wes", 0);
+    hs_id a1 = add_job(f->store, wes, 1), a2 = add_job(f->store, wes, 2);
+    hs_id b1 = add_job(f->store, wes, 3), done = add_job(f->store, wes, 4);
+    hs_id queued = add_job(f->store, wes, 5);
+    hs_job_rec got;
+    int64_t renewed = -1;
+
+    claim(f->store, a1, 100);
+    claim(f->store, a2, 110);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 120, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, b1);
+    hs_job_rec_free(&got);
+    claim(f->store, done, 130);
+    assert_int_equal(hs_store_job_finish(f->store, done, WORKER_A,
+                                         HS_JOB_FAILED, "x", NULL, 0, NULL, 140,
+                                         &err),
+                     HS_OK);
+
+    /* Every running job of the worker, and nothing else. */
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, WORKER_A, 500, 60, &renewed, &err),
+        HS_OK);
+    assert_int_equal(renewed, 2);
+    got = get_job(f->store, a1);
+    assert_int_equal(got.lease_expires_at, 560);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, a2);
+    assert_int_equal(got.lease_expires_at, 560);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, b1);
+    assert_int_equal(got.lease_expires_at, 120 + LEASE);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, done);
+    assert_int_equal(got.lease_expires_at, 0);
+    assert_string_equal(got.worker_id, "");
+    hs_job_rec_free(&got);
+    got = get_job(f->store, queued);
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, "nobody", 500, LEASE, NULL, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, "", 500, LEASE, &renewed, &err),
+        HS_ERR_INVALID);
+    assert_int_equal(renewed, 0);
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 500,
+                                               HS_STORE_LEASE_MAX + 1, NULL,
+                                               &err),
+                     HS_ERR_INVALID);
+}
+
+/* A running job as a lost worker leaves it: its lease ran out at 200. */
 static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
                          int cancel_requested)
 {
@@ -1609,6 +1984,8 @@ static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
     j.started_at = 150;
     j.restarts = restarts;
     j.cancel_requested = cancel_requested;
+    snprintf(j.worker_id, sizeof j.worker_id, "lost-worker");
+    j.lease_expires_at = 200;
     assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
     return j.id;
 }
@@ -1643,12 +2020,31 @@ static void test_job_recover(void **state)
     hs_id stop = add_running(f->store, ugo, 0, 1);
     hs_id queued = add_job(f->store, ugo, 100);
     hs_id done = add_running(f->store, ugo, 0, 0);
+    hs_id live, live_stop;
     hs_job_rec got;
     int64_t requeued = -1, failed = -1, counts[HS_JOB_STATES];
 
-    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_FAILED, "x", 0,
-                                         0, NULL, 160, &err),
-                     HS_OK);
+    /* Two jobs whose worker still renews: lease until 9000. */
+    {
+        hs_job_rec j = make_job(ugo, "live", 100);
+        j.state = HS_JOB_RUNNING;
+        j.started_at = 150;
+        j.restarts = 5;
+        snprintf(j.worker_id, sizeof j.worker_id, WORKER_B);
+        j.lease_expires_at = 9000;
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        live = j.id;
+        j.cancel_requested = 1;
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        live_stop = j.id;
+    }
+    {
+        /* finish needs the job's worker: the lost one's id. */
+        assert_int_equal(hs_store_job_finish(f->store, done, "lost-worker",
+                                             HS_JOB_FAILED, "x", NULL, 0, NULL,
+                                             160, &err),
+                         HS_OK);
+    }
 
     assert_int_equal(
         hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
@@ -1666,6 +2062,8 @@ static void test_job_recover(void **state)
     assert_int_equal(got.started_at, 0);
     assert_int_equal(got.finished_at, 0);
     assert_string_equal(got.error, "");
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
     got = get_job(f->store, once);
     assert_int_equal(got.state, HS_JOB_QUEUED);
@@ -1673,30 +2071,42 @@ static void test_job_recover(void **state)
     hs_job_rec_free(&got);
     got = get_job(f->store, worn);
     assert_int_equal(got.state, HS_JOB_FAILED);
-    assert_string_equal(got.error, "interrupted by server restarts");
+    assert_string_equal(got.error,
+                        "interrupted: its worker stopped renewing its lease");
     assert_int_equal(got.finished_at, 5000);
     assert_int_equal(got.restarts, 2);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
     got = get_job(f->store, stop);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.finished_at, 5000);
     assert_int_equal(got.restarts, 0);
+    assert_string_equal(got.worker_id, "");
     hs_job_rec_free(&got);
     got = get_job(f->store, done);
     assert_int_equal(got.state, HS_JOB_FAILED);
     assert_int_equal(got.finished_at, 160);
     hs_job_rec_free(&got);
     assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
+    /* A live lease is never touched, whatever its restarts or cancel. */
+    got = get_job(f->store, live);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 9000);
+    assert_int_equal(got.restarts, 5);
+    hs_job_rec_free(&got);
+    assert_int_equal(job_state(f->store, live_stop), HS_JOB_RUNNING);
 
     assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
     assert_int_equal(counts[HS_JOB_QUEUED], 3);
-    assert_int_equal(counts[HS_JOB_RUNNING], 0);
+    assert_int_equal(counts[HS_JOB_RUNNING], 2);
     assert_int_equal(counts[HS_JOB_SUCCEEDED], 0);
     assert_int_equal(counts[HS_JOB_FAILED], 2);
     assert_int_equal(counts[HS_JOB_CANCELLED], 1);
 
-    /* Nothing running: nothing to do; the counts may be NULL. */
+    /* Nothing expired: nothing to do; the counts may be NULL. */
     assert_int_equal(
         hs_store_job_recover(f->store, 6000, 2, &requeued, &failed, &err),
         HS_OK);
@@ -1704,6 +2114,15 @@ static void test_job_recover(void **state)
     assert_int_equal(failed, 0);
     assert_int_equal(hs_store_job_recover(f->store, 6000, 2, NULL, NULL, &err),
                      HS_OK);
+
+    /* The live ones expire at 9000 (<= now): then they are taken back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 9000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 1); /* live: restarts 5 >= 2 */
+    assert_int_equal(job_state(f->store, live), HS_JOB_FAILED);
+    assert_int_equal(job_state(f->store, live_stop), HS_JOB_CANCELLED);
 
     /* max_restarts 0: every interrupted job fails. Inside a transaction it
      * is part of it: rolled back, it never was. */
@@ -1729,6 +2148,7 @@ static void test_job_counts(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_id vera = add_user(f->store, "vera", 0);
+    hs_id xena = add_user(f->store, "xena", 0);
     int64_t counts[HS_JOB_STATES];
     hs_job_state st;
 
@@ -1740,11 +2160,12 @@ static void test_job_counts(void **state)
     claim(f->store, 1, 10);
     claim(f->store, 2, 10);
     claim(f->store, 3, 10);
-    assert_int_equal(hs_store_job_finish(f->store, 1, HS_JOB_SUCCEEDED, NULL, 0,
-                                         0, NULL, 20, &err),
+    assert_int_equal(hs_store_job_finish(f->store, 1, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         20, &err),
                      HS_OK);
-    assert_int_equal(hs_store_job_finish(f->store, 2, HS_JOB_FAILED, "x", 0, 0,
-                                         NULL, 20, &err),
+    assert_int_equal(hs_store_job_finish(f->store, 2, WORKER_A, HS_JOB_FAILED,
+                                         "x", NULL, 0, NULL, 20, &err),
                      HS_OK);
     assert_int_equal(hs_store_job_cancel(f->store, 5, vera, 0, 30, &st, &err),
                      HS_OK);
@@ -1758,6 +2179,28 @@ static void test_job_counts(void **state)
     assert_string_equal(hs_job_state_name(HS_JOB_CANCELLED), "cancelled");
     assert_string_equal(hs_job_state_name((hs_job_state)HS_JOB_STATES),
                         "unknown");
+
+    /* Per owner: vera's are all of the above, xena has two queued. */
+    add_job(f->store, xena, 40);
+    add_job(f->store, xena, 41);
+    assert_int_equal(hs_store_job_owner_counts(f->store, vera, counts, &err),
+                     HS_OK);
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        assert_int_equal(counts[i], 1);
+    assert_int_equal(hs_store_job_owner_counts(f->store, xena, counts, &err),
+                     HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 2);
+    assert_int_equal(counts[HS_JOB_RUNNING] + counts[HS_JOB_SUCCEEDED] +
+                         counts[HS_JOB_FAILED] + counts[HS_JOB_CANCELLED],
+                     0);
+    assert_int_equal(hs_store_job_owner_counts(f->store, 4242, counts, &err),
+                     HS_OK);
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        assert_int_equal(counts[i], 0);
+    assert_int_equal(hs_store_job_owner_counts(f->store, vera, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 3);
 }
 
 /* ---- diagnoses --------------------------------------------------------- */
@@ -1890,7 +2333,8 @@ static void test_diagnoses(void **state)
 
 /* ---- references between records ---------------------------------------- */
 
-/* What is deleted leaves its referrers in place, pointing at nothing (0). */
+/* What is deleted leaves its referrers in place, pointing at nothing (0):
+ * foreign-key references and the jobs' generic result alike. */
 static void test_references(void **state)
 {
     fixture *f = *state;
@@ -1899,8 +2343,10 @@ static void test_references(void **state)
     hs_id data = add_dataset(f->store, xia, 1);
     hs_job_rec train = make_job(xia, "train", 10), dj = make_job(xia, "dj", 11);
     hs_model_rec m = make_model(xia, "m", 1, 20), got_m;
+    hs_model_rec other = make_model(xia, "other", 2, 21);
     hs_diagnosis_rec d = make_diagnosis(xia, 0, "d", 1, 30), got_d;
-    hs_job_rec got;
+    hs_job_rec got, on_other = make_job(xia, "on other", 12);
+    hs_job_rec rca = make_job(xia, "rca", 13);
     char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
     char key[HS_STORE_BLOB_KEY_MAX];
     size_t n = 0;
@@ -1910,9 +2356,11 @@ static void test_references(void **state)
     m.dataset_id = data;
     m.job_id = train.id;
     assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &other, &err), HS_OK);
     claim(f->store, train.id, 40);
-    assert_int_equal(hs_store_job_finish(f->store, train.id, HS_JOB_SUCCEEDED,
-                                         NULL, m.id, 0, NULL, 50, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train.id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, m.id, NULL, 50, &err),
                      HS_OK);
     snprintf(dj.type, sizeof dj.type, "diagnose");
     dj.model_id = m.id;
@@ -1921,9 +2369,19 @@ static void test_references(void **state)
     d.job_id = dj.id;
     assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
     claim(f->store, dj.id, 60);
-    assert_int_equal(hs_store_job_finish(f->store, dj.id, HS_JOB_SUCCEEDED,
-                                         NULL, 0, d.id, NULL, 70, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, dj.id, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_DIAGNOSIS, d.id, NULL, 70, &err),
+        HS_OK);
+    /* A job whose result is the other model, and one of another kind with
+     * the same id as the diagnosis: deletes must not touch them. */
+    snprintf(on_other.result_kind, sizeof on_other.result_kind,
+             HS_RESULT_MODEL);
+    on_other.result_id = other.id;
+    assert_int_equal(hs_store_job_create(f->store, &on_other, &err), HS_OK);
+    snprintf(rca.result_kind, sizeof rca.result_kind, "rca");
+    rca.result_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &rca, &err), HS_OK);
 
     /* Purging the dataset: the model and the job forget it. */
     assert_int_equal(
@@ -1939,10 +2397,12 @@ static void test_references(void **state)
     hs_model_rec_free(&got_m);
     got = get_job(f->store, train.id);
     assert_int_equal(got.dataset_id, 0);
-    assert_int_equal(got.model_id, m.id);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, m.id);
     hs_job_rec_free(&got);
 
-    /* Deleting the model: diagnoses and jobs keep their rows. */
+    /* Deleting the model: diagnoses and jobs keep their rows; the training
+     * that made it keeps its result kind, the diagnose job its result. */
     assert_int_equal(hs_store_model_delete(f->store, m.id, xia, 0, key, &err),
                      HS_OK);
     assert_int_equal(
@@ -1951,20 +2411,33 @@ static void test_references(void **state)
     assert_diagnoses_equal(&got_d, &d);
     hs_diagnosis_rec_free(&got_d);
     got = get_job(f->store, train.id);
-    assert_int_equal(got.model_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
     hs_job_rec_free(&got);
     got = get_job(f->store, dj.id);
     assert_int_equal(got.model_id, 0);
-    assert_int_equal(got.diagnosis_id, d.id);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, d.id);
     hs_job_rec_free(&got);
 
     /* Deleting the diagnosis: its job forgets it. */
     assert_int_equal(
         hs_store_diagnosis_delete(f->store, d.id, xia, 0, key, &err), HS_OK);
     got = get_job(f->store, dj.id);
-    assert_int_equal(got.diagnosis_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, 0);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+
+    /* The bystanders kept theirs. */
+    got = get_job(f->store, rca.id);
+    assert_string_equal(got.result_kind, "rca");
+    assert_int_equal(got.result_id, d.id);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, on_other.id);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, other.id);
     hs_job_rec_free(&got);
 }
 
@@ -2315,8 +2788,10 @@ static void test_ops_table(void **state)
     assert_non_null(ops->jobs->list);
     assert_non_null(ops->jobs->cancel);
     assert_non_null(ops->jobs->counts);
+    assert_non_null(ops->jobs->owner_counts);
     assert_non_null(ops->jobs->claim_next);
     assert_non_null(ops->jobs->progress);
+    assert_non_null(ops->jobs->renew_leases);
     assert_non_null(ops->jobs->finish);
     assert_non_null(ops->jobs->requeue);
     assert_non_null(ops->jobs->recover);
@@ -2351,8 +2826,11 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_claim),
         T(test_job_claim_concurrent),
         T(test_job_progress_finish),
+        T(test_job_results),
         T(test_job_cancel),
         T(test_job_requeue),
+        T(test_job_leases),
+        T(test_job_renew_leases),
         T(test_job_recover),
         T(test_job_counts),
         T(test_diagnoses),

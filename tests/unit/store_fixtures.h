@@ -204,7 +204,10 @@ static inline void assert_jobs_equal(const hs_job_rec *a, const hs_job_rec *b)
     assert_int_equal(a->state, b->state);
     assert_int_equal(a->dataset_id, b->dataset_id);
     assert_int_equal(a->model_id, b->model_id);
-    assert_int_equal(a->diagnosis_id, b->diagnosis_id);
+    assert_string_equal(a->result_kind, b->result_kind);
+    assert_int_equal(a->result_id, b->result_id);
+    assert_string_equal(a->worker_id, b->worker_id);
+    assert_int_equal(a->lease_expires_at, b->lease_expires_at);
     assert_string_equal(a->input_blob_key, b->input_blob_key);
     assert_string_equal(a->name, b->name);
     assert_same_text(a->params_json, b->params_json);

@@ -4,12 +4,14 @@
  * The contract (store_contract.c) runs on fresh database files in one
  * temporary directory, removed at exit. The SQLite-specific tests each get
  * their own mkdtemp directory and check what the contract cannot see: WAL
- * mode and the schema version table; migrations from versions 1 and 2
- * forward; a database from a newer healer refused untouched; open errors
- * and store URLs; the raw column values (NULL for NAN and for a 0
- * reference); recover undone as a whole when one of its sweeps fails; and
- * a transaction that SQLite itself rolled back refusing to go on. On-disk
- * facts are read back with a private raw sqlite3 connection.
+ * mode and the schema version table; migrations from versions 1, 2 and 4
+ * forward (5 moves a job's result to the generic reference); a database
+ * from a newer healer refused untouched; open errors and store URLs; the
+ * raw column values (NULL for NAN and for a 0 reference); recover undone
+ * as a whole when one of its sweeps fails; a transaction that SQLite itself
+ * rolled back refusing to go on; and two store handles on one file (two
+ * processes) honouring each other's job leases. On-disk facts are read
+ * back with a private raw sqlite3 connection.
  */
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +24,10 @@
 #include "store/store_sqlite.h"
 #include "store_contract.h"
 #include "store_fixtures.h"
+
+#define WORKER_A "host-a:100:0000000a"
+#define WORKER_B "host-b:200:0000000b"
+#define LEASE 30
 
 /* ---- the contract ------------------------------------------------------ */
 
@@ -130,8 +136,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 4);
+                        "1,2,3,4,5");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 5);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -205,7 +211,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4");
+                        "1,2,3,4,5");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -222,7 +228,7 @@ static const char *foreign_keys(const char *path, const char *table, char *buf,
 }
 
 /* A database written at schema version 1 (before datasets) gets migrations
- * 2 to 4 at open and keeps its accounts. */
+ * 2 to 5 at open and keeps its accounts. */
 static void test_migration_from_v1(void **state)
 {
     fixture *f = *state;
@@ -261,7 +267,7 @@ static void test_migration_from_v1(void **state)
 }
 
 /* A database written at schema version 2 (before models, jobs and
- * diagnoses) gets migrations 3 and 4 at open and keeps its accounts and
+ * diagnoses) gets migrations 3 to 5 at open and keeps its accounts and
  * datasets, which the new records can then refer to. */
 static void test_migration_from_v2(void **state)
 {
@@ -292,8 +298,9 @@ static void test_migration_from_v2(void **state)
                                   " 'diagnoses') ORDER BY name",
                                   buf, sizeof buf),
                         "diagnoses,diagnoses_model,diagnoses_owner_created,"
-                        "jobs,jobs_dataset,jobs_diagnosis,jobs_model,"
-                        "jobs_owner_created,jobs_state,models,models_dataset,"
+                        "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
+                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,"
+                        "models,models_dataset,"
                         "models_owner_created,sqlite_autoindex_diagnoses_1,"
                         "sqlite_autoindex_models_1");
     /* The references as the schema declares them. */
@@ -327,6 +334,113 @@ static void test_migration_from_v2(void **state)
     got_j = get_job(f->store, j.id);
     assert_jobs_equal(&got_j, &j);
     hs_job_rec_free(&got_j);
+}
+
+/* A database written at schema version 4 (jobs with model_id as a
+ * training's result and diagnosis_id as a diagnosis', no leases) gets
+ * migration 5: each result moves to (result_kind, result_id), model_id is
+ * left meaning the input model, diagnosis_id is emptied, and a job left
+ * running gets an expired lease, which recover then takes back. */
+static void test_migration_from_v4(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ada = add_user(f->store, "ada", 0);
+    hs_id data = add_dataset(f->store, ada, 1);
+    hs_id m1 = add_model(f->store, ada, 1), m2 = add_model(f->store, ada, 2);
+    hs_diagnosis_rec d1 = make_diagnosis(ada, m1, "d1", 1, 10);
+    hs_job_rec got;
+    int64_t requeued = -1, failed = -1;
+    char buf[256], sql[1024], key[HS_STORE_BLOB_KEY_MAX];
+
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d1, &err), HS_OK);
+    downgrade(f, "DROP INDEX jobs_lease; DROP INDEX jobs_result;"
+                 "ALTER TABLE jobs DROP COLUMN result_kind;"
+                 "ALTER TABLE jobs DROP COLUMN result_id;"
+                 "ALTER TABLE jobs DROP COLUMN worker_id;"
+                 "ALTER TABLE jobs DROP COLUMN lease_expires_at;"
+                 "DELETE FROM schema_migrations WHERE version >= 5;");
+    /* Jobs as version 4 wrote them: (id, type, state, dataset, model,
+     * diagnosis). 2's model and 6's diagnosis were deleted since. */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO jobs (id, owner_id, type, state, dataset_id,"
+             " model_id, diagnosis_id, name, params_json, created_at,"
+             " started_at) VALUES"
+             " (1, %lld, 'train', 'succeeded', %lld, %lld, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (2, %lld, 'train', 'succeeded', %lld, NULL, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (3, %lld, 'train', 'failed', %lld, NULL, NULL, 'j', '{}', 1, 2),"
+             " (4, %lld, 'diagnose', 'succeeded', NULL, %lld, %lld, 'j', '{}',"
+             "  1, 2),"
+             " (5, %lld, 'diagnose', 'queued', NULL, %lld, NULL, 'j', '{}', 1,"
+             "  0),"
+             " (6, %lld, 'diagnose', 'succeeded', NULL, NULL, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (7, %lld, 'train', 'running', %lld, NULL, NULL, 'j', '{}', 1,"
+             "  150);",
+             (long long)ada, (long long)data, (long long)m1, (long long)ada,
+             (long long)data, (long long)ada, (long long)data, (long long)ada,
+             (long long)m1, (long long)d1.id, (long long)ada, (long long)m2,
+             (long long)ada, (long long)ada, (long long)data);
+    raw_exec(f->path, sql);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM pragma_table_info("
+                                  "'jobs') WHERE name = 'result_id'",
+                                  buf, sizeof buf),
+                        "0");
+
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id || ':' || result_kind || ':' ||"
+                                  " IFNULL(result_id, '-') || ':' ||"
+                                  " IFNULL(model_id, '-') || ':' ||"
+                                  " IFNULL(diagnosis_id, '-') FROM jobs"
+                                  " ORDER BY id",
+                                  buf, sizeof buf),
+                        "1:model:1:-:-,2:model:-:-:-,3::-:-:-,"
+                        "4:diagnosis:1:1:-,5::-:2:-,6:diagnosis:-:-:-,"
+                        "7::-:-:-");
+    got = get_job(f->store, 1);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, m1);
+    assert_int_equal(got.model_id, 0);
+    assert_int_equal(got.dataset_id, data);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 4);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, d1.id);
+    assert_int_equal(got.model_id, m1);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 5);
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.model_id, m2);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 7);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+
+    /* The running one's lease has expired: recover takes it back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1000, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    assert_int_equal(job_state(f->store, 7), HS_JOB_QUEUED);
+
+    /* The moved references are cleared by deletes like new ones. */
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, d1.id, ada, 0, key, &err), HS_OK);
+    assert_int_equal(hs_store_model_delete(f->store, m1, ada, 0, key, &err),
+                     HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id FROM jobs WHERE result_id IS NOT"
+                                  " NULL OR model_id IS NOT NULL ORDER BY id",
+                                  buf, sizeof buf),
+                        "5");
 }
 
 static void test_open_errors(void **state)
@@ -408,7 +522,8 @@ static void test_open_urls(void **state)
 
 /* ---- raw column values ------------------------------------------------- */
 
-/* NAN is stored as NULL, and so is a 0 reference. */
+/* NAN is stored as NULL, and so is a 0 reference; a finished job has no
+ * lease and its result in result_kind/result_id only; states by name. */
 static void test_raw_values(void **state)
 {
     fixture *f = *state;
@@ -419,8 +534,10 @@ static void test_raw_values(void **state)
     hs_model_rec a = make_model(lena, "a", 1, 100);
     hs_model_rec b = make_model(lena, "b", 2, 200);
     hs_model_rec c = make_model(lena, "c", 3, 200);
+    hs_job_rec got;
     char buf[256];
 
+    add_job(f->store, lena, 51); /* stays queued */
     a.dataset_id = data;
     a.job_id = job;
     b.macro_f1 = NAN;
@@ -440,12 +557,37 @@ static void test_raw_values(void **state)
                                   " dataset_id IS NULL AND job_id IS NULL",
                                   buf, sizeof buf),
                         "2");
+
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 300, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, job);
+    hs_job_rec_free(&got);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT state || ':' || worker_id || ':' ||"
+                                  " lease_expires_at FROM jobs ORDER BY id",
+                                  buf, sizeof buf),
+                        "running:" WORKER_A ":330,queued::0");
+    assert_int_equal(
+        hs_store_job_finish(f->store, job, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_MODEL, a.id, NULL, 400, &err),
+        HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT state || ':' || worker_id || ':' ||"
+                                  " lease_expires_at || ':' || result_kind ||"
+                                  " ':' || IFNULL(result_id, 'NULL') || ':' ||"
+                                  " IFNULL(model_id, 'NULL') || ':' ||"
+                                  " IFNULL(diagnosis_id, 'NULL') FROM jobs"
+                                  " ORDER BY id",
+                                  buf, sizeof buf),
+                        "succeeded::0:model:1:NULL:NULL,"
+                        "queued::0::NULL:NULL:NULL");
 }
 
 /* ---- jobs and transactions, SQLite's way ------------------------------- */
 
-/* A running job as a crash leaves it. */
-static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
+/* A running job whose worker's lease ran out at 200. */
+static hs_id add_expired(hs_store *store, hs_id owner, int64_t restarts,
                          int cancel_requested)
 {
     hs_job_rec j = make_job(owner, "interrupted", 100);
@@ -454,6 +596,8 @@ static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
     j.started_at = 150;
     j.restarts = restarts;
     j.cancel_requested = cancel_requested;
+    snprintf(j.worker_id, sizeof j.worker_id, "lost-worker");
+    j.lease_expires_at = 200;
     assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
     return j.id;
 }
@@ -465,9 +609,9 @@ static void test_job_recover_atomic(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_id zoe = add_user(f->store, "zoe", 0);
-    hs_id requeue = add_running(f->store, zoe, 0, 0);
-    hs_id stop = add_running(f->store, zoe, 0, 1);
-    hs_id worn = add_running(f->store, zoe, 5, 0);
+    hs_id requeue = add_expired(f->store, zoe, 0, 0);
+    hs_id stop = add_expired(f->store, zoe, 0, 1);
+    hs_id worn = add_expired(f->store, zoe, 5, 0);
     int64_t requeued = -1, failed = -1;
 
     raw_exec(f->path, "CREATE TRIGGER no_failing BEFORE UPDATE OF state ON jobs"
@@ -531,6 +675,72 @@ static void test_transaction_lost_by_database(void **state)
     add_user(f->store, "fine", 0);
 }
 
+/* Two handles on one file - as two processes - share the queue and honour
+ * each other's leases: B can neither take nor touch A's job until A's
+ * lease has expired; then B takes it back and runs it, and A's late writes
+ * are refused. */
+static void test_two_handles_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *b = NULL;
+    hs_id ida = add_user(f->store, "ida", 0);
+    hs_id id = add_job(f->store, ida, 10);
+    hs_job_rec got;
+    int64_t requeued = -1, failed = -1;
+
+    assert_int_equal(hs_store_sqlite_open(f->path, &b, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, id);
+    hs_job_rec_free(&got);
+
+    assert_int_equal(
+        hs_store_job_claim_next(b, WORKER_B, 1001, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_recover(b, 1029, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(hs_store_job_progress(b, id, WORKER_B, 1002, LEASE, 0.5, 1,
+                                           2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(b, id, WORKER_B, HS_JOB_FAILED, "x",
+                                         NULL, 0, NULL, 1003, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_requeue(b, id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    /* A is alive and says so. */
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1010, LEASE,
+                                           0.25, 1, 4, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_recover(b, 1039, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued + failed, 0);
+
+    /* A stops renewing: from 1040 on, the job is B's to take back. */
+    assert_int_equal(hs_store_job_recover(b, 1040, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(
+        hs_store_job_claim_next(b, WORKER_B, 1041, LEASE, &got, &err), HS_OK);
+    assert_int_equal(got.id, id);
+    assert_int_equal(got.restarts, 1);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1042, LEASE,
+                                           0.5, 2, 4, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         1043, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(b, id, WORKER_B, HS_JOB_SUCCEEDED,
+                                         NULL, NULL, 0, NULL, 1050, &err),
+                     HS_OK);
+    assert_int_equal(job_state(f->store, id), HS_JOB_SUCCEEDED);
+    hs_store_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +751,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v4, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_values, setup, teardown),
@@ -548,6 +760,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_transaction_lost_by_database,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles_leases, setup,
+                                        teardown),
     };
     int failed;
     snprintf(contract_dir, sizeof contract_dir,

@@ -33,6 +33,7 @@ typedef struct hs_server_config {
     unsigned model_cache;
     int secure_cookies;
     int fail_first_attempt; /* testing aid, see jobs.h */
+    unsigned job_lease_seconds; /* testing aid (a short lease); 0 = default */
 } hs_server_config;
 
 void hs_server_config_defaults(hs_server_config *cfg);

@@ -35,7 +35,7 @@
  *    (store/records.h); a string that does not fit its field is refused
  *    (HS_ERR_INVALID), never truncated. Times are unix seconds chosen by
  *    the caller (the store never reads the clock, so rules - lockouts,
- *    expiries - stay testable).
+ *    expiries, leases - stay testable).
  *  - Lists come back as one malloc'ed array the caller releases with
  *    free(); on error, and possibly when the list is empty, it is NULL.
  *  - On error, output records are unspecified and output ids/counts are 0.
@@ -78,6 +78,11 @@ typedef struct hs_store hs_store;
 /* The interface version this header describes (see "How the interface
  * grows" above). */
 #define HS_STORE_OPS_VERSION 1
+
+/* The longest lease a job may be given, in seconds: a worker renews its
+ * leases far more often than this, and the bound keeps now + lease far from
+ * overflow. */
+#define HS_STORE_LEASE_MAX 86400
 
 /* The body of a transaction (hs_store_transact): works on `store`, returns
  * HS_OK to commit or an error (with *err filled) to roll back. */
@@ -180,16 +185,26 @@ typedef struct hs_store_job_ops {
                         hs_job_state *state_out, hs_error *err);
     hs_status (*counts)(void *impl, int64_t counts[HS_JOB_STATES],
                         hs_error *err);
-    hs_status (*claim_next)(void *impl, int64_t now, hs_job_rec *out,
+    hs_status (*owner_counts)(void *impl, hs_id owner_id,
+                              int64_t counts[HS_JOB_STATES], hs_error *err);
+    hs_status (*claim_next)(void *impl, const char *worker_id, int64_t now,
+                            int64_t lease_seconds, hs_job_rec *out,
                             hs_error *err);
-    hs_status (*progress)(void *impl, hs_id id, double progress, int64_t round,
-                          int64_t rounds, const char *losses_json,
-                          int *cancel_requested, hs_error *err);
-    hs_status (*finish)(void *impl, hs_id id, hs_job_state state,
-                        const char *error, hs_id model_id, hs_id diagnosis_id,
+    hs_status (*progress)(void *impl, hs_id id, const char *worker_id,
+                          int64_t now, int64_t lease_seconds, double progress,
+                          int64_t round, int64_t rounds,
+                          const char *losses_json, int *cancel_requested,
+                          hs_error *err);
+    hs_status (*renew_leases)(void *impl, const char *worker_id, int64_t now,
+                              int64_t lease_seconds, int64_t *renewed,
+                              hs_error *err);
+    hs_status (*finish)(void *impl, hs_id id, const char *worker_id,
+                        hs_job_state state, const char *error,
+                        const char *result_kind, hs_id result_id,
                         const char *attempts_json, int64_t finished_at,
                         hs_error *err);
-    hs_status (*requeue)(void *impl, hs_id id, hs_error *err);
+    hs_status (*requeue)(void *impl, hs_id id, const char *worker_id,
+                         hs_error *err);
     hs_status (*recover)(void *impl, int64_t now, int64_t max_restarts,
                          int64_t *requeued, int64_t *failed, hs_error *err);
 } hs_store_job_ops;
@@ -752,8 +767,10 @@ static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
 }
 
 /* Deletes model `id` under the access rule and hands back its blob key,
- * which the caller deletes from the blob store afterwards. Diagnoses made
- * with it keep their results (their model_id becomes 0). */
+ * which the caller deletes from the blob store afterwards. What referred
+ * to it stays, pointing at nothing: diagnoses made with it keep their
+ * results (model_id 0), a diagnose job that used it gets model_id 0, and a
+ * job whose result it was keeps result_kind "model" with result_id 0. */
 static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
                                               hs_id viewer_id,
                                               int viewer_is_admin,
@@ -767,13 +784,59 @@ static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
                                       viewer_is_admin != 0, blob_key_out, err);
 }
 
-/* ---- jobs --------------------------------------------------------------- */
+/* ---- jobs ---------------------------------------------------------------
+ *
+ * The queue is the jobs table. A worker (one per runner: a process, later
+ * one of several machines) claims the oldest queued job and holds it on a
+ * lease: worker_id names it, lease_expires_at says until when. Every write
+ * a worker makes to its running job (progress, finish, requeue) is
+ * refused unless the job is still running *and* leased to that worker, so
+ * once a job has been taken back, its old worker can no longer touch it.
+ * Progress renews the job's lease; renew_leases renews all of a worker's
+ * jobs at once (a heartbeat, for work that reports no progress). recover
+ * takes back only jobs whose lease has run out (lease_expires_at <= now):
+ * a worker that stopped renewing is gone, and one that still renews keeps
+ * its jobs, whoever else runs recover and how often.
+ *
+ * worker_id arguments are 1..63 bytes; lease_seconds 1..HS_STORE_LEASE_MAX.
+ * A result is a kind (HS_RESULT_MODEL, HS_RESULT_DIAGNOSIS, ...) and an id;
+ * for the kinds the store keeps (models, diagnoses) the id always names an
+ * existing record or is 0: one that does not exist (deleted meanwhile) is
+ * stored as 0, and deleting the record sets it to 0 (the kind stays). */
 
-/* Inserts a job (state, progress and times as given; normally
- * HS_JOB_QUEUED with only owner_id, type, name, params_json, created_at and
- * the input ids set); the store sets j->id. type 1..31 bytes, params_json
- * non-empty, input_blob_key "" or a key, error 0..511 bytes.
- * HS_ERR_NOTFOUND for a missing owner, dataset or model. */
+/* 1 when a job record's worker id, result kind and result reference are
+ * well-formed: strings "" or fitting, ids >= 0, a result id only with a
+ * kind. */
+static inline int hs_store__job_refs_ok(const hs_job_rec *j)
+{
+    return (!j->result_kind[0] ||
+            hs_store__str_fits(j->result_kind, sizeof j->result_kind)) &&
+           (!j->worker_id[0] ||
+            hs_store__str_fits(j->worker_id, sizeof j->worker_id)) &&
+           j->result_id >= 0 && (j->result_id == 0 || j->result_kind[0]) &&
+           j->lease_expires_at >= 0;
+}
+
+/* Checks a worker id and a lease length (the arguments of claim,
+ * progress and renew). */
+static inline hs_status hs_store__lease_ok(const char *worker_id,
+                                           int64_t lease_seconds, hs_error *err)
+{
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    if (lease_seconds < 1 || lease_seconds > HS_STORE_LEASE_MAX)
+        return hs_store__bad(err, "lease must be 1..86400 seconds");
+    return HS_OK;
+}
+
+/* Inserts a job from every field but id (the store sets j->id): normally
+ * HS_JOB_QUEUED with only owner_id, type, name, params_json, created_at
+ * and the inputs (dataset_id, model_id, input_blob_key) set; any other
+ * state, progress, result or lease is stored as given (a job restored as
+ * it was). type 1..31 bytes, name 1..255, params_json non-empty,
+ * input_blob_key "" or a key, error 0..511 bytes, result_kind and worker_id
+ * "" or fitting, a result_id only with a result_kind, times >= 0.
+ * HS_ERR_NOTFOUND for a missing owner, dataset or model (input). */
 static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
                                             hs_error *err)
 {
@@ -787,6 +850,8 @@ static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
         (unsigned)j->state >= HS_JOB_STATES)
         return hs_store__bad(err,
                              "job type, name, input, error or state invalid");
+    if (!hs_store__job_refs_ok(j))
+        return hs_store__bad(err, "job result or lease invalid");
     j->id = 0;
     return store->ops->jobs->create(store->impl, j, err);
 }
@@ -800,7 +865,7 @@ static inline hs_status hs_store_job_get(hs_store *store, hs_id id,
         return hs_store__bad(err, "job_get: missing argument");
     memset(out, 0, sizeof *out);
     return store->ops->jobs->get(store->impl, id, viewer_id,
-                               viewer_is_admin != 0, out, err);
+                                 viewer_is_admin != 0, out, err);
 }
 
 /* The jobs viewer_id may see, newest first (release with
@@ -815,73 +880,14 @@ static inline hs_status hs_store_job_list(hs_store *store, hs_id viewer_id,
     *items = NULL;
     *n = 0;
     return store->ops->jobs->list(store->impl, viewer_id, viewer_is_admin != 0,
-                                items, n, err);
-}
-
-/* Atomically takes the oldest queued job (lowest id), marks it running
- * with started_at = now, and reads it into *out (release with
- * hs_job_rec_free). HS_ERR_NOTFOUND when nothing is queued. Two callers
- * never get the same job. */
-static inline hs_status hs_store_job_claim_next(hs_store *store, int64_t now,
-                                                hs_job_rec *out, hs_error *err)
-{
-    if (!store || !out)
-        return hs_store__bad(err, "job_claim_next: missing argument");
-    memset(out, 0, sizeof *out);
-    return store->ops->jobs->claim_next(store->impl, now, out, err);
-}
-
-/* Records the progress of a running job (progress clamped to 0..1,
- * losses_json may be NULL to leave it unchanged) and tells the runner
- * whether a cancel was requested meanwhile (*cancel_requested, may be
- * NULL). HS_ERR_NOTFOUND when no *running* job has this id. */
-static inline hs_status hs_store_job_progress(hs_store *store, hs_id id,
-                                              double progress, int64_t round,
-                                              int64_t rounds,
-                                              const char *losses_json,
-                                              int *cancel_requested,
-                                              hs_error *err)
-{
-    if (cancel_requested)
-        *cancel_requested = 0;
-    if (!store)
-        return hs_store__bad(err, "job_progress: no store");
-    if (!(progress >= 0))
-        progress = 0;
-    if (progress > 1)
-        progress = 1;
-    return store->ops->jobs->progress(store->impl, id, progress, round, rounds,
-                                    losses_json, cancel_requested, err);
-}
-
-/* Ends a running job in a final state (succeeded, failed or cancelled)
- * with its error message ("" or NULL = none, 0..511 bytes), result ids (0 =
- * none) and attempts (JSON text, may be NULL); a succeeded job also gets
- * progress 1. HS_ERR_NOTFOUND when no running job has this id;
- * HS_ERR_INVALID for a state that is not final. */
-static inline hs_status hs_store_job_finish(hs_store *store, hs_id id,
-                                            hs_job_state state,
-                                            const char *error, hs_id model_id,
-                                            hs_id diagnosis_id,
-                                            const char *attempts_json,
-                                            int64_t finished_at, hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "job_finish: no store");
-    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
-        state != HS_JOB_CANCELLED)
-        return hs_store__bad(err, "job_finish: the state must be final");
-    if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
-        return hs_store__bad(err, "job error message must be 0..511 bytes");
-    return store->ops->jobs->finish(store->impl, id, state, error ? error : "",
-                                  model_id, diagnosis_id, attempts_json,
-                                  finished_at, err);
+                                  items, n, err);
 }
 
 /* Cancels job `id` under the access rule: a queued job becomes cancelled
  * at once (finished_at = now); a running one gets cancel_requested = 1 and
- * stays running until its runner stops it. *state_out receives the state
- * after the call. HS_ERR_CONFLICT when the job had already finished. */
+ * stays running until its worker stops it (it learns of it from
+ * progress). *state_out receives the state after the call.
+ * HS_ERR_CONFLICT when the job had already finished. */
 static inline hs_status hs_store_job_cancel(hs_store *store, hs_id id,
                                             hs_id viewer_id,
                                             int viewer_is_admin, int64_t now,
@@ -892,41 +898,7 @@ static inline hs_status hs_store_job_cancel(hs_store *store, hs_id id,
         return hs_store__bad(err, "job_cancel: missing argument");
     *state_out = HS_JOB_QUEUED;
     return store->ops->jobs->cancel(store->impl, id, viewer_id,
-                                  viewer_is_admin != 0, now, state_out, err);
-}
-
-/* Puts a running job back in the queue as if it had never started
- * (progress, round, losses and started_at reset; restarts unchanged): the
- * checkpoint of a graceful shutdown. A job whose cancel was requested is
- * cancelled instead. HS_ERR_NOTFOUND when no running job has this id. */
-static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
-                                             hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "job_requeue: no store");
-    return store->ops->jobs->requeue(store->impl, id, err);
-}
-
-/* After a crash: every job still marked running is re-queued (restarts
- * + 1, progress reset) when its restarts < max_restarts, else marked
- * failed with a reason ("interrupted by server restarts"); a job whose
- * cancel was requested is cancelled. *requeued and *failed (may be NULL)
- * receive the counts. One transaction. */
-static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
-                                             int64_t max_restarts,
-                                             int64_t *requeued,
-                                             int64_t *failed, hs_error *err)
-{
-    int64_t a, b;
-    if (!store)
-        return hs_store__bad(err, "job_recover: no store");
-    if (!requeued)
-        requeued = &a;
-    if (!failed)
-        failed = &b;
-    *requeued = *failed = 0;
-    return store->ops->jobs->recover(store->impl, now, max_restarts, requeued,
-                                   failed, err);
+                                    viewer_is_admin != 0, now, state_out, err);
 }
 
 /* Number of jobs in each state, counts[HS_JOB_QUEUED] etc. (all users). */
@@ -938,6 +910,162 @@ static inline hs_status hs_store_job_counts(hs_store *store,
         return hs_store__bad(err, "job_counts: missing argument");
     memset(counts, 0, HS_JOB_STATES * sizeof counts[0]);
     return store->ops->jobs->counts(store->impl, counts, err);
+}
+
+/* Number of owner_id's jobs in each state (e.g. a per-user share of the
+ * queue). An unknown owner has none. */
+static inline hs_status hs_store_job_owner_counts(hs_store *store,
+                                                  hs_id owner_id,
+                                                  int64_t counts[HS_JOB_STATES],
+                                                  hs_error *err)
+{
+    if (!store || !counts)
+        return hs_store__bad(err, "job_owner_counts: missing argument");
+    memset(counts, 0, HS_JOB_STATES * sizeof counts[0]);
+    return store->ops->jobs->owner_counts(store->impl, owner_id, counts, err);
+}
+
+/* Atomically takes the oldest queued job (lowest id) for worker_id: it
+ * becomes running with started_at = now, worker_id, and lease_expires_at =
+ * now + lease_seconds, and is read into *out (release with
+ * hs_job_rec_free). HS_ERR_NOTFOUND "no job is queued" when there is none.
+ * Two callers - threads, handles or processes - never get the same job. */
+static inline hs_status
+hs_store_job_claim_next(hs_store *store, const char *worker_id, int64_t now,
+                        int64_t lease_seconds, hs_job_rec *out, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !out)
+        return hs_store__bad(err, "job_claim_next: missing argument");
+    memset(out, 0, sizeof *out);
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    return store->ops->jobs->claim_next(store->impl, worker_id, now,
+                                        lease_seconds, out, err);
+}
+
+/* Records the progress of job `id`, running on worker_id (progress clamped
+ * to 0..1; losses_json NULL leaves the stored one), renews its lease to now
+ * + lease_seconds, and tells the worker whether a cancel was requested
+ * meanwhile (*cancel_requested, may be NULL). HS_ERR_NOTFOUND "job N is
+ * not running on this worker" when it is not running, or is leased to
+ * another worker (it was taken back); nothing is written then. */
+static inline hs_status
+hs_store_job_progress(hs_store *store, hs_id id, const char *worker_id,
+                      int64_t now, int64_t lease_seconds, double progress,
+                      int64_t round, int64_t rounds, const char *losses_json,
+                      int *cancel_requested, hs_error *err)
+{
+    hs_status hs;
+    if (cancel_requested)
+        *cancel_requested = 0;
+    if (!store)
+        return hs_store__bad(err, "job_progress: no store");
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    if (!(progress >= 0))
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    return store->ops->jobs->progress(store->impl, id, worker_id, now,
+                                      lease_seconds, progress, round, rounds,
+                                      losses_json, cancel_requested, err);
+}
+
+/* The heartbeat: renews, to now + lease_seconds, the lease of every job
+ * running on worker_id; *renewed (may be NULL) receives how many. None is
+ * not an error. */
+static inline hs_status
+hs_store_job_renew_leases(hs_store *store, const char *worker_id, int64_t now,
+                          int64_t lease_seconds, int64_t *renewed,
+                          hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs;
+    if (!renewed)
+        renewed = &dummy;
+    *renewed = 0;
+    if (!store)
+        return hs_store__bad(err, "job_renew_leases: no store");
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    return store->ops->jobs->renew_leases(store->impl, worker_id, now,
+                                          lease_seconds, renewed, err);
+}
+
+/* Ends job `id`, running on worker_id, in a final state (succeeded, failed
+ * or cancelled) with its error message ("" or NULL = none, 0..511 bytes),
+ * its result (result_kind NULL or "" = none, else 1..31 bytes; result_id 0
+ * = none, > 0 only with a kind) and its attempts (JSON text; NULL keeps
+ * the stored ones), at finished_at. A succeeded job also gets progress 1;
+ * the lease is released (worker_id "", lease_expires_at 0).
+ * HS_ERR_NOTFOUND "job N is not running on this worker" as for progress;
+ * HS_ERR_INVALID for a state that is not final. */
+static inline hs_status hs_store_job_finish(
+    hs_store *store, hs_id id, const char *worker_id, hs_job_state state,
+    const char *error, const char *result_kind, hs_id result_id,
+    const char *attempts_json, int64_t finished_at, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_finish: no store");
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
+        state != HS_JOB_CANCELLED)
+        return hs_store__bad(err, "job_finish: the state must be final");
+    if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
+        return hs_store__bad(err, "job error message must be 0..511 bytes");
+    if (!result_kind)
+        result_kind = "";
+    if ((result_kind[0] && !hs_store__str_fits(result_kind, HS_KIND_MAX)) ||
+        result_id < 0 || (result_id && !result_kind[0]))
+        return hs_store__bad(err, "job result: a kind of 1..31 bytes, and an "
+                                  "id >= 0 only with a kind");
+    return store->ops->jobs->finish(store->impl, id, worker_id, state,
+                                    error ? error : "", result_kind, result_id,
+                                    attempts_json, finished_at, err);
+}
+
+/* Gives job `id`, running on worker_id, back to the queue as if it had
+ * never started (progress, round, losses, started_at and the lease reset;
+ * restarts unchanged): the checkpoint of a graceful shutdown. A job whose
+ * cancel was requested is cancelled instead (finished_at = its start: this
+ * call has no clock). HS_ERR_NOTFOUND "job N is not running on this
+ * worker" as for progress. */
+static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
+                                             const char *worker_id,
+                                             hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_requeue: no store");
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    return store->ops->jobs->requeue(store->impl, id, worker_id, err);
+}
+
+/* Takes back the jobs whose worker is gone: every running job whose lease
+ * has expired (lease_expires_at <= now), and only those. One whose cancel
+ * was requested becomes cancelled (finished_at = now); the others go back
+ * to the queue as requeue leaves them, with restarts + 1, while restarts <
+ * max_restarts, else they fail ("interrupted: its worker stopped renewing
+ * its lease", finished_at = now). *requeued and *failed (may be NULL)
+ * receive the counts. One atomic outcome; safe to run from any worker at
+ * any time, as often as wanted. */
+static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
+                                             int64_t max_restarts,
+                                             int64_t *requeued,
+                                             int64_t *failed, hs_error *err)
+{
+    int64_t a, b;
+    if (!requeued)
+        requeued = &a;
+    if (!failed)
+        failed = &b;
+    *requeued = *failed = 0;
+    if (!store)
+        return hs_store__bad(err, "job_recover: no store");
+    return store->ops->jobs->recover(store->impl, now, max_restarts, requeued,
+                                     failed, err);
 }
 
 /* ---- diagnoses ---------------------------------------------------------- */
@@ -990,7 +1118,8 @@ static inline hs_status hs_store_diagnosis_list(hs_store *store,
 }
 
 /* Deletes diagnosis `id` under the access rule and hands back its blob key
- * for the caller to delete afterwards. */
+ * for the caller to delete afterwards. A job whose result it was keeps
+ * result_kind "diagnosis" with result_id 0. */
 static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
                                                   hs_id viewer_id,
                                                   int viewer_is_admin,

@@ -29,7 +29,9 @@
  *
  * The job queue is the jobs table: a claim is one UPDATE ... RETURNING of
  * the oldest queued row, so two claimers (threads here, or other processes
- * sharing the file) can never take the same job.
+ * sharing the file) can never take the same job; every later write of the
+ * worker says "AND worker_id = ?" so that it only lands while the lease is
+ * still its own.
  *
  * Deliberately absent: connection pooling, deleting users and jobs (later
  * slices), and reading the clock - callers pass every time in (only a
@@ -181,6 +183,38 @@ static const char *const migrations[] = {
     "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
     "  prefs_json TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+
+    /* 5: job leases and one generic result reference.
+     * A running job is leased to one worker (worker_id) until
+     * lease_expires_at, so several processes can share the queue and
+     * recovery takes back only the jobs of a worker that stopped renewing.
+     * Rows an older healer left running get lease 0, already expired, so
+     * the next recovery takes them back as the old start-up one did.
+     * A job's result is (result_kind, result_id) whatever its type, with no
+     * foreign key since it may point at any table: the store's deletes
+     * clear result_id themselves (in the same operation), as ON DELETE SET
+     * NULL did. Existing results move over: a training's model_id was its
+     * result (model_id now means the input model, which only a diagnose
+     * job has); a diagnose job's diagnosis_id was. A succeeded job whose
+     * result was deleted keeps the kind, with result_id NULL.
+     * diagnosis_id stays, always NULL and never read: SQLite cannot drop a
+     * column that a foreign key uses, and rebuilding the table to lose it
+     * is not worth the risk. Its index stays as well, so that deleting a
+     * diagnosis (its ON DELETE SET NULL still looks for referrers) never
+     * scans the jobs. */
+    "ALTER TABLE jobs ADD COLUMN result_kind TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN result_id INTEGER NULL;"
+    "ALTER TABLE jobs ADD COLUMN worker_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET result_kind = 'model', result_id = model_id"
+    "  WHERE type = 'train' AND (model_id IS NOT NULL OR state = 'succeeded');"
+    "UPDATE jobs SET model_id = NULL WHERE type = 'train';"
+    "UPDATE jobs SET result_kind = 'diagnosis', result_id = diagnosis_id"
+    "  WHERE diagnosis_id IS NOT NULL"
+    "  OR (type = 'diagnose' AND state = 'succeeded');"
+    "UPDATE jobs SET diagnosis_id = NULL WHERE diagnosis_id IS NOT NULL;"
+    "CREATE INDEX jobs_lease ON jobs(state, lease_expires_at);"  /* recover */
+    "CREATE INDEX jobs_result ON jobs(result_kind, result_id);", /* deletes */
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -828,11 +862,12 @@ static hs_status read_state(sqlite3_stmt *st, void *dst, hs_error *err)
     return column_state(st, 0, dst, err);
 }
 
+/* diagnosis_id is not read: migration 5 moved it to result_id. */
 #define JOB_FIELDS                                                             \
-    "id, owner_id, type, state, dataset_id, model_id, diagnosis_id,"           \
-    " input_blob_key, name, params_json, progress, round, rounds,"             \
-    " losses_json, attempts_json, error, cancel_requested, restarts,"          \
-    " created_at, started_at, finished_at"
+    "id, owner_id, type, state, dataset_id, model_id, result_kind,"            \
+    " result_id, worker_id, lease_expires_at, input_blob_key, name,"           \
+    " params_json, progress, round, rounds, losses_json, attempts_json,"       \
+    " error, cancel_requested, restarts, created_at, started_at, finished_at"
 #define JOB_COLS "SELECT " JOB_FIELDS " FROM jobs"
 
 static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -844,33 +879,40 @@ static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
     j->owner_id = sqlite3_column_int64(st, 1);
     j->dataset_id = sqlite3_column_int64(st, 4);
     j->model_id = sqlite3_column_int64(st, 5);
-    j->diagnosis_id = sqlite3_column_int64(st, 6);
-    j->progress = sqlite3_column_double(st, 10);
-    j->round = sqlite3_column_int64(st, 11);
-    j->rounds = sqlite3_column_int64(st, 12);
-    j->cancel_requested = sqlite3_column_int(st, 16) != 0;
-    j->restarts = sqlite3_column_int64(st, 17);
-    j->created_at = sqlite3_column_int64(st, 18);
-    j->started_at = sqlite3_column_int64(st, 19);
-    j->finished_at = sqlite3_column_int64(st, 20);
+    j->result_id = sqlite3_column_int64(st, 7);
+    j->lease_expires_at = sqlite3_column_int64(st, 9);
+    j->progress = sqlite3_column_double(st, 13);
+    j->round = sqlite3_column_int64(st, 14);
+    j->rounds = sqlite3_column_int64(st, 15);
+    j->cancel_requested = sqlite3_column_int(st, 19) != 0;
+    j->restarts = sqlite3_column_int64(st, 20);
+    j->created_at = sqlite3_column_int64(st, 21);
+    j->started_at = sqlite3_column_int64(st, 22);
+    j->finished_at = sqlite3_column_int64(st, 23);
     hs = copy_text(st, 2, j->type, sizeof j->type, err, "job type");
     if (hs == HS_OK)
         hs = column_state(st, 3, &j->state, err);
     if (hs == HS_OK)
-        hs = copy_text(st, 7, j->input_blob_key, sizeof j->input_blob_key, err,
+        hs = copy_text(st, 6, j->result_kind, sizeof j->result_kind, err,
+                       "job result kind");
+    if (hs == HS_OK)
+        hs = copy_text(st, 8, j->worker_id, sizeof j->worker_id, err,
+                       "job worker id");
+    if (hs == HS_OK)
+        hs = copy_text(st, 10, j->input_blob_key, sizeof j->input_blob_key, err,
                        "job input blob key");
     if (hs == HS_OK)
-        hs = copy_text(st, 8, j->name, sizeof j->name, err, "job name");
+        hs = copy_text(st, 11, j->name, sizeof j->name, err, "job name");
     if (hs == HS_OK)
-        hs = copy_text(st, 15, j->error, sizeof j->error, err, "job error");
+        hs = copy_text(st, 18, j->error, sizeof j->error, err, "job error");
     /* The allocations last; a failure among them frees the earlier ones,
      * so a failed read leaves nothing allocated. */
     if (hs == HS_OK)
-        hs = dup_text(st, 9, &j->params_json, err, "job parameters");
+        hs = dup_text(st, 12, &j->params_json, err, "job parameters");
     if (hs == HS_OK)
-        hs = dup_text(st, 13, &j->losses_json, err, "job losses");
+        hs = dup_text(st, 16, &j->losses_json, err, "job losses");
     if (hs == HS_OK)
-        hs = dup_text(st, 14, &j->attempts_json, err, "job attempts");
+        hs = dup_text(st, 17, &j->attempts_json, err, "job attempts");
     if (hs != HS_OK)
         hs_job_rec_free(j);
     return hs;
@@ -1318,51 +1360,101 @@ static hs_status sq_model_list(void *impl, hs_id viewer_id, int viewer_is_admin,
         "-ib", viewer_id, viewer_is_admin);
 }
 
-/* Diagnoses and jobs that refer to the model keep their rows, with
- * model_id NULL (ON DELETE SET NULL). */
+/* Deletes the model or diagnosis `id` with `sql` (a DELETE ... RETURNING
+ * blob_key under the access rule, parameters ?1 id, ?2 viewer, ?3 admin)
+ * and clears result_id in the jobs whose result it was, in one savepoint:
+ * the generic result reference has no foreign key to do that. The other
+ * references (a diagnosis' or a diagnose job's model_id, ...) are foreign
+ * keys, set to NULL by SQLite itself. */
+static hs_status sq_delete_result(sq_store *s, const char *kind,
+                                  const char *result_kind, const char *sql,
+                                  hs_id id, hs_id viewer_id,
+                                  int viewer_is_admin,
+                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                  hs_error *err)
+{
+    sq_msg missing;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_get_one(s, read_blob_key, clear_blob_key, blob_key_out,
+                        no_such(missing, kind, id), err, sql, "iib", id,
+                        viewer_id, viewer_is_admin);
+        if (hs == HS_OK)
+            hs = sq_run(s, NULL, err, "clearing job results",
+                        "UPDATE jobs SET result_id = NULL"
+                        " WHERE result_kind = ?1 AND result_id = ?2",
+                        "ti", result_kind, id);
+        hs = sq_savepoint_end(s, hs, err);
+        if (hs != HS_OK) /* the row is back: its key must not be used */
+            blob_key_out[0] = '\0';
+    }
+    sq_unlock(s);
+    return hs;
+}
+
 static hs_status sq_model_delete(void *impl, hs_id id, hs_id viewer_id,
                                  int viewer_is_admin,
                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                                  hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
-                      no_such(missing, "model", id), err,
-                      "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
-                      " RETURNING blob_key",
-                      "iib", id, viewer_id, viewer_is_admin);
+    return sq_delete_result(
+        impl, "model", HS_RESULT_MODEL,
+        "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
+        " RETURNING blob_key",
+        id, viewer_id, viewer_is_admin, blob_key_out, err);
 }
 
 /* ---- jobs -------------------------------------------------------------- */
 
+/* A job's lease given up: it is no longer running on anyone. */
+#define JOB_RELEASED "worker_id = '', lease_expires_at = 0"
+
 /* What a re-queued job forgets: it starts again as if it never had. */
 #define JOB_REQUEUED                                                           \
     "state = 'queued', progress = 0, round = 0, rounds = 0,"                   \
-    " losses_json = NULL, started_at = 0"
+    " losses_json = NULL, started_at = 0, " JOB_RELEASED
 
 /* A cancel that takes effect (the statement sets finished_at too). */
-#define JOB_CANCELLED "state = 'cancelled', error = 'cancelled by the user'"
+#define JOB_CANCELLED                                                          \
+    "state = 'cancelled', error = 'cancelled by the user', " JOB_RELEASED
+
+/* The job is running and leased to the worker in ?2 (the job is ?1). */
+#define JOB_LEASED_TO "id = ?1 AND state = 'running' AND worker_id = ?2"
+
+/* The result id to store, given kind K and id R (parameter names; R bound
+ * 'I', so 0 is NULL): for the kinds whose records this store keeps, the id
+ * only when that record exists - NULL otherwise, which is what deleting it
+ * would have left (store.h) - and for other kinds the id as given. */
+#define RESULT_REF(K, R)                                                       \
+    "CASE " K " WHEN '" HS_RESULT_MODEL "' THEN (SELECT id FROM models"        \
+    " WHERE id = " R ") WHEN '" HS_RESULT_DIAGNOSIS "' THEN (SELECT id"        \
+    " FROM diagnoses WHERE id = " R ") ELSE " R " END"
 
 static hs_status sq_job_create(void *impl, hs_job_rec *j, hs_error *err)
 {
-    return sq_insert(impl, &j->id, NULL,
-                     "the owner, dataset, model or diagnosis of the job does"
-                     " not exist",
-                     err, "creating a job",
-                     "INSERT INTO jobs (owner_id, type, state, dataset_id,"
-                     " model_id, diagnosis_id, input_blob_key, name,"
-                     " params_json, progress, round, rounds, losses_json,"
-                     " attempts_json, error, cancel_requested, restarts,"
-                     " created_at, started_at, finished_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                     " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-                     "ittIIItttdiiTTtbiiii", j->owner_id, j->type,
-                     hs_job_state_name(j->state), j->dataset_id, j->model_id,
-                     j->diagnosis_id, j->input_blob_key, j->name,
-                     j->params_json, j->progress, j->round, j->rounds,
-                     j->losses_json, j->attempts_json, j->error,
-                     j->cancel_requested, j->restarts, j->created_at,
-                     j->started_at, j->finished_at);
+    return sq_insert(
+        impl, &j->id, NULL,
+        "the owner, dataset or model of the job does not exist", err,
+        "creating a job",
+        "INSERT INTO jobs (owner_id, type, state, dataset_id, model_id,"
+        " result_kind, result_id, worker_id, lease_expires_at, input_blob_key,"
+        " name, params_json, progress, round, rounds, losses_json,"
+        " attempts_json, error, cancel_requested, restarts, created_at,"
+        " started_at, finished_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " RESULT_REF(
+            "?6", "?7") ", ?8, ?9,"
+                        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+                        "?20, ?21, ?22,"
+                        " ?23)",
+        "ittIItItitttdiiTTtbiiii", j->owner_id, j->type,
+        hs_job_state_name(j->state), j->dataset_id, j->model_id, j->result_kind,
+        j->result_id, j->worker_id, j->lease_expires_at, j->input_blob_key,
+        j->name, j->params_json, j->progress, j->round, j->rounds,
+        j->losses_json, j->attempts_json, j->error, j->cancel_requested,
+        j->restarts, j->created_at, j->started_at, j->finished_at);
 }
 
 static hs_status sq_job_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1382,56 +1474,6 @@ static hs_status sq_job_list(void *impl, hs_id viewer_id, int viewer_is_admin,
         impl, read_job, release_job, sizeof **items, (void **)items, n, err,
         JOB_COLS " WHERE " OWNER_VISIBLE " ORDER BY created_at DESC, id DESC",
         "-ib", viewer_id, viewer_is_admin);
-}
-
-/* One statement picks and takes the job, so no other claimer (thread or
- * process) can slip in between; the outer state test is belt and braces. */
-static hs_status sq_job_claim_next(void *impl, int64_t now, hs_job_rec *out,
-                                   hs_error *err)
-{
-    return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
-                      "UPDATE jobs SET state = 'running', started_at = ?1"
-                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
-                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
-                      " RETURNING " JOB_FIELDS,
-                      "i", now);
-}
-
-static hs_status sq_job_progress(void *impl, hs_id id, double progress,
-                                 int64_t round, int64_t rounds,
-                                 const char *losses_json, int *cancel_requested,
-                                 hs_error *err)
-{
-    sq_msg missing;
-    int flag = 0;
-    hs_status hs = sq_get_one(
-        impl, read_flag, NULL, &flag, no_such(missing, "running job", id), err,
-        "UPDATE jobs SET progress = ?2, round = ?3, rounds = ?4,"
-        " losses_json = COALESCE(?5, losses_json)"
-        " WHERE id = ?1 AND state = 'running' RETURNING cancel_requested",
-        "idiiT", id, progress, round, rounds, losses_json);
-    if (cancel_requested)
-        *cancel_requested = hs == HS_OK ? flag : 0;
-    return hs;
-}
-
-/* A result id of 0 and NULL attempts leave what the job already has: a
- * diagnose job keeps the model it used, a job its earlier attempts. */
-static hs_status sq_job_finish(void *impl, hs_id id, hs_job_state state,
-                               const char *error, hs_id model_id,
-                               hs_id diagnosis_id, const char *attempts_json,
-                               int64_t finished_at, hs_error *err)
-{
-    return sq_run_one(
-        impl, "running job", id, err, "finishing a job",
-        "UPDATE jobs SET state = ?2, error = ?3,"
-        " model_id = COALESCE(?4, model_id),"
-        " diagnosis_id = COALESCE(?5, diagnosis_id),"
-        " attempts_json = COALESCE(?6, attempts_json), finished_at = ?7,"
-        " progress = CASE ?2 WHEN 'succeeded' THEN 1 ELSE progress END"
-        " WHERE id = ?1 AND state = 'running'",
-        "ittIITi", id, hs_job_state_name(state), error, model_id, diagnosis_id,
-        attempts_json, finished_at);
 }
 
 /* The UPDATE acts on a queued or running job and reports its new state;
@@ -1477,75 +1519,6 @@ static hs_status sq_job_cancel(void *impl, hs_id id, hs_id viewer_id,
     return hs;
 }
 
-/* store.h gives requeue no clock, so a job cancelled here is stamped with
- * the last time the store knows it was alive (its start). */
-static hs_status sq_job_requeue(void *impl, hs_id id, hs_error *err)
-{
-    sq_store *s = impl;
-    int64_t cancelled = 0, requeued = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_savepoint(s, err);
-    if (hs != HS_OK)
-        goto done;
-    hs = sq_run(s, &cancelled, err, "cancelling a job",
-                "UPDATE jobs SET " JOB_CANCELLED
-                ", finished_at = max(started_at, created_at)"
-                " WHERE id = ?1 AND state = 'running' AND cancel_requested = 1",
-                "i", id);
-    if (hs == HS_OK && cancelled == 0)
-        hs = sq_run(s, &requeued, err, "re-queueing a job",
-                    "UPDATE jobs SET " JOB_REQUEUED
-                    " WHERE id = ?1 AND state = 'running'",
-                    "i", id);
-    if (hs == HS_OK && cancelled + requeued == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "running job %lld does not exist",
-                     (long long)id);
-    hs = sq_savepoint_end(s, hs, err);
-done:
-    sq_unlock(s);
-    return hs;
-}
-
-/* Three sweeps over the running jobs, in this order, in one savepoint:
- * cancels that were requested take effect, jobs with restarts left go back
- * to the queue, and what is still running has used them up. */
-static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
-                                int64_t *requeued, int64_t *failed,
-                                hs_error *err)
-{
-    sq_store *s = impl;
-    int64_t cancelled = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_savepoint(s, err);
-    if (hs != HS_OK)
-        goto done;
-    hs = sq_run(s, &cancelled, err, "cancelling interrupted jobs",
-                "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
-                " WHERE state = 'running' AND cancel_requested = 1",
-                "i", now);
-    if (hs == HS_OK)
-        hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
-                    "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
-                    " WHERE state = 'running' AND restarts < ?1",
-                    "i", max_restarts);
-    if (hs == HS_OK)
-        hs = sq_run(s, failed, err, "failing interrupted jobs",
-                    "UPDATE jobs SET state = 'failed',"
-                    " error = 'interrupted by server restarts',"
-                    " finished_at = ?1 WHERE state = 'running'",
-                    "i", now);
-    hs = sq_savepoint_end(s, hs, err);
-done:
-    if (hs != HS_OK)
-        *requeued = *failed = 0;
-    sq_unlock(s);
-    return hs;
-}
-
 static hs_status read_job_counts(sqlite3_stmt *st, void *dst, hs_error *err)
 {
     int64_t *counts = dst;
@@ -1560,7 +1533,7 @@ static void clear_job_counts(void *row)
     memset(row, 0, HS_JOB_STATES * sizeof(int64_t));
 }
 
-_Static_assert(HS_JOB_STATES == 5, "sq_job_counts counts five states");
+_Static_assert(HS_JOB_STATES == 5, "the job counts count five states");
 
 /* One indexed count per state, columns in hs_job_state order. */
 static hs_status sq_job_counts(void *impl, int64_t counts[HS_JOB_STATES],
@@ -1575,6 +1548,176 @@ static hs_status sq_job_counts(void *impl, int64_t counts[HS_JOB_STATES],
         " (SELECT COUNT(*) FROM jobs WHERE state = 'failed'),"
         " (SELECT COUNT(*) FROM jobs WHERE state = 'cancelled')",
         "");
+}
+
+/* One pass over the owner's jobs (index jobs_owner_created); a SUM over no
+ * rows is NULL, hence the COALESCE. */
+static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
+                                     int64_t counts[HS_JOB_STATES],
+                                     hs_error *err)
+{
+    return sq_get_one(impl, read_job_counts, clear_job_counts, counts,
+                      "job counts returned no row", err,
+                      "SELECT COALESCE(SUM(state = 'queued'), 0),"
+                      " COALESCE(SUM(state = 'running'), 0),"
+                      " COALESCE(SUM(state = 'succeeded'), 0),"
+                      " COALESCE(SUM(state = 'failed'), 0),"
+                      " COALESCE(SUM(state = 'cancelled'), 0)"
+                      " FROM jobs WHERE owner_id = ?1",
+                      "i", owner_id);
+}
+
+/* One statement picks and takes the job, so no other claimer (thread or
+ * process) can slip in between; the outer state test is belt and braces. */
+static hs_status sq_job_claim_next(void *impl, const char *worker_id,
+                                   int64_t now, int64_t lease_seconds,
+                                   hs_job_rec *out, hs_error *err)
+{
+    return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
+                      "UPDATE jobs SET state = 'running', started_at = ?1,"
+                      " worker_id = ?2, lease_expires_at = ?1 + ?3"
+                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
+                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
+                      " RETURNING " JOB_FIELDS,
+                      "iti", now, worker_id, lease_seconds);
+}
+
+/* "job N is not running on this worker" in buf: a worker's write to a job
+ * that is not (or no longer) its own. */
+static const char *not_leased(sq_msg buf, hs_id id)
+{
+    snprintf(buf, sizeof(sq_msg), "job %lld is not running on this worker",
+             (long long)id);
+    return buf;
+}
+
+static hs_status sq_job_progress(void *impl, hs_id id, const char *worker_id,
+                                 int64_t now, int64_t lease_seconds,
+                                 double progress, int64_t round, int64_t rounds,
+                                 const char *losses_json, int *cancel_requested,
+                                 hs_error *err)
+{
+    sq_msg missing;
+    int flag = 0;
+    hs_status hs =
+        sq_get_one(impl, read_flag, NULL, &flag, not_leased(missing, id), err,
+                   "UPDATE jobs SET progress = ?5, round = ?6, rounds = ?7,"
+                   " losses_json = COALESCE(?8, losses_json),"
+                   " lease_expires_at = ?3 + ?4"
+                   " WHERE " JOB_LEASED_TO " RETURNING cancel_requested",
+                   "itiidiiT", id, worker_id, now, lease_seconds, progress,
+                   round, rounds, losses_json);
+    if (cancel_requested)
+        *cancel_requested = hs == HS_OK ? flag : 0;
+    return hs;
+}
+
+static hs_status sq_job_renew_leases(void *impl, const char *worker_id,
+                                     int64_t now, int64_t lease_seconds,
+                                     int64_t *renewed, hs_error *err)
+{
+    return sq_run(impl, renewed, err, "renewing job leases",
+                  "UPDATE jobs SET lease_expires_at = ?2 + ?3"
+                  " WHERE state = 'running' AND worker_id = ?1",
+                  "tii", worker_id, now, lease_seconds);
+}
+
+/* NULL attempts leave what the job already has (earlier attempts). */
+static hs_status sq_job_finish(void *impl, hs_id id, const char *worker_id,
+                               hs_job_state state, const char *error,
+                               const char *result_kind, hs_id result_id,
+                               const char *attempts_json, int64_t finished_at,
+                               hs_error *err)
+{
+    sq_msg missing;
+    int64_t changed = 0;
+    hs_status hs = sq_run(
+        impl, &changed, err, "finishing a job",
+        "UPDATE jobs SET state = ?3, error = ?4, result_kind = ?5,"
+        " result_id = " RESULT_REF(
+            "?5", "?6") ","
+                        " attempts_json = COALESCE(?7, attempts_json), "
+                        "finished_at = ?8,"
+                        " progress = CASE ?3 WHEN 'succeeded' THEN 1 ELSE "
+                        "progress END, " JOB_RELEASED " WHERE " JOB_LEASED_TO,
+        "ittttITi", id, worker_id, hs_job_state_name(state), error, result_kind,
+        result_id, attempts_json, finished_at);
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, id));
+    return hs;
+}
+
+/* store.h gives requeue no clock, so a job cancelled here is stamped with
+ * the last time the store knows it was alive (its start). */
+static hs_status sq_job_requeue(void *impl, hs_id id, const char *worker_id,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int64_t cancelled = 0, requeued = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling a job",
+                "UPDATE jobs SET " JOB_CANCELLED
+                ", finished_at = max(started_at, created_at)"
+                " WHERE " JOB_LEASED_TO " AND cancel_requested = 1",
+                "it", id, worker_id);
+    if (hs == HS_OK && cancelled == 0)
+        hs = sq_run(s, &requeued, err, "re-queueing a job",
+                    "UPDATE jobs SET " JOB_REQUEUED " WHERE " JOB_LEASED_TO,
+                    "it", id, worker_id);
+    if (hs == HS_OK && cancelled + requeued == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, id));
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    sq_unlock(s);
+    return hs;
+}
+
+/* A running job whose worker stopped renewing its lease (?1 is now). */
+#define LEASE_EXPIRED "state = 'running' AND lease_expires_at <= ?1"
+
+/* Three sweeps over the expired leases (index jobs_lease), in this order,
+ * in one savepoint: cancels that were requested take effect, jobs with
+ * restarts left go back to the queue, and what is still running on an
+ * expired lease has used them up. A live lease is never touched. */
+static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
+                                int64_t *requeued, int64_t *failed,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t cancelled = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling interrupted jobs",
+                "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
+                " WHERE " LEASE_EXPIRED " AND cancel_requested = 1",
+                "i", now);
+    if (hs == HS_OK)
+        hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
+                    "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
+                    " WHERE " LEASE_EXPIRED " AND restarts < ?2",
+                    "ii", now, max_restarts);
+    if (hs == HS_OK)
+        hs = sq_run(s, failed, err, "failing interrupted jobs",
+                    "UPDATE jobs SET state = 'failed', error = 'interrupted:"
+                    " its worker stopped renewing its lease', finished_at = ?1,"
+                    " " JOB_RELEASED " WHERE " LEASE_EXPIRED,
+                    "i", now);
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    if (hs != HS_OK)
+        *requeued = *failed = 0;
+    sq_unlock(s);
+    return hs;
 }
 
 /* ---- diagnoses --------------------------------------------------------- */
@@ -1623,12 +1766,11 @@ static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
                                      char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                                      hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
-                      no_such(missing, "diagnosis", id), err,
-                      "DELETE FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE
-                      " RETURNING blob_key",
-                      "iib", id, viewer_id, viewer_is_admin);
+    return sq_delete_result(
+        impl, "diagnosis", HS_RESULT_DIAGNOSIS,
+        "DELETE FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE
+        " RETURNING blob_key",
+        id, viewer_id, viewer_is_admin, blob_key_out, err);
 }
 
 /* ---- preferences ------------------------------------------------------- */
@@ -1741,8 +1883,10 @@ static const hs_store_job_ops sq_jobs = {
     .list = sq_job_list,
     .cancel = sq_job_cancel,
     .counts = sq_job_counts,
+    .owner_counts = sq_job_owner_counts,
     .claim_next = sq_job_claim_next,
     .progress = sq_job_progress,
+    .renew_leases = sq_job_renew_leases,
     .finish = sq_job_finish,
     .requeue = sq_job_requeue,
     .recover = sq_job_recover,

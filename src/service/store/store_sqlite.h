@@ -17,10 +17,10 @@
  * caller closes with hs_store_close. Errors: HS_ERR_IO (cannot open or
  * create, not a database, busy beyond the timeout), HS_ERR_INVALID,
  * HS_ERR_NOMEM. Several processes may open the same file (SQLite's locking
- * applies). */
+ * applies), and share its job queue safely through the job leases. */
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
 
 /* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 4
+#define HS_STORE_SQLITE_SCHEMA_VERSION 5
 
 #endif
