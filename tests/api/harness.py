@@ -89,7 +89,7 @@ PROFILE_FIELDS = ("rows", "features", "rows_read", "rows_skipped_no_label", "unl
                   "constant_features", "has_labels", "class_counts", "kpis", "preview")
 KPI_FIELDS = ("name", "missing", "missing_rate", "min", "p05", "median", "p95", "max", "mean", "std")
 JOB_FIELDS = ("id", "owner_id", "type", "state", "progress", "stage", "round", "rounds", "losses",
-              "error", "attempts", "dataset_id", "model_id", "diagnosis_id", "name",
+              "error", "attempts", "dataset_id", "model_id", "diagnosis_id", "result", "name",
               "cancel_requested", "restarts", "created_at", "started_at", "finished_at",
               "elapsed_seconds")
 MODEL_FIELDS = ("id", "owner_id", "name", "algo", "dataset_id", "job_id", "features", "classes",

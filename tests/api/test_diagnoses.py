@@ -407,6 +407,8 @@ def wait_diagnose_job(c, r, rows, what):
     done = harness.wait_job(c, job["id"], timeout=30)
     check(done["state"] == "succeeded" and is_int(done["diagnosis_id"]), "the diagnose job succeeds with a diagnosis_id", done)
     check(done["progress"] == 1, "progress 1 when done", done)
+    check(done["result"] == {"kind": "diagnosis", "id": done["diagnosis_id"]} and is_int(done["model_id"]),
+          "its result is the diagnosis; model_id is the model it used", done)
     d = expect_json(c.get(API + "/diagnoses/%d" % done["diagnosis_id"]), 200)
     check(d["rows"] == rows and d["job_id"] == job["id"], "the diagnosis has %d rows and points to its job" % rows, d)
     check(done["id"] in harness.list_ids(c, API + "/jobs"), "the diagnose job is listed with the jobs")

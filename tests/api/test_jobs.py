@@ -44,8 +44,8 @@ def test_train_small_succeeds(c):
     check(job["type"] == "train" and job["dataset_id"] == ds["id"] and job["name"] == "small",
           "the job echoes type, dataset and name", r)
     check(job["owner_id"] == c.user["id"], "the job belongs to its creator", r)
-    check(job["model_id"] is None and job["diagnosis_id"] is None and job["error"] is None,
-          "a queued job has no model, diagnosis or error", r)
+    check(job["model_id"] is None and job["diagnosis_id"] is None and job["error"] is None
+          and job["result"] is None, "a queued job has no model, diagnosis, result or error", r)
     check(job["cancel_requested"] is False and job["restarts"] == 0, "fresh job: no cancel, no restarts", r)
     check(is_num(job["progress"]) and 0 <= job["progress"] <= 1, "progress in 0..1", r)
     check(is_int(job["created_at"]) and job["finished_at"] is None, "created_at set, finished_at null", r)
@@ -53,6 +53,8 @@ def test_train_small_succeeds(c):
     check(done["state"] == "succeeded", "the small training succeeds", done)
     check(done["progress"] == 1, "a succeeded job has progress 1", done)
     check(is_int(done["model_id"]), "a succeeded train job has a model_id", done)
+    check(done["result"] == {"kind": "model", "id": done["model_id"]} and done["diagnosis_id"] is None,
+          "its result is that model", done)
     check(done["error"] is None, "no error on success", done)
     check(is_int(done["started_at"]) and is_int(done["finished_at"])
           and done["created_at"] <= done["started_at"] <= done["finished_at"],

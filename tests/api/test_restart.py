@@ -3,9 +3,10 @@
 What: SIGTERM on an idle server exits 0; data (users, datasets, models,
 diagnoses, finished jobs) survives a restart unchanged; a training that was
 running when the server was SIGKILLed is not left "running" forever after a
-restart - it is re-queued (restarts 1) and runs again, or is failed with a
-reason; a graceful SIGTERM during a training exits 0 within the stop
-timeout and the job is queued or running again after the restart.
+restart - once its worker's lease has expired it is re-queued (restarts 1)
+and runs again, and is failed with a reason after a second kill; a
+graceful SIGTERM during a training exits 0 within the stop timeout and the
+job is queued or running again after the restart.
 
 Why: servers get killed (OOM, deploys, power); a job stuck in "running"
 with no runner behind it would block its owner for good, and a restart
@@ -77,7 +78,9 @@ def job_recovered(c, job_id):
 
 @harness.timeout(90)
 def test_sigkill_during_training_requeues_job():
-    with harness.Server(name="killed server") as s:
+    # A killed server's job is taken back once its lease expires (a live
+    # server's never is); a 2 s lease instead of 30 keeps the wait short.
+    with harness.Server(name="killed server", args=("--job-lease-seconds", "2")) as s:
         c = s.client().login_as("alice")
         job = harness.start_long_job(c)
         s.kill()
@@ -95,6 +98,27 @@ def test_sigkill_during_training_requeues_job():
                 check(later["round"] > r1, "the re-run job makes progress", later)
         finally:
             harness.cancel_quietly(c, job["id"])
+        s.stop()
+
+
+@harness.timeout(90)
+def test_second_sigkill_fails_the_job():
+    # Re-queued once, then failed with a reason: a job that keeps killing
+    # its server does not run forever.
+    with harness.Server(name="twice killed server", args=("--job-lease-seconds", "2")) as s:
+        c = s.client().login_as("alice")
+        job = harness.start_long_job(c)
+        s.kill()
+        s.restart()
+        c = s.client().login_as("alice")
+        again = harness.wait_job(c, job["id"], ("running",), timeout=20, pred=lambda j: j["restarts"] == 1)
+        check(again["restarts"] == 1, "the job runs again after the first kill", again)
+        s.kill()
+        s.restart()
+        c = s.client().login_as("alice")
+        done = harness.wait_job(c, job["id"], ("failed",), timeout=20)
+        check(done["state"] == "failed" and isinstance(done["error"], str) and "lease" in done["error"],
+              "after the second kill the job fails, saying why", done)
         s.stop()
 
 

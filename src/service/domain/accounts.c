@@ -23,21 +23,6 @@ _Static_assert(HS_APP_KEY_BYTES == HS_AUTH_KEY_BYTES,
 
 static int64_t now_of(const hs_app *app) { return hs_clock_now(app->clock); }
 
-/* Runs fn(app, arg) as one store transaction. */
-typedef hs_status (*txn_body)(hs_app *app, void *arg, hs_error *err);
-
-static hs_status in_transaction(hs_app *app, txn_body fn, void *arg,
-                                hs_error *err)
-{
-    hs_status rc = hs_store_begin(app->store, err);
-    if (rc != HS_OK)
-        return rc;
-    if ((rc = fn(app, arg, err)) != HS_OK) {
-        hs_store_rollback(app->store, NULL);
-        return rc;
-    }
-    return hs_store_commit(app->store, err);
-}
 
 /* ---- creating users ------------------------------------------------------- */
 
@@ -141,7 +126,7 @@ typedef struct failure {
     int64_t lock_until; /* out: > now when this failure locked the account */
 } failure;
 
-static hs_status lock_account(hs_app *app, failure *f, size_t failures,
+static hs_status lock_account(hs_store *store, failure *f, size_t failures,
                               hs_error *err)
 {
     char msg[HS_USERNAME_MAX + 128];
@@ -150,34 +135,34 @@ static hs_status lock_account(hs_app *app, failure *f, size_t failures,
              f->user->username, failures,
              (long long)(f->policy.window_seconds / 60));
     f->user->locked_until = f->lock_until;
-    hs_status rc = hs_store_user_update(app->store, f->user, err);
+    hs_status rc = hs_store_user_update(store, f->user, err);
     if (rc == HS_OK)
-        rc = hs_store_event_add(app->store, f->user->id, HS_EVENT_LOCKED,
+        rc = hs_store_event_add(store, f->user->id, HS_EVENT_LOCKED,
                                 f->now, NULL, err);
     if (rc == HS_OK)
-        rc = hs_store_notification_add(app->store, "account_locked", msg,
+        rc = hs_store_notification_add(store, "account_locked", msg,
                                        f->user->id, f->now, NULL, err);
     return rc;
 }
 
-static hs_status record_failure_txn(hs_app *app, void *arg, hs_error *err)
+static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
 {
     failure *f = arg;
     int64_t *times = NULL, since = 0;
     size_t n = 0;
-    hs_status rc = hs_store_event_add(app->store, f->user->id,
+    hs_status rc = hs_store_event_add(store, f->user->id,
                                       HS_EVENT_LOGIN_FAILED, f->now, NULL, err);
     if (rc == HS_OK)
-        rc = failures_since(app->store, f->user->id,
+        rc = failures_since(store, f->user->id,
                             f->now - f->policy.window_seconds, &since, err);
     if (rc == HS_OK)
-        rc = hs_store_login_failures_since(app->store, f->user->id, since,
+        rc = hs_store_login_failures_since(store, f->user->id, since,
                                            &times, &n, err);
     if (rc != HS_OK)
         return rc;
     f->lock_until = hs_auth_lock_until(&f->policy, times, n, f->now);
     free(times);
-    return f->lock_until > f->now ? lock_account(app, f, n, err) : HS_OK;
+    return f->lock_until > f->now ? lock_account(store, f, n, err) : HS_OK;
 }
 
 /* Records a failed login and locks the account when the policy says so.
@@ -186,7 +171,7 @@ static hs_status record_failure(hs_app *app, hs_user *u, int64_t now,
                                 hs_error *err)
 {
     failure f = {u, now, HS_LOCKOUT_DEFAULT, 0};
-    hs_status rc = in_transaction(app, record_failure_txn, &f, err);
+    hs_status rc = hs_store_transact(app->store, record_failure_txn, &f, err);
     if (rc != HS_OK)
         return rc;
     if (f.lock_until > now)
@@ -449,15 +434,15 @@ typedef struct user_change {
     int64_t now;
 } user_change;
 
-static hs_status user_change_txn(hs_app *app, void *arg, hs_error *err)
+static hs_status user_change_txn(hs_store *store, void *arg, hs_error *err)
 {
     user_change *c = arg;
-    hs_status rc = hs_store_user_update(app->store, c->user, err);
+    hs_status rc = hs_store_user_update(store, c->user, err);
     if (rc == HS_OK)
-        rc = hs_store_event_add(app->store, c->user->id, c->event, c->now,
+        rc = hs_store_event_add(store, c->user->id, c->event, c->now,
                                 NULL, err);
     if (rc == HS_OK && c->end_sessions)
-        rc = hs_store_session_delete_for_user(app->store, c->user->id, NULL,
+        rc = hs_store_session_delete_for_user(store, c->user->id, NULL,
                                               err);
     return rc;
 }
@@ -468,7 +453,7 @@ static hs_status update_user(hs_app *app, hs_user *u, const char *event,
                              int end_sessions, hs_error *err)
 {
     user_change c = {u, event, end_sessions, now_of(app)};
-    return in_transaction(app, user_change_txn, &c, err);
+    return hs_store_transact(app->store, user_change_txn, &c, err);
 }
 
 hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
@@ -499,20 +484,20 @@ hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
 
 /* Refuses to disable the last enabled administrator (inside the
  * transaction, so two admins disabling each other cannot both succeed). */
-static hs_status disable_txn(hs_app *app, void *arg, hs_error *err)
+static hs_status disable_txn(hs_store *store, void *arg, hs_error *err)
 {
     user_change *c = arg;
     int64_t admins = 0;
     hs_status rc;
     if (c->user->disabled && c->user->is_admin) {
-        if ((rc = hs_store_user_count_admins(app->store, &admins, err)) != HS_OK)
+        if ((rc = hs_store_user_count_admins(store, &admins, err)) != HS_OK)
             return rc;
         if (admins <= 1)
             return hs_fail(err, HS_ERR_CONFLICT,
                            "this is the last enabled administrator; make "
                            "another one first");
     }
-    return user_change_txn(app, arg, err);
+    return user_change_txn(store, arg, err);
 }
 
 hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
@@ -526,6 +511,7 @@ hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
     u.disabled = disabled != 0;
     user_change c = {&u, disabled ? "disabled" : "enabled", disabled,
                      now_of(app)};
-    return in_transaction(app, was_enabled_admin ? disable_txn : user_change_txn,
-                          &c, err);
+    return hs_store_transact(app->store,
+                             was_enabled_admin ? disable_txn : user_change_txn,
+                             &c, err);
 }

@@ -10,6 +10,11 @@
  * Progress is written to the store at most every PROGRESS_INTERVAL
  * seconds (and at the end of each stage): a boosting round takes a few
  * milliseconds, far too often for a database write.
+ *
+ * The runner is one worker of the store's job queue: it claims, progresses
+ * and finishes jobs under one worker id, made at start (hostname, pid and
+ * a random part, so two processes - or one restarted - never share it),
+ * and each write renews the job's lease for cfg.lease_seconds.
  */
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -40,6 +48,8 @@ typedef struct slot {
 struct hs_runner {
     hs_app *app;
     hs_runner_config cfg;
+    char worker_id[HS_WORKER_ID_MAX]; /* immutable after start */
+    int64_t lease_seconds;            /* immutable after start */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping; /* guarded by lock */
@@ -372,7 +382,7 @@ hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
 /* ---- running a training ------------------------------------------------------------ */
 
 typedef struct progress_ctx {
-    hs_app *app;
+    hs_runner *r;
     slot *s;
     hs_id job_id;
     unsigned units;     /* CV folds + final fit (+ refit) */
@@ -423,7 +433,9 @@ static int on_progress(const hl_train_progress *p, void *user)
                         : NULL;
     json_decref(losses);
     int cancel_requested = 0;
-    hs_store_job_progress(c->app->store, c->job_id, progress, p->round,
+    hs_store_job_progress(c->r->app->store, c->job_id, c->r->worker_id,
+                          hs_clock_now(c->r->app->clock), c->r->lease_seconds,
+                          progress, p->round,
                           p->rounds, text, &cancel_requested, NULL);
     free(text);
     if (cancel_requested)
@@ -451,7 +463,8 @@ static int retryable(hl_status st)
 typedef struct outcome {
     hs_job_state state;
     char error[HS_MESSAGE_MAX];
-    hs_id model_id, diagnosis_id;
+    const char *result_kind; /* HS_RESULT_*, NULL = none */
+    hs_id result_id;
     json_t *attempts;
     int requeue; /* interrupted by shutdown */
 } outcome;
@@ -460,8 +473,7 @@ static void train_attempts(hs_runner *r, slot *s, const hs_job_rec *job,
                            const hl_dataset *ds, hl_train_params *p,
                            hl_model **model, outcome *o)
 {
-    progress_ctx pc = {r->app, s, job->id, 1, 0, 0, -1, json_array(),
-                       json_array()};
+    progress_ctx pc = {r, s, job->id, 1, 0, 0, -1, json_array(), json_array()};
     hl_train_control ctl = {on_progress, &pc, &s->cancel};
     for (int attempt = 1; attempt <= 2; attempt++) {
         hl_error herr;
@@ -547,7 +559,8 @@ static void run_train(hs_runner *r, slot *s, const hs_job_rec *job, outcome *o)
         if (st == HS_OK) {
             o->state = HS_JOB_SUCCEEDED;
             o->error[0] = '\0';
-            o->model_id = mrec.id;
+            o->result_kind = HS_RESULT_MODEL;
+            o->result_id = mrec.id;
             hs_model_rec_free(&mrec);
         } else {
             o->state = HS_JOB_FAILED;
@@ -614,7 +627,8 @@ static void run_diagnose(hs_runner *r, const hs_job_rec *job, outcome *o)
                                 job->name, &res, &d, &err);
         if (st == HS_OK) {
             o->state = HS_JOB_SUCCEEDED;
-            o->diagnosis_id = d.id;
+            o->result_kind = HS_RESULT_DIAGNOSIS;
+            o->result_id = d.id;
             hs_diagnosis_rec_free(&d);
         }
     }
@@ -653,7 +667,7 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     }
     hs_error err = {0};
     if (o.requeue) {
-        hs_store_job_requeue(r->app->store, job->id, &err);
+        hs_store_job_requeue(r->app->store, job->id, r->worker_id, &err);
         hs_log(HS_LOG_INFO, "job re-queued for the next start",
                json_pack("{s:I}", "job_id", (json_int_t)job->id));
         json_decref(o.attempts);
@@ -663,10 +677,9 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
                          ? json_dumps(o.attempts, JSON_COMPACT)
                          : NULL;
     json_decref(o.attempts);
-    if (hs_store_job_finish(r->app->store, job->id, o.state, o.error,
-                            o.model_id, o.diagnosis_id, attempts,
-                            hs_clock_now(r->app->clock),
-                            &err) != HS_OK)
+    if (hs_store_job_finish(r->app->store, job->id, r->worker_id, o.state,
+                            o.error, o.result_kind, o.result_id, attempts,
+                            hs_clock_now(r->app->clock), &err) != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
                json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
                          err.message));
@@ -680,6 +693,27 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 }
 
 /* ---- the workers -------------------------------------------------------------------- */
+
+/* An idle worker renews this runner's leases (a diagnosis writes no
+ * progress, and every thread here shares the worker id, so the runner's own
+ * jobs are safe), then takes back the jobs of workers that stopped renewing
+ * theirs - a process that crashed - so those run again without waiting for
+ * the next start-up. */
+static void take_back_lost_jobs(hs_runner *r)
+{
+    int64_t now = hs_clock_now(r->app->clock), requeued = 0, failed = 0;
+    hs_error err = {0};
+    if (hs_store_job_renew_leases(r->app->store, r->worker_id, now,
+                                  r->lease_seconds, NULL, &err) != HS_OK ||
+        hs_store_job_recover(r->app->store, now, MAX_RESTARTS, &requeued,
+                             &failed, &err) != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot recover interrupted jobs",
+               json_pack("{s:s}", "error", err.message));
+    else if (requeued || failed)
+        hs_log(HS_LOG_WARN, "jobs of a lost worker taken back",
+               json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
+                         "failed", (json_int_t)failed));
+}
 
 static void *worker_main(void *arg)
 {
@@ -696,11 +730,14 @@ static void *worker_main(void *arg)
         hs_job_rec job;
         hs_error err = {0};
         hs_status st = hs_store_job_claim_next(
-            r->app->store, hs_clock_now(r->app->clock), &job, &err);
+            r->app->store, r->worker_id, hs_clock_now(r->app->clock),
+            r->lease_seconds, &job, &err);
         if (st != HS_OK) {
             if (st != HS_ERR_NOTFOUND)
                 hs_log(HS_LOG_ERROR, "cannot claim a job",
                        json_pack("{s:s}", "error", err.message));
+            else
+                take_back_lost_jobs(r);
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
@@ -726,6 +763,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* hostname:pid:random - readable in the jobs table, and unique even for
+ * a restarted process that got the same pid. */
+static void make_worker_id(char id[HS_WORKER_ID_MAX])
+{
+    char host[256] = "";
+    uint32_t nonce;
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    randombytes_buf(&nonce, sizeof nonce);
+    snprintf(id, HS_WORKER_ID_MAX, "%.40s:%ld:%08x", host, (long)getpid(),
+             (unsigned)nonce);
+}
+
 hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
                           hs_runner **out, hs_error *err)
 {
@@ -746,6 +797,9 @@ hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
     }
     r->app = app;
     r->cfg = *cfg;
+    r->lease_seconds =
+        cfg->lease_seconds ? cfg->lease_seconds : HS_JOBS_LEASE_SECONDS;
+    make_worker_id(r->worker_id);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
     for (unsigned i = 0; i < n; i++) {

@@ -3,9 +3,10 @@
  * A job is a row in the store before it is anything else: submitting one
  * writes it as queued and wakes the runner; a worker thread claims the
  * oldest queued job (atomically, in the store), runs it, and writes its
- * progress and outcome back. Because the queue is the table, jobs survive
- * restarts (hs_store_job_recover at start-up re-queues the ones a crash
- * interrupted) and several processes could share one queue later.
+ * progress and outcome back, holding the job on a lease it renews as it
+ * goes. Because the queue is the table, jobs survive restarts
+ * (hs_store_job_recover at start-up re-queues the ones whose worker's lease
+ * ran out: a crash) and several processes can share one queue.
  *
  * Cancelling: the API marks the job (hs_store_job_cancel) and tells the
  * runner, whose worker raises the engine's cancel flag; hl_train checks it
@@ -31,11 +32,16 @@ typedef struct hs_runner hs_runner;
 /* Cross-validation folds a training job may ask for. */
 #define HS_JOBS_MAX_CV_FOLDS 20
 
+/* How long a running job stays leased to this runner without a renewal
+ * (every progress write renews it): the default of lease_seconds. */
+#define HS_JOBS_LEASE_SECONDS 30
+
 typedef struct hs_runner_config {
     unsigned workers;      /* jobs run at once */
     int train_threads;     /* threads per training, 0 = all cores */
     int fail_first_attempt; /* testing aid: the first training attempt of
                                every job fails as if the engine had */
+    unsigned lease_seconds; /* a job's lease, 0 = HS_JOBS_LEASE_SECONDS */
 } hs_runner_config;
 
 /* Starts the worker threads. */

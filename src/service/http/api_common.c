@@ -255,23 +255,32 @@ json_t *hs_api_job_json(const hs_job_rec *j, int64_t now)
     json_t *eta = j->state == HS_JOB_RUNNING && j->progress > 0.01
                       ? json_real(elapsed * (1 - j->progress) / j->progress)
                       : json_null();
+    /* The store keeps one generic result; the API's model_id (a training's
+     * result, a diagnosis' input) and diagnosis_id keep their meaning. */
+    int model_result = !strcmp(j->result_kind, HS_RESULT_MODEL);
+    int diagnosis_result = !strcmp(j->result_kind, HS_RESULT_DIAGNOSIS);
+    json_t *result = j->result_kind[0]
+                         ? json_pack("{s:s, s:o}", "kind", j->result_kind, "id",
+                                     id_or_null(j->result_id))
+                         : json_null();
     return json_pack(
         "{s:I, s:I, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:{s:o, s:o}, s:o, "
-        "s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:f, s:o}",
+        "s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:f, s:o}",
         "id", (json_int_t)j->id, "owner_id", (json_int_t)j->owner_id, "type",
         j->type, "name", j->name, "state", hs_job_state_name(j->state),
         "progress", j->progress, "stage", stage ? stage : json_null(), "round",
         (json_int_t)j->round, "rounds", (json_int_t)j->rounds, "losses",
         "train", train ? train : json_array(), "valid",
         valid ? valid : json_array(), "error",
-        j->error[0] ? json_string(j->error) : json_null(), "attempts",
-        attempts, "dataset_id", id_or_null(j->dataset_id), "model_id",
-        id_or_null(j->model_id), "diagnosis_id", id_or_null(j->diagnosis_id),
+        j->error[0] ? json_string(j->error) : json_null(), "attempts", attempts,
+        "dataset_id", id_or_null(j->dataset_id), "model_id",
+        id_or_null(model_result ? j->result_id : j->model_id), "diagnosis_id",
+        id_or_null(diagnosis_result ? j->result_id : 0), "result", result,
         "cancel_requested", j->cancel_requested, "restarts",
         (json_int_t)j->restarts, "created_at", (json_int_t)j->created_at,
         "started_at", hs_api_time(j->started_at), "finished_at",
-        hs_api_time(j->finished_at), "elapsed_seconds", elapsed,
-        "eta_seconds", eta);
+        hs_api_time(j->finished_at), "elapsed_seconds", elapsed, "eta_seconds",
+        eta);
 }
 
 static json_t *num_or_null(double v)

@@ -39,6 +39,8 @@ static const key_spec KEYS[] = {
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
     U("login-rate", login_rate, 0, 1000000, "300", "logins per minute per client address, 0 = unlimited"),
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),
+    U("job-lease-seconds", job_lease_seconds, 1, 3600, "30",
+      "a job whose worker has not renewed its lease for this long is taken back"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
 };
 #undef T

@@ -29,6 +29,7 @@ typedef struct hs_server_config {
     unsigned max_queued_jobs;
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
     unsigned model_cache;
+    unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     int secure_cookies;
     int fail_first_attempt; /* testing aid, see jobs.h (no key: environment) */
 } hs_server_config;

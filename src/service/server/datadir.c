@@ -61,19 +61,23 @@ hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
     if (rc != HS_OK)
         return rc;
     hs_datadir *d = calloc(1, sizeof *d);
-    char *db = join(path, "healer.db"), *blobs = join(path, "blobs");
-    if (!d || !db || !blobs || !(d->path = strdup(path))) {
+    /* The store by URL, like any other; here the embedded SQLite one. */
+    size_t url_size = strlen(path) + sizeof "sqlite:/healer.db";
+    char *url = malloc(url_size), *blobs = join(path, "blobs");
+    if (url)
+        snprintf(url, url_size, "sqlite:%s/healer.db", path);
+    if (!d || !url || !blobs || !(d->path = strdup(path))) {
         rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = hs_store_sqlite_open(db, &d->store, err)) != HS_OK ||
+    if ((rc = hs_store_open(url, &d->store, err)) != HS_OK ||
         (rc = hs_blob_dir_open(blobs, &d->blobs, err)) != HS_OK)
         goto done;
     *out = d;
     d = NULL;
 done:
     hs_datadir_close(d);
-    free(db);
+    free(url);
     free(blobs);
     return rc;
 }

@@ -93,7 +93,9 @@ static void announce(hs_server *s, FILE *console, const char *host,
     fflush(console);
 }
 
-/* Jobs a crash left "running" go back to the queue once, then fail. */
+/* Jobs a crash left "running" go back to the queue once, then fail - those
+ * whose lease has run out: a job still leased may be another live
+ * process's (the runner takes back the others once theirs expire). */
 static void recover_jobs(hs_app *app)
 {
     int64_t requeued = 0, failed = 0;
@@ -177,7 +179,7 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     recover_jobs(&s->app);
     hs_server_maintain(s);
     hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
-                           cfg->fail_first_attempt};
+                           cfg->fail_first_attempt, cfg->job_lease_seconds};
     if ((st = hs_runner_start(&s->app, &rc, &s->app.runner, err)) != HS_OK ||
         (st = start_http(s, host, port, err)) != HS_OK)
         goto fail;

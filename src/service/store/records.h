@@ -123,18 +123,34 @@ static inline const char *hs_job_state_name(hs_job_state s)
     return (unsigned)s < HS_JOB_STATES ? names[s] : "unknown";
 }
 
+/* What a job's result_kind names: the record kind its result_id points
+ * at. One reference for every job type, so a new type (later "rca") adds a
+ * kind, not a column. */
+#define HS_RESULT_MODEL "model"
+#define HS_RESULT_DIAGNOSIS "diagnosis"
+
+/* A worker id: who holds a running job's lease (hostname, pid and a random
+ * part, made once per runner), NUL included. */
+#define HS_WORKER_ID_MAX 64
+
 /* A background job (training, large diagnosis). The queue *is* the table:
  * workers claim the oldest queued job, so jobs survive restarts and several
- * workers (later, several machines) can share one queue. Owns heap memory:
- * release with hs_job_rec_free / hs_job_list_free. */
+ * workers (later, several machines) can share one queue. A running job is
+ * leased to one worker until lease_expires_at; the worker renews the lease
+ * while it works, and only a job whose lease ran out can be taken back
+ * (hs_store_job_recover), so a live worker's job is never stolen. Owns heap
+ * memory: release with hs_job_rec_free / hs_job_list_free. */
 typedef struct hs_job_rec {
     hs_id id;
     hs_id owner_id;
     char type[HS_KIND_MAX]; /* "train", "diagnose" */
     hs_job_state state;
-    hs_id dataset_id;   /* train: the input; 0 = none */
-    hs_id model_id;     /* train: the result; diagnose: the model used */
-    hs_id diagnosis_id; /* diagnose: the result */
+    hs_id dataset_id; /* train: the input; 0 = none */
+    hs_id model_id;   /* the input model (diagnose); 0 = none (train) */
+    char result_kind[HS_KIND_MAX]; /* HS_RESULT_*; "" = no result */
+    hs_id result_id; /* the result record; 0 = none, or deleted since */
+    char worker_id[HS_WORKER_ID_MAX]; /* the lease holder; "" = not running */
+    int64_t lease_expires_at;         /* unix seconds; 0 = not running */
     char input_blob_key[HS_STORE_BLOB_KEY_MAX]; /* diagnose: uploaded CSV; "" = none */
     char name[HS_DATASET_NAME_MAX]; /* what the result will be called */
     char *params_json;   /* the request's parameters (JSON object text) */
@@ -145,7 +161,7 @@ typedef struct hs_job_rec {
     char *attempts_json; /* JSON array of finished attempts, NULL = none */
     char error[HS_MESSAGE_MAX]; /* why it failed or was cancelled, "" = n/a */
     int cancel_requested; /* 0 or 1: the runner stops at the next round */
-    int64_t restarts;     /* times a server restart re-queued it */
+    int64_t restarts;     /* times it was taken back from a lost worker */
     int64_t created_at;
     int64_t started_at;  /* 0 = not started */
     int64_t finished_at; /* 0 = not finished */

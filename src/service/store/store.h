@@ -1,12 +1,28 @@
 /* store.h - the service's record store: users, sessions, account events,
- * notifications, datasets, models, jobs and diagnoses.
+ * notifications, preferences, datasets, models, jobs and diagnoses.
  *
  * One interface, several backends (like Redis's rio.h): an hs_store is a
  * table of operations plus the backend's private state. The rest of the
  * service calls only the hs_store_* wrappers below and never writes SQL, so
  * the SQLite backend (store_sqlite.c) can be joined by a PostgreSQL one
- * without touching callers. New record kinds are added as new members of
- * hs_store_ops; every backend fills in every member.
+ * without touching callers. Which backend a process uses is a setting, a
+ * URL (hs_store_open: "sqlite:PATH"); store_open.c holds the table of
+ * backends by scheme, and is the only file that names them.
+ *
+ * The contract is executable: tests/unit/store_contract.c runs every rule
+ * written here against any backend, given only a function that opens a
+ * fresh, empty store. A backend is done when it passes that suite.
+ *
+ * How the interface grows (SQLite's sqlite3_vfs.iVersion): hs_store_ops
+ * starts with `version` and then one table per resource. Members are only
+ * ever appended - a new operation at the end of its resource's table, a
+ * new resource's table at the end of hs_store_ops - never reordered,
+ * removed or retyped (a changed signature is a new member), and each
+ * addition raises HS_STORE_OPS_VERSION. A backend sets `version` to the
+ * HS_STORE_OPS_VERSION it implements and fills in every member up to it;
+ * the wrapper of an operation added in version N checks
+ * store->ops->version >= N first and fails cleanly for an older backend,
+ * which keeps working for everything else. Version 1 is this interface.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -15,27 +31,32 @@
  *    argument (NULL, empty or over-long string) is HS_ERR_INVALID and never
  *    reaches the backend's storage; storage failures are HS_ERR_IO (or
  *    HS_ERR_NOMEM).
- *  - Records are plain structs with fixed-size, NUL-terminated strings;
- *    a string that does not fit its field is refused (HS_ERR_INVALID), never
- *    truncated. Times are unix seconds chosen by the caller (the store never
- *    reads the clock, so rules stay testable).
+ *  - Records are plain structs with fixed-size, NUL-terminated strings
+ *    (store/records.h); a string that does not fit its field is refused
+ *    (HS_ERR_INVALID), never truncated. Times are unix seconds chosen by
+ *    the caller (the store never reads the clock, so rules - lockouts,
+ *    expiries, leases - stay testable).
  *  - Lists come back as one malloc'ed array the caller releases with
  *    free(); on error, and possibly when the list is empty, it is NULL.
  *  - On error, output records are unspecified and output ids/counts are 0.
+ *  - Each operation is atomic on its own: it happens entirely or not at
+ *    all, including what it does to other records (a delete clearing the
+ *    references to what it deleted).
  *
- * Transactions: hs_store_begin / hs_store_commit / hs_store_rollback group
- * several operations atomically (e.g. "record failure + lock user + notify
- * admins"). A transaction is owned by the thread that began it: while it is
- * open, other threads' operations wait until it ends, and that thread's own
- * operations run inside it. Nesting is not allowed: begin inside an open
- * transaction is HS_ERR_INVALID (and leaves the open one untouched), as is
- * commit or rollback without one. If commit fails, the transaction has been
- * rolled back. Do not do slow work (password hashing) inside one: it blocks
- * every other user of the store.
+ * Transactions: hs_store_transact(store, fn, arg, err) runs fn inside one
+ * transaction - every call fn makes on the store is part of it - and
+ * commits when fn returns HS_OK, else rolls back and returns fn's status.
+ * A callback, not begin/commit calls, so that no code path can leave a
+ * transaction open, and so that each backend keeps a transaction its own
+ * way (SQLite holds its one connection's lock; a server database would
+ * hold one pooled connection for the callback's duration). A
+ * transaction belongs to the thread running fn: other threads' operations
+ * wait until it ends rather than joining it. Nesting (transact inside fn)
+ * is HS_ERR_INVALID. fn must not close the store, and should not do slow
+ * work (password hashing): it holds up every other user of the store.
  *
- * Thread-safety: a store may be used from any number of threads at once;
- * each operation is atomic on its own. hs_store_close must be called once,
- * after every other call has returned.
+ * Thread-safety: a store may be used from any number of threads at once.
+ * hs_store_close must be called once, after every other call has returned.
  */
 #ifndef HEALER_HS_STORE_H
 #define HEALER_HS_STORE_H
@@ -52,130 +73,171 @@
 extern "C" {
 #endif
 
-
 typedef struct hs_store hs_store;
 
-/* The backend contract. `impl` is hs_store.impl. The wrappers check
- * pointers and string lengths before dispatching, so backends receive only
- * non-NULL outputs and strings that fit their fields. */
-typedef struct hs_store_ops {
-    const char *name;               /* "sqlite", ... for diagnostics */
-    void (*close)(hs_store *store); /* frees store and impl */
+/* The interface version this header describes (see "How the interface
+ * grows" above). */
+#define HS_STORE_OPS_VERSION 1
 
-    hs_status (*begin)(void *impl, hs_error *err);
-    hs_status (*commit)(void *impl, hs_error *err);
-    hs_status (*rollback)(void *impl, hs_error *err);
+/* The longest lease a job may be given, in seconds: a worker renews its
+ * leases far more often than this, and the bound keeps now + lease far from
+ * overflow. */
+#define HS_STORE_LEASE_MAX 86400
 
-    hs_status (*user_create)(void *impl, hs_user *u, hs_error *err);
-    hs_status (*user_get)(void *impl, hs_id id, hs_user *out, hs_error *err);
-    hs_status (*user_get_by_name)(void *impl, const char *username,
-                                  hs_user *out, hs_error *err);
-    hs_status (*user_list)(void *impl, hs_user **items, size_t *n,
-                           hs_error *err);
-    hs_status (*user_count)(void *impl, int64_t *count, hs_error *err);
-    hs_status (*user_count_admins)(void *impl, int64_t *count, hs_error *err);
-    hs_status (*user_update)(void *impl, const hs_user *u, hs_error *err);
+/* The body of a transaction (hs_store_transact): works on `store`, returns
+ * HS_OK to commit or an error (with *err filled) to roll back. */
+typedef hs_status (*hs_store_txn_fn)(hs_store *store, void *arg, hs_error *err);
 
-    hs_status (*event_add)(void *impl, hs_id user_id, const char *kind,
-                           int64_t at, hs_id *id_out, hs_error *err);
-    hs_status (*event_list)(void *impl, hs_id user_id, hs_account_event **items,
-                            size_t *n, hs_error *err);
-    hs_status (*event_latest)(void *impl, hs_id user_id, const char *kind,
-                              int64_t *at_out, hs_error *err);
+/* ---- the backend contract ------------------------------------------------
+ *
+ * `impl` is hs_store.impl. The wrappers below check pointers, string
+ * lengths and ranges before dispatching, so backends receive only non-NULL
+ * outputs, strings that fit their fields and values in range, and the
+ * meaning of each operation is documented once, at its wrapper. */
+
+typedef struct hs_store_user_ops {
+    hs_status (*create)(void *impl, hs_user *u, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_user *out, hs_error *err);
+    hs_status (*get_by_name)(void *impl, const char *username, hs_user *out,
+                             hs_error *err);
+    hs_status (*list)(void *impl, hs_user **items, size_t *n, hs_error *err);
+    hs_status (*count)(void *impl, int64_t *count, hs_error *err);
+    hs_status (*count_admins)(void *impl, int64_t *count, hs_error *err);
+    hs_status (*update)(void *impl, const hs_user *u, hs_error *err);
+} hs_store_user_ops;
+
+typedef struct hs_store_event_ops {
+    hs_status (*add)(void *impl, hs_id user_id, const char *kind, int64_t at,
+                     hs_id *id_out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id user_id, hs_account_event **items,
+                      size_t *n, hs_error *err);
+    hs_status (*latest)(void *impl, hs_id user_id, const char *kind,
+                        int64_t *at_out, hs_error *err);
     hs_status (*login_failures_since)(void *impl, hs_id user_id, int64_t since,
                                       int64_t **times, size_t *n,
                                       hs_error *err);
+} hs_store_event_ops;
 
-    hs_status (*session_create)(void *impl, hs_session *s, hs_error *err);
-    hs_status (*session_get_by_token_hash)(void *impl, const char *token_hash,
-                                           hs_session *out, hs_error *err);
-    hs_status (*session_touch)(void *impl, hs_id id, int64_t last_seen_at,
-                               int64_t expires_at, hs_error *err);
-    hs_status (*session_delete)(void *impl, hs_id id, hs_error *err);
-    hs_status (*session_delete_for_user)(void *impl, hs_id user_id,
-                                         int64_t *removed, hs_error *err);
-    hs_status (*session_delete_expired)(void *impl, int64_t now,
-                                        int64_t *removed, hs_error *err);
+typedef struct hs_store_session_ops {
+    hs_status (*create)(void *impl, hs_session *s, hs_error *err);
+    hs_status (*get_by_token_hash)(void *impl, const char *token_hash,
+                                   hs_session *out, hs_error *err);
+    hs_status (*touch)(void *impl, hs_id id, int64_t last_seen_at,
+                       int64_t expires_at, hs_error *err);
+    hs_status (*remove)(void *impl, hs_id id, hs_error *err);
+    hs_status (*remove_for_user)(void *impl, hs_id user_id, int64_t *removed,
+                                 hs_error *err);
+    hs_status (*remove_expired)(void *impl, int64_t now, int64_t *removed,
+                                hs_error *err);
+} hs_store_session_ops;
 
-    hs_status (*notification_add)(void *impl, const char *kind,
-                                  const char *message, hs_id user_id,
-                                  int64_t at, hs_id *id_out, hs_error *err);
-    hs_status (*notification_list)(void *impl, int unread_only,
-                                   hs_notification **items, size_t *n,
-                                   hs_error *err);
-    hs_status (*notification_mark_read)(void *impl, hs_id id, hs_error *err);
+typedef struct hs_store_notification_ops {
+    hs_status (*add)(void *impl, const char *kind, const char *message,
+                     hs_id user_id, int64_t at, hs_id *id_out, hs_error *err);
+    hs_status (*list)(void *impl, int unread_only, hs_notification **items,
+                      size_t *n, hs_error *err);
+    hs_status (*mark_read)(void *impl, hs_id id, hs_error *err);
+} hs_store_notification_ops;
 
-    hs_status (*dataset_create)(void *impl, hs_dataset_rec *d, hs_error *err);
-    hs_status (*dataset_get)(void *impl, hs_id id, hs_id viewer_id,
-                             int viewer_is_admin, hs_dataset_rec *out,
+typedef struct hs_store_prefs_ops {
+    hs_status (*get)(void *impl, hs_id user_id, char **json_out, hs_error *err);
+    hs_status (*set)(void *impl, hs_id user_id, const char *prefs_json,
+                     int64_t now, hs_error *err);
+} hs_store_prefs_ops;
+
+typedef struct hs_store_dataset_ops {
+    hs_status (*create)(void *impl, hs_dataset_rec *d, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_dataset_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      int include_deleted, hs_dataset_rec **items, size_t *n,
+                      hs_error *err);
+    hs_status (*set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, int64_t deleted_at,
                              hs_error *err);
-    hs_status (*dataset_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
-                              int include_deleted, hs_dataset_rec **items,
-                              size_t *n, hs_error *err);
-    hs_status (*dataset_set_deleted)(void *impl, hs_id id, hs_id viewer_id,
-                                     int viewer_is_admin, int64_t deleted_at,
-                                     hs_error *err);
-    hs_status (*dataset_set_profile)(void *impl, hs_id id,
-                                     const char *profile_json, int64_t rows,
-                                     int64_t features, hs_error *err);
-    hs_status (*dataset_purge)(void *impl, int64_t deleted_before,
-                               char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
-                               hs_error *err);
+    hs_status (*set_profile)(void *impl, hs_id id, const char *profile_json,
+                             int64_t rows, int64_t features, hs_error *err);
+    hs_status (*purge)(void *impl, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err);
+} hs_store_dataset_ops;
 
-    hs_status (*user_prefs_get)(void *impl, hs_id user_id, char **json_out,
-                                hs_error *err);
-    hs_status (*user_prefs_set)(void *impl, hs_id user_id,
-                                const char *prefs_json, int64_t now,
-                                hs_error *err);
+typedef struct hs_store_model_ops {
+    hs_status (*create)(void *impl, hs_model_rec *m, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_model_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      hs_model_rec **items, size_t *n, hs_error *err);
+    hs_status (*remove)(void *impl, hs_id id, hs_id viewer_id,
+                        int viewer_is_admin,
+                        char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                        hs_error *err);
+} hs_store_model_ops;
 
-    hs_status (*model_create)(void *impl, hs_model_rec *m, hs_error *err);
-    hs_status (*model_get)(void *impl, hs_id id, hs_id viewer_id,
-                           int viewer_is_admin, hs_model_rec *out,
-                           hs_error *err);
-    hs_status (*model_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
-                            hs_model_rec **items, size_t *n, hs_error *err);
-    hs_status (*model_delete)(void *impl, hs_id id, hs_id viewer_id,
-                              int viewer_is_admin,
-                              char blob_key_out[HS_STORE_BLOB_KEY_MAX],
-                              hs_error *err);
-
-    hs_status (*job_create)(void *impl, hs_job_rec *j, hs_error *err);
-    hs_status (*job_get)(void *impl, hs_id id, hs_id viewer_id,
-                         int viewer_is_admin, hs_job_rec *out, hs_error *err);
-    hs_status (*job_list)(void *impl, hs_id viewer_id, int viewer_is_admin,
-                          hs_job_rec **items, size_t *n, hs_error *err);
-    hs_status (*job_claim_next)(void *impl, int64_t now, hs_job_rec *out,
-                                hs_error *err);
-    hs_status (*job_progress)(void *impl, hs_id id, double progress,
-                              int64_t round, int64_t rounds,
-                              const char *losses_json, int *cancel_requested,
-                              hs_error *err);
-    hs_status (*job_finish)(void *impl, hs_id id, hs_job_state state,
-                            const char *error, hs_id model_id,
-                            hs_id diagnosis_id, const char *attempts_json,
-                            int64_t finished_at, hs_error *err);
-    hs_status (*job_cancel)(void *impl, hs_id id, hs_id viewer_id,
-                            int viewer_is_admin, int64_t now,
-                            hs_job_state *state_out, hs_error *err);
-    hs_status (*job_requeue)(void *impl, hs_id id, hs_error *err);
-    hs_status (*job_recover)(void *impl, int64_t now, int64_t max_restarts,
-                             int64_t *requeued, int64_t *failed,
-                             hs_error *err);
-    hs_status (*job_counts)(void *impl, int64_t counts[HS_JOB_STATES],
+typedef struct hs_store_job_ops {
+    hs_status (*create)(void *impl, hs_job_rec *j, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_job_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      hs_job_rec **items, size_t *n, hs_error *err);
+    hs_status (*cancel)(void *impl, hs_id id, hs_id viewer_id,
+                        int viewer_is_admin, int64_t now,
+                        hs_job_state *state_out, hs_error *err);
+    hs_status (*counts)(void *impl, int64_t counts[HS_JOB_STATES],
+                        hs_error *err);
+    hs_status (*owner_counts)(void *impl, hs_id owner_id,
+                              int64_t counts[HS_JOB_STATES], hs_error *err);
+    hs_status (*claim_next)(void *impl, const char *worker_id, int64_t now,
+                            int64_t lease_seconds, hs_job_rec *out,
                             hs_error *err);
+    hs_status (*progress)(void *impl, hs_id id, const char *worker_id,
+                          int64_t now, int64_t lease_seconds, double progress,
+                          int64_t round, int64_t rounds,
+                          const char *losses_json, int *cancel_requested,
+                          hs_error *err);
+    hs_status (*renew_leases)(void *impl, const char *worker_id, int64_t now,
+                              int64_t lease_seconds, int64_t *renewed,
+                              hs_error *err);
+    hs_status (*finish)(void *impl, hs_id id, const char *worker_id,
+                        hs_job_state state, const char *error,
+                        const char *result_kind, hs_id result_id,
+                        const char *attempts_json, int64_t finished_at,
+                        hs_error *err);
+    hs_status (*requeue)(void *impl, hs_id id, const char *worker_id,
+                         hs_error *err);
+    hs_status (*recover)(void *impl, int64_t now, int64_t max_restarts,
+                         int64_t *requeued, int64_t *failed, hs_error *err);
+} hs_store_job_ops;
 
-    hs_status (*diagnosis_create)(void *impl, hs_diagnosis_rec *d,
-                                  hs_error *err);
-    hs_status (*diagnosis_get)(void *impl, hs_id id, hs_id viewer_id,
-                               int viewer_is_admin, hs_diagnosis_rec *out,
-                               hs_error *err);
-    hs_status (*diagnosis_list)(void *impl, hs_id viewer_id,
-                                int viewer_is_admin, hs_diagnosis_rec **items,
-                                size_t *n, hs_error *err);
-    hs_status (*diagnosis_delete)(void *impl, hs_id id, hs_id viewer_id,
-                                  int viewer_is_admin,
-                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
-                                  hs_error *err);
+typedef struct hs_store_diagnosis_ops {
+    hs_status (*create)(void *impl, hs_diagnosis_rec *d, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_diagnosis_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      hs_diagnosis_rec **items, size_t *n, hs_error *err);
+    hs_status (*remove)(void *impl, hs_id id, hs_id viewer_id,
+                        int viewer_is_admin,
+                        char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                        hs_error *err);
+} hs_store_diagnosis_ops;
+
+/* The tables are pointers, so that appending to one does not move the
+ * others. */
+typedef struct hs_store_ops {
+    unsigned version; /* the HS_STORE_OPS_VERSION the backend implements */
+    const char *name; /* "sqlite", ... for diagnostics */
+    void (*close)(hs_store *store); /* frees store and impl */
+    hs_status (*transact)(hs_store *store, hs_store_txn_fn fn, void *arg,
+                          hs_error *err);
+    const hs_store_user_ops *users;
+    const hs_store_event_ops *events;
+    const hs_store_session_ops *sessions;
+    const hs_store_notification_ops *notifications;
+    const hs_store_prefs_ops *prefs;
+    const hs_store_dataset_ops *datasets;
+    const hs_store_model_ops *models;
+    const hs_store_job_ops *jobs;
+    const hs_store_diagnosis_ops *diagnoses;
 } hs_store_ops;
 
 struct hs_store {
@@ -201,30 +263,39 @@ static inline hs_status hs_store__bad(hs_error *err, const char *what)
     return hs_fail(err, HS_ERR_INVALID, "store: %s", what);
 }
 
+/* ---- opening and closing ------------------------------------------------ */
+
+/* Opens the store a URL names, by its scheme (store_open.c has the table):
+ *   sqlite:PATH   the SQLite backend on the database file PATH (created
+ *                 with its schema when missing; see store_sqlite.h).
+ * A URL without a scheme (a bare path) or with a scheme this build lacks
+ * ("postgresql://...", until that backend is built) is HS_ERR_INVALID with
+ * a message naming the forms this build supports; the URL itself is never
+ * echoed past its scheme, since a database URL may carry a password. On
+ * success *out is a store the caller closes with hs_store_close; on error
+ * *out is NULL. Other errors are the backend's (HS_ERR_IO, ...). */
+hs_status hs_store_open(const char *url, hs_store **out, hs_error *err);
+
+/* Closes the store and frees it. NULL is a no-op. */
+static inline void hs_store_close(hs_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
-/* Starts a write transaction (see the top of this file). */
-static inline hs_status hs_store_begin(hs_store *store, hs_error *err)
+/* Runs fn(store, arg, err) inside one transaction (see the top of this
+ * file): commits when it returns HS_OK and returns the commit's status
+ * (HS_OK, or the storage error when the commit fails, in which case
+ * nothing was kept); otherwise rolls back and returns fn's status. Called
+ * inside fn (nested): HS_ERR_INVALID, and the outer transaction goes on. */
+static inline hs_status hs_store_transact(hs_store *store, hs_store_txn_fn fn,
+                                          void *arg, hs_error *err)
 {
-    if (!store)
-        return hs_store__bad(err, "begin: no store");
-    return store->ops->begin(store->impl, err);
-}
-
-/* Makes the calling thread's transaction permanent. */
-static inline hs_status hs_store_commit(hs_store *store, hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "commit: no store");
-    return store->ops->commit(store->impl, err);
-}
-
-/* Discards everything done in the calling thread's transaction. */
-static inline hs_status hs_store_rollback(hs_store *store, hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "rollback: no store");
-    return store->ops->rollback(store->impl, err);
+    if (!store || !fn)
+        return hs_store__bad(err, "transact: missing argument");
+    return store->ops->transact(store, fn, arg, err);
 }
 
 /* ---- users ------------------------------------------------------------- */
@@ -243,7 +314,7 @@ static inline hs_status hs_store_user_create(hs_store *store, hs_user *u,
     if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
         return hs_store__bad(err, "password hash must be 1..127 bytes");
     u->id = 0;
-    return store->ops->user_create(store->impl, u, err);
+    return store->ops->users->create(store->impl, u, err);
 }
 
 /* Reads user `id` into *out. HS_ERR_NOTFOUND when there is none. */
@@ -252,7 +323,7 @@ static inline hs_status hs_store_user_get(hs_store *store, hs_id id,
 {
     if (!store || !out)
         return hs_store__bad(err, "user_get: missing argument");
-    return store->ops->user_get(store->impl, id, out, err);
+    return store->ops->users->get(store->impl, id, out, err);
 }
 
 /* Reads the user whose username is exactly `username` (case-sensitive).
@@ -265,7 +336,7 @@ static inline hs_status hs_store_user_get_by_name(hs_store *store,
         return hs_store__bad(err, "user_get_by_name: missing argument");
     if (!hs_store__str_fits(username, HS_USERNAME_MAX))
         return hs_fail(err, HS_ERR_NOTFOUND, "no such user");
-    return store->ops->user_get_by_name(store->impl, username, out, err);
+    return store->ops->users->get_by_name(store->impl, username, out, err);
 }
 
 /* All users ordered by id: *items (malloc'ed, caller frees) and *n. */
@@ -276,7 +347,7 @@ static inline hs_status hs_store_user_list(hs_store *store, hs_user **items,
         return hs_store__bad(err, "user_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->user_list(store->impl, items, n, err);
+    return store->ops->users->list(store->impl, items, n, err);
 }
 
 /* Number of users (disabled ones included). */
@@ -286,7 +357,7 @@ static inline hs_status hs_store_user_count(hs_store *store, int64_t *count,
     if (!store || !count)
         return hs_store__bad(err, "user_count: missing argument");
     *count = 0;
-    return store->ops->user_count(store->impl, count, err);
+    return store->ops->users->count(store->impl, count, err);
 }
 
 /* Number of admins who are not disabled: the people who can still
@@ -297,7 +368,7 @@ hs_store_user_count_admins(hs_store *store, int64_t *count, hs_error *err)
     if (!store || !count)
         return hs_store__bad(err, "user_count_admins: missing argument");
     *count = 0;
-    return store->ops->user_count_admins(store->impl, count, err);
+    return store->ops->users->count_admins(store->impl, count, err);
 }
 
 /* Writes u's mutable fields (password_hash, is_admin, disabled,
@@ -310,7 +381,7 @@ static inline hs_status hs_store_user_update(hs_store *store, const hs_user *u,
         return hs_store__bad(err, "user_update: missing argument");
     if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
         return hs_store__bad(err, "password hash must be 1..127 bytes");
-    return store->ops->user_update(store->impl, u, err);
+    return store->ops->users->update(store->impl, u, err);
 }
 
 /* ---- account events ---------------------------------------------------- */
@@ -328,7 +399,7 @@ static inline hs_status hs_store_event_add(hs_store *store, hs_id user_id,
         return hs_store__bad(err, "event_add: no store");
     if (!hs_store__str_fits(kind, HS_KIND_MAX))
         return hs_store__bad(err, "event kind must be 1..31 bytes");
-    return store->ops->event_add(store->impl, user_id, kind, at, id_out, err);
+    return store->ops->events->add(store->impl, user_id, kind, at, id_out, err);
 }
 
 /* The time of user_id's latest event of `kind` in *at_out; HS_ERR_NOTFOUND
@@ -342,7 +413,7 @@ static inline hs_status hs_store_event_latest(hs_store *store, hs_id user_id,
     *at_out = 0;
     if (!hs_store__str_fits(kind, HS_KIND_MAX))
         return hs_store__bad(err, "event kind must be 1..31 bytes");
-    return store->ops->event_latest(store->impl, user_id, kind, at_out, err);
+    return store->ops->events->latest(store->impl, user_id, kind, at_out, err);
 }
 
 /* The events of user_id (0 = every user), newest first (by time, then id):
@@ -355,7 +426,7 @@ static inline hs_status hs_store_event_list(hs_store *store, hs_id user_id,
         return hs_store__bad(err, "event_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->event_list(store->impl, user_id, items, n, err);
+    return store->ops->events->list(store->impl, user_id, items, n, err);
 }
 
 /* The times of user_id's "login_failed" events with at >= since, ascending:
@@ -369,8 +440,8 @@ hs_store_login_failures_since(hs_store *store, hs_id user_id, int64_t since,
         return hs_store__bad(err, "login_failures_since: missing argument");
     *times = NULL;
     *n = 0;
-    return store->ops->login_failures_since(store->impl, user_id, since, times,
-                                            n, err);
+    return store->ops->events->login_failures_since(store->impl, user_id, since,
+                                                    times, n, err);
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -386,7 +457,7 @@ static inline hs_status hs_store_session_create(hs_store *store, hs_session *s,
     if (!hs_store__str_fits(s->token_hash, sizeof s->token_hash))
         return hs_store__bad(err, "token hash must be 1..64 bytes");
     s->id = 0;
-    return store->ops->session_create(store->impl, s, err);
+    return store->ops->sessions->create(store->impl, s, err);
 }
 
 /* Reads the session with this token hash, expired or not (validity is
@@ -399,8 +470,8 @@ hs_store_session_get_by_token_hash(hs_store *store, const char *token_hash,
         return hs_store__bad(err, "session_get: missing argument");
     if (!hs_store__str_fits(token_hash, HS_STORE_TOKEN_HASH_MAX))
         return hs_fail(err, HS_ERR_NOTFOUND, "no such session");
-    return store->ops->session_get_by_token_hash(store->impl, token_hash, out,
-                                                 err);
+    return store->ops->sessions->get_by_token_hash(store->impl, token_hash, out,
+                                                   err);
 }
 
 /* Sets a session's last_seen_at and expires_at. HS_ERR_NOTFOUND when it
@@ -412,8 +483,8 @@ static inline hs_status hs_store_session_touch(hs_store *store, hs_id id,
 {
     if (!store)
         return hs_store__bad(err, "session_touch: no store");
-    return store->ops->session_touch(store->impl, id, last_seen_at, expires_at,
-                                     err);
+    return store->ops->sessions->touch(store->impl, id, last_seen_at,
+                                       expires_at, err);
 }
 
 /* Deletes one session. HS_ERR_NOTFOUND when it does not exist. */
@@ -422,7 +493,7 @@ static inline hs_status hs_store_session_delete(hs_store *store, hs_id id,
 {
     if (!store)
         return hs_store__bad(err, "session_delete: no store");
-    return store->ops->session_delete(store->impl, id, err);
+    return store->ops->sessions->remove(store->impl, id, err);
 }
 
 /* Deletes every session of user_id; *removed (may be NULL) gets how many.
@@ -438,8 +509,8 @@ static inline hs_status hs_store_session_delete_for_user(hs_store *store,
     if (!removed)
         removed = &dummy;
     *removed = 0;
-    return store->ops->session_delete_for_user(store->impl, user_id, removed,
-                                               err);
+    return store->ops->sessions->remove_for_user(store->impl, user_id, removed,
+                                                 err);
 }
 
 /* Deletes every session with expires_at <= now; *removed (may be NULL)
@@ -455,7 +526,7 @@ static inline hs_status hs_store_session_delete_expired(hs_store *store,
     if (!removed)
         removed = &dummy;
     *removed = 0;
-    return store->ops->session_delete_expired(store->impl, now, removed, err);
+    return store->ops->sessions->remove_expired(store->impl, now, removed, err);
 }
 
 /* ---- notifications (the admins' in-app list) --------------------------- */
@@ -478,8 +549,8 @@ static inline hs_status hs_store_notification_add(hs_store *store,
         return hs_store__bad(err, "notification kind must be 1..31 bytes");
     if (!hs_store__str_fits(message, HS_MESSAGE_MAX))
         return hs_store__bad(err, "notification message must be 1..511 bytes");
-    return store->ops->notification_add(store->impl, kind, message, user_id, at,
-                                        id_out, err);
+    return store->ops->notifications->add(store->impl, kind, message, user_id,
+                                          at, id_out, err);
 }
 
 /* Notifications newest first (by created_at, then id), only unread ones
@@ -493,8 +564,8 @@ static inline hs_status hs_store_notification_list(hs_store *store,
         return hs_store__bad(err, "notification_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->notification_list(store->impl, unread_only, items, n,
-                                         err);
+    return store->ops->notifications->list(store->impl, unread_only, items, n,
+                                           err);
 }
 
 /* Marks a notification read (again is fine). HS_ERR_NOTFOUND when it does
@@ -504,7 +575,7 @@ static inline hs_status hs_store_notification_mark_read(hs_store *store,
 {
     if (!store)
         return hs_store__bad(err, "notification_mark_read: no store");
-    return store->ops->notification_mark_read(store->impl, id, err);
+    return store->ops->notifications->mark_read(store->impl, id, err);
 }
 
 /* ---- datasets ---------------------------------------------------------- */
@@ -531,7 +602,7 @@ hs_store_dataset_create(hs_store *store, hs_dataset_rec *d, hs_error *err)
         d->deleted_at < 0)
         return hs_store__bad(err, "dataset sizes and times must be >= 0");
     d->id = 0;
-    return store->ops->dataset_create(store->impl, d, err);
+    return store->ops->datasets->create(store->impl, d, err);
 }
 
 /* Reads dataset `id` - live or in the trash, see deleted_at - into *out
@@ -546,8 +617,8 @@ static inline hs_status hs_store_dataset_get(hs_store *store, hs_id id,
     if (!store || !out)
         return hs_store__bad(err, "dataset_get: missing argument");
     memset(out, 0, sizeof *out);
-    return store->ops->dataset_get(store->impl, id, viewer_id,
-                                   viewer_is_admin != 0, out, err);
+    return store->ops->datasets->get(store->impl, id, viewer_id,
+                                     viewer_is_admin != 0, out, err);
 }
 
 /* The datasets viewer_id may see (every user's when viewer_is_admin),
@@ -563,9 +634,9 @@ static inline hs_status hs_store_dataset_list(hs_store *store, hs_id viewer_id,
         return hs_store__bad(err, "dataset_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->dataset_list(store->impl, viewer_id,
-                                    viewer_is_admin != 0, include_deleted != 0,
-                                    items, n, err);
+    return store->ops->datasets->list(store->impl, viewer_id,
+                                      viewer_is_admin != 0,
+                                      include_deleted != 0, items, n, err);
 }
 
 /* Moves dataset `id` to the trash (deleted_at > 0, the time it happened)
@@ -583,7 +654,7 @@ static inline hs_status hs_store_dataset_set_deleted(hs_store *store, hs_id id,
         return hs_store__bad(err, "dataset_set_deleted: no store");
     if (deleted_at < 0)
         return hs_store__bad(err, "deleted_at must be >= 0");
-    return store->ops->dataset_set_deleted(
+    return store->ops->datasets->set_deleted(
         store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
 }
 
@@ -600,8 +671,8 @@ static inline hs_status hs_store_dataset_set_profile(hs_store *store, hs_id id,
         return hs_store__bad(err, "dataset_set_profile: no store");
     if (rows < 0 || features < 0)
         return hs_store__bad(err, "dataset rows and features must be >= 0");
-    return store->ops->dataset_set_profile(store->impl, id, profile_json, rows,
-                                           features, err);
+    return store->ops->datasets->set_profile(store->impl, id, profile_json,
+                                             rows, features, err);
 }
 
 /* Deletes, atomically, every dataset trashed before the cutoff
@@ -619,7 +690,8 @@ hs_store_dataset_purge(hs_store *store, int64_t deleted_before,
         return hs_store__bad(err, "dataset_purge: missing argument");
     *keys = NULL;
     *n = 0;
-    return store->ops->dataset_purge(store->impl, deleted_before, keys, n, err);
+    return store->ops->datasets->purge(store->impl, deleted_before, keys, n,
+                                       err);
 }
 
 
@@ -633,7 +705,7 @@ static inline hs_status hs_store_user_prefs_get(hs_store *store, hs_id user_id,
     if (!store || !json_out)
         return hs_store__bad(err, "user_prefs_get: missing argument");
     *json_out = NULL;
-    return store->ops->user_prefs_get(store->impl, user_id, json_out, err);
+    return store->ops->prefs->get(store->impl, user_id, json_out, err);
 }
 
 /* Replaces user_id's preferences (non-empty JSON text, copied).
@@ -644,8 +716,7 @@ static inline hs_status hs_store_user_prefs_set(hs_store *store, hs_id user_id,
 {
     if (!store || !prefs_json || !prefs_json[0])
         return hs_store__bad(err, "user_prefs_set: missing argument");
-    return store->ops->user_prefs_set(store->impl, user_id, prefs_json, now,
-                                      err);
+    return store->ops->prefs->set(store->impl, user_id, prefs_json, now, err);
 }
 
 /* ---- models ------------------------------------------------------------- */
@@ -664,7 +735,7 @@ static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
         !hs_store__str_fits(m->blob_key, sizeof m->blob_key))
         return hs_store__bad(err, "model name, algo or blob key do not fit");
     m->id = 0;
-    return store->ops->model_create(store->impl, m, err);
+    return store->ops->models->create(store->impl, m, err);
 }
 
 /* Reads model `id` under the access rule. *out is always overwritten;
@@ -676,8 +747,8 @@ static inline hs_status hs_store_model_get(hs_store *store, hs_id id,
     if (!store || !out)
         return hs_store__bad(err, "model_get: missing argument");
     memset(out, 0, sizeof *out);
-    return store->ops->model_get(store->impl, id, viewer_id,
-                                 viewer_is_admin != 0, out, err);
+    return store->ops->models->get(store->impl, id, viewer_id,
+                                   viewer_is_admin != 0, out, err);
 }
 
 /* The models viewer_id may see, newest first (created_at, then id).
@@ -691,13 +762,15 @@ static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
         return hs_store__bad(err, "model_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->model_list(store->impl, viewer_id, viewer_is_admin != 0,
-                                  items, n, err);
+    return store->ops->models->list(store->impl, viewer_id,
+                                    viewer_is_admin != 0, items, n, err);
 }
 
 /* Deletes model `id` under the access rule and hands back its blob key,
- * which the caller deletes from the blob store afterwards. Diagnoses made
- * with it keep their results (their model_id becomes 0). */
+ * which the caller deletes from the blob store afterwards. What referred
+ * to it stays, pointing at nothing: diagnoses made with it keep their
+ * results (model_id 0), a diagnose job that used it gets model_id 0, and a
+ * job whose result it was keeps result_kind "model" with result_id 0. */
 static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
                                               hs_id viewer_id,
                                               int viewer_is_admin,
@@ -707,17 +780,63 @@ static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
     if (!store || !blob_key_out)
         return hs_store__bad(err, "model_delete: missing argument");
     blob_key_out[0] = '\0';
-    return store->ops->model_delete(store->impl, id, viewer_id,
-                                    viewer_is_admin != 0, blob_key_out, err);
+    return store->ops->models->remove(store->impl, id, viewer_id,
+                                      viewer_is_admin != 0, blob_key_out, err);
 }
 
-/* ---- jobs --------------------------------------------------------------- */
+/* ---- jobs ---------------------------------------------------------------
+ *
+ * The queue is the jobs table. A worker (one per runner: a process, later
+ * one of several machines) claims the oldest queued job and holds it on a
+ * lease: worker_id names it, lease_expires_at says until when. Every write
+ * a worker makes to its running job (progress, finish, requeue) is
+ * refused unless the job is still running *and* leased to that worker, so
+ * once a job has been taken back, its old worker can no longer touch it.
+ * Progress renews the job's lease; renew_leases renews all of a worker's
+ * jobs at once (a heartbeat, for work that reports no progress). recover
+ * takes back only jobs whose lease has run out (lease_expires_at <= now):
+ * a worker that stopped renewing is gone, and one that still renews keeps
+ * its jobs, whoever else runs recover and how often.
+ *
+ * worker_id arguments are 1..63 bytes; lease_seconds 1..HS_STORE_LEASE_MAX.
+ * A result is a kind (HS_RESULT_MODEL, HS_RESULT_DIAGNOSIS, ...) and an id;
+ * for the kinds the store keeps (models, diagnoses) the id always names an
+ * existing record or is 0: one that does not exist (deleted meanwhile) is
+ * stored as 0, and deleting the record sets it to 0 (the kind stays). */
 
-/* Inserts a job (state, progress and times as given; normally
- * HS_JOB_QUEUED with only owner_id, type, name, params_json, created_at and
- * the input ids set); the store sets j->id. type 1..31 bytes, params_json
- * non-empty, input_blob_key "" or a key, error 0..511 bytes.
- * HS_ERR_NOTFOUND for a missing owner, dataset or model. */
+/* 1 when a job record's worker id, result kind and result reference are
+ * well-formed: strings "" or fitting, ids >= 0, a result id only with a
+ * kind. */
+static inline int hs_store__job_refs_ok(const hs_job_rec *j)
+{
+    return (!j->result_kind[0] ||
+            hs_store__str_fits(j->result_kind, sizeof j->result_kind)) &&
+           (!j->worker_id[0] ||
+            hs_store__str_fits(j->worker_id, sizeof j->worker_id)) &&
+           j->result_id >= 0 && (j->result_id == 0 || j->result_kind[0]) &&
+           j->lease_expires_at >= 0;
+}
+
+/* Checks a worker id and a lease length (the arguments of claim,
+ * progress and renew). */
+static inline hs_status hs_store__lease_ok(const char *worker_id,
+                                           int64_t lease_seconds, hs_error *err)
+{
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    if (lease_seconds < 1 || lease_seconds > HS_STORE_LEASE_MAX)
+        return hs_store__bad(err, "lease must be 1..86400 seconds");
+    return HS_OK;
+}
+
+/* Inserts a job from every field but id (the store sets j->id): normally
+ * HS_JOB_QUEUED with only owner_id, type, name, params_json, created_at
+ * and the inputs (dataset_id, model_id, input_blob_key) set; any other
+ * state, progress, result or lease is stored as given (a job restored as
+ * it was). type 1..31 bytes, name 1..255, params_json non-empty,
+ * input_blob_key "" or a key, error 0..511 bytes, result_kind and worker_id
+ * "" or fitting, a result_id only with a result_kind, times >= 0.
+ * HS_ERR_NOTFOUND for a missing owner, dataset or model (input). */
 static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
                                             hs_error *err)
 {
@@ -731,8 +850,10 @@ static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
         (unsigned)j->state >= HS_JOB_STATES)
         return hs_store__bad(err,
                              "job type, name, input, error or state invalid");
+    if (!hs_store__job_refs_ok(j))
+        return hs_store__bad(err, "job result or lease invalid");
     j->id = 0;
-    return store->ops->job_create(store->impl, j, err);
+    return store->ops->jobs->create(store->impl, j, err);
 }
 
 /* Reads job `id` under the access rule (release with hs_job_rec_free). */
@@ -743,8 +864,8 @@ static inline hs_status hs_store_job_get(hs_store *store, hs_id id,
     if (!store || !out)
         return hs_store__bad(err, "job_get: missing argument");
     memset(out, 0, sizeof *out);
-    return store->ops->job_get(store->impl, id, viewer_id,
-                               viewer_is_admin != 0, out, err);
+    return store->ops->jobs->get(store->impl, id, viewer_id,
+                                 viewer_is_admin != 0, out, err);
 }
 
 /* The jobs viewer_id may see, newest first (release with
@@ -758,74 +879,15 @@ static inline hs_status hs_store_job_list(hs_store *store, hs_id viewer_id,
         return hs_store__bad(err, "job_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->job_list(store->impl, viewer_id, viewer_is_admin != 0,
-                                items, n, err);
-}
-
-/* Atomically takes the oldest queued job (lowest id), marks it running
- * with started_at = now, and reads it into *out (release with
- * hs_job_rec_free). HS_ERR_NOTFOUND when nothing is queued. Two callers
- * never get the same job. */
-static inline hs_status hs_store_job_claim_next(hs_store *store, int64_t now,
-                                                hs_job_rec *out, hs_error *err)
-{
-    if (!store || !out)
-        return hs_store__bad(err, "job_claim_next: missing argument");
-    memset(out, 0, sizeof *out);
-    return store->ops->job_claim_next(store->impl, now, out, err);
-}
-
-/* Records the progress of a running job (progress clamped to 0..1,
- * losses_json may be NULL to leave it unchanged) and tells the runner
- * whether a cancel was requested meanwhile (*cancel_requested, may be
- * NULL). HS_ERR_NOTFOUND when no *running* job has this id. */
-static inline hs_status hs_store_job_progress(hs_store *store, hs_id id,
-                                              double progress, int64_t round,
-                                              int64_t rounds,
-                                              const char *losses_json,
-                                              int *cancel_requested,
-                                              hs_error *err)
-{
-    if (cancel_requested)
-        *cancel_requested = 0;
-    if (!store)
-        return hs_store__bad(err, "job_progress: no store");
-    if (!(progress >= 0))
-        progress = 0;
-    if (progress > 1)
-        progress = 1;
-    return store->ops->job_progress(store->impl, id, progress, round, rounds,
-                                    losses_json, cancel_requested, err);
-}
-
-/* Ends a running job in a final state (succeeded, failed or cancelled)
- * with its error message ("" or NULL = none, 0..511 bytes), result ids (0 =
- * none) and attempts (JSON text, may be NULL); a succeeded job also gets
- * progress 1. HS_ERR_NOTFOUND when no running job has this id;
- * HS_ERR_INVALID for a state that is not final. */
-static inline hs_status hs_store_job_finish(hs_store *store, hs_id id,
-                                            hs_job_state state,
-                                            const char *error, hs_id model_id,
-                                            hs_id diagnosis_id,
-                                            const char *attempts_json,
-                                            int64_t finished_at, hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "job_finish: no store");
-    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
-        state != HS_JOB_CANCELLED)
-        return hs_store__bad(err, "job_finish: the state must be final");
-    if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
-        return hs_store__bad(err, "job error message must be 0..511 bytes");
-    return store->ops->job_finish(store->impl, id, state, error ? error : "",
-                                  model_id, diagnosis_id, attempts_json,
-                                  finished_at, err);
+    return store->ops->jobs->list(store->impl, viewer_id, viewer_is_admin != 0,
+                                  items, n, err);
 }
 
 /* Cancels job `id` under the access rule: a queued job becomes cancelled
  * at once (finished_at = now); a running one gets cancel_requested = 1 and
- * stays running until its runner stops it. *state_out receives the state
- * after the call. HS_ERR_CONFLICT when the job had already finished. */
+ * stays running until its worker stops it (it learns of it from
+ * progress). *state_out receives the state after the call.
+ * HS_ERR_CONFLICT when the job had already finished. */
 static inline hs_status hs_store_job_cancel(hs_store *store, hs_id id,
                                             hs_id viewer_id,
                                             int viewer_is_admin, int64_t now,
@@ -835,42 +897,8 @@ static inline hs_status hs_store_job_cancel(hs_store *store, hs_id id,
     if (!store || !state_out)
         return hs_store__bad(err, "job_cancel: missing argument");
     *state_out = HS_JOB_QUEUED;
-    return store->ops->job_cancel(store->impl, id, viewer_id,
-                                  viewer_is_admin != 0, now, state_out, err);
-}
-
-/* Puts a running job back in the queue as if it had never started
- * (progress, round, losses and started_at reset; restarts unchanged): the
- * checkpoint of a graceful shutdown. A job whose cancel was requested is
- * cancelled instead. HS_ERR_NOTFOUND when no running job has this id. */
-static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
-                                             hs_error *err)
-{
-    if (!store)
-        return hs_store__bad(err, "job_requeue: no store");
-    return store->ops->job_requeue(store->impl, id, err);
-}
-
-/* After a crash: every job still marked running is re-queued (restarts
- * + 1, progress reset) when its restarts < max_restarts, else marked
- * failed with a reason ("interrupted by server restarts"); a job whose
- * cancel was requested is cancelled. *requeued and *failed (may be NULL)
- * receive the counts. One transaction. */
-static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
-                                             int64_t max_restarts,
-                                             int64_t *requeued,
-                                             int64_t *failed, hs_error *err)
-{
-    int64_t a, b;
-    if (!store)
-        return hs_store__bad(err, "job_recover: no store");
-    if (!requeued)
-        requeued = &a;
-    if (!failed)
-        failed = &b;
-    *requeued = *failed = 0;
-    return store->ops->job_recover(store->impl, now, max_restarts, requeued,
-                                   failed, err);
+    return store->ops->jobs->cancel(store->impl, id, viewer_id,
+                                    viewer_is_admin != 0, now, state_out, err);
 }
 
 /* Number of jobs in each state, counts[HS_JOB_QUEUED] etc. (all users). */
@@ -881,7 +909,163 @@ static inline hs_status hs_store_job_counts(hs_store *store,
     if (!store || !counts)
         return hs_store__bad(err, "job_counts: missing argument");
     memset(counts, 0, HS_JOB_STATES * sizeof counts[0]);
-    return store->ops->job_counts(store->impl, counts, err);
+    return store->ops->jobs->counts(store->impl, counts, err);
+}
+
+/* Number of owner_id's jobs in each state (e.g. a per-user share of the
+ * queue). An unknown owner has none. */
+static inline hs_status hs_store_job_owner_counts(hs_store *store,
+                                                  hs_id owner_id,
+                                                  int64_t counts[HS_JOB_STATES],
+                                                  hs_error *err)
+{
+    if (!store || !counts)
+        return hs_store__bad(err, "job_owner_counts: missing argument");
+    memset(counts, 0, HS_JOB_STATES * sizeof counts[0]);
+    return store->ops->jobs->owner_counts(store->impl, owner_id, counts, err);
+}
+
+/* Atomically takes the oldest queued job (lowest id) for worker_id: it
+ * becomes running with started_at = now, worker_id, and lease_expires_at =
+ * now + lease_seconds, and is read into *out (release with
+ * hs_job_rec_free). HS_ERR_NOTFOUND "no job is queued" when there is none.
+ * Two callers - threads, handles or processes - never get the same job. */
+static inline hs_status
+hs_store_job_claim_next(hs_store *store, const char *worker_id, int64_t now,
+                        int64_t lease_seconds, hs_job_rec *out, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !out)
+        return hs_store__bad(err, "job_claim_next: missing argument");
+    memset(out, 0, sizeof *out);
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    return store->ops->jobs->claim_next(store->impl, worker_id, now,
+                                        lease_seconds, out, err);
+}
+
+/* Records the progress of job `id`, running on worker_id (progress clamped
+ * to 0..1; losses_json NULL leaves the stored one), renews its lease to now
+ * + lease_seconds, and tells the worker whether a cancel was requested
+ * meanwhile (*cancel_requested, may be NULL). HS_ERR_NOTFOUND "job N is
+ * not running on this worker" when it is not running, or is leased to
+ * another worker (it was taken back); nothing is written then. */
+static inline hs_status
+hs_store_job_progress(hs_store *store, hs_id id, const char *worker_id,
+                      int64_t now, int64_t lease_seconds, double progress,
+                      int64_t round, int64_t rounds, const char *losses_json,
+                      int *cancel_requested, hs_error *err)
+{
+    hs_status hs;
+    if (cancel_requested)
+        *cancel_requested = 0;
+    if (!store)
+        return hs_store__bad(err, "job_progress: no store");
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    if (!(progress >= 0))
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    return store->ops->jobs->progress(store->impl, id, worker_id, now,
+                                      lease_seconds, progress, round, rounds,
+                                      losses_json, cancel_requested, err);
+}
+
+/* The heartbeat: renews, to now + lease_seconds, the lease of every job
+ * running on worker_id; *renewed (may be NULL) receives how many. None is
+ * not an error. */
+static inline hs_status
+hs_store_job_renew_leases(hs_store *store, const char *worker_id, int64_t now,
+                          int64_t lease_seconds, int64_t *renewed,
+                          hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs;
+    if (!renewed)
+        renewed = &dummy;
+    *renewed = 0;
+    if (!store)
+        return hs_store__bad(err, "job_renew_leases: no store");
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    return store->ops->jobs->renew_leases(store->impl, worker_id, now,
+                                          lease_seconds, renewed, err);
+}
+
+/* Ends job `id`, running on worker_id, in a final state (succeeded, failed
+ * or cancelled) with its error message ("" or NULL = none, 0..511 bytes),
+ * its result (result_kind NULL or "" = none, else 1..31 bytes; result_id 0
+ * = none, > 0 only with a kind) and its attempts (JSON text; NULL keeps
+ * the stored ones), at finished_at. A succeeded job also gets progress 1;
+ * the lease is released (worker_id "", lease_expires_at 0).
+ * HS_ERR_NOTFOUND "job N is not running on this worker" as for progress;
+ * HS_ERR_INVALID for a state that is not final. */
+static inline hs_status hs_store_job_finish(
+    hs_store *store, hs_id id, const char *worker_id, hs_job_state state,
+    const char *error, const char *result_kind, hs_id result_id,
+    const char *attempts_json, int64_t finished_at, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_finish: no store");
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
+        state != HS_JOB_CANCELLED)
+        return hs_store__bad(err, "job_finish: the state must be final");
+    if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
+        return hs_store__bad(err, "job error message must be 0..511 bytes");
+    if (!result_kind)
+        result_kind = "";
+    if ((result_kind[0] && !hs_store__str_fits(result_kind, HS_KIND_MAX)) ||
+        result_id < 0 || (result_id && !result_kind[0]))
+        return hs_store__bad(err, "job result: a kind of 1..31 bytes, and an "
+                                  "id >= 0 only with a kind");
+    return store->ops->jobs->finish(store->impl, id, worker_id, state,
+                                    error ? error : "", result_kind, result_id,
+                                    attempts_json, finished_at, err);
+}
+
+/* Gives job `id`, running on worker_id, back to the queue as if it had
+ * never started (progress, round, losses, started_at and the lease reset;
+ * restarts unchanged): the checkpoint of a graceful shutdown. A job whose
+ * cancel was requested is cancelled instead (finished_at = its start: this
+ * call has no clock). HS_ERR_NOTFOUND "job N is not running on this
+ * worker" as for progress. */
+static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
+                                             const char *worker_id,
+                                             hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "job_requeue: no store");
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    return store->ops->jobs->requeue(store->impl, id, worker_id, err);
+}
+
+/* Takes back the jobs whose worker is gone: every running job whose lease
+ * has expired (lease_expires_at <= now), and only those. One whose cancel
+ * was requested becomes cancelled (finished_at = now); the others go back
+ * to the queue as requeue leaves them, with restarts + 1, while restarts <
+ * max_restarts, else they fail ("interrupted: its worker stopped renewing
+ * its lease", finished_at = now). *requeued and *failed (may be NULL)
+ * receive the counts. One atomic outcome; safe to run from any worker at
+ * any time, as often as wanted. */
+static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
+                                             int64_t max_restarts,
+                                             int64_t *requeued,
+                                             int64_t *failed, hs_error *err)
+{
+    int64_t a, b;
+    if (!requeued)
+        requeued = &a;
+    if (!failed)
+        failed = &b;
+    *requeued = *failed = 0;
+    if (!store)
+        return hs_store__bad(err, "job_recover: no store");
+    return store->ops->jobs->recover(store->impl, now, max_restarts, requeued,
+                                     failed, err);
 }
 
 /* ---- diagnoses ---------------------------------------------------------- */
@@ -899,7 +1083,7 @@ static inline hs_status hs_store_diagnosis_create(hs_store *store,
         !hs_store__str_fits(d->blob_key, sizeof d->blob_key))
         return hs_store__bad(err, "diagnosis name or blob key do not fit");
     d->id = 0;
-    return store->ops->diagnosis_create(store->impl, d, err);
+    return store->ops->diagnoses->create(store->impl, d, err);
 }
 
 /* Reads diagnosis `id` under the access rule (release with
@@ -913,8 +1097,8 @@ static inline hs_status hs_store_diagnosis_get(hs_store *store, hs_id id,
     if (!store || !out)
         return hs_store__bad(err, "diagnosis_get: missing argument");
     memset(out, 0, sizeof *out);
-    return store->ops->diagnosis_get(store->impl, id, viewer_id,
-                                     viewer_is_admin != 0, out, err);
+    return store->ops->diagnoses->get(store->impl, id, viewer_id,
+                                      viewer_is_admin != 0, out, err);
 }
 
 /* The diagnoses viewer_id may see, newest first (release with
@@ -929,12 +1113,13 @@ static inline hs_status hs_store_diagnosis_list(hs_store *store,
         return hs_store__bad(err, "diagnosis_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->diagnosis_list(store->impl, viewer_id,
-                                      viewer_is_admin != 0, items, n, err);
+    return store->ops->diagnoses->list(store->impl, viewer_id,
+                                       viewer_is_admin != 0, items, n, err);
 }
 
 /* Deletes diagnosis `id` under the access rule and hands back its blob key
- * for the caller to delete afterwards. */
+ * for the caller to delete afterwards. A job whose result it was keeps
+ * result_kind "diagnosis" with result_id 0. */
 static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
                                                   hs_id viewer_id,
                                                   int viewer_is_admin,
@@ -944,35 +1129,9 @@ static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
     if (!store || !blob_key_out)
         return hs_store__bad(err, "diagnosis_delete: missing argument");
     blob_key_out[0] = '\0';
-    return store->ops->diagnosis_delete(store->impl, id, viewer_id,
-                                        viewer_is_admin != 0, blob_key_out,
-                                        err);
+    return store->ops->diagnoses->remove(
+        store->impl, id, viewer_id, viewer_is_admin != 0, blob_key_out, err);
 }
-
-/* Closes the store and frees it. A transaction still open is rolled back;
- * then close must be called from the thread that began it. NULL is a
- * no-op. */
-static inline void hs_store_close(hs_store *store)
-{
-    if (store)
-        store->ops->close(store);
-}
-
-/* ---- backends ---------------------------------------------------------- */
-
-/* SQLite backend (store_sqlite.c). Opens or creates the database file at
- * `path` (WAL mode, foreign keys on, 5 s busy timeout, synchronous=NORMAL)
- * and applies any forward schema migrations it lacks, each in its own
- * transaction. A database written by a newer healer (a schema version this
- * code does not know) is refused with HS_ERR_INVALID and left unchanged.
- * On success *out is a store the caller closes with hs_store_close.
- * Errors: HS_ERR_IO (cannot open/create, not a database, busy beyond the
- * timeout), HS_ERR_INVALID, HS_ERR_NOMEM. Several processes may open the
- * same file (SQLite's locking applies). */
-hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
-
-/* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 4
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,9 @@
  * our own recursive mutex makes each operation atomic *including* the
  * per-connection state it reads afterwards (sqlite3_changes,
  * sqlite3_last_insert_rowid, sqlite3_errmsg), and lets a transaction belong
- * to one thread: hs_store_begin keeps the mutex locked until commit or
- * rollback, so other threads wait instead of silently joining it. SQLite
+ * to one thread: hs_store_transact holds the mutex while its callback
+ * runs, so other threads wait instead of silently joining it, and the
+ * callback's own operations (the mutex is recursive) run inside it. SQLite
  * allows one writer at a time anyway, so little concurrency is lost; with
  * only one connection in the process, SQLITE_BUSY can only come from
  * another process, and the busy timeout absorbs that.
@@ -28,7 +29,9 @@
  *
  * The job queue is the jobs table: a claim is one UPDATE ... RETURNING of
  * the oldest queued row, so two claimers (threads here, or other processes
- * sharing the file) can never take the same job.
+ * sharing the file) can never take the same job; every later write of the
+ * worker says "AND worker_id = ?" so that it only lands while the lease is
+ * still its own.
  *
  * Deliberately absent: connection pooling, deleting users and jobs (later
  * slices), and reading the clock - callers pass every time in (only a
@@ -44,12 +47,12 @@
 
 #include <sqlite3.h>
 
-#include "store/store.h"
+#include "store/store_sqlite.h"
 
 typedef struct sq_store {
     sqlite3 *db;          /* protected by lock */
     pthread_mutex_t lock; /* recursive; held across a transaction */
-    int in_txn;           /* protected by lock: a begin is open */
+    int in_txn;           /* protected by lock: a transact callback runs */
 } sq_store;
 
 /* ---- schema ------------------------------------------------------------ */
@@ -180,6 +183,38 @@ static const char *const migrations[] = {
     "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
     "  prefs_json TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+
+    /* 5: job leases and one generic result reference.
+     * A running job is leased to one worker (worker_id) until
+     * lease_expires_at, so several processes can share the queue and
+     * recovery takes back only the jobs of a worker that stopped renewing.
+     * Rows an older healer left running get lease 0, already expired, so
+     * the next recovery takes them back as the old start-up one did.
+     * A job's result is (result_kind, result_id) whatever its type, with no
+     * foreign key since it may point at any table: the store's deletes
+     * clear result_id themselves (in the same operation), as ON DELETE SET
+     * NULL did. Existing results move over: a training's model_id was its
+     * result (model_id now means the input model, which only a diagnose
+     * job has); a diagnose job's diagnosis_id was. A succeeded job whose
+     * result was deleted keeps the kind, with result_id NULL.
+     * diagnosis_id stays, always NULL and never read: SQLite cannot drop a
+     * column that a foreign key uses, and rebuilding the table to lose it
+     * is not worth the risk. Its index stays as well, so that deleting a
+     * diagnosis (its ON DELETE SET NULL still looks for referrers) never
+     * scans the jobs. */
+    "ALTER TABLE jobs ADD COLUMN result_kind TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN result_id INTEGER NULL;"
+    "ALTER TABLE jobs ADD COLUMN worker_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET result_kind = 'model', result_id = model_id"
+    "  WHERE type = 'train' AND (model_id IS NOT NULL OR state = 'succeeded');"
+    "UPDATE jobs SET model_id = NULL WHERE type = 'train';"
+    "UPDATE jobs SET result_kind = 'diagnosis', result_id = diagnosis_id"
+    "  WHERE diagnosis_id IS NOT NULL"
+    "  OR (type = 'diagnose' AND state = 'succeeded');"
+    "UPDATE jobs SET diagnosis_id = NULL WHERE diagnosis_id IS NOT NULL;"
+    "CREATE INDEX jobs_lease ON jobs(state, lease_expires_at);"  /* recover */
+    "CREATE INDEX jobs_result ON jobs(result_kind, result_id);", /* deletes */
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -222,10 +257,20 @@ static hs_status sq_err(sqlite3 *db, int rc, hs_error *err, const char *what)
                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
 }
 
+/* Takes the lock, then refuses to go on inside a transaction that SQLite
+ * has already rolled back on its own (it does after some errors: disk
+ * full, I/O, a trigger's RAISE(ROLLBACK)): the callback's next statements
+ * would otherwise run outside it, each committed alone. */
 static hs_status sq_lock(sq_store *s, hs_error *err)
 {
     if (pthread_mutex_lock(&s->lock) != 0)
         return hs_fail(err, HS_ERR_INTERNAL, "store: cannot take its lock");
+    if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+        pthread_mutex_unlock(&s->lock);
+        return hs_fail(err, HS_ERR_IO,
+                       "store: the database ended the transaction after an "
+                       "earlier error; nothing in it was kept");
+    }
     return HS_OK;
 }
 
@@ -626,7 +671,7 @@ static hs_status sq_list(sq_store *s, row_reader read, row_release release,
 }
 
 /* A savepoint makes the several statements of one operation one outcome,
- * and, unlike BEGIN, also nests inside the caller's hs_store_begin
+ * and, unlike BEGIN, also nests inside the caller's hs_store_transact
  * transaction. Caller holds the lock from sq_savepoint to sq_savepoint_end
  * and passes the operation's status; on failure everything since
  * sq_savepoint is undone. */
@@ -817,11 +862,12 @@ static hs_status read_state(sqlite3_stmt *st, void *dst, hs_error *err)
     return column_state(st, 0, dst, err);
 }
 
+/* diagnosis_id is not read: migration 5 moved it to result_id. */
 #define JOB_FIELDS                                                             \
-    "id, owner_id, type, state, dataset_id, model_id, diagnosis_id,"           \
-    " input_blob_key, name, params_json, progress, round, rounds,"             \
-    " losses_json, attempts_json, error, cancel_requested, restarts,"          \
-    " created_at, started_at, finished_at"
+    "id, owner_id, type, state, dataset_id, model_id, result_kind,"            \
+    " result_id, worker_id, lease_expires_at, input_blob_key, name,"           \
+    " params_json, progress, round, rounds, losses_json, attempts_json,"       \
+    " error, cancel_requested, restarts, created_at, started_at, finished_at"
 #define JOB_COLS "SELECT " JOB_FIELDS " FROM jobs"
 
 static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -833,33 +879,40 @@ static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
     j->owner_id = sqlite3_column_int64(st, 1);
     j->dataset_id = sqlite3_column_int64(st, 4);
     j->model_id = sqlite3_column_int64(st, 5);
-    j->diagnosis_id = sqlite3_column_int64(st, 6);
-    j->progress = sqlite3_column_double(st, 10);
-    j->round = sqlite3_column_int64(st, 11);
-    j->rounds = sqlite3_column_int64(st, 12);
-    j->cancel_requested = sqlite3_column_int(st, 16) != 0;
-    j->restarts = sqlite3_column_int64(st, 17);
-    j->created_at = sqlite3_column_int64(st, 18);
-    j->started_at = sqlite3_column_int64(st, 19);
-    j->finished_at = sqlite3_column_int64(st, 20);
+    j->result_id = sqlite3_column_int64(st, 7);
+    j->lease_expires_at = sqlite3_column_int64(st, 9);
+    j->progress = sqlite3_column_double(st, 13);
+    j->round = sqlite3_column_int64(st, 14);
+    j->rounds = sqlite3_column_int64(st, 15);
+    j->cancel_requested = sqlite3_column_int(st, 19) != 0;
+    j->restarts = sqlite3_column_int64(st, 20);
+    j->created_at = sqlite3_column_int64(st, 21);
+    j->started_at = sqlite3_column_int64(st, 22);
+    j->finished_at = sqlite3_column_int64(st, 23);
     hs = copy_text(st, 2, j->type, sizeof j->type, err, "job type");
     if (hs == HS_OK)
         hs = column_state(st, 3, &j->state, err);
     if (hs == HS_OK)
-        hs = copy_text(st, 7, j->input_blob_key, sizeof j->input_blob_key, err,
+        hs = copy_text(st, 6, j->result_kind, sizeof j->result_kind, err,
+                       "job result kind");
+    if (hs == HS_OK)
+        hs = copy_text(st, 8, j->worker_id, sizeof j->worker_id, err,
+                       "job worker id");
+    if (hs == HS_OK)
+        hs = copy_text(st, 10, j->input_blob_key, sizeof j->input_blob_key, err,
                        "job input blob key");
     if (hs == HS_OK)
-        hs = copy_text(st, 8, j->name, sizeof j->name, err, "job name");
+        hs = copy_text(st, 11, j->name, sizeof j->name, err, "job name");
     if (hs == HS_OK)
-        hs = copy_text(st, 15, j->error, sizeof j->error, err, "job error");
+        hs = copy_text(st, 18, j->error, sizeof j->error, err, "job error");
     /* The allocations last; a failure among them frees the earlier ones,
      * so a failed read leaves nothing allocated. */
     if (hs == HS_OK)
-        hs = dup_text(st, 9, &j->params_json, err, "job parameters");
+        hs = dup_text(st, 12, &j->params_json, err, "job parameters");
     if (hs == HS_OK)
-        hs = dup_text(st, 13, &j->losses_json, err, "job losses");
+        hs = dup_text(st, 16, &j->losses_json, err, "job losses");
     if (hs == HS_OK)
-        hs = dup_text(st, 14, &j->attempts_json, err, "job attempts");
+        hs = dup_text(st, 17, &j->attempts_json, err, "job attempts");
     if (hs != HS_OK)
         hs_job_rec_free(j);
     return hs;
@@ -937,61 +990,39 @@ static void clear_int64(void *row)
 
 /* ---- transactions ------------------------------------------------------ */
 
-static hs_status sq_begin(void *impl, hs_error *err)
+/* BEGIN IMMEDIATE takes SQLite's write lock at once, so a transaction
+ * never fails half-way for want of it. The mutex stays held while fn runs
+ * (see the top of the file); in_txn tells this thread's operations, and a
+ * nested transact, that they are inside. Whatever fn did, the transaction
+ * is over when this returns: committed, or rolled back. */
+static hs_status sq_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
+                             hs_error *err)
 {
-    sq_store *s = impl;
+    sq_store *s = store->impl;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
         return hs;
     if (s->in_txn) {
         sq_unlock(s);
         return hs_fail(err, HS_ERR_INVALID,
-                       "store: a transaction is already open (nested "
-                       "transactions are not supported)");
+                       "store: a transaction is already open (transactions "
+                       "do not nest)");
     }
     hs = sq_exec(s->db, "BEGIN IMMEDIATE", err, "starting a transaction");
-    if (hs != HS_OK) {
-        sq_unlock(s);
-        return hs;
+    if (hs == HS_OK) {
+        s->in_txn = 1;
+        hs = fn(store, arg, err);
+        s->in_txn = 0;
+        if (hs == HS_OK)
+            hs = sq_exec(s->db, "COMMIT", err, "committing a transaction");
+        if (!sqlite3_get_autocommit(s->db)) {
+            /* fn failed, or COMMIT did (e.g. busy): do not leave it open. */
+            hs_error ignored;
+            (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
+        }
     }
-    s->in_txn = 1;
-    return HS_OK; /* the lock stays held until commit or rollback */
-}
-
-/* Ends the open transaction with COMMIT (commit != 0) or ROLLBACK and
- * releases the lock taken by sq_begin. A failed COMMIT is rolled back. */
-static hs_status sq_finish(sq_store *s, int commit, hs_error *err)
-{
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    if (!s->in_txn) {
-        sq_unlock(s);
-        return hs_fail(err, HS_ERR_INVALID, "store: no transaction is open");
-    }
-    if (commit)
-        hs = sq_exec(s->db, "COMMIT", err, "committing a transaction");
-    else
-        hs = sq_exec(s->db, "ROLLBACK", err, "rolling back a transaction");
-    if (!sqlite3_get_autocommit(s->db)) {
-        /* COMMIT failed (e.g. busy) or ROLLBACK did: do not leave it open. */
-        hs_error ignored;
-        (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
-    }
-    s->in_txn = 0;
-    sq_unlock(s); /* ours */
-    sq_unlock(s); /* sq_begin's */
+    sq_unlock(s);
     return hs;
-}
-
-static hs_status sq_commit(void *impl, hs_error *err)
-{
-    return sq_finish(impl, 1, err);
-}
-
-static hs_status sq_rollback(void *impl, hs_error *err)
-{
-    return sq_finish(impl, 0, err);
 }
 
 /* ---- users ------------------------------------------------------------- */
@@ -1329,51 +1360,101 @@ static hs_status sq_model_list(void *impl, hs_id viewer_id, int viewer_is_admin,
         "-ib", viewer_id, viewer_is_admin);
 }
 
-/* Diagnoses and jobs that refer to the model keep their rows, with
- * model_id NULL (ON DELETE SET NULL). */
+/* Deletes the model or diagnosis `id` with `sql` (a DELETE ... RETURNING
+ * blob_key under the access rule, parameters ?1 id, ?2 viewer, ?3 admin)
+ * and clears result_id in the jobs whose result it was, in one savepoint:
+ * the generic result reference has no foreign key to do that. The other
+ * references (a diagnosis' or a diagnose job's model_id, ...) are foreign
+ * keys, set to NULL by SQLite itself. */
+static hs_status sq_delete_result(sq_store *s, const char *kind,
+                                  const char *result_kind, const char *sql,
+                                  hs_id id, hs_id viewer_id,
+                                  int viewer_is_admin,
+                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
+                                  hs_error *err)
+{
+    sq_msg missing;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_get_one(s, read_blob_key, clear_blob_key, blob_key_out,
+                        no_such(missing, kind, id), err, sql, "iib", id,
+                        viewer_id, viewer_is_admin);
+        if (hs == HS_OK)
+            hs = sq_run(s, NULL, err, "clearing job results",
+                        "UPDATE jobs SET result_id = NULL"
+                        " WHERE result_kind = ?1 AND result_id = ?2",
+                        "ti", result_kind, id);
+        hs = sq_savepoint_end(s, hs, err);
+        if (hs != HS_OK) /* the row is back: its key must not be used */
+            blob_key_out[0] = '\0';
+    }
+    sq_unlock(s);
+    return hs;
+}
+
 static hs_status sq_model_delete(void *impl, hs_id id, hs_id viewer_id,
                                  int viewer_is_admin,
                                  char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                                  hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
-                      no_such(missing, "model", id), err,
-                      "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
-                      " RETURNING blob_key",
-                      "iib", id, viewer_id, viewer_is_admin);
+    return sq_delete_result(
+        impl, "model", HS_RESULT_MODEL,
+        "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
+        " RETURNING blob_key",
+        id, viewer_id, viewer_is_admin, blob_key_out, err);
 }
 
 /* ---- jobs -------------------------------------------------------------- */
 
+/* A job's lease given up: it is no longer running on anyone. */
+#define JOB_RELEASED "worker_id = '', lease_expires_at = 0"
+
 /* What a re-queued job forgets: it starts again as if it never had. */
 #define JOB_REQUEUED                                                           \
     "state = 'queued', progress = 0, round = 0, rounds = 0,"                   \
-    " losses_json = NULL, started_at = 0"
+    " losses_json = NULL, started_at = 0, " JOB_RELEASED
 
 /* A cancel that takes effect (the statement sets finished_at too). */
-#define JOB_CANCELLED "state = 'cancelled', error = 'cancelled by the user'"
+#define JOB_CANCELLED                                                          \
+    "state = 'cancelled', error = 'cancelled by the user', " JOB_RELEASED
+
+/* The job is running and leased to the worker in ?2 (the job is ?1). */
+#define JOB_LEASED_TO "id = ?1 AND state = 'running' AND worker_id = ?2"
+
+/* The result id to store, given kind K and id R (parameter names; R bound
+ * 'I', so 0 is NULL): for the kinds whose records this store keeps, the id
+ * only when that record exists - NULL otherwise, which is what deleting it
+ * would have left (store.h) - and for other kinds the id as given. */
+#define RESULT_REF(K, R)                                                       \
+    "CASE " K " WHEN '" HS_RESULT_MODEL "' THEN (SELECT id FROM models"        \
+    " WHERE id = " R ") WHEN '" HS_RESULT_DIAGNOSIS "' THEN (SELECT id"        \
+    " FROM diagnoses WHERE id = " R ") ELSE " R " END"
 
 static hs_status sq_job_create(void *impl, hs_job_rec *j, hs_error *err)
 {
-    return sq_insert(impl, &j->id, NULL,
-                     "the owner, dataset, model or diagnosis of the job does"
-                     " not exist",
-                     err, "creating a job",
-                     "INSERT INTO jobs (owner_id, type, state, dataset_id,"
-                     " model_id, diagnosis_id, input_blob_key, name,"
-                     " params_json, progress, round, rounds, losses_json,"
-                     " attempts_json, error, cancel_requested, restarts,"
-                     " created_at, started_at, finished_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                     " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-                     "ittIIItttdiiTTtbiiii", j->owner_id, j->type,
-                     hs_job_state_name(j->state), j->dataset_id, j->model_id,
-                     j->diagnosis_id, j->input_blob_key, j->name,
-                     j->params_json, j->progress, j->round, j->rounds,
-                     j->losses_json, j->attempts_json, j->error,
-                     j->cancel_requested, j->restarts, j->created_at,
-                     j->started_at, j->finished_at);
+    return sq_insert(
+        impl, &j->id, NULL,
+        "the owner, dataset or model of the job does not exist", err,
+        "creating a job",
+        "INSERT INTO jobs (owner_id, type, state, dataset_id, model_id,"
+        " result_kind, result_id, worker_id, lease_expires_at, input_blob_key,"
+        " name, params_json, progress, round, rounds, losses_json,"
+        " attempts_json, error, cancel_requested, restarts, created_at,"
+        " started_at, finished_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " RESULT_REF(
+            "?6", "?7") ", ?8, ?9,"
+                        " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+                        "?20, ?21, ?22,"
+                        " ?23)",
+        "ittIItItitttdiiTTtbiiii", j->owner_id, j->type,
+        hs_job_state_name(j->state), j->dataset_id, j->model_id, j->result_kind,
+        j->result_id, j->worker_id, j->lease_expires_at, j->input_blob_key,
+        j->name, j->params_json, j->progress, j->round, j->rounds,
+        j->losses_json, j->attempts_json, j->error, j->cancel_requested,
+        j->restarts, j->created_at, j->started_at, j->finished_at);
 }
 
 static hs_status sq_job_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1393,56 +1474,6 @@ static hs_status sq_job_list(void *impl, hs_id viewer_id, int viewer_is_admin,
         impl, read_job, release_job, sizeof **items, (void **)items, n, err,
         JOB_COLS " WHERE " OWNER_VISIBLE " ORDER BY created_at DESC, id DESC",
         "-ib", viewer_id, viewer_is_admin);
-}
-
-/* One statement picks and takes the job, so no other claimer (thread or
- * process) can slip in between; the outer state test is belt and braces. */
-static hs_status sq_job_claim_next(void *impl, int64_t now, hs_job_rec *out,
-                                   hs_error *err)
-{
-    return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
-                      "UPDATE jobs SET state = 'running', started_at = ?1"
-                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
-                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
-                      " RETURNING " JOB_FIELDS,
-                      "i", now);
-}
-
-static hs_status sq_job_progress(void *impl, hs_id id, double progress,
-                                 int64_t round, int64_t rounds,
-                                 const char *losses_json, int *cancel_requested,
-                                 hs_error *err)
-{
-    sq_msg missing;
-    int flag = 0;
-    hs_status hs = sq_get_one(
-        impl, read_flag, NULL, &flag, no_such(missing, "running job", id), err,
-        "UPDATE jobs SET progress = ?2, round = ?3, rounds = ?4,"
-        " losses_json = COALESCE(?5, losses_json)"
-        " WHERE id = ?1 AND state = 'running' RETURNING cancel_requested",
-        "idiiT", id, progress, round, rounds, losses_json);
-    if (cancel_requested)
-        *cancel_requested = hs == HS_OK ? flag : 0;
-    return hs;
-}
-
-/* A result id of 0 and NULL attempts leave what the job already has: a
- * diagnose job keeps the model it used, a job its earlier attempts. */
-static hs_status sq_job_finish(void *impl, hs_id id, hs_job_state state,
-                               const char *error, hs_id model_id,
-                               hs_id diagnosis_id, const char *attempts_json,
-                               int64_t finished_at, hs_error *err)
-{
-    return sq_run_one(
-        impl, "running job", id, err, "finishing a job",
-        "UPDATE jobs SET state = ?2, error = ?3,"
-        " model_id = COALESCE(?4, model_id),"
-        " diagnosis_id = COALESCE(?5, diagnosis_id),"
-        " attempts_json = COALESCE(?6, attempts_json), finished_at = ?7,"
-        " progress = CASE ?2 WHEN 'succeeded' THEN 1 ELSE progress END"
-        " WHERE id = ?1 AND state = 'running'",
-        "ittIITi", id, hs_job_state_name(state), error, model_id, diagnosis_id,
-        attempts_json, finished_at);
 }
 
 /* The UPDATE acts on a queued or running job and reports its new state;
@@ -1488,75 +1519,6 @@ static hs_status sq_job_cancel(void *impl, hs_id id, hs_id viewer_id,
     return hs;
 }
 
-/* store.h gives requeue no clock, so a job cancelled here is stamped with
- * the last time the store knows it was alive (its start). */
-static hs_status sq_job_requeue(void *impl, hs_id id, hs_error *err)
-{
-    sq_store *s = impl;
-    int64_t cancelled = 0, requeued = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_savepoint(s, err);
-    if (hs != HS_OK)
-        goto done;
-    hs = sq_run(s, &cancelled, err, "cancelling a job",
-                "UPDATE jobs SET " JOB_CANCELLED
-                ", finished_at = max(started_at, created_at)"
-                " WHERE id = ?1 AND state = 'running' AND cancel_requested = 1",
-                "i", id);
-    if (hs == HS_OK && cancelled == 0)
-        hs = sq_run(s, &requeued, err, "re-queueing a job",
-                    "UPDATE jobs SET " JOB_REQUEUED
-                    " WHERE id = ?1 AND state = 'running'",
-                    "i", id);
-    if (hs == HS_OK && cancelled + requeued == 0)
-        hs = hs_fail(err, HS_ERR_NOTFOUND, "running job %lld does not exist",
-                     (long long)id);
-    hs = sq_savepoint_end(s, hs, err);
-done:
-    sq_unlock(s);
-    return hs;
-}
-
-/* Three sweeps over the running jobs, in this order, in one savepoint:
- * cancels that were requested take effect, jobs with restarts left go back
- * to the queue, and what is still running has used them up. */
-static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
-                                int64_t *requeued, int64_t *failed,
-                                hs_error *err)
-{
-    sq_store *s = impl;
-    int64_t cancelled = 0;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_savepoint(s, err);
-    if (hs != HS_OK)
-        goto done;
-    hs = sq_run(s, &cancelled, err, "cancelling interrupted jobs",
-                "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
-                " WHERE state = 'running' AND cancel_requested = 1",
-                "i", now);
-    if (hs == HS_OK)
-        hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
-                    "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
-                    " WHERE state = 'running' AND restarts < ?1",
-                    "i", max_restarts);
-    if (hs == HS_OK)
-        hs = sq_run(s, failed, err, "failing interrupted jobs",
-                    "UPDATE jobs SET state = 'failed',"
-                    " error = 'interrupted by server restarts',"
-                    " finished_at = ?1 WHERE state = 'running'",
-                    "i", now);
-    hs = sq_savepoint_end(s, hs, err);
-done:
-    if (hs != HS_OK)
-        *requeued = *failed = 0;
-    sq_unlock(s);
-    return hs;
-}
-
 static hs_status read_job_counts(sqlite3_stmt *st, void *dst, hs_error *err)
 {
     int64_t *counts = dst;
@@ -1571,7 +1533,7 @@ static void clear_job_counts(void *row)
     memset(row, 0, HS_JOB_STATES * sizeof(int64_t));
 }
 
-_Static_assert(HS_JOB_STATES == 5, "sq_job_counts counts five states");
+_Static_assert(HS_JOB_STATES == 5, "the job counts count five states");
 
 /* One indexed count per state, columns in hs_job_state order. */
 static hs_status sq_job_counts(void *impl, int64_t counts[HS_JOB_STATES],
@@ -1586,6 +1548,176 @@ static hs_status sq_job_counts(void *impl, int64_t counts[HS_JOB_STATES],
         " (SELECT COUNT(*) FROM jobs WHERE state = 'failed'),"
         " (SELECT COUNT(*) FROM jobs WHERE state = 'cancelled')",
         "");
+}
+
+/* One pass over the owner's jobs (index jobs_owner_created); a SUM over no
+ * rows is NULL, hence the COALESCE. */
+static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
+                                     int64_t counts[HS_JOB_STATES],
+                                     hs_error *err)
+{
+    return sq_get_one(impl, read_job_counts, clear_job_counts, counts,
+                      "job counts returned no row", err,
+                      "SELECT COALESCE(SUM(state = 'queued'), 0),"
+                      " COALESCE(SUM(state = 'running'), 0),"
+                      " COALESCE(SUM(state = 'succeeded'), 0),"
+                      " COALESCE(SUM(state = 'failed'), 0),"
+                      " COALESCE(SUM(state = 'cancelled'), 0)"
+                      " FROM jobs WHERE owner_id = ?1",
+                      "i", owner_id);
+}
+
+/* One statement picks and takes the job, so no other claimer (thread or
+ * process) can slip in between; the outer state test is belt and braces. */
+static hs_status sq_job_claim_next(void *impl, const char *worker_id,
+                                   int64_t now, int64_t lease_seconds,
+                                   hs_job_rec *out, hs_error *err)
+{
+    return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
+                      "UPDATE jobs SET state = 'running', started_at = ?1,"
+                      " worker_id = ?2, lease_expires_at = ?1 + ?3"
+                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
+                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
+                      " RETURNING " JOB_FIELDS,
+                      "iti", now, worker_id, lease_seconds);
+}
+
+/* "job N is not running on this worker" in buf: a worker's write to a job
+ * that is not (or no longer) its own. */
+static const char *not_leased(sq_msg buf, hs_id id)
+{
+    snprintf(buf, sizeof(sq_msg), "job %lld is not running on this worker",
+             (long long)id);
+    return buf;
+}
+
+static hs_status sq_job_progress(void *impl, hs_id id, const char *worker_id,
+                                 int64_t now, int64_t lease_seconds,
+                                 double progress, int64_t round, int64_t rounds,
+                                 const char *losses_json, int *cancel_requested,
+                                 hs_error *err)
+{
+    sq_msg missing;
+    int flag = 0;
+    hs_status hs =
+        sq_get_one(impl, read_flag, NULL, &flag, not_leased(missing, id), err,
+                   "UPDATE jobs SET progress = ?5, round = ?6, rounds = ?7,"
+                   " losses_json = COALESCE(?8, losses_json),"
+                   " lease_expires_at = ?3 + ?4"
+                   " WHERE " JOB_LEASED_TO " RETURNING cancel_requested",
+                   "itiidiiT", id, worker_id, now, lease_seconds, progress,
+                   round, rounds, losses_json);
+    if (cancel_requested)
+        *cancel_requested = hs == HS_OK ? flag : 0;
+    return hs;
+}
+
+static hs_status sq_job_renew_leases(void *impl, const char *worker_id,
+                                     int64_t now, int64_t lease_seconds,
+                                     int64_t *renewed, hs_error *err)
+{
+    return sq_run(impl, renewed, err, "renewing job leases",
+                  "UPDATE jobs SET lease_expires_at = ?2 + ?3"
+                  " WHERE state = 'running' AND worker_id = ?1",
+                  "tii", worker_id, now, lease_seconds);
+}
+
+/* NULL attempts leave what the job already has (earlier attempts). */
+static hs_status sq_job_finish(void *impl, hs_id id, const char *worker_id,
+                               hs_job_state state, const char *error,
+                               const char *result_kind, hs_id result_id,
+                               const char *attempts_json, int64_t finished_at,
+                               hs_error *err)
+{
+    sq_msg missing;
+    int64_t changed = 0;
+    hs_status hs = sq_run(
+        impl, &changed, err, "finishing a job",
+        "UPDATE jobs SET state = ?3, error = ?4, result_kind = ?5,"
+        " result_id = " RESULT_REF(
+            "?5", "?6") ","
+                        " attempts_json = COALESCE(?7, attempts_json), "
+                        "finished_at = ?8,"
+                        " progress = CASE ?3 WHEN 'succeeded' THEN 1 ELSE "
+                        "progress END, " JOB_RELEASED " WHERE " JOB_LEASED_TO,
+        "ittttITi", id, worker_id, hs_job_state_name(state), error, result_kind,
+        result_id, attempts_json, finished_at);
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, id));
+    return hs;
+}
+
+/* store.h gives requeue no clock, so a job cancelled here is stamped with
+ * the last time the store knows it was alive (its start). */
+static hs_status sq_job_requeue(void *impl, hs_id id, const char *worker_id,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int64_t cancelled = 0, requeued = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling a job",
+                "UPDATE jobs SET " JOB_CANCELLED
+                ", finished_at = max(started_at, created_at)"
+                " WHERE " JOB_LEASED_TO " AND cancel_requested = 1",
+                "it", id, worker_id);
+    if (hs == HS_OK && cancelled == 0)
+        hs = sq_run(s, &requeued, err, "re-queueing a job",
+                    "UPDATE jobs SET " JOB_REQUEUED " WHERE " JOB_LEASED_TO,
+                    "it", id, worker_id);
+    if (hs == HS_OK && cancelled + requeued == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, id));
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    sq_unlock(s);
+    return hs;
+}
+
+/* A running job whose worker stopped renewing its lease (?1 is now). */
+#define LEASE_EXPIRED "state = 'running' AND lease_expires_at <= ?1"
+
+/* Three sweeps over the expired leases (index jobs_lease), in this order,
+ * in one savepoint: cancels that were requested take effect, jobs with
+ * restarts left go back to the queue, and what is still running on an
+ * expired lease has used them up. A live lease is never touched. */
+static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
+                                int64_t *requeued, int64_t *failed,
+                                hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t cancelled = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs != HS_OK)
+        goto done;
+    hs = sq_run(s, &cancelled, err, "cancelling interrupted jobs",
+                "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
+                " WHERE " LEASE_EXPIRED " AND cancel_requested = 1",
+                "i", now);
+    if (hs == HS_OK)
+        hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
+                    "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
+                    " WHERE " LEASE_EXPIRED " AND restarts < ?2",
+                    "ii", now, max_restarts);
+    if (hs == HS_OK)
+        hs = sq_run(s, failed, err, "failing interrupted jobs",
+                    "UPDATE jobs SET state = 'failed', error = 'interrupted:"
+                    " its worker stopped renewing its lease', finished_at = ?1,"
+                    " " JOB_RELEASED " WHERE " LEASE_EXPIRED,
+                    "i", now);
+    hs = sq_savepoint_end(s, hs, err);
+done:
+    if (hs != HS_OK)
+        *requeued = *failed = 0;
+    sq_unlock(s);
+    return hs;
 }
 
 /* ---- diagnoses --------------------------------------------------------- */
@@ -1634,12 +1766,11 @@ static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
                                      char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                                      hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_blob_key, clear_blob_key, blob_key_out,
-                      no_such(missing, "diagnosis", id), err,
-                      "DELETE FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE
-                      " RETURNING blob_key",
-                      "iib", id, viewer_id, viewer_is_admin);
+    return sq_delete_result(
+        impl, "diagnosis", HS_RESULT_DIAGNOSIS,
+        "DELETE FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE
+        " RETURNING blob_key",
+        id, viewer_id, viewer_is_admin, blob_key_out, err);
 }
 
 /* ---- preferences ------------------------------------------------------- */
@@ -1681,77 +1812,107 @@ static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Every statement is finalized by the call that made it, so close cannot
+ * be refused for pending statements; no transaction can be open either,
+ * since hs_store_transact ends its own before returning. */
 static void sq_close(hs_store *store)
 {
     sq_store *s = store->impl;
-    if (s->in_txn) {
-        /* The caller is the transaction's thread (store.h), so it holds
-         * the lock sq_begin took: roll back and release it. */
-        hs_error ignored;
-        (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back");
-        s->in_txn = 0;
-        sq_unlock(s);
-    }
-    /* Every statement is finalized by the call that made it, so close
-     * cannot be refused for pending statements. */
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     free(s);
     free(store);
 }
 
+static const hs_store_user_ops sq_users = {
+    .create = sq_user_create,
+    .get = sq_user_get,
+    .get_by_name = sq_user_get_by_name,
+    .list = sq_user_list,
+    .count = sq_user_count,
+    .count_admins = sq_user_count_admins,
+    .update = sq_user_update,
+};
+
+static const hs_store_event_ops sq_events = {
+    .add = sq_event_add,
+    .list = sq_event_list,
+    .latest = sq_event_latest,
+    .login_failures_since = sq_login_failures_since,
+};
+
+static const hs_store_session_ops sq_sessions = {
+    .create = sq_session_create,
+    .get_by_token_hash = sq_session_get_by_token_hash,
+    .touch = sq_session_touch,
+    .remove = sq_session_delete,
+    .remove_for_user = sq_session_delete_for_user,
+    .remove_expired = sq_session_delete_expired,
+};
+
+static const hs_store_notification_ops sq_notifications = {
+    .add = sq_notification_add,
+    .list = sq_notification_list,
+    .mark_read = sq_notification_mark_read,
+};
+
+static const hs_store_prefs_ops sq_prefs = {
+    .get = sq_user_prefs_get,
+    .set = sq_user_prefs_set,
+};
+
+static const hs_store_dataset_ops sq_datasets = {
+    .create = sq_dataset_create,
+    .get = sq_dataset_get,
+    .list = sq_dataset_list,
+    .set_deleted = sq_dataset_set_deleted,
+    .set_profile = sq_dataset_set_profile,
+    .purge = sq_dataset_purge,
+};
+
+static const hs_store_model_ops sq_models = {
+    .create = sq_model_create,
+    .get = sq_model_get,
+    .list = sq_model_list,
+    .remove = sq_model_delete,
+};
+
+static const hs_store_job_ops sq_jobs = {
+    .create = sq_job_create,
+    .get = sq_job_get,
+    .list = sq_job_list,
+    .cancel = sq_job_cancel,
+    .counts = sq_job_counts,
+    .owner_counts = sq_job_owner_counts,
+    .claim_next = sq_job_claim_next,
+    .progress = sq_job_progress,
+    .renew_leases = sq_job_renew_leases,
+    .finish = sq_job_finish,
+    .requeue = sq_job_requeue,
+    .recover = sq_job_recover,
+};
+
+static const hs_store_diagnosis_ops sq_diagnoses = {
+    .create = sq_diagnosis_create,
+    .get = sq_diagnosis_get,
+    .list = sq_diagnosis_list,
+    .remove = sq_diagnosis_delete,
+};
+
 static const hs_store_ops sq_ops = {
-    .user_prefs_get = sq_user_prefs_get,
-    .user_prefs_set = sq_user_prefs_set,
+    .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
     .close = sq_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .user_create = sq_user_create,
-    .user_get = sq_user_get,
-    .user_get_by_name = sq_user_get_by_name,
-    .user_list = sq_user_list,
-    .user_count = sq_user_count,
-    .user_count_admins = sq_user_count_admins,
-    .user_update = sq_user_update,
-    .event_add = sq_event_add,
-    .event_list = sq_event_list,
-    .event_latest = sq_event_latest,
-    .login_failures_since = sq_login_failures_since,
-    .session_create = sq_session_create,
-    .session_get_by_token_hash = sq_session_get_by_token_hash,
-    .session_touch = sq_session_touch,
-    .session_delete = sq_session_delete,
-    .session_delete_for_user = sq_session_delete_for_user,
-    .session_delete_expired = sq_session_delete_expired,
-    .notification_add = sq_notification_add,
-    .notification_list = sq_notification_list,
-    .notification_mark_read = sq_notification_mark_read,
-    .dataset_create = sq_dataset_create,
-    .dataset_get = sq_dataset_get,
-    .dataset_list = sq_dataset_list,
-    .dataset_set_deleted = sq_dataset_set_deleted,
-    .dataset_set_profile = sq_dataset_set_profile,
-    .dataset_purge = sq_dataset_purge,
-    .model_create = sq_model_create,
-    .model_get = sq_model_get,
-    .model_list = sq_model_list,
-    .model_delete = sq_model_delete,
-    .job_create = sq_job_create,
-    .job_get = sq_job_get,
-    .job_list = sq_job_list,
-    .job_claim_next = sq_job_claim_next,
-    .job_progress = sq_job_progress,
-    .job_finish = sq_job_finish,
-    .job_cancel = sq_job_cancel,
-    .job_requeue = sq_job_requeue,
-    .job_recover = sq_job_recover,
-    .job_counts = sq_job_counts,
-    .diagnosis_create = sq_diagnosis_create,
-    .diagnosis_get = sq_diagnosis_get,
-    .diagnosis_list = sq_diagnosis_list,
-    .diagnosis_delete = sq_diagnosis_delete,
+    .transact = sq_transact,
+    .users = &sq_users,
+    .events = &sq_events,
+    .sessions = &sq_sessions,
+    .notifications = &sq_notifications,
+    .prefs = &sq_prefs,
+    .datasets = &sq_datasets,
+    .models = &sq_models,
+    .jobs = &sq_jobs,
+    .diagnoses = &sq_diagnoses,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database

@@ -1,38 +1,48 @@
-/* test_store.c - the record store interface through its SQLite backend.
+/* store_contract.c - the store interface's contract as one test suite
+ * (see store_contract.h): what store.h promises, checked from the outside
+ * on any backend, which the suite knows only by the function that opens a
+ * fresh, empty store. SQLite runs the same tests over every VFS; we run
+ * these over every store backend.
  *
- * Checked from the outside, as the service will use it: users, account
- * events, sessions, notifications, datasets, models, jobs and diagnoses
- * round-trip exactly (NAN metrics and NULL JSON included); a dataset,
- * model, job or diagnosis is visible only to its owner and admins; "not
- * found" and "already exists" come back as HS_ERR_NOTFOUND /
- * HS_ERR_CONFLICT; lists are in their documented order; the job queue
- * follows its state rules (claim, progress, finish, cancel, requeue,
- * recover) and concurrent claimers never share a job; deleting a record
- * leaves its referrers pointing at 0; a rolled-back transaction leaves no
- * trace; migrations run once, older databases are brought forward, and a
- * database from a newer healer is refused untouched; and many threads
- * writing through one store at once lose or mangle nothing. The on-disk
- * facts (WAL mode, the version table, NULLs, foreign keys) are read back
- * with raw sqlite3. Each test gets a fresh mkdtemp directory that is
- * removed recursively afterwards.
+ * Covered: users, account events, sessions, notifications, preferences,
+ * datasets (trash, restore, purge), models, jobs and diagnoses round-trip
+ * exactly (NAN metrics and NULL JSON included); a dataset, model, job or
+ * diagnosis is visible only to its owner and admins; "not found" and
+ * "already exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT with the
+ * documented messages; lists are in their documented order; the job queue
+ * follows its state and lease rules (claim, progress, renew, finish,
+ * requeue, recover, cancel, counts): concurrent claimers never share a
+ * job, a worker can write only to the jobs leased to it, and recover takes
+ * back only expired leases; deleting a record leaves its referrers
+ * pointing at 0; transactions commit, roll back without a trace, refuse
+ * nesting and belong to their thread; many threads writing through one
+ * store at once lose or mangle nothing; and the ops table is complete.
+ *
+ * What is not here: anything about how a backend stores things (files,
+ * schema versions, migrations, SQL) - its own test driver checks that.
  */
-#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
-#include <sys/stat.h>
-
-#include <sqlite3.h>
 
 #include "testutil.h"
 
 #include "store/store.h"
+#include "store_contract.h"
+#include "store_fixtures.h"
 
 #define N_THREADS 8 /* the concurrency tests' threads */
 
+/* Two workers of the job queue, and the lease they take. */
+#define WORKER_A "host-a:100:0000000a"
+#define WORKER_B "host-b:200:0000000b"
+#define LEASE 30
+
+/* The suite's only input; set by hs_store_contract_run (so the suite is
+ * not reentrant, which a test program never needs). */
+static hs_store_fresh_fn open_fresh_store;
+
 typedef struct fixture {
-    char dir[256];  /* mkdtemp result, removed at teardown */
-    char path[300]; /* dir + "/healer.db" */
-    hs_store *store;
+    hs_store *store; /* fresh and empty for each test */
 } fixture;
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -42,10 +52,9 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     hs_error err = {0};
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/healer-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/healer.db", f->dir);
-    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
+    if (open_fresh_store(&f->store, &err) != HS_OK)
+        fail_msg("cannot open a fresh store: %s", err.message);
+    assert_non_null(f->store);
     *state = f;
     return 0;
 }
@@ -54,290 +63,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     hs_store_close(f->store);
-    tu_rm_rf(f->dir);
     free(f);
     return 0;
-}
-
-/* Runs fixed SQL on the file with a private raw connection. */
-static void raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-/* Returns the first column of every row of `sql`, joined by ',' (into buf). */
-static const char *raw_query(const char *path, const char *sql, char *buf,
-                             size_t size)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    size_t used = 0;
-    int rc;
-    buf[0] = '\0';
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        int w = snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-                         t ? t : "NULL");
-        assert_true(w > 0 && (size_t)w < size - used);
-        used += (size_t)w;
-    }
-    assert_int_equal(rc, SQLITE_DONE);
-    sqlite3_finalize(st);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
-    return buf;
-}
-
-static hs_user make_user(const char *name, int is_admin, int64_t created_at)
-{
-    hs_user u;
-    memset(&u, 0, sizeof u);
-    snprintf(u.username, sizeof u.username, "%s", name);
-    snprintf(u.password_hash, sizeof u.password_hash,
-             "$argon2id$v=19$m=65536,t=2,p=1$salt$%s", name);
-    u.is_admin = is_admin;
-    u.created_at = created_at;
-    return u;
-}
-
-static hs_id add_user(hs_store *store, const char *name, int is_admin)
-{
-    hs_user u = make_user(name, is_admin, 1000);
-    hs_error err = {0};
-    assert_int_equal(hs_store_user_create(store, &u, &err), HS_OK);
-    assert_true(u.id > 0);
-    return u.id;
-}
-
-static hs_session make_session(hs_id user_id, unsigned tag, int64_t expires)
-{
-    hs_session s;
-    memset(&s, 0, sizeof s);
-    s.user_id = user_id;
-    snprintf(s.token_hash, sizeof s.token_hash, "%064x", tag);
-    s.remember = (int)(tag & 1);
-    s.created_at = 100;
-    s.last_seen_at = 100;
-    s.expires_at = expires;
-    return s;
-}
-
-/* A live, unprofiled dataset whose blob key is derived from `tag`. */
-static hs_dataset_rec make_dataset(hs_id owner, const char *name, unsigned tag,
-                                   int64_t created_at)
-{
-    hs_dataset_rec d;
-    memset(&d, 0, sizeof d);
-    d.owner_id = owner;
-    snprintf(d.name, sizeof d.name, "%s", name);
-    snprintf(d.blob_key, sizeof d.blob_key, "%064x", tag);
-    d.size_bytes = 1000 + tag;
-    d.created_at = created_at;
-    return d;
-}
-
-static void assert_datasets_equal(const hs_dataset_rec *a,
-                                  const hs_dataset_rec *b)
-{
-    assert_int_equal(a->id, b->id);
-    assert_int_equal(a->owner_id, b->owner_id);
-    assert_string_equal(a->name, b->name);
-    assert_string_equal(a->blob_key, b->blob_key);
-    assert_int_equal(a->size_bytes, b->size_bytes);
-    assert_int_equal(a->rows, b->rows);
-    assert_int_equal(a->features, b->features);
-    if (a->profile_json && b->profile_json)
-        assert_string_equal(a->profile_json, b->profile_json);
-    else
-        assert_ptr_equal(a->profile_json, b->profile_json);
-    assert_int_equal(a->created_at, b->created_at);
-    assert_int_equal(a->deleted_at, b->deleted_at);
-}
-
-static void assert_users_equal(const hs_user *a, const hs_user *b)
-{
-    assert_int_equal(a->id, b->id);
-    assert_string_equal(a->username, b->username);
-    assert_string_equal(a->password_hash, b->password_hash);
-    assert_int_equal(a->is_admin, b->is_admin);
-    assert_int_equal(a->disabled, b->disabled);
-    assert_int_equal(a->created_at, b->created_at);
-    assert_int_equal(a->locked_until, b->locked_until);
-}
-
-/* Exact equality for stored doubles, NAN included (SQLite REAL is the
- * same IEEE double, so a round trip is exact). */
-static void assert_same_double(double a, double b)
-{
-    if (isnan(a) || isnan(b)) {
-        if (!(isnan(a) && isnan(b)))
-            fail_msg("%.17g is not %.17g", a, b);
-    } else if (a != b) {
-        fail_msg("%.17g != %.17g", a, b);
-    }
-}
-
-/* Two JSON text fields: both NULL, or the same text in different memory. */
-static void assert_same_text(const char *a, const char *b)
-{
-    if (a && b) {
-        assert_string_equal(a, b);
-        assert_ptr_not_equal(a, b);
-    } else {
-        assert_ptr_equal(a, b);
-    }
-}
-
-static hs_id add_dataset(hs_store *store, hs_id owner, unsigned tag)
-{
-    hs_dataset_rec d = make_dataset(owner, "input.csv", tag, 100);
-    hs_error err = {0};
-    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
-    return d.id;
-}
-
-/* A model with every field set; the blob key is derived from `tag`. */
-static hs_model_rec make_model(hs_id owner, const char *name, unsigned tag,
-                               int64_t created_at)
-{
-    hs_model_rec m;
-    memset(&m, 0, sizeof m);
-    m.owner_id = owner;
-    snprintf(m.name, sizeof m.name, "%s", name);
-    snprintf(m.algo, sizeof m.algo, "gbdt");
-    snprintf(m.blob_key, sizeof m.blob_key, "m%063x", tag);
-    m.size_bytes = 5000 + tag;
-    m.n_features = 4;
-    m.n_classes = 3;
-    m.macro_f1 = 0.8125;
-    m.accuracy = 0.9;
-    m.summary_json = "{\"algo\":\"gbdt\",\"rounds\":100}";
-    m.created_at = created_at;
-    return m;
-}
-
-static hs_id add_model(hs_store *store, hs_id owner, unsigned tag)
-{
-    hs_model_rec m = make_model(owner, "model", tag, 100);
-    hs_error err = {0};
-    assert_int_equal(hs_store_model_create(store, &m, &err), HS_OK);
-    return m.id;
-}
-
-static void assert_models_equal(const hs_model_rec *a, const hs_model_rec *b)
-{
-    assert_int_equal(a->id, b->id);
-    assert_int_equal(a->owner_id, b->owner_id);
-    assert_int_equal(a->dataset_id, b->dataset_id);
-    assert_int_equal(a->job_id, b->job_id);
-    assert_string_equal(a->name, b->name);
-    assert_string_equal(a->algo, b->algo);
-    assert_string_equal(a->blob_key, b->blob_key);
-    assert_int_equal(a->size_bytes, b->size_bytes);
-    assert_int_equal(a->n_features, b->n_features);
-    assert_int_equal(a->n_classes, b->n_classes);
-    assert_same_double(a->macro_f1, b->macro_f1);
-    assert_same_double(a->accuracy, b->accuracy);
-    assert_same_text(a->summary_json, b->summary_json);
-    assert_int_equal(a->created_at, b->created_at);
-}
-
-/* A queued training job, as a request makes it. */
-static hs_job_rec make_job(hs_id owner, const char *name, int64_t created_at)
-{
-    hs_job_rec j;
-    memset(&j, 0, sizeof j);
-    j.owner_id = owner;
-    snprintf(j.type, sizeof j.type, "train");
-    j.state = HS_JOB_QUEUED;
-    snprintf(j.name, sizeof j.name, "%s", name);
-    j.params_json = "{\"rounds\":100}";
-    j.created_at = created_at;
-    return j;
-}
-
-static hs_id add_job(hs_store *store, hs_id owner, int64_t created_at)
-{
-    hs_job_rec j = make_job(owner, "job", created_at);
-    hs_error err = {0};
-    assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
-    assert_true(j.id > 0);
-    return j.id;
-}
-
-static void assert_jobs_equal(const hs_job_rec *a, const hs_job_rec *b)
-{
-    assert_int_equal(a->id, b->id);
-    assert_int_equal(a->owner_id, b->owner_id);
-    assert_string_equal(a->type, b->type);
-    assert_int_equal(a->state, b->state);
-    assert_int_equal(a->dataset_id, b->dataset_id);
-    assert_int_equal(a->model_id, b->model_id);
-    assert_int_equal(a->diagnosis_id, b->diagnosis_id);
-    assert_string_equal(a->input_blob_key, b->input_blob_key);
-    assert_string_equal(a->name, b->name);
-    assert_same_text(a->params_json, b->params_json);
-    assert_same_double(a->progress, b->progress);
-    assert_int_equal(a->round, b->round);
-    assert_int_equal(a->rounds, b->rounds);
-    assert_same_text(a->losses_json, b->losses_json);
-    assert_same_text(a->attempts_json, b->attempts_json);
-    assert_string_equal(a->error, b->error);
-    assert_int_equal(a->cancel_requested, b->cancel_requested);
-    assert_int_equal(a->restarts, b->restarts);
-    assert_int_equal(a->created_at, b->created_at);
-    assert_int_equal(a->started_at, b->started_at);
-    assert_int_equal(a->finished_at, b->finished_at);
-}
-
-/* Reads job `id` as an admin (the rules under test are not access). */
-static hs_job_rec get_job(hs_store *store, hs_id id)
-{
-    hs_job_rec j;
-    hs_error err = {0};
-    assert_int_equal(hs_store_job_get(store, id, 0, 1, &j, &err), HS_OK);
-    return j;
-}
-
-static hs_job_state job_state(hs_store *store, hs_id id)
-{
-    hs_job_rec j = get_job(store, id);
-    hs_job_rec_free(&j);
-    return j.state;
-}
-
-static hs_diagnosis_rec make_diagnosis(hs_id owner, hs_id model,
-                                       const char *name, unsigned tag,
-                                       int64_t created_at)
-{
-    hs_diagnosis_rec d;
-    memset(&d, 0, sizeof d);
-    d.owner_id = owner;
-    d.model_id = model;
-    snprintf(d.name, sizeof d.name, "%s", name);
-    snprintf(d.blob_key, sizeof d.blob_key, "d%063x", tag);
-    d.rows = 10 + tag;
-    d.summary_json = "{\"classes\":{\"ok\":7,\"fault\":3}}";
-    d.created_at = created_at;
-    return d;
-}
-
-static void assert_diagnoses_equal(const hs_diagnosis_rec *a,
-                                   const hs_diagnosis_rec *b)
-{
-    assert_int_equal(a->id, b->id);
-    assert_int_equal(a->owner_id, b->owner_id);
-    assert_int_equal(a->model_id, b->model_id);
-    assert_int_equal(a->job_id, b->job_id);
-    assert_string_equal(a->name, b->name);
-    assert_string_equal(a->blob_key, b->blob_key);
-    assert_int_equal(a->rows, b->rows);
-    assert_same_text(a->summary_json, b->summary_json);
-    assert_int_equal(a->created_at, b->created_at);
 }
 
 /* ---- users ------------------------------------------------------------- */
@@ -678,6 +405,35 @@ static void test_notifications(void **state)
         HS_ERR_INVALID);
 }
 
+/* ---- preferences ------------------------------------------------------- */
+
+static void test_user_prefs(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    char *json = NULL;
+    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err),
+                     HS_ERR_NOTFOUND);
+    assert_null(json);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
+                                             "{\"lang\":\"zh-CN\"}", 10, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
+                                             "{\"lang\":\"en\",\"theme\":"
+                                             "\"dark\"}",
+                                             11, &err),
+                     HS_OK); /* replaced, not added */
+    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err),
+                     HS_OK);
+    assert_string_equal(json, "{\"lang\":\"en\",\"theme\":\"dark\"}");
+    free(json);
+    assert_int_equal(hs_store_user_prefs_set(f->store, 9999, "{}", 1, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_user_prefs_set(f->store, ann, "", 1, &err),
+                     HS_ERR_INVALID);
+}
+
 /* ---- datasets ---------------------------------------------------------- */
 
 static void test_datasets(void **state)
@@ -830,6 +586,20 @@ static void test_dataset_access(void **state)
     hs_dataset_rec_free(&got);
 }
 
+/* A transaction body: purges what was trashed before 9000, which must be
+ * the one dataset whose blob key is `arg`, then gives up. */
+static hs_status purge_then_fail(hs_store *store, void *arg, hs_error *err)
+{
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_dataset_purge(store, 9000, &keys, &n, err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], (const char *)arg);
+    free(keys);
+    return hs_fail(err, HS_ERR_CONFLICT, "changed my mind");
+}
+
 static void test_dataset_trash_restore_purge(void **state)
 {
     fixture *f = *state;
@@ -935,13 +705,9 @@ static void test_dataset_trash_restore_purge(void **state)
     hs_dataset_list_free(list, n);
 
     /* A purge rolled back with its transaction leaves the rows. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(hs_store_dataset_purge(f->store, 9000, &keys, &n, &err),
-                     HS_OK);
-    assert_int_equal(n, 1);
-    assert_string_equal(keys[0], new_trash.blob_key);
-    free(keys);
-    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
+    assert_int_equal(
+        hs_store_transact(f->store, purge_then_fail, new_trash.blob_key, &err),
+        HS_ERR_CONFLICT);
     assert_int_equal(
         hs_store_dataset_get(f->store, new_trash.id, mia, 0, &got, &err),
         HS_OK);
@@ -1009,7 +775,6 @@ static void test_models(void **state)
     hs_model_rec c = make_model(lena, "same-time", 3, 200);
     hs_model_rec got, *list = NULL;
     size_t n = 0;
-    char buf[64];
 
     /* Every field set, a summary with Unicode, quotes and SQL. */
     a.dataset_id = data;
@@ -1041,18 +806,6 @@ static void test_models(void **state)
     assert_int_equal(got.dataset_id, 0);
     assert_int_equal(got.job_id, 0);
     hs_model_rec_free(&got);
-    /* NAN is stored as NULL, 0 references as NULL. */
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT id FROM models WHERE macro_f1 IS"
-                                  " NULL ORDER BY id",
-                                  buf, sizeof buf),
-                        "2,3");
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT COUNT(*) FROM models WHERE"
-                                  " dataset_id IS NULL AND job_id IS NULL",
-                                  buf, sizeof buf),
-                        "2");
-
     assert_int_equal(hs_store_model_get(f->store, 9999, lena, 1, &got, &err),
                      HS_ERR_NOTFOUND);
     assert_string_equal(err.message, "model 9999 does not exist");
@@ -1229,6 +982,10 @@ static void test_jobs(void **state)
     assert_null(got.losses_json);
     assert_null(got.attempts_json);
     assert_string_equal(got.input_blob_key, "");
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.result_id, 0);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
 
     /* Every field set (a job as it might be after a crash). */
@@ -1236,7 +993,10 @@ static void test_jobs(void **state)
     full.state = HS_JOB_FAILED;
     full.dataset_id = data;
     full.model_id = model;
-    full.diagnosis_id = diag.id;
+    snprintf(full.result_kind, sizeof full.result_kind, HS_RESULT_DIAGNOSIS);
+    full.result_id = diag.id;
+    snprintf(full.worker_id, sizeof full.worker_id, WORKER_A);
+    full.lease_expires_at = 240;
     snprintf(full.input_blob_key, sizeof full.input_blob_key, "%064x", 77u);
     full.params_json = "{\"model\":1,\"note\":\"\xf0\x9f\x8c\xa1 it's\"}";
     full.progress = 0.1 + 0.2;
@@ -1284,10 +1044,29 @@ static void test_jobs(void **state)
         bad.model_id = 4242;
         assert_int_equal(hs_store_job_create(f->store, &bad, &err),
                          HS_ERR_NOTFOUND);
+
+        /* A result id needs a kind; kinds, worker ids and ids must fit. */
         bad = make_job(olga, "x", 300);
-        bad.diagnosis_id = 4242;
+        bad.result_id = diag.id;
         assert_int_equal(hs_store_job_create(f->store, &bad, &err),
-                         HS_ERR_NOTFOUND);
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.result_kind, 'k', sizeof bad.result_kind); /* no NUL */
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        snprintf(bad.result_kind, sizeof bad.result_kind, HS_RESULT_MODEL);
+        bad.result_id = -1;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        memset(bad.worker_id, 'w', sizeof bad.worker_id); /* no NUL */
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_job(olga, "x", 300);
+        bad.lease_expires_at = -1;
+        assert_int_equal(hs_store_job_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
 
         bad = make_job(olga, "x", 300);
         bad.state = (hs_job_state)HS_JOB_STATES;
@@ -1405,8 +1184,9 @@ static void test_job_claim(void **state)
     hs_id first, running, cancelled, fourth, fifth;
     int64_t counts[HS_JOB_STATES];
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 10, &got, &err),
-                     HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 10, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
     assert_string_equal(err.message, "no job is queued");
     assert_null(got.params_json);
 
@@ -1414,6 +1194,8 @@ static void test_job_claim(void **state)
     j = make_job(pia, "running", 100);
     j.state = HS_JOB_RUNNING;
     j.started_at = 150;
+    snprintf(j.worker_id, sizeof j.worker_id, WORKER_B);
+    j.lease_expires_at = 180;
     assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
     running = j.id;
     j = make_job(pia, "cancelled", 100);
@@ -1423,11 +1205,14 @@ static void test_job_claim(void **state)
     fourth = add_job(f->store, pia, 200);
     fifth = add_job(f->store, pia, 50); /* oldest by time, last in the queue */
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 1000, &got, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        HS_OK);
     assert_int_equal(got.id, first);
     assert_int_equal(got.state, HS_JOB_RUNNING);
     assert_int_equal(got.started_at, 1000);
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 1000 + LEASE);
     assert_string_equal(got.params_json, "{\"rounds\":100}");
     {
         /* What claim handed back is what is stored. */
@@ -1437,21 +1222,29 @@ static void test_job_claim(void **state)
     }
     hs_job_rec_free(&got);
 
-    assert_int_equal(hs_store_job_claim_next(f->store, 1001, &got, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1001, 5, &got, &err),
+        HS_OK);
     assert_int_equal(got.id, fourth);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 1006);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1002, &got, &err),
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1002,
+                                             HS_STORE_LEASE_MAX, &got, &err),
                      HS_OK);
     assert_int_equal(got.id, fifth);
     assert_int_equal(got.started_at, 1002);
+    assert_int_equal(got.lease_expires_at, 1002 + HS_STORE_LEASE_MAX);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1003, &got, &err),
-                     HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1003, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
 
     /* The others were left alone. */
     got = get_job(f->store, running);
     assert_int_equal(got.started_at, 150);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 180);
     hs_job_rec_free(&got);
     assert_int_equal(job_state(f->store, cancelled), HS_JOB_CANCELLED);
 
@@ -1459,8 +1252,34 @@ static void test_job_claim(void **state)
     assert_int_equal(counts[HS_JOB_QUEUED], 0);
     assert_int_equal(counts[HS_JOB_RUNNING], 4);
     assert_int_equal(counts[HS_JOB_CANCELLED], 1);
-    assert_int_equal(hs_store_job_claim_next(f->store, 1, NULL, &err),
-                     HS_ERR_INVALID);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1, LEASE, NULL, &err),
+        HS_ERR_INVALID);
+    /* A worker id and a lease in range, or nothing is claimed. */
+    add_job(f->store, pia, 400);
+    {
+        char long_id[HS_WORKER_ID_MAX + 1];
+        memset(long_id, 'w', HS_WORKER_ID_MAX);
+        long_id[HS_WORKER_ID_MAX] = '\0';
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, "", 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, NULL, 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, long_id, 1, LEASE, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(
+            hs_store_job_claim_next(f->store, WORKER_A, 1, 0, &got, &err),
+            HS_ERR_INVALID);
+        assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1,
+                                                 HS_STORE_LEASE_MAX + 1, &got,
+                                                 &err),
+                         HS_ERR_INVALID);
+    }
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 1);
 }
 
 #define CLAIM_JOBS 200
@@ -1468,14 +1287,15 @@ static void test_job_claim(void **state)
 typedef struct claimer {
     hs_store *store;
     pthread_barrier_t *start;
+    char worker_id[HS_WORKER_ID_MAX]; /* one worker per thread */
     hs_id claimed[CLAIM_JOBS];
     size_t n;
     int failures; /* anything but HS_OK or the final HS_ERR_NOTFOUND */
     hs_error last_error;
 } claimer;
 
-/* Claims until the queue is empty, and finishes each job at once, so that
- * claims race with other writes too. */
+/* Claims until the queue is empty, and progresses and finishes each job at
+ * once as its worker, so that claims race with other writes too. */
 static void *claimer_main(void *arg)
 {
     claimer *c = arg;
@@ -1484,17 +1304,19 @@ static void *claimer_main(void *arg)
     hs_status hs;
 
     pthread_barrier_wait(c->start);
-    while ((hs = hs_store_job_claim_next(c->store, 5000, &j, &err)) == HS_OK) {
+    while ((hs = hs_store_job_claim_next(c->store, c->worker_id, 5000, LEASE,
+                                         &j, &err)) == HS_OK) {
         int cancel = 1;
-        if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS)
+        if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS ||
+            strcmp(j.worker_id, c->worker_id) != 0)
             c->failures++;
         else
             c->claimed[c->n++] = j.id;
-        if (hs_store_job_progress(c->store, j.id, 0.5, 1, 2, NULL, &cancel,
-                                  &err) != HS_OK ||
+        if (hs_store_job_progress(c->store, j.id, c->worker_id, 5000, LEASE,
+                                  0.5, 1, 2, NULL, &cancel, &err) != HS_OK ||
             cancel != 0 ||
-            hs_store_job_finish(c->store, j.id, HS_JOB_SUCCEEDED, NULL, 0, 0,
-                                NULL, 5001, &err) != HS_OK) {
+            hs_store_job_finish(c->store, j.id, c->worker_id, HS_JOB_SUCCEEDED,
+                                NULL, NULL, 0, NULL, 5001, &err) != HS_OK) {
             c->failures++;
             c->last_error = err;
         }
@@ -1526,6 +1348,8 @@ static void test_job_claim_concurrent(void **state)
         memset(&claimers[t], 0, sizeof claimers[t]);
         claimers[t].store = f->store;
         claimers[t].start = &start;
+        snprintf(claimers[t].worker_id, sizeof claimers[t].worker_id,
+                 "claimer-%d", t);
         assert_int_equal(
             pthread_create(&threads[t], NULL, claimer_main, &claimers[t]), 0);
     }
@@ -1554,16 +1378,20 @@ static void test_job_claim_concurrent(void **state)
     assert_int_equal(counts[HS_JOB_QUEUED] + counts[HS_JOB_RUNNING], 0);
 }
 
-/* Claims the next job, checks it is `want`, and frees the record. */
+/* Claims the next job as WORKER_A, checks it is `want`, and frees the
+ * record. */
 static void claim(hs_store *store, hs_id want, int64_t now)
 {
     hs_error err = {0};
     hs_job_rec j;
-    assert_int_equal(hs_store_job_claim_next(store, now, &j, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(store, WORKER_A, now, LEASE, &j, &err), HS_OK);
     assert_int_equal(j.id, want);
     hs_job_rec_free(&j);
 }
 
+/* Progress and finish as the job's worker; nothing of either for a job
+ * that is not running on that worker. */
 static void test_job_progress_finish(void **state)
 {
     fixture *f = *state;
@@ -1585,8 +1413,10 @@ static void test_job_progress_finish(void **state)
     claim(f->store, train, 1000);
     claim(f->store, failing, 1001);
 
-    /* Progress of a running job, and whether a cancel is wanted. */
-    assert_int_equal(hs_store_job_progress(f->store, train, 0.25, 3, 10,
+    /* Progress of a running job, whether a cancel is wanted, and a lease
+     * renewed from `now`. */
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1010,
+                                           LEASE, 0.25, 3, 10,
                                            "{\"train\":[0.5]}", &cancel, &err),
                      HS_OK);
     assert_int_equal(cancel, 0);
@@ -1595,26 +1425,29 @@ static void test_job_progress_finish(void **state)
     assert_int_equal(got.round, 3);
     assert_int_equal(got.rounds, 10);
     assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    assert_int_equal(got.lease_expires_at, 1010 + LEASE);
+    assert_string_equal(got.worker_id, WORKER_A);
     hs_job_rec_free(&got);
     /* NULL losses leave them; progress is clamped to 0..1. */
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, 7.5, 4, 10, NULL, NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1020, 5,
+                                           7.5, 4, 10, NULL, NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 1);
     assert_int_equal(got.round, 4);
     assert_string_equal(got.losses_json, "{\"train\":[0.5]}");
+    assert_int_equal(got.lease_expires_at, 1025);
     hs_job_rec_free(&got);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, NAN, 5, 10, "{}", NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1030,
+                                           LEASE, NAN, 5, 10, "{}", NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 0);
     assert_string_equal(got.losses_json, "{}");
     hs_job_rec_free(&got);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, -3, 6, 10, NULL, NULL, &err),
-        HS_OK);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1040,
+                                           LEASE, -3, 6, 10, NULL, NULL, &err),
+                     HS_OK);
     got = get_job(f->store, train);
     assert_same_double(got.progress, 0);
     hs_job_rec_free(&got);
@@ -1624,104 +1457,210 @@ static void test_job_progress_finish(void **state)
         hs_store_job_cancel(f->store, failing, rosa, 0, 1100, &st, &err),
         HS_OK);
     assert_int_equal(st, HS_JOB_RUNNING);
-    assert_int_equal(hs_store_job_progress(f->store, failing, 0.5, 1, 2, NULL,
-                                           &cancel, &err),
+    assert_int_equal(hs_store_job_progress(f->store, failing, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, &cancel,
+                                           &err),
                      HS_OK);
     assert_int_equal(cancel, 1);
 
     /* Only running jobs make progress. */
     cancel = -1;
-    assert_int_equal(
-        hs_store_job_progress(f->store, queued, 0.5, 1, 2, NULL, &cancel, &err),
-        HS_ERR_NOTFOUND);
-    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_int_equal(hs_store_job_progress(f->store, queued, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, &cancel,
+                                           &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 3 is not running on this worker");
     assert_int_equal(cancel, 0);
-    assert_int_equal(
-        hs_store_job_progress(f->store, 9999, 0.5, 1, 2, NULL, NULL, &err),
-        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_progress(f->store, 9999, WORKER_A, 1100,
+                                           LEASE, 0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
     got = get_job(f->store, queued);
     assert_same_double(got.progress, 0); /* untouched */
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
+    /* A worker id and a lease in range. */
+    assert_int_equal(hs_store_job_progress(f->store, train, "", 1100, LEASE,
+                                           0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 1100, 0,
+                                           0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_INVALID);
 
     /* Finishing: only in a final state, only a running job. */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_QUEUED, NULL,
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_QUEUED, NULL, NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_RUNNING, NULL,
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_RUNNING, NULL, NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_INVALID);
     memset(long_error, 'e', HS_MESSAGE_MAX);
     long_error[HS_MESSAGE_MAX] = '\0';
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED,
-                                         long_error, 0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_FAILED, long_error, NULL, 0,
+                                         NULL, 2000, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED, "x",
-                                         0, 0, NULL, 2000, &err),
+    assert_int_equal(hs_store_job_finish(f->store, queued, WORKER_A,
+                                         HS_JOB_FAILED, "x", NULL, 0, NULL,
+                                         2000, &err),
                      HS_ERR_NOTFOUND);
-    assert_string_equal(err.message, "running job 3 does not exist");
+    assert_string_equal(err.message, "job 3 is not running on this worker");
     assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
-    /* A result that does not exist is refused; the job stays running. */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
-                                         NULL, 4242, 0, NULL, 2000, &err),
-                     HS_ERR_NOTFOUND);
+    /* A result is a kind with an id; an id alone, or a bad kind, is not. */
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, model,
+                                         NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         "a_kind_that_is_far_too_long_to_fit",
+                                         model, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, -1, NULL, 2000, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_finish(f->store, train, NULL,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         2000, &err),
+                     HS_ERR_INVALID);
     assert_int_equal(job_state(f->store, train), HS_JOB_RUNNING);
 
-    /* Succeeded: progress 1, the result recorded, error "". */
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_SUCCEEDED,
-                                         NULL, model, 0, "[{\"rounds\":10}]",
-                                         2000, &err),
+    /* Succeeded: progress 1, the result recorded, error "", lease gone. */
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, model,
+                                         "[{\"rounds\":10}]", 2000, &err),
                      HS_OK);
     got = get_job(f->store, train);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
     assert_same_double(got.progress, 1);
-    assert_int_equal(got.model_id, model);
-    assert_int_equal(got.diagnosis_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, model);
+    assert_int_equal(got.model_id, 0); /* a training has no input model */
     assert_string_equal(got.attempts_json, "[{\"rounds\":10}]");
     assert_string_equal(got.error, "");
     assert_int_equal(got.started_at, 1000);
     assert_int_equal(got.finished_at, 2000);
     assert_string_equal(got.losses_json, "{}"); /* kept */
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_finish(f->store, train, HS_JOB_FAILED, "late",
-                                         0, 0, NULL, 2001, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train, WORKER_A,
+                                         HS_JOB_FAILED, "late", NULL, 0, NULL,
+                                         2001, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(
-        hs_store_job_progress(f->store, train, 0.5, 1, 2, NULL, NULL, &err),
-        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_progress(f->store, train, WORKER_A, 2001,
+                                           LEASE, 0.5, 1, 2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
 
     /* Failed (or cancelled by its runner): progress as it was. */
-    assert_int_equal(hs_store_job_finish(f->store, failing, HS_JOB_CANCELLED,
-                                         "cancelled by the user", 0, 0, NULL,
-                                         2100, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, failing, WORKER_A, HS_JOB_CANCELLED,
+                            "cancelled by the user", "", 0, NULL, 2100, &err),
+        HS_OK);
     got = get_job(f->store, failing);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_same_double(got.progress, 0.5);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.model_id, 0);
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.result_id, 0);
     assert_null(got.attempts_json);
     assert_int_equal(got.finished_at, 2100);
     hs_job_rec_free(&got);
 
-    /* A diagnose job keeps the model it used when its result is set. */
+    /* A diagnose job keeps the model it used next to its result. */
     claim(f->store, queued, 3000);
     claim(f->store, j.id, 3001);
     assert_int_equal(hs_store_diagnosis_create(f->store, &diag, &err), HS_OK);
-    assert_int_equal(hs_store_job_finish(f->store, j.id, HS_JOB_SUCCEEDED, "",
-                                         0, diag.id, NULL, 3100, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, j.id, WORKER_A, HS_JOB_SUCCEEDED, "",
+                            HS_RESULT_DIAGNOSIS, diag.id, NULL, 3100, &err),
+        HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.model_id, model);
-    assert_int_equal(got.diagnosis_id, diag.id);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, diag.id);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_finish(f->store, queued, HS_JOB_FAILED,
-                                         "out of memory", 0, 0, "[]", 3200,
-                                         &err),
+    assert_int_equal(hs_store_job_finish(f->store, queued, WORKER_A,
+                                         HS_JOB_FAILED, "out of memory", NULL,
+                                         0, "[]", 3200, &err),
                      HS_OK);
     got = get_job(f->store, queued);
     assert_int_equal(got.state, HS_JOB_FAILED);
     assert_string_equal(got.error, "out of memory");
     assert_string_equal(got.attempts_json, "[]");
+    hs_job_rec_free(&got);
+}
+
+/* Result references: for the kinds the store keeps, an id that names no
+ * record is stored as 0 (what deleting the record would leave); other
+ * kinds are kept as given. */
+static void test_job_results(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id uma = add_user(f->store, "uma", 0);
+    hs_id model = add_model(f->store, uma, 1);
+    hs_id a = add_job(f->store, uma, 10), b = add_job(f->store, uma, 11);
+    hs_id c = add_job(f->store, uma, 12), d = add_job(f->store, uma, 13);
+    hs_job_rec j = make_job(uma, "restored", 14), got;
+
+    claim(f->store, a, 100);
+    claim(f->store, b, 100);
+    claim(f->store, c, 100);
+    claim(f->store, d, 100);
+    assert_int_equal(
+        hs_store_job_finish(f->store, a, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_MODEL, 4242, NULL, 200, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, b, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_DIAGNOSIS, 4242, NULL, 200, &err),
+        HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, c, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, "rca", 77,
+                                         NULL, 200, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_finish(f->store, d, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, 0, NULL, 200, &err),
+                     HS_OK);
+    got = get_job(f->store, a);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, b);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, c);
+    assert_string_equal(got.result_kind, "rca");
+    assert_int_equal(got.result_id, 77);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, d);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+
+    /* The same rule when a job is created with its result. */
+    j.state = HS_JOB_SUCCEEDED;
+    snprintf(j.result_kind, sizeof j.result_kind, HS_RESULT_MODEL);
+    j.result_id = 4242;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_int_equal(got.result_id, 0);
+    hs_job_rec_free(&got);
+    j = make_job(uma, "restored", 15);
+    j.state = HS_JOB_SUCCEEDED;
+    snprintf(j.result_kind, sizeof j.result_kind, HS_RESULT_MODEL);
+    j.result_id = model;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    got = get_job(f->store, j.id);
+    assert_jobs_equal(&got, &j);
     hs_job_rec_free(&got);
 }
 
@@ -1738,8 +1677,9 @@ static void test_job_cancel(void **state)
 
     claim(f->store, running, 500);
     claim(f->store, done, 501);
-    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_SUCCEEDED, NULL,
-                                         0, 0, NULL, 600, &err),
+    assert_int_equal(hs_store_job_finish(f->store, done, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         600, &err),
                      HS_OK);
 
     /* Queued: cancelled at once. */
@@ -1772,7 +1712,8 @@ static void test_job_cancel(void **state)
     assert_int_equal(got.finished_at, 700); /* not moved */
     hs_job_rec_free(&got);
 
-    /* Running: only asked to stop; again is fine. */
+    /* Running: only asked to stop (the lease stays its worker's); again is
+     * fine. */
     assert_int_equal(
         hs_store_job_cancel(f->store, running, sven, 0, 900, &st, &err), HS_OK);
     assert_int_equal(st, HS_JOB_RUNNING);
@@ -1784,6 +1725,8 @@ static void test_job_cancel(void **state)
     assert_int_equal(got.cancel_requested, 1);
     assert_int_equal(got.finished_at, 0);
     assert_string_equal(got.error, "");
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 500 + LEASE);
     hs_job_rec_free(&got);
 
     assert_int_equal(hs_store_job_cancel(f->store, 9999, sven, 1, 1, &st, &err),
@@ -1808,12 +1751,21 @@ static void test_job_requeue(void **state)
     assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
     other = add_job(f->store, tara, 200);
     claim(f->store, j.id, 500);
-    assert_int_equal(hs_store_job_progress(f->store, j.id, 0.5, 5, 10,
-                                           "{\"train\":[1]}", NULL, &err),
+    assert_int_equal(hs_store_job_progress(f->store, j.id, WORKER_A, 510, LEASE,
+                                           0.5, 5, 10, "{\"train\":[1]}", NULL,
+                                           &err),
                      HS_OK);
 
+    /* Only by its worker. */
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(job_state(f->store, j.id), HS_JOB_RUNNING);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, "", &err),
+                     HS_ERR_INVALID);
+
     /* Back in the queue as if it had never started, ahead of `other`. */
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
+                     HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.state, HS_JOB_QUEUED);
     assert_same_double(got.progress, 0);
@@ -1821,34 +1773,204 @@ static void test_job_requeue(void **state)
     assert_int_equal(got.rounds, 0);
     assert_null(got.losses_json);
     assert_int_equal(got.started_at, 0);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     assert_int_equal(got.restarts, 1); /* unchanged */
     assert_string_equal(got.attempts_json, "[{\"error\":\"first\"}]");
     assert_string_equal(got.params_json, "{\"rounds\":100}");
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
                      HS_ERR_NOTFOUND); /* no longer running */
-    assert_non_null(strstr(err.message, "running job"));
+    assert_non_null(strstr(err.message, "is not running on this worker"));
     claim(f->store, j.id, 600);
 
     /* A job asked to stop stops instead. */
     assert_int_equal(
         hs_store_job_cancel(f->store, j.id, tara, 0, 650, &st, &err), HS_OK);
-    assert_int_equal(hs_store_job_requeue(f->store, j.id, &err), HS_OK);
+    assert_int_equal(hs_store_job_requeue(f->store, j.id, WORKER_A, &err),
+                     HS_OK);
     got = get_job(f->store, j.id);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.finished_at, 600); /* no clock: its start */
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
 
     assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
-    assert_int_equal(hs_store_job_requeue(f->store, other, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, other, WORKER_A, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(hs_store_job_requeue(f->store, 9999, &err),
+    assert_int_equal(hs_store_job_requeue(f->store, 9999, WORKER_A, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(job_state(f->store, other), HS_JOB_QUEUED);
 }
 
-/* A running job as a crash leaves it. */
+/* Two workers, one queue: neither can take or touch the other's job while
+ * its lease runs; once the lease has expired it is taken back and claimed
+ * by the other, and the first can no longer write to it. */
+static void test_job_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id vic = add_user(f->store, "vic", 0);
+    hs_id id = add_job(f->store, vic, 10);
+    hs_job_rec got, none;
+    int64_t requeued = -1, failed = -1, renewed = -1;
+    int cancel = -1;
+
+    claim(f->store, id, 1000); /* A, lease until 1030 */
+
+    /* B: nothing to claim, nothing to take back, nothing of A's to write. */
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1001, LEASE, &none, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1029, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_B, 1002, LEASE,
+                                           0.9, 9, 10, "{}", &cancel, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(cancel, 0);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_B, HS_JOB_FAILED,
+                                         "stolen", NULL, 0, NULL, 1003, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(hs_store_job_requeue(f->store, id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_B, 1004, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_A);
+    assert_int_equal(got.lease_expires_at, 1030);
+    assert_same_double(got.progress, 0);
+    assert_null(got.losses_json);
+    hs_job_rec_free(&got);
+
+    /* A's heartbeat moves the lease; recover honours the new one. */
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 1020, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 1);
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1049, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(job_state(f->store, id), HS_JOB_RUNNING);
+
+    /* A goes quiet; at lease_expires_at the job is B's to take back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1050, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_QUEUED);
+    assert_int_equal(got.restarts, 1);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 1051, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.worker_id, WORKER_B);
+    hs_job_rec_free(&got);
+
+    /* A's late writes fail and change nothing. */
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1052, LEASE,
+                                           0.9, 9, 10, "{}", NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, 0, NULL, 1053, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_requeue(f->store, id, WORKER_A, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 1054, LEASE,
+                                               &renewed, &err),
+                     HS_OK);
+    assert_int_equal(renewed, 0);
+    got = get_job(f->store, id);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 1051 + LEASE);
+    assert_same_double(got.progress, 0);
+    hs_job_rec_free(&got);
+
+    /* B finishes it. */
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_B,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         1060, &err),
+                     HS_OK);
+    assert_int_equal(job_state(f->store, id), HS_JOB_SUCCEEDED);
+}
+
+static void test_job_renew_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id wes = add_user(f->store, "wes", 0);
+    hs_id a1 = add_job(f->store, wes, 1), a2 = add_job(f->store, wes, 2);
+    hs_id b1 = add_job(f->store, wes, 3), done = add_job(f->store, wes, 4);
+    hs_id queued = add_job(f->store, wes, 5);
+    hs_job_rec got;
+    int64_t renewed = -1;
+
+    claim(f->store, a1, 100);
+    claim(f->store, a2, 110);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_B, 120, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, b1);
+    hs_job_rec_free(&got);
+    claim(f->store, done, 130);
+    assert_int_equal(hs_store_job_finish(f->store, done, WORKER_A,
+                                         HS_JOB_FAILED, "x", NULL, 0, NULL, 140,
+                                         &err),
+                     HS_OK);
+
+    /* Every running job of the worker, and nothing else. */
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, WORKER_A, 500, 60, &renewed, &err),
+        HS_OK);
+    assert_int_equal(renewed, 2);
+    got = get_job(f->store, a1);
+    assert_int_equal(got.lease_expires_at, 560);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, a2);
+    assert_int_equal(got.lease_expires_at, 560);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, b1);
+    assert_int_equal(got.lease_expires_at, 120 + LEASE);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, done);
+    assert_int_equal(got.lease_expires_at, 0);
+    assert_string_equal(got.worker_id, "");
+    hs_job_rec_free(&got);
+    got = get_job(f->store, queued);
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, "nobody", 500, LEASE, NULL, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_renew_leases(f->store, "", 500, LEASE, &renewed, &err),
+        HS_ERR_INVALID);
+    assert_int_equal(renewed, 0);
+    assert_int_equal(hs_store_job_renew_leases(f->store, WORKER_A, 500,
+                                               HS_STORE_LEASE_MAX + 1, NULL,
+                                               &err),
+                     HS_ERR_INVALID);
+}
+
+/* A running job as a lost worker leaves it: its lease ran out at 200. */
 static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
                          int cancel_requested)
 {
@@ -1862,8 +1984,29 @@ static hs_id add_running(hs_store *store, hs_id owner, int64_t restarts,
     j.started_at = 150;
     j.restarts = restarts;
     j.cancel_requested = cancel_requested;
+    snprintf(j.worker_id, sizeof j.worker_id, "lost-worker");
+    j.lease_expires_at = 200;
     assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
     return j.id;
+}
+
+/* A transaction body: recover (the arguments in *arg) - then, when
+ * arg->fail, give up. */
+typedef struct recover_txn {
+    int64_t now, max_restarts, requeued, failed;
+    hs_id job;
+    int fail;
+} recover_txn;
+
+static hs_status recover_in_txn(hs_store *store, void *arg, hs_error *err)
+{
+    recover_txn *t = arg;
+    hs_status hs = hs_store_job_recover(store, t->now, t->max_restarts,
+                                        &t->requeued, &t->failed, err);
+    assert_int_equal(hs, HS_OK);
+    /* Inside, it has happened. */
+    assert_int_equal(job_state(store, t->job), HS_JOB_FAILED);
+    return t->fail ? hs_fail(err, HS_ERR_CONFLICT, "changed my mind") : HS_OK;
 }
 
 static void test_job_recover(void **state)
@@ -1877,12 +2020,31 @@ static void test_job_recover(void **state)
     hs_id stop = add_running(f->store, ugo, 0, 1);
     hs_id queued = add_job(f->store, ugo, 100);
     hs_id done = add_running(f->store, ugo, 0, 0);
+    hs_id live, live_stop;
     hs_job_rec got;
     int64_t requeued = -1, failed = -1, counts[HS_JOB_STATES];
 
-    assert_int_equal(hs_store_job_finish(f->store, done, HS_JOB_FAILED, "x", 0,
-                                         0, NULL, 160, &err),
-                     HS_OK);
+    /* Two jobs whose worker still renews: lease until 9000. */
+    {
+        hs_job_rec j = make_job(ugo, "live", 100);
+        j.state = HS_JOB_RUNNING;
+        j.started_at = 150;
+        j.restarts = 5;
+        snprintf(j.worker_id, sizeof j.worker_id, WORKER_B);
+        j.lease_expires_at = 9000;
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        live = j.id;
+        j.cancel_requested = 1;
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        live_stop = j.id;
+    }
+    {
+        /* finish needs the job's worker: the lost one's id. */
+        assert_int_equal(hs_store_job_finish(f->store, done, "lost-worker",
+                                             HS_JOB_FAILED, "x", NULL, 0, NULL,
+                                             160, &err),
+                         HS_OK);
+    }
 
     assert_int_equal(
         hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
@@ -1900,6 +2062,8 @@ static void test_job_recover(void **state)
     assert_int_equal(got.started_at, 0);
     assert_int_equal(got.finished_at, 0);
     assert_string_equal(got.error, "");
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
     got = get_job(f->store, once);
     assert_int_equal(got.state, HS_JOB_QUEUED);
@@ -1907,30 +2071,42 @@ static void test_job_recover(void **state)
     hs_job_rec_free(&got);
     got = get_job(f->store, worn);
     assert_int_equal(got.state, HS_JOB_FAILED);
-    assert_string_equal(got.error, "interrupted by server restarts");
+    assert_string_equal(got.error,
+                        "interrupted: its worker stopped renewing its lease");
     assert_int_equal(got.finished_at, 5000);
     assert_int_equal(got.restarts, 2);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
     got = get_job(f->store, stop);
     assert_int_equal(got.state, HS_JOB_CANCELLED);
     assert_string_equal(got.error, "cancelled by the user");
     assert_int_equal(got.finished_at, 5000);
     assert_int_equal(got.restarts, 0);
+    assert_string_equal(got.worker_id, "");
     hs_job_rec_free(&got);
     got = get_job(f->store, done);
     assert_int_equal(got.state, HS_JOB_FAILED);
     assert_int_equal(got.finished_at, 160);
     hs_job_rec_free(&got);
     assert_int_equal(job_state(f->store, queued), HS_JOB_QUEUED);
+    /* A live lease is never touched, whatever its restarts or cancel. */
+    got = get_job(f->store, live);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, WORKER_B);
+    assert_int_equal(got.lease_expires_at, 9000);
+    assert_int_equal(got.restarts, 5);
+    hs_job_rec_free(&got);
+    assert_int_equal(job_state(f->store, live_stop), HS_JOB_RUNNING);
 
     assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
     assert_int_equal(counts[HS_JOB_QUEUED], 3);
-    assert_int_equal(counts[HS_JOB_RUNNING], 0);
+    assert_int_equal(counts[HS_JOB_RUNNING], 2);
     assert_int_equal(counts[HS_JOB_SUCCEEDED], 0);
     assert_int_equal(counts[HS_JOB_FAILED], 2);
     assert_int_equal(counts[HS_JOB_CANCELLED], 1);
 
-    /* Nothing running: nothing to do; the counts may be NULL. */
+    /* Nothing expired: nothing to do; the counts may be NULL. */
     assert_int_equal(
         hs_store_job_recover(f->store, 6000, 2, &requeued, &failed, &err),
         HS_OK);
@@ -1939,59 +2115,32 @@ static void test_job_recover(void **state)
     assert_int_equal(hs_store_job_recover(f->store, 6000, 2, NULL, NULL, &err),
                      HS_OK);
 
-    /* max_restarts 0: every interrupted job fails. */
+    /* The live ones expire at 9000 (<= now): then they are taken back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 9000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 1); /* live: restarts 5 >= 2 */
+    assert_int_equal(job_state(f->store, live), HS_JOB_FAILED);
+    assert_int_equal(job_state(f->store, live_stop), HS_JOB_CANCELLED);
+
+    /* max_restarts 0: every interrupted job fails. Inside a transaction it
+     * is part of it: rolled back, it never was. */
     fresh = add_running(f->store, ugo, 0, 0);
-    /* Inside a transaction it is part of it: rolled back, it never was. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(
-        hs_store_job_recover(f->store, 7000, 0, &requeued, &failed, &err),
-        HS_OK);
-    assert_int_equal(failed, 1);
-    assert_int_equal(job_state(f->store, fresh), HS_JOB_FAILED);
-    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
-    assert_int_equal(job_state(f->store, fresh), HS_JOB_RUNNING);
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(
-        hs_store_job_recover(f->store, 7000, 0, &requeued, &failed, &err),
-        HS_OK);
-    assert_int_equal(hs_store_commit(f->store, &err), HS_OK);
-    assert_int_equal(requeued, 0);
-    assert_int_equal(failed, 1);
-    assert_int_equal(job_state(f->store, fresh), HS_JOB_FAILED);
-}
-
-/* Recover is one outcome: when its last sweep fails (a trigger injects the
- * failure), the sweeps before it are undone too, and the counts are 0. */
-static void test_job_recover_atomic(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_id zoe = add_user(f->store, "zoe", 0);
-    hs_id requeue = add_running(f->store, zoe, 0, 0);
-    hs_id stop = add_running(f->store, zoe, 0, 1);
-    hs_id worn = add_running(f->store, zoe, 5, 0);
-    int64_t requeued = -1, failed = -1;
-
-    raw_exec(f->path, "CREATE TRIGGER no_failing BEFORE UPDATE OF state ON jobs"
-                      " WHEN NEW.state = 'failed'"
-                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
-    assert_int_not_equal(
-        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
-        HS_OK);
-    assert_non_null(strstr(err.message, "injected failure"));
-    assert_int_equal(requeued, 0);
-    assert_int_equal(failed, 0);
-    assert_int_equal(job_state(f->store, requeue), HS_JOB_RUNNING);
-    assert_int_equal(job_state(f->store, stop), HS_JOB_RUNNING);
-    assert_int_equal(job_state(f->store, worn), HS_JOB_RUNNING);
-
-    raw_exec(f->path, "DROP TRIGGER no_failing;");
-    assert_int_equal(
-        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
-        HS_OK);
-    assert_int_equal(requeued, 1);
-    assert_int_equal(failed, 1);
-    assert_int_equal(job_state(f->store, stop), HS_JOB_CANCELLED);
+    {
+        recover_txn t = {7000, 0, -1, -1, fresh, 1};
+        assert_int_equal(hs_store_transact(f->store, recover_in_txn, &t, &err),
+                         HS_ERR_CONFLICT);
+        assert_string_equal(err.message, "changed my mind");
+        assert_int_equal(t.failed, 1);
+        assert_int_equal(job_state(f->store, fresh), HS_JOB_RUNNING);
+        t.fail = 0;
+        assert_int_equal(hs_store_transact(f->store, recover_in_txn, &t, &err),
+                         HS_OK);
+        assert_int_equal(t.requeued, 0);
+        assert_int_equal(t.failed, 1);
+        assert_int_equal(job_state(f->store, fresh), HS_JOB_FAILED);
+    }
 }
 
 static void test_job_counts(void **state)
@@ -1999,6 +2148,7 @@ static void test_job_counts(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_id vera = add_user(f->store, "vera", 0);
+    hs_id xena = add_user(f->store, "xena", 0);
     int64_t counts[HS_JOB_STATES];
     hs_job_state st;
 
@@ -2010,11 +2160,12 @@ static void test_job_counts(void **state)
     claim(f->store, 1, 10);
     claim(f->store, 2, 10);
     claim(f->store, 3, 10);
-    assert_int_equal(hs_store_job_finish(f->store, 1, HS_JOB_SUCCEEDED, NULL, 0,
-                                         0, NULL, 20, &err),
+    assert_int_equal(hs_store_job_finish(f->store, 1, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         20, &err),
                      HS_OK);
-    assert_int_equal(hs_store_job_finish(f->store, 2, HS_JOB_FAILED, "x", 0, 0,
-                                         NULL, 20, &err),
+    assert_int_equal(hs_store_job_finish(f->store, 2, WORKER_A, HS_JOB_FAILED,
+                                         "x", NULL, 0, NULL, 20, &err),
                      HS_OK);
     assert_int_equal(hs_store_job_cancel(f->store, 5, vera, 0, 30, &st, &err),
                      HS_OK);
@@ -2028,6 +2179,28 @@ static void test_job_counts(void **state)
     assert_string_equal(hs_job_state_name(HS_JOB_CANCELLED), "cancelled");
     assert_string_equal(hs_job_state_name((hs_job_state)HS_JOB_STATES),
                         "unknown");
+
+    /* Per owner: vera's are all of the above, xena has two queued. */
+    add_job(f->store, xena, 40);
+    add_job(f->store, xena, 41);
+    assert_int_equal(hs_store_job_owner_counts(f->store, vera, counts, &err),
+                     HS_OK);
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        assert_int_equal(counts[i], 1);
+    assert_int_equal(hs_store_job_owner_counts(f->store, xena, counts, &err),
+                     HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 2);
+    assert_int_equal(counts[HS_JOB_RUNNING] + counts[HS_JOB_SUCCEEDED] +
+                         counts[HS_JOB_FAILED] + counts[HS_JOB_CANCELLED],
+                     0);
+    assert_int_equal(hs_store_job_owner_counts(f->store, 4242, counts, &err),
+                     HS_OK);
+    for (int i = 0; i < HS_JOB_STATES; i++)
+        assert_int_equal(counts[i], 0);
+    assert_int_equal(hs_store_job_owner_counts(f->store, vera, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_QUEUED], 3);
 }
 
 /* ---- diagnoses --------------------------------------------------------- */
@@ -2160,7 +2333,8 @@ static void test_diagnoses(void **state)
 
 /* ---- references between records ---------------------------------------- */
 
-/* What is deleted leaves its referrers in place, pointing at nothing (0). */
+/* What is deleted leaves its referrers in place, pointing at nothing (0):
+ * foreign-key references and the jobs' generic result alike. */
 static void test_references(void **state)
 {
     fixture *f = *state;
@@ -2169,8 +2343,10 @@ static void test_references(void **state)
     hs_id data = add_dataset(f->store, xia, 1);
     hs_job_rec train = make_job(xia, "train", 10), dj = make_job(xia, "dj", 11);
     hs_model_rec m = make_model(xia, "m", 1, 20), got_m;
+    hs_model_rec other = make_model(xia, "other", 2, 21);
     hs_diagnosis_rec d = make_diagnosis(xia, 0, "d", 1, 30), got_d;
-    hs_job_rec got;
+    hs_job_rec got, on_other = make_job(xia, "on other", 12);
+    hs_job_rec rca = make_job(xia, "rca", 13);
     char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
     char key[HS_STORE_BLOB_KEY_MAX];
     size_t n = 0;
@@ -2180,9 +2356,11 @@ static void test_references(void **state)
     m.dataset_id = data;
     m.job_id = train.id;
     assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &other, &err), HS_OK);
     claim(f->store, train.id, 40);
-    assert_int_equal(hs_store_job_finish(f->store, train.id, HS_JOB_SUCCEEDED,
-                                         NULL, m.id, 0, NULL, 50, &err),
+    assert_int_equal(hs_store_job_finish(f->store, train.id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, m.id, NULL, 50, &err),
                      HS_OK);
     snprintf(dj.type, sizeof dj.type, "diagnose");
     dj.model_id = m.id;
@@ -2191,9 +2369,19 @@ static void test_references(void **state)
     d.job_id = dj.id;
     assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
     claim(f->store, dj.id, 60);
-    assert_int_equal(hs_store_job_finish(f->store, dj.id, HS_JOB_SUCCEEDED,
-                                         NULL, 0, d.id, NULL, 70, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_job_finish(f->store, dj.id, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_DIAGNOSIS, d.id, NULL, 70, &err),
+        HS_OK);
+    /* A job whose result is the other model, and one of another kind with
+     * the same id as the diagnosis: deletes must not touch them. */
+    snprintf(on_other.result_kind, sizeof on_other.result_kind,
+             HS_RESULT_MODEL);
+    on_other.result_id = other.id;
+    assert_int_equal(hs_store_job_create(f->store, &on_other, &err), HS_OK);
+    snprintf(rca.result_kind, sizeof rca.result_kind, "rca");
+    rca.result_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &rca, &err), HS_OK);
 
     /* Purging the dataset: the model and the job forget it. */
     assert_int_equal(
@@ -2209,10 +2397,12 @@ static void test_references(void **state)
     hs_model_rec_free(&got_m);
     got = get_job(f->store, train.id);
     assert_int_equal(got.dataset_id, 0);
-    assert_int_equal(got.model_id, m.id);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, m.id);
     hs_job_rec_free(&got);
 
-    /* Deleting the model: diagnoses and jobs keep their rows. */
+    /* Deleting the model: diagnoses and jobs keep their rows; the training
+     * that made it keeps its result kind, the diagnose job its result. */
     assert_int_equal(hs_store_model_delete(f->store, m.id, xia, 0, key, &err),
                      HS_OK);
     assert_int_equal(
@@ -2221,24 +2411,91 @@ static void test_references(void **state)
     assert_diagnoses_equal(&got_d, &d);
     hs_diagnosis_rec_free(&got_d);
     got = get_job(f->store, train.id);
-    assert_int_equal(got.model_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, 0);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
     hs_job_rec_free(&got);
     got = get_job(f->store, dj.id);
     assert_int_equal(got.model_id, 0);
-    assert_int_equal(got.diagnosis_id, d.id);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, d.id);
     hs_job_rec_free(&got);
 
     /* Deleting the diagnosis: its job forgets it. */
     assert_int_equal(
         hs_store_diagnosis_delete(f->store, d.id, xia, 0, key, &err), HS_OK);
     got = get_job(f->store, dj.id);
-    assert_int_equal(got.diagnosis_id, 0);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, 0);
     assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+
+    /* The bystanders kept theirs. */
+    got = get_job(f->store, rca.id);
+    assert_string_equal(got.result_kind, "rca");
+    assert_int_equal(got.result_id, d.id);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, on_other.id);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, other.id);
     hs_job_rec_free(&got);
 }
 
 /* ---- transactions ------------------------------------------------------ */
+
+/* A transaction body that writes one record of each kind, checks that its
+ * reads see its own writes, tries to nest, and then fails - unless told to
+ * commit. */
+typedef struct write_txn {
+    hs_user *u;
+    int commit;
+    hs_status nested; /* what the nested transact returned */
+} write_txn;
+
+static hs_status nested_body(hs_store *store, void *arg, hs_error *err)
+{
+    (void)store;
+    (void)arg;
+    (void)err;
+    fail_msg("a nested transaction body must never run");
+    return HS_OK;
+}
+
+static hs_status write_then_decide(hs_store *store, void *arg, hs_error *err)
+{
+    write_txn *t = arg;
+    int64_t count = -1;
+    hs_error inner = {0};
+    assert_int_equal(hs_store_user_create(store, t->u, err), HS_OK);
+    assert_int_equal(
+        hs_store_event_add(store, t->u->id, "login_failed", 5, NULL, err),
+        HS_OK);
+    assert_int_equal(hs_store_notification_add(store, "account_locked", "m",
+                                               t->u->id, 5, NULL, err),
+                     HS_OK);
+    /* Reads inside see the transaction's own writes. */
+    assert_int_equal(hs_store_user_count(store, &count, err), HS_OK);
+    assert_int_equal(count, 1);
+    /* Nesting is refused and leaves this transaction alone. */
+    t->nested = hs_store_transact(store, nested_body, NULL, &inner);
+    assert_non_null(strstr(inner.message, "nest"));
+    if (t->commit)
+        return HS_OK;
+    return hs_fail(err, HS_ERR_CONFLICT, "changed my mind");
+}
+
+/* A transaction body in which one operation fails and the body goes on:
+ * the failure does not end the transaction. */
+static hs_status survive_a_failure(hs_store *store, void *arg, hs_error *err)
+{
+    hs_user *u = arg;
+    hs_user dup = *u;
+    hs_error ignored = {0};
+    assert_int_equal(hs_store_user_create(store, &dup, &ignored),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(dup.id, 0); /* outputs are cleared on error */
+    return hs_store_event_add(store, u->id, "unlocked", 7, NULL, err);
+}
 
 static void test_transactions(void **state)
 {
@@ -2247,24 +2504,16 @@ static void test_transactions(void **state)
     hs_user u = make_user("henry", 0, 1), got;
     int64_t count = -1;
     hs_notification *list = NULL;
+    hs_account_event *events = NULL;
     size_t n = 0;
+    write_txn t = {&u, 0, HS_OK};
 
-    /* Rollback discards every kind of write made inside. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(hs_store_user_create(f->store, &u, &err), HS_OK);
-    assert_int_equal(
-        hs_store_event_add(f->store, u.id, "login_failed", 5, NULL, &err),
-        HS_OK);
-    assert_int_equal(hs_store_notification_add(f->store, "account_locked", "m",
-                                               u.id, 5, NULL, &err),
-                     HS_OK);
-    /* Reads inside see the transaction's own writes. */
-    assert_int_equal(hs_store_user_count(f->store, &count, &err), HS_OK);
-    assert_int_equal(count, 1);
-    /* Nesting is refused and leaves the open transaction alone. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_ERR_INVALID);
-    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
-
+    /* Rollback discards every kind of write made inside, and hands back
+     * the body's status and message. */
+    assert_int_equal(hs_store_transact(f->store, write_then_decide, &t, &err),
+                     HS_ERR_CONFLICT);
+    assert_string_equal(err.message, "changed my mind");
+    assert_int_equal(t.nested, HS_ERR_INVALID);
     assert_int_equal(hs_store_user_count(f->store, &count, &err), HS_OK);
     assert_int_equal(count, 0);
     assert_int_equal(hs_store_user_get_by_name(f->store, "henry", &got, &err),
@@ -2273,40 +2522,38 @@ static void test_transactions(void **state)
                      HS_OK);
     assert_int_equal(n, 0);
     free(list);
+    assert_int_equal(hs_store_event_list(f->store, 0, &events, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    free(events);
 
-    /* Commit keeps them. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(hs_store_user_create(f->store, &u, &err), HS_OK);
-    u.locked_until = 99;
-    assert_int_equal(hs_store_user_update(f->store, &u, &err), HS_OK);
-    assert_int_equal(hs_store_commit(f->store, &err), HS_OK);
+    /* Commit keeps them (a refused nested transact did not spoil it). */
+    t.commit = 1;
+    assert_int_equal(hs_store_transact(f->store, write_then_decide, &t, &err),
+                     HS_OK);
+    assert_int_equal(t.nested, HS_ERR_INVALID);
     assert_int_equal(hs_store_user_get_by_name(f->store, "henry", &got, &err),
                      HS_OK);
     assert_users_equal(&got, &u);
+    assert_int_equal(hs_store_notification_list(f->store, 0, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(list);
 
     /* A failing operation inside does not end the transaction. */
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(hs_store_user_create(f->store, &u, &err), HS_ERR_CONFLICT);
-    assert_int_equal(u.id, 0); /* outputs are cleared on error */
-    assert_int_equal(
-        hs_store_event_add(f->store, got.id, "unlocked", 7, NULL, &err), HS_OK);
-    assert_int_equal(hs_store_commit(f->store, &err), HS_OK);
+    assert_int_equal(hs_store_transact(f->store, survive_a_failure, &u, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_event_list(f->store, u.id, &events, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(events[0].kind, "unlocked");
+    free(events);
 
-    /* Ending a transaction that is not open is a caller error. */
-    assert_int_equal(hs_store_commit(f->store, &err), HS_ERR_INVALID);
-    assert_int_equal(hs_store_rollback(f->store, &err), HS_ERR_INVALID);
-
-    /* Closing with a transaction open rolls it back (checked after reopen). */
-    {
-        hs_user ivy = make_user("ivy", 0, 1);
-        assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-        assert_int_equal(hs_store_user_create(f->store, &ivy, &err), HS_OK);
-        hs_store_close(f->store);
-        f->store = NULL;
-        assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
-        assert_int_equal(hs_store_user_get_by_name(f->store, "ivy", &got, &err),
-                         HS_ERR_NOTFOUND);
-    }
+    /* Bad arguments. */
+    assert_int_equal(hs_store_transact(f->store, NULL, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_transact(NULL, survive_a_failure, &u, &err),
+                     HS_ERR_INVALID);
 }
 
 /* While one thread holds a transaction, another thread's write waits for
@@ -2325,299 +2572,41 @@ static void *txn_peer_main(void *arg)
     return NULL;
 }
 
+typedef struct owned_txn {
+    txn_peer *peer;
+    pthread_t thread;
+} owned_txn;
+
+/* Writes, starts the peer, gives it time to reach the store, and fails. */
+static hs_status write_start_peer_fail(hs_store *store, void *arg,
+                                       hs_error *err)
+{
+    owned_txn *t = arg;
+    hs_user mine = make_user("mine", 0, 1);
+    assert_int_equal(hs_store_user_create(store, &mine, err), HS_OK);
+    assert_int_equal(pthread_create(&t->thread, NULL, txn_peer_main, t->peer),
+                     0);
+    usleep(50 * 1000);
+    return hs_fail(err, HS_ERR_CONFLICT, "changed my mind");
+}
+
 static void test_transaction_owned_by_thread(void **state)
 {
     fixture *f = *state;
     hs_error err = {0};
-    hs_user mine = make_user("mine", 0, 1), got;
+    hs_user got;
     txn_peer peer = {f->store, HS_ERR_INTERNAL};
-    pthread_t t;
+    owned_txn t = {&peer, 0};
 
-    assert_int_equal(hs_store_begin(f->store, &err), HS_OK);
-    assert_int_equal(hs_store_user_create(f->store, &mine, &err), HS_OK);
-    assert_int_equal(pthread_create(&t, NULL, txn_peer_main, &peer), 0);
-    usleep(50 * 1000); /* give the peer time to reach the store */
-    assert_int_equal(hs_store_rollback(f->store, &err), HS_OK);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(
+        hs_store_transact(f->store, write_start_peer_fail, &t, &err),
+        HS_ERR_CONFLICT);
+    assert_int_equal(pthread_join(t.thread, NULL), 0);
     assert_int_equal(peer.status, HS_OK);
     assert_int_equal(hs_store_user_get_by_name(f->store, "peer", &got, &err),
                      HS_OK);
     assert_int_equal(hs_store_user_get_by_name(f->store, "mine", &got, &err),
                      HS_ERR_NOTFOUND);
-}
-
-/* ---- preferences ------------------------------------------------------- */
-
-static void test_user_prefs(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_id ann = add_user(f->store, "ann", 0);
-    char *json = NULL;
-    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err),
-                     HS_ERR_NOTFOUND);
-    assert_null(json);
-    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
-                                             "{\"lang\":\"zh-CN\"}", 10, &err),
-                     HS_OK);
-    assert_int_equal(hs_store_user_prefs_set(f->store, ann,
-                                             "{\"lang\":\"en\",\"theme\":"
-                                             "\"dark\"}",
-                                             11, &err),
-                     HS_OK); /* replaced, not added */
-    assert_int_equal(hs_store_user_prefs_get(f->store, ann, &json, &err), HS_OK);
-    assert_string_equal(json, "{\"lang\":\"en\",\"theme\":\"dark\"}");
-    free(json);
-    assert_int_equal(hs_store_user_prefs_set(f->store, 9999, "{}", 1, &err),
-                     HS_ERR_NOTFOUND);
-    assert_int_equal(hs_store_user_prefs_set(f->store, ann, "", 1, &err),
-                     HS_ERR_INVALID);
-}
-
-/* ---- files, migrations ------------------------------------------------- */
-
-static void test_reopen_and_wal(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_id jack = add_user(f->store, "jack", 1);
-    hs_user got;
-    char buf[256];
-
-    hs_store_close(f->store);
-    f->store = NULL;
-    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
-    assert_int_equal(hs_store_user_get(f->store, jack, &got, &err), HS_OK);
-    assert_string_equal(got.username, "jack");
-    assert_int_equal(got.is_admin, 1);
-
-    /* Migrations ran once: exactly the known versions are recorded. */
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT version FROM schema_migrations"
-                                  " ORDER BY version",
-                                  buf, sizeof buf),
-                        "1,2,3,4");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 4);
-    assert_string_equal(
-        raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT name FROM sqlite_master WHERE"
-                                  " type = 'table' AND name NOT LIKE"
-                                  " 'sqlite_%' ORDER BY name",
-                                  buf, sizeof buf),
-                        "account_events,datasets,diagnoses,jobs,models,"
-                        "notifications,schema_migrations,sessions,"
-                        "user_prefs,users");
-}
-
-static void test_future_schema_refused(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_store *other = (hs_store *)1;
-    char path[320], buf[256], sql[128], want[128];
-
-    /* A fresh file that a newer healer created: nothing may change. */
-    snprintf(path, sizeof path, "%s/newer.db", f->dir);
-    raw_exec(path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY "
-                   "KEY, applied_at INTEGER);"
-                   "INSERT INTO schema_migrations VALUES (999, 0);");
-    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_INVALID);
-    assert_null(other);
-    snprintf(want, sizeof want,
-             "database schema version 999 is newer than this healer (%d);"
-             " upgrade healer",
-             HS_STORE_SQLITE_SCHEMA_VERSION);
-    assert_string_equal(err.message, want);
-    assert_string_equal(raw_query(path,
-                                  "SELECT name FROM sqlite_master WHERE"
-                                  " type = 'table' ORDER BY name",
-                                  buf, sizeof buf),
-                        "schema_migrations");
-    assert_string_equal(raw_query(path, "PRAGMA journal_mode", buf, sizeof buf),
-                        "delete");
-
-    /* Our own database, later upgraded by a newer healer. */
-    hs_store_close(f->store);
-    f->store = NULL;
-    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0);",
-             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
-    raw_exec(f->path, sql);
-    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err),
-                     HS_ERR_INVALID);
-    assert_null(f->store);
-    snprintf(want, sizeof want, "version %d is newer",
-             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
-    assert_non_null(strstr(err.message, want));
-}
-
-/* Closes the store and turns its file back into what older code left
- * behind, with `sql` (the raw connection has foreign keys off, so the drop
- * order is free). */
-static void downgrade(fixture *f, const char *sql)
-{
-    hs_store_close(f->store);
-    f->store = NULL;
-    raw_exec(f->path, sql);
-}
-
-/* Reopens a downgraded file, which must bring it to every known version. */
-static void upgrade(fixture *f)
-{
-    hs_error err = {0};
-    char buf[64];
-    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT version FROM schema_migrations"
-                                  " ORDER BY version",
-                                  buf, sizeof buf),
-                        "1,2,3,4");
-}
-
-/* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
- * by column. */
-static const char *foreign_keys(const char *path, const char *table, char *buf,
-                                size_t size)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT \"from\" || '>' || \"table\" || ':' || on_delete"
-             " FROM pragma_foreign_key_list('%s') ORDER BY \"from\"",
-             table);
-    return raw_query(path, sql, buf, size);
-}
-
-/* A database written at schema version 1 (before datasets) gets migrations
- * 2 and 3 at open and keeps its accounts. */
-static void test_migration_from_v1(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_id kim = add_user(f->store, "kim", 0);
-    hs_dataset_rec d, got;
-    hs_user u;
-    char buf[256];
-
-    downgrade(f, "DROP TABLE user_prefs;"
-                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
-                 "DROP TABLE datasets;"
-                 "DELETE FROM schema_migrations WHERE version >= 2;");
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
-                                  " name LIKE 'datasets%'",
-                                  buf, sizeof buf),
-                        "0");
-
-    upgrade(f);
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT name FROM sqlite_master WHERE"
-                                  " tbl_name = 'datasets' ORDER BY name",
-                                  buf, sizeof buf),
-                        "datasets,datasets_owner_deleted,"
-                        "sqlite_autoindex_datasets_1");
-    assert_int_equal(hs_store_user_get(f->store, kim, &u, &err), HS_OK);
-    assert_string_equal(u.username, "kim");
-
-    d = make_dataset(kim, "after-upgrade.csv", 1, 10);
-    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
-    assert_int_equal(hs_store_dataset_get(f->store, d.id, kim, 0, &got, &err),
-                     HS_OK);
-    assert_datasets_equal(&got, &d);
-    hs_dataset_rec_free(&got);
-}
-
-/* A database written at schema version 2 (before models, jobs and
- * diagnoses) gets migration 3 at open and keeps its accounts and
- * datasets, which the new records can then refer to. */
-static void test_migration_from_v2(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_id yan = add_user(f->store, "yan", 0);
-    hs_dataset_rec d = make_dataset(yan, "before-upgrade.csv", 1, 10), got_d;
-    hs_model_rec m, got_m;
-    hs_job_rec j, got_j;
-    char buf[256];
-
-    d.profile_json = "{\"columns\":[]}";
-    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
-    downgrade(f, "DROP TABLE user_prefs;"
-                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
-                 "DELETE FROM schema_migrations WHERE version >= 3;");
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
-                                  " tbl_name IN ('models', 'jobs',"
-                                  " 'diagnoses')",
-                                  buf, sizeof buf),
-                        "0");
-
-    upgrade(f);
-    assert_string_equal(raw_query(f->path,
-                                  "SELECT name FROM sqlite_master WHERE"
-                                  " tbl_name IN ('models', 'jobs',"
-                                  " 'diagnoses') ORDER BY name",
-                                  buf, sizeof buf),
-                        "diagnoses,diagnoses_model,diagnoses_owner_created,"
-                        "jobs,jobs_dataset,jobs_diagnosis,jobs_model,"
-                        "jobs_owner_created,jobs_state,models,models_dataset,"
-                        "models_owner_created,sqlite_autoindex_diagnoses_1,"
-                        "sqlite_autoindex_models_1");
-    /* The references as the schema declares them. */
-    assert_string_equal(foreign_keys(f->path, "jobs", buf, sizeof buf),
-                        "dataset_id>datasets:SET NULL,"
-                        "diagnosis_id>diagnoses:SET NULL,"
-                        "model_id>models:SET NULL,owner_id>users:CASCADE");
-    assert_string_equal(foreign_keys(f->path, "models", buf, sizeof buf),
-                        "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
-                        "owner_id>users:CASCADE");
-    assert_string_equal(foreign_keys(f->path, "diagnoses", buf, sizeof buf),
-                        "job_id>jobs:SET NULL,model_id>models:SET NULL,"
-                        "owner_id>users:CASCADE");
-
-    assert_int_equal(hs_store_dataset_get(f->store, d.id, yan, 0, &got_d, &err),
-                     HS_OK);
-    assert_datasets_equal(&got_d, &d);
-    hs_dataset_rec_free(&got_d);
-
-    j = make_job(yan, "after-upgrade", 20);
-    j.dataset_id = d.id;
-    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
-    m = make_model(yan, "after-upgrade", 1, 30);
-    m.dataset_id = d.id;
-    m.job_id = j.id;
-    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
-    assert_int_equal(hs_store_model_get(f->store, m.id, yan, 0, &got_m, &err),
-                     HS_OK);
-    assert_models_equal(&got_m, &m);
-    hs_model_rec_free(&got_m);
-    got_j = get_job(f->store, j.id);
-    assert_jobs_equal(&got_j, &j);
-    hs_job_rec_free(&got_j);
-}
-
-static void test_open_errors(void **state)
-{
-    fixture *f = *state;
-    hs_error err = {0};
-    hs_store *other = NULL;
-    char path[320];
-    FILE *fp;
-
-    snprintf(path, sizeof path, "%s/garbage.db", f->dir);
-    fp = fopen(path, "w");
-    assert_non_null(fp);
-    for (int i = 0; i < 200; i++)
-        fputs("this is not a database file at all. ", fp);
-    assert_int_equal(fclose(fp), 0);
-    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_IO);
-    assert_null(other);
-    assert_non_null(strstr(err.message, path));
-
-    snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
-    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_IO);
-    assert_null(other);
-    assert_int_equal(hs_store_sqlite_open("", &other, &err), HS_ERR_INVALID);
-    assert_int_equal(hs_store_sqlite_open(path, NULL, &err), HS_ERR_INVALID);
 }
 
 /* ---- concurrency ------------------------------------------------------- */
@@ -2630,6 +2619,26 @@ typedef struct worker {
     hs_error last_error;
 } worker;
 
+typedef struct user_txn {
+    hs_user *u;
+    hs_session *s;
+} user_txn;
+
+/* A user, a session and an event: in a transaction or one by one. */
+static hs_status add_user_session_event(hs_store *store, void *arg,
+                                        hs_error *err)
+{
+    user_txn *t = arg;
+    hs_status hs = hs_store_user_create(store, t->u, err);
+    if (hs != HS_OK)
+        return hs;
+    t->s->user_id = t->u->id;
+    if ((hs = hs_store_session_create(store, t->s, err)) != HS_OK)
+        return hs;
+    return hs_store_event_add(store, t->u->id, "login_failed",
+                              t->u->created_at + 1000, NULL, err);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -2638,29 +2647,18 @@ static void *worker_main(void *arg)
         hs_user u;
         hs_session s;
         hs_error err = {0};
-        int use_txn = i % 4 == 0;
+        user_txn t = {&u, &s};
+        hs_status hs;
 
         snprintf(name, sizeof name, "w%d-u%d", w->index, i);
         u = make_user(name, i % 2, 1000 + i);
-        if (use_txn && hs_store_begin(w->store, &err) != HS_OK)
-            goto failed;
-        if (hs_store_user_create(w->store, &u, &err) != HS_OK)
-            goto failed;
-        s = make_session(u.id, (unsigned)(w->index * 100000 + i), 5000 + i);
-        if (hs_store_session_create(w->store, &s, &err) != HS_OK)
-            goto failed;
-        if (hs_store_event_add(w->store, u.id, "login_failed", 2000 + i, NULL,
-                               &err) != HS_OK)
-            goto failed;
-        if (use_txn && hs_store_commit(w->store, &err) != HS_OK)
-            goto failed;
-        continue;
-    failed:
-        w->failures++;
-        w->last_error = err;
-        if (use_txn) {
-            hs_error ignored;
-            (void)hs_store_rollback(w->store, &ignored);
+        s = make_session(0, (unsigned)(w->index * 100000 + i), 5000 + i);
+        hs = i % 4 == 0
+                 ? hs_store_transact(w->store, add_user_session_event, &t, &err)
+                 : add_user_session_event(w->store, &t, &err);
+        if (hs != HS_OK) {
+            w->failures++;
+            w->last_error = err;
         }
     }
     return NULL;
@@ -2732,49 +2730,115 @@ static void test_concurrent_writers(void **state)
     }
 }
 
-int main(void)
+/* ---- the ops table ----------------------------------------------------- */
+
+/* A backend of this interface version fills in every member (store.h:
+ * "How the interface grows"). */
+static void test_ops_table(void **state)
+{
+    fixture *f = *state;
+    const hs_store_ops *ops = f->store->ops;
+    assert_int_equal(ops->version, HS_STORE_OPS_VERSION);
+    assert_non_null(ops->name);
+    assert_true(ops->name[0] != '\0');
+    assert_non_null(ops->close);
+    assert_non_null(ops->transact);
+    assert_non_null(ops->users);
+    assert_non_null(ops->users->create);
+    assert_non_null(ops->users->get);
+    assert_non_null(ops->users->get_by_name);
+    assert_non_null(ops->users->list);
+    assert_non_null(ops->users->count);
+    assert_non_null(ops->users->count_admins);
+    assert_non_null(ops->users->update);
+    assert_non_null(ops->events);
+    assert_non_null(ops->events->add);
+    assert_non_null(ops->events->list);
+    assert_non_null(ops->events->latest);
+    assert_non_null(ops->events->login_failures_since);
+    assert_non_null(ops->sessions);
+    assert_non_null(ops->sessions->create);
+    assert_non_null(ops->sessions->get_by_token_hash);
+    assert_non_null(ops->sessions->touch);
+    assert_non_null(ops->sessions->remove);
+    assert_non_null(ops->sessions->remove_for_user);
+    assert_non_null(ops->sessions->remove_expired);
+    assert_non_null(ops->notifications);
+    assert_non_null(ops->notifications->add);
+    assert_non_null(ops->notifications->list);
+    assert_non_null(ops->notifications->mark_read);
+    assert_non_null(ops->prefs);
+    assert_non_null(ops->prefs->get);
+    assert_non_null(ops->prefs->set);
+    assert_non_null(ops->datasets);
+    assert_non_null(ops->datasets->create);
+    assert_non_null(ops->datasets->get);
+    assert_non_null(ops->datasets->list);
+    assert_non_null(ops->datasets->set_deleted);
+    assert_non_null(ops->datasets->set_profile);
+    assert_non_null(ops->datasets->purge);
+    assert_non_null(ops->models);
+    assert_non_null(ops->models->create);
+    assert_non_null(ops->models->get);
+    assert_non_null(ops->models->list);
+    assert_non_null(ops->models->remove);
+    assert_non_null(ops->jobs);
+    assert_non_null(ops->jobs->create);
+    assert_non_null(ops->jobs->get);
+    assert_non_null(ops->jobs->list);
+    assert_non_null(ops->jobs->cancel);
+    assert_non_null(ops->jobs->counts);
+    assert_non_null(ops->jobs->owner_counts);
+    assert_non_null(ops->jobs->claim_next);
+    assert_non_null(ops->jobs->progress);
+    assert_non_null(ops->jobs->renew_leases);
+    assert_non_null(ops->jobs->finish);
+    assert_non_null(ops->jobs->requeue);
+    assert_non_null(ops->jobs->recover);
+    assert_non_null(ops->diagnoses);
+    assert_non_null(ops->diagnoses->create);
+    assert_non_null(ops->diagnoses->get);
+    assert_non_null(ops->diagnoses->list);
+    assert_non_null(ops->diagnoses->remove);
+}
+
+/* ---- the suite --------------------------------------------------------- */
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int hs_store_contract_run(hs_store_fresh_fn open_fresh)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_users, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_datasets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_access, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_trash_restore_purge, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_dataset_profile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_models, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_access, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_access, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_claim, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_claim_concurrent, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_job_progress_finish, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_job_cancel, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_requeue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_recover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_recover_atomic, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_job_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_diagnoses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_references, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transaction_owned_by_thread, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_user_prefs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_and_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
-                                        teardown),
+        T(test_ops_table),
+        T(test_users),
+        T(test_events),
+        T(test_sessions),
+        T(test_notifications),
+        T(test_user_prefs),
+        T(test_datasets),
+        T(test_dataset_access),
+        T(test_dataset_trash_restore_purge),
+        T(test_dataset_profile),
+        T(test_models),
+        T(test_model_access),
+        T(test_jobs),
+        T(test_job_access),
+        T(test_job_claim),
+        T(test_job_claim_concurrent),
+        T(test_job_progress_finish),
+        T(test_job_results),
+        T(test_job_cancel),
+        T(test_job_requeue),
+        T(test_job_leases),
+        T(test_job_renew_leases),
+        T(test_job_recover),
+        T(test_job_counts),
+        T(test_diagnoses),
+        T(test_references),
+        T(test_transactions),
+        T(test_transaction_owned_by_thread),
+        T(test_concurrent_writers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    open_fresh_store = open_fresh;
+    return cmocka_run_group_tests_name("store contract", tests, NULL, NULL);
 }

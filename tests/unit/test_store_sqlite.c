@@ -1,0 +1,777 @@
+/* test_store_sqlite.c - the SQLite store backend: the contract suite,
+ * then what only SQLite has.
+ *
+ * The contract (store_contract.c) runs on fresh database files in one
+ * temporary directory, removed at exit. The SQLite-specific tests each get
+ * their own mkdtemp directory and check what the contract cannot see: WAL
+ * mode and the schema version table; migrations from versions 1, 2 and 4
+ * forward (5 moves a job's result to the generic reference); a database
+ * from a newer healer refused untouched; open errors and store URLs; the
+ * raw column values (NULL for NAN and for a 0 reference); recover undone
+ * as a whole when one of its sweeps fails; a transaction that SQLite itself
+ * rolled back refusing to go on; and two store handles on one file (two
+ * processes) honouring each other's job leases. On-disk facts are read
+ * back with a private raw sqlite3 connection.
+ */
+#include <math.h>
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "testutil.h"
+
+#include "store/store.h"
+#include "store/store_sqlite.h"
+#include "store_contract.h"
+#include "store_fixtures.h"
+
+#define WORKER_A "host-a:100:0000000a"
+#define WORKER_B "host-b:200:0000000b"
+#define LEASE 30
+
+/* ---- the contract ------------------------------------------------------ */
+
+static char contract_dir[256]; /* mkdtemp result, removed at exit */
+static int contract_files;
+
+/* A new database file for each contract test, through the store URL the
+ * service uses. */
+static hs_status fresh_sqlite(hs_store **out, hs_error *err)
+{
+    char url[400];
+    snprintf(url, sizeof url, "sqlite:%s/contract-%d.db", contract_dir,
+             ++contract_files);
+    return hs_store_open(url, out, err);
+}
+
+static void remove_contract_dir(void)
+{
+    tu_rm_rf(contract_dir);
+}
+
+/* ---- SQLite-specific tests --------------------------------------------- */
+
+typedef struct fixture {
+    char dir[256];  /* mkdtemp result, removed at teardown */
+    char path[300]; /* dir + "/healer.db" */
+    hs_store *store;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    hs_error err = {0};
+    char url[320];
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/healer-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/healer.db", f->dir);
+    snprintf(url, sizeof url, "sqlite:%s", f->path);
+    assert_int_equal(hs_store_open(url, &f->store, &err), HS_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    hs_store_close(f->store);
+    tu_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs fixed SQL on the file with a private raw connection. */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Returns the first column of every row of `sql`, joined by ',' (into buf). */
+static const char *raw_query(const char *path, const char *sql, char *buf,
+                             size_t size)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t used = 0;
+    int rc;
+    buf[0] = '\0';
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        int w = snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+                         t ? t : "NULL");
+        assert_true(w > 0 && (size_t)w < size - used);
+        used += (size_t)w;
+    }
+    assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return buf;
+}
+
+/* ---- files, migrations ------------------------------------------------- */
+
+static void test_reopen_and_wal(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id jack = add_user(f->store, "jack", 1);
+    hs_user got;
+    char buf[256];
+
+    hs_store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
+    assert_int_equal(hs_store_user_get(f->store, jack, &got, &err), HS_OK);
+    assert_string_equal(got.username, "jack");
+    assert_int_equal(got.is_admin, 1);
+
+    /* Migrations ran once: exactly the known versions are recorded. */
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT version FROM schema_migrations"
+                                  " ORDER BY version",
+                                  buf, sizeof buf),
+                        "1,2,3,4,5");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 5);
+    assert_string_equal(
+        raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " type = 'table' AND name NOT LIKE"
+                                  " 'sqlite_%' ORDER BY name",
+                                  buf, sizeof buf),
+                        "account_events,datasets,diagnoses,jobs,models,"
+                        "notifications,schema_migrations,sessions,"
+                        "user_prefs,users");
+}
+
+static void test_future_schema_refused(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *other = (hs_store *)1;
+    char path[320], buf[256], sql[128], want[128];
+
+    /* A fresh file that a newer healer created: nothing may change. */
+    snprintf(path, sizeof path, "%s/newer.db", f->dir);
+    raw_exec(path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY "
+                   "KEY, applied_at INTEGER);"
+                   "INSERT INTO schema_migrations VALUES (999, 0);");
+    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_INVALID);
+    assert_null(other);
+    snprintf(want, sizeof want,
+             "database schema version 999 is newer than this healer (%d);"
+             " upgrade healer",
+             HS_STORE_SQLITE_SCHEMA_VERSION);
+    assert_string_equal(err.message, want);
+    assert_string_equal(raw_query(path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " type = 'table' ORDER BY name",
+                                  buf, sizeof buf),
+                        "schema_migrations");
+    assert_string_equal(raw_query(path, "PRAGMA journal_mode", buf, sizeof buf),
+                        "delete");
+
+    /* Our own database, later upgraded by a newer healer. */
+    hs_store_close(f->store);
+    f->store = NULL;
+    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0);",
+             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
+    raw_exec(f->path, sql);
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err),
+                     HS_ERR_INVALID);
+    assert_null(f->store);
+    snprintf(want, sizeof want, "version %d is newer",
+             HS_STORE_SQLITE_SCHEMA_VERSION + 1);
+    assert_non_null(strstr(err.message, want));
+}
+
+/* Closes the store and turns its file back into what older code left
+ * behind, with `sql` (the raw connection has foreign keys off, so the drop
+ * order is free). */
+static void downgrade(fixture *f, const char *sql)
+{
+    hs_store_close(f->store);
+    f->store = NULL;
+    raw_exec(f->path, sql);
+}
+
+/* Reopens a downgraded file, which must bring it to every known version. */
+static void upgrade(fixture *f)
+{
+    hs_error err = {0};
+    char buf[64];
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT version FROM schema_migrations"
+                                  " ORDER BY version",
+                                  buf, sizeof buf),
+                        "1,2,3,4,5");
+}
+
+/* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
+ * by column. */
+static const char *foreign_keys(const char *path, const char *table, char *buf,
+                                size_t size)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT \"from\" || '>' || \"table\" || ':' || on_delete"
+             " FROM pragma_foreign_key_list('%s') ORDER BY \"from\"",
+             table);
+    return raw_query(path, sql, buf, size);
+}
+
+/* A database written at schema version 1 (before datasets) gets migrations
+ * 2 to 5 at open and keeps its accounts. */
+static void test_migration_from_v1(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id kim = add_user(f->store, "kim", 0);
+    hs_dataset_rec d, got;
+    hs_user u;
+    char buf[256];
+
+    downgrade(f, "DROP TABLE user_prefs;"
+                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+                 "DROP TABLE datasets;"
+                 "DELETE FROM schema_migrations WHERE version >= 2;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
+                                  " name LIKE 'datasets%'",
+                                  buf, sizeof buf),
+                        "0");
+
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " tbl_name = 'datasets' ORDER BY name",
+                                  buf, sizeof buf),
+                        "datasets,datasets_owner_deleted,"
+                        "sqlite_autoindex_datasets_1");
+    assert_int_equal(hs_store_user_get(f->store, kim, &u, &err), HS_OK);
+    assert_string_equal(u.username, "kim");
+
+    d = make_dataset(kim, "after-upgrade.csv", 1, 10);
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, kim, 0, &got, &err),
+                     HS_OK);
+    assert_datasets_equal(&got, &d);
+    hs_dataset_rec_free(&got);
+}
+
+/* A database written at schema version 2 (before models, jobs and
+ * diagnoses) gets migrations 3 to 5 at open and keeps its accounts and
+ * datasets, which the new records can then refer to. */
+static void test_migration_from_v2(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id yan = add_user(f->store, "yan", 0);
+    hs_dataset_rec d = make_dataset(yan, "before-upgrade.csv", 1, 10), got_d;
+    hs_model_rec m, got_m;
+    hs_job_rec j, got_j;
+    char buf[256];
+
+    d.profile_json = "{\"columns\":[]}";
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    downgrade(f, "DROP TABLE user_prefs;"
+                 "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
+                 "DELETE FROM schema_migrations WHERE version >= 3;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM sqlite_master WHERE"
+                                  " tbl_name IN ('models', 'jobs',"
+                                  " 'diagnoses')",
+                                  buf, sizeof buf),
+                        "0");
+
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " tbl_name IN ('models', 'jobs',"
+                                  " 'diagnoses') ORDER BY name",
+                                  buf, sizeof buf),
+                        "diagnoses,diagnoses_model,diagnoses_owner_created,"
+                        "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
+                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,"
+                        "models,models_dataset,"
+                        "models_owner_created,sqlite_autoindex_diagnoses_1,"
+                        "sqlite_autoindex_models_1");
+    /* The references as the schema declares them. */
+    assert_string_equal(foreign_keys(f->path, "jobs", buf, sizeof buf),
+                        "dataset_id>datasets:SET NULL,"
+                        "diagnosis_id>diagnoses:SET NULL,"
+                        "model_id>models:SET NULL,owner_id>users:CASCADE");
+    assert_string_equal(foreign_keys(f->path, "models", buf, sizeof buf),
+                        "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
+                        "owner_id>users:CASCADE");
+    assert_string_equal(foreign_keys(f->path, "diagnoses", buf, sizeof buf),
+                        "job_id>jobs:SET NULL,model_id>models:SET NULL,"
+                        "owner_id>users:CASCADE");
+
+    assert_int_equal(hs_store_dataset_get(f->store, d.id, yan, 0, &got_d, &err),
+                     HS_OK);
+    assert_datasets_equal(&got_d, &d);
+    hs_dataset_rec_free(&got_d);
+
+    j = make_job(yan, "after-upgrade", 20);
+    j.dataset_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    m = make_model(yan, "after-upgrade", 1, 30);
+    m.dataset_id = d.id;
+    m.job_id = j.id;
+    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, m.id, yan, 0, &got_m, &err),
+                     HS_OK);
+    assert_models_equal(&got_m, &m);
+    hs_model_rec_free(&got_m);
+    got_j = get_job(f->store, j.id);
+    assert_jobs_equal(&got_j, &j);
+    hs_job_rec_free(&got_j);
+}
+
+/* A database written at schema version 4 (jobs with model_id as a
+ * training's result and diagnosis_id as a diagnosis', no leases) gets
+ * migration 5: each result moves to (result_kind, result_id), model_id is
+ * left meaning the input model, diagnosis_id is emptied, and a job left
+ * running gets an expired lease, which recover then takes back. */
+static void test_migration_from_v4(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ada = add_user(f->store, "ada", 0);
+    hs_id data = add_dataset(f->store, ada, 1);
+    hs_id m1 = add_model(f->store, ada, 1), m2 = add_model(f->store, ada, 2);
+    hs_diagnosis_rec d1 = make_diagnosis(ada, m1, "d1", 1, 10);
+    hs_job_rec got;
+    int64_t requeued = -1, failed = -1;
+    char buf[256], sql[1024], key[HS_STORE_BLOB_KEY_MAX];
+
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d1, &err), HS_OK);
+    downgrade(f, "DROP INDEX jobs_lease; DROP INDEX jobs_result;"
+                 "ALTER TABLE jobs DROP COLUMN result_kind;"
+                 "ALTER TABLE jobs DROP COLUMN result_id;"
+                 "ALTER TABLE jobs DROP COLUMN worker_id;"
+                 "ALTER TABLE jobs DROP COLUMN lease_expires_at;"
+                 "DELETE FROM schema_migrations WHERE version >= 5;");
+    /* Jobs as version 4 wrote them: (id, type, state, dataset, model,
+     * diagnosis). 2's model and 6's diagnosis were deleted since. */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO jobs (id, owner_id, type, state, dataset_id,"
+             " model_id, diagnosis_id, name, params_json, created_at,"
+             " started_at) VALUES"
+             " (1, %lld, 'train', 'succeeded', %lld, %lld, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (2, %lld, 'train', 'succeeded', %lld, NULL, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (3, %lld, 'train', 'failed', %lld, NULL, NULL, 'j', '{}', 1, 2),"
+             " (4, %lld, 'diagnose', 'succeeded', NULL, %lld, %lld, 'j', '{}',"
+             "  1, 2),"
+             " (5, %lld, 'diagnose', 'queued', NULL, %lld, NULL, 'j', '{}', 1,"
+             "  0),"
+             " (6, %lld, 'diagnose', 'succeeded', NULL, NULL, NULL, 'j', '{}',"
+             "  1, 2),"
+             " (7, %lld, 'train', 'running', %lld, NULL, NULL, 'j', '{}', 1,"
+             "  150);",
+             (long long)ada, (long long)data, (long long)m1, (long long)ada,
+             (long long)data, (long long)ada, (long long)data, (long long)ada,
+             (long long)m1, (long long)d1.id, (long long)ada, (long long)m2,
+             (long long)ada, (long long)ada, (long long)data);
+    raw_exec(f->path, sql);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM pragma_table_info("
+                                  "'jobs') WHERE name = 'result_id'",
+                                  buf, sizeof buf),
+                        "0");
+
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id || ':' || result_kind || ':' ||"
+                                  " IFNULL(result_id, '-') || ':' ||"
+                                  " IFNULL(model_id, '-') || ':' ||"
+                                  " IFNULL(diagnosis_id, '-') FROM jobs"
+                                  " ORDER BY id",
+                                  buf, sizeof buf),
+                        "1:model:1:-:-,2:model:-:-:-,3::-:-:-,"
+                        "4:diagnosis:1:1:-,5::-:2:-,6:diagnosis:-:-:-,"
+                        "7::-:-:-");
+    got = get_job(f->store, 1);
+    assert_string_equal(got.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(got.result_id, m1);
+    assert_int_equal(got.model_id, 0);
+    assert_int_equal(got.dataset_id, data);
+    assert_int_equal(got.state, HS_JOB_SUCCEEDED);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 4);
+    assert_string_equal(got.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(got.result_id, d1.id);
+    assert_int_equal(got.model_id, m1);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 5);
+    assert_string_equal(got.result_kind, "");
+    assert_int_equal(got.model_id, m2);
+    hs_job_rec_free(&got);
+    got = get_job(f->store, 7);
+    assert_int_equal(got.state, HS_JOB_RUNNING);
+    assert_string_equal(got.worker_id, "");
+    assert_int_equal(got.lease_expires_at, 0);
+    hs_job_rec_free(&got);
+
+    /* The running one's lease has expired: recover takes it back. */
+    assert_int_equal(
+        hs_store_job_recover(f->store, 1000, 1, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 0);
+    assert_int_equal(job_state(f->store, 7), HS_JOB_QUEUED);
+
+    /* The moved references are cleared by deletes like new ones. */
+    assert_int_equal(
+        hs_store_diagnosis_delete(f->store, d1.id, ada, 0, key, &err), HS_OK);
+    assert_int_equal(hs_store_model_delete(f->store, m1, ada, 0, key, &err),
+                     HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id FROM jobs WHERE result_id IS NOT"
+                                  " NULL OR model_id IS NOT NULL ORDER BY id",
+                                  buf, sizeof buf),
+                        "5");
+}
+
+static void test_open_errors(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *other = NULL;
+    char path[320];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/garbage.db", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database file at all. ", fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_IO);
+    assert_null(other);
+    assert_non_null(strstr(err.message, path));
+
+    snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
+    assert_int_equal(hs_store_sqlite_open(path, &other, &err), HS_ERR_IO);
+    assert_null(other);
+    assert_int_equal(hs_store_sqlite_open("", &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_sqlite_open(path, NULL, &err), HS_ERR_INVALID);
+}
+
+/* hs_store_open picks the backend by the URL's scheme and says what this
+ * build supports when it cannot; a URL's credentials never reach a
+ * message. */
+static void test_open_urls(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *other = (hs_store *)1;
+    char url[400];
+
+    snprintf(url, sizeof url, "sqlite:%s/by-url.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_OK);
+    assert_string_equal(other->ops->name, "sqlite");
+    hs_store_close(other);
+
+    /* A bare path is not guessed to be SQLite. */
+    other = (hs_store *)1;
+    snprintf(url, sizeof url, "%s/bare.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_ERR_INVALID);
+    assert_null(other);
+    assert_non_null(strstr(err.message, "no scheme"));
+    assert_non_null(strstr(err.message, "sqlite:PATH"));
+    assert_int_equal(hs_store_open("healer.db", &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("1sqlite:x.db", &other, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "no scheme"));
+
+    /* A backend this build lacks, named by its scheme only. */
+    assert_int_equal(hs_store_open("postgresql://bob:s3cret@db.example/"
+                                   "healer",
+                                   &other, &err),
+                     HS_ERR_INVALID);
+    assert_null(other);
+    assert_string_equal(err.message,
+                        "store URL scheme 'postgresql' is not supported by "
+                        "this build; it supports sqlite:PATH");
+    assert_int_equal(hs_store_open("mysql:x", &other, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "'mysql'"));
+
+    /* Nothing after the scheme, nothing at all, nowhere to put it. */
+    assert_int_equal(hs_store_open("sqlite:", &other, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "sqlite:PATH"));
+    assert_int_equal(hs_store_open("", &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open(NULL, &other, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open("sqlite:x.db", NULL, &err), HS_ERR_INVALID);
+
+    /* The backend's own errors come through. */
+    snprintf(url, sizeof url, "sqlite:%s/no/such/dir/x.db", f->dir);
+    assert_int_equal(hs_store_open(url, &other, &err), HS_ERR_IO);
+    assert_null(other);
+}
+
+/* ---- raw column values ------------------------------------------------- */
+
+/* NAN is stored as NULL, and so is a 0 reference; a finished job has no
+ * lease and its result in result_kind/result_id only; states by name. */
+static void test_raw_values(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id lena = add_user(f->store, "lena", 0);
+    hs_id data = add_dataset(f->store, lena, 1);
+    hs_id job = add_job(f->store, lena, 50);
+    hs_model_rec a = make_model(lena, "a", 1, 100);
+    hs_model_rec b = make_model(lena, "b", 2, 200);
+    hs_model_rec c = make_model(lena, "c", 3, 200);
+    hs_job_rec got;
+    char buf[256];
+
+    add_job(f->store, lena, 51); /* stays queued */
+    a.dataset_id = data;
+    a.job_id = job;
+    b.macro_f1 = NAN;
+    b.accuracy = NAN;
+    c.macro_f1 = NAN;
+    c.accuracy = 0.5;
+    assert_int_equal(hs_store_model_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &c, &err), HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id FROM models WHERE macro_f1 IS"
+                                  " NULL ORDER BY id",
+                                  buf, sizeof buf),
+                        "2,3");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT COUNT(*) FROM models WHERE"
+                                  " dataset_id IS NULL AND job_id IS NULL",
+                                  buf, sizeof buf),
+                        "2");
+
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 300, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, job);
+    hs_job_rec_free(&got);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT state || ':' || worker_id || ':' ||"
+                                  " lease_expires_at FROM jobs ORDER BY id",
+                                  buf, sizeof buf),
+                        "running:" WORKER_A ":330,queued::0");
+    assert_int_equal(
+        hs_store_job_finish(f->store, job, WORKER_A, HS_JOB_SUCCEEDED, NULL,
+                            HS_RESULT_MODEL, a.id, NULL, 400, &err),
+        HS_OK);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT state || ':' || worker_id || ':' ||"
+                                  " lease_expires_at || ':' || result_kind ||"
+                                  " ':' || IFNULL(result_id, 'NULL') || ':' ||"
+                                  " IFNULL(model_id, 'NULL') || ':' ||"
+                                  " IFNULL(diagnosis_id, 'NULL') FROM jobs"
+                                  " ORDER BY id",
+                                  buf, sizeof buf),
+                        "succeeded::0:model:1:NULL:NULL,"
+                        "queued::0::NULL:NULL:NULL");
+}
+
+/* ---- jobs and transactions, SQLite's way ------------------------------- */
+
+/* A running job whose worker's lease ran out at 200. */
+static hs_id add_expired(hs_store *store, hs_id owner, int64_t restarts,
+                         int cancel_requested)
+{
+    hs_job_rec j = make_job(owner, "interrupted", 100);
+    hs_error err = {0};
+    j.state = HS_JOB_RUNNING;
+    j.started_at = 150;
+    j.restarts = restarts;
+    j.cancel_requested = cancel_requested;
+    snprintf(j.worker_id, sizeof j.worker_id, "lost-worker");
+    j.lease_expires_at = 200;
+    assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
+    return j.id;
+}
+
+/* Recover is one outcome: when its last sweep fails (a trigger injects the
+ * failure), the sweeps before it are undone too, and the counts are 0. */
+static void test_job_recover_atomic(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id zoe = add_user(f->store, "zoe", 0);
+    hs_id requeue = add_expired(f->store, zoe, 0, 0);
+    hs_id stop = add_expired(f->store, zoe, 0, 1);
+    hs_id worn = add_expired(f->store, zoe, 5, 0);
+    int64_t requeued = -1, failed = -1;
+
+    raw_exec(f->path, "CREATE TRIGGER no_failing BEFORE UPDATE OF state ON jobs"
+                      " WHEN NEW.state = 'failed'"
+                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+    assert_int_not_equal(
+        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_non_null(strstr(err.message, "injected failure"));
+    assert_int_equal(requeued, 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(job_state(f->store, requeue), HS_JOB_RUNNING);
+    assert_int_equal(job_state(f->store, stop), HS_JOB_RUNNING);
+    assert_int_equal(job_state(f->store, worn), HS_JOB_RUNNING);
+
+    raw_exec(f->path, "DROP TRIGGER no_failing;");
+    assert_int_equal(
+        hs_store_job_recover(f->store, 5000, 2, &requeued, &failed, &err),
+        HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(failed, 1);
+    assert_int_equal(job_state(f->store, stop), HS_JOB_CANCELLED);
+}
+
+/* A transaction body that goes on after SQLite rolled the transaction back
+ * by itself (a trigger's RAISE(ROLLBACK) here; disk full or an I/O error
+ * in life), and then claims success. */
+static hs_status write_after_lost_txn(hs_store *store, void *arg, hs_error *err)
+{
+    hs_status *after = arg;
+    hs_user before = make_user("before", 0, 1),
+            later = make_user("after", 0, 1);
+    hs_error ignored = {0};
+    assert_int_equal(hs_store_user_create(store, &before, err), HS_OK);
+    assert_int_not_equal(
+        hs_store_notification_add(store, "boom", "x", 0, 1, NULL, &ignored),
+        HS_OK);
+    *after = hs_store_user_create(store, &later, err);
+    return HS_OK;
+}
+
+/* What follows the lost transaction is refused, not committed statement by
+ * statement, and the commit reports the loss. */
+static void test_transaction_lost_by_database(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_status after = HS_OK;
+    int64_t count = -1;
+
+    raw_exec(f->path, "CREATE TRIGGER boom BEFORE INSERT ON notifications"
+                      " WHEN NEW.kind = 'boom'"
+                      " BEGIN SELECT RAISE(ROLLBACK, 'injected'); END;");
+    assert_int_equal(
+        hs_store_transact(f->store, write_after_lost_txn, &after, &err),
+        HS_ERR_IO);
+    assert_int_equal(after, HS_ERR_IO);
+    assert_int_equal(hs_store_user_count(f->store, &count, &err), HS_OK);
+    assert_int_equal(count, 0);
+    /* The store is fine afterwards. */
+    add_user(f->store, "fine", 0);
+}
+
+/* Two handles on one file - as two processes - share the queue and honour
+ * each other's leases: B can neither take nor touch A's job until A's
+ * lease has expired; then B takes it back and runs it, and A's late writes
+ * are refused. */
+static void test_two_handles_leases(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *b = NULL;
+    hs_id ida = add_user(f->store, "ida", 0);
+    hs_id id = add_job(f->store, ida, 10);
+    hs_job_rec got;
+    int64_t requeued = -1, failed = -1;
+
+    assert_int_equal(hs_store_sqlite_open(f->path, &b, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        HS_OK);
+    assert_int_equal(got.id, id);
+    hs_job_rec_free(&got);
+
+    assert_int_equal(
+        hs_store_job_claim_next(b, WORKER_B, 1001, LEASE, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_recover(b, 1029, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued + failed, 0);
+    assert_int_equal(hs_store_job_progress(b, id, WORKER_B, 1002, LEASE, 0.5, 1,
+                                           2, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(b, id, WORKER_B, HS_JOB_FAILED, "x",
+                                         NULL, 0, NULL, 1003, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_requeue(b, id, WORKER_B, &err),
+                     HS_ERR_NOTFOUND);
+    /* A is alive and says so. */
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1010, LEASE,
+                                           0.25, 1, 4, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_recover(b, 1039, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued + failed, 0);
+
+    /* A stops renewing: from 1040 on, the job is B's to take back. */
+    assert_int_equal(hs_store_job_recover(b, 1040, 1, &requeued, &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(
+        hs_store_job_claim_next(b, WORKER_B, 1041, LEASE, &got, &err), HS_OK);
+    assert_int_equal(got.id, id);
+    assert_int_equal(got.restarts, 1);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_progress(f->store, id, WORKER_A, 1042, LEASE,
+                                           0.5, 2, 4, NULL, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(f->store, id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         1043, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_finish(b, id, WORKER_B, HS_JOB_SUCCEEDED,
+                                         NULL, NULL, 0, NULL, 1050, &err),
+                     HS_OK);
+    assert_int_equal(job_state(f->store, id), HS_JOB_SUCCEEDED);
+    hs_store_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reopen_and_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v4, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_recover_atomic, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_lost_by_database,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles_leases, setup,
+                                        teardown),
+    };
+    int failed;
+    snprintf(contract_dir, sizeof contract_dir,
+             "/tmp/healer-store-contract-XXXXXX");
+    if (!mkdtemp(contract_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    atexit(remove_contract_dir);
+    failed = hs_store_contract_run(fresh_sqlite);
+    failed += cmocka_run_group_tests_name("store sqlite", tests, NULL, NULL);
+    return failed;
+}
