@@ -1,13 +1,13 @@
 /* model.c - lifetime and read-only accessors of hl_model.
  *
- * The model struct itself is defined in gbdt.h because the learner,
- * prediction and model files all need its insides; everything outside the
- * engine sees it only through these functions and the summary.
+ * The model struct is defined in container.h because training, prediction
+ * and model files need its insides; everything outside the engine sees it
+ * only through these functions and the summary.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "gbdt.h"
+#include "container.h"
 #include "internal.h"
 
 hl_model *hl__model_alloc(void) { return calloc(1, sizeof(hl_model)); }
@@ -31,12 +31,8 @@ void hl_model_free(hl_model *m)
     if (!m)
         return;
     hl__summary_free(&m->summary);
-    for (size_t t = 0; t < m->n_trees; t++)
-        hl__tree_free(&m->trees[t]);
-    free(m->trees);
-    free(m->base_score);
-    hl__bins_free(&m->bins);
-    hl__flat_free(&m->flat);
+    if (m->learner)
+        m->learner->free(m->fitted.state);
     free(m);
 }
 

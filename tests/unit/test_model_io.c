@@ -7,7 +7,6 @@
  */
 #include <math.h>
 
-#include "gbdt.h"
 #include "testutil.h"
 
 static hl_model *small_model(hl_dataset **ds_out, unsigned cv)
@@ -23,8 +22,8 @@ static hl_model *small_model(hl_dataset **ds_out, unsigned cv)
     assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 15;
-    p.cv_folds = cv;
+    assert_int_equal(hl_train_params_set_number(&p, "rounds", 15, &err), HL_OK);
+    p.cv_folds = (int)cv;
     hl_model *m = NULL;
     assert_int_equal(hl_train(ds, &p, NULL, &m, &err), HL_OK);
     *ds_out = ds;
@@ -79,7 +78,21 @@ static void round_trip_is_bit_identical(void **state)
     assert_int_equal(s1->cv_folds, 2);
     assert_true(s1->cv.macro_f1 == s2->cv.macro_f1);
     assert_true(s1->validation.confusion[4] == s2->validation.confusion[4]);
-    assert_true(s1->params.learning_rate == s2->params.learning_rate);
+    hl_param_value lr1, lr2;
+    assert_int_equal(hl_train_params_get(&s1->params, "learning_rate", &lr1, &err), HL_OK);
+    assert_int_equal(hl_train_params_get(&s2->params, "learning_rate", &lr2, &err), HL_OK);
+    assert_true(lr1.d == lr2.d);
+    /* Every parameter of both tables survives by name. */
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    const hl_learner_info *li = hl_learner_find(s1->algo);
+    assert_non_null(li);
+    for (size_t k = 0; k < n_shared + li->n_params; k++) {
+        const hl_param_spec *sp = k < n_shared ? &shared[k] : &li->params[k - n_shared];
+        hl_param_value a1 = hl_train_params_value(&s1->params, sp);
+        hl_param_value a2 = hl_train_params_value(&s2->params, sp);
+        assert_memory_equal(&a1, &a2, sizeof a1);
+    }
     uint8_t *buf1, *buf2;
     size_t len1, len2;
     assert_int_equal(hl_model_serialize(m, &buf1, &len1, &err), HL_OK);
@@ -295,8 +308,8 @@ static void training_reproduces_the_v1_models(void **state)
         assert_int_equal(hl_dataset_read_csv(path, NULL, &ds, &err), HL_OK);
         hl_train_params p;
         hl_train_params_init(&p);
-        p.rounds = 25;
-        p.max_depth = 4;
+        assert_int_equal(hl_train_params_set_number(&p, "rounds", 25, &err), HL_OK);
+        assert_int_equal(hl_train_params_set_number(&p, "max_depth", 4, &err), HL_OK);
         p.cv_folds = 2;
         p.threads = 2; /* deterministic across thread counts */
         p.seed = 11;
