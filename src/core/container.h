@@ -25,16 +25,12 @@ void hl__summary_free(hl_model_summary *s);
 
 /* ---- model files (model_io.c, model_io_v1.c) ---- */
 
-/* Sets m's learner (and summary algo, parameters at their defaults) from
+/* (model.c) Sets m's learner (and summary algo, parameters at their defaults) from
  * the algo a file names; HL_ERR_FORMAT for a name no learner has. */
 hl_status hl__model_set_learner(hl_model *m, const char *algo,
                                 const hl__io_ctx *io);
 
-/* 1 when v, read from a file, can be stored for spec s (right width, a
- * known choice, finite); ranges are not checked. */
-int hl__param_value_fits(const hl_param_spec *s, hl_param_value v);
-
-/* The META section of a format version 1 file. */
+/* (model_io_v1.c) The META section of a format version 1 file. */
 hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io);
 
 /* The shape its learner sees. */

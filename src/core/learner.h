@@ -169,6 +169,12 @@ typedef struct hl__learner {
 hl_param_value hl__param_load(const hl_param_spec *s, const void *at);
 void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v);
 
+/* 1 when v, read from a model file, can be stored for spec s (the
+ * struct's width, a known choice, finite); the range is not checked, so
+ * that a model trained under the wider ranges of an older version stays
+ * readable. */
+int hl__param_value_fits(const hl_param_spec *s, hl_param_value v);
+
 /* Where parameter s (shared or of p's learner) lives in p. */
 void *hl__train_params_at(hl_train_params *p, const hl_param_spec *s);
 

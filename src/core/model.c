@@ -4,6 +4,7 @@
  * and model files need its insides; everything outside the engine sees it
  * only through these functions and the summary.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,23 @@ void hl_model_free(hl_model *m)
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);
+}
+
+/* The learner named in a file, with every parameter at its default until
+ * the file says otherwise. */
+hl_status hl__model_set_learner(hl_model *m, const char *algo,
+                                const hl__io_ctx *io)
+{
+    hl_model_summary *s = &m->summary;
+    m->learner = hl__learner_find(algo);
+    if (!m->learner)
+        return hl__fail(io->err, HL_ERR_FORMAT,
+                        "%s: unknown algorithm '%.32s' in model file",
+                        io->name, algo);
+    hl_train_params_init(&s->params);
+    hl_train_params_set_algo(&s->params, algo, NULL);
+    snprintf(s->algo, sizeof s->algo, "%s", algo);
+    return HL_OK;
 }
 
 const hl_model_summary *hl_model_summary_get(const hl_model *m)

@@ -45,7 +45,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,38 +235,6 @@ typedef struct loader {
 static hl_status corrupt(loader *ld, const char *what)
 {
     return hl__io_corrupt(&ld->io, what);
-}
-
-/* The learner named in a file, with every parameter at its default until
- * the file says otherwise. */
-hl_status hl__model_set_learner(hl_model *m, const char *algo,
-                                const hl__io_ctx *io)
-{
-    hl_model_summary *s = &m->summary;
-    m->learner = hl__learner_find(algo);
-    if (!m->learner)
-        return hl__fail(io->err, HL_ERR_FORMAT,
-                        "%s: unknown algorithm '%.32s' in model file",
-                        io->name, algo);
-    hl_train_params_init(&s->params);
-    hl_train_params_set_algo(&s->params, algo, NULL);
-    snprintf(s->algo, sizeof s->algo, "%s", algo);
-    return HL_OK;
-}
-
-/* A value read from a file for spec s: one its struct can hold. The
- * range is not checked: a model trained under the wider ranges of an
- * older version stays readable. */
-int hl__param_value_fits(const hl_param_spec *s, hl_param_value v)
-{
-    switch (s->type) {
-    case HL_PARAM_INT: return v.i >= INT_MIN && v.i <= INT_MAX;
-    case HL_PARAM_SEED: return v.i >= 0;
-    case HL_PARAM_REAL: return isfinite(v.d);
-    case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE: return hl_param_check(s, v, NULL) == HL_OK;
-    }
-    return 0;
 }
 
 static hl_status read_meta(loader *ld, hl__rbuf *r)

@@ -7,7 +7,6 @@
  * stay the only definition of the parameters; every other section of a
  * version 1 file is read by the same code as version 2's.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -90,18 +89,19 @@ static hl_status read_v1_params(hl_model *m, hl__rbuf *r, const hl__io_ctx *io)
 hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io)
 {
     hl_model_summary *s = &m->summary;
-    char algo[V1_ALGO_BYTES + 1] = {0}, version[V1_VERSION_BYTES + 1] = {0};
+    char algo[V1_ALGO_BYTES];
+    _Static_assert(sizeof s->healer_version == V1_VERSION_BYTES,
+                   "the summary's version field is version 1's");
     hl__r_bytes(r, algo, V1_ALGO_BYTES);
-    hl__r_bytes(r, version, V1_VERSION_BYTES);
+    hl__r_bytes(r, s->healer_version, V1_VERSION_BYTES);
     s->created_unix = (int64_t)hl__r_u64(r);
     if (r->failed)
         return hl__io_corrupt(io, "metadata section too short");
-    algo[V1_ALGO_BYTES - 1] = '\0'; /* as version 1 read it */
-    version[V1_VERSION_BYTES - 1] = '\0';
+    algo[V1_ALGO_BYTES - 1] = '\0'; /* as version 1 read them */
+    s->healer_version[V1_VERSION_BYTES - 1] = '\0';
     hl_status rc = hl__model_set_learner(m, algo, io);
     if (rc != HL_OK || (rc = read_v1_params(m, r, io)) != HL_OK)
         return rc;
-    snprintf(s->healer_version, sizeof s->healer_version, "%s", version);
     s->rows_read = hl__r_u64(r);
     s->rows_skipped_no_label = hl__r_u64(r);
     s->duplicate_rows = hl__r_u64(r);

@@ -7,6 +7,7 @@
  * parameter has a second definition anywhere: the CLI, the web API, model
  * files and the summaries all go through here.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +102,21 @@ void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v)
     case HL_PARAM_SEED: memcpy(at, &u, sizeof u); break;
     case HL_PARAM_REAL: memcpy(at, &v.d, sizeof v.d); break;
     }
+}
+
+/* A value read from a file for spec s: one its struct can hold. The
+ * range is not checked: a model trained under the wider ranges of an
+ * older version stays readable. */
+int hl__param_value_fits(const hl_param_spec *s, hl_param_value v)
+{
+    switch (s->type) {
+    case HL_PARAM_INT: return v.i >= INT_MIN && v.i <= INT_MAX;
+    case HL_PARAM_SEED: return v.i >= 0;
+    case HL_PARAM_REAL: return isfinite(v.d);
+    case HL_PARAM_BOOL:
+    case HL_PARAM_CHOICE: return hl_param_check(s, v, NULL) == HL_OK;
+    }
+    return 0;
 }
 
 void *hl__train_params_at(hl_train_params *p, const hl_param_spec *s)
