@@ -54,30 +54,30 @@ typedef struct hl_param_value {
 } hl_param_value;
 
 typedef struct hl_param_spec {
-    const char *name;     /* API, JSON and model-file name: "learning_rate" */
-    const char *flag;     /* CLI flag without dashes: "lr"; for a BOOL the
-                             flag that sets the non-default value
-                             ("no-refit", "keep-duplicates") */
+    const char *name; /* API, JSON and model-file name: "learning_rate" */
+    const char *flag; /* CLI flag without dashes: "lr"; for a BOOL the
+                         flag that sets the non-default value
+                         ("no-refit", "keep-duplicates") */
     hl_param_type type;
-    hl_param_value def;   /* default */
-    hl_param_value min;   /* range, inclusive (INT, REAL, SEED) */
+    hl_param_value def; /* default */
+    hl_param_value min; /* range, inclusive (INT, REAL, SEED) */
     hl_param_value max;
-    unsigned flags;       /* HL_PARAM_* */
+    unsigned flags;             /* HL_PARAM_* */
     const char *const *choices; /* CHOICE: the names, NULL-terminated */
-    const char *help;     /* one line of English */
-    size_t offset;        /* of the value in its struct (see HL_PARAM_SHARED) */
+    const char *help;           /* one line of English */
+    size_t offset; /* of the value in its struct (see HL_PARAM_SHARED) */
 } hl_param_spec;
 
 /* ---- the tables ---- */
 
 /* A learner as the interfaces see it. */
 typedef struct hl_learner_info {
-    const char *name;             /* "gbdt": the algo of hl_train_params */
-    const char *summary;          /* one line of English */
-    const hl_param_spec *params;  /* its own parameters */
+    const char *name;            /* "gbdt": the algo of hl_train_params */
+    const char *summary;         /* one line of English */
+    const hl_param_spec *params; /* its own parameters */
     size_t n_params;
-    int iterative;                /* trained in rounds: early stopping on a
-                                     hold-out and a refit apply to it */
+    int iterative; /* trained in rounds: early stopping on a
+                      hold-out and a refit apply to it */
 } hl_learner_info;
 
 /* Number of learners; hl_learner_at(0) is the default one. */

@@ -83,7 +83,8 @@ hl_status hl_train_params_set(hl_train_params *p, const char *name,
 hl_status hl_train_params_set_number(hl_train_params *p, const char *name,
                                      double x, hl_error *err);
 
-/* The value of parameter s (from any table) in p. */
+/* The value of parameter s in p: s must be a shared option or one of p's
+ * learner's parameters (hl_train_params_spec finds them by name). */
 hl_param_value hl_train_params_value(const hl_train_params *p,
                                      const hl_param_spec *s);
 

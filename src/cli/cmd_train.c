@@ -47,7 +47,7 @@ static const struct option FIXED_OPTS[] = {
 /* Every parameter spec a flag can reach: the shared options first, then
  * each learner's, in registry order. */
 typedef struct flag_table {
-    struct option *opts;      /* fixed options, one per distinct flag, {0} */
+    struct option *opts; /* fixed options, one per distinct flag, {0} */
     const hl_param_spec **by_flag; /* first spec of each distinct flag */
     size_t n_flags;
 } flag_table;
@@ -136,10 +136,14 @@ static const char *metavar(const hl_param_spec *s)
 {
     switch (s->type) {
     case HL_PARAM_INT:
-    case HL_PARAM_SEED: return "N";
-    case HL_PARAM_REAL: return "X";
-    case HL_PARAM_CHOICE: return "MODE";
-    case HL_PARAM_BOOL: return "";
+    case HL_PARAM_SEED:
+        return "N";
+    case HL_PARAM_REAL:
+        return "X";
+    case HL_PARAM_CHOICE:
+        return "MODE";
+    case HL_PARAM_BOOL:
+        return "";
     }
     return "";
 }
@@ -162,9 +166,9 @@ static void print_usage(void)
     char algos[256] = "";
     size_t used = 0;
     for (size_t l = 0; l < hl_learner_count() && used < sizeof algos; l++) {
-        int n = snprintf(algos + used, sizeof algos - used, "%s%s%s",
-                         l ? ", " : "", hl_learner_at(l)->name,
-                         l ? "" : " (default)");
+        int n =
+            snprintf(algos + used, sizeof algos - used, "%s%s%s", l ? ", " : "",
+                     hl_learner_at(l)->name, l ? "" : " (default)");
         used += n > 0 ? (size_t)n : 0;
     }
     char text[300];
@@ -240,7 +244,8 @@ static int apply_flag(train_args *a, const pending_flag *pf)
         return cli_usage_error("train",
                                "--%s is a parameter of learner %s, not of "
                                "%s (--algo)",
-                               pf->spec->flag, owner_of(pf->spec), a->params.algo);
+                               pf->spec->flag, owner_of(pf->spec),
+                               a->params.algo);
     hl_param_value v = {!s->def.i, 0.0}; /* a bool flag sets the non-default */
     if (s->type != HL_PARAM_BOOL &&
         cli_parse_param("train", s, pf->value, &v) != 0)
@@ -272,12 +277,24 @@ static int apply_params(train_args *a)
 static int apply_fixed(train_args *a, int opt, const char *v)
 {
     switch (opt) {
-    case OPT_DATA: a->data = v; break;
-    case OPT_MODEL: a->model = v; break;
-    case OPT_ALGO: a->algo = v; break;
-    case OPT_LABEL: a->csv.label_column = v; break;
-    case OPT_ID: a->csv.id_column = v; break;
-    case OPT_JSON: a->json = 1; break;
+    case OPT_DATA:
+        a->data = v;
+        break;
+    case OPT_MODEL:
+        a->model = v;
+        break;
+    case OPT_ALGO:
+        a->algo = v;
+        break;
+    case OPT_LABEL:
+        a->csv.label_column = v;
+        break;
+    case OPT_ID:
+        a->csv.id_column = v;
+        break;
+    case OPT_JSON:
+        a->json = 1;
+        break;
     }
     return CLI_OK;
 }
@@ -310,7 +327,8 @@ static int parse_train_args(int argc, char **argv, const flag_table *t,
             apply_fixed(a, opt, optarg);
     }
     if (optind < argc)
-        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("train", "unexpected argument '%s'",
+                               argv[optind]);
     if (!a->data || !a->model)
         return cli_usage_error("train", "--data and --model are required");
     int rc = apply_params(a);
@@ -341,11 +359,10 @@ static int train_and_save(const train_args *a)
     const hl_model_summary *s = hl_model_summary_get(m);
     int rc;
     if (a->json) {
-        json_t *j = json_pack("{s:s, s:f, s:f, s:I, s:o}", "model", a->model,
-                              "parse_seconds", parse_seconds,
-                              "train_seconds", s->train_seconds, "rounds_done",
-                              (json_int_t)s->iterations_done, "summary",
-                              hs_json_summary(s));
+        json_t *j = json_pack(
+            "{s:s, s:f, s:f, s:I, s:o}", "model", a->model, "parse_seconds",
+            parse_seconds, "train_seconds", s->train_seconds, "rounds_done",
+            (json_int_t)s->iterations_done, "summary", hs_json_summary(s));
         rc = cli_emit_json(j);
     } else {
         cli_print_summary(stdout, s);

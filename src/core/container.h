@@ -25,8 +25,8 @@ void hl__summary_free(hl_model_summary *s);
 
 /* ---- model files (model_io.c, model_io_v1.c) ---- */
 
-/* (model.c) Sets m's learner (and summary algo, parameters at their defaults) from
- * the algo a file names; HL_ERR_FORMAT for a name no learner has. */
+/* (model.c) Sets m's learner (and summary algo, parameters at their defaults)
+ * from the algo a file names; HL_ERR_FORMAT for a name no learner has. */
 hl_status hl__model_set_learner(hl_model *m, const char *algo,
                                 const hl__io_ctx *io);
 

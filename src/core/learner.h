@@ -42,7 +42,7 @@ typedef struct hl__fitted {
     void *state;      /* the learner's own; freed by its `free` op */
     size_t n_outputs; /* raw values per row */
     hl__link link;
-    size_t n_trees;   /* for the summary; 0 for a learner without trees */
+    size_t n_trees; /* for the summary; 0 for a learner without trees */
 } hl__fitted;
 
 /* What a learner knows of the model it belongs to while reading a file
@@ -72,21 +72,21 @@ int hl__progress_report(const hl__progress *p, int iteration, int planned,
 /* ---- fitting ---- */
 
 typedef struct hl__fit_job {
-    const float *x;             /* dataset matrix, row stride n_features */
+    const float *x; /* dataset matrix, row stride n_features */
     size_t n_features;
-    const int32_t *y;           /* class of every dataset row */
+    const int32_t *y; /* class of every dataset row */
     size_t n_classes;
     const double *class_weight; /* n_classes */
     const size_t *train_rows;   /* dataset rows to fit on */
     size_t n_train;
-    const size_t *valid_rows;   /* early-stopping hold-out, may be empty */
+    const size_t *valid_rows; /* early-stopping hold-out, may be empty */
     size_t n_valid;
-    const void *params;         /* the learner's own parameter struct */
+    const void *params; /* the learner's own parameter struct */
     uint64_t seed;
-    int threads;                /* resolved by the learner: 0 = all cores */
-    int early_stopping_rounds;  /* iterative learners: 0 = off */
-    size_t max_iterations;      /* iterative learners: 0 = the parameters'
-                                   own cap, else exactly this cap (refit) */
+    int threads;               /* resolved by the learner: 0 = all cores */
+    int early_stopping_rounds; /* iterative learners: 0 = off */
+    size_t max_iterations;     /* iterative learners: 0 = the parameters'
+                                  own cap, else exactly this cap (refit) */
     hl__progress progress;
 } hl__fit_job;
 
@@ -95,8 +95,8 @@ typedef struct hl__fit_result {
     size_t iterations_done; /* kept in the model */
     size_t best_iteration;  /* 1-based best hold-out iteration, 0 = n/a */
     size_t curve_len;
-    double *train_loss;     /* curve_len each, malloc'ed: the caller owns */
-    double *valid_loss;     /* them (NAN without a hold-out) */
+    double *train_loss; /* curve_len each, malloc'ed: the caller owns */
+    double *valid_loss; /* them (NAN without a hold-out) */
 } hl__fit_result;
 
 #define HL__LEARNER_VERSION 1u
@@ -148,21 +148,31 @@ typedef struct hl__learner {
 
 /* Entries of a parameter table (see hl_param_spec): T is the struct the
  * value lives in, F its field. */
-#define HL__P_INT(name, flag, T, F, def, lo, hi, fl, help)                    \
-    {name, flag, HL_PARAM_INT, {.i = (def)}, {.i = (lo)}, {.i = (hi)}, fl,     \
-     NULL, help, offsetof(T, F)}
-#define HL__P_REAL(name, flag, T, F, def, lo, hi, fl, help)                   \
-    {name, flag, HL_PARAM_REAL, {.d = (def)}, {.d = (lo)}, {.d = (hi)}, fl,    \
-     NULL, help, offsetof(T, F)}
-#define HL__P_BOOL(name, flag, T, F, def, fl, help)                           \
-    {name, flag, HL_PARAM_BOOL, {.i = (def)}, {.i = 0}, {.i = 1}, fl, NULL,    \
-     help, offsetof(T, F)}
-#define HL__P_CHOICE(name, flag, T, F, def, choices, fl, help)                \
-    {name, flag, HL_PARAM_CHOICE, {.i = (def)}, {.i = 0}, {.i = 0}, fl,        \
-     choices, help, offsetof(T, F)}
-#define HL__P_SEED(name, flag, T, F, def, fl, help)                           \
-    {name, flag, HL_PARAM_SEED, {.i = (def)}, {.i = 0}, {.i = INT64_MAX}, fl,  \
-     NULL, help, offsetof(T, F)}
+#define HL__P_INT(name, flag, T, F, def, lo, hi, fl, help)                     \
+    {                                                                          \
+        name, flag, HL_PARAM_INT, {.i = (def)}, {.i = (lo)}, {.i = (hi)}, fl,  \
+            NULL, help, offsetof(T, F)                                         \
+    }
+#define HL__P_REAL(name, flag, T, F, def, lo, hi, fl, help)                    \
+    {                                                                          \
+        name, flag, HL_PARAM_REAL, {.d = (def)}, {.d = (lo)}, {.d = (hi)}, fl, \
+            NULL, help, offsetof(T, F)                                         \
+    }
+#define HL__P_BOOL(name, flag, T, F, def, fl, help)                            \
+    {                                                                          \
+        name, flag, HL_PARAM_BOOL, {.i = (def)}, {.i = 0}, {.i = 1}, fl, NULL, \
+            help, offsetof(T, F)                                               \
+    }
+#define HL__P_CHOICE(name, flag, T, F, def, choices, fl, help)                 \
+    {                                                                          \
+        name, flag, HL_PARAM_CHOICE, {.i = (def)}, {.i = 0}, {.i = 0}, fl,     \
+            choices, help, offsetof(T, F)                                      \
+    }
+#define HL__P_SEED(name, flag, T, F, def, fl, help)                            \
+    {                                                                          \
+        name, flag, HL_PARAM_SEED, {.i = (def)}, {.i = 0}, {.i = INT64_MAX},   \
+            fl, NULL, help, offsetof(T, F)                                     \
+    }
 
 /* The value of spec s stored at `at` (its struct + s->offset), and back.
  * Storing does not check the range (hl_param_check does). */
@@ -175,12 +185,14 @@ void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v);
  * readable. */
 int hl__param_value_fits(const hl_param_spec *s, hl_param_value v);
 
-/* Where parameter s (shared or of p's learner) lives in p. */
-void *hl__train_params_at(hl_train_params *p, const hl_param_spec *s);
+/* Stores v for parameter s (shared or of p's learner) without checking
+ * its range: for defaults and values read from model files. */
+void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
+                            hl_param_value v);
 
 /* ---- the registry (learners/registry.c) ---- */
 
-size_t hl__learner_count(void);
+/* The i-th learner, NULL past the last; 0 is the default. */
 const hl__learner *hl__learner_at(size_t i);
 /* NULL when no learner has that name. */
 const hl__learner *hl__learner_find(const char *name);

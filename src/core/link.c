@@ -39,8 +39,14 @@ void hl__link_apply(hl__link link, const double *raw, size_t n_classes,
                     double *proba)
 {
     switch (link) {
-    case HL__LINK_LOGISTIC: logistic(raw, proba); return;
-    case HL__LINK_SOFTMAX: softmax(raw, n_classes, proba); return;
-    case HL__LINK_PROBA: memcpy(proba, raw, n_classes * sizeof *proba); return;
+    case HL__LINK_LOGISTIC:
+        logistic(raw, proba);
+        return;
+    case HL__LINK_SOFTMAX:
+        softmax(raw, n_classes, proba);
+        return;
+    case HL__LINK_PROBA:
+        memcpy(proba, raw, n_classes * sizeof *proba);
+        return;
     }
 }

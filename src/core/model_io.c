@@ -282,7 +282,7 @@ static hl_status read_param(loader *ld, hl__rbuf *r)
         else
             ok = (uint32_t)s->type == type && hl__param_value_fits(s, v);
         if (ok)
-            hl__param_store(s, hl__train_params_at(p, s), v);
+            hl__train_params_store(p, s, v);
     }
     free(name);
     free(choice);

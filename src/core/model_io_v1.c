@@ -14,7 +14,7 @@
 
 /* How version 1 stored a value. */
 typedef enum v1_kind {
-    V1_I32,         /* u32 of an int */
+    V1_I32, /* u32 of an int */
     V1_F64,
     V1_U64,
     V1_CLASS_WEIGHT /* u32: 0 none, 1 balanced */
@@ -54,13 +54,20 @@ static hl_param_value read_v1_value(hl__rbuf *r, const hl_param_spec *s,
     static const char *const V1_CLASS_WEIGHTS[] = {"none", "balanced"};
     hl_param_value v = {0, 0.0};
     switch (kind) {
-    case V1_I32: v.i = (int32_t)hl__r_u32(r); break;
-    case V1_F64: v.d = hl__r_f64(r); break;
-    case V1_U64: v.i = (int64_t)hl__r_u64(r); break;
+    case V1_I32:
+        v.i = (int32_t)hl__r_u32(r);
+        break;
+    case V1_F64:
+        v.d = hl__r_f64(r);
+        break;
+    case V1_U64:
+        v.i = (int64_t)hl__r_u64(r);
+        break;
     case V1_CLASS_WEIGHT: {
         uint32_t cw = hl__r_u32(r);
         /* An unknown value maps to an impossible choice: refused below. */
-        if (cw > 1 || hl_param_parse(s, V1_CLASS_WEIGHTS[cw], &v, NULL) != HL_OK)
+        if (cw > 1 ||
+            hl_param_parse(s, V1_CLASS_WEIGHTS[cw], &v, NULL) != HL_OK)
             v.i = -1;
         break;
     }
@@ -81,7 +88,7 @@ static hl_status read_v1_params(hl_model *m, hl__rbuf *r, const hl__io_ctx *io)
         hl_param_value v = read_v1_value(r, s, V1_PARAMS[k].kind);
         if (r->failed || !hl__param_value_fits(s, v))
             return hl__io_corrupt(io, "parameters");
-        hl__param_store(s, hl__train_params_at(p, s), v);
+        hl__train_params_store(p, s, v);
     }
     return HL_OK;
 }

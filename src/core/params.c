@@ -21,10 +21,14 @@ const char *hl_param_type_name(hl_param_type t)
 {
     switch (t) {
     case HL_PARAM_INT:
-    case HL_PARAM_SEED: return "int";
-    case HL_PARAM_REAL: return "float";
-    case HL_PARAM_BOOL: return "bool";
-    case HL_PARAM_CHOICE: return "choice";
+    case HL_PARAM_SEED:
+        return "int";
+    case HL_PARAM_REAL:
+        return "float";
+    case HL_PARAM_BOOL:
+        return "bool";
+    case HL_PARAM_CHOICE:
+        return "choice";
     }
     return "?";
 }
@@ -65,11 +69,16 @@ static void range_text(const hl_param_spec *s, char *buf, size_t cap,
     case HL_PARAM_REAL:
         append(buf, cap, used, "[%g, %g]", s->min.d, s->max.d);
         return;
-    case HL_PARAM_BOOL: append(buf, cap, used, "true or false"); return;
+    case HL_PARAM_BOOL:
+        append(buf, cap, used, "true or false");
+        return;
     case HL_PARAM_CHOICE: {
         size_t n = n_choices(s);
         for (size_t k = 0; k < n; k++)
-            append(buf, cap, used, "%s%s", k == 0 ? "" : k + 1 < n ? ", " : " or ",
+            append(buf, cap, used, "%s%s",
+                   k == 0      ? ""
+                   : k + 1 < n ? ", "
+                               : " or ",
                    s->choices[k]);
         return;
     }
@@ -92,12 +101,14 @@ int hl_param_format(const hl_param_spec *s, hl_param_value v, char *buf,
 {
     switch (s->type) {
     case HL_PARAM_INT:
-    case HL_PARAM_SEED: return snprintf(buf, cap, "%" PRId64, v.i);
-    case HL_PARAM_BOOL: return snprintf(buf, cap, "%s", v.i ? "true" : "false");
+    case HL_PARAM_SEED:
+        return snprintf(buf, cap, "%" PRId64, v.i);
+    case HL_PARAM_BOOL:
+        return snprintf(buf, cap, "%s", v.i ? "true" : "false");
     case HL_PARAM_CHOICE:
         return snprintf(buf, cap, "%s",
                         v.i >= 0 && (size_t)v.i < n_choices(s) ? s->choices[v.i]
-                                                                : "?");
+                                                               : "?");
     case HL_PARAM_REAL: {
         hl__locale_scope sc = hl__c_locale_enter();
         int n = snprintf(buf, cap, "%g", v.d);
@@ -118,15 +129,16 @@ static int in_range(const hl_param_spec *s, hl_param_value v)
     case HL_PARAM_REAL:
         return isfinite(v.d) &&
                ((v.d >= s->min.d && v.d <= s->max.d) || (zero_ok && v.d == 0));
-    case HL_PARAM_BOOL: return v.i == 0 || v.i == 1;
-    case HL_PARAM_CHOICE: return v.i >= 0 && (size_t)v.i < n_choices(s);
+    case HL_PARAM_BOOL:
+        return v.i == 0 || v.i == 1;
+    case HL_PARAM_CHOICE:
+        return v.i >= 0 && (size_t)v.i < n_choices(s);
     }
     return 0;
 }
 
 /* "invalid parameter NAME: must be [in ]RANGE[, got 'TEXT']" */
-static hl_status refuse(const hl_param_spec *s, const char *text,
-                        hl_error *err)
+static hl_status refuse(const hl_param_spec *s, const char *text, hl_error *err)
 {
     char range[160];
     hl_param_range(s, range, sizeof range);
@@ -201,11 +213,21 @@ hl_status hl_param_parse(const hl_param_spec *s, const char *text,
     hl_param_value v = {0, 0.0};
     int ok = 0;
     switch (s->type) {
-    case HL_PARAM_INT: ok = parse_int(text, &v.i); break;
-    case HL_PARAM_SEED: ok = parse_seed(text, &v.i); break;
-    case HL_PARAM_REAL: ok = parse_real(text, &v.d); break;
-    case HL_PARAM_BOOL: ok = parse_name(BOOLS, 2, text, &v.i); break;
-    case HL_PARAM_CHOICE: ok = parse_name(s->choices, n_choices(s), text, &v.i); break;
+    case HL_PARAM_INT:
+        ok = parse_int(text, &v.i);
+        break;
+    case HL_PARAM_SEED:
+        ok = parse_seed(text, &v.i);
+        break;
+    case HL_PARAM_REAL:
+        ok = parse_real(text, &v.d);
+        break;
+    case HL_PARAM_BOOL:
+        ok = parse_name(BOOLS, 2, text, &v.i);
+        break;
+    case HL_PARAM_CHOICE:
+        ok = parse_name(s->choices, n_choices(s), text, &v.i);
+        break;
     }
     if (!ok || !in_range(s, v))
         return refuse(s, text, err);

@@ -22,8 +22,8 @@ int hl__progress_report(const hl__progress *p, int iteration, int planned,
         return 1;
     if (!p->ctl->progress)
         return 0;
-    hl_train_progress pr = {p->stage,   p->fold,    p->folds,
-                            iteration,  planned,    train_loss,
-                            valid_loss, hl_clock_monotonic() - p->started};
+    hl_train_progress pr = {
+        p->stage, p->fold,    p->folds,   iteration,
+        planned,  train_loss, valid_loss, hl_clock_monotonic() - p->started};
     return p->ctl->progress(&pr, p->ctl->user) != 0;
 }

@@ -9,6 +9,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +87,9 @@ hl_param_value hl__param_load(const hl_param_spec *s, const void *at)
         memcpy(&u, at, sizeof u);
         v.i = (int64_t)u;
         break;
-    case HL_PARAM_REAL: memcpy(&v.d, at, sizeof v.d); break;
+    case HL_PARAM_REAL:
+        memcpy(&v.d, at, sizeof v.d);
+        break;
     }
     return v;
 }
@@ -98,9 +101,15 @@ void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v)
     switch (s->type) {
     case HL_PARAM_INT:
     case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE: memcpy(at, &i, sizeof i); break;
-    case HL_PARAM_SEED: memcpy(at, &u, sizeof u); break;
-    case HL_PARAM_REAL: memcpy(at, &v.d, sizeof v.d); break;
+    case HL_PARAM_CHOICE:
+        memcpy(at, &i, sizeof i);
+        break;
+    case HL_PARAM_SEED:
+        memcpy(at, &u, sizeof u);
+        break;
+    case HL_PARAM_REAL:
+        memcpy(at, &v.d, sizeof v.d);
+        break;
     }
 }
 
@@ -110,26 +119,38 @@ void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v)
 int hl__param_value_fits(const hl_param_spec *s, hl_param_value v)
 {
     switch (s->type) {
-    case HL_PARAM_INT: return v.i >= INT_MIN && v.i <= INT_MAX;
-    case HL_PARAM_SEED: return v.i >= 0;
-    case HL_PARAM_REAL: return isfinite(v.d);
+    case HL_PARAM_INT:
+        return v.i >= INT_MIN && v.i <= INT_MAX;
+    case HL_PARAM_SEED:
+        return v.i >= 0;
+    case HL_PARAM_REAL:
+        return isfinite(v.d);
     case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE: return hl_param_check(s, v, NULL) == HL_OK;
+    case HL_PARAM_CHOICE:
+        return hl_param_check(s, v, NULL) == HL_OK;
     }
     return 0;
 }
 
-void *hl__train_params_at(hl_train_params *p, const hl_param_spec *s)
+/* Where s's value is in hl_train_params: a shared option is a field, a
+ * learner's parameter is at its offset in the block. */
+static size_t offset_in_params(const hl_param_spec *s)
 {
-    unsigned char *base =
-        s->flags & HL_PARAM_SHARED ? (unsigned char *)p : p->learner;
-    return base + s->offset;
+    return (s->flags & HL_PARAM_SHARED ? 0
+                                       : offsetof(hl_train_params, learner)) +
+           s->offset;
 }
 
 hl_param_value hl_train_params_value(const hl_train_params *p,
                                      const hl_param_spec *s)
 {
-    return hl__param_load(s, hl__train_params_at((hl_train_params *)p, s));
+    return hl__param_load(s, (const unsigned char *)p + offset_in_params(s));
+}
+
+void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
+                            hl_param_value v)
+{
+    hl__param_store(s, (unsigned char *)p + offset_in_params(s), v);
 }
 
 /* ---- the learner and the parameters by name ---- */
@@ -142,11 +163,10 @@ static const hl__learner *learner_of(const hl_train_params *p)
     return hl__learner_find(p->algo);
 }
 
-static void store_defaults(hl_train_params *p, const hl_param_spec *t,
-                           size_t n)
+static void store_defaults(hl_train_params *p, const hl_param_spec *t, size_t n)
 {
     for (size_t k = 0; k < n; k++)
-        hl__param_store(&t[k], hl__train_params_at(p, &t[k]), t[k].def);
+        hl__train_params_store(p, &t[k], t[k].def);
 }
 
 /* The block holds nothing but what the learner's table describes, so the
@@ -222,7 +242,7 @@ hl_status hl_train_params_set(hl_train_params *p, const char *name,
         return unknown_param(name, err);
     hl_status rc = hl_param_check(s, v, err);
     if (rc == HL_OK)
-        hl__param_store(s, hl__train_params_at(p, s), v);
+        hl__train_params_store(p, s, v);
     return rc;
 }
 
@@ -236,9 +256,12 @@ hl_status hl_train_params_set_number(hl_train_params *p, const char *name,
     if (s->type == HL_PARAM_BOOL)
         v.i = x != 0.0;
     else if (s->type != HL_PARAM_REAL) {
-        /* Not a whole number in int64 range: let the range check refuse it. */
+        /* Beyond +-2^63 the conversion would be undefined. */
         if (!(x == floor(x) && fabs(x) < 9.2e18))
-            x = (double)s->min.i - 1.0;
+            return hl__fail_field(err, HL_ERR_INVALID, s->name,
+                                  "invalid parameter %s: %g is not a whole "
+                                  "number",
+                                  s->name, x);
         v.i = (int64_t)x;
     }
     return hl_train_params_set(p, name, v, err);
@@ -248,7 +271,8 @@ static hl_status check_table(const hl_train_params *p, const hl_param_spec *t,
                              size_t n, hl_error *err)
 {
     for (size_t k = 0; k < n; k++) {
-        hl_status rc = hl_param_check(&t[k], hl_train_params_value(p, &t[k]), err);
+        hl_status rc =
+            hl_param_check(&t[k], hl_train_params_value(p, &t[k]), err);
         if (rc != HL_OK)
             return rc;
     }
@@ -259,8 +283,8 @@ hl_status hl_train_params_validate(const hl_train_params *p, hl_error *err)
 {
     const hl__learner *l = learner_of(p);
     if (!l)
-        return unknown_algo(memchr(p->algo, '\0', sizeof p->algo) ? p->algo : "",
-                            err);
+        return unknown_algo(
+            memchr(p->algo, '\0', sizeof p->algo) ? p->algo : "", err);
     hl_status rc = check_table(p, l->info.params, l->info.n_params, err);
     if (rc == HL_OK)
         rc = check_table(p, SHARED_PARAMS, N_SHARED, err);

@@ -18,8 +18,6 @@ static const hl__learner *const LEARNERS[] = {
 
 #define N_LEARNERS (sizeof LEARNERS / sizeof LEARNERS[0])
 
-size_t hl__learner_count(void) { return N_LEARNERS; }
-
 const hl__learner *hl__learner_at(size_t i)
 {
     return i < N_LEARNERS ? LEARNERS[i] : NULL;
@@ -46,7 +44,10 @@ void hl__learner_names(char *buf, size_t cap)
 
 /* ---- the public view (healer/params.h) ---- */
 
-size_t hl_learner_count(void) { return N_LEARNERS; }
+size_t hl_learner_count(void)
+{
+    return N_LEARNERS;
+}
 
 const hl_learner_info *hl_learner_at(size_t i)
 {

@@ -57,9 +57,9 @@ static hs_status set_param(hl_train_params *out, const char *key,
                        : HL_OK;
     if (rc == HL_OK)
         rc = hl_train_params_set(out, s->name, v, &herr);
-    return rc == HL_OK ? HS_OK
-                       : hs_fail_field(err, HS_ERR_INVALID, field, "%s",
-                                       herr.message);
+    return rc == HL_OK
+               ? HS_OK
+               : hs_fail_field(err, HS_ERR_INVALID, field, "%s", herr.message);
 }
 
 hs_status hs_train_params_from_json(const json_t *params, const char *algo,
@@ -75,7 +75,8 @@ hs_status hs_train_params_from_json(const json_t *params, const char *algo,
                              "'params' must be an object");
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)params, key, v) {
+    json_object_foreach((json_t *)params, key, v)
+    {
         hs_status st = set_param(out, key, v, err);
         if (st != HS_OK)
             return st;

@@ -1,9 +1,9 @@
 /* gbdt_io.c - the GBDT's own sections of a model file.
  *
- *   BINS  (tag 4)  u32 n_features, per feature: u32 n_bins, f32 cuts[n_bins - 1]
- *   TREES (tag 5)  u32 n_outputs, f64 base_score[n_outputs], u32 n_trees,
- *                  per tree: u32 n_nodes, per node (u32 feature, f32 value,
- *                  u32 left, f32 gain, f32 cover), u8 split_bin[n_nodes]
+ *   BINS  (tag 4)  u32 n_features, per feature: u32 n_bins, f32 cuts[n_bins -
+ * 1] TREES (tag 5)  u32 n_outputs, f64 base_score[n_outputs], u32 n_trees, per
+ * tree: u32 n_nodes, per node (u32 feature, f32 value, u32 left, f32 gain, f32
+ * cover), u8 split_bin[n_nodes]
  *
  * The tags and layouts are those of format version 1, when the GBDT was the
  * whole engine, so version 1 files load through the same code. Reading
