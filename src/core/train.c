@@ -297,6 +297,7 @@ static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
     hl_status rc = fit_once(r, &plan, &full, &refit_res, err);
     if (rc != HL_OK)
         return rc;
+    res->fitted = refit_res.fitted; /* a view: *m owns it */
     res->iterations_done = refit_res.iterations_done;
     free(refit_res.train_loss);
     free(refit_res.valid_loss);
@@ -325,8 +326,8 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     }
     rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
                        fit_rows, &n_fit, valid, &n_valid, err);
-    fit_plan plan = {fit_rows, n_fit, valid,  n_valid, r->p->early_stopping_rounds,
-                     0,        stage, fold,   folds};
+    fit_plan plan = {fit_rows, n_fit, valid, n_valid,
+                     r->p->early_stopping_rounds, 0, stage, fold, folds};
     if (rc != HL_OK || (rc = fit_once(r, &plan, &m, res, err)) != HL_OK)
         goto done;
     if (valid_metrics && n_valid > 0 &&
