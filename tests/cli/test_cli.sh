@@ -614,6 +614,22 @@ t_inspect_text() {
     expect_empty err
 }
 
+t_inspect_v1_file() {
+    # A model file of format version 1 (before the learner interface).
+    run healer inspect "$ROOT/tests/fixtures/model_v1/v1_multiclass.model"
+    expect_rc 0 "inspect a version 1 file"
+    expect_in out "model: gbdt"
+    expect_in out "rounds 25"
+    expect_in out "max_depth 4"
+    expect_in out "cross-validation (2-fold"
+    run healer inspect --json "$ROOT/tests/fixtures/model_v1/v1_multiclass.model"
+    expect_rc 0 "inspect --json a version 1 file"
+    json_check out 'd["params"]["rounds"] == 25 and d["params"]["seed"] == 11 and d["params"]["class_weight"] == "balanced"'
+    run healer predict --model "$ROOT/tests/fixtures/model_v1/v1_multiclass.model" \
+        --data "$ROOT/tests/fixtures/model_v1/v1_multiclass.csv" --out p.csv
+    expect_rc 0 "predict with a version 1 file"
+}
+
 t_inspect_json() {
     run healer inspect --json "$FIX/model.model"
     expect_rc 0 "inspect --json"
@@ -937,7 +953,7 @@ train_model_unwritable
 predict_garbage_model predict_truncated_model predict_corrupted_model
 predict_missing_model_file predict_missing_feature
 simulate_deterministic simulate_shape simulate_string_labels simulate_shift_out
-train_text_summary inspect_text inspect_json train_json train_cv
+train_text_summary inspect_text inspect_v1_file inspect_json train_json train_cv
 predict_output_format predict_row_numbers_without_id predict_metrics_labelled
 predict_unlabelled_metrics_null predict_columns_by_name predict_unknown_labels
 predict_quoted_ids predict_string_labels

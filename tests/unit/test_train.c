@@ -181,6 +181,36 @@ static void deterministic_across_threads(void **state)
     hl_dataset_free(ds);
 }
 
+/* The container cuts rows into chunks for threads; a row's probabilities
+ * must not depend on the rows predicted with it. */
+static void predictions_do_not_depend_on_chunks(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(1500, 8, 3, 17, 0);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    set(&p, "rounds", 15);
+    hl_model *m = train(ds, &p);
+    const size_t K = 3, nf = ds->n_features, n = ds->n_rows;
+    double *all = predict_all(m, ds, 2);
+    double *part = malloc(n * K * sizeof *part);
+    hl_error err;
+    const size_t steps[] = {1, 7, 300, 1000};
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        for (size_t at = 0; at < n; at += steps[s]) {
+            size_t len = n - at < steps[s] ? n - at : steps[s];
+            assert_int_equal(hl_model_predict_matrix(m, ds->x + at * nf, len, 2,
+                                                     part + at * K, &err),
+                             HL_OK);
+        }
+        assert_memory_equal(all, part, n * K * sizeof *all);
+    }
+    free(part);
+    free(all);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 static void probabilities_are_distributions(void **state)
 {
     (void)state;
@@ -581,6 +611,7 @@ int main(void)
         cmocka_unit_test(learns_simulated_faults),
         cmocka_unit_test(binary_and_string_labels),
         cmocka_unit_test(deterministic_across_threads),
+        cmocka_unit_test(predictions_do_not_depend_on_chunks),
         cmocka_unit_test(probabilities_are_distributions),
         cmocka_unit_test(parameters_are_validated),
         cmocka_unit_test(parameter_tables_are_consistent),

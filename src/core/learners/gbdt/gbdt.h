@@ -4,6 +4,7 @@
  * its parameters, its fitted state (bins and trees), and what its files
  * share - binning, tree growing, boosting, raw prediction and its model
  * file sections. Nothing outside this folder includes it but tests.
+ *
  * Trees are flat arrays; the two children of a node are adjacent (right =
  * left + 1) so a prediction step is one compare and one add, and a node is
  * 12 bytes so that a few thousand trees stay in cache while predicting.
@@ -14,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "healer/model.h"
 #include "learner.h"
 #include "pool.h"
 
