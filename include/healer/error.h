@@ -2,8 +2,10 @@
  *
  * The library never prints and never exits: a failing call returns a status
  * code and, when the caller passed a non-NULL hl_error, fills it with a
- * message plus the location it concerns (file, line, column name) so that a
- * CLI can print it and the web service can return it as structured JSON.
+ * message plus the location it concerns (file, line, column name) and, for
+ * an error about one input such as a training parameter, that input's name
+ * in `field`, so that a CLI can print it and the web service can return it
+ * as structured JSON without ever searching the message text.
  */
 #ifndef HEALER_ERROR_H
 #define HEALER_ERROR_H
@@ -35,6 +37,8 @@ typedef struct hl_error {
     size_t line;       /* 1-based physical line number, 0 when not applicable */
     char column[128];  /* column header name, "" when not applicable */
     size_t column_index; /* 1-based column index, 0 when not applicable */
+    char field[64];    /* the parameter or input it is about ("learning_rate",
+                          "algo"), "" when not applicable */
     char message[768]; /* full human-readable message, location included */
 } hl_error;
 

@@ -11,6 +11,7 @@
 #include "healer/error.h"
 #include "healer/metrics.h"
 #include "healer/model.h"
+#include "healer/params.h"
 #include "healer/projection.h"
 #include "healer/simulate.h"
 #include "healer/train.h"

@@ -1,8 +1,9 @@
 /* healer/model.h - a trained model: prediction, summary, model files.
  *
  * An hl_model holds everything needed to predict: feature names, label
- * table, bin boundaries, trees, parameters and the training summary. It is
- * immutable after training or loading and safe to share between threads.
+ * table, the fitted learner (for gbdt: bin boundaries and trees),
+ * parameters and the training summary. It is immutable after training or
+ * loading and safe to share between threads.
  *
  * Model files are little-endian binary with a magic, a format version, typed
  * sections and a CRC-32 over the whole content; loading validates all of them
@@ -27,13 +28,14 @@ extern "C" {
 
 typedef struct hl_model hl_model;
 
-#define HL_MODEL_FORMAT_VERSION 1u
+/* Files of versions 1 and 2 load; version 2 is written. */
+#define HL_MODEL_FORMAT_VERSION 2u
 
 typedef struct hl_model_summary {
-    char algo[16];
+    char algo[16];                 /* the learner, as params.algo */
     char healer_version[32];
     int64_t created_unix;          /* seconds since the epoch */
-    hl_train_params params;
+    hl_train_params params;        /* every parameter it was trained with */
 
     size_t n_features;
     size_t n_classes;
@@ -49,13 +51,14 @@ typedef struct hl_model_summary {
     size_t rows_validation;        /* hold-out rows for early stopping */
     uint64_t *class_counts;        /* n_classes: labelled rows per class */
 
-    /* Training. */
-    size_t rounds_done;            /* rounds kept in the model */
-    size_t best_round;             /* 1-based best validation round (0 = n/a) */
-    size_t n_trees;
+    /* Training. An iteration is a boosting round for gbdt; a learner
+     * that does not train in rounds has 1 and no best iteration. */
+    size_t iterations_done;        /* iterations kept in the model */
+    size_t best_iteration;         /* 1-based best hold-out iteration (0 = n/a) */
+    size_t n_trees;                /* trees in the model, 0 for a learner without */
     double train_seconds;
     size_t curve_len;
-    double *curve_train_loss;      /* curve_len */
+    double *curve_train_loss;      /* curve_len, one point per iteration */
     double *curve_valid_loss;      /* curve_len, NAN without hold-out */
 
     /* Quality estimates. */

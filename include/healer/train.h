@@ -1,16 +1,19 @@
 /* healer/train.h - training parameters, progress reporting and training.
  *
- * hl_train() turns a labelled dataset into an hl_model. Only the histogram
- * gradient-boosted tree learner ("gbdt") exists today; the parameter struct
- * carries the algorithm name so that later learners slot in beside it.
+ * hl_train() turns a labelled dataset into an hl_model with the learner
+ * named in the parameters (see healer/params.h for the learners and their
+ * parameter tables). The parameters are the training options every learner
+ * shares, as plain fields, plus the chosen learner's own parameters in an
+ * opaque block read and written by name.
  *
  * Threads: training uses `threads` worker threads (0 = all cores) and is
- * deterministic for a given seed and thread count. The progress callback is
- * called from the calling thread once per boosting round.
+ * deterministic for a given seed whatever the thread count. The progress
+ * callback is called from the calling thread once per round (iteration).
  */
 #ifndef HEALER_TRAIN_H
 #define HEALER_TRAIN_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,44 +21,84 @@
 #include "healer/dataset.h"
 #include "healer/error.h"
 #include "healer/metrics.h"
+#include "healer/params.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Values of the shared class_weight choice (its index in the choices). */
 typedef enum hl_class_weight {
-    HL_CLASS_WEIGHT_NONE = 0,
-    HL_CLASS_WEIGHT_BALANCED = 1 /* w_c = n / (n_classes * n_c): faults are rare */
+    HL_CLASS_WEIGHT_BALANCED = 0, /* w_c = n / (n_classes * n_c): faults are rare */
+    HL_CLASS_WEIGHT_NONE = 1
 } hl_class_weight;
 
+/* Room for any learner's own parameter struct. */
+#define HL_LEARNER_PARAMS_BYTES 256
+
+/* A plain value: copy it by assignment. The shared options' ranges and
+ * defaults are in hl_shared_params(); the learner block is the learner's
+ * own struct, reached by name through hl_train_params_get / _set. */
 typedef struct hl_train_params {
-    char algo[16];              /* "gbdt" */
-    int rounds;                 /* boosting rounds (max when early stopping), default 1000 */
-    double learning_rate;       /* default 0.05 */
-    int max_depth;              /* default 6; 0 = unlimited (then max_leaves must be set) */
-    int max_leaves;             /* default 0 = unlimited (bounded by max_depth) */
-    double min_child_weight;    /* minimum hessian sum in a leaf, default 1 */
-    double lambda_l2;           /* L2 regularisation of leaf values, default 1 */
-    double min_split_gain;      /* default 0 */
-    double subsample;           /* row fraction per round, (0, 1], default 0.8 */
-    double colsample;           /* feature fraction per tree, (0, 1], default 0.5 */
-    int max_bins;               /* quantile bins per feature, 2..255, default 255 */
-    double validation_fraction; /* stratified hold-out for early stopping, default 0.1 */
-    int early_stopping_rounds;  /* default 50; 0 = off (all rounds, no hold-out) */
-    hl_class_weight class_weight; /* default balanced */
-    int collapse_duplicates;    /* train on one copy of exact duplicate rows, default 1 */
-    int refit;                  /* after early stopping, refit on all rows
-                                   (hold-out included) for the chosen number
-                                   of rounds, default 1 */
-    unsigned cv_folds;          /* > 1: also run stratified k-fold CV, default 0 */
-    uint64_t seed;              /* default 42 */
+    char algo[16];              /* learner name, see hl_learner_find() */
+    /* The training options every learner shares. */
+    int cv_folds;               /* 0 = off, else k-fold cross-validation */
+    int early_stopping_rounds;  /* iterative learners; 0 = off */
+    double validation_fraction; /* the early-stopping hold-out */
+    int refit;                  /* refit on all rows after early stopping */
+    int class_weight;           /* hl_class_weight */
+    int collapse_duplicates;    /* one copy of exact duplicate rows */
+    uint64_t seed;
     int threads;                /* 0 = all cores */
+    /* The learner's own parameters (owned by its parameter table). */
+    alignas(max_align_t) unsigned char learner[HL_LEARNER_PARAMS_BYTES];
 } hl_train_params;
 
+/* The default learner (the first of hl_learner_at) with every default. */
 void hl_train_params_init(hl_train_params *p);
 
-/* Checks every field; HL_ERR_INVALID names the first bad one. */
+/* Switches to learner `algo`, resetting its block to that learner's
+ * defaults (the shared options are kept). HL_ERR_INVALID with
+ * err->field "algo" for an unknown name; p is unchanged then. */
+hl_status hl_train_params_set_algo(hl_train_params *p, const char *algo,
+                                   hl_error *err);
+
+/* The spec of parameter `name` among the shared options and p's
+ * learner's parameters, or NULL. */
+const hl_param_spec *hl_train_params_spec(const hl_train_params *p,
+                                          const char *name);
+
+/* Reads / writes one parameter by name (shared or of p's learner). Set
+ * checks the range first (hl_param_check) and changes nothing on error.
+ * HL_ERR_INVALID with err->field = name for an unknown name or a bad
+ * value. */
+hl_status hl_train_params_get(const hl_train_params *p, const char *name,
+                              hl_param_value *out, hl_error *err);
+hl_status hl_train_params_set(hl_train_params *p, const char *name,
+                              hl_param_value v, hl_error *err);
+
+/* hl_train_params_set from a double (for tests and quick scripts): a
+ * whole number for INT/SEED, non-zero = true for BOOL, the index for
+ * CHOICE. */
+hl_status hl_train_params_set_number(hl_train_params *p, const char *name,
+                                     double x, hl_error *err);
+
+/* The value of parameter s in p: s must be a shared option or one of p's
+ * learner's parameters (hl_train_params_spec finds them by name). */
+hl_param_value hl_train_params_value(const hl_train_params *p,
+                                     const hl_param_spec *s);
+
+/* Checks every shared option and every parameter of the learner against
+ * their ranges, then the learner's rules between parameters (max_depth 0
+ * needs max_leaves). HL_ERR_INVALID names the first bad one in
+ * err->field and in the message. */
 hl_status hl_train_params_validate(const hl_train_params *p, hl_error *err);
+
+/* Turns p into safer parameters for a retry after a failed training
+ * (less memory, less that can go wrong): one thread, no cross-validation,
+ * and the learner's own safer choices (gbdt: at most 63 bins, depth at
+ * most 6, no leaf limit, learning rate at most 0.1). */
+void hl_train_params_safer(hl_train_params *p);
 
 typedef enum hl_train_stage {
     HL_STAGE_CV = 1,    /* training fold `fold` of `folds` */
@@ -66,7 +109,7 @@ typedef enum hl_train_stage {
 typedef struct hl_train_progress {
     hl_train_stage stage;
     unsigned fold, folds;   /* 1-based fold in HL_STAGE_CV */
-    int round;              /* 1-based round just finished */
+    int round;              /* 1-based round (iteration) just finished */
     int rounds;             /* planned rounds */
     double train_loss;      /* weighted multi-class log loss on the training rows */
     double valid_loss;      /* on the hold-out, NAN without early stopping */

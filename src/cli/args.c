@@ -86,6 +86,24 @@ int cli_parse_double(const char *cmd, const char *flag, const char *text,
     return 0;
 }
 
+int cli_parse_param(const char *cmd, const hl_param_spec *s, const char *text,
+                    hl_param_value *out)
+{
+    if (hl_param_parse(s, text, out, NULL) == HL_OK)
+        return 0;
+    char range[160];
+    hl_param_range(s, range, sizeof range);
+    const char *kind = "";
+    if (!(s->flags & HL_PARAM_ZERO_OFF) &&
+        (s->type == HL_PARAM_INT || s->type == HL_PARAM_SEED))
+        kind = "a whole number in ";
+    else if (!(s->flags & HL_PARAM_ZERO_OFF) && s->type == HL_PARAM_REAL)
+        kind = "a number in ";
+    cli_usage_error(cmd, "--%s expects %s%s, got '%s'", s->flag, kind, range,
+                    text);
+    return -1;
+}
+
 static int progress_shown;
 
 int cli_train_progress(const hl_train_progress *p, void *user)

@@ -42,6 +42,13 @@ int cli_parse_u64(const char *cmd, const char *flag, const char *text,
 int cli_parse_double(const char *cmd, const char *flag, const char *text,
                      double min, double max, double *out);
 
+/* A flag value for a parameter of the engine's tables (healer/params.h),
+ * the flag being --s->flag: parsed and range-checked by the engine, so it
+ * accepts what the web API accepts. On failure prints a usage error
+ * naming the flag and the range and returns -1. */
+int cli_parse_param(const char *cmd, const hl_param_spec *s, const char *text,
+                    hl_param_value *out);
+
 /* Prints "healer CMD: MESSAGE" and a hint to --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,234 +1,394 @@
 /* cmd_train.c - `healer train`: CSV in, model file out, summary printed.
  *
+ * The training flags, their parsing and their --help lines are generated
+ * from the engine's parameter tables (healer/params.h): the shared options
+ * and every learner's own, so a parameter added to a table is a flag here
+ * with no change, and a flag accepts exactly the range the web API does.
  * Flag names are a published interface (scripts and the benchmarks call
- * them); add flags, never rename one.
+ * them); tables add flags, never rename one. A flag that belongs only to
+ * another learner than the one --algo selects is a usage error.
  */
 #include <getopt.h>
-#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static const char TRAIN_USAGE[] =
+static const char TRAIN_USAGE_HEAD[] =
     "Usage: healer train --data FILE.csv --model OUT.model [options]\n\n"
     "Trains a fault classifier on a labelled CSV file (header row; optional\n"
     "sample_id column; a label column; every other column a numeric KPI).\n\n"
     "Options:\n"
     "  --data FILE             labelled training data (required)\n"
-    "  --model FILE            where to write the model (required)\n"
-    "  --algo NAME             learner: gbdt (default)\n"
-    "  --rounds N              boosting rounds, the maximum when early stopping (1000)\n"
-    "  --lr X                  learning rate (0.05)\n"
-    "  --max-depth D           maximum tree depth, 0 = unlimited (6)\n"
-    "  --max-leaves N          maximum leaves per tree, 0 = unlimited (0)\n"
-    "  --min-child-weight X    minimum hessian sum in a leaf (1)\n"
-    "  --lambda X              L2 regularisation of leaf values (1)\n"
-    "  --subsample X           row fraction per round, (0, 1] (0.8)\n"
-    "  --colsample X           feature fraction per tree, (0, 1] (0.5)\n"
-    "  --max-bins N            histogram bins per feature, 2..255 (255)\n"
-    "  --early-stopping-rounds N  stop after N rounds without improvement on a\n"
-    "                          stratified hold-out; 0 = off, all rounds (50)\n"
-    "  --validation-fraction X hold-out fraction for early stopping (0.1)\n"
-    "  --class-weight MODE     balanced (default) or none\n"
-    "  --keep-duplicates       train on every copy of duplicate rows\n"
-    "  --no-refit              keep the early-stopping model instead of refitting\n"
-    "                          on all rows for the rounds it chose\n"
-    "  --cv K                  also run stratified K-fold cross-validation\n"
-    "  --threads T             worker threads, 0 = all cores (0)\n"
-    "  --seed S                random seed (42)\n"
+    "  --model FILE            where to write the model (required)\n";
+
+static const char TRAIN_USAGE_TAIL[] =
     "  --label-column NAME     label column header (label)\n"
     "  --id-column NAME        sample id column header (sample_id)\n"
     "  --json                  print the summary as JSON on stdout\n"
     "  -h, --help              show this help\n";
 
-enum {
-    OPT_DATA = 256, OPT_MODEL, OPT_ALGO, OPT_ROUNDS, OPT_LR, OPT_DEPTH,
-    OPT_LEAVES, OPT_MCW, OPT_LAMBDA, OPT_SUBSAMPLE, OPT_COLSAMPLE, OPT_BINS,
-    OPT_ES, OPT_VALFRAC, OPT_CLASSW, OPT_KEEPDUP, OPT_CV, OPT_THREADS,
-    OPT_SEED, OPT_LABEL, OPT_ID, OPT_JSON, OPT_NOREFIT
-};
+enum { OPT_DATA = 256, OPT_MODEL, OPT_ALGO, OPT_LABEL, OPT_ID, OPT_JSON };
 
-static const struct option TRAIN_OPTS[] = {
+static const struct option FIXED_OPTS[] = {
     {"data", required_argument, 0, OPT_DATA},
     {"model", required_argument, 0, OPT_MODEL},
     {"algo", required_argument, 0, OPT_ALGO},
-    {"rounds", required_argument, 0, OPT_ROUNDS},
-    {"lr", required_argument, 0, OPT_LR},
-    {"max-depth", required_argument, 0, OPT_DEPTH},
-    {"max-leaves", required_argument, 0, OPT_LEAVES},
-    {"min-child-weight", required_argument, 0, OPT_MCW},
-    {"lambda", required_argument, 0, OPT_LAMBDA},
-    {"subsample", required_argument, 0, OPT_SUBSAMPLE},
-    {"colsample", required_argument, 0, OPT_COLSAMPLE},
-    {"max-bins", required_argument, 0, OPT_BINS},
-    {"early-stopping-rounds", required_argument, 0, OPT_ES},
-    {"validation-fraction", required_argument, 0, OPT_VALFRAC},
-    {"class-weight", required_argument, 0, OPT_CLASSW},
-    {"keep-duplicates", no_argument, 0, OPT_KEEPDUP},
-    {"no-refit", no_argument, 0, OPT_NOREFIT},
-    {"cv", required_argument, 0, OPT_CV},
-    {"threads", required_argument, 0, OPT_THREADS},
-    {"seed", required_argument, 0, OPT_SEED},
     {"label-column", required_argument, 0, OPT_LABEL},
     {"id-column", required_argument, 0, OPT_ID},
     {"json", no_argument, 0, OPT_JSON},
     {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
 };
 
+#define N_FIXED (sizeof FIXED_OPTS / sizeof FIXED_OPTS[0])
+/* getopt values of table flags: OPT_PARAM + the flag's index. */
+#define OPT_PARAM 1024
+
+/* Every parameter spec a flag can reach: the shared options first, then
+ * each learner's, in registry order. */
+typedef struct flag_table {
+    struct option *opts; /* fixed options, one per distinct flag, {0} */
+    const hl_param_spec **by_flag; /* first spec of each distinct flag */
+    size_t n_flags;
+} flag_table;
+
+static void flag_table_free(flag_table *t)
+{
+    free(t->opts);
+    free(t->by_flag);
+}
+
+static void add_spec_flag(flag_table *t, const hl_param_spec *s, size_t n_fixed)
+{
+    for (size_t i = 0; i < t->n_flags; i++)
+        if (strcmp(t->by_flag[i]->flag, s->flag) == 0)
+            return; /* two learners share the flag: one getopt entry */
+    t->by_flag[t->n_flags] = s;
+    t->opts[n_fixed + t->n_flags] = (struct option){
+        s->flag, s->type == HL_PARAM_BOOL ? no_argument : required_argument, 0,
+        OPT_PARAM + (int)t->n_flags};
+    t->n_flags++;
+}
+
+static int flag_table_build(flag_table *t)
+{
+    size_t n_shared, total;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    total = n_shared;
+    for (size_t l = 0; l < hl_learner_count(); l++)
+        total += hl_learner_at(l)->n_params;
+    t->n_flags = 0;
+    t->opts = calloc(N_FIXED + total + 1, sizeof *t->opts);
+    t->by_flag = calloc(total + 1, sizeof *t->by_flag);
+    if (!t->opts || !t->by_flag) {
+        flag_table_free(t);
+        return -1;
+    }
+    memcpy(t->opts, FIXED_OPTS, sizeof FIXED_OPTS);
+    for (size_t k = 0; k < n_shared; k++)
+        add_spec_flag(t, &shared[k], N_FIXED);
+    for (size_t l = 0; l < hl_learner_count(); l++) {
+        const hl_learner_info *li = hl_learner_at(l);
+        for (size_t k = 0; k < li->n_params; k++)
+            add_spec_flag(t, &li->params[k], N_FIXED);
+    }
+    return 0;
+}
+
+/* ---- --help, from the tables ---- */
+
+#define HELP_INDENT 26 /* where the fixed options' texts start */
+#define HELP_WIDTH 79
+
+/* Prints text from column `col`, wrapped at HELP_WIDTH under `indent`. */
+static void print_wrapped(int col, int indent, const char *text)
+{
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        if (col > indent && col + 1 + (int)word > HELP_WIDTH) {
+            printf("\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', stdout);
+            col++;
+        }
+        col += printf("%.*s", (int)word, text);
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', stdout);
+}
+
+/* "  --flag META" padded to HELP_INDENT (or on a line of its own when
+ * longer), then the text. */
+static void print_option(const char *flag, const char *meta, const char *text)
+{
+    int col = printf("  --%s%s%s", flag, meta[0] ? " " : "", meta);
+    if (col >= HELP_INDENT) {
+        fputc('\n', stdout);
+        col = 0;
+    }
+    printf("%*s", HELP_INDENT - col, "");
+    print_wrapped(HELP_INDENT, HELP_INDENT, text);
+}
+
+static const char *metavar(const hl_param_spec *s)
+{
+    switch (s->type) {
+    case HL_PARAM_INT:
+    case HL_PARAM_SEED:
+        return "N";
+    case HL_PARAM_REAL:
+        return "X";
+    case HL_PARAM_CHOICE:
+        return "MODE";
+    case HL_PARAM_BOOL:
+        return "";
+    }
+    return "";
+}
+
+static void print_spec(const hl_param_spec *s)
+{
+    char range[160], def[64], text[640];
+    hl_param_range(s, range, sizeof range);
+    hl_param_format(s, s->def, def, sizeof def);
+    if (s->type == HL_PARAM_BOOL)
+        snprintf(text, sizeof text, "sets %s to %s: %s", s->name,
+                 s->def.i ? "false" : "true", s->help);
+    else
+        snprintf(text, sizeof text, "%s; %s (default %s)", s->help, range, def);
+    print_option(s->flag, metavar(s), text);
+}
+
+static void print_usage(void)
+{
+    char algos[256] = "";
+    size_t used = 0;
+    for (size_t l = 0; l < hl_learner_count() && used < sizeof algos; l++) {
+        int n =
+            snprintf(algos + used, sizeof algos - used, "%s%s%s", l ? ", " : "",
+                     hl_learner_at(l)->name, l ? "" : " (default)");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    char text[300];
+    snprintf(text, sizeof text, "learner: %s", algos);
+    fputs(TRAIN_USAGE_HEAD, stdout);
+    print_option("algo", "NAME", text);
+    fputs(TRAIN_USAGE_TAIL, stdout);
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    fputs("\nTraining options (every learner):\n", stdout);
+    for (size_t k = 0; k < n_shared; k++)
+        print_spec(&shared[k]);
+    for (size_t l = 0; l < hl_learner_count(); l++) {
+        const hl_learner_info *li = hl_learner_at(l);
+        char head[96];
+        snprintf(head, sizeof head, "\nLearner %s (--algo %s):", li->name,
+                 li->name);
+        print_wrapped(printf("%s", head) - 1, 2, li->summary);
+        for (size_t k = 0; k < li->n_params; k++)
+            print_spec(&li->params[k]);
+    }
+}
+
+/* ---- parsing ---- */
+
+typedef struct pending_flag {
+    const hl_param_spec *spec; /* the first spec with this flag */
+    const char *value;         /* NULL for a bool flag */
+} pending_flag;
+
 typedef struct train_args {
-    const char *data, *model;
+    const char *data, *model, *algo;
     hl_train_params params;
     hl_csv_options csv;
     int json;
+    pending_flag *flags; /* table flags, applied once --algo is known */
+    size_t n_flags;
 } train_args;
 
-/* Applies one parsed flag; returns -1 after printing a usage error. */
-static int apply_flag(train_args *a, int opt, const char *v)
+/* The spec flag `f` means for params' learner: a shared option, or one of
+ * the learner's own; NULL when it belongs to other learners only. */
+static const hl_param_spec *spec_for(const hl_train_params *p,
+                                     const hl_param_spec *f)
 {
-    const char *c = "train";
-    long n;
-    hl_train_params *p = &a->params;
-    switch (opt) {
-    case OPT_DATA: a->data = v; return 0;
-    case OPT_MODEL: a->model = v; return 0;
-    case OPT_ALGO:
-        if (strlen(v) >= sizeof p->algo || strcmp(v, "gbdt") != 0) {
-            cli_usage_error(c, "--algo: unknown algorithm '%s' (available: gbdt)", v);
-            return -1;
-        }
-        strcpy(p->algo, v);
-        return 0;
-    case OPT_ROUNDS:
-        if (cli_parse_long(c, "--rounds", v, 1, 100000, &n)) return -1;
-        p->rounds = (int)n;
-        return 0;
-    case OPT_LR: return cli_parse_double(c, "--lr", v, 1e-6, 10, &p->learning_rate);
-    case OPT_DEPTH:
-        if (cli_parse_long(c, "--max-depth", v, 0, 64, &n)) return -1;
-        p->max_depth = (int)n;
-        return 0;
-    case OPT_LEAVES:
-        if (cli_parse_long(c, "--max-leaves", v, 0, 65536, &n)) return -1;
-        p->max_leaves = (int)n;
-        return 0;
-    case OPT_MCW: return cli_parse_double(c, "--min-child-weight", v, 0, 1e12, &p->min_child_weight);
-    case OPT_LAMBDA: return cli_parse_double(c, "--lambda", v, 0, 1e12, &p->lambda_l2);
-    case OPT_SUBSAMPLE: return cli_parse_double(c, "--subsample", v, 1e-6, 1, &p->subsample);
-    case OPT_COLSAMPLE: return cli_parse_double(c, "--colsample", v, 1e-6, 1, &p->colsample);
-    case OPT_BINS:
-        if (cli_parse_long(c, "--max-bins", v, 2, 255, &n)) return -1;
-        p->max_bins = (int)n;
-        return 0;
-    case OPT_ES:
-        if (cli_parse_long(c, "--early-stopping-rounds", v, 0, 100000, &n)) return -1;
-        p->early_stopping_rounds = (int)n;
-        return 0;
-    case OPT_VALFRAC: return cli_parse_double(c, "--validation-fraction", v, 1e-6, 0.5, &p->validation_fraction);
-    case OPT_CLASSW:
-        if (!strcmp(v, "balanced")) p->class_weight = HL_CLASS_WEIGHT_BALANCED;
-        else if (!strcmp(v, "none")) p->class_weight = HL_CLASS_WEIGHT_NONE;
-        else {
-            cli_usage_error(c, "--class-weight expects balanced or none, got '%s'", v);
-            return -1;
-        }
-        return 0;
-    case OPT_KEEPDUP: p->collapse_duplicates = 0; return 0;
-    case OPT_NOREFIT: p->refit = 0; return 0;
-    case OPT_CV:
-        if (cli_parse_long(c, "--cv", v, 2, 100, &n)) return -1;
-        p->cv_folds = (unsigned)n;
-        return 0;
-    case OPT_THREADS:
-        if (cli_parse_long(c, "--threads", v, 0, 256, &n)) return -1;
-        p->threads = (int)n;
-        return 0;
-    case OPT_SEED: return cli_parse_u64(c, "--seed", v, &p->seed);
-    case OPT_LABEL: a->csv.label_column = v; return 0;
-    case OPT_ID: a->csv.id_column = v; return 0;
-    case OPT_JSON: a->json = 1; return 0;
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    for (size_t k = 0; k < n_shared; k++)
+        if (strcmp(shared[k].flag, f->flag) == 0)
+            return &shared[k];
+    const hl_learner_info *li = hl_learner_find(p->algo);
+    for (size_t k = 0; li && k < li->n_params; k++)
+        if (strcmp(li->params[k].flag, f->flag) == 0)
+            return &li->params[k];
+    return NULL;
+}
+
+/* The learner whose table has flag f (for the usage error). */
+static const char *owner_of(const hl_param_spec *f)
+{
+    for (size_t l = 0; l < hl_learner_count(); l++) {
+        const hl_learner_info *li = hl_learner_at(l);
+        for (size_t k = 0; k < li->n_params; k++)
+            if (&li->params[k] == f)
+                return li->name;
     }
-    return -1;
+    return "?";
+}
+
+static int apply_flag(train_args *a, const pending_flag *pf)
+{
+    const hl_param_spec *s = spec_for(&a->params, pf->spec);
+    if (!s)
+        return cli_usage_error("train",
+                               "--%s is a parameter of learner %s, not of "
+                               "%s (--algo)",
+                               pf->spec->flag, owner_of(pf->spec),
+                               a->params.algo);
+    hl_param_value v = {!s->def.i, 0.0}; /* a bool flag sets the non-default */
+    if (s->type != HL_PARAM_BOOL &&
+        cli_parse_param("train", s, pf->value, &v) != 0)
+        return CLI_USAGE;
+    hl_error err;
+    if (hl_train_params_set(&a->params, s->name, v, &err) != HL_OK)
+        return cli_usage_error("train", "--%s: %s", s->flag, err.message);
+    return CLI_OK;
+}
+
+/* Learner first (it decides which flags exist), then the flags in order,
+ * then the rules between parameters. */
+static int apply_params(train_args *a)
+{
+    hl_error err;
+    if (a->algo && hl_train_params_set_algo(&a->params, a->algo, &err) != HL_OK)
+        return cli_usage_error("train", "--algo: %s", err.message);
+    for (size_t i = 0; i < a->n_flags; i++)
+        if (apply_flag(a, &a->flags[i]) != CLI_OK)
+            return CLI_USAGE;
+    if (hl_train_params_validate(&a->params, &err) != HL_OK) {
+        const hl_param_spec *s = hl_train_params_spec(&a->params, err.field);
+        return cli_usage_error("train", "--%s: %s", s ? s->flag : err.field,
+                               err.message);
+    }
+    return CLI_OK;
+}
+
+static int apply_fixed(train_args *a, int opt, const char *v)
+{
+    switch (opt) {
+    case OPT_DATA:
+        a->data = v;
+        break;
+    case OPT_MODEL:
+        a->model = v;
+        break;
+    case OPT_ALGO:
+        a->algo = v;
+        break;
+    case OPT_LABEL:
+        a->csv.label_column = v;
+        break;
+    case OPT_ID:
+        a->csv.id_column = v;
+        break;
+    case OPT_JSON:
+        a->json = 1;
+        break;
+    }
+    return CLI_OK;
 }
 
 /* Returns CLI_OK to go on, or the exit code to stop with (help = 0). */
-static int parse_train_args(int argc, char **argv, train_args *a, int *stop)
+static int parse_train_args(int argc, char **argv, const flag_table *t,
+                            train_args *a, int *stop)
 {
     hl_train_params_init(&a->params);
     hl_csv_options_init(&a->csv);
     a->csv.require_label = 1;
-    *stop = 0;
+    *stop = 1;
     optind = 1;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":h", TRAIN_OPTS, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", t->opts, NULL)) != -1) {
         if (opt == 'h') {
-            fputs(TRAIN_USAGE, stdout);
-            *stop = 1;
+            print_usage();
             return CLI_OK;
         }
-        if (opt == '?' || opt == ':') {
-            *stop = 1;
+        if (opt == '?' || opt == ':')
             return cli_usage_error("train", "%s '%s'",
                                    opt == ':' ? "missing value for"
                                               : "unknown option",
                                    argv[optind - 1]);
-        }
-        if (apply_flag(a, opt, optarg) != 0) {
-            *stop = 1;
-            return CLI_USAGE;
-        }
+        if (opt >= OPT_PARAM)
+            a->flags[a->n_flags++] =
+                (pending_flag){t->by_flag[opt - OPT_PARAM], optarg};
+        else
+            apply_fixed(a, opt, optarg);
     }
-    *stop = 1;
     if (optind < argc)
-        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("train", "unexpected argument '%s'",
+                               argv[optind]);
     if (!a->data || !a->model)
         return cli_usage_error("train", "--data and --model are required");
-    *stop = 0;
-    return CLI_OK;
+    int rc = apply_params(a);
+    *stop = rc != CLI_OK;
+    return rc;
 }
 
-int cmd_train(int argc, char **argv)
+static int train_and_save(const train_args *a)
 {
-    train_args a;
-    memset(&a, 0, sizeof a);
-    int stop;
-    int rc = parse_train_args(argc, argv, &a, &stop);
-    if (stop)
-        return rc;
     hl_error err;
     hl_error_clear(&err);
     hl_train_control ctl = {cli_train_progress, NULL, NULL};
     hl_dataset *ds = NULL;
     hl_model *m = NULL;
-    if (hl_train_params_validate(&a.params, &err) != HL_OK)
-        return cli_usage_error("train", "%s", err.message);
     double t_parse = hl_clock_monotonic();
-    if (hl_dataset_read_csv(a.data, &a.csv, &ds, &err) != HL_OK)
+    if (hl_dataset_read_csv(a->data, &a->csv, &ds, &err) != HL_OK)
         return cli_engine_error("train", &err);
     double parse_seconds = hl_clock_monotonic() - t_parse;
-    hl_status st = hl_train(ds, &a.params, &ctl, &m, &err);
+    hl_status st = hl_train(ds, &a->params, &ctl, &m, &err);
     cli_progress_done();
     hl_dataset_free(ds);
     if (st != HL_OK)
         return cli_engine_error("train", &err);
-    if (hl_model_save(m, a.model, &err) != HL_OK) {
+    if (hl_model_save(m, a->model, &err) != HL_OK) {
         hl_model_free(m);
         return cli_engine_error("train", &err);
     }
     const hl_model_summary *s = hl_model_summary_get(m);
-    if (a.json) {
-        json_t *j = json_pack("{s:s, s:f, s:f, s:I, s:o}", "model", a.model,
-                              "parse_seconds", parse_seconds,
-                              "train_seconds", s->train_seconds, "rounds_done",
-                              (json_int_t)s->rounds_done, "summary",
-                              hs_json_summary(s));
+    int rc;
+    if (a->json) {
+        json_t *j = json_pack(
+            "{s:s, s:f, s:f, s:I, s:o}", "model", a->model, "parse_seconds",
+            parse_seconds, "train_seconds", s->train_seconds, "rounds_done",
+            (json_int_t)s->iterations_done, "summary", hs_json_summary(s));
         rc = cli_emit_json(j);
     } else {
         cli_print_summary(stdout, s);
-        printf("model written to %s\n", a.model);
+        printf("model written to %s\n", a->model);
         rc = CLI_OK;
     }
     hl_model_free(m);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    flag_table t;
+    memset(&a, 0, sizeof a);
+    a.flags = calloc((size_t)argc + 1, sizeof *a.flags);
+    if (!a.flags || flag_table_build(&t) != 0) {
+        free(a.flags);
+        fprintf(stderr, "healer train: error: out of memory\n");
+        return CLI_RUNTIME;
+    }
+    int stop;
+    int rc = parse_train_args(argc, argv, &t, &a, &stop);
+    if (!stop)
+        rc = train_and_save(&a);
+    flag_table_free(&t);
+    free(a.flags);
     return rc;
 }

@@ -53,6 +53,33 @@ void cli_print_metrics(FILE *out, const hl_metrics *m,
     }
 }
 
+/* "name value" of every parameter in the tables (learner's, then shared;
+ * not the run-time ones), wrapped under an 8-column indent. */
+static void print_params(FILE *out, const hl_train_params *p)
+{
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    const hl_learner_info *li = hl_learner_find(p->algo);
+    const size_t n_own = li ? li->n_params : 0;
+    int col = fprintf(out, "params:");
+    for (size_t k = 0; k < n_own + n_shared; k++) {
+        const hl_param_spec *spec = k < n_own ? &li->params[k] : &shared[k - n_own];
+        if (spec->flags & HL_PARAM_CLI_ONLY)
+            continue;
+        char value[64], item[160];
+        hl_param_format(spec, hl_train_params_value(p, spec), value, sizeof value);
+        int n = snprintf(item, sizeof item, "%s %s", spec->name, value);
+        if (col > 8 && col + n + 2 > 79) {
+            fprintf(out, ",\n        ");
+            col = 8;
+        } else {
+            col += fprintf(out, col > 8 ? ", " : " ");
+        }
+        col += fprintf(out, "%s", item);
+    }
+    fputc('\n', out);
+}
+
 void cli_print_summary(FILE *out, const hl_model_summary *s)
 {
     char when[64] = "?";
@@ -60,7 +87,6 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
     struct tm tm;
     if (gmtime_r(&t, &tm))
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    const hl_train_params *p = &s->params;
     fprintf(out, "model: %s, healer %s, created %s\n", s->algo,
             s->healer_version, when);
     fprintf(out, "data: %zu rows read, %zu skipped (no label), %zu exact "
@@ -73,32 +99,24 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, " %s=%llu", s->class_names[k],
                 (unsigned long long)s->class_counts[k]);
     fputc('\n', out);
-    if (s->params.refit && s->best_round)
+    if (s->params.refit && s->best_iteration)
         fprintf(out, "training: early stopping on %zu held-out rows chose round "
                      "%zu of %zu; refit on all %zu rows for %zu rounds",
-                s->rows_validation, s->best_round, s->curve_len, s->rows_train,
-                s->rounds_done);
+                s->rows_validation, s->best_iteration, s->curve_len,
+                s->rows_train, s->iterations_done);
     else {
         fprintf(out, "training: %zu rows fitted, %zu held out; %zu rounds kept",
-                s->rows_train, s->rows_validation, s->rounds_done);
-        if (s->best_round)
-            fprintf(out, " (best round %zu of %zu run)", s->best_round,
+                s->rows_train, s->rows_validation, s->iterations_done);
+        if (s->best_iteration)
+            fprintf(out, " (best round %zu of %zu run)", s->best_iteration,
                     s->curve_len);
     }
     fprintf(out, ", %zu trees, %.2f s\n", s->n_trees, s->train_seconds);
-    fprintf(out, "params: rounds %d, learning rate %g, max depth %d, max "
-                 "leaves %d, min child weight %g, lambda %g,\n        "
-                 "subsample %g, colsample %g, bins %d, early stopping %d, "
-                 "class weight %s, seed %llu\n",
-            p->rounds, p->learning_rate, p->max_depth, p->max_leaves,
-            p->min_child_weight, p->lambda_l2, p->subsample, p->colsample,
-            p->max_bins, p->early_stopping_rounds,
-            p->class_weight == HL_CLASS_WEIGHT_BALANCED ? "balanced" : "none",
-            (unsigned long long)p->seed);
+    print_params(out, &s->params);
     if (s->has_validation) {
         fprintf(out, "validation (hold-out, %zu rows%s):\n",
                 s->validation.n_samples,
-                s->params.refit && s->best_round
+                s->params.refit && s->best_iteration
                     ? ", scored before the refit"
                     : "");
         cli_print_metrics(out, &s->validation, s->class_names, "  ");

@@ -26,6 +26,11 @@
 hl_status hl__fail(hl_error *err, hl_status code, const char *fmt, ...)
     HL__PRINTF(3, 4);
 
+/* hl__fail for an error about one input: err->field = field (a
+ * parameter name such as "learning_rate"). */
+hl_status hl__fail_field(hl_error *err, hl_status code, const char *field,
+                         const char *fmt, ...) HL__PRINTF(4, 5);
+
 /* Fills err with a location: "file:line: column 'name' (index): message".
  * file/column may be NULL or "", line/column_index 0 when unknown. */
 hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,

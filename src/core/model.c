@@ -1,13 +1,14 @@
 /* model.c - lifetime and read-only accessors of hl_model.
  *
- * The model struct itself is defined in gbdt.h because the learner,
- * prediction and model files all need its insides; everything outside the
- * engine sees it only through these functions and the summary.
+ * The model struct is defined in container.h because training, prediction
+ * and model files need its insides; everything outside the engine sees it
+ * only through these functions and the summary.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gbdt.h"
+#include "container.h"
 #include "internal.h"
 
 hl_model *hl__model_alloc(void) { return calloc(1, sizeof(hl_model)); }
@@ -31,13 +32,26 @@ void hl_model_free(hl_model *m)
     if (!m)
         return;
     hl__summary_free(&m->summary);
-    for (size_t t = 0; t < m->n_trees; t++)
-        hl__tree_free(&m->trees[t]);
-    free(m->trees);
-    free(m->base_score);
-    hl__bins_free(&m->bins);
-    hl__flat_free(&m->flat);
+    if (m->learner)
+        m->learner->free(m->fitted.state);
     free(m);
+}
+
+/* The learner named in a file, with every parameter at its default until
+ * the file says otherwise. */
+hl_status hl__model_set_learner(hl_model *m, const char *algo,
+                                const hl__io_ctx *io)
+{
+    hl_model_summary *s = &m->summary;
+    m->learner = hl__learner_find(algo);
+    if (!m->learner)
+        return hl__fail(io->err, HL_ERR_FORMAT,
+                        "%s: unknown algorithm '%.32s' in model file",
+                        io->name, algo);
+    hl_train_params_init(&s->params);
+    hl_train_params_set_algo(&s->params, algo, NULL);
+    snprintf(s->algo, sizeof s->algo, "%s", algo);
+    return HL_OK;
 }
 
 const hl_model_summary *hl_model_summary_get(const hl_model *m)

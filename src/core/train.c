@@ -1,11 +1,13 @@
 /* train.c - hl_train(): from a labelled dataset to a model with a summary.
  *
- * Orchestration only; the learning itself is in boost.c. This file decides
- * which rows train (labelled rows, exact duplicates collapsed so that a
- * copied event neither counts twice nor leaks between training and
- * validation), weighs the classes, runs the optional cross-validation,
- * holds out the early-stopping rows, and records everything a user needs
- * to trust the model afterwards in its summary.
+ * Orchestration only, for any learner; the learning itself is behind the
+ * learner interface (learner.h). This file decides which rows train
+ * (labelled rows, exact duplicates collapsed so that a copied event
+ * neither counts twice nor leaks between training and validation), weighs
+ * the classes, runs the optional cross-validation, and - for learners that
+ * train in rounds - holds out the early-stopping rows and refits on all
+ * rows afterwards. It records everything a user needs to trust the model
+ * in its summary.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,88 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "gbdt.h"
+#include "container.h"
 #include "internal.h"
 
 #define HL__MAX_CLASSES 64
-
-/* Defaults chosen by de-duplicated 5-fold CV on the reference data (see
- * docs/benchmarks.md): column and row subsampling with a smaller step were
- * worth about +0.015 macro-F1 over plain boosting, and relying on fewer
- * KPIs per tree also makes the model less brittle when one KPI drifts. */
-void hl_train_params_init(hl_train_params *p)
-{
-    memset(p, 0, sizeof *p);
-    strcpy(p->algo, "gbdt");
-    p->rounds = 1000;
-    p->learning_rate = 0.05;
-    p->max_depth = 6;
-    p->max_leaves = 0;
-    p->min_child_weight = 1.0;
-    p->lambda_l2 = 1.0;
-    p->min_split_gain = 0.0;
-    p->subsample = 0.8;
-    p->colsample = 0.5;
-    p->max_bins = 255;
-    p->validation_fraction = 0.1;
-    p->early_stopping_rounds = 50;
-    p->class_weight = HL_CLASS_WEIGHT_BALANCED;
-    p->collapse_duplicates = 1;
-    p->refit = 1;
-    p->cv_folds = 0;
-    p->seed = 42;
-    p->threads = 0;
-}
-
-static hl_status bad(hl_error *err, const char *name, const char *rule)
-{
-    return hl__fail(err, HL_ERR_INVALID, "invalid parameter %s: %s", name, rule);
-}
-
-hl_status hl_train_params_validate(const hl_train_params *p, hl_error *err)
-{
-    if (strcmp(p->algo, "gbdt") != 0)
-        return hl__fail(err, HL_ERR_INVALID,
-                        "invalid parameter algo: unknown algorithm '%.15s' "
-                        "(available: gbdt)",
-                        p->algo);
-    if (p->rounds < 1 || p->rounds > 100000)
-        return bad(err, "rounds", "must be in 1..100000");
-    if (!(p->learning_rate > 0.0 && p->learning_rate <= 10.0))
-        return bad(err, "learning_rate", "must be in (0, 10]");
-    if (p->max_depth < 0 || p->max_depth > 64)
-        return bad(err, "max_depth", "must be in 0..64 (0 = unlimited)");
-    if (p->max_leaves != 0 && (p->max_leaves < 2 || p->max_leaves > 65536))
-        return bad(err, "max_leaves", "must be 0 (unlimited) or in 2..65536");
-    if (p->max_depth == 0 && p->max_leaves == 0)
-        return bad(err, "max_depth",
-                   "0 (unlimited) needs max_leaves to bound the trees");
-    if (!(p->min_child_weight >= 0.0 && isfinite(p->min_child_weight)))
-        return bad(err, "min_child_weight", "must be a finite number >= 0");
-    if (!(p->lambda_l2 >= 0.0 && isfinite(p->lambda_l2)))
-        return bad(err, "lambda", "must be a finite number >= 0");
-    if (!(p->min_split_gain >= 0.0 && isfinite(p->min_split_gain)))
-        return bad(err, "min_split_gain", "must be a finite number >= 0");
-    if (!(p->subsample > 0.0 && p->subsample <= 1.0))
-        return bad(err, "subsample", "must be in (0, 1]");
-    if (!(p->colsample > 0.0 && p->colsample <= 1.0))
-        return bad(err, "colsample", "must be in (0, 1]");
-    if (p->max_bins < 2 || p->max_bins > 255)
-        return bad(err, "max_bins", "must be in 2..255");
-    if (p->early_stopping_rounds < 0 || p->early_stopping_rounds > 100000)
-        return bad(err, "early_stopping_rounds", "must be in 0..100000");
-    if (p->early_stopping_rounds > 0 &&
-        !(p->validation_fraction > 0.0 && p->validation_fraction <= 0.5))
-        return bad(err, "validation_fraction", "must be in (0, 0.5]");
-    if (p->class_weight != HL_CLASS_WEIGHT_NONE &&
-        p->class_weight != HL_CLASS_WEIGHT_BALANCED)
-        return bad(err, "class_weight", "must be none or balanced");
-    if (p->cv_folds == 1 || p->cv_folds > 100)
-        return bad(err, "cv_folds", "must be 0 (off) or in 2..100");
-    if (p->threads < 0 || p->threads > 256)
-        return bad(err, "threads", "must be in 0..256 (0 = all cores)");
-    return HL_OK;
-}
 
 /* ---- choosing the training rows ---- */
 
@@ -172,6 +96,7 @@ static hl_status select_rows(const hl_dataset *ds, const hl_dup_info *dup,
 typedef struct train_run {
     const hl_dataset *ds;
     const hl_train_params *p;
+    const hl__learner *learner;
     const hl_train_control *ctl;
     double started;
     hl_dup_info dup;
@@ -231,13 +156,15 @@ static hl_status weigh_classes(train_run *r, hl_error *err)
 }
 
 /* Splits positions pos[0..n) of the training rows into fit / hold-out
- * dataset row lists, following the early-stopping settings. */
+ * dataset row lists: a hold-out only for an iterative learner with early
+ * stopping on. */
 static hl_status split_holdout(const train_run *r, const size_t *pos, size_t n,
                                uint64_t seed, size_t *fit, size_t *n_fit,
                                size_t *valid, size_t *n_valid, hl_error *err)
 {
     *n_fit = *n_valid = 0;
-    if (r->p->early_stopping_rounds == 0 || n < 10) {
+    if (!r->learner->info.iterative || r->p->early_stopping_rounds == 0 ||
+        n < 10) {
         for (size_t i = 0; i < n; i++)
             fit[(*n_fit)++] = r->rows[pos[i]];
         return HL_OK;
@@ -278,39 +205,51 @@ done:
     return rc;
 }
 
-static hl_model *new_model_shell(const train_run *r)
+/* One fit of the learner on dataset rows fit_rows, watching valid_rows;
+ * max_iterations caps an iterative learner (0 = its parameters' cap). */
+typedef struct fit_plan {
+    const size_t *fit_rows;
+    size_t n_fit;
+    const size_t *valid_rows;
+    size_t n_valid;
+    int early_stopping_rounds;
+    size_t max_iterations;
+    hl_train_stage stage;
+    unsigned fold, folds;
+} fit_plan;
+
+static hl_status fit_once(train_run *r, const fit_plan *plan, hl_model **out,
+                          hl__fit_result *res, hl_error *err)
 {
     hl_model *m = hl__model_alloc();
     if (!m)
-        return NULL;
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
     m->summary.n_features = r->ds->n_features;
     m->summary.n_classes = r->ds->n_classes;
-    return m;
-}
-
-/* One boosting run on dataset rows fit_rows, watching valid_rows. */
-static hl_status boost_once(train_run *r, const hl_train_params *p,
-                            const size_t *fit_rows, size_t n_fit,
-                            const size_t *valid, size_t n_valid,
-                            hl_train_stage stage, unsigned fold, unsigned folds,
-                            hl_model **out, hl__boost_result *res,
-                            hl_error *err)
-{
-    hl_model *m = new_model_shell(r);
-    if (!m)
-        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
-    hl__boost_job job = {r->ds->x,       r->ds->n_features, r->ds->y,
-                         r->ds->n_classes, r->class_weight, fit_rows,
-                         n_fit,          valid,             n_valid,
-                         p,              r->ctl,            stage,
-                         fold,           folds,             r->started};
-    hl_status rc = hl__boost(&job, m, res, err);
-    if (rc == HL_OK && hl__model_prepare(m) != HL_OK)
-        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    hl__fit_job job = {
+        r->ds->x,
+        r->ds->n_features,
+        r->ds->y,
+        r->ds->n_classes,
+        r->class_weight,
+        plan->fit_rows,
+        plan->n_fit,
+        plan->valid_rows,
+        plan->n_valid,
+        r->p->learner,
+        r->p->seed,
+        r->p->threads,
+        plan->early_stopping_rounds,
+        plan->max_iterations,
+        {r->ctl, plan->stage, plan->fold, plan->folds, r->started},
+    };
+    hl_status rc = r->learner->fit(&job, res, err);
     if (rc != HL_OK) {
         hl_model_free(m);
         return rc;
     }
+    m->learner = r->learner;
+    m->fitted = res->fitted;
     *out = m;
     return HL_OK;
 }
@@ -319,25 +258,60 @@ static hl_status score_rows(const hl_model *m, const hl_dataset *ds,
                             const size_t *rows, size_t n, int threads,
                             hl_metrics *out, hl_error *err);
 
-/* Rounds for the refit on all n rows: the hold-out's best round, scaled
- * up with the data (more rows support a little more boosting), within the
- * user's maximum. */
-static int refit_rounds(size_t best_round, size_t n_fit, size_t n_all,
-                        int max_rounds)
+static void free_fit_result(hl__fit_result *res)
 {
-    double r = ceil((double)best_round * (double)n_all / (double)n_fit);
-    return r < 1.0 ? 1 : r > (double)max_rounds ? max_rounds : (int)r;
+    free(res->train_loss);
+    free(res->valid_loss);
+    memset(res, 0, sizeof *res);
 }
 
-/* Fits the model for positions pos[0..n) of the training rows: boosting
- * with early stopping on a stratified hold-out (scored into *valid_metrics
- * when non-NULL), then, with refit, once more on all n rows for the number
- * of rounds the hold-out chose. The hold-out costs a tenth of the data;
- * measured on the reference data the refit wins that back (docs/
- * benchmarks.md). *res keeps the hold-out run's curve. */
+/* Iterations for the refit on all n rows: the hold-out's best iteration,
+ * scaled up with the data (more rows support a little more boosting),
+ * within the learner's cap. */
+static size_t refit_iterations(size_t best, size_t n_fit, size_t n_all,
+                               size_t cap)
+{
+    double r = ceil((double)best * (double)n_all / (double)n_fit);
+    return r < 1.0 ? 1 : r > (double)cap ? cap : (size_t)r;
+}
+
+/* After an iterative learner chose its iterations on the hold-out: the
+ * refit on all n rows for that many (scaled), replacing *m. The hold-out
+ * costs a tenth of the data; measured on the reference data the refit
+ * wins that back (docs/benchmarks.md). *res keeps the hold-out run's
+ * curve and best iteration. */
+static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
+                           size_t n_fit, size_t *rows, hl_train_stage stage,
+                           unsigned fold, unsigned folds, hl_model **m,
+                           hl__fit_result *res, hl_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        rows[i] = r->rows[pos[i]];
+    fit_plan plan = {
+        rows, n, NULL, 0, 0,
+        refit_iterations(res->best_iteration, n_fit, n,
+                         r->learner->iteration_cap(r->p->learner)),
+        stage == HL_STAGE_FINAL ? HL_STAGE_REFIT : stage, fold, folds};
+    hl__fit_result refit_res;
+    hl_model *full = NULL;
+    hl_status rc = fit_once(r, &plan, &full, &refit_res, err);
+    if (rc != HL_OK)
+        return rc;
+    res->fitted = refit_res.fitted; /* a view: *m owns it */
+    res->iterations_done = refit_res.iterations_done;
+    free(refit_res.train_loss);
+    free(refit_res.valid_loss);
+    hl_model_free(*m);
+    *m = full;
+    return HL_OK;
+}
+
+/* Fits the model for positions pos[0..n) of the training rows: with a
+ * hold-out for an iterative learner (scored into *valid_metrics when
+ * non-NULL), then, with refit, once more on all n rows. */
 static hl_status fit(train_run *r, const size_t *pos, size_t n,
                      hl_train_stage stage, unsigned fold, unsigned folds,
-                     hl_model **out, hl__boost_result *res,
+                     hl_model **out, hl__fit_result *res,
                      hl_metrics *valid_metrics, size_t *n_valid_out,
                      size_t *n_fit_out, hl_error *err)
 {
@@ -352,32 +326,19 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     }
     rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
                        fit_rows, &n_fit, valid, &n_valid, err);
-    if (rc != HL_OK ||
-        (rc = boost_once(r, r->p, fit_rows, n_fit, valid, n_valid, stage, fold,
-                         folds, &m, res, err)) != HL_OK)
+    fit_plan plan = {fit_rows, n_fit, valid, n_valid,
+                     r->p->early_stopping_rounds, 0, stage, fold, folds};
+    if (rc != HL_OK || (rc = fit_once(r, &plan, &m, res, err)) != HL_OK)
         goto done;
     if (valid_metrics && n_valid > 0 &&
         (rc = score_rows(m, r->ds, valid, n_valid, r->p->threads,
                          valid_metrics, err)) != HL_OK)
         goto done;
-    if (r->p->refit && n_valid > 0 && res->best_round > 0) {
-        hl_train_params p = *r->p;
-        p.rounds = refit_rounds(res->best_round, n_fit, n, r->p->rounds);
-        p.early_stopping_rounds = 0;
-        for (size_t i = 0; i < n; i++)
-            fit_rows[i] = r->rows[pos[i]];
-        hl__boost_result refit_res;
-        hl_model *full = NULL;
-        rc = boost_once(r, &p, fit_rows, n, NULL, 0,
-                        stage == HL_STAGE_FINAL ? HL_STAGE_REFIT : stage, fold,
-                        folds, &full, &refit_res, err);
+    if (r->p->refit && n_valid > 0 && res->best_iteration > 0) {
+        rc = refit_all(r, pos, n, n_fit, fit_rows, stage, fold, folds, &m, res,
+                       err);
         if (rc != HL_OK)
             goto done;
-        free(refit_res.train_loss);
-        free(refit_res.valid_loss);
-        res->rounds_done = refit_res.rounds_done;
-        hl_model_free(m);
-        m = full;
         n_fit = n;
     }
     *out = m;
@@ -385,6 +346,8 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     *n_fit_out = n_fit;
     *n_valid_out = n_valid;
 done:
+    if (rc != HL_OK && res->train_loss)
+        free_fit_result(res);
     hl_model_free(m);
     free(fit_rows);
     free(valid);
@@ -436,18 +399,11 @@ done:
     return rc;
 }
 
-static void free_boost_result(hl__boost_result *res)
-{
-    free(res->train_loss);
-    free(res->valid_loss);
-    memset(res, 0, sizeof *res);
-}
-
 /* Out-of-fold metrics of k-fold CV over the training rows. */
 static hl_status cross_validate(train_run *r, hl_metrics *out, hl_error *err)
 {
     const size_t n = r->n_rows, K = r->ds->n_classes;
-    const unsigned k = r->p->cv_folds;
+    const unsigned k = (unsigned)r->p->cv_folds;
     uint32_t *fold = malloc((n + 1) * sizeof *fold);
     size_t *pos = malloc((n + 1) * sizeof *pos);
     size_t *test_rows = malloc((n + 1) * sizeof *test_rows);
@@ -473,13 +429,13 @@ static hl_status cross_validate(train_run *r, hl_metrics *out, hl_error *err)
         if (n_test == 0)
             continue;
         hl_model *m = NULL;
-        hl__boost_result res;
+        hl__fit_result res = {0};
         size_t n_valid = 0, n_used = 0;
         rc = fit(r, pos, n_fit, HL_STAGE_CV, f + 1, k, &m, &res, NULL,
                  &n_valid, &n_used, err);
         if (rc != HL_OK)
             goto done;
-        free_boost_result(&res);
+        free_fit_result(&res);
         /* test_rows holds positions; turn them into dataset rows. */
         size_t *ds_rows = pos; /* reuse: fit() no longer needs pos */
         for (size_t i = 0; i < n_test; i++)
@@ -520,22 +476,7 @@ static hl_status copy_names(char ***dst, char *const *src, size_t n)
     return HL_OK;
 }
 
-static void compute_importance(const hl_model *m, double *gain,
-                               uint32_t *splits)
-{
-    for (size_t t = 0; t < m->n_trees; t++) {
-        const hl__tree *tr = &m->trees[t];
-        for (uint32_t i = 0; i < tr->n_nodes; i++) {
-            if (tr->nodes[i].feature == HL__LEAF)
-                continue;
-            uint32_t f = tr->nodes[i].feature & HL__FEATURE_MASK;
-            gain[f] += tr->gain[i];
-            splits[f]++;
-        }
-    }
-}
-
-static hl_status fill_summary(train_run *r, hl_model *m, hl__boost_result *res,
+static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
                               size_t n_fit, size_t n_valid)
 {
     hl_model_summary *s = &m->summary;
@@ -564,14 +505,15 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__boost_result *res,
     for (size_t i = 0; i < ds->n_rows; i++)
         if (ds->y[i] >= 0)
             s->class_counts[ds->y[i]]++;
-    s->rounds_done = res->rounds_done;
-    s->best_round = res->best_round;
-    s->n_trees = m->n_trees;
+    s->iterations_done = res->iterations_done;
+    s->best_iteration = res->best_iteration;
+    s->n_trees = m->fitted.n_trees;
     s->curve_len = res->curve_len;
     s->curve_train_loss = res->train_loss;
     s->curve_valid_loss = res->valid_loss;
     res->train_loss = res->valid_loss = NULL;
-    compute_importance(m, s->importance_gain, s->importance_splits);
+    m->learner->importance(m->fitted.state, ds->n_features, s->importance_gain,
+                           s->importance_splits);
     return HL_OK;
 }
 
@@ -602,10 +544,11 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
     memset(&r, 0, sizeof r);
     r.ds = ds;
     r.p = params;
+    r.learner = hl__learner_find(params->algo); /* validated: found */
     r.ctl = ctl;
     r.started = hl_clock_monotonic();
     hl_model *m = NULL;
-    hl__boost_result res = {0};
+    hl__fit_result res = {0};
     size_t *pos = NULL, n_valid = 0, n_fit = 0;
     hl_metrics cv = {0}, validation = {0};
 
@@ -642,7 +585,7 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
     }
     if (params->cv_folds > 1) {
         m->summary.cv = cv;
-        m->summary.cv_folds = params->cv_folds;
+        m->summary.cv_folds = (unsigned)params->cv_folds;
         memset(&cv, 0, sizeof cv);
     }
     m->summary.train_seconds = hl_clock_monotonic() - r.started;
@@ -652,7 +595,7 @@ done:
     hl_model_free(m);
     hl_metrics_free(&cv);
     hl_metrics_free(&validation);
-    free_boost_result(&res);
+    free_fit_result(&res);
     free(pos);
     free(r.rows);
     free(r.y_rows);

@@ -49,15 +49,16 @@ static void copy_field(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
-static hl_status fail_v(hl_error *err, hl_status code, const char *file,
-                        size_t line, const char *column, size_t column_index,
-                        const char *fmt, va_list ap)
+static hl_status fail_v(hl_error *err, hl_status code, const char *field,
+                        const char *file, size_t line, const char *column,
+                        size_t column_index, const char *fmt, va_list ap)
 {
     if (!err)
         return code;
     char what[sizeof err->message];
     vsnprintf(what, sizeof what, fmt, ap);
     err->code = code;
+    copy_field(err->field, sizeof err->field, field);
     copy_field(err->file, sizeof err->file, file);
     copy_field(err->column, sizeof err->column, column);
     err->line = line;
@@ -95,7 +96,17 @@ hl_status hl__fail(hl_error *err, hl_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hl_status rc = fail_v(err, code, NULL, 0, NULL, 0, fmt, ap);
+    hl_status rc = fail_v(err, code, NULL, NULL, 0, NULL, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+hl_status hl__fail_field(hl_error *err, hl_status code, const char *field,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_status rc = fail_v(err, code, field, NULL, 0, NULL, 0, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -106,7 +117,8 @@ hl_status hl__fail_at(hl_error *err, hl_status code, const char *file,
 {
     va_list ap;
     va_start(ap, fmt);
-    hl_status rc = fail_v(err, code, file, line, column, column_index, fmt, ap);
+    hl_status rc =
+        fail_v(err, code, NULL, file, line, column, column_index, fmt, ap);
     va_end(ap);
     return rc;
 }

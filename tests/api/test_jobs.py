@@ -81,10 +81,15 @@ def test_train_small_succeeds(c):
 def test_job_defaults_without_params(c):
     c.login_as("alice")
     ds = harness.upload_dataset(c, harness.simulate(samples=200, features=4, classes=2, seed=4), name="defaults")
-    r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt"})
-    job = expect_json(r, 202, "a job without params")
+    r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"]})
+    job = expect_json(r, 202, "a job without algo and params")
+    check(job["name"] == "defaults (gbdt)", "the default name is the dataset's and the default algo's", job)
     done = harness.wait_job(c, job["id"], timeout=90)
     check(done["state"] == "succeeded", "training with the default parameters succeeds", done)
+    params = done["attempts"][0]["params"]
+    check(params.get("algo") == "gbdt" and params.get("learning_rate") == 0.05 and params.get("cv_folds") == 0
+          and params.get("class_weight") == "balanced" and "threads" in params,
+          "the attempt lists every parameter, defaults included", params)
 
 
 def test_jobs_list_newest_first(c):
@@ -121,6 +126,11 @@ PARAM_CASES = [
     ({"class_weight": 1}, "class_weight"),
     ({"cv_folds": 1}, "cv_folds"),
     ({"cv_folds": 21}, "cv_folds"),
+    ({"learning_rate": 2}, "learning_rate"),        # [0.0001, 1], as the CLI's --lr
+    ({"learning_rate": 0.00005}, "learning_rate"),
+    ({"validation_fraction": 0.005}, "validation_fraction"),
+    ({"max_depth": 0}, "max_depth"),                # unlimited depth needs max_leaves
+    ({"threads": 2}, "threads"),                    # the server's --train-threads, not a parameter
     ({"seed": "abc"}, "seed"),
     ({"lambda": [1]}, "lambda"),
 ]

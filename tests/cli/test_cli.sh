@@ -267,7 +267,8 @@ t_usage_unknown_option() {
 t_usage_bad_numbers() {
     d=$FIX/train.csv
     for args in "--rounds 3OO" "--rounds 0" "--lr -1" "--lr abc" "--max-depth 100" \
-        "--cv 1" "--threads two" "--subsample 1.5" "--seed -1" "--max-bins 1"; do
+        "--cv 1" "--cv 21" "--lr 2" "--threads two" "--subsample 1.5" "--seed -1" \
+        "--max-bins 1"; do
         # shellcheck disable=SC2086 # split "--flag value"
         set -- $args
         run healer train --data "$d" --model m.model "$1" "$2"
@@ -315,6 +316,92 @@ t_usage_stray_argument() {
     run healer inspect "$FIX/model.model" "$FIX/model.model"
     expect_usage_error "exactly one" "inspect with two models"
     expect_absent m.model p.csv s.csv
+}
+
+# Every training flag, as `healer train --help` lists it from the engine's
+# parameter tables: min and max (or each choice) are accepted and values just
+# outside are refused with exit 2 and a message naming the flag. The web API
+# runs the same walk over the same tables (test_service.c,
+# train_params_walk_the_tables), so both accept exactly the same ranges.
+# "Accepted" means parsing went on to read the data: the missing file then
+# fails with exit 1, so nothing is trained.
+t_train_flags_walk_the_tables() {
+    [ -n "$PY" ] || fail "python3 is needed to read the help"
+    healer train --help >help.txt || fail "train --help failed"
+    "$PY" - help.txt >cases <<'EOF'
+import math, re, sys
+text = open(sys.argv[1]).read()
+# Options after "Training options": "  --flag [META]" then text up to the next.
+body = text[text.index("Training options"):]
+opts = re.findall(r"^  --(\S+)(?: (\S+))?\s+(.*?)(?=^  --|^\n|^Learner|\Z)", body, re.M | re.S)
+if len(opts) < 10:
+    sys.exit("too few options in the help: %d" % len(opts))
+for flag, meta, desc in opts:
+    desc = " ".join(desc.split())
+    if not meta:                      # a bool flag: takes no value
+        print(flag, "-", "ok")
+        continue
+    if meta == "MODE":
+        choices = re.search(r"; ([\w, ]+?) or (\w+) \(default", desc)
+        for c in choices.group(1).split(", ") + [choices.group(2)]:
+            print(flag, c, "ok")
+        print(flag, "no-such-choice", "refused")
+        continue
+    m = re.search(r"; (0 \(off\) or )?(?:(-?\d+)\.\.(\d+)|\[([^,]+), ([^\]]+)\]) \(default", desc)
+    if not m:
+        sys.exit("no range for --%s in: %s" % (flag, desc))
+    if m.group(1):
+        print(flag, "0", "ok")
+    if m.group(2) is not None:
+        lo, hi = int(m.group(2)), int(m.group(3))
+        print(flag, lo, "ok"); print(flag, hi, "ok")
+        print(flag, lo - 1, "refused" if not (m.group(1) and lo == 1) else "ok")
+        if m.group(1) and lo > 2:
+            print(flag, 1, "refused")
+        print(flag, hi + 1, "refused")
+    else:
+        lo, hi = float(m.group(4)), float(m.group(5))
+        print(flag, repr(lo), "ok"); print(flag, repr(hi), "ok")
+        print(flag, repr(math.nextafter(lo, -math.inf)), "refused")
+        print(flag, repr(math.nextafter(hi, math.inf)), "refused")
+EOF
+    [ $? -eq 0 ] || fail "could not read the ranges from train --help"
+    [ "$(grep -c . cases)" -ge 40 ] || fail "only $(grep -c . cases) cases"
+    bad=0
+    while read -r flag value expect; do
+        # gbdt: a depth of 0 needs a leaf limit, so every walk has one.
+        extra="--max-leaves 64"
+        [ "$flag" = max-leaves ] && extra=""
+        if [ "$value" = - ]; then
+            run healer train --data nonexistent.csv --model m.model $extra "--$flag"
+        else
+            run healer train --data nonexistent.csv --model m.model $extra "--$flag" "$value"
+        fi
+        if [ "$expect" = ok ] && { [ "$rc" -ne 1 ] || ! grep -qF nonexistent.csv err; }; then
+            echo "    --$flag $value: expected to be accepted, got exit $rc: $(head -n 1 err)"
+            bad=1
+        elif [ "$expect" = refused ] && { [ "$rc" -ne 2 ] || ! grep -qF -- "--$flag" err; }; then
+            echo "    --$flag $value: expected a usage error naming --$flag, got exit $rc: $(head -n 1 err)"
+            bad=1
+        fi
+    done <cases
+    [ "$bad" -eq 0 ]
+}
+
+t_train_learner_flags() {
+    # Flags exist for every learner; --algo decides which apply. An unknown
+    # learner is refused naming --algo, a rule between parameters naming
+    # the flag.
+    run healer train --data "$FIX/train.csv" --model m.model --algo none --rounds 5
+    expect_usage_error --algo "train --algo none"
+    run healer train --data "$FIX/train.csv" --model m.model --max-depth 0
+    expect_usage_error --max-depth "train --max-depth 0 without --max-leaves"
+    expect_in err max_leaves
+    run healer train --help
+    expect_in out "Learner gbdt (--algo gbdt)"
+    expect_in out "--cv N"
+    expect_in out "0 (off) or 2..20"
+    expect_absent m.model
 }
 
 # ---- tests: runtime errors ----
@@ -525,6 +612,22 @@ t_inspect_text() {
     expect_in out "rounds 20"
     expect_in out "top features by gain"
     expect_empty err
+}
+
+t_inspect_v1_file() {
+    # A model file of format version 1 (before the learner interface).
+    run healer inspect "$ROOT/tests/fixtures/model_v1/v1_multiclass.model"
+    expect_rc 0 "inspect a version 1 file"
+    expect_in out "model: gbdt"
+    expect_in out "rounds 25"
+    expect_in out "max_depth 4"
+    expect_in out "cross-validation (2-fold"
+    run healer inspect --json "$ROOT/tests/fixtures/model_v1/v1_multiclass.model"
+    expect_rc 0 "inspect --json a version 1 file"
+    json_check out 'd["params"]["rounds"] == 25 and d["params"]["seed"] == 11 and d["params"]["class_weight"] == "balanced"'
+    run healer predict --model "$ROOT/tests/fixtures/model_v1/v1_multiclass.model" \
+        --data "$ROOT/tests/fixtures/model_v1/v1_multiclass.csv" --out p.csv
+    expect_rc 0 "predict with a version 1 file"
 }
 
 t_inspect_json() {
@@ -842,14 +945,15 @@ t_profile() {
 
 TESTS="help_top version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
-usage_bad_choices usage_stray_argument
+usage_bad_choices usage_stray_argument train_flags_walk_the_tables
+train_learner_flags
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable
 predict_garbage_model predict_truncated_model predict_corrupted_model
 predict_missing_model_file predict_missing_feature
 simulate_deterministic simulate_shape simulate_string_labels simulate_shift_out
-train_text_summary inspect_text inspect_json train_json train_cv
+train_text_summary inspect_text inspect_v1_file inspect_json train_json train_cv
 predict_output_format predict_row_numbers_without_id predict_metrics_labelled
 predict_unlabelled_metrics_null predict_columns_by_name predict_unknown_labels
 predict_quoted_ids predict_string_labels

@@ -7,7 +7,6 @@
  */
 #include <math.h>
 
-#include "gbdt.h"
 #include "testutil.h"
 
 static hl_model *small_model(hl_dataset **ds_out, unsigned cv)
@@ -23,8 +22,8 @@ static hl_model *small_model(hl_dataset **ds_out, unsigned cv)
     assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 15;
-    p.cv_folds = cv;
+    assert_int_equal(hl_train_params_set_number(&p, "rounds", 15, &err), HL_OK);
+    p.cv_folds = (int)cv;
     hl_model *m = NULL;
     assert_int_equal(hl_train(ds, &p, NULL, &m, &err), HL_OK);
     *ds_out = ds;
@@ -79,7 +78,21 @@ static void round_trip_is_bit_identical(void **state)
     assert_int_equal(s1->cv_folds, 2);
     assert_true(s1->cv.macro_f1 == s2->cv.macro_f1);
     assert_true(s1->validation.confusion[4] == s2->validation.confusion[4]);
-    assert_true(s1->params.learning_rate == s2->params.learning_rate);
+    hl_param_value lr1, lr2;
+    assert_int_equal(hl_train_params_get(&s1->params, "learning_rate", &lr1, &err), HL_OK);
+    assert_int_equal(hl_train_params_get(&s2->params, "learning_rate", &lr2, &err), HL_OK);
+    assert_true(lr1.d == lr2.d);
+    /* Every parameter of both tables survives by name. */
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    const hl_learner_info *li = hl_learner_find(s1->algo);
+    assert_non_null(li);
+    for (size_t k = 0; k < n_shared + li->n_params; k++) {
+        const hl_param_spec *sp = k < n_shared ? &shared[k] : &li->params[k - n_shared];
+        hl_param_value a1 = hl_train_params_value(&s1->params, sp);
+        hl_param_value a2 = hl_train_params_value(&s2->params, sp);
+        assert_memory_equal(&a1, &a2, sizeof a1);
+    }
     uint8_t *buf1, *buf2;
     size_t len1, len2;
     assert_int_equal(hl_model_serialize(m, &buf1, &len1, &err), HL_OK);
@@ -220,6 +233,137 @@ static void foreign_and_newer_files(void **state)
 }
 
 
+/* ---- sections: the container's and the learner's ---- */
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A copy of the file buf without the section `drop` (0 = none) and with an
+ * extra section `add` (0 = none) of 5 bytes before the last section; header
+ * and checksum fixed. */
+static uint8_t *rewrite_sections(const uint8_t *buf, size_t len, uint32_t drop,
+                                 uint32_t add, size_t *out_len)
+{
+    uint8_t *out = malloc(len + 64);
+    size_t at = 24, o = 24, count = 0;
+    memcpy(out, buf, 24);
+    while (at < len - 4) {
+        uint32_t tag = (uint32_t)get_le(buf + at, 4);
+        size_t n = 16 + (size_t)get_le(buf + at + 8, 8);
+        if (add && at + n == len - 4) { /* before the last section */
+            put_le(out + o, add, 4);
+            put_le(out + o + 4, 0, 4);
+            put_le(out + o + 8, 5, 8);
+            memcpy(out + o + 16, "extra", 5);
+            o += 21;
+            count++;
+        }
+        if (tag != drop) {
+            memcpy(out + o, buf + at, n);
+            o += n;
+            count++;
+        }
+        at += n;
+    }
+    put_le(out + 12, count, 4);
+    put_le(out + 16, o - 24, 8);
+    *out_len = o + 4;
+    fix_crc(out, *out_len);
+    return out;
+}
+
+static void learner_sections_are_required_and_unknown_ones_skipped(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf, *mod;
+    size_t len, mod_len;
+    hl_error err;
+    hl_model *out = NULL;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    /* The GBDT's trees (tag 5), and the container's PARAMS (9). */
+    const uint32_t required[] = {5, 9};
+    for (size_t i = 0; i < 2; i++) {
+        mod = rewrite_sections(buf, len, required[i], 0, &mod_len);
+        assert_true(mod_len < len);
+        assert_int_equal(hl_model_deserialize(mod, mod_len, "cut.model", &out, &err),
+                         HL_ERR_FORMAT);
+        assert_non_null(strstr(err.message, "missing"));
+        assert_null(out);
+        free(mod);
+    }
+    /* A later revision's section, for the container (40) or the learner
+     * (100): skipped, the model predicts as before. */
+    const uint32_t extra[] = {40, 100};
+    double a[3 * 8], b[3 * 8];
+    assert_int_equal(hl_model_predict_matrix(m, ds->x, 8, 1, a, &err), HL_OK);
+    for (size_t i = 0; i < 2; i++) {
+        mod = rewrite_sections(buf, len, 0, extra[i], &mod_len);
+        assert_int_equal(mod_len, len + 21);
+        assert_int_equal(hl_model_deserialize(mod, mod_len, "new.model", &out, &err),
+                         HL_OK);
+        assert_int_equal(hl_model_predict_matrix(out, ds->x, 8, 1, b, &err), HL_OK);
+        assert_memory_equal(a, b, sizeof a);
+        hl_model_free(out);
+        free(mod);
+    }
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+/* A parameter outside today's range (as an older version allowed) does
+ * not make a model unreadable; a value of the wrong kind does. */
+static void stored_parameters_are_read_by_name(void **state)
+{
+    (void)state;
+    hl_dataset *ds;
+    hl_model *m = small_model(&ds, 0);
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    hl_model *out = NULL;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    static const char NAME[] = "learning_rate";
+    uint8_t *at = memmem(buf, len, NAME, sizeof NAME - 1);
+    assert_non_null(at);
+    uint8_t *value = at + sizeof NAME - 1 + 4; /* after the name and the type */
+    assert_int_equal(get_le(value - 4, 4), HL_PARAM_REAL);
+    double five = 5.0;
+    uint64_t bits;
+    memcpy(&bits, &five, 8);
+    put_le(value, bits, 8);
+    fix_crc(buf, len);
+    assert_int_equal(hl_model_deserialize(buf, len, "old-range.model", &out, &err),
+                     HL_OK);
+    hl_param_value lr;
+    assert_int_equal(hl_train_params_get(&hl_model_summary_get(out)->params,
+                                         "learning_rate", &lr, &err),
+                     HL_OK);
+    assert_true(lr.d == 5.0);
+    hl_model_free(out);
+    put_le(value - 4, HL_PARAM_INT, 4); /* the type no longer matches */
+    fix_crc(buf, len);
+    assert_int_equal(hl_model_deserialize(buf, len, "bad-type.model", &out, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "parameters"));
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 /* ---- files written before the learner interface (tests/fixtures/model_v1) ---- */
 
 #define FIXTURES "tests/fixtures/model_v1/"
@@ -295,8 +439,8 @@ static void training_reproduces_the_v1_models(void **state)
         assert_int_equal(hl_dataset_read_csv(path, NULL, &ds, &err), HL_OK);
         hl_train_params p;
         hl_train_params_init(&p);
-        p.rounds = 25;
-        p.max_depth = 4;
+        assert_int_equal(hl_train_params_set_number(&p, "rounds", 25, &err), HL_OK);
+        assert_int_equal(hl_train_params_set_number(&p, "max_depth", 4, &err), HL_OK);
         p.cv_folds = 2;
         p.threads = 2; /* deterministic across thread counts */
         p.seed = 11;
@@ -316,6 +460,8 @@ int main(void)
         cmocka_unit_test(corrupted_bytes_are_detected),
         cmocka_unit_test(forged_checksums_still_checked),
         cmocka_unit_test(foreign_and_newer_files),
+        cmocka_unit_test(learner_sections_are_required_and_unknown_ones_skipped),
+        cmocka_unit_test(stored_parameters_are_read_by_name),
         cmocka_unit_test(v1_model_files_predict_bit_identically),
         cmocka_unit_test(training_reproduces_the_v1_models),
     };

@@ -24,6 +24,8 @@
 #include "domain/diagnoses.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
+#include "domain/train_params.h"
+#include "domain/engine_json.h"
 #include "server/server.h"
 
 static json_t *parse(const char *text)
@@ -36,31 +38,37 @@ static json_t *parse(const char *text)
 
 /* ---- training parameters ---------------------------------------------------- */
 
+static hl_param_value get(const hl_train_params *p, const char *name)
+{
+    hl_param_value v;
+    assert_int_equal(hl_train_params_get(p, name, &v, NULL), HL_OK);
+    return v;
+}
+
 static void train_params_from_json(void **state)
 {
     (void)state;
     hl_train_params p;
-    char field[64];
     hs_error err = {0};
     json_t *j = parse("{\"rounds\": 30, \"learning_rate\": 0.2, \"max_depth\": 4,"
                       " \"class_weight\": \"none\", \"cv_folds\": 3, \"seed\": 7,"
                       " \"refit\": false}");
-    assert_int_equal(hs_jobs_train_params(j, "gbdt", &p, field, &err), HS_OK);
-    assert_int_equal(p.rounds, 30);
-    assert_true(fabs(p.learning_rate - 0.2) < 1e-12);
-    assert_int_equal(p.max_depth, 4);
+    assert_int_equal(hs_train_params_from_json(j, "gbdt", &p, &err), HS_OK);
+    assert_int_equal(get(&p, "rounds").i, 30);
+    assert_true(fabs(get(&p, "learning_rate").d - 0.2) < 1e-12);
+    assert_int_equal(get(&p, "max_depth").i, 4);
     assert_int_equal(p.class_weight, HL_CLASS_WEIGHT_NONE);
     assert_int_equal(p.cv_folds, 3);
     assert_int_equal(p.seed, 7);
     assert_int_equal(p.refit, 0);
     json_decref(j);
 
-    /* Absent params are the engine's defaults. */
+    /* Absent params are the engine's defaults, with the default learner. */
     hl_train_params d;
     hl_train_params_init(&d);
-    assert_int_equal(hs_jobs_train_params(NULL, NULL, &p, field, &err), HS_OK);
-    assert_int_equal(p.rounds, d.rounds);
-    assert_string_equal(field, "");
+    assert_int_equal(hs_train_params_from_json(NULL, NULL, &p, &err), HS_OK);
+    assert_string_equal(p.algo, d.algo);
+    assert_int_equal(get(&p, "rounds").i, get(&d, "rounds").i);
 }
 
 static void train_params_errors_name_the_field(void **state)
@@ -70,38 +78,172 @@ static void train_params_errors_name_the_field(void **state)
         const char *json, *field, *message_part;
     } cases[] = {
         {"{\"roundz\": 3}", "params.roundz", "unknown parameter"},
+        {"{\"threads\": 2}", "params.threads", "unknown parameter"},
         {"{\"rounds\": 0}", "params.rounds", "1..100000"},
         {"{\"rounds\": 2.5}", "params.rounds", "whole number"},
         {"{\"rounds\": \"30\"}", "params.rounds", "whole number"},
         {"{\"learning_rate\": \"abc\"}", "params.learning_rate", "number"},
-        {"{\"learning_rate\": -1}", "params.learning_rate", "(0, 10]"},
+        {"{\"learning_rate\": -1}", "params.learning_rate", "[0.0001, 1]"},
+        {"{\"learning_rate\": null}", "params.learning_rate", "number"},
         {"{\"class_weight\": \"x\"}", "params.class_weight", "balanced"},
+        {"{\"class_weight\": 1}", "params.class_weight", "string"},
         {"{\"max_bins\": 300}", "params.max_bins", "2..255"},
-        {"{\"cv_folds\": 1}", "params.cv_folds", "2..20"},
+        {"{\"cv_folds\": 1}", "params.cv_folds", "0 (off) or 2..20"},
         {"{\"cv_folds\": -2}", "params.cv_folds", "2..20"},
-        {"{\"seed\": -1}", "params.seed", ">= 0"},
+        {"{\"seed\": -1}", "params.seed", "0..9223372036854775807"},
         {"{\"refit\": 1}", "params.refit", "true or false"},
+        {"{\"max_depth\": 0}", "params.max_depth", "max_leaves"},
         {"[1, 2]", "params", "object"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hl_train_params p;
-        char field[64];
         hs_error err = {0};
         json_t *j = parse(cases[i].json);
-        assert_int_equal(hs_jobs_train_params(j, "gbdt", &p, field, &err),
+        assert_int_equal(hs_train_params_from_json(j, "gbdt", &p, &err),
                          HS_ERR_INVALID);
-        assert_string_equal(field, cases[i].field);
+        assert_string_equal(err.field, cases[i].field);
         if (!strstr(err.message, cases[i].message_part))
             fail_msg("case %zu: '%s' lacks '%s'", i, err.message,
                      cases[i].message_part);
         json_decref(j);
     }
     hl_train_params p;
-    char field[64];
     hs_error err = {0};
-    assert_int_equal(hs_jobs_train_params(NULL, "xgboost", &p, field, &err),
+    assert_int_equal(hs_train_params_from_json(NULL, "xgboost", &p, &err),
                      HS_ERR_INVALID);
-    assert_string_equal(field, "algo");
+    assert_string_equal(err.field, "algo");
+    assert_non_null(strstr(err.message, "xgboost"));
+}
+
+/* A value of spec s as JSON (a choice by its name). */
+static json_t *spec_json(const hl_param_spec *s, hl_param_value v)
+{
+    switch (s->type) {
+    case HL_PARAM_REAL: return json_real(v.d);
+    case HL_PARAM_BOOL: return json_boolean(v.i);
+    case HL_PARAM_CHOICE: return json_string(s->choices[v.i]);
+    default: return json_integer((json_int_t)v.i);
+    }
+}
+
+/* {"NAME": value} through the conversion: accepted or refused naming it. */
+static void expect_json_param(const char *algo, const hl_param_spec *s,
+                              json_t *value, int accepted)
+{
+    json_t *params = json_object();
+    hl_train_params p;
+    /* gbdt's rule that depth 0 needs a leaf limit: every walk has one. */
+    hl_train_params_init(&p);
+    hl_train_params_set_algo(&p, algo, NULL);
+    if (hl_train_params_spec(&p, "max_leaves"))
+        json_object_set_new(params, "max_leaves", json_integer(64));
+    json_object_set_new(params, s->name, value);
+    hs_error err = {0};
+    hs_status st = hs_train_params_from_json(params, algo, &p, &err);
+    char *text = json_dumps(params, JSON_ENCODE_ANY);
+    if (accepted && st != HS_OK)
+        fail_msg("%s %s refused: %s", algo, text, err.message);
+    if (!accepted) {
+        char field[80];
+        snprintf(field, sizeof field, "params.%s", s->name);
+        if (st != HS_ERR_INVALID)
+            fail_msg("%s %s accepted", algo, text);
+        assert_string_equal(err.field, field);
+    }
+    free(text);
+    json_decref(params);
+}
+
+/* Every parameter of every learner and every shared option the API offers:
+ * min and max (or each choice) accepted, just outside refused with the
+ * field named - the same walk as the CLI's (tests/cli/test_cli.sh), so
+ * the two interfaces accept the same ranges, the tables' ranges. */
+static void train_params_walk_the_tables(void **state)
+{
+    (void)state;
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    for (size_t l = 0; l < hl_learner_count(); l++) {
+        const hl_learner_info *li = hl_learner_at(l);
+        for (size_t k = 0; k < li->n_params + n_shared; k++) {
+            const hl_param_spec *s =
+                k < li->n_params ? &li->params[k] : &shared[k - li->n_params];
+            if (s->flags & HL_PARAM_CLI_ONLY) {
+                expect_json_param(li->name, s, spec_json(s, s->def), 0);
+                continue;
+            }
+            switch (s->type) {
+            case HL_PARAM_INT:
+            case HL_PARAM_SEED:
+                expect_json_param(li->name, s, json_integer(s->min.i), 1);
+                expect_json_param(li->name, s, json_integer(s->max.i), 1);
+                expect_json_param(li->name, s, json_integer(s->min.i - 1), 0);
+                if (s->max.i < INT64_MAX)
+                    expect_json_param(li->name, s, json_integer(s->max.i + 1), 0);
+                if (s->flags & HL_PARAM_ZERO_OFF)
+                    expect_json_param(li->name, s, json_integer(0), 1);
+                break;
+            case HL_PARAM_REAL:
+                expect_json_param(li->name, s, json_real(s->min.d), 1);
+                expect_json_param(li->name, s, json_real(s->max.d), 1);
+                expect_json_param(li->name, s,
+                                  json_real(nextafter(s->min.d, -INFINITY)), 0);
+                expect_json_param(li->name, s,
+                                  json_real(nextafter(s->max.d, INFINITY)), 0);
+                break;
+            case HL_PARAM_BOOL:
+                expect_json_param(li->name, s, json_true(), 1);
+                expect_json_param(li->name, s, json_false(), 1);
+                expect_json_param(li->name, s, json_integer(1), 0);
+                break;
+            case HL_PARAM_CHOICE:
+                for (size_t c = 0; s->choices[c]; c++)
+                    expect_json_param(li->name, s, json_string(s->choices[c]), 1);
+                expect_json_param(li->name, s, json_string("no-such-choice"), 0);
+                break;
+            }
+        }
+    }
+}
+
+static void algorithms_json(void **state)
+{
+    (void)state;
+    json_t *j = hs_json_algorithms();
+    assert_non_null(j);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), hl_learner_count());
+    json_t *gbdt = json_array_get(items, 0);
+    assert_string_equal(json_string_value(json_object_get(gbdt, "name")), "gbdt");
+    json_t *params = json_object_get(gbdt, "params");
+    int saw_lr = 0, saw_cw = 0, saw_cv = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(params, i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        assert_true(strcmp(name, "threads") != 0); /* CLI only */
+        assert_non_null(json_object_get(p, "help"));
+        if (!strcmp(name, "learning_rate")) {
+            saw_lr = 1;
+            assert_string_equal(json_string_value(json_object_get(p, "type")), "float");
+            assert_true(json_real_value(json_object_get(p, "min")) == 0.0001);
+            assert_true(json_real_value(json_object_get(p, "max")) == 1.0);
+            assert_true(json_real_value(json_object_get(p, "default")) == 0.05);
+        } else if (!strcmp(name, "class_weight")) {
+            saw_cw = 1;
+            assert_string_equal(json_string_value(json_object_get(p, "type")), "choice");
+            assert_true(json_is_null(json_object_get(p, "min")));
+            assert_int_equal(json_array_size(json_object_get(p, "choices")), 2);
+            assert_string_equal(json_string_value(json_object_get(p, "default")),
+                                "balanced");
+        } else if (!strcmp(name, "cv_folds")) {
+            saw_cv = 1;
+            assert_int_equal(json_integer_value(json_object_get(p, "min")), 0);
+            assert_int_equal(json_integer_value(json_object_get(p, "max")), 20);
+        }
+    }
+    assert_true(saw_lr && saw_cw && saw_cv);
+    json_decref(j);
 }
 
 /* ---- diagnoses ------------------------------------------------------------------ */
@@ -120,7 +262,7 @@ static hl_model *small_model(void)
     assert_int_equal(hl_simulate(&so, 0, &ds, &e), HL_OK);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 10;
+    assert_int_equal(hl_train_params_set_number(&p, "rounds", 10, &e), HL_OK);
     p.early_stopping_rounds = 0;
     p.threads = 1;
     hl_model *m = NULL;
@@ -495,6 +637,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(train_params_from_json),
         cmocka_unit_test(train_params_errors_name_the_field),
+        cmocka_unit_test(train_params_walk_the_tables),
+        cmocka_unit_test(algorithms_json),
         cmocka_unit_test(rows_to_dataset_and_run),
         cmocka_unit_test(rows_errors),
         cmocka_unit_test(config_keys_and_ranges),

@@ -8,8 +8,17 @@
 #include <math.h>
 #include <stdatomic.h>
 
-#include "gbdt.h"
+#include "container.h"
+#include "learners/gbdt/gbdt.h"
 #include "testutil.h"
+
+/* Sets a parameter by name; it must be accepted. */
+static void set(hl_train_params *p, const char *name, double x)
+{
+    hl_error err;
+    if (hl_train_params_set_number(p, name, x, &err) != HL_OK)
+        fail_msg("setting %s: %s", name, err.message);
+}
 
 static hl_dataset *simulate(size_t samples, size_t features, size_t classes,
                             uint64_t seed, int string_labels)
@@ -79,7 +88,8 @@ static void learns_simulated_faults(void **state)
     split(all, 2000, &tr, &te);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = tu_quick() ? 60 : 200;
+    const int rounds = tu_quick() ? 60 : 200;
+    set(&p, "rounds", rounds);
     hl_model *m = train(tr, &p);
     double f1 = macro_f1_on(m, te);
     print_message("held-out macro-F1 on simulated faults: %.4f\n", f1);
@@ -87,12 +97,12 @@ static void learns_simulated_faults(void **state)
     const hl_model_summary *s = hl_model_summary_get(m);
     assert_int_equal(s->n_classes, 6);
     assert_true(s->has_validation);
-    assert_true(s->rounds_done >= 1 && s->rounds_done <= (size_t)p.rounds);
+    assert_true(s->iterations_done >= 1 && s->iterations_done <= (size_t)rounds);
     /* Early stopping chose a round; the refit on all rows scales it up. */
-    assert_true(s->best_round >= 1 && s->best_round <= s->curve_len);
-    assert_true(s->rounds_done >= s->best_round);
+    assert_true(s->best_iteration >= 1 && s->best_iteration <= s->curve_len);
+    assert_true(s->iterations_done >= s->best_iteration);
     assert_int_equal(s->rows_train, 2000 - s->duplicate_rows);
-    assert_int_equal(s->n_trees, s->rounds_done * 6);
+    assert_int_equal(s->n_trees, s->iterations_done * 6);
     /* The signature KPIs carry the gain: importance is not uniform. */
     double total = 0, top = 0;
     for (size_t f = 0; f < s->n_features; f++) {
@@ -114,12 +124,12 @@ static void binary_and_string_labels(void **state)
     split(all, 1000, &tr, &te);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 80;
+    set(&p, "rounds", 80);
     hl_model *m = train(tr, &p);
     assert_int_equal(hl_model_n_classes(m), 2);
     assert_string_equal(hl_model_class_name(m, 0), all->class_names[0]);
     assert_string_equal(hl_model_class_name(m, 1), all->class_names[1]);
-    assert_true(m->n_outputs == 1); /* logistic, one tree per round */
+    assert_true(m->fitted.n_outputs == 1); /* logistic, one tree per round */
     assert_true(macro_f1_on(m, te) > 0.85);
     hl_model_free(m);
     hl_dataset_free(all);
@@ -142,9 +152,9 @@ static void deterministic_across_threads(void **state)
     hl_dataset *ds = simulate(1200, 16, 4, 11, 0);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 30;
-    p.subsample = 0.8;
-    p.colsample = 0.7;
+    set(&p, "rounds", 30);
+    set(&p, "subsample", 0.8);
+    set(&p, "colsample", 0.7);
     hl_model *models[3];
     int threads[3] = {1, 2, 3};
     for (int i = 0; i < 3; i++) {
@@ -171,13 +181,43 @@ static void deterministic_across_threads(void **state)
     hl_dataset_free(ds);
 }
 
+/* The container cuts rows into chunks for threads; a row's probabilities
+ * must not depend on the rows predicted with it. */
+static void predictions_do_not_depend_on_chunks(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(1500, 8, 3, 17, 0);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    set(&p, "rounds", 15);
+    hl_model *m = train(ds, &p);
+    const size_t K = 3, nf = ds->n_features, n = ds->n_rows;
+    double *all = predict_all(m, ds, 2);
+    double *part = malloc(n * K * sizeof *part);
+    hl_error err;
+    const size_t steps[] = {1, 7, 300, 1000};
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        for (size_t at = 0; at < n; at += steps[s]) {
+            size_t len = n - at < steps[s] ? n - at : steps[s];
+            assert_int_equal(hl_model_predict_matrix(m, ds->x + at * nf, len, 2,
+                                                     part + at * K, &err),
+                             HL_OK);
+        }
+        assert_memory_equal(all, part, n * K * sizeof *all);
+    }
+    free(part);
+    free(all);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 static void probabilities_are_distributions(void **state)
 {
     (void)state;
     hl_dataset *ds = simulate(800, 10, 5, 5, 0);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 20;
+    set(&p, "rounds", 20);
     hl_model *m = train(ds, &p);
     /* All-missing row and extreme values must still give a distribution. */
     float x[2][10];
@@ -200,14 +240,28 @@ static void probabilities_are_distributions(void **state)
     hl_dataset_free(ds);
 }
 
-static void expect_invalid(hl_train_params *p, const char *word)
+/* Setting a value out of range is refused, naming the parameter. */
+static void expect_refused(const char *name, double x)
+{
+    hl_train_params p;
+    hl_train_params_init(&p);
+    hl_error err;
+    hl_error_clear(&err);
+    assert_int_equal(hl_train_params_set_number(&p, name, x, &err),
+                     HL_ERR_INVALID);
+    assert_string_equal(err.field, name);
+    if (!strstr(err.message, name))
+        fail_msg("message '%s' does not name '%s'", err.message, name);
+    assert_int_equal(hl_train_params_validate(&p, &err), HL_OK); /* unchanged */
+}
+
+/* A value in the struct that validation must refuse, naming `field`. */
+static void expect_invalid(const hl_train_params *p, const char *field)
 {
     hl_error err;
     hl_error_clear(&err);
     assert_int_equal(hl_train_params_validate(p, &err), HL_ERR_INVALID);
-    if (!strstr(err.message, word))
-        fail_msg("message '%s' does not name '%s'", err.message, word);
-    hl_train_params_init(p);
+    assert_string_equal(err.field, field);
 }
 
 static void parameters_are_validated(void **state)
@@ -217,21 +271,141 @@ static void parameters_are_validated(void **state)
     hl_train_params_init(&p);
     hl_error err;
     assert_int_equal(hl_train_params_validate(&p, &err), HL_OK);
-    p.rounds = 0; expect_invalid(&p, "rounds");
-    p.learning_rate = 0; expect_invalid(&p, "learning_rate");
-    p.learning_rate = NAN; expect_invalid(&p, "learning_rate");
-    p.max_depth = -1; expect_invalid(&p, "max_depth");
-    p.max_depth = 0; expect_invalid(&p, "max_depth");
-    p.max_leaves = 1; expect_invalid(&p, "max_leaves");
-    p.min_child_weight = -1; expect_invalid(&p, "min_child_weight");
-    p.lambda_l2 = INFINITY; expect_invalid(&p, "lambda");
-    p.subsample = 0; expect_invalid(&p, "subsample");
-    p.colsample = 1.5; expect_invalid(&p, "colsample");
-    p.max_bins = 256; expect_invalid(&p, "max_bins");
-    p.validation_fraction = 0.9; expect_invalid(&p, "validation_fraction");
-    p.cv_folds = 1; expect_invalid(&p, "cv_folds");
-    p.threads = -2; expect_invalid(&p, "threads");
-    strcpy(p.algo, "svm"); expect_invalid(&p, "svm");
+    expect_refused("rounds", 0);
+    expect_refused("learning_rate", 0);
+    expect_refused("learning_rate", NAN);
+    expect_refused("max_depth", -1);
+    expect_refused("max_leaves", 1);
+    expect_refused("min_child_weight", -1);
+    expect_refused("lambda", INFINITY);
+    expect_refused("subsample", 0);
+    expect_refused("colsample", 1.5);
+    expect_refused("max_bins", 256);
+    expect_refused("rounds", 2.5);
+    expect_refused("validation_fraction", 0.9);
+    expect_refused("cv_folds", 1);
+    expect_refused("threads", -2);
+    expect_refused("roundz", 3); /* unknown */
+    /* Shared options are plain fields: validation checks them. */
+    p.cv_folds = 21;
+    expect_invalid(&p, "cv_folds");
+    hl_train_params_init(&p);
+    p.threads = -2;
+    expect_invalid(&p, "threads");
+    /* Between parameters: unlimited depth needs a leaf limit. */
+    hl_train_params_init(&p);
+    set(&p, "max_depth", 0);
+    expect_invalid(&p, "max_depth");
+    set(&p, "max_leaves", 8);
+    assert_int_equal(hl_train_params_validate(&p, &err), HL_OK);
+    /* Unknown learners. */
+    assert_int_equal(hl_train_params_set_algo(&p, "svm", &err), HL_ERR_INVALID);
+    assert_string_equal(err.field, "algo");
+    assert_non_null(strstr(err.message, "svm"));
+    strcpy(p.algo, "svm");
+    expect_invalid(&p, "algo");
+}
+
+/* Every learner's table and the shared one: defaults in range, unique
+ * names and flags, and get/set by name round-trip. */
+static void parameter_tables_are_consistent(void **state)
+{
+    (void)state;
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    assert_true(hl_learner_count() >= 1);
+    assert_string_equal(hl_learner_at(0)->name, "gbdt"); /* the default */
+    assert_null(hl_learner_at(hl_learner_count()));
+    for (size_t l = 0; l < hl_learner_count(); l++) {
+        const hl_learner_info *li = hl_learner_at(l);
+        assert_ptr_equal(hl_learner_find(li->name), li);
+        hl_train_params p;
+        hl_train_params_init(&p);
+        hl_error err;
+        assert_int_equal(hl_train_params_set_algo(&p, li->name, &err), HL_OK);
+        assert_int_equal(hl_train_params_validate(&p, &err), HL_OK);
+        for (size_t k = 0; k < li->n_params + n_shared; k++) {
+            const hl_param_spec *s =
+                k < li->n_params ? &li->params[k] : &shared[k - li->n_params];
+            assert_ptr_equal(hl_train_params_spec(&p, s->name), s);
+            assert_int_equal(hl_param_check(s, s->def, &err), HL_OK);
+            hl_param_value v;
+            assert_int_equal(hl_train_params_get(&p, s->name, &v, &err), HL_OK);
+            assert_memory_equal(&v, &s->def, sizeof v);
+            for (size_t j = 0; j < k; j++) {
+                const hl_param_spec *o =
+                    j < li->n_params ? &li->params[j] : &shared[j - li->n_params];
+                assert_true(strcmp(o->name, s->name) != 0);
+                assert_true(strcmp(o->flag, s->flag) != 0);
+            }
+        }
+    }
+    /* Safer parameters for a retry. */
+    hl_train_params p;
+    hl_train_params_init(&p);
+    set(&p, "learning_rate", 0.5);
+    set(&p, "max_depth", 0);
+    set(&p, "max_leaves", 100);
+    p.cv_folds = 5;
+    hl_train_params_safer(&p);
+    hl_param_value v;
+    assert_int_equal(hl_train_params_get(&p, "learning_rate", &v, NULL), HL_OK);
+    assert_true(v.d == 0.1);
+    assert_int_equal(hl_train_params_get(&p, "max_depth", &v, NULL), HL_OK);
+    assert_int_equal(v.i, 6);
+    assert_int_equal(hl_train_params_get(&p, "max_bins", &v, NULL), HL_OK);
+    assert_int_equal(v.i, 63);
+    assert_int_equal(p.cv_folds, 0);
+    assert_int_equal(p.threads, 1);
+    assert_int_equal(hl_train_params_validate(&p, NULL), HL_OK);
+}
+
+/* Text values (the CLI's) and the range descriptions. */
+static void parameter_text(void **state)
+{
+    (void)state;
+    hl_train_params p;
+    hl_train_params_init(&p);
+    const hl_param_spec *lr = hl_train_params_spec(&p, "learning_rate");
+    const hl_param_spec *cv = hl_train_params_spec(&p, "cv_folds");
+    const hl_param_spec *cw = hl_train_params_spec(&p, "class_weight");
+    const hl_param_spec *seed = hl_train_params_spec(&p, "seed");
+    char buf[128];
+    hl_param_range(lr, buf, sizeof buf);
+    assert_string_equal(buf, "[0.0001, 1]");
+    hl_param_range(cv, buf, sizeof buf);
+    assert_string_equal(buf, "0 (off) or 2..20");
+    hl_param_range(cw, buf, sizeof buf);
+    assert_string_equal(buf, "balanced or none");
+    hl_param_range(hl_train_params_spec(&p, "rounds"), buf, sizeof buf);
+    assert_string_equal(buf, "1..100000");
+    hl_param_value v;
+    hl_error err;
+    assert_int_equal(hl_param_parse(lr, "0.25", &v, &err), HL_OK);
+    assert_true(v.d == 0.25);
+    assert_int_equal(hl_param_parse(lr, "5", &v, &err), HL_ERR_INVALID);
+    assert_string_equal(err.field, "learning_rate");
+    assert_non_null(strstr(err.message, "[0.0001, 1]"));
+    assert_int_equal(hl_param_parse(lr, "0.1x", &v, &err), HL_ERR_INVALID);
+    assert_int_equal(hl_param_parse(cv, "0", &v, &err), HL_OK);
+    assert_int_equal(hl_param_parse(cv, "1", &v, &err), HL_ERR_INVALID);
+    assert_int_equal(hl_param_parse(cw, "none", &v, &err), HL_OK);
+    assert_int_equal(v.i, HL_CLASS_WEIGHT_NONE);
+    assert_int_equal(hl_param_parse(cw, "maybe", &v, &err), HL_ERR_INVALID);
+    assert_int_equal(hl_param_parse(seed, " -1", &v, &err), HL_ERR_INVALID);
+    assert_int_equal(hl_param_parse(seed, "9223372036854775807", &v, &err), HL_OK);
+    assert_int_equal(hl_param_parse(seed, "9223372036854775808", &v, &err),
+                     HL_ERR_INVALID);
+    assert_int_equal(hl_param_parse(hl_train_params_spec(&p, "refit"), "false",
+                                    &v, &err),
+                     HL_OK);
+    assert_int_equal(v.i, 0);
+    hl_param_format(lr, (hl_param_value){0, 0.05}, buf, sizeof buf);
+    assert_string_equal(buf, "0.05");
+    hl_param_format(cw, (hl_param_value){1, 0}, buf, sizeof buf);
+    assert_string_equal(buf, "none");
+    assert_string_equal(hl_param_type_name(HL_PARAM_SEED), "int");
+    assert_string_equal(hl_param_type_name(HL_PARAM_REAL), "float");
 }
 
 typedef struct progress_log {
@@ -257,7 +431,7 @@ static void progress_and_cancel(void **state)
     hl_dataset *ds = simulate(600, 8, 3, 9, 0);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 50;
+    set(&p, "rounds", 50);
     p.early_stopping_rounds = 0;
     hl_model *m = NULL;
     hl_error err;
@@ -278,7 +452,7 @@ static void progress_and_cancel(void **state)
     hl_train_control ctl3 = {on_progress, &log3, NULL};
     assert_int_equal(hl_train(ds, &p, &ctl3, &m, &err), HL_OK);
     assert_int_equal(log3.calls, 50);
-    assert_int_equal(hl_model_summary_get(m)->rounds_done, 50);
+    assert_int_equal(hl_model_summary_get(m)->iterations_done, 50);
     assert_false(hl_model_summary_get(m)->has_validation);
     hl_model_free(m);
     hl_dataset_free(ds);
@@ -290,15 +464,16 @@ static void leaf_limit_is_respected(void **state)
     hl_dataset *ds = simulate(1000, 12, 3, 2, 0);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 10;
-    p.max_depth = 0;
-    p.max_leaves = 5;
+    set(&p, "rounds", 10);
+    set(&p, "max_depth", 0);
+    set(&p, "max_leaves", 5);
     hl_model *m = train(ds, &p);
+    const hl__gbdt_model *g = m->fitted.state;
     int reached = 0;
-    for (size_t t = 0; t < m->n_trees; t++) {
+    for (size_t t = 0; t < g->n_trees; t++) {
         int leaves = 0;
-        for (uint32_t i = 0; i < m->trees[t].n_nodes; i++)
-            leaves += m->trees[t].nodes[i].feature == HL__LEAF;
+        for (uint32_t i = 0; i < g->trees[t].n_nodes; i++)
+            leaves += g->trees[t].nodes[i].feature == HL__LEAF;
         assert_true(leaves <= 5);
         reached |= leaves == 5;
     }
@@ -350,8 +525,8 @@ static void columns_matched_by_name(void **state)
                                           NULL, &tr, &err), HL_OK);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 20;
-    p.min_child_weight = 0.1;
+    set(&p, "rounds", 20);
+    set(&p, "min_child_weight", 0.1);
     p.early_stopping_rounds = 0;
     hl_model *m = train(tr, &p);
     assert_int_equal(hl_dataset_parse_csv(shuffled, strlen(shuffled), "s.csv",
@@ -387,7 +562,7 @@ static void duplicates_are_collapsed_and_cv_runs(void **state)
     assert_int_equal(hl_dataset_subset(base, rows, 1200, &ds, &err), HL_OK);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 20;
+    set(&p, "rounds", 20);
     p.cv_folds = 3;
     hl_model *m = train(ds, &p);
     const hl_model_summary *s = hl_model_summary_get(m);
@@ -409,20 +584,20 @@ static void refit_uses_all_rows(void **state)
     hl_dataset *ds = simulate(900, 10, 3, 13, 0);
     hl_train_params p;
     hl_train_params_init(&p);
-    p.rounds = 300;
+    set(&p, "rounds", 300);
     p.early_stopping_rounds = 10;
     p.refit = 0;
     hl_model *kept = train(ds, &p);
     const hl_model_summary *a = hl_model_summary_get(kept);
     assert_int_equal(a->rows_train + a->rows_validation, 900);
-    assert_int_equal(a->rounds_done, a->best_round);
+    assert_int_equal(a->iterations_done, a->best_iteration);
     p.refit = 1;
     hl_model *refit = train(ds, &p);
     const hl_model_summary *b = hl_model_summary_get(refit);
     assert_int_equal(b->rows_train, 900);
-    assert_int_equal(b->best_round, a->best_round); /* same hold-out run */
-    assert_true(b->rounds_done >= b->best_round);
-    assert_true(b->rounds_done <= (size_t)p.rounds);
+    assert_int_equal(b->best_iteration, a->best_iteration); /* same hold-out run */
+    assert_true(b->iterations_done >= b->best_iteration);
+    assert_true(b->iterations_done <= 300);
     /* Validation metrics come from the hold-out run in both cases. */
     assert_true(a->validation.macro_f1 == b->validation.macro_f1);
     hl_model_free(kept);
@@ -436,8 +611,11 @@ int main(void)
         cmocka_unit_test(learns_simulated_faults),
         cmocka_unit_test(binary_and_string_labels),
         cmocka_unit_test(deterministic_across_threads),
+        cmocka_unit_test(predictions_do_not_depend_on_chunks),
         cmocka_unit_test(probabilities_are_distributions),
         cmocka_unit_test(parameters_are_validated),
+        cmocka_unit_test(parameter_tables_are_consistent),
+        cmocka_unit_test(parameter_text),
         cmocka_unit_test(progress_and_cancel),
         cmocka_unit_test(leaf_limit_is_respected),
         cmocka_unit_test(unusable_data_is_refused),

@@ -49,22 +49,85 @@ json_t *hs_json_warnings(const hl_warnings *w)
     return a;
 }
 
-static json_t *params_json(const hl_train_params *p)
+static json_t *param_value_json(const hl_param_spec *s, hl_param_value v)
 {
-    return json_pack(
-        "{s:s, s:i, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:i, "
-        "s:s, s:b, s:b, s:i, s:I, s:i}",
-        "algo", p->algo, "rounds", p->rounds, "learning_rate", p->learning_rate,
-        "max_depth", p->max_depth, "max_leaves", p->max_leaves,
-        "min_child_weight", p->min_child_weight, "lambda", p->lambda_l2,
-        "min_split_gain", p->min_split_gain, "subsample", p->subsample,
-        "colsample", p->colsample, "max_bins", p->max_bins,
-        "validation_fraction", p->validation_fraction,
-        "early_stopping_rounds", p->early_stopping_rounds, "class_weight",
-        p->class_weight == HL_CLASS_WEIGHT_BALANCED ? "balanced" : "none",
-        "collapse_duplicates", p->collapse_duplicates, "refit", p->refit,
-        "cv_folds", (int)p->cv_folds, "seed", (json_int_t)p->seed, "threads",
-        p->threads);
+    switch (s->type) {
+    case HL_PARAM_INT:
+    case HL_PARAM_SEED: return json_integer((json_int_t)v.i);
+    case HL_PARAM_REAL: return hs_json_num(v.d);
+    case HL_PARAM_BOOL: return json_boolean(v.i);
+    case HL_PARAM_CHOICE: return json_string(s->choices[v.i]);
+    }
+    return json_null();
+}
+
+static void add_params(json_t *o, const hl_train_params *p,
+                       const hl_param_spec *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        json_object_set_new(o, t[k].name,
+                            param_value_json(&t[k], hl_train_params_value(p, &t[k])));
+}
+
+json_t *hs_json_train_params(const hl_train_params *p)
+{
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    const hl_learner_info *li = hl_learner_find(p->algo);
+    json_t *o = json_pack("{s:s}", "algo", p->algo);
+    if (!o)
+        return NULL;
+    if (li)
+        add_params(o, p, li->params, li->n_params);
+    add_params(o, p, shared, n_shared);
+    return o;
+}
+
+/* {name, type, default, min, max, help[, choices]}: min and max only
+ * where a range applies; 0 of a "0 (off) or A..B" range is its minimum. */
+static json_t *param_spec_json(const hl_param_spec *s)
+{
+    const int ranged = s->type == HL_PARAM_INT || s->type == HL_PARAM_SEED ||
+                       s->type == HL_PARAM_REAL;
+    hl_param_value lo = s->min;
+    if (s->flags & HL_PARAM_ZERO_OFF)
+        lo = (hl_param_value){0, 0.0};
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "name", s->name,
+                          "type", hl_param_type_name(s->type), "default",
+                          param_value_json(s, s->def), "min",
+                          ranged ? param_value_json(s, lo) : json_null(), "max",
+                          ranged ? param_value_json(s, s->max) : json_null(),
+                          "help", s->help);
+    if (j && s->type == HL_PARAM_CHOICE) {
+        json_t *choices = json_array();
+        for (size_t k = 0; s->choices[k]; k++)
+            json_array_append_new(choices, json_string(s->choices[k]));
+        json_object_set_new(j, "choices", choices);
+    }
+    return j;
+}
+
+static void add_specs(json_t *a, const hl_param_spec *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!(t[k].flags & HL_PARAM_CLI_ONLY))
+            json_array_append_new(a, param_spec_json(&t[k]));
+}
+
+json_t *hs_json_algorithms(void)
+{
+    size_t n_shared;
+    const hl_param_spec *shared = hl_shared_params(&n_shared);
+    json_t *items = json_array();
+    for (size_t i = 0; i < hl_learner_count(); i++) {
+        const hl_learner_info *li = hl_learner_at(i);
+        json_t *params = json_array();
+        add_specs(params, li->params, li->n_params);
+        add_specs(params, shared, n_shared);
+        json_array_append_new(items, json_pack("{s:s, s:o}", "name", li->name,
+                                               "params", params));
+    }
+    return json_pack("{s:o}", "items", items);
 }
 
 static json_t *names_json(char *const *names, size_t n)
@@ -142,11 +205,11 @@ json_t *hs_json_summary(const hl_model_summary *s)
     json_t *j = json_pack(
         "{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:f}, s:o, s:o}",
         "algo", s->algo, "healer_version", s->healer_version, "created_unix",
-        (json_int_t)s->created_unix, "params", params_json(&s->params),
+        (json_int_t)s->created_unix, "params", hs_json_train_params(&s->params),
         "features", names_json(s->feature_names, s->n_features), "classes",
         names_json(s->class_names, s->n_classes), "data", data, "training",
-        "rounds_done", (json_int_t)s->rounds_done, "best_round",
-        (json_int_t)s->best_round, "trees", (json_int_t)s->n_trees,
+        "rounds_done", (json_int_t)s->iterations_done, "best_round",
+        (json_int_t)s->best_iteration, "trees", (json_int_t)s->n_trees,
         "train_seconds", s->train_seconds, "curve", curve_json(s),
         "feature_importance", importance_json(s));
     if (!j)

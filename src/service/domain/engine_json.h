@@ -19,6 +19,17 @@ json_t *hs_json_num(double v);
 /* {samples, accuracy, macro_*, weighted_f1, log_loss, per_class[], confusion}. */
 json_t *hs_json_metrics(const hl_metrics *m, char *const *class_names);
 
+/* Training parameters as {"algo": NAME, <learner's parameters>, <shared
+ * options>}, every value as its table types it (choices by name). */
+json_t *hs_json_train_params(const hl_train_params *p);
+
+/* The learners and their parameters, generated from the tables, as
+ * GET /api/v1/algorithms answers: {"items": [{"name", "params": [{"name",
+ * "type", "default", "min", "max", "help"[, "choices"]}]}]} with each
+ * learner's own parameters followed by the shared options the web API
+ * offers (not the CLI-only ones). */
+json_t *hs_json_algorithms(void);
+
 /* The whole model summary, as `healer inspect --json` prints it. */
 json_t *hs_json_summary(const hl_model_summary *s);
 

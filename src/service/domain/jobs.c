@@ -31,9 +31,11 @@
 #include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
+#include "domain/engine_json.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
 #include "domain/notifications.h"
+#include "domain/train_params.h"
 #include "store/store.h"
 
 #define PROGRESS_INTERVAL 0.25
@@ -62,154 +64,6 @@ typedef struct worker_arg {
     hs_runner *r;
     slot *s;
 } worker_arg;
-
-/* ---- parameters ---------------------------------------------------------------- */
-
-typedef enum ptype { P_INT, P_DOUBLE, P_BOOL, P_CLASS_WEIGHT, P_U64 } ptype;
-
-typedef struct param_spec {
-    const char *name;
-    ptype type;
-    size_t offset;
-} param_spec;
-
-#define P(name, type, field) {name, type, offsetof(hl_train_params, field)}
-static const param_spec PARAMS[] = {
-    P("rounds", P_INT, rounds),
-    P("learning_rate", P_DOUBLE, learning_rate),
-    P("max_depth", P_INT, max_depth),
-    P("max_leaves", P_INT, max_leaves),
-    P("min_child_weight", P_DOUBLE, min_child_weight),
-    P("lambda", P_DOUBLE, lambda_l2),
-    P("min_split_gain", P_DOUBLE, min_split_gain),
-    P("subsample", P_DOUBLE, subsample),
-    P("colsample", P_DOUBLE, colsample),
-    P("max_bins", P_INT, max_bins),
-    P("validation_fraction", P_DOUBLE, validation_fraction),
-    P("early_stopping_rounds", P_INT, early_stopping_rounds),
-    P("class_weight", P_CLASS_WEIGHT, class_weight),
-    P("collapse_duplicates", P_BOOL, collapse_duplicates),
-    P("refit", P_BOOL, refit),
-    P("cv_folds", P_INT, cv_folds),
-    P("seed", P_U64, seed),
-};
-#undef P
-
-static hs_status bad_param(char field[64], hs_error *err, const char *name,
-                           const char *why)
-{
-    snprintf(field, 64, "params.%s", name);
-    return hs_fail(err, HS_ERR_INVALID, "invalid parameter %s: %s", name, why);
-}
-
-static hs_status set_param(const param_spec *ps, const json_t *v,
-                           hl_train_params *p, char field[64], hs_error *err)
-{
-    char *base = (char *)p + ps->offset;
-    switch (ps->type) {
-    case P_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
-            json_integer_value(v) > 1000000000)
-            return bad_param(field, err, ps->name, "must be a whole number");
-        if (!strcmp(ps->name, "cv_folds")) {
-            if (json_integer_value(v) < 0)
-                return bad_param(field, err, ps->name, "must be 0 (off) or in 2..20");
-            *(unsigned *)base = (unsigned)json_integer_value(v);
-        } else {
-            *(int *)base = (int)json_integer_value(v);
-        }
-        return HS_OK;
-    case P_U64:
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return bad_param(field, err, ps->name,
-                             "must be a whole number >= 0");
-        *(uint64_t *)base = (uint64_t)json_integer_value(v);
-        return HS_OK;
-    case P_DOUBLE:
-        if (!json_is_number(v))
-            return bad_param(field, err, ps->name, "must be a number");
-        {
-            double d = json_number_value(v);
-            memcpy(base, &d, sizeof d); /* base points at a double field */
-        }
-        return HS_OK;
-    case P_BOOL:
-        if (!json_is_boolean(v))
-            return bad_param(field, err, ps->name, "must be true or false");
-        *(int *)base = json_is_true(v);
-        return HS_OK;
-    case P_CLASS_WEIGHT: {
-        const char *s = json_string_value(v);
-        if (s && !strcmp(s, "balanced"))
-            *(hl_class_weight *)base = HL_CLASS_WEIGHT_BALANCED;
-        else if (s && !strcmp(s, "none"))
-            *(hl_class_weight *)base = HL_CLASS_WEIGHT_NONE;
-        else
-            return bad_param(field, err, ps->name,
-                             "must be \"balanced\" or \"none\"");
-        return HS_OK;
-    }
-    }
-    return HS_ERR_INTERNAL;
-}
-
-hs_status hs_jobs_train_params(const json_t *params, const char *algo,
-                               hl_train_params *out, char field[64],
-                               hs_error *err)
-{
-    hl_train_params_init(out);
-    field[0] = '\0';
-    if (algo && strcmp(algo, "gbdt") != 0) {
-        snprintf(field, 64, "algo");
-        return hs_fail(err, HS_ERR_INVALID,
-                       "unknown algorithm '%.32s' (available: gbdt)", algo);
-    }
-    if (params && !json_is_object(params)) {
-        snprintf(field, 64, "params");
-        return hs_fail(err, HS_ERR_INVALID, "'params' must be an object");
-    }
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)params, key, v) {
-        const param_spec *ps = NULL;
-        for (size_t i = 0; i < sizeof PARAMS / sizeof PARAMS[0]; i++)
-            if (!strcmp(PARAMS[i].name, key))
-                ps = &PARAMS[i];
-        if (!ps)
-            return bad_param(field, err, key, "unknown parameter");
-        hs_status st = set_param(ps, v, out, field, err);
-        if (st != HS_OK)
-            return st;
-    }
-    /* More folds than this only multiply the training time. */
-    if (out->cv_folds == 1 || out->cv_folds > HS_JOBS_MAX_CV_FOLDS)
-        return bad_param(field, err, "cv_folds", "must be 0 (off) or in 2..20");
-    hl_error herr;
-    hl_error_clear(&herr);
-    if (hl_train_params_validate(out, &herr) != HL_OK) {
-        /* The engine's message is "invalid parameter NAME: rule". */
-        const char *name = strstr(herr.message, "parameter ");
-        size_t len = name ? strcspn(name + 10, ":") : 0;
-        snprintf(field, 64, "params.%.*s", (int)len, name ? name + 10 : "");
-        return hs_fail(err, HS_ERR_INVALID, "%s", herr.message);
-    }
-    return HS_OK;
-}
-
-/* The safer second attempt: fewer bins, shallower trees, no CV, one
- * thread - less memory and less that can go wrong. */
-static void fallback_params(hl_train_params *p)
-{
-    p->threads = 1;
-    if (p->max_bins > 63)
-        p->max_bins = 63;
-    if (p->max_depth == 0 || p->max_depth > 6)
-        p->max_depth = 6;
-    p->max_leaves = 0;
-    p->cv_folds = 0;
-    if (p->learning_rate > 0.1)
-        p->learning_rate = 0.1;
-}
 
 /* ---- submission ------------------------------------------------------------------ */
 
@@ -242,11 +96,11 @@ static hs_status queue_job(hs_app *app, hs_job_rec *job, hs_error *err)
 hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
                                hs_id dataset_id, const char *algo,
                                const json_t *params, const char *name,
-                               hs_job_rec *out, char field[64], hs_error *err)
+                               hs_job_rec *out, hs_error *err)
 {
     hl_train_params p;
     memset(out, 0, sizeof *out);
-    hs_status st = hs_jobs_train_params(params, algo, &p, field, err);
+    hs_status st = hs_train_params_from_json(params, algo, &p, err);
     if (st != HS_OK)
         return st;
     hs_dataset_rec ds;
@@ -262,18 +116,16 @@ hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
         json_decref(prof);
     }
     char default_name[HS_DATASET_NAME_MAX];
-    snprintf(default_name, sizeof default_name, "%.200s (gbdt)", ds.name);
+    snprintf(default_name, sizeof default_name, "%.200s (%s)", ds.name, p.algo);
     hs_dataset_rec_free(&ds);
     if (!usable)
         return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
                        (long long)dataset_id);
-    if (!labelled) {
-        snprintf(field, 64, "dataset_id");
-        return hs_fail(err, HS_ERR_INVALID,
-                       "dataset %lld cannot be trained on: it needs a label "
-                       "column with at least two classes",
-                       (long long)dataset_id);
-    }
+    if (!labelled)
+        return hs_fail_field(err, HS_ERR_INVALID, "dataset_id",
+                             "dataset %lld cannot be trained on: it needs a "
+                             "label column with at least two classes",
+                             (long long)dataset_id);
     if ((st = check_capacity(app, err)) != HS_OK)
         return st;
     out->owner_id = viewer->id;
@@ -283,7 +135,7 @@ hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
     out->dataset_id = dataset_id;
     out->state = HS_JOB_QUEUED;
     out->created_at = hs_clock_now(app->clock);
-    json_t *req = json_pack("{s:s, s:o}", "algo", algo ? algo : "gbdt",
+    json_t *req = json_pack("{s:s, s:o}", "algo", p.algo,
                             "params", params ? json_incref((json_t *)params)
                                              : json_object());
     out->params_json = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -445,12 +297,7 @@ static int on_progress(const hl_train_progress *p, void *user)
 
 static json_t *attempt_json(const hl_train_params *p, const char *error)
 {
-    json_t *params = json_pack(
-        "{s:i, s:f, s:i, s:i, s:i, s:i, s:i}", "rounds", p->rounds,
-        "learning_rate", p->learning_rate, "max_depth", p->max_depth,
-        "max_leaves", p->max_leaves, "max_bins", p->max_bins, "cv_folds",
-        (int)p->cv_folds, "threads", p->threads);
-    return json_pack("{s:o, s:o}", "params", params,
+    return json_pack("{s:o, s:o}", "params", hs_json_train_params(p),
                      "error", error ? json_string(error) : json_null());
 }
 
@@ -478,7 +325,7 @@ static void train_attempts(hs_runner *r, slot *s, const hs_job_rec *job,
     for (int attempt = 1; attempt <= 2; attempt++) {
         hl_error herr;
         hl_error_clear(&herr);
-        pc.cv_folds = p->cv_folds > 1 ? p->cv_folds : 0;
+        pc.cv_folds = p->cv_folds > 1 ? (unsigned)p->cv_folds : 0;
         pc.units = pc.cv_folds + 1 +
                    (p->refit && p->early_stopping_rounds > 0 ? 1 : 0);
         hl_status st;
@@ -507,7 +354,7 @@ static void train_attempts(hs_runner *r, slot *s, const hs_job_rec *job,
         hs_log(HS_LOG_WARN, "training failed; retrying with safer parameters",
                json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
                          herr.message));
-        fallback_params(p);
+        hl_train_params_safer(p);
         o->state = HS_JOB_RUNNING;
     }
     json_decref(pc.train_loss);
@@ -520,16 +367,15 @@ static void run_train(hs_runner *r, slot *s, const hs_job_rec *job, outcome *o)
     hs_error err = {0};
     hl_error csv_err;
     hl_train_params p;
-    char field[64];
     hs_dataset_rec rec;
     hl_dataset *ds = NULL;
     hl_model *model = NULL;
     o->state = HS_JOB_FAILED;
 
     json_t *req = json_loads(job->params_json, 0, NULL);
-    hs_status st = hs_jobs_train_params(json_object_get(req, "params"),
-                                        json_string_value(json_object_get(req, "algo")),
-                                        &p, field, &err);
+    hs_status st = hs_train_params_from_json(
+        json_object_get(req, "params"),
+        json_string_value(json_object_get(req, "algo")), &p, &err);
     json_decref(req);
     if (st == HS_OK)
         st = hs_store_dataset_get(app->store, job->dataset_id, job->owner_id, 1,

@@ -29,9 +29,6 @@
 
 typedef struct hs_runner hs_runner;
 
-/* Cross-validation folds a training job may ask for. */
-#define HS_JOBS_MAX_CV_FOLDS 20
-
 /* How long a running job stays leased to this runner without a renewal
  * (every progress write renews it): the default of lease_seconds. */
 #define HS_JOBS_LEASE_SECONDS 30
@@ -61,20 +58,16 @@ unsigned hs_runner_running(hs_runner *r);
  * a graceful shutdown), joins the workers and frees the runner. */
 void hs_runner_stop(hs_runner *r);
 
-/* Reads train parameters from a JSON object onto the engine defaults.
- * HS_ERR_INVALID names the offending key in field[] ("params.rounds") for
- * an unknown key, a wrong type or a value out of range. */
-hs_status hs_jobs_train_params(const json_t *params, const char *algo,
-                               hl_train_params *out, char field[64],
-                               hs_error *err);
-
 /* Queues a training of dataset_id for viewer (who must be able to see the
- * dataset, live, with labels). params: JSON object (may be NULL). name
- * NULL = derived from the dataset. HS_ERR_BUSY when the queue is full. */
+ * dataset, live, with labels) with learner algo (NULL = the default) and
+ * params (JSON object, may be NULL; see hs_train_params_from_json). name
+ * NULL = "DATASET (ALGO)". HS_ERR_INVALID names the input in err->field
+ * ("algo", "params.rounds", "dataset_id"); HS_ERR_BUSY when the queue is
+ * full. */
 hs_status hs_jobs_submit_train(hs_app *app, const hs_user *viewer,
                                hs_id dataset_id, const char *algo,
                                const json_t *params, const char *name,
-                               hs_job_rec *out, char field[64], hs_error *err);
+                               hs_job_rec *out, hs_error *err);
 
 /* Queues a diagnosis of stored samples (the job then owns the blob):
  * format "csv" (an upload) or "json" (a JSON array of row objects). */

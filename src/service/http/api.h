@@ -91,6 +91,7 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
 /* ---- handlers ---- */
 void hs_api_health(hs_app *, hs_req *, hs_resp *);
 void hs_api_metrics(hs_app *, hs_req *, hs_resp *);
+void hs_api_algorithms(hs_app *, hs_req *, hs_resp *);
 
 void hs_api_setup_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_setup_post(hs_app *, hs_req *, hs_resp *);

@@ -8,7 +8,7 @@
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
 {
     json_t *body = hs_api_body(req, resp);
-    const char *type = NULL, *algo = "gbdt", *name = NULL;
+    const char *type = NULL, *algo = NULL, *name = NULL;
     hs_id dataset_id = 0;
     if (!body)
         return;
@@ -38,18 +38,17 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
         goto done;
     }
     hs_job_rec job;
-    char field[64];
     hs_error err = {0};
     hs_status st = hs_jobs_submit_train(app, &req->user, dataset_id, algo,
                                         json_object_get(body, "params"), name,
-                                        &job, field, &err);
+                                        &job, &err);
     if (st == HS_OK) {
         hs_reply_json(resp, 202, hs_api_job_json(&job, hs_clock_now(app->clock)));
         hs_job_rec_free(&job);
     } else if (st == HS_ERR_INVALID) {
-        int is_param = !strncmp(field, "params", 6) || !strcmp(field, "algo");
+        int is_param = !strncmp(err.field, "params", 6) || !strcmp(err.field, "algo");
         hs_reply_error(resp, 422, is_param ? "invalid_params" : "invalid_data",
-                       json_pack("{s:s}", "field", field), "%s", err.message);
+                       json_pack("{s:s}", "field", err.field), "%s", err.message);
     } else {
         hs_reply_status(resp, st, &err);
     }

@@ -11,6 +11,7 @@
 const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/health", hs_api_health, HS_ROUTE_PUBLIC},
     {"GET", "/metrics", hs_api_metrics, HS_ROUTE_PUBLIC},
+    {"GET", "/api/v1/algorithms", hs_api_algorithms, HS_ROUTE_PUBLIC},
 
     {"GET", "/api/v1/setup", hs_api_setup_get, HS_ROUTE_PUBLIC},
     {"POST", "/api/v1/setup", hs_api_setup_post, HS_ROUTE_NO_CSRF | JSON},

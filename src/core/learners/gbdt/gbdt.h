@@ -1,6 +1,10 @@
 /* gbdt.h - internal data structures of the gradient-boosted tree learner.
  *
- * Shared by binning, tree growing, boosting, prediction and model files.
+ * The learner "gbdt" behind the engine's learner interface (learner.h):
+ * its parameters, its fitted state (bins and trees), and what its files
+ * share - binning, tree growing, boosting, raw prediction and its model
+ * file sections. Nothing outside this folder includes it but tests.
+ *
  * Trees are flat arrays; the two children of a node are adjacent (right =
  * left + 1) so a prediction step is one compare and one add, and a node is
  * 12 bytes so that a few thousand trees stay in cache while predicting.
@@ -11,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "healer/model.h"
+#include "learner.h"
 #include "pool.h"
 
 #define HL__LEAF 0xFFFFFFFFu          /* node.feature of a leaf */
@@ -74,15 +78,40 @@ typedef struct hl__flat {
     uint8_t *tree_depth;   /* steps to reach any leaf */
 } hl__flat;
 
-struct hl_model {
-    hl_model_summary summary;
+/* The learner's own parameters: the block of hl_train_params (its table
+ * and defaults are in gbdt.c). */
+typedef struct hl__gbdt_params {
+    int rounds;              /* boosting rounds (the cap with early stopping) */
+    double learning_rate;
+    int max_depth;           /* 0 = unlimited (then max_leaves bounds trees) */
+    int max_leaves;          /* 0 = unlimited */
+    double min_child_weight; /* minimum hessian sum in a leaf */
+    double lambda_l2;        /* L2 regularisation of leaf values ("lambda") */
+    double min_split_gain;
+    double subsample;        /* row fraction per round */
+    double colsample;        /* feature fraction per tree */
+    int max_bins;            /* quantile bins per feature */
+} hl__gbdt_params;
+
+/* A fitted GBDT: the state behind hl__fitted.state. */
+typedef struct hl__gbdt_model {
+    size_t n_features;
     size_t n_outputs;   /* 1 for two classes (logistic), else n_classes (softmax) */
     double *base_score; /* n_outputs raw scores added before the trees */
     size_t n_trees;     /* rounds * n_outputs; tree t feeds output t % n_outputs */
     hl__tree *trees;
     hl__bins bins;
-    hl__flat flat;      /* derived from trees by hl__model_prepare() */
-};
+    hl__flat flat;      /* derived from trees by hl__gbdt_prepare() */
+    unsigned sections_read; /* bit per file section tag, while loading */
+} hl__gbdt_model;
+
+void hl__gbdt_model_free(void *state);
+
+/* Two classes have one output, the log-odds of the second. */
+static inline hl__link hl__gbdt_link(size_t n_outputs)
+{
+    return n_outputs == 1 ? HL__LINK_LOGISTIC : HL__LINK_SOFTMAX;
+}
 
 /* ---- binning.c ---- */
 
@@ -152,51 +181,29 @@ uint32_t hl__tree_leaf_binned(const hl__tree *t, const uint8_t *row_bins);
 
 /* ---- boost.c ---- */
 
-/* One boosting run: fit on train_rows of x, watch valid_rows. */
-typedef struct hl__boost_job {
-    const float *x;              /* dataset matrix, row stride n_features */
-    size_t n_features;
-    const int32_t *y;            /* class of every dataset row */
-    size_t n_classes;
-    const double *class_weight;  /* n_classes */
-    const size_t *train_rows;
-    size_t n_train;
-    const size_t *valid_rows;    /* early stopping hold-out, may be empty */
-    size_t n_valid;
-    const hl_train_params *params;
-    const hl_train_control *ctl; /* may be NULL */
-    hl_train_stage stage;        /* reported to the progress callback */
-    unsigned fold, folds;
-    double started;              /* hl_clock_monotonic() when hl_train began */
-} hl__boost_job;
+/* One boosting run on job's rows with parameters p: fills m (bins,
+ * outputs, base scores, trees) and res's iterations and curve. On failure
+ * m's learner fields may be partly filled (hl__gbdt_model_free frees
+ * them) and res is empty. */
+hl_status hl__boost(const hl__fit_job *job, const hl__gbdt_params *p,
+                    hl__gbdt_model *m, hl__fit_result *res, hl_error *err);
 
-typedef struct hl__boost_result {
-    size_t rounds_done;   /* rounds kept in the model */
-    size_t best_round;    /* 1-based, 0 without a hold-out */
-    size_t curve_len;
-    double *train_loss;   /* curve_len, owned by the caller afterwards */
-    double *valid_loss;
-} hl__boost_result;
-
-/* Fills m->bins, m->n_outputs, m->base_score, m->trees, m->n_trees. On
- * failure the model's learner fields are left empty. */
-hl_status hl__boost(const hl__boost_job *job, hl_model *m,
-                    hl__boost_result *res, hl_error *err);
-
-/* (boost.c) Turns raw scores into probabilities over n_classes (softmax, or sigmoid
- * for a single output). */
-void hl__scores_to_proba(const double *scores, size_t n_outputs,
-                         size_t n_classes, double *proba);
-
-/* ---- predict.c ---- */
+/* ---- gbdt_predict.c ---- */
 
 /* Builds m->flat from m->trees; call once the trees are final. */
-hl_status hl__model_prepare(hl_model *m);
+hl_status hl__gbdt_prepare(hl__gbdt_model *m);
 void hl__flat_free(hl__flat *f);
+/* The learner's predict_raw op. */
+hl_status hl__gbdt_predict_raw(const void *state, const hl__model_shape *shape,
+                               const float *x, size_t n_rows, double *raw);
 
-/* ---- model.c ---- */
+/* ---- gbdt_io.c: the model file sections BINS (4) and TREES (5) ---- */
 
-hl_model *hl__model_alloc(void);
-void hl__summary_free(hl_model_summary *s);
+void hl__gbdt_write(const void *state, hl__wbuf *w);
+hl_status hl__gbdt_read_section(hl__fitted *f, uint32_t tag, hl__rbuf *r,
+                                const hl__model_shape *shape,
+                                const hl__io_ctx *io);
+hl_status hl__gbdt_read_finish(hl__fitted *f, const hl__model_shape *shape,
+                               const hl__io_ctx *io);
 
 #endif

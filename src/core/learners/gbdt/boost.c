@@ -22,8 +22,9 @@
 #define HL__ROW_CHUNK 2048
 
 typedef struct boost_state {
-    const hl__boost_job *job;
-    const hl_train_params *p;
+    const hl__fit_job *job;
+    const hl__gbdt_params *p;
+    hl__link link;           /* logistic for one output, else softmax */
     hl__pool *pool;
     size_t n_out;            /* outputs: 1 (binary) or n_classes */
     size_t nf;
@@ -49,29 +50,6 @@ typedef struct boost_state {
 } boost_state;
 
 /* ---- probabilities, loss, gradients ---- */
-
-/* Softmax / sigmoid of one row's scores into p[n_classes]. */
-void hl__scores_to_proba(const double *scores, size_t n_outputs,
-                         size_t n_classes, double *proba)
-{
-    if (n_outputs == 1) {
-        double p1 = 1.0 / (1.0 + exp(-scores[0]));
-        proba[0] = 1.0 - p1;
-        proba[1] = p1;
-        return;
-    }
-    double mx = scores[0];
-    for (size_t k = 1; k < n_classes; k++)
-        if (scores[k] > mx)
-            mx = scores[k];
-    double sum = 0.0;
-    for (size_t k = 0; k < n_classes; k++) {
-        proba[k] = exp(scores[k] - mx);
-        sum += proba[k];
-    }
-    for (size_t k = 0; k < n_classes; k++)
-        proba[k] /= sum;
-}
 
 static double row_loss(const double *proba, int32_t y)
 {
@@ -99,7 +77,7 @@ static void grad_chunk(void *p, size_t task, int worker)
     double proba[64];
     double loss = 0.0, wsum = 0.0;
     for (size_t i = begin; i < end; i++) {
-        hl__scores_to_proba(c->scores + i * n_out, n_out, K, proba);
+        hl__link_apply(s->link, c->scores + i * n_out, K, proba);
         const double w = c->w[i];
         const int32_t y = c->y[i];
         loss += w * row_loss(proba, y);
@@ -144,9 +122,9 @@ static double loss_and_gradients(boost_state *s, size_t n, const double *scores,
 
 /* ---- set-up ---- */
 
-static hl_status init_base_scores(boost_state *s, hl_model *m)
+static hl_status init_base_scores(boost_state *s, hl__gbdt_model *m)
 {
-    const hl__boost_job *job = s->job;
+    const hl__fit_job *job = s->job;
     const size_t K = job->n_classes;
     double wk[64] = {0}, total = 0.0;
     for (size_t i = 0; i < job->n_train; i++) {
@@ -174,7 +152,7 @@ static hl_status init_base_scores(boost_state *s, hl_model *m)
     return HL_OK;
 }
 
-static void gather_labels(const hl__boost_job *job, const size_t *rows, size_t n,
+static void gather_labels(const hl__fit_job *job, const size_t *rows, size_t n,
                           int32_t *y, float *w)
 {
     for (size_t i = 0; i < n; i++) {
@@ -183,21 +161,24 @@ static void gather_labels(const hl__boost_job *job, const size_t *rows, size_t n
     }
 }
 
-static hl_status state_init(boost_state *s, const hl__boost_job *job,
-                            hl_model *m, hl_error *err)
+static hl_status state_init(boost_state *s, const hl__fit_job *job,
+                            const hl__gbdt_params *p, hl__gbdt_model *m,
+                            hl_error *err)
 {
-    const hl_train_params *p = job->params;
     memset(s, 0, sizeof *s);
     s->job = job;
     s->p = p;
     s->nf = job->n_features;
     s->n_out = job->n_classes == 2 ? 1 : job->n_classes;
-    int threads = hl__resolve_threads(p->threads);
+    s->link = hl__gbdt_link(s->n_out);
+    m->n_features = job->n_features;
+    int threads = hl__resolve_threads(job->threads);
     s->pool = hl__pool_create(threads);
     if (!s->pool)
         return hl__fail(err, HL_ERR_NOMEM, "cannot start %d threads", threads);
     hl_status rc = hl__bins_build(job->x, s->nf, job->train_rows, job->n_train,
-                                  p->max_bins, p->seed, s->pool, &m->bins, err);
+                                  p->max_bins, job->seed, s->pool, &m->bins,
+                                  err);
     if (rc != HL_OK)
         return rc;
     const size_t nt = job->n_train, nv = job->n_valid, n_out = s->n_out;
@@ -280,7 +261,7 @@ static void draw_round_sample(boost_state *s, size_t round)
 {
     const size_t nt = s->job->n_train;
     hl__rng rng;
-    hl__rng_seed(&rng, hl__seed_mix(s->p->seed, 0x5A3D0000u + round));
+    hl__rng_seed(&rng, hl__seed_mix(s->job->seed, 0x5A3D0000u + round));
     s->n_sample = s->n_unsampled = 0;
     for (size_t i = 0; i < nt; i++) {
         if (s->p->subsample >= 1.0 || hl__rng_uniform(&rng) < s->p->subsample)
@@ -326,7 +307,7 @@ static void add_tree_by_traversal(const hl__tree *t, const uint8_t *binned,
 static hl_status grow_output(boost_state *s, size_t k, hl__grower *g,
                              hl__pool *inner_pool)
 {
-    const hl__boost_job *job = s->job;
+    const hl__fit_job *job = s->job;
     hl__tree *t = &s->round_trees[k];
     hl_status rc = hl__grow_tree(g, &s->binned, s->gh + k * job->n_train,
                                  s->sample, s->n_sample, s->masks + k * s->nf,
@@ -366,7 +347,7 @@ static hl_status grow_round(boost_state *s)
     return HL_OK;
 }
 
-static hl_status keep_round_trees(boost_state *s, hl_model *m)
+static hl_status keep_round_trees(boost_state *s, hl__gbdt_model *m)
 {
     hl__tree *trees =
         realloc(m->trees, (m->n_trees + s->n_out) * sizeof *m->trees);
@@ -380,52 +361,38 @@ static hl_status keep_round_trees(boost_state *s, hl_model *m)
     return HL_OK;
 }
 
-static int report_progress(const hl__boost_job *job, int round, double tl,
-                           double vl)
-{
-    const hl_train_control *ctl = job->ctl;
-    if (!ctl)
-        return 0;
-    if (ctl->cancel && atomic_load(ctl->cancel))
-        return 1;
-    if (!ctl->progress)
-        return 0;
-    hl_train_progress pr = {job->stage, job->fold, job->folds, round,
-                            job->params->rounds, tl, vl,
-                            hl_clock_monotonic() - job->started};
-    return ctl->progress(&pr, ctl->user) != 0;
-}
-
-static void truncate_trees(hl_model *m, size_t n_keep)
+static void truncate_trees(hl__gbdt_model *m, size_t n_keep)
 {
     for (size_t t = n_keep; t < m->n_trees; t++)
         hl__tree_free(&m->trees[t]);
     m->n_trees = n_keep;
 }
 
-hl_status hl__boost(const hl__boost_job *job, hl_model *m,
-                    hl__boost_result *res, hl_error *err)
+hl_status hl__boost(const hl__fit_job *job, const hl__gbdt_params *p,
+                    hl__gbdt_model *m, hl__fit_result *res, hl_error *err)
 {
-    const hl_train_params *p = job->params;
+    /* The refit runs for the rounds the hold-out chose, not the cap. */
+    const int rounds =
+        job->max_iterations ? (int)job->max_iterations : p->rounds;
     boost_state s;
     memset(res, 0, sizeof *res);
-    hl_status rc = state_init(&s, job, m, err);
+    hl_status rc = state_init(&s, job, p, m, err);
     if (rc != HL_OK)
         goto done;
     /* The curve has at most one point per round. */
-    res->train_loss = malloc((size_t)p->rounds * sizeof *res->train_loss);
-    res->valid_loss = malloc((size_t)p->rounds * sizeof *res->valid_loss);
+    res->train_loss = malloc((size_t)rounds * sizeof *res->train_loss);
+    res->valid_loss = malloc((size_t)rounds * sizeof *res->valid_loss);
     if (!res->train_loss || !res->valid_loss) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }
     double best_valid = INFINITY;
     size_t best_round = 0;
-    const int early = p->early_stopping_rounds > 0 && job->n_valid > 0;
+    const int early = job->early_stopping_rounds > 0 && job->n_valid > 0;
     loss_and_gradients(&s, job->n_train, s.score_train, s.y_train, s.w_train,
                        s.gh);
-    for (int round = 1; round <= p->rounds; round++) {
-        if (job->ctl && job->ctl->cancel && atomic_load(job->ctl->cancel)) {
+    for (int round = 1; round <= rounds; round++) {
+        if (hl__progress_cancelled(&job->progress)) {
             rc = hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
             goto done;
         }
@@ -441,7 +408,7 @@ hl_status hl__boost(const hl__boost_job *job, hl_model *m,
         res->train_loss[res->curve_len] = tl;
         res->valid_loss[res->curve_len] = vl;
         res->curve_len++;
-        if (report_progress(job, round, tl, vl)) {
+        if (hl__progress_report(&job->progress, round, rounds, tl, vl)) {
             rc = hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
             goto done;
         }
@@ -450,14 +417,14 @@ hl_status hl__boost(const hl__boost_job *job, hl_model *m,
                 best_valid = vl;
                 best_round = (size_t)round;
             } else if ((size_t)round - best_round >=
-                       (size_t)p->early_stopping_rounds) {
+                       (size_t)job->early_stopping_rounds) {
                 break;
             }
         }
     }
-    res->best_round = early ? best_round : 0;
-    res->rounds_done = early ? best_round : m->n_trees / s.n_out;
-    truncate_trees(m, res->rounds_done * s.n_out);
+    res->best_iteration = early ? best_round : 0;
+    res->iterations_done = early ? best_round : m->n_trees / s.n_out;
+    truncate_trees(m, res->iterations_done * s.n_out);
 done:
     state_free(&s);
     if (rc != HL_OK) {

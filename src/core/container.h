@@ -1,0 +1,42 @@
+/* container.h - struct hl_model: a summary plus a fitted learner.
+ *
+ * The model container is what training produces, files hold and
+ * prediction reads; it knows its learner only through the learner
+ * interface (learner.h), so the same container holds boosted trees today
+ * and forests or MLPs later. Everything outside the engine sees it only
+ * through healer/model.h.
+ */
+#ifndef HEALER_CONTAINER_H
+#define HEALER_CONTAINER_H
+
+#include "healer/model.h"
+#include "learner.h"
+
+struct hl_model {
+    hl_model_summary summary;
+    const hl__learner *learner; /* the registry's entry for summary.algo */
+    hl__fitted fitted;          /* owned; freed with learner->free */
+};
+
+/* A zeroed model, or NULL. */
+hl_model *hl__model_alloc(void);
+
+void hl__summary_free(hl_model_summary *s);
+
+/* ---- model files (model_io.c, model_io_v1.c) ---- */
+
+/* (model.c) Sets m's learner (and summary algo, parameters at their defaults)
+ * from the algo a file names; HL_ERR_FORMAT for a name no learner has. */
+hl_status hl__model_set_learner(hl_model *m, const char *algo,
+                                const hl__io_ctx *io);
+
+/* (model_io_v1.c) The META section of a format version 1 file. */
+hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io);
+
+/* The shape its learner sees. */
+static inline hl__model_shape hl__model_shape_of(const hl_model *m)
+{
+    return (hl__model_shape){m->summary.n_features, m->summary.n_classes};
+}
+
+#endif

@@ -1,0 +1,202 @@
+/* learner.h - the interface between the engine and its learners.
+ *
+ * A learner (gradient-boosted trees today; forests, MLPs and stacks later)
+ * is one constant hl__learner: its public description (name, summary,
+ * parameter table), its default parameters and a set of operations. The
+ * rest of the engine - training orchestration (train.c), the model
+ * container and its prediction (model.c, predict.c), model files
+ * (model_io.c) - talks only to this interface and never knows which
+ * learner it holds. The learners are listed in one table,
+ * learners/registry.c; adding one is its own folder plus a line there.
+ *
+ * Like SQLite's VFS the ops struct has a version and only ever grows at
+ * the end (a `contributions` operation for TreeSHAP will follow), so a
+ * learner written against an older version keeps compiling and working:
+ * an operation it does not have is NULL.
+ */
+#ifndef HEALER_LEARNER_H
+#define HEALER_LEARNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "healer/params.h"
+#include "healer/train.h"
+
+/* ---- link: raw outputs to class probabilities ---- */
+
+typedef enum hl__link {
+    HL__LINK_SOFTMAX = 1,  /* n_outputs == n_classes scores */
+    HL__LINK_LOGISTIC = 2, /* 1 output for 2 classes: the second's log-odds */
+    HL__LINK_PROBA = 3     /* n_outputs == n_classes, already probabilities */
+} hl__link;
+
+/* Turns one row of raw outputs into n_classes probabilities. */
+void hl__link_apply(hl__link link, const double *raw, size_t n_classes,
+                    double *proba);
+
+/* ---- a fitted learner, as the model container holds it ---- */
+
+typedef struct hl__fitted {
+    void *state;      /* the learner's own; freed by its `free` op */
+    size_t n_outputs; /* raw values per row */
+    hl__link link;
+    size_t n_trees; /* for the summary; 0 for a learner without trees */
+} hl__fitted;
+
+/* What a learner knows of the model it belongs to while reading a file
+ * or predicting. */
+typedef struct hl__model_shape {
+    size_t n_features;
+    size_t n_classes;
+} hl__model_shape;
+
+/* ---- progress and cancel, the same for every learner ---- */
+
+typedef struct hl__progress {
+    const hl_train_control *ctl; /* may be NULL */
+    hl_train_stage stage;
+    unsigned fold, folds;
+    double started; /* hl_clock_monotonic() when hl_train began */
+} hl__progress;
+
+/* 1 when the cancel flag is raised: check before each iteration. */
+int hl__progress_cancelled(const hl__progress *p);
+
+/* After iteration `iteration` (1-based) of `planned`: checks the cancel
+ * flag, then calls the progress callback. 1 = stop (cancelled). */
+int hl__progress_report(const hl__progress *p, int iteration, int planned,
+                        double train_loss, double valid_loss);
+
+/* ---- fitting ---- */
+
+typedef struct hl__fit_job {
+    const float *x; /* dataset matrix, row stride n_features */
+    size_t n_features;
+    const int32_t *y; /* class of every dataset row */
+    size_t n_classes;
+    const double *class_weight; /* n_classes */
+    const size_t *train_rows;   /* dataset rows to fit on */
+    size_t n_train;
+    const size_t *valid_rows; /* early-stopping hold-out, may be empty */
+    size_t n_valid;
+    const void *params; /* the learner's own parameter struct */
+    uint64_t seed;
+    int threads;               /* resolved by the learner: 0 = all cores */
+    int early_stopping_rounds; /* iterative learners: 0 = off */
+    size_t max_iterations;     /* iterative learners: 0 = the parameters'
+                                  own cap, else exactly this cap (refit) */
+    hl__progress progress;
+} hl__fit_job;
+
+typedef struct hl__fit_result {
+    hl__fitted fitted;
+    size_t iterations_done; /* kept in the model */
+    size_t best_iteration;  /* 1-based best hold-out iteration, 0 = n/a */
+    size_t curve_len;
+    double *train_loss; /* curve_len each, malloc'ed: the caller owns */
+    double *valid_loss; /* them (NAN without a hold-out) */
+} hl__fit_result;
+
+#define HL__LEARNER_VERSION 1u
+
+typedef struct hl__learner {
+    hl_learner_info info; /* first: hl_learner_at() returns &info. Its
+                             params describe the whole parameter struct
+                             (<= HL_LEARNER_PARAMS_BYTES), defaults included */
+    unsigned version;     /* HL__LEARNER_VERSION it was written for */
+
+    /* Rules between parameters, after each was range-checked. May be NULL. */
+    hl_status (*check)(const void *params, hl_error *err);
+    /* Safer parameters for a retry after a failed training. May be NULL. */
+    void (*safer)(void *params);
+    /* Iterative learners: the iteration cap the parameters ask for. */
+    size_t (*iteration_cap)(const void *params);
+
+    /* Fits on job's rows. On success res->fitted holds the state and the
+     * curve arrays are the caller's; on failure nothing is left over. */
+    hl_status (*fit)(const hl__fit_job *job, hl__fit_result *res,
+                     hl_error *err);
+    /* Raw outputs (n_rows * n_outputs) of n_rows rows in model feature
+     * order. Called concurrently on disjoint rows: allocates its own
+     * scratch, writes only `raw`. The result of a row never depends on
+     * the other rows of the call. HL_ERR_NOMEM is the only failure. */
+    hl_status (*predict_raw)(const void *state, const hl__model_shape *shape,
+                             const float *x, size_t n_rows, double *raw);
+    /* Total split gain and split count per feature (n_features each,
+     * zeroed by the caller). */
+    void (*importance)(const void *state, size_t n_features, double *gain,
+                       uint32_t *splits);
+
+    /* Model files: its own sections, whole (hl__w_section_begin/end). */
+    void (*write)(const void *state, hl__wbuf *w);
+    /* One section with a tag the container does not own (f->state is NULL
+     * before the first). Unknown tags: HL_OK, skipped. */
+    hl_status (*read_section)(hl__fitted *f, uint32_t tag, hl__rbuf *r,
+                              const hl__model_shape *shape,
+                              const hl__io_ctx *io);
+    /* After the last section: refuses a missing required section, checks
+     * the state as a whole and fills the rest of f. */
+    hl_status (*read_finish)(hl__fitted *f, const hl__model_shape *shape,
+                             const hl__io_ctx *io);
+
+    void (*free)(void *state); /* NULL-safe */
+} hl__learner;
+
+/* ---- parameter tables ---- */
+
+/* Entries of a parameter table (see hl_param_spec): T is the struct the
+ * value lives in, F its field. */
+#define HL__P_INT(name, flag, T, F, def, lo, hi, fl, help)                     \
+    {                                                                          \
+        name, flag, HL_PARAM_INT, {.i = (def)}, {.i = (lo)}, {.i = (hi)}, fl,  \
+            NULL, help, offsetof(T, F)                                         \
+    }
+#define HL__P_REAL(name, flag, T, F, def, lo, hi, fl, help)                    \
+    {                                                                          \
+        name, flag, HL_PARAM_REAL, {.d = (def)}, {.d = (lo)}, {.d = (hi)}, fl, \
+            NULL, help, offsetof(T, F)                                         \
+    }
+#define HL__P_BOOL(name, flag, T, F, def, fl, help)                            \
+    {                                                                          \
+        name, flag, HL_PARAM_BOOL, {.i = (def)}, {.i = 0}, {.i = 1}, fl, NULL, \
+            help, offsetof(T, F)                                               \
+    }
+#define HL__P_CHOICE(name, flag, T, F, def, choices, fl, help)                 \
+    {                                                                          \
+        name, flag, HL_PARAM_CHOICE, {.i = (def)}, {.i = 0}, {.i = 0}, fl,     \
+            choices, help, offsetof(T, F)                                      \
+    }
+#define HL__P_SEED(name, flag, T, F, def, fl, help)                            \
+    {                                                                          \
+        name, flag, HL_PARAM_SEED, {.i = (def)}, {.i = 0}, {.i = INT64_MAX},   \
+            fl, NULL, help, offsetof(T, F)                                     \
+    }
+
+/* The value of spec s stored at `at` (its struct + s->offset), and back.
+ * Storing does not check the range (hl_param_check does). */
+hl_param_value hl__param_load(const hl_param_spec *s, const void *at);
+void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v);
+
+/* 1 when v, read from a model file, can be stored for spec s (the
+ * struct's width, a known choice, finite); the range is not checked, so
+ * that a model trained under the wider ranges of an older version stays
+ * readable. */
+int hl__param_value_fits(const hl_param_spec *s, hl_param_value v);
+
+/* Stores v for parameter s (shared or of p's learner) without checking
+ * its range: for defaults and values read from model files. */
+void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
+                            hl_param_value v);
+
+/* ---- the registry (learners/registry.c) ---- */
+
+/* The i-th learner, NULL past the last; 0 is the default. */
+const hl__learner *hl__learner_at(size_t i);
+/* NULL when no learner has that name. */
+const hl__learner *hl__learner_find(const char *name);
+/* "gbdt, ..." for messages. */
+void hl__learner_names(char *buf, size_t cap);
+
+#endif
