@@ -22,6 +22,7 @@ struct hs_model_cache;
 struct hs_auth_costs;
 struct hs_setup;
 struct hs_throttle;
+struct hs_job_type;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
 #define HS_APP_KEY_BYTES 32
@@ -41,6 +42,9 @@ typedef struct hs_app {
     struct hs_blob_store *blobs;
     const struct hs_clock *clock;        /* every date the service records */
     struct hs_runner *runner;            /* NULL where no jobs run here */
+    /* The job types this process submits and runs, NULL-terminated
+     * (domain/job_types.h: hs_job_types; tests bring their own). */
+    const struct hs_job_type *const *job_types;
     struct hs_model_cache *models;
     struct hs_setup *setup;              /* the first-run setup token */
     struct hs_throttle *login_throttle;  /* logins per client address */

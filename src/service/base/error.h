@@ -29,7 +29,8 @@ typedef enum hs_status {
     HS_ERR_LOCKED, /* the account is locked after too many failed logins */
     HS_ERR_BUSY,    /* at capacity (queue full): try again later */
     HS_ERR_DISABLED, /* the right password, but the account is disabled */
-    HS_ERR_LIMITED  /* too many attempts from this client: wait a minute */
+    HS_ERR_LIMITED, /* too many attempts from this client: wait a minute */
+    HS_ERR_MALFORMED /* a request field missing or of the wrong JSON type */
 } hs_status;
 
 #define HS_FIELD_MAX 64
@@ -113,6 +114,8 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_DISABLED";
     case HS_ERR_LIMITED:
         return "HS_ERR_LIMITED";
+    case HS_ERR_MALFORMED:
+        return "HS_ERR_MALFORMED";
     }
     return "HS_ERR_UNKNOWN";
 }

@@ -1,58 +1,42 @@
-/* api_jobs.c - submit, list, show and cancel background jobs. */
+/* api_jobs.c - submit, list, show and cancel background jobs. The request
+ * of POST /jobs is the job type's to check (domain/job_types.h): this file
+ * knows no type. */
 #include <string.h>
 
 #include "base/clock.h"
 #include "domain/jobs.h"
 #include "http/api.h"
 
+/* A refused parameter of the request (its type, learner, name or
+ * params.*) is "invalid_params"; a refused input it names (a dataset
+ * without labels) is "invalid_data". */
+static int is_request_param(const char *field)
+{
+    return !strcmp(field, "type") || !strcmp(field, "algo") ||
+           !strcmp(field, "name") || !strncmp(field, "params", 6);
+}
+
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
 {
     json_t *body = hs_api_body(req, resp);
-    const char *type = NULL, *algo = NULL, *name = NULL;
-    hs_id dataset_id = 0;
     if (!body)
         return;
-    if (hs_api_req_string(body, "type", &type, resp) != 0 ||
-        hs_api_opt_string(body, "algo", &algo, resp) != 0 ||
-        hs_api_opt_string(body, "name", &name, resp) != 0 ||
-        hs_api_opt_id(body, "dataset_id", &dataset_id, resp) != 0)
-        goto done;
-    if (strcmp(type, "train") != 0) {
-        hs_reply_error(resp, 422, "invalid_params",
-                       json_pack("{s:s}", "field", "type"),
-                       "unknown job type '%.32s' (jobs you can submit: train; "
-                       "large diagnoses become jobs by themselves)",
-                       type);
-        goto done;
-    }
-    if (!dataset_id) {
-        hs_reply_error(resp, 400, "bad_request",
-                       json_pack("{s:s}", "field", "dataset_id"),
-                       "a training job needs 'dataset_id'");
-        goto done;
-    }
-    if (name && strlen(name) >= HS_DATASET_NAME_MAX) {
-        hs_reply_error(resp, 422, "invalid_params",
-                       json_pack("{s:s}", "field", "name"),
-                       "'name' is longer than %d bytes", HS_DATASET_NAME_MAX - 1);
-        goto done;
-    }
     hs_job_rec job;
     hs_error err = {0};
-    hs_status st = hs_jobs_submit_train(app, &req->user, dataset_id, algo,
-                                        json_object_get(body, "params"), name,
-                                        &job, &err);
+    hs_status st = hs_jobs_submit(app, &req->user, body, &job, &err);
     if (st == HS_OK) {
-        hs_reply_json(resp, 202, hs_api_job_json(&job, hs_clock_now(app->clock)));
+        hs_reply_json(resp, 202,
+                      hs_api_job_json(&job, hs_clock_now(app->clock)));
         hs_job_rec_free(&job);
     } else if (st == HS_ERR_INVALID) {
-        int is_param = !strncmp(err.field, "params", 6) || !strcmp(err.field, "algo");
-        hs_reply_error(resp, 422, is_param ? "invalid_params" : "invalid_data",
-                       json_pack("{s:s}", "field", err.field), "%s", err.message);
+        hs_reply_error(resp, 422,
+                       is_request_param(err.field) ? "invalid_params"
+                                                   : "invalid_data",
+                       json_pack("{s:s}", "field", err.field), "%s",
+                       err.message);
     } else {
         hs_reply_status(resp, st, &err);
     }
-done:
     json_decref(body);
 }
 

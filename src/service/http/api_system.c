@@ -5,6 +5,7 @@
 #include "http/api.h"
 #include "healer/version.h"
 #include "domain/jobs.h"
+#include "domain/runner.h"
 
 void hs_api_health(hs_app *app, hs_req *req, hs_resp *resp)
 {

@@ -232,6 +232,7 @@ static const struct {
     {HS_ERR_BUSY, 503, "busy"},
     {HS_ERR_DISABLED, 403, "account_disabled"},
     {HS_ERR_LIMITED, 429, "rate_limited"},
+    {HS_ERR_MALFORMED, 400, "bad_request"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)

@@ -111,7 +111,8 @@ void hs_reply_error(hs_resp *resp, int status, const char *code,
     __attribute__((format(printf, 5, 6)));
 
 /* Maps a service status to the matching HTTP error (NOTFOUND 404,
- * CONFLICT 409, INVALID 422 invalid_data, DENIED 401, DISABLED 403,
+ * CONFLICT 409, INVALID 422 invalid_data, MALFORMED 400 bad_request,
+ * DENIED 401, DISABLED 403,
  * LOCKED 429, LIMITED 429 with Retry-After, BUSY and NOMEM 503, anything
  * else 500, logged) with err's message and, when err names one, its field
  * in details.field. */

@@ -11,8 +11,10 @@
 #include "base/log.h"
 #include "domain/accounts.h"
 #include "domain/datasets.h"
+#include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
+#include "domain/runner.h"
 #include "domain/throttle.h"
 #include "http/api.h"
 #include "server/datadir.h"
@@ -115,6 +117,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     const hs_server_config *cfg = &s->cfg;
     hs_app *app = &s->app;
     app->clock = hs_clock_system();
+    app->job_types = hs_job_types;
     app->store = s->dd->store;
     app->blobs = s->dd->blobs;
     app->started_at = hs_clock_now(app->clock);

@@ -1,0 +1,40 @@
+/* domain/fields.c - one field of a JSON request (see fields.h). */
+#include <string.h>
+
+#include "domain/fields.h"
+
+hs_status hs_field_id(const json_t *request, const char *key, int required,
+                      hs_id *out, hs_error *err)
+{
+    const json_t *v = json_object_get(request, key);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return required ? hs_fail_field(err, HS_ERR_MALFORMED, key,
+                                        "'%s' is required", key)
+                        : HS_OK;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return hs_fail_field(err, HS_ERR_MALFORMED, key,
+                             "'%s' must be a positive integer id", key);
+    *out = (hs_id)json_integer_value(v);
+    return HS_OK;
+}
+
+hs_status hs_field_string(const json_t *request, const char *key,
+                          int required, size_t max_bytes, const char **out,
+                          hs_error *err)
+{
+    const json_t *v = json_object_get(request, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return required ? hs_fail_field(err, HS_ERR_MALFORMED, key,
+                                        "'%s' is required", key)
+                        : HS_OK;
+    if (!json_is_string(v))
+        return hs_fail_field(err, HS_ERR_MALFORMED, key,
+                             "'%s' must be a string", key);
+    if (strlen(json_string_value(v)) > max_bytes)
+        return hs_fail_field(err, HS_ERR_INVALID, key,
+                             "'%s' is longer than %zu bytes", key, max_bytes);
+    *out = json_string_value(v);
+    return HS_OK;
+}

@@ -1,0 +1,418 @@
+/* domain/runner.c - worker threads and the lease keeper (see runner.h).
+ *
+ * Workers are plain pthreads that sleep on a condition variable while the
+ * queue is empty (woken by submissions, by the keeper after it took jobs
+ * back, or every second to notice jobs queued by another process). Each
+ * worker owns one slot: the id of the job it runs and that job's flags.
+ * The slots are the only state shared with request threads, guarded by
+ * `lock`; the flags are atomics because the engine reads them from the
+ * training thread.
+ *
+ * Progress is written to the store at most every PROGRESS_INTERVAL
+ * seconds (and at the end of each stage): a boosting round takes a few
+ * milliseconds, far too often for a database write. Each write renews the
+ * job's lease; the keeper renews them all every third of a lease anyway,
+ * so a job that reports nothing for a while (a large diagnosis) keeps it.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "domain/job_types.h"
+#include "domain/notifications.h"
+#include "domain/runner.h"
+#include "healer/clock.h"
+#include "store/store.h"
+
+#define PROGRESS_INTERVAL 0.25
+
+typedef struct slot {
+    hs_id job_id;        /* guarded by runner.lock; 0 = idle */
+    atomic_int stop;     /* read by the engine every round */
+    atomic_int shutdown; /* the stop is the runner's: re-queue the job */
+    atomic_int lost;     /* the lease went to another worker */
+} slot;
+
+struct hs_runner {
+    hs_app *app;
+    hs_runner_config cfg;
+    char worker_id[HS_WORKER_ID_MAX]; /* immutable after start */
+    int64_t lease_seconds;            /* immutable after start */
+    int64_t store_lease;              /* lease_seconds + 1: see start */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* idle workers and the keeper wait on it */
+    int stopping;        /* guarded by lock */
+    pthread_t *threads;
+    slot *slots;
+    unsigned n_threads;
+    pthread_t keeper;
+    int keeper_started;
+};
+
+/* What a worker hands its job's type: the run and the runner's side. */
+typedef struct run_ctx {
+    hs_runner *r;
+    slot *s;
+    double last_report; /* monotonic seconds of the last progress write */
+} run_ctx;
+
+/* ---- progress -------------------------------------------------------------- */
+
+static int report(hs_job_run *run, double progress, int64_t round,
+                  int64_t rounds, char *(*render)(void *), void *render_ctx,
+                  int force)
+{
+    run_ctx *c = run->runner;
+    hs_runner *r = c->r;
+    double now = hl_clock_monotonic();
+    if (!force && now - c->last_report < PROGRESS_INTERVAL)
+        return atomic_load(&c->s->stop);
+    c->last_report = now;
+    char *detail = render ? render(render_ctx) : NULL;
+    int cancel = 0;
+    hs_error err = {0};
+    hs_status st = hs_store_job_progress(
+        r->app->store, run->job->id, r->worker_id, hs_clock_now(r->app->clock),
+        r->store_lease, progress, round, rounds, detail, &cancel, &err);
+    free(detail);
+    if (st == HS_ERR_NOTFOUND) /* no longer ours: stop, keep nothing */
+        atomic_store(&c->s->lost, 1);
+    if (st == HS_ERR_NOTFOUND || cancel)
+        atomic_store(&c->s->stop, 1);
+    return atomic_load(&c->s->stop);
+}
+
+/* ---- one job ----------------------------------------------------------------- */
+
+static void notify_failure(hs_app *app, const hs_job_rec *job, const char *error)
+{
+    char msg[HS_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s job %lld ('%.100s') failed: %.300s", job->type,
+             (long long)job->id, job->name, error);
+    hs_notifications_raise(app, "job_failed", msg, job->owner_id, NULL);
+}
+
+/* A run whose lease went elsewhere: its result must not stay beside the
+ * one the other worker will make. */
+static void discard(hs_runner *r, const hs_job_type *type,
+                    const hs_job_rec *job, const hs_job_outcome *o)
+{
+    if (o->result_id && type && type->discard)
+        type->discard(r->app, job, o->result_id);
+    hs_log(HS_LOG_WARN, "job lease lost; another worker runs it",
+           json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "worker",
+                     r->worker_id));
+}
+
+static void requeue(hs_runner *r, const hs_job_rec *job)
+{
+    hs_error err = {0};
+    if (hs_store_job_requeue(r->app->store, job->id, r->worker_id, &err) ==
+        HS_OK)
+        hs_log(HS_LOG_INFO, "job re-queued for the next start",
+               json_pack("{s:I}", "job_id", (json_int_t)job->id));
+}
+
+/* Records the outcome; 0 when the job was no longer ours. */
+static int finish(hs_runner *r, const hs_job_type *type, const hs_job_rec *job,
+                  hs_job_outcome *o)
+{
+    hs_error err = {0};
+    char *attempts = json_array_size(o->attempts)
+                         ? json_dumps(o->attempts, JSON_COMPACT)
+                         : NULL;
+    hs_status st = hs_store_job_finish(
+        r->app->store, job->id, r->worker_id, o->state, o->error,
+        o->result_id && type ? type->result_kind : NULL, o->result_id,
+        attempts, hs_clock_now(r->app->clock), &err);
+    free(attempts);
+    if (st != HS_OK && st != HS_ERR_NOTFOUND)
+        hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
+               json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
+                         err.message));
+    return st != HS_ERR_NOTFOUND;
+}
+
+static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
+{
+    const hs_job_type *type = hs_job_type_find(r->app->job_types, job->type);
+    hs_job_outcome o = {HS_JOB_FAILED, "", 0, json_array()};
+    run_ctx ctx = {r, s, 0};
+    hs_job_run run = {r->app, job, &s->stop, r->cfg.train_threads,
+                      r->cfg.fail_first_attempt, report, &ctx};
+    double t0 = hl_clock_monotonic();
+    hs_log(HS_LOG_INFO, "job started",
+           json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)job->id, "type",
+                     job->type, "worker", r->worker_id));
+    if (type)
+        type->run(&run, &o);
+    else
+        snprintf(o.error, sizeof o.error, "unknown job type '%s'", job->type);
+    if (atomic_load(&s->lost)) {
+        discard(r, type, job, &o);
+    } else if (atomic_load(&s->shutdown) && o.state != HS_JOB_SUCCEEDED) {
+        requeue(r, job);
+    } else if (!finish(r, type, job, &o)) {
+        discard(r, type, job, &o);
+    } else {
+        if (o.state == HS_JOB_FAILED)
+            notify_failure(r->app, job, o.error);
+        hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO,
+               "job finished",
+               json_pack("{s:I, s:s, s:f, s:s}", "job_id", (json_int_t)job->id,
+                         "state", hs_job_state_name(o.state), "seconds",
+                         hl_clock_monotonic() - t0, "error", o.error));
+    }
+    json_decref(o.attempts);
+}
+
+/* ---- the threads ----------------------------------------------------------- */
+
+/* Waits on the runner's condition for at most `seconds` (lock held). */
+static void wait_locked(hs_runner *r, double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)seconds;
+    until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&r->wake, &r->lock, &until);
+}
+
+static int stopping(hs_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int stop = r->stopping;
+    pthread_mutex_unlock(&r->lock);
+    return stop;
+}
+
+/* Takes the next job into the slot; 0 when there is none (or an error). */
+static int claim(hs_runner *r, slot *s, hs_job_rec *job)
+{
+    hs_error err = {0};
+    hs_status st = hs_store_job_claim_next(r->app->store, r->worker_id,
+                                           hs_clock_now(r->app->clock),
+                                           r->store_lease, job, &err);
+    if (st != HS_OK) {
+        if (st != HS_ERR_NOTFOUND)
+            hs_log(HS_LOG_ERROR, "cannot claim a job",
+                   json_pack("{s:s}", "error", err.message));
+        return 0;
+    }
+    pthread_mutex_lock(&r->lock);
+    s->job_id = job->id;
+    atomic_store(&s->stop, job->cancel_requested || r->stopping);
+    atomic_store(&s->shutdown, r->stopping);
+    atomic_store(&s->lost, 0);
+    pthread_mutex_unlock(&r->lock);
+    return 1;
+}
+
+typedef struct worker_arg {
+    hs_runner *r;
+    slot *s;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+    worker_arg wa = *(worker_arg *)arg;
+    free(arg);
+    while (!stopping(wa.r)) {
+        hs_job_rec job;
+        if (!claim(wa.r, wa.s, &job)) {
+            pthread_mutex_lock(&wa.r->lock);
+            if (!wa.r->stopping)
+                wait_locked(wa.r, 1.0);
+            pthread_mutex_unlock(&wa.r->lock);
+            continue;
+        }
+        run_job(wa.r, wa.s, &job);
+        pthread_mutex_lock(&wa.r->lock);
+        wa.s->job_id = 0;
+        pthread_mutex_unlock(&wa.r->lock);
+        hs_job_rec_free(&job);
+    }
+    return NULL;
+}
+
+/* Renews this runner's leases, then takes back the jobs of workers that
+ * stopped renewing theirs (a crashed process), waking the workers when
+ * there are some to run again. */
+static void keep_leases(hs_runner *r)
+{
+    int64_t now = hs_clock_now(r->app->clock), requeued = 0, failed = 0;
+    hs_error err = {0};
+    if (hs_store_job_renew_leases(r->app->store, r->worker_id, now,
+                                  r->store_lease, NULL, &err) != HS_OK ||
+        hs_store_job_recover(r->app->store, now, HS_RUNNER_MAX_RESTARTS,
+                             &requeued, &failed, &err) != HS_OK) {
+        hs_log(HS_LOG_ERROR, "cannot keep job leases",
+               json_pack("{s:s}", "error", err.message));
+        return;
+    }
+    if (requeued || failed)
+        hs_log(HS_LOG_WARN, "jobs of a lost worker taken back",
+               json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
+                         "failed", (json_int_t)failed));
+    if (requeued)
+        hs_runner_wake(r);
+}
+
+static void *keeper_main(void *arg)
+{
+    hs_runner *r = arg;
+    double period = (double)r->lease_seconds / 3.0;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->stopping)
+            wait_locked(r, period);
+        int stop = r->stopping;
+        pthread_mutex_unlock(&r->lock);
+        if (stop)
+            return NULL;
+        keep_leases(r);
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+/* hostname:pid:random - readable in the jobs table, and unique even for
+ * a restarted process that got the same pid. */
+static void make_worker_id(char id[HS_WORKER_ID_MAX])
+{
+    char host[256] = "";
+    uint32_t nonce;
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    randombytes_buf(&nonce, sizeof nonce);
+    snprintf(id, HS_WORKER_ID_MAX, "%.40s:%ld:%08x", host, (long)getpid(),
+             (unsigned)nonce);
+}
+
+static hs_status start_threads(hs_runner *r, unsigned n, hs_error *err)
+{
+    for (unsigned i = 0; i < n; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa)
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        *wa = (worker_arg){r, &r->slots[i]};
+        if (pthread_create(&r->threads[i], NULL, worker_main, wa) != 0) {
+            free(wa);
+            return hs_fail(err, HS_ERR_INTERNAL, "cannot start job workers");
+        }
+        r->n_threads = i + 1;
+    }
+    if (pthread_create(&r->keeper, NULL, keeper_main, r) != 0)
+        return hs_fail(err, HS_ERR_INTERNAL, "cannot start the lease keeper");
+    r->keeper_started = 1;
+    return HS_OK;
+}
+
+hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
+                          hs_runner **out, hs_error *err)
+{
+    *out = NULL;
+    unsigned n = cfg->workers ? cfg->workers : 1;
+    hs_runner *r = calloc(1, sizeof *r);
+    if (r) {
+        r->threads = calloc(n, sizeof *r->threads);
+        r->slots = calloc(n, sizeof *r->slots);
+    }
+    if (!r || !r->threads || !r->slots) {
+        if (r) {
+            free(r->threads);
+            free(r->slots);
+        }
+        free(r);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    r->app = app;
+    r->cfg = *cfg;
+    r->lease_seconds = cfg->lease_seconds ? cfg->lease_seconds
+                                          : HS_RUNNER_LEASE_SECONDS;
+    /* The store counts in whole seconds and a lease renewed late in second
+     * t for L seconds ends at t + L, which may be only L - 1 seconds later:
+     * one more second makes "not renewed for lease_seconds" the least a
+     * live job ever gets. */
+    r->store_lease = r->lease_seconds + 1;
+    make_worker_id(r->worker_id);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    hs_status st = start_threads(r, n, err);
+    if (st != HS_OK) {
+        hs_runner_stop(r);
+        return st;
+    }
+    *out = r;
+    return HS_OK;
+}
+
+void hs_runner_wake(hs_runner *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void hs_runner_cancel(hs_runner *r, hs_id job_id)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        if (r->slots[i].job_id == job_id)
+            atomic_store(&r->slots[i].stop, 1);
+    pthread_mutex_unlock(&r->lock);
+}
+
+unsigned hs_runner_running(hs_runner *r)
+{
+    unsigned n = 0;
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        n += r->slots[i].job_id != 0;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+const char *hs_runner_worker_id(const hs_runner *r) { return r->worker_id; }
+
+void hs_runner_stop(hs_runner *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = 1;
+    for (unsigned i = 0; i < r->n_threads; i++)
+        if (r->slots[i].job_id) {
+            atomic_store(&r->slots[i].shutdown, 1);
+            atomic_store(&r->slots[i].stop, 1);
+        }
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++)
+        pthread_join(r->threads[i], NULL);
+    if (r->keeper_started)
+        pthread_join(r->keeper, NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r->threads);
+    free(r->slots);
+    free(r);
+}

@@ -1,0 +1,66 @@
+/* domain/runner.h - the job runner: worker threads that take jobs from the
+ * store's queue and run them by type.
+ *
+ * A runner is one worker of the shared queue (the jobs table): it claims
+ * queued jobs under its worker id, made at start from the host name, the
+ * process id and a random part, so no two runners - in one process, in
+ * two, or before and after a restart - ever share one. A claim leases the
+ * job to that id; every progress write renews the lease, and a keeper
+ * thread renews the leases of all the runner's jobs every third of the
+ * lease, whether they report progress or not. The same thread takes back
+ * jobs whose lease has lapsed - their worker crashed - so they run again
+ * on a live worker; a job still leased is never taken, so any number of
+ * runners, in any number of processes, can share one store.
+ *
+ * A job stops early when its user cancels it (the cancel reaches it
+ * through the store, so through any process), when the runner stops (the
+ * job is put back in the queue) or when its lease was lost (another worker
+ * has taken it: this run's result, if any, is discarded by its type).
+ */
+#ifndef HEALER_HS_RUNNER_H
+#define HEALER_HS_RUNNER_H
+
+#include "base/app.h"
+#include "base/error.h"
+#include "store/records.h"
+
+typedef struct hs_runner hs_runner;
+
+/* How long a running job stays leased without a renewal, by default. */
+#define HS_RUNNER_LEASE_SECONDS 30
+
+/* Jobs interrupted by a lost worker are re-queued this many times, then
+ * fail. */
+#define HS_RUNNER_MAX_RESTARTS 1
+
+typedef struct hs_runner_config {
+    unsigned workers;       /* jobs run at once (>= 1) */
+    int train_threads;      /* threads per training, 0 = all cores */
+    int fail_first_attempt; /* testing aid: the first training attempt of
+                               every job fails as if the engine had */
+    unsigned lease_seconds; /* 0 = HS_RUNNER_LEASE_SECONDS */
+} hs_runner_config;
+
+/* Starts the worker threads and the keeper; job types come from
+ * app->job_types. */
+hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
+                          hs_runner **out, hs_error *err);
+
+/* Tells idle workers that a job was queued. NULL is a no-op. */
+void hs_runner_wake(hs_runner *r);
+
+/* Raises the stop flag of job_id if a worker here runs it. */
+void hs_runner_cancel(hs_runner *r, hs_id job_id);
+
+/* Number of jobs running in this runner (0 for NULL). */
+unsigned hs_runner_running(hs_runner *r);
+
+/* The id this runner claims jobs under. */
+const char *hs_runner_worker_id(const hs_runner *r);
+
+/* Stops: running jobs are interrupted within a round and put back in the
+ * queue (the checkpoint of a graceful shutdown); then the threads are
+ * joined and the runner freed. NULL is a no-op. */
+void hs_runner_stop(hs_runner *r);
+
+#endif

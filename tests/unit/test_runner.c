@@ -1,0 +1,294 @@
+/* test_runner.c - the job runner: types from the app's table, leases kept
+ * while jobs run, and several runners on one store.
+ *
+ * The jobs here are of a test type, "wait": each run counts itself, then
+ * reports progress every 20 ms until its time is up (or it must stop). Two
+ * runners, each with its own store handle on one SQLite file as two
+ * processes would have, share the queue with a 2-second lease and jobs
+ * that take 3 seconds: without the keeper renewing leases the other
+ * runner would take the jobs back mid-run and they would run twice. A job
+ * left running by a worker that is gone (leased to a worker id no runner
+ * has) is taken back once its lease lapses and run by a live runner.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "testutil.h"
+
+#include "base/clock.h"
+#include "domain/job_types.h"
+#include "domain/jobs.h"
+#include "domain/runner.h"
+#include "healer/clock.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+#define MAX_JOBS 64
+
+static atomic_int runs[MAX_JOBS]; /* runs per job id */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static hs_status wait_prepare(hs_app *app, const hs_user *viewer,
+                              const json_t *request, hs_job_rec *out,
+                              hs_error *err)
+{
+    (void)app;
+    (void)viewer;
+    json_int_t ms = json_integer_value(json_object_get(request, "ms"));
+    snprintf(out->name, sizeof out->name, "wait %lld ms", (long long)ms);
+    out->params_json = json_dumps(request, JSON_COMPACT);
+    return out->params_json ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "no memory");
+}
+
+static void wait_run(hs_job_run *run, hs_job_outcome *out)
+{
+    json_t *p = json_loads(run->job->params_json, 0, NULL);
+    double ms = (double)json_integer_value(json_object_get(p, "ms"));
+    json_decref(p);
+    if (run->job->id < MAX_JOBS)
+        atomic_fetch_add(&runs[run->job->id], 1);
+    double t0 = hl_clock_monotonic();
+    out->state = HS_JOB_SUCCEEDED;
+    while ((hl_clock_monotonic() - t0) * 1e3 < ms) {
+        double done = (hl_clock_monotonic() - t0) * 1e3 / ms;
+        if (run->report(run, done, 0, 0, NULL, NULL, 0)) {
+            out->state = HS_JOB_CANCELLED;
+            snprintf(out->error, sizeof out->error, "stopped");
+            return;
+        }
+        sleep_ms(20);
+    }
+}
+
+static const hs_job_type WAIT = {"wait", "", 1, wait_prepare, wait_run, NULL};
+static const hs_job_type *const TYPES[] = {&WAIT, NULL};
+
+typedef struct node {
+    hs_store *store;
+    hs_app app;
+    hs_runner *runner;
+} node;
+
+typedef struct fixture {
+    char dir[64];
+    char url[128];
+    hs_user owner;
+    node a, b;
+} fixture;
+
+static void node_open(fixture *f, node *n, int with_runner)
+{
+    hs_error err = {0};
+    assert_int_equal(hs_store_open(f->url, &n->store, &err), HS_OK);
+    n->app.store = n->store;
+    n->app.clock = hs_clock_system();
+    n->app.job_types = TYPES;
+    n->app.limits.max_queued_jobs = 100;
+    if (with_runner) {
+        hs_runner_config rc = {1, 1, 0, 2};
+        assert_int_equal(hs_runner_start(&n->app, &rc, &n->runner, &err), HS_OK);
+        n->app.runner = n->runner;
+    }
+}
+
+static void node_close(node *n)
+{
+    hs_runner_stop(n->runner);
+    hs_store_close(n->store);
+    memset(n, 0, sizeof *n);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    hs_error err = {0};
+    snprintf(f->dir, sizeof f->dir, "/tmp/healer-runner-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->url, sizeof f->url, "sqlite:%s/healer.db", f->dir);
+    node_open(f, &f->a, 0);
+    hs_user u = {0};
+    snprintf(u.username, sizeof u.username, "owner");
+    snprintf(u.password_hash, sizeof u.password_hash, "x");
+    assert_int_equal(hs_store_user_create(f->a.store, &u, &err), HS_OK);
+    f->owner = u;
+    for (int i = 0; i < MAX_JOBS; i++)
+        atomic_store(&runs[i], 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    node_close(&f->a);
+    node_close(&f->b);
+    tu_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static hs_id submit(node *n, const hs_user *owner, int ms)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    json_t *req = json_pack("{s:s, s:i}", "type", "wait", "ms", ms);
+    assert_int_equal(hs_jobs_submit(&n->app, owner, req, &job, &err), HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    return id;
+}
+
+static hs_job_rec job_now(node *n, hs_id id)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_get(n->store, id, 0, 1, &job, &err), HS_OK);
+    return job;
+}
+
+/* Waits up to `seconds` for every job in ids to reach a final state. */
+static void wait_finished(node *n, const hs_id *ids, size_t count,
+                          double seconds)
+{
+    double t0 = hl_clock_monotonic();
+    for (;;) {
+        size_t done = 0;
+        for (size_t i = 0; i < count; i++) {
+            hs_job_rec j = job_now(n, ids[i]);
+            done += j.state >= HS_JOB_SUCCEEDED;
+            hs_job_rec_free(&j);
+        }
+        if (done == count)
+            return;
+        assert_true(hl_clock_monotonic() - t0 < seconds);
+        sleep_ms(50);
+    }
+}
+
+/* Two runners, one store, 2 s leases, 3 s jobs: each job runs once. */
+static void runners_share_a_queue_without_stealing(void **state)
+{
+    fixture *f = *state;
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    node_open(f, &f->b, 1);
+    assert_string_not_equal(hs_runner_worker_id(f->a.runner),
+                            hs_runner_worker_id(f->b.runner));
+    hs_id ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = submit(i % 2 ? &f->b : &f->a, &f->owner, 3000);
+    wait_finished(&f->a, ids, 4, 30);
+    for (int i = 0; i < 4; i++) {
+        hs_job_rec j = job_now(&f->a, ids[i]);
+        assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+        assert_int_equal(j.restarts, 0);
+        assert_int_equal(atomic_load(&runs[ids[i]]), 1);
+        assert_string_equal(j.worker_id, ""); /* released at the end */
+        hs_job_rec_free(&j);
+    }
+}
+
+/* A job left running by a worker that is gone comes back once its lease
+ * lapses, and a live runner runs it; one still leased is never touched. */
+static void a_lost_workers_job_is_taken_back(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id lost = submit(&f->a, &f->owner, 100);
+    hs_id alive = submit(&f->a, &f->owner, 100);
+    hs_job_rec j;
+    int64_t now = hs_clock_now(NULL);
+    /* Two "workers" of another process claim them: one will stop renewing
+     * (its lease lapses in 1 s), the other keeps renewing. */
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", now, 1,
+                                             &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, lost);
+    hs_job_rec_free(&j);
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "other:2:live", now, 60,
+                                             &j, &err),
+                     HS_OK);
+    hs_job_rec_free(&j);
+    node_open(f, &f->b, 1);
+    wait_finished(&f->b, &lost, 1, 20);
+    j = job_now(&f->b, lost);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(atomic_load(&runs[lost]), 1); /* the dead worker never ran it here */
+    hs_job_rec_free(&j);
+    j = job_now(&f->b, alive);
+    assert_int_equal(j.state, HS_JOB_RUNNING);
+    assert_string_equal(j.worker_id, "other:2:live");
+    assert_int_equal(atomic_load(&runs[alive]), 0);
+    hs_job_rec_free(&j);
+}
+
+/* Stopping a runner puts its running job back in the queue, untried. */
+static void stop_requeues_running_jobs(void **state)
+{
+    fixture *f = *state;
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    hs_id id = submit(&f->a, &f->owner, 60000);
+    double t0 = hl_clock_monotonic();
+    for (;;) {
+        hs_job_rec j = job_now(&f->a, id);
+        int running = j.state == HS_JOB_RUNNING;
+        hs_job_rec_free(&j);
+        if (running && atomic_load(&runs[id]) == 1)
+            break;
+        assert_true(hl_clock_monotonic() - t0 < 10);
+        sleep_ms(20);
+    }
+    hs_runner_stop(f->a.runner);
+    f->a.runner = f->a.app.runner = NULL;
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_QUEUED);
+    assert_int_equal(j.restarts, 0);
+    assert_string_equal(j.worker_id, "");
+    hs_job_rec_free(&j);
+}
+
+/* A cancel reaches the job through the store and ends it cancelled. */
+static void cancel_reaches_a_running_job(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    node_open(f, &f->b, 0); /* cancels through another store handle */
+    hs_id id = submit(&f->a, &f->owner, 60000);
+    while (atomic_load(&runs[id]) == 0)
+        sleep_ms(20);
+    hs_job_rec j;
+    hs_user admin = f->owner;
+    admin.is_admin = 1;
+    assert_int_equal(hs_jobs_cancel(&f->b.app, id, &admin, &j, &err), HS_OK);
+    hs_job_rec_free(&j);
+    wait_finished(&f->a, &id, 1, 10);
+    j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_CANCELLED);
+    hs_job_rec_free(&j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(runners_share_a_queue_without_stealing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_lost_workers_job_is_taken_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(stop_requeues_running_jobs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(cancel_reaches_a_running_job, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
