@@ -193,6 +193,21 @@ t_help_top() {
     expect_in out "Usage: healer COMMAND"
 }
 
+# docs/api.md's table of `healer serve` settings is a view of the key
+# table in src/service/server/config.c: the same keys, the same defaults.
+t_serve_settings_documented() {
+    run healer serve --help
+    expect_rc 0 "healer serve --help"
+    sed -n 's/^  --\([a-z-]*\)  .*(\([^()]*\))$/\1 \2/p' out | grep -v '^config ' | sort >help.txt
+    [ -s help.txt ] || fail "no settings found in serve --help"
+    awk '/^\| setting \| default \| meaning \|/ { on = 1; next } on && /^$/ { exit } on' \
+        "$ROOT/docs/api.md" |
+        sed -n 's/^| `\([a-z-]*\)` | `\{0,1\}\([^`|]*\)`\{0,1\} | .*/\1 \2/p' |
+        sed 's/ *$//' | sort >doc.txt
+    [ -s doc.txt ] || fail "no settings table found in docs/api.md"
+    diff help.txt doc.txt >diff.txt || fail "docs/api.md's settings differ from serve --help: $(cat diff.txt)"
+}
+
 t_version() {
     run healer --version
     expect_rc 0 "healer --version"
@@ -943,7 +958,7 @@ t_profile() {
     expect_in err "bad.csv:2"
 }
 
-TESTS="help_top version help_subcommands no_command unknown_command
+TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags
