@@ -164,7 +164,7 @@ format:
 	clang-format -i $$(find include src tests/unit -name '*.[ch]')
 
 lint:
-	cppcheck --quiet --enable=warning,performance,portability --std=c11 -Iinclude src
+	cppcheck --quiet --enable=warning,performance,portability --std=c11 -Iinclude -Isrc/core -Isrc/service src
 
 clean:
 	rm -rf build web/dist

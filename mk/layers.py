@@ -8,7 +8,10 @@ What docs/architecture.md promises, verified on what was actually compiled:
   3. every folder depends only on the folders below it (LAYERS);
   4. the includes keep to the same rules (the store's interface is
      static inline, so a handler calling it leaves no symbol behind:
-     includes are what show it).
+     includes are what show it);
+  5. the engine knows its learners only through the registry: no object
+     outside src/core/learners/NAME/ uses a symbol defined there, except
+     src/core/learners/registry.c, and no learner uses another's.
 Prints one line per check in cmocka's style ("[  PASSED  ] N test(s)." at
 the end) so tests/run.sh counts it like the other suites; exits 1 on any
 failure. Objects whose source file is gone (a stale build) are skipped.
@@ -39,6 +42,17 @@ LAYERS = {
 INCLUDE_EXCEPTIONS = {
     'service/http': {'store/records.h'},
 }
+
+
+REGISTRY = 'core/learners/registry.o'
+
+
+def learner_of(rel):
+    """'core/learners/gbdt/boost.o' -> 'gbdt'; None outside a learner."""
+    parts = rel.split('/')
+    if len(parts) > 3 and parts[0] == 'core' and parts[1] == 'learners':
+        return parts[2]
+    return None
 
 
 def folder_of(rel):
@@ -171,6 +185,14 @@ def main():
             if fd != fo and fd not in allowed:
                 bad.append('%s uses %s (%s may not depend on %s)' % (o, d, fo, fd))
     results.append(('symbols only point down the layers', bad))
+
+    bad = []
+    for o, deps in sorted(graph.items()):
+        for d in sorted(deps):
+            learner = learner_of(d)
+            if learner and learner != learner_of(o) and o != REGISTRY:
+                bad.append('%s uses %s (only %s may know a learner)' % (o, d, REGISTRY))
+    results.append(('learners are known only through the registry', bad))
 
     bad = []
     for rel, inc, target in include_edges(src):

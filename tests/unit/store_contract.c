@@ -397,6 +397,20 @@ static void test_notifications(void **state)
     assert_int_equal(list[0].read, 1);
     free(list);
 
+    /* One notification by id, as it is now. */
+    hs_notification one;
+    assert_int_equal(hs_store_notification_get(f->store, second, &one, &err),
+                     HS_OK);
+    assert_int_equal(one.id, second);
+    assert_int_equal(one.read, 1);
+    assert_string_equal(one.kind, "system");
+    assert_int_equal(hs_store_notification_get(f->store, third, &one, &err),
+                     HS_OK);
+    assert_int_equal(one.read, 0);
+    assert_int_equal(one.user_id, gina);
+    assert_int_equal(hs_store_notification_get(f->store, 9999, &one, &err),
+                     HS_ERR_NOTFOUND);
+
     assert_int_equal(
         hs_store_notification_add(f->store, "x", "y", 4242, 1, NULL, &err),
         HS_ERR_NOTFOUND);
@@ -1175,6 +1189,52 @@ static void test_job_access(void **state)
 
 /* Claims go by id (the queue's order), not by created_at, and take only
  * queued jobs. */
+/* A worker takes only jobs of the types it can run, oldest first; the
+ * others wait for a worker that can (another healer sharing the queue). */
+static void test_job_claim_by_type(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "tia", 0);
+    static const char *const KINDS[] = {"train", "rca", "diagnose", "rca"};
+    hs_id ids[4];
+    for (int i = 0; i < 4; i++) {
+        hs_job_rec j = make_job(owner, "typed", 10 + i);
+        snprintf(j.type, sizeof j.type, "%s", KINDS[i]);
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        ids[i] = j.id;
+    }
+    static const char *const DIAGNOSE[] = {"diagnose", NULL};
+    static const char *const RCA_TRAIN[] = {"rca", "train", NULL};
+    static const char *const NOTHING[] = {"nothing", NULL};
+    static const char *const BAD[] = {"Train; --", NULL};
+    hs_job_rec got;
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, DIAGNOSE, 100,
+                                             LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, ids[2]); /* the older train job is not taken */
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, DIAGNOSE, 100,
+                                             LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NOTHING, 100,
+                                             LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, BAD, 100, LEASE,
+                                             &got, &err),
+                     HS_ERR_INVALID);
+    for (int want = 0; want < 4; want++) {
+        if (want == 2)
+            continue;
+        assert_int_equal(hs_store_job_claim_next(f->store, WORKER_B, RCA_TRAIN,
+                                                 100, LEASE, &got, &err),
+                         HS_OK);
+        assert_int_equal(got.id, ids[want]);
+        hs_job_rec_free(&got);
+    }
+    assert_int_equal(job_state(f->store, ids[0]), HS_JOB_RUNNING);
+}
+
 static void test_job_claim(void **state)
 {
     fixture *f = *state;
@@ -1185,7 +1245,7 @@ static void test_job_claim(void **state)
     int64_t counts[HS_JOB_STATES];
 
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 10, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 10, LEASE, &got, &err),
         HS_ERR_NOTFOUND);
     assert_string_equal(err.message, "no job is queued");
     assert_null(got.params_json);
@@ -1206,7 +1266,7 @@ static void test_job_claim(void **state)
     fifth = add_job(f->store, pia, 50); /* oldest by time, last in the queue */
 
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 1000, LEASE, &got, &err),
         HS_OK);
     assert_int_equal(got.id, first);
     assert_int_equal(got.state, HS_JOB_RUNNING);
@@ -1223,13 +1283,13 @@ static void test_job_claim(void **state)
     hs_job_rec_free(&got);
 
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_B, 1001, 5, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_B, NULL, 1001, 5, &got, &err),
         HS_OK);
     assert_int_equal(got.id, fourth);
     assert_string_equal(got.worker_id, WORKER_B);
     assert_int_equal(got.lease_expires_at, 1006);
     hs_job_rec_free(&got);
-    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1002,
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 1002,
                                              HS_STORE_LEASE_MAX, &got, &err),
                      HS_OK);
     assert_int_equal(got.id, fifth);
@@ -1237,7 +1297,7 @@ static void test_job_claim(void **state)
     assert_int_equal(got.lease_expires_at, 1002 + HS_STORE_LEASE_MAX);
     hs_job_rec_free(&got);
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 1003, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 1003, LEASE, &got, &err),
         HS_ERR_NOTFOUND);
 
     /* The others were left alone. */
@@ -1253,7 +1313,7 @@ static void test_job_claim(void **state)
     assert_int_equal(counts[HS_JOB_RUNNING], 4);
     assert_int_equal(counts[HS_JOB_CANCELLED], 1);
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 1, LEASE, NULL, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 1, LEASE, NULL, &err),
         HS_ERR_INVALID);
     /* A worker id and a lease in range, or nothing is claimed. */
     add_job(f->store, pia, 400);
@@ -1262,18 +1322,18 @@ static void test_job_claim(void **state)
         memset(long_id, 'w', HS_WORKER_ID_MAX);
         long_id[HS_WORKER_ID_MAX] = '\0';
         assert_int_equal(
-            hs_store_job_claim_next(f->store, "", 1, LEASE, &got, &err),
+            hs_store_job_claim_next(f->store, "", NULL, 1, LEASE, &got, &err),
             HS_ERR_INVALID);
         assert_int_equal(
-            hs_store_job_claim_next(f->store, NULL, 1, LEASE, &got, &err),
+            hs_store_job_claim_next(f->store, NULL, NULL, 1, LEASE, &got, &err),
             HS_ERR_INVALID);
         assert_int_equal(
-            hs_store_job_claim_next(f->store, long_id, 1, LEASE, &got, &err),
+            hs_store_job_claim_next(f->store, long_id, NULL, 1, LEASE, &got, &err),
             HS_ERR_INVALID);
         assert_int_equal(
-            hs_store_job_claim_next(f->store, WORKER_A, 1, 0, &got, &err),
+            hs_store_job_claim_next(f->store, WORKER_A, NULL, 1, 0, &got, &err),
             HS_ERR_INVALID);
-        assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, 1,
+        assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 1,
                                                  HS_STORE_LEASE_MAX + 1, &got,
                                                  &err),
                          HS_ERR_INVALID);
@@ -1304,7 +1364,7 @@ static void *claimer_main(void *arg)
     hs_status hs;
 
     pthread_barrier_wait(c->start);
-    while ((hs = hs_store_job_claim_next(c->store, c->worker_id, 5000, LEASE,
+    while ((hs = hs_store_job_claim_next(c->store, c->worker_id, NULL, 5000, LEASE,
                                          &j, &err)) == HS_OK) {
         int cancel = 1;
         if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS ||
@@ -1385,7 +1445,7 @@ static void claim(hs_store *store, hs_id want, int64_t now)
     hs_error err = {0};
     hs_job_rec j;
     assert_int_equal(
-        hs_store_job_claim_next(store, WORKER_A, now, LEASE, &j, &err), HS_OK);
+        hs_store_job_claim_next(store, WORKER_A, NULL, now, LEASE, &j, &err), HS_OK);
     assert_int_equal(j.id, want);
     hs_job_rec_free(&j);
 }
@@ -1822,7 +1882,7 @@ static void test_job_leases(void **state)
 
     /* B: nothing to claim, nothing to take back, nothing of A's to write. */
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_B, 1001, LEASE, &none, &err),
+        hs_store_job_claim_next(f->store, WORKER_B, NULL, 1001, LEASE, &none, &err),
         HS_ERR_NOTFOUND);
     assert_int_equal(
         hs_store_job_recover(f->store, 1029, 1, &requeued, &failed, &err),
@@ -1876,7 +1936,7 @@ static void test_job_leases(void **state)
     assert_int_equal(got.lease_expires_at, 0);
     hs_job_rec_free(&got);
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_B, 1051, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_B, NULL, 1051, LEASE, &got, &err),
         HS_OK);
     assert_int_equal(got.id, id);
     assert_string_equal(got.worker_id, WORKER_B);
@@ -1925,7 +1985,7 @@ static void test_job_renew_leases(void **state)
     claim(f->store, a1, 100);
     claim(f->store, a2, 110);
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_B, 120, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_B, NULL, 120, LEASE, &got, &err),
         HS_OK);
     assert_int_equal(got.id, b1);
     hs_job_rec_free(&got);
@@ -2204,6 +2264,37 @@ static void test_job_counts(void **state)
 }
 
 /* ---- diagnoses --------------------------------------------------------- */
+
+/* Results rewritten in a newer format: the record moves to the new blob
+ * once, and only from the blob it had. */
+static void test_diagnosis_swap_blob(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "sam", 0);
+    hs_diagnosis_rec d = make_diagnosis(owner, 0, "old results", 1, 100);
+    char newer[HS_STORE_BLOB_KEY_MAX];
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    snprintf(newer, sizeof newer, "result/%032x", 77);
+    assert_int_equal(hs_store_diagnosis_swap_blob(f->store, d.id, d.blob_key,
+                                                  newer, &err),
+                     HS_OK);
+    hs_diagnosis_rec got;
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, owner, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.blob_key, newer);
+    hs_diagnosis_rec_free(&got);
+    /* The second swapper lost: the record no longer has the old key. */
+    assert_int_equal(hs_store_diagnosis_swap_blob(f->store, d.id, d.blob_key,
+                                                  "result/other", &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_diagnosis_swap_blob(f->store, 4242, newer,
+                                                  d.blob_key, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_diagnosis_swap_blob(f->store, d.id, "", newer,
+                                                  &err),
+                     HS_ERR_INVALID);
+}
 
 static void test_diagnoses(void **state)
 {
@@ -2824,6 +2915,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_jobs),
         T(test_job_access),
         T(test_job_claim),
+        T(test_job_claim_by_type),
         T(test_job_claim_concurrent),
         T(test_job_progress_finish),
         T(test_job_results),
@@ -2834,6 +2926,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_recover),
         T(test_job_counts),
         T(test_diagnoses),
+        T(test_diagnosis_swap_blob),
         T(test_references),
         T(test_transactions),
         T(test_transaction_owned_by_thread),

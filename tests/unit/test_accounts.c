@@ -390,6 +390,23 @@ static void logins_are_limited_per_client(void **state)
     env_close(e);
 }
 
+/* An IPv6 client counts by its /64: choosing other addresses within it
+ * gains nothing; another /64 is another client. */
+static void ipv6_clients_count_by_prefix(void **state)
+{
+    (void)state;
+    hs_throttle *t = NULL;
+    hs_error err;
+    assert_int_equal(hs_throttle_new(2, &t, &err), HS_OK);
+    assert_true(hs_throttle_allow(t, "2001:db8:1:2::1", 600));
+    assert_true(hs_throttle_allow(t, "2001:db8:1:2:ffff::7", 600));
+    assert_false(hs_throttle_allow(t, "2001:db8:1:2:abcd:1234:5678:9", 600));
+    assert_true(hs_throttle_allow(t, "2001:db8:1:3::1", 600));
+    assert_true(hs_throttle_allow(t, "192.0.2.1", 600));
+    assert_true(hs_throttle_allow(t, "2001:db8:1:2::1", 660)); /* next minute */
+    hs_throttle_free(t);
+}
+
 /* First-run setup: a token only while there is no user, spent once. */
 static void first_run_setup(void **state)
 {
@@ -440,6 +457,7 @@ int main(void)
         cmocka_unit_test(admin_unlock_reset_disable),
         cmocka_unit_test(last_admin_cannot_be_disabled),
         cmocka_unit_test(logins_are_limited_per_client),
+        cmocka_unit_test(ipv6_clients_count_by_prefix),
         cmocka_unit_test(first_run_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

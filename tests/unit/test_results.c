@@ -19,6 +19,7 @@
 #include "domain/diagnoses.h"
 #include "domain/results.h"
 #include "server/datadir.h"
+#include "store/store.h"
 
 typedef struct fixture {
     char dir[64];
@@ -297,6 +298,58 @@ static void old_json_results_still_read(void **state)
     assert_non_null(strstr(err.message, "damaged"));
 }
 
+/* Through the service, old results are converted once and stored again:
+ * the record moves to a blob in the paged format, the old one is gone, and
+ * the next read finds nothing to convert. */
+static void old_json_results_are_converted_once(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    const char *old =
+        "{\"classes\": [\"a\", \"b\"], \"rows\": ["
+        "[\"x1\", 1, 0.75, [0.25, 0.75], 0], [\"x2\", 0, 0.6, [0.6, 0.4], -1]],"
+        " \"projection\": null}";
+    hs_user u = {0};
+    snprintf(u.username, sizeof u.username, "owner");
+    snprintf(u.password_hash, sizeof u.password_hash, "x");
+    assert_int_equal(hs_store_user_create(f->app.store, &u, &err), HS_OK);
+    hs_diagnosis_rec rec;
+    memset(&rec, 0, sizeof rec);
+    assert_int_equal(hs_blob_put(f->app.blobs, "result", old, strlen(old),
+                                 rec.blob_key, &err),
+                     HS_OK);
+    char old_key[HS_BLOB_KEY_MAX];
+    snprintf(old_key, sizeof old_key, "%s", rec.blob_key);
+    rec.owner_id = u.id;
+    snprintf(rec.name, sizeof rec.name, "before the paged format");
+    rec.rows = 2;
+    rec.summary_json = "{}";
+    assert_int_equal(hs_store_diagnosis_create(f->app.store, &rec, &err), HS_OK);
+
+    json_t *items = NULL;
+    size_t total = 0;
+    assert_int_equal(hs_diagnoses_page(&f->app, &rec, 1, 10, &items, &total, &err),
+                     HS_OK);
+    assert_int_equal(total, 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0),
+                                                          "sample_id")),
+                        "x2");
+    json_decref(items);
+    hs_user viewer = {.id = u.id};
+    hs_diagnosis_rec now;
+    assert_int_equal(hs_diagnoses_get(&f->app, rec.id, &viewer, &now, &err), HS_OK);
+    assert_string_not_equal(now.blob_key, old_key);
+    int exists = 1;
+    assert_int_equal(hs_blob_exists(f->app.blobs, old_key, &exists, &err), HS_OK);
+    assert_false(exists);
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_open(f->app.blobs, now.blob_key, &r, &err), HS_OK);
+    assert_false(hs_results_converted(r));
+    assert_int_equal(hs_results_rows(r), 2);
+    hs_results_close(r);
+    hs_diagnosis_rec_free(&now);
+}
+
 /* Opens and reads everything; any failure must be a clean error. */
 static hs_status read_everything(fixture *f, const char *key)
 {
@@ -360,6 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(empty_results, setup, teardown),
         cmocka_unit_test_setup_teardown(service_views, setup, teardown),
         cmocka_unit_test_setup_teardown(old_json_results_still_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_json_results_are_converted_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(damaged_blobs_are_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * while jobs run, and several runners on one store.
  *
  * The jobs here are of a test type, "wait": each run counts itself, then
- * reports progress every 20 ms until its time is up (or it must stop). Two
+ * reports progress every 20 ms until its time is up (or it must stop), or
+ * says nothing at all (quiet), and "makes" a result the type can discard. Two
  * runners, each with its own store handle on one SQLite file as two
  * processes would have, share the queue with a 2-second lease and jobs
  * that take 3 seconds: without the keeper renewing leases the other
@@ -26,7 +27,8 @@
 
 #define MAX_JOBS 64
 
-static atomic_int runs[MAX_JOBS]; /* runs per job id */
+static atomic_int runs[MAX_JOBS];     /* runs per job id */
+static atomic_int discards[MAX_JOBS]; /* results discarded per job id */
 
 static void sleep_ms(int ms)
 {
@@ -46,19 +48,25 @@ static hs_status wait_prepare(hs_app *app, const hs_user *viewer,
     return out->params_json ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "no memory");
 }
 
+/* Runs for params.ms milliseconds, reporting every 20 ms unless
+ * params.quiet (then it says nothing at all until the end: only the keeper
+ * keeps its lease); a success "makes" a result (its own job id). */
 static void wait_run(hs_job_run *run, hs_job_outcome *out)
 {
     json_t *p = json_loads(run->job->params_json, 0, NULL);
     double ms = (double)json_integer_value(json_object_get(p, "ms"));
+    int quiet = json_is_true(json_object_get(p, "quiet"));
     json_decref(p);
     if (run->job->id < MAX_JOBS)
         atomic_fetch_add(&runs[run->job->id], 1);
     double t0 = hl_clock_monotonic();
     out->state = HS_JOB_SUCCEEDED;
+    out->result_id = run->job->id;
     while ((hl_clock_monotonic() - t0) * 1e3 < ms) {
         double done = (hl_clock_monotonic() - t0) * 1e3 / ms;
-        if (run->report(run, done, 0, 0, NULL, NULL, 0)) {
+        if (!quiet && run->report(run, done, 0, 0, NULL, NULL, 0)) {
             out->state = HS_JOB_CANCELLED;
+            out->result_id = 0;
             snprintf(out->error, sizeof out->error, "stopped");
             return;
         }
@@ -66,7 +74,16 @@ static void wait_run(hs_job_run *run, hs_job_outcome *out)
     }
 }
 
-static const hs_job_type WAIT = {"wait", "", 1, wait_prepare, wait_run, NULL};
+static void wait_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
+{
+    (void)app;
+    assert_int_equal(result_id, job->id);
+    if (job->id < MAX_JOBS)
+        atomic_fetch_add(&discards[job->id], 1);
+}
+
+static const hs_job_type WAIT = {"wait",    "waited", 1,
+                                 wait_prepare, wait_run, wait_discard};
 static const hs_job_type *const TYPES[] = {&WAIT, NULL};
 
 typedef struct node {
@@ -117,8 +134,10 @@ static int setup(void **state)
     snprintf(u.password_hash, sizeof u.password_hash, "x");
     assert_int_equal(hs_store_user_create(f->a.store, &u, &err), HS_OK);
     f->owner = u;
-    for (int i = 0; i < MAX_JOBS; i++)
+    for (int i = 0; i < MAX_JOBS; i++) {
         atomic_store(&runs[i], 0);
+        atomic_store(&discards[i], 0);
+    }
     *state = f;
     return 0;
 }
@@ -133,16 +152,22 @@ static int teardown(void **state)
     return 0;
 }
 
-static hs_id submit(node *n, const hs_user *owner, int ms)
+static hs_id submit_job(node *n, const hs_user *owner, int ms, int quiet)
 {
     hs_job_rec job;
     hs_error err = {0};
-    json_t *req = json_pack("{s:s, s:i}", "type", "wait", "ms", ms);
+    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", ms,
+                            "quiet", quiet);
     assert_int_equal(hs_jobs_submit(&n->app, owner, req, &job, &err), HS_OK);
     json_decref(req);
     hs_id id = job.id;
     hs_job_rec_free(&job);
     return id;
+}
+
+static hs_id submit(node *n, const hs_user *owner, int ms)
+{
+    return submit_job(n, owner, ms, 0);
 }
 
 static hs_job_rec job_now(node *n, hs_id id)
@@ -195,6 +220,61 @@ static void runners_share_a_queue_without_stealing(void **state)
     }
 }
 
+/* A job that says nothing for longer than its lease keeps it: the keeper
+ * renews it, so the other runner never takes it back. */
+static void a_silent_job_keeps_its_lease(void **state)
+{
+    fixture *f = *state;
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    node_open(f, &f->b, 1);
+    hs_id id = submit_job(&f->a, &f->owner, 5000, 1);
+    wait_finished(&f->a, &id, 1, 30);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 0);
+    assert_int_equal(atomic_load(&runs[id]), 1);
+    assert_string_equal(j.result_kind, "waited");
+    assert_int_equal(j.result_id, id);
+    hs_job_rec_free(&j);
+}
+
+/* A run whose job was taken back meanwhile (as after a store outage longer
+ * than the lease) cannot record its end: the result it made is discarded,
+ * and the job runs again - here on the same runner, which must not mistake
+ * the new claim for the old one. (A run that reports progress learns it at
+ * its next report and stops; this one is quiet to reach the end.) */
+static void a_run_that_lost_its_lease_discards_its_result(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    node_close(&f->a);
+    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to run it again */
+    node_open(f, &f->a, 0);
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
+    f->a.app.runner = f->a.runner;
+    hs_id id = submit_job(&f->a, &f->owner, 1500, 1);
+    while (atomic_load(&runs[id]) == 0)
+        sleep_ms(10);
+    int64_t requeued = 0;
+    assert_int_equal(hs_store_job_recover(f->a.store, hs_clock_now(NULL) + 1000,
+                                          1, &requeued, NULL, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1);
+    double t0 = hl_clock_monotonic();
+    while (atomic_load(&discards[id]) == 0) { /* the old run's last step */
+        assert_true(hl_clock_monotonic() - t0 < 30);
+        sleep_ms(10);
+    }
+    wait_finished(&f->a, &id, 1, 30);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(atomic_load(&runs[id]), 2);
+    assert_int_equal(atomic_load(&discards[id]), 1);
+    hs_job_rec_free(&j);
+}
+
 /* A job left running by a worker that is gone comes back once its lease
  * lapses, and a live runner runs it; one still leased is never touched. */
 static void a_lost_workers_job_is_taken_back(void **state)
@@ -207,12 +287,12 @@ static void a_lost_workers_job_is_taken_back(void **state)
     int64_t now = hs_clock_now(NULL);
     /* Two "workers" of another process claim them: one will stop renewing
      * (its lease lapses in 1 s), the other keeps renewing. */
-    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", now, 1,
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL, now, 1,
                                              &j, &err),
                      HS_OK);
     assert_int_equal(j.id, lost);
     hs_job_rec_free(&j);
-    assert_int_equal(hs_store_job_claim_next(f->a.store, "other:2:live", now, 60,
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "other:2:live", NULL, now, 60,
                                              &j, &err),
                      HS_OK);
     hs_job_rec_free(&j);
@@ -283,6 +363,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(runners_share_a_queue_without_stealing,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_silent_job_keeps_its_lease, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            a_run_that_lost_its_lease_discards_its_result, setup, teardown),
         cmocka_unit_test_setup_teardown(a_lost_workers_job_is_taken_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stop_requeues_running_jobs, setup,

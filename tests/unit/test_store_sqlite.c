@@ -559,7 +559,7 @@ static void test_raw_values(void **state)
                         "2");
 
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 300, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 300, LEASE, &got, &err),
         HS_OK);
     assert_int_equal(got.id, job);
     hs_job_rec_free(&got);
@@ -691,13 +691,13 @@ static void test_two_handles_leases(void **state)
 
     assert_int_equal(hs_store_sqlite_open(f->path, &b, &err), HS_OK);
     assert_int_equal(
-        hs_store_job_claim_next(f->store, WORKER_A, 1000, LEASE, &got, &err),
+        hs_store_job_claim_next(f->store, WORKER_A, NULL, 1000, LEASE, &got, &err),
         HS_OK);
     assert_int_equal(got.id, id);
     hs_job_rec_free(&got);
 
     assert_int_equal(
-        hs_store_job_claim_next(b, WORKER_B, 1001, LEASE, &got, &err),
+        hs_store_job_claim_next(b, WORKER_B, NULL, 1001, LEASE, &got, &err),
         HS_ERR_NOTFOUND);
     assert_int_equal(hs_store_job_recover(b, 1029, 1, &requeued, &failed, &err),
                      HS_OK);
@@ -723,7 +723,7 @@ static void test_two_handles_leases(void **state)
                      HS_OK);
     assert_int_equal(requeued, 1);
     assert_int_equal(
-        hs_store_job_claim_next(b, WORKER_B, 1041, LEASE, &got, &err), HS_OK);
+        hs_store_job_claim_next(b, WORKER_B, NULL, 1041, LEASE, &got, &err), HS_OK);
     assert_int_equal(got.id, id);
     assert_int_equal(got.restarts, 1);
     hs_job_rec_free(&got);

@@ -34,7 +34,6 @@ typedef struct hs_limits {
     size_t max_json_bytes;
     size_t sync_rows;          /* diagnoses up to this many rows answer at once */
     unsigned max_queued_jobs;  /* more queued jobs than this: busy */
-    unsigned login_per_minute; /* login attempts per client address */
 } hs_limits;
 
 typedef struct hs_app {

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "blob/blob.h"
 
 #define TMP_DIR "tmp"
@@ -145,10 +146,13 @@ static hs_status make_dirs(const char *path, hs_error *err)
 }
 
 /* Removes temp files that no writer has touched for
- * HS_BLOB_DIR_STALE_SECONDS: left behind by a process that crashed. */
+ * HS_BLOB_DIR_STALE_SECONDS: left behind by a process that crashed. File
+ * times are the system clock's, so the cutoff is too (not a test's
+ * manual clock). */
 static hs_status remove_stale_temps(dir_store *s, hs_error *err)
 {
-    time_t cutoff = time(NULL) - HS_BLOB_DIR_STALE_SECONDS;
+    time_t cutoff =
+        (time_t)hs_clock_now(hs_clock_system()) - HS_BLOB_DIR_STALE_SECONDS;
     int fd = dup(s->tmp_fd); /* closedir closes it; keep tmp_fd */
     DIR *dir;
     struct dirent *ent;

@@ -119,8 +119,11 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
     return HS_OK;
 }
 
+/* A failed login. The lock is written on the user as read inside the
+ * transaction, never on the copy read before the (slow) password check: a
+ * password reset or a disable meanwhile must not be undone. */
 typedef struct failure {
-    hs_user *user;
+    const hs_user *user; /* as read before the check: id and name */
     int64_t now;
     hs_lockout_policy policy;
     int64_t lock_until; /* out: > now when this failure locked the account */
@@ -130,12 +133,17 @@ static hs_status lock_account(hs_store *store, failure *f, size_t failures,
                               hs_error *err)
 {
     char msg[HS_USERNAME_MAX + 128];
+    hs_user now;
     snprintf(msg, sizeof msg,
              "account '%s' locked after %zu failed logins in %lld minutes",
              f->user->username, failures,
              (long long)(f->policy.window_seconds / 60));
-    f->user->locked_until = f->lock_until;
-    hs_status rc = hs_store_user_update(store, f->user, err);
+    hs_status rc = hs_store_user_get(store, f->user->id, &now, err);
+    if (rc != HS_OK)
+        return rc;
+    now.locked_until = f->lock_until;
+    rc = hs_store_user_update(store, &now, err);
+    sodium_memzero(now.password_hash, sizeof now.password_hash);
     if (rc == HS_OK)
         rc = hs_store_event_add(store, f->user->id, HS_EVENT_LOCKED,
                                 f->now, NULL, err);
@@ -167,7 +175,7 @@ static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
 
 /* Records a failed login and locks the account when the policy says so.
  * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
-static hs_status record_failure(hs_app *app, hs_user *u, int64_t now,
+static hs_status record_failure(hs_app *app, const hs_user *u, int64_t now,
                                 hs_error *err)
 {
     failure f = {u, now, HS_LOCKOUT_DEFAULT, 0};
@@ -191,6 +199,37 @@ static hs_status open_session(hs_app *app, const hs_user *u, int remember,
     out->session.created_at = out->session.last_seen_at = now;
     out->session.expires_at = hs_auth_session_expiry(remember, now, NULL);
     return hs_store_session_create(app->store, &out->session, err);
+}
+
+/* A stored hash made with older costs is replaced by one with today's -
+ * if it is still the hash the login checked (a reset meanwhile wins). */
+typedef struct rehash_args {
+    const hs_user *user;
+    const char *new_hash;
+} rehash_args;
+
+static hs_status rehash_txn(hs_store *store, void *arg, hs_error *err)
+{
+    const rehash_args *a = arg;
+    hs_user now;
+    hs_status rc = hs_store_user_get(store, a->user->id, &now, err);
+    if (rc == HS_OK && !strcmp(now.password_hash, a->user->password_hash)) {
+        snprintf(now.password_hash, sizeof now.password_hash, "%s",
+                 a->new_hash);
+        rc = hs_store_user_update(store, &now, err);
+    }
+    sodium_memzero(now.password_hash, sizeof now.password_hash);
+    return rc;
+}
+
+static void rehash(hs_app *app, const hs_user *u, const char *password)
+{
+    char hash[HS_PASSWORD_HASH_MAX];
+    if (hs_auth_hash_password(password, app->costs, hash, NULL) != HS_OK)
+        return;
+    rehash_args a = {u, hash};
+    hs_store_transact(app->store, rehash_txn, &a, NULL);
+    sodium_memzero(hash, sizeof hash);
 }
 
 /* The login proper, once the client may try. */
@@ -217,10 +256,8 @@ static hs_status check_credentials(hs_app *app, const char *username,
     if (u.disabled)
         return hs_fail(err, HS_ERR_DISABLED,
                        "this account is disabled; ask an administrator");
-    if (hs_auth_needs_rehash(u.password_hash, app->costs) &&
-        hs_auth_hash_password(password, app->costs, u.password_hash, NULL) ==
-            HS_OK)
-        hs_store_user_update(app->store, &u, NULL); /* best effort */
+    if (hs_auth_needs_rehash(u.password_hash, app->costs))
+        rehash(app, &u, password); /* best effort: the login goes on */
     rc = open_session(app, &u, remember, now, out, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     if (rc == HS_OK)
@@ -427,69 +464,96 @@ hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
 
 /* ---- administration ------------------------------------------------------- */
 
+/* An administrative change of one user: re-read inside the transaction,
+ * `apply` changes its own field on that fresh copy (so two changes at once
+ * never undo each other), then the user is written, `event` recorded and,
+ * when asked, every session of the user ended. */
 typedef struct user_change {
-    hs_user *user;
+    hs_id user_id;
     const char *event;
     int end_sessions;
     int64_t now;
+    hs_status (*apply)(hs_store *store, hs_user *u, const void *arg,
+                       hs_error *err);
+    const void *arg;
 } user_change;
 
 static hs_status user_change_txn(hs_store *store, void *arg, hs_error *err)
 {
-    user_change *c = arg;
-    hs_status rc = hs_store_user_update(store, c->user, err);
+    const user_change *c = arg;
+    hs_user u;
+    hs_status rc = hs_store_user_get(store, c->user_id, &u, err);
     if (rc == HS_OK)
-        rc = hs_store_event_add(store, c->user->id, c->event, c->now,
-                                NULL, err);
+        rc = c->apply(store, &u, c->arg, err);
+    if (rc == HS_OK)
+        rc = hs_store_user_update(store, &u, err);
+    if (rc == HS_OK)
+        rc = hs_store_event_add(store, u.id, c->event, c->now, NULL, err);
     if (rc == HS_OK && c->end_sessions)
-        rc = hs_store_session_delete_for_user(store, c->user->id, NULL,
-                                              err);
+        rc = hs_store_session_delete_for_user(store, u.id, NULL, err);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
     return rc;
 }
 
-/* Writes the changed user, records `event` and, when asked, ends the
- * user's sessions: one transaction. */
-static hs_status update_user(hs_app *app, hs_user *u, const char *event,
-                             int end_sessions, hs_error *err)
+static hs_status change_user(hs_app *app, hs_id user_id, const char *event,
+                             int end_sessions,
+                             hs_status (*apply)(hs_store *, hs_user *,
+                                                const void *, hs_error *),
+                             const void *arg, hs_error *err)
 {
-    user_change c = {u, event, end_sessions, now_of(app)};
+    user_change c = {user_id, event, end_sessions, now_of(app), apply, arg};
     return hs_store_transact(app->store, user_change_txn, &c, err);
+}
+
+static hs_status apply_unlock(hs_store *store, hs_user *u, const void *arg,
+                              hs_error *err)
+{
+    (void)store;
+    (void)arg;
+    (void)err;
+    u->locked_until = 0;
+    return HS_OK;
 }
 
 hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
 {
-    hs_user u;
-    hs_status rc = hs_store_user_get(app->store, user_id, &u, err);
-    if (rc != HS_OK)
-        return rc;
-    u.locked_until = 0;
-    return update_user(app, &u, HS_EVENT_UNLOCKED, 0, err);
+    return change_user(app, user_id, HS_EVENT_UNLOCKED, 0, apply_unlock, NULL,
+                       err);
+}
+
+static hs_status apply_password(hs_store *store, hs_user *u, const void *arg,
+                                hs_error *err)
+{
+    (void)store;
+    (void)err;
+    snprintf(u->password_hash, sizeof u->password_hash, "%s",
+             (const char *)arg);
+    return HS_OK;
 }
 
 hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
                                      const char *password, hs_error *err)
 {
-    hs_user u;
+    char hash[HS_PASSWORD_HASH_MAX];
     hs_status rc = check_password(password, err);
     if (rc != HS_OK ||
-        (rc = hs_store_user_get(app->store, user_id, &u, err)) != HS_OK)
+        (rc = hs_auth_hash_password(password, app->costs, hash, err)) != HS_OK)
         return rc;
-    if ((rc = hs_auth_hash_password(password, app->costs, u.password_hash,
-                                    err)) != HS_OK)
-        return rc;
-    rc = update_user(app, &u, "password_reset", 1, err);
-    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    rc = change_user(app, user_id, "password_reset", 1, apply_password, hash,
+                     err);
+    sodium_memzero(hash, sizeof hash);
     return rc;
 }
 
-/* Refuses to disable the last enabled administrator (inside the
- * transaction, so two admins disabling each other cannot both succeed). */
-static hs_status disable_txn(hs_store *store, void *arg, hs_error *err)
+/* Disabling the last enabled administrator is refused, inside the
+ * transaction, so two admins disabling each other cannot both succeed. */
+static hs_status apply_disabled(hs_store *store, hs_user *u, const void *arg,
+                                hs_error *err)
 {
-    user_change *c = arg;
+    int disabled = *(const int *)arg;
     int64_t admins = 0;
     hs_status rc;
-    if (c->user->disabled && c->user->is_admin) {
+    if (disabled && u->is_admin && !u->disabled) {
         if ((rc = hs_store_user_count_admins(store, &admins, err)) != HS_OK)
             return rc;
         if (admins <= 1)
@@ -497,21 +561,14 @@ static hs_status disable_txn(hs_store *store, void *arg, hs_error *err)
                            "this is the last enabled administrator; make "
                            "another one first");
     }
-    return user_change_txn(store, arg, err);
+    u->disabled = disabled;
+    return HS_OK;
 }
 
 hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
                                    hs_error *err)
 {
-    hs_user u;
-    hs_status rc = hs_store_user_get(app->store, user_id, &u, err);
-    if (rc != HS_OK)
-        return rc;
-    int was_enabled_admin = u.is_admin && !u.disabled;
-    u.disabled = disabled != 0;
-    user_change c = {&u, disabled ? "disabled" : "enabled", disabled,
-                     now_of(app)};
-    return hs_store_transact(app->store,
-                             was_enabled_admin ? disable_txn : user_change_txn,
-                             &c, err);
+    int value = disabled != 0;
+    return change_user(app, user_id, value ? "disabled" : "enabled", value,
+                       apply_disabled, &value, err);
 }

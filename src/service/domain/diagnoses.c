@@ -257,14 +257,6 @@ static char **copy_strings(char *const *src, size_t n)
     return dst;
 }
 
-static json_t *class_names_json(char *const *names, size_t K)
-{
-    json_t *a = json_array();
-    for (size_t k = 0; k < K; k++)
-        json_array_append_new(a, json_string(names[k]));
-    return a;
-}
-
 static json_t *counts_json(const hs_diag_result *r)
 {
     const size_t K = r->rows.n_classes;
@@ -322,7 +314,7 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
         has_metrics = metrics.n_samples > 0;
     r->summary = json_pack(
         "{s:o, s:o, s:o, s:I, s:o}", "classes",
-        class_names_json(r->class_names, K), "class_counts", counts_json(r),
+        hs_json_strings(r->class_names, K), "class_counts", counts_json(r),
         "metrics",
         has_metrics ? hs_json_metrics(&metrics, r->class_names) : json_null(),
         "unknown_labels", (json_int_t)unknown, "warnings",
@@ -445,10 +437,29 @@ json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count)
     return items;
 }
 
+/* Results in the old JSON form are stored again in the paged one, once:
+ * the record swaps to the new blob only if it still has the old one (a
+ * second request converting at the same time loses and drops its copy).
+ * A failure here costs only the saving; the results were read. */
+static void save_converted(hs_app *app, const hs_diagnosis_rec *rec,
+                          hs_results *r)
+{
+    char key[HS_BLOB_KEY_MAX];
+    if (hs_results_save(r, app->blobs, key, NULL) != HS_OK)
+        return;
+    if (hs_store_diagnosis_swap_blob(app->store, rec->id, rec->blob_key, key,
+                                     NULL) == HS_OK)
+        hs_blob_delete(app->blobs, rec->blob_key, NULL);
+    else
+        hs_blob_delete(app->blobs, key, NULL);
+}
+
 static hs_status open_results(hs_app *app, const hs_diagnosis_rec *rec,
                               hs_results **out, hs_error *err)
 {
     hs_status st = hs_results_open(app->blobs, rec->blob_key, out, err);
+    if (st == HS_OK && hs_results_converted(*out))
+        save_converted(app, rec, *out);
     if (st == HS_ERR_INTERNAL && err) {
         char inner[sizeof err->message];
         snprintf(inner, sizeof inner, "%s", err->message);
@@ -513,7 +524,7 @@ static json_t *projection_json(hs_results *r, size_t max_points,
                      "total", (json_int_t)n, "sampled", keep < n, "shown",
                      (json_int_t)keep, "explained_variance", explained[0],
                      explained[1], "classes",
-                     class_names_json(hs_results_class_names(r),
+                     hs_json_strings(hs_results_class_names(r),
                                       hs_results_classes(r)),
                      "columns", "row", "x", "y", "predicted", "confidence",
                      "points", points);
@@ -530,7 +541,7 @@ hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
         *out = json_pack("{s:I, s:b, s:n, s:o, s:[]}", "total",
                          (json_int_t)hs_results_rows(r), "sampled", 0,
                          "explained_variance", "classes",
-                         class_names_json(hs_results_class_names(r),
+                         hs_json_strings(hs_results_class_names(r),
                                           hs_results_classes(r)),
                          "points");
     else if (st == HS_OK)

@@ -130,7 +130,7 @@ json_t *hs_json_algorithms(void)
     return json_pack("{s:o}", "items", items);
 }
 
-static json_t *names_json(char *const *names, size_t n)
+json_t *hs_json_strings(char *const *names, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
@@ -206,8 +206,8 @@ json_t *hs_json_summary(const hl_model_summary *s)
         "{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:f}, s:o, s:o}",
         "algo", s->algo, "healer_version", s->healer_version, "created_unix",
         (json_int_t)s->created_unix, "params", hs_json_train_params(&s->params),
-        "features", names_json(s->feature_names, s->n_features), "classes",
-        names_json(s->class_names, s->n_classes), "data", data, "training",
+        "features", hs_json_strings(s->feature_names, s->n_features), "classes",
+        hs_json_strings(s->class_names, s->n_classes), "data", data, "training",
         "rounds_done", (json_int_t)s->iterations_done, "best_round",
         (json_int_t)s->best_iteration, "trees", (json_int_t)s->n_trees,
         "train_seconds", s->train_seconds, "curve", curve_json(s),

@@ -16,6 +16,9 @@
 /* A number, or null when not finite. */
 json_t *hs_json_num(double v);
 
+/* An array of the n strings (class names, feature names, ...). */
+json_t *hs_json_strings(char *const *names, size_t n);
+
 /* {samples, accuracy, macro_*, weighted_f1, log_loss, per_class[], confusion}. */
 json_t *hs_json_metrics(const hl_metrics *m, char *const *class_names);
 

@@ -82,6 +82,17 @@ static hs_status load_samples(hs_app *app, const hs_job_rec *job,
     return st;
 }
 
+/* Reports a stage and says whether the job must stop; the diagnosis is
+ * then not stored and the job ends cancelled. */
+static int stage(hs_job_run *r, double progress, hs_job_outcome *o)
+{
+    if (!r->report(r, progress, 0, 0, NULL, NULL, 1))
+        return 0;
+    o->state = HS_JOB_CANCELLED;
+    snprintf(o->error, sizeof o->error, "cancelled by the user");
+    return 1;
+}
+
 static void run(hs_job_run *r, hs_job_outcome *o)
 {
     hs_app *app = r->app;
@@ -96,9 +107,10 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     hs_status st = hs_models_acquire(app, job->model_id, &owner, &ref, NULL, &err);
     if (st == HS_OK)
         st = load_samples(app, job, hs_model_ref_get(ref), &ds, &warn, &err);
-    if (st == HS_OK)
-        st = hs_diag_run(hs_model_ref_get(ref), ds, &warn, &res, &err);
-    if (st == HS_OK) {
+    if (st == HS_OK && !stage(r, 0.2, o) &&
+        (st = hs_diag_run(hs_model_ref_get(ref), ds, &warn, &res, &err)) ==
+            HS_OK &&
+        !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
         st = hs_diagnoses_store(app, job->owner_id, job->model_id, job->id,
                                 job->name, &res, &d, &err);

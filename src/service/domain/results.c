@@ -6,6 +6,7 @@
  * offset and length is checked against the blob's real size before it is
  * used, so a damaged blob is an error, not a wild read.
  */
+#include <endian.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "blob/blob.h"
 #include "domain/results.h"
+#include "healer/model.h"
 
 static const uint8_t MAGIC[8] = {'H', 'L', 'D', 'I', 'A', 'G', 0, 1};
 #define VERSION 1u
@@ -63,15 +65,14 @@ static void put(wbuf *o, const void *p, size_t n)
 
 static void put_u32(wbuf *o, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-                    (uint8_t)(v >> 24)};
-    put(o, b, 4);
+    uint32_t le = htole32(v);
+    put(o, &le, 4);
 }
 
 static void put_u64(wbuf *o, uint64_t v)
 {
-    put_u32(o, (uint32_t)v);
-    put_u32(o, (uint32_t)(v >> 32));
+    uint64_t le = htole64(v);
+    put(o, &le, 8);
 }
 
 static void put_f64(wbuf *o, double d)
@@ -83,14 +84,9 @@ static void put_f64(wbuf *o, double d)
 
 static int32_t predicted_of(const hs_results_data *d, size_t i)
 {
-    if (d->predicted)
-        return d->predicted[i];
-    const double *p = d->proba + i * d->n_classes;
-    size_t best = 0;
-    for (size_t k = 1; k < d->n_classes; k++)
-        if (p[k] > p[best])
-            best = k;
-    return (int32_t)best;
+    return d->predicted ? d->predicted[i]
+                        : hl_predict_argmax(d->proba + i * d->n_classes,
+                                            d->n_classes);
 }
 
 /* Where each section starts, from the shape of d. */
@@ -224,6 +220,7 @@ hs_status hs_results_write(struct hs_blob_store *blobs,
 
 struct hs_results {
     int fd;
+    int converted; /* read from the old JSON document */
     uint64_t size;
     size_t n_rows, n_classes;
     uint32_t flags;
@@ -233,13 +230,16 @@ struct hs_results {
 
 static uint32_t get_u32(const uint8_t *b)
 {
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-           (uint32_t)b[3] << 24;
+    uint32_t le;
+    memcpy(&le, b, 4);
+    return le32toh(le);
 }
 
 static uint64_t get_u64(const uint8_t *b)
 {
-    return get_u32(b) | (uint64_t)get_u32(b + 4) << 32;
+    uint64_t le;
+    memcpy(&le, b, 8);
+    return le64toh(le);
 }
 
 static double get_f64(const uint8_t *b)
@@ -317,6 +317,8 @@ static hs_status read_header(hs_results *r, hs_error *err)
 
 static hs_status read_class_names(hs_results *r, hs_error *err)
 {
+    if (r->rows - HEADER_BYTES > (uint64_t)r->n_classes * (4 + MAX_NAME))
+        return damaged(err, "class names");
     size_t len = (size_t)(r->rows - HEADER_BYTES);
     uint8_t *buf = malloc(len ? len : 1);
     r->class_names = calloc(r->n_classes, sizeof *r->class_names);
@@ -357,6 +359,7 @@ hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
         close(r->fd);
         r->fd = -1;
         st = convert_legacy(blobs, key, &r->fd, &r->size, err);
+        r->converted = 1;
     }
     if (st == HS_OK && (st = read_header(r, err)) == HS_OK)
         st = read_class_names(r, err);
@@ -378,6 +381,28 @@ void hs_results_close(hs_results *r)
         free(r->class_names[k]);
     free(r->class_names);
     free(r);
+}
+
+int hs_results_converted(const hs_results *r) { return r->converted; }
+
+hs_status hs_results_save(hs_results *r, struct hs_blob_store *blobs,
+                          char *key_out, hs_error *err)
+{
+    uint8_t buf[1 << 16];
+    hs_blob_writer *w = NULL;
+    hs_status st = hs_blob_writer_open(blobs, "result", 0, &w, err);
+    for (uint64_t at = 0; st == HS_OK && at < r->size;) {
+        size_t n = r->size - at < sizeof buf ? (size_t)(r->size - at)
+                                             : sizeof buf;
+        if ((st = read_at(r, at, buf, n, err)) == HS_OK)
+            st = hs_blob_write(w, buf, n, err);
+        at += n;
+    }
+    if (st != HS_OK) {
+        hs_blob_abort(w);
+        return st;
+    }
+    return hs_blob_commit(w, key_out, NULL, err);
 }
 
 size_t hs_results_rows(const hs_results *r) { return r->n_rows; }
@@ -473,8 +498,10 @@ static hs_status read_xy(hs_results *r, hs_results_data *c, double *xy,
     if (st == HS_OK)
         st = read_at(r, r->projection + 16 + 16 * (uint64_t)c->first, buf,
                      16 * c->n_rows, err);
-    c->explained[0] = get_f64(head);
-    c->explained[1] = get_f64(head + 8);
+    if (st == HS_OK) {
+        c->explained[0] = get_f64(head);
+        c->explained[1] = get_f64(head + 8);
+    }
     for (size_t i = 0; st == HS_OK && i < 2 * c->n_rows; i++)
         xy[i] = get_f64(buf + 8 * i);
     free(buf);
@@ -532,8 +559,10 @@ hs_status hs_results_points(hs_results *r, const size_t *rows, size_t n,
     uint8_t head[16], *rec = malloc(rb);
     hs_status st = rec ? read_at(r, r->projection, head, sizeof head, err)
                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    explained[0] = get_f64(head);
-    explained[1] = get_f64(head + 8);
+    if (st == HS_OK) {
+        explained[0] = get_f64(head);
+        explained[1] = get_f64(head + 8);
+    }
     for (size_t j = 0; st == HS_OK && j < n; j++) {
         uint8_t p[16];
         size_t i = rows[j];

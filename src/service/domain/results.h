@@ -22,7 +22,8 @@
  *   id bytes    the sample ids, back to back
  *   projection  f64 explained[2], then per row f64 x, f64 y
  * Results stored before this format (one JSON document) are still read:
- * they are converted once per open, in memory.
+ * they are converted in memory when opened, and the diagnoses service
+ * stores the conversion (hs_results_save) so it happens once.
  *
  * Thread-safety: a reader belongs to one thread at a time; any number of
  * readers may read one blob at once.
@@ -66,6 +67,14 @@ typedef struct hs_results hs_results;
 hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
                           hs_results **out, hs_error *err);
 void hs_results_close(hs_results *r);
+
+/* 1 when r was converted from the old JSON document when it was opened. */
+int hs_results_converted(const hs_results *r);
+
+/* Writes r's bytes, in this format, as a new blob of kind "result"; its key
+ * goes to key_out. */
+hs_status hs_results_save(hs_results *r, struct hs_blob_store *blobs,
+                          char *key_out, hs_error *err);
 
 size_t hs_results_rows(const hs_results *r);
 size_t hs_results_classes(const hs_results *r);

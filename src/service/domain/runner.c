@@ -35,6 +35,11 @@
 
 typedef struct slot {
     hs_id job_id;        /* guarded by runner.lock; 0 = idle */
+    /* The lease holder the job was claimed as: the runner's id and a
+     * number of its own, so that a job taken back and claimed again by
+     * another thread of this runner is not this run's any more (a fencing
+     * token). Guarded by runner.lock; read by the slot's own thread. */
+    char claim[HS_WORKER_ID_MAX];
     atomic_int stop;     /* read by the engine every round */
     atomic_int shutdown; /* the stop is the runner's: re-queue the job */
     atomic_int lost;     /* the lease went to another worker */
@@ -43,12 +48,15 @@ typedef struct slot {
 struct hs_runner {
     hs_app *app;
     hs_runner_config cfg;
-    char worker_id[HS_WORKER_ID_MAX]; /* immutable after start */
+    char worker_id[40];               /* immutable after start */
+    const char *types[32];            /* the app's job type names, NULL-ended */
     int64_t lease_seconds;            /* immutable after start */
     int64_t store_lease;              /* lease_seconds + 1: see start */
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* idle workers and the keeper wait on it */
-    int stopping;        /* guarded by lock */
+    pthread_cond_t wake;        /* idle workers wait on it */
+    pthread_cond_t keeper_wake; /* the keeper waits on it (stop only) */
+    int stopping;               /* guarded by lock */
+    uint64_t claims;            /* guarded by lock: claims made so far */
     pthread_t *threads;
     slot *slots;
     unsigned n_threads;
@@ -79,7 +87,7 @@ static int report(hs_job_run *run, double progress, int64_t round,
     int cancel = 0;
     hs_error err = {0};
     hs_status st = hs_store_job_progress(
-        r->app->store, run->job->id, r->worker_id, hs_clock_now(r->app->clock),
+        r->app->store, run->job->id, c->s->claim, hs_clock_now(r->app->clock),
         r->store_lease, progress, round, rounds, detail, &cancel, &err);
     free(detail);
     if (st == HS_ERR_NOTFOUND) /* no longer ours: stop, keep nothing */
@@ -101,43 +109,54 @@ static void notify_failure(hs_app *app, const hs_job_rec *job, const char *error
 
 /* A run whose lease went elsewhere: its result must not stay beside the
  * one the other worker will make. */
-static void discard(hs_runner *r, const hs_job_type *type,
+static void discard(hs_runner *r, const slot *s, const hs_job_type *type,
                     const hs_job_rec *job, const hs_job_outcome *o)
 {
     if (o->result_id && type && type->discard)
         type->discard(r->app, job, o->result_id);
     hs_log(HS_LOG_WARN, "job lease lost; another worker runs it",
            json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "worker",
-                     r->worker_id));
+                     s->claim));
 }
 
-static void requeue(hs_runner *r, const hs_job_rec *job)
+static void requeue(hs_runner *r, const slot *s, const hs_job_rec *job)
 {
     hs_error err = {0};
-    if (hs_store_job_requeue(r->app->store, job->id, r->worker_id, &err) ==
-        HS_OK)
+    if (hs_store_job_requeue(r->app->store, job->id, s->claim, &err) == HS_OK)
         hs_log(HS_LOG_INFO, "job re-queued for the next start",
                json_pack("{s:I}", "job_id", (json_int_t)job->id));
 }
 
-/* Records the outcome; 0 when the job was no longer ours. */
-static int finish(hs_runner *r, const hs_job_type *type, const hs_job_rec *job,
-                  hs_job_outcome *o)
+/* A finish the store refused for a passing reason (busy, I/O) is tried
+ * this many times, a second apart, while the keeper keeps the lease. */
+#define FINISH_TRIES 3
+
+/* Records the outcome; 0 when it could not be (the job was no longer
+ * ours, or the store kept failing: then the lease lapses once the slot is
+ * free, and the job runs again on a live worker). */
+static int finish(hs_runner *r, const slot *s, const hs_job_type *type,
+                  const hs_job_rec *job, hs_job_outcome *o)
 {
     hs_error err = {0};
+    hs_status st = HS_ERR_IO;
     char *attempts = json_array_size(o->attempts)
                          ? json_dumps(o->attempts, JSON_COMPACT)
                          : NULL;
-    hs_status st = hs_store_job_finish(
-        r->app->store, job->id, r->worker_id, o->state, o->error,
-        o->result_id && type ? type->result_kind : NULL, o->result_id,
-        attempts, hs_clock_now(r->app->clock), &err);
+    for (int i = 0; i < FINISH_TRIES && st != HS_OK && st != HS_ERR_NOTFOUND;
+         i++) {
+        if (i > 0)
+            sleep(1);
+        st = hs_store_job_finish(
+            r->app->store, job->id, s->claim, o->state, o->error,
+            o->result_id && type ? type->result_kind : NULL, o->result_id,
+            attempts, hs_clock_now(r->app->clock), &err);
+        if (st != HS_OK && st != HS_ERR_NOTFOUND)
+            hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
+                   json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id,
+                             "error", err.message));
+    }
     free(attempts);
-    if (st != HS_OK && st != HS_ERR_NOTFOUND)
-        hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
-               json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "error",
-                         err.message));
-    return st != HS_ERR_NOTFOUND;
+    return st == HS_OK;
 }
 
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
@@ -150,17 +169,17 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     double t0 = hl_clock_monotonic();
     hs_log(HS_LOG_INFO, "job started",
            json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)job->id, "type",
-                     job->type, "worker", r->worker_id));
+                     job->type, "worker", s->claim));
     if (type)
         type->run(&run, &o);
     else
         snprintf(o.error, sizeof o.error, "unknown job type '%s'", job->type);
     if (atomic_load(&s->lost)) {
-        discard(r, type, job, &o);
+        discard(r, s, type, job, &o);
     } else if (atomic_load(&s->shutdown) && o.state != HS_JOB_SUCCEEDED) {
-        requeue(r, job);
-    } else if (!finish(r, type, job, &o)) {
-        discard(r, type, job, &o);
+        requeue(r, s, job);
+    } else if (!finish(r, s, type, job, &o)) {
+        discard(r, s, type, job, &o);
     } else {
         if (o.state == HS_JOB_FAILED)
             notify_failure(r->app, job, o.error);
@@ -175,18 +194,19 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 
 /* ---- the threads ----------------------------------------------------------- */
 
-/* Waits on the runner's condition for at most `seconds` (lock held). */
-static void wait_locked(hs_runner *r, double seconds)
+/* Waits on `cond` (made on the monotonic clock) for at most `seconds`,
+ * the runner's lock held. */
+static void wait_locked(hs_runner *r, pthread_cond_t *cond, double seconds)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += (time_t)seconds;
     until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_cond_timedwait(&r->wake, &r->lock, &until);
+    pthread_cond_timedwait(cond, &r->lock, &until);
 }
 
 static int stopping(hs_runner *r)
@@ -197,11 +217,17 @@ static int stopping(hs_runner *r)
     return stop;
 }
 
-/* Takes the next job into the slot; 0 when there is none (or an error). */
+/* Takes the next job of a type this runner has into the slot; 0 when
+ * there is none (or an error). */
 static int claim(hs_runner *r, slot *s, hs_job_rec *job)
 {
     hs_error err = {0};
-    hs_status st = hs_store_job_claim_next(r->app->store, r->worker_id,
+    char id[HS_WORKER_ID_MAX];
+    pthread_mutex_lock(&r->lock);
+    snprintf(id, sizeof id, "%s#%llu", r->worker_id,
+             (unsigned long long)++r->claims);
+    pthread_mutex_unlock(&r->lock);
+    hs_status st = hs_store_job_claim_next(r->app->store, id, r->types,
                                            hs_clock_now(r->app->clock),
                                            r->store_lease, job, &err);
     if (st != HS_OK) {
@@ -212,6 +238,7 @@ static int claim(hs_runner *r, slot *s, hs_job_rec *job)
     }
     pthread_mutex_lock(&r->lock);
     s->job_id = job->id;
+    memcpy(s->claim, id, sizeof id);
     atomic_store(&s->stop, job->cancel_requested || r->stopping);
     atomic_store(&s->shutdown, r->stopping);
     atomic_store(&s->lost, 0);
@@ -233,7 +260,7 @@ static void *worker_main(void *arg)
         if (!claim(wa.r, wa.s, &job)) {
             pthread_mutex_lock(&wa.r->lock);
             if (!wa.r->stopping)
-                wait_locked(wa.r, 1.0);
+                wait_locked(wa.r, &wa.r->wake, 1.0);
             pthread_mutex_unlock(&wa.r->lock);
             continue;
         }
@@ -246,15 +273,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Renews this runner's leases, then takes back the jobs of workers that
- * stopped renewing theirs (a crashed process), waking the workers when
- * there are some to run again. */
+/* Renews the leases of the jobs this runner's slots hold now (a job whose
+ * slot was freed, finished or not, is no longer renewed), then takes back
+ * the jobs of workers that stopped renewing theirs (a crashed process),
+ * waking the workers when there are some to run again. */
 static void keep_leases(hs_runner *r)
 {
     int64_t now = hs_clock_now(r->app->clock), requeued = 0, failed = 0;
     hs_error err = {0};
-    if (hs_store_job_renew_leases(r->app->store, r->worker_id, now,
-                                  r->store_lease, NULL, &err) != HS_OK ||
+    hs_status st = HS_OK;
+    for (unsigned i = 0; i < r->n_threads && st == HS_OK; i++) {
+        char claim_id[HS_WORKER_ID_MAX] = "";
+        pthread_mutex_lock(&r->lock);
+        if (r->slots[i].job_id)
+            memcpy(claim_id, r->slots[i].claim, sizeof claim_id);
+        pthread_mutex_unlock(&r->lock);
+        if (claim_id[0])
+            st = hs_store_job_renew_leases(r->app->store, claim_id, now,
+                                           r->store_lease, NULL, &err);
+    }
+    if (st != HS_OK ||
         hs_store_job_recover(r->app->store, now, HS_RUNNER_MAX_RESTARTS,
                              &requeued, &failed, &err) != HS_OK) {
         hs_log(HS_LOG_ERROR, "cannot keep job leases",
@@ -276,7 +314,7 @@ static void *keeper_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&r->lock);
         if (!r->stopping)
-            wait_locked(r, period);
+            wait_locked(r, &r->keeper_wake, period);
         int stop = r->stopping;
         pthread_mutex_unlock(&r->lock);
         if (stop)
@@ -288,8 +326,8 @@ static void *keeper_main(void *arg)
 /* ---- life cycle ------------------------------------------------------------ */
 
 /* hostname:pid:random - readable in the jobs table, and unique even for
- * a restarted process that got the same pid. */
-static void make_worker_id(char id[HS_WORKER_ID_MAX])
+ * a restarted process that got the same pid; each claim adds "#N". */
+static void make_worker_id(char id[40])
 {
     char host[256] = "";
     uint32_t nonce;
@@ -297,8 +335,7 @@ static void make_worker_id(char id[HS_WORKER_ID_MAX])
         snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
     randombytes_buf(&nonce, sizeof nonce);
-    snprintf(id, HS_WORKER_ID_MAX, "%.40s:%ld:%08x", host, (long)getpid(),
-             (unsigned)nonce);
+    snprintf(id, 40, "%.16s:%d:%08x", host, (int)getpid(), (unsigned)nonce);
 }
 
 static hs_status start_threads(hs_runner *r, unsigned n, hs_error *err)
@@ -348,8 +385,15 @@ hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
      * live job ever gets. */
     r->store_lease = r->lease_seconds + 1;
     make_worker_id(r->worker_id);
+    for (size_t i = 0; app->job_types && app->job_types[i] && i + 1 < 32; i++)
+        r->types[i] = app->job_types[i]->name;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
+    pthread_cond_init(&r->wake, &attr);
+    pthread_cond_init(&r->keeper_wake, &attr);
+    pthread_condattr_destroy(&attr);
     hs_status st = start_threads(r, n, err);
     if (st != HS_OK) {
         hs_runner_stop(r);
@@ -405,12 +449,14 @@ void hs_runner_stop(hs_runner *r)
             atomic_store(&r->slots[i].stop, 1);
         }
     pthread_cond_broadcast(&r->wake);
+    pthread_cond_signal(&r->keeper_wake);
     pthread_mutex_unlock(&r->lock);
     for (unsigned i = 0; i < r->n_threads; i++)
         pthread_join(r->threads[i], NULL);
     if (r->keeper_started)
         pthread_join(r->keeper, NULL);
     pthread_cond_destroy(&r->wake);
+    pthread_cond_destroy(&r->keeper_wake);
     pthread_mutex_destroy(&r->lock);
     free(r->threads);
     free(r->slots);

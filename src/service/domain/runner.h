@@ -2,12 +2,15 @@
  * store's queue and run them by type.
  *
  * A runner is one worker of the shared queue (the jobs table): it claims
- * queued jobs under its worker id, made at start from the host name, the
- * process id and a random part, so no two runners - in one process, in
- * two, or before and after a restart - ever share one. A claim leases the
- * job to that id; every progress write renews the lease, and a keeper
- * thread renews the leases of all the runner's jobs every third of the
- * lease, whether they report progress or not. The same thread takes back
+ * queued jobs of the types it has (app->job_types) under its worker id,
+ * made at start from the host name, the process id and a random part, so
+ * no two runners - in one process, in two, or before and after a restart -
+ * ever share one; each claim adds its own number ("ID#7"), and the job is
+ * leased to that claim, so a run whose job was taken back cannot write to
+ * it even when the same runner claims it again. Every progress write
+ * renews the lease, and a keeper thread renews the leases of the jobs its
+ * workers hold every third of the lease, whether they report progress or
+ * not. The same thread takes back
  * jobs whose lease has lapsed - their worker crashed - so they run again
  * on a live worker; a job still leased is never taken, so any number of
  * runners, in any number of processes, can share one store.
@@ -55,7 +58,7 @@ void hs_runner_cancel(hs_runner *r, hs_id job_id);
 /* Number of jobs running in this runner (0 for NULL). */
 unsigned hs_runner_running(hs_runner *r);
 
-/* The id this runner claims jobs under. */
+/* The id this runner's claims start with (each adds "#N"). */
 const char *hs_runner_worker_id(const hs_runner *r);
 
 /* Stops: running jobs are interrupted within a round and put back in the

@@ -1,6 +1,8 @@
 /* domain/throttle.c - per-client attempt counting (see throttle.h). */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "domain/throttle.h"
 
@@ -47,15 +49,32 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* The key a client address counts under: an IPv6 address by its /64
+ * (one site or device gets a /64, and choosing within it is free), any
+ * other text as it is. */
+static uint64_t key_hash(const char *key)
+{
+    unsigned char v6[16];
+    if (strchr(key, ':') && inet_pton(AF_INET6, key, v6) == 1) {
+        char prefix[48];
+        memset(v6 + 8, 0, 8);
+        if (inet_ntop(AF_INET6, v6, prefix, sizeof prefix))
+            return fnv1a(prefix);
+    }
+    return fnv1a(key);
+}
+
 int hs_throttle_allow(hs_throttle *t, const char *key, int64_t now)
 {
     if (!t || !key || !t->per_minute)
         return 1;
-    uint64_t h = fnv1a(key);
+    uint64_t h = key_hash(key);
     int64_t minute = now / 60;
     pthread_mutex_lock(&t->lock);
     slot *s = &t->slots[h % SLOTS];
-    if (s->key != h || s->minute != minute) {
+    /* A new minute starts the slot afresh; two keys sharing a slot in one
+     * minute share its count, so alternating them gains nothing. */
+    if (s->minute != minute) {
         s->key = h;
         s->minute = minute;
         s->count = 0;

@@ -2,11 +2,12 @@
  *
  * Per-account lockout (accounts.h) protects one account from guessing;
  * this protects all of them from one source spraying many accounts: each
- * client key (its address) gets `per_minute` attempts in a fixed
+ * client key (its address; an IPv6 address counts by its /64, since a
+ * client chooses freely within it) gets `per_minute` attempts in a fixed
  * one-minute window of the app's clock. Keys are hashed into a fixed table
  * of slots, so memory does not grow with the number of clients; two
- * clients sharing a slot in the same minute reset each other's count,
- * which errs on the side of letting them in.
+ * clients sharing a slot in the same minute share its count, which errs on
+ * the side of limiting (alternating two addresses gains nothing).
  *
  * Thread-safety: hs_throttle_allow may be called from any thread.
  */

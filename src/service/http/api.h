@@ -48,6 +48,11 @@ int hs_api_req_string(const json_t *body, const char *key, const char **out,
 int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
                   size_t *limit);
 
+/* {"items": page, "total", "offset", "limit"}: one page of a list, as
+ * every list answer and a diagnosis's results show it; consumes page. */
+json_t *hs_api_page_json(json_t *page, size_t total, size_t offset,
+                         size_t limit);
+
 /* Replies 200 {"items": items[offset..offset+limit), "total", "offset",
  * "limit"}; consumes items. */
 void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,

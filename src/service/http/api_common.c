@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/engine_json.h"
 #include "http/api.h"
 
 json_t *hs_api_body(const hs_req *req, hs_resp *resp)
@@ -111,6 +112,14 @@ int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
     return query_size(req, resp, "limit", 100, 1, 1000, limit);
 }
 
+json_t *hs_api_page_json(json_t *page, size_t total, size_t offset,
+                         size_t limit)
+{
+    return json_pack("{s:o, s:I, s:I, s:I}", "items", page, "total",
+                     (json_int_t)total, "offset", (json_int_t)offset, "limit",
+                     (json_int_t)limit);
+}
+
 void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
                        size_t limit)
 {
@@ -119,10 +128,7 @@ void hs_api_reply_page(hs_resp *resp, json_t *items, size_t offset,
     for (size_t i = offset; page && i < total && i - offset < limit; i++)
         json_array_append(page, json_array_get(items, i));
     json_decref(items);
-    hs_reply_json(resp, 200,
-                  json_pack("{s:o, s:I, s:I, s:I}", "items", page, "total",
-                            (json_int_t)total, "offset", (json_int_t)offset,
-                            "limit", (json_int_t)limit));
+    hs_reply_json(resp, 200, hs_api_page_json(page, total, offset, limit));
 }
 
 void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items)
@@ -283,11 +289,6 @@ json_t *hs_api_job_json(const hs_job_rec *j, int64_t now)
         eta);
 }
 
-static json_t *num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
 {
     json_t *summary = hs_api_stored_json(m->summary_json);
@@ -298,8 +299,8 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
         m->name, "algo", m->algo, "dataset_id", id_or_null(m->dataset_id),
         "job_id", id_or_null(m->job_id), "features", (json_int_t)m->n_features,
         "classes", (json_int_t)m->n_classes, "class_names",
-        classes ? classes : json_array(), "macro_f1", num_or_null(m->macro_f1),
-        "accuracy", num_or_null(m->accuracy), "size_bytes",
+        classes ? classes : json_array(), "macro_f1", hs_json_num(m->macro_f1),
+        "accuracy", hs_json_num(m->accuracy), "size_bytes",
         (json_int_t)m->size_bytes, "created_at", (json_int_t)m->created_at);
     if (j && with_summary)
         json_object_set(j, "summary", summary);

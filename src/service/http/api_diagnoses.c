@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "http/api.h"
@@ -15,15 +16,6 @@
 #include "domain/diagnoses.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
-
-/* {"items", "total", "offset", "limit"}: a page of results; takes items. */
-static json_t *results_json(json_t *items, size_t total, size_t offset,
-                            size_t limit)
-{
-    return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total",
-                     (json_int_t)total, "offset", (json_int_t)offset, "limit",
-                     (json_int_t)limit);
-}
 
 /* Answers with a finished diagnosis: stored (201, with its id) or not
  * (200, id null), plus the first page of results. */
@@ -56,7 +48,7 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
     if (out)
         json_object_set_new(
             out, "results",
-            results_json(hs_diag_items(&res->rows, offset, limit),
+            hs_api_page_json(hs_diag_items(&res->rows, offset, limit),
                          res->rows.n_rows, offset, limit));
     hs_reply_json(resp, store ? 201 : 200, out);
 }
@@ -277,7 +269,7 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
         json_t *out = hs_api_diagnosis_json(&rec);
         if (out)
             json_object_set_new(out, "results",
-                                results_json(items, total, offset, limit));
+                                hs_api_page_json(items, total, offset, limit));
         else
             json_decref(items);
         hs_reply_json(resp, 200, out);
@@ -343,28 +335,35 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec rec;
     if (!load(app, req, resp, &rec))
         return;
-    char *buf = NULL, name[80];
-    size_t len = 0;
+    char name[80];
     hs_error err = {0};
-    FILE *f = open_memstream(&buf, &len);
-    hs_status st = !f ? hs_fail(&err, HS_ERR_NOMEM, "out of memory")
+    /* Spooled to an unlinked temporary file and streamed from there: a
+     * million-row export never sits in memory. */
+    FILE *f = tmpfile();
+    hs_status st = !f ? hs_fail(&err, HS_ERR_IO, "cannot spool the export")
                    : !strcmp(format, "csv")
                        ? hs_diagnoses_export(app, &rec, "csv", f, &err)
                        : export_json(app, &rec, f, &err);
-    if (f && fclose(f) != 0 && st == HS_OK)
-        st = hs_fail(&err, HS_ERR_NOMEM, "out of memory");
+    long size = st == HS_OK && fflush(f) == 0 ? ftell(f) : -1;
+    int fd = size >= 0 ? dup(fileno(f)) : -1;
+    if (st == HS_OK && (size < 0 || fd < 0))
+        st = hs_fail(&err, HS_ERR_IO, "cannot spool the export");
+    if (f)
+        fclose(f);
     if (st != HS_OK) {
+        if (fd >= 0)
+            close(fd);
         hs_reply_status(resp, st, &err);
     } else {
-        hs_reply_bytes(resp, 200,
-                       !strcmp(format, "csv") ? "text/csv; charset=utf-8"
-                                              : "application/json; charset=utf-8",
-                       buf, len);
+        lseek(fd, 0, SEEK_SET);
+        hs_reply_fd(resp, 200,
+                    !strcmp(format, "csv") ? "text/csv; charset=utf-8"
+                                           : "application/json; charset=utf-8",
+                    fd, (uint64_t)size);
         snprintf(name, sizeof name, "diagnosis-%lld.%s", (long long)rec.id,
                  format);
         hs_api_attachment(resp, name);
     }
-    free(buf);
     hs_diagnosis_rec_free(&rec);
 }
 

@@ -13,7 +13,8 @@
 static int is_request_param(const char *field)
 {
     return !strcmp(field, "type") || !strcmp(field, "algo") ||
-           !strcmp(field, "name") || !strncmp(field, "params", 6);
+           !strcmp(field, "name") || !strcmp(field, "params") ||
+           !strncmp(field, "params.", 7);
 }
 
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
@@ -32,8 +33,9 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
         hs_reply_error(resp, 422,
                        is_request_param(err.field) ? "invalid_params"
                                                    : "invalid_data",
-                       json_pack("{s:s}", "field", err.field), "%s",
-                       err.message);
+                       err.field[0] ? json_pack("{s:s}", "field", err.field)
+                                    : NULL,
+                       "%s", err.message);
     } else {
         hs_reply_status(resp, st, &err);
     }

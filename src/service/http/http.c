@@ -52,6 +52,7 @@ enum { EXTRA_STATIC = 0, EXTRA_UNMATCHED = 1, N_EXTRA = 2 };
 
 struct hs_http {
     struct MHD_Daemon *daemon;
+    MHD_socket quiesced_fd; /* the listening socket after quiesce */
     hs_app *app;
     hs_http_config cfg;
     char *web_dir;
@@ -1044,6 +1045,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     h->app = app;
     h->cfg = *cfg;
+    h->quiesced_fd = MHD_INVALID_SOCKET;
     h->routes = routes;
     h->n_routes = n_routes;
     h->counts = calloc((n_routes + N_EXTRA) * N_STATUS, sizeof *h->counts);
@@ -1090,11 +1092,11 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
 
 void hs_http_quiesce(hs_http *h)
 {
-    if (h && h->daemon) {
-        MHD_socket s = MHD_quiesce_daemon(h->daemon);
-        if (s != MHD_INVALID_SOCKET)
-            close(s);
-    }
+    /* The listening socket becomes ours, but MHD's threads may still be
+     * taking it out of their epoll sets: it is closed after
+     * MHD_stop_daemon (closing it here made MHD abort now and then). */
+    if (h && h->daemon && h->quiesced_fd == MHD_INVALID_SOCKET)
+        h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
 }
 
 void hs_http_stop(hs_http *h)
@@ -1103,6 +1105,8 @@ void hs_http_stop(hs_http *h)
         return;
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
+    if (h->quiesced_fd != MHD_INVALID_SOCKET)
+        close(h->quiesced_fd);
     free(h->counts);
     free(h->web_dir);
     free(h);

@@ -16,6 +16,7 @@
 typedef struct hs_server_config {
     char listen[128];      /* HOST:PORT, [V6]:PORT */
     char data_dir[1024];
+    char store[1024];      /* store URL; "" = sqlite:DATA_DIR/healer.db */
     char web_dir[1024];    /* "" = serve no UI */
     char log_level[16];
     unsigned http_threads;

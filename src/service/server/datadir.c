@@ -54,6 +54,12 @@ static char *join(const char *dir, const char *name)
 
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {
+    return hs_datadir_open_store(path, NULL, out, err);
+}
+
+hs_status hs_datadir_open_store(const char *path, const char *store_url,
+                                hs_datadir **out, hs_error *err)
+{
     *out = NULL;
     if (!path || !*path)
         return hs_fail(err, HS_ERR_INVALID, "the data directory path is empty");
@@ -61,10 +67,13 @@ hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
     if (rc != HS_OK)
         return rc;
     hs_datadir *d = calloc(1, sizeof *d);
-    /* The store by URL, like any other; here the embedded SQLite one. */
+    /* The store by URL, like any other; by default the embedded SQLite one
+     * in the directory. */
     size_t url_size = strlen(path) + sizeof "sqlite:/healer.db";
-    char *url = malloc(url_size), *blobs = join(path, "blobs");
-    if (url)
+    int own_store = !store_url || !*store_url;
+    char *url = own_store ? malloc(url_size) : strdup(store_url);
+    char *blobs = join(path, "blobs");
+    if (url && own_store)
         snprintf(url, url_size, "sqlite:%s/healer.db", path);
     if (!d || !url || !blobs || !(d->path = strdup(path))) {
         rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");

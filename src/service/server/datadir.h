@@ -1,6 +1,7 @@
 /* datadir.h - the data directory: where one healer installation keeps its
- * state (healer.db, the SQLite store; blobs/, the blob store; server.key,
- * the secret CSRF tokens are made with).
+ * state (healer.db, the SQLite store unless the `store` setting names
+ * another; blobs/, the blob store; server.key, the secret CSRF tokens are
+ * made with).
  *
  * Every command that touches the store (`healer serve`, `healer user ...`)
  * opens it through here, so the layout is decided once. Opening creates
@@ -23,9 +24,15 @@ typedef struct hs_datadir {
     hs_blob_store *blobs;
 } hs_datadir;
 
-/* Opens (creating as needed) the data directory at `path`. Caller closes
- * with hs_datadir_close. */
+/* Opens (creating as needed) the data directory at `path`, with its own
+ * SQLite store (sqlite:PATH/healer.db). Caller closes with
+ * hs_datadir_close. */
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
+
+/* The same with the store at `store_url` (store/store.h's hs_store_open:
+ * "sqlite:FILE", ...); NULL or "" = the directory's own. */
+hs_status hs_datadir_open_store(const char *path, const char *store_url,
+                                hs_datadir **out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
 
 /* The server's secret key (CSRF tokens are MACs under it), kept in

@@ -125,7 +125,6 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
-    app->limits.login_per_minute = cfg->login_rate;
     hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
                                          sizeof app->csrf_key, err);
     if (st == HS_OK)
@@ -176,7 +175,8 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     if (!s)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
-    if ((st = hs_datadir_open(cfg->data_dir, &s->dd, err)) != HS_OK ||
+    if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
+            HS_OK ||
         (st = assemble_app(s, err)) != HS_OK)
         goto fail;
     recover_jobs(&s->app);

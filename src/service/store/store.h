@@ -137,6 +137,8 @@ typedef struct hs_store_notification_ops {
     hs_status (*list)(void *impl, int unread_only, hs_notification **items,
                       size_t *n, hs_error *err);
     hs_status (*mark_read)(void *impl, hs_id id, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_notification *out,
+                     hs_error *err);
 } hs_store_notification_ops;
 
 typedef struct hs_store_prefs_ops {
@@ -187,7 +189,8 @@ typedef struct hs_store_job_ops {
                         hs_error *err);
     hs_status (*owner_counts)(void *impl, hs_id owner_id,
                               int64_t counts[HS_JOB_STATES], hs_error *err);
-    hs_status (*claim_next)(void *impl, const char *worker_id, int64_t now,
+    hs_status (*claim_next)(void *impl, const char *worker_id,
+                            const char *types_json, int64_t now,
                             int64_t lease_seconds, hs_job_rec *out,
                             hs_error *err);
     hs_status (*progress)(void *impl, hs_id id, const char *worker_id,
@@ -219,6 +222,8 @@ typedef struct hs_store_diagnosis_ops {
                         int viewer_is_admin,
                         char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                         hs_error *err);
+    hs_status (*swap_blob)(void *impl, hs_id id, const char *old_key,
+                           const char *new_key, hs_error *err);
 } hs_store_diagnosis_ops;
 
 /* The tables are pointers, so that appending to one does not move the
@@ -275,6 +280,24 @@ static inline hs_status hs_store__bad(hs_error *err, const char *what)
  * success *out is a store the caller closes with hs_store_close; on error
  * *out is NULL. Other errors are the backend's (HS_ERR_IO, ...). */
 hs_status hs_store_open(const char *url, hs_store **out, hs_error *err);
+
+/* Points diagnosis `id` at a new results blob, but only while it still
+ * points at old_key (a compare-and-swap: results rewritten in a newer
+ * format by two requests at once swap once). HS_ERR_NOTFOUND when no
+ * diagnosis `id` has old_key; the caller then deletes its new blob, and
+ * deletes the old one after a swap. No access rule: the caller has read
+ * the diagnosis under it. */
+static inline hs_status hs_store_diagnosis_swap_blob(hs_store *store, hs_id id,
+                                                     const char *old_key,
+                                                     const char *new_key,
+                                                     hs_error *err)
+{
+    if (!store || !hs_store__str_fits(old_key, HS_STORE_BLOB_KEY_MAX) ||
+        !hs_store__str_fits(new_key, HS_STORE_BLOB_KEY_MAX))
+        return hs_store__bad(err, "diagnosis_swap_blob: bad argument");
+    return store->ops->diagnoses->swap_blob(store->impl, id, old_key, new_key,
+                                            err);
+}
 
 /* Closes the store and frees it. NULL is a no-op. */
 static inline void hs_store_close(hs_store *store)
@@ -576,6 +599,17 @@ static inline hs_status hs_store_notification_mark_read(hs_store *store,
     if (!store)
         return hs_store__bad(err, "notification_mark_read: no store");
     return store->ops->notifications->mark_read(store->impl, id, err);
+}
+
+/* Reads notification `id` into *out. HS_ERR_NOTFOUND when there is none. */
+static inline hs_status hs_store_notification_get(hs_store *store, hs_id id,
+                                                  hs_notification *out,
+                                                  hs_error *err)
+{
+    if (!store || !out)
+        return hs_store__bad(err, "notification_get: missing argument");
+    memset(out, 0, sizeof *out);
+    return store->ops->notifications->get(store->impl, id, out, err);
 }
 
 /* ---- datasets ---------------------------------------------------------- */
@@ -925,22 +959,56 @@ static inline hs_status hs_store_job_owner_counts(hs_store *store,
     return store->ops->jobs->owner_counts(store->impl, owner_id, counts, err);
 }
 
-/* Atomically takes the oldest queued job (lowest id) for worker_id: it
+/* The job types a worker takes, as a JSON array of names (["train",
+ * "diagnose"]) into buf, for claim_next; 0 when a name is not
+ * [a-z0-9_]{1,31} or buf is too small. */
+static inline int hs_store__types_json(const char *const *types, char *buf,
+                                       size_t cap)
+{
+    size_t at = 0;
+    buf[at++] = '[';
+    for (size_t i = 0; types[i]; i++) {
+        size_t n = strlen(types[i]);
+        if (n == 0 || n >= HS_KIND_MAX || at + n + 4 >= cap)
+            return 0;
+        for (size_t c = 0; c < n; c++) {
+            char ch = types[i][c];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '_'))
+                return 0;
+        }
+        at += (size_t)snprintf(buf + at, cap - at, "%s\"%s\"", i ? "," : "",
+                               types[i]);
+    }
+    buf[at++] = ']';
+    buf[at] = '\0';
+    return 1;
+}
+
+/* Atomically takes the oldest queued job (lowest id) of one of `types` (a
+ * NULL-terminated list of type names; NULL = any type) for worker_id: it
  * becomes running with started_at = now, worker_id, and lease_expires_at =
  * now + lease_seconds, and is read into *out (release with
- * hs_job_rec_free). HS_ERR_NOTFOUND "no job is queued" when there is none.
- * Two callers - threads, handles or processes - never get the same job. */
+ * hs_job_rec_free). HS_ERR_NOTFOUND "no job is queued" when there is none
+ * of those types. Two callers - threads, handles or processes - never get
+ * the same job, and a worker never gets a job of a type it cannot run
+ * (another version of healer may share the queue). */
 static inline hs_status
-hs_store_job_claim_next(hs_store *store, const char *worker_id, int64_t now,
+hs_store_job_claim_next(hs_store *store, const char *worker_id,
+                        const char *const *types, int64_t now,
                         int64_t lease_seconds, hs_job_rec *out, hs_error *err)
 {
     hs_status hs;
+    char list[1024];
     if (!store || !out)
         return hs_store__bad(err, "job_claim_next: missing argument");
     memset(out, 0, sizeof *out);
     if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
         return hs;
-    return store->ops->jobs->claim_next(store->impl, worker_id, now,
+    if (types && !hs_store__types_json(types, list, sizeof list))
+        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
+    return store->ops->jobs->claim_next(store->impl, worker_id,
+                                        types ? list : NULL, now,
                                         lease_seconds, out, err);
 }
 

@@ -1215,6 +1215,15 @@ static hs_status sq_notification_list(void *impl, int unread_only,
                    "b", unread_only);
 }
 
+static hs_status sq_notification_get(void *impl, hs_id id,
+                                     hs_notification *out, hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_notification, NULL, out,
+                      no_such(missing, "notification", id), err,
+                      NOTIFICATION_COLS " WHERE id = ?1", "i", id);
+}
+
 static hs_status sq_notification_mark_read(void *impl, hs_id id, hs_error *err)
 {
     return sq_run_one(
@@ -1569,17 +1578,23 @@ static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
 
 /* One statement picks and takes the job, so no other claimer (thread or
  * process) can slip in between; the outer state test is belt and braces. */
+/* types_json is a JSON array of type names the wrapper built and checked
+ * (NULL = any type): json_each turns it into rows without any SQL being
+ * made from text. */
 static hs_status sq_job_claim_next(void *impl, const char *worker_id,
-                                   int64_t now, int64_t lease_seconds,
-                                   hs_job_rec *out, hs_error *err)
+                                   const char *types_json, int64_t now,
+                                   int64_t lease_seconds, hs_job_rec *out,
+                                   hs_error *err)
 {
     return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
                       "UPDATE jobs SET state = 'running', started_at = ?1,"
                       " worker_id = ?2, lease_expires_at = ?1 + ?3"
                       " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
-                      " WHERE state = 'queued' ORDER BY id LIMIT 1)"
+                      " WHERE state = 'queued' AND (?4 IS NULL OR type IN"
+                      " (SELECT value FROM json_each(?4)))"
+                      " ORDER BY id LIMIT 1)"
                       " RETURNING " JOB_FIELDS,
-                      "iti", now, worker_id, lease_seconds);
+                      "itiT", now, worker_id, lease_seconds, types_json);
 }
 
 /* "job N is not running on this worker" in buf: a worker's write to a job
@@ -1773,6 +1788,16 @@ static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
         id, viewer_id, viewer_is_admin, blob_key_out, err);
 }
 
+static hs_status sq_diagnosis_swap_blob(void *impl, hs_id id,
+                                       const char *old_key,
+                                       const char *new_key, hs_error *err)
+{
+    return sq_run_one(impl, "diagnosis", id, err, "replacing results",
+                      "UPDATE diagnoses SET blob_key = ?3"
+                      " WHERE id = ?1 AND blob_key = ?2",
+                      "itt", id, old_key, new_key);
+}
+
 /* ---- preferences ------------------------------------------------------- */
 
 static hs_status read_prefs(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -1854,6 +1879,7 @@ static const hs_store_notification_ops sq_notifications = {
     .add = sq_notification_add,
     .list = sq_notification_list,
     .mark_read = sq_notification_mark_read,
+    .get = sq_notification_get,
 };
 
 static const hs_store_prefs_ops sq_prefs = {
@@ -1897,6 +1923,7 @@ static const hs_store_diagnosis_ops sq_diagnoses = {
     .get = sq_diagnosis_get,
     .list = sq_diagnosis_list,
     .remove = sq_diagnosis_delete,
+    .swap_blob = sq_diagnosis_swap_blob,
 };
 
 static const hs_store_ops sq_ops = {

@@ -75,7 +75,7 @@ typedef struct hl__flat {
     hl__flat_node *nodes;
     float *leaf_value;     /* per node, 0 for internal nodes */
     uint32_t *tree_offset; /* first node of each tree */
-    uint8_t *tree_depth;   /* steps to reach any leaf */
+    uint32_t *tree_depth;  /* steps to reach any leaf */
 } hl__flat;
 
 /* The learner's own parameters: the block of hl_train_params (its table

@@ -28,19 +28,22 @@ void hl__flat_free(hl__flat *f)
 }
 
 /* Children always come after their parent (gbdt_io.c checks it), so one
- * forward pass propagates depths. */
-static uint8_t tree_depth(const hl__tree *t, uint8_t *scratch)
+ * forward pass propagates depths. Depths are 32-bit: a tree bounded by
+ * max_leaves alone (max_depth 0) may be a chain thousands of nodes deep,
+ * and a shorter walk would stop inside it. scratch is zeroed: a node no
+ * path reaches (a forged file) gets a depth, not garbage. */
+static uint32_t tree_depth(const hl__tree *t, uint32_t *scratch)
 {
-    uint8_t max = 0;
-    scratch[0] = 0;
+    uint32_t max = 0;
+    memset(scratch, 0, t->n_nodes * sizeof *scratch);
     for (uint32_t i = 0; i < t->n_nodes; i++) {
         if (t->nodes[i].feature == HL__LEAF) {
             if (scratch[i] > max)
                 max = scratch[i];
             continue;
         }
-        uint8_t c = scratch[i] < 254 ? (uint8_t)(scratch[i] + 1) : 254;
-        scratch[t->nodes[i].left] = scratch[t->nodes[i].left + 1] = c;
+        scratch[t->nodes[i].left] = scratch[t->nodes[i].left + 1] =
+            scratch[i] + 1;
     }
     return max;
 }
@@ -55,11 +58,11 @@ hl_status hl__gbdt_prepare(hl__gbdt_model *m)
         if (m->trees[t].n_nodes > widest)
             widest = m->trees[t].n_nodes;
     }
-    uint8_t *scratch = malloc(widest);
+    uint32_t *scratch = malloc(widest * sizeof *scratch);
     f->nodes = malloc((total + 1) * sizeof *f->nodes);
     f->leaf_value = malloc((total + 1) * sizeof *f->leaf_value);
     f->tree_offset = malloc((m->n_trees + 1) * sizeof *f->tree_offset);
-    f->tree_depth = malloc(m->n_trees + 1);
+    f->tree_depth = malloc((m->n_trees + 1) * sizeof *f->tree_depth);
     if (!scratch || !f->nodes || !f->leaf_value || !f->tree_offset ||
         !f->tree_depth) {
         free(scratch);
@@ -100,7 +103,7 @@ static void walk_tree(const hl__flat *f, size_t t, const float *rows,
     const hl__flat_node *nodes = f->nodes + f->tree_offset[t];
     const float *leaf = f->leaf_value + f->tree_offset[t];
     uint32_t at[HL__PREDICT_BLOCK] = {0};
-    for (uint8_t d = 0; d < f->tree_depth[t]; d++) {
+    for (uint32_t d = 0; d < f->tree_depth[t]; d++) {
         for (size_t r = 0; r < n; r++) {
             const hl__flat_node *nd = &nodes[at[r]];
             const float v = rows[r * stride + nd->slot];
