@@ -237,11 +237,8 @@ static hl_status corrupt(loader *ld, const char *what)
     return hl__io_corrupt(&ld->io, what);
 }
 
-static hl_status read_meta(loader *ld, hl__rbuf *r)
+void hl__read_summary_counters(hl_model_summary *s, hl__rbuf *r)
 {
-    hl_model_summary *s = &ld->m->summary;
-    char *algo = hl__r_str(r), *version = hl__r_str(r);
-    s->created_unix = (int64_t)hl__r_u64(r);
     s->rows_read = hl__r_u64(r);
     s->rows_skipped_no_label = hl__r_u64(r);
     s->duplicate_rows = hl__r_u64(r);
@@ -251,6 +248,14 @@ static hl_status read_meta(loader *ld, hl__rbuf *r)
     s->iterations_done = hl__r_u64(r);
     s->best_iteration = hl__r_u64(r);
     s->train_seconds = hl__r_f64(r);
+}
+
+static hl_status read_meta(loader *ld, hl__rbuf *r)
+{
+    hl_model_summary *s = &ld->m->summary;
+    char *algo = hl__r_str(r), *version = hl__r_str(r);
+    s->created_unix = (int64_t)hl__r_u64(r);
+    hl__read_summary_counters(s, r);
     hl_status rc = r->failed ? corrupt(ld, "metadata section too short")
                              : hl__model_set_learner(ld->m, algo, &ld->io);
     if (rc == HL_OK)

@@ -109,14 +109,6 @@ hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io)
     hl_status rc = hl__model_set_learner(m, algo, io);
     if (rc != HL_OK || (rc = read_v1_params(m, r, io)) != HL_OK)
         return rc;
-    s->rows_read = hl__r_u64(r);
-    s->rows_skipped_no_label = hl__r_u64(r);
-    s->duplicate_rows = hl__r_u64(r);
-    s->conflicting_duplicates = hl__r_u64(r);
-    s->rows_train = hl__r_u64(r);
-    s->rows_validation = hl__r_u64(r);
-    s->iterations_done = hl__r_u64(r);
-    s->best_iteration = hl__r_u64(r);
-    s->train_seconds = hl__r_f64(r);
+    hl__read_summary_counters(s, r);
     return r->failed ? hl__io_corrupt(io, "metadata section too short") : HL_OK;
 }
