@@ -8,6 +8,7 @@
 
 #include "healer/clock.h"
 #include "healer/dataset.h"
+#include "healer/drift.h"
 #include "healer/error.h"
 #include "healer/metrics.h"
 #include "healer/model.h"

@@ -29,6 +29,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
 
 /* ---- args.c ---- */
 
@@ -70,5 +71,20 @@ void cli_print_metrics(FILE *out, const hl_metrics *m,
 void cli_print_summary(FILE *out, const hl_model_summary *s);
 /* Dumps j (and releases it) to stdout followed by a newline. */
 int cli_emit_json(json_t *j);
+
+/* ---- cmd_drift.c ---- */
+
+/* The one line stating the drift rules, from healer/drift.h's numbers
+ * (drift --help; docs/cli.md repeats it). */
+void cli_print_drift_rules(FILE *out);
+
+/* "PREFIXdrift: VERDICT - N of M KPIs shifted significantly (...)". */
+void cli_print_drift_verdict(FILE *out, const char *prefix,
+                             const hl_drift_report *r);
+
+/* The verdict, then a line naming up to max_worst significant KPIs, worst
+ * first (none when nothing drifted): what `healer predict` says. */
+void cli_print_drift_brief(FILE *out, const char *prefix,
+                           const hl_drift_report *r, size_t max_worst);
 
 #endif

@@ -20,7 +20,9 @@ static const char PREDICT_USAGE[] =
     "features by name (order may differ; extra columns are ignored with a\n"
     "warning; a missing feature is an error). Writes OUT.csv with the header\n"
     "sample_id,label,confidence,prob_<class>... where label is the predicted\n"
-    "class. If FILE.csv has a label column, the metrics are printed too.\n\n"
+    "class. If FILE.csv has a label column, the metrics are printed too.\n"
+    "For 50 rows or more, the drift of the data from the training data is\n"
+    "reported on stderr (the verdict and the worst KPIs; see healer drift).\n\n"
     "Options:\n"
     "  --model FILE        model written by 'healer train' (required)\n"
     "  --data FILE         samples to diagnose (required)\n"
@@ -66,6 +68,7 @@ typedef struct predict_args {
     long threads;
     hl_csv_options csv;
     int json;
+    int check_drift; /* predict: batches of HL_DRIFT_MIN_ROWS and more */
 } predict_args;
 
 /* The outcome of running a model over a CSV file. */
@@ -81,6 +84,8 @@ typedef struct diagnosis {
     hl_warnings warnings;
     double parse_seconds;   /* reading the CSV */
     double predict_seconds; /* prediction alone */
+    int has_drift;
+    hl_drift_report drift;
 } diagnosis;
 
 
@@ -93,6 +98,7 @@ static void diagnosis_free(diagnosis *d)
     free(d->y);
     hl_metrics_free(&d->metrics);
     hl_warnings_free(&d->warnings);
+    hl_drift_report_free(&d->drift);
 }
 
 static hl_status score(diagnosis *d, hl_error *err)
@@ -134,6 +140,26 @@ static hl_status run_diagnosis(const predict_args *a, diagnosis *d,
     for (size_t i = 0; i < n; i++)
         d->pred[i] = hl_predict_argmax(d->proba + i * K, K);
     return d->ds->has_labels ? score(d, err) : HL_OK;
+}
+
+/* The drift of a batch large enough to say something, on stderr so that
+ * stdout and --out keep their formats. A failed check costs only the
+ * check: the predictions stand. */
+static void check_drift(const predict_args *a, diagnosis *d)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "healer %s: ", a->cmd);
+    if (!a->check_drift || d->ds->n_rows < HL_DRIFT_MIN_ROWS)
+        return;
+    hl_error err;
+    hl_error_clear(&err);
+    if (hl_drift_check_dataset(d->model, d->ds, (int)a->threads, &d->drift,
+                               NULL, &err) != HL_OK) {
+        fprintf(stderr, "%sdrift not checked: %s\n", prefix, err.message);
+        return;
+    }
+    d->has_drift = 1;
+    cli_print_drift_brief(stderr, prefix, &d->drift, 5);
 }
 
 static json_t *class_counts_json(const diagnosis *d)
@@ -220,12 +246,13 @@ static int report_predict(const predict_args *a, const diagnosis *d)
         return cli_engine_error(a->cmd, &err);
     if (a->json)
         return cli_emit_json(json_pack(
-            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o}", "out", a->out, "rows",
+            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o, s:o}", "out", a->out, "rows",
             (json_int_t)d->ds->n_rows, "parse_seconds", d->parse_seconds,
             "predict_seconds", d->predict_seconds,
             "class_counts", class_counts_json(d), "warnings",
             hs_json_warnings(&d->warnings), "unknown_labels",
-            (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d)));
+            (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d),
+            "drift", d->has_drift ? hs_json_drift(&d->drift, 0) : json_null()));
     printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
            d->ds->n_rows, d->predict_seconds * 1e3, a->out);
     if (d->has_metrics)
@@ -256,10 +283,10 @@ static int report_eval(const predict_args *a, const diagnosis *d)
 
 /* The flow both commands share: parse, diagnose, warn, report. */
 static int run_command(int argc, char **argv, const char *cmd,
-                       const char *usage, int need_out,
+                       const char *usage, int need_out, int drift,
                        int (*report)(const predict_args *, const diagnosis *))
 {
-    predict_args a = {.cmd = cmd};
+    predict_args a = {.cmd = cmd, .check_drift = drift};
     int stop;
     int rc = parse_predict_args(argc, argv, &a, usage, need_out, &stop);
     if (stop)
@@ -273,6 +300,7 @@ static int run_command(int argc, char **argv, const char *cmd,
     } else {
         cli_print_warnings(a.cmd, &d.warnings);
         print_label_report(&a, &d);
+        check_drift(&a, &d);
         rc = report(&a, &d);
     }
     diagnosis_free(&d);
@@ -281,10 +309,11 @@ static int run_command(int argc, char **argv, const char *cmd,
 
 int cmd_predict(int argc, char **argv)
 {
-    return run_command(argc, argv, "predict", PREDICT_USAGE, 1, report_predict);
+    return run_command(argc, argv, "predict", PREDICT_USAGE, 1, 1,
+                       report_predict);
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    return run_command(argc, argv, "eval", EVAL_USAGE, 0, report_eval);
+    return run_command(argc, argv, "eval", EVAL_USAGE, 0, 0, report_eval);
 }

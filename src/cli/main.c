@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
     {"train", cmd_train, "train a model from a labelled CSV file"},
     {"predict", cmd_predict, "diagnose the samples of a CSV file"},
     {"eval", cmd_eval, "score a model on a labelled CSV file"},
+    {"drift", cmd_drift, "check whether a CSV file has drifted from the training data"},
     {"inspect", cmd_inspect, "show what a model file contains"},
     {"profile", cmd_profile, "summarise a CSV file before training on it"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},

@@ -9,6 +9,7 @@
 #ifndef HEALER_CONTAINER_H
 #define HEALER_CONTAINER_H
 
+#include "drift_ref.h"
 #include "healer/model.h"
 #include "learner.h"
 
@@ -16,6 +17,7 @@ struct hl_model {
     hl_model_summary summary;
     const hl__learner *learner; /* the registry's entry for summary.algo */
     hl__fitted fitted;          /* owned; freed with learner->free */
+    hl__drift_ref *drift;       /* owned; NULL for a model older than it */
 };
 
 /* A zeroed model, or NULL. */
@@ -36,6 +38,13 @@ void hl__read_summary_counters(hl_model_summary *s, hl__rbuf *r);
 
 /* (model_io_v1.c) The META section of a format version 1 file. */
 hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io);
+
+/* (predict.c) The column of ds feeding each of m's features, src[j] for
+ * feature j: a feature ds lacks is HL_ERR_DATA naming it (err->column);
+ * each column m does not use adds a warning to *warn (may be NULL). */
+hl_status hl__model_map_features(const hl_model *m, const hl_dataset *ds,
+                                 size_t *src, hl_warnings *warn,
+                                 hl_error *err);
 
 /* The shape its learner sees. */
 static inline hl__model_shape hl__model_shape_of(const hl_model *m)

@@ -32,6 +32,7 @@ void hl_model_free(hl_model *m)
     if (!m)
         return;
     hl__summary_free(&m->summary);
+    hl__drift_ref_free(m->drift);
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);

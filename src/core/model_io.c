@@ -24,6 +24,11 @@
  *   CURVE (6)       u64 n, f64 train_loss[n], f64 valid_loss[n]
  *   METRICS (7)     u32 has_validation [metrics], u32 cv_folds [metrics]
  *   IMPORTANCE (8)  u32 n, f64 gain[n], u32 splits[n]
+ *   DRIFT (10)      optional: the drift reference (drift_ref.h): u32
+ *                   quantiles Q, u64 rows, u32 n, per KPI u64 present and
+ *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
+ *                   trained before it have none and load; healers older
+ *                   than it hand the tag to the learner, which skips it
  *
  * Tags: the container owns tags below 64; tags 64 and up belong to the
  * learner named in META (each learner numbers its own from 64, since one
@@ -67,6 +72,7 @@ enum section_tag {
     SEC_METRICS = 7,
     SEC_IMPORTANCE = 8,
     SEC_PARAMS = 9,
+    SEC_DRIFT = 10,
 };
 
 /* ---- writer ---- */
@@ -186,6 +192,13 @@ static void w_importance(hl__wbuf *w, const hl_model_summary *s)
     hl__w_section_end(w, at);
 }
 
+static void w_drift(hl__wbuf *w, const hl__drift_ref *ref)
+{
+    size_t at = hl__w_section_begin(w, SEC_DRIFT);
+    hl__drift_ref_write(ref, w);
+    hl__w_section_end(w, at);
+}
+
 hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
                              hl_error *err)
 {
@@ -205,6 +218,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_curve(&w, s);
     w_metrics(&w, s);
     w_importance(&w, s);
+    if (m->drift)
+        w_drift(&w, m->drift);
     if (!w.failed) {
         const uint8_t count[4] = {(uint8_t)w.sections, (uint8_t)(w.sections >> 8),
                                   (uint8_t)(w.sections >> 16),
@@ -440,6 +455,9 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_CURVE: return read_curve(ld, r);
     case SEC_METRICS: return read_metrics(ld, r);
     case SEC_IMPORTANCE: return read_importance(ld, r);
+    case SEC_DRIFT:
+        return hl__drift_ref_read(r, s->n_features, s->n_classes, &ld->io,
+                                  &ld->m->drift);
     }
     return HL_OK;
 }
@@ -457,10 +475,11 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_METRICS] = 1u << SEC_CLASSES,
         [SEC_IMPORTANCE] = 1u << SEC_FEATURES,
         [SEC_PARAMS] = 1u << SEC_META,
+        [SEC_DRIFT] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
-             tag == SEC_PARAMS;
+             tag == SEC_PARAMS || tag == SEC_DRIFT;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

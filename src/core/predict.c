@@ -104,10 +104,11 @@ int32_t hl_predict_argmax(const double *proba_row, size_t n_classes)
     return (int32_t)best;
 }
 
-/* Column of the dataset feeding each model feature; -1 never happens on
- * success because a missing feature is an error. */
-static hl_status map_features(const hl_model *m, const hl_dataset *ds,
-                              size_t *src, hl_warnings *warn, hl_error *err)
+/* A missing feature is an error, so src[] is complete on success. Drift
+ * checks (drift.c) match columns the same way. */
+hl_status hl__model_map_features(const hl_model *m, const hl_dataset *ds,
+                                 size_t *src, hl_warnings *warn,
+                                 hl_error *err)
 {
     const hl_model_summary *s = &m->summary;
     for (size_t j = 0; j < s->n_features; j++) {
@@ -151,7 +152,7 @@ hl_status hl_model_predict_dataset(const hl_model *m, const hl_dataset *ds,
     size_t *src = malloc((nf ? nf : 1) * sizeof *src);
     if (!src)
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
-    hl_status rc = map_features(m, ds, src, warn, err);
+    hl_status rc = hl__model_map_features(m, ds, src, warn, err);
     if (rc != HL_OK) {
         free(src);
         return rc;

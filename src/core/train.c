@@ -7,7 +7,8 @@
  * the classes, runs the optional cross-validation, and - for learners that
  * train in rounds - holds out the early-stopping rows and refits on all
  * rows afterwards. It records everything a user needs to trust the model
- * in its summary.
+ * in its summary, and what its training rows looked like for later drift
+ * checks (drift_ref.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -574,7 +575,11 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
              &n_valid, &n_fit, err);
     if (rc != HL_OK)
         goto done;
-    if (fill_summary(&r, m, &res, n_fit, n_valid) != HL_OK) {
+    /* The drift reference describes every row the model learnt from
+     * (hold-out included), one copy of each when duplicates collapse. */
+    if (fill_summary(&r, m, &res, n_fit, n_valid) != HL_OK ||
+        hl__drift_ref_build(ds->x, ds->n_features, r.rows, r.n_rows, ds->y,
+                            ds->n_classes, &m->drift) != HL_OK) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }

@@ -295,3 +295,45 @@ json_t *hs_json_profile(const hl_dataset *ds, const hl_dataset_profile *p,
         json_object_set_new(j, "preview", preview_json(ds, preview_rows));
     return j;
 }
+
+json_t *hs_json_drift_thresholds(void)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i, s:i}", "alpha",
+                     HL_DRIFT_ALPHA, "psi_moderate", HL_DRIFT_PSI_MODERATE,
+                     "psi_severe", HL_DRIFT_PSI_SEVERE, "ks_material",
+                     HL_DRIFT_KS_MATERIAL, "min_rows", HL_DRIFT_MIN_ROWS,
+                     "psi_bins", HL_DRIFT_PSI_BINS, "quantiles",
+                     HL_DRIFT_QUANTILES);
+}
+
+static json_t *drift_kpi_json(const hl_drift_kpi *k)
+{
+    return json_pack("{s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}", "kpi",
+                     k->name, "psi", hs_json_num(k->psi), "ks",
+                     hs_json_num(k->ks), "significant", k->significant,
+                     "level", hl_drift_level_name(k->level), "psi_critical",
+                     hs_json_num(k->psi_critical), "ks_critical",
+                     hs_json_num(k->ks_critical), "missing_reference",
+                     hs_json_num(k->missing_reference), "missing_batch",
+                     hs_json_num(k->missing_batch));
+}
+
+json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis)
+{
+    size_t shown = max_kpis && max_kpis < r->n_kpis ? max_kpis : r->n_kpis;
+    json_t *kpis = json_array();
+    json_t *mix = json_object();
+    for (size_t i = 0; i < shown; i++)
+        json_array_append_new(kpis, drift_kpi_json(&r->kpis[r->order[i]]));
+    for (size_t k = 0; k < r->n_classes; k++)
+        json_object_set_new(mix, r->class_names[k],
+                            hs_json_num(r->reference_class_mix[k]));
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "verdict",
+                     hl_drift_level_name(r->verdict), "rows",
+                     (json_int_t)r->rows, "reference_rows",
+                     (json_int_t)r->reference_rows, "significant",
+                     (json_int_t)r->n_significant, "kpis_total",
+                     (json_int_t)r->n_kpis, "kpis", kpis,
+                     "reference_class_mix", mix, "thresholds",
+                     hs_json_drift_thresholds());
+}

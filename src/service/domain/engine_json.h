@@ -41,6 +41,20 @@ json_t *hs_json_summary(const hl_model_summary *s);
 json_t *hs_json_profile(const hl_dataset *ds, const hl_dataset_profile *p,
                         size_t preview_rows);
 
+/* The rules of drift checks, from healer/drift.h: {"alpha",
+ * "psi_moderate", "psi_severe", "ks_material", "min_rows", "psi_bins",
+ * "quantiles"}. */
+json_t *hs_json_drift_thresholds(void);
+
+/* A drift report: {"verdict", "rows", "reference_rows", "significant"
+ * (how many KPIs), "kpis_total", "kpis": [...], "reference_class_mix":
+ * {class: share}, "thresholds"}, "kpis" holding the first max_kpis of
+ * r->order (worst first; 0 = every KPI), each {"kpi", "psi", "ks",
+ * "significant", "level", "psi_critical", "ks_critical",
+ * "missing_reference", "missing_batch"}. `healer drift --json` prints it
+ * whole; the web API shows the KPIs that matter (diagnoses.c). */
+json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis);
+
 /* An array of the warning texts (w may be NULL: empty array). */
 json_t *hs_json_warnings(const hl_warnings *w);
 
