@@ -42,6 +42,14 @@ void hl_sim_options_init(hl_sim_options *opt);
 hl_status hl_simulate(const hl_sim_options *opt, int variant, hl_dataset **out,
                       hl_error *err);
 
+/* Which KPIs variant 1 moves on purpose: shifted[j] = 1 for the KPIs whose
+ * level it rescales (or offsets), 0 for the others (n = opt->features
+ * bytes). Variant 1 also changes the class mix and the load a little,
+ * which moves the others' distributions far less - what a drift check
+ * must tell apart. HL_ERR_INVALID for bad options, as hl_simulate. */
+hl_status hl_sim_shifted_features(const hl_sim_options *opt, uint8_t *shifted,
+                                  hl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

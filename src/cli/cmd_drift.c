@@ -34,11 +34,12 @@ static const char DRIFT_USAGE_OPTIONS[] =
 void cli_print_drift_rules(FILE *out)
 {
     fprintf(out,
-            "Rules: significant = beyond chance at a family-wise %g over the "
-            "KPIs and PSI >= %g or KS >= %g; severe when PSI >= %g; predict "
-            "and the web API check batches of %d rows or more.\n",
-            HL_DRIFT_ALPHA, HL_DRIFT_PSI_MODERATE, HL_DRIFT_KS_MATERIAL,
-            HL_DRIFT_PSI_SEVERE, HL_DRIFT_MIN_ROWS);
+            "Rules: a KPI's shift is significant when it is beyond chance (KS, "
+            "and PSI from %d rows, at a family-wise %g over the KPIs) and "
+            "PSI >= %g or KS >= %g; severe when PSI >= %g. healer predict and "
+            "the web API check batches of %d rows or more.\n",
+            HL_DRIFT_MIN_ROWS, HL_DRIFT_ALPHA, HL_DRIFT_PSI_MODERATE,
+            HL_DRIFT_KS_MATERIAL, HL_DRIFT_PSI_SEVERE, HL_DRIFT_MIN_ROWS);
 }
 
 static void usage(void)

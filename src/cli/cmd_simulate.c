@@ -2,9 +2,11 @@
  *
  * Used by the tests, the demo and the benchmarks, so everything is
  * deterministic by --seed. --shift-out writes a second file drawn from the
- * same system after a distribution shift, to exercise drift.
+ * same system after a distribution shift, to exercise drift, and names on
+ * stderr the KPIs that shift moves on purpose.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -110,6 +112,28 @@ static int write_variant(const hl_sim_options *o, int variant, const char *path)
     return CLI_OK;
 }
 
+/* Names the KPIs the shifted file moves on purpose, so a drift check's
+ * findings can be compared with the truth. */
+static int print_shifted(const hl_sim_options *o)
+{
+    hl_error err;
+    hl_error_clear(&err);
+    uint8_t *shifted = malloc(o->features);
+    if (!shifted)
+        return cli_engine_error("simulate", &(hl_error){.message = "out of memory"});
+    if (hl_sim_shifted_features(o, shifted, &err) != HL_OK) {
+        free(shifted);
+        return cli_engine_error("simulate", &err);
+    }
+    fprintf(stderr, "shifted KPIs:");
+    for (size_t j = 0; j < o->features; j++)
+        if (shifted[j])
+            fprintf(stderr, " feature%zu", j);
+    fputc('\n', stderr);
+    free(shifted);
+    return CLI_OK;
+}
+
 int cmd_simulate(int argc, char **argv)
 {
     sim_args a;
@@ -143,5 +167,6 @@ int cmd_simulate(int argc, char **argv)
     hl_sim_options shifted = a.opt;
     if (a.shift_samples)
         shifted.samples = (size_t)a.shift_samples;
-    return write_variant(&shifted, 1, a.shift_out);
+    rc = write_variant(&shifted, 1, a.shift_out);
+    return rc == CLI_OK ? print_shifted(&shifted) : rc;
 }

@@ -202,7 +202,8 @@ static void judge(hl_drift_kpi *k, size_t bins_used, size_t n_rows,
     }
     k->psi_critical = chi2_upper(alpha_each, bins_used > 1 ? bins_used - 1 : 1) *
                       (1.0 / (double)n_rows + 1.0 / (double)ref_rows);
-    int beyond_chance = k->ks > k->ks_critical || k->psi > k->psi_critical;
+    int beyond_chance = k->ks > k->ks_critical ||
+                        (n_rows >= HL_DRIFT_MIN_ROWS && k->psi > k->psi_critical);
     int material = k->psi >= HL_DRIFT_PSI_MODERATE || k->ks >= HL_DRIFT_KS_MATERIAL;
     k->significant = beyond_chance && material;
     k->level = !k->significant                  ? HL_DRIFT_NONE

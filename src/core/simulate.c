@@ -823,3 +823,27 @@ fail:
     return hl__fail(err, rc, "simulate: out of memory for %zu x %zu cells",
                     opt->samples, opt->features);
 }
+
+hl_status hl_sim_shifted_features(const hl_sim_options *opt, uint8_t *shifted,
+                                  hl_error *err)
+{
+    hl_sim_options defaults;
+    if (!opt) {
+        hl_sim_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (!shifted)
+        return hl__fail(err, HL_ERR_INVALID, "simulate: shifted is NULL");
+    hl_status rc = check_options(opt, 1, err);
+    if (rc != HL_OK)
+        return rc;
+    sim_system sys;
+    if (system_build(&sys, opt) != HL_OK)
+        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
+    /* A dead KPI stays 0 whatever its offset. */
+    for (size_t j = 0; j < sys.n_kpis; j++)
+        shifted[j] = opt->shift > 0 && sys.kpi[j].drift != 0.0 &&
+                     sys.kpi[j].kind != KPI_ZERO;
+    system_free(&sys);
+    return HL_OK;
+}

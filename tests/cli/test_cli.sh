@@ -185,7 +185,7 @@ t_help_top() {
     run healer --help
     expect_rc 0 "healer --help"
     expect_in out "Usage: healer COMMAND"
-    for c in train predict eval inspect simulate; do expect_in out "  $c " "command list"; done
+    for c in train predict eval drift inspect simulate; do expect_in out "  $c " "command list"; done
     expect_in out "Exit codes"
     expect_empty err
     run healer -h
@@ -216,7 +216,7 @@ t_version() {
 }
 
 t_help_subcommands() {
-    for c in train predict eval inspect simulate; do
+    for c in train predict eval drift inspect simulate; do
         run healer $c --help
         expect_rc 0 "healer $c --help"
         expect_in out "Usage: healer $c" "$c --help"
@@ -940,6 +940,125 @@ t_user_add_rejects() {
     expect_usage_error "healer user add NAME" "missing name"
 }
 
+# ---- tests: drift ----
+
+t_drift_json_format() {
+    run healer drift --model "$FIX/model.model" --data "$FIX/test.csv" --json
+    expect_rc 0 "drift --json"
+    json_check out 'd["verdict"] in ("none", "moderate", "severe") and isinstance(d["kpis"], list)'
+    json_check out 'sorted(k["kpi"] for k in d["kpis"]) == sorted("feature%d" % i for i in range(10))'
+    json_check out 'all({"kpi", "psi", "ks", "significant"} <= set(k) for k in d["kpis"])'
+    json_check out 'all(type(k["psi"]) is float and type(k["ks"]) is float and type(k["significant"]) is bool for k in d["kpis"])'
+    json_check out 'all(k["psi"] >= 0 and 0 <= k["ks"] <= 1 for k in d["kpis"])'
+    json_check out 'd["rows"] == 200 and d["reference_rows"] == 800 and d["significant"] == sum(k["significant"] for k in d["kpis"])'
+    # Rows of the training distribution that the model has not seen: none.
+    json_check out 'd["verdict"] == "none" and d["significant"] == 0'
+    # Worst first: levels, then PSI, descending.
+    json_check out 'all(a["psi"] >= b["psi"] for a, b in zip(d["kpis"], d["kpis"][1:]) if a["level"] == b["level"])'
+    # Without a label column (or an id column) it reads the same.
+    run healer drift --model "$FIX/model.model" --data "$FIX/unlabelled.csv" --json
+    expect_rc 0 "drift --json, no label column"
+    json_check out 'd["rows"] == 200 and len(d["kpis"]) == 10'
+}
+
+# The simulator names the KPIs its shifted file moves: exactly those are
+# significant; the rows of the training distribution say none (above).
+t_drift_finds_the_shifted_kpis() {
+    "$H" simulate --out all.csv --samples 1000 --features 10 --seed 11 \
+        --shift-out shifted.csv --shift-samples 300 >/dev/null 2>sim.err ||
+        fail "simulate failed"
+    want=$(sed -n 's/^shifted KPIs: //p' sim.err | tr ' ' '\n' | sort | tr '\n' ' ')
+    [ -n "$want" ] || fail "simulate did not name the shifted KPIs: $(cat sim.err)"
+    run healer drift --model "$FIX/model.model" --data "$FIX/shifted.csv" --json
+    expect_rc 0 "drift --json on the shifted file"
+    got=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(sorted(k["kpi"] for k in d["kpis"] if k["significant"])) + " ")' out)
+    [ "$got" = "$want" ] || fail "significant KPIs: '$got', shifted ones: '$want'"
+    json_check out 'd["verdict"] != "none"'
+}
+
+t_drift_text() {
+    run healer drift --model "$FIX/model.model" --data "$FIX/shifted.csv"
+    expect_rc 0 "drift"
+    expect_match out '^drift: (moderate|severe) - [0-9]+ of 10 KPIs shifted significantly \(300 rows checked against 800 reference rows\)$'
+    head -n 1 out | grep -q '^drift: ' || fail "the verdict is not the first line"
+    expect_in out "KPI"
+    [ "$(grep -c '^feature' out)" -eq 10 ] || fail "expected one line per KPI"
+    expect_empty err
+}
+
+t_drift_errors() {
+    run healer drift --data "$FIX/test.csv"
+    expect_usage_error --model "drift without --model"
+    run healer drift --model "$FIX/model.model"
+    expect_usage_error --data "drift without --data"
+    run healer drift --model "$FIX/model.model" --data none.csv
+    expect_rc 1 "drift on a missing file"
+    expect_in err "none.csv"
+    expect_empty out
+    cut -d, -f1-3,5-12 "$FIX/test.csv" >nofeat2.csv
+    run healer drift --model "$FIX/model.model" --data nofeat2.csv
+    expect_rc 1 "drift without a KPI of the model"
+    expect_in err "feature2"
+    head -n 1 "$FIX/test.csv" >header.csv
+    run healer drift --model "$FIX/model.model" --data header.csv --json
+    expect_rc 1 "drift on a file without rows"
+    expect_in err "header.csv"
+    expect_empty out
+    printf 'a,b\n1,x\n' >bad.csv
+    run healer drift --model "$FIX/model.model" --data bad.csv
+    expect_rc 1 "drift on a bad CSV"
+    expect_in err "bad.csv:2"
+    run healer drift --model "$ROOT/tests/fixtures/model_v1/v1_multiclass.model" \
+        --data "$ROOT/tests/fixtures/model_v1/v1_multiclass.csv"
+    expect_rc 1 "drift with a model without a reference"
+    expect_in err "the model has no drift reference; retrain it"
+    run healer drift --model "$FIX/test.csv" --data "$FIX/test.csv"
+    expect_rc 1 "drift with a CSV as the model"
+    expect_in err "not a SystemHealer model"
+}
+
+# predict says the drift on stderr from 50 rows on; stdout and the
+# predictions keep their formats.
+t_predict_reports_drift() {
+    run healer predict --model "$FIX/model.model" --data "$FIX/shifted.csv" --out p.csv
+    expect_rc 0 "predict on the shifted file"
+    expect_match err '^healer predict: drift: (moderate|severe) - [0-9]+ of 10 KPIs shifted significantly'
+    expect_in err "healer predict: worst KPIs: feature4 (severe, PSI"
+    expect_not_in out "drift"
+    expect_match out '^diagnosed 300 rows in [0-9.]+ ms; predictions written to p.csv$'
+    [ "$(head -n 1 p.csv)" = "sample_id,label,confidence,prob_0,prob_1,prob_2,prob_3,prob_4,prob_5" ] ||
+        fail "header is: $(head -n 1 p.csv)"
+    check_prediction_rows p.csv
+    run healer predict --model "$FIX/model.model" --data "$FIX/shifted.csv" --out p.csv --json
+    expect_rc 0 "predict --json on the shifted file"
+    json_check out 'd["drift"]["verdict"] != "none" and len(d["drift"]["kpis"]) == 10'
+    # 49 rows: too few to say anything.
+    head -n 50 "$FIX/shifted.csv" >small.csv
+    run healer predict --model "$FIX/model.model" --data small.csv --out p.csv --json
+    expect_rc 0 "predict on 49 rows"
+    expect_not_in err "drift"
+    json_check out 'd["drift"] is None'
+    head -n 51 "$FIX/shifted.csv" >fifty.csv
+    run healer predict --model "$FIX/model.model" --data fifty.csv --out p.csv
+    expect_rc 0 "predict on 50 rows"
+    expect_in err "healer predict: drift: "
+    # A model without a reference predicts as before and says so once.
+    run healer predict --model "$ROOT/tests/fixtures/model_v1/v1_multiclass.model" \
+        --data "$ROOT/tests/fixtures/model_v1/v1_multiclass.csv" --out p.csv
+    expect_rc 0 "predict with a model without a reference"
+    expect_in err "drift not checked: the model has no drift reference; retrain it"
+}
+
+# docs/cli.md states the rules with the numbers of healer/drift.h, which
+# `healer drift --help` prints from the definitions.
+t_drift_rules_documented() {
+    run healer drift --help
+    expect_rc 0 "drift --help"
+    rules=$(grep '^Rules: ' out)
+    [ -n "$rules" ] || fail "drift --help has no Rules: line"
+    grep -qF -- "$rules" "$ROOT/docs/cli.md" || fail "docs/cli.md does not state: $rules"
+}
+
 # ---- tests: profile ----
 
 t_profile() {
@@ -976,7 +1095,9 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects profile"
+determinism_threads user_add user_add_rejects profile
+drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
+predict_reports_drift drift_rules_documented"
 
 passed=0
 failed=0

@@ -279,6 +279,28 @@ static void test_shift(void **state)
     }
     assert_true(shifted >= 2);
     assert_true(stable >= base->n_features - 4);
+    /* The KPIs it names as moved on purpose; none without a shift, and a
+     * dead column never (it stays 0). */
+    uint8_t named[16], none[16];
+    hl_error err;
+    opt.shift = 0.5;
+    assert_int_equal(hl_sim_shifted_features(&opt, named, &err), HL_OK);
+    size_t n_named = 0;
+    for (size_t j = 0; j < 16; j++) {
+        n_named += named[j];
+        if (named[j])
+            assert_false(column_median(base, j, 0) == 0.0 &&
+                         column_median(moved, j, 0) == 0.0 &&
+                         column_median(same, j, 0) == 0.0);
+    }
+    assert_true(n_named >= shifted && n_named < 16);
+    opt.shift = 0.0;
+    assert_int_equal(hl_sim_shifted_features(&opt, none, &err), HL_OK);
+    for (size_t j = 0; j < 16; j++)
+        assert_int_equal(none[j], 0);
+    opt.features = 2;
+    assert_int_equal(hl_sim_shifted_features(&opt, none, &err), HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "features"));
     hl_dataset_free(base);
     hl_dataset_free(moved);
     hl_dataset_free(same);
