@@ -95,7 +95,11 @@ JOB_FIELDS = ("id", "owner_id", "type", "state", "progress", "stage", "round", "
 MODEL_FIELDS = ("id", "owner_id", "name", "algo", "dataset_id", "job_id", "features", "classes",
                 "class_names", "macro_f1", "accuracy", "size_bytes", "created_at")
 DIAGNOSIS_FIELDS = ("id", "owner_id", "name", "model_id", "job_id", "rows", "created_at", "classes",
-                    "class_counts", "metrics", "unknown_labels", "warnings")
+                    "class_counts", "metrics", "unknown_labels", "drift", "warnings")
+DRIFT_FIELDS = ("verdict", "rows", "reference_rows", "significant", "kpis_total", "kpis",
+                "reference_class_mix", "thresholds")
+DRIFT_KPI_FIELDS = ("kpi", "psi", "ks", "significant", "level", "psi_critical", "ks_critical",
+                    "missing_reference", "missing_batch")
 METRICS_FIELDS = ("samples", "accuracy", "macro_precision", "macro_recall", "macro_f1",
                   "weighted_f1", "log_loss", "per_class", "confusion")
 RESULT_FIELDS = ("row", "sample_id", "predicted", "confidence", "probabilities", "label")

@@ -11,6 +11,10 @@ status, code and details (non-numeric value -> row/column, a KPI the model
 needs missing from every row, empty rows, bad CSV, unknown or another
 user's model). With --sync-rows 100, requests above 100 rows become
 diagnose jobs (202) whose diagnosis can be fetched once they succeed.
+Diagnoses of 50 rows or more carry a drift report (null below): none for
+rows of the training distribution, the shifted KPIs of the simulator's
+shifted file found, the same report read back, in quick checks and in
+jobs.
 
 Why: this is the platform's purpose - a wrong probability or a silently
 dropped KPI would be a wrong diagnosis. The model is trained once per
@@ -154,6 +158,80 @@ def test_store_false_quick_check(c):
     check(len(diag["results"]["items"]) == 3, "the results are returned", diag)
     check_results(diag, model["class_names"])
     check(harness.list_ids(c, API + "/diagnoses") == before, "store false stores nothing")
+
+
+_SHIFTED = {}
+
+
+def shifted_data():
+    """(csv bytes, shifted KPI names) of the simulator's shifted file for
+    the system of DATA (its main file is DATA's)."""
+    if not _SHIFTED:
+        main = harness.tmp_path(harness.unique() + ".csv")
+        path = harness.tmp_path(harness.unique() + "-shifted.csv")
+        p = harness.run_healer(["simulate", "--out", main, "--samples", str(DATA["samples"]),
+                                "--features", str(DATA["features"]), "--classes", str(DATA["classes"]),
+                                "--seed", str(DATA["seed"]), "--shift-out", path, "--shift-samples", "300"])
+        check(p.returncode == 0, "healer simulate --shift-out: %s" % p.stderr)
+        named = [l for l in p.stderr.splitlines() if l.startswith("shifted KPIs:")]
+        check(named, "simulate names the shifted KPIs", p.stderr)
+        with open(path, "rb") as f:
+            _SHIFTED["data"] = (f.read(), set(named[0].split(":")[1].split()))
+    return _SHIFTED["data"]
+
+
+def check_drift(drift, rows, what):
+    has_fields(drift, harness.DRIFT_FIELDS, what)
+    check(drift["verdict"] in ("none", "moderate", "severe") and drift["rows"] == rows, what + ": verdict, rows", drift)
+    check(drift["kpis_total"] == DATA["features"] and drift["reference_rows"] == DATA["samples"],
+          what + ": every KPI of the model, the training rows", drift)
+    kpis = drift["kpis"]
+    for k in kpis:
+        has_fields(k, harness.DRIFT_KPI_FIELDS, what + " KPI")
+        check(k["psi"] >= 0 and 0 <= k["ks"] <= 1 and isinstance(k["significant"], bool),
+              what + ": psi, ks, significant", k)
+        check(k["level"] == "none" if not k["significant"] else k["level"] in ("moderate", "severe"),
+              what + ": a KPI has a level only when significant", k)
+    check(len({k["kpi"] for k in kpis}) == len(kpis), what + ": each KPI once", kpis)
+    check(sum(k["significant"] for k in kpis) == drift["significant"], what + ": every significant KPI is listed", drift)
+    check(len(kpis) == min(drift["kpis_total"], max(10, drift["significant"])),
+          what + ": the significant KPIs and the worst others up to ten", drift)
+    order = {"severe": 2, "moderate": 1, "none": 0}
+    check(all((order[a["level"]], a["psi"]) >= (order[b["level"]], b["psi"]) for a, b in zip(kpis, kpis[1:])),
+          what + ": worst first", kpis)
+    check(drift["thresholds"]["min_rows"] == 50, what + ": the thresholds", drift["thresholds"])
+    check(abs(sum(drift["reference_class_mix"].values()) - 1) < 1e-9, what + ": the training class mix", drift)
+
+
+def test_drift_from_50_rows(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49))
+    check(diag["drift"] is None, "49 rows: no drift report", diag)
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 50), name="fifty")
+    check_drift(diag["drift"], 50, "50 training rows")
+    check(diag["drift"]["verdict"] == "none" and diag["drift"]["significant"] == 0,
+          "rows of the training data have not drifted", diag["drift"])
+    got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)
+    check(got["drift"] == diag["drift"], "GET returns the drift report stored with the diagnosis", got["drift"])
+    listed = [d for d in harness.list_items(c, API + "/diagnoses") if d["id"] == diag["id"]]
+    check(listed and listed[0]["drift"] == diag["drift"], "the list shows it too", listed)
+    quick, _ = diagnose(c, model["id"], harness.rows_as_json(data, 100, 60), expect_status=200, store=False)
+    check_drift(quick["drift"], 60, "a quick check of 60 rows")
+
+
+def test_drift_of_a_shifted_csv(c):
+    _, model = model_for(c)
+    c.login_as("alice")
+    shifted, moved = shifted_data()
+    diag = expect_json(upload_diagnosis(c, model["id"], shifted, "shifted.csv"), 201, "the shifted file")
+    drift = diag["drift"]
+    check_drift(drift, 300, "the shifted file")
+    check(drift["verdict"] != "none", "the shifted file has drifted", drift)
+    found = {k["kpi"] for k in drift["kpis"] if k["significant"]}
+    check(moved <= found, "the KPIs the simulator moved (%s) are significant (%s)" % (sorted(moved), sorted(found)), drift)
+    got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)
+    check(got["drift"] == drift, "GET returns the same report", got["drift"])
 
 
 def upload_diagnosis(c, model_id, csv_bytes, filename="samples.csv"):
@@ -427,6 +505,8 @@ def test_large_csv_diagnosis_becomes_job():
                                     "500 CSV rows with --sync-rows 100")
         check(d["metrics"] is not None, "labelled rows: metrics", d)
         check_results(d, model["class_names"])
+        check_drift(d["drift"], 500, "a diagnose job's drift")
+        check(d["drift"]["verdict"] == "none", "training rows diagnosed by a job: no drift", d["drift"])
         r = c.get(API + "/diagnoses/%d/download?format=csv" % d["id"])
         check(len(harness.parse_csv(r.body)[1]) == 500, "the CSV download has 500 lines", r)
         page = expect_json(c.get(API + "/diagnoses/%d?offset=490&limit=100" % d["id"]), 200)["results"]

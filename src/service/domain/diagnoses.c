@@ -298,6 +298,43 @@ static hs_status predict(const hl_model *m, const hl_dataset *ds,
     return HS_OK;
 }
 
+/* The KPIs a diagnosis keeps of its drift report: every significant one,
+ * and the worst others up to DRIFT_KPIS_AT_LEAST, so that the page shows
+ * what moved and what came closest without storing a line per KPI of a
+ * wide model in every diagnosis; at most DRIFT_KPIS_AT_MOST (beyond that
+ * many drifted KPIs the advice is to retrain, not to read on). */
+#define DRIFT_KPIS_AT_LEAST 10
+#define DRIFT_KPIS_AT_MOST 100
+
+static size_t drift_kpis_kept(const hl_drift_report *d)
+{
+    size_t keep = d->n_significant > DRIFT_KPIS_AT_LEAST ? d->n_significant
+                                                         : DRIFT_KPIS_AT_LEAST;
+    if (keep > DRIFT_KPIS_AT_MOST)
+        keep = DRIFT_KPIS_AT_MOST;
+    return keep < d->n_kpis ? keep : d->n_kpis;
+}
+
+/* The drift of a batch of HL_DRIFT_MIN_ROWS rows or more, as the summary
+ * shows it; null for smaller batches, and with a warning saying why when
+ * the model cannot be checked. A check that fails costs only the check. */
+static json_t *drift_json(const hl_model *m, const hl_dataset *ds,
+                          hl_warnings *warn)
+{
+    if (ds->n_rows < HL_DRIFT_MIN_ROWS)
+        return json_null();
+    hl_drift_report d;
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (hl_drift_check_dataset(m, ds, 1, &d, NULL, &herr) != HL_OK) {
+        hl_warnings_add(warn, "drift not checked: %s", herr.message);
+        return json_null();
+    }
+    json_t *j = hs_json_drift(&d, drift_kpis_kept(&d));
+    hl_drift_report_free(&d);
+    return j;
+}
+
 static hs_status summarise(const hl_model *m, const hl_dataset *ds,
                            hl_warnings *warn, hs_diag_result *r, hs_error *err)
 {
@@ -312,12 +349,13 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
         hl_metrics_compute(r->labels, r->predicted, r->proba, n, K, &metrics,
                            &herr) == HL_OK)
         has_metrics = metrics.n_samples > 0;
+    json_t *drift = drift_json(m, ds, warn);
     r->summary = json_pack(
-        "{s:o, s:o, s:o, s:I, s:o}", "classes",
+        "{s:o, s:o, s:o, s:I, s:o, s:o}", "classes",
         hs_json_strings(r->class_names, K), "class_counts", counts_json(r),
         "metrics",
         has_metrics ? hs_json_metrics(&metrics, r->class_names) : json_null(),
-        "unknown_labels", (json_int_t)unknown, "warnings",
+        "unknown_labels", (json_int_t)unknown, "drift", drift, "warnings",
         hs_json_warnings(warn));
     hl_metrics_free(&metrics);
     return r->summary ? HS_OK
