@@ -208,8 +208,12 @@ def test_drift_from_50_rows(c):
     c.login_as("alice")
     diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49))
     check(diag["drift"] is None, "49 rows: no drift report", diag)
+    check(diag["drift_skipped"] == {"reason": "too_few_rows", "min_rows": 50,
+                                    "message": "drift is checked from 50 rows"},
+          "49 rows: drift_skipped says why", diag)
     diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 50), name="fifty")
     check_drift(diag["drift"], 50, "50 training rows")
+    check(diag["drift_skipped"] is None, "a drift report: drift_skipped null", diag)
     check(diag["drift"]["verdict"] == "none" and diag["drift"]["significant"] == 0,
           "rows of the training data have not drifted", diag["drift"])
     got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)

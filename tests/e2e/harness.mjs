@@ -558,7 +558,7 @@ const openContexts = new Set();
 /** A fresh Chromium (its own new profile directory) with one page.
  * Returns {context, page, logs, close()}; logs collects console errors and
  * page errors for the failure report. Native dialogs are accepted. */
-export async function openBrowser({ viewport = DESKTOP, locale = 'en-US' } = {}) {
+export async function openBrowser({ viewport = DESKTOP, locale = 'en-US', bypassCSP = false } = {}) {
   requireChromium();
   const { chromium } = await playwright();
   const profile = fs.mkdtempSync(path.join(tmpDir(), 'profile-'));
@@ -570,6 +570,7 @@ export async function openBrowser({ viewport = DESKTOP, locale = 'en-US' } = {})
     locale,
     acceptDownloads: true,
     timeout: 30_000,
+    bypassCSP, // axeViolations injects axe-core as an inline script
   });
   const logs = [];
   const entry = { context, profile, logs };
@@ -774,6 +775,22 @@ export async function pageFetch(page, p) {
     try { json = await r.json(); } catch { /* not JSON */ }
     return { status: r.status, json };
   }, p);
+}
+
+/** The accessibility violations axe-core (web/node_modules, a dev
+ * dependency) finds in the elements matching `include` (a CSS selector) of
+ * the page, as lines "rule (impact): N nodes, e.g. TARGET: WHY". The page
+ * must come from t.open({bypassCSP: true}): the server's CSP forbids the
+ * inline script axe arrives as. */
+export async function axeViolations(page, include) {
+  const axe = path.join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js');
+  check(fs.existsSync(axe), `${axe} is missing: run 'make deps' (npm ci in web/)`);
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axe });
+  return page.evaluate(async (sel) => {
+    const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0].target.join(' ')}: `
+      + (v.nodes[0].failureSummary || '').replace(/\s+/g, ' ').slice(0, 240));
+  }, include);
 }
 
 /** Saves a screenshot to SCREENSHOT_DIR/NAME.png (viewport only). */

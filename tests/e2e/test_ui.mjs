@@ -6,6 +6,7 @@
 // error, the training form built from the server's algorithms and their
 // parameters, training with live progress, the model page's charts,
 // diagnosis by file and by pasted row, the class chart's bar/pie switch,
+// the drift card (verdict, highlighted KPIs, axe-core clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -27,7 +28,7 @@ import fs from 'node:fs';
 import {
   API, PHONE, Server, check, fail, sleep, waitUntil, unique, simulate, writeTmp, parseCsv, tmpPath,
   tid, waitForTestId, isVisible, hashOf, waitForHash, textOf, numberIn, waitForText, login, canvasNonEmpty,
-  watchAttr, watched, horizontalOverflow, pageFetch, screenshot, run, shared, DEFAULT_USERS,
+  watchAttr, watched, horizontalOverflow, pageFetch, screenshot, run, shared, DEFAULT_USERS, axeViolations,
 } from './harness.mjs';
 
 const USERS = [...DEFAULT_USERS, ['carol', 'carol-pass-1234', false]];
@@ -544,6 +545,60 @@ async function class_chart_type_switch(t) {
   await canvasNonEmpty(page, 'chart-classes');
 }
 
+/* The drift card of a diagnosis of the simulator's shifted samples: a
+ * verdict badge, the advice, the KPIs worst first with the significant
+ * ones highlighted, axe-clean on a desktop and a 360 px phone (without
+ * sideways scrolling), in Chinese too; a diagnosis of a few rows says it
+ * was not checked. */
+async function diagnosis_drift(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'drift-card');
+  const verdict = await attr(page, 'drift-verdict', 'data-verdict');
+  check(verdict === 'moderate' || verdict === 'severe', `the shifted samples should have drifted, drift-verdict says ${verdict}`);
+  check((await textOf(page, 'drift-verdict')).trim().length > 0, 'the verdict badge has a text, not only a colour');
+  check(await isVisible(page, 'drift-advice'), 'drift-advice says what to do');
+  const rows = await page.locator(tid('drift-row')).evaluateAll((els) => els.map((e) => ({
+    kpi: e.dataset.kpi, significant: e.dataset.significant === 'true', highlighted: /table-(warning|danger)/.test(e.className),
+  })));
+  check(rows.length >= 1 && rows[0].significant, 'the significant KPIs come first', rows);
+  const firstCalm = rows.findIndex((r) => !r.significant);
+  check(firstCalm < 0 || rows.slice(firstCalm).every((r) => !r.significant), 'significant KPIs before the others', rows);
+  check(rows.every((r) => r.significant === r.highlighted), 'exactly the significant KPIs are highlighted', rows);
+  const found = await axeViolations(page, tid('drift-card'));
+  check(!found.length, `axe-core on the drift card:\n${found.join('\n')}`);
+  await screenshot(page, 'desktop-diagnosis-drift');
+
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  await openRoute(phone.page, s, `#/diagnoses/${d.id}`, 'drift-card');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `#/diagnoses/${d.id} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+  check(await isVisible(phone.page, 'drift-verdict'), 'the verdict shows on a phone');
+  const onPhone = await axeViolations(phone.page, tid('drift-card'));
+  check(!onPhone.length, `axe-core on the drift card, 360 px:\n${onPhone.join('\n')}`);
+
+  t.defer(async () => { // leave alice in English for the tests that follow
+    const p = await a.preferences();
+    if (p.language !== 'en') await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'en' } });
+  });
+  await page.selectOption(tid('lang-switch'), 'zh-CN');
+  await waitForText(page, 'drift-verdict', (x) => CJK.test(x), 'the verdict in Chinese', 5000);
+  check(CJK.test(await textOf(page, 'drift-advice')), 'the advice in Chinese');
+  await page.selectOption(tid('lang-switch'), 'en');
+  await waitForText(page, 'drift-verdict', (x) => !CJK.test(x), 'the verdict in English again', 5000);
+  await waitPref(page, 'language', 'en', 'the language choice should be saved');
+
+  const few = writeTmp('few-samples.csv', TRAIN().lines.slice(0, 11).join('\n') + '\n');
+  const small = await a.diagnoseFile((await ensureModel()).id, few);
+  await openRoute(page, s, `#/diagnoses/${small.id}`, 'drift-skipped');
+  check(await attr(page, 'drift-skipped', 'data-reason') === 'too_few_rows', 'a diagnosis of 10 rows was not checked for drift');
+  check(await attr(page, 'drift-verdict', 'data-verdict') === 'skipped', 'its badge says not checked');
+}
+
 async function results_sort_and_pages(t) {
   const s = await main();
   const d = await ensureDiagnosis();
@@ -957,6 +1012,7 @@ await run([
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
+  { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },
   { name: 'download_results', fn: download_results },
   { name: 'cancel_training', fn: cancel_training },

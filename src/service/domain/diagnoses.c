@@ -315,24 +315,43 @@ static size_t drift_kpis_kept(const hl_drift_report *d)
     return keep < d->n_kpis ? keep : d->n_kpis;
 }
 
-/* The drift of a batch of HL_DRIFT_MIN_ROWS rows or more, as the summary
- * shows it; null for smaller batches, and with a warning saying why when
- * the model cannot be checked. A check that fails costs only the check. */
-static json_t *drift_json(const hl_model *m, const hl_dataset *ds,
-                          hl_warnings *warn)
+/* Why a batch was not checked, for clients to explain without reading
+ * messages: {"reason": "too_few_rows" | "no_reference" | "failed",
+ * "min_rows", "message"}. */
+static json_t *drift_skipped(const char *reason, const char *message)
 {
-    if (ds->n_rows < HL_DRIFT_MIN_ROWS)
-        return json_null();
+    return json_pack("{s:s, s:i, s:s}", "reason", reason, "min_rows",
+                     HL_DRIFT_MIN_ROWS, "message", message);
+}
+
+/* The drift of a batch of HL_DRIFT_MIN_ROWS rows or more, as the summary
+ * shows it, in *drift; null and the reason in *skipped otherwise. A check
+ * that fails costs only the check. */
+static void drift_json(const hl_model *m, const hl_dataset *ds, json_t **drift,
+                       json_t **skipped)
+{
+    *drift = json_null();
+    *skipped = json_null();
+    if (ds->n_rows < HL_DRIFT_MIN_ROWS) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "drift is checked from %d rows", HL_DRIFT_MIN_ROWS);
+        *skipped = drift_skipped("too_few_rows", msg);
+        return;
+    }
+    if (!hl_model_has_drift_reference(m)) {
+        *skipped = drift_skipped("no_reference",
+                                 "the model has no drift reference; retrain it");
+        return;
+    }
     hl_drift_report d;
     hl_error herr;
     hl_error_clear(&herr);
     if (hl_drift_check_dataset(m, ds, 1, &d, NULL, &herr) != HL_OK) {
-        hl_warnings_add(warn, "drift not checked: %s", herr.message);
-        return json_null();
+        *skipped = drift_skipped("failed", herr.message);
+        return;
     }
-    json_t *j = hs_json_drift(&d, drift_kpis_kept(&d));
+    *drift = hs_json_drift(&d, drift_kpis_kept(&d));
     hl_drift_report_free(&d);
-    return j;
 }
 
 static hs_status summarise(const hl_model *m, const hl_dataset *ds,
@@ -349,14 +368,15 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
         hl_metrics_compute(r->labels, r->predicted, r->proba, n, K, &metrics,
                            &herr) == HL_OK)
         has_metrics = metrics.n_samples > 0;
-    json_t *drift = drift_json(m, ds, warn);
+    json_t *drift, *skipped;
+    drift_json(m, ds, &drift, &skipped);
     r->summary = json_pack(
-        "{s:o, s:o, s:o, s:I, s:o, s:o}", "classes",
+        "{s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "classes",
         hs_json_strings(r->class_names, K), "class_counts", counts_json(r),
         "metrics",
         has_metrics ? hs_json_metrics(&metrics, r->class_names) : json_null(),
-        "unknown_labels", (json_int_t)unknown, "drift", drift, "warnings",
-        hs_json_warnings(warn));
+        "unknown_labels", (json_int_t)unknown, "drift", drift,
+        "drift_skipped", skipped, "warnings", hs_json_warnings(warn));
     hl_metrics_free(&metrics);
     return r->summary ? HS_OK
                       : hs_fail(err, HS_ERR_NOMEM,

@@ -27,7 +27,7 @@
 typedef struct hs_diag_result {
     hs_results_data rows; /* views of the arrays below */
     json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
-                             drift, warnings} */
+                             drift, drift_skipped, warnings} */
     char **class_names;   /* owned */
     char **sample_ids;    /* owned, NULL without ids */
     double *proba;
@@ -58,8 +58,8 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
  * HS_ERR_INVALID naming it. warn (may be NULL) holds earlier warnings to
  * report along (it is emptied). A batch of HL_DRIFT_MIN_ROWS rows or more
  * is checked for drift: the summary's "drift" is the report with every
- * significant KPI and the worst others up to ten (at most 100), else
- * null (with a warning when the model has no drift reference). */
+ * significant KPI and the worst others up to ten (at most 100); else it is
+ * null and "drift_skipped" says why ({reason, min_rows, message}). */
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
                       hl_warnings *warn, hs_diag_result *out, hs_error *err);
 

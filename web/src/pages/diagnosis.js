@@ -4,7 +4,9 @@
 // projection() (max_points=5000, so large results stay fluid: the server samples, the
 // scatter uses ECharts' large mode, and the page says when it is sampled);
 // then the sortable, paginated results table and the downloads. With
-// labels in the input, the evaluation against them is shown too.
+// labels in the input, the evaluation against them is shown too; with 50
+// samples or more, whether they drifted from the training data
+// (views/drift.js).
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -13,6 +15,7 @@ import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
+import { driftCard } from '../views/drift.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -186,7 +189,7 @@ export async function render(view, ctx) {
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
   view.append(h('div.d-flex.flex-column.gap-4',
-    tilesHost, warnings, unknown,
+    tilesHost, warnings, unknown, driftCard(diag),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
