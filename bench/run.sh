@@ -30,12 +30,14 @@
 #   BENCH_OUT=DIR         derived files and results.json (default bench/out)
 #   BENCH_API_ONLY=1      run bench/api.py alone (not compare.py)
 #   BENCH_RESULTS_ONLY=1  run bench/results_page.py alone
+#   BENCH_DRIFT_ONLY=1    run bench/results_page.py and bench/drift_check.py only
 #   BENCH_RESULTS_ROWS="..."  its diagnosis sizes (default "10000 100000 1000000")
 #   BENCH_API_SECONDS=S   duration of each wrk run (default 15, quick 3)
 #   BENCH_API_REPEATS=N   upload-to-model runs (default 3, quick 1)
 #   BENCH_API_SEQUENTIAL=N  sequential diagnosis requests (default 1000, quick 200)
 # bench/results_page.py (build/bench/results_page) then times reading stored
-# diagnoses of 10k..1M rows and writes its section of docs/benchmarks.md.
+# diagnoses of 10k..1M rows and writes its section of docs/benchmarks.md;
+# bench/drift_check.py calibrates the drift checks and writes its section.
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -50,6 +52,12 @@ fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
+    exit 0
+fi
+# The drift checks' calibration on the reference data (exit 1 when a
+# target is missed); about two minutes.
+/usr/bin/python3 bench/drift_check.py --entry "$entry"
+if [ "${BENCH_DRIFT_ONLY:-0}" = 1 ]; then
     exit 0
 fi
 if [ ! -x /usr/bin/time ]; then

@@ -15,16 +15,21 @@
  *   - ks: the two-sample Kolmogorov-Smirnov statistic between the batch's
  *     present values and the reference's distribution function (the
  *     sketch, linear between its quantiles);
+ *   - chi2: Pearson's chi-square statistic of homogeneity over the same
+ *     bins (batch against reference), the test of PSI's shift: PSI itself
+ *     is an effect size whose empty-bin epsilon makes it large for small
+ *     batches whatever their distribution;
  *   - significant: the change is both beyond chance and large enough to
  *     matter. Beyond chance: ks above its critical value c(a) * sqrt((n +
- *     m) / (n m)), or psi above chi-square(1 - a, bins - 1) * (1/n + 1/m)
- *     (PSI's large-sample law), where a = HL_DRIFT_ALPHA / number of KPIs
+ *     m) / (n m)), or chi2 above the chi-square quantile 1 - a at bins - 1
+ *     degrees of freedom, where a = HL_DRIFT_ALPHA / (2 x number of KPIs)
  *     (Bonferroni: the chance that any unchanged KPI is flagged stays
- *     below HL_DRIFT_ALPHA), n the batch's and m the reference's rows; the
- *     PSI test only from HL_DRIFT_MIN_ROWS rows on. So a small batch needs
- *     a large change to be flagged. Large enough: psi
- *     >= HL_DRIFT_PSI_MODERATE or ks >= HL_DRIFT_KS_MATERIAL, so a huge
- *     batch is not flagged for a difference nobody would act on.
+ *     below HL_DRIFT_ALPHA; two tests per KPI), n the batch's and m the
+ *     reference's rows; the chi-square test only from HL_DRIFT_MIN_ROWS
+ *     rows on. So a small batch needs a large change to be flagged. Large
+ *     enough: psi >= HL_DRIFT_PSI_MODERATE or ks >= HL_DRIFT_KS_MATERIAL,
+ *     so a huge batch is not flagged for a difference nobody would act
+ *     on.
  *   - level: none unless significant; severe when psi >=
  *     HL_DRIFT_PSI_SEVERE (the usual "act now" line of PSI), else
  *     moderate. The batch's verdict is its worst KPI's level.
@@ -57,8 +62,11 @@ extern "C" {
 #define HL_DRIFT_PSI_BINS 10
 /* The share an empty PSI bin counts as (log of zero otherwise). */
 #define HL_DRIFT_PSI_EPSILON 1e-4
-/* Family-wise false-alarm rate over all KPIs of a check. */
-#define HL_DRIFT_ALPHA 0.05
+/* Family-wise false-alarm rate over all KPIs of a check: the report is
+ * shown with every diagnosis, so at 5 % one batch in twenty of the
+ * training distribution would show a drift; 1 % costs about 8 % on the
+ * critical values. */
+#define HL_DRIFT_ALPHA 0.01
 /* A shift that matters: PSI 0.1 is the conventional "moderate" line, 0.25
  * the "severe" one. KS 0.125 is the distance of the same size of shift (a
  * normal KPI moved by a third of its spread has PSI 0.1 and KS 0.125), for
@@ -68,11 +76,12 @@ extern "C" {
 #define HL_DRIFT_PSI_MODERATE 0.1
 #define HL_DRIFT_PSI_SEVERE 0.25
 #define HL_DRIFT_KS_MATERIAL 0.125
-/* The smallest batch whose PSI test is trusted: the chi-square law of a
- * binned statistic holds from about five rows expected per bin (Cochran's
- * rule). Below it only KS can make a KPI significant. `healer predict` and
- * the web API check batches from this size on: smaller ones say too
- * little to be worth a report. */
+/* The smallest batch whose chi-square test is trusted: its law holds from
+ * about five rows expected per bin (Cochran's rule); below it only KS can
+ * make a KPI significant. Random batches of this size drawn from the
+ * training rows raise an alarm 1 to 2 % of the time at HL_DRIFT_ALPHA
+ * (bench/drift_check.py). `healer predict` and the web API check batches
+ * from this size on: smaller ones say too little to be worth a report. */
 #define HL_DRIFT_MIN_ROWS (5 * HL_DRIFT_PSI_BINS)
 
 typedef enum hl_drift_level {
@@ -91,7 +100,8 @@ typedef struct hl_drift_kpi {
     double psi;               /* >= 0, missing bin included */
     double ks;                /* in [0, 1]; 0 when either side has no
                                  present value */
-    double psi_critical;      /* psi beyond this is beyond chance */
+    double chi2;              /* Pearson's statistic over the PSI bins */
+    double chi2_critical;     /* chi2 beyond this is beyond chance */
     double ks_critical;       /* ks beyond this is beyond chance (1 when
                                  there is nothing to compare) */
     double missing_reference; /* share of rows missing it, in [0, 1] */

@@ -35,9 +35,10 @@ void cli_print_drift_rules(FILE *out)
 {
     fprintf(out,
             "Rules: a KPI's shift is significant when it is beyond chance (KS, "
-            "and PSI from %d rows, at a family-wise %g over the KPIs) and "
-            "PSI >= %g or KS >= %g; severe when PSI >= %g. healer predict and "
-            "the web API check batches of %d rows or more.\n",
+            "and chi-square over the PSI bins from %d rows, at a family-wise "
+            "%g over the KPIs) and PSI >= %g or KS >= %g; severe when PSI >= "
+            "%g. healer predict and the web API check batches of %d rows or "
+            "more.\n",
             HL_DRIFT_MIN_ROWS, HL_DRIFT_ALPHA, HL_DRIFT_PSI_MODERATE,
             HL_DRIFT_KS_MATERIAL, HL_DRIFT_PSI_SEVERE, HL_DRIFT_MIN_ROWS);
 }

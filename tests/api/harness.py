@@ -98,7 +98,7 @@ DIAGNOSIS_FIELDS = ("id", "owner_id", "name", "model_id", "job_id", "rows", "cre
                     "class_counts", "metrics", "unknown_labels", "drift", "drift_skipped", "warnings")
 DRIFT_FIELDS = ("verdict", "rows", "reference_rows", "significant", "kpis_total", "kpis",
                 "reference_class_mix", "thresholds")
-DRIFT_KPI_FIELDS = ("kpi", "psi", "ks", "significant", "level", "psi_critical", "ks_critical",
+DRIFT_KPI_FIELDS = ("kpi", "psi", "ks", "significant", "level", "ks_critical", "chi2", "chi2_critical",
                     "missing_reference", "missing_batch")
 METRICS_FIELDS = ("samples", "accuracy", "macro_precision", "macro_recall", "macro_f1",
                   "weighted_f1", "log_loss", "per_class", "confusion")

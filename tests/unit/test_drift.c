@@ -154,14 +154,28 @@ static void psi_and_ks_against_hand_computed_values(void **state)
     assert_close(a->psi, 3.2161388, 1e-6);
     assert_true(a->significant);
     assert_int_equal(a->level, HL_DRIFT_SEVERE);
-    /* The critical values for 3 KPIs at 5 % family-wise. */
-    double c_alpha = sqrt(-0.5 * log(0.05 / 3 / 2));
+    /* The critical value for two tests on each of 3 KPIs at 1 %
+     * family-wise. */
+    double a_each = 0.01 / 6;
+    double c_alpha = sqrt(-0.5 * log(a_each / 2));
     assert_close(a->ks_critical, c_alpha * sqrt((50.0 + 101.0) / (50.0 * 101.0)),
                  1e-12);
+    /* Pearson's statistic over the same bins, against the pooled shares. */
+    const double o[] = {0, 0, 0, 0, 0.02, 0.2, 0.2, 0.2, 0.2, 0.18};
+    double x2 = 0;
+    for (int j = 0; j < 10; j++) {
+        double pooled = (50 * o[j] + 101 * 0.1) / 151;
+        x2 += (o[j] - 0.1) * (o[j] - 0.1) / pooled;
+    }
+    assert_close(a->chi2, x2 / (1.0 / 50 + 1.0 / 101), 1e-9);
+    /* Ten bins filled: nine degrees of freedom, at the far tail a_each
+     * (scipy.stats.chi2.isf(0.01 / 6, 9)). */
+    assert_close(a->chi2_critical, 26.53877923022558, 1e-6);
     /* A constant KPI that stayed constant: nothing, and no NaN. */
     assert_true(b->psi == 0.0 && b->ks == 0.0);
     assert_false(b->significant);
-    assert_true(isfinite(b->psi_critical) && isfinite(b->ks_critical));
+    assert_true(b->chi2 == 0.0);
+    assert_true(isfinite(b->chi2_critical) && isfinite(b->ks_critical));
     /* c became missing: 21 of 101 reference rows missed it, now all. */
     double miss = 21.0 / 101.0;
     double want_c = term(1.0, miss);
@@ -224,10 +238,10 @@ static void reference_rows_themselves_say_none(void **state)
     hl_dataset_free(ds);
 }
 
-/* Five rows up the range: the KS distance and the PSI are large, but
- * five rows cannot show it is more than chance (and PSI's test is not
- * trusted below HL_DRIFT_MIN_ROWS rows: five rows leave half its bins
- * empty whatever the distribution). */
+/* Five rows up the range: the KS distance, PSI and the chi-square
+ * statistic are large, but five rows cannot show it is more than chance
+ * (the chi-square test is not trusted below HL_DRIFT_MIN_ROWS rows:
+ * five rows leave half its bins empty whatever the distribution). */
 static void tiny_batches_do_not_cry_wolf(void **state)
 {
     (void)state;
@@ -242,7 +256,8 @@ static void tiny_batches_do_not_cry_wolf(void **state)
     check_ok(m, x, 5, &r);
     assert_close(r.kpis[0].ks, 0.59, 1e-12);
     assert_true(r.kpis[0].ks < r.kpis[0].ks_critical);
-    assert_true(r.kpis[0].psi > r.kpis[0].psi_critical);
+    assert_true(r.kpis[0].psi > HL_DRIFT_PSI_SEVERE);
+    assert_true(r.rows < HL_DRIFT_MIN_ROWS);
     assert_int_equal(r.n_significant, 0);
     assert_int_equal(r.verdict, HL_DRIFT_NONE);
     hl_drift_report_free(&r);
@@ -529,7 +544,7 @@ static void section_round_trip(void **state)
     check_ok(back, moved->x, moved->n_rows, &b);
     for (size_t f = 0; f < a.n_kpis; f++) {
         assert_true(a.kpis[f].psi == b.kpis[f].psi && a.kpis[f].ks == b.kpis[f].ks);
-        assert_true(a.kpis[f].psi_critical == b.kpis[f].psi_critical);
+        assert_true(a.kpis[f].chi2 == b.kpis[f].chi2);
         assert_int_equal(a.kpis[f].level, b.kpis[f].level);
         assert_string_equal(a.kpis[f].name, b.kpis[f].name);
     }

@@ -308,14 +308,14 @@ json_t *hs_json_drift_thresholds(void)
 
 static json_t *drift_kpi_json(const hl_drift_kpi *k)
 {
-    return json_pack("{s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}", "kpi",
-                     k->name, "psi", hs_json_num(k->psi), "ks",
+    return json_pack("{s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}",
+                     "kpi", k->name, "psi", hs_json_num(k->psi), "ks",
                      hs_json_num(k->ks), "significant", k->significant,
-                     "level", hl_drift_level_name(k->level), "psi_critical",
-                     hs_json_num(k->psi_critical), "ks_critical",
-                     hs_json_num(k->ks_critical), "missing_reference",
-                     hs_json_num(k->missing_reference), "missing_batch",
-                     hs_json_num(k->missing_batch));
+                     "level", hl_drift_level_name(k->level), "ks_critical",
+                     hs_json_num(k->ks_critical), "chi2", hs_json_num(k->chi2),
+                     "chi2_critical", hs_json_num(k->chi2_critical),
+                     "missing_reference", hs_json_num(k->missing_reference),
+                     "missing_batch", hs_json_num(k->missing_batch));
 }
 
 json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis)

@@ -50,7 +50,7 @@ json_t *hs_json_drift_thresholds(void);
  * (how many KPIs), "kpis_total", "kpis": [...], "reference_class_mix":
  * {class: share}, "thresholds"}, "kpis" holding the first max_kpis of
  * r->order (worst first; 0 = every KPI), each {"kpi", "psi", "ks",
- * "significant", "level", "psi_critical", "ks_critical",
+ * "significant", "level", "ks_critical", "chi2", "chi2_critical",
  * "missing_reference", "missing_batch"}. `healer drift --json` prints it
  * whole; the web API shows the KPIs that matter (diagnoses.c). */
 json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis);
