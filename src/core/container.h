@@ -32,11 +32,10 @@ void hl__summary_free(hl_model_summary *s);
 hl_status hl__model_set_learner(hl_model *m, const char *algo,
                                 const hl__io_ctx *io);
 
-/* (model_io.c) The training counters both formats write in the same order,
- * from rows_read to train_seconds; a short read sets r->failed. */
-void hl__read_summary_counters(hl_model_summary *s, hl__rbuf *r);
-
-/* (model_io_v1.c) The META section of a format version 1 file. */
+/* (model_io_v1.c) The META section of a format version 1 file up to the
+ * training counters, which follow in version 2's order and which
+ * model_io.c reads for both formats (so that this file needs nothing of
+ * model_io.c, which calls it). */
 hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io);
 
 /* (predict.c) The column of ds feeding each of m's features, src[j] for

@@ -252,7 +252,9 @@ static hl_status corrupt(loader *ld, const char *what)
     return hl__io_corrupt(&ld->io, what);
 }
 
-void hl__read_summary_counters(hl_model_summary *s, hl__rbuf *r)
+/* The training counters both formats write in the same order, from
+ * rows_read to train_seconds; a short read sets r->failed. */
+static void read_summary_counters(hl_model_summary *s, hl__rbuf *r)
 {
     s->rows_read = hl__r_u64(r);
     s->rows_skipped_no_label = hl__r_u64(r);
@@ -270,7 +272,7 @@ static hl_status read_meta(loader *ld, hl__rbuf *r)
     hl_model_summary *s = &ld->m->summary;
     char *algo = hl__r_str(r), *version = hl__r_str(r);
     s->created_unix = (int64_t)hl__r_u64(r);
-    hl__read_summary_counters(s, r);
+    read_summary_counters(s, r);
     hl_status rc = r->failed ? corrupt(ld, "metadata section too short")
                              : hl__model_set_learner(ld->m, algo, &ld->io);
     if (rc == HL_OK)
@@ -278,6 +280,15 @@ static hl_status read_meta(loader *ld, hl__rbuf *r)
     free(algo);
     free(version);
     return rc;
+}
+
+static hl_status read_meta_v1(loader *ld, hl__rbuf *r)
+{
+    hl_status rc = hl__read_meta_v1(ld->m, r, &ld->io);
+    if (rc != HL_OK)
+        return rc;
+    read_summary_counters(&ld->m->summary, r);
+    return r->failed ? corrupt(ld, "metadata section too short") : HL_OK;
 }
 
 /* One PARAMS entry: the value by its recorded type, stored when the name
@@ -445,8 +456,7 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     hl_model_summary *s = &ld->m->summary;
     switch (tag) {
     case SEC_META:
-        return ld->version == 1 ? hl__read_meta_v1(ld->m, r, &ld->io)
-                                : read_meta(ld, r);
+        return ld->version == 1 ? read_meta_v1(ld, r) : read_meta(ld, r);
     case SEC_PARAMS: return read_params(ld, r);
     case SEC_FEATURES:
         return read_names(ld, r, &s->feature_names, &s->n_features, 10000000,

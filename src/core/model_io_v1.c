@@ -107,8 +107,5 @@ hl_status hl__read_meta_v1(hl_model *m, hl__rbuf *r, const hl__io_ctx *io)
     algo[V1_ALGO_BYTES - 1] = '\0'; /* as version 1 read them */
     s->healer_version[V1_VERSION_BYTES - 1] = '\0';
     hl_status rc = hl__model_set_learner(m, algo, io);
-    if (rc != HL_OK || (rc = read_v1_params(m, r, io)) != HL_OK)
-        return rc;
-    hl__read_summary_counters(s, r);
-    return r->failed ? hl__io_corrupt(io, "metadata section too short") : HL_OK;
+    return rc == HL_OK ? read_v1_params(m, r, io) : rc;
 }
