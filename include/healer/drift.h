@@ -108,22 +108,22 @@ typedef struct hl_drift_kpi {
     double missing_batch;
     size_t present_reference; /* rows where it is present */
     size_t present_batch;
-    int significant;          /* beyond chance and large enough */
-    hl_drift_level level;     /* HL_DRIFT_NONE unless significant */
+    int significant;      /* beyond chance and large enough */
+    hl_drift_level level; /* HL_DRIFT_NONE unless significant */
 } hl_drift_kpi;
 
 /* A drift check. Release with hl_drift_report_free. */
 typedef struct hl_drift_report {
-    hl_drift_level verdict;   /* the worst KPI's level */
-    size_t rows;              /* batch rows */
-    size_t reference_rows;    /* rows the reference was made from */
-    size_t n_kpis;            /* the model's features */
-    hl_drift_kpi *kpis;       /* n_kpis, in the model's feature order */
-    size_t *order;            /* n_kpis indices into kpis, worst first:
-                                 level, then psi, then ks, descending */
+    hl_drift_level verdict; /* the worst KPI's level */
+    size_t rows;            /* batch rows */
+    size_t reference_rows;  /* rows the reference was made from */
+    size_t n_kpis;          /* the model's features */
+    hl_drift_kpi *kpis;     /* n_kpis, in the model's feature order */
+    size_t *order;          /* n_kpis indices into kpis, worst first:
+                               level, then psi, then ks, descending */
     size_t n_significant;
     size_t n_classes;
-    char *const *class_names; /* borrowed from the model */
+    char *const *class_names;    /* borrowed from the model */
     double *reference_class_mix; /* n_classes shares of the reference's
                                     labelled rows (sum 1) */
 } hl_drift_report;

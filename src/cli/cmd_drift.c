@@ -60,7 +60,8 @@ static const char *advice(hl_drift_level verdict)
     case HL_DRIFT_MODERATE:
         return "some KPIs moved: check the diagnoses of this data against a "
                "few known cases, and retrain if they disagree";
-    case HL_DRIFT_NONE: break;
+    case HL_DRIFT_NONE:
+        break;
     }
     return "the data looks like the training data";
 }
@@ -128,16 +129,28 @@ int cmd_drift(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'h': usage(); return CLI_OK;
-        case 'm': model_path = optarg; break;
-        case 'd': data = optarg; break;
-        case 'j': json = 1; break;
+        case 'h':
+            usage();
+            return CLI_OK;
+        case 'm':
+            model_path = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
         case 't':
             if (cli_parse_long("drift", "--threads", optarg, 0, 256, &threads))
                 return CLI_USAGE;
             break;
-        case 'l': csv.label_column = optarg; break;
-        case 'i': csv.id_column = optarg; break;
+        case 'l':
+            csv.label_column = optarg;
+            break;
+        case 'i':
+            csv.id_column = optarg;
+            break;
         default:
             return cli_usage_error("drift", "%s '%s'",
                                    opt == ':' ? "missing value for"
@@ -146,7 +159,8 @@ int cmd_drift(int argc, char **argv)
         }
     }
     if (optind < argc)
-        return cli_usage_error("drift", "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("drift", "unexpected argument '%s'",
+                               argv[optind]);
     if (!model_path || !data)
         return cli_usage_error("drift", "--model and --data are required");
 

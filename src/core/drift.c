@@ -32,9 +32,12 @@
 const char *hl_drift_level_name(hl_drift_level level)
 {
     switch (level) {
-    case HL_DRIFT_MODERATE: return "moderate";
-    case HL_DRIFT_SEVERE: return "severe";
-    case HL_DRIFT_NONE: break;
+    case HL_DRIFT_MODERATE:
+        return "moderate";
+    case HL_DRIFT_SEVERE:
+        return "severe";
+    case HL_DRIFT_NONE:
+        break;
     }
     return "none";
 }
@@ -115,7 +118,7 @@ typedef struct check_ctx {
     size_t n_rows;
     size_t stride;        /* floats per row of x */
     const size_t *column; /* model feature -> column of x */
-    double alpha_each;    /* the family-wise rate split over the KPIs */
+    double alpha_each;    /* the family-wise rate split over every test */
     float **scratch;      /* per worker: n_rows floats */
     hl_drift_kpi *kpis;
 } check_ctx;
@@ -149,7 +152,8 @@ static double ks_distance(const float *q, uint32_t Q, const float *b, size_t n)
         while (j + 1 < n && b[j + 1] == b[i])
             j++;
         double v = b[i];
-        double up = fabs(hl__drift_cdf(q, Q, v, 0) - (double)(j + 1) / (double)n);
+        double up =
+            fabs(hl__drift_cdf(q, Q, v, 0) - (double)(j + 1) / (double)n);
         double down = fabs(hl__drift_cdf(q, Q, v, 1) - (double)i / (double)n);
         d = fmax(d, fmax(up, down));
         i = j + 1;
@@ -161,9 +165,8 @@ static double psi_term(double observed, double expected)
 {
     if (observed == expected)
         return 0.0;
-    return (observed - expected) *
-           log(fmax(observed, HL_DRIFT_PSI_EPSILON) /
-               fmax(expected, HL_DRIFT_PSI_EPSILON));
+    return (observed - expected) * log(fmax(observed, HL_DRIFT_PSI_EPSILON) /
+                                       fmax(expected, HL_DRIFT_PSI_EPSILON));
 }
 
 /* The shares of one bin: o of the batch's rows, e of the reference's. */
@@ -197,17 +200,20 @@ static bin_stats binned(const float *q, uint32_t Q, double ref_present,
     for (unsigned j = 1; j <= HL_DRIFT_PSI_BINS; j++) {
         double cut = INFINITY;
         if (j < HL_DRIFT_PSI_BINS) {
-            cut = q[((size_t)j * Q + HL_DRIFT_PSI_BINS / 2) / HL_DRIFT_PSI_BINS];
+            cut =
+                q[((size_t)j * Q + HL_DRIFT_PSI_BINS / 2) / HL_DRIFT_PSI_BINS];
             if (cut <= last_cut)
                 continue; /* repeated decile: one bin holds them */
         }
-        double f_ref = j < HL_DRIFT_PSI_BINS ? hl__drift_cdf(q, Q, cut, 0) : 1.0;
+        double f_ref =
+            j < HL_DRIFT_PSI_BINS ? hl__drift_cdf(q, Q, cut, 0) : 1.0;
         double f_batch =
             n_present == 0 ? 0.0
             : j < HL_DRIFT_PSI_BINS
                 ? (double)count_at_most(b, n_present, cut) / (double)n_present
                 : 1.0;
-        add_bin(&st, n_present == 0 ? 0.0 : batch_present * (f_batch - prev_batch),
+        add_bin(&st,
+                n_present == 0 ? 0.0 : batch_present * (f_batch - prev_batch),
                 ref_present * (f_ref - prev_ref), n, m);
         prev_ref = f_ref;
         prev_batch = f_batch;
@@ -228,13 +234,15 @@ static void judge(hl_drift_kpi *k, const bin_stats *st, size_t n_rows,
     }
     k->chi2 = st->chi2_sum / (1.0 / (double)n_rows + 1.0 / (double)ref_rows);
     k->chi2_critical = chi2_upper(alpha_each, st->used > 1 ? st->used - 1 : 1);
-    int beyond_chance = k->ks > k->ks_critical ||
-                        (n_rows >= HL_DRIFT_MIN_ROWS && k->chi2 > k->chi2_critical);
-    int material = k->psi >= HL_DRIFT_PSI_MODERATE || k->ks >= HL_DRIFT_KS_MATERIAL;
+    int beyond_chance =
+        k->ks > k->ks_critical ||
+        (n_rows >= HL_DRIFT_MIN_ROWS && k->chi2 > k->chi2_critical);
+    int material =
+        k->psi >= HL_DRIFT_PSI_MODERATE || k->ks >= HL_DRIFT_KS_MATERIAL;
     k->significant = beyond_chance && material;
-    k->level = !k->significant                  ? HL_DRIFT_NONE
+    k->level = !k->significant                 ? HL_DRIFT_NONE
                : k->psi >= HL_DRIFT_PSI_SEVERE ? HL_DRIFT_SEVERE
-                                                : HL_DRIFT_MODERATE;
+                                               : HL_DRIFT_MODERATE;
 }
 
 static void check_kpi(void *p, size_t f, int worker)
@@ -326,7 +334,8 @@ static hl_status report_alloc(const hl_model *m, size_t n_rows,
     r->class_names = s->class_names;
     r->kpis = calloc(s->n_features + 1, sizeof *r->kpis);
     r->order = calloc(s->n_features + 1, sizeof *r->order);
-    r->reference_class_mix = calloc(s->n_classes + 1, sizeof *r->reference_class_mix);
+    r->reference_class_mix =
+        calloc(s->n_classes + 1, sizeof *r->reference_class_mix);
     if (!r->kpis || !r->order || !r->reference_class_mix)
         return HL_ERR_NOMEM;
     for (size_t f = 0; f < s->n_features; f++)
@@ -355,9 +364,8 @@ static float **alloc_scratch(int workers, size_t n_rows)
 
 /* Runs the KPIs' tasks over x, whose row has `stride` floats and model
  * feature f in column column[f]. */
-static hl_status check_columns(const hl_model *m, const float *x,
-                               size_t n_rows, size_t stride,
-                               const size_t *column, int threads,
+static hl_status check_columns(const hl_model *m, const float *x, size_t n_rows,
+                               size_t stride, const size_t *column, int threads,
                                hl_drift_report *out, hl_error *err)
 {
     if (!m->drift)
@@ -370,9 +378,14 @@ static hl_status check_columns(const hl_model *m, const float *x,
     if ((size_t)t > nf)
         t = nf ? (int)nf : 1;
     /* Two tests per KPI (KS and chi-square): Bonferroni over all of them. */
-    check_ctx c = {m->drift, x, n_rows, stride, column,
+    check_ctx c = {m->drift,
+                   x,
+                   n_rows,
+                   stride,
+                   column,
                    HL_DRIFT_ALPHA / (2.0 * (double)(nf ? nf : 1)),
-                   alloc_scratch(t, n_rows), NULL};
+                   alloc_scratch(t, n_rows),
+                   NULL};
     hl__pool *pool = t > 1 ? hl__pool_create(t) : NULL;
     hl_status rc = HL_ERR_NOMEM;
     if (c.scratch && (t == 1 || pool) &&

@@ -50,8 +50,7 @@ void hl__drift_ref_free(hl__drift_ref *ref)
 }
 
 /* A reference with its arrays allocated (zeroed); NULL without memory. */
-static hl__drift_ref *ref_alloc(uint32_t Q, size_t n_features,
-                                size_t n_classes)
+static hl__drift_ref *ref_alloc(uint32_t Q, size_t n_features, size_t n_classes)
 {
     hl__drift_ref *ref = calloc(1, sizeof *ref);
     if (!ref)

@@ -30,14 +30,14 @@
 #define HL__DRIFT_MAX_QUANTILES 1024u
 
 typedef struct hl__drift_ref {
-    uint32_t quantiles;      /* Q */
-    uint64_t rows;           /* reference rows */
+    uint32_t quantiles; /* Q */
+    uint64_t rows;      /* reference rows */
     size_t n_features;
-    uint64_t *present;       /* n_features: rows where the KPI is present */
-    float *q;                /* n_features * (Q + 1), a row per KPI; all 0
-                                for a KPI never present */
+    uint64_t *present; /* n_features: rows where the KPI is present */
+    float *q;          /* n_features * (Q + 1), a row per KPI; all 0
+                          for a KPI never present */
     size_t n_classes;
-    uint64_t *class_count;   /* n_classes: reference rows per class */
+    uint64_t *class_count; /* n_classes: reference rows per class */
 } hl__drift_ref;
 
 /* The reference of rows rows[0..n_rows) of x (row-major, n_features

@@ -33,13 +33,13 @@ static hl_dataset *hand_dataset(void)
         char c[16] = "";
         if (i > 21)
             snprintf(c, sizeof c, "%d", i - 21);
-        len += (size_t)snprintf(csv + len, cap - len, "%d,%d,0,%s,%d\n", i, i, c,
-                                i % 2);
+        len += (size_t)snprintf(csv + len, cap - len, "%d,%d,0,%s,%d\n", i, i,
+                                c, i % 2);
     }
     hl_dataset *ds = NULL;
     hl_error err;
-    assert_int_equal(hl_dataset_parse_csv(csv, len, "hand.csv", NULL, &ds, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_dataset_parse_csv(csv, len, "hand.csv", NULL, &ds, &err), HL_OK);
     free(csv);
     return ds;
 }
@@ -49,7 +49,8 @@ static hl_model *train_on(const hl_dataset *ds, int rounds)
     hl_train_params p;
     hl_error err;
     hl_train_params_init(&p);
-    assert_int_equal(hl_train_params_set_number(&p, "rounds", rounds, &err), HL_OK);
+    assert_int_equal(hl_train_params_set_number(&p, "rounds", rounds, &err),
+                     HL_OK);
     p.threads = 1;
     hl_model *m = NULL;
     if (hl_train(ds, &p, NULL, &m, &err) != HL_OK)
@@ -158,8 +159,8 @@ static void psi_and_ks_against_hand_computed_values(void **state)
      * family-wise. */
     double a_each = 0.01 / 6;
     double c_alpha = sqrt(-0.5 * log(a_each / 2));
-    assert_close(a->ks_critical, c_alpha * sqrt((50.0 + 101.0) / (50.0 * 101.0)),
-                 1e-12);
+    assert_close(a->ks_critical,
+                 c_alpha * sqrt((50.0 + 101.0) / (50.0 * 101.0)), 1e-12);
     /* Pearson's statistic over the same bins, against the pooled shares. */
     const double o[] = {0, 0, 0, 0, 0.02, 0.2, 0.2, 0.2, 0.2, 0.18};
     double x2 = 0;
@@ -194,7 +195,8 @@ static void psi_and_ks_against_hand_computed_values(void **state)
     assert_int_equal(r.order[0], 2);
     assert_int_equal(r.order[1], 0);
     assert_int_equal(r.order[2], 1);
-    assert_close(r.reference_class_mix[0] + r.reference_class_mix[1], 1.0, 1e-15);
+    assert_close(r.reference_class_mix[0] + r.reference_class_mix[1], 1.0,
+                 1e-15);
     assert_close(r.reference_class_mix[1], 51.0 / 101.0, 1e-15);
     hl_drift_report_free(&r);
     hl_model_free(m);
@@ -213,7 +215,8 @@ static void reference_rows_themselves_say_none(void **state)
      * (the i-th of n values is at (i - 1) / (n - 1)), the batch's
      * function steps (i / n). */
     for (size_t f = 0; f < 3; f++) {
-        assert_true(r.kpis[f].ks <= 1.0 / (double)r.kpis[f].present_batch + 1e-12);
+        assert_true(r.kpis[f].ks <=
+                    1.0 / (double)r.kpis[f].present_batch + 1e-12);
         assert_true(r.kpis[f].psi < 0.01);
         assert_false(r.kpis[f].significant);
     }
@@ -279,13 +282,16 @@ static void bad_calls_are_errors(void **state)
     float x[3] = {1, 0, 1};
     assert_int_equal(hl_drift_check_matrix(m, x, 0, 1, &r, &err), HL_ERR_DATA);
     assert_non_null(strstr(err.message, "no rows"));
-    assert_int_equal(hl_drift_check_matrix(m, NULL, 3, 1, &r, &err), HL_ERR_INVALID);
+    assert_int_equal(hl_drift_check_matrix(m, NULL, 3, 1, &r, &err),
+                     HL_ERR_INVALID);
     /* A dataset lacking a KPI names it; extra columns are warned about. */
     const char *csv = "a,c,label\n1,2,0\n";
     hl_dataset *ds = NULL;
-    assert_int_equal(hl_dataset_parse_csv(csv, strlen(csv), "nob.csv", NULL, &ds, &err),
-                     HL_OK);
-    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &r, NULL, &err), HL_ERR_DATA);
+    assert_int_equal(
+        hl_dataset_parse_csv(csv, strlen(csv), "nob.csv", NULL, &ds, &err),
+        HL_OK);
+    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &r, NULL, &err),
+                     HL_ERR_DATA);
     assert_string_equal(err.column, "b");
     assert_non_null(strstr(err.message, "'b'"));
     hl_dataset_free(ds);
@@ -294,7 +300,8 @@ static void bad_calls_are_errors(void **state)
     hl_dataset *full = hand_dataset();
     size_t none = 0;
     assert_int_equal(hl_dataset_subset(full, &none, 0, &ds, &err), HL_OK);
-    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &r, NULL, &err), HL_ERR_DATA);
+    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &r, NULL, &err),
+                     HL_ERR_DATA);
     assert_non_null(strstr(err.message, "hand.csv: no rows"));
     hl_dataset_free(ds);
     hl_dataset_free(full);
@@ -310,10 +317,12 @@ static void dataset_columns_by_name(void **state)
     hl_dataset *ds = NULL;
     hl_error err;
     hl_warnings warn = {0};
-    assert_int_equal(hl_dataset_parse_csv(csv, strlen(csv), "re.csv", NULL, &ds, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_dataset_parse_csv(csv, strlen(csv), "re.csv", NULL, &ds, &err),
+        HL_OK);
     hl_drift_report by_name, by_matrix;
-    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &by_name, &warn, &err), HL_OK);
+    assert_int_equal(hl_drift_check_dataset(m, ds, 1, &by_name, &warn, &err),
+                     HL_OK);
     assert_int_equal(warn.count, 1);
     assert_non_null(strstr(warn.items[0], "extra"));
     float x[] = {60, 0, 1, 61, 0, NAN, 62, 0, 3};
@@ -321,7 +330,8 @@ static void dataset_columns_by_name(void **state)
     for (size_t f = 0; f < 3; f++) {
         assert_true(by_name.kpis[f].psi == by_matrix.kpis[f].psi);
         assert_true(by_name.kpis[f].ks == by_matrix.kpis[f].ks);
-        assert_int_equal(by_name.kpis[f].present_batch, by_matrix.kpis[f].present_batch);
+        assert_int_equal(by_name.kpis[f].present_batch,
+                         by_matrix.kpis[f].present_batch);
     }
     hl_drift_report_free(&by_name);
     hl_drift_report_free(&by_matrix);
@@ -408,17 +418,20 @@ static void simulated_shift_found_and_others_left_alone(void **state)
         hl_sim_options_init(&o);
         o.seed = 101 + s;
         hl_dataset *all = simulate(o.samples, o.features, o.seed, 0);
-        hl_dataset *train = rows_of(all, 0, 1000), *held = rows_of(all, 1000, 1000);
+        hl_dataset *train = rows_of(all, 0, 1000),
+                   *held = rows_of(all, 1000, 1000);
         hl_dataset *moved = simulate(o.samples, o.features, o.seed, 1);
         uint8_t truth[32];
         hl_error err;
         assert_int_equal(hl_sim_shifted_features(&o, truth, &err), HL_OK);
         hl_model *m = train_on(train, 5);
         hl_drift_report r;
-        assert_int_equal(hl_drift_check_dataset(m, held, 0, &r, NULL, &err), HL_OK);
+        assert_int_equal(hl_drift_check_dataset(m, held, 0, &r, NULL, &err),
+                         HL_OK);
         assert_int_equal(r.verdict, HL_DRIFT_NONE);
         hl_drift_report_free(&r);
-        assert_int_equal(hl_drift_check_dataset(m, moved, 0, &r, NULL, &err), HL_OK);
+        assert_int_equal(hl_drift_check_dataset(m, moved, 0, &r, NULL, &err),
+                         HL_OK);
         assert_int_not_equal(r.verdict, HL_DRIFT_NONE);
         for (size_t f = 0; f < r.n_kpis; f++) {
             if (truth[f]) {
@@ -436,8 +449,9 @@ static void simulated_shift_found_and_others_left_alone(void **state)
         hl_dataset_free(train);
         hl_dataset_free(all);
     }
-    print_message("shifted KPIs found: %zu of %zu; others flagged: %zu of %zu\n",
-                  shifted_found, shifted_total, others_flagged, others_total);
+    print_message(
+        "shifted KPIs found: %zu of %zu; others flagged: %zu of %zu\n",
+        shifted_found, shifted_total, others_flagged, others_total);
     assert_true(shifted_found * 100 >= shifted_total * 95);
     assert_true(others_flagged * 100 <= others_total * 2);
 }
@@ -454,8 +468,8 @@ static void drifted_features_are_the_significant_ones(void **state)
     hl_model *m = train_on(train, 3);
     hl_error err;
     size_t *features = NULL, n = 0;
-    assert_int_equal(hl_drift_drifted_features(m, moved->x, moved->n_rows, 2, &features,
-                                               &n, &err),
+    assert_int_equal(hl_drift_drifted_features(m, moved->x, moved->n_rows, 2,
+                                               &features, &n, &err),
                      HL_OK);
     hl_drift_report r;
     check_ok(m, moved->x, moved->n_rows, &r);
@@ -467,8 +481,8 @@ static void drifted_features_are_the_significant_ones(void **state)
     }
     /* Threads change nothing. */
     hl_drift_report r4;
-    assert_int_equal(hl_drift_check_matrix(m, moved->x, moved->n_rows, 4, &r4, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_drift_check_matrix(m, moved->x, moved->n_rows, 4, &r4, &err), HL_OK);
     assert_memory_equal(r.kpis, r4.kpis, r.n_kpis * sizeof *r.kpis);
     assert_memory_equal(r.order, r4.order, r.n_kpis * sizeof *r.order);
     hl_drift_report_free(&r4);
@@ -534,7 +548,8 @@ static void section_round_trip(void **state)
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
     hl_model *back = NULL;
-    assert_int_equal(hl_model_deserialize(buf, len, "rt.model", &back, &err), HL_OK);
+    assert_int_equal(hl_model_deserialize(buf, len, "rt.model", &back, &err),
+                     HL_OK);
     assert_true(hl_model_has_drift_reference(back));
     assert_int_equal(back->drift->rows, m->drift->rows);
     assert_memory_equal(back->drift->q, m->drift->q,
@@ -543,7 +558,8 @@ static void section_round_trip(void **state)
     check_ok(m, moved->x, moved->n_rows, &a);
     check_ok(back, moved->x, moved->n_rows, &b);
     for (size_t f = 0; f < a.n_kpis; f++) {
-        assert_true(a.kpis[f].psi == b.kpis[f].psi && a.kpis[f].ks == b.kpis[f].ks);
+        assert_true(a.kpis[f].psi == b.kpis[f].psi &&
+                    a.kpis[f].ks == b.kpis[f].ks);
         assert_true(a.kpis[f].chi2 == b.kpis[f].chi2);
         assert_int_equal(a.kpis[f].level, b.kpis[f].level);
         assert_string_equal(a.kpis[f].name, b.kpis[f].name);
@@ -580,25 +596,30 @@ static void models_without_a_reference(void **state)
     put_le(buf + 16, len - 24 - 4, 8);
     fix_crc(buf, len);
     hl_model *old = NULL;
-    assert_int_equal(hl_model_deserialize(buf, len, "old.model", &old, &err), HL_OK);
+    assert_int_equal(hl_model_deserialize(buf, len, "old.model", &old, &err),
+                     HL_OK);
     assert_false(hl_model_has_drift_reference(old));
     double p1[3 * 6], p2[3 * 6];
     assert_int_equal(hl_model_predict_matrix(m, ds->x, 3, 1, p1, &err), HL_OK);
-    assert_int_equal(hl_model_predict_matrix(old, ds->x, 3, 1, p2, &err), HL_OK);
+    assert_int_equal(hl_model_predict_matrix(old, ds->x, 3, 1, p2, &err),
+                     HL_OK);
     assert_memory_equal(p1, p2, sizeof p1);
     hl_drift_report r;
     assert_int_equal(hl_drift_check_matrix(old, ds->x, ds->n_rows, 1, &r, &err),
                      HL_ERR_DATA);
-    assert_string_equal(err.message, "the model has no drift reference; retrain it");
+    assert_string_equal(err.message,
+                        "the model has no drift reference; retrain it");
     size_t *features = NULL;
-    assert_int_equal(hl_drift_drifted_features(old, ds->x, 5, 1, &features, &n, &err),
-                     HL_ERR_DATA);
+    assert_int_equal(
+        hl_drift_drifted_features(old, ds->x, 5, 1, &features, &n, &err),
+        HL_ERR_DATA);
     assert_null(features);
     hl_model_free(old);
     /* The files of format version 1 have none either. */
-    assert_int_equal(hl_model_load("tests/fixtures/model_v1/v1_multiclass.model", &old,
-                                   &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_model_load("tests/fixtures/model_v1/v1_multiclass.model", &old,
+                      &err),
+        HL_OK);
     assert_false(hl_model_has_drift_reference(old));
     hl_model_free(old);
     free(buf);
