@@ -1,6 +1,6 @@
 /* binning.c - quantile bins: turn float KPIs into one byte per cell.
  *
- * Trees only ever compare a value with a threshold, so the learner works on
+ * Trees only ever compare a value with a threshold, so tree learners work on
  * bin numbers instead of floats: a row is then n_features bytes, histograms
  * are small, and a split is "bin <= b". Boundaries are chosen so that each
  * bin holds about the same number of rows (values with many repeats get a
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gbdt.h"
+#include "trees/trees.h"
 #include "internal.h"
 
 /* Above this many rows the boundaries come from a deterministic sample:
