@@ -1,0 +1,463 @@
+/* forest_grow.c - grow one unpruned classification tree by weighted Gini.
+ *
+ * A node draws candidate KPIs one at a time (a partial Fisher-Yates
+ * shuffle) until `mtry` of them could split it; like scikit-learn, a KPI
+ * that is constant within the node does not count, so a node is only
+ * made a leaf when no drawn KPI can split it. For a candidate KPI:
+ *   - forest: one pass over the node's rows sums class weights and row
+ *     copies per bin, then every cut between non-empty bins is scored;
+ *   - extra-trees: one pass finds the node's lowest and highest non-empty
+ *     bin, the cut is drawn uniformly between them (in bin space, so a KPI
+ *     spanning 1e-4..1e17 gets cuts where its rows are, not all in the top
+ *     decade), and a second pass sums the two sides.
+ * Missing values (bin 0) are tried on both sides; the better side is kept.
+ * The split with the largest weighted Gini decrease wins, ties to the
+ * first drawn: everything follows from the tree's random stream, so a
+ * tree depends on its seed only.
+ *
+ * The per-bin histogram exists for one KPI at a time and is cleared only
+ * over the bins the node touched, so a deep node with three rows costs
+ * three rows, not 255 bins times the classes. Rows are kept partitioned in
+ * one array (trees/partition.c); nodes are grown depth-first.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forest.h"
+
+#define HL__MAX_BIN 256 /* bins 0..255 */
+
+typedef struct pending {
+    uint32_t node, begin, end;
+    int depth;
+    uint32_t n_const; /* order[0..n_const) are constant in this node */
+} pending;
+
+/* Sums of one side of a cut. */
+typedef struct side {
+    double w[HL__MAX_CLASSES_FOREST];
+    double copies;
+} side;
+
+typedef struct best_split {
+    double score; /* sum_k L_k^2 / W_L + sum_k R_k^2 / W_R */
+    uint32_t feature;
+    uint32_t bin; /* last value bin that goes left; 0 = no split */
+    int missing_left;
+} best_split;
+
+struct hl__fgrower {
+    hl__fgrow_data d;
+    hl__fgrow_params p;
+    size_t nf, K, slot; /* slot: K class weights + copies per bin */
+    uint32_t *rows, *scratch;
+    uint32_t *order; /* KPI permutation drawn from */
+    double *hist;    /* HL__MAX_BIN * slot, all zero between uses */
+    const float *w;
+    const uint32_t *copies;
+    hl__rng *rng;
+    pending *stack;
+    size_t n_stack, cap_stack;
+    hl__node *nodes;
+    float *gain;
+    uint32_t n_nodes, cap_nodes;
+    float *proba;                  /* K per leaf */
+    uint32_t n_leaves, cap_leaves; /* in leaves */
+};
+
+/* ---- lifetime ---- */
+
+hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
+                                const hl__fgrow_params *p)
+{
+    if (p->n_classes > HL__MAX_CLASSES_FOREST)
+        return NULL;
+    hl__fgrower *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->d = *d;
+    g->p = *p;
+    g->nf = d->bins->n_features;
+    g->K = p->n_classes;
+    g->slot = g->K + 1;
+    g->rows = malloc((d->n + 1) * sizeof *g->rows);
+    g->scratch = malloc((d->n + 1) * sizeof *g->scratch);
+    g->order = malloc((g->nf + 1) * sizeof *g->order);
+    g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
+    if (!g->rows || !g->scratch || !g->order || !g->hist) {
+        hl__fgrower_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void hl__fgrower_free(hl__fgrower *g)
+{
+    if (!g)
+        return;
+    free(g->rows);
+    free(g->scratch);
+    free(g->order);
+    free(g->hist);
+    free(g->stack);
+    free(g->nodes);
+    free(g->gain);
+    free(g->proba);
+    free(g);
+}
+
+void hl__ftree_free(hl__ftree *t)
+{
+    if (!t)
+        return;
+    free(t->nodes);
+    free(t->gain);
+    free(t->proba);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the tree under construction ---- */
+
+/* Room for `need` nodes; -1 when out of memory. */
+static int reserve_nodes(hl__fgrower *g, uint32_t need)
+{
+    if (need <= g->cap_nodes)
+        return 0;
+    uint32_t cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
+    while (cap < need)
+        cap *= 2;
+    hl__node *nodes = realloc(g->nodes, cap * sizeof *nodes);
+    if (nodes)
+        g->nodes = nodes;
+    float *gain = realloc(g->gain, cap * sizeof *gain);
+    if (gain)
+        g->gain = gain;
+    if (!nodes || !gain)
+        return -1;
+    g->cap_nodes = cap;
+    return 0;
+}
+
+/* Room for the class probabilities of `need` leaves. */
+static int reserve_leaves(hl__fgrower *g, uint32_t need)
+{
+    if (need <= g->cap_leaves)
+        return 0;
+    uint32_t cap = g->cap_leaves ? 2 * g->cap_leaves : 64;
+    while (cap < need)
+        cap *= 2;
+    float *p = realloc(g->proba, (size_t)cap * g->K * sizeof *p);
+    if (!p)
+        return -1;
+    g->proba = p;
+    g->cap_leaves = cap;
+    return 0;
+}
+
+static int push(hl__fgrower *g, pending p)
+{
+    if (g->n_stack == g->cap_stack) {
+        size_t cap = g->cap_stack ? 2 * g->cap_stack : 64;
+        pending *s = realloc(g->stack, cap * sizeof *s);
+        if (!s)
+            return -1;
+        g->stack = s;
+        g->cap_stack = cap;
+    }
+    g->stack[g->n_stack++] = p;
+    return 0;
+}
+
+/* Turns node i into a leaf holding the normalised class weights t. */
+static int make_leaf(hl__fgrower *g, uint32_t i, const side *t)
+{
+    if (reserve_leaves(g, g->n_leaves + 1))
+        return -1;
+    double W = 0.0;
+    for (size_t k = 0; k < g->K; k++)
+        W += t->w[k];
+    float *p = g->proba + (size_t)g->n_leaves * g->K;
+    for (size_t k = 0; k < g->K; k++)
+        p[k] = W > 0.0 ? (float)(t->w[k] / W) : (float)(1.0 / (double)g->K);
+    g->nodes[i] = (hl__node){HL__LEAF, 0.0f, g->n_leaves};
+    g->gain[i] = 0.0f;
+    g->n_leaves++;
+    return 0;
+}
+
+/* ---- scores ---- */
+
+/* sum_k s_k^2 / W: the part of the weighted Gini impurity that a split
+ * changes (W * gini = W - sum_k s_k^2 / W). */
+static double purity(const double *s, size_t K)
+{
+    double W = 0.0, sq = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        W += s[k];
+        sq += s[k] * s[k];
+    }
+    return W > 0.0 ? sq / W : 0.0;
+}
+
+/* Scores the cut whose value-bin left side has sums l (copies cl) in a
+ * node with totals t, for missing rows m sent right and, when there are
+ * any, left; keeps the better in *best. Right sides are totals minus
+ * left: one pass over the classes computes both ways. */
+static void score_cut(const hl__fgrower *g, const side *t, const double *l,
+                      double cl, const side *m, uint32_t f, uint32_t bin,
+                      best_split *best)
+{
+    const size_t K = g->K;
+    const double msl = (double)g->p.min_samples_leaf;
+    double wl = 0.0, wm = 0.0, W = 0.0;
+    double sl_a = 0.0, sr_a = 0.0, sl_b = 0.0, sr_b = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        const double lk = l[k], mk = m->w[k], rk = t->w[k] - lk - mk;
+        wl += lk;
+        wm += mk;
+        W += t->w[k];
+        sl_a += lk * lk;
+        sr_a += (rk + mk) * (rk + mk);
+        sl_b += (lk + mk) * (lk + mk);
+        sr_b += rk * rk;
+    }
+    /* (a) missing right */
+    if (cl >= msl && t->copies - cl >= msl && wl > 0.0 && W - wl > 0.0) {
+        const double score = sl_a / wl + sr_a / (W - wl);
+        if (score > best->score) {
+            /* Without missing rows here, unseen ones follow the heavier
+             * side. */
+            int dl = m->copies > 0.0 ? 0 : wl >= W - wl;
+            *best = (best_split){score, f, bin, dl};
+        }
+    }
+    /* (b) missing left */
+    const double clb = cl + m->copies, wlb = wl + wm;
+    if (m->copies > 0.0 && clb >= msl && t->copies - clb >= msl &&
+        W - wlb > 0.0) {
+        const double score = sl_b / wlb + sr_b / (W - wlb);
+        if (score > best->score)
+            *best = (best_split){score, f, bin, 1};
+    }
+}
+
+/* ---- one candidate KPI ---- */
+
+/* Best cut of KPI f over rows[begin..end); 0 when f is constant there.
+ * A bitmap of the bins the rows fall in lets the scan and the clean-up
+ * visit those bins only: in the deep nodes, where most of the work is,
+ * that is a few bins out of 255. */
+static int best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
+                    const side *t, best_split *best)
+{
+    const size_t K = g->K, slot = g->slot;
+    const uint8_t *col = g->d.cols + (size_t)f * g->d.n;
+    const int32_t *y = g->d.y;
+    double *hist = g->hist;
+    uint64_t seen[HL__MAX_BIN / 64] = {0};
+    for (uint32_t i = begin; i < end; i++) {
+        const uint32_t r = g->rows[i];
+        const unsigned b = col[r];
+        double *h = hist + b * slot;
+        h[y[r]] += g->w[r];
+        h[K] += g->copies[r];
+        seen[b >> 6] |= (uint64_t)1 << (b & 63);
+    }
+    side m;
+    memcpy(m.w, hist, K * sizeof *m.w);
+    m.copies = hist[K];
+    memset(hist, 0, slot * sizeof *hist);
+    seen[0] &= ~(uint64_t)1; /* bin 0: missing, not a value bin */
+    unsigned n_bins = 0;
+    for (int q = 0; q < HL__MAX_BIN / 64; q++)
+        n_bins += (unsigned)__builtin_popcountll(seen[q]);
+    double l[HL__MAX_CLASSES_FOREST], cl = 0.0;
+    memset(l, 0, K * sizeof *l);
+    unsigned visited = 0;
+    for (int q = 0; q < HL__MAX_BIN / 64; q++) {
+        for (uint64_t bits = seen[q]; bits; bits &= bits - 1) {
+            const unsigned b =
+                (unsigned)q * 64 + (unsigned)__builtin_ctzll(bits);
+            double *h = hist + b * slot;
+            if (++visited < n_bins) { /* the last bin leaves nothing right */
+                for (size_t k = 0; k < K; k++)
+                    l[k] += h[k];
+                cl += h[K];
+                score_cut(g, t, l, cl, &m, f, b, best);
+            }
+            memset(h, 0, slot * sizeof *h);
+        }
+    }
+    return n_bins > 1;
+}
+
+/* One cut of KPI f drawn uniformly among the bins the node's rows span;
+ * 0 when f is constant there. */
+static int random_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
+                      const side *t, best_split *best)
+{
+    const uint8_t *col = g->d.cols + (size_t)f * g->d.n;
+    unsigned lo = HL__MAX_BIN, hi = 0;
+    for (uint32_t i = begin; i < end; i++) {
+        const unsigned b = col[g->rows[i]];
+        if (b && b < lo)
+            lo = b;
+        if (b > hi)
+            hi = b;
+    }
+    if (!(lo < hi))
+        return 0;
+    const unsigned cut = lo + (unsigned)hl__rng_below(g->rng, hi - lo);
+    /* Sums per destination - 0 left, 1 right, 2 missing - indexed rather
+     * than branched on: a random cut makes the branch a coin toss. Only
+     * K entries each are zeroed: all 64 per candidate would cost more
+     * than a deep node's rows. */
+    const size_t K = g->K;
+    double acc[3][HL__MAX_CLASSES_FOREST], copies[3] = {0.0, 0.0, 0.0};
+    for (int d = 0; d < 3; d++)
+        memset(acc[d], 0, K * sizeof acc[d][0]);
+    for (uint32_t i = begin; i < end; i++) {
+        const uint32_t r = g->rows[i];
+        const unsigned b = col[r];
+        const unsigned d = b == 0 ? 2u : (unsigned)(b > cut);
+        acc[d][g->d.y[r]] += g->w[r];
+        copies[d] += g->copies[r];
+    }
+    side m;
+    memcpy(m.w, acc[2], K * sizeof *m.w);
+    m.copies = copies[2];
+    score_cut(g, t, acc[0], copies[0], &m, f, cut, best);
+    return 1;
+}
+
+/* Draws candidate KPIs until mtry non-constant ones were tried, or none
+ * is left. A KPI constant in a node is constant in its children: the
+ * order array keeps the ones known (n_const on entry) and found here in
+ * front, and *n_const returns their count for the children. Within a
+ * subtree only positions past its own known constants move, so the
+ * prefix a node hands to its right child is intact when that child is
+ * grown (scikit-learn's bookkeeping). */
+static best_split find_split(hl__fgrower *g, uint32_t begin, uint32_t end,
+                             const side *t, uint32_t *n_const)
+{
+    /* Any valid split beats none, as in scikit-learn: an unlimited tree
+     * splits until its leaves are pure or their rows cannot be told
+     * apart (the stored gain is then clamped at 0). */
+    best_split best = {-1.0, 0, 0, 0};
+    uint32_t *order = g->order;
+    size_t next = *n_const, last = g->nf, tried = 0;
+    while (tried < g->p.mtry && next < last) {
+        size_t j = next + (size_t)hl__rng_below(g->rng, last - next);
+        uint32_t f = order[j];
+        int varies = g->p.random_cuts ? random_cut(g, f, begin, end, t, &best)
+                                      : best_cut(g, f, begin, end, t, &best);
+        /* Constants join the front, tried KPIs the back. */
+        size_t to = varies ? --last : next++;
+        order[j] = order[to];
+        order[to] = f;
+        tried += (size_t)varies;
+    }
+    *n_const = (uint32_t)next;
+    return best;
+}
+
+/* ---- growth ---- */
+
+static void node_totals(const hl__fgrower *g, uint32_t begin, uint32_t end,
+                        side *t)
+{
+    memset(t->w, 0, g->K * sizeof *t->w);
+    t->copies = 0.0;
+    for (uint32_t i = begin; i < end; i++) {
+        const uint32_t r = g->rows[i];
+        t->w[g->d.y[r]] += g->w[r];
+        t->copies += g->copies[r];
+    }
+}
+
+static int is_pure(const side *t, size_t K)
+{
+    size_t present = 0;
+    for (size_t k = 0; k < K; k++)
+        present += t->w[k] > 0.0;
+    return present <= 1;
+}
+
+/* Splits node p or makes it a leaf; pushes its children. */
+static int grow_node(hl__fgrower *g, const pending *p)
+{
+    side t;
+    node_totals(g, p->begin, p->end, &t);
+    const int depth_left = g->p.max_depth == 0 || p->depth < g->p.max_depth;
+    if (!depth_left || is_pure(&t, g->K) ||
+        t.copies < 2.0 * (double)g->p.min_samples_leaf)
+        return make_leaf(g, p->node, &t);
+    uint32_t n_const = p->n_const;
+    best_split s = find_split(g, p->begin, p->end, &t, &n_const);
+    if (s.bin == 0)
+        return make_leaf(g, p->node, &t);
+    const uint8_t *col = g->d.cols + (size_t)s.feature * g->d.n;
+    uint32_t mid = hl__partition_rows(col, (uint8_t)s.bin, s.missing_left,
+                                      g->rows, g->scratch, p->begin, p->end);
+    if (reserve_nodes(g, g->n_nodes + 2))
+        return -1;
+    const uint32_t left = g->n_nodes;
+    g->n_nodes += 2;
+    g->nodes[p->node] = (hl__node){
+        s.feature | (s.missing_left ? HL__DEFAULT_LEFT : 0u),
+        g->d.bins->cuts[s.feature][s.bin - 1], left};
+    const double gain = s.score - purity(t.w, g->K);
+    g->gain[p->node] = gain > 0.0 ? (float)gain : 0.0f;
+    /* Right first on the stack: the left subtree is grown first. */
+    if (push(g, (pending){left + 1, mid, p->end, p->depth + 1, n_const}) ||
+        push(g, (pending){left, p->begin, mid, p->depth + 1, n_const}))
+        return -1;
+    return 0;
+}
+
+static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
+{
+    out->n_nodes = g->n_nodes;
+    out->n_leaves = g->n_leaves;
+    out->nodes = malloc(g->n_nodes * sizeof *out->nodes);
+    out->gain = malloc(g->n_nodes * sizeof *out->gain);
+    out->proba = malloc((size_t)g->n_leaves * g->K * sizeof *out->proba);
+    if (!out->nodes || !out->gain || !out->proba) {
+        hl__ftree_free(out);
+        return HL_ERR_NOMEM;
+    }
+    memcpy(out->nodes, g->nodes, g->n_nodes * sizeof *out->nodes);
+    memcpy(out->gain, g->gain, g->n_nodes * sizeof *out->gain);
+    memcpy(out->proba, g->proba,
+           (size_t)g->n_leaves * g->K * sizeof *out->proba);
+    return HL_OK;
+}
+
+hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
+                         const float *w, const uint32_t *copies, hl__rng *rng,
+                         hl__ftree *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n_rows == 0 || n_rows > g->d.n)
+        return HL_ERR_INTERNAL;
+    memcpy(g->rows, rows, n_rows * sizeof *rows);
+    for (size_t f = 0; f < g->nf; f++)
+        g->order[f] = (uint32_t)f;
+    g->w = w;
+    g->copies = copies;
+    g->rng = rng;
+    g->n_nodes = g->n_leaves = 0;
+    g->n_stack = 0;
+    if (reserve_nodes(g, 1))
+        return HL_ERR_NOMEM;
+    g->n_nodes = 1; /* the root */
+    if (push(g, (pending){0, 0, (uint32_t)n_rows, 0, 0}))
+        return HL_ERR_NOMEM;
+    while (g->n_stack > 0) {
+        pending p = g->stack[--g->n_stack];
+        if (grow_node(g, &p) != 0)
+            return HL_ERR_NOMEM;
+    }
+    return finish_tree(g, out);
+}
