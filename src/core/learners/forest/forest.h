@@ -98,9 +98,14 @@ typedef struct hl__fgrow_params {
 } hl__fgrow_params;
 
 /* The training data every tree of a fit reads. */
+/* Row stride of the padded row-major matrix: whole 16-byte blocks. */
+#define HL__FOREST_STRIDE(nf) (((nf) + 15) & ~(size_t)15)
+
 typedef struct hl__fgrow_data {
     const hl__bins *bins;
     const uint8_t *cols; /* binned training rows, column-major (n x nf) */
+    const uint8_t *rows; /* the same, row-major, HL__FOREST_STRIDE(nf) bytes
+                            a row (padding bytes 0: missing) */
     size_t n;            /* training rows */
     const int32_t *y;    /* class per training row */
 } hl__fgrow_data;

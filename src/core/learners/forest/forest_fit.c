@@ -37,6 +37,7 @@ typedef struct fit_state {
     int workers;
     hl__bins bins;
     uint8_t *cols;     /* n_train * nf, column-major */
+    uint8_t *rows_pad; /* n_train rows of HL__FOREST_STRIDE(nf), row-major */
     int32_t *y;        /* class per training row */
     hl__fgrower **growers;
     uint32_t **rows;   /* per worker: rows of the current tree */
@@ -76,15 +77,19 @@ static hl_status bin_training_rows(fit_state *s, hl_error *err)
                                   err);
     if (rc != HL_OK)
         return rc;
+    const size_t stride = HL__FOREST_STRIDE(nf);
     uint8_t *by_row = malloc(n * nf + 1);
     s->cols = malloc(n * nf + 1);
-    if (!by_row || !s->cols) {
+    s->rows_pad = calloc(n * stride + 1, 1);
+    if (!by_row || !s->cols || !s->rows_pad) {
         free(by_row);
         return hl__fail(err, HL_ERR_NOMEM, "out of memory for %zu training rows",
                         n);
     }
     hl__bins_apply(&s->bins, job->x, job->train_rows, n, s->pool, by_row);
     hl__binned_transpose(by_row, n, nf, s->cols);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s->rows_pad + i * stride, by_row + i * nf, nf);
     free(by_row);
     return HL_OK;
 }
@@ -121,7 +126,7 @@ static hl_status state_init(fit_state *s, const hl__fit_job *job,
         return hl__fail(err, HL_ERR_NOMEM, "out of memory for the forest");
     for (size_t i = 0; i < n; i++)
         s->y[i] = job->y[job->train_rows[i]];
-    hl__fgrow_data d = {&s->bins, s->cols, n, s->y};
+    hl__fgrow_data d = {&s->bins, s->cols, s->rows_pad, n, s->y};
     hl__fgrow_params gp = {job->n_classes, hl__forest_mtry(p, job->n_features),
                            p->max_depth, (uint32_t)p->min_samples_leaf,
                            random_cuts};
@@ -155,6 +160,7 @@ static void state_free(fit_state *s)
     free(s->in_bag);
     free(s->y);
     free(s->cols);
+    free(s->rows_pad);
     hl__bins_free(&s->bins);
     hl__pool_destroy(s->pool);
 }

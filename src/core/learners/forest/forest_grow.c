@@ -6,23 +6,32 @@
  * made a leaf when no drawn KPI can split it. For a candidate KPI:
  *   - forest: one pass over the node's rows sums class weights and row
  *     copies per bin, then every cut between non-empty bins is scored;
- *   - extra-trees: one pass finds the node's lowest and highest non-empty
- *     bin, the cut is drawn uniformly between them (in bin space, so a KPI
- *     spanning 1e-4..1e17 gets cuts where its rows are, not all in the top
- *     decade), and a second pass sums the two sides.
+ *   - extra-trees: the cut is drawn uniformly between the node's lowest
+ *     and highest non-empty bin (in bin space, so a KPI spanning
+ *     1e-4..1e17 gets cuts where its rows are, not all in the top decade),
+ *     and one pass sums the two sides of every candidate's cut.
  * Missing values (bin 0) are tried on both sides; the better side is kept.
  * The split with the largest weighted Gini decrease wins, ties to the
  * first drawn: everything follows from the tree's random stream, so a
  * tree depends on its seed only.
  *
- * The per-bin histogram exists for one KPI at a time and is cleared only
- * over the bins the node touched, so a deep node with three rows costs
- * three rows, not 255 bins times the classes. Rows are kept partitioned in
- * one array (trees/partition.c); nodes are grown depth-first.
+ * Before drawing, one pass over the node's row-major bytes finds every
+ * KPI's lowest and highest value bin at once (16 KPIs per SSE2 step): a
+ * KPI constant in the node then costs nothing, and the extra-trees cut is
+ * drawn without a pass of its own. Deep nodes, where most KPIs are
+ * constant, are where most of the work is. The per-bin histogram exists
+ * for one KPI at a time and only the bins the node touched are visited
+ * and cleared, so a node with three rows costs three rows, not 255 bins
+ * times the classes. Rows are kept partitioned in one array
+ * (trees/partition.c); nodes are grown depth-first.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "forest.h"
 
@@ -53,6 +62,11 @@ struct hl__fgrower {
     size_t nf, K, slot; /* slot: K class weights + copies per bin */
     uint32_t *rows, *scratch;
     uint32_t *order; /* KPI permutation drawn from */
+    uint8_t *lo, *hi; /* per KPI in the node: lowest value bin - 1 (255
+                         when all missing), highest bin (stride bytes) */
+    uint32_t *cand;    /* extra-trees: the node's candidate KPIs, */
+    uint8_t *cand_cut; /* their cuts */
+    double *cut_sums;  /* and their sums: nf * 3 * slot */
     double *hist;    /* HL__MAX_BIN * slot, all zero between uses */
     const float *w;
     const uint32_t *copies;
@@ -84,8 +98,14 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->rows = malloc((d->n + 1) * sizeof *g->rows);
     g->scratch = malloc((d->n + 1) * sizeof *g->scratch);
     g->order = malloc((g->nf + 1) * sizeof *g->order);
+    g->lo = malloc(HL__FOREST_STRIDE(g->nf) + 16);
+    g->cand = malloc((g->nf + 1) * sizeof *g->cand);
+    g->cand_cut = malloc(g->nf + 1);
+    g->cut_sums = malloc((g->nf * 3 * g->slot + 1) * sizeof *g->cut_sums);
+    g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
-    if (!g->rows || !g->scratch || !g->order || !g->hist) {
+    if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo ||
+        !g->hi || !g->cand || !g->cand_cut || !g->cut_sums) {
         hl__fgrower_free(g);
         return NULL;
     }
@@ -99,6 +119,11 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->rows);
     free(g->scratch);
     free(g->order);
+    free(g->lo);
+    free(g->hi);
+    free(g->cand);
+    free(g->cand_cut);
+    free(g->cut_sums);
     free(g->hist);
     free(g->stack);
     free(g->nodes);
@@ -244,12 +269,50 @@ static void score_cut(const hl__fgrower *g, const side *t, const double *l,
 
 /* ---- one candidate KPI ---- */
 
-/* Best cut of KPI f over rows[begin..end); 0 when f is constant there.
+/* g->lo / g->hi of every KPI over rows[begin..end). Bin 0 (missing) minus
+ * one wraps to 255, so it never lowers `lo`; the padding bytes are 0 and
+ * leave their slots "all missing". */
+static void node_ranges(hl__fgrower *g, uint32_t begin, uint32_t end)
+{
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    uint8_t *lo = g->lo, *hi = g->hi;
+    memset(lo, 0xFF, stride);
+    memset(hi, 0, stride);
+    for (uint32_t i = begin; i < end; i++) {
+        const uint8_t *row = g->d.rows + (size_t)g->rows[i] * stride;
+#if defined(__SSE2__)
+        const __m128i one = _mm_set1_epi8(1);
+        for (size_t j = 0; j < stride; j += 16) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(row + j));
+            __m128i *l = (__m128i *)(lo + j), *h = (__m128i *)(hi + j);
+            _mm_storeu_si128(l, _mm_min_epu8(_mm_loadu_si128(l),
+                                             _mm_sub_epi8(v, one)));
+            _mm_storeu_si128(h, _mm_max_epu8(_mm_loadu_si128(h), v));
+        }
+#else
+        for (size_t j = 0; j < stride; j++) {
+            const uint8_t below = (uint8_t)(row[j] - 1u);
+            if (below < lo[j])
+                lo[j] = below;
+            if (row[j] > hi[j])
+                hi[j] = row[j];
+        }
+#endif
+    }
+}
+
+/* 1 when KPI f has two value bins or more in the node (node_ranges). */
+static int varies(const hl__fgrower *g, uint32_t f)
+{
+    return g->lo[f] != 0xFF && (unsigned)g->lo[f] + 1u < g->hi[f];
+}
+
+/* Best cut of KPI f, which varies in the node, over rows[begin..end).
  * A bitmap of the bins the rows fall in lets the scan and the clean-up
  * visit those bins only: in the deep nodes, where most of the work is,
  * that is a few bins out of 255. */
-static int best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
-                    const side *t, best_split *best)
+static void best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
+                     const side *t, best_split *best)
 {
     const size_t K = g->K, slot = g->slot;
     const uint8_t *col = g->d.cols + (size_t)f * g->d.n;
@@ -289,46 +352,41 @@ static int best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
             memset(h, 0, slot * sizeof *h);
         }
     }
-    return n_bins > 1;
 }
 
-/* One cut of KPI f drawn uniformly among the bins the node's rows span;
- * 0 when f is constant there. */
-static int random_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
-                      const side *t, best_split *best)
+/* Extra-trees: the cuts drawn for candidates feat[0..n) (each varies in
+ * the node), scored in one pass over the node's row-major bytes. Sums go
+ * per candidate and destination - 0 left, 1 right, 2 missing - indexed
+ * rather than branched on (a random cut makes the branch a coin toss),
+ * and the candidates' sums are independent, so the CPU overlaps them.
+ * Scored in drawing order: the same split as one candidate at a time. */
+static void random_cuts(hl__fgrower *g, const uint32_t *feat,
+                        const uint8_t *cut, size_t n, uint32_t begin,
+                        uint32_t end, const side *t, best_split *best)
 {
-    const uint8_t *col = g->d.cols + (size_t)f * g->d.n;
-    unsigned lo = HL__MAX_BIN, hi = 0;
-    for (uint32_t i = begin; i < end; i++) {
-        const unsigned b = col[g->rows[i]];
-        if (b && b < lo)
-            lo = b;
-        if (b > hi)
-            hi = b;
-    }
-    if (!(lo < hi))
-        return 0;
-    const unsigned cut = lo + (unsigned)hl__rng_below(g->rng, hi - lo);
-    /* Sums per destination - 0 left, 1 right, 2 missing - indexed rather
-     * than branched on: a random cut makes the branch a coin toss. Only
-     * K entries each are zeroed: all 64 per candidate would cost more
-     * than a deep node's rows. */
-    const size_t K = g->K;
-    double acc[3][HL__MAX_CLASSES_FOREST], copies[3] = {0.0, 0.0, 0.0};
-    for (int d = 0; d < 3; d++)
-        memset(acc[d], 0, K * sizeof acc[d][0]);
+    const size_t K = g->K, slot = g->slot, stride = HL__FOREST_STRIDE(g->nf);
+    double *acc = g->cut_sums; /* n * 3 * slot: K weights + copies */
+    memset(acc, 0, n * 3 * slot * sizeof *acc);
     for (uint32_t i = begin; i < end; i++) {
         const uint32_t r = g->rows[i];
-        const unsigned b = col[r];
-        const unsigned d = b == 0 ? 2u : (unsigned)(b > cut);
-        acc[d][g->d.y[r]] += g->w[r];
-        copies[d] += g->copies[r];
+        const uint8_t *row = g->d.rows + (size_t)r * stride;
+        const double w = g->w[r], c = g->copies[r];
+        const size_t y = (size_t)g->d.y[r];
+        for (size_t j = 0; j < n; j++) {
+            const unsigned b = row[feat[j]];
+            const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
+            double *a = acc + (j * 3 + d) * slot;
+            a[y] += w;
+            a[K] += c;
+        }
     }
-    side m;
-    memcpy(m.w, acc[2], K * sizeof *m.w);
-    m.copies = copies[2];
-    score_cut(g, t, acc[0], copies[0], &m, f, cut, best);
-    return 1;
+    for (size_t j = 0; j < n; j++) {
+        const double *left = acc + j * 3 * slot, *miss = left + 2 * slot;
+        side m;
+        memcpy(m.w, miss, K * sizeof *m.w);
+        m.copies = miss[K];
+        score_cut(g, t, left, left[K], &m, feat[j], cut[j], best);
+    }
 }
 
 /* Draws candidate KPIs until mtry non-constant ones were tried, or none
@@ -350,14 +408,25 @@ static best_split find_split(hl__fgrower *g, uint32_t begin, uint32_t end,
     while (tried < g->p.mtry && next < last) {
         size_t j = next + (size_t)hl__rng_below(g->rng, last - next);
         uint32_t f = order[j];
-        int varies = g->p.random_cuts ? random_cut(g, f, begin, end, t, &best)
-                                      : best_cut(g, f, begin, end, t, &best);
+        const int v = varies(g, f);
+        if (v && g->p.random_cuts) {
+            /* Drawn now, scored below with the others: scoring draws
+             * nothing, so the stream is the same either way. */
+            const unsigned lo = g->lo[f] + 1u, hi = g->hi[f];
+            g->cand[tried] = f;
+            g->cand_cut[tried] =
+                (uint8_t)(lo + (unsigned)hl__rng_below(g->rng, hi - lo));
+        } else if (v) {
+            best_cut(g, f, begin, end, t, &best);
+        }
         /* Constants join the front, tried KPIs the back. */
-        size_t to = varies ? --last : next++;
+        size_t to = v ? --last : next++;
         order[j] = order[to];
         order[to] = f;
-        tried += (size_t)varies;
+        tried += (size_t)v;
     }
+    if (g->p.random_cuts)
+        random_cuts(g, g->cand, g->cand_cut, tried, begin, end, t, &best);
     *n_const = (uint32_t)next;
     return best;
 }
@@ -394,6 +463,7 @@ static int grow_node(hl__fgrower *g, const pending *p)
         t.copies < 2.0 * (double)g->p.min_samples_leaf)
         return make_leaf(g, p->node, &t);
     uint32_t n_const = p->n_const;
+    node_ranges(g, p->begin, p->end);
     best_split s = find_split(g, p->begin, p->end, &t, &n_const);
     if (s.bin == 0)
         return make_leaf(g, p->node, &t);
