@@ -1,9 +1,9 @@
 /* forest_io.c - a forest's own sections of a model file (both learners).
  *
- *   FOREST_TREES (tag 16, required)  u32 n_classes, u32 n_trees, per tree:
+ *   FOREST_TREES (tag 64, required)  u32 n_classes, u32 n_trees, per tree:
  *       u32 n_nodes, u32 n_leaves, per node (u32 feature, f32 value,
  *       u32 left, f32 gain), f32 proba[n_leaves * n_classes]
- *   FOREST_OOB   (tag 17, optional)  u64 rows, f64 macro_f1, f64 accuracy
+ *   FOREST_OOB   (tag 65, optional)  u64 rows, f64 macro_f1, f64 accuracy
  *
  * No bin table: prediction compares raw values with the float cuts, so the
  * bins are training scratch. Reading never trusts a count (each is checked
@@ -11,8 +11,9 @@
  * tree - the shared structural rule (trees/partition.c), every leaf's
  * probability index inside its tree, probabilities in [0, 1], finite
  * gains - so that a file with a forged checksum cannot make prediction
- * loop, read out of bounds or produce NaN. Tags 16 and up are the
- * forests'; the GBDT's are 4 and 5, the container's below 16.
+ * loop, read out of bounds or produce NaN. New learners number their
+ * sections from 64 (docs/architecture.md); the GBDT keeps its historic 4
+ * and 5.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,7 +21,10 @@
 
 #include "forest.h"
 
-enum { SEC_FOREST_TREES = 16, SEC_FOREST_OOB = 17 };
+enum { SEC_FOREST_TREES = 64, SEC_FOREST_OOB = 65 };
+
+/* Bit of a forest section in hl__forest_model.sections_read. */
+#define SECTION_BIT(tag) (1u << ((tag)-SEC_FOREST_TREES))
 
 #define HL__MAX_FOREST_TREES (1u << 20)
 #define HL__MAX_TREE_NODES (1u << 30)
@@ -165,9 +169,9 @@ hl_status hl__forest_read_section(hl__fitted *f, uint32_t tag, hl__rbuf *r,
     if (!f->state && !(f->state = calloc(1, sizeof(hl__forest_model))))
         return nomem(io);
     hl__forest_model *m = f->state;
-    if (m->sections_read & (1u << tag))
+    if (m->sections_read & SECTION_BIT(tag))
         return hl__io_corrupt(io, "repeated section");
-    m->sections_read |= 1u << tag;
+    m->sections_read |= SECTION_BIT(tag);
     m->n_features = shape->n_features;
     return tag == SEC_FOREST_TREES ? read_trees(m, r, shape, io)
                                    : read_oob(m, r, io);
@@ -178,7 +182,7 @@ hl_status hl__forest_read_finish(hl__fitted *f, const hl__model_shape *shape,
 {
     hl__forest_model *m = f->state;
     (void)shape;
-    if (!m || !(m->sections_read & (1u << SEC_FOREST_TREES)))
+    if (!m || !(m->sections_read & SECTION_BIT(SEC_FOREST_TREES)))
         return hl__io_corrupt(io, "a required section is missing");
     if (hl__forest_prepare(m) != HL_OK)
         return nomem(io);
