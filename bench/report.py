@@ -5,7 +5,8 @@ between the <!-- notes --> and <!-- /notes --> markers is hand-written, and
 write_docs() carries it over from the existing page. So it does, verbatim,
 with the sections other benchmarks own (KEPT_SECTIONS: the "Web API"
 section between <!-- api --> and <!-- /api --> that bench/api.py writes,
-the stored-results section of bench/results_page.py, ...), each written by
+the stored-results section of bench/results_page.py, the forests' section
+of bench/forest.py, ...), each written by
 its benchmark with with_section() from its own run. Ratios to XGBoost are
 shown beside the absolute times because the machine is shared: absolute
 seconds drift from run to run, ratios measured in one run much less.
@@ -27,7 +28,7 @@ NOTES_RE = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->", re.S)
 DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
 # "api" by bench/api.py, "results_page" by bench/results_page.py.
-KEPT_SECTIONS = ("api", "results_page")
+KEPT_SECTIONS = ("api", "results_page", "forest")
 NOTES_HEADING = "## Notes"
 
 
