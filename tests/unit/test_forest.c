@@ -58,8 +58,8 @@ static double *predict_all(const hl_model *m, const hl_dataset *ds, int threads)
 {
     double *proba = malloc(ds->n_rows * hl_model_n_classes(m) * sizeof *proba);
     hl_error err;
-    assert_int_equal(hl_model_predict_dataset(m, ds, threads, proba, NULL, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_model_predict_dataset(m, ds, threads, proba, NULL, &err), HL_OK);
     return proba;
 }
 
@@ -73,7 +73,8 @@ static double macro_f1_on(const hl_model *m, const hl_dataset *ds)
     for (size_t i = 0; i < n; i++)
         pred[i] = hl_predict_argmax(proba + i * K, K);
     hl_metrics met;
-    assert_int_equal(hl_metrics_compute(y, pred, proba, n, K, &met, &err), HL_OK);
+    assert_int_equal(hl_metrics_compute(y, pred, proba, n, K, &met, &err),
+                     HL_OK);
     double f1 = met.macro_f1;
     hl_metrics_free(&met);
     free(proba);
@@ -89,7 +90,8 @@ static void split(const hl_dataset *ds, size_t n_train, hl_dataset **train_out,
     for (size_t i = 0; i < ds->n_rows; i++)
         rows[i] = i;
     hl_error err;
-    assert_int_equal(hl_dataset_subset(ds, rows, n_train, train_out, &err), HL_OK);
+    assert_int_equal(hl_dataset_subset(ds, rows, n_train, train_out, &err),
+                     HL_OK);
     assert_int_equal(hl_dataset_subset(ds, rows + n_train, ds->n_rows - n_train,
                                        test_out, &err),
                      HL_OK);
@@ -185,7 +187,7 @@ static uint8_t *forest_bytes(const hl_model *m, size_t *n)
     size_t len;
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t at = find_section(buf, len, 16);
+    size_t at = find_section(buf, len, 64);
     assert_true(at > 0);
     /* Both sections are the learner's last bytes before any later one:
      * take everything from the trees to the checksum. */
@@ -376,9 +378,9 @@ static void file_round_trip_is_bit_identical(void **state)
         /* One row at a time: the same bits. */
         double one[4];
         for (size_t i = 0; i < ds->n_rows; i += 37) {
-            assert_int_equal(hl_model_predict_matrix(back, ds->x + i * 10, 1, 1,
-                                                     one, &err),
-                             HL_OK);
+            assert_int_equal(
+                hl_model_predict_matrix(back, ds->x + i * 10, 1, 1, one, &err),
+                HL_OK);
             assert_memory_equal(one, x + i * 4, sizeof one);
         }
         free(x);
@@ -403,7 +405,7 @@ static void corrupt_sections_are_refused(void **state)
     size_t len;
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t trees = find_section(buf, len, 16), oob = find_section(buf, len, 17);
+    size_t trees = find_section(buf, len, 64), oob = find_section(buf, len, 65);
     assert_true(trees > 0 && oob > trees);
     uint8_t *copy = malloc(len);
     size_t refused = 0, tried = 0;
@@ -413,7 +415,8 @@ static void corrupt_sections_are_refused(void **state)
         copy[i] ^= (uint8_t)(i % 3 == 0 ? 0xFF : 0x81);
         fix_crc(copy, len);
         hl_model *out = NULL;
-        hl_status rc = hl_model_deserialize(copy, len, "forged.model", &out, &err);
+        hl_status rc =
+            hl_model_deserialize(copy, len, "forged.model", &out, &err);
         tried++;
         if (rc != HL_OK) {
             assert_int_equal(rc, HL_ERR_FORMAT);
@@ -444,8 +447,9 @@ static void corrupt_sections_are_refused(void **state)
     copy[trees] = 99;
     fix_crc(copy, len);
     hl_model *out = NULL;
-    assert_int_equal(hl_model_deserialize(copy, len, "no-trees.model", &out, &err),
-                     HL_ERR_FORMAT);
+    assert_int_equal(
+        hl_model_deserialize(copy, len, "no-trees.model", &out, &err),
+        HL_ERR_FORMAT);
     assert_non_null(strstr(err.message, "missing"));
     free(copy);
     free(buf);
@@ -461,21 +465,26 @@ static void parameters_are_validated(void **state)
         const char *algo, *name;
         double value;
     } BAD[] = {
-        {"forest", "trees", 0},        {"forest", "trees", 10001},
-        {"forest", "max_depth", -1},   {"forest", "min_samples_leaf", 0},
-        {"forest", "max_bins", 1},     {"forest", "feature_fraction", -0.1},
+        {"forest", "trees", 0},
+        {"forest", "trees", 10001},
+        {"forest", "max_depth", -1},
+        {"forest", "min_samples_leaf", 0},
+        {"forest", "max_bins", 1},
+        {"forest", "feature_fraction", -0.1},
         {"forest", "feature_fraction", 1.5},
-        {"extratrees", "trees", 0},    {"extratrees", "max_bins", 256},
-        {"forest", "rounds", 10},      /* the GBDT's, not the forest's */
+        {"extratrees", "trees", 0},
+        {"extratrees", "max_bins", 256},
+        {"forest", "rounds", 10}, /* the GBDT's, not the forest's */
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         hl_train_params p;
         hl_error err;
         hl_train_params_init(&p);
-        assert_int_equal(hl_train_params_set_algo(&p, BAD[i].algo, &err), HL_OK);
-        assert_int_equal(hl_train_params_set_number(&p, BAD[i].name,
-                                                    BAD[i].value, &err),
-                         HL_ERR_INVALID);
+        assert_int_equal(hl_train_params_set_algo(&p, BAD[i].algo, &err),
+                         HL_OK);
+        assert_int_equal(
+            hl_train_params_set_number(&p, BAD[i].name, BAD[i].value, &err),
+            HL_ERR_INVALID);
         assert_string_equal(err.field, BAD[i].name);
     }
     /* feature_fraction: 0 (off) or [0.01, 1]; a choice must be known. */
@@ -486,9 +495,9 @@ static void parameters_are_validated(void **state)
     set(&p, "feature_fraction", 0.3);
     set(&p, "feature_fraction", 0);
     assert_int_equal(hl_train_params_validate(&p, &err), HL_OK);
-    assert_int_equal(hl_train_params_set_number(&p, "feature_fraction", 0.005,
-                                                &err),
-                     HL_ERR_INVALID);
+    assert_int_equal(
+        hl_train_params_set_number(&p, "feature_fraction", 0.005, &err),
+        HL_ERR_INVALID);
     assert_string_equal(err.field, "feature_fraction");
     hl_param_value unknown = {3, 0};
     assert_int_equal(hl_train_params_set(&p, "max_features", unknown, &err),

@@ -27,8 +27,7 @@ void hl__flat_free(hl__flat *f)
  * thousands of nodes deep, and a shorter walk would stop inside it.
  * scratch is zeroed: a node no path reaches (a forged file) gets a depth,
  * not garbage. */
-static uint32_t tree_depth(const hl__node *nodes, uint32_t n,
-                           uint32_t *scratch)
+static uint32_t tree_depth(const hl__node *nodes, uint32_t n, uint32_t *scratch)
 {
     uint32_t max = 0;
     memset(scratch, 0, n * sizeof *scratch);
@@ -78,7 +77,8 @@ hl_status hl__flat_build(hl__flat *f, size_t n_trees, size_t n_features,
                 *o = (hl__flat_node){0, INFINITY, i};
             } else {
                 uint32_t feat = nd->feature & HL__FEATURE_MASK;
-                uint32_t slot = nd->feature & HL__DEFAULT_LEFT ? feat : feat + nf;
+                uint32_t slot =
+                    nd->feature & HL__DEFAULT_LEFT ? feat : feat + nf;
                 *o = (hl__flat_node){slot, nd->value, nd->left};
             }
         }
@@ -110,7 +110,7 @@ void hl__flat_walk(const hl__flat *f, size_t t, const float *rows,
         for (size_t r = 0; r < n; r++) {
             const hl__flat_node *nd = &nodes[at[r]];
             const float v = rows[r * stride + nd->slot];
-            at[r] = nd->left + (uint32_t)!(v <= nd->threshold);
+            at[r] = nd->left + (uint32_t) !(v <= nd->threshold);
         }
     }
 }

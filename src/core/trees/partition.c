@@ -26,8 +26,8 @@ void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
 }
 
 uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
-                            int missing_left, uint32_t *rows,
-                            uint32_t *scratch, uint32_t begin, uint32_t end)
+                            int missing_left, uint32_t *rows, uint32_t *scratch,
+                            uint32_t begin, uint32_t end)
 {
     const uint8_t miss = (uint8_t)(missing_left != 0);
     uint32_t nl = begin, nr = 0;
@@ -64,8 +64,8 @@ uint32_t hl__nodes_leaf_raw(const hl__node *nodes, const float *row)
     while (nodes[i].feature != HL__LEAF) {
         const uint32_t feat = nodes[i].feature;
         const float v = row[feat & HL__FEATURE_MASK];
-        const int left = isnan(v) ? (feat & HL__DEFAULT_LEFT) != 0
-                                  : v <= nodes[i].value;
+        const int left =
+            isnan(v) ? (feat & HL__DEFAULT_LEFT) != 0 : v <= nodes[i].value;
         i = nodes[i].left + (left ? 0u : 1u);
     }
     return i;

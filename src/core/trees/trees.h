@@ -28,10 +28,10 @@
  * (cuts[b-2], cuts[b-1]] so that bin(v) <= b  <=>  v <= cuts[b-1]. */
 typedef struct hl__bins {
     size_t n_features;
-    uint32_t *n_bins;  /* value bins per feature, >= 1 */
-    uint32_t *offset;  /* first histogram slot of each feature */
-    size_t total;      /* histogram slots: sum of (n_bins + 1) */
-    float **cuts;      /* n_bins - 1 ascending boundaries per feature */
+    uint32_t *n_bins; /* value bins per feature, >= 1 */
+    uint32_t *offset; /* first histogram slot of each feature */
+    size_t total;     /* histogram slots: sum of (n_bins + 1) */
+    float **cuts;     /* n_bins - 1 ascending boundaries per feature */
 } hl__bins;
 
 /* Computes bin boundaries from rows[0..n) of x (row stride n_features);
@@ -71,13 +71,14 @@ void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
  * the right side. Keeping a node's rows one ascending range makes every
  * later pass over them a sequential read. */
 uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
-                            int missing_left, uint32_t *rows,
-                            uint32_t *scratch, uint32_t begin, uint32_t end);
+                            int missing_left, uint32_t *rows, uint32_t *scratch,
+                            uint32_t begin, uint32_t end);
 
 /* ---- the node format ---- */
 
-#define HL__LEAF 0xFFFFFFFFu          /* node.feature of a leaf */
-#define HL__DEFAULT_LEFT 0x80000000u  /* node.feature flag: missing goes left */
+#define HL__LEAF 0xFFFFFFFFu         /* node.feature of a leaf */
+#define HL__DEFAULT_LEFT 0x80000000u /* node.feature flag: missing goes left   \
+                                      */
 #define HL__FEATURE_MASK 0x7FFFFFFFu
 
 /* 12 bytes, so that a few thousand trees stay in cache while predicting.
@@ -114,9 +115,9 @@ uint32_t hl__nodes_leaf_raw(const hl__node *nodes, const float *row);
  * missing values go right): -inf <= t always holds, +inf <= t never does for
  * a finite t. */
 typedef struct hl__flat_node {
-    uint32_t slot;    /* feature index into the expanded row */
-    float threshold;  /* go left when value <= threshold */
-    uint32_t left;    /* index within the tree; right = left + 1 */
+    uint32_t slot;   /* feature index into the expanded row */
+    float threshold; /* go left when value <= threshold */
+    uint32_t left;   /* index within the tree; right = left + 1 */
 } hl__flat_node;
 
 typedef struct hl__flat {

@@ -30,7 +30,7 @@ static const char *const MAX_FEATURES[] = {"sqrt", "log2", "all", NULL};
  * - min_samples_leaf 1..100000: a leaf larger than 100000 rows makes a
  *   tree a handful of leaves on the largest data (50 million rows).
  * - max_bins 2..255: a bin is one byte and bin 0 is for missing values. */
-#define COMMON_HEAD(max_features_default)                                       \
+#define COMMON_HEAD(max_features_default)                                      \
     HL__P_INT("trees", "trees", F, trees, 300, 1, 10000, 0,                    \
               "trees in the forest (their probabilities are averaged)"),       \
         HL__P_CHOICE("max_features", "max-features", F, max_features,          \
@@ -40,7 +40,7 @@ static const char *const MAX_FEATURES[] = {"sqrt", "log2", "all", NULL};
         HL__P_REAL("feature_fraction", "feature-fraction", F,                  \
                    feature_fraction, 0.0, 0.01, 1.0, HL_PARAM_ZERO_OFF,        \
                    "fraction of the KPIs drawn per split, instead of "         \
-                   "max_features (0 = off: max_features decides)"),          \
+                   "max_features (0 = off: max_features decides)"),            \
         HL__P_INT("max_depth", "max-depth", F, max_depth, 0, 0, 1000, 0,       \
                   "maximum tree depth (0 = unlimited: grow until leaves are "  \
                   "pure)"),                                                    \
@@ -139,10 +139,10 @@ static void forest_importance(const void *state, size_t n_features,
 }
 
 #define FOREST_OPS                                                             \
-    .version = HL__LEARNER_VERSION, .check = NULL,                             \
-    .safer = forest_safer, .iteration_cap = NULL,                              \
-    .predict_raw = hl__forest_predict_raw, .importance = forest_importance,    \
-    .write = hl__forest_write, .read_section = hl__forest_read_section,        \
+    .version = HL__LEARNER_VERSION, .check = NULL, .safer = forest_safer,      \
+    .iteration_cap = NULL, .predict_raw = hl__forest_predict_raw,              \
+    .importance = forest_importance, .write = hl__forest_write,                \
+    .read_section = hl__forest_read_section,                                   \
     .read_finish = hl__forest_read_finish, .free = hl__forest_model_free
 
 const hl__learner hl__forest_learner = {

@@ -45,7 +45,7 @@ typedef struct hl__forest_params {
     double feature_fraction; /* > 0: ceil(it * n_features), not max_features */
     int max_depth;           /* 0 = unlimited */
     int min_samples_leaf;
-    int bootstrap;           /* 1: a bootstrap sample per tree */
+    int bootstrap; /* 1: a bootstrap sample per tree */
     int max_bins;
 } hl__forest_params;
 
@@ -62,8 +62,8 @@ typedef struct hl__ftree {
 /* The out-of-bag estimate: every training row scored by the trees whose
  * bootstrap left it out. */
 typedef struct hl__oob {
-    int has;        /* 0 without bootstrap */
-    uint64_t rows;  /* rows out of the bag of at least one tree */
+    int has;       /* 0 without bootstrap */
+    uint64_t rows; /* rows out of the bag of at least one tree */
     double macro_f1;
     double accuracy;
 } hl__oob;
@@ -123,8 +123,8 @@ void hl__fgrower_free(hl__fgrower *g); /* NULL-safe */
  * (bootstrap copies, >= 1), drawing candidate KPIs and cuts from rng.
  * On success *out holds the tree (hl__ftree_free); HL_ERR_NOMEM else. */
 hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
-                         const float *w, const uint32_t *copies,
-                         hl__rng *rng, hl__ftree *out);
+                         const float *w, const uint32_t *copies, hl__rng *rng,
+                         hl__ftree *out);
 
 /* ---- forest_fit.c ---- */
 

@@ -46,9 +46,9 @@ typedef struct fit_state {
     uint64_t *in_bag;  /* n_trees bitmaps of n_train bits (bootstrap) */
     size_t bag_words;  /* uint64 per bitmap */
     hl__forest_model *m;
-    size_t first_tree;       /* of the current batch */
-    atomic_int tree_failed;  /* set by any worker: a tree ran out of memory */
-    atomic_int cancelled;    /* set by any worker that saw the cancel flag */
+    size_t first_tree;      /* of the current batch */
+    atomic_int tree_failed; /* set by any worker: a tree ran out of memory */
+    atomic_int cancelled;   /* set by any worker that saw the cancel flag */
 } fit_state;
 
 size_t hl__forest_mtry(const hl__forest_params *p, size_t n_features)
@@ -72,9 +72,9 @@ static hl_status bin_training_rows(fit_state *s, hl_error *err)
 {
     const hl__fit_job *job = s->job;
     const size_t n = job->n_train, nf = job->n_features;
-    hl_status rc = hl__bins_build(job->x, nf, job->train_rows, n,
-                                  s->p->max_bins, job->seed, s->pool, &s->bins,
-                                  err);
+    hl_status rc =
+        hl__bins_build(job->x, nf, job->train_rows, n, s->p->max_bins,
+                       job->seed, s->pool, &s->bins, err);
     if (rc != HL_OK)
         return rc;
     const size_t stride = HL__FOREST_STRIDE(nf);
@@ -83,8 +83,8 @@ static hl_status bin_training_rows(fit_state *s, hl_error *err)
     s->rows_pad = calloc(n * stride + 1, 1);
     if (!by_row || !s->cols || !s->rows_pad) {
         free(by_row);
-        return hl__fail(err, HL_ERR_NOMEM, "out of memory for %zu training rows",
-                        n);
+        return hl__fail(err, HL_ERR_NOMEM,
+                        "out of memory for %zu training rows", n);
     }
     hl__bins_apply(&s->bins, job->x, job->train_rows, n, s->pool, by_row);
     hl__binned_transpose(by_row, n, nf, s->cols);
@@ -206,9 +206,9 @@ static void tree_task(void *ctx, size_t task, int worker)
     hl__rng rng;
     hl__rng_seed(&rng, hl__seed_mix(s->job->seed, 0xF0E57000u + t));
     size_t m = draw_rows(s, t, &rng, worker);
-    hl_status rc = hl__fgrow_tree(s->growers[worker], s->rows[worker], m,
-                                  s->w[worker], s->copies[worker], &rng,
-                                  &s->m->trees[t]);
+    hl_status rc =
+        hl__fgrow_tree(s->growers[worker], s->rows[worker], m, s->w[worker],
+                       s->copies[worker], &rng, &s->m->trees[t]);
     if (rc != HL_OK)
         atomic_store(&s->tree_failed, 1);
 }
@@ -229,10 +229,11 @@ static hl_status grow_trees(fit_state *s, hl_error *err)
         if (atomic_load(&s->cancelled))
             return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
         if (atomic_load(&s->tree_failed))
-            return hl__fail(err, HL_ERR_NOMEM, "out of memory while growing "
-                                               "trees");
-        if (hl__progress_report(&s->job->progress, (int)done, (int)n_trees,
-                                NAN, NAN))
+            return hl__fail(err, HL_ERR_NOMEM,
+                            "out of memory while growing "
+                            "trees");
+        if (hl__progress_report(&s->job->progress, (int)done, (int)n_trees, NAN,
+                                NAN))
             return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
     }
     return HL_OK;
@@ -266,7 +267,8 @@ static void oob_chunk(void *p, size_t task, int worker)
             if (s->in_bag[t * s->bag_words + i / 64] & bit)
                 continue;
             const hl__ftree *tr = &m->trees[t];
-            const uint32_t leaf = tr->nodes[hl__nodes_leaf_raw(tr->nodes, row)].left;
+            const uint32_t leaf =
+                tr->nodes[hl__nodes_leaf_raw(tr->nodes, row)].left;
             const float *pr = tr->proba + (size_t)leaf * K;
             for (size_t k = 0; k < K; k++)
                 sum[k] += pr[k];
@@ -289,7 +291,8 @@ static hl_status estimate_oob(fit_state *s, hl_error *err)
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
     }
     oob_ctx c = {s, y_true, y_pred};
-    hl__pool_run(s->pool, (n + HL__OOB_CHUNK - 1) / HL__OOB_CHUNK, oob_chunk, &c);
+    hl__pool_run(s->pool, (n + HL__OOB_CHUNK - 1) / HL__OOB_CHUNK, oob_chunk,
+                 &c);
     hl_status rc = hl_metrics_compute(y_true, y_pred, NULL, n,
                                       s->job->n_classes, &met, err);
     if (rc == HL_OK && met.n_samples > 0)

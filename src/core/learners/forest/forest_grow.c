@@ -46,7 +46,8 @@ typedef struct pending {
 /* Sums of one side of a cut. */
 typedef struct side {
     double w[HL__MAX_CLASSES_FOREST];
-    double copies;
+    double copies; /* only counted with min_samples_leaf > 1 (count_copies) */
+    double sum;    /* of w[0..K), in class order */
 } side;
 
 typedef struct best_split {
@@ -60,14 +61,18 @@ struct hl__fgrower {
     hl__fgrow_data d;
     hl__fgrow_params p;
     size_t nf, K, slot; /* slot: K class weights + copies per bin */
+    /* Row copies matter only for min_samples_leaf > 1: every cut tried
+     * has a non-empty bin on each side, and weights are positive, so with
+     * 1 the sums skip them (a quarter of the work in the inner loops). */
+    int count_copies;
     uint32_t *rows, *scratch;
-    uint32_t *order; /* KPI permutation drawn from */
-    uint8_t *lo, *hi; /* per KPI in the node: lowest value bin - 1 (255
-                         when all missing), highest bin (stride bytes) */
+    uint32_t *order;   /* KPI permutation drawn from */
+    uint8_t *lo, *hi;  /* per KPI in the node: lowest value bin - 1 (255
+                          when all missing), highest bin (stride bytes) */
     uint32_t *cand;    /* extra-trees: the node's candidate KPIs, */
     uint8_t *cand_cut; /* their cuts */
     double *cut_sums;  /* and their sums: nf * 3 * slot */
-    double *hist;    /* HL__MAX_BIN * slot, all zero between uses */
+    double *hist;      /* HL__MAX_BIN * slot, all zero between uses */
     const float *w;
     const uint32_t *copies;
     hl__rng *rng;
@@ -95,6 +100,7 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->nf = d->bins->n_features;
     g->K = p->n_classes;
     g->slot = g->K + 1;
+    g->count_copies = p->min_samples_leaf > 1;
     g->rows = malloc((d->n + 1) * sizeof *g->rows);
     g->scratch = malloc((d->n + 1) * sizeof *g->scratch);
     g->order = malloc((g->nf + 1) * sizeof *g->order);
@@ -104,8 +110,8 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->cut_sums = malloc((g->nf * 3 * g->slot + 1) * sizeof *g->cut_sums);
     g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
-    if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo ||
-        !g->hi || !g->cand || !g->cand_cut || !g->cut_sums) {
+    if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo || !g->hi ||
+        !g->cand || !g->cand_cut || !g->cut_sums) {
         hl__fgrower_free(g);
         return NULL;
     }
@@ -225,46 +231,67 @@ static double purity(const double *s, size_t K)
     return W > 0.0 ? sq / W : 0.0;
 }
 
+/* Keeps (score = sl / wl + sr / wr) in *best when it beats it. Most cuts
+ * do not: they are screened by cross-multiplying (wl, wr > 0), and only
+ * a possible winner pays for the two divisions; the winner is still
+ * decided on the divided score, as if every cut had been divided. */
+static inline void offer(double sl, double wl, double sr, double wr, uint32_t f,
+                         uint32_t bin, int missing_left, best_split *best)
+{
+    if (!(sl * wr + sr * wl >= best->score * (wl * wr)))
+        return;
+    const double score = sl / wl + sr / wr;
+    if (score > best->score)
+        *best = (best_split){score, f, bin, missing_left};
+}
+
 /* Scores the cut whose value-bin left side has sums l (copies cl) in a
  * node with totals t, for missing rows m sent right and, when there are
  * any, left; keeps the better in *best. Right sides are totals minus
- * left: one pass over the classes computes both ways. */
-static void score_cut(const hl__fgrower *g, const side *t, const double *l,
-                      double cl, const side *m, uint32_t f, uint32_t bin,
-                      best_split *best)
+ * left: one pass over the classes computes both ways. Inlined into the
+ * scans: it runs once per cut, the forest's innermost loop. */
+static inline __attribute__((always_inline)) void
+score_cut(const hl__fgrower *g, const side *t, const double *l, double cl,
+          const side *m, uint32_t f, uint32_t bin, best_split *best)
 {
     const size_t K = g->K;
-    const double msl = (double)g->p.min_samples_leaf;
-    double wl = 0.0, wm = 0.0, W = 0.0;
+    const double msl = (double)g->p.min_samples_leaf, W = t->sum;
+    const int counted = g->count_copies;
+    if (!(m->sum > 0.0)) {
+        /* No missing rows in the node: one way, half the arithmetic. The
+         * same operations as (a) below, so the same split either way. */
+        double wl = 0.0, sl = 0.0, sr = 0.0;
+        for (size_t k = 0; k < K; k++) {
+            const double lk = l[k], rk = t->w[k] - lk;
+            wl += lk;
+            sl += lk * lk;
+            sr += rk * rk;
+        }
+        /* Unseen missing values follow the heavier side. */
+        if ((!counted || (cl >= msl && t->copies - cl >= msl)) && wl > 0.0 &&
+            W - wl > 0.0)
+            offer(sl, wl, sr, W - wl, f, bin, wl >= W - wl, best);
+        return;
+    }
+    double wl = 0.0, wm = 0.0;
     double sl_a = 0.0, sr_a = 0.0, sl_b = 0.0, sr_b = 0.0;
     for (size_t k = 0; k < K; k++) {
         const double lk = l[k], mk = m->w[k], rk = t->w[k] - lk - mk;
         wl += lk;
         wm += mk;
-        W += t->w[k];
         sl_a += lk * lk;
         sr_a += (rk + mk) * (rk + mk);
         sl_b += (lk + mk) * (lk + mk);
         sr_b += rk * rk;
     }
     /* (a) missing right */
-    if (cl >= msl && t->copies - cl >= msl && wl > 0.0 && W - wl > 0.0) {
-        const double score = sl_a / wl + sr_a / (W - wl);
-        if (score > best->score) {
-            /* Without missing rows here, unseen ones follow the heavier
-             * side. */
-            int dl = m->copies > 0.0 ? 0 : wl >= W - wl;
-            *best = (best_split){score, f, bin, dl};
-        }
-    }
+    if ((!counted || (cl >= msl && t->copies - cl >= msl)) && wl > 0.0 &&
+        W - wl > 0.0)
+        offer(sl_a, wl, sr_a, W - wl, f, bin, 0, best);
     /* (b) missing left */
     const double clb = cl + m->copies, wlb = wl + wm;
-    if (m->copies > 0.0 && clb >= msl && t->copies - clb >= msl &&
-        W - wlb > 0.0) {
-        const double score = sl_b / wlb + sr_b / (W - wlb);
-        if (score > best->score)
-            *best = (best_split){score, f, bin, 1};
-    }
+    if ((!counted || (clb >= msl && t->copies - clb >= msl)) && W - wlb > 0.0)
+        offer(sl_b, wlb, sr_b, W - wlb, f, bin, 1, best);
 }
 
 /* ---- one candidate KPI ---- */
@@ -285,8 +312,8 @@ static void node_ranges(hl__fgrower *g, uint32_t begin, uint32_t end)
         for (size_t j = 0; j < stride; j += 16) {
             const __m128i v = _mm_loadu_si128((const __m128i *)(row + j));
             __m128i *l = (__m128i *)(lo + j), *h = (__m128i *)(hi + j);
-            _mm_storeu_si128(l, _mm_min_epu8(_mm_loadu_si128(l),
-                                             _mm_sub_epi8(v, one)));
+            _mm_storeu_si128(
+                l, _mm_min_epu8(_mm_loadu_si128(l), _mm_sub_epi8(v, one)));
             _mm_storeu_si128(h, _mm_max_epu8(_mm_loadu_si128(h), v));
         }
 #else
@@ -324,12 +351,16 @@ static void best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
         const unsigned b = col[r];
         double *h = hist + b * slot;
         h[y[r]] += g->w[r];
-        h[K] += g->copies[r];
+        if (g->count_copies)
+            h[K] += g->copies[r];
         seen[b >> 6] |= (uint64_t)1 << (b & 63);
     }
     side m;
     memcpy(m.w, hist, K * sizeof *m.w);
     m.copies = hist[K];
+    m.sum = 0.0;
+    for (size_t k = 0; k < K; k++)
+        m.sum += m.w[k];
     memset(hist, 0, slot * sizeof *hist);
     seen[0] &= ~(uint64_t)1; /* bin 0: missing, not a value bin */
     unsigned n_bins = 0;
@@ -372,12 +403,20 @@ static void random_cuts(hl__fgrower *g, const uint32_t *feat,
         const uint8_t *row = g->d.rows + (size_t)r * stride;
         const double w = g->w[r], c = g->copies[r];
         const size_t y = (size_t)g->d.y[r];
-        for (size_t j = 0; j < n; j++) {
-            const unsigned b = row[feat[j]];
-            const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
-            double *a = acc + (j * 3 + d) * slot;
-            a[y] += w;
-            a[K] += c;
+        if (g->count_copies) {
+            for (size_t j = 0; j < n; j++) {
+                const unsigned b = row[feat[j]];
+                const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
+                double *a = acc + (j * 3 + d) * slot;
+                a[y] += w;
+                a[K] += c;
+            }
+        } else {
+            for (size_t j = 0; j < n; j++) {
+                const unsigned b = row[feat[j]];
+                const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
+                acc[(j * 3 + d) * slot + y] += w;
+            }
         }
     }
     for (size_t j = 0; j < n; j++) {
@@ -385,6 +424,9 @@ static void random_cuts(hl__fgrower *g, const uint32_t *feat,
         side m;
         memcpy(m.w, miss, K * sizeof *m.w);
         m.copies = miss[K];
+        m.sum = 0.0;
+        for (size_t k = 0; k < K; k++)
+            m.sum += m.w[k];
         score_cut(g, t, left, left[K], &m, feat[j], cut[j], best);
     }
 }
@@ -443,6 +485,9 @@ static void node_totals(const hl__fgrower *g, uint32_t begin, uint32_t end,
         t->w[g->d.y[r]] += g->w[r];
         t->copies += g->copies[r];
     }
+    t->sum = 0.0;
+    for (size_t k = 0; k < g->K; k++)
+        t->sum += t->w[k];
 }
 
 static int is_pure(const side *t, size_t K)
@@ -474,9 +519,9 @@ static int grow_node(hl__fgrower *g, const pending *p)
         return -1;
     const uint32_t left = g->n_nodes;
     g->n_nodes += 2;
-    g->nodes[p->node] = (hl__node){
-        s.feature | (s.missing_left ? HL__DEFAULT_LEFT : 0u),
-        g->d.bins->cuts[s.feature][s.bin - 1], left};
+    g->nodes[p->node] =
+        (hl__node){s.feature | (s.missing_left ? HL__DEFAULT_LEFT : 0u),
+                   g->d.bins->cuts[s.feature][s.bin - 1], left};
     const double gain = s.score - purity(t.w, g->K);
     g->gain[p->node] = gain > 0.0 ? (float)gain : 0.0f;
     /* Right first on the stack: the left subtree is grown first. */

@@ -130,8 +130,8 @@ static hl_status read_trees(hl__forest_model *m, hl__rbuf *r,
         return hl__io_corrupt(io, "class count does not match the classes");
     m->n_classes = K;
     /* A tree takes at least its two counts, one node and one leaf. */
-    size_t n_trees = hl__r_count(r, 8 + NODE_BYTES + 4 * K,
-                                 HL__MAX_FOREST_TREES);
+    size_t n_trees =
+        hl__r_count(r, 8 + NODE_BYTES + 4 * K, HL__MAX_FOREST_TREES);
     if (r->failed || n_trees == 0)
         return hl__io_corrupt(io, "tree count");
     m->trees = calloc(n_trees, sizeof *m->trees);
