@@ -4,8 +4,9 @@
  * shuffle) until `mtry` of them could split it; like scikit-learn, a KPI
  * that is constant within the node does not count, so a node is only
  * made a leaf when no drawn KPI can split it. For a candidate KPI:
- *   - forest: one pass over the node's rows sums class weights and row
- *     copies per bin, then every cut between non-empty bins is scored;
+ *   - forest: one pass over the node's rows sums class weights per bin
+ *     (and bootstrap copies, for min_samples_leaf > 1), then every cut
+ *     between non-empty bins is scored;
  *   - extra-trees: the cut is drawn uniformly between the node's lowest
  *     and highest non-empty bin (in bin space, so a KPI spanning
  *     1e-4..1e17 gets cuts where its rows are, not all in the top decade),
@@ -233,8 +234,10 @@ static double purity(const double *s, size_t K)
 
 /* Keeps (score = sl / wl + sr / wr) in *best when it beats it. Most cuts
  * do not: they are screened by cross-multiplying (wl, wr > 0), and only
- * a possible winner pays for the two divisions; the winner is still
- * decided on the divided score, as if every cut had been divided. */
+ * a possible winner pays for the two divisions. The winner is decided on
+ * the divided score; the screen (>=, not >) can only differ from it when
+ * two scores are within rounding of each other, and the result is
+ * deterministic either way. */
 static inline void offer(double sl, double wl, double sr, double wr, uint32_t f,
                          uint32_t bin, int missing_left, best_split *best)
 {
