@@ -11,9 +11,11 @@
 #include "learner.h"
 
 extern const hl__learner hl__gbdt_learner;
+extern const hl__learner hl__mlp_learner;
 
 static const hl__learner *const LEARNERS[] = {
     &hl__gbdt_learner,
+    &hl__mlp_learner,
 };
 
 #define N_LEARNERS (sizeof LEARNERS / sizeof LEARNERS[0])
