@@ -348,45 +348,54 @@ import math, re, sys
 text = open(sys.argv[1]).read()
 # Options after "Training options": "  --flag [META]" then text up to the next.
 body = text[text.index("Training options"):]
-opts = re.findall(r"^  --(\S+)(?: (\S+))?\s+(.*?)(?=^  --|^\n|^Learner|\Z)", body, re.M | re.S)
-if len(opts) < 10:
+# The shared options, then one section per learner: "Learner NAME (--algo NAME)".
+parts = re.split(r"^Learner \S+ \(--algo (\S+)\):", body, flags=re.M)
+sections = [("-", parts[0])] + list(zip(parts[1::2], parts[2::2]))
+opts = [(algo,) + o for algo, part in sections for o in
+        re.findall(r"^  --(\S+)(?: (\S+))?\s+(.*?)(?=^  --|^\n|\Z)", part, re.M | re.S)]
+if len(opts) < 10 or len(sections) < 2:
     sys.exit("too few options in the help: %d" % len(opts))
-for flag, meta, desc in opts:
+def out(algo, flag, value, expect):
+    print(algo, flag, value, expect)
+for algo, flag, meta, desc in opts:
     desc = " ".join(desc.split())
     if not meta:                      # a bool flag: takes no value
-        print(flag, "-", "ok")
+        out(algo, flag, "-", "ok")
         continue
     if meta == "MODE":
         choices = re.search(r"; ([\w, ]+?) or (\w+) \(default", desc)
         for c in choices.group(1).split(", ") + [choices.group(2)]:
-            print(flag, c, "ok")
-        print(flag, "no-such-choice", "refused")
+            out(algo, flag, c, "ok")
+        out(algo, flag, "no-such-choice", "refused")
         continue
     m = re.search(r"; (0 \(off\) or )?(?:(-?\d+)\.\.(\d+)|\[([^,]+), ([^\]]+)\]) \(default", desc)
     if not m:
         sys.exit("no range for --%s in: %s" % (flag, desc))
     if m.group(1):
-        print(flag, "0", "ok")
+        out(algo, flag, "0", "ok")
     if m.group(2) is not None:
         lo, hi = int(m.group(2)), int(m.group(3))
-        print(flag, lo, "ok"); print(flag, hi, "ok")
-        print(flag, lo - 1, "refused" if not (m.group(1) and lo == 1) else "ok")
+        out(algo, flag, lo, "ok"); out(algo, flag, hi, "ok")
+        out(algo, flag, lo - 1, "refused" if not (m.group(1) and lo == 1) else "ok")
         if m.group(1) and lo > 2:
-            print(flag, 1, "refused")
-        print(flag, hi + 1, "refused")
+            out(algo, flag, 1, "refused")
+        out(algo, flag, hi + 1, "refused")
     else:
         lo, hi = float(m.group(4)), float(m.group(5))
-        print(flag, repr(lo), "ok"); print(flag, repr(hi), "ok")
-        print(flag, repr(math.nextafter(lo, -math.inf)), "refused")
-        print(flag, repr(math.nextafter(hi, math.inf)), "refused")
+        out(algo, flag, repr(lo), "ok"); out(algo, flag, repr(hi), "ok")
+        out(algo, flag, repr(math.nextafter(lo, -math.inf)), "refused")
+        out(algo, flag, repr(math.nextafter(hi, math.inf)), "refused")
 EOF
     [ $? -eq 0 ] || fail "could not read the ranges from train --help"
     [ "$(grep -c . cases)" -ge 40 ] || fail "only $(grep -c . cases) cases"
     bad=0
-    while read -r flag value expect; do
-        # gbdt: a depth of 0 needs a leaf limit, so every walk has one.
+    while read -r algo flag value expect; do
+        # A learner's own flags are walked with --algo naming it; the shared
+        # ones with the default learner. gbdt: a depth of 0 needs a leaf
+        # limit, so every walk of the default learner has one.
         extra="--max-leaves 64"
         [ "$flag" = max-leaves ] && extra=""
+        [ "$algo" = - ] || [ "$algo" = gbdt ] || extra="--algo $algo"
         if [ "$value" = - ]; then
             run healer train --data nonexistent.csv --model m.model $extra "--$flag"
         else
@@ -417,6 +426,40 @@ t_train_learner_flags() {
     expect_in out "--cv N"
     expect_in out "0 (off) or 2..20"
     expect_absent m.model
+}
+
+t_train_mlp() {
+    # The MLP end to end through its own flags: it predicts the held-out
+    # rows well above chance (1/6) in the usual output format, one seed and
+    # thread count give one model, and its file says what it is.
+    for n in 1 2; do
+        run healer train --data "$FIX/train.csv" --model m$n.model --algo mlp \
+            --hidden-units 32 --hidden-layers 2 --epochs 60 --dropout 0.1 \
+            --transform robust --threads 2 --seed 9 --json
+        expect_rc 0 "train --algo mlp ($n)"
+    done
+    json_check out 'd["summary"]["algo"] == "mlp" and d["summary"]["params"]["hidden_units"] == 32'
+    json_check out '1 <= d["summary"]["training"]["best_round"] <= 60'
+    run healer predict --model m1.model --data "$FIX/test.csv" --out p1.csv --json
+    expect_rc 0 "predict with the MLP"
+    json_check out 'd["metrics"]["macro_f1"] > 0.7 and d["rows"] == 200'
+    [ "$(head -n 1 p1.csv)" = "sample_id,label,confidence,prob_0,prob_1,prob_2,prob_3,prob_4,prob_5" ] ||
+        fail "header is: $(head -n 1 p1.csv)"
+    check_prediction_rows p1.csv
+    run healer predict --model m2.model --data "$FIX/test.csv" --out p2.csv --threads 1
+    expect_rc 0 "predict with the second MLP"
+    cmp -s p1.csv p2.csv || fail "two MLP trainings with the same seed and threads differ"
+    run healer inspect m1.model
+    expect_rc 0 "inspect an MLP model"
+    expect_in out "model: mlp"
+    expect_in out "hidden_units 32"
+    # Its flags are the MLP's: refused for the GBDT, naming the owner.
+    run healer train --data "$FIX/train.csv" --model x.model --hidden-units 8
+    expect_usage_error --hidden-units "train --hidden-units without --algo mlp"
+    expect_in err "mlp"
+    run healer train --data "$FIX/train.csv" --model x.model --algo mlp --transform zscore
+    expect_usage_error --transform "train --algo mlp --transform zscore"
+    expect_absent x.model
 }
 
 # ---- tests: runtime errors ----
@@ -961,7 +1004,7 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags
+train_learner_flags train_mlp
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable

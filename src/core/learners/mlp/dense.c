@@ -159,6 +159,19 @@ static int has_fma(void)
 }
 #endif
 
+/* Bias, then ReLU on hidden layers; `v > 0 ? v : 0` also turns a NaN
+ * into 0. */
+static void add_bias(float *out, size_t n, const hl__mlp_layer *ly, int relu)
+{
+    for (size_t i = 0; i < n; i++) {
+        float *row = out + i * ly->n_out;
+        for (uint32_t o = 0; o < ly->n_out; o++) {
+            float v = row[o] + ly->b[o];
+            row[o] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
+    }
+}
+
 void hl__mlp_dense(const float *in, size_t n, const hl__mlp_layer *ly,
                    int relu, float *out)
 {
@@ -168,12 +181,12 @@ void hl__mlp_dense(const float *in, size_t n, const hl__mlp_layer *ly,
     else
 #endif
         dense_portable(in, n, ly->n_in, ly->w, ly->n_out, out);
-    for (size_t i = 0; i < n; i++) {
-        float *row = out + i * ly->n_out;
-        for (uint32_t o = 0; o < ly->n_out; o++) {
-            float v = row[o] + ly->b[o];
-            /* `v > 0 ? v : 0` also turns a NaN into 0. */
-            row[o] = relu ? (v > 0.0f ? v : 0.0f) : v;
-        }
-    }
+    add_bias(out, n, ly, relu);
+}
+
+void hl__mlp_dense_portable(const float *in, size_t n, const hl__mlp_layer *ly,
+                            int relu, float *out)
+{
+    dense_portable(in, n, ly->n_in, ly->w, ly->n_out, out);
+    add_bias(out, n, ly, relu);
 }

@@ -59,8 +59,9 @@ typedef struct hl__mlp_transform {
     float *scale;        /* ROBUST: per feature, its IQR (1 when 0), > 0 */
     uint32_t n_quantiles; /* QUANTILE: points per feature, >= 2 */
     float *quantiles;    /* QUANTILE: n_features * n_quantiles, ascending */
-    double *normal;      /* QUANTILE: the standard-normal value of each
-                            point's rank (derived, not stored in files) */
+    double *normal;      /* QUANTILE: the standard-normal value of the
+                            ranks 0, 1/2, 1, 3/2 ... n_quantiles - 1 (in
+                            steps of the points; derived, not stored) */
     int32_t *indicator;  /* per feature: its indicator's input, or -1 */
     float *spread;       /* n_inputs: standard deviation of each input on
                             the training rows (for importance) */
@@ -122,6 +123,10 @@ void hl__mlp_transform_free(hl__mlp_transform *tf);
  * multiply-adds): a row's outputs depend on that row alone, on every CPU. */
 void hl__mlp_dense(const float *in, size_t n, const hl__mlp_layer *ly,
                    int relu, float *out);
+/* The same with the portable loop, whatever the CPU (for tests: both
+ * must give the same bits). */
+void hl__mlp_dense_portable(const float *in, size_t n, const hl__mlp_layer *ly,
+                            int relu, float *out);
 
 /* ---- net.c ---- */
 

@@ -163,16 +163,20 @@ static double normal_quantile(double p)
     return 0.5 * (lo + hi);
 }
 
+/* Normal values at every half step of the points' ranks: a point j has
+ * rank j / (n - 1), a run of tied points the rank of its middle, which
+ * may fall half-way between two points. */
 hl_status hl__mlp_transform_prepare(hl__mlp_transform *tf)
 {
     if (tf->kind != HL__MLP_QUANTILE)
         return HL_OK;
+    const size_t steps = 2 * ((size_t)tf->n_quantiles - 1);
     free(tf->normal);
-    tf->normal = malloc(tf->n_quantiles * sizeof *tf->normal);
+    tf->normal = malloc((steps + 1) * sizeof *tf->normal);
     if (!tf->normal)
         return HL_ERR_NOMEM;
-    for (uint32_t j = 0; j < tf->n_quantiles; j++) {
-        double rank = (double)j / (tf->n_quantiles - 1);
+    for (size_t j = 0; j <= steps; j++) {
+        double rank = (double)j / (double)steps;
         if (rank < HL__MLP_RANK_EPS)
             rank = HL__MLP_RANK_EPS;
         if (rank > 1.0 - HL__MLP_RANK_EPS)
@@ -197,23 +201,27 @@ static uint32_t first_point(const float *q, uint32_t n, float x, int past_ties)
     return lo;
 }
 
-/* Where x falls among the sorted points q[0..n): between two points its
- * normal value is interpolated; on points equal to x (a tie, common for
- * KPIs that are often 0) it is the middle of their normal values, so a
- * KPI that is 0 in half the rows maps 0 to the middle of that half. */
+/* Where x falls among the sorted points q[0..n), as a normal value:
+ * equal to a run of points (a tie, common for KPIs that are often 0), the
+ * normal value of the run's middle rank - so a KPI that is 0 in 60 % of
+ * the rows maps 0 to the rank 0.3, as sklearn's QuantileTransformer does;
+ * between two points, linear between their normal values (adjacent ranks
+ * are at most 1/n apart); outside the points, the extreme ranks.
+ * `normal` holds the half-step ranks: point j is normal[2 j]. */
 static double quantile_value(const float *q, const double *normal, uint32_t n,
                              float x)
 {
     uint32_t below = first_point(q, n, x, 0), upto = first_point(q, n, x, 1);
     if (upto > below)
-        return 0.5 * (normal[below] + normal[upto - 1]);
+        return normal[below + upto - 1];
     if (below == 0)
         return normal[0];
     if (below == n)
-        return normal[n - 1];
+        return normal[2 * ((size_t)n - 1)];
     double x0 = q[below - 1], x1 = q[below];
+    double z0 = normal[2 * ((size_t)below - 1)], z1 = normal[2 * (size_t)below];
     double frac = ((double)x - x0) / (x1 - x0);
-    return normal[below - 1] + frac * (normal[below] - normal[below - 1]);
+    return z0 + frac * (z1 - z0);
 }
 
 static inline float clipped(double v, float clip)
