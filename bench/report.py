@@ -26,8 +26,9 @@ NAMES = {
 NOTES_RE = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->", re.S)
 DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
-# "api" by bench/api.py, "results_page" by bench/results_page.py.
-KEPT_SECTIONS = ("api", "results_page")
+# "api" by bench/api.py, "results_page" by bench/results_page.py, "mlp" by
+# bench/mlp.py.
+KEPT_SECTIONS = ("api", "results_page", "mlp")
 NOTES_HEADING = "## Notes"
 
 

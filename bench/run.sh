@@ -36,6 +36,10 @@
 #   BENCH_API_SEQUENTIAL=N  sequential diagnosis requests (default 1000, quick 200)
 # bench/results_page.py (build/bench/results_page) then times reading stored
 # diagnoses of 10k..1M rows and writes its section of docs/benchmarks.md.
+# bench/mlp.py compares the MLP learner with a PyTorch MLP of the same shape
+# (and the seed's own) in 5-fold CV on the reference data and writes the
+# "MLP" section (quick: bench/out/mlp-quick.{json,md}, the first fold only).
+#   BENCH_MLP_ONLY=1      run bench/mlp.py alone
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -47,6 +51,9 @@ entry="sh bench/run.sh"
 if [ "${BENCH_API_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/api.py --entry "$entry"
 fi
+if [ "${BENCH_MLP_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/mlp.py --entry "$entry"
+fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
@@ -57,4 +64,5 @@ if [ ! -x /usr/bin/time ]; then
     exit 1
 fi
 /usr/bin/python3 bench/compare.py --entry "$entry"
+/usr/bin/python3 bench/mlp.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"

@@ -694,9 +694,9 @@ static void parameters_are_validated(void **state)
     expect_bad("dropout", -0.01);
     expect_bad("dropout", 0.95);
     expect_bad("weight_decay", -1e-9);
-    expect_bad("weight_decay", 1.5);
+    expect_bad("weight_decay", 100.5);
     expect_bad("learning_rate", 0);
-    expect_bad("learning_rate", 1.01);
+    expect_bad("learning_rate", 0.11);
     expect_bad("batch_size", 0);
     expect_bad("batch_size", 65537);
     expect_bad("epochs", 0);
@@ -704,6 +704,20 @@ static void parameters_are_validated(void **state)
     expect_bad("input_clip", 0.99);
     expect_bad("input_clip", 101);
     expect_bad("transform", 2);
+    /* A decay that would remove more than a tenth of every weight per
+     * step: each value is in range, their product is refused. */
+    {
+        hl_train_params p;
+        mlp_params(&p, 16, 5);
+        set(&p, "learning_rate", 0.01);
+        set(&p, "weight_decay", 20);
+        hl_error e;
+        assert_int_equal(hl_train_params_validate(&p, &e), HL_ERR_INVALID);
+        assert_string_equal(e.field, "weight_decay");
+        assert_non_null(strstr(e.message, "learning_rate"));
+        set(&p, "weight_decay", 10);
+        assert_int_equal(hl_train_params_validate(&p, &e), HL_OK);
+    }
     /* A GBDT parameter is not one of the MLP's. */
     expect_bad("max_depth", 3);
     const hl_learner_info *li = hl_learner_find("mlp");

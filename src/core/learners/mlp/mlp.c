@@ -27,11 +27,13 @@ static const char *const TRANSFORMS[] = {"robust", "quantile", NULL};
  * - hidden_layers 1..8: a plain ReLU stack without normalisation trains
  *   badly beyond that depth.
  * - dropout [0, 0.9]: at 1 nothing would pass.
- * - weight_decay [0, 1]: the decay per step is learning_rate x this, so
- *   past 1 a weight would shrink faster than any step could move it.
- * - learning_rate [1e-6, 1]: below, epochs barely move the weights; Adam's
- *   step is about the learning rate itself, and a step of 1 in every
- *   weight already destroys any trained network.
+ * - weight_decay [0, 100]: each step multiplies the weights by
+ *   1 - learning_rate x weight_decay; the rule below keeps that product
+ *   at most 0.1 (a tenth of every weight gone per step is already more
+ *   than any useful decay), the range only bounds typos.
+ * - learning_rate [1e-6, 0.1]: below, epochs barely move the weights;
+ *   Adam moves every weight by about the learning rate per step, and a
+ *   tenth of a unit-scale weight per step already wrecks a trained network.
  * - batch_size 1..65536: one row is plain SGD; a batch beyond 65536 rows
  *   is a few steps per epoch on any realistic dataset.
  * - epochs 1..100000: the same cap as the GBDT's rounds.
@@ -43,12 +45,14 @@ static const hl_param_spec MLP_PARAMS[] = {
               "units in each hidden layer"),
     HL__P_INT("hidden_layers", "hidden-layers", P, hidden_layers, 2, 1, 8, 0,
               "hidden layers (ReLU) before the softmax layer"),
-    HL__P_REAL("dropout", "dropout", P, dropout, 0.2, 0.0, 0.9, 0,
+    HL__P_REAL("dropout", "dropout", P, dropout, 0.5, 0.0, 0.9, 0,
                "probability of dropping each hidden unit in training"),
-    HL__P_REAL("weight_decay", "weight-decay", P, weight_decay, 0.01, 0.0, 1.0,
-               0, "decoupled weight decay (AdamW) of the weights"),
-    HL__P_REAL("learning_rate", "lr", P, learning_rate, 0.001, 0.000001, 1.0, 0,
-               "Adam step size"),
+    HL__P_REAL("weight_decay", "weight-decay", P, weight_decay, 1.0, 0.0,
+               100.0, 0,
+               "decoupled weight decay (AdamW) of the weights: each step "
+               "scales them by 1 - learning_rate x weight_decay"),
+    HL__P_REAL("learning_rate", "lr", P, learning_rate, 0.001, 0.000001, 0.1,
+               0, "Adam step size"),
     HL__P_INT("batch_size", "batch-size", P, batch_size, 128, 1, 65536, 0,
               "rows per optimisation step"),
     HL__P_INT("epochs", "epochs", P, epochs, 300, 1, 100000, 0,
@@ -68,6 +72,22 @@ static const hl_param_spec MLP_PARAMS[] = {
                "cell was missing"),
 };
 #undef P
+
+/* The decay per step must leave most of every weight: a factor
+ * 1 - lr x decay of 0 or less would zero or flip them all. */
+static hl_status mlp_check(const void *params, hl_error *err)
+{
+    const hl__mlp_params *p = params;
+    if (p->learning_rate * p->weight_decay > 0.1)
+        return hl__fail_field(err, HL_ERR_INVALID, "weight_decay",
+                              "invalid parameter weight_decay: %g with "
+                              "learning_rate %g removes %g of every weight "
+                              "per step; learning_rate x weight_decay must "
+                              "be at most 0.1",
+                              p->weight_decay, p->learning_rate,
+                              p->learning_rate * p->weight_decay);
+    return HL_OK;
+}
 
 /* A smaller step is what a diverged training needs; narrower, shallower
  * layers and smaller batches need less memory. */
@@ -148,7 +168,7 @@ const hl__learner hl__mlp_learner = {
              "robust input transform learned from the training rows",
              MLP_PARAMS, sizeof MLP_PARAMS / sizeof MLP_PARAMS[0], 1},
     .version = HL__LEARNER_VERSION,
-    .check = NULL,
+    .check = mlp_check,
     .safer = mlp_safer,
     .iteration_cap = mlp_iteration_cap,
     .fit = mlp_fit,
