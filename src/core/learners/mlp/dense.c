@@ -10,9 +10,9 @@
  * their last bits from the same rows computed alone). Training, where
  * only determinism per seed and thread count is asked for, keeps sgemm.
  *
- * So every output is b[o] + the sum over k of x[k] * w[k][o], summed in
- * ascending k with one fused multiply-add per term: the same arithmetic
- * whatever the block. Blocks of 6 rows x 16 outputs stay in AVX2
+ * So every output is the sum over k of x[k] * w[k][o], summed in
+ * ascending k with one fused multiply-add per term, then + b[o]: the same
+ * arithmetic whatever the block. Blocks of 6 rows x 16 outputs stay in AVX2
  * registers and reuse each weight load six times; on CPUs without AVX2
  * and FMA the portable loop does the same fused operations with fmaf, so
  * a model predicts the same numbers on every machine.

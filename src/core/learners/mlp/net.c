@@ -15,8 +15,8 @@
 #include "internal.h"
 #include "mlp.h"
 
-/* Rows per forward block in prediction: the scratch of a block stays in
- * L2 (256 rows x 256 units x 4 bytes, twice). */
+/* Rows per forward block in prediction: the container's chunk, so one
+ * call is one block with one allocation for its scratch. */
 #define HL__MLP_PREDICT_BLOCK 256
 
 size_t hl__mlp_max_width(const hl__mlp_model *m)
@@ -83,10 +83,11 @@ hl_status hl__mlp_predict_raw(const void *state, const hl__model_shape *shape,
                                                         : HL__MLP_PREDICT_BLOCK;
     const size_t n_out = m->layers[m->n_layers - 1].n_out;
     const size_t width = hl__mlp_max_width(m);
-    float *in = malloc((block * m->tf.n_inputs + 1) * sizeof *in);
-    float *scratch = malloc((2 * block * width + 1) * sizeof *scratch);
-    float *logits = malloc((block * n_out + 1) * sizeof *logits);
-    hl_status rc = in && scratch && logits ? HL_OK : HL_ERR_NOMEM;
+    float *in = malloc((block * (m->tf.n_inputs + 2 * width + n_out) + 1) *
+                       sizeof *in);
+    float *scratch = in + block * m->tf.n_inputs;
+    float *logits = scratch + 2 * block * width;
+    hl_status rc = in ? HL_OK : HL_ERR_NOMEM;
     (void)shape; /* read_finish checked the shape once */
     for (size_t at = 0; rc == HL_OK && at < n_rows; at += block) {
         size_t n = n_rows - at < block ? n_rows - at : block;
@@ -96,7 +97,5 @@ hl_status hl__mlp_predict_raw(const void *state, const hl__model_shape *shape,
             raw[at * n_out + i] = bounded_score(logits[i]);
     }
     free(in);
-    free(scratch);
-    free(logits);
     return rc;
 }
