@@ -29,8 +29,9 @@ NOTES_RE = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->", re.S)
 DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
 # "api" by bench/api.py, "results_page" by bench/results_page.py, "drift"
-# by bench/drift_check.py, "forest" by bench/forest.py.
-KEPT_SECTIONS = ("api", "results_page", "drift", "forest")
+# by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
+# bench/mlp.py.
+KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp")
 NOTES_HEADING = "## Notes"
 
 

@@ -44,6 +44,10 @@
 #   BENCH_FOREST_ONLY=1   run bench/forest.py alone
 #   BENCH_FOREST_TREES, BENCH_FOREST_FOLDS, BENCH_FOREST_SIZES (default
 #                         "100000"): its trees, folds and simulated sizes
+# bench/mlp.py compares the MLP learner with a PyTorch MLP of the same shape
+# (and the seed's own) in 5-fold CV on the reference data and writes the
+# "MLP" section (quick: bench/out/mlp-quick.{json,md}, the first fold only).
+#   BENCH_MLP_ONLY=1      run bench/mlp.py alone
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -57,6 +61,9 @@ if [ "${BENCH_API_ONLY:-0}" = 1 ]; then
 fi
 if [ "${BENCH_FOREST_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/forest.py --entry "$entry"
+fi
+if [ "${BENCH_MLP_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/mlp.py --entry "$entry"
 fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
@@ -75,4 +82,5 @@ if [ ! -x /usr/bin/time ]; then
 fi
 /usr/bin/python3 bench/compare.py --entry "$entry"
 /usr/bin/python3 bench/forest.py --entry "$entry"
+/usr/bin/python3 bench/mlp.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"

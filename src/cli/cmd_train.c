@@ -120,11 +120,12 @@ static void print_wrapped(int col, int indent, const char *text)
 }
 
 /* "  --flag META" padded to HELP_INDENT (or on a line of its own when
- * longer), then the text. */
+ * it leaves less than two spaces before the text, which would read as a
+ * META). */
 static void print_option(const char *flag, const char *meta, const char *text)
 {
     int col = printf("  --%s%s%s", flag, meta[0] ? " " : "", meta);
-    if (col >= HELP_INDENT) {
+    if (col > HELP_INDENT - 2) {
         fputc('\n', stdout);
         col = 0;
     }

@@ -116,7 +116,9 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
             fprintf(out, " (best round %zu of %zu run)", s->best_iteration,
                     s->curve_len);
     }
-    fprintf(out, ", %zu trees, %.2f s\n", s->n_trees, s->train_seconds);
+    if (s->n_trees) /* a learner without trees (mlp) has rounds only */
+        fprintf(out, ", %zu trees", s->n_trees);
+    fprintf(out, ", %.2f s\n", s->train_seconds);
     print_params(out, &s->params);
     if (s->has_oob)
         fprintf(out, "out-of-bag (%llu rows, each scored by the trees that did "

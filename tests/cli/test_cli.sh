@@ -390,7 +390,9 @@ EOF
     [ "$(grep -c . cases)" -ge 40 ] || fail "only $(grep -c . cases) cases"
     bad=0
     while read -r algo flag value expect; do
-        # gbdt: a depth of 0 needs a leaf limit, so every walk has one.
+        # A learner's own flags are walked with --algo naming it; the shared
+        # ones with the default learner. gbdt: a depth of 0 needs a leaf
+        # limit, so every walk of the default learner has one.
         extra="--max-leaves 64"
         [ "$flag" = max-leaves ] && extra=""
         [ "$algo" = - ] || [ "$algo" = gbdt ] || extra="--algo $algo"
@@ -467,6 +469,40 @@ t_train_forests() {
     expect_usage_error --trees "train --trees without --algo forest"
     run healer train --data "$FIX/train.csv" --model x.model --algo extratrees --max-features half
     expect_usage_error --max-features "train --max-features half"
+    expect_absent x.model
+}
+
+t_train_mlp() {
+    # The MLP end to end through its own flags: it predicts the held-out
+    # rows well above chance (1/6) in the usual output format, one seed and
+    # thread count give one model, and its file says what it is.
+    for n in 1 2; do
+        run healer train --data "$FIX/train.csv" --model m$n.model --algo mlp \
+            --hidden-units 32 --hidden-layers 2 --epochs 60 --dropout 0.1 \
+            --transform robust --threads 2 --seed 9 --json
+        expect_rc 0 "train --algo mlp ($n)"
+    done
+    json_check out 'd["summary"]["algo"] == "mlp" and d["summary"]["params"]["hidden_units"] == 32'
+    json_check out '1 <= d["summary"]["training"]["best_round"] <= 60'
+    run healer predict --model m1.model --data "$FIX/test.csv" --out p1.csv --json
+    expect_rc 0 "predict with the MLP"
+    json_check out 'd["metrics"]["macro_f1"] > 0.7 and d["rows"] == 200'
+    [ "$(head -n 1 p1.csv)" = "sample_id,label,confidence,prob_0,prob_1,prob_2,prob_3,prob_4,prob_5" ] ||
+        fail "header is: $(head -n 1 p1.csv)"
+    check_prediction_rows p1.csv
+    run healer predict --model m2.model --data "$FIX/test.csv" --out p2.csv --threads 1
+    expect_rc 0 "predict with the second MLP"
+    cmp -s p1.csv p2.csv || fail "two MLP trainings with the same seed and threads differ"
+    run healer inspect m1.model
+    expect_rc 0 "inspect an MLP model"
+    expect_in out "model: mlp"
+    expect_in out "hidden_units 32"
+    # Its flags are the MLP's: refused for the GBDT, naming the owner.
+    run healer train --data "$FIX/train.csv" --model x.model --hidden-units 8
+    expect_usage_error --hidden-units "train --hidden-units without --algo mlp"
+    expect_in err "mlp"
+    run healer train --data "$FIX/train.csv" --model x.model --algo mlp --transform zscore
+    expect_usage_error --transform "train --algo mlp --transform zscore"
     expect_absent x.model
 }
 
@@ -1131,7 +1167,7 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags train_forests
+train_learner_flags train_forests train_mlp
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable

@@ -6,7 +6,8 @@
  * the grower how to cut, and they differ in their defaults (a forest
  * bootstraps, extra-trees by default do not). The learning is in
  * forest_fit.c and forest_grow.c, prediction in forest_predict.c, the
- * model file sections in forest_io.c.
+ * model file sections in forest_io.c, the model's lifetime in
+ * forest_model.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -82,30 +83,6 @@ static void forest_safer(void *params)
         p->trees = 100;
     if (p->max_bins > 63)
         p->max_bins = 63;
-}
-
-void hl__forest_model_free(void *state)
-{
-    hl__forest_model *m = state;
-    if (!m)
-        return;
-    for (size_t t = 0; m->trees && t < m->n_trees; t++)
-        hl__ftree_free(&m->trees[t]);
-    free(m->trees);
-    hl__flat_free(&m->flat);
-    free(m);
-}
-
-void hl__forest_fitted(hl__forest_model *m, hl__fitted *f)
-{
-    *f = (hl__fitted){.state = m,
-                      .n_outputs = m->n_classes,
-                      .link = HL__LINK_PROBA,
-                      .n_trees = m->n_trees,
-                      .has_oob = m->oob.has,
-                      .oob_rows = m->oob.rows,
-                      .oob_macro_f1 = m->oob.macro_f1,
-                      .oob_accuracy = m->oob.accuracy};
 }
 
 static hl_status forest_fit(const hl__fit_job *job, hl__fit_result *res,
