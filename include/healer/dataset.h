@@ -57,6 +57,11 @@ typedef struct hl_dataset {
     size_t rows_read;             /* data rows in the file */
     size_t rows_skipped_no_label; /* rows dropped because the label cell was empty */
     size_t missing_cells;         /* feature cells that were empty / NA / NaN / null */
+
+    /* How much each row counts in training: n_rows weights > 0, or NULL
+     * when every row counts once (a file read from CSV). Set by
+     * hl_dataset_append for rows labelled in deployment. */
+    double *weight;
 } hl_dataset;
 
 /* Reads a CSV file. On success stores a new dataset in *out and returns
@@ -90,8 +95,27 @@ hl_status hl_dataset_find_duplicates(const hl_dataset *ds, hl_dup_info *out,
                                      hl_error *err);
 void hl_dup_info_free(hl_dup_info *info);
 
+/* The weight hl_dataset_append gives rows labelled in deployment when the
+ * caller has no better idea (`healer train --feedback-weight`): see
+ * docs/benchmarks.md, "Learning from deployment labels". */
+#define HL_FEEDBACK_WEIGHT_DEFAULT 10.0
+#define HL_FEEDBACK_WEIGHT_MAX 1000.0
+
+/* A new dataset: base's rows, then extra's labelled rows with weight
+ * extra_weight each (base's rows keep theirs, 1 without). extra's columns
+ * are matched to base's features by name, in any order; a feature of base
+ * that extra lacks is HL_ERR_DATA naming it (err->column), and a column
+ * of extra that base lacks is HL_ERR_DATA too (it would be silently
+ * dropped). Both must have labels; the class table is the union of both,
+ * sorted, so a fault first seen in deployment becomes a class. Sample ids
+ * are kept when both have them. extra_weight in (0, HL_FEEDBACK_WEIGHT_MAX]
+ * else HL_ERR_INVALID. */
+hl_status hl_dataset_append(const hl_dataset *base, const hl_dataset *extra,
+                            double extra_weight, hl_dataset **out,
+                            hl_error *err);
+
 /* New dataset holding rows `rows[0..n)` of ds (copies; any order, repeats
- * allowed). Class table, names and ids are carried over. */
+ * allowed). Class table, names, ids and weights are carried over. */
 hl_status hl_dataset_subset(const hl_dataset *ds, const size_t *rows, size_t n,
                             hl_dataset **out, hl_error *err);
 

@@ -16,6 +16,7 @@
 #include "healer/params.h"
 #include "healer/projection.h"
 #include "healer/simulate.h"
+#include "healer/suggest.h"
 #include "healer/train.h"
 #include "healer/version.h"
 

@@ -97,6 +97,11 @@ typedef struct hl_model_summary {
     uint8_t *kpi_kept;             /* n_features or NULL: 1 = an input */
     size_t n_kept;
 
+    /* Rows that counted more than once (labelled in deployment: see
+     * hl_dataset_append), and the largest weight; 0 without. */
+    size_t rows_weighted;
+    double max_row_weight;
+
     /* An ensemble's members (learner "stack"); 0 / NULL otherwise.
      * Borrowed from the model. */
     size_t n_members;

@@ -30,6 +30,7 @@ int cmd_user(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
+int cmd_suggest(int argc, char **argv);
 
 /* ---- args.c ---- */
 

@@ -23,12 +23,24 @@ static const char TRAIN_USAGE_HEAD[] =
     "  --model FILE            where to write the model (required)\n";
 
 static const char TRAIN_USAGE_TAIL[] =
+    "  --feedback FILE         rows labelled in deployment, trained on too\n"
+    "                          (same KPI columns; a new label becomes a class)\n"
+    "  --feedback-weight W     how much each of them counts; (0, 1000] (10)\n"
     "  --label-column NAME     label column header (label)\n"
     "  --id-column NAME        sample id column header (sample_id)\n"
     "  --json                  print the summary as JSON on stdout\n"
     "  -h, --help              show this help\n";
 
-enum { OPT_DATA = 256, OPT_MODEL, OPT_ALGO, OPT_LABEL, OPT_ID, OPT_JSON };
+enum {
+    OPT_DATA = 256,
+    OPT_MODEL,
+    OPT_ALGO,
+    OPT_LABEL,
+    OPT_ID,
+    OPT_JSON,
+    OPT_FEEDBACK,
+    OPT_FEEDBACK_WEIGHT
+};
 
 static const struct option FIXED_OPTS[] = {
     {"data", required_argument, 0, OPT_DATA},
@@ -37,6 +49,8 @@ static const struct option FIXED_OPTS[] = {
     {"label-column", required_argument, 0, OPT_LABEL},
     {"id-column", required_argument, 0, OPT_ID},
     {"json", no_argument, 0, OPT_JSON},
+    {"feedback", required_argument, 0, OPT_FEEDBACK},
+    {"feedback-weight", required_argument, 0, OPT_FEEDBACK_WEIGHT},
     {"help", no_argument, 0, 'h'},
 };
 
@@ -205,6 +219,9 @@ typedef struct pending_flag {
 
 typedef struct train_args {
     const char *data, *model, *algo;
+    const char *feedback;   /* --feedback: labelled deployment rows */
+    double feedback_weight; /* --feedback-weight */
+    int has_feedback_weight;
     hl_train_params params;
     hl_csv_options csv;
     int json;
@@ -299,6 +316,20 @@ static int apply_fixed(train_args *a, int opt, const char *v)
     case OPT_JSON:
         a->json = 1;
         break;
+    case OPT_FEEDBACK:
+        a->feedback = v;
+        break;
+    case OPT_FEEDBACK_WEIGHT:
+        a->has_feedback_weight = 1;
+        if (cli_parse_double("train", "--feedback-weight", v, 0.0,
+                             HL_FEEDBACK_WEIGHT_MAX, &a->feedback_weight))
+            return CLI_USAGE;
+        if (!(a->feedback_weight > 0.0))
+            return cli_usage_error("train",
+                                   "--feedback-weight must be above 0, got "
+                                   "'%s'",
+                                   v);
+        break;
     }
     return CLI_OK;
 }
@@ -327,16 +358,41 @@ static int parse_train_args(int argc, char **argv, const flag_table *t,
         if (opt >= OPT_PARAM)
             a->flags[a->n_flags++] =
                 (pending_flag){t->by_flag[opt - OPT_PARAM], optarg};
-        else
-            apply_fixed(a, opt, optarg);
+        else if (apply_fixed(a, opt, optarg) != CLI_OK)
+            return CLI_USAGE;
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'",
                                argv[optind]);
     if (!a->data || !a->model)
         return cli_usage_error("train", "--data and --model are required");
+    if (a->has_feedback_weight && !a->feedback)
+        return cli_usage_error("train",
+                               "--feedback-weight needs --feedback FILE");
     int rc = apply_params(a);
     *stop = rc != CLI_OK;
+    return rc;
+}
+
+/* The training file, plus the --feedback rows weighted up. */
+static hl_status read_training_data(const train_args *a, hl_dataset **out,
+                                    hl_error *err)
+{
+    hl_dataset *ds = NULL, *fb = NULL;
+    hl_status rc = hl_dataset_read_csv(a->data, &a->csv, &ds, err);
+    if (rc != HL_OK || !a->feedback) {
+        *out = ds;
+        return rc;
+    }
+    rc = hl_dataset_read_csv(a->feedback, &a->csv, &fb, err);
+    if (rc == HL_OK)
+        rc = hl_dataset_append(ds, fb,
+                               a->has_feedback_weight
+                                   ? a->feedback_weight
+                                   : HL_FEEDBACK_WEIGHT_DEFAULT,
+                               out, err);
+    hl_dataset_free(ds);
+    hl_dataset_free(fb);
     return rc;
 }
 
@@ -348,7 +404,7 @@ static int train_and_save(const train_args *a)
     hl_dataset *ds = NULL;
     hl_model *m = NULL;
     double t_parse = hl_clock_monotonic();
-    if (hl_dataset_read_csv(a->data, &a->csv, &ds, &err) != HL_OK)
+    if (read_training_data(a, &ds, &err) != HL_OK)
         return cli_engine_error("train", &err);
     double parse_seconds = hl_clock_monotonic() - t_parse;
     hl_status st = hl_train(ds, &a->params, &ctl, &m, &err);

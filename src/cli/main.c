@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"eval", cmd_eval, "score a model on a labelled CSV file"},
     {"drift", cmd_drift, "check whether a CSV file has drifted from the training data"},
     {"inspect", cmd_inspect, "show what a model file contains"},
+    {"suggest", cmd_suggest, "pick the rows of a batch a person should label first"},
     {"profile", cmd_profile, "summarise a CSV file before training on it"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},

@@ -151,6 +151,10 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, ", %zu trees", s->n_trees);
     fprintf(out, ", %.2f s\n", s->train_seconds);
     print_params(out, &s->params);
+    if (s->rows_weighted)
+        fprintf(out, "feedback: %zu rows labelled in deployment, each counting "
+                     "%g times\n",
+                s->rows_weighted, s->max_row_weight);
     print_members(out, s);
     print_screening(out, s);
     if (s->has_oob && s->n_members)

@@ -35,6 +35,7 @@ void hl_dataset_free(hl_dataset *ds)
     hl__free_strings(ds->class_names, ds->n_classes);
     free(ds->x);
     free(ds->y);
+    free(ds->weight);
     free(ds->source);
     free(ds);
 }
@@ -201,6 +202,13 @@ static int copy_rows(const hl_dataset *ds, const size_t *rows, size_t n,
             return -1;
         for (size_t k = 0; k < n; k++)
             d->y[k] = ds->y[rows[k]];
+    }
+    if (ds->weight) {
+        d->weight = alloc_array(n, sizeof *d->weight);
+        if (!d->weight)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            d->weight[k] = ds->weight[rows[k]];
     }
     if (ds->sample_ids) {
         d->sample_ids = calloc(n ? n : 1, sizeof *d->sample_ids);

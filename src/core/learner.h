@@ -112,6 +112,10 @@ typedef struct hl__fit_job {
     double validation_fraction; /* of the rows, for an iterative member's
                                    early-stopping hold-out */
     int refit;                  /* refit such a member on all its rows */
+    /* How much each dataset row counts beyond its class weight (rows
+     * labelled in deployment count more), or NULL: read it through
+     * hl__row_weight. */
+    const double *row_weight;
     /* The registry, handed in by the caller so that a learner made of
      * others finds them without depending on the table that lists it. */
     const struct hl__learner *(*find)(const char *name);
@@ -125,6 +129,14 @@ typedef struct hl__fit_result {
     double *train_loss; /* curve_len each, malloc'ed: the caller owns */
     double *valid_loss; /* them (NAN without a hold-out) */
 } hl__fit_result;
+
+/* The weight of dataset row `row` in a fit: its class's weight times its
+ * own. The one definition every learner uses. */
+static inline double hl__row_weight(const hl__fit_job *job, size_t row)
+{
+    return job->class_weight[job->y[row]] *
+           (job->row_weight ? job->row_weight[row] : 1.0);
+}
 
 #define HL__LEARNER_VERSION 1u
 

@@ -28,6 +28,9 @@
  *                   version 3 when it left a KPI out; written before the learner's sections,
  *                   whose shape is the kept KPIs): u32 n_features, f64
  *                   signal[n], u32 n_kept, u32 kept[n_kept] ascending
+ *   WEIGHTS (12)    only in a model trained with weighted rows (labels
+ *                   from deployment): u64 rows_weighted, f64
+ *                   max_row_weight. Healers older than it skip it
  *   DRIFT (10)      optional: the drift reference (drift_ref.h): u32
  *                   quantiles Q, u64 rows, u32 n, per KPI u64 present and
  *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
@@ -78,6 +81,7 @@ enum section_tag {
     SEC_PARAMS = 9,
     SEC_DRIFT = 10,
     SEC_SCREEN = 11,
+    SEC_WEIGHTS = 12,
 };
 
 /* A model read with KPI screening is written as format version 3: a
@@ -217,6 +221,14 @@ static void w_screen(hl__wbuf *w, const hl_model *m)
     hl__w_section_end(w, at);
 }
 
+static void w_weights(hl__wbuf *w, const hl_model_summary *s)
+{
+    size_t at = hl__w_section_begin(w, SEC_WEIGHTS);
+    hl__w_u64(w, s->rows_weighted);
+    hl__w_f64(w, s->max_row_weight);
+    hl__w_section_end(w, at);
+}
+
 static void w_drift(hl__wbuf *w, const hl__drift_ref *ref)
 {
     size_t at = hl__w_section_begin(w, SEC_DRIFT);
@@ -245,6 +257,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_curve(&w, s);
     w_metrics(&w, s);
     w_importance(&w, s);
+    if (s->rows_weighted)
+        w_weights(&w, s);
     if (m->drift)
         w_drift(&w, m->drift);
     if (!w.failed) {
@@ -533,6 +547,14 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_METRICS: return read_metrics(ld, r);
     case SEC_IMPORTANCE: return read_importance(ld, r);
     case SEC_SCREEN: return read_screen(ld, r);
+    case SEC_WEIGHTS:
+        s->rows_weighted = (size_t)hl__r_u64(r);
+        s->max_row_weight = hl__r_f64(r);
+        return r->failed || s->rows_weighted == 0 ||
+                       !(s->max_row_weight > 0 &&
+                         s->max_row_weight <= HL_FEEDBACK_WEIGHT_MAX)
+                   ? corrupt(ld, "row weights")
+                   : HL_OK;
     case SEC_DRIFT:
         return hl__drift_ref_read(r, s->n_features, s->n_classes, &ld->io,
                                   &ld->m->drift);
@@ -555,10 +577,12 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_PARAMS] = 1u << SEC_META,
         [SEC_DRIFT] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_SCREEN] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
+        [SEC_WEIGHTS] = 1u << SEC_META,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
-             tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN;
+             tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
+             tag == SEC_WEIGHTS;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

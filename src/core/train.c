@@ -42,9 +42,13 @@ static int cmp_row_key(const void *a, const void *b)
 
 /* Labelled rows to train on, ascending. With collapse, one row per distinct
  * (features, label): a duplicate with a different label is kept, since it
- * is real evidence that the KPIs do not decide the class alone. */
+ * is real evidence that the KPIs do not decide the class alone. The kept
+ * copy takes the largest weight of its copies (weight, per dataset row,
+ * may be NULL): a row confirmed in deployment keeps its weight when the
+ * training file has it too. */
 static hl_status select_rows(const hl_dataset *ds, const hl_dup_info *dup,
-                             int collapse, size_t **rows_out, size_t *n_out)
+                             int collapse, double *weight, size_t **rows_out,
+                             size_t *n_out)
 {
     size_t n = 0;
     row_key *keys = malloc((ds->n_rows + 1) * sizeof *keys);
@@ -60,10 +64,13 @@ static hl_status select_rows(const hl_dataset *ds, const hl_dup_info *dup,
     size_t kept = 0;
     if (collapse) {
         qsort(keys, n, sizeof *keys, cmp_row_key);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             if (i == 0 || keys[i].group != keys[i - 1].group ||
                 keys[i].y != keys[i - 1].y)
                 keys[kept++] = keys[i];
+            else if (weight && weight[keys[i].row] > weight[keys[kept - 1].row])
+                weight[keys[kept - 1].row] = weight[keys[i].row];
+        }
     } else {
         kept = n;
     }
@@ -102,6 +109,7 @@ typedef struct train_run {
     const hl_train_control *ctl;
     double started;
     hl_dup_info dup;
+    double *weight;      /* per dataset row (a copy of ds->weight), or NULL */
     size_t *rows;        /* training rows (dataset indices) */
     size_t n_rows;
     int32_t *y_rows;     /* label of each training row */
@@ -334,6 +342,7 @@ static hl_status fit_once(train_run *r, const fit_plan *plan,
         .max_iterations = plan->max_iterations,
         .progress = {r->ctl, plan->stage, plan->fold, plan->folds, r->started},
         .group = r->dup.group,
+        .row_weight = r->weight,
         .validation_fraction = r->p->validation_fraction,
         .refit = r->p->refit,
         .find = hl__learner_find,
@@ -627,6 +636,12 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
     s->oob_rows = m->fitted.oob_rows;
     s->oob_macro_f1 = m->fitted.oob_macro_f1;
     s->oob_accuracy = m->fitted.oob_accuracy;
+    for (size_t i = 0; r->weight && i < r->n_rows; i++)
+        if (r->weight[r->rows[i]] != 1.0) {
+            s->rows_weighted++;
+            if (r->weight[r->rows[i]] > s->max_row_weight)
+                s->max_row_weight = r->weight[r->rows[i]];
+        }
     s->n_members = m->fitted.n_members;
     s->members = m->fitted.members;
     s->curve_len = res->curve_len;
@@ -673,7 +688,10 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
 
     if ((rc = hl_dataset_find_duplicates(ds, &r.dup, err)) != HL_OK)
         goto done;
-    if (select_rows(ds, &r.dup, params->collapse_duplicates, &r.rows,
+    if ((ds->weight && !(r.weight = malloc(ds->n_rows * sizeof *r.weight))) ||
+        (r.weight && !memcpy(r.weight, ds->weight,
+                             ds->n_rows * sizeof *r.weight)) ||
+        select_rows(ds, &r.dup, params->collapse_duplicates, r.weight, &r.rows,
                     &r.n_rows) != HL_OK ||
         prepare_groups(&r) != HL_OK) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
@@ -723,6 +741,7 @@ done:
     free(r.rows);
     free(r.y_rows);
     free(r.grp_rows);
+    free(r.weight);
     hl_dup_info_free(&r.dup);
     return rc;
 }

@@ -543,6 +543,50 @@ t_predict_adapt() {
     json_check out 'd["adapt"] is None'
 }
 
+# The deployment loop: suggest rows of a shifted batch, a person labels
+# them, train --feedback learns from them; what is wrong with the inputs
+# is a clear error naming the file or flag, and no model is written.
+t_feedback_loop() {
+    run healer simulate --out tr.csv --samples 1200 --classes 4 --seed 5 \
+        --shift-out sh.csv --shift-samples 400 --shift 2
+    expect_rc 0 "simulate with a shift"
+    run healer train --data tr.csv --model m.model --rounds 40
+    run healer suggest --model m.model --data sh.csv --per-class 5 --out sug.csv --json
+    expect_rc 0 "suggest"
+    json_check out '5 <= d["suggested"] <= 20 and len(d["suggestions"]) == d["suggested"]'
+    json_check out 'all(s["predicted"] in ("0", "1", "2", "3") and 0 <= s["margin"] <= 1 for s in d["suggestions"])'
+    [ "$(head -n 1 sug.csv)" = "$(head -n 1 sh.csv)" ] || fail "suggest changed the header: $(head -n 1 sug.csv)"
+    awk -F, 'NR > 1 && $NF != "" { exit 1 }' sug.csv || fail "suggest filled in labels"
+    run healer suggest --model m.model --data sh.csv --per-class 5 --out sug2.csv
+    expect_in out "rows suggested for labelling"
+    # The person labels them: the true labels of those rows.
+    awk -F, 'NR == FNR { if (FNR > 1) lab[$1] = $NF; next }
+             FNR == 1 { print; next } { $NF = lab[$1]; print }' OFS=, sh.csv sug.csv > labelled.csv
+    run healer train --data tr.csv --model f.model --rounds 40 --feedback labelled.csv --json
+    expect_rc 0 "train --feedback"
+    json_check out 'd["summary"]["feedback"]["rows"] >= 5 and d["summary"]["feedback"]["weight"] == 10'
+    run healer train --data tr.csv --model f3.model --rounds 40 --feedback labelled.csv --feedback-weight 3
+    expect_rc 0 "train --feedback-weight 3"
+    expect_in out "each counting 3 times"
+    run healer train --data tr.csv --model x.model --feedback-weight 3
+    expect_usage_error --feedback-weight "--feedback-weight without --feedback"
+    run healer train --data tr.csv --model x.model --feedback labelled.csv --feedback-weight 0
+    expect_usage_error --feedback-weight "--feedback-weight 0"
+    run healer train --data tr.csv --model x.model --feedback sug.csv
+    expect_rc 1 "train --feedback with no label filled in"
+    expect_in err "sug.csv"
+    cut -d, -f1-3,5- labelled.csv > cut.csv
+    run healer train --data tr.csv --model x.model --feedback cut.csv
+    expect_rc 1 "train --feedback with a KPI missing"
+    expect_in err "missing from the labelled rows"
+    expect_absent x.model
+    run healer suggest --model m.model --data sh.csv --per-class 0 --out s.csv
+    expect_usage_error --per-class "suggest --per-class 0"
+    run healer suggest --model m.model --data sh.csv --out s.csv
+    expect_usage_error --per-class "suggest without --per-class"
+    expect_absent s.csv
+}
+
 t_train_mlp() {
     # The MLP end to end through its own flags: it predicts the held-out
     # rows well above chance (1/6) in the usual output format, one seed and
@@ -1239,7 +1283,7 @@ TESTS="help_top serve_settings_documented version help_subcommands no_command un
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening
-predict_adapt
+predict_adapt feedback_loop
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable

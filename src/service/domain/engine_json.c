@@ -261,6 +261,12 @@ json_t *hs_json_summary(const hl_model_summary *s)
                                "accuracy", hs_json_num(s->oob_accuracy))
                    : json_null());
     json_object_set_new(j, "members", members_json(s));
+    json_object_set_new(
+        j, "feedback",
+        s->rows_weighted
+            ? json_pack("{s:I, s:o}", "rows", (json_int_t)s->rows_weighted,
+                        "weight", hs_json_num(s->max_row_weight))
+            : json_null());
     json_object_set_new(j, "screening", screening_json(s));
     json_object_set_new(
         j, "cv",

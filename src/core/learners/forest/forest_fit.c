@@ -188,7 +188,8 @@ static size_t draw_rows(fit_state *s, size_t t, hl__rng *rng, int worker)
         if (!copies[i])
             continue;
         rows[m++] = (uint32_t)i;
-        w[i] = (float)((double)copies[i] * s->job->class_weight[s->y[i]]);
+        w[i] = (float)((double)copies[i] *
+                       hl__row_weight(s->job, s->job->train_rows[i]));
         if (bag)
             bag[i / 64] |= (uint64_t)1 << (i % 64);
     }

@@ -99,7 +99,7 @@ static void gather_labels(const hl__fit_job *job, const size_t *rows, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         y[i] = job->y[rows[i]];
-        w[i] = job->class_weight[y[i]];
+        w[i] = hl__row_weight(job, rows[i]);
     }
 }
 

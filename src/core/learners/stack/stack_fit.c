@@ -298,7 +298,7 @@ static hl_status combine(stack_run *s, hl__stack_model *m, const double *oof,
                     z[r * (width - 1) + i * K + j] = log(
                         q > HL__STACK_PROBA_FLOOR ? q : HL__STACK_PROBA_FLOOR);
                 }
-            w[r] = s->job->class_weight[s->y[r]];
+            w[r] = hl__row_weight(s->job, s->job->train_rows[r]);
         }
         if (rc == HL_OK &&
             hl__stack_meta_fit(z, n, width - 1, s->y, w, K, s->p->meta_l2,
