@@ -30,8 +30,10 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
 # "api" by bench/api.py, "results_page" by bench/results_page.py, "drift"
 # by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
-# bench/mlp.py.
-KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp")
+# bench/mlp.py, "robust" by bench/robust.py, "feedback" by
+# bench/feedback.py.
+KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "robust",
+                 "feedback")
 NOTES_HEADING = "## Notes"
 
 

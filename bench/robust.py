@@ -46,6 +46,12 @@ MIX_DRAWS = 3
 SCALE_FRACTION = 0.25
 SCALE_DECADES = 2.0
 
+# A predict "option" handled here: kNN smoothing of the probabilities.
+KNN = "py:knn"
+KNN_K = 10
+KNN_ALPHA = 0.5
+KNN_ROUNDS = 3
+
 # name -> (healer train options, healer predict options, what it is)
 METHODS = {
     "gbdt-all": (["--algo", "gbdt", "--screen-kpis", "0"], [],
@@ -68,6 +74,13 @@ METHODS = {
                     "the same, `predict --adapt`"),
     "gbdt+adapt": (["--algo", "gbdt", "--screen-kpis", "0.007"], ["--adapt"],
                    "GBDT screened, `predict --adapt`"),
+    # Evaluated and not built into healer (see docs/benchmarks.md): the
+    # batch-level kNN smoothing the issue names, applied here to healer's
+    # probabilities.
+    "gbdt+knn": (["--algo", "gbdt", "--screen-kpis", "0.007"], [KNN],
+                 "GBDT screened, kNN smoothing within the batch"),
+    "stack+knn": (["--algo", "stack", "--screen-kpis", "0.007"], [KNN],
+                  "stack screened, kNN smoothing within the batch"),
 }
 
 
@@ -110,6 +123,32 @@ def predictions(path, classes):
     with open(path, encoding="utf-8") as f:
         next(f)
         return np.array([index[line.split(",")[1]] for line in f])
+
+
+def probabilities(path):
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        return np.array([[float(v) for v in line.rstrip("\n").split(",")[3:]] for line in f])
+
+
+def knn_smooth(proba, x):
+    """Each row's probabilities moved towards the mean of its KNN_K nearest
+    neighbours in the batch, KNN_ROUNDS times: distances in a space made
+    inside the batch (signed log, then median / IQR per KPI, missing at the
+    median), so that a KPI's drift between training and batch does not
+    matter. Returns the smoothed argmax."""
+    z = np.sign(x) * np.log1p(np.abs(x))
+    med = np.nanmedian(z, axis=0)
+    iqr = np.nanpercentile(z, 75, axis=0) - np.nanpercentile(z, 25, axis=0)
+    z = np.nan_to_num((z - med) / np.where(iqr > 0, iqr, 1.0))
+    sq = np.sum(z * z, axis=1)
+    d = sq[:, None] + sq[None, :] - 2 * z @ z.T
+    np.fill_diagonal(d, np.inf)
+    nn = np.argsort(d, axis=1)[:, :KNN_K]
+    p = proba
+    for _ in range(KNN_ROUNDS):
+        p = (1 - KNN_ALPHA) * proba + KNN_ALPHA * p[nn].mean(axis=1)
+    return np.argmax(p, axis=1)
 
 
 def perturbed_sets(x, y, k, rng, n_features):
@@ -158,12 +197,14 @@ def evaluate(methods, folds, clean, classes, tmp, threads):
                      "--threads", str(threads)] + train_opts)
                 seconds[m] += time.monotonic() - t
                 trained[key] = model
-            for kind, p, ys in paths:
+            for (kind, p, ys), (_, xs, _) in zip(paths, sets):
                 out = p + "." + m + ".out"
+                opts = [o for o in predict_opts if o != KNN]
                 run([HEALER, "predict", "--model", model, "--data", p, "--out", out,
-                     "--threads", str(threads)] + predict_opts)
-                scores[m].setdefault(kind, []).append(
-                    macro_f1(ys, predictions(out, classes), len(classes)))
+                     "--threads", str(threads)] + opts)
+                pred = (knn_smooth(probabilities(out), xs) if KNN in predict_opts
+                        else predictions(out, classes))
+                scores[m].setdefault(kind, []).append(macro_f1(ys, pred, len(classes)))
         print("fold %d/%d done" % (f + 1, len(folds)), file=sys.stderr, flush=True)
     return scores, seconds
 

@@ -43,6 +43,25 @@ typedef struct hl_model_member {
     double oof_macro_f1; /* its own out-of-fold macro-F1 in the stacking */
 } hl_model_member;
 
+/* A candidate of `--algo auto` and how it fared. */
+typedef enum hl_candidate_status {
+    HL_CANDIDATE_CHOSEN = 0,      /* the best: the model is this learner */
+    HL_CANDIDATE_TRIED = 1,       /* cross-validated, not the best */
+    HL_CANDIDATE_OVER_BUDGET = 2, /* stopped when the time budget ran out */
+    HL_CANDIDATE_SKIPPED = 3,     /* not started: no time left */
+    HL_CANDIDATE_FAILED = 4       /* its training failed */
+} hl_candidate_status;
+
+/* "chosen", "tried", "over_budget", "skipped", "failed" (static). */
+const char *hl_candidate_status_name(hl_candidate_status s);
+
+typedef struct hl_model_candidate {
+    char algo[16];
+    hl_candidate_status status;
+    double macro_f1, accuracy; /* out-of-fold; NAN unless chosen or tried */
+    double seconds;            /* its cross-validation */
+} hl_model_candidate;
+
 typedef struct hl_model_summary {
     char algo[16];                 /* the learner, as params.algo */
     char healer_version[32];
@@ -101,6 +120,11 @@ typedef struct hl_model_summary {
      * hl_dataset_append), and the largest weight; 0 without. */
     size_t rows_weighted;
     double max_row_weight;
+
+    /* `--algo auto`: every candidate, in the order tried; 0 / NULL when
+     * the learner was named. Owned. */
+    size_t n_candidates;
+    hl_model_candidate *candidates;
 
     /* An ensemble's members (learner "stack"); 0 / NULL otherwise.
      * Borrowed from the model. */

@@ -82,6 +82,26 @@ static void print_params(FILE *out, const hl_train_params *p)
     fputc('\n', out);
 }
 
+/* "auto: chose forest; candidates (cross-validated macro-F1, seconds):
+ * gbdt 0.8606 (12.1 s), ..." */
+static void print_leaderboard(FILE *out, const hl_model_summary *s)
+{
+    if (!s->n_candidates)
+        return;
+    fprintf(out, "auto: chose %s; candidates (%u-fold macro-F1, seconds):",
+            s->algo, s->cv_folds);
+    for (size_t i = 0; i < s->n_candidates; i++) {
+        const hl_model_candidate *c = &s->candidates[i];
+        if (c->status == HL_CANDIDATE_CHOSEN || c->status == HL_CANDIDATE_TRIED)
+            fprintf(out, "%s %s %.4f (%.1f s)", i ? "," : "", c->algo,
+                    c->macro_f1, c->seconds);
+        else
+            fprintf(out, "%s %s %s", i ? "," : "", c->algo,
+                    hl_candidate_status_name(c->status));
+    }
+    fputc('\n', out);
+}
+
 /* "members: gbdt 41 % (out-of-fold macro-F1 0.8512), ..." */
 static void print_members(FILE *out, const hl_model_summary *s)
 {
@@ -155,6 +175,7 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, "feedback: %zu rows labelled in deployment, each counting "
                      "%g times\n",
                 s->rows_weighted, s->max_row_weight);
+    print_leaderboard(out, s);
     print_members(out, s);
     print_screening(out, s);
     if (s->has_oob && s->n_members)

@@ -181,6 +181,13 @@ typedef struct hl__learner {
                              const hl__io_ctx *io);
 
     void (*free)(void *state); /* NULL-safe */
+
+    /* A chooser (`auto`) instead of a learner: every op above is NULL and
+     * hl_train searches among the learners this names (at most cap, into
+     * names[]), within budget_seconds, by folds-fold cross-validation.
+     * NULL for a learner. */
+    size_t (*choose)(const void *params, char names[][16], size_t cap,
+                     double *budget_seconds, int *folds);
 } hl__learner;
 
 /* ---- parameter tables ---- */

@@ -24,6 +24,7 @@ void hl__summary_free(hl_model_summary *s)
     free(s->importance_splits);
     free(s->kpi_signal);
     free(s->kpi_kept);
+    free(s->candidates);
     hl_metrics_free(&s->validation);
     hl_metrics_free(&s->cv);
     memset(s, 0, sizeof *s);
@@ -59,6 +60,13 @@ hl_status hl__model_set_learner(hl_model *m, const char *algo,
     s->params.screen_kpis = 0.0;
     snprintf(s->algo, sizeof s->algo, "%s", algo);
     return HL_OK;
+}
+
+const char *hl_candidate_status_name(hl_candidate_status s)
+{
+    static const char *const NAMES[] = {"chosen", "tried", "over_budget",
+                                        "skipped", "failed"};
+    return (unsigned)s < sizeof NAMES / sizeof NAMES[0] ? NAMES[s] : "unknown";
 }
 
 const hl_model_summary *hl_model_summary_get(const hl_model *m)

@@ -31,6 +31,9 @@
  *   WEIGHTS (12)    only in a model trained with weighted rows (labels
  *                   from deployment): u64 rows_weighted, f64
  *                   max_row_weight. Healers older than it skip it
+ *   LEADERBOARD (13) only in a model `--algo auto` chose: u32 n, per
+ *                   candidate str algo, u32 status, f64 macro_f1, f64
+ *                   accuracy, f64 seconds. Healers older than it skip it
  *   DRIFT (10)      optional: the drift reference (drift_ref.h): u32
  *                   quantiles Q, u64 rows, u32 n, per KPI u64 present and
  *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
@@ -82,6 +85,7 @@ enum section_tag {
     SEC_DRIFT = 10,
     SEC_SCREEN = 11,
     SEC_WEIGHTS = 12,
+    SEC_LEADERBOARD = 13,
 };
 
 /* A model read with KPI screening is written as format version 3: a
@@ -229,6 +233,21 @@ static void w_weights(hl__wbuf *w, const hl_model_summary *s)
     hl__w_section_end(w, at);
 }
 
+static void w_leaderboard(hl__wbuf *w, const hl_model_summary *s)
+{
+    size_t at = hl__w_section_begin(w, SEC_LEADERBOARD);
+    hl__w_u32(w, (uint32_t)s->n_candidates);
+    for (size_t i = 0; i < s->n_candidates; i++) {
+        const hl_model_candidate *c = &s->candidates[i];
+        hl__w_str(w, c->algo);
+        hl__w_u32(w, (uint32_t)c->status);
+        hl__w_f64(w, c->macro_f1);
+        hl__w_f64(w, c->accuracy);
+        hl__w_f64(w, c->seconds);
+    }
+    hl__w_section_end(w, at);
+}
+
 static void w_drift(hl__wbuf *w, const hl__drift_ref *ref)
 {
     size_t at = hl__w_section_begin(w, SEC_DRIFT);
@@ -259,6 +278,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_importance(&w, s);
     if (s->rows_weighted)
         w_weights(&w, s);
+    if (s->n_candidates)
+        w_leaderboard(&w, s);
     if (m->drift)
         w_drift(&w, m->drift);
     if (!w.failed) {
@@ -492,6 +513,35 @@ static hl_status read_importance(loader *ld, hl__rbuf *r)
     return r->failed ? corrupt(ld, "feature importance") : HL_OK;
 }
 
+static hl_status read_leaderboard(loader *ld, hl__rbuf *r)
+{
+    hl_model_summary *s = &ld->m->summary;
+    /* A candidate takes at least its name's length and 28 bytes. */
+    size_t n = hl__r_count(r, 32, 64);
+    if (r->failed || n == 0)
+        return corrupt(ld, "leaderboard");
+    if (!(s->candidates = calloc(n, sizeof *s->candidates)))
+        return hl__fail(ld->io.err, HL_ERR_NOMEM, "out of memory");
+    s->n_candidates = n;
+    for (size_t i = 0; i < n; i++) {
+        hl_model_candidate *c = &s->candidates[i];
+        char *algo = hl__r_str(r);
+        uint32_t status = hl__r_u32(r);
+        c->macro_f1 = hl__r_f64(r);
+        c->accuracy = hl__r_f64(r);
+        c->seconds = hl__r_f64(r);
+        int ok = algo && strlen(algo) < sizeof c->algo &&
+                 status <= HL_CANDIDATE_FAILED && c->seconds >= 0;
+        if (ok)
+            snprintf(c->algo, sizeof c->algo, "%s", algo);
+        c->status = (hl_candidate_status)status;
+        free(algo);
+        if (!ok || r->failed)
+            return corrupt(ld, "leaderboard");
+    }
+    return HL_OK;
+}
+
 /* The screening: before the learner's sections, which are shaped by it. */
 static hl_status read_screen(loader *ld, hl__rbuf *r)
 {
@@ -547,6 +597,7 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_METRICS: return read_metrics(ld, r);
     case SEC_IMPORTANCE: return read_importance(ld, r);
     case SEC_SCREEN: return read_screen(ld, r);
+    case SEC_LEADERBOARD: return read_leaderboard(ld, r);
     case SEC_WEIGHTS:
         s->rows_weighted = (size_t)hl__r_u64(r);
         s->max_row_weight = hl__r_f64(r);
@@ -578,11 +629,12 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_DRIFT] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_SCREEN] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_WEIGHTS] = 1u << SEC_META,
+        [SEC_LEADERBOARD] = 1u << SEC_META,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
              tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
-             tag == SEC_WEIGHTS;
+             tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

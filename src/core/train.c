@@ -564,6 +564,123 @@ done:
     return rc;
 }
 
+/* ---- --algo auto: the search ---- */
+
+#define HL__MAX_CANDIDATES 8
+
+typedef struct deadline_ctx {
+    const hl_train_control *ctl; /* the caller's, may be NULL */
+    double deadline;             /* hl_clock_monotonic() */
+    int timed_out;
+} deadline_ctx;
+
+/* The caller's progress, and a stop once the deadline has passed. */
+static int deadline_progress(const hl_train_progress *p, void *user)
+{
+    deadline_ctx *d = user;
+    if (hl_clock_monotonic() > d->deadline) {
+        d->timed_out = 1;
+        return 1;
+    }
+    return d->ctl && d->ctl->progress ? d->ctl->progress(p, d->ctl->user) : 0;
+}
+
+/* Cross-validates candidate `name` into *cv; its status in *c. The first
+ * candidate runs to the end whatever the budget, so that there always is
+ * a model. HL_OK unless the caller cancelled or memory ran out. */
+static hl_status try_candidate(train_run *r, const hl_train_params *asked,
+                               const char *name, int folds, double deadline,
+                               int first, hl_train_params *p, hl_metrics *cv,
+                               hl_model_candidate *c, hl_error *err)
+{
+    const hl_train_control *user = r->ctl;
+    const hl__learner *l = hl__learner_find(name);
+    snprintf(c->algo, sizeof c->algo, "%s", name);
+    c->macro_f1 = c->accuracy = NAN;
+    c->status = HL_CANDIDATE_SKIPPED;
+    if (!l || !l->fit || (!first && hl_clock_monotonic() >= deadline))
+        return HL_OK;
+    *p = *asked;
+    hl_train_params_set_algo(p, name, NULL);
+    p->cv_folds = folds;
+    deadline_ctx dc = {user, first ? INFINITY : deadline, 0};
+    hl_train_control wrapped = {deadline_progress, &dc,
+                                user ? user->cancel : NULL};
+    r->p = p;
+    r->learner = l;
+    r->ctl = &wrapped;
+    double t0 = hl_clock_monotonic();
+    hl_status rc = cross_validate(r, cv, err);
+    c->seconds = hl_clock_monotonic() - t0;
+    r->ctl = user;
+    if (rc == HL_OK) {
+        c->status = HL_CANDIDATE_TRIED;
+        c->macro_f1 = cv->macro_f1;
+        c->accuracy = cv->accuracy;
+        return HL_OK;
+    }
+    hl_metrics_free(cv);
+    if (rc == HL_ERR_NOMEM || (rc == HL_ERR_CANCELLED && !dc.timed_out))
+        return rc;
+    c->status = rc == HL_ERR_CANCELLED ? HL_CANDIDATE_OVER_BUDGET
+                                       : HL_CANDIDATE_FAILED;
+    hl_error_clear(err);
+    return HL_OK;
+}
+
+/* --algo auto: every candidate the chooser names, cross-validated on the
+ * run's rows within its budget; the best out-of-fold macro-F1 wins. On
+ * success *chosen holds its parameters (cv_folds = the search's folds),
+ * *cv its cross-validation and *board every candidate. */
+static hl_status choose_learner(train_run *r, hl_train_params *chosen,
+                                hl_metrics *cv, hl_model_candidate **board,
+                                size_t *n_board, hl_error *err)
+{
+    const hl_train_params *asked = r->p;
+    char names[HL__MAX_CANDIDATES][16];
+    double budget;
+    int folds;
+    size_t n = r->learner->choose(asked->learner, names, HL__MAX_CANDIDATES,
+                                  &budget, &folds);
+    hl_model_candidate *b = calloc(n + 1, sizeof *b);
+    if (!b)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    const double deadline = r->started + budget;
+    long best = -1;
+    hl_status rc = HL_OK;
+    for (size_t i = 0; rc == HL_OK && i < n; i++) {
+        hl_train_params p;
+        hl_metrics m = {0};
+        rc = try_candidate(r, asked, names[i], folds, deadline, best < 0, &p,
+                           &m, &b[i], err);
+        if (rc != HL_OK || b[i].status != HL_CANDIDATE_TRIED)
+            continue;
+        if (best < 0 || b[i].macro_f1 > b[best].macro_f1) {
+            best = (long)i;
+            *chosen = p;
+            hl_metrics_free(cv);
+            *cv = m;
+        } else {
+            hl_metrics_free(&m);
+        }
+    }
+    r->p = asked;
+    if (rc == HL_OK && best < 0)
+        rc = hl__fail(err, HL_ERR_DATA,
+                      "auto: no candidate could be trained on this data");
+    if (rc != HL_OK) {
+        free(b);
+        hl_metrics_free(cv);
+        return rc;
+    }
+    b[best].status = HL_CANDIDATE_CHOSEN;
+    r->p = chosen;
+    r->learner = hl__learner_find(chosen->algo);
+    *board = b;
+    *n_board = n;
+    return HL_OK;
+}
+
 static hl_status copy_names(char ***dst, char *const *src, size_t n)
 {
     *dst = calloc(n ? n : 1, sizeof **dst);
@@ -685,6 +802,9 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
     hl__fit_result res = {0};
     size_t *pos = NULL, n_valid = 0, n_fit = 0;
     hl_metrics cv = {0}, validation = {0};
+    hl_train_params chosen;         /* auto: the winner's parameters */
+    hl_model_candidate *board = NULL; /* auto: every candidate */
+    size_t n_board = 0;
 
     if ((rc = hl_dataset_find_duplicates(ds, &r.dup, err)) != HL_OK)
         goto done;
@@ -699,7 +819,11 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
     }
     if ((rc = weigh_classes(&r, err)) != HL_OK)
         goto done;
-    if (params->cv_folds > 1 && (rc = cross_validate(&r, &cv, err)) != HL_OK)
+    if (r.learner->choose)
+        rc = choose_learner(&r, &chosen, &cv, &board, &n_board, err);
+    else if (params->cv_folds > 1)
+        rc = cross_validate(&r, &cv, err);
+    if (rc != HL_OK)
         goto done;
     if (!(pos = malloc((r.n_rows + 1) * sizeof *pos))) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
@@ -724,11 +848,14 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
         memset(&validation, 0, sizeof validation);
         m->summary.has_validation = 1;
     }
-    if (params->cv_folds > 1) {
+    if (r.p->cv_folds > 1) {
         m->summary.cv = cv;
-        m->summary.cv_folds = (unsigned)params->cv_folds;
+        m->summary.cv_folds = (unsigned)r.p->cv_folds;
         memset(&cv, 0, sizeof cv);
     }
+    m->summary.candidates = board;
+    m->summary.n_candidates = n_board;
+    board = NULL;
     m->summary.train_seconds = hl_clock_monotonic() - r.started;
     *out = m;
     m = NULL;
@@ -742,6 +869,7 @@ done:
     free(r.y_rows);
     free(r.grp_rows);
     free(r.weight);
+    free(board);
     hl_dup_info_free(&r.dup);
     return rc;
 }

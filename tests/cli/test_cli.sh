@@ -587,6 +587,23 @@ t_feedback_loop() {
     expect_absent s.csv
 }
 
+# --algo auto: the leaderboard in text and JSON, the model is the winner's.
+t_train_auto() {
+    run healer train --data "$FIX/train.csv" --model a.model --algo auto \
+        --candidates gbdt+extratrees+forest --auto-folds 3 --time-budget 600 --json
+    expect_rc 0 "train --algo auto"
+    json_check out 'len(d["summary"]["leaderboard"]) == 3 and [c["algo"] for c in d["summary"]["leaderboard"]] == ["gbdt", "extratrees", "forest"]'
+    json_check out 'd["summary"]["algo"] == [c["algo"] for c in d["summary"]["leaderboard"] if c["status"] == "chosen"][0]'
+    json_check out 'max(c["macro_f1"] for c in d["summary"]["leaderboard"]) == d["summary"]["cv"]["metrics"]["macro_f1"]'
+    run healer inspect a.model
+    expect_in out "auto: chose "
+    run healer train --data "$FIX/train.csv" --model x.model --algo auto --time-budget 0.5
+    expect_usage_error --time-budget "train --time-budget 0.5"
+    run healer train --data "$FIX/train.csv" --model x.model --algo gbdt --time-budget 10
+    expect_usage_error --time-budget "train --time-budget without --algo auto"
+    expect_absent x.model
+}
+
 t_train_mlp() {
     # The MLP end to end through its own flags: it predicts the held-out
     # rows well above chance (1/6) in the usual output format, one seed and
@@ -1282,7 +1299,7 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags train_forests train_mlp train_stack train_screening
+train_learner_flags train_forests train_mlp train_stack train_screening train_auto
 predict_adapt feedback_loop
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files

@@ -588,6 +588,72 @@ static void adapt_reestimates_the_class_mix(void **state)
     hl_dataset_free(te);
 }
 
+/* --algo auto: every candidate cross-validated, the best macro-F1 is the
+ * model, the leaderboard survives a round trip; a budget of one second
+ * still trains the first candidate and leaves out what does not fit. */
+static void auto_chooses_the_best_candidate(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(700, 10, 4, 13);
+    hl_train_params p;
+    hl_error err;
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, "auto", &err), HL_OK);
+    set(&p, "candidates", 2); /* gbdt+extratrees+forest */
+    set(&p, "auto_folds", 3);
+    set(&p, "time_budget", 3600);
+    hl_model *m = train(ds, &p);
+    const hl_model_summary *s = hl_model_summary_get(m);
+    assert_int_equal(s->n_candidates, 3);
+    assert_string_equal(s->candidates[0].algo, "gbdt");
+    assert_int_equal(s->cv_folds, 3);
+    size_t chosen = 3;
+    for (size_t i = 0; i < 3; i++) {
+        const hl_model_candidate *c = &s->candidates[i];
+        assert_true(c->status == HL_CANDIDATE_CHOSEN ||
+                    c->status == HL_CANDIDATE_TRIED);
+        assert_true(c->macro_f1 > 0.5 && c->macro_f1 <= 1.0);
+        if (c->status == HL_CANDIDATE_CHOSEN)
+            chosen = i;
+    }
+    assert_true(chosen < 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(s->candidates[i].macro_f1 <= s->candidates[chosen].macro_f1);
+    assert_string_equal(s->algo, s->candidates[chosen].algo);
+    assert_true(s->cv.macro_f1 == s->candidates[chosen].macro_f1);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_deserialize(buf, len, "a.model", &back, &err),
+                     HL_OK);
+    const hl_model_summary *b = hl_model_summary_get(back);
+    assert_int_equal(b->n_candidates, 3);
+    assert_int_equal(b->candidates[chosen].status, HL_CANDIDATE_CHOSEN);
+    assert_true(b->candidates[1].macro_f1 == s->candidates[1].macro_f1);
+    free(buf);
+    hl_model_free(back);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+
+    ds = simulate(3000, 24, 6, 14);
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, "auto", &err), HL_OK);
+    set(&p, "time_budget", 1);
+    m = train(ds, &p);
+    s = hl_model_summary_get(m);
+    assert_int_equal(s->n_candidates, 5);
+    assert_true(s->candidates[0].status == HL_CANDIDATE_CHOSEN ||
+                s->candidates[0].status == HL_CANDIDATE_TRIED);
+    size_t left_out = 0;
+    for (size_t i = 1; i < 5; i++)
+        left_out += s->candidates[i].status == HL_CANDIDATE_SKIPPED ||
+                    s->candidates[i].status == HL_CANDIDATE_OVER_BUDGET;
+    assert_true(left_out >= 1);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +666,7 @@ int main(void)
         cmocka_unit_test(kpi_signal_ranks_kpis),
         cmocka_unit_test(screening_leaves_out_noise_kpis),
         cmocka_unit_test(adapt_reestimates_the_class_mix),
+        cmocka_unit_test(auto_chooses_the_best_candidate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@ extern const hl__learner hl__forest_learner;
 extern const hl__learner hl__extratrees_learner;
 extern const hl__learner hl__mlp_learner;
 extern const hl__learner hl__stack_learner;
+extern const hl__learner hl__auto_learner;
 
 static const hl__learner *const LEARNERS[] = {
     &hl__gbdt_learner,
@@ -22,6 +23,7 @@ static const hl__learner *const LEARNERS[] = {
     &hl__extratrees_learner,
     &hl__mlp_learner,
     &hl__stack_learner,
+    &hl__auto_learner,
 };
 
 #define N_LEARNERS (sizeof LEARNERS / sizeof LEARNERS[0])

@@ -191,6 +191,24 @@ static json_t *importance_json(const hl_model_summary *s)
     return a;
 }
 
+/* --algo auto's candidates, or null. */
+static json_t *leaderboard_json(const hl_model_summary *s)
+{
+    if (!s->n_candidates)
+        return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->n_candidates; i++) {
+        const hl_model_candidate *c = &s->candidates[i];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:o, s:o, s:o}", "algo", c->algo,
+                         "status", hl_candidate_status_name(c->status),
+                         "macro_f1", hs_json_num(c->macro_f1), "accuracy",
+                         hs_json_num(c->accuracy), "seconds",
+                         hs_json_num(c->seconds)));
+    }
+    return a;
+}
+
 /* An ensemble's members, or null. */
 static json_t *members_json(const hl_model_summary *s)
 {
@@ -261,6 +279,7 @@ json_t *hs_json_summary(const hl_model_summary *s)
                                "accuracy", hs_json_num(s->oob_accuracy))
                    : json_null());
     json_object_set_new(j, "members", members_json(s));
+    json_object_set_new(j, "leaderboard", leaderboard_json(s));
     json_object_set_new(
         j, "feedback",
         s->rows_weighted
