@@ -14,6 +14,7 @@
 #include "healer/model.h"
 #include "healer/params.h"
 #include "healer/projection.h"
+#include "healer/repair.h"
 #include "healer/simulate.h"
 #include "healer/train.h"
 #include "healer/version.h"
