@@ -19,11 +19,14 @@ OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
-LDLIBS  := -lm -pthread
+# OpenBLAS (the MLP's matrix products): the engine's users link it.
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+LDLIBS  := $(BLAS_LIBS) -lm -pthread
 SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_INC := -Iinclude -Isrc/core
+CORE_INC := -Iinclude -Isrc/core $(BLAS_CFLAGS)
 SVC_INC  := -Iinclude -Isrc/service
 CLI_INC  := -Iinclude -Isrc/service -Isrc/cli
 TEST_INC := -Iinclude -Isrc/core -Isrc/service -Itests/unit

@@ -6,13 +6,21 @@ in-memory arrays to a model, quantile binning included, as in our engine's
 train_seconds) and the predictions are timed; loading the .npz is not.
 
 Usage: /usr/bin/python3 bench/peer.py TOOL CASE.npz PRED_OUT.npy [options]
-  TOOL: xgboost | xgboost-unweighted | sklearn-hgb
+  TOOL: xgboost | xgboost-unweighted | sklearn-hgb (run by compare.py)
+        sklearn-rf | sklearn-et (RandomForest / ExtraTreesClassifier, run by
+        forest.py)
 Prints one JSON object on stdout; writes the predicted class indices of the
 case's test rows to PRED_OUT.npy (scored by the parent, like every tool).
 
 Hyper-parameters mirror the engine's: depth counts edges in all three tools
 (root = depth 0), so max_depth is passed through unchanged. The weighted
 variants use "balanced" sample weights, the engine's default class weighting.
+The forests use class_weight="balanced" (weights from the whole training
+set, as the engine computes them) and unlimited depth; scikit-learn 1.2's
+trees take no NaN, so a missing cell is filled with a constant per KPI
+below every value seen in training (min - max(1, |min|)): missing values
+then sort first, as a fixed "missing goes left" rule, a choice the engine
+makes per node instead. The fill is inside the timed fit and predict.
 """
 
 import argparse
@@ -22,7 +30,7 @@ import time
 
 import numpy as np
 
-TOOLS = ("xgboost", "xgboost-unweighted", "sklearn-hgb")
+TOOLS = ("xgboost", "xgboost-unweighted", "sklearn-hgb", "sklearn-rf", "sklearn-et")
 
 
 def parse_args(argv):
@@ -36,6 +44,9 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeats", type=int, default=5, help="best-of-N for predict-2000")
+    p.add_argument("--trees", type=int, default=300, help="forests: trees")
+    p.add_argument("--max-features", default="sqrt", choices=("sqrt", "log2", "all"),
+                   help="forests: KPIs drawn per split")
     return p.parse_args(argv)
 
 
@@ -80,14 +91,32 @@ def fit_sklearn(args, x, y):
     return model.predict_proba
 
 
+def fit_forest(args, x, y):
+    """RandomForest or ExtraTrees at the engine's forest settings."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    lo = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    fill = lo - np.maximum(1.0, np.abs(lo))
+    cls = RandomForestClassifier if args.tool == "sklearn-rf" else ExtraTreesClassifier
+    model = cls(n_estimators=args.trees,
+                max_features=1.0 if args.max_features == "all" else args.max_features,
+                max_depth=None, min_samples_leaf=1, class_weight="balanced",
+                n_jobs=args.threads, random_state=args.seed)
+    model.fit(np.where(np.isnan(x), fill, x), y)
+    return lambda rows: model.predict_proba(np.where(np.isnan(rows), fill, rows))
+
+
 def fit(args, x, y, n_classes):
     if args.tool == "sklearn-hgb":
         return fit_sklearn(args, x, y)
+    if args.tool in ("sklearn-rf", "sklearn-et"):
+        return fit_forest(args, x, y)
     return fit_xgboost(args, x, y, n_classes, weighted=args.tool == "xgboost")
 
 
 def library_version(tool):
-    if tool == "sklearn-hgb":
+    if tool.startswith("sklearn"):
         import sklearn
 
         return sklearn.__version__

@@ -6,7 +6,8 @@ write_docs() carries it over from the existing page. So it does, verbatim,
 with the sections other benchmarks own (KEPT_SECTIONS: the "Web API"
 section between <!-- api --> and <!-- /api --> that bench/api.py writes,
 the stored-results section of bench/results_page.py, the drift
-calibration of bench/drift_check.py), each written by
+calibration of bench/drift_check.py, the forests' section of
+bench/forest.py, ...), each written by
 its benchmark with with_section() from its own run. Ratios to XGBoost are
 shown beside the absolute times because the machine is shared: absolute
 seconds drift from run to run, ratios measured in one run much less.
@@ -28,8 +29,9 @@ NOTES_RE = re.compile(r"<!-- notes -->\n(.*?)<!-- /notes -->", re.S)
 DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
 # "api" by bench/api.py, "results_page" by bench/results_page.py, "drift"
-# by bench/drift_check.py.
-KEPT_SECTIONS = ("api", "results_page", "drift")
+# by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
+# bench/mlp.py.
+KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp")
 NOTES_HEADING = "## Notes"
 
 

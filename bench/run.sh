@@ -37,7 +37,17 @@
 #   BENCH_API_SEQUENTIAL=N  sequential diagnosis requests (default 1000, quick 200)
 # bench/results_page.py (build/bench/results_page) then times reading stored
 # diagnoses of 10k..1M rows and writes its section of docs/benchmarks.md;
-# bench/drift_check.py calibrates the drift checks and writes its section.
+# bench/drift_check.py calibrates the drift checks and writes its section,
+# and bench/forest.py runs healer's forest and extra-trees side by side with
+# scikit-learn's (its section of docs/benchmarks.md; quick: 30 trees, 2
+# folds, bench/out/forest-quick.{json,md}).
+#   BENCH_FOREST_ONLY=1   run bench/forest.py alone
+#   BENCH_FOREST_TREES, BENCH_FOREST_FOLDS, BENCH_FOREST_SIZES (default
+#                         "100000"): its trees, folds and simulated sizes
+# bench/mlp.py compares the MLP learner with a PyTorch MLP of the same shape
+# (and the seed's own) in 5-fold CV on the reference data and writes the
+# "MLP" section (quick: bench/out/mlp-quick.{json,md}, the first fold only).
+#   BENCH_MLP_ONLY=1      run bench/mlp.py alone
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -48,6 +58,12 @@ entry="sh bench/run.sh"
 [ -n "$MAKELEVEL" ] && entry="make bench"
 if [ "${BENCH_API_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/api.py --entry "$entry"
+fi
+if [ "${BENCH_FOREST_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/forest.py --entry "$entry"
+fi
+if [ "${BENCH_MLP_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/mlp.py --entry "$entry"
 fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
@@ -65,4 +81,6 @@ if [ ! -x /usr/bin/time ]; then
     exit 1
 fi
 /usr/bin/python3 bench/compare.py --entry "$entry"
+/usr/bin/python3 bench/forest.py --entry "$entry"
+/usr/bin/python3 bench/mlp.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"

@@ -27,7 +27,10 @@ typedef enum hl_status {
     HL_ERR_FORMAT,    /* model file: bad magic, truncated, checksum mismatch */
     HL_ERR_VERSION,   /* model file written by a newer format version */
     HL_ERR_CANCELLED, /* the caller's cancel flag or callback stopped the work */
-    HL_ERR_INTERNAL   /* a bug: an invariant did not hold */
+    HL_ERR_INTERNAL,  /* a bug: an invariant did not hold */
+    HL_ERR_DIVERGED   /* training diverged: its loss or weights stopped
+                         being finite numbers (retry with safer parameters
+                         or another learner) */
 } hl_status;
 
 /* Where an error points to. Fields that do not apply are empty / 0. */

@@ -66,6 +66,13 @@ typedef struct hl_model_summary {
     hl_metrics validation;
     unsigned cv_folds;             /* 0 = no CV */
     hl_metrics cv;                 /* out-of-fold metrics when cv_folds > 1 */
+    /* The learner's own estimate on rows it did not learn from (a
+     * forest with bootstrap: each row scored by the trees that did not
+     * draw it); has_oob 0 when the learner has none. */
+    int has_oob;
+    uint64_t oob_rows;             /* rows scored */
+    double oob_macro_f1;
+    double oob_accuracy;
 
     double *importance_gain;       /* n_features, total split gain */
     uint32_t *importance_splits;   /* n_features, number of splits */

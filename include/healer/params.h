@@ -43,7 +43,11 @@ enum {
     /* One of the training options every learner shares (the table of
      * hl_shared_params); its offset is within hl_train_params. Without
      * it the offset is within the learner's own parameter block. */
-    HL_PARAM_SHARED = 1u << 2
+    HL_PARAM_SHARED = 1u << 2,
+    /* A shared option that only learners trained in rounds use (early
+     * stopping, its hold-out, the refit): the others accept and ignore
+     * it, and GET /api/v1/algorithms does not list it for them. */
+    HL_PARAM_ITERATIVE = 1u << 3
 };
 
 /* A parameter value: `i` for INT, BOOL, CHOICE (the index) and SEED,

@@ -120,11 +120,12 @@ static void print_wrapped(int col, int indent, const char *text)
 }
 
 /* "  --flag META" padded to HELP_INDENT (or on a line of its own when
- * longer), then the text. */
+ * it leaves less than two spaces before the text, which would read as a
+ * META). */
 static void print_option(const char *flag, const char *meta, const char *text)
 {
     int col = printf("  --%s%s%s", flag, meta[0] ? " " : "", meta);
-    if (col >= HELP_INDENT) {
+    if (col > HELP_INDENT - 2) {
         fputc('\n', stdout);
         col = 0;
     }
@@ -151,13 +152,16 @@ static const char *metavar(const hl_param_spec *s)
 static void print_spec(const hl_param_spec *s)
 {
     char range[160], def[64], text[640];
+    const char *rounds =
+        s->flags & HL_PARAM_ITERATIVE ? " [learners trained in rounds]" : "";
     hl_param_range(s, range, sizeof range);
     hl_param_format(s, s->def, def, sizeof def);
     if (s->type == HL_PARAM_BOOL)
-        snprintf(text, sizeof text, "sets %s to %s: %s", s->name,
-                 s->def.i ? "false" : "true", s->help);
+        snprintf(text, sizeof text, "sets %s to %s: %s%s", s->name,
+                 s->def.i ? "false" : "true", s->help, rounds);
     else
-        snprintf(text, sizeof text, "%s; %s (default %s)", s->help, range, def);
+        snprintf(text, sizeof text, "%s; %s (default %s)%s", s->help, range,
+                 def, rounds);
     print_option(s->flag, metavar(s), text);
 }
 

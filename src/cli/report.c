@@ -54,7 +54,8 @@ void cli_print_metrics(FILE *out, const hl_metrics *m,
 }
 
 /* "name value" of every parameter in the tables (learner's, then shared;
- * not the run-time ones), wrapped under an 8-column indent. */
+ * not the run-time ones, nor the round-based ones of a learner without
+ * rounds), wrapped under an 8-column indent. */
 static void print_params(FILE *out, const hl_train_params *p)
 {
     size_t n_shared;
@@ -64,7 +65,8 @@ static void print_params(FILE *out, const hl_train_params *p)
     int col = fprintf(out, "params:");
     for (size_t k = 0; k < n_own + n_shared; k++) {
         const hl_param_spec *spec = k < n_own ? &li->params[k] : &shared[k - n_own];
-        if (spec->flags & HL_PARAM_CLI_ONLY)
+        if ((spec->flags & HL_PARAM_CLI_ONLY) ||
+            (li && !li->iterative && (spec->flags & HL_PARAM_ITERATIVE)))
             continue;
         char value[64], item[160];
         hl_param_format(spec, hl_train_params_value(p, spec), value, sizeof value);
@@ -99,7 +101,10 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, " %s=%llu", s->class_names[k],
                 (unsigned long long)s->class_counts[k]);
     fputc('\n', out);
-    if (s->params.refit && s->best_iteration)
+    const hl_learner_info *li = hl_learner_find(s->params.algo);
+    if (li && !li->iterative)
+        fprintf(out, "training: %zu rows fitted", s->rows_train);
+    else if (s->params.refit && s->best_iteration)
         fprintf(out, "training: early stopping on %zu held-out rows chose round "
                      "%zu of %zu; refit on all %zu rows for %zu rounds",
                 s->rows_validation, s->best_iteration, s->curve_len,
@@ -111,8 +116,15 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
             fprintf(out, " (best round %zu of %zu run)", s->best_iteration,
                     s->curve_len);
     }
-    fprintf(out, ", %zu trees, %.2f s\n", s->n_trees, s->train_seconds);
+    if (s->n_trees) /* a learner without trees (mlp) has rounds only */
+        fprintf(out, ", %zu trees", s->n_trees);
+    fprintf(out, ", %.2f s\n", s->train_seconds);
     print_params(out, &s->params);
+    if (s->has_oob)
+        fprintf(out, "out-of-bag (%llu rows, each scored by the trees that did "
+                     "not draw it): macro-F1 %.4f, accuracy %.4f\n",
+                (unsigned long long)s->oob_rows, s->oob_macro_f1,
+                s->oob_accuracy);
     if (s->has_validation) {
         fprintf(out, "validation (hold-out, %zu rows%s):\n",
                 s->validation.n_samples,

@@ -43,6 +43,12 @@ typedef struct hl__fitted {
     size_t n_outputs; /* raw values per row */
     hl__link link;
     size_t n_trees; /* for the summary; 0 for a learner without trees */
+    /* An estimate the learner made of itself while fitting, on rows it did
+     * not learn from (a forest's out-of-bag rows); has_oob 0 when none.
+     * The learner keeps it in its own sections and restores it on read. */
+    int has_oob;
+    uint64_t oob_rows;
+    double oob_macro_f1, oob_accuracy;
 } hl__fitted;
 
 /* What a learner knows of the model it belongs to while reading a file

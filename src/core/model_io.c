@@ -525,8 +525,13 @@ static hl_status finish(loader *ld)
     hl_model *m = ld->m;
     hl__model_shape shape = hl__model_shape_of(m);
     hl_status rc = m->learner->read_finish(&m->fitted, &shape, &ld->io);
-    if (rc == HL_OK)
+    if (rc == HL_OK) {
         m->summary.n_trees = m->fitted.n_trees;
+        m->summary.has_oob = m->fitted.has_oob;
+        m->summary.oob_rows = m->fitted.oob_rows;
+        m->summary.oob_macro_f1 = m->fitted.oob_macro_f1;
+        m->summary.oob_accuracy = m->fitted.oob_accuracy;
+    }
     return rc;
 }
 

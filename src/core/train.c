@@ -509,6 +509,10 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
     s->iterations_done = res->iterations_done;
     s->best_iteration = res->best_iteration;
     s->n_trees = m->fitted.n_trees;
+    s->has_oob = m->fitted.has_oob;
+    s->oob_rows = m->fitted.oob_rows;
+    s->oob_macro_f1 = m->fitted.oob_macro_f1;
+    s->oob_accuracy = m->fitted.oob_accuracy;
     s->curve_len = res->curve_len;
     s->curve_train_loss = res->train_loss;
     s->curve_valid_loss = res->valid_loss;

@@ -20,6 +20,7 @@
 static const char *const CLASS_WEIGHTS[] = {"balanced", "none", NULL};
 
 #define SHARED HL_PARAM_SHARED
+#define ITERATIVE HL_PARAM_ITERATIVE
 /* The training options every learner shares. Ranges, and why:
  * - cv_folds: 0 (off) or 2..20. More folds only multiply the training
  *   time (each fold is a full training) for a barely better estimate; at
@@ -38,13 +39,14 @@ static const hl_param_spec SHARED_PARAMS[] = {
               SHARED | HL_PARAM_ZERO_OFF,
               "also run stratified K-fold cross-validation (0 = off)"),
     HL__P_INT("early_stopping_rounds", "early-stopping-rounds", hl_train_params,
-              early_stopping_rounds, 50, 0, 100000, SHARED,
+              early_stopping_rounds, 50, 0, 100000, SHARED | ITERATIVE,
               "stop after N rounds without improvement on a stratified "
               "hold-out (0 = off: all rounds, no hold-out)"),
     HL__P_REAL("validation_fraction", "validation-fraction", hl_train_params,
-               validation_fraction, 0.1, 0.01, 0.5, SHARED,
+               validation_fraction, 0.1, 0.01, 0.5, SHARED | ITERATIVE,
                "fraction of the rows held out for early stopping"),
-    HL__P_BOOL("refit", "no-refit", hl_train_params, refit, 1, SHARED,
+    HL__P_BOOL("refit", "no-refit", hl_train_params, refit, 1,
+               SHARED | ITERATIVE,
                "after early stopping, refit on all rows for the rounds it "
                "chose (false keeps the early-stopping model)"),
     HL__P_CHOICE("class_weight", "class-weight", hl_train_params, class_weight,
@@ -60,6 +62,7 @@ static const hl_param_spec SHARED_PARAMS[] = {
               SHARED | HL_PARAM_CLI_ONLY, "worker threads (0 = all cores)"),
 };
 #undef SHARED
+#undef ITERATIVE
 
 #define N_SHARED (sizeof SHARED_PARAMS / sizeof SHARED_PARAMS[0])
 

@@ -30,6 +30,7 @@ const char *hl_status_name(hl_status code)
     case HL_ERR_VERSION: return "version";
     case HL_ERR_CANCELLED: return "cancelled";
     case HL_ERR_INTERNAL: return "internal";
+    case HL_ERR_DIVERGED: return "diverged";
     }
     return "unknown";
 }

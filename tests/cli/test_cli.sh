@@ -347,46 +347,55 @@ t_train_flags_walk_the_tables() {
 import math, re, sys
 text = open(sys.argv[1]).read()
 # Options after "Training options": "  --flag [META]" then text up to the next.
+# Each is walked under the learner whose section lists it ("-" = shared).
 body = text[text.index("Training options"):]
-opts = re.findall(r"^  --(\S+)(?: (\S+))?\s+(.*?)(?=^  --|^\n|^Learner|\Z)", body, re.M | re.S)
+heads = [(m.start(), m.group(1)) for m in re.finditer(r"^Learner (\S+) \(--algo", body, re.M)]
+opts = [(m.start(), m.groups()) for m in
+        re.finditer(r"^  --(\S+)(?: (\S+))?\s+(.*?)(?=^  --|^\n|^Learner|\Z)", body, re.M | re.S)]
 if len(opts) < 10:
     sys.exit("too few options in the help: %d" % len(opts))
-for flag, meta, desc in opts:
+def emit(*fields):
+    print(algo, *fields)
+for at, (flag, meta, desc) in opts:
+    algo = ([name for start, name in heads if start < at] or ["-"])[-1]
     desc = " ".join(desc.split())
     if not meta:                      # a bool flag: takes no value
-        print(flag, "-", "ok")
+        emit(flag, "-", "ok")
         continue
     if meta == "MODE":
         choices = re.search(r"; ([\w, ]+?) or (\w+) \(default", desc)
         for c in choices.group(1).split(", ") + [choices.group(2)]:
-            print(flag, c, "ok")
-        print(flag, "no-such-choice", "refused")
+            emit(flag, c, "ok")
+        emit(flag, "no-such-choice", "refused")
         continue
     m = re.search(r"; (0 \(off\) or )?(?:(-?\d+)\.\.(\d+)|\[([^,]+), ([^\]]+)\]) \(default", desc)
     if not m:
         sys.exit("no range for --%s in: %s" % (flag, desc))
     if m.group(1):
-        print(flag, "0", "ok")
+        emit(flag, "0", "ok")
     if m.group(2) is not None:
         lo, hi = int(m.group(2)), int(m.group(3))
-        print(flag, lo, "ok"); print(flag, hi, "ok")
-        print(flag, lo - 1, "refused" if not (m.group(1) and lo == 1) else "ok")
+        emit(flag, lo, "ok"); emit(flag, hi, "ok")
+        emit(flag, lo - 1, "refused" if not (m.group(1) and lo == 1) else "ok")
         if m.group(1) and lo > 2:
-            print(flag, 1, "refused")
-        print(flag, hi + 1, "refused")
+            emit(flag, 1, "refused")
+        emit(flag, hi + 1, "refused")
     else:
         lo, hi = float(m.group(4)), float(m.group(5))
-        print(flag, repr(lo), "ok"); print(flag, repr(hi), "ok")
-        print(flag, repr(math.nextafter(lo, -math.inf)), "refused")
-        print(flag, repr(math.nextafter(hi, math.inf)), "refused")
+        emit(flag, repr(lo), "ok"); emit(flag, repr(hi), "ok")
+        emit(flag, repr(math.nextafter(lo, -math.inf)), "refused")
+        emit(flag, repr(math.nextafter(hi, math.inf)), "refused")
 EOF
     [ $? -eq 0 ] || fail "could not read the ranges from train --help"
     [ "$(grep -c . cases)" -ge 40 ] || fail "only $(grep -c . cases) cases"
     bad=0
-    while read -r flag value expect; do
-        # gbdt: a depth of 0 needs a leaf limit, so every walk has one.
+    while read -r algo flag value expect; do
+        # A learner's own flags are walked with --algo naming it; the shared
+        # ones with the default learner. gbdt: a depth of 0 needs a leaf
+        # limit, so every walk of the default learner has one.
         extra="--max-leaves 64"
         [ "$flag" = max-leaves ] && extra=""
+        [ "$algo" = - ] || [ "$algo" = gbdt ] || extra="--algo $algo"
         if [ "$value" = - ]; then
             run healer train --data nonexistent.csv --model m.model $extra "--$flag"
         else
@@ -417,6 +426,84 @@ t_train_learner_flags() {
     expect_in out "--cv N"
     expect_in out "0 (off) or 2..20"
     expect_absent m.model
+}
+
+# The forests end to end: train, predict, inspect; their flags in --help;
+# the out-of-bag estimate in the text and JSON summaries; another
+# learner's flag refused naming it; the same seed gives the same
+# predictions whatever the thread count.
+t_train_forests() {
+    run healer train --help
+    for f in "Learner forest (--algo forest)" "Learner extratrees (--algo extratrees)" \
+        "--trees N" "--max-features MODE" "--feature-fraction X" "--min-samples-leaf N" \
+        "--no-bootstrap" "--bootstrap" "sqrt, log2 or all"; do
+        expect_in out "$f" "train --help"
+    done
+    for a in forest extratrees; do
+        run healer train --data "$FIX/train.csv" --model $a.model --algo $a --trees 40 --seed 3
+        expect_rc 0 "train --algo $a"
+        expect_in out "model: $a"
+        expect_in out "40 trees"
+        expect_not_in out "early_stopping_rounds" "$a summary (no rounds)"
+        run healer predict --model $a.model --data "$FIX/test.csv" --out $a.csv --threads 1
+        expect_rc 0 "predict with $a"
+        [ "$(data_rows $a.csv)" -eq 200 ] || fail "$a: $(data_rows $a.csv) predictions, expected 200"
+        check_prediction_rows $a.csv
+        run healer train --data "$FIX/train.csv" --model $a-t2.model --algo $a --trees 40 --seed 3 --threads 2
+        run healer predict --model $a-t2.model --data "$FIX/test.csv" --out $a-t2.csv --threads 2
+        cmp -s $a.csv $a-t2.csv || fail "$a: --threads 1 and 2 give different predictions"
+        run healer eval --model $a.model --data "$FIX/test.csv" --json
+        expect_rc 0 "eval with $a"
+        json_check out "d['metrics']['macro_f1'] > 0.6" || fail "$a: held-out macro-F1 too low"
+    done
+    run healer train --data "$FIX/train.csv" --model f.model --algo forest --trees 30
+    expect_in out "out-of-bag"
+    run healer inspect f.model --json
+    expect_rc 0 "inspect --json of a forest"
+    json_check out "d['algo'] == 'forest' and 0.5 < d['oob']['macro_f1'] <= 1 and d['oob']['rows'] > 0 and d['training']['trees'] == 30"
+    run healer inspect extratrees.model --json
+    json_check out "d['oob'] is None"
+    run healer train --data "$FIX/train.csv" --model x.model --algo forest --rounds 5
+    expect_usage_error --rounds "train --algo forest --rounds"
+    run healer train --data "$FIX/train.csv" --model x.model --trees 5
+    expect_usage_error --trees "train --trees without --algo forest"
+    run healer train --data "$FIX/train.csv" --model x.model --algo extratrees --max-features half
+    expect_usage_error --max-features "train --max-features half"
+    expect_absent x.model
+}
+
+t_train_mlp() {
+    # The MLP end to end through its own flags: it predicts the held-out
+    # rows well above chance (1/6) in the usual output format, one seed and
+    # thread count give one model, and its file says what it is.
+    for n in 1 2; do
+        run healer train --data "$FIX/train.csv" --model m$n.model --algo mlp \
+            --hidden-units 32 --hidden-layers 2 --epochs 60 --dropout 0.1 \
+            --transform robust --threads 2 --seed 9 --json
+        expect_rc 0 "train --algo mlp ($n)"
+    done
+    json_check out 'd["summary"]["algo"] == "mlp" and d["summary"]["params"]["hidden_units"] == 32'
+    json_check out '1 <= d["summary"]["training"]["best_round"] <= 60'
+    run healer predict --model m1.model --data "$FIX/test.csv" --out p1.csv --json
+    expect_rc 0 "predict with the MLP"
+    json_check out 'd["metrics"]["macro_f1"] > 0.7 and d["rows"] == 200'
+    [ "$(head -n 1 p1.csv)" = "sample_id,label,confidence,prob_0,prob_1,prob_2,prob_3,prob_4,prob_5" ] ||
+        fail "header is: $(head -n 1 p1.csv)"
+    check_prediction_rows p1.csv
+    run healer predict --model m2.model --data "$FIX/test.csv" --out p2.csv --threads 1
+    expect_rc 0 "predict with the second MLP"
+    cmp -s p1.csv p2.csv || fail "two MLP trainings with the same seed and threads differ"
+    run healer inspect m1.model
+    expect_rc 0 "inspect an MLP model"
+    expect_in out "model: mlp"
+    expect_in out "hidden_units 32"
+    # Its flags are the MLP's: refused for the GBDT, naming the owner.
+    run healer train --data "$FIX/train.csv" --model x.model --hidden-units 8
+    expect_usage_error --hidden-units "train --hidden-units without --algo mlp"
+    expect_in err "mlp"
+    run healer train --data "$FIX/train.csv" --model x.model --algo mlp --transform zscore
+    expect_usage_error --transform "train --algo mlp --transform zscore"
+    expect_absent x.model
 }
 
 # ---- tests: runtime errors ----
@@ -1080,7 +1167,7 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags
+train_learner_flags train_forests train_mlp
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable

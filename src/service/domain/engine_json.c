@@ -107,10 +107,14 @@ static json_t *param_spec_json(const hl_param_spec *s)
     return j;
 }
 
-static void add_specs(json_t *a, const hl_param_spec *t, size_t n)
+/* The specs a client may set for a learner: not the command line's own,
+ * and not the round-based options for a learner without rounds. */
+static void add_specs(json_t *a, const hl_param_spec *t, size_t n,
+                      int iterative)
 {
     for (size_t k = 0; k < n; k++)
-        if (!(t[k].flags & HL_PARAM_CLI_ONLY))
+        if (!(t[k].flags & HL_PARAM_CLI_ONLY) &&
+            (iterative || !(t[k].flags & HL_PARAM_ITERATIVE)))
             json_array_append_new(a, param_spec_json(&t[k]));
 }
 
@@ -122,8 +126,8 @@ json_t *hs_json_algorithms(void)
     for (size_t i = 0; i < hl_learner_count(); i++) {
         const hl_learner_info *li = hl_learner_at(i);
         json_t *params = json_array();
-        add_specs(params, li->params, li->n_params);
-        add_specs(params, shared, n_shared);
+        add_specs(params, li->params, li->n_params, li->iterative);
+        add_specs(params, shared, n_shared, li->iterative);
         json_array_append_new(items, json_pack("{s:s, s:o}", "name", li->name,
                                                "params", params));
     }
@@ -218,6 +222,12 @@ json_t *hs_json_summary(const hl_model_summary *s)
                         s->has_validation
                             ? hs_json_metrics(&s->validation, s->class_names)
                             : json_null());
+    json_object_set_new(
+        j, "oob",
+        s->has_oob ? json_pack("{s:I, s:o, s:o}", "rows", (json_int_t)s->oob_rows,
+                               "macro_f1", hs_json_num(s->oob_macro_f1),
+                               "accuracy", hs_json_num(s->oob_accuracy))
+                   : json_null());
     json_object_set_new(
         j, "cv",
         s->cv_folds > 1

@@ -165,10 +165,12 @@ static json_t *attempt_json(const hl_train_params *p, const char *error)
                      error ? json_string(error) : json_null());
 }
 
-/* Engine failures worth a second try: not the user's input, not a cancel. */
+/* Engine failures worth a second try: not the user's input, not a cancel.
+ * A diverged training is: the safer parameters take a smaller step. */
 static int retryable(hl_status st)
 {
-    return st == HL_ERR_NOMEM || st == HL_ERR_IO || st == HL_ERR_INTERNAL;
+    return st == HL_ERR_NOMEM || st == HL_ERR_IO || st == HL_ERR_INTERNAL ||
+           st == HL_ERR_DIVERGED;
 }
 
 /* Stages a training reports: CV folds, the fit, and a refit when the

@@ -69,14 +69,15 @@ void hs_model_cache_free(hs_model_cache *c)
     free(c);
 }
 
-/* The quality figure lists show: CV when it was run, else validation. */
+/* The quality figure lists show: CV when it was run, else validation,
+ * else the learner's out-of-bag estimate (a forest without either). */
 static void best_estimate(const hl_model_summary *s, double *f1, double *acc)
 {
     const hl_metrics *m = s->cv_folds > 1 ? &s->cv
                           : s->has_validation ? &s->validation
                                               : NULL;
-    *f1 = m ? m->macro_f1 : NAN;
-    *acc = m ? m->accuracy : NAN;
+    *f1 = m ? m->macro_f1 : s->has_oob ? s->oob_macro_f1 : NAN;
+    *acc = m ? m->accuracy : s->has_oob ? s->oob_accuracy : NAN;
 }
 
 hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,

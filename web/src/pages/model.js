@@ -66,6 +66,8 @@ function detailsCard(model, summary) {
       [t('model.roundsDone'), fmtInt(tr.rounds_done)],
       [t('model.bestRoundLabel'), fmtInt(tr.best_round)],
       [t('model.trees'), fmtInt(tr.trees)],
+      summary.oob && [t('model.oobF1'), fmtNum(summary.oob.macro_f1, 4)],
+      summary.oob && [t('model.oobAccuracy'), fmtNum(summary.oob.accuracy, 4)],
       [t('model.trainTime'), fmtDuration(tr.train_seconds)],
       [t('model.rowsTrain'), fmtInt(d.rows_train)],
       [t('model.rowsValidation'), fmtInt(d.rows_validation)],

@@ -118,8 +118,10 @@ static hl_status gbdt_fit(const hl__fit_job *job, hl__fit_result *res,
         hl__gbdt_model_free(m);
         return rc;
     }
-    res->fitted =
-        (hl__fitted){m, m->n_outputs, hl__gbdt_link(m->n_outputs), m->n_trees};
+    res->fitted = (hl__fitted){.state = m,
+                               .n_outputs = m->n_outputs,
+                               .link = hl__gbdt_link(m->n_outputs),
+                               .n_trees = m->n_trees};
     return HL_OK;
 }
 

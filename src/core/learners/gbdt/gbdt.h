@@ -5,9 +5,9 @@
  * share - binning, tree growing, boosting, raw prediction and its model
  * file sections. Nothing outside this folder includes it but tests.
  *
- * Trees are flat arrays; the two children of a node are adjacent (right =
- * left + 1) so a prediction step is one compare and one add, and a node is
- * 12 bytes so that a few thousand trees stay in cache while predicting.
+ * Trees are flat arrays of the shared node format (trees/trees.h, with
+ * the binning, the row partition and the prediction walk the forests use
+ * too); a leaf's value is its output.
  */
 #ifndef HEALER_GBDT_H
 #define HEALER_GBDT_H
@@ -17,16 +17,7 @@
 
 #include "learner.h"
 #include "pool.h"
-
-#define HL__LEAF 0xFFFFFFFFu          /* node.feature of a leaf */
-#define HL__DEFAULT_LEFT 0x80000000u  /* node.feature flag: missing goes left */
-#define HL__FEATURE_MASK 0x7FFFFFFFu
-
-typedef struct hl__node {
-    uint32_t feature; /* split feature | HL__DEFAULT_LEFT, or HL__LEAF */
-    float value;      /* split: go left when x <= value; leaf: output value */
-    uint32_t left;    /* index of the left child; the right one is left + 1 */
-} hl__node;
+#include "trees/trees.h"
 
 typedef struct hl__tree {
     uint32_t n_nodes;
@@ -36,17 +27,6 @@ typedef struct hl__tree {
     float *cover;       /* per node: hessian sum of the training rows in it */
 } hl__tree;
 
-/* Quantile bin layout of every feature. A feature has n_bins value bins
- * numbered 1..n_bins and bin 0 for missing values; value bin b holds
- * (cuts[b-2], cuts[b-1]] so that bin(v) <= b  <=>  v <= cuts[b-1]. */
-typedef struct hl__bins {
-    size_t n_features;
-    uint32_t *n_bins;  /* value bins per feature, >= 1 */
-    uint32_t *offset;  /* first histogram slot of each feature */
-    size_t total;      /* histogram slots: sum of (n_bins + 1) */
-    float **cuts;      /* n_bins - 1 ascending boundaries per feature */
-} hl__bins;
-
 /* A gradient/hessian pair: per row, and per histogram bin. Histograms are
  * float, not double: at 8 bytes a bin a 107-KPI histogram fits in L2 and
  * the learner is bound by histogram traffic, not arithmetic. Sums over
@@ -54,29 +34,6 @@ typedef struct hl__bins {
 typedef struct hl__gh {
     float g, h;
 } hl__gh;
-
-/* The trees re-laid for prediction: all nodes of all trees in one array,
- * leaves turned into self-loops (threshold +inf, left child = itself) so
- * that every row takes exactly `depth` steps through a tree and several
- * rows can walk it side by side without a data-dependent branch.
- *
- * Missing values cost nothing per step: each row is expanded once into two
- * copies, NaN -> -inf and NaN -> +inf, and a node reads its feature from the
- * copy that sends NaN its way (`slot` = feature, plus n_features when
- * missing values go right): -inf <= t always holds, +inf <= t never does for
- * a finite t. */
-typedef struct hl__flat_node {
-    uint32_t slot;    /* feature index into the expanded row */
-    float threshold;  /* go left when value <= threshold */
-    uint32_t left;    /* index within the tree; right = left + 1 */
-} hl__flat_node;
-
-typedef struct hl__flat {
-    hl__flat_node *nodes;
-    float *leaf_value;     /* per node, 0 for internal nodes */
-    uint32_t *tree_offset; /* first node of each tree */
-    uint32_t *tree_depth;  /* steps to reach any leaf */
-} hl__flat;
 
 /* The learner's own parameters: the block of hl_train_params (its table
  * and defaults are in gbdt.c). */
@@ -113,21 +70,6 @@ static inline hl__link hl__gbdt_link(size_t n_outputs)
     return n_outputs == 1 ? HL__LINK_LOGISTIC : HL__LINK_SOFTMAX;
 }
 
-/* ---- binning.c ---- */
-
-/* Computes bin boundaries from rows[0..n) of x (row stride n_features);
- * rows == NULL means all n rows. Large inputs are sampled (deterministic). */
-hl_status hl__bins_build(const float *x, size_t n_features, const size_t *rows,
-                         size_t n, int max_bins, uint64_t seed, hl__pool *pool,
-                         hl__bins *out, hl_error *err);
-void hl__bins_free(hl__bins *b);
-/* Bin of one value of feature f (0 for NAN). */
-uint8_t hl__bin_value(const hl__bins *b, size_t f, float v);
-/* Bins rows[0..n) of x into out (n * n_features bytes, row-major). rows ==
- * NULL means rows 0..n-1. */
-void hl__bins_apply(const hl__bins *b, const float *x, const size_t *rows,
-                    size_t n, hl__pool *pool, uint8_t *out);
-
 /* ---- tree_grow.c ---- */
 
 typedef struct hl__grow_params {
@@ -140,18 +82,6 @@ typedef struct hl__grow_params {
 } hl__grow_params;
 
 typedef struct hl__grower hl__grower;
-
-/* The binned training matrix in both layouts: histograms read whole rows
- * (row-major), partitions read one feature of many rows (column-major). */
-typedef struct hl__binned {
-    const uint8_t *rows; /* n * n_features, row-major */
-    const uint8_t *cols; /* n_features * n, column-major */
-    size_t n;
-} hl__binned;
-
-/* Transposes a row-major n x nf byte matrix into cols (nf x n). */
-void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
-                          uint8_t *cols);
 
 /* Scratch space for growing trees on a binned matrix of up to max_rows
  * rows. One grower per thread; growers are not shared. */
@@ -192,7 +122,6 @@ hl_status hl__boost(const hl__fit_job *job, const hl__gbdt_params *p,
 
 /* Builds m->flat from m->trees; call once the trees are final. */
 hl_status hl__gbdt_prepare(hl__gbdt_model *m);
-void hl__flat_free(hl__flat *f);
 /* The learner's predict_raw op. */
 hl_status hl__gbdt_predict_raw(const void *state, const hl__model_shape *shape,
                                const float *x, size_t n_rows, double *raw);

@@ -108,24 +108,15 @@ static hl_status read_bins(hl__gbdt_model *m, hl__rbuf *r,
     return HL_OK;
 }
 
-/* Children after their parent, inside the tree, features in range: then
- * every path ends at a leaf within n_nodes steps. */
+/* Bounded leaves keep every score finite (softmax never NaN); the
+ * structure is checked by the rule every tree learner shares. */
 static int tree_is_sound(const hl__tree *t, size_t n_features)
 {
-    for (uint32_t i = 0; i < t->n_nodes; i++) {
-        const hl__node *nd = &t->nodes[i];
-        if (nd->feature == HL__LEAF) {
-            /* Bounded leaves keep every score finite: softmax never NaN. */
-            if (!(fabsf(nd->value) <= HL__MAX_LEAF_VALUE))
-                return 0;
-            continue;
-        }
-        if ((nd->feature & HL__FEATURE_MASK) >= n_features)
+    for (uint32_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].feature == HL__LEAF &&
+            !(fabsf(t->nodes[i].value) <= HL__MAX_LEAF_VALUE))
             return 0;
-        if (nd->left <= i || nd->left >= t->n_nodes - 1 || isnan(nd->value))
-            return 0;
-    }
-    return t->n_nodes > 0;
+    return hl__nodes_are_sound(t->nodes, t->n_nodes, n_features);
 }
 
 static hl_status read_tree(hl__rbuf *r, hl__tree *t, size_t n_features,

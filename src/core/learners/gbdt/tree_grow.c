@@ -410,28 +410,14 @@ static int find_best_split(const hl__grower *g, candidate *c)
 
 /* ---- partitioning ---- */
 
-/* Stable partition of rows[begin..end) by the split; returns the first
- * index of the right child. */
+/* Splits rows[begin..end) by s; returns the first index of the right child. */
 static uint32_t partition_rows(hl__grower *g, const hl__binned *binned,
                                const split_info *s, uint32_t begin,
                                uint32_t end)
 {
-    const uint8_t *col = binned->cols + (size_t)s->feature * binned->n;
-    const uint8_t split_bin = (uint8_t)s->bin;
-    const uint8_t missing_left = (uint8_t)s->default_left;
-    uint32_t *rows = g->rows, *right = g->scratch;
-    uint32_t nl = begin, nr = 0;
-    for (uint32_t i = begin; i < end; i++) {
-        uint32_t r = rows[i];
-        uint8_t b = col[r];
-        int left = b == 0 ? missing_left : b <= split_bin;
-        if (left)
-            rows[nl++] = r;
-        else
-            right[nr++] = r;
-    }
-    memcpy(rows + nl, right, nr * sizeof *rows);
-    return nl;
+    return hl__partition_rows(binned->cols + (size_t)s->feature * binned->n,
+                              (uint8_t)s->bin, s->default_left, g->rows,
+                              g->scratch, begin, end);
 }
 
 /* ---- growth ---- */
@@ -648,19 +634,6 @@ void hl__grower_add_leaf_values(const hl__grower *g, const hl__tree *t,
         const double v = t->nodes[lr->node].value;
         for (uint32_t i = lr->begin; i < lr->end; i++)
             scores[(size_t)g->rows[i] * stride + column] += v;
-    }
-}
-
-void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
-                          uint8_t *cols)
-{
-    /* Blocks of rows keep both sides of the copy in cache. */
-    const size_t block = 256;
-    for (size_t r0 = 0; r0 < n; r0 += block) {
-        size_t r1 = r0 + block < n ? r0 + block : n;
-        for (size_t f = 0; f < nf; f++)
-            for (size_t r = r0; r < r1; r++)
-                cols[f * n + r] = rows[r * nf + f];
     }
 }
 

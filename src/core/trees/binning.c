@@ -1,6 +1,6 @@
 /* binning.c - quantile bins: turn float KPIs into one byte per cell.
  *
- * Trees only ever compare a value with a threshold, so the learner works on
+ * Trees only ever compare a value with a threshold, so tree learners work on
  * bin numbers instead of floats: a row is then n_features bytes, histograms
  * are small, and a split is "bin <= b". Boundaries are chosen so that each
  * bin holds about the same number of rows (values with many repeats get a
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gbdt.h"
 #include "internal.h"
+#include "trees/trees.h"
 
 /* Above this many rows the boundaries come from a deterministic sample:
  * quantiles of 200k values are as good as of millions, and 10x cheaper. */
@@ -82,7 +82,7 @@ typedef struct build_ctx {
     int max_bins;
     float **scratch; /* per worker: n floats */
     hl__bins *out;
-    int failed;      /* set by a task on allocation failure */
+    int failed; /* set by a task on allocation failure */
 } build_ctx;
 
 static void build_feature(void *p, size_t f, int worker)
@@ -143,8 +143,9 @@ hl_status hl__bins_build(const float *x, size_t n_features, const size_t *rows,
             return hl__fail(err, HL_ERR_NOMEM, "out of memory while binning");
     }
     int workers = hl__pool_size(pool);
-    build_ctx c = {x, n_features, sample ? sample : rows, n_sample, max_bins,
-                   NULL, out, 0};
+    build_ctx c = {x,        n_features, sample ? sample : rows,
+                   n_sample, max_bins,   NULL,
+                   out,      0};
     out->n_features = n_features;
     out->n_bins = calloc(n_features ? n_features : 1, sizeof *out->n_bins);
     out->offset = calloc(n_features ? n_features : 1, sizeof *out->offset);
@@ -225,7 +226,8 @@ static void apply_chunk(void *p, size_t task, int worker)
     const apply_ctx *c = p;
     size_t nf = c->b->n_features;
     size_t begin = task * HL__APPLY_CHUNK;
-    size_t end = begin + HL__APPLY_CHUNK < c->n ? begin + HL__APPLY_CHUNK : c->n;
+    size_t end =
+        begin + HL__APPLY_CHUNK < c->n ? begin + HL__APPLY_CHUNK : c->n;
     for (size_t i = begin; i < end; i++) {
         size_t r = c->rows ? c->rows[i] : i;
         const float *xr = c->x + r * nf;

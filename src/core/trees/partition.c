@@ -1,0 +1,72 @@
+/* partition.c - the binned matrix's two layouts, rows split by a node's
+ * cut, and a raw row walked down a tree.
+ *
+ * Shared by every tree learner: the GBDT and the forests partition a
+ * node's rows the same way (stable, so a node's rows stay one ascending
+ * range and later passes over them read memory in order) and must route a
+ * row the same way whether it is binned (training) or raw (out-of-bag
+ * rows, model checks).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "trees/trees.h"
+
+void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
+                          uint8_t *cols)
+{
+    /* Blocks of rows keep both sides of the copy in cache. */
+    const size_t block = 256;
+    for (size_t r0 = 0; r0 < n; r0 += block) {
+        size_t r1 = r0 + block < n ? r0 + block : n;
+        for (size_t f = 0; f < nf; f++)
+            for (size_t r = r0; r < r1; r++)
+                cols[f * n + r] = rows[r * nf + f];
+    }
+}
+
+uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
+                            int missing_left, uint32_t *rows, uint32_t *scratch,
+                            uint32_t begin, uint32_t end)
+{
+    const uint8_t miss = (uint8_t)(missing_left != 0);
+    uint32_t nl = begin, nr = 0;
+    for (uint32_t i = begin; i < end; i++) {
+        uint32_t r = rows[i];
+        uint8_t b = col[r];
+        int left = b == 0 ? miss : b <= split_bin;
+        if (left)
+            rows[nl++] = r;
+        else
+            scratch[nr++] = r;
+    }
+    memcpy(rows + nl, scratch, nr * sizeof *rows);
+    return nl;
+}
+
+int hl__nodes_are_sound(const hl__node *nodes, uint32_t n, size_t n_features)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const hl__node *nd = &nodes[i];
+        if (nd->feature == HL__LEAF)
+            continue;
+        if ((nd->feature & HL__FEATURE_MASK) >= n_features)
+            return 0;
+        if (nd->left <= i || nd->left >= n - 1 || isnan(nd->value))
+            return 0;
+    }
+    return n > 0;
+}
+
+uint32_t hl__nodes_leaf_raw(const hl__node *nodes, const float *row)
+{
+    uint32_t i = 0;
+    while (nodes[i].feature != HL__LEAF) {
+        const uint32_t feat = nodes[i].feature;
+        const float v = row[feat & HL__FEATURE_MASK];
+        const int left =
+            isnan(v) ? (feat & HL__DEFAULT_LEFT) != 0 : v <= nodes[i].value;
+        i = nodes[i].left + (left ? 0u : 1u);
+    }
+    return i;
+}
