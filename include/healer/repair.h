@@ -9,7 +9,8 @@
  *   - the health check, hl_model_check_health: degenerate or not, and a
  *     reason a person can read;
  *   - the plan, hl_repair_plan_make: the parameters of every attempt - the
- *     caller's; then another learner (the fallback table, repair.c), with
+ *     caller's; then another learner (the one the caller's names as its
+ *     fallback, hl_learner_info in healer/params.h), with
  *     its defaults and the caller's shared options; then the caller's own
  *     learner with hl_train_params_safer. An attempt whose learner is not
  *     in this build, or whose parameters equal an earlier attempt's, is
@@ -61,15 +62,16 @@ extern "C" {
 
 /* What a health check found. A plain value. */
 typedef struct hl_model_health {
-    int degenerate;     /* 1: do not use the model (see reason) */
-    char reason[384];   /* why it is degenerate; "" when healthy */
-    size_t rows_checked;       /* training rows predicted (the sample) */
-    size_t nonfinite_rows;     /* of those, rows with a NaN or infinite
-                                  probability */
-    size_t predicted_classes;  /* distinct classes predicted for them */
+    int degenerate;           /* 1: do not use the model (see reason) */
+    char reason[384];         /* why it is degenerate; "" when healthy */
+    size_t rows_checked;      /* training rows predicted (the sample) */
+    size_t nonfinite_rows;    /* of those, rows with a NaN or infinite
+                                 probability */
+    size_t predicted_classes; /* distinct classes predicted for them */
     /* The score judged against the baseline and where it comes from:
-     * "hold-out", "cross-validation" or "training rows" (static). A
-     * score is a macro-F1 over the classes present in its rows. */
+     * "hold-out", "cross-validation", "out-of-bag rows" or "training
+     * rows" (static). A score is a macro-F1 over the classes present in
+     * its rows (the out-of-bag one: over the model's classes). */
     const char *score_source;
     size_t score_rows;
     double macro_f1;
@@ -86,8 +88,9 @@ typedef struct hl_model_health {
  *      its hold-out (from HL_HEALTH_MIN_ROWS rows with two classes);
  *   4. its macro-F1 is below HL_HEALTH_BASELINE_FACTOR x the class-prior
  *      baseline, the score being the first the model has of: the
- *      hold-out's, the cross-validation's (each from HL_HEALTH_MIN_ROWS
- *      rows), else the sampled training rows'.
+ *      hold-out's, the cross-validation's, the learner's out-of-bag
+ *      estimate (a forest's; each from HL_HEALTH_MIN_ROWS rows), else
+ *      the sampled training rows'.
  * Fills *out and returns HL_OK whatever the verdict; an error (a column
  * of m missing from ds, HL_ERR_DATA; no labelled row, HL_ERR_DATA; out of
  * memory) means the check could not run. threads: 0 = all cores. */
@@ -95,7 +98,7 @@ hl_status hl_model_check_health(const hl_model *m, const hl_dataset *ds,
                                 int threads, hl_model_health *out,
                                 hl_error *err);
 
-/* ---- the plan --------------------------------------------------------- */
+/* ---- the plan ----------------------------------------------------------- */
 
 /* A training is tried at most this many times: the caller's parameters,
  * another learner, the caller's learner made safer. */
@@ -119,9 +122,10 @@ typedef struct hl_repair_plan {
     hl_train_params params[HL_REPAIR_MAX_ATTEMPTS];
 } hl_repair_plan;
 
-/* The learner the fallback table names for a training of learner `algo`
- * that failed, whether or not this build has it ("gbdt" -> "forest"), or
- * NULL when the table has no entry for algo. */
+/* The learner that stands in for a failed training of learner `algo`
+ * (its hl_learner_info.fallback: "gbdt" -> "forest"), or NULL when algo is
+ * no learner of this build or names no fallback. The plan still checks
+ * that the stand-in is a learner of this build. */
 const char *hl_repair_fallback(const char *algo);
 
 /* The plan for a training asked with *first: first itself; then, when
@@ -135,8 +139,12 @@ void hl_repair_plan_make(const hl_train_params *first, hl_repair_plan *out);
 
 typedef enum hl_fault {
     HL_FAULT_NONE = 0,
-    HL_FAULT_FAIL = 1,      /* the attempt fails at once, HL_ERR_INTERNAL */
-    HL_FAULT_DEGENERATE = 2 /* the attempt trains, then is judged degenerate */
+    HL_FAULT_FAIL = 1,       /* the attempt fails at once, HL_ERR_INTERNAL */
+    HL_FAULT_DEGENERATE = 2, /* the attempt trains, then is judged degenerate */
+    /* The attempt fails at once with HL_ERR_DIVERGED, as a learner whose
+     * loss stopped being finite (the MLP's), which cannot be provoked on
+     * demand through real data. */
+    HL_FAULT_DIVERGE = 3
 } hl_fault;
 
 /* What to inject into each attempt of hl_train_repair (at[0] = attempt 1).
@@ -146,9 +154,10 @@ typedef struct hl_repair_faults {
 } hl_repair_faults;
 
 /* Parses a fault-injection spec: items separated by commas, each
- *   attemptN=fail | attemptN=degenerate   (N in 1..HL_REPAIR_MAX_ATTEMPTS)
- *   attempts=fail | attempts=degenerate   (every attempt)
- *   train_first_attempt                   (the historic attempt1=fail)
+ *   attemptN=FAULT   (N in 1..HL_REPAIR_MAX_ATTEMPTS)
+ *   attempts=FAULT   (every attempt)
+ * with FAULT fail, degenerate or diverge (hl_fault), or
+ *   train_first_attempt  (the historic spelling of attempt1=fail)
  * later items overriding earlier ones; NULL or "" is no fault. The
  * commands read it from the environment variable HEALER_FAULT_INJECT
  * (`healer train` and `healer serve`, documented there); nothing else
@@ -174,11 +183,11 @@ typedef struct hl_train_attempt {
     hl_repair_step step;    /* why these parameters */
     hl_train_params params; /* what it ran with */
     hl_attempt_outcome outcome;
-    hl_status status;    /* hl_train's status: HL_OK when it trained
-                            (succeeded or degenerate) */
-    char reason[512];    /* the error message, or the health check's
-                            reason; "" when it succeeded */
-    double seconds;      /* training and health check */
+    hl_status status; /* hl_train's status: HL_OK when it trained
+                         (succeeded or degenerate) */
+    char reason[512]; /* the error message, or the health check's
+                         reason; "" when it succeeded */
+    double seconds;   /* training and health check */
 } hl_train_attempt;
 
 typedef struct hl_train_attempts {

@@ -193,21 +193,30 @@ done:
 static void check_score(const hl_model_summary *s, const hl_metrics *sample,
                         hl_model_health *h)
 {
-    const hl_metrics *scored = sample;
-    h->score_source = "training rows";
-    /* A learner's own estimate on unseen rows (a forest's out-of-bag
-     * score) would rank between the cross-validation and the training
-     * rows. */
-    if (s->has_validation && s->validation.n_samples >= HL_HEALTH_MIN_ROWS) {
-        scored = &s->validation;
-        h->score_source = "hold-out";
-    } else if (s->cv_folds > 1 && s->cv.n_samples >= HL_HEALTH_MIN_ROWS) {
-        scored = &s->cv;
-        h->score_source = "cross-validation";
-    }
     size_t present;
-    h->score_rows = scored->n_samples;
-    h->macro_f1 = present_macro_f1(scored, &present);
+    if (s->has_validation && s->validation.n_samples >= HL_HEALTH_MIN_ROWS) {
+        h->score_source = "hold-out";
+        h->score_rows = s->validation.n_samples;
+        h->macro_f1 = present_macro_f1(&s->validation, &present);
+    } else if (s->cv_folds > 1 && s->cv.n_samples >= HL_HEALTH_MIN_ROWS) {
+        h->score_source = "cross-validation";
+        h->score_rows = s->cv.n_samples;
+        h->macro_f1 = present_macro_f1(&s->cv, &present);
+    } else if (s->has_oob && s->oob_rows >= HL_HEALTH_MIN_ROWS) {
+        /* A forest's estimate on the rows each tree did not see: unseen
+         * rows, like a hold-out, where the training rows would flatter a
+         * forest that memorised them. It is one macro-F1 over the
+         * model's classes; the out-of-bag rows are nearly all training
+         * rows, so the classes present are the sample's. */
+        h->score_source = "out-of-bag rows";
+        h->score_rows = (size_t)s->oob_rows;
+        h->macro_f1 = s->oob_macro_f1;
+        (void)present_macro_f1(sample, &present);
+    } else {
+        h->score_source = "training rows";
+        h->score_rows = sample->n_samples;
+        h->macro_f1 = present_macro_f1(sample, &present);
+    }
     h->baseline = present >= 2 ? 1.0 / (double)present : NAN;
     if (h->degenerate || present < 2)
         return;

@@ -1,10 +1,10 @@
-/* repair.c - self-repair of a training: the fallback table, the plan of
- * attempts, fault injection and the driver hl_train_repair (see
- * healer/repair.h).
+/* repair.c - self-repair of a training: the plan of attempts, fault
+ * injection and the driver hl_train_repair (see healer/repair.h).
  *
- * The rules live here once, for the CLI and the service alike: which
- * learner stands in for which (FALLBACKS), in which order attempts run,
- * which errors are worth another attempt, and what an attempt records.
+ * The rules live here once, for the CLI and the service alike: in which
+ * order attempts run (with the stand-in each learner names in its
+ * hl_learner_info.fallback), which errors are worth another attempt, and
+ * what an attempt records.
  * Training itself is hl_train's and the verdict on a model is
  * hl_model_check_health's (health.c); this file only strings them
  * together, so train.c knows nothing of retries.
@@ -19,36 +19,18 @@
 #include "healer/repair.h"
 #include "internal.h"
 
-/* ---- the fallback table -------------------------------------------------- */
+/* ---- the fallback ------------------------------------------------------- */
 
-/* Which learner to try when a training with `algo` failed or made a
- * degenerate model. The stand-in is the most different learner that is
- * still a strong one on KPI tables: trees for the MLP (no input scaling,
- * no divergence), bagging for boosting (no learning rate to blow up, no
- * rounds to stop early) and boosting back for the forests; a composite
- * (stack, auto) falls back to the plain GBDT. Names that this build has
- * no learner for are fine: hl_repair_plan_make skips them. One line per
- * learner; a learner without a line is retried with safer parameters
- * only. */
-static const struct fallback {
-    const char *algo;
-    const char *stand_in;
-} FALLBACKS[] = {
-    {"gbdt", "forest"},   {"forest", "gbdt"}, {"extratrees", "gbdt"},
-    {"mlp", "forest"},    {"stack", "gbdt"},  {"auto", "gbdt"},
-};
-
-#define N_FALLBACKS (sizeof FALLBACKS / sizeof FALLBACKS[0])
-
+/* Each learner names its stand-in in its description (hl_learner_info's
+ * fallback), so that the registry stays the one place that knows
+ * learners by name and a new learner brings its own. */
 const char *hl_repair_fallback(const char *algo)
 {
-    for (size_t i = 0; algo && i < N_FALLBACKS; i++)
-        if (strcmp(FALLBACKS[i].algo, algo) == 0)
-            return FALLBACKS[i].stand_in;
-    return NULL;
+    const hl_learner_info *li = hl_learner_find(algo);
+    return li ? li->fallback : NULL;
 }
 
-/* ---- names ---------------------------------------------------------------- */
+/* ---- names -------------------------------------------------------------- */
 
 const char *hl_repair_step_name(hl_repair_step step)
 {
@@ -92,7 +74,7 @@ const char *hl_attempt_outcome_name(hl_attempt_outcome outcome)
     return "?";
 }
 
-/* ---- the plan ------------------------------------------------------------- */
+/* ---- the plan ----------------------------------------------------------- */
 
 static int same_value(const hl_param_spec *s, hl_param_value a,
                       hl_param_value b)
@@ -114,7 +96,8 @@ static int same_params(const hl_train_params *a, const hl_train_params *b)
             return 0;
     const hl_learner_info *li = hl_learner_find(a->algo);
     for (size_t k = 0; li && k < li->n_params; k++)
-        if (!same_value(&li->params[k], hl_train_params_value(a, &li->params[k]),
+        if (!same_value(&li->params[k],
+                        hl_train_params_value(a, &li->params[k]),
                         hl_train_params_value(b, &li->params[k])))
             return 0;
     return 1;
@@ -151,7 +134,7 @@ void hl_repair_plan_make(const hl_train_params *first, hl_repair_plan *out)
     plan_add(out, HL_REPAIR_SAFER, &p);
 }
 
-/* ---- fault injection ------------------------------------------------------ */
+/* ---- fault injection ---------------------------------------------------- */
 
 static int parse_fault(const char *what, size_t len, hl_fault *out)
 {
@@ -159,6 +142,8 @@ static int parse_fault(const char *what, size_t len, hl_fault *out)
         *out = HL_FAULT_FAIL;
     else if (len == 10 && strncmp(what, "degenerate", 10) == 0)
         *out = HL_FAULT_DEGENERATE;
+    else if (len == 7 && strncmp(what, "diverge", 7) == 0)
+        *out = HL_FAULT_DIVERGE;
     else
         return 0;
     return 1;
@@ -170,9 +155,12 @@ static int parse_item(const char *item, size_t len, hl_repair_faults *f)
     static const char LEGACY[] = "train_first_attempt";
     const char *eq = memchr(item, '=', len);
     hl_fault what;
-    if (!eq)
-        return len == sizeof LEGACY - 1 && strncmp(item, LEGACY, len) == 0 &&
-               (f->at[0] = HL_FAULT_FAIL, 1);
+    if (!eq) {
+        if (len != sizeof LEGACY - 1 || strncmp(item, LEGACY, len) != 0)
+            return 0;
+        f->at[0] = HL_FAULT_FAIL;
+        return 1;
+    }
     size_t key = (size_t)(eq - item);
     if (!parse_fault(eq + 1, len - key - 1, &what))
         return 0;
@@ -202,18 +190,17 @@ hl_status hl_repair_faults_parse(const char *spec, hl_repair_faults *out,
             return hl__fail_field(
                 err, HL_ERR_INVALID, "fault_inject",
                 "fault injection: bad item '%.*s' in '%.64s' (expected "
-                "attemptN=fail or attemptN=degenerate with N in 1..%d, "
-                "attempts=fail, attempts=degenerate or train_first_attempt, "
-                "separated by commas)",
-                (int)(len > 64 ? 64 : len), item, spec,
-                HL_REPAIR_MAX_ATTEMPTS);
+                "attemptN=FAULT with N in 1..%d, attempts=FAULT or "
+                "train_first_attempt, separated by commas; FAULT is fail, "
+                "degenerate or diverge)",
+                (int)(len > 64 ? 64 : len), item, spec, HL_REPAIR_MAX_ATTEMPTS);
         item += len + (item[len] == ',');
     }
     *out = f;
     return HL_OK;
 }
 
-/* ---- the driver ----------------------------------------------------------- */
+/* ---- the driver --------------------------------------------------------- */
 
 int hl_train_error_retryable(hl_status st)
 {
@@ -227,9 +214,16 @@ int hl_train_error_retryable(hl_status st)
     case HL_ERR_VERSION:
     case HL_ERR_CANCELLED:
         return 0;
+    case HL_ERR_NOMEM:
+    case HL_ERR_IO:
+    case HL_ERR_INTERNAL:
+    /* A diverged learner (the MLP's loss went NaN): another learner has
+     * no step to blow up, and the safer parameters take a smaller one. */
+    case HL_ERR_DIVERGED:
+        return 1;
     default:
-        /* NOMEM, IO, INTERNAL, a learner that diverged, and codes added
-         * after this function: not the user's input, so worth a retry. */
+        /* Codes added after this function: not known to be the user's
+         * input, so worth a retry. */
         return 1;
     }
 }
@@ -247,6 +241,12 @@ static hl_status run_attempt(const hl_dataset *ds, const hl_train_control *ctl,
         rc = hl__fail(err, HL_ERR_INTERNAL,
                       "injected failure (attempt %u, fault injection)",
                       a->number);
+    else if (fault == HL_FAULT_DIVERGE)
+        rc = hl__fail_field(err, HL_ERR_DIVERGED, "learning_rate",
+                            "injected divergence: the training loss stopped "
+                            "being a finite number (attempt %u, fault "
+                            "injection)",
+                            a->number);
     else
         rc = hl_train(ds, &a->params, ctl, &m, err);
     a->status = rc;
@@ -273,7 +273,8 @@ static hl_status run_attempt(const hl_dataset *ds, const hl_train_control *ctl,
         }
         a->status = rc; /* the check itself failed */
     }
-    a->outcome = rc == HL_ERR_CANCELLED ? HL_ATTEMPT_CANCELLED : HL_ATTEMPT_FAILED;
+    a->outcome =
+        rc == HL_ERR_CANCELLED ? HL_ATTEMPT_CANCELLED : HL_ATTEMPT_FAILED;
     snprintf(a->reason, sizeof a->reason, "%.500s", err->message);
     return rc;
 }
@@ -284,7 +285,7 @@ hl_status hl_train_repair(const hl_dataset *ds, const hl_train_params *params,
                           hl_train_attempts *attempts, hl_error *err)
 {
     static const hl_repair_options none = {0};
-    hl_train_attempts own;
+    hl_train_attempts own = {0};
     hl_train_attempts *done = attempts ? attempts : &own;
     hl_repair_plan made;
     hl_error last;
@@ -315,8 +316,8 @@ hl_status hl_train_repair(const hl_dataset *ds, const hl_train_params *params,
                             i ? &done->item[i - 1] : NULL, opt->user);
         done->count = i + 1;
         double started = hl_clock_monotonic();
-        hl_fault fault = opt->faults ? (hl_fault)opt->faults->at[i]
-                                     : HL_FAULT_NONE;
+        hl_fault fault =
+            opt->faults ? (hl_fault)opt->faults->at[i] : HL_FAULT_NONE;
         hl_error_clear(&last);
         rc = run_attempt(ds, ctl, fault, a, out, &last);
         a->seconds = hl_clock_monotonic() - started;

@@ -3,8 +3,8 @@
  * The health check on models that are fine and on models that are broken
  * in each way it knows (a constant predictor trained on data without
  * signal, NaN outputs and worse-than-guessing outputs from a stand-in
- * learner put into a real model, a NaN loss curve); the fallback table
- * and the plan, which must hold whatever learners the build has; the
+ * learner put into a real model, a NaN loss curve); the learners'
+ * fallbacks and the plan, which must hold whatever learners the build has; the
  * fault-injection spec; and the driver with injected and real failures:
  * retries, stops on user errors and cancels, the attempts it returns,
  * determinism.
@@ -101,7 +101,7 @@ static hl_model_health check(const hl_model *m, const hl_dataset *ds)
     return h;
 }
 
-/* ---- a stand-in learner put into a trained model -------------------------- */
+/* ---- a stand-in learner put into a trained model ------------------------ */
 
 typedef enum stand_in_mode { OUTPUT_NAN, OUTPUT_NEXT_CLASS } stand_in_mode;
 
@@ -129,17 +129,20 @@ static hl_status next_class_raw(const void *state, const hl__model_shape *shape,
     return HL_OK;
 }
 
-static void no_free(void *state) { (void)state; }
+static void no_free(void *state)
+{
+    (void)state;
+}
 
 static const hl__learner NAN_LEARNER = {
-    .info = {"nan-test", "outputs NaN", NULL, 0, 0},
+    .info = {.name = "nan-test", .summary = "outputs NaN"},
     .version = HL__LEARNER_VERSION,
     .predict_raw = nan_raw,
     .free = no_free,
 };
 
 static const hl__learner NEXT_CLASS_LEARNER = {
-    .info = {"next-class-test", "always wrong", NULL, 0, 0},
+    .info = {.name = "next-class-test", .summary = "always wrong"},
     .version = HL__LEARNER_VERSION,
     .predict_raw = next_class_raw,
     .free = no_free,
@@ -149,10 +152,12 @@ static void put_learner(hl_model *m, stand_in_mode mode)
 {
     m->learner->free(m->fitted.state);
     m->learner = mode == OUTPUT_NAN ? &NAN_LEARNER : &NEXT_CLASS_LEARNER;
-    m->fitted = (hl__fitted){NULL, m->summary.n_classes, HL__LINK_PROBA, 0};
+    m->fitted = (hl__fitted){.state = NULL,
+                             .n_outputs = m->summary.n_classes,
+                             .link = HL__LINK_PROBA};
 }
 
-/* ---- the health check ------------------------------------------------------ */
+/* ---- the health check --------------------------------------------------- */
 
 static void healthy_model(void **state)
 {
@@ -185,6 +190,22 @@ static void healthy_model(void **state)
     assert_int_equal(h.degenerate, 0);
     assert_string_equal(h.score_source, "cross-validation");
     assert_int_equal(h.score_rows, 600);
+    hl_model_free(m);
+
+    /* A forest has no hold-out: its out-of-bag estimate, on rows its trees
+     * did not see, is judged rather than the training rows it memorised. */
+    hl_train_params f;
+    hl_train_params_init(&f);
+    assert_int_equal(hl_train_params_set_algo(&f, "forest", NULL), HL_OK);
+    set(&f, "trees", 30);
+    set(&f, "threads", 1);
+    m = train(ds, &f);
+    h = check(m, ds);
+    assert_int_equal(h.degenerate, 0);
+    assert_string_equal(h.score_source, "out-of-bag rows");
+    assert_int_equal(h.score_rows, hl_model_summary_get(m)->oob_rows);
+    assert_true(h.macro_f1 == hl_model_summary_get(m)->oob_macro_f1);
+    assert_true(fabs(h.baseline - 1.0 / 3.0) < 1e-12);
     hl_model_free(m);
     hl_dataset_free(ds);
 }
@@ -269,25 +290,24 @@ static void health_check_errors(void **state)
     hl_dataset_free(ds);
 }
 
-/* ---- the fallback table and the plan ---------------------------------------- */
+/* ---- the fallbacks and the plan ----------------------------------------- */
 
-static void fallback_table(void **state)
+static void fallbacks(void **state)
 {
     (void)state;
     assert_string_equal(hl_repair_fallback("gbdt"), "forest");
     assert_string_equal(hl_repair_fallback("forest"), "gbdt");
     assert_string_equal(hl_repair_fallback("extratrees"), "gbdt");
     assert_string_equal(hl_repair_fallback("mlp"), "forest");
-    assert_string_equal(hl_repair_fallback("stack"), "gbdt");
-    assert_string_equal(hl_repair_fallback("auto"), "gbdt");
     assert_null(hl_repair_fallback("no-such-learner"));
     assert_null(hl_repair_fallback(NULL));
-    /* Every learner of the build falls back to one that differs from it,
-     * or to none. */
+    /* Every learner of the build falls back to another learner of the
+     * build, or to none. */
     for (size_t l = 0; l < hl_learner_count(); l++) {
         const char *name = hl_learner_at(l)->name;
         const char *to = hl_repair_fallback(name);
         assert_true(!to || strcmp(to, name) != 0);
+        assert_true(!to || hl_learner_find(to) != NULL);
     }
 }
 
@@ -347,7 +367,7 @@ static void plan_leaves_out_repeats(void **state)
         assert_int_not_equal(plan.step[i], HL_REPAIR_SAFER);
 }
 
-/* ---- fault injection -------------------------------------------------------- */
+/* ---- fault injection ---------------------------------------------------- */
 
 static void fault_specs(void **state)
 {
@@ -373,10 +393,25 @@ static void fault_specs(void **state)
     assert_int_equal(f.at[0], HL_FAULT_FAIL);
     assert_int_equal(f.at[1], HL_FAULT_DEGENERATE);
     assert_int_equal(f.at[2], HL_FAULT_FAIL);
+    assert_int_equal(hl_repair_faults_parse("attempt2=diverge", &f, &err),
+                     HL_OK);
+    assert_int_equal(f.at[0], HL_FAULT_NONE);
+    assert_int_equal(f.at[1], HL_FAULT_DIVERGE);
     static const char *const bad[] = {
-        "attempt4=fail", "attempt0=fail", "attempt1=crash", "attempt1",
-        "attempts=",     "fail",          "attempt1=fail,", "attempt12=fail",
-        "train_first_attempt=fail", ",attempt1=fail", "attempt1=fail,,attempt2=fail",
+        "attempt4=fail",
+        "attempt0=fail",
+        "attempt1=crash",
+        "attempt1",
+        "attempt1=diverged",
+        "attempts=FAIL",
+        "attempt1 =fail",
+        "attempts=",
+        "fail",
+        "attempt1=fail,",
+        "attempt12=fail",
+        "train_first_attempt=fail",
+        ",attempt1=fail",
+        "attempt1=fail,,attempt2=fail",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hl_repair_faults keep = {{9, 9, 9}};
@@ -393,17 +428,21 @@ static void retryable_errors(void **state)
     assert_true(hl_train_error_retryable(HL_ERR_NOMEM));
     assert_true(hl_train_error_retryable(HL_ERR_IO));
     assert_true(hl_train_error_retryable(HL_ERR_INTERNAL));
-    /* a code this build does not know yet (a diverged learner) */
-    assert_true(hl_train_error_retryable((hl_status)(HL_ERR_INTERNAL + 1)));
+    /* the MLP's loss went NaN: another learner or a smaller step */
+    assert_true(hl_train_error_retryable(HL_ERR_DIVERGED));
+    /* a code this build does not know yet */
+    assert_true(hl_train_error_retryable((hl_status)(HL_ERR_DIVERGED + 1)));
     assert_false(hl_train_error_retryable(HL_OK));
     assert_false(hl_train_error_retryable(HL_ERR_INVALID));
     assert_false(hl_train_error_retryable(HL_ERR_DATA));
     assert_false(hl_train_error_retryable(HL_ERR_LIMIT));
     assert_false(hl_train_error_retryable(HL_ERR_PARSE));
+    assert_false(hl_train_error_retryable(HL_ERR_FORMAT));
+    assert_false(hl_train_error_retryable(HL_ERR_VERSION));
     assert_false(hl_train_error_retryable(HL_ERR_CANCELLED));
 }
 
-/* ---- the driver --------------------------------------------------------------- */
+/* ---- the driver --------------------------------------------------------- */
 
 typedef struct attempt_log {
     unsigned calls;
@@ -428,21 +467,16 @@ static void on_attempt(unsigned number, hl_repair_step step,
     log->calls++;
 }
 
-/* Three gbdt attempts, as a build with a second learner would plan them:
- * the caller's, a stand-in (other parameters), the caller's made safer. */
+/* The plan of a gbdt training: the caller's, the forest standing in, the
+ * caller's gbdt made safer. */
 static hl_repair_plan three_attempts(const hl_train_params *first)
 {
     hl_repair_plan plan;
-    memset(&plan, 0, sizeof plan);
-    plan.count = 3;
-    plan.step[0] = HL_REPAIR_REQUESTED;
-    plan.params[0] = *first;
-    plan.step[1] = HL_REPAIR_OTHER_LEARNER;
-    plan.params[1] = *first;
-    set(&plan.params[1], "learning_rate", 0.3);
-    plan.step[2] = HL_REPAIR_SAFER;
-    plan.params[2] = *first;
-    hl_train_params_safer(&plan.params[2]);
+    hl_repair_plan_make(first, &plan);
+    assert_int_equal(plan.count, 3);
+    assert_string_equal(plan.params[0].algo, "gbdt");
+    assert_string_equal(plan.params[1].algo, "forest");
+    assert_string_equal(plan.params[2].algo, "gbdt");
     return plan;
 }
 
@@ -468,7 +502,8 @@ static void driver_first_attempt_succeeds(void **state)
     assert_int_equal(log.had_previous[0], 0);
     hl_model_free(m);
     /* NULL options and attempts are fine. */
-    assert_int_equal(hl_train_repair(ds, &p, NULL, NULL, &m, NULL, &err), HL_OK);
+    assert_int_equal(hl_train_repair(ds, &p, NULL, NULL, &m, NULL, &err),
+                     HL_OK);
     hl_model_free(m);
     hl_dataset_free(ds);
 }
@@ -496,8 +531,9 @@ static void driver_retries_an_injected_failure(void **state)
     assert_int_equal(at.item[1].outcome, HL_ATTEMPT_SUCCEEDED);
     assert_int_equal(at.item[1].step, plan.step[1]);
     assert_memory_equal(&at.item[1].params, &plan.params[1], sizeof p);
-    /* The model is the second attempt's. */
-    assert_string_equal(hl_model_summary_get(m)->algo, plan.params[1].algo);
+    /* The model is the second attempt's: the stand-in learner's. */
+    assert_string_equal(plan.params[1].algo, "forest");
+    assert_string_equal(hl_model_summary_get(m)->algo, "forest");
     assert_int_equal(log.calls, 2);
     assert_int_equal(log.numbers[1], 2);
     assert_int_equal(log.had_previous[1], 1);
@@ -506,8 +542,8 @@ static void driver_retries_an_injected_failure(void **state)
 
     /* An injected degenerate model is retried the same way. */
     memset(&log, 0, sizeof log);
-    assert_int_equal(hl_repair_faults_parse("attempt1=degenerate", &faults, &err),
-                     HL_OK);
+    assert_int_equal(
+        hl_repair_faults_parse("attempt1=degenerate", &faults, &err), HL_OK);
     assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err), HL_OK);
     assert_int_equal(at.count, 2);
     assert_int_equal(at.item[0].outcome, HL_ATTEMPT_DEGENERATE);
@@ -530,6 +566,49 @@ static void driver_retries_an_injected_failure(void **state)
     hl_dataset_free(ds);
 }
 
+/* The MLP's loss going NaN is HL_ERR_DIVERGED: retried, with the forest
+ * standing in; divergence on every attempt ends with that status. */
+static void driver_retries_a_divergence(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(400, 5);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, "mlp", NULL), HL_OK);
+    set(&p, "epochs", 5);
+    set(&p, "threads", 1);
+    hl_repair_faults faults;
+    hl_error err;
+    assert_int_equal(hl_repair_faults_parse("attempt1=diverge", &faults, &err),
+                     HL_OK);
+    hl_repair_options opt = {0, NULL, &faults, NULL, NULL};
+    hl_train_attempts at;
+    hl_model *m = NULL;
+    assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err), HL_OK);
+    assert_int_equal(at.count, 2);
+    assert_int_equal(at.item[0].outcome, HL_ATTEMPT_FAILED);
+    assert_int_equal(at.item[0].status, HL_ERR_DIVERGED);
+    assert_non_null(strstr(at.item[0].reason, "injected divergence"));
+    assert_int_equal(at.item[1].step, HL_REPAIR_OTHER_LEARNER);
+    assert_string_equal(at.item[1].params.algo, "forest");
+    assert_string_equal(hl_model_summary_get(m)->algo, "forest");
+    hl_model_free(m);
+
+    assert_int_equal(hl_repair_faults_parse("attempts=diverge", &faults, &err),
+                     HL_OK);
+    assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err),
+                     HL_ERR_DIVERGED);
+    assert_null(m);
+    assert_int_equal(at.count, 3);
+    assert_int_equal(at.item[2].step, HL_REPAIR_SAFER);
+    assert_string_equal(at.item[2].params.algo, "mlp");
+    assert_string_equal(err.field, "learning_rate");
+    assert_non_null(strstr(err.message, "training failed after 3 attempts; "
+                                        "the last (mlp, safer parameters): "
+                                        "injected divergence"));
+    hl_dataset_free(ds);
+}
+
 static void driver_all_attempts_fail(void **state)
 {
     (void)state;
@@ -538,10 +617,9 @@ static void driver_all_attempts_fail(void **state)
     hl_repair_plan plan = three_attempts(&p);
     hl_repair_faults faults;
     hl_error err;
-    assert_int_equal(
-        hl_repair_faults_parse("attempts=fail,attempt2=degenerate", &faults,
-                               &err),
-        HL_OK);
+    assert_int_equal(hl_repair_faults_parse("attempts=fail,attempt2=degenerate",
+                                            &faults, &err),
+                     HL_OK);
     attempt_log log = {0};
     hl_repair_options opt = {0, &plan, &faults, on_attempt, &log};
     hl_train_attempts at;
@@ -668,8 +746,10 @@ static void driver_is_deterministic(void **state)
     size_t K = hl_model_n_classes(ma);
     double *pa = malloc(ds->n_rows * K * sizeof *pa);
     double *pb = malloc(ds->n_rows * K * sizeof *pb);
-    assert_int_equal(hl_model_predict_dataset(ma, ds, 1, pa, NULL, &err), HL_OK);
-    assert_int_equal(hl_model_predict_dataset(mb, ds, 1, pb, NULL, &err), HL_OK);
+    assert_int_equal(hl_model_predict_dataset(ma, ds, 1, pa, NULL, &err),
+                     HL_OK);
+    assert_int_equal(hl_model_predict_dataset(mb, ds, 1, pb, NULL, &err),
+                     HL_OK);
     assert_memory_equal(pa, pb, ds->n_rows * K * sizeof *pa);
     free(pa);
     free(pb);
@@ -686,13 +766,14 @@ int main(void)
         cmocka_unit_test(nan_outputs_are_degenerate),
         cmocka_unit_test(worse_than_guessing_is_degenerate),
         cmocka_unit_test(health_check_errors),
-        cmocka_unit_test(fallback_table),
+        cmocka_unit_test(fallbacks),
         cmocka_unit_test(plan_for_every_learner),
         cmocka_unit_test(plan_leaves_out_repeats),
         cmocka_unit_test(fault_specs),
         cmocka_unit_test(retryable_errors),
         cmocka_unit_test(driver_first_attempt_succeeds),
         cmocka_unit_test(driver_retries_an_injected_failure),
+        cmocka_unit_test(driver_retries_a_divergence),
         cmocka_unit_test(driver_all_attempts_fail),
         cmocka_unit_test(driver_degenerate_data_fails_every_attempt),
         cmocka_unit_test(driver_stops_on_user_errors),
