@@ -209,6 +209,11 @@ typedef void (*hl_attempt_fn)(unsigned number, hl_repair_step step,
                               const hl_train_params *params,
                               const hl_train_attempt *previous, void *user);
 
+/* Called after each attempt, with its outcome, reason and time: to record
+ * attempts as they end (the service does) rather than after the last. */
+typedef void (*hl_attempt_done_fn)(const hl_train_attempt *attempt,
+                                   void *user);
+
 typedef struct hl_repair_options {
     /* At most this many attempts of the plan; 0 = all of them, 1 = no
      * retry (the one attempt is still health-checked). */
@@ -217,8 +222,9 @@ typedef struct hl_repair_options {
      * with their own idea of the retries, and for tests. */
     const hl_repair_plan *plan;
     const hl_repair_faults *faults; /* testing aid; NULL = none */
-    hl_attempt_fn on_attempt;       /* may be NULL */
-    void *user;
+    hl_attempt_fn on_attempt;            /* may be NULL */
+    hl_attempt_done_fn on_attempt_done; /* may be NULL */
+    void *user;                          /* passed to both */
 } hl_repair_options;
 
 /* Trains on ds with self-repair: runs the attempts of the plan for params

@@ -55,6 +55,18 @@ static int32_t constant_class(const hl_metrics *m)
     return predicted == 1 && present >= 2 ? only : -1;
 }
 
+/* Reason 3, for `rows` rows of `which` kind: one class for all of them. */
+static void say_constant(hl_model_health *h, const char *class_name,
+                         size_t rows, const char *which)
+{
+    char name[101]; /* a long label, cut between characters */
+    hl__utf8_copy(name, sizeof name, class_name);
+    h->degenerate = 1;
+    snprintf(h->reason, sizeof h->reason,
+             "constant predictor: class '%s' for all %zu %s", name, rows,
+             which);
+}
+
 /* Reason 1: the training loss went NaN or infinite (a diverged learner
  * that still returned a model). */
 static void loss_not_finite(const hl_model_summary *s, hl_model_health *h)
@@ -175,11 +187,8 @@ static hl_status check_sample(const hl_model *m, const hl_dataset *ds,
                  "sampled training rows)",
                  h->nonfinite_rows, n);
     } else if (only >= 0) {
-        h->degenerate = 1;
-        snprintf(h->reason, sizeof h->reason,
-                 "constant predictor: class '%.100s' for all %zu sampled "
-                 "training rows",
-                 m->summary.class_names[only], n);
+        say_constant(h, m->summary.class_names[only], n,
+                     "sampled training rows");
     }
 done:
     free(x);
@@ -253,11 +262,8 @@ hl_status hl_model_check_health(const hl_model *m, const hl_dataset *ds,
             s->validation.n_samples >= HL_HEALTH_MIN_ROWS) {
             int32_t only = constant_class(&s->validation);
             if (only >= 0) {
-                out->degenerate = 1;
-                snprintf(out->reason, sizeof out->reason,
-                         "constant predictor: class '%.100s' for all %zu "
-                         "hold-out rows",
-                         s->class_names[only], s->validation.n_samples);
+                say_constant(out, s->class_names[only],
+                             s->validation.n_samples, "hold-out rows");
             }
         }
         check_score(s, &sample, out);

@@ -267,7 +267,7 @@ static hl_status run_attempt(const hl_dataset *ds, const hl_train_control *ctl,
         hl_model_free(m);
         if (rc == HL_OK) {
             a->outcome = HL_ATTEMPT_DEGENERATE;
-            snprintf(a->reason, sizeof a->reason, "%s", h.reason);
+            hl__utf8_copy(a->reason, sizeof a->reason, h.reason);
             return hl__fail(err, HL_ERR_DATA, "the model is degenerate: %s",
                             h.reason);
         }
@@ -275,7 +275,7 @@ static hl_status run_attempt(const hl_dataset *ds, const hl_train_control *ctl,
     }
     a->outcome =
         rc == HL_ERR_CANCELLED ? HL_ATTEMPT_CANCELLED : HL_ATTEMPT_FAILED;
-    snprintf(a->reason, sizeof a->reason, "%.500s", err->message);
+    hl__utf8_copy(a->reason, sizeof a->reason, err->message);
     return rc;
 }
 
@@ -321,6 +321,8 @@ hl_status hl_train_repair(const hl_dataset *ds, const hl_train_params *params,
         hl_error_clear(&last);
         rc = run_attempt(ds, ctl, fault, a, out, &last);
         a->seconds = hl_clock_monotonic() - started;
+        if (opt->on_attempt_done)
+            opt->on_attempt_done(a, opt->user);
         if (rc == HL_OK)
             return HL_OK;
         if (a->outcome != HL_ATTEMPT_DEGENERATE &&
@@ -331,11 +333,13 @@ hl_status hl_train_repair(const hl_dataset *ds, const hl_train_params *params,
         *err = last;
         if (done->count > 1) {
             const hl_train_attempt *a = &done->item[done->count - 1];
-            snprintf(err->message, sizeof err->message,
+            char message[sizeof err->message * 2];
+            snprintf(message, sizeof message,
                      "training failed after %zu attempts; the last (%s, %s): "
-                     "%.600s",
+                     "%s",
                      done->count, a->params.algo, step_phrase(a->step),
                      last.message);
+            hl__utf8_copy(err->message, sizeof err->message, message);
         }
     }
     return rc;

@@ -268,6 +268,51 @@ static void worse_than_guessing_is_degenerate(void **state)
     hl_dataset_free(ds);
 }
 
+/* 1 when s is well-formed UTF-8 (no sequence cut short). */
+static int utf8_whole(const char *s)
+{
+    for (const unsigned char *u = (const unsigned char *)s; *u;) {
+        size_t len = *u < 0x80 ? 1 : *u >= 0xF0 ? 4 : *u >= 0xE0 ? 3 : 2;
+        for (size_t i = 1; i < len; i++)
+            if ((u[i] & 0xC0) != 0x80)
+                return 0;
+        u += len;
+    }
+    return 1;
+}
+
+/* A long label is cut in the reason between characters, never inside
+ * one: the service puts reasons into JSON, whose strings must be UTF-8. */
+static void reasons_stay_utf8(void **state)
+{
+    (void)state;
+    char label[2 + 2 * 80 + 1] = "a"; /* "a" then 80 x U+00E9 (2 bytes) */
+    for (int i = 0; i < 80; i++)
+        strcat(label, "\xc3\xa9");
+    char *csv = malloc(200 * 200 + 16);
+    size_t used = (size_t)sprintf(csv, "k,label\n");
+    for (int i = 0; i < 200; i++)
+        used += (size_t)sprintf(csv + used, "5,%s%s\n", label,
+                                i % 2 ? "x" : "y");
+    hl_dataset *ds = parse(csv);
+    free(csv);
+    hl_train_params p = small_params();
+    hl_train_attempts at;
+    hl_model *m = NULL;
+    hl_error err;
+    assert_int_equal(hl_train_repair(ds, &p, NULL, NULL, &m, &at, &err),
+                     HL_ERR_DATA);
+    assert_true(at.count >= 2);
+    for (size_t i = 0; i < at.count; i++) {
+        assert_non_null(strstr(at.item[i].reason, "constant predictor"));
+        /* an odd cut: the "a" makes byte 100 fall inside a character */
+        assert_non_null(strstr(at.item[i].reason, "'a\xc3\xa9"));
+        assert_true(utf8_whole(at.item[i].reason));
+    }
+    assert_true(utf8_whole(err.message));
+    hl_dataset_free(ds);
+}
+
 static void health_check_errors(void **state)
 {
     (void)state;
@@ -450,6 +495,8 @@ typedef struct attempt_log {
     hl_repair_step steps[HL_REPAIR_MAX_ATTEMPTS];
     int had_previous[HL_REPAIR_MAX_ATTEMPTS];
     hl_attempt_outcome previous_outcome[HL_REPAIR_MAX_ATTEMPTS];
+    unsigned done_calls; /* on_attempt_done */
+    hl_attempt_outcome done_outcome[HL_REPAIR_MAX_ATTEMPTS];
 } attempt_log;
 
 static void on_attempt(unsigned number, hl_repair_step step,
@@ -465,6 +512,16 @@ static void on_attempt(unsigned number, hl_repair_step step,
     log->previous_outcome[log->calls] =
         previous ? previous->outcome : HL_ATTEMPT_SUCCEEDED;
     log->calls++;
+}
+
+/* An attempt ends after it started, in order, with its outcome known. */
+static void on_attempt_done(const hl_train_attempt *a, void *user)
+{
+    attempt_log *log = user;
+    assert_int_equal(a->number, log->done_calls + 1);
+    assert_int_equal(log->calls, a->number);
+    assert_true(a->seconds >= 0);
+    log->done_outcome[log->done_calls++] = a->outcome;
 }
 
 /* The plan of a gbdt training: the caller's, the forest standing in, the
@@ -486,7 +543,7 @@ static void driver_first_attempt_succeeds(void **state)
     hl_dataset *ds = simulate(400, 5);
     hl_train_params p = small_params();
     attempt_log log = {0};
-    hl_repair_options opt = {0, NULL, NULL, on_attempt, &log};
+    hl_repair_options opt = {.on_attempt = on_attempt, .user = &log};
     hl_train_attempts at;
     hl_model *m = NULL;
     hl_error err;
@@ -520,7 +577,10 @@ static void driver_retries_an_injected_failure(void **state)
     hl_repair_plan plan;
     hl_repair_plan_make(&p, &plan);
     attempt_log log = {0};
-    hl_repair_options opt = {0, NULL, &faults, on_attempt, &log};
+    hl_repair_options opt = {.faults = &faults,
+                             .on_attempt = on_attempt,
+                             .on_attempt_done = on_attempt_done,
+                             .user = &log};
     hl_train_attempts at;
     hl_model *m = NULL;
     assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err), HL_OK);
@@ -538,6 +598,9 @@ static void driver_retries_an_injected_failure(void **state)
     assert_int_equal(log.numbers[1], 2);
     assert_int_equal(log.had_previous[1], 1);
     assert_int_equal(log.previous_outcome[1], HL_ATTEMPT_FAILED);
+    assert_int_equal(log.done_calls, 2);
+    assert_int_equal(log.done_outcome[0], HL_ATTEMPT_FAILED);
+    assert_int_equal(log.done_outcome[1], HL_ATTEMPT_SUCCEEDED);
     hl_model_free(m);
 
     /* An injected degenerate model is retried the same way. */
@@ -581,7 +644,7 @@ static void driver_retries_a_divergence(void **state)
     hl_error err;
     assert_int_equal(hl_repair_faults_parse("attempt1=diverge", &faults, &err),
                      HL_OK);
-    hl_repair_options opt = {0, NULL, &faults, NULL, NULL};
+    hl_repair_options opt = {.faults = &faults};
     hl_train_attempts at;
     hl_model *m = NULL;
     assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err), HL_OK);
@@ -621,7 +684,11 @@ static void driver_all_attempts_fail(void **state)
                                             &faults, &err),
                      HL_OK);
     attempt_log log = {0};
-    hl_repair_options opt = {0, &plan, &faults, on_attempt, &log};
+    hl_repair_options opt = {.plan = &plan,
+                             .faults = &faults,
+                             .on_attempt = on_attempt,
+                             .on_attempt_done = on_attempt_done,
+                             .user = &log};
     hl_train_attempts at;
     hl_model *m = NULL;
     assert_int_equal(hl_train_repair(ds, &p, NULL, &opt, &m, &at, &err),
@@ -639,6 +706,8 @@ static void driver_all_attempts_fail(void **state)
     assert_int_equal(at.item[1].outcome, HL_ATTEMPT_DEGENERATE);
     assert_int_equal(at.item[2].outcome, HL_ATTEMPT_FAILED);
     assert_int_equal(log.previous_outcome[2], HL_ATTEMPT_DEGENERATE);
+    assert_int_equal(log.done_calls, 3);
+    assert_int_equal(log.done_outcome[2], HL_ATTEMPT_FAILED);
     assert_int_equal(err.code, HL_ERR_INTERNAL);
     assert_non_null(strstr(err.message, "training failed after 3 attempts; "
                                         "the last (gbdt, safer parameters): "
@@ -713,7 +782,7 @@ static void driver_does_not_retry_a_cancel(void **state)
     assert_int_equal(at.item[0].status, HL_ERR_CANCELLED);
     /* Also after a failure: the retry is cancelled, not retried again. */
     hl_repair_faults faults = {{HL_FAULT_FAIL, 0, 0}};
-    hl_repair_options opt = {0, NULL, &faults, NULL, NULL};
+    hl_repair_options opt = {.faults = &faults};
     assert_int_equal(hl_train_repair(ds, &p, &ctl, &opt, &m, &at, &err),
                      HL_ERR_CANCELLED);
     assert_int_equal(at.count, 2);
@@ -728,7 +797,7 @@ static void driver_is_deterministic(void **state)
     hl_train_params p = small_params();
     hl_repair_plan plan = three_attempts(&p);
     hl_repair_faults faults = {{HL_FAULT_DEGENERATE, HL_FAULT_FAIL, 0}};
-    hl_repair_options opt = {0, &plan, &faults, NULL, NULL};
+    hl_repair_options opt = {.plan = &plan, .faults = &faults};
     hl_train_attempts a, b;
     hl_model *ma = NULL, *mb = NULL;
     hl_error err;
@@ -766,6 +835,7 @@ int main(void)
         cmocka_unit_test(nan_outputs_are_degenerate),
         cmocka_unit_test(worse_than_guessing_is_degenerate),
         cmocka_unit_test(health_check_errors),
+        cmocka_unit_test(reasons_stay_utf8),
         cmocka_unit_test(fallbacks),
         cmocka_unit_test(plan_for_every_learner),
         cmocka_unit_test(plan_leaves_out_repeats),
