@@ -308,7 +308,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     o->state = HS_JOB_FAILED;
     hs_status st = load_inputs(r, &p, &rec, &ds, &err);
     if (st != HS_OK)
-        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+        hs_copy_message(o->error, sizeof o->error, err.message);
     else
         train(r, ds, &p, &model, o);
     hl_dataset_free(ds);
@@ -320,9 +320,10 @@ static void run(hs_job_run *r, hs_job_outcome *o)
             o->result_id = mrec.id;
             hs_model_rec_free(&mrec);
         } else {
+            char text[sizeof o->error + 32];
             o->state = HS_JOB_FAILED;
-            snprintf(o->error, sizeof o->error, "storing the model: %.400s",
-                     err.message);
+            snprintf(text, sizeof text, "storing the model: %s", err.message);
+            hs_copy_message(o->error, sizeof o->error, text);
         }
         hl_model_free(model);
     }
