@@ -49,16 +49,25 @@ SCALE_DECADES = 2.0
 # name -> (healer train options, healer predict options, what it is)
 METHODS = {
     "gbdt-all": (["--algo", "gbdt", "--screen-kpis", "0"], [],
-                 "GBDT, every KPI"),
-    "gbdt": (["--algo", "gbdt"], [], "GBDT, KPIs screened"),
+                 "GBDT, every KPI (the default before KPI screening)"),
+    "gbdt": (["--algo", "gbdt", "--screen-kpis", "0.007"], [], "GBDT, KPIs screened"),
     "forest-all": (["--algo", "forest", "--screen-kpis", "0"], [],
                    "random forest, every KPI"),
-    "forest": (["--algo", "forest"], [], "random forest, KPIs screened"),
-    "extratrees": (["--algo", "extratrees"], [], "extra-trees, KPIs screened"),
-    "mlp": (["--algo", "mlp"], [], "MLP, KPIs screened"),
-    "vote": (["--algo", "stack", "--meta", "vote"], [], "soft vote of the trees"),
-    "stack": (["--algo", "stack"], [], "stack of the trees"),
-    "stack+adapt": (["--algo", "stack"], ["--adapt"], "stack, --adapt at prediction"),
+    "forest": (["--algo", "forest", "--screen-kpis", "0.007"], [],
+               "random forest, KPIs screened"),
+    "extratrees": (["--algo", "extratrees", "--screen-kpis", "0.007"], [],
+                   "extra-trees, KPIs screened"),
+    "mlp": (["--algo", "mlp", "--screen-kpis", "0.007"], [], "MLP, KPIs screened"),
+    "stack-all": (["--algo", "stack", "--screen-kpis", "0"], [],
+                  "stack of the trees, every KPI"),
+    "vote": (["--algo", "stack", "--combiner", "vote", "--screen-kpis", "0.007"], [],
+             "soft vote of the trees, KPIs screened"),
+    "stack": (["--algo", "stack", "--screen-kpis", "0.007"], [],
+              "stack of the trees, KPIs screened"),
+    "stack+adapt": (["--algo", "stack", "--screen-kpis", "0.007"], ["--adapt"],
+                    "the same, `predict --adapt`"),
+    "gbdt+adapt": (["--algo", "gbdt", "--screen-kpis", "0.007"], ["--adapt"],
+                   "GBDT screened, `predict --adapt`"),
 }
 
 

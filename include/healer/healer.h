@@ -6,6 +6,7 @@
 #ifndef HEALER_HEALER_H
 #define HEALER_HEALER_H
 
+#include "healer/adapt.h"
 #include "healer/clock.h"
 #include "healer/dataset.h"
 #include "healer/drift.h"

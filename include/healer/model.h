@@ -28,8 +28,20 @@ extern "C" {
 
 typedef struct hl_model hl_model;
 
-/* Files of versions 1 and 2 load; version 2 is written. */
-#define HL_MODEL_FORMAT_VERSION 2u
+/* Files of versions 1 to 3 load. Version 3 is written for a model
+ * trained with KPI screening (an older healer would misread it), version
+ * 2 for every other. */
+#define HL_MODEL_FORMAT_VERSION 3u
+
+/* A member of an ensemble (learner "stack"): one learner whose
+ * probabilities the ensemble combines. */
+typedef struct hl_model_member {
+    char algo[16];       /* the member's learner, at its defaults */
+    double weight;       /* its share of the combination; the shares sum
+                            to 1 (a vote: equal; the logistic meta-learner:
+                            the share of its absolute weights) */
+    double oof_macro_f1; /* its own out-of-fold macro-F1 in the stacking */
+} hl_model_member;
 
 typedef struct hl_model_summary {
     char algo[16];                 /* the learner, as params.algo */
@@ -76,6 +88,19 @@ typedef struct hl_model_summary {
 
     double *importance_gain;       /* n_features, total split gain */
     uint32_t *importance_splits;   /* n_features, number of splits */
+
+    /* KPI screening (shared option screen_kpis): the class signal of every
+     * KPI on the training rows (Kruskal-Wallis epsilon-squared, 0..1) and
+     * whether the model reads it. kpi_signal is NULL when screening was
+     * off; n_kept is n_features then. */
+    double *kpi_signal;            /* n_features or NULL */
+    uint8_t *kpi_kept;             /* n_features or NULL: 1 = an input */
+    size_t n_kept;
+
+    /* An ensemble's members (learner "stack"); 0 / NULL otherwise.
+     * Borrowed from the model. */
+    size_t n_members;
+    const hl_model_member *members;
 } hl_model_summary;
 
 /* Borrowed view; valid as long as the model is. */

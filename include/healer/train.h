@@ -48,6 +48,7 @@ typedef struct hl_train_params {
     int refit;                  /* refit on all rows after early stopping */
     int class_weight;           /* hl_class_weight */
     int collapse_duplicates;    /* one copy of exact duplicate rows */
+    double screen_kpis;         /* KPI screening threshold; 0 = off */
     uint64_t seed;
     int threads;                /* 0 = all cores */
     /* The learner's own parameters (owned by its parameter table). */

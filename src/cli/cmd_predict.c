@@ -24,6 +24,9 @@ static const char PREDICT_USAGE[] =
     "For 50 rows or more, the drift of the data from the training data is\n"
     "reported on stderr (the verdict and the worst KPIs; see healer drift).\n\n"
     "Options:\n"
+    "  --adapt             re-estimate the batch's class mix (EM, at least 50\n"
+    "                      rows, calibrated models only) and correct the\n"
+    "                      probabilities for it\n"
     "  --model FILE        model written by 'healer train' (required)\n"
     "  --data FILE         samples to diagnose (required)\n"
     "  --out FILE          where to write the predictions (required)\n"
@@ -40,6 +43,8 @@ static const char EVAL_USAGE[] =
     "Rows without a label are ignored; labels the model does not know are\n"
     "reported and left out of the metrics.\n\n"
     "Options:\n"
+    "  --adapt             score with the probabilities corrected for the\n"
+    "                      batch's class mix (as healer predict --adapt)\n"
     "  --model FILE        model written by 'healer train' (required)\n"
     "  --data FILE         labelled samples (required)\n"
     "  --threads T         worker threads, 0 = all cores (0)\n"
@@ -48,7 +53,16 @@ static const char EVAL_USAGE[] =
     "  --json              print the metrics as JSON on stdout\n"
     "  -h, --help          show this help\n";
 
-enum { OPT_MODEL = 256, OPT_DATA, OPT_OUT, OPT_THREADS, OPT_LABEL, OPT_ID, OPT_JSON };
+enum {
+    OPT_MODEL = 256,
+    OPT_DATA,
+    OPT_OUT,
+    OPT_THREADS,
+    OPT_LABEL,
+    OPT_ID,
+    OPT_JSON,
+    OPT_ADAPT
+};
 
 static const struct option PREDICT_OPTS[] = {
     {"model", required_argument, 0, OPT_MODEL},
@@ -58,6 +72,7 @@ static const struct option PREDICT_OPTS[] = {
     {"label-column", required_argument, 0, OPT_LABEL},
     {"id-column", required_argument, 0, OPT_ID},
     {"json", no_argument, 0, OPT_JSON},
+    {"adapt", no_argument, 0, OPT_ADAPT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -68,6 +83,7 @@ typedef struct predict_args {
     long threads;
     hl_csv_options csv;
     int json;
+    int adapt;       /* --adapt: correct for the batch's class mix */
     int check_drift; /* predict: batches of HL_DRIFT_MIN_ROWS and more */
 } predict_args;
 
@@ -86,6 +102,8 @@ typedef struct diagnosis {
     double predict_seconds; /* prediction alone */
     int has_drift;
     hl_drift_report drift;
+    int has_adapt;
+    hl_adapt_report adapt;
 } diagnosis;
 
 
@@ -137,6 +155,12 @@ static hl_status run_diagnosis(const predict_args *a, diagnosis *d,
     d->predict_seconds = hl_clock_monotonic() - t0;
     if (rc != HL_OK)
         return rc;
+    if (a->adapt) {
+        if ((rc = hl_adapt_batch(d->model, d->proba, n, &d->adapt, err)) !=
+            HL_OK)
+            return rc;
+        d->has_adapt = 1;
+    }
     for (size_t i = 0; i < n; i++)
         d->pred[i] = hl_predict_argmax(d->proba + i * K, K);
     return d->ds->has_labels ? score(d, err) : HL_OK;
@@ -202,6 +226,7 @@ static int parse_predict_args(int argc, char **argv, predict_args *a,
         case OPT_LABEL: a->csv.label_column = optarg; break;
         case OPT_ID: a->csv.id_column = optarg; break;
         case OPT_JSON: a->json = 1; break;
+        case OPT_ADAPT: a->adapt = 1; break;
         default:
             return cli_usage_error(a->cmd, "%s '%s'",
                                    opt == ':' ? "missing value for"
@@ -217,6 +242,43 @@ static int parse_predict_args(int argc, char **argv, predict_args *a,
                                            : "--model and --data are required");
     *stop = 0;
     return CLI_OK;
+}
+
+/* What --adapt did, on stderr beside the drift report. */
+static void print_adapt(const predict_args *a, const diagnosis *d)
+{
+    if (!d->has_adapt)
+        return;
+    const hl_adapt_report *r = &d->adapt;
+    if (!r->applied) {
+        fprintf(stderr, "healer %s: adapt: not applied: %s\n", a->cmd,
+                r->reason);
+        return;
+    }
+    const hl_model_summary *s = hl_model_summary_get(d->model);
+    fprintf(stderr, "healer %s: adapt: class mix of the batch (EM, %u "
+                    "iterations%s):",
+            a->cmd, r->iterations, r->converged ? "" : ", not converged");
+    for (size_t k = 0; k < r->n_classes; k++)
+        fprintf(stderr, " %s %.1f %%", s->class_names[k],
+                100.0 * r->batch_mix[k]);
+    fprintf(stderr, "; %zu predictions changed\n", r->changed);
+}
+
+static json_t *adapt_json(const diagnosis *d)
+{
+    if (!d->has_adapt)
+        return json_null();
+    const hl_adapt_report *r = &d->adapt;
+    const hl_model_summary *s = hl_model_summary_get(d->model);
+    json_t *mix = json_object();
+    for (size_t k = 0; r->applied && k < r->n_classes; k++)
+        json_object_set_new(mix, s->class_names[k],
+                            hs_json_num(r->batch_mix[k]));
+    return json_pack("{s:b, s:s?, s:i, s:b, s:o, s:I}", "applied", r->applied,
+                     "reason", r->applied ? NULL : r->reason, "iterations",
+                     (int)r->iterations, "converged", r->converged,
+                     "class_mix", mix, "changed", (json_int_t)r->changed);
 }
 
 static void print_label_report(const predict_args *a, const diagnosis *d)
@@ -246,13 +308,15 @@ static int report_predict(const predict_args *a, const diagnosis *d)
         return cli_engine_error(a->cmd, &err);
     if (a->json)
         return cli_emit_json(json_pack(
-            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o, s:o}", "out", a->out, "rows",
+            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o, s:o, s:o}", "out", a->out,
+            "rows",
             (json_int_t)d->ds->n_rows, "parse_seconds", d->parse_seconds,
             "predict_seconds", d->predict_seconds,
             "class_counts", class_counts_json(d), "warnings",
             hs_json_warnings(&d->warnings), "unknown_labels",
             (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d),
-            "drift", d->has_drift ? hs_json_drift(&d->drift, 0) : json_null()));
+            "drift", d->has_drift ? hs_json_drift(&d->drift, 0) : json_null(),
+            "adapt", adapt_json(d)));
     printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
            d->ds->n_rows, d->predict_seconds * 1e3, a->out);
     if (d->has_metrics)
@@ -272,10 +336,10 @@ static int report_eval(const predict_args *a, const diagnosis *d)
     }
     if (a->json)
         return cli_emit_json(json_pack(
-            "{s:I, s:I, s:f, s:o, s:o}", "rows", (json_int_t)d->ds->n_rows,
+            "{s:I, s:I, s:f, s:o, s:o, s:o}", "rows", (json_int_t)d->ds->n_rows,
             "unknown_labels", (json_int_t)d->unknown_labels, "predict_seconds",
             d->predict_seconds, "warnings", hs_json_warnings(&d->warnings),
-            "metrics", metrics_or_null(d)));
+            "metrics", metrics_or_null(d), "adapt", adapt_json(d)));
     cli_print_metrics(stdout, &d->metrics,
                       hl_model_summary_get(d->model)->class_names, "");
     return CLI_OK;
@@ -301,6 +365,7 @@ static int run_command(int argc, char **argv, const char *cmd,
         cli_print_warnings(a.cmd, &d.warnings);
         print_label_report(&a, &d);
         check_drift(&a, &d);
+        print_adapt(&a, &d);
         rc = report(&a, &d);
     }
     diagnosis_free(&d);

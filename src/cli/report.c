@@ -82,6 +82,37 @@ static void print_params(FILE *out, const hl_train_params *p)
     fputc('\n', out);
 }
 
+/* "members: gbdt 41 % (out-of-fold macro-F1 0.8512), ..." */
+static void print_members(FILE *out, const hl_model_summary *s)
+{
+    if (!s->n_members)
+        return;
+    fprintf(out, "members (share of the combination, own out-of-fold "
+                 "macro-F1):");
+    for (size_t i = 0; i < s->n_members; i++)
+        fprintf(out, "%s %s %.0f %% (%.4f)", i ? "," : "", s->members[i].algo,
+                100.0 * s->members[i].weight, s->members[i].oof_macro_f1);
+    fputc('\n', out);
+}
+
+/* How many KPIs the screening kept, and the strongest it left out. */
+static void print_screening(FILE *out, const hl_model_summary *s)
+{
+    if (!s->kpi_signal)
+        return;
+    fprintf(out, "KPI screening: %zu of %zu KPIs kept (class signal >= %g)",
+            s->n_kept, s->n_features, s->params.screen_kpis);
+    long best = -1;
+    for (size_t j = 0; j < s->n_features; j++)
+        if (!s->kpi_kept[j] &&
+            (best < 0 || s->kpi_signal[j] > s->kpi_signal[best]))
+            best = (long)j;
+    if (best >= 0)
+        fprintf(out, "; the strongest left out: %s (%.4f)",
+                s->feature_names[best], s->kpi_signal[best]);
+    fputc('\n', out);
+}
+
 void cli_print_summary(FILE *out, const hl_model_summary *s)
 {
     char when[64] = "?";
@@ -120,7 +151,15 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         fprintf(out, ", %zu trees", s->n_trees);
     fprintf(out, ", %.2f s\n", s->train_seconds);
     print_params(out, &s->params);
-    if (s->has_oob)
+    print_members(out, s);
+    print_screening(out, s);
+    if (s->has_oob && s->n_members)
+        fprintf(out, "out-of-fold (%llu rows, the combiner on its members' "
+                     "out-of-fold probabilities): macro-F1 %.4f, accuracy "
+                     "%.4f\n",
+                (unsigned long long)s->oob_rows, s->oob_macro_f1,
+                s->oob_accuracy);
+    else if (s->has_oob)
         fprintf(out, "out-of-bag (%llu rows, each scored by the trees that did "
                      "not draw it): macro-F1 %.4f, accuracy %.4f\n",
                 (unsigned long long)s->oob_rows, s->oob_macro_f1,

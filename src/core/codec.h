@@ -62,10 +62,15 @@ size_t hl__r_count(hl__rbuf *r, size_t item_bytes, size_t max);
 /* A string without embedded NUL, malloc'ed; NULL (failed set) otherwise. */
 char *hl__r_str(hl__rbuf *r);
 
-/* What section readers need to report: the file's name for messages. */
+struct hl__learner;
+
+/* What section readers need: the file's name for messages, and the
+ * registry (model_io.c hands it in), for a learner whose sections hold
+ * other learners' (the stack). */
 typedef struct hl__io_ctx {
     const char *name;
     hl_error *err;
+    const struct hl__learner *(*find)(const char *name);
 } hl__io_ctx;
 
 /* HL_ERR_FORMAT "NAME: corrupted model file (WHAT)". */

@@ -18,6 +18,10 @@ struct hl_model {
     const hl__learner *learner; /* the registry's entry for summary.algo */
     hl__fitted fitted;          /* owned; freed with learner->free */
     hl__drift_ref *drift;       /* owned; NULL for a model older than it */
+    /* KPI screening (screen.h): the features the learner reads, in
+     * ascending order; NULL when it reads all of them. */
+    uint32_t *kept;
+    size_t n_kept;
 };
 
 /* A zeroed model, or NULL. */
@@ -45,10 +49,11 @@ hl_status hl__model_map_features(const hl_model *m, const hl_dataset *ds,
                                  size_t *src, hl_warnings *warn,
                                  hl_error *err);
 
-/* The shape its learner sees. */
+/* The shape its learner sees: the kept features only. */
 static inline hl__model_shape hl__model_shape_of(const hl_model *m)
 {
-    return (hl__model_shape){m->summary.n_features, m->summary.n_classes};
+    return (hl__model_shape){m->kept ? m->n_kept : m->summary.n_features,
+                             m->summary.n_classes};
 }
 
 #endif

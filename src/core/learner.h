@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "healer/model.h"
 #include "healer/params.h"
 #include "healer/train.h"
 
@@ -49,6 +50,15 @@ typedef struct hl__fitted {
     int has_oob;
     uint64_t oob_rows;
     double oob_macro_f1, oob_accuracy;
+    /* 1 when its probabilities are calibrated (fitted to the log loss: a
+     * GBDT, an MLP, a stack's logistic meta-learner), so that a batch's
+     * class mix may be re-estimated from them (healer/adapt.h); 0 for
+     * votes of trees. */
+    int calibrated;
+    /* A learner made of others: what each member is and weighs, borrowed
+     * from the state (the summary shows it). 0 / NULL otherwise. */
+    size_t n_members;
+    const hl_model_member *members;
 } hl__fitted;
 
 /* What a learner knows of the model it belongs to while reading a file
@@ -94,6 +104,17 @@ typedef struct hl__fit_job {
     size_t max_iterations;     /* iterative learners: 0 = the parameters'
                                   own cap, else exactly this cap (refit) */
     hl__progress progress;
+    /* For a learner made of other learners (the stack), which fits them
+     * the way hl_train fits one: */
+    const uint32_t *group;      /* duplicate group of every dataset row
+                                   (rows of a group never straddle folds),
+                                   may be NULL */
+    double validation_fraction; /* of the rows, for an iterative member's
+                                   early-stopping hold-out */
+    int refit;                  /* refit such a member on all its rows */
+    /* The registry, handed in by the caller so that a learner made of
+     * others finds them without depending on the table that lists it. */
+    const struct hl__learner *(*find)(const char *name);
 } hl__fit_job;
 
 typedef struct hl__fit_result {
@@ -191,10 +212,21 @@ void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v);
  * readable. */
 int hl__param_value_fits(const hl_param_spec *s, hl_param_value v);
 
+/* (params.c) Fills a learner's parameter block (HL_LEARNER_PARAMS_BYTES)
+ * with the defaults of its table. */
+void hl__learner_defaults(const struct hl__learner *l, void *block);
+
 /* Stores v for parameter s (shared or of p's learner) without checking
  * its range: for defaults and values read from model files. */
 void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
                             hl_param_value v);
+
+/* (refit.c) Iterations for a refit on all n_all rows of an iterative
+ * learner whose hold-out run on n_fit rows was best at iteration `best`:
+ * scaled up with the data (more rows support a little more boosting),
+ * within the learner's cap. One rule for hl_train and the stack. */
+size_t hl__refit_iterations(size_t best, size_t n_fit, size_t n_all,
+                            size_t cap);
 
 /* ---- the registry (learners/registry.c) ---- */
 

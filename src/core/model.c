@@ -22,6 +22,8 @@ void hl__summary_free(hl_model_summary *s)
     free(s->curve_valid_loss);
     free(s->importance_gain);
     free(s->importance_splits);
+    free(s->kpi_signal);
+    free(s->kpi_kept);
     hl_metrics_free(&s->validation);
     hl_metrics_free(&s->cv);
     memset(s, 0, sizeof *s);
@@ -33,6 +35,7 @@ void hl_model_free(hl_model *m)
         return;
     hl__summary_free(&m->summary);
     hl__drift_ref_free(m->drift);
+    free(m->kept);
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);
@@ -51,6 +54,9 @@ hl_status hl__model_set_learner(hl_model *m, const char *algo,
                         io->name, algo);
     hl_train_params_init(&s->params);
     hl_train_params_set_algo(&s->params, algo, NULL);
+    /* A file whose parameters do not name screen_kpis predates KPI
+     * screening: its model reads every KPI. */
+    s->params.screen_kpis = 0.0;
     snprintf(s->algo, sizeof s->algo, "%s", algo);
     return HL_OK;
 }

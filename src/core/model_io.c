@@ -24,6 +24,10 @@
  *   CURVE (6)       u64 n, f64 train_loss[n], f64 valid_loss[n]
  *   METRICS (7)     u32 has_validation [metrics], u32 cv_folds [metrics]
  *   IMPORTANCE (8)  u32 n, f64 gain[n], u32 splits[n]
+ *   SCREEN (11)     only in a model trained with KPI screening (format
+ *                   version 3 when it left a KPI out; written before the learner's sections,
+ *                   whose shape is the kept KPIs): u32 n_features, f64
+ *                   signal[n], u32 n_kept, u32 kept[n_kept] ascending
  *   DRIFT (10)      optional: the drift reference (drift_ref.h): u32
  *                   quantiles Q, u64 rows, u32 n, per KPI u64 present and
  *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
@@ -73,7 +77,14 @@ enum section_tag {
     SEC_IMPORTANCE = 8,
     SEC_PARAMS = 9,
     SEC_DRIFT = 10,
+    SEC_SCREEN = 11,
 };
+
+/* A model read with KPI screening is written as format version 3: a
+ * healer of version 2 would hand its SCREEN section to the learner,
+ * which would skip it and read the wrong KPIs. Every other model stays
+ * version 2, byte for byte what earlier healers wrote. */
+#define HL__FORMAT_UNSCREENED 2u
 
 /* ---- writer ---- */
 
@@ -192,6 +203,20 @@ static void w_importance(hl__wbuf *w, const hl_model_summary *s)
     hl__w_section_end(w, at);
 }
 
+static void w_screen(hl__wbuf *w, const hl_model *m)
+{
+    const hl_model_summary *s = &m->summary;
+    size_t at = hl__w_section_begin(w, SEC_SCREEN);
+    hl__w_u32(w, (uint32_t)s->n_features);
+    for (size_t j = 0; j < s->n_features; j++)
+        hl__w_f64(w, s->kpi_signal ? s->kpi_signal[j] : 0.0);
+    hl__w_u32(w, (uint32_t)s->n_kept);
+    for (size_t j = 0; j < s->n_features; j++)
+        if (s->kpi_kept[j])
+            hl__w_u32(w, (uint32_t)j);
+    hl__w_section_end(w, at);
+}
+
 static void w_drift(hl__wbuf *w, const hl__drift_ref *ref)
 {
     size_t at = hl__w_section_begin(w, SEC_DRIFT);
@@ -205,7 +230,7 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     const hl_model_summary *s = &m->summary;
     hl__wbuf w = {0};
     hl__w_bytes(&w, HL__MAGIC, sizeof HL__MAGIC);
-    hl__w_u32(&w, HL_MODEL_FORMAT_VERSION);
+    hl__w_u32(&w, m->kept ? HL_MODEL_FORMAT_VERSION : HL__FORMAT_UNSCREENED);
     size_t count_at = w.len;
     hl__w_u32(&w, 0);
     size_t body_len_at = w.len;
@@ -214,6 +239,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_params(&w, &s->params, &m->learner->info);
     w_names(&w, SEC_FEATURES, s->feature_names, s->n_features, NULL);
     w_names(&w, SEC_CLASSES, s->class_names, s->n_classes, s->class_counts);
+    if (s->kpi_signal)
+        w_screen(&w, m);
     m->learner->write(m->fitted.state, &w);
     w_curve(&w, s);
     w_metrics(&w, s);
@@ -245,6 +272,7 @@ typedef struct loader {
     hl_model *m;
     uint32_t version;
     unsigned seen; /* bit per container section tag */
+    int learner_sections; /* learner's sections read so far */
 } loader;
 
 static hl_status corrupt(loader *ld, const char *what)
@@ -450,6 +478,45 @@ static hl_status read_importance(loader *ld, hl__rbuf *r)
     return r->failed ? corrupt(ld, "feature importance") : HL_OK;
 }
 
+/* The screening: before the learner's sections, which are shaped by it. */
+static hl_status read_screen(loader *ld, hl__rbuf *r)
+{
+    hl_model *m = ld->m;
+    hl_model_summary *s = &m->summary;
+    const size_t nf = s->n_features;
+    if (ld->learner_sections > 0)
+        return corrupt(ld, "sections out of order");
+    if (hl__r_u32(r) != nf || r->failed || !hl__r_need(r, nf * 8))
+        return corrupt(ld, "KPI screening");
+    s->kpi_signal = malloc(nf * sizeof *s->kpi_signal);
+    s->kpi_kept = calloc(nf, 1);
+    if (!s->kpi_signal || !s->kpi_kept)
+        return hl__fail(ld->io.err, HL_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < nf; j++) {
+        s->kpi_signal[j] = hl__r_f64(r);
+        if (!(s->kpi_signal[j] >= 0.0 && s->kpi_signal[j] <= 1.0))
+            return corrupt(ld, "KPI screening");
+    }
+    size_t n_kept = hl__r_count(r, 4, nf);
+    if (r->failed || n_kept == 0 || n_kept > nf)
+        return corrupt(ld, "KPI screening");
+    if (!(m->kept = malloc(n_kept * sizeof *m->kept)))
+        return hl__fail(ld->io.err, HL_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < n_kept; j++) {
+        m->kept[j] = hl__r_u32(r);
+        if (r->failed || m->kept[j] >= nf || (j && m->kept[j] <= m->kept[j - 1]))
+            return corrupt(ld, "KPI screening");
+        s->kpi_kept[m->kept[j]] = 1;
+    }
+    m->n_kept = s->n_kept = n_kept;
+    if (n_kept == nf) { /* every KPI kept: the learner reads them all */
+        free(m->kept);
+        m->kept = NULL;
+        m->n_kept = 0;
+    }
+    return HL_OK;
+}
+
 static hl_status read_container_section(loader *ld, uint32_t tag,
                                         hl__rbuf *r)
 {
@@ -465,6 +532,7 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_CURVE: return read_curve(ld, r);
     case SEC_METRICS: return read_metrics(ld, r);
     case SEC_IMPORTANCE: return read_importance(ld, r);
+    case SEC_SCREEN: return read_screen(ld, r);
     case SEC_DRIFT:
         return hl__drift_ref_read(r, s->n_features, s->n_classes, &ld->io,
                                   &ld->m->drift);
@@ -486,10 +554,11 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_IMPORTANCE] = 1u << SEC_FEATURES,
         [SEC_PARAMS] = 1u << SEC_META,
         [SEC_DRIFT] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
+        [SEC_SCREEN] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
-             tag == SEC_PARAMS || tag == SEC_DRIFT;
+             tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }
@@ -504,6 +573,7 @@ static hl_status read_section(loader *ld, uint32_t tag, hl__rbuf *r)
         return corrupt(ld, "sections out of order");
     if (!owned) {
         hl__model_shape shape = hl__model_shape_of(ld->m);
+        ld->learner_sections++;
         return ld->m->learner->read_section(&ld->m->fitted, tag, r, &shape,
                                             &ld->io);
     }
@@ -531,6 +601,10 @@ static hl_status finish(loader *ld)
         m->summary.oob_rows = m->fitted.oob_rows;
         m->summary.oob_macro_f1 = m->fitted.oob_macro_f1;
         m->summary.oob_accuracy = m->fitted.oob_accuracy;
+        m->summary.n_members = m->fitted.n_members;
+        m->summary.members = m->fitted.members;
+        if (!m->kept)
+            m->summary.n_kept = m->summary.n_features;
     }
     return rc;
 }
@@ -575,7 +649,7 @@ hl_status hl_model_deserialize(const uint8_t *buf, size_t len, const char *name,
                                hl_model **out, hl_error *err)
 {
     *out = NULL;
-    loader ld = {{name ? name : "<model>", err}, NULL, 0, 0};
+    loader ld = {{name ? name : "<model>", err, hl__learner_find}, NULL, 0, 0, 0};
     hl_status rc = check_header(&ld, buf, len);
     if (rc != HL_OK)
         return rc;

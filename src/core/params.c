@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "healer/params.h"
 #include "internal.h"
+#include "learner.h"
 
 const char *hl_param_type_name(hl_param_type t)
 {
@@ -233,4 +235,78 @@ hl_status hl_param_parse(const hl_param_spec *s, const char *text,
         return refuse(s, text, err);
     *out = v;
     return HL_OK;
+}
+
+/* ---- values in their structs (learner.h) ---- */
+
+hl_param_value hl__param_load(const hl_param_spec *s, const void *at)
+{
+    hl_param_value v = {0, 0.0};
+    int i;
+    uint64_t u;
+    switch (s->type) {
+    case HL_PARAM_INT:
+    case HL_PARAM_BOOL:
+    case HL_PARAM_CHOICE:
+        memcpy(&i, at, sizeof i);
+        v.i = i;
+        break;
+    case HL_PARAM_SEED:
+        memcpy(&u, at, sizeof u);
+        v.i = (int64_t)u;
+        break;
+    case HL_PARAM_REAL:
+        memcpy(&v.d, at, sizeof v.d);
+        break;
+    }
+    return v;
+}
+
+void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v)
+{
+    int i = (int)v.i;
+    uint64_t u = (uint64_t)v.i;
+    switch (s->type) {
+    case HL_PARAM_INT:
+    case HL_PARAM_BOOL:
+    case HL_PARAM_CHOICE:
+        memcpy(at, &i, sizeof i);
+        break;
+    case HL_PARAM_SEED:
+        memcpy(at, &u, sizeof u);
+        break;
+    case HL_PARAM_REAL:
+        memcpy(at, &v.d, sizeof v.d);
+        break;
+    }
+}
+
+/* A value read from a file for spec s: one its struct can hold. The
+ * range is not checked: a model trained under the wider ranges of an
+ * older version stays readable. */
+int hl__param_value_fits(const hl_param_spec *s, hl_param_value v)
+{
+    switch (s->type) {
+    case HL_PARAM_INT:
+        return v.i >= INT_MIN && v.i <= INT_MAX;
+    case HL_PARAM_SEED:
+        return v.i >= 0;
+    case HL_PARAM_REAL:
+        return isfinite(v.d);
+    case HL_PARAM_BOOL:
+    case HL_PARAM_CHOICE:
+        return hl_param_check(s, v, NULL) == HL_OK;
+    }
+    return 0;
+}
+
+/* The block holds nothing but what the learner's table describes, so the
+ * table's defaults are the whole default block. */
+void hl__learner_defaults(const hl__learner *l, void *block)
+{
+    memset(block, 0, HL_LEARNER_PARAMS_BYTES);
+    for (size_t k = 0; k < l->info.n_params; k++)
+        hl__param_store(&l->info.params[k],
+                        (unsigned char *)block + l->info.params[k].offset,
+                        l->info.params[k].def);
 }

@@ -27,6 +27,8 @@ typedef struct predict_ctx {
     size_t n_rows;
     double *proba;
     double **raw;     /* per worker: HL__PREDICT_CHUNK rows of raw outputs */
+    float **kept_x;   /* per worker, for a screened model: the chunk's rows
+                         limited to its kept features */
     atomic_int failed; /* a learner ran out of memory */
 } predict_ctx;
 
@@ -34,14 +36,22 @@ static void predict_chunk(void *p, size_t chunk, int worker)
 {
     predict_ctx *c = p;
     const hl_model *m = c->m;
-    const size_t nf = c->shape.n_features, K = c->shape.n_classes;
+    const size_t nf = m->summary.n_features, K = c->shape.n_classes;
     const size_t n_out = m->fitted.n_outputs;
     const size_t begin = chunk * HL__PREDICT_CHUNK;
     const size_t n = c->n_rows - begin < HL__PREDICT_CHUNK ? c->n_rows - begin
                                                           : HL__PREDICT_CHUNK;
     double *raw = c->raw[worker];
-    if (m->learner->predict_raw(m->fitted.state, &c->shape, c->x + begin * nf,
-                                n, raw) != HL_OK) {
+    const float *x = c->x + begin * nf;
+    if (m->kept) {
+        float *kx = c->kept_x[worker];
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m->n_kept; j++)
+                kx[i * m->n_kept + j] = x[i * nf + m->kept[j]];
+        x = kx;
+    }
+    if (m->learner->predict_raw(m->fitted.state, &c->shape, x, n, raw) !=
+        HL_OK) {
         atomic_store(&c->failed, 1);
         return;
     }
@@ -55,6 +65,30 @@ static void free_raw(double **raw, int workers)
     for (int w = 0; raw && w < workers; w++)
         free(raw[w]);
     free(raw);
+}
+
+static void free_kept_x(float **kx, int workers)
+{
+    for (int w = 0; kx && w < workers; w++)
+        free(kx[w]);
+    free(kx);
+}
+
+/* NULL for a model without screening, or out of memory (*failed). */
+static float **alloc_kept_x(const hl_model *m, int workers, int *failed)
+{
+    *failed = 0;
+    if (!m->kept)
+        return NULL;
+    float **kx = calloc((size_t)workers, sizeof *kx);
+    for (int w = 0; kx && w < workers; w++)
+        if (!(kx[w] = malloc((HL__PREDICT_CHUNK * m->n_kept + 1) *
+                             sizeof **kx))) {
+            free_kept_x(kx, w);
+            kx = NULL;
+        }
+    *failed = !kx;
+    return kx;
 }
 
 static double **alloc_raw(int workers, size_t n_outputs)
@@ -83,14 +117,19 @@ hl_status hl_model_predict_matrix(const hl_model *m, const float *x,
         t = 1;
     if ((size_t)t > chunks)
         t = chunks ? (int)chunks : 1;
-    predict_ctx c = {m, hl__model_shape_of(m), x, n_rows, proba,
-                     alloc_raw(t, m->fitted.n_outputs), 0};
+    int no_kept_x;
+    predict_ctx c = {m,          hl__model_shape_of(m),
+                     x,          n_rows,
+                     proba,      alloc_raw(t, m->fitted.n_outputs),
+                     alloc_kept_x(m, t, &no_kept_x), 0};
     hl__pool *pool = t > 1 ? hl__pool_create(t) : NULL;
-    if (c.raw && (t == 1 || pool))
+    if (c.raw && !no_kept_x && (t == 1 || pool))
         hl__pool_run(pool, chunks, predict_chunk, &c);
     hl__pool_destroy(pool);
-    int ok = c.raw && (t == 1 || pool) && !atomic_load(&c.failed);
+    int ok = c.raw && !no_kept_x && (t == 1 || pool) &&
+             !atomic_load(&c.failed);
     free_raw(c.raw, t);
+    free_kept_x(c.kept_x, t);
     return ok ? HL_OK
               : hl__fail(err, HL_ERR_NOMEM, "out of memory for prediction");
 }

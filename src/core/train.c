@@ -18,6 +18,7 @@
 
 #include "container.h"
 #include "internal.h"
+#include "screen.h"
 
 #define HL__MAX_CLASSES 64
 
@@ -206,6 +207,92 @@ done:
     return rc;
 }
 
+/* ---- KPI screening (screen.h) ---- */
+
+/* The screening of one fit: every KPI's signal, the kept ones and the
+ * dataset's matrix limited to them. All NULL with screening off; kept
+ * and x NULL too when every KPI is kept. */
+typedef struct screen {
+    double *signal; /* n_features */
+    uint32_t *kept;
+    size_t n_kept;
+    float *x; /* ds->n_rows x n_kept */
+} screen;
+
+static void screen_free(screen *sc)
+{
+    free(sc->signal);
+    free(sc->kept);
+    free(sc->x);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* Screens the KPIs on training rows pos[0..n): the rows this fit learns
+ * from and nothing else, so that cross-validation stays honest. */
+static hl_status screen_rows(const train_run *r, const size_t *pos, size_t n,
+                             screen *sc, hl_error *err)
+{
+    const hl_dataset *ds = r->ds;
+    const size_t nf = ds->n_features;
+    memset(sc, 0, sizeof *sc);
+    if (!(r->p->screen_kpis > 0.0))
+        return HL_OK;
+    size_t *rows = malloc((n + 1) * sizeof *rows);
+    sc->signal = malloc((nf + 1) * sizeof *sc->signal);
+    sc->kept = malloc((nf + 1) * sizeof *sc->kept);
+    hl_status rc = rows && sc->signal && sc->kept ? HL_OK : HL_ERR_NOMEM;
+    for (size_t i = 0; rc == HL_OK && i < n; i++)
+        rows[i] = r->rows[pos[i]];
+    if (rc == HL_OK)
+        rc = hl__kpi_signal(ds->x, nf, ds->y, ds->n_classes, rows, n,
+                            sc->signal);
+    free(rows);
+    if (rc == HL_OK) {
+        sc->n_kept =
+            hl__screen_select(sc->signal, nf, r->p->screen_kpis, sc->kept);
+        if (sc->n_kept == nf) {
+            free(sc->kept);
+            sc->kept = NULL;
+        } else if ((sc->x = malloc((ds->n_rows * sc->n_kept + 1) *
+                                   sizeof *sc->x))) {
+            for (size_t i = 0; i < ds->n_rows; i++)
+                for (size_t j = 0; j < sc->n_kept; j++)
+                    sc->x[i * sc->n_kept + j] = ds->x[i * nf + sc->kept[j]];
+        } else {
+            rc = HL_ERR_NOMEM;
+        }
+    }
+    if (rc != HL_OK) {
+        screen_free(sc);
+        return hl__fail(err, rc, "out of memory");
+    }
+    return HL_OK;
+}
+
+/* What model m keeps of the screening: the kept features and, for its
+ * summary, every KPI's signal and whether it is an input. */
+static hl_status screen_into_model(const screen *sc, size_t nf, hl_model *m)
+{
+    hl_model_summary *s = &m->summary;
+    s->n_kept = sc->kept ? sc->n_kept : nf;
+    if (!sc->signal)
+        return HL_OK;
+    s->kpi_signal = malloc(nf * sizeof *s->kpi_signal);
+    s->kpi_kept = calloc(nf, 1);
+    if (!s->kpi_signal || !s->kpi_kept)
+        return HL_ERR_NOMEM;
+    memcpy(s->kpi_signal, sc->signal, nf * sizeof *s->kpi_signal);
+    for (size_t j = 0; j < s->n_kept; j++)
+        s->kpi_kept[sc->kept ? sc->kept[j] : j] = 1;
+    if (sc->kept) {
+        if (!(m->kept = malloc(sc->n_kept * sizeof *m->kept)))
+            return HL_ERR_NOMEM;
+        memcpy(m->kept, sc->kept, sc->n_kept * sizeof *m->kept);
+        m->n_kept = sc->n_kept;
+    }
+    return HL_OK;
+}
+
 /* One fit of the learner on dataset rows fit_rows, watching valid_rows;
  * max_iterations caps an iterative learner (0 = its parameters' cap). */
 typedef struct fit_plan {
@@ -219,30 +306,37 @@ typedef struct fit_plan {
     unsigned fold, folds;
 } fit_plan;
 
-static hl_status fit_once(train_run *r, const fit_plan *plan, hl_model **out,
+static hl_status fit_once(train_run *r, const fit_plan *plan,
+                          const screen *sc, hl_model **out,
                           hl__fit_result *res, hl_error *err)
 {
     hl_model *m = hl__model_alloc();
-    if (!m)
+    if (!m || screen_into_model(sc, r->ds->n_features, m) != HL_OK) {
+        hl_model_free(m);
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    }
     m->summary.n_features = r->ds->n_features;
     m->summary.n_classes = r->ds->n_classes;
     hl__fit_job job = {
-        r->ds->x,
-        r->ds->n_features,
-        r->ds->y,
-        r->ds->n_classes,
-        r->class_weight,
-        plan->fit_rows,
-        plan->n_fit,
-        plan->valid_rows,
-        plan->n_valid,
-        r->p->learner,
-        r->p->seed,
-        r->p->threads,
-        plan->early_stopping_rounds,
-        plan->max_iterations,
-        {r->ctl, plan->stage, plan->fold, plan->folds, r->started},
+        .x = sc->x ? sc->x : r->ds->x,
+        .n_features = sc->x ? sc->n_kept : r->ds->n_features,
+        .y = r->ds->y,
+        .n_classes = r->ds->n_classes,
+        .class_weight = r->class_weight,
+        .train_rows = plan->fit_rows,
+        .n_train = plan->n_fit,
+        .valid_rows = plan->valid_rows,
+        .n_valid = plan->n_valid,
+        .params = r->p->learner,
+        .seed = r->p->seed,
+        .threads = r->p->threads,
+        .early_stopping_rounds = plan->early_stopping_rounds,
+        .max_iterations = plan->max_iterations,
+        .progress = {r->ctl, plan->stage, plan->fold, plan->folds, r->started},
+        .group = r->dup.group,
+        .validation_fraction = r->p->validation_fraction,
+        .refit = r->p->refit,
+        .find = hl__learner_find,
     };
     hl_status rc = r->learner->fit(&job, res, err);
     if (rc != HL_OK) {
@@ -266,23 +360,14 @@ static void free_fit_result(hl__fit_result *res)
     memset(res, 0, sizeof *res);
 }
 
-/* Iterations for the refit on all n rows: the hold-out's best iteration,
- * scaled up with the data (more rows support a little more boosting),
- * within the learner's cap. */
-static size_t refit_iterations(size_t best, size_t n_fit, size_t n_all,
-                               size_t cap)
-{
-    double r = ceil((double)best * (double)n_all / (double)n_fit);
-    return r < 1.0 ? 1 : r > (double)cap ? cap : (size_t)r;
-}
-
 /* After an iterative learner chose its iterations on the hold-out: the
  * refit on all n rows for that many (scaled), replacing *m. The hold-out
  * costs a tenth of the data; measured on the reference data the refit
  * wins that back (docs/benchmarks.md). *res keeps the hold-out run's
  * curve and best iteration. */
 static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
-                           size_t n_fit, size_t *rows, hl_train_stage stage,
+                           size_t n_fit, size_t *rows, const screen *sc,
+                           hl_train_stage stage,
                            unsigned fold, unsigned folds, hl_model **m,
                            hl__fit_result *res, hl_error *err)
 {
@@ -290,12 +375,12 @@ static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
         rows[i] = r->rows[pos[i]];
     fit_plan plan = {
         rows, n, NULL, 0, 0,
-        refit_iterations(res->best_iteration, n_fit, n,
+        hl__refit_iterations(res->best_iteration, n_fit, n,
                          r->learner->iteration_cap(r->p->learner)),
         stage == HL_STAGE_FINAL ? HL_STAGE_REFIT : stage, fold, folds};
     hl__fit_result refit_res;
     hl_model *full = NULL;
-    hl_status rc = fit_once(r, &plan, &full, &refit_res, err);
+    hl_status rc = fit_once(r, &plan, sc, &full, &refit_res, err);
     if (rc != HL_OK)
         return rc;
     res->fitted = refit_res.fitted; /* a view: *m owns it */
@@ -320,24 +405,27 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     size_t *valid = malloc((n + 1) * sizeof *valid);
     size_t n_fit = 0, n_valid = 0;
     hl_model *m = NULL;
+    screen sc = {0};
     hl_status rc;
     if (!fit_rows || !valid) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }
+    if ((rc = screen_rows(r, pos, n, &sc, err)) != HL_OK)
+        goto done;
     rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
                        fit_rows, &n_fit, valid, &n_valid, err);
     fit_plan plan = {fit_rows, n_fit, valid, n_valid,
                      r->p->early_stopping_rounds, 0, stage, fold, folds};
-    if (rc != HL_OK || (rc = fit_once(r, &plan, &m, res, err)) != HL_OK)
+    if (rc != HL_OK || (rc = fit_once(r, &plan, &sc, &m, res, err)) != HL_OK)
         goto done;
     if (valid_metrics && n_valid > 0 &&
         (rc = score_rows(m, r->ds, valid, n_valid, r->p->threads,
                          valid_metrics, err)) != HL_OK)
         goto done;
     if (r->p->refit && n_valid > 0 && res->best_iteration > 0) {
-        rc = refit_all(r, pos, n, n_fit, fit_rows, stage, fold, folds, &m, res,
-                       err);
+        rc = refit_all(r, pos, n, n_fit, fit_rows, &sc, stage, fold, folds, &m,
+                       res, err);
         if (rc != HL_OK)
             goto done;
         n_fit = n;
@@ -350,6 +438,7 @@ done:
     if (rc != HL_OK && res->train_loss)
         free_fit_result(res);
     hl_model_free(m);
+    screen_free(&sc);
     free(fit_rows);
     free(valid);
     return rc;
@@ -477,6 +566,31 @@ static hl_status copy_names(char ***dst, char *const *src, size_t n)
     return HL_OK;
 }
 
+/* The learner's importance of its inputs, placed at their features. */
+static hl_status learner_importance(const hl_model *m, hl_model_summary *s)
+{
+    if (!m->kept) {
+        m->learner->importance(m->fitted.state, s->n_features,
+                               s->importance_gain, s->importance_splits);
+        return HL_OK;
+    }
+    double *gain = calloc(m->n_kept + 1, sizeof *gain);
+    uint32_t *splits = calloc(m->n_kept + 1, sizeof *splits);
+    if (!gain || !splits) {
+        free(gain);
+        free(splits);
+        return HL_ERR_NOMEM;
+    }
+    m->learner->importance(m->fitted.state, m->n_kept, gain, splits);
+    for (size_t j = 0; j < m->n_kept; j++) {
+        s->importance_gain[m->kept[j]] = gain[j];
+        s->importance_splits[m->kept[j]] = splits[j];
+    }
+    free(gain);
+    free(splits);
+    return HL_OK;
+}
+
 static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
                               size_t n_fit, size_t n_valid)
 {
@@ -513,13 +627,13 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
     s->oob_rows = m->fitted.oob_rows;
     s->oob_macro_f1 = m->fitted.oob_macro_f1;
     s->oob_accuracy = m->fitted.oob_accuracy;
+    s->n_members = m->fitted.n_members;
+    s->members = m->fitted.members;
     s->curve_len = res->curve_len;
     s->curve_train_loss = res->train_loss;
     s->curve_valid_loss = res->valid_loss;
     res->train_loss = res->valid_loss = NULL;
-    m->learner->importance(m->fitted.state, ds->n_features, s->importance_gain,
-                           s->importance_splits);
-    return HL_OK;
+    return learner_importance(m, s);
 }
 
 static hl_status check_dataset(const hl_dataset *ds, hl_error *err)

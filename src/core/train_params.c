@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "learner.h"
+#include "screen.h"
 
 static const char *const CLASS_WEIGHTS[] = {"balanced", "none", NULL};
 
@@ -56,6 +57,11 @@ static const hl_param_spec SHARED_PARAMS[] = {
                collapse_duplicates, 1, SHARED,
                "train on one copy of exact duplicate rows (false keeps "
                "every copy)"),
+    HL__P_REAL("screen_kpis", "screen-kpis", hl_train_params, screen_kpis,
+               HL_SCREEN_DEFAULT, 1e-4, 0.5, SHARED | HL_PARAM_ZERO_OFF,
+               "leave out KPIs whose class signal on the training rows "
+               "(Kruskal-Wallis epsilon-squared) is below this: they cannot "
+               "help and drift can only hurt (0 = keep every KPI)"),
     HL__P_SEED("seed", "seed", hl_train_params, seed, 42, SHARED,
                "random seed: the same seed gives the same model"),
     HL__P_INT("threads", "threads", hl_train_params, threads, 0, 0, 256,
@@ -70,69 +76,6 @@ const hl_param_spec *hl_shared_params(size_t *n)
 {
     *n = N_SHARED;
     return SHARED_PARAMS;
-}
-
-/* ---- values in their structs ---- */
-
-hl_param_value hl__param_load(const hl_param_spec *s, const void *at)
-{
-    hl_param_value v = {0, 0.0};
-    int i;
-    uint64_t u;
-    switch (s->type) {
-    case HL_PARAM_INT:
-    case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE:
-        memcpy(&i, at, sizeof i);
-        v.i = i;
-        break;
-    case HL_PARAM_SEED:
-        memcpy(&u, at, sizeof u);
-        v.i = (int64_t)u;
-        break;
-    case HL_PARAM_REAL:
-        memcpy(&v.d, at, sizeof v.d);
-        break;
-    }
-    return v;
-}
-
-void hl__param_store(const hl_param_spec *s, void *at, hl_param_value v)
-{
-    int i = (int)v.i;
-    uint64_t u = (uint64_t)v.i;
-    switch (s->type) {
-    case HL_PARAM_INT:
-    case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE:
-        memcpy(at, &i, sizeof i);
-        break;
-    case HL_PARAM_SEED:
-        memcpy(at, &u, sizeof u);
-        break;
-    case HL_PARAM_REAL:
-        memcpy(at, &v.d, sizeof v.d);
-        break;
-    }
-}
-
-/* A value read from a file for spec s: one its struct can hold. The
- * range is not checked: a model trained under the wider ranges of an
- * older version stays readable. */
-int hl__param_value_fits(const hl_param_spec *s, hl_param_value v)
-{
-    switch (s->type) {
-    case HL_PARAM_INT:
-        return v.i >= INT_MIN && v.i <= INT_MAX;
-    case HL_PARAM_SEED:
-        return v.i >= 0;
-    case HL_PARAM_REAL:
-        return isfinite(v.d);
-    case HL_PARAM_BOOL:
-    case HL_PARAM_CHOICE:
-        return hl_param_check(s, v, NULL) == HL_OK;
-    }
-    return 0;
 }
 
 /* Where s's value is in hl_train_params: a shared option is a field, a
@@ -172,13 +115,10 @@ static void store_defaults(hl_train_params *p, const hl_param_spec *t, size_t n)
         hl__train_params_store(p, &t[k], t[k].def);
 }
 
-/* The block holds nothing but what the learner's table describes, so the
- * table's defaults are the whole default struct. */
 static void reset_learner(hl_train_params *p, const hl__learner *l)
 {
-    memset(p->learner, 0, sizeof p->learner);
     snprintf(p->algo, sizeof p->algo, "%s", l->info.name);
-    store_defaults(p, l->info.params, l->info.n_params);
+    hl__learner_defaults(l, p->learner);
 }
 
 void hl_train_params_init(hl_train_params *p)

@@ -363,7 +363,7 @@ for at, (flag, meta, desc) in opts:
         emit(flag, "-", "ok")
         continue
     if meta == "MODE":
-        choices = re.search(r"; ([\w, ]+?) or (\w+) \(default", desc)
+        choices = re.search(r"; ([\w+, ]+?) or ([\w+]+) \(default", desc)
         for c in choices.group(1).split(", ") + [choices.group(2)]:
             emit(flag, c, "ok")
         emit(flag, "no-such-choice", "refused")
@@ -470,6 +470,77 @@ t_train_forests() {
     run healer train --data "$FIX/train.csv" --model x.model --algo extratrees --max-features half
     expect_usage_error --max-features "train --max-features half"
     expect_absent x.model
+}
+
+# The stack end to end: trained from its members, shown with their
+# shares and out-of-fold scores in text and JSON, predicting like any
+# model; its flags are its own, a member's flag is refused.
+t_train_stack() {
+    run healer train --data "$FIX/train.csv" --model s.model --algo stack \
+        --stack-folds 3 --members forest+extratrees --threads 2 --json
+    expect_rc 0 "train --algo stack"
+    json_check out 'd["summary"]["algo"] == "stack" and [m["algo"] for m in d["summary"]["members"]] == ["forest", "extratrees"]'
+    json_check out 'abs(sum(m["weight"] for m in d["summary"]["members"]) - 1) < 1e-9'
+    json_check out '0.5 < d["summary"]["oob"]["macro_f1"] <= 1'
+    run healer inspect s.model
+    expect_rc 0 "inspect a stack"
+    expect_in out "members (share of the combination"
+    expect_in out "out-of-fold ("
+    run healer predict --model s.model --data "$FIX/test.csv" --out s.csv --json
+    expect_rc 0 "predict with a stack"
+    json_check out 'd["metrics"]["macro_f1"] > 0.7 and d["rows"] == 200'
+    check_prediction_rows s.csv
+    run healer train --data "$FIX/train.csv" --model x.model --algo stack --trees 5
+    expect_usage_error --trees "train --algo stack --trees"
+    run healer train --data "$FIX/train.csv" --model x.model --algo stack --members gbdt+svm
+    expect_usage_error --members "train --members gbdt+svm"
+    run healer train --data "$FIX/train.csv" --model x.model --algo stack --stack-folds 1
+    expect_usage_error --stack-folds "train --stack-folds 1"
+    expect_absent x.model
+}
+
+# KPI screening: the summary says how many KPIs were kept; 0 turns it off;
+# out of range is a usage error naming the flag.
+t_train_screening() {
+    run healer train --data "$FIX/train.csv" --model k.model --screen-kpis 0.01 --json
+    expect_rc 0 "train --screen-kpis 0.01"
+    json_check out 'd["summary"]["screening"]["threshold"] == 0.01 and 1 <= d["summary"]["screening"]["kept"] <= len(d["summary"]["features"])'
+    json_check out 'all(k["kept"] == (k["signal"] >= 0.01) for k in d["summary"]["screening"]["kpis"]) or d["summary"]["screening"]["kept"] == 4'
+    run healer inspect k.model
+    expect_in out "KPI screening: "
+    run healer predict --model k.model --data "$FIX/test.csv" --out k.csv
+    expect_rc 0 "predict with a screened model"
+    check_prediction_rows k.csv
+    run healer train --data "$FIX/train.csv" --model n.model --screen-kpis 0 --json
+    json_check out 'd["summary"]["screening"] is None'
+    run healer train --data "$FIX/train.csv" --model x.model --screen-kpis 0.9
+    expect_usage_error --screen-kpis "train --screen-kpis 0.9"
+    expect_absent x.model
+}
+
+# --adapt: applied to a calibrated model's batch of 50 rows or more and
+# reported (stderr, JSON); refused with the reason for a forest's votes
+# and for a small batch; the predictions stay well-formed.
+t_predict_adapt() {
+    run healer train --data "$FIX/train.csv" --model g.model --rounds 30
+    run healer predict --model g.model --data "$FIX/test.csv" --out a.csv --adapt --json
+    expect_rc 0 "predict --adapt"
+    json_check out 'd["adapt"]["applied"] and abs(sum(d["adapt"]["class_mix"].values()) - 1) < 1e-6'
+    expect_in err "adapt: class mix of the batch"
+    check_prediction_rows a.csv
+    run healer eval --model g.model --data "$FIX/test.csv" --adapt --json
+    expect_rc 0 "eval --adapt"
+    json_check out 'd["adapt"]["applied"] and d["metrics"]["macro_f1"] > 0.7'
+    run healer train --data "$FIX/train.csv" --model f.model --algo forest --trees 20
+    run healer predict --model f.model --data "$FIX/test.csv" --out f.csv --adapt --json
+    expect_rc 0 "predict --adapt with a forest"
+    json_check out 'not d["adapt"]["applied"] and "not calibrated" in d["adapt"]["reason"]'
+    expect_in err "adapt: not applied"
+    head -n 21 "$FIX/test.csv" > small.csv
+    run healer predict --model g.model --data small.csv --out s.csv --adapt --json
+    json_check out 'not d["adapt"]["applied"] and "too few" in d["adapt"]["reason"]'
+    run healer predict --model g.model --data "$FIX/test.csv" --out p.csv --json
+    json_check out 'd["adapt"] is None'
 }
 
 t_train_mlp() {
@@ -1287,7 +1358,8 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags train_forests train_mlp
+train_learner_flags train_forests train_mlp train_stack train_screening
+predict_adapt
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model
 train_no_retry train_user_errors_not_retried train_fault_spec_errors

@@ -654,8 +654,16 @@ static void nan_loss_is_a_clear_error(void **state)
         rows[i] = i;
     const double weights[3] = {1.0, NAN, 1.0};
     hl__mlp_params p = {16, 1, 0.0, 0.0, 0.001, 32, 5, HL__MLP_ROBUST, 5.0, 1};
-    hl__fit_job job = {ds->x,  ds->n_features, ds->y, 3, weights, rows,
-                       ds->n_rows, NULL, 0, &p, 1, 1, 0, 0, {0}};
+    hl__fit_job job = {.x = ds->x,
+                       .n_features = ds->n_features,
+                       .y = ds->y,
+                       .n_classes = 3,
+                       .class_weight = weights,
+                       .train_rows = rows,
+                       .n_train = ds->n_rows,
+                       .params = &p,
+                       .seed = 1,
+                       .threads = 1};
     hl__fit_result res;
     hl_error err;
     hl_error_clear(&err);

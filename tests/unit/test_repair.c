@@ -344,6 +344,7 @@ static void fallbacks(void **state)
     assert_string_equal(hl_repair_fallback("forest"), "gbdt");
     assert_string_equal(hl_repair_fallback("extratrees"), "gbdt");
     assert_string_equal(hl_repair_fallback("mlp"), "forest");
+    assert_string_equal(hl_repair_fallback("stack"), "gbdt");
     assert_null(hl_repair_fallback("no-such-learner"));
     assert_null(hl_repair_fallback(NULL));
     /* Every learner of the build falls back to another learner of the

@@ -14,12 +14,14 @@ extern const hl__learner hl__gbdt_learner;
 extern const hl__learner hl__forest_learner;
 extern const hl__learner hl__extratrees_learner;
 extern const hl__learner hl__mlp_learner;
+extern const hl__learner hl__stack_learner;
 
 static const hl__learner *const LEARNERS[] = {
     &hl__gbdt_learner,
     &hl__forest_learner,
     &hl__extratrees_learner,
     &hl__mlp_learner,
+    &hl__stack_learner,
 };
 
 #define N_LEARNERS (sizeof LEARNERS / sizeof LEARNERS[0])

@@ -215,6 +215,38 @@ static json_t *importance_json(const hl_model_summary *s)
     return a;
 }
 
+/* An ensemble's members, or null. */
+static json_t *members_json(const hl_model_summary *s)
+{
+    if (!s->n_members)
+        return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->n_members; i++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:o, s:o}", "algo", s->members[i].algo,
+                         "weight", hs_json_num(s->members[i].weight),
+                         "oof_macro_f1",
+                         hs_json_num(s->members[i].oof_macro_f1)));
+    return a;
+}
+
+/* The KPI screening: threshold, how many kept, every KPI's signal; null
+ * when the model was trained without it. */
+static json_t *screening_json(const hl_model_summary *s)
+{
+    if (!s->kpi_signal)
+        return json_null();
+    json_t *kpis = json_array();
+    for (size_t j = 0; kpis && j < s->n_features; j++)
+        json_array_append_new(
+            kpis, json_pack("{s:s, s:o, s:b}", "name", s->feature_names[j],
+                            "signal", hs_json_num(s->kpi_signal[j]), "kept",
+                            s->kpi_kept[j] != 0));
+    return json_pack("{s:o, s:I, s:o}", "threshold",
+                     hs_json_num(s->params.screen_kpis), "kept",
+                     (json_int_t)s->n_kept, "kpis", kpis);
+}
+
 json_t *hs_json_summary(const hl_model_summary *s)
 {
     json_t *counts = json_object();
@@ -252,6 +284,8 @@ json_t *hs_json_summary(const hl_model_summary *s)
                                "macro_f1", hs_json_num(s->oob_macro_f1),
                                "accuracy", hs_json_num(s->oob_accuracy))
                    : json_null());
+    json_object_set_new(j, "members", members_json(s));
+    json_object_set_new(j, "screening", screening_json(s));
     json_object_set_new(
         j, "cv",
         s->cv_folds > 1

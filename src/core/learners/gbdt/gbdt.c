@@ -121,6 +121,7 @@ static hl_status gbdt_fit(const hl__fit_job *job, hl__fit_result *res,
     res->fitted = (hl__fitted){.state = m,
                                .n_outputs = m->n_outputs,
                                .link = hl__gbdt_link(m->n_outputs),
+                               .calibrated = 1,
                                .n_trees = m->n_trees};
     return HL_OK;
 }

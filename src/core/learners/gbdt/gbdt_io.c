@@ -205,6 +205,7 @@ hl_status hl__gbdt_read_finish(hl__fitted *f, const hl__model_shape *shape,
         return nomem(io);
     f->n_outputs = m->n_outputs;
     f->link = hl__gbdt_link(m->n_outputs);
+    f->calibrated = 1;
     f->n_trees = m->n_trees;
     return HL_OK;
 }

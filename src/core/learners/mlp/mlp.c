@@ -133,7 +133,8 @@ static hl_status mlp_fit(const hl__fit_job *job, hl__fit_result *res,
     }
     res->fitted = (hl__fitted){.state = m,
                                .n_outputs = m->layers[m->n_layers - 1].n_out,
-                               .link = HL__LINK_SOFTMAX};
+                               .link = HL__LINK_SOFTMAX,
+                               .calibrated = 1};
     return HL_OK;
 }
 

@@ -262,6 +262,7 @@ hl_status hl__mlp_read_finish(hl__fitted *f, const hl__model_shape *shape,
         return hl__io_corrupt(io, "MLP inputs do not match its transform");
     f->n_outputs = m->layers[m->n_layers - 1].n_out;
     f->link = HL__LINK_SOFTMAX;
+    f->calibrated = 1;
     f->n_trees = 0;
     return HL_OK;
 }
