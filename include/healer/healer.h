@@ -15,6 +15,7 @@
 #include "healer/model.h"
 #include "healer/params.h"
 #include "healer/projection.h"
+#include "healer/repair.h"
 #include "healer/simulate.h"
 #include "healer/suggest.h"
 #include "healer/train.h"

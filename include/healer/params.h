@@ -82,6 +82,12 @@ typedef struct hl_learner_info {
     size_t n_params;
     int iterative; /* trained in rounds: early stopping on a
                       hold-out and a refit apply to it */
+    /* The learner a training of this one that failed or made a
+     * degenerate model is retried with (healer/repair.h), or NULL. Each
+     * learner names its own stand-in: the most different learner that is
+     * still strong on KPI tables, so that what broke this one is unlikely
+     * to break it. */
+    const char *fallback;
 } hl_learner_info;
 
 /* Number of learners; hl_learner_at(0) is the default one. */

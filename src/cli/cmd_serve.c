@@ -27,9 +27,10 @@ static void usage(FILE *out)
             "  --config FILE          read settings from FILE first\n");
     hs_server_config_usage(out);
     fprintf(out, "  -h, --help             show this help\n\n"
-                 "Environment: HEALER_FAULT_INJECT=train_first_attempt makes "
-                 "every job's first\ntraining attempt fail (for testing the "
-                 "retry).\n");
+                 "Environment: HEALER_FAULT_INJECT (a testing aid) makes the "
+                 "attempts of every\ntraining job fail: items attemptN=FAULT "
+                 "or attempts=FAULT, separated by\ncommas, FAULT one of fail, "
+                 "degenerate, diverge (see healer train --help).\n");
 }
 
 /* --key VALUE or --key=VALUE at argv[*i]; advances *i past the value. */
@@ -62,8 +63,11 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
 {
     hs_error err = {0};
     hs_server_config_defaults(cfg);
-    const char *fault = getenv("HEALER_FAULT_INJECT");
-    cfg->fail_first_attempt = fault && !strcmp(fault, "train_first_attempt");
+    hl_error fault_err;
+    if (hl_repair_faults_parse(getenv("HEALER_FAULT_INJECT"),
+                               &cfg->train_faults, &fault_err) != HL_OK)
+        return cli_usage_error("serve", "HEALER_FAULT_INJECT: %s",
+                               fault_err.message);
     for (int pass = 0; pass < 2; pass++) { /* the file first, then flags */
         for (int i = 1; i < argc; i++) {
             const char *key, *value;

@@ -7,6 +7,13 @@
  * Flag names are a published interface (scripts and the benchmarks call
  * them); tables add flags, never rename one. A flag that belongs only to
  * another learner than the one --algo selects is a usage error.
+ *
+ * Training goes through the engine's self-repair (healer/repair.h), as
+ * the service's train jobs do: a failed or degenerate training is retried
+ * with the learner's fallback, then with safer parameters, each retry
+ * said on stderr, every attempt listed in the summary. --no-retry keeps
+ * one attempt, still health-checked. No model file is written unless an
+ * attempt made a healthy model.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -28,8 +35,23 @@ static const char TRAIN_USAGE_TAIL[] =
     "  --feedback-weight W     how much each of them counts; (0, 1000] (10)\n"
     "  --label-column NAME     label column header (label)\n"
     "  --id-column NAME        sample id column header (sample_id)\n"
+    "  --no-retry              one attempt only: no other learner, no safer\n"
+    "                          parameters (a degenerate model is still "
+    "refused)\n"
     "  --json                  print the summary as JSON on stdout\n"
-    "  -h, --help              show this help\n";
+    "  -h, --help              show this help\n"
+    "\n"
+    "A training that fails (out of memory, I/O, a learner whose loss went "
+    "NaN)\n"
+    "or makes a degenerate model (NaN outputs, one class for everything, a\n"
+    "macro-F1 under half the class-prior baseline) is retried, at most 3\n"
+    "attempts: the learner asked for, the learner it names as its fallback\n"
+    "with that learner's defaults, the first learner with safer parameters.\n"
+    "Errors in the data or the parameters are not retried.\n"
+    "\n"
+    "Environment: HEALER_FAULT_INJECT (a testing aid) makes attempts fail:\n"
+    "items attemptN=FAULT or attempts=FAULT, separated by commas, FAULT one\n"
+    "of fail, degenerate, diverge (e.g. attempt1=fail).\n";
 
 enum {
     OPT_DATA = 256,
@@ -39,7 +61,8 @@ enum {
     OPT_ID,
     OPT_JSON,
     OPT_FEEDBACK,
-    OPT_FEEDBACK_WEIGHT
+    OPT_FEEDBACK_WEIGHT,
+    OPT_NO_RETRY
 };
 
 static const struct option FIXED_OPTS[] = {
@@ -51,6 +74,7 @@ static const struct option FIXED_OPTS[] = {
     {"json", no_argument, 0, OPT_JSON},
     {"feedback", required_argument, 0, OPT_FEEDBACK},
     {"feedback-weight", required_argument, 0, OPT_FEEDBACK_WEIGHT},
+    {"no-retry", no_argument, 0, OPT_NO_RETRY},
     {"help", no_argument, 0, 'h'},
 };
 
@@ -225,6 +249,7 @@ typedef struct train_args {
     hl_train_params params;
     hl_csv_options csv;
     int json;
+    int no_retry;
     pending_flag *flags; /* table flags, applied once --algo is known */
     size_t n_flags;
 } train_args;
@@ -330,6 +355,9 @@ static int apply_fixed(train_args *a, int opt, const char *v)
                                    "'%s'",
                                    v);
         break;
+    case OPT_NO_RETRY:
+        a->no_retry = 1;
+        break;
     }
     return CLI_OK;
 }
@@ -396,39 +424,137 @@ static hl_status read_training_data(const train_args *a, hl_dataset **out,
     return rc;
 }
 
+/* ---- training with self-repair ---- */
+
+/* What the retry messages need to know: how many attempts are planned. */
+typedef struct retry_note {
+    size_t planned;
+} retry_note;
+
+/* "the forest's defaults", "safer parameters", "as asked": what attempt
+ * `step` changes, for the retry message. */
+static void describe_step(hl_repair_step step, const hl_train_params *p,
+                          char *out, size_t cap)
+{
+    if (step == HL_REPAIR_OTHER_LEARNER)
+        snprintf(out, cap, "another learner, %s with its default parameters",
+                 p->algo);
+    else if (step == HL_REPAIR_SAFER)
+        snprintf(out, cap,
+                 "%s with safer parameters (one thread, no cross-validation, "
+                 "the learner's own safer choices)",
+                 p->algo);
+    else
+        snprintf(out, cap, "%s as asked", p->algo);
+}
+
+/* Before each attempt after the first: which attempt, why the one before
+ * failed, what this one tries. On stderr, so --json output stays clean. */
+static void say_retry(unsigned number, hl_repair_step step,
+                      const hl_train_params *params,
+                      const hl_train_attempt *previous, void *user)
+{
+    const retry_note *note = user;
+    if (!previous)
+        return;
+    char what[160];
+    describe_step(step, params, what, sizeof what);
+    cli_progress_done();
+    fprintf(stderr,
+            "healer train: attempt %u of %zu (%s) %s: %s\n"
+            "healer train: retrying, attempt %u of %zu: %s\n",
+            previous->number, note->planned, previous->params.algo,
+            hl_attempt_outcome_name(previous->outcome), previous->reason,
+            number, note->planned, what);
+}
+
+/* Every attempt, one line each: what the summary and a failure show. */
+static void print_attempts(FILE *out, const hl_train_attempts *at)
+{
+    fprintf(out, "attempts:\n");
+    for (size_t i = 0; i < at->count; i++) {
+        const hl_train_attempt *a = &at->item[i];
+        fprintf(out, "  %u. %s (%s): %s, %.2f s%s%s\n", a->number,
+                a->params.algo, hl_repair_step_name(a->step),
+                hl_attempt_outcome_name(a->outcome), a->seconds,
+                a->reason[0] ? ": " : "", a->reason);
+    }
+}
+
+/* The fault-injection spec of HEALER_FAULT_INJECT; a bad one is a usage
+ * error rather than a training without the faults the test wanted. */
+static int read_faults(hl_repair_faults *faults)
+{
+    hl_error err;
+    const char *spec = getenv("HEALER_FAULT_INJECT");
+    if (hl_repair_faults_parse(spec, faults, &err) != HL_OK)
+        return cli_usage_error("train", "HEALER_FAULT_INJECT: %s", err.message);
+    return CLI_OK;
+}
+
+static int report(const train_args *a, const hl_model *m,
+                  const hl_train_attempts *at, double parse_seconds)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    if (a->json) {
+        json_t *j = json_pack(
+            "{s:s, s:f, s:f, s:I, s:o, s:o}", "model", a->model,
+            "parse_seconds", parse_seconds, "train_seconds", s->train_seconds,
+            "rounds_done", (json_int_t)s->iterations_done, "attempts",
+            hs_json_train_attempts(at), "summary", hs_json_summary(s));
+        return cli_emit_json(j);
+    }
+    cli_print_summary(stdout, s);
+    print_attempts(stdout, at);
+    printf("model written to %s\n", a->model);
+    return CLI_OK;
+}
+
 static int train_and_save(const train_args *a)
 {
     hl_error err;
     hl_error_clear(&err);
     hl_train_control ctl = {cli_train_progress, NULL, NULL};
+    hl_repair_faults faults;
+    hl_repair_plan plan;
     hl_dataset *ds = NULL;
     hl_model *m = NULL;
+    if (read_faults(&faults) != CLI_OK)
+        return CLI_USAGE;
+    hl_repair_plan_make(&a->params, &plan);
+    retry_note note = {a->no_retry ? 1 : plan.count};
+    hl_repair_options opt = {.max_attempts = a->no_retry ? 1 : 0,
+                             .plan = &plan,
+                             .faults = &faults,
+                             .on_attempt = say_retry,
+                             .user = &note};
+    hl_train_attempts at;
     double t_parse = hl_clock_monotonic();
     if (read_training_data(a, &ds, &err) != HL_OK)
         return cli_engine_error("train", &err);
     double parse_seconds = hl_clock_monotonic() - t_parse;
-    hl_status st = hl_train(ds, &a->params, &ctl, &m, &err);
+    hl_status st = hl_train_repair(ds, &a->params, &ctl, &opt, &m, &at, &err);
     cli_progress_done();
     hl_dataset_free(ds);
-    if (st != HL_OK)
-        return cli_engine_error("train", &err);
+    if (st != HL_OK) {
+        /* After retries or a refused model, say what each attempt did and
+         * that the file was left alone; a plain error (bad data) is one
+         * line, as before. */
+        int repaired =
+            at.count > 1 ||
+            (at.count == 1 && at.item[0].outcome == HL_ATTEMPT_DEGENERATE);
+        if (repaired)
+            print_attempts(stderr, &at);
+        cli_engine_error("train", &err);
+        if (repaired)
+            fprintf(stderr, "healer train: no model written to %s\n", a->model);
+        return CLI_RUNTIME;
+    }
     if (hl_model_save(m, a->model, &err) != HL_OK) {
         hl_model_free(m);
         return cli_engine_error("train", &err);
     }
-    const hl_model_summary *s = hl_model_summary_get(m);
-    int rc;
-    if (a->json) {
-        json_t *j = json_pack(
-            "{s:s, s:f, s:f, s:I, s:o}", "model", a->model, "parse_seconds",
-            parse_seconds, "train_seconds", s->train_seconds, "rounds_done",
-            (json_int_t)s->iterations_done, "summary", hs_json_summary(s));
-        rc = cli_emit_json(j);
-    } else {
-        cli_print_summary(stdout, s);
-        printf("model written to %s\n", a->model);
-        rc = CLI_OK;
-    }
+    int rc = report(a, m, &at, parse_seconds);
     hl_model_free(m);
     return rc;
 }

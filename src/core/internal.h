@@ -88,6 +88,11 @@ int hl__resolve_threads(int requested);
  * strict C11). */
 char *hl__strdup(const char *s);
 
+/* Copies UTF-8 text src into dst (cap >= 1 bytes with the NUL), as much
+ * as fits, cut only between characters: a message or a name cut to a
+ * buffer stays valid UTF-8 (JSON strings must be). */
+void hl__utf8_copy(char *dst, size_t cap, const char *src);
+
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);
 

@@ -186,6 +186,20 @@ char *hl__strdup(const char *s)
     return d;
 }
 
+void hl__utf8_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        /* Back to the start of the character the cut fell into (a
+         * continuation byte is 10xxxxxx): it did not fit whole. */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 void hl__free_strings(char **v, size_t n)
 {
     if (!v)

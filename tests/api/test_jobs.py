@@ -208,9 +208,11 @@ def test_single_class_dataset_fails_cleanly(c):
 
 
 @harness.timeout(60)
-def test_failed_attempt_is_retried_with_safer_params():
-    # `healer serve --help`: HEALER_FAULT_INJECT=train_first_attempt makes
-    # every job's first training attempt fail, to exercise the retry.
+def test_failed_attempt_is_retried():
+    # HEALER_FAULT_INJECT=train_first_attempt (the older spelling of
+    # attempt1=fail) makes every job's first training attempt fail; the
+    # retry trains the GBDT's fallback learner. tests/api/test_repair.py
+    # covers the retries and their record in full.
     with harness.Server(env={"HEALER_FAULT_INJECT": "train_first_attempt"}, name="fault-injecting server") as s:
         c = s.client().login_as("alice")
         ds = small_dataset(c, seed=9)
@@ -222,7 +224,9 @@ def test_failed_attempt_is_retried_with_safer_params():
         check(isinstance(att[0].get("error"), str) and att[0]["error"], "the first attempt records its error", att)
         check(att[1].get("error") is None, "the second attempt succeeded", att)
         check(isinstance(att[1].get("params"), dict) and att[1]["params"] != att[0]["params"],
-              "the retry runs with other (safer) parameters", att)
+              "the retry runs with other parameters", att)
+        check(att[1]["params"]["algo"] == "forest" and att[1]["step"] == "other_learner",
+              "the retry is the GBDT's fallback, the forest", att)
         check(is_int(done["model_id"]), "the retried job has its model", done)
 
 

@@ -638,6 +638,126 @@ t_train_mlp() {
     expect_absent x.model
 }
 
+# ---- tests: self-repair (HEALER_FAULT_INJECT; each test is a subshell,
+# so an exported spec ends with its test) ----
+
+t_train_retries_with_the_fallback_learner() {
+    # Attempt 1 (gbdt) fails: attempt 2 is the GBDT's fallback, the forest,
+    # whose model is written; stderr says which attempt, why, what next.
+    export HEALER_FAULT_INJECT=attempt1=fail
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --json
+    expect_rc 0 "train with attempt 1 failing"
+    expect_in err "attempt 1 of 3 (gbdt) failed: injected failure (attempt 1"
+    expect_in err "retrying, attempt 2 of 3: another learner, forest with its default parameters"
+    json_check out 'd["summary"]["algo"] == "forest" and len(d["attempts"]) == 2'
+    json_check out '[(a["number"], a["step"], a["algo"], a["outcome"]) for a in d["attempts"]] == [(1, "requested", "gbdt", "failed"), (2, "other_learner", "forest", "succeeded")]'
+    json_check out '"injected failure" in d["attempts"][0]["reason"] and d["attempts"][1]["reason"] is None'
+    json_check out 'all(a["seconds"] >= 0 and a["params"]["algo"] == a["algo"] for a in d["attempts"])'
+    run healer inspect m.model
+    expect_in out "model: forest"
+    # The text summary lists the attempts too.
+    run healer train --data "$FIX/train.csv" --model t.model --rounds 20
+    expect_rc 0 "train (text) with attempt 1 failing"
+    expect_in out "attempts:"
+    expect_in out "1. gbdt (requested): failed"
+    expect_in out "2. forest (other_learner): succeeded"
+    expect_in out "model written to t.model"
+}
+
+t_train_retries_a_diverged_mlp() {
+    # The MLP's loss going NaN (HL_ERR_DIVERGED) is worth a retry: the
+    # forest stands in; every attempt diverging ends with the safer MLP's.
+    export HEALER_FAULT_INJECT=attempt1=diverge
+    run healer train --data "$FIX/train.csv" --model m.model --algo mlp --epochs 5 --json
+    expect_rc 0 "train --algo mlp with attempt 1 diverging"
+    expect_in err "attempt 1 of 3 (mlp) failed: injected divergence"
+    json_check out 'd["summary"]["algo"] == "forest" and d["attempts"][0]["outcome"] == "failed"'
+    export HEALER_FAULT_INJECT=attempts=diverge
+    run healer train --data "$FIX/train.csv" --model x.model --algo mlp --epochs 5
+    expect_rc 1 "train --algo mlp diverging on every attempt"
+    expect_in err "training failed after 3 attempts; the last (mlp, safer parameters)"
+    expect_absent x.model
+}
+
+t_train_every_attempt_degenerate() {
+    # No healthy model: exit 1, no file, each attempt and its reason named.
+    export HEALER_FAULT_INJECT=attempts=degenerate
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --json
+    expect_rc 1 "train with every attempt degenerate"
+    expect_absent m.model
+    expect_empty out "train --json that made no model (stdout)"
+    expect_in err "training failed after 3 attempts; the last (gbdt, safer parameters): the model is degenerate"
+    expect_in err "1. gbdt (requested): degenerate"
+    expect_in err "2. forest (other_learner): degenerate"
+    expect_in err "3. gbdt (safer_parameters): degenerate"
+    expect_in err "no model written to m.model"
+    # An older file of that name is left as it was.
+    cp "$FIX/model.model" old.model
+    run healer train --data "$FIX/train.csv" --model old.model --rounds 20
+    expect_rc 1 "train over an existing file, every attempt degenerate"
+    cmp -s old.model "$FIX/model.model" || fail "a failed training changed the existing model file"
+    expect_no_tmp_files .
+}
+
+t_train_refuses_a_real_degenerate_model() {
+    # Without fault injection: a KPI that is the same on every row cannot
+    # tell the classes apart, so every learner predicts one class.
+    awk 'BEGIN { print "kpi,label"; for (i = 0; i < 200; i++) print "5," (i % 2 ? "disk" : "cpu") }' >flat.csv
+    run healer train --data flat.csv --model m.model --rounds 5
+    expect_rc 1 "train on data without signal"
+    expect_in err "constant predictor: class"
+    expect_in err "training failed after 3 attempts"
+    expect_absent m.model
+}
+
+t_train_no_retry() {
+    # --no-retry: one attempt; its failure is the error, nothing is retried.
+    export HEALER_FAULT_INJECT=attempt1=fail
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --no-retry
+    expect_rc 1 "train --no-retry with attempt 1 failing"
+    expect_in err "injected failure (attempt 1"
+    expect_not_in err "retrying"
+    expect_not_in err "after"
+    expect_absent m.model
+    # Still health-checked: a degenerate model is refused, no file.
+    export HEALER_FAULT_INJECT=attempt1=degenerate
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --no-retry
+    expect_rc 1 "train --no-retry, degenerate model"
+    expect_in err "error: the model is degenerate: injected degenerate model"
+    expect_in err "no model written to m.model"
+    expect_absent m.model
+    # A healthy model is written, with its one attempt.
+    unset HEALER_FAULT_INJECT
+    run healer train --data "$FIX/train.csv" --model m.model --rounds 20 --no-retry --json
+    expect_rc 0 "train --no-retry"
+    json_check out 'len(d["attempts"]) == 1 and d["attempts"][0]["outcome"] == "succeeded"'
+    [ -s m.model ] || fail "no model file written"
+}
+
+t_train_user_errors_not_retried() {
+    # Bad data is the user's to fix: one error, no retry, no attempt list.
+    awk -F, 'BEGIN { OFS = "," } NR > 1 { $NF = "3" } { print }' "$FIX/train.csv" >one.csv
+    run healer train --data one.csv --model m.model --rounds 5
+    expect_rc 1 "train on one class"
+    expect_not_in err "retrying"
+    expect_not_in err "attempts:"
+    expect_absent m.model
+}
+
+t_train_fault_spec_errors() {
+    for spec in attempt4=fail attempt1=explode attempt1 ",attempt1=fail"; do
+        HEALER_FAULT_INJECT=$spec
+        export HEALER_FAULT_INJECT
+        run healer train --data "$FIX/train.csv" --model m.model --rounds 5
+        expect_usage_error "HEALER_FAULT_INJECT: fault injection: bad item" "HEALER_FAULT_INJECT=$spec"
+        expect_absent m.model
+    done
+    run healer train --help
+    expect_rc 0 "train --help"
+    expect_in out "--no-retry"
+    expect_in out "HEALER_FAULT_INJECT"
+}
+
 # ---- tests: runtime errors ----
 
 t_train_bad_cell() {
@@ -1301,6 +1421,9 @@ usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_see
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening train_auto
 predict_adapt feedback_loop
+train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
+train_every_attempt_degenerate train_refuses_a_real_degenerate_model
+train_no_retry train_user_errors_not_retried train_fault_spec_errors
 train_bad_cell train_bad_cell_line_numbers train_missing_file
 train_single_class train_no_label_column train_empty_files
 train_model_unwritable

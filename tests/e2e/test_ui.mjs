@@ -4,8 +4,9 @@
 // first-run setup with the printed token, login (and its error), upload of a
 // simulated training set with progress and profile, a bad file's inline
 // error, the training form built from the server's algorithms and their
-// parameters, training with live progress, the model page's charts,
-// diagnosis by file and by pasted row, the class chart's bar/pie switch,
+// parameters, training with live progress, the model page's charts, a
+// training's attempts after a retry (job and model pages, axe-core clean)
+// and the admins' training_failed notification, diagnosis by file and by pasted row, the class chart's bar/pie switch,
 // the drift card (verdict, highlighted KPIs, axe-core clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
@@ -695,6 +696,58 @@ async function cancel_training(t) {
   check(!(await isVisible(page, 'job-model-link')), 'a cancelled job has no model link');
 }
 
+/** A training that needed a retry shows its attempts on the job and model
+ * pages (a server whose first attempts fail: HEALER_FAULT_INJECT); one
+ * whose every attempt makes a degenerate model (the main server, data with
+ * one constant KPI) shows them too, and the admins see training_failed. */
+async function training_attempts(t) {
+  const s = new Server({ name: 'attempt1=fail server', env: { HEALER_FAULT_INJECT: 'attempt1=fail' },
+    args: ['--train-threads', '1', '--workers', '1'] });
+  t.defer(() => s.close());
+  await s.start();
+  const a = await s.as('alice');
+  const { job, model } = await a.trainModel(SMALL().path, { name: 'retried' });
+  check(job.attempts.length === 2 && model.algo === 'forest', 'attempt 1 fails, the forest trains the model', job);
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected inline
+  await login(page, s, 'alice');
+  const rows = async () => page.locator(tid('attempt-row')).evaluateAll((els) => els.map((e) => ({ ...e.dataset })));
+  for (const [route, what] of [[`#/jobs/${job.id}`, 'job'], [`#/models/${model.id}`, 'model']]) {
+    await openRoute(page, s, route, 'attempts-card');
+    const seen = await rows();
+    check(seen.length === 2 && seen[0].algo === 'gbdt' && seen[0].outcome === 'failed'
+      && seen[1].algo === 'forest' && seen[1].outcome === 'succeeded' && seen[1].step === 'other_learner',
+    `the ${what} page lists attempt 1 (gbdt, failed) and 2 (forest, succeeded)`, seen);
+    check(await attr(page, 'attempts-summary', 'data-final-algo') === 'forest', `the ${what} page says the forest made the model`);
+    check((await textOf(page, 'attempts-card')).includes('injected failure'), `the ${what} page says why attempt 1 failed`);
+    const found = await axeViolations(page, tid('attempts-card'));
+    check(!found.length, `axe-core on the ${what} page's attempts:\n${found.join('\n')}`);
+  }
+  await screenshot(page, 'desktop-model-attempts');
+
+  // Every attempt degenerate, on the main server: the job page and the admins.
+  const m = await main();
+  const alice = await api('alice');
+  const flat = writeTmp('flat-kpi.csv', 'kpi,label\n' + Array.from({ length: 200 }, (_, i) => `5,${i % 2 ? 'disk' : 'cpu'}`).join('\n') + '\n');
+  const ds = await alice.uploadDataset(flat);
+  const failed = await alice.waitJob((await alice.createJob(ds.id, { rounds: 5 })).id);
+  check(failed.state === 'failed' && failed.attempts.length === 3, 'no attempt on constant data makes a model', failed);
+  const mine = await t.open();
+  await login(mine.page, m, 'alice');
+  await openRoute(mine.page, m, `#/jobs/${failed.id}`, 'attempts-card');
+  check(await attr(mine.page, 'attempts-summary', 'data-state') === 'failed', 'the job page says no attempt succeeded');
+  check((await mine.page.locator(tid('attempt-row')).count()) === 3, 'the job page lists the three attempts');
+  const adm = await t.open({ bypassCSP: true });
+  await login(adm.page, m, 'admin');
+  await openRoute(adm.page, m, '#/admin', 'user-row');
+  const note = adm.page.locator(`${tid('notification-row')}[data-kind="training_failed"]`)
+    .filter({ hasText: `job ${failed.id} ` }).first();
+  await note.waitFor({ state: 'visible', timeout: 10_000 })
+    .catch(() => fail(`no training_failed notification-row about job ${failed.id} on #/admin`));
+  check((await note.textContent()).includes('Training failed'), 'the notification is labelled Training failed');
+  const found = await axeViolations(adm.page, `${tid('notification-row')}[data-kind="training_failed"]`);
+  check(!found.length, `axe-core on the training_failed notification:\n${found.join('\n')}`);
+}
+
 async function dataset_delete_and_undo(t) {
   const s = await main();
   const a = await api('alice');
@@ -1009,6 +1062,7 @@ await run([
   { name: 'train_to_completion', fn: train_to_completion },
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
+  { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },

@@ -13,7 +13,9 @@
  * follows its state and lease rules (claim, progress, renew, finish,
  * requeue, recover, cancel, counts): concurrent claimers never share a
  * job, a worker can write only to the jobs leased to it, and recover takes
- * back only expired leases; deleting a record leaves its referrers
+ * back only expired leases; a training job's attempts are recorded only by
+ * its worker, read back exactly under the access rule, and forgotten when
+ * the job goes back to the queue; deleting a record leaves its referrers
  * pointing at 0; transactions commit, roll back without a trace, refuse
  * nesting and belong to their thread; many threads writing through one
  * store at once lose or mangle nothing; and the ops table is complete.
@@ -2203,6 +2205,236 @@ static void test_job_recover(void **state)
     }
 }
 
+/* ---- job attempts ------------------------------------------------------ */
+
+static hs_job_attempt make_attempt(hs_id job, int64_t number,
+                                   const char *outcome, const char *reason,
+                                   double seconds)
+{
+    hs_job_attempt a;
+    memset(&a, 0, sizeof a);
+    a.job_id = job;
+    a.number = number;
+    snprintf(a.step, sizeof a.step, "%s",
+             number == 1 ? "requested" : "other_learner");
+    snprintf(a.algo, sizeof a.algo, "%s", number == 1 ? "gbdt" : "forest");
+    snprintf(a.outcome, sizeof a.outcome, "%s", outcome);
+    snprintf(a.reason, sizeof a.reason, "%s", reason);
+    a.seconds = seconds;
+    a.params_json =
+        number == 1 ? "{\"algo\":\"gbdt\"}" : "{\"algo\":\"forest\"}";
+    return a;
+}
+
+static void assert_attempts_equal(const hs_job_attempt *a,
+                                  const hs_job_attempt *b)
+{
+    assert_int_equal(a->job_id, b->job_id);
+    assert_int_equal(a->number, b->number);
+    assert_string_equal(a->step, b->step);
+    assert_string_equal(a->algo, b->algo);
+    assert_string_equal(a->outcome, b->outcome);
+    assert_string_equal(a->reason, b->reason);
+    assert_same_double(a->seconds, b->seconds);
+    assert_same_text(a->params_json, b->params_json);
+}
+
+/* How many attempts `viewer` reads of job `job` (0 = of every job). */
+static size_t attempts_of(hs_store *store, hs_id job, hs_id viewer,
+                          int is_admin)
+{
+    hs_error err = {0};
+    hs_job_attempt *items = NULL;
+    size_t n = 0;
+    if (hs_store_job_attempt_list(store, job, viewer, is_admin, &items, &n,
+                                  &err) != HS_OK)
+        fail_msg("listing attempts of job %lld: %s", (long long)job,
+                 err.message);
+    hs_job_attempt_list_free(items, n);
+    return n;
+}
+
+/* Attempts are written by the job's worker while it runs, one number
+ * once, and read back exactly - by number, under the access rule. */
+static void test_job_attempts(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id rosa = add_user(f->store, "rosa", 0);
+    hs_id sven = add_user(f->store, "sven", 0);
+    hs_id boss = add_user(f->store, "boss", 1);
+    hs_id job = add_job(f->store, rosa, 100);
+    hs_id quiet = add_job(f->store, rosa, 101);
+    hs_id svens = add_job(f->store, sven, 102);
+    hs_job_attempt first = make_attempt(job, 1, "failed", "injected", 1.5);
+    hs_job_attempt second = make_attempt(job, 2, "succeeded", "", NAN);
+    hs_job_attempt *items = NULL, bad;
+    size_t n = 99;
+
+    /* Not running: nobody records anything. */
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &first, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 is not running on this worker");
+    claim(f->store, job, 200);
+
+    /* Its worker records; another worker cannot; a number is used once. */
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_B, &first, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &first, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &first, &err),
+                     HS_ERR_CONFLICT);
+    assert_string_equal(err.message, "job 1 already has attempt 1");
+
+    /* Bad records are refused before they reach the store. */
+    bad = second;
+    bad.number = 0;
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad = second;
+    bad.step[0] = '\0';
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad = second;
+    memset(bad.outcome, 'x', sizeof bad.outcome); /* no NUL: too long */
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad = second;
+    memset(bad.reason, 'x', sizeof bad.reason);
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad = second;
+    bad.seconds = -1;
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad.seconds = INFINITY;
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    bad = second;
+    bad.params_json = "";
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &bad, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_attempt_add(f->store, "", &second, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(attempts_of(f->store, job, rosa, 0), 1);
+
+    /* Read back exactly, by number, whatever order they were added in. */
+    assert_int_equal(
+        hs_store_job_attempt_add(f->store, WORKER_A, &second, &err), HS_OK);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, job, rosa, 0, &items, &n, &err),
+        HS_OK);
+    assert_int_equal(n, 2);
+    assert_attempts_equal(&items[0], &first);
+    assert_attempts_equal(&items[1], &second);
+    hs_job_attempt_list_free(items, n);
+
+    /* The access rule: the owner and admins; to others it does not exist. */
+    assert_int_equal(attempts_of(f->store, job, boss, 1), 2);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, job, sven, 0, &items, &n, &err),
+        HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "job 1 does not exist");
+    assert_null(items);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, 9999, boss, 1, &items, &n, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(attempts_of(f->store, quiet, rosa, 0), 0);
+
+    /* Job 0: every visible job's, by job then number. */
+    claim(f->store, quiet, 210);
+    claim(f->store, svens, 220);
+    hs_job_attempt svens_first = make_attempt(svens, 1, "succeeded", "", 2.0);
+    hs_job_attempt quiet_first =
+        make_attempt(quiet, 1, "degenerate", "constant predictor", 0.25);
+    assert_int_equal(
+        hs_store_job_attempt_add(f->store, WORKER_A, &svens_first, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_attempt_add(f->store, WORKER_A, &quiet_first, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, 0, rosa, 0, &items, &n, &err),
+        HS_OK);
+    assert_int_equal(n, 3);
+    assert_attempts_equal(&items[0], &first);
+    assert_attempts_equal(&items[1], &second);
+    assert_attempts_equal(&items[2], &quiet_first);
+    hs_job_attempt_list_free(items, n);
+    assert_int_equal(attempts_of(f->store, 0, sven, 0), 1);
+    assert_int_equal(attempts_of(f->store, 0, boss, 1), 4);
+
+    /* A finished job keeps its attempts and takes no more. */
+    assert_int_equal(hs_store_job_finish(f->store, job, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL, NULL, 0, NULL,
+                                         300, &err),
+                     HS_OK);
+    assert_int_equal(attempts_of(f->store, job, rosa, 0), 2);
+    hs_job_attempt third = make_attempt(job, 3, "failed", "late", 1.0);
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &third, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(attempts_of(f->store, job, rosa, 0), 2);
+}
+
+/* A job back in the queue starts again from attempt 1: requeue and
+ * recover forget the attempts of the run they stopped; a job that recover
+ * fails keeps them (they say what happened). */
+static void test_job_attempts_forgotten_on_requeue(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id tia = add_user(f->store, "tia", 0);
+    hs_id shut = add_job(f->store, tia, 100);
+    hs_id lost = add_job(f->store, tia, 101);
+    hs_id worn, kept = add_job(f->store, tia, 102);
+    int64_t requeued = -1, failed = -1;
+    {
+        hs_job_rec j = make_job(tia, "worn", 103);
+        j.restarts = 1;
+        assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+        worn = j.id;
+    }
+    claim(f->store, shut, 1000);
+    claim(f->store, lost, 1000);
+    claim(f->store, kept, 1000);
+    claim(f->store, worn, 1000);
+    hs_id ids[] = {shut, lost, kept, worn};
+    for (size_t i = 0; i < 4; i++) {
+        hs_job_attempt a = make_attempt(ids[i], 1, "failed", "oom", 1.0);
+        assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &a, &err),
+                         HS_OK);
+    }
+
+    /* A graceful stop. */
+    assert_int_equal(hs_store_job_requeue(f->store, shut, WORKER_A, &err),
+                     HS_OK);
+    assert_int_equal(attempts_of(f->store, shut, tia, 0), 0);
+    assert_int_equal(attempts_of(f->store, lost, tia, 0), 1);
+
+    /* A lost worker: `kept` is still renewed, the others lapse. */
+    assert_int_equal(hs_store_job_progress(f->store, kept, WORKER_A, 1020,
+                                           LEASE, 0.5, 1, 2, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_recover(f->store, 1000 + LEASE, 1, &requeued,
+                                          &failed, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1); /* lost */
+    assert_int_equal(failed, 1);   /* worn: its restarts are used up */
+    assert_int_equal(job_state(f->store, lost), HS_JOB_QUEUED);
+    assert_int_equal(attempts_of(f->store, lost, tia, 0), 0);
+    assert_int_equal(job_state(f->store, worn), HS_JOB_FAILED);
+    assert_int_equal(attempts_of(f->store, worn, tia, 0), 1);
+    assert_int_equal(attempts_of(f->store, kept, tia, 0), 1);
+
+    /* The next run records from 1 again. */
+    claim(f->store, shut, 2000);
+    hs_job_attempt again = make_attempt(shut, 1, "succeeded", "", 3.0);
+    assert_int_equal(hs_store_job_attempt_add(f->store, WORKER_A, &again, &err),
+                     HS_OK);
+    assert_int_equal(attempts_of(f->store, shut, tia, 0), 1);
+}
+
 static void test_job_counts(void **state)
 {
     fixture *f = *state;
@@ -2886,6 +3118,8 @@ static void test_ops_table(void **state)
     assert_non_null(ops->jobs->finish);
     assert_non_null(ops->jobs->requeue);
     assert_non_null(ops->jobs->recover);
+    assert_non_null(ops->jobs->attempt_add);
+    assert_non_null(ops->jobs->attempt_list);
     assert_non_null(ops->diagnoses);
     assert_non_null(ops->diagnoses->create);
     assert_non_null(ops->diagnoses->get);
@@ -2925,6 +3159,8 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_renew_leases),
         T(test_job_recover),
         T(test_job_counts),
+        T(test_job_attempts),
+        T(test_job_attempts_forgotten_on_requeue),
         T(test_diagnoses),
         T(test_diagnosis_swap_blob),
         T(test_references),

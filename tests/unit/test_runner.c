@@ -10,6 +10,9 @@
  * runner would take the jobs back mid-run and they would run twice. A job
  * left running by a worker that is gone (leased to a worker id no runner
  * has) is taken back once its lease lapses and run by a live runner.
+ * A run records an attempt (as a training does) when asked: it lands only
+ * while the run holds the lease, and is shown while the job runs. A failed
+ * run tells the admins with its type's notice and kind, or the runner's.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +23,7 @@
 #include "base/clock.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
+#include "domain/notifications.h"
 #include "domain/runner.h"
 #include "healer/clock.h"
 #include "store/store.h"
@@ -29,6 +33,8 @@
 
 static atomic_int runs[MAX_JOBS];     /* runs per job id */
 static atomic_int discards[MAX_JOBS]; /* results discarded per job id */
+/* record_attempt's answers per job id: 1 = stop (the lease was lost) */
+static atomic_int attempt_refused[MAX_JOBS];
 
 static void sleep_ms(int ms)
 {
@@ -48,15 +54,51 @@ static hs_status wait_prepare(hs_app *app, const hs_user *viewer,
     return out->params_json ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "no memory");
 }
 
+/* Records attempt `number` of the run, as a training does. */
+static void record(hs_job_run *run, int64_t number)
+{
+    hs_job_attempt a;
+    memset(&a, 0, sizeof a);
+    a.number = number;
+    snprintf(a.step, sizeof a.step, "requested");
+    snprintf(a.algo, sizeof a.algo, "wait");
+    snprintf(a.outcome, sizeof a.outcome, "failed");
+    snprintf(a.reason, sizeof a.reason, "attempt %lld", (long long)number);
+    a.seconds = 0.5;
+    a.params_json = "{}";
+    int stop = run->record_attempt(run, &a);
+    assert_int_equal(a.job_id, run->job->id);
+    if (run->job->id < MAX_JOBS && stop)
+        atomic_store(&attempt_refused[run->job->id], 1);
+}
+
 /* Runs for params.ms milliseconds, reporting every 20 ms unless
  * params.quiet (then it says nothing at all until the end: only the keeper
- * keeps its lease); a success "makes" a result (its own job id). */
+ * keeps its lease); a success "makes" a result (its own job id). With
+ * params.attempt it records attempt 1 first, and attempt 2 at the end;
+ * with params.fail it fails ("boom"), with params.notice as the admins'
+ * notice of kind params.kind when given. */
 static void wait_run(hs_job_run *run, hs_job_outcome *out)
 {
     json_t *p = json_loads(run->job->params_json, 0, NULL);
     double ms = (double)json_integer_value(json_object_get(p, "ms"));
     int quiet = json_is_true(json_object_get(p, "quiet"));
+    int attempts = json_is_true(json_object_get(p, "attempt"));
+    if (json_is_true(json_object_get(p, "fail"))) {
+        const char *kind = json_string_value(json_object_get(p, "kind"));
+        const char *notice = json_string_value(json_object_get(p, "notice"));
+        out->state = HS_JOB_FAILED;
+        snprintf(out->error, sizeof out->error, "boom");
+        snprintf(out->failure_kind, sizeof out->failure_kind, "%s",
+                 kind ? kind : "");
+        snprintf(out->failure_notice, sizeof out->failure_notice, "%s",
+                 notice ? notice : "");
+        json_decref(p);
+        return;
+    }
     json_decref(p);
+    if (attempts)
+        record(run, 1);
     if (run->job->id < MAX_JOBS)
         atomic_fetch_add(&runs[run->job->id], 1);
     double t0 = hl_clock_monotonic();
@@ -72,6 +114,8 @@ static void wait_run(hs_job_run *run, hs_job_outcome *out)
         }
         sleep_ms(20);
     }
+    if (attempts)
+        record(run, 2);
 }
 
 static void wait_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
@@ -137,6 +181,7 @@ static int setup(void **state)
     for (int i = 0; i < MAX_JOBS; i++) {
         atomic_store(&runs[i], 0);
         atomic_store(&discards[i], 0);
+        atomic_store(&attempt_refused[i], 0);
     }
     *state = f;
     return 0;
@@ -358,6 +403,146 @@ static void cancel_reaches_a_running_job(void **state)
     hs_job_rec_free(&j);
 }
 
+static hs_id submit_request(node *n, const hs_user *owner, json_t *req)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    assert_int_equal(hs_jobs_submit(&n->app, owner, req, &job, &err), HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    return id;
+}
+
+static size_t attempts_now(node *n, hs_id id, hs_job_attempt **items)
+{
+    hs_error err = {0};
+    hs_user admin = {.id = 0, .is_admin = 1};
+    size_t count = 0;
+    assert_int_equal(hs_jobs_attempts(&n->app, id, &admin, items, &count, &err),
+                     HS_OK);
+    return count;
+}
+
+/* An attempt is in the store as soon as it ended, while the job still
+ * runs; the next one joins it. */
+static void attempts_are_recorded_while_the_job_runs(void **state)
+{
+    fixture *f = *state;
+    hs_job_attempt *items = NULL;
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    hs_id id = submit_request(
+        &f->a, &f->owner,
+        json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 1500, "attempt", 1));
+    double t0 = hl_clock_monotonic();
+    while (attempts_now(&f->a, id, &items) == 0) {
+        hs_job_attempt_list_free(items, 0);
+        assert_true(hl_clock_monotonic() - t0 < 10);
+        sleep_ms(10);
+    }
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_RUNNING);
+    hs_job_rec_free(&j);
+    assert_int_equal(items[0].number, 1);
+    assert_int_equal(items[0].job_id, id);
+    assert_string_equal(items[0].reason, "attempt 1");
+    hs_job_attempt_list_free(items, 1);
+    wait_finished(&f->a, &id, 1, 10);
+    assert_int_equal(attempts_now(&f->a, id, &items), 2);
+    assert_int_equal(items[1].number, 2);
+    hs_job_attempt_list_free(items, 2);
+    assert_int_equal(atomic_load(&attempt_refused[id]), 0);
+}
+
+/* A run whose job was taken back records nothing more: record_attempt
+ * refuses and says stop. The new run starts again from attempt 1 (the
+ * old run's attempt went with the re-queue) and records both of its own. */
+static void a_run_that_lost_its_lease_records_no_attempt(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_job_attempt *items = NULL;
+    node_close(&f->a);
+    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to run it again */
+    node_open(f, &f->a, 0);
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
+                     HS_OK);
+    f->a.app.runner = f->a.runner;
+    hs_id id = submit_request(&f->a, &f->owner,
+                              json_pack("{s:s, s:i, s:b, s:b}", "type", "wait",
+                                        "ms", 1500, "quiet", 1, "attempt", 1));
+    while (attempts_now(&f->a, id, &items) == 0) {
+        hs_job_attempt_list_free(items, 0);
+        sleep_ms(10);
+    }
+    hs_job_attempt_list_free(items, 1);
+    int64_t requeued = 0;
+    assert_int_equal(hs_store_job_recover(f->a.store, hs_clock_now(NULL) + 1000,
+                                          1, &requeued, NULL, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1);
+    double t0 = hl_clock_monotonic();
+    while (atomic_load(&discards[id]) == 0) { /* the old run's end */
+        assert_true(hl_clock_monotonic() - t0 < 30);
+        sleep_ms(10);
+    }
+    assert_int_equal(atomic_load(&attempt_refused[id]), 1);
+    wait_finished(&f->a, &id, 1, 30);
+    assert_int_equal(atomic_load(&runs[id]), 2);
+    assert_int_equal(attempts_now(&f->a, id, &items), 2);
+    assert_int_equal(items[0].number, 1);
+    assert_int_equal(items[1].number, 2);
+    hs_job_attempt_list_free(items, 2);
+}
+
+/* A failed run tells the admins once its end is recorded: with its
+ * type's kind and notice, or the runner's "job_failed" line. */
+static void a_failed_run_notifies_the_admins(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    hs_id ids[2];
+    ids[0] = submit_request(
+        &f->a, &f->owner,
+        json_pack("{s:s, s:i, s:b, s:s, s:s}", "type", "wait", "ms", 0, "fail",
+                  1, "kind", "training_failed", "notice", "no model: 3 tries"));
+    ids[1] = submit_request(
+        &f->a, &f->owner,
+        json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 0, "fail", 1));
+    wait_finished(&f->a, ids, 2, 10);
+    hs_notification *notes = NULL;
+    size_t n = 0;
+    char plain[160];
+    snprintf(plain, sizeof plain, "wait job %lld ('wait 0 ms') failed: boom",
+             (long long)ids[1]);
+    /* The notice follows the recorded end: wait for both. */
+    double t0 = hl_clock_monotonic();
+    for (;;) {
+        assert_int_equal(hs_notifications_list(&f->a.app, 0, &notes, &n, &err),
+                         HS_OK);
+        if (n >= 2)
+            break;
+        free(notes);
+        assert_true(hl_clock_monotonic() - t0 < 10);
+        sleep_ms(20);
+    }
+    assert_int_equal(n, 2);
+    int typed = 0, generic = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(notes[i].user_id, f->owner.id);
+        typed += !strcmp(notes[i].kind, "training_failed") &&
+                 !strcmp(notes[i].message, "no model: 3 tries");
+        generic += !strcmp(notes[i].kind, "job_failed") &&
+                   !strcmp(notes[i].message, plain);
+    }
+    assert_int_equal(typed, 1);
+    assert_int_equal(generic, 1);
+    free(notes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +557,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(stop_requeues_running_jobs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(cancel_reaches_a_running_job, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            attempts_are_recorded_while_the_job_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_run_that_lost_its_lease_records_no_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failed_run_notifies_the_admins, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,8 +4,9 @@
  * The contract (store_contract.c) runs on fresh database files in one
  * temporary directory, removed at exit. The SQLite-specific tests each get
  * their own mkdtemp directory and check what the contract cannot see: WAL
- * mode and the schema version table; migrations from versions 1, 2 and 4
- * forward (5 moves a job's result to the generic reference); a database
+ * mode and the schema version table; migrations from versions 1, 2, 4 and
+ * 5 forward (5 moves a job's result to the generic reference, 6 a job's
+ * attempts from JSON text to records); a database
  * from a newer healer refused untouched; open errors and store URLs; the
  * raw column values (NULL for NAN and for a 0 reference); recover undone
  * as a whole when one of its sweeps fails; a transaction that SQLite itself
@@ -136,8 +137,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 5);
+                        "1,2,3,4,5,6");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 6);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -145,8 +146,8 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,datasets,diagnoses,jobs,models,"
-                        "notifications,schema_migrations,sessions,"
+                        "account_events,datasets,diagnoses,job_attempts,jobs,"
+                        "models,notifications,schema_migrations,sessions,"
                         "user_prefs,users");
 }
 
@@ -211,7 +212,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5");
+                        "1,2,3,4,5,6");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -238,7 +239,7 @@ static void test_migration_from_v1(void **state)
     hs_user u;
     char buf[256];
 
-    downgrade(f, "DROP TABLE user_prefs;"
+    downgrade(f, "DROP TABLE job_attempts; DROP TABLE user_prefs;"
                  "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
                  "DROP TABLE datasets;"
                  "DELETE FROM schema_migrations WHERE version >= 2;");
@@ -281,7 +282,7 @@ static void test_migration_from_v2(void **state)
 
     d.profile_json = "{\"columns\":[]}";
     assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
-    downgrade(f, "DROP TABLE user_prefs;"
+    downgrade(f, "DROP TABLE job_attempts; DROP TABLE user_prefs;"
                  "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
                  "DELETE FROM schema_migrations WHERE version >= 3;");
     assert_string_equal(raw_query(f->path,
@@ -354,7 +355,8 @@ static void test_migration_from_v4(void **state)
     char buf[256], sql[1024], key[HS_STORE_BLOB_KEY_MAX];
 
     assert_int_equal(hs_store_diagnosis_create(f->store, &d1, &err), HS_OK);
-    downgrade(f, "DROP INDEX jobs_lease; DROP INDEX jobs_result;"
+    downgrade(f, "DROP TABLE job_attempts;"
+                 "DROP INDEX jobs_lease; DROP INDEX jobs_result;"
                  "ALTER TABLE jobs DROP COLUMN result_kind;"
                  "ALTER TABLE jobs DROP COLUMN result_id;"
                  "ALTER TABLE jobs DROP COLUMN worker_id;"
@@ -441,6 +443,82 @@ static void test_migration_from_v4(void **state)
                                   " NULL OR model_id IS NOT NULL ORDER BY id",
                                   buf, sizeof buf),
                         "5");
+}
+
+/* A database written at schema version 5 (a training job's attempts as
+ * JSON text on the job) gets migration 6: each attempt becomes a record -
+ * as asked, then with safer parameters; succeeded without an error, the
+ * last of a cancelled job cancelled, failed otherwise - and the text is
+ * emptied; text that is no JSON array stays as it was. */
+static void test_migration_from_v5(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id eve = add_user(f->store, "eve", 0);
+    hs_job_attempt *items = NULL;
+    size_t n = 0;
+    hs_job_rec got;
+    char buf[256], sql[1400];
+
+    downgrade(f, "DROP TABLE job_attempts;"
+                 "DELETE FROM schema_migrations WHERE version >= 6;");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO jobs (id, owner_id, type, state, name, params_json,"
+             " attempts_json, created_at) VALUES"
+             " (1, %lld, 'train', 'succeeded', 'j', '{}',"
+             "  '[{\"params\":{\"algo\":\"gbdt\",\"rounds\":9},"
+             "\"error\":\"out of memory\"},"
+             "{\"params\":{\"algo\":\"gbdt\",\"rounds\":9,\"threads\":1},"
+             "\"error\":null}]', 1),"
+             " (2, %lld, 'train', 'cancelled', 'j', '{}',"
+             "  '[{\"params\":{\"algo\":\"mlp\"},\"error\":\"cancelled\"}]',"
+             "  1),"
+             " (3, %lld, 'train', 'failed', 'j', '{}', 'not json', 1),"
+             " (4, %lld, 'train', 'queued', 'j', '{}', NULL, 1);",
+             (long long)eve, (long long)eve, (long long)eve, (long long)eve);
+    raw_exec(f->path, sql);
+
+    upgrade(f);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, 1, eve, 0, &items, &n, &err),
+        HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0].number, 1);
+    assert_string_equal(items[0].step, "requested");
+    assert_string_equal(items[0].algo, "gbdt");
+    assert_string_equal(items[0].outcome, "failed");
+    assert_string_equal(items[0].reason, "out of memory");
+    assert_true(isnan(items[0].seconds));
+    assert_string_equal(items[0].params_json,
+                        "{\"algo\":\"gbdt\",\"rounds\":9}");
+    assert_int_equal(items[1].number, 2);
+    assert_string_equal(items[1].step, "safer_parameters");
+    assert_string_equal(items[1].outcome, "succeeded");
+    assert_string_equal(items[1].reason, "");
+    hs_job_attempt_list_free(items, n);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, 2, eve, 0, &items, &n, &err),
+        HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].algo, "mlp");
+    assert_string_equal(items[0].outcome, "cancelled");
+    hs_job_attempt_list_free(items, n);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id || ':' || IFNULL(attempts_json,"
+                                  " '-') FROM jobs ORDER BY id",
+                                  buf, sizeof buf),
+                        "1:-,2:-,3:not json,4:-");
+    got = get_job(f->store, 3);
+    assert_string_equal(got.attempts_json, "not json");
+    hs_job_rec_free(&got);
+    assert_int_equal(
+        hs_store_job_attempt_list(f->store, 0, eve, 0, &items, &n, &err),
+        HS_OK);
+    assert_int_equal(n, 3);
+    hs_job_attempt_list_free(items, n);
+    /* The attempts belong to their job: deleted with it. */
+    assert_string_equal(foreign_keys(f->path, "job_attempts", buf, sizeof buf),
+                        "job_id>jobs:CASCADE");
 }
 
 static void test_open_errors(void **state)
@@ -750,6 +828,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v5, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v4, setup,
                                         teardown),

@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef enum hs_status {
     HS_OK = 0,
@@ -82,6 +83,23 @@ static inline hs_status hs_fail_field(hs_error *err, hs_status code,
     hs_vfail_field(err, code, field, fmt, ap);
     va_end(ap);
     return code;
+}
+
+/* Copies UTF-8 text src into dst (cap >= 1 bytes with the NUL), as much as
+ * fits, cut only between characters: a message cut to a record's field
+ * stays valid UTF-8, which a JSON string must be. */
+static inline void hs_copy_message(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        /* Back to the start of the character the cut fell into (a
+         * continuation byte is 10xxxxxx): it did not fit whole. */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 /* A stable name for a status ("HS_ERR_IO", ...); never NULL. */

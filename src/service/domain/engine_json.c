@@ -83,6 +83,30 @@ json_t *hs_json_train_params(const hl_train_params *p)
     return o;
 }
 
+json_t *hs_json_train_attempt(const hl_train_attempt *a)
+{
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:o, s:o, s:o}", "number", (json_int_t)a->number,
+        "step", hl_repair_step_name(a->step), "algo", a->params.algo, "outcome",
+        hl_attempt_outcome_name(a->outcome), "reason",
+        a->outcome == HL_ATTEMPT_SUCCEEDED ? json_null()
+                                           : json_string(a->reason),
+        "seconds", hs_json_num(a->seconds), "params",
+        hs_json_train_params(&a->params));
+}
+
+json_t *hs_json_train_attempts(const hl_train_attempts *attempts)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < attempts->count; i++)
+        if (json_array_append_new(
+                arr, hs_json_train_attempt(&attempts->item[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
 /* {name, type, default, min, max, help[, choices]}: min and max only
  * where a range applies; 0 of a "0 (off) or A..B" range is its minimum. */
 static json_t *param_spec_json(const hl_param_spec *s)

@@ -26,6 +26,16 @@ json_t *hs_json_metrics(const hl_metrics *m, char *const *class_names);
  * options>}, every value as its table types it (choices by name). */
 json_t *hs_json_train_params(const hl_train_params *p);
 
+/* One attempt of a self-repairing training (healer/repair.h): {"number",
+ * "step" ("requested", "other_learner", "safer_parameters"), "algo",
+ * "outcome" ("succeeded", "failed", "degenerate", "cancelled"), "reason"
+ * (why it did not succeed; null when it did), "seconds", "params" (as
+ * hs_json_train_params)}. The API's attempts of a job have this shape. */
+json_t *hs_json_train_attempt(const hl_train_attempt *a);
+
+/* The attempts made, in order: an array of hs_json_train_attempt. */
+json_t *hs_json_train_attempts(const hl_train_attempts *attempts);
+
 /* The learners and their parameters, generated from the tables, as
  * GET /api/v1/algorithms answers: {"items": [{"name", "params": [{"name",
  * "type", "default", "min", "max", "help"[, "choices"]}]}]} with each

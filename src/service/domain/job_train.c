@@ -7,10 +7,14 @@
  * progress (the loss curve of the current fold or fit) and a cancel flag
  * checked every round, and stores the model.
  *
- * A training that fails for reasons that are not the user's (out of
- * memory, I/O, an internal error) is tried once more with the engine's
- * safer parameters (hl_train_params_safer); every attempt is recorded with
- * its parameters and error.
+ * It trains through the engine's self-repair (hl_train_repair,
+ * healer/repair.h), as `healer train` does: a training that fails for a
+ * reason that is not the user's, or makes a degenerate model, is retried
+ * with the learner's fallback, then with safer parameters. Each attempt is
+ * recorded as it ends (run->record_attempt), so the job shows why one
+ * failed while the next runs; progress starts over with each attempt.
+ * When no attempt made a model, the admins are told ("training_failed",
+ * the attempts listed).
  */
 #include <math.h>
 #include <stdio.h>
@@ -159,20 +163,6 @@ static int on_progress(const hl_train_progress *p, void *user)
 
 /* ---- running -------------------------------------------------------------- */
 
-static json_t *attempt_json(const hl_train_params *p, const char *error)
-{
-    return json_pack("{s:o, s:o}", "params", hs_json_train_params(p), "error",
-                     error ? json_string(error) : json_null());
-}
-
-/* Engine failures worth a second try: not the user's input, not a cancel.
- * A diverged training is: the safer parameters take a smaller step. */
-static int retryable(hl_status st)
-{
-    return st == HL_ERR_NOMEM || st == HL_ERR_IO || st == HL_ERR_INTERNAL ||
-           st == HL_ERR_DIVERGED;
-}
-
 /* Stages a training reports: CV folds, the fit, and a refit when the
  * learner stops early and refits (then the fit and the refit are two). */
 static unsigned stages(const hl_train_params *p)
@@ -183,45 +173,98 @@ static unsigned stages(const hl_train_params *p)
     return (p->cv_folds > 1 ? (unsigned)p->cv_folds : 0) + 1 + (refits ? 1 : 0);
 }
 
-static hl_status attempt(hs_job_run *run, int n, const hl_dataset *ds,
-                         hl_train_params *p, progress *pc, hl_model **model,
-                         hl_error *herr)
+/* Before each attempt: its own stages, a fresh curve, and a log line that
+ * says why a retry runs. */
+static void on_attempt(unsigned number, hl_repair_step step,
+                       const hl_train_params *params,
+                       const hl_train_attempt *previous, void *user)
 {
-    hl_train_control ctl = {on_progress, pc, run->stop};
-    hl_error_clear(herr);
-    pc->cv_folds = p->cv_folds > 1 ? (unsigned)p->cv_folds : 0;
-    pc->units = stages(p);
-    if (n == 1 && run->fail_first_attempt) {
-        snprintf(herr->message, sizeof herr->message,
-                 "injected failure (fail_first_attempt)");
-        return HL_ERR_INTERNAL;
-    }
-    return hl_train(ds, p, &ctl, model, herr);
+    progress *pc = user;
+    pc->cv_folds = params->cv_folds > 1 ? (unsigned)params->cv_folds : 0;
+    pc->units = stages(params);
+    pc->stage_key = -1;
+    json_array_clear(pc->train_loss);
+    json_array_clear(pc->valid_loss);
+    if (previous)
+        hs_log(HS_LOG_WARN, "training attempt failed; retrying",
+               json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "job_id",
+                         (json_int_t)pc->run->job->id, "attempt",
+                         (json_int_t)number, "step", hl_repair_step_name(step),
+                         "algo", params->algo, "previous_outcome",
+                         hl_attempt_outcome_name(previous->outcome),
+                         "previous_reason", previous->reason));
 }
 
-static void train(hs_job_run *run, const hl_dataset *ds, hl_train_params *p,
-                  hl_model **model, hs_job_outcome *o)
+/* After each attempt: its record, in the store at once. */
+static void on_attempt_done(const hl_train_attempt *a, void *user)
+{
+    progress *pc = user;
+    hs_job_attempt rec;
+    memset(&rec, 0, sizeof rec);
+    rec.number = a->number;
+    snprintf(rec.step, sizeof rec.step, "%s", hl_repair_step_name(a->step));
+    snprintf(rec.algo, sizeof rec.algo, "%s", a->params.algo);
+    snprintf(rec.outcome, sizeof rec.outcome, "%s",
+             hl_attempt_outcome_name(a->outcome));
+    hs_copy_message(rec.reason, sizeof rec.reason, a->reason);
+    rec.seconds = a->seconds;
+    json_t *params = hs_json_train_params(&a->params);
+    rec.params_json = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    json_decref(params);
+    if (rec.params_json)
+        pc->run->record_attempt(pc->run, &rec);
+    else
+        hs_log(HS_LOG_ERROR, "cannot record a training attempt",
+               json_pack("{s:I, s:s}", "job_id", (json_int_t)pc->run->job->id,
+                         "error", "out of memory"));
+    free(rec.params_json);
+}
+
+/* The admins' notice of a training that made no model: every attempt in
+ * one line ("1 gbdt failed, 2 forest degenerate, ..."), then the last
+ * one's reason, which the job's error also holds. */
+static void say_training_failed(const hs_job_rec *job,
+                                const hl_train_attempts *at, hs_job_outcome *o)
+{
+    char text[HS_MESSAGE_MAX * 2];
+    size_t used = (size_t)snprintf(
+        text, sizeof text,
+        "train job %lld ('%.100s') made no model after %zu attempt%s:",
+        (long long)job->id, job->name, at->count, at->count == 1 ? "" : "s");
+    for (size_t i = 0; i < at->count && used < sizeof text; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s %u %s %s",
+                                 i ? "," : "", at->item[i].number,
+                                 at->item[i].params.algo,
+                                 hl_attempt_outcome_name(at->item[i].outcome));
+    if (at->count && used < sizeof text)
+        snprintf(text + used, sizeof text - used, "; the last: %s",
+                 at->item[at->count - 1].reason);
+    snprintf(o->failure_kind, sizeof o->failure_kind, "training_failed");
+    hs_copy_message(o->failure_notice, sizeof o->failure_notice, text);
+}
+
+static void train(hs_job_run *run, const hl_dataset *ds,
+                  const hl_train_params *p, hl_model **model, hs_job_outcome *o)
 {
     progress pc = {run, 1, 0, -1, NULL, json_array(), json_array()};
-    for (int n = 1; n <= 2; n++) {
-        hl_error herr;
-        hl_status st = attempt(run, n, ds, p, &pc, model, &herr);
-        json_array_append_new(o->attempts,
-                              attempt_json(p, st == HL_OK ? NULL : herr.message));
-        if (st == HL_OK || st == HL_ERR_CANCELLED) {
-            o->state = st == HL_OK ? HS_JOB_SUCCEEDED : HS_JOB_CANCELLED;
-            snprintf(o->error, sizeof o->error, "%s",
-                     st == HL_OK ? "" : "cancelled by the user");
-            break;
-        }
+    hl_train_control ctl = {on_progress, &pc, run->stop};
+    hl_repair_options opt = {.faults = run->train_faults,
+                             .on_attempt = on_attempt,
+                             .on_attempt_done = on_attempt_done,
+                             .user = &pc};
+    hl_train_attempts at;
+    hl_error herr;
+    hl_error_clear(&herr);
+    hl_status st = hl_train_repair(ds, p, &ctl, &opt, model, &at, &herr);
+    if (st == HL_OK) {
+        o->state = HS_JOB_SUCCEEDED;
+    } else if (st == HL_ERR_CANCELLED) {
+        o->state = HS_JOB_CANCELLED;
+        snprintf(o->error, sizeof o->error, "cancelled by the user");
+    } else {
         o->state = HS_JOB_FAILED;
-        snprintf(o->error, sizeof o->error, "%.480s", herr.message);
-        if (n == 2 || !retryable(st))
-            break;
-        hs_log(HS_LOG_WARN, "training failed; retrying with safer parameters",
-               json_pack("{s:I, s:s}", "job_id", (json_int_t)run->job->id,
-                         "error", herr.message));
-        hl_train_params_safer(p);
+        hs_copy_message(o->error, sizeof o->error, herr.message);
+        say_training_failed(run->job, &at, o);
     }
     json_decref(pc.train_loss);
     json_decref(pc.valid_loss);
@@ -265,7 +308,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     o->state = HS_JOB_FAILED;
     hs_status st = load_inputs(r, &p, &rec, &ds, &err);
     if (st != HS_OK)
-        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+        hs_copy_message(o->error, sizeof o->error, err.message);
     else
         train(r, ds, &p, &model, o);
     hl_dataset_free(ds);
@@ -277,9 +320,10 @@ static void run(hs_job_run *r, hs_job_outcome *o)
             o->result_id = mrec.id;
             hs_model_rec_free(&mrec);
         } else {
+            char text[sizeof o->error + 32];
             o->state = HS_JOB_FAILED;
-            snprintf(o->error, sizeof o->error, "storing the model: %.400s",
-                     err.message);
+            snprintf(text, sizeof text, "storing the model: %s", err.message);
+            hs_copy_message(o->error, sizeof o->error, text);
         }
         hl_model_free(model);
     }

@@ -18,6 +18,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "healer/repair.h"
 #include "store/records.h"
 
 /* One running job, as its type sees it. */
@@ -28,8 +29,10 @@ struct hs_job_run {
     /* Raised when the job must stop: a cancel request, a shutdown, or its
      * lease lost to another worker. Engines poll it (hl_train_control). */
     const atomic_int *stop;
-    int train_threads;      /* threads a training may use, 0 = all cores */
-    int fail_first_attempt; /* testing aid: the first training attempt fails */
+    int train_threads; /* threads a training may use, 0 = all cores */
+    /* Testing aid: faults to inject into a training's attempts
+     * (HEALER_FAULT_INJECT, read by `healer serve`); NULL = none. */
+    const hl_repair_faults *train_faults;
     /* Records progress (0..1) and the round of rounds, with a detail
      * object that render(render_ctx) makes (malloc'ed JSON text; render
      * may be NULL): written at most every 0.25 s unless `force` - render
@@ -38,6 +41,10 @@ struct hs_job_run {
     int (*report)(hs_job_run *run, double progress, int64_t round,
                   int64_t rounds, char *(*render)(void *render_ctx),
                   void *render_ctx, int force);
+    /* Records one attempt of the job as it ended (a->job_id is set by the
+     * runner), so the job shows it while the next attempt runs. Returns
+     * non-zero when the job must stop now (its lease went elsewhere). */
+    int (*record_attempt)(hs_job_run *run, hs_job_attempt *a);
     void *runner; /* the runner's; types do not touch it */
 };
 
@@ -46,7 +53,11 @@ typedef struct hs_job_outcome {
     hs_job_state state;         /* succeeded, failed or cancelled */
     char error[HS_MESSAGE_MAX]; /* why it failed, "" otherwise */
     hs_id result_id;            /* the record made (of the type's kind), 0 = none */
-    json_t *attempts;           /* array the type may append attempts to */
+    /* What the admins are told when the job failed: the notification's
+     * kind ("" = "job_failed") and message ("" = the runner's "TYPE job N
+     * ('NAME') failed: ERROR"). Told only once the failure is recorded. */
+    char failure_kind[HS_KIND_MAX];
+    char failure_notice[HS_MESSAGE_MAX];
 } hs_job_outcome;
 
 typedef struct hs_job_type {

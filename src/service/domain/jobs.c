@@ -117,6 +117,13 @@ hs_status hs_jobs_list(hs_app *app, const hs_user *viewer, hs_job_rec **items,
                              err);
 }
 
+hs_status hs_jobs_attempts(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_job_attempt **items, size_t *n, hs_error *err)
+{
+    return hs_store_job_attempt_list(app->store, id, viewer->id,
+                                     viewer->is_admin, items, n, err);
+}
+
 hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
                          hs_error *err)
 {

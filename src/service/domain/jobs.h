@@ -50,6 +50,12 @@ hs_status hs_jobs_get(hs_app *app, hs_id id, const hs_user *viewer,
 hs_status hs_jobs_list(hs_app *app, const hs_user *viewer, hs_job_rec **items,
                        size_t *n, hs_error *err);
 
+/* The attempts of training job `id` under the access rule, by number
+ * (release with hs_job_attempt_list_free; none is an empty list); id 0:
+ * those of every job viewer may see, by job id and number. */
+hs_status hs_jobs_attempts(hs_app *app, hs_id id, const hs_user *viewer,
+                           hs_job_attempt **items, size_t *n, hs_error *err);
+
 /* Jobs in each state, all users (counts[HS_JOB_QUEUED], ...). */
 hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
                          hs_error *err);

@@ -12,7 +12,7 @@ hs_status hs_notifications_raise(hs_app *app, const char *kind,
                                  hs_error *err)
 {
     char text[HS_MESSAGE_MAX];
-    snprintf(text, sizeof text, "%s", message);
+    hs_copy_message(text, sizeof text, message);
     return hs_store_notification_add(app->store, kind, text, user_id,
                                      hs_clock_now(app->clock), NULL, err);
 }

@@ -12,9 +12,9 @@
 #include "base/error.h"
 #include "store/records.h"
 
-/* Raises an unread notification of `kind` (1..31 bytes, e.g. "job_failed")
- * about user_id (0 = none), dated now; message 1..511 bytes (longer is
- * cut). */
+/* Raises an unread notification of `kind` (1..31 bytes: "account_locked",
+ * "job_failed", "training_failed") about user_id (0 = none), dated now;
+ * message 1..511 bytes (longer is cut between characters). */
 hs_status hs_notifications_raise(hs_app *app, const char *kind,
                                  const char *message, hs_id user_id,
                                  hs_error *err);

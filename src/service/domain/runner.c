@@ -47,7 +47,8 @@ typedef struct slot {
 
 struct hs_runner {
     hs_app *app;
-    hs_runner_config cfg;
+    hs_runner_config cfg;             /* train_faults points at faults */
+    hl_repair_faults faults;          /* immutable after start */
     char worker_id[40];               /* immutable after start */
     const char *types[32];            /* the app's job type names, NULL-ended */
     int64_t lease_seconds;            /* immutable after start */
@@ -97,14 +98,46 @@ static int report(hs_job_run *run, double progress, int64_t round,
     return atomic_load(&c->s->stop);
 }
 
+/* A lost lease stops the job as progress does: its attempts are no
+ * longer this run's to record. */
+static int record_attempt(hs_job_run *run, hs_job_attempt *a)
+{
+    run_ctx *c = run->runner;
+    hs_error err = {0};
+    a->job_id = run->job->id;
+    hs_status st =
+        hs_store_job_attempt_add(c->r->app->store, c->s->claim, a, &err);
+    if (st == HS_ERR_NOTFOUND) {
+        atomic_store(&c->s->lost, 1);
+        atomic_store(&c->s->stop, 1);
+    } else if (st != HS_OK) {
+        hs_log(HS_LOG_ERROR, "cannot record a training attempt",
+               json_pack("{s:I, s:I, s:s}", "job_id", (json_int_t)a->job_id,
+                         "attempt", (json_int_t)a->number, "error",
+                         err.message));
+    }
+    return atomic_load(&c->s->stop);
+}
+
 /* ---- one job ----------------------------------------------------------------- */
 
-static void notify_failure(hs_app *app, const hs_job_rec *job, const char *error)
+/* The type's notice when it has one ("training_failed", listing the
+ * attempts), else "job_failed" with the job's error. */
+static void notify_failure(hs_app *app, const hs_job_rec *job,
+                           const hs_job_outcome *o)
 {
     char msg[HS_MESSAGE_MAX];
-    snprintf(msg, sizeof msg, "%s job %lld ('%.100s') failed: %.300s", job->type,
-             (long long)job->id, job->name, error);
-    hs_notifications_raise(app, "job_failed", msg, job->owner_id, NULL);
+    if (o->failure_notice[0])
+        hs_copy_message(msg, sizeof msg, o->failure_notice);
+    else {
+        char text[HS_MESSAGE_MAX + 160];
+        snprintf(text, sizeof text, "%s job %lld ('%.100s') failed: %s",
+                 job->type, (long long)job->id, job->name, o->error);
+        hs_copy_message(msg, sizeof msg, text);
+    }
+    hs_notifications_raise(app,
+                           o->failure_kind[0] ? o->failure_kind : "job_failed",
+                           msg, job->owner_id, NULL);
 }
 
 /* A run whose lease went elsewhere: its result must not stay beside the
@@ -139,33 +172,38 @@ static int finish(hs_runner *r, const slot *s, const hs_job_type *type,
 {
     hs_error err = {0};
     hs_status st = HS_ERR_IO;
-    char *attempts = json_array_size(o->attempts)
-                         ? json_dumps(o->attempts, JSON_COMPACT)
-                         : NULL;
+    /* No attempts text: a training records its attempts as they end. */
     for (int i = 0; i < FINISH_TRIES && st != HS_OK && st != HS_ERR_NOTFOUND;
          i++) {
         if (i > 0)
             sleep(1);
         st = hs_store_job_finish(
             r->app->store, job->id, s->claim, o->state, o->error,
-            o->result_id && type ? type->result_kind : NULL, o->result_id,
-            attempts, hs_clock_now(r->app->clock), &err);
+            o->result_id && type ? type->result_kind : NULL, o->result_id, NULL,
+            hs_clock_now(r->app->clock), &err);
         if (st != HS_OK && st != HS_ERR_NOTFOUND)
             hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
                    json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id,
                              "error", err.message));
     }
-    free(attempts);
     return st == HS_OK;
 }
 
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 {
     const hs_job_type *type = hs_job_type_find(r->app->job_types, job->type);
-    hs_job_outcome o = {HS_JOB_FAILED, "", 0, json_array()};
+    hs_job_outcome o;
+    memset(&o, 0, sizeof o);
+    o.state = HS_JOB_FAILED;
     run_ctx ctx = {r, s, 0};
-    hs_job_run run = {r->app, job, &s->stop, r->cfg.train_threads,
-                      r->cfg.fail_first_attempt, report, &ctx};
+    hs_job_run run = {r->app,
+                      job,
+                      &s->stop,
+                      r->cfg.train_threads,
+                      r->cfg.train_faults,
+                      report,
+                      record_attempt,
+                      &ctx};
     double t0 = hl_clock_monotonic();
     hs_log(HS_LOG_INFO, "job started",
            json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)job->id, "type",
@@ -182,14 +220,13 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
         discard(r, s, type, job, &o);
     } else {
         if (o.state == HS_JOB_FAILED)
-            notify_failure(r->app, job, o.error);
+            notify_failure(r->app, job, &o);
         hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO,
                "job finished",
                json_pack("{s:I, s:s, s:f, s:s}", "job_id", (json_int_t)job->id,
                          "state", hs_job_state_name(o.state), "seconds",
                          hl_clock_monotonic() - t0, "error", o.error));
     }
-    json_decref(o.attempts);
 }
 
 /* ---- the threads ----------------------------------------------------------- */
@@ -377,6 +414,10 @@ hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
     }
     r->app = app;
     r->cfg = *cfg;
+    if (cfg->train_faults) {
+        r->faults = *cfg->train_faults;
+        r->cfg.train_faults = &r->faults;
+    }
     r->lease_seconds = cfg->lease_seconds ? cfg->lease_seconds
                                           : HS_RUNNER_LEASE_SECONDS;
     /* The store counts in whole seconds and a lease renewed late in second

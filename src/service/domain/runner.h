@@ -25,6 +25,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "healer/repair.h"
 #include "store/records.h"
 
 typedef struct hs_runner hs_runner;
@@ -39,8 +40,9 @@ typedef struct hs_runner hs_runner;
 typedef struct hs_runner_config {
     unsigned workers;       /* jobs run at once (>= 1) */
     int train_threads;      /* threads per training, 0 = all cores */
-    int fail_first_attempt; /* testing aid: the first training attempt of
-                               every job fails as if the engine had */
+    /* Testing aid: faults injected into the attempts of every training
+     * (copied at start); NULL = none. */
+    const hl_repair_faults *train_faults;
     unsigned lease_seconds; /* 0 = HS_RUNNER_LEASE_SECONDS */
 } hs_runner_config;
 

@@ -89,7 +89,14 @@ json_t *hs_api_stored_json(const char *text);
 /* Resource views. */
 json_t *hs_api_user_json(const hs_user *u, int64_t now);
 json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile);
-json_t *hs_api_job_json(const hs_job_rec *j, int64_t now);
+/* A training's attempts, by number: [{"number", "step", "algo", "outcome",
+ * "reason" (null when it succeeded), "seconds" (null when unknown),
+ * "params", "error" (the reason of one that did not succeed, else null)}],
+ * the shape of the engine's hs_json_train_attempt. */
+json_t *hs_api_attempts_json(const hs_job_attempt *items, size_t n);
+/* A job with its attempts (items[0..n), n may be 0). */
+json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
+                        size_t n_attempts, int64_t now);
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
 json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
 

@@ -244,18 +244,52 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
     return j;
 }
 
-json_t *hs_api_job_json(const hs_job_rec *j, int64_t now)
+/* A stored message as a JSON string. Messages are cut between UTF-8
+ * characters when made, but a record written by an older healer may hold
+ * a cut one: its bytes beyond ASCII become '?' rather than the whole
+ * response failing. */
+static json_t *message_json(const char *text)
+{
+    json_t *j = json_string(text);
+    if (j)
+        return j;
+    char ascii[HS_MESSAGE_MAX];
+    size_t i = 0;
+    for (; text[i] && i + 1 < sizeof ascii; i++)
+        ascii[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+    ascii[i] = '\0';
+    return json_string(ascii);
+}
+
+json_t *hs_api_attempts_json(const hs_job_attempt *items, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        const hs_job_attempt *a = &items[i];
+        json_t *reason = a->reason[0] ? message_json(a->reason) : json_null();
+        json_t *item = json_pack(
+            "{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:O}", "number",
+            (json_int_t)a->number, "step", a->step, "algo", a->algo, "outcome",
+            a->outcome, "reason", reason, "seconds", hs_json_num(a->seconds),
+            "params", hs_api_stored_json(a->params_json), "error", reason);
+        json_decref(reason);
+        if (json_array_append_new(list, item) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
+                        size_t n_attempts, int64_t now)
 {
     json_t *losses = hs_api_stored_json(j->losses_json);
     json_t *stage = json_incref(json_object_get(losses, "stage"));
     json_t *train = json_incref(json_object_get(losses, "train"));
     json_t *valid = json_incref(json_object_get(losses, "valid"));
     json_decref(losses);
-    json_t *attempts = hs_api_stored_json(j->attempts_json);
-    if (json_is_null(attempts)) {
-        json_decref(attempts);
-        attempts = json_array();
-    }
+    json_t *attempts_json = hs_api_attempts_json(attempts, n_attempts);
     int64_t end = j->finished_at ? j->finished_at : now;
     double elapsed = j->started_at ? (double)(end - j->started_at) : 0.0;
     json_t *eta = j->state == HS_JOB_RUNNING && j->progress > 0.01
@@ -278,8 +312,8 @@ json_t *hs_api_job_json(const hs_job_rec *j, int64_t now)
         (json_int_t)j->round, "rounds", (json_int_t)j->rounds, "losses",
         "train", train ? train : json_array(), "valid",
         valid ? valid : json_array(), "error",
-        j->error[0] ? json_string(j->error) : json_null(), "attempts", attempts,
-        "dataset_id", id_or_null(j->dataset_id), "model_id",
+        j->error[0] ? message_json(j->error) : json_null(), "attempts",
+        attempts_json, "dataset_id", id_or_null(j->dataset_id), "model_id",
         id_or_null(model_result ? j->result_id : j->model_id), "diagnosis_id",
         id_or_null(diagnosis_result ? j->result_id : 0), "result", result,
         "cancel_requested", j->cancel_requested, "restarts",

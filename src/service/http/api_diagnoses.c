@@ -56,9 +56,10 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
 /* Answers 202 with the job a large diagnosis became. */
 static void reply_job(hs_app *app, hs_resp *resp, const hs_job_rec *job)
 {
-    hs_reply_json(resp, 202,
-                  json_pack("{s:o}", "job",
-                            hs_api_job_json(job, hs_clock_now(app->clock))));
+    hs_reply_json(
+        resp, 202,
+        json_pack("{s:o}", "job",
+                  hs_api_job_json(job, NULL, 0, hs_clock_now(app->clock))));
 }
 
 /* Queues a diagnose job for an uploaded CSV and answers 202 with it. */

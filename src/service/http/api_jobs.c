@@ -1,6 +1,7 @@
 /* api_jobs.c - submit, list, show and cancel background jobs. The request
  * of POST /jobs is the job type's to check (domain/job_types.h): this file
- * knows no type. */
+ * knows no type. A job is shown with its attempts (a training's; other
+ * types have none), read with it. */
 #include <string.h>
 
 #include "base/clock.h"
@@ -26,8 +27,9 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_jobs_submit(app, &req->user, body, &job, &err);
     if (st == HS_OK) {
+        /* Queued: no attempt yet. */
         hs_reply_json(resp, 202,
-                      hs_api_job_json(&job, hs_clock_now(app->clock)));
+                      hs_api_job_json(&job, NULL, 0, hs_clock_now(app->clock)));
         hs_job_rec_free(&job);
     } else if (st == HS_ERR_INVALID) {
         hs_reply_error(resp, 422,
@@ -42,21 +44,69 @@ void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
     json_decref(body);
 }
 
-static json_t *job_item(const void *rec, int64_t now)
+/* The attempts of job_id among all (sorted by job id, then number):
+ * *first and the count. */
+static size_t attempts_of(const hs_job_attempt *all, size_t n, hs_id job_id,
+                          const hs_job_attempt **first)
 {
-    return hs_api_job_json(rec, now);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (all[mid].job_id < job_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < n && all[end].job_id == job_id)
+        end++;
+    *first = all + lo;
+    return end - lo;
 }
 
+/* Two reads - the jobs, then every visible job's attempts - however many
+ * jobs there are. */
 void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_job_rec *items = NULL;
-    size_t n = 0;
+    hs_job_attempt *attempts = NULL;
+    size_t n = 0, n_attempts = 0;
     hs_error err = {0};
     hs_status st = hs_jobs_list(app, &req->user, &items, &n, &err);
-    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         job_item,
-                         hs_clock_now(app->clock));
+    if (st == HS_OK)
+        st = hs_jobs_attempts(app, 0, &req->user, &attempts, &n_attempts, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        int64_t now = hs_clock_now(app->clock);
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++) {
+            const hs_job_attempt *first;
+            size_t k = attempts_of(attempts, n_attempts, items[i].id, &first);
+            json_array_append_new(list,
+                                  hs_api_job_json(&items[i], first, k, now));
+        }
+        hs_api_reply_list(req, resp, list);
+    }
+    hs_job_attempt_list_free(attempts, n_attempts);
     hs_job_list_free(items, n);
+}
+
+/* Answers with job (read, st HS_OK) and its attempts, or with st's error. */
+static void reply_job(hs_app *app, hs_req *req, hs_resp *resp, hs_status st,
+                      hs_error *err, const hs_job_rec *job)
+{
+    hs_job_attempt *attempts = NULL;
+    size_t n = 0;
+    if (st == HS_OK)
+        st = hs_jobs_attempts(app, job->id, &req->user, &attempts, &n, err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, err);
+    else
+        hs_reply_json(
+            resp, 200,
+            hs_api_job_json(job, attempts, n, hs_clock_now(app->clock)));
+    hs_job_attempt_list_free(attempts, n);
 }
 
 void hs_api_job_get(hs_app *app, hs_req *req, hs_resp *resp)
@@ -64,10 +114,7 @@ void hs_api_job_get(hs_app *app, hs_req *req, hs_resp *resp)
     hs_job_rec job;
     hs_error err = {0};
     hs_status st = hs_jobs_get(app, req->ids[0], &req->user, &job, &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_clock_now(app->clock)));
+    reply_job(app, req, resp, st, &err, &job);
     hs_job_rec_free(&job);
 }
 
@@ -76,9 +123,6 @@ void hs_api_job_cancel(hs_app *app, hs_req *req, hs_resp *resp)
     hs_job_rec job;
     hs_error err = {0};
     hs_status st = hs_jobs_cancel(app, req->ids[0], &req->user, &job, &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        hs_reply_json(resp, 200, hs_api_job_json(&job, hs_clock_now(app->clock)));
+    reply_job(app, req, resp, st, &err, &job);
     hs_job_rec_free(&job);
 }

@@ -1,11 +1,13 @@
-/* api_models.c - list, show, download and delete trained models. */
+/* api_models.c - list, show, download and delete trained models. A model
+ * is shown with the attempts of the training that made it (its job's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
-#include "http/api.h"
+#include "domain/jobs.h"
 #include "domain/models.h"
+#include "http/api.h"
 
 static json_t *model_item(const void *rec, int64_t now)
 {
@@ -40,8 +42,28 @@ static int get_model(hs_app *app, hs_req *req, hs_resp *resp, hs_model_rec *rec)
 void hs_api_model_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_model_rec rec;
-    if (get_model(app, req, resp, &rec))
-        hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+    hs_job_attempt *attempts = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    if (!get_model(app, req, resp, &rec))
+        return;
+    /* The model's owner owns its job, so the job is visible to whoever
+     * sees the model; a model without a job (imported) has no attempts. */
+    hs_status st = rec.job_id ? hs_jobs_attempts(app, rec.job_id, &req->user,
+                                                 &attempts, &n, &err)
+                              : HS_OK;
+    if (st == HS_ERR_NOTFOUND) /* no job to tell of: the model still is */
+        st = HS_OK;
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        json_t *j = hs_api_model_json(&rec, 1);
+        if (j)
+            json_object_set_new(j, "attempts",
+                                hs_api_attempts_json(attempts, n));
+        hs_reply_json(resp, 200, j);
+    }
+    hs_job_attempt_list_free(attempts, n);
     hs_model_rec_free(&rec);
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "healer/repair.h"
 
 typedef struct hs_server_config {
     char listen[128];      /* HOST:PORT, [V6]:PORT */
@@ -32,7 +33,9 @@ typedef struct hs_server_config {
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     int secure_cookies;
-    int fail_first_attempt; /* testing aid, see jobs.h (no key: environment) */
+    /* Testing aid: faults injected into training attempts, from the
+     * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
+    hl_repair_faults train_faults;
 } hs_server_config;
 
 /* Every key at its default. */

@@ -182,7 +182,7 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     recover_jobs(&s->app);
     hs_server_maintain(s);
     hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
-                           cfg->fail_first_attempt, cfg->job_lease_seconds};
+                           &cfg->train_faults, cfg->job_lease_seconds};
     if ((st = hs_runner_start(&s->app, &rc, &s->app.runner, err)) != HS_OK ||
         (st = start_http(s, host, port, err)) != HS_OK)
         goto fail;

@@ -1,11 +1,12 @@
 /* store/records.h - the records the store keeps, as plain structs.
  *
  * Users, sessions, account events, notifications, datasets, models, jobs
- * and diagnoses: what the store's operations (store.h) read and write, and
- * what the rest of the service passes around and renders. Split from the
- * operations so that a layer may know the records without being able to
- * call the store: the HTTP handlers render records they get from domain
- * services, and include this header only (mk/layers.py checks it).
+ * (and the attempts of a training job) and diagnoses: what the store's
+ * operations (store.h) read and write, and what the rest of the service passes
+ * around and renders. Split from the operations so that a layer may know the
+ * records without being able to call the store: the HTTP handlers render
+ * records they get from domain services, and include this header only
+ * (mk/layers.py checks it).
  *
  * Records are plain structs with fixed-size, NUL-terminated strings; the
  * few that own heap memory (JSON text) say so and come with their free
@@ -158,7 +159,9 @@ typedef struct hs_job_rec {
     int64_t round;       /* boosting round just finished (0 = none yet) */
     int64_t rounds;      /* planned rounds of the current stage */
     char *losses_json;   /* progress detail (JSON text), NULL = none yet */
-    char *attempts_json; /* JSON array of finished attempts, NULL = none */
+    /* JSON text a version 1 caller gave hs_store_job_finish, NULL = none.
+     * The service records attempts as hs_job_attempt records instead. */
+    char *attempts_json;
     char error[HS_MESSAGE_MAX]; /* why it failed or was cancelled, "" = n/a */
     int cancel_requested; /* 0 or 1: the runner stops at the next round */
     int64_t restarts;     /* times it was taken back from a lost worker */
@@ -166,6 +169,22 @@ typedef struct hs_job_rec {
     int64_t started_at;  /* 0 = not started */
     int64_t finished_at; /* 0 = not finished */
 } hs_job_rec;
+
+/* One attempt of a training job's self-repair (the engine's
+ * hl_train_attempt, healer/repair.h), recorded as it ends so that the job
+ * shows every attempt, and why it failed, while the next one runs. The
+ * store keeps the strings as given; their values are the domain's.
+ * Owns heap memory: release a list with hs_job_attempt_list_free. */
+typedef struct hs_job_attempt {
+    hs_id job_id;
+    int64_t number;              /* 1-based, unique within the job */
+    char step[HS_KIND_MAX];      /* why it ran with these parameters */
+    char algo[HS_KIND_MAX];      /* the learner it trained */
+    char outcome[HS_KIND_MAX];   /* how it ended */
+    char reason[HS_MESSAGE_MAX]; /* why it did not succeed, "" = it did */
+    double seconds;              /* its duration; NAN = unknown */
+    char *params_json;           /* the parameters it ran with (JSON object) */
+} hs_job_attempt;
 
 /* A stored diagnosis: the per-row results live in the blob store under
  * blob_key (see diagnoses.h for their format); summary_json holds class
@@ -247,6 +266,13 @@ static inline void hs_job_list_free(hs_job_rec *items, size_t n)
 {
     for (size_t i = 0; items && i < n; i++)
         hs_job_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_job_attempt_list_free(hs_job_attempt *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        free(items[i].params_json);
     free(items);
 }
 

@@ -1,5 +1,6 @@
 /* store.h - the service's record store: users, sessions, account events,
- * notifications, preferences, datasets, models, jobs and diagnoses.
+ * notifications, preferences, datasets, models, jobs (with their training
+ * attempts) and diagnoses.
  *
  * One interface, several backends (like Redis's rio.h): an hs_store is a
  * table of operations plus the backend's private state. The rest of the
@@ -22,7 +23,9 @@
  * HS_STORE_OPS_VERSION it implements and fills in every member up to it;
  * the wrapper of an operation added in version N checks
  * store->ops->version >= N first and fails cleanly for an older backend,
- * which keeps working for everything else. Version 1 is this interface.
+ * which keeps working for everything else. Version 1 was the interface
+ * without job attempts; version 2 appends the jobs' attempt_add and
+ * attempt_list.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -61,6 +64,7 @@
 #ifndef HEALER_HS_STORE_H
 #define HEALER_HS_STORE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,7 +81,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 1
+#define HS_STORE_OPS_VERSION 2
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -210,6 +214,12 @@ typedef struct hs_store_job_ops {
                          hs_error *err);
     hs_status (*recover)(void *impl, int64_t now, int64_t max_restarts,
                          int64_t *requeued, int64_t *failed, hs_error *err);
+    /* version 2 */
+    hs_status (*attempt_add)(void *impl, const char *worker_id,
+                             const hs_job_attempt *a, hs_error *err);
+    hs_status (*attempt_list)(void *impl, hs_id job_id, hs_id viewer_id,
+                              int viewer_is_admin, hs_job_attempt **items,
+                              size_t *n, hs_error *err);
 } hs_store_job_ops;
 
 typedef struct hs_store_diagnosis_ops {
@@ -1095,8 +1105,9 @@ static inline hs_status hs_store_job_finish(
 }
 
 /* Gives job `id`, running on worker_id, back to the queue as if it had
- * never started (progress, round, losses, started_at and the lease reset;
- * restarts unchanged): the checkpoint of a graceful shutdown. A job whose
+ * never started (progress, round, losses, started_at and the lease reset,
+ * its attempt records removed; restarts unchanged): the checkpoint of a
+ * graceful shutdown. A job whose
  * cancel was requested is cancelled instead (finished_at = its start: this
  * call has no clock). HS_ERR_NOTFOUND "job N is not running on this
  * worker" as for progress. */
@@ -1114,7 +1125,8 @@ static inline hs_status hs_store_job_requeue(hs_store *store, hs_id id,
 /* Takes back the jobs whose worker is gone: every running job whose lease
  * has expired (lease_expires_at <= now), and only those. One whose cancel
  * was requested becomes cancelled (finished_at = now); the others go back
- * to the queue as requeue leaves them, with restarts + 1, while restarts <
+ * to the queue as requeue leaves them (attempt records removed: the next
+ * run starts again from attempt 1), with restarts + 1, while restarts <
  * max_restarts, else they fail ("interrupted: its worker stopped renewing
  * its lease", finished_at = now). *requeued and *failed (may be NULL)
  * receive the counts. One atomic outcome; safe to run from any worker at
@@ -1134,6 +1146,70 @@ static inline hs_status hs_store_job_recover(hs_store *store, int64_t now,
         return hs_store__bad(err, "job_recover: no store");
     return store->ops->jobs->recover(store->impl, now, max_restarts, requeued,
                                      failed, err);
+}
+
+/* A version 1 backend has no job attempts: its wrappers refuse cleanly. */
+static inline hs_status hs_store__has_attempts(hs_store *store, hs_error *err)
+{
+    if (store->ops->version < 2)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "job attempts",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* Records attempt *a of job a->job_id, running on worker_id, as it ended:
+ * number >= 1, step, algo and outcome 1..31 bytes, reason 0..511, seconds
+ * NAN (unknown) or a finite number >= 0, params_json non-empty (copied).
+ * HS_ERR_NOTFOUND "job N is not running on this worker" as for progress
+ * (a run that lost its lease records nothing); HS_ERR_CONFLICT "job N
+ * already has attempt K" for a number it has. The lease is not renewed:
+ * progress and the heartbeat do that. */
+static inline hs_status hs_store_job_attempt_add(hs_store *store,
+                                                 const char *worker_id,
+                                                 const hs_job_attempt *a,
+                                                 hs_error *err)
+{
+    hs_status hs;
+    if (!store || !a || !a->params_json || !a->params_json[0])
+        return hs_store__bad(err, "job_attempt_add: missing argument");
+    if ((hs = hs_store__has_attempts(store, err)) != HS_OK)
+        return hs;
+    if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
+        return hs_store__bad(err, "worker id must be 1..63 bytes");
+    if (a->number < 1 || !hs_store__str_fits(a->step, sizeof a->step) ||
+        !hs_store__str_fits(a->algo, sizeof a->algo) ||
+        !hs_store__str_fits(a->outcome, sizeof a->outcome) ||
+        !memchr(a->reason, '\0', sizeof a->reason))
+        return hs_store__bad(err, "job attempt: a number >= 1, step, algo "
+                                  "and outcome of 1..31 bytes, a reason of "
+                                  "0..511 bytes");
+    if (!isnan(a->seconds) && !(a->seconds >= 0 && isfinite(a->seconds)))
+        return hs_store__bad(err, "job attempt: seconds must be >= 0");
+    return store->ops->jobs->attempt_add(store->impl, worker_id, a, err);
+}
+
+/* The attempts of job job_id under the access rule, by number (release
+ * with hs_job_attempt_list_free); none is an empty list. HS_ERR_NOTFOUND
+ * "job N does not exist" for a job that is absent or not the viewer's.
+ * job_id 0: the attempts of every job the viewer may see, by job id and
+ * number, so that a list of jobs reads its attempts at once. */
+static inline hs_status hs_store_job_attempt_list(hs_store *store, hs_id job_id,
+                                                  hs_id viewer_id,
+                                                  int viewer_is_admin,
+                                                  hs_job_attempt **items,
+                                                  size_t *n, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !items || !n || job_id < 0)
+        return hs_store__bad(err, "job_attempt_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    if ((hs = hs_store__has_attempts(store, err)) != HS_OK)
+        return hs;
+    return store->ops->jobs->attempt_list(store->impl, job_id, viewer_id,
+                                          viewer_is_admin != 0, items, n, err);
 }
 
 /* ---- diagnoses ---------------------------------------------------------- */

@@ -215,6 +215,42 @@ static const char *const migrations[] = {
     "UPDATE jobs SET diagnosis_id = NULL WHERE diagnosis_id IS NOT NULL;"
     "CREATE INDEX jobs_lease ON jobs(state, lease_expires_at);"  /* recover */
     "CREATE INDEX jobs_result ON jobs(result_kind, result_id);", /* deletes */
+
+    /* 6: a training job's attempts (self-repair), one row each, written as
+     * each attempt ends. The attempts a job kept as JSON text (at most
+     * two: as asked, then with safer parameters) move over: an attempt
+     * without an error succeeded, the last of a cancelled job was
+     * cancelled, the others failed; their duration was not kept (NULL).
+     * Text that is not a JSON array of objects is left alone, and
+     * attempts_json is emptied, so that nothing is shown twice.
+     * WITHOUT ROWID: the rows are read and written by (job_id, number). */
+    "CREATE TABLE job_attempts ("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  number INTEGER NOT NULL CHECK (number >= 1),"
+    "  step TEXT NOT NULL,"
+    "  algo TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  seconds REAL NULL CHECK (seconds IS NULL OR seconds >= 0),"
+    "  params_json TEXT NOT NULL,"
+    "  PRIMARY KEY (job_id, number)) WITHOUT ROWID;"
+    "INSERT INTO job_attempts (job_id, number, step, algo, outcome, reason,"
+    "  seconds, params_json)"
+    " SELECT j.id, a.key + 1,"
+    "  CASE a.key WHEN 0 THEN 'requested' ELSE 'safer_parameters' END,"
+    "  COALESCE(json_extract(a.value, '$.params.algo'), 'gbdt'),"
+    "  CASE WHEN json_extract(a.value, '$.error') IS NULL THEN 'succeeded'"
+    "   WHEN j.state = 'cancelled'"
+    "    AND a.key = json_array_length(j.attempts_json) - 1 THEN 'cancelled'"
+    "   ELSE 'failed' END,"
+    "  COALESCE(json_extract(a.value, '$.error'), ''), NULL,"
+    "  COALESCE(json_extract(a.value, '$.params'), '{}')"
+    " FROM jobs j, json_each(CASE WHEN json_valid(j.attempts_json)"
+    "  AND json_type(j.attempts_json) = 'array' THEN j.attempts_json"
+    "  ELSE '[]' END) a"
+    " WHERE j.attempts_json IS NOT NULL AND json_type(a.value) = 'object';"
+    "UPDATE jobs SET attempts_json = NULL WHERE json_valid(attempts_json)"
+    "  AND json_type(attempts_json) = 'array';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -921,6 +957,41 @@ static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
 static void release_job(void *row)
 {
     hs_job_rec_free(row);
+}
+
+#define ATTEMPT_COLS                                                           \
+    "SELECT job_id, number, step, algo, outcome, reason, seconds,"             \
+    " params_json FROM job_attempts"
+
+static hs_status read_attempt(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_job_attempt *a = dst;
+    hs_status hs;
+    memset(a, 0, sizeof *a);
+    a->job_id = sqlite3_column_int64(st, 0);
+    a->number = sqlite3_column_int64(st, 1);
+    a->seconds = sqlite3_column_type(st, 6) == SQLITE_NULL
+                     ? NAN
+                     : sqlite3_column_double(st, 6);
+    hs = copy_text(st, 2, a->step, sizeof a->step, err, "attempt step");
+    if (hs == HS_OK)
+        hs = copy_text(st, 3, a->algo, sizeof a->algo, err, "attempt algo");
+    if (hs == HS_OK)
+        hs = copy_text(st, 4, a->outcome, sizeof a->outcome, err,
+                       "attempt outcome");
+    if (hs == HS_OK)
+        hs = copy_text(st, 5, a->reason, sizeof a->reason, err,
+                       "attempt reason");
+    if (hs == HS_OK) /* last: a failure above has allocated nothing */
+        hs = dup_text(st, 7, &a->params_json, err, "attempt parameters");
+    return hs;
+}
+
+static void release_attempt(void *row)
+{
+    hs_job_attempt *a = row;
+    free(a->params_json);
+    a->params_json = NULL;
 }
 
 #define DIAGNOSIS_FIELDS                                                       \
@@ -1685,6 +1756,9 @@ static hs_status sq_job_requeue(void *impl, hs_id id, const char *worker_id,
         hs = sq_run(s, &requeued, err, "re-queueing a job",
                     "UPDATE jobs SET " JOB_REQUEUED " WHERE " JOB_LEASED_TO,
                     "it", id, worker_id);
+    if (hs == HS_OK && requeued)
+        hs = sq_run(s, NULL, err, "forgetting a re-queued job's attempts",
+                    "DELETE FROM job_attempts WHERE job_id = ?1", "i", id);
     if (hs == HS_OK && cancelled + requeued == 0)
         hs = hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, id));
     hs = sq_savepoint_end(s, hs, err);
@@ -1716,6 +1790,13 @@ static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
                 "UPDATE jobs SET " JOB_CANCELLED ", finished_at = ?1"
                 " WHERE " LEASE_EXPIRED " AND cancel_requested = 1",
                 "i", now);
+    /* Before the re-queue, which makes them indistinguishable from the
+     * queued jobs: the attempts of the runs about to start again. */
+    if (hs == HS_OK)
+        hs = sq_run(s, NULL, err, "forgetting interrupted jobs' attempts",
+                    "DELETE FROM job_attempts WHERE job_id IN (SELECT id"
+                    " FROM jobs WHERE " LEASE_EXPIRED " AND restarts < ?2)",
+                    "ii", now, max_restarts);
     if (hs == HS_OK)
         hs = sq_run(s, requeued, err, "re-queueing interrupted jobs",
                     "UPDATE jobs SET " JOB_REQUEUED ", restarts = restarts + 1"
@@ -1731,6 +1812,65 @@ static hs_status sq_job_recover(void *impl, int64_t now, int64_t max_restarts,
 done:
     if (hs != HS_OK)
         *requeued = *failed = 0;
+    sq_unlock(s);
+    return hs;
+}
+
+/* The INSERT takes its row from the job while the job is running on the
+ * worker: one statement, so the lease cannot change between the check and
+ * the write. */
+static hs_status sq_job_attempt_add(void *impl, const char *worker_id,
+                                    const hs_job_attempt *a, hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int64_t added = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_run(s, &added, err, "recording a job attempt",
+                "INSERT INTO job_attempts (job_id, number, step, algo,"
+                " outcome, reason, seconds, params_json)"
+                " SELECT ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM jobs"
+                " WHERE " JOB_LEASED_TO,
+                "itittttdt", a->job_id, worker_id, a->number, a->step, a->algo,
+                a->outcome, a->reason, a->seconds, a->params_json);
+    if (hs == HS_ERR_CONFLICT)
+        hs = hs_fail(err, HS_ERR_CONFLICT, "job %lld already has attempt %lld",
+                     (long long)a->job_id, (long long)a->number);
+    else if (hs == HS_OK && added == 0)
+        hs =
+            hs_fail(err, HS_ERR_NOTFOUND, "%s", not_leased(missing, a->job_id));
+    sq_unlock(s);
+    return hs;
+}
+
+/* Existence and access first, so that a job without attempts (an empty
+ * list) and a job that is not there (HS_ERR_NOTFOUND) differ. */
+static hs_status sq_job_attempt_list(void *impl, hs_id job_id, hs_id viewer_id,
+                                     int viewer_is_admin,
+                                     hs_job_attempt **items, size_t *n,
+                                     hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int visible = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    if (job_id)
+        hs = sq_get_one(s, read_flag, NULL, &visible,
+                        no_such(missing, "job", job_id), err,
+                        "SELECT 1 FROM jobs WHERE id = ?1 AND " OWNER_VISIBLE,
+                        "iib", job_id, viewer_id, viewer_is_admin);
+    if (hs == HS_OK)
+        hs = sq_list(s, read_attempt, release_attempt, sizeof **items,
+                     (void **)items, n, err,
+                     ATTEMPT_COLS " WHERE (?1 = 0 AND job_id IN (SELECT id"
+                                  " FROM jobs WHERE " OWNER_VISIBLE
+                                  ")) OR job_id = ?1"
+                                  " ORDER BY job_id, number",
+                     "iib", job_id, viewer_id, viewer_is_admin);
     sq_unlock(s);
     return hs;
 }
@@ -1916,6 +2056,8 @@ static const hs_store_job_ops sq_jobs = {
     .finish = sq_job_finish,
     .requeue = sq_job_requeue,
     .recover = sq_job_recover,
+    .attempt_add = sq_job_attempt_add,
+    .attempt_list = sq_job_attempt_list,
 };
 
 static const hs_store_diagnosis_ops sq_diagnoses = {

@@ -3,6 +3,8 @@
 // the elapsed and remaining time and the live loss curve in place, without
 // re-rendering. Cancel asks the server to stop the job; leaving the page
 // while it runs hands it to a background watcher that toasts at the end.
+// After a retry the training's attempts show too (views/attempts.js): why
+// each failed and, at the end, which learner made the model.
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
@@ -11,6 +13,7 @@ import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
 import { pageHeader, card, progressBar, stateBadge, statTile, button, linkButton, showError } from '../ui.js';
 import { isFinished, resultLink } from '../jobwatch.js';
 import { lossSeries, lossOption } from '../views/loss.js';
+import { attemptsCard, worthShowing } from '../views/attempts.js';
 
 const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
 
@@ -25,16 +28,6 @@ function remainingText(job) {
   if (isFinished(job)) return job.state === 'succeeded' ? fmtDuration(0) : '—';
   if (job.eta_seconds === null || job.eta_seconds === undefined) return t('job.estimating');
   return fmtDuration(job.eta_seconds);
-}
-
-function attemptsTable(job) {
-  if (!job.attempts?.length) return null;
-  return h('div.table-responsive', h('table.table.table-sm.mb-0',
-    h('thead', h('tr', h('th', '#'), h('th', t('job.attemptParams')), h('th', t('job.attemptError')))),
-    h('tbody', job.attempts.map((a, i) => h('tr',
-      h('td', String(i + 1)),
-      h('td.small.font-monospace.text-break', Object.entries(a.params || {}).map(([k, v]) => `${k}=${v}`).join(' ')),
-      h('td.small', a.error || t('job.attemptOk')))))));
 }
 
 export async function render(view, ctx) {
@@ -70,6 +63,7 @@ export async function render(view, ctx) {
 
   let loss = null;
   let curveShape = '';
+  let shownAttempts = '';
   const update = () => {
     clear(state, stateBadge(job.state, { testid: 'job-state', class: 'state-badge fs-6' }));
     const done = isFinished(job);
@@ -93,7 +87,13 @@ export async function render(view, ctx) {
       job.state === 'failed' && h('div.alert.alert-danger.mb-0', { role: 'alert' }, h('div.fw-semibold', t('job.failed')), h('div.small.text-break', job.error || '')),
       job.state === 'cancelled' && h('div.alert.alert-warning.mb-0', t('job.wasCancelled')),
       job.state === 'succeeded' && h('div.alert.alert-success.mb-0.d-flex.align-items-center.gap-2', t(isTrain ? 'job.modelReady' : 'job.diagnosisReady')));
-    clear(attempts, done && job.attempts?.length ? card(t('job.attempts'), attemptsTable(job), { bodyCls: 'p-0' }) : null);
+    /* Redrawn only when an attempt was added or the job ended, so that
+     * polling does not rebuild the table twice a second. */
+    const attemptsKey = `${job.attempts?.length || 0}/${done}`;
+    if (attemptsKey !== shownAttempts) {
+      shownAttempts = attemptsKey;
+      clear(attempts, worthShowing(job.attempts, !done) ? attemptsCard(job.attempts, { running: !done }) : null);
+    }
     if (loss) {
       const s = jobLoss(job);
       const shape = `${s.train.length > 0}/${s.valid.length > 0}`;

@@ -3,6 +3,8 @@
 // from the hold-out (summary.validation); then the per-class table, the
 // confusion matrix as a heat map, per-class F1 bars, the top KPIs by
 // importance and the training curve, plus the parameters it was trained with.
+// A model that took its training more than one attempt says so first
+// (views/attempts.js): which learner made it, and why the others did not.
 
 import { h, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -10,6 +12,7 @@ import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from '../format.js';
 import { lossSeries, lossOption } from '../views/loss.js';
 import { modelMetrics, perClassTable, confusionChart, f1Chart } from '../views/metrics.js';
+import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError } from '../ui.js';
 
 const TOP_KPIS = 20;
@@ -118,6 +121,7 @@ export async function render(view, ctx) {
   const curve = el('chart-curve', t('model.curve'), 'chart.chart-tall');
 
   view.append(h('div.d-flex.flex-column.gap-4',
+    worthShowing(model.attempts) && attemptsCard(model.attempts),
     h('div', h('div.metric-source.small.text-body-secondary.mb-2', source), tiles(m)),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('model.perClass'), perClassTable(m), { bodyCls: 'p-0', cls: 'h-100' })),

@@ -127,7 +127,9 @@ const hl__learner hl__forest_learner = {
              "random forest: each tree on a bootstrap sample, the best Gini "
              "cut among sqrt(KPIs) random KPIs per split, unpruned trees "
              "averaged, with an out-of-bag estimate",
-             FOREST_PARAMS, sizeof FOREST_PARAMS / sizeof FOREST_PARAMS[0], 0},
+             FOREST_PARAMS, sizeof FOREST_PARAMS / sizeof FOREST_PARAMS[0], 0,
+             /* boosting: other errors than bagging's, no bootstrap */
+             "gbdt"},
     .fit = forest_fit,
     FOREST_OPS,
 };
@@ -138,7 +140,7 @@ const hl__learner hl__extratrees_learner = {
              "space) per candidate KPI, every KPI by default, the best by "
              "Gini; unpruned trees on all rows averaged",
              EXTRATREES_PARAMS,
-             sizeof EXTRATREES_PARAMS / sizeof EXTRATREES_PARAMS[0], 0},
+             sizeof EXTRATREES_PARAMS / sizeof EXTRATREES_PARAMS[0], 0, "gbdt"},
     .fit = extratrees_fit,
     FOREST_OPS,
 };

@@ -147,7 +147,9 @@ const hl__learner hl__gbdt_learner = {
     .info = {"gbdt",
              "gradient-boosted decision trees on quantile-binned KPIs "
              "(softmax, or logistic for two classes)",
-             GBDT_PARAMS, sizeof GBDT_PARAMS / sizeof GBDT_PARAMS[0], 1},
+             GBDT_PARAMS, sizeof GBDT_PARAMS / sizeof GBDT_PARAMS[0], 1,
+             /* bagging: no learning rate to blow up, no rounds to stop */
+             "forest"},
     .version = HL__LEARNER_VERSION,
     .check = gbdt_check,
     .safer = gbdt_safer,

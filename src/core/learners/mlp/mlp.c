@@ -168,7 +168,9 @@ const hl__learner hl__mlp_learner = {
     .info = {"mlp",
              "multilayer perceptron (ReLU, dropout, AdamW, softmax) on a "
              "robust input transform learned from the training rows",
-             MLP_PARAMS, sizeof MLP_PARAMS / sizeof MLP_PARAMS[0], 1},
+             MLP_PARAMS, sizeof MLP_PARAMS / sizeof MLP_PARAMS[0], 1,
+             /* trees: no input scaling, no step that can diverge */
+             "forest"},
     .version = HL__LEARNER_VERSION,
     .check = mlp_check,
     .safer = mlp_safer,

@@ -12,8 +12,8 @@
  * run in sgemm, which never splits a sum: one seed gives one model.
  *
  * A loss or a weight that stops being finite ends training with
- * HL_ERR_DIVERGED (the service then retries with safer parameters: a
- * smaller step).
+ * HL_ERR_DIVERGED, which self-repair (healer/repair.h) retries with the
+ * MLP's fallback learner, then with safer parameters (a smaller step).
  */
 #include <cblas.h>
 #include <math.h>

@@ -112,7 +112,10 @@ const hl__learner hl__stack_learner = {
              "stacked ensemble: the members' out-of-fold class "
              "probabilities feed a multinomial logistic regression (or a "
              "soft vote); one model file holds every member",
-             STACK_PARAMS, sizeof STACK_PARAMS / sizeof STACK_PARAMS[0], 0},
+             STACK_PARAMS, sizeof STACK_PARAMS / sizeof STACK_PARAMS[0], 0,
+             /* one plain GBDT: a fraction of the members' time and memory,
+              * no meta-learner, no nested folds */
+             "gbdt"},
     .version = HL__LEARNER_VERSION,
     .check = NULL,
     .safer = stack_safer,
