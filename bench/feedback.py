@@ -8,10 +8,10 @@ times. This benchmark chooses the default W and shows what to expect:
 
   real   the reference file's de-duplicated stratified folds (the folds of
          bench/robust.py). The "new environment" is the test fold with a
-         quarter of its KPIs rescaled by 10^u, u in [-2, 2], and its class
-         mix redrawn from a flat Dirichlet - the two shifts the data's
-         README names. PER_CLASS rows per class of it are the feedback,
-         the rest is scored.
+         quarter of its KPIs rescaled by 10^u, u in [-2, 2]. PER_CLASS
+         rows per class of it are the feedback; the scored rows are drawn
+         from its other rows at a class mix from a flat Dirichlet (the two
+         shifts the data's README names), never copies of a feedback row.
   sim    `healer simulate` training data and its `--shift-out` file at a
          strong shift; PER_CLASS rows per class of the shifted file are the
          feedback, the rest is scored.
@@ -92,14 +92,16 @@ def real_environments(tmp, quick):
         train_csv = os.path.join(tmp, "train.csv")
         benchdata.write_csv(benchdata.subset(table, tr), train_csv)
         x, y = table.x[te].copy(), y_all[te]
-        mix = rng.dirichlet(np.ones(len(classes)))
-        idx = np.concatenate([rng.choice(np.flatnonzero(y == c), max(2 * PER_CLASS + 10, int(round(mix[c] * len(y)))))
-                              for c in range(len(classes)) if np.any(y == c)])
-        x, y = x[idx], y[idx]
         cols = rng.choice(x.shape[1], int(round(robust.SCALE_FRACTION * x.shape[1])), replace=False)
         x[:, cols] *= 10.0 ** rng.uniform(-robust.SCALE_DECADES, robust.SCALE_DECADES, size=len(cols))
+        # The feedback rows are set aside first; the scored rows are drawn
+        # (at a new class mix, with replacement) from the other rows only,
+        # so that no scored row is a copy of a feedback row.
         fb = pick_feedback(y, rng)
-        rest = np.setdiff1d(np.arange(len(y)), fb)
+        others = np.setdiff1d(np.arange(len(y)), fb)
+        mix = rng.dirichlet(np.ones(len(classes)))
+        rest = np.concatenate([rng.choice(others[y[others] == c], max(10, int(round(mix[c] * len(others)))))
+                               for c in range(len(classes)) if np.any(y[others] == c)])
         fb_csv, rest_csv = os.path.join(tmp, "fb.csv"), os.path.join(tmp, "rest.csv")
         robust.write_matrix(fb_csv, header, x[fb], [classes[v] for v in y[fb]])
         robust.write_matrix(rest_csv, header, x[rest], [classes[v] for v in y[rest]])
@@ -144,7 +146,8 @@ def docs_block(result, entry):
              "## Learning from deployment labels", "",
              "Produced by `%s` on %s, learner `%s`. *real*: each of the reference file's 5 "
              "de-duplicated folds becomes a new environment (a quarter of the KPIs rescaled by "
-             "10^u, u in [-2, 2], the class mix redrawn from a flat Dirichlet); *sim*: `healer "
+             "10^u, u in [-2, 2]; the scored rows drawn from the rows that are not feedback, "
+             "at a class mix from a flat Dirichlet); *sim*: `healer "
              "simulate` with `--shift %g`, %d seeds. %d labelled rows per class of the new "
              "environment are the feedback; macro-F1 on its other rows, mean ± sd."
              % (entry, result["date"], result["algo"] or "default", SIM_SHIFT, len(SIM_SEEDS),

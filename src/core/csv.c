@@ -726,15 +726,22 @@ static int cmp_label_text(const void *a, const void *b)
 
 /* Canonical integers: negatives first, then by length, then digit by
  * digit, so "2" < "10" without any overflow on long labels. */
-static int cmp_label_int(const void *a, const void *b)
+int hl__label_cmp_int(const char *x, const char *y)
 {
-    const label_entry *x = a, *y = b;
-    int xneg = x->name[0] == '-', yneg = y->name[0] == '-';
+    int xneg = x[0] == '-', yneg = y[0] == '-';
     if (xneg != yneg)
         return xneg ? -1 : 1;
-    int c = x->len != y->len ? (x->len < y->len ? -1 : 1)
-                             : strcmp(x->name, y->name);
+    size_t xlen = strlen(x), ylen = strlen(y);
+    int c = xlen != ylen ? (xlen < ylen ? -1 : 1) : strcmp(x, y);
     return xneg ? -c : c;
+}
+
+int hl__label_is_int(const char *s) { return is_int_text(s, strlen(s)); }
+
+static int cmp_label_int(const void *a, const void *b)
+{
+    return hl__label_cmp_int(((const label_entry *)a)->name,
+                             ((const label_entry *)b)->name);
 }
 
 static void label_table_free(label_table *lt)

@@ -13,37 +13,48 @@
 #include "healer/dataset.h"
 #include "internal.h"
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_text(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The sorted union of two sorted label tables (pointers into them). */
+static int cmp_int(const void *a, const void *b)
+{
+    return hl__label_cmp_int(*(const char *const *)a,
+                             *(const char *const *)b);
+}
+
+/* The union of two label tables, in the order the CSV reader gives a
+ * table (numeric when every label is an integer): pointers into them. */
 static size_t union_labels(const hl_dataset *a, const hl_dataset *b,
                            const char **out)
 {
-    size_t n = 0, i = 0, j = 0;
-    while (i < a->n_classes || j < b->n_classes) {
-        int c = i == a->n_classes ? 1
-                : j == b->n_classes
-                    ? -1
-                    : strcmp(a->class_names[i], b->class_names[j]);
-        out[n++] = c <= 0 ? a->class_names[i] : b->class_names[j];
-        i += c <= 0;
-        j += c >= 0;
+    size_t n = 0;
+    int all_int = 1;
+    for (size_t k = 0; k < a->n_classes; k++)
+        out[n++] = a->class_names[k];
+    for (size_t k = 0; k < b->n_classes; k++) {
+        int seen = 0;
+        for (size_t q = 0; q < a->n_classes && !seen; q++)
+            seen = strcmp(a->class_names[q], b->class_names[k]) == 0;
+        if (!seen)
+            out[n++] = b->class_names[k];
     }
+    for (size_t k = 0; k < n; k++)
+        all_int &= hl__label_is_int(out[k]);
+    qsort(out, n, sizeof *out, all_int ? cmp_int : cmp_text);
     return n;
 }
 
-/* map[k]: the union's index of class k of ds. */
+/* map[k]: the union's index of class k of ds (a table has at most a few
+ * dozen classes: a linear search is the simplest exact one). */
 static void map_labels(const hl_dataset *ds, const char **names, size_t n,
                        int32_t *map)
 {
-    for (size_t k = 0; k < ds->n_classes; k++) {
-        const char **hit =
-            bsearch(&ds->class_names[k], names, n, sizeof *names, cmp_str);
-        map[k] = (int32_t)(hit - names);
-    }
+    for (size_t k = 0; k < ds->n_classes; k++)
+        for (size_t q = 0; q < n; q++)
+            if (strcmp(ds->class_names[k], names[q]) == 0)
+                map[k] = (int32_t)q;
 }
 
 /* src[j]: extra's column for base's feature j. */

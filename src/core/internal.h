@@ -96,6 +96,13 @@ void hl__utf8_copy(char *dst, size_t cap, const char *src);
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);
 
+/* (csv.c) The order of a label table: when every label is an integer
+ * (hl__label_is_int; the reader stores them canonically, "007" as "7")
+ * by value with hl__label_cmp_int, else by strcmp. The one rule for
+ * every table a dataset gets (read, or merged by hl_dataset_append). */
+int hl__label_is_int(const char *s);
+int hl__label_cmp_int(const char *x, const char *y);
+
 /* Deterministic pseudo-random numbers: splitmix64 to seed, xoshiro256** to
  * draw. Small, fast, and identical on every platform. */
 typedef struct hl__rng {

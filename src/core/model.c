@@ -48,11 +48,19 @@ hl_status hl__model_set_learner(hl_model *m, const char *algo,
                                 const hl__io_ctx *io)
 {
     hl_model_summary *s = &m->summary;
-    m->learner = hl__learner_find(algo);
-    if (!m->learner)
+    const hl__learner *l = hl__learner_find(algo);
+    if (!l)
         return hl__fail(io->err, HL_ERR_FORMAT,
                         "%s: unknown algorithm '%.32s' in model file",
                         io->name, algo);
+    /* A chooser (auto) names the learner it chose in the files it makes;
+     * it cannot hold a model itself. */
+    if (!l->read_section || !l->read_finish || !l->predict_raw || !l->free)
+        return hl__fail(io->err, HL_ERR_FORMAT,
+                        "%s: '%.32s' in the model file is not a learner a "
+                        "model can hold",
+                        io->name, algo);
+    m->learner = l;
     hl_train_params_init(&s->params);
     hl_train_params_set_algo(&s->params, algo, NULL);
     /* A file whose parameters do not name screen_kpis predates KPI

@@ -74,6 +74,39 @@ static void append_matches_columns_and_labels(void **state)
     hl_dataset_free(extra);
 }
 
+/* Integer labels are ordered by value, as the CSV reader orders them: with
+ * twelve classes "10" and "11" come after "9", a new "12" after them, and
+ * no row is lost. */
+static void append_orders_integer_labels_by_value(void **state)
+{
+    (void)state;
+    char base_csv[4096] = "a,label\n", extra_csv[256] = "a,label\n";
+    for (int k = 0; k < 12; k++)
+        snprintf(base_csv + strlen(base_csv), sizeof base_csv - strlen(base_csv),
+                 "%d,%d\n%d,%d\n", k, k, k + 100, k);
+    strcat(extra_csv, "5,12\n6,10\n7,03\n");
+    hl_dataset *base = parse(base_csv, "b.csv"), *extra = parse(extra_csv, "e.csv");
+    hl_dataset *d = NULL;
+    hl_error err;
+    assert_int_equal(hl_dataset_append(base, extra, 2.0, &d, &err), HL_OK);
+    assert_int_equal(d->n_rows, 27);
+    assert_int_equal(d->n_classes, 13);
+    for (int k = 0; k < 13; k++) {
+        char want[8];
+        snprintf(want, sizeof want, "%d", k);
+        assert_string_equal(d->class_names[k], want);
+    }
+    for (size_t i = 0; i < 24; i++) /* base rows keep their class */
+        assert_string_equal(d->class_names[d->y[i]],
+                            base->class_names[base->y[i]]);
+    assert_int_equal(d->y[24], 12);
+    assert_int_equal(d->y[25], 10);
+    assert_int_equal(d->y[26], 3); /* "03" is read as 3 */
+    hl_dataset_free(d);
+    hl_dataset_free(base);
+    hl_dataset_free(extra);
+}
+
 static hl_dataset *simulate(size_t samples, int variant, double shift,
                             uint64_t seed)
 {
@@ -249,6 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(append_matches_columns_and_labels),
+        cmocka_unit_test(append_orders_integer_labels_by_value),
         cmocka_unit_test(feedback_rows_help_on_the_shifted_data),
         cmocka_unit_test(suggestions_are_uncertain_and_diverse),
     };

@@ -347,6 +347,34 @@ static void forged_files_are_refused(void **state)
     hl_dataset_free(ds);
 }
 
+/* A file naming the chooser `auto` as its learner (META forged, checksum
+ * fixed) is refused: a chooser holds no model. */
+static void a_model_of_auto_is_refused(void **state)
+{
+    (void)state;
+    hl_dataset *ds = simulate(200, 6, 3, 4);
+    hl_train_params p;
+    hl_error err;
+    hl_train_params_init(&p);
+    set(&p, "rounds", 5);
+    hl_model *m = train(ds, &p);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    size_t meta = find_section(buf, len, 1);
+    assert_memory_equal(buf + meta + 20, "gbdt", 4);
+    memcpy(buf + meta + 20, "auto", 4);
+    fix_crc(buf, len);
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
+                     HL_ERR_FORMAT);
+    assert_null(back);
+    assert_non_null(strstr(err.message, "not a learner a model can hold"));
+    free(buf);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 static void parameters_are_validated(void **state)
 {
     (void)state;
@@ -661,6 +689,7 @@ int main(void)
         cmocka_unit_test(deterministic_and_round_trips),
         cmocka_unit_test(progress_and_cancel),
         cmocka_unit_test(forged_files_are_refused),
+        cmocka_unit_test(a_model_of_auto_is_refused),
         cmocka_unit_test(parameters_are_validated),
         cmocka_unit_test(meta_learner_fits),
         cmocka_unit_test(kpi_signal_ranks_kpis),

@@ -128,8 +128,8 @@ static hl_status read_member(hl__stack_model *m, hl__rbuf *r,
         rc = hl__io_corrupt(io, "stack member");
     else if (!l || !l->fit || l->read_section == hl__stack_read_section)
         rc = hl__fail(io->err, HL_ERR_FORMAT,
-                      "%s: stack member '%.32s' is not a learner this healer "
-                      "has",
+                      "%s: stack member '%.32s' is not a learner a stack can "
+                      "hold",
                       io->name, algo);
     if (rc == HL_OK) {
         size_t i = m->n_members++;
