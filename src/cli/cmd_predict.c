@@ -265,20 +265,11 @@ static void print_adapt(const predict_args *a, const diagnosis *d)
     fprintf(stderr, "; %zu predictions changed\n", r->changed);
 }
 
+/* The same view as the web API's diagnoses (engine_json.c). */
 static json_t *adapt_json(const diagnosis *d)
 {
-    if (!d->has_adapt)
-        return json_null();
-    const hl_adapt_report *r = &d->adapt;
-    const hl_model_summary *s = hl_model_summary_get(d->model);
-    json_t *mix = json_object();
-    for (size_t k = 0; r->applied && k < r->n_classes; k++)
-        json_object_set_new(mix, s->class_names[k],
-                            hs_json_num(r->batch_mix[k]));
-    return json_pack("{s:b, s:s?, s:i, s:b, s:o, s:I}", "applied", r->applied,
-                     "reason", r->applied ? NULL : r->reason, "iterations",
-                     (int)r->iterations, "converged", r->converged,
-                     "class_mix", mix, "changed", (json_int_t)r->changed);
+    return d->has_adapt ? hs_json_adapt(d->model, &d->adapt, d->ds->n_rows)
+                        : json_null();
 }
 
 static void print_label_report(const predict_args *a, const diagnosis *d)

@@ -14,7 +14,11 @@ diagnose jobs (202) whose diagnosis can be fetched once they succeed.
 Diagnoses of 50 rows or more carry a drift report (null below): none for
 rows of the training distribution, the shifted KPIs of the simulator's
 shifted file found, the same report read back, in quick checks and in
-jobs.
+jobs. "adapt": true re-estimates the batch's class mix for a GBDT (50 rows
+or more: applied, the stored predictions are the corrected ones, equal to
+`healer predict --adapt`), and says why not for a forest or under 50
+rows, by JSON, multipart and in jobs; anything but a boolean is a 422
+naming the field.
 
 Why: this is the platform's purpose - a wrong probability or a silently
 dropped KPI would be a wrong diagnosis. The model is trained once per
@@ -22,6 +26,7 @@ server and shared by the read-only tests.
 
 Run: python3 tests/api/test_diagnoses.py [test_name...]
 """
+import json
 import os
 import sys
 
@@ -238,8 +243,164 @@ def test_drift_of_a_shifted_csv(c):
     check(got["drift"] == drift, "GET returns the same report", got["drift"])
 
 
-def upload_diagnosis(c, model_id, csv_bytes, filename="samples.csv"):
-    return c.upload(API + "/diagnoses", {"model_id": str(model_id)}, {"file": (filename, csv_bytes)})
+def upload_diagnosis(c, model_id, csv_bytes, filename="samples.csv", fields=None):
+    form = {"model_id": str(model_id)}
+    form.update(fields or {})
+    return c.upload(API + "/diagnoses", form, {"file": (filename, csv_bytes)})
+
+
+# ---- adapting to the batch's class mix ----
+
+_FOREST = {}
+
+
+def forest_for(c):
+    """alice's forest (votes: not calibrated) on c's server, trained on DATA."""
+    key = id(c.server)
+    if key not in _FOREST:
+        owner = c.new().login_as("alice")
+        ds = harness.upload_dataset(owner, harness.simulate(**DATA), name="forest-data")
+        r = owner.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "forest",
+                                            "params": {"trees": 20}})
+        job = harness.wait_job(owner, expect_json(r, 202, "POST /jobs (forest)")["id"])
+        check(job["state"] == "succeeded", "the forest trains", job)
+        _FOREST[key] = expect_json(owner.get(API + "/models/%d" % job["model_id"]), 200)
+    return _FOREST[key]
+
+
+def skewed_rows(data, major, n_major=90, n_other=10):
+    """n_major labelled rows of class `major` then n_other of the others: a
+    batch whose class mix is far from the training data's."""
+    rows = harness.rows_as_json(data, with_label=True)
+    return ([r for r in rows if r["label"] == major][:n_major] +
+            [r for r in rows if r["label"] != major][:n_other])
+
+
+def check_adapt(a, classes, what):
+    has_fields(a, harness.ADAPT_FIELDS, what)
+    check(isinstance(a["applied"], bool) and isinstance(a["converged"], bool), what + ": applied, converged", a)
+    check(a["min_rows"] == 50 and is_int(a["iterations"]) and is_int(a["changed"]) and a["changed"] >= 0,
+          what + ": min_rows 50, iterations, changed", a)
+    check(set(a["training_mix"]) == set(classes) and abs(sum(a["training_mix"].values()) - 1) < 1e-6,
+          what + ": the training mix covers the classes", a)
+    if a["applied"]:
+        check(a["reason"] is None and a["reason_code"] is None, what + ": applied, no reason", a)
+        check(set(a["class_mix"]) == set(classes) and abs(sum(a["class_mix"].values()) - 1) < 1e-6,
+              what + ": the estimated mix covers the classes and sums to 1", a)
+        check(a["iterations"] >= 1, what + ": EM ran", a)
+    else:
+        check(isinstance(a["reason"], str) and a["reason"], what + ": a reason", a)
+        check(a["class_mix"] == {} and a["changed"] == 0 and a["iterations"] == 0, what + ": nothing estimated", a)
+
+
+def test_adapt_applied_on_gbdt(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    classes = model["class_names"]
+    major = classes[-1]
+    rows = skewed_rows(data, major)
+    plain, _ = diagnose(c, model["id"], rows, name="plain")
+    check(plain["adapt"] is None, "not asked: adapt null", plain)
+    off, _ = diagnose(c, model["id"], rows, adapt=False, name="off")
+    check(off["adapt"] is None, "adapt false: null", off)
+    diag, _ = diagnose(c, model["id"], rows, adapt=True, name="adapted")
+    check_diagnosis(diag, model, len(rows))
+    a = diag["adapt"]
+    check_adapt(a, classes, "adapt of 100 GBDT rows")
+    check(a["applied"] and a["converged"], "a GBDT is calibrated: adapted, converged", a)
+    check(a["class_mix"][major] > a["training_mix"][major] and a["class_mix"][major] > 0.5,
+          "the batch is %d %% class %s: its estimated share grows past a half" % (90, major), a)
+    items = diag["results"]["items"]
+    check(len(items) == len(rows), "every row on the first page", diag["results"])
+    check_results(diag, classes)
+    before = {it["row"]: it["predicted"] for it in plain["results"]["items"]}
+    check(sum(before[it["row"]] != it["predicted"] for it in items) == a["changed"],
+          "changed counts the rows whose prediction the correction changed", a)
+    counts = {k: 0 for k in classes}
+    for it in items:
+        counts[it["predicted"]] += 1
+    check(counts == diag["class_counts"], "class_counts count the corrected predictions", diag["class_counts"])
+    check(diag["metrics"]["samples"] == len(rows), "the metrics score the corrected predictions", diag["metrics"])
+    got = expect_json(c.get(API + "/diagnoses/%d?limit=1000" % diag["id"]), 200)
+    check(got["adapt"] == a, "GET returns the stored report", got["adapt"])
+    check(harness.deep_close(got["results"]["items"], items, "results", rel=1e-6) is None,
+          "the stored rows are the corrected ones", got["results"]["items"][:2])
+    # The same as the command line's predict --adapt with the downloaded model.
+    r = c.get(API + "/models/%d/download" % model["id"])
+    mpath = harness.tmp_path(harness.unique() + ".model")
+    with open(mpath, "wb") as f:
+        f.write(r.body)
+    feats = harness.feature_names(data)
+    part = harness.tmp_path(harness.unique() + ".csv")
+    with open(part, "w") as f:
+        f.write(",".join(feats + ["label"]) + "\n")
+        for row in rows:
+            f.write(",".join("" if row[k] is None else repr(row[k]) for k in feats) + "," + row["label"] + "\n")
+    out = harness.tmp_path(harness.unique() + ".pred.csv")
+    p = harness.run_healer(["predict", "--model", mpath, "--data", part, "--out", out, "--adapt", "--json"])
+    check(p.returncode == 0, "healer predict --adapt: %s" % p.stderr)
+    cli = json.loads(p.stdout)["adapt"]
+    check(cli["changed"] == a["changed"] and cli["iterations"] == a["iterations"],
+          "the CLI and the API adapt alike", {"cli": cli, "api": a})
+    with open(out, "rb") as f:
+        preds = harness.csv_records(f.read())
+    for it, pr in zip(items, preds):
+        check(it["predicted"] == pr["label"], "row %d: API %s, healer predict --adapt %s" % (it["row"], it["predicted"], pr["label"]))
+        for k, v in it["probabilities"].items():
+            check(abs(v - float(pr["prob_" + k])) < 1e-5, "row %d: prob_%s %s vs CLI %s" % (it["row"], k, v, pr["prob_" + k]))
+    quick, _ = diagnose(c, model["id"], rows, expect_status=200, store=False, adapt=True)
+    check(quick["adapt"] == a, "a quick check (store false) adapts alike", quick["adapt"])
+
+
+def test_adapt_not_applied_says_why(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49), adapt=True)
+    a = diag["adapt"]
+    check_adapt(a, model["class_names"], "adapt of 49 rows")
+    check(not a["applied"] and a["reason_code"] == "too_few_rows" and "too few" in a["reason"],
+          "49 rows are too few: not applied, with the reason", a)
+    plain, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49))
+    check([it["probabilities"] for it in plain["results"]["items"]] ==
+          [it["probabilities"] for it in diag["results"]["items"]], "not applied: the predictions are as without")
+    forest = forest_for(c)
+    c.login_as("alice")
+    diag, _ = diagnose(c, forest["id"], harness.rows_as_json(data, 0, 120), adapt=True)
+    a = diag["adapt"]
+    check_adapt(a, forest["class_names"], "adapt with a forest")
+    check(not a["applied"] and a["reason_code"] == "not_calibrated" and "not calibrated" in a["reason"],
+          "a forest's votes are not calibrated: not applied, with the reason", a)
+    up = expect_json(upload_diagnosis(c, forest["id"], data, fields={"adapt": "true"}), 201, "multipart adapt=true, forest")
+    check(up["adapt"]["reason_code"] == "not_calibrated", "multipart: the same reason", up["adapt"])
+
+
+def test_adapt_multipart(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    diag = expect_json(upload_diagnosis(c, model["id"], data, fields={"adapt": "true"}), 201, "multipart adapt=true")
+    check_adapt(diag["adapt"], model["class_names"], "multipart adapt")
+    check(diag["adapt"]["applied"], "600 rows, a GBDT: applied", diag["adapt"])
+    diag = expect_json(upload_diagnosis(c, model["id"], data, fields={"adapt": "false"}), 201, "multipart adapt=false")
+    check(diag["adapt"] is None, "adapt=false: null", diag)
+
+
+def test_adapt_must_be_a_boolean(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    rows = harness.rows_as_json(data, 0, 3)
+    before = harness.list_ids(c, API + "/diagnoses")
+    for bad in ("yes", "true", 1, 0, [], {}):
+        r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows, "adapt": bad})
+        err = expect_error(r, 422, "invalid_data", "adapt: %r" % (bad,))
+        check(details(err).get("field") == "adapt", "details.field names adapt", err)
+        check("adapt" in err["message"] and "true or false" in err["message"], "the message says what is expected", err)
+    for bad in ("yes", "1", "", "TRUE"):
+        r = upload_diagnosis(c, model["id"], data, fields={"adapt": bad})
+        err = expect_error(r, 422, "invalid_data", "multipart adapt=%r" % bad)
+        check(details(err).get("field") == "adapt", "details.field names adapt (multipart)", err)
+    check(harness.list_ids(c, API + "/diagnoses") == before, "nothing was stored")
+    diag, _ = diagnose(c, model["id"], rows, adapt=None)
+    check(diag["adapt"] is None, "adapt null counts as absent", diag)
 
 
 def test_multipart_csv_with_labels(c):
@@ -545,7 +706,16 @@ def test_large_json_diagnosis_becomes_job():
         diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 100))
         check(diag["rows"] == 100 and diag["job_id"] is None, "100 JSON rows with --sync-rows 100 is synchronous", diag)
         r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 101)})
-        wait_diagnose_job(c, r, 101, "101 JSON rows with --sync-rows 100")
+        _, d = wait_diagnose_job(c, r, 101, "101 JSON rows with --sync-rows 100")
+        check(d["adapt"] is None, "a job not asked to adapt: adapt null", d)
+        r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 101),
+                                             "adapt": True})
+        _, d = wait_diagnose_job(c, r, 101, "101 JSON rows with adapt")
+        check_adapt(d["adapt"], model["class_names"], "a diagnose job's adapt")
+        check(d["adapt"]["applied"], "a diagnose job adapts too", d["adapt"])
+        r = upload_diagnosis(c, model["id"], csv_head(data, 300), fields={"adapt": "true"})
+        _, d = wait_diagnose_job(c, r, 300, "300 CSV rows with adapt")
+        check(d["adapt"] is not None and d["adapt"]["applied"], "a CSV job adapts too", d["adapt"])
 
 
 if __name__ == "__main__":

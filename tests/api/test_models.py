@@ -7,7 +7,11 @@ inspect --json` of the downloaded file; the download is an attachment that
 `healer inspect` and `healer predict` load (predict writes the documented
 CSV for every row); the report is the summary as a JSON attachment; delete
 answers {"id", "deleted": true} and the model is gone (404, not listed, not
-usable for diagnoses).
+usable for diagnoses). A stack's summary lists its members (learner,
+share of the combination, own out-of-fold macro-F1) and its out-of-fold
+estimate, which the list shows as its scores; a screened model's summary
+has its KPI screening (threshold, kept, every KPI's signal); the stack's
+and the screening's parameters out of range are 422s naming them.
 
 Why: the model file is what users take away to run offline, so it must be
 the real thing, byte for byte usable by the CLI; the summary is what the
@@ -148,6 +152,98 @@ def test_model_delete(c):
     expect_error(c.delete(API + "/models/%d" % model["id"]), 404, "not_found", "deleting twice")
     # The job still records which model it made.
     check(harness.get_job(c, job["id"])["state"] == "succeeded", "the job stays succeeded")
+
+
+def train_algo(c, algo, params, data=None):
+    """(dataset, model) of a training with `algo` on DATA's simulated set."""
+    ds = harness.upload_dataset(c, data or harness.simulate(**DATA), name=algo + "-data")
+    r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": algo, "params": params})
+    job = harness.wait_job(c, expect_json(r, 202, "POST /jobs (%s)" % algo)["id"])
+    check(job["state"] == "succeeded", "the %s training succeeds" % algo, job)
+    return ds, expect_json(c.get(API + "/models/%d" % job["model_id"]), 200)
+
+
+def test_stack_summary_members(c):
+    c.login_as("alice")
+    _, model = train_algo(c, "stack", {"stack_folds": 2, "member_trees": 10})
+    s = model["summary"]
+    check(model["algo"] == "stack" and s["algo"] == "stack", "algo stack", model)
+    p = s["params"]
+    check(p["members"] == "gbdt+forest+extratrees" and p["combiner"] == "logistic" and p["stack_folds"] == 2 and
+          p["member_trees"] == 10 and p["meta_l2"] == 1.0, "the stack's parameters: defaults and what we asked", p)
+    members = s["members"]
+    check(isinstance(members, list) and [m["algo"] for m in members] == ["gbdt", "forest", "extratrees"],
+          "members: gbdt, forest, extratrees in order", members)
+    for m in members:
+        has_fields(m, ("algo", "weight", "oof_macro_f1"), "members[]")
+        check(is_num(m["weight"]) and 0 <= m["weight"] <= 1, "a member's share is in [0, 1]", m)
+        check(is_num(m["oof_macro_f1"]) and 0.5 < m["oof_macro_f1"] <= 1, "a member's out-of-fold macro-F1", m)
+    check(abs(sum(m["weight"] for m in members) - 1) < 1e-6, "the shares sum to 1", members)
+    oob = s["oob"]
+    check(isinstance(oob, dict) and oob["rows"] == 600 and 0.5 < oob["macro_f1"] <= 1 and 0 < oob["accuracy"] <= 1,
+          "oob holds the stack's out-of-fold estimate over every row", oob)
+    check(s["validation"] is None and s["cv"] is None, "no hold-out, no CV asked", s)
+    listed = [m for m in harness.list_items(c, API + "/models") if m["id"] == model["id"]]
+    check(listed and harness.close(listed[0]["macro_f1"], oob["macro_f1"]) and
+          harness.close(listed[0]["accuracy"], oob["accuracy"]), "the list shows the out-of-fold scores", listed)
+    path = save(c.get(API + "/models/%d/download" % model["id"]).body, ".model")
+    p = harness.run_healer(["inspect", "--json", path])
+    check(p.returncode == 0, "healer inspect --json loads the stack: %s" % p.stderr.strip())
+    diff = harness.deep_close(s, json.loads(p.stdout), "summary")
+    check(diff is None, "the stack's summary equals `healer inspect --json`: %s" % diff)
+    _, vote = train_algo(c, "stack", {"stack_folds": 2, "member_trees": 10, "combiner": "vote",
+                                      "members": "forest+extratrees"})
+    vm = vote["summary"]["members"]
+    check([m["algo"] for m in vm] == ["forest", "extratrees"] and all(abs(m["weight"] - 0.5) < 1e-9 for m in vm),
+          "a vote of two members: equal shares", vm)
+
+
+def test_screening_summary(c):
+    c.login_as("alice")
+    data, ds, job, model = trained(c, {"rounds": 20})
+    s = model["summary"]
+    check(s["members"] is None, "a GBDT has no members", s["members"])
+    sc = s["screening"]
+    check(isinstance(sc, dict), "screening is on by default", s)
+    has_fields(sc, ("threshold", "kept", "kpis"), "screening")
+    check(sc["threshold"] == 0.007 and s["params"]["screen_kpis"] == 0.007, "the default threshold 0.007", sc)
+    kpis = sc["kpis"]
+    check([k["name"] for k in kpis] == s["features"], "every KPI once, in the model's order", kpis)
+    for k in kpis:
+        has_fields(k, ("name", "signal", "kept"), "screening.kpis[]")
+        check(is_num(k["signal"]) and 0 <= k["signal"] <= 1 and isinstance(k["kept"], bool), "signal in [0, 1], kept", k)
+        check(k["kept"] == (k["signal"] >= sc["threshold"]), "kept exactly when the signal reaches the threshold", k)
+    check(sc["kept"] == sum(k["kept"] for k in kpis), "kept counts the kept KPIs", sc)
+    check(0 < sc["kept"] < len(kpis), "the simulator's noise KPI is left out, the others kept", kpis)
+    _, _, _, plain = trained(c, {"rounds": 20, "screen_kpis": 0})
+    check(plain["summary"]["screening"] is None and plain["summary"]["params"]["screen_kpis"] == 0,
+          "screen_kpis 0: no screening", plain["summary"]["screening"])
+
+
+def test_stack_and_screening_params_refused(c):
+    c.login_as("alice")
+    ds = harness.upload_dataset(c, harness.simulate(**DATA), name="bad-params")
+    cases = [
+        ("stack", {"members": "gbdt+svm"}, "params.members"),
+        ("stack", {"members": 3}, "params.members"),
+        ("stack", {"combiner": "max"}, "params.combiner"),
+        ("stack", {"stack_folds": 1}, "params.stack_folds"),
+        ("stack", {"stack_folds": 21}, "params.stack_folds"),
+        ("stack", {"meta_l2": -1}, "params.meta_l2"),
+        ("stack", {"member_trees": 0}, "params.member_trees"),
+        ("stack", {"member_trees": "many"}, "params.member_trees"),
+        ("gbdt", {"members": "gbdt+forest"}, "params.members"),
+        ("gbdt", {"screen_kpis": 0.6}, "params.screen_kpis"),
+        ("gbdt", {"screen_kpis": -0.1}, "params.screen_kpis"),
+        ("stack", {"screen_kpis": "high"}, "params.screen_kpis"),
+    ]
+    before = expect_json(c.get(API + "/jobs?limit=1"), 200)["total"]
+    for algo, params, field in cases:
+        r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": algo, "params": params})
+        err = expect_error(r, 422, "invalid_params", "%s %s" % (algo, params))
+        check(err.get("details", {}).get("field") == field, "%s %s: details.field is %s" % (algo, params, field), err)
+        check(field.split(".")[1] in err["message"], "the message names the parameter", err)
+    check(expect_json(c.get(API + "/jobs?limit=1"), 200)["total"] == before, "no job was queued")
 
 
 def test_unknown_model_404(c):

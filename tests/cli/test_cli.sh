@@ -526,6 +526,8 @@ t_predict_adapt() {
     run healer predict --model g.model --data "$FIX/test.csv" --out a.csv --adapt --json
     expect_rc 0 "predict --adapt"
     json_check out 'd["adapt"]["applied"] and abs(sum(d["adapt"]["class_mix"].values()) - 1) < 1e-6'
+    json_check out 'd["adapt"]["reason"] is None and d["adapt"]["reason_code"] is None and d["adapt"]["min_rows"] == 50'
+    json_check out 'set(d["adapt"]["training_mix"]) == set(d["adapt"]["class_mix"])'
     expect_in err "adapt: class mix of the batch"
     check_prediction_rows a.csv
     run healer eval --model g.model --data "$FIX/test.csv" --adapt --json
@@ -535,10 +537,12 @@ t_predict_adapt() {
     run healer predict --model f.model --data "$FIX/test.csv" --out f.csv --adapt --json
     expect_rc 0 "predict --adapt with a forest"
     json_check out 'not d["adapt"]["applied"] and "not calibrated" in d["adapt"]["reason"]'
+    json_check out 'd["adapt"]["reason_code"] == "not_calibrated" and d["adapt"]["class_mix"] == {}'
     expect_in err "adapt: not applied"
     head -n 21 "$FIX/test.csv" > small.csv
     run healer predict --model g.model --data small.csv --out s.csv --adapt --json
     json_check out 'not d["adapt"]["applied"] and "too few" in d["adapt"]["reason"]'
+    json_check out 'd["adapt"]["reason_code"] == "too_few_rows"'
     run healer predict --model g.model --data "$FIX/test.csv" --out p.csv --json
     json_check out 'd["adapt"] is None'
 }

@@ -6,8 +6,12 @@
 // error, the training form built from the server's algorithms and their
 // parameters, training with live progress, the model page's charts, a
 // training's attempts after a retry (job and model pages, axe-core clean)
-// and the admins' training_failed notification, diagnosis by file and by pasted row, the class chart's bar/pie switch,
-// the drift card (verdict, highlighted KPIs, axe-core clean, 360 px),
+// and the admins' training_failed notification,
+// diagnosis by file and by pasted row, the class chart's bar/pie switch,
+// the drift card (verdict, highlighted KPIs, axe-core clean, 360 px), the
+// stack's parameters in the training form, a stack's members and a
+// screened model's KPIs on the model page, a diagnosis adapted to its
+// batch's class mix and one that could not be (both axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -600,6 +604,183 @@ async function diagnosis_drift(t) {
   check(await attr(page, 'drift-verdict', 'data-verdict') === 'skipped', 'its badge says not checked');
 }
 
+/* The training form for the stack: its parameters labelled from the
+ * catalogue, members and combiner among the main ones (the members as
+ * readable choices), the finer ones under "Advanced". Nothing is sent. */
+async function train_form_stack_params(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const served = await (await api('alice')).get(API + '/algorithms');
+  const stack = served.items.find((x) => x.name === 'stack');
+  check(stack, 'GET /algorithms lists the stack', served.items.map((x) => x.name));
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-algo');
+  await page.selectOption(tid('train-algo'), 'stack');
+  await waitForTestId(page, 'param-members');
+  const where = async (name) => page.locator(tid('param-' + name)).first().evaluate((x) => ({
+    advanced: Boolean(x.closest('details.advanced')),
+    label: x.labels && x.labels.length ? x.labels[0].textContent.trim() : '',
+    help: document.getElementById(x.getAttribute('aria-describedby') || '')?.textContent || '',
+    options: x.tagName === 'SELECT' ? [...x.options].map((o) => ({ value: o.value, text: o.textContent.trim() })) : [],
+  }));
+  const expectLabels = { members: 'Members', combiner: 'Combiner', stack_folds: 'Stacking folds', meta_l2: 'Combiner regularisation',
+    member_trees: 'Trees per forest member', screen_kpis: 'KPI screening threshold' };
+  for (const p of stack.params) {
+    const w = await where(p.name);
+    if (expectLabels[p.name]) check(w.label === expectLabels[p.name], `param-${p.name} is labelled ${JSON.stringify(expectLabels[p.name])} from the catalogue, not ${JSON.stringify(w.label)}`);
+    check(w.label.length > 0, `param-${p.name} has a label`, w);
+    check(w.help.length > 20, `param-${p.name} has help`, w);
+    const main = p.name === 'members' || p.name === 'combiner' || p.name === 'cv_folds';
+    check(w.advanced === !main, `param-${p.name} should be ${main ? 'among the main parameters' : 'under Advanced'}`, w);
+  }
+  const members = await where('members');
+  check(members.options.length === stack.params.find((p) => p.name === 'members').choices.length
+    && members.options.every((o) => o.text !== o.value && o.text.length > 0), 'every member set reads as words, not gbdt+forest', members.options);
+  check(members.options.find((o) => o.value === 'gbdt+forest+extratrees')?.text === 'GBDT + forest + extra-trees', 'the default set reads in words', members.options);
+  check(await page.locator(tid('param-members')).first().inputValue() === 'gbdt+forest+extratrees', 'param-members holds the server\'s default');
+  const found = await axeViolations(page, '.train-params').catch(() => []);
+  check(!found.length, `axe-core on the stack's parameters:\n${found.join('\n')}`);
+}
+
+/* A stack trained through the API: the model page lists its members (share
+ * of the combination, own out-of-fold macro-F1, the ensemble's below),
+ * calls its estimate out-of-fold, and shows the KPI screening sorted by
+ * signal (sortable by the headers); both cards axe-clean on a desktop and
+ * a 360 px phone without sideways scrolling. */
+async function model_stack_members_and_screening(t) {
+  const s = await main();
+  const a = await api('alice');
+  const ds = await ensureDataset();
+  let job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: ds.id, algo: 'stack', name: 'stacked',
+    params: { stack_folds: 2, member_trees: 20 } }, 202);
+  job = await a.waitJob(job.id, { timeout: 90_000 });
+  check(job.state === 'succeeded', 'the stack trains', job);
+  const model = await a.get(`${API}/models/${job.model_id}`);
+  const sm = model.summary;
+  state.stackModel = { id: model.id };
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${model.id}`, 'members-card');
+  const members = await page.locator(tid('member-row')).evaluateAll((els) => els.map((e) => ({
+    algo: e.dataset.algo, share: e.querySelector('[data-testid="member-share"]').textContent,
+  })));
+  check(JSON.stringify(members.map((m) => m.algo)) === JSON.stringify(sm.members.map((m) => m.algo)),
+    'member-row lists the members in order', members);
+  const total = members.reduce((acc, m) => acc + numberIn(m.share), 0);
+  check(Math.abs(total - 100) < 0.6, `the members' shares add up to 100 %, not ${total}`, members);
+  check(/out-of-fold/i.test(await textOf(page, 'metric-source')), 'the scores are called out-of-fold', await textOf(page, 'metric-source'));
+  check(/Out-of-fold macro-F1/.test(await page.locator('.kv-list').first().textContent()), 'the details call the stack\'s estimate out-of-fold');
+  check(await isVisible(page, 'members-ensemble'), 'the ensemble\'s own score is below its members\'');
+  check((await textOf(page, 'members-combiner')).length > 0, 'the combiner is named');
+
+  const sc = sm.screening;
+  check(sc, 'the stack was trained with KPI screening (the default)', sm);
+  await waitForTestId(page, 'screening-card');
+  check(await attr(page, 'screening-summary', 'data-kept') === String(sc.kept), 'screening-summary has the kept count');
+  const signal = Object.fromEntries(sc.kpis.map((k) => [k.name, k.signal]));
+  const rowsNow = () => page.locator(tid('screening-row')).evaluateAll((els) => els.map((e) => ({ kpi: e.dataset.kpi, kept: e.dataset.kept === 'true' })));
+  let rows = await rowsNow();
+  const left = sc.kpis.filter((k) => !k.kept).length;
+  check(rows.length === sc.kept + Math.min(10, left), 'every kept KPI and the strongest ten left out are listed', rows);
+  check(rows.every((r, i) => i === 0 || signal[rows[i - 1].kpi] >= signal[r.kpi]), 'strongest signal first', rows);
+  check(rows.every((r) => r.kept === sc.kpis.find((k) => k.name === r.kpi).kept), 'kept as the model says', rows);
+  await page.locator(`${tid('screening-table')} th[data-key="signal"] button`).click();
+  await waitUntil(async () => (await page.locator(`${tid('screening-table')} th[data-key="signal"]`).getAttribute('aria-sort')) === 'ascending', 5000, 'the signal column to sort ascending');
+  rows = await rowsNow();
+  check(rows.every((r, i) => i === 0 || signal[rows[i - 1].kpi] <= signal[r.kpi]), 'weakest first after a click', rows);
+  await page.locator(`${tid('screening-table')} th[data-key="name"] button`).click();
+  await waitUntil(async () => (await page.locator(`${tid('screening-table')} th[data-key="name"]`).getAttribute('aria-sort')) === 'ascending', 5000, 'the KPI column to sort ascending');
+  for (const id of ['members-card', 'screening-card']) {
+    const found = await axeViolations(page, tid(id));
+    check(!found.length, `axe-core on ${id}:\n${found.join('\n')}`);
+  }
+  await settle(page, 300);
+  await screenshot(page, 'desktop-model-stack');
+
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  await openRoute(phone.page, s, `#/models/${model.id}`, 'screening-card');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `#/models/${model.id} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+  for (const id of ['members-card', 'screening-card']) {
+    const found = await axeViolations(phone.page, tid(id));
+    check(!found.length, `axe-core on ${id}, 360 px:\n${found.join('\n')}`);
+  }
+
+  // A wide model whose screening left out more than ten KPIs: the weaker
+  // ones wait behind "show all".
+  const wide = await a.trainModel(named(simulate({ samples: 600, features: 40, classes: 3, seed: 5 }), 'wide-kpis.csv'), { params: { rounds: 20 } });
+  const ws = wide.model.summary.screening;
+  const wideLeft = ws.kpis.filter((k) => !k.kept).length;
+  check(wideLeft > 10, `the 40-KPI model should leave out more than ten KPIs (${wideLeft})`, ws);
+  await openRoute(page, s, `#/models/${wide.model.id}`, 'screening-show-all');
+  check(await attr(page, 'screening-show-all', 'aria-expanded') === 'false', 'show-all starts collapsed');
+  check(await count(page, 'screening-row') === ws.kept + 10, 'the kept KPIs and the ten strongest left out are listed');
+  await page.click(tid('screening-show-all'));
+  await waitUntil(async () => (await count(page, 'screening-row')) === ws.kpis.length, 5000, 'every KPI to be listed after show all');
+  check(await attr(page, 'screening-show-all', 'aria-expanded') === 'true', 'show-all says it is expanded');
+}
+
+/* A diagnosis adapted to its batch: the form's checkbox (labelled, with
+ * help naming the 50 rows), the card on the diagnosis page (applied, how
+ * many predictions changed, the class mix the model assumes and the
+ * batch's), axe-clean on a desktop and a 360 px phone; a batch of 10 rows
+ * says why it was not adapted. */
+async function diagnosis_adapt(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const a = await api('alice');
+  const sim = DIAG();
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnose?model=${model.id}`, 'diagnose-adapt');
+  const box = await page.locator(tid('diagnose-adapt')).first().evaluate((x) => ({
+    checked: x.checked, label: x.labels && x.labels.length ? x.labels[0].textContent : '',
+    help: document.getElementById(x.getAttribute('aria-describedby') || '')?.textContent || '',
+  }));
+  check(!box.checked, 'adapting is off unless asked', box);
+  check(/class mix/i.test(box.label) && box.help.includes('50'), 'the checkbox says what it does and that it needs 50 samples', box);
+  await page.check(tid('diagnose-adapt'));
+  await page.locator(tid('diagnose-file')).first().setInputFiles(named(sim, 'incident-batch.csv'));
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'adapt-card', { timeout: 30_000 });
+  const id = Number(/^#\/diagnoses\/(\d+)/.exec(hashOf(page))?.[1]);
+  const d = await a.get(`${API}/diagnoses/${id}?limit=1`);
+  check(d.adapt && d.adapt.applied, 'the server adapted the diagnosis the form asked for', d.adapt);
+  check(await attr(page, 'adapt-status', 'data-applied') === 'true', 'adapt-status says it was applied');
+  check((await textOf(page, 'adapt-status')).trim().length > 0, 'the status badge has a text, not only a colour');
+  check(await attr(page, 'adapt-summary', 'data-changed') === String(d.adapt.changed), 'adapt-summary has the number of changed predictions');
+  const mix = await page.locator(tid('adapt-mix-row')).evaluateAll((els) => els.map((e) => e.dataset.class));
+  check(mix.length === d.classes.length && d.classes.every((c) => mix.includes(c)), 'one row per class in the mix table', mix);
+  check(mix[0] === Object.entries(d.adapt.class_mix).sort((x, y) => y[1] - x[1])[0][0], 'the largest estimated share first', mix);
+  if (d.drift && d.drift.verdict !== 'none') check(await isVisible(page, 'adapt-drift-warning'), 'a drifted batch warns that the correction assumes only the mix changed');
+  const found = await axeViolations(page, tid('adapt-card'));
+  check(!found.length, `axe-core on the adapt card:\n${found.join('\n')}`);
+  await page.locator(tid('adapt-card')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-diagnosis-adapt');
+
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  await openRoute(phone.page, s, `#/diagnoses/${id}`, 'adapt-card');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `#/diagnoses/${id} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+  const onPhone = await axeViolations(phone.page, tid('adapt-card'));
+  check(!onPhone.length, `axe-core on the adapt card, 360 px:\n${onPhone.join('\n')}`);
+
+  const fd = new FormData();
+  fd.append('model_id', String(model.id));
+  fd.append('adapt', 'true');
+  fd.append('file', new Blob([TRAIN().lines.slice(0, 11).join('\n') + '\n'], { type: 'text/csv' }), 'ten-rows.csv');
+  const small = await a.expect('POST', API + '/diagnoses', 201, { body: fd });
+  await openRoute(page, s, `#/diagnoses/${small.id}`, 'adapt-reason');
+  check(await attr(page, 'adapt-reason', 'data-reason') === 'too_few_rows', 'ten rows: not adapted, too few');
+  check(await attr(page, 'adapt-status', 'data-applied') === 'false', 'its badge says not adapted');
+  check((await textOf(page, 'adapt-reason')).includes('50'), 'the reason names the 50 samples it needs');
+  const calm = await axeViolations(page, tid('adapt-card'));
+  check(!calm.length, `axe-core on the adapt card (not applied):\n${calm.join('\n')}`);
+}
+
 async function results_sort_and_pages(t) {
   const s = await main();
   const d = await ensureDiagnosis();
@@ -1067,6 +1248,9 @@ await run([
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
+  { name: 'train_form_stack_params', fn: train_form_stack_params },
+  { name: 'model_stack_members_and_screening', fn: model_stack_members_and_screening, timeout: 120_000 },
+  { name: 'diagnosis_adapt', fn: diagnosis_adapt, timeout: 90_000 },
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },
   { name: 'download_results', fn: download_results },
   { name: 'cancel_training', fn: cancel_training },

@@ -305,7 +305,7 @@ static void rows_to_dataset_and_run(void **state)
     assert_non_null(strstr(warn.items[0], "'extra'"));
 
     hs_diag_result res;
-    assert_int_equal(hs_diag_run(m, ds, &warn, &res, &err), HS_OK);
+    assert_int_equal(hs_diag_run(m, ds, 0, &warn, &res, &err), HS_OK);
     assert_int_equal(res.rows.n_rows, 2);
     assert_int_equal(json_integer_value(json_object_get(res.summary,
                                                         "unknown_labels")),
@@ -335,6 +335,21 @@ static void rows_to_dataset_and_run(void **state)
                                                         "row")),
                      2);
     json_decref(items);
+    assert_true(json_is_null(json_object_get(res.summary, "adapt")));
+    hs_diag_result_free(&res);
+
+    /* Asked to adapt two rows: left alone, and the report says why. */
+    assert_int_equal(hs_diag_run(m, ds, 1, &warn, &res, &err), HS_OK);
+    json_t *adapt = json_object_get(res.summary, "adapt");
+    assert_true(json_is_false(json_object_get(adapt, "applied")));
+    assert_string_equal(
+        json_string_value(json_object_get(adapt, "reason_code")),
+        "too_few_rows");
+    assert_int_equal(json_integer_value(json_object_get(adapt, "min_rows")),
+                     HL_ADAPT_MIN_ROWS);
+    assert_int_equal(json_object_size(json_object_get(adapt, "class_mix")), 0);
+    assert_int_equal(json_object_size(json_object_get(adapt, "training_mix")),
+                     hl_model_n_classes(m));
 
     hs_diag_result_free(&res);
     hl_warnings_free(&warn);

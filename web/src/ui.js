@@ -290,6 +290,19 @@ export function field(label, control, { help, cls = 'mb-3', after } = {}) {
     h('div.invalid-feedback'), help && h('div.form-text', { id: helpId }, help));
 }
 
+/* The header cell of a sortable column {key, label, num?, sortable?}: a
+ * button inside the th (keyboard and screen readers), aria-sort on the th,
+ * and an arrow; `sort` and `dir` (1 ascending, -1 descending) are the
+ * table's current order, onSort(key) is called on a click. */
+export function sortHeader(col, sort, dir, onSort) {
+  if (col.sortable === false) return h(`th${col.num ? '.text-end' : ''}`, { scope: 'col' }, col.label);
+  const active = sort === col.key;
+  const aria = active ? (dir > 0 ? 'ascending' : 'descending') : 'none';
+  return h(`th.sortable${col.num ? '.text-end' : ''}`, { scope: 'col', 'aria-sort': aria, dataset: { key: col.key }, on: { click: () => onSort(col.key) } },
+    h('button.sort-btn', { type: 'button', 'aria-label': t('results.sortBy', { name: col.label }) },
+      h('span', col.label), icon(active ? (dir > 0 ? 'sortUp' : 'sortDown') : 'sort', 'sort-icon')));
+}
+
 /* Marks a control invalid with a message (or clears it with null). */
 export function setInvalid(control, message) {
   control.classList.toggle('is-invalid', !!message);

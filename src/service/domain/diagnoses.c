@@ -273,8 +273,11 @@ static json_t *counts_json(const hs_diag_result *r)
 
 /* Predictions, labels mapped to the model's classes, and the arrays of
  * the result; the summary is made by summarise(). */
-static hs_status predict(const hl_model *m, const hl_dataset *ds,
-                         hl_warnings *warn, hs_diag_result *r, hs_error *err)
+/* The probabilities and predictions of ds, corrected for the batch's
+ * class mix when adapt is set (*adapt_out: its report, a new reference). */
+static hs_status predict(const hl_model *m, const hl_dataset *ds, int adapt,
+                         hl_warnings *warn, hs_diag_result *r,
+                         json_t **adapt_out, hs_error *err)
 {
     const size_t n = ds->n_rows, K = hl_model_n_classes(m);
     hl_error herr;
@@ -293,6 +296,17 @@ static hs_status predict(const hl_model *m, const hl_dataset *ds,
     if (hst != HL_OK)
         return hs_fail(err, hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INVALID,
                        "%s", herr.message);
+    /* Corrected before the argmax: every reader after this sees the
+     * batch's predictions, as `healer predict --adapt` writes them. */
+    if (adapt) {
+        hl_adapt_report report;
+        if ((hst = hl_adapt_batch(m, r->proba, n, &report, &herr)) != HL_OK)
+            return hs_fail(err,
+                           hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INTERNAL,
+                           "adapting to the batch: %s", herr.message);
+        if (!(*adapt_out = hs_json_adapt(m, &report, n)))
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++)
         r->predicted[i] = hl_predict_argmax(r->proba + i * K, K);
     return HS_OK;
@@ -354,8 +368,10 @@ static void drift_json(const hl_model *m, const hl_dataset *ds, json_t **drift,
     hl_drift_report_free(&d);
 }
 
+/* The summary; takes adapt (the report or NULL: null). */
 static hs_status summarise(const hl_model *m, const hl_dataset *ds,
-                           hl_warnings *warn, hs_diag_result *r, hs_error *err)
+                           json_t *adapt, hl_warnings *warn, hs_diag_result *r,
+                           hs_error *err)
 {
     const size_t n = ds->n_rows, K = r->rows.n_classes;
     hl_metrics metrics;
@@ -371,26 +387,30 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
     json_t *drift, *skipped;
     drift_json(m, ds, &drift, &skipped);
     r->summary = json_pack(
-        "{s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "classes",
+        "{s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "classes",
         hs_json_strings(r->class_names, K), "class_counts", counts_json(r),
         "metrics",
         has_metrics ? hs_json_metrics(&metrics, r->class_names) : json_null(),
-        "unknown_labels", (json_int_t)unknown, "drift", drift,
-        "drift_skipped", skipped, "warnings", hs_json_warnings(warn));
+        "unknown_labels", (json_int_t)unknown, "drift", drift, "drift_skipped",
+        skipped, "adapt", adapt ? adapt : json_null(), "warnings",
+        hs_json_warnings(warn));
     hl_metrics_free(&metrics);
     return r->summary ? HS_OK
                       : hs_fail(err, HS_ERR_NOMEM,
                                 "out of memory rendering results");
 }
 
-hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
+hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
                       hl_warnings *warn, hs_diag_result *out, hs_error *err)
 {
+    json_t *adapted = NULL;
     memset(out, 0, sizeof *out);
-    hs_status st = predict(m, ds, warn, out, err);
+    hs_status st = predict(m, ds, adapt, warn, out, &adapted, err);
     if (st == HS_OK) {
         project(ds, out);
-        st = summarise(m, ds, warn, out, err);
+        st = summarise(m, ds, adapted, warn, out, err); /* takes adapted */
+    } else {
+        json_decref(adapted);
     }
     if (st != HS_OK) {
         hs_diag_result_free(out);

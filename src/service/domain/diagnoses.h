@@ -27,7 +27,7 @@
 typedef struct hs_diag_result {
     hs_results_data rows; /* views of the arrays below */
     json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
-                             drift, drift_skipped, warnings} */
+                             drift, drift_skipped, adapt, warnings} */
     char **class_names;   /* owned */
     char **sample_ids;    /* owned, NULL without ids */
     double *proba;
@@ -59,8 +59,13 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
  * report along (it is emptied). A batch of HL_DRIFT_MIN_ROWS rows or more
  * is checked for drift: the summary's "drift" is the report with every
  * significant KPI and the worst others up to ten (at most 100); else it is
- * null and "drift_skipped" says why ({reason, min_rows, message}). */
-hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds,
+ * null and "drift_skipped" says why ({reason, min_rows, message}).
+ * With adapt, the probabilities are corrected for the batch's class mix
+ * (hl_adapt_batch) before anything else reads them - the predictions,
+ * metrics and stored rows are the corrected ones - and the summary's
+ * "adapt" is the report (hs_json_adapt; a batch the engine leaves alone
+ * says why there); without, "adapt" is null. */
+hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
                       hl_warnings *warn, hs_diag_result *out, hs_error *err);
 
 /* Stores a result: the rows blob, then the record (name, owner, model,

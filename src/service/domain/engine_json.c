@@ -430,3 +430,36 @@ json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis)
                      "reference_class_mix", mix, "thresholds",
                      hs_json_drift_thresholds());
 }
+
+/* The reason as a code a client can translate: the engine's rules
+ * (healer/adapt.h) in the order hl_adapt_batch applies them. */
+static const char *adapt_reason_code(const hl_model *m,
+                                     const hl_adapt_report *r, size_t n_rows)
+{
+    if (r->applied)
+        return NULL;
+    if (n_rows < HL_ADAPT_MIN_ROWS)
+        return "too_few_rows";
+    return hl_model_is_calibrated(m) ? "other" : "not_calibrated";
+}
+
+json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r,
+                      size_t n_rows)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    json_t *mix = json_object(), *train_mix = json_object();
+    for (size_t k = 0; k < r->n_classes && k < s->n_classes; k++) {
+        if (r->applied)
+            json_object_set_new(mix, s->class_names[k],
+                                hs_json_num(r->batch_mix[k]));
+        json_object_set_new(train_mix, s->class_names[k],
+                            hs_json_num(r->train_mix[k]));
+    }
+    return json_pack(
+        "{s:b, s:s?, s:s?, s:i, s:i, s:b, s:o, s:o, s:I}", "applied",
+        r->applied, "reason", r->applied ? NULL : r->reason, "reason_code",
+        adapt_reason_code(m, r, n_rows), "min_rows", HL_ADAPT_MIN_ROWS,
+        "iterations", (int)r->iterations, "converged", r->converged,
+        "class_mix", mix, "training_mix", train_mix, "changed",
+        (json_int_t)r->changed);
+}

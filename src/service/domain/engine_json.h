@@ -65,6 +65,17 @@ json_t *hs_json_drift_thresholds(void);
  * whole; the web API shows the KPIs that matter (diagnoses.c). */
 json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis);
 
+/* What hl_adapt_batch did to a batch of n_rows rows predicted by m:
+ * {"applied", "reason" (why not, as the engine says it; null when
+ * applied), "reason_code" ("too_few_rows" | "not_calibrated" | "other";
+ * null when applied), "min_rows", "iterations", "converged", "class_mix":
+ * {class: share} (the batch's estimated mix; {} when not applied),
+ * "training_mix": {class: share} (the mix m's probabilities assume),
+ * "changed" (rows whose predicted class changed)}. `healer predict
+ * --adapt --json` and the diagnoses of the web API print the same. */
+json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r,
+                      size_t n_rows);
+
 /* An array of the warning texts (w may be NULL: empty array). */
 json_t *hs_json_warnings(const hl_warnings *w);
 

@@ -38,3 +38,17 @@ hs_status hs_field_string(const json_t *request, const char *key,
     *out = json_string_value(v);
     return HS_OK;
 }
+
+hs_status hs_field_bool(const json_t *request, const char *key, int def,
+                        int *out, hs_error *err)
+{
+    const json_t *v = json_object_get(request, key);
+    *out = def;
+    if (!v || json_is_null(v))
+        return HS_OK;
+    if (!json_is_boolean(v))
+        return hs_fail_field(err, HS_ERR_MALFORMED, key,
+                             "'%s' must be true or false", key);
+    *out = json_is_true(v);
+    return HS_OK;
+}

@@ -26,4 +26,8 @@ hs_status hs_field_string(const json_t *request, const char *key,
                           int required, size_t max_bytes, const char **out,
                           hs_error *err);
 
+/* A boolean at `key`: *out (def when absent or null). */
+hs_status hs_field_bool(const json_t *request, const char *key, int def,
+                        int *out, hs_error *err);
+
 #endif

@@ -4,7 +4,8 @@
  * The diagnoses service checks the samples and makes these jobs itself
  * (users do not submit them through POST /jobs): the request names the
  * model, the blob holding the samples - an uploaded CSV, or the JSON rows
- * as sent - and its format. Running one is the diagnosis a request would
+ * as sent - its format and whether to adapt the predictions to the
+ * batch's class mix. Running one is the diagnosis a request would
  * have made, stored as a diagnosis record.
  */
 #include <stdio.h>
@@ -23,6 +24,7 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
 {
     hs_id model_id = 0;
     const char *key = NULL, *format = NULL, *name = NULL;
+    int adapt = 0;
     (void)app;
     (void)viewer;
     hs_status st = hs_field_id(request, "model_id", 1, &model_id, err);
@@ -34,6 +36,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = hs_field_string(request, "name", 1, HS_DATASET_NAME_MAX - 1,
                              &name, err);
+    if (st == HS_OK)
+        st = hs_field_bool(request, "adapt", 0, &adapt, err);
     if (st != HS_OK)
         return st;
     if (strcmp(format, "csv") && strcmp(format, "json"))
@@ -42,11 +46,21 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     out->model_id = model_id;
     snprintf(out->input_blob_key, sizeof out->input_blob_key, "%s", key);
     snprintf(out->name, sizeof out->name, "%s", name);
-    json_t *params = json_pack("{s:s}", "format", format);
+    json_t *params = json_pack("{s:s, s:b}", "format", format, "adapt", adapt);
     out->params_json = params ? json_dumps(params, JSON_COMPACT) : NULL;
     json_decref(params);
     return out->params_json ? HS_OK
                             : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+}
+
+/* Whether the job asked for the batch's class mix (jobs queued before
+ * the option existed did not). */
+static int wants_adapt(const hs_job_rec *job)
+{
+    json_t *params = json_loads(job->params_json, 0, NULL);
+    int adapt = json_is_true(json_object_get(params, "adapt"));
+    json_decref(params);
+    return adapt;
 }
 
 /* The samples of the job: its input blob, a CSV or JSON rows. */
@@ -108,8 +122,8 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     if (st == HS_OK)
         st = load_samples(app, job, hs_model_ref_get(ref), &ds, &warn, &err);
     if (st == HS_OK && !stage(r, 0.2, o) &&
-        (st = hs_diag_run(hs_model_ref_get(ref), ds, &warn, &res, &err)) ==
-            HS_OK &&
+        (st = hs_diag_run(hs_model_ref_get(ref), ds, wants_adapt(job), &warn,
+                          &res, &err)) == HS_OK &&
         !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
         st = hs_diagnoses_store(app, job->owner_id, job->model_id, job->id,

@@ -67,12 +67,13 @@ hs_status hs_jobs_submit(hs_app *app, const hs_user *viewer,
 hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   hs_id model_id, const char *input_blob_key,
                                   const char *format, const char *name,
-                                  hs_job_rec *out, hs_error *err)
+                                  int adapt, hs_job_rec *out, hs_error *err)
 {
     const hs_job_type *type = hs_job_type_find(app->job_types, "diagnose");
-    json_t *request = json_pack("{s:I, s:s, s:s, s:s}", "model_id",
-                                (json_int_t)model_id, "input_blob_key",
-                                input_blob_key, "format", format, "name", name);
+    json_t *request =
+        json_pack("{s:I, s:s, s:s, s:s, s:b}", "model_id", (json_int_t)model_id,
+                  "input_blob_key", input_blob_key, "format", format, "name",
+                  name, "adapt", adapt);
     hs_status st = !type      ? hs_fail(err, HS_ERR_INTERNAL,
                                         "no diagnose job type in this build")
                    : !request ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
@@ -83,8 +84,8 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
 
 hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
                                        hs_id model_id, const json_t *rows,
-                                       const char *name, hs_job_rec *out,
-                                       hs_error *err)
+                                       const char *name, int adapt,
+                                       hs_job_rec *out, hs_error *err)
 {
     char key[HS_BLOB_KEY_MAX];
     char *text = json_dumps(rows, JSON_COMPACT);
@@ -96,8 +97,8 @@ hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
     free(text);
     if (st != HS_OK)
         return st;
-    st = hs_jobs_submit_diagnose(app, viewer, model_id, key, "json", name, out,
-                                 err);
+    st = hs_jobs_submit_diagnose(app, viewer, model_id, key, "json", name,
+                                 adapt, out, err);
     if (st != HS_OK)
         hs_blob_delete(app->blobs, key, NULL);
     return st;

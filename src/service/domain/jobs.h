@@ -29,18 +29,19 @@ hs_status hs_jobs_submit(hs_app *app, const hs_user *viewer,
                          hs_error *err);
 
 /* Queues a diagnosis of stored samples (the job then owns the blob):
- * format "csv" (an upload) or "json" (a JSON array of row objects). */
+ * format "csv" (an upload) or "json" (a JSON array of row objects); adapt
+ * as hs_diag_run's. */
 hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   hs_id model_id, const char *input_blob_key,
                                   const char *format, const char *name,
-                                  hs_job_rec *out, hs_error *err);
+                                  int adapt, hs_job_rec *out, hs_error *err);
 
 /* The same for JSON rows (an array of row objects, as POST /diagnoses
  * takes them): they are stored as the job's input blob first. */
 hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
                                        hs_id model_id, const json_t *rows,
-                                       const char *name, hs_job_rec *out,
-                                       hs_error *err);
+                                       const char *name, int adapt,
+                                       hs_job_rec *out, hs_error *err);
 
 /* Job `id` under the access rule (release with hs_job_rec_free). */
 hs_status hs_jobs_get(hs_app *app, hs_id id, const hs_user *viewer,

@@ -353,6 +353,9 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
                           (json_int_t)d->created_at);
     if (j && json_is_object(summary))
         json_object_update(j, summary);
+    /* Stored before adapting to a batch was offered: it was not asked. */
+    if (j && !json_object_get(j, "adapt"))
+        json_object_set_new(j, "adapt", json_null());
     json_decref(summary);
     return j;
 }

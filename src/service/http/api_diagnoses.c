@@ -53,6 +53,41 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
     hs_reply_json(resp, store ? 201 : 200, out);
 }
 
+/* The optional "adapt" of a JSON request: true or false (null: absent).
+ * Anything else answers 422 naming the field, and -1 is returned. */
+static int adapt_of_json(const json_t *body, int *adapt, hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, "adapt");
+    *adapt = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        hs_reply_error(resp, 422, "invalid_data",
+                       json_pack("{s:s}", "field", "adapt"),
+                       "'adapt' must be true or false");
+        return -1;
+    }
+    *adapt = json_is_true(v);
+    return 0;
+}
+
+/* The same for a form, whose parts are text: "true" or "false". */
+static int adapt_of_form(const hs_req *req, int *adapt, hs_resp *resp)
+{
+    const char *v = hs_req_field(req, "adapt");
+    *adapt = 0;
+    if (!v)
+        return 0;
+    if (strcmp(v, "true") && strcmp(v, "false")) {
+        hs_reply_error(resp, 422, "invalid_data",
+                       json_pack("{s:s}", "field", "adapt"),
+                       "the 'adapt' part must be true or false");
+        return -1;
+    }
+    *adapt = !strcmp(v, "true");
+    return 0;
+}
+
 /* Answers 202 with the job a large diagnosis became. */
 static void reply_job(hs_app *app, hs_resp *resp, const hs_job_rec *job)
 {
@@ -65,11 +100,12 @@ static void reply_job(hs_app *app, hs_resp *resp, const hs_job_rec *job)
 /* Queues a diagnose job for an uploaded CSV and answers 202 with it. */
 static hs_status submit_job(hs_app *app, hs_req *req, hs_resp *resp,
                             hs_id model_id, const char *blob_key,
-                            const char *format, const char *name, hs_error *err)
+                            const char *format, const char *name, int adapt,
+                            hs_error *err)
 {
     hs_job_rec job;
     hs_status st = hs_jobs_submit_diagnose(app, &req->user, model_id, blob_key,
-                                           format, name, &job, err);
+                                           format, name, adapt, &job, err);
     if (st != HS_OK)
         return st;
     reply_job(app, resp, &job);
@@ -81,9 +117,10 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
                           const json_t *body, const hl_model *m, hs_id model_id)
 {
     const char *name = "inline rows";
-    int store = 1;
+    int store = 1, adapt = 0;
     if (hs_api_opt_string(body, "name", &name, resp) != 0 ||
-        hs_api_opt_bool(body, "store", &store, resp) != 0)
+        hs_api_opt_bool(body, "store", &store, resp) != 0 ||
+        adapt_of_json(body, &adapt, resp) != 0)
         return;
     hl_dataset *ds = NULL;
     json_t *details = NULL;
@@ -101,7 +138,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
     if (st == HS_OK && store && ds->n_rows > app->limits.sync_rows) {
         hs_job_rec job;
         st = hs_jobs_submit_diagnose_rows(app, &req->user, model_id, rows, name,
-                                          &job, &err);
+                                          adapt, &job, &err);
         if (st != HS_OK) {
             hs_reply_status(resp, st, &err);
         } else {
@@ -111,7 +148,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         goto done;
     }
     if (st == HS_OK)
-        st = hs_diag_run(m, ds, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, &warn, &res, &err);
     if (st == HS_ERR_INVALID)
         hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
     else {
@@ -136,6 +173,9 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
                        "the form has no part named 'file'");
         return;
     }
+    int adapt;
+    if (adapt_of_form(req, &adapt, resp) != 0)
+        return;
     const char *name = hs_req_field(req, "name");
     if (!name || !*name)
         name = req->upload.filename[0] ? req->upload.filename : "upload.csv";
@@ -161,14 +201,14 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
         return;
     }
     if (st == HS_OK && ds->n_rows > app->limits.sync_rows) {
-        st = submit_job(app, req, resp, model_id, req->upload.blob_key,
-                        "csv", name, &err);
+        st = submit_job(app, req, resp, model_id, req->upload.blob_key, "csv",
+                        name, adapt, &err);
         if (st == HS_OK)
             req->upload.blob_key[0] = '\0'; /* the job owns it */
     } else if (st == HS_OK) {
         hl_warnings warn = {0};
         hs_diag_result res = {0};
-        st = hs_diag_run(m, ds, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, &warn, &res, &err);
         if (st == HS_OK)
             reply_result(app, req, resp, model_id, name, 1, &res);
         hs_diag_result_free(&res);

@@ -14,15 +14,18 @@ export const page = (id, { offset = 0, limit = 50, ...opts } = {}) =>
   http.get(`/diagnoses/${id}`, { ...opts, query: { offset, limit } });
 
 /* Diagnoses JSON rows ({column: value} objects): a DIAGNOSIS (201) with the
- * first `limit` results, or {job} (202) for a large request. */
-export const fromRows = (modelId, rows, name, { limit = 50, ...opts } = {}) =>
-  http.post('/diagnoses', { model_id: modelId, rows, name }, { ...opts, query: { limit } });
+ * first `limit` results, or {job} (202) for a large request. With `adapt`
+ * the predictions are corrected for the batch's class mix (diag.adapt). */
+export const fromRows = (modelId, rows, name, { limit = 50, adapt = false, ...opts } = {}) =>
+  http.post('/diagnoses', { model_id: modelId, rows, name, adapt: !!adapt }, { ...opts, query: { limit } });
 
-/* Uploads a CSV to diagnose, with progress: {promise, abort}. */
-export function fromFile(modelId, file, name, { onProgress, label } = {}) {
+/* Uploads a CSV to diagnose, with progress: {promise, abort}; `adapt` as
+ * for fromRows. */
+export function fromFile(modelId, file, name, { onProgress, label, adapt = false } = {}) {
   const form = new FormData();
   form.append('model_id', String(modelId));
   if (name) form.append('name', name);
+  if (adapt) form.append('adapt', 'true');
   form.append('file', file, file.name);
   return http.upload('/diagnoses', form, { onProgress, label });
 }

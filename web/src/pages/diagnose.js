@@ -1,7 +1,9 @@
 // pages/diagnose.js - #/diagnose[?model=ID]: diagnose samples with a model.
 // Either upload a CSV (XMLHttpRequest with progress, cancellable) or paste
 // rows for a quick check: CSV text with a header, or JSON, parsed here into
-// row objects (csv.js) and sent as JSON. Small requests answer at once and
+// row objects (csv.js) and sent as JSON. Either way the user may ask for
+// the predictions to be adapted to the batch's class mix (the server says
+// on the diagnosis page whether it could). Small requests answer at once and
 // open #/diagnoses/ID; large ones become a job whose page forwards to the
 // results when done. What was typed stays in place when a request fails.
 
@@ -12,6 +14,10 @@ import { rowsFromPaste, PasteError } from '../csv.js';
 import { dropZone } from '../dropzone.js';
 import { fmtInt, fmtAgo, fmtBytes } from '../format.js';
 import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, progressBar } from '../ui.js';
+
+// Rows a batch needs to be adapted (HL_ADAPT_MIN_ROWS): only for the help
+// text; the diagnosis reports the server's own rule (adapt.min_rows).
+const ADAPT_MIN_ROWS = 50;
 
 function recentCard(items) {
   if (!items.length) return card(t('diagnose.recent'), emptyState('diagnose', t('diagnose.noRecent'), t('diagnose.noRecentText')));
@@ -81,6 +87,7 @@ export async function render(view, ctx) {
     },
   });
   const name = h('input.form-control', { type: 'text', testid: 'diagnose-name', name: 'diagnose-name', maxlength: '255', placeholder: t('diagnose.namePlaceholder'), autocomplete: 'off' });
+  const adapt = h('input.form-check-input', { type: 'checkbox', testid: 'diagnose-adapt', name: 'diagnose-adapt' });
   const errorBox = h('div', { testid: 'diagnose-error-host' });
   const progressHost = h('div');
   const submit = button(t('diagnose.submit'), { iconName: 'diagnose', type: 'submit', testid: 'diagnose-submit', attrs: { class: 'btn-lg' } });
@@ -90,7 +97,9 @@ export async function render(view, ctx) {
 
   const sendFile = async (modelId) => {
     const bar = progressBar({ testid: 'diagnose-progress', label: t('diagnose.uploadProgress') });
-    const up = ctx.api.diagnoses.fromFile(modelId, file, name.value.trim(), { label: t('diagnose.uploading', { name: file.name }), onProgress: (p) => bar.set(p) });
+    const up = ctx.api.diagnoses.fromFile(modelId, file, name.value.trim(), {
+      label: t('diagnose.uploading', { name: file.name }), onProgress: (p) => bar.set(p), adapt: adapt.checked,
+    });
     clear(progressHost, h('div.d-flex.align-items-center.gap-2.mt-3', h('div.flex-grow-1', bar.el),
       button(t('common.cancel'), { variant: 'outline-secondary', size: 'sm', onClick: () => up.abort() })));
     try { return await up.promise; } finally { clear(progressHost); }
@@ -98,7 +107,7 @@ export async function render(view, ctx) {
 
   const sendPaste = (modelId) => {
     const rows = rowsFromPaste(paste.value);
-    return ctx.api.diagnoses.fromRows(modelId, rows, name.value.trim() || t('diagnose.quickName'), { label: t('diagnose.running'), limit: 50 });
+    return ctx.api.diagnoses.fromRows(modelId, rows, name.value.trim() || t('diagnose.quickName'), { label: t('diagnose.running'), limit: 50, adapt: adapt.checked });
   };
 
   const form = h('form', { novalidate: true },
@@ -111,6 +120,7 @@ export async function render(view, ctx) {
         h('div.form-text', t('diagnose.pasteHelp')),
       ], { cls: 'h-100', actions: insertTemplate }))),
     card(null, h('div.row.g-3.align-items-end',
+      h('div.col-12', field(t('diagnose.adapt'), adapt, { cls: 'mb-0', help: t('diagnose.adaptHelp', { min: ADAPT_MIN_ROWS }) })),
       h('div.col-md-7', field(t('diagnose.name'), name, { cls: 'mb-0', help: t('diagnose.nameHelp') })),
       h('div.col-md-5.d-grid', submit)), { cls: 'mt-4' }),
     h('div.mt-3', progressHost, errorBox));

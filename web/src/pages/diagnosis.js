@@ -6,7 +6,8 @@
 // then the sortable, paginated results table and the downloads. With
 // labels in the input, the evaluation against them is shown too; with 50
 // samples or more, whether they drifted from the training data
-// (views/drift.js).
+// (views/drift.js); when the user asked for it, what adapting the
+// predictions to the batch's class mix did (views/adapt.js).
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -16,6 +17,7 @@ import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard } from '../views/drift.js';
+import { adaptCard } from '../views/adapt.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -189,7 +191,7 @@ export async function render(view, ctx) {
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
   view.append(h('div.d-flex.flex-column.gap-4',
-    tilesHost, warnings, unknown, driftCard(diag),
+    tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),

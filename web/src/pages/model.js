@@ -5,17 +5,27 @@
 // importance and the training curve, plus the parameters it was trained with.
 // A model that took its training more than one attempt says so first
 // (views/attempts.js): which learner made it, and why the others did not.
+// An ensemble (summary.members) lists its members: each one's share of the
+// combination and its own out-of-fold macro-F1 next to the ensemble's; its
+// own estimate (summary.oob) is out-of-fold, a forest's out-of-bag. A model
+// trained with KPI screening (summary.screening) shows which KPIs it reads:
+// the kept ones and the strongest left out, by class signal, sortable.
 
-import { h, esc } from '../dom.js';
-import { t } from '../i18n.js';
+import { h, esc, clear } from '../dom.js';
+import { t, has } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from '../format.js';
 import { lossSeries, lossOption } from '../views/loss.js';
 import { modelMetrics, perClassTable, confusionChart, f1Chart } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError } from '../ui.js';
+import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, sortHeader } from '../ui.js';
 
 const TOP_KPIS = 20;
+// KPIs left out by the screening shown before "show all": the strongest.
+const LEFT_OUT_SHOWN = 10;
+
+const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`) : String(name || '').toUpperCase());
+const choiceLabel = (param, value) => (has(`param.${param}.${value}`) ? t(`param.${param}.${value}`) : String(value));
 
 function tiles(m) {
   const v = (x) => (typeof x === 'number' ? String(x) : '');
@@ -65,12 +75,12 @@ function detailsCard(model, summary) {
   const params = summary.params || {};
   return card(t('model.details'), h('div.row.g-4',
     h('div.col-md-6', h('h3.h6.text-body-secondary', t('model.training')), kv([
-      [t('model.algo'), (model.algo || '').toUpperCase()],
+      [t('model.algo'), algoLabel(model.algo)],
       [t('model.roundsDone'), fmtInt(tr.rounds_done)],
       [t('model.bestRoundLabel'), fmtInt(tr.best_round)],
       [t('model.trees'), fmtInt(tr.trees)],
-      summary.oob && [t('model.oobF1'), fmtNum(summary.oob.macro_f1, 4)],
-      summary.oob && [t('model.oobAccuracy'), fmtNum(summary.oob.accuracy, 4)],
+      summary.oob && [t(summary.members ? 'model.oofF1' : 'model.oobF1'), fmtNum(summary.oob.macro_f1, 4)],
+      summary.oob && [t(summary.members ? 'model.oofAccuracy' : 'model.oobAccuracy'), fmtNum(summary.oob.accuracy, 4)],
       [t('model.trainTime'), fmtDuration(tr.train_seconds)],
       [t('model.rowsTrain'), fmtInt(d.rows_train)],
       [t('model.rowsValidation'), fmtInt(d.rows_validation)],
@@ -80,6 +90,110 @@ function detailsCard(model, summary) {
     ])),
     h('div.col-md-6', h('h3.h6.text-body-secondary', t('model.params')),
       h('div.param-chips', Object.entries(params).filter(([k]) => k !== 'algo').map(([k, v]) => h('span.param-chip', h('span.param-k', k), h('span.param-v', String(v))))))));
+}
+
+/* A share (0..1) as a bar, with a tick at `mark` when given; the number
+ * is in the cell next to it, so the bar is hidden from screen readers. */
+function shareBar(share, { mark = null, muted = false } = {}) {
+  const pct = (x) => `${Math.max(0, Math.min(100, (x || 0) * 100)).toFixed(1)}%`;
+  return h('div.mix-bar', { 'aria-hidden': 'true' },
+    h(`div.mix-bar-fill${muted ? '.is-muted' : ''}`, { style: { width: pct(share) } }),
+    mark !== null && h('div.mix-bar-mark', { style: { left: pct(mark) } }));
+}
+
+/* An ensemble's members in the order they are combined, and the whole
+ * ensemble's out-of-fold score below them for comparison. */
+function membersCard(summary) {
+  const members = summary.members;
+  if (!Array.isArray(members) || !members.length) return null;
+  const combiner = summary.params?.combiner;
+  const th = (key, cls = 'th.text-end') => h(cls, { scope: 'col' }, t(`model.members.col.${key}`));
+  const table = h('div.table-responsive', { tabindex: '0', role: 'region', 'aria-label': t('model.members.caption') },
+    h('table.table.table-sm.align-middle.mb-0.num-table.share-table', { testid: 'members-table' },
+      h('caption.visually-hidden', t('model.members.caption')),
+      h('thead', h('tr', th('learner', 'th'), th('share'),
+        h('th.d-none.d-sm-table-cell.mix-bar-col', { scope: 'col' }, h('span.visually-hidden', t('model.members.col.bar'))),
+        th('oof'))),
+      h('tbody', members.map((m) => h('tr', { testid: 'member-row', dataset: { algo: m.algo } },
+        h('th.fw-medium', { scope: 'row' }, algoLabel(m.algo)),
+        h('td.text-end', { testid: 'member-share' }, fmtPct(m.weight)),
+        h('td.d-none.d-sm-table-cell.mix-bar-col', shareBar(m.weight)),
+        h('td.text-end', fmtFixed(m.oof_macro_f1, 4))))),
+      summary.oob && h('tfoot', h('tr', { testid: 'members-ensemble' },
+        h('th.text-nowrap', { scope: 'row' }, t('model.members.ensemble')),
+        h('td.text-end', fmtPct(1, 0)),
+        h('td.d-none.d-sm-table-cell'),
+        h('td.text-end.fw-semibold', fmtFixed(summary.oob.macro_f1, 4))))));
+  return card(t('model.members.title'), [table, h('p.small.text-body-secondary.mt-2.mb-0', t('model.members.legend'))], {
+    testid: 'members-card',
+    actions: combiner && h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'members-combiner' }, choiceLabel('combiner', combiner)),
+  });
+}
+
+/* The KPI screening: every kept KPI and the strongest left out (all on
+ * request), strongest first or sorted by the user; the threshold is the
+ * tick on each signal's bar. */
+function screeningCard(summary) {
+  const sc = summary.screening;
+  if (!sc || !Array.isArray(sc.kpis)) return null;
+  const kpis = sc.kpis;
+  const bySignal = (a, b) => (b.signal ?? -1) - (a.signal ?? -1);
+  const leftOut = kpis.filter((k) => !k.kept).sort(bySignal);
+  // Signals span 1e-4..0.5: the bars are on a log scale from a tenth of
+  // the threshold (or the weakest signal) to the strongest, so that the
+  // threshold's tick sits where the eye can compare with it.
+  const positive = kpis.map((k) => k.signal).filter((x) => x > 0);
+  const hi = Math.log10(Math.max(sc.threshold || 0, ...positive) || 1);
+  const lo = Math.min(Math.log10((sc.threshold || 1e-3) / 10), ...positive.map(Math.log10));
+  const scale = (x) => (x > 0 && hi > lo ? Math.max(0, (Math.log10(x) - lo) / (hi - lo)) : 0);
+  const cols = [
+    { key: 'name', label: t('model.screening.col.kpi'), cmp: (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }) },
+    { key: 'signal', label: t('model.screening.col.signal'), num: true, cmp: (a, b) => -bySignal(a, b) },
+    { key: 'kept', label: t('model.screening.col.status'), cmp: (a, b) => (a.kept - b.kept) || -bySignal(a, b) },
+  ];
+  let sort = 'signal';
+  let dir = -1;
+  let all = leftOut.length <= LEFT_OUT_SHOWN;
+  const headRow = h('tr');
+  const body = h('tbody');
+  const shownNote = h('div.small.text-body-secondary', { testid: 'screening-shown' });
+  const toggle = leftOut.length > LEFT_OUT_SHOWN ? button('', {
+    variant: 'link', size: 'sm', testid: 'screening-show-all', attrs: { class: 'p-0' },
+    onClick: () => { all = !all; draw(); },
+  }) : null;
+  const draw = () => {
+    const rows = all ? kpis : [...kpis.filter((k) => k.kept), ...leftOut.slice(0, LEFT_OUT_SHOWN)];
+    const col = cols.find((c) => c.key === sort);
+    const sorted = [...rows].sort((a, b) => dir * col.cmp(a, b));
+    clear(headRow, [...cols.map((c) => sortHeader(c, sort, dir, (key) => {
+      if (sort === key) dir = -dir;
+      else { sort = key; dir = key === 'name' ? 1 : -1; }
+      draw();
+    })), h('th.d-none.d-sm-table-cell.mix-bar-col', { scope: 'col' }, h('span.visually-hidden', t('model.screening.col.bar')))]);
+    clear(body, sorted.map((k) => h(`tr${k.kept ? '' : '.text-body-secondary'}`, { testid: 'screening-row', dataset: { kpi: k.name, kept: String(k.kept) } },
+      h('th.fw-medium.text-nowrap', { scope: 'row' }, k.name),
+      h('td.text-end', fmtNum(k.signal, 3)),
+      h('td', h(`span.badge.badge-soft-${k.kept ? 'success' : 'secondary'}`, t(k.kept ? 'model.screening.kept' : 'model.screening.left'))),
+      h('td.d-none.d-sm-table-cell.mix-bar-col', shareBar(scale(k.signal), { mark: scale(sc.threshold), muted: !k.kept })))));
+    shownNote.textContent = all
+      ? t('model.screening.shownAll', { total: fmtInt(kpis.length) })
+      : t('model.screening.shown', { kept: fmtInt(sc.kept), left: fmtInt(Math.min(LEFT_OUT_SHOWN, leftOut.length)), total: fmtInt(kpis.length) });
+    if (toggle) {
+      toggle.textContent = all ? t('model.screening.showLess') : t('model.screening.showAll', { total: fmtInt(kpis.length) });
+      toggle.setAttribute('aria-expanded', String(all));
+    }
+  };
+  draw();
+  return card(t('model.screening.title'), [
+    h('p.mb-2', { testid: 'screening-summary', dataset: { kept: String(sc.kept), total: String(kpis.length) } },
+      t('model.screening.summary', { kept: fmtInt(sc.kept), total: fmtInt(kpis.length), threshold: fmtNum(sc.threshold, 3) })),
+    h('div.table-responsive.table-scroll', { tabindex: '0', role: 'region', 'aria-label': t('model.screening.caption') },
+      h('table.table.table-sm.align-middle.mb-0.num-table.share-table', { testid: 'screening-table' },
+        h('caption.visually-hidden', t('model.screening.caption')),
+        h('thead', headRow), body)),
+    h('div.d-flex.flex-wrap.align-items-center.column-gap-2.mt-2', shownNote, toggle),
+    h('p.small.text-body-secondary.mt-2.mb-0', t('model.screening.legend')),
+  ], { testid: 'screening-card', actions: h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'screening-badge' }, t('model.screening.badge', { kept: fmtInt(sc.kept), total: fmtInt(kpis.length) })) });
 }
 
 export async function render(view, ctx) {
@@ -122,13 +236,15 @@ export async function render(view, ctx) {
 
   view.append(h('div.d-flex.flex-column.gap-4',
     worthShowing(model.attempts) && attemptsCard(model.attempts),
-    h('div', h('div.metric-source.small.text-body-secondary.mb-2', source), tiles(m)),
+    h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
+    membersCard(summary),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('model.perClass'), perClassTable(m), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.f1Chart'), f1, { cls: 'h-100' }))),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('model.confusion'), confusion, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.confusionHint')) })),
       h('div.col-xl-6', card(t('model.importance'), importance, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.importanceHint', { n: Math.min(TOP_KPIS, (summary.feature_importance || []).length) })) }))),
+    screeningCard(summary),
     card(t('model.curve'), curve),
     detailsCard(model, summary)));
   confusionChart(confusion, m);

@@ -14,8 +14,9 @@ import { isFinished } from '../jobwatch.js';
 import { paramControl, paramField, readParam, setParamValue } from '../views/param-fields.js';
 
 // Shown first; every other parameter goes under "Advanced" (presentation
-// only: which parameters exist is the server's answer).
-const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'early_stopping_rounds', 'cv_folds'];
+// only: which parameters exist is the server's answer). For a stack: what
+// it is made of and how it combines them.
+const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'members', 'combiner', 'early_stopping_rounds', 'cv_folds'];
 
 // The algorithm last chosen here, so that a re-render (a change of
 // language) keeps it along with the typed values.

@@ -8,10 +8,20 @@ import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt } from '../format.js';
 
-/* The metrics to show and where they come from. */
+/* The metrics to show and where they come from: cross-validation, the
+ * hold-out, else the model's own estimate (summary.oob: out-of-bag for a
+ * forest, out-of-fold for an ensemble, which lists its members), which has
+ * accuracy and macro-F1 only. */
 export function modelMetrics(summary) {
   if (summary?.cv?.metrics) return { m: summary.cv.metrics, source: t('model.sourceCv', { folds: summary.cv.folds }) };
   if (summary?.validation) return { m: summary.validation, source: t('model.sourceHoldout', { n: fmtInt(summary.validation.samples) }) };
+  const oob = summary?.oob;
+  if (oob) {
+    return {
+      m: { accuracy: oob.accuracy, macro_f1: oob.macro_f1, samples: oob.rows },
+      source: t(summary.members ? 'model.sourceOof' : 'model.sourceOob', { n: fmtInt(oob.rows) }),
+    };
+  }
   return { m: null, source: t('model.sourceNone') };
 }
 
@@ -24,7 +34,7 @@ export function perClassTable(m, testid = 'per-class-table') {
       h('th.fw-medium.text-nowrap', { scope: 'row' }, r.class),
       h('td.text-end', fmtFixed(r.precision)), h('td.text-end', fmtFixed(r.recall)),
       h('td.text-end.fw-semibold', fmtFixed(r.f1)), h('td.text-end', fmtInt(r.support)), h('td.text-end', fmtInt(r.predicted))))
-      : h('tr', h('td.text-center.text-body-secondary', { colspan: '6' }, t('model.noMetrics'))))));
+      : h('tr', h('td.text-center.text-body-secondary', { colspan: '6' }, t(m ? 'model.noPerClass' : 'model.noMetrics'))))));
 }
 
 export function confusionChart(el, m) {

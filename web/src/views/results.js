@@ -9,7 +9,7 @@ import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { fmtInt, fmtPct, fmtFixed } from '../format.js';
-import { select, errorAlert } from '../ui.js';
+import { select, errorAlert, sortHeader } from '../ui.js';
 import { paletteColors } from '../charts.js';
 
 export const FULL_SORT_MAX = 50000;
@@ -69,15 +69,6 @@ function cell(col, r, classes) {
 const pageInfo = (offset, limit, total) => t('results.pageInfo', {
   from: fmtInt(total ? offset + 1 : 0), to: fmtInt(Math.min(total, offset + limit)), total: fmtInt(total),
 });
-
-function sortHeader(col, sort, dir, onSort) {
-  if (col.sortable === false) return h('th', { scope: 'col' }, col.label);
-  const active = sort === col.key;
-  const aria = active ? (dir > 0 ? 'ascending' : 'descending') : 'none';
-  return h(`th.sortable${col.num ? '.text-end' : ''}`, { scope: 'col', 'aria-sort': aria, dataset: { key: col.key }, on: { click: () => onSort(col.key) } },
-    h('button.sort-btn', { type: 'button', 'aria-label': t('results.sortBy', { name: col.label }) },
-      h('span', col.label), icon(active ? (dir > 0 ? 'sortUp' : 'sortDown') : 'sort', 'sort-icon')));
-}
 
 /* The table with its pager. Rows come from the current server page, or from
  * `all` (every row, once a sort needed them). */
