@@ -72,8 +72,8 @@ hl_status hl__model_set_learner(hl_model *m, const char *algo,
 
 const char *hl_candidate_status_name(hl_candidate_status s)
 {
-    static const char *const NAMES[] = {"chosen", "tried", "over_budget",
-                                        "skipped", "failed"};
+    static const char *const NAMES[] = {"skipped", "tried", "chosen",
+                                        "over_budget", "failed"};
     return (unsigned)s < sizeof NAMES / sizeof NAMES[0] ? NAMES[s] : "unknown";
 }
 

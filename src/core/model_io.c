@@ -517,7 +517,7 @@ static hl_status read_leaderboard(loader *ld, hl__rbuf *r)
 {
     hl_model_summary *s = &ld->m->summary;
     /* A candidate takes at least its name's length and 28 bytes. */
-    size_t n = hl__r_count(r, 32, 64);
+    size_t n = hl__r_count(r, 32, HL_MAX_CANDIDATES), chosen = 0;
     if (r->failed || n == 0)
         return corrupt(ld, "leaderboard");
     if (!(s->candidates = calloc(n, sizeof *s->candidates)))
@@ -530,16 +530,26 @@ static hl_status read_leaderboard(loader *ld, hl__rbuf *r)
         c->macro_f1 = hl__r_f64(r);
         c->accuracy = hl__r_f64(r);
         c->seconds = hl__r_f64(r);
-        int ok = algo && strlen(algo) < sizeof c->algo &&
-                 status <= HL_CANDIDATE_FAILED && c->seconds >= 0;
+        const hl_learner_info *li = algo ? hl_learner_find(algo) : NULL;
+        int scored = status == HL_CANDIDATE_TRIED ||
+                     status == HL_CANDIDATE_CHOSEN;
+        int ok = li && status <= HL_CANDIDATE_FAILED && c->seconds >= 0 &&
+                 c->seconds < 1e9 &&
+                 (scored ? c->macro_f1 >= 0 && c->macro_f1 <= 1 &&
+                               c->accuracy >= 0 && c->accuracy <= 1
+                         : isnan(c->macro_f1) && isnan(c->accuracy));
         if (ok)
-            snprintf(c->algo, sizeof c->algo, "%s", algo);
+            snprintf(c->algo, sizeof c->algo, "%s", li->name);
         c->status = (hl_candidate_status)status;
         free(algo);
         if (!ok || r->failed)
             return corrupt(ld, "leaderboard");
+        /* The chosen one is the model's learner, once. */
+        if (status == HL_CANDIDATE_CHOSEN &&
+            (chosen++ || strcmp(c->algo, s->algo) != 0))
+            return corrupt(ld, "leaderboard");
     }
-    return HL_OK;
+    return chosen == 1 ? HL_OK : corrupt(ld, "leaderboard");
 }
 
 /* The screening: before the learner's sections, which are shaped by it. */

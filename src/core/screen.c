@@ -101,6 +101,8 @@ size_t hl__screen_select(const double *signal, size_t nf, double threshold,
         for (size_t j = 0; j < nf; j++)
             if (signal[j] < bar && signal[j] > best)
                 best = signal[j];
+        if (best < 0)
+            break; /* nothing weaker left (or only NaN): keep what there is */
         bar = best;
         n = 0;
         for (size_t j = 0; j < nf; j++)

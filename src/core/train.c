@@ -155,13 +155,19 @@ static hl_status weigh_classes(train_run *r, hl_error *err)
                            "training needs at least two classes; the data "
                            "has %zu",
                            present);
-    for (size_t k = 0; k < K; k++) {
-        double c = (double)r->class_count[k];
-        r->class_weight[k] =
-            r->p->class_weight == HL_CLASS_WEIGHT_BALANCED && c > 0
-                ? (double)r->n_rows / ((double)present * c)
-                : 1.0;
+    /* Balanced on the rows' weights: a class known only from a few rows
+     * labelled in deployment (weighted up) must not outweigh the others. */
+    double mass[HL__MAX_CLASSES] = {0}, total = 0.0;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        double w = r->weight ? r->weight[r->rows[i]] : 1.0;
+        mass[r->y_rows[i]] += w;
+        total += w;
     }
+    for (size_t k = 0; k < K; k++)
+        r->class_weight[k] =
+            r->p->class_weight == HL_CLASS_WEIGHT_BALANCED && mass[k] > 0
+                ? total / ((double)present * mass[k])
+                : 1.0;
     return HL_OK;
 }
 
@@ -235,9 +241,10 @@ static void screen_free(screen *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-/* Screens the KPIs on training rows pos[0..n): the rows this fit learns
- * from and nothing else, so that cross-validation stays honest. */
-static hl_status screen_rows(const train_run *r, const size_t *pos, size_t n,
+/* Screens the KPIs on dataset rows rows[0..n): the rows a fit learns from
+ * and nothing else - not a CV fold's test rows, not the early-stopping
+ * hold-out - so that every score stays honest. */
+static hl_status screen_rows(const train_run *r, const size_t *rows, size_t n,
                              screen *sc, hl_error *err)
 {
     const hl_dataset *ds = r->ds;
@@ -245,16 +252,12 @@ static hl_status screen_rows(const train_run *r, const size_t *pos, size_t n,
     memset(sc, 0, sizeof *sc);
     if (!(r->p->screen_kpis > 0.0))
         return HL_OK;
-    size_t *rows = malloc((n + 1) * sizeof *rows);
     sc->signal = malloc((nf + 1) * sizeof *sc->signal);
     sc->kept = malloc((nf + 1) * sizeof *sc->kept);
-    hl_status rc = rows && sc->signal && sc->kept ? HL_OK : HL_ERR_NOMEM;
-    for (size_t i = 0; rc == HL_OK && i < n; i++)
-        rows[i] = r->rows[pos[i]];
+    hl_status rc = sc->signal && sc->kept ? HL_OK : HL_ERR_NOMEM;
     if (rc == HL_OK)
         rc = hl__kpi_signal(ds->x, nf, ds->y, ds->n_classes, rows, n,
                             sc->signal);
-    free(rows);
     if (rc == HL_OK) {
         sc->n_kept =
             hl__screen_select(sc->signal, nf, r->p->screen_kpis, sc->kept);
@@ -420,10 +423,12 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = screen_rows(r, pos, n, &sc, err)) != HL_OK)
-        goto done;
     rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
                        fit_rows, &n_fit, valid, &n_valid, err);
+    /* The refit on all rows keeps this screening: the rounds it runs were
+     * chosen for these inputs. */
+    if (rc == HL_OK)
+        rc = screen_rows(r, fit_rows, n_fit, &sc, err);
     fit_plan plan = {fit_rows, n_fit, valid, n_valid,
                      r->p->early_stopping_rounds, 0, stage, fold, folds};
     if (rc != HL_OK || (rc = fit_once(r, &plan, &sc, &m, res, err)) != HL_OK)
@@ -566,7 +571,6 @@ done:
 
 /* ---- --algo auto: the search ---- */
 
-#define HL__MAX_CANDIDATES 8
 
 typedef struct deadline_ctx {
     const hl_train_control *ctl; /* the caller's, may be NULL */
@@ -637,10 +641,10 @@ static hl_status choose_learner(train_run *r, hl_train_params *chosen,
                                 size_t *n_board, hl_error *err)
 {
     const hl_train_params *asked = r->p;
-    char names[HL__MAX_CANDIDATES][16];
+    char names[HL_MAX_CANDIDATES][16];
     double budget;
     int folds;
-    size_t n = r->learner->choose(asked->learner, names, HL__MAX_CANDIDATES,
+    size_t n = r->learner->choose(asked->learner, names, HL_MAX_CANDIDATES,
                                   &budget, &folds);
     hl_model_candidate *b = calloc(n + 1, sizeof *b);
     if (!b)

@@ -659,6 +659,19 @@ static void auto_chooses_the_best_candidate(void **state)
     assert_int_equal(b->n_candidates, 3);
     assert_int_equal(b->candidates[chosen].status, HL_CANDIDATE_CHOSEN);
     assert_true(b->candidates[1].macro_f1 == s->candidates[1].macro_f1);
+    hl_model_free(back);
+    back = NULL;
+    /* A forged leaderboard: the first candidate "skipped" with a score. */
+    size_t at = find_section(buf, len, 13);
+    assert_true(at > 0);
+    size_t status = at + 16 + 4 + 4 + strlen("gbdt");
+    assert_true(buf[status] == HL_CANDIDATE_TRIED ||
+                buf[status] == HL_CANDIDATE_CHOSEN);
+    buf[status] = HL_CANDIDATE_SKIPPED;
+    fix_crc(buf, len);
+    assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "leaderboard"));
     free(buf);
     hl_model_free(back);
     hl_model_free(m);

@@ -63,7 +63,9 @@ const hl__learner hl__auto_learner = {
              "automatic choice: every candidate learner in de-duplicated "
              "cross-validation within a time budget, the best macro-F1 "
              "kept and trained on all rows; the leaderboard in the summary",
-             AUTO_PARAMS, sizeof AUTO_PARAMS / sizeof AUTO_PARAMS[0], 0},
+             AUTO_PARAMS, sizeof AUTO_PARAMS / sizeof AUTO_PARAMS[0], 0,
+             /* a failed search: the first candidate alone */
+             "gbdt"},
     .version = HL__LEARNER_VERSION,
     .choose = auto_choose,
 };

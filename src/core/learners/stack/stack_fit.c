@@ -313,11 +313,15 @@ static hl_status combine(stack_run *s, hl__stack_model *m, const double *oof,
         rc = nomem(err);
     if (rc == HL_OK) {
         hl__stack_combine(m, oof, n, raw);
-        for (size_t r = 0; m->combiner == HL__COMBINE_LOGISTIC && r < n; r++) {
-            double p[64];
+        double *p = malloc((K + 1) * sizeof *p);
+        if (!p)
+            rc = nomem(err);
+        for (size_t r = 0; p && m->combiner == HL__COMBINE_LOGISTIC && r < n;
+             r++) {
             hl__link_apply(HL__LINK_SOFTMAX, raw + r * K, K, p);
             memcpy(raw + r * K, p, K * sizeof *p);
         }
+        free(p);
         m->oof_rows = n;
         rc = score(s, raw, &m->oof_macro_f1, &m->oof_accuracy, err);
     }
