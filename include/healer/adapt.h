@@ -17,7 +17,11 @@
  * below HL_ADAPT_MIN_ROWS nothing is changed. The estimated mix is pulled
  * towards the training mix by HL_ADAPT_PRIOR_ROWS pseudo-rows (a MAP
  * estimate under a Dirichlet prior), so that no class is ever declared
- * absent - EM cannot bring a class back once its share is 0.
+ * absent - EM cannot bring a class back once its share is 0. EM assumes
+ * that only the mix moved; when KPI scales moved too it can make things
+ * worse (docs/benchmarks.md), and no check without labels tells the two
+ * apart - a new class mix moves the distribution of every KPI with class
+ * signal just as a drift does - so adapting stays the user's choice.
  *
  * Threads: no shared state.
  */
@@ -40,9 +44,21 @@ extern "C" {
 #define HL_ADAPT_MAX_ITERATIONS 200
 #define HL_ADAPT_MAX_CLASSES 64
 
+/* Why a batch was not adapted. */
+typedef enum hl_adapt_skip {
+    HL_ADAPT_NOT_SKIPPED = 0,
+    HL_ADAPT_TOO_FEW_ROWS = 1,  /* under HL_ADAPT_MIN_ROWS */
+    HL_ADAPT_NOT_CALIBRATED = 2 /* the model's probabilities are votes */
+} hl_adapt_skip;
+
+/* "too_few_rows", "not_calibrated" ("" for NOT_SKIPPED):
+ * static, the API's codes. */
+const char *hl_adapt_skip_name(hl_adapt_skip why);
+
 typedef struct hl_adapt_report {
-    int applied;      /* 1: the probabilities were corrected */
-    char reason[200]; /* why not, when applied is 0 */
+    int applied;           /* 1: the probabilities were corrected */
+    hl_adapt_skip skipped; /* why not, when applied is 0 */
+    char reason[200];      /* the same for a person */
     unsigned iterations;
     int converged; /* the mix moved less than 1e-6 in the last step */
     size_t n_classes;

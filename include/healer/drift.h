@@ -110,6 +110,9 @@ typedef struct hl_drift_kpi {
     size_t present_batch;
     int significant;      /* beyond chance and large enough */
     hl_drift_level level; /* HL_DRIFT_NONE unless significant */
+    int read;             /* the model reads this KPI (KPI screening left
+                             out the others: their drift cannot move a
+                             prediction) */
 } hl_drift_kpi;
 
 /* A drift check. Release with hl_drift_report_free. */
@@ -122,6 +125,10 @@ typedef struct hl_drift_report {
     size_t *order;          /* n_kpis indices into kpis, worst first:
                                level, then psi, then ks, descending */
     size_t n_significant;
+    /* The same over the KPIs the model reads (all of them without KPI
+     * screening): what the drift means for its predictions. */
+    hl_drift_level verdict_read;
+    size_t n_read, n_significant_read;
     size_t n_classes;
     char *const *class_names;    /* borrowed from the model */
     double *reference_class_mix; /* n_classes shares of the reference's

@@ -45,14 +45,17 @@ typedef struct hl_model_member {
 
 /* A candidate of `--algo auto` and how it fared. */
 typedef enum hl_candidate_status {
-    HL_CANDIDATE_CHOSEN = 0,      /* the best: the model is this learner */
+    HL_CANDIDATE_SKIPPED = 0,     /* not started: no time left */
     HL_CANDIDATE_TRIED = 1,       /* cross-validated, not the best */
-    HL_CANDIDATE_OVER_BUDGET = 2, /* stopped when the time budget ran out */
-    HL_CANDIDATE_SKIPPED = 3,     /* not started: no time left */
+    HL_CANDIDATE_CHOSEN = 2,      /* the best: the model is this learner */
+    HL_CANDIDATE_OVER_BUDGET = 3, /* stopped when the time budget ran out */
     HL_CANDIDATE_FAILED = 4       /* its training failed */
 } hl_candidate_status;
 
-/* "chosen", "tried", "over_budget", "skipped", "failed" (static). */
+/* `--algo auto` tries at most this many candidates. */
+#define HL_MAX_CANDIDATES 8
+
+/* "skipped", "tried", "chosen", "over_budget", "failed" (static). */
 const char *hl_candidate_status_name(hl_candidate_status s);
 
 typedef struct hl_model_candidate {

@@ -28,7 +28,9 @@ extern "C" {
 /* The uncertain rows a class's picks come from: this many times the
  * number asked for, the most uncertain first. */
 #define HL_SUGGEST_POOL_FACTOR 4
-#define HL_SUGGEST_MAX_PER_CLASS 10000
+/* Beyond it a person is not labelling by hand, and farthest-first picking
+ * (pool x picks distances) stops being instant. */
+#define HL_SUGGEST_MAX_PER_CLASS 1000
 
 typedef struct hl_suggestion {
     size_t row;        /* 0-based row of the dataset */

@@ -74,6 +74,12 @@ void cli_print_drift_verdict(FILE *out, const char *prefix,
             "checked against %zu reference rows)\n",
             prefix, hl_drift_level_name(r->verdict), r->n_significant,
             r->n_kpis, r->rows, r->reference_rows);
+    if (r->n_read < r->n_kpis)
+        fprintf(out,
+                "%sof the %zu KPIs the model reads (KPI screening): %s, %zu "
+                "shifted significantly\n",
+                prefix, r->n_read, hl_drift_level_name(r->verdict_read),
+                r->n_significant_read);
 }
 
 void cli_print_drift_brief(FILE *out, const char *prefix,

@@ -268,7 +268,7 @@ static void print_adapt(const predict_args *a, const diagnosis *d)
 /* The same view as the web API's diagnoses (engine_json.c). */
 static json_t *adapt_json(const diagnosis *d)
 {
-    return d->has_adapt ? hs_json_adapt(d->model, &d->adapt, d->ds->n_rows)
+    return d->has_adapt ? hs_json_adapt(d->model, &d->adapt)
                         : json_null();
 }
 

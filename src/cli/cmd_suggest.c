@@ -25,7 +25,7 @@ static const char SUGGEST_USAGE[] =
     "Options:\n"
     "  --model FILE        model written by 'healer train' (required)\n"
     "  --data FILE         the batch (required; a label column is ignored)\n"
-    "  --per-class N       rows per predicted class, 1..10000 (required)\n"
+    "  --per-class N       rows per predicted class, 1..%d (required)\n"
     "  --out FILE          where to write the rows (required)\n"
     "  --threads T         worker threads, 0 = all cores (0)\n"
     "  --label-column NAME label column header (label)\n"
@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, suggest_args *a, int *stop)
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'h':
-            fputs(SUGGEST_USAGE, stdout);
+            printf(SUGGEST_USAGE, HL_SUGGEST_MAX_PER_CLASS);
             return CLI_OK;
         case 'm':
             a->model = optarg;

@@ -40,6 +40,19 @@ int hl_model_is_calibrated(const hl_model *m)
     return m->fitted.calibrated;
 }
 
+const char *hl_adapt_skip_name(hl_adapt_skip why)
+{
+    switch (why) {
+    case HL_ADAPT_TOO_FEW_ROWS:
+        return "too_few_rows";
+    case HL_ADAPT_NOT_CALIBRATED:
+        return "not_calibrated";
+    case HL_ADAPT_NOT_SKIPPED:
+        break;
+    }
+    return "";
+}
+
 /* q = p * ratio, normalised, for every row; the new mix's sums into acc. */
 static void reweigh(const double *p, size_t n, size_t K, const double *ratio,
                     double *q, double *acc)
@@ -111,6 +124,7 @@ hl_status hl_adapt_batch(const hl_model *m, double *proba, size_t n_rows,
     out->n_classes = K;
     hl_model_training_mix(m, out->train_mix);
     if (n_rows < HL_ADAPT_MIN_ROWS) {
+        out->skipped = HL_ADAPT_TOO_FEW_ROWS;
         snprintf(out->reason, sizeof out->reason,
                  "%zu rows are too few to estimate their class mix (at least "
                  "%d)",
@@ -118,6 +132,7 @@ hl_status hl_adapt_batch(const hl_model *m, double *proba, size_t n_rows,
         return HL_OK;
     }
     if (!hl_model_is_calibrated(m)) {
+        out->skipped = HL_ADAPT_NOT_CALIBRATED;
         snprintf(out->reason, sizeof out->reason,
                  "a %s model's probabilities are votes, not calibrated: its "
                  "class mix cannot be re-estimated from them",

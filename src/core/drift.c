@@ -305,6 +305,12 @@ static hl_status rank(hl_drift_report *r)
         r->n_significant += k->significant != 0;
         if (k->level > r->verdict)
             r->verdict = k->level;
+        if (k->read) {
+            r->n_read++;
+            r->n_significant_read += k->significant != 0;
+            if (k->level > r->verdict_read)
+                r->verdict_read = k->level;
+        }
     }
     qsort(keys, r->n_kpis, sizeof *keys, cmp_worst_first);
     for (size_t f = 0; f < r->n_kpis; f++)
@@ -338,8 +344,10 @@ static hl_status report_alloc(const hl_model *m, size_t n_rows,
         calloc(s->n_classes + 1, sizeof *r->reference_class_mix);
     if (!r->kpis || !r->order || !r->reference_class_mix)
         return HL_ERR_NOMEM;
-    for (size_t f = 0; f < s->n_features; f++)
+    for (size_t f = 0; f < s->n_features; f++) {
         r->kpis[f].name = s->feature_names[f];
+        r->kpis[f].read = !s->kpi_kept || s->kpi_kept[f];
+    }
     class_mix(m->drift, r->reference_class_mix);
     return HL_OK;
 }

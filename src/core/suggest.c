@@ -40,37 +40,50 @@ static float signed_log(float v)
     return v < 0 ? -log1pf(-v) : log1pf(v);
 }
 
-/* z (n_rows x n_cols): column c is feature cols[c] of the model, read
- * from ds column src[cols[c]], signed-log'ed and robustly scaled. */
-static hl_status batch_space(const hl_dataset *ds, const size_t *src,
-                             const size_t *cols, size_t n_cols, float *z)
+/* The batch's scaling of each KPI the distances use: column c is feature
+ * cols[c] of the model, read from ds column src[cols[c]]; its median and
+ * interquartile range after the signed log, over the batch's rows. */
+typedef struct batch_scale {
+    const hl_dataset *ds;
+    const size_t *src, *cols;
+    size_t d;
+    float *median, *scale; /* d each */
+} batch_scale;
+
+static hl_status batch_scale_fit(batch_scale *bs)
 {
-    const size_t n = ds->n_rows;
-    float *v = malloc((n + 1) * sizeof *v);
+    const hl_dataset *ds = bs->ds;
+    float *v = malloc((ds->n_rows + 1) * sizeof *v);
     if (!v)
         return HL_ERR_NOMEM;
-    for (size_t c = 0; c < n_cols; c++) {
-        size_t m = 0, col = src[cols[c]];
-        for (size_t i = 0; i < n; i++) {
+    for (size_t c = 0; c < bs->d; c++) {
+        size_t m = 0, col = bs->src[bs->cols[c]];
+        for (size_t i = 0; i < ds->n_rows; i++) {
             float x = ds->x[i * ds->n_features + col];
-            z[i * n_cols + c] = isnan(x) ? NAN : signed_log(x);
             if (!isnan(x))
-                v[m++] = z[i * n_cols + c];
+                v[m++] = signed_log(x);
         }
-        float median = 0, scale = 1;
+        bs->median[c] = 0;
+        bs->scale[c] = 1;
         if (m > 0) {
             qsort(v, m, sizeof *v, cmp_float);
-            median = v[m / 2];
+            bs->median[c] = v[m / 2];
             float iqr = v[(3 * m) / 4] - v[m / 4];
-            scale = iqr > 0 ? iqr : 1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            float *x = &z[i * n_cols + c];
-            *x = isnan(*x) ? 0.0f : (*x - median) / scale;
+            bs->scale[c] = iqr > 0 ? iqr : 1;
         }
     }
     free(v);
     return HL_OK;
+}
+
+/* Row `row` of the batch in the scaled space, into z[0..d). */
+static void batch_scale_row(const batch_scale *bs, size_t row, float *z)
+{
+    const float *x = bs->ds->x + row * bs->ds->n_features;
+    for (size_t c = 0; c < bs->d; c++) {
+        float v = x[bs->src[bs->cols[c]]];
+        z[c] = isnan(v) ? 0.0f : (signed_log(v) - bs->median[c]) / bs->scale[c];
+    }
 }
 
 static double distance2(const float *a, const float *b, size_t n)
@@ -83,12 +96,13 @@ static double distance2(const float *a, const float *b, size_t n)
     return s;
 }
 
-/* Farthest-first among pool[0..n_pool) (most uncertain first): the first
+/* Farthest-first among the n_pool most uncertain candidates (z: their
+ * rows in the scaled space, n_pool x d, most uncertain first): the first
  * pick is the most uncertain row, each next one the row farthest from all
- * picks so far; a row at distance 0 of a pick (a duplicate) never is. */
-static size_t pick_diverse(const candidate *pool, size_t n_pool, size_t want,
-                           const float *z, size_t d, double *nearest,
-                           size_t *picked)
+ * picks so far; a row at distance 0 of a pick (the same KPIs, as far as
+ * the model reads them) never is. Writes pool indices to picked[]. */
+static size_t pick_diverse(size_t n_pool, size_t want, const float *z, size_t d,
+                           double *nearest, size_t *picked)
 {
     size_t n = 0;
     for (size_t i = 0; i < n_pool; i++)
@@ -102,9 +116,9 @@ static size_t pick_diverse(const candidate *pool, size_t n_pool, size_t want,
         if (best == n_pool)
             break; /* only duplicates of picks are left */
         picked[n++] = best;
-        const float *zb = z + pool[best].row * d;
+        const float *zb = z + best * d;
         for (size_t i = 0; i < n_pool; i++) {
-            double dist = distance2(z + pool[i].row * d, zb, d);
+            double dist = distance2(z + i * d, zb, d);
             if (dist < nearest[i])
                 nearest[i] = dist;
         }
@@ -141,14 +155,21 @@ hl_status hl_suggest_rows(const hl_model *m, const hl_dataset *ds,
     size_t *picked = malloc((n + 1) * sizeof *picked);
     int32_t *pred = malloc((n + 1) * sizeof *pred);
     hl_suggestion *res = malloc((n + 1) * sizeof *res);
-    float *z = NULL;
-    hl_status rc = src && cols && cand && nearest && picked && pred && res
+    const size_t pool_cap = per_class * HL_SUGGEST_POOL_FACTOR;
+    float *z = NULL, *median = malloc((nf + 1) * sizeof *median),
+          *scale = malloc((nf + 1) * sizeof *scale);
+    hl_status rc = src && cols && cand && nearest && picked && pred && res &&
+                           median && scale
                        ? hl__model_map_features(m, ds, src, NULL, err)
                        : hl__fail(err, HL_ERR_NOMEM, "out of memory");
-    const size_t d = rc == HL_OK ? used_features(m, cols) : 0;
-    if (rc == HL_OK && !(z = malloc((n * d + 1) * sizeof *z)))
-        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory for %zu rows", n);
-    if (rc == HL_OK && batch_space(ds, src, cols, d, z) != HL_OK)
+    batch_scale bs = {ds, src, cols, 0, median, scale};
+    if (rc == HL_OK)
+        bs.d = used_features(m, cols);
+    /* Only the pool rows are placed in the space: memory follows the rows
+     * asked for, not the batch's size. */
+    if (rc == HL_OK && !(z = malloc((pool_cap * bs.d + 1) * sizeof *z)))
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    if (rc == HL_OK && batch_scale_fit(&bs) != HL_OK)
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == HL_OK && i < n; i++)
         pred[i] = hl_predict_argmax(proba + i * K, K);
@@ -171,9 +192,10 @@ hl_status hl_suggest_rows(const hl_model *m, const hl_dataset *ds,
             cand[n_cand++] = (candidate){i, top - second};
         }
         qsort(cand, n_cand, sizeof *cand, cmp_candidate);
-        size_t pool = per_class * HL_SUGGEST_POOL_FACTOR;
-        size_t got = pick_diverse(cand, pool < n_cand ? pool : n_cand,
-                                  per_class, z, d, nearest, picked);
+        const size_t pool = pool_cap < n_cand ? pool_cap : n_cand;
+        for (size_t i = 0; i < pool; i++)
+            batch_scale_row(&bs, cand[i].row, z + i * bs.d);
+        size_t got = pick_diverse(pool, per_class, z, bs.d, nearest, picked);
         /* Most uncertain first within the class. */
         for (size_t a = 1; a < got; a++)
             for (size_t b = a; b > 0 && picked[b] < picked[b - 1]; b--) {
@@ -194,6 +216,8 @@ hl_status hl_suggest_rows(const hl_model *m, const hl_dataset *ds,
     free(picked);
     free(pred);
     free(z);
+    free(median);
+    free(scale);
     if (rc != HL_OK) {
         free(res);
         return rc;

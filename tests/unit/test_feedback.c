@@ -11,7 +11,7 @@
  */
 #include <math.h>
 
-#include "testutil.h"
+#include "engineutil.h"
 
 static hl_dataset *parse(const char *csv, const char *name)
 {
@@ -82,17 +82,19 @@ static void append_orders_integer_labels_by_value(void **state)
     (void)state;
     char base_csv[4096] = "a,label\n", extra_csv[256] = "a,label\n";
     for (int k = 0; k < 12; k++)
-        snprintf(base_csv + strlen(base_csv), sizeof base_csv - strlen(base_csv),
-                 "%d,%d\n%d,%d\n", k, k, k + 100, k);
+        snprintf(base_csv + strlen(base_csv),
+                 sizeof base_csv - strlen(base_csv), "%d,%d\n%d,%d\n", k, k,
+                 k + 100, k);
     strcat(extra_csv, "5,12\n6,10\n7,03\n");
-    hl_dataset *base = parse(base_csv, "b.csv"), *extra = parse(extra_csv, "e.csv");
+    hl_dataset *base = parse(base_csv, "b.csv"),
+               *extra = parse(extra_csv, "e.csv");
     hl_dataset *d = NULL;
     hl_error err;
     assert_int_equal(hl_dataset_append(base, extra, 2.0, &d, &err), HL_OK);
     assert_int_equal(d->n_rows, 27);
     assert_int_equal(d->n_classes, 13);
     for (int k = 0; k < 13; k++) {
-        char want[8];
+        char want[16];
         snprintf(want, sizeof want, "%d", k);
         assert_string_equal(d->class_names[k], want);
     }
@@ -121,28 +123,6 @@ static hl_dataset *simulate(size_t samples, int variant, double shift,
     hl_error err;
     assert_int_equal(hl_simulate(&o, variant, &ds, &err), HL_OK);
     return ds;
-}
-
-static double macro_f1(const hl_model *m, const hl_dataset *ds)
-{
-    const size_t n = ds->n_rows, K = hl_model_n_classes(m);
-    double *proba = malloc(n * K * sizeof *proba);
-    int32_t *y = malloc(n * sizeof *y), *pred = malloc(n * sizeof *pred);
-    hl_error err;
-    assert_int_equal(hl_model_predict_dataset(m, ds, 1, proba, NULL, &err),
-                     HL_OK);
-    assert_int_equal(hl_model_map_labels(m, ds, y, NULL, &err), HL_OK);
-    for (size_t i = 0; i < n; i++)
-        pred[i] = hl_predict_argmax(proba + i * K, K);
-    hl_metrics met;
-    assert_int_equal(hl_metrics_compute(y, pred, proba, n, K, &met, &err),
-                     HL_OK);
-    double f1 = met.macro_f1;
-    hl_metrics_free(&met);
-    free(proba);
-    free(y);
-    free(pred);
-    return f1;
 }
 
 /* Twenty labelled rows per class of a strongly shifted environment, each
@@ -175,7 +155,7 @@ static void feedback_rows_help_on_the_shifted_data(void **state)
     hl_model *plain = NULL, *taught = NULL;
     assert_int_equal(hl_train(train, &p, NULL, &plain, &err), HL_OK);
     assert_int_equal(hl_train(both, &p, NULL, &taught, &err), HL_OK);
-    double before = macro_f1(plain, rest), after = macro_f1(taught, rest);
+    double before = tu_macro_f1(plain, rest), after = tu_macro_f1(taught, rest);
     print_message("shifted data: macro-F1 %.4f without feedback, %.4f with\n",
                   before, after);
     assert_true(after > before + 0.02);

@@ -11,91 +11,16 @@
 #include <math.h>
 #include <stdatomic.h>
 
-#include "testutil.h"
+#include "engineutil.h"
 
 #include "learners/forest/forest.h"
-
-static void set(hl_train_params *p, const char *name, double x)
-{
-    hl_error err;
-    if (hl_train_params_set_number(p, name, x, &err) != HL_OK)
-        fail_msg("setting %s: %s", name, err.message);
-}
-
-static hl_dataset *simulate(size_t samples, size_t features, size_t classes,
-                            uint64_t seed)
-{
-    hl_sim_options o;
-    hl_sim_options_init(&o);
-    o.samples = samples;
-    o.features = features;
-    o.classes = classes;
-    o.seed = seed;
-    hl_dataset *ds = NULL;
-    hl_error err;
-    assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
-    return ds;
-}
 
 static void params_for(hl_train_params *p, const char *algo, int trees)
 {
     hl_error err;
     hl_train_params_init(p);
     assert_int_equal(hl_train_params_set_algo(p, algo, &err), HL_OK);
-    set(p, "trees", trees);
-}
-
-static hl_model *train(const hl_dataset *ds, const hl_train_params *p)
-{
-    hl_model *m = NULL;
-    hl_error err;
-    if (hl_train(ds, p, NULL, &m, &err) != HL_OK)
-        fail_msg("training failed: %s", err.message);
-    return m;
-}
-
-static double *predict_all(const hl_model *m, const hl_dataset *ds, int threads)
-{
-    double *proba = malloc(ds->n_rows * hl_model_n_classes(m) * sizeof *proba);
-    hl_error err;
-    assert_int_equal(
-        hl_model_predict_dataset(m, ds, threads, proba, NULL, &err), HL_OK);
-    return proba;
-}
-
-static double macro_f1_on(const hl_model *m, const hl_dataset *ds)
-{
-    size_t n = ds->n_rows, K = hl_model_n_classes(m);
-    double *proba = predict_all(m, ds, 0);
-    int32_t *y = malloc(n * sizeof *y), *pred = malloc(n * sizeof *pred);
-    hl_error err;
-    assert_int_equal(hl_model_map_labels(m, ds, y, NULL, &err), HL_OK);
-    for (size_t i = 0; i < n; i++)
-        pred[i] = hl_predict_argmax(proba + i * K, K);
-    hl_metrics met;
-    assert_int_equal(hl_metrics_compute(y, pred, proba, n, K, &met, &err),
-                     HL_OK);
-    double f1 = met.macro_f1;
-    hl_metrics_free(&met);
-    free(proba);
-    free(y);
-    free(pred);
-    return f1;
-}
-
-static void split(const hl_dataset *ds, size_t n_train, hl_dataset **train_out,
-                  hl_dataset **test_out)
-{
-    size_t *rows = malloc(ds->n_rows * sizeof *rows);
-    for (size_t i = 0; i < ds->n_rows; i++)
-        rows[i] = i;
-    hl_error err;
-    assert_int_equal(hl_dataset_subset(ds, rows, n_train, train_out, &err),
-                     HL_OK);
-    assert_int_equal(hl_dataset_subset(ds, rows + n_train, ds->n_rows - n_train,
-                                       test_out, &err),
-                     HL_OK);
-    free(rows);
+    tu_set(p, "trees", trees);
 }
 
 static const char *const ALGOS[] = {"forest", "extratrees"};
@@ -104,13 +29,13 @@ static const char *const ALGOS[] = {"forest", "extratrees"};
 static void learns_simulated_faults(void **state)
 {
     (void)state;
-    hl_dataset *all = simulate(3000, 24, 6, 7), *tr, *te;
-    split(all, 2000, &tr, &te);
+    hl_dataset *all = tu_simulate(3000, 24, 6, 7), *tr, *te;
+    tu_split(all, 2000, &tr, &te);
     for (size_t a = 0; a < 2; a++) {
         hl_train_params p;
         params_for(&p, ALGOS[a], tu_quick() ? 30 : 100);
-        hl_model *m = train(tr, &p);
-        double f1 = macro_f1_on(m, te);
+        hl_model *m = tu_train(tr, &p);
+        double f1 = tu_macro_f1(m, te);
         print_message("%s: held-out macro-F1 on simulated faults %.4f\n",
                       ALGOS[a], f1);
         assert_true(f1 > 0.85);
@@ -130,7 +55,7 @@ static void learns_simulated_faults(void **state)
         }
         assert_true(top > 2.0 * total / (double)s->n_features);
         /* Probabilities: each row sums to 1. */
-        double *proba = predict_all(m, te, 1);
+        double *proba = tu_predict_all(m, te, 1);
         for (size_t i = 0; i < te->n_rows; i++) {
             double sum = 0;
             for (size_t k = 0; k < 6; k++)
@@ -145,41 +70,6 @@ static void learns_simulated_faults(void **state)
     hl_dataset_free(te);
 }
 
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = crc & 1 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-    }
-    return crc ^ 0xFFFFFFFFu;
-}
-
-static void fix_crc(uint8_t *buf, size_t len)
-{
-    uint32_t c = crc32_ref(buf, len - 4);
-    for (int i = 0; i < 4; i++)
-        buf[len - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
-}
-
-/* Where section `tag` starts in a serialized model (0 = not there). */
-static size_t find_section(const uint8_t *buf, size_t len, uint32_t tag)
-{
-    size_t at = 24;
-    while (at + 16 <= len - 4) {
-        uint32_t t = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8 |
-                     (uint32_t)buf[at + 2] << 16 | (uint32_t)buf[at + 3] << 24;
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; i--)
-            n = n << 8 | buf[at + 8 + (size_t)i];
-        if (t == tag)
-            return at;
-        at += 16 + (size_t)n;
-    }
-    return 0;
-}
-
 /* The forest's own sections (trees, out-of-bag) of m's file: malloc'ed. */
 static uint8_t *forest_bytes(const hl_model *m, size_t *n)
 {
@@ -187,7 +77,7 @@ static uint8_t *forest_bytes(const hl_model *m, size_t *n)
     size_t len;
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t at = find_section(buf, len, 64);
+    size_t at = tu_find_section(buf, len, 64);
     assert_true(at > 0);
     /* Both sections are the learner's last bytes before any later one:
      * take everything from the trees to the checksum. */
@@ -203,7 +93,7 @@ static uint8_t *forest_bytes(const hl_model *m, size_t *n)
 static void same_seed_same_model_whatever_the_threads(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(800, 12, 4, 3);
+    hl_dataset *ds = tu_simulate(800, 12, 4, 3);
     for (size_t a = 0; a < 2; a++) {
         uint8_t *first = NULL;
         size_t first_len = 0;
@@ -212,8 +102,8 @@ static void same_seed_same_model_whatever_the_threads(void **state)
             params_for(&p, ALGOS[a], 20);
             p.threads = threads;
             if (a == 1)
-                set(&p, "bootstrap", 1); /* the out-of-bag pass too */
-            hl_model *m = train(ds, &p);
+                tu_set(&p, "bootstrap", 1); /* the out-of-bag pass too */
+            hl_model *m = tu_train(ds, &p);
             size_t n;
             uint8_t *bytes = forest_bytes(m, &n);
             if (!first) {
@@ -229,7 +119,7 @@ static void same_seed_same_model_whatever_the_threads(void **state)
         hl_train_params p;
         params_for(&p, ALGOS[a], 20);
         p.seed = 43;
-        hl_model *m = train(ds, &p);
+        hl_model *m = tu_train(ds, &p);
         size_t n;
         uint8_t *bytes = forest_bytes(m, &n);
         assert_true(n != first_len || memcmp(bytes, first, n) != 0);
@@ -245,16 +135,16 @@ static void same_seed_same_model_whatever_the_threads(void **state)
 static void out_of_bag_estimate(void **state)
 {
     (void)state;
-    hl_dataset *all = simulate(2400, 16, 5, 11), *tr, *te;
-    split(all, 1600, &tr, &te);
+    hl_dataset *all = tu_simulate(2400, 16, 5, 11), *tr, *te;
+    tu_split(all, 1600, &tr, &te);
     hl_train_params p;
     params_for(&p, "forest", tu_quick() ? 40 : 100);
-    hl_model *m = train(tr, &p);
+    hl_model *m = tu_train(tr, &p);
     const hl_model_summary *s = hl_model_summary_get(m);
     assert_true(s->has_oob);
     /* With 40+ trees every row is left out by some tree. */
     assert_int_equal(s->oob_rows, s->rows_train);
-    double held_out = macro_f1_on(m, te);
+    double held_out = tu_macro_f1(m, te);
     print_message("out-of-bag macro-F1 %.4f (accuracy %.4f), held-out %.4f\n",
                   s->oob_macro_f1, s->oob_accuracy, held_out);
     assert_true(s->oob_macro_f1 > 0.6 && s->oob_macro_f1 <= 1.0);
@@ -278,12 +168,12 @@ static void out_of_bag_estimate(void **state)
     hl_model_free(m);
 
     params_for(&p, "extratrees", 10);
-    m = train(tr, &p);
+    m = tu_train(tr, &p);
     assert_false(hl_model_summary_get(m)->has_oob);
     hl_model_free(m);
     params_for(&p, "forest", 10);
-    set(&p, "bootstrap", 0);
-    m = train(tr, &p);
+    tu_set(&p, "bootstrap", 0);
+    m = tu_train(tr, &p);
     assert_false(hl_model_summary_get(m)->has_oob);
     hl_model_free(m);
     hl_dataset_free(all);
@@ -314,7 +204,7 @@ static int on_progress(const hl_train_progress *pr, void *user)
 static void progress_and_cancel(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(600, 10, 3, 5);
+    hl_dataset *ds = tu_simulate(600, 10, 3, 5);
     hl_train_params p;
     params_for(&p, "forest", 60);
     p.threads = 2;
@@ -358,11 +248,11 @@ static void progress_and_cancel(void **state)
 static void file_round_trip_is_bit_identical(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(700, 10, 4, 9);
+    hl_dataset *ds = tu_simulate(700, 10, 4, 9);
     for (size_t a = 0; a < 2; a++) {
         hl_train_params p;
         params_for(&p, ALGOS[a], 25);
-        hl_model *m = train(ds, &p);
+        hl_model *m = tu_train(ds, &p);
         char path[] = "/tmp/healer-forest-XXXXXX";
         int fd = mkstemp(path);
         close(fd);
@@ -373,7 +263,7 @@ static void file_round_trip_is_bit_identical(void **state)
         unlink(path);
         assert_string_equal(hl_model_summary_get(back)->algo, ALGOS[a]);
         assert_int_equal(hl_model_summary_get(back)->n_trees, 25);
-        double *x = predict_all(m, ds, 1), *y = predict_all(back, ds, 3);
+        double *x = tu_predict_all(m, ds, 1), *y = tu_predict_all(back, ds, 3);
         assert_memory_equal(x, y, ds->n_rows * 4 * sizeof *x);
         /* One row at a time: the same bits. */
         double one[4];
@@ -397,15 +287,16 @@ static void file_round_trip_is_bit_identical(void **state)
 static void corrupt_sections_are_refused(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(300, 6, 3, 4);
+    hl_dataset *ds = tu_simulate(300, 6, 3, 4);
     hl_train_params p;
     params_for(&p, "forest", 3);
-    hl_model *m = train(ds, &p);
+    hl_model *m = tu_train(ds, &p);
     uint8_t *buf;
     size_t len;
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t trees = find_section(buf, len, 64), oob = find_section(buf, len, 65);
+    size_t trees = tu_find_section(buf, len, 64),
+           oob = tu_find_section(buf, len, 65);
     assert_true(trees > 0 && oob > trees);
     uint8_t *copy = malloc(len);
     size_t refused = 0, tried = 0;
@@ -413,7 +304,7 @@ static void corrupt_sections_are_refused(void **state)
     for (size_t i = trees; i < len - 4; i += step) {
         memcpy(copy, buf, len);
         copy[i] ^= (uint8_t)(i % 3 == 0 ? 0xFF : 0x81);
-        fix_crc(copy, len);
+        tu_fix_crc(copy, len);
         hl_model *out = NULL;
         hl_status rc =
             hl_model_deserialize(copy, len, "forged.model", &out, &err);
@@ -445,7 +336,7 @@ static void corrupt_sections_are_refused(void **state)
      * required section is missing. */
     memcpy(copy, buf, len);
     copy[trees] = 99;
-    fix_crc(copy, len);
+    tu_fix_crc(copy, len);
     hl_model *out = NULL;
     assert_int_equal(
         hl_model_deserialize(copy, len, "no-trees.model", &out, &err),
@@ -492,8 +383,8 @@ static void parameters_are_validated(void **state)
     hl_error err;
     hl_train_params_init(&p);
     assert_int_equal(hl_train_params_set_algo(&p, "forest", &err), HL_OK);
-    set(&p, "feature_fraction", 0.3);
-    set(&p, "feature_fraction", 0);
+    tu_set(&p, "feature_fraction", 0.3);
+    tu_set(&p, "feature_fraction", 0);
     assert_int_equal(hl_train_params_validate(&p, &err), HL_OK);
     assert_int_equal(
         hl_train_params_set_number(&p, "feature_fraction", 0.005, &err),

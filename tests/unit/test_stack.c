@@ -13,47 +13,10 @@
 #include <math.h>
 #include <stdatomic.h>
 
-#include "testutil.h"
+#include "engineutil.h"
 
 #include "learners/stack/stack.h"
 #include "screen.h"
-
-static void set(hl_train_params *p, const char *name, double x)
-{
-    hl_error err;
-    if (hl_train_params_set_number(p, name, x, &err) != HL_OK)
-        fail_msg("setting %s: %s", name, err.message);
-}
-
-static hl_dataset *simulate(size_t samples, size_t features, size_t classes,
-                            uint64_t seed)
-{
-    hl_sim_options o;
-    hl_sim_options_init(&o);
-    o.samples = samples;
-    o.features = features;
-    o.classes = classes;
-    o.seed = seed;
-    hl_dataset *ds = NULL;
-    hl_error err;
-    assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
-    return ds;
-}
-
-static void split(const hl_dataset *ds, size_t n_train, hl_dataset **train_out,
-                  hl_dataset **test_out)
-{
-    size_t *rows = malloc(ds->n_rows * sizeof *rows);
-    for (size_t i = 0; i < ds->n_rows; i++)
-        rows[i] = i;
-    hl_error err;
-    assert_int_equal(hl_dataset_subset(ds, rows, n_train, train_out, &err),
-                     HL_OK);
-    assert_int_equal(hl_dataset_subset(ds, rows + n_train, ds->n_rows - n_train,
-                                       test_out, &err),
-                     HL_OK);
-    free(rows);
-}
 
 /* A small, quick stack: few rounds and trees, three folds. */
 static void stack_params(hl_train_params *p, const char *combiner)
@@ -61,70 +24,25 @@ static void stack_params(hl_train_params *p, const char *combiner)
     hl_error err;
     hl_train_params_init(p);
     assert_int_equal(hl_train_params_set_algo(p, "stack", &err), HL_OK);
-    set(p, "stack_folds", 3);
-    set(p, "combiner",
-        strcmp(combiner, "vote") == 0 ? HL__COMBINE_VOTE
-                                      : HL__COMBINE_LOGISTIC);
+    tu_set(p, "stack_folds", 3);
+    tu_set(p, "combiner",
+           strcmp(combiner, "vote") == 0 ? HL__COMBINE_VOTE
+                                         : HL__COMBINE_LOGISTIC);
     p->screen_kpis = 0;
-}
-
-static hl_model *train(const hl_dataset *ds, const hl_train_params *p)
-{
-    hl_model *m = NULL;
-    hl_error err;
-    if (hl_train(ds, p, NULL, &m, &err) != HL_OK)
-        fail_msg("training failed: %s", err.message);
-    return m;
-}
-
-static double *predict_all(const hl_model *m, const hl_dataset *ds, int threads)
-{
-    double *proba = malloc(ds->n_rows * hl_model_n_classes(m) * sizeof *proba);
-    hl_error err;
-    assert_int_equal(
-        hl_model_predict_dataset(m, ds, threads, proba, NULL, &err), HL_OK);
-    return proba;
-}
-
-static double macro_f1_of(const hl_model *m, const hl_dataset *ds,
-                          const double *proba)
-{
-    size_t n = ds->n_rows, K = hl_model_n_classes(m);
-    int32_t *y = malloc(n * sizeof *y), *pred = malloc(n * sizeof *pred);
-    hl_error err;
-    assert_int_equal(hl_model_map_labels(m, ds, y, NULL, &err), HL_OK);
-    for (size_t i = 0; i < n; i++)
-        pred[i] = hl_predict_argmax(proba + i * K, K);
-    hl_metrics met;
-    assert_int_equal(hl_metrics_compute(y, pred, proba, n, K, &met, &err),
-                     HL_OK);
-    double f1 = met.macro_f1;
-    hl_metrics_free(&met);
-    free(y);
-    free(pred);
-    return f1;
-}
-
-static double macro_f1_on(const hl_model *m, const hl_dataset *ds)
-{
-    double *proba = predict_all(m, ds, 0);
-    double f1 = macro_f1_of(m, ds, proba);
-    free(proba);
-    return f1;
 }
 
 /* Six classes: chance is about 0.17 macro-F1. */
 static void learns_simulated_faults(void **state)
 {
     (void)state;
-    hl_dataset *all = simulate(2400, 20, 6, 7), *tr, *te;
-    split(all, 1600, &tr, &te);
+    hl_dataset *all = tu_simulate(2400, 20, 6, 7), *tr, *te;
+    tu_split(all, 1600, &tr, &te);
     static const char *const COMBINERS[] = {"logistic", "vote"};
     for (size_t c = 0; c < 2; c++) {
         hl_train_params p;
         stack_params(&p, COMBINERS[c]);
-        hl_model *m = train(tr, &p);
-        double f1 = macro_f1_on(m, te);
+        hl_model *m = tu_train(tr, &p);
+        double f1 = tu_macro_f1(m, te);
         print_message("stack (%s): held-out macro-F1 %.4f\n", COMBINERS[c], f1);
         assert_true(f1 > 0.85);
         const hl_model_summary *s = hl_model_summary_get(m);
@@ -149,7 +67,7 @@ static void learns_simulated_faults(void **state)
         assert_true(s->oob_macro_f1 > 0.8);
         assert_true(s->n_trees > 0);
         /* Probabilities: each row sums to 1. */
-        double *proba = predict_all(m, te, 1);
+        double *proba = tu_predict_all(m, te, 1);
         for (size_t i = 0; i < te->n_rows; i++) {
             double sum = 0;
             for (size_t k = 0; k < 6; k++)
@@ -170,14 +88,14 @@ static void learns_simulated_faults(void **state)
 static void deterministic_and_round_trips(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(900, 12, 4, 3);
+    hl_dataset *ds = tu_simulate(900, 12, 4, 3);
     hl_train_params p;
     stack_params(&p, "logistic");
     p.threads = 1;
-    hl_model *a = train(ds, &p);
+    hl_model *a = tu_train(ds, &p);
     p.threads = 2;
-    hl_model *b = train(ds, &p);
-    double *pa = predict_all(a, ds, 1), *pb = predict_all(b, ds, 2);
+    hl_model *b = tu_train(ds, &p);
+    double *pa = tu_predict_all(a, ds, 1), *pb = tu_predict_all(b, ds, 2);
     assert_memory_equal(pa, pb, ds->n_rows * 4 * sizeof *pa);
 
     char path[] = "/tmp/healer-stack-XXXXXX";
@@ -192,7 +110,7 @@ static void deterministic_and_round_trips(void **state)
     assert_string_equal(s->algo, "stack");
     assert_int_equal(s->n_members, 3);
     assert_true(s->has_oob);
-    double *pc = predict_all(back, ds, 3);
+    double *pc = tu_predict_all(back, ds, 3);
     assert_memory_equal(pa, pc, ds->n_rows * 4 * sizeof *pa);
     double one[4];
     for (size_t i = 0; i < ds->n_rows; i += 41) {
@@ -227,7 +145,7 @@ static int on_progress(const hl_train_progress *pr, void *user)
 static void progress_and_cancel(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(500, 8, 3, 5);
+    hl_dataset *ds = tu_simulate(500, 8, 3, 5);
     hl_train_params p;
     stack_params(&p, "logistic");
     hl_error err;
@@ -254,64 +172,29 @@ static void progress_and_cancel(void **state)
     hl_dataset_free(ds);
 }
 
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = crc & 1 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-    }
-    return crc ^ 0xFFFFFFFFu;
-}
-
-static void fix_crc(uint8_t *buf, size_t len)
-{
-    uint32_t c = crc32_ref(buf, len - 4);
-    for (int i = 0; i < 4; i++)
-        buf[len - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
-}
-
-/* Where top-level section `tag` starts in a serialized model (0: none). */
-static size_t find_section(const uint8_t *buf, size_t len, uint32_t tag)
-{
-    size_t at = 24;
-    while (at + 16 <= len - 4) {
-        uint32_t t = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8 |
-                     (uint32_t)buf[at + 2] << 16 | (uint32_t)buf[at + 3] << 24;
-        uint64_t n = 0;
-        for (int i = 7; i >= 0; i--)
-            n = n << 8 | buf[at + 8 + (size_t)i];
-        if (t == tag)
-            return at;
-        at += 16 + (size_t)n;
-    }
-    return 0;
-}
-
 /* A member naming a learner this healer lacks is refused by name; every
  * byte of the STACK section flipped (checksum fixed) is refused or still
  * predicts probabilities; a truncated member list is refused. */
 static void forged_files_are_refused(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(300, 6, 3, 4);
+    hl_dataset *ds = tu_simulate(300, 6, 3, 4);
     hl_train_params p;
     stack_params(&p, "logistic");
-    set(&p, "members", 4); /* forest+extratrees: small and quick */
-    hl_model *m = train(ds, &p);
+    tu_set(&p, "members", 4); /* forest+extratrees: small and quick */
+    hl_model *m = tu_train(ds, &p);
     uint8_t *buf;
     size_t len;
     hl_error err;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t member = find_section(buf, len, 65);
+    size_t member = tu_find_section(buf, len, 65);
     assert_true(member > 0);
     /* The member's name: "forest" -> "fxrest". */
     uint8_t *forged = malloc(len);
     memcpy(forged, buf, len);
     assert_memory_equal(forged + member + 20, "forest", 6);
     forged[member + 21] = 'x';
-    fix_crc(forged, len);
+    tu_fix_crc(forged, len);
     hl_model *back = NULL;
     assert_int_equal(hl_model_deserialize(forged, len, "f.model", &back, &err),
                      HL_ERR_FORMAT);
@@ -322,12 +205,12 @@ static void forged_files_are_refused(void **state)
     hl_model_free(back);
     back = NULL;
     /* Every byte of the STACK section. */
-    size_t stack = find_section(buf, len, 64);
+    size_t stack = tu_find_section(buf, len, 64);
     assert_true(stack > 0 && stack < member);
     for (size_t at = stack; at < member; at++) {
         memcpy(forged, buf, len);
         forged[at] ^= 0x5A;
-        fix_crc(forged, len);
+        tu_fix_crc(forged, len);
         hl_status rc =
             hl_model_deserialize(forged, len, "f.model", &back, &err);
         if (rc == HL_OK) {
@@ -352,19 +235,19 @@ static void forged_files_are_refused(void **state)
 static void a_model_of_auto_is_refused(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(200, 6, 3, 4);
+    hl_dataset *ds = tu_simulate(200, 6, 3, 4);
     hl_train_params p;
     hl_error err;
     hl_train_params_init(&p);
-    set(&p, "rounds", 5);
-    hl_model *m = train(ds, &p);
+    tu_set(&p, "rounds", 5);
+    hl_model *m = tu_train(ds, &p);
     uint8_t *buf;
     size_t len;
     assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
-    size_t meta = find_section(buf, len, 1);
+    size_t meta = tu_find_section(buf, len, 1);
     assert_memory_equal(buf + meta + 20, "gbdt", 4);
     memcpy(buf + meta + 20, "auto", 4);
-    fix_crc(buf, len);
+    tu_fix_crc(buf, len);
     hl_model *back = NULL;
     assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
                      HL_ERR_FORMAT);
@@ -479,13 +362,13 @@ static void kpi_signal_ranks_kpis(void **state)
 static void screening_leaves_out_noise_kpis(void **state)
 {
     (void)state;
-    hl_dataset *all = simulate(2400, 24, 6, 11), *tr, *te;
-    split(all, 1600, &tr, &te);
+    hl_dataset *all = tu_simulate(2400, 24, 6, 11), *tr, *te;
+    tu_split(all, 1600, &tr, &te);
     hl_train_params p;
     hl_train_params_init(&p);
     p.screen_kpis = 0.007;
     p.cv_folds = 3;
-    hl_model *m = train(tr, &p);
+    hl_model *m = tu_train(tr, &p);
     const hl_model_summary *s = hl_model_summary_get(m);
     assert_non_null(s->kpi_signal);
     assert_true(s->n_kept >= HL__SCREEN_MIN_KEPT && s->n_kept < 24);
@@ -498,14 +381,24 @@ static void screening_leaves_out_noise_kpis(void **state)
     }
     assert_int_equal(kept, s->n_kept);
     assert_true(s->cv.macro_f1 > 0.85);
-    double *before = predict_all(m, te, 2);
-    assert_true(macro_f1_of(m, te, before) > 0.85);
+    double *before = tu_predict_all(m, te, 2);
+    assert_true(tu_macro_f1_of(m, te, before) > 0.85);
     for (size_t i = 0; i < te->n_rows; i++)
         for (size_t j = 0; j < 24; j++)
             if (!s->kpi_kept[j])
                 te->x[i * 24 + j] *= 1e6f;
-    double *after = predict_all(m, te, 1);
+    double *after = tu_predict_all(m, te, 1);
     assert_memory_equal(before, after, te->n_rows * 6 * sizeof *after);
+    /* Their drift is reported, and does not count for the KPIs read. */
+    hl_drift_report d;
+    hl_error derr;
+    assert_int_equal(hl_drift_check_dataset(m, te, 1, &d, NULL, &derr), HL_OK);
+    assert_int_equal(d.verdict, HL_DRIFT_SEVERE);
+    assert_int_equal(d.n_read, s->n_kept);
+    assert_true(d.verdict_read != HL_DRIFT_SEVERE);
+    for (size_t j = 0; j < 24; j++)
+        assert_int_equal(d.kpis[j].read, s->kpi_kept[j]);
+    hl_drift_report_free(&d);
 
     uint8_t *buf;
     size_t len;
@@ -516,21 +409,30 @@ static void screening_leaves_out_noise_kpis(void **state)
     assert_int_equal(hl_model_deserialize(buf, len, "s.model", &back, &err),
                      HL_OK);
     assert_int_equal(hl_model_summary_get(back)->n_kept, s->n_kept);
-    double *again = predict_all(back, te, 2);
+    double *again = tu_predict_all(back, te, 2);
     assert_memory_equal(before, again, te->n_rows * 6 * sizeof *again);
     hl_model_free(back);
     back = NULL;
     /* The first kept index made 24 (out of range). */
-    size_t at = find_section(buf, len, 11);
+    size_t at = tu_find_section(buf, len, 11);
     assert_true(at > 0);
     size_t first_kept = at + 16 + 4 + 24 * 8 + 4;
     buf[first_kept] = 24;
     buf[first_kept + 1] = buf[first_kept + 2] = buf[first_kept + 3] = 0;
-    fix_crc(buf, len);
+    tu_fix_crc(buf, len);
     assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
                      HL_ERR_FORMAT);
     assert_non_null(strstr(err.message, "KPI screening"));
     free(buf);
+    /* When what it reads drifts, the read verdict says so. */
+    for (size_t i = 0; i < te->n_rows; i++)
+        for (size_t j = 0; j < 24; j++)
+            if (s->kpi_kept[j])
+                te->x[i * 24 + j] = te->x[i * 24 + j] * 1e3f + 1e6f;
+    assert_int_equal(hl_drift_check_dataset(m, te, 1, &d, NULL, &derr), HL_OK);
+    assert_int_equal(d.verdict_read, HL_DRIFT_SEVERE);
+    assert_int_equal(d.n_significant_read, s->n_kept);
+    hl_drift_report_free(&d);
     free(before);
     free(after);
     free(again);
@@ -560,14 +462,14 @@ static hl_dataset *skewed(const hl_dataset *ds, size_t want)
 static void adapt_reestimates_the_class_mix(void **state)
 {
     (void)state;
-    hl_dataset *all = simulate(3000, 16, 3, 21), *tr, *te;
-    split(all, 1500, &tr, &te);
+    hl_dataset *all = tu_simulate(3000, 16, 3, 21), *tr, *te;
+    tu_split(all, 1500, &tr, &te);
     hl_train_params p;
     hl_train_params_init(&p);
-    set(&p, "rounds", 60);
-    hl_model *m = train(tr, &p);
+    tu_set(&p, "rounds", 60);
+    hl_model *m = tu_train(tr, &p);
     hl_dataset *batch = skewed(te, 300);
-    double *proba = predict_all(m, batch, 1);
+    double *proba = tu_predict_all(m, batch, 1);
     hl_adapt_report r;
     hl_error err;
     assert_int_equal(hl_adapt_batch(m, proba, batch->n_rows, &r, &err), HL_OK);
@@ -598,9 +500,9 @@ static void adapt_reestimates_the_class_mix(void **state)
 
     /* A forest's votes are not calibrated: refused, unchanged. */
     assert_int_equal(hl_train_params_set_algo(&p, "forest", &err), HL_OK);
-    set(&p, "trees", 20);
-    m = train(tr, &p);
-    proba = predict_all(m, batch, 1);
+    tu_set(&p, "trees", 20);
+    m = tu_train(tr, &p);
+    proba = tu_predict_all(m, batch, 1);
     double *orig = malloc(batch->n_rows * 3 * sizeof *orig);
     memcpy(orig, proba, batch->n_rows * 3 * sizeof *orig);
     assert_int_equal(hl_adapt_batch(m, proba, batch->n_rows, &r, &err), HL_OK);
@@ -622,15 +524,15 @@ static void adapt_reestimates_the_class_mix(void **state)
 static void auto_chooses_the_best_candidate(void **state)
 {
     (void)state;
-    hl_dataset *ds = simulate(700, 10, 4, 13);
+    hl_dataset *ds = tu_simulate(700, 10, 4, 13);
     hl_train_params p;
     hl_error err;
     hl_train_params_init(&p);
     assert_int_equal(hl_train_params_set_algo(&p, "auto", &err), HL_OK);
-    set(&p, "candidates", 2); /* gbdt+extratrees+forest */
-    set(&p, "auto_folds", 3);
-    set(&p, "time_budget", 3600);
-    hl_model *m = train(ds, &p);
+    tu_set(&p, "candidates", 2); /* gbdt+extratrees+forest */
+    tu_set(&p, "auto_folds", 3);
+    tu_set(&p, "time_budget", 3600);
+    hl_model *m = tu_train(ds, &p);
     const hl_model_summary *s = hl_model_summary_get(m);
     assert_int_equal(s->n_candidates, 3);
     assert_string_equal(s->candidates[0].algo, "gbdt");
@@ -646,7 +548,8 @@ static void auto_chooses_the_best_candidate(void **state)
     }
     assert_true(chosen < 3);
     for (size_t i = 0; i < 3; i++)
-        assert_true(s->candidates[i].macro_f1 <= s->candidates[chosen].macro_f1);
+        assert_true(s->candidates[i].macro_f1 <=
+                    s->candidates[chosen].macro_f1);
     assert_string_equal(s->algo, s->candidates[chosen].algo);
     assert_true(s->cv.macro_f1 == s->candidates[chosen].macro_f1);
     uint8_t *buf;
@@ -662,13 +565,13 @@ static void auto_chooses_the_best_candidate(void **state)
     hl_model_free(back);
     back = NULL;
     /* A forged leaderboard: the first candidate "skipped" with a score. */
-    size_t at = find_section(buf, len, 13);
+    size_t at = tu_find_section(buf, len, 13);
     assert_true(at > 0);
     size_t status = at + 16 + 4 + 4 + strlen("gbdt");
     assert_true(buf[status] == HL_CANDIDATE_TRIED ||
                 buf[status] == HL_CANDIDATE_CHOSEN);
     buf[status] = HL_CANDIDATE_SKIPPED;
-    fix_crc(buf, len);
+    tu_fix_crc(buf, len);
     assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
                      HL_ERR_FORMAT);
     assert_non_null(strstr(err.message, "leaderboard"));
@@ -677,11 +580,11 @@ static void auto_chooses_the_best_candidate(void **state)
     hl_model_free(m);
     hl_dataset_free(ds);
 
-    ds = simulate(3000, 24, 6, 14);
+    ds = tu_simulate(3000, 24, 6, 14);
     hl_train_params_init(&p);
     assert_int_equal(hl_train_params_set_algo(&p, "auto", &err), HL_OK);
-    set(&p, "time_budget", 1);
-    m = train(ds, &p);
+    tu_set(&p, "time_budget", 1);
+    m = tu_train(ds, &p);
     s = hl_model_summary_get(m);
     assert_int_equal(s->n_candidates, 5);
     assert_true(s->candidates[0].status == HL_CANDIDATE_CHOSEN ||

@@ -304,7 +304,7 @@ static hs_status predict(const hl_model *m, const hl_dataset *ds, int adapt,
             return hs_fail(err,
                            hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INTERNAL,
                            "adapting to the batch: %s", herr.message);
-        if (!(*adapt_out = hs_json_adapt(m, &report, n)))
+        if (!(*adapt_out = hs_json_adapt(m, &report)))
             return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)

@@ -401,10 +401,11 @@ json_t *hs_json_drift_thresholds(void)
 
 static json_t *drift_kpi_json(const hl_drift_kpi *k)
 {
-    return json_pack("{s:s, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}",
+    return json_pack("{s:s, s:o, s:o, s:b, s:s, s:b, s:o, s:o, s:o, s:o, s:o}",
                      "kpi", k->name, "psi", hs_json_num(k->psi), "ks",
                      hs_json_num(k->ks), "significant", k->significant,
-                     "level", hl_drift_level_name(k->level), "ks_critical",
+                     "level", hl_drift_level_name(k->level), "read", k->read,
+                     "ks_critical",
                      hs_json_num(k->ks_critical), "chi2", hs_json_num(k->chi2),
                      "chi2_critical", hs_json_num(k->chi2_critical),
                      "missing_reference", hs_json_num(k->missing_reference),
@@ -421,8 +422,12 @@ json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis)
     for (size_t k = 0; k < r->n_classes; k++)
         json_object_set_new(mix, r->class_names[k],
                             hs_json_num(r->reference_class_mix[k]));
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "verdict",
-                     hl_drift_level_name(r->verdict), "rows",
+    return json_pack("{s:s, s:{s:s, s:I, s:I}, s:I, s:I, s:I, s:I, s:o, s:o, "
+                     "s:o}",
+                     "verdict", hl_drift_level_name(r->verdict), "read",
+                     "verdict", hl_drift_level_name(r->verdict_read), "kpis",
+                     (json_int_t)r->n_read, "significant",
+                     (json_int_t)r->n_significant_read, "rows",
                      (json_int_t)r->rows, "reference_rows",
                      (json_int_t)r->reference_rows, "significant",
                      (json_int_t)r->n_significant, "kpis_total",
@@ -431,20 +436,8 @@ json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis)
                      hs_json_drift_thresholds());
 }
 
-/* The reason as a code a client can translate: the engine's rules
- * (healer/adapt.h) in the order hl_adapt_batch applies them. */
-static const char *adapt_reason_code(const hl_model *m,
-                                     const hl_adapt_report *r, size_t n_rows)
-{
-    if (r->applied)
-        return NULL;
-    if (n_rows < HL_ADAPT_MIN_ROWS)
-        return "too_few_rows";
-    return hl_model_is_calibrated(m) ? "other" : "not_calibrated";
-}
 
-json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r,
-                      size_t n_rows)
+json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r)
 {
     const hl_model_summary *s = hl_model_summary_get(m);
     json_t *mix = json_object(), *train_mix = json_object();
@@ -458,7 +451,7 @@ json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r,
     return json_pack(
         "{s:b, s:s?, s:s?, s:i, s:i, s:b, s:o, s:o, s:I}", "applied",
         r->applied, "reason", r->applied ? NULL : r->reason, "reason_code",
-        adapt_reason_code(m, r, n_rows), "min_rows", HL_ADAPT_MIN_ROWS,
+        r->applied ? NULL : hl_adapt_skip_name(r->skipped), "min_rows", HL_ADAPT_MIN_ROWS,
         "iterations", (int)r->iterations, "converged", r->converged,
         "class_mix", mix, "training_mix", train_mix, "changed",
         (json_int_t)r->changed);

@@ -56,25 +56,25 @@ json_t *hs_json_profile(const hl_dataset *ds, const hl_dataset_profile *p,
  * "quantiles"}. */
 json_t *hs_json_drift_thresholds(void);
 
-/* A drift report: {"verdict", "rows", "reference_rows", "significant"
- * (how many KPIs), "kpis_total", "kpis": [...], "reference_class_mix":
- * {class: share}, "thresholds"}, "kpis" holding the first max_kpis of
- * r->order (worst first; 0 = every KPI), each {"kpi", "psi", "ks",
- * "significant", "level", "ks_critical", "chi2", "chi2_critical",
- * "missing_reference", "missing_batch"}. `healer drift --json` prints it
+/* A drift report: {"verdict", "read": {"verdict", "kpis", "significant"}
+ * (the same over the KPIs the model reads), "rows", "reference_rows",
+ * "significant" (how many KPIs), "kpis_total", "kpis": [...],
+ * "reference_class_mix": {class: share}, "thresholds"}, "kpis" holding
+ * the first max_kpis of r->order (worst first; 0 = every KPI), each
+ * {"kpi", "psi", "ks", "significant", "level", "read", "ks_critical",
+ * "chi2", "chi2_critical", "missing_reference", "missing_batch"}. `healer drift --json` prints it
  * whole; the web API shows the KPIs that matter (diagnoses.c). */
 json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis);
 
-/* What hl_adapt_batch did to a batch of n_rows rows predicted by m:
+/* What hl_adapt_batch did to a batch predicted by m:
  * {"applied", "reason" (why not, as the engine says it; null when
- * applied), "reason_code" ("too_few_rows" | "not_calibrated" | "other";
- * null when applied), "min_rows", "iterations", "converged", "class_mix":
+ * applied), "reason_code" (hl_adapt_skip_name: "too_few_rows" |
+ * "not_calibrated" | "drifted"; null when applied), "min_rows", "iterations", "converged", "class_mix":
  * {class: share} (the batch's estimated mix; {} when not applied),
  * "training_mix": {class: share} (the mix m's probabilities assume),
  * "changed" (rows whose predicted class changed)}. `healer predict
  * --adapt --json` and the diagnoses of the web API print the same. */
-json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r,
-                      size_t n_rows);
+json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r);
 
 /* An array of the warning texts (w may be NULL: empty array). */
 json_t *hs_json_warnings(const hl_warnings *w);
