@@ -25,6 +25,9 @@
 #include "healer/params.h"
 #include "healer/train.h"
 
+/* Longest learner name, NUL included (hl_train_params.algo's size). */
+#define HL__LEARNER_NAME_CAP 16
+
 /* ---- link: raw outputs to class probabilities ---- */
 
 typedef enum hl__link {
@@ -138,7 +141,8 @@ static inline double hl__row_weight(const hl__fit_job *job, size_t row)
            (job->row_weight ? job->row_weight[row] : 1.0);
 }
 
-#define HL__LEARNER_VERSION 1u
+/* 2: the `choose` operation (a chooser instead of a learner). */
+#define HL__LEARNER_VERSION 2u
 
 typedef struct hl__learner {
     hl_learner_info info; /* first: hl_learner_at() returns &info. Its
@@ -186,8 +190,8 @@ typedef struct hl__learner {
      * hl_train searches among the learners this names (at most cap, into
      * names[]), within budget_seconds, by folds-fold cross-validation.
      * NULL for a learner. */
-    size_t (*choose)(const void *params, char names[][16], size_t cap,
-                     double *budget_seconds, int *folds);
+    size_t (*choose)(const void *params, char names[][HL__LEARNER_NAME_CAP],
+                     size_t cap, double *budget_seconds, int *folds);
 } hl__learner;
 
 /* ---- parameter tables ---- */
@@ -239,6 +243,12 @@ void hl__learner_defaults(const struct hl__learner *l, void *block);
  * its range: for defaults and values read from model files. */
 void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
                             hl_param_value v);
+
+/* (registry.c) The learner names of a "gbdt+forest+extratrees" set into
+ * names[] (at most cap); how many. For the choices of the learners made
+ * of others (stack members, auto candidates). */
+size_t hl__learner_set_names(const char *set, char names[][HL__LEARNER_NAME_CAP],
+                             size_t cap);
 
 /* (refit.c) Iterations for a refit on all n_all rows of an iterative
  * learner whose hold-out run on n_fit rows was best at iteration `best`:

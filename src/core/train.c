@@ -641,7 +641,7 @@ static hl_status choose_learner(train_run *r, hl_train_params *chosen,
                                 size_t *n_board, hl_error *err)
 {
     const hl_train_params *asked = r->p;
-    char names[HL_MAX_CANDIDATES][16];
+    char names[HL_MAX_CANDIDATES][HL__LEARNER_NAME_CAP];
     double budget;
     int folds;
     size_t n = r->learner->choose(asked->learner, names, HL_MAX_CANDIDATES,

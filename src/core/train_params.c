@@ -115,6 +115,13 @@ static void store_defaults(hl_train_params *p, const hl_param_spec *t, size_t n)
         hl__train_params_store(p, &t[k], t[k].def);
 }
 
+_Static_assert(sizeof(((hl_train_params *)0)->algo) == HL__LEARNER_NAME_CAP,
+               "a learner's name fits hl_train_params.algo");
+_Static_assert(sizeof(((hl_model_member *)0)->algo) == HL__LEARNER_NAME_CAP &&
+                   sizeof(((hl_model_candidate *)0)->algo) ==
+                       HL__LEARNER_NAME_CAP,
+               "the summary's learner names hold any learner's name");
+
 static void reset_learner(hl_train_params *p, const hl__learner *l)
 {
     snprintf(p->algo, sizeof p->algo, "%s", l->info.name);

@@ -10,7 +10,8 @@
 // diagnosis by file and by pasted row, the class chart's bar/pie switch,
 // the drift card (verdict, highlighted KPIs, axe-core clean, 360 px), the
 // stack's parameters in the training form, a stack's members and a
-// screened model's KPIs on the model page, a diagnosis adapted to its
+// screened model's KPIs on the model page, the leaderboard of a model
+// `--algo auto` chose, a diagnosis adapted to its
 // batch's class mix and one that could not be (both axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
@@ -643,6 +644,37 @@ async function train_form_stack_params(t) {
   check(!found.length, `axe-core on the stack's parameters:\n${found.join('\n')}`);
 }
 
+/* A model `--algo auto` chose: the model page shows the leaderboard, every
+ * candidate in the order tried with its outcome, exactly one chosen and it
+ * is the model's learner; axe-clean on a desktop and a 360 px phone. */
+async function model_auto_leaderboard(t) {
+  const s = await main();
+  const a = await api('alice');
+  const ds = await ensureDataset();
+  let job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: ds.id, algo: 'auto', name: 'chosen',
+    params: { candidates: 'gbdt+extratrees+forest', auto_folds: 2, time_budget: 120 } }, 202);
+  job = await a.waitJob(job.id, { timeout: 90_000 });
+  check(job.state === 'succeeded', 'auto trains', job);
+  const model = await a.get(`${API}/models/${job.model_id}`);
+  const board = model.summary.leaderboard;
+  check(Array.isArray(board) && board.length === 3, 'the summary has the leaderboard', model.summary);
+  for (const size of [null, { width: 360, height: 740 }]) {
+    const { page } = await t.open(size ? { viewport: size, bypassCSP: true } : { bypassCSP: true });
+    await login(page, s, 'alice');
+    await openRoute(page, s, `#/models/${model.id}`, 'leaderboard-card');
+    const rows = await page.locator(tid('leaderboard-row')).evaluateAll((els) => els.map((e) => ({ algo: e.dataset.algo, status: e.dataset.status })));
+    check(JSON.stringify(rows.map((r) => r.algo)) === JSON.stringify(['gbdt', 'extratrees', 'forest']), 'leaderboard-row lists the candidates in order', rows);
+    const chosen = rows.filter((r) => r.status === 'chosen');
+    check(chosen.length === 1 && chosen[0].algo === model.summary.algo, 'exactly one chosen: the model\'s learner', rows);
+    const found = await axeViolations(page, tid('leaderboard-card'));
+    check(!found.length, `axe-core on leaderboard-card${size ? ', 360 px' : ''}:\n${found.join('\n')}`);
+    if (size) {
+      const o = await horizontalOverflow(page);
+      check(o.scrollWidth <= 361, `the auto model page scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+    }
+  }
+}
+
 /* A stack trained through the API: the model page lists its members (share
  * of the combination, own out-of-fold macro-F1, the ensemble's below),
  * calls its estimate out-of-fold, and shows the KPI screening sorted by
@@ -1250,6 +1282,7 @@ await run([
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'train_form_stack_params', fn: train_form_stack_params },
   { name: 'model_stack_members_and_screening', fn: model_stack_members_and_screening, timeout: 120_000 },
+  { name: 'model_auto_leaderboard', fn: model_auto_leaderboard, timeout: 120_000 },
   { name: 'diagnosis_adapt', fn: diagnosis_adapt, timeout: 90_000 },
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },
   { name: 'download_results', fn: download_results },

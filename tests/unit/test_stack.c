@@ -275,7 +275,7 @@ static void parameters_are_validated(void **state)
     assert_int_equal(
         hl_train_params_set(&p, "trees", (hl_param_value){.i = 5}, &err),
         HL_ERR_INVALID); /* a member's parameter is not the stack's */
-    char names[HL__STACK_MAX_MEMBERS][16];
+    char names[HL__STACK_MAX_MEMBERS][HL__LEARNER_NAME_CAP];
     assert_int_equal(hl__stack_member_names(1, names), 4);
     assert_string_equal(names[3], "mlp");
 }
@@ -579,6 +579,17 @@ static void auto_chooses_the_best_candidate(void **state)
     hl_model_free(back);
     hl_model_free(m);
     hl_dataset_free(ds);
+
+    /* A retry of a failed search: the cheapest candidates, half the time. */
+    hl_train_params safer = p;
+    tu_set(&safer, "time_budget", 30);
+    hl_train_params_safer(&safer);
+    hl_param_value v;
+    assert_int_equal(hl_train_params_get(&safer, "candidates", &v, &err), HL_OK);
+    assert_int_equal(v.i, 2);
+    assert_int_equal(hl_train_params_get(&safer, "time_budget", &v, &err),
+                     HL_OK);
+    assert_true(v.d == 15.0);
 
     ds = tu_simulate(3000, 24, 6, 14);
     hl_train_params_init(&p);

@@ -130,6 +130,24 @@ function membersCard(summary) {
   });
 }
 
+/* `--algo auto`'s leaderboard: every candidate in the order tried, its
+ * cross-validated macro-F1 and time, the chosen one marked. */
+function leaderboardCard(summary) {
+  const board = summary.leaderboard;
+  if (!Array.isArray(board) || !board.length) return null;
+  const th = (key, cls = 'th.text-end') => h(cls, { scope: 'col' }, t(`model.leaderboard.col.${key}`));
+  const table = h('div.table-responsive', { tabindex: '0', role: 'region', 'aria-label': t('model.leaderboard.caption') },
+    h('table.table.table-sm.align-middle.mb-0.num-table', { testid: 'leaderboard-table' },
+      h('caption.visually-hidden', t('model.leaderboard.caption')),
+      h('thead', h('tr', th('learner', 'th'), th('status', 'th'), th('f1'), th('seconds'))),
+      h('tbody', board.map((c) => h(c.status === 'chosen' ? 'tr.table-active' : 'tr', { testid: 'leaderboard-row', dataset: { algo: c.algo, status: c.status } },
+        h('th.fw-medium', { scope: 'row' }, algoLabel(c.algo)),
+        h('td', t(`model.leaderboard.status.${c.status}`)),
+        h('td.text-end', c.macro_f1 == null ? '—' : fmtFixed(c.macro_f1, 4)),
+        h('td.text-end', c.seconds == null ? '—' : fmtFixed(c.seconds, 1)))))));
+  return card(t('model.leaderboard.title'), [table, h('p.small.text-body-secondary.mt-2.mb-0', t('model.leaderboard.legend'))], { testid: 'leaderboard-card' });
+}
+
 /* The KPI screening: every kept KPI and the strongest left out (all on
  * request), strongest first or sorted by the user; the threshold is the
  * tick on each signal's bar. */
@@ -238,6 +256,7 @@ export async function render(view, ctx) {
     worthShowing(model.attempts) && attemptsCard(model.attempts),
     h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
     membersCard(summary),
+    leaderboardCard(summary),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('model.perClass'), perClassTable(m), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.f1Chart'), f1, { cls: 'h-100' }))),

@@ -16,7 +16,7 @@ import { paramControl, paramField, readParam, setParamValue } from '../views/par
 // Shown first; every other parameter goes under "Advanced" (presentation
 // only: which parameters exist is the server's answer). For a stack: what
 // it is made of and how it combines them.
-const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'members', 'combiner', 'early_stopping_rounds', 'cv_folds'];
+const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'members', 'combiner', 'candidates', 'time_budget', 'early_stopping_rounds', 'cv_folds'];
 
 // The algorithm last chosen here, so that a re-render (a change of
 // language) keeps it along with the typed values.

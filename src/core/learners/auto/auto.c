@@ -8,9 +8,6 @@
  * the model it makes is the winner's, so nothing here fits, predicts or
  * reads a file.
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "learner.h"
 
 typedef struct hl__auto_params {
@@ -42,20 +39,22 @@ static const hl_param_spec AUTO_PARAMS[] = {
 };
 #undef A
 
-static size_t auto_choose(const void *params, char names[][16], size_t cap,
+static size_t auto_choose(const void *params,
+                          char names[][HL__LEARNER_NAME_CAP], size_t cap,
                           double *budget_seconds, int *folds)
 {
     const hl__auto_params *p = params;
-    const char *s = CANDIDATE_SETS[p->candidates];
-    size_t n = 0;
-    while (*s && n < cap) {
-        size_t len = strcspn(s, "+");
-        snprintf(names[n++], 16, "%.*s", (int)len, s);
-        s += len + (s[len] == '+');
-    }
     *budget_seconds = p->time_budget;
     *folds = p->folds;
-    return n;
+    return hl__learner_set_names(CANDIDATE_SETS[p->candidates], names, cap);
+}
+
+/* A retry: the cheapest candidates (the last set) in half the time. */
+static void auto_safer(void *params)
+{
+    hl__auto_params *p = params;
+    p->candidates = (int)(sizeof CANDIDATE_SETS / sizeof CANDIDATE_SETS[0]) - 2;
+    p->time_budget = p->time_budget / 2 > 1.0 ? p->time_budget / 2 : 1.0;
 }
 
 const hl__learner hl__auto_learner = {
@@ -67,5 +66,6 @@ const hl__learner hl__auto_learner = {
              /* a failed search: the first candidate alone */
              "gbdt"},
     .version = HL__LEARNER_VERSION,
+    .safer = auto_safer,
     .choose = auto_choose,
 };

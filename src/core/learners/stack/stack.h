@@ -37,7 +37,7 @@ extern const char *const hl__stack_member_sets[];
 
 /* The learner names of set `set` into names[] (at most
  * HL__STACK_MAX_MEMBERS, each < 16 bytes); their count. */
-size_t hl__stack_member_names(int set, char names[][16]);
+size_t hl__stack_member_names(int set, char names[][HL__LEARNER_NAME_CAP]);
 
 typedef struct hl__stack_member {
     const hl__learner *learner;

@@ -344,7 +344,7 @@ static void set_member_trees(const hl__learner *l, int trees, void *block)
 static hl_status prepare(stack_run *s, hl_error *err)
 {
     const hl__fit_job *job = s->job;
-    char names[HL__STACK_MAX_MEMBERS][16];
+    char names[HL__STACK_MAX_MEMBERS][HL__LEARNER_NAME_CAP];
     s->n_members = hl__stack_member_names(s->p->members, names);
     for (size_t i = 0; i < s->n_members; i++) {
         s->learner[i] = job->find ? job->find(names[i]) : NULL;

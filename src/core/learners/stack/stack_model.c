@@ -16,16 +16,10 @@ const char *const hl__stack_member_sets[] = {
     "gbdt+forest+extratrees", "gbdt+forest+extratrees+mlp", "gbdt+forest",
     "gbdt+extratrees",        "forest+extratrees",          NULL};
 
-size_t hl__stack_member_names(int set, char names[][16])
+size_t hl__stack_member_names(int set, char names[][HL__LEARNER_NAME_CAP])
 {
-    const char *s = hl__stack_member_sets[set];
-    size_t n = 0;
-    while (*s && n < HL__STACK_MAX_MEMBERS) {
-        size_t len = strcspn(s, "+");
-        snprintf(names[n++], 16, "%.*s", (int)len, s);
-        s += len + (s[len] == '+');
-    }
-    return n;
+    return hl__learner_set_names(hl__stack_member_sets[set], names,
+                                 HL__STACK_MAX_MEMBERS);
 }
 
 void hl__stack_model_free(void *state)
