@@ -108,7 +108,9 @@ def run_engine(cfg, tool, case, x2000_csv):
         "--algo", learner, "--trees", str(cfg["trees"]), "--max-features", max_features,
         "--max-depth", "0", "--min-samples-leaf", "1", "--max-bins", "255",
         "--class-weight", "balanced", "--keep-duplicates", "--seed", str(cfg["seed"]),
-        *threads)
+        # Every KPI, as scikit-learn sees them: KPI screening (on by default
+        # since issue 9) would make healer's trees smaller and faster.
+        "--screen-kpis", "0", *threads)
     pred, m_pred = engine(cfg, "predict", "--model", stem + ".model", "--data",
                           case["test_csv"], "--out", stem + "_pred.csv", *threads)
     runs_2000 = [engine(cfg, "predict", "--model", stem + ".model", "--data", x2000_csv,
@@ -263,6 +265,7 @@ def render(res):
         f"{cfg['trees']} trees, max_features sqrt (and all, for extra-trees on the "
         "reference data), unlimited depth, min_samples_leaf 1, "
         f"balanced class weights, bootstrap for the forests and none for extra-trees, "
+        "every KPI (healer's KPI screening off), "
         f"{cfg['threads']} threads, run one after another on the same folds. "
         "scikit-learn 1.2's trees take no NaN: its missing cells are filled with a "
         "constant per KPI below every training value (bench/peer.py); healer sends "
