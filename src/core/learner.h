@@ -244,7 +244,7 @@ void hl__learner_defaults(const struct hl__learner *l, void *block);
 void hl__train_params_store(hl_train_params *p, const hl_param_spec *s,
                             hl_param_value v);
 
-/* (registry.c) The learner names of a "gbdt+forest+extratrees" set into
+/* (learner_sets.c) The learner names of a "gbdt+forest+extratrees" set into
  * names[] (at most cap); how many. For the choices of the learners made
  * of others (stack members, auto candidates). */
 size_t hl__learner_set_names(const char *set, char names[][HL__LEARNER_NAME_CAP],

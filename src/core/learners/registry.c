@@ -28,18 +28,6 @@ static const hl__learner *const LEARNERS[] = {
 
 #define N_LEARNERS (sizeof LEARNERS / sizeof LEARNERS[0])
 
-size_t hl__learner_set_names(const char *set, char names[][HL__LEARNER_NAME_CAP],
-                             size_t cap)
-{
-    size_t n = 0;
-    while (*set && n < cap) {
-        size_t len = strcspn(set, "+");
-        snprintf(names[n++], HL__LEARNER_NAME_CAP, "%.*s", (int)len, set);
-        set += len + (set[len] == '+');
-    }
-    return n;
-}
-
 const hl__learner *hl__learner_at(size_t i)
 {
     return i < N_LEARNERS ? LEARNERS[i] : NULL;
