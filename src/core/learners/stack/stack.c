@@ -38,7 +38,11 @@ static const hl_param_spec STACK_PARAMS[] = {
     HL__P_REAL("meta_l2", "meta-l2", S, meta_l2, 1.0, 0.0, 1e6, 0,
                "pull of the meta-learner's weights towards the members' equal "
                "vote (an L2 penalty), in training rows' worth"),
-    HL__P_INT("member_trees", "member-trees", S, member_trees, 100, 1, 10000, 0,
+    /* 50: on the reference data the stack's out-of-fold macro-F1 is 0.8495
+     * with 50, 0.8501 with 60 and 0.8515 with 100 member trees (within
+     * the folds' spread), and 2,000 rows are predicted in about 20 ms
+     * instead of about 50 (issue 9's target: under 50). */
+    HL__P_INT("member_trees", "member-trees", S, member_trees, 50, 1, 10000, 0,
               "trees of each member that grows a forest (its own default is "
               "for a forest alone: in a stack, fewer trees predict faster "
               "and lose next to nothing)"),
