@@ -118,4 +118,12 @@ uint64_t hl__rng_below(hl__rng *r, uint64_t n);
 /* Mixes several values into one seed (for per-round / per-class streams). */
 uint64_t hl__seed_mix(uint64_t a, uint64_t b);
 
+/* (split.c) The duplicate groups of rows[0..n) as positions, the ids
+ * hl_stratified_folds and hl_stratified_holdout expect: out[i] is the
+ * first position whose row has the same ds_group[] value (ds_group
+ * indexed by row; NULL: every row its own group). HL_ERR_NOMEM is the
+ * only failure. */
+hl_status hl__groups_by_position(const uint32_t *ds_group, const size_t *rows,
+                                 size_t n, uint32_t *out);
+
 #endif

@@ -326,3 +326,32 @@ done:
     plan_free(&p);
     return rc;
 }
+
+/* One pass with a table as large as the largest group id: hl_train, its
+ * hold-out and the stack's folds all renumber groups this way. */
+hl_status hl__groups_by_position(const uint32_t *ds_group, const size_t *rows,
+                                 size_t n, uint32_t *out)
+{
+    if (!ds_group) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (uint32_t)i;
+        return HL_OK;
+    }
+    size_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ds_group[rows[i]] >= top)
+            top = (size_t)ds_group[rows[i]] + 1;
+    uint32_t *first = malloc((top + 1) * sizeof *first);
+    if (!first)
+        return HL_ERR_NOMEM;
+    for (size_t g = 0; g < top; g++)
+        first[g] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t g = ds_group[rows[i]];
+        if (first[g] == UINT32_MAX)
+            first[g] = (uint32_t)i;
+        out[i] = first[g];
+    }
+    free(first);
+    return HL_OK;
+}

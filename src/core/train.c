@@ -121,25 +121,13 @@ typedef struct train_run {
 static hl_status prepare_groups(train_run *r)
 {
     const size_t n = r->n_rows;
-    uint32_t *first_pos = malloc((r->ds->n_rows + 1) * sizeof *first_pos);
     r->y_rows = malloc((n + 1) * sizeof *r->y_rows);
     r->grp_rows = malloc((n + 1) * sizeof *r->grp_rows);
-    if (!first_pos || !r->y_rows || !r->grp_rows) {
-        free(first_pos);
+    if (!r->y_rows || !r->grp_rows)
         return HL_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < r->ds->n_rows; i++)
-        first_pos[i] = UINT32_MAX;
-    for (size_t i = 0; i < n; i++) {
-        size_t row = r->rows[i];
-        uint32_t g = r->dup.group[row];
-        if (first_pos[g] == UINT32_MAX)
-            first_pos[g] = (uint32_t)i;
-        r->grp_rows[i] = first_pos[g];
-        r->y_rows[i] = r->ds->y[row];
-    }
-    free(first_pos);
-    return HL_OK;
+    for (size_t i = 0; i < n; i++)
+        r->y_rows[i] = r->ds->y[r->rows[i]];
+    return hl__groups_by_position(r->dup.group, r->rows, n, r->grp_rows);
 }
 
 static hl_status weigh_classes(train_run *r, hl_error *err)
@@ -187,20 +175,13 @@ static hl_status split_holdout(const train_run *r, const size_t *pos, size_t n,
     }
     int32_t *y = malloc(n * sizeof *y);
     uint32_t *grp = malloc(n * sizeof *grp);
-    uint32_t *local = malloc(r->n_rows * sizeof *local);
     uint8_t *is_valid = malloc(n);
     hl_status rc = HL_ERR_NOMEM;
-    if (!y || !grp || !local || !is_valid)
+    if (!y || !grp || !is_valid ||
+        hl__groups_by_position(r->grp_rows, pos, n, grp) != HL_OK)
         goto done;
-    for (size_t i = 0; i < r->n_rows; i++)
-        local[i] = UINT32_MAX;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t g = r->grp_rows[pos[i]];
-        if (local[g] == UINT32_MAX)
-            local[g] = (uint32_t)i;
-        grp[i] = local[g];
+    for (size_t i = 0; i < n; i++)
         y[i] = r->y_rows[pos[i]];
-    }
     rc = hl_stratified_holdout(y, grp, n, r->ds->n_classes,
                                r->p->validation_fraction, seed, is_valid, err);
     if (rc != HL_OK)
@@ -214,7 +195,6 @@ static hl_status split_holdout(const train_run *r, const size_t *pos, size_t n,
 done:
     free(y);
     free(grp);
-    free(local);
     free(is_valid);
     if (rc == HL_ERR_NOMEM)
         return hl__fail(err, rc, "out of memory");

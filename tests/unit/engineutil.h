@@ -8,6 +8,8 @@
 #ifndef HEALER_ENGINEUTIL_H
 #define HEALER_ENGINEUTIL_H
 
+#include <math.h>
+
 #include "testutil.h"
 
 /* Sets parameter `name` of p (hl_train_params_set_number) or fails. */
@@ -69,6 +71,21 @@ static inline double *tu_predict_all(const hl_model *m, const hl_dataset *ds,
     assert_int_equal(
         hl_model_predict_dataset(m, ds, threads, proba, NULL, &err), HL_OK);
     return proba;
+}
+
+/* Every row of m's probabilities for ds sums to 1. */
+static inline void tu_assert_rows_sum_to_one(const hl_model *m,
+                                             const hl_dataset *ds)
+{
+    const size_t K = hl_model_n_classes(m);
+    double *proba = tu_predict_all(m, ds, 1);
+    for (size_t i = 0; i < ds->n_rows; i++) {
+        double sum = 0;
+        for (size_t k = 0; k < K; k++)
+            sum += proba[i * K + k];
+        assert_true(fabs(sum - 1.0) < 1e-6);
+    }
+    free(proba);
 }
 
 /* Macro-F1 of probabilities proba of ds's rows against its labels. */

@@ -54,15 +54,7 @@ static void learns_simulated_faults(void **state)
                 top = s->importance_gain[f];
         }
         assert_true(top > 2.0 * total / (double)s->n_features);
-        /* Probabilities: each row sums to 1. */
-        double *proba = tu_predict_all(m, te, 1);
-        for (size_t i = 0; i < te->n_rows; i++) {
-            double sum = 0;
-            for (size_t k = 0; k < 6; k++)
-                sum += proba[i * 6 + k];
-            assert_true(fabs(sum - 1.0) < 1e-6);
-        }
-        free(proba);
+        tu_assert_rows_sum_to_one(m, te);
         hl_model_free(m);
     }
     hl_dataset_free(all);

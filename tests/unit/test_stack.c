@@ -66,15 +66,7 @@ static void learns_simulated_faults(void **state)
         assert_int_equal(s->oob_rows, s->rows_train);
         assert_true(s->oob_macro_f1 > 0.8);
         assert_true(s->n_trees > 0);
-        /* Probabilities: each row sums to 1. */
-        double *proba = tu_predict_all(m, te, 1);
-        for (size_t i = 0; i < te->n_rows; i++) {
-            double sum = 0;
-            for (size_t k = 0; k < 6; k++)
-                sum += proba[i * 6 + k];
-            assert_true(fabs(sum - 1.0) < 1e-6);
-        }
-        free(proba);
+        tu_assert_rows_sum_to_one(m, te);
         hl_model_free(m);
     }
     hl_dataset_free(all);

@@ -36,35 +36,6 @@ static hl_status nomem(hl_error *err)
     return hl__fail(err, HL_ERR_NOMEM, "out of memory");
 }
 
-/* Groups of rows[0..n) as positions: the first position with the same
- * duplicate group (what hl_stratified_folds expects). */
-static hl_status local_groups(const uint32_t *ds_group, const size_t *rows,
-                              size_t n, uint32_t *out)
-{
-    if (!ds_group) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = (uint32_t)i;
-        return HL_OK;
-    }
-    size_t top = 0;
-    for (size_t i = 0; i < n; i++)
-        if (ds_group[rows[i]] >= top)
-            top = (size_t)ds_group[rows[i]] + 1;
-    uint32_t *first = malloc((top + 1) * sizeof *first);
-    if (!first)
-        return HL_ERR_NOMEM;
-    for (size_t g = 0; g < top; g++)
-        first[g] = UINT32_MAX;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t g = ds_group[rows[i]];
-        if (first[g] == UINT32_MAX)
-            first[g] = (uint32_t)i;
-        out[i] = first[g];
-    }
-    free(first);
-    return HL_OK;
-}
-
 static hl_status report_step(stack_run *s, hl_error *err)
 {
     s->steps_done++;
@@ -85,7 +56,7 @@ static hl_status split_holdout(const stack_run *s, const size_t *rows, size_t n,
     uint8_t *is_valid = malloc(n + 1);
     hl_status rc = HL_ERR_NOMEM;
     if (!y || !grp || !is_valid ||
-        local_groups(s->job->group, rows, n, grp) != HL_OK) {
+        hl__groups_by_position(s->job->group, rows, n, grp) != HL_OK) {
         rc = nomem(err);
         goto done;
     }
@@ -359,7 +330,8 @@ static hl_status prepare(stack_run *s, hl_error *err)
     s->y = malloc((s->n + 1) * sizeof *s->y);
     s->group = malloc((s->n + 1) * sizeof *s->group);
     if (!s->y || !s->group ||
-        local_groups(job->group, job->train_rows, s->n, s->group) != HL_OK)
+        hl__groups_by_position(job->group, job->train_rows, s->n, s->group) !=
+            HL_OK)
         return nomem(err);
     for (size_t i = 0; i < s->n; i++)
         s->y[i] = job->y[job->train_rows[i]];
