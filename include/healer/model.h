@@ -28,10 +28,10 @@ extern "C" {
 
 typedef struct hl_model hl_model;
 
-/* Files of versions 1 to 3 load. Version 3 is written for a model
- * trained with KPI screening (an older healer would misread it), version
- * 2 for every other. */
-#define HL_MODEL_FORMAT_VERSION 3u
+/* Files of versions 1 to 4 load. Version 4 is written for a model with
+ * KPI families, 3 for one whose KPI screening left a KPI out (an older
+ * healer would misread either), version 2 for every other. */
+#define HL_MODEL_FORMAT_VERSION 4u
 
 /* A member of an ensemble (learner "stack"): one learner whose
  * probabilities the ensemble combines. */
@@ -118,6 +118,13 @@ typedef struct hl_model_summary {
     double *kpi_signal;            /* n_features or NULL */
     uint8_t *kpi_kept;             /* n_features or NULL: 1 = an input */
     size_t n_kept;
+
+    /* KPI families (shared option families): the model's extra inputs,
+     * each the average of KPIs that move together across the classes.
+     * kpi_family[j] is the family KPI j belongs to (0..n_families-1) or
+     * -1; NULL when the model has none. */
+    int32_t *kpi_family;           /* n_features or NULL */
+    size_t n_families;
 
     /* Rows that counted more than once (labelled in deployment: see
      * hl_dataset_append), and the largest weight; 0 without. */

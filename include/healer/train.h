@@ -49,6 +49,7 @@ typedef struct hl_train_params {
     int class_weight;           /* hl_class_weight */
     int collapse_duplicates;    /* one copy of exact duplicate rows */
     double screen_kpis;         /* KPI screening threshold; 0 = off */
+    double families;            /* KPI families' correlation; 0 = off */
     uint64_t seed;
     int threads;                /* 0 = all cores */
     /* The learner's own parameters (owned by its parameter table). */

@@ -133,6 +133,32 @@ static void print_screening(FILE *out, const hl_model_summary *s)
     fputc('\n', out);
 }
 
+/* The KPI families: how many, and their members; none found is said. */
+static void print_families(FILE *out, const hl_model_summary *s)
+{
+    if (!(s->params.families > 0.0))
+        return;
+    if (!s->kpi_family) {
+        fprintf(out, "KPI families: none (no class profiles correlated >= "
+                     "%g)\n",
+                s->params.families);
+        return;
+    }
+    fprintf(out, "KPI families: %zu (class profiles correlated >= %g):",
+            s->n_families, s->params.families);
+    for (size_t f = 0; f < s->n_families; f++) {
+        fprintf(out, "%s [", f ? "," : "");
+        int first = 1;
+        for (size_t j = 0; j < s->n_features; j++)
+            if (s->kpi_family[j] == (int32_t)f) {
+                fprintf(out, "%s%s", first ? "" : " ", s->feature_names[j]);
+                first = 0;
+            }
+        fputc(']', out);
+    }
+    fputc('\n', out);
+}
+
 void cli_print_summary(FILE *out, const hl_model_summary *s)
 {
     char when[64] = "?";
@@ -178,6 +204,7 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
     print_leaderboard(out, s);
     print_members(out, s);
     print_screening(out, s);
+    print_families(out, s);
     if (s->has_oob && s->n_members)
         fprintf(out, "out-of-fold (%llu rows, the combiner on its members' "
                      "out-of-fold probabilities): macro-F1 %.4f, accuracy "

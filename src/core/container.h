@@ -10,7 +10,9 @@
 #define HEALER_CONTAINER_H
 
 #include "drift_ref.h"
+#include "families.h"
 #include "healer/model.h"
+#include "inputs.h"
 #include "learner.h"
 
 struct hl_model {
@@ -22,6 +24,9 @@ struct hl_model {
      * ascending order; NULL when it reads all of them. */
     uint32_t *kept;
     size_t n_kept;
+    /* KPI families (families.h): their inputs follow the kept KPIs';
+     * NULL when the model has none. Owned. */
+    hl__families *families;
 };
 
 /* A zeroed model, or NULL. */
@@ -49,10 +54,17 @@ hl_status hl__model_map_features(const hl_model *m, const hl_dataset *ds,
                                  size_t *src, hl_warnings *warn,
                                  hl_error *err);
 
-/* The shape its learner sees: the kept features only. */
+/* What its learner reads of a row of the model's KPIs. */
+static inline hl__inputs hl__model_inputs(const hl_model *m)
+{
+    return (hl__inputs){m->kept, m->n_kept, m->families};
+}
+
+/* The shape its learner sees: the kept KPIs, then the families. */
 static inline hl__model_shape hl__model_shape_of(const hl_model *m)
 {
-    return (hl__model_shape){m->kept ? m->n_kept : m->summary.n_features,
+    hl__inputs in = hl__model_inputs(m);
+    return (hl__model_shape){hl__inputs_width(&in, m->summary.n_features),
                              m->summary.n_classes};
 }
 

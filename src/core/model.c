@@ -24,6 +24,7 @@ void hl__summary_free(hl_model_summary *s)
     free(s->importance_splits);
     free(s->kpi_signal);
     free(s->kpi_kept);
+    free(s->kpi_family);
     free(s->candidates);
     hl_metrics_free(&s->validation);
     hl_metrics_free(&s->cv);
@@ -37,6 +38,7 @@ void hl_model_free(hl_model *m)
     hl__summary_free(&m->summary);
     hl__drift_ref_free(m->drift);
     free(m->kept);
+    hl__families_free(m->families);
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);

@@ -28,6 +28,9 @@
  *                   version 3 when it left a KPI out; written before the learner's sections,
  *                   whose shape is the kept KPIs): u32 n_features, f64
  *                   signal[n], u32 n_kept, u32 kept[n_kept] ascending
+ *   FAMILIES (14)   only in a model with KPI families (format version 4;
+ *                   after SCREEN, before the learner's sections, whose
+ *                   shape counts the families' inputs): families.h
  *   WEIGHTS (12)    only in a model trained with weighted rows (labels
  *                   from deployment): u64 rows_weighted, f64
  *                   max_row_weight. Healers older than it skip it
@@ -86,13 +89,24 @@ enum section_tag {
     SEC_SCREEN = 11,
     SEC_WEIGHTS = 12,
     SEC_LEADERBOARD = 13,
+    SEC_FAMILIES = 14,
 };
 
-/* A model read with KPI screening is written as format version 3: a
- * healer of version 2 would hand its SCREEN section to the learner,
- * which would skip it and read the wrong KPIs. Every other model stays
- * version 2, byte for byte what earlier healers wrote. */
+/* A model whose learner reads other inputs than every KPI as it is gets
+ * the lowest format version that knows of them: a healer older than the
+ * section would hand it to the learner, which would skip it and read the
+ * wrong inputs. Every other model stays version 2, byte for byte what
+ * earlier healers wrote. */
 #define HL__FORMAT_UNSCREENED 2u
+#define HL__FORMAT_SCREENED 3u   /* SCREEN left a KPI out */
+#define HL__FORMAT_FAMILIES 4u   /* FAMILIES */
+
+static uint32_t format_version_of(const hl_model *m)
+{
+    return m->families ? HL__FORMAT_FAMILIES
+           : m->kept   ? HL__FORMAT_SCREENED
+                       : HL__FORMAT_UNSCREENED;
+}
 
 /* ---- writer ---- */
 
@@ -225,6 +239,13 @@ static void w_screen(hl__wbuf *w, const hl_model *m)
     hl__w_section_end(w, at);
 }
 
+static void w_families(hl__wbuf *w, const hl__families *fam)
+{
+    size_t at = hl__w_section_begin(w, SEC_FAMILIES);
+    hl__families_write(fam, w);
+    hl__w_section_end(w, at);
+}
+
 static void w_weights(hl__wbuf *w, const hl_model_summary *s)
 {
     size_t at = hl__w_section_begin(w, SEC_WEIGHTS);
@@ -261,7 +282,7 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     const hl_model_summary *s = &m->summary;
     hl__wbuf w = {0};
     hl__w_bytes(&w, HL__MAGIC, sizeof HL__MAGIC);
-    hl__w_u32(&w, m->kept ? HL_MODEL_FORMAT_VERSION : HL__FORMAT_UNSCREENED);
+    hl__w_u32(&w, format_version_of(m));
     size_t count_at = w.len;
     hl__w_u32(&w, 0);
     size_t body_len_at = w.len;
@@ -272,6 +293,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_names(&w, SEC_CLASSES, s->class_names, s->n_classes, s->class_counts);
     if (s->kpi_signal)
         w_screen(&w, m);
+    if (m->families)
+        w_families(&w, m->families);
     m->learner->write(m->fitted.state, &w);
     w_curve(&w, s);
     w_metrics(&w, s);
@@ -558,7 +581,9 @@ static hl_status read_screen(loader *ld, hl__rbuf *r)
     hl_model *m = ld->m;
     hl_model_summary *s = &m->summary;
     const size_t nf = s->n_features;
-    if (ld->learner_sections > 0)
+    /* before the learner's sections (their shape) and the families (their
+     * members must be read) */
+    if (ld->learner_sections > 0 || m->families)
         return corrupt(ld, "sections out of order");
     if (hl__r_u32(r) != nf || r->failed || !hl__r_need(r, nf * 8))
         return corrupt(ld, "KPI screening");
@@ -591,6 +616,27 @@ static hl_status read_screen(loader *ld, hl__rbuf *r)
     return HL_OK;
 }
 
+static hl_status read_families(loader *ld, hl__rbuf *r)
+{
+    hl_model *m = ld->m;
+    hl_model_summary *s = &m->summary;
+    if (ld->learner_sections > 0)
+        return corrupt(ld, "sections out of order");
+    hl_status rc = hl__families_read(r, s->n_features, &ld->io, &m->families);
+    if (rc != HL_OK)
+        return rc;
+    const hl__families *fam = m->families;
+    if (!(s->kpi_family = malloc(s->n_features * sizeof *s->kpi_family)))
+        return hl__fail(ld->io.err, HL_ERR_NOMEM, "out of memory");
+    if (!hl__families_by_kpi(fam, s->n_features, s->kpi_family))
+        return corrupt(ld, "KPI families"); /* a KPI in two families */
+    for (size_t i = 0; i < hl__families_members(fam); i++)
+        if (s->kpi_kept && !s->kpi_kept[fam->kpi[i]])
+            return corrupt(ld, "KPI families"); /* a KPI the model ignores */
+    s->n_families = fam->n;
+    return HL_OK;
+}
+
 static hl_status read_container_section(loader *ld, uint32_t tag,
                                         hl__rbuf *r)
 {
@@ -607,6 +653,7 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_METRICS: return read_metrics(ld, r);
     case SEC_IMPORTANCE: return read_importance(ld, r);
     case SEC_SCREEN: return read_screen(ld, r);
+    case SEC_FAMILIES: return read_families(ld, r);
     case SEC_LEADERBOARD: return read_leaderboard(ld, r);
     case SEC_WEIGHTS:
         s->rows_weighted = (size_t)hl__r_u64(r);
@@ -640,11 +687,13 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_SCREEN] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_WEIGHTS] = 1u << SEC_META,
         [SEC_LEADERBOARD] = 1u << SEC_META,
+        [SEC_FAMILIES] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
              tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
-             tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD;
+             tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD ||
+             tag == SEC_FAMILIES;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

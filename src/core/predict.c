@@ -27,8 +27,9 @@ typedef struct predict_ctx {
     size_t n_rows;
     double *proba;
     double **raw;     /* per worker: HL__PREDICT_CHUNK rows of raw outputs */
-    float **kept_x;   /* per worker, for a screened model: the chunk's rows
-                         limited to its kept features */
+    float **inputs_x; /* per worker, for a model whose learner does not read
+                         the KPIs as they are: the chunk's rows as it reads
+                         them (inputs.h) */
     atomic_int failed; /* a learner ran out of memory */
 } predict_ctx;
 
@@ -43,12 +44,10 @@ static void predict_chunk(void *p, size_t chunk, int worker)
                                                           : HL__PREDICT_CHUNK;
     double *raw = c->raw[worker];
     const float *x = c->x + begin * nf;
-    if (m->kept) {
-        float *kx = c->kept_x[worker];
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < m->n_kept; j++)
-                kx[i * m->n_kept + j] = x[i * nf + m->kept[j]];
-        x = kx;
+    hl__inputs in = hl__model_inputs(m);
+    if (!hl__inputs_identity(&in)) {
+        hl__inputs_gather(&in, x, n, nf, c->inputs_x[worker]);
+        x = c->inputs_x[worker];
     }
     if (m->learner->predict_raw(m->fitted.state, &c->shape, x, n, raw) !=
         HL_OK) {
@@ -67,24 +66,26 @@ static void free_raw(double **raw, int workers)
     free(raw);
 }
 
-static void free_kept_x(float **kx, int workers)
+static void free_inputs_x(float **kx, int workers)
 {
     for (int w = 0; kx && w < workers; w++)
         free(kx[w]);
     free(kx);
 }
 
-/* NULL for a model without screening, or out of memory (*failed). */
-static float **alloc_kept_x(const hl_model *m, int workers, int *failed)
+/* NULL for a model whose learner reads the KPIs as they are, or out of
+ * memory (*failed). */
+static float **alloc_inputs_x(const hl_model *m, int workers, int *failed)
 {
+    hl__inputs in = hl__model_inputs(m);
     *failed = 0;
-    if (!m->kept)
+    if (hl__inputs_identity(&in))
         return NULL;
+    const size_t width = hl__inputs_width(&in, m->summary.n_features);
     float **kx = calloc((size_t)workers, sizeof *kx);
     for (int w = 0; kx && w < workers; w++)
-        if (!(kx[w] = malloc((HL__PREDICT_CHUNK * m->n_kept + 1) *
-                             sizeof **kx))) {
-            free_kept_x(kx, w);
+        if (!(kx[w] = malloc((HL__PREDICT_CHUNK * width + 1) * sizeof **kx))) {
+            free_inputs_x(kx, w);
             kx = NULL;
         }
     *failed = !kx;
@@ -117,19 +118,19 @@ hl_status hl_model_predict_matrix(const hl_model *m, const float *x,
         t = 1;
     if ((size_t)t > chunks)
         t = chunks ? (int)chunks : 1;
-    int no_kept_x;
+    int no_inputs_x;
     predict_ctx c = {m,          hl__model_shape_of(m),
                      x,          n_rows,
                      proba,      alloc_raw(t, m->fitted.n_outputs),
-                     alloc_kept_x(m, t, &no_kept_x), 0};
+                     alloc_inputs_x(m, t, &no_inputs_x), 0};
     hl__pool *pool = t > 1 ? hl__pool_create(t) : NULL;
-    if (c.raw && !no_kept_x && (t == 1 || pool))
+    if (c.raw && !no_inputs_x && (t == 1 || pool))
         hl__pool_run(pool, chunks, predict_chunk, &c);
     hl__pool_destroy(pool);
-    int ok = c.raw && !no_kept_x && (t == 1 || pool) &&
+    int ok = c.raw && !no_inputs_x && (t == 1 || pool) &&
              !atomic_load(&c.failed);
     free_raw(c.raw, t);
-    free_kept_x(c.kept_x, t);
+    free_inputs_x(c.inputs_x, t);
     return ok ? HL_OK
               : hl__fail(err, HL_ERR_NOMEM, "out of memory for prediction");
 }

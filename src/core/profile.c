@@ -14,25 +14,10 @@
 
 #include "healer/dataset.h"
 #include "internal.h"
+#include "robust.h"
 
 #define HL__PROFILE_SAMPLE 100000
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Linear interpolation between order statistics (numpy's default). */
-static double quantile(const float *sorted, size_t n, double q)
-{
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)pos;
-    double frac = pos - (double)lo;
-    if (lo + 1 >= n)
-        return sorted[n - 1];
-    return (double)sorted[lo] + frac * ((double)sorted[lo + 1] - sorted[lo]);
-}
 
 /* Fills st for feature f; `values` is scratch for up to the sample size. */
 static void feature_stats(const hl_dataset *ds, size_t f, float *values,
@@ -74,10 +59,10 @@ static void feature_stats(const hl_dataset *ds, size_t f, float *values,
     st->max = hi;
     st->mean = mean;
     st->std = sqrt(m2 / (double)present);
-    qsort(values, kept, sizeof *values, cmp_float);
-    st->p05 = quantile(values, kept, 0.05);
-    st->p50 = quantile(values, kept, 0.50);
-    st->p95 = quantile(values, kept, 0.95);
+    qsort(values, kept, sizeof *values, hl__cmp_float);
+    st->p05 = hl__sorted_quantile(values, kept, 0.05);
+    st->p50 = hl__sorted_quantile(values, kept, 0.50);
+    st->p95 = hl__sorted_quantile(values, kept, 0.95);
 }
 
 hl_status hl_dataset_profile_compute(const hl_dataset *ds,

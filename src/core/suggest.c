@@ -15,6 +15,7 @@
 #include "container.h"
 #include "healer/suggest.h"
 #include "internal.h"
+#include "robust.h"
 
 typedef struct candidate {
     size_t row;
@@ -29,16 +30,6 @@ static int cmp_candidate(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-static float signed_log(float v)
-{
-    return v < 0 ? -log1pf(-v) : log1pf(v);
-}
 
 /* The batch's scaling of each KPI the distances use: column c is feature
  * cols[c] of the model, read from ds column src[cols[c]]; its median and
@@ -61,12 +52,12 @@ static hl_status batch_scale_fit(batch_scale *bs)
         for (size_t i = 0; i < ds->n_rows; i++) {
             float x = ds->x[i * ds->n_features + col];
             if (!isnan(x))
-                v[m++] = signed_log(x);
+                v[m++] = hl__signed_log(x);
         }
         bs->median[c] = 0;
         bs->scale[c] = 1;
         if (m > 0) {
-            qsort(v, m, sizeof *v, cmp_float);
+            qsort(v, m, sizeof *v, hl__cmp_float);
             bs->median[c] = v[m / 2];
             float iqr = v[(3 * m) / 4] - v[m / 4];
             bs->scale[c] = iqr > 0 ? iqr : 1;
@@ -82,7 +73,7 @@ static void batch_scale_row(const batch_scale *bs, size_t row, float *z)
     const float *x = bs->ds->x + row * bs->ds->n_features;
     for (size_t c = 0; c < bs->d; c++) {
         float v = x[bs->src[bs->cols[c]]];
-        z[c] = isnan(v) ? 0.0f : (signed_log(v) - bs->median[c]) / bs->scale[c];
+        z[c] = isnan(v) ? 0.0f : (hl__signed_log(v) - bs->median[c]) / bs->scale[c];
     }
 }
 

@@ -18,7 +18,7 @@
 
 #include "container.h"
 #include "internal.h"
-#include "screen.h"
+#include "train_inputs.h"
 
 #define HL__MAX_CLASSES 64
 
@@ -201,89 +201,6 @@ done:
     return rc;
 }
 
-/* ---- KPI screening (screen.h) ---- */
-
-/* The screening of one fit: every KPI's signal, the kept ones and the
- * dataset's matrix limited to them. All NULL with screening off; kept
- * and x NULL too when every KPI is kept. */
-typedef struct screen {
-    double *signal; /* n_features */
-    uint32_t *kept;
-    size_t n_kept;
-    float *x; /* ds->n_rows x n_kept */
-} screen;
-
-static void screen_free(screen *sc)
-{
-    free(sc->signal);
-    free(sc->kept);
-    free(sc->x);
-    memset(sc, 0, sizeof *sc);
-}
-
-/* Screens the KPIs on dataset rows rows[0..n): the rows a fit learns from
- * and nothing else - not a CV fold's test rows, not the early-stopping
- * hold-out - so that every score stays honest. */
-static hl_status screen_rows(const train_run *r, const size_t *rows, size_t n,
-                             screen *sc, hl_error *err)
-{
-    const hl_dataset *ds = r->ds;
-    const size_t nf = ds->n_features;
-    memset(sc, 0, sizeof *sc);
-    if (!(r->p->screen_kpis > 0.0))
-        return HL_OK;
-    sc->signal = malloc((nf + 1) * sizeof *sc->signal);
-    sc->kept = malloc((nf + 1) * sizeof *sc->kept);
-    hl_status rc = sc->signal && sc->kept ? HL_OK : HL_ERR_NOMEM;
-    if (rc == HL_OK)
-        rc = hl__kpi_signal(ds->x, nf, ds->y, ds->n_classes, rows, n,
-                            sc->signal);
-    if (rc == HL_OK) {
-        sc->n_kept =
-            hl__screen_select(sc->signal, nf, r->p->screen_kpis, sc->kept);
-        if (sc->n_kept == nf) {
-            free(sc->kept);
-            sc->kept = NULL;
-        } else if ((sc->x = malloc((ds->n_rows * sc->n_kept + 1) *
-                                   sizeof *sc->x))) {
-            for (size_t i = 0; i < ds->n_rows; i++)
-                for (size_t j = 0; j < sc->n_kept; j++)
-                    sc->x[i * sc->n_kept + j] = ds->x[i * nf + sc->kept[j]];
-        } else {
-            rc = HL_ERR_NOMEM;
-        }
-    }
-    if (rc != HL_OK) {
-        screen_free(sc);
-        return hl__fail(err, rc, "out of memory");
-    }
-    return HL_OK;
-}
-
-/* What model m keeps of the screening: the kept features and, for its
- * summary, every KPI's signal and whether it is an input. */
-static hl_status screen_into_model(const screen *sc, size_t nf, hl_model *m)
-{
-    hl_model_summary *s = &m->summary;
-    s->n_kept = sc->kept ? sc->n_kept : nf;
-    if (!sc->signal)
-        return HL_OK;
-    s->kpi_signal = malloc(nf * sizeof *s->kpi_signal);
-    s->kpi_kept = calloc(nf, 1);
-    if (!s->kpi_signal || !s->kpi_kept)
-        return HL_ERR_NOMEM;
-    memcpy(s->kpi_signal, sc->signal, nf * sizeof *s->kpi_signal);
-    for (size_t j = 0; j < s->n_kept; j++)
-        s->kpi_kept[sc->kept ? sc->kept[j] : j] = 1;
-    if (sc->kept) {
-        if (!(m->kept = malloc(sc->n_kept * sizeof *m->kept)))
-            return HL_ERR_NOMEM;
-        memcpy(m->kept, sc->kept, sc->n_kept * sizeof *m->kept);
-        m->n_kept = sc->n_kept;
-    }
-    return HL_OK;
-}
-
 /* One fit of the learner on dataset rows fit_rows, watching valid_rows;
  * max_iterations caps an iterative learner (0 = its parameters' cap). */
 typedef struct fit_plan {
@@ -298,19 +215,19 @@ typedef struct fit_plan {
 } fit_plan;
 
 static hl_status fit_once(train_run *r, const fit_plan *plan,
-                          const screen *sc, hl_model **out,
+                          const hl__fit_inputs *in, hl_model **out,
                           hl__fit_result *res, hl_error *err)
 {
     hl_model *m = hl__model_alloc();
-    if (!m || screen_into_model(sc, r->ds->n_features, m) != HL_OK) {
+    if (!m || hl__fit_inputs_into_model(in, r->ds->n_features, m) != HL_OK) {
         hl_model_free(m);
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
     }
     m->summary.n_features = r->ds->n_features;
     m->summary.n_classes = r->ds->n_classes;
     hl__fit_job job = {
-        .x = sc->x ? sc->x : r->ds->x,
-        .n_features = sc->x ? sc->n_kept : r->ds->n_features,
+        .x = in->x ? in->x : r->ds->x,
+        .n_features = in->width,
         .y = r->ds->y,
         .n_classes = r->ds->n_classes,
         .class_weight = r->class_weight,
@@ -358,7 +275,7 @@ static void free_fit_result(hl__fit_result *res)
  * wins that back (docs/benchmarks.md). *res keeps the hold-out run's
  * curve and best iteration. */
 static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
-                           size_t n_fit, size_t *rows, const screen *sc,
+                           size_t n_fit, size_t *rows, const hl__fit_inputs *in,
                            hl_train_stage stage,
                            unsigned fold, unsigned folds, hl_model **m,
                            hl__fit_result *res, hl_error *err)
@@ -372,7 +289,7 @@ static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
         stage == HL_STAGE_FINAL ? HL_STAGE_REFIT : stage, fold, folds};
     hl__fit_result refit_res;
     hl_model *full = NULL;
-    hl_status rc = fit_once(r, &plan, sc, &full, &refit_res, err);
+    hl_status rc = fit_once(r, &plan, in, &full, &refit_res, err);
     if (rc != HL_OK)
         return rc;
     res->fitted = refit_res.fitted; /* a view: *m owns it */
@@ -397,7 +314,7 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     size_t *valid = malloc((n + 1) * sizeof *valid);
     size_t n_fit = 0, n_valid = 0;
     hl_model *m = NULL;
-    screen sc = {0};
+    hl__fit_inputs in = {0};
     hl_status rc;
     if (!fit_rows || !valid) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
@@ -405,20 +322,20 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
     }
     rc = split_holdout(r, pos, n, hl__seed_mix(r->p->seed, 0xF01D + fold),
                        fit_rows, &n_fit, valid, &n_valid, err);
-    /* The refit on all rows keeps this screening: the rounds it runs were
-     * chosen for these inputs. */
+    /* The refit on all rows keeps these inputs: the rounds it runs were
+     * chosen for them. */
     if (rc == HL_OK)
-        rc = screen_rows(r, fit_rows, n_fit, &sc, err);
+        rc = hl__fit_inputs_choose(r->ds, r->p, fit_rows, n_fit, &in, err);
     fit_plan plan = {fit_rows, n_fit, valid, n_valid,
                      r->p->early_stopping_rounds, 0, stage, fold, folds};
-    if (rc != HL_OK || (rc = fit_once(r, &plan, &sc, &m, res, err)) != HL_OK)
+    if (rc != HL_OK || (rc = fit_once(r, &plan, &in, &m, res, err)) != HL_OK)
         goto done;
     if (valid_metrics && n_valid > 0 &&
         (rc = score_rows(m, r->ds, valid, n_valid, r->p->threads,
                          valid_metrics, err)) != HL_OK)
         goto done;
     if (r->p->refit && n_valid > 0 && res->best_iteration > 0) {
-        rc = refit_all(r, pos, n, n_fit, fit_rows, &sc, stage, fold, folds, &m,
+        rc = refit_all(r, pos, n, n_fit, fit_rows, &in, stage, fold, folds, &m,
                        res, err);
         if (rc != HL_OK)
             goto done;
@@ -432,7 +349,7 @@ done:
     if (rc != HL_OK && res->train_loss)
         free_fit_result(res);
     hl_model_free(m);
-    screen_free(&sc);
+    hl__fit_inputs_free(&in);
     free(fit_rows);
     free(valid);
     return rc;
@@ -676,31 +593,6 @@ static hl_status copy_names(char ***dst, char *const *src, size_t n)
     return HL_OK;
 }
 
-/* The learner's importance of its inputs, placed at their features. */
-static hl_status learner_importance(const hl_model *m, hl_model_summary *s)
-{
-    if (!m->kept) {
-        m->learner->importance(m->fitted.state, s->n_features,
-                               s->importance_gain, s->importance_splits);
-        return HL_OK;
-    }
-    double *gain = calloc(m->n_kept + 1, sizeof *gain);
-    uint32_t *splits = calloc(m->n_kept + 1, sizeof *splits);
-    if (!gain || !splits) {
-        free(gain);
-        free(splits);
-        return HL_ERR_NOMEM;
-    }
-    m->learner->importance(m->fitted.state, m->n_kept, gain, splits);
-    for (size_t j = 0; j < m->n_kept; j++) {
-        s->importance_gain[m->kept[j]] = gain[j];
-        s->importance_splits[m->kept[j]] = splits[j];
-    }
-    free(gain);
-    free(splits);
-    return HL_OK;
-}
-
 static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
                               size_t n_fit, size_t n_valid)
 {
@@ -749,7 +641,7 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
     s->curve_train_loss = res->train_loss;
     s->curve_valid_loss = res->valid_loss;
     res->train_loss = res->valid_loss = NULL;
-    return learner_importance(m, s);
+    return hl__importance_at_kpis(m, s);
 }
 
 static hl_status check_dataset(const hl_dataset *ds, hl_error *err)

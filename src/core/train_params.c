@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "families.h"
 #include "internal.h"
 #include "learner.h"
 #include "screen.h"
@@ -62,6 +63,13 @@ static const hl_param_spec SHARED_PARAMS[] = {
                "leave out KPIs whose class signal on the training rows "
                "(Kruskal-Wallis epsilon-squared) is below this: they cannot "
                "help and drift can only hurt (0 = keep every KPI)"),
+    HL__P_REAL("families", "families", hl_train_params, families, 0.0,
+               HL__FAMILIES_MIN_CORR, HL__FAMILIES_MAX_CORR,
+               SHARED | HL_PARAM_ZERO_OFF,
+               "add one input per family of kept KPIs whose class profiles "
+               "correlate at least this much: the average of their scaled "
+               "values, which one drifting member moves only in part "
+               "(0 = off)"),
     HL__P_SEED("seed", "seed", hl_train_params, seed, 42, SHARED,
                "random seed: the same seed gives the same model"),
     HL__P_INT("threads", "threads", hl_train_params, threads, 0, 0, 256,

@@ -518,6 +518,28 @@ t_train_screening() {
     expect_absent x.model
 }
 
+# --families: the model's families are in the summary (JSON and text),
+# prediction reads them; off by default; a threshold out of range is a
+# usage error naming the flag, and no model is written.
+t_train_families() {
+    run healer train --data "$FIX/train.csv" --model f.model --families 0.8 --rounds 30 --json
+    expect_rc 0 "train --families 0.8"
+    json_check out 'd["summary"]["families"]["threshold"] == 0.8'
+    json_check out 'all(len(f["kpis"]) >= 2 for f in d["summary"]["families"]["families"])'
+    json_check out 'len(sum([f["kpis"] for f in d["summary"]["families"]["families"]], [])) == len(set(sum([f["kpis"] for f in d["summary"]["families"]["families"]], [])))'
+    run healer inspect f.model
+    expect_in out "families 0.8"
+    expect_in out "KPI families: "
+    run healer predict --model f.model --data "$FIX/test.csv" --out f.csv
+    expect_rc 0 "predict with families"
+    check_prediction_rows f.csv
+    run healer train --data "$FIX/train.csv" --model n.model --rounds 10 --json
+    json_check out 'd["summary"]["families"] is None'
+    run healer train --data "$FIX/train.csv" --model x.model --families 0.5
+    expect_usage_error --families "train --families 0.5"
+    expect_absent x.model
+}
+
 # --adapt: applied to a calibrated model's batch of 50 rows or more and
 # reported (stderr, JSON); refused with the reason for a forest's votes
 # and for a small batch; the predictions stay well-formed.
@@ -1423,7 +1445,7 @@ t_profile() {
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
-train_learner_flags train_forests train_mlp train_stack train_screening train_auto
+train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
 predict_adapt feedback_loop
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model

@@ -754,6 +754,33 @@ async function model_stack_members_and_screening(t) {
   check(await attr(page, 'screening-show-all', 'aria-expanded') === 'true', 'show-all says it is expanded');
 }
 
+/* A model trained with KPI families lists them on its page, each with its
+ * KPIs as the summary has them; axe-clean on a desktop and a 360 px
+ * phone, without sideways scrolling. */
+async function model_families(t) {
+  const s = await main();
+  const a = await api('alice');
+  const trained = await a.trainModel(named(simulate({ samples: 600, features: 16, classes: 4, seed: 3 }), 'families.csv'),
+    { params: { rounds: 20, families: 0.8 } });
+  const fam = trained.model.summary.families;
+  check(fam && fam.threshold === 0.8 && fam.families.length >= 1, 'the simulated faults make KPI families', fam);
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${trained.model.id}`, 'families-card');
+  const rows = await page.locator(tid('family-row')).evaluateAll((els) => els.map((e) => e.dataset.kpis));
+  check(JSON.stringify(rows) === JSON.stringify(fam.families.map((f) => f.kpis.join(' '))), 'family-row lists each family\'s KPIs in order', rows);
+  check((await textOf(page, 'families-badge')) === String(fam.families.length), 'the badge counts the families');
+  let found = await axeViolations(page, tid('families-card'));
+  check(!found.length, `axe-core on families-card:\n${found.join('\n')}`);
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  await openRoute(phone.page, s, `#/models/${trained.model.id}`, 'families-card');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `the families card scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+  found = await axeViolations(phone.page, tid('families-card'));
+  check(!found.length, `axe-core on families-card, 360 px:\n${found.join('\n')}`);
+}
+
 /* A diagnosis adapted to its batch: the form's checkbox (labelled, with
  * help naming the 50 rows), the card on the diagnosis page (applied, how
  * many predictions changed, the class mix the model assumes and the
@@ -1282,6 +1309,7 @@ await run([
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'train_form_stack_params', fn: train_form_stack_params },
   { name: 'model_stack_members_and_screening', fn: model_stack_members_and_screening, timeout: 120_000 },
+  { name: 'model_families', fn: model_families, timeout: 60_000 },
   { name: 'model_auto_leaderboard', fn: model_auto_leaderboard, timeout: 120_000 },
   { name: 'diagnosis_adapt', fn: diagnosis_adapt, timeout: 90_000 },
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },

@@ -265,6 +265,25 @@ static json_t *screening_json(const hl_model_summary *s)
                      (json_int_t)s->n_kept, "kpis", kpis);
 }
 
+/* The KPI families: the threshold and each family's members by name
+ * (none found: an empty list); null when the option was off. */
+static json_t *families_json(const hl_model_summary *s)
+{
+    if (!(s->params.families > 0.0))
+        return json_null();
+    json_t *list = json_array();
+    for (size_t f = 0; list && s->kpi_family && f < s->n_families; f++) {
+        json_t *members = json_array();
+        for (size_t j = 0; members && j < s->n_features; j++)
+            if (s->kpi_family[j] == (int32_t)f)
+                json_array_append_new(members,
+                                      json_string(s->feature_names[j]));
+        json_array_append_new(list, json_pack("{s:o}", "kpis", members));
+    }
+    return json_pack("{s:o, s:o}", "threshold",
+                     hs_json_num(s->params.families), "families", list);
+}
+
 json_t *hs_json_summary(const hl_model_summary *s)
 {
     json_t *counts = json_object();
@@ -311,6 +330,7 @@ json_t *hs_json_summary(const hl_model_summary *s)
                         "weight", hs_json_num(s->max_row_weight))
             : json_null());
     json_object_set_new(j, "screening", screening_json(s));
+    json_object_set_new(j, "families", families_json(s));
     json_object_set_new(
         j, "cv",
         s->cv_folds > 1

@@ -9,7 +9,9 @@
 // combination and its own out-of-fold macro-F1 next to the ensemble's; its
 // own estimate (summary.oob) is out-of-fold, a forest's out-of-bag. A model
 // trained with KPI screening (summary.screening) shows which KPIs it reads:
-// the kept ones and the strongest left out, by class signal, sortable.
+// the kept ones and the strongest left out, by class signal, sortable. A
+// model trained with KPI families (summary.families) lists them: each an
+// extra input averaging KPIs that move together across the classes.
 
 import { h, esc, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
@@ -214,6 +216,23 @@ function screeningCard(summary) {
   ], { testid: 'screening-card', actions: h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'screening-badge' }, t('model.screening.badge', { kept: fmtInt(sc.kept), total: fmtInt(kpis.length) })) });
 }
 
+/* The KPI families: each family's KPIs; said when none was found. */
+function familiesCard(summary) {
+  const fam = summary.families;
+  if (!fam || !Array.isArray(fam.families)) return null;
+  const list = fam.families;
+  const body = list.length
+    ? h('ol.mb-2.ps-3', { testid: 'families-list' }, list.map((f, i) => h('li.mb-1', { testid: 'family-row', dataset: { kpis: f.kpis.join(' ') } },
+      h('span.visually-hidden', t('model.families.family', { n: fmtInt(i + 1) })),
+      f.kpis.map((k) => h('span.badge.badge-soft-secondary.me-1', k)))))
+    : h('p.mb-2', { testid: 'families-none' }, t('model.families.none', { threshold: fmtNum(fam.threshold, 3) }));
+  return card(t('model.families.title'), [
+    list.length ? h('p.mb-2', { testid: 'families-summary' }, t('model.families.summary', { n: fmtInt(list.length), threshold: fmtNum(fam.threshold, 3) })) : null,
+    body,
+    h('p.small.text-body-secondary.mb-0', t('model.families.legend')),
+  ], { testid: 'families-card', actions: h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'families-badge' }, fmtInt(list.length)) });
+}
+
 export async function render(view, ctx) {
   const model = await ctx.api.models.get(ctx.params.id, { signal: ctx.signal });
   ctx.prefs.set({ last_model_id: model.id });
@@ -264,6 +283,7 @@ export async function render(view, ctx) {
       h('div.col-xl-6', card(t('model.confusion'), confusion, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.confusionHint')) })),
       h('div.col-xl-6', card(t('model.importance'), importance, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.importanceHint', { n: Math.min(TOP_KPIS, (summary.feature_importance || []).length) })) }))),
     screeningCard(summary),
+    familiesCard(summary),
     card(t('model.curve'), curve),
     detailsCard(model, summary)));
   confusionChart(confusion, m);

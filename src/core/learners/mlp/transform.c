@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "mlp.h"
+#include "robust.h"
 
 /* sklearn's QuantileTransformer uses 1,000 too: beyond that the map is
  * smoother than any realistic training sample can tell apart. */
@@ -33,28 +34,6 @@
  * standard deviations), as sklearn's do. */
 #define HL__MLP_RANK_EPS 1e-7
 
-static inline float signed_log1p(float x)
-{
-    return copysignf(log1pf(fabsf(x)), x);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Linear-interpolated quantile q in [0, 1] of sorted v[0..n), n > 0 (the
- * definition numpy uses by default). */
-static double sorted_quantile(const float *v, size_t n, double q)
-{
-    double pos = q * (double)(n - 1);
-    size_t lo = (size_t)pos;
-    if (lo + 1 >= n)
-        return v[n - 1];
-    double frac = pos - (double)lo;
-    return (double)v[lo] + frac * ((double)v[lo + 1] - (double)v[lo]);
-}
 
 /* The finite values of feature f over the training rows, sorted, into
  * vals; returns their count. Robust statistics read signed logs. */
@@ -65,9 +44,9 @@ static size_t gather_feature(const hl__fit_job *job, size_t f, int take_log,
     for (size_t i = 0; i < job->n_train; i++) {
         float x = job->x[job->train_rows[i] * job->n_features + f];
         if (isfinite(x))
-            vals[m++] = take_log ? signed_log1p(x) : x;
+            vals[m++] = take_log ? hl__signed_log(x) : x;
     }
-    qsort(vals, m, sizeof *vals, cmp_float);
+    qsort(vals, m, sizeof *vals, hl__cmp_float);
     return m;
 }
 
@@ -76,8 +55,8 @@ static void fit_robust(hl__mlp_transform *tf, size_t f, const float *vals,
 {
     double center = 0.0, scale = 1.0;
     if (m > 0) {
-        center = sorted_quantile(vals, m, 0.5);
-        scale = sorted_quantile(vals, m, 0.75) - sorted_quantile(vals, m, 0.25);
+        center = hl__sorted_quantile(vals, m, 0.5);
+        scale = hl__sorted_quantile(vals, m, 0.75) - hl__sorted_quantile(vals, m, 0.25);
     }
     tf->center[f] = (float)center;
     tf->scale[f] = scale > 0.0 && isfinite(scale) ? (float)scale : 1.0f;
@@ -89,7 +68,7 @@ static void fit_quantiles(hl__mlp_transform *tf, size_t f, const float *vals,
     const uint32_t nq = tf->n_quantiles;
     float *q = tf->quantiles + f * nq;
     for (uint32_t j = 0; j < nq; j++)
-        q[j] = m ? (float)sorted_quantile(vals, m, (double)j / (nq - 1)) : 0.0f;
+        q[j] = m ? (float)hl__sorted_quantile(vals, m, (double)j / (nq - 1)) : 0.0f;
 }
 
 /* One indicator per feature with a missing training cell, in feature
@@ -248,7 +227,7 @@ static void transform_row(const hl__mlp_transform *tf, const float *x,
             t = quantile_value(tf->quantiles + f * tf->n_quantiles, tf->normal,
                                tf->n_quantiles, v);
         else
-            t = ((double)signed_log1p(v) - tf->center[f]) / tf->scale[f];
+            t = ((double)hl__signed_log(v) - tf->center[f]) / tf->scale[f];
         out[f] = clipped(t, tf->clip);
     }
 }
