@@ -27,6 +27,7 @@ typedef struct stack_run {
                                              [HL_LEARNER_PARAMS_BYTES];
     int32_t *y;             /* label per position in the job's rows */
     uint32_t *group;        /* duplicate group per position, as a position */
+    uint32_t *fold;         /* out-of-fold fold per position */
     hl_train_control quiet; /* the job's cancel flag, no callback */
     int steps_done, steps;
 } stack_run;
@@ -168,7 +169,7 @@ static hl_status out_of_fold(stack_run *s, double *oof, hl_error *err)
 {
     const size_t n = s->n, K = s->n_classes;
     const size_t *rows = s->job->train_rows;
-    uint32_t *fold = malloc((n + 1) * sizeof *fold);
+    uint32_t *fold = s->fold = malloc((n + 1) * sizeof *fold);
     size_t *fit_rows = malloc((n + 1) * sizeof *fit_rows);
     size_t *test_rows = malloc((n + 1) * sizeof *test_rows);
     size_t *test_pos = malloc((n + 1) * sizeof *test_pos);
@@ -208,7 +209,6 @@ static hl_status out_of_fold(stack_run *s, double *oof, hl_error *err)
                 rc = report_step(s, err);
         }
     }
-    free(fold);
     free(fit_rows);
     free(test_rows);
     free(test_pos);
@@ -237,66 +237,131 @@ static hl_status score(const stack_run *s, const double *proba,
     return rc;
 }
 
-/* The combiner on the out-of-fold probabilities: the meta-learner's fit
- * (logistic), then the whole stack's out-of-fold estimate. */
+/* The meta-learner's inputs: each row's members' log-probabilities
+ * (n x M*K into *z) and the row's weight (*w). */
+static hl_status meta_inputs(const stack_run *s, const double *oof, double **z,
+                             double **w, hl_error *err)
+{
+    const size_t n = s->n, K = s->n_classes, d = s->n_members * K;
+    *z = malloc((n * d + 1) * sizeof **z);
+    *w = malloc((n + 1) * sizeof **w);
+    if (!*z || !*w)
+        return nomem(err);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < s->n_members; i++)
+            for (size_t j = 0; j < K; j++) {
+                double q = oof[(i * n + r) * K + j];
+                (*z)[r * d + i * K + j] =
+                    log(q > HL__STACK_PROBA_FLOOR ? q : HL__STACK_PROBA_FLOOR);
+            }
+        (*w)[r] = hl__row_weight(s->job, s->job->train_rows[r]);
+    }
+    return HL_OK;
+}
+
+/* The meta-learner's weights (K x width) fitted on the rows whose weight
+ * in w is not 0, from the geometric vote (every member's log-probability
+ * of class k weighs 1/M for class k), which its penalty pulls towards. */
+static hl_status fit_meta(const stack_run *s, const double *z, const double *w,
+                          size_t width, double *weights, hl_error *err)
+{
+    const size_t K = s->n_classes, M = s->n_members;
+    memset(weights, 0, K * width * sizeof *weights);
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < M; i++)
+            weights[k * width + i * K + k] = 1.0 / (double)M;
+    if (hl__stack_meta_fit(z, s->n, width - 1, s->y, w, K, s->p->meta_l2,
+                           weights) != HL_OK)
+        return nomem(err);
+    return HL_OK;
+}
+
+/* Probabilities (n x K) of the stack m from its members' oof. */
+static hl_status stack_proba(const hl__stack_model *m, const double *oof,
+                             size_t n, double *proba, hl_error *err)
+{
+    const size_t K = m->n_classes;
+    hl__stack_combine(m, oof, n, proba);
+    if (m->combiner != HL__COMBINE_LOGISTIC)
+        return HL_OK;
+    double *p = malloc((K + 1) * sizeof *p);
+    if (!p)
+        return nomem(err);
+    for (size_t r = 0; r < n; r++) {
+        hl__link_apply(HL__LINK_SOFTMAX, proba + r * K, K, p);
+        memcpy(proba + r * K, p, K * sizeof *p);
+    }
+    free(p);
+    return HL_OK;
+}
+
+/* The out-of-fold probabilities of a logistic stack: each fold's rows
+ * scored by a meta-learner fitted without them (cross-fitting), since
+ * one scored on the rows it learnt from flatters itself. The members'
+ * probabilities are out-of-fold already. */
+static hl_status cross_fit(const stack_run *s, const hl__stack_model *m,
+                           const double *oof, const double *z,
+                           const double *w, double *proba, hl_error *err)
+{
+    const size_t n = s->n, K = s->n_classes, width = hl__stack_row_width(m);
+    hl__stack_model fold_model = *m;
+    double *wf = malloc((n + 1) * sizeof *wf);
+    double *pf = malloc((n * K + 1) * sizeof *pf);
+    fold_model.weights = malloc((K * width + 1) * sizeof *fold_model.weights);
+    hl_status rc = wf && pf && fold_model.weights ? HL_OK : nomem(err);
+    for (unsigned f = 0; rc == HL_OK && f < (unsigned)s->p->folds; f++) {
+        for (size_t r = 0; r < n; r++)
+            wf[r] = s->fold[r] == f ? 0.0 : w[r];
+        rc = fit_meta(s, z, wf, width, fold_model.weights, err);
+        if (rc == HL_OK)
+            rc = stack_proba(&fold_model, oof, n, pf, err);
+        for (size_t r = 0; rc == HL_OK && r < n; r++)
+            if (s->fold[r] == f)
+                memcpy(proba + r * K, pf + r * K, K * sizeof *pf);
+    }
+    free(fold_model.weights);
+    free(wf);
+    free(pf);
+    return rc;
+}
+
+/* The combiner on the out-of-fold probabilities: each member's own
+ * estimate, the meta-learner's fit on every row (logistic), then the
+ * whole stack's out-of-fold estimate. */
 static hl_status combine(stack_run *s, hl__stack_model *m, const double *oof,
                          hl_error *err)
 {
     const size_t n = s->n, K = s->n_classes, M = s->n_members;
-    const size_t width = hl__stack_row_width(m);
     for (size_t i = 0; i < M; i++) {
         hl_status rc = score(s, oof + i * n * K, &m->report[i].oof_macro_f1,
                              &(double){0}, err);
         if (rc != HL_OK)
             return rc;
     }
-    hl_status rc = HL_OK;
-    if (m->combiner == HL__COMBINE_LOGISTIC) {
-        /* Start from the geometric vote: every member's log-probability
-         * of class k weighs 1/M for class k. */
-        if (!(m->weights = calloc(K * width, sizeof *m->weights)))
-            return nomem(err);
-        for (size_t k = 0; k < K; k++)
-            for (size_t i = 0; i < M; i++)
-                m->weights[k * width + i * K + k] = 1.0 / (double)M;
-        double *z = malloc((n * (width - 1) + 1) * sizeof *z);
-        double *w = malloc((n + 1) * sizeof *w);
-        rc = z && w ? HL_OK : nomem(err);
-        for (size_t r = 0; rc == HL_OK && r < n; r++) {
-            for (size_t i = 0; i < M; i++)
-                for (size_t j = 0; j < K; j++) {
-                    double q = oof[(i * n + r) * K + j];
-                    z[r * (width - 1) + i * K + j] = log(
-                        q > HL__STACK_PROBA_FLOOR ? q : HL__STACK_PROBA_FLOOR);
-                }
-            w[r] = hl__row_weight(s->job, s->job->train_rows[r]);
-        }
+    double *z = NULL, *w = NULL;
+    double *proba = malloc((n * K + 1) * sizeof *proba);
+    hl_status rc = proba ? HL_OK : nomem(err);
+    if (rc == HL_OK && m->combiner == HL__COMBINE_LOGISTIC) {
+        const size_t width = hl__stack_row_width(m);
+        rc = meta_inputs(s, oof, &z, &w, err);
         if (rc == HL_OK &&
-            hl__stack_meta_fit(z, n, width - 1, s->y, w, K, s->p->meta_l2,
-                               m->weights) != HL_OK)
+            !(m->weights = malloc(K * width * sizeof *m->weights)))
             rc = nomem(err);
-        free(z);
-        free(w);
+        if (rc == HL_OK)
+            rc = fit_meta(s, z, w, width, m->weights, err);
+        if (rc == HL_OK)
+            rc = cross_fit(s, m, oof, z, w, proba, err);
+    } else if (rc == HL_OK) {
+        rc = stack_proba(m, oof, n, proba, err);
     }
     hl__stack_member_shares(m);
-    double *raw = malloc((n * K + 1) * sizeof *raw);
-    if (rc == HL_OK && !raw)
-        rc = nomem(err);
     if (rc == HL_OK) {
-        hl__stack_combine(m, oof, n, raw);
-        double *p = malloc((K + 1) * sizeof *p);
-        if (!p)
-            rc = nomem(err);
-        for (size_t r = 0; p && m->combiner == HL__COMBINE_LOGISTIC && r < n;
-             r++) {
-            hl__link_apply(HL__LINK_SOFTMAX, raw + r * K, K, p);
-            memcpy(raw + r * K, p, K * sizeof *p);
-        }
-        free(p);
         m->oof_rows = n;
-        rc = score(s, raw, &m->oof_macro_f1, &m->oof_accuracy, err);
+        rc = score(s, proba, &m->oof_macro_f1, &m->oof_accuracy, err);
     }
-    free(raw);
+    free(z);
+    free(w);
+    free(proba);
     return rc;
 }
 
@@ -372,6 +437,7 @@ hl_status hl__stack_fit(const hl__fit_job *job, hl__fit_result *res,
     free(oof);
     free(s.y);
     free(s.group);
+    free(s.fold);
     if (rc != HL_OK) {
         hl__stack_model_free(m);
         return rc;
