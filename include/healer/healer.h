@@ -11,6 +11,7 @@
 #include "healer/dataset.h"
 #include "healer/drift.h"
 #include "healer/error.h"
+#include "healer/explain.h"
 #include "healer/metrics.h"
 #include "healer/model.h"
 #include "healer/params.h"

@@ -141,8 +141,9 @@ static inline double hl__row_weight(const hl__fit_job *job, size_t row)
            (job->row_weight ? job->row_weight[row] : 1.0);
 }
 
-/* 2: the `choose` operation (a chooser instead of a learner). */
-#define HL__LEARNER_VERSION 2u
+/* 2: the `choose` operation (a chooser instead of a learner).
+ * 3: the `contrib` operation (explanations). */
+#define HL__LEARNER_VERSION 3u
 
 typedef struct hl__learner {
     hl_learner_info info; /* first: hl_learner_at() returns &info. Its
@@ -192,6 +193,19 @@ typedef struct hl__learner {
      * NULL for a learner. */
     size_t (*choose)(const void *params, char names[][HL__LEARNER_NAME_CAP],
                      size_t cap, double *budget_seconds, int *folds);
+
+    /* Each input's contribution to each raw output of n_rows rows, and
+     * the output's expected value: out holds n_rows blocks of n_outputs x
+     * (n_features + 1) doubles, input j's contribution to output k at
+     * [k * (n_features + 1) + j], the expected value last. Exact: an
+     * output's contributions and expected value sum to predict_raw's
+     * value (to rounding). Called like predict_raw (concurrently on
+     * disjoint rows). HL_ERR_NOMEM, or HL_ERR_INVALID with a message for
+     * a model that cannot be explained. NULL: the learner has no
+     * explanations. */
+    hl_status (*contrib)(const void *state, const hl__model_shape *shape,
+                         const float *x, size_t n_rows, double *out,
+                         hl_error *err);
 } hl__learner;
 
 /* ---- parameter tables ---- */

@@ -98,6 +98,7 @@ void hl__gbdt_model_free(void *state)
     free(m->base_score);
     hl__bins_free(&m->bins);
     hl__flat_free(&m->flat);
+    hl__shap_free(atomic_load(&m->explainer));
     free(m);
 }
 
@@ -161,4 +162,5 @@ const hl__learner hl__gbdt_learner = {
     .read_section = hl__gbdt_read_section,
     .read_finish = hl__gbdt_read_finish,
     .free = hl__gbdt_model_free,
+    .contrib = hl__gbdt_contrib,
 };

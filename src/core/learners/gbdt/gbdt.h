@@ -12,11 +12,13 @@
 #ifndef HEALER_GBDT_H
 #define HEALER_GBDT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "learner.h"
 #include "pool.h"
+#include "trees/shap.h"
 #include "trees/trees.h"
 
 typedef struct hl__tree {
@@ -59,6 +61,9 @@ typedef struct hl__gbdt_model {
     hl__tree *trees;
     hl__bins bins;
     hl__flat flat;      /* derived from trees by hl__gbdt_prepare() */
+    /* The explainer of the trees, made by the first explanation asked
+     * (gbdt_explain.c) and kept: NULL until then. */
+    _Atomic(hl__shap *) explainer;
     unsigned sections_read; /* bit per file section tag, while loading */
 } hl__gbdt_model;
 
@@ -125,6 +130,14 @@ hl_status hl__gbdt_prepare(hl__gbdt_model *m);
 /* The learner's predict_raw op. */
 hl_status hl__gbdt_predict_raw(const void *state, const hl__model_shape *shape,
                                const float *x, size_t n_rows, double *raw);
+
+/* ---- gbdt_explain.c ---- */
+
+/* The learner's contrib op: TreeSHAP over the trees (trees/shap.h); the
+ * base scores are part of the expected values. */
+hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
+                           const float *x, size_t n_rows, double *out,
+                           hl_error *err);
 
 /* ---- gbdt_io.c: the model file sections BINS (4) and TREES (5) ---- */
 

@@ -1,0 +1,54 @@
+/* healer/explain.h - why a model predicts what it does: for each row,
+ * each KPI's contribution to each class's score.
+ *
+ * Contributions are Shapley values (exact path-dependent TreeSHAP for the
+ * tree learners): a row's contributions to a class plus that class's
+ * expected value (the model's average score over its training rows) add
+ * up to the row's score for the class. Scores are what the learner adds
+ * up before its link: log-odds as softmax logits for the GBDT (for two
+ * classes the one log-odds is split evenly, -m/2 and +m/2, which softmax
+ * turns into the same probabilities); probabilities for a forest. A KPI
+ * the model does not read contributes 0; an input that averages a family
+ * of KPIs (the `families` option) has its contribution shared evenly by
+ * its members - the one place where a KPI's figure is an allotment, not
+ * its own Shapley value.
+ *
+ * Threads: a model may be explained from several threads at once.
+ */
+#ifndef HEALER_EXPLAIN_H
+#define HEALER_EXPLAIN_H
+
+#include <stddef.h>
+
+#include "healer/error.h"
+#include "healer/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a model's scores are, for the reader of its contributions. */
+typedef enum hl_score_scale {
+    HL_SCORE_NONE = 0,     /* the model cannot be explained */
+    HL_SCORE_LOGIT = 1,    /* softmax logits (log-odds) */
+    HL_SCORE_PROBABILITY = 2
+} hl_score_scale;
+
+/* m's score scale; HL_SCORE_NONE when its learner has no explanations. */
+hl_score_scale hl_model_score_scale(const hl_model *m);
+
+/* Contributions of n_rows rows of x (row-major over m's features, in its
+ * order; NAN = missing) into out: n_rows blocks of n_classes x
+ * (n_features + 1) doubles, KPI j's contribution to class k at
+ * [k * (n_features + 1) + j] and class k's expected value at
+ * [k * (n_features + 1) + n_features]. threads as for prediction (0 = all
+ * cores). The result does not depend on threads. HL_ERR_INVALID for a
+ * learner without explanations (the message names it); HL_ERR_NOMEM. */
+hl_status hl_model_contributions(const hl_model *m, const float *x,
+                                 size_t n_rows, int threads, double *out,
+                                 hl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

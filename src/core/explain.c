@@ -1,0 +1,152 @@
+/* explain.c - the container's half of explanations: a model's KPI rows
+ * turned into its learner's inputs, the learner's contributions to its
+ * raw outputs, and those mapped back to the model's KPIs and classes
+ * (see healer/explain.h).
+ *
+ * Rows are cut into chunks for the thread pool as in prediction; a row's
+ * contributions depend on nothing but the row.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container.h"
+#include "healer/explain.h"
+#include "internal.h"
+#include "pool.h"
+
+/* Rows per task: a learner's per-call scratch amortised. */
+#define HL__EXPLAIN_CHUNK 64
+
+hl_score_scale hl_model_score_scale(const hl_model *m)
+{
+    if (!m || !m->learner || !m->learner->contrib)
+        return HL_SCORE_NONE;
+    return m->fitted.link == HL__LINK_PROBA ? HL_SCORE_PROBABILITY
+                                            : HL_SCORE_LOGIT;
+}
+
+typedef struct explain_ctx {
+    const hl_model *m;
+    hl__inputs in;
+    hl__model_shape shape; /* the learner's inputs */
+    const float *x;
+    size_t n_rows;
+    double *out;
+    atomic_int failed;
+    hl_error first_err; /* of the first failure */
+    atomic_flag err_taken;
+} explain_ctx;
+
+/* Adds input j's contribution c to the KPIs it stands for, in one class's
+ * block of n_features + 1. */
+static void to_kpis(const explain_ctx *c, size_t j, double v, double *block)
+{
+    const size_t n_kpis = c->in.kept ? c->in.n_kept : c->m->summary.n_features;
+    if (j < n_kpis) {
+        block[c->in.kept ? c->in.kept[j] : j] += v;
+        return;
+    }
+    const hl__families *fam = c->in.families;
+    const size_t f = j - n_kpis;
+    const double share = v / (double)(fam->first[f + 1] - fam->first[f]);
+    for (uint32_t i = fam->first[f]; i < fam->first[f + 1]; i++)
+        block[fam->kpi[i]] += share;
+}
+
+/* One row's learner contributions (n_outputs x (width + 1)) as the
+ * model's (n_classes x (n_features + 1)). */
+static void map_row(const explain_ctx *c, const double *phi, double *row)
+{
+    const size_t nf = c->m->summary.n_features, K = c->m->summary.n_classes;
+    const size_t width = c->shape.n_features;
+    const size_t n_out = c->m->fitted.n_outputs;
+    memset(row, 0, K * (nf + 1) * sizeof *row);
+    for (size_t o = 0; o < n_out; o++) {
+        const double *p = phi + o * (width + 1);
+        /* one log-odds for two classes: split evenly, softmax-equivalent */
+        const int split = n_out == 1 && K == 2;
+        for (size_t side = 0; side < (split ? 2u : 1u); side++) {
+            const size_t k = split ? side : o;
+            const double sign = split ? (side ? 0.5 : -0.5) : 1.0;
+            double *block = row + k * (nf + 1);
+            for (size_t j = 0; j < width; j++)
+                to_kpis(c, j, sign * p[j], block);
+            block[nf] += sign * p[width];
+        }
+    }
+}
+
+static void explain_chunk(void *p, size_t chunk, int worker)
+{
+    (void)worker;
+    explain_ctx *c = p;
+    const hl_model *m = c->m;
+    const size_t nf = m->summary.n_features, K = m->summary.n_classes;
+    const size_t width = c->shape.n_features, n_out = m->fitted.n_outputs;
+    const size_t begin = chunk * HL__EXPLAIN_CHUNK;
+    const size_t n = c->n_rows - begin < HL__EXPLAIN_CHUNK ? c->n_rows - begin
+                                                           : HL__EXPLAIN_CHUNK;
+    const float *x = c->x + begin * nf;
+    float *inputs = NULL;
+    double *phi = malloc((n * n_out * (width + 1) + 1) * sizeof *phi);
+    hl_error err;
+    hl_error_clear(&err);
+    hl_status rc = phi ? HL_OK : HL_ERR_NOMEM;
+    if (rc == HL_OK && !hl__inputs_identity(&c->in)) {
+        if ((inputs = malloc((n * width + 1) * sizeof *inputs)))
+            hl__inputs_gather(&c->in, x, n, nf, inputs);
+        else
+            rc = HL_ERR_NOMEM;
+        x = inputs;
+    }
+    if (rc == HL_OK)
+        rc = m->learner->contrib(m->fitted.state, &c->shape, x, n, phi, &err);
+    for (size_t i = 0; rc == HL_OK && i < n; i++)
+        map_row(c, phi + i * n_out * (width + 1),
+                c->out + (begin + i) * K * (nf + 1));
+    if (rc != HL_OK) {
+        atomic_store(&c->failed, 1);
+        if (!atomic_flag_test_and_set(&c->err_taken)) {
+            c->first_err = err;
+            c->first_err.code = rc;
+        }
+    }
+    free(inputs);
+    free(phi);
+}
+
+hl_status hl_model_contributions(const hl_model *m, const float *x,
+                                 size_t n_rows, int threads, double *out,
+                                 hl_error *err)
+{
+    if (!m || (!x && n_rows) || (!out && n_rows))
+        return hl__fail(err, HL_ERR_INVALID, "explain: NULL argument");
+    if (!m->learner->contrib)
+        return hl__fail(err, HL_ERR_INVALID,
+                        "the %s learner cannot explain its predictions",
+                        m->summary.algo);
+    explain_ctx c = {.m = m,
+                     .in = hl__model_inputs(m),
+                     .shape = hl__model_shape_of(m),
+                     .x = x,
+                     .n_rows = n_rows,
+                     .out = out,
+                     .err_taken = ATOMIC_FLAG_INIT};
+    const size_t chunks = (n_rows + HL__EXPLAIN_CHUNK - 1) / HL__EXPLAIN_CHUNK;
+    int t = hl__resolve_threads(threads);
+    if ((size_t)t > chunks)
+        t = chunks ? (int)chunks : 1;
+    hl__pool *pool = t > 1 ? hl__pool_create(t) : NULL;
+    if (t > 1 && !pool)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    hl__pool_run(pool, chunks, explain_chunk, &c);
+    hl__pool_destroy(pool);
+    if (!atomic_load(&c.failed))
+        return HL_OK;
+    if (c.first_err.code == HL_ERR_NOMEM)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory for explanations");
+    if (err)
+        *err = c.first_err;
+    return c.first_err.code;
+}

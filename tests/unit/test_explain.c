@@ -1,0 +1,289 @@
+/* test_explain.c - per-row contributions (healer/explain.h, trees/shap.h).
+ *
+ * TreeSHAP against its definition: on small trees, the Shapley values of
+ * the game whose value for a set S of known features is the tree's
+ * output with the others integrated out along the cover, computed by
+ * brute force over every S - through the leaf tables, and through the
+ * recursion a path testing more distinct features than a table allows
+ * takes. Through the public API: for every row of a real-sized GBDT the
+ * contributions and the expected value of each class add up to its raw
+ * score (1e-6), the probabilities follow from them (two classes too), the
+ * result does not depend on threads, and a KPI the model does not read
+ * contributes nothing.
+ */
+#include <math.h>
+
+#include "engineutil.h"
+
+#include "container.h"
+#include "healer/explain.h"
+#include "trees/shap.h"
+
+/* ---- TreeSHAP against brute force, on hand-made trees ---- */
+
+typedef struct toy {
+    const hl__node *nodes;
+    const float *cover;
+    uint32_t n;
+    size_t nf;
+} toy;
+
+static const hl__node *toy_nodes(const void *ctx, size_t t, uint32_t *n,
+                                 const float **cover)
+{
+    (void)t;
+    const toy *y = ctx;
+    *n = y->n;
+    *cover = y->cover;
+    return y->nodes;
+}
+
+static const float *toy_leaf(const void *ctx, size_t t, uint32_t node)
+{
+    (void)t;
+    return &((const toy *)ctx)->nodes[node].value;
+}
+
+static size_t toy_output(const void *ctx, size_t t)
+{
+    (void)ctx;
+    (void)t;
+    return 0;
+}
+
+/* The tree's expected output knowing the features in mask `known`. */
+static double expect(const toy *y, uint32_t node, const float *row,
+                     uint32_t known)
+{
+    const hl__node *n = &y->nodes[node];
+    if (n->feature == HL__LEAF)
+        return n->value;
+    uint32_t f = n->feature & HL__FEATURE_MASK;
+    if ((known >> f) & 1) {
+        int left = isnan(row[f]) ? (n->feature & HL__DEFAULT_LEFT) != 0
+                                 : row[f] <= n->value;
+        return expect(y, n->left + (left ? 0 : 1), row, known);
+    }
+    double c = y->cover[node];
+    return y->cover[n->left] / c * expect(y, n->left, row, known) +
+           y->cover[n->left + 1] / c * expect(y, n->left + 1, row, known);
+}
+
+static double factorial(size_t k)
+{
+    double f = 1.0;
+    for (size_t i = 2; i <= k; i++)
+        f *= (double)i;
+    return f;
+}
+
+/* Shapley values by definition into phi[nf + 1] (expected value last). */
+static void brute_force(const toy *y, const float *row, double *phi)
+{
+    const size_t M = y->nf;
+    for (size_t i = 0; i < M; i++) {
+        phi[i] = 0.0;
+        for (uint32_t S = 0; S < (1u << M); S++) {
+            if ((S >> i) & 1)
+                continue;
+            size_t k = (size_t)__builtin_popcount(S);
+            double w = factorial(k) * factorial(M - k - 1) / factorial(M);
+            phi[i] +=
+                w * (expect(y, 0, row, S | 1u << i) - expect(y, 0, row, S));
+        }
+    }
+    phi[M] = expect(y, 0, row, 0);
+}
+
+static void check_against_brute_force(const toy *y, const float *rows,
+                                      size_t n_rows)
+{
+    hl__shap_source src = {1, y->nf,     1,        1,         1.0,
+                           y, toy_nodes, toy_leaf, toy_output};
+    hl__shap *s = NULL;
+    hl_error err;
+    assert_int_equal(hl__shap_build(&src, &s, &err), HL_OK);
+    void *scratch = malloc(hl__shap_scratch_bytes(s));
+    for (size_t r = 0; r < n_rows; r++) {
+        double phi[32] = {0}, want[32];
+        hl__shap_rows(s, rows + r * y->nf, 1, phi, scratch);
+        brute_force(y, rows + r * y->nf, want);
+        double sum = 0.0;
+        for (size_t j = 0; j <= y->nf; j++) {
+            assert_float_equal(phi[j], want[j], 1e-9);
+            sum += phi[j];
+        }
+        assert_float_equal(sum, expect(y, 0, rows + r * y->nf, ~0u), 1e-9);
+    }
+    free(scratch);
+    hl__shap_free(s);
+}
+
+/* A tree that tests feature 0 twice, feature 3 on one side only, and
+ * sends missing values right at the root: merged tests, dummies, NaN. */
+static void tables_match_brute_force(void **state)
+{
+    (void)state;
+    static const hl__node nodes[] = {
+        {0, 0.5f, 1},                    /* 0: x0 <= .5, NaN right */
+        {1 | HL__DEFAULT_LEFT, 2.0f, 3}, /* 1: x1 <= 2 */
+        {0, 0.9f, 5},                    /* 2: x0 <= .9 again */
+        {HL__LEAF, 1.0f, 0},             /* 3 */
+        {3, -1.0f, 7},                   /* 4: x3 <= -1 */
+        {HL__LEAF, -2.0f, 0},            /* 5 */
+        {2, 0.0f, 9},                    /* 6: x2 <= 0 */
+        {HL__LEAF, 4.0f, 0},             /* 7 */
+        {HL__LEAF, 0.5f, 0},             /* 8 */
+        {HL__LEAF, 3.0f, 0},             /* 9 */
+        {HL__LEAF, -1.5f, 0},            /* 10 */
+    };
+    static const float cover[] = {100, 60, 40, 25, 35, 10, 30, 20, 15, 12, 18};
+    /* a leaf no training weight reached (a boosted tree's hessian sum is
+     * 0 where every row was already certain) */
+    static const float cover0[] = {90, 60, 30, 25, 35, 0, 30, 20, 15, 12, 18};
+    toy y = {nodes, cover, 11, 5}, y0 = {nodes, cover0, 11, 5};
+    const float rows[] = {
+        0.2f, 1.0f, 5.0f, -3.0f, 9.0f, 0.7f, NAN,  -1.0f, 0.0f, 0.0f,
+        2.0f, 3.0f, 1.0f, NAN,   0.0f, NAN,  2.5f, -2.0f, 5.0f, 1.0f,
+    };
+    check_against_brute_force(&y, rows, 4);
+    check_against_brute_force(&y0, rows, 4);
+}
+
+/* A chain testing 14 distinct features: longer than a table allows, so
+ * the recursion explains it. */
+static void recursion_matches_brute_force(void **state)
+{
+    (void)state;
+    enum { F = 14 };
+    hl__node nodes[2 * F + 1];
+    float cover[2 * F + 1];
+    float c = 1000.0f;
+    for (uint32_t k = 0; k < F; k++) {
+        nodes[2 * k] = (hl__node){k, (float)k * 0.1f, 2 * k + 1};
+        nodes[2 * k + 1] = (hl__node){HL__LEAF, (float)k - 3.0f, 0};
+        cover[2 * k] = c;
+        cover[2 * k + 1] = c * 0.3f;
+        c *= 0.7f;
+    }
+    nodes[2 * F] = (hl__node){HL__LEAF, 10.0f, 0};
+    cover[2 * F] = c;
+    toy y = {nodes, cover, 2 * F + 1, F};
+    float rows[3 * F];
+    for (size_t k = 0; k < F; k++) {
+        rows[k] = 1.0f;                       /* right everywhere */
+        rows[F + k] = k == 9 ? 0.0f : 1.0f;   /* left at level 9 */
+        rows[2 * F + k] = k % 2 ? NAN : 2.0f; /* NaN: right (no flag) */
+    }
+    check_against_brute_force(&y, rows, 3);
+    cover[2 * F] = 0.0f; /* the last leaf: no training weight */
+    cover[2 * F - 1] = cover[2 * F - 2];
+    check_against_brute_force(&y, rows, 3);
+}
+
+/* ---- through the public API ---- */
+
+/* Raw scores of m for rows x through its learner (no screening). */
+static double *raw_scores(const hl_model *m, const hl_dataset *ds)
+{
+    hl__model_shape shape = hl__model_shape_of(m);
+    double *raw = malloc(ds->n_rows * m->fitted.n_outputs * sizeof *raw);
+    assert_int_equal(m->learner->predict_raw(m->fitted.state, &shape, ds->x,
+                                             ds->n_rows, raw),
+                     HL_OK);
+    return raw;
+}
+
+static void gbdt_contributions_add_up(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(3000, 40, 6, 21);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.screen_kpis = 0; /* the learner reads the KPIs as they are */
+    hl_model *m = tu_train(ds, &p);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_LOGIT);
+    const size_t K = 6, nf = 40, B = K * (nf + 1);
+    double *phi = malloc(ds->n_rows * B * sizeof *phi);
+    double *phi1 = malloc(ds->n_rows * B * sizeof *phi1);
+    hl_error err;
+    assert_int_equal(hl_model_contributions(m, ds->x, ds->n_rows, 2, phi, &err),
+                     HL_OK);
+    assert_int_equal(
+        hl_model_contributions(m, ds->x, ds->n_rows, 1, phi1, &err), HL_OK);
+    assert_memory_equal(phi, phi1, ds->n_rows * B * sizeof *phi);
+    double *raw = raw_scores(m, ds);
+    double *proba = tu_predict_all(m, ds, 2);
+    for (size_t r = 0; r < ds->n_rows; r++) {
+        double z[6], mx = -INFINITY, sum = 0.0;
+        for (size_t k = 0; k < K; k++) {
+            z[k] = 0.0;
+            for (size_t j = 0; j <= nf; j++)
+                z[k] += phi[r * B + k * (nf + 1) + j];
+            assert_float_equal(z[k], raw[r * K + k], 1e-6);
+            mx = fmax(mx, z[k]);
+        }
+        for (size_t k = 0; k < K; k++)
+            sum += exp(z[k] - mx);
+        for (size_t k = 0; k < K; k++)
+            assert_float_equal(exp(z[k] - mx) / sum, proba[r * K + k], 1e-6);
+    }
+    free(raw);
+    free(proba);
+    free(phi);
+    free(phi1);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+/* Two classes (one log-odds split evenly); screening and families on: the
+ * probabilities still follow, the KPIs left out get nothing. */
+static void screened_binary_model(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(1500, 24, 2, 8);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.screen_kpis = 0.007;
+    tu_set(&p, "families", 0.8);
+    tu_set(&p, "rounds", 60);
+    hl_model *m = tu_train(ds, &p);
+    const hl_model_summary *s = hl_model_summary_get(m);
+    assert_true(s->n_kept < 24);
+    const size_t nf = 24, B = 2 * (nf + 1);
+    double *phi = malloc(ds->n_rows * B * sizeof *phi);
+    hl_error err;
+    assert_int_equal(hl_model_contributions(m, ds->x, ds->n_rows, 2, phi, &err),
+                     HL_OK);
+    double *proba = tu_predict_all(m, ds, 2);
+    for (size_t r = 0; r < ds->n_rows; r++) {
+        double z[2] = {0, 0};
+        for (size_t k = 0; k < 2; k++)
+            for (size_t j = 0; j <= nf; j++) {
+                double v = phi[r * B + k * (nf + 1) + j];
+                z[k] += v;
+                if (j < nf && !s->kpi_kept[j])
+                    assert_true(v == 0.0);
+                if (j < nf) /* softmax-equivalent halves */
+                    assert_float_equal(v, -phi[r * B + (1 - k) * (nf + 1) + j],
+                                       1e-12);
+            }
+        assert_float_equal(1.0 / (1.0 + exp(z[0] - z[1])), proba[r * 2 + 1],
+                           1e-6);
+    }
+    free(proba);
+    free(phi);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tables_match_brute_force),
+        cmocka_unit_test(recursion_matches_brute_force),
+        cmocka_unit_test(gbdt_contributions_add_up),
+        cmocka_unit_test(screened_binary_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
