@@ -126,6 +126,12 @@ typedef struct hl_model_summary {
     int32_t *kpi_family;           /* n_features or NULL */
     size_t n_families;
 
+    /* Normal ranges (healer/normal.h): whether the model has them, the
+     * class they come from ("" = every training row) and its rows. */
+    int has_normal;
+    char normal_class[64];
+    uint64_t normal_rows;
+
     /* Rows that counted more than once (labelled in deployment: see
      * hl_dataset_append), and the largest weight; 0 without. */
     size_t rows_weighted;

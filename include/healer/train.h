@@ -50,6 +50,9 @@ typedef struct hl_train_params {
     int collapse_duplicates;    /* one copy of exact duplicate rows */
     double screen_kpis;         /* KPI screening threshold; 0 = off */
     double families;            /* KPI families' correlation; 0 = off */
+    /* The label of the normal class, whose rows the normal ranges come
+     * from (healer/normal.h); no class with it: every row. */
+    char normal_class[64];
     uint64_t seed;
     int threads;                /* 0 = all cores */
     /* The learner's own parameters (owned by its parameter table). */
@@ -64,6 +67,12 @@ void hl_train_params_init(hl_train_params *p);
  * err->field "algo" for an unknown name; p is unchanged then. */
 hl_status hl_train_params_set_algo(hl_train_params *p, const char *algo,
                                    hl_error *err);
+
+/* Sets the label of the normal class (healer/normal.h).
+ * HL_ERR_INVALID with err->field "normal_class" for an empty label or
+ * one of 64 bytes or more; p is unchanged then. */
+hl_status hl_train_params_set_normal_class(hl_train_params *p,
+                                           const char *label, hl_error *err);
 
 /* The spec of parameter `name` among the shared options and p's
  * learner's parameters, or NULL. */

@@ -33,6 +33,9 @@ static const char TRAIN_USAGE_TAIL[] =
     "  --feedback FILE         rows labelled in deployment, trained on too\n"
     "                          (same KPI columns; a new label becomes a class)\n"
     "  --feedback-weight W     how much each of them counts; (0, 1000] (10)\n"
+    "  --normal LABEL          the normal class: the normal ranges of the KPIs\n"
+    "                          come from its rows (normal; no such class: all\n"
+    "                          rows)\n"
     "  --label-column NAME     label column header (label)\n"
     "  --id-column NAME        sample id column header (sample_id)\n"
     "  --no-retry              one attempt only: no other learner, no safer\n"
@@ -62,7 +65,8 @@ enum {
     OPT_JSON,
     OPT_FEEDBACK,
     OPT_FEEDBACK_WEIGHT,
-    OPT_NO_RETRY
+    OPT_NO_RETRY,
+    OPT_NORMAL
 };
 
 static const struct option FIXED_OPTS[] = {
@@ -75,6 +79,7 @@ static const struct option FIXED_OPTS[] = {
     {"feedback", required_argument, 0, OPT_FEEDBACK},
     {"feedback-weight", required_argument, 0, OPT_FEEDBACK_WEIGHT},
     {"no-retry", no_argument, 0, OPT_NO_RETRY},
+    {"normal", required_argument, 0, OPT_NORMAL},
     {"help", no_argument, 0, 'h'},
 };
 
@@ -358,6 +363,12 @@ static int apply_fixed(train_args *a, int opt, const char *v)
     case OPT_NO_RETRY:
         a->no_retry = 1;
         break;
+    case OPT_NORMAL: {
+        hl_error err;
+        if (hl_train_params_set_normal_class(&a->params, v, &err) != HL_OK)
+            return cli_usage_error("train", "--normal: %s", err.message);
+        break;
+    }
     }
     return CLI_OK;
 }

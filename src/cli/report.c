@@ -133,6 +133,20 @@ static void print_screening(FILE *out, const hl_model_summary *s)
     fputc('\n', out);
 }
 
+/* Where the normal ranges come from. */
+static void print_normal(FILE *out, const hl_model_summary *s)
+{
+    if (!s->has_normal)
+        return;
+    if (s->normal_class[0])
+        fprintf(out, "normal ranges: from the %llu rows of class '%s'\n",
+                (unsigned long long)s->normal_rows, s->normal_class);
+    else
+        fprintf(out, "normal ranges: from all %llu training rows (no class "
+                     "labelled '%s')\n",
+                (unsigned long long)s->normal_rows, s->params.normal_class);
+}
+
 /* The KPI families: how many, and their members; none found is said. */
 static void print_families(FILE *out, const hl_model_summary *s)
 {
@@ -205,6 +219,7 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
     print_members(out, s);
     print_screening(out, s);
     print_families(out, s);
+    print_normal(out, s);
     if (s->has_oob && s->n_members)
         fprintf(out, "out-of-fold (%llu rows, the combiner on its members' "
                      "out-of-fold probabilities): macro-F1 %.4f, accuracy "

@@ -14,6 +14,7 @@
 #include "healer/model.h"
 #include "inputs.h"
 #include "learner.h"
+#include "normal.h"
 
 struct hl_model {
     hl_model_summary summary;
@@ -27,6 +28,9 @@ struct hl_model {
     /* KPI families (families.h): their inputs follow the kept KPIs';
      * NULL when the model has none. Owned. */
     hl__families *families;
+    /* Normal ranges (healer/normal.h); NULL for a model older than them.
+     * Owned. */
+    hl__normal *normal;
 };
 
 /* A zeroed model, or NULL. */

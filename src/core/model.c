@@ -39,6 +39,7 @@ void hl_model_free(hl_model *m)
     hl__drift_ref_free(m->drift);
     free(m->kept);
     hl__families_free(m->families);
+    hl__normal_free(m->normal);
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);

@@ -31,6 +31,9 @@
  *   FAMILIES (14)   only in a model with KPI families (format version 4;
  *                   after SCREEN, before the learner's sections, whose
  *                   shape counts the families' inputs): families.h
+ *   NORMAL (15)     the normal ranges (normal.h): str label, u64 rows, u32
+ *                   n, per KPI f32 center, f32 scale, u64 present. Models
+ *                   older than it have none; healers older than it skip it
  *   WEIGHTS (12)    only in a model trained with weighted rows (labels
  *                   from deployment): u64 rows_weighted, f64
  *                   max_row_weight. Healers older than it skip it
@@ -90,6 +93,7 @@ enum section_tag {
     SEC_WEIGHTS = 12,
     SEC_LEADERBOARD = 13,
     SEC_FAMILIES = 14,
+    SEC_NORMAL = 15,
 };
 
 /* A model whose learner reads other inputs than every KPI as it is gets
@@ -246,6 +250,13 @@ static void w_families(hl__wbuf *w, const hl__families *fam)
     hl__w_section_end(w, at);
 }
 
+static void w_normal(hl__wbuf *w, const hl__normal *nr)
+{
+    size_t at = hl__w_section_begin(w, SEC_NORMAL);
+    hl__normal_write(nr, w);
+    hl__w_section_end(w, at);
+}
+
 static void w_weights(hl__wbuf *w, const hl_model_summary *s)
 {
     size_t at = hl__w_section_begin(w, SEC_WEIGHTS);
@@ -301,6 +312,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
     w_importance(&w, s);
     if (s->rows_weighted)
         w_weights(&w, s);
+    if (m->normal)
+        w_normal(&w, m->normal);
     if (s->n_candidates)
         w_leaderboard(&w, s);
     if (m->drift)
@@ -654,6 +667,13 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_IMPORTANCE: return read_importance(ld, r);
     case SEC_SCREEN: return read_screen(ld, r);
     case SEC_FAMILIES: return read_families(ld, r);
+    case SEC_NORMAL: {
+        hl_status rc =
+            hl__normal_read(r, s->n_features, &ld->io, &ld->m->normal);
+        if (rc == HL_OK)
+            hl__normal_into_summary(ld->m->normal, s);
+        return rc;
+    }
     case SEC_LEADERBOARD: return read_leaderboard(ld, r);
     case SEC_WEIGHTS:
         s->rows_weighted = (size_t)hl__r_u64(r);
@@ -688,12 +708,13 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_WEIGHTS] = 1u << SEC_META,
         [SEC_LEADERBOARD] = 1u << SEC_META,
         [SEC_FAMILIES] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
+        [SEC_NORMAL] = 1u << SEC_FEATURES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
              tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
              tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD ||
-             tag == SEC_FAMILIES;
+             tag == SEC_FAMILIES || tag == SEC_NORMAL;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

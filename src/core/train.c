@@ -644,6 +644,15 @@ static hl_status fill_summary(train_run *r, hl_model *m, hl__fit_result *res,
     return hl__importance_at_kpis(m, s);
 }
 
+/* The class whose label is the normal class's, or -1. */
+static int32_t normal_class_of(const hl_dataset *ds, const hl_train_params *p)
+{
+    for (size_t k = 0; k < ds->n_classes; k++)
+        if (strcmp(ds->class_names[k], p->normal_class) == 0)
+            return (int32_t)k;
+    return -1;
+}
+
 static hl_status check_dataset(const hl_dataset *ds, hl_error *err)
 {
     if (!ds->has_labels)
@@ -711,14 +720,19 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
              &n_valid, &n_fit, err);
     if (rc != HL_OK)
         goto done;
-    /* The drift reference describes every row the model learnt from
-     * (hold-out included), one copy of each when duplicates collapse. */
+    /* The drift reference and the normal ranges describe every row the
+     * model learnt from (hold-out included), one copy of each when
+     * duplicates collapse. */
     if (fill_summary(&r, m, &res, n_fit, n_valid) != HL_OK ||
         hl__drift_ref_build(ds->x, ds->n_features, r.rows, r.n_rows, ds->y,
-                            ds->n_classes, &m->drift) != HL_OK) {
+                            ds->n_classes, &m->drift) != HL_OK ||
+        hl__normal_build(ds->x, ds->n_features, r.rows, r.n_rows, ds->y,
+                         normal_class_of(ds, params), params->normal_class,
+                         &m->normal) != HL_OK) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }
+    hl__normal_into_summary(m->normal, &m->summary);
     if (n_valid > 0) {
         m->summary.validation = validation;
         memset(&validation, 0, sizeof validation);

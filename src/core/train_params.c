@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "families.h"
+#include "healer/normal.h"
 #include "internal.h"
 #include "learner.h"
 #include "screen.h"
@@ -141,6 +142,20 @@ void hl_train_params_init(hl_train_params *p)
     memset(p, 0, sizeof *p);
     store_defaults(p, SHARED_PARAMS, N_SHARED);
     reset_learner(p, hl__learner_at(0));
+    snprintf(p->normal_class, sizeof p->normal_class, "%s",
+             HL_NORMAL_DEFAULT_CLASS);
+}
+
+hl_status hl_train_params_set_normal_class(hl_train_params *p,
+                                           const char *label, hl_error *err)
+{
+    if (!label || !label[0] || strlen(label) >= sizeof p->normal_class)
+        return hl__fail_field(err, HL_ERR_INVALID, "normal_class",
+                              "the normal class must be a label of 1 to %zu "
+                              "bytes",
+                              sizeof p->normal_class - 1);
+    snprintf(p->normal_class, sizeof p->normal_class, "%s", label);
+    return HL_OK;
 }
 
 static hl_status unknown_algo(const char *algo, hl_error *err)

@@ -332,6 +332,14 @@ json_t *hs_json_summary(const hl_model_summary *s)
     json_object_set_new(j, "screening", screening_json(s));
     json_object_set_new(j, "families", families_json(s));
     json_object_set_new(
+        j, "normal",
+        s->has_normal
+            ? json_pack("{s:o, s:I}", "class",
+                        s->normal_class[0] ? json_string(s->normal_class)
+                                           : json_null(),
+                        "rows", (json_int_t)s->normal_rows)
+            : json_null());
+    json_object_set_new(
         j, "cv",
         s->cv_folds > 1
             ? json_pack("{s:i, s:o}", "folds", (int)s->cv_folds, "metrics",
