@@ -10,6 +10,8 @@
 // own estimate (summary.oob) is out-of-fold, a forest's out-of-bag. A model
 // trained with KPI screening (summary.screening) shows which KPIs it reads:
 // the kept ones and the strongest left out, by class signal, sortable.
+// A model retrained with people's labels (model.feedback) says from which
+// model and how many rows, and links its comparison with that model.
 
 import { h, esc, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
@@ -214,6 +216,20 @@ function screeningCard(summary) {
   ], { testid: 'screening-card', actions: h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'screening-badge' }, t('model.screening.badge', { kept: fmtInt(sc.kept), total: fmtInt(kpis.length) })) });
 }
 
+/* Where a retrained model came from, and the way to its comparison. */
+function lineageCard(model) {
+  const fb = model.feedback;
+  if (!fb) return null;
+  const parent = model.parent_id
+    ? h('a', { href: `#/models/${model.parent_id}` }, t('comparison.oldModel', { id: model.parent_id }))
+    : t('comparison.parentGone');
+  return card(t('model.lineage.title'), h('div.d-flex.flex-wrap.gap-3.align-items-center',
+    h('p.mb-0.flex-grow-1', t('model.lineage.from'), ' ', parent, ' · ',
+      t('model.lineage.rows', { rows: fmtInt(fb.rows), count: fb.diagnosis_ids.length, weight: fb.weight })),
+    linkButton(t('model.lineage.compare'), `#/models/${model.id}/comparison`, { variant: 'primary', iconName: 'bars', testid: 'model-comparison-link' })),
+  { testid: 'model-lineage' });
+}
+
 export async function render(view, ctx) {
   const model = await ctx.api.models.get(ctx.params.id, { signal: ctx.signal });
   ctx.prefs.set({ last_model_id: model.id });
@@ -253,6 +269,7 @@ export async function render(view, ctx) {
   const curve = el('chart-curve', t('model.curve'), 'chart.chart-tall');
 
   view.append(h('div.d-flex.flex-column.gap-4',
+    lineageCard(model),
     worthShowing(model.attempts) && attemptsCard(model.attempts),
     h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
     membersCard(summary),
