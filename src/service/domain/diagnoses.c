@@ -60,8 +60,7 @@ static hs_status bad_row(json_t **details, hs_error *err, size_t row,
                    column ? "'" : "", msg);
 }
 
-/* Index of `label` in ds's label table, adding it when new; -1 = no memory. */
-static int32_t label_index(hl_dataset *ds, const char *label)
+int32_t hs_diag_class_index(hl_dataset *ds, const char *label)
 {
     for (size_t k = 0; k < ds->n_classes; k++)
         if (!strcmp(ds->class_names[k], label))
@@ -123,7 +122,7 @@ static hs_status fill_row(hl_dataset *ds, const hl_model *m, size_t i,
                                "label must be a string or a number");
             if (label) {
                 ds->has_labels = 1;
-                ds->y[i] = label_index(ds, label);
+                ds->y[i] = hs_diag_class_index(ds, label);
                 free(label);
                 if (ds->y[i] < 0)
                     return hs_fail(err, HS_ERR_NOMEM, "out of memory");

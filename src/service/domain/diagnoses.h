@@ -49,6 +49,11 @@ hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
                                   hl_dataset **out, json_t **details,
                                   hl_warnings *warn, hs_error *err);
 
+/* The index of `label` in ds's class table, added at the end when new
+ * (a dataset built by hand: JSON rows, labelled rows); -1 when out of
+ * memory. */
+int32_t hs_diag_class_index(hl_dataset *ds, const char *label);
+
 /* HS_ERR_INVALID with *details {"column": name} when ds lacks a KPI the
  * model needs (checked before a diagnosis is queued, so the user hears of
  * it at once). */

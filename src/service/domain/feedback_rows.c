@@ -34,6 +34,23 @@ void hs_feedback_rows_free(hs_feedback_rows *f)
 
 /* ---- gathering ---------------------------------------------------------- */
 
+hs_status hs_feedback_rows_check_count(size_t labelled, size_t n_diagnoses,
+                                       hs_error *err)
+{
+    if (labelled == 0)
+        return hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
+                             "no row of %s is labelled: confirm or correct "
+                             "the class of some rows first",
+                             n_diagnoses == 1 ? "the diagnosis"
+                                              : "these diagnoses");
+    if (labelled > HS_FEEDBACK_ROWS_MAX)
+        return hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
+                             "%zu labelled rows; a retraining learns from at "
+                             "most %d",
+                             labelled, HS_FEEDBACK_ROWS_MAX);
+    return HS_OK;
+}
+
 /* One diagnosis's part: its input and its labels. */
 typedef struct source {
     hs_id id;
@@ -81,22 +98,6 @@ static hs_status read_source(hs_app *app, const hs_user *viewer,
     return st;
 }
 
-/* The index of `name` in the dataset's class table, added when new. */
-static int32_t class_index(hl_dataset *ds, const char *name)
-{
-    for (size_t k = 0; k < ds->n_classes; k++)
-        if (!strcmp(ds->class_names[k], name))
-            return (int32_t)k;
-    char **grown = realloc(ds->class_names,
-                           (ds->n_classes + 1) * sizeof *grown);
-    if (!grown)
-        return -1;
-    ds->class_names = grown;
-    if (!(grown[ds->n_classes] = strdup(name)))
-        return -1;
-    return (int32_t)ds->n_classes++;
-}
-
 static hs_status alloc_data(const hl_model_summary *ms, size_t n,
                             hs_feedback_rows *out, hs_error *err)
 {
@@ -142,7 +143,7 @@ static hs_status copy_rows(const source *s, size_t F, size_t at,
             snprintf(id, sizeof id, "d%lld:r%zu", (long long)s->id, r + 1);
         ds->sample_ids[at] =
             strdup(s->input->sample_ids ? s->input->sample_ids[r] : id);
-        ds->y[at] = class_index(ds, s->labels[i].label);
+        ds->y[at] = hs_diag_class_index(ds, s->labels[i].label);
         if (!ds->sample_ids[at] || ds->y[at] < 0)
             return hs_fail(err, HS_ERR_NOMEM, "out of memory");
         out->diagnosis_id[at] = s->id;
@@ -165,16 +166,8 @@ hs_status hs_feedback_rows_collect(hs_app *app, const hs_user *viewer,
         st = read_source(app, viewer, m, ids[read], &src[read], err);
         total += src[read].n_labels;
     }
-    if (st == HS_OK && total == 0)
-        st = hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
-                           "no row of %s is labelled: confirm or correct the "
-                           "class of some rows first",
-                           n == 1 ? "the diagnosis" : "these diagnoses");
-    if (st == HS_OK && total > HS_FEEDBACK_ROWS_MAX)
-        st = hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
-                           "these diagnoses have %zu labelled rows; a "
-                           "retraining learns from at most %d",
-                           total, HS_FEEDBACK_ROWS_MAX);
+    if (st == HS_OK)
+        st = hs_feedback_rows_check_count(total, n, err);
     if (st == HS_OK)
         st = alloc_data(ms, total, out, err);
     for (size_t i = 0, at = 0; st == HS_OK && i < n; i++) {

@@ -26,13 +26,19 @@ typedef struct hs_feedback_rows {
 
 void hs_feedback_rows_free(hs_feedback_rows *f);
 
+/* The rule on how many labelled rows a retraining takes: at least one
+ * (else HS_ERR_INVALID "no row ... is labelled"), at most
+ * HS_FEEDBACK_ROWS_MAX; refusals name "feedback.diagnosis_ids". */
+hs_status hs_feedback_rows_check_count(size_t labelled, size_t n_diagnoses,
+                                       hs_error *err);
+
 /* Gathers the labelled rows of diagnoses ids[0..n), as viewer may see
  * them, over m's KPIs (in m's order, matched by name), in the order of
  * ids then rows; sample ids are the inputs' (or "dN:rR"). Refusals say
  * which diagnosis, with field "feedback.diagnosis_ids": HS_ERR_NOTFOUND
  * (absent or not the viewer's), HS_ERR_NO_INPUT (kept without its input),
- * HS_ERR_INVALID when a diagnosis lacks a KPI of m, when no row is
- * labelled at all, or beyond HS_FEEDBACK_ROWS_MAX rows. */
+ * HS_ERR_INVALID when a diagnosis lacks a KPI of m, or when the count of
+ * rows breaks hs_feedback_rows_check_count. */
 hs_status hs_feedback_rows_collect(hs_app *app, const hs_user *viewer,
                                    const hl_model *m, const hs_id *ids,
                                    size_t n, hs_feedback_rows *out,

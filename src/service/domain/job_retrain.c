@@ -260,16 +260,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
         st = check_training_data(app, viewer, &mrec, err);
     if (st == HS_OK)
         st = inherit(app, viewer, &mrec, &ids, &inherited, &labelled, err);
-    if (st == HS_OK && labelled == 0)
-        st = hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
-                           "no row of %s is labelled: confirm or correct the "
-                           "class of some rows first",
-                           requested == 1 ? "the diagnosis" : "these diagnoses");
-    if (st == HS_OK && labelled > HS_FEEDBACK_ROWS_MAX)
-        st = hs_fail_field(err, HS_ERR_INVALID, IDS_FIELD,
-                           "%zu labelled rows; a retraining learns from at "
-                           "most %d",
-                           labelled, HS_FEEDBACK_ROWS_MAX);
+    if (st == HS_OK)
+        st = hs_feedback_rows_check_count(labelled, requested, err);
     if (st == HS_OK) {
         out->model_id = model_id;
         out->dataset_id = mrec.dataset_id;

@@ -282,7 +282,8 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
 }
 
 /* The diagnosis of the path's {id}; 0 after answering with the error. */
-static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec)
+int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
+                          hs_diagnosis_rec *rec)
 {
     hs_error err = {0};
     hs_status st = hs_diagnoses_get(app, req->ids[0], &req->user, rec, &err);
@@ -301,7 +302,7 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
     json_t *items = NULL;
     hs_error err = {0};
     if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
-        !load(app, req, resp, &rec))
+        !hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_diagnoses_page(app, &rec, offset, limit, &items, &total,
                                      &err);
@@ -334,7 +335,7 @@ void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec rec;
     json_t *out = NULL;
     hs_error err = {0};
-    if (!load(app, req, resp, &rec))
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_diagnoses_projection(app, &rec, (size_t)max_points, &out,
                                            &err);
@@ -375,7 +376,7 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     hs_diagnosis_rec rec;
-    if (!load(app, req, resp, &rec))
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     char name[80];
     hs_error err = {0};

@@ -12,19 +12,6 @@
 #include "domain/feedback.h"
 #include "http/api.h"
 
-/* The diagnosis of the path's {id}; 0 after answering with the error. */
-static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec)
-{
-    hs_error err = {0};
-    hs_status st = hs_diagnoses_get(app, req->ids[0], &req->user, rec, &err);
-    if (st != HS_OK) {
-        hs_reply_status(resp, st, &err);
-        hs_diagnosis_rec_free(rec);
-        return 0;
-    }
-    return 1;
-}
-
 static void reply(hs_resp *resp, hs_status st, const hs_error *err,
                   json_t *out)
 {
@@ -49,7 +36,7 @@ void hs_api_diagnosis_suggestions(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec rec;
     hs_error err = {0};
     json_t *out = NULL;
-    if (!load(app, req, resp, &rec))
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_feedback_suggest(
         app, &rec, per_class > SIZE_MAX ? SIZE_MAX : (size_t)per_class, &out,
@@ -65,7 +52,7 @@ void hs_api_diagnosis_labels_get(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     json_t *out = NULL;
     if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
-        !load(app, req, resp, &rec))
+        !hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_feedback_labels(app, &rec, &req->user, offset, limit,
                                       &out, &err);
@@ -81,7 +68,7 @@ void hs_api_diagnosis_labels_put(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec rec;
     hs_error err = {0};
     json_t *out = NULL;
-    if (load(app, req, resp, &rec)) {
+    if (hs_api_load_diagnosis(app, req, resp, &rec)) {
         hs_status st = hs_feedback_put_labels(app, &rec, &req->user, body,
                                               &out, &err);
         reply(resp, st, &err, out);
