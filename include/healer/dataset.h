@@ -14,6 +14,7 @@
 #define HEALER_DATASET_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "healer/error.h"
@@ -155,6 +156,13 @@ void hl_dataset_profile_free(hl_dataset_profile *p);
  * present). Round-trips exactly: floats are printed with %.9g. */
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,
                                hl_error *err);
+
+/* The same CSV into an open stream (a temporary file, a pipe), for a
+ * caller that keeps the bytes elsewhere than in a file of its own (the
+ * service stores a diagnosis's input in its blob store). HL_ERR_IO when
+ * the stream reports an error; the stream stays the caller's. */
+hl_status hl_dataset_write_csv_stream(const hl_dataset *ds, FILE *f,
+                                      hl_error *err);
 
 #ifdef __cplusplus
 }

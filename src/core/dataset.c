@@ -354,6 +354,21 @@ static hl_status write_in_place(const hl_dataset *ds, const char *path,
                   : HL_OK;
 }
 
+hl_status hl_dataset_write_csv_stream(const hl_dataset *ds, FILE *f,
+                                      hl_error *err)
+{
+    hl_error_clear(err);
+    hl_status rc = check_writable(ds, err);
+    if (rc != HL_OK)
+        return rc;
+    if (!f)
+        return hl__fail(err, HL_ERR_INVALID, "write_csv: no stream");
+    put_all(ds, f);
+    if (ferror(f))
+        return hl__fail(err, HL_ERR_IO, "write_csv: cannot write the stream");
+    return HL_OK;
+}
+
 /* Regular files are replaced atomically (temporary name, fsync, rename):
  * an interrupted run never leaves half a CSV where a good one was. */
 hl_status hl_dataset_write_csv(const hl_dataset *ds, const char *path,

@@ -13,6 +13,8 @@
 // screened model's KPIs on the model page, the leaderboard of a model
 // `--algo auto` chose, a diagnosis adapted to its
 // batch's class mix and one that could not be (both axe-clean, 360 px),
+// labelling a diagnosis's rows and retraining with them up to the
+// comparison of the old and new model (axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -840,6 +842,100 @@ async function diagnosis_adapt(t) {
   check(!calm.length, `axe-core on the adapt card (not applied):\n${calm.join('\n')}`);
 }
 
+/* Learning from a few labels: on a diagnosis of shifted data, the
+ * suggested rows come first; the engineer confirms one, corrects others to
+ * their true class, undoes one, and the counts follow; "Retrain with my
+ * corrections" starts a job, its page follows it and opens the comparison
+ * of the old and the new model on the labelled rows (in-sample, said so),
+ * linking both models. Axe-core clean and no sideways scrolling on a
+ * desktop and a 360 px phone. */
+async function diagnosis_feedback_retrain(t) {
+  const s = await main();
+  const a = await api('alice');
+  const train = simulate({ samples: 600, features: 8, classes: 3, seed: 11 });
+  const shifted = simulate({ samples: 600, features: 8, classes: 3, seed: 11, shiftSamples: 150, shift: 2 });
+  const { model: old } = await a.trainModel(named(train, 'site-a-kpis.csv'), { params: { rounds: 30 } });
+  const diag = await a.diagnoseFile(old.id, named(shifted, 'site-b-batch.csv'), 'site-b-batch.csv');
+  const truthCol = shifted.header.indexOf('label');
+  const truth = (row) => shifted.rows[row - 1][truthCol];
+
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${diag.id}`, 'feedback-row');
+  const rowsNow = () => page.locator(tid('feedback-row')).evaluateAll((els) => els.map((e) => ({
+    row: Number(e.dataset.row), label: e.dataset.label, predicted: e.dataset.predicted })));
+  const sug = await a.get(`${API}/diagnoses/${diag.id}/suggestions`);
+  let rows = await rowsNow();
+  check(JSON.stringify(rows.map((r) => r.row).sort((x, y) => x - y)) === JSON.stringify(sug.items.map((i) => i.row).sort((x, y) => x - y)),
+    'the table lists the suggested rows', rows, sug.items);
+  const total = async () => Number(await attr(page, 'feedback-total', 'data-total'));
+  check(await total() === 0 && await page.locator(tid('feedback-retrain')).isDisabled(), 'nothing labelled: retraining waits for labels');
+  const rowEl = (row) => page.locator(`${tid('feedback-row')}[data-row="${row}"]`);
+  const labelOf = async (row) => rowEl(row).getAttribute('data-label');
+
+  // Confirm the first; correct the others to their true class.
+  const [first, ...others] = rows.slice(0, 7);
+  await rowEl(first.row).locator(tid('feedback-confirm')).click();
+  await waitUntil(async () => (await labelOf(first.row)) === first.predicted, 10_000, 'the confirmed label');
+  for (const r of others) {
+    await rowEl(r.row).locator(tid('feedback-class')).selectOption(truth(r.row));
+    await waitUntil(async () => (await labelOf(r.row)) === truth(r.row), 10_000, `row ${r.row} labelled`);
+  }
+  check(await total() === rows.slice(0, 7).length, 'the count follows the labels', await textOf(page, 'feedback-counts'));
+  // Undo one, and label it again.
+  const last = others[others.length - 1];
+  await rowEl(last.row).locator(tid('feedback-undo')).click();
+  await waitUntil(async () => (await labelOf(last.row)) === '', 10_000, 'the undone label');
+  check(await total() === 6, 'undo takes it out of the count');
+  await rowEl(last.row).locator(tid('feedback-class')).selectOption(truth(last.row));
+  await waitUntil(async () => (await total()) === 7, 10_000, 'labelled again');
+  const labels = await a.get(`${API}/diagnoses/${diag.id}/labels`);
+  check(labels.total === 7 && labels.items.every((l) => l.labelled_by.username === 'alice'), 'the server has the 7 labels', labels);
+  const counts = await page.locator(tid('feedback-class-count')).evaluateAll((els) => els.map((e) => e.dataset.class));
+  check(JSON.stringify(counts.sort()) === JSON.stringify(Object.keys(labels.class_counts).sort()), 'a count per labelled class', counts);
+  let found = await axeViolations(page, tid('feedback-card'));
+  check(!found.length, `axe-core on the feedback card:\n${found.join('\n')}`);
+  await page.locator(tid('feedback-card')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-diagnosis-feedback');
+
+  // Retrain: the job page follows it, then the comparison opens.
+  await page.click(tid('feedback-retrain'));
+  await waitForHash(page, /^#\/jobs\/\d+$/);
+  // The page follows a running job into the comparison; a job that was
+  // over before its page came up offers the link instead.
+  await waitUntil(async () => /comparison$/.test(hashOf(page)) || isVisible(page, 'job-comparison-link'), 60_000,
+    'the retraining to end');
+  if (!/comparison$/.test(hashOf(page))) await page.click(tid('job-comparison-link'));
+  await waitForHash(page, /^#\/models\/\d+\/comparison$/);
+  await waitForTestId(page, 'comparison-in-sample', { timeout: 20_000 });
+  const newId = Number(/^#\/models\/(\d+)\/comparison/.exec(hashOf(page))[1]);
+  const nm = await a.get(`${API}/models/${newId}`);
+  check(nm.parent_id === old.id && nm.feedback.rows === 7, 'the new model names its parent and the 7 rows', nm.feedback);
+  check(await count(page, 'comparison-row') === 7, 'one comparison row per labelled row');
+  check((await attr(page, 'comparison-old-link', 'href')) === `#/models/${old.id}`, 'links the old model');
+  check((await attr(page, 'comparison-new-link', 'href')) === `#/models/${newId}`, 'links the new model');
+  check(Number(await attr(page, 'comparison-new-accuracy', 'data-value')) === nm.feedback.comparison.new.accuracy, 'the new accuracy shown');
+  check(/in-sample/i.test(await textOf(page, 'comparison-in-sample')), 'says the new score is in-sample');
+  found = await axeViolations(page, tid('comparison-body'));
+  check(!found.length, `axe-core on the comparison page:\n${found.join('\n')}`);
+  await settle(page, 300);
+  await screenshot(page, 'desktop-comparison');
+  await openRoute(page, s, `#/models/${newId}`, 'model-lineage');
+  await page.click(tid('model-comparison-link'));
+  await waitForHash(page, /^#\/models\/\d+\/comparison$/);
+
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  for (const [hash, id] of [[`#/diagnoses/${diag.id}`, 'feedback-row'], [`#/models/${newId}/comparison`, 'comparison-row']]) {
+    await openRoute(phone.page, s, hash, id);
+    const o = await horizontalOverflow(phone.page);
+    check(o.scrollWidth <= 361, `${hash} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+    const onPhone = await axeViolations(phone.page, tid(id === 'feedback-row' ? 'feedback-card' : 'comparison-body'));
+    check(!onPhone.length, `axe-core on ${hash}, 360 px:\n${onPhone.join('\n')}`);
+  }
+  await phone.page.locator(tid('feedback-card')).count();
+}
+
 async function results_sort_and_pages(t) {
   const s = await main();
   const d = await ensureDiagnosis();
@@ -1312,6 +1408,7 @@ await run([
   { name: 'model_families', fn: model_families, timeout: 60_000 },
   { name: 'model_auto_leaderboard', fn: model_auto_leaderboard, timeout: 120_000 },
   { name: 'diagnosis_adapt', fn: diagnosis_adapt, timeout: 90_000 },
+  { name: 'diagnosis_feedback_retrain', fn: diagnosis_feedback_retrain, timeout: 120_000 },
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },
   { name: 'download_results', fn: download_results },
   { name: 'cancel_training', fn: cancel_training },

@@ -15,7 +15,11 @@
  * job, a worker can write only to the jobs leased to it, and recover takes
  * back only expired leases; a training job's attempts are recorded only by
  * its worker, read back exactly under the access rule, and forgotten when
- * the job goes back to the queue; deleting a record leaves its referrers
+ * the job goes back to the queue; the labels of a diagnosis's rows are
+ * set, replaced and cleared all or nothing under the access rule and the
+ * documented bounds, read back by row with their labeller, and go with
+ * the diagnosis; a diagnosis keeps its input's key and a model its parent
+ * (0 once deleted) and feedback; deleting a record leaves its referrers
  * pointing at 0; transactions commit, roll back without a trace, refuse
  * nesting and belong to their thread; many threads writing through one
  * store at once lose or mangle nothing; and the ops table is complete.
@@ -2654,6 +2658,225 @@ static void test_diagnoses(void **state)
     hs_diagnosis_list_free(list, n);
 }
 
+/* ---- labels of diagnoses and models' lineage ----------------------------- */
+
+static hs_diagnosis_label make_label(int64_t row, const char *label,
+                                     hs_id user, int64_t at)
+{
+    hs_diagnosis_label l;
+    memset(&l, 0, sizeof l);
+    l.row = row;
+    snprintf(l.label, sizeof l.label, "%s", label);
+    l.user_id = user;
+    l.labelled_at = at;
+    return l;
+}
+
+static void assert_labels(hs_store *store, hs_id diagnosis, hs_id viewer,
+                          const char *want)
+{
+    hs_diagnosis_label *items = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    char got[512] = "";
+    assert_int_equal(hs_store_diagnosis_labels_list(store, diagnosis, viewer,
+                                                    1, &items, &n, &err),
+                     HS_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(got);
+        assert_int_equal(items[i].diagnosis_id, diagnosis);
+        snprintf(got + used, sizeof got - used, "%s%lld=%s@%s", i ? " " : "",
+                 (long long)items[i].row, items[i].label, items[i].username);
+    }
+    free(items);
+    assert_string_equal(got, want);
+}
+
+static void test_diagnosis_labels(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id kim = add_user(f->store, "kim", 0);
+    hs_id lee = add_user(f->store, "lee", 0);
+    hs_id admin = add_user(f->store, "admin", 1);
+    hs_diagnosis_rec d = make_diagnosis(kim, 0, "batch", 1, 100); /* 11 rows */
+    hs_diagnosis_rec e = make_diagnosis(kim, 0, "other", 2, 100);
+    hs_diagnosis_label *items = NULL;
+    size_t n = 5;
+    int64_t total = -1;
+    snprintf(d.input_blob_key, sizeof d.input_blob_key, "input/%032x", 1);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &e, &err), HS_OK);
+
+    /* None yet: an empty list, not an error. */
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, kim, 0,
+                                                    &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    free(items);
+
+    /* Set, by whom and when; a row twice ends with the last; read by row. */
+    hs_diagnosis_label put[] = {
+        make_label(7, "disk_full", kim, 500), make_label(0, "normal", kim, 500),
+        make_label(3, "cpu", kim, 500), make_label(3, "mem", kim, 501)};
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, put,
+                                                   4, 0, &total, &err),
+                     HS_OK);
+    assert_int_equal(total, 3);
+    assert_labels(f->store, d.id, kim, "0=normal@kim 3=mem@kim 7=disk_full@kim");
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, kim, 0,
+                                                    &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(items[1].row, 3);
+    assert_int_equal(items[1].user_id, kim);
+    assert_int_equal(items[1].labelled_at, 501);
+    free(items);
+
+    /* Again replaces (another labeller, another time); "" clears, also a
+     * row without a label; an admin may label anyone's diagnosis. */
+    hs_diagnosis_label again[] = {make_label(7, "cpu", admin, 600),
+                                  make_label(0, "", admin, 600),
+                                  make_label(10, "", admin, 600)};
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, admin, 1,
+                                                   again, 3, 0, &total, &err),
+                     HS_OK);
+    assert_int_equal(total, 2);
+    assert_labels(f->store, d.id, kim, "3=mem@kim 7=cpu@admin");
+
+    /* All or nothing: a row out of range, an unknown user, the total
+     * bound, another user's diagnosis - and nothing of the batch lands. */
+    hs_diagnosis_label beyond[] = {make_label(1, "cpu", kim, 700),
+                                   make_label(11, "cpu", kim, 700)};
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   beyond, 2, 0, &total, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.message,
+                        "row 11 is out of range: diagnosis 1 has 11 rows");
+    assert_int_equal(total, 0);
+    hs_diagnosis_label ghost[] = {make_label(1, "cpu", kim, 700),
+                                  make_label(2, "cpu", 4242, 700)};
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   ghost, 2, 0, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    hs_diagnosis_label three[] = {make_label(1, "cpu", kim, 700),
+                                  make_label(2, "cpu", kim, 700)};
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   three, 2, 3, &total, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.message,
+                        "diagnosis 1 would have 4 labelled rows; at most 3");
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, lee, 0,
+                                                   three, 2, 0, &total, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "diagnosis 1 does not exist");
+    assert_labels(f->store, d.id, kim, "3=mem@kim 7=cpu@admin");
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   three, 2, 4, &total, &err),
+                     HS_OK);
+    assert_int_equal(total, 4);
+
+    /* Reading is under the access rule too; labels are per diagnosis. */
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, lee, 0,
+                                                    &items, &n, &err),
+                     HS_ERR_NOTFOUND);
+    assert_null(items);
+    assert_int_equal(n, 0);
+    assert_labels(f->store, e.id, kim, "");
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, 4242, admin, 1,
+                                                    &items, &n, &err),
+                     HS_ERR_NOTFOUND);
+
+    /* Bad arguments never reach the backend. */
+    hs_diagnosis_label bad = make_label(-1, "cpu", kim, 1);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, &bad,
+                                                   1, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    bad = make_label(1, "cpu", 0, 1); /* a label set by nobody */
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, &bad,
+                                                   1, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    memset(bad.label, 'x', sizeof bad.label); /* unterminated */
+    bad.user_id = kim;
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, &bad,
+                                                   1, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, put,
+                                                   0, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, put,
+                                                   1, -1, NULL, &err),
+                     HS_ERR_INVALID);
+
+    /* Deleting the diagnosis deletes its labels. */
+    char key[HS_STORE_BLOB_KEY_MAX];
+    assert_int_equal(hs_store_diagnosis_delete(f->store, d.id, kim, 0, key,
+                                               &err),
+                     HS_OK);
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, admin, 1,
+                                                    &items, &n, &err),
+                     HS_ERR_NOTFOUND);
+}
+
+/* A diagnosis keeps its input's key; a model its parent and feedback. */
+static void test_diagnosis_input_and_model_lineage(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_diagnosis_rec d = make_diagnosis(ann, 0, "with input", 1, 100), got;
+    snprintf(d.input_blob_key, sizeof d.input_blob_key, "input/%032x", 9);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_diagnoses_equal(&got, &d);
+    hs_diagnosis_rec_free(&got);
+    hs_diagnosis_rec bad = make_diagnosis(ann, 0, "x", 2, 100);
+    memset(bad.input_blob_key, 'k', sizeof bad.input_blob_key);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &bad, &err),
+                     HS_ERR_INVALID);
+
+    hs_model_rec parent = make_model(ann, "v1", 1, 100);
+    hs_model_rec child = make_model(ann, "v2", 2, 200), m;
+    assert_int_equal(hs_store_model_create(f->store, &parent, &err), HS_OK);
+    child.parent_id = parent.id;
+    child.feedback_json = "{\"rows\":3,\"diagnosis_ids\":[1]}";
+    assert_int_equal(hs_store_model_create(f->store, &child, &err), HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, child.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_models_equal(&m, &child);
+    hs_model_rec_free(&m);
+    assert_int_equal(hs_store_model_get(f->store, parent.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_int_equal(m.parent_id, 0);
+    assert_null(m.feedback_json);
+    hs_model_rec_free(&m);
+
+    hs_model_rec orphan = make_model(ann, "v?", 3, 300);
+    orphan.parent_id = 4242;
+    assert_int_equal(hs_store_model_create(f->store, &orphan, &err),
+                     HS_ERR_NOTFOUND);
+    orphan = make_model(ann, "v?", 4, 300);
+    orphan.feedback_json = "";
+    assert_int_equal(hs_store_model_create(f->store, &orphan, &err),
+                     HS_ERR_INVALID);
+    orphan = make_model(ann, "v?", 5, 300);
+    orphan.parent_id = -1;
+    assert_int_equal(hs_store_model_create(f->store, &orphan, &err),
+                     HS_ERR_INVALID);
+
+    /* The parent deleted: the child stays, keeping what it learnt. */
+    char key[HS_STORE_BLOB_KEY_MAX];
+    assert_int_equal(hs_store_model_delete(f->store, parent.id, ann, 0, key,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, child.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_int_equal(m.parent_id, 0);
+    assert_same_text(m.feedback_json, child.feedback_json);
+    hs_model_rec_free(&m);
+}
+
 /* ---- references between records ---------------------------------------- */
 
 /* What is deleted leaves its referrers in place, pointing at nothing (0):
@@ -3125,6 +3348,9 @@ static void test_ops_table(void **state)
     assert_non_null(ops->diagnoses->get);
     assert_non_null(ops->diagnoses->list);
     assert_non_null(ops->diagnoses->remove);
+    assert_non_null(ops->diagnoses->swap_blob);
+    assert_non_null(ops->diagnoses->labels_put);
+    assert_non_null(ops->diagnoses->labels_list);
 }
 
 /* ---- the suite --------------------------------------------------------- */
@@ -3163,6 +3389,8 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_attempts_forgotten_on_requeue),
         T(test_diagnoses),
         T(test_diagnosis_swap_blob),
+        T(test_diagnosis_labels),
+        T(test_diagnosis_input_and_model_lineage),
         T(test_references),
         T(test_transactions),
         T(test_transaction_owned_by_thread),

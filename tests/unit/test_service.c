@@ -535,9 +535,9 @@ static void model_cache_shares_and_survives_delete(void **state)
                      HS_OK);
     hl_model *m = small_model();
     hs_model_rec rec, rec2;
-    assert_int_equal(hs_models_save(&app, owner.id, "m1", 0, 0, m, &rec, &err),
+    assert_int_equal(hs_models_save(&app, owner.id, "m1", 0, 0, m, NULL, &rec, &err),
                      HS_OK);
-    assert_int_equal(hs_models_save(&app, owner.id, "m2", 0, 0, m, &rec2, &err),
+    assert_int_equal(hs_models_save(&app, owner.id, "m2", 0, 0, m, NULL, &rec2, &err),
                      HS_OK);
     assert_true(isfinite(rec.macro_f1) || isnan(rec.macro_f1));
 

@@ -137,8 +137,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 6);
+                        "1,2,3,4,5,6,7");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 7);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -146,7 +146,8 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,datasets,diagnoses,job_attempts,jobs,"
+                        "account_events,datasets,diagnoses,diagnosis_labels,"
+                        "job_attempts,jobs,"
                         "models,notifications,schema_migrations,sessions,"
                         "user_prefs,users");
 }
@@ -192,6 +193,14 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
+/* What migration 7 added, taken away again (the raw connection has
+ * foreign keys off, so a column that is one can be dropped). */
+#define UNDO_V7                                                                \
+    "DROP TABLE diagnosis_labels; DROP INDEX models_parent;"                   \
+    "ALTER TABLE diagnoses DROP COLUMN input_blob_key;"                        \
+    "ALTER TABLE models DROP COLUMN feedback_json;"                            \
+    "ALTER TABLE models DROP COLUMN parent_id;"
+
 /* Closes the store and turns its file back into what older code left
  * behind, with `sql` (the raw connection has foreign keys off, so the drop
  * order is free). */
@@ -212,7 +221,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6");
+                        "1,2,3,4,5,6,7");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -239,7 +248,7 @@ static void test_migration_from_v1(void **state)
     hs_user u;
     char buf[256];
 
-    downgrade(f, "DROP TABLE job_attempts; DROP TABLE user_prefs;"
+    downgrade(f, UNDO_V7 "DROP TABLE job_attempts; DROP TABLE user_prefs;"
                  "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
                  "DROP TABLE datasets;"
                  "DELETE FROM schema_migrations WHERE version >= 2;");
@@ -278,11 +287,11 @@ static void test_migration_from_v2(void **state)
     hs_dataset_rec d = make_dataset(yan, "before-upgrade.csv", 1, 10), got_d;
     hs_model_rec m, got_m;
     hs_job_rec j, got_j;
-    char buf[256];
+    char buf[512];
 
     d.profile_json = "{\"columns\":[]}";
     assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
-    downgrade(f, "DROP TABLE job_attempts; DROP TABLE user_prefs;"
+    downgrade(f, UNDO_V7 "DROP TABLE job_attempts; DROP TABLE user_prefs;"
                  "DROP TABLE diagnoses; DROP TABLE jobs; DROP TABLE models;"
                  "DELETE FROM schema_migrations WHERE version >= 3;");
     assert_string_equal(raw_query(f->path,
@@ -302,7 +311,8 @@ static void test_migration_from_v2(void **state)
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
                         "jobs_model,jobs_owner_created,jobs_result,jobs_state,"
                         "models,models_dataset,"
-                        "models_owner_created,sqlite_autoindex_diagnoses_1,"
+                        "models_owner_created,models_parent,"
+                        "sqlite_autoindex_diagnoses_1,"
                         "sqlite_autoindex_models_1");
     /* The references as the schema declares them. */
     assert_string_equal(foreign_keys(f->path, "jobs", buf, sizeof buf),
@@ -311,7 +321,7 @@ static void test_migration_from_v2(void **state)
                         "model_id>models:SET NULL,owner_id>users:CASCADE");
     assert_string_equal(foreign_keys(f->path, "models", buf, sizeof buf),
                         "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
-                        "owner_id>users:CASCADE");
+                        "owner_id>users:CASCADE,parent_id>models:SET NULL");
     assert_string_equal(foreign_keys(f->path, "diagnoses", buf, sizeof buf),
                         "job_id>jobs:SET NULL,model_id>models:SET NULL,"
                         "owner_id>users:CASCADE");
@@ -355,7 +365,7 @@ static void test_migration_from_v4(void **state)
     char buf[256], sql[1024], key[HS_STORE_BLOB_KEY_MAX];
 
     assert_int_equal(hs_store_diagnosis_create(f->store, &d1, &err), HS_OK);
-    downgrade(f, "DROP TABLE job_attempts;"
+    downgrade(f, UNDO_V7 "DROP TABLE job_attempts;"
                  "DROP INDEX jobs_lease; DROP INDEX jobs_result;"
                  "ALTER TABLE jobs DROP COLUMN result_kind;"
                  "ALTER TABLE jobs DROP COLUMN result_id;"
@@ -450,6 +460,44 @@ static void test_migration_from_v4(void **state)
  * as asked, then with safer parameters; succeeded without an error, the
  * last of a cancelled job cancelled, failed otherwise - and the text is
  * emptied; text that is no JSON array stays as it was. */
+/* A database of version 6 (diagnoses without their input, models without
+ * lineage) gets migration 7: its diagnoses read back with no input key
+ * (they cannot be trained on), its models without a parent, and labels
+ * work from then on. */
+static void test_migration_from_v6(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ivy = add_user(f->store, "ivy", 0);
+    hs_id model = add_model(f->store, ivy, 1);
+    hs_diagnosis_rec d = make_diagnosis(ivy, model, "old", 1, 100), got;
+    hs_model_rec m;
+    char buf[256];
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    downgrade(f, UNDO_V7 "DELETE FROM schema_migrations WHERE version >= 7;");
+    upgrade(f);
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, ivy, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.input_blob_key, "");
+    assert_string_equal(got.name, "old");
+    hs_diagnosis_rec_free(&got);
+    assert_int_equal(hs_store_model_get(f->store, model, ivy, 0, &m, &err),
+                     HS_OK);
+    assert_int_equal(m.parent_id, 0);
+    assert_null(m.feedback_json);
+    hs_model_rec_free(&m);
+    assert_string_equal(foreign_keys(f->path, "diagnosis_labels", buf,
+                                     sizeof buf),
+                        "diagnosis_id>diagnoses:CASCADE,user_id>users:SET NULL");
+    hs_diagnosis_label l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.label, sizeof l.label, "ok");
+    l.user_id = ivy;
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, ivy, 0, &l,
+                                                   1, 0, NULL, &err),
+                     HS_OK);
+}
+
 static void test_migration_from_v5(void **state)
 {
     fixture *f = *state;
@@ -460,7 +508,7 @@ static void test_migration_from_v5(void **state)
     hs_job_rec got;
     char buf[256], sql[1400];
 
-    downgrade(f, "DROP TABLE job_attempts;"
+    downgrade(f, UNDO_V7 "DROP TABLE job_attempts;"
                  "DELETE FROM schema_migrations WHERE version >= 6;");
     snprintf(sql, sizeof sql,
              "INSERT INTO jobs (id, owner_id, type, state, name, params_json,"
@@ -828,6 +876,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v6, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v5, setup,
                                         teardown),

@@ -31,9 +31,11 @@ export async function poll(read, { signal, interval = 500, onUpdate } = {}) {
 
 const watched = new Set();
 
-/* Where a finished job leads: its model or its diagnosis. */
+/* Where a finished job leads: its model (a retrained one: beside the old
+ * one, on the labelled rows) or its diagnosis. */
 export function resultLink(job) {
   if (job.state === 'succeeded' && job.type === 'train' && job.model_id) return `#/models/${job.model_id}`;
+  if (job.state === 'succeeded' && job.type === 'retrain' && job.model_id) return `#/models/${job.model_id}/comparison`;
   if (job.state === 'succeeded' && job.type === 'diagnose' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
   return `#/jobs/${job.id}`;
 }

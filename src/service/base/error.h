@@ -31,7 +31,9 @@ typedef enum hs_status {
     HS_ERR_BUSY,    /* at capacity (queue full): try again later */
     HS_ERR_DISABLED, /* the right password, but the account is disabled */
     HS_ERR_LIMITED, /* too many attempts from this client: wait a minute */
-    HS_ERR_MALFORMED /* a request field missing or of the wrong JSON type */
+    HS_ERR_MALFORMED, /* a request field missing or of the wrong JSON type */
+    HS_ERR_NO_INPUT /* a diagnosis kept without its input: no labels, no
+                       training on its rows */
 } hs_status;
 
 #define HS_FIELD_MAX 64
@@ -134,6 +136,8 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_LIMITED";
     case HS_ERR_MALFORMED:
         return "HS_ERR_MALFORMED";
+    case HS_ERR_NO_INPUT:
+        return "HS_ERR_NO_INPUT";
     }
     return "HS_ERR_UNKNOWN";
 }

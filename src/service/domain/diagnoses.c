@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "blob/blob.h"
+#include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/engine_json.h"
 #include "store/store.h"
@@ -59,8 +60,7 @@ static hs_status bad_row(json_t **details, hs_error *err, size_t row,
                    column ? "'" : "", msg);
 }
 
-/* Index of `label` in ds's label table, adding it when new; -1 = no memory. */
-static int32_t label_index(hl_dataset *ds, const char *label)
+int32_t hs_diag_class_index(hl_dataset *ds, const char *label)
 {
     for (size_t k = 0; k < ds->n_classes; k++)
         if (!strcmp(ds->class_names[k], label))
@@ -122,7 +122,7 @@ static hs_status fill_row(hl_dataset *ds, const hl_model *m, size_t i,
                                "label must be a string or a number");
             if (label) {
                 ds->has_labels = 1;
-                ds->y[i] = label_index(ds, label);
+                ds->y[i] = hs_diag_class_index(ds, label);
                 free(label);
                 if (ds->y[i] < 0)
                     return hs_fail(err, HS_ERR_NOMEM, "out of memory");
@@ -428,9 +428,77 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
 
 /* ---- storing ------------------------------------------------------------------------ */
 
+/* Copies a spooled file into a new blob of `kind`, a chunk at a time. */
+static hs_status spool_to_blob(hs_app *app, FILE *f, const char *kind,
+                               char *key, hs_error *err)
+{
+    hs_blob_writer *w = NULL;
+    char buf[1 << 16];
+    size_t n;
+    hs_status st = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0
+                       ? hs_blob_writer_open(app->blobs, kind, 0, &w, err)
+                       : hs_fail(err, HS_ERR_IO, "cannot spool the input");
+    while (st == HS_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        st = hs_blob_write(w, buf, n, err);
+    if (st == HS_OK && ferror(f))
+        st = hs_fail(err, HS_ERR_IO, "cannot spool the input");
+    if (st != HS_OK) {
+        hs_blob_abort(w);
+        return st;
+    }
+    return hs_blob_commit(w, key, NULL, err);
+}
+
+/* The diagnosed KPI values as the engine's CSV, in a new blob: the model's
+ * features in its order (an upload's other columns are not kept: nothing
+ * trains on them) and the sample ids, no label (people's labels are
+ * records of their own). Through a temporary file, so that a large batch
+ * is not held twice in memory. */
+static hs_status write_input(hs_app *app, const hl_model *m,
+                             const hl_dataset *ds, char *key, hs_error *err)
+{
+    const hl_model_summary *ms = hl_model_summary_get(m);
+    const size_t F = ms->n_features, n = ds->n_rows;
+    hl_dataset view;
+    memset(&view, 0, sizeof view);
+    view.n_rows = n;
+    view.n_features = F;
+    view.feature_names = ms->feature_names;
+    view.sample_ids = ds->sample_ids;
+    view.x = ds->x;
+    int aligned = ds->n_features == F;
+    for (size_t j = 0; aligned && j < F; j++)
+        aligned = !strcmp(ds->feature_names[j], ms->feature_names[j]);
+    float *gathered = NULL;
+    if (!aligned) {
+        if (!(gathered = malloc((n * F + 1) * sizeof *gathered)))
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        for (size_t j = 0; j < F; j++) {
+            long src = hl_dataset_feature_index(ds, ms->feature_names[j]);
+            for (size_t i = 0; i < n; i++)
+                gathered[i * F + j] =
+                    src < 0 ? NAN : ds->x[i * ds->n_features + (size_t)src];
+        }
+        view.x = gathered;
+    }
+    hl_error herr;
+    hl_error_clear(&herr);
+    FILE *f = tmpfile();
+    hs_status st =
+        !f ? hs_fail(err, HS_ERR_IO, "cannot spool the input")
+        : hl_dataset_write_csv_stream(&view, f, &herr) != HL_OK
+            ? hs_fail(err, HS_ERR_IO, "storing the input: %s", herr.message)
+            : spool_to_blob(app, f, "input", key, err);
+    if (f)
+        fclose(f);
+    free(gathered);
+    return st;
+}
+
 hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_id job_id, const char *name,
-                             const hs_diag_result *r, hs_diagnosis_rec *out,
+                             const hs_diag_result *r, const hl_model *m,
+                             const hl_dataset *input, hs_diagnosis_rec *out,
                              hs_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -439,10 +507,15 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     if (!out->summary_json)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory storing results");
     hs_status st = hs_results_write(app->blobs, &r->rows, out->blob_key, err);
+    if (st == HS_OK &&
+        (st = write_input(app, m, input, out->input_blob_key, err)) != HS_OK)
+        hs_blob_delete(app->blobs, out->blob_key, NULL);
     if (st != HS_OK) {
         hs_diagnosis_rec_free(out);
         return st;
     }
+    char input_key[HS_STORE_BLOB_KEY_MAX];
+    memcpy(input_key, out->input_blob_key, sizeof input_key);
     out->owner_id = owner_id;
     out->model_id = model_id;
     out->job_id = job_id;
@@ -450,9 +523,46 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     out->rows = (int64_t)r->rows.n_rows;
     out->created_at = hs_clock_now(app->clock);
     st = hs_store_diagnosis_create(app->store, out, err);
+    if (st != HS_OK || !out->input_blob_key[0]) /* not kept: an old backend */
+        hs_blob_delete(app->blobs, input_key, NULL);
     if (st != HS_OK) {
         hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_diagnosis_rec_free(out);
+    }
+    return st;
+}
+
+hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
+                             hl_dataset **out, hs_error *err)
+{
+    *out = NULL;
+    if (!rec->input_blob_key[0])
+        return hs_fail(err, HS_ERR_NO_INPUT,
+                       "diagnosis %lld was stored without its input KPIs "
+                       "(it was made before diagnoses kept them): its rows "
+                       "cannot be labelled or trained on; diagnose the data "
+                       "again",
+                       (long long)rec->id);
+    hl_csv_options opt;
+    hl_error herr;
+    char name[64];
+    hl_csv_options_init(&opt);
+    hl_error_clear(&herr);
+    opt.keep_unlabelled = 1;
+    snprintf(name, sizeof name, "diagnosis %lld input", (long long)rec->id);
+    hs_status st = hs_datasets_load_blob(app, rec->input_blob_key, name, &opt,
+                                         out, &herr, err);
+    /* Written by us: unreadable means damaged, not the user's mistake. */
+    if (st == HS_ERR_INVALID)
+        return hs_fail(err, HS_ERR_INTERNAL, "%s is damaged: %s", name,
+                       herr.message);
+    if (st == HS_OK && (*out)->n_rows != (size_t)rec->rows) {
+        size_t rows = (*out)->n_rows;
+        hl_dataset_free(*out);
+        *out = NULL;
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "%s is damaged: %zu rows for %lld results", name, rows,
+                       (long long)rec->rows);
     }
     return st;
 }
@@ -476,10 +586,19 @@ hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_error *err)
 {
     char key[HS_STORE_BLOB_KEY_MAX];
-    hs_status rc = hs_store_diagnosis_delete(app->store, id, viewer->id,
-                                             viewer->is_admin, key, err);
-    if (rc == HS_OK) /* the row is gone: an orphan blob at worst */
+    hs_diagnosis_rec rec;
+    /* The input's key first: it never changes, and the delete hands back
+     * only the results' (which a conversion may have swapped). */
+    hs_status rc = hs_diagnoses_get(app, id, viewer, &rec, err);
+    if (rc == HS_OK)
+        rc = hs_store_diagnosis_delete(app->store, id, viewer->id,
+                                       viewer->is_admin, key, err);
+    if (rc == HS_OK) { /* the row is gone: an orphan blob at worst */
         hs_blob_delete(app->blobs, key, NULL);
+        if (rec.input_blob_key[0])
+            hs_blob_delete(app->blobs, rec.input_blob_key, NULL);
+    }
+    hs_diagnosis_rec_free(&rec);
     return rc;
 }
 
@@ -532,8 +651,8 @@ static void save_converted(hs_app *app, const hs_diagnosis_rec *rec,
         hs_blob_delete(app->blobs, key, NULL);
 }
 
-static hs_status open_results(hs_app *app, const hs_diagnosis_rec *rec,
-                              hs_results **out, hs_error *err)
+hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
+                                    hs_results **out, hs_error *err)
 {
     hs_status st = hs_results_open(app->blobs, rec->blob_key, out, err);
     if (st == HS_OK && hs_results_converted(*out))
@@ -553,7 +672,7 @@ hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
     hs_results *r = NULL;
     hs_results_data chunk;
     *items = NULL;
-    hs_status st = open_results(app, rec, &r, err);
+    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
     if (st == HS_OK && (st = hs_results_read(r, offset, limit, &chunk, err)) ==
                            HS_OK) {
         *total = hs_results_rows(r);
@@ -614,7 +733,7 @@ hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
 {
     hs_results *r = NULL;
     *out = NULL;
-    hs_status st = open_results(app, rec, &r, err);
+    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
     if (st == HS_OK && !hs_results_has_projection(r))
         *out = json_pack("{s:I, s:b, s:n, s:o, s:[]}", "total",
                          (json_int_t)hs_results_rows(r), "sampled", 0,
@@ -665,7 +784,7 @@ hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
 {
     hs_results *r = NULL;
     hl_error herr;
-    hs_status st = open_results(app, rec, &r, err);
+    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
     int json = !strcmp(format, "json");
     if (st != HS_OK)
         return st;

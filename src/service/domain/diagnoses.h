@@ -7,8 +7,9 @@
  * map true labels when there are some, score, project to 2-D.
  *
  * The per-row results are stored in the paged format of results.h (one
- * blob per diagnosis); the record keeps only the summary (counts, metrics,
- * warnings). Pages, the scatter and exports read the blob, never all of
+ * blob per diagnosis), the diagnosed KPI values as the engine's CSV (a
+ * second blob: what labelled rows are trained on); the record keeps only
+ * the summary (counts, metrics, warnings). Pages, the scatter and exports read the blob, never all of
  * it unless an export asks for all of it.
  */
 #ifndef HEALER_HS_DIAGNOSES_H
@@ -48,6 +49,11 @@ hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
                                   hl_dataset **out, json_t **details,
                                   hl_warnings *warn, hs_error *err);
 
+/* The index of `label` in ds's class table, added at the end when new
+ * (a dataset built by hand: JSON rows, labelled rows); -1 when out of
+ * memory. */
+int32_t hs_diag_class_index(hl_dataset *ds, const char *label);
+
 /* HS_ERR_INVALID with *details {"column": name} when ds lacks a KPI the
  * model needs (checked before a diagnosis is queued, so the user hears of
  * it at once). */
@@ -68,12 +74,22 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
                       hl_warnings *warn, hs_diag_result *out, hs_error *err);
 
-/* Stores a result: the rows blob, then the record (name, owner, model,
- * job). *out receives the record (release with hs_diagnosis_rec_free). */
+/* Stores a result: the rows blob, the input blob (input's values of m's
+ * KPIs, so that its rows can be labelled and trained on later), then the
+ * record (name, owner, model, job). *out receives the record (release
+ * with hs_diagnosis_rec_free). */
 hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
                              hs_id job_id, const char *name,
-                             const hs_diag_result *r, hs_diagnosis_rec *out,
+                             const hs_diag_result *r, const hl_model *m,
+                             const hl_dataset *input, hs_diagnosis_rec *out,
                              hs_error *err);
+
+/* The stored input of a diagnosis: its rows' values of its model's KPIs
+ * (in the model's order) and sample ids, without labels (caller frees
+ * with hl_dataset_free). HS_ERR_NO_INPUT for a diagnosis kept without
+ * one (made before diagnoses kept it), saying so. */
+hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
+                             hl_dataset **out, hs_error *err);
 
 /* Rows [from, from + count) of d (clipped to what d holds) as API items
  * {row, sample_id, predicted, confidence, probabilities{}, label}. */
@@ -108,6 +124,12 @@ hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
 hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
                                   size_t max_points, json_t **out,
                                   hs_error *err);
+
+/* Opens the stored results of a diagnosis for reading (results.h; close
+ * with hs_results_close); results in the old JSON form are stored again
+ * in the paged one on the way. */
+hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
+                                    hs_results **out, hs_error *err);
 
 /* Writes every row of a stored diagnosis to f, as the predictions CSV of
  * `healer predict` (format "csv") or as a JSON array of API items

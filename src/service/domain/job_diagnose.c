@@ -127,7 +127,8 @@ static void run(hs_job_run *r, hs_job_outcome *o)
         !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
         st = hs_diagnoses_store(app, job->owner_id, job->model_id, job->id,
-                                job->name, &res, &d, &err);
+                                job->name, &res, hs_model_ref_get(ref), ds,
+                                &d, &err);
         if (st == HS_OK) {
             o->state = HS_JOB_SUCCEEDED;
             o->result_id = d.id;

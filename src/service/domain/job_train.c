@@ -25,6 +25,7 @@
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
 #include "domain/fields.h"
+#include "domain/job_train.h"
 #include "domain/job_types.h"
 #include "domain/models.h"
 #include "domain/train_params.h"
@@ -243,8 +244,9 @@ static void say_training_failed(const hs_job_rec *job,
     hs_copy_message(o->failure_notice, sizeof o->failure_notice, text);
 }
 
-static void train(hs_job_run *run, const hl_dataset *ds,
-                  const hl_train_params *p, hl_model **model, hs_job_outcome *o)
+void hs_train_fit(hs_job_run *run, const hl_dataset *ds,
+                  const hl_train_params *p, hl_model **model,
+                  hs_job_outcome *o)
 {
     progress pc = {run, 1, 0, -1, NULL, json_array(), json_array()};
     hl_train_control ctl = {on_progress, &pc, run->stop};
@@ -270,31 +272,38 @@ static void train(hs_job_run *run, const hl_dataset *ds,
     json_decref(pc.valid_loss);
 }
 
-/* The job's parameters as submitted, and its dataset, read. */
-static hs_status load_inputs(hs_job_run *run, hl_train_params *p,
-                             hs_dataset_rec *rec, hl_dataset **ds,
-                             hs_error *err)
+hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,
+                                hs_dataset_rec *rec, hl_dataset **ds,
+                                hs_error *err)
 {
     hs_app *app = run->app;
-    const hs_job_rec *job = run->job;
-    hs_user owner = {.id = job->owner_id, .is_admin = 1};
+    hs_user owner = {.id = run->job->owner_id, .is_admin = 1};
     hl_error csv_err;
-    json_t *req = json_loads(job->params_json, 0, NULL);
-    hs_status st = hs_train_params_from_json(
-        json_object_get(req, "params"),
-        json_string_value(json_object_get(req, "algo")), p, err);
-    json_decref(req);
-    if (st == HS_OK)
-        st = hs_datasets_get(app, job->dataset_id, &owner, rec, err);
+    hs_status st = hs_datasets_get(app, dataset_id, &owner, rec, err);
     if (st != HS_OK)
         return st;
-    p->threads = run->train_threads;
     hl_csv_options opt;
     hl_csv_options_init(&opt);
     opt.require_label = 1;
     opt.max_bytes = app->limits.max_upload_bytes + 1;
     return hs_datasets_load_blob(app, rec->blob_key, rec->name, &opt, ds,
                                  &csv_err, err);
+}
+
+/* The job's parameters as submitted, and its dataset, read. */
+static hs_status load_inputs(hs_job_run *run, hl_train_params *p,
+                             hs_dataset_rec *rec, hl_dataset **ds,
+                             hs_error *err)
+{
+    json_t *req = json_loads(run->job->params_json, 0, NULL);
+    hs_status st = hs_train_params_from_json(
+        json_object_get(req, "params"),
+        json_string_value(json_object_get(req, "algo")), p, err);
+    json_decref(req);
+    if (st != HS_OK)
+        return st;
+    p->threads = run->train_threads;
+    return hs_train_load_dataset(run, run->job->dataset_id, rec, ds, err);
 }
 
 static void run(hs_job_run *r, hs_job_outcome *o)
@@ -310,12 +319,12 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     if (st != HS_OK)
         hs_copy_message(o->error, sizeof o->error, err.message);
     else
-        train(r, ds, &p, &model, o);
+        hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
     if (model) {
         hs_model_rec mrec;
         st = hs_models_save(r->app, r->job->owner_id, r->job->name, rec.id,
-                            r->job->id, model, &mrec, &err);
+                            r->job->id, model, NULL, &mrec, &err);
         if (st == HS_OK) {
             o->result_id = mrec.id;
             hs_model_rec_free(&mrec);

@@ -7,6 +7,7 @@
 const hs_job_type *const hs_job_types[] = {
     &hs_job_type_train,
     &hs_job_type_diagnose,
+    &hs_job_type_retrain,
     NULL,
 };
 

@@ -81,6 +81,7 @@ typedef struct hs_job_type {
 
 extern const hs_job_type hs_job_type_train;
 extern const hs_job_type hs_job_type_diagnose;
+extern const hs_job_type hs_job_type_retrain;
 
 /* Every job type this build runs, NULL-terminated. */
 extern const hs_job_type *const hs_job_types[];

@@ -69,20 +69,24 @@ void hs_model_cache_free(hs_model_cache *c)
     free(c);
 }
 
-/* The quality figure lists show: CV when it was run, else validation,
- * else the learner's out-of-bag estimate (a forest without either). */
-static void best_estimate(const hl_model_summary *s, double *f1, double *acc)
+const char *hs_models_estimate(const hl_model_summary *s, double *f1,
+                               double *acc)
 {
     const hl_metrics *m = s->cv_folds > 1 ? &s->cv
                           : s->has_validation ? &s->validation
                                               : NULL;
     *f1 = m ? m->macro_f1 : s->has_oob ? s->oob_macro_f1 : NAN;
     *acc = m ? m->accuracy : s->has_oob ? s->oob_accuracy : NAN;
+    return s->cv_folds > 1      ? "cv"
+           : s->has_validation ? "validation"
+           : s->has_oob        ? "oob"
+                               : NULL;
 }
 
 hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
                          hs_id dataset_id, hs_id job_id, const hl_model *m,
-                         hs_model_rec *out, hs_error *err)
+                         const hs_model_lineage *lineage, hs_model_rec *out,
+                         hs_error *err)
 {
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -98,8 +102,16 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
                                                           JSON_REAL_PRECISION(12))
                                 : NULL;
     json_decref(summary);
+    if (lineage) {
+        out->parent_id = lineage->parent_id;
+        if (lineage->feedback)
+            out->feedback_json = json_dumps(
+                lineage->feedback, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    }
     hs_status st;
-    if (!out->summary_json) {
+    if (!out->summary_json || (lineage && lineage->feedback &&
+                               !out->feedback_json)) {
+        hs_model_rec_free(out);
         free(bytes);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a summary");
     }
@@ -117,7 +129,7 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
     out->size_bytes = (int64_t)len;
     out->n_features = (int64_t)s->n_features;
     out->n_classes = (int64_t)s->n_classes;
-    best_estimate(s, &out->macro_f1, &out->accuracy);
+    hs_models_estimate(s, &out->macro_f1, &out->accuracy);
     out->created_at = hs_clock_now(app->clock);
     st = hs_store_model_create(app->store, out, err);
     if (st != HS_OK) {

@@ -9,6 +9,8 @@
 #ifndef HEALER_HS_MODELS_H
 #define HEALER_HS_MODELS_H
 
+#include <jansson.h>
+
 #include "base/app.h"
 #include "base/error.h"
 #include "healer/healer.h"
@@ -24,12 +26,28 @@ hs_status hs_model_cache_new(size_t capacity, hs_model_cache **out,
 /* Frees the cache; every handle must have been released. */
 void hs_model_cache_free(hs_model_cache *c);
 
+/* What a retrained model learnt beyond its dataset: the model it
+ * retrains and the feedback (JSON object, see job_retrain.c). */
+typedef struct hs_model_lineage {
+    hs_id parent_id;
+    const json_t *feedback;
+} hs_model_lineage;
+
 /* Serialises m into the blob store and records it (name, owner, the
- * dataset and job it came from, summary JSON, best quality estimate).
- * *out receives the record (release with hs_model_rec_free). */
+ * dataset and job it came from, its lineage when retrained - NULL for
+ * none -, summary JSON, best quality estimate). *out receives the record
+ * (release with hs_model_rec_free). */
 hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
                          hs_id dataset_id, hs_id job_id, const hl_model *m,
-                         hs_model_rec *out, hs_error *err);
+                         const hs_model_lineage *lineage, hs_model_rec *out,
+                         hs_error *err);
+
+/* The quality figure lists show for a model summary - cross-validation
+ * when it ran, else the early-stopping hold-out, else the learner's own
+ * out-of-bag estimate - in *f1 and *acc (NAN without any); returns its
+ * source ("cv", "validation", "oob") or NULL. */
+const char *hs_models_estimate(const hl_model_summary *s, double *f1,
+                               double *acc);
 
 /* Looks model `id` up under the access rule and returns a handle to the
  * loaded model (from the cache, or read and validated now). rec_out (may

@@ -99,6 +99,10 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
                         size_t n_attempts, int64_t now);
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
 json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
+/* The diagnosis of the path's {id} under the access rule into *rec
+ * (api_diagnoses.c); 0 after answering with the error. */
+int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
+                          hs_diagnosis_rec *rec);
 
 /* ---- handlers ---- */
 void hs_api_health(hs_app *, hs_req *, hs_resp *);
@@ -146,5 +150,8 @@ void hs_api_diagnosis_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_download(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_projection(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_delete(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_suggestions(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_labels_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_labels_put(hs_app *, hs_req *, hs_resp *);
 
 #endif

@@ -339,6 +339,20 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
     if (j && with_summary)
         json_object_set(j, "summary", summary);
     json_decref(summary);
+    /* Lineage: what a retrained model learnt from, in full only when one
+     * model is shown (its comparison lists every labelled row). */
+    json_t *feedback = hs_api_stored_json(m->feedback_json);
+    json_t *rows = json_object_get(feedback, "rows");
+    if (j) {
+        json_object_set_new(j, "parent_id", id_or_null(m->parent_id));
+        json_object_set_new(j, "feedback_rows",
+                            json_integer(json_is_integer(rows)
+                                             ? json_integer_value(rows)
+                                             : 0));
+        if (with_summary)
+            json_object_set(j, "feedback", feedback);
+    }
+    json_decref(feedback);
     return j;
 }
 
@@ -356,6 +370,9 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
     /* Stored before adapting to a batch was offered: it was not asked. */
     if (j && !json_object_get(j, "adapt"))
         json_object_set_new(j, "adapt", json_null());
+    if (j) /* whether its rows can be labelled and trained on */
+        json_object_set_new(j, "input_stored",
+                            json_boolean(d->input_blob_key[0] != '\0'));
     json_decref(summary);
     return j;
 }

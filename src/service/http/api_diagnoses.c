@@ -21,7 +21,8 @@
  * (200, id null), plus the first page of results. */
 static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
                          hs_id model_id, const char *name, int store,
-                         const hs_diag_result *res)
+                         const hs_diag_result *res, const hl_model *m,
+                         const hl_dataset *input)
 {
     size_t offset, limit;
     if (hs_api_paging(req, resp, &offset, &limit) != 0)
@@ -31,7 +32,7 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
         hs_diagnosis_rec rec;
         hs_error err = {0};
         hs_status st = hs_diagnoses_store(app, req->user.id, model_id, 0, name,
-                                          res, &rec, &err);
+                                          res, m, input, &rec, &err);
         if (st != HS_OK) {
             hs_reply_status(resp, st, &err);
             return;
@@ -156,7 +157,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         if (st != HS_OK)
             hs_reply_status(resp, st, &err);
         else
-            reply_result(app, req, resp, model_id, name, store, &res);
+            reply_result(app, req, resp, model_id, name, store, &res, m, ds);
     }
 done:
     hs_diag_result_free(&res);
@@ -210,7 +211,7 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
         hs_diag_result res = {0};
         st = hs_diag_run(m, ds, adapt, &warn, &res, &err);
         if (st == HS_OK)
-            reply_result(app, req, resp, model_id, name, 1, &res);
+            reply_result(app, req, resp, model_id, name, 1, &res, m, ds);
         hs_diag_result_free(&res);
         hl_warnings_free(&warn);
     }
@@ -281,7 +282,8 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
 }
 
 /* The diagnosis of the path's {id}; 0 after answering with the error. */
-static int load(hs_app *app, hs_req *req, hs_resp *resp, hs_diagnosis_rec *rec)
+int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
+                          hs_diagnosis_rec *rec)
 {
     hs_error err = {0};
     hs_status st = hs_diagnoses_get(app, req->ids[0], &req->user, rec, &err);
@@ -300,7 +302,7 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
     json_t *items = NULL;
     hs_error err = {0};
     if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
-        !load(app, req, resp, &rec))
+        !hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_diagnoses_page(app, &rec, offset, limit, &items, &total,
                                      &err);
@@ -333,7 +335,7 @@ void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec rec;
     json_t *out = NULL;
     hs_error err = {0};
-    if (!load(app, req, resp, &rec))
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     hs_status st = hs_diagnoses_projection(app, &rec, (size_t)max_points, &out,
                                            &err);
@@ -374,7 +376,7 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     hs_diagnosis_rec rec;
-    if (!load(app, req, resp, &rec))
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
     char name[80];
     hs_error err = {0};

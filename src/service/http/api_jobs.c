@@ -8,14 +8,15 @@
 #include "domain/jobs.h"
 #include "http/api.h"
 
-/* A refused parameter of the request (its type, learner, name or
- * params.*) is "invalid_params"; a refused input it names (a dataset
- * without labels) is "invalid_data". */
+/* A refused parameter of the request (its type, learner, name,
+ * params.* or a retraining's feedback.weight) is "invalid_params"; a
+ * refused input it names (a dataset without labels, diagnoses without
+ * labelled rows) is "invalid_data". */
 static int is_request_param(const char *field)
 {
     return !strcmp(field, "type") || !strcmp(field, "algo") ||
            !strcmp(field, "name") || !strcmp(field, "params") ||
-           !strncmp(field, "params.", 7);
+           !strncmp(field, "params.", 7) || !strcmp(field, "feedback.weight");
 }
 
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)

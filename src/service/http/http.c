@@ -234,6 +234,7 @@ static const struct {
     {HS_ERR_DISABLED, 403, "account_disabled"},
     {HS_ERR_LIMITED, 429, "rate_limited"},
     {HS_ERR_MALFORMED, 400, "bad_request"},
+    {HS_ERR_NO_INPUT, 409, "input_not_stored"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)

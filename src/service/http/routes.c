@@ -55,6 +55,11 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/diagnoses/{id}/download", hs_api_diagnosis_download, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/projection", hs_api_diagnosis_projection,
      AUTH},
+    {"GET", "/api/v1/diagnoses/{id}/suggestions", hs_api_diagnosis_suggestions,
+     AUTH},
+    {"GET", "/api/v1/diagnoses/{id}/labels", hs_api_diagnosis_labels_get, AUTH},
+    {"PUT", "/api/v1/diagnoses/{id}/labels", hs_api_diagnosis_labels_put,
+     AUTH | JSON},
 };
 
 const size_t hs_api_n_routes = sizeof hs_api_routes / sizeof hs_api_routes[0];

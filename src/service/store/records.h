@@ -1,7 +1,8 @@
 /* store/records.h - the records the store keeps, as plain structs.
  *
  * Users, sessions, account events, notifications, datasets, models, jobs
- * (and the attempts of a training job) and diagnoses: what the store's
+ * (and the attempts of a training job), diagnoses and the labels people
+ * gave their rows: what the store's
  * operations (store.h) read and write, and what the rest of the service passes
  * around and renders. Split from the operations so that a layer may know the
  * records without being able to call the store: the HTTP handlers render
@@ -104,6 +105,12 @@ typedef struct hs_model_rec {
     double accuracy; /* same source as macro_f1; NAN = none */
     char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
     int64_t created_at;
+    /* A model retrained with labels from diagnoses: the model it retrains
+     * (0 = none, or deleted since) and what it learnt from them (malloc'ed
+     * JSON object text: the diagnoses, the rows, the comparison with the
+     * parent; NULL for any other model). Kept since store version 3. */
+    hs_id parent_id;
+    char *feedback_json;
 } hs_model_rec;
 
 /* Job states, in the order of their life. The names are the API's. */
@@ -200,7 +207,24 @@ typedef struct hs_diagnosis_rec {
     int64_t rows;
     char *summary_json; /* malloc'ed JSON text, never NULL in a stored record */
     int64_t created_at;
+    /* The diagnosed KPI values (the model's features, as the engine's
+     * CSV), so that labelled rows can be trained on; "" = not kept (made
+     * before store version 3, or by a backend older than it). */
+    char input_blob_key[HS_STORE_BLOB_KEY_MAX];
 } hs_diagnosis_rec;
+
+/* A class given to one row of a diagnosis by a person: the row's true
+ * class as they confirmed (the prediction) or corrected it, to train on.
+ * One per (diagnosis, row). */
+#define HS_LABEL_MAX 256 /* a class name, NUL included */
+typedef struct hs_diagnosis_label {
+    hs_id diagnosis_id;
+    int64_t row;                    /* 0-based, below the diagnosis's rows */
+    char label[HS_LABEL_MAX];       /* the class; "" in a put = clear it */
+    hs_id user_id;                  /* who labelled it; 0 once deleted */
+    char username[HS_USERNAME_MAX]; /* theirs, read back ("" when gone) */
+    int64_t labelled_at;
+} hs_diagnosis_label;
 
 /* The event kind hs_store_login_failures_since looks for. */
 #define HS_EVENT_LOGIN_FAILED "login_failed"
@@ -241,7 +265,8 @@ static inline void hs_model_rec_free(hs_model_rec *m)
 {
     if (m) {
         free(m->summary_json);
-        m->summary_json = NULL;
+        free(m->feedback_json);
+        m->summary_json = m->feedback_json = NULL;
     }
 }
 

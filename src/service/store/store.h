@@ -1,6 +1,6 @@
 /* store.h - the service's record store: users, sessions, account events,
  * notifications, preferences, datasets, models, jobs (with their training
- * attempts) and diagnoses.
+ * attempts) and diagnoses (with the labels people gave their rows).
  *
  * One interface, several backends (like Redis's rio.h): an hs_store is a
  * table of operations plus the backend's private state. The rest of the
@@ -25,7 +25,11 @@
  * store->ops->version >= N first and fails cleanly for an older backend,
  * which keeps working for everything else. Version 1 was the interface
  * without job attempts; version 2 appends the jobs' attempt_add and
- * attempt_list.
+ * attempt_list; version 3 appends the diagnoses' labels_put and
+ * labels_list, and keeps fields that records grew (a diagnosis's
+ * input_blob_key, a model's parent_id and feedback_json): their create
+ * wrappers clear those fields for an older backend, so that the caller
+ * sees what was not kept.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -81,7 +85,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 2
+#define HS_STORE_OPS_VERSION 3
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -234,6 +238,15 @@ typedef struct hs_store_diagnosis_ops {
                         hs_error *err);
     hs_status (*swap_blob)(void *impl, hs_id id, const char *old_key,
                            const char *new_key, hs_error *err);
+    /* version 3 */
+    hs_status (*labels_put)(void *impl, hs_id diagnosis_id, hs_id viewer_id,
+                            int viewer_is_admin,
+                            const hs_diagnosis_label *items, size_t n,
+                            int64_t max_labels, int64_t *total_out,
+                            hs_error *err);
+    hs_status (*labels_list)(void *impl, hs_id diagnosis_id, hs_id viewer_id,
+                             int viewer_is_admin, hs_diagnosis_label **items,
+                             size_t *n, hs_error *err);
 } hs_store_diagnosis_ops;
 
 /* The tables are pointers, so that appending to one does not move the
@@ -767,17 +780,25 @@ static inline hs_status hs_store_user_prefs_set(hs_store *store, hs_id user_id,
 
 /* Inserts a model from all of m's fields but id, which the store sets.
  * name 1..255 bytes, algo 1..31, blob_key 1..65, summary_json non-empty;
- * dataset_id and job_id 0 or existing (else HS_ERR_NOTFOUND).
- * HS_ERR_CONFLICT when the blob key is already used. */
+ * dataset_id, job_id and parent_id 0 or existing (else HS_ERR_NOTFOUND);
+ * feedback_json NULL or non-empty (copied). HS_ERR_CONFLICT when the blob
+ * key is already used. A backend older than version 3 keeps no lineage:
+ * parent_id and feedback_json are cleared (feedback_json freed) first. */
 static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
                                               hs_error *err)
 {
-    if (!store || !m || !m->summary_json || !m->summary_json[0])
+    if (!store || !m || !m->summary_json || !m->summary_json[0] ||
+        m->parent_id < 0 || (m->feedback_json && !m->feedback_json[0]))
         return hs_store__bad(err, "model_create: missing argument");
     if (!hs_store__str_fits(m->name, sizeof m->name) ||
         !hs_store__str_fits(m->algo, sizeof m->algo) ||
         !hs_store__str_fits(m->blob_key, sizeof m->blob_key))
         return hs_store__bad(err, "model name, algo or blob key do not fit");
+    if (store->ops->version < 3) {
+        m->parent_id = 0;
+        free(m->feedback_json);
+        m->feedback_json = NULL;
+    }
     m->id = 0;
     return store->ops->models->create(store->impl, m, err);
 }
@@ -813,7 +834,8 @@ static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
 /* Deletes model `id` under the access rule and hands back its blob key,
  * which the caller deletes from the blob store afterwards. What referred
  * to it stays, pointing at nothing: diagnoses made with it keep their
- * results (model_id 0), a diagnose job that used it gets model_id 0, and a
+ * results (model_id 0), a diagnose job that used it gets model_id 0, a
+ * model retrained from it keeps its feedback_json with parent_id 0, and a
  * job whose result it was keeps result_kind "model" with result_id 0. */
 static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
                                               hs_id viewer_id,
@@ -1215,8 +1237,11 @@ static inline hs_status hs_store_job_attempt_list(hs_store *store, hs_id job_id,
 /* ---- diagnoses ---------------------------------------------------------- */
 
 /* Inserts a diagnosis from all of d's fields but id (the store sets it).
- * name 1..255 bytes, blob_key 1..65, summary_json non-empty, rows >= 0;
- * model_id and job_id 0 or existing. HS_ERR_CONFLICT for a used blob key. */
+ * name 1..255 bytes, blob_key 1..65, input_blob_key "" or 1..65 bytes,
+ * summary_json non-empty, rows >= 0; model_id and job_id 0 or existing.
+ * HS_ERR_CONFLICT for a used blob key. A backend older than version 3
+ * keeps no input: input_blob_key is cleared first, so that the caller
+ * sees that nothing refers to its blob. */
 static inline hs_status hs_store_diagnosis_create(hs_store *store,
                                                   hs_diagnosis_rec *d,
                                                   hs_error *err)
@@ -1224,8 +1249,12 @@ static inline hs_status hs_store_diagnosis_create(hs_store *store,
     if (!store || !d || !d->summary_json || !d->summary_json[0] || d->rows < 0)
         return hs_store__bad(err, "diagnosis_create: missing argument");
     if (!hs_store__str_fits(d->name, sizeof d->name) ||
-        !hs_store__str_fits(d->blob_key, sizeof d->blob_key))
-        return hs_store__bad(err, "diagnosis name or blob key do not fit");
+        !hs_store__str_fits(d->blob_key, sizeof d->blob_key) ||
+        (d->input_blob_key[0] &&
+         !hs_store__str_fits(d->input_blob_key, sizeof d->input_blob_key)))
+        return hs_store__bad(err, "diagnosis name or blob keys do not fit");
+    if (store->ops->version < 3)
+        d->input_blob_key[0] = '\0';
     d->id = 0;
     return store->ops->diagnoses->create(store->impl, d, err);
 }
@@ -1261,9 +1290,10 @@ static inline hs_status hs_store_diagnosis_list(hs_store *store,
                                        viewer_is_admin != 0, items, n, err);
 }
 
-/* Deletes diagnosis `id` under the access rule and hands back its blob key
- * for the caller to delete afterwards. A job whose result it was keeps
- * result_kind "diagnosis" with result_id 0. */
+/* Deletes diagnosis `id` under the access rule, with its labels, and
+ * hands back its (results) blob key for the caller to delete afterwards;
+ * its input_blob_key never changes, so the caller reads it beforehand. A
+ * job whose result it was keeps result_kind "diagnosis" with result_id 0. */
 static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
                                                   hs_id viewer_id,
                                                   int viewer_is_admin,
@@ -1275,6 +1305,76 @@ static inline hs_status hs_store_diagnosis_delete(hs_store *store, hs_id id,
     blob_key_out[0] = '\0';
     return store->ops->diagnoses->remove(
         store->impl, id, viewer_id, viewer_is_admin != 0, blob_key_out, err);
+}
+
+/* A version 2 backend keeps no labels: its wrappers refuse cleanly. */
+static inline hs_status hs_store__has_labels(hs_store *store, hs_error *err)
+{
+    if (store->ops->version < 3)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "labels",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* Labels rows of diagnosis diagnosis_id under the access rule, as one
+ * outcome: each of items[0..n) (n >= 1) sets the label of its row (label
+ * 1..255 bytes, by user_id at labelled_at; again replaces it) or, with
+ * label "", clears it (not an error when it had none); a row given twice
+ * ends with the last. Then *total_out (may be NULL) is the number of rows
+ * labelled. Nothing is changed when: the diagnosis is absent or not the
+ * viewer's (HS_ERR_NOTFOUND "diagnosis N does not exist"), a row is not
+ * below its rows (HS_ERR_INVALID "row R is out of range: diagnosis N has
+ * M rows", rows counted from 0 here), a user is absent (HS_ERR_NOTFOUND),
+ * or - max_labels > 0 - the diagnosis would end with more labelled rows
+ * than max_labels (HS_ERR_INVALID "diagnosis N would have T labelled
+ * rows; at most M"). */
+static inline hs_status hs_store_diagnosis_labels_put(
+    hs_store *store, hs_id diagnosis_id, hs_id viewer_id, int viewer_is_admin,
+    const hs_diagnosis_label *items, size_t n, int64_t max_labels,
+    int64_t *total_out, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs;
+    if (!total_out)
+        total_out = &dummy;
+    *total_out = 0;
+    if (!store || !items || n == 0 || max_labels < 0)
+        return hs_store__bad(err, "diagnosis_labels_put: missing argument");
+    if ((hs = hs_store__has_labels(store, err)) != HS_OK)
+        return hs;
+    for (size_t i = 0; i < n; i++) {
+        const hs_diagnosis_label *l = &items[i];
+        if (l->row < 0 || !memchr(l->label, '\0', sizeof l->label) ||
+            (l->label[0] && l->user_id <= 0))
+            return hs_store__bad(err, "label: a row >= 0, a label of 0..255 "
+                                      "bytes, set by a user");
+    }
+    return store->ops->diagnoses->labels_put(store->impl, diagnosis_id,
+                                             viewer_id, viewer_is_admin != 0,
+                                             items, n, max_labels, total_out,
+                                             err);
+}
+
+/* The labels of diagnosis diagnosis_id under the access rule, by row
+ * (free() the list), each with its labeller's username ("" once that user
+ * is gone, with user_id 0); none is an empty list. HS_ERR_NOTFOUND
+ * "diagnosis N does not exist" for one absent or not the viewer's. */
+static inline hs_status hs_store_diagnosis_labels_list(
+    hs_store *store, hs_id diagnosis_id, hs_id viewer_id, int viewer_is_admin,
+    hs_diagnosis_label **items, size_t *n, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !items || !n)
+        return hs_store__bad(err, "diagnosis_labels_list: missing argument");
+    *items = NULL;
+    *n = 0;
+    if ((hs = hs_store__has_labels(store, err)) != HS_OK)
+        return hs;
+    return store->ops->diagnoses->labels_list(store->impl, diagnosis_id,
+                                              viewer_id, viewer_is_admin != 0,
+                                              items, n, err);
 }
 
 #ifdef __cplusplus

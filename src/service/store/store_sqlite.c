@@ -251,6 +251,28 @@ static const char *const migrations[] = {
     " WHERE j.attempts_json IS NOT NULL AND json_type(a.value) = 'object';"
     "UPDATE jobs SET attempts_json = NULL WHERE json_valid(attempts_json)"
     "  AND json_type(attempts_json) = 'array';",
+
+    /* 7: learning from people's labels. A diagnosis keeps its input KPIs
+     * (a blob; '' for the diagnoses made before, which cannot be trained
+     * on); a person's class for a row of a diagnosis is one row of
+     * diagnosis_labels, gone with the diagnosis, keeping the labeller's
+     * id while that user exists; a model retrained from another names it
+     * (parent_id, NULL once it is deleted) and keeps what it learnt from
+     * (feedback_json). WITHOUT ROWID: labels are read and written by
+     * (diagnosis_id, row). */
+    "ALTER TABLE diagnoses ADD COLUMN input_blob_key TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE models ADD COLUMN parent_id INTEGER NULL"
+    "  REFERENCES models(id) ON DELETE SET NULL;"
+    "ALTER TABLE models ADD COLUMN feedback_json TEXT NULL;"
+    "CREATE INDEX models_parent ON models(parent_id);"
+    "CREATE TABLE diagnosis_labels ("
+    "  diagnosis_id INTEGER NOT NULL REFERENCES diagnoses(id) ON DELETE CASCADE,"
+    "  row INTEGER NOT NULL CHECK (row >= 0),"
+    "  label TEXT NOT NULL CHECK (label <> ''),"
+    "  user_id INTEGER NULL REFERENCES users(id) ON DELETE SET NULL,"
+    "  labelled_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (diagnosis_id, row)) WITHOUT ROWID;"
+    "CREATE INDEX diagnosis_labels_user ON diagnosis_labels(user_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -844,7 +866,8 @@ static void release_dataset(void *row)
 
 #define MODEL_FIELDS                                                           \
     "id, owner_id, dataset_id, job_id, name, algo, blob_key, size_bytes,"      \
-    " n_features, n_classes, macro_f1, accuracy, summary_json, created_at"
+    " n_features, n_classes, macro_f1, accuracy, summary_json, created_at,"    \
+    " parent_id, feedback_json"
 #define MODEL_COLS "SELECT " MODEL_FIELDS " FROM models"
 
 static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -862,6 +885,7 @@ static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
     m->macro_f1 = column_real(st, 10);
     m->accuracy = column_real(st, 11);
     m->created_at = sqlite3_column_int64(st, 13);
+    m->parent_id = sqlite3_column_int64(st, 14);
     hs = copy_text(st, 4, m->name, sizeof m->name, err, "model name");
     if (hs == HS_OK)
         hs = copy_text(st, 5, m->algo, sizeof m->algo, err, "model algo");
@@ -869,6 +893,9 @@ static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
         hs = copy_text(st, 6, m->blob_key, sizeof m->blob_key, err, "blob key");
     if (hs == HS_OK) /* last: a failure above has allocated nothing */
         hs = dup_text(st, 12, &m->summary_json, err, "model summary");
+    if (hs == HS_OK && (hs = dup_text(st, 15, &m->feedback_json, err,
+                                      "model feedback")) != HS_OK)
+        hs_model_rec_free(m);
     return hs;
 }
 
@@ -996,7 +1023,7 @@ static void release_attempt(void *row)
 
 #define DIAGNOSIS_FIELDS                                                       \
     "id, owner_id, model_id, job_id, name, blob_key, rows, summary_json,"      \
-    " created_at"
+    " created_at, input_blob_key"
 #define DIAGNOSIS_COLS "SELECT " DIAGNOSIS_FIELDS " FROM diagnoses"
 
 static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -1013,6 +1040,9 @@ static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
     hs = copy_text(st, 4, d->name, sizeof d->name, err, "diagnosis name");
     if (hs == HS_OK)
         hs = copy_text(st, 5, d->blob_key, sizeof d->blob_key, err, "blob key");
+    if (hs == HS_OK)
+        hs = copy_text(st, 9, d->input_blob_key, sizeof d->input_blob_key,
+                       err, "input blob key");
     if (hs == HS_OK) /* last: a failure above has allocated nothing */
         hs = dup_text(st, 7, &d->summary_json, err, "diagnosis summary");
     return hs;
@@ -1407,17 +1437,20 @@ static hs_status sq_model_create(void *impl, hs_model_rec *m, hs_error *err)
     snprintf(conflict, sizeof conflict,
              "a model with blob key '%s' already exists", m->blob_key);
     return sq_insert(impl, &m->id, conflict,
-                     "the owner, dataset or job of the model does not exist",
+                     "the owner, dataset, job or parent of the model does not"
+                     " exist",
                      err, "creating a model",
                      "INSERT INTO models (owner_id, dataset_id, job_id, name,"
                      " algo, blob_key, size_bytes, n_features, n_classes,"
-                     " macro_f1, accuracy, summary_json, created_at)"
+                     " macro_f1, accuracy, summary_json, created_at,"
+                     " parent_id, feedback_json)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                     " ?12, ?13)",
-                     "iIItttiiiddti", m->owner_id, m->dataset_id, m->job_id,
+                     " ?12, ?13, ?14, ?15)",
+                     "iIItttiiiddtiIT", m->owner_id, m->dataset_id, m->job_id,
                      m->name, m->algo, m->blob_key, m->size_bytes,
                      m->n_features, m->n_classes, m->macro_f1, m->accuracy,
-                     m->summary_json, m->created_at);
+                     m->summary_json, m->created_at, m->parent_id,
+                     m->feedback_json);
 }
 
 static hs_status sq_model_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1887,10 +1920,12 @@ static hs_status sq_diagnosis_create(void *impl, hs_diagnosis_rec *d,
                      "the owner, model or job of the diagnosis does not exist",
                      err, "creating a diagnosis",
                      "INSERT INTO diagnoses (owner_id, model_id, job_id, name,"
-                     " blob_key, rows, summary_json, created_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                     "iIIttiti", d->owner_id, d->model_id, d->job_id, d->name,
-                     d->blob_key, d->rows, d->summary_json, d->created_at);
+                     " blob_key, rows, summary_json, created_at,"
+                     " input_blob_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                     " ?9)",
+                     "iIIttitit", d->owner_id, d->model_id, d->job_id, d->name,
+                     d->blob_key, d->rows, d->summary_json, d->created_at,
+                     d->input_blob_key);
 }
 
 static hs_status sq_diagnosis_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1936,6 +1971,119 @@ static hs_status sq_diagnosis_swap_blob(void *impl, hs_id id,
                       "UPDATE diagnoses SET blob_key = ?3"
                       " WHERE id = ?1 AND blob_key = ?2",
                       "itt", id, old_key, new_key);
+}
+
+#define LABEL_COLS                                                             \
+    "SELECT l.diagnosis_id, l.row, l.label, l.user_id,"                        \
+    " COALESCE(u.username, ''), l.labelled_at FROM diagnosis_labels l"         \
+    " LEFT JOIN users u ON u.id = l.user_id"
+
+static hs_status read_label(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_diagnosis_label *l = dst;
+    hs_status hs;
+    memset(l, 0, sizeof *l);
+    l->diagnosis_id = sqlite3_column_int64(st, 0);
+    l->row = sqlite3_column_int64(st, 1);
+    l->user_id = sqlite3_column_int64(st, 3);
+    l->labelled_at = sqlite3_column_int64(st, 5);
+    hs = copy_text(st, 2, l->label, sizeof l->label, err, "label");
+    if (hs == HS_OK)
+        hs = copy_text(st, 4, l->username, sizeof l->username, err,
+                       "username");
+    return hs;
+}
+
+/* One item of a put: the row checked against the diagnosis's rows, then
+ * set (an upsert) or cleared. */
+static hs_status put_label(sq_store *s, hs_id diagnosis_id, int64_t rows,
+                           const hs_diagnosis_label *l, hs_error *err)
+{
+    sq_msg missing;
+    if (l->row >= rows)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "row %lld is out of range: diagnosis %lld has %lld "
+                       "rows",
+                       (long long)l->row, (long long)diagnosis_id,
+                       (long long)rows);
+    if (!l->label[0])
+        return sq_run(s, NULL, err, "clearing a label",
+                      "DELETE FROM diagnosis_labels"
+                      " WHERE diagnosis_id = ?1 AND row = ?2",
+                      "ii", diagnosis_id, l->row);
+    return sq_insert(s, NULL, NULL, no_user(missing, l->user_id), err,
+                     "labelling a row",
+                     "INSERT INTO diagnosis_labels (diagnosis_id, row, label,"
+                     " user_id, labelled_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+                     " ON CONFLICT (diagnosis_id, row) DO UPDATE"
+                     " SET label = excluded.label, user_id = excluded.user_id,"
+                     " labelled_at = excluded.labelled_at",
+                     "iitIi", diagnosis_id, l->row, l->label, l->user_id,
+                     l->labelled_at);
+}
+
+/* Every item and the count in one savepoint: all of them land or none. */
+static hs_status sq_diagnosis_labels_put(void *impl, hs_id diagnosis_id,
+                                         hs_id viewer_id, int viewer_is_admin,
+                                         const hs_diagnosis_label *items,
+                                         size_t n, int64_t max_labels,
+                                         int64_t *total_out, hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int64_t rows = 0, total = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_get_one(s, read_count, clear_int64, &rows,
+                        no_such(missing, "diagnosis", diagnosis_id), err,
+                        "SELECT rows FROM diagnoses WHERE id = ?1 AND "
+                        OWNER_VISIBLE,
+                        "iib", diagnosis_id, viewer_id, viewer_is_admin);
+        for (size_t i = 0; hs == HS_OK && i < n; i++)
+            hs = put_label(s, diagnosis_id, rows, &items[i], err);
+        if (hs == HS_OK)
+            hs = sq_get_one(s, read_count, clear_int64, &total,
+                            "no count", err,
+                            "SELECT COUNT(*) FROM diagnosis_labels"
+                            " WHERE diagnosis_id = ?1",
+                            "i", diagnosis_id);
+        if (hs == HS_OK && max_labels > 0 && total > max_labels)
+            hs = hs_fail(err, HS_ERR_INVALID,
+                         "diagnosis %lld would have %lld labelled rows; at "
+                         "most %lld",
+                         (long long)diagnosis_id, (long long)total,
+                         (long long)max_labels);
+        hs = sq_savepoint_end(s, hs, err);
+    }
+    sq_unlock(s);
+    *total_out = hs == HS_OK ? total : 0;
+    return hs;
+}
+
+static hs_status sq_diagnosis_labels_list(void *impl, hs_id diagnosis_id,
+                                          hs_id viewer_id, int viewer_is_admin,
+                                          hs_diagnosis_label **items,
+                                          size_t *n, hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    int visible = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_get_one(s, read_flag, NULL, &visible,
+                    no_such(missing, "diagnosis", diagnosis_id), err,
+                    "SELECT 1 FROM diagnoses WHERE id = ?1 AND " OWNER_VISIBLE,
+                    "iib", diagnosis_id, viewer_id, viewer_is_admin);
+    if (hs == HS_OK)
+        hs = sq_list(s, read_label, NULL, sizeof **items, (void **)items, n,
+                     err, LABEL_COLS " WHERE l.diagnosis_id = ?1 ORDER BY l.row",
+                     "i", diagnosis_id);
+    sq_unlock(s);
+    return hs;
 }
 
 /* ---- preferences ------------------------------------------------------- */
@@ -2066,6 +2214,8 @@ static const hs_store_diagnosis_ops sq_diagnoses = {
     .list = sq_diagnosis_list,
     .remove = sq_diagnosis_delete,
     .swap_blob = sq_diagnosis_swap_blob,
+    .labels_put = sq_diagnosis_labels_put,
+    .labels_list = sq_diagnosis_labels_list,
 };
 
 static const hs_store_ops sq_ops = {

@@ -1,6 +1,7 @@
 // client/diagnoses.js - diagnoses: samples run through a model, by uploaded CSV
 // or by JSON rows; their results page by page, the 2-D projection for the
-// scatter plot and the downloads (docs/api.md: Diagnoses).
+// scatter plot, the downloads, and the labels people give their rows with
+// the rows worth labelling first (docs/api.md: Diagnoses, Labels).
 
 import * as http from './http.js';
 
@@ -41,3 +42,29 @@ export const remove = (id, opts = {}) => http.del(`/diagnoses/${id}`, opts);
 
 /* The link that downloads the results as 'csv' or 'json'. */
 export const downloadUrl = (id, format) => http.url(`/diagnoses/${id}/download`, { format });
+
+/* {per_class, classes, items: [{row, sample_id, predicted, confidence,
+ * margin, label}]}: the rows worth labelling first. */
+export const suggestions = (id, { perClass, ...opts } = {}) =>
+  http.get(`/diagnoses/${id}/suggestions`, { ...opts, query: perClass ? { per_class: perClass } : undefined });
+
+/* Every label of the diagnosis (pages followed) with the counts of the
+ * last page read: {items, total, class_counts, confirmed, corrected,
+ * classes, new_classes}. */
+export async function labels(id, opts = {}) {
+  const items = [];
+  for (let offset = 0; ; ) {
+    const page = await http.get(`/diagnoses/${id}/labels`, { ...opts, query: { offset, limit: 1000 } });
+    items.push(...page.items);
+    offset += page.items.length;
+    if (!page.items.length || offset >= page.total) return { ...page, items };
+  }
+}
+
+/* Sets ({row, label}) or clears ({row, label: null}) labels, all or
+ * nothing; a class the model lacks needs newClass. Answers the first page
+ * of labels with the counts. */
+export const setLabels = (id, items, opts = {}) =>
+  http.put(`/diagnoses/${id}/labels`, {
+    labels: items.map(({ row, label, newClass }) => (newClass ? { row, label, new_class: true } : { row, label })),
+  }, opts);

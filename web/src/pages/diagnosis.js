@@ -7,7 +7,8 @@
 // labels in the input, the evaluation against them is shown too; with 50
 // samples or more, whether they drifted from the training data
 // (views/drift.js); when the user asked for it, what adapting the
-// predictions to the batch's class mix did (views/adapt.js).
+// predictions to the batch's class mix did (views/adapt.js). Last, the rows
+// to label and "Retrain with my corrections" (views/feedback.js).
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -18,6 +19,7 @@ import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
+import { feedbackCard } from '../views/feedback.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -199,7 +201,8 @@ export async function render(view, ctx) {
     diag.metrics && h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
-    card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) })));
+    card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
+    feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate })));
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj));

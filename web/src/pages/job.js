@@ -4,7 +4,9 @@
 // re-rendering. Cancel asks the server to stop the job; leaving the page
 // while it runs hands it to a background watcher that toasts at the end.
 // After a retry the training's attempts show too (views/attempts.js): why
-// each failed and, at the end, which learner made the model.
+// each failed and, at the end, which learner made the model. A retraining
+// with people's labels is followed like a training, and opens its
+// comparison with the old model when it succeeds.
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
@@ -32,7 +34,8 @@ function remainingText(job) {
 
 export async function render(view, ctx) {
   let job = await ctx.api.jobs.get(ctx.params.id, { signal: ctx.signal });
-  const isTrain = job.type === 'train';
+  const isRetrain = job.type === 'retrain';
+  const isTrain = job.type === 'train' || isRetrain;
   ctx.setNav(isTrain ? 'train' : 'diagnose');
 
   const state = h('span.job-state-host');
@@ -80,9 +83,10 @@ export async function render(view, ctx) {
     cancel.disabled = job.cancel_requested;
     cancel.lastChild.textContent = job.cancel_requested ? t('job.cancelling') : t('job.cancel');
     clear(actions, cancel,
-      job.state === 'succeeded' && isTrain && job.model_id && linkButton(t('job.openModel'), `#/models/${job.model_id}`, { variant: 'primary', iconName: 'model', testid: 'job-model-link' }),
+      job.state === 'succeeded' && isRetrain && job.model_id && linkButton(t('job.openComparison'), resultLink(job), { variant: 'primary', iconName: 'bars', testid: 'job-comparison-link' }),
+      job.state === 'succeeded' && isTrain && job.model_id && linkButton(t('job.openModel'), `#/models/${job.model_id}`, { variant: isRetrain ? 'outline-secondary' : 'primary', iconName: 'model', testid: 'job-model-link' }),
       job.state === 'succeeded' && !isTrain && job.diagnosis_id && linkButton(t('job.openDiagnosis'), `#/diagnoses/${job.diagnosis_id}`, { variant: 'primary', iconName: 'diagnose', testid: 'job-diagnosis-link' }),
-      job.state !== 'running' && job.state !== 'queued' && isTrain && job.dataset_id && linkButton(t('job.trainAgain'), `#/train?dataset=${job.dataset_id}`, { iconName: 'refresh' }));
+      job.state !== 'running' && job.state !== 'queued' && isTrain && !isRetrain && job.dataset_id && linkButton(t('job.trainAgain'), `#/train?dataset=${job.dataset_id}`, { iconName: 'refresh' }));
     clear(outcome,
       job.state === 'failed' && h('div.alert.alert-danger.mb-0', { role: 'alert' }, h('div.fw-semibold', t('job.failed')), h('div.small.text-break', job.error || '')),
       job.state === 'cancelled' && h('div.alert.alert-warning.mb-0', t('job.wasCancelled')),
@@ -104,7 +108,7 @@ export async function render(view, ctx) {
   };
 
   view.append(pageHeader(job.name, {
-    eyebrow: t(isTrain ? 'job.eyebrowTrain' : 'job.eyebrowDiagnose', { id: job.id }),
+    eyebrow: t(isRetrain ? 'job.eyebrowRetrain' : isTrain ? 'job.eyebrowTrain' : 'job.eyebrowDiagnose', { id: job.id }),
     subtitle: t('job.created', { date: fmtDate(job.created_at) }),
     actions,
   }));
@@ -134,7 +138,7 @@ export async function render(view, ctx) {
         const was = job.state;
         job = j;
         update();
-        if (!isTrain && j.state === 'succeeded' && was !== 'succeeded' && j.diagnosis_id) ctx.navigate(resultLink(j));
+        if ((!isTrain || isRetrain) && j.state === 'succeeded' && was !== 'succeeded' && (j.diagnosis_id || isRetrain)) ctx.navigate(resultLink(j));
       },
     }).catch(() => { /* page left */ });
   }

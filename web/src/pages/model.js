@@ -12,6 +12,8 @@
 // the kept ones and the strongest left out, by class signal, sortable. A
 // model trained with KPI families (summary.families) lists them: each an
 // extra input averaging KPIs that move together across the classes.
+// A model retrained with people's labels (model.feedback) says from which
+// model and how many rows, and links its comparison with that model.
 
 import { h, esc, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
@@ -233,6 +235,20 @@ function familiesCard(summary) {
   ], { testid: 'families-card', actions: h('span.badge.rounded-pill.badge-soft-secondary', { testid: 'families-badge' }, fmtInt(list.length)) });
 }
 
+/* Where a retrained model came from, and the way to its comparison. */
+function lineageCard(model) {
+  const fb = model.feedback;
+  if (!fb) return null;
+  const parent = model.parent_id
+    ? h('a', { href: `#/models/${model.parent_id}` }, t('comparison.oldModel', { id: model.parent_id }))
+    : t('comparison.parentGone');
+  return card(t('model.lineage.title'), h('div.d-flex.flex-wrap.gap-3.align-items-center',
+    h('p.mb-0.flex-grow-1', t('model.lineage.from'), ' ', parent, ' · ',
+      t('model.lineage.rows', { rows: fmtInt(fb.rows), count: fb.diagnosis_ids.length, weight: fb.weight })),
+    linkButton(t('model.lineage.compare'), `#/models/${model.id}/comparison`, { variant: 'primary', iconName: 'bars', testid: 'model-comparison-link' })),
+  { testid: 'model-lineage' });
+}
+
 export async function render(view, ctx) {
   const model = await ctx.api.models.get(ctx.params.id, { signal: ctx.signal });
   ctx.prefs.set({ last_model_id: model.id });
@@ -272,6 +288,7 @@ export async function render(view, ctx) {
   const curve = el('chart-curve', t('model.curve'), 'chart.chart-tall');
 
   view.append(h('div.d-flex.flex-column.gap-4',
+    lineageCard(model),
     worthShowing(model.attempts) && attemptsCard(model.attempts),
     h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
     membersCard(summary),
