@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "healer/dataset.h"
 #include "healer/error.h"
 #include "healer/model.h"
 
@@ -47,6 +48,26 @@ hl_score_scale hl_model_score_scale(const hl_model *m);
 hl_status hl_model_contributions(const hl_model *m, const float *x,
                                  size_t n_rows, int threads, double *out,
                                  hl_error *err);
+
+/* The most KPIs `healer predict --explain N` lists per row. */
+#define HL_EXPLAIN_MAX_TOP 100
+
+/* The predictions file of hl_predictions_write_csv, each row followed by
+ * kpi_1..kpi_N and contrib_1..contrib_N - the n_top KPIs with the largest
+ * contributions towards the predicted class, largest first (cells left
+ * empty past the KPIs the model reads) - and `abnormal`: the row's KPIs
+ * outside their normal ranges as KPI:+z or KPI:-z separated by ';', the
+ * farthest first (empty for none, or for a model without ranges). ds's
+ * columns are matched to m's features by name (a missing one is
+ * HL_ERR_DATA); proba as for hl_predictions_write_csv. Contributions are
+ * computed a chunk of rows at a time (threads as for prediction).
+ * HL_ERR_INVALID for n_top outside 1..HL_EXPLAIN_MAX_TOP or a learner
+ * without explanations. Written atomically. */
+hl_status hl_predictions_write_explained_csv(const hl_model *m,
+                                             const hl_dataset *ds,
+                                             const double *proba, size_t n_top,
+                                             int threads, const char *path,
+                                             hl_error *err);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,26 @@ void hl_sim_options_init(hl_sim_options *opt);
 hl_status hl_simulate(const hl_sim_options *opt, int variant, hl_dataset **out,
                       hl_error *err);
 
+/* The most KPIs a fault's signature moves. */
+#define HL_SIM_MAX_SIGNATURE 5
+
+/* What a simulated fault class does: its label as the CSV writes it, and
+ * the KPIs its signature moves with their direction (+1 up, -1 down).
+ * Normal operation (class 0) moves none. A signature KPI also drags
+ * another KPI along now and then, weaker: those are not listed. */
+typedef struct hl_sim_signature {
+    char label[32];
+    size_t n;
+    size_t kpi[HL_SIM_MAX_SIGNATURE]; /* feature indices (featureJ) */
+    int direction[HL_SIM_MAX_SIGNATURE];
+} hl_sim_signature;
+
+/* The signature of each of opt->classes classes into out[]: the truth an
+ * explanation of the simulated data can be checked against. Validates
+ * the options as hl_simulate. */
+hl_status hl_sim_signatures(const hl_sim_options *opt,
+                            hl_sim_signature *out, hl_error *err);
+
 /* Which KPIs variant 1 moves on purpose: shifted[j] = 1 for the KPIs whose
  * level it rescales (or offsets), 0 for the others (n = opt->features
  * bytes). Variant 1 also changes the class mix and the load a little,

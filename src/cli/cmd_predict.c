@@ -27,6 +27,10 @@ static const char PREDICT_USAGE[] =
     "  --adapt             re-estimate the batch's class mix (EM, at least 50\n"
     "                      rows, calibrated models only) and correct the\n"
     "                      probabilities for it\n"
+    "  --explain N         append kpi_1..kpi_N, contrib_1..contrib_N (the N\n"
+    "                      KPIs that pushed most towards the predicted class)\n"
+    "                      and abnormal (KPI:+z;... outside the normal\n"
+    "                      ranges, farthest first); N in 1..100\n"
     "  --model FILE        model written by 'healer train' (required)\n"
     "  --data FILE         samples to diagnose (required)\n"
     "  --out FILE          where to write the predictions (required)\n"
@@ -61,7 +65,8 @@ enum {
     OPT_LABEL,
     OPT_ID,
     OPT_JSON,
-    OPT_ADAPT
+    OPT_ADAPT,
+    OPT_EXPLAIN
 };
 
 static const struct option PREDICT_OPTS[] = {
@@ -73,6 +78,7 @@ static const struct option PREDICT_OPTS[] = {
     {"id-column", required_argument, 0, OPT_ID},
     {"json", no_argument, 0, OPT_JSON},
     {"adapt", no_argument, 0, OPT_ADAPT},
+    {"explain", required_argument, 0, OPT_EXPLAIN},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -84,6 +90,7 @@ typedef struct predict_args {
     hl_csv_options csv;
     int json;
     int adapt;       /* --adapt: correct for the batch's class mix */
+    long explain;    /* --explain N: KPIs per row, 0 = none */
     int check_drift; /* predict: batches of HL_DRIFT_MIN_ROWS and more */
 } predict_args;
 
@@ -227,6 +234,13 @@ static int parse_predict_args(int argc, char **argv, predict_args *a,
         case OPT_ID: a->csv.id_column = optarg; break;
         case OPT_JSON: a->json = 1; break;
         case OPT_ADAPT: a->adapt = 1; break;
+        case OPT_EXPLAIN:
+            if (!need_out)
+                return cli_usage_error(a->cmd, "unknown option '--explain'");
+            if (cli_parse_long(a->cmd, "--explain", optarg, 1,
+                               HL_EXPLAIN_MAX_TOP, &a->explain))
+                return CLI_USAGE;
+            break;
         default:
             return cli_usage_error(a->cmd, "%s '%s'",
                                    opt == ':' ? "missing value for"
@@ -294,8 +308,13 @@ static int report_predict(const predict_args *a, const diagnosis *d)
 {
     hl_error err;
     hl_error_clear(&err);
-    if (hl_predictions_write_csv(d->model, d->ds, d->proba, a->out, &err) !=
-        HL_OK)
+    hl_status rc =
+        a->explain ? hl_predictions_write_explained_csv(
+                         d->model, d->ds, d->proba, (size_t)a->explain,
+                         (int)a->threads, a->out, &err)
+                   : hl_predictions_write_csv(d->model, d->ds, d->proba, a->out,
+                                              &err);
+    if (rc != HL_OK)
         return cli_engine_error(a->cmd, &err);
     if (a->json)
         return cli_emit_json(json_pack(

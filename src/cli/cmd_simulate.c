@@ -5,6 +5,7 @@
  * same system after a distribution shift, to exercise drift, and names on
  * stderr the KPIs that shift moves on purpose.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static const char SIMULATE_USAGE[] =
     "  --heavy-tail X       fraction of heavy-tailed KPIs (0.3)\n"
     "  --noise X            noise strength (1)\n"
     "  --string-labels      name classes (normal, disk_full, ...) instead of 0..C-1\n"
+    "  --truth FILE.json    also write each fault's signature: the KPIs it\n"
+    "                       moves and their direction\n"
     "  --shift-out FILE     also write samples after a distribution shift\n"
     "  --shift-samples N    rows of the shifted file (same as --samples)\n"
     "  --shift X            shift strength (0.5)\n"
@@ -34,7 +37,7 @@ static const char SIMULATE_USAGE[] =
 enum {
     OPT_OUT = 256, OPT_SAMPLES, OPT_FEATURES, OPT_CLASSES, OPT_IMBALANCE,
     OPT_MISSING, OPT_HEAVY, OPT_NOISE, OPT_STRING, OPT_SHIFT_OUT,
-    OPT_SHIFT_SAMPLES, OPT_SHIFT, OPT_SEED
+    OPT_SHIFT_SAMPLES, OPT_SHIFT, OPT_SEED, OPT_TRUTH
 };
 
 static const struct option SIM_OPTS[] = {
@@ -48,6 +51,7 @@ static const struct option SIM_OPTS[] = {
     {"noise", required_argument, 0, OPT_NOISE},
     {"string-labels", no_argument, 0, OPT_STRING},
     {"shift-out", required_argument, 0, OPT_SHIFT_OUT},
+    {"truth", required_argument, 0, OPT_TRUTH},
     {"shift-samples", required_argument, 0, OPT_SHIFT_SAMPLES},
     {"shift", required_argument, 0, OPT_SHIFT},
     {"seed", required_argument, 0, OPT_SEED},
@@ -56,7 +60,7 @@ static const struct option SIM_OPTS[] = {
 };
 
 typedef struct sim_args {
-    const char *out, *shift_out;
+    const char *out, *shift_out, *truth;
     long shift_samples;
     hl_sim_options opt;
 } sim_args;
@@ -69,6 +73,7 @@ static int apply_sim_flag(sim_args *a, int opt, const char *v)
     switch (opt) {
     case OPT_OUT: a->out = v; return 0;
     case OPT_SHIFT_OUT: a->shift_out = v; return 0;
+    case OPT_TRUTH: a->truth = v; return 0;
     case OPT_SAMPLES:
         if (cli_parse_long(c, "--samples", v, 1, 100000000, &n)) return -1;
         o->samples = (size_t)n;
@@ -109,6 +114,51 @@ static int write_variant(const hl_sim_options *o, int variant, const char *path)
         return cli_engine_error("simulate", &err);
     fprintf(stderr, "wrote %zu samples x %zu KPIs%s to %s\n", rows, cols,
             variant ? " (shifted distribution)" : "", path);
+    return CLI_OK;
+}
+
+/* {"classes":{LABEL:{"kpis":[{"kpi":NAME,"direction":"+"|"-"}, ...]}}},
+ * keyed by the label as the CSV writes it; normal operation has none. */
+static json_t *truth_json(const hl_sim_signature *sig, size_t n)
+{
+    json_t *classes = json_object();
+    for (size_t c = 0; classes && c < n; c++) {
+        json_t *kpis = json_array();
+        for (size_t i = 0; kpis && i < sig[c].n; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "feature%zu", sig[c].kpi[i]);
+            json_array_append_new(
+                kpis, json_pack("{s:s, s:s}", "kpi", name, "direction",
+                                sig[c].direction[i] > 0 ? "+" : "-"));
+        }
+        json_object_set_new(classes, sig[c].label,
+                            json_pack("{s:o}", "kpis", kpis));
+    }
+    return json_pack("{s:o}", "classes", classes);
+}
+
+static int write_truth(const hl_sim_options *o, const char *path)
+{
+    hl_error err;
+    hl_error_clear(&err);
+    hl_sim_signature *sig = calloc(o->classes, sizeof *sig);
+    if (!sig)
+        return cli_engine_error("simulate",
+                                &(hl_error){.message = "out of memory"});
+    if (hl_sim_signatures(o, sig, &err) != HL_OK) {
+        free(sig);
+        return cli_engine_error("simulate", &err);
+    }
+    json_t *j = truth_json(sig, o->classes);
+    free(sig);
+    int bad = !j || json_dump_file(j, path, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(j);
+    if (bad) {
+        fprintf(stderr, "healer simulate: cannot write %s: %s\n", path,
+                strerror(errno));
+        return CLI_RUNTIME;
+    }
+    fprintf(stderr, "wrote the fault signatures to %s\n", path);
     return CLI_OK;
 }
 
@@ -162,6 +212,8 @@ int cmd_simulate(int argc, char **argv)
     if (a.shift_samples && !a.shift_out)
         return cli_usage_error("simulate", "--shift-samples needs --shift-out");
     int rc = write_variant(&a.opt, 0, a.out);
+    if (rc == CLI_OK && a.truth)
+        rc = write_truth(&a.opt, a.truth);
     if (rc != CLI_OK || !a.shift_out)
         return rc;
     hl_sim_options shifted = a.opt;

@@ -62,6 +62,15 @@ void hl__atomic_abort(hl__atomic_file *af);
  * unescape or trim it (RFC 4180). NULL writes nothing. */
 void hl__csv_put_text(FILE *f, const char *s);
 
+/* (predictions.c) The predictions file's header and row i of a chunk
+ * whose first row is row `first` of the file (sample_ids indexed from the
+ * chunk; NULL = row numbers), without their line end: the one definition
+ * of those columns, which explained files extend (explain_csv.c). */
+void hl__predictions_put_header(FILE *f, size_t K, char *const *class_names);
+void hl__predictions_put_row(FILE *f, size_t K, char *const *class_names,
+                             char *const *sample_ids, size_t first, size_t i,
+                             const double *p);
+
 /* Numbers printed with %g follow LC_NUMERIC; a host program's locale must
  * never turn the decimal point into a comma, so writers print inside a
  * "C" locale scope on their own thread. */

@@ -10,7 +10,7 @@
 #include "healer/model.h"
 #include "internal.h"
 
-static void put_header(FILE *f, size_t K, char *const *class_names)
+void hl__predictions_put_header(FILE *f, size_t K, char *const *class_names)
 {
     fputs("sample_id,label,confidence", f);
     for (size_t k = 0; k < K; k++) {
@@ -19,13 +19,11 @@ static void put_header(FILE *f, size_t K, char *const *class_names)
         putc(',', f);
         hl__csv_put_text(f, name);
     }
-    putc('\n', f);
 }
 
-/* Row i of a chunk whose first row is row `first` of the whole file. */
-static void put_row(FILE *f, size_t K, char *const *class_names,
-                    char *const *sample_ids, size_t first, size_t i,
-                    const double *p)
+void hl__predictions_put_row(FILE *f, size_t K, char *const *class_names,
+                             char *const *sample_ids, size_t first, size_t i,
+                             const double *p)
 {
     const int32_t best = hl_predict_argmax(p, K);
     if (sample_ids)
@@ -37,7 +35,6 @@ static void put_row(FILE *f, size_t K, char *const *class_names,
     fprintf(f, ",%.6g", p[best]);
     for (size_t k = 0; k < K; k++)
         fprintf(f, ",%.6g", p[k]);
-    putc('\n', f);
 }
 
 hl_status hl_predictions_write_header(FILE *f, size_t n_classes,
@@ -46,7 +43,8 @@ hl_status hl_predictions_write_header(FILE *f, size_t n_classes,
     if (!f || !class_names || !n_classes)
         return hl__fail(err, HL_ERR_INVALID, "write predictions: NULL argument");
     hl__locale_scope sc = hl__c_locale_enter();
-    put_header(f, n_classes, class_names);
+    hl__predictions_put_header(f, n_classes, class_names);
+    putc('\n', f);
     hl__c_locale_leave(sc);
     return ferror(f) ? hl__fail(err, HL_ERR_IO, "write predictions: stream error")
                      : HL_OK;
@@ -60,9 +58,11 @@ hl_status hl_predictions_write_rows(FILE *f, size_t first, size_t n_rows,
     if (!f || !class_names || !n_classes || (!proba && n_rows))
         return hl__fail(err, HL_ERR_INVALID, "write predictions: NULL argument");
     hl__locale_scope sc = hl__c_locale_enter();
-    for (size_t i = 0; i < n_rows && !ferror(f); i++)
-        put_row(f, n_classes, class_names, sample_ids, first, i,
-                proba + i * n_classes);
+    for (size_t i = 0; i < n_rows && !ferror(f); i++) {
+        hl__predictions_put_row(f, n_classes, class_names, sample_ids, first,
+                                i, proba + i * n_classes);
+        putc('\n', f);
+    }
     hl__c_locale_leave(sc);
     return ferror(f) ? hl__fail(err, HL_ERR_IO, "write predictions: stream error")
                      : HL_OK;

@@ -80,6 +80,7 @@ typedef struct sim_kpi {
 typedef struct sim_effect {
     size_t kpi;
     double amount; /* model units at severity 1 */
+    int primary;   /* of the class's signature (else a knock-on) */
 } sim_effect;
 
 typedef struct sim_system {
@@ -357,6 +358,7 @@ static void build_effects(sim_system *s, size_t c, const sim_signature *sig,
         const sim_kpi *k = &s->kpi[sig->kpi[i]];
         const double strength = uniform_in(r, 2.5, 4.0);
         e[n].kpi = sig->kpi[i];
+        e[n].primary = 1;
         e[n++].amount = sig->sign[i] * strength * k->spread;
         const double u = hl__rng_uniform(r);
         const size_t other = s->live[hl__rng_below(r, s->n_live)];
@@ -822,6 +824,34 @@ fail:
                         opt->samples, opt->features);
     return hl__fail(err, rc, "simulate: out of memory for %zu x %zu cells",
                     opt->samples, opt->features);
+}
+
+hl_status hl_sim_signatures(const hl_sim_options *opt,
+                            hl_sim_signature *out, hl_error *err)
+{
+    if (!opt || !out)
+        return hl__fail(err, HL_ERR_INVALID, "simulate: NULL argument");
+    hl_status rc = check_options(opt, 0, err);
+    if (rc != HL_OK)
+        return rc;
+    sim_system sys;
+    if (system_build(&sys, opt) != HL_OK)
+        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
+    for (size_t c = 0; c < sys.n_classes; c++) {
+        hl_sim_signature *sg = &out[c];
+        char *name = class_name(c, opt->string_labels);
+        snprintf(sg->label, sizeof sg->label, "%s", name ? name : "?");
+        free(name);
+        sg->n = 0;
+        const sim_effect *e = sys.effect + c * SIM_MAX_EFFECTS;
+        for (size_t i = 0; i < sys.n_effects[c]; i++)
+            if (e[i].primary && sg->n < HL_SIM_MAX_SIGNATURE) {
+                sg->kpi[sg->n] = e[i].kpi;
+                sg->direction[sg->n++] = e[i].amount < 0 ? -1 : 1;
+            }
+    }
+    system_free(&sys);
+    return HL_OK;
 }
 
 hl_status hl_sim_shifted_features(const hl_sim_options *opt, uint8_t *shifted,

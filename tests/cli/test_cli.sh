@@ -540,6 +540,56 @@ t_train_families() {
     expect_absent x.model
 }
 
+# --explain N: the predictions file keeps its columns and gains kpi_i,
+# contrib_i and abnormal. On simulated faults whose signatures
+# `simulate --truth` wrote, a true signature KPI is among the 3 KPIs that
+# pushed most towards the prediction for at least 95 % of the faulty
+# held-out rows (the explanations find what made the fault). Bad N is a
+# usage error; a learner without explanations says so.
+t_predict_explain() {
+    run healer simulate --out s.csv --samples 3000 --string-labels --truth truth.json --seed 5
+    expect_rc 0 "simulate --truth"
+    json_check truth.json 'd["classes"]["normal"]["kpis"] == [] and all(1 <= len(c["kpis"]) <= 5 and all(k["direction"] in "+-" for k in c["kpis"]) for n, c in d["classes"].items() if n != "normal")'
+    head -n 2001 s.csv >tr.csv
+    { head -n 1 s.csv; tail -n 1000 s.csv; } >te.csv
+    run healer train --data tr.csv --model s.model
+    expect_rc 0 "train"
+    expect_in out "normal ranges: from the "
+    run healer predict --model s.model --data te.csv --out p.csv --explain 3
+    expect_rc 0 "predict --explain 3"
+    head -n 1 p.csv >hdr
+    expect_in hdr "sample_id,label,confidence,prob_cpu_saturation,"
+    expect_in hdr ",prob_normal,kpi_1,kpi_2,kpi_3,contrib_1,contrib_2,contrib_3,abnormal"
+    "$PY" - <<'EOF' || fail "explanations do not find the simulated signatures"
+import csv, json
+truth = json.load(open("truth.json"))["classes"]
+label = {r["sample_id"]: r["label"] for r in csv.DictReader(open("te.csv"))}
+hit = total = 0
+for r in csv.DictReader(open("p.csv")):
+    assert float(r["contrib_1"]) >= float(r["contrib_2"]) >= float(r["contrib_3"]), r
+    for cell in filter(None, r["abnormal"].split(";")):
+        name, z = cell.rsplit(":", 1)
+        assert name.startswith("feature") and abs(float(z)) >= 3, cell  # z rounded to 0.1
+    t = label[r["sample_id"]]
+    if t == "normal":
+        continue
+    sig = {k["kpi"] for k in truth[t]["kpis"]}
+    total += 1
+    hit += bool(sig & {r["kpi_1"], r["kpi_2"], r["kpi_3"]})
+assert total > 300 and hit >= 0.95 * total, (hit, total)
+EOF
+    run healer predict --model s.model --data te.csv --out x.csv --explain 0
+    expect_usage_error --explain "predict --explain 0"
+    run healer predict --model s.model --data te.csv --out x.csv --explain 101
+    expect_usage_error --explain "predict --explain 101"
+    expect_absent x.csv
+    run healer train --data tr.csv --model m.model --algo mlp --epochs 5
+    run healer predict --model m.model --data te.csv --out x.csv --explain 3
+    expect_rc 1 "predict --explain with an MLP"
+    expect_in err "cannot explain"
+    expect_absent x.csv
+}
+
 # --adapt: applied to a calibrated model's batch of 50 rows or more and
 # reported (stderr, JSON); refused with the reason for a forest's votes
 # and for a small batch; the predictions stay well-formed.
@@ -1446,7 +1496,7 @@ TESTS="help_top serve_settings_documented version help_subcommands no_command un
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
-predict_adapt feedback_loop
+predict_adapt predict_explain feedback_loop
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model
 train_no_retry train_user_errors_not_retried train_fault_spec_errors
