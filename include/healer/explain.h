@@ -49,6 +49,29 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
                                  size_t n_rows, int threads, double *out,
                                  hl_error *err);
 
+/* One sample's whole picture: what `healer explain` prints and the web
+ * platform shows when a sample is opened. Owned arrays; release with
+ * hl_sample_explanation_free. */
+typedef struct hl_sample_explanation {
+    size_t n_classes, n_features; /* the model's */
+    float *values;    /* n_features: the sample's KPIs in model order */
+    double *proba;    /* n_classes */
+    int32_t predicted;
+    double *contrib;  /* n_classes x (n_features + 1), as
+                         hl_model_contributions */
+    double *z;        /* n_features: hl_model_normal_z (NAN: none) */
+    hl_score_scale scale;
+} hl_sample_explanation;
+
+/* Explains row `row` of ds (columns matched to m's features by name: a
+ * missing one is HL_ERR_DATA). HL_ERR_INVALID for a row out of range or
+ * a learner without explanations; HL_ERR_NOMEM. */
+hl_status hl_model_explain_row(const hl_model *m, const hl_dataset *ds,
+                               size_t row, hl_sample_explanation *out,
+                               hl_error *err);
+
+void hl_sample_explanation_free(hl_sample_explanation *e);
+
 /* The most KPIs `healer predict --explain N` lists per row. */
 #define HL_EXPLAIN_MAX_TOP 100
 

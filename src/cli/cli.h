@@ -31,6 +31,7 @@ int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_suggest(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 /* ---- args.c ---- */
 

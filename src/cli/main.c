@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"drift", cmd_drift, "check whether a CSV file has drifted from the training data"},
     {"inspect", cmd_inspect, "show what a model file contains"},
     {"suggest", cmd_suggest, "pick the rows of a batch a person should label first"},
+    {"explain", cmd_explain, "explain the diagnosis of one sample"},
     {"profile", cmd_profile, "summarise a CSV file before training on it"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},

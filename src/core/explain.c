@@ -12,6 +12,7 @@
 
 #include "container.h"
 #include "healer/explain.h"
+#include "healer/normal.h"
 #include "internal.h"
 #include "pool.h"
 
@@ -149,4 +150,57 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
     if (err)
         *err = c.first_err;
     return c.first_err.code;
+}
+
+/* ---- one sample ---- */
+
+void hl_sample_explanation_free(hl_sample_explanation *e)
+{
+    if (!e)
+        return;
+    free(e->values);
+    free(e->proba);
+    free(e->contrib);
+    free(e->z);
+    memset(e, 0, sizeof *e);
+}
+
+hl_status hl_model_explain_row(const hl_model *m, const hl_dataset *ds,
+                               size_t row, hl_sample_explanation *out,
+                               hl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || !ds)
+        return hl__fail(err, HL_ERR_INVALID, "explain: NULL argument");
+    if (row >= ds->n_rows)
+        return hl__fail(err, HL_ERR_INVALID,
+                        "explain: row %zu is past the %zu rows of the data",
+                        row + 1, ds->n_rows);
+    const size_t nf = m->summary.n_features, K = m->summary.n_classes;
+    out->n_classes = K;
+    out->n_features = nf;
+    out->scale = hl_model_score_scale(m);
+    size_t *src = malloc((nf + 1) * sizeof *src);
+    out->values = malloc((nf + 1) * sizeof *out->values);
+    out->proba = malloc((K + 1) * sizeof *out->proba);
+    out->contrib = malloc((K * (nf + 1) + 1) * sizeof *out->contrib);
+    out->z = malloc((nf + 1) * sizeof *out->z);
+    hl_status rc = src && out->values && out->proba && out->contrib && out->z
+                       ? hl__model_map_features(m, ds, src, NULL, err)
+                       : hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; rc == HL_OK && j < nf; j++) {
+        out->values[j] = ds->x[row * ds->n_features + src[j]];
+        out->z[j] = hl_model_normal_z(m, j, out->values[j]);
+    }
+    if (rc == HL_OK)
+        rc = hl_model_predict_matrix(m, out->values, 1, 1, out->proba, err);
+    if (rc == HL_OK)
+        rc = hl_model_contributions(m, out->values, 1, 1, out->contrib, err);
+    free(src);
+    if (rc != HL_OK) {
+        hl_sample_explanation_free(out);
+        return rc;
+    }
+    out->predicted = hl_predict_argmax(out->proba, K);
+    return HL_OK;
 }

@@ -590,6 +590,29 @@ EOF
     expect_absent x.csv
 }
 
+# healer explain --row: one sample's picture, as text and JSON; the
+# contributions and expected values of every class add up to scores whose
+# softmax is the probabilities; an unknown sample is a usage error naming
+# it.
+t_explain_sample() {
+    run healer explain --model "$FIX/model.model" --data "$FIX/test.csv" --row 805
+    expect_rc 0 "explain --row 805"
+    expect_in out "sample 805: predicted "
+    expect_in out "KPIs that drove it"
+    expect_in out "abnormal KPIs"
+    run healer explain --model "$FIX/model.model" --data "$FIX/test.csv" --row 805 --json
+    expect_rc 0 "explain --json"
+    json_check out 'd["sample_id"] == "805" and d["score_scale"] == "logit" and len(d["kpis"]) == 10'
+    json_check out 'abs(sum(__import__("math").exp(c["score"]) for c in d["classes"].values()) * d["confidence"] - __import__("math").exp(d["classes"][d["predicted"]]["score"])) < 1e-6 * sum(__import__("math").exp(c["score"]) for c in d["classes"].values())'
+    json_check out 'all(abs(c["expected"] + sum(c["contributions"].values()) - c["score"]) < 1e-9 for c in d["classes"].values())'
+    json_check out 'all(abs(k["z"]) > 3 for k in d["kpis"] if k["abnormal"]) and [a["kpi"] for a in d["abnormal"]] == sorted([k["kpi"] for k in d["kpis"] if k["abnormal"]], key=lambda n: -abs([k["z"] for k in d["kpis"] if k["kpi"] == n][0]))'
+    run healer explain --model "$FIX/model.model" --data "$FIX/test.csv" --row nope
+    expect_usage_error "no sample 'nope'" "explain --row nope"
+    run healer explain --model "$FIX/model.model" --data "$FIX/noid.csv" --row 3
+    expect_rc 0 "explain by row number without ids"
+    expect_in out "sample 3: predicted "
+}
+
 # --adapt: applied to a calibrated model's batch of 50 rows or more and
 # reported (stderr, JSON); refused with the reason for a forest's votes
 # and for a small batch; the predictions stay well-formed.
@@ -1496,7 +1519,7 @@ TESTS="help_top serve_settings_documented version help_subcommands no_command un
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
-predict_adapt predict_explain feedback_loop
+predict_adapt predict_explain explain_sample feedback_loop
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model
 train_no_retry train_user_errors_not_retried train_fault_spec_errors

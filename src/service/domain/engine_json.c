@@ -484,3 +484,113 @@ json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r)
         "class_mix", mix, "training_mix", train_mix, "changed",
         (json_int_t)r->changed);
 }
+
+/* ---- one sample's explanation ---- */
+
+static json_t *class_contributions(const hl_model *m,
+                                   const hl_sample_explanation *e)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    json_t *classes = json_object();
+    for (size_t k = 0; classes && k < e->n_classes; k++) {
+        const double *c = e->contrib + k * (e->n_features + 1);
+        json_t *by_kpi = json_object();
+        double score = c[e->n_features];
+        for (size_t j = 0; by_kpi && j < e->n_features; j++) {
+            json_object_set_new(by_kpi, s->feature_names[j], hs_json_num(c[j]));
+            score += c[j];
+        }
+        json_object_set_new(
+            classes, s->class_names[k],
+            json_pack("{s:o, s:o, s:o}", "expected",
+                      hs_json_num(c[e->n_features]), "score",
+                      hs_json_num(score), "contributions", by_kpi));
+    }
+    return classes;
+}
+
+static json_t *normal_range_json(const hl_model *m, size_t kpi)
+{
+    hl_normal_range r;
+    if (hl_model_normal_range(m, kpi, &r, NULL) != HL_OK || !r.rows)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o}", "low", hs_json_num(r.low), "high",
+                     hs_json_num(r.high), "median", hs_json_num(r.median));
+}
+
+typedef struct kpi_weight {
+    size_t kpi;
+    double size; /* |contribution| */
+} kpi_weight;
+
+static int by_size(const void *a, const void *b)
+{
+    const kpi_weight *x = a, *y = b;
+    return x->size != y->size ? (x->size < y->size) - (x->size > y->size)
+                              : (x->kpi > y->kpi) - (x->kpi < y->kpi);
+}
+
+static json_t *kpis_json(const hl_model *m, const hl_sample_explanation *e)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    const double *c = e->contrib + (size_t)e->predicted * (e->n_features + 1);
+    kpi_weight *order = malloc((e->n_features + 1) * sizeof *order);
+    if (!order)
+        return NULL;
+    for (size_t j = 0; j < e->n_features; j++)
+        order[j] = (kpi_weight){j, fabs(c[j])};
+    qsort(order, e->n_features, sizeof *order, by_size);
+    json_t *kpis = json_array();
+    for (size_t i = 0; kpis && i < e->n_features; i++) {
+        size_t j = order[i].kpi;
+        json_array_append_new(
+            kpis,
+            json_pack("{s:s, s:o, s:o, s:b, s:b, s:o, s:o}", "kpi",
+                      s->feature_names[j], "value",
+                      isnan(e->values[j]) ? json_null()
+                                          : hs_json_num(e->values[j]),
+                      "z", isnan(e->z[j]) ? json_null() : hs_json_num(e->z[j]),
+                      "abnormal", fabs(e->z[j]) > HL_NORMAL_Z, "read",
+                      !s->kpi_kept || s->kpi_kept[j], "contribution",
+                      hs_json_num(c[j]), "normal", normal_range_json(m, j)));
+    }
+    free(order);
+    return kpis;
+}
+
+static json_t *abnormal_json(const hl_model *m, const hl_sample_explanation *e)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    hl_abnormal_kpi *ab = malloc((e->n_features + 1) * sizeof *ab);
+    if (!ab)
+        return NULL;
+    size_t n = hl_model_abnormal_kpis(m, e->values, ab, e->n_features);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list,
+                              json_pack("{s:s, s:o}", "kpi",
+                                        s->feature_names[ab[i].kpi], "z",
+                                        hs_json_num(ab[i].z)));
+    free(ab);
+    return list;
+}
+
+json_t *hs_json_sample_explanation(const hl_model *m,
+                                   const hl_sample_explanation *e,
+                                   const char *sample_id)
+{
+    const hl_model_summary *s = hl_model_summary_get(m);
+    json_t *proba = json_object();
+    for (size_t k = 0; proba && k < e->n_classes; k++)
+        json_object_set_new(proba, s->class_names[k], hs_json_num(e->proba[k]));
+    const char *normal = hl_model_normal_class(m);
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "sample_id",
+        sample_id, "predicted", s->class_names[e->predicted], "confidence",
+        hs_json_num(e->proba[e->predicted]), "probabilities", proba,
+        "score_scale",
+        e->scale == HL_SCORE_PROBABILITY ? "probability" : "logit",
+        "normal_class", normal ? json_string(normal) : json_null(), "classes",
+        class_contributions(m, e), "kpis", kpis_json(m, e), "abnormal",
+        abnormal_json(m, e));
+}

@@ -51,6 +51,19 @@ json_t *hs_json_summary(const hl_model_summary *s);
 json_t *hs_json_profile(const hl_dataset *ds, const hl_dataset_profile *p,
                         size_t preview_rows);
 
+/* One sample's explanation (healer/explain.h): {"sample_id", "predicted",
+ * "confidence", "probabilities": {class: p}, "score_scale": "logit" |
+ * "probability", "normal_class": label | null, "classes": {class:
+ * {"expected", "score", "contributions": {kpi: c}}}, "kpis": [{"kpi",
+ * "value" | null, "z" | null, "abnormal", "read", "contribution" (towards
+ * the predicted class), "normal": {"low", "high", "median"} | null}]
+ * largest |contribution| first, "abnormal": [{"kpi", "z"}] farthest
+ * first}. `healer explain --json` prints it; the API's sample view uses
+ * it. */
+json_t *hs_json_sample_explanation(const hl_model *m,
+                                   const hl_sample_explanation *e,
+                                   const char *sample_id);
+
 /* The rules of drift checks, from healer/drift.h: {"alpha",
  * "psi_moderate", "psi_severe", "ks_material", "min_rows", "psi_bins",
  * "quantiles"}. */
