@@ -9,6 +9,7 @@
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/engine_json.h"
+#include "domain/models.h"
 #include "store/store.h"
 
 void hs_diag_result_free(hs_diag_result *r)
@@ -807,5 +808,72 @@ hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
     if (json)
         fputc(']', f);
     hs_results_close(r);
+    return st;
+}
+
+/* ---- one sample ---- */
+
+/* The stored label of row `row` (0-based): a JSON string or null. */
+static json_t *stored_label(hs_app *app, const hs_diagnosis_rec *rec,
+                            size_t row)
+{
+    json_t *items = NULL;
+    size_t total = 0;
+    hs_error ignore = {0};
+    json_t *label = NULL;
+    if (hs_diagnoses_page(app, rec, row, 1, &items, &total, &ignore) == HS_OK)
+        label = json_incref(json_object_get(json_array_get(items, 0), "label"));
+    json_decref(items);
+    return label ? label : json_null();
+}
+
+hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
+                              size_t row, json_t **out, hs_error *err)
+{
+    *out = NULL;
+    if (row < 1 || row > (size_t)rec->rows)
+        return hs_fail_field(err, HS_ERR_NOTFOUND, "row",
+                             "diagnosis %lld has rows 1 to %lld, not %zu",
+                             (long long)rec->id, (long long)rec->rows, row);
+    hl_dataset *ds = NULL;
+    hs_model_ref *ref = NULL;
+    hs_user owner = {.id = rec->owner_id, .is_admin = 1};
+    hs_status st = hs_diagnoses_input(app, rec, &ds, err);
+    if (st == HS_OK) {
+        st = rec->model_id ? hs_models_acquire(app, rec->model_id, &owner,
+                                               &ref, NULL, err)
+                           : HS_ERR_NOTFOUND;
+        if (st == HS_ERR_NOTFOUND)
+            st = hs_fail(err, HS_ERR_CONFLICT,
+                         "the model of diagnosis %lld was deleted: its "
+                         "samples cannot be explained",
+                         (long long)rec->id);
+    }
+    hl_sample_explanation e = {0};
+    if (st == HS_OK) {
+        hl_error herr;
+        hl_error_clear(&herr);
+        const hl_model *m = hs_model_ref_get(ref);
+        if (hl_model_explain_row(m, ds, row - 1, &e, &herr) != HL_OK)
+            st = hs_fail(err,
+                         herr.code == HL_ERR_NOMEM ? HS_ERR_NOMEM
+                                                   : HS_ERR_CONFLICT,
+                         "%s", herr.message);
+        char id[32];
+        snprintf(id, sizeof id, "%zu", row);
+        const char *sample_id =
+            ds->sample_ids && ds->sample_ids[row - 1] ? ds->sample_ids[row - 1]
+                                                      : id;
+        if (st == HS_OK && !(*out = hs_json_sample_explanation(m, &e,
+                                                               sample_id)))
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        if (st == HS_OK) {
+            json_object_set_new(*out, "row", json_integer((json_int_t)row));
+            json_object_set_new(*out, "label", stored_label(app, rec, row - 1));
+        }
+    }
+    hl_sample_explanation_free(&e);
+    hs_models_release(app, ref);
+    hl_dataset_free(ds);
     return st;
 }

@@ -91,6 +91,15 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
 hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
                              hl_dataset **out, hs_error *err);
 
+/* Row `row` (1-based) of a stored diagnosis opened as one sample: the
+ * explanation of hs_json_sample_explanation plus "row" and the stored
+ * "label" (the sample's true class when the batch had one, else null).
+ * HS_ERR_NOTFOUND for a row outside the diagnosis; HS_ERR_NO_INPUT for a
+ * diagnosis stored without its input; HS_ERR_CONFLICT when its model was
+ * deleted or cannot explain (an MLP). */
+hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
+                              size_t row, json_t **out, hs_error *err);
+
 /* Rows [from, from + count) of d (clipped to what d holds) as API items
  * {row, sample_id, predicted, confidence, probabilities{}, label}. */
 json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count);

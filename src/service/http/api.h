@@ -149,6 +149,7 @@ void hs_api_diagnoses_list(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_download(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_projection(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_sample(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_delete(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_suggestions(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_labels_get(hs_app *, hs_req *, hs_resp *);

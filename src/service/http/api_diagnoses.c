@@ -320,6 +320,22 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec_free(&rec);
 }
 
+void hs_api_diagnosis_sample(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_diagnosis_rec rec;
+    json_t *out = NULL;
+    hs_error err = {0};
+    if (!hs_api_load_diagnosis(app, req, resp, &rec))
+        return;
+    hs_status st =
+        hs_diagnoses_sample(app, &rec, (size_t)req->ids[1], &out, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, out);
+    hs_diagnosis_rec_free(&rec);
+}
+
 void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
 {
     const char *mp = hs_req_query(req, "max_points");

@@ -55,6 +55,7 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/diagnoses/{id}/download", hs_api_diagnosis_download, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/projection", hs_api_diagnosis_projection,
      AUTH},
+    {"GET", "/api/v1/diagnoses/{id}/rows/{id}", hs_api_diagnosis_sample, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/suggestions", hs_api_diagnosis_suggestions,
      AUTH},
     {"GET", "/api/v1/diagnoses/{id}/labels", hs_api_diagnosis_labels_get, AUTH},

@@ -1,0 +1,98 @@
+"""test_explain.py - opening one sample of a stored diagnosis.
+
+What: GET /diagnoses/{id}/rows/{row} gives the sample's explanation - the
+prediction and probabilities, every class's expected score and KPI
+contributions (which add up to its score, and whose softmax is the
+probabilities), every KPI with its value, z, normal range and whether it
+is abnormal, the abnormal ones farthest first, and the row's stored
+label. A row outside the diagnosis is a 404 naming the row; another
+user's diagnosis is a 404; a diagnosis stored without its input is a 409
+input_not_stored; a model that cannot explain (an MLP) is a 409 saying so;
+never a 500.
+
+Why: the engineer opening a sample must be shown the numbers the model
+actually used, and a wrong row or a missing input must say why.
+
+Run: python3 tests/api/test_explain.py [test_name...]
+"""
+import math
+import os
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import API, check, details, expect_error, expect_json, has_fields  # noqa: E402
+
+DATA = dict(samples=500, features=8, classes=3, seed=4)
+SAMPLE_FIELDS = ("sample_id", "row", "label", "predicted", "confidence", "probabilities",
+                 "score_scale", "normal_class", "classes", "kpis", "abnormal")
+
+
+def trained(c, data, algo, params):
+    ds = harness.upload_dataset(c, data, name="explain-data")
+    r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": algo, "params": params})
+    job = harness.wait_job(c, expect_json(r, 202, "POST /jobs")["id"], timeout=60)
+    check(job["state"] == "succeeded", "training succeeded", job)
+    return expect_json(c.get(API + "/models/%d" % job["model_id"]), 200, "GET model")
+
+
+def diagnosis_of(c, params=None, algo="gbdt", count=30):
+    data = harness.simulate(**DATA)
+    model = trained(c, data, algo, params or {"rounds": 20})
+    rows = harness.rows_as_json(data, count=count, with_id=True, with_label=True)
+    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows, "name": "open"})
+    return expect_json(r, 201, "POST /diagnoses"), model, rows
+
+
+def test_sample(c):
+    c.login_as("alice")
+    diag, model, rows = diagnosis_of(c)
+    s = expect_json(c.get(API + "/diagnoses/%d/rows/3" % diag["id"]), 200, "GET rows/3")
+    has_fields(s, SAMPLE_FIELDS, "sample")
+    check(s["row"] == 3 and s["sample_id"] == str(rows[2]["sample_id"]), "row 3 and its id", s)
+    check(s["label"] == str(rows[2]["label"]), "the stored label", s)
+    check(s["score_scale"] == "logit" and set(s["classes"]) == set(model["class_names"]), "classes", s)
+    z = sum(math.exp(cl["score"]) for cl in s["classes"].values())
+    for name, cl in s["classes"].items():
+        check(abs(cl["expected"] + sum(cl["contributions"].values()) - cl["score"]) < 1e-9,
+              "contributions add up for " + name, cl)
+        check(abs(math.exp(cl["score"]) / z - s["probabilities"][name]) < 1e-6, "softmax of the scores", s)
+    check(len(s["kpis"]) == 8 and all(k["normal"] for k in s["kpis"]), "every KPI with its range", s["kpis"])
+    sizes = [abs(k["contribution"]) for k in s["kpis"]]
+    check(sizes == sorted(sizes, reverse=True), "largest contribution first", sizes)
+    for k in s["kpis"]:
+        check(k["abnormal"] == (k["z"] is not None and abs(k["z"]) > 3), "abnormal means |z| > 3", k)
+    want = sorted((k for k in s["kpis"] if k["abnormal"]), key=lambda k: -abs(k["z"]))
+    check([a["kpi"] for a in s["abnormal"]] == [k["kpi"] for k in want], "abnormal farthest first", s)
+
+
+def test_bad_rows(c, server):
+    c.login_as("alice")
+    diag, _, _ = diagnosis_of(c, count=10)
+    for row in (11, 999999):
+        e = expect_error(c.get(API + "/diagnoses/%d/rows/%d" % (diag["id"], row)), 404, "not_found",
+                         "row %d" % row)
+        check(details(e).get("field") == "row" and "rows 1 to 10" in e["message"], "names the row", e)
+    for row in ("0", "x", "-1"):  # not a row number: no such resource
+        expect_error(c.get(API + "/diagnoses/%d/rows/%s" % (diag["id"], row)), 404, "not_found", "row " + row)
+    expect_error(c.new().login_as("bob").get(API + "/diagnoses/%d/rows/1" % diag["id"]), 404, "not_found",
+                 "bob opens alice's sample")
+    db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
+    try:
+        db.execute("UPDATE diagnoses SET input_blob_key = '' WHERE id = ?", (diag["id"],))
+        db.commit()
+    finally:
+        db.close()
+    expect_error(c.get(API + "/diagnoses/%d/rows/1" % diag["id"]), 409, "input_not_stored", "no input kept")
+
+
+def test_model_without_explanations(c):
+    c.login_as("alice")
+    diag, _, _ = diagnosis_of(c, params={"epochs": 5}, algo="mlp", count=5)
+    e = expect_error(c.get(API + "/diagnoses/%d/rows/1" % diag["id"]), 409, None, "an MLP")
+    check("cannot explain" in e["message"], "says it cannot explain", e)
+
+
+if __name__ == "__main__":
+    harness.main(globals())
