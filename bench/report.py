@@ -33,7 +33,7 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # bench/mlp.py, "robust" by bench/robust.py, "feedback" by
 # bench/feedback.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "robust",
-                 "feedback")
+                 "feedback", "explain")
 NOTES_HEADING = "## Notes"
 
 

@@ -48,6 +48,8 @@
 # (and the seed's own) in 5-fold CV on the reference data and writes the
 # "MLP" section (quick: bench/out/mlp-quick.{json,md}, the first fold only).
 #   BENCH_MLP_ONLY=1      run bench/mlp.py alone
+#   BENCH_EXPLAIN_ONLY=1  run bench/explain.py alone (TreeSHAP vs XGBoost's
+#                         pred_contribs)
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -64,6 +66,10 @@ if [ "${BENCH_FOREST_ONLY:-0}" = 1 ]; then
 fi
 if [ "${BENCH_MLP_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/mlp.py --entry "$entry"
+fi
+if [ "${BENCH_EXPLAIN_ONLY:-0}" = 1 ]; then
+    make --no-print-directory build/bench/explain
+    exec /usr/bin/python3 bench/explain.py --entry "$entry"
 fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
