@@ -131,6 +131,9 @@ typedef struct hl_model_summary {
     int has_normal;
     char normal_class[64];
     uint64_t normal_rows;
+    /* Each KPI's normal range in its own units (NAN for a KPI never
+     * present in those rows): n_features each, or NULL. Owned. */
+    double *normal_low, *normal_high, *normal_median;
 
     /* Rows that counted more than once (labelled in deployment: see
      * hl_dataset_append), and the largest weight; 0 without. */

@@ -25,6 +25,9 @@ void hl__summary_free(hl_model_summary *s)
     free(s->kpi_signal);
     free(s->kpi_kept);
     free(s->kpi_family);
+    free(s->normal_low);
+    free(s->normal_high);
+    free(s->normal_median);
     free(s->candidates);
     hl_metrics_free(&s->validation);
     hl_metrics_free(&s->cv);

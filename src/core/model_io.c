@@ -670,8 +670,8 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_NORMAL: {
         hl_status rc =
             hl__normal_read(r, s->n_features, &ld->io, &ld->m->normal);
-        if (rc == HL_OK)
-            hl__normal_into_summary(ld->m->normal, s);
+        if (rc == HL_OK && hl__normal_into_summary(ld->m->normal, s) != HL_OK)
+            rc = hl__fail(ld->io.err, HL_ERR_NOMEM, "out of memory");
         return rc;
     }
     case SEC_LEADERBOARD: return read_leaderboard(ld, r);

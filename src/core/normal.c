@@ -90,11 +90,33 @@ hl_status hl__normal_build(const float *x, size_t nf, const size_t *rows,
     return HL_OK;
 }
 
-void hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s)
+static double signed_exp(double y)
 {
+    return copysign(expm1(fabs(y)), y);
+}
+
+/* The range of KPI j in its own units. */
+static void range_of(const hl__normal *nr, size_t j, hl_normal_range *out);
+
+hl_status hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s)
+{
+    const size_t nf = nr->n_features;
     s->has_normal = 1;
     snprintf(s->normal_class, sizeof s->normal_class, "%s", nr->label);
     s->normal_rows = nr->rows;
+    s->normal_low = malloc((nf + 1) * sizeof *s->normal_low);
+    s->normal_high = malloc((nf + 1) * sizeof *s->normal_high);
+    s->normal_median = malloc((nf + 1) * sizeof *s->normal_median);
+    if (!s->normal_low || !s->normal_high || !s->normal_median)
+        return HL_ERR_NOMEM;
+    for (size_t j = 0; j < nf; j++) {
+        hl_normal_range r;
+        range_of(nr, j, &r);
+        s->normal_low[j] = r.low;
+        s->normal_high[j] = r.high;
+        s->normal_median[j] = r.median;
+    }
+    return HL_OK;
 }
 
 void hl__normal_write(const hl__normal *nr, hl__wbuf *w)
@@ -144,11 +166,6 @@ hl_status hl__normal_read(hl__rbuf *r, size_t nf, const hl__io_ctx *io,
 
 /* ---- the public side ---- */
 
-static double signed_exp(double y)
-{
-    return copysign(expm1(fabs(y)), y);
-}
-
 const char *hl_model_normal_class(const hl_model *m)
 {
     return m && m->normal && m->normal->label[0] ? m->normal->label : NULL;
@@ -168,17 +185,21 @@ hl_status hl_model_normal_range(const hl_model *m, size_t kpi,
                         "them: train it again)");
     if (kpi >= m->normal->n_features)
         return hl__fail(err, HL_ERR_INVALID, "KPI %zu out of range", kpi);
-    const hl__normal *nr = m->normal;
-    out->rows = nr->present[kpi];
+    range_of(m->normal, kpi, out);
+    return HL_OK;
+}
+
+static void range_of(const hl__normal *nr, size_t j, hl_normal_range *out)
+{
+    out->rows = nr->present[j];
     if (!out->rows) {
         out->low = out->high = out->median = NAN;
-        return HL_OK;
+        return;
     }
-    const double c = nr->center[kpi], s = nr->scale[kpi];
+    const double c = nr->center[j], s = nr->scale[j];
     out->median = signed_exp(c);
     out->low = signed_exp(c - HL_NORMAL_Z * s);
     out->high = signed_exp(c + HL_NORMAL_Z * s);
-    return HL_OK;
 }
 
 double hl_model_normal_z(const hl_model *m, size_t kpi, double x)

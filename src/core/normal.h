@@ -34,8 +34,9 @@ hl_status hl__normal_build(const float *x, size_t nf, const size_t *rows,
 
 void hl__normal_free(hl__normal *nr);
 
-/* What the summary says of nr (has_normal, normal_class, normal_rows). */
-void hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s);
+/* What the summary says of nr (has_normal, normal_class, normal_rows,
+ * every KPI's range). HL_ERR_NOMEM is the only failure. */
+hl_status hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s);
 
 /* The section: str label, u64 rows, u32 n, per KPI f32 center, f32
  * scale, u64 present. */

@@ -732,7 +732,10 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    hl__normal_into_summary(m->normal, &m->summary);
+    if (hl__normal_into_summary(m->normal, &m->summary) != HL_OK) {
+        rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     if (n_valid > 0) {
         m->summary.validation = validation;
         memset(&validation, 0, sizeof validation);

@@ -5,7 +5,8 @@ prediction and probabilities, every class's expected score and KPI
 contributions (which add up to its score, and whose softmax is the
 probabilities), every KPI with its value, z, normal range and whether it
 is abnormal, the abnormal ones farthest first, and the row's stored
-label. A row outside the diagnosis is a 404 naming the row; another
+label. A training job's params.normal_class picks the class the normal
+ranges come from (summary.normal); a bad one is a 422 naming it. A row outside the diagnosis is a 404 naming the row; another
 user's diagnosis is a 404; a diagnosis stored without its input is a 409
 input_not_stored; a model that cannot explain (an MLP) is a 409 saying so;
 never a 500.
@@ -85,6 +86,23 @@ def test_bad_rows(c, server):
     finally:
         db.close()
     expect_error(c.get(API + "/diagnoses/%d/rows/1" % diag["id"]), 409, "input_not_stored", "no input kept")
+
+
+def test_normal_class(c):
+    c.login_as("alice")
+    data = harness.simulate(**DATA)
+    model = trained(c, data, "gbdt", {"rounds": 10, "normal_class": "0"})
+    n = model["summary"]["normal"]
+    check(n["class"] == "0" and n["z"] == 3 and len(n["kpis"]) == 8, "ranges from class 0", n)
+    check(all(k["low"] <= k["median"] <= k["high"] for k in n["kpis"]), "low <= median <= high", n["kpis"])
+    plain = trained(c, data, "gbdt", {"rounds": 10})["summary"]["normal"]
+    check(plain["class"] is None and plain["rows"] > n["rows"], "no class 'normal': every row", plain)
+    ds = harness.upload_dataset(c, data, name="bad-normal")
+    for bad in (7, "", "x" * 64, None):
+        r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt",
+                                        "params": {"normal_class": bad}})
+        e = expect_error(r, 422, None, "normal_class %r" % (bad,))
+        check(details(e).get("field") == "params.normal_class", "names params.normal_class", e)
 
 
 def test_model_without_explanations(c):

@@ -277,6 +277,84 @@ static void screened_binary_model(void **state)
     hl_dataset_free(ds);
 }
 
+/* Normal ranges from the normal class's rows: few of its own values fall
+ * outside; the faults' signature KPIs do; the ranges survive a file round
+ * trip; a forged unit is refused; --normal naming no class takes every
+ * row. */
+static void normal_ranges(void **state)
+{
+    (void)state;
+    hl_sim_options o;
+    hl_sim_options_init(&o);
+    o.samples = 2000;
+    o.string_labels = 1;
+    hl_dataset *ds = NULL;
+    hl_error err;
+    assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    tu_set(&p, "rounds", 10);
+    hl_model *m = tu_train(ds, &p);
+    assert_string_equal(hl_model_normal_class(m), "normal");
+    const size_t nf = ds->n_features;
+    size_t outside_normal = 0, cells_normal = 0, abnormal_rows = 0, faulty = 0;
+    hl_abnormal_kpi ab[4];
+    for (size_t i = 0; i < ds->n_rows; i++) {
+        const float *row = ds->x + i * nf;
+        size_t n = hl_model_abnormal_kpis(m, row, ab, 4);
+        for (size_t k = 1; k < (n < 4 ? n : 4); k++)
+            assert_true(fabs(ab[k - 1].z) >= fabs(ab[k].z));
+        if (strcmp(ds->class_names[ds->y[i]], "normal") == 0) {
+            outside_normal += n;
+            cells_normal += nf;
+        } else {
+            faulty++;
+            abnormal_rows += n > 0;
+        }
+    }
+    assert_true(outside_normal < cells_normal / 50); /* under 2 % */
+    assert_true(abnormal_rows > faulty * 8 / 10);
+    hl_normal_range r;
+    assert_int_equal(hl_model_normal_range(m, 0, &r, &err), HL_OK);
+    assert_true(r.low <= r.median && r.median <= r.high && r.rows > 0);
+    assert_int_equal(hl_model_normal_range(m, nf, &r, &err), HL_ERR_INVALID);
+
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_deserialize(buf, len, "n.model", &back, &err),
+                     HL_OK);
+    for (size_t j = 0; j < nf; j++)
+        assert_true(hl_model_normal_z(back, j, ds->x[j]) ==
+                        hl_model_normal_z(m, j, ds->x[j]) ||
+                    isnan(ds->x[j]));
+    hl_model_free(back);
+    back = NULL;
+    /* the first KPI's unit (after str label, u64 rows, u32 n, f32 center) */
+    size_t at = tu_find_section(buf, len, 15);
+    assert_true(at > 0);
+    size_t unit = at + 16 + 4 + strlen("normal") + 8 + 4 + 4;
+    const float tiny = 0.01f;
+    memcpy(buf + unit, &tiny, 4);
+    tu_fix_crc(buf, len);
+    assert_int_equal(hl_model_deserialize(buf, len, "n.model", &back, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "normal ranges"));
+    free(buf);
+    hl_model_free(m);
+
+    assert_int_equal(hl_train_params_set_normal_class(&p, "calm", &err), HL_OK);
+    m = tu_train(ds, &p);
+    assert_null(hl_model_normal_class(m));
+    assert_true(hl_model_has_normal_ranges(m));
+    assert_int_equal(hl_model_summary_get(m)->normal_rows, ds->n_rows);
+    assert_int_equal(hl_train_params_set_normal_class(&p, "", &err),
+                     HL_ERR_INVALID);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +362,7 @@ int main(void)
         cmocka_unit_test(recursion_matches_brute_force),
         cmocka_unit_test(gbdt_contributions_add_up),
         cmocka_unit_test(screened_binary_model),
+        cmocka_unit_test(normal_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,6 +284,31 @@ static json_t *families_json(const hl_model_summary *s)
                      hs_json_num(s->params.families), "families", list);
 }
 
+/* The normal ranges: where they come from and each KPI's; null for a
+ * model trained before them. */
+static json_t *normal_json(const hl_model_summary *s)
+{
+    if (!s->has_normal)
+        return json_null();
+    json_t *kpis = json_array();
+    for (size_t j = 0; kpis && j < s->n_features; j++)
+        json_array_append_new(
+            kpis,
+            isnan(s->normal_median[j])
+                ? json_pack("{s:s, s:n, s:n, s:n}", "kpi", s->feature_names[j],
+                            "low", "high", "median")
+                : json_pack("{s:s, s:o, s:o, s:o}", "kpi",
+                            s->feature_names[j], "low",
+                            hs_json_num(s->normal_low[j]), "high",
+                            hs_json_num(s->normal_high[j]), "median",
+                            hs_json_num(s->normal_median[j])));
+    return json_pack("{s:o, s:I, s:f, s:o}", "class",
+                     s->normal_class[0] ? json_string(s->normal_class)
+                                        : json_null(),
+                     "rows", (json_int_t)s->normal_rows, "z", HL_NORMAL_Z,
+                     "kpis", kpis);
+}
+
 json_t *hs_json_summary(const hl_model_summary *s)
 {
     json_t *counts = json_object();
@@ -331,14 +356,7 @@ json_t *hs_json_summary(const hl_model_summary *s)
             : json_null());
     json_object_set_new(j, "screening", screening_json(s));
     json_object_set_new(j, "families", families_json(s));
-    json_object_set_new(
-        j, "normal",
-        s->has_normal
-            ? json_pack("{s:o, s:I}", "class",
-                        s->normal_class[0] ? json_string(s->normal_class)
-                                           : json_null(),
-                        "rows", (json_int_t)s->normal_rows)
-            : json_null());
+    json_object_set_new(j, "normal", normal_json(s));
     json_object_set_new(
         j, "cv",
         s->cv_folds > 1

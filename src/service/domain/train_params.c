@@ -36,10 +36,29 @@ static int json_to_value(const hl_param_spec *s, const json_t *j,
     return 0;
 }
 
+/* The label of the normal class: a string, not a number of the tables. */
+static hs_status set_normal_class(hl_train_params *out, const json_t *j,
+                                  hs_error *err)
+{
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (!json_is_string(j))
+        return hs_fail_field(err, HS_ERR_INVALID, "params.normal_class",
+                             "invalid parameter normal_class: must be a "
+                             "string");
+    if (hl_train_params_set_normal_class(out, json_string_value(j), &herr) !=
+        HL_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, "params.normal_class", "%s",
+                             herr.message);
+    return HS_OK;
+}
+
 static hs_status set_param(hl_train_params *out, const char *key,
                            const json_t *j, hs_error *err)
 {
     char field[HS_FIELD_MAX];
+    if (strcmp(key, "normal_class") == 0)
+        return set_normal_class(out, j, err);
     snprintf(field, sizeof field, "params.%.55s", key);
     const hl_param_spec *s = hl_train_params_spec(out, key);
     if (!s || (s->flags & HL_PARAM_CLI_ONLY))
