@@ -957,7 +957,17 @@ static void test_real_file_speed(void **state)
     }
     print_message("[   INFO   ] %s: %.1f ms (best of %d%s)\n", REAL_TRAIN,
                   best * 1e3, rounds, SANITIZED ? ", sanitized build" : "");
-    if (!SANITIZED)
+    /* A time bound means something only on cores this test has: with more
+     * runnable work than cores (other jobs on a shared machine) it is
+     * reported, not judged. */
+    double load[1];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int busy = getloadavg(load, 1) == 1 && cores > 0 && load[0] > (double)cores;
+    if (busy)
+        print_message("[   INFO   ] load %.1f on %ld cores: the 0.2 s bound "
+                      "is not judged\n",
+                      load[0], cores);
+    if (!SANITIZED && !busy)
         assert_true(best < 0.2);
 }
 
