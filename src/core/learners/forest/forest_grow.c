@@ -72,7 +72,15 @@ struct hl__fgrower {
                           when all missing), highest bin (stride bytes) */
     uint32_t *cand;    /* extra-trees: the node's candidate KPIs, */
     uint8_t *cand_cut; /* their cuts */
-    double *cut_sums;  /* and their sums: nf * 3 * slot */
+    double *cut_sums;  /* and their sums: nf * 2 * slot */
+    uint32_t *cut_counts; /* unit rows: one class's counts per candidate */
+    uint8_t *cut_m1;      /* unit rows: cut - 1 per KPI (stride bytes) */
+    uint8_t *count_left, *count_miss; /* unit rows: per KPI (stride) */
+    double (*cut_acc)[4]; /* weighted rows: one class's sums per candidate */
+    /* 1 when every row of the tree is one copy weighing its class's
+     * weight class_w[k]: sums are then counts times that weight. */
+    int unit_rows;
+    double class_w[HL__MAX_CLASSES_FOREST];
     double *hist;      /* HL__MAX_BIN * slot, all zero between uses */
     const float *w;
     const uint32_t *copies;
@@ -108,11 +116,17 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->lo = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->cand = malloc((g->nf + 1) * sizeof *g->cand);
     g->cand_cut = malloc(g->nf + 1);
-    g->cut_sums = malloc((g->nf * 3 * g->slot + 1) * sizeof *g->cut_sums);
+    g->cut_sums = malloc((g->nf * 2 * g->slot + 1) * sizeof *g->cut_sums);
+    g->cut_counts = malloc((2 * g->nf + 1) * sizeof *g->cut_counts);
+    g->cut_m1 = calloc(HL__FOREST_STRIDE(g->nf) + 16, 1);
+    g->count_left = malloc(HL__FOREST_STRIDE(g->nf) + 16);
+    g->count_miss = malloc(HL__FOREST_STRIDE(g->nf) + 16);
+    g->cut_acc = malloc((g->nf + 1) * sizeof *g->cut_acc);
     g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
     if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo || !g->hi ||
-        !g->cand || !g->cand_cut || !g->cut_sums) {
+        !g->cand || !g->cand_cut || !g->cut_sums || !g->cut_counts ||
+        !g->cut_m1 || !g->count_left || !g->count_miss || !g->cut_acc) {
         hl__fgrower_free(g);
         return NULL;
     }
@@ -131,6 +145,11 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->cand);
     free(g->cand_cut);
     free(g->cut_sums);
+    free(g->cut_counts);
+    free(g->cut_m1);
+    free(g->count_left);
+    free(g->count_miss);
+    free(g->cut_acc);
     free(g->hist);
     free(g->stack);
     free(g->nodes);
@@ -299,27 +318,69 @@ score_cut(const hl__fgrower *g, const side *t, const double *l, double cl,
 
 /* ---- one candidate KPI ---- */
 
+/* lo / hi of KPI bytes [j0, j0 + 16 * nblk) over rows[begin..end), in
+ * registers: read-modify-write of the arrays per row would chain every
+ * row to the previous one through memory. nblk is a constant where this
+ * is inlined, so the loops unroll. */
+#if defined(__SSE2__)
+static inline __attribute__((always_inline)) void
+ranges_blocks(const hl__fgrower *g, uint32_t begin, uint32_t end, size_t j0,
+              int nblk)
+{
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    const uint8_t *data = g->d.rows + j0;
+    const __m128i one = _mm_set1_epi8(1);
+    __m128i lo[4], hi[4];
+    for (int q = 0; q < nblk; q++) {
+        lo[q] = _mm_set1_epi8(-1);
+        hi[q] = _mm_setzero_si128();
+    }
+    for (uint32_t i = begin; i < end; i++) {
+        const uint8_t *row = data + (size_t)g->rows[i] * stride;
+        for (int q = 0; q < nblk; q++) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(row + 16 * q));
+            lo[q] = _mm_min_epu8(lo[q], _mm_sub_epi8(v, one));
+            hi[q] = _mm_max_epu8(hi[q], v);
+        }
+    }
+    for (int q = 0; q < nblk; q++) {
+        _mm_storeu_si128((__m128i *)(g->lo + j0 + 16 * q), lo[q]);
+        _mm_storeu_si128((__m128i *)(g->hi + j0 + 16 * q), hi[q]);
+    }
+}
+#endif
+
 /* g->lo / g->hi of every KPI over rows[begin..end). Bin 0 (missing) minus
  * one wraps to 255, so it never lowers `lo`; the padding bytes are 0 and
- * leave their slots "all missing". */
+ * leave their slots "all missing". Four 16-byte blocks of KPIs per pass
+ * over the rows: eight accumulators and the loaded bytes fit the 16 SSE
+ * registers. */
 static void node_ranges(hl__fgrower *g, uint32_t begin, uint32_t end)
 {
     const size_t stride = HL__FOREST_STRIDE(g->nf);
+#if defined(__SSE2__)
+    size_t j0 = 0;
+    for (; j0 + 64 <= stride; j0 += 64)
+        ranges_blocks(g, begin, end, j0, 4);
+    switch ((stride - j0) / 16) {
+    case 3:
+        ranges_blocks(g, begin, end, j0, 3);
+        break;
+    case 2:
+        ranges_blocks(g, begin, end, j0, 2);
+        break;
+    case 1:
+        ranges_blocks(g, begin, end, j0, 1);
+        break;
+    default:
+        break;
+    }
+#else
     uint8_t *lo = g->lo, *hi = g->hi;
     memset(lo, 0xFF, stride);
     memset(hi, 0, stride);
     for (uint32_t i = begin; i < end; i++) {
         const uint8_t *row = g->d.rows + (size_t)g->rows[i] * stride;
-#if defined(__SSE2__)
-        const __m128i one = _mm_set1_epi8(1);
-        for (size_t j = 0; j < stride; j += 16) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(row + j));
-            __m128i *l = (__m128i *)(lo + j), *h = (__m128i *)(hi + j);
-            _mm_storeu_si128(
-                l, _mm_min_epu8(_mm_loadu_si128(l), _mm_sub_epi8(v, one)));
-            _mm_storeu_si128(h, _mm_max_epu8(_mm_loadu_si128(h), v));
-        }
-#else
         for (size_t j = 0; j < stride; j++) {
             const uint8_t below = (uint8_t)(row[j] - 1u);
             if (below < lo[j])
@@ -327,8 +388,8 @@ static void node_ranges(hl__fgrower *g, uint32_t begin, uint32_t end)
             if (row[j] > hi[j])
                 hi[j] = row[j];
         }
-#endif
     }
+#endif
 }
 
 /* 1 when KPI f has two value bins or more in the node (node_ranges). */
@@ -388,42 +449,223 @@ static void best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
     }
 }
 
-/* Extra-trees: the cuts drawn for candidates feat[0..n) (each varies in
- * the node), scored in one pass over the node's row-major bytes. Sums go
- * per candidate and destination - 0 left, 1 right, 2 missing - indexed
- * rather than branched on (a random cut makes the branch a coin toss),
- * and the candidates' sums are independent, so the CPU overlaps them.
- * Scored in drawing order: the same split as one candidate at a time. */
-static void random_cuts(hl__fgrower *g, const uint32_t *feat,
-                        const uint8_t *cut, size_t n, uint32_t begin,
-                        uint32_t end, const side *t, best_split *best)
+/* The extra-trees' split search: one random cut per candidate KPI, and
+ * per candidate and class the weight (and copies) of the node's rows left
+ * of the cut and of its missing rows (the right side is the rest). That is
+ * the extra-trees' innermost work, rows x candidates x nodes, and the
+ * node's rows come grouped by class (class_segments) so that a class's
+ * sums take one pass over its rows with the sums in registers. Which side
+ * a row is on is a coin toss for a random cut: it is computed, never
+ * branched on.
+ *
+ * Unit rows (every row of class k one copy weighing class_w[k], the
+ * extra-trees' default) only need counts, and those are counted for every
+ * KPI of a row at once: 16 KPI bytes per SSE2 compare against the
+ * candidates' cuts (a KPI that is not a candidate is counted and never
+ * read), in byte counters flushed every HL__COUNT_CHUNK rows. A row then
+ * costs about seven operations per 16 KPIs, however many are candidates.
+ * Weighted rows (bootstrap copies, row weights) are summed per candidate,
+ * HL__CUT_BLOCK at a time. */
+
+#define HL__CUT_BLOCK 4     /* weighted: candidates per pass over the rows */
+#define HL__COUNT_CHUNK 128 /* unit: rows per pass, < 256 for byte counters;
+                               ~128 x 2 cache lines stay in L1 between the
+                               passes over a row's KPI blocks */
+
+#if defined(__SSE2__)
+/* Unit rows: for KPI bytes [j0, j0 + 16 * nblk) and rows[begin..end) (at
+ * most 255), the rows left of each KPI's cut (g->cut_m1: cut - 1) into
+ * nl[j0..) and the missing ones into nm[j0..). nblk is a constant where
+ * this is inlined: accumulators and cuts stay in registers. */
+static inline __attribute__((always_inline)) void
+count_pass(const hl__fgrower *g, uint32_t begin, uint32_t end, size_t j0,
+           int nblk, uint8_t *nl, uint8_t *nm)
 {
-    const size_t K = g->K, slot = g->slot, stride = HL__FOREST_STRIDE(g->nf);
-    double *acc = g->cut_sums; /* n * 3 * slot: K weights + copies */
-    memset(acc, 0, n * 3 * slot * sizeof *acc);
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    const uint8_t *data = g->d.rows + j0;
+    const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
+    __m128i cut_m1[4], left[4], miss[4];
+    for (int q = 0; q < nblk; q++) {
+        cut_m1[q] = _mm_loadu_si128((const __m128i *)(g->cut_m1 + j0 + 16 * q));
+        left[q] = miss[q] = zero;
+    }
+    for (uint32_t i = begin; i < end; i++) {
+        const uint8_t *row = data + (size_t)g->rows[i] * stride;
+        for (int q = 0; q < nblk; q++) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(row + 16 * q));
+            /* v - 1 <= cut - 1 (unsigned): a value bin up to the cut; bin
+             * 0 wraps to 255, above any cut. A true compare is all ones,
+             * -1: subtracting it counts. */
+            const __m128i below = _mm_sub_epi8(v, one);
+            left[q] = _mm_sub_epi8(
+                left[q],
+                _mm_cmpeq_epi8(_mm_min_epu8(below, cut_m1[q]), below));
+            miss[q] = _mm_sub_epi8(miss[q], _mm_cmpeq_epi8(v, zero));
+        }
+    }
+    for (int q = 0; q < nblk; q++) {
+        _mm_storeu_si128((__m128i *)(nl + j0 + 16 * q), left[q]);
+        _mm_storeu_si128((__m128i *)(nm + j0 + 16 * q), miss[q]);
+    }
+}
+#endif
+
+/* Unit rows: count_pass over every KPI block, four blocks (eight
+ * accumulators and four cuts: 16 registers with the temporaries) a pass. */
+static void count_rows(const hl__fgrower *g, uint32_t begin, uint32_t end,
+                       uint8_t *nl, uint8_t *nm)
+{
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+#if defined(__SSE2__)
+    size_t j0 = 0;
+    for (; j0 + 64 <= stride; j0 += 64)
+        count_pass(g, begin, end, j0, 4, nl, nm);
+    switch ((stride - j0) / 16) {
+    case 3:
+        count_pass(g, begin, end, j0, 3, nl, nm);
+        break;
+    case 2:
+        count_pass(g, begin, end, j0, 2, nl, nm);
+        break;
+    case 1:
+        count_pass(g, begin, end, j0, 1, nl, nm);
+        break;
+    default:
+        break;
+    }
+#else
+    memset(nl, 0, stride);
+    memset(nm, 0, stride);
+    for (uint32_t i = begin; i < end; i++) {
+        const uint8_t *row = g->d.rows + (size_t)g->rows[i] * stride;
+        for (size_t j = 0; j < stride; j++) {
+            nl[j] += (uint8_t)(row[j] - 1u) <= g->cut_m1[j];
+            nm[j] += row[j] == 0;
+        }
+    }
+#endif
+}
+
+/* Weighted rows: for candidates feat[0..nb), continues the sums in
+ * acc[0..nb) - left weight, missing weight, left copies, missing copies -
+ * over rows[begin..end), in row order. Adding 0.0 or w, picked by the
+ * side, keeps it free of branches. nb is a constant where this is
+ * inlined. */
+static inline __attribute__((always_inline)) void
+sum_block(const hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
+          int nb, uint32_t begin, uint32_t end, double (*acc)[4])
+{
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    double lw[HL__CUT_BLOCK], mw[HL__CUT_BLOCK];
+    double lc[HL__CUT_BLOCK], mc[HL__CUT_BLOCK];
+    for (int q = 0; q < nb; q++) {
+        lw[q] = acc[q][0];
+        mw[q] = acc[q][1];
+        lc[q] = acc[q][2];
+        mc[q] = acc[q][3];
+    }
     for (uint32_t i = begin; i < end; i++) {
         const uint32_t r = g->rows[i];
         const uint8_t *row = g->d.rows + (size_t)r * stride;
-        const double w = g->w[r], c = g->copies[r];
-        const size_t y = (size_t)g->d.y[r];
-        if (g->count_copies) {
-            for (size_t j = 0; j < n; j++) {
-                const unsigned b = row[feat[j]];
-                const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
-                double *a = acc + (j * 3 + d) * slot;
-                a[y] += w;
-                a[K] += c;
-            }
-        } else {
-            for (size_t j = 0; j < n; j++) {
-                const unsigned b = row[feat[j]];
-                const unsigned d = b == 0 ? 2u : (unsigned)(b > cut[j]);
-                acc[(j * 3 + d) * slot + y] += w;
-            }
+        const double w[2] = {0.0, g->w[r]}, c[2] = {0.0, g->copies[r]};
+        for (int q = 0; q < nb; q++) {
+            const unsigned b = row[feat[q]];
+            /* b - 1 wraps for bin 0 (missing): never left of a cut. */
+            const unsigned left = b - 1u < (unsigned)cut[q], miss = b == 0;
+            lw[q] += w[left];
+            mw[q] += w[miss];
+            lc[q] += c[left];
+            mc[q] += c[miss];
+        }
+    }
+    for (int q = 0; q < nb; q++) {
+        acc[q][0] = lw[q];
+        acc[q][1] = mw[q];
+        acc[q][2] = lc[q];
+        acc[q][3] = mc[q];
+    }
+}
+
+/* Weighted rows: sum_block for every candidate, HL__CUT_BLOCK at a time,
+ * into acc (zeroed here). */
+static void sum_rows(const hl__fgrower *g, const uint32_t *feat,
+                     const uint8_t *cut, size_t n, uint32_t begin,
+                     uint32_t end, double (*acc)[4])
+{
+    memset(acc, 0, n * sizeof *acc);
+    size_t j = 0;
+    for (; j + HL__CUT_BLOCK <= n; j += HL__CUT_BLOCK)
+        sum_block(g, feat + j, cut + j, HL__CUT_BLOCK, begin, end, acc + j);
+    switch (n - j) {
+    case 3:
+        sum_block(g, feat + j, cut + j, 3, begin, end, acc + j);
+        break;
+    case 2:
+        sum_block(g, feat + j, cut + j, 2, begin, end, acc + j);
+        break;
+    case 1:
+        sum_block(g, feat + j, cut + j, 1, begin, end, acc + j);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Class k's rows[begin..end): its entries of every candidate's left and
+ * missing sums (cut_sums: per candidate K weights and the copies, left
+ * then missing). */
+static void class_sums(hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
+                       size_t n, size_t k, uint32_t begin, uint32_t end)
+{
+    const size_t K = g->K, slot = g->slot;
+    if (!g->unit_rows) {
+        double(*acc)[4] = g->cut_acc;
+        sum_rows(g, feat, cut, n, begin, end, acc);
+        for (size_t j = 0; j < n; j++) {
+            double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
+            left[k] = acc[j][0];
+            miss[k] = acc[j][1];
+            left[K] += acc[j][2];
+            miss[K] += acc[j][3];
+        }
+        return;
+    }
+    uint32_t *count = g->cut_counts; /* per candidate: left, missing */
+    memset(count, 0, n * 2 * sizeof *count);
+    for (uint32_t c0 = begin; c0 < end; c0 += HL__COUNT_CHUNK) {
+        const uint32_t c1 =
+            end - c0 < HL__COUNT_CHUNK ? end : c0 + HL__COUNT_CHUNK;
+        count_rows(g, c0, c1, g->count_left, g->count_miss);
+        for (size_t j = 0; j < n; j++) {
+            count[2 * j] += g->count_left[feat[j]];
+            count[2 * j + 1] += g->count_miss[feat[j]];
         }
     }
     for (size_t j = 0; j < n; j++) {
-        const double *left = acc + j * 3 * slot, *miss = left + 2 * slot;
+        double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
+        left[k] = (double)count[2 * j] * g->class_w[k];
+        miss[k] = (double)count[2 * j + 1] * g->class_w[k];
+        left[K] += (double)count[2 * j];
+        miss[K] += (double)count[2 * j + 1];
+    }
+}
+
+/* Extra-trees: the cuts drawn for candidates feat[0..n) (each varies in
+ * the node) over the rows of each class seg[k]..seg[k + 1], scored in
+ * drawing order: the same split as one candidate at a time. */
+static void random_cuts(hl__fgrower *g, const uint32_t *feat,
+                        const uint8_t *cut, size_t n, const uint32_t *seg,
+                        const side *t, best_split *best)
+{
+    const size_t K = g->K, slot = g->slot;
+    memset(g->cut_sums, 0, n * 2 * slot * sizeof *g->cut_sums);
+    for (size_t j = 0; j < n; j++)
+        g->cut_m1[feat[j]] = (uint8_t)(cut[j] - 1u); /* cuts are >= 1 */
+    for (size_t k = 0; k < K; k++)
+        if (seg[k] < seg[k + 1])
+            class_sums(g, feat, cut, n, k, seg[k], seg[k + 1]);
+    for (size_t j = 0; j < n; j++) {
+        const double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
         side m;
         memcpy(m.w, miss, K * sizeof *m.w);
         m.copies = miss[K];
@@ -442,7 +684,8 @@ static void random_cuts(hl__fgrower *g, const uint32_t *feat,
  * prefix a node hands to its right child is intact when that child is
  * grown (scikit-learn's bookkeeping). */
 static best_split find_split(hl__fgrower *g, uint32_t begin, uint32_t end,
-                             const side *t, uint32_t *n_const)
+                             const uint32_t *seg, const side *t,
+                             uint32_t *n_const)
 {
     /* Any valid split beats none, as in scikit-learn: an unlimited tree
      * splits until its leaves are pure or their rows cannot be told
@@ -471,26 +714,57 @@ static best_split find_split(hl__fgrower *g, uint32_t begin, uint32_t end,
         tried += (size_t)v;
     }
     if (g->p.random_cuts)
-        random_cuts(g, g->cand, g->cand_cut, tried, begin, end, t, &best);
+        random_cuts(g, g->cand, g->cand_cut, tried, seg, t, &best);
     *n_const = (uint32_t)next;
     return best;
 }
 
 /* ---- growth ---- */
 
-static void node_totals(const hl__fgrower *g, uint32_t begin, uint32_t end,
-                        side *t)
+/* seg[k] .. seg[k + 1]: the node's rows of class k. The rows of every
+ * node are grouped by class in class order (hl__fgrow_tree sorts the
+ * root's, stable partitions keep the order), so each boundary is a binary
+ * search over the classes of the rows. */
+static void class_segments(const hl__fgrower *g, uint32_t begin, uint32_t end,
+                           uint32_t *seg)
 {
-    memset(t->w, 0, g->K * sizeof *t->w);
-    t->copies = 0.0;
-    for (uint32_t i = begin; i < end; i++) {
-        const uint32_t r = g->rows[i];
-        t->w[g->d.y[r]] += g->w[r];
-        t->copies += g->copies[r];
+    const int32_t *y = g->d.y;
+    seg[0] = begin;
+    for (size_t k = 1; k < g->K; k++) {
+        uint32_t lo = seg[k - 1], hi = end;
+        while (lo < hi) {
+            const uint32_t mid = lo + (hi - lo) / 2;
+            if ((size_t)y[g->rows[mid]] < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        seg[k] = lo;
     }
+    seg[g->K] = end;
+}
+
+/* The node's class weights and copies, one class at a time: with unit
+ * rows, counts (the class's rows) times its weight. */
+static void node_totals(const hl__fgrower *g, const uint32_t *seg, side *t)
+{
+    t->copies = 0.0;
     t->sum = 0.0;
-    for (size_t k = 0; k < g->K; k++)
-        t->sum += t->w[k];
+    for (size_t k = 0; k < g->K; k++) {
+        double w = 0.0, copies = 0.0;
+        if (g->unit_rows) {
+            copies = (double)(seg[k + 1] - seg[k]);
+            w = copies * g->class_w[k];
+        } else {
+            for (uint32_t i = seg[k]; i < seg[k + 1]; i++) {
+                w += g->w[g->rows[i]];
+                copies += g->copies[g->rows[i]];
+            }
+        }
+        t->w[k] = w;
+        t->copies += copies;
+        t->sum += w;
+    }
 }
 
 static int is_pure(const side *t, size_t K)
@@ -505,14 +779,16 @@ static int is_pure(const side *t, size_t K)
 static int grow_node(hl__fgrower *g, const pending *p)
 {
     side t;
-    node_totals(g, p->begin, p->end, &t);
+    uint32_t seg[HL__MAX_CLASSES_FOREST + 1];
+    class_segments(g, p->begin, p->end, seg);
+    node_totals(g, seg, &t);
     const int depth_left = g->p.max_depth == 0 || p->depth < g->p.max_depth;
     if (!depth_left || is_pure(&t, g->K) ||
         t.copies < 2.0 * (double)g->p.min_samples_leaf)
         return make_leaf(g, p->node, &t);
     uint32_t n_const = p->n_const;
     node_ranges(g, p->begin, p->end);
-    best_split s = find_split(g, p->begin, p->end, &t, &n_const);
+    best_split s = find_split(g, p->begin, p->end, seg, &t, &n_const);
     if (s.bin == 0)
         return make_leaf(g, p->node, &t);
     const uint8_t *col = g->d.cols + (size_t)s.feature * g->d.n;
@@ -552,6 +828,35 @@ static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
     return HL_OK;
 }
 
+/* g->rows = rows[0..n) grouped by class in class order, ascending within
+ * a class (a stable counting sort): what class_segments relies on. */
+static void sort_by_class(hl__fgrower *g, const uint32_t *rows, size_t n)
+{
+    uint32_t at[HL__MAX_CLASSES_FOREST + 1] = {0};
+    const int32_t *y = g->d.y;
+    for (size_t i = 0; i < n; i++)
+        at[y[rows[i]] + 1]++;
+    for (size_t k = 1; k <= g->K; k++)
+        at[k] += at[k - 1];
+    for (size_t i = 0; i < n; i++)
+        g->rows[at[y[rows[i]]]++] = rows[i];
+}
+
+/* g->unit_rows and g->class_w for rows g->rows[0..n): unit rows when
+ * every row has one copy and the weight of the first row of its class. */
+static void find_unit_rows(hl__fgrower *g, size_t n)
+{
+    int unit = 1;
+    for (size_t i = 0; i < n && unit; i++) {
+        const uint32_t r = g->rows[i];
+        const size_t k = (size_t)g->d.y[r];
+        if (i == 0 || k != (size_t)g->d.y[g->rows[i - 1]])
+            g->class_w[k] = g->w[r];
+        unit = g->copies[r] == 1 && g->w[r] == g->class_w[k];
+    }
+    g->unit_rows = unit;
+}
+
 hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
                          const float *w, const uint32_t *copies, hl__rng *rng,
                          hl__ftree *out)
@@ -559,11 +864,12 @@ hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
     memset(out, 0, sizeof *out);
     if (n_rows == 0 || n_rows > g->d.n)
         return HL_ERR_INTERNAL;
-    memcpy(g->rows, rows, n_rows * sizeof *rows);
-    for (size_t f = 0; f < g->nf; f++)
-        g->order[f] = (uint32_t)f;
     g->w = w;
     g->copies = copies;
+    sort_by_class(g, rows, n_rows);
+    find_unit_rows(g, n_rows);
+    for (size_t f = 0; f < g->nf; f++)
+        g->order[f] = (uint32_t)f;
     g->rng = rng;
     g->n_nodes = g->n_leaves = 0;
     g->n_stack = 0;
