@@ -86,6 +86,7 @@ struct hl__fgrower {
     const uint32_t *copies;
     hl__rng *rng;
     pending *stack;
+    uint32_t *stack_seg; /* K + 1 class boundaries per pending node */
     size_t n_stack, cap_stack;
     hl__node *nodes;
     float *gain;
@@ -152,6 +153,7 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->cut_acc);
     free(g->hist);
     free(g->stack);
+    free(g->stack_seg);
     free(g->nodes);
     free(g->gain);
     free(g->proba);
@@ -206,16 +208,23 @@ static int reserve_leaves(hl__fgrower *g, uint32_t need)
     return 0;
 }
 
-static int push(hl__fgrower *g, pending p)
+/* Pushes node p, whose rows of class k are seg[k] .. seg[k + 1]. */
+static int push(hl__fgrower *g, pending p, const uint32_t *seg)
 {
+    const size_t n_seg = g->K + 1;
     if (g->n_stack == g->cap_stack) {
         size_t cap = g->cap_stack ? 2 * g->cap_stack : 64;
         pending *s = realloc(g->stack, cap * sizeof *s);
-        if (!s)
+        if (s)
+            g->stack = s;
+        uint32_t *ss = realloc(g->stack_seg, cap * n_seg * sizeof *ss);
+        if (ss)
+            g->stack_seg = ss;
+        if (!s || !ss)
             return -1;
-        g->stack = s;
         g->cap_stack = cap;
     }
+    memcpy(g->stack_seg + g->n_stack * n_seg, seg, n_seg * sizeof *seg);
     g->stack[g->n_stack++] = p;
     return 0;
 }
@@ -721,29 +730,6 @@ static best_split find_split(hl__fgrower *g, uint32_t begin, uint32_t end,
 
 /* ---- growth ---- */
 
-/* seg[k] .. seg[k + 1]: the node's rows of class k. The rows of every
- * node are grouped by class in class order (hl__fgrow_tree sorts the
- * root's, stable partitions keep the order), so each boundary is a binary
- * search over the classes of the rows. */
-static void class_segments(const hl__fgrower *g, uint32_t begin, uint32_t end,
-                           uint32_t *seg)
-{
-    const int32_t *y = g->d.y;
-    seg[0] = begin;
-    for (size_t k = 1; k < g->K; k++) {
-        uint32_t lo = seg[k - 1], hi = end;
-        while (lo < hi) {
-            const uint32_t mid = lo + (hi - lo) / 2;
-            if ((size_t)y[g->rows[mid]] < k)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        seg[k] = lo;
-    }
-    seg[g->K] = end;
-}
-
 /* The node's class weights and copies, one class at a time: with unit
  * rows, counts (the class's rows) times its weight. */
 static void node_totals(const hl__fgrower *g, const uint32_t *seg, side *t)
@@ -775,12 +761,11 @@ static int is_pure(const side *t, size_t K)
     return present <= 1;
 }
 
-/* Splits node p or makes it a leaf; pushes its children. */
-static int grow_node(hl__fgrower *g, const pending *p)
+/* Splits node p, whose rows of class k are seg[k] .. seg[k + 1], or makes
+ * it a leaf; pushes its children. */
+static int grow_node(hl__fgrower *g, const pending *p, const uint32_t *seg)
 {
     side t;
-    uint32_t seg[HL__MAX_CLASSES_FOREST + 1];
-    class_segments(g, p->begin, p->end, seg);
     node_totals(g, seg, &t);
     const int depth_left = g->p.max_depth == 0 || p->depth < g->p.max_depth;
     if (!depth_left || is_pure(&t, g->K) ||
@@ -792,8 +777,11 @@ static int grow_node(hl__fgrower *g, const pending *p)
     if (s.bin == 0)
         return make_leaf(g, p->node, &t);
     const uint8_t *col = g->d.cols + (size_t)s.feature * g->d.n;
-    uint32_t mid = hl__partition_rows(col, (uint8_t)s.bin, s.missing_left,
-                                      g->rows, g->scratch, p->begin, p->end);
+    uint32_t seg_left[HL__MAX_CLASSES_FOREST + 1];
+    uint32_t seg_right[HL__MAX_CLASSES_FOREST + 1];
+    hl__partition_groups(col, (uint8_t)s.bin, s.missing_left, g->rows,
+                         g->scratch, seg, g->K, seg_left, seg_right);
+    const uint32_t mid = seg_left[g->K];
     if (reserve_nodes(g, g->n_nodes + 2))
         return -1;
     const uint32_t left = g->n_nodes;
@@ -804,8 +792,10 @@ static int grow_node(hl__fgrower *g, const pending *p)
     const double gain = s.score - purity(t.w, g->K);
     g->gain[p->node] = gain > 0.0 ? (float)gain : 0.0f;
     /* Right first on the stack: the left subtree is grown first. */
-    if (push(g, (pending){left + 1, mid, p->end, p->depth + 1, n_const}) ||
-        push(g, (pending){left, p->begin, mid, p->depth + 1, n_const}))
+    if (push(g, (pending){left + 1, mid, p->end, p->depth + 1, n_const},
+             seg_right) ||
+        push(g, (pending){left, p->begin, mid, p->depth + 1, n_const},
+             seg_left))
         return -1;
     return 0;
 }
@@ -830,7 +820,8 @@ static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
 
 /* g->rows = rows[0..n) grouped by class in class order, ascending within
  * a class (a stable counting sort): what class_segments relies on. */
-static void sort_by_class(hl__fgrower *g, const uint32_t *rows, size_t n)
+static void sort_by_class(hl__fgrower *g, const uint32_t *rows, size_t n,
+                          uint32_t *seg)
 {
     uint32_t at[HL__MAX_CLASSES_FOREST + 1] = {0};
     const int32_t *y = g->d.y;
@@ -838,6 +829,7 @@ static void sort_by_class(hl__fgrower *g, const uint32_t *rows, size_t n)
         at[y[rows[i]] + 1]++;
     for (size_t k = 1; k <= g->K; k++)
         at[k] += at[k - 1];
+    memcpy(seg, at, (g->K + 1) * sizeof *seg);
     for (size_t i = 0; i < n; i++)
         g->rows[at[y[rows[i]]]++] = rows[i];
 }
@@ -866,7 +858,8 @@ hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
         return HL_ERR_INTERNAL;
     g->w = w;
     g->copies = copies;
-    sort_by_class(g, rows, n_rows);
+    uint32_t seg[HL__MAX_CLASSES_FOREST + 1];
+    sort_by_class(g, rows, n_rows, seg);
     find_unit_rows(g, n_rows);
     for (size_t f = 0; f < g->nf; f++)
         g->order[f] = (uint32_t)f;
@@ -876,11 +869,14 @@ hl_status hl__fgrow_tree(hl__fgrower *g, const uint32_t *rows, size_t n_rows,
     if (reserve_nodes(g, 1))
         return HL_ERR_NOMEM;
     g->n_nodes = 1; /* the root */
-    if (push(g, (pending){0, 0, (uint32_t)n_rows, 0, 0}))
+    if (push(g, (pending){0, 0, (uint32_t)n_rows, 0, 0}, seg))
         return HL_ERR_NOMEM;
     while (g->n_stack > 0) {
-        pending p = g->stack[--g->n_stack];
-        if (grow_node(g, &p) != 0)
+        const pending p = g->stack[--g->n_stack];
+        /* A copy: pushing the children may move the stack. */
+        memcpy(seg, g->stack_seg + g->n_stack * (g->K + 1),
+               (g->K + 1) * sizeof *seg);
+        if (grow_node(g, &p, seg) != 0)
             return HL_ERR_NOMEM;
     }
     return finish_tree(g, out);
