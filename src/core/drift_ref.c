@@ -17,12 +17,6 @@
 #include "healer/drift.h"
 #include "internal.h"
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* q[0..Q] of sorted[0..n), n > 0. */
 static void sketch_of(const float *sorted, size_t n, uint32_t Q, float *q)
 {
@@ -92,7 +86,7 @@ hl_status hl__drift_ref_build(const float *x, size_t n_features,
         ref->present[f] = n;
         if (n == 0)
             continue;
-        qsort(values, n, sizeof *values, cmp_float);
+        hl__sort_floats(values, n);
         sketch_of(values, n, ref->quantiles,
                   ref->q + f * ((size_t)ref->quantiles + 1));
     }

@@ -38,12 +38,6 @@ static inline float signed_log1p(float x)
     return copysignf(log1pf(fabsf(x)), x);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* Linear-interpolated quantile q in [0, 1] of sorted v[0..n), n > 0 (the
  * definition numpy uses by default). */
 static double sorted_quantile(const float *v, size_t n, double q)
@@ -67,7 +61,7 @@ static size_t gather_feature(const hl__fit_job *job, size_t f, int take_log,
         if (isfinite(x))
             vals[m++] = take_log ? signed_log1p(x) : x;
     }
-    qsort(vals, m, sizeof *vals, cmp_float);
+    hl__sort_floats(vals, m);
     return m;
 }
 
