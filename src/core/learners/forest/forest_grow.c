@@ -72,7 +72,10 @@ struct hl__fgrower {
                           when all missing), highest bin (stride bytes) */
     uint32_t *cand;    /* extra-trees: the node's candidate KPIs, */
     uint8_t *cand_cut; /* their cuts */
-    double *cut_sums;  /* and their sums: nf * 2 * slot */
+    /* Extra-trees' sums per candidate j of n: class k's weight left of
+     * the cut and missing at [k * n + j] (K * nf each); copies left and
+     * missing (2 * nf); what offer_cut needs (6 * nf, random_cut_sums). */
+    double *et_left, *et_miss, *et_copies, *et_sums;
     uint32_t *cut_counts; /* unit rows: one class's counts per candidate */
     uint8_t *cut_m1;      /* unit rows: cut - 1 per KPI (stride bytes) */
     uint8_t *count_left, *count_miss; /* unit rows: per KPI (stride) */
@@ -117,7 +120,10 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->lo = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->cand = malloc((g->nf + 1) * sizeof *g->cand);
     g->cand_cut = malloc(g->nf + 1);
-    g->cut_sums = malloc((g->nf * 2 * g->slot + 1) * sizeof *g->cut_sums);
+    g->et_left = malloc((g->K * g->nf + 1) * sizeof *g->et_left);
+    g->et_miss = malloc((g->K * g->nf + 1) * sizeof *g->et_miss);
+    g->et_copies = malloc((2 * g->nf + 1) * sizeof *g->et_copies);
+    g->et_sums = malloc((6 * g->nf + 1) * sizeof *g->et_sums);
     g->cut_counts = malloc((2 * g->nf + 1) * sizeof *g->cut_counts);
     g->cut_m1 = calloc(HL__FOREST_STRIDE(g->nf) + 16, 1);
     g->count_left = malloc(HL__FOREST_STRIDE(g->nf) + 16);
@@ -126,7 +132,8 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
     if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo || !g->hi ||
-        !g->cand || !g->cand_cut || !g->cut_sums || !g->cut_counts ||
+        !g->cand || !g->cand_cut || !g->et_left ||
+        !g->et_miss || !g->et_copies || !g->et_sums || !g->cut_counts ||
         !g->cut_m1 || !g->count_left || !g->count_miss || !g->cut_acc) {
         hl__fgrower_free(g);
         return NULL;
@@ -145,7 +152,10 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->hi);
     free(g->cand);
     free(g->cand_cut);
-    free(g->cut_sums);
+    free(g->et_left);
+    free(g->et_miss);
+    free(g->et_copies);
+    free(g->et_sums);
     free(g->cut_counts);
     free(g->cut_m1);
     free(g->count_left);
@@ -276,53 +286,73 @@ static inline void offer(double sl, double wl, double sr, double wr, uint32_t f,
         *best = (best_split){score, f, bin, missing_left};
 }
 
+/* What a cut's score needs, from the class sums of its left side and of
+ * the node's missing rows: the weight left (wl) and missing (wm), the sums
+ * of squares of both sides with the missing rows right (sl_a, sr_a) and
+ * left (sl_b, sr_b), and the copies left (cl) and missing (cm). */
+typedef struct cut_sums {
+    double wl, wm, sl_a, sr_a, sl_b, sr_b, cl, cm;
+} cut_sums;
+
+/* Offers the cut with sums c in a node with totals t, with missing rows
+ * sent right and, when there are any, left. */
+static inline __attribute__((always_inline)) void
+offer_cut(const hl__fgrower *g, const side *t, const cut_sums *c, uint32_t f,
+          uint32_t bin, best_split *best)
+{
+    const double msl = (double)g->p.min_samples_leaf, W = t->sum;
+    const int counted = g->count_copies;
+    const double wl = c->wl, cl = c->cl;
+    const int left_ok = !counted || (cl >= msl && t->copies - cl >= msl);
+    if (!(c->wm > 0.0)) {
+        /* No missing rows in the node: unseen missing values follow the
+         * heavier side. */
+        if (left_ok && wl > 0.0 && W - wl > 0.0)
+            offer(c->sl_a, wl, c->sr_a, W - wl, f, bin, wl >= W - wl, best);
+        return;
+    }
+    /* (a) missing right */
+    if (left_ok && wl > 0.0 && W - wl > 0.0)
+        offer(c->sl_a, wl, c->sr_a, W - wl, f, bin, 0, best);
+    /* (b) missing left */
+    const double clb = cl + c->cm, wlb = wl + c->wm;
+    if ((!counted || (clb >= msl && t->copies - clb >= msl)) && W - wlb > 0.0)
+        offer(c->sl_b, wlb, c->sr_b, W - wlb, f, bin, 1, best);
+}
+
 /* Scores the cut whose value-bin left side has sums l (copies cl) in a
- * node with totals t, for missing rows m sent right and, when there are
- * any, left; keeps the better in *best. Right sides are totals minus
- * left: one pass over the classes computes both ways. Inlined into the
- * scans: it runs once per cut, the forest's innermost loop. */
+ * node with totals t and missing rows m; keeps it in *best when it wins.
+ * Right sides are totals minus left: one pass over the classes computes
+ * both ways. Inlined into the forest's histogram scan: it runs once per
+ * cut, the forest's innermost loop. */
 static inline __attribute__((always_inline)) void
 score_cut(const hl__fgrower *g, const side *t, const double *l, double cl,
           const side *m, uint32_t f, uint32_t bin, best_split *best)
 {
     const size_t K = g->K;
-    const double msl = (double)g->p.min_samples_leaf, W = t->sum;
-    const int counted = g->count_copies;
+    cut_sums c = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, cl, m->copies};
     if (!(m->sum > 0.0)) {
-        /* No missing rows in the node: one way, half the arithmetic. The
-         * same operations as (a) below, so the same split either way. */
-        double wl = 0.0, sl = 0.0, sr = 0.0;
+        /* No missing rows in the node: half the arithmetic. The same
+         * operations as below, so the same split either way. */
         for (size_t k = 0; k < K; k++) {
             const double lk = l[k], rk = t->w[k] - lk;
-            wl += lk;
-            sl += lk * lk;
-            sr += rk * rk;
+            c.wl += lk;
+            c.sl_a += lk * lk;
+            c.sr_a += rk * rk;
         }
-        /* Unseen missing values follow the heavier side. */
-        if ((!counted || (cl >= msl && t->copies - cl >= msl)) && wl > 0.0 &&
-            W - wl > 0.0)
-            offer(sl, wl, sr, W - wl, f, bin, wl >= W - wl, best);
+        offer_cut(g, t, &c, f, bin, best);
         return;
     }
-    double wl = 0.0, wm = 0.0;
-    double sl_a = 0.0, sr_a = 0.0, sl_b = 0.0, sr_b = 0.0;
     for (size_t k = 0; k < K; k++) {
         const double lk = l[k], mk = m->w[k], rk = t->w[k] - lk - mk;
-        wl += lk;
-        wm += mk;
-        sl_a += lk * lk;
-        sr_a += (rk + mk) * (rk + mk);
-        sl_b += (lk + mk) * (lk + mk);
-        sr_b += rk * rk;
+        c.wl += lk;
+        c.wm += mk;
+        c.sl_a += lk * lk;
+        c.sr_a += (rk + mk) * (rk + mk);
+        c.sl_b += (lk + mk) * (lk + mk);
+        c.sr_b += rk * rk;
     }
-    /* (a) missing right */
-    if ((!counted || (cl >= msl && t->copies - cl >= msl)) && wl > 0.0 &&
-        W - wl > 0.0)
-        offer(sl_a, wl, sr_a, W - wl, f, bin, 0, best);
-    /* (b) missing left */
-    const double clb = cl + m->copies, wlb = wl + wm;
-    if ((!counted || (clb >= msl && t->copies - clb >= msl)) && W - wlb > 0.0)
-        offer(sl_b, wlb, sr_b, W - wlb, f, bin, 1, best);
+    offer_cut(g, t, &c, f, bin, best);
 }
 
 /* ---- one candidate KPI ---- */
@@ -620,22 +650,22 @@ static void sum_rows(const hl__fgrower *g, const uint32_t *feat,
     }
 }
 
-/* Class k's rows[begin..end): its entries of every candidate's left and
- * missing sums (cut_sums: per candidate K weights and the copies, left
- * then missing). */
+/* Class k's rows[begin..end): its entries of every candidate's sums
+ * (et_left, et_miss: [k * n + j] for candidate j; et_copies: copies left
+ * [j] and missing [n + j], over every class). */
 static void class_sums(hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
                        size_t n, size_t k, uint32_t begin, uint32_t end)
 {
-    const size_t K = g->K, slot = g->slot;
+    double *left = g->et_left + k * n, *miss = g->et_miss + k * n;
+    double *left_copies = g->et_copies, *miss_copies = left_copies + n;
     if (!g->unit_rows) {
         double(*acc)[4] = g->cut_acc;
         sum_rows(g, feat, cut, n, begin, end, acc);
         for (size_t j = 0; j < n; j++) {
-            double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
-            left[k] = acc[j][0];
-            miss[k] = acc[j][1];
-            left[K] += acc[j][2];
-            miss[K] += acc[j][3];
+            left[j] = acc[j][0];
+            miss[j] = acc[j][1];
+            left_copies[j] += acc[j][2];
+            miss_copies[j] += acc[j][3];
         }
         return;
     }
@@ -651,37 +681,64 @@ static void class_sums(hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
         }
     }
     for (size_t j = 0; j < n; j++) {
-        double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
-        left[k] = (double)count[2 * j] * g->class_w[k];
-        miss[k] = (double)count[2 * j + 1] * g->class_w[k];
-        left[K] += (double)count[2 * j];
-        miss[K] += (double)count[2 * j + 1];
+        left[j] = (double)count[2 * j] * g->class_w[k];
+        miss[j] = (double)count[2 * j + 1] * g->class_w[k];
+        left_copies[j] += (double)count[2 * j];
+        miss_copies[j] += (double)count[2 * j + 1];
+    }
+}
+
+/* What offer_cut needs of candidates 0..n-1, from their class sums. A
+ * loop over the candidates inside one over the classes: each candidate's
+ * sums add the same terms in the same (class) order as score_cut, and
+ * the candidates are independent, so the compiler does two at a time
+ * instead of waiting on one candidate's chain of additions. A class
+ * absent from the node (seg) has no sums and would add zeros. */
+static void random_cut_sums(hl__fgrower *g, size_t n, const uint32_t *seg,
+                            const side *t)
+{
+    double *restrict wl = g->et_sums, *restrict wm = wl + n;
+    double *restrict sl_a = wm + n, *restrict sr_a = sl_a + n;
+    double *restrict sl_b = sr_a + n, *restrict sr_b = sl_b + n;
+    memset(wl, 0, 6 * n * sizeof *wl);
+    for (size_t k = 0; k < g->K; k++) {
+        if (seg[k] == seg[k + 1])
+            continue;
+        const double tk = t->w[k];
+        const double *restrict l = g->et_left + k * n;
+        const double *restrict m = g->et_miss + k * n;
+        for (size_t j = 0; j < n; j++) {
+            const double lk = l[j], mk = m[j], rk = tk - lk - mk;
+            wl[j] += lk;
+            wm[j] += mk;
+            sl_a[j] += lk * lk;
+            sr_a[j] += (rk + mk) * (rk + mk);
+            sl_b[j] += (lk + mk) * (lk + mk);
+            sr_b[j] += rk * rk;
+        }
     }
 }
 
 /* Extra-trees: the cuts drawn for candidates feat[0..n) (each varies in
- * the node) over the rows of each class seg[k]..seg[k + 1], scored in
+ * the node) over the rows of each class seg[k]..seg[k + 1], offered in
  * drawing order: the same split as one candidate at a time. */
 static void random_cuts(hl__fgrower *g, const uint32_t *feat,
                         const uint8_t *cut, size_t n, const uint32_t *seg,
                         const side *t, best_split *best)
 {
-    const size_t K = g->K, slot = g->slot;
-    memset(g->cut_sums, 0, n * 2 * slot * sizeof *g->cut_sums);
+    memset(g->et_copies, 0, 2 * n * sizeof *g->et_copies);
     for (size_t j = 0; j < n; j++)
         g->cut_m1[feat[j]] = (uint8_t)(cut[j] - 1u); /* cuts are >= 1 */
-    for (size_t k = 0; k < K; k++)
+    for (size_t k = 0; k < g->K; k++)
         if (seg[k] < seg[k + 1])
             class_sums(g, feat, cut, n, k, seg[k], seg[k + 1]);
+    random_cut_sums(g, n, seg, t);
+    const double *sums = g->et_sums, *copies = g->et_copies;
     for (size_t j = 0; j < n; j++) {
-        const double *left = g->cut_sums + j * 2 * slot, *miss = left + slot;
-        side m;
-        memcpy(m.w, miss, K * sizeof *m.w);
-        m.copies = miss[K];
-        m.sum = 0.0;
-        for (size_t k = 0; k < K; k++)
-            m.sum += m.w[k];
-        score_cut(g, t, left, left[K], &m, feat[j], cut[j], best);
+        const cut_sums c = {sums[j],         sums[n + j],     sums[2 * n + j],
+                            sums[3 * n + j], sums[4 * n + j], sums[5 * n + j],
+                            copies[j],       copies[n + j]};
+        offer_cut(g, t, &c, feat[j], cut[j], best);
     }
 }
 
@@ -776,11 +833,11 @@ static int grow_node(hl__fgrower *g, const pending *p, const uint32_t *seg)
     best_split s = find_split(g, p->begin, p->end, seg, &t, &n_const);
     if (s.bin == 0)
         return make_leaf(g, p->node, &t);
-    const uint8_t *col = g->d.cols + (size_t)s.feature * g->d.n;
     uint32_t seg_left[HL__MAX_CLASSES_FOREST + 1];
     uint32_t seg_right[HL__MAX_CLASSES_FOREST + 1];
-    hl__partition_groups(col, (uint8_t)s.bin, s.missing_left, g->rows,
-                         g->scratch, seg, g->K, seg_left, seg_right);
+    hl__partition_groups(g->d.rows + s.feature, HL__FOREST_STRIDE(g->nf),
+                         (uint8_t)s.bin, s.missing_left, g->rows, g->scratch,
+                         seg, g->K, seg_left, seg_right);
     const uint32_t mid = seg_left[g->K];
     if (reserve_nodes(g, g->n_nodes + 2))
         return -1;
