@@ -93,6 +93,10 @@ struct hl__fgrower {
     size_t n_stack, cap_stack;
     hl__node *nodes;
     float *gain;
+    /* Per split node, its last bin going left; finish_tree looks the
+     * float threshold up. Looked up when the node was split, the rarely
+     * read cut table was a cache miss that stalled the growth. */
+    uint8_t *split_bin;
     uint32_t n_nodes, cap_nodes;
     float *proba;                  /* K per leaf */
     uint32_t n_leaves, cap_leaves; /* in leaves */
@@ -166,6 +170,7 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->stack_seg);
     free(g->nodes);
     free(g->gain);
+    free(g->split_bin);
     free(g->proba);
     free(g);
 }
@@ -196,7 +201,10 @@ static int reserve_nodes(hl__fgrower *g, uint32_t need)
     float *gain = realloc(g->gain, cap * sizeof *gain);
     if (gain)
         g->gain = gain;
-    if (!nodes || !gain)
+    uint8_t *split_bin = realloc(g->split_bin, cap);
+    if (split_bin)
+        g->split_bin = split_bin;
+    if (!nodes || !gain || !split_bin)
         return -1;
     g->cap_nodes = cap;
     return 0;
@@ -843,9 +851,9 @@ static int grow_node(hl__fgrower *g, const pending *p, const uint32_t *seg)
         return -1;
     const uint32_t left = g->n_nodes;
     g->n_nodes += 2;
-    g->nodes[p->node] =
-        (hl__node){s.feature | (s.missing_left ? HL__DEFAULT_LEFT : 0u),
-                   g->d.bins->cuts[s.feature][s.bin - 1], left};
+    g->nodes[p->node] = (hl__node){
+        s.feature | (s.missing_left ? HL__DEFAULT_LEFT : 0u), 0.0f, left};
+    g->split_bin[p->node] = (uint8_t)s.bin;
     const double gain = s.score - purity(t.w, g->K);
     g->gain[p->node] = gain > 0.0 ? (float)gain : 0.0f;
     /* Right first on the stack: the left subtree is grown first. */
@@ -857,6 +865,9 @@ static int grow_node(hl__fgrower *g, const pending *p, const uint32_t *seg)
     return 0;
 }
 
+/* Copies the tree out, split thresholds looked up from their bins: the
+ * lookups of all nodes are independent here, so their cache misses
+ * overlap. */
 static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
 {
     out->n_nodes = g->n_nodes;
@@ -869,6 +880,13 @@ static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
         return HL_ERR_NOMEM;
     }
     memcpy(out->nodes, g->nodes, g->n_nodes * sizeof *out->nodes);
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        hl__node *nd = &out->nodes[i];
+        if (nd->feature != HL__LEAF) {
+            const uint32_t f = nd->feature & HL__FEATURE_MASK;
+            nd->value = g->d.bins->cuts[f][g->split_bin[i] - 1];
+        }
+    }
     memcpy(out->gain, g->gain, g->n_nodes * sizeof *out->gain);
     memcpy(out->proba, g->proba,
            (size_t)g->n_leaves * g->K * sizeof *out->proba);
