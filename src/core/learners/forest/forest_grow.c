@@ -843,9 +843,13 @@ static int grow_node(hl__fgrower *g, const pending *p, const uint32_t *seg)
         return make_leaf(g, p->node, &t);
     uint32_t seg_left[HL__MAX_CLASSES_FOREST + 1];
     uint32_t seg_right[HL__MAX_CLASSES_FOREST + 1];
-    hl__partition_groups(g->d.rows + s.feature, HL__FOREST_STRIDE(g->nf),
-                         (uint8_t)s.bin, s.missing_left, g->rows, g->scratch,
-                         seg, g->K, seg_left, seg_right);
+    /* The split KPI's bins from the layout the split search just read:
+     * the extra-trees' row-major bytes, the forest's column. */
+    const uint8_t *col = g->p.random_cuts ? g->d.rows + s.feature
+                                          : g->d.cols + s.feature * g->d.n;
+    const size_t stride = g->p.random_cuts ? HL__FOREST_STRIDE(g->nf) : 1;
+    hl__partition_groups(col, stride, (uint8_t)s.bin, s.missing_left, g->rows,
+                         g->scratch, seg, g->K, seg_left, seg_right);
     const uint32_t mid = seg_left[g->K];
     if (reserve_nodes(g, g->n_nodes + 2))
         return -1;
