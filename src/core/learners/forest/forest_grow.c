@@ -72,10 +72,10 @@ struct hl__fgrower {
                           when all missing), highest bin (stride bytes) */
     uint32_t *cand;    /* extra-trees: the node's candidate KPIs, */
     uint8_t *cand_cut; /* their cuts */
-    /* Extra-trees' sums per candidate j of n: class k's weight left of
-     * the cut and missing at [k * n + j] (K * nf each); copies left and
-     * missing (2 * nf); what offer_cut needs (6 * nf, random_cut_sums). */
-    double *et_left, *et_miss, *et_copies, *et_sums;
+    /* Extra-trees: the sums of the n candidates' cuts, j < n <= nf:
+     * class k's weight left of cut j and missing at [k * n + j]; copies
+     * left [j] and missing [n + j]; what offer_cut needs (cut_terms). */
+    double *cut_left, *cut_miss, *cut_copies, *cut_terms;
     uint32_t *cut_counts; /* unit rows: one class's counts per candidate */
     uint8_t *cut_m1;      /* unit rows: cut - 1 per KPI (stride bytes) */
     uint8_t *count_left, *count_miss; /* unit rows: per KPI (stride) */
@@ -124,10 +124,10 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->lo = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->cand = malloc((g->nf + 1) * sizeof *g->cand);
     g->cand_cut = malloc(g->nf + 1);
-    g->et_left = malloc((g->K * g->nf + 1) * sizeof *g->et_left);
-    g->et_miss = malloc((g->K * g->nf + 1) * sizeof *g->et_miss);
-    g->et_copies = malloc((2 * g->nf + 1) * sizeof *g->et_copies);
-    g->et_sums = malloc((6 * g->nf + 1) * sizeof *g->et_sums);
+    g->cut_left = malloc((g->K * g->nf + 1) * sizeof *g->cut_left);
+    g->cut_miss = malloc((g->K * g->nf + 1) * sizeof *g->cut_miss);
+    g->cut_copies = malloc((2 * g->nf + 1) * sizeof *g->cut_copies);
+    g->cut_terms = malloc((6 * g->nf + 1) * sizeof *g->cut_terms);
     g->cut_counts = malloc((2 * g->nf + 1) * sizeof *g->cut_counts);
     g->cut_m1 = calloc(HL__FOREST_STRIDE(g->nf) + 16, 1);
     g->count_left = malloc(HL__FOREST_STRIDE(g->nf) + 16);
@@ -136,8 +136,8 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
     if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo || !g->hi ||
-        !g->cand || !g->cand_cut || !g->et_left ||
-        !g->et_miss || !g->et_copies || !g->et_sums || !g->cut_counts ||
+        !g->cand || !g->cand_cut || !g->cut_left ||
+        !g->cut_miss || !g->cut_copies || !g->cut_terms || !g->cut_counts ||
         !g->cut_m1 || !g->count_left || !g->count_miss || !g->cut_acc) {
         hl__fgrower_free(g);
         return NULL;
@@ -156,10 +156,10 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->hi);
     free(g->cand);
     free(g->cand_cut);
-    free(g->et_left);
-    free(g->et_miss);
-    free(g->et_copies);
-    free(g->et_sums);
+    free(g->cut_left);
+    free(g->cut_miss);
+    free(g->cut_copies);
+    free(g->cut_terms);
     free(g->cut_counts);
     free(g->cut_m1);
     free(g->count_left);
@@ -361,6 +361,38 @@ score_cut(const hl__fgrower *g, const side *t, const double *l, double cl,
         c.sr_b += rk * rk;
     }
     offer_cut(g, t, &c, f, bin, best);
+}
+
+/* What offer_cut needs of cuts 0..n-1 (cut_terms: wl, wm, sl_a, sr_a,
+ * sl_b, sr_b, n each), from their class sums (cut_left, cut_miss). A loop
+ * over the cuts inside one over the classes: each cut's sums add the same
+ * terms in the same (class) order as score_cut, and the cuts are
+ * independent, so the compiler does two at a time instead of waiting on
+ * one cut's chain of additions. A class absent from the node (seg) has
+ * no sums and would add zeros. */
+static void cut_terms_of(hl__fgrower *g, size_t n, const uint32_t *seg,
+                            const side *t)
+{
+    double *restrict wl = g->cut_terms, *restrict wm = wl + n;
+    double *restrict sl_a = wm + n, *restrict sr_a = sl_a + n;
+    double *restrict sl_b = sr_a + n, *restrict sr_b = sl_b + n;
+    memset(wl, 0, 6 * n * sizeof *wl);
+    for (size_t k = 0; k < g->K; k++) {
+        if (seg[k] == seg[k + 1])
+            continue;
+        const double tk = t->w[k];
+        const double *restrict l = g->cut_left + k * n;
+        const double *restrict m = g->cut_miss + k * n;
+        for (size_t j = 0; j < n; j++) {
+            const double lk = l[j], mk = m[j], rk = tk - lk - mk;
+            wl[j] += lk;
+            wm[j] += mk;
+            sl_a[j] += lk * lk;
+            sr_a[j] += (rk + mk) * (rk + mk);
+            sl_b[j] += (lk + mk) * (lk + mk);
+            sr_b[j] += rk * rk;
+        }
+    }
 }
 
 /* ---- one candidate KPI ---- */
@@ -659,13 +691,13 @@ static void sum_rows(const hl__fgrower *g, const uint32_t *feat,
 }
 
 /* Class k's rows[begin..end): its entries of every candidate's sums
- * (et_left, et_miss: [k * n + j] for candidate j; et_copies: copies left
+ * (cut_left, cut_miss: [k * n + j] for candidate j; cut_copies: copies left
  * [j] and missing [n + j], over every class). */
 static void class_sums(hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
                        size_t n, size_t k, uint32_t begin, uint32_t end)
 {
-    double *left = g->et_left + k * n, *miss = g->et_miss + k * n;
-    double *left_copies = g->et_copies, *miss_copies = left_copies + n;
+    double *left = g->cut_left + k * n, *miss = g->cut_miss + k * n;
+    double *left_copies = g->cut_copies, *miss_copies = left_copies + n;
     if (!g->unit_rows) {
         double(*acc)[4] = g->cut_acc;
         sum_rows(g, feat, cut, n, begin, end, acc);
@@ -696,37 +728,6 @@ static void class_sums(hl__fgrower *g, const uint32_t *feat, const uint8_t *cut,
     }
 }
 
-/* What offer_cut needs of candidates 0..n-1, from their class sums. A
- * loop over the candidates inside one over the classes: each candidate's
- * sums add the same terms in the same (class) order as score_cut, and
- * the candidates are independent, so the compiler does two at a time
- * instead of waiting on one candidate's chain of additions. A class
- * absent from the node (seg) has no sums and would add zeros. */
-static void random_cut_sums(hl__fgrower *g, size_t n, const uint32_t *seg,
-                            const side *t)
-{
-    double *restrict wl = g->et_sums, *restrict wm = wl + n;
-    double *restrict sl_a = wm + n, *restrict sr_a = sl_a + n;
-    double *restrict sl_b = sr_a + n, *restrict sr_b = sl_b + n;
-    memset(wl, 0, 6 * n * sizeof *wl);
-    for (size_t k = 0; k < g->K; k++) {
-        if (seg[k] == seg[k + 1])
-            continue;
-        const double tk = t->w[k];
-        const double *restrict l = g->et_left + k * n;
-        const double *restrict m = g->et_miss + k * n;
-        for (size_t j = 0; j < n; j++) {
-            const double lk = l[j], mk = m[j], rk = tk - lk - mk;
-            wl[j] += lk;
-            wm[j] += mk;
-            sl_a[j] += lk * lk;
-            sr_a[j] += (rk + mk) * (rk + mk);
-            sl_b[j] += (lk + mk) * (lk + mk);
-            sr_b[j] += rk * rk;
-        }
-    }
-}
-
 /* Extra-trees: the cuts drawn for candidates feat[0..n) (each varies in
  * the node) over the rows of each class seg[k]..seg[k + 1], offered in
  * drawing order: the same split as one candidate at a time. */
@@ -734,14 +735,14 @@ static void random_cuts(hl__fgrower *g, const uint32_t *feat,
                         const uint8_t *cut, size_t n, const uint32_t *seg,
                         const side *t, best_split *best)
 {
-    memset(g->et_copies, 0, 2 * n * sizeof *g->et_copies);
+    memset(g->cut_copies, 0, 2 * n * sizeof *g->cut_copies);
     for (size_t j = 0; j < n; j++)
         g->cut_m1[feat[j]] = (uint8_t)(cut[j] - 1u); /* cuts are >= 1 */
     for (size_t k = 0; k < g->K; k++)
         if (seg[k] < seg[k + 1])
             class_sums(g, feat, cut, n, k, seg[k], seg[k + 1]);
-    random_cut_sums(g, n, seg, t);
-    const double *sums = g->et_sums, *copies = g->et_copies;
+    cut_terms_of(g, n, seg, t);
+    const double *sums = g->cut_terms, *copies = g->cut_copies;
     for (size_t j = 0; j < n; j++) {
         const cut_sums c = {sums[j],         sums[n + j],     sums[2 * n + j],
                             sums[3 * n + j], sums[4 * n + j], sums[5 * n + j],
