@@ -79,6 +79,9 @@ struct hl__fgrower {
     uint32_t *cut_counts; /* unit rows: one class's counts per candidate */
     uint8_t *cut_m1;      /* unit rows: cut - 1 per KPI (stride bytes) */
     uint8_t *count_left, *count_miss; /* unit rows: per KPI (stride) */
+    uint32_t *cand_block; /* unit rows: offsets of the KPI blocks holding */
+    size_t n_cand_blocks; /* a candidate, */
+    uint8_t *block_has;   /* and per block whether it holds one */
     double (*cut_acc)[4]; /* weighted rows: one class's sums per candidate */
     /* 1 when every row of the tree is one copy weighing its class's
      * weight class_w[k]: sums are then counts times that weight. */
@@ -132,13 +135,17 @@ hl__fgrower *hl__fgrower_create(const hl__fgrow_data *d,
     g->cut_m1 = calloc(HL__FOREST_STRIDE(g->nf) + 16, 1);
     g->count_left = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->count_miss = malloc(HL__FOREST_STRIDE(g->nf) + 16);
+    g->cand_block = malloc((HL__FOREST_STRIDE(g->nf) / 16 + 1) *
+                           sizeof *g->cand_block);
+    g->block_has = malloc(HL__FOREST_STRIDE(g->nf) / 16 + 1);
     g->cut_acc = malloc((g->nf + 1) * sizeof *g->cut_acc);
     g->hi = malloc(HL__FOREST_STRIDE(g->nf) + 16);
     g->hist = calloc(HL__MAX_BIN * g->slot, sizeof *g->hist);
     if (!g->rows || !g->scratch || !g->order || !g->hist || !g->lo || !g->hi ||
         !g->cand || !g->cand_cut || !g->cut_left ||
         !g->cut_miss || !g->cut_copies || !g->cut_terms || !g->cut_counts ||
-        !g->cut_m1 || !g->count_left || !g->count_miss || !g->cut_acc) {
+        !g->cut_m1 || !g->count_left || !g->count_miss || !g->cand_block || !g->block_has ||
+        !g->cut_acc) {
         hl__fgrower_free(g);
         return NULL;
     }
@@ -164,6 +171,8 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->cut_m1);
     free(g->count_left);
     free(g->count_miss);
+    free(g->cand_block);
+    free(g->block_has);
     free(g->cut_acc);
     free(g->hist);
     free(g->stack);
@@ -552,26 +561,28 @@ static void best_cut(hl__fgrower *g, uint32_t f, uint32_t begin, uint32_t end,
                                passes over a row's KPI blocks */
 
 #if defined(__SSE2__)
-/* Unit rows: for KPI bytes [j0, j0 + 16 * nblk) and rows[begin..end) (at
- * most 255), the rows left of each KPI's cut (g->cut_m1: cut - 1) into
- * nl[j0..) and the missing ones into nm[j0..). nblk is a constant where
- * this is inlined: accumulators and cuts stay in registers. */
+/* Unit rows: for the 16-byte KPI blocks at offsets off[0..nblk) and
+ * rows[begin..end) (at most 255), the rows left of each KPI's cut
+ * (g->cut_m1: cut - 1) into nl[off..) and the missing ones into nm[off..).
+ * nblk is a constant where this is inlined: accumulators, cuts and
+ * offsets stay in registers. */
 static inline __attribute__((always_inline)) void
-count_pass(const hl__fgrower *g, uint32_t begin, uint32_t end, size_t j0,
-           int nblk, uint8_t *nl, uint8_t *nm)
+count_pass(const hl__fgrower *g, uint32_t begin, uint32_t end,
+           const uint32_t *off, int nblk, uint8_t *nl, uint8_t *nm)
 {
     const size_t stride = HL__FOREST_STRIDE(g->nf);
-    const uint8_t *data = g->d.rows + j0;
     const __m128i one = _mm_set1_epi8(1), zero = _mm_setzero_si128();
     __m128i cut_m1[4], left[4], miss[4];
+    size_t at[4];
     for (int q = 0; q < nblk; q++) {
-        cut_m1[q] = _mm_loadu_si128((const __m128i *)(g->cut_m1 + j0 + 16 * q));
+        at[q] = off[q];
+        cut_m1[q] = _mm_loadu_si128((const __m128i *)(g->cut_m1 + at[q]));
         left[q] = miss[q] = zero;
     }
     for (uint32_t i = begin; i < end; i++) {
-        const uint8_t *row = data + (size_t)g->rows[i] * stride;
+        const uint8_t *row = g->d.rows + (size_t)g->rows[i] * stride;
         for (int q = 0; q < nblk; q++) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(row + 16 * q));
+            const __m128i v = _mm_loadu_si128((const __m128i *)(row + at[q]));
             /* v - 1 <= cut - 1 (unsigned): a value bin up to the cut; bin
              * 0 wraps to 255, above any cut. A true compare is all ones,
              * -1: subtracting it counts. */
@@ -583,44 +594,52 @@ count_pass(const hl__fgrower *g, uint32_t begin, uint32_t end, size_t j0,
         }
     }
     for (int q = 0; q < nblk; q++) {
-        _mm_storeu_si128((__m128i *)(nl + j0 + 16 * q), left[q]);
-        _mm_storeu_si128((__m128i *)(nm + j0 + 16 * q), miss[q]);
+        _mm_storeu_si128((__m128i *)(nl + at[q]), left[q]);
+        _mm_storeu_si128((__m128i *)(nm + at[q]), miss[q]);
     }
 }
 #endif
 
-/* Unit rows: count_pass over every KPI block, four blocks (eight
- * accumulators and four cuts: 16 registers with the temporaries) a pass. */
+/* Unit rows: count_pass over the KPI blocks holding a candidate
+ * (g->cand_block, g->n_cand_blocks), four blocks (eight accumulators and
+ * four cuts: 16 registers with the temporaries) a pass. Other blocks'
+ * counts are not needed: with sqrt(107) = 11 candidates about one block
+ * in six has none. */
 static void count_rows(const hl__fgrower *g, uint32_t begin, uint32_t end,
                        uint8_t *nl, uint8_t *nm)
 {
-    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    const uint32_t *off = g->cand_block;
+    const size_t n = g->n_cand_blocks;
 #if defined(__SSE2__)
-    size_t j0 = 0;
-    for (; j0 + 64 <= stride; j0 += 64)
-        count_pass(g, begin, end, j0, 4, nl, nm);
-    switch ((stride - j0) / 16) {
+    size_t q = 0;
+    for (; q + 4 <= n; q += 4)
+        count_pass(g, begin, end, off + q, 4, nl, nm);
+    switch (n - q) {
     case 3:
-        count_pass(g, begin, end, j0, 3, nl, nm);
+        count_pass(g, begin, end, off + q, 3, nl, nm);
         break;
     case 2:
-        count_pass(g, begin, end, j0, 2, nl, nm);
+        count_pass(g, begin, end, off + q, 2, nl, nm);
         break;
     case 1:
-        count_pass(g, begin, end, j0, 1, nl, nm);
+        count_pass(g, begin, end, off + q, 1, nl, nm);
         break;
     default:
         break;
     }
 #else
-    memset(nl, 0, stride);
-    memset(nm, 0, stride);
+    const size_t stride = HL__FOREST_STRIDE(g->nf);
+    for (size_t q = 0; q < n; q++) {
+        memset(nl + off[q], 0, 16);
+        memset(nm + off[q], 0, 16);
+    }
     for (uint32_t i = begin; i < end; i++) {
         const uint8_t *row = g->d.rows + (size_t)g->rows[i] * stride;
-        for (size_t j = 0; j < stride; j++) {
-            nl[j] += (uint8_t)(row[j] - 1u) <= g->cut_m1[j];
-            nm[j] += row[j] == 0;
-        }
+        for (size_t q = 0; q < n; q++)
+            for (size_t j = off[q]; j < off[q] + 16; j++) {
+                nl[j] += (uint8_t)(row[j] - 1u) <= g->cut_m1[j];
+                nm[j] += row[j] == 0;
+            }
     }
 #endif
 }
@@ -736,8 +755,17 @@ static void random_cuts(hl__fgrower *g, const uint32_t *feat,
                         const side *t, best_split *best)
 {
     memset(g->cut_copies, 0, 2 * n * sizeof *g->cut_copies);
-    for (size_t j = 0; j < n; j++)
+    const size_t n_blocks = HL__FOREST_STRIDE(g->nf) / 16;
+    uint8_t *has = g->block_has;
+    memset(has, 0, n_blocks);
+    for (size_t j = 0; j < n; j++) {
         g->cut_m1[feat[j]] = (uint8_t)(cut[j] - 1u); /* cuts are >= 1 */
+        has[feat[j] / 16] = 1;
+    }
+    g->n_cand_blocks = 0;
+    for (size_t q = 0; q < n_blocks; q++)
+        if (has[q])
+            g->cand_block[g->n_cand_blocks++] = (uint32_t)(16 * q);
     for (size_t k = 0; k < g->K; k++)
         if (seg[k] < seg[k + 1])
             class_sums(g, feat, cut, n, k, seg[k], seg[k + 1]);
