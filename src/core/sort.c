@@ -59,8 +59,7 @@ void hl__sort_floats(float *v, size_t n)
         return;
     }
     float *tmp = malloc(n * sizeof *tmp);
-    uint32_t(*count)[HL__RADIX] =
-        calloc(HL__RADIX_PASSES, sizeof *count);
+    uint32_t(*count)[HL__RADIX] = calloc(HL__RADIX_PASSES, sizeof *count);
     if (!tmp || !count) { /* no memory: the slow way, same order */
         free(tmp);
         free(count);

@@ -60,8 +60,8 @@ static float awkward_value(hl__rng *rng, int kind)
 static void matches_qsort_on_awkward_arrays(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {0, 1, 2, 5, 63, 64, 65, 200, 1000, 4097,
-                                   30000};
+    static const size_t sizes[] = {0,  1,   2,    5,    63,   64,
+                                   65, 200, 1000, 4097, 30000};
     hl__rng rng;
     hl__rng_seed(&rng, 7);
     float *v = malloc(30000 * sizeof *v);
@@ -73,11 +73,10 @@ static void matches_qsort_on_awkward_arrays(void **state)
                 /* mix 0: anything; 1: mostly special values; 2: one
                  * value and zeros; 3: ascending small integers (every
                  * value shares its high digits). */
-                const int kind =
-                    mix == 0   ? (int)hl__rng_below(&rng, 8)
-                    : mix == 1 ? (int)hl__rng_below(&rng, 5)
-                    : mix == 2 ? (hl__rng_below(&rng, 3) ? 4 : 1)
-                               : -1;
+                const int kind = mix == 0   ? (int)hl__rng_below(&rng, 8)
+                                 : mix == 1 ? (int)hl__rng_below(&rng, 5)
+                                 : mix == 2 ? (hl__rng_below(&rng, 3) ? 4 : 1)
+                                            : -1;
                 v[i] = kind < 0 ? (float)(i % 1000) : awkward_value(&rng, kind);
             }
             same_as_qsort(v, n);

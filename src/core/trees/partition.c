@@ -56,8 +56,8 @@ uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
                             uint32_t begin, uint32_t end)
 {
     uint32_t nl = begin, nr = 0;
-    split_range(col, 1, split_bin, missing_left != 0, rows, scratch, begin,
-                end, &nl, &nr);
+    split_range(col, 1, split_bin, missing_left != 0, rows, scratch, begin, end,
+                &nl, &nr);
     memcpy(rows + nl, scratch, nr * sizeof *rows);
     return nl;
 }

@@ -131,9 +131,11 @@ static hl_status state_init(fit_state *s, const hl__fit_job *job,
     for (size_t i = 0; i < n; i++)
         s->y[i] = job->y[job->train_rows[i]];
     hl__fgrow_data d = {&s->bins, s->cols, s->rows_pad, n, s->y};
-    hl__fgrow_params gp = {job->n_classes, hl__forest_mtry(p, job->n_features),
-                           p->max_depth, (uint32_t)p->min_samples_leaf,
-                           random_cuts};
+    hl__fgrow_params gp = {.n_classes = job->n_classes,
+                           .mtry = hl__forest_mtry(p, job->n_features),
+                           .max_depth = p->max_depth,
+                           .min_samples_leaf = (uint32_t)p->min_samples_leaf,
+                           .random_cuts = random_cuts};
     for (size_t k = 0; k < W; k++) {
         s->growers[k] = hl__fgrower_create(&d, &gp);
         s->rows[k] = malloc(n * sizeof **s->rows);
@@ -222,8 +224,7 @@ static void tree_task(void *ctx, size_t t, int worker)
     const int done = atomic_fetch_add(&s->trees_done, 1) + 1;
     if (worker == 0) { /* the calling thread (pool.h) */
         s->reported = done;
-        if (hl__progress_report(&s->job->progress, done, s->p->trees, NAN,
-                                NAN))
+        if (hl__progress_report(&s->job->progress, done, s->p->trees, NAN, NAN))
             atomic_store(&s->cancelled, 1);
     }
 }
