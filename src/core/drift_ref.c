@@ -16,7 +16,6 @@
 #include "drift_ref.h"
 #include "healer/drift.h"
 #include "internal.h"
-#include "robust.h"
 
 
 /* q[0..Q] of sorted[0..n), n > 0. */
@@ -88,7 +87,7 @@ hl_status hl__drift_ref_build(const float *x, size_t n_features,
         ref->present[f] = n;
         if (n == 0)
             continue;
-        qsort(values, n, sizeof *values, hl__cmp_float);
+        hl__sort_floats(values, n);
         sketch_of(values, n, ref->quantiles,
                   ref->q + f * ((size_t)ref->quantiles + 1));
     }

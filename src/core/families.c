@@ -67,7 +67,7 @@ static int profile_of(const float *x, size_t nf, const int32_t *y, size_t K,
         if (isfinite(v))
             s->by_class[s->fill[y[rows[i]]]++] = s->v[j++];
     }
-    qsort(s->v, m, sizeof *s->v, hl__cmp_float);
+    hl__sort_floats(s->v, m);
     *center = hl__sorted_quantile(s->v, m, 0.5);
     *scale = spread(s->v, m, *center);
     if (!(*scale > 0.0) || !isfinite(*scale))
@@ -76,7 +76,7 @@ static int profile_of(const float *x, size_t nf, const int32_t *y, size_t K,
     for (size_t k = 0; k < K; k++) {
         float *g = s->by_class + s->start[k];
         size_t gn = s->start[k + 1] - s->start[k];
-        qsort(g, gn, sizeof *g, hl__cmp_float);
+        hl__sort_floats(g, gn);
         /* a class with no value sits at the overall median */
         prof[k] =
             gn ? (hl__sorted_quantile(g, gn, 0.5) - *center) / *scale : 0.0;

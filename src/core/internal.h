@@ -127,6 +127,12 @@ uint64_t hl__rng_below(hl__rng *r, uint64_t n);
 /* Mixes several values into one seed (for per-round / per-class streams). */
 uint64_t hl__seed_mix(uint64_t a, uint64_t b);
 
+/* (sort.c) Sorts v[0..n) ascending, NaN-free, in the order qsort with a
+ * float comparison gives (stable; -0 and +0 in input order), in linear
+ * time. Uses n floats of scratch memory, or qsort when it cannot get
+ * them: it never fails. */
+void hl__sort_floats(float *v, size_t n);
+
 /* (split.c) The duplicate groups of rows[0..n) as positions, the ids
  * hl_stratified_folds and hl_stratified_holdout expect: out[i] is the
  * first position whose row has the same ds_group[] value (ds_group

@@ -47,7 +47,7 @@ static void center_and_unit(const float *v, size_t m, float *dev,
     double c = hl__sorted_quantile(v, m, 0.5);
     for (size_t i = 0; i < m; i++)
         dev[i] = (float)fabs(v[i] - c);
-    qsort(dev, m, sizeof *dev, hl__cmp_float);
+    hl__sort_floats(dev, m);
     double s = HL__MAD_TO_SD * hl__sorted_quantile(dev, m, 0.5);
     *center = (float)c;
     *scale = (float)(s > HL_NORMAL_MIN_SCALE ? s : HL_NORMAL_MIN_SCALE);
@@ -80,7 +80,7 @@ hl_status hl__normal_build(const float *x, size_t nf, const size_t *rows,
         nr->present[j] = m;
         nr->scale[j] = (float)HL_NORMAL_MIN_SCALE;
         if (m > 0) {
-            qsort(v, m, sizeof *v, hl__cmp_float);
+            hl__sort_floats(v, m);
             center_and_unit(v, m, dev, &nr->center[j], &nr->scale[j]);
         }
     }

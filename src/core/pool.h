@@ -17,7 +17,9 @@
 typedef struct hl__pool hl__pool;
 
 /* Runs fn(ctx, task, worker) for task in [0, n_tasks); worker is in
- * [0, hl__pool_size()). Returns when every task has finished. */
+ * [0, hl__pool_size()), and worker 0 is the calling thread (a task may
+ * call back into the caller's code there, e.g. to report progress).
+ * Returns when every task has finished. */
 typedef void (*hl__task_fn)(void *ctx, size_t task, int worker);
 
 /* Creates a pool of `threads` workers in total (the calling thread counts

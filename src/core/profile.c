@@ -59,7 +59,7 @@ static void feature_stats(const hl_dataset *ds, size_t f, float *values,
     st->max = hi;
     st->mean = mean;
     st->std = sqrt(m2 / (double)present);
-    qsort(values, kept, sizeof *values, hl__cmp_float);
+    hl__sort_floats(values, kept);
     st->p05 = hl__sorted_quantile(values, kept, 0.05);
     st->p50 = hl__sorted_quantile(values, kept, 0.50);
     st->p95 = hl__sorted_quantile(values, kept, 0.95);

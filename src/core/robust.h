@@ -1,6 +1,7 @@
 /* robust.h - the small statistics of KPI values several parts of the
  * engine share: the signed log that tames their range (1e-4..1e17, often
- * negative), sorting floats, and quantiles of a sorted sample.
+ * negative) and quantiles of a sorted sample (sorted by hl__sort_floats,
+ * internal.h).
  *
  * One definition, so that the MLP's input transform, KPI families, the
  * profile and the row suggestions agree on what a median or a scaled KPI
@@ -17,9 +18,6 @@ static inline float hl__signed_log(float x)
 {
     return copysignf(log1pf(fabsf(x)), x);
 }
-
-/* qsort comparator of floats, ascending (for arrays without NaN). */
-int hl__cmp_float(const void *a, const void *b);
 
 /* Quantile q in [0, 1] of sorted v[0..n), n > 0, interpolated linearly
  * between order statistics (numpy's default). */

@@ -57,7 +57,7 @@ static hl_status batch_scale_fit(batch_scale *bs)
         bs->median[c] = 0;
         bs->scale[c] = 1;
         if (m > 0) {
-            qsort(v, m, sizeof *v, hl__cmp_float);
+            hl__sort_floats(v, m);
             bs->median[c] = v[m / 2];
             float iqr = v[(3 * m) / 4] - v[m / 4];
             bs->scale[c] = iqr > 0 ? iqr : 1;

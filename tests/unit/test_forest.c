@@ -476,6 +476,83 @@ static void deep_trees_are_walked_to_their_leaves(void **state)
     }
 }
 
+/* Extra-trees without bootstrap count rows where every row of a class
+ * weighs the same (forest_random.c) and sum the rows' weights otherwise;
+ * both must grow the same tree to the last bit (n equal floats add up in
+ * double to exactly n times one). Grown straight from binned data, with
+ * missing cells, unequal class weights, min_samples_leaf 1 and 2 (copies
+ * counted) and a few or every KPI a candidate. */
+static void counting_and_summing_grow_the_same_trees(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(1200, 20, 5, 17);
+    const size_t n = ds->n_rows, nf = ds->n_features, K = ds->n_classes;
+    const size_t stride = HL__FOREST_STRIDE(nf);
+    for (size_t i = 0; i < n * nf; i += 13)
+        ds->x[i] = NAN;
+    hl_error err;
+    hl__bins bins;
+    assert_int_equal(
+        hl__bins_build(ds->x, nf, NULL, n, 255, 1, NULL, &bins, &err), HL_OK);
+    uint8_t *by_row = malloc(n * nf), *cols = malloc(n * nf);
+    uint8_t *rows = calloc(n * stride, 1);
+    uint32_t *idx = malloc(n * sizeof *idx),
+             *copies = malloc(n * sizeof *copies);
+    float *w = malloc(n * sizeof *w);
+    assert_true(by_row && cols && rows && idx && copies && w);
+    hl__bins_apply(&bins, ds->x, NULL, n, NULL, by_row);
+    hl__binned_transpose(by_row, n, nf, cols);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(ds->y[i] >= 0);
+        memcpy(rows + i * stride, by_row + i * nf, nf);
+        idx[i] = (uint32_t)i;
+        copies[i] = 1;
+        w[i] = 0.61f + 0.37f * (float)ds->y[i];
+    }
+    const hl__fgrow_data d = {&bins, cols, rows, n, ds->y};
+    static const uint32_t LEAF[] = {1, 2};
+    const size_t MTRY[] = {4, nf};
+    for (size_t a = 0; a < 2; a++) {
+        for (size_t b = 0; b < 2; b++) {
+            hl__ftree tree[2];
+            for (int sum = 0; sum < 2; sum++) {
+                const hl__fgrow_params p = {.n_classes = K,
+                                            .mtry = MTRY[b],
+                                            .min_samples_leaf = LEAF[a],
+                                            .random_cuts = 1,
+                                            .sum_weights = sum};
+                hl__fgrower *g = hl__fgrower_create(&d, &p);
+                assert_non_null(g);
+                hl__rng rng;
+                hl__rng_seed(&rng, 99);
+                assert_int_equal(
+                    hl__fgrow_tree(g, idx, n, w, copies, &rng, &tree[sum]),
+                    HL_OK);
+                hl__fgrower_free(g);
+            }
+            assert_true(tree[0].n_nodes > 50);
+            assert_int_equal(tree[0].n_nodes, tree[1].n_nodes);
+            assert_int_equal(tree[0].n_leaves, tree[1].n_leaves);
+            assert_memory_equal(tree[0].nodes, tree[1].nodes,
+                                tree[0].n_nodes * sizeof *tree[0].nodes);
+            assert_memory_equal(tree[0].gain, tree[1].gain,
+                                tree[0].n_nodes * sizeof *tree[0].gain);
+            assert_memory_equal(tree[0].proba, tree[1].proba,
+                                tree[0].n_leaves * K * sizeof *tree[0].proba);
+            hl__ftree_free(&tree[0]);
+            hl__ftree_free(&tree[1]);
+        }
+    }
+    free(by_row);
+    free(cols);
+    free(rows);
+    free(idx);
+    free(copies);
+    free(w);
+    hl__bins_free(&bins);
+    hl_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +565,7 @@ int main(void)
         cmocka_unit_test(parameters_are_validated),
         cmocka_unit_test(candidate_counts),
         cmocka_unit_test(deep_trees_are_walked_to_their_leaves),
+        cmocka_unit_test(counting_and_summing_grow_the_same_trees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

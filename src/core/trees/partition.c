@@ -25,23 +25,60 @@ void hl__binned_transpose(const uint8_t *rows, size_t n, size_t nf,
     }
 }
 
+/* Branch-free: where a row goes is a coin toss for a random cut, and a
+ * mispredicted branch per row cost more than two stores. Writing
+ * rows[nl] is safe: nl <= i, and rows[i] has been read. Left rows go to
+ * rows[*nl..), right ones to scratch[*nr..). */
+static inline void split_range(const uint8_t *col, size_t stride,
+                               uint8_t split_bin, uint32_t miss, uint32_t *rows,
+                               uint32_t *scratch, uint32_t begin, uint32_t end,
+                               uint32_t *nl_io, uint32_t *nr_io)
+{
+    uint32_t nl = *nl_io, nr = *nr_io;
+    for (uint32_t i = begin; i < end; i++) {
+        const uint32_t r = rows[i];
+        const uint32_t b = col[(size_t)r * stride];
+        /* b - 1 wraps for bin 0 (missing), which then never counts as a
+         * value bin <= split_bin. */
+        const uint32_t left =
+            ((b - 1u) < (uint32_t)split_bin) | (miss & (b == 0));
+        rows[nl] = r;
+        scratch[nr] = r;
+        nl += left;
+        nr += left ^ 1u;
+    }
+    *nl_io = nl;
+    *nr_io = nr;
+}
+
 uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
                             int missing_left, uint32_t *rows, uint32_t *scratch,
                             uint32_t begin, uint32_t end)
 {
-    const uint8_t miss = (uint8_t)(missing_left != 0);
     uint32_t nl = begin, nr = 0;
-    for (uint32_t i = begin; i < end; i++) {
-        uint32_t r = rows[i];
-        uint8_t b = col[r];
-        int left = b == 0 ? miss : b <= split_bin;
-        if (left)
-            rows[nl++] = r;
-        else
-            scratch[nr++] = r;
-    }
+    split_range(col, 1, split_bin, missing_left != 0, rows, scratch, begin, end,
+                &nl, &nr);
     memcpy(rows + nl, scratch, nr * sizeof *rows);
     return nl;
+}
+
+void hl__partition_groups(const uint8_t *col, size_t stride, uint8_t split_bin,
+                          int missing_left, uint32_t *rows, uint32_t *scratch,
+                          const uint32_t *bounds, size_t n_groups,
+                          uint32_t *left_bounds, uint32_t *right_bounds)
+{
+    uint32_t nl = bounds[0], nr = 0;
+    for (size_t k = 0; k < n_groups; k++) {
+        left_bounds[k] = nl;
+        right_bounds[k] = nr; /* within scratch, for now */
+        split_range(col, stride, split_bin, missing_left != 0, rows, scratch,
+                    bounds[k], bounds[k + 1], &nl, &nr);
+    }
+    left_bounds[n_groups] = nl;
+    right_bounds[n_groups] = nr;
+    memcpy(rows + nl, scratch, nr * sizeof *rows);
+    for (size_t k = 0; k <= n_groups; k++)
+        right_bounds[k] += nl;
 }
 
 int hl__nodes_are_sound(const hl__node *nodes, uint32_t n, size_t n_features)

@@ -74,6 +74,21 @@ uint32_t hl__partition_rows(const uint8_t *col, uint8_t split_bin,
                             int missing_left, uint32_t *rows, uint32_t *scratch,
                             uint32_t begin, uint32_t end);
 
+/* hl__partition_rows, reading row r's bin at col[r * stride] (a column of
+ * the row-major matrix, whose lines the node's own passes just read), for
+ * rows[bounds[0]..bounds[n_groups]) made of
+ * n_groups consecutive groups, group k at bounds[k]..bounds[k + 1]: the
+ * left side keeps the groups in order, and so does the right side, so
+ * each side is again consecutive groups, at left_bounds[k] ..
+ * left_bounds[k + 1] and right_bounds[k] .. right_bounds[k + 1] (n_groups
+ * + 1 entries each; left_bounds[n_groups] = right_bounds[0] is the first
+ * right row). The tree learner that groups a node's rows by class gets
+ * its children's groups without another pass. */
+void hl__partition_groups(const uint8_t *col, size_t stride, uint8_t split_bin,
+                          int missing_left, uint32_t *rows, uint32_t *scratch,
+                          const uint32_t *bounds, size_t n_groups,
+                          uint32_t *left_bounds, uint32_t *right_bounds);
+
 /* ---- the node format ---- */
 
 #define HL__LEAF 0xFFFFFFFFu         /* node.feature of a leaf */

@@ -95,6 +95,10 @@ typedef struct hl__fgrow_params {
     int max_depth;             /* 0 = unlimited */
     uint32_t min_samples_leaf; /* in drawn rows (bootstrap copies count) */
     int random_cuts;           /* extra-trees: one random cut per KPI */
+    /* 1: sum the rows' weights even where counting rows would do (every
+     * row one copy of its class's weight); the same trees either way,
+     * which is what the tests that set it check. */
+    int sum_weights;
 } hl__fgrow_params;
 
 /* The training data every tree of a fit reads. */

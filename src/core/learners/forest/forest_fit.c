@@ -7,10 +7,13 @@
  * seeded by (seed, t) alone - the model is the same whatever the thread
  * count, not only for a given one.
  *
- * Trees are grown in batches of a few per worker: between batches the
- * calling thread checks the cancel flag and reports progress (iteration =
- * trees done), so the callback never runs on a worker thread and a cancel
- * waits for one batch at most.
+ * All trees are one parallel section: a worker takes the next tree as
+ * soon as it has finished one (batches with a barrier between them left a
+ * core idle while the other finished its batch's last tree). The calling
+ * thread is the pool's worker 0 and reports progress (iteration = trees
+ * done) after each tree it grows, so the callback never runs on another
+ * thread; a cancel, by the flag or the callback, stops every worker before
+ * its next tree.
  *
  * With a bootstrap, each training row is scored by the trees that did not
  * draw it; their averaged probabilities give the out-of-bag macro-F1 and
@@ -46,9 +49,10 @@ typedef struct fit_state {
     uint64_t *in_bag;  /* n_trees bitmaps of n_train bits (bootstrap) */
     size_t bag_words;  /* uint64 per bitmap */
     hl__forest_model *m;
-    size_t first_tree;      /* of the current batch */
+    atomic_int trees_done;  /* trees grown so far */
+    int reported;           /* trees done at the last report (worker 0) */
     atomic_int tree_failed; /* set by any worker: a tree ran out of memory */
-    atomic_int cancelled;   /* set by any worker that saw the cancel flag */
+    atomic_int cancelled;   /* set by any worker that saw a cancel */
 } fit_state;
 
 size_t hl__forest_mtry(const hl__forest_params *p, size_t n_features)
@@ -127,9 +131,11 @@ static hl_status state_init(fit_state *s, const hl__fit_job *job,
     for (size_t i = 0; i < n; i++)
         s->y[i] = job->y[job->train_rows[i]];
     hl__fgrow_data d = {&s->bins, s->cols, s->rows_pad, n, s->y};
-    hl__fgrow_params gp = {job->n_classes, hl__forest_mtry(p, job->n_features),
-                           p->max_depth, (uint32_t)p->min_samples_leaf,
-                           random_cuts};
+    hl__fgrow_params gp = {.n_classes = job->n_classes,
+                           .mtry = hl__forest_mtry(p, job->n_features),
+                           .max_depth = p->max_depth,
+                           .min_samples_leaf = (uint32_t)p->min_samples_leaf,
+                           .random_cuts = random_cuts};
     for (size_t k = 0; k < W; k++) {
         s->growers[k] = hl__fgrower_create(&d, &gp);
         s->rows[k] = malloc(n * sizeof **s->rows);
@@ -196,10 +202,11 @@ static size_t draw_rows(fit_state *s, size_t t, hl__rng *rng, int worker)
     return m;
 }
 
-static void tree_task(void *ctx, size_t task, int worker)
+static void tree_task(void *ctx, size_t t, int worker)
 {
     fit_state *s = ctx;
-    const size_t t = s->first_tree + task;
+    if (atomic_load(&s->cancelled) || atomic_load(&s->tree_failed))
+        return;
     if (hl__progress_cancelled(&s->job->progress)) {
         atomic_store(&s->cancelled, 1);
         return;
@@ -210,33 +217,36 @@ static void tree_task(void *ctx, size_t task, int worker)
     hl_status rc =
         hl__fgrow_tree(s->growers[worker], s->rows[worker], m, s->w[worker],
                        s->copies[worker], &rng, &s->m->trees[t]);
-    if (rc != HL_OK)
+    if (rc != HL_OK) {
         atomic_store(&s->tree_failed, 1);
+        return;
+    }
+    const int done = atomic_fetch_add(&s->trees_done, 1) + 1;
+    if (worker == 0) { /* the calling thread (pool.h) */
+        s->reported = done;
+        if (hl__progress_report(&s->job->progress, done, s->p->trees, NAN, NAN))
+            atomic_store(&s->cancelled, 1);
+    }
 }
 
-/* Grows every tree, a batch at a time; progress between batches. */
+/* Grows every tree (see the top of the file); the last progress report
+ * says all of them. */
 static hl_status grow_trees(fit_state *s, hl_error *err)
 {
     const size_t n_trees = (size_t)s->p->trees;
-    const size_t batch = 4 * (size_t)s->workers;
-    for (size_t done = 0; done < n_trees;) {
-        if (hl__progress_cancelled(&s->job->progress))
-            return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
-        size_t now = n_trees - done < batch ? n_trees - done : batch;
-        s->first_tree = done;
-        hl__pool_run(s->pool, now, tree_task, s);
-        done += now;
-        s->m->n_trees = done; /* grown trees are freed with the model */
-        if (atomic_load(&s->cancelled))
-            return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
-        if (atomic_load(&s->tree_failed))
-            return hl__fail(err, HL_ERR_NOMEM,
-                            "out of memory while growing "
-                            "trees");
-        if (hl__progress_report(&s->job->progress, (int)done, (int)n_trees, NAN,
-                                NAN))
-            return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
-    }
+    if (hl__progress_cancelled(&s->job->progress))
+        return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
+    s->m->n_trees = n_trees; /* grown trees are freed with the model; the
+                                others are still empty */
+    hl__pool_run(s->pool, n_trees, tree_task, s);
+    if (atomic_load(&s->cancelled))
+        return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
+    if (atomic_load(&s->tree_failed))
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory while growing trees");
+    if (s->reported < (int)n_trees &&
+        hl__progress_report(&s->job->progress, (int)n_trees, (int)n_trees, NAN,
+                            NAN))
+        return hl__fail(err, HL_ERR_CANCELLED, "training cancelled");
     return HL_OK;
 }
 

@@ -46,7 +46,7 @@ static size_t gather_feature(const hl__fit_job *job, size_t f, int take_log,
         if (isfinite(x))
             vals[m++] = take_log ? hl__signed_log(x) : x;
     }
-    qsort(vals, m, sizeof *vals, hl__cmp_float);
+    hl__sort_floats(vals, m);
     return m;
 }
 
