@@ -7,7 +7,8 @@
  * up to the row's score for the class. Scores are what the learner adds
  * up before its link: log-odds as softmax logits for the GBDT (for two
  * classes the one log-odds is split evenly, -m/2 and +m/2, which softmax
- * turns into the same probabilities); probabilities for a forest. A KPI
+ * turns into the same probabilities); a learner whose outputs are
+ * probabilities (the forests, once they explain) would give those. A KPI
  * the model does not read contributes 0; an input that averages a family
  * of KPIs (the `families` option) has its contribution shared evenly by
  * its members - the one place where a KPI's figure is an allotment, not

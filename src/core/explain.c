@@ -134,6 +134,18 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
                      .n_rows = n_rows,
                      .out = out,
                      .err_taken = ATOMIC_FLAG_INIT};
+    /* A call without rows first, so that what the learner makes once per
+     * model (the tree explainer's tables) is made here, not by every
+     * worker at once. */
+    hl_error prep;
+    hl_error_clear(&prep);
+    hl_status rc =
+        m->learner->contrib(m->fitted.state, &c.shape, x, 0, out, &prep);
+    if (rc != HL_OK) {
+        if (err)
+            *err = prep;
+        return rc;
+    }
     const size_t chunks = (n_rows + HL__EXPLAIN_CHUNK - 1) / HL__EXPLAIN_CHUNK;
     int t = hl__resolve_threads(threads);
     if ((size_t)t > chunks)

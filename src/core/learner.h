@@ -10,7 +10,7 @@
  * learners/registry.c; adding one is its own folder plus a line there.
  *
  * Like SQLite's VFS the ops struct has a version and only ever grows at
- * the end (a `contributions` operation for TreeSHAP will follow), so a
+ * the end (version 3 appended `contrib`, the explanations), so a
  * learner written against an older version keeps compiling and working:
  * an operation it does not have is NULL.
  */
@@ -200,9 +200,10 @@ typedef struct hl__learner {
      * [k * (n_features + 1) + j], the expected value last. Exact: an
      * output's contributions and expected value sum to predict_raw's
      * value (to rounding). Called like predict_raw (concurrently on
-     * disjoint rows). HL_ERR_NOMEM, or HL_ERR_INVALID with a message for
-     * a model that cannot be explained. NULL: the learner has no
-     * explanations. */
+     * disjoint rows), after one call with n_rows 0 that makes whatever
+     * the op keeps per model, so that concurrent calls share it.
+     * HL_ERR_NOMEM, or HL_ERR_INVALID with a message for a model that
+     * cannot be explained. NULL: the learner has no explanations. */
     hl_status (*contrib)(const void *state, const hl__model_shape *shape,
                          const float *x, size_t n_rows, double *out,
                          hl_error *err);

@@ -31,8 +31,8 @@
  *   FAMILIES (14)   only in a model with KPI families (format version 4;
  *                   after SCREEN, before the learner's sections, whose
  *                   shape counts the families' inputs): families.h
- *   NORMAL (15)     the normal ranges (normal.h): str label, u64 rows, u32
- *                   n, per KPI f32 center, f32 scale, u64 present. Models
+ *   NORMAL (15)     the normal ranges (normal.h): str label, str asked, u64
+ *                   rows, u32 n, per KPI f32 center, f32 scale, u64 present. Models
  *                   older than it have none; healers older than it skip it
  *   WEIGHTS (12)    only in a model trained with weighted rows (labels
  *                   from deployment): u64 rows_weighted, f64

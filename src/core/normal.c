@@ -67,6 +67,7 @@ hl_status hl__normal_build(const float *x, size_t nf, const size_t *rows,
         return HL_ERR_NOMEM;
     }
     snprintf(nr->label, sizeof nr->label, "%s", normal_class >= 0 ? label : "");
+    snprintf(nr->asked, sizeof nr->asked, "%s", label);
     for (size_t i = 0; i < n; i++)
         nr->rows += normal_class < 0 || y[rows[i]] == normal_class;
     for (size_t j = 0; j < nf; j++) {
@@ -103,6 +104,9 @@ hl_status hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s)
     const size_t nf = nr->n_features;
     s->has_normal = 1;
     snprintf(s->normal_class, sizeof s->normal_class, "%s", nr->label);
+    /* the parameter as given, for a retraining and for what inspect says */
+    snprintf(s->params.normal_class, sizeof s->params.normal_class, "%s",
+             nr->asked);
     s->normal_rows = nr->rows;
     s->normal_low = malloc((nf + 1) * sizeof *s->normal_low);
     s->normal_high = malloc((nf + 1) * sizeof *s->normal_high);
@@ -122,6 +126,7 @@ hl_status hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s)
 void hl__normal_write(const hl__normal *nr, hl__wbuf *w)
 {
     hl__w_str(w, nr->label);
+    hl__w_str(w, nr->asked);
     hl__w_u64(w, nr->rows);
     hl__w_u32(w, (uint32_t)nr->n_features);
     for (size_t j = 0; j < nr->n_features; j++) {
@@ -135,13 +140,16 @@ hl_status hl__normal_read(hl__rbuf *r, size_t nf, const hl__io_ctx *io,
                           hl__normal **out)
 {
     *out = NULL;
-    char *label = hl__r_str(r);
+    char *label = hl__r_str(r), *asked = hl__r_str(r);
     uint64_t rows = hl__r_u64(r);
-    int ok = label && strlen(label) < HL__NORMAL_LABEL_CAP &&
+    int ok = label && strlen(label) < HL__NORMAL_LABEL_CAP && asked &&
+             asked[0] && strlen(asked) < HL__NORMAL_LABEL_CAP &&
+             (!label[0] || strcmp(label, asked) == 0) &&
              hl__r_u32(r) == nf && !r->failed && hl__r_need(r, nf * 16);
     hl__normal *nr = ok ? normal_alloc(nf) : NULL;
     if (ok && !nr) {
         free(label);
+        free(asked);
         return hl__fail(io->err, HL_ERR_NOMEM, "out of memory");
     }
     for (size_t j = 0; ok && j < nf; j++) {
@@ -154,12 +162,15 @@ hl_status hl__normal_read(hl__rbuf *r, size_t nf, const hl__io_ctx *io,
     }
     if (!ok || r->failed) {
         free(label);
+        free(asked);
         hl__normal_free(nr);
         return hl__io_corrupt(io, "normal ranges");
     }
     snprintf(nr->label, sizeof nr->label, "%s", label);
+    snprintf(nr->asked, sizeof nr->asked, "%s", asked);
     nr->rows = rows;
     free(label);
+    free(asked);
     *out = nr;
     return HL_OK;
 }

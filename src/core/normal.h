@@ -18,6 +18,7 @@
 
 typedef struct hl__normal {
     char label[HL__NORMAL_LABEL_CAP]; /* "" = every training row */
+    char asked[HL__NORMAL_LABEL_CAP]; /* the label training was given */
     uint64_t rows;                    /* rows the ranges come from */
     size_t n_features;
     float *center;    /* n_features: median of the signed log */
@@ -38,8 +39,8 @@ void hl__normal_free(hl__normal *nr);
  * every KPI's range). HL_ERR_NOMEM is the only failure. */
 hl_status hl__normal_into_summary(const hl__normal *nr, hl_model_summary *s);
 
-/* The section: str label, u64 rows, u32 n, per KPI f32 center, f32
- * scale, u64 present. */
+/* The section: str label, str asked, u64 rows, u32 n, per KPI f32
+ * center, f32 scale, u64 present. */
 void hl__normal_write(const hl__normal *nr, hl__wbuf *w);
 
 /* Reads it for a model of nf KPIs; refuses (HL_ERR_FORMAT through io) a

@@ -26,7 +26,7 @@ import harness  # noqa: E402
 from harness import API, check, details, expect_error, expect_json, has_fields  # noqa: E402
 
 DATA = dict(samples=500, features=8, classes=3, seed=4)
-SAMPLE_FIELDS = ("sample_id", "row", "label", "predicted", "confidence", "probabilities",
+SAMPLE_FIELDS = ("sample_id", "row", "label", "result", "predicted", "confidence", "probabilities",
                  "score_scale", "normal_class", "classes", "kpis", "abnormal")
 
 
@@ -53,6 +53,8 @@ def test_sample(c):
     has_fields(s, SAMPLE_FIELDS, "sample")
     check(s["row"] == 3 and s["sample_id"] == str(rows[2]["sample_id"]), "row 3 and its id", s)
     check(s["label"] == str(rows[2]["label"]), "the stored label", s)
+    check(s["result"]["row"] == 3 and s["result"]["predicted"] == s["predicted"],
+          "the stored row, the same prediction without adapt", s["result"])
     check(s["score_scale"] == "logit" and set(s["classes"]) == set(model["class_names"]), "classes", s)
     z = sum(math.exp(cl["score"]) for cl in s["classes"].values())
     for name, cl in s["classes"].items():

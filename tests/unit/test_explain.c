@@ -331,10 +331,11 @@ static void normal_ranges(void **state)
                     isnan(ds->x[j]));
     hl_model_free(back);
     back = NULL;
-    /* the first KPI's unit (after str label, u64 rows, u32 n, f32 center) */
+    /* the first KPI's unit (after str label, str asked, u64 rows, u32 n,
+     * f32 center) */
     size_t at = tu_find_section(buf, len, 15);
     assert_true(at > 0);
-    size_t unit = at + 16 + 4 + strlen("normal") + 8 + 4 + 4;
+    size_t unit = at + 16 + 2 * (4 + strlen("normal")) + 8 + 4 + 4;
     const float tiny = 0.01f;
     memcpy(buf + unit, &tiny, 4);
     tu_fix_crc(buf, len);
@@ -349,10 +350,53 @@ static void normal_ranges(void **state)
     assert_null(hl_model_normal_class(m));
     assert_true(hl_model_has_normal_ranges(m));
     assert_int_equal(hl_model_summary_get(m)->normal_rows, ds->n_rows);
+    /* the label asked for survives a file (a retraining reuses it) */
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    assert_int_equal(hl_model_deserialize(buf, len, "c.model", &back, &err),
+                     HL_OK);
+    assert_string_equal(hl_model_summary_get(back)->params.normal_class, "calm");
+    hl_model_free(back);
+    free(buf);
     assert_int_equal(hl_train_params_set_normal_class(&p, "", &err),
                      HL_ERR_INVALID);
     hl_model_free(m);
     hl_dataset_free(ds);
+}
+
+/* Forged trees: shared children or an orphan are not trees; a chain
+ * deeper than the explainer goes is refused with the reason. */
+static void unsound_and_deep_trees(void **state)
+{
+    (void)state;
+    static const hl__node dag[] = {
+        {0, 0.5f, 1}, {0, 0.2f, 3}, {0, 0.7f, 3}, {HL__LEAF, 1, 0},
+        {HL__LEAF, 2, 0}};
+    assert_false(hl__nodes_are_sound(dag, 5, 1));
+    static const hl__node orphan[] = {
+        {0, 0.5f, 1}, {HL__LEAF, 1, 0}, {HL__LEAF, 2, 0}, {HL__LEAF, 3, 0}};
+    assert_false(hl__nodes_are_sound(orphan, 4, 1));
+    assert_true(hl__nodes_are_sound(orphan, 3, 1));
+    enum { DEPTH = HL__SHAP_MAX_DEPTH + 1 };
+    hl__node *chain = malloc((2 * DEPTH + 1) * sizeof *chain);
+    float *cover = malloc((2 * DEPTH + 1) * sizeof *cover);
+    for (uint32_t k = 0; k < DEPTH; k++) {
+        chain[2 * k] = (hl__node){0, 0.5f, 2 * k + 1};
+        chain[2 * k + 1] = (hl__node){HL__LEAF, 1.0f, 0};
+        cover[2 * k] = cover[2 * k + 1] = 1.0f;
+    }
+    chain[2 * DEPTH] = (hl__node){HL__LEAF, 2.0f, 0};
+    cover[2 * DEPTH] = 1.0f;
+    assert_true(hl__nodes_are_sound(chain, 2 * DEPTH + 1, 1));
+    toy y = {chain, cover, 2 * DEPTH + 1, 1};
+    hl__shap_source src = {1, 1, 1, 1, 1.0, &y, toy_nodes, toy_leaf,
+                           toy_output};
+    hl__shap *s = NULL;
+    hl_error err;
+    assert_int_equal(hl__shap_build(&src, &s, &err), HL_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "deeper than"));
+    free(chain);
+    free(cover);
 }
 
 int main(void)
@@ -363,6 +407,7 @@ int main(void)
         cmocka_unit_test(gbdt_contributions_add_up),
         cmocka_unit_test(screened_binary_model),
         cmocka_unit_test(normal_ranges),
+        cmocka_unit_test(unsound_and_deep_trees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

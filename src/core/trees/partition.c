@@ -8,6 +8,7 @@
  * rows, model checks).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "trees/trees.h"
@@ -81,18 +82,31 @@ void hl__partition_groups(const uint8_t *col, size_t stride, uint8_t split_bin,
         right_bounds[k] += nl;
 }
 
+/* Every node but the root is the child of exactly one parent: a forged
+ * file could share children (a walk over every path would then take
+ * exponential time) or leave nodes unreachable. */
 int hl__nodes_are_sound(const hl__node *nodes, uint32_t n, size_t n_features)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    if (n == 0)
+        return 0;
+    uint8_t *has_parent = calloc(n, 1);
+    if (!has_parent)
+        return 0;
+    int sound = 1;
+    for (uint32_t i = 0; i < n && sound; i++) {
         const hl__node *nd = &nodes[i];
         if (nd->feature == HL__LEAF)
             continue;
-        if ((nd->feature & HL__FEATURE_MASK) >= n_features)
-            return 0;
-        if (nd->left <= i || nd->left >= n - 1 || isnan(nd->value))
-            return 0;
+        sound = (nd->feature & HL__FEATURE_MASK) < n_features &&
+                nd->left > i && nd->left < n - 1 && !isnan(nd->value) &&
+                !has_parent[nd->left] && !has_parent[nd->left + 1];
+        if (sound)
+            has_parent[nd->left] = has_parent[nd->left + 1] = 1;
     }
-    return n > 0;
+    for (uint32_t i = 1; i < n && sound; i++)
+        sound = has_parent[i];
+    free(has_parent);
+    return sound;
 }
 
 uint32_t hl__nodes_leaf_raw(const hl__node *nodes, const float *row)

@@ -99,6 +99,7 @@ typedef struct builder {
     hl__shap *s;
     size_t tree;
     size_t first_pos; /* the tree's node positions in s->pos */
+    size_t table_end; /* the tree's tables may not grow past this */
     const hl__node *nodes;
     const float *cover;
     uint32_t *path;  /* node indices from the root to the current node */
@@ -178,6 +179,10 @@ static int add_leaf(builder *bd, uint32_t depth)
         pos_of[parent] = (uint8_t)pos;
     }
     rec.d = d;
+    if (s->table.n + ((size_t)1 << d) > bd->table_end) {
+        bd->too_deep = 1; /* over the tree's budget: the recursion */
+        return 1;
+    }
     uint32_t *fp = vec_push(&s->feat, d);
     double *op = vec_push(&s->odds, d);
     double *tp = vec_push(&s->table, (size_t)1 << d);
@@ -219,7 +224,7 @@ static int visit(builder *bd, uint32_t depth)
 static uint32_t tree_depth(const hl__node *nodes, uint32_t n, uint32_t *depth)
 {
     uint32_t deepest = 0;
-    depth[0] = 0;
+    memset(depth, 0, n * sizeof *depth);
     for (uint32_t i = 0; i < n; i++) {
         if (nodes[i].feature == HL__LEAF)
             continue;
@@ -254,12 +259,16 @@ static void expected_values(const hl__shap *s, size_t t, double *share,
     }
 }
 
-/* Tree t: tables when every path allows, else the recursion. */
+/* Tree t: tables when every path and the budget allow, else the
+ * recursion. 1 = done, 0 = out of memory, -1 = deeper than
+ * HL__SHAP_MAX_DEPTH. */
 static int prepare_tree(hl__shap *s, size_t t, builder *bd, uint32_t *depth)
 {
     shap_tree *tr = &s->trees[t];
     tr->nodes = s->src.nodes(s->src.ctx, t, &tr->n_nodes, &tr->cover);
     uint32_t deepest = tree_depth(tr->nodes, tr->n_nodes, depth);
+    if (deepest > HL__SHAP_MAX_DEPTH)
+        return -1;
     if (tr->n_nodes > s->max_nodes)
         s->max_nodes = tr->n_nodes;
     if (deepest > s->max_depth)
@@ -271,6 +280,7 @@ static int prepare_tree(hl__shap *s, size_t t, builder *bd, uint32_t *depth)
     if (!vec_push(&s->pos, tr->n_nodes))
         return 0;
     bd->tree = t;
+    bd->table_end = table + (size_t)HL__SHAP_TABLE_PER_NODE * tr->n_nodes;
     bd->nodes = tr->nodes;
     bd->cover = tr->cover;
     bd->too_deep = 0;
@@ -357,8 +367,12 @@ hl_status hl__shap_build(const hl__shap_source *src, hl__shap **out,
             malloc((src->n_trees * src->n_values + 1) * sizeof *s->expected);
         ok = s->trees && s->expected;
     }
+    size_t deep = src->n_trees; /* the first tree too deep, if any */
     for (size_t t = 0; ok && t < src->n_trees; t++) {
-        ok = prepare_tree(s, t, &bd, depth);
+        int done = prepare_tree(s, t, &bd, depth);
+        if (done < 0)
+            deep = t;
+        ok = done > 0;
         if (ok)
             expected_values(s, t, share, s->expected + t * src->n_values);
     }
@@ -369,6 +383,11 @@ hl_status hl__shap_build(const hl__shap_source *src, hl__shap **out,
     free(share);
     if (!ok) {
         hl__shap_free(s);
+        if (deep < src->n_trees)
+            return hl__fail(err, HL_ERR_INVALID,
+                            "tree %zu is deeper than the %d levels "
+                            "explanations go to",
+                            deep, HL__SHAP_MAX_DEPTH);
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
     }
     *out = s;

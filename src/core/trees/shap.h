@@ -13,8 +13,9 @@
  * bits - so a table of 2^d sums per leaf, made once per model, turns each
  * row into O(d) work per leaf (the idea of Fast TreeSHAP v2, Yang 2021):
  * that is how boosted trees of depth 6 explain 2,000 rows in a fraction
- * of a second. A tree with a longer path (the forests grow unlimited
- * depth) takes Lundberg's recursion instead, O(leaves x depth^2) per row.
+ * of a second. A tree with a longer path, or whose tables would pass
+ * their budget (HL__SHAP_TABLE_PER_NODE), takes Lundberg's recursion
+ * instead, O(leaves x depth^2) per row.
  *
  * The ensemble is described by callbacks, so this file knows no learner:
  * tree t's nodes and covers, each leaf's values (n_values of them: one
@@ -33,6 +34,12 @@
 /* Leaves whose path tests more distinct features than this take the
  * recursion: their table would take 2^d doubles. */
 #define HL__SHAP_TABLE_MAX_FEATURES 12
+/* A tree's tables may hold this many doubles per node of the tree (a
+ * depth-6 tree needs at most 64); a deeper one takes the recursion, so
+ * the explainer stays within a small multiple of the model's size. */
+#define HL__SHAP_TABLE_PER_NODE 64
+/* The deepest tree explained: the walks recurse once per level. */
+#define HL__SHAP_MAX_DEPTH 4096
 
 typedef struct hl__shap_source {
     size_t n_trees;
@@ -56,13 +63,14 @@ typedef struct hl__shap hl__shap;
 
 /* The explainer of an ensemble (its tables and expected values). The
  * source's trees must outlive it. HL_ERR_NOMEM, or HL_ERR_INVALID for a
- * tree whose cover is not positive at the root. */
+ * tree whose cover is not positive at the root or that is deeper than
+ * HL__SHAP_MAX_DEPTH. */
 hl_status hl__shap_build(const hl__shap_source *src, hl__shap **out,
                          hl_error *err);
 
 void hl__shap_free(hl__shap *s);
 
-/* Bytes of scratch hl__shap_row needs. */
+/* Bytes of scratch hl__shap_rows needs. */
 size_t hl__shap_scratch_bytes(const hl__shap *s);
 
 /* Adds the contributions of n_rows rows of x (n_features floats each,

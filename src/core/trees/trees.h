@@ -107,8 +107,9 @@ typedef struct hl__node {
 } hl__node;
 
 /* 1 when the n nodes form a tree every walk leaves: children after their
- * parent and inside the array, features below n_features, thresholds not
- * NaN. Then every path ends at a leaf within n steps. Leaves are not
+ * parent and inside the array, every node but the root the child of
+ * exactly one parent, features below n_features, thresholds not NaN.
+ * Then every path ends at a leaf within n steps. Leaves are not
  * looked at (their fields are the learner's to check). */
 int hl__nodes_are_sound(const hl__node *nodes, uint32_t n, size_t n_features);
 

@@ -813,18 +813,18 @@ hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
 
 /* ---- one sample ---- */
 
-/* The stored label of row `row` (0-based): a JSON string or null. */
-static json_t *stored_label(hs_app *app, const hs_diagnosis_rec *rec,
-                            size_t row)
+/* Row `row` (0-based) as the diagnosis stored it (its results item), or
+ * NULL. */
+static json_t *stored_item(hs_app *app, const hs_diagnosis_rec *rec,
+                           size_t row, hs_error *err)
 {
     json_t *items = NULL;
     size_t total = 0;
-    hs_error ignore = {0};
-    json_t *label = NULL;
-    if (hs_diagnoses_page(app, rec, row, 1, &items, &total, &ignore) == HS_OK)
-        label = json_incref(json_object_get(json_array_get(items, 0), "label"));
+    json_t *item = NULL;
+    if (hs_diagnoses_page(app, rec, row, 1, &items, &total, err) == HS_OK)
+        item = json_incref(json_array_get(items, 0));
     json_decref(items);
-    return label ? label : json_null();
+    return item;
 }
 
 hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
@@ -867,9 +867,17 @@ hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
         if (st == HS_OK && !(*out = hs_json_sample_explanation(m, &e,
                                                                sample_id)))
             st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        json_t *item = st == HS_OK ? stored_item(app, rec, row - 1, err) : NULL;
+        if (st == HS_OK && !item)
+            st = err->code ? err->code : hs_fail(err, HS_ERR_NOMEM, "out of memory");
         if (st == HS_OK) {
             json_object_set_new(*out, "row", json_integer((json_int_t)row));
-            json_object_set_new(*out, "label", stored_label(app, rec, row - 1));
+            json_object_set(*out, "label", json_object_get(item, "label"));
+            /* the row as the diagnosis keeps it: adapted to the batch's
+             * class mix when the diagnosis asked for that */
+            json_object_set_new(*out, "result", item);
+        } else {
+            json_decref(item);
         }
     }
     hl_sample_explanation_free(&e);

@@ -92,8 +92,10 @@ hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
                              hl_dataset **out, hs_error *err);
 
 /* Row `row` (1-based) of a stored diagnosis opened as one sample: the
- * explanation of hs_json_sample_explanation plus "row" and the stored
- * "label" (the sample's true class when the batch had one, else null).
+ * explanation of hs_json_sample_explanation (the model's own prediction)
+ * plus "row", the stored "label" (the sample's true class when the batch
+ * had one, else null) and "result", the row as the diagnosis stored it
+ * (its prediction corrected for the batch's class mix when it asked).
  * HS_ERR_NOTFOUND for a row outside the diagnosis; HS_ERR_NO_INPUT for a
  * diagnosis stored without its input; HS_ERR_CONFLICT when its model was
  * deleted or cannot explain (an MLP). */
