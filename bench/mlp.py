@@ -10,8 +10,9 @@ tool). Tools:
   healer-mlp           `healer train --algo mlp` with the product's defaults
   healer-mlp-quantile  the same with --transform quantile (the other choice)
   torch-mlp            PyTorch, the same network, transform and training
-                       procedure: the robust transform of transform.c
-                       re-implemented in numpy and fed to it, the same layer
+                       procedure: the KPIs the healer model kept after its
+                       KPI screening, the robust transform of transform.c
+                       re-implemented in numpy and fed to them, the same layer
                        sizes, ReLU, dropout, He initialisation, AdamW (decay
                        on weights only), batch size, balanced class weights,
                        a stratified 10 % hold-out with the same patience, the
@@ -175,6 +176,9 @@ def fit_torch_mlp(torch, p, x, y, k, seed):
     """The healer MLP's procedure in PyTorch; returns predict(x) -> labels."""
     from sklearn.model_selection import train_test_split
 
+    cols = p.get("kept_kpis")
+    if cols is not None:  # the KPIs healer's screening kept, nothing else
+        x = x[:, cols]
     if p["transform"] != "robust":
         raise SystemExit(f"torch-mlp: transform {p['transform']} is not re-implemented here")
     info = {}
@@ -213,6 +217,8 @@ def fit_torch_mlp(torch, p, x, y, k, seed):
     net.eval()
 
     def predict(rows):
+        if cols is not None:
+            rows = rows[:, cols]
         with torch.no_grad():
             return net(torch.from_numpy(transform(rows))).argmax(1).numpy()
 
@@ -286,6 +292,18 @@ def config(env):
     }
 
 
+def kept_kpis(summary):
+    """Column indices of the KPIs a healer model reads after its KPI
+    screening (None when it screened nothing out): its twin gets those."""
+    screening = summary.get("screening") or {}
+    kpis = screening.get("kpis")
+    if not kpis or all(k["kept"] for k in kpis):
+        return None
+    if [k["name"] for k in kpis] != summary.get("features"):
+        raise SystemExit("mlp.py: the model's screening list is not in feature order")
+    return [i for i, k in enumerate(kpis) if k["kept"]]
+
+
 def run_healer(cfg, tool, case, x2000_csv):
     cmp = _compare()
     model = f"{case['stem']}_{tool}.model"
@@ -314,6 +332,7 @@ def run_healer(cfg, tool, case, x2000_csv):
         "epochs": summary["training"]["rounds_done"],
         "best_epoch": summary["training"]["best_round"],
         "params": summary["params"],
+        "kept_kpis": kept_kpis(summary),
     }, cmp.predicted_labels(pred_csv), cmp.predicted_labels(pred_csv + ".shift")
 
 
@@ -377,7 +396,8 @@ def bench(cfg):
         for tool in tools(cfg):
             record = attempt(cfg, tool, case, test_table.labels, x2000_csv, params)
             if tool == BASE and "params" in record:
-                params = record["params"]  # the torch twin copies these
+                # the torch twin copies these, and reads the same KPIs
+                params = dict(record["params"], kept_kpis=record["kept_kpis"])
             runs.append(dict(record, fold=fold, rows_test=len(test)))
     return {"dataset": summary, "runs": runs}
 
@@ -473,8 +493,9 @@ def render(res):
         "than absolute times).",
         "",
         f"healer mlp's defaults: {mlp_params}. The PyTorch twin reads these from the "
-        "healer model's summary and repeats the procedure (transform re-implemented in "
-        "numpy, the same network, AdamW, hold-out, patience, best epoch, refit); "
+        "healer model's summary and repeats the procedure (the KPIs the model kept "
+        "after screening, transform re-implemented in numpy, the same network, AdamW, "
+        "hold-out, patience, best epoch, refit); "
         "\"the seed's\" is the seed project's own four-layer MLP on plainly "
         "standardised KPIs.",
         "",

@@ -7,10 +7,11 @@ with the sections other benchmarks own (KEPT_SECTIONS: the "Web API"
 section between <!-- api --> and <!-- /api --> that bench/api.py writes,
 the stored-results section of bench/results_page.py, the drift
 calibration of bench/drift_check.py, the forests' section of
-bench/forest.py, ...), each written by
-its benchmark with with_section() from its own run. Ratios to XGBoost are
-shown beside the absolute times because the machine is shared: absolute
-seconds drift from run to run, ratios measured in one run much less.
+bench/forest.py, the every-learner table of bench/learners.py, ...), each
+written by its benchmark with with_section() from its own run. Ratios to
+XGBoost are shown beside the absolute times because the machine is shared:
+absolute seconds drift from run to run, ratios measured in one run much
+less.
 """
 
 import re
@@ -30,9 +31,10 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # Sections other benchmarks write, markers included, in page order:
 # "api" by bench/api.py, "results_page" by bench/results_page.py, "drift"
 # by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
-# bench/mlp.py, "robust" by bench/robust.py, "feedback" by
-# bench/feedback.py.
-KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "robust",
+# bench/mlp.py, "learners" by bench/learners.py, "robust" by
+# bench/robust.py, "feedback" by bench/feedback.py, "explain" by
+# bench/explain.py.
+KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
                  "feedback", "explain")
 NOTES_HEADING = "## Notes"
 

@@ -48,6 +48,12 @@
 # (and the seed's own) in 5-fold CV on the reference data and writes the
 # "MLP" section (quick: bench/out/mlp-quick.{json,md}, the first fold only).
 #   BENCH_MLP_ONLY=1      run bench/mlp.py alone
+# bench/learners.py runs every healer learner and the stack at the product's
+# defaults beside its peer (XGBoost, scikit-learn's forests and stacking,
+# the PyTorch MLP) on the same 5 folds and writes the "learners" section
+# (quick: the first fold, 30 rounds/trees/epochs,
+# bench/out/learners-quick.{json,md}); about an hour.
+#   BENCH_LEARNERS_ONLY=1 run bench/learners.py alone
 #   BENCH_EXPLAIN_ONLY=1  run bench/explain.py alone (TreeSHAP vs XGBoost's
 #                         pred_contribs)
 # Re-render docs/benchmarks.md from the last results only:
@@ -71,6 +77,9 @@ if [ "${BENCH_EXPLAIN_ONLY:-0}" = 1 ]; then
     make --no-print-directory build/bench/explain
     exec /usr/bin/python3 bench/explain.py --entry "$entry"
 fi
+if [ "${BENCH_LEARNERS_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/learners.py --entry "$entry"
+fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
@@ -89,4 +98,5 @@ fi
 /usr/bin/python3 bench/compare.py --entry "$entry"
 /usr/bin/python3 bench/forest.py --entry "$entry"
 /usr/bin/python3 bench/mlp.py --entry "$entry"
+/usr/bin/python3 bench/learners.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"
