@@ -279,6 +279,8 @@ hl_status hl__families_find(const float *x, size_t nf, const int32_t *y,
     const size_t K = n_classes;
     find_state st;
     *out = NULL;
+    if (K < HL__FAMILIES_MIN_CLASSES)
+        return HL_OK;
     if (!find_state_alloc(&st, n, n_cand, K)) {
         find_state_free(&st);
         return HL_ERR_NOMEM;

@@ -35,6 +35,11 @@
 #define HL__FAMILIES_MIN_CORR 0.7
 #define HL__FAMILIES_MAX_CORR 0.999
 
+/* With two classes every centred profile is +-(1, -1): all KPIs with
+ * signal would correlate perfectly and form one family. Families need
+ * at least this many classes (fewer: none is found). */
+#define HL__FAMILIES_MIN_CLASSES 3
+
 /* A KPI joins a family only if its class medians span at least this many
  * of its interquartile ranges: the profile of a KPI without class signal
  * is sampling noise, which normalising to unit length would turn into a

@@ -236,8 +236,9 @@ static void gbdt_contributions_add_up(void **state)
     hl_dataset_free(ds);
 }
 
-/* Two classes (one log-odds split evenly); screening and families on: the
- * probabilities still follow, the KPIs left out get nothing. */
+/* Two classes (one log-odds split evenly), screening on (families are
+ * not found with two classes; test_families.c explains a model with
+ * them): the probabilities still follow, the KPIs left out get nothing. */
 static void screened_binary_model(void **state)
 {
     (void)state;

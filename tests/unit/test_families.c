@@ -14,6 +14,7 @@
 #include "engineutil.h"
 
 #include "families.h"
+#include "healer/explain.h"
 
 enum { ROWS = 600, KPIS = 7, CLASSES = 3 };
 
@@ -192,6 +193,27 @@ static void model_with_families(void **state)
     assert_true(gain > 0.0);
     double *proba = tu_predict_all(m, te, 2);
     assert_true(tu_macro_f1_of(m, te, proba) > 0.85);
+    /* Explained through the families (a family input's contribution
+     * shared by its members): scores still give the probabilities. */
+    const size_t B = 6 * 25;
+    double *phi = malloc(te->n_rows * B * sizeof *phi);
+    hl_error xerr;
+    assert_int_equal(
+        hl_model_contributions(m, te->x, te->n_rows, 2, phi, &xerr), HL_OK);
+    for (size_t r = 0; r < te->n_rows; r++) {
+        double z[6], mx = -INFINITY, sum = 0.0;
+        for (size_t k = 0; k < 6; k++) {
+            z[k] = 0.0;
+            for (size_t j = 0; j <= 24; j++)
+                z[k] += phi[r * B + k * 25 + j];
+            mx = fmax(mx, z[k]);
+        }
+        for (size_t k = 0; k < 6; k++)
+            sum += exp(z[k] - mx);
+        for (size_t k = 0; k < 6; k++)
+            assert_float_equal(exp(z[k] - mx) / sum, proba[r * 6 + k], 1e-6);
+    }
+    free(phi);
     double *one = tu_predict_all(m, te, 1);
     assert_memory_equal(proba, one, te->n_rows * 6 * sizeof *one);
 
@@ -235,10 +257,21 @@ static void model_with_families(void **state)
     hl_dataset_free(all);
 }
 
-/* Families off, or none found: the model is what it was without them. */
+/* Families off, or none found (two classes: every profile is +-(1, -1),
+ * so no correlation means anything): the model is what it was without
+ * them. */
 static void no_families_no_section(void **state)
 {
     (void)state;
+    hl_dataset *two = tu_simulate(600, 8, 2, 9);
+    hl_train_params p2;
+    hl_train_params_init(&p2);
+    tu_set(&p2, "rounds", 20);
+    tu_set(&p2, "families", 0.8);
+    hl_model *m2 = tu_train(two, &p2);
+    assert_null(hl_model_summary_get(m2)->kpi_family);
+    hl_model_free(m2);
+    hl_dataset_free(two);
     hl_dataset *ds = tu_simulate(600, 8, 3, 9);
     hl_train_params p;
     hl_train_params_init(&p);
