@@ -253,7 +253,8 @@ def summarize(runs, tool):
         "macro_f1": statistics.fmean(f1),
         "macro_f1_std": statistics.stdev(f1) if len(f1) > 1 else 0.0,
         "accuracy": statistics.fmean(r["accuracy"] for r in ok),
-        "train_seconds": statistics.fmean(r["train_seconds"] for r in ok),
+        # medians: on a shared machine one disturbed fold can take 3-10x longer
+        "train_seconds": statistics.median(r["train_seconds"] for r in ok),
         "predict_2000_seconds": statistics.median(r["predict_2000_seconds"] for r in ok),
         "max_rss_kb": max(r["max_rss_kb"] for r in ok),
         "foreign_cpu": statistics.fmean(r["foreign_cpu"] for r in ok),
@@ -393,7 +394,8 @@ def render(res, notes=DEFAULT_NOTES):
         "",
         "*train*: the fit as the tool reports it (healer's `train_seconds`, CSV parsing "
         "excluded; the peers' fit from in-memory arrays; for the stacks the out-of-fold "
-        "fits included). *predict 2,000 rows*: `test_2000_x.csv` with each fold's model, "
+        "fits included), the median over folds (a fold trained next to a busy neighbour "
+        "can take several times longer). *predict 2,000 rows*: `test_2000_x.csv` with each fold's model, "
         f"best of {cfg['repeats']} (healer's `predict_seconds`, parsing excluded; the "
         "peers in-process from an array), the median over folds. *peak memory*: GNU "
         "time's maximum RSS over the tool's training and prediction processes, the "

@@ -71,7 +71,7 @@ TORCH_TOOLS = ("torch-mlp", "torch-seed")
 NAMES = {
     BASE: "**healer mlp** (defaults)",
     "healer-mlp-quantile": "healer mlp, `--transform quantile`",
-    "torch-mlp": "PyTorch MLP, same shape, transform and training",
+    "torch-mlp": "PyTorch MLP, same KPIs, shape, transform and training",
     "torch-seed": "PyTorch, the seed's 4-layer MLP, plain standardising",
 }
 PREDICT_REPEATS = 5
