@@ -813,6 +813,29 @@ hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
 
 /* ---- one sample ---- */
 
+hs_status hs_diagnoses_open(hs_app *app, const hs_diagnosis_rec *rec,
+                            const char *cannot, hl_dataset **ds,
+                            hs_model_ref **ref, hs_error *err)
+{
+    hs_user owner = {.id = rec->owner_id, .is_admin = 1};
+    *ref = NULL;
+    hs_status st = hs_diagnoses_input(app, rec, ds, err);
+    if (st != HS_OK)
+        return st;
+    st = rec->model_id
+             ? hs_models_acquire(app, rec->model_id, &owner, ref, NULL, err)
+             : HS_ERR_NOTFOUND;
+    if (st == HS_ERR_NOTFOUND)
+        st = hs_fail(err, HS_ERR_CONFLICT,
+                     "the model of diagnosis %lld was deleted: %s",
+                     (long long)rec->id, cannot);
+    if (st != HS_OK) {
+        hl_dataset_free(*ds);
+        *ds = NULL;
+    }
+    return st;
+}
+
 /* Row `row` (0-based) as the diagnosis stored it (its results item), or
  * NULL. */
 static json_t *stored_item(hs_app *app, const hs_diagnosis_rec *rec,
@@ -837,18 +860,9 @@ hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
                              (long long)rec->id, (long long)rec->rows, row);
     hl_dataset *ds = NULL;
     hs_model_ref *ref = NULL;
-    hs_user owner = {.id = rec->owner_id, .is_admin = 1};
-    hs_status st = hs_diagnoses_input(app, rec, &ds, err);
-    if (st == HS_OK) {
-        st = rec->model_id ? hs_models_acquire(app, rec->model_id, &owner,
-                                               &ref, NULL, err)
-                           : HS_ERR_NOTFOUND;
-        if (st == HS_ERR_NOTFOUND)
-            st = hs_fail(err, HS_ERR_CONFLICT,
-                         "the model of diagnosis %lld was deleted: its "
-                         "samples cannot be explained",
-                         (long long)rec->id);
-    }
+    hs_status st = hs_diagnoses_open(app, rec,
+                                     "its samples cannot be explained", &ds,
+                                     &ref, err);
     hl_sample_explanation e = {0};
     if (st == HS_OK) {
         hl_error herr;

@@ -20,6 +20,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/models.h"
 #include "domain/results.h"
 #include "healer/healer.h"
 #include "store/records.h"
@@ -90,6 +91,16 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
  * one (made before diagnoses kept it), saying so. */
 hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
                              hl_dataset **out, hs_error *err);
+
+/* A stored diagnosis's input (hs_diagnoses_input) and its model, taken
+ * from the cache under its owner (the diagnosis was read under the access
+ * rule; its model is its): *ds to hl_dataset_free, *ref to
+ * hs_models_release, both NULL on failure. A deleted model is
+ * HS_ERR_CONFLICT "the model of diagnosis N was deleted: " + cannot (what
+ * the caller then cannot do). */
+hs_status hs_diagnoses_open(hs_app *app, const hs_diagnosis_rec *rec,
+                            const char *cannot, hl_dataset **ds,
+                            hs_model_ref **ref, hs_error *err);
 
 /* Row `row` (1-based) of a stored diagnosis opened as one sample: the
  * explanation of hs_json_sample_explanation (the model's own prediction)

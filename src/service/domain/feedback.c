@@ -400,25 +400,15 @@ hs_status hs_feedback_suggest(hs_app *app, const hs_diagnosis_rec *rec,
 {
     hl_dataset *ds = NULL;
     hs_model_ref *ref = NULL;
-    /* The diagnosis was read under the access rule; its model is its. */
-    hs_user owner = {.id = rec->owner_id, .is_admin = 1};
     *out = NULL;
     if (per_class < 1 || per_class > HL_SUGGEST_MAX_PER_CLASS)
         return hs_fail_field(err, HS_ERR_MALFORMED, "per_class",
                              "?per_class= must be a whole number in 1..%d",
                              HL_SUGGEST_MAX_PER_CLASS);
-    hs_status st = hs_diagnoses_input(app, rec, &ds, err);
-    if (st == HS_OK) {
-        st = rec->model_id ? hs_models_acquire(app, rec->model_id, &owner,
-                                               &ref, NULL, err)
-                           : HS_ERR_NOTFOUND;
-        if (st == HS_ERR_NOTFOUND)
-            st = hs_fail(err, HS_ERR_CONFLICT,
-                         "the model of diagnosis %lld was deleted: no rows "
-                         "can be suggested (label rows from the results "
-                         "instead)",
-                         (long long)rec->id);
-    }
+    hs_status st = hs_diagnoses_open(
+        app, rec,
+        "no rows can be suggested (label rows from the results instead)", &ds,
+        &ref, err);
     json_t *items = st == HS_OK ? json_array() : NULL;
     if (st == HS_OK && !items)
         st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
