@@ -12,6 +12,7 @@
 #include "healer/drift.h"
 #include "healer/error.h"
 #include "healer/explain.h"
+#include "healer/file.h"
 #include "healer/normal.h"
 #include "healer/metrics.h"
 #include "healer/model.h"

@@ -151,13 +151,15 @@ static int write_truth(const hl_sim_options *o, const char *path)
     }
     json_t *j = truth_json(sig, o->classes);
     free(sig);
-    int bad = !j || json_dump_file(j, path, JSON_INDENT(1) | JSON_SORT_KEYS);
+    char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(j);
-    if (bad) {
-        fprintf(stderr, "healer simulate: cannot write %s: %s\n", path,
-                strerror(errno));
-        return CLI_RUNTIME;
-    }
+    if (!text)
+        return cli_engine_error("simulate",
+                                &(hl_error){.message = "out of memory"});
+    hl_status rc = hl_file_write_atomic(path, text, strlen(text), &err);
+    free(text);
+    if (rc != HL_OK)
+        return cli_engine_error("simulate", &err);
     fprintf(stderr, "wrote the fault signatures to %s\n", path);
     return CLI_OK;
 }

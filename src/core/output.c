@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "healer/file.h"
 #include "internal.h"
 
 hl_status hl__fail_io(hl_error *err, const char *path, const char *what,
@@ -107,6 +108,21 @@ hl_status hl__atomic_commit(hl__atomic_file *af, hl_error *err)
     free(af->tmp);
     memset(af, 0, sizeof *af);
     return rc;
+}
+
+hl_status hl_file_write_atomic(const char *path, const void *data, size_t len,
+                               hl_error *err)
+{
+    hl__atomic_file af;
+    hl_status rc = hl__atomic_open(&af, path, err);
+    if (rc != HL_OK)
+        return rc;
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        int saved = errno;
+        hl__atomic_abort(&af);
+        return hl__fail_io(err, path, "cannot write the file", saved);
+    }
+    return hl__atomic_commit(&af, err);
 }
 
 hl__locale_scope hl__c_locale_enter(void)

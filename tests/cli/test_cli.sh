@@ -550,6 +550,17 @@ t_predict_explain() {
     run healer simulate --out s.csv --samples 3000 --string-labels --truth truth.json --seed 5
     expect_rc 0 "simulate --truth"
     json_check truth.json 'd["classes"]["normal"]["kpis"] == [] and all(1 <= len(c["kpis"]) <= 5 and all(k["direction"] in "+-" for k in c["kpis"]) for n, c in d["classes"].items() if n != "normal")'
+    # the truth replaces its file whole (temporary name, rename): a truth
+    # that cannot be written is an error naming the file; an existing one
+    # is replaced, with no temporary file left beside it
+    run healer simulate --out s2.csv --samples 200 --truth nodir/t.json --seed 5
+    expect_rc 1 "simulate --truth into a missing directory"
+    expect_in err "nodir/t.json"
+    mkdir tdir && echo stale >tdir/t.json
+    run healer simulate --out s2.csv --samples 200 --truth tdir/t.json --seed 5
+    expect_rc 0 "simulate --truth over an existing file"
+    json_check tdir/t.json '"normal" in d["classes"] or len(d["classes"]) > 1'
+    [ "$(ls tdir)" = "t.json" ] || fail "simulate --truth left $(ls tdir) behind"
     head -n 2001 s.csv >tr.csv
     { head -n 1 s.csv; tail -n 1000 s.csv; } >te.csv
     run healer train --data tr.csv --model s.model
