@@ -46,7 +46,8 @@ typedef struct scratch {
  * too close together (families.h). */
 static int profile_of(const float *x, size_t nf, const int32_t *y, size_t K,
                       const size_t *rows, size_t n, uint32_t c, scratch *s,
-                      double *center, double *scale, double *prof)
+                      double *center, double *scale, double *range,
+                      double *prof)
 {
     size_t m = 0;
     memset(s->start, 0, (K + 1) * sizeof *s->start);
@@ -86,6 +87,7 @@ static int profile_of(const float *x, size_t nf, const int32_t *y, size_t K,
     }
     if (!(hi - lo >= HL__FAMILIES_MIN_PROFILE_RANGE))
         return 0;
+    *range = hi - lo;
     mean /= (double)K;
     for (size_t k = 0; k < K; k++) {
         prof[k] -= mean;
@@ -99,34 +101,57 @@ static int profile_of(const float *x, size_t nf, const int32_t *y, size_t K,
 
 /* ---- complete linkage ---- */
 
+/* The active cluster j > i whose linkage with i is the largest (the first
+ * such j on ties), in *best_j; returns that linkage, -1 when none. */
+static double best_partner(const double *sim, size_t m, const uint32_t *cluster,
+                           size_t i, size_t *best_j)
+{
+    double best = -1.0;
+    *best_j = i;
+    for (size_t j = i + 1; j < m; j++)
+        if (cluster[j] == j && sim[i * m + j] > best) {
+            best = sim[i * m + j];
+            *best_j = j;
+        }
+    return best;
+}
+
 /* Clusters of the m profiles: cluster[i] is i's cluster (the smallest
  * index in it). Merges, best first, the two clusters whose least
  * correlated pair (in absolute value) is the most correlated, while that
- * is >= threshold. sim is m x m |r| and is overwritten with the linkage
- * between clusters. */
+ * is >= threshold; on ties the pair (a, b) first in row order, as a plain
+ * scan of every pair would pick. sim is m x m |r| and is overwritten with
+ * the linkage between clusters. partner and link (m each) keep every
+ * active cluster's best later partner: a merge only lowers linkages
+ * (complete linkage takes the minimum), so only the rows that pointed at
+ * a or b, and a itself, need looking at again. */
 static void complete_linkage(double *sim, size_t m, double threshold,
-                             uint32_t *cluster)
+                             uint32_t *cluster, size_t *partner, double *link)
 {
     for (size_t i = 0; i < m; i++)
         cluster[i] = (uint32_t)i;
+    for (size_t i = 0; i < m; i++)
+        link[i] = best_partner(sim, m, cluster, i, &partner[i]);
     for (;;) {
-        size_t a = 0, b = 0;
+        size_t a = 0;
         double best = -1.0;
         for (size_t i = 0; i < m; i++)
-            for (size_t j = i + 1; cluster[i] == i && j < m; j++)
-                if (cluster[j] == j && sim[i * m + j] > best) {
-                    best = sim[i * m + j];
-                    a = i;
-                    b = j;
-                }
+            if (cluster[i] == i && link[i] > best) {
+                best = link[i];
+                a = i;
+            }
         if (best < threshold)
             return;
+        const size_t b = partner[a];
         for (size_t i = 0; i < m; i++) {
             if (cluster[i] == b)
                 cluster[i] = (uint32_t)a;
             double s = fmin(sim[a * m + i], sim[b * m + i]);
             sim[a * m + i] = sim[i * m + a] = s;
         }
+        for (size_t i = 0; i < m; i++)
+            if (cluster[i] == i && (i == a || partner[i] == a || partner[i] == b))
+                link[i] = best_partner(sim, m, cluster, i, &partner[i]);
     }
 }
 
@@ -230,14 +255,24 @@ static hl__families *collect(const uint32_t *cluster, size_t m,
     return fam;
 }
 
+/* A joinable candidate's rank key: its class profile's span. */
+typedef struct ranked {
+    double range;
+    size_t index;
+} ranked;
+
 typedef struct find_state {
     scratch s;
     uint32_t *col;  /* the candidates that can join */
     double *center; /* per joinable candidate */
     double *scale;
-    double *prof; /* m x K */
-    double *sim;  /* m x m */
+    double *range; /* per joinable candidate: its class profile's span */
+    double *prof;  /* m x K */
+    double *sim;   /* m x m, m <= HL__FAMILIES_MAX_CANDIDATES */
     uint32_t *cluster;
+    size_t *partner; /* m: complete_linkage's best partners */
+    double *link;    /* m */
+    ranked *order; /* the strongest candidates, when too many */
 } find_state;
 
 static void find_state_free(find_state *st)
@@ -249,13 +284,20 @@ static void find_state_free(find_state *st)
     free(st->col);
     free(st->center);
     free(st->scale);
+    free(st->range);
     free(st->prof);
     free(st->sim);
     free(st->cluster);
+    free(st->partner);
+    free(st->link);
+    free(st->order);
 }
 
 static int find_state_alloc(find_state *st, size_t n, size_t n_cand, size_t K)
 {
+    const size_t m = n_cand < HL__FAMILIES_MAX_CANDIDATES
+                         ? n_cand
+                         : HL__FAMILIES_MAX_CANDIDATES;
     memset(st, 0, sizeof *st);
     st->s.v = malloc((n + 1) * sizeof *st->s.v);
     st->s.by_class = malloc((n + 1) * sizeof *st->s.by_class);
@@ -264,11 +306,54 @@ static int find_state_alloc(find_state *st, size_t n, size_t n_cand, size_t K)
     st->col = malloc((n_cand + 1) * sizeof *st->col);
     st->center = malloc((n_cand + 1) * sizeof *st->center);
     st->scale = malloc((n_cand + 1) * sizeof *st->scale);
+    st->range = malloc((n_cand + 1) * sizeof *st->range);
     st->prof = malloc((n_cand * K + 1) * sizeof *st->prof);
-    st->sim = malloc((n_cand * n_cand + 1) * sizeof *st->sim);
-    st->cluster = malloc((n_cand + 1) * sizeof *st->cluster);
+    st->sim = malloc((m * m + 1) * sizeof *st->sim);
+    st->cluster = malloc((m + 1) * sizeof *st->cluster);
+    st->partner = malloc((m + 1) * sizeof *st->partner);
+    st->link = malloc((m + 1) * sizeof *st->link);
+    st->order = malloc((n_cand + 1) * sizeof *st->order);
     return st->s.v && st->s.by_class && st->s.start && st->s.fill && st->col &&
-           st->center && st->scale && st->prof && st->sim && st->cluster;
+           st->center && st->scale && st->range && st->prof && st->sim &&
+           st->cluster && st->partner && st->link && st->order;
+}
+
+/* The widest class profile first, the lower index on ties (a total order,
+ * so the choice is deterministic). */
+static int by_range_desc(const void *pa, const void *pb)
+{
+    const ranked *a = pa, *b = pb;
+    if (a->range != b->range)
+        return a->range > b->range ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static int by_index(const void *pa, const void *pb)
+{
+    const ranked *a = pa, *b = pb;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Keeps, of the m joinable candidates, the HL__FAMILIES_MAX_CANDIDATES
+ * whose class profiles span the most (the KPIs with the most class signal),
+ * in their column order; returns how many are kept. */
+static size_t keep_strongest(find_state *st, size_t m, size_t K)
+{
+    if (m <= HL__FAMILIES_MAX_CANDIDATES)
+        return m;
+    for (size_t i = 0; i < m; i++)
+        st->order[i] = (ranked){st->range[i], i};
+    qsort(st->order, m, sizeof *st->order, by_range_desc);
+    const size_t kept = HL__FAMILIES_MAX_CANDIDATES;
+    qsort(st->order, kept, sizeof *st->order, by_index);
+    for (size_t t = 0; t < kept; t++) {
+        size_t i = st->order[t].index; /* i >= t: compacting forwards is safe */
+        st->col[t] = st->col[i];
+        st->center[t] = st->center[i];
+        st->scale[t] = st->scale[i];
+        memmove(st->prof + t * K, st->prof + i * K, K * sizeof *st->prof);
+    }
+    return kept;
 }
 
 hl_status hl__families_find(const float *x, size_t nf, const int32_t *y,
@@ -288,8 +373,9 @@ hl_status hl__families_find(const float *x, size_t nf, const int32_t *y,
     size_t m = 0;
     for (size_t c = 0; c < n_cand; c++)
         if (profile_of(x, nf, y, K, rows, n, cand[c], &st.s, &st.center[m],
-                       &st.scale[m], st.prof + m * K))
+                       &st.scale[m], &st.range[m], st.prof + m * K))
             st.col[m++] = cand[c];
+    m = keep_strongest(&st, m, K);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++) {
             double r = 0.0;
@@ -297,7 +383,7 @@ hl_status hl__families_find(const float *x, size_t nf, const int32_t *y,
                 r += st.prof[i * K + k] * st.prof[j * K + k];
             st.sim[i * m + j] = fabs(r);
         }
-    complete_linkage(st.sim, m, threshold, st.cluster);
+    complete_linkage(st.sim, m, threshold, st.cluster, st.partner, st.link);
     size_t merged = 0; /* candidates that joined another's cluster */
     for (size_t i = 0; i < m; i++)
         merged += st.cluster[i] != i;

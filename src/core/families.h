@@ -46,6 +46,13 @@
  * direction like any other. */
 #define HL__FAMILIES_MIN_PROFILE_RANGE 0.25
 
+/* At most this many candidates are clustered (their similarity matrix is
+ * m x m doubles: 8 MiB here, where a file's 10,000 KPIs would need 800
+ * MiB): with more joinable ones, those whose class profiles span the most
+ * are kept - the KPIs with the most class signal, which are the ones a
+ * family helps. */
+#define HL__FAMILIES_MAX_CANDIDATES 1024
+
 typedef struct hl__families {
     size_t n; /* families, >= 1 */
     uint32_t
@@ -60,7 +67,9 @@ typedef struct hl__families {
  * (row-major, nf columns, NAN = missing) over dataset rows rows[0..n) with
  * labels y (0..n_classes-1), at profile correlation >= threshold. A constant
  * candidate joins none, nor one whose class medians lie closer together
- * than HL__FAMILIES_MIN_PROFILE_RANGE. *out is NULL when there are none.
+ * than HL__FAMILIES_MIN_PROFILE_RANGE; of more than
+ * HL__FAMILIES_MAX_CANDIDATES joinable ones, the strongest are clustered.
+ * *out is NULL when there are none.
  * HL_ERR_NOMEM is the only failure. */
 hl_status hl__families_find(const float *x, size_t nf, const int32_t *y,
                             size_t n_classes, const size_t *rows, size_t n,

@@ -4,7 +4,8 @@
  * moving against the others with its sign flipped, while a constant KPI
  * and KPIs with profiles of their own stay out; a family's input averages
  * its present members and is missing only when all are; the section
- * round-trips and forged payloads are refused. Through the public API: a
+ * round-trips and forged payloads are refused; of more joinable KPIs than
+ * the cap, the ones with the most class signal are clustered. Through the public API: a
  * model trained with families reads them (format version 4, summary,
  * importance placed at the members), predicts the same after a file round
  * trip and whatever the threads, and a forged member is refused.
@@ -260,6 +261,59 @@ static void model_with_families(void **state)
 /* Families off, or none found (two classes: every profile is +-(1, -1),
  * so no correlation means anything): the model is what it was without
  * them. */
+/* More joinable KPIs than HL__FAMILIES_MAX_CANDIDATES: those with the most
+ * class signal are kept, wherever they sit among the columns. The last
+ * STRONG columns share one clear profile; the WEAK ones before them carry
+ * a faint one each. Every strong column ends up in one family, which a
+ * cap that kept the first columns would have missed. */
+static void many_candidates_keep_the_strongest(void **state)
+{
+    (void)state;
+    enum { N = 300, WEAK = 1000, STRONG = 600, WIDE = WEAK + STRONG };
+    _Static_assert(WIDE > HL__FAMILIES_MAX_CANDIDATES, "must exceed the cap");
+    _Static_assert(STRONG < HL__FAMILIES_MAX_CANDIDATES, "strong ones fit");
+    float *x = malloc((size_t)N * WIDE * sizeof *x);
+    int32_t y[N];
+    size_t rows[N];
+    uint32_t *cand = malloc(WIDE * sizeof *cand);
+    assert_non_null(x);
+    assert_non_null(cand);
+    uint64_t s = 99;
+    for (size_t i = 0; i < N; i++) {
+        y[i] = (int32_t)(i % 3);
+        rows[i] = i;
+        for (size_t j = 0; j < WIDE; j++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            float noise = (float)((s >> 11) % 1000) / 1000.0f - 0.5f;
+            int32_t k = (int32_t)(j % 3); /* the weak ones' class */
+            x[i * WIDE + j] = j < WEAK ? noise + 0.2f * (float)(y[i] == k)
+                                       : 10.0f * (float)(y[i] == 1) +
+                                             1e-3f * noise;
+        }
+    }
+    for (uint32_t j = 0; j < WIDE; j++)
+        cand[j] = j;
+    hl__families *fam = NULL;
+    assert_int_equal(hl__families_find(x, WIDE, y, 3, rows, N, cand, WIDE,
+                                       0.9, &fam),
+                     HL_OK);
+    assert_non_null(fam);
+    int32_t *family_of = malloc(WIDE * sizeof *family_of);
+    assert_non_null(family_of);
+    assert_true(hl__families_by_kpi(fam, WIDE, family_of));
+    size_t members = 0;
+    for (size_t j = 0; j < WIDE; j++)
+        members += family_of[j] >= 0;
+    assert_true(members <= HL__FAMILIES_MAX_CANDIDATES);
+    for (size_t j = WEAK; j < WIDE; j++)
+        assert_int_equal(family_of[j], family_of[WEAK]);
+    assert_true(family_of[WEAK] >= 0);
+    free(family_of);
+    hl__families_free(fam);
+    free(cand);
+    free(x);
+}
+
 static void no_families_no_section(void **state)
 {
     (void)state;
@@ -301,6 +355,7 @@ int main(void)
         cmocka_unit_test(family_value_averages_present_members),
         cmocka_unit_test(families_section_round_trips_and_refuses_forgeries),
         cmocka_unit_test(model_with_families),
+        cmocka_unit_test(many_candidates_keep_the_strongest),
         cmocka_unit_test(no_families_no_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
