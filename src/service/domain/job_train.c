@@ -33,9 +33,8 @@
 
 /* ---- submission ---------------------------------------------------------- */
 
-/* The dataset must be the viewer's to see, live and labelled. */
-static hs_status check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
-                               char *name, size_t cap, hs_error *err)
+hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
+                                 char *name, size_t cap, hs_error *err)
 {
     hs_dataset_rec ds;
     hs_status st = hs_datasets_get(app, id, viewer, &ds, err);
@@ -79,8 +78,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = hs_train_params_from_json(params, algo, &p, err);
     if (st == HS_OK)
-        st = check_dataset(app, viewer, dataset_id, ds_name, sizeof ds_name,
-                           err);
+        st = hs_train_check_dataset(app, viewer, dataset_id, ds_name,
+                                    sizeof ds_name, err);
     if (st != HS_OK)
         return st;
     out->dataset_id = dataset_id;
