@@ -34,6 +34,10 @@ function remainingText(job) {
 
 export async function render(view, ctx) {
   let job = await ctx.api.jobs.get(ctx.params.id, { signal: ctx.signal });
+  if (job.type === 'pipeline') { // followed on its own page, with its steps
+    ctx.navigate(`#/pipelines/${job.id}`);
+    return undefined;
+  }
   const isRetrain = job.type === 'retrain';
   const isTrain = job.type === 'train' || isRetrain;
   ctx.setNav(isTrain ? 'train' : 'diagnose');
