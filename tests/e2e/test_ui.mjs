@@ -16,7 +16,8 @@
 // labelling a diagnosis's rows and retraining with them up to the
 // comparison of the old and new model (axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
-// training, delete with undo, language and theme switches (saved in the
+// training, a pipeline (two files, training and diagnosis as one action)
+// run to its diagnosis and again on new files, and one cancelled, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
 // another user's model staying hidden, a phone-sized screen, logout, and
 // the banner shown while the server cannot be reached. Screenshots of the
