@@ -367,19 +367,11 @@ static void train_step(pipeline_run *p, const pipeline_inputs *in,
         fail(o, "training", why);
     }
     hl_dataset_free(ds);
-    if (model) {
-        hs_model_rec mrec;
-        st = hs_models_save(r->app, r->job->owner_id, r->job->name, rec.id,
-                            r->job->id, model, NULL, &mrec, &err);
-        if (st == HS_OK) {
-            p->model_id = mrec.id;
-            hs_model_rec_free(&mrec);
-        } else {
-            char why[HS_MESSAGE_MAX + 32];
-            snprintf(why, sizeof why, "storing the model: %s", err.message);
-            fail(o, "training", why);
-        }
-        hl_model_free(model);
+    p->model_id = hs_train_store_model(r, rec.id, model, o);
+    if (!p->model_id && model) {
+        char why[HS_MESSAGE_MAX];
+        hs_copy_message(why, sizeof why, o->error);
+        fail(o, "training", why);
     }
     hs_dataset_rec_free(&rec);
 }

@@ -289,6 +289,29 @@ hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,
                                  &csv_err, err);
 }
 
+hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
+                           hs_job_outcome *o)
+{
+    hs_model_rec mrec;
+    hs_error err = {0};
+    hs_id id = 0;
+    if (!model)
+        return 0;
+    if (hs_models_save(run->app, run->job->owner_id, run->job->name,
+                       dataset_id, run->job->id, model, NULL, &mrec,
+                       &err) == HS_OK) {
+        id = mrec.id;
+        hs_model_rec_free(&mrec);
+    } else {
+        char text[sizeof o->error + 32];
+        o->state = HS_JOB_FAILED;
+        snprintf(text, sizeof text, "storing the model: %s", err.message);
+        hs_copy_message(o->error, sizeof o->error, text);
+    }
+    hl_model_free(model);
+    return id;
+}
+
 /* The job's parameters as submitted, and its dataset, read. */
 static hs_status load_inputs(hs_job_run *run, hl_train_params *p,
                              hs_dataset_rec *rec, hl_dataset **ds,
@@ -320,21 +343,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     else
         hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
-    if (model) {
-        hs_model_rec mrec;
-        st = hs_models_save(r->app, r->job->owner_id, r->job->name, rec.id,
-                            r->job->id, model, NULL, &mrec, &err);
-        if (st == HS_OK) {
-            o->result_id = mrec.id;
-            hs_model_rec_free(&mrec);
-        } else {
-            char text[sizeof o->error + 32];
-            o->state = HS_JOB_FAILED;
-            snprintf(text, sizeof text, "storing the model: %s", err.message);
-            hs_copy_message(o->error, sizeof o->error, text);
-        }
-        hl_model_free(model);
-    }
+    o->result_id = hs_train_store_model(r, rec.id, model, o);
     hs_dataset_rec_free(&rec);
 }
 

@@ -35,4 +35,10 @@ void hs_train_fit(hs_job_run *run, const hl_dataset *ds,
                   const hl_train_params *p, hl_model **model,
                   hs_job_outcome *o);
 
+/* Stores the model a training made (model may be NULL: nothing to do) as
+ * run's job's, named after the job, trained on dataset_id; takes model
+ * (freed). Returns its id, or 0 with o failed ("storing the model: ..."). */
+hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
+                           hs_job_outcome *o);
+
 #endif
