@@ -9,8 +9,9 @@
  * the dataset to diagnose by the model trained, both made by the job; a
  * stop during either step leaves no model and no diagnosis; a dataset to
  * diagnose that went to the trash fails the diagnose step naming it and
- * drops the model; submission refuses a dataset to diagnose without the
- * training KPIs and a rerun that brings its own parameters, and a rerun
+ * drops the model; a run of a job taken back from a crashed worker drops
+ * what the lost run had made; submission refuses a dataset to diagnose without
+ * the training KPIs and a rerun that brings its own parameters, and a rerun
  * takes its source's; the JOB view's step progress.
  */
 #include <jansson.h>
@@ -336,6 +337,41 @@ static void a_trashed_dataset_to_diagnose_fails_its_step(void **state)
     free(f);
 }
 
+/* A run of a job taken back from a crashed worker starts clean: what the
+ * lost run had made (here: a whole model and diagnosis) goes. */
+static void a_restarted_run_drops_leftovers(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    hs_job_rec job;
+    fake_run *f = calloc(1, sizeof *f);
+    hs_job_outcome first, second;
+    size_t models, diagnoses;
+    hs_model_rec m;
+    assert_int_equal(submit(w, request(w, w->diag_id), &job, &err), HS_OK);
+    run_job(w, &job, f, &first);
+    assert_int_equal(first.state, HS_JOB_SUCCEEDED);
+    hs_diagnosis_rec d;
+    assert_int_equal(
+        hs_diagnoses_get(&w->app, first.result_id, &w->owner, &d, &err), HS_OK);
+    hs_id old_model = d.model_id;
+    hs_diagnosis_rec_free(&d);
+    job.restarts = 1;
+    memset(f, 0, sizeof *f);
+    run_job(w, &job, f, &second);
+    assert_int_equal(second.state, HS_JOB_SUCCEEDED);
+    made_by(w, job.id, &models, &diagnoses);
+    assert_int_equal(models, 1);
+    assert_int_equal(diagnoses, 1);
+    assert_int_equal(
+        hs_diagnoses_get(&w->app, first.result_id, &w->owner, &d, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_models_get(&w->app, old_model, &w->owner, &m, &err),
+                     HS_ERR_NOTFOUND);
+    hs_job_rec_free(&job);
+    free(f);
+}
+
 static void submission_checks_and_reruns(void **state)
 {
     world *w = *state;
@@ -378,6 +414,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_trashed_dataset_to_diagnose_fails_its_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restarted_run_drops_leftovers, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(submission_checks_and_reruns, setup,
                                         teardown),
     };

@@ -12,7 +12,9 @@
  * All or nothing: a pipeline that does not succeed leaves no model and no
  * diagnosis. A cancel or a failure of the diagnose step deletes the model
  * the training step made (a rerun trains it again); keeping it would leave
- * a model nobody asked for on its own in the user's list. The inputs are
+ * a model nobody asked for on its own in the user's list; a run of a job
+ * taken back from a crashed worker first drops what the lost run had
+ * made. The inputs are
  * checked when the pipeline is submitted - the dataset to diagnose must
  * hold every KPI of the training dataset, which the model will need - so
  * a pipeline does not train for an hour to fail on a file it could have
@@ -412,6 +414,27 @@ static void cancelled(hs_job_outcome *o)
     snprintf(o->error, sizeof o->error, "cancelled by the user");
 }
 
+/* A job taken back from a worker that crashed may have left what that run
+ * had made (a model, even a diagnosis): they are not this run's, and a
+ * pipeline keeps only what its own run completes. */
+static void drop_leftovers(hs_job_run *r)
+{
+    hs_user owner = {.id = r->job->owner_id, .is_admin = 1};
+    hs_model_rec *m = NULL;
+    hs_diagnosis_rec *d = NULL;
+    size_t nm = 0, nd = 0;
+    if (hs_diagnoses_list(r->app, &owner, &d, &nd, NULL) == HS_OK)
+        for (size_t i = 0; i < nd; i++)
+            if (d[i].job_id == r->job->id)
+                hs_diagnoses_delete(r->app, d[i].id, &owner, NULL);
+    if (hs_models_list(r->app, &owner, &m, &nm, NULL) == HS_OK)
+        for (size_t i = 0; i < nm; i++)
+            if (m[i].job_id == r->job->id)
+                hs_models_delete(r->app, m[i].id, &owner, NULL);
+    hs_diagnosis_list_free(d, nd);
+    hs_model_list_free(m, nm);
+}
+
 static void run(hs_job_run *r, hs_job_outcome *o)
 {
     pipeline_run p;
@@ -423,10 +446,12 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     p.step.record_attempt = step_attempt;
     p.outer = r;
     o->state = HS_JOB_FAILED;
-    if (read_inputs(r, &in, &err) != HS_OK)
-        fail(o, "training", err.message);
-    else if (enter(&p, "training", 1, 0, TRAINING_SHARE))
+    if (r->job->restarts)
+        drop_leftovers(r);
+    if (enter(&p, "training", 1, 0, TRAINING_SHARE))
         cancelled(o);
+    else if (read_inputs(r, &in, &err) != HS_OK)
+        fail(o, "training", err.message);
     else
         train_step(&p, &in, o);
     if (o->state == HS_JOB_SUCCEEDED) {
