@@ -29,12 +29,13 @@ export function retrain({ diagnosisIds, modelId, weight, name }, opts = {}) {
 }
 
 /* Queues a pipeline: train on one dataset, diagnose another with the model.
- * {datasetId, diagnoseDatasetId, algo, params, name?} -> the JOB; with
- * rerunOf (a pipeline's id) the learner and parameters are that one's. */
-export function pipeline({ datasetId, diagnoseDatasetId, algo, params, name, rerunOf }, opts = {}) {
+ * {datasetId, diagnoseDatasetId, algo, params, adapt?, name?} -> the JOB;
+ * with rerunOf (a pipeline's id) the learner, parameters and adapt are
+ * that one's. */
+export function pipeline({ datasetId, diagnoseDatasetId, algo, params, adapt = false, name, rerunOf }, opts = {}) {
   const body = { type: 'pipeline', dataset_id: datasetId, diagnose_dataset_id: diagnoseDatasetId };
   if (rerunOf) body.rerun_of = rerunOf;
-  else Object.assign(body, { algo, params });
+  else Object.assign(body, { algo, params, adapt });
   if (name) body.name = name;
   return http.post('/jobs', body, opts);
 }

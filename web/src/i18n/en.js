@@ -882,5 +882,6 @@ export default {
   'pipeline.ready': 'Done: the model is trained and the file is diagnosed.',
   'pipeline.rerunTitle': 'Run again on new files',
   'pipeline.rerunText': 'The same algorithm and parameters, on two new files.',
+  'pipeline.adaptHelp': 'Re-estimates how common each fault is in the file to diagnose and corrects every row\'s probabilities for it; a batch too small for it, or a model without calibrated probabilities, is left as it is and the diagnosis says why.',
   'pipeline.rerun': 'Run again',
 };

@@ -864,5 +864,6 @@ export default {
   'pipeline.ready': '完成：模型已训练，文件已诊断。',
   'pipeline.rerunTitle': '在新文件上再次运行',
   'pipeline.rerunText': '相同的算法和参数，用于两个新文件。',
+  'pipeline.adaptHelp': '重新估计待诊断文件中各故障的比例并据此校正每行的概率；批次过小或模型概率未校准时保持不变，诊断会说明原因。',
   'pipeline.rerun': '再次运行',
 };

@@ -12,10 +12,11 @@ import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
 import { chart } from '../charts.js';
 import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
-import { pageHeader, card, progressBar, stateBadge, statTile, button, linkButton, showError } from '../ui.js';
+import { pageHeader, card, progressBar, stateBadge, statTile, linkButton } from '../ui.js';
 import { isFinished, resultLink } from '../jobwatch.js';
 import { lossSeries, lossOption } from '../views/loss.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
+import { jobCancelButton } from '../views/job-cancel.js';
 
 const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
 
@@ -54,18 +55,10 @@ export async function render(view, ctx) {
   const attempts = h('div');
   const lossEl = h('div.chart.chart-tall', { testid: 'chart-loss', role: 'img', 'aria-label': t('job.lossChart') });
 
-  const cancel = button(t('job.cancel'), {
-    iconName: 'stop', variant: 'outline-danger', testid: 'job-cancel',
-    onClick: async () => {
-      cancel.disabled = true;
-      try {
-        job = await ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') });
-        update();
-      } catch (e) {
-        if (e.code !== 'conflict') showError(e);
-        cancel.disabled = false;
-      }
-    },
+  const cancel = jobCancelButton({
+    label: t('job.cancel'), testid: 'job-cancel',
+    cancel: () => ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') }),
+    onCancelled: (j) => { job = j; update(); },
   });
 
   let loss = null;

@@ -17,6 +17,7 @@ import { dropZone } from '../dropzone.js';
 import { isFinished } from '../jobwatch.js';
 import { paramCards, collectParams, reveal } from '../views/param-fields.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
+import { jobCancelButton } from '../views/job-cancel.js';
 
 // The uploads' share of the one progress bar (the job has the rest).
 const UPLOAD_SHARE = 0.1;
@@ -28,19 +29,19 @@ const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`)
 function stepsView() {
   const bar = progressBar({ testid: 'pipeline-progress', label: t('pipeline.progress'), striped: true });
   const pct = h('span.fw-semibold');
-  const items = STEPS.map((key) => {
+  const items = STEPS.map((key, n) => {
     const badge = h('span');
     const sub = progressBar({ label: t(`pipeline.step.${key}`) });
     const detail = h('div.small.text-body-secondary.text-break');
     const li = h('li.list-group-item', { testid: `pipeline-step-${key}` },
-      h('div.d-flex.flex-wrap.align-items-center.gap-2', h('span.fw-semibold', t(`pipeline.step.${key}`)), h('span.ms-auto', badge)),
+      h('div.d-flex.flex-wrap.align-items-center.gap-2', h('span.fw-semibold', `${n + 1}. ${t(`pipeline.step.${key}`)}`), h('span.ms-auto', badge)),
       sub.el, detail);
     return { li, badge, sub, detail };
   });
   const el = h('div',
     h('div.d-flex.align-items-center.gap-3.mb-2', h('span', t('pipeline.progress')), h('span.ms-auto', pct)),
     bar.el,
-    h('ol.list-group.list-group-numbered.mt-3', items.map((i) => i.li)));
+    h('ol.list-group.mt-3', items.map((i) => i.li)));
   const step = (i, state, { progress = null, detail = null } = {}) => {
     const it = items[i];
     it.li.dataset.state = state;
@@ -170,6 +171,7 @@ async function renderForm(view, ctx) {
   const zones = fileZones();
   const algo = select(algorithms.map((a) => ({ value: a.name, label: algoLabel(a.name) })), { value: algorithms[0]?.name, testid: 'pipeline-algo' });
   const name = h('input.form-control', { type: 'text', testid: 'pipeline-name', name: 'pipeline-name', maxlength: '255', autocomplete: 'off', placeholder: t('pipeline.namePlaceholder') });
+  const adapt = h('input.form-check-input', { type: 'checkbox', id: 'pipeline-adapt', testid: 'pipeline-adapt' });
   const paramsHost = h('div');
   let cards = null;
   const showParams = () => { cards = paramCards(algorithms.find((a) => a.name === algo.value)); clear(paramsHost, cards.el); };
@@ -181,7 +183,9 @@ async function renderForm(view, ctx) {
     card(t('pipeline.files'), [zones.el,
       h('div.row.g-3.mt-1',
         h('div.col-md-5', field(t('train.algorithm'), algo, { cls: 'mb-0' })),
-        h('div.col-md-7', field(t('train.name'), name, { help: t('pipeline.nameHelp'), cls: 'mb-0' })))]),
+        h('div.col-md-7', field(t('train.name'), name, { help: t('pipeline.nameHelp'), cls: 'mb-0' })),
+        h('div.col-12', h('div.form-check', adapt, h('label.form-check-label', { for: 'pipeline-adapt' }, t('diagnose.adapt')),
+          h('div.form-text', t('pipeline.adaptHelp')))))]),
     paramsHost,
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-4', run, h('span.small.text-body-secondary', t('pipeline.runHint'))),
     runHost);
@@ -195,7 +199,7 @@ async function renderForm(view, ctx) {
     run.disabled = true;
     current = startRun(ctx, {
       trainFile: files[0], diagFile: files[1],
-      submitJob: (datasetId, diagnoseDatasetId) => ctx.api.jobs.pipeline({ datasetId, diagnoseDatasetId, algo: algo.value, params, name: name.value.trim() }, { label: t('pipeline.starting') })
+      submitJob: (datasetId, diagnoseDatasetId) => ctx.api.jobs.pipeline({ datasetId, diagnoseDatasetId, algo: algo.value, params, adapt: adapt.checked, name: name.value.trim() }, { label: t('pipeline.starting') })
         .catch((e) => {
           const f = String(e.details?.field || '');
           const control = f.startsWith('params.') ? cards.controls.get(f.slice(7)) : f === 'algo' ? algo : f === 'name' ? name : null;
@@ -210,10 +214,11 @@ async function renderForm(view, ctx) {
   return () => current?.cancel();
 }
 
-/* The steps of a pipeline job as the server reports them. */
-function showJob(steps, job) {
+/* The steps of a pipeline job as the server reports them; names: dataset
+ * id -> name (a dataset purged since shows its id). */
+function showJob(steps, job, names) {
   const p = job.pipeline || {};
-  const links = (id) => h('a', { href: `#/datasets/${id}` }, t('pipeline.dataset', { id }));
+  const links = (id) => h('a', { href: `#/datasets/${id}` }, names.get(id) || t('pipeline.dataset', { id }));
   steps.step(0, 'succeeded', { detail: job.dataset_id ? links(job.dataset_id) : null });
   steps.step(1, 'succeeded', { detail: p.diagnose_dataset_id ? links(p.diagnose_dataset_id) : null });
   const final = isFinished(job) ? job.state : null;
@@ -236,28 +241,24 @@ async function renderJob(view, ctx) {
     ctx.navigate(`#/jobs/${job.id}`);
     return undefined;
   }
+  const names = new Map();
+  await Promise.all([job.dataset_id, job.pipeline?.diagnose_dataset_id].filter(Boolean).map((id) =>
+    ctx.api.datasets.get(id, { signal: ctx.signal }).then((d) => names.set(id, d.name), (e) => { if (ctx.signal.aborted) throw e; })));
   const steps = stepsView();
   const actions = h('div.d-flex.flex-wrap.gap-2');
   const outcome = h('div');
   const attempts = h('div');
   const rerunHost = h('div');
-  const cancel = button(t('pipeline.cancel'), {
-    iconName: 'stop', variant: 'outline-danger', testid: 'pipeline-cancel',
-    onClick: async () => {
-      cancel.disabled = true;
-      try {
-        job = await ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') });
-        update();
-      } catch (e) {
-        if (e.code !== 'conflict') clear(outcome, errorAlert(e));
-        cancel.disabled = false;
-      }
-    },
+  const cancel = jobCancelButton({
+    label: t('pipeline.cancel'), testid: 'pipeline-cancel',
+    cancel: () => ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') }),
+    onCancelled: (j) => { job = j; update(); },
   });
   let rerunShown = false;
+  let rerun = null;
   const update = () => {
     const done = isFinished(job);
-    showJob(steps, job);
+    showJob(steps, job, names);
     cancel.hidden = done;
     cancel.disabled = job.cancel_requested;
     const p = job.pipeline || {};
@@ -273,7 +274,8 @@ async function renderJob(view, ctx) {
     clear(attempts, worthShowing(job.attempts, !done) ? attemptsCard(job.attempts, { running: !done }) : null);
     if (done && !rerunShown) {
       rerunShown = true;
-      clear(rerunHost, rerunCard(ctx, job));
+      rerun = rerunCard(ctx, job);
+      clear(rerunHost, rerun.el);
     }
   };
   view.append(pageHeader(job.name, {
@@ -288,10 +290,14 @@ async function renderJob(view, ctx) {
   if (!isFinished(job)) {
     ctx.pollJob(job.id, { onUpdate: (j) => { job = j; update(); } }).catch(() => { /* page left */ });
   }
-  return () => { if (!isFinished(job)) ctx.watchJob(job); };
+  return () => {
+    rerun?.cancel();
+    if (!isFinished(job)) ctx.watchJob(job);
+  };
 }
 
-/* "Run again on new files": two drop zones, the pipeline's parameters. */
+/* "Run again on new files": two drop zones, the pipeline's parameters.
+ * -> {el, cancel()} (cancel: the uploads, when the page is left). */
 function rerunCard(ctx, job) {
   const zones = fileZones();
   const host = h('div');
@@ -308,7 +314,8 @@ function rerunCard(ctx, job) {
     });
     clear(host, current.el);
   } });
-  return card(t('pipeline.rerunTitle'), [h('p.text-body-secondary', t('pipeline.rerunText')), zones.el, h('div.mt-3', again), host], { testid: 'pipeline-rerun-card' });
+  const el = card(t('pipeline.rerunTitle'), [h('p.text-body-secondary', t('pipeline.rerunText')), zones.el, h('div.mt-3', again), host], { testid: 'pipeline-rerun-card' });
+  return { el, cancel: () => current?.cancel() };
 }
 
 export async function render(view, ctx) {
