@@ -60,6 +60,13 @@ def made_by(c, path, job_id):
     return [x for x in harness.list_items(c, API + path) if x.get("job_id") == job_id]
 
 
+def check_nothing_left(c, done):
+    """A pipeline that did not succeed: no result, no model, no diagnosis."""
+    check(done["result"] is None and done["pipeline"]["model_id"] is None, "no result, no model named", done)
+    check(not made_by(c, "/models", done["id"]), "no model of the pipeline exists")
+    check(not made_by(c, "/diagnoses", done["id"]), "no diagnosis of the pipeline exists")
+
+
 def test_pipeline_end_to_end(c):
     c.login_as("alice")
     train, diag = datasets(c)
@@ -116,10 +123,8 @@ def test_pipeline_cancel_during_training_leaves_nothing(c):
               "it is training", running)
         done = harness.cancel_job(c, job["id"])
         check(done["state"] == "cancelled" and done["error"] == "cancelled by the user", "cancelled", done)
-        check(done["result"] is None and done["pipeline"]["model_id"] is None
-              and done["pipeline"]["failed_step"] is None, "no result, no model", done)
-        check(not made_by(c, "/models", job["id"]), "no model of the pipeline exists")
-        check(not made_by(c, "/diagnoses", job["id"]), "no diagnosis of the pipeline exists")
+        check(done["pipeline"]["failed_step"] is None, "no step failed", done)
+        check_nothing_left(c, done)
     finally:
         harness.cancel_quietly(c, job["id"])
 
@@ -139,9 +144,7 @@ def test_pipeline_diagnose_step_failure_drops_model(c):
         check(done["pipeline"]["failed_step"] == "diagnosing", "the diagnose step failed", done)
         check(done["error"].startswith("diagnosing: ") and "pl-gone" in done["error"]
               and "trash" in done["error"], "the error names the step and the dataset", done)
-        check(done["result"] is None and done["pipeline"]["model_id"] is None, "no result kept", done)
-        check(not made_by(c, "/models", job["id"]), "the model trained is not kept")
-        check(not made_by(c, "/diagnoses", job["id"]), "no diagnosis")
+        check_nothing_left(c, done)
     finally:
         harness.cancel_quietly(c, job["id"])
 

@@ -220,7 +220,8 @@ static void on_attempt_done(const hl_train_attempt *a, void *user)
     free(rec.params_json);
 }
 
-/* The admins' notice of a training that made no model: every attempt in
+/* The admins' notice of a training that made no model ("train job 7",
+ * "pipeline job 9", ...): every attempt in
  * one line ("1 gbdt failed, 2 forest degenerate, ..."), then the last
  * one's reason, which the job's error also holds. */
 static void say_training_failed(const hs_job_rec *job,
@@ -229,7 +230,7 @@ static void say_training_failed(const hs_job_rec *job,
     char text[HS_MESSAGE_MAX * 2];
     size_t used = (size_t)snprintf(
         text, sizeof text,
-        "train job %lld ('%.100s') made no model after %zu attempt%s:",
+        "%s job %lld ('%.100s') made no model after %zu attempt%s:", job->type,
         (long long)job->id, job->name, at->count, at->count == 1 ? "" : "s");
     for (size_t i = 0; i < at->count && used < sizeof text; i++)
         used += (size_t)snprintf(text + used, sizeof text - used, "%s %u %s %s",
