@@ -1505,6 +1505,7 @@ async function pipeline_cancel(t) {
   const jobId = Number(/^#\/pipelines\/(\d+)/.exec(hash)[1]);
   t.defer(async () => (await api('alice')).cancelQuietly(jobId));
   await waitUntil(async () => (await attr(page, 'pipeline-step-training', 'data-state')) === 'active', 30_000, 'the training step to run');
+  await canvasNonEmpty(page, 'chart-loss', 20_000); // the training's live curve
   const found = await pipelineAxe(page);
   check(!found.length, `axe-core on a running pipeline:\n${found.join('\n')}`);
   await page.click(tid('pipeline-cancel'));

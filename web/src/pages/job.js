@@ -10,15 +10,12 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import { chart } from '../charts.js';
 import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
 import { pageHeader, card, progressBar, stateBadge, statTile, linkButton } from '../ui.js';
 import { isFinished, resultLink } from '../jobwatch.js';
-import { lossSeries, lossOption } from '../views/loss.js';
+import { liveLoss } from '../views/loss.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { jobCancelButton } from '../views/job-cancel.js';
-
-const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
 
 function stageText(job) {
   if (job.state === 'queued') return t('job.stage.queued');
@@ -62,7 +59,6 @@ export async function render(view, ctx) {
   });
 
   let loss = null;
-  let curveShape = '';
   let shownAttempts = '';
   const update = () => {
     clear(state, stateBadge(job.state, { testid: 'job-state', class: 'state-badge fs-6' }));
@@ -95,13 +91,7 @@ export async function render(view, ctx) {
       shownAttempts = attemptsKey;
       clear(attempts, worthShowing(job.attempts, !done) ? attemptsCard(job.attempts, { running: !done }) : null);
     }
-    if (loss) {
-      const s = jobLoss(job);
-      const shape = `${s.train.length > 0}/${s.valid.length > 0}`;
-      if (shape !== curveShape) loss.rebuild();
-      else if (s.train.length) loss.update({ series: [{ data: s.train }, ...(s.valid.length ? [{ data: s.valid }] : [])] });
-      curveShape = shape;
-    }
+    loss?.update(job);
   };
 
   view.append(pageHeader(job.name, {
@@ -123,11 +113,7 @@ export async function render(view, ctx) {
     isTrain && card(t('job.lossChart'), lossEl, { actions: h('span.small.text-body-secondary', t('job.lossHint')) }),
     attempts));
   update();
-  if (isTrain) {
-    loss = chart(lossEl, (c) => lossOption(c, jobLoss(job), { name: 'loss-curve', empty: t('job.waitingCurve') }));
-    const s = jobLoss(job);
-    curveShape = `${s.train.length > 0}/${s.valid.length > 0}`;
-  }
+  if (isTrain) loss = liveLoss(lossEl, job);
 
   if (!isFinished(job)) {
     ctx.pollJob(job.id, {

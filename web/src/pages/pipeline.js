@@ -18,6 +18,7 @@ import { isFinished } from '../jobwatch.js';
 import { paramCards, collectParams, reveal } from '../views/param-fields.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { jobCancelButton } from '../views/job-cancel.js';
+import { liveLoss } from '../views/loss.js';
 
 // The uploads' share of the one progress bar (the job has the rest).
 const UPLOAD_SHARE = 0.1;
@@ -249,6 +250,8 @@ async function renderJob(view, ctx) {
   const outcome = h('div');
   const attempts = h('div');
   const rerunHost = h('div');
+  const lossEl = h('div.chart.chart-tall', { testid: 'chart-loss', role: 'img', 'aria-label': t('job.lossChart') });
+  let loss = null;
   const cancel = jobCancelButton({
     label: t('pipeline.cancel'), testid: 'pipeline-cancel',
     cancel: () => ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') }),
@@ -272,6 +275,7 @@ async function renderJob(view, ctx) {
       job.state === 'cancelled' && h('div.alert.alert-warning.mb-0', { testid: 'pipeline-cancelled' }, t('pipeline.wasCancelled')),
       job.state === 'succeeded' && h('div.alert.alert-success.mb-0', { testid: 'pipeline-succeeded' }, t('pipeline.ready')));
     clear(attempts, worthShowing(job.attempts, !done) ? attemptsCard(job.attempts, { running: !done }) : null);
+    loss?.update(job);
     if (done && !rerunShown) {
       rerunShown = true;
       rerun = rerunCard(ctx, job);
@@ -285,8 +289,11 @@ async function renderJob(view, ctx) {
   }));
   view.append(h('div.d-flex.flex-column.gap-4',
     card(null, [steps.el, h('div.mt-3', cancel)], { testid: 'pipeline-job' }),
-    outcome, attempts, rerunHost));
+    outcome,
+    card(t('job.lossChart'), lossEl, { actions: h('span.small.text-body-secondary', t('job.lossHint')) }),
+    attempts, rerunHost));
   update();
+  loss = liveLoss(lossEl, job);
   if (!isFinished(job)) {
     ctx.pollJob(job.id, { onUpdate: (j) => { job = j; update(); } }).catch(() => { /* page left */ });
   }
