@@ -16,8 +16,10 @@
 // labelling a diagnosis's rows and retraining with them up to the
 // comparison of the old and new model (axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
-// training, delete with undo, language and theme switches (saved in the
-// preferences), a returning user's restored context, the admin page,
+// training, a pipeline (two files, training and diagnosis as one action)
+// run to its diagnosis and again on new files, one cancelled while it
+// trains and one while it uploads, delete with undo, language and theme
+// switches (saved in the preferences), a returning user's restored context, the admin page,
 // another user's model staying hidden, a phone-sized screen, logout, and
 // the banner shown while the server cannot be reached. Screenshots of the
 // main pages go to SCREENSHOT_DIR (default build/screenshots; `make
@@ -1390,6 +1392,160 @@ async function connection_banner(t) {
     .catch(() => fail('connection-banner did not show when a page never opened before (#/train) was opened while the server was down'));
 }
 
+/** axe-core over the pipeline pages' own parts (the shared drop zone is
+ * left to its own fix: a nested file input, issue 10's accessibility
+ * item), as one list of violations. */
+async function pipelineAxe(page) {
+  const found = [];
+  for (const sel of ['header.page-header', tid('pipeline-job'), tid('pipeline-recent'), tid('pipeline-succeeded'),
+    tid('pipeline-cancelled'), '.train-params']) {
+    if (await page.locator(sel).count()) found.push(...(await axeViolations(page, sel)).map((v) => `${sel}: ${v}`));
+  }
+  return found;
+}
+
+/** Models and diagnoses a pipeline made (found by their job_id). */
+async function madeByJob(a, jobId) {
+  const models = (await a.get(API + '/models?limit=1000')).items.filter((m) => m.job_id === jobId);
+  const diags = (await a.get(API + '/diagnoses?limit=1000')).items.filter((d) => d.job_id === jobId);
+  return { models, diags };
+}
+
+/* A pipeline from the UI: two files, the parameters, Run; the one progress
+ * view follows the steps to the end and links the model and the
+ * diagnosis, which opens; axe-clean in light and dark. */
+async function pipeline_to_diagnosis(t) {
+  const s = await main();
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/pipelines', 'pipeline-run');
+  await page.locator(tid('pipeline-file-train')).first().setInputFiles(named(TRAIN(), 'cluster-kpis.csv'));
+  await page.locator(tid('pipeline-file-diagnose')).first().setInputFiles(named(DIAG(), 'new-samples.csv'));
+  await page.fill(tid('param-rounds'), '30');
+  await page.click(tid('pipeline-run'));
+  const hash = await waitForHash(page, /^#\/pipelines\/\d+/, 30_000);
+  const jobId = Number(/^#\/pipelines\/(\d+)/.exec(hash)[1]);
+  await waitForTestId(page, 'pipeline-diagnosis-link', { timeout: 45_000 });
+  state.pipeline = { id: jobId };
+  for (const step of ['upload1', 'upload2', 'training', 'diagnosing']) {
+    const st = await attr(page, `pipeline-step-${step}`, 'data-state');
+    check(st === 'succeeded', `pipeline step ${step} should be succeeded, is ${st}`);
+  }
+  check(await isVisible(page, 'pipeline-model-link'), 'the model is linked');
+  check((await textOf(page, 'pipeline-step-upload1')).includes('cluster-kpis.csv'), 'the first step names its file');
+  const found = await pipelineAxe(page);
+  check(!found.length, `axe-core on the finished pipeline:\n${found.join('\n')}`);
+  await screenshot(page, 'desktop-pipeline-finished');
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  await settle(page, 800); // colours change with a transition
+  const dark = await pipelineAxe(page);
+  check(!dark.length, `axe-core on the finished pipeline, dark theme:\n${dark.join('\n')}`);
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'light'));
+  await page.click(tid('pipeline-diagnosis-link'));
+  await waitForTestId(page, 'results-table', { timeout: 20_000 });
+}
+
+/* A finished pipeline runs again on new files with its parameters; the
+ * recent pipelines list it; no sideways scroll and axe-clean at 360 px. */
+async function pipeline_rerun_and_phone(t) {
+  const s = await main();
+  const a = await api('alice');
+  if (!state.pipeline) {
+    const train = await a.uploadDataset(named(TRAIN(), 'cluster-kpis.csv'));
+    const diag = await a.uploadDataset(named(DIAG(), 'new-samples.csv'));
+    const job = await a.postJson(API + '/jobs', { type: 'pipeline', dataset_id: train.id, diagnose_dataset_id: diag.id, params: { rounds: 30 } });
+    check((await a.waitJob(job.id)).state === 'succeeded', 'the fallback pipeline (API) did not succeed');
+    state.pipeline = { id: job.id };
+    console.log('    (the pipeline was run through the API: none through the UI before)');
+  }
+  const jobId = state.pipeline.id;
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/pipelines/${jobId}`, 'pipeline-rerun');
+  const files = page.locator(tid('pipeline-rerun-card')).locator('input[type=file]');
+  await files.nth(0).setInputFiles(named(SMALL(), 'small-train.csv'));
+  await files.nth(1).setInputFiles(named(SMALL(), 'small-train.csv'));
+  await page.click(tid('pipeline-rerun'));
+  const again = await waitForHash(page, new RegExp(`^#/pipelines/(?!${jobId}$)\\d+`), 30_000);
+  const againId = Number(/^#\/pipelines\/(\d+)/.exec(again)[1]);
+  await waitForTestId(page, 'pipeline-diagnosis-link', { timeout: 40_000 });
+  const first = await a.job(jobId);
+  const rerun = await a.job(againId);
+  check(rerun.pipeline.rerun_of === jobId && JSON.stringify(rerun.pipeline.params) === JSON.stringify(first.pipeline.params),
+    'the rerun took the first pipeline\'s parameters', rerun.pipeline);
+  await openRoute(page, s, '#/pipelines', 'pipeline-recent');
+  const recent = await textOf(page, 'pipeline-recent');
+  check(recent.includes(first.name), `the recent pipelines list the first one: ${JSON.stringify(recent)}`);
+  const phone = await t.open({ viewport: PHONE, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  const problems = [];
+  for (const h of ['#/pipelines', `#/pipelines/${jobId}`]) {
+    await openRoute(phone.page, s, h, h === '#/pipelines' ? 'pipeline-run' : 'pipeline-job');
+    await noHorizontalScroll(phone.page, h, problems);
+    const onPhone = await pipelineAxe(phone.page);
+    if (onPhone.length) problems.push(`axe-core on ${h}, 360 px:\n${onPhone.join('\n')}`);
+  }
+  check(!problems.length, problems.join('\n'));
+}
+
+/* Cancelling a pipeline while it trains: one cancel, and no model and no
+ * diagnosis are left. */
+async function pipeline_cancel(t) {
+  const s = await main();
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/pipelines', 'pipeline-run');
+  await page.locator(tid('pipeline-file-train')).first().setInputFiles(named(LONG(), 'long-run.csv'));
+  await page.locator(tid('pipeline-file-diagnose')).first().setInputFiles(named(LONG(), 'long-run.csv'));
+  await page.fill(tid('param-rounds'), String(LONG_PARAMS.rounds));
+  await page.fill(tid('param-early_stopping_rounds'), String(LONG_PARAMS.early_stopping_rounds));
+  await page.fill(tid('param-learning_rate'), String(LONG_PARAMS.learning_rate));
+  await page.click(tid('pipeline-run'));
+  const hash = await waitForHash(page, /^#\/pipelines\/\d+/, 30_000);
+  const jobId = Number(/^#\/pipelines\/(\d+)/.exec(hash)[1]);
+  t.defer(async () => (await api('alice')).cancelQuietly(jobId));
+  await waitUntil(async () => (await attr(page, 'pipeline-step-training', 'data-state')) === 'active', 30_000, 'the training step to run');
+  await canvasNonEmpty(page, 'chart-loss', 20_000); // the training's live curve
+  const found = await pipelineAxe(page);
+  check(!found.length, `axe-core on a running pipeline:\n${found.join('\n')}`);
+  await page.click(tid('pipeline-cancel'));
+  await waitForTestId(page, 'pipeline-cancelled', { timeout: 20_000 });
+  check(await attr(page, 'pipeline-step-training', 'data-state') === 'cancelled', 'the training step shows cancelled');
+  const left = await madeByJob(await api('alice'), jobId);
+  check(!left.models.length && !left.diags.length, 'a cancelled pipeline leaves no model and no diagnosis', left);
+}
+
+/* Cancelling while the second file uploads: the upload is aborted, the
+ * first file (already a dataset) goes to the trash, and no job is made. */
+async function pipeline_cancel_upload(t) {
+  const s = await main();
+  const a = await api('alice');
+  const before = (await a.get(API + '/jobs?type=pipeline&limit=1000')).items.length;
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/pipelines', 'pipeline-run');
+  let posts = 0;
+  await page.route('**/api/v1/datasets', async (route) => {
+    if (route.request().method() === 'POST' && ++posts === 2) await sleep(5000); // hold the second upload
+    await route.continue().catch(() => { /* aborted meanwhile */ });
+  });
+  await page.locator(tid('pipeline-file-train')).first().setInputFiles(named(SMALL(), 'pl-cancel-train.csv'));
+  await page.locator(tid('pipeline-file-diagnose')).first().setInputFiles(named(SMALL(), 'pl-cancel-diag.csv'));
+  await page.click(tid('pipeline-run'));
+  await waitUntil(async () => (await attr(page, 'pipeline-step-upload2', 'data-state')) === 'active', 20_000, 'the second upload to run');
+  check(await attr(page, 'pipeline-step-upload1', 'data-state') === 'succeeded', 'the first upload is done');
+  await page.click(tid('pipeline-cancel'));
+  await waitForTestId(page, 'pipeline-cancelled', { timeout: 10_000 });
+  check(await attr(page, 'pipeline-step-upload2', 'data-state') === 'cancelled', 'the second upload shows cancelled');
+  await sleep(5500); // past the held request: it must not arrive
+  const all = (await a.get(API + '/datasets?include_deleted=1&limit=1000')).items;
+  const first = all.filter((d) => d.name === 'pl-cancel-train.csv');
+  check(first.length === 1 && first[0].deleted_at, 'the first upload went to the trash', first);
+  check(!all.some((d) => d.name === 'pl-cancel-diag.csv'), 'the aborted upload made no dataset', all.map((d) => d.name));
+  const after = (await a.get(API + '/jobs?type=pipeline&limit=1000')).items.length;
+  check(after === before, `no pipeline was made (${before} before, ${after} after)`);
+}
+
 await run([
   { name: 'setup_via_token', fn: setup_via_token },
   { name: 'login_wrong_password_then_right', fn: login_wrong_password_then_right },
@@ -1412,6 +1568,10 @@ await run([
   { name: 'results_sort_and_pages', fn: results_sort_and_pages },
   { name: 'download_results', fn: download_results },
   { name: 'cancel_training', fn: cancel_training },
+  { name: 'pipeline_to_diagnosis', fn: pipeline_to_diagnosis },
+  { name: 'pipeline_rerun_and_phone', fn: pipeline_rerun_and_phone },
+  { name: 'pipeline_cancel', fn: pipeline_cancel },
+  { name: 'pipeline_cancel_upload', fn: pipeline_cancel_upload },
   { name: 'dataset_delete_and_undo', fn: dataset_delete_and_undo },
   { name: 'language_switch', fn: language_switch },
   { name: 'theme_dark_persists', fn: theme_dark_persists },

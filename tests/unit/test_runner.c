@@ -126,8 +126,9 @@ static void wait_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
         atomic_fetch_add(&discards[job->id], 1);
 }
 
-static const hs_job_type WAIT = {"wait",    "waited", 1,
-                                 wait_prepare, wait_run, wait_discard};
+static const hs_job_type WAIT = {"wait",       "waited",     1,
+                                 wait_prepare, wait_run,     wait_discard,
+                                 NULL};
 static const hs_job_type *const TYPES[] = {&WAIT, NULL};
 
 typedef struct node {

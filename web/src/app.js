@@ -42,6 +42,8 @@ const ROUTES = [
   { re: /^\/models$/, page: 'models', nav: 'models' },
   { re: /^\/models\/(\d+)$/, page: 'model', nav: 'models', params: ['id'] },
   { re: /^\/models\/(\d+)\/comparison$/, page: 'comparison', nav: 'models', params: ['id'] },
+  { re: /^\/pipelines$/, page: 'pipeline', nav: 'pipelines' },
+  { re: /^\/pipelines\/(\d+)$/, page: 'pipeline', nav: 'pipelines', params: ['id'] },
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },
   { re: /^\/diagnoses\/(\d+)$/, page: 'diagnosis', nav: 'diagnose', params: ['id'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
@@ -53,6 +55,7 @@ const NAV = [
   { key: 'train', icon: 'train', href: '#/train' },
   { key: 'models', icon: 'model', href: '#/models' },
   { key: 'diagnose', icon: 'diagnose', href: '#/diagnose' },
+  { key: 'pipelines', icon: 'layers', href: '#/pipelines' },
   { key: 'admin', icon: 'admin', href: '#/admin', admin: true },
   { key: 'settings', icon: 'settings', href: '#/settings' },
 ];

@@ -37,6 +37,8 @@ export function resultLink(job) {
   if (job.state === 'succeeded' && job.type === 'train' && job.model_id) return `#/models/${job.model_id}`;
   if (job.state === 'succeeded' && job.type === 'retrain' && job.model_id) return `#/models/${job.model_id}/comparison`;
   if (job.state === 'succeeded' && job.type === 'diagnose' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
+  if (job.state === 'succeeded' && job.type === 'pipeline' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
+  if (job.type === 'pipeline') return `#/pipelines/${job.id}`;
   return `#/jobs/${job.id}`;
 }
 

@@ -6,7 +6,8 @@
  * model, the blob holding the samples - an uploaded CSV, or the JSON rows
  * as sent - its format and whether to adapt the predictions to the
  * batch's class mix. Running one is the diagnosis a request would
- * have made, stored as a diagnosis record.
+ * have made, stored as a diagnosis record. The run itself is a step
+ * (job_diagnose.h) that the pipeline job runs too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/fields.h"
+#include "domain/job_diagnose.h"
 #include "domain/job_types.h"
 #include "domain/models.h"
 
@@ -53,43 +55,53 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
                             : hs_fail(err, HS_ERR_NOMEM, "out of memory");
 }
 
-/* Whether the job asked for the batch's class mix (jobs queued before
- * the option existed did not). */
-static int wants_adapt(const hs_job_rec *job)
+/* The job's input as a step reads it ("adapt" and "format" in its
+ * parameters; jobs queued before "adapt" existed did not ask for it). */
+static void run(hs_job_run *r, hs_job_outcome *o)
 {
-    json_t *params = json_loads(job->params_json, 0, NULL);
-    int adapt = json_is_true(json_object_get(params, "adapt"));
+    json_t *params = json_loads(r->job->params_json, 0, NULL);
+    const char *format = json_string_value(json_object_get(params, "format"));
+    hs_diagnose_input in = {
+        .model_id = r->job->model_id,
+        .blob_key = r->job->input_blob_key,
+        .is_json = format && !strcmp(format, "json"),
+        .name = r->job->name,
+        .adapt = json_is_true(json_object_get(params, "adapt")),
+    };
+    hs_diagnose_step(r, &in, o);
     json_decref(params);
-    return adapt;
 }
 
-/* The samples of the job: its input blob, a CSV or JSON rows. */
-static hs_status load_samples(hs_app *app, const hs_job_rec *job,
+/* ---- the step (job_diagnose.h) ------------------------------------------ */
+
+/* The samples: a CSV (checked for every KPI the model needs) or JSON
+ * rows. */
+static hs_status load_samples(hs_app *app, const hs_diagnose_input *in,
                               const hl_model *m, hl_dataset **ds,
                               hl_warnings *warn, hs_error *err)
 {
-    json_t *params = json_loads(job->params_json, 0, NULL);
-    const char *format = json_string_value(json_object_get(params, "format"));
-    int is_json = format && !strcmp(format, "json");
-    json_decref(params);
-    if (!is_json) {
+    json_t *details = NULL;
+    if (!in->is_json) {
         hl_csv_options opt;
         hl_error csv_err;
         hl_csv_options_init(&opt);
         opt.keep_unlabelled = 1;
         opt.max_bytes = app->limits.max_upload_bytes + 1;
-        return hs_datasets_load_blob(app, job->input_blob_key, job->name, &opt,
-                                     ds, &csv_err, err);
+        hs_status st = hs_datasets_load_blob(app, in->blob_key, in->name, &opt,
+                                             ds, &csv_err, err);
+        if (st == HS_OK)
+            st = hs_diag_check_columns(m, *ds, &details, err);
+        json_decref(details);
+        return st;
     }
     uint8_t *buf = NULL;
     size_t len = 0;
-    hs_status st = hs_blob_read_all(app->blobs, job->input_blob_key, &buf, &len,
+    hs_status st = hs_blob_read_all(app->blobs, in->blob_key, &buf, &len,
                                     app->limits.max_json_bytes + 1, err);
     if (st != HS_OK)
         return st;
     json_t *rows = json_loadb((const char *)buf, len, 0, NULL);
     free(buf);
-    json_t *details = NULL;
     st = hs_diag_rows_to_dataset(m, rows, ds, &details, warn, err);
     json_decref(details);
     json_decref(rows);
@@ -97,7 +109,7 @@ static hs_status load_samples(hs_app *app, const hs_job_rec *job,
 }
 
 /* Reports a stage and says whether the job must stop; the diagnosis is
- * then not stored and the job ends cancelled. */
+ * then not stored and the step ends cancelled. */
 static int stage(hs_job_run *r, double progress, hs_job_outcome *o)
 {
     if (!r->report(r, progress, 0, 0, NULL, NULL, 1))
@@ -107,7 +119,8 @@ static int stage(hs_job_run *r, double progress, hs_job_outcome *o)
     return 1;
 }
 
-static void run(hs_job_run *r, hs_job_outcome *o)
+void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
+                      hs_job_outcome *o)
 {
     hs_app *app = r->app;
     const hs_job_rec *job = r->job;
@@ -118,17 +131,17 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     hs_diag_result res = {0};
     hl_warnings warn = {0};
     o->state = HS_JOB_FAILED;
-    hs_status st = hs_models_acquire(app, job->model_id, &owner, &ref, NULL, &err);
+    hs_status st = hs_models_acquire(app, in->model_id, &owner, &ref, NULL, &err);
     if (st == HS_OK)
-        st = load_samples(app, job, hs_model_ref_get(ref), &ds, &warn, &err);
+        st = load_samples(app, in, hs_model_ref_get(ref), &ds, &warn, &err);
     if (st == HS_OK && !stage(r, 0.2, o) &&
-        (st = hs_diag_run(hs_model_ref_get(ref), ds, wants_adapt(job), &warn,
-                          &res, &err)) == HS_OK &&
+        (st = hs_diag_run(hs_model_ref_get(ref), ds, in->adapt, &warn, &res,
+                          &err)) == HS_OK &&
         !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
-        st = hs_diagnoses_store(app, job->owner_id, job->model_id, job->id,
-                                job->name, &res, hs_model_ref_get(ref), ds,
-                                &d, &err);
+        st = hs_diagnoses_store(app, job->owner_id, in->model_id, job->id,
+                                in->name, &res, hs_model_ref_get(ref), ds, &d,
+                                &err);
         if (st == HS_OK) {
             o->state = HS_JOB_SUCCEEDED;
             o->result_id = d.id;

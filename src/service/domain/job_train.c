@@ -33,9 +33,8 @@
 
 /* ---- submission ---------------------------------------------------------- */
 
-/* The dataset must be the viewer's to see, live and labelled. */
-static hs_status check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
-                               char *name, size_t cap, hs_error *err)
+hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
+                                 char *name, size_t cap, hs_error *err)
 {
     hs_dataset_rec ds;
     hs_status st = hs_datasets_get(app, id, viewer, &ds, err);
@@ -79,8 +78,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = hs_train_params_from_json(params, algo, &p, err);
     if (st == HS_OK)
-        st = check_dataset(app, viewer, dataset_id, ds_name, sizeof ds_name,
-                           err);
+        st = hs_train_check_dataset(app, viewer, dataset_id, ds_name,
+                                    sizeof ds_name, err);
     if (st != HS_OK)
         return st;
     out->dataset_id = dataset_id;
@@ -221,7 +220,8 @@ static void on_attempt_done(const hl_train_attempt *a, void *user)
     free(rec.params_json);
 }
 
-/* The admins' notice of a training that made no model: every attempt in
+/* The admins' notice of a training that made no model ("train job 7",
+ * "pipeline job 9", ...): every attempt in
  * one line ("1 gbdt failed, 2 forest degenerate, ..."), then the last
  * one's reason, which the job's error also holds. */
 static void say_training_failed(const hs_job_rec *job,
@@ -230,7 +230,7 @@ static void say_training_failed(const hs_job_rec *job,
     char text[HS_MESSAGE_MAX * 2];
     size_t used = (size_t)snprintf(
         text, sizeof text,
-        "train job %lld ('%.100s') made no model after %zu attempt%s:",
+        "%s job %lld ('%.100s') made no model after %zu attempt%s:", job->type,
         (long long)job->id, job->name, at->count, at->count == 1 ? "" : "s");
     for (size_t i = 0; i < at->count && used < sizeof text; i++)
         used += (size_t)snprintf(text + used, sizeof text - used, "%s %u %s %s",
@@ -290,6 +290,29 @@ hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,
                                  &csv_err, err);
 }
 
+hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
+                           hs_job_outcome *o)
+{
+    hs_model_rec mrec;
+    hs_error err = {0};
+    hs_id id = 0;
+    if (!model)
+        return 0;
+    if (hs_models_save(run->app, run->job->owner_id, run->job->name,
+                       dataset_id, run->job->id, model, NULL, &mrec,
+                       &err) == HS_OK) {
+        id = mrec.id;
+        hs_model_rec_free(&mrec);
+    } else {
+        char text[sizeof o->error + 32];
+        o->state = HS_JOB_FAILED;
+        snprintf(text, sizeof text, "storing the model: %s", err.message);
+        hs_copy_message(o->error, sizeof o->error, text);
+    }
+    hl_model_free(model);
+    return id;
+}
+
 /* The job's parameters as submitted, and its dataset, read. */
 static hs_status load_inputs(hs_job_run *run, hl_train_params *p,
                              hs_dataset_rec *rec, hl_dataset **ds,
@@ -321,21 +344,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     else
         hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
-    if (model) {
-        hs_model_rec mrec;
-        st = hs_models_save(r->app, r->job->owner_id, r->job->name, rec.id,
-                            r->job->id, model, NULL, &mrec, &err);
-        if (st == HS_OK) {
-            o->result_id = mrec.id;
-            hs_model_rec_free(&mrec);
-        } else {
-            char text[sizeof o->error + 32];
-            o->state = HS_JOB_FAILED;
-            snprintf(text, sizeof text, "storing the model: %s", err.message);
-            hs_copy_message(o->error, sizeof o->error, text);
-        }
-        hl_model_free(model);
-    }
+    o->result_id = hs_train_store_model(r, rec.id, model, o);
     hs_dataset_rec_free(&rec);
 }
 

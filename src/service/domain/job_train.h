@@ -1,6 +1,7 @@
 /* domain/job_train.h - what the job types that train a model share: the
- * "train" job (job_train.c, a dataset in) and the "retrain" job
- * (job_retrain.c, a model and people's labels in).
+ * "train" job (job_train.c, a dataset in), the "retrain" job
+ * (job_retrain.c, a model and people's labels in) and the "pipeline" job
+ * (job_pipeline.c, a training then a diagnosis).
  *
  * Both read a stored, labelled dataset the same way and train through the
  * engine's self-repair with the same progress, attempt records and
@@ -12,6 +13,12 @@
 
 #include "domain/job_types.h"
 #include "healer/healer.h"
+
+/* Submission: dataset `id` must be viewer's to see (HS_ERR_NOTFOUND, also
+ * when it is in the trash) and labelled with at least two classes
+ * (HS_ERR_INVALID, field "dataset_id"); its name goes to name[cap]. */
+hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
+                                 char *name, size_t cap, hs_error *err);
 
 /* Dataset dataset_id as the job's owner may read it (record in *rec,
  * release with hs_dataset_rec_free), parsed with its labels required (a
@@ -27,5 +34,11 @@ hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,
 void hs_train_fit(hs_job_run *run, const hl_dataset *ds,
                   const hl_train_params *p, hl_model **model,
                   hs_job_outcome *o);
+
+/* Stores the model a training made (model may be NULL: nothing to do) as
+ * run's job's, named after the job, trained on dataset_id; takes model
+ * (freed). Returns its id, or 0 with o failed ("storing the model: ..."). */
+hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
+                           hs_job_outcome *o);
 
 #endif

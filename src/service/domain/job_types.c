@@ -8,6 +8,7 @@ const hs_job_type *const hs_job_types[] = {
     &hs_job_type_train,
     &hs_job_type_diagnose,
     &hs_job_type_retrain,
+    &hs_job_type_pipeline,
     NULL,
 };
 

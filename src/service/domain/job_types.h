@@ -1,7 +1,7 @@
 /* domain/job_types.h - what a kind of background job is, and the table of
  * the kinds this build runs.
  *
- * A job type is a name ("train", "diagnose"; later "rca"), the kind of
+ * A job type is a name ("train", "diagnose", "pipeline"), the kind of
  * record its result is ("model", "diagnosis"), how a request becomes a
  * queued job, and how a worker runs it. The runner (runner.h) and the job
  * service (jobs.h) look types up in the table by name and talk to them
@@ -77,11 +77,16 @@ typedef struct hs_job_type {
     /* Removes a result made by a run whose lease was lost meanwhile
      * (another worker runs the job again), so no job has two results. */
     void (*discard)(hs_app *app, const hs_job_rec *job, hs_id result_id);
+    /* What the API's JOB view adds for a job of this type, as a new JSON
+     * object shown under the type's name (from the job's request and
+     * progress detail); NULL (the member or its result) = nothing. */
+    json_t *(*describe)(const hs_job_rec *job);
 } hs_job_type;
 
 extern const hs_job_type hs_job_type_train;
 extern const hs_job_type hs_job_type_diagnose;
 extern const hs_job_type hs_job_type_retrain;
+extern const hs_job_type hs_job_type_pipeline;
 
 /* Every job type this build runs, NULL-terminated. */
 extern const hs_job_type *const hs_job_types[];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/engine_json.h"
+#include "domain/job_types.h"
 #include "http/api.h"
 
 json_t *hs_api_body(const hs_req *req, hs_resp *resp)
@@ -303,7 +304,7 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
                          ? json_pack("{s:s, s:o}", "kind", j->result_kind, "id",
                                      id_or_null(j->result_id))
                          : json_null();
-    return json_pack(
+    json_t *view = json_pack(
         "{s:I, s:I, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:{s:o, s:o}, s:o, "
         "s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:f, s:o}",
         "id", (json_int_t)j->id, "owner_id", (json_int_t)j->owner_id, "type",
@@ -321,6 +322,12 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
         "started_at", hs_api_time(j->started_at), "finished_at",
         hs_api_time(j->finished_at), "elapsed_seconds", elapsed, "eta_seconds",
         eta);
+    /* What the type adds (a pipeline's steps), under its name. */
+    const hs_job_type *type = hs_job_type_find(hs_job_types, j->type);
+    json_t *extra = view && type && type->describe ? type->describe(j) : NULL;
+    if (extra)
+        json_object_set_new(view, type->name, extra);
+    return view;
 }
 
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)

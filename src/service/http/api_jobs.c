@@ -1,22 +1,25 @@
 /* api_jobs.c - submit, list, show and cancel background jobs. The request
  * of POST /jobs is the job type's to check (domain/job_types.h): this file
- * knows no type. A job is shown with its attempts (a training's; other
+ * knows no type (a list may keep one type, by name). A job is shown with its attempts (a training's; other
  * types have none), read with it. */
 #include <string.h>
 
 #include "base/clock.h"
+#include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "http/api.h"
 
 /* A refused parameter of the request (its type, learner, name,
- * params.* or a retraining's feedback.weight) is "invalid_params"; a
+ * params.*, a pipeline's adapt or a retraining's feedback.weight) is
+ * "invalid_params"; a
  * refused input it names (a dataset without labels, diagnoses without
  * labelled rows) is "invalid_data". */
 static int is_request_param(const char *field)
 {
     return !strcmp(field, "type") || !strcmp(field, "algo") ||
            !strcmp(field, "name") || !strcmp(field, "params") ||
-           !strncmp(field, "params.", 7) || !strcmp(field, "feedback.weight");
+           !strncmp(field, "params.", 7) || !strcmp(field, "feedback.weight") ||
+           !strcmp(field, "adapt");
 }
 
 void hs_api_jobs_create(hs_app *app, hs_req *req, hs_resp *resp)
@@ -66,13 +69,20 @@ static size_t attempts_of(const hs_job_attempt *all, size_t n, hs_id job_id,
 }
 
 /* Two reads - the jobs, then every visible job's attempts - however many
- * jobs there are. */
+ * jobs there are. ?type=NAME keeps the jobs of one type (a known one). */
 void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_job_rec *items = NULL;
     hs_job_attempt *attempts = NULL;
     size_t n = 0, n_attempts = 0;
     hs_error err = {0};
+    const char *only = hs_req_query(req, "type");
+    if (only && !hs_job_type_find(app->job_types, only)) {
+        hs_reply_error(resp, 422, "invalid_params",
+                       json_pack("{s:s}", "field", "type"),
+                       "unknown job type '%.32s'", only);
+        return;
+    }
     hs_status st = hs_jobs_list(app, &req->user, &items, &n, &err);
     if (st == HS_OK)
         st = hs_jobs_attempts(app, 0, &req->user, &attempts, &n_attempts, &err);
@@ -83,6 +93,8 @@ void hs_api_jobs_list(hs_app *app, hs_req *req, hs_resp *resp)
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++) {
             const hs_job_attempt *first;
+            if (only && strcmp(items[i].type, only))
+                continue;
             size_t k = attempts_of(attempts, n_attempts, items[i].id, &first);
             json_array_append_new(list,
                                   hs_api_job_json(&items[i], first, k, now));

@@ -1,12 +1,12 @@
 // client/jobs.js - training jobs (and the diagnose jobs of large diagnoses,
-// and retrainings with people's labels): start one, read its progress,
-// cancel it (docs/api.md: Jobs).
+// retrainings with people's labels, and pipelines: a training then a
+// diagnosis): start one, read its progress, cancel it (docs/api.md: Jobs).
 
 import * as http from './http.js';
 
-/* The caller's most recent jobs, newest first. */
-export async function recent({ limit = 8, ...opts } = {}) {
-  return (await http.get('/jobs', { ...opts, query: { limit } })).items;
+/* The caller's most recent jobs, newest first; type keeps one kind. */
+export async function recent({ limit = 8, type, ...opts } = {}) {
+  return (await http.get('/jobs', { ...opts, query: { limit, type } })).items;
 }
 
 export const get = (id, opts = {}) => http.get(`/jobs/${id}`, opts);
@@ -24,6 +24,18 @@ export function retrain({ diagnosisIds, modelId, weight, name }, opts = {}) {
   const body = { type: 'retrain', feedback: { diagnosis_ids: diagnosisIds } };
   if (weight) body.feedback.weight = weight;
   if (modelId) body.model_id = modelId;
+  if (name) body.name = name;
+  return http.post('/jobs', body, opts);
+}
+
+/* Queues a pipeline: train on one dataset, diagnose another with the model.
+ * {datasetId, diagnoseDatasetId, algo, params, adapt?, name?} -> the JOB;
+ * with rerunOf (a pipeline's id) the learner, parameters and adapt are
+ * that one's. */
+export function pipeline({ datasetId, diagnoseDatasetId, algo, params, adapt = false, name, rerunOf }, opts = {}) {
+  const body = { type: 'pipeline', dataset_id: datasetId, diagnose_dataset_id: diagnoseDatasetId };
+  if (rerunOf) body.rerun_of = rerunOf;
+  else Object.assign(body, { algo, params, adapt });
   if (name) body.name = name;
   return http.post('/jobs', body, opts);
 }

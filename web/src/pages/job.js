@@ -10,14 +10,12 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import { chart } from '../charts.js';
 import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
-import { pageHeader, card, progressBar, stateBadge, statTile, button, linkButton, showError } from '../ui.js';
+import { pageHeader, card, progressBar, stateBadge, statTile, linkButton } from '../ui.js';
 import { isFinished, resultLink } from '../jobwatch.js';
-import { lossSeries, lossOption } from '../views/loss.js';
+import { liveLoss } from '../views/loss.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
-
-const jobLoss = (job) => lossSeries(job.losses?.train, job.losses?.valid);
+import { jobCancelButton } from '../views/job-cancel.js';
 
 function stageText(job) {
   if (job.state === 'queued') return t('job.stage.queued');
@@ -34,6 +32,10 @@ function remainingText(job) {
 
 export async function render(view, ctx) {
   let job = await ctx.api.jobs.get(ctx.params.id, { signal: ctx.signal });
+  if (job.type === 'pipeline') { // followed on its own page, with its steps
+    ctx.navigate(`#/pipelines/${job.id}`);
+    return undefined;
+  }
   const isRetrain = job.type === 'retrain';
   const isTrain = job.type === 'train' || isRetrain;
   ctx.setNav(isTrain ? 'train' : 'diagnose');
@@ -50,22 +52,13 @@ export async function render(view, ctx) {
   const attempts = h('div');
   const lossEl = h('div.chart.chart-tall', { testid: 'chart-loss', role: 'img', 'aria-label': t('job.lossChart') });
 
-  const cancel = button(t('job.cancel'), {
-    iconName: 'stop', variant: 'outline-danger', testid: 'job-cancel',
-    onClick: async () => {
-      cancel.disabled = true;
-      try {
-        job = await ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') });
-        update();
-      } catch (e) {
-        if (e.code !== 'conflict') showError(e);
-        cancel.disabled = false;
-      }
-    },
+  const cancel = jobCancelButton({
+    label: t('job.cancel'), testid: 'job-cancel',
+    cancel: () => ctx.api.jobs.cancel(job.id, { label: t('job.cancelling') }),
+    onCancelled: (j) => { job = j; update(); },
   });
 
   let loss = null;
-  let curveShape = '';
   let shownAttempts = '';
   const update = () => {
     clear(state, stateBadge(job.state, { testid: 'job-state', class: 'state-badge fs-6' }));
@@ -98,13 +91,7 @@ export async function render(view, ctx) {
       shownAttempts = attemptsKey;
       clear(attempts, worthShowing(job.attempts, !done) ? attemptsCard(job.attempts, { running: !done }) : null);
     }
-    if (loss) {
-      const s = jobLoss(job);
-      const shape = `${s.train.length > 0}/${s.valid.length > 0}`;
-      if (shape !== curveShape) loss.rebuild();
-      else if (s.train.length) loss.update({ series: [{ data: s.train }, ...(s.valid.length ? [{ data: s.valid }] : [])] });
-      curveShape = shape;
-    }
+    loss?.update(job);
   };
 
   view.append(pageHeader(job.name, {
@@ -126,11 +113,7 @@ export async function render(view, ctx) {
     isTrain && card(t('job.lossChart'), lossEl, { actions: h('span.small.text-body-secondary', t('job.lossHint')) }),
     attempts));
   update();
-  if (isTrain) {
-    loss = chart(lossEl, (c) => lossOption(c, jobLoss(job), { name: 'loss-curve', empty: t('job.waitingCurve') }));
-    const s = jobLoss(job);
-    curveShape = `${s.train.length > 0}/${s.valid.length > 0}`;
-  }
+  if (isTrain) loss = liveLoss(lossEl, job);
 
   if (!isFinished(job)) {
     ctx.pollJob(job.id, {

@@ -11,12 +11,7 @@ import { t, has } from '../i18n.js';
 import { fmtInt, fmtAgo, fmtPct } from '../format.js';
 import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button } from '../ui.js';
 import { isFinished } from '../jobwatch.js';
-import { paramControl, paramField, readParam, setParamValue } from '../views/param-fields.js';
-
-// Shown first; every other parameter goes under "Advanced" (presentation
-// only: which parameters exist is the server's answer). For a stack: what
-// it is made of and how it combines them.
-const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'members', 'combiner', 'candidates', 'time_budget', 'early_stopping_rounds', 'cv_folds'];
+import { paramCards, collectParams, readParam, reveal } from '../views/param-fields.js';
 
 // The algorithm last chosen here, so that a re-render (a change of
 // language) keeps it along with the typed values.
@@ -35,44 +30,6 @@ function jobsCard(jobs) {
     h('div.d-flex.align-items-center.gap-2', h('span.fw-semibold.text-truncate.flex-grow-1', j.name), stateBadge(j.state, { class: 'state-badge' })),
     h('div.small.text-body-secondary.d-flex.gap-2', h('span', t(`job.type.${j.type}`)), h('span', '·'), h('span', fmtAgo(j.created_at)),
       !isFinished(j) && h('span.ms-auto', fmtPct(j.progress, 0)))))), { bodyCls: 'p-0' });
-}
-
-/* Focuses a control, opening the "Advanced" section when it is inside. */
-function reveal(control) {
-  const det = control.closest('details');
-  if (det) det.open = true;
-  control.focus();
-}
-
-/* The parameter cards of one algorithm: {el, controls: Map(name -> control),
- * params}. carry(p) may give a value to start from instead of p.default. */
-function paramCards(algo, carry) {
-  const controls = new Map();
-  const one = (p) => {
-    const v = carry(p);
-    const control = paramControl(p, v === undefined ? p.default : v);
-    controls.set(p.name, control);
-    return h(p.type === 'bool' ? 'div.col-12' : 'div.col-sm-6.col-xl-4', paramField(p, control));
-  };
-  let main = algo.params.filter((p) => MAIN.includes(p.name));
-  // the others, with the switches last where they do not break the rows of inputs
-  const rest = algo.params.filter((p) => !MAIN.includes(p.name));
-  let advanced = [...rest.filter((p) => p.type !== 'bool'), ...rest.filter((p) => p.type === 'bool')];
-  if (!main.length) [main, advanced] = [advanced, []];
-  const reset = button(t('train.reset'), {
-    variant: 'link', onClick: () => {
-      for (const p of algo.params) {
-        setParamValue(p, controls.get(p.name), p.default);
-        setInvalid(controls.get(p.name), null);
-      }
-    },
-  });
-  const el = h('div.train-params',
-    card(t('train.params'), h('div.row.g-3', main.map(one)), { actions: reset, cls: 'mt-4' }),
-    advanced.length > 0 && h('details.card.app-card.mt-4.advanced',
-      h('summary.card-header', h('span.h6.mb-0', t('train.advanced')), h('span.small.text-body-secondary.ms-2', t('train.advancedHint'))),
-      h('div.card-body', h('div.row.g-3', advanced.map(one)))));
-  return { el, controls, params: algo.params };
 }
 
 export async function render(view, ctx) {
@@ -147,24 +104,8 @@ export async function render(view, ctx) {
     h('div.mt-4', errorBox),
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-3', submit, h('span.small.text-body-secondary', t('train.startHint'))));
 
-  /* The parameters to send ({} of values), or null with the first bad
-   * input focused. The main ones are always sent, the rest when changed. */
-  const collect = () => {
-    const params = {};
-    let firstBad = null;
-    for (const p of current.params) {
-      const c = current.controls.get(p.name);
-      const r = readParam(p, c);
-      setInvalid(c, r.error ? t(r.error, r.args) : null);
-      if (r.error) { firstBad = firstBad || c; continue; }
-      if (MAIN.includes(p.name) || r.value !== p.default) params[p.name] = r.value;
-    }
-    if (firstBad) {
-      reveal(firstBad);
-      return null;
-    }
-    return params;
-  };
+  /* The parameters to send, or null with the first bad input focused. */
+  const collect = () => collectParams(current);
 
   // The inputs a 422's details.field can name.
   const fieldControl = (f) => {

@@ -1,9 +1,10 @@
 // views/loss.js - the training loss curve (train and hold-out loss per
-// round), shared by the job page (live, redrawn as the job runs) and the
-// model page (the finished curve, with the best round marked).
+// round), shared by the job and pipeline pages (live, redrawn as the job
+// runs) and the model page (the finished curve, with the best round
+// marked).
 
 import { t } from '../i18n.js';
-import { toolbox, axisStyle, emptyOption } from '../charts.js';
+import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
 
 /* [round, loss] pairs, so that a value axis can grow without relabelling. */
 export function lossSeries(train = [], valid = []) {
@@ -29,5 +30,25 @@ export function lossOption(c, s, { empty, name, markRound } = {}) {
     yAxis: { type: 'value', name: t('job.lossAxis'), scale: true, ...axisStyle(c) },
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 14, bottom: 30 }],
     series: [line(t('job.trainLoss'), s.train), valid].filter(Boolean),
+  };
+}
+
+/* A job's loss curve drawn in el, kept up to date as the job is polled:
+ * -> {update(job)}. The chart is rebuilt only when a series appears or
+ * goes (a new attempt or stage), else its data are replaced in place. */
+export function liveLoss(el, job) {
+  const curve = (j) => lossSeries(j.losses?.train, j.losses?.valid);
+  const shapeOf = (s) => `${s.train.length > 0}/${s.valid.length > 0}`;
+  let last = job;
+  let shape = shapeOf(curve(job));
+  const c = chart(el, (cc) => lossOption(cc, curve(last), { name: 'loss-curve', empty: t('job.waitingCurve') }));
+  return {
+    update(j) {
+      last = j;
+      const s = curve(j);
+      if (shapeOf(s) !== shape) c.rebuild();
+      else if (s.train.length) c.update({ series: [{ data: s.train }, ...(s.valid.length ? [{ data: s.valid }] : [])] });
+      shape = shapeOf(s);
+    },
   };
 }

@@ -7,11 +7,13 @@
 // has them, else from the server's name and English help; the range and
 // the default are always the server's. The client checks type, range and
 // choices; finer rules (cv_folds 1, max_leaves 1) are the server's, whose
-// 422 names the field (the train page puts it on the input).
+// 422 names the field (the train page puts it on the input). paramCards
+// lays a learner's parameters out (main ones, then "Advanced") for the
+// train and pipeline pages, and collectParams reads them back.
 
 import { h } from '../dom.js';
 import { t, has } from '../i18n.js';
-import { field, select } from '../ui.js';
+import { field, select, card, button, setInvalid } from '../ui.js';
 
 /* The largest whole number a JS number holds exactly: an int parameter's
  * input stops there (seed goes up to 2^63 - 1 on the server). */
@@ -104,4 +106,68 @@ export function readParam(p, control) {
     return min !== null ? { error: 'train.err.atLeast', args: { min } } : { error: 'train.err.atMost', args: { max } };
   }
   return { value: v };
+}
+
+// Shown first; every other parameter goes under "Advanced" (presentation
+// only: which parameters exist is the server's answer). For a stack: what
+// it is made of and how it combines them.
+const MAIN = ['rounds', 'learning_rate', 'trees', 'max_features', 'max_depth', 'members', 'combiner', 'candidates', 'time_budget', 'early_stopping_rounds', 'cv_folds'];
+
+/* Focuses a control, opening the "Advanced" section when it is inside. */
+export function reveal(control) {
+  const det = control.closest('details');
+  if (det) det.open = true;
+  control.focus();
+}
+
+/* The parameter cards of one algorithm (the train and pipeline pages):
+ * {el, controls: Map(name -> control), params}. carry(p) may give a value
+ * to start from instead of p.default. */
+export function paramCards(algo, carry = () => undefined) {
+  const controls = new Map();
+  const one = (p) => {
+    const v = carry(p);
+    const control = paramControl(p, v === undefined ? p.default : v);
+    controls.set(p.name, control);
+    return h(p.type === 'bool' ? 'div.col-12' : 'div.col-sm-6.col-xl-4', paramField(p, control));
+  };
+  let main = algo.params.filter((p) => MAIN.includes(p.name));
+  // the others, with the switches last where they do not break the rows of inputs
+  const rest = algo.params.filter((p) => !MAIN.includes(p.name));
+  let advanced = [...rest.filter((p) => p.type !== 'bool'), ...rest.filter((p) => p.type === 'bool')];
+  if (!main.length) [main, advanced] = [advanced, []];
+  const reset = button(t('train.reset'), {
+    variant: 'link', onClick: () => {
+      for (const p of algo.params) {
+        setParamValue(p, controls.get(p.name), p.default);
+        setInvalid(controls.get(p.name), null);
+      }
+    },
+  });
+  const el = h('div.train-params',
+    card(t('train.params'), h('div.row.g-3', main.map(one)), { actions: reset, cls: 'mt-4' }),
+    advanced.length > 0 && h('details.card.app-card.mt-4.advanced',
+      h('summary.card-header', h('span.h6.mb-0', t('train.advanced')), h('span.small.text-body-secondary.ms-2', t('train.advancedHint'))),
+      h('div.card-body', h('div.row.g-3', advanced.map(one)))));
+  return { el, controls, params: algo.params };
+}
+
+/* The parameters to send from paramCards' cards ({} of values), or null
+ * with the first bad input marked and focused. The main ones are always
+ * sent, the rest when changed. */
+export function collectParams(cards) {
+  const params = {};
+  let firstBad = null;
+  for (const p of cards.params) {
+    const c = cards.controls.get(p.name);
+    const r = readParam(p, c);
+    setInvalid(c, r.error ? t(r.error, r.args) : null);
+    if (r.error) { firstBad = firstBad || c; continue; }
+    if (MAIN.includes(p.name) || r.value !== p.default) params[p.name] = r.value;
+  }
+  if (firstBad) {
+    reveal(firstBad);
+    return null;
+  }
+  return params;
 }
