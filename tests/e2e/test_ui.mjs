@@ -478,7 +478,7 @@ async function model_detail_charts(t) {
   check(Number.isFinite(numberIn(await textOf(page, 'metric-macro-f1'))), 'metric-macro-f1 should show a number');
   const m = await (await api('alice')).get(`${API}/models/${model.id}`);
   const table = await textOf(page, 'per-class-table');
-  for (const c of m.class_names) check(table.includes(c), `per-class-table should list class ${c}`);
+  for (const c of m.labels) check(table.includes(c), `per-class-table should list class ${c}`);
   for (const id of ['chart-confusion', 'chart-f1', 'chart-importance', 'chart-curve']) await canvasNonEmpty(page, id);
   await waitForTestId(page, 'download-model');
   await waitForTestId(page, 'download-report');
@@ -533,7 +533,7 @@ async function diagnose_pasted_row(t) {
   check(rows === 1, `one pasted row should give one result-row, got ${rows}`);
   const m = await (await api('alice')).get(`${API}/models/${model.id}`);
   const text = await page.locator(tid('result-row')).first().textContent();
-  check(m.class_names.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
+  check(m.labels.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
 }
 
 async function class_chart_type_switch(t) {
@@ -993,8 +993,8 @@ async function download_results(t) {
   const csv = parseCsv(fs.readFileSync(csvPath, 'utf8'));
   check(csv.header.join(',').startsWith('sample_id,label,confidence,prob_'),
     `the CSV header should start with sample_id,label,confidence,prob_: ${csv.header.join(',')}`);
-  check(csv.header.filter((h) => h.startsWith('prob_')).length === m.class_names.length,
-    `the CSV should have one prob_ column per class (${m.class_names.length}): ${csv.header.join(',')}`);
+  check(csv.header.filter((h) => h.startsWith('prob_')).length === m.labels.length,
+    `the CSV should have one prob_ column per class (${m.labels.length}): ${csv.header.join(',')}`);
   check(csv.rows.length === d.rows, `the CSV should have ${d.rows} rows, has ${csv.rows.length}`);
   const [jsonDl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download-json'))]);
   const jsonPath = tmpPath(unique('dl-') + '.json');

@@ -1,5 +1,7 @@
-/* api_models.c - list, show, download and delete trained models. A model
- * is shown with the attempts of the training that made it (its job's). */
+/* api_models.c - list, show, download and delete trained models, and set
+ * the names of their classes. A model is shown with the attempts of the
+ * training that made it (its job's); a download carries the class names
+ * as they are now (hs_models_file). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +76,45 @@ void hs_api_model_download(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     char name[64];
     snprintf(name, sizeof name, "model-%lld.model", (long long)rec.id);
-    hs_api_reply_blob(app, resp, rec.blob_key, "application/octet-stream",
-                      name);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    hs_error err = {0};
+    hs_status st = hs_models_file(app, &rec, &bytes, &len, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else if (bytes) {
+        hs_reply_bytes(resp, 200, "application/octet-stream", bytes, len);
+        hs_api_attachment(resp, name);
+    } else {
+        hs_api_reply_blob(app, resp, rec.blob_key, "application/octet-stream",
+                          name);
+    }
+    free(bytes);
     hs_model_rec_free(&rec);
+}
+
+void hs_api_model_class_names_put(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    if (!body)
+        return;
+    const json_t *names = json_object_get(body, "class_names");
+    hs_model_rec rec;
+    hs_error err = {0};
+    hs_status st = names ? hs_models_set_class_names(app, req->ids[0],
+                                                     &req->user, names, &rec,
+                                                     &err)
+                         : hs_fail_field(&err, HS_ERR_MALFORMED, "class_names",
+                                         "send {\"class_names\": {\"LABEL\": "
+                                         "{\"name\", \"description\", "
+                                         "\"action\"}, ...}}");
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+        hs_model_rec_free(&rec);
+    }
+    json_decref(body);
 }
 
 void hs_api_model_report(hs_app *app, hs_req *req, hs_resp *resp)

@@ -47,6 +47,8 @@ const hs_route hs_api_routes[] = {
     {"DELETE", "/api/v1/models/{id}", hs_api_model_delete, AUTH},
     {"GET", "/api/v1/models/{id}/download", hs_api_model_download, AUTH},
     {"GET", "/api/v1/models/{id}/report", hs_api_model_report, AUTH},
+    {"PUT", "/api/v1/models/{id}/class-names", hs_api_model_class_names_put,
+     AUTH | JSON},
 
     {"POST", "/api/v1/diagnoses", hs_api_diagnoses_create, AUTH | JSON | FORM},
     {"GET", "/api/v1/diagnoses", hs_api_diagnoses_list, AUTH},
