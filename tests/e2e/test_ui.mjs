@@ -14,7 +14,9 @@
 // `--algo auto` chose, a diagnosis adapted to its
 // batch's class mix and one that could not be (both axe-clean, 360 px),
 // labelling a diagnosis's rows and retraining with them up to the
-// comparison of the old and new model (axe-clean, 360 px),
+// comparison of the old and new model (axe-clean, 360 px), naming the
+// classes of a model on its page and seeing the names on a diagnosis
+// (axe-clean, 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -485,6 +487,66 @@ async function model_detail_charts(t) {
   state.modelName = m.name;
   await settle(page);
   await screenshot(page, 'desktop-model-detail');
+}
+
+/* Class names: the owner names a class on the model page (an empty name is
+ * refused on its field), and the name shows in the model's per-class
+ * table and on a diagnosis made with it; an admin sees them read-only;
+ * axe-clean and no sideways scroll at 360 px, reading and editing. */
+async function model_class_names(t) {
+  const s = await main();
+  const a = await api('alice');
+  const sim = SMALL();
+  const ds = await a.uploadDataset(named(sim, 'named-classes.csv'));
+  let job = await a.createJob(ds.id, { rounds: 15 });
+  job = await a.waitJob(job.id);
+  check(job.state === 'succeeded', 'the training for class names did not succeed', job);
+  const diag = await a.diagnoseFile(job.model_id, named(sim, 'named-classes.csv'));
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${job.model_id}`, 'class-names-card');
+  check(await isVisible(page, 'class-names-none'), 'a new model says no class is named');
+  await page.click(tid('class-names-edit'));
+  const input = (label, key) => page.locator(`${tid(`class-names-input-${key}`)}[data-label="${label}"]`);
+  await input('1', 'description').fill('The data disk is full');
+  await page.click(tid('class-names-save'));
+  await waitForTestId(page, 'class-names-error');
+  check(await input('1', 'name').getAttribute('aria-invalid') === 'true', 'a description without a name: the name field is marked');
+  let found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names form:\n${found.join('\n')}`);
+  await input('1', 'name').fill('Disk full');
+  await input('1', 'action').fill('Free space: https://runbook.example/disk');
+  await page.click(tid('class-names-save'));
+  await waitForText(page, 'per-class-table', (x) => x.includes('Disk full (1)'), 'the per-class table to name class 1', 10_000);
+  const cell = page.locator(`${tid('class-names-row')}[data-label="1"] ${tid('class-names-name')}`);
+  check((await cell.textContent()).includes('Disk full'), 'the class names table shows the name');
+  check(await page.locator(`${tid('class-names-card')} a[href="https://runbook.example/disk"]`).count() === 1, 'the action\'s link is a link');
+  found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names card:\n${found.join('\n')}`);
+  const m = await a.get(`${API}/models/${job.model_id}`);
+  check(m.class_names['1']?.name === 'Disk full' && Object.keys(m.class_names).length === 1, 'the server keeps the one name', m.class_names);
+
+  await openRoute(page, s, `#/diagnoses/${diag.id}`, 'diagnosis-per-class');
+  await waitForText(page, 'diagnosis-per-class', (x) => x.includes('Disk full (1)'), 'the diagnosis names class 1', 10_000);
+  await waitForTestId(page, 'result-row');
+
+  await page.setViewportSize({ width: 360, height: 740 });
+  await openRoute(page, s, `#/models/${job.model_id}`, 'class-names-edit');
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `the model page scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+  found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names card, 360 px:\n${found.join('\n')}`);
+  await page.click(tid('class-names-edit'));
+  await waitForTestId(page, 'class-names-form');
+  const o2 = await horizontalOverflow(page);
+  check(o2.scrollWidth <= 361, `the class names form scrolls sideways at 360 px (scrollWidth ${o2.scrollWidth})`);
+  await page.click(tid('class-names-cancel'));
+  await waitForTestId(page, 'class-names-table');
+
+  const admin = await t.open();
+  await login(admin.page, s, 'admin');
+  await openRoute(admin.page, s, `#/models/${job.model_id}`, 'class-names-readonly');
+  check(!(await count(admin.page, 'class-names-edit')), 'not the owner: read-only');
 }
 
 async function diagnose_by_file(t) {
@@ -1398,6 +1460,7 @@ await run([
   { name: 'train_to_completion', fn: train_to_completion },
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
+  { name: 'model_class_names', fn: model_class_names, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },

@@ -1,5 +1,6 @@
 // client/models.js - trained models: the list with headline scores, one model
-// with its summary, delete, and the download links (docs/api.md: Models).
+// with its summary, delete, the names of its classes, and the download links
+// (docs/api.md: Models).
 
 import * as http from './http.js';
 
@@ -8,6 +9,11 @@ export const list = (opts = {}) => http.listAll('/models', opts);
 export const get = (id, opts = {}) => http.get(`/models/${id}`, opts);
 
 export const remove = (id, opts = {}) => http.del(`/models/${id}`, opts);
+
+/* Replaces the names, descriptions and first actions of its classes
+ * ({LABEL: {name, description, action}}); resolves to the MODEL. */
+export const setClassNames = (id, classNames, opts = {}) =>
+  http.put(`/models/${id}/class-names`, { class_names: classNames }, opts);
 
 /* The model file (healer's binary format). */
 export const downloadUrl = (id) => http.url(`/models/${id}/download`);
