@@ -43,6 +43,8 @@ const hs_route hs_api_routes[] = {
     {"POST", "/api/v1/jobs/{id}/cancel", hs_api_job_cancel, AUTH},
 
     {"GET", "/api/v1/models", hs_api_models_list, AUTH},
+    {"POST", "/api/v1/models/leaderboard", hs_api_models_leaderboard,
+     AUTH | JSON},
     {"GET", "/api/v1/models/{id}", hs_api_model_get, AUTH},
     {"DELETE", "/api/v1/models/{id}", hs_api_model_delete, AUTH},
     {"GET", "/api/v1/models/{id}/download", hs_api_model_download, AUTH},
