@@ -16,7 +16,8 @@
 // labelling a diagnosis's rows and retraining with them up to the
 // comparison of the old and new model (axe-clean, 360 px), naming the
 // classes of a model on its page and seeing the names on a diagnosis
-// (axe-clean, 360 px),
+// (axe-clean, 360 px), the models leaderboard on one dataset (axe-clean,
+// 360 px),
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -547,6 +548,36 @@ async function model_class_names(t) {
   await login(admin.page, s, 'admin');
   await openRoute(admin.page, s, `#/models/${job.model_id}`, 'class-names-readonly');
   check(!(await count(admin.page, 'class-names-edit')), 'not the owner: read-only');
+}
+
+/* The models leaderboard: from the models list, a dataset picked, every
+ * model of the user scored on it (the one trained on it marked in-sample,
+ * with the caveat); axe-clean; no sideways scroll at 360 px. */
+async function models_leaderboard(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const ds = await ensureDataset();
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/models', 'models-leaderboard-link');
+  await page.click(tid('models-leaderboard-link'));
+  await waitForHash(page, /^#\/models\/leaderboard/);
+  await waitForTestId(page, 'leaderboard-dataset');
+  await page.selectOption(tid('leaderboard-dataset'), String(ds.id));
+  await page.click(tid('leaderboard-score'));
+  await waitForTestId(page, 'leaderboard-table', { timeout: 30_000 });
+  const row = page.locator(`${tid('leaderboard-row')}[data-model-id="${model.id}"]`);
+  check(await row.count() === 1, `model ${model.id} is on the leaderboard`);
+  check(await row.getAttribute('data-in-sample') === 'true', 'the model trained on this dataset is marked in-sample');
+  check(await isVisible(page, 'leaderboard-in-sample'), 'the in-sample caveat shows');
+  const f1 = Number(await row.locator(tid('leaderboard-macro-f1')).getAttribute('data-value'));
+  check(f1 > 0 && f1 <= 1, `the macro-F1 is a score: ${f1}`);
+  const found = await axeViolations(page, tid('leaderboard-body'));
+  check(!found.length, `axe-core on the leaderboard:\n${found.join('\n')}`);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await sleep(300);
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `the leaderboard scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
 }
 
 async function diagnose_by_file(t) {
@@ -1461,6 +1492,7 @@ await run([
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
   { name: 'model_class_names', fn: model_class_names, timeout: 90_000 },
+  { name: 'models_leaderboard', fn: models_leaderboard, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
