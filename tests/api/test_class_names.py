@@ -10,7 +10,8 @@ keys, wrong types), and another user gets 404; a diagnosis shows its
 model's names as they are now ({} once the model is deleted); the download
 carries the current names (`healer inspect --json` reads them); a training
 job takes the same object as params.class_names, checked against the
-dataset's classes when submitted.
+dataset's classes when submitted; a retrained version keeps its parent's
+names.
 
 Why: the names are what an on-call engineer reads instead of "4", so every
 path that shows or edits them must agree, and a typo must be refused with
@@ -174,6 +175,23 @@ def test_training_job_takes_class_names(c):
         err = expect_error(r, status, None, "job with %s" % names)
         check(err.get("details", {}).get("field") == field, "details.field %s" % field, err)
     check(expect_json(c.get(API + "/jobs?limit=1"), 200)["total"] == before, "no job was queued")
+
+
+def test_retrained_model_inherits_the_names(c):
+    c.login_as("alice")
+    data = harness.simulate(samples=400, features=6, classes=3, seed=3)
+    ds, job, model = harness.train_model(c, data, {"rounds": 10})
+    expect_json(put(c, model["id"], NAMES), 200)
+    rows = harness.rows_as_json(data, count=20)
+    diag = expect_json(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows}), 201, "diagnose")
+    truth = harness.csv_records(data)[0]["label"]
+    expect_json(c.put_json(API + "/diagnoses/%d/labels" % diag["id"], {"labels": [{"row": 1, "label": truth}]}), 200,
+                "label a row")
+    r = c.post_json(API + "/jobs", {"type": "retrain", "feedback": {"diagnosis_ids": [diag["id"]]}})
+    job = harness.wait_job(c, expect_json(r, 202, "retrain")["id"], timeout=120)
+    check(job["state"] == "succeeded", "the retraining succeeded", job)
+    new = expect_json(c.get(API + "/models/%d" % job["model_id"]), 200)
+    check(new["parent_id"] == model["id"] and new["class_names"] == NAMES, "the new version keeps the names", new["class_names"])
 
 
 if __name__ == "__main__":

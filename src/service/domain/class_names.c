@@ -159,3 +159,33 @@ const char **hs_class_names_labels(const json_t *summary, size_t *n)
     }
     return v;
 }
+
+hs_status hs_class_names_inherit(const char *class_names_json, hl_model *m,
+                                 hs_error *err)
+{
+    if (!class_names_json)
+        return HS_OK;
+    json_t *j = json_loads(class_names_json, 0, NULL);
+    hl_class_names *stored = NULL, *kept = hl_class_names_new();
+    hs_status st = kept ? hs_class_names_from_json(j, "class_names", NULL, 0,
+                                                   &stored, err)
+                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    const hl_model_summary *s = hl_model_summary_get(m);
+    hl_error herr;
+    for (size_t i = 0; st == HS_OK && i < stored->n; i++) {
+        const hl_class_info *e = &stored->v[i];
+        if (hl_class_names_check(&(hl_class_names){1, (hl_class_info *)e, 1},
+                                 s->class_names, s->n_classes, NULL,
+                                 NULL) != HL_OK)
+            continue; /* a class the new model lacks */
+        if (hl_class_names_add(kept, e->label, e->name, e->description,
+                               e->action, &herr) != HL_OK)
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    if (st == HS_OK && hl_model_set_class_names(m, kept, &herr) != HL_OK)
+        st = hs_fail(err, HS_ERR_INTERNAL, "class names: %s", herr.message);
+    hl_class_names_free(stored);
+    hl_class_names_free(kept);
+    json_decref(j);
+    return st;
+}

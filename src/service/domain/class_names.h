@@ -32,6 +32,12 @@ hs_status hs_class_names_from_json(const json_t *obj, const char *prefix,
  * empty table), or NULL when out of memory. */
 char *hs_class_names_text(const hl_class_names *t);
 
+/* Gives m (held alone: just trained) the class names of a record's
+ * class_names_json (NULL: none), keeping those whose label is one of m's
+ * classes: a retrained model inherits its parent's names. */
+hs_status hs_class_names_inherit(const char *class_names_json, hl_model *m,
+                                 hs_error *err);
+
 /* The labels of a model summary's JSON (its "classes" array) as a
  * malloc'ed array of borrowed strings (*n of them), or NULL with *n 0. */
 const char **hs_class_names_labels(const json_t *summary, size_t *n);
