@@ -17,7 +17,7 @@
 // comparison of the old and new model (axe-clean, 360 px), naming the
 // classes of a model on its page and seeing the names on a diagnosis
 // (axe-clean, 360 px), the models leaderboard on one dataset (axe-clean,
-// 360 px),
+// 360 px), a training form given a class-names CSV,
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, delete with undo, language and theme switches (saved in the
 // preferences), a returning user's restored context, the admin page,
@@ -578,6 +578,38 @@ async function models_leaderboard(t) {
   await sleep(300);
   const o = await horizontalOverflow(page);
   check(o.scrollWidth <= 361, `the leaderboard scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+}
+
+/* The training form's class-names CSV: a malformed file is refused on its
+ * input (with its line) and blocks the start; a good one names the new
+ * model's classes. */
+async function train_with_class_names(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const labels = (await (await api('alice')).get(`${API}/models/${(await ensureModel()).id}`)).labels;
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-class-names');
+  const input = page.locator(tid('train-class-names'));
+  await input.setInputFiles(writeTmp('bad-names.csv', 'label,name,owner\n'));
+  await waitUntil(async () => (await input.getAttribute('aria-invalid')) === 'true', 5000, 'a file with an unknown column marked on its input');
+  const before = hashOf(page);
+  await page.click(tid('train-start'));
+  await sleep(300);
+  check(hashOf(page) === before, 'a bad class-names file blocks the start');
+  await input.setInputFiles(writeTmp('names.csv', `label,name,description,action\n${labels[0]},First fault,"It, described",https://runbook.example/1\n`));
+  await waitForText(page, 'train-class-names-summary', (x) => x.includes('1'), 'the file read', 5000);
+  check(await input.getAttribute('aria-invalid') === null, 'the good file clears the mark');
+  await page.fill(tid('param-rounds'), '20');
+  await page.click(tid('train-start'));
+  await waitForHash(page, /^#\/jobs\/\d+/);
+  const jobId = Number(/^#\/jobs\/(\d+)/.exec(hashOf(page))[1]);
+  const a = await api('alice');
+  const job = await a.waitJob(jobId);
+  check(job.state === 'succeeded', 'the training with class names succeeded', job);
+  const m = await a.get(`${API}/models/${job.model_id}`);
+  check(m.class_names[labels[0]]?.name === 'First fault' && m.class_names[labels[0]].description === 'It, described',
+    'the model carries the names of the file', m.class_names);
 }
 
 async function diagnose_by_file(t) {
@@ -1493,6 +1525,7 @@ await run([
   { name: 'model_detail_charts', fn: model_detail_charts },
   { name: 'model_class_names', fn: model_class_names, timeout: 90_000 },
   { name: 'models_leaderboard', fn: models_leaderboard, timeout: 90_000 },
+  { name: 'train_with_class_names', fn: train_with_class_names, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },

@@ -868,4 +868,13 @@ export default {
   'leaderboard.notApplicable': '不适用于此数据集',
   'leaderboard.noneApplicable': '你的模型都无法在此数据集上评分（见下文）。',
   'leaderboard.legend': '自身估计：模型训练时在未学习过的行上的得分。短横线：该类别不在模型或数据集中。',
+  'train.classNames': '类别名称（可选）',
+  'train.classNamesHelp': '表头为 label,name,description,action 的 CSV：每个类别的显示名称、一行说明和第一步操作。未列出的类别保留其标签。',
+  'train.classNamesRead.other': '已命名 {count} 个类别',
+  'classNames.csv.empty': '文件为空：需要表头 label,name,description,action',
+  'classNames.csv.unknown': '第 {line} 行：未知列“{column}”：表头必须正好是 label,name,description,action',
+  'classNames.csv.missing': '第 {line} 行：表头需要恰好一个“{column}”列',
+  'classNames.csv.fields': '第 {line} 行：应有 {n} 个字段（字段内的逗号需要加引号）',
+  'classNames.csv.noLabel': '第 {line} 行：标签为空',
+  'classNames.csv.twice': '第 {line} 行：类别“{label}”被命名了两次',
 };
