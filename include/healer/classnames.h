@@ -83,9 +83,8 @@ hl_status hl_class_names_load(const char *path, hl_class_names **out,
 /* HL_ERR_DATA (err->field "label") when an entry's label is not one of
  * classes[0..n_classes): the message names it and lists the classes;
  * *bad (may be NULL) is then that entry's index. */
-hl_status hl_class_names_check(const hl_class_names *t,
-                               char *const *classes, size_t n_classes,
-                               size_t *bad, hl_error *err);
+hl_status hl_class_names_check(const hl_class_names *t, char *const *classes,
+                               size_t n_classes, size_t *bad, hl_error *err);
 
 /* The entry of label, or NULL. */
 const hl_class_info *hl_class_names_find(const hl_class_names *t,

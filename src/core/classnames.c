@@ -16,7 +16,7 @@
 #include "internal.h"
 
 const char *const hl_class_names_columns[4] = {"label", "name", "description",
-                                                "action"};
+                                               "action"};
 
 hl_class_names *hl_class_names_new(void)
 {
@@ -152,8 +152,7 @@ static hl_status csv_row(void *arg, const char *const *f, size_t line,
 }
 
 static hl_status read_csv(const char *data, size_t len, const char *path,
-                          const char *name, hl_class_names **out,
-                          hl_error *err)
+                          const char *name, hl_class_names **out, hl_error *err)
 {
     *out = NULL;
     csv_ctx c = {hl_class_names_new(), path ? path : name};
@@ -195,9 +194,8 @@ hl_status hl_class_names_load(const char *path, hl_class_names **out,
 
 /* ---- against a model's classes ---- */
 
-hl_status hl_class_names_check(const hl_class_names *t,
-                               char *const *classes, size_t n_classes,
-                               size_t *bad, hl_error *err)
+hl_status hl_class_names_check(const hl_class_names *t, char *const *classes,
+                               size_t n_classes, size_t *bad, hl_error *err)
 {
     for (size_t i = 0; t && i < t->n; i++) {
         size_t k = 0;
@@ -211,8 +209,8 @@ hl_status hl_class_names_check(const hl_class_names *t,
         size_t at = 0;
         list[0] = '\0';
         for (size_t j = 0; j < n_classes && at + 8 < sizeof list; j++) {
-            int w = snprintf(list + at, sizeof list - at, "%s%s",
-                             j ? ", " : "", classes[j]);
+            int w = snprintf(list + at, sizeof list - at, "%s%s", j ? ", " : "",
+                             classes[j]);
             at = w < 0 ? at : at + (size_t)w;
         }
         if (at >= sizeof list)
@@ -241,8 +239,8 @@ static hl_status copy_table(const hl_class_names *t, hl_class_names **out,
         return hl__fail(err, HL_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < t->n; i++) {
         const hl_class_info *e = &t->v[i];
-        hl_status rc = hl_class_names_add(c, e->label, e->name,
-                                          e->description, e->action, err);
+        hl_status rc = hl_class_names_add(c, e->label, e->name, e->description,
+                                          e->action, err);
         if (rc != HL_OK) {
             hl_class_names_free(c);
             return rc;

@@ -44,13 +44,14 @@ static void table_reader_quoting(void **state)
     /* BOM, CRLF, quoted commas, doubled quotes, a line break inside quotes,
      * blank lines, spaces around unquoted fields, columns in another
      * order, an empty field */
-    const char *text = "\xEF\xBB\xBF"
-                       "name,label,action,description\r\n"
-                       "\r\n"
-                       "  Disk full , 1 ,\"run \"\"df -h\"\", then clean\",\"a, b\"\r\n"
-                       "\"two\nlines\",2,,\n"
-                       "   \n"
-                       "\"  kept  \",3,x,y";
+    const char *text =
+        "\xEF\xBB\xBF"
+        "name,label,action,description\r\n"
+        "\r\n"
+        "  Disk full , 1 ,\"run \"\"df -h\"\", then clean\",\"a, b\"\r\n"
+        "\"two\nlines\",2,,\n"
+        "   \n"
+        "\"  kept  \",3,x,y";
     assert_int_equal(read_text(text, 0, &r, &err), HL_OK);
     assert_int_equal(r.n, 3);
     assert_string_equal(r.text, "1|Disk full|a, b|run \"df -h\", then clean\n"
@@ -93,18 +94,18 @@ static void table_reader_refusals(void **state)
                  "name", "duplicate column name 'name'");
     expect_error("label,name,description,action\n1,a,b\n", 0, HL_ERR_PARSE, 2,
                  "action", "too few fields");
-    expect_error("label,name,description,action\n1,a,b,c,d\n", 0,
-                 HL_ERR_PARSE, 2, NULL, "too many fields");
-    expect_error("label,name,description,action\n1,\"a,b,c\n", 0,
-                 HL_ERR_PARSE, 2, "name", "unterminated quoted field");
+    expect_error("label,name,description,action\n1,a,b,c,d\n", 0, HL_ERR_PARSE,
+                 2, NULL, "too many fields");
+    expect_error("label,name,description,action\n1,\"a,b,c\n", 0, HL_ERR_PARSE,
+                 2, "name", "unterminated quoted field");
     expect_error("label,name,description,action\n1,\"a\"x,b,c\n", 0,
                  HL_ERR_PARSE, 2, "name", "after a closing quote");
     expect_error("label,name,description,action\n1,\xC3\x28,b,c\n", 0,
                  HL_ERR_PARSE, 2, "name", "not valid UTF-8");
     expect_error("label,name,description,action\n1,\xED\xA0\x80,b,c\n", 0,
                  HL_ERR_PARSE, 2, "name", "not valid UTF-8"); /* surrogate */
-    expect_error("lab\xFF,name,description,action\n", 0, HL_ERR_PARSE, 1,
-                 NULL, "not valid UTF-8");
+    expect_error("lab\xFF,name,description,action\n", 0, HL_ERR_PARSE, 1, NULL,
+                 "not valid UTF-8");
     expect_error("label,name,description,action\n1,abcdefghijklm,b,c\n", 12,
                  HL_ERR_LIMIT, 2, "name", "longer than 12 bytes");
     /* a row callback's refusal is returned as it is */
@@ -112,8 +113,8 @@ static void table_reader_refusals(void **state)
     hl_error err;
     const char nul[] = "label,name,description,action\n1,a\0b,c,d\n";
     memset(&r, 0, sizeof r);
-    assert_int_equal(hl_csv_read_table(nul, sizeof nul - 1, "t.csv", COLS, 4,
-                                       0, collect, &r, &err),
+    assert_int_equal(hl_csv_read_table(nul, sizeof nul - 1, "t.csv", COLS, 4, 0,
+                                       collect, &r, &err),
                      HL_ERR_PARSE);
     assert_non_null(strstr(err.message, "NUL"));
 }
@@ -238,8 +239,9 @@ static void model_files_carry_them(void **state)
     hl_model_free(back);
 
     hl_class_names *t = hl_class_names_new();
-    assert_int_equal(hl_class_names_add(t, "2", "Disk \"full\"", "d, with comma",
-                                        "https://runbook/2", &err),
+    assert_int_equal(hl_class_names_add(t, "2", "Disk \"full\"",
+                                        "d, with comma", "https://runbook/2",
+                                        &err),
                      HL_OK);
     assert_int_equal(hl_class_names_add(t, "0", "正常", "", "", &err), HL_OK);
     /* a label the model lacks: refused, the model unchanged */

@@ -34,8 +34,8 @@ static hs_status optional_text(const json_t *entry, const char *key,
         return HS_OK;
     }
     field_name(field, prefix, label, key);
-    return hs_fail_field(err, HS_ERR_MALFORMED, field,
-                         "'%s' must be a string", field);
+    return hs_fail_field(err, HS_ERR_MALFORMED, field, "'%s' must be a string",
+                         field);
 }
 
 static hs_status entry_shape(const json_t *entry, const char *prefix,
@@ -70,8 +70,7 @@ static hs_status entry_shape(const json_t *entry, const char *prefix,
 }
 
 static hs_status add_entry(hl_class_names *t, const json_t *entry,
-                           const char *prefix, const char *label,
-                           hs_error *err)
+                           const char *prefix, const char *label, hs_error *err)
 {
     const char *description = "", *action = "";
     char field[HS_FIELD_MAX];
@@ -167,9 +166,9 @@ hs_status hs_class_names_inherit(const char *class_names_json, hl_model *m,
         return HS_OK;
     json_t *j = json_loads(class_names_json, 0, NULL);
     hl_class_names *stored = NULL, *kept = hl_class_names_new();
-    hs_status st = kept ? hs_class_names_from_json(j, "class_names", NULL, 0,
-                                                   &stored, err)
-                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hs_status st =
+        kept ? hs_class_names_from_json(j, "class_names", NULL, 0, &stored, err)
+             : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     const hl_model_summary *s = hl_model_summary_get(m);
     hl_error herr;
     for (size_t i = 0; st == HS_OK && i < stored->n; i++) {

@@ -75,7 +75,8 @@ static json_t *score_model(const hl_model *m, const hl_dataset *ds, json_t *row)
     json_t *out = row;
     if (!proba || !y || !pred) {
         out = not_applicable(row, "out of memory");
-    } else if (hl_model_predict_dataset(m, ds, 1, proba, NULL, &herr) != HL_OK ||
+    } else if (hl_model_predict_dataset(m, ds, 1, proba, NULL, &herr) !=
+                   HL_OK ||
                hl_model_map_labels(m, ds, y, &unknown, &herr) != HL_OK) {
         out = not_applicable(row, herr.message);
     } else {
@@ -115,8 +116,8 @@ static json_t *score_model(const hl_model *m, const hl_dataset *ds, json_t *row)
 
 /* One model's row: who it is, its own estimate, its scores here. */
 static hs_status model_row(hs_app *app, const hs_user *viewer, hs_id id,
-                           hs_id dataset_id, const hl_dataset *ds,
-                           json_t **row, hs_error *err)
+                           hs_id dataset_id, const hl_dataset *ds, json_t **row,
+                           hs_error *err)
 {
     hs_model_ref *ref = NULL;
     hs_model_rec rec;
@@ -124,13 +125,12 @@ static hs_status model_row(hs_app *app, const hs_user *viewer, hs_id id,
     if (st != HS_OK)
         return st;
     const hl_model *m = hs_model_ref_get(ref);
-    *row = json_pack(
-        "{s:I, s:s, s:s, s:I, s:b, s:o, s:n, s:n, s:n, s:n, s:n}", "model_id",
-        (json_int_t)rec.id, "name", rec.name, "algo", rec.algo, "created_at",
-        (json_int_t)rec.created_at, "in_sample",
-        rec.dataset_id == dataset_id, "estimate",
-        estimate_json(hl_model_summary_get(m)), "reason", "rows_scored",
-        "accuracy", "macro_f1", "per_class_f1");
+    *row = json_pack("{s:I, s:s, s:s, s:I, s:b, s:o, s:n, s:n, s:n, s:n, s:n}",
+                     "model_id", (json_int_t)rec.id, "name", rec.name, "algo",
+                     rec.algo, "created_at", (json_int_t)rec.created_at,
+                     "in_sample", rec.dataset_id == dataset_id, "estimate",
+                     estimate_json(hl_model_summary_get(m)), "reason",
+                     "rows_scored", "accuracy", "macro_f1", "per_class_f1");
     if (*row)
         *row = score_model(m, ds, *row);
     hs_models_release(app, ref);
@@ -196,8 +196,8 @@ hs_status hs_leaderboard(hs_app *app, const hs_user *viewer, hs_id dataset_id,
     hs_dataset_rec rec;
     memset(&rec, 0, sizeof rec);
     hl_dataset *ds = NULL;
-    hs_status st = pick_models(app, viewer, model_ids, n_ids, ids, &n, &cut,
-                               err);
+    hs_status st =
+        pick_models(app, viewer, model_ids, n_ids, ids, &n, &cut, err);
     if (st == HS_OK)
         st = load_dataset(app, viewer, dataset_id, &rec, &ds, err);
     json_t *rows[HS_LEADERBOARD_MAX_MODELS];
@@ -212,13 +212,13 @@ hs_status hs_leaderboard(hs_app *app, const hs_user *viewer, hs_id dataset_id,
         for (size_t i = 0; i < made; i++)
             json_array_append_new(models, rows[i]);
         made = 0;
-        *out = json_pack(
-            "{s:{s:I, s:s, s:I}, s:o, s:o, s:b, s:{s:i, s:i}}", "dataset",
-            "id", (json_int_t)rec.id, "name", rec.name, "rows",
-            (json_int_t)ds->n_rows, "labels",
-            hs_json_strings(ds->class_names, ds->n_classes), "models", models,
-            "truncated", cut, "limits", "max_models",
-            HS_LEADERBOARD_MAX_MODELS, "max_rows", HS_LEADERBOARD_MAX_ROWS);
+        *out = json_pack("{s:{s:I, s:s, s:I}, s:o, s:o, s:b, s:{s:i, s:i}}",
+                         "dataset", "id", (json_int_t)rec.id, "name", rec.name,
+                         "rows", (json_int_t)ds->n_rows, "labels",
+                         hs_json_strings(ds->class_names, ds->n_classes),
+                         "models", models, "truncated", cut, "limits",
+                         "max_models", HS_LEADERBOARD_MAX_MODELS, "max_rows",
+                         HS_LEADERBOARD_MAX_ROWS);
         if (!*out)
             st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
