@@ -3,6 +3,7 @@
  * check against a model's classes, and the model file's CLASS_NAMES
  * section (round trip; a file without it loads with none).
  */
+#include "engineutil.h"
 #include "testutil.h"
 
 static const char *const COLS[4] = {"label", "name", "description", "action"};
@@ -203,20 +204,11 @@ static void csv_file_errors_are_located(void **state)
 
 static hl_model *small_model(void)
 {
-    hl_sim_options o;
-    hl_sim_options_init(&o);
-    o.samples = 300;
-    o.features = 6;
-    o.classes = 3;
-    o.seed = 9;
-    hl_dataset *ds = NULL;
-    hl_error err;
-    assert_int_equal(hl_simulate(&o, 0, &ds, &err), HL_OK);
+    hl_dataset *ds = tu_simulate(300, 6, 3, 9);
     hl_train_params p;
     hl_train_params_init(&p);
-    assert_int_equal(hl_train_params_set_number(&p, "rounds", 5, &err), HL_OK);
-    hl_model *m = NULL;
-    assert_int_equal(hl_train(ds, &p, NULL, &m, &err), HL_OK);
+    tu_set(&p, "rounds", 5);
+    hl_model *m = tu_train(ds, &p);
     hl_dataset_free(ds);
     return m;
 }
