@@ -79,6 +79,41 @@ hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
 
 void hl_dataset_free(hl_dataset *ds);
 
+/* ---- CSV text tables ----
+ * A small CSV of text (a table of class names, say) read by the same
+ * tokenizer as datasets: quoted fields may hold commas, quotes ("") and
+ * line breaks; unquoted fields lose surrounding spaces; blank lines are
+ * skipped; a UTF-8 BOM is allowed. The header is required and must name
+ * each of `columns` exactly once and nothing else. Every field must be
+ * valid UTF-8 without NUL bytes and at most max_field_bytes long (0 = 64
+ * KiB). Each record must have as many fields as the header. */
+
+/* Called once per record with its fields in the order of `columns`
+ * (NUL-terminated, valid until it returns) and the physical line the
+ * record starts on. A status other than HL_OK stops the reading and is
+ * returned as is (fill err to say why). */
+typedef hl_status (*hl_csv_table_row_fn)(void *arg, const char *const *fields,
+                                         size_t line, hl_error *err);
+
+/* Reads the table in data[0..len) ("name" in messages) and calls row for
+ * each record. Errors: HL_ERR_PARSE with file, line and column for a
+ * missing, unknown or repeated header name, a wrong field count, an
+ * unterminated quote, invalid UTF-8 or a NUL byte; HL_ERR_LIMIT for a
+ * field over max_field_bytes; whatever row returns. Thread-safe. */
+hl_status hl_csv_read_table(const char *data, size_t len, const char *name,
+                            const char *const *columns, size_t n_columns,
+                            size_t max_field_bytes, hl_csv_table_row_fn row,
+                            void *arg, hl_error *err);
+
+/* hl_csv_read_table over the file at path (at most max_bytes; 0 = 1 GiB);
+ * HL_ERR_IO when it cannot be read, HL_ERR_LIMIT when too large. */
+hl_status hl_csv_read_table_file(const char *path, size_t max_bytes,
+                                 const char *const *columns, size_t n_columns,
+                                 size_t max_field_bytes,
+                                 hl_csv_table_row_fn row, void *arg,
+                                 hl_error *err);
+
+
 /* Returns the index of the feature called `name`, or -1. */
 long hl_dataset_feature_index(const hl_dataset *ds, const char *name);
 

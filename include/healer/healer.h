@@ -7,6 +7,7 @@
 #define HEALER_HEALER_H
 
 #include "healer/adapt.h"
+#include "healer/classnames.h"
 #include "healer/clock.h"
 #include "healer/dataset.h"
 #include "healer/drift.h"

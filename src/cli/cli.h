@@ -71,6 +71,12 @@ void cli_progress_done(void);
 void cli_print_metrics(FILE *out, const hl_metrics *m,
                        char *const *class_names, const char *indent);
 void cli_print_summary(FILE *out, const hl_model_summary *s);
+/* The model's named classes, one block each ("class names: none" when it
+ * has none): label, name, description and first action. */
+void cli_print_class_names(FILE *out, const hl_model *m);
+/* j (a summary or an explanation object) with "class_names" set to the
+ * model's (hs_json_class_names); j is returned, NULL stays NULL. */
+json_t *cli_json_with_class_names(json_t *j, const hl_model *m);
 /* Dumps j (and releases it) to stdout followed by a newline. */
 int cli_emit_json(json_t *j);
 

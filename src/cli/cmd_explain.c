@@ -119,8 +119,19 @@ static void print_text(const hl_model *m, const hl_sample_explanation *e,
 {
     const hl_model_summary *s = hl_model_summary_get(m);
     const size_t nf = e->n_features, K = e->n_classes;
-    printf("sample %s: predicted %s (confidence %.4f)\n", id,
-           s->class_names[e->predicted], e->proba[e->predicted]);
+    const char *label = s->class_names[e->predicted];
+    const hl_class_info *ci =
+        hl_class_names_find(hl_model_class_names(m), label);
+    if (ci)
+        printf("sample %s: predicted %s (%s) (confidence %.4f)\n", id,
+               ci->name, label, e->proba[e->predicted]);
+    else
+        printf("sample %s: predicted %s (confidence %.4f)\n", id, label,
+               e->proba[e->predicted]);
+    if (ci && ci->description[0])
+        printf("what it means: %s\n", ci->description);
+    if (ci && ci->action[0])
+        printf("first action: %s\n", ci->action);
     printf("probabilities:");
     for (size_t k = 0; k < K; k++)
         printf("%s %s %.4f", k ? "," : "", s->class_names[k], e->proba[k]);
@@ -187,7 +198,8 @@ int cmd_explain(int argc, char **argv)
                (st = hl_model_explain_row(m, ds, (size_t)row, &e, &err)) ==
                    HL_OK) {
         if (a.json)
-            rc = cli_emit_json(hs_json_sample_explanation(m, &e, a.row));
+            rc = cli_emit_json(cli_json_with_class_names(
+                hs_json_sample_explanation(m, &e, a.row), m));
         else
             print_text(m, &e, a.row);
     }

@@ -8,7 +8,8 @@ static const char INSPECT_USAGE[] =
     "Usage: healer inspect [--json] MODEL\n\n"
     "Prints the summary stored in a model file: parameters, data shape,\n"
     "skipped and duplicate rows, validation / cross-validation metrics,\n"
-    "training curve length and the most important features.\n\n"
+    "training curve length, the most important features and the class\n"
+    "names (name, description, first action) it carries.\n\n"
     "Options:\n"
     "  --json      print the full summary as JSON\n"
     "  -h, --help  show this help\n";
@@ -43,9 +44,12 @@ int cmd_inspect(int argc, char **argv)
         return cli_engine_error("inspect", &err);
     int rc = CLI_OK;
     if (json)
-        rc = cli_emit_json(hs_json_summary(hl_model_summary_get(m)));
-    else
+        rc = cli_emit_json(cli_json_with_class_names(
+            hs_json_summary(hl_model_summary_get(m)), m));
+    else {
         cli_print_summary(stdout, hl_model_summary_get(m));
+        cli_print_class_names(stdout, m);
+    }
     hl_model_free(m);
     return rc;
 }

@@ -36,6 +36,11 @@ static const char TRAIN_USAGE_TAIL[] =
     "  --normal LABEL          the normal class: the normal ranges of the KPIs\n"
     "                          come from its rows (normal; no such class: all\n"
     "                          rows)\n"
+    "  --class-names FILE.csv  per class a display name, a one-line\n"
+    "                          description and the first action to take\n"
+    "                          (header label,name,description,action; every\n"
+    "                          label a class of the data; description and\n"
+    "                          action may be empty)\n"
     "  --label-column NAME     label column header (label)\n"
     "  --id-column NAME        sample id column header (sample_id)\n"
     "  --no-retry              one attempt only: no other learner, no safer\n"
@@ -66,7 +71,8 @@ enum {
     OPT_FEEDBACK,
     OPT_FEEDBACK_WEIGHT,
     OPT_NO_RETRY,
-    OPT_NORMAL
+    OPT_NORMAL,
+    OPT_CLASS_NAMES
 };
 
 static const struct option FIXED_OPTS[] = {
@@ -80,6 +86,7 @@ static const struct option FIXED_OPTS[] = {
     {"feedback-weight", required_argument, 0, OPT_FEEDBACK_WEIGHT},
     {"no-retry", no_argument, 0, OPT_NO_RETRY},
     {"normal", required_argument, 0, OPT_NORMAL},
+    {"class-names", required_argument, 0, OPT_CLASS_NAMES},
     {"help", no_argument, 0, 'h'},
 };
 
@@ -249,6 +256,7 @@ typedef struct pending_flag {
 typedef struct train_args {
     const char *data, *model, *algo;
     const char *feedback;   /* --feedback: labelled deployment rows */
+    const char *class_names; /* --class-names FILE.csv */
     double feedback_weight; /* --feedback-weight */
     int has_feedback_weight;
     hl_train_params params;
@@ -362,6 +370,9 @@ static int apply_fixed(train_args *a, int opt, const char *v)
         break;
     case OPT_NO_RETRY:
         a->no_retry = 1;
+        break;
+    case OPT_CLASS_NAMES:
+        a->class_names = v;
         break;
     case OPT_NORMAL: {
         hl_error err;
@@ -513,9 +524,10 @@ static int report(const train_args *a, const hl_model *m,
             "parse_seconds", parse_seconds, "train_seconds", s->train_seconds,
             "rounds_done", (json_int_t)s->iterations_done, "attempts",
             hs_json_train_attempts(at), "summary", hs_json_summary(s));
-        return cli_emit_json(j);
+        return cli_emit_json(cli_json_with_class_names(j, m));
     }
     cli_print_summary(stdout, s);
+    cli_print_class_names(stdout, m);
     print_attempts(stdout, at);
     printf("model written to %s\n", a->model);
     return CLI_OK;
@@ -540,13 +552,28 @@ static int train_and_save(const train_args *a)
                              .on_attempt = say_retry,
                              .user = &note};
     hl_train_attempts at;
+    hl_class_names *names = NULL;
     double t_parse = hl_clock_monotonic();
-    if (read_training_data(a, &ds, &err) != HL_OK)
+    if (a->class_names && hl_class_names_load(a->class_names, &names, &err))
         return cli_engine_error("train", &err);
+    /* the names are checked against the data's classes before training,
+     * so that a typo costs no training time */
+    if (read_training_data(a, &ds, &err) != HL_OK ||
+        hl_class_names_check(names, ds->class_names, ds->n_classes, NULL,
+                             &err) != HL_OK) {
+        hl_class_names_free(names);
+        hl_dataset_free(ds);
+        return cli_engine_error("train", &err);
+    }
     double parse_seconds = hl_clock_monotonic() - t_parse;
     hl_status st = hl_train_repair(ds, &a->params, &ctl, &opt, &m, &at, &err);
     cli_progress_done();
     hl_dataset_free(ds);
+    if (st == HL_OK && (st = hl_model_set_class_names(m, names, &err)) != HL_OK) {
+        hl_model_free(m);
+        m = NULL;
+    }
+    hl_class_names_free(names);
     if (st != HL_OK) {
         /* After retries or a refused model, say what each attempt did and
          * that the file was left alone; a plain error (bad data) is one

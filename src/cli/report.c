@@ -255,3 +255,29 @@ void cli_print_summary(FILE *out, const hl_model_summary *s)
         free(order);
     }
 }
+
+void cli_print_class_names(FILE *out, const hl_model *m)
+{
+    const hl_class_names *t = hl_model_class_names(m);
+    if (!t) {
+        fprintf(out, "class names: none (train with --class-names FILE.csv)\n");
+        return;
+    }
+    fprintf(out, "class names (%zu):\n", t->n);
+    for (size_t i = 0; i < t->n; i++) {
+        const hl_class_info *e = &t->v[i];
+        fprintf(out, "  %s: %s\n", e->label, e->name);
+        if (e->description[0])
+            fprintf(out, "      %s\n", e->description);
+        if (e->action[0])
+            fprintf(out, "      first action: %s\n", e->action);
+    }
+}
+
+json_t *cli_json_with_class_names(json_t *j, const hl_model *m)
+{
+    if (j)
+        json_object_set_new(j, "class_names",
+                            hs_json_class_names(hl_model_class_names(m)));
+    return j;
+}

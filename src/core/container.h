@@ -11,6 +11,7 @@
 
 #include "drift_ref.h"
 #include "families.h"
+#include "healer/classnames.h"
 #include "healer/model.h"
 #include "inputs.h"
 #include "learner.h"
@@ -31,6 +32,9 @@ struct hl_model {
     /* Normal ranges (healer/normal.h); NULL for a model older than them.
      * Owned. */
     hl__normal *normal;
+    /* Class names, descriptions and first actions (healer/classnames.h);
+     * NULL when it carries none. Owned. */
+    hl_class_names *class_info;
 };
 
 /* A zeroed model, or NULL. */
@@ -39,6 +43,14 @@ hl_model *hl__model_alloc(void);
 void hl__summary_free(hl_model_summary *s);
 
 /* ---- model files (model_io.c, model_io_v1.c) ---- */
+
+/* (classnames.c) The CLASS_NAMES section: u32 n, per entry str label,
+ * name, description, action. Reading holds each entry to
+ * hl_class_names_add's rules and its labels to s's classes; anything else
+ * is a corrupt file. */
+void hl__class_names_write(const hl_class_names *t, hl__wbuf *w);
+hl_status hl__class_names_read(hl__rbuf *r, const hl_model_summary *s,
+                               const hl__io_ctx *io, hl_class_names **out);
 
 /* (model.c) Sets m's learner (and summary algo, parameters at their defaults)
  * from the algo a file names; HL_ERR_FORMAT for a name no learner has. */

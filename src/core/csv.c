@@ -1,5 +1,7 @@
 /* csv.c - parses CSV text held in memory into an hl_dataset
- * (hl_dataset_parse_csv; csv_file.c gets a file into memory for it).
+ * (hl_dataset_parse_csv; csv_file.c gets a file into memory for it), and
+ * small tables of text (hl_csv_read_table: class names) with the same
+ * tokenizer, so that there is one CSV reader.
  *
  * Built for one job: turning a KPI export of up to a few GiB into a dense
  * float matrix quickly, and saying exactly where the file is wrong when it
@@ -1382,5 +1384,212 @@ hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
     if (rc == HL_OK)
         rc = finish(&ps, out);
     parser_free(&ps);
+    return rc;
+}
+
+int hl__utf8_valid(const char *s, size_t n) { return utf8_valid(s, n); }
+
+/* ---- text tables (hl_csv_read_table) ----------------------------------- */
+
+/* A table of text read with the tokenizer above: no roles, no numbers;
+ * every field is copied out (the tokenizer's field may live in its
+ * scratch buffer) and checked for UTF-8. */
+typedef struct table_reader {
+    csv_reader rd;
+    const char *name;
+    const char *const *columns;
+    size_t n_columns;
+    size_t *slot;   /* header column -> index into columns */
+    char **fields;  /* n_columns, the current record's */
+    hl_error *err;
+} table_reader;
+
+static hl_status table_nomem(table_reader *tr)
+{
+    return hl__fail_at(tr->err, HL_ERR_NOMEM, tr->name, 0, NULL, 0,
+                       "out of memory while reading the CSV");
+}
+
+static hl_status table_tok_fail(table_reader *tr, int tok, const char *column,
+                                size_t col)
+{
+    size_t line = tr->rd.err_line;
+    switch (tok) {
+    case TOK_NUL:
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line, column,
+                           col + 1, "NUL byte in the file (binary data, or "
+                                    "UTF-16?)");
+    case TOK_TOO_LONG:
+        return hl__fail_at(tr->err, HL_ERR_LIMIT, tr->name, line, column,
+                           col + 1, "field is longer than %zu bytes",
+                           tr->rd.max_field);
+    case TOK_OPEN_QUOTE:
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line, column,
+                           col + 1,
+                           "unterminated quoted field: the quote opened here "
+                           "is never closed before the end of the file");
+    case TOK_AFTER_QUOTE:
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line, column,
+                           col + 1,
+                           "unexpected text after a closing quote (a quote "
+                           "inside a quoted field must be doubled: \"\")");
+    default:
+        return table_nomem(tr);
+    }
+}
+
+/* "a, b, c" of the expected columns, for messages. */
+static void table_expected(const table_reader *tr, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < tr->n_columns && at < cap; i++) {
+        int k = snprintf(out + at, cap - at, "%s%s", i ? "," : "",
+                         tr->columns[i]);
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+}
+
+static hl_status table_header_name(table_reader *tr, const csv_field *f,
+                                   size_t col, char *seen)
+{
+    char ex[64], want[256];
+    excerpt(f->text, f->len, ex, sizeof ex);
+    table_expected(tr, want, sizeof want);
+    if (!utf8_valid(f->text, f->len))
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, ex,
+                           col + 1, "column name is not valid UTF-8");
+    for (size_t i = 0; i < tr->n_columns; i++) {
+        if (strlen(tr->columns[i]) != f->len ||
+            memcmp(tr->columns[i], f->text, f->len) != 0)
+            continue;
+        if (seen[i])
+            return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, ex,
+                               col + 1, "duplicate column name '%s'", ex);
+        seen[i] = 1;
+        if (col < tr->n_columns)
+            tr->slot[col] = i;
+        return HL_OK;
+    }
+    return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, ex, col + 1,
+                       "unknown column '%s': the header must be exactly %s",
+                       ex, want);
+}
+
+static hl_status table_header(table_reader *tr)
+{
+    char seen[64] = {0};
+    char want[256];
+    int ended = END_FIELD;
+    size_t col = 0;
+    table_expected(tr, want, sizeof want);
+    if (!skip_blank_lines(&tr->rd))
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, 0, NULL, 0,
+                           "empty file: expected the header %s", want);
+    size_t line = tr->rd.line;
+    while (ended == END_FIELD) {
+        csv_field f;
+        int tok = tok_next(&tr->rd, &f, &ended);
+        if (tok != TOK_OK)
+            return table_tok_fail(tr, tok, NULL, col);
+        /* past n_columns a name is unknown or repeated (every expected
+         * one was seen), so table_header_name refuses it */
+        hl_status rc = table_header_name(tr, &f, col, seen);
+        if (rc != HL_OK)
+            return rc;
+        col++;
+    }
+    for (size_t i = 0; i < tr->n_columns; i++)
+        if (!seen[i])
+            return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line,
+                               tr->columns[i], 0,
+                               "missing column '%s': the header must be "
+                               "exactly %s", tr->columns[i], want);
+    return HL_OK;
+}
+
+static hl_status table_field(table_reader *tr, const csv_field *f, size_t col)
+{
+    const char *column = tr->columns[tr->slot[col]];
+    if (!utf8_valid(f->text, f->len))
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, column,
+                           col + 1, "field is not valid UTF-8");
+    if (memchr(f->text, '\0', f->len))
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, column,
+                           col + 1, "NUL byte in a field");
+    char *s = malloc(f->len + 1);
+    if (!s)
+        return table_nomem(tr);
+    memcpy(s, f->text, f->len);
+    s[f->len] = '\0';
+    free(tr->fields[tr->slot[col]]);
+    tr->fields[tr->slot[col]] = s;
+    return HL_OK;
+}
+
+static hl_status table_record(table_reader *tr, hl_csv_table_row_fn row,
+                              void *arg)
+{
+    int ended = END_FIELD;
+    size_t col = 0, line = tr->rd.line;
+    while (ended == END_FIELD) {
+        csv_field f;
+        const char *column =
+            col < tr->n_columns ? tr->columns[tr->slot[col]] : NULL;
+        int tok = tok_next(&tr->rd, &f, &ended);
+        if (tok != TOK_OK)
+            return table_tok_fail(tr, tok, column, col);
+        if (col >= tr->n_columns)
+            return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line, NULL,
+                               col + 1,
+                               "too many fields: the header has %zu (a comma "
+                               "inside a field needs quotes)",
+                               tr->n_columns);
+        hl_status rc = table_field(tr, &f, col);
+        if (rc != HL_OK)
+            return rc;
+        col++;
+    }
+    if (col < tr->n_columns)
+        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, line,
+                           tr->columns[tr->slot[col]], col + 1,
+                           "too few fields: %zu, the header has %zu", col,
+                           tr->n_columns);
+    return row(arg, (const char *const *)tr->fields, line, tr->err);
+}
+
+hl_status hl_csv_read_table(const char *data, size_t len, const char *name,
+                            const char *const *columns, size_t n_columns,
+                            size_t max_field_bytes, hl_csv_table_row_fn row,
+                            void *arg, hl_error *err)
+{
+    hl_error_clear(err);
+    if ((!data && len) || !columns || !row || n_columns == 0 ||
+        n_columns > 64)
+        return hl__fail(err, HL_ERR_INVALID, "read_table: bad argument");
+    table_reader tr = {0};
+    tr.name = name ? name : "<memory>";
+    tr.columns = columns;
+    tr.n_columns = n_columns;
+    tr.err = err;
+    if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
+        data += 3;
+        len -= 3;
+    }
+    tr.rd.p = data ? data : "";
+    tr.rd.end = tr.rd.p + len;
+    tr.rd.line = 1;
+    tr.rd.max_field = max_field_bytes ? max_field_bytes : DEFAULT_MAX_FIELD;
+    tr.slot = calloc(n_columns, sizeof *tr.slot);
+    tr.fields = calloc(n_columns, sizeof *tr.fields);
+    hl_status rc = tr.slot && tr.fields ? table_header(&tr) : table_nomem(&tr);
+    while (rc == HL_OK && skip_blank_lines(&tr.rd))
+        rc = table_record(&tr, row, arg);
+    if (tr.fields)
+        hl__free_strings(tr.fields, n_columns);
+    free(tr.slot);
+    free(tr.rd.scratch);
     return rc;
 }

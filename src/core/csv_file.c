@@ -1,5 +1,5 @@
-/* csv_file.c - hl_dataset_read_csv: gets a CSV file into memory for the
- * parser in csv.c.
+/* csv_file.c - hl_dataset_read_csv and hl_csv_read_table_file: get a CSV
+ * file into memory for the parsers in csv.c.
  *
  * The whole file is read into one buffer rather than streamed: the parser
  * then works on plain pointers with no refill logic, and a 15 MB export
@@ -108,5 +108,25 @@ hl_status hl_dataset_read_csv(const char *path, const hl_csv_options *opt,
         return rc;
     rc = hl_dataset_parse_csv(data, len, path, opt, out, err);
     free(data);
+    return rc;
+}
+
+hl_status hl_csv_read_table_file(const char *path, size_t max_bytes,
+                                 const char *const *columns, size_t n_columns,
+                                 size_t max_field_bytes,
+                                 hl_csv_table_row_fn row, void *arg,
+                                 hl_error *err)
+{
+    hl_error_clear(err);
+    if (!path)
+        return hl__fail(err, HL_ERR_INVALID, "read_table: path is NULL");
+    char *buf = NULL;
+    size_t len = 0;
+    hl_status rc = read_file(path, max_bytes ? max_bytes : (size_t)1 << 30,
+                             &buf, &len, err);
+    if (rc == HL_OK)
+        rc = hl_csv_read_table(buf, len, path, columns, n_columns,
+                               max_field_bytes, row, arg, err);
+    free(buf);
     return rc;
 }

@@ -102,6 +102,11 @@ char *hl__strdup(const char *s);
  * buffer stays valid UTF-8 (JSON strings must be). */
 void hl__utf8_copy(char *dst, size_t cap, const char *src);
 
+/* (csv.c) 1 when s[0..n) is valid UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF), else 0: the one check of the
+ * engine's text inputs. */
+int hl__utf8_valid(const char *s, size_t n);
+
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);
 

@@ -43,6 +43,7 @@ void hl_model_free(hl_model *m)
     free(m->kept);
     hl__families_free(m->families);
     hl__normal_free(m->normal);
+    hl_class_names_free(m->class_info);
     if (m->learner)
         m->learner->free(m->fitted.state);
     free(m);

@@ -34,6 +34,10 @@
  *   NORMAL (15)     the normal ranges (normal.h): str label, str asked, u64
  *                   rows, u32 n, per KPI f32 center, f32 scale, u64 present. Models
  *                   older than it have none; healers older than it skip it
+ *   CLASS_NAMES (16) only in a model that names classes
+ *                   (healer/classnames.h): u32 n, per entry str label,
+ *                   name, description, action. Healers older than it skip
+ *                   it
  *   WEIGHTS (12)    only in a model trained with weighted rows (labels
  *                   from deployment): u64 rows_weighted, f64
  *                   max_row_weight. Healers older than it skip it
@@ -94,6 +98,7 @@ enum section_tag {
     SEC_LEADERBOARD = 13,
     SEC_FAMILIES = 14,
     SEC_NORMAL = 15,
+    SEC_CLASS_NAMES = 16,
 };
 
 /* A model whose learner reads other inputs than every KPI as it is gets
@@ -257,6 +262,13 @@ static void w_normal(hl__wbuf *w, const hl__normal *nr)
     hl__w_section_end(w, at);
 }
 
+static void w_class_names(hl__wbuf *w, const hl_class_names *t)
+{
+    size_t at = hl__w_section_begin(w, SEC_CLASS_NAMES);
+    hl__class_names_write(t, w);
+    hl__w_section_end(w, at);
+}
+
 static void w_weights(hl__wbuf *w, const hl_model_summary *s)
 {
     size_t at = hl__w_section_begin(w, SEC_WEIGHTS);
@@ -314,6 +326,8 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
         w_weights(&w, s);
     if (m->normal)
         w_normal(&w, m->normal);
+    if (hl_model_class_names(m))
+        w_class_names(&w, m->class_info);
     if (s->n_candidates)
         w_leaderboard(&w, s);
     if (m->drift)
@@ -675,6 +689,8 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
         return rc;
     }
     case SEC_LEADERBOARD: return read_leaderboard(ld, r);
+    case SEC_CLASS_NAMES:
+        return hl__class_names_read(r, s, &ld->io, &ld->m->class_info);
     case SEC_WEIGHTS:
         s->rows_weighted = (size_t)hl__r_u64(r);
         s->max_row_weight = hl__r_f64(r);
@@ -709,12 +725,14 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_LEADERBOARD] = 1u << SEC_META,
         [SEC_FAMILIES] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_NORMAL] = 1u << SEC_FEATURES,
+        [SEC_CLASS_NAMES] = 1u << SEC_CLASSES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
              tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
              tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD ||
-             tag == SEC_FAMILIES || tag == SEC_NORMAL;
+             tag == SEC_FAMILIES || tag == SEC_NORMAL ||
+             tag == SEC_CLASS_NAMES;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

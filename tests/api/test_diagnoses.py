@@ -76,7 +76,7 @@ def check_diagnosis(diag, model, rows):
     has_fields(diag, harness.DIAGNOSIS_FIELDS, "DIAGNOSIS")
     check(diag["rows"] == rows, "rows should be %d" % rows, diag)
     check(diag["model_id"] == model["id"], "model_id", diag)
-    check(diag["classes"] == model["class_names"], "classes are the model's", diag)
+    check(diag["classes"] == model["labels"], "classes are the model's", diag)
     check(sum(diag["class_counts"].values()) == rows and set(diag["class_counts"]) <= set(diag["classes"]),
           "class_counts count every row by predicted class", diag)
     check(isinstance(diag["warnings"], list), "warnings is an array", diag)
@@ -93,7 +93,7 @@ def test_inline_single_row(c):
     check(diag["name"] == "one", "name is kept", diag)
     check(diag["metrics"] is None, "no labels: metrics null", diag)
     check(len(diag["results"]["items"]) == 1, "one result", diag)
-    check_results(diag, model["class_names"])
+    check_results(diag, model["labels"])
     it = diag["results"]["items"][0]
     check(it["sample_id"] is None and it["label"] is None, "no sample_id / label given: both null", it)
     got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)
@@ -136,7 +136,7 @@ def test_inline_several_rows_with_ids_labels_missing(c):
     del rows[2]["feature3"]             # absent: a missing value too
     diag, _ = diagnose(c, model["id"], rows)
     check_diagnosis(diag, model, 6)
-    check_results(diag, model["class_names"])
+    check_results(diag, model["labels"])
     items = diag["results"]["items"]
     check([it["sample_id"] for it in items] == [r["sample_id"] for r in rows], "sample_ids are echoed", items)
     check([it["label"] for it in items] == [r["label"] for r in rows], "true labels are echoed", items)
@@ -161,7 +161,7 @@ def test_store_false_quick_check(c):
     diag, r = diagnose(c, model["id"], harness.rows_as_json(data, 0, 3), expect_status=200, store=False)
     check(diag["id"] is None, "store false: id null", diag)
     check(len(diag["results"]["items"]) == 3, "the results are returned", diag)
-    check_results(diag, model["class_names"])
+    check_results(diag, model["labels"])
     check(harness.list_ids(c, API + "/diagnoses") == before, "store false stores nothing")
 
 
@@ -296,7 +296,7 @@ def check_adapt(a, classes, what):
 def test_adapt_applied_on_gbdt(c):
     data, model = model_for(c)
     c.login_as("alice")
-    classes = model["class_names"]
+    classes = model["labels"]
     major = classes[-1]
     rows = skewed_rows(data, major)
     plain, _ = diagnose(c, model["id"], rows, name="plain")
@@ -357,7 +357,7 @@ def test_adapt_not_applied_says_why(c):
     c.login_as("alice")
     diag, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49), adapt=True)
     a = diag["adapt"]
-    check_adapt(a, model["class_names"], "adapt of 49 rows")
+    check_adapt(a, model["labels"], "adapt of 49 rows")
     check(not a["applied"] and a["reason_code"] == "too_few_rows" and "too few" in a["reason"],
           "49 rows are too few: not applied, with the reason", a)
     plain, _ = diagnose(c, model["id"], harness.rows_as_json(data, 0, 49))
@@ -367,7 +367,7 @@ def test_adapt_not_applied_says_why(c):
     c.login_as("alice")
     diag, _ = diagnose(c, forest["id"], harness.rows_as_json(data, 0, 120), adapt=True)
     a = diag["adapt"]
-    check_adapt(a, forest["class_names"], "adapt with a forest")
+    check_adapt(a, forest["labels"], "adapt with a forest")
     check(not a["applied"] and a["reason_code"] == "not_calibrated" and "not calibrated" in a["reason"],
           "a forest's votes are not calibrated: not applied, with the reason", a)
     up = expect_json(upload_diagnosis(c, forest["id"], data, fields={"adapt": "true"}), 201, "multipart adapt=true, forest")
@@ -378,7 +378,7 @@ def test_adapt_multipart(c):
     data, model = model_for(c)
     c.login_as("alice")
     diag = expect_json(upload_diagnosis(c, model["id"], data, fields={"adapt": "true"}), 201, "multipart adapt=true")
-    check_adapt(diag["adapt"], model["class_names"], "multipart adapt")
+    check_adapt(diag["adapt"], model["labels"], "multipart adapt")
     check(diag["adapt"]["applied"], "600 rows, a GBDT: applied", diag["adapt"])
     diag = expect_json(upload_diagnosis(c, model["id"], data, fields={"adapt": "false"}), 201, "multipart adapt=false")
     check(diag["adapt"] is None, "adapt=false: null", diag)
@@ -409,7 +409,7 @@ def test_multipart_csv_with_labels(c):
     r = upload_diagnosis(c, model["id"], data)
     diag = expect_json(r, 201, "multipart diagnosis")
     check_diagnosis(diag, model, 600)
-    check_results(diag, model["class_names"])
+    check_results(diag, model["labels"])
     res = diag["results"]
     check(res["offset"] == 0 and 1 <= len(res["items"]) <= res["limit"] and len(res["items"]) == min(600, res["limit"]),
           "the first page of results", res)
@@ -669,7 +669,7 @@ def test_large_csv_diagnosis_becomes_job():
         done, d = wait_diagnose_job(c, upload_diagnosis(c, model["id"], csv_head(data, 500)), 500,
                                     "500 CSV rows with --sync-rows 100")
         check(d["metrics"] is not None, "labelled rows: metrics", d)
-        check_results(d, model["class_names"])
+        check_results(d, model["labels"])
         check_drift(d["drift"], 500, "a diagnose job's drift")
         check(d["drift"]["verdict"] == "none", "training rows diagnosed by a job: no drift", d["drift"])
         r = c.get(API + "/diagnoses/%d/download?format=csv" % d["id"])
@@ -711,7 +711,7 @@ def test_large_json_diagnosis_becomes_job():
         r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 101),
                                              "adapt": True})
         _, d = wait_diagnose_job(c, r, 101, "101 JSON rows with adapt")
-        check_adapt(d["adapt"], model["class_names"], "a diagnose job's adapt")
+        check_adapt(d["adapt"], model["labels"], "a diagnose job's adapt")
         check(d["adapt"]["applied"], "a diagnose job adapts too", d["adapt"])
         r = upload_diagnosis(c, model["id"], csv_head(data, 300), fields={"adapt": "true"})
         _, d = wait_diagnose_job(c, r, 300, "300 CSV rows with adapt")

@@ -55,7 +55,7 @@ def test_sample(c):
     check(s["label"] == str(rows[2]["label"]), "the stored label", s)
     check(s["result"]["row"] == 3 and s["result"]["predicted"] == s["predicted"],
           "the stored row, the same prediction without adapt", s["result"])
-    check(s["score_scale"] == "logit" and set(s["classes"]) == set(model["class_names"]), "classes", s)
+    check(s["score_scale"] == "logit" and set(s["classes"]) == set(model["labels"]), "classes", s)
     z = sum(math.exp(cl["score"]) for cl in s["classes"].values())
     for name, cl in s["classes"].items():
         check(abs(cl["expected"] + sum(cl["contributions"].values()) - cl["score"]) < 1e-9,

@@ -112,7 +112,7 @@ def test_suggestions_and_labels(c):
     c.login_as("alice")
     diag, model = fresh_diagnosis(c)
     check(diag["input_stored"] is True, "a new diagnosis keeps its input", diag)
-    classes = model["class_names"]
+    classes = model["labels"]
     res = results_of(c, diag["id"])
 
     body = expect_json(c.get(API + "/diagnoses/%d/suggestions" % diag["id"]), 200, "suggestions")
@@ -164,7 +164,7 @@ def test_bad_labels(c):
     c.login_as("alice")
     diag, model = fresh_diagnosis(c)
     path = API + "/diagnoses/%d/labels" % diag["id"]
-    cls = model["class_names"][0]
+    cls = model["labels"][0]
 
     def bad(body, status, code, field, what):
         r = c.put_json(path, body)
@@ -221,7 +221,7 @@ def test_too_many_labels_in_total(server):
     data, model = model_for(c)
     rows = harness.rows_as_json(data, count=600, with_id=True) * 9
     diag = diagnose(c, model["id"], rows[:5100], name="big")
-    cls = model["class_names"][0]
+    cls = model["labels"][0]
     for k in range(5):
         put_labels(c, diag["id"], [{"row": k * 1000 + i + 1, "label": cls} for i in range(1000)])
     e = expect_error(put_labels(c, diag["id"], [{"row": 5001 + i, "label": cls} for i in range(10)], status=422),
@@ -233,7 +233,7 @@ def test_too_many_labels_in_total(server):
 def test_access(c):
     alice = c.login_as("alice")
     diag, model = fresh_diagnosis(alice)
-    cls = model["class_names"][0]
+    cls = model["labels"][0]
     put_labels(alice, diag["id"], [{"row": 1, "label": cls}])
     bob = c.new().login_as("bob")
     for path in ("/labels", "/suggestions"):
@@ -259,7 +259,7 @@ def test_access(c):
 def test_diagnosis_without_input(c, server):
     c.login_as("alice")
     diag, model = fresh_diagnosis(c)
-    put_labels(c, diag["id"], [{"row": 1, "label": model["class_names"][0]}])
+    put_labels(c, diag["id"], [{"row": 1, "label": model["labels"][0]}])
     clear_input_key(server, diag["id"])
     got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "old diagnosis")
     check(got["input_stored"] is False, "input_stored false", got)
@@ -302,7 +302,7 @@ def test_retrain_bad_requests(c):
     bad({"model_id": "x", "feedback": {"diagnosis_ids": [diag["id"]]}}, 400, "bad_request", "model_id",
         "model_id as text")
     bad({"feedback": {"diagnosis_ids": [999999]}}, 404, "not_found", "feedback.diagnosis_ids", "unknown diagnosis")
-    put_labels(c, diag["id"], [{"row": 1, "label": model["class_names"][0]}])
+    put_labels(c, diag["id"], [{"row": 1, "label": model["labels"][0]}])
     bad({"model_id": 999999, "feedback": {"diagnosis_ids": [diag["id"]]}}, 404, "not_found", "model_id",
         "unknown model")
 
@@ -390,7 +390,7 @@ def test_retrain_changes_predictions(c):
 def test_delete_removes_labels_and_input(c, server):
     c.login_as("alice")
     diag, model = fresh_diagnosis(c)
-    put_labels(c, diag["id"], [{"row": 1, "label": model["class_names"][0]}])
+    put_labels(c, diag["id"], [{"row": 1, "label": model["labels"][0]}])
     inputs = lambda: set(glob.glob(os.path.join(server.data_dir, "blobs", "input", "*")))  # noqa: E731
     before = inputs()
     check(before, "input blobs exist", before)

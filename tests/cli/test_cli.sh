@@ -624,6 +624,71 @@ t_explain_sample() {
     expect_in out "sample 3: predicted "
 }
 
+# --class-names: a model carries each named class's name, description and
+# first action; inspect and explain (text and JSON) show them; predict's
+# columns stay as they are (label = the class label).
+t_train_class_names() {
+    printf 'label,name,description,action\n1,"Disk full","The data disk, full","Run ""df -h""; https://runbook/disk"\n3,CPU hog,,\n' >names.csv
+    run healer train --data "$FIX/train.csv" --model n.model --rounds 20 --seed 42 --class-names names.csv
+    expect_rc 0 "train --class-names"
+    expect_in out "class names (2):"
+    expect_in out "1: Disk full"
+    expect_in out "first action: Run \"df -h\"; https://runbook/disk"
+    run healer inspect --json n.model
+    expect_rc 0 "inspect --json"
+    json_check out 'd["class_names"] == {"1": {"name": "Disk full", "description": "The data disk, full", "action": "Run \"df -h\"; https://runbook/disk"}, "3": {"name": "CPU hog", "description": "", "action": ""}}'
+    run healer inspect n.model
+    expect_in out "3: CPU hog"
+    run healer inspect --json "$FIX/model.model"
+    json_check out 'd["class_names"] == {}'
+    run healer inspect "$FIX/model.model"
+    expect_in out "class names: none"
+    row=$(awk -F, '$NF == "1" {print $1; exit}' "$FIX/test.csv")
+    run healer explain --model n.model --data "$FIX/test.csv" --row "$row" --json
+    expect_rc 0 "explain --json"
+    json_check out 'd["class_names"]["1"]["name"] == "Disk full"'
+    run healer explain --model n.model --data "$FIX/test.csv" --row "$row"
+    if grep -q "predicted 1 " out 2>/dev/null || grep -q "predicted Disk full (1)" out; then
+        expect_in out "predicted Disk full (1)"
+        expect_in out "what it means: The data disk, full"
+        expect_in out "first action: Run"
+    else
+        fail "explain: row $row of class 1 was not predicted as 1"
+    fi
+    run healer predict --model n.model --data "$FIX/test.csv" --out p.csv
+    expect_rc 0 "predict with a named model"
+    check_prediction_rows p.csv
+    expect_not_in p.csv "Disk full"
+    run healer train --json --data "$FIX/train.csv" --model j.model --rounds 5 --class-names names.csv
+    json_check out 'd["class_names"]["3"]["name"] == "CPU hog"'
+}
+
+# --class-names refusals: each names what is wrong, and no model is written.
+t_train_class_names_refused() {
+    bad() { # CSV-TEXT EXPECTED-TEXT WHAT
+        printf "$1" >bad.csv
+        run healer train --data "$FIX/train.csv" --model bad.model --rounds 5 --class-names bad.csv
+        expect_rc 1 "$3"
+        expect_in err "$2" "$3"
+        expect_absent bad.model
+    }
+    run healer train --data "$FIX/train.csv" --model bad.model --class-names nope.csv
+    expect_rc 1 "missing file"
+    expect_in err "nope.csv: cannot open the file"
+    expect_absent bad.model
+    bad 'label,name,description\n1,a,b\n' "missing column 'action'" "missing column"
+    bad 'label,name,description,action,owner\n' "unknown column 'owner'" "unknown column"
+    bad '1,a,b,c\n' "unknown column '1'" "no header"
+    bad 'label,name,description,action\n9,a,b,c\n' "'9' is not a class of the training data; its classes are: 0, 1, 2, 3, 4, 5" "unknown label"
+    bad 'label,name,description,action\n1,a,,\n1,b,,\n' "bad.csv:3: column 'label': class '1' is named twice" "duplicate label"
+    bad 'label,name,description,action\n1,,b,c\n' "bad.csv:2: column 'name': the name is empty" "empty name"
+    bad 'label,name,description,action\n1,\303\050,b,c\n' "bad.csv:2: column 'name' (2): field is not valid UTF-8" "invalid UTF-8"
+    long=$(printf '%0301d' 0)
+    bad "label,name,description,action\n1,a,$long,c\n" "the description is 301 bytes long; at most 300 are allowed" "description too long"
+    bad 'label,name,description,action\n1,a,"b\nc",d\n' "must be one line" "a line break"
+    bad 'label,name,description,action\n1,a,"b,c\n' "unterminated quoted field" "open quote"
+}
+
 # --adapt: applied to a calibrated model's batch of 50 rows or more and
 # reported (stderr, JSON); refused with the reason for a forest's votes
 # and for a small batch; the predictions stay well-formed.
@@ -1531,6 +1596,7 @@ usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_see
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
 predict_adapt predict_explain explain_sample feedback_loop
+train_class_names train_class_names_refused
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model
 train_no_retry train_user_errors_not_retried train_fault_spec_errors

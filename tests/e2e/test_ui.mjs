@@ -14,7 +14,10 @@
 // `--algo auto` chose, a diagnosis adapted to its
 // batch's class mix and one that could not be (both axe-clean, 360 px),
 // labelling a diagnosis's rows and retraining with them up to the
-// comparison of the old and new model (axe-clean, 360 px),
+// comparison of the old and new model (axe-clean, 360 px), naming the
+// classes of a model on its page and seeing the names on a diagnosis
+// (axe-clean, 360 px), the models leaderboard on one dataset (axe-clean,
+// 360 px), a training form given a class-names CSV,
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, a pipeline (two files, training and diagnosis as one action)
 // run to its diagnosis and again on new files, one cancelled while it
@@ -480,13 +483,135 @@ async function model_detail_charts(t) {
   check(Number.isFinite(numberIn(await textOf(page, 'metric-macro-f1'))), 'metric-macro-f1 should show a number');
   const m = await (await api('alice')).get(`${API}/models/${model.id}`);
   const table = await textOf(page, 'per-class-table');
-  for (const c of m.class_names) check(table.includes(c), `per-class-table should list class ${c}`);
+  for (const c of m.labels) check(table.includes(c), `per-class-table should list class ${c}`);
   for (const id of ['chart-confusion', 'chart-f1', 'chart-importance', 'chart-curve']) await canvasNonEmpty(page, id);
   await waitForTestId(page, 'download-model');
   await waitForTestId(page, 'download-report');
   state.modelName = m.name;
   await settle(page);
   await screenshot(page, 'desktop-model-detail');
+}
+
+/* Class names: the owner names a class on the model page (an empty name is
+ * refused on its field), and the name shows in the model's per-class
+ * table and on a diagnosis made with it; an admin sees them read-only;
+ * axe-clean and no sideways scroll at 360 px, reading and editing. */
+async function model_class_names(t) {
+  const s = await main();
+  const a = await api('alice');
+  const sim = SMALL();
+  const ds = await a.uploadDataset(named(sim, 'named-classes.csv'));
+  let job = await a.createJob(ds.id, { rounds: 15 });
+  job = await a.waitJob(job.id);
+  check(job.state === 'succeeded', 'the training for class names did not succeed', job);
+  const diag = await a.diagnoseFile(job.model_id, named(sim, 'named-classes.csv'));
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${job.model_id}`, 'class-names-card');
+  check(await isVisible(page, 'class-names-none'), 'a new model says no class is named');
+  await page.click(tid('class-names-edit'));
+  const input = (label, key) => page.locator(`${tid(`class-names-input-${key}`)}[data-label="${label}"]`);
+  await input('1', 'description').fill('The data disk is full');
+  await page.click(tid('class-names-save'));
+  await waitForTestId(page, 'class-names-error');
+  check(await input('1', 'name').getAttribute('aria-invalid') === 'true', 'a description without a name: the name field is marked');
+  let found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names form:\n${found.join('\n')}`);
+  await input('1', 'name').fill('Disk full');
+  await input('1', 'action').fill('Free space: https://runbook.example/disk');
+  await page.click(tid('class-names-save'));
+  await waitForText(page, 'per-class-table', (x) => x.includes('Disk full (1)'), 'the per-class table to name class 1', 10_000);
+  const cell = page.locator(`${tid('class-names-row')}[data-label="1"] ${tid('class-names-name')}`);
+  check((await cell.textContent()).includes('Disk full'), 'the class names table shows the name');
+  check(await page.locator(`${tid('class-names-card')} a[href="https://runbook.example/disk"]`).count() === 1, 'the action\'s link is a link');
+  found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names card:\n${found.join('\n')}`);
+  const m = await a.get(`${API}/models/${job.model_id}`);
+  check(m.class_names['1']?.name === 'Disk full' && Object.keys(m.class_names).length === 1, 'the server keeps the one name', m.class_names);
+
+  await openRoute(page, s, `#/diagnoses/${diag.id}`, 'diagnosis-per-class');
+  await waitForText(page, 'diagnosis-per-class', (x) => x.includes('Disk full (1)'), 'the diagnosis names class 1', 10_000);
+  await waitForTestId(page, 'result-row');
+
+  await page.setViewportSize({ width: 360, height: 740 });
+  await openRoute(page, s, `#/models/${job.model_id}`, 'class-names-edit');
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `the model page scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+  found = await axeViolations(page, tid('class-names-card'));
+  check(!found.length, `axe-core on the class names card, 360 px:\n${found.join('\n')}`);
+  await page.click(tid('class-names-edit'));
+  await waitForTestId(page, 'class-names-form');
+  const o2 = await horizontalOverflow(page);
+  check(o2.scrollWidth <= 361, `the class names form scrolls sideways at 360 px (scrollWidth ${o2.scrollWidth})`);
+  await page.click(tid('class-names-cancel'));
+  await waitForTestId(page, 'class-names-table');
+
+  const admin = await t.open();
+  await login(admin.page, s, 'admin');
+  await openRoute(admin.page, s, `#/models/${job.model_id}`, 'class-names-readonly');
+  check(!(await count(admin.page, 'class-names-edit')), 'not the owner: read-only');
+}
+
+/* The models leaderboard: from the models list, a dataset picked, every
+ * model of the user scored on it (the one trained on it marked in-sample,
+ * with the caveat); axe-clean; no sideways scroll at 360 px. */
+async function models_leaderboard(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const ds = await ensureDataset();
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/models', 'models-leaderboard-link');
+  await page.click(tid('models-leaderboard-link'));
+  await waitForHash(page, /^#\/models\/leaderboard/);
+  await waitForTestId(page, 'leaderboard-dataset');
+  await page.selectOption(tid('leaderboard-dataset'), String(ds.id));
+  await page.click(tid('leaderboard-score'));
+  await waitForTestId(page, 'leaderboard-table', { timeout: 30_000 });
+  const row = page.locator(`${tid('leaderboard-row')}[data-model-id="${model.id}"]`);
+  check(await row.count() === 1, `model ${model.id} is on the leaderboard`);
+  check(await row.getAttribute('data-in-sample') === 'true', 'the model trained on this dataset is marked in-sample');
+  check(await isVisible(page, 'leaderboard-in-sample'), 'the in-sample caveat shows');
+  const f1 = Number(await row.locator(tid('leaderboard-macro-f1')).getAttribute('data-value'));
+  check(f1 > 0 && f1 <= 1, `the macro-F1 is a score: ${f1}`);
+  const found = await axeViolations(page, tid('leaderboard-body'));
+  check(!found.length, `axe-core on the leaderboard:\n${found.join('\n')}`);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await sleep(300);
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `the leaderboard scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+}
+
+/* The training form's class-names CSV: a malformed file is refused on its
+ * input (with its line) and blocks the start; a good one names the new
+ * model's classes. */
+async function train_with_class_names(t) {
+  const s = await main();
+  const ds = await ensureDataset();
+  const labels = (await (await api('alice')).get(`${API}/models/${(await ensureModel()).id}`)).labels;
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-class-names');
+  const input = page.locator(tid('train-class-names'));
+  await input.setInputFiles(writeTmp('bad-names.csv', 'label,name,owner\n'));
+  await waitUntil(async () => (await input.getAttribute('aria-invalid')) === 'true', 5000, 'a file with an unknown column marked on its input');
+  const before = hashOf(page);
+  await page.click(tid('train-start'));
+  await sleep(300);
+  check(hashOf(page) === before, 'a bad class-names file blocks the start');
+  await input.setInputFiles(writeTmp('names.csv', `label,name,description,action\n${labels[0]},First fault,"It, described",https://runbook.example/1\n`));
+  await waitForText(page, 'train-class-names-summary', (x) => x.includes('1'), 'the file read', 5000);
+  check(await input.getAttribute('aria-invalid') === null, 'the good file clears the mark');
+  await page.fill(tid('param-rounds'), '20');
+  await page.click(tid('train-start'));
+  await waitForHash(page, /^#\/jobs\/\d+/);
+  const jobId = Number(/^#\/jobs\/(\d+)/.exec(hashOf(page))[1]);
+  const a = await api('alice');
+  const job = await a.waitJob(jobId);
+  check(job.state === 'succeeded', 'the training with class names succeeded', job);
+  const m = await a.get(`${API}/models/${job.model_id}`);
+  check(m.class_names[labels[0]]?.name === 'First fault' && m.class_names[labels[0]].description === 'It, described',
+    'the model carries the names of the file', m.class_names);
 }
 
 async function diagnose_by_file(t) {
@@ -535,7 +660,7 @@ async function diagnose_pasted_row(t) {
   check(rows === 1, `one pasted row should give one result-row, got ${rows}`);
   const m = await (await api('alice')).get(`${API}/models/${model.id}`);
   const text = await page.locator(tid('result-row')).first().textContent();
-  check(m.class_names.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
+  check(m.labels.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
 }
 
 async function class_chart_type_switch(t) {
@@ -995,8 +1120,8 @@ async function download_results(t) {
   const csv = parseCsv(fs.readFileSync(csvPath, 'utf8'));
   check(csv.header.join(',').startsWith('sample_id,label,confidence,prob_'),
     `the CSV header should start with sample_id,label,confidence,prob_: ${csv.header.join(',')}`);
-  check(csv.header.filter((h) => h.startsWith('prob_')).length === m.class_names.length,
-    `the CSV should have one prob_ column per class (${m.class_names.length}): ${csv.header.join(',')}`);
+  check(csv.header.filter((h) => h.startsWith('prob_')).length === m.labels.length,
+    `the CSV should have one prob_ column per class (${m.labels.length}): ${csv.header.join(',')}`);
   check(csv.rows.length === d.rows, `the CSV should have ${d.rows} rows, has ${csv.rows.length}`);
   const [jsonDl] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download-json'))]);
   const jsonPath = tmpPath(unique('dl-') + '.json');
@@ -1554,6 +1679,9 @@ await run([
   { name: 'train_to_completion', fn: train_to_completion },
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
+  { name: 'model_class_names', fn: model_class_names, timeout: 90_000 },
+  { name: 'models_leaderboard', fn: models_leaderboard, timeout: 90_000 },
+  { name: 'train_with_class_names', fn: train_with_class_names, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },

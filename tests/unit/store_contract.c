@@ -2877,6 +2877,102 @@ static void test_diagnosis_input_and_model_lineage(void **state)
     hs_model_rec_free(&m);
 }
 
+/* A model's class names: kept from create, replaced by their owner or an
+ * admin only, nothing else of the model changing. */
+static void test_model_class_names(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id bob = add_user(f->store, "bob", 0);
+    hs_id root = add_user(f->store, "root", 1);
+    hs_model_rec plain = make_model(ann, "plain", 1, 100);
+    hs_model_rec named = make_model(ann, "named", 2, 200), m;
+    named.class_names_json = "{\"1\":{\"name\":\"Disk full\"}}";
+    assert_int_equal(hs_store_model_create(f->store, &plain, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &named, &err), HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, named.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_models_equal(&m, &named);
+    hs_model_rec_free(&m);
+    assert_int_equal(hs_store_model_get(f->store, plain.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_null(m.class_names_json);
+    hs_model_rec_free(&m);
+    hs_model_rec empty = make_model(ann, "x", 3, 300);
+    empty.class_names_json = "";
+    assert_int_equal(hs_store_model_create(f->store, &empty, &err),
+                     HS_ERR_INVALID);
+
+    const char *v2 = "{\"2\":{\"name\":\"CPU\"}}";
+    assert_int_equal(hs_store_model_class_names_put(f->store, plain.id, ann, 0,
+                                                    v2, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, plain.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_string_equal(m.class_names_json, v2);
+    plain.class_names_json = (char *)v2;
+    assert_models_equal(&m, &plain); /* nothing else changed */
+    hs_model_rec_free(&m);
+    /* another user: as if it did not exist; an admin may */
+    assert_int_equal(hs_store_model_class_names_put(f->store, plain.id, bob, 0,
+                                                    "{}", &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_model_class_names_put(f->store, 9999, ann, 0,
+                                                    "{}", &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_model_class_names_put(f->store, plain.id, root,
+                                                    1, "{}", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, plain.id, ann, 0, &m, &err),
+                     HS_OK);
+    assert_string_equal(m.class_names_json, "{}");
+    hs_model_rec_free(&m);
+    assert_int_equal(hs_store_model_class_names_put(f->store, plain.id, ann, 0,
+                                                    "", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_model_class_names_put(f->store, plain.id, ann, 0,
+                                                    NULL, &err),
+                     HS_ERR_INVALID);
+
+    /* A diagnosis reads its model's names as they are now; none once the
+     * model is gone, or when it has none. */
+    hs_diagnosis_rec d = make_diagnosis(ann, named.id, "d", 1, 400), got;
+    hs_diagnosis_rec d0 = make_diagnosis(ann, 0, "d0", 2, 401);
+    d.model_class_names_json = "{\"ignored\":1}"; /* create ignores it */
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d0, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_same_text(got.model_class_names_json, named.class_names_json);
+    hs_diagnosis_rec_free(&got);
+    const char *v3 = "{\"1\":{\"name\":\"Disk\"}}";
+    assert_int_equal(hs_store_model_class_names_put(f->store, named.id, ann, 0,
+                                                    v3, &err),
+                     HS_OK);
+    hs_diagnosis_rec *items = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_diagnosis_list(f->store, ann, 0, &items, &n,
+                                             &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].id == d.id)
+            assert_string_equal(items[i].model_class_names_json, v3);
+        else
+            assert_null(items[i].model_class_names_json);
+    }
+    hs_diagnosis_list_free(items, n);
+    char key[HS_STORE_BLOB_KEY_MAX];
+    assert_int_equal(hs_store_model_delete(f->store, named.id, ann, 0, key,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_null(got.model_class_names_json);
+    hs_diagnosis_rec_free(&got);
+}
+
 /* ---- references between records ---------------------------------------- */
 
 /* What is deleted leaves its referrers in place, pointing at nothing (0):
@@ -3391,6 +3487,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_diagnosis_swap_blob),
         T(test_diagnosis_labels),
         T(test_diagnosis_input_and_model_lineage),
+        T(test_model_class_names),
         T(test_references),
         T(test_transactions),
         T(test_transaction_owned_by_thread),

@@ -172,6 +172,7 @@ static inline void assert_models_equal(const hs_model_rec *a,
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->parent_id, b->parent_id);
     assert_same_text(a->feedback_json, b->feedback_json);
+    assert_same_text(a->class_names_json, b->class_names_json);
 }
 
 /* A queued training job, as a request makes it. */

@@ -137,8 +137,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 7);
+                        "1,2,3,4,5,6,7,8");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 8);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -193,9 +193,13 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
+/* What migration 8 added (a model's class names), taken away again. */
+#define UNDO_V8 "ALTER TABLE models DROP COLUMN class_names_json;"
+
 /* What migration 7 added, taken away again (the raw connection has
  * foreign keys off, so a column that is one can be dropped). */
 #define UNDO_V7                                                                \
+    UNDO_V8                                                                    \
     "DROP TABLE diagnosis_labels; DROP INDEX models_parent;"                   \
     "ALTER TABLE diagnoses DROP COLUMN input_blob_key;"                        \
     "ALTER TABLE models DROP COLUMN feedback_json;"                            \
@@ -221,7 +225,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7");
+                        "1,2,3,4,5,6,7,8");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",

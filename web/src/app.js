@@ -40,6 +40,7 @@ const ROUTES = [
   { re: /^\/train$/, page: 'train', nav: 'train' },
   { re: /^\/jobs\/(\d+)$/, page: 'job', nav: 'train', params: ['id'] },
   { re: /^\/models$/, page: 'models', nav: 'models' },
+  { re: /^\/models\/leaderboard$/, page: 'leaderboard', nav: 'models' },
   { re: /^\/models\/(\d+)$/, page: 'model', nav: 'models', params: ['id'] },
   { re: /^\/models\/(\d+)\/comparison$/, page: 'comparison', nav: 'models', params: ['id'] },
   { re: /^\/pipelines$/, page: 'pipeline', nav: 'pipelines' },

@@ -3,7 +3,8 @@
 // JSON (one object or an array of objects). KPI cells become numbers, empty
 // cells null; sample_id and label stay text. Cells that are not numbers are
 // sent as they are, so that the server names the row and column in its
-// error. Errors thrown here carry a catalogue key and the line.
+// error. Errors thrown here carry a catalogue key and the line. Also a
+// class-names CSV into the class_names object of a training job.
 
 const TEXT_COLUMNS = new Set(['sample_id', 'label']);
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null']); // as the CLI (docs/cli.md)
@@ -98,4 +99,28 @@ export function rowsFromPaste(text) {
   const s = text.trim();
   if (!s) throw new PasteError('paste.err.empty');
   return s[0] === '{' || s[0] === '[' ? rowsFromJson(s) : rowsFromCsv(s);
+}
+
+/* A class-names CSV (header exactly label,name,description,action, in any
+ * order; `healer train --class-names`, docs/cli.md) -> the class_names
+ * object of a training job ({LABEL: {name, description, action}}). The
+ * shape is checked here, line by line; the rules of a name (required,
+ * lengths, one line) are the server's, which names the field it refuses. */
+const CLASS_NAME_COLUMNS = ['label', 'name', 'description', 'action'];
+
+export function classNamesFromCsv(text) {
+  const records = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (!records.length) throw new PasteError('classNames.csv.empty');
+  const header = records[0].fields.map((f) => f.trim());
+  for (const c of header) if (!CLASS_NAME_COLUMNS.includes(c)) throw new PasteError('classNames.csv.unknown', { column: c, line: 1 });
+  for (const c of CLASS_NAME_COLUMNS) if (header.filter((x) => x === c).length !== 1) throw new PasteError('classNames.csv.missing', { column: c, line: 1 });
+  const out = {};
+  for (const r of records.slice(1)) {
+    if (r.fields.length !== header.length) throw new PasteError('classNames.csv.fields', { line: r.line, n: header.length });
+    const v = Object.fromEntries(header.map((c, i) => [c, r.fields[i].trim()]));
+    if (!v.label) throw new PasteError('classNames.csv.noLabel', { line: r.line });
+    if (out[v.label]) throw new PasteError('classNames.csv.twice', { line: r.line, label: v.label });
+    out[v.label] = { name: v.name, description: v.description, action: v.action };
+  }
+  return out;
 }

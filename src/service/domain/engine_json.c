@@ -309,6 +309,22 @@ static json_t *normal_json(const hl_model_summary *s)
                      "kpis", kpis);
 }
 
+json_t *hs_json_class_names(const hl_class_names *t)
+{
+    json_t *j = json_object();
+    for (size_t i = 0; j && t && i < t->n; i++) {
+        const hl_class_info *e = &t->v[i];
+        json_t *o = json_pack("{s:s, s:s, s:s}", "name", e->name,
+                              "description", e->description, "action",
+                              e->action);
+        if (!o || json_object_set_new(j, e->label, o) != 0) {
+            json_decref(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
 json_t *hs_json_summary(const hl_model_summary *s)
 {
     json_t *counts = json_object();

@@ -43,6 +43,10 @@ json_t *hs_json_train_attempts(const hl_train_attempts *attempts);
  * offers (not the CLI-only ones). */
 json_t *hs_json_algorithms(void);
 
+/* Class names (healer/classnames.h) as the API's MODEL.class_names:
+ * {"LABEL": {"name", "description", "action"}, ...}; {} for NULL. */
+json_t *hs_json_class_names(const hl_class_names *t);
+
 /* The whole model summary, as `healer inspect --json` prints it. */
 json_t *hs_json_summary(const hl_model_summary *s);
 

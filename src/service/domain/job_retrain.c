@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/class_names.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/feedback.h"
@@ -389,9 +390,11 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     memset(&rec, 0, sizeof rec);
     memset(&rows, 0, sizeof rows);
     o->state = HS_JOB_FAILED;
+    hs_model_rec parent;
+    memset(&parent, 0, sizeof parent);
     hs_status st = r->job->model_id
                        ? hs_models_acquire(app, r->job->model_id, &owner, &ref,
-                                           NULL, &err)
+                                           &parent, &err)
                        : hs_fail(&err, HS_ERR_NOTFOUND,
                                  "the model to retrain was deleted");
     if (st == HS_OK)
@@ -402,6 +405,14 @@ static void run(hs_job_run *r, hs_job_outcome *o)
         hl_train_params p = hl_model_summary_get(hs_model_ref_get(ref))->params;
         p.threads = r->train_threads;
         hs_train_fit(r, combined, &p, &model, o);
+    }
+    /* the parent's class names, for the classes the new model has */
+    if (model && hs_class_names_inherit(parent.class_names_json, model,
+                                        &err) != HS_OK) {
+        hl_model_free(model);
+        model = NULL;
+        o->state = HS_JOB_FAILED;
+        st = err.code;
     }
     if (model) {
         st = keep_model(r, hs_model_ref_get(ref), model, params, &rows,
@@ -420,6 +431,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     hs_feedback_rows_free(&rows);
     hs_dataset_rec_free(&rec);
     hs_models_release(app, ref);
+    hs_model_rec_free(&parent);
     json_decref(params);
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "domain/class_names.h"
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
 #include "domain/fields.h"
@@ -61,6 +62,54 @@ hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     return HS_OK;
 }
 
+/* params.class_names is not a training parameter: it rides along with
+ * them (docs/api.md, POST /jobs) and is read apart. A new reference to
+ * params without it (NULL for NULL or not an object: the parameters'
+ * reader refuses that). */
+static json_t *training_params(const json_t *params)
+{
+    if (!json_is_object(params))
+        return json_incref((json_t *)params);
+    json_t *p = json_copy((json_t *)params);
+    if (p)
+        json_object_del(p, "class_names");
+    return p;
+}
+
+/* The class names asked for, checked against the dataset's classes (its
+ * profile's class counts). */
+static hs_status check_class_names(hs_app *app, const hs_user *viewer,
+                                   hs_id dataset_id, const json_t *names,
+                                   hs_error *err)
+{
+    hs_dataset_rec ds;
+    hs_status st = hs_datasets_get(app, dataset_id, viewer, &ds, err);
+    if (st != HS_OK)
+        return st;
+    json_t *prof = ds.profile_json ? json_loads(ds.profile_json, 0, NULL)
+                                   : NULL;
+    const json_t *counts = json_object_get(prof, "class_counts");
+    const char **labels = calloc(json_object_size(counts) + 1, sizeof *labels);
+    size_t n = 0;
+    const char *label;
+    const json_t *v;
+    json_object_foreach((json_t *)counts, label, v)
+    {
+        if (labels)
+            labels[n++] = label;
+    }
+    hl_class_names *t = NULL;
+    st = labels ? hs_class_names_from_json(names, "params.class_names",
+                                           prof ? (char *const *)labels : NULL,
+                                           n, &t, err)
+                : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hl_class_names_free(t);
+    free(labels);
+    json_decref(prof);
+    hs_dataset_rec_free(&ds);
+    return st;
+}
+
 static hs_status prepare(hs_app *app, const hs_user *viewer,
                          const json_t *request, hs_job_rec *out, hs_error *err)
 {
@@ -75,11 +124,17 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = hs_field_string(request, "name", 0, HS_DATASET_NAME_MAX - 1,
                              &name, err);
-    if (st == HS_OK)
-        st = hs_train_params_from_json(params, algo, &p, err);
+    if (st == HS_OK) {
+        json_t *train = training_params(params);
+        st = hs_train_params_from_json(train, algo, &p, err);
+        json_decref(train);
+    }
     if (st == HS_OK)
         st = hs_train_check_dataset(app, viewer, dataset_id, ds_name,
                                     sizeof ds_name, err);
+    const json_t *names = json_object_get(params, "class_names");
+    if (st == HS_OK && names)
+        st = check_class_names(app, viewer, dataset_id, names, err);
     if (st != HS_OK)
         return st;
     out->dataset_id = dataset_id;
@@ -319,14 +374,35 @@ static hs_status load_inputs(hs_job_run *run, hl_train_params *p,
                              hs_error *err)
 {
     json_t *req = json_loads(run->job->params_json, 0, NULL);
+    json_t *train = training_params(json_object_get(req, "params"));
     hs_status st = hs_train_params_from_json(
-        json_object_get(req, "params"),
-        json_string_value(json_object_get(req, "algo")), p, err);
+        train, json_string_value(json_object_get(req, "algo")), p, err);
+    json_decref(train);
     json_decref(req);
     if (st != HS_OK)
         return st;
     p->threads = run->train_threads;
     return hs_train_load_dataset(run, run->job->dataset_id, rec, ds, err);
+}
+
+/* The job's params.class_names given to the model it made (checked when
+ * submitted; checked again against the model's classes). */
+static hs_status name_classes(hs_job_run *run, hl_model *model, hs_error *err)
+{
+    json_t *req = json_loads(run->job->params_json, 0, NULL);
+    const json_t *names =
+        json_object_get(json_object_get(req, "params"), "class_names");
+    hl_class_names *t = NULL;
+    hs_status st = names ? hs_class_names_from_json(names, "params.class_names",
+                                                    NULL, 0, &t, err)
+                         : HS_OK;
+    hl_error herr;
+    if (st == HS_OK && t && hl_model_set_class_names(model, t, &herr) != HL_OK)
+        st = hs_fail_field(err, HS_ERR_INVALID, "params.class_names", "%s",
+                           herr.message);
+    hl_class_names_free(t);
+    json_decref(req);
+    return st;
 }
 
 static void run(hs_job_run *r, hs_job_outcome *o)
@@ -344,6 +420,12 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     else
         hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
+    if (model && name_classes(r, model, &err) != HS_OK) {
+        o->state = HS_JOB_FAILED;
+        hs_copy_message(o->error, sizeof o->error, err.message);
+        hl_model_free(model);
+        model = NULL;
+    }
     o->result_id = hs_train_store_model(r, rec.id, model, o);
     hs_dataset_rec_free(&rec);
 }

@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "blob/blob.h"
+#include "domain/class_names.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
 #include "store/store.h"
@@ -108,9 +109,12 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
             out->feedback_json = json_dumps(
                 lineage->feedback, JSON_COMPACT | JSON_REAL_PRECISION(10));
     }
+    const hl_class_names *names = hl_model_class_names(m);
+    if (names)
+        out->class_names_json = hs_class_names_text(names);
     hs_status st;
-    if (!out->summary_json || (lineage && lineage->feedback &&
-                               !out->feedback_json)) {
+    if (!out->summary_json || (names && !out->class_names_json) ||
+        (lineage && lineage->feedback && !out->feedback_json)) {
         hs_model_rec_free(out);
         free(bytes);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a summary");
@@ -282,4 +286,69 @@ hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
     pthread_mutex_unlock(&c->lock);
     hs_blob_delete(app->blobs, key, NULL);
     return HS_OK;
+}
+
+hs_status hs_models_set_class_names(hs_app *app, hs_id id,
+                                    const hs_user *viewer,
+                                    const json_t *class_names,
+                                    hs_model_rec *out, hs_error *err)
+{
+    hs_model_rec rec;
+    hs_status st = hs_models_get(app, id, viewer, &rec, err);
+    if (st != HS_OK)
+        return st;
+    json_t *summary = json_loads(rec.summary_json, 0, NULL);
+    size_t n = 0;
+    const char **labels = hs_class_names_labels(summary, &n);
+    hl_class_names *t = NULL;
+    char *text = NULL;
+    st = hs_class_names_from_json(class_names, "class_names",
+                                  (char *const *)labels, n, &t, err);
+    if (st == HS_OK && !(text = hs_class_names_text(t)))
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        st = hs_store_model_class_names_put(app->store, id, viewer->id,
+                                            viewer->is_admin, text, err);
+    free(text);
+    hl_class_names_free(t);
+    free(labels);
+    json_decref(summary);
+    hs_model_rec_free(&rec);
+    return st == HS_OK ? hs_models_get(app, id, viewer, out, err) : st;
+}
+
+hs_status hs_models_file(hs_app *app, const hs_model_rec *rec,
+                         uint8_t **bytes, size_t *len, hs_error *err)
+{
+    *bytes = NULL;
+    *len = 0;
+    if (!rec->class_names_json)
+        return HS_OK;
+    hl_model *copy = NULL;
+    hl_class_names *t = NULL;
+    hl_error herr;
+    hl_error_clear(&herr);
+    json_t *j = json_loads(rec->class_names_json, 0, NULL);
+    /* stored by hs_models_set_class_names or hs_models_save: valid */
+    hs_status st = hs_class_names_from_json(j, "class_names", NULL, 0, &t, err);
+    uint8_t *stored = NULL;
+    size_t stored_len = 0;
+    if (st == HS_OK)
+        st = hs_blob_read_all(app->blobs, rec->blob_key, &stored, &stored_len,
+                              (size_t)1 << 31, err);
+    /* a private copy: the cache's model is shared and immutable */
+    if (st == HS_OK &&
+        (hl_model_deserialize(stored, stored_len, "model", &copy, &herr) !=
+             HL_OK ||
+         hl_model_set_class_names(copy, t, &herr) != HL_OK ||
+         hl_model_serialize(copy, bytes, len, &herr) != HL_OK))
+        st = hs_fail(err, herr.code == HL_ERR_NOMEM ? HS_ERR_NOMEM
+                                                    : HS_ERR_INTERNAL,
+                     "stored model %lld: %s", (long long)rec->id,
+                     herr.message);
+    free(stored);
+    hl_model_free(copy);
+    hl_class_names_free(t);
+    json_decref(j);
+    return st;
 }

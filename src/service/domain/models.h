@@ -67,6 +67,27 @@ hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
 hs_status hs_models_list(hs_app *app, const hs_user *viewer,
                          hs_model_rec **items, size_t *n, hs_error *err);
 
+/* Replaces the names, descriptions and first actions of model `id`'s
+ * classes with class_names (the API's object; {} removes them all) under
+ * the access rule (owner or admin; another user's model is
+ * HS_ERR_NOTFOUND), checked as `healer train --class-names` checks a file
+ * and against the model's classes (class_names.h: each refusal names its
+ * field, "class_names.LABEL.name"). They are kept in the record, not the
+ * model file (which stays as stored, shared by the cache): MODEL and
+ * DIAGNOSIS views and downloads read them from there. *out receives the
+ * updated record (release with hs_model_rec_free). */
+hs_status hs_models_set_class_names(hs_app *app, hs_id id,
+                                    const hs_user *viewer,
+                                    const json_t *class_names,
+                                    hs_model_rec *out, hs_error *err);
+
+/* The model file of rec as a download gives it: when the record's class
+ * names were set (class_names_json), the stored file rewritten to carry
+ * them (*bytes malloc'ed, *len bytes); else *bytes NULL - the stored blob
+ * is the file. */
+hs_status hs_models_file(hs_app *app, const hs_model_rec *rec,
+                         uint8_t **bytes, size_t *len, hs_error *err);
+
 /* Deletes model `id` (record, cache entry, then file). */
 hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
                            hs_error *err);

@@ -143,6 +143,8 @@ void hs_api_model_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_model_download(hs_app *, hs_req *, hs_resp *);
 void hs_api_model_report(hs_app *, hs_req *, hs_resp *);
 void hs_api_model_delete(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_class_names_put(hs_app *, hs_req *, hs_resp *);
+void hs_api_models_leaderboard(hs_app *, hs_req *, hs_resp *);
 
 void hs_api_diagnoses_create(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnoses_list(hs_app *, hs_req *, hs_resp *);

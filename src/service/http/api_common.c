@@ -330,17 +330,29 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
     return view;
 }
 
+/* A record's class names: the stored object, {} when none. */
+static json_t *class_names_json(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_object(j))
+        return j;
+    json_decref(j);
+    return json_object();
+}
+
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
 {
     json_t *summary = hs_api_stored_json(m->summary_json);
     json_t *classes = json_incref(json_object_get(summary, "classes"));
     json_t *j = json_pack(
-        "{s:I, s:I, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:I}",
+        "{s:I, s:I, s:s, s:s, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I}",
         "id", (json_int_t)m->id, "owner_id", (json_int_t)m->owner_id, "name",
         m->name, "algo", m->algo, "dataset_id", id_or_null(m->dataset_id),
         "job_id", id_or_null(m->job_id), "features", (json_int_t)m->n_features,
-        "classes", (json_int_t)m->n_classes, "class_names",
-        classes ? classes : json_array(), "macro_f1", hs_json_num(m->macro_f1),
+        "classes", (json_int_t)m->n_classes, "labels",
+        classes ? classes : json_array(), "class_names",
+        class_names_json(m->class_names_json), "macro_f1",
+        hs_json_num(m->macro_f1),
         "accuracy", hs_json_num(m->accuracy), "size_bytes",
         (json_int_t)m->size_bytes, "created_at", (json_int_t)m->created_at);
     if (j && with_summary)
@@ -374,6 +386,9 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
                           (json_int_t)d->created_at);
     if (j && json_is_object(summary))
         json_object_update(j, summary);
+    if (j)
+        json_object_set_new(j, "class_names",
+                            class_names_json(d->model_class_names_json));
     /* Stored before adapting to a batch was offered: it was not asked. */
     if (j && !json_object_get(j, "adapt"))
         json_object_set_new(j, "adapt", json_null());

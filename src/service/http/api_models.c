@@ -1,11 +1,16 @@
-/* api_models.c - list, show, download and delete trained models. A model
- * is shown with the attempts of the training that made it (its job's). */
+/* api_models.c - list, show, download and delete trained models, and set
+ * the names of their classes. A model is shown with the attempts of the
+ * training that made it (its job's); a download carries the class names
+ * as they are now (hs_models_file). The leaderboard scores the user's
+ * models on one labelled dataset (domain/leaderboard.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
+#include "domain/fields.h"
 #include "domain/jobs.h"
+#include "domain/leaderboard.h"
 #include "domain/models.h"
 #include "http/api.h"
 
@@ -74,9 +79,45 @@ void hs_api_model_download(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     char name[64];
     snprintf(name, sizeof name, "model-%lld.model", (long long)rec.id);
-    hs_api_reply_blob(app, resp, rec.blob_key, "application/octet-stream",
-                      name);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    hs_error err = {0};
+    hs_status st = hs_models_file(app, &rec, &bytes, &len, &err);
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else if (bytes) {
+        hs_reply_bytes(resp, 200, "application/octet-stream", bytes, len);
+        hs_api_attachment(resp, name);
+    } else {
+        hs_api_reply_blob(app, resp, rec.blob_key, "application/octet-stream",
+                          name);
+    }
+    free(bytes);
     hs_model_rec_free(&rec);
+}
+
+void hs_api_model_class_names_put(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    if (!body)
+        return;
+    const json_t *names = json_object_get(body, "class_names");
+    hs_model_rec rec;
+    hs_error err = {0};
+    hs_status st = names ? hs_models_set_class_names(app, req->ids[0],
+                                                     &req->user, names, &rec,
+                                                     &err)
+                         : hs_fail_field(&err, HS_ERR_MALFORMED, "class_names",
+                                         "send {\"class_names\": {\"LABEL\": "
+                                         "{\"name\", \"description\", "
+                                         "\"action\"}, ...}}");
+    if (st != HS_OK) {
+        hs_reply_status(resp, st, &err);
+    } else {
+        hs_reply_json(resp, 200, hs_api_model_json(&rec, 1));
+        hs_model_rec_free(&rec);
+    }
+    json_decref(body);
 }
 
 void hs_api_model_report(hs_app *app, hs_req *req, hs_resp *resp)
@@ -100,4 +141,57 @@ void hs_api_model_delete(hs_app *app, hs_req *req, hs_resp *resp)
     else
         hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
                                            (json_int_t)req->ids[0], "deleted", 1));
+}
+
+/* model_ids: absent, or an array of positive integers (n 0 when absent). */
+static hs_status read_model_ids(const json_t *body, hs_id **ids, size_t *n,
+                                hs_error *err)
+{
+    const json_t *a = json_object_get(body, "model_ids");
+    *ids = NULL;
+    *n = 0;
+    if (!a || json_is_null(a))
+        return HS_OK;
+    if (!json_is_array(a))
+        return hs_fail_field(err, HS_ERR_MALFORMED, "model_ids",
+                             "'model_ids' must be an array of model ids");
+    size_t count = json_array_size(a);
+    if (count && !(*ids = calloc(count, sizeof **ids)))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            char field[HS_FIELD_MAX];
+            snprintf(field, sizeof field, "model_ids.%zu", i);
+            free(*ids);
+            *ids = NULL;
+            return hs_fail_field(err, HS_ERR_MALFORMED, field,
+                                 "'%s' must be a model id", field);
+        }
+        (*ids)[i] = (hs_id)json_integer_value(v);
+    }
+    *n = count;
+    return HS_OK;
+}
+
+void hs_api_models_leaderboard(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    if (!body)
+        return;
+    hs_id dataset_id = 0, *ids = NULL;
+    size_t n = 0;
+    json_t *out = NULL;
+    hs_error err = {0};
+    hs_status st = hs_field_id(body, "dataset_id", 1, &dataset_id, &err);
+    if (st == HS_OK)
+        st = read_model_ids(body, &ids, &n, &err);
+    if (st == HS_OK)
+        st = hs_leaderboard(app, &req->user, dataset_id, ids, n, &out, &err);
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 200, out);
+    free(ids);
+    json_decref(body);
 }

@@ -43,10 +43,14 @@ const hs_route hs_api_routes[] = {
     {"POST", "/api/v1/jobs/{id}/cancel", hs_api_job_cancel, AUTH},
 
     {"GET", "/api/v1/models", hs_api_models_list, AUTH},
+    {"POST", "/api/v1/models/leaderboard", hs_api_models_leaderboard,
+     AUTH | JSON},
     {"GET", "/api/v1/models/{id}", hs_api_model_get, AUTH},
     {"DELETE", "/api/v1/models/{id}", hs_api_model_delete, AUTH},
     {"GET", "/api/v1/models/{id}/download", hs_api_model_download, AUTH},
     {"GET", "/api/v1/models/{id}/report", hs_api_model_report, AUTH},
+    {"PUT", "/api/v1/models/{id}/class-names", hs_api_model_class_names_put,
+     AUTH | JSON},
 
     {"POST", "/api/v1/diagnoses", hs_api_diagnoses_create, AUTH | JSON | FORM},
     {"GET", "/api/v1/diagnoses", hs_api_diagnoses_list, AUTH},

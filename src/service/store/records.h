@@ -111,6 +111,11 @@ typedef struct hs_model_rec {
      * parent; NULL for any other model). Kept since store version 3. */
     hs_id parent_id;
     char *feedback_json;
+    /* Its classes' names, descriptions and first actions as people last
+     * set them (malloc'ed JSON object text, MODEL.class_names of
+     * docs/api.md; NULL when never set: the model then has none). Kept
+     * since store version 4. */
+    char *class_names_json;
 } hs_model_rec;
 
 /* Job states, in the order of their life. The names are the API's. */
@@ -211,6 +216,10 @@ typedef struct hs_diagnosis_rec {
      * CSV), so that labelled rows can be trained on; "" = not kept (made
      * before store version 3, or by a backend older than it). */
     char input_blob_key[HS_STORE_BLOB_KEY_MAX];
+    /* Read only: its model's class_names_json as it is now (malloc'ed;
+     * NULL when the model is gone or has none). Filled by get and list
+     * since store version 4; create ignores it. */
+    char *model_class_names_json;
 } hs_diagnosis_rec;
 
 /* A class given to one row of a diagnosis by a person: the row's true
@@ -266,7 +275,8 @@ static inline void hs_model_rec_free(hs_model_rec *m)
     if (m) {
         free(m->summary_json);
         free(m->feedback_json);
-        m->summary_json = m->feedback_json = NULL;
+        free(m->class_names_json);
+        m->summary_json = m->feedback_json = m->class_names_json = NULL;
     }
 }
 
@@ -305,7 +315,8 @@ static inline void hs_diagnosis_rec_free(hs_diagnosis_rec *d)
 {
     if (d) {
         free(d->summary_json);
-        d->summary_json = NULL;
+        free(d->model_class_names_json);
+        d->summary_json = d->model_class_names_json = NULL;
     }
 }
 

@@ -29,7 +29,8 @@
  * labels_list, and keeps fields that records grew (a diagnosis's
  * input_blob_key, a model's parent_id and feedback_json): their create
  * wrappers clear those fields for an older backend, so that the caller
- * sees what was not kept.
+ * sees what was not kept; version 4 appends the models' class_names_put
+ * and keeps a model's class_names_json.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -85,7 +86,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 3
+#define HS_STORE_OPS_VERSION 4
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -182,6 +183,10 @@ typedef struct hs_store_model_ops {
                         int viewer_is_admin,
                         char blob_key_out[HS_STORE_BLOB_KEY_MAX],
                         hs_error *err);
+    /* version 4 */
+    hs_status (*class_names_put)(void *impl, hs_id id, hs_id viewer_id,
+                                 int viewer_is_admin,
+                                 const char *class_names_json, hs_error *err);
 } hs_store_model_ops;
 
 typedef struct hs_store_job_ops {
@@ -782,13 +787,16 @@ static inline hs_status hs_store_user_prefs_set(hs_store *store, hs_id user_id,
  * name 1..255 bytes, algo 1..31, blob_key 1..65, summary_json non-empty;
  * dataset_id, job_id and parent_id 0 or existing (else HS_ERR_NOTFOUND);
  * feedback_json NULL or non-empty (copied). HS_ERR_CONFLICT when the blob
- * key is already used. A backend older than version 3 keeps no lineage:
- * parent_id and feedback_json are cleared (feedback_json freed) first. */
+ * key is already used. class_names_json NULL or non-empty (copied). A
+ * backend older than version 3 keeps no lineage: parent_id and
+ * feedback_json are cleared (feedback_json freed) first; one older than
+ * version 4 keeps no class names (class_names_json freed). */
 static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
                                               hs_error *err)
 {
     if (!store || !m || !m->summary_json || !m->summary_json[0] ||
-        m->parent_id < 0 || (m->feedback_json && !m->feedback_json[0]))
+        m->parent_id < 0 || (m->feedback_json && !m->feedback_json[0]) ||
+        (m->class_names_json && !m->class_names_json[0]))
         return hs_store__bad(err, "model_create: missing argument");
     if (!hs_store__str_fits(m->name, sizeof m->name) ||
         !hs_store__str_fits(m->algo, sizeof m->algo) ||
@@ -798,6 +806,10 @@ static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
         m->parent_id = 0;
         free(m->feedback_json);
         m->feedback_json = NULL;
+    }
+    if (store->ops->version < 4) {
+        free(m->class_names_json);
+        m->class_names_json = NULL;
     }
     m->id = 0;
     return store->ops->models->create(store->impl, m, err);
@@ -848,6 +860,25 @@ static inline hs_status hs_store_model_delete(hs_store *store, hs_id id,
     blob_key_out[0] = '\0';
     return store->ops->models->remove(store->impl, id, viewer_id,
                                       viewer_is_admin != 0, blob_key_out, err);
+}
+
+/* Replaces model `id`'s class_names_json (non-empty JSON text, stored as
+ * given: the caller has validated it) under the access rule: the owner or
+ * an admin; HS_ERR_NOTFOUND for a model the viewer may not see or that
+ * does not exist. Nothing else of the model changes. HS_ERR_INVALID for
+ * a backend older than version 4. */
+static inline hs_status hs_store_model_class_names_put(
+    hs_store *store, hs_id id, hs_id viewer_id, int viewer_is_admin,
+    const char *class_names_json, hs_error *err)
+{
+    if (!store || !class_names_json || !class_names_json[0])
+        return hs_store__bad(err, "model_class_names_put: missing argument");
+    if (store->ops->version < 4)
+        return hs_store__bad(err, "model_class_names_put: this store backend "
+                                  "keeps no class names");
+    return store->ops->models->class_names_put(
+        store->impl, id, viewer_id, viewer_is_admin != 0, class_names_json,
+        err);
 }
 
 /* ---- jobs ---------------------------------------------------------------

@@ -273,6 +273,10 @@ static const char *const migrations[] = {
     "  labelled_at INTEGER NOT NULL,"
     "  PRIMARY KEY (diagnosis_id, row)) WITHOUT ROWID;"
     "CREATE INDEX diagnosis_labels_user ON diagnosis_labels(user_id);",
+    /* 8: the names, descriptions and first actions of a model's classes
+     * as people last set them (JSON; NULL: never set, the model has
+     * none). */
+    "ALTER TABLE models ADD COLUMN class_names_json TEXT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -867,7 +871,7 @@ static void release_dataset(void *row)
 #define MODEL_FIELDS                                                           \
     "id, owner_id, dataset_id, job_id, name, algo, blob_key, size_bytes,"      \
     " n_features, n_classes, macro_f1, accuracy, summary_json, created_at,"    \
-    " parent_id, feedback_json"
+    " parent_id, feedback_json, class_names_json"
 #define MODEL_COLS "SELECT " MODEL_FIELDS " FROM models"
 
 static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -895,6 +899,9 @@ static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
         hs = dup_text(st, 12, &m->summary_json, err, "model summary");
     if (hs == HS_OK && (hs = dup_text(st, 15, &m->feedback_json, err,
                                       "model feedback")) != HS_OK)
+        hs_model_rec_free(m);
+    if (hs == HS_OK && (hs = dup_text(st, 16, &m->class_names_json, err,
+                                      "model class names")) != HS_OK)
         hs_model_rec_free(m);
     return hs;
 }
@@ -1023,7 +1030,8 @@ static void release_attempt(void *row)
 
 #define DIAGNOSIS_FIELDS                                                       \
     "id, owner_id, model_id, job_id, name, blob_key, rows, summary_json,"      \
-    " created_at, input_blob_key"
+    " created_at, input_blob_key,"                                             \
+    " (SELECT class_names_json FROM models WHERE models.id = diagnoses.model_id)"
 #define DIAGNOSIS_COLS "SELECT " DIAGNOSIS_FIELDS " FROM diagnoses"
 
 static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -1045,6 +1053,9 @@ static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
                        err, "input blob key");
     if (hs == HS_OK) /* last: a failure above has allocated nothing */
         hs = dup_text(st, 7, &d->summary_json, err, "diagnosis summary");
+    if (hs == HS_OK && (hs = dup_text(st, 10, &d->model_class_names_json, err,
+                                      "model class names")) != HS_OK)
+        hs_diagnosis_rec_free(d);
     return hs;
 }
 
@@ -1443,14 +1454,14 @@ static hs_status sq_model_create(void *impl, hs_model_rec *m, hs_error *err)
                      "INSERT INTO models (owner_id, dataset_id, job_id, name,"
                      " algo, blob_key, size_bytes, n_features, n_classes,"
                      " macro_f1, accuracy, summary_json, created_at,"
-                     " parent_id, feedback_json)"
+                     " parent_id, feedback_json, class_names_json)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                     " ?12, ?13, ?14, ?15)",
-                     "iIItttiiiddtiIT", m->owner_id, m->dataset_id, m->job_id,
+                     " ?12, ?13, ?14, ?15, ?16)",
+                     "iIItttiiiddtiITT", m->owner_id, m->dataset_id, m->job_id,
                      m->name, m->algo, m->blob_key, m->size_bytes,
                      m->n_features, m->n_classes, m->macro_f1, m->accuracy,
                      m->summary_json, m->created_at, m->parent_id,
-                     m->feedback_json);
+                     m->feedback_json, m->class_names_json);
 }
 
 static hs_status sq_model_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1518,6 +1529,18 @@ static hs_status sq_model_delete(void *impl, hs_id id, hs_id viewer_id,
         "DELETE FROM models WHERE id = ?1 AND " OWNER_VISIBLE
         " RETURNING blob_key",
         id, viewer_id, viewer_is_admin, blob_key_out, err);
+}
+
+static hs_status sq_model_class_names_put(void *impl, hs_id id,
+                                          hs_id viewer_id, int viewer_is_admin,
+                                          const char *class_names_json,
+                                          hs_error *err)
+{
+    return sq_run_one(impl, "model", id, err, "setting class names",
+                      "UPDATE models SET class_names_json = ?4"
+                      " WHERE id = ?1 AND " OWNER_VISIBLE,
+                      "iibt", id, viewer_id, viewer_is_admin,
+                      class_names_json);
 }
 
 /* ---- jobs -------------------------------------------------------------- */
@@ -2189,6 +2212,7 @@ static const hs_store_model_ops sq_models = {
     .get = sq_model_get,
     .list = sq_model_list,
     .remove = sq_model_delete,
+    .class_names_put = sq_model_class_names_put,
 };
 
 static const hs_store_job_ops sq_jobs = {

@@ -14,6 +14,7 @@ import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
 import { fmtInt, fmtPct } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, emptyState } from '../ui.js';
+import { className } from '../classnames.js';
 
 const ROWS_SHOWN = 200;
 
@@ -45,17 +46,17 @@ function estimatesCard(est) {
   ]);
 }
 
-function perClassCard(cmp) {
+function perClassCard(cmp, model) {
   return card(t('comparison.perClass'), h('div.table-responsive', { tabindex: '0', role: 'region', 'aria-label': t('comparison.perClass') },
     h('table.table.table-sm.align-middle.mb-0.num-table', { testid: 'comparison-per-class' },
       h('thead', h('tr', h('th', { scope: 'col' }, t('comparison.col.class')), h('th.num', { scope: 'col' }, t('comparison.col.labelled')),
         h('th.num', { scope: 'col' }, t('comparison.col.oldF1')), h('th.num', { scope: 'col' }, t('comparison.col.newF1')))),
       h('tbody', (cmp.per_class || []).map((c) => h('tr',
-        h('th', { scope: 'row' }, c.class), h('td.num', fmtInt(c.labelled)), h('td.num', fmtPct(c.old_f1)), h('td.num', fmtPct(c.new_f1))))))),
+        h('th', { scope: 'row', dataset: { label: c.class } }, className(model, c.class)), h('td.num', fmtInt(c.labelled)), h('td.num', fmtPct(c.old_f1)), h('td.num', fmtPct(c.new_f1))))))),
   { bodyCls: 'p-0' });
 }
 
-function rowsCard(cmp) {
+function rowsCard(cmp, model) {
   const col = Object.fromEntries(cmp.columns.map((name, i) => [name, i]));
   const all = cmp.rows.map((r) => ({
     diagnosis: r[col.diagnosis_id], row: r[col.row], sample: r[col.sample_id], label: r[col.label], old: r[col.old], new: r[col.new],
@@ -80,9 +81,9 @@ function rowsCard(cmp) {
       h('td', h('a', { href: `#/diagnoses/${r.diagnosis}` }, `#${r.diagnosis}`)),
       h('th.num', { scope: 'row' }, String(r.row)),
       h('td.d-none.d-md-table-cell.text-break', r.sample),
-      h('td', r.label),
-      h(`td${r.old === r.label ? '' : '.text-danger'}`, r.old),
-      h(`td${r.new === r.label ? '' : '.text-danger'}`, r.new),
+      h('td', className(model, r.label)),
+      h(`td${r.old === r.label ? '' : '.text-danger'}`, className(model, r.old)),
+      h(`td${r.new === r.label ? '' : '.text-danger'}`, className(model, r.new)),
       h('td', mark(r)))));
     note.textContent = t('comparison.shown', { shown: fmtInt(shown.length), total: fmtInt(list.length) });
     more.hidden = list.length <= ROWS_SHOWN;
@@ -128,10 +129,10 @@ export async function render(view, ctx) {
       h('div.fw-semibold', t('comparison.inSampleTitle')), t('comparison.inSample', { rows: fmtInt(fb.rows) })),
     h('p.mb-0', { testid: 'comparison-summary' }, t('comparison.summary', {
       rows: fmtInt(fb.rows), count: fb.diagnosis_ids.length, weight: fb.weight,
-    }), fb.new_classes?.length ? ` ${t('comparison.newClasses', { names: fb.new_classes.join(', ') })}` : ''),
+    }), fb.new_classes?.length ? ` ${t('comparison.newClasses', { names: fb.new_classes.map((c) => className(model, c)).join(', ') })}` : ''),
     scoreTiles(cmp),
     h('div.row.g-4',
       h('div.col-xl-6', estimatesCard(cmp.estimates)),
-      h('div.col-xl-6', perClassCard(cmp))),
-    rowsCard(cmp)));
+      h('div.col-xl-6', perClassCard(cmp, model))),
+    rowsCard(cmp, model)));
 }

@@ -14,6 +14,7 @@ import { rowsFromPaste, PasteError } from '../csv.js';
 import { dropZone } from '../dropzone.js';
 import { fmtInt, fmtAgo, fmtBytes } from '../format.js';
 import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, progressBar } from '../ui.js';
+import { className } from '../classnames.js';
 
 // Rows a batch needs to be adapted (HL_ADAPT_MIN_ROWS): only for the help
 // text; the diagnosis reports the server's own rule (adapt.min_rows).
@@ -55,7 +56,7 @@ export async function render(view, ctx) {
   const modelInfo = h('div.form-text');
   const showModelInfo = () => {
     const m = models.find((x) => String(x.id) === modelSelect.value);
-    clear(modelInfo, m ? [t('diagnose.classesAre'), ' ', m.class_names.slice(0, 8).map((c) => h('span.badge.badge-soft-secondary.me-1', c)), m.class_names.length > 8 ? '…' : ''] : null);
+    clear(modelInfo, m ? [t('diagnose.classesAre'), ' ', m.labels.slice(0, 8).map((c) => h('span.badge.badge-soft-secondary.me-1', className(m, c))), m.labels.length > 8 ? '…' : ''] : null);
   };
   showModelInfo();
   modelSelect.addEventListener('change', showModelInfo);

@@ -20,6 +20,7 @@ import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
 import { feedbackCard } from '../views/feedback.js';
+import { className } from '../classnames.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -27,7 +28,7 @@ const BINS = 20;
 const LOW_CONFIDENCE = 0.6;
 
 function classCounts(diag) {
-  return diag.classes.map((c) => ({ name: c, value: diag.class_counts?.[c] || 0 }));
+  return diag.classes.map((c) => ({ name: className(diag, c), value: diag.class_counts?.[c] || 0 }));
 }
 
 function classesOption(c, diag, type) {
@@ -72,7 +73,7 @@ function histogram(points, classes) {
   return counts;
 }
 
-function confidenceOption(c, proj) {
+function confidenceOption(c, proj, diag) {
   if (!proj?.points?.length) return emptyOption(c, proj ? t('common.noData') : t('common.loading'));
   const counts = histogram(proj.points, proj.classes);
   const labels = Array.from({ length: BINS }, (_, i) => `${(i / BINS).toFixed(2)}–${((i + 1) / BINS).toFixed(2)}`);
@@ -84,11 +85,11 @@ function confidenceOption(c, proj) {
     xAxis: { type: 'category', data: labels, name: t('diagnosis.confidence'), nameLocation: 'middle', nameGap: 26, ...axisStyle(c), axisLabel: { color: c.muted, formatter: (v) => v.split('–')[0] } },
     yAxis: { type: 'value', ...axisStyle(c) },
     dataZoom: [{ type: 'inside' }],
-    series: proj.classes.map((name, k) => ({ type: 'bar', name, stack: 'all', data: counts[k], barCategoryGap: '8%', itemStyle: { color: c.colors[k % c.colors.length] } })),
+    series: proj.classes.map((name, k) => ({ type: 'bar', name: className(diag, name), stack: 'all', data: counts[k], barCategoryGap: '8%', itemStyle: { color: c.colors[k % c.colors.length] } })),
   };
 }
 
-function scatterOption(c, proj) {
+function scatterOption(c, proj, diag) {
   if (!proj?.points?.length) return emptyOption(c, proj ? t('diagnosis.noProjection') : t('common.loading'));
   const byClass = proj.classes.map(() => []);
   for (const p of proj.points) byClass[p[3]]?.push([p[1], p[2], p[0], p[4]]);
@@ -109,7 +110,7 @@ function scatterOption(c, proj) {
       { type: 'slider', xAxisIndex: 0, height: 14, bottom: 30, filterMode: 'empty' },
     ],
     series: proj.classes.map((name, k) => ({
-      type: 'scatter', name, data: byClass[k], symbolSize: n > 2000 ? 4 : 7,
+      type: 'scatter', name: className(diag, name), data: byClass[k], symbolSize: n > 2000 ? 4 : 7,
       large: n > 2000, largeThreshold: 2000, progressive: 4000,
       itemStyle: { color: c.colors[k % c.colors.length], opacity: 0.75 },
       emphasis: { focus: 'series' },
@@ -199,15 +200,15 @@ export async function render(view, ctx) {
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
     card(t('diagnosis.scatter'), [sampledNote, projError, scatterEl], { actions: h('span.small.text-body-secondary.d-none.d-md-inline', t('diagnosis.scatterHint')) }),
     diag.metrics && h('div.row.g-4',
-      h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' })),
+      h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class', diag), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
     card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
     feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate })));
 
   clear(tilesHost, summaryTiles(diag, null));
-  const conf = chart(confEl, (c) => confidenceOption(c, proj));
-  const scatter = chart(scatterEl, (c) => scatterOption(c, proj));
-  if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics);
+  const conf = chart(confEl, (c) => confidenceOption(c, proj, diag));
+  const scatter = chart(scatterEl, (c) => scatterOption(c, proj, diag));
+  if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics, diag);
   resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses });
 
   const loadProjection = async () => {

@@ -14,6 +14,9 @@
 // extra input averaging KPIs that move together across the classes.
 // A model retrained with people's labels (model.feedback) says from which
 // model and how many rows, and links its comparison with that model.
+// Its classes' names, descriptions and first actions have their own card
+// (views/class-names.js), editable by the owner; every class shown on the
+// page reads by its name.
 
 import { h, esc, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
@@ -22,6 +25,7 @@ import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from
 import { lossSeries, lossOption } from '../views/loss.js';
 import { modelMetrics, perClassTable, confusionChart, f1Chart } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
+import { classNamesCard } from '../views/class-names.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, sortHeader } from '../ui.js';
 
 const TOP_KPIS = 20;
@@ -291,10 +295,15 @@ export async function render(view, ctx) {
     lineageCard(model),
     worthShowing(model.attempts) && attemptsCard(model.attempts),
     h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
+    classNamesCard(model, {
+      canEdit: ctx.session.user?.id === model.owner_id,
+      save: (names) => ctx.api.models.setClassNames(model.id, names, { signal: ctx.signal }),
+      onSaved: () => ctx.rerender(),
+    }),
     membersCard(summary),
     leaderboardCard(summary),
     h('div.row.g-4',
-      h('div.col-xl-6', card(t('model.perClass'), perClassTable(m), { bodyCls: 'p-0', cls: 'h-100' })),
+      h('div.col-xl-6', card(t('model.perClass'), perClassTable(m, 'per-class-table', model), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.f1Chart'), f1, { cls: 'h-100' }))),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('model.confusion'), confusion, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.confusionHint')) })),
@@ -303,8 +312,8 @@ export async function render(view, ctx) {
     familiesCard(summary),
     card(t('model.curve'), curve),
     detailsCard(model, summary)));
-  confusionChart(confusion, m);
-  f1Chart(f1, m);
+  confusionChart(confusion, m, model);
+  f1Chart(f1, m, model);
   importanceChart(importance, summary);
   curveChart(curve, summary);
 }

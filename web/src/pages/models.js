@@ -1,6 +1,7 @@
 // pages/models.js - #/models: the trained models, newest first, with their
 // headline scores, so that the right one can be picked for diagnosis or
-// downloaded without opening it.
+// downloaded without opening it; a link to the leaderboard of them all on
+// one dataset.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -34,7 +35,10 @@ export async function render(view, ctx) {
   const byId = new Map(datasets.map((d) => [d.id, d]));
   view.append(pageHeader(t('models.title'), {
     subtitle: t('models.subtitle'),
-    actions: linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }),
+    actions: [
+      linkButton(t('models.leaderboard'), '#/models/leaderboard', { iconName: 'bars', testid: 'models-leaderboard-link' }),
+      linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }),
+    ],
   }));
   if (!models.length) {
     view.append(card(null, emptyState('model', t('models.empty'), t('models.emptyText'), linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }))));

@@ -3,8 +3,9 @@
 // algorithms and their parameters (defaults, ranges, help) come from the
 // server (ctx.api.algorithms); switching the algorithm re-renders its
 // parameters. Types and ranges are checked before sending, and the server's
-// invalid_params field is mapped back onto the input it names. A side panel
-// lists recent jobs so that running ones are one click away.
+// invalid_params field is mapped back onto the input it names. An optional
+// class-names CSV (csv.js) names the model's classes (params.class_names).
+// A side panel lists recent jobs so that running ones are one click away.
 
 import { h, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
@@ -12,6 +13,7 @@ import { fmtInt, fmtAgo, fmtPct } from '../format.js';
 import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button } from '../ui.js';
 import { isFinished } from '../jobwatch.js';
 import { paramCards, collectParams, readParam, reveal } from '../views/param-fields.js';
+import { classNamesFromCsv, PasteError } from '../csv.js';
 
 // The algorithm last chosen here, so that a re-render (a change of
 // language) keeps it along with the typed values.
@@ -93,13 +95,36 @@ export async function render(view, ctx) {
   algo.addEventListener('change', () => { setInvalid(algo, null); showParams(); });
   showParams();
 
+  // The classes' names, descriptions and first actions, from a CSV file
+  // (optional): read here into params.class_names, its errors shown on it.
+  const namesInput = h('input.form-control', { type: 'file', accept: '.csv,text/csv', testid: 'train-class-names' });
+  const namesNote = h('div.small.text-body-secondary.mt-1', { testid: 'train-class-names-summary', 'aria-live': 'polite' });
+  let classNames = null;
+  let namesBad = false;
+  namesInput.addEventListener('change', async () => {
+    classNames = null;
+    namesBad = false;
+    setInvalid(namesInput, null);
+    namesNote.textContent = '';
+    const file = namesInput.files?.[0];
+    if (!file) return;
+    try {
+      classNames = classNamesFromCsv(await file.text());
+      namesNote.textContent = t('train.classNamesRead', { count: Object.keys(classNames).length });
+    } catch (e) {
+      namesBad = true;
+      setInvalid(namesInput, e instanceof PasteError ? t(e.key, e.params) : String(e.message || e));
+    }
+  });
+
   const errorBox = h('div', { testid: 'train-error' });
   const submit = button(t('train.start'), { iconName: 'play', type: 'submit', testid: 'train-start', attrs: { class: 'btn-lg' } });
   const form = h('form.train-form', { novalidate: true },
     card(t('train.data'), h('div.row.g-3',
       h('div.col-md-7', field(t('train.dataset'), dsSelect, { help: t('train.datasetHelp'), cls: 'mb-0' })),
       h('div.col-md-5', field(t('train.algorithm'), algo, { help: algoHelpText, cls: 'mb-0' })),
-      h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' })))),
+      h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' })),
+      h('div.col-12', field(t('train.classNames'), namesInput, { help: t('train.classNamesHelp'), cls: 'mb-0', after: namesNote })))),
     paramsHost,
     h('div.mt-4', errorBox),
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-3', submit, h('span.small.text-body-secondary', t('train.startHint'))));
@@ -109,6 +134,7 @@ export async function render(view, ctx) {
 
   // The inputs a 422's details.field can name.
   const fieldControl = (f) => {
+    if (f === 'params.class_names' || f.startsWith('params.class_names.')) return namesInput;
     if (f.startsWith('params.')) return current.controls.get(f.slice('params.'.length));
     return { algo, dataset_id: dsSelect, name }[f];
   };
@@ -119,6 +145,11 @@ export async function render(view, ctx) {
     for (const c of [algo, dsSelect, name]) setInvalid(c, null);
     const params = collect();
     if (!params) return;
+    if (namesBad) {
+      reveal(namesInput);
+      return;
+    }
+    if (classNames) params.class_names = classNames;
     const datasetId = Number(dsSelect.value);
     submit.disabled = true;
     try {

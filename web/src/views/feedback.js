@@ -19,6 +19,7 @@ import { t } from '../i18n.js';
 import { fmtInt, fmtPct, fmtFixed } from '../format.js';
 import { card, button, select, badge, field, modal, errorAlert, showError, toast, spinner } from '../ui.js';
 import { classColor } from './results.js';
+import { className } from '../classnames.js';
 
 const PER_CLASS = [5, 10, 20];
 const NEW_CLASS = '\u0000new'; // the select's "New class…" entry
@@ -55,7 +56,7 @@ export function feedbackCard(diag, { api, signal, navigate }) {
     clear(countsHost,
       h('span.fw-semibold', { testid: 'feedback-total', dataset: { total: String(counts.total) } }, t('feedback.labelled', { count: counts.total })),
       counts.total > 0 && h('span.small.text-body-secondary', t('feedback.split', { confirmed: fmtInt(counts.confirmed), corrected: fmtInt(counts.corrected) })),
-      per.map(([name, n]) => h('span.class-pill', { style: { '--pill': classColor(classes, name) }, testid: 'feedback-class-count', dataset: { class: name } }, `${name}: ${fmtInt(n)}`)));
+      per.map(([name, n]) => h('span.class-pill', { style: { '--pill': classColor(classes, name) }, testid: 'feedback-class-count', dataset: { class: name } }, `${className(diag, name)}: ${fmtInt(n)}`)));
     retrain.disabled = counts.total === 0;
     retrain.title = counts.total === 0 ? t('feedback.retrainNeedsLabels') : '';
   };
@@ -73,7 +74,7 @@ export function feedbackCard(diag, { api, signal, navigate }) {
       r.label = label;
       setCounts(body);
       drawRow(r);
-      toast(label === null ? t('feedback.undone', { row: r.row }) : t('feedback.saved', { row: r.row, label }), { variant: 'info', timeout: 2500 });
+      toast(label === null ? t('feedback.undone', { row: r.row }) : t('feedback.saved', { row: r.row, label: className(diag, label) }), { variant: 'info', timeout: 2500 });
     } catch (e) {
       if (!signal.aborted) clear(errHost, errorAlert(e));
       drawRow(r);
@@ -96,12 +97,12 @@ export function feedbackCard(diag, { api, signal, navigate }) {
   function stateOf(r) {
     if (r.label === null || r.label === undefined) return badge(t('feedback.state.none'), 'secondary');
     if (r.label === r.predicted) return badge(t('feedback.state.confirmed'), 'success');
-    return badge(t('feedback.state.corrected', { label: r.label }), 'warning');
+    return badge(t('feedback.state.corrected', { label: className(diag, r.label) }), 'warning');
   }
 
   function drawRow(r) {
     const known = [...classes, ...Object.keys(counts.class_counts || {}).filter((c) => !classes.includes(c))];
-    const options = [{ value: '', label: t('feedback.pick'), disabled: true }, ...known.map((c) => ({ value: c, label: c })),
+    const options = [{ value: '', label: t('feedback.pick'), disabled: true }, ...known.map((c) => ({ value: c, label: className(diag, c) })),
       { value: NEW_CLASS, label: t('feedback.newClass') }];
     const pick = select(options, { value: r.label ?? '', testid: 'feedback-class', cls: 'form-select form-select-sm', ariaLabel: t('feedback.correctRow', { row: r.row }) });
     pick.addEventListener('change', () => {
@@ -111,7 +112,7 @@ export function feedbackCard(diag, { api, signal, navigate }) {
     const labelled = r.label !== null && r.label !== undefined;
     const confirm = button(t('feedback.confirm'), {
       iconName: 'check', variant: 'outline-success', size: 'sm', testid: 'feedback-confirm',
-      attrs: { 'aria-label': t('feedback.confirmRow', { row: r.row, label: r.predicted }), disabled: r.label === r.predicted },
+      attrs: { 'aria-label': t('feedback.confirmRow', { row: r.row, label: className(diag, r.predicted) }), disabled: r.label === r.predicted },
       onClick: () => save(r, r.predicted),
     });
     const undo = button(t('feedback.undo'), {
@@ -122,7 +123,7 @@ export function feedbackCard(diag, { api, signal, navigate }) {
     const tr = h('tr', { testid: 'feedback-row', dataset: { row: String(r.row), label: r.label ?? '', predicted: r.predicted } },
       h('th.num.text-body-secondary', { scope: 'row' }, String(r.row)),
       h('td.d-none.d-md-table-cell.text-break', r.sample_id ?? h('span.text-body-tertiary', '—')),
-      h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) } }, r.predicted),
+      h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) }, dataset: { label: r.predicted } }, className(diag, r.predicted)),
         h('div.small.text-body-secondary.text-nowrap', r.margin === undefined || r.margin === null
           ? fmtPct(r.confidence)
           : t('feedback.confMargin', { conf: fmtPct(r.confidence), margin: fmtFixed(r.margin, 2) }))),

@@ -1,12 +1,14 @@
 // views/metrics.js - a model's scores as the model page and the diagnosis
 // page show them: where the metrics come from (cross-validation or the
 // hold-out), the per-class table, the confusion matrix as a heat map and
-// the per-class F1 bars.
+// the per-class F1 bars. A class is shown by its name (classnames.js) when
+// the OWNER passed in (the MODEL or the DIAGNOSIS) names it.
 
 import { h, esc } from '../dom.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt } from '../format.js';
+import { className } from '../classnames.js';
 
 /* The metrics to show and where they come from: cross-validation, the
  * hold-out, else the model's own estimate (summary.oob: out-of-bag for a
@@ -25,22 +27,22 @@ export function modelMetrics(summary) {
   return { m: null, source: t('model.sourceNone') };
 }
 
-export function perClassTable(m, testid = 'per-class-table') {
+export function perClassTable(m, testid = 'per-class-table', owner = null) {
   const rows = m?.per_class || [];
   return h('div.table-responsive', h('table.table.table-sm.table-hover.align-middle.mb-0.num-table', { testid },
     h('caption.visually-hidden', t('model.perClass')),
     h('thead', h('tr', ['class', 'precision', 'recall', 'f1', 'support', 'predicted'].map((c, i) => h(i ? 'th.text-end' : 'th', { scope: 'col' }, t(`model.col.${c}`))))),
     h('tbody', rows.length ? rows.map((r) => h('tr',
-      h('th.fw-medium.text-nowrap', { scope: 'row' }, r.class),
+      h('th.fw-medium', { scope: 'row', dataset: { label: r.class } }, className(owner, r.class)),
       h('td.text-end', fmtFixed(r.precision)), h('td.text-end', fmtFixed(r.recall)),
       h('td.text-end.fw-semibold', fmtFixed(r.f1)), h('td.text-end', fmtInt(r.support)), h('td.text-end', fmtInt(r.predicted))))
       : h('tr', h('td.text-center.text-body-secondary', { colspan: '6' }, t(m ? 'model.noPerClass' : 'model.noMetrics'))))));
 }
 
-export function confusionChart(el, m) {
+export function confusionChart(el, m, owner = null) {
   chart(el, (c) => {
     if (!m?.confusion?.length) return emptyOption(c, t('model.noMetrics'));
-    const names = m.per_class.map((r) => r.class);
+    const names = m.per_class.map((r) => className(owner, r.class));
     const data = [];
     m.confusion.forEach((row, y) => {
       const total = row.reduce((a, b) => a + b, 0) || 1;
@@ -65,7 +67,7 @@ export function confusionChart(el, m) {
   });
 }
 
-export function f1Chart(el, m) {
+export function f1Chart(el, m, owner = null) {
   chart(el, (c) => {
     const rows = m?.per_class || [];
     if (!rows.length) return emptyOption(c, t('model.noMetrics'));
@@ -75,7 +77,7 @@ export function f1Chart(el, m) {
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v) => (typeof v === 'number' ? v.toFixed(3) : '—') },
       legend: { top: 0, left: 0, textStyle: { color: c.text } },
       grid: { left: 8, right: 16, top: 44, bottom: 8, containLabel: true },
-      xAxis: { type: 'category', data: rows.map((r) => r.class), ...axisStyle(c), axisLabel: { color: c.muted, interval: 0, rotate: rotateFor(rows.map((r) => r.class)) } },
+      xAxis: { type: 'category', data: rows.map((r) => className(owner, r.class)), ...axisStyle(c), axisLabel: { color: c.muted, interval: 0, rotate: rotateFor(rows.map((r) => className(owner, r.class))) } },
       yAxis: { type: 'value', min: 0, max: 1, ...axisStyle(c) },
       dataZoom: categoryZoom(rows.length, 16),
       series: [series('precision', 4, { itemStyle: { color: c.colors[4 % c.colors.length], opacity: 0.55, borderRadius: [3, 3, 0, 0] } }),

@@ -11,6 +11,7 @@ import { t } from '../i18n.js';
 import { fmtInt, fmtPct, fmtFixed } from '../format.js';
 import { select, errorAlert, sortHeader } from '../ui.js';
 import { paletteColors } from '../charts.js';
+import { className } from '../classnames.js';
 
 export const FULL_SORT_MAX = 50000;
 const PAGE_SIZES = [25, 50, 100, 250];
@@ -31,7 +32,7 @@ function columnsFor(diag, hasLabels) {
   ];
   if (hasLabels) cols.push({ key: 'label', label: t('results.col.label'), get: (r) => r.label ?? '' });
   if (diag.classes.length <= PROB_COLUMNS_MAX) {
-    for (const c of diag.classes) cols.push({ key: `p:${c}`, label: t('results.col.prob', { name: c }), num: true, prob: c, get: (r) => r.probabilities?.[c] ?? 0 });
+    for (const c of diag.classes) cols.push({ key: `p:${c}`, label: t('results.col.prob', { name: className(diag, c) }), num: true, prob: c, get: (r) => r.probabilities?.[c] ?? 0 });
   } else {
     cols.push({ key: 'top', label: t('results.col.top'), sortable: false });
   }
@@ -47,20 +48,20 @@ function compare(col, dir) {
   };
 }
 
-function cell(col, r, classes) {
+function cell(col, r, classes, diag) {
   switch (col.key) {
     case 'row': return h('td.num.text-body-secondary', String(r.row));
     case 'sample_id': return h('td.text-break', r.sample_id ?? h('span.text-body-tertiary', '—'));
-    case 'predicted': return h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) } }, r.predicted));
+    case 'predicted': return h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) }, dataset: { label: r.predicted } }, className(diag, r.predicted)));
     case 'confidence': return h('td.num', h('div.conf-cell', h('span.conf-bar', h('span', { style: { width: `${Math.round(r.confidence * 100)}%` } })), h('span', fmtPct(r.confidence))));
     case 'label': {
       if (r.label === null || r.label === undefined) return h('td.text-body-tertiary', '—');
       const ok = r.label === r.predicted;
-      return h(`td${ok ? '' : '.text-danger'}`, r.label, !ok && h('span.visually-hidden', ` (${t('results.mismatch')})`));
+      return h(`td${ok ? '' : '.text-danger'}`, { dataset: { label: r.label } }, className(diag, r.label), !ok && h('span.visually-hidden', ` (${t('results.mismatch')})`));
     }
     case 'top': {
       const top = Object.entries(r.probabilities || {}).sort((a, b) => b[1] - a[1]).slice(0, 3);
-      return h('td.small', top.map(([c, p]) => h('span.me-2.text-nowrap', `${c} ${fmtPct(p)}`)));
+      return h('td.small', top.map(([c, p]) => h('span.me-2.text-nowrap', `${className(diag, c)} ${fmtPct(p)}`)));
     }
     default: return h('td.num', fmtFixed(col.get(r), 3));
   }
@@ -122,7 +123,7 @@ class ResultsTable {
 
   draw() {
     clear(this.headRow, this.cols.map((c) => sortHeader(c, this.sort, this.dir, (key) => this.sortBy(key))));
-    clear(this.tbody, this.visibleRows().map((r) => h('tr', { testid: 'result-row', dataset: { row: r.row } }, this.cols.map((c) => cell(c, r, this.diag.classes)))));
+    clear(this.tbody, this.visibleRows().map((r) => h('tr', { testid: 'result-row', dataset: { row: r.row } }, this.cols.map((c) => cell(c, r, this.diag.classes, this.diag)))));
     this.info.textContent = pageInfo(this.offset, this.limit, this.total);
     this.prev.disabled = this.loading || this.offset <= 0;
     this.next.disabled = this.loading || this.offset + this.limit >= this.total;
