@@ -44,6 +44,7 @@ const ROUTES = [
   { re: /^\/models\/(\d+)\/comparison$/, page: 'comparison', nav: 'models', params: ['id'] },
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },
   { re: /^\/diagnoses\/(\d+)$/, page: 'diagnosis', nav: 'diagnose', params: ['id'] },
+  { re: /^\/diagnoses\/(\d+)\/rows\/(\d+)$/, page: 'sample', nav: 'diagnose', params: ['id', 'row'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
   { re: /^\/settings$/, page: 'settings', nav: 'settings' },
 ];

@@ -31,6 +31,12 @@ export function fromFile(modelId, file, name, { onProgress, label, adapt = false
   return http.upload('/diagnoses', form, { onProgress, label });
 }
 
+/* One sample of the diagnosis explained (row counted from 1): the model's
+ * prediction, every class's expected score, score and KPI contributions,
+ * every KPI against its normal range, the abnormal ones, and `result`, the
+ * row as the diagnosis stored it (docs/api.md, GET .../rows/{row}). */
+export const sample = (id, row, opts = {}) => http.get(`/diagnoses/${id}/rows/${row}`, opts);
+
 /* {points: [[row, x, y, class, confidence]...], classes, sampled, shown, total, ...} */
 export const projection = (id, { maxPoints = 5000, ...opts } = {}) =>
   http.get(`/diagnoses/${id}/projection`, { ...opts, query: { max_points: maxPoints } });

@@ -9,6 +9,10 @@
 // (views/drift.js); when the user asked for it, what adapting the
 // predictions to the batch's class mix did (views/adapt.js). Last, the rows
 // to label and "Retrain with my corrections" (views/feedback.js).
+// A drifted batch gets a banner naming its worst KPIs (views/drift.js); a
+// results row or a scatter point opens its sample (pages/sample.js). A
+// diagnosis of a few samples (views/verdict.js FEW_SAMPLES) shows a verdict
+// card per sample instead of the charts and the table.
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -17,9 +21,12 @@ import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
-import { driftCard } from '../views/drift.js';
+import { driftCard, driftBanner } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
 import { feedbackCard } from '../views/feedback.js';
+import { verdictCards, FEW_SAMPLES, sampleHref } from '../views/verdict.js';
+import { sampleIds } from '../views/sample-ids.js';
+import { className } from '../classnames.js';
 
 const MAX_POINTS = 5000;
 const PAGE = 50;
@@ -88,17 +95,26 @@ function confidenceOption(c, proj) {
   };
 }
 
-function scatterOption(c, proj) {
+function scatterOption(c, proj, diag, ids) {
   if (!proj?.points?.length) return emptyOption(c, proj ? t('diagnosis.noProjection') : t('common.loading'));
   const byClass = proj.classes.map(() => []);
-  for (const p of proj.points) byClass[p[3]]?.push([p[1], p[2], p[0], p[4]]);
+  for (const p of proj.points) byClass[p[3]]?.push([p[1], p[2], p[0], p[4], p[3]]);
   const ev = proj.explained_variance || [];
   const n = proj.points.length;
   return {
     toolbox: toolbox('pca-scatter', { zoom: true }),
     tooltip: {
       trigger: 'item',
-      formatter: (p) => `${esc(t('results.col.row'))} ${p.data[2]}<br>${esc(p.seriesName)} · ${fmtPct(p.data[3])}`,
+      formatter: (p, ticket, callback) => {
+        const row = p.data[2];
+        const text = () => {
+          const id = ids.get(row);
+          const who = id == null ? t('diagnosis.pointRow', { row }) : t('diagnosis.pointSample', { id, row });
+          return `${esc(who)}<br>${esc(className(diag, proj.classes[p.data[4]] ?? p.seriesName))} · ${fmtPct(p.data[3])}<br><span style="opacity:.75">${esc(t('diagnosis.pointOpen'))}</span>`;
+        };
+        if (ids.get(row) === undefined) ids.load(row).then(() => callback(ticket, text()));
+        return text();
+      },
     },
     legend: { type: 'scroll', bottom: 0, left: 'center', textStyle: { color: c.text } },
     grid: { left: 40, right: 24, top: 36, bottom: 84, containLabel: true },
@@ -149,6 +165,7 @@ export async function render(view, ctx) {
   const id = ctx.params.id;
   const diag = await ctx.api.diagnoses.page(id, { signal: ctx.signal, offset: 0, limit: PAGE });
   ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
+  const few = diag.rows <= FEW_SAMPLES && diag.results.items.length === diag.rows;
   let proj = null;
   let classType = 'bar';
 
@@ -181,6 +198,12 @@ export async function render(view, ctx) {
   const warnings = (diag.warnings || []).length ? h('div.alert.alert-warning.mb-0', h('div.fw-semibold', t('diagnosis.warnings')),
     h('ul.mb-0.small', diag.warnings.map((w) => h('li', w)))) : null;
   const unknown = diag.unknown_labels ? h('div.alert.alert-info.mb-0', t('diagnosis.unknownLabels', { count: diag.unknown_labels })) : null;
+  const feedback = feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate });
+  if (few) {
+    view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), diag.drift && driftCard(diag), adaptCard(diag),
+      verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }), feedback));
+    return;
+  }
   const classesEl = h('div.chart', { testid: 'chart-classes', role: 'img', 'aria-label': t('diagnosis.classes') });
   const confEl = h('div.chart', { testid: 'chart-confidence', role: 'img', 'aria-label': t('diagnosis.confidenceChart') });
   const scatterEl = h('div.chart.chart-xl', { testid: 'chart-scatter', role: 'img', 'aria-label': t('diagnosis.scatter') });
@@ -193,7 +216,7 @@ export async function render(view, ctx) {
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
   view.append(h('div.d-flex.flex-column.gap-4',
-    tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
+    driftBanner(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
@@ -202,13 +225,17 @@ export async function render(view, ctx) {
       h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
     card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
-    feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate })));
+    feedback));
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj));
-  const scatter = chart(scatterEl, (c) => scatterOption(c, proj));
+  const ids = sampleIds(diag, ctx.api.diagnoses.page, { signal: ctx.signal });
+  const openRow = (row) => ctx.navigate(sampleHref(diag.id, row));
+  const scatter = chart(scatterEl, (c) => scatterOption(c, proj, diag, ids), {
+    onInit: (inst) => inst.on('click', (p) => { if (p.componentType === 'series' && p.data) openRow(p.data[2]); }),
+  });
   if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics);
-  resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses });
+  resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses, rowHref: (row) => sampleHref(diag.id, row), openRow });
 
   const loadProjection = async () => {
     clear(projError);

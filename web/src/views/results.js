@@ -3,7 +3,9 @@
 // Pages come from the server (the diagnoses client's page()). Sorting needs
 // every row: up to FULL_SORT_MAX rows they are fetched once (allRows) and the
 // table then sorts and pages locally; above that, a sort orders the page
-// shown, and the table says so.
+// shown, and the table says so. Each row opens its sample (the sample
+// page): the row number is a link (keyboard: Tab, Enter) and a click
+// anywhere on the row follows it.
 
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
@@ -47,9 +49,11 @@ function compare(col, dir) {
   };
 }
 
-function cell(col, r, classes) {
+function cell(col, r, classes, rowHref) {
   switch (col.key) {
-    case 'row': return h('td.num.text-body-secondary', String(r.row));
+    case 'row': return rowHref
+      ? h('td.num', h('a.row-link', { href: rowHref(r.row), testid: 'result-open', 'aria-label': t('results.openRow', { name: r.sample_id ?? r.row, row: r.row }) }, String(r.row)))
+      : h('td.num.text-body-secondary', String(r.row));
     case 'sample_id': return h('td.text-break', r.sample_id ?? h('span.text-body-tertiary', '—'));
     case 'predicted': return h('td', h('span.class-pill', { style: { '--pill': classColor(classes, r.predicted) } }, r.predicted));
     case 'confidence': return h('td.num', h('div.conf-cell', h('span.conf-bar', h('span', { style: { width: `${Math.round(r.confidence * 100)}%` } })), h('span', fmtPct(r.confidence))));
@@ -73,12 +77,14 @@ const pageInfo = (offset, limit, total) => t('results.pageInfo', {
 /* The table with its pager. Rows come from the current server page, or from
  * `all` (every row, once a sort needed them). */
 class ResultsTable {
-  constructor(host, diag, { signal, diagnoses }) {
+  constructor(host, diag, { signal, diagnoses, rowHref, openRow }) {
     const first = diag.results;
     this.host = host;
     this.diag = diag;
     this.signal = signal;
     this.diagnoses = diagnoses;
+    this.rowHref = rowHref;
+    this.openRow = openRow;
     this.total = first.total;
     this.cols = columnsFor(diag, !!diag.metrics || first.items.some((r) => r.label !== null && r.label !== undefined));
     this.offset = first.offset;
@@ -105,7 +111,7 @@ class ResultsTable {
     const size = select(PAGE_SIZES.map((n) => ({ value: n, label: String(n) })), { value: this.limit, id: 'results-size', cls: 'form-select form-select-sm w-auto', ariaLabel: t('results.pageSize'), testid: 'results-page-size' });
     size.addEventListener('change', () => { this.limit = Number(size.value); this.go(0); });
     clear(this.host, this.note, this.errorHost,
-      h('div.table-responsive.results-scroll', h('table.table.table-sm.table-hover.align-middle.mb-0.results-table', { testid: 'results-table' },
+      h('div.table-responsive.results-scroll', { tabindex: '0', role: 'region', 'aria-label': t('results.title') }, h('table.table.table-sm.table-hover.align-middle.mb-0.results-table', { testid: 'results-table' },
         h('caption.visually-hidden', t('results.title')), h('thead', this.headRow), this.tbody)),
       h('div.results-pager.d-flex.flex-wrap.align-items-center.gap-2.mt-3',
         this.info, h('span.ms-auto'), h('label.small.text-body-secondary', { for: 'results-size' }, t('results.perPage')), size, this.prev, this.next));
@@ -122,7 +128,10 @@ class ResultsTable {
 
   draw() {
     clear(this.headRow, this.cols.map((c) => sortHeader(c, this.sort, this.dir, (key) => this.sortBy(key))));
-    clear(this.tbody, this.visibleRows().map((r) => h('tr', { testid: 'result-row', dataset: { row: r.row } }, this.cols.map((c) => cell(c, r, this.diag.classes)))));
+    clear(this.tbody, this.visibleRows().map((r) => h(`tr${this.openRow ? '.row-opens' : ''}`, {
+      testid: 'result-row', dataset: { row: r.row },
+      on: this.openRow ? { click: (e) => { if (!e.target.closest('a, button, input, select') && !getSelection()?.toString()) this.openRow(r.row); } } : undefined,
+    }, this.cols.map((c) => cell(c, r, this.diag.classes, this.rowHref)))));
     this.info.textContent = pageInfo(this.offset, this.limit, this.total);
     this.prev.disabled = this.loading || this.offset <= 0;
     this.next.disabled = this.loading || this.offset + this.limit >= this.total;
@@ -179,9 +188,11 @@ class ResultsTable {
   }
 }
 
-/* resultsTable(host, diag, {signal, diagnoses}): renders and manages the
- * table of diag (a DIAGNOSIS with its first page in diag.results), reading
- * further pages with the diagnoses client (ctx.api.diagnoses). */
-export function resultsTable(host, diag, { signal, diagnoses }) {
-  return new ResultsTable(host, diag, { signal, diagnoses });
+/* resultsTable(host, diag, {signal, diagnoses, rowHref, openRow}): renders
+ * and manages the table of diag (a DIAGNOSIS with its first page in
+ * diag.results), reading further pages with the diagnoses client
+ * (ctx.api.diagnoses); rowHref(row) is the link of a row's sample and
+ * openRow(row) opens it (both optional). */
+export function resultsTable(host, diag, opts) {
+  return new ResultsTable(host, diag, opts);
 }
