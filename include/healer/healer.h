@@ -13,6 +13,7 @@
 #include "healer/error.h"
 #include "healer/explain.h"
 #include "healer/normal.h"
+#include "healer/overlap.h"
 #include "healer/metrics.h"
 #include "healer/model.h"
 #include "healer/params.h"

@@ -11,6 +11,7 @@
 
 #include "drift_ref.h"
 #include "families.h"
+#include "fingerprint.h"
 #include "healer/model.h"
 #include "inputs.h"
 #include "learner.h"
@@ -31,6 +32,9 @@ struct hl_model {
     /* Normal ranges (healer/normal.h); NULL for a model older than them.
      * Owned. */
     hl__normal *normal;
+    /* Hashes of a sample of the training rows (fingerprint.h); NULL for
+     * a model older than them. Owned. */
+    hl__fingerprint *fingerprint;
 };
 
 /* A zeroed model, or NULL. */
