@@ -524,25 +524,31 @@ async function diagnose_by_file(t) {
 /** axe-core on the elements matching `sel`, in the light and the dark
  * theme (the theme switched in place: axe measures the page's colours). */
 async function axeLightAndDark(page, sel, what) {
+  await page.emulateMedia({ reducedMotion: 'reduce' }); // no colour transitions: the new theme at once
   for (const theme of ['light', 'dark']) {
     await page.evaluate((x) => document.documentElement.setAttribute('data-bs-theme', x), theme);
-    await page.waitForTimeout(400); // buttons fade to their new colours
+    await page.waitForTimeout(100);
     const found = await axeViolations(page, sel);
     check(!found.length, `axe-core on ${what} (${theme}):\n${found.join('\n')}`);
   }
   await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'light'));
 }
 
-/** Opens `hash` on a 360 px phone and checks it does not scroll sideways
- * and is axe-clean in `sel`. */
-async function onPhone(t, s, hash, testid, sel) {
+/** Opens each [hash, testid, selector, screenshot?] on a 360 px phone and checks it
+ * does not scroll sideways and is axe-clean in the selector (the light
+ * theme: the dark one is checked on the desktop, with the same styles). */
+async function onPhone(t, s, ...views) {
   const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
   await login(phone.page, s, 'alice');
-  await openRoute(phone.page, s, hash, testid);
-  await settle(phone.page);
-  const o = await horizontalOverflow(phone.page);
-  check(o.scrollWidth <= 361, `${hash} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
-  await axeLightAndDark(phone.page, sel, `${hash} at 360 px`);
+  for (const [hash, testid, sel, shot] of views) {
+    await openRoute(phone.page, s, hash, testid);
+    await settle(phone.page, 500);
+    if (shot) await screenshot(phone.page, shot);
+    const o = await horizontalOverflow(phone.page);
+    check(o.scrollWidth <= 361, `${hash} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+    const found = await axeViolations(phone.page, sel);
+    check(!found.length, `axe-core on ${hash} at 360 px:\n${found.join('\n')}`);
+  }
   return phone.page;
 }
 
@@ -582,7 +588,7 @@ async function diagnose_pasted_row(t) {
   await axeLightAndDark(page, tid('verdict-card'), 'the verdict card');
   await settle(page);
   await screenshot(page, 'desktop-verdict-card');
-  await onPhone(t, s, `#/diagnoses/${id}`, 'verdict-class', tid('verdict-card'));
+  await onPhone(t, s, [`#/diagnoses/${id}`, 'verdict-class', tid('verdict-card'), 'phone-verdict-card']);
 }
 
 /* Drill-down: a results row opened with the keyboard (Tab to its link,
@@ -652,9 +658,65 @@ async function sample_drilldown(t) {
   await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/${pt.row}$`));
   await waitForTestId(page, 'sample-view', { timeout: 20_000 });
   check(first.length === 3, 'the diagnosis has rows');
-  await onPhone(t, s, `#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'));
-  const phone = await onPhone(t, s, `#/diagnoses/${d.id}`, 'result-row', tid('results-table'));
+  const phone = await onPhone(t, s, [`#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'), 'phone-sample'],
+    [`#/diagnoses/${d.id}`, 'result-row', tid('results-table')]);
   check(await phone.locator('.results-scroll[role="region"][tabindex="0"][aria-label]').count() === 1, 'the results table scrolls in a labelled, focusable region');
+}
+
+/* Results filters: by predicted class and confidence below a threshold
+ * (the count and the rows are the server's), by abnormal KPI (an unknown
+ * one is marked with the server's reason), kept in the hash across a
+ * sample and back; the filtered export holds exactly those rows; the
+ * per-row top and abnormal KPIs are columns; a batch of the training rows
+ * gets the caveat. Axe-clean light and dark; 360 px. */
+async function results_filters(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const full = await a.get(`${API}/diagnoses/${d.id}?limit=1`);
+  const cls = Object.entries(full.class_counts).sort((x, y) => y[1] - x[1])[0][0];
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'results-filters');
+  const heads = await page.locator(`${tid('results-table')} thead th`).allTextContents();
+  check(heads.some((x) => /top kpis/i.test(x)) && heads.some((x) => /abnormal/i.test(x)), 'the top and abnormal KPIs are columns', heads);
+  const total = async () => Number(await attr(page, 'results-filter-count', 'data-total'));
+  const serverTotal = async (q) => (await a.get(`${API}/diagnoses/${d.id}?limit=1&${q}`)).results.total;
+  await page.selectOption(tid('results-filter-predicted'), cls);
+  const want1 = await serverTotal(`predicted=${encodeURIComponent(cls)}`);
+  await waitUntil(async () => (await total()) === want1, 10_000, `${want1} rows of ${cls}`);
+  await page.fill(tid('results-filter-confidence'), '90');
+  await page.press(tid('results-filter-confidence'), 'Enter');
+  const q2 = `predicted=${encodeURIComponent(cls)}&max_confidence=0.9`;
+  const want2 = await serverTotal(q2);
+  await waitUntil(async () => (await total()) === want2, 10_000, `${want2} rows of ${cls} below 90 %`);
+  check(want2 < want1, 'the confidence filter leaves fewer rows (test data)', want1, want2);
+  check(hashOf(page).includes('max_confidence=0.9'), 'the filters are in the hash', hashOf(page));
+  const href = await attr(page, 'results-filter-json', 'href');
+  const exported = await pageFetch(page, href);
+  check(exported.status === 200 && exported.json.rows.length === want2
+    && exported.json.rows.every((r) => r.predicted === cls && r.confidence <= 0.9), 'the export holds exactly the filtered rows', exported.status);
+  check((await attr(page, 'results-filter-csv', 'href')).includes('max_confidence=0.9'), 'the CSV export is filtered too');
+  await axeLightAndDark(page, tid('results-filters'), 'the results filters');
+  await page.locator(tid('results-filters')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-results-filters');
+  await page.locator(tid('result-open')).first().click();
+  await waitForTestId(page, 'sample-view', { timeout: 20_000 });
+  await page.click(tid('sample-back'));
+  await waitUntil(async () => (await total()) === want2, 10_000, 'the filtered rows again after the sample');
+  await page.click(tid('results-filter-clear'));
+  await page.fill(tid('results-filter-abnormal'), 'no-such-kpi');
+  await page.press(tid('results-filter-abnormal'), 'Enter');
+  await waitUntil(async () => (await attr(page, 'results-filter-abnormal', 'aria-invalid')) === 'true', 10_000, 'an unknown KPI marked');
+  const kpi = full.drift?.kpis?.[0]?.kpi || 'feature0';
+  await page.fill(tid('results-filter-abnormal'), kpi);
+  await page.press(tid('results-filter-abnormal'), 'Enter');
+  const want3 = await serverTotal(`abnormal=${encodeURIComponent(kpi)}`);
+  await waitUntil(async () => (await total()) === want3, 10_000, `${want3} rows with ${kpi} abnormal`);
+  await onPhone(t, s, [`#/diagnoses/${d.id}?abnormal=${kpi}`, 'results-filters', tid('results-filters')]);
+  const trained = await a.diagnoseFile((await ensureModel()).id, named(TRAIN(), 'cluster-kpis.csv'));
+  await openRoute(page, s, `#/diagnoses/${trained.id}`, 'training-caveat');
+  check(await attr(page, 'training-caveat', 'data-verdict') === 'training_data', 'the training rows are said to be the training data');
 }
 
 async function class_chart_type_switch(t) {
@@ -1528,6 +1590,7 @@ await run([
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row, timeout: 60_000 },
   { name: 'sample_drilldown', fn: sample_drilldown, timeout: 90_000 },
+  { name: 'results_filters', fn: results_filters, timeout: 90_000 },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'train_form_stack_params', fn: train_form_stack_params },

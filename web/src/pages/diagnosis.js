@@ -12,7 +12,8 @@
 // A drifted batch gets a banner naming its worst KPIs (views/drift.js); a
 // results row or a scatter point opens its sample (pages/sample.js). A
 // diagnosis of a few samples (views/verdict.js FEW_SAMPLES) shows a verdict
-// card per sample instead of the charts and the table.
+// card per sample instead of the charts and the table. The results can be
+// filtered (views/results-filters.js; the filters stay in the hash query).
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -21,11 +22,12 @@ import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
-import { driftCard, driftBanner } from '../views/drift.js';
+import { driftCard, driftBanner, trainingCaveat } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
 import { feedbackCard } from '../views/feedback.js';
 import { verdictCards, FEW_SAMPLES, sampleHref } from '../views/verdict.js';
 import { sampleIds } from '../views/sample-ids.js';
+import { filterBar, filtersFromQuery, filtersHash } from '../views/results-filters.js';
 import { className } from '../classnames.js';
 
 const MAX_POINTS = 5000;
@@ -133,6 +135,13 @@ function scatterOption(c, proj, diag, ids) {
   };
 }
 
+/* Why the results have no per-row KPIs, when the server could not explain them. */
+function explainNote(diag) {
+  if (diag.explained !== false || !diag.explain_skipped) return null;
+  return h('div.small.text-body-secondary.mb-2', { testid: 'results-explain-skipped', dataset: { reason: diag.explain_skipped.reason } },
+    t('results.explainSkipped', { message: diag.explain_skipped.message || diag.explain_skipped.reason }));
+}
+
 function summaryTiles(diag, proj) {
   const counts = classCounts(diag).sort((a, b) => b.value - a.value);
   const top = counts[0];
@@ -200,7 +209,7 @@ export async function render(view, ctx) {
   const unknown = diag.unknown_labels ? h('div.alert.alert-info.mb-0', t('diagnosis.unknownLabels', { count: diag.unknown_labels })) : null;
   const feedback = feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate });
   if (few) {
-    view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), diag.drift && driftCard(diag), adaptCard(diag),
+    view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), trainingCaveat(diag), diag.drift && driftCard(diag), adaptCard(diag),
       verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }), feedback));
     return;
   }
@@ -211,12 +220,13 @@ export async function render(view, ctx) {
   const confNote = h('span.small.text-body-secondary');
   const projError = h('div');
   const tableHost = h('div.results-host');
+  const filtersHost = h('div');
 
   const classes = chart(classesEl, (c) => classesOption(c, diag, classType));
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
   view.append(h('div.d-flex.flex-column.gap-4',
-    driftBanner(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
+    driftBanner(diag), trainingCaveat(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
@@ -224,18 +234,33 @@ export async function render(view, ctx) {
     diag.metrics && h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
-    card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
+    card(t('results.title'), [filtersHost, explainNote(diag), tableHost], { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
     feedback));
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj));
   const ids = sampleIds(diag, ctx.api.diagnoses.page, { signal: ctx.signal });
-  const openRow = (row) => ctx.navigate(sampleHref(diag.id, row));
+  let table = null;
+  const openRow = (row) => ctx.navigate(`${sampleHref(diag.id, row)}${filtersHash(table?.filters)}`);
   const scatter = chart(scatterEl, (c) => scatterOption(c, proj, diag, ids), {
     onInit: (inst) => inst.on('click', (p) => { if (p.componentType === 'series' && p.data) openRow(p.data[2]); }),
   });
   if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics);
-  resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses, rowHref: (row) => sampleHref(diag.id, row), openRow });
+  const bar = filterBar(diag, {
+    filters: filtersFromQuery(ctx.query),
+    kpis: diag.model_id ? ctx.api.models.get(diag.model_id, { signal: ctx.signal }).then((m) => m.summary?.features) : Promise.resolve([]),
+    exportUrl: (format, f, explain) => ctx.api.diagnoses.downloadUrl(diag.id, format, f, explain),
+    onApply: async (f) => {
+      await table.setFilters(f);
+      history.replaceState(null, '', `#/diagnoses/${diag.id}${filtersHash(f)}`);
+    },
+  });
+  clear(filtersHost, bar.el);
+  table = resultsTable(tableHost, diag, {
+    signal: ctx.signal, diagnoses: ctx.api.diagnoses, filters: filtersFromQuery(ctx.query), openRow,
+    rowHref: (row, f) => `${sampleHref(diag.id, row)}${filtersHash(f)}`,
+    onLoaded: (d) => bar.setCount(d.results.total, d.rows, !!(d.filtered ?? d.results.filtered)),
+  });
 
   const loadProjection = async () => {
     clear(projError);

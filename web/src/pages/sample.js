@@ -15,12 +15,10 @@ import { pageHeader, card, linkButton, button, emptyState } from '../ui.js';
 import { className } from '../classnames.js';
 import { verdictCard, sampleName, sampleHref } from '../views/verdict.js';
 import { waterfallCard, probabilitiesTable, kpiTable } from '../views/sample.js';
+import { filtersHash, filtersFromQuery } from '../views/results-filters.js';
 
 /* The hash query again (?predicted=...), to keep the results' filters. */
-function queryString(query) {
-  const qs = new URLSearchParams(query || {}).toString();
-  return qs ? `?${qs}` : '';
-}
+const queryString = (query) => filtersHash(filtersFromQuery(query));
 
 function pager(diag, row, query) {
   const qs = queryString(query);

@@ -107,3 +107,15 @@ export function driftBanner(diag) {
     more > 0 && ` ${t('drift.banner.more', { count: more })}`),
   h('button.alert-link.border-0.bg-transparent.p-0.text-decoration-underline', { type: 'button', testid: 'drift-banner-show', on: { click: show } }, t('drift.banner.show')));
 }
+
+/* A caveat when the batch is (partly) the model's training data
+ * (DIAGNOSIS.training_overlap: verdict some | training_data): the
+ * confidence and any scores against labels are optimistic there. Null
+ * when none of it is, or for a diagnosis made before the check. */
+export function trainingCaveat(diag) {
+  const o = diag.training_overlap;
+  if (!o || (o.verdict !== 'some' && o.verdict !== 'training_data')) return null;
+  return h(`div.alert.alert-${o.verdict === 'training_data' ? 'warning' : 'info'}.mb-0`, {
+    role: 'status', testid: 'training-caveat', dataset: { verdict: o.verdict },
+  }, t(`drift.training.${o.verdict}`, { share: fmtPct(o.share), checked: fmtInt(o.rows_checked), found: fmtInt(o.rows_in_training) }));
+}
