@@ -589,18 +589,30 @@ async function diagnose_pasted_row(t) {
   await settle(page);
   await screenshot(page, 'desktop-verdict-card');
   await onPhone(t, s, [`#/diagnoses/${id}`, 'verdict-class', tid('verdict-card'), 'phone-verdict-card']);
+  // a sample that cannot be explained (its model deleted): the verdict
+  // from the stored row, and why the rest is missing
+  const a = await api('alice');
+  const small = SMALL();
+  const { model: gone } = await a.trainModel(small.path, { params: { rounds: 5 } });
+  const one = await a.postJson(`${API}/diagnoses`, { model_id: gone.id, rows: [Object.fromEntries(small.header.map((c, i) => {
+    const v = small.rows[0][i];
+    return [c, c === 'sample_id' || c === 'label' ? v : v === '' ? null : Number(v)];
+  }))] }, 201);
+  await a.expect('DELETE', `${API}/models/${gone.id}`, 200);
+  await openRoute(page, s, `#/diagnoses/${one.id}`, 'verdict-unexplained');
+  check(await attr(page, 'verdict-class', 'data-class') === one.results.items[0].predicted, 'the stored verdict is shown');
+  check(/deleted/i.test(await textOf(page, 'verdict-unexplained')), 'it says the model was deleted', await textOf(page, 'verdict-unexplained'));
 }
 
 /* Drill-down: a results row opened with the keyboard (Tab to its link,
  * Enter) shows the sample (verdict, waterfall with its table, every KPI,
- * the probabilities); next and previous walk the rows; a click on a row
- * opens it too; the scatter's tooltip names the sample and its class and
- * a click on a point opens it. Axe-clean light and dark, 360 px. */
+ * the probabilities); next and previous walk the rows, a row past the end
+ * says which exist; a click on a row opens it too. Axe-clean light and
+ * dark, 360 px. */
 async function sample_drilldown(t) {
   const s = await main();
   const d = await ensureDiagnosis();
   const a = await api('alice');
-  const first = (await a.get(`${API}/diagnoses/${d.id}?limit=3`)).results.items;
   const { page } = await t.open({ bypassCSP: true });
   await login(page, s, 'alice');
   await openRoute(page, s, `#/diagnoses/${d.id}`, 'result-open');
@@ -627,11 +639,26 @@ async function sample_drilldown(t) {
   await page.click(tid('sample-prev'));
   await page.waitForSelector(`${tid('sample-view')}[data-row="1"]`, { timeout: 15_000 });
   check(await page.locator(tid('sample-prev')).first().isDisabled(), 'no previous sample before row 1');
+  await openRoute(page, s, `#/diagnoses/${d.id}/rows/${d.rows + 1}`, 'sample-missing');
+  check((await textOf(page, 'sample-missing')).includes(String(d.rows)), 'a row past the end says which rows exist');
+  await page.goBack();
   await page.click(tid('sample-back'));
   await waitForTestId(page, 'result-row');
   await page.locator(`${tid('result-row')}[data-row="3"] td`).nth(2).click();
   await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/3$`));
-  // the scatter: tooltip, then a click on a point
+  await onPhone(t, s, [`#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'), 'phone-sample']);
+}
+
+/* The scatter of a diagnosis: the tooltip of a point names its sample id
+ * and class, a click on it opens the sample; the results table scrolls in
+ * a labelled, focusable region on a 360 px phone without the page
+ * scrolling sideways. */
+async function scatter_drilldown(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
   await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-scatter');
   await canvasNonEmpty(page, 'chart-scatter');
   await page.locator(tid('chart-scatter')).first().scrollIntoViewIfNeeded();
@@ -657,9 +684,7 @@ async function sample_drilldown(t) {
   await page.mouse.click(box.x + pt.px, box.y + pt.py);
   await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/${pt.row}$`));
   await waitForTestId(page, 'sample-view', { timeout: 20_000 });
-  check(first.length === 3, 'the diagnosis has rows');
-  const phone = await onPhone(t, s, [`#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'), 'phone-sample'],
-    [`#/diagnoses/${d.id}`, 'result-row', tid('results-table')]);
+  const phone = await onPhone(t, s, [`#/diagnoses/${d.id}`, 'result-row', tid('results-table')]);
   check(await phone.locator('.results-scroll[role="region"][tabindex="0"][aria-label]').count() === 1, 'the results table scrolls in a labelled, focusable region');
 }
 
@@ -704,6 +729,9 @@ async function results_filters(t) {
   await waitForTestId(page, 'sample-view', { timeout: 20_000 });
   await page.click(tid('sample-back'));
   await waitUntil(async () => (await total()) === want2, 10_000, 'the filtered rows again after the sample');
+  await page.fill(tid('results-filter-confidence'), '150');
+  await page.press(tid('results-filter-confidence'), 'Enter');
+  check(await attr(page, 'results-filter-confidence', 'aria-invalid') === 'true' && (await total()) === want2, 'a confidence above 100 % is refused in place');
   await page.click(tid('results-filter-clear'));
   await page.fill(tid('results-filter-abnormal'), 'no-such-kpi');
   await page.press(tid('results-filter-abnormal'), 'Enter');
@@ -1590,6 +1618,7 @@ await run([
   { name: 'diagnose_by_file', fn: diagnose_by_file },
   { name: 'diagnose_pasted_row', fn: diagnose_pasted_row, timeout: 60_000 },
   { name: 'sample_drilldown', fn: sample_drilldown, timeout: 90_000 },
+  { name: 'scatter_drilldown', fn: scatter_drilldown },
   { name: 'results_filters', fn: results_filters, timeout: 90_000 },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
