@@ -20,6 +20,7 @@
 #define HEALER_EXPLAIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "healer/dataset.h"
 #include "healer/error.h"
@@ -50,6 +51,18 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
                                  size_t n_rows, int threads, double *out,
                                  hl_error *err);
 
+/* As hl_model_contributions, for one class per row: row r's block of
+ * class classes[r] (its predicted class, say) is exact as there; the
+ * other classes' blocks may be anything. A learner whose parts each feed
+ * one class (the GBDT: a tree per class and round) then walks only that
+ * class's trees - about 1 / n_classes of the work; the others compute
+ * every class. HL_ERR_INVALID for a class out of range, else as
+ * hl_model_contributions. */
+hl_status hl_model_contributions_class(const hl_model *m, const float *x,
+                                       size_t n_rows, const int32_t *classes,
+                                       int threads, double *out,
+                                       hl_error *err);
+
 /* One sample's whole picture: what `healer explain` prints and the web
  * platform shows when a sample is opened. Owned arrays; release with
  * hl_sample_explanation_free. */
@@ -73,6 +86,15 @@ hl_status hl_model_explain_row(const hl_model *m, const hl_dataset *ds,
 
 void hl_sample_explanation_free(hl_sample_explanation *e);
 
+/* The n_top KPIs with the largest contributions in c - one class's block
+ * of hl_model_contributions (n_features + 1 doubles) - among the KPIs m
+ * reads, largest first (ties: the lower KPI), into order[0..returned):
+ * n_top, or fewer when m reads fewer KPIs. order is scratch of
+ * n_features slots. The one rule for "the top KPIs" of `healer predict
+ * --explain` and of the web platform's diagnoses. Thread-safe. */
+size_t hl_explain_top(const hl_model *m, const double *c, size_t n_top,
+                      size_t *order);
+
 /* The most KPIs `healer predict --explain N` lists per row. */
 #define HL_EXPLAIN_MAX_TOP 100
 
@@ -92,6 +114,21 @@ hl_status hl_predictions_write_explained_csv(const hl_model *m,
                                              const double *proba, size_t n_top,
                                              int threads, const char *path,
                                              hl_error *err);
+
+/* The rows of hl_predictions_write_explained_csv for chosen rows of ds,
+ * to an open stream (not atomic), with its header first when header is
+ * set: row i written is ds's row rows[i] (rows NULL: row i) with the
+ * probabilities proba[i * n_classes ..] (the n_rows written rows', not
+ * ds's), numbered rows[i] + 1 when ds has no sample ids - so a subset of
+ * rows reads exactly as those lines of the whole file. HL_ERR_INVALID for
+ * a row out of range, n_top outside 1..HL_EXPLAIN_MAX_TOP or a learner
+ * without explanations; HL_ERR_DATA for a KPI of m missing from ds. */
+hl_status hl_predictions_write_explained_rows(FILE *f, const hl_model *m,
+                                              const hl_dataset *ds,
+                                              const size_t *rows, size_t n_rows,
+                                              const double *proba, size_t n_top,
+                                              int header, int threads,
+                                              hl_error *err);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include "healer/explain.h"
 #include "healer/file.h"
 #include "healer/normal.h"
+#include "healer/overlap.h"
 #include "healer/metrics.h"
 #include "healer/model.h"
 #include "healer/params.h"

@@ -11,6 +11,7 @@
 
 #include "drift_ref.h"
 #include "families.h"
+#include "fingerprint.h"
 #include "healer/classnames.h"
 #include "healer/model.h"
 #include "inputs.h"
@@ -35,6 +36,9 @@ struct hl_model {
     /* Class names, descriptions and first actions (healer/classnames.h);
      * NULL when it carries none. Owned. */
     hl_class_names *class_info;
+    /* Hashes of a sample of the training rows (fingerprint.h); NULL for
+     * a model older than them. Owned. */
+    hl__fingerprint *fingerprint;
 };
 
 /* A zeroed model, or NULL. */

@@ -33,6 +33,7 @@ typedef struct explain_ctx {
     hl__model_shape shape; /* the learner's inputs */
     const float *x;
     size_t n_rows;
+    const int32_t *classes; /* the one class per row asked for, or NULL */
     double *out;
     atomic_int failed;
     hl_error first_err; /* of the first failure */
@@ -101,8 +102,19 @@ static void explain_chunk(void *p, size_t chunk, int worker)
             rc = HL_ERR_NOMEM;
         x = inputs;
     }
-    if (rc == HL_OK)
+    size_t *outputs = NULL;
+    if (rc == HL_OK && c->classes && m->learner->contrib_output &&
+        n_out == K) { /* an output per class: only the asked one's */
+        if ((outputs = malloc((n + 1) * sizeof *outputs)))
+            for (size_t i = 0; i < n; i++)
+                outputs[i] = (size_t)c->classes[begin + i];
+        rc = outputs ? m->learner->contrib_output(m->fitted.state, &c->shape,
+                                                  x, n, outputs, phi, &err)
+                     : HL_ERR_NOMEM;
+    } else if (rc == HL_OK) {
         rc = m->learner->contrib(m->fitted.state, &c->shape, x, n, phi, &err);
+    }
+    free(outputs);
     for (size_t i = 0; rc == HL_OK && i < n; i++)
         map_row(c, phi + i * n_out * (width + 1),
                 c->out + (begin + i) * K * (nf + 1));
@@ -117,12 +129,17 @@ static void explain_chunk(void *p, size_t chunk, int worker)
     free(phi);
 }
 
-hl_status hl_model_contributions(const hl_model *m, const float *x,
-                                 size_t n_rows, int threads, double *out,
-                                 hl_error *err)
+static hl_status contributions(const hl_model *m, const float *x,
+                               size_t n_rows, const int32_t *classes,
+                               int threads, double *out, hl_error *err)
 {
     if (!m || (!x && n_rows) || (!out && n_rows))
         return hl__fail(err, HL_ERR_INVALID, "explain: NULL argument");
+    for (size_t i = 0; classes && i < n_rows; i++)
+        if (classes[i] < 0 || (size_t)classes[i] >= m->summary.n_classes)
+            return hl__fail(err, HL_ERR_INVALID,
+                            "explain: row %zu asks for class %d of %zu",
+                            i + 1, (int)classes[i], m->summary.n_classes);
     if (!m->learner->contrib)
         return hl__fail(err, HL_ERR_INVALID,
                         "the %s learner cannot explain its predictions",
@@ -132,6 +149,7 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
                      .shape = hl__model_shape_of(m),
                      .x = x,
                      .n_rows = n_rows,
+                     .classes = classes,
                      .out = out,
                      .err_taken = ATOMIC_FLAG_INIT};
     /* A call without rows first, so that what the learner makes once per
@@ -162,6 +180,22 @@ hl_status hl_model_contributions(const hl_model *m, const float *x,
     if (err)
         *err = c.first_err;
     return c.first_err.code;
+}
+
+hl_status hl_model_contributions(const hl_model *m, const float *x,
+                                 size_t n_rows, int threads, double *out,
+                                 hl_error *err)
+{
+    return contributions(m, x, n_rows, NULL, threads, out, err);
+}
+
+hl_status hl_model_contributions_class(const hl_model *m, const float *x,
+                                       size_t n_rows, const int32_t *classes,
+                                       int threads, double *out, hl_error *err)
+{
+    if (!classes && n_rows)
+        return hl__fail(err, HL_ERR_INVALID, "explain: NULL argument");
+    return contributions(m, x, n_rows, classes, threads, out, err);
 }
 
 /* ---- one sample ---- */

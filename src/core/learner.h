@@ -142,8 +142,9 @@ static inline double hl__row_weight(const hl__fit_job *job, size_t row)
 }
 
 /* 2: the `choose` operation (a chooser instead of a learner).
- * 3: the `contrib` operation (explanations). */
-#define HL__LEARNER_VERSION 3u
+ * 3: the `contrib` operation (explanations).
+ * 4: the `contrib_output` operation (one output's explanations). */
+#define HL__LEARNER_VERSION 4u
 
 typedef struct hl__learner {
     hl_learner_info info; /* first: hl_learner_at() returns &info. Its
@@ -207,6 +208,16 @@ typedef struct hl__learner {
     hl_status (*contrib)(const void *state, const hl__model_shape *shape,
                          const float *x, size_t n_rows, double *out,
                          hl_error *err);
+
+    /* As contrib, but row r's block of output outputs[r] is the only one
+     * computed (the others are zero): for a learner whose parts each feed
+     * one output (boosted trees: one tree per class and round) that costs
+     * a fraction of contrib. Called after contrib's call with n_rows 0.
+     * NULL: contrib is used. */
+    hl_status (*contrib_output)(const void *state,
+                                const hl__model_shape *shape, const float *x,
+                                size_t n_rows, const size_t *outputs,
+                                double *out, hl_error *err);
 } hl__learner;
 
 /* ---- parameter tables ---- */

@@ -40,6 +40,7 @@ void hl_model_free(hl_model *m)
         return;
     hl__summary_free(&m->summary);
     hl__drift_ref_free(m->drift);
+    hl__fingerprint_free(m->fingerprint);
     free(m->kept);
     hl__families_free(m->families);
     hl__normal_free(m->normal);

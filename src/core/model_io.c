@@ -49,6 +49,11 @@
  *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
  *                   trained before it have none and load; healers older
  *                   than it hand the tag to the learner, which skips it
+ *   FINGERPRINT (16) optional: hashes of a sample of the training rows
+ *                   (fingerprint.h): u32 shift, u64 rows, u32 n, u64
+ *                   hash[n] ascending. Models trained before it have
+ *                   none; healers older than it hand the tag to the
+ *                   learner, which skips it
  *
  * Tags: the container owns tags below 64; tags 64 and up belong to the
  * learner named in META (each learner numbers its own from 64, since one
@@ -99,6 +104,7 @@ enum section_tag {
     SEC_FAMILIES = 14,
     SEC_NORMAL = 15,
     SEC_CLASS_NAMES = 16,
+    SEC_FINGERPRINT = 17,
 };
 
 /* A model whose learner reads other inputs than every KPI as it is gets
@@ -332,6 +338,11 @@ hl_status hl_model_serialize(const hl_model *m, uint8_t **buf, size_t *len,
         w_leaderboard(&w, s);
     if (m->drift)
         w_drift(&w, m->drift);
+    if (m->fingerprint) {
+        size_t at = hl__w_section_begin(&w, SEC_FINGERPRINT);
+        hl__fingerprint_write(m->fingerprint, &w);
+        hl__w_section_end(&w, at);
+    }
     if (!w.failed) {
         const uint8_t count[4] = {(uint8_t)w.sections, (uint8_t)(w.sections >> 8),
                                   (uint8_t)(w.sections >> 16),
@@ -702,6 +713,8 @@ static hl_status read_container_section(loader *ld, uint32_t tag,
     case SEC_DRIFT:
         return hl__drift_ref_read(r, s->n_features, s->n_classes, &ld->io,
                                   &ld->m->drift);
+    case SEC_FINGERPRINT:
+        return hl__fingerprint_read(r, &ld->io, &ld->m->fingerprint);
     }
     return HL_OK;
 }
@@ -726,13 +739,15 @@ static unsigned container_needs(uint32_t tag, int *owned)
         [SEC_FAMILIES] = 1u << SEC_FEATURES | 1u << SEC_CLASSES,
         [SEC_NORMAL] = 1u << SEC_FEATURES,
         [SEC_CLASS_NAMES] = 1u << SEC_CLASSES,
+        [SEC_FINGERPRINT] = 1u << SEC_FEATURES,
     };
     *owned = tag == SEC_META || tag == SEC_FEATURES || tag == SEC_CLASSES ||
              tag == SEC_CURVE || tag == SEC_METRICS || tag == SEC_IMPORTANCE ||
              tag == SEC_PARAMS || tag == SEC_DRIFT || tag == SEC_SCREEN ||
              tag == SEC_WEIGHTS || tag == SEC_LEADERBOARD ||
              tag == SEC_FAMILIES || tag == SEC_NORMAL ||
-             tag == SEC_CLASS_NAMES;
+             tag == SEC_CLASS_NAMES ||
+             tag == SEC_FINGERPRINT;
     return *owned ? NEEDS[tag] : 1u << SEC_META | 1u << SEC_FEATURES |
                                      1u << SEC_CLASSES;
 }

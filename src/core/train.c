@@ -728,7 +728,9 @@ hl_status hl_train(const hl_dataset *ds, const hl_train_params *params,
                             ds->n_classes, &m->drift) != HL_OK ||
         hl__normal_build(ds->x, ds->n_features, r.rows, r.n_rows, ds->y,
                          normal_class_of(ds, params), params->normal_class,
-                         &m->normal) != HL_OK) {
+                         &m->normal) != HL_OK ||
+        hl__fingerprint_build(ds->x, ds->n_features, r.rows, r.n_rows,
+                              &m->fingerprint) != HL_OK) {
         rc = hl__fail(err, HL_ERR_NOMEM, "out of memory");
         goto done;
     }

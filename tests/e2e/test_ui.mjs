@@ -7,8 +7,12 @@
 // parameters, training with live progress, the model page's charts, a
 // training's attempts after a retry (job and model pages, axe-core clean)
 // and the admins' training_failed notification,
-// diagnosis by file and by pasted row, the class chart's bar/pie switch,
-// the drift card (verdict, highlighted KPIs, axe-core clean, 360 px), the
+// diagnosis by file, a pasted sample's verdict card (class, confidence,
+// the KPIs that drove it, the abnormal ones; no bulk dashboard), the
+// drill-down into a sample (from a results row by keyboard or click, from
+// a scatter point whose tooltip names it; waterfall, KPIs, probabilities,
+// previous/next), the class chart's bar/pie switch, the drift banner and
+// card (verdict, highlighted KPIs, axe-core clean, 360 px), the
 // stack's parameters in the training form, a stack's members and a
 // screened model's KPIs on the model page, the leaderboard of a model
 // `--algo auto` chose, a diagnosis adapted to its
@@ -644,23 +648,230 @@ async function diagnose_by_file(t) {
   await screenshot(page, 'desktop-diagnosis-results');
 }
 
+/** axe-core on the elements matching `sel`, in the light and the dark
+ * theme (the theme switched in place: axe measures the page's colours). */
+async function axeLightAndDark(page, sel, what) {
+  await page.emulateMedia({ reducedMotion: 'reduce' }); // no colour transitions: the new theme at once
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((x) => document.documentElement.setAttribute('data-bs-theme', x), theme);
+    await page.waitForTimeout(100);
+    const found = await axeViolations(page, sel);
+    check(!found.length, `axe-core on ${what} (${theme}):\n${found.join('\n')}`);
+  }
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'light'));
+}
+
+/** Opens each [hash, testid, selector, screenshot?] on a 360 px phone and checks it
+ * does not scroll sideways and is axe-clean in the selector (the light
+ * theme: the dark one is checked on the desktop, with the same styles). */
+async function onPhone(t, s, ...views) {
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(phone.page, s, 'alice');
+  for (const [hash, testid, sel, shot] of views) {
+    await openRoute(phone.page, s, hash, testid);
+    await settle(phone.page, 500);
+    if (shot) await screenshot(phone.page, shot);
+    const o = await horizontalOverflow(phone.page);
+    check(o.scrollWidth <= 361, `${hash} scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+    const found = await axeViolations(phone.page, sel);
+    check(!found.length, `axe-core on ${hash} at 360 px:\n${found.join('\n')}`);
+  }
+  return phone.page;
+}
+
+/* One pasted faulty sample: the verdict card (class, confidence, the
+ * contribution chart and its table, the abnormal KPIs as the server
+ * explains them), not the bulk dashboard (no scatter, no results table);
+ * axe-clean light and dark, and on a 360 px phone. */
 async function diagnose_pasted_row(t) {
   const s = await main();
   const model = await ensureModel();
   const sim = DIAG();
-  const { page } = await t.open();
+  const col = sim.header.indexOf('label');
+  const line = sim.lines.slice(1).find((l) => l.split(',')[col] === 'disk_full') || sim.lines[1];
+  const { page } = await t.open({ bypassCSP: true });
   await login(page, s, 'alice');
   await openRoute(page, s, `#/diagnose?model=${model.id}`, 'diagnose-paste');
-  await page.fill(tid('diagnose-paste'), sim.lines[0] + '\n' + sim.lines[1] + '\n');
+  await page.fill(tid('diagnose-paste'), sim.lines[0] + '\n' + line + '\n');
   await page.click(tid('diagnose-submit'));
-  await waitForTestId(page, 'result-row', { timeout: 20_000 });
-  await sleep(300); // let a table that is filled in steps settle
+  await waitForTestId(page, 'verdict-class', { timeout: 20_000 });
   if (await isVisible(page, 'diagnose-error')) fail(`diagnose-error: ${await textOf(page, 'diagnose-error')}`);
-  const rows = await count(page, 'result-row');
-  check(rows === 1, `one pasted row should give one result-row, got ${rows}`);
-  const m = await (await api('alice')).get(`${API}/models/${model.id}`);
-  const text = await page.locator(tid('result-row')).first().textContent();
-  check(m.labels.some((c) => text.includes(c)), `the result row should show a predicted class: ${JSON.stringify(text)}`);
+  check(await count(page, 'verdict-card') === 1, 'one pasted row gives one verdict card');
+  for (const bulk of ['chart-scatter', 'chart-classes', 'results-table']) check(await count(page, bulk) === 0, `a single sample shows no ${bulk}`);
+  const id = Number(/^#\/diagnoses\/(\d+)/.exec(hashOf(page))?.[1]);
+  const x = await (await api('alice')).get(`${API}/diagnoses/${id}/rows/1`);
+  check(await attr(page, 'verdict-class', 'data-class') === x.result.predicted, `the card shows the predicted class ${x.result.predicted}`);
+  check((await textOf(page, 'verdict-confidence')).includes((x.result.confidence * 100).toFixed(1)), 'the card shows the confidence', x.result.confidence);
+  await canvasNonEmpty(page, 'verdict-contrib-chart');
+  const top = Object.entries(x.classes[x.result.predicted].contributions).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))[0][0];
+  await page.click(tid('verdict-contrib-chart-toggle'));
+  const first = await page.locator(`${tid('verdict-contrib-chart-table')} tbody tr th`).first().textContent();
+  check(first === top, `the contribution table starts with the largest contribution ${top}, has ${first}`);
+  check(x.abnormal.length > 0, 'the disk_full sample has abnormal KPIs (test data)', x.abnormal);
+  const shown = await page.locator(tid('verdict-abnormal-row')).evaluateAll((els) => els.map((e) => e.dataset.kpi));
+  check(JSON.stringify(shown) === JSON.stringify(x.abnormal.slice(0, 10).map((a) => a.kpi)), 'the abnormal KPIs, farthest first', shown, x.abnormal);
+  const cells = await page.locator(tid('verdict-abnormal-row')).first().locator('td').allTextContents();
+  check(cells.length === 3 && /\d/.test(cells[1]) && /[↑↓]/.test(cells[2]), 'each abnormal KPI has its value, normal range and direction', cells);
+  await axeLightAndDark(page, tid('verdict-card'), 'the verdict card');
+  await settle(page);
+  await screenshot(page, 'desktop-verdict-card');
+  await onPhone(t, s, [`#/diagnoses/${id}`, 'verdict-class', tid('verdict-card'), 'phone-verdict-card']);
+  // a sample that cannot be explained (its model deleted): the verdict
+  // from the stored row, and why the rest is missing
+  const a = await api('alice');
+  const small = SMALL();
+  const { model: gone } = await a.trainModel(small.path, { params: { rounds: 5 } });
+  const one = await a.postJson(`${API}/diagnoses`, { model_id: gone.id, rows: [Object.fromEntries(small.header.map((c, i) => {
+    const v = small.rows[0][i];
+    return [c, c === 'sample_id' || c === 'label' ? v : v === '' ? null : Number(v)];
+  }))] }, 201);
+  await a.expect('DELETE', `${API}/models/${gone.id}`, 200);
+  await openRoute(page, s, `#/diagnoses/${one.id}`, 'verdict-unexplained');
+  check(await attr(page, 'verdict-class', 'data-class') === one.results.items[0].predicted, 'the stored verdict is shown');
+  check(/deleted/i.test(await textOf(page, 'verdict-unexplained')), 'it says the model was deleted', await textOf(page, 'verdict-unexplained'));
+}
+
+/* Drill-down: a results row opened with the keyboard (Tab to its link,
+ * Enter) shows the sample (verdict, waterfall with its table, every KPI,
+ * the probabilities); next and previous walk the rows, a row past the end
+ * says which exist; a click on a row opens it too. Axe-clean light and
+ * dark, 360 px. */
+async function sample_drilldown(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'result-open');
+  await page.locator(tid('result-open')).first().focus();
+  await page.keyboard.press('Enter');
+  await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/1$`));
+  await waitForTestId(page, 'sample-view', { timeout: 20_000 });
+  await canvasNonEmpty(page, 'sample-waterfall');
+  const x = await a.get(`${API}/diagnoses/${d.id}/rows/1`);
+  check(await count(page, 'sample-kpi-row') === x.kpis.length, `every KPI (${x.kpis.length}) in the KPIs table`);
+  check(await count(page, 'sample-prob-row') === Object.keys(x.probabilities).length, 'one probability per class');
+  const steps = await page.locator(`${tid('sample-waterfall-table')} tbody tr`).count();
+  check(steps >= 3, `the waterfall has expected, KPI steps and the score (${steps} rows)`);
+  const last = await page.locator(`${tid('sample-waterfall-table')} tbody tr`).last().locator('td').last().textContent();
+  const k = x.classes[x.result.predicted];
+  check(Math.abs(numberIn(last) - k.score) < 2e-3, `the waterfall ends at the score ${k.score}: ${last}`);
+  await axeLightAndDark(page, tid('sample-view'), 'the sample page');
+  await settle(page);
+  await screenshot(page, 'desktop-sample');
+  await page.locator(tid('sample-waterfall-card')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-sample-waterfall');
+  await page.click(tid('sample-next'));
+  await page.waitForSelector(`${tid('sample-view')}[data-row="2"]`, { timeout: 15_000 });
+  await page.click(tid('sample-prev'));
+  await page.waitForSelector(`${tid('sample-view')}[data-row="1"]`, { timeout: 15_000 });
+  check(await page.locator(tid('sample-prev')).first().isDisabled(), 'no previous sample before row 1');
+  await openRoute(page, s, `#/diagnoses/${d.id}/rows/${d.rows + 1}`, 'sample-missing');
+  check((await textOf(page, 'sample-missing')).includes(String(d.rows)), 'a row past the end says which rows exist');
+  await page.goBack();
+  await page.click(tid('sample-back'));
+  await waitForTestId(page, 'result-row');
+  await page.locator(`${tid('result-row')}[data-row="3"] td`).nth(2).click();
+  await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/3$`));
+  await onPhone(t, s, [`#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'), 'phone-sample']);
+}
+
+/* The scatter of a diagnosis: the tooltip of a point names its sample id
+ * and class, a click on it opens the sample; the results table scrolls in
+ * a labelled, focusable region on a 360 px phone without the page
+ * scrolling sideways. */
+async function scatter_drilldown(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-scatter');
+  await canvasNonEmpty(page, 'chart-scatter');
+  await page.locator(tid('chart-scatter')).first().scrollIntoViewIfNeeded();
+  await settle(page);
+  const pt = await page.locator(tid('chart-scatter')).first().evaluate((el) => {
+    const inst = window.echarts.getInstanceByDom(el);
+    const pts = inst.getOption().series.flatMap((sr, si) => sr.data.map((p) => {
+      const [px, py] = inst.convertToPixel({ seriesIndex: si }, [p[0], p[1]]);
+      return { row: p[2], cls: sr.name, px, py };
+    }));
+    const gap = (p) => Math.min(...pts.filter((q) => q !== p).map((q) => Math.hypot(q.px - p.px, q.py - p.py)));
+    return pts.reduce((best, p) => (gap(p) > gap(best) ? p : best)); // a point no other one covers
+  });
+  const box = await page.locator(tid('chart-scatter')).first().boundingBox();
+  await page.mouse.move(box.x + pt.px, box.y + pt.py);
+  const item = (await a.get(`${API}/diagnoses/${d.id}?offset=${pt.row - 1}&limit=1`)).results.items[0];
+  const want = [String(item.sample_id ?? pt.row), pt.cls];
+  let tip = '';
+  await waitUntil(async () => {
+    tip = await page.locator(`${tid('chart-scatter')} div`).evaluateAll((els) => els.map((e) => e.textContent).join(' '));
+    return want.every((w) => tip.includes(w));
+  }, 5000, 'the tooltip').catch(() => fail(`the scatter tooltip should name ${JSON.stringify(want)}: ${JSON.stringify(tip)}`));
+  await page.mouse.click(box.x + pt.px, box.y + pt.py);
+  await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/${pt.row}$`));
+  await waitForTestId(page, 'sample-view', { timeout: 20_000 });
+  const phone = await onPhone(t, s, [`#/diagnoses/${d.id}`, 'result-row', tid('results-table')]);
+  check(await phone.locator('.results-scroll[role="region"][tabindex="0"][aria-label]').count() === 1, 'the results table scrolls in a labelled, focusable region');
+}
+
+/* Results filters: by predicted class and confidence below a threshold
+ * (the count and the rows are the server's), by abnormal KPI (an unknown
+ * one is marked with the server's reason), kept in the hash across a
+ * sample and back; the filtered export holds exactly those rows; the
+ * per-row top and abnormal KPIs are columns; a batch of the training rows
+ * gets the caveat. Axe-clean light and dark; 360 px. */
+async function results_filters(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const full = await a.get(`${API}/diagnoses/${d.id}?limit=1`);
+  const cls = Object.entries(full.class_counts).sort((x, y) => y[1] - x[1])[0][0];
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'results-filters');
+  const heads = await page.locator(`${tid('results-table')} thead th`).allTextContents();
+  check(heads.some((x) => /top kpis/i.test(x)) && heads.some((x) => /abnormal/i.test(x)), 'the top and abnormal KPIs are columns', heads);
+  const total = async () => Number(await attr(page, 'results-filter-count', 'data-total'));
+  const serverTotal = async (q) => (await a.get(`${API}/diagnoses/${d.id}?limit=1&${q}`)).results.total;
+  await page.selectOption(tid('results-filter-predicted'), cls);
+  const want1 = await serverTotal(`predicted=${encodeURIComponent(cls)}`);
+  await waitUntil(async () => (await total()) === want1, 10_000, `${want1} rows of ${cls}`);
+  await page.fill(tid('results-filter-confidence'), '90');
+  await page.press(tid('results-filter-confidence'), 'Enter');
+  const q2 = `predicted=${encodeURIComponent(cls)}&max_confidence=0.9`;
+  const want2 = await serverTotal(q2);
+  await waitUntil(async () => (await total()) === want2, 10_000, `${want2} rows of ${cls} below 90 %`);
+  check(want2 < want1, 'the confidence filter leaves fewer rows (test data)', want1, want2);
+  check(hashOf(page).includes('max_confidence=0.9'), 'the filters are in the hash', hashOf(page));
+  const href = await attr(page, 'results-filter-json', 'href');
+  const exported = await pageFetch(page, href);
+  check(exported.status === 200 && exported.json.rows.length === want2
+    && exported.json.rows.every((r) => r.predicted === cls && r.confidence <= 0.9), 'the export holds exactly the filtered rows', exported.status);
+  check((await attr(page, 'results-filter-csv', 'href')).includes('max_confidence=0.9'), 'the CSV export is filtered too');
+  await axeLightAndDark(page, tid('results-filters'), 'the results filters');
+  await page.locator(tid('results-filters')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-results-filters');
+  await page.locator(tid('result-open')).first().click();
+  await waitForTestId(page, 'sample-view', { timeout: 20_000 });
+  await page.click(tid('sample-back'));
+  await waitUntil(async () => (await total()) === want2, 10_000, 'the filtered rows again after the sample');
+  await page.fill(tid('results-filter-confidence'), '150');
+  await page.press(tid('results-filter-confidence'), 'Enter');
+  check(await attr(page, 'results-filter-confidence', 'aria-invalid') === 'true' && (await total()) === want2, 'a confidence above 100 % is refused in place');
+  await page.click(tid('results-filter-clear'));
+  await page.fill(tid('results-filter-abnormal'), 'no-such-kpi');
+  await page.press(tid('results-filter-abnormal'), 'Enter');
+  await waitUntil(async () => (await attr(page, 'results-filter-abnormal', 'aria-invalid')) === 'true', 10_000, 'an unknown KPI marked');
+  const kpi = full.drift?.kpis?.[0]?.kpi || 'feature0';
+  await page.fill(tid('results-filter-abnormal'), kpi);
+  await page.press(tid('results-filter-abnormal'), 'Enter');
+  const want3 = await serverTotal(`abnormal=${encodeURIComponent(kpi)}`);
+  await waitUntil(async () => (await total()) === want3, 10_000, `${want3} rows with ${kpi} abnormal`);
+  await onPhone(t, s, [`#/diagnoses/${d.id}?abnormal=${kpi}`, 'results-filters', tid('results-filters')]);
+  const trained = await a.diagnoseFile((await ensureModel()).id, named(TRAIN(), 'cluster-kpis.csv'));
+  await openRoute(page, s, `#/diagnoses/${trained.id}`, 'training-caveat');
+  check(await attr(page, 'training-caveat', 'data-verdict') === 'training_data', 'the training rows are said to be the training data');
 }
 
 async function class_chart_type_switch(t) {
@@ -696,6 +907,11 @@ async function diagnosis_drift(t) {
   check(verdict === 'moderate' || verdict === 'severe', `the shifted samples should have drifted, drift-verdict says ${verdict}`);
   check((await textOf(page, 'drift-verdict')).trim().length > 0, 'the verdict badge has a text, not only a colour');
   check(await isVisible(page, 'drift-advice'), 'drift-advice says what to do');
+  const worst = (await a.get(`${API}/diagnoses/${d.id}?limit=1`)).drift.kpis.filter((k) => k.significant).slice(0, 3).map((k) => k.kpi);
+  check(await attr(page, 'drift-banner', 'data-verdict') === verdict, 'the drift banner shows above the results');
+  const bannerText = await textOf(page, 'drift-banner');
+  check(worst.every((k) => bannerText.includes(k)), `the banner names the worst KPIs ${worst}: ${bannerText}`);
+  await axeLightAndDark(page, tid('drift-banner'), 'the drift banner');
   const rows = await page.locator(tid('drift-row')).evaluateAll((els) => els.map((e) => ({
     kpi: e.dataset.kpi, significant: e.dataset.significant === 'true', highlighted: /table-(warning|danger)/.test(e.className),
   })));
@@ -1684,7 +1900,10 @@ await run([
   { name: 'train_with_class_names', fn: train_with_class_names, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
   { name: 'diagnose_by_file', fn: diagnose_by_file },
-  { name: 'diagnose_pasted_row', fn: diagnose_pasted_row },
+  { name: 'diagnose_pasted_row', fn: diagnose_pasted_row, timeout: 60_000 },
+  { name: 'sample_drilldown', fn: sample_drilldown, timeout: 90_000 },
+  { name: 'scatter_drilldown', fn: scatter_drilldown },
+  { name: 'results_filters', fn: results_filters, timeout: 90_000 },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'train_form_stack_params', fn: train_form_stack_params },

@@ -3,9 +3,11 @@
  *
  * The format is written once and read by page, so the tests check that
  * every page, at every offset, gives back exactly what was written (ids,
- * labels, probabilities bit for bit, the projection), that exports are
+ * labels, probabilities bit for bit, the projection, the explanations),
+ * that filters keep exactly the rows their conditions say, that exports are
  * the `healer predict` CSV and the API's JSON items, that results stored
- * by earlier versions as one JSON document still read the same, and that a
+ * by earlier versions (format version 1, without explanations, and one
+ * JSON document before it) still read the same, and that a
  * damaged blob - truncated, or with any byte changed - is an error and
  * never a crash or a wild read.
  */
@@ -52,13 +54,38 @@ static int teardown(void **state)
 
 /* n rows over 3 classes with ids "s<i>", labels i % 4 - 1 (so some -1) and
  * a projection; the arrays live in the returned struct's companions. */
+#define N_KPIS 11 /* two bytes of abnormal bits per row */
+
 typedef struct sample {
     hs_results_data d;
     char *names[3];
     char **ids;
     double *proba, *xy;
     int32_t *labels;
+    char *kpis[N_KPIS];
+    hs_row_explanation *ex;
+    uint8_t *bits;
 } sample;
+
+/* Row i's explanation: KPIs and values that vary with i, some slots
+ * empty, and the abnormal bits holding the listed KPIs and one more. */
+static void explain_row(sample *s, size_t i)
+{
+    hs_row_explanation *e = &s->ex[i];
+    uint8_t *bits = s->bits + i * hs_results_bits_bytes(N_KPIS);
+    for (size_t t = 0; t < HS_RESULTS_TOP; t++) {
+        int used = t < i % 6, away = t < i % 4;
+        e->top_kpi[t] = used ? (uint32_t)((i + t) % N_KPIS) : HS_RESULTS_NO_KPI;
+        e->contribution[t] = used ? 1.0 / (double)(t + 1) + (double)i : 0.0;
+        e->abnormal_kpi[t] = away ? (uint32_t)((i * 3 + t) % N_KPIS)
+                                  : HS_RESULTS_NO_KPI;
+        e->z[t] = away ? (t % 2 ? -4.0 : 5.5) - (double)t : 0.0;
+        if (away)
+            bits[e->abnormal_kpi[t] / 8] |= (uint8_t)(1u << (e->abnormal_kpi[t] % 8));
+    }
+    if (i % 4 == 3)
+        bits[10 / 8] |= 1u << (10 % 8); /* abnormal beyond the listed ones */
+}
 
 static sample *make_sample(size_t n, int with_ids, int with_labels,
                            int with_xy)
@@ -96,6 +123,27 @@ static sample *make_sample(size_t n, int with_ids, int with_labels,
     return s;
 }
 
+/* make_sample with explanations of N_KPIS KPIs (flags: what they hold). */
+static sample *make_explained(size_t n, unsigned flags)
+{
+    sample *s = make_sample(n, 1, 1, 1);
+    s->ex = calloc(n + 1, sizeof *s->ex);
+    s->bits = calloc(n * hs_results_bits_bytes(N_KPIS) + 1, 1);
+    for (size_t j = 0; j < N_KPIS; j++) {
+        char name[32];
+        snprintf(name, sizeof name, j == 4 ? "kpi, %zu" : "kpi%zu", j);
+        s->kpis[j] = strdup(name);
+    }
+    for (size_t i = 0; i < n; i++)
+        explain_row(s, i);
+    s->d.explain_flags = flags;
+    s->d.n_kpis = N_KPIS;
+    s->d.kpi_names = s->kpis;
+    s->d.explain = s->ex;
+    s->d.abnormal_bits = s->bits;
+    return s;
+}
+
 static void free_sample(sample *s, size_t n)
 {
     for (int k = 0; k < 3; k++)
@@ -106,6 +154,10 @@ static void free_sample(sample *s, size_t n)
     free(s->proba);
     free(s->labels);
     free(s->xy);
+    for (size_t j = 0; j < N_KPIS; j++)
+        free(s->kpis[j]);
+    free(s->ex);
+    free(s->bits);
     free(s);
 }
 
@@ -198,7 +250,7 @@ static char *export(fixture *f, const hs_diagnosis_rec *rec, const char *format)
     size_t len = 0;
     hs_error err = {0};
     FILE *out = open_memstream(&buf, &len);
-    assert_int_equal(hs_diagnoses_export(&f->app, rec, format, out, &err), HS_OK);
+    assert_int_equal(hs_diagnoses_export(&f->app, rec, format, NULL, 0, out, &err), HS_OK);
     fclose(out);
     return buf;
 }
@@ -213,9 +265,11 @@ static void service_views(void **state)
     hs_error err = {0};
     json_t *items = NULL;
     size_t total = 0;
-    assert_int_equal(hs_diagnoses_page(&f->app, &rec, 4500, 3, &items, &total,
-                                       &err),
+    int filtered = 1;
+    assert_int_equal(hs_diagnoses_page(&f->app, &rec, NULL, 4500, 3, &items,
+                                       &total, &filtered, &err),
                      HS_OK);
+    assert_false(filtered);
     assert_int_equal(total, n);
     assert_int_equal(json_array_size(items), 3);
     json_t *it = json_array_get(items, 0);
@@ -328,7 +382,9 @@ static void old_json_results_are_converted_once(void **state)
 
     json_t *items = NULL;
     size_t total = 0;
-    assert_int_equal(hs_diagnoses_page(&f->app, &rec, 1, 10, &items, &total, &err),
+    int filtered = 0;
+    assert_int_equal(hs_diagnoses_page(&f->app, &rec, NULL, 1, 10, &items,
+                                       &total, &filtered, &err),
                      HS_OK);
     assert_int_equal(total, 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0),
@@ -374,7 +430,7 @@ static hs_status read_everything(fixture *f, const char *key)
 static void damaged_blobs_are_errors(void **state)
 {
     fixture *f = *state;
-    sample *s = make_sample(20, 1, 1, 1);
+    sample *s = make_explained(20, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
     char key[HS_BLOB_KEY_MAX];
     hs_error err = {0};
     assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
@@ -406,6 +462,237 @@ static void damaged_blobs_are_errors(void **state)
     free_sample(s, 20);
 }
 
+/* Explanations read back exactly, by page. */
+static void explanations_read_back(void **state)
+{
+    fixture *f = *state;
+    const size_t n = 1003, nb = hs_results_bits_bytes(N_KPIS);
+    sample *s = make_explained(n, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    assert_int_equal(hs_results_explain_flags(r),
+                     HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
+    assert_int_equal(hs_results_kpis(r), N_KPIS);
+    assert_string_equal(hs_results_kpi_names(r)[4], "kpi, 4");
+    static const size_t FIRSTS[] = {0, 1, 500, 1002};
+    for (size_t t = 0; t < sizeof FIRSTS / sizeof FIRSTS[0]; t++) {
+        hs_results_data c;
+        assert_int_equal(hs_results_read(r, FIRSTS[t], 300, &c, &err), HS_OK);
+        assert_int_equal(c.n_kpis, N_KPIS);
+        for (size_t i = 0; i < c.n_rows; i++) {
+            const size_t row = c.first + i;
+            for (size_t u = 0; u < HS_RESULTS_TOP; u++) {
+                assert_int_equal(c.explain[i].top_kpi[u], s->ex[row].top_kpi[u]);
+                assert_true(c.explain[i].contribution[u] ==
+                            s->ex[row].contribution[u]);
+                assert_int_equal(c.explain[i].abnormal_kpi[u],
+                                 s->ex[row].abnormal_kpi[u]);
+                assert_true(c.explain[i].z[u] == s->ex[row].z[u]);
+            }
+            assert_memory_equal(c.abnormal_bits + i * nb, s->bits + row * nb, nb);
+        }
+        /* the API item: the lists without their empty slots */
+        json_t *items = hs_diag_items(&c, 0, 1);
+        json_t *top = json_object_get(json_array_get(items, 0), "top");
+        json_t *away = json_object_get(json_array_get(items, 0), "abnormal");
+        assert_int_equal(json_array_size(top), c.first % 6 < 5 ? c.first % 6 : 5);
+        assert_int_equal(json_array_size(away), c.first % 4);
+        if (json_array_size(top))
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(top, 0), "kpi")),
+                s->kpis[c.first % N_KPIS]);
+        json_decref(items);
+        hs_results_chunk_free(&c);
+    }
+    hs_results_close(r);
+    free_sample(s, n);
+}
+
+/* The rows a filter keeps are exactly those its conditions hold for. */
+static void filters_keep_what_they_say(void **state)
+{
+    fixture *f = *state;
+    const size_t n = 777, nb = hs_results_bits_bytes(N_KPIS);
+    sample *s = make_explained(n, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    hs_results_filter none = hs_results_filter_none();
+    assert_false(hs_results_filter_active(&none));
+    const hs_results_filter cases[] = {
+        {1, NAN, -1}, {-1, 0.5, -1}, {-1, NAN, 10}, {-1, NAN, 3},
+        {2, 0.8, 3},  {0, 0.6, 10}, {-1, 0.0, -1}, {-1, 1.0, -1}};
+    uint8_t *match = malloc(n);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const hs_results_filter *fl = &cases[t];
+        assert_true(hs_results_filter_active(fl));
+        size_t scanned = 0, kept = 0;
+        assert_int_equal(hs_results_match(r, fl, 0, n + 50, match, &scanned, &err),
+                         HS_OK);
+        assert_int_equal(scanned, n);
+        for (size_t i = 0; i < n; i++) {
+            const int32_t pred = argmax3(s->proba + 3 * i);
+            const uint8_t *bits = s->bits + i * nb;
+            int want = (fl->predicted < 0 || pred == fl->predicted) &&
+                       (isnan(fl->max_confidence) ||
+                        s->proba[3 * i + pred] <= fl->max_confidence) &&
+                       (fl->abnormal_kpi < 0 ||
+                        (bits[fl->abnormal_kpi / 8] >> (fl->abnormal_kpi % 8)) & 1);
+            assert_int_equal(match[i], want);
+            kept += want;
+        }
+        print_message("filter %zu keeps %zu rows\n", t, kept);
+        assert_true(kept > 0 || fl->max_confidence == 0.0);
+        /* a window of the rows, clipped at the end */
+        assert_int_equal(hs_results_match(r, fl, n - 5, 100, match, &scanned, &err),
+                         HS_OK);
+        assert_int_equal(scanned, 5);
+    }
+    /* out of range: refused, never read */
+    hs_results_filter bad = {3, NAN, -1};
+    size_t scanned = 0;
+    assert_int_equal(hs_results_match(r, &bad, 0, n, match, &scanned, &err),
+                     HS_ERR_INVALID);
+    bad = (hs_results_filter){-1, NAN, N_KPIS};
+    assert_int_equal(hs_results_match(r, &bad, 0, n, match, &scanned, &err),
+                     HS_ERR_INVALID);
+    free(match);
+    hs_results_close(r);
+    free_sample(s, n);
+}
+
+/* The domain's filter from a query: names to indices, refusals name
+ * their field. */
+static void query_filters_name_their_field(void **state)
+{
+    fixture *f = *state;
+    sample *s = make_explained(40, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    hs_results_filter fl;
+    hs_diag_query q = {"disk, full", "0.25", "kpi, 4"};
+    assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_OK);
+    assert_int_equal(fl.predicted, 1);
+    assert_true(fl.max_confidence == 0.25);
+    assert_int_equal(fl.abnormal_kpi, 4);
+    q = (hs_diag_query){"", "", NULL};
+    assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_OK);
+    assert_false(hs_results_filter_active(&fl));
+    static const struct {
+        hs_diag_query q;
+        const char *field;
+    } BAD[] = {{{"disk", NULL, NULL}, "predicted"},
+               {{NULL, "1.01", NULL}, "max_confidence"},
+               {{NULL, "-0", NULL}, NULL}, /* -0 is 0: accepted */
+               {{NULL, "0.5x", NULL}, "max_confidence"},
+               {{NULL, "nan", NULL}, "max_confidence"},
+               {{NULL, "inf", NULL}, "max_confidence"},
+               {{NULL, NULL, "kpi4"}, "abnormal"}};
+    for (size_t t = 0; t < sizeof BAD / sizeof BAD[0]; t++) {
+        hs_error e = {0};
+        hs_status st = hs_diagnoses_filter(r, &BAD[t].q, &fl, &e);
+        if (!BAD[t].field) {
+            assert_int_equal(st, HS_OK);
+            continue;
+        }
+        assert_int_equal(st, HS_ERR_INVALID);
+        assert_string_equal(e.field, BAD[t].field);
+    }
+    hs_results_close(r);
+    free_sample(s, 40);
+    /* results with contributions but no normal-range check */
+    s = make_explained(40, HS_RESULTS_CONTRIB);
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    q = (hs_diag_query){NULL, NULL, "kpi3"};
+    assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "abnormal");
+    hs_results_data c;
+    assert_int_equal(hs_results_read(r, 0, 5, &c, &err), HS_OK);
+    json_t *items = hs_diag_items(&c, 4, 1);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(items, 0), "top")), 4);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(items, 0), "abnormal")), 0);
+    json_decref(items);
+    hs_results_chunk_free(&c);
+    hs_results_close(r);
+    free_sample(s, 40);
+}
+
+/* A version 1 blob (no KPI names, no explanations): made from a version
+ * 2 one without explanations by taking out the 24 header bytes version 2
+ * added and moving every offset back. */
+static void version1_results_still_read(void **state)
+{
+    fixture *f = *state;
+    const size_t n = 300;
+    sample *s = make_sample(n, 1, 1, 1);
+    char key[HS_BLOB_KEY_MAX], old[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    uint8_t *v2 = NULL;
+    size_t len = 0;
+    assert_int_equal(hs_blob_read_all(f->app.blobs, key, &v2, &len, 1 << 24, &err),
+                     HS_OK);
+    uint8_t *v1 = malloc(len);
+    memcpy(v1, v2, 80);
+    memcpy(v1 + 80, v2 + 104, len - 104);
+    v1[8] = 1; /* version */
+    for (size_t at = 32; at <= 72; at += 8) {
+        uint64_t o;
+        memcpy(&o, v1 + at, 8);
+        o -= 24; /* little-endian on this machine, as the format */
+        memcpy(v1 + at, &o, 8);
+    }
+    assert_int_equal(hs_blob_put(f->app.blobs, "result", v1, len - 24, old, &err),
+                     HS_OK);
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_open(f->app.blobs, old, &r, &err), HS_OK);
+    assert_int_equal(hs_results_rows(r), n);
+    assert_int_equal(hs_results_explain_flags(r), 0);
+    assert_int_equal(hs_results_kpis(r), 0);
+    hs_results_data c;
+    assert_int_equal(hs_results_read(r, 120, 50, &c, &err), HS_OK);
+    for (size_t i = 0; i < c.n_rows; i++) {
+        assert_memory_equal(c.proba + 3 * i, s->proba + 3 * (120 + i), 24);
+        assert_string_equal(c.sample_ids[i], s->ids[120 + i]);
+        assert_int_equal(c.labels[i], s->labels[120 + i]);
+        assert_true(c.xy[2 * i] == s->xy[2 * (120 + i)]);
+    }
+    assert_null(c.explain);
+    json_t *items = hs_diag_items(&c, 0, 1);
+    json_t *it = json_array_get(items, 0);
+    assert_int_equal(json_array_size(json_object_get(it, "top")), 0);
+    assert_int_equal(json_array_size(json_object_get(it, "abnormal")), 0);
+    json_decref(items);
+    hs_results_chunk_free(&c);
+    /* filters: by class and confidence yes, by abnormal KPI no */
+    hs_results_filter fl = {1, NAN, -1};
+    uint8_t *match = malloc(n);
+    size_t scanned = 0;
+    assert_int_equal(hs_results_match(r, &fl, 0, n, match, &scanned, &err), HS_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(match[i], argmax3(s->proba + 3 * i) == 1);
+    fl = (hs_results_filter){-1, NAN, 0};
+    assert_int_equal(hs_results_match(r, &fl, 0, n, match, &scanned, &err),
+                     HS_ERR_INVALID);
+    hs_diag_query q = {NULL, NULL, "kpi0"};
+    assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_ERR_INVALID);
+    assert_string_equal(err.field, "abnormal");
+    free(match);
+    hs_results_close(r);
+    free(v1);
+    free(v2);
+    free_sample(s, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +703,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(old_json_results_are_converted_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(damaged_blobs_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(explanations_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(filters_keep_what_they_say, setup, teardown),
+        cmocka_unit_test_setup_teardown(query_filters_name_their_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(version1_results_still_read, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,7 @@ const ROUTES = [
   { re: /^\/pipelines\/(\d+)$/, page: 'pipeline', nav: 'pipelines', params: ['id'] },
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },
   { re: /^\/diagnoses\/(\d+)$/, page: 'diagnosis', nav: 'diagnose', params: ['id'] },
+  { re: /^\/diagnoses\/(\d+)\/rows\/(\d+)$/, page: 'sample', nav: 'diagnose', params: ['id', 'row'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
   { re: /^\/settings$/, page: 'settings', nav: 'settings' },
 ];

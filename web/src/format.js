@@ -73,3 +73,8 @@ export function fmtDuration(seconds) {
   if (m < 60) return t('unit.min_s', { m, s: s % 60 });
   return t('unit.h_min', { h: Math.floor(m / 60), m: m % 60 });
 }
+
+/* A signed amount with a fixed number of decimals (+1.250, −0.031), for
+ * contributions to a score. */
+export const fmtSigned = (x, digits = 3) =>
+  (isNum(x) ? nf({ minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: 'exceptZero' }).format(x) : DASH);

@@ -591,8 +591,8 @@ size_t hl__shap_scratch_bytes(const hl__shap *s)
 /* Trees outer, rows inner: a tree's tables (a few kilobytes) stay in
  * cache for the whole block, where row after row over every tree would
  * fetch each leaf's table from memory again. */
-void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
-                   double *phi, void *scratch)
+static void shap_rows(const hl__shap *s, const float *x, size_t n_rows,
+                      const size_t *outputs, double *phi, void *scratch)
 {
     const hl__shap_source *src = &s->src;
     const size_t nf = src->n_features, nf1 = nf + 1;
@@ -602,6 +602,9 @@ void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
     for (size_t t = 0; t < src->n_trees; t++) {
         const size_t out = src->output(src->ctx, t);
         for (size_t r = 0; r < n_rows; r++) {
+            if (outputs &&
+                (outputs[r] < out || outputs[r] >= out + src->n_values))
+                continue;
             row_ctx c = {s, t, &s->trees[t], x + r * nf, phi + r * block, out};
             for (size_t v = 0; v < src->n_values; v++)
                 c.phi[(out + v) * nf1 + nf] +=
@@ -612,4 +615,16 @@ void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
                 tabled_tree(&c, a);
         }
     }
+}
+
+void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
+                   double *phi, void *scratch)
+{
+    shap_rows(s, x, n_rows, NULL, phi, scratch);
+}
+
+void hl__shap_rows_output(const hl__shap *s, const float *x, size_t n_rows,
+                          const size_t *outputs, double *phi, void *scratch)
+{
+    shap_rows(s, x, n_rows, outputs, phi, scratch);
 }

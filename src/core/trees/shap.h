@@ -81,4 +81,11 @@ size_t hl__shap_scratch_bytes(const hl__shap *s);
 void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
                    double *phi, void *scratch);
 
+/* As hl__shap_rows, but only the trees whose values go to output
+ * outputs[r] are walked for row r: its block of that output is complete;
+ * the other blocks get only what those trees give them (nothing, for
+ * trees of one value each). */
+void hl__shap_rows_output(const hl__shap *s, const float *x, size_t n_rows,
+                          const size_t *outputs, double *phi, void *scratch);
+
 #endif

@@ -27,6 +27,7 @@ void hs_diag_result_free(hs_diag_result *r)
     free(r->predicted);
     free(r->labels);
     free(r->xy);
+    hs_diag_explained_free(&r->explained);
     memset(r, 0, sizeof *r);
 }
 
@@ -402,7 +403,8 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
 }
 
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
-                      hl_warnings *warn, hs_diag_result *out, hs_error *err)
+                      const hs_diag_progress *progress, hl_warnings *warn,
+                      hs_diag_result *out, hs_error *err)
 {
     json_t *adapted = NULL;
     memset(out, 0, sizeof *out);
@@ -413,6 +415,12 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
     } else {
         json_decref(adapted);
     }
+    if (st == HS_OK)
+        st = hs_diag_explain(m, ds, out->predicted, progress, &out->explained,
+                             err);
+    if (st == HS_OK &&
+        json_object_update(out->summary, out->explained.status) != 0)
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
     if (st != HS_OK) {
         hs_diag_result_free(out);
         return st;
@@ -424,6 +432,11 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
     v->labels = out->labels;
     v->sample_ids = out->sample_ids;
     v->xy = out->xy;
+    v->explain_flags = out->explained.flags;
+    v->n_kpis = out->explained.n_kpis;
+    v->kpi_names = out->explained.kpi_names;
+    v->explain = out->explained.rows;
+    v->abnormal_bits = out->explained.abnormal_bits;
     return HS_OK;
 }
 
@@ -618,13 +631,16 @@ static json_t *item_json(const hs_results_data *d, size_t i)
     json_t *probs = json_object();
     for (size_t k = 0; k < K; k++)
         json_object_set_new(probs, d->class_names[k], json_real(p[k]));
-    return json_pack(
+    json_t *item = json_pack(
         "{s:I, s:o, s:o, s:f, s:o, s:o}", "row", (json_int_t)(d->first + i + 1),
         "sample_id",
         d->sample_ids ? json_string(d->sample_ids[i]) : json_null(),
         "predicted", class_at(d->class_names, K, best), "confidence", p[best],
         "probabilities", probs, "label",
         d->labels ? class_at(d->class_names, K, d->labels[i]) : json_null());
+    if (item)
+        hs_diag_explain_item(item, d, i);
+    return item;
 }
 
 json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count)
@@ -666,21 +682,146 @@ hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
     return st;
 }
 
+/* ---- filters ---- */
+
+static int given(const char *v) { return v && *v; }
+
+hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
+                              hs_results_filter *out, hs_error *err)
+{
+    *out = hs_results_filter_none();
+    if (!q)
+        return HS_OK;
+    if (given(q->predicted)) {
+        char *const *names = hs_results_class_names(r);
+        for (size_t k = 0; k < hs_results_classes(r) && out->predicted < 0; k++)
+            if (!strcmp(names[k], q->predicted))
+                out->predicted = (int32_t)k;
+        if (out->predicted < 0)
+            return hs_fail_field(err, HS_ERR_INVALID, "predicted",
+                                 "?predicted=%s is not a class of this "
+                                 "diagnosis's model",
+                                 q->predicted);
+    }
+    if (given(q->max_confidence)) {
+        char *end = NULL;
+        double v = strtod(q->max_confidence, &end);
+        if (*end || !(v >= 0.0 && v <= 1.0))
+            return hs_fail_field(err, HS_ERR_INVALID, "max_confidence",
+                                 "?max_confidence= must be a number from 0 "
+                                 "to 1, not '%s'",
+                                 q->max_confidence);
+        out->max_confidence = v;
+    }
+    if (given(q->abnormal)) {
+        if (!(hs_results_explain_flags(r) & HS_RESULTS_ABNORMAL))
+            return hs_fail_field(err, HS_ERR_INVALID, "abnormal",
+                                 "this diagnosis has no normal-range check "
+                                 "of its rows (stored before diagnoses kept "
+                                 "one, or its model has no normal ranges), so "
+                                 "?abnormal= cannot filter it");
+        char *const *kpis = hs_results_kpi_names(r);
+        for (size_t j = 0; j < hs_results_kpis(r) && out->abnormal_kpi < 0; j++)
+            if (!strcmp(kpis[j], q->abnormal))
+                out->abnormal_kpi = (int32_t)j;
+        if (out->abnormal_kpi < 0)
+            return hs_fail_field(err, HS_ERR_INVALID, "abnormal",
+                                 "?abnormal=%s is not a KPI of this "
+                                 "diagnosis's model",
+                                 q->abnormal);
+    }
+    return HS_OK;
+}
+
+/* Rows scanned per read when filtering. */
+#define FILTER_CHUNK 16384
+
+/* The rows f keeps: their count in *total, and the indices of those in
+ * [offset, offset + limit) of them into rows (*n_rows). */
+static hs_status filtered_rows(hs_results *r, const hs_results_filter *f,
+                               size_t offset, size_t limit, size_t *rows,
+                               size_t *n_rows, size_t *total, hs_error *err)
+{
+    uint8_t *match = malloc(FILTER_CHUNK);
+    hs_status st = match ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    *total = *n_rows = 0;
+    for (size_t first = 0; st == HS_OK && first < hs_results_rows(r);
+         first += FILTER_CHUNK) {
+        size_t scanned = 0;
+        st = hs_results_match(r, f, first, FILTER_CHUNK, match, &scanned, err);
+        for (size_t i = 0; st == HS_OK && i < scanned; i++) {
+            if (!match[i])
+                continue;
+            if (*total >= offset && *n_rows < limit)
+                rows[(*n_rows)++] = first + i;
+            ++*total;
+        }
+    }
+    free(match);
+    return st;
+}
+
+/* The items of the given rows, one read each. */
+static hs_status items_of_rows(hs_results *r, const size_t *rows, size_t n,
+                               json_t *items, hs_error *err)
+{
+    hs_status st = HS_OK;
+    for (size_t i = 0; st == HS_OK && i < n; i++) {
+        hs_results_data chunk;
+        if ((st = hs_results_read(r, rows[i], 1, &chunk, err)) != HS_OK)
+            break;
+        json_t *item = hs_diag_items(&chunk, 0, 1);
+        if (!item || json_array_extend(items, item) != 0)
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        json_decref(item);
+        hs_results_chunk_free(&chunk);
+    }
+    return st;
+}
+
+static hs_status page_filtered(hs_results *r, const hs_results_filter *f,
+                               size_t offset, size_t limit, json_t *items,
+                               size_t *total, hs_error *err)
+{
+    size_t *rows = malloc((limit + 1) * sizeof *rows), n = 0;
+    hs_status st = rows ? filtered_rows(r, f, offset, limit, rows, &n, total,
+                                        err)
+                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        st = items_of_rows(r, rows, n, items, err);
+    free(rows);
+    return st;
+}
+
 hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
-                            size_t offset, size_t limit, json_t **items,
-                            size_t *total, hs_error *err)
+                            const hs_diag_query *q, size_t offset,
+                            size_t limit, json_t **items, size_t *total,
+                            int *filtered, hs_error *err)
 {
     hs_results *r = NULL;
     hs_results_data chunk;
+    hs_results_filter f;
     *items = NULL;
+    *filtered = 0;
     hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
-    if (st == HS_OK && (st = hs_results_read(r, offset, limit, &chunk, err)) ==
-                           HS_OK) {
+    if (st == HS_OK)
+        st = hs_diagnoses_filter(r, q, &f, err);
+    if (st == HS_OK && (*filtered = hs_results_filter_active(&f))) {
+        if (!(*items = json_array()))
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        else
+            st = page_filtered(r, &f, offset, limit, *items, total, err);
+    } else if (st == HS_OK &&
+               (st = hs_results_read(r, offset, limit, &chunk, err)) == HS_OK) {
         *total = hs_results_rows(r);
         *items = hs_diag_items(&chunk, 0, chunk.n_rows);
         hs_results_chunk_free(&chunk);
         if (!*items)
             st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    if (st != HS_OK) {
+        json_decref(*items);
+        *items = NULL;
     }
     hs_results_close(r);
     return st;
@@ -755,58 +896,162 @@ hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
 /* Rows exported per read: bounded memory whatever the diagnosis's size. */
 #define EXPORT_CHUNK 4096
 
-static hs_status export_chunk(const hs_results_data *c, const char *format,
-                              FILE *f, hs_error *err)
+/* What an export writes, and what it holds while writing. */
+typedef struct export_ctx {
+    const char *format;
+    FILE *f;
+    size_t written;         /* rows written so far (JSON: comma before) */
+    size_t explain;         /* CSV explanation columns; 0 none */
+    const hl_model *m;      /* with explain: the model ... */
+    const hl_dataset *input; /* ... and the stored input */
+    size_t *rows;           /* EXPORT_CHUNK: a chunk's kept rows */
+    double *proba;          /* their probabilities */
+} export_ctx;
+
+static hs_status export_json_row(export_ctx *x, const hs_results_data *c,
+                                 size_t i, hs_error *err)
 {
-    if (!strcmp(format, "json")) {
-        for (size_t i = 0; i < c->n_rows; i++) {
-            json_t *item = item_json(c, i);
-            if (!item || (c->first + i > 0 && fputc(',', f) == EOF) ||
-                json_dumpf(item, f, JSON_COMPACT | JSON_REAL_PRECISION(10))) {
-                json_decref(item);
-                return hs_fail(err, HS_ERR_NOMEM, "cannot render the rows");
-            }
-            json_decref(item);
-        }
-        return HS_OK;
-    }
+    json_t *item = item_json(c, i);
+    int bad = !item || (x->written > 0 && fputc(',', x->f) == EOF) ||
+              json_dumpf(item, x->f, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(item);
+    return bad ? hs_fail(err, HS_ERR_NOMEM, "cannot render the rows") : HS_OK;
+}
+
+static hs_status export_csv_row(export_ctx *x, const hs_results_data *c,
+                                size_t i, hs_error *err)
+{
     hl_error herr;
     hl_error_clear(&herr);
-    if (hl_predictions_write_rows(f, c->first, c->n_rows, c->n_classes,
-                                  c->class_names, c->sample_ids, c->proba,
+    if (hl_predictions_write_rows(x->f, c->first + i, 1, c->n_classes,
+                                  c->class_names,
+                                  c->sample_ids ? c->sample_ids + i : NULL,
+                                  c->proba + i * c->n_classes,
                                   &herr) != HL_OK)
         return hs_fail(err, HS_ERR_NOMEM, "cannot render the CSV: %s",
                        herr.message);
     return HS_OK;
 }
 
-hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
-                              const char *format, FILE *f, hs_error *err)
+/* The chunk's kept rows with their explanation columns, computed again
+ * from the stored input by the writer of `healer predict --explain`. */
+static hs_status export_explained(export_ctx *x, const hs_results_data *c,
+                                  const uint8_t *keep, hs_error *err)
 {
-    hs_results *r = NULL;
+    const size_t K = c->n_classes;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_rows; i++)
+        if (keep[i]) {
+            x->rows[n] = c->first + i;
+            memcpy(x->proba + n * K, c->proba + i * K, K * sizeof *x->proba);
+            n++;
+        }
     hl_error herr;
-    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
-    int json = !strcmp(format, "json");
-    if (st != HS_OK)
-        return st;
-    if (json)
-        fputc('[', f);
-    else if (hl_predictions_write_header(f, hs_results_classes(r),
-                                         hs_results_class_names(r),
-                                         &herr) != HL_OK)
-        st = hs_fail(err, HS_ERR_NOMEM, "cannot render the CSV: %s",
-                     herr.message);
+    hl_error_clear(&herr);
+    hl_status hst = hl_predictions_write_explained_rows(
+        x->f, x->m, x->input, x->rows, n, x->proba, x->explain, 0, 1, &herr);
+    x->written += n;
+    if (hst != HL_OK)
+        return hs_fail(err, hst == HL_ERR_NOMEM ? HS_ERR_NOMEM
+                                                : HS_ERR_INTERNAL,
+                       "cannot render the CSV: %s", herr.message);
+    return HS_OK;
+}
+
+static hs_status export_chunk(export_ctx *x, const hs_results_data *c,
+                              const uint8_t *keep, hs_error *err)
+{
+    if (x->explain)
+        return export_explained(x, c, keep, err);
+    hs_status st = HS_OK;
+    for (size_t i = 0; st == HS_OK && i < c->n_rows; i++) {
+        if (!keep[i])
+            continue;
+        st = !strcmp(x->format, "json") ? export_json_row(x, c, i, err)
+                                        : export_csv_row(x, c, i, err);
+        x->written++;
+    }
+    return st;
+}
+
+static hs_status export_header(export_ctx *x, hs_results *r, hs_error *err)
+{
+    hl_error herr;
+    hl_error_clear(&herr);
+    hl_status hst = HL_OK;
+    if (!strcmp(x->format, "json"))
+        return fputc('[', x->f) == EOF
+                   ? hs_fail(err, HS_ERR_IO, "cannot write the export")
+                   : HS_OK;
+    if (x->explain) /* the header alone: no rows */
+        hst = hl_predictions_write_explained_rows(
+            x->f, x->m, x->input, NULL, 0, NULL, x->explain, 1, 1, &herr);
+    else
+        hst = hl_predictions_write_header(x->f, hs_results_classes(r),
+                                          hs_results_class_names(r), &herr);
+    return hst == HL_OK ? HS_OK
+                        : hs_fail(err, HS_ERR_NOMEM,
+                                  "cannot render the CSV: %s", herr.message);
+}
+
+static hs_status export_rows(export_ctx *x, hs_results *r,
+                             const hs_results_filter *f, hs_error *err)
+{
+    uint8_t *keep = malloc(EXPORT_CHUNK);
+    hs_status st = keep ? export_header(x, r, err)
+                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     for (size_t first = 0; st == HS_OK && first < hs_results_rows(r);
          first += EXPORT_CHUNK) {
         hs_results_data chunk;
-        st = hs_results_read(r, first, EXPORT_CHUNK, &chunk, err);
-        if (st == HS_OK) {
-            st = export_chunk(&chunk, format, f, err);
+        size_t scanned = 0;
+        st = hs_results_match(r, f, first, EXPORT_CHUNK, keep, &scanned, err);
+        if (st == HS_OK &&
+            (st = hs_results_read(r, first, EXPORT_CHUNK, &chunk, err)) ==
+                HS_OK) {
+            st = export_chunk(x, &chunk, keep, err);
             hs_results_chunk_free(&chunk);
         }
     }
-    if (json)
-        fputc(']', f);
+    if (st == HS_OK && !strcmp(x->format, "json") && fputc(']', x->f) == EOF)
+        st = hs_fail(err, HS_ERR_IO, "cannot write the export");
+    free(keep);
+    return st;
+}
+
+hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
+                              const char *format, const hs_diag_query *q,
+                              size_t explain, FILE *f, hs_error *err)
+{
+    hs_results *r = NULL;
+    hs_results_filter filter;
+    hl_dataset *input = NULL;
+    hs_model_ref *ref = NULL;
+    export_ctx x = {format, f, 0, explain, NULL, NULL, NULL, NULL};
+    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
+    if (st == HS_OK)
+        st = hs_diagnoses_filter(r, q, &filter, err);
+    if (st == HS_OK && explain) {
+        st = hs_diagnoses_open(app, rec, "its rows cannot be explained",
+                               &input, &ref, err);
+        x.m = ref ? hs_model_ref_get(ref) : NULL;
+        x.input = input;
+        if (st == HS_OK && hl_model_score_scale(x.m) == HL_SCORE_NONE)
+            st = hs_fail_field(err, HS_ERR_CONFLICT, "explain",
+                               "the %s learner cannot explain its "
+                               "predictions: export without ?explain=",
+                               hl_model_summary_get(x.m)->algo);
+        x.rows = malloc(EXPORT_CHUNK * sizeof *x.rows);
+        x.proba = malloc(EXPORT_CHUNK * hs_results_classes(r) *
+                         sizeof *x.proba);
+        if (st == HS_OK && (!x.rows || !x.proba))
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    if (st == HS_OK)
+        st = export_rows(&x, r, &filter, err);
+    free(x.rows);
+    free(x.proba);
+    hs_models_release(app, ref);
+    hl_dataset_free(input);
     hs_results_close(r);
     return st;
 }
@@ -843,8 +1088,10 @@ static json_t *stored_item(hs_app *app, const hs_diagnosis_rec *rec,
 {
     json_t *items = NULL;
     size_t total = 0;
+    int filtered = 0;
     json_t *item = NULL;
-    if (hs_diagnoses_page(app, rec, row, 1, &items, &total, err) == HS_OK)
+    if (hs_diagnoses_page(app, rec, NULL, row, 1, &items, &total, &filtered,
+                          err) == HS_OK)
         item = json_incref(json_array_get(items, 0));
     json_decref(items);
     return item;

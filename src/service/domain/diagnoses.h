@@ -20,6 +20,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/diag_explain.h"
 #include "domain/models.h"
 #include "domain/results.h"
 #include "healer/healer.h"
@@ -29,13 +30,16 @@
 typedef struct hs_diag_result {
     hs_results_data rows; /* views of the arrays below */
     json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
-                             drift, drift_skipped, adapt, warnings} */
+                             drift, drift_skipped, adapt, warnings,
+                             explained, explain_skipped, abnormal_checked,
+                             training_overlap} */
     char **class_names;   /* owned */
     char **sample_ids;    /* owned, NULL without ids */
     double *proba;
     int32_t *predicted;
     int32_t *labels;      /* NULL without labels */
     double *xy;           /* NULL without a projection */
+    hs_diag_explained explained; /* the rows' explanations (diag_explain.h) */
 } hs_diag_result;
 
 void hs_diag_result_free(hs_diag_result *r);
@@ -71,9 +75,12 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
  * (hl_adapt_batch) before anything else reads them - the predictions,
  * metrics and stored rows are the corrected ones - and the summary's
  * "adapt" is the report (hs_json_adapt; a batch the engine leaves alone
- * says why there); without, "adapt" is null. */
+ * says why there); without, "adapt" is null. Every row is then explained
+ * (hs_diag_explain, towards its stored prediction; progress may be NULL)
+ * and the summary gets what diag_explain.h's status says. */
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
-                      hl_warnings *warn, hs_diag_result *out, hs_error *err);
+                      const hs_diag_progress *progress, hl_warnings *warn,
+                      hs_diag_result *out, hs_error *err);
 
 /* Stores a result: the rows blob, the input blob (input's values of m's
  * KPIs, so that its rows can be labelled and trained on later), then the
@@ -114,7 +121,8 @@ hs_status hs_diagnoses_sample(hs_app *app, const hs_diagnosis_rec *rec,
                               size_t row, json_t **out, hs_error *err);
 
 /* Rows [from, from + count) of d (clipped to what d holds) as API items
- * {row, sample_id, predicted, confidence, probabilities{}, label}. */
+ * {row, sample_id, predicted, confidence, probabilities{}, label, top[],
+ * abnormal[]}. */
 json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count);
 
 /* Diagnosis `id` under the access rule (release with
@@ -133,11 +141,30 @@ hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
 hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_error *err);
 
-/* Rows [offset, offset + limit) of a stored diagnosis as API items, and
- * the number of rows in *total. Reads only those rows. */
+/* A client's filter of a diagnosis's rows, as the query gave it (NULL or
+ * "": no condition): the predicted class's name, the highest confidence
+ * kept (a number in [0, 1]), a KPI the row has outside its normal range. */
+typedef struct hs_diag_query {
+    const char *predicted, *max_confidence, *abnormal;
+} hs_diag_query;
+
+/* The filter q asks for over r's classes and KPIs. HS_ERR_INVALID naming
+ * the field ("predicted", "max_confidence", "abnormal") for an unknown
+ * class, a confidence that is not a number in [0, 1], an unknown KPI, or
+ * abnormal= on results without a normal-range check. */
+hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
+                              hs_results_filter *out, hs_error *err);
+
+/* Rows [offset, offset + limit) of a stored diagnosis as API items, among
+ * the rows q keeps (q NULL: all), and the number of those rows in
+ * *total; *filtered is set when q asked for a condition. Without a
+ * filter it reads only those rows; with one it scans the row records
+ * (and the explanations for abnormal=) of the whole diagnosis. Errors as
+ * hs_diagnoses_filter. */
 hs_status hs_diagnoses_page(hs_app *app, const hs_diagnosis_rec *rec,
-                            size_t offset, size_t limit, json_t **items,
-                            size_t *total, hs_error *err);
+                            const hs_diag_query *q, size_t offset,
+                            size_t limit, json_t **items, size_t *total,
+                            int *filtered, hs_error *err);
 
 /* The scatter of the samples in their first two principal components:
  * {total, sampled, shown, explained_variance, classes, columns, points:
@@ -153,10 +180,16 @@ hs_status hs_diagnoses_projection(hs_app *app, const hs_diagnosis_rec *rec,
 hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
                                     hs_results **out, hs_error *err);
 
-/* Writes every row of a stored diagnosis to f, as the predictions CSV of
- * `healer predict` (format "csv") or as a JSON array of API items
- * ("json"), a chunk at a time. */
+/* Writes the rows of a stored diagnosis that q keeps (NULL: all) to f, as
+ * the predictions CSV of `healer predict` (format "csv") or as a JSON
+ * array of API items ("json"), a chunk at a time. With explain > 0 (CSV
+ * only, 1..HL_EXPLAIN_MAX_TOP) the CSV is `healer predict --explain N`'s
+ * (hl_predictions_write_explained_rows over the stored input and the
+ * stored probabilities): HS_ERR_NO_INPUT without a stored input,
+ * HS_ERR_CONFLICT when the model was deleted or cannot explain. Errors
+ * of q as hs_diagnoses_filter. */
 hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
-                              const char *format, FILE *f, hs_error *err);
+                              const char *format, const hs_diag_query *q,
+                              size_t explain, FILE *f, hs_error *err);
 
 #endif

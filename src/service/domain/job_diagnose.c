@@ -108,15 +108,35 @@ static hs_status load_samples(hs_app *app, const hs_diagnose_input *in,
     return st;
 }
 
-/* Reports a stage and says whether the job must stop; the diagnosis is
- * then not stored and the step ends cancelled. */
-static int stage(hs_job_run *r, double progress, hs_job_outcome *o)
+/* Reports progress (written at once when force, else at the runner's
+ * pace) and says whether the job must stop; the diagnosis is then not
+ * stored and the job ends cancelled. */
+static int report(hs_job_run *r, double progress, int force,
+                  hs_job_outcome *o)
 {
-    if (!r->report(r, progress, 0, 0, NULL, NULL, 1))
+    if (!r->report(r, progress, 0, 0, NULL, NULL, force))
         return 0;
     o->state = HS_JOB_CANCELLED;
     snprintf(o->error, sizeof o->error, "cancelled by the user");
     return 1;
+}
+
+/* A stage reached: written at once. */
+static int stage(hs_job_run *r, double progress, hs_job_outcome *o)
+{
+    return report(r, progress, 1, o);
+}
+
+/* The explanations' progress, from 0.3 to 0.9 of the job. */
+typedef struct explain_stage {
+    hs_job_run *r;
+    hs_job_outcome *o;
+} explain_stage;
+
+static int explain_stop(void *ctx, double done)
+{
+    explain_stage *s = ctx;
+    return report(s->r, 0.3 + 0.6 * done, 0, s->o);
 }
 
 void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
@@ -130,13 +150,15 @@ void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
     hl_dataset *ds = NULL;
     hs_diag_result res = {0};
     hl_warnings warn = {0};
+    explain_stage es = {r, o};
+    const hs_diag_progress progress = {explain_stop, &es};
     o->state = HS_JOB_FAILED;
     hs_status st = hs_models_acquire(app, in->model_id, &owner, &ref, NULL, &err);
     if (st == HS_OK)
         st = load_samples(app, in, hs_model_ref_get(ref), &ds, &warn, &err);
     if (st == HS_OK && !stage(r, 0.2, o) &&
-        (st = hs_diag_run(hs_model_ref_get(ref), ds, in->adapt, &warn, &res,
-                          &err)) == HS_OK &&
+        (st = hs_diag_run(hs_model_ref_get(ref), ds, in->adapt, &progress,
+                          &warn, &res, &err)) == HS_OK &&
         !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
         st = hs_diagnoses_store(app, job->owner_id, in->model_id, job->id,
@@ -148,7 +170,7 @@ void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
             hs_diagnosis_rec_free(&d);
         }
     }
-    if (st != HS_OK)
+    if (st != HS_OK && o->state != HS_JOB_CANCELLED)
         snprintf(o->error, sizeof o->error, "%.480s", err.message);
     hs_diag_result_free(&res);
     hl_warnings_free(&warn);

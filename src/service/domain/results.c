@@ -20,13 +20,18 @@
 #include "healer/model.h"
 
 static const uint8_t MAGIC[8] = {'H', 'L', 'D', 'I', 'A', 'G', 0, 1};
-#define VERSION 1u
-#define HEADER_BYTES 80
+#define VERSION 2u
+#define HEADER_V1 80
+#define HEADER_BYTES 104
 #define MAX_CLASSES 4096
+#define MAX_KPIS 1000000
 #define MAX_NAME 65536
 #define F_IDS 1u
 #define F_LABELS 2u
 #define F_PROJECTION 4u
+#define F_EXPLAIN (HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL)
+/* A row's explanation record before its bit set: two lists of (u32, f64). */
+#define EXPLAIN_LISTS (2 * HS_RESULTS_TOP * 12)
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -89,9 +94,20 @@ static int32_t predicted_of(const hs_results_data *d, size_t i)
                                             d->n_classes);
 }
 
+static size_t explain_bytes(size_t n_kpis)
+{
+    return EXPLAIN_LISTS + hs_results_bits_bytes(n_kpis);
+}
+
+/* The KPI names are kept only with explanations. */
+static size_t kpis_of(const hs_results_data *d)
+{
+    return d->explain ? d->n_kpis : 0;
+}
+
 /* Where each section starts, from the shape of d. */
 typedef struct layout {
-    uint64_t classes, rows, index, ids, projection, size;
+    uint64_t classes, kpis, rows, index, ids, projection, explain, size;
     uint32_t flags;
 } layout;
 
@@ -99,17 +115,24 @@ static layout layout_of(const hs_results_data *d)
 {
     layout l = {0};
     l.flags = (d->sample_ids ? F_IDS : 0) | (d->labels ? F_LABELS : 0) |
-              (d->xy ? F_PROJECTION : 0);
+              (d->xy ? F_PROJECTION : 0) |
+              (d->explain ? d->explain_flags & F_EXPLAIN : 0);
     l.classes = HEADER_BYTES;
-    l.rows = l.classes;
+    l.kpis = l.classes;
     for (size_t k = 0; k < d->n_classes; k++)
-        l.rows += 4 + strlen(d->class_names[k]);
+        l.kpis += 4 + strlen(d->class_names[k]);
+    l.rows = l.kpis;
+    for (size_t j = 0; j < kpis_of(d); j++)
+        l.rows += 4 + strlen(d->kpi_names[j]);
     l.index = l.rows + (uint64_t)d->n_rows * (8 + 8 * (uint64_t)d->n_classes);
     l.ids = l.index + (d->sample_ids ? 12 * (uint64_t)d->n_rows : 0);
     l.projection = l.ids;
     for (size_t i = 0; d->sample_ids && i < d->n_rows; i++)
         l.projection += strlen(d->sample_ids[i]);
-    l.size = l.projection + (d->xy ? 16 + 16 * (uint64_t)d->n_rows : 0);
+    l.explain = l.projection + (d->xy ? 16 + 16 * (uint64_t)d->n_rows : 0);
+    l.size = l.explain + (l.flags & F_EXPLAIN ? (uint64_t)d->n_rows *
+                                                    explain_bytes(d->n_kpis)
+                                              : 0);
     return l;
 }
 
@@ -127,6 +150,35 @@ static void put_header(wbuf *o, const hs_results_data *d, const layout *l)
     put_u64(o, l->ids);
     put_u64(o, l->projection);
     put_u64(o, l->size);
+    put_u64(o, l->kpis);
+    put_u64(o, l->explain);
+    put_u32(o, (uint32_t)kpis_of(d));
+    put_u32(o, 0);
+}
+
+static void put_names(wbuf *o, char *const *names, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        put_u32(o, (uint32_t)strlen(names[k]));
+        put(o, names[k], strlen(names[k]));
+    }
+}
+
+static void put_explanations(wbuf *o, const hs_results_data *d)
+{
+    const size_t nb = hs_results_bits_bytes(d->n_kpis);
+    for (size_t i = 0; i < d->n_rows && o->st == HS_OK; i++) {
+        const hs_row_explanation *e = &d->explain[i];
+        for (size_t t = 0; t < HS_RESULTS_TOP; t++) {
+            put_u32(o, e->top_kpi[t]);
+            put_f64(o, e->contribution[t]);
+        }
+        for (size_t t = 0; t < HS_RESULTS_TOP; t++) {
+            put_u32(o, e->abnormal_kpi[t]);
+            put_f64(o, e->z[t]);
+        }
+        put(o, d->abnormal_bits + i * nb, nb);
+    }
 }
 
 static void put_rows(wbuf *o, const hs_results_data *d)
@@ -161,10 +213,8 @@ static hs_status write_all(sink_fn sink, void *ctx, const hs_results_data *d,
     *o = (wbuf){sink, ctx, err, HS_OK, 0, {0}};
     layout l = layout_of(d);
     put_header(o, d, &l);
-    for (size_t k = 0; k < d->n_classes; k++) {
-        put_u32(o, (uint32_t)strlen(d->class_names[k]));
-        put(o, d->class_names[k], strlen(d->class_names[k]));
-    }
+    put_names(o, d->class_names, d->n_classes);
+    put_names(o, d->kpi_names, kpis_of(d));
     put_rows(o, d);
     if (d->sample_ids)
         put_ids(o, d);
@@ -174,6 +224,8 @@ static hs_status write_all(sink_fn sink, void *ctx, const hs_results_data *d,
         for (size_t i = 0; i < 2 * d->n_rows; i++)
             put_f64(o, d->xy[i]);
     }
+    if (l.flags & F_EXPLAIN)
+        put_explanations(o, d);
     flush(o);
     hs_status st = o->st;
     free(o);
@@ -190,6 +242,12 @@ static hs_status check_writable(const hs_results_data *d, hs_error *err)
     for (size_t i = 0; d->sample_ids && i < d->n_rows; i++)
         if (strlen(d->sample_ids[i]) > MAX_NAME)
             return hs_fail(err, HS_ERR_INVALID, "results: sample id too long");
+    if (d->explain && (d->n_kpis > MAX_KPIS || !d->abnormal_bits ||
+                       (d->n_kpis && !d->kpi_names)))
+        return hs_fail(err, HS_ERR_INVALID, "results: bad explanations");
+    for (size_t j = 0; j < kpis_of(d); j++)
+        if (strlen(d->kpi_names[j]) > MAX_NAME)
+            return hs_fail(err, HS_ERR_INVALID, "results: KPI name too long");
     return HS_OK;
 }
 
@@ -222,10 +280,11 @@ struct hs_results {
     int fd;
     int converted; /* read from the old JSON document */
     uint64_t size;
-    size_t n_rows, n_classes;
+    size_t n_rows, n_classes, n_kpis;
     uint32_t flags;
-    uint64_t rows, index, ids, projection;
+    uint64_t header, kpis, rows, index, ids, projection, explain;
     char **class_names;
+    char **kpi_names;
 };
 
 static uint32_t get_u32(const uint8_t *b)
@@ -276,11 +335,17 @@ static hs_status read_at(const hs_results *r, uint64_t at, void *buf,
 
 static size_t row_bytes(const hs_results *r) { return 8 + 8 * r->n_classes; }
 
+static size_t row_explain_bytes(const hs_results *r)
+{
+    return explain_bytes(r->n_kpis);
+}
+
 /* The header's sections must follow one another inside the blob. */
 static int sections_fit(const hs_results *r, uint64_t classes)
 {
     const uint64_t n = r->n_rows;
-    if (classes != HEADER_BYTES || r->rows < classes || r->rows > r->size ||
+    if (classes != r->header || r->kpis < classes || r->rows < r->kpis ||
+        r->rows > r->size ||
         n > (r->size - r->rows) / row_bytes(r) ||
         r->index != r->rows + n * row_bytes(r))
         return 0;
@@ -289,19 +354,32 @@ static int sections_fit(const hs_results *r, uint64_t classes)
         r->projection < r->ids || r->projection > r->size)
         return 0;
     uint64_t proj_len = r->flags & F_PROJECTION ? 16 + 16 * n : 0;
-    return proj_len == r->size - r->projection;
+    if (proj_len > r->size - r->projection ||
+        r->explain != r->projection + proj_len)
+        return 0;
+    if (!(r->flags & F_EXPLAIN))
+        return r->explain == r->size;
+    return n <= (r->size - r->explain) / row_explain_bytes(r) &&
+           n * row_explain_bytes(r) == r->size - r->explain;
 }
 
 static hs_status read_header(hs_results *r, hs_error *err)
 {
     uint8_t h[HEADER_BYTES];
-    if (r->size < HEADER_BYTES)
+    if (r->size < HEADER_V1)
         return damaged(err, "too short");
-    hs_status st = read_at(r, 0, h, sizeof h, err);
+    hs_status st = read_at(r, 0, h, HEADER_V1, err);
     if (st != HS_OK)
         return st;
-    if (memcmp(h, MAGIC, sizeof MAGIC) != 0 || get_u32(h + 8) != VERSION)
+    const uint32_t version = get_u32(h + 8);
+    if (memcmp(h, MAGIC, sizeof MAGIC) != 0 || version < 1 || version > VERSION)
         return damaged(err, "unknown format");
+    r->header = version == 1 ? HEADER_V1 : HEADER_BYTES;
+    if (version > 1 && r->size < HEADER_BYTES)
+        return damaged(err, "too short");
+    if (version > 1 && (st = read_at(r, HEADER_V1, h + HEADER_V1,
+                                     HEADER_BYTES - HEADER_V1, err)) != HS_OK)
+        return st;
     uint64_t k = get_u32(h + 12);
     r->n_rows = (size_t)get_u64(h + 16);
     r->flags = get_u32(h + 24);
@@ -309,35 +387,53 @@ static hs_status read_header(hs_results *r, hs_error *err)
     r->index = get_u64(h + 48);
     r->ids = get_u64(h + 56);
     r->projection = get_u64(h + 64);
-    if (k == 0 || k > MAX_CLASSES || get_u64(h + 72) != r->size)
+    /* version 1: no KPI names, no explanations */
+    r->kpis = version == 1 ? r->rows : get_u64(h + 80);
+    r->explain = version == 1 ? r->size : get_u64(h + 88);
+    r->n_kpis = version == 1 ? 0 : get_u32(h + 96);
+    if (version == 1)
+        r->flags &= ~F_EXPLAIN;
+    if (k == 0 || k > MAX_CLASSES || get_u64(h + 72) != r->size ||
+        r->n_kpis > MAX_KPIS)
         return damaged(err, "header");
     r->n_classes = (size_t)k;
     return sections_fit(r, get_u64(h + 32)) ? HS_OK : damaged(err, "sections");
 }
 
-static hs_status read_class_names(hs_results *r, hs_error *err)
+/* count names stored back to back in [from, to) into *names. */
+static hs_status read_names(hs_results *r, uint64_t from, uint64_t to,
+                            size_t count, char ***names, const char *what,
+                            hs_error *err)
 {
-    if (r->rows - HEADER_BYTES > (uint64_t)r->n_classes * (4 + MAX_NAME))
-        return damaged(err, "class names");
-    size_t len = (size_t)(r->rows - HEADER_BYTES);
+    if (to - from > (uint64_t)count * (4 + MAX_NAME))
+        return damaged(err, what);
+    size_t len = (size_t)(to - from);
     uint8_t *buf = malloc(len ? len : 1);
-    r->class_names = calloc(r->n_classes, sizeof *r->class_names);
-    hs_status st = buf && r->class_names
-                       ? read_at(r, HEADER_BYTES, buf, len, err)
-                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    *names = calloc(count + 1, sizeof **names);
+    hs_status st = buf && *names ? read_at(r, from, buf, len, err)
+                                 : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     size_t at = 0;
-    for (size_t k = 0; st == HS_OK && k < r->n_classes; k++) {
+    for (size_t k = 0; st == HS_OK && k < count; k++) {
         uint32_t n = at + 4 <= len ? get_u32(buf + at) : 0;
         if (at + 4 > len || n > len - at - 4)
-            st = damaged(err, "class names");
-        else if (!(r->class_names[k] = strndup((char *)buf + at + 4, n)))
+            st = damaged(err, what);
+        else if (!((*names)[k] = strndup((char *)buf + at + 4, n)))
             st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
         at += 4 + (size_t)n;
     }
     if (st == HS_OK && at != len)
-        st = damaged(err, "class names");
+        st = damaged(err, what);
     free(buf);
     return st;
+}
+
+static hs_status read_class_names(hs_results *r, hs_error *err)
+{
+    hs_status st = read_names(r, r->header, r->kpis, r->n_classes,
+                              &r->class_names, "class names", err);
+    return st == HS_OK ? read_names(r, r->kpis, r->rows, r->n_kpis,
+                                    &r->kpi_names, "KPI names", err)
+                       : st;
 }
 
 static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
@@ -379,7 +475,10 @@ void hs_results_close(hs_results *r)
         close(r->fd);
     for (size_t k = 0; r->class_names && k < r->n_classes; k++)
         free(r->class_names[k]);
+    for (size_t j = 0; r->kpi_names && j < r->n_kpis; j++)
+        free(r->kpi_names[j]);
     free(r->class_names);
+    free(r->kpi_names);
     free(r);
 }
 
@@ -415,6 +514,12 @@ int hs_results_has_projection(const hs_results *r)
 {
     return (r->flags & F_PROJECTION) != 0;
 }
+unsigned hs_results_explain_flags(const hs_results *r)
+{
+    return r->flags & F_EXPLAIN;
+}
+size_t hs_results_kpis(const hs_results *r) { return r->n_kpis; }
+char *const *hs_results_kpi_names(const hs_results *r) { return r->kpi_names; }
 
 void hs_results_chunk_free(hs_results_data *c)
 {
@@ -427,6 +532,8 @@ void hs_results_chunk_free(hs_results_data *c)
         free(c->sample_ids[i]);
     free((void *)c->sample_ids);
     free((void *)c->xy);
+    free((void *)c->explain);
+    free((void *)c->abnormal_bits);
     memset(c, 0, sizeof *c);
 }
 
@@ -508,6 +615,56 @@ static hs_status read_xy(hs_results *r, hs_results_data *c, double *xy,
     return st;
 }
 
+/* One explanation record: checked, since the KPI indices index names. */
+static int explanation_of(const hs_results *r, const uint8_t *b,
+                          hs_row_explanation *e)
+{
+    for (size_t t = 0; t < HS_RESULTS_TOP; t++) {
+        e->top_kpi[t] = get_u32(b + 12 * t);
+        e->contribution[t] = get_f64(b + 12 * t + 4);
+        e->abnormal_kpi[t] = get_u32(b + 12 * (HS_RESULTS_TOP + t));
+        e->z[t] = get_f64(b + 12 * (HS_RESULTS_TOP + t) + 4);
+        if ((e->top_kpi[t] != HS_RESULTS_NO_KPI && e->top_kpi[t] >= r->n_kpis) ||
+            (e->abnormal_kpi[t] != HS_RESULTS_NO_KPI &&
+             e->abnormal_kpi[t] >= r->n_kpis))
+            return 0;
+    }
+    return 1;
+}
+
+/* The raw explanation records of rows [first, first + n) into a new
+ * buffer (*out, to free). */
+static hs_status read_explain_records(hs_results *r, size_t first, size_t n,
+                                      uint8_t **out, hs_error *err)
+{
+    const size_t eb = row_explain_bytes(r);
+    *out = malloc(n * eb + 1);
+    if (!*out)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    return read_at(r, r->explain + (uint64_t)first * eb, *out, n * eb, err);
+}
+
+static hs_status read_explanations(hs_results *r, hs_results_data *c,
+                                   hs_error *err)
+{
+    const size_t eb = row_explain_bytes(r), nb = hs_results_bits_bytes(r->n_kpis);
+    uint8_t *buf = NULL;
+    hs_row_explanation *ex = malloc((c->n_rows + 1) * sizeof *ex);
+    uint8_t *bits = malloc(c->n_rows * nb + 1);
+    c->explain = ex;
+    c->abnormal_bits = bits;
+    hs_status st = ex && bits ? read_explain_records(r, c->first, c->n_rows,
+                                                     &buf, err)
+                              : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HS_OK && i < c->n_rows; i++) {
+        if (!explanation_of(r, buf + i * eb, &ex[i]))
+            st = damaged(err, "explanations");
+        memcpy(bits + i * nb, buf + i * eb + EXPLAIN_LISTS, nb);
+    }
+    free(buf);
+    return st;
+}
+
 hs_status hs_results_read(hs_results *r, size_t first, size_t count,
                           hs_results_data *c, hs_error *err)
 {
@@ -540,6 +697,11 @@ hs_status hs_results_read(hs_results *r, size_t first, size_t count,
         st = read_ids(r, c, ids, err);
     if (st == HS_OK && xy)
         st = read_xy(r, c, xy, err);
+    c->explain_flags = r->flags & F_EXPLAIN;
+    c->n_kpis = r->n_kpis;
+    c->kpi_names = r->kpi_names;
+    if (st == HS_OK && c->explain_flags)
+        st = read_explanations(r, c, err);
     if (st == HS_OK && !(r->flags & F_LABELS)) {
         free(labels);
         c->labels = NULL;
@@ -584,6 +746,65 @@ hs_status hs_results_points(hs_results *r, const size_t *rows, size_t n,
             confidence[j] = get_f64(rec + 8 + 8 * (size_t)predicted[j]);
     }
     free(rec);
+    return st;
+}
+
+/* ---- filters ------------------------------------------------------------- */
+
+hs_results_filter hs_results_filter_none(void)
+{
+    return (hs_results_filter){-1, NAN, -1};
+}
+
+int hs_results_filter_active(const hs_results_filter *f)
+{
+    return f->predicted >= 0 || !isnan(f->max_confidence) ||
+           f->abnormal_kpi >= 0;
+}
+
+hs_status hs_results_match(hs_results *r, const hs_results_filter *f,
+                           size_t first, size_t count, uint8_t *match,
+                           size_t *scanned, hs_error *err)
+{
+    *scanned = 0;
+    if (first > r->n_rows)
+        first = r->n_rows;
+    if (count > r->n_rows - first)
+        count = r->n_rows - first;
+    if (f->predicted >= (int32_t)r->n_classes ||
+        (f->abnormal_kpi >= 0 && (!(r->flags & HS_RESULTS_ABNORMAL) ||
+                                  (size_t)f->abnormal_kpi >= r->n_kpis)))
+        return hs_fail(err, HS_ERR_INVALID,
+                       "these results cannot be filtered that way");
+    const size_t rb = row_bytes(r), eb = row_explain_bytes(r);
+    uint8_t *rows = malloc(count * rb + 1), *ex = NULL;
+    hs_status st = rows ? read_at(r, r->rows + (uint64_t)first * rb, rows,
+                                  count * rb, err)
+                        : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK && f->abnormal_kpi >= 0)
+        st = read_explain_records(r, first, count, &ex, err);
+    const size_t byte = EXPLAIN_LISTS + (size_t)(f->abnormal_kpi >= 0
+                                                     ? f->abnormal_kpi / 8
+                                                     : 0);
+    const uint8_t bit = (uint8_t)(1u << (f->abnormal_kpi >= 0
+                                             ? f->abnormal_kpi % 8
+                                             : 0));
+    for (size_t i = 0; st == HS_OK && i < count; i++) {
+        const uint8_t *b = rows + i * rb;
+        int32_t pred = (int32_t)get_u32(b);
+        if (pred < 0 || (size_t)pred >= r->n_classes) {
+            st = damaged(err, "row");
+            break;
+        }
+        match[i] = (f->predicted < 0 || pred == f->predicted) &&
+                   (isnan(f->max_confidence) ||
+                    get_f64(b + 8 + 8 * (size_t)pred) <= f->max_confidence) &&
+                   (f->abnormal_kpi < 0 || (ex[i * eb + byte] & bit));
+    }
+    free(rows);
+    free(ex);
+    if (st == HS_OK)
+        *scanned = count;
     return st;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/diag_explain.h"
 #include "domain/engine_json.h"
 #include "domain/job_types.h"
 #include "http/api.h"
@@ -392,6 +393,8 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
     /* Stored before adapting to a batch was offered: it was not asked. */
     if (j && !json_object_get(j, "adapt"))
         json_object_set_new(j, "adapt", json_null());
+    if (j) /* stored before explanations: says so */
+        hs_diag_explain_defaults(j);
     if (j) /* whether its rows can be labelled and trained on */
         json_object_set_new(j, "input_stored",
                             json_boolean(d->input_blob_key[0] != '\0'));

@@ -46,11 +46,13 @@ static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
         if (out)
             json_object_update(out, res->summary);
     }
-    if (out)
+    if (out) {
+        json_object_set_new(out, "filtered", json_false());
         json_object_set_new(
             out, "results",
             hs_api_page_json(hs_diag_items(&res->rows, offset, limit),
                          res->rows.n_rows, offset, limit));
+    }
     hs_reply_json(resp, store ? 201 : 200, out);
 }
 
@@ -149,7 +151,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         goto done;
     }
     if (st == HS_OK)
-        st = hs_diag_run(m, ds, adapt, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, NULL, &warn, &res, &err);
     if (st == HS_ERR_INVALID)
         hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
     else {
@@ -209,7 +211,7 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
     } else if (st == HS_OK) {
         hl_warnings warn = {0};
         hs_diag_result res = {0};
-        st = hs_diag_run(m, ds, adapt, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, NULL, &warn, &res, &err);
         if (st == HS_OK)
             reply_result(app, req, resp, model_id, name, 1, &res, m, ds);
         hs_diag_result_free(&res);
@@ -295,26 +297,38 @@ int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
     return 1;
 }
 
+/* The filter of a diagnosis's rows in the query (docs/api.md). */
+static hs_diag_query query_of(const hs_req *req)
+{
+    return (hs_diag_query){hs_req_query(req, "predicted"),
+                           hs_req_query(req, "max_confidence"),
+                           hs_req_query(req, "abnormal")};
+}
+
 void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     size_t offset, limit, total = 0;
     hs_diagnosis_rec rec;
     json_t *items = NULL;
     hs_error err = {0};
+    int filtered = 0;
     if (hs_api_paging(req, resp, &offset, &limit) != 0 ||
         !hs_api_load_diagnosis(app, req, resp, &rec))
         return;
-    hs_status st = hs_diagnoses_page(app, &rec, offset, limit, &items, &total,
-                                     &err);
+    hs_diag_query q = query_of(req);
+    hs_status st = hs_diagnoses_page(app, &rec, &q, offset, limit, &items,
+                                     &total, &filtered, &err);
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
     } else {
         json_t *out = hs_api_diagnosis_json(&rec);
-        if (out)
+        if (out) {
+            json_object_set_new(out, "filtered", json_boolean(filtered));
             json_object_set_new(out, "results",
                                 hs_api_page_json(items, total, offset, limit));
-        else
+        } else {
             json_decref(items);
+        }
         hs_reply_json(resp, 200, out);
     }
     hs_diagnosis_rec_free(&rec);
@@ -362,11 +376,18 @@ void hs_api_diagnosis_projection(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec_free(&rec);
 }
 
-/* The JSON export: the diagnosis, then its rows as the domain streams them. */
+/* The JSON export: the diagnosis, then its rows (those q keeps) as the
+ * domain streams them. */
 static hs_status export_json(hs_app *app, const hs_diagnosis_rec *rec,
-                             FILE *f, hs_error *err)
+                             const hs_diag_query *q, FILE *f, hs_error *err)
 {
     json_t *view = hs_api_diagnosis_json(rec);
+    if (view)
+        json_object_set_new(view, "filtered",
+                            json_boolean((q->predicted && *q->predicted) ||
+                                         (q->max_confidence &&
+                                          *q->max_confidence) ||
+                                         (q->abnormal && *q->abnormal)));
     if (!view || fputs("{\"diagnosis\":", f) == EOF ||
         json_dumpf(view, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0 ||
         fputs(",\"rows\":", f) == EOF) {
@@ -374,7 +395,7 @@ static hs_status export_json(hs_app *app, const hs_diagnosis_rec *rec,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
     json_decref(view);
-    hs_status st = hs_diagnoses_export(app, rec, "json", f, err);
+    hs_status st = hs_diagnoses_export(app, rec, "json", q, 0, f, err);
     if (st == HS_OK && fputc('}', f) == EOF)
         st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
     return st;
@@ -391,6 +412,25 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
                        "?format= must be csv or json");
         return;
     }
+    const char *ex = hs_req_query(req, "explain");
+    char *end = NULL;
+    long explain = ex ? strtol(ex, &end, 10) : 0;
+    if (ex && (!*ex || *end || explain < 1 || explain > HL_EXPLAIN_MAX_TOP)) {
+        hs_reply_error(resp, 422, "invalid_data",
+                       json_pack("{s:s}", "field", "explain"),
+                       "?explain= must be a whole number of KPIs from 1 to %d",
+                       HL_EXPLAIN_MAX_TOP);
+        return;
+    }
+    if (ex && strcmp(format, "csv")) {
+        hs_reply_error(resp, 422, "invalid_data",
+                       json_pack("{s:s}", "field", "explain"),
+                       "?explain= adds columns to the CSV export; the JSON "
+                       "export carries every row's top and abnormal KPIs "
+                       "already");
+        return;
+    }
+    hs_diag_query q = query_of(req);
     hs_diagnosis_rec rec;
     if (!hs_api_load_diagnosis(app, req, resp, &rec))
         return;
@@ -401,8 +441,9 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
     FILE *f = tmpfile();
     hs_status st = !f ? hs_fail(&err, HS_ERR_IO, "cannot spool the export")
                    : !strcmp(format, "csv")
-                       ? hs_diagnoses_export(app, &rec, "csv", f, &err)
-                       : export_json(app, &rec, f, &err);
+                       ? hs_diagnoses_export(app, &rec, "csv", &q,
+                                             (size_t)explain, f, &err)
+                       : export_json(app, &rec, &q, f, &err);
     long size = st == HS_OK && fflush(f) == 0 ? ftell(f) : -1;
     int fd = size >= 0 ? dup(fileno(f)) : -1;
     if (st == HS_OK && (size < 0 || fd < 0))

@@ -10,9 +10,18 @@ export async function recent({ limit = 8, ...opts } = {}) {
   return (await http.get('/diagnoses', { ...opts, query: { limit } })).items;
 }
 
-/* A DIAGNOSIS with one page of its results (diag.results). */
-export const page = (id, { offset = 0, limit = 50, ...opts } = {}) =>
-  http.get(`/diagnoses/${id}`, { ...opts, query: { offset, limit } });
+/* The results filters as the server's query: {predicted, maxConfidence,
+ * abnormal} -> {predicted, max_confidence, abnormal} (unset ones left out). */
+const filterQuery = ({ predicted, maxConfidence, abnormal } = {}) => ({
+  predicted: predicted || undefined,
+  max_confidence: maxConfidence ?? undefined,
+  abnormal: abnormal || undefined,
+});
+
+/* A DIAGNOSIS with one page of its results (diag.results), of the rows
+ * that pass `filters` ({predicted, maxConfidence, abnormal}) when given. */
+export const page = (id, { offset = 0, limit = 50, filters, ...opts } = {}) =>
+  http.get(`/diagnoses/${id}`, { ...opts, query: { offset, limit, ...filterQuery(filters) } });
 
 /* Diagnoses JSON rows ({column: value} objects): a DIAGNOSIS (201) with the
  * first `limit` results, or {job} (202) for a large request. With `adapt`
@@ -31,17 +40,28 @@ export function fromFile(modelId, file, name, { onProgress, label, adapt = false
   return http.upload('/diagnoses', form, { onProgress, label });
 }
 
+/* One sample of the diagnosis explained (row counted from 1): the model's
+ * prediction, every class's expected score, score and KPI contributions,
+ * every KPI against its normal range, the abnormal ones, and `result`, the
+ * row as the diagnosis stored it (docs/api.md, GET .../rows/{row}). */
+export const sample = (id, row, opts = {}) => http.get(`/diagnoses/${id}/rows/${row}`, opts);
+
 /* {points: [[row, x, y, class, confidence]...], classes, sampled, shown, total, ...} */
 export const projection = (id, { maxPoints = 5000, ...opts } = {}) =>
   http.get(`/diagnoses/${id}/projection`, { ...opts, query: { max_points: maxPoints } });
 
-/* Every result row at once ({rows: [...]}, the JSON download). */
-export const allRows = (id, opts = {}) => http.get(`/diagnoses/${id}/download`, { ...opts, query: { format: 'json' } });
+/* Every result row at once ({rows: [...]}, the JSON download), of those
+ * that pass `filters` when given. */
+export const allRows = (id, { filters, ...opts } = {}) =>
+  http.get(`/diagnoses/${id}/download`, { ...opts, query: { format: 'json', ...filterQuery(filters) } });
 
 export const remove = (id, opts = {}) => http.del(`/diagnoses/${id}`, opts);
 
-/* The link that downloads the results as 'csv' or 'json'. */
-export const downloadUrl = (id, format) => http.url(`/diagnoses/${id}/download`, { format });
+/* The link that downloads the results as 'csv' or 'json', the rows that
+ * pass `filters` only when given; `explain` (CSV only) appends each row's
+ * that many top KPIs and its abnormal ones (healer predict --explain N). */
+export const downloadUrl = (id, format, filters, explain) =>
+  http.url(`/diagnoses/${id}/download`, { format, ...filterQuery(filters), explain });
 
 /* {per_class, classes, items: [{row, sample_id, predicted, confidence,
  * margin, label}]}: the rows worth labelling first. */

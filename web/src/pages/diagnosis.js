@@ -9,6 +9,11 @@
 // (views/drift.js); when the user asked for it, what adapting the
 // predictions to the batch's class mix did (views/adapt.js). Last, the rows
 // to label and "Retrain with my corrections" (views/feedback.js).
+// A drifted batch gets a banner naming its worst KPIs (views/drift.js); a
+// results row or a scatter point opens its sample (pages/sample.js). A
+// diagnosis of a few samples (views/verdict.js FEW_SAMPLES) shows a verdict
+// card per sample instead of the charts and the table. The results can be
+// filtered (views/results-filters.js; the filters stay in the hash query).
 
 import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
@@ -17,9 +22,12 @@ import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
-import { driftCard } from '../views/drift.js';
+import { driftCard, driftBanner, trainingCaveat } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
 import { feedbackCard } from '../views/feedback.js';
+import { verdictCards, FEW_SAMPLES, sampleHref } from '../views/verdict.js';
+import { sampleIds } from '../views/sample-ids.js';
+import { filterBar, filtersFromQuery, filtersHash } from '../views/results-filters.js';
 import { className } from '../classnames.js';
 
 const MAX_POINTS = 5000;
@@ -89,17 +97,26 @@ function confidenceOption(c, proj, diag) {
   };
 }
 
-function scatterOption(c, proj, diag) {
+function scatterOption(c, proj, diag, ids) {
   if (!proj?.points?.length) return emptyOption(c, proj ? t('diagnosis.noProjection') : t('common.loading'));
   const byClass = proj.classes.map(() => []);
-  for (const p of proj.points) byClass[p[3]]?.push([p[1], p[2], p[0], p[4]]);
+  for (const p of proj.points) byClass[p[3]]?.push([p[1], p[2], p[0], p[4], p[3]]);
   const ev = proj.explained_variance || [];
   const n = proj.points.length;
   return {
     toolbox: toolbox('pca-scatter', { zoom: true }),
     tooltip: {
       trigger: 'item',
-      formatter: (p) => `${esc(t('results.col.row'))} ${p.data[2]}<br>${esc(p.seriesName)} · ${fmtPct(p.data[3])}`,
+      formatter: (p, ticket, callback) => {
+        const row = p.data[2];
+        const text = () => {
+          const id = ids.get(row);
+          const who = id == null ? t('diagnosis.pointRow', { row }) : t('diagnosis.pointSample', { id, row });
+          return `${esc(who)}<br>${esc(className(diag, proj.classes[p.data[4]] ?? p.seriesName))} · ${fmtPct(p.data[3])}<br><span style="opacity:.75">${esc(t('diagnosis.pointOpen'))}</span>`;
+        };
+        if (ids.get(row) === undefined) ids.load(row).then(() => callback(ticket, text()));
+        return text();
+      },
     },
     legend: { type: 'scroll', bottom: 0, left: 'center', textStyle: { color: c.text } },
     grid: { left: 40, right: 24, top: 36, bottom: 84, containLabel: true },
@@ -116,6 +133,13 @@ function scatterOption(c, proj, diag) {
       emphasis: { focus: 'series' },
     })),
   };
+}
+
+/* Why the results have no per-row KPIs, when the server could not explain them. */
+function explainNote(diag) {
+  if (diag.explained !== false || !diag.explain_skipped) return null;
+  return h('div.small.text-body-secondary.mb-2', { testid: 'results-explain-skipped', dataset: { reason: diag.explain_skipped.reason } },
+    t('results.explainSkipped', { message: diag.explain_skipped.message || diag.explain_skipped.reason }));
 }
 
 function summaryTiles(diag, proj) {
@@ -150,6 +174,7 @@ export async function render(view, ctx) {
   const id = ctx.params.id;
   const diag = await ctx.api.diagnoses.page(id, { signal: ctx.signal, offset: 0, limit: PAGE });
   ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
+  const few = diag.rows <= FEW_SAMPLES && diag.results.items.length === diag.rows;
   let proj = null;
   let classType = 'bar';
 
@@ -182,6 +207,12 @@ export async function render(view, ctx) {
   const warnings = (diag.warnings || []).length ? h('div.alert.alert-warning.mb-0', h('div.fw-semibold', t('diagnosis.warnings')),
     h('ul.mb-0.small', diag.warnings.map((w) => h('li', w)))) : null;
   const unknown = diag.unknown_labels ? h('div.alert.alert-info.mb-0', t('diagnosis.unknownLabels', { count: diag.unknown_labels })) : null;
+  const feedback = feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate });
+  if (few) {
+    view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), trainingCaveat(diag), diag.drift && driftCard(diag), adaptCard(diag),
+      verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }), feedback));
+    return;
+  }
   const classesEl = h('div.chart', { testid: 'chart-classes', role: 'img', 'aria-label': t('diagnosis.classes') });
   const confEl = h('div.chart', { testid: 'chart-confidence', role: 'img', 'aria-label': t('diagnosis.confidenceChart') });
   const scatterEl = h('div.chart.chart-xl', { testid: 'chart-scatter', role: 'img', 'aria-label': t('diagnosis.scatter') });
@@ -189,12 +220,13 @@ export async function render(view, ctx) {
   const confNote = h('span.small.text-body-secondary');
   const projError = h('div');
   const tableHost = h('div.results-host');
+  const filtersHost = h('div');
 
   const classes = chart(classesEl, (c) => classesOption(c, diag, classType));
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
   view.append(h('div.d-flex.flex-column.gap-4',
-    tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
+    driftBanner(diag), trainingCaveat(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
@@ -202,14 +234,33 @@ export async function render(view, ctx) {
     diag.metrics && h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class', diag), { bodyCls: 'p-0', cls: 'h-100' })),
       h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
-    card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
-    feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate })));
+    card(t('results.title'), [filtersHost, explainNote(diag), tableHost], { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
+    feedback));
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj, diag));
-  const scatter = chart(scatterEl, (c) => scatterOption(c, proj, diag));
+  const ids = sampleIds(diag, ctx.api.diagnoses.page, { signal: ctx.signal });
+  let table = null;
+  const openRow = (row) => ctx.navigate(`${sampleHref(diag.id, row)}${filtersHash(table?.filters)}`);
+  const scatter = chart(scatterEl, (c) => scatterOption(c, proj, diag, ids), {
+    onInit: (inst) => inst.on('click', (p) => { if (p.componentType === 'series' && p.data) openRow(p.data[2]); }),
+  });
   if (diag.metrics) confusionChart(view.querySelector('[data-testid="diagnosis-confusion"]'), diag.metrics, diag);
-  resultsTable(tableHost, diag, { signal: ctx.signal, diagnoses: ctx.api.diagnoses });
+  const bar = filterBar(diag, {
+    filters: filtersFromQuery(ctx.query),
+    kpis: diag.model_id ? ctx.api.models.get(diag.model_id, { signal: ctx.signal }).then((m) => m.summary?.features) : Promise.resolve([]),
+    exportUrl: (format, f, explain) => ctx.api.diagnoses.downloadUrl(diag.id, format, f, explain),
+    onApply: async (f) => {
+      await table.setFilters(f);
+      history.replaceState(null, '', `#/diagnoses/${diag.id}${filtersHash(f)}`);
+    },
+  });
+  clear(filtersHost, bar.el);
+  table = resultsTable(tableHost, diag, {
+    signal: ctx.signal, diagnoses: ctx.api.diagnoses, filters: filtersFromQuery(ctx.query), openRow,
+    rowHref: (row, f) => `${sampleHref(diag.id, row)}${filtersHash(f)}`,
+    onLoaded: (d) => bar.setCount(d.results.total, d.rows, !!(d.filtered ?? d.results.filtered)),
+  });
 
   const loadProjection = async () => {
     clear(projError);

@@ -78,3 +78,44 @@ export function driftCard(diag) {
       t(`drift.skipped.${skipped.reason}`, { min: fmtInt(skipped.min_rows), message: skipped.message || '' }));
   return card(t('drift.title'), body, { testid: 'drift-card', actions: verdictBadge(d ? d.verdict : null) });
 }
+
+const BANNER_KPIS = 3;
+
+/* A banner above a drifted diagnosis's results (moderate or severe drift):
+ * the verdict, the KPIs that moved most (significant ones, worst first)
+ * and a button to the full report (driftCard, testid drift-card); null
+ * when the batch did not drift or was not checked. */
+export function driftBanner(diag) {
+  const d = diag.drift;
+  if (!d || d.verdict === 'none' || !TONE[d.verdict]) return null;
+  const worst = d.kpis.filter((k) => k.significant);
+  const names = worst.slice(0, BANNER_KPIS).map((k) => k.kpi);
+  const more = worst.length - names.length;
+  const show = () => {
+    const target = document.querySelector('[data-testid="drift-card"]');
+    if (!target) return;
+    target.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    target.setAttribute('tabindex', '-1');
+    target.focus({ preventScroll: true });
+  };
+  return h(`div.alert.alert-${TONE[d.verdict]}.d-flex.flex-wrap.align-items-center.gap-2.mb-0`, {
+    role: 'status', testid: 'drift-banner', dataset: { verdict: d.verdict, kpis: names.join(',') },
+  },
+  h('div.flex-grow-1',
+    h('span.fw-semibold', t(`drift.banner.${d.verdict}`)), ' ',
+    t('drift.banner.kpis', { kpis: names.join(', ') }),
+    more > 0 && ` ${t('drift.banner.more', { count: more })}`),
+  h('button.alert-link.border-0.bg-transparent.p-0.text-decoration-underline', { type: 'button', testid: 'drift-banner-show', on: { click: show } }, t('drift.banner.show')));
+}
+
+/* A caveat when the batch is (partly) the model's training data
+ * (DIAGNOSIS.training_overlap: verdict some | training_data): the
+ * confidence and any scores against labels are optimistic there. Null
+ * when none of it is, or for a diagnosis made before the check. */
+export function trainingCaveat(diag) {
+  const o = diag.training_overlap;
+  if (!o || (o.verdict !== 'some' && o.verdict !== 'training_data')) return null;
+  return h(`div.alert.alert-${o.verdict === 'training_data' ? 'warning' : 'info'}.mb-0`, {
+    role: 'status', testid: 'training-caveat', dataset: { verdict: o.verdict },
+  }, t(`drift.training.${o.verdict}`, { share: fmtPct(o.share), checked: fmtInt(o.rows_checked), found: fmtInt(o.rows_in_training) }));
+}

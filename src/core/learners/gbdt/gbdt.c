@@ -163,4 +163,5 @@ const hl__learner hl__gbdt_learner = {
     .read_finish = hl__gbdt_read_finish,
     .free = hl__gbdt_model_free,
     .contrib = hl__gbdt_contrib,
+    .contrib_output = hl__gbdt_contrib_output,
 };

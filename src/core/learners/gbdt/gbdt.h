@@ -138,6 +138,11 @@ hl_status hl__gbdt_predict_raw(const void *state, const hl__model_shape *shape,
 hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
                            const float *x, size_t n_rows, double *out,
                            hl_error *err);
+/* The contrib_output op: only the trees of each row's output. */
+hl_status hl__gbdt_contrib_output(const void *state,
+                                  const hl__model_shape *shape, const float *x,
+                                  size_t n_rows, const size_t *outputs,
+                                  double *out, hl_error *err);
 
 /* ---- gbdt_io.c: the model file sections BINS (4) and TREES (5) ---- */
 

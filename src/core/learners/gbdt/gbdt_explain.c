@@ -54,9 +54,11 @@ static hl_status explainer_of(const hl__gbdt_model *m, const hl__shap **out,
     return HL_OK;
 }
 
-hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
-                           const float *x, size_t n_rows, double *out,
-                           hl_error *err)
+/* contrib (outputs NULL) or contrib_output. */
+static hl_status contributions(const void *state, const hl__model_shape *shape,
+                               const float *x, size_t n_rows,
+                               const size_t *outputs, double *out,
+                               hl_error *err)
 {
     const hl__gbdt_model *m = state;
     const size_t nf = shape->n_features, n_out = m->n_outputs;
@@ -71,9 +73,28 @@ hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
         double *phi = out + r * n_out * (nf + 1);
         memset(phi, 0, n_out * (nf + 1) * sizeof *phi);
         for (size_t k = 0; k < n_out; k++)
-            phi[k * (nf + 1) + nf] = m->base_score[k];
+            if (!outputs || outputs[r] == k)
+                phi[k * (nf + 1) + nf] = m->base_score[k];
     }
-    hl__shap_rows(s, x, n_rows, out, scratch);
+    if (outputs)
+        hl__shap_rows_output(s, x, n_rows, outputs, out, scratch);
+    else
+        hl__shap_rows(s, x, n_rows, out, scratch);
     free(scratch);
     return HL_OK;
+}
+
+hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
+                           const float *x, size_t n_rows, double *out,
+                           hl_error *err)
+{
+    return contributions(state, shape, x, n_rows, NULL, out, err);
+}
+
+hl_status hl__gbdt_contrib_output(const void *state,
+                                  const hl__model_shape *shape, const float *x,
+                                  size_t n_rows, const size_t *outputs,
+                                  double *out, hl_error *err)
+{
+    return contributions(state, shape, x, n_rows, outputs, out, err);
 }

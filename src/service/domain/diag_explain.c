@@ -1,0 +1,271 @@
+/* domain/diag_explain.c - a diagnosis's explanations (see diag_explain.h).
+ *
+ * Rows go a chunk at a time: their KPIs gathered in the model's order,
+ * the contributions of each row's predicted class only
+ * (hl_model_contributions_class: the GBDT walks that class's trees
+ * alone), the top KPIs by the engine's one rule (hl_explain_top), and
+ * the abnormal KPIs (hl_model_abnormal_kpis). Memory: one chunk's
+ * contributions, whatever the batch's size.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/diag_explain.h"
+
+/* Rows per chunk; the progress callback is asked between chunks. */
+#define EXPLAIN_CHUNK 512
+
+void hs_diag_explained_free(hs_diag_explained *e)
+{
+    if (!e)
+        return;
+    for (size_t j = 0; e->kpi_names && j < e->n_kpis; j++)
+        free(e->kpi_names[j]);
+    free(e->kpi_names);
+    free(e->rows);
+    free(e->abnormal_bits);
+    json_decref(e->status);
+    memset(e, 0, sizeof *e);
+}
+
+static json_t *skipped(const char *reason, const char *message)
+{
+    return json_pack("{s:s, s:s}", "reason", reason, "message", message);
+}
+
+/* The batch against the model's training rows; null without a
+ * fingerprint (or when the check fails: it costs only the check). */
+static json_t *overlap_json(const hl_model *m, const hl_dataset *ds)
+{
+    hl_training_overlap o;
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (!hl_model_has_fingerprint(m) ||
+        hl_model_training_overlap_dataset(m, ds, &o, &herr) != HL_OK)
+        return json_null();
+    return json_pack("{s:I, s:I, s:f, s:s}", "rows_checked",
+                     (json_int_t)o.rows_checked, "rows_in_training",
+                     (json_int_t)o.rows_in_training, "share",
+                     o.rows_checked ? (double)o.rows_in_training /
+                                          (double)o.rows_checked
+                                    : 0.0,
+                     "verdict", hl_training_overlap_verdict(&o));
+}
+
+/* What a run holds for one chunk: the model's order of ds's columns and
+ * scratch sized for a chunk. */
+typedef struct chunk_ctx {
+    const hl_model *m;
+    const hl_dataset *ds;
+    const int32_t *predicted;
+    size_t nf, K;
+    long *src;             /* ds's column of each model KPI */
+    float *x;              /* EXPLAIN_CHUNK rows, model order */
+    double *phi;           /* their contributions */
+    size_t *order;         /* nf */
+    hl_abnormal_kpi *away; /* nf */
+} chunk_ctx;
+
+static void empty_row(hs_row_explanation *e)
+{
+    for (size_t t = 0; t < HS_RESULTS_TOP; t++) {
+        e->top_kpi[t] = e->abnormal_kpi[t] = HS_RESULTS_NO_KPI;
+        e->contribution[t] = e->z[t] = 0.0;
+    }
+}
+
+/* Row i's (of the chunk starting at first) top contributions. */
+static void top_of(const chunk_ctx *c, size_t first, size_t i,
+                   hs_row_explanation *e)
+{
+    const double *block =
+        c->phi + (i * c->K + (size_t)c->predicted[first + i]) * (c->nf + 1);
+    size_t n = hl_explain_top(c->m, block, HS_RESULTS_TOP, c->order);
+    for (size_t t = 0, at = 0; t < n; t++)
+        if (block[c->order[t]] > 0) { /* towards the class, not against */
+            e->top_kpi[at] = (uint32_t)c->order[t];
+            e->contribution[at++] = block[c->order[t]];
+        }
+}
+
+/* Row i's abnormal KPIs: the farthest in the list, all in the bits. */
+static void abnormal_of(const chunk_ctx *c, size_t i, hs_row_explanation *e,
+                        uint8_t *bits)
+{
+    size_t n = hl_model_abnormal_kpis(c->m, c->x + i * c->nf, c->away, c->nf);
+    if (n > c->nf)
+        n = c->nf;
+    for (size_t t = 0; t < n; t++) {
+        if (t < HS_RESULTS_TOP) {
+            e->abnormal_kpi[t] = (uint32_t)c->away[t].kpi;
+            e->z[t] = c->away[t].z;
+        }
+        bits[c->away[t].kpi / 8] |= (uint8_t)(1u << (c->away[t].kpi % 8));
+    }
+}
+
+static hs_status explain_chunk(chunk_ctx *c, size_t first, size_t n,
+                               hs_diag_explained *out, hs_error *err)
+{
+    const size_t nb = hs_results_bits_bytes(c->nf);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c->nf; j++)
+            c->x[i * c->nf + j] =
+                c->ds->x[(first + i) * c->ds->n_features + (size_t)c->src[j]];
+    if (out->flags & HS_RESULTS_CONTRIB) {
+        hl_error herr;
+        hl_error_clear(&herr);
+        hl_status hst = hl_model_contributions_class(
+            c->m, c->x, n, c->predicted + first, 1, c->phi, &herr);
+        if (hst != HL_OK)
+            return hs_fail(err,
+                           hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INTERNAL,
+                           "explaining the rows: %s", herr.message);
+    }
+    for (size_t i = 0; i < n; i++) {
+        hs_row_explanation *e = &out->rows[first + i];
+        empty_row(e);
+        if (out->flags & HS_RESULTS_CONTRIB)
+            top_of(c, first, i, e);
+        if (out->flags & HS_RESULTS_ABNORMAL)
+            abnormal_of(c, i, e, out->abnormal_bits + (first + i) * nb);
+    }
+    return HS_OK;
+}
+
+static hs_status alloc_run(chunk_ctx *c, hs_diag_explained *out,
+                           hs_error *err)
+{
+    const size_t n = c->ds->n_rows, nf = c->nf;
+    const size_t nb = hs_results_bits_bytes(nf);
+    c->src = malloc((nf + 1) * sizeof *c->src);
+    c->x = malloc((EXPLAIN_CHUNK * nf + 1) * sizeof *c->x);
+    c->phi = out->flags & HS_RESULTS_CONTRIB
+                 ? malloc((EXPLAIN_CHUNK * c->K * (nf + 1) + 1) *
+                          sizeof *c->phi)
+                 : NULL;
+    c->order = malloc((nf + 1) * sizeof *c->order);
+    c->away = malloc((nf + 1) * sizeof *c->away);
+    out->kpi_names = calloc(nf + 1, sizeof *out->kpi_names);
+    out->rows = malloc((n + 1) * sizeof *out->rows);
+    out->abnormal_bits = calloc(n * nb + 1, 1);
+    out->n_kpis = nf;
+    if (!c->src || !c->x || (out->flags & HS_RESULTS_CONTRIB && !c->phi) ||
+        !c->order || !c->away || !out->kpi_names || !out->rows ||
+        !out->abnormal_bits)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory for explanations");
+    for (size_t j = 0; j < nf; j++) {
+        const char *name = hl_model_feature_name(c->m, j);
+        c->src[j] = hl_dataset_feature_index(c->ds, name);
+        if (c->src[j] < 0)
+            return hs_fail(err, HS_ERR_INVALID,
+                           "the KPI '%s' that the model needs is missing",
+                           name);
+        if (!(out->kpi_names[j] = strdup(name)))
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    return HS_OK;
+}
+
+/* The summary's part: whether rows were explained, and why not. */
+static json_t *status_json(const hl_model *m, const hs_diag_explained *out)
+{
+    json_t *why = json_null();
+    if (!(out->flags & HS_RESULTS_CONTRIB)) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the %s learner cannot explain its predictions: rows carry "
+                 "no top KPIs",
+                 hl_model_summary_get(m)->algo);
+        why = skipped("cannot_explain", msg);
+    }
+    return json_pack("{s:b, s:o, s:b}", "explained",
+                     (out->flags & HS_RESULTS_CONTRIB) != 0, "explain_skipped",
+                     why, "abnormal_checked",
+                     (out->flags & HS_RESULTS_ABNORMAL) != 0);
+}
+
+hs_status hs_diag_explain(const hl_model *m, const hl_dataset *ds,
+                          const int32_t *predicted,
+                          const hs_diag_progress *progress,
+                          hs_diag_explained *out, hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    chunk_ctx c = {m, ds, predicted, hl_model_n_features(m),
+                   hl_model_n_classes(m), NULL, NULL, NULL, NULL, NULL};
+    out->flags = (hl_model_score_scale(m) != HL_SCORE_NONE
+                      ? HS_RESULTS_CONTRIB
+                      : 0) |
+                 (hl_model_has_normal_ranges(m) ? HS_RESULTS_ABNORMAL : 0);
+    hs_status st = alloc_run(&c, out, err);
+    for (size_t first = 0; st == HS_OK && first < ds->n_rows;
+         first += EXPLAIN_CHUNK) {
+        if (progress && progress->stop &&
+            progress->stop(progress->ctx, (double)first / (double)ds->n_rows)) {
+            st = hs_fail(err, HS_ERR_CONFLICT, "cancelled by the user");
+            break;
+        }
+        size_t n = ds->n_rows - first < EXPLAIN_CHUNK ? ds->n_rows - first
+                                                      : EXPLAIN_CHUNK;
+        st = explain_chunk(&c, first, n, out, err);
+    }
+    if (st == HS_OK) {
+        out->status = status_json(m, out);
+        if (!out->status ||
+            json_object_set_new(out->status, "training_overlap",
+                                overlap_json(m, ds)) != 0)
+            st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    free(c.src);
+    free(c.x);
+    free(c.phi);
+    free(c.order);
+    free(c.away);
+    if (st != HS_OK)
+        hs_diag_explained_free(out);
+    return st;
+}
+
+/* ---- rendering ---- */
+
+static json_t *kpi_list(const hs_results_data *d, const uint32_t *kpi,
+                        const double *v, const char *what)
+{
+    json_t *a = json_array();
+    for (size_t t = 0; a && t < HS_RESULTS_TOP; t++)
+        if (kpi[t] != HS_RESULTS_NO_KPI && kpi[t] < d->n_kpis)
+            json_array_append_new(a, json_pack("{s:s, s:f}", "kpi",
+                                               d->kpi_names[kpi[t]], what,
+                                               v[t]));
+    return a;
+}
+
+void hs_diag_explain_item(json_t *item, const hs_results_data *d, size_t i)
+{
+    const hs_row_explanation *e = d->explain ? &d->explain[i] : NULL;
+    json_object_set_new(item, "top",
+                        e && d->explain_flags & HS_RESULTS_CONTRIB
+                            ? kpi_list(d, e->top_kpi, e->contribution,
+                                       "contribution")
+                            : json_array());
+    json_object_set_new(item, "abnormal",
+                        e && d->explain_flags & HS_RESULTS_ABNORMAL
+                            ? kpi_list(d, e->abnormal_kpi, e->z, "z")
+                            : json_array());
+}
+
+void hs_diag_explain_defaults(json_t *diagnosis)
+{
+    if (!json_object_get(diagnosis, "explained")) {
+        json_object_set_new(diagnosis, "explained", json_false());
+        json_object_set_new(
+            diagnosis, "explain_skipped",
+            skipped("not_stored",
+                    "this diagnosis was stored before diagnoses kept "
+                    "explanations; diagnose the data again"));
+        json_object_set_new(diagnosis, "abnormal_checked", json_false());
+    }
+    if (!json_object_get(diagnosis, "training_overlap"))
+        json_object_set_new(diagnosis, "training_overlap", json_null());
+}
