@@ -57,7 +57,7 @@ export async function render(view, ctx) {
 
   const state = h('span.job-state-host');
   const bar = progressBar({ testid: 'job-progress', label: t('job.progress'), striped: true });
-  const stage = h('span.job-stage.text-body-secondary');
+  const stage = h('span.job-stage.text-body-secondary', { testid: 'job-stage' });
   const round = h('span', { testid: 'job-round' });
   const elapsed = h('span', { testid: 'job-elapsed' });
   const remaining = h('span', { testid: 'job-remaining' });

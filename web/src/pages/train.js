@@ -34,7 +34,7 @@ function datasetLabel(d) {
  * "trainable" and "classes"), or null. */
 function untrainableNote(d) {
   if (!d || d.trainable !== false) return null;
-  return h('div.alert.alert-warning.mt-3.mb-0', { role: 'status', testid: 'train-unlabelled' },
+  return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled' },
     h('div.fw-semibold', t(d.classes ? 'train.oneClassTitle' : 'train.noLabelTitle', { name: d.name })),
     h('div.small', t(d.classes ? 'train.oneClassText' : 'train.noLabelText')),
     h('a.small', { href: `#/datasets/${d.id}` }, t('train.seeDataset')));
@@ -154,7 +154,8 @@ export async function render(view, ctx) {
     card(t('train.data'), h('div.row.g-3',
       h('div.col-md-7', field(t('train.dataset'), dsSelect, { help: t('train.datasetHelp'), cls: 'mb-0' })),
       h('div.col-md-5', field(t('train.algorithm'), algo, { help: algoHelpText, cls: 'mb-0' })),
-      h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' }))), trainableHost),
+      h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' })),
+      h('div.col-12', trainableHost))),
     paramsHost,
     h('div.mt-4', errorBox),
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-3', submit, h('span.small.text-body-secondary', t('train.startHint'))));
