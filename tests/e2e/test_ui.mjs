@@ -1351,6 +1351,17 @@ async function tour_unread_badge_and_errors(t) {
     'the badge has an accessible label');
   const found = await axeViolations(page, tid('unread-badge'));
   check(!found.length, `axe-core on the unread badge:\n${found.join('\n')}`);
+  // on a phone, in the dark theme: outside the collapsed menu, no sideways scroll
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true, colorScheme: 'dark' });
+  const q = await a.preferences();
+  await a.putJson(API + '/auth/me/preferences', { preferences: { ...q, theme: 'dark' } });
+  t.defer(async () => { const r = await a.preferences(); await a.putJson(API + '/auth/me/preferences', { preferences: { ...r, theme: 'light' } }); });
+  await login(phone.page, s, 'admin');
+  await waitForTestId(phone.page, 'unread-badge');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `the header with the badge scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+  const dark = await axeViolations(phone.page, tid('unread-badge'));
+  check(!dark.length, `axe-core on the unread badge, dark, 360 px:\n${dark.join('\n')}`);
   await page.click(tid('unread-badge'));
   await waitForHash(page, /^#\/admin\?section=notifications/);
   await waitForTestId(page, 'notification-read');

@@ -305,7 +305,6 @@ function userTools() {
   return h('div.nav-tools.d-flex.align-items-center.gap-2.flex-wrap',
     langSwitch(),
     themeToggle(),
-    unreadFor()?.el,
     h('span.d-inline-flex.align-items-center.gap-2',
       h('span.user-avatar', icon('user')),
       h('span.user-menu', { testid: 'user-menu', title: t('nav.signedInAs', { name: user.username }) }, user.username),
@@ -328,6 +327,8 @@ function renderHeader(routeInfo) {
   clear(headerHost, h('nav.navbar.navbar-expand-lg.app-navbar', { testid: 'nav', 'aria-label': t('nav.main') },
     h('div.container-xxl',
       brand(HOME),
+      // outside the collapsed menu, so that a phone shows it too; last on wide screens
+      unreadFor() && h('div.unread-slot.ms-auto.me-2.ms-lg-2.me-lg-0.order-lg-last', unreadFor().el),
       h('button.navbar-toggler', {
         type: 'button', 'data-bs-toggle': 'collapse', 'data-bs-target': `#${collapseId}`,
         'aria-controls': collapseId, 'aria-expanded': 'false', 'aria-label': t('nav.menu'),
