@@ -358,6 +358,19 @@ static void rows_to_dataset_and_run(void **state)
     hl_model_free(m);
 }
 
+/* JSON text rows -> *ds through hs_diag_rows_to_dataset (no details). */
+static hs_status rows_of(const hl_model *m, const char *text, hl_dataset **ds,
+                         hl_warnings *warn)
+{
+    json_t *rows = parse(text);
+    json_t *details = NULL;
+    hs_error err = {0};
+    hs_status st = hs_diag_rows_to_dataset(m, rows, ds, &details, warn, &err);
+    assert_null(details);
+    json_decref(rows);
+    return st;
+}
+
 static void rows_errors(void **state)
 {
     (void)state;
@@ -405,14 +418,9 @@ static void rows_errors(void **state)
     char one_kpi[256];
     snprintf(one_kpi, sizeof one_kpi, "[{\"%s\": 1}, {\"%s\": 2}]",
              hl_model_feature_name(m, 0), hl_model_feature_name(m, 0));
-    json_t *some = parse(one_kpi);
     hl_dataset *partial = NULL;
-    json_t *no_details = NULL;
     hl_warnings omitted = {0};
-    hs_error ok = {0};
-    assert_int_equal(hs_diag_rows_to_dataset(m, some, &partial, &no_details,
-                                             &omitted, &ok),
-                     HS_OK);
+    assert_int_equal(rows_of(m, one_kpi, &partial, &omitted), HS_OK);
     assert_int_equal(omitted.count, 1);
     for (size_t j = 1; j < hl_model_n_features(m); j++)
         assert_non_null(strstr(omitted.items[0], hl_model_feature_name(m, j)));
@@ -420,7 +428,6 @@ static void rows_errors(void **state)
     assert_true(isnan(partial->x[1]) && partial->x[0] == 1.0f);
     hl_dataset_free(partial);
     hl_warnings_free(&omitted);
-    json_decref(some);
     /* Not an array at all. */
     json_t *obj = parse("{\"a\": 1}");
     hl_dataset *ds = NULL;
