@@ -114,7 +114,10 @@ void hl_train_params_safer(hl_train_params *p);
 typedef enum hl_train_stage {
     HL_STAGE_CV = 1,    /* training fold `fold` of `folds` */
     HL_STAGE_FINAL = 2, /* training with early stopping on the hold-out */
-    HL_STAGE_REFIT = 3  /* refitting on all rows for the chosen rounds */
+    HL_STAGE_REFIT = 3  /* refitting on all rows for the chosen rounds: of
+                           the fold's training rows in cross-validation
+                           (fold > 0, after that fold's HL_STAGE_CV), of
+                           the dataset after HL_STAGE_FINAL (fold 0) */
 } hl_train_stage;
 
 typedef struct hl_train_progress {

@@ -114,6 +114,9 @@ int cli_train_progress(const hl_train_progress *p, void *user)
     char stage[32] = "";
     if (p->stage == HL_STAGE_CV)
         snprintf(stage, sizeof stage, "cv fold %u/%u ", p->fold, p->folds);
+    else if (p->stage == HL_STAGE_REFIT && p->fold > 0)
+        snprintf(stage, sizeof stage, "cv fold %u/%u refit ", p->fold,
+                 p->folds);
     else if (p->stage == HL_STAGE_REFIT)
         snprintf(stage, sizeof stage, "refit on all rows ");
     fprintf(stderr, "\r%sround %d/%d  train loss %.4f", stage, p->round,

@@ -276,7 +276,6 @@ static void free_fit_result(hl__fit_result *res)
  * curve and best iteration. */
 static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
                            size_t n_fit, size_t *rows, const hl__fit_inputs *in,
-                           hl_train_stage stage,
                            unsigned fold, unsigned folds, hl_model **m,
                            hl__fit_result *res, hl_error *err)
 {
@@ -286,7 +285,7 @@ static hl_status refit_all(train_run *r, const size_t *pos, size_t n,
         rows, n, NULL, 0, 0,
         hl__refit_iterations(res->best_iteration, n_fit, n,
                          r->learner->iteration_cap(r->p->learner)),
-        stage == HL_STAGE_FINAL ? HL_STAGE_REFIT : stage, fold, folds};
+        HL_STAGE_REFIT, fold, folds}; /* a fold's refit keeps its fold */
     hl__fit_result refit_res;
     hl_model *full = NULL;
     hl_status rc = fit_once(r, &plan, in, &full, &refit_res, err);
@@ -335,7 +334,7 @@ static hl_status fit(train_run *r, const size_t *pos, size_t n,
                          valid_metrics, err)) != HL_OK)
         goto done;
     if (r->p->refit && n_valid > 0 && res->best_iteration > 0) {
-        rc = refit_all(r, pos, n, n_fit, fit_rows, &in, stage, fold, folds, &m,
+        rc = refit_all(r, pos, n, n_fit, fit_rows, &in, fold, folds, &m,
                        res, err);
         if (rc != HL_OK)
             goto done;

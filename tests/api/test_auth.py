@@ -217,6 +217,29 @@ def test_lockout_after_five_failures_and_unlock(c, server):
     check(c.cookie, "login works after the unlock")
 
 
+def test_login_errors_say_what_is_left_and_what_to_do(c, server):
+    name, pw = fresh_user(server)
+    left = []
+    for i in range(1, 5):
+        err = expect_error(c.post_json(API + "/auth/login", {"username": name, "password": "bad-%d-password" % i}),
+                           401, "invalid_credentials")
+        left.append(details(err).get("attempts_remaining"))
+    check(left == [4, 3, 2, 1], "details.attempts_remaining counts down to the lock", left)
+    # An unknown name reads as an account with one failure.
+    err = expect_error(c.post_json(API + "/auth/login", {"username": "nobody-" + name, "password": "x-password"}),
+                       401, "invalid_credentials")
+    check(details(err).get("attempts_remaining") == 4, "an unknown user: 4 left", err)
+    r = c.post_json(API + "/auth/login", {"username": name, "password": "bad-5-password"})
+    err = expect_error(r, 429, "account_locked", "the 5th failure locks")
+    until = details(err).get("locked_until")
+    check(is_int(until) and 800 < until - time.time() <= 901, "details.locked_until is 15 minutes ahead", err)
+    check(0 < details(err).get("retry_after_seconds") <= 900 and r.header("Retry-After"),
+          "retry_after_seconds and Retry-After say how long", err)
+    check("ask an administrator" in err["message"], "the message says who can lift it", err)
+    err = expect_error(c.post_json(API + "/auth/login", {"username": name, "password": pw}), 429, "account_locked")
+    check(details(err).get("locked_until") == until, "while locked, the same end is given", err)
+
+
 def test_a_few_failures_do_not_lock(c, server):
     name, pw = fresh_user(server)
     for i in range(3):

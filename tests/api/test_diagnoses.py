@@ -528,23 +528,50 @@ def test_non_numeric_value_422(c):
     check(harness.list_ids(c, API + "/diagnoses") == before, "refused diagnoses store nothing")
 
 
-def test_missing_feature_422(c):
+def test_rows_may_omit_kpis_with_one_warning(c):
+    # A pasted sample need not have every KPI: what a row leaves out is a
+    # missing value there, and ONE warning names every KPI left out.
     data, model = model_for(c)
     c.login_as("alice")
     rows = harness.rows_as_json(data, 0, 3)
     for row in rows:
         del row["feature5"]
-    err = expect_error(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows}), 422, "invalid_data")
-    check("feature5" in err["message"] or "feature5" in details(err).values(),
-          "the error names the missing KPI feature5", err)
-    # all null counts as absent too
+        del row["feature2"]
+    del rows[1]["feature0"]  # left out in one row only
+    diag, _ = diagnose(c, model["id"], rows)
+    check(diag["rows"] == 3 and diag["results"]["total"] == 3, "the rows are diagnosed", diag)
+    named = [w for w in diag["warnings"] if "taken as missing" in w]
+    check(len(named) == 1, "one warning for the KPIs left out", diag["warnings"])
+    w = named[0]
+    check(all(k in w for k in ("feature0", "feature2", "feature5")) and "feature1" not in w,
+          "the warning lists every KPI left out and only those", w)
+    check(w.startswith("3 of the model's 8 KPIs"), "the warning counts them", w)
+    # A null value is a missing value given: no warning about it.
     rows = harness.rows_as_json(data, 0, 2)
     for row in rows:
         row["feature1"] = None
-    r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows})
-    if r.status != 201:  # "a KPI the model needs must appear in at least one row"
-        err = expect_error(r, 422, "invalid_data")
-        check("feature1" in err["message"] or "feature1" in details(err).values(), "names feature1", err)
+    diag, _ = diagnose(c, model["id"], rows)
+    check(not [w for w in diag["warnings"] if "taken as missing" in w], "null is not left out", diag["warnings"])
+    # Many KPIs left out: all of them are still listed (no cut at 1 KiB).
+    wide_data = harness.simulate(samples=300, features=120, classes=3, seed=4)
+    _, _, wide = harness.train_model(c, wide_data, {"rounds": 3})
+    rows = [{"sample_id": "only-one", "feature0": 1.0}]
+    diag, _ = diagnose(c, wide["id"], rows)
+    w = [w for w in diag["warnings"] if "taken as missing" in w]
+    f = wide["features"]
+    check(len(w) == 1 and w[0].startswith("%d of the model's %d KPIs" % (f - 1, f)) and len(w[0]) > 1024
+          and w[0].count(", feature") == f - 2 and "feature119" in w[0],
+          "all %d KPIs left out are named, past 1 KiB" % (f - 1), diag["warnings"])
+
+
+def test_rows_with_none_of_the_kpis_422(c):
+    data, model = model_for(c)
+    c.login_as("alice")
+    err = expect_error(c.post_json(API + "/diagnoses", {"model_id": model["id"],
+                                                        "rows": [{"cpu": 1.0}, {"mem": 2.0}]}),
+                       422, "invalid_data")
+    check(details(err).get("field") == "rows" and "none of the model's 8 KPIs" in err["message"],
+          "the refusal says the rows have none of the model's KPIs", err)
 
 
 def test_extra_columns_are_ignored(c):

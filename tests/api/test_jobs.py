@@ -78,6 +78,44 @@ def test_train_small_succeeds(c):
     check(model["job_id"] == job["id"] and model["dataset_id"] == ds["id"], "the model points back to job and dataset", model)
 
 
+def test_progress_says_which_rounds_and_keeps_fold_curves(c):
+    # Cross-validation with early stopping and refits: the job says which
+    # fold and phase its round counts, has no estimate before a basis, and
+    # keeps each finished fold's curve and the refit's apart.
+    c.login_as("alice")
+    ds = harness.upload_dataset(c, harness.simulate(samples=4000, features=10, classes=3, seed=5), name="cv")
+    job = expect_json(c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt",
+                                                  "params": {"rounds": 3000, "early_stopping_rounds": 5,
+                                                             "cv_folds": 3}}), 202)
+    seen = []
+    while True:
+        j = expect_json(c.get(API + "/jobs/%d" % job["id"]), 200)
+        if j["state"] == "running" and j["phase"]:
+            seen.append(j)
+        if j["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    check(j["state"] == "succeeded", "the training succeeds", j)
+    check(seen, "the job was seen running with a phase", j)
+    for s in seen:
+        check(s["phase"] in ("early_stopping", "refit") and s["folds"] == 3, "phase and folds", s)
+        if s["stage"] == "cv":
+            check(1 <= s["fold"] <= 3, "a cross-validation fold is named", s)
+        if s["phase"] == "early_stopping" and s["stage"] == "cv" and s["fold"] == 1:
+            check(s["eta_seconds"] is None, "no estimate while the first fold stops early", s)
+        if s["stage"] == "cv" and s["fold"] >= 2:
+            check(is_num(s["eta_seconds"]), "an estimate once a fold is done", s)
+    progress = [s["progress"] for s in seen]
+    check(progress == sorted(progress), "progress never goes back", progress)
+    folds = j["losses"]["folds"]
+    check([f["fold"] for f in folds] == [1, 2, 3] and all(f["loss"] == "valid" and f["points"] for f in folds),
+          "one hold-out curve per fold", folds)
+    check(all(p[0] >= 1 and is_num(p[1]) for f in folds for p in f["points"]), "[round, loss] points", folds)
+    check(j["stage"] == "refit" and j["phase"] == "refit" and j["losses"]["refit"]
+          and len(j["losses"]["refit"]) == j["rounds"], "the final refit's curve is apart, one point per round", j)
+    check(j["losses"]["train"] and j["losses"]["valid"], "the final fit's curve stays", j)
+
+
 def test_job_defaults_without_params(c):
     c.login_as("alice")
     ds = harness.upload_dataset(c, harness.simulate(samples=200, features=4, classes=2, seed=4), name="defaults")
@@ -185,18 +223,27 @@ def test_unknown_or_trashed_dataset_404(c):
 def test_unlabelled_dataset_422(c):
     c.login_as("alice")
     ds = harness.upload_dataset(c, b"a,b\n1,2\n3,4\n5,6\n7,8\n", name="nolabel")
+    check(ds["trainable"] is False and ds["classes"] == 0, "the dataset says it cannot be trained on", ds)
+    listed = [d for d in harness.list_items(c, API + "/datasets") if d["id"] == ds["id"]]
+    check(listed and listed[0]["trainable"] is False, "so does the list (the train form reads it)", listed)
     err = expect_error(c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt"}),
                        422, "invalid_data")
-    check(err["message"], "the message says why", err)
+    check(details(err).get("field") == "dataset_id", "the refusal names dataset_id", err)
+    check("'nolabel' has no label column" in err["message"] and "upload a CSV with a 'label' column" in err["message"],
+          "the message says what is missing and what to do", err)
+    labelled = harness.upload_dataset(c, harness.simulate(samples=60, features=4, classes=2, seed=3), name="ok")
+    check(labelled["trainable"] is True and labelled["classes"] == 2, "a labelled dataset is trainable", labelled)
 
 
 def test_single_class_dataset_fails_cleanly(c):
     c.login_as("alice")
     rows = "".join("%d,%d,only\n" % (i, i * 2 % 7) for i in range(50))
     ds = harness.upload_dataset(c, ("a,b,label\n" + rows).encode(), name="one-class")
+    check(ds["trainable"] is False and ds["classes"] == 1, "a one-class dataset is not trainable", ds)
     r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt", "params": {"rounds": 5}})
     if r.status == 422:
-        expect_error(r, 422, "invalid_data")
+        err = expect_error(r, 422, "invalid_data")
+        check("has a single class" in err["message"], "the refusal says why", err)
         return
     job = expect_json(r, 202, "a job on a one-class dataset (422 up front or a failed job)")
     done = harness.wait_job(c, job["id"], timeout=60)

@@ -14,6 +14,7 @@ starts its own server, because setup changes the store for good.
 
 Run: python3 tests/api/test_setup.py [test_name...]
 """
+import json
 import os
 import re
 import sys
@@ -99,6 +100,58 @@ def test_right_token_creates_admin_and_logs_in():
               "no setup required once a user exists")
         # The new admin's password works for a normal login too.
         c.new().login("root", "root-pass-1234")
+
+
+def test_setup_remember_me():
+    with fresh_server() as s:
+        c = s.client()
+        body = expect_json(c.post_json(API + "/setup", {"token": setup_token(s), "username": "root",
+                                                        "password": "root-pass-1234", "remember": True}), 201)
+        check(body["remember"] is True, "a remembered setup session", body)
+        check(604000 < body["expires_at"] - time.time() <= 604800, "it lasts 7 days, as a login's", body)
+        me = expect_json(c.get(API + "/auth/me"), 200)
+        check(me["remember"] is True, "me says the session is remembered", me)
+    with fresh_server() as s:
+        c = s.client()
+        body = expect_json(c.post_json(API + "/setup", {"token": setup_token(s), "username": "root",
+                                                        "password": "root-pass-1234"}), 201)
+        check(body["remember"] is False and body["expires_at"] - time.time() < 3600,
+              "without it, a browser session", body)
+        expect_error(c.new().post_json(API + "/setup", {"token": "x", "username": "r", "password": "p",
+                                                        "remember": "yes"}), 400, "bad_request")
+
+
+def test_startup_message_stays_readable():
+    with fresh_server() as s:
+        setup_token(s)
+        c = s.client()
+        for _ in range(5):
+            expect_json(c.get(API + "/health"), 200)
+        out = s.stdout_text()
+        exe = os.path.realpath(harness.HEALER)
+        data = os.path.realpath(s.data_dir)
+        check("shell: %s user add NAME --admin --data-dir %s" % (exe, data) in out,
+              "the start-up message names the real binary and data directory", out)
+        log = os.path.join(data, "logs", "access.log")
+        check("Request log: %s" % log in out, "and where the request log is", out)
+        check('"msg":"request"' not in s.stderr_text() + out, "no request lines on the console", s.stderr_text())
+        text = harness.wait_until(lambda: open(log).read().count('"route":"/api/v1/health"') >= 5 and open(log).read(),
+                                  3, "five health requests in the access log")
+        check(all(json.loads(line)["msg"] == "request" for line in text.splitlines()), "JSON lines", text)
+        check(os.stat(log).st_mode & 0o077 == 0, "the access log is private to the server's user", oct(os.stat(log).st_mode))
+    s = harness.Server(users=(), name="stderr access log", args=["--access-log", "-"])
+    with s:
+        expect_json(s.client().get(API + "/health"), 200)
+        harness.wait_until(lambda: '"route":"/api/v1/health"' in s.stderr_text(), 3, "a request line on stderr")
+        check("Request log: stderr" in s.stdout_text(), "the message says so", s.stdout_text())
+    s = harness.Server(users=(), name="bad access log", args=["--access-log", "/nonexistent/dir/a.log"])
+    try:
+        s.start(wait=False)
+        rc = s.proc.wait(30)
+        check(rc != 0 and "cannot open the access log" in s.stderr_text() + s.stdout_text(),
+              "an access log that cannot be opened stops the server with the reason", s.stderr_text())
+    finally:
+        s.close()
 
 
 def test_second_setup_409():

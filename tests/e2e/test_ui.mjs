@@ -28,7 +28,12 @@
 // trains and one while it uploads, delete with undo, language and theme
 // switches (saved in the preferences), a returning user's restored context, the admin page,
 // another user's model staying hidden, a phone-sized screen, logout, and
-// the banner shown while the server cannot be reached. Screenshots of the
+// the banner shown while the server cannot be reached; issue 10's tour
+// fixes: the job page's counters (which rounds, no estimate before a
+// basis, "updates live" gone at the end), the train form stopping at an
+// unlabelled dataset, a pasted row with only some KPIs, an admin's unread
+// badge and an error in Chinese, "remember me" at setup and the attempts
+// left after a wrong password. Screenshots of the
 // main pages go to SCREENSHOT_DIR (default build/screenshots; `make
 // screenshots` sets docs/screenshots).
 //
@@ -215,8 +220,11 @@ async function setup_via_token(t) {
   await waitForText(page, 'setup-error', (x) => x.length > 0, 'an error for a wrong setup token');
   check(/^#\/setup/.test(hashOf(page)), `a wrong token should stay on #/setup, not ${hashOf(page)}`);
   await page.fill(tid('setup-token'), token);
+  await page.check(tid('setup-remember')); // "remember me", as at login
   await page.click(tid('setup-submit'));
   await waitUntil(() => !/^#\/(setup|login)/.test(hashOf(page)), 15_000, 'the app to leave #/setup after setup');
+  const kept = (await page.context().cookies()).find((c) => c.name === 'healer_session');
+  check(kept && kept.expires > Date.now() / 1000 + 6 * 86400, 'setup-remember: the session cookie lasts 7 days', kept);
   await waitForText(page, 'user-menu', (x) => x.includes('root'), 'user-menu to show the new admin');
   await waitForTestId(page, 'nav-admin');
   const r = await pageFetch(page, API + '/setup');
@@ -235,6 +243,9 @@ async function login_wrong_password_then_right(t) {
   await page.click(tid('login-submit'));
   await waitForText(page, 'login-error', (x) => x.length > 0, 'login-error after a wrong password');
   check(/^#\/login/.test(hashOf(page)), `a wrong password should stay on #/login, not ${hashOf(page)}`);
+  const left = numberIn(await textOf(page, 'login-attempts-left'));
+  check(left >= 1 && left <= 4 && /attempts? left/.test(await textOf(page, 'login-attempts-left')),
+    `login-attempts-left says how many tries are left: ${JSON.stringify(await textOf(page, 'login-attempts-left'))}`);
   check(!(await isVisible(page, 'user-menu')), 'a wrong password must not show the user menu');
   await login(page, s, 'alice');
   await waitForHash(page, /^#\/datasets/);
@@ -1580,6 +1591,138 @@ async function admin_page(t) {
   await screenshot(page, 'desktop-admin');
 }
 
+/** Issue 10's tour fixes on the job page: the round says which rounds it
+ * counts (early stopping's cap, the refit's), the folds are named, the
+ * estimate is "—" until it has a basis, and "updates live" goes at the end. */
+async function tour_job_page_counters(t) {
+  const s = await main();
+  const a = await api('alice');
+  const ds = await ensureLongDataset(); // a few seconds per fold
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected
+  await login(page, s, 'alice');
+  const job = await a.createJob(ds.id, { rounds: 2000, early_stopping_rounds: 10, cv_folds: 3, learning_rate: 0.05 });
+  await openRoute(page, s, `#/jobs/${job.id}`, 'job-state');
+  const seen = [];
+  await waitUntil(async () => {
+    const st = await attr(page, 'job-state', 'data-state');
+    if (st === 'running') {
+      const x = { stage: await textOf(page, 'job-stage'), round: await textOf(page, 'job-round'),
+        left: await textOf(page, 'job-remaining'), live: await isVisible(page, 'job-live-hint') };
+      if (await attr(page, 'job-state', 'data-state') === 'running') seen.push(x); // not torn by the end
+    }
+    return ['succeeded', 'failed', 'cancelled'].includes(st);
+  }, 80_000, 'the cross-validated job to finish');
+  check(await attr(page, 'job-state', 'data-state') === 'succeeded', 'the job succeeds');
+  check(seen.length > 0, 'the job was seen running');
+  for (const x of seen.filter((y) => /fold \d of 3/.test(y.stage))) {
+    check(/early stopping; at most 2,000|^Refit: [\d,]+ \/ [\d,]+$/.test(x.round), 'job-round names its rounds', x);
+    if (/fold 1 of 3$/.test(x.stage) && /early stopping/.test(x.round)) check(x.left === '—', 'no estimate in fold 1', x);
+    if (/fold [23] of 3/.test(x.stage)) check(x.left !== '—', 'an estimate once fold 1 is done', x);
+  }
+  check(seen.every((x) => x.live), '"updates live" while it runs', seen);
+  check(/^Refit: [\d,]+ \/ [\d,]+$/.test(await textOf(page, 'job-round')), `at the end: the refit's rounds, ${await textOf(page, 'job-round')}`);
+  check(!(await isVisible(page, 'job-live-hint')), '"updates live" is gone once the job ended');
+  await canvasNonEmpty(page, 'chart-loss');
+  const found = await axeViolations(page, '.job-card');
+  check(!found.length, `axe-core on the job card:\n${found.join('\n')}`);
+}
+
+/** A dataset without labels cannot be trained on: the form says why in
+ * plain words and cannot be sent. */
+async function tour_train_unlabelled(t) {
+  const s = await main();
+  const a = await api('alice');
+  const file = writeTmp('no-labels.csv', 'cpu,mem,disk,net\n1,2,3,4\n2,3,4,5\n3,4,5,6\n4,5,6,7\n');
+  const ds = await a.uploadDataset(file);
+  check(ds.trainable === false, 'the server says the dataset is not trainable', ds);
+  const other = await ensureDataset();
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/train?dataset=${ds.id}`, 'train-unlabelled');
+  check(/no label column/.test(await textOf(page, 'train-unlabelled')), 'the note says there is no label column');
+  check(await page.locator(tid('train-start')).first().isDisabled(), 'train-start is disabled');
+  await page.selectOption(tid('train-dataset'), String(other.id));
+  await waitUntil(async () => !(await isVisible(page, 'train-unlabelled')), 5000, 'the note to go for a labelled dataset');
+  check(!(await page.locator(tid('train-start')).first().isDisabled()), 'train-start is enabled again');
+  await page.selectOption(tid('train-dataset'), String(ds.id));
+  await waitForTestId(page, 'train-unlabelled');
+  const found = await axeViolations(page, '.page');
+  check(!found.length, `axe-core on the train form with the note:\n${found.join('\n')}`);
+}
+
+/** A pasted sample with only some KPIs is diagnosed; one warning lists the
+ * KPIs taken as missing; the page says the CSV's label is the prediction. */
+async function tour_paste_missing_kpis(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const sim = DIAG();
+  const header = sim.lines[0].split(',');
+  const keep = [header.indexOf('sample_id'), header.indexOf('feature0'), header.indexOf('feature1')].filter((i) => i >= 0);
+  const row = sim.lines[1].split(',');
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnose?model=${model.id}`, 'diagnose-paste');
+  await page.fill(tid('diagnose-paste'), `${keep.map((i) => header[i]).join(',')}\n${keep.map((i) => row[i]).join(',')}\n`);
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'result-row', { timeout: 20_000 });
+  const body = await page.locator('.page').first().textContent();
+  check(/were not given in the row and were taken as missing values: .*feature2.*feature11/.test(body),
+    'one warning lists the KPIs taken as missing');
+  check(/label \(the predicted class/.test(await textOf(page, 'csv-columns-hint')), 'the CSV hint says label is the prediction');
+}
+
+/** An admin sees unread notifications as a badge that leads to them; an
+ * error is shown in the user's language (zh-CN) from its code and field. */
+async function tour_unread_badge_and_errors(t) {
+  const s = await main();
+  const a = await api('admin');
+  const name = unique('gina');
+  await a.postJson(API + '/users', { username: name, password: 'gina-pass-1234', role: 'user' }, 201);
+  const anon = s.client();
+  for (let i = 0; i < 5; i++) {
+    await anon.request('POST', API + '/auth/login', {
+      body: JSON.stringify({ username: name, password: 'wrong-password' }), headers: { 'Content-Type': 'application/json' },
+    });
+  }
+  const unread = (await a.get(API + '/notifications?unread=1&limit=1')).total;
+  check(unread >= 1, 'a lock makes an unread notification', unread);
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected
+  await login(page, s, 'admin');
+  await waitForTestId(page, 'unread-badge');
+  check(numberIn(await textOf(page, 'unread-count')) === unread, `the badge counts ${unread}`);
+  check(await attr(page, 'unread-badge', 'aria-label') === `${unread} unread notification${unread === 1 ? '' : 's'}`,
+    'the badge has an accessible label');
+  const found = await axeViolations(page, tid('unread-badge'));
+  check(!found.length, `axe-core on the unread badge:\n${found.join('\n')}`);
+  // on a phone, in the dark theme: outside the collapsed menu, no sideways scroll
+  const phone = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true, colorScheme: 'dark' });
+  const q = await a.preferences();
+  await a.putJson(API + '/auth/me/preferences', { preferences: { ...q, theme: 'dark' } });
+  t.defer(async () => { const r = await a.preferences(); await a.putJson(API + '/auth/me/preferences', { preferences: { ...r, theme: 'light' } }); });
+  await login(phone.page, s, 'admin');
+  await waitForTestId(phone.page, 'unread-badge');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `the header with the badge scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+  const dark = await axeViolations(phone.page, tid('unread-badge'));
+  check(!dark.length, `axe-core on the unread badge, dark, 360 px:\n${dark.join('\n')}`);
+  await page.click(tid('unread-badge'));
+  await waitForHash(page, /^#\/admin\?section=notifications/);
+  await waitForTestId(page, 'notification-read');
+  await page.locator(tid('notification-read')).first().click();
+  await waitUntil(async () => unread === 1 ? !(await isVisible(page, 'unread-badge'))
+    : numberIn(await textOf(page, 'unread-count')) === unread - 1, 10_000, 'the badge to count one less');
+  // an error in Chinese: a bad username, mapped from invalid_data + field
+  const p = await a.preferences();
+  await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'zh-CN' } });
+  t.defer(async () => { const q = await a.preferences(); await a.putJson(API + '/auth/me/preferences', { preferences: { ...q, language: 'en' } }); });
+  await page.reload();
+  await waitForTestId(page, 'user-create-username');
+  await page.fill(tid('user-create-username'), 'bad name!');
+  await page.fill(tid('user-create-password'), 'some-pass-1234');
+  await page.click(tid('user-create-submit'));
+  await waitForText(page, 'user-create-error', (x) => /用户名为 1 到 63 个字符/.test(x), 'the error in Chinese');
+}
+
 async function other_users_model_is_hidden(t) {
   const s = await main();
   const model = await ensureModel();
@@ -1929,4 +2072,8 @@ await run([
   { name: 'logout', fn: logout },
   { name: 'busy_indicator_on_slow_requests', fn: busy_indicator_on_slow_requests },
   { name: 'connection_banner', fn: connection_banner, timeout: 90_000 },
+  { name: 'tour_job_page_counters', fn: tour_job_page_counters, timeout: 90_000 },
+  { name: 'tour_train_unlabelled', fn: tour_train_unlabelled },
+  { name: 'tour_paste_missing_kpis', fn: tour_paste_missing_kpis },
+  { name: 'tour_unread_badge_and_errors', fn: tour_unread_badge_and_errors },
 ]);

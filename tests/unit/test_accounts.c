@@ -231,18 +231,26 @@ static void wrong_passwords_lock_the_account(void **state)
     hs_error unknown;
     assert_int_equal(login(e, "nobody", "correct horse", 0, &in, &unknown),
                      HS_ERR_DENIED);
+    /* An unknown name counts as an account with one failure. */
+    assert_int_equal(in.attempts_remaining, 4);
     for (int i = 0; i < 4; i++) {
         hs_clock_set(e->clock, 1000 + i * 60);
         assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
         /* The same words as for an unknown user: names do not leak. */
         assert_string_equal(err.message, unknown.message);
+        /* What is left before the lock (5 failures lock). */
+        assert_int_equal(in.attempts_remaining, 4 - i);
+        assert_int_equal(in.locked_until, 0);
     }
     hs_clock_set(e->clock, 1300);
     assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_LOCKED);
+    assert_int_equal(in.locked_until, 1300 + 900);
     /* Locked: even the right password is refused, and not counted. */
     hs_clock_set(e->clock, 1400);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_LOCKED);
     assert_non_null(strstr(err.message, "locked"));
+    assert_non_null(strstr(err.message, "ask an administrator"));
+    assert_int_equal(in.locked_until, 1300 + 900);
     hs_notification *items = NULL;
     size_t n = 0;
     assert_int_equal(hs_store_notification_list(e->app.store, 1, &items, &n, &err),
@@ -423,21 +431,22 @@ static void first_run_setup(void **state)
     assert_int_equal(strlen(token), HS_SETUP_TOKEN_CHARS);
 
     assert_int_equal(hs_setup_complete(&e->app, NULL, "WRONG-TOKEN", "root",
-                                       "correct horse", &in, &err),
+                                       "correct horse", 0, &in, &err),
                      HS_ERR_DENIED);
     assert_string_equal(err.field, "token");
     assert_int_equal(hs_setup_complete(&e->app, NULL, token, "root", "short",
-                                       &in, &err),
+                                       0, &in, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
     assert_int_equal(hs_setup_complete(&e->app, NULL, token, "root",
-                                       "correct horse", &in, &err),
+                                       "correct horse", 1, &in, &err),
                      HS_OK);
     assert_true(in.user.is_admin);
+    assert_true(in.session.remember); /* asked for: like a login's */
     assert_int_equal(check(e, in.token, &err), HS_OK);
     /* Spent: a second setup is a conflict, and no token is shown any more. */
     assert_int_equal(hs_setup_complete(&e->app, NULL, token, "evil",
-                                       "correct horse", &in, &err),
+                                       "correct horse", 0, &in, &err),
                      HS_ERR_CONFLICT);
     hs_setup_token(e->app.setup, token);
     assert_string_equal(token, "");

@@ -358,13 +358,24 @@ static void rows_to_dataset_and_run(void **state)
     hl_model_free(m);
 }
 
+/* JSON text rows -> *ds through hs_diag_rows_to_dataset (no details). */
+static hs_status rows_of(const hl_model *m, const char *text, hl_dataset **ds,
+                         hl_warnings *warn)
+{
+    json_t *rows = parse(text);
+    json_t *details = NULL;
+    hs_error err = {0};
+    hs_status st = hs_diag_rows_to_dataset(m, rows, ds, &details, warn, &err);
+    assert_null(details);
+    json_decref(rows);
+    return st;
+}
+
 static void rows_errors(void **state)
 {
     (void)state;
     hl_model *m = small_model();
-    char missing_kpi[256], not_number[512];
-    snprintf(missing_kpi, sizeof missing_kpi, "[{\"%s\": 1}]",
-             hl_model_feature_name(m, 0));
+    char not_number[512];
     snprintf(not_number, sizeof not_number,
              "[{\"%s\": 1, \"%s\": 1, \"%s\": 1, \"%s\": 1},"
              " {\"%s\": \"high\"}]",
@@ -379,7 +390,7 @@ static void rows_errors(void **state)
     } cases[] = {
         {EMPTY, "non-empty", 0},
         {NOT_OBJECT, "object", 1},
-        {missing_kpi, hl_model_feature_name(m, 1), 0},
+        {"[{\"not_a_kpi\": 1}, {}]", "none of the model's", 0},
         {not_number, "expected a number", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -403,6 +414,20 @@ static void rows_errors(void **state)
         hl_warnings_free(&warn);
         json_decref(rows);
     }
+    /* Rows may leave KPIs out: missing values, and one warning names them. */
+    char one_kpi[256];
+    snprintf(one_kpi, sizeof one_kpi, "[{\"%s\": 1}, {\"%s\": 2}]",
+             hl_model_feature_name(m, 0), hl_model_feature_name(m, 0));
+    hl_dataset *partial = NULL;
+    hl_warnings omitted = {0};
+    assert_int_equal(rows_of(m, one_kpi, &partial, &omitted), HS_OK);
+    assert_int_equal(omitted.count, 1);
+    for (size_t j = 1; j < hl_model_n_features(m); j++)
+        assert_non_null(strstr(omitted.items[0], hl_model_feature_name(m, j)));
+    assert_non_null(strstr(omitted.items[0], "not given in any row"));
+    assert_true(isnan(partial->x[1]) && partial->x[0] == 1.0f);
+    hl_dataset_free(partial);
+    hl_warnings_free(&omitted);
     /* Not an array at all. */
     json_t *obj = parse("{\"a\": 1}");
     hl_dataset *ds = NULL;

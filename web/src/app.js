@@ -30,6 +30,7 @@ import * as prefs from './prefs.js';
 import * as connection from './connection.js';
 import { disposeDetached, disposeAll, refreshCharts } from './charts.js';
 import { poll, watch } from './jobwatch.js';
+import { unreadBadge } from './unread.js';
 import { mountBusyIndicator, mountConnectionBanner, toast, spinner, errorAlert, linkButton, select } from './ui.js';
 
 const ROUTES = [
@@ -69,6 +70,18 @@ let setupRequired = false;
 let pendingTarget = null;
 let current = null; // {route, controller, cleanup, hash}
 let headerHost;
+let unread = null; // an admin's unread-notifications badge (unread.js)
+
+/* The badge while an administrator is signed in, else none. */
+function unreadFor() {
+  if (!session.isAdmin()) {
+    unread?.stop();
+    unread = null;
+    return null;
+  }
+  if (!unread) unread = unreadBadge(() => notifications.unreadCount());
+  return unread;
+}
 let main;
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -214,6 +227,8 @@ function pageContext(r, mine) {
     pollJob: (id, opts = {}) => poll(() => jobs.get(id, { signal, quiet: true }), { signal, ...opts }),
     // follows a job in the background after the page is left; toasts at its end
     watchJob: (job) => watch(job, () => jobs.get(job.id, { quiet: true })),
+    // an admin page changed notifications: the header's unread count is read again
+    notificationsChanged: () => unread?.refresh(true),
   };
 }
 
@@ -307,6 +322,7 @@ function userTools() {
 function renderHeader(routeInfo) {
   if (!headerHost) return;
   const user = session.currentUser();
+  if (!user) unreadFor(); // signed out: no badge, no polling
   if (!user || routeInfo?.bare) {
     clear(headerHost, h('div.bare-bar.container-xxl.d-flex.align-items-center.py-3',
       brand('#/login'), h('div.ms-auto.d-flex.gap-2.align-items-center', langSwitch(), themeToggle())));
@@ -316,15 +332,19 @@ function renderHeader(routeInfo) {
   clear(headerHost, h('nav.navbar.navbar-expand-lg.app-navbar', { testid: 'nav', 'aria-label': t('nav.main') },
     h('div.container-xxl',
       brand(HOME),
+      // outside the collapsed menu, so that a phone shows it too; last on wide screens
+      unreadFor() && h('div.unread-slot.ms-auto.me-2.ms-lg-2.me-lg-0.order-lg-last', unreadFor().el),
       h('button.navbar-toggler', {
         type: 'button', 'data-bs-toggle': 'collapse', 'data-bs-target': `#${collapseId}`,
         'aria-controls': collapseId, 'aria-expanded': 'false', 'aria-label': t('nav.menu'),
       }, h('span.navbar-toggler-icon')),
       h('div.collapse.navbar-collapse', { id: collapseId }, navLinks(routeInfo?.nav), userTools()))));
+  unread?.refresh();
 }
 
 async function doLogout() {
   await session.logout();
+  unreadFor();
   disposeAll();
   toast(t('auth.loggedOut'), { variant: 'info' });
   navigate('#/login');

@@ -46,8 +46,8 @@ export async function login(username, password, remember) {
   return started(await auth.login(username, password, remember));
 }
 
-export async function setup(token, username, password) {
-  return started(await auth.setup(token, username, password));
+export async function setup(token, username, password, remember = false) {
+  return started(await auth.setup(token, username, password, remember));
 }
 
 export async function logout() {

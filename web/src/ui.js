@@ -69,6 +69,15 @@ export function errorTitle(err) {
   return t('error.generic');
 }
 
+/* A request field in the user's words: "parameter “rounds”" for
+ * params.rounds, the catalogue's name of a known field ('error.field.X'),
+ * else the field as the API names it. */
+function fieldName(field) {
+  const f = String(field);
+  if (f.startsWith('params.')) return t('error.atParam', { name: f.slice('params.'.length) });
+  return t('error.atField', { field: has(`error.field.${f}`) ? t(`error.field.${f}`) : f });
+}
+
 /* Where in the input the error is: "line 3, column "b"" / "row 2, ...". */
 export function errorLocation(err) {
   const d = err?.details || {};
@@ -76,13 +85,26 @@ export function errorLocation(err) {
   if (d.line !== undefined) parts.push(t('error.atLine', { line: d.line }));
   if (d.row !== undefined) parts.push(t('error.atRow', { row: d.row }));
   if (d.column !== undefined && d.column !== null) parts.push(t('error.atColumn', { column: d.column }));
-  else if (d.field) parts.push(t('error.atField', { field: d.field }));
+  else if (d.field) parts.push(fieldName(d.field));
   return parts.join(', ');
+}
+
+/* The server's explanation in the user's language: the catalogue's text
+ * for the error's code and field ('error.msg.CODE.FIELD', params.* as
+ * 'params') or code alone ('error.msg.CODE'), filled from details; else the
+ * server's own words (English), which say more than a generic text. */
+export function errorDetail(err) {
+  if (err?.kind !== 'http') return '';
+  const d = err.details || {};
+  const field = d.field ? String(d.field).replace(/^params\..*$/, 'params') : '';
+  const key = [field && `error.msg.${err.code}.${field}`, `error.msg.${err.code}`].find((k) => k && has(k));
+  if (key) return t(key, d);
+  return err.message && err.message !== err.code ? err.message : '';
 }
 
 export function errorText(err) {
   const where = errorLocation(err);
-  const detail = err?.kind === 'http' && err.message && err.message !== err.code ? err.message : '';
+  const detail = errorDetail(err);
   return [errorTitle(err), where && `(${where})`, detail && `— ${detail}`].filter(Boolean).join(' ');
 }
 
@@ -90,7 +112,7 @@ export function errorText(err) {
  * optional Retry button. */
 export function errorAlert(err, { testid, retry } = {}) {
   const where = errorLocation(err);
-  const detail = err?.kind === 'http' && err.message ? err.message : '';
+  const detail = errorDetail(err);
   return h('div.alert.alert-danger.d-flex.gap-2.align-items-start.mb-0', { role: 'alert', testid },
     h('span.alert-icon', icon(err?.kind === 'network' ? 'offline' : 'alert')),
     h('div.flex-grow-1.min-w-0',

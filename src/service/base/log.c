@@ -1,4 +1,4 @@
-/* log.c - JSON-lines logging to stderr (see log.h). */
+/* log.c - JSON-lines logging to stderr and the access log (see log.h). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "base/log.h"
 
 static atomic_int min_level = HS_LOG_INFO;
+static atomic_int access_fd = -1; /* -1: stderr */
 
 static const char *const LEVEL_NAMES[] = {"debug", "info", "warn", "error"};
 
@@ -29,7 +30,10 @@ int hs_log_enabled(hs_log_level level)
     return (int)level >= atomic_load(&min_level);
 }
 
-void hs_log(hs_log_level level, const char *msg, json_t *fields)
+int hs_log_set_access_fd(int fd) { return atomic_exchange(&access_fd, fd); }
+
+static void write_line(int fd, hs_log_level level, const char *msg,
+                       json_t *fields)
 {
     if (!hs_log_enabled(level)) {
         json_decref(fields);
@@ -57,10 +61,21 @@ void hs_log(hs_log_level level, const char *msg, json_t *fields)
     if (buf) {
         buf[len] = '\n';
         /* One write: lines from different threads never interleave. */
-        ssize_t w = write(STDERR_FILENO, buf, len + 1);
+        ssize_t w = write(fd, buf, len + 1);
         (void)w;
         free(buf);
     } else {
         free(text);
     }
+}
+
+void hs_log(hs_log_level level, const char *msg, json_t *fields)
+{
+    write_line(STDERR_FILENO, level, msg, fields);
+}
+
+void hs_log_access(hs_log_level level, const char *msg, json_t *fields)
+{
+    int fd = atomic_load(&access_fd);
+    write_line(fd < 0 ? STDERR_FILENO : fd, level, msg, fields);
 }

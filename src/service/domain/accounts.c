@@ -91,16 +91,22 @@ hs_status hs_accounts_create_user(hs_app *app, const char *username,
 
 /* ---- login ---------------------------------------------------------------- */
 
-static hs_status wrong_credentials(hs_error *err)
+static hs_status wrong_credentials(hs_login *out, int remaining,
+                                   hs_error *err)
 {
+    /* The words are the same for every username; the count is apart. */
+    out->attempts_remaining = remaining > 0 ? remaining : 0;
     return hs_fail(err, HS_ERR_DENIED, "wrong username or password");
 }
 
-static hs_status locked_for(hs_error *err, int64_t until, int64_t now)
+static hs_status locked_for(hs_login *out, int64_t until, int64_t now,
+                            hs_error *err)
 {
+    out->locked_until = until;
     return hs_fail(err, HS_ERR_LOCKED,
                    "too many failed logins: the account is locked for %lld "
-                   "more minutes",
+                   "more minutes; try again then, or ask an administrator "
+                   "to unlock it",
                    (long long)((until - now + 59) / 60));
 }
 
@@ -127,6 +133,7 @@ typedef struct failure {
     int64_t now;
     hs_lockout_policy policy;
     int64_t lock_until; /* out: > now when this failure locked the account */
+    size_t failures;    /* out: failures that count towards the lock */
 } failure;
 
 static hs_status lock_account(hs_store *store, failure *f, size_t failures,
@@ -169,6 +176,7 @@ static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
     if (rc != HS_OK)
         return rc;
     f->lock_until = hs_auth_lock_until(&f->policy, times, n, f->now);
+    f->failures = n;
     free(times);
     return f->lock_until > f->now ? lock_account(store, f, n, err) : HS_OK;
 }
@@ -176,15 +184,16 @@ static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
 /* Records a failed login and locks the account when the policy says so.
  * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
 static hs_status record_failure(hs_app *app, const hs_user *u, int64_t now,
-                                hs_error *err)
+                                hs_login *out, hs_error *err)
 {
-    failure f = {u, now, HS_LOCKOUT_DEFAULT, 0};
+    failure f = {u, now, HS_LOCKOUT_DEFAULT, 0, 0};
     hs_status rc = hs_store_transact(app->store, record_failure_txn, &f, err);
     if (rc != HS_OK)
         return rc;
     if (f.lock_until > now)
-        return locked_for(err, f.lock_until, now);
-    return wrong_credentials(err);
+        return locked_for(out, f.lock_until, now, err);
+    return wrong_credentials(out, f.policy.max_failures - (int)f.failures,
+                             err);
 }
 
 static hs_status open_session(hs_app *app, const hs_user *u, int remember,
@@ -245,14 +254,15 @@ static hs_status check_credentials(hs_app *app, const char *username,
          * not tell which usernames exist. */
         char dummy[HS_PASSWORD_HASH_MAX];
         hs_auth_hash_password(password ? password : "", app->costs, dummy, NULL);
-        return wrong_credentials(err);
+        return wrong_credentials(out, HS_LOCKOUT_DEFAULT.max_failures - 1,
+                                 err);
     }
     if (rc != HS_OK)
         return hs_store_user_get_by_name(app->store, username, &u, err);
     if (u.locked_until > now)
-        return locked_for(err, u.locked_until, now);
+        return locked_for(out, u.locked_until, now, err);
     if (!hs_auth_verify_password(u.password_hash, password))
-        return record_failure(app, &u, now, err);
+        return record_failure(app, &u, now, out, err);
     if (u.disabled)
         return hs_fail(err, HS_ERR_DISABLED,
                        "this account is disabled; ask an administrator");
@@ -277,6 +287,7 @@ hs_status hs_accounts_login(hs_app *app, const char *client,
 {
     int64_t now = now_of(app);
     memset(out, 0, sizeof *out);
+    out->attempts_remaining = -1;
     if (client && !hs_throttle_allow(app->login_throttle, client, now))
         return client_limited(err);
     return check_credentials(app, username, password, remember, now, out, err);
@@ -417,7 +428,7 @@ static hs_status setup_locked(hs_app *app, const char *client,
 
 hs_status hs_setup_complete(hs_app *app, const char *client, const char *token,
                             const char *username, const char *password,
-                            hs_login *out, hs_error *err)
+                            int remember, hs_login *out, hs_error *err)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&app->setup->lock);
@@ -425,8 +436,8 @@ hs_status hs_setup_complete(hs_app *app, const char *client, const char *token,
     pthread_mutex_unlock(&app->setup->lock);
     if (rc != HS_OK)
         return rc;
-    return check_credentials(app, username, password, 0, now_of(app), out,
-                             err);
+    return check_credentials(app, username, password, remember, now_of(app),
+                             out, err);
 }
 
 /* ---- reading users -------------------------------------------------------- */

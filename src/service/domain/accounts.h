@@ -35,11 +35,17 @@ hs_status hs_accounts_create_user(hs_app *app, const char *username,
                                   const char *password, int is_admin,
                                   hs_id *id_out, hs_error *err);
 
-/* What a successful login hands to the entry point. */
+/* What a login hands to the entry point: on success the user and the
+ * session; on a refusal what the user may do next. */
 typedef struct hs_login {
     hs_user user;                   /* password_hash cleared */
     hs_session session;
     char token[HS_TOKEN_CHARS + 1]; /* for the cookie; stored hashed */
+    /* HS_ERR_DENIED: failed logins left before the account locks (an
+     * unknown username counts as an account with one failure: the answer
+     * must not tell which usernames exist); -1 otherwise. */
+    int attempts_remaining;
+    int64_t locked_until; /* HS_ERR_LOCKED: unix time the lock ends */
 } hs_login;
 
 /* Logs `username` in from `client` (its address; NULL = not limited):
@@ -48,7 +54,8 @@ typedef struct hs_login {
  * HS_ERR_DENIED ("wrong username or password" - the same whether the user
  * exists or not); HS_ERR_DISABLED once the password was right for a
  * disabled account; HS_ERR_LOCKED while the account is locked (the
- * password is not even checked). A wrong password is recorded; the failure
+ * password is not even checked). A refusal fills out->attempts_remaining
+ * and out->locked_until (see hs_login). A wrong password is recorded; the failure
  * that reaches the lockout policy locks the account, records "locked" and
  * notifies the administrators, all in one transaction. */
 hs_status hs_accounts_login(hs_app *app, const char *client,
@@ -93,10 +100,11 @@ hs_status hs_setup_required(hs_app *app, int *required, hs_error *err);
  * HS_ERR_CONFLICT once setup is done, HS_ERR_LIMITED as for logins,
  * HS_ERR_DENIED (field "token") for a wrong token, HS_ERR_INVALID naming
  * the field for a bad username or password. One setup at a time: the
- * token is spent by the first that succeeds. */
+ * token is spent by the first that succeeds. The session is a remembered
+ * one (as a login's) when `remember` is non-zero. */
 hs_status hs_setup_complete(hs_app *app, const char *client, const char *token,
                             const char *username, const char *password,
-                            hs_login *out, hs_error *err);
+                            int remember, hs_login *out, hs_error *err);
 
 /* ---- reading users ---- */
 

@@ -177,3 +177,18 @@ hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err)
         *purged = n;
     return HS_OK;
 }
+
+hs_dataset_labels hs_dataset_label_state(const char *profile_json,
+                                         size_t *classes)
+{
+    *classes = 0;
+    json_t *prof = profile_json ? json_loads(profile_json, 0, NULL) : NULL;
+    if (!prof)
+        return HS_DATASET_LABELLED;
+    *classes = json_object_size(json_object_get(prof, "class_counts"));
+    int has = json_is_true(json_object_get(prof, "has_labels"));
+    json_decref(prof);
+    if (!has || *classes == 0)
+        return HS_DATASET_NO_LABEL;
+    return *classes < 2 ? HS_DATASET_ONE_CLASS : HS_DATASET_LABELLED;
+}

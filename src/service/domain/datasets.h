@@ -56,6 +56,18 @@ hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
                            int include_deleted, hs_dataset_rec **items,
                            size_t *n, hs_error *err);
 
+/* Whether a dataset can be trained on, from its stored profile (NULL or
+ * unreadable: assumed labelled, the training then says more): the one
+ * rule the train job's check and the dataset views share. *classes gets
+ * the labelled classes (0 without a label column). */
+typedef enum hs_dataset_labels {
+    HS_DATASET_LABELLED = 0,   /* a label column with two classes or more */
+    HS_DATASET_NO_LABEL = 1,   /* no label column (or no labelled row) */
+    HS_DATASET_ONE_CLASS = 2   /* labelled, but with a single class */
+} hs_dataset_labels;
+hs_dataset_labels hs_dataset_label_state(const char *profile_json,
+                                         size_t *classes);
+
 /* Removes datasets trashed more than HS_DATASET_TRASH_SECONDS ago (by
  * app->clock), rows first, then their blobs. *purged (may be NULL) gets
  * how many. */

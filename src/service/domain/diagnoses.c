@@ -95,9 +95,9 @@ static hs_status alloc_rows(hl_dataset *ds, const hl_model *m, size_t n,
     return HS_OK;
 }
 
-/* Fills row i from a JSON object; marks the features it has in seen[]. */
+/* Fills row i from a JSON object; counts the features it has in seen[]. */
 static hs_status fill_row(hl_dataset *ds, const hl_model *m, size_t i,
-                          const json_t *row, unsigned char *seen,
+                          const json_t *row, size_t *seen,
                           json_t **details, hl_warnings *warn, hs_error *err)
 {
     const char *key;
@@ -140,7 +140,7 @@ static hs_status fill_row(hl_dataset *ds, const hl_model *m, size_t i,
             warned_extra = 1;
             continue;
         }
-        seen[j] = 1;
+        seen[j]++;
         if (json_is_null(v))
             continue;
         if (!json_is_number(v))
@@ -153,6 +153,45 @@ static hs_status fill_row(hl_dataset *ds, const hl_model *m, size_t i,
         x[j] = (float)d;
     }
     (void)m;
+    return HS_OK;
+}
+
+/* One warning naming every KPI of the model that some rows left out (they
+ * were read as missing values), however many: the engine's
+ * hl_warnings_add cuts at 1 KiB, so the text is assembled here. */
+static hs_status warn_omitted(const hl_dataset *ds, const size_t *seen,
+                              hl_warnings *warn, hs_error *err)
+{
+    size_t omitted = 0, everywhere = 0, cap = 256;
+    for (size_t j = 0; j < ds->n_features; j++)
+        if (seen[j] < ds->n_rows) {
+            omitted++;
+            everywhere += seen[j] == 0;
+            cap += strlen(ds->feature_names[j]) + 2;
+        }
+    if (!omitted)
+        return HS_OK;
+    char *text = malloc(cap);
+    char **items = realloc(warn->items, (warn->count + 1) * sizeof *items);
+    if (items)
+        warn->items = items;
+    if (!text || !items) {
+        free(text);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    size_t used = (size_t)snprintf(
+        text, cap,
+        "%zu of the model's %zu KPIs %s not given in %s and %s taken as "
+        "missing values:",
+        omitted, ds->n_features, omitted == 1 ? "was" : "were",
+        everywhere == omitted ? (ds->n_rows == 1 ? "the row" : "any row")
+                              : "every row",
+        omitted == 1 ? "was" : "were");
+    for (size_t j = 0, k = 0; j < ds->n_features; j++)
+        if (seen[j] < ds->n_rows)
+            used += (size_t)snprintf(text + used, cap - used, "%s %s",
+                                     k++ ? "," : "", ds->feature_names[j]);
+    items[warn->count++] = text;
     return HS_OK;
 }
 
@@ -169,20 +208,24 @@ hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
     }
     size_t n = json_array_size(rows);
     hl_dataset *ds = calloc(1, sizeof *ds);
-    unsigned char *seen = calloc(hl_model_n_features(m) + 1, 1);
+    size_t *seen = calloc(hl_model_n_features(m) + 1, sizeof *seen);
     hs_status st = ds && seen ? alloc_rows(ds, m, n, err)
                               : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == HS_OK && i < n; i++)
         st = fill_row(ds, m, i, json_array_get(rows, i), seen, details, warn,
                       err);
+    size_t given = 0;
     for (size_t j = 0; st == HS_OK && j < ds->n_features; j++)
-        if (!seen[j]) {
-            *details = json_pack("{s:s}", "column", ds->feature_names[j]);
-            st = hs_fail(err, HS_ERR_INVALID,
-                         "no row has the KPI '%s' that the model needs (use "
-                         "null for a missing value)",
-                         ds->feature_names[j]);
-        }
+        given += seen[j] > 0;
+    if (st == HS_OK && given == 0) {
+        *details = json_pack("{s:s}", "field", "rows");
+        st = hs_fail_field(err, HS_ERR_INVALID, "rows",
+                           "the rows have none of the model's %zu KPIs (is "
+                           "it the right model?)",
+                           ds->n_features);
+    }
+    if (st == HS_OK)
+        st = warn_omitted(ds, seen, warn, err);
     free(seen);
     if (st == HS_OK) {
         int any_id = 0;

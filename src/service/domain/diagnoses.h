@@ -47,9 +47,11 @@ void hs_diag_result_free(hs_diag_result *r);
 /* Turns JSON rows into a dataset over the model's features: each row an
  * object of KPI -> number (null = missing), optional "sample_id" (string or
  * number) and "label". HS_ERR_INVALID with *details (row, column, ...) for
- * a row that is not an object, a value that is not a number, a KPI the
- * model needs that no row has, or no rows at all. Extra keys are reported
- * in *warn. Caller frees *out with hl_dataset_free. */
+ * a row that is not an object, a value that is not a number, rows with
+ * none of the model's KPIs, or no rows at all. A KPI of the model that a
+ * row leaves out is a missing value there, and one warning in *warn names
+ * every KPI left out; extra keys are reported in *warn too. Caller frees
+ * *out with hl_dataset_free. */
 hs_status hs_diag_rows_to_dataset(const hl_model *m, const json_t *rows,
                                   hl_dataset **out, json_t **details,
                                   hl_warnings *warn, hs_error *err);

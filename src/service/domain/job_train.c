@@ -4,8 +4,8 @@
  * learner and its parameters, checked through the engine's parameter
  * tables when the job is submitted, so a bad value is a 422 at once and
  * not a failed job later. Running it loads the dataset, trains with
- * progress (the loss curve of the current fold or fit) and a cancel flag
- * checked every round, and stores the model.
+ * progress (train_progress.h: the curves and an honest estimate) and a
+ * cancel flag checked every round, and stores the model.
  *
  * It trains through the engine's self-repair (hl_train_repair,
  * healer/repair.h), as `healer train` does: a training that fails for a
@@ -30,6 +30,7 @@
 #include "domain/job_types.h"
 #include "domain/models.h"
 #include "domain/train_params.h"
+#include "domain/train_progress.h"
 #include "healer/clock.h"
 
 /* ---- submission ---------------------------------------------------------- */
@@ -41,24 +42,27 @@ hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     hs_status st = hs_datasets_get(app, id, viewer, &ds, err);
     if (st != HS_OK)
         return st;
-    int labelled = 1;
-    if (ds.profile_json) {
-        json_t *prof = json_loads(ds.profile_json, 0, NULL);
-        labelled = json_is_true(json_object_get(prof, "has_labels")) &&
-                   json_object_size(json_object_get(prof, "class_counts")) >= 2;
-        json_decref(prof);
-    }
+    size_t classes = 0;
+    hs_dataset_labels labels = hs_dataset_label_state(ds.profile_json, &classes);
     snprintf(name, cap, "%s", ds.name);
     int64_t deleted = ds.deleted_at;
     hs_dataset_rec_free(&ds);
     if (deleted)
         return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
                        (long long)id);
-    if (!labelled)
+    if (labels == HS_DATASET_NO_LABEL)
         return hs_fail_field(err, HS_ERR_INVALID, "dataset_id",
-                             "dataset %lld cannot be trained on: it needs a "
-                             "label column with at least two classes",
-                             (long long)id);
+                             "dataset '%.200s' has no label column, so there "
+                             "is nothing to learn from: upload a CSV with a "
+                             "'label' column giving each row's class "
+                             "(unlabelled data can be diagnosed with a "
+                             "model, not trained on)",
+                             name);
+    if (labels == HS_DATASET_ONE_CLASS)
+        return hs_fail_field(err, HS_ERR_INVALID, "dataset_id",
+                             "dataset '%.200s' has a single class: training "
+                             "needs rows of at least two classes",
+                             name);
     return HS_OK;
 }
 
@@ -153,80 +157,28 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
 
 /* ---- progress ------------------------------------------------------------- */
 
+/* What the engine's callbacks share: the job and its progress
+ * (train_progress.h: the stages, the curves, the estimate). */
 typedef struct progress {
     hs_job_run *run;
-    unsigned units;    /* CV folds + final fit (+ refit) */
-    unsigned cv_folds; /* 0 without CV */
-    int stage_key;     /* stage * 1000 + fold: a change starts a new curve */
-    const hl_train_progress *now;
-    json_t *train_loss, *valid_loss;
+    hs_train_progress tp;
 } progress;
 
-static const char *stage_name(hl_train_stage st)
-{
-    return st == HL_STAGE_CV ? "cv" : st == HL_STAGE_REFIT ? "refit" : "train";
-}
-
-static char *render_losses(void *ctx)
+static char *render_progress(void *ctx)
 {
     const progress *c = ctx;
-    json_t *losses = json_pack("{s:s, s:i, s:O, s:O}", "stage",
-                               stage_name(c->now->stage), "fold",
-                               (int)c->now->fold, "train", c->train_loss,
-                               "valid", c->valid_loss);
-    char *text = losses ? json_dumps(losses, JSON_COMPACT |
-                                                 JSON_REAL_PRECISION(6))
-                        : NULL;
-    json_decref(losses);
-    return text;
-}
-
-/* The curve shown is the current fold's, then the final fit's with its
- * hold-out loss; the refit (no hold-out) keeps the final fit's curve,
- * which is the one that chose the number of rounds. */
-static void extend_curve(progress *c, const hl_train_progress *p)
-{
-    int key = (int)p->stage * 1000 + (int)p->fold;
-    if (p->stage == HL_STAGE_REFIT)
-        return;
-    if (key != c->stage_key) {
-        json_array_clear(c->train_loss);
-        json_array_clear(c->valid_loss);
-        c->stage_key = key;
-    }
-    json_array_append_new(c->train_loss, json_real(p->train_loss));
-    json_array_append_new(c->valid_loss, isfinite(p->valid_loss)
-                                             ? json_real(p->valid_loss)
-                                             : json_null());
+    return hs_train_progress_render(&c->tp);
 }
 
 static int on_progress(const hl_train_progress *p, void *user)
 {
     progress *c = user;
-    extend_curve(c, p);
-    unsigned unit = p->stage == HL_STAGE_CV      ? p->fold - 1
-                    : p->stage == HL_STAGE_FINAL ? c->cv_folds
-                                                 : c->units - 1;
-    double done = ((double)unit + (double)p->round / (double)p->rounds) /
-                  (double)c->units;
-    if (done > 0.999 && p->stage != HL_STAGE_REFIT)
-        done = 0.999;
-    c->now = p;
-    return c->run->report(c->run, done, p->round, p->rounds, render_losses, c,
-                          p->round == p->rounds);
+    hs_train_progress_step(&c->tp, p, hl_clock_monotonic());
+    return c->run->report(c->run, c->tp.done, p->round, p->rounds,
+                          render_progress, c, p->round == p->rounds);
 }
 
 /* ---- running -------------------------------------------------------------- */
-
-/* Stages a training reports: CV folds, the fit, and a refit when the
- * learner stops early and refits (then the fit and the refit are two). */
-static unsigned stages(const hl_train_params *p)
-{
-    const hl_learner_info *info = hl_learner_find(p->algo);
-    int refits = info && info->iterative && p->refit &&
-                 p->early_stopping_rounds > 0;
-    return (p->cv_folds > 1 ? (unsigned)p->cv_folds : 0) + 1 + (refits ? 1 : 0);
-}
 
 /* Before each attempt: its own stages, a fresh curve, and a log line that
  * says why a retry runs. */
@@ -235,11 +187,10 @@ static void on_attempt(unsigned number, hl_repair_step step,
                        const hl_train_attempt *previous, void *user)
 {
     progress *pc = user;
-    pc->cv_folds = params->cv_folds > 1 ? (unsigned)params->cv_folds : 0;
-    pc->units = stages(params);
-    pc->stage_key = -1;
-    json_array_clear(pc->train_loss);
-    json_array_clear(pc->valid_loss);
+    if (hs_train_progress_start(&pc->tp, params, hl_clock_monotonic()) != 0)
+        hs_log(HS_LOG_ERROR, "cannot follow a training's progress",
+               json_pack("{s:I, s:s}", "job_id", (json_int_t)pc->run->job->id,
+                         "error", "out of memory"));
     if (previous)
         hs_log(HS_LOG_WARN, "training attempt failed; retrying",
                json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "job_id",
@@ -303,7 +254,7 @@ void hs_train_fit(hs_job_run *run, const hl_dataset *ds,
                   const hl_train_params *p, hl_model **model,
                   hs_job_outcome *o)
 {
-    progress pc = {run, 1, 0, -1, NULL, json_array(), json_array()};
+    progress pc = {run, {0}};
     hl_train_control ctl = {on_progress, &pc, run->stop};
     hl_repair_options opt = {.faults = run->train_faults,
                              .on_attempt = on_attempt,
@@ -323,8 +274,7 @@ void hs_train_fit(hs_job_run *run, const hl_dataset *ds,
         hs_copy_message(o->error, sizeof o->error, herr.message);
         say_training_failed(run->job, &at, o);
     }
-    json_decref(pc.train_loss);
-    json_decref(pc.valid_loss);
+    hs_train_progress_free(&pc.tp);
 }
 
 hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,

@@ -16,7 +16,8 @@
 
 /* Submission: dataset `id` must be viewer's to see (HS_ERR_NOTFOUND, also
  * when it is in the trash) and labelled with at least two classes
- * (HS_ERR_INVALID, field "dataset_id"); its name goes to name[cap]. */
+ * (hs_dataset_label_state; HS_ERR_INVALID, field "dataset_id", saying
+ * which of these it is not); its name goes to name[cap]. */
 hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
                                  char *name, size_t cap, hs_error *err);
 

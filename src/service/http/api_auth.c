@@ -56,15 +56,34 @@ static void reply_session(hs_app *app, const hs_req *req, hs_resp *resp,
                             login->session.remember));
 }
 
-/* A refused login: wrong credentials are 401 invalid_credentials, the
- * rest is mapped as every service error is. */
-static void reply_login_error(hs_resp *resp, hs_status st, const hs_error *err)
+/* A refused login: wrong credentials are 401 invalid_credentials with the
+ * attempts left before the lock in details.attempts_remaining; a locked
+ * account is 429 account_locked with details.locked_until (unix time) and
+ * details.retry_after_seconds; the rest is mapped as every service error
+ * is. */
+static void reply_login_error(hs_app *app, hs_resp *resp, hs_status st,
+                              const hs_login *login, const hs_error *err)
 {
-    if (st == HS_ERR_DENIED)
-        hs_reply_error(resp, 401, "invalid_credentials", NULL, "%s",
-                       err->message);
-    else
+    if (st == HS_ERR_DENIED) {
+        hs_reply_error(resp, 401, "invalid_credentials",
+                       json_pack("{s:i}", "attempts_remaining",
+                                 login->attempts_remaining),
+                       "%s", err->message);
+    } else if (st == HS_ERR_LOCKED && login->locked_until > 0) {
+        int64_t left = login->locked_until - hs_clock_now(app->clock);
+        char after[32];
+        snprintf(after, sizeof after, "%lld",
+                 (long long)(left > 0 ? left : 0));
+        hs_resp_header(resp, "Retry-After", after);
+        hs_reply_error(resp, 429, "account_locked",
+                       json_pack("{s:I, s:I}", "locked_until",
+                                 (json_int_t)login->locked_until,
+                                 "retry_after_seconds",
+                                 (json_int_t)(left > 0 ? left : 0)),
+                       "%s", err->message);
+    } else {
         hs_reply_status(resp, st, err);
+    }
 }
 
 void hs_api_login(hs_app *app, hs_req *req, hs_resp *resp)
@@ -84,7 +103,7 @@ void hs_api_login(hs_app *app, hs_req *req, hs_resp *resp)
         if (st == HS_OK)
             reply_session(app, req, resp, 200, &login);
         else
-            reply_login_error(resp, st, &err);
+            reply_login_error(app, resp, st, &login, &err);
         sodium_memzero(&login, sizeof login);
     }
     json_decref(body);
@@ -133,15 +152,17 @@ void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
 {
     json_t *body = hs_api_body(req, resp);
     const char *token = NULL, *username = NULL, *password = NULL;
+    int remember = 0;
     if (!body)
         return;
     if (hs_api_req_string(body, "token", &token, resp) == 0 &&
         hs_api_req_string(body, "username", &username, resp) == 0 &&
-        hs_api_req_string(body, "password", &password, resp) == 0) {
+        hs_api_req_string(body, "password", &password, resp) == 0 &&
+        hs_api_opt_bool(body, "remember", &remember, resp) == 0) {
         hs_login login;
         hs_error err = {0};
         hs_status st = hs_setup_complete(app, req->client, token, username,
-                                         password, &login, &err);
+                                         password, remember, &login, &err);
         if (st == HS_OK)
             reply_session(app, req, resp, 201, &login);
         else if (st == HS_ERR_DENIED)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/datasets.h"
 #include "domain/diag_explain.h"
 #include "domain/engine_json.h"
 #include "domain/job_types.h"
@@ -241,6 +242,13 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
                           "features", (json_int_t)d->features, "created_at",
                           (json_int_t)d->created_at, "deleted_at",
                           hs_api_time(d->deleted_at));
+    size_t classes = 0;
+    hs_dataset_labels labels = hs_dataset_label_state(d->profile_json, &classes);
+    if (j) {
+        json_object_set_new(j, "classes", json_integer((json_int_t)classes));
+        json_object_set_new(j, "trainable",
+                            json_boolean(labels == HS_DATASET_LABELLED));
+    }
     if (j && with_profile)
         json_object_set_new(j, "profile", hs_api_stored_json(d->profile_json));
     return j;
@@ -283,20 +291,53 @@ json_t *hs_api_attempts_json(const hs_job_attempt *items, size_t n)
     return list;
 }
 
+/* A running job's time left: a training's own estimate when its progress
+ * has one (null until it has a basis: train_progress.h), else one
+ * extrapolated from the fraction done. */
+static json_t *eta_json(const hs_job_rec *j, const json_t *detail,
+                        double elapsed)
+{
+    if (j->state != HS_JOB_RUNNING)
+        return json_null();
+    const json_t *own = json_object_get(detail, "eta_seconds");
+    if (own)
+        return json_is_number(own) ? json_real(json_number_value(own))
+                                   : json_null();
+    return j->progress > 0.01
+               ? json_real(elapsed * (1 - j->progress) / j->progress)
+               : json_null();
+}
+
+/* detail[key] as a new reference, or `fallback` (consumed) when absent. */
+static json_t *detail_or(const json_t *detail, const char *key,
+                         json_t *fallback)
+{
+    json_t *v = json_object_get(detail, key);
+    if (!v)
+        return fallback;
+    json_decref(fallback);
+    return json_incref(v);
+}
+
 json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
                         size_t n_attempts, int64_t now)
 {
     json_t *losses = hs_api_stored_json(j->losses_json);
-    json_t *stage = json_incref(json_object_get(losses, "stage"));
-    json_t *train = json_incref(json_object_get(losses, "train"));
-    json_t *valid = json_incref(json_object_get(losses, "valid"));
-    json_decref(losses);
+    json_t *stage = detail_or(losses, "stage", json_null());
+    json_t *curves = json_pack(
+        "{s:o, s:o, s:o, s:o}", "train",
+        detail_or(losses, "train", json_array()), "valid",
+        detail_or(losses, "valid", json_array()), "refit",
+        detail_or(losses, "refit", json_array()), "folds",
+        detail_or(losses, "fold_curves", json_array()));
+    json_t *fold = detail_or(losses, "fold", json_null());
+    json_t *folds = detail_or(losses, "folds", json_null());
+    json_t *phase = detail_or(losses, "phase", json_null());
     json_t *attempts_json = hs_api_attempts_json(attempts, n_attempts);
     int64_t end = j->finished_at ? j->finished_at : now;
     double elapsed = j->started_at ? (double)(end - j->started_at) : 0.0;
-    json_t *eta = j->state == HS_JOB_RUNNING && j->progress > 0.01
-                      ? json_real(elapsed * (1 - j->progress) / j->progress)
-                      : json_null();
+    json_t *eta = eta_json(j, losses, elapsed);
+    json_decref(losses);
     /* The store keeps one generic result; the API's model_id (a training's
      * result, a diagnosis' input) and diagnosis_id keep their meaning. */
     int model_result = !strcmp(j->result_kind, HS_RESULT_MODEL);
@@ -306,14 +347,13 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
                                      id_or_null(j->result_id))
                          : json_null();
     json_t *view = json_pack(
-        "{s:I, s:I, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:{s:o, s:o}, s:o, "
+        "{s:I, s:I, s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:o, s:o, "
         "s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:f, s:o}",
         "id", (json_int_t)j->id, "owner_id", (json_int_t)j->owner_id, "type",
         j->type, "name", j->name, "state", hs_job_state_name(j->state),
-        "progress", j->progress, "stage", stage ? stage : json_null(), "round",
+        "progress", j->progress, "stage", stage, "round",
         (json_int_t)j->round, "rounds", (json_int_t)j->rounds, "losses",
-        "train", train ? train : json_array(), "valid",
-        valid ? valid : json_array(), "error",
+        curves ? curves : json_object(), "error",
         j->error[0] ? message_json(j->error) : json_null(), "attempts",
         attempts_json, "dataset_id", id_or_null(j->dataset_id), "model_id",
         id_or_null(model_result ? j->result_id : j->model_id), "diagnosis_id",
@@ -323,6 +363,15 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
         "started_at", hs_api_time(j->started_at), "finished_at",
         hs_api_time(j->finished_at), "elapsed_seconds", elapsed, "eta_seconds",
         eta);
+    if (view) {
+        json_object_set_new(view, "fold", fold);
+        json_object_set_new(view, "folds", folds);
+        json_object_set_new(view, "phase", phase);
+    } else {
+        json_decref(fold);
+        json_decref(folds);
+        json_decref(phase);
+    }
     /* What the type adds (a pipeline's steps), under its name. */
     const hs_job_type *type = hs_job_type_find(hs_job_types, j->type);
     json_t *extra = view && type && type->describe ? type->describe(j) : NULL;

@@ -720,7 +720,7 @@ static void account(req_ctx *c, int status)
                           (json_int_t)c->body_bytes);
     if (f && c->req.authed)
         json_object_set_new(f, "user", json_string(c->req.user.username));
-    hs_log(level, "request", f);
+    hs_log_access(level, "request", f);
 }
 
 int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)

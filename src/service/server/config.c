@@ -29,6 +29,8 @@ static const key_spec KEYS[] = {
     T("store", store, "", "the record store's URL (sqlite:FILE); empty = sqlite:DATA-DIR/healer.db"),
     T("web-dir", web_dir, "web/dist", "the web UI's files; empty = API only"),
     T("log-level", log_level, "info", "debug, info, warn or error"),
+    T("access-log", access_log, "",
+      "the request log's file; empty = DATA-DIR/logs/access.log, - = stderr"),
     U("http-threads", http_threads, 1, 256, "4", "connection threads"),
     U("max-connections", max_connections, 1, 100000, "4096", "open connections at most"),
     U("connection-timeout", connection_timeout, 1, 3600, "60", "idle seconds before a connection closes"),

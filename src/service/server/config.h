@@ -20,6 +20,7 @@ typedef struct hs_server_config {
     char store[1024];      /* store URL; "" = sqlite:DATA_DIR/healer.db */
     char web_dir[1024];    /* "" = serve no UI */
     char log_level[16];
+    char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */
     unsigned http_threads;
     unsigned max_connections;
     unsigned connection_timeout;

@@ -91,6 +91,36 @@ done:
     return rc;
 }
 
+hs_status hs_datadir_access_log(const hs_datadir *d, const char *setting,
+                                char *path, size_t cap, int *fd,
+                                hs_error *err)
+{
+    *fd = -1;
+    if (setting && !strcmp(setting, "-")) {
+        snprintf(path, cap, "stderr");
+        return HS_OK;
+    }
+    if (!setting || !*setting) {
+        char *logs = join(d->path, "logs");
+        hs_status rc = logs ? make_dirs(logs, err)
+                            : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        free(logs);
+        if (rc != HS_OK)
+            return rc;
+        snprintf(path, cap, "%s/logs/access.log", d->path);
+    } else {
+        snprintf(path, cap, "%s", setting);
+    }
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        char buf[128];
+        return hs_fail_field(err, HS_ERR_IO, "access-log",
+                             "%s: cannot open the access log: %s", path,
+                             strerror_r(errno, buf, sizeof buf));
+    }
+    return HS_OK;
+}
+
 void hs_datadir_close(hs_datadir *d)
 {
     if (!d)

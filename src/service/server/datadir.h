@@ -1,7 +1,8 @@
 /* datadir.h - the data directory: where one healer installation keeps its
  * state (healer.db, the SQLite store unless the `store` setting names
  * another; blobs/, the blob store; server.key, the secret CSRF tokens are
- * made with).
+ * made with; logs/access.log, the request log unless `access-log` says
+ * otherwise).
  *
  * Every command that touches the store (`healer serve`, `healer user ...`)
  * opens it through here, so the layout is decided once. Opening creates
@@ -34,6 +35,15 @@ hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
                                 hs_datadir **out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
+
+/* The access log's file as the `access-log` setting names it: "" =
+ * DIR/logs/access.log (logs/ created with mode 0700), "-" = stderr (*fd =
+ * -1, path "stderr"), anything else a file path. The file is opened for
+ * appending (created with mode 0600), so that logrotate's copytruncate
+ * works; its path goes to path (cap bytes). Caller closes *fd. */
+hs_status hs_datadir_access_log(const hs_datadir *d, const char *setting,
+                                char *path, size_t cap, int *fd,
+                                hs_error *err);
 
 /* The server's secret key (CSRF tokens are MACs under it), kept in
  * DIR/server.key (mode 0600) so sessions survive restarts; created with

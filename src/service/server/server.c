@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/app.h"
 #include "base/clock.h"
@@ -25,7 +26,21 @@ struct hs_server {
     hs_server_config cfg;
     hs_datadir *dd;   /* owns app.store and app.blobs */
     struct hs_http *http;
+    int access_fd;             /* the access log's file, -1 = stderr */
+    char access_path[PATH_MAX]; /* for the start-up message */
 };
+
+/* This program's own path (argv[0] resolved), so that the commands the
+ * start-up message prints run whatever the reader's working directory
+ * and PATH; "healer" when /proc is not there. */
+static void self_path(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0 || (size_t)n >= cap - 1)
+        snprintf(out, cap, "healer");
+    else
+        out[n] = '\0';
+}
 
 /* Splits "HOST:PORT" / "[V6]:PORT" / ":PORT". */
 static hs_status parse_listen(const char *listen, char *host, size_t cap,
@@ -76,6 +91,10 @@ static void announce(hs_server *s, FILE *console, const char *host,
 {
     const char *shown = !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
     int v6 = strchr(shown, ':') != NULL;
+    char exe[PATH_MAX], dir[PATH_MAX];
+    self_path(exe, sizeof exe);
+    if (!realpath(s->cfg.data_dir, dir))
+        snprintf(dir, sizeof dir, "%s", s->cfg.data_dir);
     fprintf(console, "SystemHealer %s listening on http://%s%s%s:%u\n",
             HL_VERSION_STRING, v6 ? "[" : "", shown, v6 ? "]" : "", port);
     char token[HS_SETUP_TOKEN_CHARS + 1];
@@ -85,13 +104,14 @@ static void announce(hs_server *s, FILE *console, const char *host,
                 "No users yet: open the URL in a browser and create the "
                 "first administrator\nwith this one-time setup token (or "
                 "POST it to /api/v1/setup):\n  setup token: %s\nor from a "
-                "shell: healer user add NAME --admin --data-dir %s\n",
-                token, s->cfg.data_dir);
+                "shell: %s user add NAME --admin --data-dir %s\n",
+                token, exe, dir);
     } else {
-        fprintf(console, "Log in with a user of %s (add one with: healer user "
+        fprintf(console, "Log in with a user of %s (add one with: %s user "
                          "add NAME [--admin] --data-dir %s)\n",
-                s->cfg.data_dir, s->cfg.data_dir);
+                dir, exe, dir);
     }
+    fprintf(console, "Request log: %s\n", s->access_path);
     fflush(console);
 }
 
@@ -175,10 +195,15 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     if (!s)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
+    s->access_fd = -1;
     if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
+        (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
+                                    sizeof s->access_path, &s->access_fd,
+                                    err)) != HS_OK ||
         (st = assemble_app(s, err)) != HS_OK)
         goto fail;
+    hs_log_set_access_fd(s->access_fd);
     recover_jobs(&s->app);
     hs_server_maintain(s);
     hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
@@ -187,9 +212,10 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         (st = start_http(s, host, port, err)) != HS_OK)
         goto fail;
     hs_log(HS_LOG_INFO, "started",
-           json_pack("{s:s, s:s, s:i, s:i}", "listen", cfg->listen, "data_dir",
-                     cfg->data_dir, "workers", (int)cfg->workers,
-                     "http_threads", (int)cfg->http_threads));
+           json_pack("{s:s, s:s, s:i, s:i, s:s}", "listen", cfg->listen,
+                     "data_dir", cfg->data_dir, "workers", (int)cfg->workers,
+                     "http_threads", (int)cfg->http_threads, "access_log",
+                     s->access_path));
     announce(s, console, host, port);
     *out = s;
     return HS_OK;
@@ -223,6 +249,10 @@ void hs_server_stop(hs_server *s)
         hs_log(HS_LOG_INFO, "stopping: no new connections; finishing requests",
                NULL);
         hs_http_stop(s->http);
+    }
+    if (s->access_fd >= 0) { /* no request is logged any more */
+        hs_log_set_access_fd(-1);
+        close(s->access_fd);
     }
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
     hs_model_cache_free(app->models);

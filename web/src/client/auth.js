@@ -17,8 +17,8 @@ export const logout = (opts = {}) => http.post('/auth/logout', undefined, { quie
 export const setupStatus = (opts = {}) => http.get('/setup', { quiet: true, authAttempt: true, ...opts });
 
 /* Creates the first admin with the one-time token and logs it in. */
-export const setup = (token, username, password, opts = {}) =>
-  http.post('/setup', { token, username, password }, { quiet: true, authAttempt: true, ...opts });
+export const setup = (token, username, password, remember = false, opts = {}) =>
+  http.post('/setup', { token, username, password, remember }, { quiet: true, authAttempt: true, ...opts });
 
 /* The preferences object of the logged-in user ({} when none). */
 export async function preferences(opts = {}) {

@@ -7,4 +7,9 @@ export async function list({ limit = 100, ...opts } = {}) {
   return (await http.get('/notifications', { ...opts, query: { limit } })).items;
 }
 
+/* The number of unread notifications (one item read, the total kept). */
+export async function unreadCount(opts = {}) {
+  return (await http.get('/notifications', { quiet: true, ...opts, query: { unread: 1, limit: 1 } })).total;
+}
+
 export const markRead = (id, opts = {}) => http.post(`/notifications/${id}/read`, undefined, opts);

@@ -7,7 +7,7 @@ import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { fmtDate, fmtAgo } from '../format.js';
-import { pageHeader, card, field, select, errorAlert, badge, modal, toast, showError, setInvalid, emptyState } from '../ui.js';
+import { pageHeader, card, field, select, errorAlert, badge, modal, toast, showError, setInvalid, emptyState, errorDetail } from '../ui.js';
 
 function statusBadges(u) {
   const out = [];
@@ -91,7 +91,7 @@ function createCard(ctx, onCreated) {
       onCreated();
     } catch (e) {
       const target = { username, password }[e.details?.field] || (e.code === 'conflict' ? username : null);
-      if (target) setInvalid(target, e.message);
+      if (target) setInvalid(target, errorDetail(e));
       clear(errorBox, errorAlert(e, { testid: 'user-create-error' }));
     } finally {
       submit.disabled = false;
@@ -103,7 +103,7 @@ function createCard(ctx, onCreated) {
 function notificationsCard(items, ctx, refresh) {
   const read = async (n, btn) => {
     btn.disabled = true;
-    try { await ctx.api.notifications.markRead(n.id); refresh(); } catch (e) { showError(e); btn.disabled = false; }
+    try { await ctx.api.notifications.markRead(n.id); refresh(); ctx.notificationsChanged(); } catch (e) { showError(e); btn.disabled = false; }
   };
   const unread = items.filter((n) => !n.read).length;
   const list = items.length ? h('div.list-group.list-group-flush', items.map((n) => h(`div.list-group-item.notification-row${n.read ? '.is-read' : ''}`, { testid: 'notification-row', dataset: { id: n.id, kind: n.kind } },
@@ -121,7 +121,7 @@ function notificationsCard(items, ctx, refresh) {
 
 export async function render(view, ctx) {
   const usersHost = h('div');
-  const notesHost = h('div');
+  const notesHost = h('div', { id: 'notifications', tabindex: '-1' });
   const loadUsers = async () => clear(usersHost, usersCard(await ctx.api.users.list({ signal: ctx.signal }), ctx, () => loadUsers().catch(showError)));
   const loadNotes = async () => clear(notesHost, notificationsCard(await ctx.api.notifications.list({ signal: ctx.signal, limit: 100 }), ctx, () => loadNotes().catch(showError)));
   await Promise.all([loadUsers(), loadNotes()]);
@@ -130,4 +130,8 @@ export async function render(view, ctx) {
       h('div.row.g-4',
         h('div.col-xl-8', notesHost),
         h('div.col-xl-4', createCard(ctx, () => loadUsers().catch(showError))))));
+  // The header's unread badge leads here: its list, in view and focused.
+  if (ctx.query.section === 'notifications') {
+    setTimeout(() => { notesHost.scrollIntoView({ block: 'start' }); notesHost.focus({ preventScroll: true }); }, 0);
+  }
 }

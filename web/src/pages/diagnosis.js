@@ -227,6 +227,7 @@ export async function render(view, ctx) {
 
   view.append(h('div.d-flex.flex-column.gap-4',
     driftBanner(diag), trainingCaveat(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
+    h('p.small.text-body-secondary.mb-0', { testid: 'csv-columns-hint' }, t('diagnosis.csvColumns')),
     h('div.row.g-4',
       h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
       h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),

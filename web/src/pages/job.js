@@ -1,7 +1,9 @@
 // pages/job.js - #/jobs/ID: a job as it runs. Reads the job about every
-// 500 ms (ctx.pollJob) and updates the state, the progress bar, the round,
-// the elapsed and remaining time and the live loss curve in place, without
-// re-rendering. Cancel asks the server to stop the job; leaving the page
+// 500 ms (ctx.pollJob) and updates the state, the progress bar, the round
+// (saying whether it counts a fit that stops early or its refit), the
+// elapsed and remaining time (the server's estimate, "—" until it has a
+// basis) and the live loss curve (a line per finished fold, the refit
+// apart) in place, without re-rendering; "updates live" goes at the end. Cancel asks the server to stop the job; leaving the page
 // while it runs hands it to a background watcher that toasts at the end.
 // After a retry the training's attempts show too (views/attempts.js): why
 // each failed and, at the end, which learner made the model. A retraining
@@ -21,12 +23,27 @@ function stageText(job) {
   if (job.state === 'queued') return t('job.stage.queued');
   if (isFinished(job)) return '';
   if (job.type === 'diagnose') return t('job.stage.diagnose');
+  if (job.stage === 'cv' && job.fold) {
+    return t(job.phase === 'refit' ? 'job.stage.cvFoldRefit' : 'job.stage.cvFold', { fold: job.fold, folds: job.folds });
+  }
   return job.stage ? t(`job.stage.${job.stage}`) : t('job.stage.starting');
 }
 
+/* The round counter says which rounds it counts: those of a fit that stops
+ * early (the planned rounds only a cap), or of the refit (the rounds the
+ * early stopping chose). */
+function roundText(job) {
+  if (!job.rounds) return fmtInt(job.round);
+  const n = { round: fmtInt(job.round), rounds: fmtInt(job.rounds) };
+  if (job.phase === 'early_stopping' && !isFinished(job)) return t('job.roundEarly', n);
+  if (job.phase === 'refit') return t('job.roundRefit', n);
+  return t('job.roundOf', n);
+}
+
+/* "—" until the server's estimate has a basis (docs/api.md, JOB). */
 function remainingText(job) {
   if (isFinished(job)) return job.state === 'succeeded' ? fmtDuration(0) : '—';
-  if (job.eta_seconds === null || job.eta_seconds === undefined) return t('job.estimating');
+  if (job.eta_seconds === null || job.eta_seconds === undefined) return '—';
   return fmtDuration(job.eta_seconds);
 }
 
@@ -42,10 +59,12 @@ export async function render(view, ctx) {
 
   const state = h('span.job-state-host');
   const bar = progressBar({ testid: 'job-progress', label: t('job.progress'), striped: true });
-  const stage = h('span.job-stage.text-body-secondary');
+  const stage = h('span.job-stage.text-body-secondary', { testid: 'job-stage' });
   const round = h('span', { testid: 'job-round' });
   const elapsed = h('span', { testid: 'job-elapsed' });
   const remaining = h('span', { testid: 'job-remaining' });
+  const remainingHint = h('div.small.text-body-secondary.fw-normal', { testid: 'job-remaining-hint' });
+  const liveHint = h('span.small.text-body-secondary', { testid: 'job-live-hint' }, t('job.lossHint'));
   const pct = h('span.job-pct.fw-semibold');
   const actions = h('div.d-flex.flex-wrap.gap-2');
   const outcome = h('div.job-outcome');
@@ -69,9 +88,12 @@ export async function render(view, ctx) {
     bar.state({ succeeded: 'success', failed: 'danger', cancelled: 'warning' }[job.state] || null);
     pct.textContent = fmtPct(job.progress, 0);
     stage.textContent = stageText(job);
-    round.textContent = job.rounds ? t('job.roundOf', { round: fmtInt(job.round), rounds: fmtInt(job.rounds) }) : fmtInt(job.round);
+    round.textContent = roundText(job);
     elapsed.textContent = fmtDuration(job.elapsed_seconds);
     remaining.textContent = remainingText(job);
+    const noBasis = !done && job.state === 'running' && (job.eta_seconds === null || job.eta_seconds === undefined);
+    remainingHint.textContent = noBasis ? t(isTrain ? 'job.noEstimateTrain' : 'job.noEstimate') : '';
+    liveHint.hidden = done;
     cancel.hidden = done;
     cancel.disabled = job.cancel_requested;
     cancel.lastChild.textContent = job.cancel_requested ? t('job.cancelling') : t('job.cancel');
@@ -107,10 +129,10 @@ export async function render(view, ctx) {
         isTrain ? statTile(t('job.round'), round)
           : statTile(t('job.model'), job.model_id ? h('a', { href: `#/models/${job.model_id}` }, `#${job.model_id}`) : '—'),
         statTile(t('job.elapsed'), elapsed),
-        statTile(t('job.remaining'), remaining)),
+        statTile(t('job.remaining'), h('span', remaining, remainingHint))),
     ], { cls: 'job-card' }),
     outcome,
-    isTrain && card(t('job.lossChart'), lossEl, { actions: h('span.small.text-body-secondary', t('job.lossHint')) }),
+    isTrain && card(t('job.lossChart'), lossEl, { actions: liveHint }),
     attempts));
   update();
   if (isTrain) loss = liveLoss(lossEl, job);

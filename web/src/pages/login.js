@@ -4,12 +4,24 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
+import { fmtDate } from '../format.js';
 import { field, errorTitle } from '../ui.js';
 import { authCard } from '../views/auth-card.js';
 
-/* The login-specific wording for an error (server words when useful). */
+/* The login-specific wording for an error, in the user's language: how
+ * many attempts are left before the lock (details.attempts_remaining), and
+ * once locked, when it ends and who can lift it (details.locked_until). */
 function loginError(e) {
-  if (e.code === 'account_locked' || e.code === 'rate_limited') return `${errorTitle(e)} ${e.message || ''}`.trim();
+  const d = e.details || {};
+  if (e.code === 'invalid_credentials' && Number.isInteger(d.attempts_remaining)) {
+    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-attempts-left' },
+      d.attempts_remaining > 0 ? t('auth.attemptsLeft', { count: d.attempts_remaining }) : t('auth.nextLocks'))];
+  }
+  if (e.code === 'account_locked') {
+    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-locked-until' },
+      d.locked_until ? t('auth.lockedUntil', { time: fmtDate(d.locked_until) }) : t('auth.lockedAsk'))];
+  }
+  if (e.code === 'rate_limited') return [h('div', errorTitle(e)), h('div.small', t('auth.waitMinute'))];
   return errorTitle(e);
 }
 

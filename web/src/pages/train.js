@@ -10,7 +10,7 @@
 import { h, clear } from '../dom.js';
 import { t, has } from '../i18n.js';
 import { fmtInt, fmtAgo, fmtPct } from '../format.js';
-import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button } from '../ui.js';
+import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, linkButton, stateBadge, button, errorDetail } from '../ui.js';
 import { isFinished } from '../jobwatch.js';
 import { paramCards, collectParams, readParam, reveal } from '../views/param-fields.js';
 import { classNamesFromCsv, PasteError } from '../csv.js';
@@ -23,7 +23,18 @@ const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`)
 const algoHelp = (name) => (has(`train.algoHelp.${name}`) ? t(`train.algoHelp.${name}`) : null);
 
 function datasetLabel(d) {
-  return t('train.datasetOption', { name: d.name, rows: fmtInt(d.rows), features: fmtInt(d.features) });
+  const text = t('train.datasetOption', { name: d.name, rows: fmtInt(d.rows), features: fmtInt(d.features) });
+  return d.trainable === false ? `${text} · ${t(d.classes ? 'train.oneClassTag' : 'train.noLabelTag')}` : text;
+}
+
+/* Why the chosen dataset cannot be trained on (docs/api.md: a dataset's
+ * "trainable" and "classes"), or null. */
+function untrainableNote(d) {
+  if (!d || d.trainable !== false) return null;
+  return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled' },
+    h('div.fw-semibold', t(d.classes ? 'train.oneClassTitle' : 'train.noLabelTitle', { name: d.name })),
+    h('div.small', t(d.classes ? 'train.oneClassText' : 'train.noLabelText')),
+    h('a.small', { href: `#/datasets/${d.id}` }, t('train.seeDataset')));
 }
 
 function jobsCard(jobs) {
@@ -72,6 +83,7 @@ export async function render(view, ctx) {
     name.placeholder = d ? `${d.name} (${algo.value})` : '';
   };
   dsSelect.addEventListener('change', setNamePlaceholder);
+  const trainableHost = h('div');
 
   // The parameters of the chosen algorithm. What was typed is remembered
   // by name across switches, and comes back in a parameter of the same
@@ -124,10 +136,22 @@ export async function render(view, ctx) {
       h('div.col-md-7', field(t('train.dataset'), dsSelect, { help: t('train.datasetHelp'), cls: 'mb-0' })),
       h('div.col-md-5', field(t('train.algorithm'), algo, { help: algoHelpText, cls: 'mb-0' })),
       h('div.col-12', field(t('train.name'), name, { help: t('train.nameHelp'), cls: 'mb-0' })),
-      h('div.col-12', field(t('train.classNames'), namesInput, { help: t('train.classNamesHelp'), cls: 'mb-0', after: namesNote })))),
+      h('div.col-12', field(t('train.classNames'), namesInput, { help: t('train.classNamesHelp'), cls: 'mb-0', after: namesNote })),
+      h('div.col-12', trainableHost))),
     paramsHost,
     h('div.mt-4', errorBox),
     h('div.d-flex.flex-wrap.align-items-center.gap-3.mt-3', submit, h('span.small.text-body-secondary', t('train.startHint'))));
+
+  /* An unlabelled dataset cannot be trained on: say why, and the form
+   * cannot be sent (the server refuses it too). */
+  const showTrainable = () => {
+    const d = datasets.find((x) => String(x.id) === dsSelect.value);
+    const note = untrainableNote(d);
+    clear(trainableHost, note);
+    submit.disabled = Boolean(note);
+  };
+  dsSelect.addEventListener('change', showTrainable);
+  showTrainable();
 
   /* The parameters to send, or null with the first bad input focused. */
   const collect = () => collectParams(current);
@@ -159,12 +183,12 @@ export async function render(view, ctx) {
     } catch (e) {
       const control = fieldControl(String(e.details?.field || ''));
       if (control) {
-        setInvalid(control, e.message);
+        setInvalid(control, errorDetail(e));
         reveal(control);
       }
       clear(errorBox, errorAlert(e, { retry: e.kind === 'network' ? () => form.requestSubmit() : null }));
     } finally {
-      submit.disabled = false;
+      showTrainable();
     }
   });
 
