@@ -207,6 +207,8 @@ def test_bad_filters(c):
                              ("abnormal=nosuchkpi", "abnormal")):
             e = expect_error(c.get(base + path + sep + query), 422, "invalid_data", query)
             check(details(e).get("field") == field, "names " + field, e)
+            if field == "predicted":
+                check("its classes: " + ", ".join(diag["classes"]) in e["message"], "lists the classes", e)
     for query in ("explain=0", "explain=101", "explain=x", "explain="):
         e = expect_error(c.get(base + "/download?format=csv&" + query), 422, "invalid_data", query)
         check(details(e).get("field") == "explain", "names explain", e)

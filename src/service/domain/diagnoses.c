@@ -686,6 +686,18 @@ hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
 
 static int given(const char *v) { return v && *v; }
 
+/* names[0..n) as "a, b, c" into buf, cut with "..." when it is full. */
+static void name_list(char *const *names, size_t n, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < n && at < cap; k++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", k ? ", " : "",
+                               names[k]);
+    if (at >= cap && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
+}
+
 /* The index of `name` among names[0..n), or -1. */
 static int32_t index_of(char *const *names, size_t n, const char *name)
 {
@@ -704,11 +716,14 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
     if (given(q->predicted)) {
         out->predicted = index_of(hs_results_class_names(r),
                                   hs_results_classes(r), q->predicted);
+        char known[200];
+        name_list(hs_results_class_names(r), hs_results_classes(r), known,
+                  sizeof known);
         if (out->predicted < 0)
             return hs_fail_field(err, HS_ERR_INVALID, "predicted",
-                                 "?predicted=%s is not a class of this "
-                                 "diagnosis's model",
-                                 q->predicted);
+                                 "?predicted=%.100s is not a class of this "
+                                 "diagnosis's model (its classes: %s)",
+                                 q->predicted, known);
     }
     if (given(q->max_confidence)) {
         char *end = NULL;
@@ -716,7 +731,7 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
         if (*end || !(v >= 0.0 && v <= 1.0))
             return hs_fail_field(err, HS_ERR_INVALID, "max_confidence",
                                  "?max_confidence= must be a number from 0 "
-                                 "to 1, not '%s'",
+                                 "to 1, not '%.100s'",
                                  q->max_confidence);
         out->max_confidence = v;
     }
@@ -731,7 +746,7 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
                                      hs_results_kpis(r), q->abnormal);
         if (out->abnormal_kpi < 0)
             return hs_fail_field(err, HS_ERR_INVALID, "abnormal",
-                                 "?abnormal=%s is not a KPI of this "
+                                 "?abnormal=%.100s is not a KPI of this "
                                  "diagnosis's model",
                                  q->abnormal);
     }
