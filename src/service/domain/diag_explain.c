@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domain/diag_explain.h"
+#include "domain/engine_json.h"
 
 /* Rows per chunk; the progress callback is asked between chunks. */
 #define EXPLAIN_CHUNK 512
@@ -44,13 +45,7 @@ static json_t *overlap_json(const hl_model *m, const hl_dataset *ds)
     if (!hl_model_has_fingerprint(m) ||
         hl_model_training_overlap_dataset(m, ds, &o, &herr) != HL_OK)
         return json_null();
-    return json_pack("{s:I, s:I, s:f, s:s}", "rows_checked",
-                     (json_int_t)o.rows_checked, "rows_in_training",
-                     (json_int_t)o.rows_in_training, "share",
-                     o.rows_checked ? (double)o.rows_in_training /
-                                          (double)o.rows_checked
-                                    : 0.0,
-                     "verdict", hl_training_overlap_verdict(&o));
+    return hs_json_training_overlap(&o);
 }
 
 /* What a run holds for one chunk: the model's order of ds's columns and
