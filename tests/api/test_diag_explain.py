@@ -13,7 +13,8 @@ filters the rows server side (total = the filtered count, rows = all,
 "filtered"), each filter alone and combined, paged; bad values are 422s
 naming the query field. The CSV and JSON downloads honour the same filters
 (equal to filtering the full export), and ?explain=N appends exactly the
-columns of `healer predict --explain N`. The drift report lists its KPIs
+columns of `healer predict --explain N` (a 409 without the stored input
+or the model). The drift report lists its KPIs
 worst first, so a client names the worst three from the DIAGNOSIS alone.
 
 Why: an on-call engineer must see which KPIs drove a verdict and find the
@@ -271,6 +272,30 @@ def test_explain_columns_match_cli(c):
     got = body_of(c.get(API + "/diagnoses/%d/download?format=csv&explain=3&max_confidence=0" % diag["id"]),
                   "nothing kept").decode().splitlines()
     check(got == [cli[0]], "header only", got)
+
+
+def test_explain_export_refusals(c, server):
+    """?explain= needs the stored input and the model: without either, a
+    409 saying why; the plain export still works."""
+    c.login_as("alice")
+    model = trained(c, harness.simulate(**DATA))
+    diag = diagnose_csv(c, model, harness.simulate(**OTHER))
+    url = API + "/diagnoses/%d/download?format=csv" % diag["id"]
+    db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
+    try:
+        key = db.execute("SELECT input_blob_key FROM diagnoses WHERE id = ?", (diag["id"],)).fetchone()[0]
+        db.execute("UPDATE diagnoses SET input_blob_key = '' WHERE id = ?", (diag["id"],))
+        db.commit()
+        expect_error(c.get(url + "&explain=2"), 409, "input_not_stored", "no input kept")
+        db.execute("UPDATE diagnoses SET input_blob_key = ? WHERE id = ?", (key, diag["id"]))
+        db.commit()
+    finally:
+        db.close()
+    body_of(c.get(url + "&explain=2"), "input back")
+    expect(c.delete(API + "/models/%d" % model["id"]), 200, "delete the model")
+    e = expect_error(c.get(url + "&explain=2"), 409, "conflict", "model deleted")
+    check("was deleted" in e["message"], "says the model was deleted", e)
+    check(len(body_of(c.get(url), "plain export").decode().splitlines()) == 121, "the plain export works")
 
 
 def test_training_overlap(c):
