@@ -115,7 +115,7 @@ def test_stored_before(c, server):
     try:
         summary = json.loads(db.execute("SELECT summary_json FROM diagnoses WHERE id = ?",
                                         (diag["id"],)).fetchone()[0])
-        for k in ("explained", "explain_skipped", "abnormal_checked", "training_overlap"):
+        for k in ("explained", "explain_skipped", "abnormal_checked", "abnormal_kpis", "training_overlap"):
             summary.pop(k, None)
         db.execute("UPDATE diagnoses SET summary_json = ? WHERE id = ?", (json.dumps(summary), diag["id"]))
         db.commit()
@@ -123,7 +123,8 @@ def test_stored_before(c, server):
         db.close()
     d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET old diagnosis")
     check(d["explained"] is False and d["explain_skipped"]["reason"] == "not_stored", "not stored", d)
-    check(d["training_overlap"] is None and d["abnormal_checked"] is False, "nothing claimed", d)
+    check(d["training_overlap"] is None and d["abnormal_checked"] is False and d["abnormal_kpis"] == [],
+          "nothing claimed", d)
 
 
 def expected(items, predicted=None, max_confidence=None, abnormal=None, full_abnormal=None):
@@ -169,6 +170,10 @@ def test_filters(c):
         for k in ks:
             counts[k] = counts.get(k, 0) + 1
     check(counts, "some rows have abnormal KPIs", counts)
+    order = harness.feature_names(data)
+    want = [{"kpi": k, "rows": counts[k]} for k in sorted(counts, key=lambda k: (-counts[k], order.index(k)))]
+    d0 = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET")
+    check(d0["abnormal_kpis"] == want, "abnormal_kpis: every abnormal KPI, most rows first", d0["abnormal_kpis"], want)
     kpi = max(counts, key=counts.get)
     cls = items[0]["predicted"]
     cases = [("predicted=" + cls, dict(predicted=cls)),
