@@ -1,5 +1,7 @@
 /* results_page.c - how long reading a stored diagnosis takes as it grows:
- * page 1, the last page, the scatter sample and the whole CSV export of a
+ * page 1, the last page, page 1 of a filtered view (?predicted=0&
+ * max_confidence=0.9: every row record scanned), the scatter sample and
+ * the whole CSV export of a
  * diagnosis of N rows, through the diagnoses service exactly as the API
  * calls it (blob store on disk, the paged results format), next to what
  * reading one page cost before (parsing the whole JSON document the
@@ -67,7 +69,9 @@ static hs_results_data make_rows(size_t n, char ***ids_out)
         ids[i] = strdup(id);
     }
     *ids_out = ids;
-    hs_results_data d = {0, n, K, names, proba, NULL, labels, ids, xy, {0.4, 0.2}};
+    hs_results_data d = {.n_rows = n, .n_classes = K, .class_names = names,
+                         .proba = proba, .labels = labels, .sample_ids = ids,
+                         .xy = xy, .explained = {0.4, 0.2}};
     return d;
 }
 
@@ -102,18 +106,29 @@ static void bench_size(hs_app *app, size_t n)
         die("write", &err);
     double write_ms = (hl_clock_monotonic() - t0) * 1e3;
     double first[REPEATS], last[REPEATS], scatter[REPEATS], old_page[3];
+    double filtered[REPEATS];
+    const hs_diag_query q = {"0", "0.9", NULL};
     for (int r = 0; r < REPEATS; r++) {
         json_t *items = NULL, *proj = NULL;
         size_t total = 0;
+        int is_filtered = 0;
         t0 = hl_clock_monotonic();
-        if (hs_diagnoses_page(app, &rec, 0, 100, &items, &total, &err) != HS_OK)
+        if (hs_diagnoses_page(app, &rec, NULL, 0, 100, &items, &total,
+                              &is_filtered, &err) != HS_OK)
             die("page 1", &err);
         first[r] = (hl_clock_monotonic() - t0) * 1e3;
         json_decref(items);
         t0 = hl_clock_monotonic();
-        if (hs_diagnoses_page(app, &rec, n - 100, 100, &items, &total, &err) != HS_OK)
+        if (hs_diagnoses_page(app, &rec, NULL, n - 100, 100, &items, &total,
+                              &is_filtered, &err) != HS_OK)
             die("last page", &err);
         last[r] = (hl_clock_monotonic() - t0) * 1e3;
+        json_decref(items);
+        t0 = hl_clock_monotonic();
+        if (hs_diagnoses_page(app, &rec, &q, 0, 100, &items, &total,
+                              &is_filtered, &err) != HS_OK)
+            die("filtered page", &err);
+        filtered[r] = (hl_clock_monotonic() - t0) * 1e3;
         json_decref(items);
         t0 = hl_clock_monotonic();
         if (hs_diagnoses_projection(app, &rec, 5000, &proj, &err) != HS_OK)
@@ -125,7 +140,7 @@ static void bench_size(hs_app *app, size_t n)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     t0 = hl_clock_monotonic();
-    if (hs_diagnoses_export(app, &rec, "csv", f, &err) != HS_OK)
+    if (hs_diagnoses_export(app, &rec, "csv", NULL, 0, f, &err) != HS_OK)
         die("export", &err);
     fclose(f);
     double export_ms = (hl_clock_monotonic() - t0) * 1e3;
@@ -146,9 +161,11 @@ static void bench_size(hs_app *app, size_t n)
     free(old);
     printf("{\"rows\": %zu, \"write_ms\": %.1f, \"page1_ms\": %.3f, "
            "\"last_page_ms\": %.3f, \"scatter_5000_ms\": %.2f, "
-           "\"export_csv_ms\": %.1f, \"old_page1_ms\": %.1f}\n",
+           "\"export_csv_ms\": %.1f, \"old_page1_ms\": %.1f, "
+           "\"filtered_page1_ms\": %.2f}\n",
            n, write_ms, median(first, REPEATS), median(last, REPEATS),
-           median(scatter, REPEATS), export_ms, median(old_page, 3));
+           median(scatter, REPEATS), export_ms, median(old_page, 3),
+           median(filtered, REPEATS));
     fflush(stdout);
     hs_blob_delete(app->blobs, rec.blob_key, NULL);
     for (size_t i = 0; i < n; i++)

@@ -41,22 +41,28 @@ def render(res):
         "bench/compare.py keeps this section as it is. -->",
         "## Stored diagnosis results: reading a page",
         "",
-        f"Produced by `{res['command']}` on {res['date']}. A diagnosis's rows are "
+        f"Produced by `{res['command']}` on {res['date']}"
+        + (f" (load average {res['load']:.1f} on the 2 cores when it started)"
+           if res.get("load") is not None else "")
+        + ". A diagnosis's rows are "
         "stored in a paged binary format (src/service/domain/results.h): fixed-size "
         "row records, an index of sample ids, the 2-D projection, each at an offset "
         "the header gives, so a page costs a few preads whatever the diagnosis's size. "
         "Times are medians of 15 runs (the export: one run), through the diagnoses "
         "service exactly as `GET /api/v1/diagnoses/{id}` and its projection and "
         "download call it; \"before\" is page 1 in the format used until this change "
-        "(one JSON document that every page request parsed whole).",
+        "(one JSON document that every page request parsed whole). \"Filtered\" is "
+        "page 1 of `?predicted=0&max_confidence=0.9`, which scans every row record.",
         "",
-        "| rows | page 1 (100 rows) | last page | scatter, 5,000 points | CSV export | "
-        "page 1 before | write |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rows | page 1 (100 rows) | last page | page 1 filtered | scatter, 5,000 points | "
+        "CSV export | page 1 before | write |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in res["sizes"]:
+        filtered = r.get("filtered_page1_ms")
         lines.append(
             f"| {r['rows']:,} | {r['page1_ms']:.2f} ms | {r['last_page_ms']:.2f} ms | "
+            + (f"{filtered:.1f} ms" if filtered is not None else "-") + " | "
             f"{r['scatter_5000_ms']:.1f} ms | {r['export_csv_ms'] / 1e3:.2f} s | "
             f"{r['old_page1_ms'] / 1e3:.2f} s | {r['write_ms']:.0f} ms |")
     lines += ["", "<!-- /results_page -->"]
@@ -73,7 +79,7 @@ def main(argv):
     sizes = [int(s) for s in os.environ.get("BENCH_RESULTS_ROWS",
                                             "10000 100000 1000000").split()]
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "command": args.entry, "sizes": run(sizes)}
+           "command": args.entry, "load": os.getloadavg()[0], "sizes": run(sizes)}
     out_dir = os.path.join(REPO, "bench", "out")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results_page.json"), "w", encoding="utf-8") as f:

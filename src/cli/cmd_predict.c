@@ -22,7 +22,9 @@ static const char PREDICT_USAGE[] =
     "sample_id,label,confidence,prob_<class>... where label is the predicted\n"
     "class. If FILE.csv has a label column, the metrics are printed too.\n"
     "For 50 rows or more, the drift of the data from the training data is\n"
-    "reported on stderr (the verdict and the worst KPIs; see healer drift).\n\n"
+    "reported on stderr (the verdict and the worst KPIs; see healer drift).\n"
+    "Rows the model was trained on are reported on stderr too (their scores\n"
+    "flatter the model).\n\n"
     "Options:\n"
     "  --adapt             re-estimate the batch's class mix (EM, at least 50\n"
     "                      rows, calibrated models only) and correct the\n"
@@ -45,7 +47,8 @@ static const char EVAL_USAGE[] =
     "Scores a model on labelled data: accuracy, per-class precision, recall,\n"
     "F1 and support, macro-F1, weighted F1, log loss and the confusion matrix.\n"
     "Rows without a label are ignored; labels the model does not know are\n"
-    "reported and left out of the metrics.\n\n"
+    "reported and left out of the metrics. Rows the model was trained on\n"
+    "are reported on stderr (their scores flatter the model).\n\n"
     "Options:\n"
     "  --adapt             score with the probabilities corrected for the\n"
     "                      batch's class mix (as healer predict --adapt)\n"
@@ -111,6 +114,8 @@ typedef struct diagnosis {
     hl_drift_report drift;
     int has_adapt;
     hl_adapt_report adapt;
+    int has_overlap; /* the model keeps a fingerprint of its training rows */
+    hl_training_overlap overlap;
 } diagnosis;
 
 
@@ -191,6 +196,36 @@ static void check_drift(const predict_args *a, diagnosis *d)
     }
     d->has_drift = 1;
     cli_print_drift_brief(stderr, prefix, &d->drift, 5);
+}
+
+/* Whether the rows are ones the model was trained on: said on stderr
+ * when some are, kept for --json. Models without a fingerprint say
+ * nothing. */
+static void check_overlap(const predict_args *a, diagnosis *d)
+{
+    hl_error err;
+    hl_error_clear(&err);
+    if (!hl_model_has_fingerprint(d->model) ||
+        hl_model_training_overlap_dataset(d->model, d->ds, &d->overlap,
+                                          &err) != HL_OK)
+        return;
+    d->has_overlap = 1;
+    const char *verdict = hl_training_overlap_verdict(&d->overlap);
+    if (!strcmp(verdict, "none"))
+        return;
+    fprintf(stderr,
+            "healer %s: %s: %llu of %llu sampled rows are rows the model was "
+            "trained on; scores on them flatter the model\n",
+            a->cmd,
+            !strcmp(verdict, "training_data") ? "this is the training data"
+                                              : "some rows are training rows",
+            (unsigned long long)d->overlap.rows_in_training,
+            (unsigned long long)d->overlap.rows_checked);
+}
+
+static json_t *overlap_json(const diagnosis *d)
+{
+    return d->has_overlap ? hs_json_training_overlap(&d->overlap) : json_null();
 }
 
 static json_t *class_counts_json(const diagnosis *d)
@@ -318,7 +353,8 @@ static int report_predict(const predict_args *a, const diagnosis *d)
         return cli_engine_error(a->cmd, &err);
     if (a->json)
         return cli_emit_json(json_pack(
-            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o, s:o, s:o}", "out", a->out,
+            "{s:s, s:I, s:f, s:f, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "out",
+            a->out,
             "rows",
             (json_int_t)d->ds->n_rows, "parse_seconds", d->parse_seconds,
             "predict_seconds", d->predict_seconds,
@@ -326,7 +362,7 @@ static int report_predict(const predict_args *a, const diagnosis *d)
             hs_json_warnings(&d->warnings), "unknown_labels",
             (json_int_t)d->unknown_labels, "metrics", metrics_or_null(d),
             "drift", d->has_drift ? hs_json_drift(&d->drift, 0) : json_null(),
-            "adapt", adapt_json(d)));
+            "adapt", adapt_json(d), "training_overlap", overlap_json(d)));
     printf("diagnosed %zu rows in %.3f ms; predictions written to %s\n",
            d->ds->n_rows, d->predict_seconds * 1e3, a->out);
     if (d->has_metrics)
@@ -346,10 +382,12 @@ static int report_eval(const predict_args *a, const diagnosis *d)
     }
     if (a->json)
         return cli_emit_json(json_pack(
-            "{s:I, s:I, s:f, s:o, s:o, s:o}", "rows", (json_int_t)d->ds->n_rows,
-            "unknown_labels", (json_int_t)d->unknown_labels, "predict_seconds",
+            "{s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "rows",
+            (json_int_t)d->ds->n_rows, "unknown_labels",
+            (json_int_t)d->unknown_labels, "predict_seconds",
             d->predict_seconds, "warnings", hs_json_warnings(&d->warnings),
-            "metrics", metrics_or_null(d), "adapt", adapt_json(d)));
+            "metrics", metrics_or_null(d), "adapt", adapt_json(d),
+            "training_overlap", overlap_json(d)));
     cli_print_metrics(stdout, &d->metrics,
                       hl_model_summary_get(d->model)->class_names, "");
     return CLI_OK;
@@ -375,6 +413,7 @@ static int run_command(int argc, char **argv, const char *cmd,
         cli_print_warnings(a.cmd, &d.warnings);
         print_label_report(&a, &d);
         check_drift(&a, &d);
+        check_overlap(&a, &d);
         print_adapt(&a, &d);
         rc = report(&a, &d);
     }

@@ -13,7 +13,8 @@ filters the rows server side (total = the filtered count, rows = all,
 "filtered"), each filter alone and combined, paged; bad values are 422s
 naming the query field. The CSV and JSON downloads honour the same filters
 (equal to filtering the full export), and ?explain=N appends exactly the
-columns of `healer predict --explain N`. The drift report lists its KPIs
+columns of `healer predict --explain N` (a 409 without the stored input
+or the model). The drift report lists its KPIs
 worst first, so a client names the worst three from the DIAGNOSIS alone.
 
 Why: an on-call engineer must see which KPIs drove a verdict and find the
@@ -99,7 +100,8 @@ def test_mlp_not_explained(c):
     check(diag["abnormal_checked"] is True, "normal ranges still checked", diag)
     _, items = all_items(c, diag["id"])
     check(all(it["top"] == [] for it in items), "no top KPIs", items[:2])
-    check(any(it["abnormal"] for it in items) or True, "abnormal lists", items[:2])
+    away = [it["abnormal"] for it in items if it["abnormal"]]
+    check(away and all(abs(a["z"]) > 3 for ab in away for a in ab), "abnormal KPIs all the same", items[:2])
     r = c.get(API + "/diagnoses/%d/download?format=csv&explain=3" % diag["id"])
     e = expect_error(r, 409, None, "explain= on an MLP")
     check("cannot explain" in e["message"], "says the learner cannot explain", e)
@@ -113,7 +115,7 @@ def test_stored_before(c, server):
     try:
         summary = json.loads(db.execute("SELECT summary_json FROM diagnoses WHERE id = ?",
                                         (diag["id"],)).fetchone()[0])
-        for k in ("explained", "explain_skipped", "abnormal_checked", "training_overlap"):
+        for k in ("explained", "explain_skipped", "abnormal_checked", "abnormal_kpis", "training_overlap"):
             summary.pop(k, None)
         db.execute("UPDATE diagnoses SET summary_json = ? WHERE id = ?", (json.dumps(summary), diag["id"]))
         db.commit()
@@ -121,7 +123,8 @@ def test_stored_before(c, server):
         db.close()
     d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET old diagnosis")
     check(d["explained"] is False and d["explain_skipped"]["reason"] == "not_stored", "not stored", d)
-    check(d["training_overlap"] is None and d["abnormal_checked"] is False, "nothing claimed", d)
+    check(d["training_overlap"] is None and d["abnormal_checked"] is False and d["abnormal_kpis"] == [],
+          "nothing claimed", d)
 
 
 def expected(items, predicted=None, max_confidence=None, abnormal=None, full_abnormal=None):
@@ -167,6 +170,10 @@ def test_filters(c):
         for k in ks:
             counts[k] = counts.get(k, 0) + 1
     check(counts, "some rows have abnormal KPIs", counts)
+    order = harness.feature_names(data)
+    want = [{"kpi": k, "rows": counts[k]} for k in sorted(counts, key=lambda k: (-counts[k], order.index(k)))]
+    d0 = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET")
+    check(d0["abnormal_kpis"] == want, "abnormal_kpis: every abnormal KPI, most rows first", d0["abnormal_kpis"], want)
     kpi = max(counts, key=counts.get)
     cls = items[0]["predicted"]
     cases = [("predicted=" + cls, dict(predicted=cls)),
@@ -206,6 +213,8 @@ def test_bad_filters(c):
                              ("abnormal=nosuchkpi", "abnormal")):
             e = expect_error(c.get(base + path + sep + query), 422, "invalid_data", query)
             check(details(e).get("field") == field, "names " + field, e)
+            if field == "predicted":
+                check("its classes: " + ", ".join(diag["classes"]) in e["message"], "lists the classes", e)
     for query in ("explain=0", "explain=101", "explain=x", "explain="):
         e = expect_error(c.get(base + "/download?format=csv&" + query), 422, "invalid_data", query)
         check(details(e).get("field") == "explain", "names explain", e)
@@ -270,6 +279,30 @@ def test_explain_columns_match_cli(c):
     check(got == [cli[0]], "header only", got)
 
 
+def test_explain_export_refusals(c, server):
+    """?explain= needs the stored input and the model: without either, a
+    409 saying why; the plain export still works."""
+    c.login_as("alice")
+    model = trained(c, harness.simulate(**DATA))
+    diag = diagnose_csv(c, model, harness.simulate(**OTHER))
+    url = API + "/diagnoses/%d/download?format=csv" % diag["id"]
+    db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
+    try:
+        key = db.execute("SELECT input_blob_key FROM diagnoses WHERE id = ?", (diag["id"],)).fetchone()[0]
+        db.execute("UPDATE diagnoses SET input_blob_key = '' WHERE id = ?", (diag["id"],))
+        db.commit()
+        expect_error(c.get(url + "&explain=2"), 409, "input_not_stored", "no input kept")
+        db.execute("UPDATE diagnoses SET input_blob_key = ? WHERE id = ?", (key, diag["id"]))
+        db.commit()
+    finally:
+        db.close()
+    body_of(c.get(url + "&explain=2"), "input back")
+    expect(c.delete(API + "/models/%d" % model["id"]), 200, "delete the model")
+    e = expect_error(c.get(url + "&explain=2"), 409, "conflict", "model deleted")
+    check("was deleted" in e["message"], "says the model was deleted", e)
+    check(len(body_of(c.get(url), "plain export").decode().splitlines()) == 121, "the plain export works")
+
+
 def test_training_overlap(c):
     c.login_as("alice")
     data = harness.simulate(**DATA)
@@ -288,6 +321,25 @@ def test_training_overlap(c):
     check(o["verdict"] == "some" and 0 < o["share"] < 0.9, "half of them", o)
     again = expect_json(c.get(API + "/diagnoses/%d" % same["id"]), 200, "GET")
     check(again["training_overlap"] == same["training_overlap"], "stored with the diagnosis", again)
+
+
+@harness.timeout(90)
+def test_job_diagnosis_explained():
+    """A diagnosis made by a job (over --sync-rows) is explained the same
+    way, and says it is the training data."""
+    s = harness.Server(args=["--sync-rows", "50"], name="server with --sync-rows 50").start()
+    with s:
+        c = s.client().login_as("alice")
+        data = harness.simulate(**DATA)
+        model = trained(c, data)
+        r = c.upload(API + "/diagnoses", {"model_id": str(model["id"]), "name": "job"}, {"file": ("t.csv", data)})
+        job = expect_json(r, 202, "a diagnose job")["job"]
+        done = harness.wait_job(c, job["id"], timeout=60)
+        check(done["state"] == "succeeded" and done["progress"] == 1, "the job succeeds", done)
+        d, items = all_items(c, done["diagnosis_id"])
+        check(d["explained"] is True and d["training_overlap"]["verdict"] == "training_data", "explained", d)
+        check(len(items) == 400 and sum(bool(it["top"]) for it in items) > 300, "rows carry top KPIs",
+              items[:2])
 
 
 def test_drift_worst_first(c):

@@ -1249,6 +1249,27 @@ t_predict_unlabelled_metrics_null() {
     check_prediction_rows p.csv
 }
 
+# The training rows themselves are said to be the training data (their
+# scores flatter the model); held-out rows are not; the sample ids and
+# the label column do not count, the KPI values do.
+t_predict_training_overlap() {
+    run healer eval --model "$FIX/model.model" --data "$FIX/train.csv" --json
+    expect_rc 0 "eval on the training rows"
+    expect_in err "this is the training data: 800 of 800 sampled rows"
+    json_check out 'd["training_overlap"] == {"rows_checked": 800, "rows_in_training": 800, "share": 1.0, "verdict": "training_data"}'
+    # the first 100 training rows with other ids and no label, beside the held-out ones
+    { head -n 1 "$FIX/unlabelled.csv"; sed -n 2,101p "$FIX/train.csv" | cut -d, -f1-11 | sed 's/^[^,]*,/x,/'
+      tail -n 100 "$FIX/unlabelled.csv"; } >mixed.csv
+    run healer predict --model "$FIX/model.model" --data mixed.csv --out p.csv --json
+    expect_rc 0 "predict on half training rows"
+    expect_in err "some rows are training rows: 100 of 200 sampled rows"
+    json_check out 'd["training_overlap"]["verdict"] == "some" and d["training_overlap"]["share"] == 0.5'
+    run healer predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv --json
+    expect_rc 0 "predict on held-out rows"
+    expect_not_in err "training" "nothing said of held-out rows"
+    json_check out 'd["training_overlap"]["verdict"] == "none" and d["training_overlap"]["rows_checked"] == 200'
+}
+
 t_predict_columns_by_name() {
     # Reverse the column order and add an unknown column before sample_id.
     awk -F, 'BEGIN { OFS = "," }
@@ -1608,7 +1629,7 @@ predict_missing_model_file predict_missing_feature
 simulate_deterministic simulate_shape simulate_string_labels simulate_shift_out
 train_text_summary inspect_text inspect_v1_file inspect_json train_json train_cv
 predict_output_format predict_row_numbers_without_id predict_metrics_labelled
-predict_unlabelled_metrics_null predict_columns_by_name predict_unknown_labels
+predict_unlabelled_metrics_null predict_training_overlap predict_columns_by_name predict_unknown_labels
 predict_quoted_ids predict_string_labels
 eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows

@@ -9,7 +9,9 @@
  * contributions and the expected value of each class add up to its raw
  * score (1e-6), the probabilities follow from them (two classes too), the
  * result does not depend on threads, and a KPI the model does not read
- * contributes nothing.
+ * contributes nothing. One class per row (hl_model_contributions_class,
+ * what diagnoses store) gives that class's block bit for bit, and the top
+ * KPIs (hl_explain_top) are the largest, in order, among the KPIs read.
  */
 #include <math.h>
 
@@ -236,6 +238,68 @@ static void gbdt_contributions_add_up(void **state)
     hl_dataset_free(ds);
 }
 
+/* The predicted class's contributions alone equal its block of every
+ * class's, exactly (the same trees added in the same order), for six
+ * classes and for two (one output: every tree); a class out of range is
+ * refused. */
+static void one_class_per_row(void **state)
+{
+    (void)state;
+    for (size_t K = 2; K <= 6; K += 4) {
+        hl_dataset *ds = tu_simulate(800, 16, K, 31);
+        hl_train_params p;
+        hl_train_params_init(&p);
+        tu_set(&p, "rounds", 30);
+        hl_model *m = tu_train(ds, &p);
+        const size_t nf = 16, B = K * (nf + 1), n = ds->n_rows;
+        double *all = malloc(n * B * sizeof *all);
+        double *one = malloc(n * B * sizeof *one);
+        double *proba = tu_predict_all(m, ds, 2);
+        int32_t *cls = malloc(n * sizeof *cls);
+        size_t *order = malloc(nf * sizeof *order);
+        hl_error err;
+        for (size_t r = 0; r < n; r++)
+            cls[r] = r % 3 ? hl_predict_argmax(proba + r * K, K)
+                           : (int32_t)(r % K);
+        assert_int_equal(hl_model_contributions(m, ds->x, n, 2, all, &err), HL_OK);
+        assert_int_equal(
+            hl_model_contributions_class(m, ds->x, n, cls, 2, one, &err), HL_OK);
+        for (size_t r = 0; r < n; r++) {
+            const double *a = all + r * B + (size_t)cls[r] * (nf + 1);
+            const double *o = one + r * B + (size_t)cls[r] * (nf + 1);
+            assert_memory_equal(a, o, (nf + 1) * sizeof *a);
+            const hl_model_summary *s = hl_model_summary_get(m);
+            size_t n_read = 0;
+            for (size_t j = 0; j < nf; j++)
+                n_read += !s->kpi_kept || s->kpi_kept[j];
+            size_t top = hl_explain_top(m, a, 5, order);
+            assert_int_equal(top, n_read < 5 ? n_read : 5);
+            for (size_t t = 0; t < top; t++) {
+                assert_true(!s->kpi_kept || s->kpi_kept[order[t]]);
+                if (t)
+                    assert_true(a[order[t]] <= a[order[t - 1]]);
+                for (size_t j = 0; j < nf; j++) /* nothing larger left out */
+                    if ((!s->kpi_kept || s->kpi_kept[j]) && a[j] > a[order[t]]) {
+                        size_t u = 0;
+                        while (u < t && order[u] != j)
+                            u++;
+                        assert_true(u < t);
+                    }
+            }
+        }
+        cls[7] = (int32_t)K;
+        assert_int_equal(hl_model_contributions_class(m, ds->x, n, cls, 1, one, &err),
+                         HL_ERR_INVALID);
+        free(order);
+        free(cls);
+        free(proba);
+        free(one);
+        free(all);
+        hl_model_free(m);
+        hl_dataset_free(ds);
+    }
+}
+
 /* Two classes (one log-odds split evenly), screening on (families are
  * not found with two classes; test_families.c explains a model with
  * them): the probabilities still follow, the KPIs left out get nothing. */
@@ -406,6 +470,7 @@ int main(void)
         cmocka_unit_test(tables_match_brute_force),
         cmocka_unit_test(recursion_matches_brute_force),
         cmocka_unit_test(gbdt_contributions_add_up),
+        cmocka_unit_test(one_class_per_row),
         cmocka_unit_test(screened_binary_model),
         cmocka_unit_test(normal_ranges),
         cmocka_unit_test(unsound_and_deep_trees),

@@ -462,17 +462,25 @@ static void damaged_blobs_are_errors(void **state)
     free_sample(s, 20);
 }
 
+/* s written and opened again. */
+static hs_results *written(fixture *f, const sample *s)
+{
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hs_results *r = NULL;
+    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
+    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    return r;
+}
+
 /* Explanations read back exactly, by page. */
 static void explanations_read_back(void **state)
 {
     fixture *f = *state;
     const size_t n = 1003, nb = hs_results_bits_bytes(N_KPIS);
     sample *s = make_explained(n, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
-    char key[HS_BLOB_KEY_MAX];
     hs_error err = {0};
-    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
-    hs_results *r = NULL;
-    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    hs_results *r = written(f, s);
     assert_int_equal(hs_results_explain_flags(r),
                      HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
     assert_int_equal(hs_results_kpis(r), N_KPIS);
@@ -517,11 +525,8 @@ static void filters_keep_what_they_say(void **state)
     fixture *f = *state;
     const size_t n = 777, nb = hs_results_bits_bytes(N_KPIS);
     sample *s = make_explained(n, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
-    char key[HS_BLOB_KEY_MAX];
     hs_error err = {0};
-    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
-    hs_results *r = NULL;
-    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    hs_results *r = written(f, s);
     hs_results_filter none = hs_results_filter_none();
     assert_false(hs_results_filter_active(&none));
     const hs_results_filter cases[] = {
@@ -572,11 +577,8 @@ static void query_filters_name_their_field(void **state)
 {
     fixture *f = *state;
     sample *s = make_explained(40, HS_RESULTS_CONTRIB | HS_RESULTS_ABNORMAL);
-    char key[HS_BLOB_KEY_MAX];
     hs_error err = {0};
-    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
-    hs_results *r = NULL;
-    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    hs_results *r = written(f, s);
     hs_results_filter fl;
     hs_diag_query q = {"disk, full", "0.25", "kpi, 4"};
     assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_OK);
@@ -610,8 +612,7 @@ static void query_filters_name_their_field(void **state)
     free_sample(s, 40);
     /* results with contributions but no normal-range check */
     s = make_explained(40, HS_RESULTS_CONTRIB);
-    assert_int_equal(hs_results_write(f->app.blobs, &s->d, key, &err), HS_OK);
-    assert_int_equal(hs_results_open(f->app.blobs, key, &r, &err), HS_OK);
+    r = written(f, s);
     q = (hs_diag_query){NULL, NULL, "kpi3"};
     assert_int_equal(hs_diagnoses_filter(r, &q, &fl, &err), HS_ERR_INVALID);
     assert_string_equal(err.field, "abnormal");

@@ -336,6 +336,16 @@ static void rows_to_dataset_and_run(void **state)
                      2);
     json_decref(items);
     assert_true(json_is_null(json_object_get(res.summary, "adapt")));
+    /* explained: the summary says so, the rows carry their lists */
+    assert_true(json_is_true(json_object_get(res.summary, "explained")));
+    assert_true(json_is_null(json_object_get(res.summary, "explain_skipped")));
+    assert_true(json_is_object(json_object_get(res.summary, "training_overlap")));
+    assert_int_equal(res.rows.n_kpis, 4);
+    assert_non_null(res.rows.explain);
+    items = hs_diag_items(&res.rows, 0, 1);
+    assert_true(json_is_array(json_object_get(json_array_get(items, 0), "top")));
+    assert_true(json_is_array(json_object_get(json_array_get(items, 0), "abnormal")));
+    json_decref(items);
     hs_diag_result_free(&res);
 
     /* Asked to adapt two rows: left alone, and the report says why. */

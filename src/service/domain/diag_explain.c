@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domain/diag_explain.h"
+#include "domain/engine_json.h"
 
 /* Rows per chunk; the progress callback is asked between chunks. */
 #define EXPLAIN_CHUNK 512
@@ -44,13 +45,7 @@ static json_t *overlap_json(const hl_model *m, const hl_dataset *ds)
     if (!hl_model_has_fingerprint(m) ||
         hl_model_training_overlap_dataset(m, ds, &o, &herr) != HL_OK)
         return json_null();
-    return json_pack("{s:I, s:I, s:f, s:s}", "rows_checked",
-                     (json_int_t)o.rows_checked, "rows_in_training",
-                     (json_int_t)o.rows_in_training, "share",
-                     o.rows_checked ? (double)o.rows_in_training /
-                                          (double)o.rows_checked
-                                    : 0.0,
-                     "verdict", hl_training_overlap_verdict(&o));
+    return hs_json_training_overlap(&o);
 }
 
 /* What a run holds for one chunk: the model's order of ds's columns and
@@ -168,6 +163,48 @@ static hs_status alloc_run(chunk_ctx *c, hs_diag_explained *out,
     return HS_OK;
 }
 
+/* A KPI and its abnormal rows, for sorting. */
+typedef struct kpi_rows {
+    uint64_t rows;
+    size_t kpi;
+} kpi_rows;
+
+static int most_rows_first(const void *a, const void *b)
+{
+    const kpi_rows *x = a, *y = b;
+    if (x->rows != y->rows)
+        return x->rows > y->rows ? -1 : 1;
+    return (x->kpi > y->kpi) - (x->kpi < y->kpi);
+}
+
+/* Every KPI outside its normal range in at least one row, with how many
+ * rows, most rows first (ties: the model's order): what a client offers
+ * as abnormal= filters. [] when the rows were not checked; NULL when out
+ * of memory. */
+static json_t *abnormal_kpis_json(const hs_diag_explained *out, size_t n_rows)
+{
+    const size_t nf = out->n_kpis, nb = hs_results_bits_bytes(nf);
+    json_t *list = json_array();
+    kpi_rows *k = calloc(nf + 1, sizeof *k);
+    if (!list || !k) {
+        json_decref(list);
+        free(k);
+        return NULL;
+    }
+    for (size_t j = 0; j < nf; j++)
+        k[j].kpi = j;
+    for (size_t i = 0; out->flags & HS_RESULTS_ABNORMAL && i < n_rows; i++)
+        for (size_t j = 0; j < nf; j++)
+            k[j].rows += (out->abnormal_bits[i * nb + j / 8] >> (j % 8)) & 1;
+    qsort(k, nf, sizeof *k, most_rows_first);
+    for (size_t t = 0; t < nf && k[t].rows; t++)
+        json_array_append_new(list, json_pack("{s:s, s:I}", "kpi",
+                                              out->kpi_names[k[t].kpi], "rows",
+                                              (json_int_t)k[t].rows));
+    free(k);
+    return list;
+}
+
 /* The summary's part: whether rows were explained, and why not. */
 static json_t *status_json(const hl_model *m, const hs_diag_explained *out)
 {
@@ -212,7 +249,9 @@ hs_status hs_diag_explain(const hl_model *m, const hl_dataset *ds,
     }
     if (st == HS_OK) {
         out->status = status_json(m, out);
-        if (!out->status ||
+        json_t *away = out->status ? abnormal_kpis_json(out, ds->n_rows) : NULL;
+        if (!out->status || !away ||
+            json_object_set_new(out->status, "abnormal_kpis", away) != 0 ||
             json_object_set_new(out->status, "training_overlap",
                                 overlap_json(m, ds)) != 0)
             st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
@@ -265,6 +304,7 @@ void hs_diag_explain_defaults(json_t *diagnosis)
                     "this diagnosis was stored before diagnoses kept "
                     "explanations; diagnose the data again"));
         json_object_set_new(diagnosis, "abnormal_checked", json_false());
+        json_object_set_new(diagnosis, "abnormal_kpis", json_array());
     }
     if (!json_object_get(diagnosis, "training_overlap"))
         json_object_set_new(diagnosis, "training_overlap", json_null());

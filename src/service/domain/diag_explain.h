@@ -34,7 +34,8 @@ typedef struct hs_diag_explained {
     hs_row_explanation *rows;      /* n_rows */
     uint8_t *abnormal_bits;        /* n_rows * hs_results_bits_bytes(n_kpis) */
     json_t *status;  /* {explained, explain_skipped, abnormal_checked,
-                        training_overlap}: the summary's part */
+                        abnormal_kpis, training_overlap}: the summary's
+                        part */
 } hs_diag_explained;
 
 void hs_diag_explained_free(hs_diag_explained *e);
@@ -60,7 +61,7 @@ void hs_diag_explain_item(json_t *item, const hs_results_data *d, size_t i);
 
 /* Fills in what a diagnosis stored before explanations lacks: explained
  * false with explain_skipped {reason "not_stored"}, abnormal_checked
- * false, training_overlap null. */
+ * false, abnormal_kpis [], training_overlap null. */
 void hs_diag_explain_defaults(json_t *diagnosis);
 
 #endif

@@ -729,6 +729,27 @@ hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
 
 static int given(const char *v) { return v && *v; }
 
+/* names[0..n) as "a, b, c" into buf, cut with "..." when it is full. */
+static void name_list(char *const *names, size_t n, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < n && at < cap; k++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", k ? ", " : "",
+                               names[k]);
+    if (at >= cap && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
+}
+
+/* The index of `name` among names[0..n), or -1. */
+static int32_t index_of(char *const *names, size_t n, const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(names[k], name))
+            return (int32_t)k;
+    return -1;
+}
+
 hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
                               hs_results_filter *out, hs_error *err)
 {
@@ -736,15 +757,16 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
     if (!q)
         return HS_OK;
     if (given(q->predicted)) {
-        char *const *names = hs_results_class_names(r);
-        for (size_t k = 0; k < hs_results_classes(r) && out->predicted < 0; k++)
-            if (!strcmp(names[k], q->predicted))
-                out->predicted = (int32_t)k;
+        out->predicted = index_of(hs_results_class_names(r),
+                                  hs_results_classes(r), q->predicted);
+        char known[200];
+        name_list(hs_results_class_names(r), hs_results_classes(r), known,
+                  sizeof known);
         if (out->predicted < 0)
             return hs_fail_field(err, HS_ERR_INVALID, "predicted",
-                                 "?predicted=%s is not a class of this "
-                                 "diagnosis's model",
-                                 q->predicted);
+                                 "?predicted=%.100s is not a class of this "
+                                 "diagnosis's model (its classes: %s)",
+                                 q->predicted, known);
     }
     if (given(q->max_confidence)) {
         char *end = NULL;
@@ -752,7 +774,7 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
         if (*end || !(v >= 0.0 && v <= 1.0))
             return hs_fail_field(err, HS_ERR_INVALID, "max_confidence",
                                  "?max_confidence= must be a number from 0 "
-                                 "to 1, not '%s'",
+                                 "to 1, not '%.100s'",
                                  q->max_confidence);
         out->max_confidence = v;
     }
@@ -763,13 +785,11 @@ hs_status hs_diagnoses_filter(hs_results *r, const hs_diag_query *q,
                                  "of its rows (stored before diagnoses kept "
                                  "one, or its model has no normal ranges), so "
                                  "?abnormal= cannot filter it");
-        char *const *kpis = hs_results_kpi_names(r);
-        for (size_t j = 0; j < hs_results_kpis(r) && out->abnormal_kpi < 0; j++)
-            if (!strcmp(kpis[j], q->abnormal))
-                out->abnormal_kpi = (int32_t)j;
+        out->abnormal_kpi = index_of(hs_results_kpi_names(r),
+                                     hs_results_kpis(r), q->abnormal);
         if (out->abnormal_kpi < 0)
             return hs_fail_field(err, HS_ERR_INVALID, "abnormal",
-                                 "?abnormal=%s is not a KPI of this "
+                                 "?abnormal=%.100s is not a KPI of this "
                                  "diagnosis's model",
                                  q->abnormal);
     }
@@ -961,12 +981,13 @@ static hs_status export_json_row(export_ctx *x, const hs_results_data *c,
     return bad ? hs_fail(err, HS_ERR_NOMEM, "cannot render the rows") : HS_OK;
 }
 
-static hs_status export_csv_row(export_ctx *x, const hs_results_data *c,
-                                size_t i, hs_error *err)
+/* Rows [i, i + n) of the chunk, in one call to the engine's writer. */
+static hs_status export_csv_rows(export_ctx *x, const hs_results_data *c,
+                                 size_t i, size_t n, hs_error *err)
 {
     hl_error herr;
     hl_error_clear(&herr);
-    if (hl_predictions_write_rows(x->f, c->first + i, 1, c->n_classes,
+    if (hl_predictions_write_rows(x->f, c->first + i, n, c->n_classes,
                                   c->class_names,
                                   c->sample_ids ? c->sample_ids + i : NULL,
                                   c->proba + i * c->n_classes,
@@ -1007,12 +1028,16 @@ static hs_status export_chunk(export_ctx *x, const hs_results_data *c,
     if (x->explain)
         return export_explained(x, c, keep, err);
     hs_status st = HS_OK;
-    for (size_t i = 0; st == HS_OK && i < c->n_rows; i++) {
-        if (!keep[i])
-            continue;
-        st = !strcmp(x->format, "json") ? export_json_row(x, c, i, err)
-                                        : export_csv_row(x, c, i, err);
-        x->written++;
+    const int json = !strcmp(x->format, "json");
+    for (size_t i = 0; st == HS_OK && i < c->n_rows;) {
+        size_t run = 0; /* kept rows from i on, written together */
+        while (i + run < c->n_rows && keep[i + run])
+            run++;
+        for (size_t j = 0; json && st == HS_OK && j < run; j++, x->written++)
+            st = export_json_row(x, c, i + j, err);
+        if (!json && run)
+            st = export_csv_rows(x, c, i, run, err);
+        i += run ? run : 1;
     }
     return st;
 }
@@ -1047,7 +1072,11 @@ static hs_status export_rows(export_ctx *x, hs_results *r,
          first += EXPORT_CHUNK) {
         hs_results_data chunk;
         size_t scanned = 0;
-        st = hs_results_match(r, f, first, EXPORT_CHUNK, keep, &scanned, err);
+        if (hs_results_filter_active(f))
+            st = hs_results_match(r, f, first, EXPORT_CHUNK, keep, &scanned,
+                                  err);
+        else
+            memset(keep, 1, EXPORT_CHUNK);
         if (st == HS_OK &&
             (st = hs_results_read(r, first, EXPORT_CHUNK, &chunk, err)) ==
                 HS_OK) {

@@ -32,7 +32,7 @@ typedef struct hs_diag_result {
     json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
                              drift, drift_skipped, adapt, warnings,
                              explained, explain_skipped, abnormal_checked,
-                             training_overlap} */
+                             abnormal_kpis, training_overlap} */
     char **class_names;   /* owned */
     char **sample_ids;    /* owned, NULL without ids */
     double *proba;

@@ -628,3 +628,14 @@ json_t *hs_json_sample_explanation(const hl_model *m,
         class_contributions(m, e), "kpis", kpis_json(m, e), "abnormal",
         abnormal_json(m, e));
 }
+
+json_t *hs_json_training_overlap(const hl_training_overlap *o)
+{
+    return json_pack("{s:I, s:I, s:f, s:s}", "rows_checked",
+                     (json_int_t)o->rows_checked, "rows_in_training",
+                     (json_int_t)o->rows_in_training, "share",
+                     o->rows_checked ? (double)o->rows_in_training /
+                                           (double)o->rows_checked
+                                     : 0.0,
+                     "verdict", hl_training_overlap_verdict(o));
+}

@@ -93,6 +93,10 @@ json_t *hs_json_drift(const hl_drift_report *r, size_t max_kpis);
  * --adapt --json` and the diagnoses of the web API print the same. */
 json_t *hs_json_adapt(const hl_model *m, const hl_adapt_report *r);
 
+/* A batch's training overlap (healer/overlap.h) as the CLI's --json and
+ * a DIAGNOSIS show it: {rows_checked, rows_in_training, share, verdict}. */
+json_t *hs_json_training_overlap(const hl_training_overlap *o);
+
 /* An array of the warning texts (w may be NULL: empty array). */
 json_t *hs_json_warnings(const hl_warnings *w);
 
