@@ -613,3 +613,58 @@ void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
         }
     }
 }
+
+/* ---- what every tree learner's contrib op shares ---- */
+
+hl_status hl__shap_shared(_Atomic(hl__shap *) *slot, const hl__shap_source *src,
+                          const hl__shap **out, hl_error *err)
+{
+    hl__shap *s = atomic_load(slot);
+    if (!s) {
+        hl_status rc = hl__shap_build(src, &s, err);
+        if (rc != HL_OK)
+            return rc;
+        hl__shap *none = NULL;
+        if (!atomic_compare_exchange_strong(slot, &none, s)) {
+            hl__shap_free(s);
+            s = none;
+        }
+    }
+    *out = s;
+    return HL_OK;
+}
+
+hl_status hl__shap_explain(const hl__shap *s, const float *x, size_t n_rows,
+                           const double *base, double *out, hl_error *err)
+{
+    const size_t nf1 = s->src.n_features + 1, n_out = s->src.n_outputs;
+    void *scratch = malloc(hl__shap_scratch_bytes(s));
+    if (!scratch)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    memset(out, 0, n_rows * n_out * nf1 * sizeof *out);
+    for (size_t r = 0; base && r < n_rows; r++)
+        for (size_t k = 0; k < n_out; k++)
+            out[(r * n_out + k) * nf1 + nf1 - 1] = base[k];
+    hl__shap_rows(s, x, n_rows, out, scratch);
+    free(scratch);
+    return HL_OK;
+}
+
+int hl__covers_are_sound(const hl__node *nodes, const float *cover,
+                         uint32_t n)
+{
+    if (n == 0 || !(cover[0] > 0.0f))
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(cover[i] >= 0.0f) || !isfinite(cover[i]))
+            return 0;
+        if (nodes[i].feature == HL__LEAF)
+            continue;
+        const double parent = cover[i];
+        const double kids = (double)cover[nodes[i].left] +
+                            (double)cover[nodes[i].left + 1];
+        if (!(fabs(parent - kids) <= HL__SHAP_COVER_TOLERANCE * parent))
+            return 0;
+    }
+    return 1;
+}

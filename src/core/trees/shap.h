@@ -25,6 +25,7 @@
 #ifndef HEALER_TREES_SHAP_H
 #define HEALER_TREES_SHAP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,5 +81,28 @@ size_t hl__shap_scratch_bytes(const hl__shap *s);
  * holds hl__shap_scratch_bytes. */
 void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
                    double *phi, void *scratch);
+
+/* The explainer kept in *slot (a model's cache, NULL until the first
+ * request), built from src when there is none yet: concurrent first
+ * requests may each build one, the first stored wins and the others are
+ * freed. Errors as hl__shap_build. */
+hl_status hl__shap_shared(_Atomic(hl__shap *) *slot, const hl__shap_source *src,
+                          const hl__shap **out, hl_error *err);
+
+/* A learner's contrib op over s (learner.h): out (n_rows blocks of
+ * n_outputs x (n_features + 1)) is overwritten with the contributions,
+ * base[k] (NULL: 0) added to output k's expected value. HL_ERR_NOMEM. */
+hl_status hl__shap_explain(const hl__shap *s, const float *x, size_t n_rows,
+                           const double *base, double *out, hl_error *err);
+
+/* 1 when cover[0..n) can serve TreeSHAP for the tree `nodes` (sound:
+ * hl__nodes_are_sound): every cover finite and >= 0, the root's > 0, and
+ * a split's cover the sum of its children's to float rounding (relative
+ * HL__SHAP_COVER_TOLERANCE). A cover may be 0 below the root: a boosted
+ * tree's hessian sum underflows where every row is already certain. The
+ * model readers refuse a file whose covers fail this. */
+#define HL__SHAP_COVER_TOLERANCE 1e-4
+int hl__covers_are_sound(const hl__node *nodes, const float *cover,
+                         uint32_t n);
 
 #endif
