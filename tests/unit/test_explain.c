@@ -116,11 +116,13 @@ static void brute_force(const toy *y, const float *row, double *phi)
     shapley_by_definition(y->nf, toy_game, y, row, phi);
 }
 
-static void check_against_brute_force(const toy *y, const float *rows,
-                                      size_t n_rows)
+/* Through tables or the quadrature (cap 0: the default paths), or the
+ * recursion (a cap below the tree's distinct features on a path). */
+static void check_with_cap(const toy *y, const float *rows, size_t n_rows,
+                           unsigned cap)
 {
-    hl__shap_source src = {1, y->nf,     1,        1,         1.0,
-                           y, toy_nodes, toy_leaf, toy_output};
+    hl__shap_source src = {1,         y->nf,    1,          1,  1.0, y,
+                           toy_nodes, toy_leaf, toy_output, cap};
     hl__shap *s = NULL;
     hl_error err;
     assert_int_equal(hl__shap_build(&src, &s, &err), HL_OK);
@@ -138,6 +140,13 @@ static void check_against_brute_force(const toy *y, const float *rows,
     }
     free(scratch);
     hl__shap_free(s);
+}
+
+static void check_against_brute_force(const toy *y, const float *rows,
+                                      size_t n_rows)
+{
+    check_with_cap(y, rows, n_rows, 0);
+    check_with_cap(y, rows, n_rows, 2);
 }
 
 /* A tree that tests feature 0 twice, feature 3 on one side only, and
@@ -171,12 +180,12 @@ static void tables_match_brute_force(void **state)
     check_against_brute_force(&y0, rows, 4);
 }
 
-/* A chain testing 14 distinct features: longer than a table allows, so
- * the recursion explains it. */
+/* A chain testing 13 distinct features: longer than a table allows, so
+ * the quadrature explains it (and the recursion, capped). */
 static void recursion_matches_brute_force(void **state)
 {
     (void)state;
-    enum { F = 14 };
+    enum { F = 13 };
     hl__node nodes[2 * F + 1];
     float cover[2 * F + 1];
     float c = 1000.0f;
@@ -419,7 +428,7 @@ static void unsound_and_deep_trees(void **state)
     assert_true(hl__nodes_are_sound(chain, 2 * DEPTH + 1, 1));
     toy y = {chain, cover, 2 * DEPTH + 1, 1};
     hl__shap_source src = {1, 1, 1, 1, 1.0, &y, toy_nodes, toy_leaf,
-                           toy_output};
+                           toy_output, 0};
     hl__shap *s = NULL;
     hl_error err;
     assert_int_equal(hl__shap_build(&src, &s, &err), HL_ERR_INVALID);
@@ -480,18 +489,20 @@ static hl_model *train_forest(const hl_dataset *ds, const char *algo,
     return tu_train(ds, &p);
 }
 
-/* Small trees (depth 4, 7 KPIs, both kinds of cut, missing values):
- * every class's contributions are the Shapley values of the forest's
- * averaged probability, by definition. */
+/* Small trees (depth 4, 7 KPIs, both kinds of cut, missing values), and
+ * unlimited ones whose deepest leaves pass the tables' budget (the
+ * quadrature): every class's contributions are the Shapley values of the
+ * forest's averaged probability, by definition. */
 static void forest_matches_brute_force(void **state)
 {
     (void)state;
     hl_dataset *ds = tu_simulate(600, 7, 3, 4);
     for (size_t i = 0; i < ds->n_rows; i += 7)
         ds->x[i * 7 + i % 7] = NAN;
-    const char *algos[] = {"forest", "extratrees"};
-    for (size_t a = 0; a < 2; a++) {
-        hl_model *m = train_forest(ds, algos[a], 5, 4);
+    const char *algos[] = {"forest", "extratrees", "forest"};
+    const int depth[] = {4, 4, 0};
+    for (size_t a = 0; a < 3; a++) {
+        hl_model *m = train_forest(ds, algos[a], 5, depth[a]);
         assert_int_equal(hl_model_score_scale(m), HL_SCORE_PROBABILITY);
         const hl__forest_model *fm = m->fitted.state;
         const size_t K = 3, nf = 7, B = K * (nf + 1), n = 25;

@@ -49,15 +49,15 @@ hl_status hl__forest_contrib(const void *state, const hl__model_shape *shape,
                             "kept the training weight of their tree nodes, "
                             "which explanations need: retrain the model to "
                             "explain it (it still predicts)");
-    hl__shap_source src = {m->n_trees,
-                           m->n_features,
-                           m->n_classes,
-                           m->n_classes,
-                           1.0 / (double)m->n_trees,
-                           m,
-                           tree_nodes,
-                           leaf_proba,
-                           first_output};
+    const hl__shap_source src = {.n_trees = m->n_trees,
+                                 .n_features = m->n_features,
+                                 .n_outputs = m->n_classes,
+                                 .n_values = m->n_classes,
+                                 .scale = 1.0 / (double)m->n_trees,
+                                 .ctx = m,
+                                 .nodes = tree_nodes,
+                                 .leaf = leaf_proba,
+                                 .output = first_output};
     const hl__shap *s;
     /* the cache only: the model is otherwise read-only */
     hl_status rc =

@@ -34,9 +34,15 @@ hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,
 {
     const hl__gbdt_model *m = state;
     (void)shape; /* the explainer knows the model's features */
-    hl__shap_source src = {m->n_trees, m->n_features, m->n_outputs,
-                           1,          1.0,           m,
-                           tree_nodes, leaf_value,    tree_output};
+    const hl__shap_source src = {.n_trees = m->n_trees,
+                                 .n_features = m->n_features,
+                                 .n_outputs = m->n_outputs,
+                                 .n_values = 1,
+                                 .scale = 1.0,
+                                 .ctx = m,
+                                 .nodes = tree_nodes,
+                                 .leaf = leaf_value,
+                                 .output = tree_output};
     const hl__shap *s;
     /* the cache only: the model is otherwise read-only */
     hl_status rc = hl__shap_shared(&((hl__gbdt_model *)m)->explainer, &src,
