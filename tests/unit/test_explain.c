@@ -612,6 +612,8 @@ static void forest_file_without_covers(void **state)
     double *again = tu_predict_all(old, ds, 1);
     assert_memory_equal(proba, again, ds->n_rows * 3 * sizeof *proba);
     double phi[3 * 9];
+    assert_int_equal(hl_model_score_scale(old), HL_SCORE_NONE);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_NONE);
     assert_int_equal(hl_model_contributions(old, ds->x, 1, 1, phi, &err),
                      HL_ERR_INVALID);
     assert_non_null(strstr(err.message, "retrain the model to explain it"));
@@ -779,18 +781,27 @@ static void stack_vote_is_members_mean(void **state)
     hl_dataset_free(ds);
 }
 
-/* A member that cannot explain (the MLP) is named. */
+/* A member that cannot explain (the MLP) is named. The stack's second
+ * member is made to be an MLP for the call (training a real one inside a
+ * stack takes most of a minute on a loaded machine; what is tested is the
+ * stack's refusal, which reads only the member's learner). */
 static void stack_with_mlp_refuses(void **state)
 {
     (void)state;
     hl_dataset *ds = tu_simulate(300, 6, 3, 12);
-    hl_model *m = train_stack(ds, 1, HL__COMBINE_LOGISTIC);
-    assert_int_equal(hl_model_score_scale(m), HL_SCORE_LOGIT);
+    hl_model *m = train_stack(ds, 4, HL__COMBINE_VOTE);
+    hl__stack_model *sm = m->fitted.state;
+    const hl__learner *forest = sm->member[1].learner;
+    sm->member[1].learner = hl__learner_find("mlp");
+    assert_non_null(sm->member[1].learner);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_NONE);
     double phi[3 * 7];
     hl_error err;
     assert_int_equal(hl_model_contributions(m, ds->x, 1, 1, phi, &err),
                      HL_ERR_INVALID);
     assert_non_null(strstr(err.message, "member mlp cannot explain"));
+    sm->member[1].learner = forest;
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_PROBABILITY);
     hl_model_free(m);
     hl_dataset_free(ds);
 }
