@@ -574,34 +574,39 @@ static inline void add_values(const hl__shap_source *src, double *phi,
 /* A leaf without a table: phi_p += v (o_p - z_p) sum_q w_q prod_{j != p}
  * f_j(t_q) with f_j(t) = (1 - t) z_j + t o_j (see shap.h), the products
  * without p made of prefix and suffix products (no division: a share
- * may be tiny). */
+ * may be tiny). The points are the inner loops: their products are
+ * independent, so they run side by side instead of as one long chain of
+ * multiplications. */
 static void quadrature_leaf(const row_ctx *c, const leaf_rec *rec,
                             uint64_t a_leaf, const uint32_t *feat,
                             const double *z, const double *vals)
 {
+    enum { D = HL__SHAP_LEAF_MAX_FEATURES, Q = HL__SHAP_LEAF_MAX_FEATURES / 2 };
     const hl__shap *s = c->s;
     const uint32_t d = rec->d;
     const unsigned n_q = (d + 1) / 2; /* degree d - 1 <= 2 n_q - 1 */
-    double sum[HL__SHAP_LEAF_MAX_FEATURES], f[HL__SHAP_LEAF_MAX_FEATURES];
-    double prefix[HL__SHAP_LEAF_MAX_FEATURES + 1];
-    for (uint32_t p = 0; p < d; p++)
-        sum[p] = 0.0;
-    for (unsigned q = 0; q < n_q; q++) {
-        const double t = s->gl_t[n_q - 1][q];
-        prefix[0] = s->gl_w[n_q - 1][q];
-        for (uint32_t j = 0; j < d; j++) {
-            f[j] = (1.0 - t) * z[j] + t * (double)((a_leaf >> j) & 1);
-            prefix[j + 1] = prefix[j] * f[j];
-        }
-        double suffix = 1.0;
-        for (uint32_t p = d; p-- > 0;) {
-            sum[p] += prefix[p] * suffix;
-            suffix *= f[p];
+    const double *t = s->gl_t[n_q ? n_q - 1 : 0];
+    double prefix[D][Q], f[D][Q], run[Q];
+    for (unsigned q = 0; q < n_q; q++)
+        run[q] = s->gl_w[n_q - 1][q];
+    for (uint32_t j = 0; j < d; j++) {
+        const double o = (double)((a_leaf >> j) & 1);
+        for (unsigned q = 0; q < n_q; q++) {
+            prefix[j][q] = run[q];
+            f[j][q] = (1.0 - t[q]) * z[j] + t[q] * o;
+            run[q] *= f[j][q];
         }
     }
-    for (uint32_t p = 0; p < d; p++) {
+    for (unsigned q = 0; q < n_q; q++)
+        run[q] = 1.0; /* now the suffix products */
+    for (uint32_t p = d; p-- > 0;) {
+        double sum = 0.0;
+        for (unsigned q = 0; q < n_q; q++) {
+            sum += prefix[p][q] * run[q];
+            run[q] *= f[p][q];
+        }
         const double o = (double)((a_leaf >> p) & 1);
-        add_values(&s->src, c->phi, c->out, vals, feat[p], (o - z[p]) * sum[p]);
+        add_values(&s->src, c->phi, c->out, vals, feat[p], (o - z[p]) * sum);
     }
 }
 
