@@ -163,7 +163,7 @@ def main(argv):
            x["trees"], g["first_seconds"]),
         "- scikit-learn's forests have no TreeSHAP of their own (and the `shap` package is "
         "not installed here), so the forests are compared with healer's GBDT: their trees "
-        "are unlimited in depth, and TreeSHAP's work per row grows with leaves x depth, so "
+        "are unlimited in depth, and TreeSHAP's work per row grows with leaves x depth^2, so "
         "a forest of 300 deep trees costs far more per row than 672 trees of depth 6.",
         "",
         "<!-- /explain -->",
