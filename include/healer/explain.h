@@ -3,12 +3,17 @@
  *
  * Contributions are Shapley values (exact path-dependent TreeSHAP for the
  * tree learners): a row's contributions to a class plus that class's
- * expected value (the model's average score over its training rows) add
- * up to the row's score for the class. Scores are what the learner adds
+ * expected value (the model's average score over its training rows; for
+ * a stack, its combiner at its members' expected values) add up to the
+ * row's score for the class. Scores are what the learner adds
  * up before its link: log-odds as softmax logits for the GBDT (for two
  * classes the one log-odds is split evenly, -m/2 and +m/2, which softmax
- * turns into the same probabilities); a learner whose outputs are
- * probabilities (the forests, once they explain) would give those. A KPI
+ * turns into the same probabilities); probabilities for the forests
+ * (their averaged leaf distributions) and a stack's vote; a stack's
+ * logistic meta-learner's softmax logits, its members' contributions
+ * carried through it - additive, exact for a vote of forests, a stated
+ * linearisation of the member-to-meta step otherwise (docs/cli.md,
+ * "Explanations"; learners/stack/stack.h). A KPI
  * the model does not read contributes 0; an input that averages a family
  * of KPIs (the `families` option) has its contribution shared evenly by
  * its members - the one place where a KPI's figure is an allotment, not
@@ -37,7 +42,10 @@ typedef enum hl_score_scale {
     HL_SCORE_PROBABILITY = 2
 } hl_score_scale;
 
-/* m's score scale; HL_SCORE_NONE when its learner has no explanations. */
+/* m's score scale; HL_SCORE_NONE when m cannot be explained: its learner
+ * has no explanations, a stack member has none, or its file lacks what
+ * they need (a forest saved before node covers). May make the model's
+ * explainer, as the first explanation would (kept for the next ones). */
 hl_score_scale hl_model_score_scale(const hl_model *m);
 
 /* Contributions of n_rows rows of x (row-major over m's features, in its
@@ -46,7 +54,9 @@ hl_score_scale hl_model_score_scale(const hl_model *m);
  * [k * (n_features + 1) + j] and class k's expected value at
  * [k * (n_features + 1) + n_features]. threads as for prediction (0 = all
  * cores). The result does not depend on threads. HL_ERR_INVALID for a
- * learner without explanations (the message names it); HL_ERR_NOMEM. */
+ * model that cannot be explained (the message names the learner or the
+ * stack member, or says to retrain a forest saved before node covers);
+ * HL_ERR_NOMEM. */
 hl_status hl_model_contributions(const hl_model *m, const float *x,
                                  size_t n_rows, int threads, double *out,
                                  hl_error *err);

@@ -23,6 +23,16 @@ hl_score_scale hl_model_score_scale(const hl_model *m)
 {
     if (!m || !m->learner || !m->learner->contrib)
         return HL_SCORE_NONE;
+    /* the call without rows that makes the explainer says whether this
+     * model can be explained (a stack's members, a forest's covers) */
+    const hl__model_shape shape = hl__model_shape_of(m);
+    const float no_row = 0.0f;
+    double no_out = 0.0;
+    hl_error err;
+    hl_error_clear(&err);
+    if (m->learner->contrib(m->fitted.state, &shape, &no_row, 0, &no_out,
+                            &err) != HL_OK)
+        return HL_SCORE_NONE;
     return m->fitted.link == HL__LINK_PROBA ? HL_SCORE_PROBABILITY
                                             : HL_SCORE_LOGIT;
 }

@@ -3,7 +3,7 @@
 What: GET /diagnoses/{id}/rows/{row} gives the sample's explanation - the
 prediction and probabilities, every class's expected score and KPI
 contributions (which add up to its score, and whose softmax is the
-probabilities), every KPI with its value, z, normal range and whether it
+probabilities; a forest's scores are its probabilities), every KPI with its value, z, normal range and whether it
 is abnormal, the abnormal ones farthest first, and the row's stored
 label. A training job's params.normal_class picks the class the normal
 ranges come from (summary.normal); a bad one is a 422 naming it. A row outside the diagnosis is a 404 naming the row; another
@@ -105,6 +105,18 @@ def test_normal_class(c):
                                         "params": {"normal_class": bad}})
         e = expect_error(r, 422, None, "normal_class %r" % (bad,))
         check(details(e).get("field") == "params.normal_class", "names params.normal_class", e)
+
+
+def test_forest_sample(c):
+    c.login_as("alice")
+    diag, _, _ = diagnosis_of(c, params={"trees": 10}, algo="forest", count=5)
+    s = expect_json(c.get(API + "/diagnoses/%d/rows/2" % diag["id"]), 200, "GET rows/2 of a forest")
+    check(s["score_scale"] == "probability", "a forest explains probabilities", s["score_scale"])
+    for name, cl in s["classes"].items():
+        check(abs(cl["expected"] + sum(cl["contributions"].values()) - cl["score"]) < 1e-9,
+              "expected + contributions = score", cl)
+        check(abs(cl["score"] - s["probabilities"][name]) < 1e-6, "the score is the probability",
+              (cl, s["probabilities"]))
 
 
 def test_model_without_explanations(c):

@@ -601,6 +601,43 @@ EOF
     expect_absent x.csv
 }
 
+# A forest explains its probabilities: predict --explain keeps the columns
+# and gains kpi_i/contrib_i (contributions in probability, largest first);
+# explain --json has the probability scale, each class's expected value
+# plus contributions is its probability. An extra-trees model and a stack
+# of both explain the same way (the stack's vote in probabilities).
+t_predict_explain_forest() {
+    run healer train --data "$FIX/train.csv" --model f.model --algo forest --trees 20
+    expect_rc 0 "train a forest"
+    run healer predict --model f.model --data "$FIX/test.csv" --out p.csv --explain 3
+    expect_rc 0 "predict --explain 3 with a forest"
+    head -n 1 p.csv >hdr
+    expect_in hdr "sample_id,label,confidence,prob_"
+    expect_in hdr ",kpi_1,kpi_2,kpi_3,contrib_1,contrib_2,contrib_3,abnormal"
+    "$PY" - <<'EOF2' || fail "a forest's explained predictions are not well-formed"
+import csv
+rows = list(csv.DictReader(open("p.csv")))
+assert len(rows) > 100
+for r in rows:
+    c = [float(r["contrib_%d" % i]) for i in (1, 2, 3)]
+    assert c[0] >= c[1] >= c[2] and all(abs(v) <= 1 for v in c), r
+    assert r["kpi_1"].startswith("feature"), r
+EOF2
+    for a in forest extratrees; do
+        [ $a = forest ] || run healer train --data "$FIX/train.csv" --model f.model --algo extratrees --trees 10
+        run healer explain --model f.model --data "$FIX/test.csv" --row 805 --json
+        expect_rc 0 "explain --json with $a"
+        json_check out 'd["score_scale"] == "probability" and d["predicted"] in d["classes"]'
+        json_check out 'all(abs(c["expected"] + sum(c["contributions"].values()) - c["score"]) < 1e-9 for c in d["classes"].values())'
+        json_check out 'all(abs(c["score"] - d["probabilities"][n]) < 1e-6 for n, c in d["classes"].items())'
+    done
+    run healer train --data "$FIX/train.csv" --model s.model --algo stack --members forest+extratrees --combiner vote --member-trees 10 --stack-folds 2
+    expect_rc 0 "train a vote of forests"
+    run healer explain --model s.model --data "$FIX/test.csv" --row 805 --json
+    expect_rc 0 "explain --json with a stack"
+    json_check out 'd["score_scale"] == "probability" and all(abs(c["score"] - d["probabilities"][n]) < 1e-6 for n, c in d["classes"].items())'
+}
+
 # healer explain --row: one sample's picture, as text and JSON; the
 # contributions and expected values of every class add up to scores whose
 # softmax is the probabilities; an unknown sample is a usage error naming
@@ -1616,7 +1653,7 @@ TESTS="help_top serve_settings_documented version help_subcommands no_command un
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
-predict_adapt predict_explain explain_sample feedback_loop
+predict_adapt predict_explain predict_explain_forest explain_sample feedback_loop
 train_class_names train_class_names_refused
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model

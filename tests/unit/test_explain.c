@@ -12,6 +12,12 @@
  * contributes nothing. One class per row (hl_model_contributions_class,
  * what diagnoses store) gives that class's block bit for bit, and the top
  * KPIs (hl_explain_top) are the largest, in order, among the KPIs read.
+ * The forests: brute-force Shapley values of their
+ * averaged probabilities on small trees, additivity to the probabilities
+ * on every row, covers kept in the file, a file without them predicting
+ * but refusing to explain, forged covers refused (GBDT too). The stack:
+ * additive in its score for both combiners, a vote of forests exactly
+ * the mean of its members' values, a member that cannot explain named.
  */
 #include <math.h>
 
@@ -19,6 +25,8 @@
 
 #include "container.h"
 #include "healer/explain.h"
+#include "learners/forest/forest.h"
+#include "learners/stack/stack.h"
 #include "trees/shap.h"
 
 /* ---- TreeSHAP against brute force, on hand-made trees ---- */
@@ -79,10 +87,14 @@ static double factorial(size_t k)
     return f;
 }
 
-/* Shapley values by definition into phi[nf + 1] (expected value last). */
-static void brute_force(const toy *y, const float *row, double *phi)
+/* The value of the game for the features in mask `known`. */
+typedef double (*game_fn)(const void *ctx, const float *row, uint32_t known);
+
+/* Shapley values by definition of the game v over M features into
+ * phi[M + 1] (v(empty set) last). */
+static void shapley_by_definition(size_t M, game_fn v, const void *ctx,
+                                  const float *row, double *phi)
 {
-    const size_t M = y->nf;
     for (size_t i = 0; i < M; i++) {
         phi[i] = 0.0;
         for (uint32_t S = 0; S < (1u << M); S++) {
@@ -90,18 +102,30 @@ static void brute_force(const toy *y, const float *row, double *phi)
                 continue;
             size_t k = (size_t)__builtin_popcount(S);
             double w = factorial(k) * factorial(M - k - 1) / factorial(M);
-            phi[i] +=
-                w * (expect(y, 0, row, S | 1u << i) - expect(y, 0, row, S));
+            phi[i] += w * (v(ctx, row, S | 1u << i) - v(ctx, row, S));
         }
     }
-    phi[M] = expect(y, 0, row, 0);
+    phi[M] = v(ctx, row, 0);
 }
 
-static void check_against_brute_force(const toy *y, const float *rows,
-                                      size_t n_rows)
+static double toy_game(const void *ctx, const float *row, uint32_t known)
 {
-    hl__shap_source src = {1, y->nf,     1,        1,         1.0,
-                           y, toy_nodes, toy_leaf, toy_output};
+    return expect(ctx, 0, row, known);
+}
+
+/* Shapley values by definition into phi[nf + 1] (expected value last). */
+static void brute_force(const toy *y, const float *row, double *phi)
+{
+    shapley_by_definition(y->nf, toy_game, y, row, phi);
+}
+
+/* Through tables or the quadrature (cap 0: the default paths), or the
+ * recursion (a cap below the tree's distinct features on a path). */
+static void check_with_cap(const toy *y, const float *rows, size_t n_rows,
+                           unsigned cap)
+{
+    hl__shap_source src = {1,         y->nf,    1,          1,  1.0, y,
+                           toy_nodes, toy_leaf, toy_output, cap};
     hl__shap *s = NULL;
     hl_error err;
     assert_int_equal(hl__shap_build(&src, &s, &err), HL_OK);
@@ -119,6 +143,13 @@ static void check_against_brute_force(const toy *y, const float *rows,
     }
     free(scratch);
     hl__shap_free(s);
+}
+
+static void check_against_brute_force(const toy *y, const float *rows,
+                                      size_t n_rows)
+{
+    check_with_cap(y, rows, n_rows, 0);
+    check_with_cap(y, rows, n_rows, 2);
 }
 
 /* A tree that tests feature 0 twice, feature 3 on one side only, and
@@ -152,12 +183,12 @@ static void tables_match_brute_force(void **state)
     check_against_brute_force(&y0, rows, 4);
 }
 
-/* A chain testing 14 distinct features: longer than a table allows, so
- * the recursion explains it. */
+/* A chain testing 13 distinct features: longer than a table allows, so
+ * the quadrature explains it (and the recursion, capped). */
 static void recursion_matches_brute_force(void **state)
 {
     (void)state;
-    enum { F = 14 };
+    enum { F = 13 };
     hl__node nodes[2 * F + 1];
     float cover[2 * F + 1];
     float c = 1000.0f;
@@ -196,16 +227,13 @@ static double *raw_scores(const hl_model *m, const hl_dataset *ds)
     return raw;
 }
 
-static void gbdt_contributions_add_up(void **state)
+/* Each row's summed contributions are the model's raw scores (logits),
+ * whose softmax are its probabilities, whatever the threads. */
+static void check_adds_up_to_logits(const hl_model *m, const hl_dataset *ds)
 {
-    (void)state;
-    hl_dataset *ds = tu_simulate(3000, 40, 6, 21);
-    hl_train_params p;
-    hl_train_params_init(&p);
-    p.screen_kpis = 0; /* the learner reads the KPIs as they are */
-    hl_model *m = tu_train(ds, &p);
+    const size_t K = hl_model_n_classes(m), nf = ds->n_features;
+    const size_t B = K * (nf + 1);
     assert_int_equal(hl_model_score_scale(m), HL_SCORE_LOGIT);
-    const size_t K = 6, nf = 40, B = K * (nf + 1);
     double *phi = malloc(ds->n_rows * B * sizeof *phi);
     double *phi1 = malloc(ds->n_rows * B * sizeof *phi1);
     hl_error err;
@@ -217,7 +245,7 @@ static void gbdt_contributions_add_up(void **state)
     double *raw = raw_scores(m, ds);
     double *proba = tu_predict_all(m, ds, 2);
     for (size_t r = 0; r < ds->n_rows; r++) {
-        double z[6], mx = -INFINITY, sum = 0.0;
+        double z[8], mx = -INFINITY, sum = 0.0;
         for (size_t k = 0; k < K; k++) {
             z[k] = 0.0;
             for (size_t j = 0; j <= nf; j++)
@@ -234,6 +262,17 @@ static void gbdt_contributions_add_up(void **state)
     free(proba);
     free(phi);
     free(phi1);
+}
+
+static void gbdt_contributions_add_up(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(3000, 40, 6, 21);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    p.screen_kpis = 0; /* the learner reads the KPIs as they are */
+    hl_model *m = tu_train(ds, &p);
+    check_adds_up_to_logits(m, ds);
     hl_model_free(m);
     hl_dataset_free(ds);
 }
@@ -454,7 +493,7 @@ static void unsound_and_deep_trees(void **state)
     assert_true(hl__nodes_are_sound(chain, 2 * DEPTH + 1, 1));
     toy y = {chain, cover, 2 * DEPTH + 1, 1};
     hl__shap_source src = {1, 1, 1, 1, 1.0, &y, toy_nodes, toy_leaf,
-                           toy_output};
+                           toy_output, 0};
     hl__shap *s = NULL;
     hl_error err;
     assert_int_equal(hl__shap_build(&src, &s, &err), HL_ERR_INVALID);
@@ -462,6 +501,374 @@ static void unsound_and_deep_trees(void **state)
     assert_non_null(strstr(err.message, "deeper than"));
     free(chain);
     free(cover);
+}
+
+/* ---- the forests ---- */
+
+/* A forest's probability of one class as a game (its trees averaged,
+ * each integrated along its covers). */
+typedef struct forest_game {
+    const hl__forest_model *fm;
+    size_t k;
+} forest_game;
+
+static double ftree_expect(const hl__ftree *t, size_t K, size_t k,
+                           uint32_t node, const float *row, uint32_t known)
+{
+    const hl__node *n = &t->nodes[node];
+    if (n->feature == HL__LEAF)
+        return t->proba[(size_t)n->left * K + k];
+    uint32_t f = n->feature & HL__FEATURE_MASK;
+    if ((known >> f) & 1) {
+        int left = isnan(row[f]) ? (n->feature & HL__DEFAULT_LEFT) != 0
+                                 : row[f] <= n->value;
+        return ftree_expect(t, K, k, n->left + (left ? 0 : 1), row, known);
+    }
+    double c = t->cover[node];
+    return t->cover[n->left] / c *
+               ftree_expect(t, K, k, n->left, row, known) +
+           t->cover[n->left + 1] / c *
+               ftree_expect(t, K, k, n->left + 1, row, known);
+}
+
+static double forest_value(const void *ctx, const float *row, uint32_t known)
+{
+    const forest_game *g = ctx;
+    double s = 0.0;
+    for (size_t t = 0; t < g->fm->n_trees; t++)
+        s += ftree_expect(&g->fm->trees[t], g->fm->n_classes, g->k, 0, row,
+                          known);
+    return s / (double)g->fm->n_trees;
+}
+
+static hl_model *train_forest(const hl_dataset *ds, const char *algo,
+                              int trees, int max_depth)
+{
+    hl_train_params p;
+    hl_error err;
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, algo, &err), HL_OK);
+    tu_set(&p, "trees", trees);
+    tu_set(&p, "max_depth", max_depth);
+    p.screen_kpis = 0; /* the learner reads the KPIs as they are */
+    return tu_train(ds, &p);
+}
+
+/* Small trees (depth 4, 7 KPIs, both kinds of cut, missing values), and
+ * unlimited ones whose deepest leaves pass the tables' budget (the
+ * quadrature): every class's contributions are the Shapley values of the
+ * forest's averaged probability, by definition. */
+static void forest_matches_brute_force(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(600, 7, 3, 4);
+    for (size_t i = 0; i < ds->n_rows; i += 7)
+        ds->x[i * 7 + i % 7] = NAN;
+    const char *algos[] = {"forest", "extratrees", "forest"};
+    const int depth[] = {4, 4, 0};
+    for (size_t a = 0; a < 3; a++) {
+        hl_model *m = train_forest(ds, algos[a], 5, depth[a]);
+        assert_int_equal(hl_model_score_scale(m), HL_SCORE_PROBABILITY);
+        const hl__forest_model *fm = m->fitted.state;
+        const size_t K = 3, nf = 7, B = K * (nf + 1), n = 25;
+        double *phi = malloc(n * B * sizeof *phi);
+        hl_error err;
+        assert_int_equal(hl_model_contributions(m, ds->x, n, 1, phi, &err),
+                         HL_OK);
+        for (size_t r = 0; r < n; r++)
+            for (size_t k = 0; k < K; k++) {
+                forest_game g = {fm, k};
+                double want[8];
+                shapley_by_definition(nf, forest_value, &g, ds->x + r * nf,
+                                      want);
+                for (size_t j = 0; j <= nf; j++)
+                    assert_float_equal(phi[r * B + k * (nf + 1) + j], want[j],
+                                       1e-9);
+            }
+        free(phi);
+        hl_model_free(m);
+    }
+    hl_dataset_free(ds);
+}
+
+/* Contributions and expected values sum to the probabilities of every row,
+ * whatever the threads, and a saved model explains the same. */
+static void check_adds_up_to_proba(const hl_model *m, const hl_dataset *ds)
+{
+    const size_t K = hl_model_n_classes(m), nf = ds->n_features;
+    const size_t B = K * (nf + 1);
+    double *phi = malloc(ds->n_rows * B * sizeof *phi);
+    double *phi1 = malloc(ds->n_rows * B * sizeof *phi1);
+    hl_error err;
+    assert_int_equal(hl_model_contributions(m, ds->x, ds->n_rows, 2, phi, &err),
+                     HL_OK);
+    assert_int_equal(
+        hl_model_contributions(m, ds->x, ds->n_rows, 1, phi1, &err), HL_OK);
+    assert_memory_equal(phi, phi1, ds->n_rows * B * sizeof *phi);
+    double *proba = tu_predict_all(m, ds, 2);
+    for (size_t r = 0; r < ds->n_rows; r++)
+        for (size_t k = 0; k < K; k++) {
+            double sum = 0.0;
+            for (size_t j = 0; j <= nf; j++)
+                sum += phi[r * B + k * (nf + 1) + j];
+            assert_float_equal(sum, proba[r * K + k], 1e-6);
+        }
+    uint8_t *buf;
+    size_t len;
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    assert_int_equal(hl_model_deserialize(buf, len, "f.model", &back, &err),
+                     HL_OK);
+    assert_int_equal(
+        hl_model_contributions(back, ds->x, ds->n_rows, 2, phi1, &err), HL_OK);
+    assert_memory_equal(phi, phi1, ds->n_rows * B * sizeof *phi);
+    hl_model_free(back);
+    free(buf);
+    free(proba);
+    free(phi);
+    free(phi1);
+}
+
+/* Unlimited trees on 6 classes, bootstrap (forest) and not (extra-trees,
+ * here with a bootstrap too: copies weigh in the covers). */
+static void forest_contributions_add_up(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(1200, 30, 6, 5);
+    hl_model *m = train_forest(ds, "forest", 20, 0);
+    check_adds_up_to_proba(m, ds);
+    hl_model_free(m);
+    m = train_forest(ds, "extratrees", 20, 0);
+    check_adds_up_to_proba(m, ds);
+    hl_model_free(m);
+    hl_train_params p;
+    hl_error err;
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, "extratrees", &err), HL_OK);
+    tu_set(&p, "trees", 10);
+    tu_set(&p, "bootstrap", 1);
+    m = tu_train(ds, &p); /* screening on: KPIs left out get nothing */
+    check_adds_up_to_proba(m, ds);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+/* A file written before forests kept their covers (none saved): it
+ * predicts as before and refuses to explain, saying to retrain. */
+static void forest_file_without_covers(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(400, 8, 3, 6);
+    hl_model *m = train_forest(ds, "forest", 6, 0);
+    double *proba = tu_predict_all(m, ds, 1);
+    hl__forest_model *fm = m->fitted.state;
+    for (size_t t = 0; t < fm->n_trees; t++) {
+        free(fm->trees[t].cover);
+        fm->trees[t].cover = NULL;
+    }
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    assert_int_equal(hl_model_serialize(m, &buf, &len, &err), HL_OK);
+    assert_int_equal(tu_find_section(buf, len, 66), 0);
+    hl_model *old = NULL;
+    assert_int_equal(hl_model_deserialize(buf, len, "old.model", &old, &err),
+                     HL_OK);
+    double *again = tu_predict_all(old, ds, 1);
+    assert_memory_equal(proba, again, ds->n_rows * 3 * sizeof *proba);
+    double phi[3 * 9];
+    assert_int_equal(hl_model_score_scale(old), HL_SCORE_NONE);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_NONE);
+    assert_int_equal(hl_model_contributions(old, ds->x, 1, 1, phi, &err),
+                     HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "retrain the model to explain it"));
+    hl_sample_explanation e;
+    assert_int_equal(hl_model_explain_row(old, ds, 0, &e, &err),
+                     HL_ERR_INVALID);
+    free(again);
+    free(proba);
+    free(buf);
+    hl_model_free(old);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+static void u32_at(uint8_t *buf, size_t at, uint32_t v)
+{
+    memcpy(buf + at, &v, 4);
+}
+
+static void f32_at(uint8_t *buf, size_t at, float v)
+{
+    memcpy(buf + at, &v, 4);
+}
+
+/* Reads buf after one forged float at `at` (checksum fixed): refused as
+ * corrupt with the covers named. */
+static void refused_with_covers(const uint8_t *buf, size_t len, size_t at,
+                                float v)
+{
+    uint8_t *copy = malloc(len);
+    memcpy(copy, buf, len);
+    f32_at(copy, at, v);
+    tu_fix_crc(copy, len);
+    hl_model *back = NULL;
+    hl_error err;
+    assert_int_equal(hl_model_deserialize(copy, len, "x.model", &back, &err),
+                     HL_ERR_FORMAT);
+    assert_null(back);
+    assert_non_null(strstr(err.message, "corrupted model file"));
+    assert_non_null(strstr(err.message, "node covers"));
+    free(copy);
+}
+
+/* Forged covers - a root's doubled (its children no longer add up to it),
+ * negative, zero at the root, NaN - are refused by both tree readers; a
+ * forest's covers of another tree count too. */
+static void forged_covers_refused(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(400, 8, 3, 7);
+    hl_train_params p;
+    hl_train_params_init(&p);
+    tu_set(&p, "rounds", 5);
+    hl_model *g = tu_train(ds, &p);
+    hl_model *f = train_forest(ds, "forest", 4, 0);
+    uint8_t *buf;
+    size_t len;
+    hl_error err;
+    /* GBDT (section 5): u32 outputs, f64 base[3], u32 trees, u32 nodes,
+     * then the root: feature, value, left, gain, cover */
+    assert_int_equal(hl_model_serialize(g, &buf, &len, &err), HL_OK);
+    size_t at = tu_find_section(buf, len, 5);
+    assert_true(at > 0);
+    const size_t root_cover = at + 16 + 4 + 3 * 8 + 4 + 4 + 16;
+    float cover;
+    memcpy(&cover, buf + root_cover, 4);
+    assert_true(cover > 0.0f);
+    refused_with_covers(buf, len, root_cover, 2.0f * cover);
+    refused_with_covers(buf, len, root_cover, 0.0f);
+    refused_with_covers(buf, len, root_cover + 20, -1.0f); /* a child */
+    refused_with_covers(buf, len, root_cover, NAN);
+    free(buf);
+    /* forest (section 66): u32 trees, u32 nodes, f32 cover[nodes] */
+    assert_int_equal(hl_model_serialize(f, &buf, &len, &err), HL_OK);
+    at = tu_find_section(buf, len, 66);
+    assert_true(at > 0);
+    memcpy(&cover, buf + at + 16 + 8, 4);
+    assert_true(cover > 0.0f);
+    refused_with_covers(buf, len, at + 16 + 8, 2.0f * cover);
+    refused_with_covers(buf, len, at + 16 + 8 + 4, -1.0f);
+    refused_with_covers(buf, len, at + 16 + 8, 0.0f);
+    u32_at(buf, at + 16, 3); /* 3 trees' covers for 4 trees */
+    tu_fix_crc(buf, len);
+    hl_model *back = NULL;
+    assert_int_equal(hl_model_deserialize(buf, len, "x.model", &back, &err),
+                     HL_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "node covers of another tree count"));
+    free(buf);
+    hl_model_free(g);
+    hl_model_free(f);
+    hl_dataset_free(ds);
+}
+
+/* ---- the stack ---- */
+
+static hl_model *train_stack(const hl_dataset *ds, int members, int combiner)
+{
+    hl_train_params p;
+    hl_error err;
+    hl_train_params_init(&p);
+    assert_int_equal(hl_train_params_set_algo(&p, "stack", &err), HL_OK);
+    tu_set(&p, "members", members);
+    tu_set(&p, "combiner", combiner);
+    tu_set(&p, "stack_folds", 2);
+    tu_set(&p, "member_trees", 8);
+    p.screen_kpis = 0;
+    return tu_train(ds, &p);
+}
+
+/* gbdt + forest + extratrees through the logistic combiner, with 5
+ * classes (a softmax GBDT member) and 2 (a one-log-odds GBDT member):
+ * additive in the meta-learner's logits; through the vote: additive in
+ * its probabilities. */
+static void stack_adds_up(void **state)
+{
+    (void)state;
+    const size_t rows[] = {900, 600, 700}, kpis[] = {16, 12, 12},
+                 classes[] = {5, 2, 4};
+    const int combiner[] = {HL__COMBINE_LOGISTIC, HL__COMBINE_LOGISTIC,
+                            HL__COMBINE_VOTE};
+    for (size_t c = 0; c < 3; c++) {
+        hl_dataset *ds = tu_simulate(rows[c], kpis[c], classes[c], 9 + c);
+        hl_model *m = train_stack(ds, 0, combiner[c]);
+        if (combiner[c] == HL__COMBINE_VOTE)
+            check_adds_up_to_proba(m, ds);
+        else
+            check_adds_up_to_logits(m, ds);
+        hl_model_free(m);
+        hl_dataset_free(ds);
+    }
+}
+
+/* A vote of forest and extra-trees: its contributions are the mean of
+ * its members' (the Shapley values of the vote) and add up to its
+ * probabilities. */
+static void stack_vote_is_members_mean(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(700, 12, 4, 11);
+    hl_model *m = train_stack(ds, 4, HL__COMBINE_VOTE);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_PROBABILITY);
+    check_adds_up_to_proba(m, ds);
+    const hl__stack_model *sm = m->fitted.state;
+    const hl__model_shape shape = hl__model_shape_of(m);
+    const size_t K = 4, nf = 12, B = K * (nf + 1), n = 100;
+    double *phi = malloc(n * B * sizeof *phi);
+    double *mine = calloc(n * B, sizeof *mine);
+    double *one = malloc(n * B * sizeof *one);
+    hl_error err;
+    assert_int_equal(hl_model_contributions(m, ds->x, n, 1, phi, &err), HL_OK);
+    for (size_t i = 0; i < sm->n_members; i++) {
+        const hl__stack_member *mb = &sm->member[i];
+        assert_int_equal(mb->learner->contrib(mb->fitted.state, &shape, ds->x,
+                                              n, one, &err),
+                         HL_OK);
+        for (size_t c = 0; c < n * B; c++)
+            mine[c] += one[c] / (double)sm->n_members;
+    }
+    for (size_t c = 0; c < n * B; c++)
+        assert_float_equal(phi[c], mine[c], 1e-12);
+    free(phi);
+    free(mine);
+    free(one);
+    hl_model_free(m);
+    hl_dataset_free(ds);
+}
+
+/* A member that cannot explain (the MLP) is named. The stack's second
+ * member is made to be an MLP for the call (training a real one inside a
+ * stack takes most of a minute on a loaded machine; what is tested is the
+ * stack's refusal, which reads only the member's learner). */
+static void stack_with_mlp_refuses(void **state)
+{
+    (void)state;
+    hl_dataset *ds = tu_simulate(300, 6, 3, 12);
+    hl_model *m = train_stack(ds, 4, HL__COMBINE_VOTE);
+    hl__stack_model *sm = m->fitted.state;
+    const hl__learner *forest = sm->member[1].learner;
+    sm->member[1].learner = hl__learner_find("mlp");
+    assert_non_null(sm->member[1].learner);
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_NONE);
+    double phi[3 * 7];
+    hl_error err;
+    assert_int_equal(hl_model_contributions(m, ds->x, 1, 1, phi, &err),
+                     HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "member mlp cannot explain"));
+    sm->member[1].learner = forest;
+    assert_int_equal(hl_model_score_scale(m), HL_SCORE_PROBABILITY);
+    hl_model_free(m);
+    hl_dataset_free(ds);
 }
 
 int main(void)
@@ -474,6 +881,13 @@ int main(void)
         cmocka_unit_test(screened_binary_model),
         cmocka_unit_test(normal_ranges),
         cmocka_unit_test(unsound_and_deep_trees),
+        cmocka_unit_test(forest_matches_brute_force),
+        cmocka_unit_test(forest_contributions_add_up),
+        cmocka_unit_test(forest_file_without_covers),
+        cmocka_unit_test(forged_covers_refused),
+        cmocka_unit_test(stack_adds_up),
+        cmocka_unit_test(stack_vote_is_members_mean),
+        cmocka_unit_test(stack_with_mlp_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
-/* trees/shap.c - path-dependent TreeSHAP by leaf tables, and by
- * Lundberg's recursion for trees too deep for them (see shap.h).
+/* trees/shap.c - path-dependent TreeSHAP by leaf tables, by a
+ * quadrature for the leaves too deep for a table, and by Lundberg's
+ * recursion for trees whose paths test more than 64 distinct features
+ * (see shap.h).
  *
  * The leaf tables. For a leaf with value v whose path tests the distinct
  * features F = {1..d}, let z_j be the share of the training weight that
@@ -27,8 +29,9 @@
 typedef struct leaf_rec {
     uint32_t node;       /* the leaf */
     uint32_t d;          /* distinct features on its path */
-    uint32_t first_feat; /* into feat[], odds[] */
-    size_t first_entry;  /* into table[]: 2^d entries */
+    uint32_t first_feat; /* into feat[], inv_z[] */
+    size_t first_entry;  /* into table[]: 2^d entries; NO_TABLE: none,
+                            the leaf takes the quadrature */
     size_t first_value;  /* into values[]: n_values, scaled */
 } leaf_rec;
 
@@ -69,7 +72,8 @@ struct hl__shap {
     shap_tree *trees;
     vec leaves;       /* leaf_rec */
     vec feat;         /* uint32_t: distinct features per leaf */
-    vec odds;         /* double: (1 - z) / z, z the feature's share */
+    vec inv_z;        /* double: 1 / z, z the feature's share (a
+                         quadrature leaf keeps z itself) */
     vec values;       /* double: each leaf's values times the scale */
     vec pos;          /* uint8_t per node of a tabled tree: its split's
                          feature among the distinct ones above it */
@@ -77,7 +81,13 @@ struct hl__shap {
                          has one) */
     double *expected; /* n_trees x n_values */
     uint32_t max_nodes, max_depth;
+    /* Gauss-Legendre nodes and weights on [0, 1]: q points at
+     * gl_t[q - 1][0..q) */
+    double gl_t[HL__SHAP_LEAF_MAX_FEATURES / 2][HL__SHAP_LEAF_MAX_FEATURES / 2];
+    double gl_w[HL__SHAP_LEAF_MAX_FEATURES / 2][HL__SHAP_LEAF_MAX_FEATURES / 2];
 };
+
+#define NO_TABLE SIZE_MAX
 
 /* The share of a node's training weight that reaches its child. A
  * boosted tree's cover is a hessian sum, 0 where every row was already
@@ -105,7 +115,8 @@ typedef struct builder {
     uint32_t *path;  /* node indices from the root to the current node */
     double *poly;    /* scratch: 2^D x (D + 1) coefficients */
     double *prod_in; /* scratch: 2^D products */
-    int too_deep;    /* a leaf tests more than D distinct features */
+    unsigned max_features; /* on a leaf's path, past which: the recursion */
+    int too_deep; /* a leaf tests more than max_features distinct features */
 } builder;
 
 /* w(k) for k = 0..d-1: k! (d - k - 1)! / d! = 1 / (d C(d - 1, k)). */
@@ -155,8 +166,8 @@ static int add_leaf(builder *bd, uint32_t depth)
 {
     hl__shap *s = bd->s;
     const hl__node *nodes = bd->nodes;
-    uint32_t feats[HL__SHAP_TABLE_MAX_FEATURES];
-    double z[HL__SHAP_TABLE_MAX_FEATURES];
+    uint32_t feats[HL__SHAP_LEAF_MAX_FEATURES];
+    double z[HL__SHAP_LEAF_MAX_FEATURES];
     uint32_t d = 0;
     leaf_rec rec = {bd->path[depth], 0, (uint32_t)s->feat.n, s->table.n,
                     s->values.n};
@@ -167,7 +178,7 @@ static int add_leaf(builder *bd, uint32_t depth)
         while (pos < d && feats[pos] != f)
             pos++;
         if (pos == d) {
-            if (d == HL__SHAP_TABLE_MAX_FEATURES) {
+            if (d == bd->max_features) {
                 bd->too_deep = 1;
                 return 1;
             }
@@ -179,23 +190,29 @@ static int add_leaf(builder *bd, uint32_t depth)
         pos_of[parent] = (uint8_t)pos;
     }
     rec.d = d;
-    if (s->table.n + ((size_t)1 << d) > bd->table_end) {
-        bd->too_deep = 1; /* over the tree's budget: the recursion */
-        return 1;
-    }
+    /* a table when the path and the tree's budget allow, else the
+     * quadrature */
+    const int tabled = d <= HL__SHAP_TABLE_MAX_FEATURES &&
+                       s->table.n + ((size_t)1 << d) <= bd->table_end;
     uint32_t *fp = vec_push(&s->feat, d);
-    double *op = vec_push(&s->odds, d);
-    double *tp = vec_push(&s->table, (size_t)1 << d);
+    double *op = vec_push(&s->inv_z, d);
+    double *tp = tabled ? vec_push(&s->table, (size_t)1 << d) : NULL;
     leaf_rec *lp = vec_push(&s->leaves, 1);
     double *vp = vec_push(&s->values, s->src.n_values);
-    if ((d && (!fp || !op)) || !tp || !lp || !vp)
+    if ((d && (!fp || !op)) || (tabled && !tp) || !lp || !vp)
         return 0;
     const float *vals = s->src.leaf(s->src.ctx, bd->tree, rec.node);
     for (size_t v = 0; v < s->src.n_values; v++)
         vp[v] = (double)vals[v] * s->src.scale;
     memcpy(fp, feats, d * sizeof *fp);
+    if (!tabled) {
+        memcpy(op, z, d * sizeof *op);
+        rec.first_entry = NO_TABLE;
+        *lp = rec;
+        return 1;
+    }
     for (uint32_t j = 0; j < d; j++)
-        op[j] = (1.0 - z[j]) / z[j];
+        op[j] = 1.0 / z[j];
     leaf_table(d, z, bd->poly, bd->prod_in, tp);
     if (s->src.n_values == 1) /* the one value folded into the table */
         for (size_t b = 0; b < ((size_t)1 << d); b++)
@@ -273,7 +290,7 @@ static int prepare_tree(hl__shap *s, size_t t, builder *bd, uint32_t *depth)
         s->max_nodes = tr->n_nodes;
     if (deepest > s->max_depth)
         s->max_depth = deepest;
-    const size_t leaves = s->leaves.n, feat = s->feat.n, odds = s->odds.n,
+    const size_t leaves = s->leaves.n, feat = s->feat.n, inv_z = s->inv_z.n,
                  pos = s->pos.n, table = s->table.n, values = s->values.n;
     tr->first_leaf = (uint32_t)leaves;
     tr->first_pos = bd->first_pos = s->pos.n;
@@ -284,6 +301,8 @@ static int prepare_tree(hl__shap *s, size_t t, builder *bd, uint32_t *depth)
     bd->nodes = tr->nodes;
     bd->cover = tr->cover;
     bd->too_deep = 0;
+    bd->max_features = s->src.leaf_features_cap ? s->src.leaf_features_cap
+                                                : HL__SHAP_LEAF_MAX_FEATURES;
     bd->path[0] = 0;
     if (!visit(bd, 0))
         return 0;
@@ -291,7 +310,7 @@ static int prepare_tree(hl__shap *s, size_t t, builder *bd, uint32_t *depth)
         tr->recursive = 1;
         s->leaves.n = leaves;
         s->feat.n = feat;
-        s->odds.n = odds;
+        s->inv_z.n = inv_z;
         s->values.n = values;
         s->pos.n = pos;
         s->table.n = table;
@@ -307,12 +326,38 @@ void hl__shap_free(hl__shap *s)
     free(s->trees);
     free(s->leaves.p);
     free(s->feat.p);
-    free(s->odds.p);
+    free(s->inv_z.p);
     free(s->values.p);
     free(s->pos.p);
     free(s->table.p);
     free(s->expected);
     free(s);
+}
+
+/* The n Gauss-Legendre nodes and weights on [0, 1] (Newton's method on
+ * the Legendre polynomial from the usual first guesses): exact for
+ * polynomials up to degree 2n - 1. */
+static void gauss_legendre(unsigned n, double *t, double *w)
+{
+    for (unsigned i = 0; i < (n + 1) / 2; i++) {
+        double z = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1.0;
+        for (int it = 0; it < 100; it++) {
+            double p1 = 1.0, p2 = 0.0;
+            for (unsigned j = 1; j <= n; j++) {
+                const double p3 = p2;
+                p2 = p1;
+                p1 = ((2.0 * j - 1.0) * z * p2 - (j - 1.0) * p3) / j;
+            }
+            dp = n * (z * p1 - p2) / (z * z - 1.0);
+            const double step = p1 / dp;
+            z -= step;
+            if (fabs(step) < 1e-16)
+                break;
+        }
+        t[i] = 0.5 * (1.0 - z);
+        t[n - 1 - i] = 0.5 * (1.0 + z);
+        w[i] = w[n - 1 - i] = 1.0 / ((1.0 - z * z) * dp * dp);
+    }
 }
 
 static hl_status check_roots(const hl__shap_source *src, hl_error *err)
@@ -358,10 +403,12 @@ hl_status hl__shap_build(const hl__shap_source *src, hl__shap **out,
         s->src = *src;
         s->leaves.size = sizeof(leaf_rec);
         s->feat.size = sizeof(uint32_t);
-        s->odds.size = sizeof(double);
+        s->inv_z.size = sizeof(double);
         s->values.size = sizeof(double);
         s->pos.size = sizeof(uint8_t);
         s->table.size = sizeof(double);
+        for (unsigned q = 1; q <= HL__SHAP_LEAF_MAX_FEATURES / 2; q++)
+            gauss_legendre(q, s->gl_t[q - 1], s->gl_w[q - 1]);
         s->trees = calloc(src->n_trees + 1, sizeof *s->trees);
         s->expected =
             malloc((src->n_trees * src->n_values + 1) * sizeof *s->expected);
@@ -524,48 +571,95 @@ static inline void add_values(const hl__shap_source *src, double *phi,
         phi[(out + v) * nf1 + f] += w * vals[v];
 }
 
-/* One row through a tabled tree: the direction it takes at each node,
- * then per leaf the features its path tests that the row satisfies, and
- * a table lookup per feature. */
-static void tabled_tree(const row_ctx *c, uint32_t *a)
+/* A leaf without a table: phi_p += v (o_p - z_p) sum_q w_q prod_{j != p}
+ * f_j(t_q) with f_j(t) = (1 - t) z_j + t o_j (see shap.h), the products
+ * without p made of prefix and suffix products (no division: a share
+ * may be tiny). The points are the inner loops: their products are
+ * independent, so they run side by side instead of as one long chain of
+ * multiplications. */
+static void quadrature_leaf(const row_ctx *c, const leaf_rec *rec,
+                            uint64_t a_leaf, const uint32_t *feat,
+                            const double *z, const double *vals)
+{
+    enum { D = HL__SHAP_LEAF_MAX_FEATURES, Q = HL__SHAP_LEAF_MAX_FEATURES / 2 };
+    const hl__shap *s = c->s;
+    const uint32_t d = rec->d;
+    const unsigned n_q = (d + 1) / 2; /* degree d - 1 <= 2 n_q - 1 */
+    const double *t = s->gl_t[n_q ? n_q - 1 : 0];
+    double prefix[D][Q], f[D][Q], run[Q];
+    for (unsigned q = 0; q < n_q; q++)
+        run[q] = s->gl_w[n_q - 1][q];
+    for (uint32_t j = 0; j < d; j++) {
+        const double o = (double)((a_leaf >> j) & 1);
+        for (unsigned q = 0; q < n_q; q++) {
+            prefix[j][q] = run[q];
+            f[j][q] = (1.0 - t[q]) * z[j] + t[q] * o;
+            run[q] *= f[j][q];
+        }
+    }
+    for (unsigned q = 0; q < n_q; q++)
+        run[q] = 1.0; /* now the suffix products */
+    for (uint32_t p = d; p-- > 0;) {
+        double sum = 0.0;
+        for (unsigned q = 0; q < n_q; q++) {
+            sum += prefix[p][q] * run[q];
+            run[q] *= f[p][q];
+        }
+        const double o = (double)((a_leaf >> p) & 1);
+        add_values(&s->src, c->phi, c->out, vals, feat[p], (o - z[p]) * sum);
+    }
+}
+
+/* One row through a tree without the recursion: the direction it takes
+ * at each node, then per leaf the features its path tests that the row
+ * satisfies, and a table lookup per feature (or the quadrature). */
+static void tabled_tree(const row_ctx *c, uint64_t *a)
 {
     const hl__shap *s = c->s;
     const shap_tree *tr = c->tr;
     const uint8_t *pos = (const uint8_t *)s->pos.p + tr->first_pos;
     /* a[node]: the distinct features above it whose tests the row passes
      * on the way there, as bits (positions follow the path) */
-    a[0] = ~0u;
+    a[0] = ~(uint64_t)0;
     for (uint32_t i = 0; i < tr->n_nodes; i++) {
         const hl__node *n = &tr->nodes[i];
         if (n->feature == HL__LEAF)
             continue;
-        const uint32_t miss = ~(1u << pos[i]);
+        const uint64_t miss = ~((uint64_t)1 << pos[i]);
         const int left = goes_left(n, c->row);
-        a[n->left] = a[i] & (left ? ~0u : miss);
-        a[n->left + 1] = a[i] & (left ? miss : ~0u);
+        a[n->left] = a[i] & (left ? ~(uint64_t)0 : miss);
+        a[n->left + 1] = a[i] & (left ? miss : ~(uint64_t)0);
     }
     const leaf_rec *leaves = (const leaf_rec *)s->leaves.p + tr->first_leaf;
     for (uint32_t l = 0; l < tr->n_leaves; l++) {
         const leaf_rec *rec = &leaves[l];
         const uint32_t *feat = (const uint32_t *)s->feat.p + rec->first_feat;
-        const double *odds = (const double *)s->odds.p + rec->first_feat;
-        const double *table = (const double *)s->table.p + rec->first_entry;
+        const double *inv_z = (const double *)s->inv_z.p + rec->first_feat;
         const double *vals = (const double *)s->values.p + rec->first_value;
-        const uint32_t a_leaf = a[rec->node] & ((1u << rec->d) - 1);
+        if (rec->first_entry == NO_TABLE) {
+            quadrature_leaf(c, rec, a[rec->node], feat, inv_z, vals);
+            continue;
+        }
+        const double *table = (const double *)s->table.p + rec->first_entry;
+        const uint32_t a_leaf =
+            (uint32_t)(a[rec->node] & (((uint64_t)1 << rec->d) - 1));
+        /* (o_p - z_p) T(A \ {p}) / z_p = T(A \ {p}) (o_p / z_p - 1):
+         * arithmetic rather than a branch on o_p, which rows take either
+         * way at random */
         if (s->src.n_values == 1) { /* the table holds v T */
             double *phi = c->phi + c->out * (s->src.n_features + 1);
             for (uint32_t p = 0; p < rec->d; p++) {
                 const uint32_t b = a_leaf & ~(1u << p);
-                phi[feat[p]] +=
-                    (a_leaf >> p) & 1 ? odds[p] * table[b] : -table[b];
+                const double o = (double)((a_leaf >> p) & 1);
+                phi[feat[p]] += table[b] * (o * inv_z[p] - 1.0);
             }
             continue;
         }
         for (uint32_t p = 0; p < rec->d; p++) {
-            /* (o_p - z_p) T(A \ {p}) / z_p */
             const uint32_t b = a_leaf & ~(1u << p);
-            const double w = (a_leaf >> p) & 1 ? odds[p] * table[b] : -table[b];
-            add_values(&s->src, c->phi, c->out, vals, feat[p], w);
+            const double o = (double)((a_leaf >> p) & 1);
+            add_values(&s->src, c->phi, c->out, vals, feat[p],
+                       table[b] * (o * inv_z[p] - 1.0));
         }
     }
 }
@@ -573,7 +667,7 @@ static void tabled_tree(const row_ctx *c, uint32_t *a)
 /* Scratch: a bit set per node, then the recursion's paths (aligned). */
 static size_t path_offset(const hl__shap *s)
 {
-    return ((size_t)s->max_nodes * sizeof(uint32_t) + 15) / 16 * 16;
+    return ((size_t)s->max_nodes * sizeof(uint64_t) + 15) / 16 * 16;
 }
 
 /* Each level of the recursion takes the parent's path plus one element,
@@ -597,7 +691,7 @@ static void shap_rows(const hl__shap *s, const float *x, size_t n_rows,
     const hl__shap_source *src = &s->src;
     const size_t nf = src->n_features, nf1 = nf + 1;
     const size_t block = src->n_outputs * nf1;
-    uint32_t *a = scratch;
+    uint64_t *a = scratch;
     path_elem *path = (path_elem *)((char *)scratch + path_offset(s));
     for (size_t t = 0; t < src->n_trees; t++) {
         const size_t out = src->output(src->ctx, t);
@@ -623,8 +717,66 @@ void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
     shap_rows(s, x, n_rows, NULL, phi, scratch);
 }
 
-void hl__shap_rows_output(const hl__shap *s, const float *x, size_t n_rows,
-                          const size_t *outputs, double *phi, void *scratch)
+/* ---- what every tree learner's contrib op shares ---- */
+
+hl_status hl__shap_shared(_Atomic(hl__shap *) *slot, const hl__shap_source *src,
+                          const hl__shap **out, hl_error *err)
 {
-    shap_rows(s, x, n_rows, outputs, phi, scratch);
+    hl__shap *s = atomic_load(slot);
+    if (!s) {
+        hl_status rc = hl__shap_build(src, &s, err);
+        if (rc != HL_OK)
+            return rc;
+        hl__shap *none = NULL;
+        if (!atomic_compare_exchange_strong(slot, &none, s)) {
+            hl__shap_free(s);
+            s = none;
+        }
+    }
+    *out = s;
+    return HL_OK;
+}
+
+hl_status hl__shap_explain(const hl__shap *s, const float *x, size_t n_rows,
+                           const double *base, double *out, hl_error *err)
+{
+    return hl__shap_explain_outputs(s, x, n_rows, NULL, base, out, err);
+}
+
+hl_status hl__shap_explain_outputs(const hl__shap *s, const float *x,
+                                   size_t n_rows, const size_t *outputs,
+                                   const double *base, double *out,
+                                   hl_error *err)
+{
+    const size_t nf1 = s->src.n_features + 1, n_out = s->src.n_outputs;
+    void *scratch = malloc(hl__shap_scratch_bytes(s));
+    if (!scratch)
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    memset(out, 0, n_rows * n_out * nf1 * sizeof *out);
+    for (size_t r = 0; base && r < n_rows; r++)
+        for (size_t k = 0; k < n_out; k++)
+            if (!outputs || outputs[r] == k)
+                out[(r * n_out + k) * nf1 + nf1 - 1] = base[k];
+    shap_rows(s, x, n_rows, outputs, out, scratch);
+    free(scratch);
+    return HL_OK;
+}
+
+int hl__covers_are_sound(const hl__node *nodes, const float *cover,
+                         uint32_t n)
+{
+    if (n == 0 || !(cover[0] > 0.0f))
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(cover[i] >= 0.0f) || !isfinite(cover[i]))
+            return 0;
+        if (nodes[i].feature == HL__LEAF)
+            continue;
+        const double parent = cover[i];
+        const double kids = (double)cover[nodes[i].left] +
+                            (double)cover[nodes[i].left + 1];
+        if (!(fabs(parent - kids) <= HL__SHAP_COVER_TOLERANCE * parent))
+            return 0;
+    }
+    return 1;
 }

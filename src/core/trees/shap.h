@@ -13,9 +13,16 @@
  * bits - so a table of 2^d sums per leaf, made once per model, turns each
  * row into O(d) work per leaf (the idea of Fast TreeSHAP v2, Yang 2021):
  * that is how boosted trees of depth 6 explain 2,000 rows in a fraction
- * of a second. A tree with a longer path, or whose tables would pass
- * their budget (HL__SHAP_TABLE_PER_NODE), takes Lundberg's recursion
- * instead, O(leaves x depth^2) per row.
+ * of a second. A leaf with a longer path, or whose table would pass its
+ * tree's budget (HL__SHAP_TABLE_PER_NODE), takes a quadrature instead:
+ * its Shapley values are v (o_p - z_p) times the integral over [0, 1] of
+ * prod_{j != p} ((1 - t) z_j + t o_j), a polynomial of degree d - 1 that
+ * ceil(d / 2) Gauss-Legendre points integrate exactly (the identity
+ * behind Linear TreeSHAP, Yu et al. 2022) - O(d^2) per leaf and row
+ * without tables, a few times cheaper than the recursion on the deep
+ * trees of a forest. A tree with a leaf whose path tests more than
+ * HL__SHAP_LEAF_MAX_FEATURES distinct features takes Lundberg's
+ * recursion, O(leaves x depth^2) per row.
  *
  * The ensemble is described by callbacks, so this file knows no learner:
  * tree t's nodes and covers, each leaf's values (n_values of them: one
@@ -25,6 +32,7 @@
 #ifndef HEALER_TREES_SHAP_H
 #define HEALER_TREES_SHAP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +40,12 @@
 #include "trees/trees.h"
 
 /* Leaves whose path tests more distinct features than this take the
- * recursion: their table would take 2^d doubles. */
+ * quadrature: their table would take 2^d doubles. */
 #define HL__SHAP_TABLE_MAX_FEATURES 12
+/* A tree with a leaf whose path tests more distinct features than this
+ * takes the recursion (a row's tests on a path are bits of a 64-bit
+ * word). Even. */
+#define HL__SHAP_LEAF_MAX_FEATURES 64
 /* A tree's tables may hold this many doubles per node of the tree (a
  * depth-6 tree needs at most 64); a deeper one takes the recursion, so
  * the explainer stays within a small multiple of the model's size. */
@@ -57,6 +69,9 @@ typedef struct hl__shap_source {
     const float *(*leaf)(const void *ctx, size_t t, uint32_t node);
     /* The first output tree t's values go to. */
     size_t (*output)(const void *ctx, size_t t);
+    /* 0: HL__SHAP_LEAF_MAX_FEATURES; lower (>= 1) sends trees to the
+     * recursion sooner: how the tests reach it on small trees. */
+    unsigned leaf_features_cap;
 } hl__shap_source;
 
 typedef struct hl__shap hl__shap;
@@ -81,11 +96,35 @@ size_t hl__shap_scratch_bytes(const hl__shap *s);
 void hl__shap_rows(const hl__shap *s, const float *x, size_t n_rows,
                    double *phi, void *scratch);
 
-/* As hl__shap_rows, but only the trees whose values go to output
- * outputs[r] are walked for row r: its block of that output is complete;
- * the other blocks get only what those trees give them (nothing, for
- * trees of one value each). */
-void hl__shap_rows_output(const hl__shap *s, const float *x, size_t n_rows,
-                          const size_t *outputs, double *phi, void *scratch);
+/* The explainer kept in *slot (a model's cache, NULL until the first
+ * request), built from src when there is none yet: concurrent first
+ * requests may each build one, the first stored wins and the others are
+ * freed. Errors as hl__shap_build. */
+hl_status hl__shap_shared(_Atomic(hl__shap *) *slot, const hl__shap_source *src,
+                          const hl__shap **out, hl_error *err);
+
+/* A learner's contrib op over s (learner.h): out (n_rows blocks of
+ * n_outputs x (n_features + 1)) is overwritten with the contributions,
+ * base[k] (NULL: 0) added to output k's expected value. HL_ERR_NOMEM. */
+hl_status hl__shap_explain(const hl__shap *s, const float *x, size_t n_rows,
+                           const double *base, double *out, hl_error *err);
+
+/* As hl__shap_explain, but row r's block of output outputs[r] only (the
+ * other blocks zero, or what trees of several values give them): what a
+ * diagnosis stores, at the cost of that output's trees. */
+hl_status hl__shap_explain_outputs(const hl__shap *s, const float *x,
+                                   size_t n_rows, const size_t *outputs,
+                                   const double *base, double *out,
+                                   hl_error *err);
+
+/* 1 when cover[0..n) can serve TreeSHAP for the tree `nodes` (sound:
+ * hl__nodes_are_sound): every cover finite and >= 0, the root's > 0, and
+ * a split's cover the sum of its children's to float rounding (relative
+ * HL__SHAP_COVER_TOLERANCE). A cover may be 0 below the root: a boosted
+ * tree's hessian sum underflows where every row is already certain. The
+ * model readers refuse a file whose covers fail this. */
+#define HL__SHAP_COVER_TOLERANCE 1e-4
+int hl__covers_are_sound(const hl__node *nodes, const float *cover,
+                         uint32_t n);
 
 #endif

@@ -5,8 +5,8 @@
  * share the parameter struct and every operation but `fit`, which tells
  * the grower how to cut, and they differ in their defaults (a forest
  * bootstraps, extra-trees by default do not). The learning is in
- * forest_fit.c and forest_grow.c, prediction in forest_predict.c, the
- * model file sections in forest_io.c, the model's lifetime in
+ * forest_fit.c and forest_grow.c, prediction in forest_predict.c,
+ * explanations in forest_explain.c, the model file sections in forest_io.c, the model's lifetime in
  * forest_model.c.
  */
 #include <stdlib.h>
@@ -120,7 +120,8 @@ static void forest_importance(const void *state, size_t n_features,
     .iteration_cap = NULL, .predict_raw = hl__forest_predict_raw,              \
     .importance = forest_importance, .write = hl__forest_write,                \
     .read_section = hl__forest_read_section,                                   \
-    .read_finish = hl__forest_read_finish, .free = hl__forest_model_free
+    .read_finish = hl__forest_read_finish, .free = hl__forest_model_free,     \
+    .contrib = hl__forest_contrib
 
 const hl__learner hl__forest_learner = {
     .info = {"forest",

@@ -18,12 +18,14 @@
 #ifndef HEALER_FOREST_H
 #define HEALER_FOREST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
 #include "learner.h"
 #include "pool.h"
+#include "trees/shap.h"
 #include "trees/trees.h"
 
 /* hl_train trains at most 64 classes (train.c); per-class sums live on
@@ -57,6 +59,10 @@ typedef struct hl__ftree {
     hl__node *nodes; /* leaf: feature HL__LEAF, left = its leaf index */
     float *gain;     /* per node: weighted Gini decrease, 0 for leaves */
     float *proba;    /* n_leaves * n_classes */
+    /* per node: the weight of the tree's training rows in it (class
+     * weight times bootstrap copies), what TreeSHAP integrates over; NULL
+     * in a model read from a file written before forests kept it */
+    float *cover;
 } hl__ftree;
 
 /* The out-of-bag estimate: every training row scored by the trees whose
@@ -76,6 +82,9 @@ typedef struct hl__forest_model {
     hl__ftree *trees;
     hl__oob oob;
     hl__flat flat;          /* derived from trees by hl__forest_prepare() */
+    /* The explainer of the trees, made by the first explanation asked
+     * (forest_explain.c) and kept: NULL until then. */
+    _Atomic(hl__shap *) explainer;
     unsigned sections_read; /* bit per file section, while loading */
 } hl__forest_model;
 
@@ -145,6 +154,17 @@ hl_status hl__forest_prepare(hl__forest_model *m);
 hl_status hl__forest_predict_raw(const void *state,
                                  const hl__model_shape *shape, const float *x,
                                  size_t n_rows, double *raw);
+
+/* ---- forest_explain.c ---- */
+
+/* The learners' contrib op: TreeSHAP over the trees (trees/shap.h), each
+ * leaf's class probabilities divided by the tree count, so that the
+ * contributions and expected values add up to the averaged probabilities
+ * predict_raw gives. HL_ERR_INVALID naming the cause for a model whose
+ * file has no covers (written before they were kept). */
+hl_status hl__forest_contrib(const void *state, const hl__model_shape *shape,
+                             const float *x, size_t n_rows, double *out,
+                             hl_error *err);
 
 /* ---- forest_io.c: the model file sections ---- */
 

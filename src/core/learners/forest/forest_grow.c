@@ -93,6 +93,7 @@ void hl__fgrower_free(hl__fgrower *g)
     free(g->stack_seg);
     free(g->nodes);
     free(g->gain);
+    free(g->cover);
     free(g->split_bin);
     free(g->proba);
     free(g);
@@ -105,6 +106,7 @@ void hl__ftree_free(hl__ftree *t)
     free(t->nodes);
     free(t->gain);
     free(t->proba);
+    free(t->cover);
     memset(t, 0, sizeof *t);
 }
 
@@ -124,10 +126,13 @@ static int reserve_nodes(hl__fgrower *g, uint32_t need)
     float *gain = realloc(g->gain, cap * sizeof *gain);
     if (gain)
         g->gain = gain;
+    float *cover = realloc(g->cover, cap * sizeof *cover);
+    if (cover)
+        g->cover = cover;
     uint8_t *split_bin = realloc(g->split_bin, cap);
     if (split_bin)
         g->split_bin = split_bin;
-    if (!nodes || !gain || !split_bin)
+    if (!nodes || !gain || !cover || !split_bin)
         return -1;
     g->cap_nodes = cap;
     return 0;
@@ -238,6 +243,7 @@ static int grow_node(hl__fgrower *g, const hl__pending *p, const uint32_t *seg)
 {
     hl__side t;
     node_totals(g, seg, &t);
+    g->cover[p->node] = (float)t.sum;
     const int depth_left = g->p.max_depth == 0 || p->depth < g->p.max_depth;
     if (!depth_left || is_pure(&t, g->K) ||
         t.copies < 2.0 * (double)g->p.min_samples_leaf)
@@ -284,7 +290,8 @@ static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
     out->nodes = malloc(g->n_nodes * sizeof *out->nodes);
     out->gain = malloc(g->n_nodes * sizeof *out->gain);
     out->proba = malloc((size_t)g->n_leaves * g->K * sizeof *out->proba);
-    if (!out->nodes || !out->gain || !out->proba) {
+    out->cover = malloc(g->n_nodes * sizeof *out->cover);
+    if (!out->nodes || !out->gain || !out->proba || !out->cover) {
         hl__ftree_free(out);
         return HL_ERR_NOMEM;
     }
@@ -297,6 +304,7 @@ static hl_status finish_tree(const hl__fgrower *g, hl__ftree *out)
         }
     }
     memcpy(out->gain, g->gain, g->n_nodes * sizeof *out->gain);
+    memcpy(out->cover, g->cover, g->n_nodes * sizeof *out->cover);
     memcpy(out->proba, g->proba,
            (size_t)g->n_leaves * g->K * sizeof *out->proba);
     return HL_OK;

@@ -73,6 +73,7 @@ struct hl__fgrower {
     size_t n_stack, cap_stack;
     hl__node *nodes;
     float *gain;
+    float *cover; /* per node: its rows' weight (the node totals' sum) */
     /* Per split node, its last bin going left; finish_tree looks the
      * float threshold up. Looked up when the node was split, the rarely
      * read cut table was a cache miss that stalled the growth. */

@@ -4,6 +4,14 @@
  *       u32 n_nodes, u32 n_leaves, per node (u32 feature, f32 value,
  *       u32 left, f32 gain), f32 proba[n_leaves * n_classes]
  *   FOREST_OOB   (tag 65, optional)  u64 rows, f64 macro_f1, f64 accuracy
+ *   FOREST_COVER (tag 66, optional, after FOREST_TREES)  u32 n_trees, per
+ *       tree: u32 n_nodes, f32 cover[n_nodes] - the training weight that
+ *       reached each node, which explanations (TreeSHAP) integrate over
+ *
+ * FOREST_COVER came after the first forests were saved: a file without it
+ * predicts as before and refuses only to explain (forest_explain.c); an
+ * older reader skips it. Its counts must match the trees' and its covers
+ * hl__covers_are_sound.
  *
  * No bin table: prediction compares raw values with the float cuts, so the
  * bins are training scratch. Reading never trusts a count (each is checked
@@ -21,7 +29,7 @@
 
 #include "forest.h"
 
-enum { SEC_FOREST_TREES = 64, SEC_FOREST_OOB = 65 };
+enum { SEC_FOREST_TREES = 64, SEC_FOREST_OOB = 65, SEC_FOREST_COVER = 66 };
 
 /* Bit of a forest section in hl__forest_model.sections_read. */
 #define SECTION_BIT(tag) (1u << ((tag)-SEC_FOREST_TREES))
@@ -62,12 +70,27 @@ static void w_oob(hl__wbuf *w, const hl__oob *oob)
     hl__w_section_end(w, at);
 }
 
+static void w_cover(hl__wbuf *w, const hl__forest_model *m)
+{
+    size_t at = hl__w_section_begin(w, SEC_FOREST_COVER);
+    hl__w_u32(w, (uint32_t)m->n_trees);
+    for (size_t t = 0; t < m->n_trees; t++) {
+        const hl__ftree *tr = &m->trees[t];
+        hl__w_u32(w, tr->n_nodes);
+        for (uint32_t i = 0; i < tr->n_nodes; i++)
+            hl__w_f32(w, tr->cover[i]);
+    }
+    hl__w_section_end(w, at);
+}
+
 void hl__forest_write(const void *state, hl__wbuf *w)
 {
     const hl__forest_model *m = state;
     w_trees(w, m);
     if (m->oob.has)
         w_oob(w, &m->oob);
+    if (m->n_trees > 0 && m->trees[0].cover)
+        w_cover(w, m);
 }
 
 /* ---- reading ---- */
@@ -160,11 +183,39 @@ static hl_status read_oob(hl__forest_model *m, hl__rbuf *r,
     return HL_OK;
 }
 
+/* After FOREST_TREES: one cover per node of every tree read. */
+static hl_status read_cover(hl__forest_model *m, hl__rbuf *r,
+                            const hl__io_ctx *io)
+{
+    if (!(m->sections_read & SECTION_BIT(SEC_FOREST_TREES)))
+        return hl__io_corrupt(io, "node covers with the trees' section "
+                                  "missing before them");
+    uint32_t n_trees = hl__r_u32(r);
+    if (r->failed || n_trees != m->n_trees)
+        return hl__io_corrupt(io, "node covers of another tree count");
+    for (size_t t = 0; t < m->n_trees; t++) {
+        hl__ftree *tr = &m->trees[t];
+        uint32_t n = hl__r_u32(r);
+        if (r->failed || n != tr->n_nodes || !hl__r_need(r, (size_t)n * 4))
+            return hl__io_corrupt(io, "node covers of another tree size");
+        if (!(tr->cover = malloc((size_t)n * sizeof *tr->cover)))
+            return nomem(io);
+        for (uint32_t i = 0; i < n; i++)
+            tr->cover[i] = hl__r_f32(r);
+        if (r->failed || !hl__covers_are_sound(tr->nodes, tr->cover, n))
+            return hl__io_corrupt(io, "a tree's node covers (training weight "
+                                      "per node) are not positive sums of "
+                                      "their children's");
+    }
+    return HL_OK;
+}
+
 hl_status hl__forest_read_section(hl__fitted *f, uint32_t tag, hl__rbuf *r,
                                   const hl__model_shape *shape,
                                   const hl__io_ctx *io)
 {
-    if (tag != SEC_FOREST_TREES && tag != SEC_FOREST_OOB)
+    if (tag != SEC_FOREST_TREES && tag != SEC_FOREST_OOB &&
+        tag != SEC_FOREST_COVER)
         return HL_OK; /* a section of a later revision: skipped */
     if (!f->state && !(f->state = calloc(1, sizeof(hl__forest_model))))
         return nomem(io);
@@ -173,6 +224,8 @@ hl_status hl__forest_read_section(hl__fitted *f, uint32_t tag, hl__rbuf *r,
         return hl__io_corrupt(io, "repeated section");
     m->sections_read |= SECTION_BIT(tag);
     m->n_features = shape->n_features;
+    if (tag == SEC_FOREST_COVER)
+        return read_cover(m, r, io);
     return tag == SEC_FOREST_TREES ? read_trees(m, r, shape, io)
                                    : read_oob(m, r, io);
 }

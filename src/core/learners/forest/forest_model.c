@@ -19,6 +19,7 @@ void hl__forest_model_free(void *state)
         hl__ftree_free(&m->trees[t]);
     free(m->trees);
     hl__flat_free(&m->flat);
+    hl__shap_free(atomic_load(&m->explainer));
     free(m);
 }
 

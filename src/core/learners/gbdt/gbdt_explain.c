@@ -4,12 +4,8 @@
  * pred_contribs does).
  *
  * The explainer's tables are made once per model, on the first request,
- * and shared by every later one: concurrent first requests may each make
- * one, the first stored wins and the others are freed.
+ * and shared by every later one (hl__shap_shared).
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "gbdt.h"
 #include "internal.h"
 
@@ -32,28 +28,6 @@ static size_t tree_output(const void *ctx, size_t t)
     return t % ((const hl__gbdt_model *)ctx)->n_outputs;
 }
 
-static hl_status explainer_of(const hl__gbdt_model *m, const hl__shap **out,
-                              hl_error *err)
-{
-    hl__gbdt_model *shared = (hl__gbdt_model *)m; /* the cache only */
-    hl__shap *s = atomic_load(&shared->explainer);
-    if (!s) {
-        hl__shap_source src = {m->n_trees, m->n_features, m->n_outputs,
-                               1,          1.0,           m,
-                               tree_nodes, leaf_value,    tree_output};
-        hl_status rc = hl__shap_build(&src, &s, err);
-        if (rc != HL_OK)
-            return rc;
-        hl__shap *none = NULL;
-        if (!atomic_compare_exchange_strong(&shared->explainer, &none, s)) {
-            hl__shap_free(s);
-            s = none;
-        }
-    }
-    *out = s;
-    return HL_OK;
-}
-
 /* contrib (outputs NULL) or contrib_output. */
 static hl_status contributions(const void *state, const hl__model_shape *shape,
                                const float *x, size_t n_rows,
@@ -61,27 +35,24 @@ static hl_status contributions(const void *state, const hl__model_shape *shape,
                                hl_error *err)
 {
     const hl__gbdt_model *m = state;
-    const size_t nf = shape->n_features, n_out = m->n_outputs;
+    (void)shape; /* the explainer knows the model's features */
+    const hl__shap_source src = {.n_trees = m->n_trees,
+                                 .n_features = m->n_features,
+                                 .n_outputs = m->n_outputs,
+                                 .n_values = 1,
+                                 .scale = 1.0,
+                                 .ctx = m,
+                                 .nodes = tree_nodes,
+                                 .leaf = leaf_value,
+                                 .output = tree_output};
     const hl__shap *s;
-    hl_status rc = explainer_of(m, &s, err);
+    /* the cache only: the model is otherwise read-only */
+    hl_status rc = hl__shap_shared(&((hl__gbdt_model *)m)->explainer, &src,
+                                   &s, err);
     if (rc != HL_OK)
         return rc;
-    void *scratch = malloc(hl__shap_scratch_bytes(s));
-    if (!scratch)
-        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
-    for (size_t r = 0; r < n_rows; r++) {
-        double *phi = out + r * n_out * (nf + 1);
-        memset(phi, 0, n_out * (nf + 1) * sizeof *phi);
-        for (size_t k = 0; k < n_out; k++)
-            if (!outputs || outputs[r] == k)
-                phi[k * (nf + 1) + nf] = m->base_score[k];
-    }
-    if (outputs)
-        hl__shap_rows_output(s, x, n_rows, outputs, out, scratch);
-    else
-        hl__shap_rows(s, x, n_rows, out, scratch);
-    free(scratch);
-    return HL_OK;
+    return hl__shap_explain_outputs(s, x, n_rows, outputs, m->base_score, out,
+                                    err);
 }
 
 hl_status hl__gbdt_contrib(const void *state, const hl__model_shape *shape,

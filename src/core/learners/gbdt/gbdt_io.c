@@ -11,7 +11,8 @@
  * allocation) and checks every tree structurally - children after their
  * parent, features that exist, finite bounded leaf values - so that even a
  * file with a forged checksum cannot make prediction loop, read out of
- * bounds or produce NaN.
+ * bounds or produce NaN - and its covers (hl__covers_are_sound), which
+ * explanations read.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -143,6 +144,12 @@ static hl_status read_tree(hl__rbuf *r, hl__tree *t, size_t n_features,
     hl__r_bytes(r, t->split_bin, n);
     if (r->failed || !tree_is_sound(t, n_features))
         return hl__io_corrupt(io, "malformed tree");
+    /* Explanations weigh each branch by its cover: a forged one would
+     * make them wrong without anything else failing. */
+    if (!hl__covers_are_sound(t->nodes, t->cover, t->n_nodes))
+        return hl__io_corrupt(io, "a tree's node covers (training weight per "
+                                  "node) are not positive sums of their "
+                                  "children's");
     return HL_OK;
 }
 

@@ -5,9 +5,9 @@
  * Why a stack: one learner is a single point of failure, and on data
  * whose KPI distributions move between training and deployment, learners
  * that err differently err less together (docs/benchmarks.md, "Robustness
- * to drift"). The fitting is in stack_fit.c and stack_meta.c, the model
- * file sections in stack_io.c, the model's lifetime and combiner in
- * stack_model.c.
+ * to drift"). The fitting is in stack_fit.c and stack_meta.c,
+ * explanations in stack_explain.c, the model file sections in
+ * stack_io.c, the model's lifetime and combiner in stack_model.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -131,4 +131,6 @@ const hl__learner hl__stack_learner = {
     .read_section = hl__stack_read_section,
     .read_finish = hl__stack_read_finish,
     .free = hl__stack_model_free,
+    .choose = NULL,
+    .contrib = hl__stack_contrib,
 };

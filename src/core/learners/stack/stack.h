@@ -85,6 +85,41 @@ void hl__stack_member_shares(hl__stack_model *m);
 void hl__stack_combine(const hl__stack_model *m, const double *p, size_t n,
                        double *raw);
 
+/* ---- stack_explain.c ---- */
+
+/* The stack's contrib op (learner.h). Its score is the combiner's: the
+ * members' averaged probabilities for a vote, the meta-learner's softmax
+ * logits for the logistic combiner. Each member's contributions (to its
+ * own outputs o: a GBDT's logits or log-odds, a forest's probabilities)
+ * are carried to the combiner's inputs u - member i's probability of
+ * class j for a vote, its log (floored at HL__STACK_PROBA_FLOOR) for the
+ * logistic combiner - and through the combiner, which is linear in u:
+ * the stack's contribution of KPI f to class k is sum_ij W[k][ij] a_ij(f)
+ * (W = 1 / members for the vote's own class, the meta-learner's weights
+ * for the logistic combiner), a_ij(f) being KPI f's share of the move of
+ * u_ij from its value at the member's expected outputs e to the row's:
+ *  - where u_ij reads one member output (a forest's probability, a
+ *    two-class GBDT's log-odds), the member's own contributions times the
+ *    row's secant slope (u(o) - u(e)) / (o - e): every KPI keeps its
+ *    share of the member's move (the rescale rule); a vote of members in
+ *    probability space (forests) is then exactly the average of their
+ *    Shapley values, which are the vote's own Shapley values;
+ *  - where it reads several (a multi-class GBDT: softmax couples them),
+ *    the Jacobian of u at the midpoint (e + o) / 2 times the member's
+ *    contributions - a linearisation whose miss, du minus the Jacobian
+ *    step (third order in the member's move), is spread over the KPIs in
+ *    proportion to their |share|.
+ * So a class's contributions plus its expected value - the combiner at
+ * the members' expected outputs (plus the meta-learner's bias), which is
+ * not the average of the stack's scores over the training rows - add up
+ * to the stack's score exactly (to rounding); what is approximate is how
+ * a nonlinear member-to-combiner step divides that sum among the KPIs.
+ * HL_ERR_INVALID naming the first member that cannot explain (an MLP).
+ * HL_ERR_NOMEM. Thread-safe as the members' contrib ops. */
+hl_status hl__stack_contrib(const void *state, const hl__model_shape *shape,
+                            const float *x, size_t n_rows, double *out,
+                            hl_error *err);
+
 /* ---- stack_fit.c ---- */
 
 hl_status hl__stack_fit(const hl__fit_job *job, hl__fit_result *res,
