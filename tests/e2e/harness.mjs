@@ -778,19 +778,22 @@ export async function pageFetch(page, p) {
 }
 
 /** The accessibility violations axe-core (web/node_modules, a dev
- * dependency) finds in the elements matching `include` (a CSS selector) of
- * the page, as lines "rule (impact): N nodes, e.g. TARGET: WHY". The page
- * must come from t.open({bypassCSP: true}): the server's CSP forbids the
- * inline script axe arrives as. */
-export async function axeViolations(page, include) {
+ * dependency) finds in the elements matching `include` (a CSS selector; null
+ * for the whole document) of the page, as lines "rule (impact): N nodes,
+ * e.g. TARGET: WHY"; with `impacts` (e.g. ['critical', 'serious']) only the
+ * violations of those impacts. The page must come from
+ * t.open({bypassCSP: true}): the server's CSP forbids the inline script axe
+ * arrives as. */
+export async function axeViolations(page, include, { impacts = null } = {}) {
   const axe = path.join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js');
   check(fs.existsSync(axe), `${axe} is missing: run 'make deps' (npm ci in web/)`);
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axe });
-  return page.evaluate(async (sel) => {
-    const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
-    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes[0].target.join(' ')}: `
-      + (v.nodes[0].failureSummary || '').replace(/\s+/g, ' ').slice(0, 240));
-  }, include);
+  return page.evaluate(async ({ sel, impacts }) => {
+    const r = await window.axe.run(sel ? { include: [sel] } : document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => !impacts || impacts.includes(v.impact))
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}: `
+        + (v.nodes[0].failureSummary || '').replace(/\s+/g, ' ').slice(0, 240));
+  }, { sel: include, impacts });
 }
 
 /** Saves a screenshot to SCREENSHOT_DIR/NAME.png (viewport only). */

@@ -42,6 +42,7 @@ const ROUTES = [
   { re: /^\/models$/, page: 'models', nav: 'models' },
   { re: /^\/models\/(\d+)$/, page: 'model', nav: 'models', params: ['id'] },
   { re: /^\/models\/(\d+)\/comparison$/, page: 'comparison', nav: 'models', params: ['id'] },
+  { re: /^\/models\/(\d+)\/report$/, page: 'report', nav: 'models', params: ['id'] },
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },
   { re: /^\/diagnoses\/(\d+)$/, page: 'diagnosis', nav: 'diagnose', params: ['id'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
