@@ -1314,6 +1314,33 @@ async function chart_data_tables(t) {
   check(await page.locator(tid('chart-f1-table-toggle')).getAttribute('aria-expanded') === 'false', 'the toggle says it is closed');
 }
 
+/** The drop zone is the label of its file input, the one interactive
+ * element in it: a click on the zone and Enter on the focused input both
+ * open the file picker, and the zone shows the focus. */
+async function drop_zone_keyboard(t) {
+  const s = await main();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/datasets', 'upload-drop');
+  const inside = await page.locator(tid('upload-drop')).evaluate((zone) => ({
+    tag: zone.tagName, for: zone.htmlFor,
+    interactive: [...zone.querySelectorAll('a, button, select, textarea, input, [tabindex], [role="button"]')].map((e) => e.dataset.testid || e.tagName),
+  }));
+  check(inside.tag === 'LABEL' && inside.interactive.length === 1 && inside.interactive[0] === 'upload-input',
+    'the zone is a label holding the file input only', inside);
+  check(inside.for === await attr(page, 'upload-input', 'id'), 'the zone labels the file input', inside);
+  let chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+  await page.click(tid('upload-drop'));
+  await (await chooser.catch(() => fail('a click on the drop zone did not open the file picker'))).setFiles([]); // closes it
+  // the keyboard: Tab reaches the input (its label shows the focus), Enter opens the picker
+  await page.locator(tid('upload-input')).focus();
+  const ring = await page.locator(tid('upload-drop')).evaluate((z) => z.matches(':focus-within') && getComputedStyle(z).outlineStyle);
+  check(ring === 'solid', `the focused drop zone shows a focus ring (outline ${ring})`);
+  chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+  await page.keyboard.press('Enter');
+  await (await chooser.catch(() => fail('Enter on the focused file input did not open the file picker'))).setFiles([]);
+}
+
 /** The training report: linked from the model page, its sections with the
  * model's numbers, the JSON still downloadable, and a print look (no
  * navigation, no buttons, a page per section) that prints to a PDF. */
@@ -1352,6 +1379,17 @@ async function model_training_report(t) {
   const found = await axeViolations(page, null, { impacts: ['critical', 'serious'] });
   check(!found.length, `axe-core on the report:\n${found.join('\n')}`);
   await screenshot(page, 'desktop-model-report');
+  // in Chinese too
+  t.defer(async () => { // leave alice in English for the tests that follow
+    const a = await api('alice');
+    const p = await a.preferences();
+    if (p.language !== 'en') await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'en' } });
+  });
+  await page.selectOption(tid('lang-switch'), 'zh-CN');
+  await waitUntil(async () => CJK.test(await page.locator('#report-normal-title').textContent()), 10_000, 'the report in Chinese');
+  check(CJK.test(await textOf(page, 'report-print')), 'the print button in Chinese');
+  await page.selectOption(tid('lang-switch'), 'en');
+  await waitUntil(async () => !CJK.test(await page.locator('#report-normal-title').textContent()), 10_000, 'the report in English again');
   // printed: the document only
   await page.emulateMedia({ media: 'print' });
   check(!(await isVisible(page, 'nav')), 'the navigation is hidden in print');
@@ -1396,6 +1434,7 @@ const A11Y_PAGES = [
   { name: 'diagnosis', user: 'alice', hash: async () => `#/diagnoses/${(await ensureDiagnosis()).id}`, ready: 'results-table' },
   { name: 'settings', user: 'alice', hash: () => '#/settings', ready: 'theme-select' },
   { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
+  { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
 ];
 
 /** The comparison of a model retrained with labels (diagnosis_feedback_retrain
@@ -1612,6 +1651,7 @@ await run([
   { name: 'admin_page', fn: admin_page },
   { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
   { name: 'chart_data_tables', fn: chart_data_tables },
+  { name: 'drop_zone_keyboard', fn: drop_zone_keyboard },
   { name: 'model_training_report', fn: model_training_report },
   { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 90_000 },
   { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 90_000 },
