@@ -1397,6 +1397,10 @@ async function model_training_report(t) {
   check(await isVisible(page, 'report-confusion-table'), 'the tables are printed');
   const breaks = await page.evaluate(() => [...document.querySelectorAll('.report-section')].map((e) => getComputedStyle(e).breakBefore));
   check(breaks.slice(1).every((b) => b === 'page'), 'each section after the first starts a page', breaks);
+  // black on white whatever the theme (the dark theme's light text would vanish on paper)
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const ink = await page.locator(`${tid('report-confusion-table')} tbody td`).first().evaluate((td) => [getComputedStyle(td).color, getComputedStyle(td).backgroundColor]);
+  check(ink[0] === 'rgb(0, 0, 0)' && ink[1] === 'rgb(255, 255, 255)', 'a printed table is black on white in the dark theme', ink);
   const pdf = await page.pdf({ format: 'A4' });
   const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   check(pdf.subarray(0, 5).toString() === '%PDF-' && pages >= 6, `the report prints to a PDF of a page per section or more (${pages} pages)`);
