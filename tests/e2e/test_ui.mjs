@@ -1422,7 +1422,8 @@ async function model_training_report(t) {
 // 'fresh' for a server that still wants its setup); hash() gives the route
 // (with the data it needs, made through the API when no earlier test made
 // it; null when the page cannot be reached, which is said); ready: the
-// testid that shows the page is drawn.
+// testid that shows the page is drawn; act(page), when given, what a user
+// does there before the check (the page as it is then is checked).
 const A11Y_PAGES = [
   { name: 'setup', user: 'fresh', hash: () => '#/setup', ready: 'setup-token' },
   { name: 'login', user: null, hash: () => '#/login', ready: 'login-username' },
@@ -1435,11 +1436,19 @@ const A11Y_PAGES = [
   { name: 'report', user: 'alice', hash: async () => `#/models/${(await ensureModel()).id}/report`, ready: 'report-confusion' },
   { name: 'comparison', user: 'alice', hash: retrainedComparison, ready: 'comparison-body' },
   { name: 'diagnose', user: 'alice', hash: () => '#/diagnose', ready: 'diagnose-model' },
+  { name: 'quick check', user: 'alice', hash: async () => `#/diagnose?model=${(await ensureModel()).id}`, ready: 'diagnose-paste', act: quickCheck },
   { name: 'diagnosis', user: 'alice', hash: async () => `#/diagnoses/${(await ensureDiagnosis()).id}`, ready: 'results-table' },
   { name: 'settings', user: 'alice', hash: () => '#/settings', ready: 'theme-select' },
   { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
   { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
 ];
+
+/** Diagnoses two pasted rows on #/diagnose: the results show on the page. */
+async function quickCheck(page) {
+  await page.fill(tid('diagnose-paste'), DIAG().lines.slice(0, 3).join('\n') + '\n');
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'result-row', { timeout: 20_000 });
+}
 
 /** The comparison of a model retrained with labels (diagnosis_feedback_retrain
  * makes one), or null when there is none. */
@@ -1477,8 +1486,9 @@ async function a11yEveryPage(t, theme) {
     const { page } = await t.open({ bypassCSP: true });
     await page.emulateMedia({ colorScheme: theme });
     if (user && user !== 'fresh') await login(page, server, user);
-    for (const { name, hash, ready } of pages) {
+    for (const { name, hash, ready, act } of pages) {
       await openRoute(page, server, hash, ready);
+      if (act) await act(page);
       await settle(page, 300); // the page's last requests (axe reads styles, not canvases)
       const shown = await page.evaluate(() => document.documentElement.getAttribute('data-bs-theme'));
       check(shown === theme, `${name} (${hash}) should be in the ${theme} theme, has data-bs-theme=${shown}`);
@@ -1657,8 +1667,9 @@ await run([
   { name: 'chart_data_tables', fn: chart_data_tables },
   { name: 'drop_zone_keyboard', fn: drop_zone_keyboard },
   { name: 'model_training_report', fn: model_training_report },
-  { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 90_000 },
-  { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 90_000 },
+  // 16 pages each, axe-core taking 1 to 4 s a page on a loaded machine
+  { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 150_000 },
+  { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 150_000 },
   { name: 'phone_viewport', fn: phone_viewport, timeout: 90_000 },
   { name: 'logout', fn: logout },
   { name: 'busy_indicator_on_slow_requests', fn: busy_indicator_on_slow_requests },
