@@ -1280,6 +1280,8 @@ async function chart_data_tables(t) {
     check(!(await isVisible(page, `${id}-table`)), `${id}: no table shown before the toggle`);
     await toggle.click();
     await waitForTestId(page, `${id}-table`);
+    // (a chart whose data are still coming says so, then fills its table)
+    await waitUntil(async () => (await page.locator(`${tid(`${id}-table`)} tbody tr`).count()) > 0, 20_000, `rows in ${id}-table`);
     check(await toggle.getAttribute('aria-expanded') === 'true', `${id}: the toggle says it is open`);
     check(await page.locator(tid(`${id}-table`)).getAttribute('aria-controls') === null
       && await toggle.getAttribute('aria-controls') === await page.locator(tid(`${id}-table`)).getAttribute('id'), `${id}: the toggle controls the table`);
@@ -1312,6 +1314,24 @@ async function chart_data_tables(t) {
   await page.locator(tid('chart-f1-table-toggle')).click();
   await waitForTestId(page, 'chart-f1-table', { state: 'hidden' });
   check(await page.locator(tid('chart-f1-table-toggle')).getAttribute('aria-expanded') === 'false', 'the toggle says it is closed');
+
+  // a pie (the diagnosis's classes) and a scatter (its samples, the first 500)
+  const d = await ensureDiagnosis();
+  const diag = await (await api('alice')).get(`${API}/diagnoses/${d.id}`);
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-type-pie');
+  await page.click(tid('chart-type-pie'));
+  const pie = await open('chart-classes');
+  check(pie.length === diag.classes.length, 'the pie table has a row per class', pie);
+  for (const [name, n, share] of pie) {
+    check(numberIn(n) === (diag.class_counts[name] || 0), `${name}: ${diag.class_counts[name]} samples in the pie table`, pie);
+    check(Math.abs(numberIn(share) - (100 * (diag.class_counts[name] || 0)) / diag.rows) < 0.06, `${name}: its share in the pie table`, pie);
+  }
+  const points = await open('chart-scatter');
+  check(points.length === Math.min(500, diag.rows), `the scatter table shows the first ${Math.min(500, diag.rows)} points`, points.length);
+  check(diag.classes.includes(points[0][0]) && Number.isFinite(numberIn(points[0][1])) && Number.isFinite(numberIn(points[0][2])), 'a point: its class and coordinates', points[0]);
+  if (diag.rows > 500) {
+    check((await page.locator(tid('chart-scatter-table')).textContent()).includes(`${diag.rows.toLocaleString('en-US')} rows`), 'the scatter table says how many rows there are');
+  }
 }
 
 /** The drop zone is the label of its file input, the one interactive

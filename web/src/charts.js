@@ -226,15 +226,18 @@ function drawTable(entry) {
   try {
     const option = currentOption(entry);
     data = entry.table ? entry.table(option) : optionTable(option);
-  } catch { data = null; }
+  } catch (e) { console.error(e); data = null; } // a chart the derivation does not know: said, not thrown into the chart
   if (!data || !data.rows.length) { clear(ui.region, h('p.small.text-body-secondary.mb-0', t('common.noData'))); return; }
   const shown = data.rows.slice(0, TABLE_MAX_ROWS);
+  const { scrollTop, scrollLeft } = ui.region; // a live chart redraws it: the reader keeps their place
   clear(ui.region,
     h('table.table.table-sm.mb-0.num-table',
       h('caption.visually-hidden', name),
       h('thead', h('tr', data.columns.map((c, i) => h(i ? 'th.text-end' : 'th', { scope: 'col' }, cellText(c))))),
       h('tbody', shown.map((r) => h('tr', r.map((v, i) => (i ? h('td.text-end', cellText(v)) : h('th.fw-medium', { scope: 'row' }, cellText(v)))))))),
     data.rows.length > shown.length && h('p.small.text-body-secondary.mt-1.mb-0', t('chart.table.more', { shown: fmtInt(shown.length), total: fmtInt(data.rows.length) })));
+  ui.region.scrollTop = scrollTop;
+  ui.region.scrollLeft = scrollLeft;
 }
 
 onLanguageChange(() => { for (const entry of live) drawTable(entry); });
