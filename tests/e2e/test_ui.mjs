@@ -1426,8 +1426,8 @@ async function model_training_report(t) {
   check(pdf.subarray(0, 5).toString() === '%PDF-' && pages >= 6, `the report prints to a PDF of a page per section or more (${pages} pages)`);
   await page.emulateMedia({ media: 'screen' });
   // an unknown model: a clear not-found page, no report
-  await openRoute(page, s, '#/models/999999/report', 'page-title');
-  check(/not found/i.test(await textOf(page, 'page-title')), 'an unknown model gives a not-found page', await textOf(page, 'page-title'));
+  await openRoute(page, s, '#/models/999999/report');
+  await waitForText(page, 'page-title', (x) => /not found/i.test(x), 'an unknown model to give a not-found page');
   check(!(await isVisible(page, 'report-body')), 'no report for an unknown model');
   // a phone: the report fits the width
   const phone = await t.open({ viewport: { width: 360, height: 740 } });
@@ -1507,7 +1507,12 @@ async function a11yEveryPage(t, theme) {
     await page.emulateMedia({ colorScheme: theme });
     if (user && user !== 'fresh') await login(page, server, user);
     for (const { name, hash, ready, act } of pages) {
-      await openRoute(page, server, hash, ready);
+      // the page left is marked, so that only the new one's testid counts
+      await page.evaluate(() => document.querySelectorAll('main .page').forEach((p) => { p.dataset.left = '1'; }));
+      if (hashOf(page) === hash) await page.reload(); // already there (after the login): drawn anew
+      else await openRoute(page, server, hash);
+      await page.locator(`main .page:not([data-left]) ${tid(ready)}`).first().waitFor({ state: 'visible', timeout: 20_000 })
+        .catch(() => fail(`${name} (${hash}): [data-testid="${ready}"] did not show (page ${hashOf(page)})`));
       if (act) await act(page);
       await settle(page, 300); // the page's last requests (axe reads styles, not canvases)
       const shown = await page.evaluate(() => document.documentElement.getAttribute('data-bs-theme'));
