@@ -48,6 +48,14 @@ typedef enum hl_score_scale {
  * explainer, as the first explanation would (kept for the next ones). */
 hl_score_scale hl_model_score_scale(const hl_model *m);
 
+/* 1 when m explains one class of a row for about that class's share of
+ * the model's work (hl_model_contributions_class: a GBDT walks only that
+ * class's trees, about 0.2 ms a row on one core), cheap enough for every
+ * row of a large batch; 0 when an explanation costs the whole model's
+ * TreeSHAP (forests, extra-trees and stacks: tens of milliseconds a row,
+ * docs/benchmarks.md "explain") or m cannot be explained at all. */
+int hl_model_explains_rows_cheaply(const hl_model *m);
+
 /* Contributions of n_rows rows of x (row-major over m's features, in its
  * order; NAN = missing) into out: n_rows blocks of n_classes x
  * (n_features + 1) doubles, KPI j's contribution to class k at

@@ -19,6 +19,12 @@
 /* Rows per task: a learner's per-call scratch amortised. */
 #define HL__EXPLAIN_CHUNK 64
 
+int hl_model_explains_rows_cheaply(const hl_model *m)
+{
+    return m && m->learner && m->learner->contrib_output &&
+           hl_model_score_scale(m) != HL_SCORE_NONE;
+}
+
 hl_score_scale hl_model_score_scale(const hl_model *m)
 {
     if (!m || !m->learner || !m->learner->contrib)

@@ -117,6 +117,13 @@ def test_forest_sample(c):
               "expected + contributions = score", cl)
         check(abs(cl["score"] - s["probabilities"][name]) < 1e-6, "the score is the probability",
               (cl, s["probabilities"]))
+    # explaining every row of a forest's batch would cost tens of ms a row:
+    # the rows carry none and the diagnosis says why; a sample still opens
+    d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET the forest's diagnosis")
+    check(d["explained"] is False and d["explain_skipped"]["reason"] == "too_costly",
+          "a forest's rows are not explained in bulk", d["explain_skipped"])
+    check("open a sample" in d["explain_skipped"]["message"], "says what to do", d["explain_skipped"])
+    check(d["abnormal_checked"] is True, "abnormal KPIs are still checked", d)
 
 
 def test_model_without_explanations(c):

@@ -33,7 +33,9 @@
 // basis, "updates live" gone at the end), the train form stopping at an
 // unlabelled dataset, a pasted row with only some KPIs, an admin's unread
 // badge and an error in Chinese, "remember me" at setup and the attempts
-// left after a wrong password. Screenshots of the
+// left after a wrong password; every chart's data table, the printable
+// training report, and axe-core on every page (A11Y_PAGES) in the light
+// and the dark theme. Screenshots of the
 // main pages go to SCREENSHOT_DIR (default build/screenshots; `make
 // screenshots` sets docs/screenshots).
 //
@@ -1742,6 +1744,275 @@ async function other_users_model_is_hidden(t) {
   check(await page.locator(`${tid('model-row')}[data-id="${model.id}"]`).count() === 0, "alice's model is listed for bob");
 }
 
+/** The metrics the model page and the report show (cross-validation, else
+ * the hold-out). */
+const shownMetrics = (summary) => summary.cv?.metrics || summary.validation;
+
+/** Every chart has a "Show as table" toggle whose table is derived from the
+ * chart's data: here a bar chart (per-class F1), a heat map (the confusion
+ * matrix, as counts) and a line chart (the training curve, a row per round). */
+async function chart_data_tables(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const summary = (await (await api('alice')).get(`${API}/models/${model.id}`)).summary;
+  const m = shownMetrics(summary);
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${model.id}`, 'chart-f1-table-toggle');
+  const cells = (id) => page.locator(`${tid(id)} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+  const open = async (id) => {
+    const toggle = page.locator(tid(`${id}-table-toggle`));
+    check(await toggle.getAttribute('aria-expanded') === 'false', `${id}: the table starts closed`);
+    check(!(await isVisible(page, `${id}-table`)), `${id}: no table shown before the toggle`);
+    await toggle.click();
+    await waitForTestId(page, `${id}-table`);
+    // (a chart whose data are still coming says so, then fills its table)
+    await waitUntil(async () => (await page.locator(`${tid(`${id}-table`)} tbody tr`).count()) > 0, 20_000, `rows in ${id}-table`);
+    check(await toggle.getAttribute('aria-expanded') === 'true', `${id}: the toggle says it is open`);
+    check(await page.locator(tid(`${id}-table`)).getAttribute('aria-controls') === null
+      && await toggle.getAttribute('aria-controls') === await page.locator(tid(`${id}-table`)).getAttribute('id'), `${id}: the toggle controls the table`);
+    return cells(`${id}-table`);
+  };
+  // bars: a row per class, precision / recall / F1 columns
+  const f1 = await open('chart-f1');
+  check(f1.length === m.per_class.length, 'the F1 table has a row per class', f1, m.per_class);
+  m.per_class.forEach((r, i) => {
+    check(f1[i][0] === r.class, `row ${i} of the F1 table is class ${r.class}`, f1[i]);
+    check(Math.abs(numberIn(f1[i][3]) - r.f1) < 5e-4, `the F1 of ${r.class} in the table is the model's ${r.f1}`, f1[i]);
+  });
+  const heads = await page.locator(`${tid('chart-f1-table')} thead th`).allTextContents();
+  check(heads.join('|') === 'Class|Precision|Recall|F1' || heads.slice(1).join('|') === 'Precision|Recall|F1', 'the F1 table names its series', heads);
+  // the heat map: counts, true classes down and predicted across
+  const conf = await open('chart-confusion');
+  check(conf.length === m.confusion.length, 'the confusion table has a row per true class', conf);
+  m.confusion.forEach((row, y) => row.forEach((n, x) => check(numberIn(conf[y][x + 1]) === n,
+    `confusion[${y}][${x}] is ${n} in the table`, conf[y])));
+  // the line chart: a row per round with the training and hold-out losses
+  const curve = await open('chart-curve');
+  check(curve.length === summary.curve.train_loss.length, `the curve table has a row per round (${summary.curve.train_loss.length})`, curve.length);
+  check(numberIn(curve[0][0]) === 1 && Math.abs(numberIn(curve[0][1]) - summary.curve.train_loss[0]) < 1e-3 * summary.curve.train_loss[0],
+    'the first row is round 1 and its training loss', curve[0], summary.curve.train_loss[0]);
+  const found = await axeViolations(page, null, { impacts: ['critical', 'serious'] });
+  check(!found.length, `axe-core with the chart tables open:\n${found.join('\n')}`);
+  await page.locator(tid('chart-f1-table')).scrollIntoViewIfNeeded();
+  await screenshot(page, 'desktop-chart-tables');
+  // closed again: the table leaves the page
+  await page.locator(tid('chart-f1-table-toggle')).click();
+  await waitForTestId(page, 'chart-f1-table', { state: 'hidden' });
+  check(await page.locator(tid('chart-f1-table-toggle')).getAttribute('aria-expanded') === 'false', 'the toggle says it is closed');
+
+  // a pie (the diagnosis's classes) and a scatter (its samples, the first 500)
+  const d = await ensureDiagnosis();
+  const diag = await (await api('alice')).get(`${API}/diagnoses/${d.id}`);
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-type-pie');
+  await page.click(tid('chart-type-pie'));
+  const pie = await open('chart-classes');
+  check(pie.length === diag.classes.length, 'the pie table has a row per class', pie);
+  for (const [name, n, share] of pie) {
+    check(numberIn(n) === (diag.class_counts[name] || 0), `${name}: ${diag.class_counts[name]} samples in the pie table`, pie);
+    check(Math.abs(numberIn(share) - (100 * (diag.class_counts[name] || 0)) / diag.rows) < 0.06, `${name}: its share in the pie table`, pie);
+  }
+  const points = await open('chart-scatter');
+  check(points.length === Math.min(500, diag.rows), `the scatter table shows the first ${Math.min(500, diag.rows)} points`, points.length);
+  check(diag.classes.includes(points[0][0]) && Number.isFinite(numberIn(points[0][1])) && Number.isFinite(numberIn(points[0][2])), 'a point: its class and coordinates', points[0]);
+  if (diag.rows > 500) {
+    check((await page.locator(tid('chart-scatter-table')).textContent()).includes(`${diag.rows.toLocaleString('en-US')} rows`), 'the scatter table says how many rows there are');
+  }
+}
+
+/** The drop zone is the label of its file input, the one interactive
+ * element in it: a click on the zone and Enter on the focused input both
+ * open the file picker, and the zone shows the focus. */
+async function drop_zone_keyboard(t) {
+  const s = await main();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/datasets', 'upload-drop');
+  const inside = await page.locator(tid('upload-drop')).evaluate((zone) => ({
+    tag: zone.tagName, for: zone.htmlFor,
+    interactive: [...zone.querySelectorAll('a, button, select, textarea, input, [tabindex], [role="button"]')].map((e) => e.dataset.testid || e.tagName),
+  }));
+  check(inside.tag === 'LABEL' && inside.interactive.length === 1 && inside.interactive[0] === 'upload-input',
+    'the zone is a label holding the file input only', inside);
+  check(inside.for === await attr(page, 'upload-input', 'id'), 'the zone labels the file input', inside);
+  let chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+  await page.click(tid('upload-drop'));
+  await (await chooser.catch(() => fail('a click on the drop zone did not open the file picker'))).setFiles([]); // closes it
+  // the keyboard: Tab reaches the input (its label shows the focus), Enter opens the picker
+  await page.locator(tid('upload-input')).focus();
+  const ring = await page.locator(tid('upload-drop')).evaluate((z) => z.matches(':focus-within') && getComputedStyle(z).outlineStyle);
+  check(ring === 'solid', `the focused drop zone shows a focus ring (outline ${ring})`);
+  chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+  await page.keyboard.press('Enter');
+  await (await chooser.catch(() => fail('Enter on the focused file input did not open the file picker'))).setFiles([]);
+}
+
+/** The training report: linked from the model page, its sections with the
+ * model's numbers, the JSON still downloadable, and a print look (no
+ * navigation, no buttons, a page per section) that prints to a PDF. */
+async function model_training_report(t) {
+  const s = await main();
+  const model = await ensureModel();
+  const full = await (await api('alice')).get(`${API}/models/${model.id}`);
+  const m = shownMetrics(full.summary);
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${model.id}`, 'model-report-link');
+  await page.click(tid('model-report-link'));
+  await waitForHash(page, new RegExp(`^#/models/${model.id}/report$`));
+  await waitForTestId(page, 'report-body');
+  check((await textOf(page, 'page-title')).includes(full.name), 'the report names the model', await textOf(page, 'page-title'));
+  for (const id of ['report-data', 'report-params', 'report-metrics', 'report-confusion', 'report-kpis', 'report-normal']) {
+    check(await isVisible(page, id), `the report has its section ${id}`);
+  }
+  const rows = (id) => page.locator(`${tid(id)} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+  const counts = await rows('report-class-counts');
+  check(counts.length === Object.keys(full.summary.data.class_counts).length, 'a row per class in the data section', counts);
+  const conf = await rows('report-confusion-table');
+  m.confusion.forEach((row, y) => row.forEach((n, x) => check(numberIn(conf[y][x + 1]) === n, `confusion[${y}][${x}] is ${n}`, conf[y])));
+  const kpis = await rows('report-kpis-table');
+  check(kpis.length === Math.min(20, full.summary.feature_importance.length) && kpis[0][1] === full.summary.feature_importance[0].feature,
+    'the top KPIs by importance', kpis.slice(0, 3));
+  const params = await rows('report-params-table');
+  check(params.some(([k, v]) => k === 'rounds' && numberIn(v) === full.summary.params.rounds), 'the parameters with their values', params);
+  if (full.summary.normal) {
+    const normal = await rows('report-normal-table');
+    check(normal.length === full.summary.normal.kpis.length, 'a normal range per KPI', normal.length);
+  } else {
+    check(await isVisible(page, 'report-normal-none'), 'a model without normal ranges says so');
+  }
+  check((await attr(page, 'report-json', 'href')).endsWith(`/models/${model.id}/report`), 'the JSON report stays a download');
+  const found = await axeViolations(page, null, { impacts: ['critical', 'serious'] });
+  check(!found.length, `axe-core on the report:\n${found.join('\n')}`);
+  await screenshot(page, 'desktop-model-report');
+  // in Chinese too
+  t.defer(async () => { // leave alice in English for the tests that follow
+    const a = await api('alice');
+    const p = await a.preferences();
+    if (p.language !== 'en') await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'en' } });
+  });
+  await page.selectOption(tid('lang-switch'), 'zh-CN');
+  await waitUntil(async () => CJK.test(await page.locator('#report-normal-title').textContent()), 10_000, 'the report in Chinese');
+  check(CJK.test(await textOf(page, 'report-print')), 'the print button in Chinese');
+  await page.selectOption(tid('lang-switch'), 'en');
+  await waitUntil(async () => !CJK.test(await page.locator('#report-normal-title').textContent()), 10_000, 'the report in English again');
+  // printed: the document only
+  await page.emulateMedia({ media: 'print' });
+  check(!(await isVisible(page, 'nav')), 'the navigation is hidden in print');
+  check(!(await isVisible(page, 'report-print')) && !(await isVisible(page, 'report-json')), 'the buttons are hidden in print');
+  check(await isVisible(page, 'report-confusion-table'), 'the tables are printed');
+  const breaks = await page.evaluate(() => [...document.querySelectorAll('.report-section')].map((e) => getComputedStyle(e).breakBefore));
+  check(breaks.slice(1).every((b) => b === 'page'), 'each section after the first starts a page', breaks);
+  // black on white whatever the theme (the dark theme's light text would vanish on paper)
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const ink = await page.locator(`${tid('report-confusion-table')} tbody td`).first().evaluate((td) => [getComputedStyle(td).color, getComputedStyle(td).backgroundColor]);
+  check(ink[0] === 'rgb(0, 0, 0)' && ink[1] === 'rgb(255, 255, 255)', 'a printed table is black on white in the dark theme', ink);
+  const pdf = await page.pdf({ format: 'A4' });
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  check(pdf.subarray(0, 5).toString() === '%PDF-' && pages >= 6, `the report prints to a PDF of a page per section or more (${pages} pages)`);
+  await page.emulateMedia({ media: 'screen' });
+  // an unknown model: a clear not-found page, no report
+  await openRoute(page, s, '#/models/999999/report');
+  await waitForText(page, 'page-title', (x) => /not found/i.test(x), 'an unknown model to give a not-found page');
+  check(!(await isVisible(page, 'report-body')), 'no report for an unknown model');
+  // a phone: the report fits the width
+  const phone = await t.open({ viewport: { width: 360, height: 740 } });
+  await login(phone.page, s, 'alice');
+  await openRoute(phone.page, s, `#/models/${model.id}/report`, 'report-body');
+  const o = await horizontalOverflow(phone.page);
+  check(o.scrollWidth <= 361, `the report scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+}
+
+// Every page of the app, for the accessibility pass (one line a page: a
+// page added later is one more line). user: who sees it (null: logged out;
+// 'fresh' for a server that still wants its setup); hash() gives the route
+// (with the data it needs, made through the API when no earlier test made
+// it; null when the page cannot be reached, which is said); ready: the
+// testid that shows the page is drawn; act(page), when given, what a user
+// does there before the check (the page as it is then is checked).
+const A11Y_PAGES = [
+  { name: 'setup', user: 'fresh', hash: () => '#/setup', ready: 'setup-token' },
+  { name: 'login', user: null, hash: () => '#/login', ready: 'login-username' },
+  { name: 'datasets', user: 'alice', hash: async () => (await ensureDataset()) && '#/datasets', ready: 'dataset-row' },
+  { name: 'dataset', user: 'alice', hash: async () => `#/datasets/${(await ensureDataset()).id}`, ready: 'profile-rows' },
+  { name: 'train', user: 'alice', hash: () => '#/train', ready: 'train-dataset' },
+  { name: 'job', user: 'alice', hash: async () => (await ensureModel()) && `#/jobs/${state.job.id}`, ready: 'job-model-link' },
+  { name: 'models', user: 'alice', hash: () => '#/models', ready: 'model-row' },
+  { name: 'model', user: 'alice', hash: async () => `#/models/${(await ensureModel()).id}`, ready: 'metric-accuracy' },
+  { name: 'report', user: 'alice', hash: async () => `#/models/${(await ensureModel()).id}/report`, ready: 'report-confusion' },
+  { name: 'comparison', user: 'alice', hash: retrainedComparison, ready: 'comparison-body' },
+  { name: 'diagnose', user: 'alice', hash: () => '#/diagnose', ready: 'diagnose-model' },
+  { name: 'quick check', user: 'alice', hash: async () => `#/diagnose?model=${(await ensureModel()).id}`, ready: 'diagnose-paste', act: quickCheck },
+  { name: 'diagnosis', user: 'alice', hash: async () => `#/diagnoses/${(await ensureDiagnosis()).id}`, ready: 'results-table' },
+  { name: 'settings', user: 'alice', hash: () => '#/settings', ready: 'theme-select' },
+  { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
+  { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
+];
+
+/** Diagnoses two pasted rows on #/diagnose: the results show on the page. */
+async function quickCheck(page) {
+  await page.fill(tid('diagnose-paste'), DIAG().lines.slice(0, 3).join('\n') + '\n');
+  await page.click(tid('diagnose-submit'));
+  await waitForTestId(page, 'result-row', { timeout: 20_000 });
+}
+
+/** The comparison of a model retrained with labels (diagnosis_feedback_retrain
+ * makes one), or null when there is none. */
+async function retrainedComparison() {
+  const models = (await (await api('alice')).get(API + '/models?limit=1000')).items;
+  const child = models.find((m) => m.parent_id || m.feedback);
+  return child ? `#/models/${child.id}/comparison` : null;
+}
+
+/** axe-core on every page of A11Y_PAGES, whole document, in one theme
+ * (through the browser's colour scheme, the users' theme being "auto"):
+ * no critical or serious violation anywhere; all pages are reported. */
+async function a11yEveryPage(t, theme) {
+  const s = await main();
+  const problems = [];
+  const fresh = new Server({ users: [], name: 'setup server' });
+  t.defer(() => fresh.close());
+  await fresh.start();
+  const byUser = new Map();
+  for (const p of A11Y_PAGES) { // the data first, so that no page is opened before its data is made
+    const hash = await p.hash();
+    if (!hash) { console.log(`    (${p.name}: not reachable with this data, not checked)`); continue; }
+    byUser.set(p.user, [...(byUser.get(p.user) || []), { ...p, hash }]);
+  }
+  for (const [user, pages] of byUser) {
+    const server = user === 'fresh' ? fresh : s;
+    if (user && user !== 'fresh') { // the user's theme follows the browser's colour scheme
+      const a = await api(user);
+      const prefs = await a.preferences();
+      if (prefs.theme !== 'auto') {
+        await a.putJson(API + '/auth/me/preferences', { preferences: { ...prefs, theme: 'auto' } });
+        t.defer(() => a.putJson(API + '/auth/me/preferences', { preferences: prefs }));
+      }
+    }
+    const { page } = await t.open({ bypassCSP: true });
+    await page.emulateMedia({ colorScheme: theme });
+    if (user && user !== 'fresh') await login(page, server, user);
+    for (const { name, hash, ready, act } of pages) {
+      // the page left is marked, so that only the new one's testid counts
+      await page.evaluate(() => document.querySelectorAll('main .page').forEach((p) => { p.dataset.left = '1'; }));
+      if (hashOf(page) === hash) await page.reload(); // already there (after the login): drawn anew
+      else await openRoute(page, server, hash);
+      await page.locator(`main .page:not([data-left]) ${tid(ready)}`).first().waitFor({ state: 'visible', timeout: 20_000 })
+        .catch(() => fail(`${name} (${hash}): [data-testid="${ready}"] did not show (page ${hashOf(page)})`));
+      if (act) await act(page);
+      await settle(page, 300); // the page's last requests (axe reads styles, not canvases)
+      const shown = await page.evaluate(() => document.documentElement.getAttribute('data-bs-theme'));
+      check(shown === theme, `${name} (${hash}) should be in the ${theme} theme, has data-bs-theme=${shown}`);
+      const found = await axeViolations(page, null, { impacts: ['critical', 'serious'] });
+      if (found.length) problems.push(`${name} (${hash}, ${theme}):\n  ${found.join('\n  ')}`);
+    }
+  }
+  check(!problems.length, `axe-core found critical or serious violations:\n${problems.join('\n')}`);
+}
+
+const a11y_every_page_light = (t) => a11yEveryPage(t, 'light');
+const a11y_every_page_dark = (t) => a11yEveryPage(t, 'dark');
+
 async function phone_viewport(t) {
   const s = await main();
   const ds = await ensureDataset();
@@ -2068,6 +2339,12 @@ await run([
   { name: 'returning_user_restores_context', fn: returning_user_restores_context },
   { name: 'admin_page', fn: admin_page },
   { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
+  { name: 'chart_data_tables', fn: chart_data_tables },
+  { name: 'drop_zone_keyboard', fn: drop_zone_keyboard },
+  { name: 'model_training_report', fn: model_training_report },
+  // 16 pages each, axe-core taking 1 to 4 s a page on a loaded machine
+  { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 150_000 },
+  { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 150_000 },
   { name: 'phone_viewport', fn: phone_viewport, timeout: 90_000 },
   { name: 'logout', fn: logout },
   { name: 'busy_indicator_on_slow_requests', fn: busy_indicator_on_slow_requests },

@@ -44,6 +44,7 @@ const ROUTES = [
   { re: /^\/models\/leaderboard$/, page: 'leaderboard', nav: 'models' },
   { re: /^\/models\/(\d+)$/, page: 'model', nav: 'models', params: ['id'] },
   { re: /^\/models\/(\d+)\/comparison$/, page: 'comparison', nav: 'models', params: ['id'] },
+  { re: /^\/models\/(\d+)\/report$/, page: 'report', nav: 'models', params: ['id'] },
   { re: /^\/pipelines$/, page: 'pipeline', nav: 'pipelines' },
   { re: /^\/pipelines\/(\d+)$/, page: 'pipeline', nav: 'pipelines', params: ['id'] },
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },

@@ -325,6 +325,13 @@ export function sortHeader(col, sort, dir, onSort) {
       h('span', col.label), icon(active ? (dir > 0 ? 'sortUp' : 'sortDown') : 'sort', 'sort-icon')));
 }
 
+/* A scrolling box around a wide or long table: focusable and named (a
+ * keyboard user must be able to reach it to scroll it: axe-core's
+ * scrollable-region-focusable), e.g. scrollRegion(t('...'), table). */
+export function scrollRegion(label, content, { cls = 'table-responsive.table-scroll', testid, id, hidden } = {}) {
+  return h(`div.${cls}`, { tabindex: '0', role: 'region', 'aria-label': label, testid, id, hidden }, content);
+}
+
 /* Marks a control invalid with a message (or clears it with null). */
 export function setInvalid(control, message) {
   control.classList.toggle('is-invalid', !!message);

@@ -209,12 +209,21 @@ static json_t *abnormal_kpis_json(const hs_diag_explained *out, size_t n_rows)
 static json_t *status_json(const hl_model *m, const hs_diag_explained *out)
 {
     json_t *why = json_null();
-    if (!(out->flags & HS_RESULTS_CONTRIB)) {
-        char msg[160];
+    const char *algo = hl_model_summary_get(m)->algo;
+    char msg[256];
+    if (!(out->flags & HS_RESULTS_CONTRIB) &&
+        hl_model_score_scale(m) != HL_SCORE_NONE) {
+        snprintf(msg, sizeof msg,
+                 "explaining a %s model costs tens of milliseconds a row, "
+                 "too much for every row of a batch: rows carry no top KPIs; "
+                 "open a sample to see what drove it",
+                 algo);
+        why = skipped("too_costly", msg);
+    } else if (!(out->flags & HS_RESULTS_CONTRIB)) {
         snprintf(msg, sizeof msg,
                  "the %s learner cannot explain its predictions: rows carry "
                  "no top KPIs",
-                 hl_model_summary_get(m)->algo);
+                 algo);
         why = skipped("cannot_explain", msg);
     }
     return json_pack("{s:b, s:o, s:b}", "explained",
@@ -231,9 +240,12 @@ hs_status hs_diag_explain(const hl_model *m, const hl_dataset *ds,
     memset(out, 0, sizeof *out);
     chunk_ctx c = {m, ds, predicted, hl_model_n_features(m),
                    hl_model_n_classes(m), NULL, NULL, NULL, NULL, NULL};
-    out->flags = (hl_model_score_scale(m) != HL_SCORE_NONE
-                      ? HS_RESULTS_CONTRIB
-                      : 0) |
+    /* Every row is explained when that is cheap (a GBDT: its predicted
+     * class's trees); a forest's or a stack's full TreeSHAP would make a
+     * diagnosis hundreds of times slower, so their rows are explained
+     * one at a time when opened (the sample view). */
+    out->flags = (hl_model_explains_rows_cheaply(m) ? HS_RESULTS_CONTRIB
+                                                     : 0) |
                  (hl_model_has_normal_ranges(m) ? HS_RESULTS_ABNORMAL : 0);
     hs_status st = alloc_run(&c, out, err);
     for (size_t first = 0; st == HS_OK && first < ds->n_rows;

@@ -23,7 +23,7 @@ import { t, has } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from '../format.js';
 import { lossSeries, lossOption } from '../views/loss.js';
-import { modelMetrics, perClassTable, confusionChart, f1Chart } from '../views/metrics.js';
+import { modelMetrics, perClassTable, confusionChart, f1Chart, trainingFacts } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { classNamesCard } from '../views/class-names.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, sortHeader } from '../ui.js';
@@ -83,10 +83,7 @@ function detailsCard(model, summary) {
   const params = summary.params || {};
   return card(t('model.details'), h('div.row.g-4',
     h('div.col-md-6', h('h3.h6.text-body-secondary', t('model.training')), kv([
-      [t('model.algo'), algoLabel(model.algo)],
-      [t('model.roundsDone'), fmtInt(tr.rounds_done)],
-      [t('model.bestRoundLabel'), fmtInt(tr.best_round)],
-      [t('model.trees'), fmtInt(tr.trees)],
+      ...trainingFacts(model, summary),
       summary.oob && [t(summary.members ? 'model.oofF1' : 'model.oobF1'), fmtNum(summary.oob.macro_f1, 4)],
       summary.oob && [t(summary.members ? 'model.oofAccuracy' : 'model.oobAccuracy'), fmtNum(summary.oob.accuracy, 4)],
       [t('model.trainTime'), fmtDuration(tr.train_seconds)],
@@ -280,6 +277,7 @@ export async function render(view, ctx) {
     actions: [
       linkButton(t('model.diagnoseWith'), `#/diagnose?model=${model.id}`, { variant: 'primary', iconName: 'diagnose' }),
       linkButton(t('model.downloadModel'), ctx.api.models.downloadUrl(model.id), { iconName: 'download', testid: 'download-model', download: `model-${model.id}.model` }),
+      linkButton(t('report.open'), `#/models/${model.id}/report`, { iconName: 'file', testid: 'model-report-link' }),
       linkButton(t('model.downloadReport'), ctx.api.models.reportUrl(model.id), { iconName: 'file', testid: 'download-report', download: `model-${model.id}-report.json` }),
       del,
     ],

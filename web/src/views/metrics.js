@@ -1,11 +1,12 @@
 // views/metrics.js - a model's scores as the model page and the diagnosis
 // page show them: where the metrics come from (cross-validation or the
-// hold-out), the per-class table, the confusion matrix as a heat map and
-// the per-class F1 bars. A class is shown by its name (classnames.js) when
-// the OWNER passed in (the MODEL or the DIAGNOSIS) names it.
+// hold-out), the per-class table, the confusion matrix as a heat map (and
+// as a table of counts) and the per-class F1 bars; how a model was trained.
+// A class is shown by its name (classnames.js) when the OWNER passed in
+// (the MODEL or the DIAGNOSIS) names it.
 
 import { h, esc } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt } from '../format.js';
 import { className } from '../classnames.js';
@@ -27,6 +28,22 @@ export function modelMetrics(summary) {
   return { m: null, source: t('model.sourceNone') };
 }
 
+/* The learner by its name in the catalogue (the code name upper-cased when
+ * the catalogue has none). */
+export const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`) : String(name || '').toUpperCase());
+
+/* How a model was trained, as [label, value] rows (the model page's
+ * details and the training report). */
+export function trainingFacts(model, summary) {
+  const tr = summary?.training || {};
+  return [
+    [t('model.algo'), algoLabel(model.algo)],
+    [t('model.roundsDone'), fmtInt(tr.rounds_done)],
+    [t('model.bestRoundLabel'), fmtInt(tr.best_round)],
+    [t('model.trees'), fmtInt(tr.trees)],
+  ];
+}
+
 export function perClassTable(m, testid = 'per-class-table', owner = null) {
   const rows = m?.per_class || [];
   return h('div.table-responsive', h('table.table.table-sm.table-hover.align-middle.mb-0.num-table', { testid },
@@ -37,6 +54,16 @@ export function perClassTable(m, testid = 'per-class-table', owner = null) {
       h('td.text-end', fmtFixed(r.precision)), h('td.text-end', fmtFixed(r.recall)),
       h('td.text-end.fw-semibold', fmtFixed(r.f1)), h('td.text-end', fmtInt(r.support)), h('td.text-end', fmtInt(r.predicted))))
       : h('tr', h('td.text-center.text-body-secondary', { colspan: '6' }, t(m ? 'model.noPerClass' : 'model.noMetrics'))))));
+}
+
+/* The confusion matrix as counts: true classes down, predicted across. */
+export function confusionTable(m, owner = null) {
+  if (!m?.confusion?.length) return null;
+  const names = m.per_class.map((r) => className(owner, r.class));
+  return {
+    columns: [`${t('model.trueClass')} / ${t('model.predictedClass')}`, ...names],
+    rows: m.confusion.map((row, i) => [names[i], ...row]),
+  };
 }
 
 export function confusionChart(el, m, owner = null) {
@@ -64,7 +91,7 @@ export function confusionChart(el, m, owner = null) {
         emphasis: { itemStyle: { shadowBlur: 8, shadowColor: 'rgba(0,0,0,0.3)' } },
       }],
     };
-  });
+  }, { table: () => confusionTable(m, owner) });
 }
 
 export function f1Chart(el, m, owner = null) {

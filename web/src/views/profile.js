@@ -9,7 +9,7 @@ import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtCount, fmtPct, fmtNum, fmtInt } from '../format.js';
-import { card, statTile, statGrid, button, linkButton } from '../ui.js';
+import { card, statTile, statGrid, button, linkButton, scrollRegion } from '../ui.js';
 
 /* The page actions of a dataset: train it, download it (downloadUrl, from
  * the datasets client), delete it (onDelete). */
@@ -79,7 +79,7 @@ function missingChart(el, p) {
 
 function kpiTable(p) {
   const cols = ['name', 'missing_rate', 'min', 'p05', 'median', 'p95', 'max', 'mean', 'std'];
-  return h('div.table-responsive.table-scroll',
+  return scrollRegion(t('dataset.kpiStats'),
     h('table.table.table-sm.table-hover.align-middle.mb-0.num-table',
       h('caption.visually-hidden', t('dataset.kpiStats')),
       h('thead', h('tr', cols.map((c) => h('th', { scope: 'col' }, t(`dataset.col.${c}`))))),
@@ -91,7 +91,7 @@ function kpiTable(p) {
 
 function previewTable(p) {
   const { columns = [], rows = [] } = p.preview || {};
-  return h('div.table-responsive.table-scroll',
+  return scrollRegion(t('dataset.preview'),
     h('table.table.table-sm.table-striped.mb-0.preview-table', { testid: 'preview-table' },
       h('caption.visually-hidden', t('dataset.preview')),
       h('thead', h('tr', columns.map((c) => h('th', { scope: 'col' }, c)))),
