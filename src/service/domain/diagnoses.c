@@ -729,6 +729,12 @@ hs_status hs_diagnoses_open_results(hs_app *app, const hs_diagnosis_rec *rec,
 
 static int given(const char *v) { return v && *v; }
 
+int hs_diag_query_filters(const hs_diag_query *q)
+{
+    return q && (given(q->predicted) || given(q->max_confidence) ||
+                 given(q->abnormal));
+}
+
 /* names[0..n) as "a, b, c" into buf, cut with "..." when it is full. */
 static void name_list(char *const *names, size_t n, char *buf, size_t cap)
 {

@@ -150,6 +150,9 @@ typedef struct hs_diag_query {
     const char *predicted, *max_confidence, *abnormal;
 } hs_diag_query;
 
+/* 1 when q sets a condition (a value that is not empty). */
+int hs_diag_query_filters(const hs_diag_query *q);
+
 /* The filter q asks for over r's classes and KPIs. HS_ERR_INVALID naming
  * the field ("predicted", "max_confidence", "abnormal") for an unknown
  * class, a confidence that is not a number in [0, 1], an unknown KPI, or

@@ -384,10 +384,7 @@ static hs_status export_json(hs_app *app, const hs_diagnosis_rec *rec,
     json_t *view = hs_api_diagnosis_json(rec);
     if (view)
         json_object_set_new(view, "filtered",
-                            json_boolean((q->predicted && *q->predicted) ||
-                                         (q->max_confidence &&
-                                          *q->max_confidence) ||
-                                         (q->abnormal && *q->abnormal)));
+                            json_boolean(hs_diag_query_filters(q)));
     if (!view || fputs("{\"diagnosis\":", f) == EOF ||
         json_dumpf(view, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0 ||
         fputs(",\"rows\":", f) == EOF) {
