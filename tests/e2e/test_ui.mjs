@@ -717,7 +717,7 @@ async function diagnose_pasted_row(t) {
   check((await textOf(page, 'verdict-confidence')).includes((x.result.confidence * 100).toFixed(1)), 'the card shows the confidence', x.result.confidence);
   await canvasNonEmpty(page, 'verdict-contrib-chart');
   const top = Object.entries(x.classes[x.result.predicted].contributions).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))[0][0];
-  await page.click(tid('verdict-contrib-chart-toggle'));
+  await page.click(tid('verdict-contrib-chart-table-toggle'));
   const first = await page.locator(`${tid('verdict-contrib-chart-table')} tbody tr th`).first().textContent();
   check(first === top, `the contribution table starts with the largest contribution ${top}, has ${first}`);
   check(x.abnormal.length > 0, 'the disk_full sample has abnormal KPIs (test data)', x.abnormal);
@@ -764,6 +764,7 @@ async function sample_drilldown(t) {
   const x = await a.get(`${API}/diagnoses/${d.id}/rows/1`);
   check(await count(page, 'sample-kpi-row') === x.kpis.length, `every KPI (${x.kpis.length}) in the KPIs table`);
   check(await count(page, 'sample-prob-row') === Object.keys(x.probabilities).length, 'one probability per class');
+  await page.click(tid('sample-waterfall-table-toggle'));
   const steps = await page.locator(`${tid('sample-waterfall-table')} tbody tr`).count();
   check(steps >= 3, `the waterfall has expected, KPI steps and the score (${steps} rows)`);
   const last = await page.locator(`${tid('sample-waterfall-table')} tbody tr`).last().locator('td').last().textContent();

@@ -940,7 +940,6 @@ export default {
   'classNames.csv.noLabel': 'Line {line}: the label is empty',
   'classNames.csv.twice': 'Line {line}: class "{label}" is named twice',
   // issue 10: diagnosis drill-down (verdict card, sample page, drift banner, results filters)
-  'chartTable.show': 'Show the data as a table',
   'verdict.title': 'Verdict on {name}',
   'verdict.row': 'row {row}',
   'verdict.loading': 'Explaining the sample…',

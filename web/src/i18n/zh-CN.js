@@ -921,7 +921,6 @@ export default {
   'classNames.csv.noLabel': '第 {line} 行：标签为空',
   'classNames.csv.twice': '第 {line} 行：类别“{label}”被命名了两次',
   // issue 10: diagnosis drill-down (verdict card, sample page, drift banner, results filters)
-  'chartTable.show': '以表格显示数据',
   'verdict.title': '{name} 的诊断结论',
   'verdict.row': '第 {row} 行',
   'verdict.loading': '正在解释该样本…',

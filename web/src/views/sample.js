@@ -14,7 +14,6 @@ import { fmtPct, fmtNum, fmtSigned, fmtFixed } from '../format.js';
 import { select, sortHeader } from '../ui.js';
 import { className } from '../classnames.js';
 import { classColor } from './results.js';
-import { chartWithTable } from './chart-table.js';
 import { contributionsToward, scaleName, rangeText, distanceText } from './verdict.js';
 
 const WATERFALL_KPIS = 10;
@@ -83,14 +82,14 @@ export function waterfallCard(diag, sample, cls0) {
     const cls = picker.value;
     const steps = waterfallSteps(sample, cls);
     const label = t('sample.waterfallAxis', { name: className(diag, cls), scale: scaleName(sample) });
-    const block = chartWithTable({
-      label: t('sample.waterfallLabel', { name: className(diag, cls) }), testid: 'sample-waterfall', chartCls: 'chart chart-waterfall',
-      columns: [{ label: t('sample.col.step') }, { label: t('verdict.col.contribution'), num: true }, { label: t('sample.col.running'), num: true }],
+    const el = h('div.chart.chart-waterfall', { testid: 'sample-waterfall', role: 'img', 'aria-label': t('sample.waterfallLabel', { name: className(diag, cls) }) });
+    el.style.height = `${44 + steps.length * 28}px`;
+    const table = () => ({
+      columns: [t('sample.col.step'), t('verdict.col.contribution'), t('sample.col.running')],
       rows: steps.map((s) => [s.name, s.kind === 'base' || s.kind === 'total' ? '' : fmtSigned(s.end - s.start), fmtFixed(s.end)]),
     });
-    block.chartEl.style.height = `${44 + steps.length * 28}px`;
-    handle = chart(block.chartEl, (c) => waterfallOption(c, steps, sample, label));
-    clear(host, block.el);
+    clear(host, el); // in the page first: the table's toggle goes after the chart
+    handle = chart(el, (c) => waterfallOption(c, steps, sample, label), { table });
   };
   picker.addEventListener('change', draw);
   draw();

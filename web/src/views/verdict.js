@@ -19,7 +19,6 @@ import { fmtPct, fmtNum, fmtSigned } from '../format.js';
 import { card, spinner, errorText, linkButton } from '../ui.js';
 import { classInfo, className } from '../classnames.js';
 import { classColor } from './results.js';
-import { chartWithTable } from './chart-table.js';
 
 /* Up to this many samples, a diagnosis shows a verdict card per sample. */
 export const FEW_SAMPLES = 5;
@@ -84,14 +83,15 @@ function contributionOption(c, top, cls, diag, sample) {
 export function contributionChart(diag, sample, cls) {
   const top = contributionsToward(sample, cls).slice(0, TOP_KPIS);
   const label = t('verdict.drivers', { name: className(diag, cls) });
-  const block = chartWithTable({
-    label, testid: 'verdict-contrib-chart', chartCls: 'chart chart-contrib',
-    columns: [{ label: t('verdict.col.kpi') }, { label: t('verdict.col.value'), num: true }, { label: t('verdict.col.contribution'), num: true }],
+  // the chart's data table (charts.js) lists KPI, value and contribution
+  const el = h('div.chart.chart-contrib', { testid: 'verdict-contrib-chart', role: 'img', 'aria-label': label });
+  el.style.height = `${Math.max(160, 44 + top.length * 30)}px`;
+  const table = () => ({
+    columns: [t('verdict.col.kpi'), t('verdict.col.value'), t('verdict.col.contribution')],
     rows: top.map((d) => [d.kpi, fmtNum(d.value), fmtSigned(d.contribution)]),
   });
-  block.chartEl.style.height = `${Math.max(160, 44 + top.length * 30)}px`;
-  chart(block.chartEl, (c) => contributionOption(c, top, cls, diag, sample));
-  return h('div', h('p.small.text-body-secondary.mb-1', t('verdict.driversHelp', { scale: scaleName(sample) })), block.el);
+  chart(el, (c) => contributionOption(c, top, cls, diag, sample), { table });
+  return h('div', h('p.small.text-body-secondary.mb-1', t('verdict.driversHelp', { scale: scaleName(sample) })), el);
 }
 
 /* The abnormal KPIs, farthest first: value, normal range, distance. */
