@@ -1945,16 +1945,19 @@ const A11Y_PAGES = [
   { name: 'diagnose', user: 'alice', hash: () => '#/diagnose', ready: 'diagnose-model' },
   { name: 'quick check', user: 'alice', hash: async () => `#/diagnose?model=${(await ensureModel()).id}`, ready: 'diagnose-paste', act: quickCheck },
   { name: 'diagnosis', user: 'alice', hash: async () => `#/diagnoses/${(await ensureDiagnosis()).id}`, ready: 'results-table' },
+  { name: 'sample', user: 'alice', hash: async () => `#/diagnoses/${(await ensureDiagnosis()).id}/rows/1`, ready: 'sample-view' },
+  { name: 'leaderboard', user: 'alice', hash: () => '#/models/leaderboard', ready: 'leaderboard-dataset' },
+  { name: 'pipelines', user: 'alice', hash: () => '#/pipelines', ready: 'pipeline-run' },
   { name: 'settings', user: 'alice', hash: () => '#/settings', ready: 'theme-select' },
   { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
   { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
 ];
 
-/** Diagnoses two pasted rows on #/diagnose: the results show on the page. */
+/** Diagnoses two pasted rows on #/diagnose: their verdict cards show. */
 async function quickCheck(page) {
   await page.fill(tid('diagnose-paste'), DIAG().lines.slice(0, 3).join('\n') + '\n');
   await page.click(tid('diagnose-submit'));
-  await waitForTestId(page, 'result-row', { timeout: 20_000 });
+  await waitForTestId(page, 'verdict-card', { timeout: 20_000 });
 }
 
 /** The comparison of a model retrained with labels (diagnosis_feedback_retrain
