@@ -6,6 +6,7 @@
 #include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
+#include "domain/trash.h"
 #include "store/store.h"
 
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
@@ -94,19 +95,6 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
     return st;
 }
 
-static hs_status set_deleted(hs_app *app, hs_id id, const hs_user *viewer,
-                             int64_t deleted_at, hs_dataset_rec *out,
-                             hs_error *err)
-{
-    hs_status st = hs_store_dataset_set_deleted(app->store, id, viewer->id,
-                                                viewer->is_admin, deleted_at,
-                                                err);
-    if (st != HS_OK)
-        return st;
-    return hs_store_dataset_get(app->store, id, viewer->id, viewer->is_admin,
-                                out, err);
-}
-
 /* When dataset `id` went to the trash (0 = live), under the access rule. */
 static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
                             int64_t *at, hs_error *err)
@@ -119,31 +107,34 @@ static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
     return st;
 }
 
+static const hs_trash_kind DATASETS = {
+    .what = "dataset",
+    .deleted_at = trashed_at,
+    .set_deleted = hs_store_dataset_set_deleted,
+    .purge = hs_store_dataset_purge,
+};
+
+/* A trash move or restore, then the record as it is after it. */
+static hs_status after(hs_app *app, hs_status st, hs_id id,
+                       const hs_user *viewer, hs_dataset_rec *out,
+                       hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return st != HS_OK ? st : hs_datasets_get(app, id, viewer, out, err);
+}
+
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_dataset_rec *out, hs_error *err)
 {
-    int64_t already = 0;
-    memset(out, 0, sizeof *out);
-    hs_status st = trashed_at(app, id, viewer, &already, err);
-    if (st != HS_OK)
-        return st;
-    return set_deleted(app, id, viewer, already ? already : hs_clock_now(app->clock), out, err);
+    return after(app, hs_trash_move(app, &DATASETS, id, viewer, err), id,
+                 viewer, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_dataset_rec *out, hs_error *err)
 {
-    int64_t deleted_at = 0;
-    memset(out, 0, sizeof *out);
-    hs_status st = trashed_at(app, id, viewer, &deleted_at, err);
-    if (st != HS_OK)
-        return st;
-    if (deleted_at && hs_clock_now(app->clock) - deleted_at >= HS_DATASET_TRASH_SECONDS)
-        return hs_fail(err, HS_ERR_CONFLICT,
-                       "dataset %lld was deleted more than 7 days ago and can "
-                       "no longer be restored",
-                       (long long)id);
-    return set_deleted(app, id, viewer, 0, out, err);
+    return after(app, hs_trash_restore(app, &DATASETS, id, viewer, err), id,
+                 viewer, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,
@@ -163,17 +154,5 @@ hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
 
 hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err)
 {
-    int64_t now = hs_clock_now(app->clock);
-    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
-    size_t n = 0;
-    hs_status st = hs_store_dataset_purge(
-        app->store, now - HS_DATASET_TRASH_SECONDS, &keys, &n, err);
-    if (st != HS_OK)
-        return st;
-    for (size_t i = 0; i < n; i++)
-        hs_blob_delete(app->blobs, keys[i], NULL); /* orphans are harmless */
-    free(keys);
-    if (purged)
-        *purged = n;
-    return HS_OK;
+    return hs_trash_purge(app, &DATASETS, purged, err);
 }

@@ -111,6 +111,9 @@ typedef struct hs_model_rec {
      * parent; NULL for any other model). Kept since store version 3. */
     hs_id parent_id;
     char *feedback_json;
+    /* Unix seconds it went to the trash; 0 = live. Kept since store
+     * version 4 (an older backend has no trash: always 0). */
+    int64_t deleted_at;
 } hs_model_rec;
 
 /* Job states, in the order of their life. The names are the API's. */
@@ -211,6 +214,9 @@ typedef struct hs_diagnosis_rec {
      * CSV), so that labelled rows can be trained on; "" = not kept (made
      * before store version 3, or by a backend older than it). */
     char input_blob_key[HS_STORE_BLOB_KEY_MAX];
+    /* Unix seconds it went to the trash; 0 = live. Kept since store
+     * version 4 (an older backend has no trash: always 0). */
+    int64_t deleted_at;
 } hs_diagnosis_rec;
 
 /* A class given to one row of a diagnosis by a person: the row's true

@@ -1,0 +1,54 @@
+/* trash.c - the trash rule shared by datasets, models and diagnoses (see
+ * trash.h). */
+#include "domain/trash.h"
+
+#include <stdlib.h>
+
+#include "base/clock.h"
+#include "blob/blob.h"
+
+hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
+                        const hs_user *viewer, hs_error *err)
+{
+    int64_t already = 0;
+    hs_status st = kind->deleted_at(app, id, viewer, &already, err);
+    if (st != HS_OK)
+        return st;
+    return kind->set_deleted(app->store, id, viewer->id, viewer->is_admin,
+                             already ? already : hs_clock_now(app->clock),
+                             err);
+}
+
+hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
+                           const hs_user *viewer, hs_error *err)
+{
+    int64_t deleted_at = 0;
+    hs_status st = kind->deleted_at(app, id, viewer, &deleted_at, err);
+    if (st != HS_OK || !deleted_at)
+        return st;
+    if (hs_clock_now(app->clock) - deleted_at >= HS_TRASH_SECONDS)
+        return hs_fail(err, HS_ERR_CONFLICT,
+                       "%s %lld was deleted more than 7 days ago and can "
+                       "no longer be restored",
+                       kind->what, (long long)id);
+    return kind->set_deleted(app->store, id, viewer->id, viewer->is_admin, 0,
+                             err);
+}
+
+hs_status hs_trash_purge(hs_app *app, const hs_trash_kind *kind,
+                         size_t *blobs, hs_error *err)
+{
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+    hs_status st = kind->purge(
+        app->store, hs_clock_now(app->clock) - HS_TRASH_SECONDS, &keys, &n,
+        err);
+    if (st != HS_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        hs_blob_delete(app->blobs, keys[i], NULL); /* orphans are harmless */
+    free(keys);
+    if (blobs)
+        *blobs = n;
+    return HS_OK;
+}
