@@ -578,24 +578,36 @@ static void model_cache_shares_and_survives_delete(void **state)
 
 /* A trashed dataset can be restored for 7 days; then housekeeping purges
  * it, its file included. The clock is moved, not waited for. */
+static const hs_auth_costs CHEAP = HS_AUTH_COSTS_TEST;
+
+/* An app on a new data directory in dir (a mkdtemp template) with the
+ * clock given, and its user "owner" in *owner. */
+static hs_app clocked_app(char *dir, hs_clock *clock, hs_datadir **dd,
+                          hs_user *owner)
+{
+    hs_error err = {0};
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, dd, &err), HS_OK);
+    hs_app app = {.store = (*dd)->store, .blobs = (*dd)->blobs,
+                  .clock = clock, .costs = &CHEAP};
+    app.limits.max_upload_bytes = 1 << 20;
+    memset(owner, 0, sizeof *owner);
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+                                             &owner->id, &err),
+                     HS_OK);
+    return app;
+}
+
 static void dataset_trash_lasts_seven_days(void **state)
 {
     (void)state;
     char dir[] = "/tmp/healer-svc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
     hs_error err = {0};
     hs_datadir *dd = NULL;
-    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
+    hs_user owner;
     hs_clock *clock = hs_clock_manual(1000000);
-    assert_int_equal(hs_auth_init(&err), HS_OK);
-    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
-    hs_app app = {.store = dd->store, .blobs = dd->blobs, .clock = clock,
-                  .costs = &cheap};
-    app.limits.max_upload_bytes = 1 << 20;
-    hs_user owner = {0};
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
-                                             &owner.id, &err),
-                     HS_OK);
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
     const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n";
     char key[HS_BLOB_KEY_MAX];
     hs_dataset_rec a, b, back;
@@ -655,20 +667,12 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
 {
     (void)state;
     char dir[] = "/tmp/healer-svc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
     hs_error err = {0};
     hs_datadir *dd = NULL;
-    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
+    hs_user owner, other = {0};
     hs_clock *clock = hs_clock_manual(2000000);
-    assert_int_equal(hs_auth_init(&err), HS_OK);
-    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
-    hs_app app = {.store = dd->store, .blobs = dd->blobs, .clock = clock,
-                  .costs = &cheap};
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
     assert_int_equal(hs_model_cache_new(2, &app.models, &err), HS_OK);
-    hs_user owner = {0}, other = {0};
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
-                                             &owner.id, &err),
-                     HS_OK);
     assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0,
                                              &other.id, &err),
                      HS_OK);

@@ -1,4 +1,5 @@
 /* datasets.c - the datasets service (see datasets.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,46 +96,33 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
     return st;
 }
 
-/* When dataset `id` went to the trash (0 = live), under the access rule. */
-static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
-                            int64_t *at, hs_error *err)
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
 {
-    hs_dataset_rec rec;
-    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
-                                        viewer->is_admin, &rec, err);
-    *at = rec.deleted_at;
-    hs_dataset_rec_free(&rec);
-    return st;
+    return hs_datasets_get(app, id, viewer, rec, err);
 }
+
+static void release_rec(void *rec) { hs_dataset_rec_free(rec); }
 
 static const hs_trash_kind DATASETS = {
     .what = "dataset",
-    .deleted_at = trashed_at,
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_dataset_rec, deleted_at),
     .set_deleted = hs_store_dataset_set_deleted,
     .purge = hs_store_dataset_purge,
 };
 
-/* A trash move or restore, then the record as it is after it. */
-static hs_status after(hs_app *app, hs_status st, hs_id id,
-                       const hs_user *viewer, hs_dataset_rec *out,
-                       hs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    return st != HS_OK ? st : hs_datasets_get(app, id, viewer, out, err);
-}
-
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_dataset_rec *out, hs_error *err)
 {
-    return after(app, hs_trash_move(app, &DATASETS, id, viewer, err), id,
-                 viewer, out, err);
+    return hs_trash_move(app, &DATASETS, id, viewer, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_dataset_rec *out, hs_error *err)
 {
-    return after(app, hs_trash_restore(app, &DATASETS, id, viewer, err), id,
-                 viewer, out, err);
+    return hs_trash_restore(app, &DATASETS, id, viewer, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,

@@ -1,5 +1,6 @@
 /* domain/diagnoses.c - the diagnoses service (see diagnoses.h). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,46 +596,33 @@ hs_status hs_diagnoses_check_live(const hs_diagnosis_rec *rec,
                          (long long)rec->id);
 }
 
-/* When diagnosis `id` went to the trash (0 = live), under the access
- * rule. */
-static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
-                            int64_t *at, hs_error *err)
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
 {
-    hs_diagnosis_rec rec;
-    hs_status st = hs_diagnoses_get(app, id, viewer, &rec, err);
-    *at = rec.deleted_at;
-    hs_diagnosis_rec_free(&rec);
-    return st;
+    return hs_diagnoses_get(app, id, viewer, rec, err);
 }
+
+static void release_rec(void *rec) { hs_diagnosis_rec_free(rec); }
 
 static const hs_trash_kind DIAGNOSES = {
     .what = "diagnosis",
-    .deleted_at = trashed_at,
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_diagnosis_rec, deleted_at),
     .set_deleted = hs_store_diagnosis_set_deleted,
     .purge = hs_store_diagnosis_purge,
 };
 
-/* A trash move or restore, then the record as it is after it. */
-static hs_status after(hs_app *app, hs_status st, hs_id id,
-                       const hs_user *viewer, hs_diagnosis_rec *out,
-                       hs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    return st != HS_OK ? st : hs_diagnoses_get(app, id, viewer, out, err);
-}
-
 hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
                              hs_diagnosis_rec *out, hs_error *err)
 {
-    return after(app, hs_trash_move(app, &DIAGNOSES, id, viewer, err), id,
-                 viewer, out, err);
+    return hs_trash_move(app, &DIAGNOSES, id, viewer, out, err);
 }
 
 hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
                                hs_diagnosis_rec *out, hs_error *err)
 {
-    return after(app, hs_trash_restore(app, &DIAGNOSES, id, viewer, err), id,
-                 viewer, out, err);
+    return hs_trash_restore(app, &DIAGNOSES, id, viewer, out, err);
 }
 
 hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err)

@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -305,47 +306,36 @@ hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
     return HS_OK;
 }
 
-/* When model `id` went to the trash (0 = live), under the access rule. */
-static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
-                            int64_t *at, hs_error *err)
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
 {
-    hs_model_rec rec;
-    hs_status st = hs_models_get(app, id, viewer, &rec, err);
-    *at = rec.deleted_at;
-    hs_model_rec_free(&rec);
-    return st;
+    return hs_models_get(app, id, viewer, rec, err);
 }
+
+static void release_rec(void *rec) { hs_model_rec_free(rec); }
 
 static const hs_trash_kind MODELS = {
     .what = "model",
-    .deleted_at = trashed_at,
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_model_rec, deleted_at),
     .set_deleted = hs_store_model_set_deleted,
     .purge = hs_store_model_purge,
 };
 
-/* A trash move or restore, then the record as it is after it. */
-static hs_status after(hs_app *app, hs_status st, hs_id id,
-                       const hs_user *viewer, hs_model_rec *out,
-                       hs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    return st != HS_OK ? st : hs_models_get(app, id, viewer, out, err);
-}
-
 hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
                           hs_model_rec *out, hs_error *err)
 {
-    hs_status st = hs_trash_move(app, &MODELS, id, viewer, err);
+    hs_status st = hs_trash_move(app, &MODELS, id, viewer, out, err);
     if (st == HS_OK)
         uncache(app->models, id);
-    return after(app, st, id, viewer, out, err);
+    return st;
 }
 
 hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_model_rec *out, hs_error *err)
 {
-    return after(app, hs_trash_restore(app, &MODELS, id, viewer, err), id,
-                 viewer, out, err);
+    return hs_trash_restore(app, &MODELS, id, viewer, out, err);
 }
 
 hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err)

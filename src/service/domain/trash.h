@@ -24,14 +24,17 @@
 /* How long a trashed record can be restored: 7 days. */
 #define HS_TRASH_SECONDS (7 * 24 * 3600)
 
-/* A resource with a trash, as the rule sees it. */
+/* A resource with a trash, as the rule sees it: how to read one of its
+ * records (and where in it deleted_at is) and the store's set_deleted and
+ * purge for it (store.h). */
 typedef struct hs_trash_kind {
     const char *what; /* "dataset", "model", "diagnosis": in messages */
-    /* When record `id` went to the trash (*at, 0 = live), under the access
-     * rule (HS_ERR_NOTFOUND when absent or not the viewer's). */
-    hs_status (*deleted_at)(hs_app *app, hs_id id, const hs_user *viewer,
-                            int64_t *at, hs_error *err);
-    /* The store's set_deleted and purge of the resource (store.h). */
+    /* Reads record `id` into *rec under the access rule (HS_ERR_NOTFOUND
+     * when absent or not the viewer's); *rec is always safe to release. */
+    hs_status (*get)(hs_app *app, hs_id id, const hs_user *viewer, void *rec,
+                     hs_error *err);
+    void (*release)(void *rec);
+    size_t deleted_at_offset; /* offsetof(record, deleted_at): an int64_t */
     hs_status (*set_deleted)(hs_store *store, hs_id id, hs_id viewer_id,
                              int viewer_is_admin, int64_t deleted_at,
                              hs_error *err);
@@ -42,22 +45,23 @@ typedef struct hs_trash_kind {
 
 /* Moves record `id` to the trash now (by app->clock) under the access
  * rule; one already there keeps its first deleted_at, so the 7 days are
- * not extended by deleting again. */
+ * not extended by deleting again. *rec gets the record after the change
+ * (release it with the kind's release, on error too). */
 hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                        const hs_user *viewer, hs_error *err);
+                        const hs_user *viewer, void *rec, hs_error *err);
 
 /* Takes record `id` out of the trash under the access rule (a live one is
- * left as it is). HS_ERR_CONFLICT "<what> N was deleted more than 7 days
- * ago and can no longer be restored" once HS_TRASH_SECONDS have passed;
- * HS_ERR_NOTFOUND after the purge. */
+ * left as it is), *rec as for hs_trash_move. HS_ERR_CONFLICT "<what> N
+ * was deleted more than 7 days ago and can no longer be restored" once
+ * HS_TRASH_SECONDS have passed; HS_ERR_NOTFOUND after the purge. */
 hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                           const hs_user *viewer, hs_error *err);
+                           const hs_user *viewer, void *rec, hs_error *err);
 
 /* Deletes for good the records trashed more than HS_TRASH_SECONDS ago
  * (rows first, then their blobs: a crash between leaves orphan blobs,
  * never rows without theirs). *blobs (may be NULL) gets how many blobs
  * went. */
-hs_status hs_trash_purge(hs_app *app, const hs_trash_kind *kind,
-                         size_t *blobs, hs_error *err);
+hs_status hs_trash_purge(hs_app *app, const hs_trash_kind *kind, size_t *blobs,
+                         hs_error *err);
 
 #endif

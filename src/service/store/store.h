@@ -332,6 +332,24 @@ static inline hs_status hs_store__trash_ok(hs_store *store, int64_t deleted_at,
     return HS_OK;
 }
 
+/* A purge of models or diagnoses (version 4) with `purge`, the op of the
+ * resource's table, or NULL for an older backend: it has no trash, so
+ * nothing to purge. */
+typedef hs_status (*hs_store__purge_fn)(void *impl, int64_t deleted_before,
+                                        char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                        size_t *n, hs_error *err);
+static inline hs_status hs_store__purge(hs_store *store, hs_store__purge_fn purge,
+                                        int64_t deleted_before,
+                                        char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                        size_t *n, hs_error *err)
+{
+    if (!keys || !n)
+        return hs_store__bad(err, "purge: missing argument");
+    *keys = NULL;
+    *n = 0;
+    return purge ? purge(store->impl, deleted_before, keys, n, err) : HS_OK;
+}
+
 /* ---- opening and closing ------------------------------------------------ */
 
 /* Opens the store a URL names, by its scheme (store_open.c has the table):
@@ -910,14 +928,11 @@ hs_store_model_purge(hs_store *store, int64_t deleted_before,
                      char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
                      hs_error *err)
 {
-    if (!store || !keys || !n)
-        return hs_store__bad(err, "model_purge: missing argument");
-    *keys = NULL;
-    *n = 0;
-    if (store->ops->version < 4)
-        return HS_OK;
-    return store->ops->models->purge(store->impl, deleted_before, keys, n,
-                                     err);
+    if (!store)
+        return hs_store__bad(err, "model_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 4 ? store->ops->models->purge : NULL,
+        deleted_before, keys, n, err);
 }
 
 /* Deletes model `id` for good (live or trashed: the purge, or a result
@@ -1416,14 +1431,11 @@ hs_store_diagnosis_purge(hs_store *store, int64_t deleted_before,
                          char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
                          hs_error *err)
 {
-    if (!store || !keys || !n)
-        return hs_store__bad(err, "diagnosis_purge: missing argument");
-    *keys = NULL;
-    *n = 0;
-    if (store->ops->version < 4)
-        return HS_OK;
-    return store->ops->diagnoses->purge(store->impl, deleted_before, keys, n,
-                                        err);
+    if (!store)
+        return hs_store__bad(err, "diagnosis_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 4 ? store->ops->diagnoses->purge : NULL,
+        deleted_before, keys, n, err);
 }
 
 /* Deletes diagnosis `id` under the access rule, with its labels, and
