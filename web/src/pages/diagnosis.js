@@ -14,7 +14,9 @@ import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, rotateFor } from '../charts.js';
 import { fmtInt, fmtPct, fmtDate } from '../format.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
+import { pageHeader, card, statTile, statGrid, linkButton, button, toast, showError, errorAlert } from '../ui.js';
+import { undoToast, trashBanner } from '../views/trash.js';
+import { panelLayout } from '../views/panels.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard } from '../views/drift.js';
@@ -148,31 +150,36 @@ function chartTypeSwitch(onPick) {
 export async function render(view, ctx) {
   const id = ctx.params.id;
   const diag = await ctx.api.diagnoses.page(id, { signal: ctx.signal, offset: 0, limit: PAGE });
-  ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
+  if (!diag.deleted_at) ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id && !diag.model_deleted_at ? { last_model_id: diag.model_id } : {}) });
   let proj = null;
   let classType = 'bar';
+  const restore = () => ctx.api.diagnoses.restore(diag.id);
 
-  const del = button(t('common.delete'), {
-    iconName: 'trash', variant: 'outline-danger',
+  const del = !diag.deleted_at && button(t('common.delete'), {
+    iconName: 'trash', variant: 'outline-danger', testid: 'diagnosis-delete',
     onClick: async () => {
-      if (!await confirmDialog({ title: t('diagnosis.deleteTitle'), message: t('diagnosis.deleteText', { name: diag.name }), okLabel: t('common.delete') })) return;
       try {
         await ctx.api.diagnoses.remove(diag.id);
-        if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
-        toast(t('diagnosis.deleted', { name: diag.name }), { variant: 'info' });
-        ctx.navigate('#/diagnose');
-      } catch (e) { showError(e); }
+      } catch (e) { showError(e); return; }
+      if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
+      undoToast(t('diagnosis.trashed', { name: diag.name }), t('diagnosis.restored', { name: diag.name }), restore,
+        () => ctx.navigate(`#/diagnoses/${diag.id}`));
+      ctx.navigate('#/diagnose');
     },
   });
+  const layout = panelLayout(ctx, 'diagnosis');
+  const modelLink = diag.model_id && h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id }));
 
   view.append(pageHeader(diag.name, {
     eyebrow: t('diagnosis.eyebrow', { id: diag.id }),
     subtitle: [t('diagnosis.subtitle', { rows: fmtInt(diag.rows), date: fmtDate(diag.created_at) }), ' · ',
-      diag.model_id ? h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id })) : t('diagnosis.modelGone')],
+      diag.model_id ? modelLink : t('diagnosis.modelGone'),
+      diag.model_deleted_at ? h('span.text-warning-emphasis', { testid: 'diagnosis-model-trashed' }, ' (', t('diagnosis.modelInTrash'), ')') : null],
     actions: [
       linkButton(t('diagnosis.downloadCsv'), ctx.api.diagnoses.downloadUrl(diag.id, 'csv'), { iconName: 'download', testid: 'download-csv', download: `diagnosis-${diag.id}.csv` }),
       linkButton(t('diagnosis.downloadJson'), ctx.api.diagnoses.downloadUrl(diag.id, 'json'), { iconName: 'download', testid: 'download-json', download: `diagnosis-${diag.id}.json` }),
-      diag.model_id && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
+      diag.model_id && !diag.model_deleted_at && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
+      layout.control,
       del,
     ],
   }));
@@ -192,17 +199,22 @@ export async function render(view, ctx) {
   const classes = chart(classesEl, (c) => classesOption(c, diag, classType));
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
-  view.append(h('div.d-flex.flex-column.gap-4',
-    tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
-    h('div.row.g-4',
-      h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
-      h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
-    card(t('diagnosis.scatter'), [sampledNote, projError, scatterEl], { actions: h('span.small.text-body-secondary.d-none.d-md-inline', t('diagnosis.scatterHint')) }),
-    diag.metrics && h('div.row.g-4',
-      h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' })),
-      h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
-    card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
-    feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate })));
+  const banner = trashBanner(diag, { text: t('diagnosis.inTrash'), restore, onRestored: () => { toast(t('diagnosis.restored', { name: diag.name })); ctx.rerender(); } });
+  if (banner) view.append(banner);
+  // The panels, in their default order; each line one panel (views/panels.js).
+  layout.add('summary', t('layout.panel.summary'), tilesHost);
+  layout.add('warnings', t('diagnosis.warnings'), warnings);
+  layout.add('unknown-labels', t('layout.panel.unknownLabels'), unknown);
+  layout.add('drift', t('drift.title'), driftCard(diag));
+  layout.add('adapt', t('adapt.title'), adaptCard(diag));
+  layout.add('classes', t('diagnosis.classes'), card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch }), { half: true });
+  layout.add('confidence', t('diagnosis.confidenceChart'), card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }), { half: true });
+  layout.add('scatter', t('diagnosis.scatter'), card(t('diagnosis.scatter'), [sampledNote, projError, scatterEl], { actions: h('span.small.text-body-secondary.d-none.d-md-inline', t('diagnosis.scatterHint')) }));
+  layout.add('evaluation', t('diagnosis.evaluation'), diag.metrics && card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class'), { bodyCls: 'p-0', cls: 'h-100' }), { half: true });
+  layout.add('evaluation-confusion', t('layout.panel.evaluationConfusion'), diag.metrics && card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }), { half: true });
+  layout.add('results', t('results.title'), card(t('results.title'), tableHost, { actions: h('span.small.text-body-secondary', t('results.sortHint')) }));
+  layout.add('feedback', t('feedback.title'), feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate }));
+  view.append(layout.finish());
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj));
