@@ -1131,6 +1131,9 @@ async function model_delete_and_undo(t) {
   await openRoute(page, s, '#/models', 'trash-model');
   const found = await axeViolations(page, tid('trash-model'));
   check(!found.length, `axe-core on the trash card:\n${found.join('\n')}`);
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const dark = await axeViolations(page, tid('trash-model'));
+  check(!dark.length, `axe-core on the trash card, dark theme:\n${dark.join('\n')}`);
   await page.locator(`${tid('trash-row')}[data-id="${model.id}"] ${tid('trash-restore')}`).first().click();
   await waitUntil(async () => (await a.get(`${API}/models/${model.id}`)).deleted_at === null, 10_000, 'the trash list to restore the model');
   await page.locator(`${tid('model-row')}[data-id="${model.id}"]`).first().waitFor({ state: 'visible', timeout: 10_000 })
@@ -1211,6 +1214,9 @@ async function layout_customize_persists(t) {
   await page.locator(tid('layout-reset')).first().click();
   check(JSON.stringify(await panelsOf(page)) === JSON.stringify(before), 'reset brings the default layout back', await panelsOf(page));
   await waitUntil(async () => !(await prefsOf(page)).layout?.model, 10_000, 'the reset to be saved as no layout');
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const dark = await axeViolations(page, tid('layout-editor'));
+  check(!dark.length, `axe-core on the layout editor, dark theme:\n${dark.join('\n')}`);
   await page.locator(tid('layout-done')).first().click();
   check(await page.locator(tid('layout-editor')).first().isHidden(), 'Done closes the editor');
 }

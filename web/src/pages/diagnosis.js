@@ -14,8 +14,8 @@ import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, rotateFor } from '../charts.js';
 import { fmtInt, fmtPct, fmtDate } from '../format.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, toast, showError, errorAlert } from '../ui.js';
-import { undoToast, trashBanner } from '../views/trash.js';
+import { pageHeader, card, statTile, statGrid, linkButton, toast, errorAlert } from '../ui.js';
+import { deleteButton, trashBanner } from '../views/trash.js';
 import { panelLayout } from '../views/panels.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
@@ -155,17 +155,14 @@ export async function render(view, ctx) {
   let classType = 'bar';
   const restore = () => ctx.api.diagnoses.restore(diag.id);
 
-  const del = !diag.deleted_at && button(t('common.delete'), {
-    iconName: 'trash', variant: 'outline-danger', testid: 'diagnosis-delete',
-    onClick: async () => {
-      try {
-        await ctx.api.diagnoses.remove(diag.id);
-      } catch (e) { showError(e); return; }
+  const del = !diag.deleted_at && deleteButton({
+    testid: 'diagnosis-delete', remove: () => ctx.api.diagnoses.remove(diag.id), restore,
+    texts: { deleted: t('diagnosis.trashed', { name: diag.name }), restored: t('diagnosis.restored', { name: diag.name }) },
+    onDeleted: () => {
       if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
-      undoToast(t('diagnosis.trashed', { name: diag.name }), t('diagnosis.restored', { name: diag.name }), restore,
-        () => ctx.navigate(`#/diagnoses/${diag.id}`));
       ctx.navigate('#/diagnose');
     },
+    onRestored: () => ctx.navigate(`#/diagnoses/${diag.id}`),
   });
   const layout = panelLayout(ctx, 'diagnosis');
   const modelLink = diag.model_id && h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id }));

@@ -22,8 +22,8 @@ import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from
 import { lossSeries, lossOption } from '../views/loss.js';
 import { modelMetrics, perClassTable, confusionChart, f1Chart } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, toast, showError, sortHeader } from '../ui.js';
-import { undoToast, trashBanner } from '../views/trash.js';
+import { pageHeader, card, statTile, statGrid, linkButton, button, toast, sortHeader } from '../ui.js';
+import { deleteButton, trashBanner } from '../views/trash.js';
 import { panelLayout } from '../views/panels.js';
 
 const TOP_KPIS = 20;
@@ -258,17 +258,14 @@ export async function render(view, ctx) {
   const { m, source } = modelMetrics(summary);
   const restore = () => ctx.api.models.restore(model.id);
 
-  const del = !model.deleted_at && button(t('common.delete'), {
-    iconName: 'trash', variant: 'outline-danger', testid: 'model-delete',
-    onClick: async () => {
-      try {
-        await ctx.api.models.remove(model.id);
-      } catch (e) { showError(e); return; }
+  const del = !model.deleted_at && deleteButton({
+    testid: 'model-delete', remove: () => ctx.api.models.remove(model.id), restore,
+    texts: { deleted: t('model.trashed', { name: model.name }), restored: t('model.restored', { name: model.name }) },
+    onDeleted: () => {
       if (ctx.prefs.get('last_model_id') === model.id) ctx.prefs.set({ last_model_id: null });
-      undoToast(t('model.trashed', { name: model.name }), t('model.restored', { name: model.name }), restore,
-        () => ctx.navigate(`#/models/${model.id}`));
       ctx.navigate('#/models');
     },
+    onRestored: () => ctx.navigate(`#/models/${model.id}`),
   });
   const layout = panelLayout(ctx, 'model');
 

@@ -23,6 +23,22 @@ export function undoToast(deletedText, restoredText, restore, onRestored) {
   });
 }
 
+/* The Delete button of a record's own page: remove() moves it to the
+ * trash, then onDeleted() (leave the page) and the toast whose Undo calls
+ * restore() and onRestored(). texts: {deleted, restored}. */
+export function deleteButton({ testid, remove, restore, texts, onDeleted, onRestored }) {
+  return button(t('common.delete'), {
+    iconName: 'trash', variant: 'outline-danger', testid,
+    onClick: async () => {
+      try {
+        await remove();
+      } catch (e) { showError(e); return; }
+      undoToast(texts.deleted, texts.restored, restore, onRestored);
+      onDeleted();
+    },
+  });
+}
+
 /* Restores `item` from a button, with the button busy meanwhile. */
 async function restoreFrom(btn, item, restore, onRestored) {
   btn.disabled = true;
