@@ -93,10 +93,10 @@ JOB_FIELDS = ("id", "owner_id", "type", "state", "progress", "stage", "round", "
               "cancel_requested", "restarts", "created_at", "started_at", "finished_at",
               "elapsed_seconds")
 MODEL_FIELDS = ("id", "owner_id", "name", "algo", "dataset_id", "job_id", "features", "classes",
-                "labels", "class_names", "macro_f1", "accuracy", "size_bytes", "created_at")
+                "labels", "class_names", "macro_f1", "accuracy", "size_bytes", "created_at", "deleted_at")
 DIAGNOSIS_FIELDS = ("id", "owner_id", "name", "model_id", "job_id", "rows", "created_at", "classes",
                     "class_counts", "metrics", "unknown_labels", "drift", "drift_skipped", "adapt", "warnings",
-                    "class_names")
+                    "class_names", "deleted_at")
 ADAPT_FIELDS = ("applied", "reason", "reason_code", "min_rows", "iterations", "converged", "class_mix",
                 "training_mix", "changed")
 DRIFT_FIELDS = ("verdict", "rows", "reference_rows", "significant", "kpis_total", "kpis",

@@ -81,23 +81,30 @@ def test_dataset_read_access(c):
     check(r.body == w["data"], "the admin downloads the same bytes", r)
 
 
-def test_dataset_delete_restore_access(c):
-    who = callers(c)
-    ds = harness.upload_dataset(who["owner"], harness.simulate(samples=60, features=4, classes=2, seed=53), name="acl")
-    path = API + "/datasets/%d" % ds["id"]
+def check_trash_access(who, resource, rec_id):
+    """The trash's access rule, the same for datasets, models and diagnoses:
+    the owner or an admin deletes and restores; others get 404."""
+    path = API + "/%s/%d" % (resource, rec_id)
+    listed = lambda: harness.list_ids(who["owner"], API + "/" + resource, "limit=1000")  # noqa: E731
     expect_error(who["anonymous"].delete(path), 401, "unauthorized")
     expect_error(who["other"].delete(path), 404, "not_found")
-    check(ds["id"] in harness.list_ids(who["owner"], API + "/datasets"), "a refused delete deletes nothing")
+    check(rec_id in listed(), "a refused delete deletes nothing (%s)" % resource)
     expect_json(who["owner"].delete(path), 200, "owner deletes")
     expect_error(who["anonymous"].post_json(path + "/restore", {}), 401, "unauthorized")
     expect_error(who["other"].post_json(path + "/restore", {}), 404, "not_found")
-    check(ds["id"] not in harness.list_ids(who["owner"], API + "/datasets"), "a refused restore restores nothing")
+    check(rec_id not in listed(), "a refused restore restores nothing (%s)" % resource)
     expect_json(who["admin"].post_json(path + "/restore", {}), 200, "admin restores")
     expect_json(who["admin"].delete(path), 200, "admin deletes")
     expect_json(who["owner"].post_json(path + "/restore", {}), 200, "owner restores")
-    check(ds["id"] in harness.list_ids(who["owner"], API + "/datasets"), "restored")
-    bob_ids = harness.list_ids(who["other"], API + "/datasets", "include_deleted=1&limit=1000")
-    check(ds["id"] not in bob_ids, "bob's include_deleted list does not show alice's dataset", bob_ids)
+    check(rec_id in listed(), "restored (%s)" % resource)
+    bob_ids = harness.list_ids(who["other"], API + "/" + resource, "include_deleted=1&limit=1000")
+    check(rec_id not in bob_ids, "bob's include_deleted list does not show alice's %s" % resource, bob_ids)
+
+
+def test_dataset_delete_restore_access(c):
+    who = callers(c)
+    ds = harness.upload_dataset(who["owner"], harness.simulate(samples=60, features=4, classes=2, seed=53), name="acl")
+    check_trash_access(who, "datasets", ds["id"])
 
 
 def test_job_read_access(c):
@@ -121,7 +128,10 @@ def test_model_delete_access(c):
     check(m2["id"] in harness.list_ids(who["owner"], API + "/models"), "bob's refused deletes left m2 alone")
     check_matrix(who, "DELETE", API + "/models/%d" % m2["id"], order=("anonymous", "other", "admin"))
     for m in (m1, m2):
-        expect_error(who["owner"].get(API + "/models/%d" % m["id"]), 404, "not_found", "deleted")
+        got = expect_json(who["owner"].get(API + "/models/%d" % m["id"]), 200, "a trashed model")
+        check(harness.is_int(got["deleted_at"]), "deleted: in the trash", got)
+    expect_json(who["owner"].post_json(API + "/models/%d/restore" % m1["id"], {}), 200, "restore")
+    check_trash_access(who, "models", m1["id"])
 
 
 def test_diagnosis_read_access(c):
@@ -142,6 +152,8 @@ def test_diagnosis_delete_access(c):
     check_matrix(who, "DELETE", API + "/diagnoses/%d" % ids[0], order=("anonymous", "other", "owner"))
     check(ids[1] in harness.list_ids(who["owner"], API + "/diagnoses"), "bob's refused deletes left it alone")
     check_matrix(who, "DELETE", API + "/diagnoses/%d" % ids[1], order=("anonymous", "other", "admin"))
+    expect_json(who["owner"].post_json(API + "/diagnoses/%d/restore" % ids[0], {}), 200, "restore")
+    check_trash_access(who, "diagnoses", ids[0])
 
 
 def test_lists_own_vs_all(c):

@@ -283,6 +283,37 @@ def test_preferences_saved_per_user(c):
     expect_error(anon.get(API + "/auth/me/preferences"), 401, "unauthorized")
 
 
+def test_layout_preference(c):
+    """The panels' layout (views/panels.js) is a known key: its shape is
+    checked, each refusal names the field, and its size is bounded."""
+    c.login_as("alice")
+    layout = {"model": {"order": ["curve", "scores", "f1"], "hidden": ["f1"]},
+              "diagnosis": {"order": [], "hidden": ["scatter"]}, "models": {}}
+    r = c.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark", "layout": layout}})
+    check(expect_json(r, 200, "PUT layout")["preferences"]["layout"] == layout, "echoes the layout", r)
+    got = expect_json(c.get(API + "/auth/me/preferences"), 200)["preferences"]
+    check(got["layout"] == layout and got["theme"] == "dark", "reads it back with the rest", got)
+    expect_json(c.put_json(API + "/auth/me/preferences", {"preferences": {"layout": None}}), 200, "null: none")
+    many = ["p%d" % i for i in range(49)]
+    for bad, field in (
+            ("columns", "layout"),
+            ([], "layout"),
+            ({"Model!": {}}, "layout"),
+            ({"p%d" % i: {} for i in range(33)}, "layout"),
+            ({"model": []}, "layout.model"),
+            ({"model": {"order": "curve"}}, "layout.model.order"),
+            ({"model": {"order": ["curve", 3]}}, "layout.model.order[1]"),
+            ({"model": {"hidden": ["curve", "curve"]}}, "layout.model.hidden[1]"),
+            ({"model": {"hidden": ["x" * 33]}}, "layout.model.hidden[0]"),
+            ({"model": {"hidden": ["Curve"]}}, "layout.model.hidden[0]"),
+            ({"model": {"order": many}}, "layout.model.order"),
+            ({"model": {"sizes": []}}, "layout.model.sizes")):
+        err = expect_error(c.put_json(API + "/auth/me/preferences", {"preferences": {"layout": bad}}), 422,
+                           "invalid_data", "layout %r" % (bad if len(repr(bad)) < 80 else field))
+        check(details(err).get("field") == field, "the field %s is named" % field, err)
+    check(expect_json(c.get(API + "/auth/me/preferences"), 200)["preferences"].get("layout") is None,
+          "a refused layout changes nothing")
+
 
 if __name__ == "__main__":
     harness.main(globals())

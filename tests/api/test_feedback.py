@@ -382,26 +382,40 @@ def test_retrain_changes_predictions(c):
     check(sorted(v3["feedback"]["diagnosis_ids"]) == sorted([diag["id"], more["id"]]), "both", v3["feedback"])
     check(v3["feedback_rows"] == len(chosen) + 1 and v3["feedback"]["weight"] == 5, "rows and weight", v3["feedback"])
 
-    # Deleting the parent keeps the child, without a parent.
+    # Deleting the parent puts it in the trash: the child still names it
+    # (the purge clears parent_id, as store_contract.c checks), and a
+    # retraining from the trashed model is refused.
     harness.expect(c.delete(API + "/models/%d" % old["id"]), 200, "delete the old model")
-    check(expect_json(c.get(API + "/models/%d" % new["id"]), 200, "child")["parent_id"] is None, "parent gone")
+    check(expect_json(c.get(API + "/models/%d" % new["id"]), 200, "child")["parent_id"] == old["id"],
+          "the child keeps its trashed parent")
+    err = expect_error(retrain(c, {"model_id": old["id"], "feedback": {"diagnosis_ids": [more["id"]]}}, 404),
+                       404, "not_found", "retraining a trashed model")
+    check("trash" in err["message"], "the refusal says the model is in the trash", err)
 
 
-def test_delete_removes_labels_and_input(c, server):
+def test_trash_keeps_labels_and_input(c, server):
+    """A trashed diagnosis keeps its labels and input (the purge removes
+    them: tests/api/test_trash.py), takes no new labels and teaches no
+    retraining until it is restored."""
     c.login_as("alice")
     diag, model = fresh_diagnosis(c)
-    put_labels(c, diag["id"], [{"row": 1, "label": model["labels"][0]}])
+    label = model["labels"][0]
+    put_labels(c, diag["id"], [{"row": 1, "label": label}])
     inputs = lambda: set(glob.glob(os.path.join(server.data_dir, "blobs", "input", "*")))  # noqa: E731
     before = inputs()
     check(before, "input blobs exist", before)
     harness.expect(c.delete(API + "/diagnoses/%d" % diag["id"]), 200, "delete")
-    check(len(inputs()) == len(before) - 1, "its input blob is gone")
-    db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
-    try:
-        n = db.execute("SELECT COUNT(*) FROM diagnosis_labels WHERE diagnosis_id = ?", (diag["id"],)).fetchone()[0]
-    finally:
-        db.close()
-    check(n == 0, "its labels are gone", n)
+    check(inputs() == before, "its input blob stays while it is in the trash")
+    check(labels_of(c, diag["id"])["total"] == 1, "its labels stay readable")
+    err = expect_error(put_labels(c, diag["id"], [{"row": 2, "label": label}], status=404), 404, "not_found",
+                       "labelling a trashed diagnosis")
+    check("trash" in err["message"], "the refusal says it is in the trash", err)
+    err = expect_error(retrain(c, {"feedback": {"diagnosis_ids": [diag["id"]]}}, 404), 404, "not_found",
+                       "retraining with a trashed diagnosis")
+    check("trash" in err["message"], "the refusal says it is in the trash", err)
+    expect_json(c.post_json(API + "/diagnoses/%d/restore" % diag["id"], {}), 200, "restore")
+    put_labels(c, diag["id"], [{"row": 2, "label": label}])
+    check(labels_of(c, diag["id"])["total"] == 2, "restored, it takes labels again")
 
 
 if __name__ == "__main__":

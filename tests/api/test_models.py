@@ -6,8 +6,8 @@ curve, feature_importance, validation or cv metrics), which equals `healer
 inspect --json` of the downloaded file; the download is an attachment that
 `healer inspect` and `healer predict` load (predict writes the documented
 CSV for every row); the report is the summary as a JSON attachment; delete
-answers {"id", "deleted": true} and the model is gone (404, not listed, not
-usable for diagnoses). A stack's summary lists its members (learner,
+moves it to the trash (the MODEL with deleted_at; not listed, not usable
+for diagnoses; tests/api/test_trash.py has the rest). A stack's summary lists its members (learner,
 share of the combination, own out-of-fold macro-F1) and its out-of-fold
 estimate, which the list shows as its scores; a screened model's summary
 has its KPI screening (threshold, kept, every KPI's signal); the stack's
@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import API, check, expect_error, expect_json, has_fields, is_int, is_num  # noqa: E402
+from harness import API, check, expect, expect_error, expect_json, has_fields, is_int, is_num  # noqa: E402
 
 SERVER = {}
 DATA = dict(samples=600, features=8, classes=3, seed=1)
@@ -144,13 +144,16 @@ def test_model_delete(c):
     data, ds, job, model = trained(c, {"rounds": 5})
     r = c.delete(API + "/models/%d" % model["id"])
     body = expect_json(r, 200, "delete model")
-    check(body == {"id": model["id"], "deleted": True}, "delete answers {id, deleted: true}", r)
+    check(body["id"] == model["id"] and is_int(body["deleted_at"]) and "summary" not in body,
+          "delete answers the MODEL, without summary, with deleted_at", r)
     for path in ("", "/download", "/report"):
-        expect_error(c.get(API + "/models/%d%s" % (model["id"], path)), 404, "not_found", "deleted model" + path)
+        expect(c.get(API + "/models/%d%s" % (model["id"], path)), 200, "a trashed model reads" + path)
     check(model["id"] not in harness.list_ids(c, API + "/models"), "a deleted model leaves the list")
     r = c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": harness.rows_as_json(data, 0, 1)})
-    expect_error(r, 404, "not_found", "diagnosing with a deleted model")
-    expect_error(c.delete(API + "/models/%d" % model["id"]), 404, "not_found", "deleting twice")
+    err = expect_error(r, 404, "not_found", "diagnosing with a deleted model")
+    check("trash" in err["message"], "the refusal says the model is in the trash", err)
+    again = expect_json(c.delete(API + "/models/%d" % model["id"]), 200, "deleting twice")
+    check(again["deleted_at"] == body["deleted_at"], "deleting twice keeps the first deleted_at", again)
     # The job still records which model it made.
     check(harness.get_job(c, job["id"])["state"] == "succeeded", "the job stays succeeded")
 

@@ -1459,6 +1459,125 @@ async function dataset_delete_and_undo(t) {
   await waitUntil(async () => (await a.get(`${API}/datasets/${ds.id}`)).deleted_at === null, 10_000, 'the server to restore the dataset after undo');
 }
 
+/** A small model of its own (deleted, hidden, moved about by the tests of
+ * issue 10 without touching the shared one). */
+async function ownModel(name, user = 'alice') {
+  const a = await api(user);
+  const { model } = await a.trainModel(SMALL().path, { params: { rounds: 10 }, name: unique(name) });
+  return { a, model };
+}
+
+async function model_delete_and_undo(t) {
+  const s = await main();
+  const { a, model } = await ownModel('model-to-delete-');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/models/${model.id}`, 'model-delete');
+  await page.locator(tid('model-delete')).first().click();
+  await waitForTestId(page, 'toast');
+  await waitForHash(page, /^#\/models$/);
+  await waitUntil(async () => (await a.get(`${API}/models/${model.id}`)).deleted_at !== null, 10_000, 'the server to have the model in the trash');
+  check(await page.locator(`${tid('model-row')}[data-id="${model.id}"]`).count() === 0, 'a deleted model leaves the list');
+  await page.locator(`${tid('trash-model')} ${tid('trash-row')}[data-id="${model.id}"]`).first()
+    .waitFor({ state: 'visible', timeout: 10_000 }).catch(() => fail(`the deleted model ${model.id} should be under "Recently deleted"`));
+  await page.locator(`${tid('toast')} ${tid('toast-undo')}`).first().click();
+  await waitForHash(page, new RegExp(`^#/models/${model.id}$`));
+  await waitUntil(async () => (await a.get(`${API}/models/${model.id}`)).deleted_at === null, 10_000, 'the server to restore the model after undo');
+  // The "Recently deleted" list restores too.
+  await a.request('DELETE', `${API}/models/${model.id}`);
+  await openRoute(page, s, '#/models', 'trash-model');
+  const found = await axeViolations(page, tid('trash-model'));
+  check(!found.length, `axe-core on the trash card:\n${found.join('\n')}`);
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const dark = await axeViolations(page, tid('trash-model'));
+  check(!dark.length, `axe-core on the trash card, dark theme:\n${dark.join('\n')}`);
+  await page.locator(`${tid('trash-row')}[data-id="${model.id}"] ${tid('trash-restore')}`).first().click();
+  await waitUntil(async () => (await a.get(`${API}/models/${model.id}`)).deleted_at === null, 10_000, 'the trash list to restore the model');
+  await page.locator(`${tid('model-row')}[data-id="${model.id}"]`).first().waitFor({ state: 'visible', timeout: 10_000 })
+    .catch(() => fail(`the restored model ${model.id} should be listed again`));
+}
+
+async function diagnosis_delete_and_undo(t) {
+  const s = await main();
+  const { a, model } = await ownModel('diag-model-');
+  const d = await a.diagnoseFile(model.id, SMALL().path, unique('diag-to-delete-'));
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'diagnosis-delete');
+  await page.locator(tid('diagnosis-delete')).first().click();
+  await waitForTestId(page, 'toast');
+  await waitForHash(page, /^#\/diagnose$/);
+  await waitUntil(async () => (await a.get(`${API}/diagnoses/${d.id}?limit=1`)).deleted_at !== null, 10_000, 'the server to have the diagnosis in the trash');
+  await page.locator(`${tid('trash-diagnosis')} ${tid('trash-row')}[data-id="${d.id}"]`).first()
+    .waitFor({ state: 'visible', timeout: 10_000 }).catch(() => fail(`the deleted diagnosis ${d.id} should be under "Recently deleted"`));
+  await page.locator(`${tid('toast')} ${tid('toast-undo')}`).first().click();
+  await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}$`));
+  await waitForTestId(page, 'results-table');
+  await waitUntil(async () => (await a.get(`${API}/diagnoses/${d.id}?limit=1`)).deleted_at === null, 10_000, 'the server to restore the diagnosis after undo');
+  // A diagnosis whose model is in the trash says so.
+  await a.request('DELETE', `${API}/models/${model.id}`);
+  await page.reload();
+  await waitForTestId(page, 'diagnosis-model-trashed');
+  await a.request('POST', `${API}/models/${model.id}/restore`);
+}
+
+/** The panels of #/models/ID in the page's order, and the hidden ones. */
+async function panelsOf(page) {
+  return page.locator(`${tid('panels')} > ${tid('panel')}`).evaluateAll((els) => ({
+    order: els.map((e) => e.dataset.id), hidden: els.filter((e) => e.hidden).map((e) => e.dataset.id),
+  }));
+}
+
+async function layout_customize_persists(t) {
+  const s = await main();
+  const { a, model } = await ownModel('layout-', 'carol');
+  t.defer(async () => { // leave carol without a layout for the tests that follow
+    const p = await a.preferences();
+    if (p.layout) await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, layout: {} } });
+  });
+  const { page } = await t.open({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  await login(page, s, 'carol');
+  await openRoute(page, s, `#/models/${model.id}`, 'metric-accuracy');
+  const before = await panelsOf(page);
+  check(before.order.includes('curve') && before.order.includes('details') && !before.hidden.length, 'the model page starts with every panel shown', before);
+  await page.locator(tid('layout-customize')).first().click();
+  await waitForTestId(page, 'layout-editor');
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `the layout editor scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
+  const found = await axeViolations(page, tid('layout-editor'));
+  check(!found.length, `axe-core on the layout editor:\n${found.join('\n')}`);
+  // hide the training curve, move the details up one
+  await page.locator(`${tid('layout-item')}[data-id="curve"] ${tid('layout-show')}`).first().uncheck();
+  await page.locator(`${tid('layout-item')}[data-id="details"] ${tid('layout-up')}`).first().click();
+  const want = before.order.slice();
+  const i = want.indexOf('details');
+  [want[i - 1], want[i]] = [want[i], want[i - 1]];
+  const after = await panelsOf(page);
+  check(JSON.stringify(after) === JSON.stringify({ order: want, hidden: ['curve'] }), 'the panels follow the editor at once', after, want);
+  check(!(await isVisible(page, 'chart-curve')), 'the hidden curve is not shown');
+  await waitUntil(async () => JSON.stringify((await prefsOf(page)).layout?.model?.hidden) === '["curve"]', 10_000, 'the layout to be saved');
+  // another browser (another device): the same layout
+  const other = await t.open();
+  await login(other.page, s, 'carol');
+  await openRoute(other.page, s, `#/models/${model.id}`, 'metric-accuracy');
+  const again = await panelsOf(other.page);
+  check(JSON.stringify(again) === JSON.stringify(after), 'the layout is restored on another device', again, after);
+  await other.close();
+  // the same page reloaded, then reset
+  await page.reload();
+  await waitForTestId(page, 'metric-accuracy');
+  check(JSON.stringify(await panelsOf(page)) === JSON.stringify(after), 'the layout survives a reload');
+  await page.locator(tid('layout-customize')).first().click();
+  await page.locator(tid('layout-reset')).first().click();
+  check(JSON.stringify(await panelsOf(page)) === JSON.stringify(before), 'reset brings the default layout back', await panelsOf(page));
+  await waitUntil(async () => !(await prefsOf(page)).layout?.model, 10_000, 'the reset to be saved as no layout');
+  await page.evaluate(() => document.documentElement.setAttribute('data-bs-theme', 'dark'));
+  const dark = await axeViolations(page, tid('layout-editor'));
+  check(!dark.length, `axe-core on the layout editor, dark theme:\n${dark.join('\n')}`);
+  await page.locator(tid('layout-done')).first().click();
+  check(await page.locator(tid('layout-editor')).first().isHidden(), 'Done closes the editor');
+}
+
 async function language_switch(t) {
   const s = await main();
   const a = await api('alice');
@@ -2338,6 +2457,9 @@ await run([
   { name: 'pipeline_cancel', fn: pipeline_cancel },
   { name: 'pipeline_cancel_upload', fn: pipeline_cancel_upload },
   { name: 'dataset_delete_and_undo', fn: dataset_delete_and_undo },
+  { name: 'model_delete_and_undo', fn: model_delete_and_undo },
+  { name: 'diagnosis_delete_and_undo', fn: diagnosis_delete_and_undo },
+  { name: 'layout_customize_persists', fn: layout_customize_persists },
   { name: 'language_switch', fn: language_switch },
   { name: 'theme_dark_persists', fn: theme_dark_persists },
   { name: 'returning_user_restores_context', fn: returning_user_restores_context },

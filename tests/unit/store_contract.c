@@ -832,7 +832,7 @@ static void test_models(void **state)
     assert_null(got.summary_json);
 
     /* Newest first: by created_at, then id. */
-    assert_int_equal(hs_store_model_list(f->store, lena, 0, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, lena, 0, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 3);
     assert_models_equal(&list[0], &c);
@@ -891,13 +891,13 @@ static void test_models(void **state)
         assert_int_equal(
             hs_store_model_get(f->store, a.id, lena, 0, NULL, &err),
             HS_ERR_INVALID);
-        assert_int_equal(hs_store_model_list(f->store, lena, 0, NULL, &n, &err),
+        assert_int_equal(hs_store_model_list(f->store, lena, 0, 0, NULL, &n, &err),
                          HS_ERR_INVALID);
         assert_int_equal(
             hs_store_model_delete(f->store, a.id, lena, 0, NULL, &err),
             HS_ERR_INVALID);
     }
-    assert_int_equal(hs_store_model_list(f->store, 0, 1, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, 0, 1, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 3); /* nothing slipped in */
     hs_model_list_free(list, n);
@@ -937,16 +937,16 @@ static void test_model_access(void **state)
     hs_model_rec_free(&got);
 
     /* Each user lists their own; an admin everyone's, only as an admin. */
-    assert_int_equal(hs_store_model_list(f->store, other, 0, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, other, 0, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 1);
     assert_models_equal(&list[0], &theirs);
     hs_model_list_free(list, n);
-    assert_int_equal(hs_store_model_list(f->store, admin, 0, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, admin, 0, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 0);
     hs_model_list_free(list, n);
-    assert_int_equal(hs_store_model_list(f->store, admin, 1, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, admin, 1, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 2);
     assert_models_equal(&list[0], &theirs);
@@ -970,7 +970,7 @@ static void test_model_access(void **state)
     assert_int_equal(
         hs_store_model_delete(f->store, mine.id, owner, 0, key, &err), HS_OK);
     assert_string_equal(key, mine.blob_key);
-    assert_int_equal(hs_store_model_list(f->store, admin, 1, &list, &n, &err),
+    assert_int_equal(hs_store_model_list(f->store, admin, 1, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 0);
     hs_model_list_free(list, n);
@@ -2578,7 +2578,7 @@ static void test_diagnoses(void **state)
         hs_store_diagnosis_get(f->store, a.id, admin, 1, &got, &err), HS_OK);
     assert_diagnoses_equal(&got, &a);
     hs_diagnosis_rec_free(&got);
-    assert_int_equal(hs_store_diagnosis_list(f->store, wim, 0, &list, &n, &err),
+    assert_int_equal(hs_store_diagnosis_list(f->store, wim, 0, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 2);
     assert_diagnoses_equal(&list[0], &b);
@@ -2586,11 +2586,11 @@ static void test_diagnoses(void **state)
     hs_diagnosis_list_free(list, n);
     hs_diagnosis_list_free(NULL, 0);
     assert_int_equal(
-        hs_store_diagnosis_list(f->store, admin, 0, &list, &n, &err), HS_OK);
+        hs_store_diagnosis_list(f->store, admin, 0, 0, &list, &n, &err), HS_OK);
     assert_int_equal(n, 0);
     hs_diagnosis_list_free(list, n);
     assert_int_equal(
-        hs_store_diagnosis_list(f->store, admin, 1, &list, &n, &err), HS_OK);
+        hs_store_diagnosis_list(f->store, admin, 1, 0, &list, &n, &err), HS_OK);
     assert_int_equal(n, 3); /* newest first: by created_at, then id */
     assert_diagnoses_equal(&list[0], &c);
     assert_diagnoses_equal(&list[1], &b);
@@ -2651,7 +2651,7 @@ static void test_diagnoses(void **state)
             hs_store_diagnosis_delete(f->store, b.id, wim, 0, NULL, &err),
             HS_ERR_INVALID);
     }
-    assert_int_equal(hs_store_diagnosis_list(f->store, 0, 1, &list, &n, &err),
+    assert_int_equal(hs_store_diagnosis_list(f->store, 0, 1, 0, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 1); /* only b is left */
     assert_int_equal(list[0].id, b.id);
@@ -3083,6 +3083,289 @@ static void test_references(void **state)
     hs_job_rec_free(&got);
 }
 
+/* ---- the trash of models and diagnoses ---------------------------------- */
+
+/* The ids of a model list, newest first, as "3,1" (then freed). */
+static const char *model_ids(hs_model_rec *list, size_t n, char *buf,
+                             size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%lld", i ? "," : "",
+                               (long long)list[i].id);
+    hs_model_list_free(list, n);
+    return buf;
+}
+
+static const char *listed_models(hs_store *store, hs_id viewer, int admin,
+                                 int include_deleted, char *buf, size_t cap)
+{
+    hs_model_rec *list = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_model_list(store, viewer, admin,
+                                         include_deleted, &list, &n, &err),
+                     HS_OK);
+    return model_ids(list, n, buf, cap);
+}
+
+static void test_model_trash(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0), bob = add_user(f->store, "bob", 0);
+    hs_id admin = add_user(f->store, "root", 1);
+    hs_model_rec a = make_model(ann, "a", 1, 10), b = make_model(ann, "b", 2, 20);
+    hs_model_rec c = make_model(bob, "c", 3, 30), got;
+    char buf[64], want[64];
+
+    a.deleted_at = 77; /* a new model is live whatever it says */
+    assert_int_equal(hs_store_model_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(a.deleted_at, 0);
+    assert_int_equal(hs_store_model_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &c, &err), HS_OK);
+
+    /* Only its owner or an admin moves it; to others it does not exist. */
+    assert_int_equal(hs_store_model_set_deleted(f->store, a.id, bob, 0, 500,
+                                                &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_model_set_deleted(f->store, a.id, ann, 0, 500,
+                                                &err),
+                     HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_OK);
+    a.deleted_at = 500;
+    assert_models_equal(&got, &a); /* still readable, nothing else changed */
+    hs_model_rec_free(&got);
+
+    /* Lists leave it out unless asked. */
+    snprintf(want, sizeof want, "%lld", (long long)b.id);
+    assert_string_equal(listed_models(f->store, ann, 0, 0, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld,%lld", (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_models(f->store, ann, 0, 1, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld,%lld", (long long)c.id, (long long)b.id);
+    assert_string_equal(listed_models(f->store, admin, 1, 0, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld,%lld,%lld", (long long)c.id,
+             (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_models(f->store, admin, 1, 1, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld", (long long)c.id);
+    assert_string_equal(listed_models(f->store, bob, 0, 1, buf, sizeof buf),
+                        want);
+
+    /* An admin restores anyone's; bad arguments are refused. */
+    assert_int_equal(hs_store_model_set_deleted(f->store, a.id, admin, 1, 0,
+                                                &err),
+                     HS_OK);
+    snprintf(want, sizeof want, "%lld,%lld", (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_models(f->store, ann, 0, 0, buf, sizeof buf),
+                        want);
+    assert_int_equal(hs_store_model_set_deleted(f->store, a.id, ann, 0, -1,
+                                                &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_model_set_deleted(f->store, 9999, admin, 1, 1,
+                                                &err),
+                     HS_ERR_NOTFOUND);
+}
+
+static void test_model_trash_purge(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id kai = add_user(f->store, "kai", 0);
+    hs_model_rec old = make_model(kai, "old", 1, 10);
+    hs_model_rec edge = make_model(kai, "edge", 2, 11);
+    hs_model_rec live = make_model(kai, "live", 3, 12), got;
+    hs_job_rec train = make_job(kai, "train", 20), dj = make_job(kai, "dj", 21);
+    hs_diagnosis_rec d = make_diagnosis(kai, 0, "d", 4, 30), got_d;
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+
+    assert_int_equal(hs_store_model_create(f->store, &old, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &edge, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &live, &err), HS_OK);
+    assert_int_equal(hs_store_job_create(f->store, &train, &err), HS_OK);
+    claim(f->store, train.id, 40);
+    assert_int_equal(hs_store_job_finish(f->store, train.id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_MODEL, old.id, NULL, 50,
+                                         &err),
+                     HS_OK);
+    snprintf(dj.type, sizeof dj.type, "diagnose");
+    dj.model_id = old.id;
+    assert_int_equal(hs_store_job_create(f->store, &dj, &err), HS_OK);
+    d.model_id = old.id;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+
+    /* In the trash, what refers to it keeps referring to it. */
+    assert_int_equal(
+        hs_store_model_set_deleted(f->store, old.id, kai, 0, 100, &err), HS_OK);
+    assert_int_equal(
+        hs_store_model_set_deleted(f->store, edge.id, kai, 0, 200, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, d.id, kai, 0, &got_d, &err), HS_OK);
+    assert_int_equal(got_d.model_id, old.id);
+    hs_diagnosis_rec_free(&got_d);
+    hs_job_rec j = get_job(f->store, train.id);
+    assert_int_equal(j.result_id, old.id);
+    hs_job_rec_free(&j);
+
+    /* The purge takes what was trashed strictly before the cutoff, and
+     * clears the references as a delete does. */
+    assert_int_equal(hs_store_model_purge(f->store, 200, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], old.blob_key);
+    free(keys);
+    assert_int_equal(hs_store_model_get(f->store, old.id, kai, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_model_set_deleted(f->store, old.id, kai, 0, 0,
+                                                &err),
+                     HS_ERR_NOTFOUND); /* no restore after the purge */
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, d.id, kai, 0, &got_d, &err), HS_OK);
+    assert_int_equal(got_d.model_id, 0);
+    hs_diagnosis_rec_free(&got_d);
+    j = get_job(f->store, train.id);
+    assert_string_equal(j.result_kind, HS_RESULT_MODEL);
+    assert_int_equal(j.result_id, 0);
+    hs_job_rec_free(&j);
+    j = get_job(f->store, dj.id);
+    assert_int_equal(j.model_id, 0);
+    hs_job_rec_free(&j);
+    assert_int_equal(hs_store_model_get(f->store, edge.id, kai, 0, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.deleted_at, 200);
+    hs_model_rec_free(&got);
+
+    /* A live model is never purged, however old. */
+    assert_int_equal(hs_store_model_purge(f->store, INT64_MAX, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], edge.blob_key);
+    free(keys);
+    assert_int_equal(hs_store_model_get(f->store, live.id, kai, 0, &got, &err),
+                     HS_OK);
+    hs_model_rec_free(&got);
+    assert_int_equal(hs_store_model_purge(f->store, 1, NULL, &n, &err),
+                     HS_ERR_INVALID);
+}
+
+/* How many diagnoses viewer lists. */
+static size_t diagnoses_listed(hs_store *store, hs_id viewer, int admin,
+                               int include_deleted)
+{
+    hs_diagnosis_rec *list = NULL;
+    size_t n = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_diagnosis_list(store, viewer, admin,
+                                             include_deleted, &list, &n, &err),
+                     HS_OK);
+    hs_diagnosis_list_free(list, n);
+    return n;
+}
+
+static void test_diagnosis_trash(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id eva = add_user(f->store, "eva", 0), tom = add_user(f->store, "tom", 0);
+    hs_id model = add_model(f->store, eva, 1);
+    hs_diagnosis_rec gone = make_diagnosis(eva, model, "gone", 2, 10);
+    hs_diagnosis_rec kept = make_diagnosis(eva, model, "kept", 3, 20), got;
+    hs_diagnosis_label label = make_label(1, "fault", eva, 15);
+    hs_diagnosis_label *labels = NULL;
+    hs_job_rec dj = make_job(eva, "dj", 5);
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+
+    snprintf(gone.input_blob_key, sizeof gone.input_blob_key, "i%063x", 9);
+    gone.deleted_at = 5; /* ignored: a new diagnosis is live */
+    assert_int_equal(hs_store_diagnosis_create(f->store, &gone, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &kept, &err), HS_OK);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, gone.id, eva, 0,
+                                                   &label, 1, 0, NULL, &err),
+                     HS_OK);
+    snprintf(dj.type, sizeof dj.type, "diagnose");
+    assert_int_equal(hs_store_job_create(f->store, &dj, &err), HS_OK);
+    claim(f->store, dj.id, 6);
+    assert_int_equal(hs_store_job_finish(f->store, dj.id, WORKER_A,
+                                         HS_JOB_SUCCEEDED, NULL,
+                                         HS_RESULT_DIAGNOSIS, gone.id, NULL,
+                                         7, &err),
+                     HS_OK);
+
+    /* Owner or admin only; in the trash it keeps everything. */
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, gone.id, tom, 0,
+                                                    100, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, gone.id, eva, 0,
+                                                    100, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, gone.id, eva, 0, &got, &err), HS_OK);
+    gone.deleted_at = 100;
+    assert_diagnoses_equal(&got, &gone);
+    hs_diagnosis_rec_free(&got);
+    assert_int_equal(diagnoses_listed(f->store, eva, 0, 0), 1);
+    assert_int_equal(diagnoses_listed(f->store, eva, 0, 1), 2);
+    assert_int_equal(diagnoses_listed(f->store, tom, 1, 0), 1);
+    assert_int_equal(diagnoses_listed(f->store, tom, 1, 1), 2);
+    assert_int_equal(diagnoses_listed(f->store, tom, 0, 1), 0);
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, gone.id, eva, 0,
+                                                    &labels, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(labels);
+
+    /* Restored by an admin, trashed again; the purge hands back both blobs
+     * and clears the job's result. */
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, gone.id, tom, 1,
+                                                    0, &err),
+                     HS_OK);
+    assert_int_equal(diagnoses_listed(f->store, eva, 0, 0), 2);
+    assert_int_equal(hs_store_diagnosis_purge(f->store, INT64_MAX, &keys, &n,
+                                              &err),
+                     HS_OK);
+    assert_int_equal(n, 0); /* nothing in the trash: nothing purged */
+    free(keys);
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, gone.id, eva, 0,
+                                                    300, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_diagnosis_purge(f->store, 300, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0); /* not before the cutoff */
+    free(keys);
+    assert_int_equal(hs_store_diagnosis_purge(f->store, 301, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0], gone.blob_key);
+    assert_string_equal(keys[1], gone.input_blob_key);
+    free(keys);
+    assert_int_equal(
+        hs_store_diagnosis_get(f->store, gone.id, eva, 0, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, gone.id, eva, 0,
+                                                    0, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, gone.id, eva, 0,
+                                                    &labels, &n, &err),
+                     HS_ERR_NOTFOUND);
+    hs_job_rec j = get_job(f->store, dj.id);
+    assert_string_equal(j.result_kind, HS_RESULT_DIAGNOSIS);
+    assert_int_equal(j.result_id, 0);
+    hs_job_rec_free(&j);
+    assert_int_equal(diagnoses_listed(f->store, eva, 0, 1), 1);
+    assert_int_equal(hs_store_diagnosis_set_deleted(f->store, kept.id, eva, 0,
+                                                    -3, &err),
+                     HS_ERR_INVALID);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 /* A transaction body that writes one record of each kind, checks that its
@@ -3424,6 +3707,9 @@ static void test_ops_table(void **state)
     assert_non_null(ops->models->get);
     assert_non_null(ops->models->list);
     assert_non_null(ops->models->remove);
+    assert_non_null(ops->models->list_with_deleted);
+    assert_non_null(ops->models->set_deleted);
+    assert_non_null(ops->models->purge);
     assert_non_null(ops->jobs);
     assert_non_null(ops->jobs->create);
     assert_non_null(ops->jobs->get);
@@ -3447,6 +3733,9 @@ static void test_ops_table(void **state)
     assert_non_null(ops->diagnoses->swap_blob);
     assert_non_null(ops->diagnoses->labels_put);
     assert_non_null(ops->diagnoses->labels_list);
+    assert_non_null(ops->diagnoses->list_with_deleted);
+    assert_non_null(ops->diagnoses->set_deleted);
+    assert_non_null(ops->diagnoses->purge);
 }
 
 /* ---- the suite --------------------------------------------------------- */
@@ -3489,6 +3778,9 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_diagnosis_input_and_model_lineage),
         T(test_model_class_names),
         T(test_references),
+        T(test_model_trash),
+        T(test_model_trash_purge),
+        T(test_diagnosis_trash),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

@@ -173,6 +173,7 @@ static inline void assert_models_equal(const hs_model_rec *a,
     assert_int_equal(a->parent_id, b->parent_id);
     assert_same_text(a->feedback_json, b->feedback_json);
     assert_same_text(a->class_names_json, b->class_names_json);
+    assert_int_equal(a->deleted_at, b->deleted_at);
 }
 
 /* A queued training job, as a request makes it. */
@@ -272,6 +273,7 @@ static inline void assert_diagnoses_equal(const hs_diagnosis_rec *a,
     assert_same_text(a->summary_json, b->summary_json);
     assert_int_equal(a->created_at, b->created_at);
     assert_string_equal(a->input_blob_key, b->input_blob_key);
+    assert_int_equal(a->deleted_at, b->deleted_at);
 }
 
 #endif

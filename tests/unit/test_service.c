@@ -27,6 +27,7 @@
 #include "domain/train_params.h"
 #include "domain/engine_json.h"
 #include "server/server.h"
+#include "store/store.h"
 
 static json_t *parse(const char *text)
 {
@@ -612,24 +613,36 @@ static void model_cache_shares_and_survives_delete(void **state)
 
 /* A trashed dataset can be restored for 7 days; then housekeeping purges
  * it, its file included. The clock is moved, not waited for. */
+static const hs_auth_costs CHEAP = HS_AUTH_COSTS_TEST;
+
+/* An app on a new data directory in dir (a mkdtemp template) with the
+ * clock given, and its user "owner" in *owner. */
+static hs_app clocked_app(char *dir, hs_clock *clock, hs_datadir **dd,
+                          hs_user *owner)
+{
+    hs_error err = {0};
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, dd, &err), HS_OK);
+    hs_app app = {.store = (*dd)->store, .blobs = (*dd)->blobs,
+                  .clock = clock, .costs = &CHEAP};
+    app.limits.max_upload_bytes = 1 << 20;
+    memset(owner, 0, sizeof *owner);
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+                                             &owner->id, &err),
+                     HS_OK);
+    return app;
+}
+
 static void dataset_trash_lasts_seven_days(void **state)
 {
     (void)state;
     char dir[] = "/tmp/healer-svc-XXXXXX";
-    assert_non_null(mkdtemp(dir));
     hs_error err = {0};
     hs_datadir *dd = NULL;
-    const hs_auth_costs cheap = HS_AUTH_COSTS_TEST;
+    hs_user owner;
     hs_clock *clock = hs_clock_manual(1000000);
-    assert_int_equal(hs_auth_init(&err), HS_OK);
-    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
-    hs_app app = {.store = dd->store, .blobs = dd->blobs, .clock = clock,
-                  .costs = &cheap};
-    app.limits.max_upload_bytes = 1 << 20;
-    hs_user owner = {0};
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
-                                             &owner.id, &err),
-                     HS_OK);
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
     const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n";
     char key[HS_BLOB_KEY_MAX];
     hs_dataset_rec a, b, back;
@@ -682,6 +695,117 @@ static void dataset_trash_lasts_seven_days(void **state)
     tu_rm_rf(dir);
 }
 
+/* Models and diagnoses share the datasets' trash rule (trash.h): a model
+ * in the trash is never served by the cache; both restore for 7 days,
+ * then the purge deletes them with their blobs. */
+static void model_and_diagnosis_trash_last_seven_days(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    hs_user owner, other = {0};
+    hs_clock *clock = hs_clock_manual(2000000);
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
+    assert_int_equal(hs_model_cache_new(2, &app.models, &err), HS_OK);
+    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0,
+                                             &other.id, &err),
+                     HS_OK);
+    hl_model *m = small_model();
+    hs_model_rec rec, back;
+    hs_model_ref *ref = NULL;
+    assert_int_equal(hs_models_save(&app, owner.id, "m", 0, 0, m, NULL, &rec,
+                                    &err),
+                     HS_OK);
+    hl_model_free(m);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &ref, NULL, &err),
+                     HS_OK); /* cached now */
+    hs_models_release(&app, ref);
+
+    /* Someone else cannot trash it; its owner can, and then nothing can use
+     * it, though it can still be read. */
+    assert_int_equal(hs_models_trash(&app, rec.id, &other, &back, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(back.deleted_at, 2000000);
+    hs_model_rec_free(&back);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &ref, NULL, &err),
+                     HS_ERR_NOTFOUND);
+    assert_non_null(strstr(err.message, "in the trash"));
+    /* Deleting again keeps the first time: the 7 days do not restart. */
+    hs_clock_advance(clock, 86400);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(back.deleted_at, 2000000);
+    hs_model_rec_free(&back);
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+                     HS_OK);
+    assert_int_equal(back.deleted_at, 0);
+    hs_model_rec_free(&back);
+    assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &ref, NULL, &err),
+                     HS_OK);
+    hs_models_release(&app, ref);
+
+    /* A diagnosis made with it, with its results and input blobs. */
+    hs_diagnosis_rec d = {0}, dback;
+    d.owner_id = owner.id;
+    d.model_id = rec.id;
+    snprintf(d.name, sizeof d.name, "d");
+    d.rows = 1;
+    d.summary_json = "{}";
+    d.created_at = hs_clock_now(clock);
+    assert_int_equal(hs_blob_put(app.blobs, "results", "x", 1, d.blob_key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_blob_put(app.blobs, "input", "y", 1, d.input_blob_key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_store_diagnosis_create(app.store, &d, &err), HS_OK);
+    assert_int_equal(hs_diagnoses_trash(&app, d.id, &owner, &dback, &err),
+                     HS_OK);
+    assert_int_equal(dback.deleted_at, hs_clock_now(clock));
+    assert_int_equal(hs_diagnoses_check_live(&dback, "x", &err),
+                     HS_ERR_NOTFOUND);
+    hs_diagnosis_rec_free(&dback);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    hs_model_rec_free(&back);
+
+    /* 7 days later: too late to restore either; then the purge. */
+    size_t purged = 0;
+    hs_clock_advance(clock, 7 * 86400 - 1);
+    assert_int_equal(hs_models_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 0);
+    hs_clock_advance(clock, 1);
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+                     HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "model"));
+    assert_non_null(strstr(err.message, "7 days"));
+    assert_int_equal(hs_diagnoses_restore(&app, d.id, &owner, &dback, &err),
+                     HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "diagnosis"));
+    hs_clock_advance(clock, 1);
+    assert_int_equal(hs_diagnoses_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 2); /* results and input */
+    assert_int_equal(hs_models_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 1);
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_diagnoses_get(&app, d.id, &owner, &dback, &err),
+                     HS_ERR_NOTFOUND);
+    int exists = 1;
+    assert_int_equal(hs_blob_exists(app.blobs, rec.blob_key, &exists, &err),
+                     HS_OK);
+    assert_false(exists);
+    assert_int_equal(hs_blob_exists(app.blobs, d.input_blob_key, &exists,
+                                    &err),
+                     HS_OK);
+    assert_false(exists);
+    hs_model_rec_free(&rec);
+    hs_model_cache_free(app.models);
+    hs_datadir_close(dd);
+    hs_clock_free(clock);
+    tu_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +820,7 @@ int main(void)
         cmocka_unit_test(server_key_persists),
         cmocka_unit_test(model_cache_shares_and_survives_delete),
         cmocka_unit_test(dataset_trash_lasts_seven_days),
+        cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

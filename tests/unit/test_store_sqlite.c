@@ -137,8 +137,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 8);
+                        "1,2,3,4,5,6,7,8,9");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 9);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -193,14 +193,21 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 8 added (a model's class names), taken away again. */
-#define UNDO_V8 "ALTER TABLE models DROP COLUMN class_names_json;"
+/* What migration 9 added (the trash of models and diagnoses), taken away
+ * again. */
+#define UNDO_V9                                                                \
+    "DROP INDEX models_owner_deleted; DROP INDEX diagnoses_owner_deleted;"     \
+    "ALTER TABLE models DROP COLUMN deleted_at;"                               \
+    "ALTER TABLE diagnoses DROP COLUMN deleted_at;"
 
-/* What migration 7 added, taken away again (the raw connection has
+/* What migrations 8 (a model's class names) and 9 added, taken away
+ * again. */
+#define UNDO_V8 UNDO_V9 "ALTER TABLE models DROP COLUMN class_names_json;"
+
+/* What migrations 7 to 9 added, taken away again (the raw connection has
  * foreign keys off, so a column that is one can be dropped). */
 #define UNDO_V7                                                                \
-    UNDO_V8                                                                    \
-    "DROP TABLE diagnosis_labels; DROP INDEX models_parent;"                   \
+    UNDO_V8 "DROP TABLE diagnosis_labels; DROP INDEX models_parent;"           \
     "ALTER TABLE diagnoses DROP COLUMN input_blob_key;"                        \
     "ALTER TABLE models DROP COLUMN feedback_json;"                            \
     "ALTER TABLE models DROP COLUMN parent_id;"
@@ -225,7 +232,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8");
+                        "1,2,3,4,5,6,7,8,9");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -312,10 +319,12 @@ static void test_migration_from_v2(void **state)
                                   " 'diagnoses') ORDER BY name",
                                   buf, sizeof buf),
                         "diagnoses,diagnoses_model,diagnoses_owner_created,"
+                        "diagnoses_owner_deleted,"
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
                         "jobs_model,jobs_owner_created,jobs_result,jobs_state,"
                         "models,models_dataset,"
-                        "models_owner_created,models_parent,"
+                        "models_owner_created,models_owner_deleted,"
+                        "models_parent,"
                         "sqlite_autoindex_diagnoses_1,"
                         "sqlite_autoindex_models_1");
     /* The references as the schema declares them. */
@@ -464,6 +473,33 @@ static void test_migration_from_v4(void **state)
  * as asked, then with safer parameters; succeeded without an error, the
  * last of a cancelled job cancelled, failed otherwise - and the text is
  * emptied; text that is no JSON array stays as it was. */
+/* A database of version 8 (no trash for models and diagnoses) gets
+ * migration 9: what it had reads back live, and goes to the trash and back
+ * from then on. */
+static void test_migration_from_v8(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id una = add_user(f->store, "una", 0);
+    hs_id model = add_model(f->store, una, 1);
+    hs_diagnosis_rec d = make_diagnosis(una, model, "old", 1, 100), got;
+    hs_model_rec m;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    downgrade(f, UNDO_V9 "DELETE FROM schema_migrations WHERE version >= 9;");
+    upgrade(f);
+    assert_int_equal(hs_store_diagnosis_get(f->store, d.id, una, 0, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.deleted_at, 0);
+    hs_diagnosis_rec_free(&got);
+    assert_int_equal(hs_store_model_set_deleted(f->store, model, una, 0, 50,
+                                                &err),
+                     HS_OK);
+    assert_int_equal(hs_store_model_get(f->store, model, una, 0, &m, &err),
+                     HS_OK);
+    assert_int_equal(m.deleted_at, 50);
+    hs_model_rec_free(&m);
+}
+
 /* A database of version 6 (diagnoses without their input, models without
  * lineage) gets migration 7: its diagnoses read back with no input key
  * (they cannot be trained on), its models without a parent, and labels
@@ -880,6 +916,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v8, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v6, setup,
                                         teardown),

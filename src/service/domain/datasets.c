@@ -1,4 +1,5 @@
 /* datasets.c - the datasets service (see datasets.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
+#include "domain/trash.h"
 #include "store/store.h"
 
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
@@ -94,56 +96,33 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
     return st;
 }
 
-static hs_status set_deleted(hs_app *app, hs_id id, const hs_user *viewer,
-                             int64_t deleted_at, hs_dataset_rec *out,
-                             hs_error *err)
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
 {
-    hs_status st = hs_store_dataset_set_deleted(app->store, id, viewer->id,
-                                                viewer->is_admin, deleted_at,
-                                                err);
-    if (st != HS_OK)
-        return st;
-    return hs_store_dataset_get(app->store, id, viewer->id, viewer->is_admin,
-                                out, err);
+    return hs_datasets_get(app, id, viewer, rec, err);
 }
 
-/* When dataset `id` went to the trash (0 = live), under the access rule. */
-static hs_status trashed_at(hs_app *app, hs_id id, const hs_user *viewer,
-                            int64_t *at, hs_error *err)
-{
-    hs_dataset_rec rec;
-    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
-                                        viewer->is_admin, &rec, err);
-    *at = rec.deleted_at;
-    hs_dataset_rec_free(&rec);
-    return st;
-}
+static void release_rec(void *rec) { hs_dataset_rec_free(rec); }
+
+static const hs_trash_kind DATASETS = {
+    .what = "dataset",
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_dataset_rec, deleted_at),
+    .set_deleted = hs_store_dataset_set_deleted,
+    .purge = hs_store_dataset_purge,
+};
 
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_dataset_rec *out, hs_error *err)
 {
-    int64_t already = 0;
-    memset(out, 0, sizeof *out);
-    hs_status st = trashed_at(app, id, viewer, &already, err);
-    if (st != HS_OK)
-        return st;
-    return set_deleted(app, id, viewer, already ? already : hs_clock_now(app->clock), out, err);
+    return hs_trash_move(app, &DATASETS, id, viewer, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_dataset_rec *out, hs_error *err)
 {
-    int64_t deleted_at = 0;
-    memset(out, 0, sizeof *out);
-    hs_status st = trashed_at(app, id, viewer, &deleted_at, err);
-    if (st != HS_OK)
-        return st;
-    if (deleted_at && hs_clock_now(app->clock) - deleted_at >= HS_DATASET_TRASH_SECONDS)
-        return hs_fail(err, HS_ERR_CONFLICT,
-                       "dataset %lld was deleted more than 7 days ago and can "
-                       "no longer be restored",
-                       (long long)id);
-    return set_deleted(app, id, viewer, 0, out, err);
+    return hs_trash_restore(app, &DATASETS, id, viewer, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,
@@ -163,19 +142,7 @@ hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
 
 hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err)
 {
-    int64_t now = hs_clock_now(app->clock);
-    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
-    size_t n = 0;
-    hs_status st = hs_store_dataset_purge(
-        app->store, now - HS_DATASET_TRASH_SECONDS, &keys, &n, err);
-    if (st != HS_OK)
-        return st;
-    for (size_t i = 0; i < n; i++)
-        hs_blob_delete(app->blobs, keys[i], NULL); /* orphans are harmless */
-    free(keys);
-    if (purged)
-        *purged = n;
-    return HS_OK;
+    return hs_trash_purge(app, &DATASETS, purged, err);
 }
 
 hs_dataset_labels hs_dataset_label_state(const char *profile_json,

@@ -14,8 +14,6 @@
 #include "healer/healer.h"
 #include "store/records.h"
 
-/* How long a trashed dataset can be restored. */
-#define HS_DATASET_TRASH_SECONDS (7 * 24 * 3600)
 /* Rows shown in a profile's preview. */
 #define HS_DATASET_PREVIEW_ROWS 20
 
@@ -37,8 +35,8 @@ hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
                                 hl_dataset **out, hl_error *csv_err,
                                 hs_error *err);
 
-/* Trash and restore under the access rule. Restoring after
- * HS_DATASET_TRASH_SECONDS is HS_ERR_CONFLICT. *out gets the record after
+/* Trash and restore under the access rule, by the trash rule (trash.h:
+ * restoring after 7 days is HS_ERR_CONFLICT). *out gets the record after
  * the change (release with hs_dataset_rec_free). */
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_dataset_rec *out, hs_error *err);
@@ -68,9 +66,8 @@ typedef enum hs_dataset_labels {
 hs_dataset_labels hs_dataset_label_state(const char *profile_json,
                                          size_t *classes);
 
-/* Removes datasets trashed more than HS_DATASET_TRASH_SECONDS ago (by
- * app->clock), rows first, then their blobs. *purged (may be NULL) gets
- * how many. */
+/* Removes datasets trashed more than 7 days ago (by app->clock, trash.h),
+ * rows first, then their blobs. *purged (may be NULL) gets how many. */
 hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* domain/diagnoses.c - the diagnoses service (see diagnoses.h). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "domain/diagnoses.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
+#include "domain/trash.h"
 #include "store/store.h"
 
 void hs_diag_result_free(hs_diag_result *r)
@@ -632,11 +634,56 @@ hs_status hs_diagnoses_get(hs_app *app, hs_id id, const hs_user *viewer,
 }
 
 hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
-                            hs_diagnosis_rec **items, size_t *n,
-                            hs_error *err)
+                            int include_deleted, hs_diagnosis_rec **items,
+                            size_t *n, hs_error *err)
 {
     return hs_store_diagnosis_list(app->store, viewer->id, viewer->is_admin,
-                                   items, n, err);
+                                   include_deleted, items, n, err);
+}
+
+hs_status hs_diagnoses_check_live(const hs_diagnosis_rec *rec,
+                                  const char *field, hs_error *err)
+{
+    if (!rec->deleted_at)
+        return HS_OK;
+    return hs_fail_field(err, HS_ERR_NOTFOUND, field ? field : "",
+                         "diagnosis %lld is in the trash; restore it to use "
+                         "its rows",
+                         (long long)rec->id);
+}
+
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
+{
+    return hs_diagnoses_get(app, id, viewer, rec, err);
+}
+
+static void release_rec(void *rec) { hs_diagnosis_rec_free(rec); }
+
+static const hs_trash_kind DIAGNOSES = {
+    .what = "diagnosis",
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_diagnosis_rec, deleted_at),
+    .set_deleted = hs_store_diagnosis_set_deleted,
+    .purge = hs_store_diagnosis_purge,
+};
+
+hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                             hs_diagnosis_rec *out, hs_error *err)
+{
+    return hs_trash_move(app, &DIAGNOSES, id, viewer, out, err);
+}
+
+hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                               hs_diagnosis_rec *out, hs_error *err)
+{
+    return hs_trash_restore(app, &DIAGNOSES, id, viewer, out, err);
+}
+
+hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err)
+{
+    return hs_trash_purge(app, &DIAGNOSES, blobs, err);
 }
 
 hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
@@ -1148,10 +1195,10 @@ hs_status hs_diagnoses_open(hs_app *app, const hs_diagnosis_rec *rec,
     st = rec->model_id
              ? hs_models_acquire(app, rec->model_id, &owner, ref, NULL, err)
              : HS_ERR_NOTFOUND;
-    if (st == HS_ERR_NOTFOUND)
-        st = hs_fail(err, HS_ERR_CONFLICT,
-                     "the model of diagnosis %lld was deleted: %s",
-                     (long long)rec->id, cannot);
+    if (st == HS_ERR_NOTFOUND) /* a model_id it still has is in the trash */
+        st = hs_fail(err, HS_ERR_CONFLICT, "the model of diagnosis %lld %s: %s",
+                     (long long)rec->id,
+                     rec->model_id ? "is in the trash" : "was deleted", cannot);
     if (st != HS_OK) {
         hl_dataset_free(*ds);
         *ds = NULL;

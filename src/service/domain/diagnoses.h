@@ -132,16 +132,37 @@ json_t *hs_diag_items(const hs_results_data *d, size_t from, size_t count);
 hs_status hs_diagnoses_get(hs_app *app, hs_id id, const hs_user *viewer,
                            hs_diagnosis_rec *out, hs_error *err);
 
-/* The diagnoses viewer may see, newest first (release with
- * hs_diagnosis_list_free). */
+/* The diagnoses viewer may see, newest first; trashed ones only when
+ * include_deleted (release with hs_diagnosis_list_free). */
 hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
-                            hs_diagnosis_rec **items, size_t *n,
-                            hs_error *err);
+                            int include_deleted, hs_diagnosis_rec **items,
+                            size_t *n, hs_error *err);
 
-/* Deletes diagnosis `id` under the access rule: the record, then its
- * results. */
+/* Deletes diagnosis `id` for good, at once, under the access rule: the
+ * record, then its results and input (a result its job made after losing
+ * its lease). A user's delete is hs_diagnoses_trash. */
 hs_status hs_diagnoses_delete(hs_app *app, hs_id id, const hs_user *viewer,
                               hs_error *err);
+
+/* HS_ERR_NOTFOUND "diagnosis N is in the trash; restore it to ..." (the
+ * field `field`, may be NULL) when rec is in the trash, else HS_OK: what
+ * a trashed diagnosis refuses (labels, retraining) says so. */
+hs_status hs_diagnoses_check_live(const hs_diagnosis_rec *rec,
+                                  const char *field, hs_error *err);
+
+/* A user's delete and its undo, by the trash rule (trash.h) under the
+ * access rule: a trashed diagnosis can still be read (results, samples,
+ * export) but takes no labels and teaches no retraining until restored.
+ * Restoring after 7 days is HS_ERR_CONFLICT. *out gets the record after
+ * the change (release with hs_diagnosis_rec_free). */
+hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                             hs_diagnosis_rec *out, hs_error *err);
+hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                               hs_diagnosis_rec *out, hs_error *err);
+
+/* Deletes for good the diagnoses trashed more than 7 days ago, then their
+ * results and inputs. *blobs (may be NULL) gets how many blobs went. */
+hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err);
 
 /* A client's filter of a diagnosis's rows, as the query gave it (NULL or
  * "": no condition): the predicted class's name, the highest confidence

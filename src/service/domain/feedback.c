@@ -309,9 +309,12 @@ hs_status hs_feedback_put_labels(hs_app *app, const hs_diagnosis_rec *rec,
     hs_diagnosis_label *items = NULL;
     size_t n = 0;
     *out = NULL;
+    hs_status st = hs_diagnoses_check_live(rec, NULL, err);
+    if (st != HS_OK)
+        return st;
     if (!rec->input_blob_key[0])
         return hs_feedback_labels(app, rec, viewer, 0, 0, out, err);
-    hs_status st = hs_diagnoses_open_results(app, rec, &r, err);
+    st = hs_diagnoses_open_results(app, rec, &r, err);
     if (st == HS_OK)
         st = parse_labels(body, hs_results_rows(r), hs_results_class_names(r),
                           hs_results_classes(r), &items, &n, err);

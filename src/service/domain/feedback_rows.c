@@ -77,6 +77,8 @@ static hs_status read_source(hs_app *app, const hs_user *viewer,
     s->id = id;
     hs_status st = hs_diagnoses_get(app, id, viewer, &rec, err);
     if (st == HS_OK)
+        st = hs_diagnoses_check_live(&rec, NULL, err);
+    if (st == HS_OK)
         st = hs_diagnoses_input(app, &rec, &s->input, err);
     hs_diagnosis_rec_free(&rec);
     if (st == HS_OK)

@@ -138,6 +138,8 @@ static hs_status check_diagnosis(hs_app *app, const hs_user *viewer, hs_id id,
     hs_diagnosis_label *labels = NULL;
     hl_dataset *none = NULL;
     hs_status st = hs_diagnoses_get(app, id, viewer, &rec, err);
+    if (st == HS_OK)
+        st = hs_diagnoses_check_live(&rec, NULL, err);
     if (st == HS_OK && !rec.input_blob_key[0])
         st = hs_diagnoses_input(app, &rec, &none, err); /* says why */
     if (st == HS_OK)
@@ -255,7 +257,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = pick_model(models, requested, &ids, &model_id, err);
     if (st == HS_OK &&
-        (st = hs_models_get(app, model_id, viewer, &mrec, err)) != HS_OK)
+        ((st = hs_models_get(app, model_id, viewer, &mrec, err)) != HS_OK ||
+         (st = hs_models_check_live(&mrec, err)) != HS_OK))
         snprintf(err->field, sizeof err->field, "model_id");
     if (st == HS_OK)
         st = check_training_data(app, viewer, &mrec, err);

@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "domain/class_names.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
+#include "domain/trash.h"
 #include "store/store.h"
 
 struct hs_model_ref {
@@ -206,6 +208,15 @@ static hs_status load(hs_app *app, const hs_model_rec *rec, hs_model_ref **out,
     return HS_OK;
 }
 
+hs_status hs_models_check_live(const hs_model_rec *rec, hs_error *err)
+{
+    if (!rec->deleted_at)
+        return HS_OK;
+    return hs_fail(err, HS_ERR_NOTFOUND,
+                   "model %lld is in the trash; restore it to use it",
+                   (long long)rec->id);
+}
+
 hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_model_ref **ref_out, hs_model_rec *rec_out,
                             hs_error *err)
@@ -217,6 +228,10 @@ hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
                                       viewer->is_admin, &rec, err);
     if (st != HS_OK)
         return st;
+    if ((st = hs_models_check_live(&rec, err)) != HS_OK) {
+        hs_model_rec_free(&rec); /* the cache never serves a trashed model */
+        return st;
+    }
     pthread_mutex_lock(&c->lock);
     hs_model_ref *r = lookup(c, id);
     pthread_mutex_unlock(&c->lock);
@@ -251,10 +266,11 @@ hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
 }
 
 hs_status hs_models_list(hs_app *app, const hs_user *viewer,
-                         hs_model_rec **items, size_t *n, hs_error *err)
+                         int include_deleted, hs_model_rec **items, size_t *n,
+                         hs_error *err)
 {
-    return hs_store_model_list(app->store, viewer->id, viewer->is_admin, items,
-                               n, err);
+    return hs_store_model_list(app->store, viewer->id, viewer->is_admin,
+                               include_deleted, items, n, err);
 }
 
 const hl_model *hs_model_ref_get(const hs_model_ref *ref) { return ref->model; }
@@ -268,6 +284,19 @@ void hs_models_release(hs_app *app, hs_model_ref *ref)
     pthread_mutex_unlock(&app->models->lock);
 }
 
+/* Drops model `id` from the cache (a request holding it keeps it until
+ * it releases it). */
+static void uncache(hs_model_cache *c, hs_id id)
+{
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->capacity; i++)
+        if (c->slots[i] && c->slots[i]->id == id) {
+            unref_locked(c->slots[i]);
+            c->slots[i] = NULL;
+        }
+    pthread_mutex_unlock(&c->lock);
+}
+
 hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
                            hs_error *err)
 {
@@ -276,14 +305,7 @@ hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
                                          viewer->is_admin, key, err);
     if (st != HS_OK)
         return st;
-    hs_model_cache *c = app->models;
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->capacity; i++)
-        if (c->slots[i] && c->slots[i]->id == id) {
-            unref_locked(c->slots[i]);
-            c->slots[i] = NULL;
-        }
-    pthread_mutex_unlock(&c->lock);
+    uncache(app->models, id);
     hs_blob_delete(app->blobs, key, NULL);
     return HS_OK;
 }
@@ -351,4 +373,42 @@ hs_status hs_models_file(hs_app *app, const hs_model_rec *rec,
     hl_class_names_free(t);
     json_decref(j);
     return st;
+}
+
+static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
+                         void *rec, hs_error *err)
+{
+    return hs_models_get(app, id, viewer, rec, err);
+}
+
+static void release_rec(void *rec) { hs_model_rec_free(rec); }
+
+static const hs_trash_kind MODELS = {
+    .what = "model",
+    .get = get_rec,
+    .release = release_rec,
+    .deleted_at_offset = offsetof(hs_model_rec, deleted_at),
+    .set_deleted = hs_store_model_set_deleted,
+    .purge = hs_store_model_purge,
+};
+
+hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                          hs_model_rec *out, hs_error *err)
+{
+    hs_status st = hs_trash_move(app, &MODELS, id, viewer, out, err);
+    if (st == HS_OK)
+        uncache(app->models, id);
+    return st;
+}
+
+hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_model_rec *out, hs_error *err)
+{
+    return hs_trash_restore(app, &MODELS, id, viewer, out, err);
+}
+
+hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err)
+{
+    /* The purged ones are in the trash, hence out of the cache already. */
+    return hs_trash_purge(app, &MODELS, purged, err);
 }

@@ -49,8 +49,15 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
 const char *hs_models_estimate(const hl_model_summary *s, double *f1,
                                double *acc);
 
+/* HS_ERR_NOTFOUND "model N is in the trash; restore it to use it" when rec
+ * is in the trash, else HS_OK: what nothing may use a trashed model for
+ * (diagnoses, retraining) says so. */
+hs_status hs_models_check_live(const hs_model_rec *rec, hs_error *err);
+
 /* Looks model `id` up under the access rule and returns a handle to the
- * loaded model (from the cache, or read and validated now). rec_out (may
+ * loaded model (from the cache, or read and validated now). A model in
+ * the trash is HS_ERR_NOTFOUND "model N is in the trash; ...": nothing
+ * diagnoses or retrains with it until it is restored. rec_out (may
  * be NULL) receives the record (release with hs_model_rec_free). */
 hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
                             hs_model_ref **ref_out, hs_model_rec *rec_out,
@@ -62,10 +69,11 @@ void hs_models_release(hs_app *app, hs_model_ref *ref);
 hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
                         hs_model_rec *out, hs_error *err);
 
-/* The models viewer may see, newest first (release with
- * hs_model_list_free). */
+/* The models viewer may see, newest first; trashed ones only when
+ * include_deleted (release with hs_model_list_free). */
 hs_status hs_models_list(hs_app *app, const hs_user *viewer,
-                         hs_model_rec **items, size_t *n, hs_error *err);
+                         int include_deleted, hs_model_rec **items, size_t *n,
+                         hs_error *err);
 
 /* Replaces the names, descriptions and first actions of model `id`'s
  * classes with class_names (the API's object; {} removes them all) under
@@ -88,8 +96,25 @@ hs_status hs_models_set_class_names(hs_app *app, hs_id id,
 hs_status hs_models_file(hs_app *app, const hs_model_rec *rec,
                          uint8_t **bytes, size_t *len, hs_error *err);
 
-/* Deletes model `id` (record, cache entry, then file). */
+/* Deletes model `id` for good, at once (record, cache entry, then file):
+ * a result its job made after losing its lease. A user's delete is
+ * hs_models_trash. */
 hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
                            hs_error *err);
+
+/* A user's delete and its undo, by the trash rule (trash.h) under the
+ * access rule: the model leaves the cache and answers "in the trash" to
+ * hs_models_acquire while there; diagnoses and jobs made with it keep its
+ * id. Restoring after 7 days is HS_ERR_CONFLICT. *out gets the record
+ * after the change (release with hs_model_rec_free). */
+hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
+                          hs_model_rec *out, hs_error *err);
+hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
+                            hs_model_rec *out, hs_error *err);
+
+/* Deletes for good the models trashed more than 7 days ago (what referred
+ * to them is cleared, as hs_models_delete does), then their files.
+ * *purged (may be NULL) gets how many. */
+hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err);
 
 #endif

@@ -81,6 +81,10 @@ void hs_api_attachment(hs_resp *resp, const char *name);
 void hs_api_reply_blob(hs_app *app, hs_resp *resp, const char *key,
                        const char *content_type, const char *filename);
 
+/* 1 when the query asks for the trash too (include_deleted, any value
+ * but "0"): the lists of datasets, models and diagnoses. */
+int hs_api_include_deleted(const hs_req *req);
+
 /* A time, or null for 0. */
 json_t *hs_api_time(int64_t t);
 /* Parsed JSON text (a stored field), or null when absent or unreadable. */
@@ -132,6 +136,8 @@ void hs_api_dataset_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_download(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_delete(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_restore(hs_app *, hs_req *, hs_resp *);
+void hs_api_model_restore(hs_app *, hs_req *, hs_resp *);
+void hs_api_diagnosis_restore(hs_app *, hs_req *, hs_resp *);
 
 void hs_api_jobs_create(hs_app *, hs_req *, hs_resp *);
 void hs_api_jobs_list(hs_app *, hs_req *, hs_resp *);

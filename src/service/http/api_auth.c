@@ -179,6 +179,94 @@ void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)
 
 #define PREFS_MAX_BYTES 8192
 
+/* The "layout" preference: the panels each page shows, in the user's order
+ * (web/src/views/panels.js): {PAGE: {"order": [ID, ...], "hidden": [ID,
+ * ...]}}, names of 1..32 of [a-z0-9_-], at most LAYOUT_PAGES pages and
+ * LAYOUT_PANELS ids a list, none twice. The bounds keep it far below
+ * PREFS_MAX_BYTES' share of the other keys. */
+#define LAYOUT_PAGES 32
+#define LAYOUT_PANELS 48
+#define LAYOUT_NAME_MAX 32
+
+static int layout_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > LAYOUT_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* 422 naming `field` ("layout.model.order[2]"); returns -1. */
+static int layout_refused(hs_resp *resp, const char *field, const char *why)
+{
+    hs_reply_error(resp, 422, "invalid_data", json_pack("{s:s}", "field", field),
+                   "'%s' %s", field, why);
+    return -1;
+}
+
+static int check_layout_ids(const json_t *ids, const char *field,
+                            hs_resp *resp)
+{
+    char item[160];
+    size_t i;
+    const json_t *v;
+    if (!json_is_array(ids))
+        return layout_refused(resp, field, "must be a list of panel ids");
+    if (json_array_size(ids) > LAYOUT_PANELS)
+        return layout_refused(resp, field, "has more than 48 panels");
+    json_array_foreach(ids, i, v) {
+        snprintf(item, sizeof item, "%s[%zu]", field, i);
+        if (!json_is_string(v) || !layout_name_ok(json_string_value(v)))
+            return layout_refused(resp, item,
+                                  "must be a panel id of 1 to 32 of a-z, 0-9, "
+                                  "'-' and '_'");
+        for (size_t j = 0; j < i; j++)
+            if (json_equal(v, json_array_get(ids, j)))
+                return layout_refused(resp, item, "names a panel twice");
+    }
+    return 0;
+}
+
+static int check_layout(const json_t *layout, hs_resp *resp)
+{
+    char field[128];
+    const char *page, *key;
+    const json_t *entry, *v;
+    if (!layout || json_is_null(layout))
+        return 0;
+    if (!json_is_object(layout))
+        return layout_refused(resp, "layout",
+                              "must be an object of pages");
+    if (json_object_size(layout) > LAYOUT_PAGES)
+        return layout_refused(resp, "layout", "has more than 32 pages");
+    json_object_foreach((json_t *)layout, page, entry) {
+        if (!layout_name_ok(page))
+            return layout_refused(resp, "layout",
+                                  "has a page name that is not 1 to 32 of "
+                                  "a-z, 0-9, '-' and '_'");
+        snprintf(field, sizeof field, "layout.%s", page);
+        if (!json_is_object(entry))
+            return layout_refused(resp, field,
+                                  "must be {\"order\": [...], \"hidden\": [...]}");
+        json_object_foreach((json_t *)entry, key, v) {
+            if (strcmp(key, "order") && strcmp(key, "hidden")) {
+                snprintf(field, sizeof field, "layout.%s.%.32s", page, key);
+                return layout_refused(resp, field,
+                                      "is unknown: a page has \"order\" and "
+                                      "\"hidden\"");
+            }
+            snprintf(field, sizeof field, "layout.%s.%s", page, key);
+            if (check_layout_ids(v, field, resp) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /* The known keys must have their documented types; others are kept as they
  * are (the UI may add some), within PREFS_MAX_BYTES. */
 static int check_prefs(const json_t *prefs, hs_resp *resp)
@@ -226,7 +314,7 @@ static int check_prefs(const json_t *prefs, hs_resp *resp)
                        "'palette' must be a name of at most 32 characters");
         return -1;
     }
-    return 0;
+    return check_layout(json_object_get(prefs, "layout"), resp);
 }
 
 void hs_api_prefs_get(hs_app *app, hs_req *req, hs_resp *resp)

@@ -233,6 +233,12 @@ json_t *hs_api_user_json(const hs_user *u, int64_t now)
                      "created_at", (json_int_t)u->created_at);
 }
 
+int hs_api_include_deleted(const hs_req *req)
+{
+    const char *v = hs_req_query(req, "include_deleted");
+    return v && strcmp(v, "0") != 0;
+}
+
 json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
 {
     json_t *j = json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o}", "id",
@@ -414,6 +420,7 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
     json_t *rows = json_object_get(feedback, "rows");
     if (j) {
         json_object_set_new(j, "parent_id", id_or_null(m->parent_id));
+        json_object_set_new(j, "deleted_at", hs_api_time(m->deleted_at));
         json_object_set_new(j, "feedback_rows",
                             json_integer(json_is_integer(rows)
                                              ? json_integer_value(rows)
@@ -444,9 +451,11 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
         json_object_set_new(j, "adapt", json_null());
     if (j) /* stored before explanations: says so */
         hs_diag_explain_defaults(j);
-    if (j) /* whether its rows can be labelled and trained on */
+    if (j) { /* whether its rows can be labelled and trained on */
         json_object_set_new(j, "input_stored",
                             json_boolean(d->input_blob_key[0] != '\0'));
+        json_object_set_new(j, "deleted_at", hs_api_time(d->deleted_at));
+    }
     json_decref(summary);
     return j;
 }

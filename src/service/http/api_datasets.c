@@ -47,13 +47,12 @@ static json_t *dataset_item(const void *rec, int64_t now)
 
 void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    const char *trash = hs_req_query(req, "include_deleted");
     hs_dataset_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
     hs_status st = hs_datasets_list(app, &req->user,
-                                    trash && strcmp(trash, "0") != 0, &items,
-                                    &n, &err);
+                                    hs_api_include_deleted(req), &items, &n,
+                                    &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
                          dataset_item,
                          hs_clock_now(app->clock));

@@ -276,7 +276,9 @@ void hs_api_diagnoses_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_diagnoses_list(app, &req->user, &items, &n, &err);
+    hs_status st = hs_diagnoses_list(app, &req->user,
+                                     hs_api_include_deleted(req), &items, &n,
+                                     &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
                          diagnosis_item,
                          hs_clock_now(app->clock));
@@ -305,6 +307,21 @@ static hs_diag_query query_of(const hs_req *req)
                            hs_req_query(req, "abnormal")};
 }
 
+/* When the diagnosis's model went to the trash, or null (live, or
+ * deleted for good: model_id is null then). */
+static json_t *model_deleted_at(hs_app *app, const hs_user *viewer,
+                                const hs_diagnosis_rec *rec)
+{
+    hs_model_rec m;
+    int64_t at = 0;
+    memset(&m, 0, sizeof m);
+    if (rec->model_id &&
+        hs_models_get(app, rec->model_id, viewer, &m, NULL) == HS_OK)
+        at = m.deleted_at;
+    hs_model_rec_free(&m);
+    return hs_api_time(at);
+}
+
 void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     size_t offset, limit, total = 0;
@@ -322,8 +339,10 @@ void hs_api_diagnosis_get(hs_app *app, hs_req *req, hs_resp *resp)
         hs_reply_status(resp, st, &err);
     } else {
         json_t *out = hs_api_diagnosis_json(&rec);
-        if (out) {
+        if (out) { /* its model may be in the trash: say so */
             json_object_set_new(out, "filtered", json_boolean(filtered));
+            json_object_set_new(out, "model_deleted_at",
+                                model_deleted_at(app, &req->user, &rec));
             json_object_set_new(out, "results",
                                 hs_api_page_json(items, total, offset, limit));
         } else {
@@ -464,13 +483,31 @@ void hs_api_diagnosis_download(hs_app *app, hs_req *req, hs_resp *resp)
     hs_diagnosis_rec_free(&rec);
 }
 
+/* A trash move or restore answered as datasets' are: the record without
+ * its results, as it is after the change. */
+static void reply_trash(hs_resp *resp, hs_status st, hs_diagnosis_rec *rec,
+                        hs_error *err)
+{
+    if (st != HS_OK)
+        hs_reply_status(resp, st, err);
+    else
+        hs_reply_json(resp, 200, hs_api_diagnosis_json(rec));
+    hs_diagnosis_rec_free(rec);
+}
+
 void hs_api_diagnosis_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
+    hs_diagnosis_rec rec;
     hs_error err = {0};
-    hs_status st = hs_diagnoses_delete(app, req->ids[0], &req->user, &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
-                                           (json_int_t)req->ids[0], "deleted", 1));
+    hs_status st = hs_diagnoses_trash(app, req->ids[0], &req->user, &rec, &err);
+    reply_trash(resp, st, &rec, &err);
+}
+
+void hs_api_diagnosis_restore(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_diagnosis_rec rec;
+    hs_error err = {0};
+    hs_status st =
+        hs_diagnoses_restore(app, req->ids[0], &req->user, &rec, &err);
+    reply_trash(resp, st, &rec, &err);
 }

@@ -25,7 +25,8 @@ void hs_api_models_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_model_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_models_list(app, &req->user, &items, &n, &err);
+    hs_status st = hs_models_list(app, &req->user, hs_api_include_deleted(req),
+                                  &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
                          model_item,
                          hs_clock_now(app->clock));
@@ -132,15 +133,32 @@ void hs_api_model_report(hs_app *app, hs_req *req, hs_resp *resp)
     hs_model_rec_free(&rec);
 }
 
+/* A trash move or restore answered as datasets' are: the record without
+ * its summary, as it is after the change. */
+static void reply_trash(hs_resp *resp, hs_status st, hs_model_rec *rec,
+                        hs_error *err)
+{
+    if (st != HS_OK)
+        hs_reply_status(resp, st, err);
+    else
+        hs_reply_json(resp, 200, hs_api_model_json(rec, 0));
+    hs_model_rec_free(rec);
+}
+
 void hs_api_model_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
+    hs_model_rec rec;
     hs_error err = {0};
-    hs_status st = hs_models_delete(app, req->ids[0], &req->user, &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        hs_reply_json(resp, 200, json_pack("{s:I, s:b}", "id",
-                                           (json_int_t)req->ids[0], "deleted", 1));
+    hs_status st = hs_models_trash(app, req->ids[0], &req->user, &rec, &err);
+    reply_trash(resp, st, &rec, &err);
+}
+
+void hs_api_model_restore(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_model_rec rec;
+    hs_error err = {0};
+    hs_status st = hs_models_restore(app, req->ids[0], &req->user, &rec, &err);
+    reply_trash(resp, st, &rec, &err);
 }
 
 /* model_ids: absent, or an array of positive integers (n 0 when absent). */

@@ -51,11 +51,13 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/models/{id}/report", hs_api_model_report, AUTH},
     {"PUT", "/api/v1/models/{id}/class-names", hs_api_model_class_names_put,
      AUTH | JSON},
+    {"POST", "/api/v1/models/{id}/restore", hs_api_model_restore, AUTH},
 
     {"POST", "/api/v1/diagnoses", hs_api_diagnoses_create, AUTH | JSON | FORM},
     {"GET", "/api/v1/diagnoses", hs_api_diagnoses_list, AUTH},
     {"GET", "/api/v1/diagnoses/{id}", hs_api_diagnosis_get, AUTH},
     {"DELETE", "/api/v1/diagnoses/{id}", hs_api_diagnosis_delete, AUTH},
+    {"POST", "/api/v1/diagnoses/{id}/restore", hs_api_diagnosis_restore, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/download", hs_api_diagnosis_download, AUTH},
     {"GET", "/api/v1/diagnoses/{id}/projection", hs_api_diagnosis_projection,
      AUTH},

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "domain/accounts.h"
 #include "domain/datasets.h"
+#include "domain/diagnoses.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
@@ -224,19 +225,33 @@ fail:
     return st;
 }
 
+/* Logs a purge that failed (the next hour tries again). */
+static void purge_logged(hs_status st, hs_error *err, const char *what)
+{
+    if (st != HS_OK)
+        hs_log(HS_LOG_ERROR, what, json_pack("{s:s}", "error", err->message));
+    memset(err, 0, sizeof *err);
+}
+
 void hs_server_maintain(hs_server *s)
 {
     hs_error err = {0};
-    size_t purged = 0;
+    size_t datasets = 0, models = 0, diagnosis_blobs = 0;
     int64_t expired = 0;
-    if (hs_datasets_purge(&s->app, &purged, &err) != HS_OK)
-        hs_log(HS_LOG_ERROR, "cannot purge the dataset trash",
-               json_pack("{s:s}", "error", err.message));
+    purge_logged(hs_diagnoses_purge(&s->app, &diagnosis_blobs, &err), &err,
+                 "cannot purge the diagnosis trash");
+    purge_logged(hs_models_purge(&s->app, &models, &err), &err,
+                 "cannot purge the model trash");
+    purge_logged(hs_datasets_purge(&s->app, &datasets, &err), &err,
+                 "cannot purge the dataset trash");
     hs_accounts_purge_sessions(&s->app, &expired, NULL);
-    if (purged || expired)
+    if (datasets || models || diagnosis_blobs || expired)
         hs_log(HS_LOG_INFO, "housekeeping",
-               json_pack("{s:I, s:I}", "datasets_purged", (json_int_t)purged,
-                         "sessions_expired", (json_int_t)expired));
+               json_pack("{s:I, s:I, s:I, s:I}", "datasets_purged",
+                         (json_int_t)datasets, "models_purged",
+                         (json_int_t)models, "diagnosis_blobs_purged",
+                         (json_int_t)diagnosis_blobs, "sessions_expired",
+                         (json_int_t)expired));
 }
 
 void hs_server_stop(hs_server *s)

@@ -116,6 +116,9 @@ typedef struct hs_model_rec {
      * docs/api.md; NULL when never set: the model then has none). Kept
      * since store version 4. */
     char *class_names_json;
+    /* Unix seconds it went to the trash; 0 = live. Kept since store
+     * version 5 (an older backend has no trash: always 0). */
+    int64_t deleted_at;
 } hs_model_rec;
 
 /* Job states, in the order of their life. The names are the API's. */
@@ -220,6 +223,9 @@ typedef struct hs_diagnosis_rec {
      * NULL when the model is gone or has none). Filled by get and list
      * since store version 4; create ignores it. */
     char *model_class_names_json;
+    /* Unix seconds it went to the trash; 0 = live. Kept since store
+     * version 5 (an older backend has no trash: always 0). */
+    int64_t deleted_at;
 } hs_diagnosis_rec;
 
 /* A class given to one row of a diagnosis by a person: the row's true

@@ -30,7 +30,11 @@
  * input_blob_key, a model's parent_id and feedback_json): their create
  * wrappers clear those fields for an older backend, so that the caller
  * sees what was not kept; version 4 appends the models' class_names_put
- * and keeps a model's class_names_json.
+ * and keeps a model's class_names_json;
+ * version 5 appends the trash of models and diagnoses (list_with_deleted,
+ * set_deleted, purge, and the records' deleted_at): an older backend has
+ * no trash, so its lists are its live records and moving to the trash is
+ * refused.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -86,7 +90,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 4
+#define HS_STORE_OPS_VERSION 5
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -187,6 +191,17 @@ typedef struct hs_store_model_ops {
     hs_status (*class_names_put)(void *impl, hs_id id, hs_id viewer_id,
                                  int viewer_is_admin,
                                  const char *class_names_json, hs_error *err);
+    /* version 5: the trash */
+    hs_status (*list_with_deleted)(void *impl, hs_id viewer_id,
+                                   int viewer_is_admin, int include_deleted,
+                                   hs_model_rec **items, size_t *n,
+                                   hs_error *err);
+    hs_status (*set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, int64_t deleted_at,
+                             hs_error *err);
+    hs_status (*purge)(void *impl, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err);
 } hs_store_model_ops;
 
 typedef struct hs_store_job_ops {
@@ -252,6 +267,17 @@ typedef struct hs_store_diagnosis_ops {
     hs_status (*labels_list)(void *impl, hs_id diagnosis_id, hs_id viewer_id,
                              int viewer_is_admin, hs_diagnosis_label **items,
                              size_t *n, hs_error *err);
+    /* version 5: the trash */
+    hs_status (*list_with_deleted)(void *impl, hs_id viewer_id,
+                                   int viewer_is_admin, int include_deleted,
+                                   hs_diagnosis_rec **items, size_t *n,
+                                   hs_error *err);
+    hs_status (*set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, int64_t deleted_at,
+                             hs_error *err);
+    hs_status (*purge)(void *impl, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err);
 } hs_store_diagnosis_ops;
 
 /* The tables are pointers, so that appending to one does not move the
@@ -294,6 +320,40 @@ static inline int hs_store__str_fits(const char *s, size_t max)
 static inline hs_status hs_store__bad(hs_error *err, const char *what)
 {
     return hs_fail(err, HS_ERR_INVALID, "store: %s", what);
+}
+
+/* The checks of a set_deleted of models or diagnoses (version 5). */
+static inline hs_status hs_store__trash_ok(hs_store *store, int64_t deleted_at,
+                                           hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "set_deleted: no store");
+    if (deleted_at < 0)
+        return hs_store__bad(err, "deleted_at must be >= 0");
+    if (store->ops->version < 5)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) has no "
+                       "trash for models and diagnoses",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* A purge of models or diagnoses (version 5) with `purge`, the op of the
+ * resource's table, or NULL for an older backend: it has no trash, so
+ * nothing to purge. */
+typedef hs_status (*hs_store__purge_fn)(void *impl, int64_t deleted_before,
+                                        char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                        size_t *n, hs_error *err);
+static inline hs_status hs_store__purge(hs_store *store, hs_store__purge_fn purge,
+                                        int64_t deleted_before,
+                                        char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                        size_t *n, hs_error *err)
+{
+    if (!keys || !n)
+        return hs_store__bad(err, "purge: missing argument");
+    *keys = NULL;
+    *n = 0;
+    return purge ? purge(store->impl, deleted_before, keys, n, err) : HS_OK;
 }
 
 /* ---- opening and closing ------------------------------------------------ */
@@ -783,7 +843,8 @@ static inline hs_status hs_store_user_prefs_set(hs_store *store, hs_id user_id,
 
 /* ---- models ------------------------------------------------------------- */
 
-/* Inserts a model from all of m's fields but id, which the store sets.
+/* Inserts a model from all of m's fields but id, which the store sets,
+ * and deleted_at (a new model is live: cleared).
  * name 1..255 bytes, algo 1..31, blob_key 1..65, summary_json non-empty;
  * dataset_id, job_id and parent_id 0 or existing (else HS_ERR_NOTFOUND);
  * feedback_json NULL or non-empty (copied). HS_ERR_CONFLICT when the blob
@@ -812,10 +873,12 @@ static inline hs_status hs_store_model_create(hs_store *store, hs_model_rec *m,
         m->class_names_json = NULL;
     }
     m->id = 0;
+    m->deleted_at = 0;
     return store->ops->models->create(store->impl, m, err);
 }
 
-/* Reads model `id` under the access rule. *out is always overwritten;
+/* Reads model `id` - live or in the trash, see deleted_at - under the
+ * access rule. *out is always overwritten;
  * release it with hs_model_rec_free. */
 static inline hs_status hs_store_model_get(hs_store *store, hs_id id,
                                            hs_id viewer_id, int viewer_is_admin,
@@ -828,10 +891,12 @@ static inline hs_status hs_store_model_get(hs_store *store, hs_id id,
                                    viewer_is_admin != 0, out, err);
 }
 
-/* The models viewer_id may see, newest first (created_at, then id).
- * Release with hs_model_list_free. */
+/* The models viewer_id may see, newest first (created_at, then id);
+ * trashed ones (deleted_at > 0) only when include_deleted. Release with
+ * hs_model_list_free. */
 static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
                                             int viewer_is_admin,
+                                            int include_deleted,
                                             hs_model_rec **items, size_t *n,
                                             hs_error *err)
 {
@@ -839,11 +904,53 @@ static inline hs_status hs_store_model_list(hs_store *store, hs_id viewer_id,
         return hs_store__bad(err, "model_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->models->list(store->impl, viewer_id,
-                                    viewer_is_admin != 0, items, n, err);
+    if (store->ops->version < 5)
+        return store->ops->models->list(store->impl, viewer_id,
+                                        viewer_is_admin != 0, items, n, err);
+    return store->ops->models->list_with_deleted(
+        store->impl, viewer_id, viewer_is_admin != 0, include_deleted != 0,
+        items, n, err);
 }
 
-/* Deletes model `id` under the access rule and hands back its blob key,
+/* Moves model `id` to the trash (deleted_at > 0, when it happened) or
+ * restores it (deleted_at == 0) under the access rule; doing it twice is
+ * fine. Nothing that refers to it changes: diagnoses and jobs keep its id.
+ * How long it stays restorable is the caller's rule (hs_store_model_purge).
+ * HS_ERR_NOTFOUND when absent or not the viewer's; HS_ERR_INVALID when
+ * deleted_at < 0 or the backend is older than version 5. */
+static inline hs_status hs_store_model_set_deleted(hs_store *store, hs_id id,
+                                                   hs_id viewer_id,
+                                                   int viewer_is_admin,
+                                                   int64_t deleted_at,
+                                                   hs_error *err)
+{
+    hs_status hs = hs_store__trash_ok(store, deleted_at, err);
+    if (hs != HS_OK)
+        return hs;
+    return store->ops->models->set_deleted(
+        store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
+}
+
+/* Deletes, atomically, every model trashed before the cutoff
+ * (0 < deleted_at < deleted_before) exactly as hs_store_model_delete does
+ * (what referred to them is cleared), and returns their blob keys in *keys
+ * (free()) and *n for the caller to delete afterwards. A backend older
+ * than version 5 has nothing in the trash: none. */
+static inline hs_status
+hs_store_model_purge(hs_store *store, int64_t deleted_before,
+                     char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                     hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "model_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 5 ? store->ops->models->purge : NULL,
+        deleted_before, keys, n, err);
+}
+
+/* Deletes model `id` for good (live or trashed: the purge, or a result
+ * made after its job lost its lease) under the access rule and hands back
+ * its blob key,
  * which the caller deletes from the blob store afterwards. What referred
  * to it stays, pointing at nothing: diagnoses made with it keep their
  * results (model_id 0), a diagnose job that used it gets model_id 0, a
@@ -1267,7 +1374,8 @@ static inline hs_status hs_store_job_attempt_list(hs_store *store, hs_id job_id,
 
 /* ---- diagnoses ---------------------------------------------------------- */
 
-/* Inserts a diagnosis from all of d's fields but id (the store sets it).
+/* Inserts a diagnosis from all of d's fields but id (the store sets it)
+ * and deleted_at (a new diagnosis is live: cleared).
  * name 1..255 bytes, blob_key 1..65, input_blob_key "" or 1..65 bytes,
  * summary_json non-empty, rows >= 0; model_id and job_id 0 or existing.
  * HS_ERR_CONFLICT for a used blob key. A backend older than version 3
@@ -1287,10 +1395,12 @@ static inline hs_status hs_store_diagnosis_create(hs_store *store,
     if (store->ops->version < 3)
         d->input_blob_key[0] = '\0';
     d->id = 0;
+    d->deleted_at = 0;
     return store->ops->diagnoses->create(store->impl, d, err);
 }
 
-/* Reads diagnosis `id` under the access rule (release with
+/* Reads diagnosis `id` - live or in the trash, see deleted_at - under
+ * the access rule (release with
  * hs_diagnosis_rec_free). */
 static inline hs_status hs_store_diagnosis_get(hs_store *store, hs_id id,
                                                hs_id viewer_id,
@@ -1305,11 +1415,12 @@ static inline hs_status hs_store_diagnosis_get(hs_store *store, hs_id id,
                                       viewer_is_admin != 0, out, err);
 }
 
-/* The diagnoses viewer_id may see, newest first (release with
- * hs_diagnosis_list_free). */
+/* The diagnoses viewer_id may see, newest first; trashed ones only when
+ * include_deleted (release with hs_diagnosis_list_free). */
 static inline hs_status hs_store_diagnosis_list(hs_store *store,
                                                 hs_id viewer_id,
                                                 int viewer_is_admin,
+                                                int include_deleted,
                                                 hs_diagnosis_rec **items,
                                                 size_t *n, hs_error *err)
 {
@@ -1317,8 +1428,46 @@ static inline hs_status hs_store_diagnosis_list(hs_store *store,
         return hs_store__bad(err, "diagnosis_list: missing argument");
     *items = NULL;
     *n = 0;
-    return store->ops->diagnoses->list(store->impl, viewer_id,
-                                       viewer_is_admin != 0, items, n, err);
+    if (store->ops->version < 5)
+        return store->ops->diagnoses->list(store->impl, viewer_id,
+                                           viewer_is_admin != 0, items, n, err);
+    return store->ops->diagnoses->list_with_deleted(
+        store->impl, viewer_id, viewer_is_admin != 0, include_deleted != 0,
+        items, n, err);
+}
+
+/* Moves diagnosis `id` to the trash (deleted_at > 0) or restores it
+ * (deleted_at == 0) under the access rule, as hs_store_model_set_deleted:
+ * its results, input and labels stay. */
+static inline hs_status hs_store_diagnosis_set_deleted(hs_store *store,
+                                                       hs_id id,
+                                                       hs_id viewer_id,
+                                                       int viewer_is_admin,
+                                                       int64_t deleted_at,
+                                                       hs_error *err)
+{
+    hs_status hs = hs_store__trash_ok(store, deleted_at, err);
+    if (hs != HS_OK)
+        return hs;
+    return store->ops->diagnoses->set_deleted(
+        store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
+}
+
+/* Deletes, atomically, every diagnosis trashed before the cutoff as
+ * hs_store_diagnosis_delete does (labels gone, job results cleared) and
+ * returns every blob key they held - results, and inputs when kept - in
+ * *keys (free()) and *n, for the caller to delete afterwards. A backend
+ * older than version 5: none. */
+static inline hs_status
+hs_store_diagnosis_purge(hs_store *store, int64_t deleted_before,
+                         char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                         hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "diagnosis_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 5 ? store->ops->diagnoses->purge : NULL,
+        deleted_before, keys, n, err);
 }
 
 /* Deletes diagnosis `id` under the access rule, with its labels, and

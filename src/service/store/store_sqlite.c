@@ -277,6 +277,15 @@ static const char *const migrations[] = {
      * as people last set them (JSON; NULL: never set, the model has
      * none). */
     "ALTER TABLE models ADD COLUMN class_names_json TEXT NULL;",
+    /* 9: undo for every delete. Models and diagnoses go to a trash as
+     * datasets do (deleted_at: when, 0 = live); the purge deletes them
+     * for good 7 days later (the domain's rule, trash.h). */
+    "ALTER TABLE models ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (deleted_at >= 0);"
+    "ALTER TABLE diagnoses ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (deleted_at >= 0);"
+    "CREATE INDEX models_owner_deleted ON models(owner_id, deleted_at);"
+    "CREATE INDEX diagnoses_owner_deleted ON diagnoses(owner_id, deleted_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -871,7 +880,7 @@ static void release_dataset(void *row)
 #define MODEL_FIELDS                                                           \
     "id, owner_id, dataset_id, job_id, name, algo, blob_key, size_bytes,"      \
     " n_features, n_classes, macro_f1, accuracy, summary_json, created_at,"    \
-    " parent_id, feedback_json, class_names_json"
+    " parent_id, feedback_json, class_names_json, deleted_at"
 #define MODEL_COLS "SELECT " MODEL_FIELDS " FROM models"
 
 static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -890,6 +899,7 @@ static hs_status read_model(sqlite3_stmt *st, void *dst, hs_error *err)
     m->accuracy = column_real(st, 11);
     m->created_at = sqlite3_column_int64(st, 13);
     m->parent_id = sqlite3_column_int64(st, 14);
+    m->deleted_at = sqlite3_column_int64(st, 17);
     hs = copy_text(st, 4, m->name, sizeof m->name, err, "model name");
     if (hs == HS_OK)
         hs = copy_text(st, 5, m->algo, sizeof m->algo, err, "model algo");
@@ -1030,7 +1040,7 @@ static void release_attempt(void *row)
 
 #define DIAGNOSIS_FIELDS                                                       \
     "id, owner_id, model_id, job_id, name, blob_key, rows, summary_json,"      \
-    " created_at, input_blob_key,"                                             \
+    " created_at, input_blob_key, deleted_at,"                                 \
     " (SELECT class_names_json FROM models WHERE models.id = diagnoses.model_id)"
 #define DIAGNOSIS_COLS "SELECT " DIAGNOSIS_FIELDS " FROM diagnoses"
 
@@ -1045,6 +1055,7 @@ static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
     d->job_id = sqlite3_column_int64(st, 3);
     d->rows = sqlite3_column_int64(st, 6);
     d->created_at = sqlite3_column_int64(st, 8);
+    d->deleted_at = sqlite3_column_int64(st, 10);
     hs = copy_text(st, 4, d->name, sizeof d->name, err, "diagnosis name");
     if (hs == HS_OK)
         hs = copy_text(st, 5, d->blob_key, sizeof d->blob_key, err, "blob key");
@@ -1053,7 +1064,7 @@ static hs_status read_diagnosis(sqlite3_stmt *st, void *dst, hs_error *err)
                        err, "input blob key");
     if (hs == HS_OK) /* last: a failure above has allocated nothing */
         hs = dup_text(st, 7, &d->summary_json, err, "diagnosis summary");
-    if (hs == HS_OK && (hs = dup_text(st, 10, &d->model_class_names_json, err,
+    if (hs == HS_OK && (hs = dup_text(st, 11, &d->model_class_names_json, err,
                                       "model class names")) != HS_OK)
         hs_diagnosis_rec_free(d);
     return hs;
@@ -1350,6 +1361,12 @@ static hs_status sq_notification_mark_read(void *impl, hs_id id, hs_error *err)
  * the viewer is an admin. A query that has no use for ?1 binds it '-'. */
 #define OWNER_VISIBLE "(?3 = 1 OR owner_id = ?2)"
 
+/* The trash (datasets, models, diagnoses): see sq_set_deleted. */
+#define SET_DELETED(TABLE)                                                     \
+    "UPDATE " TABLE " SET deleted_at = ?4 WHERE id = ?1 AND " OWNER_VISIBLE
+#define LIVE_UNLESS_ASKED " AND (?1 = 1 OR deleted_at = 0)"
+#define TRASHED_BEFORE " WHERE deleted_at > 0 AND deleted_at < ?1"
+
 static hs_status sq_dataset_create(void *impl, hs_dataset_rec *d, hs_error *err)
 {
     char conflict[HS_STORE_BLOB_KEY_MAX + 48];
@@ -1384,20 +1401,61 @@ static hs_status sq_dataset_list(void *impl, hs_id viewer_id,
 {
     return sq_list(impl, read_dataset, release_dataset, sizeof **items,
                    (void **)items, n, err,
-                   DATASET_COLS " WHERE " OWNER_VISIBLE
-                                " AND (?1 = 1 OR deleted_at = 0)"
+                   DATASET_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
                                 " ORDER BY created_at DESC, id DESC",
                    "bib", include_deleted, viewer_id, viewer_is_admin);
+}
+
+/* The trash of datasets, models and diagnoses, one way for the three: a
+ * record moves in or out with `sql` (an UPDATE of deleted_at to ?4 under
+ * the access rule), the list shows trashed ones only when asked, and the
+ * purge (sq_purge) deletes what was trashed before a cutoff. */
+
+static hs_status sq_set_deleted(sq_store *s, const char *kind, const char *sql,
+                                hs_id id, hs_id viewer_id, int viewer_is_admin,
+                                int64_t deleted_at, hs_error *err)
+{
+    return sq_run_one(s, kind, id, err, "moving to or from the trash", sql,
+                      "iibi", id, viewer_id, viewer_is_admin, deleted_at);
+}
+
+/* Collects the blob keys `keys_sql` selects, then runs `stmts` (NULL-ended;
+ * the DELETE last), all with ?1 = deleted_before, as one outcome: the
+ * savepoint makes "rows gone" and "keys handed back" inseparable, so a
+ * failure (out of memory while collecting) cannot lose a key whose row
+ * is gone. */
+static hs_status sq_purge(sq_store *s, const char *keys_sql,
+                          const char *const *stmts, int64_t deleted_before,
+                          char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                          hs_error *err)
+{
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_list(s, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
+                     err, keys_sql, "i", deleted_before);
+        for (size_t i = 0; hs == HS_OK && stmts[i]; i++)
+            hs = sq_run(s, NULL, err, "purging the trash", stmts[i], "i",
+                        deleted_before);
+        hs = sq_savepoint_end(s, hs, err);
+        if (hs != HS_OK) {
+            free(*keys);
+            *keys = NULL;
+            *n = 0;
+        }
+    }
+    sq_unlock(s);
+    return hs;
 }
 
 static hs_status sq_dataset_set_deleted(void *impl, hs_id id, hs_id viewer_id,
                                         int viewer_is_admin, int64_t deleted_at,
                                         hs_error *err)
 {
-    return sq_run_one(impl, "dataset", id, err, "trashing a dataset",
-                      "UPDATE datasets SET deleted_at = ?4"
-                      " WHERE id = ?1 AND " OWNER_VISIBLE,
-                      "iibi", id, viewer_id, viewer_is_admin, deleted_at);
+    return sq_set_deleted(impl, "dataset", SET_DELETED("datasets"), id,
+                          viewer_id, viewer_is_admin, deleted_at, err);
 }
 
 static hs_status sq_dataset_set_profile(void *impl, hs_id id,
@@ -1410,34 +1468,15 @@ static hs_status sq_dataset_set_profile(void *impl, hs_id id,
                       "iTii", id, profile_json, rows, features);
 }
 
-/* DELETE ... RETURNING does its deleting on the first step; the savepoint
- * makes "rows gone" and "keys handed back" one outcome, so a failure while
- * collecting the keys (out of memory) cannot lose a key whose row is gone.
- * Models trained on a purged dataset keep it as dataset_id 0 (SET NULL). */
+/* Models trained on a purged dataset keep it as dataset_id 0 (SET NULL). */
 static hs_status sq_dataset_purge(void *impl, int64_t deleted_before,
                                   char (**keys)[HS_STORE_BLOB_KEY_MAX],
                                   size_t *n, hs_error *err)
 {
-    sq_store *s = impl;
-    hs_status hs = sq_lock(s, err);
-    if (hs != HS_OK)
-        return hs;
-    hs = sq_savepoint(s, err);
-    if (hs == HS_OK) {
-        hs = sq_list(s, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
-                     err,
-                     "DELETE FROM datasets WHERE deleted_at > 0 AND"
-                     " deleted_at < ?1 RETURNING blob_key",
-                     "i", deleted_before);
-        hs = sq_savepoint_end(s, hs, err);
-        if (hs != HS_OK) {
-            free(*keys);
-            *keys = NULL;
-            *n = 0;
-        }
-    }
-    sq_unlock(s);
-    return hs;
+    static const char *const stmts[] = {
+        "DELETE FROM datasets" TRASHED_BEFORE, NULL};
+    return sq_purge(impl, "SELECT blob_key FROM datasets" TRASHED_BEFORE,
+                    stmts, deleted_before, keys, n, err);
 }
 
 /* ---- models ------------------------------------------------------------ */
@@ -1475,13 +1514,47 @@ static hs_status sq_model_get(void *impl, hs_id id, hs_id viewer_id,
                       viewer_id, viewer_is_admin);
 }
 
+static hs_status sq_model_list_with_deleted(void *impl, hs_id viewer_id,
+                                            int viewer_is_admin,
+                                            int include_deleted,
+                                            hs_model_rec **items, size_t *n,
+                                            hs_error *err)
+{
+    return sq_list(impl, read_model, release_model, sizeof **items,
+                   (void **)items, n, err,
+                   MODEL_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
+                              " ORDER BY created_at DESC, id DESC",
+                   "bib", include_deleted, viewer_id, viewer_is_admin);
+}
+
+/* The version 1 list: the live models. */
 static hs_status sq_model_list(void *impl, hs_id viewer_id, int viewer_is_admin,
                                hs_model_rec **items, size_t *n, hs_error *err)
 {
-    return sq_list(
-        impl, read_model, release_model, sizeof **items, (void **)items, n, err,
-        MODEL_COLS " WHERE " OWNER_VISIBLE " ORDER BY created_at DESC, id DESC",
-        "-ib", viewer_id, viewer_is_admin);
+    return sq_model_list_with_deleted(impl, viewer_id, viewer_is_admin, 0,
+                                      items, n, err);
+}
+
+static hs_status sq_model_set_deleted(void *impl, hs_id id, hs_id viewer_id,
+                                      int viewer_is_admin, int64_t deleted_at,
+                                      hs_error *err)
+{
+    return sq_set_deleted(impl, "model", SET_DELETED("models"), id, viewer_id,
+                          viewer_is_admin, deleted_at, err);
+}
+
+/* As sq_model_delete for each: the jobs' result ids are cleared here, the
+ * foreign keys (diagnoses', jobs' model_id, parent_id) by SQLite. */
+static hs_status sq_model_purge(void *impl, int64_t deleted_before,
+                                char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                size_t *n, hs_error *err)
+{
+    static const char *const stmts[] = {
+        "UPDATE jobs SET result_id = NULL WHERE result_kind = '" HS_RESULT_MODEL
+        "' AND result_id IN (SELECT id FROM models" TRASHED_BEFORE ")",
+        "DELETE FROM models" TRASHED_BEFORE, NULL};
+    return sq_purge(impl, "SELECT blob_key FROM models" TRASHED_BEFORE, stmts,
+                    deleted_before, keys, n, err);
 }
 
 /* Deletes the model or diagnosis `id` with `sql` (a DELETE ... RETURNING
@@ -1962,16 +2035,53 @@ static hs_status sq_diagnosis_get(void *impl, hs_id id, hs_id viewer_id,
                       id, viewer_id, viewer_is_admin);
 }
 
+static hs_status sq_diagnosis_list_with_deleted(void *impl, hs_id viewer_id,
+                                                int viewer_is_admin,
+                                                int include_deleted,
+                                                hs_diagnosis_rec **items,
+                                                size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_diagnosis, release_diagnosis, sizeof **items,
+                   (void **)items, n, err,
+                   DIAGNOSIS_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
+                                  " ORDER BY created_at DESC, id DESC",
+                   "bib", include_deleted, viewer_id, viewer_is_admin);
+}
+
+/* The version 1 list: the live diagnoses. */
 static hs_status sq_diagnosis_list(void *impl, hs_id viewer_id,
                                    int viewer_is_admin,
                                    hs_diagnosis_rec **items, size_t *n,
                                    hs_error *err)
 {
-    return sq_list(impl, read_diagnosis, release_diagnosis, sizeof **items,
-                   (void **)items, n, err,
-                   DIAGNOSIS_COLS " WHERE " OWNER_VISIBLE
-                                  " ORDER BY created_at DESC, id DESC",
-                   "-ib", viewer_id, viewer_is_admin);
+    return sq_diagnosis_list_with_deleted(impl, viewer_id, viewer_is_admin, 0,
+                                          items, n, err);
+}
+
+static hs_status sq_diagnosis_set_deleted(void *impl, hs_id id,
+                                          hs_id viewer_id, int viewer_is_admin,
+                                          int64_t deleted_at, hs_error *err)
+{
+    return sq_set_deleted(impl, "diagnosis", SET_DELETED("diagnoses"), id,
+                          viewer_id, viewer_is_admin, deleted_at, err);
+}
+
+/* As sq_diagnosis_delete for each (labels go by ON DELETE CASCADE); the
+ * keys are the results' and the kept inputs'. */
+static hs_status sq_diagnosis_purge(void *impl, int64_t deleted_before,
+                                    char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                    size_t *n, hs_error *err)
+{
+    static const char *const stmts[] = {
+        "UPDATE jobs SET result_id = NULL WHERE result_kind = '"
+        HS_RESULT_DIAGNOSIS "' AND result_id IN (SELECT id FROM diagnoses"
+        TRASHED_BEFORE ")",
+        "DELETE FROM diagnoses" TRASHED_BEFORE, NULL};
+    return sq_purge(impl,
+                    "SELECT blob_key FROM diagnoses" TRASHED_BEFORE
+                    " UNION ALL SELECT input_blob_key FROM diagnoses"
+                    TRASHED_BEFORE " AND input_blob_key <> ''",
+                    stmts, deleted_before, keys, n, err);
 }
 
 static hs_status sq_diagnosis_delete(void *impl, hs_id id, hs_id viewer_id,
@@ -2213,6 +2323,9 @@ static const hs_store_model_ops sq_models = {
     .list = sq_model_list,
     .remove = sq_model_delete,
     .class_names_put = sq_model_class_names_put,
+    .list_with_deleted = sq_model_list_with_deleted,
+    .set_deleted = sq_model_set_deleted,
+    .purge = sq_model_purge,
 };
 
 static const hs_store_job_ops sq_jobs = {
@@ -2240,6 +2353,9 @@ static const hs_store_diagnosis_ops sq_diagnoses = {
     .swap_blob = sq_diagnosis_swap_blob,
     .labels_put = sq_diagnosis_labels_put,
     .labels_list = sq_diagnosis_labels_list,
+    .list_with_deleted = sq_diagnosis_list_with_deleted,
+    .set_deleted = sq_diagnosis_set_deleted,
+    .purge = sq_diagnosis_purge,
 };
 
 static const hs_store_ops sq_ops = {

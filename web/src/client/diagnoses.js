@@ -1,7 +1,8 @@
 // client/diagnoses.js - diagnoses: samples run through a model, by uploaded CSV
 // or by JSON rows; their results page by page, the 2-D projection for the
-// scatter plot, the downloads, and the labels people give their rows with
-// the rows worth labelling first (docs/api.md: Diagnoses, Labels).
+// scatter plot, the downloads, the trash (delete, restore), and the labels
+// people give their rows with the rows worth labelling first (docs/api.md:
+// Diagnoses, Labels).
 
 import * as http from './http.js';
 
@@ -55,7 +56,15 @@ export const projection = (id, { maxPoints = 5000, ...opts } = {}) =>
 export const allRows = (id, { filters, ...opts } = {}) =>
   http.get(`/diagnoses/${id}/download`, { ...opts, query: { format: 'json', ...filterQuery(filters) } });
 
+/* Every diagnosis of the caller (without results); includeDeleted adds
+ * those in the trash. */
+export const list = ({ includeDeleted = false, ...opts } = {}) =>
+  http.listAll('/diagnoses', { ...opts, query: includeDeleted ? { include_deleted: 1 } : undefined });
+
+/* Moves a diagnosis to the trash (restorable for 7 days). */
 export const remove = (id, opts = {}) => http.del(`/diagnoses/${id}`, opts);
+
+export const restore = (id, opts = {}) => http.post(`/diagnoses/${id}/restore`, undefined, opts);
 
 /* The link that downloads the results as 'csv' or 'json', the rows that
  * pass `filters` only when given; `explain` (CSV only) appends each row's

@@ -3,7 +3,8 @@
 // profile of the chosen dataset (views/profile.js) or, with none chosen, a
 // "continue where you left off" panel. An upload keeps running when the user
 // goes elsewhere (its state lives in this module, and the busy indicator
-// can cancel it); deleting offers Undo (the datasets client's restore).
+// can cancel it); deleting offers Undo, and the recently deleted ones can
+// be restored for 7 days (views/trash.js).
 
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
@@ -12,6 +13,7 @@ import { fmtInt, fmtBytes, fmtAgo, fmtDate } from '../format.js';
 import { dropZone } from '../dropzone.js';
 import { pageHeader, card, errorAlert, progressBar, toast, showError, emptyState, button, linkButton, badge } from '../ui.js';
 import { renderProfile, profileActions } from '../views/profile.js';
+import { undoToast, trashCard } from '../views/trash.js';
 
 /* ---- the upload, which outlives the page ----------------------------------------------- */
 
@@ -163,10 +165,13 @@ function stepsCard() {
 
 export async function render(view, ctx) {
   const id = ctx.params.id || null;
-  const [items, dataset] = await Promise.all([
-    ctx.api.datasets.list({ signal: ctx.signal }),
+  const [all, dataset] = await Promise.all([
+    ctx.api.datasets.list({ signal: ctx.signal, includeDeleted: true }),
     id ? ctx.api.datasets.get(id, { signal: ctx.signal }) : null,
   ]);
+  const items = all.filter((d) => !d.deleted_at);
+  const restore = (ds) => ctx.api.datasets.restore(ds.id);
+  const reopen = (ds) => ctx.navigate(`#/datasets/${ds.id}`);
   if (dataset) ctx.prefs.set({ last_dataset_id: dataset.id });
 
   const onDelete = async (ds, btn) => {
@@ -180,20 +185,14 @@ export async function render(view, ctx) {
     }
     view.querySelector(`[data-testid="dataset-row"][data-id="${ds.id}"]`)?.remove(); // at once, before the list reloads
     if (ctx.prefs.get('last_dataset_id') === ds.id) ctx.prefs.set({ last_dataset_id: null });
-    toast(t('datasets.deleted', { name: ds.name }), {
-      variant: 'info',
-      undo: async () => {
-        await ctx.api.datasets.restore(ds.id);
-        toast(t('datasets.restored', { name: ds.name }));
-        ctx.navigate(`#/datasets/${ds.id}`);
-      },
-    });
+    undoToast(t('datasets.deleted', { name: ds.name }), t('datasets.restored', { name: ds.name }), () => restore(ds), () => reopen(ds));
     ctx.navigate(id === ds.id || !location.hash.startsWith('#/datasets') ? '#/datasets' : location.hash);
   };
 
   // On a phone the profile comes first when one is open, the list otherwise.
   const order = id ? ['order-2 order-lg-1', 'order-1 order-lg-2'] : ['', ''];
-  const side = h('div.col-lg-4.d-flex.flex-column.gap-4', { class: order[0] }, uploadCard(ctx), listCard(items, id, onDelete));
+  const side = h('div.col-lg-4.d-flex.flex-column.gap-4', { class: order[0] }, uploadCard(ctx), listCard(items, id, onDelete),
+    trashCard(all, { kind: 'dataset', restore, onRestored: (ds) => { toast(t('datasets.restored', { name: ds.name })); reopen(ds); } }));
   const detail = h('div.col-lg-8.d-flex.flex-column.gap-4', { class: order[1] });
   if (dataset) {
     view.append(pageHeader(dataset.name, {

@@ -13,8 +13,9 @@ import { t } from '../i18n.js';
 import { rowsFromPaste, PasteError } from '../csv.js';
 import { dropZone } from '../dropzone.js';
 import { fmtInt, fmtAgo, fmtBytes } from '../format.js';
-import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, progressBar } from '../ui.js';
+import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, progressBar, toast } from '../ui.js';
 import { className } from '../classnames.js';
+import { trashCard } from '../views/trash.js';
 
 // Rows a batch needs to be adapted (HL_ADAPT_MIN_ROWS): only for the help
 // text; the diagnosis reports the server's own rule (adapt.min_rows).
@@ -38,12 +39,19 @@ function template(model) {
 }
 
 export async function render(view, ctx) {
-  const [models, recent] = await Promise.all([
+  const [models, recent, all] = await Promise.all([
     ctx.api.models.list({ signal: ctx.signal }),
     ctx.api.diagnoses.recent({ signal: ctx.signal, limit: 8 }),
+    ctx.api.diagnoses.list({ signal: ctx.signal, includeDeleted: true }),
   ]);
   view.append(pageHeader(t('diagnose.title'), { subtitle: t('diagnose.subtitle') }));
-  const side = h('div.col-lg-4', recentCard(recent));
+  const trash = trashCard(all, {
+    kind: 'diagnosis',
+    restore: (d) => ctx.api.diagnoses.restore(d.id),
+    onRestored: (d) => { toast(t('diagnosis.restored', { name: d.name })); ctx.navigate(`#/diagnoses/${d.id}`); },
+    href: (d) => `#/diagnoses/${d.id}`,
+  });
+  const side = h('div.col-lg-4.d-flex.flex-column.gap-4', recentCard(recent), trash);
   if (!models.length) {
     view.append(h('div.row.g-4', h('div.col-lg-8', card(null, emptyState('model', t('diagnose.noModels'), t('diagnose.noModelsText'),
       linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' })))), side));

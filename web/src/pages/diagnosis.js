@@ -19,7 +19,9 @@ import { h, clear, esc } from '../dom.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, rotateFor } from '../charts.js';
 import { fmtInt, fmtPct, fmtDate } from '../format.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, errorAlert } from '../ui.js';
+import { pageHeader, card, statTile, statGrid, linkButton, toast, errorAlert } from '../ui.js';
+import { deleteButton, trashBanner } from '../views/trash.js';
+import { panelLayout } from '../views/panels.js';
 import { resultsTable } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard, driftBanner, trainingCaveat } from '../views/drift.js';
@@ -173,32 +175,34 @@ function chartTypeSwitch(onPick) {
 export async function render(view, ctx) {
   const id = ctx.params.id;
   const diag = await ctx.api.diagnoses.page(id, { signal: ctx.signal, offset: 0, limit: PAGE });
-  ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id ? { last_model_id: diag.model_id } : {}) });
+  if (!diag.deleted_at) ctx.prefs.set({ last_diagnosis_id: diag.id, ...(diag.model_id && !diag.model_deleted_at ? { last_model_id: diag.model_id } : {}) });
   const few = diag.rows <= FEW_SAMPLES && diag.results.items.length === diag.rows;
   let proj = null;
   let classType = 'bar';
+  const restore = () => ctx.api.diagnoses.restore(diag.id);
 
-  const del = button(t('common.delete'), {
-    iconName: 'trash', variant: 'outline-danger',
-    onClick: async () => {
-      if (!await confirmDialog({ title: t('diagnosis.deleteTitle'), message: t('diagnosis.deleteText', { name: diag.name }), okLabel: t('common.delete') })) return;
-      try {
-        await ctx.api.diagnoses.remove(diag.id);
-        if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
-        toast(t('diagnosis.deleted', { name: diag.name }), { variant: 'info' });
-        ctx.navigate('#/diagnose');
-      } catch (e) { showError(e); }
+  const del = !diag.deleted_at && deleteButton({
+    testid: 'diagnosis-delete', remove: () => ctx.api.diagnoses.remove(diag.id), restore,
+    texts: { deleted: t('diagnosis.trashed', { name: diag.name }), restored: t('diagnosis.restored', { name: diag.name }) },
+    onDeleted: () => {
+      if (ctx.prefs.get('last_diagnosis_id') === diag.id) ctx.prefs.set({ last_diagnosis_id: null });
+      ctx.navigate('#/diagnose');
     },
+    onRestored: () => ctx.navigate(`#/diagnoses/${diag.id}`),
   });
+  const layout = panelLayout(ctx, 'diagnosis');
+  const modelLink = diag.model_id && h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id }));
 
   view.append(pageHeader(diag.name, {
     eyebrow: t('diagnosis.eyebrow', { id: diag.id }),
     subtitle: [t('diagnosis.subtitle', { rows: fmtInt(diag.rows), date: fmtDate(diag.created_at) }), ' · ',
-      diag.model_id ? h('a', { href: `#/models/${diag.model_id}` }, t('diagnosis.model', { id: diag.model_id })) : t('diagnosis.modelGone')],
+      diag.model_id ? modelLink : t('diagnosis.modelGone'),
+      diag.model_deleted_at ? h('span.text-warning-emphasis', { testid: 'diagnosis-model-trashed' }, ' (', t('diagnosis.modelInTrash'), ')') : null],
     actions: [
       linkButton(t('diagnosis.downloadCsv'), ctx.api.diagnoses.downloadUrl(diag.id, 'csv'), { iconName: 'download', testid: 'download-csv', download: `diagnosis-${diag.id}.csv` }),
       linkButton(t('diagnosis.downloadJson'), ctx.api.diagnoses.downloadUrl(diag.id, 'json'), { iconName: 'download', testid: 'download-json', download: `diagnosis-${diag.id}.json` }),
-      diag.model_id && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
+      diag.model_id && !diag.model_deleted_at && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
+      layout.control,
       del,
     ],
   }));
@@ -208,6 +212,8 @@ export async function render(view, ctx) {
     h('ul.mb-0.small', diag.warnings.map((w) => h('li', w)))) : null;
   const unknown = diag.unknown_labels ? h('div.alert.alert-info.mb-0', t('diagnosis.unknownLabels', { count: diag.unknown_labels })) : null;
   const feedback = feedbackCard(diag, { api: ctx.api, signal: ctx.signal, navigate: ctx.navigate });
+  const banner = trashBanner(diag, { text: t('diagnosis.inTrash'), restore, onRestored: () => { toast(t('diagnosis.restored', { name: diag.name })); ctx.rerender(); } });
+  if (banner) view.append(banner);
   if (few) {
     view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), trainingCaveat(diag), diag.drift && driftCard(diag), adaptCard(diag),
       verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }), feedback));
@@ -225,18 +231,24 @@ export async function render(view, ctx) {
   const classes = chart(classesEl, (c) => classesOption(c, diag, classType));
   const typeSwitch = chartTypeSwitch((type) => { classType = type; classes.rebuild(); });
 
-  view.append(h('div.d-flex.flex-column.gap-4',
-    driftBanner(diag), trainingCaveat(diag), tilesHost, warnings, unknown, driftCard(diag), adaptCard(diag),
-    h('p.small.text-body-secondary.mb-0', { testid: 'csv-columns-hint' }, t('diagnosis.csvColumns')),
-    h('div.row.g-4',
-      h('div.col-xl-6', card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch })),
-      h('div.col-xl-6', card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }))),
-    card(t('diagnosis.scatter'), [sampledNote, projError, scatterEl], { actions: h('span.small.text-body-secondary.d-none.d-md-inline', t('diagnosis.scatterHint')) }),
-    diag.metrics && h('div.row.g-4',
-      h('div.col-xl-6', card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class', diag), { bodyCls: 'p-0', cls: 'h-100' })),
-      h('div.col-xl-6', card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }))),
-    card(t('results.title'), [filtersHost, explainNote(diag), tableHost], { actions: h('span.small.text-body-secondary', t('results.sortHint')) }),
-    feedback));
+  // what to know before reading the batch: above the panels, not one of them
+  const notes = [driftBanner(diag), trainingCaveat(diag)].filter(Boolean);
+  if (notes.length) view.append(h('div.d-flex.flex-column.gap-3.mb-4', notes));
+  // The panels, in their default order; each line one panel (views/panels.js).
+  layout.add('summary', t('layout.panel.summary'), tilesHost);
+  layout.add('warnings', t('diagnosis.warnings'), warnings);
+  layout.add('unknown-labels', t('layout.panel.unknownLabels'), unknown);
+  layout.add('drift', t('drift.title'), driftCard(diag));
+  layout.add('adapt', t('adapt.title'), adaptCard(diag));
+  layout.add('classes', t('diagnosis.classes'), card(t('diagnosis.classes'), classesEl, { cls: 'h-100', actions: typeSwitch }), { half: true });
+  layout.add('confidence', t('diagnosis.confidenceChart'), card(t('diagnosis.confidenceChart'), confEl, { cls: 'h-100', actions: confNote }), { half: true });
+  layout.add('scatter', t('diagnosis.scatter'), card(t('diagnosis.scatter'), [sampledNote, projError, scatterEl], { actions: h('span.small.text-body-secondary.d-none.d-md-inline', t('diagnosis.scatterHint')) }));
+  layout.add('evaluation', t('diagnosis.evaluation'), diag.metrics && card(t('diagnosis.evaluation'), perClassTable(diag.metrics, 'diagnosis-per-class', diag), { bodyCls: 'p-0', cls: 'h-100' }), { half: true });
+  layout.add('evaluation-confusion', t('layout.panel.evaluationConfusion'), diag.metrics && card(t('model.confusion'), h('div.chart.chart-square', { testid: 'diagnosis-confusion', role: 'img', 'aria-label': t('model.confusion') }), { cls: 'h-100' }), { half: true });
+  layout.add('results', t('results.title'), card(t('results.title'), [filtersHost, explainNote(diag),
+    h('p.small.text-body-secondary', { testid: 'csv-columns-hint' }, t('diagnosis.csvColumns')), tableHost], { actions: h('span.small.text-body-secondary', t('results.sortHint')) }));
+  layout.add('feedback', t('feedback.title'), feedback);
+  view.append(layout.finish());
 
   clear(tilesHost, summaryTiles(diag, null));
   const conf = chart(confEl, (c) => confidenceOption(c, proj, diag));

@@ -26,7 +26,9 @@ import { lossSeries, lossOption } from '../views/loss.js';
 import { modelMetrics, perClassTable, confusionChart, f1Chart, trainingFacts } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { classNamesCard } from '../views/class-names.js';
-import { pageHeader, card, statTile, statGrid, linkButton, button, confirmDialog, toast, showError, sortHeader } from '../ui.js';
+import { pageHeader, card, statTile, statGrid, linkButton, button, toast, sortHeader } from '../ui.js';
+import { deleteButton, trashBanner } from '../views/trash.js';
+import { panelLayout } from '../views/panels.js';
 
 const TOP_KPIS = 20;
 // KPIs left out by the screening shown before "show all": the strongest.
@@ -252,36 +254,37 @@ function lineageCard(model) {
 
 export async function render(view, ctx) {
   const model = await ctx.api.models.get(ctx.params.id, { signal: ctx.signal });
-  ctx.prefs.set({ last_model_id: model.id });
+  if (!model.deleted_at) ctx.prefs.set({ last_model_id: model.id });
   const summary = model.summary || {};
   const { m, source } = modelMetrics(summary);
+  const restore = () => ctx.api.models.restore(model.id);
 
-  const del = button(t('common.delete'), {
-    iconName: 'trash', variant: 'outline-danger',
-    onClick: async () => {
-      const ok = await confirmDialog({ title: t('model.deleteTitle'), message: t('model.deleteText', { name: model.name }), okLabel: t('common.delete') });
-      if (!ok) return;
-      try {
-        await ctx.api.models.remove(model.id);
-        if (ctx.prefs.get('last_model_id') === model.id) ctx.prefs.set({ last_model_id: null });
-        toast(t('model.deleted', { name: model.name }), { variant: 'info' });
-        ctx.navigate('#/models');
-      } catch (e) { showError(e); }
+  const del = !model.deleted_at && deleteButton({
+    testid: 'model-delete', remove: () => ctx.api.models.remove(model.id), restore,
+    texts: { deleted: t('model.trashed', { name: model.name }), restored: t('model.restored', { name: model.name }) },
+    onDeleted: () => {
+      if (ctx.prefs.get('last_model_id') === model.id) ctx.prefs.set({ last_model_id: null });
+      ctx.navigate('#/models');
     },
+    onRestored: () => ctx.navigate(`#/models/${model.id}`),
   });
+  const layout = panelLayout(ctx, 'model');
 
   view.append(pageHeader(model.name, {
     eyebrow: t('model.eyebrow', { id: model.id }),
     subtitle: [t('model.subtitle', { classes: model.classes, features: model.features, date: fmtDate(model.created_at) }), ' · ',
       model.dataset_id ? h('a', { href: `#/datasets/${model.dataset_id}` }, t('model.fromDataset', { id: model.dataset_id })) : t('model.datasetGone')],
     actions: [
-      linkButton(t('model.diagnoseWith'), `#/diagnose?model=${model.id}`, { variant: 'primary', iconName: 'diagnose' }),
+      !model.deleted_at && linkButton(t('model.diagnoseWith'), `#/diagnose?model=${model.id}`, { variant: 'primary', iconName: 'diagnose' }),
       linkButton(t('model.downloadModel'), ctx.api.models.downloadUrl(model.id), { iconName: 'download', testid: 'download-model', download: `model-${model.id}.model` }),
       linkButton(t('report.open'), `#/models/${model.id}/report`, { iconName: 'file', testid: 'model-report-link' }),
       linkButton(t('model.downloadReport'), ctx.api.models.reportUrl(model.id), { iconName: 'file', testid: 'download-report', download: `model-${model.id}-report.json` }),
+      layout.control,
       del,
     ],
   }));
+  const banner = trashBanner(model, { text: t('model.inTrash'), restore, onRestored: () => { toast(t('model.restored', { name: model.name })); ctx.rerender(); } });
+  if (banner) view.append(banner);
 
   const el = (testid, label, cls = 'chart') => h(`div.${cls}`, { testid, role: 'img', 'aria-label': label });
   const confusion = el('chart-confusion', t('model.confusion'), 'chart.chart-square');
@@ -289,27 +292,26 @@ export async function render(view, ctx) {
   const importance = el('chart-importance', t('model.importance'), 'chart.chart-tall');
   const curve = el('chart-curve', t('model.curve'), 'chart.chart-tall');
 
-  view.append(h('div.d-flex.flex-column.gap-4',
-    lineageCard(model),
-    worthShowing(model.attempts) && attemptsCard(model.attempts),
-    h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)),
-    classNamesCard(model, {
-      canEdit: ctx.session.user?.id === model.owner_id,
-      save: (names) => ctx.api.models.setClassNames(model.id, names, { signal: ctx.signal }),
-      onSaved: () => ctx.rerender(),
-    }),
-    membersCard(summary),
-    leaderboardCard(summary),
-    h('div.row.g-4',
-      h('div.col-xl-6', card(t('model.perClass'), perClassTable(m, 'per-class-table', model), { bodyCls: 'p-0', cls: 'h-100' })),
-      h('div.col-xl-6', card(t('model.f1Chart'), f1, { cls: 'h-100' }))),
-    h('div.row.g-4',
-      h('div.col-xl-6', card(t('model.confusion'), confusion, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.confusionHint')) })),
-      h('div.col-xl-6', card(t('model.importance'), importance, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.importanceHint', { n: Math.min(TOP_KPIS, (summary.feature_importance || []).length) })) }))),
-    screeningCard(summary),
-    familiesCard(summary),
-    card(t('model.curve'), curve),
-    detailsCard(model, summary)));
+  // The panels, in their default order; each line one panel (views/panels.js).
+  layout.add('lineage', t('model.lineage.title'), lineageCard(model));
+  layout.add('attempts', t('attempts.title'), worthShowing(model.attempts) && attemptsCard(model.attempts));
+  layout.add('scores', t('layout.panel.scores'), h('div', h('div.metric-source.small.text-body-secondary.mb-2', { testid: 'metric-source' }, source), tiles(m)));
+  layout.add('class-names', t('classNames.title'), classNamesCard(model, {
+    canEdit: ctx.session.user?.id === model.owner_id,
+    save: (names) => ctx.api.models.setClassNames(model.id, names, { signal: ctx.signal }),
+    onSaved: () => ctx.rerender(),
+  }));
+  layout.add('members', t('model.members.title'), membersCard(summary));
+  layout.add('leaderboard', t('model.leaderboard.title'), leaderboardCard(summary));
+  layout.add('per-class', t('model.perClass'), card(t('model.perClass'), perClassTable(m, 'per-class-table', model), { bodyCls: 'p-0', cls: 'h-100' }), { half: true });
+  layout.add('f1', t('model.f1Chart'), card(t('model.f1Chart'), f1, { cls: 'h-100' }), { half: true });
+  layout.add('confusion', t('model.confusion'), card(t('model.confusion'), confusion, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.confusionHint')) }), { half: true });
+  layout.add('importance', t('model.importance'), card(t('model.importance'), importance, { cls: 'h-100', actions: h('span.small.text-body-secondary', t('model.importanceHint', { n: Math.min(TOP_KPIS, (summary.feature_importance || []).length) })) }), { half: true });
+  layout.add('screening', t('model.screening.title'), screeningCard(summary));
+  layout.add('families', t('model.families.title'), familiesCard(summary));
+  layout.add('curve', t('model.curve'), card(t('model.curve'), curve));
+  layout.add('details', t('model.details'), detailsCard(model, summary));
+  view.append(layout.finish());
   confusionChart(confusion, m, model);
   f1Chart(f1, m, model);
   importanceChart(importance, summary);

@@ -1,12 +1,14 @@
 // pages/models.js - #/models: the trained models, newest first, with their
 // headline scores, so that the right one can be picked for diagnosis or
 // downloaded without opening it; a link to the leaderboard of them all on
-// one dataset.
+// one dataset; and the recently deleted ones, which can be restored for 7
+// days (views/trash.js).
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { fmtPct, fmtBytes, fmtAgo, fmtInt } from '../format.js';
-import { pageHeader, card, emptyState, linkButton, badge } from '../ui.js';
+import { pageHeader, card, emptyState, linkButton, badge, toast } from '../ui.js';
+import { trashCard } from '../views/trash.js';
 import { icon } from '../icons.js';
 
 function modelRow(m, datasets, ctx) {
@@ -28,10 +30,17 @@ function modelRow(m, datasets, ctx) {
 }
 
 export async function render(view, ctx) {
-  const [models, datasets] = await Promise.all([
-    ctx.api.models.list({ signal: ctx.signal }),
+  const [all, datasets] = await Promise.all([
+    ctx.api.models.list({ signal: ctx.signal, includeDeleted: true }),
     ctx.api.datasets.list({ signal: ctx.signal, includeDeleted: true }),
   ]);
+  const models = all.filter((m) => !m.deleted_at);
+  const trash = trashCard(all, {
+    kind: 'model',
+    restore: (m) => ctx.api.models.restore(m.id),
+    onRestored: (m) => { toast(t('model.restored', { name: m.name })); ctx.rerender(); },
+    href: (m) => `#/models/${m.id}`,
+  });
   const byId = new Map(datasets.map((d) => [d.id, d]));
   view.append(pageHeader(t('models.title'), {
     subtitle: t('models.subtitle'),
@@ -42,6 +51,7 @@ export async function render(view, ctx) {
   }));
   if (!models.length) {
     view.append(card(null, emptyState('model', t('models.empty'), t('models.emptyText'), linkButton(t('models.trainNew'), '#/train', { variant: 'primary', iconName: 'train' }))));
+    if (trash) view.append(h('div.mt-4', trash));
     return;
   }
   view.append(card(null, h('div.table-responsive', h('table.table.table-hover.align-middle.mb-0.models-table',
@@ -55,5 +65,6 @@ export async function render(view, ctx) {
       h('th.d-none.d-lg-table-cell', { scope: 'col' }, t('models.col.created')),
       h('th.text-end', { scope: 'col' }, h('span.visually-hidden', t('models.col.actions'))))),
     h('tbody', models.map((m) => modelRow(m, byId, ctx))))), { bodyCls: 'p-0' }),
-  h('p.small.text-body-secondary.mt-3', t('models.count', { count: models.length, n: fmtInt(models.length) })));
+  h('p.small.text-body-secondary.mt-3', t('models.count', { count: models.length, n: fmtInt(models.length) })),
+  trash && h('div.mt-4', trash));
 }
