@@ -2952,7 +2952,7 @@ static void test_model_class_names(void **state)
                      HS_OK);
     hs_diagnosis_rec *items = NULL;
     size_t n = 0;
-    assert_int_equal(hs_store_diagnosis_list(f->store, ann, 0, &items, &n,
+    assert_int_equal(hs_store_diagnosis_list(f->store, ann, 0, 0, &items, &n,
                                              &err),
                      HS_OK);
     assert_int_equal(n, 2);

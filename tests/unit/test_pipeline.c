@@ -210,10 +210,10 @@ static void made_by(world *w, hs_id job_id, size_t *models, size_t *diagnoses)
     hs_diagnosis_rec *d = NULL;
     size_t nm = 0, nd = 0;
     *models = *diagnoses = 0;
-    assert_int_equal(hs_models_list(&w->app, &w->owner, &m, &nm, &err), HS_OK);
+    assert_int_equal(hs_models_list(&w->app, &w->owner, 1, &m, &nm, &err), HS_OK);
     for (size_t i = 0; i < nm; i++)
         *models += m[i].job_id == job_id;
-    assert_int_equal(hs_diagnoses_list(&w->app, &w->owner, &d, &nd, &err),
+    assert_int_equal(hs_diagnoses_list(&w->app, &w->owner, 1, &d, &nd, &err),
                      HS_OK);
     for (size_t i = 0; i < nd; i++)
         *diagnoses += d[i].job_id == job_id;

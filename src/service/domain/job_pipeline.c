@@ -423,11 +423,11 @@ static void drop_leftovers(hs_job_run *r)
     hs_model_rec *m = NULL;
     hs_diagnosis_rec *d = NULL;
     size_t nm = 0, nd = 0;
-    if (hs_diagnoses_list(r->app, &owner, &d, &nd, NULL) == HS_OK)
+    if (hs_diagnoses_list(r->app, &owner, 1, &d, &nd, NULL) == HS_OK)
         for (size_t i = 0; i < nd; i++)
             if (d[i].job_id == r->job->id)
                 hs_diagnoses_delete(r->app, d[i].id, &owner, NULL);
-    if (hs_models_list(r->app, &owner, &m, &nm, NULL) == HS_OK)
+    if (hs_models_list(r->app, &owner, 1, &m, &nm, NULL) == HS_OK)
         for (size_t i = 0; i < nm; i++)
             if (m[i].job_id == r->job->id)
                 hs_models_delete(r->app, m[i].id, &owner, NULL);

@@ -171,7 +171,7 @@ static hs_status pick_models(hs_app *app, const hs_user *viewer,
     }
     hs_model_rec *items = NULL;
     size_t n = 0;
-    hs_status st = hs_models_list(app, viewer, &items, &n, err);
+    hs_status st = hs_models_list(app, viewer, 0, &items, &n, err);
     for (size_t i = 0; st == HS_OK && i < n; i++) {
         if (items[i].owner_id != viewer->id)
             continue;
