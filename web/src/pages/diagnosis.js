@@ -202,7 +202,7 @@ export async function render(view, ctx) {
       linkButton(t('diagnosis.downloadCsv'), ctx.api.diagnoses.downloadUrl(diag.id, 'csv'), { iconName: 'download', testid: 'download-csv', download: `diagnosis-${diag.id}.csv` }),
       linkButton(t('diagnosis.downloadJson'), ctx.api.diagnoses.downloadUrl(diag.id, 'json'), { iconName: 'download', testid: 'download-json', download: `diagnosis-${diag.id}.json` }),
       diag.model_id && !diag.model_deleted_at && linkButton(t('diagnosis.again'), `#/diagnose?model=${diag.model_id}`, { iconName: 'diagnose' }),
-      layout.control,
+      !few && layout.control, // a few samples show their verdicts, not the panels
       del,
     ],
   }));
@@ -216,7 +216,8 @@ export async function render(view, ctx) {
   if (banner) view.append(banner);
   if (few) {
     view.append(h('div.d-flex.flex-column.gap-4', warnings, unknown, driftBanner(diag), trainingCaveat(diag), diag.drift && driftCard(diag), adaptCard(diag),
-      verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }), feedback));
+      verdictCards(diag, { sample: ctx.api.diagnoses.sample, signal: ctx.signal }),
+      h('p.small.text-body-secondary.mb-0', { testid: 'csv-columns-hint' }, t('diagnosis.csvColumns')), feedback));
     return;
   }
   const classesEl = h('div.chart', { testid: 'chart-classes', role: 'img', 'aria-label': t('diagnosis.classes') });
