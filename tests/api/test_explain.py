@@ -124,6 +124,20 @@ def test_forest_sample(c):
           "a forest's rows are not explained in bulk", d["explain_skipped"])
     check("open a sample" in d["explain_skipped"]["message"], "says what to do", d["explain_skipped"])
     check(d["abnormal_checked"] is True, "abnormal KPIs are still checked", d)
+    # an explained export of a few rows works; past the costly cap it is
+    # refused, naming the cap and the rows the filters keep
+    r = c.get(API + "/diagnoses/%d/download?format=csv&explain=3" % diag["id"])
+    harness.expect(r, 200, "a forest's explained export of 5 rows")
+    check(b"kpi_1" in r.body.splitlines()[0], "the explained columns", r.body[:200])
+    data = harness.simulate(**dict(DATA, samples=1001))
+    rows = harness.rows_as_json(data, count=1001, with_id=True)
+    big = expect_json(c.post_json(API + "/diagnoses", {"model_id": diag["model_id"], "rows": rows}), 201,
+                      "1,001 rows through the forest")
+    e = expect_error(c.get(API + "/diagnoses/%d/download?format=csv&explain=3" % big["id"]), 409, "conflict",
+                     "an explained export of 1,001 forest rows")
+    check("at most 1000 rows" in e["message"] and "keep 1001" in e["message"], "says the cap and the count", e)
+    one = c.get(API + "/diagnoses/%d/download?format=csv&explain=3&max_confidence=0" % big["id"])
+    harness.expect(one, 200, "filtered under the cap, it is explained")
 
 
 def test_model_without_explanations(c):

@@ -1143,6 +1143,35 @@ static hs_status export_rows(export_ctx *x, hs_results *r,
     return st;
 }
 
+/* An explained export of a model whose explanations cost a whole
+ * TreeSHAP a row keeps at most HS_DIAG_EXPLAIN_COSTLY_ROWS rows. */
+static hs_status check_costly_export(hs_results *r,
+                                     const hs_results_filter *filter,
+                                     const hl_model *m, hs_error *err)
+{
+    uint8_t *match = malloc(EXPORT_CHUNK);
+    size_t kept = 0;
+    hs_status st = match ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t first = 0; st == HS_OK && first < hs_results_rows(r);
+         first += EXPORT_CHUNK) {
+        size_t scanned = 0;
+        st = hs_results_match(r, filter, first, EXPORT_CHUNK, match, &scanned,
+                              err);
+        for (size_t i = 0; st == HS_OK && i < scanned; i++)
+            kept += match[i];
+    }
+    free(match);
+    if (st == HS_OK && kept > HS_DIAG_EXPLAIN_COSTLY_ROWS)
+        st = hs_fail_field(err, HS_ERR_CONFLICT, "explain",
+                           "explaining a %s model costs tens of milliseconds "
+                           "a row: an explained export keeps at most %d rows "
+                           "and these filters keep %zu; filter the rows "
+                           "further, or export without ?explain=",
+                           hl_model_summary_get(m)->algo,
+                           HS_DIAG_EXPLAIN_COSTLY_ROWS, kept);
+    return st;
+}
+
 hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
                               const char *format, const hs_diag_query *q,
                               size_t explain, FILE *f, hs_error *err)
@@ -1165,6 +1194,8 @@ hs_status hs_diagnoses_export(hs_app *app, const hs_diagnosis_rec *rec,
                                "the %s learner cannot explain its "
                                "predictions: export without ?explain=",
                                hl_model_summary_get(x.m)->algo);
+        if (st == HS_OK && !hl_model_explains_rows_cheaply(x.m))
+            st = check_costly_export(r, &filter, x.m, err);
         x.rows = malloc(EXPORT_CHUNK * sizeof *x.rows);
         x.proba = malloc(EXPORT_CHUNK * hs_results_classes(r) *
                          sizeof *x.proba);

@@ -26,6 +26,12 @@
 #include "healer/healer.h"
 #include "store/records.h"
 
+/* The most rows an explained export (?explain=N) of a model that explains
+ * rows at a whole TreeSHAP's cost (a forest, extra-trees or a stack: tens
+ * of milliseconds a row, hl_model_explains_rows_cheaply) may hold: about
+ * half a minute of one request; filter the rows, or use a GBDT, beyond. */
+#define HS_DIAG_EXPLAIN_COSTLY_ROWS 1000
+
 /* The outcome of one diagnosis run. Release with hs_diag_result_free. */
 typedef struct hs_diag_result {
     hs_results_data rows; /* views of the arrays below */
