@@ -49,7 +49,7 @@
  *                   f32 q[Q + 1], u32 n_classes, u64 class_count[]. Models
  *                   trained before it have none and load; healers older
  *                   than it hand the tag to the learner, which skips it
- *   FINGERPRINT (16) optional: hashes of a sample of the training rows
+ *   FINGERPRINT (17) optional: hashes of a sample of the training rows
  *                   (fingerprint.h): u32 shift, u64 rows, u32 n, u64
  *                   hash[n] ascending. Models trained before it have
  *                   none; healers older than it hand the tag to the

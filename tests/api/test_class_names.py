@@ -128,6 +128,8 @@ def test_diagnosis_carries_the_models_names(c):
     expect_json(c.delete(API + "/models/%d" % model["id"]), 200)
     got = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200)
     check(got["class_names"] == NAMES and got["model_deleted_at"], "model in the trash: names kept", got)
+    e = expect_error(put(c, model["id"], NAMES), 404, "not_found", "renaming a trashed model's classes")
+    check("trash" in e["message"], "says the model is in the trash", e)
 
 
 def test_download_carries_the_current_names(c):

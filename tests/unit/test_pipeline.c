@@ -140,7 +140,7 @@ static int fake_report(hs_job_run *run, double progress, int64_t round,
     char *text = render ? render(render_ctx) : NULL;
     json_t *d = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
-    const char *phase = json_string_value(json_object_get(d, "phase"));
+    const char *phase = json_string_value(json_object_get(d, "pipeline_phase"));
     if (f->n < MAX_REPORTS) {
         f->progress[f->n] = progress;
         snprintf(f->phase[f->n], sizeof f->phase[0], "%s", phase ? phase : "");
@@ -323,7 +323,7 @@ static void a_trashed_dataset_to_diagnose_fails_its_step(void **state)
     stored.state = HS_JOB_FAILED;
     free(stored.losses_json);
     stored.losses_json =
-        strdup("{\"phase\":\"diagnosing\",\"step\":2,\"model_id\":5}");
+        strdup("{\"pipeline_phase\":\"diagnosing\",\"step\":2,\"model_id\":5}");
     stored.progress = 0.925;
     json_t *view = hs_job_type_pipeline.describe(&stored);
     assert_string_equal(json_string_value(json_object_get(view, "failed_step")),

@@ -147,7 +147,7 @@ const char **hs_class_names_labels(const json_t *summary, size_t *n)
 {
     const json_t *classes = json_object_get(summary, "classes");
     size_t count = json_array_size(classes);
-    const char **v = count ? calloc(count, sizeof *v) : NULL;
+    const char **v = calloc(count + 1, sizeof *v); /* NULL: out of memory */
     *n = 0;
     if (!v)
         return NULL;

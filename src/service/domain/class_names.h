@@ -39,7 +39,8 @@ hs_status hs_class_names_inherit(const char *class_names_json, hl_model *m,
                                  hs_error *err);
 
 /* The labels of a model summary's JSON (its "classes" array) as a
- * malloc'ed array of borrowed strings (*n of them), or NULL with *n 0. */
+ * malloc'ed array of borrowed strings (*n of them, 0 for a summary
+ * without classes: then no label is one); NULL only when out of memory. */
 const char **hs_class_names_labels(const json_t *summary, size_t *n);
 
 #endif

@@ -273,7 +273,13 @@ static char *render_detail(void *ctx)
     json_t *out = p->curve ? json_deep_copy(p->curve) : json_object();
     if (!out)
         return NULL;
-    json_object_set_new(out, "phase", json_string(p->phase));
+    if (p->number > 1) { /* the training's estimate and stage are over */
+        json_object_del(out, "eta_seconds");
+        json_object_del(out, "stage");
+    }
+    /* the pipeline's own step, apart from the training's "phase" (early
+     * stopping, refit, fixed rounds), which the JOB view keeps */
+    json_object_set_new(out, "pipeline_phase", json_string(p->phase));
     json_object_set_new(out, "step", json_integer(p->number));
     json_object_set_new(out, "steps", json_integer(2));
     if (p->model_id)
@@ -419,7 +425,8 @@ static void cancelled(hs_job_outcome *o)
  * pipeline keeps only what its own run completes. */
 static void drop_leftovers(hs_job_run *r)
 {
-    hs_user owner = {.id = r->job->owner_id, .is_admin = 1};
+    /* as the owner: only the owner's records can be this job's */
+    hs_user owner = {.id = r->job->owner_id, .is_admin = 0};
     hs_model_rec *m = NULL;
     hs_diagnosis_rec *d = NULL;
     size_t nm = 0, nd = 0;
@@ -493,7 +500,7 @@ static json_t *describe(const hs_job_rec *job)
         job->params_json ? json_loads(job->params_json, 0, NULL) : NULL;
     json_t *detail =
         job->losses_json ? json_loads(job->losses_json, 0, NULL) : NULL;
-    json_t *phase = json_object_get(detail, "phase");
+    json_t *phase = json_object_get(detail, "pipeline_phase");
     json_t *model = json_object_get(detail, "model_id");
     json_t *params = json_object_get(req, "params");
     json_t *rerun = json_object_get(req, "rerun_of");

@@ -324,8 +324,13 @@ hs_status hs_models_set_class_names(hs_app *app, hs_id id,
     const char **labels = hs_class_names_labels(summary, &n);
     hl_class_names *t = NULL;
     char *text = NULL;
-    st = hs_class_names_from_json(class_names, "class_names",
-                                  (char *const *)labels, n, &t, err);
+    /* the names of a model in the trash wait for its restore, as any use */
+    st = hs_models_check_live(&rec, err);
+    if (st == HS_OK && !labels)
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (st == HS_OK)
+        st = hs_class_names_from_json(class_names, "class_names",
+                                      (char *const *)labels, n, &t, err);
     if (st == HS_OK && !(text = hs_class_names_text(t)))
         st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
     if (st == HS_OK)

@@ -80,7 +80,8 @@ hs_status hs_models_list(hs_app *app, const hs_user *viewer,
  * the access rule (owner or admin; another user's model is
  * HS_ERR_NOTFOUND), checked as `healer train --class-names` checks a file
  * and against the model's classes (class_names.h: each refusal names its
- * field, "class_names.LABEL.name"). They are kept in the record, not the
+ * field, "class_names.LABEL.name"); a model in the trash is
+ * HS_ERR_NOTFOUND as for any use until restored. They are kept in the record, not the
  * model file (which stays as stored, shared by the cache): MODEL and
  * DIAGNOSIS views and downloads read them from there. *out receives the
  * updated record (release with hs_model_rec_free). */

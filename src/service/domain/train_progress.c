@@ -96,7 +96,10 @@ static void enter_unit(hs_train_progress *tp, int unit)
 
 static void extend_curves(hs_train_progress *tp, const hl_train_progress *p)
 {
-    json_t *loss = json_real(p->train_loss); /* NULL for NAN: no point */
+    /* a round without a finite loss keeps its place (null), so that the
+     * train and valid arrays stay aligned round for round */
+    json_t *loss = isfinite(p->train_loss) ? json_real(p->train_loss)
+                                           : json_null();
     if (tp->refitting) {
         json_array_append_new(tp->refit, loss);
         return;
