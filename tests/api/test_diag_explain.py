@@ -297,9 +297,9 @@ def test_explain_export_refusals(c, server):
     finally:
         db.close()
     body_of(c.get(url + "&explain=2"), "input back")
-    expect(c.delete(API + "/models/%d" % model["id"]), 200, "delete the model")
-    e = expect_error(c.get(url + "&explain=2"), 409, "conflict", "model deleted")
-    check("was deleted" in e["message"], "says the model was deleted", e)
+    expect(c.delete(API + "/models/%d" % model["id"]), 200, "delete the model (to the trash)")
+    e = expect_error(c.get(url + "&explain=2"), 409, "conflict", "model in the trash")
+    check("in the trash" in e["message"], "says the model is in the trash", e)
     check(len(body_of(c.get(url), "plain export").decode().splitlines()) == 121, "the plain export works")
 
 

@@ -1953,9 +1953,14 @@ async function drop_zone_keyboard(t) {
   await page.click(tid('upload-drop'));
   await (await chooser.catch(() => fail('a click on the drop zone did not open the file picker'))).setFiles([]); // closes it
   // the keyboard: Tab reaches the input (its label shows the focus), Enter opens the picker
-  // (once the first picker has closed: Chromium opens one at a time)
+  // (once the first picker has closed: Chromium opens one at a time; and on
+  // the page as it settled: a list that reloads replaces the input)
   await page.waitForTimeout(500);
-  await page.locator(tid('upload-input')).focus();
+  await waitUntil(async () => {
+    await page.locator(tid('upload-input')).focus();
+    await page.waitForTimeout(200);
+    return page.evaluate(() => document.activeElement?.dataset?.testid === 'upload-input');
+  }, 10_000, 'the file input to keep the focus');
   const ring = await page.locator(tid('upload-drop')).evaluate((z) => z.matches(':focus-within') && getComputedStyle(z).outlineStyle);
   check(ring === 'solid', `the focused drop zone shows a focus ring (outline ${ring})`);
   chooser = page.waitForEvent('filechooser', { timeout: 5000 });
