@@ -48,11 +48,13 @@ hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
     hs_status st = read_record(app, kind, id, viewer, rec, &deleted_at, err);
     if (st != HS_OK || !deleted_at)
         return st;
-    if (hs_clock_now(app->clock) - deleted_at >= HS_TRASH_SECONDS)
+    if (hs_clock_now(app->clock) - deleted_at >= HS_TRASH_SECONDS) {
+        kind->release(rec); /* an error leaves nothing to free */
         return hs_fail(err, HS_ERR_CONFLICT,
                        "%s %lld was deleted more than 7 days ago and can "
                        "no longer be restored",
                        kind->what, (long long)id);
+    }
     return write_record(app, kind, id, viewer, 0, rec, err);
 }
 
