@@ -1516,9 +1516,6 @@ static hl_status table_field(table_reader *tr, const csv_field *f, size_t col)
     if (!utf8_valid(f->text, f->len))
         return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, column,
                            col + 1, "field is not valid UTF-8");
-    if (memchr(f->text, '\0', f->len))
-        return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, f->line, column,
-                           col + 1, "NUL byte in a field");
     char *s = malloc(f->len + 1);
     if (!s)
         return table_nomem(tr);

@@ -76,13 +76,13 @@ size_t hl_explain_top(const hl_model *m, const double *c, size_t n_top,
     return n < n_top ? n : n_top;
 }
 
-/* The explanation columns of one row. */
+/* The explanation columns of one row, predicted as class `predicted`. */
 static void put_explanation(FILE *f, const explained *e, const float *row,
-                            const double *phi, const double *p)
+                            const double *phi, int32_t predicted)
 {
     const hl_model_summary *s = hl_model_summary_get(e->m);
-    const size_t K = s->n_classes, nf = s->n_features;
-    const double *c = phi + (size_t)hl_predict_argmax(p, K) * (nf + 1);
+    const size_t nf = s->n_features;
+    const double *c = phi + (size_t)predicted * (nf + 1);
     size_t n = hl_explain_top(e->m, c, e->n_top, e->order);
     for (size_t i = 0; i < e->n_top; i++) {
         putc(',', f);
@@ -133,7 +133,7 @@ static hl_status write_chunk(FILE *f, explained *e, size_t first, size_t n,
                                 ds->sample_ids ? ds->sample_ids + row : NULL,
                                 row, 0, e->proba + (first + i) * K);
         put_explanation(f, e, e->x + i * nf, e->phi + i * K * (nf + 1),
-                        e->proba + (first + i) * K);
+                        predicted[i]);
     }
     return rc;
 }

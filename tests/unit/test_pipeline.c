@@ -325,7 +325,9 @@ static void a_trashed_dataset_to_diagnose_fails_its_step(void **state)
     stored.losses_json =
         strdup("{\"pipeline_phase\":\"diagnosing\",\"step\":2,\"model_id\":5}");
     stored.progress = 0.925;
-    json_t *view = hs_job_type_pipeline.describe(&stored);
+    json_t *detail = json_loads(stored.losses_json, 0, NULL);
+    json_t *view = hs_job_type_pipeline.describe(&stored, detail);
+    json_decref(detail);
     assert_string_equal(json_string_value(json_object_get(view, "failed_step")),
                         "diagnosing");
     assert_true(json_is_null(json_object_get(view, "model_id"))); /* dropped */

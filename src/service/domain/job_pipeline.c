@@ -494,12 +494,10 @@ static void discard(hs_app *app, const hs_job_rec *job, hs_id diagnosis_id)
 /* {"phase", "step", "steps", "step_progress", "failed_step", "model_id",
  * "diagnose_dataset_id", "algo", "params", "adapt", "rerun_of"}: what the
  * job's request and its progress detail say. */
-static json_t *describe(const hs_job_rec *job)
+static json_t *describe(const hs_job_rec *job, const json_t *detail)
 {
     json_t *req =
         job->params_json ? json_loads(job->params_json, 0, NULL) : NULL;
-    json_t *detail =
-        job->losses_json ? json_loads(job->losses_json, 0, NULL) : NULL;
     json_t *phase = json_object_get(detail, "pipeline_phase");
     json_t *model = json_object_get(detail, "model_id");
     json_t *params = json_object_get(req, "params");
@@ -535,7 +533,6 @@ static json_t *describe(const hs_job_rec *job)
                                   : step_progress > 1 ? 1
                                                       : step_progress));
     json_decref(req);
-    json_decref(detail);
     return out;
 }
 

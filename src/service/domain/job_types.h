@@ -78,9 +78,11 @@ typedef struct hs_job_type {
      * (another worker runs the job again), so no job has two results. */
     void (*discard)(hs_app *app, const hs_job_rec *job, hs_id result_id);
     /* What the API's JOB view adds for a job of this type, as a new JSON
-     * object shown under the type's name (from the job's request and
-     * progress detail); NULL (the member or its result) = nothing. */
-    json_t *(*describe)(const hs_job_rec *job);
+     * object shown under the type's name, from the job's request and its
+     * progress detail (`detail`: job->losses_json as the caller parsed it,
+     * borrowed; NULL when there is none); NULL (the member or its result)
+     * = nothing. */
+    json_t *(*describe)(const hs_job_rec *job, const json_t *detail);
 } hs_job_type;
 
 extern const hs_job_type hs_job_type_train;

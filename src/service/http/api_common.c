@@ -343,7 +343,6 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
     int64_t end = j->finished_at ? j->finished_at : now;
     double elapsed = j->started_at ? (double)(end - j->started_at) : 0.0;
     json_t *eta = eta_json(j, losses, elapsed);
-    json_decref(losses);
     /* The store keeps one generic result; the API's model_id (a training's
      * result, a diagnosis' input) and diagnosis_id keep their meaning. */
     int model_result = !strcmp(j->result_kind, HS_RESULT_MODEL);
@@ -380,7 +379,11 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
     }
     /* What the type adds (a pipeline's steps), under its name. */
     const hs_job_type *type = hs_job_type_find(hs_job_types, j->type);
-    json_t *extra = view && type && type->describe ? type->describe(j) : NULL;
+    json_t *extra = view && type && type->describe
+                        ? type->describe(j, json_is_object(losses) ? losses
+                                                                   : NULL)
+                        : NULL;
+    json_decref(losses);
     if (extra)
         json_object_set_new(view, type->name, extra);
     return view;
