@@ -6,11 +6,6 @@
 
 import * as http from './http.js';
 
-/* The caller's most recent diagnoses, newest first. */
-export async function recent({ limit = 8, ...opts } = {}) {
-  return (await http.get('/diagnoses', { ...opts, query: { limit } })).items;
-}
-
 /* The results filters as the server's query: {predicted, maxConfidence,
  * abnormal} -> {predicted, max_confidence, abnormal} (unset ones left out). */
 const filterQuery = ({ predicted, maxConfidence, abnormal } = {}) => ({

@@ -33,17 +33,21 @@ function destination(answer) {
   return answer?.job ? `#/jobs/${answer.job.id}` : `#/diagnoses/${answer.id}`;
 }
 
+// Diagnoses listed under "Recent".
+const RECENT_SHOWN = 8;
+
 function template(model) {
   const cols = ['sample_id', ...(model.summary?.features || [])];
   return `${cols.join(',')}\n${cols.map((c) => (c === 'sample_id' ? 'node-1' : '')).join(',')}\n`;
 }
 
 export async function render(view, ctx) {
-  const [models, recent, all] = await Promise.all([
+  const [models, all] = await Promise.all([
     ctx.api.models.list({ signal: ctx.signal }),
-    ctx.api.diagnoses.recent({ signal: ctx.signal, limit: 8 }),
     ctx.api.diagnoses.list({ signal: ctx.signal, includeDeleted: true }),
   ]);
+  // the list is newest first: the recent ones are its first live ones
+  const recent = all.filter((d) => !d.deleted_at).slice(0, RECENT_SHOWN);
   view.append(pageHeader(t('diagnose.title'), { subtitle: t('diagnose.subtitle') }));
   const trash = trashCard(all, {
     kind: 'diagnosis',

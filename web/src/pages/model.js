@@ -23,7 +23,7 @@ import { t, has } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption } from '../charts.js';
 import { fmtPct, fmtFixed, fmtInt, fmtBytes, fmtDate, fmtDuration, fmtNum } from '../format.js';
 import { lossSeries, lossOption } from '../views/loss.js';
-import { modelMetrics, perClassTable, confusionChart, f1Chart, trainingFacts } from '../views/metrics.js';
+import { modelMetrics, perClassTable, confusionChart, f1Chart, trainingFacts, algoLabel } from '../views/metrics.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { classNamesCard } from '../views/class-names.js';
 import { pageHeader, card, statTile, statGrid, linkButton, button, toast, sortHeader } from '../ui.js';
@@ -34,7 +34,6 @@ const TOP_KPIS = 20;
 // KPIs left out by the screening shown before "show all": the strongest.
 const LEFT_OUT_SHOWN = 10;
 
-const algoLabel = (name) => (has(`train.algo.${name}`) ? t(`train.algo.${name}`) : String(name || '').toUpperCase());
 const choiceLabel = (param, value) => (has(`param.${param}.${value}`) ? t(`param.${param}.${value}`) : String(value));
 
 function tiles(m) {
