@@ -1720,13 +1720,17 @@ async function tour_job_page_counters(t) {
   await openRoute(page, s, `#/jobs/${job.id}`, 'job-state');
   const seen = [];
   await waitUntil(async () => {
-    const st = await attr(page, 'job-state', 'data-state');
-    if (st === 'running') {
-      const x = { stage: await textOf(page, 'job-stage'), round: await textOf(page, 'job-round'),
-        left: await textOf(page, 'job-remaining'), live: await isVisible(page, 'job-live-hint') };
-      if (await attr(page, 'job-state', 'data-state') === 'running') seen.push(x); // not torn by the end
-    }
-    return ['succeeded', 'failed', 'cancelled'].includes(st);
+    // One snapshot in one task of the page: separate reads could straddle an
+    // update (fold 1's stage with fold 2's estimate).
+    const x = await page.evaluate(() => {
+      const el = (id) => document.querySelector(`[data-testid="${id}"]`);
+      const text = (id) => (el(id)?.textContent || '').trim();
+      const hint = el('job-live-hint');
+      return { st: el('job-state')?.getAttribute('data-state'), stage: text('job-stage'), round: text('job-round'),
+        left: text('job-remaining'), live: !!hint && hint.getClientRects().length > 0 && getComputedStyle(hint).visibility !== 'hidden' };
+    });
+    if (x.st === 'running') seen.push(x);
+    return ['succeeded', 'failed', 'cancelled'].includes(x.st);
   }, 80_000, 'the cross-validated job to finish');
   check(await attr(page, 'job-state', 'data-state') === 'succeeded', 'the job succeeds');
   check(seen.length > 0, 'the job was seen running');
