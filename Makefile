@@ -22,7 +22,7 @@ BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
 # OpenBLAS (the MLP's matrix products): the engine's users link it.
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-LDLIBS  := $(BLAS_LIBS) -lm -pthread
+LDLIBS  := $(BLAS_LIBS) -ljansson -lm -pthread
 SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

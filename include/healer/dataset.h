@@ -36,6 +36,11 @@ typedef struct hl_csv_options {
     size_t max_columns;       /* default 10,000 */
     size_t max_rows;          /* default 50,000,000 */
     size_t max_field_bytes;   /* longest single cell, default 64 KiB */
+    /* Columns kept as text rather than read as KPIs (an incident file's
+     * incident_id, node and timestamp): each must be in the header, else
+     * HL_ERR_DATA naming it. NULL / 0 for none. */
+    const char *const *text_columns;
+    size_t n_text_columns;
 } hl_csv_options;
 
 void hl_csv_options_init(hl_csv_options *opt);
@@ -63,6 +68,11 @@ typedef struct hl_dataset {
      * when every row counts once (a file read from CSV). Set by
      * hl_dataset_append for rows labelled in deployment. */
     double *weight;
+    /* The cells of hl_csv_options.text_columns, in that order: n_text
+     * strings per row, row-major (text[i * n_text + c]); NULL when none
+     * was asked for. */
+    size_t n_text;
+    char **text;
 } hl_dataset;
 
 /* Reads a CSV file. On success stores a new dataset in *out and returns

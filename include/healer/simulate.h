@@ -17,6 +17,7 @@
 
 #include "healer/dataset.h"
 #include "healer/error.h"
+#include "healer/topology.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,58 @@ hl_status hl_sim_signatures(const hl_sim_options *opt,
  * must tell apart. HL_ERR_INVALID for bad options, as hl_simulate. */
 hl_status hl_sim_shifted_features(const hl_sim_options *opt, uint8_t *shifted,
                                   hl_error *err);
+
+
+/* ---- Topologies and incidents (root-cause analysis) ---- */
+
+typedef enum hl_topology_shape {
+    HL_SHAPE_CHAIN = 0,        /* n0 -> n1 -> ... : each depends on the next */
+    HL_SHAPE_TREE,             /* a caller tree: each node depends on its
+                                  children, the leaves are the backends */
+    HL_SHAPE_MESH,             /* a random graph with cycles and some
+                                  bidirectional edges */
+    HL_SHAPE_MICROSERVICES     /* gateways -> services -> shared databases,
+                                  caches and queues, with kinds */
+} hl_topology_shape;
+
+/* "chain", "tree", "mesh", "microservices" -> *out; -1 for another name. */
+int hl_topology_shape_parse(const char *name, hl_topology_shape *out);
+const char *hl_topology_shape_name(hl_topology_shape s);
+
+/* A topology of `nodes` nodes (2..HL_TOPOLOGY_MAX_NODES_DEFAULT) of the
+ * given shape, deterministic by seed. Caller frees *out. */
+hl_status hl_sim_topology(hl_topology_shape shape, size_t nodes, uint64_t seed,
+                          hl_topology **out, hl_error *err);
+
+typedef struct hl_sim_incident_options {
+    hl_sim_options system; /* the system whose KPIs the nodes report (its
+                              seed fixes the fault signatures: a training
+                              file drawn with the same options matches);
+                              labels are always names (normal, disk_full...) */
+    size_t incidents;      /* default 100 */
+    size_t rows_per_node;  /* samples per observed node, default 4 (1..64) */
+    double unobserved;     /* share of nodes without rows, default 0.1 */
+    double minor_anomalies;/* mean unrelated weak anomalies per incident,
+                              default 1 */
+    double two_roots;      /* share of incidents with a second,
+                              simultaneous root, default 0 */
+    double max_skew;       /* node clock skew, +- seconds, default 30 */
+    int iso_time;          /* timestamps in ISO 8601 instead of seconds */
+    uint64_t seed;         /* incidents' own seed, default 42 */
+} hl_sim_incident_options;
+
+void hl_sim_incident_options_init(hl_sim_incident_options *opt);
+
+/* Writes opt->incidents incidents on topology t to csv_path (header
+ * incident_id,node,timestamp,feature0..) and their roots to truth_path
+ * (header incident_id,root_node,root_fault; two lines for two roots),
+ * both atomically. A fault of a non-normal class starts on one root node,
+ * spreads against the edges to dependants with a delay and an
+ * attenuation per hop, with noise, unobserved nodes and unrelated minor
+ * anomalies. HL_ERR_INVALID naming a bad option. */
+hl_status hl_sim_incidents_write(const hl_sim_incident_options *opt,
+                                 const hl_topology *t, const char *csv_path,
+                                 const char *truth_path, hl_error *err);
 
 #ifdef __cplusplus
 }
