@@ -20,7 +20,7 @@
 #include "internal.h"
 
 /* Reads the whole file into a malloc'd buffer the caller frees (internal.h:
- * the incident reader gets its file the same way). */
+ * the topology and incident readers get their files the same way). */
 hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
                         size_t *out_len, hl_error *err)
 {

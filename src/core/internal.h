@@ -59,6 +59,13 @@ hl_status hl__atomic_open(hl__atomic_file *af, const char *path, hl_error *err);
 hl_status hl__atomic_commit(hl__atomic_file *af, hl_error *err);
 void hl__atomic_abort(hl__atomic_file *af);
 
+/* (csv_file.c) Reads the whole file at path into a malloc'ed buffer the
+ * caller frees (not NUL-terminated): HL_ERR_IO naming the file when it
+ * cannot be read, HL_ERR_LIMIT past max_bytes (checked before reading a
+ * regular file; pipes are read up to it), HL_ERR_NOMEM. */
+hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
+                        size_t *out_len, hl_error *err);
+
 /* Writes one CSV field, quoted only when a reader would otherwise split,
  * unescape or trim it (RFC 4180). NULL writes nothing. */
 void hl__csv_put_text(FILE *f, const char *s);
@@ -126,12 +133,6 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
  * header is simply not a match. */
 int hl__csv_header_names(const char *data, size_t len,
                          const char *const *names, size_t n_names);
-
-/* (csv_file.c) The whole file at path in a malloc'ed buffer (*out, *len;
- * the caller frees it), at most max_bytes: HL_ERR_IO when it cannot be
- * read, HL_ERR_LIMIT when larger, HL_ERR_NOMEM. */
-hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
-                        size_t *len, hl_error *err);
 
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);
