@@ -134,6 +134,10 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
 int hl__csv_header_names(const char *data, size_t len,
                          const char *const *names, size_t n_names);
 
+/* (util.c) names[0..n) joined by ", " into out (cap bytes), ending in
+ * "..." when they do not all fit: a list of classes in a message. */
+void hl__join_names(char *out, size_t cap, char *const *names, size_t n);
+
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);
 
