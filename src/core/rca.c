@@ -104,6 +104,7 @@ typedef struct run {
     float *x; /* HL__RCA_BATCH_ROWS (or one incident's) * nf */
     double *proba;
     double *e;
+    double *g;
     size_t cap;                /* rows x, proba and e hold */
     double *low, *high;        /* the model's normal ranges, or NULL */
     hl__rca_scratch **scratch; /* per worker */
@@ -135,7 +136,10 @@ static int reserve(run *r, size_t rows)
     double *e = realloc(r->e, (rows + 1) * sizeof *e);
     if (e)
         r->e = e;
-    if (!x || !p || !e)
+    double *ex = realloc(r->g, (rows + 1) * sizeof *ex);
+    if (ex)
+        r->g = ex;
+    if (!x || !p || !e || !ex)
         return -1;
     r->cap = rows;
     return 0;
@@ -166,12 +170,14 @@ static void analyse(void *p, size_t task, int worker)
                          r->x,
                          r->proba,
                          r->e,
+                         r->g,
                          r->inc->time + r->row0,
                          r->inc->time_text + r->row0,
                          r->low,
                          r->high};
     size_t b0 = incident_row0(r->inc, i) - r->row0;
-    hl__rca_row_anomalies(&rows, b0, incident_rows(r->inc, i), r->e);
+    hl__rca_row_anomalies(&rows, b0, incident_rows(r->inc, i), r->e, r->g);
+    double *level = hl__rca_scratch_excess(r->scratch[worker]), centre, unit;
     in->id = hl__strdup(src->id);
     in->nodes = calloc(src->n_nodes, sizeof *in->nodes);
     if (!in->id || !in->nodes)
@@ -180,9 +186,17 @@ static void analyse(void *p, size_t task, int worker)
         const hl_incident_node *sn = &src->nodes[in->n_nodes];
         in->nodes[in->n_nodes].node = sn->node;
         if (hl__rca_diagnose_node(&rows, sn->first - r->row0, sn->n,
-                                  &in->nodes[in->n_nodes]) != HL_OK)
+                                  &in->nodes[in->n_nodes],
+                                  &level[in->n_nodes]) != HL_OK)
             goto fail;
     }
+    if (hl__rca_kpi_centre(level, in->n_nodes, &centre, &unit) != HL_OK)
+        goto fail;
+    for (size_t k = 0; k < in->n_nodes; k++)
+        if (hl__rca_kpi_gate(&rows, src->nodes[k].first - r->row0,
+                             src->nodes[k].n, centre, unit,
+                             &in->nodes[k]) != HL_OK)
+            goto fail;
     if (hl__rca_rank(r->t, r->opt, r->scratch[worker], in) == HL_OK)
         return;
 fail:
@@ -332,6 +346,7 @@ done:
     free(r.x);
     free(r.proba);
     free(r.e);
+    free(r.g);
     free(r.low);
     free(r.high);
     return rc;

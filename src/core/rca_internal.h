@@ -16,12 +16,13 @@
 /* A row, and a node through its most anomalous row, is abnormal from this
  * anomaly on. */
 #define HL__RCA_ABNORMAL 0.5
-/* The KPI term of a row's anomaly: b = 1 - exp(-S / (HL__RCA_KPI_SCALE
- * x the model's KPIs)), S the robust units beyond the normal ranges summed
- * over the KPIs: on average one unit past its range per KPI gives b =
- * 0.63. Scaled by the KPI count because S of a normal row grows with it
- * (each KPI has its own small chance to stray, heavy-tailed ones more). */
-#define HL__RCA_KPI_SCALE 1.0
+/* The KPI view (rca_node.c): a node is abnormal by its KPIs alone when
+ * its sustained log(1 + units beyond the normal ranges) is this many
+ * robust deviations above the median of the incident's observed nodes
+ * (deviations of at least HL__RCA_KPI_MIN_UNIT: a factor e ~ 2.7 in
+ * excess, when most nodes are exactly inside). */
+#define HL__RCA_KPI_OUTLIER 6.0
+#define HL__RCA_KPI_MIN_UNIT 1.0
 /* evidence = 1 / (1 + exp(-HL__RCA_EVIDENCE_SLOPE (a - HL__RCA_ABNORMAL))):
  * 0.5 at the threshold, 0.92 at a = 0.7, 0.99 at 0.9. */
 #define HL__RCA_EVIDENCE_SLOPE 12.0
@@ -51,6 +52,8 @@ typedef struct hl__rca_rows {
     const float *x; /* batch rows, model order */
     const double *proba;
     const double *e;
+    const double *g;    /* per row: log(1 + robust units beyond the normal
+                           ranges, summed over the KPIs) */
     const double *time; /* of the incidents' rows, from the batch's first */
     char *const *time_text;
     /* per KPI, its normal range (NULL when the model has none): a value
@@ -58,12 +61,25 @@ typedef struct hl__rca_rows {
     const double *low, *high;
 } hl__rca_rows;
 
-/* e[i] for rows [0, n) of r (r->e is where they go). */
+/* e[i] (the classifier's 1 - p(normal)) and g[i] (the KPI view) for rows
+ * [first, first + n) of r (r->e and r->g are where they go). */
 void hl__rca_row_anomalies(const hl__rca_rows *r, size_t first, size_t n,
-                           double *e);
+                           double *e, double *g);
 
+/* The node's diagnosis by the classifier's view; *kpi_level = its
+ * sustained KPI view, for hl__rca_kpi_centre. */
 hl_status hl__rca_diagnose_node(const hl__rca_rows *r, size_t first, size_t n,
-                                hl_rca_node *out);
+                                hl_rca_node *out, double *kpi_level);
+
+/* The median and robust unit (at least HL__RCA_KPI_MIN_UNIT) of the
+ * incident's nodes' KPI levels. HL_ERR_NOMEM only. */
+hl_status hl__rca_kpi_centre(const double *level, size_t n, double *centre,
+                             double *unit);
+
+/* Makes a node the classifier calls normal abnormal when its KPIs are an
+ * outlier of the incident (see rca_node.c). HL_ERR_NOMEM only. */
+hl_status hl__rca_kpi_gate(const hl__rca_rows *r, size_t first, size_t n,
+                           double centre, double unit, hl_rca_node *out);
 
 /* Scratch memory of one worker for ranking the incidents of one topology. */
 typedef struct hl__rca_scratch hl__rca_scratch;
@@ -76,6 +92,9 @@ void hl__rca_scratch_free(hl__rca_scratch *s);
  * HL_ERR_NOMEM only. */
 hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
                        hl__rca_scratch *s, hl_rca_incident *in);
+
+/* Room for one value per observed node of an incident (the KPI levels). */
+double *hl__rca_scratch_excess(hl__rca_scratch *s);
 
 /* The evidence factor of an observed node of anomaly a. */
 double hl__rca_evidence(double a);

@@ -55,7 +55,13 @@ struct hl__rca_scratch {
     size_t *order; /* settled nodes of the last search, in order */
     size_t n_order;
     uint8_t *in_tree; /* per node, cleared after use */
+    double *excess;   /* per observed node of the incident (the caller's) */
 };
+
+double *hl__rca_scratch_excess(hl__rca_scratch *s)
+{
+    return s->excess;
+}
 
 hl__rca_scratch *hl__rca_scratch_new(size_t n)
 {
@@ -72,8 +78,9 @@ hl__rca_scratch *hl__rca_scratch_new(size_t n)
     s->done = calloc(n + 1, sizeof *s->done);
     s->order = malloc((n + 1) * sizeof *s->order);
     s->in_tree = calloc(n + 1, 1);
-    if (!s->obs || !s->count || !s->strength || !s->hops || !s->parent ||
-        !s->stamp || !s->done || !s->order || !s->in_tree) {
+    s->excess = malloc((n + 1) * sizeof *s->excess);
+    if (!s->excess || !s->obs || !s->count || !s->strength || !s->hops ||
+        !s->parent || !s->stamp || !s->done || !s->order || !s->in_tree) {
         hl__rca_scratch_free(s);
         return NULL;
     }
@@ -96,6 +103,7 @@ void hl__rca_scratch_free(hl__rca_scratch *s)
     free(s->heap);
     free(s->order);
     free(s->in_tree);
+    free(s->excess);
     free(s);
 }
 

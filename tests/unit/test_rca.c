@@ -504,6 +504,71 @@ static void test_hop_delay(void **state)
     hl_topology_free(t);
 }
 
+/* The KPI view alone: nine nodes the classifier calls normal, one of
+ * whose KPIs go far beyond their ranges from its third sample on - an
+ * outlier of the incident, so abnormal from then on; the same excess on
+ * every node is the incident's norm, and flags none. */
+static void test_kpi_gate(void **state)
+{
+    (void)state;
+    enum { NODES = 9, ROWS = 4, N = NODES * ROWS };
+    double e[N], g[N], proba[N * NK], time[N], level[NODES], centre, unit;
+    char *text[N];
+    float x[N * NF];
+    for (size_t i = 0; i < N; i++) {
+        for (size_t k = 0; k < NK; k++)
+            proba[i * NK + k] = k == (size_t)normal_k ? 0.9 : 0.1 / (NK - 1);
+        memcpy(x + i * NF, pool->x + clean[normal_k][i] * NF,
+               sizeof(float) * NF);
+        time[i] = 60.0 * (double)(i % ROWS);
+        text[i] = malloc(16);
+        snprintf(text[i], 16, "%.0f", time[i]);
+    }
+    hl__rca_rows rows = {.m = model,
+                         .normal = normal_k,
+                         .K = NK,
+                         .nf = NF,
+                         .x = x,
+                         .proba = proba,
+                         .e = e,
+                         .g = g,
+                         .time = time,
+                         .time_text = text};
+    for (int same = 0; same < 2; same++) {
+        hl_rca_node nodes[NODES];
+        hl__rca_row_anomalies(&rows, 0, N, e, g);
+        for (size_t i = 0; i < N; i++) {
+            assert_true(e[i] > 0.09 && e[i] < 0.11);
+            g[i] = 1.0 + 0.05 * (double)(i % 3);
+            if ((same || i / ROWS == NODES - 1) && i % ROWS >= 2)
+                g[i] = 12;
+        }
+        for (size_t v = 0; v < NODES; v++) {
+            assert_int_equal(hl__rca_diagnose_node(&rows, v * ROWS, ROWS,
+                                                   &nodes[v], &level[v]),
+                             HL_OK);
+            assert_false(nodes[v].abnormal);
+        }
+        assert_int_equal(hl__rca_kpi_centre(level, NODES, &centre, &unit),
+                         HL_OK);
+        for (size_t v = 0; v < NODES; v++) {
+            assert_int_equal(hl__rca_kpi_gate(&rows, v * ROWS, ROWS, centre,
+                                              unit, &nodes[v]),
+                             HL_OK);
+            int flagged = !same && v == NODES - 1;
+            assert_int_equal(nodes[v].abnormal, flagged);
+            if (flagged) {
+                assert_true(nodes[v].anomaly > 0.5);
+                assert_true(nodes[v].onset == 120);
+                assert_string_equal(nodes[v].onset_text, "120");
+            }
+            free(nodes[v].onset_text);
+        }
+    }
+    for (size_t i = 0; i < N; i++)
+        free(text[i]);
+}
+
 /* ---- refusals ---------------------------------------------------------- */
 
 static void test_refusals(void **state)
@@ -854,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_victim_looks_worse),
         cmocka_unit_test(test_time_order_between_neighbours),
         cmocka_unit_test(test_hop_delay),
+        cmocka_unit_test(test_kpi_gate),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_progress_and_cancel),
