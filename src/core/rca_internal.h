@@ -21,7 +21,7 @@
  * robust deviations above the median of the incident's observed nodes
  * (deviations of at least HL__RCA_KPI_MIN_UNIT: a factor e ~ 2.7 in
  * excess, when most nodes are exactly inside). */
-#define HL__RCA_KPI_OUTLIER 6.0
+#define HL__RCA_KPI_OUTLIER 4.0
 #define HL__RCA_KPI_MIN_UNIT 1.0
 /* evidence = 1 / (1 + exp(-HL__RCA_EVIDENCE_SLOPE (a - HL__RCA_ABNORMAL))):
  * 0.5 at the threshold, 0.92 at a = 0.7, 0.99 at 0.9. */
@@ -33,6 +33,9 @@
  * did); an observed normal node passes its own anomaly, an abnormal one
  * all of it. */
 #define HL__RCA_UNOBSERVED_PASS 0.7
+/* The timing weight a victim loses when it turned abnormal a whole skew
+ * before its supposed cause (linearly less for less; rca_rank.c). */
+#define HL__RCA_EARLY_PENALTY 0.1
 /* Paths weaker than this are not followed: the search stays inside the
  * incident's anomaly region. */
 #define HL__RCA_MIN_REACH 0.05

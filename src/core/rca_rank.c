@@ -241,15 +241,22 @@ static int search(const hl_topology *t, const hl_rca_incident *in,
 /* ---- timing ------------------------------------------------------------ */
 
 /* How plausible it is that v, `hops` away, is a victim of u given their
- * onsets: 1 when v started after u (within the skew) and within a delay
- * per hop; decaying exponentially the further v started before u, or
- * after u's allowance. */
+ * onsets: 1 when v started after u and within a delay per hop (plus the
+ * skew); a little less when v started before u but within the skew (clocks
+ * may say so, yet of two nodes that explain each other the earlier is the
+ * likelier cause: HL__RCA_EARLY_PENALTY at a whole skew); decaying
+ * exponentially the further v started before u beyond the skew, or after
+ * u's allowance. */
 static double timing_weight(double ou, double ov, size_t hops,
                             const hl_rca_options *opt)
 {
-    double early = ou - opt->skew - ov;
+    double early = ou - ov;
+    if (early > 0 && early <= opt->skew)
+        return 1.0 - HL__RCA_EARLY_PENALTY * early / opt->skew;
     if (early > 0)
-        return opt->skew > 0 ? exp(-early / opt->skew) : 0.0;
+        return opt->skew > 0 ? (1.0 - HL__RCA_EARLY_PENALTY) *
+                                   exp(-(early - opt->skew) / opt->skew)
+                             : 0.0;
     double late = ov - ou - opt->skew - (double)hops * opt->hop_delay;
     if (late > 0)
         return exp(-late / opt->hop_delay);
