@@ -156,51 +156,61 @@ static void free_incident(hl_rca_incident *in)
     free(in->causes);
 }
 
-/* Task: diagnose every node of incident first + task, then rank. */
+/* Every node of src by its own rows (rows indexed from the batch's
+ * first), then the KPI view against the incident's nodes. */
+static hl_status diagnose_nodes(const run *r, const hl__rca_rows *rows,
+                                const hl_incident *src, hl_rca_incident *in,
+                                double *level)
+{
+    double centre, unit;
+    in->nodes = calloc(src->n_nodes, sizeof *in->nodes);
+    if (!in->nodes)
+        return HL_ERR_NOMEM;
+    for (; in->n_nodes < src->n_nodes; in->n_nodes++) {
+        const hl_incident_node *sn = &src->nodes[in->n_nodes];
+        in->nodes[in->n_nodes].node = sn->node;
+        if (hl__rca_diagnose_node(rows, sn->first - r->row0, sn->n,
+                                  &in->nodes[in->n_nodes],
+                                  &level[in->n_nodes]) != HL_OK)
+            return HL_ERR_NOMEM;
+    }
+    if (hl__rca_kpi_centre(level, in->n_nodes, &centre, &unit) != HL_OK)
+        return HL_ERR_NOMEM;
+    for (size_t k = 0; k < in->n_nodes; k++)
+        if (hl__rca_kpi_gate(rows, src->nodes[k].first - r->row0,
+                             src->nodes[k].n, centre, unit,
+                             &in->nodes[k]) != HL_OK)
+            return HL_ERR_NOMEM;
+    return HL_OK;
+}
+
+/* Task: incident first + task, diagnosed and ranked. */
 static void analyse(void *p, size_t task, int worker)
 {
     run *r = p;
     size_t i = r->first + task;
     const hl_incident *src = &r->inc->incidents[i];
     hl_rca_incident *in = &r->res->incidents[i];
-    hl__rca_rows rows = {r->m,
-                         r->res->normal_class,
-                         r->K,
-                         r->nf,
-                         r->x,
-                         r->proba,
-                         r->e,
-                         r->g,
-                         r->inc->time + r->row0,
-                         r->inc->time_text + r->row0,
-                         r->low,
-                         r->high};
-    size_t b0 = incident_row0(r->inc, i) - r->row0;
-    hl__rca_row_anomalies(&rows, b0, incident_rows(r->inc, i), r->e, r->g);
-    double *level = hl__rca_scratch_excess(r->scratch[worker]), centre, unit;
+    hl__rca_rows rows = {.m = r->m,
+                         .normal = r->res->normal_class,
+                         .K = r->K,
+                         .nf = r->nf,
+                         .x = r->x,
+                         .proba = r->proba,
+                         .e = r->e,
+                         .g = r->g,
+                         .time = r->inc->time + r->row0,
+                         .time_text = r->inc->time_text + r->row0,
+                         .low = r->low,
+                         .high = r->high};
+    hl__rca_row_anomalies(&rows, incident_row0(r->inc, i) - r->row0,
+                          incident_rows(r->inc, i), r->e, r->g);
     in->id = hl__strdup(src->id);
-    in->nodes = calloc(src->n_nodes, sizeof *in->nodes);
-    if (!in->id || !in->nodes)
-        goto fail;
-    for (; in->n_nodes < src->n_nodes; in->n_nodes++) {
-        const hl_incident_node *sn = &src->nodes[in->n_nodes];
-        in->nodes[in->n_nodes].node = sn->node;
-        if (hl__rca_diagnose_node(&rows, sn->first - r->row0, sn->n,
-                                  &in->nodes[in->n_nodes],
-                                  &level[in->n_nodes]) != HL_OK)
-            goto fail;
-    }
-    if (hl__rca_kpi_centre(level, in->n_nodes, &centre, &unit) != HL_OK)
-        goto fail;
-    for (size_t k = 0; k < in->n_nodes; k++)
-        if (hl__rca_kpi_gate(&rows, src->nodes[k].first - r->row0,
-                             src->nodes[k].n, centre, unit,
-                             &in->nodes[k]) != HL_OK)
-            goto fail;
-    if (hl__rca_rank(r->t, r->opt, r->scratch[worker], in) == HL_OK)
-        return;
-fail:
-    atomic_store(&r->failed, 1);
+    if (!in->id ||
+        diagnose_nodes(r, &rows, src, in,
+                       hl__rca_scratch_levels(r->scratch[worker])) != HL_OK ||
+        hl__rca_rank(r->t, r->opt, r->scratch[worker], in) != HL_OK)
+        atomic_store(&r->failed, 1);
 }
 
 /* The KPIs of rows [row0, row0 + n) in the model's order. */

@@ -97,7 +97,7 @@ hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
                        hl__rca_scratch *s, hl_rca_incident *in);
 
 /* Room for one value per observed node of an incident (the KPI levels). */
-double *hl__rca_scratch_excess(hl__rca_scratch *s);
+double *hl__rca_scratch_levels(hl__rca_scratch *s);
 
 /* The evidence factor of an observed node of anomaly a. */
 double hl__rca_evidence(double a);

@@ -55,12 +55,12 @@ struct hl__rca_scratch {
     size_t *order; /* settled nodes of the last search, in order */
     size_t n_order;
     uint8_t *in_tree; /* per node, cleared after use */
-    double *excess;   /* per observed node of the incident (the caller's) */
+    double *levels;   /* per observed node of the incident (the caller's) */
 };
 
-double *hl__rca_scratch_excess(hl__rca_scratch *s)
+double *hl__rca_scratch_levels(hl__rca_scratch *s)
 {
-    return s->excess;
+    return s->levels;
 }
 
 hl__rca_scratch *hl__rca_scratch_new(size_t n)
@@ -78,8 +78,8 @@ hl__rca_scratch *hl__rca_scratch_new(size_t n)
     s->done = calloc(n + 1, sizeof *s->done);
     s->order = malloc((n + 1) * sizeof *s->order);
     s->in_tree = calloc(n + 1, 1);
-    s->excess = malloc((n + 1) * sizeof *s->excess);
-    if (!s->excess || !s->obs || !s->count || !s->strength || !s->hops ||
+    s->levels = malloc((n + 1) * sizeof *s->levels);
+    if (!s->levels || !s->obs || !s->count || !s->strength || !s->hops ||
         !s->parent || !s->stamp || !s->done || !s->order || !s->in_tree) {
         hl__rca_scratch_free(s);
         return NULL;
@@ -103,7 +103,7 @@ void hl__rca_scratch_free(hl__rca_scratch *s)
     free(s->heap);
     free(s->order);
     free(s->in_tree);
-    free(s->excess);
+    free(s->levels);
     free(s);
 }
 
