@@ -13,8 +13,9 @@
 
 #include "healer/rca.h"
 
-/* A row, and a node through its most anomalous row, is abnormal from this
- * anomaly on. */
+/* A node is abnormal when its sustained anomaly (rca_node.c) is at least
+ * this; its onset is the first row at least this abnormal from which the
+ * sustained anomaly is too. */
 #define HL__RCA_ABNORMAL 0.5
 /* The KPI view (rca_node.c): a node is abnormal by its KPIs alone when
  * its sustained log(1 + units beyond the normal ranges) is this many
