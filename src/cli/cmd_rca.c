@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-static const char RCA_USAGE[] =
+static const char RCA_USAGE_HEAD[] =
     "Usage: healer rca --model M.model --topology T.json|T.csv --data "
     "INCIDENTS.csv\n"
     "                  --out RANKS.csv [options]\n\n"
@@ -28,25 +28,38 @@ static const char RCA_USAGE[] =
     "Writes RANKS.csv with the header "
     "incident_id,rank,node,fault,score,onset,\n"
     "path (path: the propagation the cause explains, ids joined by '>').\n"
-    "The method, its assumptions and its limits: docs/rca.md.\n\n"
-    "Options:\n"
-    "  --model FILE       model written by 'healer train' (required)\n"
-    "  --topology FILE    the system's topology, JSON or a from,to CSV "
-    "(required)\n"
-    "  --data FILE        the incidents (required)\n"
-    "  --out FILE         where to write the ranks (required)\n"
-    "  --normal LABEL     the model's normal class (normal)\n"
-    "  --top K            causes listed per incident, 1..100 (5)\n"
-    "  --skew SECONDS     clock skew and sampling interval tolerated between\n"
-    "                     two nodes' onsets (90)\n"
-    "  --hop-delay SECONDS  longest expected time for a fault to cross an\n"
-    "                     edge (300)\n"
-    "  --max-nodes N      refuse a topology of more nodes (10000)\n"
-    "  --threads T        worker threads, 0 = all cores (0)\n"
-    "  --json             print the whole result as JSON on stdout (ranks\n"
-    "                     with factors, paths and propagation trees, every\n"
-    "                     observed node's diagnosis and abnormal KPIs)\n"
-    "  -h, --help         show this help\n";
+    "The method, its assumptions and its limits: docs/rca.md.\n\n";
+
+/* The options, their ranges and defaults from the engine's definitions. */
+static void rca_usage(void)
+{
+    fputs(RCA_USAGE_HEAD, stdout);
+    printf("Options:\n"
+           "  --model FILE       model written by 'healer train' (required)\n"
+           "  --topology FILE    the system's topology, JSON or a from,to CSV "
+           "(required)\n"
+           "  --data FILE        the incidents (required)\n"
+           "  --out FILE         where to write the ranks (required)\n"
+           "  --normal LABEL     the model's normal class (%s)\n"
+           "  --top K            causes listed per incident, 1..%d (%d)\n"
+           "  --skew SECONDS     clock skew and sampling interval tolerated "
+           "between\n"
+           "                     two nodes' onsets (%g)\n"
+           "  --hop-delay SECONDS  longest expected time for a fault to cross "
+           "an\n"
+           "                     edge (%g)\n"
+           "  --max-nodes N      refuse a topology of more nodes (%d)\n"
+           "  --threads T        worker threads, 0 = all cores (0)\n"
+           "  --json             print the whole result as JSON on stdout "
+           "(ranks\n"
+           "                     with factors, paths and propagation trees, "
+           "every\n"
+           "                     observed node's diagnosis and abnormal KPIs)\n"
+           "  -h, --help         show this help\n",
+           HL_NORMAL_DEFAULT_CLASS, HL_RCA_MAX_TOP, HL_RCA_TOP_DEFAULT,
+           HL_RCA_SKEW_DEFAULT, HL_RCA_HOP_DELAY_DEFAULT,
+           HL_TOPOLOGY_MAX_NODES_DEFAULT);
+}
 
 static const char EVAL_USAGE[] =
     "Usage: healer rca-eval --ranks RANKS.csv --truth TRUTH.csv [--json]\n\n"
@@ -223,7 +236,7 @@ int cmd_rca(int argc, char **argv)
     int help = 0;
     int rc = parse_rca(argc, argv, &a, &help);
     if (help) {
-        fputs(RCA_USAGE, stdout);
+        rca_usage();
         return CLI_OK;
     }
     if (rc)
