@@ -347,8 +347,10 @@ static int run_incidents(const sim_args *a)
     hl_status rc = hl_sim_incidents_write(&io, t, a->out, a->truth, &err);
     if (rc == HL_OK)
         fprintf(stderr,
-                "wrote %zu incidents on %zu nodes to %s and their roots to %s\n",
-                io.incidents, t->n_nodes, a->out, a->truth);
+                "wrote %zu incident%s on %zu node%s to %s and their roots to "
+                "%s\n",
+                io.incidents, io.incidents == 1 ? "" : "s", t->n_nodes,
+                t->n_nodes == 1 ? "" : "s", a->out, a->truth);
     hl_topology_free(t);
     if (rc != HL_OK)
         return cli_engine_error("simulate", &err);

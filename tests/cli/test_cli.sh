@@ -1289,6 +1289,13 @@ t_simulate_incidents_options() {
     run healer simulate --topology edges.csv --incidents 2 --out e.csv --truth e_truth.csv
     expect_rc 0 "simulate on a CSV topology"
     expect_in e.csv "inc-0002,"
+    # One node (no second root possible), an id that needs quoting.
+    printf '{"nodes": [{"id": "solo, the one"}], "edges": []}' >one.json
+    run healer simulate --topology one.json --incidents 1 --out o.csv --truth o_truth.csv --two-roots 1
+    expect_rc 0 "simulate on a one-node topology"
+    expect_in err "wrote 1 incident on 1 node"
+    [ "$(data_rows o_truth.csv)" -eq 1 ] || fail "one node, yet $(data_rows o_truth.csv) roots"
+    expect_in o_truth.csv 'inc-0001,"solo, the one",'
 }
 
 t_simulate_incidents_refused() {
