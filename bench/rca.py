@@ -52,7 +52,9 @@ SHAPES = ("chain", "tree", "mesh", "microservices")
 SYSTEM_SEED = 42
 TOP = 5
 TARGETS = {"top1": 0.90, "top3": 0.98, "fault_accuracy": 0.80}
-SPEED_TARGETS = {"many": 10.0, "huge": 1.0}
+# Seconds allowed for 1,000 incidents on 500 nodes and for 1 incident on
+# 10,000 (a quick run times fewer incidents against a pro-rata target).
+SPEED_TARGETS = {"many": 10.0 / 1000, "huge": 1.0}
 
 
 def healer(*args, capture=True):
@@ -282,10 +284,10 @@ def render(a, res):
     ]
     for key, name in (("many", "many incidents"), ("huge", "one large topology")):
         s = res["speed"][key]
-        lines.append("| %s | %d | %d | %.1f MB | %.2f | %.2f | %.0f s | %.2f |"
+        target = SPEED_TARGETS[key] * (s["incidents"] if key == "many" else 1)
+        lines.append("| %s | %d | %d | %.1f MB | %.2f | %.2f | %.3g s | %.2f |"
                      % (name, s["nodes"], s["incidents"], s["csv_bytes"] / 1e6, s["seconds"],
-                        s["cpu_seconds"], SPEED_TARGETS[key],
-                        s["seconds"] / SPEED_TARGETS[key]))
+                        s["cpu_seconds"], target, s["seconds"] / target))
     lines += [
         "",
         "- `healer rca` without `--json`, %d threads, best of %d; the time includes reading "
