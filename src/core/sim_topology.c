@@ -237,7 +237,8 @@ static hl_status ms_calls(sim_graph *g, hl__rng *r, size_t clo, size_t ccount,
 }
 
 /* Services call 1-3 others, mostly later ones (a layered call graph), one
- * call in eight going back to an earlier service (a cycle). */
+ * call in eight going to any service, often an earlier one (a cycle); the
+ * last service, with none after it, calls only such. */
 static hl_status ms_service_calls(sim_graph *g, hl__rng *r, size_t lo,
                                   size_t count)
 {
