@@ -48,7 +48,7 @@ ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_CLI_OBJ  := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all build web deps run demo screenshots test unit-tests asan-tests cli-tests bench clean format lint layers
+.PHONY: all build web deps run demo demo-rca screenshots test unit-tests asan-tests cli-tests bench clean format lint layers
 
 # `make` alone: install what is missing, then build the command and the UI.
 all: deps
@@ -156,9 +156,13 @@ screenshots: deps
 	@$(MAKE) --no-print-directory build
 	SCREENSHOT_DIR=docs/screenshots node tests/e2e/test_ui.mjs
 
-# A guided tour of the command-line engine on simulated data.
+# A guided tour of the command-line engine on simulated data: diagnosis,
+# then root-cause analysis over a topology (demo-rca runs that part alone).
 demo: all
 	@sh mk/demo.sh
+
+demo-rca: all
+	@sh mk/demo.sh rca
 
 bench: all
 	@sh bench/run.sh

@@ -33,9 +33,9 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
 # bench/mlp.py, "learners" by bench/learners.py, "robust" by
 # bench/robust.py, "feedback" by bench/feedback.py, "explain" by
-# bench/explain.py.
+# bench/explain.py, "rca" by bench/rca.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
-                 "feedback", "explain")
+                 "feedback", "explain", "rca")
 NOTES_HEADING = "## Notes"
 
 
@@ -382,6 +382,15 @@ def with_section(text, name, block):
     if at < 0:
         return text.rstrip("\n") + "\n\n" + block + "\n"
     return text[:at + 1] + block + "\n\n" + text[at + 1:]
+
+
+def write_section(path, name, block):
+    """Replaces (or inserts, see with_section) section `name` of the page at
+    `path` with `block`, leaving the rest of the page as it is."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(with_section(text, name, block))
 
 
 def write_docs(results, path, notes_from):

@@ -56,6 +56,11 @@
 #   BENCH_LEARNERS_ONLY=1 run bench/learners.py alone
 #   BENCH_EXPLAIN_ONLY=1  run bench/explain.py alone (TreeSHAP vs XGBoost's
 #                         pred_contribs)
+# bench/rca.py scores root-cause analysis on simulated incidents (>= 500 per
+# topology shape) against two baselines and times it, and writes the "rca"
+# section (quick: 40 incidents per shape, bench/out/rca-quick.{json,md});
+# a few minutes.
+#   BENCH_RCA_ONLY=1      run bench/rca.py alone
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -80,6 +85,9 @@ fi
 if [ "${BENCH_LEARNERS_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/learners.py --entry "$entry"
 fi
+if [ "${BENCH_RCA_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/rca.py --entry "$entry"
+fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
@@ -99,4 +107,5 @@ fi
 /usr/bin/python3 bench/forest.py --entry "$entry"
 /usr/bin/python3 bench/mlp.py --entry "$entry"
 /usr/bin/python3 bench/learners.py --entry "$entry"
+/usr/bin/python3 bench/rca.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"

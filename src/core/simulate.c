@@ -25,8 +25,12 @@
  * generator seeded with (stream, row), so the output does not depend on the
  * order rows are produced in.
  *
- * Not modelled: time (samples are independent), multiple simultaneous
- * faults, and any meaning behind feature names (they are feature0..N-1).
+ * The incident simulator (sim_incidents.c) draws single rows of this
+ * system, of a class at a strength, through sim_system.h.
+ *
+ * Not modelled here: time (samples are independent; sim_incidents.c adds
+ * it), multiple simultaneous faults, and any meaning behind feature names
+ * (they are feature0..N-1).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -36,6 +40,7 @@
 
 #include "healer/simulate.h"
 #include "internal.h"
+#include "sim_system.h"
 
 enum { SIM_LATENTS = 3, SIM_MAX_PRIMARY = 5, SIM_MAX_EFFECTS = 10 };
 
@@ -128,7 +133,8 @@ void hl_sim_options_init(hl_sim_options *opt)
     opt->seed = 42;
 }
 
-static hl_status bad_option(hl_error *err, const char *name, const char *range)
+hl_status hl__sim_bad_option(hl_error *err, const char *name,
+                             const char *range)
 {
     return hl__fail(err, HL_ERR_INVALID, "simulate: option '%s' must be %s",
                     name, range);
@@ -139,28 +145,28 @@ static hl_status check_options(const hl_sim_options *o, int variant,
                                hl_error *err)
 {
     if (o->samples < 1 || o->samples > SIM_MAX_SAMPLES)
-        return bad_option(err, "samples", "in 1..100000000");
+        return hl__sim_bad_option(err, "samples", "in 1..100000000");
     if (o->features < 4 || o->features > SIM_MAX_FEATURES)
-        return bad_option(err, "features", "in 4..100000");
+        return hl__sim_bad_option(err, "features", "in 4..100000");
     if (o->classes < 2 || o->classes > SIM_MAX_CLASSES)
-        return bad_option(err, "classes", "in 2..64");
+        return hl__sim_bad_option(err, "classes", "in 2..64");
     if (!(o->imbalance >= 1.0) || !isfinite(o->imbalance))
-        return bad_option(err, "imbalance", "finite and >= 1");
+        return hl__sim_bad_option(err, "imbalance", "finite and >= 1");
     if (!(o->missing_rate >= 0.0 && o->missing_rate <= 0.9))
-        return bad_option(err, "missing_rate", "in [0, 0.9]");
+        return hl__sim_bad_option(err, "missing_rate", "in [0, 0.9]");
     if (!(o->heavy_tail_fraction >= 0.0 && o->heavy_tail_fraction <= 1.0))
-        return bad_option(err, "heavy_tail_fraction", "in [0, 1]");
+        return hl__sim_bad_option(err, "heavy_tail_fraction", "in [0, 1]");
     if (!(o->noise >= 0.0) || !isfinite(o->noise))
-        return bad_option(err, "noise", "finite and >= 0");
+        return hl__sim_bad_option(err, "noise", "finite and >= 0");
     if (!(o->shift >= 0.0) || !isfinite(o->shift))
-        return bad_option(err, "shift", "finite and >= 0");
+        return hl__sim_bad_option(err, "shift", "finite and >= 0");
     if (variant != 0 && variant != 1)
         return hl__fail(err, HL_ERR_INVALID,
                         "simulate: variant must be 0 or 1 (got %d)", variant);
     return HL_OK;
 }
 
-static double uniform_in(hl__rng *r, double lo, double hi)
+double hl__sim_uniform(hl__rng *r, double lo, double hi)
 {
     return lo + (hi - lo) * hl__rng_uniform(r);
 }
@@ -198,16 +204,16 @@ static void kpi_draw(sim_kpi *k, uint64_t seed, size_t j)
     k->u_base = hl__rng_uniform(&r);
     const size_t primary = (size_t)hl__rng_below(&r, SIM_LATENTS);
     for (size_t l = 0; l < SIM_LATENTS; l++)
-        k->loading[l] = uniform_in(&r, -0.15, 0.15);
+        k->loading[l] = hl__sim_uniform(&r, -0.15, 0.15);
     /* Most KPIs rise with load; a few (hit ratios, idle time) fall. */
     const double sign = hl__rng_uniform(&r) < 0.2 ? -1.0 : 1.0;
-    k->loading[primary] = sign * uniform_in(&r, 0.3, 0.8);
-    k->sigma = uniform_in(&r, 0.15, 0.4);
+    k->loading[primary] = sign * hl__sim_uniform(&r, 0.3, 0.8);
+    k->sigma = hl__sim_uniform(&r, 0.15, 0.4);
     const double u_drift = hl__rng_uniform(&r);
-    const double drift = uniform_in(&r, 1.0, 2.0);
+    const double drift = hl__sim_uniform(&r, 1.0, 2.0);
     const double drift_sign = hl__rng_uniform(&r) < 0.5 ? -1.0 : 1.0;
     k->drift = u_drift < 0.35 ? drift_sign * drift : 0.0;
-    k->inv_alpha = 1.0 / uniform_in(&r, 1.1, 2.2);
+    k->inv_alpha = 1.0 / hl__sim_uniform(&r, 1.1, 2.2);
     k->kind = k->u_kind < 0.50   ? KPI_LEVEL
               : k->u_kind < 0.72 ? KPI_COUNTER
               : k->u_kind < 0.87 ? KPI_RATIO
@@ -356,13 +362,13 @@ static void build_effects(sim_system *s, size_t c, const sim_signature *sig,
     size_t n = 0;
     for (size_t i = 0; i < sig->m; i++) {
         const sim_kpi *k = &s->kpi[sig->kpi[i]];
-        const double strength = uniform_in(r, 2.5, 4.0);
+        const double strength = hl__sim_uniform(r, 2.5, 4.0);
         e[n].kpi = sig->kpi[i];
         e[n].primary = 1;
         e[n++].amount = sig->sign[i] * strength * k->spread;
         const double u = hl__rng_uniform(r);
         const size_t other = s->live[hl__rng_below(r, s->n_live)];
-        const double knock_on = uniform_in(r, 0.3, 0.6);
+        const double knock_on = hl__sim_uniform(r, 0.3, 0.6);
         if (u < 0.5 && other != sig->kpi[i]) {
             e[n].kpi = other;
             e[n++].amount =
@@ -431,7 +437,7 @@ static hl_status system_build(sim_system *s, const hl_sim_options *opt)
     hl__rng r;
     hl__rng_seed(&r, hl__seed_mix(opt->seed, STREAM_LATENT_DRIFT));
     for (size_t l = 0; l < SIM_LATENTS; l++)
-        s->latent_drift[l] = uniform_in(&r, -0.5, 0.5);
+        s->latent_drift[l] = hl__sim_uniform(&r, -0.5, 0.5);
     return HL_OK;
 
 fail:
@@ -499,7 +505,7 @@ static void draw_labels(int32_t *y, size_t n, const size_t *count,
     }
 }
 
-static char *class_name(size_t c, int string_labels)
+char *hl__sim_class_name(size_t c, int string_labels)
 {
     char buf[32];
     const size_t known = sizeof fault_names / sizeof *fault_names;
@@ -525,7 +531,7 @@ static hl_status make_class_table(hl_dataset *ds, int string_labels,
     const size_t nc = ds->n_classes;
     char *internal[SIM_MAX_CLASSES];
     for (size_t c = 0; c < nc; c++) {
-        ds->class_names[c] = class_name(c, string_labels);
+        ds->class_names[c] = hl__sim_class_name(c, string_labels);
         if (!ds->class_names[c])
             return HL_ERR_NOMEM;
         internal[c] = ds->class_names[c];
@@ -619,14 +625,16 @@ static void row_background(const sim_sampler *sm, hl__rng *r)
 }
 
 /* One fault occurrence: a severity shared by the whole signature (a bad
- * fault is bad everywhere) times a little per-KPI jitter. */
-static void row_fault(const sim_sampler *sm, size_t cls, hl__rng *r)
+ * fault is bad everywhere) times a little per-KPI jitter. strength scales
+ * the severity (1 for a training row; an incident's victims are weaker). */
+static void row_fault(const sim_sampler *sm, size_t cls, double strength,
+                      hl__rng *r)
 {
     const size_t n = sm->sys->n_effects[cls];
     if (n == 0)
         return;
     const sim_effect *e = sm->sys->effect + cls * SIM_MAX_EFFECTS;
-    const double severity = uniform_in(r, 0.6, 1.3);
+    const double severity = strength * hl__sim_uniform(r, 0.6, 1.3);
     for (size_t i = 0; i < n; i += 2) {
         double g0, g1;
         normal_pair(r, &g0, &g1);
@@ -682,7 +690,7 @@ static size_t draw_rows(const sim_sampler *sm, const int32_t *y, size_t n,
         hl__rng r;
         hl__rng_seed(&r, hl__seed_mix(sm->stream, (uint64_t)i));
         row_background(sm, &r);
-        row_fault(sm, (size_t)y[i], &r);
+        row_fault(sm, (size_t)y[i], 1.0, &r);
         missing += row_emit(sm, &r, x + i * f);
     }
     return missing;
@@ -839,7 +847,7 @@ hl_status hl_sim_signatures(const hl_sim_options *opt,
         return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
     for (size_t c = 0; c < sys.n_classes; c++) {
         hl_sim_signature *sg = &out[c];
-        char *name = class_name(c, opt->string_labels);
+        char *name = hl__sim_class_name(c, opt->string_labels);
         snprintf(sg->label, sizeof sg->label, "%s", name ? name : "?");
         free(name);
         sg->n = 0;
@@ -876,4 +884,50 @@ hl_status hl_sim_shifted_features(const hl_sim_options *opt, uint8_t *shifted,
                      sys.kpi[j].kind != KPI_ZERO;
     system_free(&sys);
     return HL_OK;
+}
+
+/* ---- one row at a time (sim_system.h) ------------------------------ */
+
+struct hl__sim_source {
+    sim_system sys;
+    sim_sampler sm; /* variant 0; its scratch row makes a source one-thread */
+};
+
+hl_status hl__sim_source_new(const hl_sim_options *opt, hl__sim_source **out,
+                             hl_error *err)
+{
+    *out = NULL;
+    hl_status rc = check_options(opt, 0, err);
+    if (rc != HL_OK)
+        return rc;
+    hl__sim_source *src = calloc(1, sizeof *src);
+    if (!src || system_build(&src->sys, opt) != HL_OK) {
+        free(src);
+        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
+    }
+    if (sampler_init(&src->sm, &src->sys, opt, 0) != HL_OK) {
+        system_free(&src->sys);
+        free(src);
+        return hl__fail(err, HL_ERR_NOMEM, "simulate: out of memory");
+    }
+    *out = src;
+    return HL_OK;
+}
+
+void hl__sim_source_free(hl__sim_source *src)
+{
+    if (!src)
+        return;
+    sampler_free(&src->sm);
+    system_free(&src->sys);
+    free(src);
+}
+
+size_t hl__sim_source_row(hl__sim_source *src, size_t cls, double strength,
+                          hl__rng *r, float *out)
+{
+    row_background(&src->sm, r);
+    if (cls < src->sys.n_classes && strength > 0.0)
+        row_fault(&src->sm, cls, strength, r);
+    return row_emit(&src->sm, r, out);
 }

@@ -1154,6 +1154,183 @@ t_simulate_shift_out() {
     [ "$(data_rows d.csv)" -eq 50 ] || fail "--shift-samples 50: got $(data_rows d.csv) rows"
 }
 
+# ---- tests: simulate topologies and incidents (root-cause analysis) ----
+
+# SHAPE N FILE: a topology with N nodes, no self-loop, kinds as the shape has.
+check_topology() {
+    "$PY" - "$1" "$2" "$3" <<'EOF' || fail "$1 topology of $2 nodes: bad $3"
+import json, sys
+shape, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = json.load(open(path))
+ids = [x["id"] for x in t["nodes"]]
+assert len(ids) == n and len(set(ids)) == n, len(ids)
+known = set(ids)
+for e in t["edges"]:
+    assert e["from"] in known and e["to"] in known and e["from"] != e["to"], e
+if shape == "chain":
+    assert len(t["edges"]) == n - 1
+if shape == "microservices":
+    kinds = {x["kind"] for x in t["nodes"]}
+    assert kinds <= {"gateway", "frontend", "service", "database", "cache", "queue"}, kinds
+    assert "database" in kinds and "gateway" in kinds, kinds
+else:
+    assert all("kind" not in x for x in t["nodes"])
+if shape == "mesh":
+    assert any(e.get("bidirectional") for e in t["edges"])
+EOF
+}
+
+t_simulate_topology_shapes() {
+    for shape in chain tree mesh microservices; do
+        run healer simulate --topology-shape $shape --nodes 60 --out $shape.json --seed 4
+        expect_rc 0 "simulate --topology-shape $shape"
+        expect_in err "$shape topology of 60 nodes" "$shape: what it wrote"
+        expect_empty out "$shape (stdout)"
+        check_topology $shape 60 $shape.json
+    done
+    run healer simulate --topology-shape mesh --nodes 60 --out again.json --seed 4
+    cmp -s mesh.json again.json || fail "same seed, different topologies"
+    run healer simulate --topology-shape mesh --nodes 60 --out other.json --seed 5
+    cmp -s mesh.json other.json && fail "different seeds, identical topologies"
+    run healer simulate --topology-shape chain --nodes 2 --out two.json
+    expect_rc 0 "the smallest topology"
+    check_topology chain 2 two.json
+    expect_no_tmp_files .
+}
+
+t_simulate_topology_refused() {
+    run healer simulate --topology-shape star --nodes 10 --out t.json
+    expect_usage_error "unknown --topology-shape 'star'" "unknown shape"
+    expect_in err "microservices" "the shapes listed"
+    run healer simulate --topology-shape mesh --nodes 1 --out t.json
+    expect_usage_error --nodes "--nodes 1"
+    run healer simulate --topology-shape mesh --nodes 10001 --out t.json
+    expect_usage_error --nodes "--nodes 10001"
+    run healer simulate --topology-shape mesh --out t.json
+    expect_usage_error "--nodes is required" "no --nodes"
+    run healer simulate --topology-shape mesh --nodes 5
+    expect_usage_error "--out is required" "no --out"
+    run healer simulate --topology-shape mesh --nodes 5 --out t.json --samples 10
+    expect_usage_error "--samples is not an option of the topology mode" "--samples"
+    run healer simulate --topology-shape mesh --nodes 5 --out t.json --topology x.json
+    expect_usage_error "different modes" "both modes"
+    run healer simulate --out s.csv --nodes 5
+    expect_usage_error "--nodes needs --topology-shape" "--nodes alone"
+    expect_absent t.json s.csv
+}
+
+# A small incident set on a 30-node microservice topology, into ./
+make_incidents() { # EXTRA FLAGS...
+    healer simulate --topology-shape microservices --nodes 30 --out topo.json --seed 2 2>/dev/null ||
+        fail "simulate a topology"
+    run healer simulate --topology topo.json --incidents 6 --out inc.csv --truth truth.csv \
+        --features 6 --seed 3 "$@"
+    expect_rc 0 "simulate --topology $*"
+}
+
+t_simulate_incidents() {
+    make_incidents --train-out train.csv --train-samples 300
+    expect_in err "wrote 6 incidents on 30 nodes to inc.csv and their roots to truth.csv"
+    expect_in err "wrote 300 samples x 6 KPIs to train.csv"
+    [ "$(head -n 1 inc.csv)" = "incident_id,node,timestamp,feature0,feature1,feature2,feature3,feature4,feature5" ] ||
+        fail "incident header: $(head -n 1 inc.csv)"
+    [ "$(head -n 1 truth.csv)" = "incident_id,root_node,root_fault" ] || fail "truth header: $(head -n 1 truth.csv)"
+    [ "$(data_rows truth.csv)" -eq 6 ] || fail "expected 6 roots, got $(data_rows truth.csv)"
+    # 30 nodes, 3 unobserved, 4 rows each, per incident
+    [ "$(data_rows inc.csv)" -eq $((6 * 27 * 4)) ] || fail "expected 648 rows, got $(data_rows inc.csv)"
+    "$PY" - <<'EOF' || fail "incident rows and truth do not agree"
+import csv, json
+topo = {n["id"] for n in json.load(open("topo.json"))["nodes"]}
+rows = list(csv.DictReader(open("inc.csv")))
+assert all(r["node"] in topo for r in rows)
+order = [(r["incident_id"], int(r["timestamp"])) for r in rows]
+assert order == sorted(order), "rows not sorted by incident, then time"
+for t in csv.DictReader(open("truth.csv")):
+    assert any(r["incident_id"] == t["incident_id"] and r["node"] == t["root_node"] for r in rows), t
+    assert t["root_fault"] != "normal" and not t["root_fault"].isdigit(), t
+EOF
+    awk -F, 'NR > 1 { print $NF }' train.csv | sort -u >labels
+    expect_in labels normal "train file labels"
+    grep -q '^[0-9]*$' labels && fail "numeric labels in the train file"
+    # The training file is the samples mode's file of the same system.
+    run healer simulate --out same.csv --samples 300 --features 6 --string-labels --seed 3
+    cmp -s train.csv same.csv || fail "--train-out differs from the samples of the same system"
+    expect_no_tmp_files .
+}
+
+t_simulate_incidents_deterministic() {
+    make_incidents
+    mv inc.csv a.csv && mv truth.csv a_truth.csv
+    make_incidents
+    cmp -s a.csv inc.csv || fail "same seed, different incidents"
+    cmp -s a_truth.csv truth.csv || fail "same seed, different truth"
+    run healer simulate --topology topo.json --incidents 6 --out b.csv --truth b_truth.csv --features 6 --seed 4
+    expect_rc 0 "another seed"
+    cmp -s a.csv b.csv && fail "different seeds, identical incidents"
+    # --system-seed keeps the incidents' plan but changes the KPIs' system.
+    run healer simulate --topology topo.json --incidents 6 --out c.csv --truth c_truth.csv --features 6 --seed 3 --system-seed 9
+    expect_rc 0 "--system-seed"
+    awk -F, '{ print $1, $2 }' a_truth.csv >a_roots
+    awk -F, '{ print $1, $2 }' c_truth.csv >c_roots
+    cmp -s a_roots c_roots || fail "--system-seed changed the root nodes"
+    cmp -s a.csv c.csv && fail "--system-seed did not change the KPIs"
+    return 0
+}
+
+t_simulate_incidents_options() {
+    make_incidents --two-roots 1 --iso-time --unobserved 0 --rows-per-node 2 --max-skew 0
+    [ "$(data_rows truth.csv)" -eq 12 ] || fail "--two-roots 1: expected 12 roots, got $(data_rows truth.csv)"
+    [ "$(data_rows inc.csv)" -eq $((6 * 30 * 2)) ] || fail "expected 360 rows, got $(data_rows inc.csv)"
+    awk -F, 'NR > 1 { print $3 }' inc.csv >stamps
+    bad=$(grep -cvE '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z$' stamps)
+    [ "$bad" -eq 0 ] || fail "$bad timestamps are not ISO 8601 UTC: $(head -n 2 stamps)"
+    # A CSV edge list is a topology too.
+    printf 'from,to\napi,db\nweb,api\n' >edges.csv
+    run healer simulate --topology edges.csv --incidents 2 --out e.csv --truth e_truth.csv
+    expect_rc 0 "simulate on a CSV topology"
+    expect_in e.csv "inc-0002,"
+    # One node (no second root possible), an id that needs quoting.
+    printf '{"nodes": [{"id": "solo, the one"}], "edges": []}' >one.json
+    run healer simulate --topology one.json --incidents 1 --out o.csv --truth o_truth.csv --two-roots 1
+    expect_rc 0 "simulate on a one-node topology"
+    expect_in err "wrote 1 incident on 1 node"
+    [ "$(data_rows o_truth.csv)" -eq 1 ] || fail "one node, yet $(data_rows o_truth.csv) roots"
+    expect_in o_truth.csv 'inc-0001,"solo, the one",'
+}
+
+t_simulate_incidents_refused() {
+    healer simulate --topology-shape chain --nodes 5 --out topo.json 2>/dev/null || fail "topology"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv
+    expect_usage_error "--truth is required" "no --truth"
+    run healer simulate --topology topo.json --out i.csv --truth t.csv
+    expect_usage_error "--incidents is required" "no --incidents"
+    run healer simulate --out i.csv --incidents 3
+    expect_usage_error "--incidents needs --topology" "--incidents alone"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --string-labels
+    expect_usage_error "--string-labels is not an option of the incident mode" "--string-labels"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --train-samples 10
+    expect_usage_error "--train-samples needs --train-out" "--train-samples alone"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth i.csv
+    expect_usage_error "different files" "--out = --truth"
+    run healer simulate --topology topo.json --incidents 0 --out i.csv --truth t.csv
+    expect_usage_error --incidents "--incidents 0"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --two-roots 2
+    expect_usage_error --two-roots "--two-roots 2"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --rows-per-node 65
+    expect_usage_error --rows-per-node "--rows-per-node 65"
+    run healer simulate --topology missing.json --incidents 3 --out i.csv --truth t.csv
+    expect_rc 1 "a missing topology"
+    expect_in err "missing.json"
+    printf '{"nodes": [{"id": "a"}], "edges": [{"from": "a", "to": "ghost"}]}' >bad.json
+    run healer simulate --topology bad.json --incidents 3 --out i.csv --truth t.csv
+    expect_rc 1 "a bad topology"
+    expect_in err "ghost" "the parser's message"
+    run healer simulate --topology topo.json --incidents 3 --out nodir/i.csv --truth t.csv
+    expect_rc 1 "an unwritable --out"
+    expect_absent i.csv t.csv
+    expect_no_tmp_files .
+}
+
 # ---- tests: train and inspect ----
 
 t_train_text_summary() {
@@ -1835,6 +2012,8 @@ train_model_unwritable
 predict_garbage_model predict_truncated_model predict_corrupted_model
 predict_missing_model_file predict_missing_feature
 simulate_deterministic simulate_shape simulate_string_labels simulate_shift_out
+simulate_topology_shapes simulate_topology_refused simulate_incidents
+simulate_incidents_deterministic simulate_incidents_options simulate_incidents_refused
 train_text_summary inspect_text inspect_v1_file inspect_json train_json train_cv
 predict_output_format predict_row_numbers_without_id predict_metrics_labelled
 predict_unlabelled_metrics_null predict_training_overlap predict_columns_by_name predict_unknown_labels
