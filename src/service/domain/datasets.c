@@ -18,13 +18,10 @@ static hs_status read_blob(hs_app *app, const char *blob_key, uint8_t **buf,
                             app->limits.max_upload_bytes + 1, err);
 }
 
-static hs_status parse_samples(const uint8_t *buf, size_t len,
-                               const char *name, const hl_csv_options *opt,
-                               hl_dataset **out, hl_error *csv_err,
-                               hs_error *err)
+/* The engine's outcome of reading `name` as the service's. */
+static hs_status engine_status(hl_status hst, const char *name,
+                               const hl_error *csv_err, hs_error *err)
 {
-    hl_status hst = hl_dataset_parse_csv((const char *)buf, len, name, opt,
-                                         out, csv_err);
     if (hst == HL_ERR_NOMEM)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
     if (hst != HL_OK)
@@ -32,18 +29,24 @@ static hs_status parse_samples(const uint8_t *buf, size_t len,
     return HS_OK;
 }
 
+static hs_status parse_samples(const uint8_t *buf, size_t len,
+                               const char *name, const hl_csv_options *opt,
+                               hl_dataset **out, hl_error *csv_err,
+                               hs_error *err)
+{
+    return engine_status(hl_dataset_parse_csv((const char *)buf, len, name,
+                                              opt, out, csv_err),
+                         name, csv_err, err);
+}
+
 static hs_status parse_incidents(const uint8_t *buf, size_t len,
                                  const char *name, const hl_topology *t,
                                  const hl_csv_options *opt, hl_incidents **out,
                                  hl_error *csv_err, hs_error *err)
 {
-    hl_status hst = hl_incidents_parse((const char *)buf, len, name, t, opt,
-                                       out, csv_err);
-    if (hst == HL_ERR_NOMEM)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
-    if (hst != HL_OK)
-        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
-    return HS_OK;
+    return engine_status(hl_incidents_parse((const char *)buf, len, name, t,
+                                            opt, out, csv_err),
+                         name, csv_err, err);
 }
 
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,

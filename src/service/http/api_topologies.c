@@ -102,12 +102,15 @@ void hs_api_topology_download(hs_app *app, hs_req *req, hs_resp *resp)
     hs_topology_rec_free(&rec);
 }
 
-void hs_api_topology_delete(hs_app *app, hs_req *req, hs_resp *resp)
+/* A trash operation of topology {id}: 200 with the record after it. */
+typedef hs_status (*trash_op)(hs_app *app, hs_id id, const hs_user *viewer,
+                              hs_topology_rec *out, hs_error *err);
+
+static void reply_trash(hs_app *app, hs_req *req, hs_resp *resp, trash_op op)
 {
     hs_topology_rec rec;
     hs_error err = {0};
-    hs_status st = hs_topologies_trash(app, req->ids[0], &req->user, &rec,
-                                       &err);
+    hs_status st = op(app, req->ids[0], &req->user, &rec, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
@@ -115,15 +118,12 @@ void hs_api_topology_delete(hs_app *app, hs_req *req, hs_resp *resp)
     hs_topology_rec_free(&rec);
 }
 
+void hs_api_topology_delete(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    reply_trash(app, req, resp, hs_topologies_trash);
+}
+
 void hs_api_topology_restore(hs_app *app, hs_req *req, hs_resp *resp)
 {
-    hs_topology_rec rec;
-    hs_error err = {0};
-    hs_status st = hs_topologies_restore(app, req->ids[0], &req->user, &rec,
-                                         &err);
-    if (st != HS_OK)
-        hs_reply_status(resp, st, &err);
-    else
-        hs_reply_json(resp, 200, hs_api_topology_json(&rec));
-    hs_topology_rec_free(&rec);
+    reply_trash(app, req, resp, hs_topologies_restore);
 }

@@ -1622,6 +1622,51 @@ static inline hs_status hs_store__has_rca(hs_store *store, hs_error *err)
     return HS_OK;
 }
 
+/* The start of every topology and analysis operation: a version 6
+ * backend, and the arguments present (`args_ok`; `op` names the operation
+ * in the refusal). */
+static inline hs_status hs_store__rca_ok(hs_store *store, int args_ok,
+                                         const char *op, hs_error *err)
+{
+    hs_status hs = hs_store__has_rca(store, err);
+    if (hs == HS_OK && !args_ok)
+        hs = hs_fail(err, HS_ERR_INVALID, "store: %s: missing argument", op);
+    return hs;
+}
+
+/* A list's outputs emptied, then hs_store__rca_ok. */
+static inline hs_status hs_store__rca_list_ok(hs_store *store, void *items,
+                                              size_t *n, const char *op,
+                                              hs_error *err)
+{
+    if (items)
+        *(void **)items = NULL;
+    if (n)
+        *n = 0;
+    return hs_store__rca_ok(store, items && n, op, err);
+}
+
+/* The set_deleted of topologies or analyses: `fn`, their table's (NULL
+ * for an older backend, refused), as hs_store_dataset_set_deleted. */
+typedef hs_status (*hs_store__set_deleted_fn)(void *impl, hs_id id,
+                                              hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              int64_t deleted_at,
+                                              hs_error *err);
+static inline hs_status hs_store__rca_set_deleted(hs_store *store,
+                                                  hs_store__set_deleted_fn fn,
+                                                  hs_id id, hs_id viewer_id,
+                                                  int viewer_is_admin,
+                                                  int64_t deleted_at,
+                                                  hs_error *err)
+{
+    hs_status hs = hs_store__rca_ok(store, deleted_at >= 0,
+                                    "set_deleted (deleted_at >= 0)", err);
+    return hs != HS_OK ? hs
+                       : fn(store->impl, id, viewer_id, viewer_is_admin != 0,
+                            deleted_at, err);
+}
+
 /* Inserts a topology from all of t's fields but id (set by the store) and
  * deleted_at (cleared: a new topology is live). name 1..255 bytes, format
  * "json" or "csv", blob_key 1..65 bytes, kinds_json a JSON object text
@@ -1632,16 +1677,15 @@ static inline hs_status hs_store_topology_create(hs_store *store,
                                                  hs_topology_rec *t,
                                                  hs_error *err)
 {
-    hs_status hs = hs_store__has_rca(store, err);
+    hs_status hs = hs_store__rca_ok(store, t && t->kinds_json,
+                                    "topology_create", err);
     if (hs != HS_OK)
         return hs;
-    if (!t || !t->kinds_json || t->kinds_json[0] != '{')
-        return hs_store__bad(err, "topology_create: kinds must be an object");
-    if (!hs_store__str_fits(t->name, sizeof t->name) ||
+    if (t->kinds_json[0] != '{' || !hs_store__str_fits(t->name, sizeof t->name) ||
         !hs_store__str_fits(t->blob_key, sizeof t->blob_key) ||
         (strcmp(t->format, "json") && strcmp(t->format, "csv")))
         return hs_store__bad(err, "topology: a name of 1..255 bytes, a blob "
-                                  "key, format json or csv");
+                                  "key, format json or csv, kinds an object");
     if (t->nodes < 1 || t->edges < 0 || t->bidirectional_edges < 0 ||
         t->bidirectional_edges > t->edges || t->size_bytes < 0)
         return hs_store__bad(err, "topology: nodes >= 1, 0 <= bidirectional "
@@ -1661,13 +1705,11 @@ static inline hs_status hs_store_topology_get(hs_store *store, hs_id id,
 {
     if (out)
         memset(out, 0, sizeof *out);
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    if (!out)
-        return hs_store__bad(err, "topology_get: missing argument");
-    return store->ops->topologies->get(store->impl, id, viewer_id,
-                                       viewer_is_admin != 0, out, err);
+    hs_status hs = hs_store__rca_ok(store, out != NULL, "topology_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->topologies->get(store->impl, id, viewer_id,
+                                                     viewer_is_admin != 0, out,
+                                                     err);
 }
 
 /* The topologies viewer_id may see, newest first (created_at, then id);
@@ -1679,16 +1721,11 @@ static inline hs_status hs_store_topology_list(hs_store *store, hs_id viewer_id,
                                                hs_topology_rec **items,
                                                size_t *n, hs_error *err)
 {
-    if (!items || !n)
-        return hs_store__bad(err, "topology_list: missing argument");
-    *items = NULL;
-    *n = 0;
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    return store->ops->topologies->list(store->impl, viewer_id,
-                                        viewer_is_admin != 0,
-                                        include_deleted != 0, items, n, err);
+    hs_status hs = hs_store__rca_list_ok(store, items, n, "topology_list", err);
+    return hs != HS_OK ? hs
+                       : store->ops->topologies->list(
+                             store->impl, viewer_id, viewer_is_admin != 0,
+                             include_deleted != 0, items, n, err);
 }
 
 /* Moves topology `id` to the trash (deleted_at > 0) or back (0) under the
@@ -1699,13 +1736,11 @@ static inline hs_status hs_store_topology_set_deleted(hs_store *store,
                                                       int64_t deleted_at,
                                                       hs_error *err)
 {
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    if (deleted_at < 0)
-        return hs_store__bad(err, "deleted_at must be >= 0");
-    return store->ops->topologies->set_deleted(
-        store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
+    return hs_store__rca_set_deleted(
+        store,
+        store && store->ops->version >= 6 ? store->ops->topologies->set_deleted
+                                          : NULL,
+        id, viewer_id, viewer_is_admin, deleted_at, err);
 }
 
 /* Deletes, atomically, every topology trashed before the cutoff and hands
@@ -1723,6 +1758,18 @@ hs_store_topology_purge(hs_store *store, int64_t deleted_before,
         deleted_before, keys, n, err);
 }
 
+/* 1 when an analysis's three blob keys fit and differ. */
+static inline int hs_store__analysis_keys_ok(const hs_analysis_rec *a)
+{
+    return hs_store__str_fits(a->csv_blob_key, sizeof a->csv_blob_key) &&
+           hs_store__str_fits(a->json_blob_key, sizeof a->json_blob_key) &&
+           hs_store__str_fits(a->incidents_blob_key,
+                              sizeof a->incidents_blob_key) &&
+           strcmp(a->csv_blob_key, a->json_blob_key) &&
+           strcmp(a->csv_blob_key, a->incidents_blob_key) &&
+           strcmp(a->json_blob_key, a->incidents_blob_key);
+}
+
 /* Inserts an analysis from all of a's fields but id (set by the store),
  * deleted_at (cleared) and model_deleted_at (read only). name 1..255
  * bytes, normal 1..255, the three blob keys 1..65 bytes each and
@@ -1734,22 +1781,16 @@ static inline hs_status hs_store_analysis_create(hs_store *store,
                                                  hs_analysis_rec *a,
                                                  hs_error *err)
 {
-    hs_status hs = hs_store__has_rca(store, err);
+    hs_status hs = hs_store__rca_ok(store, a && a->summary_json,
+                                    "analysis_create", err);
     if (hs != HS_OK)
         return hs;
-    if (!a || !a->summary_json || !a->summary_json[0])
-        return hs_store__bad(err, "analysis_create: missing argument");
-    if (!hs_store__str_fits(a->name, sizeof a->name) ||
+    if (!a->summary_json[0] || !hs_store__str_fits(a->name, sizeof a->name) ||
         !hs_store__str_fits(a->normal, sizeof a->normal) ||
-        !hs_store__str_fits(a->csv_blob_key, sizeof a->csv_blob_key) ||
-        !hs_store__str_fits(a->json_blob_key, sizeof a->json_blob_key) ||
-        !hs_store__str_fits(a->incidents_blob_key,
-                            sizeof a->incidents_blob_key) ||
-        !strcmp(a->csv_blob_key, a->json_blob_key) ||
-        !strcmp(a->csv_blob_key, a->incidents_blob_key) ||
-        !strcmp(a->json_blob_key, a->incidents_blob_key))
+        !hs_store__analysis_keys_ok(a))
         return hs_store__bad(err, "analysis: a name and normal class of "
-                                  "1..255 bytes, three distinct blob keys");
+                                  "1..255 bytes, three distinct blob keys, "
+                                  "a summary");
     if (a->top < 1 || a->top > 100 || a->incidents < 0 ||
         a->topology_nodes < 0 || a->job_id < 0 || a->model_id < 0 ||
         a->topology_id < 0 || a->dataset_id < 0)
@@ -1772,13 +1813,11 @@ static inline hs_status hs_store_analysis_get(hs_store *store, hs_id id,
 {
     if (out)
         memset(out, 0, sizeof *out);
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    if (!out)
-        return hs_store__bad(err, "analysis_get: missing argument");
-    return store->ops->analyses->get(store->impl, id, viewer_id,
-                                     viewer_is_admin != 0, out, err);
+    hs_status hs = hs_store__rca_ok(store, out != NULL, "analysis_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->get(store->impl, id, viewer_id,
+                                                   viewer_is_admin != 0, out,
+                                                   err);
 }
 
 /* The analyses viewer_id may see, newest first; trashed ones only when
@@ -1789,16 +1828,11 @@ static inline hs_status hs_store_analysis_list(hs_store *store, hs_id viewer_id,
                                                hs_analysis_rec **items,
                                                size_t *n, hs_error *err)
 {
-    if (!items || !n)
-        return hs_store__bad(err, "analysis_list: missing argument");
-    *items = NULL;
-    *n = 0;
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    return store->ops->analyses->list(store->impl, viewer_id,
-                                      viewer_is_admin != 0,
-                                      include_deleted != 0, items, n, err);
+    hs_status hs = hs_store__rca_list_ok(store, items, n, "analysis_list", err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->list(
+                             store->impl, viewer_id, viewer_is_admin != 0,
+                             include_deleted != 0, items, n, err);
 }
 
 /* Moves analysis `id` to the trash (deleted_at > 0) or back (0) under the
@@ -1809,13 +1843,11 @@ static inline hs_status hs_store_analysis_set_deleted(hs_store *store,
                                                       int64_t deleted_at,
                                                       hs_error *err)
 {
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    if (deleted_at < 0)
-        return hs_store__bad(err, "deleted_at must be >= 0");
-    return store->ops->analyses->set_deleted(
-        store->impl, id, viewer_id, viewer_is_admin != 0, deleted_at, err);
+    return hs_store__rca_set_deleted(
+        store,
+        store && store->ops->version >= 6 ? store->ops->analyses->set_deleted
+                                          : NULL,
+        id, viewer_id, viewer_is_admin, deleted_at, err);
 }
 
 /* Deletes, atomically, every analysis trashed before the cutoff and hands
@@ -1843,15 +1875,13 @@ static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
                                                  char (**keys)[HS_STORE_BLOB_KEY_MAX],
                                                  size_t *n, hs_error *err)
 {
-    if (!keys || !n)
-        return hs_store__bad(err, "analysis_delete: missing argument");
-    *keys = NULL;
-    *n = 0;
-    hs_status hs = hs_store__has_rca(store, err);
-    if (hs != HS_OK)
-        return hs;
-    return store->ops->analyses->remove(store->impl, id, viewer_id,
-                                        viewer_is_admin != 0, keys, n, err);
+    hs_status hs = hs_store__rca_list_ok(store, keys, n, "analysis_delete",
+                                         err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->remove(store->impl, id,
+                                                      viewer_id,
+                                                      viewer_is_admin != 0,
+                                                      keys, n, err);
 }
 
 #ifdef __cplusplus
