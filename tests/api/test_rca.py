@@ -210,6 +210,16 @@ def test_topology_refusals(c):
     check(sorted(after) == sorted(before), "a refused upload leaves no topology behind", after)
 
 
+def test_topology_over_upload_limit():
+    """A topology over --max-upload-mb is a 413, and nothing is kept."""
+    with harness.Server(args=["--max-upload-mb", "1"], name="small-uploads") as s:
+        c = s.client().login_as("alice")
+        big = {"nodes": [{"id": "node-%07d" % i, "kind": "x" * 40} for i in range(20000)], "edges": []}
+        err = expect_error(upload_topology(c, data=json.dumps(big).encode()), 413, "payload_too_large")
+        check(is_int(details(err).get("limit_bytes")), "the limit is given", err)
+        check(harness.list_ids(c, API + "/topologies", "include_deleted=1") == [], "nothing kept")
+
+
 def test_topology_list_trash_access(c):
     c.login_as("alice")
     a = topology(c, name="first")
