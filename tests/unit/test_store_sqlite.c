@@ -6,7 +6,8 @@
  * their own mkdtemp directory and check what the contract cannot see: WAL
  * mode and the schema version table; migrations from versions 1, 2, 4 and
  * 5 forward (5 moves a job's result to the generic reference, 6 a job's
- * attempts from JSON text to records); a database
+ * attempts from JSON text to records), and from 6, 8 and 9 (10 adds
+ * topologies, analyses and a job's topology); a database
  * from a newer healer refused untouched; open errors and store URLs; the
  * raw column values (NULL for NAN and for a 0 reference); recover undone
  * as a whole when one of its sweeps fails; a transaction that SQLite itself
