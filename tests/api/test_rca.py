@@ -263,6 +263,11 @@ def test_incident_dataset_upload_and_refusals(c):
     noid = b"incident_id,node,timestamp,feature0\n,db-1,1700000000,1.5\n"
     expect_error(c.upload(API + "/datasets", {}, {"file": ("noid.csv", noid)}), 422, "invalid_csv")
 
+    m = model(c)
+    r = c.upload(API + "/diagnoses", {"model_id": str(m["id"])}, {"file": ("inc.csv", data)})
+    err = expect_error(r, 422, "invalid_csv")
+    check("incident file" in err["message"], "a diagnosis of an incident file says what it is", err)
+
     r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": "gbdt", "params": SMALL})
     err = expect_error(r, 422)
     check(details(err).get("field") == "dataset_id" and "incident file" in err["message"],

@@ -29,11 +29,24 @@ static hs_status engine_status(hl_status hst, const char *name,
     return HS_OK;
 }
 
+/* Samples read from buf; an incident file is refused, with its line 1,
+ * rather than for its text columns: it is for root-cause analysis. */
 static hs_status parse_samples(const uint8_t *buf, size_t len,
                                const char *name, const hl_csv_options *opt,
                                hl_dataset **out, hl_error *csv_err,
                                hs_error *err)
 {
+    if (hl_incidents_header_matches((const char *)buf, len)) {
+        hl_error_clear(csv_err);
+        csv_err->code = HL_ERR_DATA;
+        csv_err->line = 1;
+        snprintf(csv_err->file, sizeof csv_err->file, "%s", name);
+        snprintf(csv_err->message, sizeof csv_err->message,
+                 "%.200s:1: an incident file (incident_id,node,timestamp): "
+                 "use it for root-cause analysis, not as samples",
+                 name);
+        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    }
     return engine_status(hl_dataset_parse_csv((const char *)buf, len, name,
                                               opt, out, csv_err),
                          name, csv_err, err);
