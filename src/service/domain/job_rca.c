@@ -199,14 +199,18 @@ static hs_status check_inputs(hs_app *app, const hs_user *viewer,
                             &herr) != HL_OK)
         st = hs_fail_field(err, HS_ERR_INVALID, "params.normal", "%s",
                            herr.message);
-    if (st == HS_OK)
-        st = live(hs_topologies_get(app, job->topology_id, viewer, &trec, err),
-                  trec.deleted_at, "topology", job->topology_id, "topology_id",
+    /* Each record read before its deleted_at is looked at (a call's
+     * arguments are evaluated in no set order). */
+    if (st == HS_OK) {
+        st = hs_topologies_get(app, job->topology_id, viewer, &trec, err);
+        st = live(st, trec.deleted_at, "topology", job->topology_id,
+                  "topology_id", err);
+    }
+    if (st == HS_OK) {
+        st = hs_datasets_get(app, job->dataset_id, viewer, &ds, err);
+        st = live(st, ds.deleted_at, "dataset", job->dataset_id, "dataset_id",
                   err);
-    if (st == HS_OK)
-        st = live(hs_datasets_get(app, job->dataset_id, viewer, &ds, err),
-                  ds.deleted_at, "dataset", job->dataset_id, "dataset_id",
-                  err);
+    }
     if (st == HS_OK)
         st = hs_dataset_check_kind(&ds, HS_DATASET_INCIDENTS, "dataset_id",
                                    err);
