@@ -36,7 +36,7 @@ TOPOLOGY_FIELDS = ("id", "owner_id", "name", "format", "nodes", "edges", "bidire
                    "kinds", "size_bytes", "created_at", "deleted_at")
 ANALYSIS_FIELDS = ("id", "owner_id", "name", "job_id", "model_id", "topology_id", "dataset_id",
                    "normal", "top", "incidents", "topology_nodes", "created_at", "deleted_at",
-                   "model_deleted_at", "summary")
+                   "model_deleted_at", "summary", "class_names")
 
 TOPOLOGY = {
     "nodes": [{"id": "web-1", "kind": "frontend"}, {"id": "api-1", "kind": "service"},
@@ -349,6 +349,13 @@ def test_rca_run_results_and_downloads(c):
           "normal class, top, incidents, nodes", a)
     check(sum(a["summary"]["faults"].values()) == 6, "one rank-1 fault per incident", a)
     check(a["id"] in harness.list_ids(c, API + "/analyses"), "listed", a)
+    check(a["class_names"] == {}, "the model has no class names yet", a)
+    names = {"disk_full": {"name": "Disk full", "description": "The volume is full.",
+                           "action": "Free space"}}
+    expect_json(c.put_json(API + "/models/%d/class-names" % m["id"], {"class_names": names}), 200)
+    again = expect_json(c.get(API + "/analyses/%d" % a["id"]), 200)
+    check(again["class_names"]["disk_full"]["name"] == "Disk full",
+          "the analysis shows its model's class names as they are now", again)
 
     page = expect_json(c.get(API + "/analyses/%d/incidents?offset=1&limit=2" % a["id"]), 200)
     check(page["total"] == 6 and page["offset"] == 1 and page["limit"] == 2 and len(page["items"]) == 2,

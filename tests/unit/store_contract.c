@@ -3863,7 +3863,20 @@ static void test_analyses(void **state)
     assert_int_equal(list[1].id, a.id);
     assert_int_equal(list[1].model_deleted_at, 700);
     assert_int_equal(list[0].model_deleted_at, 0);
+    assert_null(list[1].model_class_names_json);
     hs_analysis_list_free(list, n);
+
+    /* The model's class names as they are now. */
+    assert_int_equal(hs_store_model_class_names_put(
+                         f->store, model, ann, 0,
+                         "{\"disk_full\":{\"name\":\"Disk full\"}}", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_analysis_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_same_text(got.model_class_names_json,
+                     "{\"disk_full\":{\"name\":\"Disk full\"}}");
+    hs_analysis_rec_free(&got);
+    assert_null(got.model_class_names_json);
 
     /* The trash. */
     assert_int_equal(hs_store_analysis_set_deleted(f->store, a.id, bob, 0, 50,

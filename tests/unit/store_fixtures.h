@@ -355,6 +355,7 @@ static inline void assert_analyses_equal(const hs_analysis_rec *a,
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->deleted_at, b->deleted_at);
     assert_int_equal(a->model_deleted_at, b->model_deleted_at);
+    assert_same_text(a->model_class_names_json, b->model_class_names_json);
 }
 
 #endif

@@ -504,7 +504,7 @@ json_t *hs_api_topology_json(const hs_topology_rec *t)
 
 json_t *hs_api_analysis_json(const hs_analysis_rec *a)
 {
-    return json_pack(
+    json_t *j = json_pack(
         "{s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:o, "
         "s:o, s:o}",
         "id", (json_int_t)a->id, "owner_id", (json_int_t)a->owner_id, "name",
@@ -516,4 +516,8 @@ json_t *hs_api_analysis_json(const hs_analysis_rec *a)
         (json_int_t)a->created_at, "deleted_at", hs_api_time(a->deleted_at),
         "model_deleted_at", hs_api_time(a->model_deleted_at), "summary",
         stored_object(a->summary_json));
+    if (j)
+        json_object_set_new(j, "class_names",
+                            stored_object(a->model_class_names_json));
+    return j;
 }

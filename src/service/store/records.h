@@ -290,6 +290,9 @@ typedef struct hs_analysis_rec {
     int64_t deleted_at;
     /* Read only: when its model went to the trash (0 = live, or gone). */
     int64_t model_deleted_at;
+    /* Read only: its model's class_names_json as it is now (malloc'ed;
+     * NULL when the model is gone or has none), as a diagnosis has. */
+    char *model_class_names_json;
 } hs_analysis_rec;
 
 static inline void hs_topology_rec_free(hs_topology_rec *t)
@@ -311,7 +314,8 @@ static inline void hs_analysis_rec_free(hs_analysis_rec *a)
 {
     if (a) {
         free(a->summary_json);
-        a->summary_json = NULL;
+        free(a->model_class_names_json);
+        a->summary_json = a->model_class_names_json = NULL;
     }
 }
 

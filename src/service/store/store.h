@@ -1771,7 +1771,8 @@ static inline int hs_store__analysis_keys_ok(const hs_analysis_rec *a)
 }
 
 /* Inserts an analysis from all of a's fields but id (set by the store),
- * deleted_at (cleared) and model_deleted_at (read only). name 1..255
+ * deleted_at (cleared), model_deleted_at and model_class_names_json (read
+ * only: its model's, as they are when read). name 1..255
  * bytes, normal 1..255, the three blob keys 1..65 bytes each and
  * distinct, summary_json non-empty, top 1..100, incidents and
  * topology_nodes >= 0; owner, job, model, topology and dataset existing
@@ -1798,13 +1799,13 @@ static inline hs_status hs_store_analysis_create(hs_store *store,
                                   ">= 0");
     a->id = 0;
     a->deleted_at = 0;
-    a->model_deleted_at = 0;
+    a->model_deleted_at = 0; /* read only, as model_class_names_json */
     return store->ops->analyses->create(store->impl, a, err);
 }
 
 /* Reads analysis `id`, live or in the trash, under the access rule, with
- * its model's deleted_at (release with hs_analysis_rec_free; safe on
- * error). */
+ * its model's deleted_at and class names as they are now (release with
+ * hs_analysis_rec_free; safe on error). Lists read them too. */
 static inline hs_status hs_store_analysis_get(hs_store *store, hs_id id,
                                               hs_id viewer_id,
                                               int viewer_is_admin,

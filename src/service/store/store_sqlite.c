@@ -2411,7 +2411,9 @@ static hs_status sq_topology_purge(void *impl, int64_t deleted_before,
     " normal, top, incidents, topology_nodes, csv_blob_key, json_blob_key,"    \
     " incidents_blob_key, summary_json, created_at, deleted_at,"               \
     " COALESCE((SELECT deleted_at FROM models"                                 \
-    "  WHERE models.id = analyses.model_id), 0) FROM analyses"
+    "  WHERE models.id = analyses.model_id), 0),"                              \
+    " (SELECT class_names_json FROM models"                                    \
+    "  WHERE models.id = analyses.model_id) FROM analyses"
 
 static hs_status read_analysis(sqlite3_stmt *st, void *dst, hs_error *err)
 {
@@ -2445,6 +2447,9 @@ static hs_status read_analysis(sqlite3_stmt *st, void *dst, hs_error *err)
                        sizeof a->incidents_blob_key, err, "blob key");
     if (hs == HS_OK) /* last: a failure above has allocated nothing */
         hs = dup_text(st, 14, &a->summary_json, err, "analysis summary");
+    if (hs == HS_OK && (hs = dup_text(st, 18, &a->model_class_names_json, err,
+                                      "model class names")) != HS_OK)
+        hs_analysis_rec_free(a);
     return hs;
 }
 
