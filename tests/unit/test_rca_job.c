@@ -416,12 +416,20 @@ static void damaged_incidents_blob(void **state)
 {
     world *w = *state;
     hs_error err = {0};
+    /* Empty; a head alone; more entries than bytes; an entry whose
+     * object runs past the end; one whose keys do; another magic. */
+#define ENTRY(json_len, keys_off)                                              \
+    "\x40\0\0\0\0\0\0\0" json_len "\x40\0\0\0\0\0\0\0"                        \
+    "\x02\0\0\0\0\0\0\0" keys_off "\x01\0\0\0\x01\0\0\0"
     static const char *const junk[] = {
-        "", "HSRCAIX1", "HSRCAIX1\x05\0\0\0\0\0\0\0",
-        "HSRCAIX1\x01\0\0\0\0\0\0\0" "\x30\0\0\0\0\0\0\0" "\xff\xff\0\0\0\0\0\0"
-        "\x30\0\0\0\0\0\0\0" "\x01\0\0\0" "\x01\0\0\0" "{}",
+        "", "HSRCAIX2", "HSRCAIX2\x05\0\0\0\0\0\0\0",
+        "HSRCAIX2\x01\0\0\0\0\0\0\0" ENTRY("\xff\xff\0\0\0\0\0\0",
+                                              "\x40\0\0\0\0\0\0\0") "{}xy",
+        "HSRCAIX2\x01\0\0\0\0\0\0\0" ENTRY("\x02\0\0\0\0\0\0\0",
+                                              "\xf0\0\0\0\0\0\0\0") "{}xy",
         "NOTMAGIC\0\0\0\0\0\0\0\0"};
-    static const size_t lens[] = {0, 8, 16, 16 + 32 + 2, 16};
+    static const size_t lens[] = {0, 8, 16, 16 + 48 + 4, 16 + 48 + 4, 16};
+#undef ENTRY
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         hs_analysis_rec a = {0};
         hs_blob_writer *bw = NULL;

@@ -13,10 +13,18 @@
 #include "domain/trash.h"
 #include "store/store.h"
 
-#define MAGIC "HSRCAIX1"
+#define MAGIC "HSRCAIX2"
 #define MAGIC_LEN 8
 #define HEAD_LEN (MAGIC_LEN + 8)
-#define ENTRY_LEN 32
+#define ENTRY_LEN 48
+
+/* Where one incident's parts lie in the incidents blob (analyses.h). */
+typedef struct entry {
+    uint64_t json_off, json_len; /* the engine's object */
+    uint64_t item_off, item_len; /* its item of the list */
+    uint64_t keys_off;           /* its id, then its rank-1 node */
+    uint32_t id_len, node_len;
+} entry;
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -48,6 +56,55 @@ static uint32_t get_u32(const unsigned char *p)
     return v;
 }
 
+/* A rank as the list shows it: rank, node, fault, score, onset, path. */
+static json_t *rank_item(const json_t *rank)
+{
+    static const char *const keys[] = {"rank", "node", "fault", "score",
+                                       "onset", "path"};
+    json_t *item = json_object();
+    for (size_t k = 0; item && k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *v = json_object_get(rank, keys[k]);
+        json_object_set_new(item, keys[k], v ? json_incref(v) : json_null());
+    }
+    return item;
+}
+
+/* The list's item of an incident object (text[0..len)), as compact JSON
+ * text (malloc'ed), without its index (added when read). */
+static char *item_text(const char *text, size_t len)
+{
+    json_t *inc = json_loadb(text, len, 0, NULL);
+    json_t *ranks = json_array();
+    size_t k;
+    json_t *rank;
+    json_array_foreach(json_object_get(inc, "ranks"), k, rank)
+        json_array_append_new(ranks, rank_item(rank));
+    json_t *item = json_is_object(inc) && ranks
+                       ? json_pack("{s:O?, s:O?, s:O?, s:O}", "incident_id",
+                                   json_object_get(inc, "incident_id"),
+                                   "observed", json_object_get(inc, "observed"),
+                                   "abnormal", json_object_get(inc, "abnormal"),
+                                   "ranks", ranks)
+                       : NULL;
+    char *out = item ? json_dumps(item, JSON_COMPACT | JSON_REAL_PRECISION(10))
+                     : NULL;
+    json_decref(item);
+    json_decref(ranks);
+    json_decref(inc);
+    return out;
+}
+
+static void entry_put(unsigned char *p, const entry *e)
+{
+    put_u64(p, e->json_off);
+    put_u64(p + 8, e->json_len);
+    put_u64(p + 16, e->item_off);
+    put_u64(p + 24, e->item_len);
+    put_u64(p + 32, e->keys_off);
+    put_u32(p + 40, e->id_len);
+    put_u32(p + 44, e->node_len);
+}
+
 /* The rank-1 node of incident i ("" when nothing was ranked). */
 static const char *first_node(const hl_rca_result *r, const hl_topology *t,
                               size_t i)
@@ -56,12 +113,33 @@ static const char *first_node(const hl_rca_result *r, const hl_topology *t,
     return inc->n_causes ? t->nodes[inc->causes[0].node].id : "";
 }
 
-/* One incident's JSON and keys at the end of f, its entry filled. */
+/* Appends len bytes to f; 0 on success. */
+static int append(FILE *f, const void *buf, size_t len)
+{
+    return fwrite(buf, 1, len, f) == len ? 0 : -1;
+}
+
+/* The incident's object read back from f[off, off + len) (as written). */
+static char *read_back(FILE *f, long off, size_t len)
+{
+    char *buf = malloc(len + 1);
+    if (buf && (fseek(f, off, SEEK_SET) != 0 || fread(buf, 1, len, f) != len ||
+                fseek(f, 0, SEEK_END) != 0)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* One incident's object, its list item and its keys at the end of f; its
+ * entry filled. The item is made from the object as written, so the
+ * list shows what opening the incident shows. */
 static hs_status write_incident(FILE *f, const hs_analysis_inputs *in,
                                 const hl_rca_result *r, size_t i,
-                                unsigned char *entry, hs_error *err)
+                                unsigned char *out, hs_error *err)
 {
     hl_error herr;
+    entry e = {0};
     hl_error_clear(&herr);
     long start = ftell(f);
     if (start < 0)
@@ -70,18 +148,27 @@ static hs_status write_incident(FILE *f, const hs_analysis_inputs *in,
         HL_OK)
         return hs_fail(err, HS_ERR_IO, "writing incident %zu: %s", i,
                        herr.message);
-    long keys = ftell(f);
+    long end = ftell(f);
+    char *text = end > start ? read_back(f, start, (size_t)(end - start)) : NULL;
+    char *item = text ? item_text(text, (size_t)(end - start)) : NULL;
+    free(text);
+    if (!item)
+        return hs_fail(err, HS_ERR_IO, "cannot spool incident %zu", i);
     const char *id = r->incidents[i].id;
     const char *node = first_node(r, in->topology, i);
-    size_t id_len = strlen(id), node_len = strlen(node);
-    if (keys < start || fwrite(id, 1, id_len, f) != id_len ||
-        fwrite(node, 1, node_len, f) != node_len)
+    e.json_off = (uint64_t)start;
+    e.json_len = (uint64_t)(end - start);
+    e.item_off = (uint64_t)end;
+    e.item_len = strlen(item);
+    e.keys_off = e.item_off + e.item_len;
+    e.id_len = (uint32_t)strlen(id);
+    e.node_len = (uint32_t)strlen(node);
+    int bad = append(f, item, e.item_len) || append(f, id, e.id_len) ||
+              append(f, node, e.node_len);
+    free(item);
+    if (bad)
         return hs_fail(err, HS_ERR_IO, "cannot spool the incidents");
-    put_u64(entry, (uint64_t)start);
-    put_u64(entry + 8, (uint64_t)(keys - start));
-    put_u64(entry + 16, (uint64_t)keys);
-    put_u32(entry + 24, (uint32_t)id_len);
-    put_u32(entry + 28, (uint32_t)node_len);
+    entry_put(out, &e);
     return HS_OK;
 }
 
@@ -264,21 +351,29 @@ static hs_status corrupt(hs_error *err)
                                          "damaged");
 }
 
-/* Entry i's fields, each within the blob. */
-static hs_status entry_of(const incidents_blob *b, uint64_t i, uint64_t *off,
-                          uint64_t *len, uint64_t *keys, uint32_t *id_len,
-                          uint32_t *node_len, hs_error *err)
+/* 1 when [off, off + len) lies within the blob's data. */
+static int within(const incidents_blob *b, uint64_t off, uint64_t len)
 {
-    const unsigned char *e = b->index + i * ENTRY_LEN;
-    *off = get_u64(e);
-    *len = get_u64(e + 8);
-    *keys = get_u64(e + 16);
-    *id_len = get_u32(e + 24);
-    *node_len = get_u32(e + 28);
     uint64_t data = HEAD_LEN + b->n * ENTRY_LEN;
-    if (*off < data || *len < 2 || *len > b->size || *off > b->size - *len ||
-        *keys > b->size || (uint64_t)*id_len + *node_len > b->size - *keys ||
-        *id_len > HL_INCIDENT_MAX_ID || *node_len > HL_TOPOLOGY_MAX_ID)
+    return off >= data && len <= b->size && off <= b->size - len;
+}
+
+/* Entry i, each part within the blob. */
+static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
+                          hs_error *err)
+{
+    const unsigned char *p = b->index + i * ENTRY_LEN;
+    e->json_off = get_u64(p);
+    e->json_len = get_u64(p + 8);
+    e->item_off = get_u64(p + 16);
+    e->item_len = get_u64(p + 24);
+    e->keys_off = get_u64(p + 32);
+    e->id_len = get_u32(p + 40);
+    e->node_len = get_u32(p + 44);
+    if (e->json_len < 2 || e->item_len < 2 || e->id_len > HL_INCIDENT_MAX_ID ||
+        e->node_len > HL_TOPOLOGY_MAX_ID || !within(b, e->json_off, e->json_len) ||
+        !within(b, e->item_off, e->item_len) ||
+        !within(b, e->keys_off, (uint64_t)e->id_len + e->node_len))
         return corrupt(err);
     return HS_OK;
 }
@@ -310,26 +405,19 @@ static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
     return st;
 }
 
-/* Incident i's JSON text, NUL-terminated (malloc'ed). */
-static hs_status incident_text(const incidents_blob *b, uint64_t i,
-                               char **text, size_t *len, hs_error *err)
+/* Bytes [off, off + len) of the blob, NUL-terminated (malloc'ed). */
+static hs_status read_text(const incidents_blob *b, uint64_t off, uint64_t len,
+                           char **text, hs_error *err)
 {
-    uint64_t off, keys;
-    uint32_t id_len, node_len;
-    uint64_t n;
-    hs_status st = entry_of(b, i, &off, &n, &keys, &id_len, &node_len, err);
-    if (st != HS_OK)
-        return st;
-    if (!(*text = malloc((size_t)n + 1)))
+    if (!(*text = malloc((size_t)len + 1)))
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    st = read_at(b, *text, n, off, err);
+    hs_status st = read_at(b, *text, len, off, err);
     if (st != HS_OK) {
         free(*text);
         *text = NULL;
         return st;
     }
-    (*text)[n] = '\0';
-    *len = (size_t)n;
+    (*text)[len] = '\0';
     return HS_OK;
 }
 
@@ -347,57 +435,40 @@ static int contains(const char *s, size_t len, const char *needle)
 static hs_status matches(const incidents_blob *b, uint64_t i, const char *q,
                          int *yes, hs_error *err)
 {
-    uint64_t off, len, keys;
-    uint32_t id_len, node_len;
+    entry e;
     char buf[HL_INCIDENT_MAX_ID + HL_TOPOLOGY_MAX_ID + 2];
-    hs_status st = entry_of(b, i, &off, &len, &keys, &id_len, &node_len, err);
+    hs_status st = entry_of(b, i, &e, err);
     if (st == HS_OK)
-        st = read_at(b, buf, (uint64_t)id_len + node_len, keys, err);
+        st = read_at(b, buf, (uint64_t)e.id_len + e.node_len, e.keys_off, err);
     if (st == HS_OK)
-        *yes = contains(buf, id_len, q) ||
-               contains(buf + id_len, node_len, q);
+        *yes = contains(buf, e.id_len, q) ||
+               contains(buf + e.id_len, e.node_len, q);
     return st;
 }
 
-/* A rank as the list shows it: rank, node, fault, score, onset, path. */
-static json_t *rank_item(const json_t *rank)
-{
-    static const char *const keys[] = {"rank", "node", "fault", "score",
-                                       "onset", "path"};
-    json_t *item = json_object();
-    for (size_t k = 0; item && k < sizeof keys / sizeof keys[0]; k++) {
-        json_t *v = json_object_get(rank, keys[k]);
-        json_object_set_new(item, keys[k], v ? json_incref(v) : json_null());
-    }
-    return item;
-}
-
-/* Incident i as an item of the list. */
+/* Incident i as an item of the list: its stored item with its index. */
 static hs_status list_item(const incidents_blob *b, uint64_t i, json_t **out,
                            hs_error *err)
 {
+    entry e;
     char *text = NULL;
-    size_t len = 0;
-    hs_status st = incident_text(b, i, &text, &len, err);
+    hs_status st = entry_of(b, i, &e, err);
+    if (st == HS_OK)
+        st = read_text(b, e.item_off, e.item_len, &text, err);
     if (st != HS_OK)
         return st;
-    json_t *inc = json_loadb(text, len, 0, NULL);
+    json_t *item = json_loadb(text, (size_t)e.item_len, 0, NULL);
     free(text);
-    if (!json_is_object(inc)) {
-        json_decref(inc);
+    if (!json_is_object(item)) {
+        json_decref(item);
         return corrupt(err);
     }
-    json_t *ranks = json_array();
-    size_t k;
-    json_t *rank;
-    json_array_foreach(json_object_get(inc, "ranks"), k, rank)
-        json_array_append_new(ranks, rank_item(rank));
-    *out = json_pack("{s:I, s:O?, s:O?, s:O?, s:o}", "index", (json_int_t)i,
-                     "incident_id", json_object_get(inc, "incident_id"),
-                     "observed", json_object_get(inc, "observed"), "abnormal",
-                     json_object_get(inc, "abnormal"), "ranks",
-                     ranks ? ranks : json_array());
-    json_decref(inc);
+    *out = json_pack("{s:I}", "index", (json_int_t)i); /* first */
+    if (*out && json_object_update(*out, item) != 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    json_decref(item);
     return *out ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
 }
 
@@ -459,8 +530,12 @@ hs_status hs_analyses_incident(hs_app *app, const hs_analysis_rec *rec,
                      "analysis %lld has %llu incidents: there is no incident "
                      "%zu (they are counted from 0)",
                      (long long)rec->id, (unsigned long long)b.n, index);
+    entry e;
     if (st == HS_OK)
-        st = incident_text(&b, index, &body, &n, err);
+        st = entry_of(&b, index, &e, err);
+    if (st == HS_OK)
+        st = read_text(&b, e.json_off, e.json_len, &body, err);
+    n = st == HS_OK ? (size_t)e.json_len : 0;
     uint64_t total = b.n;
     blob_close(&b);
     if (st != HS_OK)

@@ -8,17 +8,21 @@
  *   - the whole JSON, exactly what `healer rca --json` prints
  *     (hl_rca_write_json): the JSON download;
  *   - the incidents one by one (kind "rca_incidents"): every incident's
- *     JSON object (hl_rca_write_incident_json) with an index of where
- *     each lies and its id and rank-1 node, so that opening incident i
- *     reads its object alone (one pread) instead of parsing a whole
- *     result of tens of megabytes per request, and a search reads only
- *     the ids. The whole JSON is not cut into pieces instead because the
- *     download must stay byte for byte the CLI's output.
+ *     JSON object (hl_rca_write_incident_json), its item of the incidents
+ *     list (id, counts, ranks without factors or trees: made once from
+ *     the object when stored) and its id and rank-1 node, with an index
+ *     of where each lies, so that opening incident i reads its object
+ *     alone (one pread) instead of parsing a whole result of tens of
+ *     megabytes per request, a page reads only its items (not the nodes of
+ *     a 10,000-node topology) and a search only the ids. The whole JSON is
+ *     not cut into pieces instead because the download must stay byte for
+ *     byte the CLI's output.
  * The incidents blob's layout (integers little-endian):
- *   "HSRCAIX1", u64 n, then n entries of 32 bytes {u64 offset, u64
- *   length of the incident's JSON, u64 offset of its keys, u32 id length,
- *   u32 rank-1 node length}, then the data. Every offset and length is
- *   checked against the blob's size before it is used.
+ *   "HSRCAIX2", u64 n, then n entries of 48 bytes {u64 offset and u64
+ *   length of the incident's object, u64 offset and u64 length of its
+ *   list item, u64 offset of its keys, u32 id length, u32 rank-1 node
+ *   length}, then the data. Every offset and length is checked against
+ *   the blob's size before it is used.
  * The record's summary (ANALYSIS.summary of docs/api.md) counts the rank-1
  * faults and averages the abnormal nodes and the rank-1 scores.
  */
