@@ -86,9 +86,9 @@ static const char TOPOLOGY[] =
 static void put(world *w, const char *text, char key[HS_BLOB_KEY_MAX])
 {
     hs_error err = {0};
-    assert_int_equal(hs_blob_put(w->app.blobs, "upload", text, strlen(text),
-                                 key, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_blob_put(w->app.blobs, "upload", text, strlen(text), key, &err),
+        HS_OK);
 }
 
 static hs_id save_model(world *w)
@@ -99,9 +99,9 @@ static hs_id save_model(world *w)
     hl_model *m = NULL;
     hl_train_params p;
     char *csv = training_csv();
-    assert_int_equal(hl_dataset_parse_csv(csv, strlen(csv), "train.csv", NULL,
-                                          &ds, &herr),
-                     HL_OK);
+    assert_int_equal(
+        hl_dataset_parse_csv(csv, strlen(csv), "train.csv", NULL, &ds, &herr),
+        HL_OK);
     free(csv);
     hl_train_params_init(&p);
     assert_int_equal(hl_train_params_set_number(&p, "rounds", 20, &herr),
@@ -109,9 +109,9 @@ static hs_id save_model(world *w)
     p.threads = 1;
     assert_int_equal(hl_train(ds, &p, NULL, &m, &herr), HL_OK);
     hs_model_rec rec;
-    assert_int_equal(hs_models_save(&w->app, w->owner.id, "m", 0, 0, m, NULL,
-                                    &rec, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_models_save(&w->app, w->owner.id, "m", 0, 0, m, NULL, &rec, &err),
+        HS_OK);
     hs_id id = rec.id;
     hs_model_rec_free(&rec);
     hl_model_free(m);
@@ -317,8 +317,8 @@ static void run_reports_and_stores(void **state)
     json_int_t counted = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(summary, "faults"), k, v)
-        counted += json_integer_value(v);
+    json_object_foreach(json_object_get(summary, "faults"), k, v) counted +=
+        json_integer_value(v);
     assert_int_equal(counted, INCIDENTS);
     json_decref(summary);
 
@@ -333,8 +333,8 @@ static void run_reports_and_stores(void **state)
     assert_int_equal(json_integer_value(json_object_get(inc, "index")), 3);
     assert_int_equal(json_integer_value(json_object_get(inc, "total")),
                      INCIDENTS);
-    assert_string_equal(
-        json_string_value(json_object_get(inc, "incident_id")), "inc-03");
+    assert_string_equal(json_string_value(json_object_get(inc, "incident_id")),
+                        "inc-03");
     assert_int_equal(json_array_size(json_object_get(inc, "nodes")), 3);
     json_decref(inc);
     free(text);
@@ -344,16 +344,15 @@ static void run_reports_and_stores(void **state)
 
     /* Pages and search. */
     json_t *page = NULL;
-    assert_int_equal(hs_analyses_incidents(&w->app, &a, NULL, 38, 5, &page,
-                                           &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, NULL, 38, 5, &page, &err), HS_OK);
     assert_int_equal(json_integer_value(json_object_get(page, "total")),
                      INCIDENTS);
     assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
     json_decref(page);
-    assert_int_equal(hs_analyses_incidents(&w->app, &a, "INC-1", 0, 100,
-                                           &page, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, "INC-1", 0, 100, &page, &err),
+        HS_OK);
     assert_int_equal(json_integer_value(json_object_get(page, "total")), 10);
     json_t *first = json_array_get(json_object_get(page, "items"), 0);
     assert_int_equal(json_integer_value(json_object_get(first, "index")), 10);
@@ -419,14 +418,16 @@ static void damaged_incidents_blob(void **state)
     /* Empty; a head alone; more entries than bytes; an entry whose
      * object runs past the end; one whose keys do; another magic. */
 #define ENTRY(json_len, keys_off)                                              \
-    "\x40\0\0\0\0\0\0\0" json_len "\x40\0\0\0\0\0\0\0"                        \
+    "\x40\0\0\0\0\0\0\0" json_len "\x40\0\0\0\0\0\0\0"                         \
     "\x02\0\0\0\0\0\0\0" keys_off "\x01\0\0\0\x01\0\0\0"
     static const char *const junk[] = {
-        "", "HSRCAIX2", "HSRCAIX2\x05\0\0\0\0\0\0\0",
+        "",
+        "HSRCAIX2",
+        "HSRCAIX2\x05\0\0\0\0\0\0\0",
         "HSRCAIX2\x01\0\0\0\0\0\0\0" ENTRY("\xff\xff\0\0\0\0\0\0",
-                                              "\x40\0\0\0\0\0\0\0") "{}xy",
+                                           "\x40\0\0\0\0\0\0\0") "{}xy",
         "HSRCAIX2\x01\0\0\0\0\0\0\0" ENTRY("\x02\0\0\0\0\0\0\0",
-                                              "\xf0\0\0\0\0\0\0\0") "{}xy",
+                                           "\xf0\0\0\0\0\0\0\0") "{}xy",
         "NOTMAGIC\0\0\0\0\0\0\0\0"};
     static const size_t lens[] = {0, 8, 16, 16 + 48 + 4, 16 + 48 + 4, 16};
 #undef ENTRY
@@ -439,8 +440,8 @@ static void damaged_incidents_blob(void **state)
             HS_OK);
         if (lens[i])
             assert_int_equal(hs_blob_write(bw, junk[i], lens[i], &err), HS_OK);
-        assert_int_equal(
-            hs_blob_commit(bw, a.incidents_blob_key, &size, &err), HS_OK);
+        assert_int_equal(hs_blob_commit(bw, a.incidents_blob_key, &size, &err),
+                         HS_OK);
         a.id = 77;
         char *text = NULL;
         size_t len = 0;
@@ -465,8 +466,7 @@ static void submission_checks(void **state)
     assert_string_equal(err.field, "params.normal");
     assert_non_null(strstr(err.message, "normal"));
     json_t *req = request(w, "normal");
-    json_object_set_new(json_object_get(req, "params"), "skew",
-                        json_real(-1));
+    json_object_set_new(json_object_get(req, "params"), "skew", json_real(-1));
     memset(&err, 0, sizeof err);
     assert_int_equal(submit(w, req, &job, &err), HS_ERR_INVALID);
     assert_string_equal(err.field, "params.skew");
@@ -478,8 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(run_reports_and_stores, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stop_keeps_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(discard_deletes_blobs, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(discard_deletes_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_incidents_blob, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(submission_checks, setup, teardown),

@@ -59,8 +59,8 @@ static uint32_t get_u32(const unsigned char *p)
 /* A rank as the list shows it: rank, node, fault, score, onset, path. */
 static json_t *rank_item(const json_t *rank)
 {
-    static const char *const keys[] = {"rank", "node", "fault", "score",
-                                       "onset", "path"};
+    static const char *const keys[] = {"rank",  "node",  "fault",
+                                       "score", "onset", "path"};
     json_t *item = json_object();
     for (size_t k = 0; item && k < sizeof keys / sizeof keys[0]; k++) {
         json_t *v = json_object_get(rank, keys[k]);
@@ -79,15 +79,15 @@ static char *item_text(const char *text, size_t len)
     json_t *rank;
     json_array_foreach(json_object_get(inc, "ranks"), k, rank)
         json_array_append_new(ranks, rank_item(rank));
-    json_t *item = json_is_object(inc) && ranks
-                       ? json_pack("{s:O?, s:O?, s:O?, s:O}", "incident_id",
-                                   json_object_get(inc, "incident_id"),
-                                   "observed", json_object_get(inc, "observed"),
-                                   "abnormal", json_object_get(inc, "abnormal"),
-                                   "ranks", ranks)
-                       : NULL;
-    char *out = item ? json_dumps(item, JSON_COMPACT | JSON_REAL_PRECISION(10))
-                     : NULL;
+    json_t *item =
+        json_is_object(inc) && ranks
+            ? json_pack("{s:O?, s:O?, s:O?, s:O}", "incident_id",
+                        json_object_get(inc, "incident_id"), "observed",
+                        json_object_get(inc, "observed"), "abnormal",
+                        json_object_get(inc, "abnormal"), "ranks", ranks)
+            : NULL;
+    char *out =
+        item ? json_dumps(item, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(item);
     json_decref(ranks);
     json_decref(inc);
@@ -149,7 +149,8 @@ static hs_status write_incident(FILE *f, const hs_analysis_inputs *in,
         return hs_fail(err, HS_ERR_IO, "writing incident %zu: %s", i,
                        herr.message);
     long end = ftell(f);
-    char *text = end > start ? read_back(f, start, (size_t)(end - start)) : NULL;
+    char *text =
+        end > start ? read_back(f, start, (size_t)(end - start)) : NULL;
     char *item = text ? item_text(text, (size_t)(end - start)) : NULL;
     free(text);
     if (!item)
@@ -189,9 +190,9 @@ static hs_status spool_incidents(FILE *f, const hs_analysis_inputs *in,
         st = write_incident(f, in, r, i, index + i * ENTRY_LEN, err);
     memcpy(head, MAGIC, MAGIC_LEN);
     put_u64(head + MAGIC_LEN, (uint64_t)n);
-    if (st == HS_OK &&
-        (fseek(f, 0, SEEK_SET) != 0 || fwrite(head, 1, HEAD_LEN, f) != HEAD_LEN ||
-         fwrite(index, ENTRY_LEN, n, f) != n))
+    if (st == HS_OK && (fseek(f, 0, SEEK_SET) != 0 ||
+                        fwrite(head, 1, HEAD_LEN, f) != HEAD_LEN ||
+                        fwrite(index, ENTRY_LEN, n, f) != n))
         st = hs_fail(err, HS_ERR_IO, "cannot spool the incidents");
     free(index);
     return st;
@@ -243,24 +244,22 @@ static char *summary_text(const hs_analysis_inputs *in, const hl_rca_result *r)
         if (!inc->n_causes)
             continue;
         const hl_rca_cause *c = &inc->causes[0];
-        const char *label = c->observed && c->fault >= 0 &&
-                                    (size_t)c->fault < ms->n_classes
-                                ? ms->class_names[c->fault]
-                                : "";
+        const char *label =
+            c->observed && c->fault >= 0 && (size_t)c->fault < ms->n_classes
+                ? ms->class_names[c->fault]
+                : "";
         json_int_t had = json_integer_value(json_object_get(faults, label));
         json_object_set_new(faults, label, json_integer(had + 1));
         score += c->score;
         ranked++;
     }
     size_t n = r->n_incidents;
-    json_t *j = json_pack("{s:o, s:o, s:o}", "faults",
-                          faults ? faults : json_object(), "mean_abnormal",
-                          n ? json_real(abnormal / (double)n) : json_null(),
-                          "mean_score",
-                          ranked ? json_real(score / (double)ranked)
-                                 : json_null());
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6))
-                   : NULL;
+    json_t *j = json_pack(
+        "{s:o, s:o, s:o}", "faults", faults ? faults : json_object(),
+        "mean_abnormal", n ? json_real(abnormal / (double)n) : json_null(),
+        "mean_score", ranked ? json_real(score / (double)ranked) : json_null());
+    char *text =
+        j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(j);
     return text;
 }
@@ -280,9 +279,8 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
 {
     memset(out, 0, sizeof *out);
     out->summary_json = summary_text(in, r);
-    hs_status st = out->summary_json
-                       ? HS_OK
-                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    hs_status st =
+        out->summary_json ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     if (st == HS_OK)
         st = write_part(app, in, r, PART_CSV, out->csv_blob_key, err);
     if (st == HS_OK)
@@ -338,8 +336,9 @@ static hs_status read_at(const incidents_blob *b, void *buf, uint64_t len,
         ssize_t k = pread(b->fd, (char *)buf + got, (size_t)(len - got),
                           (off_t)(off + got));
         if (k <= 0)
-            return hs_fail(err, HS_ERR_IO, "the analysis's incidents cannot "
-                                           "be read");
+            return hs_fail(err, HS_ERR_IO,
+                           "the analysis's incidents cannot "
+                           "be read");
         got += (size_t)k;
     }
     return HS_OK;
@@ -347,8 +346,9 @@ static hs_status read_at(const incidents_blob *b, void *buf, uint64_t len,
 
 static hs_status corrupt(hs_error *err)
 {
-    return hs_fail(err, HS_ERR_INTERNAL, "the analysis's incidents are "
-                                         "damaged");
+    return hs_fail(err, HS_ERR_INTERNAL,
+                   "the analysis's incidents are "
+                   "damaged");
 }
 
 /* 1 when [off, off + len) lies within the blob's data. */
@@ -371,7 +371,8 @@ static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
     e->id_len = get_u32(p + 40);
     e->node_len = get_u32(p + 44);
     if (e->json_len < 2 || e->item_len < 2 || e->id_len > HL_INCIDENT_MAX_ID ||
-        e->node_len > HL_TOPOLOGY_MAX_ID || !within(b, e->json_off, e->json_len) ||
+        e->node_len > HL_TOPOLOGY_MAX_ID ||
+        !within(b, e->json_off, e->json_len) ||
         !within(b, e->item_off, e->item_len) ||
         !within(b, e->keys_off, (uint64_t)e->id_len + e->node_len))
         return corrupt(err);
@@ -553,7 +554,8 @@ hs_status hs_analyses_incident(hs_app *app, const hs_analysis_rec *rec,
     const char *rest = open + 1;
     size_t rest_len = n - (size_t)(rest - body);
     const char *p = rest;
-    while (p < body + n && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+    while (p < body + n &&
+           (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
         p++;
     int empty = p < body + n && *p == '}';
     *len = (size_t)h + (empty ? 0 : 2) + rest_len;
@@ -592,7 +594,10 @@ static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
     return hs_analyses_get(app, id, viewer, rec, err);
 }
 
-static void release_rec(void *rec) { hs_analysis_rec_free(rec); }
+static void release_rec(void *rec)
+{
+    hs_analysis_rec_free(rec);
+}
 
 static const hs_trash_kind ANALYSES = {
     .what = "analysis",

@@ -50,8 +50,7 @@ static hs_status param_number(const json_t *params, const char *key,
 }
 
 /* Reads and checks params (NULL = every default). */
-static hs_status read_params(const json_t *params, rca_params *p,
-                             hs_error *err)
+static hs_status read_params(const json_t *params, rca_params *p, hs_error *err)
 {
     static const char *const known[] = {"top", "normal", "skew", "hop_delay"};
     p->top = HL_RCA_TOP_DEFAULT;
@@ -86,8 +85,8 @@ static hs_status read_params(const json_t *params, rca_params *p,
         return hs_fail_field(err, HS_ERR_INVALID, "params.top",
                              "params.top must be 1..%d, got %lld",
                              HL_RCA_MAX_TOP, (long long)p->top);
-    hs_status st = hs_field_string(params, "normal", 0, HS_LABEL_MAX - 1,
-                                   &p->normal, err);
+    hs_status st =
+        hs_field_string(params, "normal", 0, HS_LABEL_MAX - 1, &p->normal, err);
     if (st != HS_OK) /* named within params */
         snprintf(err->field, sizeof err->field, "params.normal");
     else if (!p->normal)
@@ -128,8 +127,8 @@ static hs_status check_kpis(const hl_model *m, const hs_dataset_rec *ds,
                             hs_error *err)
 {
     const hl_model_summary *ms = hl_model_summary_get(m);
-    json_t *prof = ds->profile_json ? json_loads(ds->profile_json, 0, NULL)
-                                    : NULL;
+    json_t *prof =
+        ds->profile_json ? json_loads(ds->profile_json, 0, NULL) : NULL;
     json_t *names = json_object();
     const json_t *k;
     size_t i, missing = 0;
@@ -191,12 +190,11 @@ static hs_status check_inputs(hs_app *app, const hs_user *viewer,
     memset(&trec, 0, sizeof trec);
     memset(&ds, 0, sizeof ds);
     hl_error_clear(&herr);
-    hs_status st = hs_models_acquire(app, job->model_id, viewer, &ref, NULL,
-                                     err);
+    hs_status st =
+        hs_models_acquire(app, job->model_id, viewer, &ref, NULL, err);
     st = live(st, 0, "model", job->model_id, "model_id", err);
-    if (st == HS_OK &&
-        hl_rca_normal_class(hs_model_ref_get(ref), p->normal, &normal,
-                            &herr) != HL_OK)
+    if (st == HS_OK && hl_rca_normal_class(hs_model_ref_get(ref), p->normal,
+                                           &normal, &herr) != HL_OK)
         st = hs_fail_field(err, HS_ERR_INVALID, "params.normal", "%s",
                            herr.message);
     /* Each record read before its deleted_at is looked at (a call's
@@ -212,8 +210,8 @@ static hs_status check_inputs(hs_app *app, const hs_user *viewer,
                   err);
     }
     if (st == HS_OK)
-        st = hs_dataset_check_kind(&ds, HS_DATASET_INCIDENTS, "dataset_id",
-                                   err);
+        st =
+            hs_dataset_check_kind(&ds, HS_DATASET_INCIDENTS, "dataset_id", err);
     if (st == HS_OK)
         st = check_kpis(hs_model_ref_get(ref), &ds, err);
     if (st == HS_OK)
@@ -237,8 +235,8 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     if (st == HS_OK)
         st = hs_field_id(request, "dataset_id", 1, &out->dataset_id, err);
     if (st == HS_OK)
-        st = hs_field_string(request, "name", 0, HS_DATASET_NAME_MAX - 1,
-                             &name, err);
+        st = hs_field_string(request, "name", 0, HS_DATASET_NAME_MAX - 1, &name,
+                             err);
     if (st == HS_OK)
         st = read_params(json_object_get(request, "params"), &p, err);
     if (st != HS_OK)
@@ -247,9 +245,9 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     st = check_inputs(app, viewer, out, &p, out->name, sizeof out->name, err);
     if (st != HS_OK)
         return st;
-    json_t *params = json_pack("{s:I, s:s, s:f, s:f}", "top", p.top, "normal",
-                               p.normal, "skew", p.skew, "hop_delay",
-                               p.hop_delay);
+    json_t *params =
+        json_pack("{s:I, s:s, s:f, s:f}", "top", p.top, "normal", p.normal,
+                  "skew", p.skew, "hop_delay", p.hop_delay);
     out->params_json = params ? json_dumps(params, JSON_COMPACT) : NULL;
     json_decref(params);
     return out->params_json ? HS_OK
@@ -267,9 +265,9 @@ typedef struct rca_run {
 static char *render(void *ctx)
 {
     const rca_run *s = ctx;
-    json_t *j = json_pack("{s:s, s:I, s:I}", "stage", s->stage,
-                          "incidents_done", (json_int_t)s->done, "incidents",
-                          (json_int_t)s->total);
+    json_t *j =
+        json_pack("{s:s, s:I, s:I}", "stage", s->stage, "incidents_done",
+                  (json_int_t)s->done, "incidents", (json_int_t)s->total);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -288,8 +286,7 @@ static int on_incident(size_t done, size_t total, void *arg)
     s->done = done;
     s->total = total;
     double share = total ? (double)done / (double)total : 1.0;
-    return report(s, 0.1 + 0.8 * share, 0) ||
-           atomic_load(s->r->stop) != 0;
+    return report(s, 0.1 + 0.8 * share, 0) || atomic_load(s->r->stop) != 0;
 }
 
 /* What the run reads: the model (through the cache), the topology and
@@ -308,8 +305,8 @@ static hs_status load_inputs(hs_job_run *r, rca_inputs *in, hs_error *err)
     const hs_job_rec *job = r->job;
     hs_user owner = {.id = job->owner_id, .is_admin = 1};
     hl_error csv_err;
-    hs_status st = hs_models_acquire(app, job->model_id, &owner, &in->ref,
-                                     NULL, err);
+    hs_status st =
+        hs_models_acquire(app, job->model_id, &owner, &in->ref, NULL, err);
     if (st == HS_OK)
         st = hs_topologies_get(app, job->topology_id, &owner, &in->trec, err);
     if (st == HS_OK)
@@ -317,8 +314,8 @@ static hs_status load_inputs(hs_job_run *r, rca_inputs *in, hs_error *err)
     if (st == HS_OK)
         st = hs_datasets_get(app, job->dataset_id, &owner, &in->ds, err);
     if (st == HS_OK)
-        st = hs_datasets_load_incidents(app, &in->ds, in->t, &in->inc,
-                                        &csv_err, err);
+        st = hs_datasets_load_incidents(app, &in->ds, in->t, &in->inc, &csv_err,
+                                        err);
     return st;
 }
 
@@ -422,14 +419,14 @@ static void discard(hs_app *app, const hs_job_rec *job, hs_id analysis_id)
  * and the parameters it runs with. */
 static json_t *describe(const hs_job_rec *job, const json_t *detail)
 {
-    json_t *params = job->params_json ? json_loads(job->params_json, 0, NULL)
-                                      : NULL;
+    json_t *params =
+        job->params_json ? json_loads(job->params_json, 0, NULL) : NULL;
     json_t *stage = json_object_get(detail, "stage");
-    json_t *j = json_pack(
-        "{s:O?, s:O?, s:O?, s:o}", "stage", stage, "incidents_done",
-        json_object_get(detail, "incidents_done"), "incidents",
-        json_object_get(detail, "incidents"), "params",
-        json_is_object(params) ? json_incref(params) : json_null());
+    json_t *j =
+        json_pack("{s:O?, s:O?, s:O?, s:o}", "stage", stage, "incidents_done",
+                  json_object_get(detail, "incidents_done"), "incidents",
+                  json_object_get(detail, "incidents"), "params",
+                  json_is_object(params) ? json_incref(params) : json_null());
     json_decref(params);
     return j;
 }

@@ -22,9 +22,9 @@ static hs_status parse(hs_app *app, const uint8_t *buf, size_t len,
                        const char *name, hl_topology **out, hl_error *topo_err,
                        hs_error *err)
 {
-    hl_status hst = hl_topology_parse((const char *)buf, len, name,
-                                      app->limits.max_topology_nodes, out,
-                                      topo_err);
+    hl_status hst =
+        hl_topology_parse((const char *)buf, len, name,
+                          app->limits.max_topology_nodes, out, topo_err);
     if (hst == HL_ERR_NOMEM)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
     if (hst != HL_OK)
@@ -37,8 +37,7 @@ static hs_status parse(hs_app *app, const uint8_t *buf, size_t len,
 static const char *format_of(const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' ||
-            buf[i] == '\n')
+        if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')
             continue;
         return buf[i] == '{' ? "json" : "csv";
     }
@@ -59,8 +58,8 @@ static char *kinds_text(const hl_topology *t)
             return NULL;
         }
     }
-    char *text = kinds ? json_dumps(kinds, JSON_COMPACT | JSON_SORT_KEYS)
-                       : NULL;
+    char *text =
+        kinds ? json_dumps(kinds, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(kinds);
     return text;
 }
@@ -90,9 +89,8 @@ hs_status hs_topologies_upload(hs_app *app, hs_id owner_id, const char *name,
             out->bidirectional_edges += t->edges[i].bidirectional != 0;
         out->created_at = hs_clock_now(app->clock);
         out->kinds_json = kinds_text(t);
-        st = out->kinds_json
-                 ? hs_store_topology_create(app->store, out, err)
-                 : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        st = out->kinds_json ? hs_store_topology_create(app->store, out, err)
+                             : hs_fail(err, HS_ERR_NOMEM, "out of memory");
         if (st != HS_OK)
             hs_topology_rec_free(out);
     }
@@ -163,7 +161,10 @@ static hs_status get_rec(hs_app *app, hs_id id, const hs_user *viewer,
     return hs_topologies_get(app, id, viewer, rec, err);
 }
 
-static void release_rec(void *rec) { hs_topology_rec_free(rec); }
+static void release_rec(void *rec)
+{
+    hs_topology_rec_free(rec);
+}
 
 static const hs_trash_kind TOPOLOGIES = {
     .what = "topology",

@@ -34,9 +34,8 @@ void hs_api_analyses_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_analysis_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_analyses_list(app, &req->user,
-                                    hs_api_include_deleted(req), &items, &n,
-                                    &err);
+    hs_status st = hs_analyses_list(
+        app, &req->user, hs_api_include_deleted(req), &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
                          analysis_item, hs_clock_now(app->clock));
     hs_analysis_list_free(items, n);
@@ -77,13 +76,12 @@ void hs_api_analysis_incident(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     if (!load(app, req, resp, &rec))
         return;
-    hs_status st = hs_analyses_incident(app, &rec, (size_t)req->ids[1], &text,
-                                        &len, &err);
+    hs_status st =
+        hs_analyses_incident(app, &rec, (size_t)req->ids[1], &text, &len, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
-        hs_reply_bytes(resp, 200, "application/json; charset=utf-8", text,
-                       len);
+        hs_reply_bytes(resp, 200, "application/json; charset=utf-8", text, len);
     free(text);
     hs_analysis_rec_free(&rec);
 }

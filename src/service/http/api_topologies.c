@@ -18,14 +18,13 @@ void hs_api_topologies_upload(hs_app *app, hs_req *req, hs_resp *resp)
     }
     const char *name = hs_req_field(req, "name");
     if (!name || !*name)
-        name = req->upload.filename[0] ? req->upload.filename
-                                       : "topology.json";
+        name = req->upload.filename[0] ? req->upload.filename : "topology.json";
     hs_topology_rec rec;
     hl_error topo_err;
     hs_error err = {0};
-    hs_status st = hs_topologies_upload(app, req->user.id, name,
-                                        req->upload.blob_key, req->upload.size,
-                                        &rec, &topo_err, &err);
+    hs_status st =
+        hs_topologies_upload(app, req->user.id, name, req->upload.blob_key,
+                             req->upload.size, &rec, &topo_err, &err);
     if (st == HS_ERR_INVALID && topo_err.message[0]) {
         hs_api_reply_file_error(resp, "invalid_topology", &topo_err);
         return;
@@ -50,9 +49,8 @@ void hs_api_topologies_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_topology_rec *items = NULL;
     size_t n = 0;
     hs_error err = {0};
-    hs_status st = hs_topologies_list(app, &req->user,
-                                      hs_api_include_deleted(req), &items, &n,
-                                      &err);
+    hs_status st = hs_topologies_list(
+        app, &req->user, hs_api_include_deleted(req), &items, &n, &err);
     hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
                          topology_item, hs_clock_now(app->clock));
     hs_topology_list_free(items, n);
