@@ -2313,6 +2313,23 @@ static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
  * since hs_store_transact ends its own before returning. */
 /* ---- topologies and analyses (version 6) -------------------------------- */
 
+/* The get and the list of a resource with the access rule and the trash
+ * of datasets (topologies, analyses): `cols` its SELECT ... FROM. */
+static hs_status sq_owned_get(sq_store *s, row_reader read,
+                              row_release release, void *out,
+                              const char *kind, const char *sql, hs_id id,
+                              hs_id viewer_id, int viewer_is_admin,
+                              hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(s, read, release, out, no_such(missing, kind, id), err,
+                      sql, "iib", id, viewer_id, viewer_is_admin);
+}
+#define OWNED_ONE(cols) cols " WHERE id = ?1 AND " OWNER_VISIBLE
+#define OWNED_ALL(cols)                                                        \
+    cols " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED                             \
+         " ORDER BY created_at DESC, id DESC"
+
 #define TOPOLOGY_COLS                                                          \
     "SELECT id, owner_id, name, format, blob_key, size_bytes, nodes, edges,"   \
     " bidirectional_edges, kinds_json, created_at, deleted_at FROM topologies"
@@ -2368,11 +2385,9 @@ static hs_status sq_topology_get(void *impl, hs_id id, hs_id viewer_id,
                                  int viewer_is_admin, hs_topology_rec *out,
                                  hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_topology, release_topology, out,
-                      no_such(missing, "topology", id), err,
-                      TOPOLOGY_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
-                      id, viewer_id, viewer_is_admin);
+    return sq_owned_get(impl, read_topology, release_topology, out,
+                        "topology", OWNED_ONE(TOPOLOGY_COLS), id, viewer_id,
+                        viewer_is_admin, err);
 }
 
 static hs_status sq_topology_list(void *impl, hs_id viewer_id,
@@ -2381,10 +2396,8 @@ static hs_status sq_topology_list(void *impl, hs_id viewer_id,
                                   hs_error *err)
 {
     return sq_list(impl, read_topology, release_topology, sizeof **items,
-                   (void **)items, n, err,
-                   TOPOLOGY_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
-                                 " ORDER BY created_at DESC, id DESC",
-                   "bib", include_deleted, viewer_id, viewer_is_admin);
+                   (void **)items, n, err, OWNED_ALL(TOPOLOGY_COLS), "bib",
+                   include_deleted, viewer_id, viewer_is_admin);
 }
 
 static hs_status sq_topology_set_deleted(void *impl, hs_id id, hs_id viewer_id,
@@ -2483,11 +2496,9 @@ static hs_status sq_analysis_get(void *impl, hs_id id, hs_id viewer_id,
                                  int viewer_is_admin, hs_analysis_rec *out,
                                  hs_error *err)
 {
-    sq_msg missing;
-    return sq_get_one(impl, read_analysis, release_analysis, out,
-                      no_such(missing, "analysis", id), err,
-                      ANALYSIS_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
-                      id, viewer_id, viewer_is_admin);
+    return sq_owned_get(impl, read_analysis, release_analysis, out,
+                        "analysis", OWNED_ONE(ANALYSIS_COLS), id, viewer_id,
+                        viewer_is_admin, err);
 }
 
 static hs_status sq_analysis_list(void *impl, hs_id viewer_id,
@@ -2496,10 +2507,8 @@ static hs_status sq_analysis_list(void *impl, hs_id viewer_id,
                                   hs_error *err)
 {
     return sq_list(impl, read_analysis, release_analysis, sizeof **items,
-                   (void **)items, n, err,
-                   ANALYSIS_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
-                                 " ORDER BY created_at DESC, id DESC",
-                   "bib", include_deleted, viewer_id, viewer_is_admin);
+                   (void **)items, n, err, OWNED_ALL(ANALYSIS_COLS), "bib",
+                   include_deleted, viewer_id, viewer_is_admin);
 }
 
 static hs_status sq_analysis_set_deleted(void *impl, hs_id id, hs_id viewer_id,
