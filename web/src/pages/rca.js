@@ -17,6 +17,8 @@ import { dropZone } from '../dropzone.js';
 import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, badge, progressBar, toast, showError, setInvalid } from '../ui.js';
 import { className } from '../classnames.js';
 import { undoToast, trashCard } from '../views/trash.js';
+import { chart, emptyOption, paletteColors } from '../charts.js';
+import { NEIGHBOURHOOD_ABOVE, topologyIndex, prepareView, graphOption, graphTable, faultColor } from '../views/rca-graph.js';
 
 // The form's ranges, as the server checks them (docs/api.md, rca jobs):
 // the server's refusal is the rule; these only spare a round trip.
@@ -88,6 +90,29 @@ function topologyCard(ctx, items, chosenId, onDelete) {
       h('div.mt-2', { testid: 'topology-upload-status' }, status)),
     list,
   ], { testid: 'topology-card', bodyCls: 'p-0', actions: badge(String(items.length), 'secondary') });
+}
+
+/* The chosen topology drawn whole (force layout up to NEIGHBOURHOOD_ABOVE
+ * nodes, layered above), nodes coloured by kind; null when it cannot be
+ * read (gone meanwhile). */
+async function previewCard(ctx, id) {
+  let tp;
+  try {
+    tp = await ctx.api.topologies.get(id, { signal: ctx.signal, quiet: true, retry: false });
+  } catch { return null; }
+  const topo = topologyIndex(tp.graph);
+  const view = prepareView({
+    topo, shown: new Set(topo.nodes.map((n) => n.id)), incident: null, rank: null, selectedNode: null,
+    layout: topo.nodes.length <= NEIGHBOURHOOD_ABOVE ? 'force' : 'layered', labels: [], owner: null,
+  });
+  const el = h('div.chart', { testid: 'topology-preview-graph', role: 'img', 'aria-label': t('rca.topo.previewOf', { name: tp.name }) });
+  chart(el, (c) => (topo.nodes.length ? graphOption(c, view) : emptyOption(c, t('common.noData'))), { table: () => graphTable(view, null) });
+  const colors = paletteColors();
+  return card(t('rca.topo.preview', { name: tp.name }), [
+    el,
+    view.kinds.length > 0 && h('ul.rca-legend.list-unstyled.d-flex.flex-wrap.gap-3.small.mb-0.mt-2',
+      view.kinds.map((k) => h('li', h('span.legend-swatch', { 'aria-hidden': 'true', style: { background: faultColor(colors, view.kinds, k) } }), `${k} · ${fmtInt(tp.kinds?.[k])}`))),
+  ], { testid: 'topology-preview', cls: 'topology-preview' });
 }
 
 /* ---- the form ------------------------------------------------------------------------ */
@@ -232,6 +257,7 @@ export async function render(view, ctx) {
     ctx.navigate(chosenTopology === tp.id ? '#/rca' : location.hash); // drawn again without it
   };
 
+  const preview = chosenTopology && topologies.some((x) => x.id === chosenTopology) ? await previewCard(ctx, chosenTopology) : null;
   view.append(pageHeader(t('rca.title'), { subtitle: t('rca.pageSubtitle') }));
   view.append(h('div.row.g-4',
     h('div.col-lg-8.d-flex.flex-column.gap-4',
@@ -245,6 +271,7 @@ export async function render(view, ctx) {
       })),
     h('div.col-lg-4.d-flex.flex-column.gap-4',
       topologyCard(ctx, topologies, chosenTopology, onDeleteTopology),
+      preview,
       trashCard(allTopologies, {
         kind: 'topology',
         restore: (tp) => ctx.api.topologies.restore(tp.id),

@@ -169,6 +169,7 @@ export function layeredPositions(topo, shown, tree) {
 function nodeTooltip(id, kind, view) {
   const n = view.byNode.get(id);
   const lines = [`<b>${esc(id)}</b>${kind ? ` · ${esc(kind)}` : ''}`];
+  if (!view.incident) return lines[0]; // a topology's preview
   const rank = view.rankOf.get(id);
   if (rank) lines.push(esc(t('rca.graph.rankN', { rank })));
   if (!n) lines.push(esc(t('rca.state.unobserved')));
@@ -188,6 +189,7 @@ function nodeItem(c, st, view, id, kind, showLabels) {
   const rank = view.rankOf.get(id);
   const chosen = view.selectedNode === id;
   const onPath = view.pathSet.has(id);
+  if (!view.incident) return previewItem(c, st, view, id, kind, showLabels);
   const fill = state === 'unobserved' ? st.hollowFill
     : state === 'normal' ? st.normalFill : faultColor(c.colors, view.labels, n.fault);
   const item = {
@@ -214,6 +216,16 @@ function nodeItem(c, st, view, id, kind, showLabels) {
   const p = view.pos.get(id);
   if (p) { item.x = p.x; item.y = p.y; }
   return item;
+}
+
+/* A node of a topology shown without an incident: coloured by its kind. */
+function previewItem(c, st, view, id, kind, showLabels) {
+  const p = view.pos.get(id);
+  return {
+    name: id, kind, x: p?.x, y: p?.y, symbolSize: 14,
+    itemStyle: { color: kind == null ? st.normalFill : faultColor(c.colors, view.kinds, kind), borderColor: st.normalBorder, borderWidth: 1 },
+    label: { show: showLabels, color: c.text },
+  };
 }
 
 /* The selected rank's tree as arrows from parent to child, the path's
@@ -258,11 +270,13 @@ function edgeTooltip(d) {
 /* The view the option is drawn from: {topo, shown (Set of ids), incident,
  * rank (the selected RANK or null), selectedNode, layout ('layered' |
  * 'force'), labels (faultLabels), owner (for class names)}; fills in what
- * the drawing needs (indexes, positions) and returns it. */
+ * the drawing needs (indexes, positions, kinds) and returns it. Without
+ * an incident it is a topology's preview: nodes coloured by kind. */
 export function prepareView(v) {
   const { byNode, rankOf } = incidentIndex(v.incident);
   const pos = layeredPositions(v.topo, v.shown, v.rank?.tree || v.incident?.ranks?.[0]?.tree);
-  return { ...v, byNode, rankOf, pos, pathSet: new Set(v.rank?.path || []) };
+  const kinds = [...new Set(v.topo.nodes.map((n) => n.kind).filter((k) => k != null))].sort();
+  return { ...v, byNode, rankOf, pos, kinds, pathSet: new Set(v.rank?.path || []) };
 }
 
 /* The ECharts option of the graph. */
@@ -297,9 +311,23 @@ export function graphOption(c, view) {
   };
 }
 
+/* A preview's table: a row per node with what it depends on. */
+function previewTable(view) {
+  const deps = new Map();
+  for (const e of view.topo.edges) {
+    if (!deps.has(e.from)) deps.set(e.from, []);
+    deps.get(e.from).push(e.to);
+  }
+  return {
+    columns: [t('rca.col.node'), t('rca.col.kind'), t('rca.col.dependsOn')],
+    rows: view.topo.nodes.filter((n) => view.shown.has(n.id)).map((n) => [n.id, n.kind || '—', (deps.get(n.id) || []).join(', ') || '—']),
+  };
+}
+
 /* The graph's data table: a row per node shown, ranked ones first, then
  * the abnormal ones (highest anomaly first), then by id. */
 export function graphTable(view, owner) {
+  if (!view.incident) return previewTable(view);
   const rows = view.topo.nodes.filter((n) => view.shown.has(n.id)).map((n) => {
     const d = view.byNode.get(n.id);
     return { n, d, rank: view.rankOf.get(n.id) || 0 };
