@@ -51,9 +51,10 @@ function summaryCard(an, owner) {
   ], { testid: 'analysis-summary' });
 }
 
-function linksRow(an) {
-  return h('div.d-flex.flex-wrap.gap-2.small',
-    h('a', { href: `#/models/${an.model_id}`, testid: 'analysis-model-link' }, t('rca.link.model', { id: an.model_id })),
+function linksRow(an, model) {
+  return h('div.d-flex.flex-wrap.gap-2.small.align-items-center',
+    h('a', { href: `#/models/${an.model_id}`, testid: 'analysis-model-link' }, model ? t('rca.link.modelNamed', { name: model.name }) : t('rca.link.model', { id: an.model_id })),
+    an.model_deleted_at && badge(t('rca.modelInTrash'), 'warning', { testid: 'analysis-model-trashed' }),
     h('span.text-body-secondary', '·'),
     h('a', { href: `#/rca?topology=${an.topology_id}`, testid: 'analysis-topology-link' }, t('rca.link.topology', { id: an.topology_id })),
     h('span.text-body-secondary', '·'),
@@ -88,9 +89,10 @@ export async function render(view, ctx) {
   const topo = topology?.graph ? topologyIndex(topology.graph) : null;
   const big = topo ? topo.nodes.length > NEIGHBOURHOOD_ABOVE : false;
   const total = an.incidents;
-  const wanted = Number.parseInt(ctx.query.incident, 10);
+  const wanted = ctx.query.incident === undefined ? 0 : Number(ctx.query.incident);
+  const wantedOk = Number.isInteger(wanted) && wanted >= 0 && wanted < total;
   const state = {
-    index: Number.isInteger(wanted) && wanted >= 0 && wanted < total ? wanted : 0,
+    index: wantedOk ? wanted : 0,
     incident: null, rank: null, node: null,
     layout: ctx.prefs.get('rca_layout') === 'force' ? 'force' : 'layered',
     whole: !big, q: '', listOffset: 0, loading: 0,
@@ -274,7 +276,7 @@ export async function render(view, ctx) {
     });
     if (append) listHost.append(...rows);
     else clear(listHost, rows.length ? rows : h('div.p-3', emptyState('alert', t('rca.noMatch'))));
-    listCount.textContent = t('rca.listCount', { total: fmtInt(page.total) });
+    listCount.textContent = state.q ? t('rca.listMatches', { total: fmtInt(page.total) }) : t('rca.listCount', { total: fmtInt(page.total) });
     const shownCount = page.offset + page.items.length;
     clear(listMore, shownCount < page.total && h('div.p-2', button(t('rca.more'), {
       variant: 'link', size: 'sm', testid: 'rca-incident-more',
@@ -326,6 +328,8 @@ export async function render(view, ctx) {
       h('div.flex-grow-1.min-w-0', title, position),
       h('div.btn-group', { role: 'group', 'aria-label': t('rca.pager') }, prev, next)),
     rootLine,
+    !wantedOk && total > 0 && h('div.alert.alert-warning.small.py-2.mt-2.mb-0', { testid: 'rca-incident-missing', role: 'status' },
+      t('rca.incidentMissing', { n: String(ctx.query.incident), total: fmtInt(total) })),
     h('p.small.text-body-secondary.mt-2.mb-0', t('rca.keys')),
     loadError,
   ], { testid: 'rca-incident' });
@@ -334,7 +338,7 @@ export async function render(view, ctx) {
 
   view.append(h('div.d-flex.flex-column.gap-4',
     banner,
-    linksRow(an),
+    linksRow(an, model),
     summaryCard(an, owner),
     total === 0 ? card(null, emptyState('alert', t('rca.noIncidents'))) : h('div.row.g-4',
       h('div.col-lg-3', listCard),

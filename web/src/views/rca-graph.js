@@ -32,6 +32,7 @@ export const FORCE_MAX_NODES = 1500;
 const ALL_LABELS_UP_TO = 80;
 const LAYER_DX = 170;
 const LAYER_DY = 52;
+const SUB_COLUMN = 0.45; // a wrapped layer's sub-columns, as a share of a layer's width
 
 /* ---- colours ------------------------------------------------------------------ */
 
@@ -154,12 +155,21 @@ export function layeredPositions(topo, shown, tree) {
     if (!columns.has(d)) columns.set(d, []);
     columns.get(d).push(id);
   }
+  // a layer taller than about the square root of the graph wraps into
+  // sub-columns, so that a wide topology does not draw as a thin line
+  const perColumn = Math.max(12, Math.ceil(Math.sqrt(shown.size) * 1.2));
   const pos = new Map();
+  let x = 0;
   for (const d of [...columns.keys()].sort((a, b) => a - b)) {
     const col = columns.get(d);
     const anchor = (id) => pos.get(parentOf.get(id) ?? via.get(id))?.y ?? 0;
     col.sort((a, b) => (parentOf.has(b) - parentOf.has(a)) || anchor(a) - anchor(b) || (a < b ? -1 : a > b ? 1 : 0));
-    col.forEach((id, k) => pos.set(id, { x: d * LAYER_DX, y: (k - (col.length - 1) / 2) * LAYER_DY }));
+    const rows = Math.min(col.length, perColumn);
+    col.forEach((id, k) => pos.set(id, {
+      x: x + Math.floor(k / perColumn) * LAYER_DX * SUB_COLUMN,
+      y: ((k % perColumn) - (rows - 1) / 2) * LAYER_DY,
+    }));
+    x += LAYER_DX + (Math.ceil(col.length / perColumn) - 1) * LAYER_DX * SUB_COLUMN;
   }
   return pos;
 }
@@ -197,7 +207,7 @@ function nodeItem(c, st, view, id, kind, showLabels) {
     kind,
     value: rank || 0,
     symbol: 'circle',
-    symbolSize: rank === 1 ? 40 : rank ? 28 : state === 'abnormal' ? 18 : 13,
+    symbolSize: rank === 1 ? 40 : rank ? 28 : (state === 'abnormal' ? 18 : 13) * view.shrink,
     itemStyle: {
       color: fill,
       borderColor: rank === 1 || chosen ? c.text : state === 'abnormal' && onPath ? c.text : st.normalBorder,
@@ -207,7 +217,7 @@ function nodeItem(c, st, view, id, kind, showLabels) {
       shadowColor: c.dark ? 'rgba(255,255,255,0.45)' : 'rgba(0,0,0,0.35)',
     },
     label: {
-      show: showLabels || !!rank || state === 'abnormal' || chosen,
+      show: showLabels || !!rank || chosen || (state === 'abnormal' && view.shrink === 1),
       formatter: rank ? `#${rank} ${id}` : id,
       fontWeight: rank === 1 ? 'bold' : 'normal',
       color: state === 'unobserved' ? c.muted : c.text,
@@ -222,7 +232,7 @@ function nodeItem(c, st, view, id, kind, showLabels) {
 function previewItem(c, st, view, id, kind, showLabels) {
   const p = view.pos.get(id);
   return {
-    name: id, kind, x: p?.x, y: p?.y, symbolSize: 14,
+    name: id, kind, x: p?.x, y: p?.y, symbolSize: 14 * view.shrink,
     itemStyle: { color: kind == null ? st.normalFill : faultColor(c.colors, view.kinds, kind), borderColor: st.normalBorder, borderWidth: 1 },
     label: { show: showLabels, color: c.text },
   };
@@ -276,7 +286,9 @@ export function prepareView(v) {
   const { byNode, rankOf } = incidentIndex(v.incident);
   const pos = layeredPositions(v.topo, v.shown, v.rank?.tree || v.incident?.ranks?.[0]?.tree);
   const kinds = [...new Set(v.topo.nodes.map((n) => n.kind).filter((k) => k != null))].sort();
-  return { ...v, byNode, rankOf, pos, kinds, pathSet: new Set(v.rank?.path || []) };
+  // the nodes of a large graph drawn smaller (the ranked ones keep their size)
+  const shrink = v.shown.size > 2000 ? 0.4 : v.shown.size > 500 ? 0.65 : 1;
+  return { ...v, byNode, rankOf, pos, kinds, shrink, pathSet: new Set(v.rank?.path || []) };
 }
 
 /* The ECharts option of the graph. */
@@ -304,7 +316,13 @@ export function graphOption(c, view) {
       labelLayout: { hideOverlap: true },
       label: { position: 'right', fontSize: 11 },
       emphasis: { focus: 'adjacency', lineStyle: { width: 4 } },
-      force: force ? { repulsion: ids.length > 200 ? 60 : 160, edgeLength: [30, 90], gravity: 0.08, friction: 0.25, layoutAnimation: ids.length <= 300 } : undefined,
+      // a small graph spreads wider (ECharts does not fit a force layout to its box)
+      force: force ? {
+        repulsion: ids.length > 200 ? 60 : ids.length > 50 ? 160 : 420,
+        edgeLength: ids.length > 50 ? [30, 90] : [70, 140],
+        gravity: 0.08, friction: 0.25, layoutAnimation: ids.length <= 300,
+      } : undefined,
+      zoom: force && ids.length <= 50 ? 1.25 : 1,
       data: ids.map((n) => nodeItem(c, st, view, n.id, n.kind, showLabels)),
       links: links(c, st, view, view.shown, at),
     }],
