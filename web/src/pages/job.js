@@ -25,11 +25,18 @@ function stageText(job) {
   if (job.state === 'queued') return t('job.stage.queued');
   if (isFinished(job)) return '';
   if (job.type === 'diagnose') return t('job.stage.diagnose');
-  if (job.type === 'rca') return job.stage && has(`job.stage.rca.${job.stage}`) ? t(`job.stage.rca.${job.stage}`) : (job.stage || t('job.stage.rca'));
+  if (job.type === 'rca') return rcaStageText(job.rca || {});
   if (job.stage === 'cv' && job.fold) {
     return t(job.phase === 'refit' ? 'job.stage.cvFoldRefit' : 'job.stage.cvFold', { fold: job.fold, folds: job.folds });
   }
   return job.stage ? t(`job.stage.${job.stage}`) : t('job.stage.starting');
+}
+
+/* An rca job's stage (JOB.rca: reading, diagnosing, storing) with the
+ * incidents done of the total while it diagnoses. */
+function rcaStageText({ stage, incidents_done: done, incidents }) {
+  const name = stage && has(`job.stage.rca.${stage}`) ? t(`job.stage.rca.${stage}`) : (stage || t('job.stage.rca'));
+  return stage === 'diagnosing' && incidents ? t('job.stage.rcaCount', { stage: name, done: fmtInt(done), total: fmtInt(incidents) }) : name;
 }
 
 /* The round counter says which rounds it counts: those of a fit that stops
