@@ -19,9 +19,9 @@ import { pageHeader, card, statTile, statGrid, linkButton, button, badge, emptyS
 import { className } from '../classnames.js';
 import { deleteButton, trashBanner } from '../views/trash.js';
 import {
-  NEIGHBOURHOOD_ABOVE, FORCE_MAX_NODES, faultLabels, faultColor, stateStyle, topologyIndex, neighbourhood,
-  prepareView, graphOption, graphTable,
+  NEIGHBOURHOOD_ABOVE, FORCE_MAX_NODES, faultLabels, faultColor, stateStyle, prepareView, graphOption, graphTable,
 } from '../views/rca-graph.js';
+import { topologyIndex, neighbourhood } from '../views/rca-layout.js';
 import { onsetMarks, timelineHeight, timelineOption, timelineTable } from '../views/rca-timeline.js';
 import { ranksTable, nodePanel } from '../views/rca-tables.js';
 

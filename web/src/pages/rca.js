@@ -18,7 +18,8 @@ import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, bu
 import { className } from '../classnames.js';
 import { undoToast, trashCard } from '../views/trash.js';
 import { chart, emptyOption, paletteColors } from '../charts.js';
-import { NEIGHBOURHOOD_ABOVE, topologyIndex, prepareView, graphOption, graphTable, faultColor } from '../views/rca-graph.js';
+import { NEIGHBOURHOOD_ABOVE, prepareView, graphOption, graphTable, faultColor } from '../views/rca-graph.js';
+import { topologyIndex } from '../views/rca-layout.js';
 
 // The form's ranges, as the server checks them (docs/api.md, rca jobs):
 // the server's refusal is the rule; these only spare a round trip.

@@ -11,7 +11,7 @@ import { t } from '../i18n.js';
 import { fmtFixed, fmtPct, fmtNum, fmtInt } from '../format.js';
 import { scrollRegion, badge, emptyState } from '../ui.js';
 import { className, classInfo } from '../classnames.js';
-import { incidentIndex, nodeState } from './rca-graph.js';
+import { incidentIndex, nodeState } from './rca-layout.js';
 
 const STATE_TONE = { abnormal: 'danger', normal: 'success', unobserved: 'secondary' };
 

@@ -11,7 +11,8 @@ import { t } from '../i18n.js';
 import { fmtNum, fmtInt } from '../format.js';
 import { toolbox, axisStyle, emptyOption, categoryZoom } from '../charts.js';
 import { className } from '../classnames.js';
-import { faultColor, incidentIndex } from './rca-graph.js';
+import { faultColor } from './rca-graph.js';
+import { incidentIndex } from './rca-layout.js';
 
 // Nodes listed without scrolling; more scroll (the slider on the side).
 const VISIBLE_NODES = 24;
