@@ -2235,6 +2235,7 @@ async function rca_analysis_page(t) {
 async function rca_phone(t) {
   const s = await main();
   const an = await ensureAnalysis();
+  await ensureRcaInputs();
   const problems = [];
   const { page } = await t.open({ viewport: { width: 360, height: 780 } });
   await login(page, s, 'alice');
@@ -2246,6 +2247,10 @@ async function rca_phone(t) {
   await settle(page);
   await noHorizontalScrollAt(page, 360, `#/analyses/${an.id}`, problems);
   await screenshot(page, 'phone-rca-analysis');
+  // the incident file's own page leads to the analysis, not to training
+  await openRoute(page, s, `#/datasets/${state.rcaDataset.id}`, 'dataset-incidents');
+  check(await count(page, 'rca-this') === 1 && await count(page, 'train-this') === 0, 'an incident file offers root-cause analysis instead of training');
+  await noHorizontalScrollAt(page, 360, `#/datasets/${state.rcaDataset.id}`, problems);
   check(!problems.length, problems.join('\n'));
 }
 
