@@ -2251,6 +2251,9 @@ async function rca_phone(t) {
   await openRoute(page, s, `#/datasets/${state.rcaDataset.id}`, 'dataset-incidents');
   check(await count(page, 'rca-this') === 1 && await count(page, 'train-this') === 0, 'an incident file offers root-cause analysis instead of training');
   await noHorizontalScrollAt(page, 360, `#/datasets/${state.rcaDataset.id}`, problems);
+  await openRoute(page, s, `#/train?dataset=${state.rcaDataset.id}`, 'train-unlabelled');
+  check(await attr(page, 'train-unlabelled', 'data-reason') === 'incidents' && await page.locator(tid('train-start')).isDisabled(),
+    'the training form stops at an incident file');
   check(!problems.length, problems.join('\n'));
 }
 
