@@ -85,7 +85,8 @@ export async function render(view, ctx) {
     ctx.api.topologies.get(an.topology_id, quiet).catch((e) => ({ error: e })),
   ]);
   if (ctx.signal.aborted) return undefined;
-  const owner = model; // class names (a purged model: the labels only)
+  // class names: the analysis carries its model's (ANALYSIS.class_names), else the model's own
+  const owner = an.class_names && typeof an.class_names === 'object' ? an : model;
   const topo = topology?.graph ? topologyIndex(topology.graph) : null;
   const big = topo ? topo.nodes.length > NEIGHBOURHOOD_ABOVE : false;
   const total = an.incidents;
