@@ -17,9 +17,13 @@ run_suite() {
     name=$1
     shift
     printf '== %s\n' "$name"
+    started=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
+    # Per-suite time, so the slow ones are known when the 20-minute
+    # budget of `make test` gets tight.
+    printf -- '-- %s: %s s\n' "$name" $(($(date +%s) - started))
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
     p=${p:-0}

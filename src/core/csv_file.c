@@ -19,9 +19,10 @@
 #include "healer/dataset.h"
 #include "internal.h"
 
-/* Reads the whole file into a malloc'd buffer the caller frees. */
-static hl_status read_file(const char *path, size_t max_bytes, char **out,
-                           size_t *out_len, hl_error *err)
+/* Reads the whole file into a malloc'd buffer the caller frees (internal.h:
+ * the topology and incident readers get their files the same way). */
+hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
+                        size_t *out_len, hl_error *err)
 {
     char *buf = NULL;
     size_t len = 0, cap;
@@ -103,7 +104,7 @@ hl_status hl_dataset_read_csv(const char *path, const hl_csv_options *opt,
         opt && opt->max_bytes ? opt->max_bytes : defaults.max_bytes;
     char *data = NULL;
     size_t len = 0;
-    hl_status rc = read_file(path, max_bytes, &data, &len, err);
+    hl_status rc = hl__read_file(path, max_bytes, &data, &len, err);
     if (rc != HL_OK)
         return rc;
     rc = hl_dataset_parse_csv(data, len, path, opt, out, err);
@@ -122,7 +123,7 @@ hl_status hl_csv_read_table_file(const char *path, size_t max_bytes,
         return hl__fail(err, HL_ERR_INVALID, "read_table: path is NULL");
     char *buf = NULL;
     size_t len = 0;
-    hl_status rc = read_file(path, max_bytes ? max_bytes : (size_t)1 << 30,
+    hl_status rc = hl__read_file(path, max_bytes ? max_bytes : (size_t)1 << 30,
                              &buf, &len, err);
     if (rc == HL_OK)
         rc = hl_csv_read_table(buf, len, path, columns, n_columns,

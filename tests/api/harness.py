@@ -83,13 +83,15 @@ DEFAULT_USERS = (
 
 # Fields the contract promises on each object.
 USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at")
-DATASET_FIELDS = ("id", "owner_id", "name", "size_bytes", "rows", "features", "created_at", "deleted_at")
+DATASET_FIELDS = ("id", "owner_id", "name", "size_bytes", "rows", "features", "kind", "created_at",
+                  "deleted_at")
 PROFILE_FIELDS = ("rows", "features", "rows_read", "rows_skipped_no_label", "unlabelled_rows",
                   "duplicate_rows", "conflicting_rows", "missing_cells", "missing_rate",
                   "constant_features", "has_labels", "class_counts", "kpis", "preview")
 KPI_FIELDS = ("name", "missing", "missing_rate", "min", "p05", "median", "p95", "max", "mean", "std")
 JOB_FIELDS = ("id", "owner_id", "type", "state", "progress", "stage", "round", "rounds", "losses",
-              "error", "attempts", "dataset_id", "model_id", "diagnosis_id", "result", "name",
+              "error", "attempts", "dataset_id", "model_id", "diagnosis_id", "topology_id",
+              "analysis_id", "result", "name",
               "cancel_requested", "restarts", "created_at", "started_at", "finished_at",
               "elapsed_seconds")
 MODEL_FIELDS = ("id", "owner_id", "name", "algo", "dataset_id", "job_id", "features", "classes",

@@ -3659,6 +3659,353 @@ static void test_concurrent_writers(void **state)
 
 /* A backend of this interface version fills in every member (store.h:
  * "How the interface grows"). */
+/* ---- topologies and analyses (version 6) ------------------------------ */
+
+/* The ids a list of topologies holds, in order ("3,1"). */
+static const char *listed_topologies(hs_store *store, hs_id viewer,
+                                     int admin, int include_deleted,
+                                     char *buf, size_t cap)
+{
+    hs_topology_rec *items = NULL;
+    size_t n = 0, used = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_topology_list(store, viewer, admin,
+                                            include_deleted, &items, &n, &err),
+                     HS_OK);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%lld",
+                                 i ? "," : "", (long long)items[i].id);
+    hs_topology_list_free(items, n);
+    return buf;
+}
+
+static void test_topologies(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0), bob = add_user(f->store, "bob", 0);
+    hs_id admin = add_user(f->store, "root", 1);
+    hs_topology_rec a = make_topology(ann, "shop.json", 2, 100);
+    hs_topology_rec b = make_topology(ann, "edges.csv", 3, 200);
+    hs_topology_rec c = make_topology(bob, "bob.json", 4, 300), got;
+    char buf[64], want[64];
+
+    a.deleted_at = 9; /* a new topology is live whatever it says */
+    assert_int_equal(hs_store_topology_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(a.deleted_at, 0);
+    assert_int_equal(hs_store_topology_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_topology_create(f->store, &c, &err), HS_OK);
+    assert_true(a.id > 0 && b.id > a.id && c.id > b.id);
+    assert_int_equal(hs_store_topology_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_topologies_equal(&got, &a);
+    assert_true(got.kinds_json != a.kinds_json); /* a copy */
+    hs_topology_rec_free(&got);
+
+    /* The access rule: to another user it does not exist. */
+    assert_int_equal(hs_store_topology_get(f->store, a.id, bob, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "topology 1 does not exist");
+    assert_null(got.kinds_json);
+    assert_int_equal(hs_store_topology_get(f->store, a.id, admin, 1, &got,
+                                           &err),
+                     HS_OK);
+    hs_topology_rec_free(&got);
+    snprintf(want, sizeof want, "%lld,%lld", (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_topologies(f->store, ann, 0, 0, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld,%lld,%lld", (long long)c.id,
+             (long long)b.id, (long long)a.id);
+    assert_string_equal(
+        listed_topologies(f->store, admin, 1, 0, buf, sizeof buf), want);
+
+    /* The trash: out of lists unless asked, restored by owner or admin. */
+    assert_int_equal(hs_store_topology_set_deleted(f->store, a.id, bob, 0, 50,
+                                                   &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_topology_set_deleted(f->store, a.id, ann, 0, 50,
+                                                   &err),
+                     HS_OK);
+    snprintf(want, sizeof want, "%lld", (long long)b.id);
+    assert_string_equal(listed_topologies(f->store, ann, 0, 0, buf, sizeof buf),
+                        want);
+    snprintf(want, sizeof want, "%lld,%lld", (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_topologies(f->store, ann, 0, 1, buf, sizeof buf),
+                        want);
+    assert_int_equal(hs_store_topology_set_deleted(f->store, a.id, admin, 1, 0,
+                                                   &err),
+                     HS_OK);
+    assert_int_equal(hs_store_topology_set_deleted(f->store, a.id, ann, 0, -1,
+                                                   &err),
+                     HS_ERR_INVALID);
+
+    /* Conflicts, missing owners, bad records. */
+    {
+        hs_topology_rec bad = make_topology(ann, "again", 2, 400);
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_CONFLICT);
+        bad = make_topology(4242, "orphan", 9, 400);
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        assert_string_equal(err.message, "user 4242 does not exist");
+        bad = make_topology(ann, "x", 10, 400);
+        snprintf(bad.format, sizeof bad.format, "xml");
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_topology(ann, "x", 11, 400);
+        bad.nodes = 0;
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_topology(ann, "x", 12, 400);
+        bad.bidirectional_edges = bad.edges + 1;
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_topology(ann, "x", 13, 400);
+        bad.kinds_json = "[1]";
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_topology(ann, "", 14, 400);
+        assert_int_equal(hs_store_topology_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+    }
+    snprintf(want, sizeof want, "%lld,%lld", (long long)b.id, (long long)a.id);
+    assert_string_equal(listed_topologies(f->store, ann, 0, 1, buf, sizeof buf),
+                        want); /* nothing slipped in */
+}
+
+/* A job of `type` that names topology t (and, when done, its result). */
+static hs_id add_rca_job(hs_store *store, hs_id owner, hs_id topology,
+                         hs_id analysis)
+{
+    hs_job_rec j = make_job(owner, "rca", 100);
+    hs_error err = {0};
+    snprintf(j.type, sizeof j.type, "rca");
+    j.topology_id = topology;
+    if (analysis) {
+        j.state = HS_JOB_SUCCEEDED;
+        snprintf(j.result_kind, sizeof j.result_kind, HS_RESULT_ANALYSIS);
+        j.result_id = analysis;
+    }
+    assert_int_equal(hs_store_job_create(store, &j, &err), HS_OK);
+    return j.id;
+}
+
+static hs_job_rec job_of(hs_store *store, hs_id id)
+{
+    hs_job_rec j;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_get(store, id, 0, 1, &j, &err), HS_OK);
+    return j;
+}
+
+static void test_job_topology(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_topology_rec t = make_topology(ann, "t", 1, 100);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    hs_id job = add_rca_job(f->store, ann, t.id, 0);
+    hs_job_rec got = job_of(f->store, job);
+    assert_int_equal(got.topology_id, t.id);
+    assert_string_equal(got.type, "rca");
+    hs_job_rec_free(&got);
+
+    /* A topology that does not exist is refused; none is 0. */
+    hs_job_rec j = make_job(ann, "x", 100);
+    j.topology_id = 999;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_ERR_NOTFOUND);
+    j.topology_id = -1;
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_ERR_INVALID);
+    got = job_of(f->store, add_job(f->store, ann, 100));
+    assert_int_equal(got.topology_id, 0);
+    hs_job_rec_free(&got);
+}
+
+static void test_analyses(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0), bob = add_user(f->store, "bob", 0);
+    hs_id admin = add_user(f->store, "root", 1);
+    hs_id model = add_model(f->store, ann, 1);
+    hs_topology_rec t = make_topology(ann, "t", 1, 100);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    hs_analysis_rec a = make_analysis(ann, "a", 1, 100);
+    hs_analysis_rec b = make_analysis(ann, "b", 2, 200), got, *list = NULL;
+    size_t n = 0;
+    a.model_id = model;
+    a.topology_id = t.id;
+    a.job_id = add_rca_job(f->store, ann, t.id, 0);
+    a.deleted_at = 5;
+    a.model_deleted_at = 6; /* read only */
+    assert_int_equal(hs_store_analysis_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(a.deleted_at, 0);
+    assert_int_equal(a.model_deleted_at, 0);
+    assert_int_equal(hs_store_analysis_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_analysis_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_analyses_equal(&got, &a);
+    hs_analysis_rec_free(&got);
+    assert_int_equal(hs_store_analysis_get(f->store, a.id, bob, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "analysis 1 does not exist");
+
+    /* Newest first; the model's trash shows through. */
+    assert_int_equal(hs_store_model_set_deleted(f->store, model, ann, 0, 700,
+                                                &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_analysis_list(f->store, admin, 1, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, b.id);
+    assert_int_equal(list[1].id, a.id);
+    assert_int_equal(list[1].model_deleted_at, 700);
+    assert_int_equal(list[0].model_deleted_at, 0);
+    assert_null(list[1].model_class_names_json);
+    hs_analysis_list_free(list, n);
+
+    /* The model's class names as they are now. */
+    assert_int_equal(hs_store_model_class_names_put(
+                         f->store, model, ann, 0,
+                         "{\"disk_full\":{\"name\":\"Disk full\"}}", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_analysis_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_same_text(got.model_class_names_json,
+                     "{\"disk_full\":{\"name\":\"Disk full\"}}");
+    hs_analysis_rec_free(&got);
+    assert_null(got.model_class_names_json);
+
+    /* The trash. */
+    assert_int_equal(hs_store_analysis_set_deleted(f->store, a.id, bob, 0, 50,
+                                                   &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_analysis_set_deleted(f->store, a.id, ann, 0, 50,
+                                                   &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_analysis_list(f->store, ann, 0, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    hs_analysis_list_free(list, n);
+    assert_int_equal(
+        hs_store_analysis_list(f->store, ann, 0, 1, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 2);
+    hs_analysis_list_free(list, n);
+
+    /* Bad records: keys shared, top out of range, missing inputs. */
+    {
+        hs_analysis_rec bad = make_analysis(ann, "x", 3, 300);
+        snprintf(bad.json_blob_key, sizeof bad.json_blob_key, "%s",
+                 bad.csv_blob_key);
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_analysis(ann, "x", 4, 300);
+        bad.top = 0;
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad.top = 101;
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+        bad = make_analysis(ann, "x", 5, 300);
+        bad.model_id = 999;
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_NOTFOUND);
+        bad = make_analysis(ann, "x", 1, 300); /* a's keys */
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_CONFLICT);
+        bad = make_analysis(ann, "x", 6, 300);
+        bad.normal[0] = '\0';
+        assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
+                         HS_ERR_INVALID);
+    }
+}
+
+static void test_analysis_delete_and_purge(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0), bob = add_user(f->store, "bob", 0);
+    hs_topology_rec t = make_topology(ann, "t", 1, 100);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    hs_analysis_rec a = make_analysis(ann, "a", 1, 100);
+    hs_analysis_rec b = make_analysis(ann, "b", 2, 100);
+    hs_analysis_rec c = make_analysis(ann, "c", 3, 100), got;
+    a.topology_id = b.topology_id = c.topology_id = t.id;
+    assert_int_equal(hs_store_analysis_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_analysis_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_analysis_create(f->store, &c, &err), HS_OK);
+    hs_id job_a = add_rca_job(f->store, ann, t.id, a.id);
+    hs_id job_b = add_rca_job(f->store, ann, t.id, b.id);
+    hs_id job_gone = add_rca_job(f->store, ann, t.id, 999);
+    hs_job_rec j = job_of(f->store, job_gone);
+    assert_int_equal(j.result_id, 0); /* no such analysis: stored as none */
+    hs_job_rec_free(&j);
+
+    /* A delete hands back the three keys and clears the job's result. */
+    char(*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_analysis_delete(f->store, a.id, bob, 0, &keys,
+                                              &n, &err),
+                     HS_ERR_NOTFOUND);
+    assert_null(keys);
+    assert_int_equal(hs_store_analysis_delete(f->store, a.id, ann, 0, &keys,
+                                              &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(keys[0], a.csv_blob_key);
+    assert_string_equal(keys[1], a.json_blob_key);
+    assert_string_equal(keys[2], a.incidents_blob_key);
+    free(keys);
+    assert_int_equal(hs_store_analysis_get(f->store, a.id, ann, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    j = job_of(f->store, job_a);
+    assert_string_equal(j.result_kind, HS_RESULT_ANALYSIS);
+    assert_int_equal(j.result_id, 0);
+    hs_job_rec_free(&j);
+    assert_int_equal(hs_store_analysis_delete(f->store, a.id, ann, 0, &keys,
+                                              &n, &err),
+                     HS_ERR_NOTFOUND);
+
+    /* The purge: only what was trashed before the cutoff. */
+    assert_int_equal(hs_store_analysis_set_deleted(f->store, b.id, ann, 0, 100,
+                                                   &err),
+                     HS_OK);
+    assert_int_equal(hs_store_analysis_set_deleted(f->store, c.id, ann, 0, 500,
+                                                   &err),
+                     HS_OK);
+    assert_int_equal(hs_store_analysis_purge(f->store, 200, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 3);
+    free(keys);
+    assert_int_equal(hs_store_analysis_get(f->store, b.id, ann, 0, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_analysis_get(f->store, c.id, ann, 0, &got, &err),
+                     HS_OK);
+    hs_analysis_rec_free(&got);
+    j = job_of(f->store, job_b);
+    assert_int_equal(j.result_id, 0);
+    hs_job_rec_free(&j);
+
+    /* A purged topology leaves its analyses and jobs without one. */
+    assert_int_equal(hs_store_topology_set_deleted(f->store, t.id, ann, 0, 10,
+                                                   &err),
+                     HS_OK);
+    assert_int_equal(hs_store_topology_purge(f->store, 20, &keys, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], t.blob_key);
+    free(keys);
+    assert_int_equal(hs_store_analysis_get(f->store, c.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.topology_id, 0);
+    hs_analysis_rec_free(&got);
+    j = job_of(f->store, job_b);
+    assert_int_equal(j.topology_id, 0);
+    hs_job_rec_free(&j);
+}
+
 static void test_ops_table(void **state)
 {
     fixture *f = *state;
@@ -3736,6 +4083,19 @@ static void test_ops_table(void **state)
     assert_non_null(ops->diagnoses->list_with_deleted);
     assert_non_null(ops->diagnoses->set_deleted);
     assert_non_null(ops->diagnoses->purge);
+    assert_non_null(ops->topologies);
+    assert_non_null(ops->topologies->create);
+    assert_non_null(ops->topologies->get);
+    assert_non_null(ops->topologies->list);
+    assert_non_null(ops->topologies->set_deleted);
+    assert_non_null(ops->topologies->purge);
+    assert_non_null(ops->analyses);
+    assert_non_null(ops->analyses->create);
+    assert_non_null(ops->analyses->get);
+    assert_non_null(ops->analyses->list);
+    assert_non_null(ops->analyses->set_deleted);
+    assert_non_null(ops->analyses->purge);
+    assert_non_null(ops->analyses->remove);
 }
 
 /* ---- the suite --------------------------------------------------------- */
@@ -3781,6 +4141,10 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_model_trash),
         T(test_model_trash_purge),
         T(test_diagnosis_trash),
+        T(test_topologies),
+        T(test_job_topology),
+        T(test_analyses),
+        T(test_analysis_delete_and_purge),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

@@ -226,6 +226,7 @@ static inline void assert_jobs_equal(const hs_job_rec *a, const hs_job_rec *b)
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->started_at, b->started_at);
     assert_int_equal(a->finished_at, b->finished_at);
+    assert_int_equal(a->topology_id, b->topology_id);
 }
 
 /* Reads job `id` as an admin (the rules under test are not access). */
@@ -274,6 +275,87 @@ static inline void assert_diagnoses_equal(const hs_diagnosis_rec *a,
     assert_int_equal(a->created_at, b->created_at);
     assert_string_equal(a->input_blob_key, b->input_blob_key);
     assert_int_equal(a->deleted_at, b->deleted_at);
+}
+
+/* A live topology; its blob key is derived from `tag`. */
+static inline hs_topology_rec make_topology(hs_id owner, const char *name,
+                                            unsigned tag, int64_t created_at)
+{
+    hs_topology_rec t;
+    memset(&t, 0, sizeof t);
+    t.owner_id = owner;
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.format, sizeof t.format, "%s", tag & 1 ? "csv" : "json");
+    snprintf(t.blob_key, sizeof t.blob_key, "t%063x", tag);
+    t.size_bytes = 300 + tag;
+    t.nodes = 4 + tag;
+    t.edges = 3 + tag;
+    t.bidirectional_edges = 1;
+    t.kinds_json = "{\"database\":1,\"service\":3}";
+    t.created_at = created_at;
+    return t;
+}
+
+static inline void assert_topologies_equal(const hs_topology_rec *a,
+                                           const hs_topology_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->format, b->format);
+    assert_string_equal(a->blob_key, b->blob_key);
+    assert_int_equal(a->size_bytes, b->size_bytes);
+    assert_int_equal(a->nodes, b->nodes);
+    assert_int_equal(a->edges, b->edges);
+    assert_int_equal(a->bidirectional_edges, b->bidirectional_edges);
+    assert_same_text(a->kinds_json, b->kinds_json);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->deleted_at, b->deleted_at);
+}
+
+/* An analysis without inputs; its three blob keys derive from `tag`. */
+static inline hs_analysis_rec make_analysis(hs_id owner, const char *name,
+                                            unsigned tag, int64_t created_at)
+{
+    hs_analysis_rec a;
+    memset(&a, 0, sizeof a);
+    a.owner_id = owner;
+    snprintf(a.name, sizeof a.name, "%s", name);
+    snprintf(a.normal, sizeof a.normal, "normal");
+    a.top = 5;
+    a.incidents = 10 + tag;
+    a.topology_nodes = 20;
+    snprintf(a.csv_blob_key, sizeof a.csv_blob_key, "c%063x", tag);
+    snprintf(a.json_blob_key, sizeof a.json_blob_key, "j%063x", tag);
+    snprintf(a.incidents_blob_key, sizeof a.incidents_blob_key, "i%063x",
+             tag);
+    a.summary_json = "{\"faults\":{\"disk_full\":3},\"mean_score\":0.5}";
+    a.created_at = created_at;
+    return a;
+}
+
+static inline void assert_analyses_equal(const hs_analysis_rec *a,
+                                         const hs_analysis_rec *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->owner_id, b->owner_id);
+    assert_int_equal(a->job_id, b->job_id);
+    assert_int_equal(a->model_id, b->model_id);
+    assert_int_equal(a->topology_id, b->topology_id);
+    assert_int_equal(a->dataset_id, b->dataset_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->normal, b->normal);
+    assert_int_equal(a->top, b->top);
+    assert_int_equal(a->incidents, b->incidents);
+    assert_int_equal(a->topology_nodes, b->topology_nodes);
+    assert_string_equal(a->csv_blob_key, b->csv_blob_key);
+    assert_string_equal(a->json_blob_key, b->json_blob_key);
+    assert_string_equal(a->incidents_blob_key, b->incidents_blob_key);
+    assert_same_text(a->summary_json, b->summary_json);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->deleted_at, b->deleted_at);
+    assert_int_equal(a->model_deleted_at, b->model_deleted_at);
+    assert_same_text(a->model_class_names_json, b->model_class_names_json);
 }
 
 #endif

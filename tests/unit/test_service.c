@@ -24,6 +24,7 @@
 #include "domain/diagnoses.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
+#include "domain/topologies.h"
 #include "domain/train_params.h"
 #include "domain/engine_json.h"
 #include "server/server.h"
@@ -480,6 +481,13 @@ static void config_keys_and_ranges(void **state)
                      HS_ERR_INVALID);
     assert_non_null(strstr(err.message, "no-such-key"));
     assert_int_equal(c.workers, 3); /* failures change nothing */
+    /* A topology's nodes: the engine's default, one definition. */
+    assert_int_equal(c.max_topology_nodes, HL_TOPOLOGY_MAX_NODES_DEFAULT);
+    assert_int_equal(hs_server_config_set(&c, "max-topology-nodes", "0", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_server_config_set(&c, "max-topology-nodes", "50", &err),
+                     HS_OK);
+    assert_int_equal(c.max_topology_nodes, 50);
 }
 
 static void config_file(void **state)
@@ -695,6 +703,159 @@ static void dataset_trash_lasts_seven_days(void **state)
     tu_rm_rf(dir);
 }
 
+/* A topology is what the engine read, under the server's limit on nodes;
+ * it has the datasets' trash. */
+static void topology_upload_limit_and_trash(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    hs_user owner;
+    hs_clock *clock = hs_clock_manual(1000000);
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
+    const char four[] = "{\"nodes\": [{\"id\": \"a\", \"kind\": \"db\"}, "
+                        "{\"id\": \"b\", \"kind\": \"db\"}, {\"id\": \"c\"}, "
+                        "{\"id\": \"d\", \"kind\": \"web\"}], \"edges\": "
+                        "[{\"from\": \"d\", \"to\": \"c\"}, {\"from\": \"c\", "
+                        "\"to\": \"a\", \"bidirectional\": true}, "
+                        "{\"from\": \"c\", \"to\": \"b\"}]}";
+    const char edges[] = "from,to\nx,y\ny,z\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_topology_rec t, back;
+    hl_error topo_err;
+    app.limits.max_topology_nodes = 3;
+    assert_int_equal(hs_blob_put(app.blobs, "upload", four, strlen(four), key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_topologies_upload(&app, owner.id, "four.json", key,
+                                          strlen(four), &t, &topo_err, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(topo_err.code, HL_ERR_LIMIT);
+    assert_non_null(strstr(err.message, "3"));
+    app.limits.max_topology_nodes = 4;
+    assert_int_equal(hs_topologies_upload(&app, owner.id, "four.json", key,
+                                          strlen(four), &t, &topo_err, &err),
+                     HS_OK);
+    assert_string_equal(t.format, "json");
+    assert_int_equal(t.nodes, 4);
+    assert_int_equal(t.edges, 3);
+    assert_int_equal(t.bidirectional_edges, 1);
+    assert_string_equal(t.kinds_json, "{\"db\":2,\"web\":1}");
+    hs_topology_rec_free(&t);
+    assert_int_equal(hs_blob_put(app.blobs, "upload", edges, strlen(edges), key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_topologies_upload(&app, owner.id, "e.csv", key,
+                                          strlen(edges), &t, &topo_err, &err),
+                     HS_OK);
+    assert_string_equal(t.format, "csv");
+    assert_string_equal(t.kinds_json, "{}");
+
+    /* The graph read back, normalised. */
+    hl_topology *g = NULL;
+    assert_int_equal(hs_topologies_load(&app, &t, &g, &err), HS_OK);
+    json_t *graph = hs_topology_graph_json(g);
+    char *text = json_dumps(graph, JSON_COMPACT);
+    assert_string_equal(text, "{\"nodes\":[{\"id\":\"x\",\"kind\":null},"
+                              "{\"id\":\"y\",\"kind\":null},{\"id\":\"z\","
+                              "\"kind\":null}],\"edges\":[{\"from\":\"x\",\"to\":"
+                              "\"y\",\"bidirectional\":false},{\"from\":\"y\","
+                              "\"to\":\"z\",\"bidirectional\":false}]}");
+    free(text);
+    json_decref(graph);
+    hl_topology_free(g);
+
+    /* The trash: 7 days, then the purge takes the file too. */
+    assert_int_equal(hs_topologies_trash(&app, t.id, &owner, &back, &err),
+                     HS_OK);
+    assert_int_equal(back.deleted_at, 1000000);
+    hs_topology_rec_free(&back);
+    hs_clock_set(clock, 1000000 + 7 * 86400 + 1);
+    assert_int_equal(hs_topologies_restore(&app, t.id, &owner, &back, &err),
+                     HS_ERR_CONFLICT);
+    size_t purged = 0;
+    assert_int_equal(hs_topologies_purge(&app, &purged, &err), HS_OK);
+    assert_int_equal(purged, 1);
+    int exists = 1;
+    assert_int_equal(hs_blob_exists(app.blobs, t.blob_key, &exists, &err),
+                     HS_OK);
+    assert_false(exists);
+    hs_topology_rec_free(&t);
+    hs_datadir_close(dd);
+    hs_clock_free(clock);
+    tu_rm_rf(dir);
+}
+
+/* An incident file is told apart at upload, counted, and refused where
+ * samples are needed; samples the other way round. */
+static void incident_datasets_have_their_kind(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX";
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    hs_user owner;
+    hs_clock *clock = hs_clock_manual(1000000);
+    hs_app app = clocked_app(dir, clock, &dd, &owner);
+    const char inc[] = "incident_id,node,timestamp,cpu,mem\n"
+                       "i1,db,1700000000,0.5,1\ni1,db,1700000030,0.9,1\n"
+                       "i1,web,2023-11-14T22:13:50Z,0.2,2\ni2,db,1700000600,0.1,1\n";
+    const char plain[] = "cpu,mem,label\n1,2,a\n3,4,b\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_dataset_rec d, p;
+    hl_error csv_err;
+    hs_incident_counts counts;
+    assert_int_equal(hs_blob_put(app.blobs, "upload", inc, strlen(inc), key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest(&app, owner.id, "inc.csv", key,
+                                        strlen(inc), &d, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_kind_of(d.profile_json, &counts),
+                     HS_DATASET_INCIDENTS);
+    assert_int_equal(counts.incidents, 2);
+    assert_int_equal(counts.nodes, 2);
+    assert_int_equal(counts.rows, 4);
+    assert_int_equal(d.rows, 4);
+    assert_int_equal(d.features, 2);
+    assert_int_equal(hs_blob_put(app.blobs, "upload", plain, strlen(plain), key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest(&app, owner.id, "plain.csv", key,
+                                        strlen(plain), &p, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_kind_of(p.profile_json, &counts),
+                     HS_DATASET_SAMPLES);
+    assert_int_equal(counts.incidents, 0);
+    assert_int_equal(hs_dataset_check_kind(&p, HS_DATASET_SAMPLES, "x", &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_check_kind(&d, HS_DATASET_SAMPLES, "dataset_id",
+                                           &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "dataset_id");
+    assert_non_null(strstr(err.message, "is an incident file"));
+    assert_int_equal(hs_dataset_check_kind(&p, HS_DATASET_INCIDENTS,
+                                           "dataset_id", &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "is not an incident file"));
+
+    hs_dataset_rec_free(&d);
+    /* A bad incident file is refused at upload, with its line. */
+    const char bad[] = "incident_id,node,timestamp,cpu\ni1,db,noon,1\n";
+    assert_int_equal(hs_blob_put(app.blobs, "upload", bad, strlen(bad), key,
+                                 &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest(&app, owner.id, "bad.csv", key,
+                                        strlen(bad), &d, &csv_err, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(csv_err.line, 2);
+    hs_dataset_rec_free(&p);
+    hs_datadir_close(dd);
+    hs_clock_free(clock);
+    tu_rm_rf(dir);
+}
+
 /* Models and diagnoses share the datasets' trash rule (trash.h): a model
  * in the trash is never served by the cache; both restore for 7 days,
  * then the purge deletes them with their blobs. */
@@ -821,6 +982,8 @@ int main(void)
         cmocka_unit_test(model_cache_shares_and_survives_delete),
         cmocka_unit_test(dataset_trash_lasts_seven_days),
         cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
+        cmocka_unit_test(topology_upload_limit_and_trash),
+        cmocka_unit_test(incident_datasets_have_their_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * their own mkdtemp directory and check what the contract cannot see: WAL
  * mode and the schema version table; migrations from versions 1, 2, 4 and
  * 5 forward (5 moves a job's result to the generic reference, 6 a job's
- * attempts from JSON text to records); a database
+ * attempts from JSON text to records), and from 6, 8 and 9 (10 adds
+ * topologies, analyses and a job's topology); a database
  * from a newer healer refused untouched; open errors and store URLs; the
  * raw column values (NULL for NAN and for a 0 reference); recover undone
  * as a whole when one of its sweeps fails; a transaction that SQLite itself
@@ -137,8 +138,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 9);
+                        "1,2,3,4,5,6,7,8,9,10");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 10);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -146,10 +147,10 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,datasets,diagnoses,diagnosis_labels,"
-                        "job_attempts,jobs,"
+                        "account_events,analyses,datasets,diagnoses,"
+                        "diagnosis_labels,job_attempts,jobs,"
                         "models,notifications,schema_migrations,sessions,"
-                        "user_prefs,users");
+                        "topologies,user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -193,9 +194,16 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 9 added (the trash of models and diagnoses), taken away
- * again. */
+/* What migration 10 added (topologies, analyses, a job's topology),
+ * taken away again. */
+#define UNDO_V10                                                               \
+    "DROP TABLE analyses; DROP TABLE topologies; DROP INDEX jobs_topology;"    \
+    "ALTER TABLE jobs DROP COLUMN topology_id;"
+
+/* What migrations 9 (the trash of models and diagnoses) and 10 added,
+ * taken away again. */
 #define UNDO_V9                                                                \
+    UNDO_V10                                                                   \
     "DROP INDEX models_owner_deleted; DROP INDEX diagnoses_owner_deleted;"     \
     "ALTER TABLE models DROP COLUMN deleted_at;"                               \
     "ALTER TABLE diagnoses DROP COLUMN deleted_at;"
@@ -232,7 +240,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9");
+                        "1,2,3,4,5,6,7,8,9,10");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -321,7 +329,7 @@ static void test_migration_from_v2(void **state)
                         "diagnoses,diagnoses_model,diagnoses_owner_created,"
                         "diagnoses_owner_deleted,"
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
-                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,"
+                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,jobs_topology,"
                         "models,models_dataset,"
                         "models_owner_created,models_owner_deleted,"
                         "models_parent,"
@@ -331,7 +339,12 @@ static void test_migration_from_v2(void **state)
     assert_string_equal(foreign_keys(f->path, "jobs", buf, sizeof buf),
                         "dataset_id>datasets:SET NULL,"
                         "diagnosis_id>diagnoses:SET NULL,"
-                        "model_id>models:SET NULL,owner_id>users:CASCADE");
+                        "model_id>models:SET NULL,owner_id>users:CASCADE,"
+                        "topology_id>topologies:SET NULL");
+    assert_string_equal(foreign_keys(f->path, "analyses", buf, sizeof buf),
+                        "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
+                        "model_id>models:SET NULL,owner_id>users:CASCADE,"
+                        "topology_id>topologies:SET NULL");
     assert_string_equal(foreign_keys(f->path, "models", buf, sizeof buf),
                         "dataset_id>datasets:SET NULL,job_id>jobs:SET NULL,"
                         "owner_id>users:CASCADE,parent_id>models:SET NULL");
@@ -498,6 +511,26 @@ static void test_migration_from_v8(void **state)
                      HS_OK);
     assert_int_equal(m.deleted_at, 50);
     hs_model_rec_free(&m);
+}
+
+/* A database of version 9 gets migration 10: its jobs read back without
+ * a topology, and topologies and analyses are kept from then on. */
+static void test_migration_from_v9(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id una = add_user(f->store, "una", 0);
+    hs_id job = add_job(f->store, una, 100);
+    hs_job_rec got;
+    hs_topology_rec t = make_topology(una, "t", 1, 100);
+    downgrade(f, UNDO_V10 "DELETE FROM schema_migrations WHERE version >= 10;");
+    upgrade(f);
+    assert_int_equal(hs_store_job_get(f->store, job, una, 0, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.topology_id, 0);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    assert_true(t.id > 0);
 }
 
 /* A database of version 6 (diagnoses without their input, models without
@@ -916,6 +949,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v9, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v8, setup,
                                         teardown),

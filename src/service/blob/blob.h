@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,6 +189,30 @@ static inline hs_status hs_blob_put(hs_blob_store *store, const char *kind,
     if (st != HS_OK)
         return st;
     st = hs_blob_write(w, buf, len, err);
+    if (st != HS_OK) {
+        hs_blob_abort(w);
+        return st;
+    }
+    return hs_blob_commit(w, key_out, NULL, err);
+}
+
+/* One-shot from a file: copies f (a spooled temporary file, read from
+ * its start, a chunk at a time) into a new blob of `kind`, key into
+ * key_out. */
+static inline hs_status hs_blob_put_file(hs_blob_store *store, const char *kind,
+                                         FILE *f, char key_out[HS_BLOB_KEY_MAX],
+                                         hs_error *err)
+{
+    hs_blob_writer *w = NULL;
+    char buf[1 << 16];
+    size_t n;
+    hs_status st = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0
+                       ? hs_blob_writer_open(store, kind, 0, &w, err)
+                       : hs_fail(err, HS_ERR_IO, "cannot spool a %s", kind);
+    while (st == HS_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        st = hs_blob_write(w, buf, n, err);
+    if (st == HS_OK && ferror(f))
+        st = hs_fail(err, HS_ERR_IO, "cannot spool a %s", kind);
     if (st != HS_OK) {
         hs_blob_abort(w);
         return st;

@@ -10,6 +10,58 @@
 #include "domain/trash.h"
 #include "store/store.h"
 
+/* The bytes of a stored CSV, bounded by the upload limit. */
+static hs_status read_blob(hs_app *app, const char *blob_key, uint8_t **buf,
+                           size_t *len, hs_error *err)
+{
+    return hs_blob_read_all(app->blobs, blob_key, buf, len,
+                            app->limits.max_upload_bytes + 1, err);
+}
+
+/* The engine's outcome of reading `name` as the service's. */
+static hs_status engine_status(hl_status hst, const char *name,
+                               const hl_error *csv_err, hs_error *err)
+{
+    if (hst == HL_ERR_NOMEM)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
+    if (hst != HL_OK)
+        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    return HS_OK;
+}
+
+/* Samples read from buf; an incident file is refused, with its line 1,
+ * rather than for its text columns: it is for root-cause analysis. */
+static hs_status parse_samples(const uint8_t *buf, size_t len,
+                               const char *name, const hl_csv_options *opt,
+                               hl_dataset **out, hl_error *csv_err,
+                               hs_error *err)
+{
+    if (hl_incidents_header_matches((const char *)buf, len)) {
+        hl_error_clear(csv_err);
+        csv_err->code = HL_ERR_DATA;
+        csv_err->line = 1;
+        snprintf(csv_err->file, sizeof csv_err->file, "%s", name);
+        snprintf(csv_err->message, sizeof csv_err->message,
+                 "%.200s:1: an incident file (incident_id,node,timestamp): "
+                 "use it for root-cause analysis, not as samples",
+                 name);
+        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    }
+    return engine_status(hl_dataset_parse_csv((const char *)buf, len, name,
+                                              opt, out, csv_err),
+                         name, csv_err, err);
+}
+
+static hs_status parse_incidents(const uint8_t *buf, size_t len,
+                                 const char *name, const hl_topology *t,
+                                 const hl_csv_options *opt, hl_incidents **out,
+                                 hl_error *csv_err, hs_error *err)
+{
+    return engine_status(hl_incidents_parse((const char *)buf, len, name, t,
+                                            opt, out, csv_err),
+                         name, csv_err, err);
+}
+
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
                                 const char *name, const hl_csv_options *opt,
                                 hl_dataset **out, hl_error *csv_err,
@@ -19,22 +71,36 @@ hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
     size_t len = 0;
     *out = NULL;
     hl_error_clear(csv_err);
-    hs_status st = hs_blob_read_all(app->blobs, blob_key, &buf, &len,
-                                    app->limits.max_upload_bytes + 1, err);
-    if (st != HS_OK)
-        return st;
-    hl_status hst = hl_dataset_parse_csv((const char *)buf, len, name, opt,
-                                         out, csv_err);
+    hs_status st = read_blob(app, blob_key, &buf, &len, err);
+    if (st == HS_OK)
+        st = parse_samples(buf, len, name, opt, out, csv_err, err);
     free(buf);
-    if (hst == HL_ERR_NOMEM)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
-    if (hst != HL_OK)
-        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
-    return HS_OK;
+    return st;
 }
 
-/* The profile as JSON text (malloc'ed), or NULL when out of memory. */
-static char *profile_text(const hl_dataset *ds, hs_error *err, hs_status *st)
+hs_status hs_datasets_load_incidents(hs_app *app, const hs_dataset_rec *rec,
+                                     const hl_topology *t, hl_incidents **out,
+                                     hl_error *csv_err, hs_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    *out = NULL;
+    hl_error_clear(csv_err);
+    hs_status st = read_blob(app, rec->blob_key, &buf, &len, err);
+    if (st == HS_OK)
+        st = parse_incidents(buf, len, rec->name, t, &opt, out, csv_err, err);
+    free(buf);
+    return st;
+}
+
+/* The profile as JSON text (malloc'ed), or NULL when out of memory. An
+ * incident file's (inc not NULL) says so: "kind" and its "incidents"
+ * counts, which hs_dataset_kind reads back. */
+static char *profile_text(const hl_dataset *ds, const hl_incidents *inc,
+                          hs_error *err, hs_status *st)
 {
     hl_dataset_profile p;
     hl_error herr;
@@ -45,6 +111,15 @@ static char *profile_text(const hl_dataset *ds, hs_error *err, hs_status *st)
     }
     json_t *j = hs_json_profile(ds, &p, HS_DATASET_PREVIEW_ROWS);
     hl_dataset_profile_free(&p);
+    if (j && inc) {
+        json_object_set_new(j, "kind", json_string("incidents"));
+        json_object_set_new(
+            j, "incidents",
+            json_pack("{s:I, s:I, s:I}", "incidents",
+                      (json_int_t)inc->n_incidents, "nodes",
+                      (json_int_t)inc->n_node_ids, "rows",
+                      (json_int_t)inc->data->n_rows));
+    }
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(j);
     if (!text)
@@ -52,47 +127,76 @@ static char *profile_text(const hl_dataset *ds, hs_error *err, hs_status *st)
     return text;
 }
 
+/* A file with a header but no row is refused as the CLI refuses it. */
+static hs_status no_rows(const char *name, hl_error *csv_err, hs_error *err)
+{
+    snprintf(csv_err->message, sizeof csv_err->message,
+             "%s: the file has a header but no data rows", name);
+    csv_err->code = HL_ERR_DATA;
+    snprintf(csv_err->file, sizeof csv_err->file, "%s", name);
+    csv_err->line = 2;
+    return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+}
+
+/* The file read as what its header says it is: samples (every row kept,
+ * labelled or not) or incidents (checked without a topology, which only
+ * an analysis names; healer/incidents.h). *ds is the rows to profile: the
+ * samples, or the incidents' KPI rows (owned by *inc then). */
+static hs_status read_upload(hs_app *app, const char *blob_key,
+                             const char *name, hl_dataset **ds,
+                             hl_incidents **inc, hl_error *csv_err,
+                             hs_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hl_csv_options opt;
+    hl_csv_options_init(&opt);
+    opt.keep_unlabelled = 1;
+    opt.max_bytes = app->limits.max_upload_bytes + 1;
+    *ds = NULL;
+    *inc = NULL;
+    hs_status st = read_blob(app, blob_key, &buf, &len, err);
+    if (st == HS_OK && hl_incidents_header_matches((const char *)buf, len)) {
+        st = parse_incidents(buf, len, name, NULL, &opt, inc, csv_err, err);
+        if (st == HS_OK)
+            *ds = (*inc)->data;
+    } else if (st == HS_OK) {
+        st = parse_samples(buf, len, name, &opt, ds, csv_err, err);
+    }
+    free(buf);
+    if (st == HS_OK && (*ds)->n_rows == 0)
+        st = no_rows(name, csv_err, err);
+    return st;
+}
+
 hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
                              const char *blob_key, uint64_t size,
                              hs_dataset_rec *out, hl_error *csv_err,
                              hs_error *err)
 {
-    hl_csv_options opt;
-    hl_csv_options_init(&opt);
-    opt.keep_unlabelled = 1;
-    opt.max_bytes = app->limits.max_upload_bytes + 1;
-    memset(out, 0, sizeof *out);
     hl_dataset *ds = NULL;
-    hs_status st = hs_datasets_load_blob(app, blob_key, name, &opt, &ds,
-                                         csv_err, err);
-    if (st != HS_OK)
-        return st;
-    if (ds->n_rows == 0) {
-        hl_dataset_free(ds);
-        snprintf(csv_err->message, sizeof csv_err->message,
-                 "%s: the file has a header but no data rows", name);
-        csv_err->code = HL_ERR_DATA;
-        snprintf(csv_err->file, sizeof csv_err->file, "%s", name);
-        csv_err->line = 2;
-        return hs_fail(err, HS_ERR_INVALID, "%s", csv_err->message);
+    hl_incidents *inc = NULL;
+    memset(out, 0, sizeof *out);
+    hl_error_clear(csv_err);
+    hs_status st = read_upload(app, blob_key, name, &ds, &inc, csv_err, err);
+    char *profile = st == HS_OK ? profile_text(ds, inc, err, &st) : NULL;
+    if (profile) {
+        out->owner_id = owner_id;
+        snprintf(out->name, sizeof out->name, "%s", name);
+        snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
+        out->size_bytes = (int64_t)size;
+        out->rows = (int64_t)ds->n_rows;
+        out->features = (int64_t)ds->n_features;
+        out->profile_json = profile;
+        out->created_at = hs_clock_now(app->clock);
+        st = hs_store_dataset_create(app->store, out, err);
+        if (st != HS_OK)
+            hs_dataset_rec_free(out);
     }
-    char *profile = profile_text(ds, err, &st);
-    if (!profile) {
+    if (inc)
+        hl_incidents_free(inc);
+    else
         hl_dataset_free(ds);
-        return st;
-    }
-    out->owner_id = owner_id;
-    snprintf(out->name, sizeof out->name, "%s", name);
-    snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
-    out->size_bytes = (int64_t)size;
-    out->rows = (int64_t)ds->n_rows;
-    out->features = (int64_t)ds->n_features;
-    out->profile_json = profile;
-    out->created_at = hs_clock_now(app->clock);
-    hl_dataset_free(ds);
-    st = hs_store_dataset_create(app->store, out, err);
-    if (st != HS_OK)
-        hs_dataset_rec_free(out);
     return st;
 }
 
@@ -158,4 +262,41 @@ hs_dataset_labels hs_dataset_label_state(const char *profile_json,
     if (!has || *classes == 0)
         return HS_DATASET_NO_LABEL;
     return *classes < 2 ? HS_DATASET_ONE_CLASS : HS_DATASET_LABELLED;
+}
+
+hs_dataset_kind hs_dataset_kind_of(const char *profile_json,
+                                   hs_incident_counts *counts)
+{
+    memset(counts, 0, sizeof *counts);
+    json_t *prof = profile_json ? json_loads(profile_json, 0, NULL) : NULL;
+    const char *kind = json_string_value(json_object_get(prof, "kind"));
+    hs_dataset_kind k = kind && !strcmp(kind, "incidents")
+                            ? HS_DATASET_INCIDENTS
+                            : HS_DATASET_SAMPLES;
+    const json_t *c = json_object_get(prof, "incidents");
+    counts->incidents = json_integer_value(json_object_get(c, "incidents"));
+    counts->nodes = json_integer_value(json_object_get(c, "nodes"));
+    counts->rows = json_integer_value(json_object_get(c, "rows"));
+    json_decref(prof);
+    return k;
+}
+
+hs_status hs_dataset_check_kind(const hs_dataset_rec *d, hs_dataset_kind want,
+                                const char *field, hs_error *err)
+{
+    hs_incident_counts counts;
+    hs_dataset_kind kind = hs_dataset_kind_of(d->profile_json, &counts);
+    if (kind == want)
+        return HS_OK;
+    if (kind == HS_DATASET_INCIDENTS)
+        return hs_fail_field(err, HS_ERR_INVALID, field,
+                             "dataset %lld is an incident file (incident_id,"
+                             "node,timestamp): use it for root-cause "
+                             "analysis",
+                             (long long)d->id);
+    return hs_fail_field(err, HS_ERR_INVALID, field,
+                         "dataset %lld is not an incident file: root-cause "
+                         "analysis needs a CSV with the columns incident_id, "
+                         "node and timestamp before the KPIs",
+                         (long long)d->id);
 }

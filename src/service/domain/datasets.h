@@ -17,7 +17,11 @@
 /* Rows shown in a profile's preview. */
 #define HS_DATASET_PREVIEW_ROWS 20
 
-/* Reads blob_key as CSV (rows without a label kept), profiles it and
+/* Reads blob_key as CSV - an incident file when its header names
+ * incident_id, node and timestamp (hl_incidents_header_matches; checked
+ * with hl_incidents_parse without a topology), else samples, rows without
+ * a label kept -, profiles it (an incident file's KPI columns, with its
+ * kind and counts: hs_dataset_kind_of) and
  * creates the record owned by owner_id. On success the record references
  * the blob (the caller must not delete it) and *out holds the record
  * (release with hs_dataset_rec_free). A file the engine refuses is
@@ -34,6 +38,33 @@ hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,
                                 const char *name, const hl_csv_options *opt,
                                 hl_dataset **out, hl_error *csv_err,
                                 hs_error *err);
+
+/* A stored incident file read against topology t (every node of it must
+ * be one of t's; healer/incidents.h). Engine errors come back in *csv_err
+ * and err (HS_ERR_INVALID). Release *out with hl_incidents_free. */
+hs_status hs_datasets_load_incidents(hs_app *app, const hs_dataset_rec *rec,
+                                     const hl_topology *t, hl_incidents **out,
+                                     hl_error *csv_err, hs_error *err);
+
+/* What a dataset holds, from its stored profile: samples (training and
+ * diagnosis) or incidents (root-cause analysis), with an incident file's
+ * counts (zeros for samples). The one rule behind DATASET.kind and the
+ * jobs' refusals. */
+typedef enum hs_dataset_kind {
+    HS_DATASET_SAMPLES = 0,
+    HS_DATASET_INCIDENTS = 1
+} hs_dataset_kind;
+typedef struct hs_incident_counts {
+    int64_t incidents, nodes, rows;
+} hs_incident_counts;
+hs_dataset_kind hs_dataset_kind_of(const char *profile_json,
+                                   hs_incident_counts *counts);
+
+/* HS_OK when dataset d holds `want`, else HS_ERR_INVALID naming `field`
+ * ("dataset 7 is an incident file (incident_id,node,timestamp): use it
+ * for root-cause analysis", or that it is not one). */
+hs_status hs_dataset_check_kind(const hs_dataset_rec *d, hs_dataset_kind want,
+                                const char *field, hs_error *err);
 
 /* Trash and restore under the access rule, by the trash rule (trash.h:
  * restoring after 7 days is HS_ERR_CONFLICT). *out gets the record after

@@ -487,27 +487,6 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
 
 /* ---- storing ------------------------------------------------------------------------ */
 
-/* Copies a spooled file into a new blob of `kind`, a chunk at a time. */
-static hs_status spool_to_blob(hs_app *app, FILE *f, const char *kind,
-                               char *key, hs_error *err)
-{
-    hs_blob_writer *w = NULL;
-    char buf[1 << 16];
-    size_t n;
-    hs_status st = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0
-                       ? hs_blob_writer_open(app->blobs, kind, 0, &w, err)
-                       : hs_fail(err, HS_ERR_IO, "cannot spool the input");
-    while (st == HS_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        st = hs_blob_write(w, buf, n, err);
-    if (st == HS_OK && ferror(f))
-        st = hs_fail(err, HS_ERR_IO, "cannot spool the input");
-    if (st != HS_OK) {
-        hs_blob_abort(w);
-        return st;
-    }
-    return hs_blob_commit(w, key, NULL, err);
-}
-
 /* The diagnosed KPI values as the engine's CSV, in a new blob: the model's
  * features in its order (an upload's other columns are not kept: nothing
  * trains on them) and the sample ids, no label (people's labels are
@@ -547,7 +526,7 @@ static hs_status write_input(hs_app *app, const hl_model *m,
         !f ? hs_fail(err, HS_ERR_IO, "cannot spool the input")
         : hl_dataset_write_csv_stream(&view, f, &herr) != HL_OK
             ? hs_fail(err, HS_ERR_IO, "storing the input: %s", herr.message)
-            : spool_to_blob(app, f, "input", key, err);
+            : hs_blob_put_file(app->blobs, "input", f, key, err);
     if (f)
         fclose(f);
     free(gathered);

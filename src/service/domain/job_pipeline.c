@@ -183,7 +183,10 @@ static hs_status check_datasets(hs_app *app, const hs_user *viewer,
         return st;
     st = live_dataset(app, viewer, diag_id, "diagnose_dataset_id", &diag, err);
     if (st == HS_OK) {
-        st = check_kpis(&train, &diag, err);
+        st = hs_dataset_check_kind(&diag, HS_DATASET_SAMPLES,
+                                   "diagnose_dataset_id", err);
+        if (st == HS_OK)
+            st = check_kpis(&train, &diag, err);
         if (name[0] == '\0')
             snprintf(name, cap, "%.100s (%s) -> %.100s", train.name, algo,
                      diag.name);

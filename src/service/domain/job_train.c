@@ -46,10 +46,17 @@ hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     hs_dataset_labels labels = hs_dataset_label_state(ds.profile_json, &classes);
     snprintf(name, cap, "%s", ds.name);
     int64_t deleted = ds.deleted_at;
+    hs_error kind_err = {0};
+    hs_status kind = hs_dataset_check_kind(&ds, HS_DATASET_SAMPLES,
+                                           "dataset_id", &kind_err);
     hs_dataset_rec_free(&ds);
     if (deleted)
         return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
                        (long long)id);
+    if (kind != HS_OK) {
+        *err = kind_err;
+        return kind;
+    }
     if (labels == HS_DATASET_NO_LABEL)
         return hs_fail_field(err, HS_ERR_INVALID, "dataset_id",
                              "dataset '%.200s' has no label column, so there "

@@ -9,6 +9,7 @@ const hs_job_type *const hs_job_types[] = {
     &hs_job_type_diagnose,
     &hs_job_type_retrain,
     &hs_job_type_pipeline,
+    &hs_job_type_rca,
     NULL,
 };
 

@@ -72,6 +72,10 @@ void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
 /* 422 invalid_csv with where the engine found the problem (file, line,
  * column, column_index). */
 void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e);
+/* The same for any file the engine refused, with the error code given
+ * ("invalid_topology"). */
+void hs_api_reply_file_error(hs_resp *resp, const char *code,
+                             const hl_error *e);
 
 /* Content-Disposition: attachment with a sanitised file name. */
 void hs_api_attachment(hs_resp *resp, const char *name);
@@ -103,6 +107,8 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
                         size_t n_attempts, int64_t now);
 json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
 json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
+json_t *hs_api_topology_json(const hs_topology_rec *t);
+json_t *hs_api_analysis_json(const hs_analysis_rec *a);
 /* The diagnosis of the path's {id} under the access rule into *rec
  * (api_diagnoses.c); 0 after answering with the error. */
 int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
@@ -162,5 +168,20 @@ void hs_api_diagnosis_delete(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_suggestions(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_labels_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_labels_put(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_topologies_upload(hs_app *, hs_req *, hs_resp *);
+void hs_api_topologies_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_topology_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_topology_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_topology_delete(hs_app *, hs_req *, hs_resp *);
+void hs_api_topology_restore(hs_app *, hs_req *, hs_resp *);
+
+void hs_api_analyses_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_get(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_incidents(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_incident(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_download(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_delete(hs_app *, hs_req *, hs_resp *);
+void hs_api_analysis_restore(hs_app *, hs_req *, hs_resp *);
 
 #endif

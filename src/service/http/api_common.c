@@ -149,6 +149,12 @@ void hs_api_reply_list(const hs_req *req, hs_resp *resp, json_t *items)
 /* 422 with where the engine found the problem. */
 void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e)
 {
+    hs_api_reply_file_error(resp, "invalid_csv", e);
+}
+
+void hs_api_reply_file_error(hs_resp *resp, const char *code,
+                             const hl_error *e)
+{
     json_t *d = json_pack("{s:s, s:s}", "file", e->file, "engine_code",
                           hl_status_name(e->code));
     if (d && e->line)
@@ -158,7 +164,7 @@ void hs_api_reply_csv_error(hs_resp *resp, const hl_error *e)
     if (d && e->column_index)
         json_object_set_new(d, "column_index",
                             json_integer((json_int_t)e->column_index));
-    hs_reply_error(resp, 422, "invalid_csv", d, "%s", e->message);
+    hs_reply_error(resp, 422, code, d, "%s", e->message);
 }
 
 void hs_api_attachment(hs_resp *resp, const char *name)
@@ -254,6 +260,20 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
         json_object_set_new(j, "classes", json_integer((json_int_t)classes));
         json_object_set_new(j, "trainable",
                             json_boolean(labels == HS_DATASET_LABELLED));
+    }
+    hs_incident_counts counts;
+    int incidents = hs_dataset_kind_of(d->profile_json, &counts) ==
+                    HS_DATASET_INCIDENTS;
+    if (j) {
+        json_object_set_new(j, "kind",
+                            json_string(incidents ? "incidents" : "samples"));
+        if (incidents)
+            json_object_set_new(
+                j, "incidents",
+                json_pack("{s:I, s:I, s:I}", "incidents",
+                          (json_int_t)counts.incidents, "nodes",
+                          (json_int_t)counts.nodes, "rows",
+                          (json_int_t)counts.rows));
     }
     if (j && with_profile)
         json_object_set_new(j, "profile", hs_api_stored_json(d->profile_json));
@@ -369,6 +389,10 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
         hs_api_time(j->finished_at), "elapsed_seconds", elapsed, "eta_seconds",
         eta);
     if (view) {
+        int analysis_result = !strcmp(j->result_kind, HS_RESULT_ANALYSIS);
+        json_object_set_new(view, "topology_id", id_or_null(j->topology_id));
+        json_object_set_new(view, "analysis_id",
+                            id_or_null(analysis_result ? j->result_id : 0));
         json_object_set_new(view, "fold", fold);
         json_object_set_new(view, "folds", folds);
         json_object_set_new(view, "phase", phase);
@@ -389,8 +413,9 @@ json_t *hs_api_job_json(const hs_job_rec *j, const hs_job_attempt *attempts,
     return view;
 }
 
-/* A record's class names: the stored object, {} when none. */
-static json_t *class_names_json(const char *text)
+/* A stored JSON object (a record's class names, a topology's kinds), {}
+ * when none. */
+static json_t *stored_object(const char *text)
 {
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     if (json_is_object(j))
@@ -410,7 +435,7 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary)
         "job_id", id_or_null(m->job_id), "features", (json_int_t)m->n_features,
         "classes", (json_int_t)m->n_classes, "labels",
         classes ? classes : json_array(), "class_names",
-        class_names_json(m->class_names_json), "macro_f1",
+        stored_object(m->class_names_json), "macro_f1",
         hs_json_num(m->macro_f1),
         "accuracy", hs_json_num(m->accuracy), "size_bytes",
         (json_int_t)m->size_bytes, "created_at", (json_int_t)m->created_at);
@@ -448,7 +473,7 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
         json_object_update(j, summary);
     if (j)
         json_object_set_new(j, "class_names",
-                            class_names_json(d->model_class_names_json));
+                            stored_object(d->model_class_names_json));
     /* Stored before adapting to a batch was offered: it was not asked. */
     if (j && !json_object_get(j, "adapt"))
         json_object_set_new(j, "adapt", json_null());
@@ -460,5 +485,39 @@ json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d)
         json_object_set_new(j, "deleted_at", hs_api_time(d->deleted_at));
     }
     json_decref(summary);
+    return j;
+}
+
+json_t *hs_api_topology_json(const hs_topology_rec *t)
+{
+    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:I, s:o}",
+                     "id", (json_int_t)t->id, "owner_id",
+                     (json_int_t)t->owner_id, "name", t->name, "format",
+                     t->format, "nodes", (json_int_t)t->nodes, "edges",
+                     (json_int_t)t->edges, "bidirectional_edges",
+                     (json_int_t)t->bidirectional_edges, "kinds",
+                     stored_object(t->kinds_json), "size_bytes",
+                     (json_int_t)t->size_bytes, "created_at",
+                     (json_int_t)t->created_at, "deleted_at",
+                     hs_api_time(t->deleted_at));
+}
+
+json_t *hs_api_analysis_json(const hs_analysis_rec *a)
+{
+    json_t *j = json_pack(
+        "{s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:o, "
+        "s:o, s:o}",
+        "id", (json_int_t)a->id, "owner_id", (json_int_t)a->owner_id, "name",
+        a->name, "job_id", id_or_null(a->job_id), "model_id",
+        id_or_null(a->model_id), "topology_id", id_or_null(a->topology_id),
+        "dataset_id", id_or_null(a->dataset_id), "normal", a->normal, "top",
+        (json_int_t)a->top, "incidents", (json_int_t)a->incidents,
+        "topology_nodes", (json_int_t)a->topology_nodes, "created_at",
+        (json_int_t)a->created_at, "deleted_at", hs_api_time(a->deleted_at),
+        "model_deleted_at", hs_api_time(a->model_deleted_at), "summary",
+        stored_object(a->summary_json));
+    if (j)
+        json_object_set_new(j, "class_names",
+                            stored_object(a->model_class_names_json));
     return j;
 }

@@ -287,15 +287,19 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 /* ---- routing ----------------------------------------------------------------- */
 
 /* Matches path against pattern segment by segment; "{id}" takes 1..18
- * decimal digits (no sign, no leading zero) into ids[]. */
+ * decimal digits (no sign, no leading zero) into ids[], "{ix}" the same
+ * or a lone 0 (a 0-based index). */
 static int match_pattern(const char *pattern, const char *path, hs_id ids[2])
 {
     int n_ids = 0;
     while (*pattern && *path) {
-        if (!strncmp(pattern, "{id}", 4)) {
+        int index = !strncmp(pattern, "{ix}", 4);
+        if (index || !strncmp(pattern, "{id}", 4)) {
             const char *p = path;
             hs_id v = 0;
-            if (*p < '1' || *p > '9')
+            if (index && p[0] == '0' && (!p[1] || p[1] == '/'))
+                p++;
+            else if (*p < '1' || *p > '9')
                 return 0;
             while (*p >= '0' && *p <= '9' && p - path < 18)
                 v = v * 10 + (*p++ - '0');

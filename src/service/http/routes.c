@@ -67,6 +67,24 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/diagnoses/{id}/labels", hs_api_diagnosis_labels_get, AUTH},
     {"PUT", "/api/v1/diagnoses/{id}/labels", hs_api_diagnosis_labels_put,
      AUTH | JSON},
+
+    {"POST", "/api/v1/topologies", hs_api_topologies_upload, AUTH | FORM},
+    {"GET", "/api/v1/topologies", hs_api_topologies_list, AUTH},
+    {"GET", "/api/v1/topologies/{id}", hs_api_topology_get, AUTH},
+    {"DELETE", "/api/v1/topologies/{id}", hs_api_topology_delete, AUTH},
+    {"GET", "/api/v1/topologies/{id}/download", hs_api_topology_download,
+     AUTH},
+    {"POST", "/api/v1/topologies/{id}/restore", hs_api_topology_restore, AUTH},
+
+    {"GET", "/api/v1/analyses", hs_api_analyses_list, AUTH},
+    {"GET", "/api/v1/analyses/{id}", hs_api_analysis_get, AUTH},
+    {"DELETE", "/api/v1/analyses/{id}", hs_api_analysis_delete, AUTH},
+    {"POST", "/api/v1/analyses/{id}/restore", hs_api_analysis_restore, AUTH},
+    {"GET", "/api/v1/analyses/{id}/incidents", hs_api_analysis_incidents,
+     AUTH},
+    {"GET", "/api/v1/analyses/{id}/incidents/{ix}", hs_api_analysis_incident,
+     AUTH},
+    {"GET", "/api/v1/analyses/{id}/download", hs_api_analysis_download, AUTH},
 };
 
 const size_t hs_api_n_routes = sizeof hs_api_routes / sizeof hs_api_routes[0];

@@ -5,7 +5,12 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "healer/topology.h"
 #include "server/config.h"
+
+/* A number macro as the text the key table's defaults are written in. */
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
 
 typedef enum ktype { K_TEXT, K_UINT, K_BOOL } ktype;
 
@@ -44,6 +49,9 @@ static const key_spec KEYS[] = {
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),
     U("job-lease-seconds", job_lease_seconds, 1, 3600, "30",
       "a job whose worker has not renewed its lease for this long is taken back"),
+    U("max-topology-nodes", max_topology_nodes, 1, 1000000,
+      NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
+      "nodes a topology may have at most (uploads and analyses)"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
 };
 #undef T

@@ -11,12 +11,14 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/accounts.h"
+#include "domain/analyses.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
 #include "domain/runner.h"
+#include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
 #include "server/datadir.h"
@@ -146,6 +148,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
+    app->limits.max_topology_nodes = cfg->max_topology_nodes;
     hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
                                          sizeof app->csrf_key, err);
     if (st == HS_OK)
@@ -237,7 +240,12 @@ void hs_server_maintain(hs_server *s)
 {
     hs_error err = {0};
     size_t datasets = 0, models = 0, diagnosis_blobs = 0;
+    size_t analysis_blobs = 0, topologies = 0;
     int64_t expired = 0;
+    purge_logged(hs_analyses_purge(&s->app, &analysis_blobs, &err), &err,
+                 "cannot purge the analysis trash");
+    purge_logged(hs_topologies_purge(&s->app, &topologies, &err), &err,
+                 "cannot purge the topology trash");
     purge_logged(hs_diagnoses_purge(&s->app, &diagnosis_blobs, &err), &err,
                  "cannot purge the diagnosis trash");
     purge_logged(hs_models_purge(&s->app, &models, &err), &err,
@@ -245,12 +253,15 @@ void hs_server_maintain(hs_server *s)
     purge_logged(hs_datasets_purge(&s->app, &datasets, &err), &err,
                  "cannot purge the dataset trash");
     hs_accounts_purge_sessions(&s->app, &expired, NULL);
-    if (datasets || models || diagnosis_blobs || expired)
+    if (datasets || models || diagnosis_blobs || analysis_blobs ||
+        topologies || expired)
         hs_log(HS_LOG_INFO, "housekeeping",
-               json_pack("{s:I, s:I, s:I, s:I}", "datasets_purged",
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "datasets_purged",
                          (json_int_t)datasets, "models_purged",
                          (json_int_t)models, "diagnosis_blobs_purged",
-                         (json_int_t)diagnosis_blobs, "sessions_expired",
+                         (json_int_t)diagnosis_blobs, "analysis_blobs_purged",
+                         (json_int_t)analysis_blobs, "topologies_purged",
+                         (json_int_t)topologies, "sessions_expired",
                          (json_int_t)expired));
 }
 

@@ -144,6 +144,7 @@ static inline const char *hs_job_state_name(hs_job_state s)
  * kind, not a column. */
 #define HS_RESULT_MODEL "model"
 #define HS_RESULT_DIAGNOSIS "diagnosis"
+#define HS_RESULT_ANALYSIS "analysis"
 
 /* A worker id: who holds a running job's lease (hostname, pid and a random
  * part, made once per runner), NUL included. */
@@ -183,6 +184,9 @@ typedef struct hs_job_rec {
     int64_t created_at;
     int64_t started_at;  /* 0 = not started */
     int64_t finished_at; /* 0 = not finished */
+    /* rca: the topology analysed (0 = none, or purged since). Kept since
+     * store version 6 (an older backend keeps none: always 0). */
+    hs_id topology_id;
 } hs_job_rec;
 
 /* One attempt of a training job's self-repair (the engine's
@@ -240,6 +244,87 @@ typedef struct hs_diagnosis_label {
     char username[HS_USERNAME_MAX]; /* theirs, read back ("" when gone) */
     int64_t labelled_at;
 } hs_diagnosis_label;
+
+/* An uploaded topology (healer/topology.h): the file, as uploaded, lives
+ * in the blob store under blob_key; the record keeps what lists show
+ * without reading it. Owns heap memory (kinds_json): release with
+ * hs_topology_rec_free / hs_topology_list_free. Since store version 6. */
+#define HS_TOPOLOGY_FORMAT_MAX 8 /* "json", "csv" */
+typedef struct hs_topology_rec {
+    hs_id id;
+    hs_id owner_id;
+    char name[HS_DATASET_NAME_MAX];
+    char format[HS_TOPOLOGY_FORMAT_MAX];  /* "json" or "csv" */
+    char blob_key[HS_STORE_BLOB_KEY_MAX]; /* unique */
+    int64_t size_bytes;
+    int64_t nodes;               /* >= 1 */
+    int64_t edges;               /* >= 0, repeats merged */
+    int64_t bidirectional_edges; /* <= edges */
+    char *kinds_json; /* malloc'ed JSON object {"database": 3, ...} */
+    int64_t created_at;
+    int64_t deleted_at; /* unix seconds it went to the trash; 0 = live */
+} hs_topology_rec;
+
+/* A stored root-cause analysis (an rca job's result). Its ranks live in
+ * the blob store (analyses.h: the ranks CSV, the whole JSON, and the
+ * incidents one by one with their index); summary_json holds what lists
+ * show. Owns heap memory: release with hs_analysis_rec_free /
+ * hs_analysis_list_free. Since store version 6. */
+typedef struct hs_analysis_rec {
+    hs_id id;
+    hs_id owner_id;
+    hs_id job_id;      /* 0 = none */
+    hs_id model_id;    /* 0 once the model was purged */
+    hs_id topology_id; /* 0 once the topology was purged */
+    hs_id dataset_id;  /* 0 once the incident dataset was purged */
+    char name[HS_DATASET_NAME_MAX];
+    char normal[HS_LABEL_MAX]; /* the normal class's label */
+    int64_t top;               /* candidates per incident */
+    int64_t incidents;
+    int64_t topology_nodes;
+    char csv_blob_key[HS_STORE_BLOB_KEY_MAX];       /* the ranks CSV */
+    char json_blob_key[HS_STORE_BLOB_KEY_MAX];      /* the whole JSON */
+    char incidents_blob_key[HS_STORE_BLOB_KEY_MAX]; /* one by one */
+    char *summary_json; /* malloc'ed JSON text, never NULL when stored */
+    int64_t created_at;
+    int64_t deleted_at;
+    /* Read only: when its model went to the trash (0 = live, or gone). */
+    int64_t model_deleted_at;
+    /* Read only: its model's class_names_json as it is now (malloc'ed;
+     * NULL when the model is gone or has none), as a diagnosis has. */
+    char *model_class_names_json;
+} hs_analysis_rec;
+
+static inline void hs_topology_rec_free(hs_topology_rec *t)
+{
+    if (t) {
+        free(t->kinds_json);
+        t->kinds_json = NULL;
+    }
+}
+
+static inline void hs_topology_list_free(hs_topology_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_topology_rec_free(&items[i]);
+    free(items);
+}
+
+static inline void hs_analysis_rec_free(hs_analysis_rec *a)
+{
+    if (a) {
+        free(a->summary_json);
+        free(a->model_class_names_json);
+        a->summary_json = a->model_class_names_json = NULL;
+    }
+}
+
+static inline void hs_analysis_list_free(hs_analysis_rec *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        hs_analysis_rec_free(&items[i]);
+    free(items);
+}
 
 /* The event kind hs_store_login_failures_since looks for. */
 #define HS_EVENT_LOGIN_FAILED "login_failed"

@@ -34,7 +34,10 @@
  * version 5 appends the trash of models and diagnoses (list_with_deleted,
  * set_deleted, purge, and the records' deleted_at): an older backend has
  * no trash, so its lists are its live records and moving to the trash is
- * refused.
+ * refused; version 6 appends two resources, topologies and analyses (the
+ * root-cause analyses, an rca job's result), and a job's topology_id,
+ * which the job create wrapper clears for an older backend; an older
+ * backend has neither resource: their wrappers refuse cleanly.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -90,7 +93,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 5
+#define HS_STORE_OPS_VERSION 6
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -280,6 +283,42 @@ typedef struct hs_store_diagnosis_ops {
                        hs_error *err);
 } hs_store_diagnosis_ops;
 
+/* version 6 */
+typedef struct hs_store_topology_ops {
+    hs_status (*create)(void *impl, hs_topology_rec *t, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_topology_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      int include_deleted, hs_topology_rec **items, size_t *n,
+                      hs_error *err);
+    hs_status (*set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, int64_t deleted_at,
+                             hs_error *err);
+    hs_status (*purge)(void *impl, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err);
+} hs_store_topology_ops;
+
+/* version 6 */
+typedef struct hs_store_analysis_ops {
+    hs_status (*create)(void *impl, hs_analysis_rec *a, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_id viewer_id, int viewer_is_admin,
+                     hs_analysis_rec *out, hs_error *err);
+    hs_status (*list)(void *impl, hs_id viewer_id, int viewer_is_admin,
+                      int include_deleted, hs_analysis_rec **items, size_t *n,
+                      hs_error *err);
+    hs_status (*set_deleted)(void *impl, hs_id id, hs_id viewer_id,
+                             int viewer_is_admin, int64_t deleted_at,
+                             hs_error *err);
+    hs_status (*purge)(void *impl, int64_t deleted_before,
+                       char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                       hs_error *err);
+    hs_status (*remove)(void *impl, hs_id id, hs_id viewer_id,
+                        int viewer_is_admin,
+                        char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                        hs_error *err);
+} hs_store_analysis_ops;
+
 /* The tables are pointers, so that appending to one does not move the
  * others. */
 typedef struct hs_store_ops {
@@ -297,6 +336,9 @@ typedef struct hs_store_ops {
     const hs_store_model_ops *models;
     const hs_store_job_ops *jobs;
     const hs_store_diagnosis_ops *diagnoses;
+    /* version 6 */
+    const hs_store_topology_ops *topologies;
+    const hs_store_analysis_ops *analyses;
 } hs_store_ops;
 
 struct hs_store {
@@ -1039,8 +1081,10 @@ static inline hs_status hs_store__lease_ok(const char *worker_id,
  * state, progress, result or lease is stored as given (a job restored as
  * it was). type 1..31 bytes, name 1..255, params_json non-empty,
  * input_blob_key "" or a key, error 0..511 bytes, result_kind and worker_id
- * "" or fitting, a result_id only with a result_kind, times >= 0.
- * HS_ERR_NOTFOUND for a missing owner, dataset or model (input). */
+ * "" or fitting, a result_id only with a result_kind, times >= 0,
+ * topology_id >= 0 (an rca job's topology; cleared for a backend older
+ * than version 6, which keeps none). HS_ERR_NOTFOUND for a missing owner,
+ * dataset, model or topology (input). */
 static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
                                             hs_error *err)
 {
@@ -1054,8 +1098,10 @@ static inline hs_status hs_store_job_create(hs_store *store, hs_job_rec *j,
         (unsigned)j->state >= HS_JOB_STATES)
         return hs_store__bad(err,
                              "job type, name, input, error or state invalid");
-    if (!hs_store__job_refs_ok(j))
+    if (!hs_store__job_refs_ok(j) || j->topology_id < 0)
         return hs_store__bad(err, "job result or lease invalid");
+    if (store->ops->version < 6)
+        j->topology_id = 0;
     j->id = 0;
     return store->ops->jobs->create(store->impl, j, err);
 }
@@ -1555,6 +1601,288 @@ static inline hs_status hs_store_diagnosis_labels_list(
     return store->ops->diagnoses->labels_list(store->impl, diagnosis_id,
                                               viewer_id, viewer_is_admin != 0,
                                               items, n, err);
+}
+
+/* ---- topologies and analyses (version 6) --------------------------------
+ *
+ * The access rule and the trash of datasets: a record is its owner's and
+ * the admins'; to anyone else it does not exist (HS_ERR_NOTFOUND). A
+ * backend older than version 6 has neither: every wrapper below refuses
+ * with HS_ERR_INVALID naming the backend, and its purges purge nothing. */
+
+static inline hs_status hs_store__has_rca(hs_store *store, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "no store");
+    if (store->ops->version < 6)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "topologies or analyses",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* The start of every topology and analysis operation: a version 6
+ * backend, and the arguments present (`args_ok`; `op` names the operation
+ * in the refusal). */
+static inline hs_status hs_store__rca_ok(hs_store *store, int args_ok,
+                                         const char *op, hs_error *err)
+{
+    hs_status hs = hs_store__has_rca(store, err);
+    if (hs == HS_OK && !args_ok)
+        hs = hs_fail(err, HS_ERR_INVALID, "store: %s: missing argument", op);
+    return hs;
+}
+
+/* A list's outputs emptied, then hs_store__rca_ok. */
+static inline hs_status hs_store__rca_list_ok(hs_store *store, void *items,
+                                              size_t *n, const char *op,
+                                              hs_error *err)
+{
+    if (items)
+        *(void **)items = NULL;
+    if (n)
+        *n = 0;
+    return hs_store__rca_ok(store, items && n, op, err);
+}
+
+/* The set_deleted of topologies or analyses: `fn`, their table's (NULL
+ * for an older backend, refused), as hs_store_dataset_set_deleted. */
+typedef hs_status (*hs_store__set_deleted_fn)(void *impl, hs_id id,
+                                              hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              int64_t deleted_at,
+                                              hs_error *err);
+static inline hs_status hs_store__rca_set_deleted(hs_store *store,
+                                                  hs_store__set_deleted_fn fn,
+                                                  hs_id id, hs_id viewer_id,
+                                                  int viewer_is_admin,
+                                                  int64_t deleted_at,
+                                                  hs_error *err)
+{
+    hs_status hs = hs_store__rca_ok(store, deleted_at >= 0,
+                                    "set_deleted (deleted_at >= 0)", err);
+    return hs != HS_OK ? hs
+                       : fn(store->impl, id, viewer_id, viewer_is_admin != 0,
+                            deleted_at, err);
+}
+
+/* Inserts a topology from all of t's fields but id (set by the store) and
+ * deleted_at (cleared: a new topology is live). name 1..255 bytes, format
+ * "json" or "csv", blob_key 1..65 bytes, kinds_json a JSON object text
+ * (copied), nodes >= 1, 0 <= bidirectional_edges <= edges, size_bytes
+ * >= 0. HS_ERR_NOTFOUND for a missing owner, HS_ERR_CONFLICT for a used
+ * blob key. */
+static inline hs_status hs_store_topology_create(hs_store *store,
+                                                 hs_topology_rec *t,
+                                                 hs_error *err)
+{
+    hs_status hs = hs_store__rca_ok(store, t && t->kinds_json,
+                                    "topology_create", err);
+    if (hs != HS_OK)
+        return hs;
+    if (t->kinds_json[0] != '{' || !hs_store__str_fits(t->name, sizeof t->name) ||
+        !hs_store__str_fits(t->blob_key, sizeof t->blob_key) ||
+        (strcmp(t->format, "json") && strcmp(t->format, "csv")))
+        return hs_store__bad(err, "topology: a name of 1..255 bytes, a blob "
+                                  "key, format json or csv, kinds an object");
+    if (t->nodes < 1 || t->edges < 0 || t->bidirectional_edges < 0 ||
+        t->bidirectional_edges > t->edges || t->size_bytes < 0)
+        return hs_store__bad(err, "topology: nodes >= 1, 0 <= bidirectional "
+                                  "edges <= edges, size >= 0");
+    t->id = 0;
+    t->deleted_at = 0;
+    return store->ops->topologies->create(store->impl, t, err);
+}
+
+/* Reads topology `id`, live or in the trash, under the access rule
+ * (release with hs_topology_rec_free; safe on error). */
+static inline hs_status hs_store_topology_get(hs_store *store, hs_id id,
+                                              hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              hs_topology_rec *out,
+                                              hs_error *err)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    hs_status hs = hs_store__rca_ok(store, out != NULL, "topology_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->topologies->get(store->impl, id, viewer_id,
+                                                     viewer_is_admin != 0, out,
+                                                     err);
+}
+
+/* The topologies viewer_id may see, newest first (created_at, then id);
+ * trashed ones only when include_deleted (release with
+ * hs_topology_list_free). */
+static inline hs_status hs_store_topology_list(hs_store *store, hs_id viewer_id,
+                                               int viewer_is_admin,
+                                               int include_deleted,
+                                               hs_topology_rec **items,
+                                               size_t *n, hs_error *err)
+{
+    hs_status hs = hs_store__rca_list_ok(store, items, n, "topology_list", err);
+    return hs != HS_OK ? hs
+                       : store->ops->topologies->list(
+                             store->impl, viewer_id, viewer_is_admin != 0,
+                             include_deleted != 0, items, n, err);
+}
+
+/* Moves topology `id` to the trash (deleted_at > 0) or back (0) under the
+ * access rule, as hs_store_dataset_set_deleted. */
+static inline hs_status hs_store_topology_set_deleted(hs_store *store,
+                                                      hs_id id, hs_id viewer_id,
+                                                      int viewer_is_admin,
+                                                      int64_t deleted_at,
+                                                      hs_error *err)
+{
+    return hs_store__rca_set_deleted(
+        store,
+        store && store->ops->version >= 6 ? store->ops->topologies->set_deleted
+                                          : NULL,
+        id, viewer_id, viewer_is_admin, deleted_at, err);
+}
+
+/* Deletes, atomically, every topology trashed before the cutoff and hands
+ * back their blob keys, as hs_store_dataset_purge; the analyses and jobs
+ * that name one keep topology_id 0. */
+static inline hs_status
+hs_store_topology_purge(hs_store *store, int64_t deleted_before,
+                        char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                        hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "topology_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 6 ? store->ops->topologies->purge : NULL,
+        deleted_before, keys, n, err);
+}
+
+/* 1 when an analysis's three blob keys fit and differ. */
+static inline int hs_store__analysis_keys_ok(const hs_analysis_rec *a)
+{
+    return hs_store__str_fits(a->csv_blob_key, sizeof a->csv_blob_key) &&
+           hs_store__str_fits(a->json_blob_key, sizeof a->json_blob_key) &&
+           hs_store__str_fits(a->incidents_blob_key,
+                              sizeof a->incidents_blob_key) &&
+           strcmp(a->csv_blob_key, a->json_blob_key) &&
+           strcmp(a->csv_blob_key, a->incidents_blob_key) &&
+           strcmp(a->json_blob_key, a->incidents_blob_key);
+}
+
+/* Inserts an analysis from all of a's fields but id (set by the store),
+ * deleted_at (cleared), model_deleted_at and model_class_names_json (read
+ * only: its model's, as they are when read). name 1..255
+ * bytes, normal 1..255, the three blob keys 1..65 bytes each and
+ * distinct, summary_json non-empty, top 1..100, incidents and
+ * topology_nodes >= 0; owner, job, model, topology and dataset existing
+ * (or 0 for none): HS_ERR_NOTFOUND otherwise. HS_ERR_CONFLICT for a used
+ * blob key. */
+static inline hs_status hs_store_analysis_create(hs_store *store,
+                                                 hs_analysis_rec *a,
+                                                 hs_error *err)
+{
+    hs_status hs = hs_store__rca_ok(store, a && a->summary_json,
+                                    "analysis_create", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!a->summary_json[0] || !hs_store__str_fits(a->name, sizeof a->name) ||
+        !hs_store__str_fits(a->normal, sizeof a->normal) ||
+        !hs_store__analysis_keys_ok(a))
+        return hs_store__bad(err, "analysis: a name and normal class of "
+                                  "1..255 bytes, three distinct blob keys, "
+                                  "a summary");
+    if (a->top < 1 || a->top > 100 || a->incidents < 0 ||
+        a->topology_nodes < 0 || a->job_id < 0 || a->model_id < 0 ||
+        a->topology_id < 0 || a->dataset_id < 0)
+        return hs_store__bad(err, "analysis: top 1..100, counts and ids "
+                                  ">= 0");
+    a->id = 0;
+    a->deleted_at = 0;
+    a->model_deleted_at = 0; /* read only, as model_class_names_json */
+    return store->ops->analyses->create(store->impl, a, err);
+}
+
+/* Reads analysis `id`, live or in the trash, under the access rule, with
+ * its model's deleted_at and class names as they are now (release with
+ * hs_analysis_rec_free; safe on error). Lists read them too. */
+static inline hs_status hs_store_analysis_get(hs_store *store, hs_id id,
+                                              hs_id viewer_id,
+                                              int viewer_is_admin,
+                                              hs_analysis_rec *out,
+                                              hs_error *err)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    hs_status hs = hs_store__rca_ok(store, out != NULL, "analysis_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->get(store->impl, id, viewer_id,
+                                                   viewer_is_admin != 0, out,
+                                                   err);
+}
+
+/* The analyses viewer_id may see, newest first; trashed ones only when
+ * include_deleted (release with hs_analysis_list_free). */
+static inline hs_status hs_store_analysis_list(hs_store *store, hs_id viewer_id,
+                                               int viewer_is_admin,
+                                               int include_deleted,
+                                               hs_analysis_rec **items,
+                                               size_t *n, hs_error *err)
+{
+    hs_status hs = hs_store__rca_list_ok(store, items, n, "analysis_list", err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->list(
+                             store->impl, viewer_id, viewer_is_admin != 0,
+                             include_deleted != 0, items, n, err);
+}
+
+/* Moves analysis `id` to the trash (deleted_at > 0) or back (0) under the
+ * access rule, as hs_store_dataset_set_deleted. */
+static inline hs_status hs_store_analysis_set_deleted(hs_store *store,
+                                                      hs_id id, hs_id viewer_id,
+                                                      int viewer_is_admin,
+                                                      int64_t deleted_at,
+                                                      hs_error *err)
+{
+    return hs_store__rca_set_deleted(
+        store,
+        store && store->ops->version >= 6 ? store->ops->analyses->set_deleted
+                                          : NULL,
+        id, viewer_id, viewer_is_admin, deleted_at, err);
+}
+
+/* Deletes, atomically, every analysis trashed before the cutoff and hands
+ * back its three blob keys each; the jobs whose result one was keep
+ * result_kind "analysis" with result_id 0. */
+static inline hs_status
+hs_store_analysis_purge(hs_store *store, int64_t deleted_before,
+                        char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
+                        hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "analysis_purge: no store");
+    return hs_store__purge(
+        store, store->ops->version >= 6 ? store->ops->analyses->purge : NULL,
+        deleted_before, keys, n, err);
+}
+
+/* Deletes analysis `id` now under the access rule (a result made by a
+ * run that lost its lease) and hands back its three blob keys (*keys,
+ * free()) for the caller to delete; jobs whose result it was keep
+ * result_kind "analysis" with result_id 0. */
+static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
+                                                 hs_id viewer_id,
+                                                 int viewer_is_admin,
+                                                 char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                                 size_t *n, hs_error *err)
+{
+    hs_status hs = hs_store__rca_list_ok(store, keys, n, "analysis_delete",
+                                         err);
+    return hs != HS_OK ? hs
+                       : store->ops->analyses->remove(store->impl, id,
+                                                      viewer_id,
+                                                      viewer_is_admin != 0,
+                                                      keys, n, err);
 }
 
 #ifdef __cplusplus

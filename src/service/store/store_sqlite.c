@@ -286,6 +286,52 @@ static const char *const migrations[] = {
     "  CHECK (deleted_at >= 0);"
     "CREATE INDEX models_owner_deleted ON models(owner_id, deleted_at);"
     "CREATE INDEX diagnoses_owner_deleted ON diagnoses(owner_id, deleted_at);",
+    /* 10: root-cause analysis. A topology is an uploaded file (its blob)
+     * and its counts; an analysis is an rca job's result, its three
+     * blobs (ranks CSV, whole JSON, incidents one by one: analyses.h)
+     * and its summary. Both have the trash of datasets. A job names the
+     * topology it analyses (topology_id; NULL once purged, as the
+     * analysis's inputs). */
+    "CREATE TABLE topologies ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  format TEXT NOT NULL CHECK (format IN ('json', 'csv')),"
+    "  blob_key TEXT NOT NULL UNIQUE,"
+    "  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),"
+    "  nodes INTEGER NOT NULL CHECK (nodes >= 1),"
+    "  edges INTEGER NOT NULL CHECK (edges >= 0),"
+    "  bidirectional_edges INTEGER NOT NULL"
+    "    CHECK (bidirectional_edges >= 0 AND bidirectional_edges <= edges),"
+    "  kinds_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER NOT NULL DEFAULT 0 CHECK (deleted_at >= 0));"
+    "CREATE INDEX topologies_owner_deleted ON topologies(owner_id, deleted_at);"
+    "CREATE TABLE analyses ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  job_id INTEGER NULL REFERENCES jobs(id) ON DELETE SET NULL,"
+    "  model_id INTEGER NULL REFERENCES models(id) ON DELETE SET NULL,"
+    "  topology_id INTEGER NULL REFERENCES topologies(id) ON DELETE SET NULL,"
+    "  dataset_id INTEGER NULL REFERENCES datasets(id) ON DELETE SET NULL,"
+    "  name TEXT NOT NULL,"
+    "  normal TEXT NOT NULL,"
+    "  top INTEGER NOT NULL CHECK (top >= 1 AND top <= 100),"
+    "  incidents INTEGER NOT NULL CHECK (incidents >= 0),"
+    "  topology_nodes INTEGER NOT NULL CHECK (topology_nodes >= 0),"
+    "  csv_blob_key TEXT NOT NULL UNIQUE,"
+    "  json_blob_key TEXT NOT NULL UNIQUE,"
+    "  incidents_blob_key TEXT NOT NULL UNIQUE,"
+    "  summary_json TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  deleted_at INTEGER NOT NULL DEFAULT 0 CHECK (deleted_at >= 0));"
+    "CREATE INDEX analyses_owner_deleted ON analyses(owner_id, deleted_at);"
+    "CREATE INDEX analyses_model ON analyses(model_id);"
+    "CREATE INDEX analyses_topology ON analyses(topology_id);"
+    "CREATE INDEX analyses_dataset ON analyses(dataset_id);"
+    "ALTER TABLE jobs ADD COLUMN topology_id INTEGER NULL"
+    "  REFERENCES topologies(id) ON DELETE SET NULL;"
+    "CREATE INDEX jobs_topology ON jobs(topology_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -947,7 +993,8 @@ static hs_status read_state(sqlite3_stmt *st, void *dst, hs_error *err)
     "id, owner_id, type, state, dataset_id, model_id, result_kind,"            \
     " result_id, worker_id, lease_expires_at, input_blob_key, name,"           \
     " params_json, progress, round, rounds, losses_json, attempts_json,"       \
-    " error, cancel_requested, restarts, created_at, started_at, finished_at"
+    " error, cancel_requested, restarts, created_at, started_at, finished_at," \
+    " topology_id"
 #define JOB_COLS "SELECT " JOB_FIELDS " FROM jobs"
 
 static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
@@ -969,6 +1016,7 @@ static hs_status read_job(sqlite3_stmt *st, void *dst, hs_error *err)
     j->created_at = sqlite3_column_int64(st, 21);
     j->started_at = sqlite3_column_int64(st, 22);
     j->finished_at = sqlite3_column_int64(st, 23);
+    j->topology_id = sqlite3_column_int64(st, 24);
     hs = copy_text(st, 2, j->type, sizeof j->type, err, "job type");
     if (hs == HS_OK)
         hs = column_state(st, 3, &j->state, err);
@@ -1640,30 +1688,32 @@ static hs_status sq_model_class_names_put(void *impl, hs_id id,
 #define RESULT_REF(K, R)                                                       \
     "CASE " K " WHEN '" HS_RESULT_MODEL "' THEN (SELECT id FROM models"        \
     " WHERE id = " R ") WHEN '" HS_RESULT_DIAGNOSIS "' THEN (SELECT id"        \
-    " FROM diagnoses WHERE id = " R ") ELSE " R " END"
+    " FROM diagnoses WHERE id = " R ") WHEN '" HS_RESULT_ANALYSIS "' THEN"    \
+    " (SELECT id FROM analyses WHERE id = " R ") ELSE " R " END"
 
 static hs_status sq_job_create(void *impl, hs_job_rec *j, hs_error *err)
 {
     return sq_insert(
         impl, &j->id, NULL,
-        "the owner, dataset or model of the job does not exist", err,
-        "creating a job",
+        "the owner, dataset, model or topology of the job does not exist",
+        err, "creating a job",
         "INSERT INTO jobs (owner_id, type, state, dataset_id, model_id,"
         " result_kind, result_id, worker_id, lease_expires_at, input_blob_key,"
         " name, params_json, progress, round, rounds, losses_json,"
         " attempts_json, error, cancel_requested, restarts, created_at,"
-        " started_at, finished_at)"
+        " started_at, finished_at, topology_id)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " RESULT_REF(
             "?6", "?7") ", ?8, ?9,"
                         " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
                         "?20, ?21, ?22,"
-                        " ?23)",
-        "ittIItItitttdiiTTtbiiii", j->owner_id, j->type,
+                        " ?23, ?24)",
+        "ittIItItitttdiiTTtbiiiiI", j->owner_id, j->type,
         hs_job_state_name(j->state), j->dataset_id, j->model_id, j->result_kind,
         j->result_id, j->worker_id, j->lease_expires_at, j->input_blob_key,
         j->name, j->params_json, j->progress, j->round, j->rounds,
         j->losses_json, j->attempts_json, j->error, j->cancel_requested,
-        j->restarts, j->created_at, j->started_at, j->finished_at);
+        j->restarts, j->created_at, j->started_at, j->finished_at,
+        j->topology_id);
 }
 
 static hs_status sq_job_get(void *impl, hs_id id, hs_id viewer_id,
@@ -2261,6 +2311,265 @@ static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
 /* Every statement is finalized by the call that made it, so close cannot
  * be refused for pending statements; no transaction can be open either,
  * since hs_store_transact ends its own before returning. */
+/* ---- topologies and analyses (version 6) -------------------------------- */
+
+#define TOPOLOGY_COLS                                                          \
+    "SELECT id, owner_id, name, format, blob_key, size_bytes, nodes, edges,"   \
+    " bidirectional_edges, kinds_json, created_at, deleted_at FROM topologies"
+
+static hs_status read_topology(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_topology_rec *t = dst;
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    t->owner_id = sqlite3_column_int64(st, 1);
+    t->size_bytes = sqlite3_column_int64(st, 5);
+    t->nodes = sqlite3_column_int64(st, 6);
+    t->edges = sqlite3_column_int64(st, 7);
+    t->bidirectional_edges = sqlite3_column_int64(st, 8);
+    t->created_at = sqlite3_column_int64(st, 10);
+    t->deleted_at = sqlite3_column_int64(st, 11);
+    hs_status hs = copy_text(st, 2, t->name, sizeof t->name, err,
+                             "topology name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 3, t->format, sizeof t->format, err,
+                       "topology format");
+    if (hs == HS_OK)
+        hs = copy_text(st, 4, t->blob_key, sizeof t->blob_key, err, "blob key");
+    if (hs == HS_OK) /* last: a failure above has allocated nothing */
+        hs = dup_text(st, 9, &t->kinds_json, err, "topology kinds");
+    return hs;
+}
+
+static void release_topology(void *row)
+{
+    hs_topology_rec_free(row);
+}
+
+static hs_status sq_topology_create(void *impl, hs_topology_rec *t,
+                                    hs_error *err)
+{
+    char conflict[HS_STORE_BLOB_KEY_MAX + 48];
+    sq_msg missing;
+    snprintf(conflict, sizeof conflict,
+             "a topology with blob key '%s' already exists", t->blob_key);
+    return sq_insert(impl, &t->id, conflict, no_user(missing, t->owner_id),
+                     err, "creating a topology",
+                     "INSERT INTO topologies (owner_id, name, format, blob_key,"
+                     " size_bytes, nodes, edges, bidirectional_edges,"
+                     " kinds_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                     " ?7, ?8, ?9, ?10)",
+                     "itttiiiiti", t->owner_id, t->name, t->format,
+                     t->blob_key, t->size_bytes, t->nodes, t->edges,
+                     t->bidirectional_edges, t->kinds_json, t->created_at);
+}
+
+static hs_status sq_topology_get(void *impl, hs_id id, hs_id viewer_id,
+                                 int viewer_is_admin, hs_topology_rec *out,
+                                 hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_topology, release_topology, out,
+                      no_such(missing, "topology", id), err,
+                      TOPOLOGY_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
+                      id, viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_topology_list(void *impl, hs_id viewer_id,
+                                  int viewer_is_admin, int include_deleted,
+                                  hs_topology_rec **items, size_t *n,
+                                  hs_error *err)
+{
+    return sq_list(impl, read_topology, release_topology, sizeof **items,
+                   (void **)items, n, err,
+                   TOPOLOGY_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
+                                 " ORDER BY created_at DESC, id DESC",
+                   "bib", include_deleted, viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_topology_set_deleted(void *impl, hs_id id, hs_id viewer_id,
+                                         int viewer_is_admin,
+                                         int64_t deleted_at, hs_error *err)
+{
+    return sq_set_deleted(impl, "topology", SET_DELETED("topologies"), id,
+                          viewer_id, viewer_is_admin, deleted_at, err);
+}
+
+/* Analyses and jobs that name a purged topology keep NULL (SET NULL). */
+static hs_status sq_topology_purge(void *impl, int64_t deleted_before,
+                                   char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                   size_t *n, hs_error *err)
+{
+    static const char *const stmts[] = {
+        "DELETE FROM topologies" TRASHED_BEFORE, NULL};
+    return sq_purge(impl, "SELECT blob_key FROM topologies" TRASHED_BEFORE,
+                    stmts, deleted_before, keys, n, err);
+}
+
+#define ANALYSIS_COLS                                                          \
+    "SELECT id, owner_id, job_id, model_id, topology_id, dataset_id, name,"    \
+    " normal, top, incidents, topology_nodes, csv_blob_key, json_blob_key,"    \
+    " incidents_blob_key, summary_json, created_at, deleted_at,"               \
+    " COALESCE((SELECT deleted_at FROM models"                                 \
+    "  WHERE models.id = analyses.model_id), 0),"                              \
+    " (SELECT class_names_json FROM models"                                    \
+    "  WHERE models.id = analyses.model_id) FROM analyses"
+
+static hs_status read_analysis(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_analysis_rec *a = dst;
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(st, 0);
+    a->owner_id = sqlite3_column_int64(st, 1);
+    a->job_id = sqlite3_column_int64(st, 2);
+    a->model_id = sqlite3_column_int64(st, 3);
+    a->topology_id = sqlite3_column_int64(st, 4);
+    a->dataset_id = sqlite3_column_int64(st, 5);
+    a->top = sqlite3_column_int64(st, 8);
+    a->incidents = sqlite3_column_int64(st, 9);
+    a->topology_nodes = sqlite3_column_int64(st, 10);
+    a->created_at = sqlite3_column_int64(st, 15);
+    a->deleted_at = sqlite3_column_int64(st, 16);
+    a->model_deleted_at = sqlite3_column_int64(st, 17);
+    hs_status hs = copy_text(st, 6, a->name, sizeof a->name, err,
+                             "analysis name");
+    if (hs == HS_OK)
+        hs = copy_text(st, 7, a->normal, sizeof a->normal, err,
+                       "analysis normal class");
+    if (hs == HS_OK)
+        hs = copy_text(st, 11, a->csv_blob_key, sizeof a->csv_blob_key, err,
+                       "blob key");
+    if (hs == HS_OK)
+        hs = copy_text(st, 12, a->json_blob_key, sizeof a->json_blob_key, err,
+                       "blob key");
+    if (hs == HS_OK)
+        hs = copy_text(st, 13, a->incidents_blob_key,
+                       sizeof a->incidents_blob_key, err, "blob key");
+    if (hs == HS_OK) /* last: a failure above has allocated nothing */
+        hs = dup_text(st, 14, &a->summary_json, err, "analysis summary");
+    if (hs == HS_OK && (hs = dup_text(st, 18, &a->model_class_names_json, err,
+                                      "model class names")) != HS_OK)
+        hs_analysis_rec_free(a);
+    return hs;
+}
+
+static void release_analysis(void *row)
+{
+    hs_analysis_rec_free(row);
+}
+
+static hs_status sq_analysis_create(void *impl, hs_analysis_rec *a,
+                                    hs_error *err)
+{
+    return sq_insert(impl, &a->id, "an analysis with one of these blob keys "
+                                   "already exists",
+                     "the owner, job, model, topology or dataset of the "
+                     "analysis does not exist",
+                     err, "creating an analysis",
+                     "INSERT INTO analyses (owner_id, job_id, model_id,"
+                     " topology_id, dataset_id, name, normal, top, incidents,"
+                     " topology_nodes, csv_blob_key, json_blob_key,"
+                     " incidents_blob_key, summary_json, created_at) VALUES"
+                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                     " ?14, ?15)",
+                     "iIIIIttiiitttti", a->owner_id, a->job_id, a->model_id,
+                     a->topology_id, a->dataset_id, a->name, a->normal, a->top,
+                     a->incidents, a->topology_nodes, a->csv_blob_key,
+                     a->json_blob_key, a->incidents_blob_key, a->summary_json,
+                     a->created_at);
+}
+
+static hs_status sq_analysis_get(void *impl, hs_id id, hs_id viewer_id,
+                                 int viewer_is_admin, hs_analysis_rec *out,
+                                 hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_analysis, release_analysis, out,
+                      no_such(missing, "analysis", id), err,
+                      ANALYSIS_COLS " WHERE id = ?1 AND " OWNER_VISIBLE, "iib",
+                      id, viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_analysis_list(void *impl, hs_id viewer_id,
+                                  int viewer_is_admin, int include_deleted,
+                                  hs_analysis_rec **items, size_t *n,
+                                  hs_error *err)
+{
+    return sq_list(impl, read_analysis, release_analysis, sizeof **items,
+                   (void **)items, n, err,
+                   ANALYSIS_COLS " WHERE " OWNER_VISIBLE LIVE_UNLESS_ASKED
+                                 " ORDER BY created_at DESC, id DESC",
+                   "bib", include_deleted, viewer_id, viewer_is_admin);
+}
+
+static hs_status sq_analysis_set_deleted(void *impl, hs_id id, hs_id viewer_id,
+                                         int viewer_is_admin,
+                                         int64_t deleted_at, hs_error *err)
+{
+    return sq_set_deleted(impl, "analysis", SET_DELETED("analyses"), id,
+                          viewer_id, viewer_is_admin, deleted_at, err);
+}
+
+/* An analysis's three blobs, for the rows a WHERE (W) picks. */
+#define ANALYSIS_KEYS(W)                                                       \
+    "SELECT csv_blob_key FROM analyses" W                                      \
+    " UNION ALL SELECT json_blob_key FROM analyses" W                          \
+    " UNION ALL SELECT incidents_blob_key FROM analyses" W
+
+static hs_status sq_analysis_purge(void *impl, int64_t deleted_before,
+                                   char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                   size_t *n, hs_error *err)
+{
+    static const char *const stmts[] = {
+        "UPDATE jobs SET result_id = NULL WHERE result_kind = '"
+        HS_RESULT_ANALYSIS "' AND result_id IN (SELECT id FROM analyses"
+        TRASHED_BEFORE ")",
+        "DELETE FROM analyses" TRASHED_BEFORE, NULL};
+    return sq_purge(impl, ANALYSIS_KEYS(TRASHED_BEFORE), stmts,
+                    deleted_before, keys, n, err);
+}
+
+/* One analysis deleted now: its keys, the jobs' result cleared and the
+ * row gone in one savepoint. */
+static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
+                                    int viewer_is_admin,
+                                    char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                    size_t *n, hs_error *err)
+{
+#define ONE_ANALYSIS " WHERE id = ?1 AND " OWNER_VISIBLE
+    sq_store *s = impl;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_list(s, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
+                     err, ANALYSIS_KEYS(ONE_ANALYSIS), "iib", id, viewer_id,
+                     viewer_is_admin);
+        if (hs == HS_OK && *n == 0)
+            hs = hs_fail(err, HS_ERR_NOTFOUND, "analysis %lld does not exist",
+                         (long long)id);
+        if (hs == HS_OK)
+            hs = sq_run(s, NULL, err, "clearing job results",
+                        "UPDATE jobs SET result_id = NULL"
+                        " WHERE result_kind = ?1 AND result_id = ?2",
+                        "ti", HS_RESULT_ANALYSIS, id);
+        if (hs == HS_OK)
+            hs = sq_run(s, NULL, err, "deleting an analysis",
+                        "DELETE FROM analyses" ONE_ANALYSIS, "iib", id,
+                        viewer_id, viewer_is_admin);
+        hs = sq_savepoint_end(s, hs, err);
+        if (hs != HS_OK) {
+            free(*keys);
+            *keys = NULL;
+            *n = 0;
+        }
+    }
+    sq_unlock(s);
+    return hs;
+#undef ONE_ANALYSIS
+}
+
 static void sq_close(hs_store *store)
 {
     sq_store *s = store->impl;
@@ -2358,6 +2667,23 @@ static const hs_store_diagnosis_ops sq_diagnoses = {
     .purge = sq_diagnosis_purge,
 };
 
+static const hs_store_topology_ops sq_topologies = {
+    .create = sq_topology_create,
+    .get = sq_topology_get,
+    .list = sq_topology_list,
+    .set_deleted = sq_topology_set_deleted,
+    .purge = sq_topology_purge,
+};
+
+static const hs_store_analysis_ops sq_analyses = {
+    .create = sq_analysis_create,
+    .get = sq_analysis_get,
+    .list = sq_analysis_list,
+    .set_deleted = sq_analysis_set_deleted,
+    .purge = sq_analysis_purge,
+    .remove = sq_analysis_delete,
+};
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -2372,6 +2698,8 @@ static const hs_store_ops sq_ops = {
     .models = &sq_models,
     .jobs = &sq_jobs,
     .diagnoses = &sq_diagnoses,
+    .topologies = &sq_topologies,
+    .analyses = &sq_analyses,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database
