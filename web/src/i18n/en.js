@@ -1139,6 +1139,7 @@ export default {
   'layout.panel.unknownLabels': 'Unknown labels',
   'layout.panel.evaluationConfusion': 'Confusion matrix against the labels',
   // issue 11: root cause
+  'error.code.invalid_topology': 'This topology cannot be used',
   'error.code.invalid': 'This was refused',
   'nav.rca': 'Root cause',
   'job.eyebrowRca': 'Root-cause analysis job #{id}',

@@ -1114,6 +1114,7 @@ export default {
   'layout.panel.unknownLabels': '未知标签',
   'layout.panel.evaluationConfusion': '与标签对照的混淆矩阵',
   // issue 11: root cause
+  'error.code.invalid_topology': '此拓扑无法使用',
   'error.code.invalid': '请求被拒绝',
   'nav.rca': '根因分析',
   'job.eyebrowRca': '根因分析任务 #{id}',

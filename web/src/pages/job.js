@@ -67,6 +67,14 @@ export async function render(view, ctx) {
   const isTrain = job.type === 'train' || isRetrain;
   const isRca = job.type === 'rca';
   ctx.setNav(isTrain ? 'train' : isRca ? 'rca' : 'diagnose');
+  // #/jobs/ID?follow=1 (the analysis form's): a job already done opens its
+  // analysis at once; the job's entry in the history loses the flag first,
+  // so that "back" shows the job instead of forwarding again
+  if (isRca && ctx.query.follow === '1' && job.state === 'succeeded' && analysisOf(job)) {
+    history.replaceState(null, '', `#/jobs/${job.id}`);
+    ctx.navigate(resultLink(job));
+    return undefined;
+  }
 
   const state = h('span.job-state-host');
   const bar = progressBar({ testid: 'job-progress', label: t('job.progress'), striped: true });

@@ -207,7 +207,7 @@ function analysisForm(ctx, { models, topologies, incidentSets, chosenTopology })
         modelId: Number(modelSel.value), topologyId: Number(topoSel.value), datasetId: Number(dsSel.value), params, name: name.value.trim(),
       }, { label: t('rca.form.starting') });
       ctx.prefs.set({ last_model_id: Number(modelSel.value) });
-      ctx.navigate(`#/jobs/${job.id}`);
+      ctx.navigate(`#/jobs/${job.id}?follow=1`); // the job page opens the analysis when done
     } catch (e) {
       const target = byField[e.details?.field];
       if (target) { setInvalid(target, e.message); target.focus(); }
