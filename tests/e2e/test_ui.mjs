@@ -2227,6 +2227,10 @@ async function rca_analysis_page(t) {
   await page.click(tid('rca-layout-force'));
   check(await attr(page, 'rca-layout-force', 'aria-pressed') === 'true', 'the force layout is on');
   await page.click(tid('rca-layout-layered'));
+  await page.evaluate(() => { // the incident and its graph in view, below the sticky navigation
+    const el = document.querySelector('[data-testid="rca-incident"]');
+    window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 70);
+  });
   await settle(page);
   await screenshot(page, 'desktop-rca-analysis');
   // the job page links to the analysis
