@@ -28,7 +28,11 @@
 // trains and one while it uploads, delete with undo, language and theme
 // switches (saved in the preferences), a returning user's restored context, the admin page,
 // another user's model staying hidden, a phone-sized screen, logout, and
-// the banner shown while the server cannot be reached; issue 10's tour
+// the banner shown while the server cannot be reached; root-cause
+// analysis (issue 11: a topology uploaded and a refused one, an analysis
+// started from the form up to its page - graph, root, ranks, stepping
+// through incidents by button and keys with the URL following, a node's
+// abnormal KPIs - and the same at 360 px); issue 10's tour
 // fixes: the job page's counters (which rounds, no estimate before a
 // basis, "updates live" gone at the end), the train form stopping at an
 // unlabelled dataset, a pasted row with only some KPIs, an admin's unread
@@ -2048,6 +2052,226 @@ async function model_training_report(t) {
   check(o.scrollWidth <= 361, `the report scrolls sideways on a 360 px screen (scrollWidth ${o.scrollWidth})`);
 }
 
+// ---- issue 11: root cause ---------------------------------------------------------------
+
+// A six-node shop: two web front ends call an API that calls a database
+// and a cache; the cache and the database share a disk (both ways).
+const RCA_TOPOLOGY = {
+  nodes: [{ id: 'web-1', kind: 'web' }, { id: 'web-2', kind: 'web' }, { id: 'api-1', kind: 'service' },
+    { id: 'auth-1', kind: 'service' }, { id: 'db-1', kind: 'database' }, { id: 'cache-1', kind: 'cache' }],
+  edges: [{ from: 'web-1', to: 'api-1' }, { from: 'web-2', to: 'api-1' }, { from: 'api-1', to: 'db-1' },
+    { from: 'api-1', to: 'auth-1' }, { from: 'api-1', to: 'cache-1' }, { from: 'cache-1', to: 'db-1', bidirectional: true }],
+};
+// The node classifier's training set: simulated samples with named classes
+// (normal, disk_full, cpu_saturation).
+const RCA_TRAIN = () => simulate({ samples: 600, features: 6, classes: 3, stringLabels: true, seed: 11 });
+
+/** Three incidents over RCA_TOPOLOGY made of the simulator's own samples:
+ * the root's rows are of a fault class from the first timestamp, the
+ * nodes along its path turn abnormal 60 s apart, the others stay normal;
+ * auth-1 has no rows in the last incident (unobserved). */
+function rcaIncidentsCsv() {
+  const sim = RCA_TRAIN();
+  const at = sim.header.indexOf('label');
+  const kpis = sim.header.map((h, i) => [h, i]).filter(([h]) => h !== 'sample_id' && h !== 'label');
+  const pools = new Map();
+  for (const r of sim.rows) { if (!pools.has(r[at])) pools.set(r[at], []); pools.get(r[at]).push(r); }
+  const take = (label) => { const p = pools.get(label); const r = p.shift(); p.push(r); return kpis.map(([, i]) => r[i]).join(','); };
+  const cases = [
+    { id: 'inc-a', fault: 'disk_full', path: ['db-1', 'api-1', 'web-1'] },
+    { id: 'inc-b', fault: 'cpu_saturation', path: ['auth-1', 'api-1', 'web-2'] },
+    { id: 'inc-c', fault: 'disk_full', path: ['cache-1', 'api-1', 'web-1'], unobserved: 'auth-1' },
+  ];
+  const lines = [['incident_id', 'node', 'timestamp', ...kpis.map(([h]) => h)].join(',')];
+  cases.forEach((c, k) => {
+    const t0 = 1_700_000_000 + k * 3600;
+    for (const n of RCA_TOPOLOGY.nodes) {
+      if (n.id === c.unobserved) continue;
+      const hop = c.path.indexOf(n.id);
+      for (let s = 0; s < 6; s++) {
+        const ts = t0 + s * 30;
+        const sick = hop >= 0 && ts >= t0 + hop * 60;
+        lines.push(`${c.id},${n.id},${ts},${take(sick ? c.fault : 'normal')}`);
+      }
+    }
+  });
+  return lines.join('\n') + '\n';
+}
+
+async function uploadTopologyApi(a, file, status = [201]) {
+  const fd = new FormData();
+  fd.append('file', new Blob([fs.readFileSync(file)], { type: 'application/json' }), file.split('/').pop());
+  const r = await a.request('POST', API + '/topologies', { body: fd });
+  check(status.includes(r.status), `POST /topologies answered ${r.status}, not ${status}: ${r.text.slice(0, 300)}`);
+  return r.json;
+}
+
+/** A model, an incident dataset and a topology for the analysis (through
+ * the API when the UI tests before made none). */
+async function ensureRcaInputs() {
+  const a = await api('alice');
+  if (!state.rcaModel) {
+    const { model } = await a.trainModel(named(RCA_TRAIN(), 'node-faults.csv'), { params: { rounds: 20 } });
+    state.rcaModel = { id: model.id };
+  }
+  if (!state.rcaDataset) {
+    const ds = await a.uploadDataset(writeTmp('shop-incidents.csv', rcaIncidentsCsv()));
+    check(ds.kind === 'incidents', `shop-incidents.csv should be an incident dataset, is kind ${ds.kind}`, ds);
+    state.rcaDataset = { id: ds.id };
+  }
+  if (!state.rcaTopology) {
+    const tp = await uploadTopologyApi(a, writeTmp('shop-topology.json', JSON.stringify(RCA_TOPOLOGY)));
+    state.rcaTopology = { id: tp.id };
+  }
+  return { model: state.rcaModel, dataset: state.rcaDataset, topology: state.rcaTopology };
+}
+
+async function ensureAnalysis() {
+  if (!state.analysis) {
+    const a = await api('alice');
+    const { model, dataset, topology } = await ensureRcaInputs();
+    let job = await a.postJson(API + '/jobs', { type: 'rca', model_id: model.id, topology_id: topology.id, dataset_id: dataset.id });
+    job = await a.waitJob(job.id, { timeout: 30_000 });
+    check(job.state === 'succeeded' && job.analysis_id, 'the rca job (API) did not make an analysis', job);
+    state.analysis = { id: job.analysis_id, jobId: job.id };
+  }
+  return state.analysis;
+}
+
+async function rca_topology_upload(t) {
+  const s = await main();
+  const a = await api('alice');
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/rca', 'topology-input');
+  await page.locator(tid('topology-input')).first().setInputFiles(writeTmp('shop-topology.json', JSON.stringify(RCA_TOPOLOGY)));
+  await waitForHash(page, /^#\/rca\?topology=\d+$/, 20_000);
+  const id = Number(/topology=(\d+)/.exec(hashOf(page))[1]);
+  state.rcaTopology = { id };
+  const row = page.locator(`${tid('topology-row')}[data-id="${id}"]`);
+  await row.waitFor({ state: 'visible' });
+  check(await row.locator(tid('topology-nodes')).getAttribute('data-value') === '6', 'the topology row should count 6 nodes');
+  check(await row.locator(tid('topology-edges')).getAttribute('data-value') === '6', 'the topology row should count 6 edges');
+  const kinds = await row.locator(`${tid('topology-kinds')} [data-kind]`).evaluateAll((els) => els.map((e) => e.dataset.kind).sort());
+  check(JSON.stringify(kinds) === JSON.stringify(['cache', 'database', 'service', 'web']), `the row's kinds: ${kinds}`);
+  await canvasNonEmpty(page, 'topology-preview-graph'); // the chosen one drawn, coloured by kind
+  // a refused file: the engine's own message shows on the upload
+  const bad = writeTmp('bad-topology.json', JSON.stringify({ nodes: [{ id: 'a' }], edges: [{ from: 'a', to: 'ghost' }] }));
+  const refusal = await uploadTopologyApi(a, bad, [400, 422]);
+  const before = (await a.get(API + '/topologies')).items.length;
+  await page.locator(tid('topology-input')).first().setInputFiles(bad);
+  const text = await waitForText(page, 'topology-upload-error', (x) => x.length > 0, 'the refused topology upload');
+  check(text.includes(refusal.error.message), `topology-upload-error should say the server's "${refusal.error.message}": ${text}`);
+  check(await attr(page, 'topology-input', 'aria-invalid') === 'true', 'the refused upload marks its input');
+  check((await a.get(API + '/topologies')).items.length === before, 'a refused topology must not be stored');
+}
+
+async function rca_analysis_page(t) {
+  const s = await main();
+  const a = await api('alice');
+  const { model, dataset, topology } = await ensureRcaInputs();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/rca?topology=${topology.id}`, 'rca-start');
+  await page.selectOption(tid('rca-model'), String(model.id));
+  await page.selectOption(tid('rca-dataset'), String(dataset.id));
+  check(await page.locator(tid('rca-normal')).inputValue() === 'normal', 'the normal class defaults to the model\'s "normal"');
+  // a refusal before the server: ranks out of range
+  await page.fill(tid('rca-top'), '0');
+  await page.click(tid('rca-start'));
+  check(await attr(page, 'rca-top', 'aria-invalid') === 'true', 'top 0 is marked invalid');
+  await page.fill(tid('rca-top'), '3');
+  await page.click(tid('rca-start'));
+  await waitForHash(page, /^#\/analyses\/\d+/, 40_000); // the job page opens the analysis when done
+  const id = Number(/^#\/analyses\/(\d+)/.exec(hashOf(page))[1]);
+  const an = await a.get(`${API}/analyses/${id}`);
+  state.analysis = { id, jobId: an.job_id };
+  check(an.top === 3 && an.incidents === 3, 'the analysis has top 3 and 3 incidents', an);
+  await waitForTestId(page, 'rca-root-node');
+  await canvasNonEmpty(page, 'rca-graph');
+  await canvasNonEmpty(page, 'rca-timeline');
+  const inc0 = await a.get(`${API}/analyses/${id}/incidents/0`);
+  check(await textOf(page, 'rca-root-node') === inc0.ranks[0].node, `the root shown should be ${inc0.ranks[0].node}`);
+  const ranksShown = async () => page.locator(tid('rca-rank-node')).allTextContents();
+  check(JSON.stringify(await ranksShown()) === JSON.stringify(inc0.ranks.map((r) => r.node)), 'the ranks table lists incident 0\'s ranks');
+  // the next incident: the URL and the ranks follow (button, then key k back, j forth)
+  const inc1 = await a.get(`${API}/analyses/${id}/incidents/1`);
+  await page.click(tid('rca-incident-next'));
+  await waitForHash(page, new RegExp(`^#/analyses/${id}\\?incident=1$`));
+  await waitUntil(async () => (await attr(page, 'rca-incident-title', 'data-index')) === '1', 10_000, 'incident 1 to show');
+  check(JSON.stringify(await ranksShown()) === JSON.stringify(inc1.ranks.map((r) => r.node)), 'the ranks follow to incident 1');
+  await page.keyboard.press('k'); // focus is on the Next button: not a field, so the page takes the key
+  await waitForHash(page, new RegExp(`^#/analyses/${id}\\?incident=0$`));
+  await page.keyboard.press('j');
+  await waitForHash(page, new RegExp(`^#/analyses/${id}\\?incident=1$`));
+  // a node's panel with its abnormal KPIs: the incident (opened from the
+  // list) and the ranked node (opened from the ranks) with most of them
+  let best = null;
+  for (let i = 0; i < an.incidents; i++) {
+    const inc = i === 1 ? inc1 : i === 0 ? inc0 : await a.get(`${API}/analyses/${id}/incidents/${i}`);
+    for (const r of inc.ranks) {
+      const n = inc.nodes.find((x) => x.node === r.node);
+      if (n?.abnormal_kpis?.length > (best?.node.abnormal_kpis.length || 0)) best = { index: i, rank: r, node: n };
+    }
+  }
+  check(best, 'no ranked node of the fixture has an abnormal KPI: the fixture no longer makes a clear fault');
+  await page.locator(`${tid('rca-incident-row')}[data-index="${best.index}"]`).click();
+  await waitUntil(async () => (await attr(page, 'rca-incident-title', 'data-index')) === String(best.index), 10_000, `incident ${best.index} from the list`);
+  await waitForHash(page, new RegExp(`^#/analyses/${id}\\?incident=${best.index}$`));
+  await page.locator(`${tid('rca-rank-row')}[data-node="${best.rank.node}"]`).click();
+  await waitUntil(async () => (await attr(page, 'rca-node-panel', 'data-node')) === best.rank.node, 5000, `the node panel of ${best.rank.node}`);
+  const shown = await page.locator(tid('rca-node-kpi')).evaluateAll((els) => els.map((e) => e.dataset.kpi));
+  check(JSON.stringify(shown) === JSON.stringify(best.node.abnormal_kpis.map((k) => k.kpi)), `the panel lists ${best.rank.node}'s abnormal KPIs`, shown);
+  check(await attr(page, 'rca-node-fault', 'data-label') === best.node.fault, 'the panel names the node\'s fault');
+  check(await attr(page, 'rca-rank-choose', 'aria-pressed') !== null, 'the ranks say which is chosen');
+  await page.click(tid('rca-layout-force'));
+  check(await attr(page, 'rca-layout-force', 'aria-pressed') === 'true', 'the force layout is on');
+  await page.click(tid('rca-layout-layered'));
+  await page.evaluate(() => { // the incident and its graph in view, below the sticky navigation
+    const el = document.querySelector('[data-testid="rca-incident"]');
+    window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 70);
+  });
+  await settle(page);
+  await screenshot(page, 'desktop-rca-analysis');
+  // the job page links to the analysis
+  await openRoute(page, s, `#/jobs/${an.job_id}`, 'job-analysis-link');
+  check((await attr(page, 'job-analysis-link', 'href')) === `#/analyses/${id}`, 'the job links to its analysis');
+  await openRoute(page, s, '#/rca', 'analysis-row');
+  check(await page.locator(`${tid('analysis-row')}[data-id="${id}"]`).count() === 1, 'the analysis is listed on #/rca');
+  await screenshot(page, 'desktop-rca');
+}
+
+async function rca_phone(t) {
+  const s = await main();
+  const an = await ensureAnalysis();
+  await ensureRcaInputs();
+  const problems = [];
+  const { page } = await t.open({ viewport: { width: 360, height: 780 } });
+  await login(page, s, 'alice');
+  await openRoute(page, s, '#/rca', 'rca-form-card');
+  await noHorizontalScrollAt(page, 360, '#/rca', problems);
+  await openRoute(page, s, `#/analyses/${an.id}?incident=2`, 'rca-root-node');
+  check(await attr(page, 'rca-incident-title', 'data-index') === '2', 'the URL\'s incident opens');
+  await canvasNonEmpty(page, 'rca-graph');
+  await settle(page);
+  await noHorizontalScrollAt(page, 360, `#/analyses/${an.id}`, problems);
+  await screenshot(page, 'phone-rca-analysis');
+  // the incident file's own page leads to the analysis, not to training
+  await openRoute(page, s, `#/datasets/${state.rcaDataset.id}`, 'dataset-incidents');
+  check(await count(page, 'rca-this') === 1 && await count(page, 'train-this') === 0, 'an incident file offers root-cause analysis instead of training');
+  await noHorizontalScrollAt(page, 360, `#/datasets/${state.rcaDataset.id}`, problems);
+  await openRoute(page, s, `#/train?dataset=${state.rcaDataset.id}`, 'train-unlabelled');
+  check(await attr(page, 'train-unlabelled', 'data-reason') === 'incidents' && await page.locator(tid('train-start')).isDisabled(),
+    'the training form stops at an incident file');
+  check(!problems.length, problems.join('\n'));
+}
+
+/** noHorizontalScroll at another width than PHONE's. */
+async function noHorizontalScrollAt(page, width, where, problems) {
+  const o = await horizontalOverflow(page);
+  if (o.scrollWidth > width + 1) problems.push(`${where}: the page scrolls sideways at ${width} px (scrollWidth ${o.scrollWidth})`);
+}
+
 // Every page of the app, for the accessibility pass (one line a page: a
 // page added later is one more line). user: who sees it (null: logged out;
 // 'fresh' for a server that still wants its setup); hash() gives the route
@@ -2074,6 +2298,8 @@ const A11Y_PAGES = [
   { name: 'pipelines', user: 'alice', hash: () => '#/pipelines', ready: 'pipeline-run' },
   { name: 'settings', user: 'alice', hash: () => '#/settings', ready: 'theme-select' },
   { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
+  { name: 'root cause', user: 'alice', hash: async () => (await ensureRcaInputs()) && '#/rca', ready: 'rca-start' },
+  { name: 'analysis', user: 'alice', hash: async () => `#/analyses/${(await ensureAnalysis()).id}`, ready: 'rca-root-node' },
   { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
 ];
 
@@ -2473,6 +2699,9 @@ await run([
   { name: 'chart_data_tables', fn: chart_data_tables },
   { name: 'drop_zone_keyboard', fn: drop_zone_keyboard },
   { name: 'model_training_report', fn: model_training_report },
+  { name: 'rca_topology_upload', fn: rca_topology_upload },
+  { name: 'rca_analysis_page', fn: rca_analysis_page, timeout: 90_000 },
+  { name: 'rca_phone', fn: rca_phone },
   // 16 pages each, axe-core taking 1 to 4 s a page on a loaded machine
   { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 150_000 },
   { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 150_000 },

@@ -21,6 +21,8 @@ import * as datasets from './client/datasets.js';
 import * as jobs from './client/jobs.js';
 import * as models from './client/models.js';
 import * as diagnoses from './client/diagnoses.js';
+import * as topologies from './client/topologies.js';
+import * as analyses from './client/analyses.js';
 import * as users from './client/users.js';
 import * as notifications from './client/notifications.js';
 import * as algorithms from './client/algorithms.js';
@@ -50,6 +52,8 @@ const ROUTES = [
   { re: /^\/diagnose$/, page: 'diagnose', nav: 'diagnose' },
   { re: /^\/diagnoses\/(\d+)$/, page: 'diagnosis', nav: 'diagnose', params: ['id'] },
   { re: /^\/diagnoses\/(\d+)\/rows\/(\d+)$/, page: 'sample', nav: 'diagnose', params: ['id', 'row'] },
+  { re: /^\/rca$/, page: 'rca', nav: 'rca' },
+  { re: /^\/analyses\/(\d+)$/, page: 'analysis', nav: 'rca', params: ['id'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
   { re: /^\/settings$/, page: 'settings', nav: 'settings' },
 ];
@@ -60,13 +64,14 @@ const NAV = [
   { key: 'models', icon: 'model', href: '#/models' },
   { key: 'diagnose', icon: 'diagnose', href: '#/diagnose' },
   { key: 'pipelines', icon: 'layers', href: '#/pipelines' },
+  { key: 'rca', icon: 'network', href: '#/rca' },
   { key: 'admin', icon: 'admin', href: '#/admin', admin: true },
   { key: 'settings', icon: 'settings', href: '#/settings' },
 ];
 
 const HOME = '#/datasets';
 // The API clients, one per resource, as pages get them (ctx.api).
-const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, users, notifications, algorithms, system });
+const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, topologies, analyses, users, notifications, algorithms, system });
 let setupRequired = false;
 let pendingTarget = null;
 let current = null; // {route, controller, cleanup, hash}

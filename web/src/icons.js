@@ -45,6 +45,7 @@ const PATHS = {
   sortDown: '<polyline points="8 10 12 14 16 10"/>',
   undo: '<polyline points="1 4 1 10 7 10"/><path d="M3.51 15a9 9 0 1 0 2.13-9.36L1 10"/>',
   layers: '<polygon points="12 2 2 7 12 12 22 7 12 2"/><polyline points="2 17 12 22 22 17"/><polyline points="2 12 12 17 22 12"/>',
+  network: '<circle cx="12" cy="5" r="2.5"/><circle cx="5" cy="19" r="2.5"/><circle cx="19" cy="19" r="2.5"/><line x1="10.8" y1="7.2" x2="6.2" y2="16.8"/><line x1="13.2" y1="7.2" x2="17.8" y2="16.8"/><line x1="7.5" y1="19" x2="16.5" y2="19"/>',
 };
 
 const cache = new Map();

@@ -32,14 +32,22 @@ export async function poll(read, { signal, interval = 500, onUpdate } = {}) {
 const watched = new Set();
 
 /* Where a finished job leads: its model (a retrained one: beside the old
- * one, on the labelled rows) or its diagnosis. */
+ * one, on the labelled rows), its diagnosis or its root-cause analysis. */
 export function resultLink(job) {
   if (job.state === 'succeeded' && job.type === 'train' && job.model_id) return `#/models/${job.model_id}`;
   if (job.state === 'succeeded' && job.type === 'retrain' && job.model_id) return `#/models/${job.model_id}/comparison`;
   if (job.state === 'succeeded' && job.type === 'diagnose' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
   if (job.state === 'succeeded' && job.type === 'pipeline' && job.diagnosis_id) return `#/diagnoses/${job.diagnosis_id}`;
+  if (job.state === 'succeeded' && job.type === 'rca' && analysisOf(job)) return `#/analyses/${analysisOf(job)}`;
   if (job.type === 'pipeline') return `#/pipelines/${job.id}`;
   return `#/jobs/${job.id}`;
+}
+
+/* The analysis an rca job made (its analysis_id, or its result's id), or
+ * null before it has one. */
+export function analysisOf(job) {
+  if (job?.analysis_id) return job.analysis_id;
+  return job?.result?.kind === 'analysis' && job.result.id ? job.result.id : null;
 }
 
 /* Follows job in the background with read() every 2 s; toasts at its end

@@ -1,6 +1,7 @@
 // client/jobs.js - training jobs (and the diagnose jobs of large diagnoses,
-// retrainings with people's labels, and pipelines: a training then a
-// diagnosis): start one, read its progress, cancel it (docs/api.md: Jobs).
+// retrainings with people's labels, pipelines: a training then a
+// diagnosis, and root-cause analyses): start one, read its progress,
+// cancel it (docs/api.md: Jobs).
 
 import * as http from './http.js';
 
@@ -36,6 +37,16 @@ export function pipeline({ datasetId, diagnoseDatasetId, algo, params, adapt = f
   const body = { type: 'pipeline', dataset_id: datasetId, diagnose_dataset_id: diagnoseDatasetId };
   if (rerunOf) body.rerun_of = rerunOf;
   else Object.assign(body, { algo, params, adapt });
+  if (name) body.name = name;
+  return http.post('/jobs', body, opts);
+}
+
+/* Queues a root-cause analysis of an incident dataset over a topology with
+ * a model: {modelId, topologyId, datasetId, params?: {top, normal, skew,
+ * hop_delay}, name?} -> the JOB. */
+export function rca({ modelId, topologyId, datasetId, params, name }, opts = {}) {
+  const body = { type: 'rca', model_id: modelId, topology_id: topologyId, dataset_id: datasetId };
+  if (params && Object.keys(params).length) body.params = params;
   if (name) body.name = name;
   return http.post('/jobs', body, opts);
 }

@@ -107,7 +107,8 @@ function datasetRow(ds, activeId, onDelete) {
     h('div.flex-grow-1.min-w-0',
       h('a.dataset-open.stretched-link-ish.fw-semibold.text-truncate.d-block', { href: `#/datasets/${ds.id}`, testid: 'dataset-open' }, ds.name),
       h('div.small.text-body-secondary.text-truncate',
-        t('datasets.meta', { rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }), ' · ', fmtAgo(ds.created_at))),
+        t('datasets.meta', { rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }), ' · ', fmtAgo(ds.created_at),
+        ds.kind === 'incidents' && [' · ', h('span', { testid: 'dataset-kind-incidents' }, t('datasets.incidentFile'))])),
     h('button.btn.btn-sm.btn-icon.btn-ghost-danger', {
       type: 'button', testid: 'dataset-delete', 'aria-label': t('datasets.deleteNamed', { name: ds.name }), title: t('common.delete'),
       on: { click: (ev) => { ev.preventDefault(); onDelete(ds, ev.currentTarget); } },

@@ -8,13 +8,15 @@
 // After a retry the training's attempts show too (views/attempts.js): why
 // each failed and, at the end, which learner made the model. A retraining
 // with people's labels is followed like a training, and opens its
-// comparison with the old model when it succeeds.
+// comparison with the old model when it succeeds; a root-cause analysis
+// (type rca) says its stage (reading, diagnosing the nodes, ranking) and
+// opens the analysis when it succeeds.
 
 import { h, clear } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import { fmtDuration, fmtInt, fmtDate, fmtPct } from '../format.js';
 import { pageHeader, card, progressBar, stateBadge, statTile, linkButton } from '../ui.js';
-import { isFinished, resultLink } from '../jobwatch.js';
+import { isFinished, resultLink, analysisOf } from '../jobwatch.js';
 import { liveLoss } from '../views/loss.js';
 import { attemptsCard, worthShowing } from '../views/attempts.js';
 import { jobCancelButton } from '../views/job-cancel.js';
@@ -23,10 +25,18 @@ function stageText(job) {
   if (job.state === 'queued') return t('job.stage.queued');
   if (isFinished(job)) return '';
   if (job.type === 'diagnose') return t('job.stage.diagnose');
+  if (job.type === 'rca') return rcaStageText(job.rca || {});
   if (job.stage === 'cv' && job.fold) {
     return t(job.phase === 'refit' ? 'job.stage.cvFoldRefit' : 'job.stage.cvFold', { fold: job.fold, folds: job.folds });
   }
   return job.stage ? t(`job.stage.${job.stage}`) : t('job.stage.starting');
+}
+
+/* An rca job's stage (JOB.rca: reading, diagnosing, storing) with the
+ * incidents done of the total while it diagnoses. */
+function rcaStageText({ stage, incidents_done: done, incidents }) {
+  const name = stage && has(`job.stage.rca.${stage}`) ? t(`job.stage.rca.${stage}`) : (stage || t('job.stage.rca'));
+  return stage === 'diagnosing' && incidents ? t('job.stage.rcaCount', { stage: name, done: fmtInt(done), total: fmtInt(incidents) }) : name;
 }
 
 /* The round counter says which rounds it counts: those of a fit that stops
@@ -55,7 +65,16 @@ export async function render(view, ctx) {
   }
   const isRetrain = job.type === 'retrain';
   const isTrain = job.type === 'train' || isRetrain;
-  ctx.setNav(isTrain ? 'train' : 'diagnose');
+  const isRca = job.type === 'rca';
+  ctx.setNav(isTrain ? 'train' : isRca ? 'rca' : 'diagnose');
+  // #/jobs/ID?follow=1 (the analysis form's): a job already done opens its
+  // analysis at once; the job's entry in the history loses the flag first,
+  // so that "back" shows the job instead of forwarding again
+  if (isRca && ctx.query.follow === '1' && job.state === 'succeeded' && analysisOf(job)) {
+    history.replaceState(null, '', `#/jobs/${job.id}`);
+    ctx.navigate(resultLink(job));
+    return undefined;
+  }
 
   const state = h('span.job-state-host');
   const bar = progressBar({ testid: 'job-progress', label: t('job.progress'), striped: true });
@@ -100,12 +119,13 @@ export async function render(view, ctx) {
     clear(actions, cancel,
       job.state === 'succeeded' && isRetrain && job.model_id && linkButton(t('job.openComparison'), resultLink(job), { variant: 'primary', iconName: 'bars', testid: 'job-comparison-link' }),
       job.state === 'succeeded' && isTrain && job.model_id && linkButton(t('job.openModel'), `#/models/${job.model_id}`, { variant: isRetrain ? 'outline-secondary' : 'primary', iconName: 'model', testid: 'job-model-link' }),
+      job.state === 'succeeded' && isRca && analysisOf(job) && linkButton(t('job.openAnalysis'), resultLink(job), { variant: 'primary', iconName: 'network', testid: 'job-analysis-link' }),
       job.state === 'succeeded' && !isTrain && job.diagnosis_id && linkButton(t('job.openDiagnosis'), `#/diagnoses/${job.diagnosis_id}`, { variant: 'primary', iconName: 'diagnose', testid: 'job-diagnosis-link' }),
       job.state !== 'running' && job.state !== 'queued' && isTrain && !isRetrain && job.dataset_id && linkButton(t('job.trainAgain'), `#/train?dataset=${job.dataset_id}`, { iconName: 'refresh' }));
     clear(outcome,
       job.state === 'failed' && h('div.alert.alert-danger.mb-0', { role: 'alert' }, h('div.fw-semibold', t('job.failed')), h('div.small.text-break', job.error || '')),
       job.state === 'cancelled' && h('div.alert.alert-warning.mb-0', t('job.wasCancelled')),
-      job.state === 'succeeded' && h('div.alert.alert-success.mb-0.d-flex.align-items-center.gap-2', t(isTrain ? 'job.modelReady' : 'job.diagnosisReady')));
+      job.state === 'succeeded' && h('div.alert.alert-success.mb-0.d-flex.align-items-center.gap-2', t(isTrain ? 'job.modelReady' : isRca ? 'job.analysisReady' : 'job.diagnosisReady')));
     /* Redrawn only when an attempt was added or the job ended, so that
      * polling does not rebuild the table twice a second. */
     const attemptsKey = `${job.attempts?.length || 0}/${done}`;
@@ -117,7 +137,7 @@ export async function render(view, ctx) {
   };
 
   view.append(pageHeader(job.name, {
-    eyebrow: t(isRetrain ? 'job.eyebrowRetrain' : isTrain ? 'job.eyebrowTrain' : 'job.eyebrowDiagnose', { id: job.id }),
+    eyebrow: t(isRetrain ? 'job.eyebrowRetrain' : isTrain ? 'job.eyebrowTrain' : isRca ? 'job.eyebrowRca' : 'job.eyebrowDiagnose', { id: job.id }),
     subtitle: t('job.created', { date: fmtDate(job.created_at) }),
     actions,
   }));
@@ -143,7 +163,7 @@ export async function render(view, ctx) {
         const was = job.state;
         job = j;
         update();
-        if ((!isTrain || isRetrain) && j.state === 'succeeded' && was !== 'succeeded' && (j.diagnosis_id || isRetrain)) ctx.navigate(resultLink(j));
+        if ((!isTrain || isRetrain) && j.state === 'succeeded' && was !== 'succeeded' && (j.diagnosis_id || isRetrain || analysisOf(j))) ctx.navigate(resultLink(j));
       },
     }).catch(() => { /* page left */ });
   }

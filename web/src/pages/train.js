@@ -24,12 +24,19 @@ const algoHelp = (name) => (has(`train.algoHelp.${name}`) ? t(`train.algoHelp.${
 
 function datasetLabel(d) {
   const text = t('train.datasetOption', { name: d.name, rows: fmtInt(d.rows), features: fmtInt(d.features) });
+  if (d.kind === 'incidents') return `${text} · ${t('train.incidentTag')}`;
   return d.trainable === false ? `${text} · ${t(d.classes ? 'train.oneClassTag' : 'train.noLabelTag')}` : text;
 }
 
 /* Why the chosen dataset cannot be trained on (docs/api.md: a dataset's
  * "trainable" and "classes"), or null. */
 function untrainableNote(d) {
+  if (d?.kind === 'incidents') { // the server refuses to train on one (docs/api.md)
+    return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled', dataset: { reason: 'incidents' } },
+      h('div.fw-semibold', t('train.incidentTitle', { name: d.name })),
+      h('div.small', t('train.incidentText')),
+      h('a.small', { href: '#/rca' }, t('dataset.analyse')));
+  }
   if (!d || d.trainable !== false) return null;
   return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled' },
     h('div.fw-semibold', t(d.classes ? 'train.oneClassTitle' : 'train.noLabelTitle', { name: d.name })),

@@ -1,7 +1,9 @@
 // views/profile.js - the profile of one dataset, shown in the detail pane
 // of #/datasets/ID (pages/datasets.js): the counts (rows, KPIs, skipped
 // rows, duplicates), the label distribution, the missing rate per KPI,
-// statistics per KPI and the first rows. Everything comes from the
+// statistics per KPI and the first rows; an incident file (kind
+// "incidents") says how many incidents and nodes it holds and leads to
+// root-cause analysis instead of training. Everything comes from the
 // profile the server computed at upload; nothing is recomputed here.
 
 import { h } from '../dom.js';
@@ -11,11 +13,14 @@ import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from 
 import { fmtCount, fmtPct, fmtNum, fmtInt } from '../format.js';
 import { card, statTile, statGrid, button, linkButton, scrollRegion } from '../ui.js';
 
-/* The page actions of a dataset: train it, download it (downloadUrl, from
- * the datasets client), delete it (onDelete). */
+/* The page actions of a dataset: train it (an incident file: analyse its
+ * root causes instead), download it (downloadUrl, from the datasets
+ * client), delete it (onDelete). */
 export function profileActions(ds, { downloadUrl, onDelete }) {
   return [
-    linkButton(t('dataset.train'), `#/train?dataset=${ds.id}`, { iconName: 'train', variant: 'primary', testid: 'train-this' }),
+    ds.kind === 'incidents'
+      ? linkButton(t('dataset.analyse'), '#/rca', { iconName: 'network', variant: 'primary', testid: 'rca-this' })
+      : linkButton(t('dataset.train'), `#/train?dataset=${ds.id}`, { iconName: 'train', variant: 'primary', testid: 'train-this' }),
     linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
     button(t('common.delete'), { iconName: 'trash', variant: 'outline-danger', onClick: onDelete }),
   ];
@@ -98,10 +103,13 @@ function previewTable(p) {
       h('tbody', rows.map((r) => h('tr', r.map((v) => (v === null ? h('td.text-body-tertiary', '—') : h('td', typeof v === 'number' ? fmtNum(v, 6) : v))))))));
 }
 
-function notes(p) {
-  const note = (tone, iconName, text) => h(`li.profile-note.tone-${tone}`, icon(iconName), h('span', text));
+function notes(p, ds) {
+  const note = (tone, iconName, text, testid) => h(`li.profile-note.tone-${tone}`, { testid }, icon(iconName), h('span', text));
   const out = [];
-  if (!p.has_labels) out.push(note('info', 'alert', t('dataset.noLabelNote')));
+  const inc = ds.kind === 'incidents' ? ds.incidents || {} : null;
+  if (inc) {
+    out.push(note('info', 'network', t('dataset.incidentNote', { incidents: fmtInt(inc.incidents), nodes: fmtInt(inc.nodes), rows: fmtInt(inc.rows) }), 'dataset-incidents'));
+  } else if (!p.has_labels) out.push(note('info', 'alert', t('dataset.noLabelNote')));
   if (p.has_labels && p.unlabelled_rows) out.push(note('warning', 'alert', t('dataset.unlabelledNote', { count: p.unlabelled_rows })));
   if (p.constant_features) out.push(note('muted', 'layers', t('dataset.constantNote', { count: p.constant_features })));
   return out.length ? [h('ul.profile-notes', out)] : [];
@@ -114,7 +122,7 @@ export function renderProfile(host, ds) {
   const missing = h('div.chart', { testid: 'chart-missing', role: 'img', 'aria-label': t('dataset.missingChart') });
   host.append(
     tiles(p),
-    ...notes(p),
+    ...notes(p, ds),
     h('div.row.g-4',
       h('div.col-xl-5', card(t('dataset.labelsChart'), labels, { cls: 'h-100' })),
       h('div.col-xl-7', card(t('dataset.missingChart'), missing, { cls: 'h-100' }))),
