@@ -2223,6 +2223,16 @@ async function rca_analysis_page(t) {
   const shown = await page.locator(tid('rca-node-kpi')).evaluateAll((els) => els.map((e) => e.dataset.kpi));
   check(JSON.stringify(shown) === JSON.stringify(best.node.abnormal_kpis.map((k) => k.kpi)), `the panel lists ${best.rank.node}'s abnormal KPIs`, shown);
   check(await attr(page, 'rca-node-fault', 'data-label') === best.node.fault, 'the panel names the node\'s fault');
+  // a healthy node, opened from the keyboard's node list, is not shown as
+  // sick: no fault and no confidence, its likeliest class named apart
+  const healthy = (await a.get(`${API}/analyses/${id}/incidents/${best.index}`)).nodes.find((n) => !n.abnormal);
+  check(healthy, `incident ${best.index} of the fixture has a healthy node`);
+  await page.selectOption(tid('rca-node-pick'), healthy.node);
+  await waitUntil(async () => (await attr(page, 'rca-node-panel', 'data-node')) === healthy.node, 5000, `the node panel of ${healthy.node}`);
+  check(await attr(page, 'rca-node-panel', 'data-state') === 'normal', 'the panel says the node is normal');
+  check(await attr(page, 'rca-node-fault', 'data-label') === '', 'a healthy node has no fault');
+  check(!(await isVisible(page, 'rca-node-confidence')), 'nor a confidence in a fault');
+  check(await isVisible(page, 'rca-node-likeliest') === (healthy.fault != null), 'its likeliest class is named apart');
   check(await attr(page, 'rca-rank-choose', 'aria-pressed') !== null, 'the ranks say which is chosen');
   await page.click(tid('rca-layout-force'));
   check(await attr(page, 'rca-layout-force', 'aria-pressed') === 'true', 'the force layout is on');

@@ -11,7 +11,7 @@
 // same incident. Downloads, links to the model, topology and dataset, and
 // the trash (delete with Undo, the banner when opened from the trash).
 
-import { h, clear } from '../dom.js';
+import { h, clear, uid } from '../dom.js';
 import { t } from '../i18n.js';
 import { fmtInt, fmtDate, fmtFixed, fmtNum } from '../format.js';
 import { chart, emptyOption, paletteColors, isDark } from '../charts.js';
@@ -143,6 +143,12 @@ export async function render(view, ctx) {
   const layoutBtns = { layered: layoutBtn('layered'), force: layoutBtn('force') };
   const ranksHost = h('div');
   const nodeHost = h('div');
+  // Every observed node can be opened without a pointer (the graph is a
+  // canvas): the sick ones first, as in the graph's table.
+  const pickId = uid('rca-node');
+  const nodePick = h('select.form-select.form-select-sm', { id: pickId, testid: 'rca-node-pick' });
+  nodePick.addEventListener('change', () => { if (nodePick.value) chooseNode(nodePick.value); });
+  const nodePickRow = h('div.mb-3', h('label.form-label.small.mb-1', { for: pickId }, t('rca.node.pickLabel')), nodePick);
   const timelineEl = h('div.chart', { testid: 'rca-timeline', role: 'img', 'aria-label': t('rca.timeline.title') });
 
   let labels = faultLabels(model, an.normal, null);
@@ -183,7 +189,18 @@ export async function render(view, ctx) {
     clear(legendHost, graphLegend(state.incident, labels, owner, an.normal));
   }
 
+  function fillNodePick() {
+    const nodes = [...(state.incident?.nodes || [])].sort((a, b) => (Number(b.abnormal) - Number(a.abnormal))
+      || (b.anomaly - a.anomaly) || (a.node < b.node ? -1 : 1));
+    clear(nodePick,
+      h('option', { value: '' }, t('rca.node.pickNone')),
+      nodes.map((n) => h('option', { value: n.node, selected: n.node === state.node },
+        `${n.node} · ${t(`rca.state.${n.abnormal ? 'abnormal' : 'normal'}`)}`)));
+    if (!nodes.some((n) => n.node === state.node)) nodePick.value = '';
+  }
+
   function drawNode() {
+    fillNodePick();
     const kind = topo?.nodes[topo.at.get(state.node)]?.kind ?? null;
     clear(nodeHost, state.node ? nodePanel(state.incident, state.node, kind, owner)
       : h('p.small.text-body-secondary.mb-0', t('rca.node.pick')));
@@ -348,7 +365,7 @@ export async function render(view, ctx) {
         graphCard,
         h('div.row.g-4',
           h('div.col-xl-7', card(t('rca.ranks'), ranksHost, { cls: 'h-100' })),
-          h('div.col-xl-5', card(t('rca.node.title'), nodeHost, { cls: 'h-100', testid: 'rca-node-card' }))),
+          h('div.col-xl-5', card(t('rca.node.title'), [nodePickRow, nodeHost], { cls: 'h-100', testid: 'rca-node-card' }))),
         card(t('rca.timeline.title'), [timelineEl, h('p.small.text-body-secondary.mt-2.mb-0', t('rca.timeline.help'))], { testid: 'rca-timeline-card' })))));
 
   if (total > 0) await Promise.all([loadList(), go(state.index)]);

@@ -243,7 +243,7 @@ export function graphTable(view, owner) {
     columns: [t('rca.col.node'), t('rca.col.kind'), t('rca.col.state'), t('rca.col.rank'), t('rca.col.fault'), t('rca.col.confidence'), t('rca.col.anomaly'), t('rca.col.onset')],
     rows: rows.map(({ n, d, rank }) => [
       n.id, n.kind || '—', t(`rca.state.${nodeState(view.byNode, n.id)}`), rank ? fmtInt(rank) : '—',
-      d?.fault != null ? className(owner, d.fault) : '—', d?.confidence ?? null, d?.anomaly ?? null, d?.onset ?? null,
+      d?.abnormal && d.fault != null ? className(owner, d.fault) : '—', d?.abnormal ? d.confidence ?? null : null, d?.anomaly ?? null, d?.onset ?? null,
     ]),
   };
 }

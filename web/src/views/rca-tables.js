@@ -72,7 +72,10 @@ export function nodePanel(incident, id, kind, owner) {
   const n = byNode.get(id);
   const state = nodeState(byNode, id);
   const rank = rankOf.get(id);
-  const info = n?.fault != null ? classInfo(owner, n.fault) : null;
+  // A healthy node still has a likeliest fault class; shown as the
+  // diagnosis it would read as one, so it is named apart.
+  const sick = state === 'abnormal';
+  const info = sick && n?.fault != null ? classInfo(owner, n.fault) : null;
   return h('div', { testid: 'rca-node-panel', dataset: { node: id, state } },
     h('div.d-flex.align-items-center.gap-2.flex-wrap.mb-2',
       h('h3.h6.mb-0.text-break', { testid: 'rca-node-name' }, id),
@@ -81,10 +84,12 @@ export function nodePanel(incident, id, kind, owner) {
     state === 'unobserved' && h('p.small.text-body-secondary', { testid: 'rca-node-unobserved' }, t('rca.node.unobserved')),
     h('dl.row.small.mb-2',
       fact(t('rca.col.kind'), kind || '—'),
-      n && fact(t('rca.col.fault'), info ? className(owner, n.fault) : '—', 'rca-node-fault', { dataset: { label: n.fault ?? '' } }),
+      n && fact(t('rca.col.fault'), info ? className(owner, n.fault) : t('rca.node.noFault'), 'rca-node-fault',
+        { dataset: { label: sick ? n.fault ?? '' : '' } }),
+      n && !sick && n.fault != null && fact(t('rca.node.likeliest'), `${className(owner, n.fault)} (${fmtPct(n.confidence)})`, 'rca-node-likeliest'),
       info?.description && fact(t('rca.node.description'), info.description, 'rca-node-description'),
       info?.action && fact(t('rca.node.action'), info.action, 'rca-node-action'),
-      n && fact(t('rca.col.confidence'), fmtPct(n.confidence), 'rca-node-confidence'),
+      n && sick && fact(t('rca.col.confidence'), fmtPct(n.confidence), 'rca-node-confidence'),
       n && fact(t('rca.col.anomaly'), fmtFixed(n.anomaly, 3), 'rca-node-anomaly'),
       n && fact(t('rca.col.onset'), n.onset ?? t('rca.node.neverAbnormal'), 'rca-node-onset'),
       n && fact(t('rca.node.rows'), fmtInt(n.rows))),
