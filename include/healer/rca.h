@@ -70,7 +70,8 @@ void hl_rca_options_init(hl_rca_options *opt);
 typedef struct hl_rca_node {
     size_t node;        /* topology node index */
     size_t rows;        /* its samples in the incident */
-    double anomaly;     /* [0, 1]: how abnormal its most abnormal sample is */
+    double anomaly;     /* [0, 1]: how abnormal it is, sustained over its
+                           samples from its onset on (docs/rca.md) */
     int abnormal;       /* anomaly >= 0.5 */
     int32_t fault;      /* the model class it most likely has besides the
                            normal one (over its abnormal samples, or all of
@@ -93,8 +94,8 @@ typedef struct hl_rca_step {
 /* One candidate root of an incident. */
 typedef struct hl_rca_cause {
     size_t node;        /* topology node index */
-    int observed;       /* 0: no rows (a node all of whose neighbours say
-                           it is sick); fault -1, onset NAN */
+    int observed;       /* 0: no rows (a dependency of abnormal nodes
+                           that reports nothing); fault -1, onset NAN */
     int32_t fault;      /* its hl_rca_node's fault */
     double confidence;
     double score;       /* [0, 1] = evidence x explained x timing */

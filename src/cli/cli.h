@@ -32,6 +32,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_suggest(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_rca(int argc, char **argv);
+int cmd_rca_eval(int argc, char **argv);
 
 /* ---- args.c ---- */
 

@@ -24,6 +24,8 @@ static const command COMMANDS[] = {
     {"suggest", cmd_suggest, "pick the rows of a batch a person should label first"},
     {"explain", cmd_explain, "explain the diagnosis of one sample"},
     {"profile", cmd_profile, "summarise a CSV file before training on it"},
+    {"rca", cmd_rca, "rank the likely root causes of incidents on a topology"},
+    {"rca-eval", cmd_rca_eval, "score root-cause ranks against the true roots"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},

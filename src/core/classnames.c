@@ -206,15 +206,7 @@ hl_status hl_class_names_check(const hl_class_names *t, char *const *classes,
         if (bad)
             *bad = i;
         char list[512];
-        size_t at = 0;
-        list[0] = '\0';
-        for (size_t j = 0; j < n_classes && at + 8 < sizeof list; j++) {
-            int w = snprintf(list + at, sizeof list - at, "%s%s", j ? ", " : "",
-                             classes[j]);
-            at = w < 0 ? at : at + (size_t)w;
-        }
-        if (at >= sizeof list)
-            memcpy(list + sizeof list - 4, "...", 4);
+        hl__join_names(list, sizeof list, classes, n_classes);
         return hl__fail_field(err, HL_ERR_DATA, "label",
                               "'%s' is not a class of the training data; its "
                               "classes are: %s",

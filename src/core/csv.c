@@ -57,9 +57,11 @@
 #define DEFAULT_MAX_ROWS ((size_t)50000000)
 #define DEFAULT_MAX_FIELD ((size_t)64 << 10)
 
-/* What a column is for; values >= 0 are feature indexes. */
+/* What a column is for; values >= 0 are feature indexes, values <=
+ * ROLE_TEXT_0 text column ROLE_TEXT_0 - role (hl_csv_options.text_columns). */
 #define ROLE_ID (-1)
 #define ROLE_LABEL (-2)
+#define ROLE_TEXT_0 (-3)
 
 /* How the tokenizer's last field ended. */
 enum { END_FIELD, END_RECORD, END_FILE };
@@ -765,7 +767,10 @@ typedef struct csv_parser {
 
     size_t n_cols;
     char **col_names; /* header, n_cols entries (moved out when done) */
-    int32_t *role;    /* per column: feature index, ROLE_ID or ROLE_LABEL */
+    int32_t *role;    /* per column: feature index, ROLE_ID, ROLE_LABEL or
+                         a text column (ROLE_TEXT_0 - its index) */
+    size_t n_text;    /* opt.text_columns */
+    size_t *text_col; /* n_text: the header position of each */
     long label_col;   /* -1 when absent */
     int has_ids;      /* there is an id column */
     size_t n_features;
@@ -774,6 +779,9 @@ typedef struct csv_parser {
     float *x;   /* cap * n_features */
     int32_t *y; /* cap, when there is a label column */
     char **ids; /* cap, when there is an id column */
+    char **text; /* cap * n_text, when there are text columns */
+    size_t *lines; /* cap: each row's first physical line, when asked for */
+    int want_lines;
     size_t n_rows, cap;
     label_table labels;
 
@@ -887,6 +895,23 @@ static hl_status parser_init(csv_parser *ps, const char *data, size_t len,
         return hl__fail(err, HL_ERR_INVALID,
                         "label_column and id_column are both '%s'",
                         ps->opt.label_column);
+    if (ps->opt.n_text_columns && !ps->opt.text_columns)
+        return hl__fail(err, HL_ERR_INVALID, "text_columns is NULL");
+    ps->n_text = ps->opt.n_text_columns;
+    for (size_t c = 0; c < ps->n_text; c++) {
+        const char *t = ps->opt.text_columns[c];
+        if (!t || !*t)
+            return hl__fail(err, HL_ERR_INVALID,
+                            "text column %zu has no name", c + 1);
+        if (!strcmp(t, ps->opt.id_column) || !strcmp(t, ps->opt.label_column))
+            return hl__fail(err, HL_ERR_INVALID,
+                            "'%s' is both a text column and the id or label "
+                            "column", t);
+        for (size_t d = 0; d < c; d++)
+            if (!strcmp(t, ps->opt.text_columns[d]))
+                return hl__fail(err, HL_ERR_INVALID,
+                                "text column '%s' is listed twice", t);
+    }
     if (len > ps->opt.max_bytes)
         return hl__fail_at(err, HL_ERR_LIMIT, ps->name, 0, NULL, 0,
                            "file too large: %zu bytes, the limit is %zu "
@@ -997,16 +1022,45 @@ static hl_status check_duplicates(csv_parser *ps)
         bad + 1, "duplicate column name '%s' (also column %zu)", ex, first + 1);
 }
 
+/* The index of the text column called name, or -1. */
+static long text_index(const csv_parser *ps, const char *name)
+{
+    for (size_t c = 0; c < ps->n_text; c++)
+        if (!strcmp(ps->opt.text_columns[c], name))
+            return (long)c;
+    return -1;
+}
+
+/* Every text column must be in the header (check_duplicates made each
+ * appear at most once). */
+static hl_status check_text_columns(csv_parser *ps)
+{
+    for (size_t c = 0; c < ps->n_text; c++)
+        if (ps->text_col[c] == SIZE_MAX)
+            return hl__fail_at(ps->err, HL_ERR_DATA, ps->name,
+                               ps->header_line, ps->opt.text_columns[c], 0,
+                               "column '%s' is missing from the header",
+                               ps->opt.text_columns[c]);
+    return HL_OK;
+}
+
 static hl_status assign_roles(csv_parser *ps)
 {
     hl_status rc = check_duplicates(ps);
     if (rc != HL_OK)
         return rc;
     ps->role = malloc(ps->n_cols * sizeof *ps->role);
-    if (!ps->role)
+    ps->text_col = malloc((ps->n_text + 1) * sizeof *ps->text_col);
+    if (!ps->role || !ps->text_col)
         return nomem(ps);
+    for (size_t c = 0; c < ps->n_text; c++)
+        ps->text_col[c] = SIZE_MAX;
     for (size_t i = 0; i < ps->n_cols; i++) {
-        if (!strcmp(ps->col_names[i], ps->opt.id_column)) {
+        long t = text_index(ps, ps->col_names[i]);
+        if (t >= 0) {
+            ps->role[i] = ROLE_TEXT_0 - (int32_t)t;
+            ps->text_col[t] = i;
+        } else if (!strcmp(ps->col_names[i], ps->opt.id_column)) {
             ps->role[i] = ROLE_ID;
             ps->has_ids = 1;
         } else if (!strcmp(ps->col_names[i], ps->opt.label_column)) {
@@ -1016,11 +1070,15 @@ static hl_status assign_roles(csv_parser *ps)
             ps->role[i] = (int32_t)ps->n_features++;
         }
     }
+    if ((rc = check_text_columns(ps)) != HL_OK)
+        return rc;
     if (ps->n_features == 0)
         return hl__fail_at(ps->err, HL_ERR_DATA, ps->name, ps->header_line,
                            NULL, 0,
-                           "no feature columns: the header has only the id "
-                           "and label columns");
+                           ps->n_text ? "no feature columns: the header has "
+                                        "only the id, label and text columns"
+                                      : "no feature columns: the header has "
+                                        "only the id and label columns");
     if (ps->opt.require_label && ps->label_col < 0)
         return hl__fail_at(ps->err, HL_ERR_DATA, ps->name, ps->header_line,
                            NULL, 0,
@@ -1056,6 +1114,20 @@ static hl_status reserve_rows(csv_parser *ps, size_t need)
             return nomem(ps);
         ps->y = y;
     }
+    if (ps->n_text) {
+        if (cap > SIZE_MAX / sizeof(char *) / ps->n_text)
+            return nomem(ps);
+        char **text = realloc(ps->text, cap * ps->n_text * sizeof *text);
+        if (!text)
+            return nomem(ps);
+        ps->text = text;
+    }
+    if (ps->want_lines) {
+        size_t *lines = realloc(ps->lines, cap * sizeof *lines);
+        if (!lines)
+            return nomem(ps);
+        ps->lines = lines;
+    }
     ps->cap = cap;
     return HL_OK;
 }
@@ -1077,12 +1149,14 @@ static size_t estimate_rows(const csv_parser *ps)
     return n < ps->opt.max_rows ? n : ps->opt.max_rows;
 }
 
-static hl_status take_id(csv_parser *ps, const csv_field *f, size_t col,
-                         char **id)
+/* A sample id or a text cell, copied out; what names the kind of cell in
+ * the message. */
+static hl_status take_text(csv_parser *ps, const csv_field *f, size_t col,
+                           const char *what, char **id)
 {
     if (!utf8_valid(f->text, f->len))
         return cell_fail(ps, HL_ERR_PARSE, f->line, col,
-                         "sample id is not valid UTF-8");
+                         "%s is not valid UTF-8", what);
     char *s = malloc(f->len + 1);
     if (!s)
         return nomem(ps);
@@ -1161,12 +1235,15 @@ static hl_status parse_row(csv_parser *ps)
 {
     const size_t line = ps->rd.line;
     float *row = ps->x + ps->n_rows * ps->n_features;
+    char **text = ps->text ? ps->text + ps->n_rows * ps->n_text : NULL;
     char *id = NULL;
     int32_t label = -1;
     size_t missing = 0, col = 0;
     int ended = END_FIELD;
     hl_status rc;
 
+    for (size_t c = 0; c < ps->n_text; c++)
+        text[c] = NULL;
     while (ended == END_FIELD) {
         csv_field f;
         if (col < ps->n_cols && ps->role[col] >= 0 &&
@@ -1197,7 +1274,12 @@ static hl_status parse_row(csv_parser *ps)
                 goto fail;
             }
         } else if (role == ROLE_ID) {
-            if ((rc = take_id(ps, &f, col, &id)) != HL_OK)
+            if ((rc = take_text(ps, &f, col, "sample id", &id)) != HL_OK)
+                goto fail;
+        } else if (role <= ROLE_TEXT_0) {
+            rc = take_text(ps, &f, col, "text cell",
+                           &text[ROLE_TEXT_0 - role]);
+            if (rc != HL_OK)
                 goto fail;
         } else if ((rc = take_label(ps, &f, col, &label)) != HL_OK) {
             goto fail;
@@ -1212,11 +1294,13 @@ static hl_status parse_row(csv_parser *ps)
     }
     if (ps->label_col >= 0 && label < 0 && !ps->opt.keep_unlabelled) {
         ps->rows_skipped++;
-        free(id);
-        return HL_OK;
+        rc = HL_OK;
+        goto fail;
     }
     if (ps->has_ids)
         ps->ids[ps->n_rows] = id;
+    if (ps->want_lines)
+        ps->lines[ps->n_rows] = line;
     if (ps->label_col >= 0)
         ps->y[ps->n_rows] = label;
     ps->missing += missing;
@@ -1224,6 +1308,10 @@ static hl_status parse_row(csv_parser *ps)
     return HL_OK;
 fail:
     free(id);
+    for (size_t c = 0; c < ps->n_text; c++) {
+        free(text[c]);
+        text[c] = NULL;
+    }
     return rc;
 }
 
@@ -1335,9 +1423,12 @@ static hl_status finish(csv_parser *ps, hl_dataset **out)
     ds->x = ps->x;
     ds->y = ps->y;
     ds->sample_ids = ps->ids;
+    ds->n_text = ps->n_text;
+    ds->text = ps->text;
     ps->x = NULL;
     ps->y = NULL;
     ps->ids = NULL;
+    ps->text = NULL;
     ps->n_rows = 0;
     ds->rows_read = ps->rows_read;
     ds->rows_skipped_no_label = ps->rows_skipped;
@@ -1359,22 +1450,31 @@ static void parser_free(csv_parser *ps)
     free(ps->y);
     if (ps->ids)
         hl__free_strings(ps->ids, ps->n_rows);
+    if (ps->text)
+        hl__free_strings(ps->text, ps->n_rows * ps->n_text);
+    free(ps->text_col);
+    free(ps->lines);
     label_table_free(&ps->labels);
     free(ps->rd.scratch);
 }
 
-hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
-                               const hl_csv_options *opt, hl_dataset **out,
-                               hl_error *err)
+hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
+                                        const char *name,
+                                        const hl_csv_options *opt,
+                                        hl_dataset **out, size_t **lines,
+                                        size_t *text_col, hl_error *err)
 {
     hl_error_clear(err);
     if (!out)
         return hl__fail(err, HL_ERR_INVALID, "parse_csv: out is NULL");
     *out = NULL;
+    if (lines)
+        *lines = NULL;
     if (!data && len)
         return hl__fail(err, HL_ERR_INVALID, "parse_csv: data is NULL");
     csv_parser ps;
     hl_status rc = parser_init(&ps, data ? data : "", len, name, opt, err);
+    ps.want_lines = lines != NULL;
     if (rc == HL_OK)
         rc = parse_header(&ps);
     if (rc == HL_OK)
@@ -1383,8 +1483,53 @@ hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
         rc = parse_rows(&ps);
     if (rc == HL_OK)
         rc = finish(&ps, out);
+    if (rc == HL_OK && lines) {
+        *lines = ps.lines;
+        ps.lines = NULL;
+    }
+    if (rc == HL_OK && text_col)
+        for (size_t c = 0; c < ps.n_text; c++)
+            text_col[c] = ps.text_col[c];
     parser_free(&ps);
     return rc;
+}
+
+hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
+                               const hl_csv_options *opt, hl_dataset **out,
+                               hl_error *err)
+{
+    return hl__dataset_parse_csv_located(data, len, name, opt, out, NULL, NULL,
+                                         err);
+}
+
+int hl__csv_header_names(const char *data, size_t len,
+                         const char *const *names, size_t n_names)
+{
+    if (!data || !names || n_names > 64)
+        return 0;
+    if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
+        data += 3;
+        len -= 3;
+    }
+    csv_reader rd = {data, data + len, 1, 0, DEFAULT_MAX_FIELD, NULL, 0};
+    char seen[64] = {0};
+    size_t found = 0;
+    int ended = END_FIELD;
+    if (!skip_blank_lines(&rd))
+        return 0;
+    while (ended == END_FIELD) {
+        csv_field f;
+        if (tok_next(&rd, &f, &ended) != TOK_OK)
+            break;
+        for (size_t i = 0; i < n_names; i++)
+            if (!seen[i] && strlen(names[i]) == f.len &&
+                !memcmp(names[i], f.text, f.len)) {
+                seen[i] = 1;
+                found++;
+            }
+    }
+    free(rd.scratch);
+    return found == n_names;
 }
 
 int hl__utf8_valid(const char *s, size_t n) { return utf8_valid(s, n); }

@@ -19,8 +19,10 @@
 #include "healer/dataset.h"
 #include "internal.h"
 
+/* Reads the whole file into a malloc'd buffer the caller frees (internal.h:
+ * the topology and incident readers get their files the same way). */
 hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
-                           size_t *out_len, hl_error *err)
+                        size_t *out_len, hl_error *err)
 {
     char *buf = NULL;
     size_t len = 0, cap;

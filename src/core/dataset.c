@@ -1,6 +1,8 @@
 /* dataset.c - what can be done with a loaded hl_dataset: free it, look up a
- * feature, find exact duplicate rows, take a subset of rows, write it back
- * as CSV. (Building one from CSV text is csv.c's job.)
+ * feature, find exact duplicate rows, take a subset of rows (text cells
+ * included), write it back as CSV (features, ids and labels: text columns
+ * have no names in a dataset). (Building one from CSV text is csv.c's
+ * job.)
  *
  * Every string in a dataset is its own malloc'd block and every array is
  * owned by the dataset, so datasets built by hand (the simulator, tests)
@@ -33,6 +35,8 @@ void hl_dataset_free(hl_dataset *ds)
     hl__free_strings(ds->feature_names, ds->n_features);
     hl__free_strings(ds->sample_ids, ds->n_rows);
     hl__free_strings(ds->class_names, ds->n_classes);
+    if (ds->text)
+        hl__free_strings(ds->text, ds->n_rows * ds->n_text);
     free(ds->x);
     free(ds->y);
     free(ds->weight);
@@ -209,6 +213,20 @@ static int copy_rows(const hl_dataset *ds, const size_t *rows, size_t n,
             return -1;
         for (size_t k = 0; k < n; k++)
             d->weight[k] = ds->weight[rows[k]];
+    }
+    if (ds->text && ds->n_text) {
+        if (n > SIZE_MAX / sizeof(char *) / ds->n_text)
+            return -1;
+        d->text = calloc(n * ds->n_text + 1, sizeof *d->text);
+        if (!d->text)
+            return -1;
+        d->n_text = ds->n_text;
+        for (size_t k = 0; k < n * ds->n_text; k++) {
+            const char *t = ds->text[rows[k / ds->n_text] * ds->n_text +
+                                     k % ds->n_text];
+            if (t && !(d->text[k] = hl__strdup(t)))
+                return -1;
+        }
     }
     if (ds->sample_ids) {
         d->sample_ids = calloc(n ? n : 1, sizeof *d->sample_ids);

@@ -5,7 +5,9 @@
  * labels"). Those rows are few, so they are weighted up; they may also
  * name a fault the training file never had, which becomes a class. The
  * columns are matched by name because the deployment file comes from
- * another export than the training file.
+ * another export than the training file. Text columns (hl_dataset.text)
+ * are not carried over: a dataset does not keep their names, so the two
+ * files' cannot be matched, and nothing trains on them.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "healer/clock.h"
+#include "healer/dataset.h"
 #include "healer/error.h"
 #include "healer/version.h"
 
@@ -113,6 +114,29 @@ void hl__utf8_copy(char *dst, size_t cap, const char *src);
  * surrogates, nothing past U+10FFFF), else 0: the one check of the
  * engine's text inputs. */
 int hl__utf8_valid(const char *s, size_t n);
+
+/* (csv.c) hl_dataset_parse_csv that also says where things were: when
+ * lines is not NULL, *lines gets each row's first physical line (n_rows
+ * entries, malloc'ed, the caller frees it; NULL on error); when text_col
+ * is not NULL, text_col[c] gets the 0-based header position of
+ * opt->text_columns[c] (n_text_columns entries). For readers built on
+ * datasets that point at a row's line in their own messages (incidents). */
+hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
+                                        const char *name,
+                                        const hl_csv_options *opt,
+                                        hl_dataset **out, size_t **lines,
+                                        size_t *text_col, hl_error *err);
+
+/* (csv.c) 1 when the first record of the CSV in data[0..len) (after a BOM
+ * and blank lines, read by the one tokenizer) holds each of names[0..n)
+ * (n <= 64) among its fields, else 0. Never fails loudly: a malformed
+ * header is simply not a match. */
+int hl__csv_header_names(const char *data, size_t len,
+                         const char *const *names, size_t n_names);
+
+/* (util.c) names[0..n) joined by ", " into out (cap bytes), ending in
+ * "..." when they do not all fit: a list of classes in a message. */
+void hl__join_names(char *out, size_t cap, char *const *names, size_t n);
 
 /* Frees an array of n strings and the array itself. NULL-safe. */
 void hl__free_strings(char **v, size_t n);

@@ -200,6 +200,18 @@ void hl__utf8_copy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+void hl__join_names(char *out, size_t cap, char *const *names, size_t n)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t j = 0; j < n && at + 8 < cap; j++) {
+        int w = snprintf(out + at, cap - at, "%s%s", j ? ", " : "", names[j]);
+        at = w < 0 ? at : at + (size_t)w;
+    }
+    if (at >= cap && cap >= 4)
+        memcpy(out + cap - 4, "...", 4);
+}
+
 void hl__free_strings(char **v, size_t n)
 {
     if (!v)

@@ -216,7 +216,7 @@ t_version() {
 }
 
 t_help_subcommands() {
-    for c in train predict eval drift inspect simulate; do
+    for c in train predict eval drift inspect simulate rca rca-eval; do
         run healer $c --help
         expect_rc 0 "healer $c --help"
         expect_in out "Usage: healer $c" "$c --help"
@@ -1826,6 +1826,177 @@ t_profile() {
     expect_in err "bad.csv:2"
 }
 
+# ---- tests: root-cause analysis (rca, rca-eval) ----
+
+# A chain web -> api -> db (web depends on api, api on db) and two
+# incidents drawn from the held-out rows: in i1 a fault of class 1 starts
+# at db and reaches api, then web, a minute apart; in i2 it starts at api
+# and reaches web. The fixture model's classes are 0..5 (0: normal).
+rca_fixture() {
+    printf '%s\n' '{"nodes": [{"id": "db", "kind": "database"}, {"id": "api"}, {"id": "web"}],' \
+        ' "edges": [{"from": "api", "to": "db"}, {"from": "web", "to": "api"}]}' >t.json
+    # rows the model diagnoses surely (a test of rca, not of the model)
+    "$H" predict --model "$FIX/model.model" --data "$FIX/test.csv" --out p.csv >/dev/null 2>&1 ||
+        fail "predict for the rca fixture failed"
+    awk -F, 'FILENAME == ARGV[1] { if (FNR > 1) { got[FNR] = $2; conf[FNR] = $3 }; next }
+        FNR > 1 && $12 == 0 && got[FNR] == 0 && conf[FNR] >= 0.8' p.csv "$FIX/test.csv" >normal.rows
+    awk -F, 'FILENAME == ARGV[1] { if (FNR > 1) { got[FNR] = $2; conf[FNR] = $3 }; next }
+        FNR > 1 && $12 == 1 && got[FNR] == 1 && conf[FNR] >= 0.8' p.csv "$FIX/test.csv" >fault.rows
+    [ -s normal.rows ] && [ -s fault.rows ] || fail "no sure rows for the rca fixture"
+    awk -F, '
+        FILENAME == ARGV[1] { n[nn++] = $0; next }
+        { f[nf++] = $0 }
+        function row(inc, node, t, faulty,   r, out, i, a) {
+            r = faulty ? f[fi++ % nf] : n[ni++ % nn]
+            split(r, a, ",")
+            out = inc "," node "," t
+            for (i = 2; i <= 11; i++) out = out "," a[i]
+            print out
+        }
+        function node(inc, id, onset, t0,   k) {
+            for (k = 0; k < 4; k++) row(inc, id, t0 + 60 * k, k >= onset)
+        }
+        END {
+            print "incident_id,node,timestamp,feature0,feature1,feature2,feature3,feature4,feature5,feature6,feature7,feature8,feature9"
+            node("i1", "db", 1, 1000); node("i1", "api", 2, 1005); node("i1", "web", 3, 990)
+            node("i2", "db", 9, 5000); node("i2", "api", 1, 5000); node("i2", "web", 2, 5010)
+        }' normal.rows fault.rows >inc.csv
+    printf 'incident_id,root_node,root_fault\ni1,db,1\ni2,api,1\n' >truth.csv
+}
+
+t_rca_ranks() {
+    rca_fixture
+    run healer rca --model "$FIX/model.model" --topology t.json --data inc.csv \
+        --out ranks.csv --normal 0
+    expect_rc 0 "rca"
+    expect_empty err "rca stderr"
+    expect_match out '^2 incidents analysed in [0-9.]+ s \(2 with abnormal nodes\); topology of 3 nodes; ranks written to ranks.csv$'
+    expect_in out "  i1: db 1, score "
+    expect_in out "  i2: api 1, score "
+    [ "$(head -n 1 ranks.csv)" = "incident_id,rank,node,fault,score,onset,path" ] ||
+        fail "ranks header: $(head -n 1 ranks.csv)"
+    expect_match ranks.csv '^i1,1,db,1,0\.[0-9]{4},1060,db>api>web$'
+    expect_match ranks.csv '^i2,1,api,1,0\.[0-9]{4},5060,api>web$'
+    # i1: its 3 abnormal nodes; i2: 2 (the healthy db is no candidate)
+    [ "$(data_rows ranks.csv)" -eq 5 ] || fail "expected 5 ranks: $(cat ranks.csv)"
+    expect_no_tmp_files .
+    # --top 1 on two threads: the same first ranks
+    run healer rca --model "$FIX/model.model" --topology t.json --data inc.csv \
+        --out top1.csv --normal 0 --top 1 --threads 2
+    expect_rc 0 "rca --top 1"
+    [ "$(tail -n +2 top1.csv)" = "$(grep '^i[12],1,' ranks.csv)" ] ||
+        fail "rank 1 differs with --top 1 --threads 2: $(cat top1.csv)"
+    # --json: the whole result on stdout, the ranks written all the same
+    run healer rca --model "$FIX/model.model" --topology t.json --data inc.csv \
+        --out ranks2.csv --normal 0 --json --skew 30 --hop-delay 120
+    expect_rc 0 "rca --json"
+    json_check out 'd["normal"] == "0" and d["top"] == 5 and [i["incident_id"] for i in d["incidents"]] == ["i1", "i2"]'
+    json_check out 'list(d["incidents"][0]) == ["incident_id", "observed", "abnormal", "ranks", "nodes"]'
+    json_check out 'd["incidents"][0]["ranks"][0]["path"] == ["db", "api", "web"] and d["incidents"][0]["ranks"][0]["tree"][0] == {"node": "db", "parent": None}'
+    json_check out 'd["incidents"][0]["ranks"][0]["onset"] == "1060" and d["incidents"][0]["ranks"][0]["onset_seconds"] == 1060'
+    json_check out '[n["node"] for n in d["incidents"][0]["nodes"]] == ["db", "api", "web"] and d["incidents"][0]["nodes"][0]["kind"] == "database" and d["incidents"][0]["nodes"][1]["kind"] is None'
+    json_check out 'all(0 <= r["score"] <= 1 for i in d["incidents"] for r in i["ranks"])'
+    [ -s ranks2.csv ] || fail "rca --json did not write --out"
+}
+
+t_rca_eval() {
+    rca_fixture
+    run healer rca --model "$FIX/model.model" --topology t.json --data inc.csv \
+        --out ranks.csv --normal 0
+    expect_rc 0 "rca"
+    run healer rca-eval --ranks ranks.csv --truth truth.csv
+    expect_rc 0 "rca-eval"
+    expect_in out "incidents: 2 (0 without ranks)"
+    expect_in out "top-1: 1.0000  top-3: 1.0000  top-5: 1.0000"
+    expect_in out "root fault right: 1.0000 of the 2 incidents whose rank-1 node is a root"
+    expect_in out "mean rank: 1.000"
+    printf 'incident_id,root_node,root_fault\ni1,web,1\ni2,api,2\ni3,db,1\n' >truth2.csv
+    run healer rca-eval --ranks ranks.csv --truth truth2.csv --json
+    expect_rc 0 "rca-eval --json"
+    json_check out 'list(d) == ["incidents", "unranked", "top1", "top3", "top5", "node_right", "fault_accuracy", "mean_rank"]'
+    json_check out 'd["incidents"] == 3 and d["unranked"] == 1 and abs(d["top1"] - 1/3) < 1e-9 and abs(d["top3"] - 2/3) < 1e-9 and d["node_right"] == 1 and d["fault_accuracy"] == 0'
+    json_check out 'abs(d["mean_rank"] - (3 + 1 + 4) / 3) < 1e-9'
+    printf 'incident_id,root_node,root_fault\ni9,db,1\n' >truth3.csv
+    run healer rca-eval --ranks ranks.csv --truth truth3.csv --json
+    expect_rc 0 "rca-eval, nothing ranked"
+    json_check out 'd["fault_accuracy"] is None and d["unranked"] == 1 and d["top1"] == 0'
+}
+
+t_rca_errors() {
+    rca_fixture
+    M="$FIX/model.model"
+    run healer rca --topology t.json --data inc.csv --out r.csv
+    expect_usage_error "--model, --topology, --data and --out are required" "rca without --model"
+    for bad in 0 101 x; do
+        run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --top $bad
+        expect_usage_error "--top expects a whole number in 1..100, got '$bad'" "rca --top $bad"
+    done
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --hop-delay 0
+    expect_usage_error "--hop-delay" "rca --hop-delay 0"
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --skew -1
+    expect_usage_error "--skew" "rca --skew -1"
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv extra
+    expect_usage_error "unexpected argument 'extra'" "rca with a stray argument"
+    # the model's classes are 0..5: none is called normal
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv
+    expect_rc 1 "rca without the normal class"
+    expect_in err "no class 'normal' (its classes: 0, 1, 2, 3, 4, 5): pass --normal LABEL"
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --normal ok
+    expect_rc 1 "rca --normal of no class"
+    expect_in err "no class 'ok'"
+    run healer rca --model nope.model --topology t.json --data inc.csv --out r.csv --normal 0
+    expect_rc 1 "rca with a missing model"
+    expect_in err "nope.model"
+    run healer rca --model "$M" --topology nope.json --data inc.csv --out r.csv --normal 0
+    expect_rc 1 "rca with a missing topology"
+    expect_in err "nope.json"
+    run healer rca --model "$M" --topology t.json --data nope.csv --out r.csv --normal 0
+    expect_rc 1 "rca with missing incidents"
+    expect_in err "nope.csv"
+    # a node the topology lacks: its line and value
+    { cat inc.csv; echo "i3,cache,1,1,2,3,4,5,6,7,8,9,10"; } >unknown.csv
+    run healer rca --model "$M" --topology t.json --data unknown.csv --out r.csv --normal 0
+    expect_rc 1 "rca with an unknown node"
+    expect_in err "unknown.csv:26: column 'node'"
+    expect_in err 'node not in the topology: "cache"'
+    # a KPI of the model missing
+    cut -d, -f1-5,7- inc.csv >nokpi.csv
+    run healer rca --model "$M" --topology t.json --data nokpi.csv --out r.csv --normal 0
+    expect_rc 1 "rca without a KPI"
+    expect_in err "feature 'feature2' used by the model is missing"
+    # a bad timestamp
+    sed '3s/^i1,db,1060,/i1,db,yesterday,/' inc.csv >badtime.csv
+    run healer rca --model "$M" --topology t.json --data badtime.csv --out r.csv --normal 0
+    expect_rc 1 "rca with a bad timestamp"
+    expect_in err "badtime.csv:3: column 'timestamp'"
+    expect_in err '"yesterday"'
+    # more nodes than allowed
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --normal 0 --max-nodes 2
+    expect_rc 1 "rca over --max-nodes"
+    expect_absent r.csv
+}
+
+t_rca_eval_errors() {
+    run healer rca-eval --ranks r.csv
+    expect_usage_error "--ranks and --truth are required" "rca-eval without --truth"
+    printf 'incident_id,root_node,root_fault\ni1,db,1\n' >truth.csv
+    printf 'incident_id,rank,node,fault,score,onset,path\ni1,one,db,1,0.5,1,db\n' >bad.csv
+    run healer rca-eval --ranks bad.csv --truth truth.csv
+    expect_rc 1 "rca-eval with a bad rank"
+    expect_in err "bad.csv:2: column 'rank'"
+    printf 'incident_id,node\ni1,db\n' >wrong.csv
+    run healer rca-eval --ranks wrong.csv --truth truth.csv
+    expect_rc 1 "rca-eval with a wrong header"
+    expect_in err "missing column 'rank'"
+    run healer rca-eval --ranks nope.csv --truth truth.csv
+    expect_rc 1 "rca-eval with a missing file"
+    expect_in err "nope.csv"
+    printf 'incident_id,root_node,root_fault\n' >empty.csv
+    run healer rca-eval --ranks bad.csv --truth empty.csv
+    expect_rc 1 "rca-eval with an empty truth"
+    expect_in err "the truth has no incident"
+}
+
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables
@@ -1853,7 +2024,8 @@ predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
 determinism_threads user_add user_add_rejects profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
-predict_reports_drift drift_rules_documented"
+predict_reports_drift drift_rules_documented
+rca_ranks rca_eval rca_errors rca_eval_errors"
 
 passed=0
 failed=0

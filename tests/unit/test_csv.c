@@ -971,6 +971,139 @@ static void test_real_file_speed(void **state)
         assert_true(best < 0.2);
 }
 
+/* ---- text columns (hl_csv_options.text_columns) ------------------------ */
+
+static const char *const INCIDENT_TEXT[] = {"incident_id", "node",
+                                            "timestamp"};
+
+static hl_csv_options text_options(void)
+{
+    hl_csv_options o;
+    hl_csv_options_init(&o);
+    o.id_column = "";
+    o.label_column = "";
+    o.text_columns = INCIDENT_TEXT;
+    o.n_text_columns = 3;
+    return o;
+}
+
+static void test_text_columns(void **state)
+{
+    (void)state;
+    hl_csv_options o = text_options();
+    /* any position, quoted, empty, UTF-8; the others stay KPIs */
+    hl_dataset *ds = parse_ok("cpu,node,incident_id,mem,timestamp\n"
+                              "1.5,\"db, 1\",inc-1,2,2026-12-07T04:00:00Z\n"
+                              "NA,\u00e9t\u00e9,\"\",3, 17 \n",
+                              &o);
+    assert_int_equal(ds->n_features, 2);
+    assert_string_equal(ds->feature_names[0], "cpu");
+    assert_string_equal(ds->feature_names[1], "mem");
+    assert_int_equal(ds->n_text, 3);
+    assert_string_equal(ds->text[0], "inc-1");
+    assert_string_equal(ds->text[1], "db, 1");
+    assert_string_equal(ds->text[2], "2026-12-07T04:00:00Z");
+    assert_string_equal(ds->text[3], "");
+    assert_string_equal(ds->text[4], "\u00e9t\u00e9");
+    assert_string_equal(ds->text[5], "17");
+    assert_true(isnan(cell(ds, 1, 0)));
+    assert_true(cell(ds, 1, 1) == 3.0f);
+    assert_null(ds->sample_ids);
+    assert_false(ds->has_labels);
+    /* a subset keeps the cells of its rows, in its order */
+    size_t rows[] = {1, 0, 1};
+    hl_dataset *sub = NULL;
+    hl_error err;
+    assert_int_equal(hl_dataset_subset(ds, rows, 3, &sub, &err), HL_OK);
+    assert_int_equal(sub->n_text, 3);
+    assert_string_equal(sub->text[0], "");
+    assert_string_equal(sub->text[4], "db, 1");
+    assert_string_equal(sub->text[8], "17");
+    hl_dataset_free(sub);
+    hl_dataset_free(ds);
+    /* none asked for: none kept */
+    ds = parse_ok("a,b\n1,2\n", NULL);
+    assert_int_equal(ds->n_text, 0);
+    assert_null(ds->text);
+    hl_dataset_free(ds);
+}
+
+static void test_text_columns_refused(void **state)
+{
+    (void)state;
+    hl_csv_options o = text_options();
+    expect_error("incident_id,timestamp,cpu\ni,1,2\n", &o, HL_ERR_DATA, 1,
+                 "node", 0, "column 'node' is missing from the header", NULL);
+    expect_error("incident_id,node,timestamp\ni,n,1\n", &o, HL_ERR_DATA, 1,
+                 NULL, 0, "no feature columns", "text columns");
+    expect_error("incident_id,node,timestamp,cpu\ni,\"\xff\",1,2\n", &o,
+                 HL_ERR_PARSE, 2, "node", 2, "text cell is not valid UTF-8",
+                 NULL);
+    /* a bad row frees the text cells already taken (the sanitizers see) */
+    expect_error("incident_id,node,timestamp,cpu\ni,n,1,x\n", &o,
+                 HL_ERR_PARSE, 2, "cpu", 4, "not a number", NULL);
+    expect_error("incident_id,node,timestamp,cpu\ni,n,1,2,3\n", &o,
+                 HL_ERR_PARSE, 2, NULL, 5, "wrong number of fields", NULL);
+    hl_dataset *ds = NULL;
+    hl_error err;
+    const char *const twice[] = {"node", "node"};
+    o.text_columns = twice;
+    o.n_text_columns = 2;
+    assert_int_equal(parse("node,cpu\nn,1\n", &o, &ds, &err), HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "listed twice"));
+    const char *const id[] = {"sample_id"};
+    hl_csv_options_init(&o);
+    o.text_columns = id;
+    o.n_text_columns = 1;
+    assert_int_equal(parse("sample_id,cpu\nn,1\n", &o, &ds, &err),
+                     HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "both a text column and the id"));
+    o.text_columns = NULL;
+    assert_int_equal(parse("sample_id,cpu\nn,1\n", &o, &ds, &err),
+                     HL_ERR_INVALID);
+    assert_null(ds);
+}
+
+/* Rows skipped for an empty label free their text cells; kept rows know
+ * their lines. */
+static void test_text_columns_lines(void **state)
+{
+    (void)state;
+    hl_csv_options o;
+    hl_csv_options_init(&o);
+    const char *const node[] = {"node"};
+    o.text_columns = node;
+    o.n_text_columns = 1;
+    const char *text = "node,cpu,label\nn1,1,a\n\nn2,2,\n\"n\n3\",3,b\n";
+    hl_dataset *ds = NULL;
+    size_t *lines = NULL, col[1];
+    hl_error err;
+    assert_int_equal(hl__dataset_parse_csv_located(text, strlen(text), "t.csv",
+                                                   &o, &ds, &lines, col, &err),
+                     HL_OK);
+    assert_int_equal(ds->n_rows, 2);
+    assert_int_equal(ds->rows_skipped_no_label, 1);
+    assert_string_equal(ds->text[1], "n\n3");
+    assert_int_equal(lines[0], 2);
+    assert_int_equal(lines[1], 5);
+    assert_int_equal(col[0], 0);
+    free(lines);
+    hl_dataset_free(ds);
+}
+
+static void test_header_names(void **state)
+{
+    (void)state;
+    const char *const want[] = {"incident_id", "node", "timestamp"};
+    const char *ok = "\xEF\xBB\xBF\n  \ncpu,\"node\",timestamp,incident_id\n1";
+    assert_int_equal(hl__csv_header_names(ok, strlen(ok), want, 3), 1);
+    const char *no = "incident_id,node,cpu\nx,y,timestamp\n";
+    assert_int_equal(hl__csv_header_names(no, strlen(no), want, 3), 0);
+    assert_int_equal(hl__csv_header_names("", 0, want, 3), 0);
+    const char *broken = "incident_id,\"node";
+    assert_int_equal(hl__csv_header_names(broken, strlen(broken), want, 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1000,6 +1133,10 @@ int main(void)
         cmocka_unit_test(test_error_infinities),
         cmocka_unit_test(test_error_nul_byte),
         cmocka_unit_test(test_error_io),
+        cmocka_unit_test(test_text_columns),
+        cmocka_unit_test(test_text_columns_refused),
+        cmocka_unit_test(test_text_columns_lines),
+        cmocka_unit_test(test_header_names),
         cmocka_unit_test(test_fuzz_mutations),
         cmocka_unit_test(test_real_file_speed),
     };
