@@ -49,8 +49,12 @@ extern "C" {
 /* Abnormal KPIs kept per node (its most anomalous row's, farthest first). */
 #define HL_RCA_MAX_KPIS 5
 
-/* Called after each incident; return non-zero to stop (hl_rca_run then
- * returns HL_ERR_CANCELLED). */
+/* Called after each incident with (incidents done, total), and also
+ * inside a long incident (every few best-path searches of its ranking)
+ * with done unchanged: so it may be called more than once with the same
+ * (done, total). Return non-zero to stop (hl_rca_run then returns
+ * HL_ERR_CANCELLED, also from inside an incident). Calls are serialised
+ * (never concurrent) but may come from a worker thread. */
 typedef int (*hl_rca_progress_fn)(size_t done, size_t total, void *arg);
 
 typedef struct hl_rca_options {

@@ -11,9 +11,14 @@
  * and ranked (rca_rank.c) as one task of a thread pool, with scratch
  * memory per worker. An incident's result depends on nothing but its own
  * rows, so not on threads or batches. Progress is reported per incident,
- * in order, between batches (where a cancel stops the run).
+ * in order, between batches (where a cancel stops the run), and also from
+ * inside the ranking of an incident every HL__RCA_TICK_SEARCHES searches
+ * with the same (done, total), so that a cancel stops a long incident too;
+ * the calls are serialised by a lock (the callback is never called
+ * concurrently) but may come from a worker thread.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +114,8 @@ typedef struct run {
     double *low, *high;        /* the model's normal ranges, or NULL */
     hl__rca_scratch **scratch; /* per worker */
     atomic_int failed;
+    atomic_int cancelled;    /* the callback said stop */
+    pthread_mutex_t call;    /* serialises calls of opt->progress */
 } run;
 
 static size_t incident_row0(const hl_incidents *inc, size_t i)
@@ -184,11 +191,29 @@ static hl_status diagnose_nodes(const run *r, const hl__rca_rows *rows,
     return HL_OK;
 }
 
+/* The ranking's tick: the progress callback with the incidents done
+ * before this batch; non-zero (and from then on for every worker): stop. */
+static int tick(void *p)
+{
+    run *r = p;
+    if (atomic_load(&r->cancelled))
+        return 1;
+    pthread_mutex_lock(&r->call);
+    int stop = r->opt->progress(r->first, r->inc->n_incidents,
+                                r->opt->progress_arg);
+    pthread_mutex_unlock(&r->call);
+    if (stop)
+        atomic_store(&r->cancelled, 1);
+    return stop;
+}
+
 /* Task: incident first + task, diagnosed and ranked. */
 static void analyse(void *p, size_t task, int worker)
 {
     run *r = p;
     size_t i = r->first + task;
+    if (atomic_load(&r->cancelled))
+        return;
     const hl_incident *src = &r->inc->incidents[i];
     hl_rca_incident *in = &r->res->incidents[i];
     hl__rca_rows rows = {.m = r->m,
@@ -203,14 +228,16 @@ static void analyse(void *p, size_t task, int worker)
                          .time_text = r->inc->time_text + r->row0,
                          .low = r->low,
                          .high = r->high};
+    hl_status rc = HL_OK;
     hl__rca_row_anomalies(&rows, incident_row0(r->inc, i) - r->row0,
                           incident_rows(r->inc, i), r->e, r->g);
     in->id = hl__strdup(src->id);
     if (!in->id ||
         diagnose_nodes(r, &rows, src, in,
                        hl__rca_scratch_levels(r->scratch[worker])) != HL_OK ||
-        hl__rca_rank(r->t, r->opt, r->scratch[worker], in) != HL_OK)
-        atomic_store(&r->failed, 1);
+        (rc = hl__rca_rank(r->t, r->opt, r->scratch[worker], in,
+                           r->opt->progress ? tick : NULL, r)) != HL_OK)
+        atomic_store(rc == HL_ERR_CANCELLED ? &r->cancelled : &r->failed, 1);
 }
 
 /* The KPIs of rows [row0, row0 + n) in the model's order. */
@@ -251,6 +278,11 @@ static hl_status run_batches(run *r, hl__pool *pool, hl_error *err)
         if (rc != HL_OK)
             return rc;
         hl__pool_run(pool, r->last - r->first, analyse, r);
+        if (atomic_load(&r->cancelled))
+            return hl__fail(err, HL_ERR_CANCELLED,
+                            "root-cause analysis cancelled after %zu of "
+                            "%zu incidents",
+                            r->first, total);
         if (atomic_load(&r->failed))
             return hl__fail(err, HL_ERR_NOMEM,
                             "out of memory analysing the incidents");
@@ -318,6 +350,7 @@ hl_status hl_rca_run(const hl_model *m, const hl_topology *t,
     if (!opt)
         opt = &defaults;
     run r = {.m = m, .t = t, .inc = inc, .opt = opt};
+    pthread_mutex_init(&r.call, NULL);
     r.nf = hl_model_n_features(m);
     r.K = hl_model_n_classes(m);
     r.threads = opt->threads;
@@ -359,6 +392,7 @@ done:
     free(r.g);
     free(r.low);
     free(r.high);
+    pthread_mutex_destroy(&r.call);
     return rc;
 }
 

@@ -91,11 +91,29 @@ typedef struct hl__rca_scratch hl__rca_scratch;
 hl__rca_scratch *hl__rca_scratch_new(size_t n_nodes);
 void hl__rca_scratch_free(hl__rca_scratch *s);
 
+/* Full best-path searches from candidates per incident, at most: with
+ * more candidates only the likeliest roots by a cheap key are searched
+ * and ranked (rca_rank.c; docs/rca.md). 256 searches of a 10,000-node,
+ * 200,000-edge incident whose nodes are all abnormal take about a second. */
+#define HL__RCA_MAX_SEARCHES 256
+/* Searches between two calls of the ranking's tick. */
+#define HL__RCA_TICK_SEARCHES 16
+
+/* Called by the ranking every HL__RCA_TICK_SEARCHES searches; non-zero
+ * stops it (HL_ERR_CANCELLED). */
+typedef int (*hl__rca_tick_fn)(void *arg);
+
 /* Ranks the candidates of incident `in` (its nodes diagnosed, ascending
  * node index) and fills in->n_abnormal, in->n_causes and in->causes.
- * HL_ERR_NOMEM only. */
+ * tick (may be NULL) is called with tick_arg every HL__RCA_TICK_SEARCHES
+ * searches. HL_ERR_NOMEM, HL_ERR_CANCELLED (the tick said stop; causes
+ * filled so far are in in->causes, freed with the incident). */
 hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
-                       hl__rca_scratch *s, hl_rca_incident *in);
+                       hl__rca_scratch *s, hl_rca_incident *in,
+                       hl__rca_tick_fn tick, void *tick_arg);
+
+/* The full searches run with s so far (for tests of the bound). */
+size_t hl__rca_scratch_searches(const hl__rca_scratch *s);
 
 /* Room for one value per observed node of an incident (the KPI levels). */
 double *hl__rca_scratch_levels(hl__rca_scratch *s);

@@ -12,8 +12,18 @@
  * (abnormal: all, without rows: HL__RCA_UNOBSERVED_PASS, normal: their small
  * anomaly), and paths weaker than HL__RCA_MIN_REACH are dropped, so a search
  * only walks the incident's anomaly region and its rim - what keeps a
- * 10,000-node incident fast. It is Dijkstra's search on -log(strength), ties
- * broken by fewer hops, then the lower node index: deterministic.
+ * region small. It is Dijkstra's search on -log(strength), ties broken by
+ * fewer hops, then the lower node index: deterministic.
+ *
+ * A widespread incident has a large anomaly region and many candidates, and
+ * candidates x (nodes + edges) is minutes for 10,000 abnormal nodes. So at
+ * most HL__RCA_MAX_SEARCHES candidates are searched: when there are more,
+ * those likeliest to be roots by a cheap key (fewest abnormal direct
+ * dependencies that turned abnormal no later than them plus the skew, then
+ * the highest anomaly, then the earliest onset, then the lower index); the
+ * others are left unscored and unranked (docs/rca.md, limits). Every
+ * HL__RCA_TICK_SEARCHES searches the caller's tick runs, which may stop the
+ * incident (a cancel inside one big incident).
  *
  * Over the abnormal nodes v it reaches (itself included, reach 1), with
  * w(u, v) the timing weight of v's onset against u's:
@@ -56,7 +66,15 @@ struct hl__rca_scratch {
     size_t n_order;
     uint8_t *in_tree; /* per node, cleared after use */
     double *levels;   /* per observed node of the incident (the caller's) */
+    size_t searches;  /* full searches run with this scratch, ever */
+    hl__rca_tick_fn tick; /* of the incident being ranked; may be NULL */
+    void *tick_arg;
 };
+
+size_t hl__rca_scratch_searches(const hl__rca_scratch *s)
+{
+    return s->searches;
+}
 
 double *hl__rca_scratch_levels(hl__rca_scratch *s)
 {
@@ -238,6 +256,19 @@ static int search(const hl_topology *t, const hl_rca_incident *in,
     return 0;
 }
 
+/* search(), counted, with the caller's tick every HL__RCA_TICK_SEARCHES:
+ * 0, -1 out of memory, -2 stopped by the tick. */
+static int counted_search(const hl_topology *t, const hl_rca_incident *in,
+                          hl__rca_scratch *s, size_t u)
+{
+    if (search(t, in, s, u))
+        return -1;
+    if (++s->searches % HL__RCA_TICK_SEARCHES == 0 && s->tick &&
+        s->tick(s->tick_arg))
+        return -2;
+    return 0;
+}
+
 /* ---- timing ------------------------------------------------------------ */
 
 /* How plausible it is that v, `hops` away, is a victim of u given their
@@ -268,6 +299,9 @@ static double timing_weight(double ou, double ov, size_t hops,
 typedef struct candidate {
     size_t node;
     double evidence, explained, timing, score, onset;
+    /* the cheap key of a root (choose_candidates) */
+    size_t earlier_deps;
+    double anomaly;
 } candidate;
 
 static const hl_rca_node *observed(const hl__rca_scratch *s,
@@ -396,6 +430,57 @@ static int list_candidates(const hl_topology *t, hl__rca_scratch *s,
     return 0;
 }
 
+/* The cheap key of candidate c: its abnormal direct dependencies that
+ * turned abnormal no later than it plus the skew (all of them for a node
+ * without rows, whose onset is unknown), its anomaly (-1 without rows), its
+ * onset. */
+static void cheap_key(const hl_topology *t, const hl__rca_scratch *s,
+                      const hl_rca_incident *in, const hl_rca_options *opt,
+                      candidate *c)
+{
+    const hl_rca_node *nu = observed(s, in, c->node);
+    c->earlier_deps = 0;
+    c->anomaly = nu ? nu->anomaly : -1.0;
+    c->onset = nu ? nu->onset : NAN;
+    for (size_t j = t->depends_start[c->node];
+         j < t->depends_start[c->node + 1]; j++) {
+        const hl_rca_node *nv = observed(s, in, t->depends[j]);
+        if (nv && nv->abnormal &&
+            (!nu || !nu->abnormal || !(nv->onset > nu->onset + opt->skew)))
+            c->earlier_deps++;
+    }
+}
+
+static int cheap_cmp(const void *pa, const void *pb)
+{
+    const candidate *a = pa, *b = pb;
+    if (a->earlier_deps != b->earlier_deps)
+        return a->earlier_deps < b->earlier_deps ? -1 : 1;
+    if (a->anomaly != b->anomaly)
+        return a->anomaly > b->anomaly ? -1 : 1;
+    int na = isnan(a->onset), nb = isnan(b->onset);
+    if (na != nb)
+        return na ? 1 : -1;
+    if (!na && a->onset != b->onset)
+        return a->onset < b->onset ? -1 : 1;
+    return (a->node > b->node) - (a->node < b->node);
+}
+
+/* Keeps the HL__RCA_MAX_SEARCHES likeliest roots of *n candidates by their
+ * cheap key (all of them when no more). */
+static void choose_candidates(const hl_topology *t, const hl__rca_scratch *s,
+                              const hl_rca_incident *in,
+                              const hl_rca_options *opt, candidate *c,
+                              size_t *n)
+{
+    if (*n <= HL__RCA_MAX_SEARCHES)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        cheap_key(t, s, in, opt, &c[i]);
+    qsort(c, *n, sizeof *c, cheap_cmp);
+    *n = HL__RCA_MAX_SEARCHES;
+}
+
 /* ---- paths and trees --------------------------------------------------- */
 
 /* The tree and the path of cause c from a fresh search of its node. */
@@ -403,8 +488,9 @@ static int build_tree(const hl_topology *t, hl__rca_scratch *s,
                       const hl_rca_incident *in, const hl_rca_options *opt,
                       hl_rca_cause *c)
 {
-    if (search(t, in, s, c->node))
-        return -1;
+    int rc = counted_search(t, in, s, c->node);
+    if (rc)
+        return rc;
     double ou = cause_onset(s, in, c->node);
     size_t tip = c->node, members = 0;
     double tip_r = 0;
@@ -470,9 +556,16 @@ static int fill_cause(const hl_topology *t, hl__rca_scratch *s,
     return build_tree(t, s, in, opt, c);
 }
 
-hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
-                       hl__rca_scratch *s, hl_rca_incident *in)
+static hl_status status_of(int rc)
 {
+    return rc == -2 ? HL_ERR_CANCELLED : HL_ERR_NOMEM;
+}
+
+hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
+                       hl__rca_scratch *s, hl_rca_incident *in,
+                       hl__rca_tick_fn tick, void *tick_arg)
+{
+    int sr;
     double total = 0;
     candidate *cand = NULL;
     size_t n_cand = 0;
@@ -485,11 +578,16 @@ hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
             total += in->nodes[i].anomaly;
         }
     }
+    s->tick = tick;
+    s->tick_arg = tick_arg;
     if (list_candidates(t, s, in, &cand, &n_cand))
         goto done;
+    choose_candidates(t, s, in, opt, cand, &n_cand);
     for (size_t i = 0; i < n_cand; i++) {
-        if (search(t, in, s, cand[i].node))
+        if ((sr = counted_search(t, in, s, cand[i].node))) {
+            rc = status_of(sr);
             goto done;
+        }
         score_candidate(t, s, in, opt, total, &cand[i]);
     }
     qsort(cand, n_cand, sizeof *cand, candidate_cmp);
@@ -498,13 +596,15 @@ hl_status hl__rca_rank(const hl_topology *t, const hl_rca_options *opt,
     if (!in->causes)
         goto done;
     for (; in->n_causes < top; in->n_causes++)
-        if (fill_cause(t, s, in, opt, &cand[in->n_causes],
-                       &in->causes[in->n_causes])) {
+        if ((sr = fill_cause(t, s, in, opt, &cand[in->n_causes],
+                             &in->causes[in->n_causes]))) {
             hl__rca_cause_clear(&in->causes[in->n_causes]);
+            rc = status_of(sr);
             goto done;
         }
     rc = HL_OK;
 done:
+    s->tick = NULL;
     for (size_t i = 0; i < in->n_nodes; i++)
         s->obs[in->nodes[i].node] = -1;
     free(cand);

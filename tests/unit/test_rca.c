@@ -8,6 +8,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <time.h>
 
 #include "engineutil.h"
 #include "internal.h"
@@ -415,7 +416,7 @@ static void rank(const hl_topology *t, hl_rca_incident *in)
     hl_rca_options opt;
     hl_rca_options_init(&opt);
     hl__rca_scratch *s = hl__rca_scratch_new(t->n_nodes);
-    assert_int_equal(hl__rca_rank(t, &opt, s, in), HL_OK);
+    assert_int_equal(hl__rca_rank(t, &opt, s, in, NULL, NULL), HL_OK);
     hl__rca_scratch_free(s);
 }
 
@@ -729,9 +730,13 @@ typedef struct progress_log {
     size_t calls, last_done, total, stop_at;
 } progress_log;
 
+/* Counts the calls after each incident (done one more than before); the
+ * ranking's calls inside an incident repeat the last done. */
 static int on_progress(size_t done, size_t total, void *arg)
 {
     progress_log *p = arg;
+    if (done == p->last_done)
+        return 0;
     assert_int_equal(done, p->last_done + 1);
     p->calls++;
     p->last_done = done;
@@ -760,6 +765,107 @@ static void test_progress_and_cancel(void **state)
                      HL_ERR_CANCELLED);
     assert_null(r);
     assert_int_equal(log.calls, 5);
+    hl_incidents_free(inc);
+    hl_topology_free(t);
+}
+
+/* n nodes, node i > 0 depending on `deps` random nodes before it: node 0
+ * is the one root every other node can be traced back to. */
+static hl_topology *dag(size_t n, size_t deps)
+{
+    hl_topology_builder *b = hl_topology_builder_new(0);
+    hl_error err;
+    char id[32], to[32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "n%zu", i);
+        assert_int_equal(hl_topology_builder_add_node(b, id, "svc", &err),
+                         HL_OK);
+    }
+    hl__rng rng;
+    hl__rng_seed(&rng, 3);
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = 0; k < deps; k++) {
+            snprintf(id, sizeof id, "n%zu", i);
+            snprintf(to, sizeof to, "n%zu", (size_t)hl__rng_below(&rng, i));
+            hl_status rc = hl_topology_builder_add_edge(b, id, to, 0, &err);
+            assert_true(rc == HL_OK || strstr(err.message, "uplicate"));
+        }
+    hl_topology *t = NULL;
+    assert_int_equal(hl_topology_builder_finish(b, &t, &err), HL_OK);
+    return t;
+}
+
+/* Every one of 10,000 nodes abnormal (20 edges each): the full searches
+ * stay within HL__RCA_MAX_SEARCHES (+ the top causes' trees), the root is
+ * among them and ranked first, and it takes seconds, not a minute. */
+static void test_widespread_incident_bounded(void **state)
+{
+    (void)state;
+    const size_t n = 10000;
+    hl_topology *t = dag(n, 20);
+    hl_rca_node *nodes = calloc(n, sizeof *nodes);
+    for (size_t i = 0; i < n; i++) { /* node index i is "n<i>" */
+        char id[32];
+        snprintf(id, sizeof id, "n%zu", i);
+        assert_int_equal(hl_topology_find(t, id), (long)i);
+        set_node(&nodes[i], i,
+                 i ? 0.6 + 0.39 * (double)((i * 7919) % 100) / 100.0 : 0.99,
+                 0.01 * (double)i);
+    }
+    hl_rca_incident in = {.id = "wide", .n_nodes = n, .nodes = nodes};
+    hl_rca_options opt;
+    hl_rca_options_init(&opt);
+    hl__rca_scratch *s = hl__rca_scratch_new(t->n_nodes);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(hl__rca_rank(t, &opt, s, &in, NULL, NULL), HL_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) +
+                  1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    print_message("10,000 abnormal nodes, 20 edges each: %.2f s, %zu "
+                  "searches\n", took, hl__rca_scratch_searches(s));
+    assert_true(hl__rca_scratch_searches(s) <= HL__RCA_MAX_SEARCHES + opt.top);
+    assert_true(took < 20.0);
+    assert_int_equal(in.n_abnormal, n);
+    assert_int_equal(in.n_causes, opt.top);
+    assert_string_equal(id_of(t, in.causes[0].node), "n0");
+    hl__rca_scratch_free(s);
+    clear(&in);
+    free(nodes);
+    hl_topology_free(t);
+}
+
+static int stop_at_once(size_t done, size_t total, void *arg)
+{
+    size_t *calls = arg;
+    assert_int_equal(done, 0); /* inside the one incident */
+    assert_int_equal(total, 1);
+    (*calls)++;
+    return 1;
+}
+
+/* One incident with more candidates than the ranking's tick period: the
+ * callback is called inside it, and its stop cancels the run. */
+static void test_cancel_inside_incident(void **state)
+{
+    (void)state;
+    hl_topology *t = dag(400, 3);
+    incidents_text it;
+    text_open(&it);
+    for (size_t v = 0; v < t->n_nodes; v++)
+        node_rows(&it, "wide", id_of(t, v), 2, 0, fault_k, (double)v);
+    hl_incidents *inc = text_close(&it, t);
+    hl_rca_options opt;
+    hl_rca_options_init(&opt);
+    size_t calls = 0;
+    opt.progress = stop_at_once;
+    opt.progress_arg = &calls;
+    hl_rca_result *r = NULL;
+    hl_error err;
+    assert_int_equal(hl_rca_run(model, t, inc, &opt, &r, NULL, &err),
+                     HL_ERR_CANCELLED);
+    assert_null(r);
+    assert_int_equal(calls, 1);
     hl_incidents_free(inc);
     hl_topology_free(t);
 }
@@ -930,6 +1036,8 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_widespread_incident_bounded),
+        cmocka_unit_test(test_cancel_inside_incident),
         cmocka_unit_test(test_writers),
         cmocka_unit_test(test_eval),
     };
