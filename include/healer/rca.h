@@ -77,11 +77,14 @@ typedef struct hl_rca_node {
     double anomaly;     /* [0, 1]: how abnormal it is, sustained over its
                            samples from its onset on (docs/rca.md) */
     int abnormal;       /* anomaly >= 0.5 */
-    int32_t fault;      /* the model class it most likely has besides the
-                           normal one (over its abnormal samples, or all of
-                           them when none is); -1 when the model has no
-                           other class */
-    double confidence;  /* the mean probability of `fault` over those samples */
+    int32_t fault;      /* abnormal: the non-normal class most likely over
+                           its samples the classifier calls abnormal
+                           (p(normal) < 0.5); -1 = unknown when there is
+                           none (abnormal by its KPIs alone). Not abnormal:
+                           the normal class (hl_rca_result.normal_class) */
+    double confidence;  /* the mean probability of `fault` over those
+                           samples (all of them for a normal node); NAN
+                           when fault is -1 */
     double onset;       /* time of its first abnormal sample (seconds, as
                            hl_incidents.time); NAN when none is abnormal */
     char *onset_text;   /* that timestamp as written; NULL when none */
@@ -100,7 +103,8 @@ typedef struct hl_rca_cause {
     size_t node;        /* topology node index */
     int observed;       /* 0: no rows (a dependency of abnormal nodes
                            that reports nothing); fault -1, onset NAN */
-    int32_t fault;      /* its hl_rca_node's fault */
+    int32_t fault;      /* its hl_rca_node's fault (the normal class for a
+                           node that is not abnormal, -1 when unknown) */
     double confidence;
     double score;       /* [0, 1] = evidence x explained x timing */
     double evidence, explained, timing;
@@ -150,8 +154,9 @@ hl_status hl_rca_run(const hl_model *m, const hl_topology *t,
 void hl_rca_result_free(hl_rca_result *r);
 
 /* The ranks as CSV, header incident_id,rank,node,fault,score,onset,path:
- * one line per cause; fault the model's label (empty for an unobserved
- * cause), score with 4 decimals, onset as written (empty when unknown),
+ * one line per cause; fault the model's label of the node's fault (the
+ * normal class's for a node that is not abnormal; empty for an unobserved
+ * cause or an unknown fault), score with 4 decimals, onset as written (empty when unknown),
  * path node ids joined by '>'. */
 hl_status hl_rca_write_csv(FILE *f, const hl_rca_result *r,
                            const hl_topology *t, const hl_model *m,

@@ -218,10 +218,12 @@ static void print_summary(const rca_args *a, const hl_rca_result *r,
             continue;
         const hl_rca_cause *c = &in->causes[0];
         printf("  %s: %s", in->id, t->nodes[c->node].id);
-        if (c->fault >= 0)
+        if (!c->observed)
+            printf(" (no rows: a dependency its neighbours point at)");
+        else if (c->fault >= 0)
             printf(" %s", hl_model_class_name(m, (size_t)c->fault));
         else
-            printf(" (no rows: a dependency its neighbours point at)");
+            printf(" (fault unknown: abnormal by its KPIs alone)");
         printf(", score %.3f, %zu of %zu observed nodes abnormal\n", c->score,
                in->n_abnormal, in->n_nodes);
     }

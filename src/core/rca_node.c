@@ -23,9 +23,12 @@
  * is an outlier among the incident's observed nodes (robust z >=
  * HL__RCA_KPI_OUTLIER) is abnormal even when the classifier calls it
  * normal - a fault the model never saw still shows (hl__rca_kpi_gate).
- * A node's fault sums the non-normal classes' probabilities over its
- * abnormal rows only, so that its healthy samples before the onset do not
- * vote for whatever fault looks most like normal.
+ * An abnormal node's fault sums the non-normal classes' probabilities over
+ * its abnormal rows only, so that its healthy samples before the onset do
+ * not vote for whatever fault looks most like normal; one abnormal by its
+ * KPIs alone, with no row the classifier calls abnormal, has no fault the
+ * classifier could name (-1); a node that is not abnormal has the normal
+ * class, so that a healthy node never shows a fault.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -97,26 +100,35 @@ static hl_status change(const double *v, size_t n, double centre, double unit,
 
 /* ---- a node ------------------------------------------------------------ */
 
-/* The non-normal class with the largest summed probability over rows
- * [first, first + n) that are abnormal (all of them when none is); its
- * mean probability over those rows. */
+/* The node's fault and confidence (healer/rca.h, hl_rca_node): abnormal,
+ * the non-normal class with the largest summed probability over its rows
+ * [first, first + n) that the classifier calls abnormal, and its mean
+ * probability over them (-1 and NAN when there is none: abnormal by its
+ * KPIs alone); not abnormal, the normal class and its mean probability
+ * over all the rows. */
 static void pick_fault(const hl__rca_rows *r, size_t first, size_t n,
                        hl_rca_node *out)
 {
-    double best = -1;
-    size_t used = 0, any = 0;
-    for (size_t i = first; i < first + n; i++)
-        any += r->e[i] >= HL__RCA_ABNORMAL;
     out->fault = -1;
     out->confidence = NAN;
+    if (!out->abnormal) {
+        double sum = 0;
+        for (size_t i = first; i < first + n; i++)
+            sum += r->proba[i * r->K + (size_t)r->normal];
+        out->fault = r->normal;
+        out->confidence = n ? sum / (double)n : NAN;
+        return;
+    }
+    size_t used = 0;
     for (size_t i = first; i < first + n; i++)
-        used += !any || r->e[i] >= HL__RCA_ABNORMAL;
-    for (size_t k = 0; k < r->K; k++) {
+        used += r->e[i] >= HL__RCA_ABNORMAL;
+    double best = -1;
+    for (size_t k = 0; used && k < r->K; k++) {
         if ((int32_t)k == r->normal)
             continue;
         double sum = 0;
         for (size_t i = first; i < first + n; i++)
-            if (!any || r->e[i] >= HL__RCA_ABNORMAL)
+            if (r->e[i] >= HL__RCA_ABNORMAL)
                 sum += r->proba[i * r->K + k];
         if (sum > best) {
             best = sum;
@@ -165,9 +177,10 @@ hl_status hl__rca_diagnose_node(const hl__rca_rows *r, size_t first, size_t n,
     out->rows = n;
     out->anomaly = a; /* abnormal <=> a >= HL__RCA_ABNORMAL <=> an onset */
     out->onset_text = NULL;
+    rc = set_onset(r, first, n, onset == SIZE_MAX ? SIZE_MAX : first + onset,
+                   out);
     pick_fault(r, first, n, out);
-    return set_onset(r, first, n, onset == SIZE_MAX ? SIZE_MAX : first + onset,
-                     out);
+    return rc;
 }
 
 /* ---- the KPI view, against the incident -------------------------------- */
@@ -213,5 +226,7 @@ hl_status hl__rca_kpi_gate(const hl__rca_rows *r, size_t first, size_t n,
     /* 0.5 at the outlier bar, towards 1 beyond it */
     out->anomaly =
         1.0 - 0.5 * exp(-(z - HL__RCA_KPI_OUTLIER) / HL__RCA_KPI_OUTLIER);
-    return set_onset(r, first, n, first + onset, out);
+    rc = set_onset(r, first, n, first + onset, out);
+    pick_fault(r, first, n, out); /* now abnormal */
+    return rc;
 }

@@ -254,7 +254,9 @@ static void test_chain(void **state)
     assert_string_equal(id_of(t, db->node), "db");
     assert_int_equal(db->rows, 5);
     assert_true(db->abnormal && db->anomaly >= 0.5);
+    /* abnormal: the likeliest non-normal class over its abnormal rows */
     assert_int_equal(db->fault, fault_k);
+    assert_true(db->confidence > 0.5);
     hl_rca_result_free(r);
     hl_incidents_free(inc);
     hl_topology_free(t);
@@ -391,7 +393,12 @@ static void test_no_abnormal_node(void **state)
     const hl_rca_node *n0 = &in->nodes[0];
     assert_false(n0->abnormal);
     assert_null(n0->onset_text);
-    assert_true(n0->fault >= 0 && n0->fault != normal_k);
+    /* a node that is not abnormal shows the normal class, with its mean
+     * p(normal) as the confidence; so do the causes it makes */
+    assert_int_equal(n0->fault, normal_k);
+    assert_true(n0->confidence > 0.5 && n0->confidence <= 1);
+    for (size_t k = 0; k < 2; k++)
+        assert_int_equal(in->causes[k].fault, normal_k);
     hl_rca_result_free(r);
     hl_incidents_free(inc);
     hl_topology_free(t);
@@ -569,6 +576,13 @@ static void test_kpi_gate(void **state)
                 assert_true(nodes[v].anomaly > 0.5);
                 assert_true(nodes[v].onset == 120);
                 assert_string_equal(nodes[v].onset_text, "120");
+                /* abnormal by its KPIs alone: no fault the classifier
+                 * could name */
+                assert_int_equal(nodes[v].fault, -1);
+                assert_true(isnan(nodes[v].confidence));
+            } else {
+                assert_int_equal(nodes[v].fault, normal_k);
+                assert_true(fabs(nodes[v].confidence - 0.9) < 1e-9);
             }
             free(nodes[v].onset_text);
         }
@@ -950,6 +964,25 @@ static void test_writers(void **state)
     assert_int_equal(json_integer_value(json_object_get(root, "observed")), 2);
     json_decref(root);
     free(one);
+    /* an unknown fault (abnormal by KPIs alone) is null / empty; the
+     * normal class of a node that is not abnormal is its label */
+    r->incidents[0].nodes[0].fault = -1;
+    r->incidents[0].nodes[0].confidence = NAN;
+    r->incidents[0].causes[0].fault = normal_k;
+    csv = write_all(r, t, 0);
+    assert_non_null(strstr(csv, "\n\"inc, 1\",1,db,normal,"));
+    free(csv);
+    js = write_all(r, t, 1);
+    root = json_loads(js, 0, &je);
+    in = json_array_get(json_object_get(root, "incidents"), 0);
+    node0 = json_array_get(json_object_get(in, "nodes"), 0);
+    assert_true(json_is_null(json_object_get(node0, "fault")));
+    assert_true(json_is_null(json_object_get(node0, "confidence")));
+    rank1 = json_array_get(json_object_get(in, "ranks"), 0);
+    assert_string_equal(json_string_value(json_object_get(rank1, "fault")),
+                        "normal");
+    json_decref(root);
+    free(js);
     hl_rca_result_free(r);
     hl_incidents_free(inc);
     hl_topology_free(t);
