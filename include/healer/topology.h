@@ -6,7 +6,8 @@
  * marked bidirectional (a shared resource, a replica pair) carries faults
  * both ways. Cycles are allowed, as real systems have them.
  *
- * Two file forms, told apart by their first non-blank byte ('{': JSON):
+ * Two file forms, told apart by their first non-blank byte after an
+ * optional UTF-8 byte order mark ('{': JSON; hl_topology_is_json):
  *   JSON  {"nodes": [{"id": "db-1", "kind": "database"}, ...],
  *          "edges": [{"from": "api-1", "to": "db-1"},
  *                    {"from": "a", "to": "b", "bidirectional": true}, ...]}
@@ -40,6 +41,10 @@ extern "C" {
 
 /* The most nodes a topology may have unless the caller says otherwise. */
 #define HL_TOPOLOGY_MAX_NODES_DEFAULT 10000
+/* The largest node limit a caller may set (the CLI's --max-nodes, the
+ * service's topology node limit setting): past it the adjacency and a
+ * worker's scratch of root-cause analysis outgrow memory budgets. */
+#define HL_TOPOLOGY_MAX_NODES_LIMIT 1000000
 /* The longest node id, in bytes. */
 #define HL_TOPOLOGY_MAX_ID 255
 /* The longest `kind`, in bytes. */
@@ -104,6 +109,13 @@ hl_status hl_topology_builder_finish(hl_topology_builder *b, hl_topology **out,
 
 /* Frees a builder that was not finished. NULL is a no-op. */
 void hl_topology_builder_free(hl_topology_builder *b);
+
+/* 1 when data[0..len) is a topology in the JSON form (its first byte
+ * other than blanks, after an optional UTF-8 byte order mark, is '{'),
+ * else 0 (the CSV form; data NULL: 0). The one rule hl_topology_parse
+ * uses; a caller that stores or labels a topology file by its format must
+ * use it too. Pure, thread-safe. */
+int hl_topology_is_json(const char *data, size_t len);
 
 /* Parses a topology, JSON or CSV (see above), from data[0..len); `name`
  * stands for the file in messages. max_nodes 0 = the default. Errors:

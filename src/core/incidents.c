@@ -234,7 +234,7 @@ static hl_status cell_fail(const reader *r, hl_status code, size_t row, int col,
                            const char *what)
 {
     char value[64];
-    hl__utf8_copy(value, sizeof value, cell(r, row, col));
+    hl__id_excerpt(value, sizeof value, cell(r, row, col));
     return hl__fail_at(r->err, code, r->name, r->lines[row], col_names[col],
                        r->text_col[col] + 1, "%s: \"%s%s\"", what, value,
                        strlen(cell(r, row, col)) >= sizeof value ? "..." : "");
@@ -258,6 +258,12 @@ static hl_status key_incident(reader *r, size_t row)
         return cell_fail(
             r, HL_ERR_DATA, row, COL_ID,
             "incident id longer than " HL__STR(HL_INCIDENT_MAX_ID) " bytes");
+    const char *why = hl__id_text_problem(id, n);
+    if (why) {
+        char what[64];
+        snprintf(what, sizeof what, "incident id %s", why);
+        return cell_fail(r, HL_ERR_DATA, row, COL_ID, what);
+    }
     int added;
     long k = hl__idmap_get(&r->incidents, id, &added);
     if (k < 0)
@@ -282,6 +288,13 @@ static hl_status node_first_seen(reader *r, size_t row, size_t k)
         return cell_fail(
             r, HL_ERR_DATA, row, COL_NODE,
             "node id longer than " HL__STR(HL_TOPOLOGY_MAX_ID) " bytes");
+    const char *id = cell(r, row, COL_NODE);
+    const char *why = hl__id_text_problem(id, strlen(id));
+    if (why) {
+        char what[64];
+        snprintf(what, sizeof what, "node id %s", why);
+        return cell_fail(r, HL_ERR_DATA, row, COL_NODE, what);
+    }
     if (!r->t)
         return HL_OK;
     long v = hl_topology_find(r->t, cell(r, row, COL_NODE));

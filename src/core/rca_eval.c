@@ -47,18 +47,6 @@ static hl_status nomem(hl_error *err)
     return hl__fail(err, HL_ERR_NOMEM, "out of memory reading the files");
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? 2 * *cap : 64;
-    void *p = realloc(*v, c * size);
-    if (!p)
-        return -1;
-    *v = p;
-    *cap = c;
-    return 0;
-}
 
 /* incident_id, root_node, root_fault */
 static hl_status truth_row(void *arg, const char *const *f, size_t line,
@@ -67,8 +55,8 @@ static hl_status truth_row(void *arg, const char *const *f, size_t line,
     (void)line;
     evaluation *ev = arg;
     size_t n = ev->ids.n;
-    if (grow((void **)&ev->incidents, &ev->cap, n + 1, sizeof *ev->incidents) ||
-        grow((void **)&ev->roots, &ev->roots_cap, ev->n_roots + 1,
+    if (hl__grow((void **)&ev->incidents, &ev->cap, n + 1, sizeof *ev->incidents) ||
+        hl__grow((void **)&ev->roots, &ev->roots_cap, ev->n_roots + 1,
              sizeof *ev->roots))
         return nomem(err);
     long k = hl__idmap_find(&ev->ids, f[0]);

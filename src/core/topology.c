@@ -7,8 +7,8 @@
  * spreads, what a node depends on) sorted and free of repeats: root-cause
  * analysis walks those lists and must not see a neighbour twice.
  *
- * Ids are found through an open-addressing hash table (FNV-1a): the
- * incident reader looks up one id per CSV row, so a linear search over
+ * Ids are found through the engine's id map (idmap.c, O(1) on average):
+ * the incident reader looks up one id per CSV row, so a linear search over
  * 10,000 nodes would cost more than the parsing. Repeated edges are
  * merged through a second table keyed by the (from, to) pair.
  */
@@ -21,6 +21,7 @@
 #include "healer/dataset.h"
 #include "healer/file.h"
 #include "healer/topology.h"
+#include "idmap.h"
 #include "internal.h"
 
 #define STR_(x) #x
@@ -31,19 +32,12 @@
 
 /* ---- hash tables ---- */
 
-/* Node ids to indices. Slots hold index + 1 (0 = empty). */
+/* Node ids to indices: the engine's one id map (idmap.c), its keys
+ * borrowed from the nodes' ids, which move with the nodes from the
+ * builder to the topology. */
 struct hl__topology_index {
-    size_t cap; /* a power of two, > 2 x entries */
-    size_t *slot;
+    hl__idmap map;
 };
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -73,55 +67,9 @@ struct hl_topology_builder {
     hl_topology_node *nodes;
     size_t n_edges, edges_cap;
     hl_topology_edge *edges;
-    struct hl__topology_index ids;
+    hl__idmap ids; /* node ids (borrowed from nodes[].id) to indices */
     edge_index pairs;
 };
-
-static long index_find(const struct hl__topology_index *ix,
-                       const hl_topology_node *nodes, const char *id)
-{
-    if (!ix->cap)
-        return -1;
-    const size_t mask = ix->cap - 1;
-    for (size_t i = (size_t)fnv1a(id) & mask;; i = (i + 1) & mask) {
-        const size_t v = ix->slot[i];
-        if (!v)
-            return -1;
-        if (!strcmp(nodes[v - 1].id, id))
-            return (long)(v - 1);
-    }
-}
-
-static void index_put(struct hl__topology_index *ix,
-                      const hl_topology_node *nodes, size_t node)
-{
-    const size_t mask = ix->cap - 1;
-    size_t i = (size_t)fnv1a(nodes[node].id) & mask;
-    while (ix->slot[i])
-        i = (i + 1) & mask;
-    ix->slot[i] = node + 1;
-}
-
-/* Makes room for n entries (load <= 1/2), rehashing the first n_nodes. */
-static int index_reserve(struct hl__topology_index *ix,
-                         const hl_topology_node *nodes, size_t n_nodes,
-                         size_t n)
-{
-    if (ix->cap > 2 * n)
-        return 0;
-    size_t cap = 16;
-    while (cap <= 2 * n)
-        cap *= 2;
-    size_t *slot = calloc(cap, sizeof *slot);
-    if (!slot)
-        return -1;
-    free(ix->slot);
-    ix->slot = slot;
-    ix->cap = cap;
-    for (size_t v = 0; v < n_nodes; v++)
-        index_put(ix, nodes, v);
-    return 0;
-}
 
 static long pair_find(const edge_index *ix, uint64_t key)
 {
@@ -193,13 +141,14 @@ void hl_topology_builder_free(hl_topology_builder *b)
     }
     free(b->nodes);
     free(b->edges);
-    free(b->ids.slot);
+    hl__idmap_free(&b->ids);
     free(b->pairs.key);
     free(b->pairs.slot);
     free(b);
 }
 
-/* Why id cannot name a node, or NULL when it can. */
+/* Why id cannot name a node, or NULL when it can: the id text rule
+ * (hl__id_text_problem, shared with incident ids), and no '>'. */
 static const char *id_problem(const char *id)
 {
     const size_t n = strlen(id);
@@ -207,25 +156,12 @@ static const char *id_problem(const char *id)
         return "is empty";
     if (n > HL_TOPOLOGY_MAX_ID)
         return "is longer than " STR(HL_TOPOLOGY_MAX_ID) " bytes";
-    if (!hl__utf8_valid(id, n))
-        return "is not valid UTF-8";
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char c = (unsigned char)id[i];
-        if (c < 0x20 || c == 0x7f)
-            return "holds a control character";
-        if (c == '>')
-            return "holds '>', the separator of propagation paths";
-    }
+    const char *why = hl__id_text_problem(id, n);
+    if (why)
+        return why;
+    if (memchr(id, '>', n))
+        return "holds '>', the separator of propagation paths";
     return NULL;
-}
-
-/* The id as a message shows it: cut, and safe to print. */
-static void id_excerpt(const char *id, char *out, size_t cap)
-{
-    hl__utf8_copy(out, cap, id);
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
 }
 
 static const char *kind_problem(const char *kind)
@@ -238,35 +174,20 @@ static const char *kind_problem(const char *kind)
     return NULL;
 }
 
-static hl_status grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return HL_OK;
-    size_t c = *cap ? *cap * 2 : 64;
-    while (c < need)
-        c *= 2;
-    void *p = realloc(*v, c * size);
-    if (!p)
-        return HL_ERR_NOMEM;
-    *v = p;
-    *cap = c;
-    return HL_OK;
-}
-
 hl_status hl_topology_builder_add_node(hl_topology_builder *b, const char *id,
                                        const char *kind, hl_error *err)
 {
     if (!b || !id)
         return hl__fail(err, HL_ERR_INVALID, "topology: bad argument");
     char ex[96];
-    id_excerpt(id, ex, sizeof ex);
+    hl__id_excerpt(ex, sizeof ex, id);
     const char *why = id_problem(id);
     if (why)
         return hl__fail(err, HL_ERR_INVALID, "node id '%s' %s", ex, why);
     if (kind && (why = kind_problem(kind)))
         return hl__fail(err, HL_ERR_INVALID, "the kind of node '%s' %s", ex,
                         why);
-    const long seen = index_find(&b->ids, b->nodes, id);
+    const long seen = hl__idmap_find(&b->ids, id);
     if (seen >= 0)
         return hl__fail(err, HL_ERR_INVALID,
                         "duplicate node id '%s' (node %ld has it already)", ex,
@@ -279,16 +200,15 @@ hl_status hl_topology_builder_add_node(hl_topology_builder *b, const char *id,
     char *id_copy = hl__strdup(id);
     char *kind_copy = kind ? hl__strdup(kind) : NULL;
     if (!id_copy || (kind && !kind_copy) ||
-        grow((void **)&b->nodes, &b->nodes_cap, b->n_nodes + 1,
+        hl__grow((void **)&b->nodes, &b->nodes_cap, b->n_nodes + 1,
              sizeof *b->nodes) != HL_OK ||
-        index_reserve(&b->ids, b->nodes, b->n_nodes, b->n_nodes + 1) != 0) {
+        hl__idmap_get(&b->ids, id_copy, NULL) < 0) {
         free(id_copy);
         free(kind_copy);
         return hl__fail(err, HL_ERR_NOMEM,
                         "out of memory building the topology");
     }
     b->nodes[b->n_nodes] = (hl_topology_node){id_copy, kind_copy};
-    index_put(&b->ids, b->nodes, b->n_nodes);
     b->n_nodes++;
     return HL_OK;
 }
@@ -296,10 +216,10 @@ hl_status hl_topology_builder_add_node(hl_topology_builder *b, const char *id,
 static hl_status endpoint(const hl_topology_builder *b, const char *id,
                           const char *which, size_t *out, hl_error *err)
 {
-    const long v = id ? index_find(&b->ids, b->nodes, id) : -1;
+    const long v = id ? hl__idmap_find(&b->ids, id) : -1;
     if (v < 0) {
         char ex[96];
-        id_excerpt(id ? id : "", ex, sizeof ex);
+        hl__id_excerpt(ex, sizeof ex, id ? id : "");
         return hl__fail(err, HL_ERR_INVALID,
                         "edge %s unknown node '%s' (not in the node list)",
                         which, ex);
@@ -322,7 +242,7 @@ hl_status hl_topology_builder_add_edge(hl_topology_builder *b, const char *from,
         return rc;
     if (f == t) {
         char ex[96];
-        id_excerpt(from, ex, sizeof ex);
+        hl__id_excerpt(ex, sizeof ex, from);
         return hl__fail(err, HL_ERR_INVALID,
                         "self-loop: an edge from node '%s' to itself", ex);
     }
@@ -335,7 +255,7 @@ hl_status hl_topology_builder_add_edge(hl_topology_builder *b, const char *from,
         return hl__fail(err, HL_ERR_LIMIT,
                         "too many edges: more than %zu (%d per node allowed)",
                         b->max_edges, HL_TOPOLOGY_MAX_EDGES_PER_NODE);
-    if (grow((void **)&b->edges, &b->edges_cap, b->n_edges + 1,
+    if (hl__grow((void **)&b->edges, &b->edges_cap, b->n_edges + 1,
              sizeof *b->edges) != HL_OK ||
         pair_reserve(&b->pairs, b->edges, b->n_edges, b->n_edges + 1) != 0)
         return hl__fail(err, HL_ERR_NOMEM,
@@ -458,11 +378,11 @@ hl_status hl_topology_builder_finish(hl_topology_builder *b, hl_topology **out,
     t->nodes = b->nodes;
     t->n_edges = b->n_edges;
     t->edges = b->edges;
-    *ix = b->ids;
+    ix->map = b->ids;
     t->index = ix;
     b->nodes = NULL, b->n_nodes = 0;
     b->edges = NULL;
-    b->ids.slot = NULL;
+    memset(&b->ids, 0, sizeof b->ids);
     hl_topology_builder_free(b);
     if (build_adjacency(t) != HL_OK) {
         hl_topology_free(t);
@@ -488,7 +408,7 @@ void hl_topology_free(hl_topology *t)
     free(t->depends_start);
     free(t->depends);
     if (t->index)
-        free(t->index->slot);
+        hl__idmap_free(&t->index->map);
     free(t->index);
     free(t);
 }
@@ -497,7 +417,7 @@ long hl_topology_find(const hl_topology *t, const char *id)
 {
     if (!t || !id || !t->index)
         return -1;
-    return index_find(t->index, t->nodes, id);
+    return hl__idmap_find(&t->index->map, id);
 }
 
 /* ---- JSON ---- */
@@ -583,10 +503,19 @@ static hl_status json_edges(hl_topology_builder *b, const json_t *edges,
     return HL_OK;
 }
 
+/* Bytes of a UTF-8 byte order mark at data (0 or 3). */
+static size_t bom_len(const char *data, size_t len)
+{
+    return len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+}
+
 static hl_status parse_json(hl_topology_builder *b, const char *data,
                             size_t len, const char *name, hl_error *err)
 {
     json_error_t je;
+    const size_t skip = bom_len(data, len); /* jansson refuses a BOM */
+    data += skip;
+    len -= skip;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
         return hl__fail_at(err, HL_ERR_PARSE, name, (size_t)je.line, NULL, 0,
@@ -618,7 +547,7 @@ typedef struct csv_reader {
 
 static hl_status csv_node(hl_topology_builder *b, const char *id, hl_error *err)
 {
-    if (id && index_find(&b->ids, b->nodes, id) >= 0)
+    if (id && hl__idmap_find(&b->ids, id) >= 0)
         return HL_OK;
     return hl_topology_builder_add_node(b, id, NULL, err);
 }
@@ -649,11 +578,11 @@ static hl_status parse_csv(hl_topology_builder *b, const char *data, size_t len,
                              HL_TOPOLOGY_MAX_ID * 4 + 16, csv_edge, &r, err);
 }
 
-static int looks_like_json(const char *data, size_t len)
+int hl_topology_is_json(const char *data, size_t len)
 {
-    size_t i = 0;
-    if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3))
-        i = 3;
+    if (!data)
+        return 0;
+    size_t i = bom_len(data, len);
     while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
                        data[i] == '\n'))
         i++;
@@ -674,7 +603,7 @@ hl_status hl_topology_parse(const char *data, size_t len, const char *name,
     hl_topology_builder *b = hl_topology_builder_new(max_nodes);
     if (!b)
         return hl__fail(err, HL_ERR_NOMEM, "out of memory reading %s", name);
-    hl_status rc = looks_like_json(data, len)
+    hl_status rc = hl_topology_is_json(data, len)
                        ? parse_json(b, data, len, name, err)
                        : parse_csv(b, data ? data : "", len, name, err);
     if (rc != HL_OK) {

@@ -257,6 +257,17 @@ static void test_refusals(void **state)
              longid);
     expect_refused(text, NULL, HL_ERR_DATA, 2, "node",
                    "node id longer than 255 bytes");
+    /* ids are shown to a person: no control characters (a terminal
+     * escape here), and the message does not print them raw */
+    expect_refused("incident_id,node,timestamp,k\ni,db,1,2\n\"i\x1b[31m\",db,"
+                   "2,3\n",
+                   t, HL_ERR_DATA, 3, "incident_id",
+                   "incident id holds a control character: \"i?[31m\"");
+    expect_refused("incident_id,node,timestamp,k\n\"a\tb\",db,1,2\n", t,
+                   HL_ERR_DATA, 2, "incident_id",
+                   "incident id holds a control character");
+    expect_refused("incident_id,node,timestamp,k\ni,\"d\x01b\",1,2\n", NULL,
+                   HL_ERR_DATA, 2, "node", "node id holds a control character");
     expect_refused("incident_id,node,timestamp,k\ni,db,1,x\n", t, HL_ERR_PARSE,
                    2, "k", "not a number");
     hl_incidents *inc = NULL;

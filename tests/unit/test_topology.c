@@ -132,6 +132,74 @@ static void refusals_name_the_culprit(void **state)
     char doc[512];
     snprintf(doc, sizeof doc, "{\"nodes\": [{\"id\": \"%s\"}]}", longid);
     refused(doc, 0, HL_ERR_INVALID, "longer than 255 bytes");
+    snprintf(doc, sizeof doc, "{\"nodes\": [{\"id\": \"a\", \"kind\": \"%s\"}]}",
+             longid);
+    refused(doc, 0, HL_ERR_INVALID,
+            "the kind of node 'a' is longer than 255 bytes");
+    refused("from,to\na\xff,b\n", 0, HL_ERR_PARSE, "t.json:2:");
+}
+
+/* What the builder refuses that a JSON text cannot carry (bytes that are
+ * not UTF-8), and the edge limit: HL_TOPOLOGY_MAX_EDGES_PER_NODE x the
+ * node limit. */
+static void builder_refusals(void **state)
+{
+    (void)state;
+    hl_error err;
+    hl_topology_builder *b = hl_topology_builder_new(66);
+    assert_int_equal(hl_topology_builder_add_node(b, "x\xc3", NULL, &err),
+                     HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "is not valid UTF-8"));
+    assert_int_equal(hl_topology_builder_add_node(b, "x", "\xff\xfe", &err),
+                     HL_ERR_INVALID);
+    assert_non_null(strstr(err.message, "the kind of node 'x' is not valid "
+                                        "UTF-8"));
+    char id[16], to[16];
+    for (int i = 0; i < 66; i++) {
+        snprintf(id, sizeof id, "n%d", i);
+        assert_int_equal(hl_topology_builder_add_node(b, id, NULL, &err),
+                         HL_OK);
+    }
+    /* 66 x 65 directed edges, 66 x 64 allowed */
+    size_t added = 0;
+    hl_status rc = HL_OK;
+    for (int i = 0; i < 66 && rc == HL_OK; i++)
+        for (int j = 0; j < 66 && rc == HL_OK; j++) {
+            if (i == j)
+                continue;
+            snprintf(id, sizeof id, "n%d", i);
+            snprintf(to, sizeof to, "n%d", j);
+            rc = hl_topology_builder_add_edge(b, id, to, 0, &err);
+            added += rc == HL_OK;
+        }
+    assert_int_equal(rc, HL_ERR_LIMIT);
+    assert_int_equal(added, 66 * HL_TOPOLOGY_MAX_EDGES_PER_NODE);
+    assert_non_null(strstr(err.message, "too many edges: more than 4224"));
+    hl_topology_builder_free(b);
+}
+
+/* A UTF-8 byte order mark before a JSON topology (editors on Windows write
+ * one) is skipped; hl_topology_is_json is the rule that tells the forms
+ * apart. */
+static void json_with_bom(void **state)
+{
+    (void)state;
+    const char *text = "\xEF\xBB\xBF {\"nodes\": [{\"id\": \"a\"}, {\"id\": "
+                       "\"b\"}], \"edges\": [{\"from\": \"a\", \"to\": \"b\"}]}";
+    assert_int_equal(hl_topology_is_json(text, strlen(text)), 1);
+    hl_topology *t = parse_ok(text);
+    assert_int_equal(t->n_nodes, 2);
+    assert_int_equal(t->n_edges, 1);
+    assert_int_equal(hl_topology_find(t, "b"), 1);
+    hl_topology_free(t);
+    assert_int_equal(hl_topology_is_json("\n\t{", 3), 1);
+    assert_int_equal(hl_topology_is_json("from,to\n", 8), 0);
+    assert_int_equal(hl_topology_is_json("\xEF\xBB\xBF", 3), 0);
+    assert_int_equal(hl_topology_is_json(NULL, 0), 0);
+    /* a BOM before a CSV edge list: the CSV reader's own rule */
+    t = parse_ok("\xEF\xBB\xBF" "from,to\na,b\n");
+    assert_int_equal(t->n_nodes, 2);
+    hl_topology_free(t);
 }
 
 static void builder_and_round_trip(void **state)
@@ -247,6 +315,8 @@ int main(void)
         cmocka_unit_test(json_form_and_adjacency),
         cmocka_unit_test(csv_form),
         cmocka_unit_test(refusals_name_the_culprit),
+        cmocka_unit_test(builder_refusals),
+        cmocka_unit_test(json_with_bom),
         cmocka_unit_test(builder_and_round_trip),
         cmocka_unit_test(large_topology),
         cmocka_unit_test(files),
