@@ -42,10 +42,15 @@ extern "C" {
  * in seconds, by default (node clocks drift by tens of seconds; samples
  * are 30-60 s apart). */
 #define HL_RCA_SKEW_DEFAULT 90.0
+/* The largest skew, in seconds (a day: beyond it onsets say nothing). */
+#define HL_RCA_SKEW_MAX 86400.0
 /* The longest a fault is expected to take to cross one edge, in seconds,
  * by default; a dependant that turns abnormal much later than that is
  * less likely its victim. */
 #define HL_RCA_HOP_DELAY_DEFAULT 300.0
+/* The range of the hop delay, in seconds (a millisecond to a day). */
+#define HL_RCA_HOP_DELAY_MIN 0.001
+#define HL_RCA_HOP_DELAY_MAX 86400.0
 /* Abnormal KPIs kept per node (its most anomalous row's, farthest first). */
 #define HL_RCA_MAX_KPIS 5
 
@@ -61,14 +66,21 @@ typedef struct hl_rca_options {
     const char *normal;   /* the normal class's label; NULL = "normal"
                              (HL_NORMAL_DEFAULT_CLASS) */
     size_t top;           /* candidates per incident, 1..HL_RCA_MAX_TOP */
-    double skew;          /* seconds, >= 0 */
-    double hop_delay;     /* seconds, > 0 */
+    double skew;          /* seconds, 0..HL_RCA_SKEW_MAX */
+    double hop_delay;     /* seconds, HL_RCA_HOP_DELAY_MIN..MAX */
     int threads;          /* as for prediction: 0 = all cores */
     hl_rca_progress_fn progress; /* may be NULL */
     void *progress_arg;
 } hl_rca_options;
 
 void hl_rca_options_init(hl_rca_options *opt);
+
+/* HL_OK when top, skew and hop_delay are in their ranges above, else
+ * HL_ERR_INVALID with err->field "top", "skew" or "hop_delay" and a
+ * message giving the range. hl_rca_run checks the same; a caller that
+ * validates a request before running it (the service) calls this so
+ * that the ranges stay the engine's. Pure, thread-safe. */
+hl_status hl_rca_options_check(const hl_rca_options *opt, hl_error *err);
 
 /* One observed node of an incident, as its own rows diagnose it. */
 typedef struct hl_rca_node {
@@ -144,7 +156,8 @@ hl_status hl_rca_normal_class(const hl_model *m, const char *normal,
 /* Analyses every incident of inc (read against topology t) with model m
  * (its features matched to inc's KPI columns by name: a missing one is
  * HL_ERR_DATA naming it; extra columns are ignored with a warning into
- * warn, which may be NULL). HL_ERR_INVALID for bad options or no normal
+ * warn, which may be NULL). HL_ERR_INVALID for options out of range
+ * (hl_rca_options_check: err->field names the option) or no normal
  * class, HL_ERR_CANCELLED, HL_ERR_NOMEM. The result does not depend on
  * threads. */
 hl_status hl_rca_run(const hl_model *m, const hl_topology *t,

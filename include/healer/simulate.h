@@ -93,13 +93,25 @@ const char *hl_topology_shape_name(hl_topology_shape s);
 hl_status hl_sim_topology(hl_topology_shape shape, size_t nodes, uint64_t seed,
                           hl_topology **out, hl_error *err);
 
+/* The ranges of hl_sim_incident_options (hl_sim_incidents_write refuses
+ * others; the CLI's flags take them from here): incidents 1..,
+ * rows_per_node 1.., unobserved [0, .], minor_anomalies [0, .], max_skew
+ * [0, .] seconds. Plain integers where they can be, so that they can be
+ * stringified into messages. */
+#define HL_SIM_MAX_INCIDENTS 1000000
+#define HL_SIM_MAX_ROWS_PER_NODE 64
+#define HL_SIM_MAX_UNOBSERVED 0.9
+#define HL_SIM_MAX_MINOR_ANOMALIES 100
+#define HL_SIM_MAX_SKEW 3600
+
 typedef struct hl_sim_incident_options {
     hl_sim_options system; /* the system whose KPIs the nodes report (its
                               seed fixes the fault signatures: a training
                               file drawn with the same options matches);
                               labels are always names (normal, disk_full...) */
     size_t incidents;      /* default 100 */
-    size_t rows_per_node;  /* samples per observed node, default 4 (1..64) */
+    size_t rows_per_node;  /* samples per observed node, default 4
+                              (1..HL_SIM_MAX_ROWS_PER_NODE) */
     double unobserved;     /* share of nodes without rows, default 0.1 */
     double minor_anomalies;/* mean unrelated weak anomalies per incident,
                               default 1 */

@@ -20,6 +20,11 @@
 
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
+/* An engine constant (a plain number) as a string literal, for usage text
+ * that takes its ranges from the engine's definitions. */
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
+
 /* ---- commands ---- */
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

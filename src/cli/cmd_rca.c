@@ -44,11 +44,11 @@ static void rca_usage(void)
            "  --top K            causes listed per incident, 1..%d (%d)\n"
            "  --skew SECONDS     clock skew and sampling interval tolerated "
            "between\n"
-           "                     two nodes' onsets (%g)\n"
+           "                     two nodes' onsets, 0..%g (%g)\n"
            "  --hop-delay SECONDS  longest expected time for a fault to cross "
            "an\n"
-           "                     edge (%g)\n"
-           "  --max-nodes N      refuse a topology of more nodes (%d)\n"
+           "                     edge, %g..%g (%g)\n"
+           "  --max-nodes N      refuse a topology of more nodes, 1..%d (%d)\n"
            "  --threads T        worker threads, 0 = all cores (0)\n"
            "  --json             print the whole result as JSON on stdout "
            "(ranks\n"
@@ -57,7 +57,9 @@ static void rca_usage(void)
            "                     observed node's diagnosis and abnormal KPIs)\n"
            "  -h, --help         show this help\n",
            HL_NORMAL_DEFAULT_CLASS, HL_RCA_MAX_TOP, HL_RCA_TOP_DEFAULT,
-           HL_RCA_SKEW_DEFAULT, HL_RCA_HOP_DELAY_DEFAULT,
+           HL_RCA_SKEW_MAX, HL_RCA_SKEW_DEFAULT, HL_RCA_HOP_DELAY_MIN,
+           HL_RCA_HOP_DELAY_MAX, HL_RCA_HOP_DELAY_DEFAULT,
+           HL_TOPOLOGY_MAX_NODES_LIMIT,
            HL_TOPOLOGY_MAX_NODES_DEFAULT);
 }
 
@@ -134,16 +136,19 @@ static int parse_rca(int argc, char **argv, rca_args *a, int *help)
             a->opt.top = (size_t)v;
             break;
         case 's':
-            if (cli_parse_double("rca", "--skew", optarg, 0, 1e9, &a->opt.skew))
+            if (cli_parse_double("rca", "--skew", optarg, 0, HL_RCA_SKEW_MAX,
+                                 &a->opt.skew))
                 return CLI_USAGE;
             break;
         case 'y':
-            if (cli_parse_double("rca", "--hop-delay", optarg, 1e-3, 1e9,
+            if (cli_parse_double("rca", "--hop-delay", optarg,
+                                 HL_RCA_HOP_DELAY_MIN, HL_RCA_HOP_DELAY_MAX,
                                  &a->opt.hop_delay))
                 return CLI_USAGE;
             break;
         case 'x':
-            if (cli_parse_long("rca", "--max-nodes", optarg, 1, 10000000,
+            if (cli_parse_long("rca", "--max-nodes", optarg, 1,
+                               HL_TOPOLOGY_MAX_NODES_LIMIT,
                                &a->max_nodes))
                 return CLI_USAGE;
             break;

@@ -48,15 +48,15 @@ static const char SIMULATE_USAGE[] =
     "  --seed S             random seed (42)\n\n"
     "Topology (--topology-shape):\n"
     "  --topology-shape S   chain, tree, mesh or microservices\n"
-    "  --nodes N            nodes, 2..10000 (required)\n"
+    "  --nodes N            nodes, 2.." CLI_STR(HL_TOPOLOGY_MAX_NODES_DEFAULT) " (required)\n"
     "  --out FILE.json      where to write the topology (required)\n"
     "  --seed S             random seed (42)\n\n"
     "Incidents (--topology):\n"
     "  --topology FILE      the topology, JSON or a CSV edge list 'from,to'\n"
-    "  --incidents N        incidents to draw, 1..1000000 (required)\n"
+    "  --incidents N        incidents to draw, 1.." CLI_STR(HL_SIM_MAX_INCIDENTS) " (required)\n"
     "  --out FILE.csv       incident rows: incident_id,node,timestamp,KPIs (required)\n"
     "  --truth FILE.csv     their roots: incident_id,root_node,root_fault (required)\n"
-    "  --rows-per-node R    samples per observed node and incident, 1..64 (4)\n"
+    "  --rows-per-node R    samples per observed node and incident, 1.." CLI_STR(HL_SIM_MAX_ROWS_PER_NODE) " (4)\n"
     "  --unobserved X       share of nodes without rows, never a root (0.1)\n"
     "  --minor-anomalies X  mean unrelated weak anomalies per incident (1)\n"
     "  --two-roots X        share of incidents with a second simultaneous root (0)\n"
@@ -155,20 +155,20 @@ static int apply_incident_flag(sim_args *a, int opt, const char *v)
     case OPT_TRAIN_OUT: a->train_out = v; return 0;
     case OPT_ISO_TIME: io->iso_time = 1; return 0;
     case OPT_INCIDENTS:
-        if (cli_parse_long(c, "--incidents", v, 1, 1000000, &n)) return -1;
+        if (cli_parse_long(c, "--incidents", v, 1, HL_SIM_MAX_INCIDENTS, &n)) return -1;
         io->incidents = (size_t)n;
         return 0;
     case OPT_ROWS_PER_NODE:
-        if (cli_parse_long(c, "--rows-per-node", v, 1, 64, &n)) return -1;
+        if (cli_parse_long(c, "--rows-per-node", v, 1, HL_SIM_MAX_ROWS_PER_NODE, &n)) return -1;
         io->rows_per_node = (size_t)n;
         return 0;
     case OPT_TRAIN_SAMPLES:
         return cli_parse_long(c, "--train-samples", v, 1, 100000000,
                               &a->train_samples);
-    case OPT_UNOBSERVED: return cli_parse_double(c, "--unobserved", v, 0, 0.9, &io->unobserved);
-    case OPT_MINOR: return cli_parse_double(c, "--minor-anomalies", v, 0, 100, &io->minor_anomalies);
+    case OPT_UNOBSERVED: return cli_parse_double(c, "--unobserved", v, 0, HL_SIM_MAX_UNOBSERVED, &io->unobserved);
+    case OPT_MINOR: return cli_parse_double(c, "--minor-anomalies", v, 0, HL_SIM_MAX_MINOR_ANOMALIES, &io->minor_anomalies);
     case OPT_TWO_ROOTS: return cli_parse_double(c, "--two-roots", v, 0, 1, &io->two_roots);
-    case OPT_MAX_SKEW: return cli_parse_double(c, "--max-skew", v, 0, 3600, &io->max_skew);
+    case OPT_MAX_SKEW: return cli_parse_double(c, "--max-skew", v, 0, HL_SIM_MAX_SKEW, &io->max_skew);
     case OPT_SYSTEM_SEED: return cli_parse_u64(c, "--system-seed", v, &a->system_seed);
     }
     return -1;

@@ -62,19 +62,24 @@ hl_status hl_rca_normal_class(const hl_model *m, const char *normal,
                           want, list);
 }
 
-static hl_status check_options(const hl_rca_options *opt, hl_error *err)
+hl_status hl_rca_options_check(const hl_rca_options *opt, hl_error *err)
 {
+    if (!opt)
+        return hl__fail(err, HL_ERR_INVALID, "rca: NULL options");
     if (opt->top < 1 || opt->top > HL_RCA_MAX_TOP)
         return hl__fail_field(err, HL_ERR_INVALID, "top",
                               "top must be in 1..%d, got %zu", HL_RCA_MAX_TOP,
                               opt->top);
-    if (!(opt->skew >= 0) || !isfinite(opt->skew))
+    if (!(opt->skew >= 0 && opt->skew <= HL_RCA_SKEW_MAX))
         return hl__fail_field(err, HL_ERR_INVALID, "skew",
-                              "skew must be a finite number of seconds >= 0");
-    if (!(opt->hop_delay > 0) || !isfinite(opt->hop_delay))
+                              "skew must be a number of seconds in 0..%g",
+                              HL_RCA_SKEW_MAX);
+    if (!(opt->hop_delay >= HL_RCA_HOP_DELAY_MIN &&
+          opt->hop_delay <= HL_RCA_HOP_DELAY_MAX))
         return hl__fail_field(err, HL_ERR_INVALID, "hop_delay",
-                              "hop_delay must be a finite number of seconds "
-                              "> 0");
+                              "hop_delay must be a number of seconds in "
+                              "%g..%g",
+                              HL_RCA_HOP_DELAY_MIN, HL_RCA_HOP_DELAY_MAX);
     return HL_OK;
 }
 
@@ -305,7 +310,7 @@ static hl_status check_args(const hl_model *m, const hl_topology *t,
     *out = NULL;
     if (!m || !t || !inc || !inc->data)
         return hl__fail(err, HL_ERR_INVALID, "rca: NULL argument");
-    hl_status rc = opt ? check_options(opt, err) : HL_OK;
+    hl_status rc = opt ? hl_rca_options_check(opt, err) : HL_OK;
     return rc == HL_OK ? check_nodes(t, inc, err) : rc;
 }
 

@@ -47,10 +47,8 @@
 /* Stream tags for hl__seed_mix (the system's own are simulate.c's). */
 enum { STREAM_PLAN = 0x1c1d, STREAM_ROW = 0x1c1e };
 
-#define SIM_MAX_INCIDENTS ((size_t)1000000)
-#define SIM_MAX_ROWS_PER_NODE ((size_t)64)
-#define SIM_MAX_MINOR 100.0
-#define SIM_MAX_SKEW 3600.0
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 void hl_sim_incident_options_init(hl_sim_incident_options *opt)
 {
@@ -71,18 +69,24 @@ void hl_sim_incident_options_init(hl_sim_incident_options *opt)
  * options are checked by hl__sim_source_new. */
 static hl_status check_options(const hl_sim_incident_options *o, hl_error *err)
 {
-    if (o->incidents < 1 || o->incidents > SIM_MAX_INCIDENTS)
-        return hl__sim_bad_option(err, "incidents", "in 1..1000000");
-    if (o->rows_per_node < 1 || o->rows_per_node > SIM_MAX_ROWS_PER_NODE)
-        return hl__sim_bad_option(err, "rows_per_node", "in 1..64");
-    if (!(o->unobserved >= 0.0 && o->unobserved <= 0.9))
-        return hl__sim_bad_option(err, "unobserved", "in [0, 0.9]");
-    if (!(o->minor_anomalies >= 0.0 && o->minor_anomalies <= SIM_MAX_MINOR))
-        return hl__sim_bad_option(err, "minor_anomalies", "in [0, 100]");
+    if (o->incidents < 1 || o->incidents > HL_SIM_MAX_INCIDENTS)
+        return hl__sim_bad_option(err, "incidents",
+                                  "in 1.." STR(HL_SIM_MAX_INCIDENTS));
+    if (o->rows_per_node < 1 || o->rows_per_node > HL_SIM_MAX_ROWS_PER_NODE)
+        return hl__sim_bad_option(err, "rows_per_node",
+                                  "in 1.." STR(HL_SIM_MAX_ROWS_PER_NODE));
+    if (!(o->unobserved >= 0.0 && o->unobserved <= HL_SIM_MAX_UNOBSERVED))
+        return hl__sim_bad_option(err, "unobserved",
+                                  "in [0, " STR(HL_SIM_MAX_UNOBSERVED) "]");
+    if (!(o->minor_anomalies >= 0.0 &&
+          o->minor_anomalies <= HL_SIM_MAX_MINOR_ANOMALIES))
+        return hl__sim_bad_option(err, "minor_anomalies",
+                                  "in [0, " STR(HL_SIM_MAX_MINOR_ANOMALIES) "]");
     if (!(o->two_roots >= 0.0 && o->two_roots <= 1.0))
         return hl__sim_bad_option(err, "two_roots", "in [0, 1]");
-    if (!(o->max_skew >= 0.0 && o->max_skew <= SIM_MAX_SKEW))
-        return hl__sim_bad_option(err, "max_skew", "in [0, 3600] seconds");
+    if (!(o->max_skew >= 0.0 && o->max_skew <= HL_SIM_MAX_SKEW))
+        return hl__sim_bad_option(err, "max_skew",
+                                  "in [0, " STR(HL_SIM_MAX_SKEW) "] seconds");
     return HL_OK;
 }
 

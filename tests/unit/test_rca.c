@@ -624,16 +624,30 @@ static void test_refusals(void **state)
         const char *field;
     } bad[] = {{0, 90, 300, "top"},     {101, 90, 300, "top"},
                {5, -1, 300, "skew"},    {5, NAN, 300, "skew"},
-               {5, 90, 0, "hop_delay"}, {5, 90, INFINITY, "hop_delay"}};
+               {5, 90, 0, "hop_delay"}, {5, 90, INFINITY, "hop_delay"},
+               {5, HL_RCA_SKEW_MAX * 1.01, 300, "skew"},
+               {5, 90, HL_RCA_HOP_DELAY_MIN / 2, "hop_delay"},
+               {5, 90, HL_RCA_HOP_DELAY_MAX * 1.01, "hop_delay"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hl_rca_options_init(&opt);
         opt.top = bad[i].top;
         opt.skew = bad[i].skew;
         opt.hop_delay = bad[i].hop;
+        assert_int_equal(hl_rca_options_check(&opt, &err), HL_ERR_INVALID);
+        assert_string_equal(err.field, bad[i].field);
         assert_int_equal(hl_rca_run(model, t, inc, &opt, &r, NULL, &err),
                          HL_ERR_INVALID);
         assert_string_equal(err.field, bad[i].field);
     }
+    /* the ends of the ranges are allowed */
+    hl_rca_options_init(&opt);
+    opt.top = HL_RCA_MAX_TOP;
+    opt.skew = HL_RCA_SKEW_MAX;
+    opt.hop_delay = HL_RCA_HOP_DELAY_MAX;
+    assert_int_equal(hl_rca_options_check(&opt, &err), HL_OK);
+    opt.skew = 0;
+    opt.hop_delay = HL_RCA_HOP_DELAY_MIN;
+    assert_int_equal(hl_rca_options_check(&opt, &err), HL_OK);
     assert_int_equal(hl_rca_run(model, NULL, inc, NULL, &r, NULL, &err),
                      HL_ERR_INVALID);
     hl_incidents_free(inc);
