@@ -1311,7 +1311,16 @@ t_simulate_incidents_refused() {
     run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --train-samples 10
     expect_usage_error "--train-samples needs --train-out" "--train-samples alone"
     run healer simulate --topology topo.json --incidents 3 --out i.csv --truth i.csv
-    expect_usage_error "different files" "--out = --truth"
+    expect_usage_error "--out, --truth and --train-out must be different files ('i.csv' twice)" "--out = --truth"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --train-out t.csv
+    expect_usage_error "--out, --truth and --train-out must be different files ('t.csv' twice)" "--truth = --train-out"
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --train-out i.csv
+    expect_usage_error "must be different files ('i.csv' twice)" "--out = --train-out"
+    expect_absent i.csv t.csv
+    run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --max-skew 3601
+    expect_usage_error --max-skew "--max-skew 3601"
+    run healer simulate --topology topo.json --incidents 1000001 --out i.csv --truth t.csv
+    expect_usage_error --incidents "--incidents 1000001"
     run healer simulate --topology topo.json --incidents 0 --out i.csv --truth t.csv
     expect_usage_error --incidents "--incidents 0"
     run healer simulate --topology topo.json --incidents 3 --out i.csv --truth t.csv --two-roots 2
@@ -1896,7 +1905,17 @@ t_rca_ranks() {
     json_check out 'd["incidents"][0]["ranks"][0]["onset"] == "1060" and d["incidents"][0]["ranks"][0]["onset_seconds"] == 1060'
     json_check out '[n["node"] for n in d["incidents"][0]["nodes"]] == ["db", "api", "web"] and d["incidents"][0]["nodes"][0]["kind"] == "database" and d["incidents"][0]["nodes"][1]["kind"] is None'
     json_check out 'all(0 <= r["score"] <= 1 for i in d["incidents"] for r in i["ranks"])'
+    # a node that is not abnormal has the normal class as its fault
+    json_check out 'd["incidents"][1]["nodes"][0]["abnormal"] is False and d["incidents"][1]["nodes"][0]["fault"] == "0" and d["incidents"][1]["nodes"][0]["confidence"] > 0.5'
+    json_check out 'all(n["fault"] == "1" for n in d["incidents"][0]["nodes"])'
     [ -s ranks2.csv ] || fail "rca --json did not write --out"
+    # a JSON topology behind a UTF-8 byte order mark reads the same
+    printf '\357\273\277' >bom.json
+    cat t.json >>bom.json
+    run healer rca --model "$FIX/model.model" --topology bom.json --data inc.csv \
+        --out ranks3.csv --normal 0
+    expect_rc 0 "rca with a BOM topology"
+    cmp -s ranks.csv ranks3.csv || fail "the BOM topology ranks differently"
 }
 
 t_rca_eval() {
@@ -1935,6 +1954,16 @@ t_rca_errors() {
     expect_usage_error "--hop-delay" "rca --hop-delay 0"
     run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --skew -1
     expect_usage_error "--skew" "rca --skew -1"
+    # the ranges are the engine's (healer/rca.h, healer/topology.h)
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --skew 86401
+    expect_usage_error "--skew" "rca --skew 86401"
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --hop-delay 86401
+    expect_usage_error "--hop-delay" "rca --hop-delay 86401"
+    run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --max-nodes 1000001
+    expect_usage_error "--max-nodes" "rca --max-nodes 1000001"
+    run healer rca --help
+    expect_in out "0..86400 (90)" "--skew's range in the help"
+    expect_in out "1..1000000 (10000)" "--max-nodes's range in the help"
     run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv extra
     expect_usage_error "unexpected argument 'extra'" "rca with a stray argument"
     # the model's classes are 0..5: none is called normal
@@ -1970,6 +1999,13 @@ t_rca_errors() {
     expect_rc 1 "rca with a bad timestamp"
     expect_in err "badtime.csv:3: column 'timestamp'"
     expect_in err '"yesterday"'
+    # an incident id with a terminal escape: refused, and not echoed raw
+    { cat inc.csv; printf 'i\033[31m,db,1,1,2,3,4,5,6,7,8,9,10\n'; } >escape.csv
+    run healer rca --model "$M" --topology t.json --data escape.csv --out r.csv --normal 0
+    expect_rc 1 "rca with a control character in an incident id"
+    expect_in err "escape.csv:26: column 'incident_id'"
+    expect_in err 'incident id holds a control character: "i?[31m"'
+    if grep -q "$(printf '\033')" err; then fail "the escape reached the terminal"; fi
     # more nodes than allowed
     run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --normal 0 --max-nodes 2
     expect_rc 1 "rca over --max-nodes"
@@ -1984,6 +2020,13 @@ t_rca_eval_errors() {
     run healer rca-eval --ranks bad.csv --truth truth.csv
     expect_rc 1 "rca-eval with a bad rank"
     expect_in err "bad.csv:2: column 'rank'"
+    expect_in err 'rank must be a whole number from 1, got "one"'
+    for bad in 0 -1 1.5; do
+        printf 'incident_id,rank,node,fault,score,onset,path\ni1,%s,db,1,0.5,1,db\n' "$bad" >bad.csv
+        run healer rca-eval --ranks bad.csv --truth truth.csv
+        expect_rc 1 "rca-eval with rank $bad"
+        expect_in err "rank must be a whole number from 1, got \"$bad\""
+    done
     printf 'incident_id,node\ni1,db\n' >wrong.csv
     run healer rca-eval --ranks wrong.csv --truth truth.csv
     expect_rc 1 "rca-eval with a wrong header"
