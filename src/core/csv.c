@@ -1534,6 +1534,29 @@ int hl__csv_header_names(const char *data, size_t len,
 
 int hl__utf8_valid(const char *s, size_t n) { return utf8_valid(s, n); }
 
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+const char *hl__id_text_problem(const char *s, size_t n)
+{
+    if (!hl__utf8_valid(s, n))
+        return "is not valid UTF-8";
+    for (size_t i = 0; i < n; i++)
+        if (is_control((unsigned char)s[i]))
+            return "holds a control character";
+    return NULL;
+}
+
+void hl__id_excerpt(char *out, size_t cap, const char *s)
+{
+    hl__utf8_copy(out, cap, s);
+    for (char *p = out; *p; p++)
+        if (is_control((unsigned char)*p))
+            *p = '?';
+}
+
 /* ---- text tables (hl_csv_read_table) ----------------------------------- */
 
 /* A table of text read with the tokenizer above: no roles, no numbers;

@@ -115,13 +115,13 @@ void hl__utf8_copy(char *dst, size_t cap, const char *src);
  * engine's text inputs. */
 int hl__utf8_valid(const char *s, size_t n);
 
-/* (util.c) Why s[0..n) cannot be the text of an identifier shown to a
+/* (csv.c) Why s[0..n) cannot be the text of an identifier shown to a
  * person (a node id, an incident id): "is not valid UTF-8" or "holds a
  * control character" (U+0000-U+001F, U+007F); NULL when it can. The one
  * rule both ids share (a node id also may not hold '>', topology.c). */
 const char *hl__id_text_problem(const char *s, size_t n);
 
-/* (util.c) s as an error message may show it: hl__utf8_copy into out (cap
+/* (csv.c) s as an error message may show it: hl__utf8_copy into out (cap
  * >= 1 bytes), control characters replaced by '?', so that a bad id is
  * never printed raw to a terminal. */
 void hl__id_excerpt(char *out, size_t cap, const char *s);

@@ -377,17 +377,24 @@ static void score_candidate(const hl_topology *t, const hl__rca_scratch *s,
     c->score = c->evidence * c->explained * c->timing;
 }
 
-static int candidate_cmp(const void *pa, const void *pb)
+/* The last tie-breaks of both orders: the earlier onset (an unknown one
+ * last), then the lower node index. */
+static int onset_then_node(const candidate *a, const candidate *b)
 {
-    const candidate *a = pa, *b = pb;
-    if (a->score != b->score)
-        return a->score > b->score ? -1 : 1;
     int na = isnan(a->onset), nb = isnan(b->onset);
     if (na != nb)
         return na ? 1 : -1;
     if (!na && a->onset != b->onset)
         return a->onset < b->onset ? -1 : 1;
     return (a->node > b->node) - (a->node < b->node);
+}
+
+static int candidate_cmp(const void *pa, const void *pb)
+{
+    const candidate *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return onset_then_node(a, b);
 }
 
 /* ---- candidates -------------------------------------------------------- */
@@ -458,12 +465,7 @@ static int cheap_cmp(const void *pa, const void *pb)
         return a->earlier_deps < b->earlier_deps ? -1 : 1;
     if (a->anomaly != b->anomaly)
         return a->anomaly > b->anomaly ? -1 : 1;
-    int na = isnan(a->onset), nb = isnan(b->onset);
-    if (na != nb)
-        return na ? 1 : -1;
-    if (!na && a->onset != b->onset)
-        return a->onset < b->onset ? -1 : 1;
-    return (a->node > b->node) - (a->node < b->node);
+    return onset_then_node(a, b);
 }
 
 /* Keeps the HL__RCA_MAX_SEARCHES likeliest roots of *n candidates by their

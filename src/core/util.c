@@ -16,29 +16,6 @@
 
 const char *hl_version(void) { return HL_VERSION_STRING; }
 
-static int is_control(unsigned char c)
-{
-    return c < 0x20 || c == 0x7f;
-}
-
-const char *hl__id_text_problem(const char *s, size_t n)
-{
-    if (!hl__utf8_valid(s, n))
-        return "is not valid UTF-8";
-    for (size_t i = 0; i < n; i++)
-        if (is_control((unsigned char)s[i]))
-            return "holds a control character";
-    return NULL;
-}
-
-void hl__id_excerpt(char *out, size_t cap, const char *s)
-{
-    hl__utf8_copy(out, cap, s);
-    for (char *p = out; *p; p++)
-        if (is_control((unsigned char)*p))
-            *p = '?';
-}
-
 hl_status hl__grow(void **v, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
