@@ -79,7 +79,9 @@ int hl_incident_parse_time(const char *text, double *seconds);
  * used). Errors: HL_ERR_PARSE as for datasets, and for a bad timestamp
  * (line, column `timestamp`, the value); HL_ERR_DATA for a missing
  * incident_id/node/timestamp column, no KPI column, no row, an empty or
- * over-long incident id, a node not in the topology (line and value);
+ * over-long incident id, an incident or node id holding a control
+ * character (the node ids' text rule; the message shows it as '?'), a
+ * node not in the topology (line and value);
  * HL_ERR_LIMIT, HL_ERR_NOMEM. */
 hl_status hl_incidents_parse(const char *data, size_t len, const char *name,
                              const hl_topology *t, const hl_csv_options *opt,
