@@ -10,11 +10,13 @@
  * (the engine's object with index and total in front) and by page and
  * search; a stop while diagnosing stores nothing; discarding a result
  * deletes the analysis and its three blobs; a damaged incidents blob is an
- * error, never a crash; submission checks the model's normal class and
+ * error, never a crash; one incident, a page and a search of a million
+ * incidents never read the whole index; submission checks the model's normal class and
  * the KPIs before anything is queued.
  */
 #include <jansson.h>
 #include <math.h>
+#include <sys/resource.h>
 
 #include "testutil.h"
 
@@ -456,6 +458,107 @@ static void damaged_incidents_blob(void **state)
     }
 }
 
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* An analysis of a million incidents (an index of 48 MB): one incident
+ * and a page are read without the whole index (the process's peak memory
+ * grows by far less than it), entry by entry; a search crosses the
+ * index's chunks. Every entry points at the same object, item and keys,
+ * except that every 1,000th incident's id is "hit". */
+static void large_incidents_blob(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    enum { N = 1000000 };
+    static const char obj[] = "{\"incident_id\": \"inc\", \"observed\": 1}";
+    static const char item[] = "{\"incident_id\":\"inc\",\"ranks\":[]}";
+    const uint64_t data = 16 + (uint64_t)N * 48;
+    const uint64_t obj_off = data, item_off = obj_off + sizeof obj - 1;
+    const uint64_t keys_off = item_off + sizeof item - 1; /* "inc" "db" */
+    const uint64_t hit_off = keys_off + 5;                /* "hit" "db" */
+    hs_analysis_rec a = {0};
+    hs_blob_writer *bw = NULL;
+    uint64_t size;
+    unsigned char head[16], chunk[1000 * 48];
+    memcpy(head, "HSRCAIX2", 8);
+    put_le(head + 8, N, 8);
+    assert_int_equal(
+        hs_blob_writer_open(w->app.blobs, "rca_incidents", 0, &bw, &err),
+        HS_OK);
+    assert_int_equal(hs_blob_write(bw, head, sizeof head, &err), HS_OK);
+    for (size_t first = 0; first < N; first += 1000) {
+        for (size_t k = 0; k < 1000; k++) {
+            unsigned char *e = chunk + k * 48;
+            put_le(e, obj_off, 8);
+            put_le(e + 8, sizeof obj - 1, 8);
+            put_le(e + 16, item_off, 8);
+            put_le(e + 24, sizeof item - 1, 8);
+            put_le(e + 32, (first + k) % 1000 == 999 ? hit_off : keys_off, 8);
+            put_le(e + 40, 3, 4);
+            put_le(e + 44, 2, 4);
+        }
+        assert_int_equal(hs_blob_write(bw, chunk, sizeof chunk, &err), HS_OK);
+    }
+    assert_int_equal(hs_blob_write(bw, obj, sizeof obj - 1, &err), HS_OK);
+    assert_int_equal(hs_blob_write(bw, item, sizeof item - 1, &err), HS_OK);
+    assert_int_equal(hs_blob_write(bw, "incdbhitdb", 10, &err), HS_OK);
+    assert_int_equal(hs_blob_commit(bw, a.incidents_blob_key, &size, &err),
+                     HS_OK);
+    a.id = 78;
+
+    long before = max_rss_kb();
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        hs_analyses_incident(&w->app, &a, N - 1, &text, &len, &err), HS_OK);
+    json_t *one = json_loadb(text, len, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(one, "index")), N - 1);
+    assert_int_equal(json_integer_value(json_object_get(one, "total")), N);
+    assert_string_equal(
+        json_string_value(json_object_get(one, "incident_id")), "inc");
+    json_decref(one);
+    free(text);
+    assert_int_equal(hs_analyses_incident(&w->app, &a, N, &text, &len, &err),
+                     HS_ERR_NOTFOUND);
+    json_t *page = NULL;
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, NULL, N - 300, 500, &page, &err),
+        HS_OK);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), N);
+    json_t *items = json_object_get(page, "items");
+    assert_int_equal(json_array_size(items), 300);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(items, 299), "index")),
+                     N - 1);
+    json_decref(page);
+    /* The index is 46,875 KiB: reading it whole would show here. */
+    assert_true(max_rss_kb() - before < 8 * 1024);
+
+    /* Search: the 1,000 "hit" incidents, a page across the chunks. */
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, "HIT", 300, 2, &page, &err),
+        HS_OK);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 1000);
+    items = json_object_get(page, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(items, 0), "index")),
+                     300 * 1000 + 999);
+    json_decref(page);
+    hs_blob_delete(w->app.blobs, a.incidents_blob_key, NULL);
+}
+
 static void submission_checks(void **state)
 {
     world *w = *state;
@@ -480,6 +583,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(stop_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(discard_deletes_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_incidents_blob, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(large_incidents_blob, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(submission_checks, setup, teardown),
     };

@@ -311,21 +311,23 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* The incidents blob opened: its index read and checked. */
+/* The incidents blob opened: its head read and checked. The index is not
+ * read whole (48 MB at a million incidents): one incident reads its entry
+ * alone, a page or a search reads the index in chunks of INDEX_CHUNK
+ * entries (on the stack, twice: the bytes and the entries). */
 typedef struct incidents_blob {
     int fd;
     uint64_t size;
     uint64_t n;
-    unsigned char *index; /* n entries */
 } incidents_blob;
+
+#define INDEX_CHUNK 256 /* entries per read of the index: 12 KiB */
 
 static void blob_close(incidents_blob *b)
 {
     if (b->fd >= 0)
         close(b->fd);
-    free(b->index);
     b->fd = -1;
-    b->index = NULL;
 }
 
 static hs_status read_at(const incidents_blob *b, void *buf, uint64_t len,
@@ -358,11 +360,10 @@ static int within(const incidents_blob *b, uint64_t off, uint64_t len)
     return off >= data && len <= b->size && off <= b->size - len;
 }
 
-/* Entry i, each part within the blob. */
-static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
-                          hs_error *err)
+/* The entry encoded at p, each part checked to lie within the blob. */
+static hs_status entry_decode(const incidents_blob *b, const unsigned char *p,
+                              entry *e, hs_error *err)
 {
-    const unsigned char *p = b->index + i * ENTRY_LEN;
     e->json_off = get_u64(p);
     e->json_len = get_u64(p + 8);
     e->item_off = get_u64(p + 16);
@@ -377,6 +378,28 @@ static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
         !within(b, e->keys_off, (uint64_t)e->id_len + e->node_len))
         return corrupt(err);
     return HS_OK;
+}
+
+/* Entry i (< b->n), read alone: one pread of 48 bytes. */
+static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
+                          hs_error *err)
+{
+    unsigned char p[ENTRY_LEN];
+    hs_status st = read_at(b, p, ENTRY_LEN, HEAD_LEN + i * ENTRY_LEN, err);
+    return st == HS_OK ? entry_decode(b, p, e, err) : st;
+}
+
+/* Entries [first, first + count) into e[], count <= INDEX_CHUNK: one
+ * pread. */
+static hs_status entries_of(const incidents_blob *b, uint64_t first,
+                            size_t count, entry *e, hs_error *err)
+{
+    unsigned char buf[INDEX_CHUNK * ENTRY_LEN];
+    hs_status st = read_at(b, buf, (uint64_t)count * ENTRY_LEN,
+                           HEAD_LEN + first * ENTRY_LEN, err);
+    for (size_t k = 0; st == HS_OK && k < count; k++)
+        st = entry_decode(b, buf + k * ENTRY_LEN, &e[k], err);
+    return st;
 }
 
 static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
@@ -397,10 +420,6 @@ static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
             b->n > (b->size - HEAD_LEN) / ENTRY_LEN)
             st = corrupt(err);
     }
-    if (st == HS_OK && !(b->index = malloc(b->n ? b->n * ENTRY_LEN : 1)))
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    if (st == HS_OK)
-        st = read_at(b, b->index, b->n * ENTRY_LEN, HEAD_LEN, err);
     if (st != HS_OK)
         blob_close(b);
     return st;
@@ -432,33 +451,29 @@ static int contains(const char *s, size_t len, const char *needle)
     return 0;
 }
 
-/* Whether incident i matches q: its id or its rank-1 node. */
-static hs_status matches(const incidents_blob *b, uint64_t i, const char *q,
-                         int *yes, hs_error *err)
+/* Whether the incident of entry e matches q: its id or its rank-1 node. */
+static hs_status matches(const incidents_blob *b, const entry *e,
+                         const char *q, int *yes, hs_error *err)
 {
-    entry e;
     char buf[HL_INCIDENT_MAX_ID + HL_TOPOLOGY_MAX_ID + 2];
-    hs_status st = entry_of(b, i, &e, err);
+    hs_status st =
+        read_at(b, buf, (uint64_t)e->id_len + e->node_len, e->keys_off, err);
     if (st == HS_OK)
-        st = read_at(b, buf, (uint64_t)e.id_len + e.node_len, e.keys_off, err);
-    if (st == HS_OK)
-        *yes = contains(buf, e.id_len, q) ||
-               contains(buf + e.id_len, e.node_len, q);
+        *yes = contains(buf, e->id_len, q) ||
+               contains(buf + e->id_len, e->node_len, q);
     return st;
 }
 
-/* Incident i as an item of the list: its stored item with its index. */
-static hs_status list_item(const incidents_blob *b, uint64_t i, json_t **out,
-                           hs_error *err)
+/* Incident i (entry e) as an item of the list: its stored item with its
+ * index. */
+static hs_status list_item(const incidents_blob *b, uint64_t i,
+                           const entry *e, json_t **out, hs_error *err)
 {
-    entry e;
     char *text = NULL;
-    hs_status st = entry_of(b, i, &e, err);
-    if (st == HS_OK)
-        st = read_text(b, e.item_off, e.item_len, &text, err);
+    hs_status st = read_text(b, e->item_off, e->item_len, &text, err);
     if (st != HS_OK)
         return st;
-    json_t *item = json_loadb(text, (size_t)e.item_len, 0, NULL);
+    json_t *item = json_loadb(text, (size_t)e->item_len, 0, NULL);
     free(text);
     if (!json_is_object(item)) {
         json_decref(item);
@@ -473,6 +488,60 @@ static hs_status list_item(const incidents_blob *b, uint64_t i, json_t **out,
     return *out ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
 }
 
+/* Appends to items the incidents [from, to) (to <= b->n), reading the
+ * index a chunk at a time. */
+static hs_status page_of(const incidents_blob *b, uint64_t from, uint64_t to,
+                         json_t *items, hs_error *err)
+{
+    entry e[INDEX_CHUNK];
+    hs_status st = HS_OK;
+    for (uint64_t first = from; st == HS_OK && first < to;
+         first += INDEX_CHUNK) {
+        size_t count =
+            (size_t)(to - first < INDEX_CHUNK ? to - first : INDEX_CHUNK);
+        st = entries_of(b, first, count, e, err);
+        for (size_t k = 0; st == HS_OK && k < count; k++) {
+            json_t *item = NULL;
+            st = list_item(b, first + k, &e[k], &item, err);
+            if (st == HS_OK)
+                json_array_append_new(items, item);
+        }
+    }
+    return st;
+}
+
+/* Appends to items the page [offset, offset + limit) of the incidents
+ * matching q, counting them all into *total; the index read a chunk at a
+ * time. */
+static hs_status search_of(const incidents_blob *b, const char *q,
+                           size_t offset, size_t limit, json_t *items,
+                           size_t *total, hs_error *err)
+{
+    entry e[INDEX_CHUNK];
+    hs_status st = HS_OK;
+    *total = 0;
+    for (uint64_t first = 0; st == HS_OK && first < b->n;
+         first += INDEX_CHUNK) {
+        size_t count = (size_t)(b->n - first < INDEX_CHUNK ? b->n - first
+                                                           : INDEX_CHUNK);
+        st = entries_of(b, first, count, e, err);
+        for (size_t k = 0; st == HS_OK && k < count; k++) {
+            int yes = 0;
+            st = matches(b, &e[k], q, &yes, err);
+            if (st != HS_OK || !yes)
+                continue;
+            if (*total >= offset && *total - offset < limit) {
+                json_t *item = NULL;
+                st = list_item(b, first + k, &e[k], &item, err);
+                if (st == HS_OK)
+                    json_array_append_new(items, item);
+            }
+            (*total)++;
+        }
+    }
+    return st;
+}
+
 hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,
                                 const char *q, size_t offset, size_t limit,
                                 json_t **out, hs_error *err)
@@ -483,30 +552,18 @@ hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,
     if (st != HS_OK)
         return st;
     json_t *items = json_array();
-    size_t total = 0;
-    int search = q && q[0];
-    for (uint64_t i = 0; st == HS_OK && i < b.n; i++) {
-        int yes = 1;
-        if (search)
-            st = matches(&b, i, q, &yes, err);
-        if (st != HS_OK || !yes)
-            continue;
-        if (total >= offset && total - offset < limit) {
-            json_t *item = NULL;
-            st = list_item(&b, i, &item, err);
-            if (st == HS_OK)
-                json_array_append_new(items, item);
-        }
-        total++;
-        if (!search && total >= offset + limit) {
-            total = (size_t)b.n; /* the rest need not be looked at */
-            break;
-        }
-    }
+    size_t total = (size_t)b.n;
+    if (!items)
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    else if (q && q[0])
+        st = search_of(&b, q, offset, limit, items, &total, err);
+    else if (offset < b.n)
+        st = page_of(&b, offset,
+                     limit < b.n - offset ? offset + limit : b.n, items, err);
     blob_close(&b);
-    if (st != HS_OK || !items) {
+    if (st != HS_OK) {
         json_decref(items);
-        return st != HS_OK ? st : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        return st;
     }
     *out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,
                      "offset", (json_int_t)offset, "limit", (json_int_t)limit,

@@ -11,10 +11,13 @@
  *     JSON object (hl_rca_write_incident_json), its item of the incidents
  *     list (id, counts, ranks without factors or trees: made once from
  *     the object when stored) and its id and rank-1 node, with an index
- *     of where each lies, so that opening incident i reads its object
- *     alone (one pread) instead of parsing a whole result of tens of
- *     megabytes per request, a page reads only its items (not the nodes of
- *     a 10,000-node topology) and a search only the ids. The whole JSON is
+ *     of where each lies, so that opening incident i reads the head,
+ *     its entry and its object (three preads, whatever the number of
+ *     incidents) instead of parsing a whole result of tens of megabytes
+ *     per request, a page reads only its entries and items (not the nodes
+ *     of a 10,000-node topology) and a search the index in chunks of 256
+ *     entries and only the ids; no request holds the whole index (48 MB at
+ *     a million incidents). The whole JSON is
  *     not cut into pieces instead because the download must stay byte for
  *     byte the CLI's output.
  * The incidents blob's layout (integers little-endian):
