@@ -253,6 +253,8 @@ def test_incident_dataset_upload_and_refusals(c):
     full = expect_json(c.get(API + "/datasets/%d" % ds["id"]), 200)
     check([k["name"] for k in full["profile"]["kpis"]] == ["feature%d" % i for i in range(FEATURES)],
           "the profile of its KPI columns", full["profile"])
+    check("node_ids" not in full["profile"].get("incidents", {}),
+          "the node ids kept for the rca check are not shown", full["profile"])
     plain = harness.upload_dataset(c, samples()[0], name="plain")
     check(plain["kind"] == "samples" and "incidents" not in plain, "samples are samples", plain)
 

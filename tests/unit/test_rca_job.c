@@ -12,7 +12,8 @@
  * deletes the analysis and its three blobs; a damaged incidents blob is an
  * error, never a crash; one incident, a page and a search of a million
  * incidents never read the whole index; submission checks the model's normal class and
- * the KPIs before anything is queued.
+ * the KPIs before anything is queued, and the incidents' nodes from the
+ * ids kept at upload, without reading the file.
  */
 #include <jansson.h>
 #include <math.h>
@@ -575,6 +576,82 @@ static void submission_checks(void **state)
     assert_string_equal(err.field, "params.skew");
 }
 
+/* An incident dataset ingested from text (as an upload), its id. */
+static hs_id ingest(world *w, const char *csv)
+{
+    hs_error err = {0};
+    hl_error herr;
+    char key[HS_BLOB_KEY_MAX];
+    hs_dataset_rec d;
+    put(w, csv, key);
+    assert_int_equal(hs_datasets_ingest(&w->app, w->owner.id, "more.csv", key,
+                                        strlen(csv), &d, &herr, &err),
+                     HS_OK);
+    hs_id id = d.id;
+    hs_dataset_rec_free(&d);
+    return id;
+}
+
+/* The dataset's file removed from under it. */
+static void drop_file(world *w, hs_id dataset_id)
+{
+    hs_error err = {0};
+    hs_dataset_rec d;
+    assert_int_equal(
+        hs_datasets_get(&w->app, dataset_id, &w->owner, &d, &err), HS_OK);
+    assert_int_equal(hs_blob_delete(w->app.blobs, d.blob_key, &err), HS_OK);
+    hs_dataset_rec_free(&d);
+}
+
+/* The incidents' nodes are kept at upload and checked against the
+ * topology at submission without reading the file; a dataset without
+ * them (more nodes than the limit when uploaded) is read instead. */
+static void submission_checks_nodes_without_the_file(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    hs_job_rec job;
+    hs_dataset_rec d;
+    assert_int_equal(
+        hs_datasets_get(&w->app, w->dataset_id, &w->owner, &d, &err), HS_OK);
+    json_t *prof = json_loads(d.profile_json, 0, NULL);
+    json_t *ids =
+        json_object_get(json_object_get(prof, "incidents"), "node_ids");
+    assert_int_equal(json_array_size(ids), 3);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), "db");
+    json_decref(prof);
+    hs_dataset_rec_free(&d);
+
+    drop_file(w, w->dataset_id);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    hs_job_rec_free(&job);
+
+    static const char ghost[] = "incident_id,node,timestamp,k0,k1\n"
+                                "i1,db,1700000000,1.5,1.5\n"
+                                "i1,ghost-9,1700000000,1.5,1.5\n"
+                                "i1,zombie,1700000000,1.5,1.5\n";
+    w->dataset_id = ingest(w, ghost);
+    drop_file(w, w->dataset_id);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "topology_id");
+    assert_non_null(strstr(err.message, "'ghost-9' and more (2 of its 3"));
+    assert_non_null(strstr(err.message, "chain.json"));
+
+    /* Three nodes over a limit of 2 at upload: no ids kept, the file is
+     * read at submission (and its absence is an error). */
+    w->app.limits.max_topology_nodes = 2;
+    char *csv = incident_csv();
+    w->dataset_id = ingest(w, csv);
+    free(csv);
+    w->app.limits.max_topology_nodes = 0;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    hs_job_rec_free(&job);
+    drop_file(w, w->dataset_id);
+    assert_int_not_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +664,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(large_incidents_blob, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(submission_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            submission_checks_nodes_without_the_file, setup, teardown),
     };
     return cmocka_run_group_tests_name("rca job", tests, NULL, NULL);
 }

@@ -8,8 +8,9 @@
  * viewer's and are not in the trash; the model has the normal class
  * (hl_rca_normal_class: its message lists the classes); the dataset is an
  * incident file holding every KPI the model reads; every node of the
- * incidents is a node of the topology (the incidents are read against it,
- * which is also what the run does); the parameters are in range. Running
+ * incidents is a node of the topology (the dataset's node ids, kept in its
+ * profile since upload, looked up in it: the file is not read in the
+ * request); the parameters are in range. Running
  * it reads the three again (stage "reading"), analyses the incidents with
  * progress, a cancel stopping it within a batch of incidents (stage
  * "diagnosing": each incident's
@@ -179,21 +180,20 @@ static hs_status check_kpis(const hl_model *m, const hs_dataset_rec *ds,
     return st;
 }
 
-/* The incidents read against the topology: a node that is not one of its
- * nodes is refused with the engine's message (line and node). */
+/* Every node of the incidents is a node of the topology: the topology
+ * read, the dataset's node ids (kept since upload) looked up in it. */
 static hs_status check_nodes(hs_app *app, const hs_topology_rec *trec,
                              const hs_dataset_rec *ds, hs_error *err)
 {
     hl_topology *t = NULL;
-    hl_incidents *inc = NULL;
-    hl_error csv_err;
+    char what[160];
+    snprintf(what, sizeof what, "topology %lld ('%.100s')", (long long)trec->id,
+             trec->name);
     hs_status st = hs_topologies_load(app, trec, &t, err);
     if (st == HS_OK)
-        st = hs_datasets_load_incidents(app, ds, t, &inc, &csv_err, err);
-    if (st == HS_ERR_INVALID && !err->field[0])
+        st = hs_dataset_check_nodes(app, ds, t, what, "topology_id", err);
+    else if (st == HS_ERR_INVALID && !err->field[0])
         snprintf(err->field, sizeof err->field, "topology_id");
-    if (inc)
-        hl_incidents_free(inc);
     if (t)
         hl_topology_free(t);
     return st;
