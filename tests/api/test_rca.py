@@ -9,7 +9,8 @@ owner-or-admin rule; incident files told apart from samples at upload
 (kind, counts) and refused where samples are needed, samples refused where
 incidents are; every refusal of an rca job at submission, each naming its
 field; a run on a small hand-made case (a 4-node topology, incidents made of
-`healer simulate --string-labels` rows), its progress and stage, a cancel;
+`healer simulate --string-labels` rows), its progress and stage, a cancel
+while queued and one while running (nothing stored);
 the stored analysis: paging and search of its incidents, one incident, 404
 past the end, downloads byte for byte those of `healer rca` on the same
 files; the trash of analyses, and a model in the trash.
@@ -430,6 +431,29 @@ def test_rca_progress_and_cancel(c):
           "its last stage is shown: storing", done)
     check(done["rca"]["params"] == {"top": 5, "normal": "normal", "skew": 90.0, "hop_delay": 300.0},
           "the defaults it ran with", done)
+
+
+def test_rca_cancel_running(c):
+    # Enough incidents (10,000: 120,000 rows) that the run lasts seconds (2 s
+    # uncancelled on an idle 2-core machine, of which reading is ~1 s): a
+    # cancel while it reads or diagnoses ends it cancelled with nothing
+    # stored.
+    c.login_as("alice")
+    m, t = model(c), topology(c)
+    ds = harness.upload_dataset(c, incident_csv(n_incidents=10000), name="many.csv")
+    job = expect_json(submit(c, m, t, ds), 202)
+    running = harness.wait_job(c, job["id"], ("running",) + harness.FINAL_STATES, timeout=30)
+    check(running["state"] == "running" and running["rca"]["stage"] in ("reading", "diagnosing"),
+          "the job runs, reading or diagnosing", running)
+    expect_json(c.post_json(API + "/jobs/%d/cancel" % job["id"], {}), 200)
+    done = harness.wait_job(c, job["id"], timeout=30)
+    check(done["state"] == "cancelled" and done["analysis_id"] is None and done["result"] is None,
+          "cancelled while running, no analysis", done)
+    check(done["rca"]["stage"] in ("reading", "diagnosing") and done["rca"]["incidents_done"] < 10000,
+          "it stopped before storing, short of the last incident", done)
+    mine = expect_json(c.get(API + "/analyses"), 200)
+    items = mine["items"] if isinstance(mine, dict) else mine
+    check(all(a["job_id"] != job["id"] for a in items), "no analysis of the job is listed", mine)
 
 
 def test_analysis_trash_access_and_model_trash(c):
