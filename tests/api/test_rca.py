@@ -369,7 +369,7 @@ def test_rca_run_results_and_downloads(c):
           "a page of incidents", page)
     first = page["items"][0]
     check(first["index"] == 1 and first["incident_id"] == "inc-001", "items by index", first)
-    check(1 <= len(first["ranks"]) <= 3 and set(first["ranks"][0]) == {"rank", "node", "fault", "score", "onset", "path"},
+    check(1 <= len(first["ranks"]) <= 3 and set(first["ranks"][0]) == {"rank", "node", "observed", "fault", "score", "onset", "path"},
           "ranks as the list shows them", first)
     found = expect_json(c.get(API + "/analyses/%d/incidents?q=INC-004" % a["id"]), 200)
     check(found["total"] == 1 and found["items"][0]["incident_id"] == "inc-004", "search by id, any case", found)

@@ -56,10 +56,12 @@ static uint32_t get_u32(const unsigned char *p)
     return v;
 }
 
-/* A rank as the list shows it: rank, node, fault, score, onset, path. */
+/* A rank as the list shows it: rank, node, observed, fault, score,
+ * onset, path (observed tells an unobserved cause from an observed one
+ * without a fault class). */
 static json_t *rank_item(const json_t *rank)
 {
-    static const char *const keys[] = {"rank",  "node",  "fault",
+    static const char *const keys[] = {"rank",  "node",  "observed", "fault",
                                        "score", "onset", "path"};
     json_t *item = json_object();
     for (size_t k = 0; item && k < sizeof keys / sizeof keys[0]; k++) {

@@ -67,7 +67,7 @@ hs_status hs_analyses_list(hs_app *app, const hs_user *viewer,
 
 /* A page of rec's incidents: {"total", "offset", "limit", "items":
  * [{"index", "incident_id", "observed", "abnormal", "ranks": [{"rank",
- * "node", "fault", "score", "onset", "path"}]}]} in *out (a new
+ * "node", "observed", "fault", "score", "onset", "path"}]}]} in *out (a new
  * reference). q (NULL or "" = all) keeps the incidents whose id or rank-1
  * node contains it, ignoring case; total counts those. */
 hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,
