@@ -322,7 +322,11 @@ static void run_reports_and_stores(void **state)
     json_t *v;
     json_object_foreach(json_object_get(summary, "faults"), k, v) counted +=
         json_integer_value(v);
-    assert_int_equal(counted, INCIDENTS);
+    assert_int_equal(counted + json_integer_value(json_object_get(
+                                   summary, "no_abnormal")) +
+                         json_integer_value(
+                             json_object_get(summary, "unknown_faults")),
+                     INCIDENTS);
     json_decref(summary);
 
     /* One incident: the engine's object with index and total in front. */
@@ -652,6 +656,41 @@ static void submission_checks_nodes_without_the_file(void **state)
     assert_int_not_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
 }
 
+/* Incidents where no node is abnormal: their rank-1 is counted apart
+ * (summary.no_abnormal), not under a fault class it does not have. */
+static void healthy_incidents_have_no_fault(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    hs_job_rec job;
+    hs_job_outcome o;
+    hs_analysis_rec a;
+    fake_run *f = calloc(1, sizeof *f);
+    static const char healthy[] = "incident_id,node,timestamp,k0,k1\n"
+                                  "h1,db,1700000000,1.5,1.45\n"
+                                  "h1,db,1700000030,1.2,1.75\n"
+                                  "h1,api,1700000000,1.4,1.81\n"
+                                  "h1,api,1700000030,1.3,1.29\n"
+                                  "h2,web,1700003600,1.1,1.52\n"
+                                  "h2,web,1700003630,1.6,1.37\n";
+    w->dataset_id = ingest(w, healthy);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    run_job(w, &job, f, &o);
+    assert_int_equal(o.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(hs_analyses_get(&w->app, o.result_id, &w->owner, &a, &err),
+                     HS_OK);
+    json_t *summary = json_loads(a.summary_json, 0, NULL);
+    assert_int_equal(json_object_size(json_object_get(summary, "faults")), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(summary, "no_abnormal")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(summary, "unknown_faults")), 0);
+    json_decref(summary);
+    hs_analysis_rec_free(&a);
+    hs_job_rec_free(&job);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +705,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(submission_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(
             submission_checks_nodes_without_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(healthy_incidents_have_no_fault,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("rca job", tests, NULL, NULL);
 }

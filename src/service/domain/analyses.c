@@ -231,35 +231,46 @@ static hs_status write_part(hs_app *app, const hs_analysis_inputs *in,
     return st;
 }
 
-/* ANALYSIS.summary: the rank-1 faults ("" for an unobserved cause), the
- * mean of abnormal nodes per incident, the mean rank-1 score (null when
- * nothing was ranked). */
+/* ANALYSIS.summary: the rank-1 faults of the incidents with an abnormal
+ * node ("" for an unobserved cause), how many incidents had none (their
+ * rank-1 is the least healthy node, which has no fault whatever class the
+ * engine names for it) and how many rank-1s are abnormal without a fault
+ * class (by their KPIs alone), the mean of abnormal nodes per incident,
+ * the mean rank-1 score (null when nothing was ranked). */
 static char *summary_text(const hs_analysis_inputs *in, const hl_rca_result *r)
 {
     const hl_model_summary *ms = hl_model_summary_get(in->model);
     json_t *faults = json_object();
     double abnormal = 0, score = 0;
-    size_t ranked = 0;
+    size_t ranked = 0, no_abnormal = 0, unknown = 0;
     for (size_t i = 0; faults && i < r->n_incidents; i++) {
         const hl_rca_incident *inc = &r->incidents[i];
         abnormal += (double)inc->n_abnormal;
         if (!inc->n_causes)
             continue;
         const hl_rca_cause *c = &inc->causes[0];
-        const char *label =
-            c->observed && c->fault >= 0 && (size_t)c->fault < ms->n_classes
-                ? ms->class_names[c->fault]
-                : "";
-        json_int_t had = json_integer_value(json_object_get(faults, label));
-        json_object_set_new(faults, label, json_integer(had + 1));
         score += c->score;
         ranked++;
+        if (!inc->n_abnormal) {
+            no_abnormal++;
+            continue;
+        }
+        int named = c->fault >= 0 && (size_t)c->fault < ms->n_classes;
+        if (c->observed && !named) {
+            unknown++;
+            continue;
+        }
+        const char *label = c->observed ? ms->class_names[c->fault] : "";
+        json_int_t had = json_integer_value(json_object_get(faults, label));
+        json_object_set_new(faults, label, json_integer(had + 1));
     }
     size_t n = r->n_incidents;
     json_t *j = json_pack(
-        "{s:o, s:o, s:o}", "faults", faults ? faults : json_object(),
-        "mean_abnormal", n ? json_real(abnormal / (double)n) : json_null(),
-        "mean_score", ranked ? json_real(score / (double)ranked) : json_null());
+        "{s:o, s:I, s:I, s:o, s:o}", "faults", faults ? faults : json_object(),
+        "no_abnormal", (json_int_t)no_abnormal, "unknown_faults",
+        (json_int_t)unknown, "mean_abnormal",
+        n ? json_real(abnormal / (double)n) : json_null(), "mean_score",
+        ranked ? json_real(score / (double)ranked) : json_null());
     char *text =
         j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(j);

@@ -27,7 +27,9 @@
  *   length}, then the data. Every offset and length is checked against
  *   the blob's size before it is used.
  * The record's summary (ANALYSIS.summary of docs/api.md) counts the rank-1
- * faults and averages the abnormal nodes and the rank-1 scores.
+ * faults of the incidents with an abnormal node (and apart, the incidents
+ * without one and the rank-1s abnormal without a fault class) and
+ * averages the abnormal nodes and the rank-1 scores.
  */
 #ifndef HEALER_HS_ANALYSES_H
 #define HEALER_HS_ANALYSES_H

@@ -1226,6 +1226,7 @@ export default {
   'rca.link.modelDeleted': 'Model deleted',
   'rca.link.topologyDeleted': 'Topology deleted',
   'rca.link.datasetDeleted': 'Incident file deleted',
+  'rca.summary.noAbnormal': 'nothing abnormal',
   'rca.fault.unknown': 'unknown fault (its KPIs only)',
   'rca.form.normalChoose': '(choose the model’s normal class)',
   'rca.form.normalNone': 'The model has no class called “normal”: choose its normal class.',

@@ -1199,6 +1199,7 @@ export default {
   'rca.link.modelDeleted': '模型已删除',
   'rca.link.topologyDeleted': '拓扑已删除',
   'rca.link.datasetDeleted': '事件文件已删除',
+  'rca.summary.noAbnormal': '无异常节点',
   'rca.fault.unknown': '未知故障（仅凭其 KPI）',
   'rca.form.normalChoose': '（选择模型的正常类别）',
   'rca.form.normalNone': '该模型没有名为“normal”的类别：请选择它的正常类别。',

@@ -44,10 +44,12 @@ function summaryCard(an, owner) {
       statTile(t('rca.topologyNodes'), fmtInt(an.topology_nodes)),
       statTile(t('rca.meanAbnormal'), fmtNum(an.summary?.mean_abnormal, 3)),
       statTile(t('rca.meanScore'), fmtFixed(an.summary?.mean_score, 3))),
-    faults.length > 0 && h('div.mt-3',
+    (faults.length > 0 || an.summary?.unknown_faults > 0 || an.summary?.no_abnormal > 0) && h('div.mt-3',
       h('div.small.text-body-secondary.mb-1', t('rca.rootFaults')),
       h('div.d-flex.flex-wrap.gap-1', { testid: 'analysis-faults' }, faults.map(([label, n]) => badge(
-        `${label === '' ? t('rca.unobservedCause') : className(owner, label)} · ${fmtInt(n)}`, 'secondary', { 'data-label': label })))),
+        `${label === '' ? t('rca.unobservedCause') : className(owner, label)} · ${fmtInt(n)}`, 'secondary', { 'data-label': label })),
+      an.summary?.unknown_faults > 0 && badge(`${t('rca.fault.unknown')} · ${fmtInt(an.summary.unknown_faults)}`, 'secondary', { testid: 'analysis-unknown-faults' }),
+      an.summary?.no_abnormal > 0 && badge(`${t('rca.summary.noAbnormal')} · ${fmtInt(an.summary.no_abnormal)}`, 'secondary', { testid: 'analysis-no-abnormal' }))),
   ], { testid: 'analysis-summary' });
 }
 
