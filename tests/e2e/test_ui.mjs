@@ -2154,7 +2154,12 @@ async function rca_topology_upload(t) {
   check(await row.locator(tid('topology-edges')).getAttribute('data-value') === '6', 'the topology row should count 6 edges');
   const kinds = await row.locator(`${tid('topology-kinds')} [data-kind]`).evaluateAll((els) => els.map((e) => e.dataset.kind).sort());
   check(JSON.stringify(kinds) === JSON.stringify(['cache', 'database', 'service', 'web']), `the row's kinds: ${kinds}`);
-  await canvasNonEmpty(page, 'topology-preview-graph'); // the chosen one drawn, coloured by kind
+  await canvasNonEmpty(page, 'topology-preview-graph'); // the chosen one drawn, a shape per kind
+  // a kind is a shape in a neutral grey, never a (saturated) fault colour
+  const swatches = await page.locator(`${tid('topology-preview')} li[data-kind] .kind-swatch`).evaluateAll((els) => els.map((e) => ({
+    clip: getComputedStyle(e).clipPath, rgb: (getComputedStyle(e).backgroundColor.match(/\d+/g) || []).slice(0, 3).map(Number) })));
+  check(swatches.length === 4 && new Set(swatches.map((x) => x.clip)).size === 4, 'each kind of the preview has its own shape', swatches);
+  check(swatches.every((x) => x.rgb.length === 3 && Math.max(...x.rgb) - Math.min(...x.rgb) <= 40), 'kinds are drawn in neutral greys', swatches);
   // a refused file: the engine's own message shows on the upload
   const bad = writeTmp('bad-topology.json', JSON.stringify({ nodes: [{ id: 'a' }], edges: [{ from: 'a', to: 'ghost' }] }));
   const refusal = await uploadTopologyApi(a, bad, [400, 422]);
@@ -2192,6 +2197,8 @@ async function rca_analysis_page(t) {
   await canvasNonEmpty(page, 'rca-timeline');
   const inc0 = await a.get(`${API}/analyses/${id}/incidents/0`);
   check(await textOf(page, 'rca-root-node') === inc0.ranks[0].node, `the root shown should be ${inc0.ranks[0].node}`);
+  check(inc0.abnormal > 0 && await attr(page, 'rca-root-fault', 'data-kind') === 'fault'
+    && await attr(page, 'rca-root-fault', 'data-label') === inc0.ranks[0].fault, 'a sick root shows its fault class', inc0.ranks[0]);
   const ranksShown = async () => page.locator(tid('rca-rank-node')).allTextContents();
   check(JSON.stringify(await ranksShown()) === JSON.stringify(inc0.ranks.map((r) => r.node)), 'the ranks table lists incident 0\'s ranks');
   // the next incident: the URL and the ranks follow (button, then key k back, j forth)
@@ -2224,7 +2231,7 @@ async function rca_analysis_page(t) {
   check(JSON.stringify(shown) === JSON.stringify(best.node.abnormal_kpis.map((k) => k.kpi)), `the panel lists ${best.rank.node}'s abnormal KPIs`, shown);
   check(await attr(page, 'rca-node-fault', 'data-label') === best.node.fault, 'the panel names the node\'s fault');
   // a healthy node, opened from the keyboard's node list, is not shown as
-  // sick: no fault and no confidence, its likeliest class named apart
+  // sick: no fault and no confidence
   const healthy = (await a.get(`${API}/analyses/${id}/incidents/${best.index}`)).nodes.find((n) => !n.abnormal);
   check(healthy, `incident ${best.index} of the fixture has a healthy node`);
   await page.selectOption(tid('rca-node-pick'), healthy.node);
@@ -2232,7 +2239,7 @@ async function rca_analysis_page(t) {
   check(await attr(page, 'rca-node-panel', 'data-state') === 'normal', 'the panel says the node is normal');
   check(await attr(page, 'rca-node-fault', 'data-label') === '', 'a healthy node has no fault');
   check(!(await isVisible(page, 'rca-node-confidence')), 'nor a confidence in a fault');
-  check(await isVisible(page, 'rca-node-likeliest') === (healthy.fault != null), 'its likeliest class is named apart');
+  check(await count(page, 'rca-node-likeliest') === 0, 'nor a likeliest class, as if sick');
   check(await attr(page, 'rca-rank-choose', 'aria-pressed') !== null, 'the ranks say which is chosen');
   await page.click(tid('rca-layout-force'));
   check(await attr(page, 'rca-layout-force', 'aria-pressed') === 'true', 'the force layout is on');
@@ -2249,6 +2256,69 @@ async function rca_analysis_page(t) {
   await openRoute(page, s, '#/rca', 'analysis-row');
   check(await page.locator(`${tid('analysis-row')}[data-id="${id}"]`).count() === 1, 'the analysis is listed on #/rca');
   await screenshot(page, 'desktop-rca');
+}
+
+/** The words of a diagnosis: a root when nothing is abnormal is shown
+ * without a fault (a neutral badge), an abnormal node without a class as an
+ * unknown fault; inputs purged since (ids null) are said to be deleted
+ * rather than linked; with no class called "normal", the form leaves the
+ * normal class to the user. The server's answers are changed in the
+ * browser (page.route) to make those states. */
+async function rca_fault_words_and_links(t) {
+  const s = await main();
+  const an = await ensureAnalysis();
+  const { model } = await ensureRcaInputs();
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  const rewrite = (pattern, change) => page.route(pattern, async (route) => {
+    const r = await route.fetch();
+    const body = await r.json();
+    change(body);
+    await route.fulfill({ response: r, json: body });
+  });
+  await rewrite(`**/api/v1/analyses/${an.id}`, (b) => { b.model_id = null; b.topology_id = null; b.dataset_id = null; });
+  await rewrite(`**/api/v1/analyses/${an.id}/incidents/0`, (b) => { for (const n of b.nodes) n.abnormal = false; });
+  let unknownNode = null;
+  await rewrite(`**/api/v1/analyses/${an.id}/incidents/1`, (b) => {
+    const r = b.ranks[0];
+    unknownNode = r.node;
+    r.fault = null;
+    const n = b.nodes.find((x) => x.node === r.node);
+    n.abnormal = true; n.fault = null;
+  });
+  await openRoute(page, s, `#/analyses/${an.id}?incident=0`, 'rca-root-fault');
+  for (const what of ['model', 'topology', 'dataset']) {
+    check(await count(page, `analysis-${what}-link`) === 0 && await count(page, `analysis-${what}-link-deleted`) === 1,
+      `a purged ${what} is said to be deleted, not linked`);
+  }
+  check(await page.locator('a[href*="null"]').count() === 0, 'no link leads to an id null');
+  check(await attr(page, 'rca-root-fault', 'data-kind') === 'healthy', 'nothing abnormal: the root has no fault');
+  check(!(await page.locator(tid('rca-root-fault')).getAttribute('class')).includes('danger'), 'and no red badge');
+  const cells = await page.locator(`${tid('rca-rank-row')} td span[data-label]`).evaluateAll((els) => els.map((e) => e.dataset.label));
+  check(cells.length > 0 && cells.every((l) => l === ''), 'no rank of a healthy incident names a fault', cells);
+  await page.click(tid('rca-incident-next'));
+  await waitUntil(async () => (await attr(page, 'rca-incident-title', 'data-index')) === '1', 10_000, 'incident 1 to show');
+  check(await attr(page, 'rca-root-fault', 'data-kind') === 'unknown', 'an abnormal root without a class: an unknown fault');
+  const unknownText = await textOf(page, 'rca-root-fault');
+  check(/unknown fault/.test(unknownText), `the badge says so: ${unknownText}`);
+  await page.selectOption(tid('rca-node-pick'), unknownNode);
+  await waitUntil(async () => (await attr(page, 'rca-node-panel', 'data-node')) === unknownNode, 5000, `the node panel of ${unknownNode}`);
+  check(await textOf(page, 'rca-node-fault') === unknownText, 'the node panel says the same');
+  check(!(await isVisible(page, 'rca-node-confidence')), 'with no confidence in a class');
+
+  // a model without a class called "normal": the normal class is left to choose
+  await rewrite('**/api/v1/models*', (b) => {
+    for (const m of b.items || []) if (m.id === model.id) m.labels = m.labels.map((l) => (l === 'normal' ? 'healthy' : l));
+  });
+  await openRoute(page, s, '#/rca', 'rca-start');
+  await page.selectOption(tid('rca-model'), String(model.id));
+  check(await page.locator(tid('rca-normal')).inputValue() === '', 'no class is picked as normal for the user');
+  check(await isVisible(page, 'rca-normal-hint'), 'a hint says to choose the model\'s normal class');
+  let posted = 0;
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/jobs')) posted++; });
+  await page.click(tid('rca-start'));
+  check(await attr(page, 'rca-normal', 'aria-invalid') === 'true', 'an empty normal class is marked, not sent');
+  check(posted === 0, 'nothing was submitted without a normal class');
 }
 
 async function rca_phone(t) {
@@ -2711,6 +2781,7 @@ await run([
   { name: 'model_training_report', fn: model_training_report },
   { name: 'rca_topology_upload', fn: rca_topology_upload },
   { name: 'rca_analysis_page', fn: rca_analysis_page, timeout: 90_000 },
+  { name: 'rca_fault_words_and_links', fn: rca_fault_words_and_links },
   { name: 'rca_phone', fn: rca_phone },
   // 16 pages each, axe-core taking 1 to 4 s a page on a loaded machine
   { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 150_000 },

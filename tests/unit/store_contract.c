@@ -3905,7 +3905,7 @@ static void test_analyses(void **state)
         bad.top = 0;
         assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
                          HS_ERR_INVALID);
-        bad.top = 101;
+        bad.top = -1;
         assert_int_equal(hs_store_analysis_create(f->store, &bad, &err),
                          HS_ERR_INVALID);
         bad = make_analysis(ann, "x", 5, 300);

@@ -10,11 +10,14 @@
  * (the engine's object with index and total in front) and by page and
  * search; a stop while diagnosing stores nothing; discarding a result
  * deletes the analysis and its three blobs; a damaged incidents blob is an
- * error, never a crash; submission checks the model's normal class and
- * the KPIs before anything is queued.
+ * error, never a crash; one incident, a page and a search of a million
+ * incidents never read the whole index; submission checks the model's normal class and
+ * the KPIs before anything is queued, and the incidents' nodes from the
+ * ids kept at upload, without reading the file.
  */
 #include <jansson.h>
 #include <math.h>
+#include <sys/resource.h>
 
 #include "testutil.h"
 
@@ -319,7 +322,11 @@ static void run_reports_and_stores(void **state)
     json_t *v;
     json_object_foreach(json_object_get(summary, "faults"), k, v) counted +=
         json_integer_value(v);
-    assert_int_equal(counted, INCIDENTS);
+    assert_int_equal(counted + json_integer_value(json_object_get(
+                                   summary, "no_abnormal")) +
+                         json_integer_value(
+                             json_object_get(summary, "unknown_faults")),
+                     INCIDENTS);
     json_decref(summary);
 
     /* One incident: the engine's object with index and total in front. */
@@ -456,6 +463,107 @@ static void damaged_incidents_blob(void **state)
     }
 }
 
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* An analysis of a million incidents (an index of 48 MB): one incident
+ * and a page are read without the whole index (the process's peak memory
+ * grows by far less than it), entry by entry; a search crosses the
+ * index's chunks. Every entry points at the same object, item and keys,
+ * except that every 1,000th incident's id is "hit". */
+static void large_incidents_blob(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    enum { N = 1000000 };
+    static const char obj[] = "{\"incident_id\": \"inc\", \"observed\": 1}";
+    static const char item[] = "{\"incident_id\":\"inc\",\"ranks\":[]}";
+    const uint64_t data = 16 + (uint64_t)N * 48;
+    const uint64_t obj_off = data, item_off = obj_off + sizeof obj - 1;
+    const uint64_t keys_off = item_off + sizeof item - 1; /* "inc" "db" */
+    const uint64_t hit_off = keys_off + 5;                /* "hit" "db" */
+    hs_analysis_rec a = {0};
+    hs_blob_writer *bw = NULL;
+    uint64_t size;
+    unsigned char head[16], chunk[1000 * 48];
+    memcpy(head, "HSRCAIX2", 8);
+    put_le(head + 8, N, 8);
+    assert_int_equal(
+        hs_blob_writer_open(w->app.blobs, "rca_incidents", 0, &bw, &err),
+        HS_OK);
+    assert_int_equal(hs_blob_write(bw, head, sizeof head, &err), HS_OK);
+    for (size_t first = 0; first < N; first += 1000) {
+        for (size_t k = 0; k < 1000; k++) {
+            unsigned char *e = chunk + k * 48;
+            put_le(e, obj_off, 8);
+            put_le(e + 8, sizeof obj - 1, 8);
+            put_le(e + 16, item_off, 8);
+            put_le(e + 24, sizeof item - 1, 8);
+            put_le(e + 32, (first + k) % 1000 == 999 ? hit_off : keys_off, 8);
+            put_le(e + 40, 3, 4);
+            put_le(e + 44, 2, 4);
+        }
+        assert_int_equal(hs_blob_write(bw, chunk, sizeof chunk, &err), HS_OK);
+    }
+    assert_int_equal(hs_blob_write(bw, obj, sizeof obj - 1, &err), HS_OK);
+    assert_int_equal(hs_blob_write(bw, item, sizeof item - 1, &err), HS_OK);
+    assert_int_equal(hs_blob_write(bw, "incdbhitdb", 10, &err), HS_OK);
+    assert_int_equal(hs_blob_commit(bw, a.incidents_blob_key, &size, &err),
+                     HS_OK);
+    a.id = 78;
+
+    long before = max_rss_kb();
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        hs_analyses_incident(&w->app, &a, N - 1, &text, &len, &err), HS_OK);
+    json_t *one = json_loadb(text, len, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(one, "index")), N - 1);
+    assert_int_equal(json_integer_value(json_object_get(one, "total")), N);
+    assert_string_equal(
+        json_string_value(json_object_get(one, "incident_id")), "inc");
+    json_decref(one);
+    free(text);
+    assert_int_equal(hs_analyses_incident(&w->app, &a, N, &text, &len, &err),
+                     HS_ERR_NOTFOUND);
+    json_t *page = NULL;
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, NULL, N - 300, 500, &page, &err),
+        HS_OK);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), N);
+    json_t *items = json_object_get(page, "items");
+    assert_int_equal(json_array_size(items), 300);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(items, 299), "index")),
+                     N - 1);
+    json_decref(page);
+    /* The index is 46,875 KiB: reading it whole would show here. */
+    assert_true(max_rss_kb() - before < 8 * 1024);
+
+    /* Search: the 1,000 "hit" incidents, a page across the chunks. */
+    assert_int_equal(
+        hs_analyses_incidents(&w->app, &a, "HIT", 300, 2, &page, &err),
+        HS_OK);
+    assert_int_equal(json_integer_value(json_object_get(page, "total")), 1000);
+    items = json_object_get(page, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(items, 0), "index")),
+                     300 * 1000 + 999);
+    json_decref(page);
+    hs_blob_delete(w->app.blobs, a.incidents_blob_key, NULL);
+}
+
 static void submission_checks(void **state)
 {
     world *w = *state;
@@ -472,6 +580,117 @@ static void submission_checks(void **state)
     assert_string_equal(err.field, "params.skew");
 }
 
+/* An incident dataset ingested from text (as an upload), its id. */
+static hs_id ingest(world *w, const char *csv)
+{
+    hs_error err = {0};
+    hl_error herr;
+    char key[HS_BLOB_KEY_MAX];
+    hs_dataset_rec d;
+    put(w, csv, key);
+    assert_int_equal(hs_datasets_ingest(&w->app, w->owner.id, "more.csv", key,
+                                        strlen(csv), &d, &herr, &err),
+                     HS_OK);
+    hs_id id = d.id;
+    hs_dataset_rec_free(&d);
+    return id;
+}
+
+/* The dataset's file removed from under it. */
+static void drop_file(world *w, hs_id dataset_id)
+{
+    hs_error err = {0};
+    hs_dataset_rec d;
+    assert_int_equal(
+        hs_datasets_get(&w->app, dataset_id, &w->owner, &d, &err), HS_OK);
+    assert_int_equal(hs_blob_delete(w->app.blobs, d.blob_key, &err), HS_OK);
+    hs_dataset_rec_free(&d);
+}
+
+/* The incidents' nodes are kept at upload and checked against the
+ * topology at submission without reading the file; a dataset without
+ * them (more nodes than the limit when uploaded) is read instead. */
+static void submission_checks_nodes_without_the_file(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    hs_job_rec job;
+    hs_dataset_rec d;
+    assert_int_equal(
+        hs_datasets_get(&w->app, w->dataset_id, &w->owner, &d, &err), HS_OK);
+    json_t *prof = json_loads(d.profile_json, 0, NULL);
+    json_t *ids =
+        json_object_get(json_object_get(prof, "incidents"), "node_ids");
+    assert_int_equal(json_array_size(ids), 3);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), "db");
+    json_decref(prof);
+    hs_dataset_rec_free(&d);
+
+    drop_file(w, w->dataset_id);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    hs_job_rec_free(&job);
+
+    static const char ghost[] = "incident_id,node,timestamp,k0,k1\n"
+                                "i1,db,1700000000,1.5,1.5\n"
+                                "i1,ghost-9,1700000000,1.5,1.5\n"
+                                "i1,zombie,1700000000,1.5,1.5\n";
+    w->dataset_id = ingest(w, ghost);
+    drop_file(w, w->dataset_id);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "topology_id");
+    assert_non_null(strstr(err.message, "'ghost-9' and more (2 of its 3"));
+    assert_non_null(strstr(err.message, "chain.json"));
+
+    /* Three nodes over a limit of 2 at upload: no ids kept, the file is
+     * read at submission (and its absence is an error). */
+    w->app.limits.max_topology_nodes = 2;
+    char *csv = incident_csv();
+    w->dataset_id = ingest(w, csv);
+    free(csv);
+    w->app.limits.max_topology_nodes = 0;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    hs_job_rec_free(&job);
+    drop_file(w, w->dataset_id);
+    assert_int_not_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+}
+
+/* Incidents where no node is abnormal: their rank-1 is counted apart
+ * (summary.no_abnormal), not under a fault class it does not have. */
+static void healthy_incidents_have_no_fault(void **state)
+{
+    world *w = *state;
+    hs_error err = {0};
+    hs_job_rec job;
+    hs_job_outcome o;
+    hs_analysis_rec a;
+    fake_run *f = calloc(1, sizeof *f);
+    static const char healthy[] = "incident_id,node,timestamp,k0,k1\n"
+                                  "h1,db,1700000000,1.5,1.45\n"
+                                  "h1,db,1700000030,1.2,1.75\n"
+                                  "h1,api,1700000000,1.4,1.81\n"
+                                  "h1,api,1700000030,1.3,1.29\n"
+                                  "h2,web,1700003600,1.1,1.52\n"
+                                  "h2,web,1700003630,1.6,1.37\n";
+    w->dataset_id = ingest(w, healthy);
+    assert_int_equal(submit(w, request(w, "normal"), &job, &err), HS_OK);
+    run_job(w, &job, f, &o);
+    assert_int_equal(o.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(hs_analyses_get(&w->app, o.result_id, &w->owner, &a, &err),
+                     HS_OK);
+    json_t *summary = json_loads(a.summary_json, 0, NULL);
+    assert_int_equal(json_object_size(json_object_get(summary, "faults")), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(summary, "no_abnormal")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(summary, "unknown_faults")), 0);
+    json_decref(summary);
+    hs_analysis_rec_free(&a);
+    hs_job_rec_free(&job);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,7 +700,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(discard_deletes_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_incidents_blob, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(large_incidents_blob, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(submission_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            submission_checks_nodes_without_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(healthy_incidents_have_no_fault,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("rca job", tests, NULL, NULL);
 }

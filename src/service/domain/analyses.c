@@ -56,10 +56,12 @@ static uint32_t get_u32(const unsigned char *p)
     return v;
 }
 
-/* A rank as the list shows it: rank, node, fault, score, onset, path. */
+/* A rank as the list shows it: rank, node, observed, fault, score,
+ * onset, path (observed tells an unobserved cause from an observed one
+ * without a fault class). */
 static json_t *rank_item(const json_t *rank)
 {
-    static const char *const keys[] = {"rank",  "node",  "fault",
+    static const char *const keys[] = {"rank",  "node",  "observed", "fault",
                                        "score", "onset", "path"};
     json_t *item = json_object();
     for (size_t k = 0; item && k < sizeof keys / sizeof keys[0]; k++) {
@@ -229,35 +231,46 @@ static hs_status write_part(hs_app *app, const hs_analysis_inputs *in,
     return st;
 }
 
-/* ANALYSIS.summary: the rank-1 faults ("" for an unobserved cause), the
- * mean of abnormal nodes per incident, the mean rank-1 score (null when
- * nothing was ranked). */
+/* ANALYSIS.summary: the rank-1 faults of the incidents with an abnormal
+ * node ("" for an unobserved cause), how many incidents had none (their
+ * rank-1 is the least healthy node, which has no fault whatever class the
+ * engine names for it) and how many rank-1s are abnormal without a fault
+ * class (by their KPIs alone), the mean of abnormal nodes per incident,
+ * the mean rank-1 score (null when nothing was ranked). */
 static char *summary_text(const hs_analysis_inputs *in, const hl_rca_result *r)
 {
     const hl_model_summary *ms = hl_model_summary_get(in->model);
     json_t *faults = json_object();
     double abnormal = 0, score = 0;
-    size_t ranked = 0;
+    size_t ranked = 0, no_abnormal = 0, unknown = 0;
     for (size_t i = 0; faults && i < r->n_incidents; i++) {
         const hl_rca_incident *inc = &r->incidents[i];
         abnormal += (double)inc->n_abnormal;
         if (!inc->n_causes)
             continue;
         const hl_rca_cause *c = &inc->causes[0];
-        const char *label =
-            c->observed && c->fault >= 0 && (size_t)c->fault < ms->n_classes
-                ? ms->class_names[c->fault]
-                : "";
-        json_int_t had = json_integer_value(json_object_get(faults, label));
-        json_object_set_new(faults, label, json_integer(had + 1));
         score += c->score;
         ranked++;
+        if (!inc->n_abnormal) {
+            no_abnormal++;
+            continue;
+        }
+        int named = c->fault >= 0 && (size_t)c->fault < ms->n_classes;
+        if (c->observed && !named) {
+            unknown++;
+            continue;
+        }
+        const char *label = c->observed ? ms->class_names[c->fault] : "";
+        json_int_t had = json_integer_value(json_object_get(faults, label));
+        json_object_set_new(faults, label, json_integer(had + 1));
     }
     size_t n = r->n_incidents;
     json_t *j = json_pack(
-        "{s:o, s:o, s:o}", "faults", faults ? faults : json_object(),
-        "mean_abnormal", n ? json_real(abnormal / (double)n) : json_null(),
-        "mean_score", ranked ? json_real(score / (double)ranked) : json_null());
+        "{s:o, s:I, s:I, s:o, s:o}", "faults", faults ? faults : json_object(),
+        "no_abnormal", (json_int_t)no_abnormal, "unknown_faults",
+        (json_int_t)unknown, "mean_abnormal",
+        n ? json_real(abnormal / (double)n) : json_null(), "mean_score",
+        ranked ? json_real(score / (double)ranked) : json_null());
     char *text =
         j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(j);
@@ -311,21 +324,23 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* The incidents blob opened: its index read and checked. */
+/* The incidents blob opened: its head read and checked. The index is not
+ * read whole (48 MB at a million incidents): one incident reads its entry
+ * alone, a page or a search reads the index in chunks of INDEX_CHUNK
+ * entries (on the stack, twice: the bytes and the entries). */
 typedef struct incidents_blob {
     int fd;
     uint64_t size;
     uint64_t n;
-    unsigned char *index; /* n entries */
 } incidents_blob;
+
+#define INDEX_CHUNK 256 /* entries per read of the index: 12 KiB */
 
 static void blob_close(incidents_blob *b)
 {
     if (b->fd >= 0)
         close(b->fd);
-    free(b->index);
     b->fd = -1;
-    b->index = NULL;
 }
 
 static hs_status read_at(const incidents_blob *b, void *buf, uint64_t len,
@@ -358,11 +373,10 @@ static int within(const incidents_blob *b, uint64_t off, uint64_t len)
     return off >= data && len <= b->size && off <= b->size - len;
 }
 
-/* Entry i, each part within the blob. */
-static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
-                          hs_error *err)
+/* The entry encoded at p, each part checked to lie within the blob. */
+static hs_status entry_decode(const incidents_blob *b, const unsigned char *p,
+                              entry *e, hs_error *err)
 {
-    const unsigned char *p = b->index + i * ENTRY_LEN;
     e->json_off = get_u64(p);
     e->json_len = get_u64(p + 8);
     e->item_off = get_u64(p + 16);
@@ -377,6 +391,28 @@ static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
         !within(b, e->keys_off, (uint64_t)e->id_len + e->node_len))
         return corrupt(err);
     return HS_OK;
+}
+
+/* Entry i (< b->n), read alone: one pread of 48 bytes. */
+static hs_status entry_of(const incidents_blob *b, uint64_t i, entry *e,
+                          hs_error *err)
+{
+    unsigned char p[ENTRY_LEN];
+    hs_status st = read_at(b, p, ENTRY_LEN, HEAD_LEN + i * ENTRY_LEN, err);
+    return st == HS_OK ? entry_decode(b, p, e, err) : st;
+}
+
+/* Entries [first, first + count) into e[], count <= INDEX_CHUNK: one
+ * pread. */
+static hs_status entries_of(const incidents_blob *b, uint64_t first,
+                            size_t count, entry *e, hs_error *err)
+{
+    unsigned char buf[INDEX_CHUNK * ENTRY_LEN];
+    hs_status st = read_at(b, buf, (uint64_t)count * ENTRY_LEN,
+                           HEAD_LEN + first * ENTRY_LEN, err);
+    for (size_t k = 0; st == HS_OK && k < count; k++)
+        st = entry_decode(b, buf + k * ENTRY_LEN, &e[k], err);
+    return st;
 }
 
 static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
@@ -397,10 +433,6 @@ static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
             b->n > (b->size - HEAD_LEN) / ENTRY_LEN)
             st = corrupt(err);
     }
-    if (st == HS_OK && !(b->index = malloc(b->n ? b->n * ENTRY_LEN : 1)))
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    if (st == HS_OK)
-        st = read_at(b, b->index, b->n * ENTRY_LEN, HEAD_LEN, err);
     if (st != HS_OK)
         blob_close(b);
     return st;
@@ -432,33 +464,29 @@ static int contains(const char *s, size_t len, const char *needle)
     return 0;
 }
 
-/* Whether incident i matches q: its id or its rank-1 node. */
-static hs_status matches(const incidents_blob *b, uint64_t i, const char *q,
-                         int *yes, hs_error *err)
+/* Whether the incident of entry e matches q: its id or its rank-1 node. */
+static hs_status matches(const incidents_blob *b, const entry *e,
+                         const char *q, int *yes, hs_error *err)
 {
-    entry e;
     char buf[HL_INCIDENT_MAX_ID + HL_TOPOLOGY_MAX_ID + 2];
-    hs_status st = entry_of(b, i, &e, err);
+    hs_status st =
+        read_at(b, buf, (uint64_t)e->id_len + e->node_len, e->keys_off, err);
     if (st == HS_OK)
-        st = read_at(b, buf, (uint64_t)e.id_len + e.node_len, e.keys_off, err);
-    if (st == HS_OK)
-        *yes = contains(buf, e.id_len, q) ||
-               contains(buf + e.id_len, e.node_len, q);
+        *yes = contains(buf, e->id_len, q) ||
+               contains(buf + e->id_len, e->node_len, q);
     return st;
 }
 
-/* Incident i as an item of the list: its stored item with its index. */
-static hs_status list_item(const incidents_blob *b, uint64_t i, json_t **out,
-                           hs_error *err)
+/* Incident i (entry e) as an item of the list: its stored item with its
+ * index. */
+static hs_status list_item(const incidents_blob *b, uint64_t i,
+                           const entry *e, json_t **out, hs_error *err)
 {
-    entry e;
     char *text = NULL;
-    hs_status st = entry_of(b, i, &e, err);
-    if (st == HS_OK)
-        st = read_text(b, e.item_off, e.item_len, &text, err);
+    hs_status st = read_text(b, e->item_off, e->item_len, &text, err);
     if (st != HS_OK)
         return st;
-    json_t *item = json_loadb(text, (size_t)e.item_len, 0, NULL);
+    json_t *item = json_loadb(text, (size_t)e->item_len, 0, NULL);
     free(text);
     if (!json_is_object(item)) {
         json_decref(item);
@@ -473,6 +501,60 @@ static hs_status list_item(const incidents_blob *b, uint64_t i, json_t **out,
     return *out ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
 }
 
+/* Appends to items the incidents [from, to) (to <= b->n), reading the
+ * index a chunk at a time. */
+static hs_status page_of(const incidents_blob *b, uint64_t from, uint64_t to,
+                         json_t *items, hs_error *err)
+{
+    entry e[INDEX_CHUNK];
+    hs_status st = HS_OK;
+    for (uint64_t first = from; st == HS_OK && first < to;
+         first += INDEX_CHUNK) {
+        size_t count =
+            (size_t)(to - first < INDEX_CHUNK ? to - first : INDEX_CHUNK);
+        st = entries_of(b, first, count, e, err);
+        for (size_t k = 0; st == HS_OK && k < count; k++) {
+            json_t *item = NULL;
+            st = list_item(b, first + k, &e[k], &item, err);
+            if (st == HS_OK)
+                json_array_append_new(items, item);
+        }
+    }
+    return st;
+}
+
+/* Appends to items the page [offset, offset + limit) of the incidents
+ * matching q, counting them all into *total; the index read a chunk at a
+ * time. */
+static hs_status search_of(const incidents_blob *b, const char *q,
+                           size_t offset, size_t limit, json_t *items,
+                           size_t *total, hs_error *err)
+{
+    entry e[INDEX_CHUNK];
+    hs_status st = HS_OK;
+    *total = 0;
+    for (uint64_t first = 0; st == HS_OK && first < b->n;
+         first += INDEX_CHUNK) {
+        size_t count = (size_t)(b->n - first < INDEX_CHUNK ? b->n - first
+                                                           : INDEX_CHUNK);
+        st = entries_of(b, first, count, e, err);
+        for (size_t k = 0; st == HS_OK && k < count; k++) {
+            int yes = 0;
+            st = matches(b, &e[k], q, &yes, err);
+            if (st != HS_OK || !yes)
+                continue;
+            if (*total >= offset && *total - offset < limit) {
+                json_t *item = NULL;
+                st = list_item(b, first + k, &e[k], &item, err);
+                if (st == HS_OK)
+                    json_array_append_new(items, item);
+            }
+            (*total)++;
+        }
+    }
+    return st;
+}
+
 hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,
                                 const char *q, size_t offset, size_t limit,
                                 json_t **out, hs_error *err)
@@ -483,30 +565,18 @@ hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,
     if (st != HS_OK)
         return st;
     json_t *items = json_array();
-    size_t total = 0;
-    int search = q && q[0];
-    for (uint64_t i = 0; st == HS_OK && i < b.n; i++) {
-        int yes = 1;
-        if (search)
-            st = matches(&b, i, q, &yes, err);
-        if (st != HS_OK || !yes)
-            continue;
-        if (total >= offset && total - offset < limit) {
-            json_t *item = NULL;
-            st = list_item(&b, i, &item, err);
-            if (st == HS_OK)
-                json_array_append_new(items, item);
-        }
-        total++;
-        if (!search && total >= offset + limit) {
-            total = (size_t)b.n; /* the rest need not be looked at */
-            break;
-        }
-    }
+    size_t total = (size_t)b.n;
+    if (!items)
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    else if (q && q[0])
+        st = search_of(&b, q, offset, limit, items, &total, err);
+    else if (offset < b.n)
+        st = page_of(&b, offset,
+                     limit < b.n - offset ? offset + limit : b.n, items, err);
     blob_close(&b);
-    if (st != HS_OK || !items) {
+    if (st != HS_OK) {
         json_decref(items);
-        return st != HS_OK ? st : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        return st;
     }
     *out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,
                      "offset", (json_int_t)offset, "limit", (json_int_t)limit,

@@ -11,10 +11,13 @@
  *     JSON object (hl_rca_write_incident_json), its item of the incidents
  *     list (id, counts, ranks without factors or trees: made once from
  *     the object when stored) and its id and rank-1 node, with an index
- *     of where each lies, so that opening incident i reads its object
- *     alone (one pread) instead of parsing a whole result of tens of
- *     megabytes per request, a page reads only its items (not the nodes of
- *     a 10,000-node topology) and a search only the ids. The whole JSON is
+ *     of where each lies, so that opening incident i reads the head,
+ *     its entry and its object (three preads, whatever the number of
+ *     incidents) instead of parsing a whole result of tens of megabytes
+ *     per request, a page reads only its entries and items (not the nodes
+ *     of a 10,000-node topology) and a search the index in chunks of 256
+ *     entries and only the ids; no request holds the whole index (48 MB at
+ *     a million incidents). The whole JSON is
  *     not cut into pieces instead because the download must stay byte for
  *     byte the CLI's output.
  * The incidents blob's layout (integers little-endian):
@@ -24,7 +27,9 @@
  *   length}, then the data. Every offset and length is checked against
  *   the blob's size before it is used.
  * The record's summary (ANALYSIS.summary of docs/api.md) counts the rank-1
- * faults and averages the abnormal nodes and the rank-1 scores.
+ * faults of the incidents with an abnormal node (and apart, the incidents
+ * without one and the rank-1s abnormal without a fault class) and
+ * averages the abnormal nodes and the rank-1 scores.
  */
 #ifndef HEALER_HS_ANALYSES_H
 #define HEALER_HS_ANALYSES_H
@@ -64,7 +69,7 @@ hs_status hs_analyses_list(hs_app *app, const hs_user *viewer,
 
 /* A page of rec's incidents: {"total", "offset", "limit", "items":
  * [{"index", "incident_id", "observed", "abnormal", "ranks": [{"rank",
- * "node", "fault", "score", "onset", "path"}]}]} in *out (a new
+ * "node", "observed", "fault", "score", "onset", "path"}]}]} in *out (a new
  * reference). q (NULL or "" = all) keeps the incidents whose id or rank-1
  * node contains it, ignoring case; total counts those. */
 hs_status hs_analyses_incidents(hs_app *app, const hs_analysis_rec *rec,

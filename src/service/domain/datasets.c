@@ -96,11 +96,30 @@ hs_status hs_datasets_load_incidents(hs_app *app, const hs_dataset_rec *rec,
     return st;
 }
 
+/* The distinct node ids of inc as a JSON array, or NULL when there are
+ * more than max_nodes of them (no topology this server accepts holds them
+ * all) or out of memory. */
+static json_t *node_ids_json(const hl_incidents *inc, size_t max_nodes)
+{
+    if (inc->n_node_ids > max_nodes)
+        return NULL;
+    json_t *ids = json_array();
+    for (size_t i = 0; ids && i < inc->n_node_ids; i++)
+        if (json_array_append_new(ids, json_string(inc->node_ids[i])) != 0) {
+            json_decref(ids);
+            ids = NULL;
+        }
+    return ids;
+}
+
 /* The profile as JSON text (malloc'ed), or NULL when out of memory. An
  * incident file's (inc not NULL) says so: "kind" and its "incidents"
- * counts, which hs_dataset_kind reads back. */
+ * counts, which hs_dataset_kind reads back, and its distinct node ids
+ * ("node_ids", up to max_nodes of them), which an rca job's submission
+ * checks against a topology without reading the file again
+ * (hs_dataset_check_nodes). */
 static char *profile_text(const hl_dataset *ds, const hl_incidents *inc,
-                          hs_error *err, hs_status *st)
+                          size_t max_nodes, hs_error *err, hs_status *st)
 {
     hl_dataset_profile p;
     hl_error herr;
@@ -115,10 +134,11 @@ static char *profile_text(const hl_dataset *ds, const hl_incidents *inc,
         json_object_set_new(j, "kind", json_string("incidents"));
         json_object_set_new(
             j, "incidents",
-            json_pack("{s:I, s:I, s:I}", "incidents",
+            json_pack("{s:I, s:I, s:I, s:o*}", "incidents",
                       (json_int_t)inc->n_incidents, "nodes",
                       (json_int_t)inc->n_node_ids, "rows",
-                      (json_int_t)inc->data->n_rows));
+                      (json_int_t)inc->data->n_rows, "node_ids",
+                      node_ids_json(inc, max_nodes)));
     }
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(j);
@@ -179,7 +199,11 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
     memset(out, 0, sizeof *out);
     hl_error_clear(csv_err);
     hs_status st = read_upload(app, blob_key, name, &ds, &inc, csv_err, err);
-    char *profile = st == HS_OK ? profile_text(ds, inc, err, &st) : NULL;
+    size_t max_nodes = app->limits.max_topology_nodes
+                           ? app->limits.max_topology_nodes
+                           : HL_TOPOLOGY_MAX_NODES_DEFAULT;
+    char *profile =
+        st == HS_OK ? profile_text(ds, inc, max_nodes, err, &st) : NULL;
     if (profile) {
         out->owner_id = owner_id;
         snprintf(out->name, sizeof out->name, "%s", name);
@@ -299,4 +323,57 @@ hs_status hs_dataset_check_kind(const hs_dataset_rec *d, hs_dataset_kind want,
                          "analysis needs a CSV with the columns incident_id, "
                          "node and timestamp before the KPIs",
                          (long long)d->id);
+}
+
+/* The first of ids (a JSON array of strings) that t lacks, and how many
+ * it lacks. */
+static size_t nodes_missing(const json_t *ids, const hl_topology *t,
+                            const char **first)
+{
+    size_t i, missing = 0;
+    const json_t *id;
+    *first = NULL;
+    json_array_foreach(ids, i, id)
+    {
+        const char *s = json_string_value(id);
+        if (!s || hl_topology_find(t, s) < 0) {
+            if (!missing++)
+                *first = s ? s : "?";
+        }
+    }
+    return missing;
+}
+
+hs_status hs_dataset_check_nodes(hs_app *app, const hs_dataset_rec *d,
+                                 const hl_topology *t, const char *what,
+                                 const char *field, hs_error *err)
+{
+    json_t *prof =
+        d->profile_json ? json_loads(d->profile_json, 0, NULL) : NULL;
+    const json_t *ids =
+        json_object_get(json_object_get(prof, "incidents"), "node_ids");
+    hs_status st = HS_OK;
+    if (json_is_array(ids)) {
+        const char *first = NULL;
+        size_t missing = nodes_missing(ids, t, &first);
+        if (missing)
+            st = hs_fail_field(err, HS_ERR_INVALID, field,
+                               "dataset %lld ('%.100s') has node '%.255s'%s "
+                               "(%zu of its %zu nodes), which %.100s lacks: "
+                               "every node of the incidents must be a node "
+                               "of the topology",
+                               (long long)d->id, d->name, first,
+                               missing > 1 ? " and more" : "", missing,
+                               json_array_size(ids), what);
+    } else { /* uploaded before node ids were kept, or too many of them */
+        hl_incidents *inc = NULL;
+        hl_error csv_err;
+        st = hs_datasets_load_incidents(app, d, t, &inc, &csv_err, err);
+        if (st == HS_ERR_INVALID && !err->field[0])
+            snprintf(err->field, sizeof err->field, "%s", field);
+        if (inc)
+            hl_incidents_free(inc);
+    }
+    json_decref(prof);
+    return st;
 }

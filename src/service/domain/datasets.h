@@ -66,6 +66,16 @@ hs_dataset_kind hs_dataset_kind_of(const char *profile_json,
 hs_status hs_dataset_check_kind(const hs_dataset_rec *d, hs_dataset_kind want,
                                 const char *field, hs_error *err);
 
+/* HS_OK when every node of incident dataset d is a node of topology t,
+ * else HS_ERR_INVALID naming `field` and the first node t lacks (`what`
+ * names t in the message: "topology 3 ('shop.json')"). Checked against
+ * the node ids its profile keeps since upload, without reading the file;
+ * a dataset uploaded without them (before they were kept, or with more
+ * nodes than max-topology-nodes then) is read against t instead. */
+hs_status hs_dataset_check_nodes(hs_app *app, const hs_dataset_rec *d,
+                                 const hl_topology *t, const char *what,
+                                 const char *field, hs_error *err);
+
 /* Trash and restore under the access rule, by the trash rule (trash.h:
  * restoring after 7 days is HS_ERR_CONFLICT). *out gets the record after
  * the change (release with hs_dataset_rec_free). */

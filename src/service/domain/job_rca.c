@@ -8,10 +8,12 @@
  * viewer's and are not in the trash; the model has the normal class
  * (hl_rca_normal_class: its message lists the classes); the dataset is an
  * incident file holding every KPI the model reads; every node of the
- * incidents is a node of the topology (the incidents are read against it,
- * which is also what the run does); the parameters are in range. Running
+ * incidents is a node of the topology (the dataset's node ids, kept in its
+ * profile since upload, looked up in it: the file is not read in the
+ * request); the parameters are in range. Running
  * it reads the three again (stage "reading"), analyses the incidents with
- * progress and cancel between them (stage "diagnosing": each incident's
+ * progress, a cancel stopping it within a batch of incidents (stage
+ * "diagnosing": each incident's
  * nodes are diagnosed and its candidate roots ranked), and stores the
  * analysis (stage "storing").
  */
@@ -26,6 +28,16 @@
 #include "domain/job_types.h"
 #include "domain/models.h"
 #include "domain/topologies.h"
+
+/* The ranges of skew and hop_delay in seconds, the CLI's (healer rca
+ * --skew, --hop-delay): the engine has no constants for them yet, so
+ * they are defined here once for the service. A billion seconds is 31
+ * years; a hop delay under a millisecond is no delay (and a hop delay
+ * near 0 divides the timing weight's exponent by it). */
+#define RCA_SKEW_MIN 0.0
+#define RCA_SKEW_MAX 1e9
+#define RCA_HOP_DELAY_MIN 1e-3
+#define RCA_HOP_DELAY_MAX 1e9
 
 /* The request's params, with the engine's defaults. */
 typedef struct rca_params {
@@ -47,6 +59,22 @@ static hs_status param_number(const json_t *params, const char *key,
                              "'%s' must be a number of seconds", field);
     *out = json_number_value(v);
     return HS_OK;
+}
+
+/* params.KEY, when given, in [lo, hi] seconds (*out keeps its default
+ * otherwise). */
+static hs_status param_seconds(const json_t *params, const char *key,
+                               double lo, double hi, double *out,
+                               hs_error *err)
+{
+    char field[32];
+    snprintf(field, sizeof field, "params.%s", key);
+    hs_status st = param_number(params, key, out, err);
+    if (st == HS_OK && !(*out >= lo && *out <= hi))
+        st = hs_fail_field(err, HS_ERR_INVALID, field,
+                           "params.%s must be %g..%g seconds, got %g", key, lo,
+                           hi, *out);
+    return st;
 }
 
 /* Reads and checks params (NULL = every default). */
@@ -95,15 +123,11 @@ static hs_status read_params(const json_t *params, rca_params *p, hs_error *err)
         st = hs_fail_field(err, HS_ERR_INVALID, "params.normal",
                            "params.normal must name a class of the model");
     if (st == HS_OK)
-        st = param_number(params, "skew", &p->skew, err);
-    if (st == HS_OK && !(p->skew >= 0 && isfinite(p->skew)))
-        st = hs_fail_field(err, HS_ERR_INVALID, "params.skew",
-                           "params.skew must be a number of seconds >= 0");
+        st = param_seconds(params, "skew", RCA_SKEW_MIN, RCA_SKEW_MAX,
+                           &p->skew, err);
     if (st == HS_OK)
-        st = param_number(params, "hop_delay", &p->hop_delay, err);
-    if (st == HS_OK && !(p->hop_delay > 0 && isfinite(p->hop_delay)))
-        st = hs_fail_field(err, HS_ERR_INVALID, "params.hop_delay",
-                           "params.hop_delay must be a number of seconds > 0");
+        st = param_seconds(params, "hop_delay", RCA_HOP_DELAY_MIN,
+                           RCA_HOP_DELAY_MAX, &p->hop_delay, err);
     return st;
 }
 
@@ -156,21 +180,20 @@ static hs_status check_kpis(const hl_model *m, const hs_dataset_rec *ds,
     return st;
 }
 
-/* The incidents read against the topology: a node that is not one of its
- * nodes is refused with the engine's message (line and node). */
+/* Every node of the incidents is a node of the topology: the topology
+ * read, the dataset's node ids (kept since upload) looked up in it. */
 static hs_status check_nodes(hs_app *app, const hs_topology_rec *trec,
                              const hs_dataset_rec *ds, hs_error *err)
 {
     hl_topology *t = NULL;
-    hl_incidents *inc = NULL;
-    hl_error csv_err;
+    char what[160];
+    snprintf(what, sizeof what, "topology %lld ('%.100s')", (long long)trec->id,
+             trec->name);
     hs_status st = hs_topologies_load(app, trec, &t, err);
     if (st == HS_OK)
-        st = hs_datasets_load_incidents(app, ds, t, &inc, &csv_err, err);
-    if (st == HS_ERR_INVALID && !err->field[0])
+        st = hs_dataset_check_nodes(app, ds, t, what, "topology_id", err);
+    else if (st == HS_ERR_INVALID && !err->field[0])
         snprintf(err->field, sizeof err->field, "topology_id");
-    if (inc)
-        hl_incidents_free(inc);
     if (t)
         hl_topology_free(t);
     return st;
@@ -192,6 +215,8 @@ static hs_status check_inputs(hs_app *app, const hs_user *viewer,
     hl_error_clear(&herr);
     hs_status st =
         hs_models_acquire(app, job->model_id, viewer, &ref, NULL, err);
+    /* deleted_at 0: hs_models_acquire already refuses a trashed model
+     * (HS_ERR_NOTFOUND); live() only names the field of its refusal. */
     st = live(st, 0, "model", job->model_id, "model_id", err);
     if (st == HS_OK && hl_rca_normal_class(hs_model_ref_get(ref), p->normal,
                                            &normal, &herr) != HL_OK)
@@ -289,6 +314,13 @@ static int on_incident(size_t done, size_t total, void *arg)
     return report(s, 0.1 + 0.8 * share, 0) || atomic_load(s->r->stop) != 0;
 }
 
+/* Enters the stage "storing" and reports it; non-zero: stop. */
+static int stored_stage(rca_run *s)
+{
+    s->stage = "storing";
+    return report(s, 0.9, 1);
+}
+
 /* What the run reads: the model (through the cache), the topology and
  * the incidents, as their owner. */
 typedef struct rca_inputs {
@@ -358,7 +390,7 @@ static void analyse(rca_run *s, rca_inputs *in, const json_t *params,
         snprintf(o->error, sizeof o->error, "cancelled by the user");
     } else if (hst != HL_OK) {
         snprintf(o->error, sizeof o->error, "%.480s", herr.message);
-    } else if ((s->stage = "storing") && report(s, 0.9, 1)) {
+    } else if (stored_stage(s)) {
         o->state = HS_JOB_CANCELLED;
         snprintf(o->error, sizeof o->error, "cancelled by the user");
     } else {

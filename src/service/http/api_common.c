@@ -275,8 +275,13 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
                           (json_int_t)counts.nodes, "rows",
                           (json_int_t)counts.rows));
     }
-    if (j && with_profile)
-        json_object_set_new(j, "profile", hs_api_stored_json(d->profile_json));
+    if (j && with_profile) {
+        /* An incident file's node ids are kept for the rca job's check,
+         * not shown: there may be thousands. */
+        json_t *profile = hs_api_stored_json(d->profile_json);
+        json_object_del(json_object_get(profile, "incidents"), "node_ids");
+        json_object_set_new(j, "profile", profile);
+    }
     return j;
 }
 

@@ -1774,8 +1774,9 @@ static inline int hs_store__analysis_keys_ok(const hs_analysis_rec *a)
  * deleted_at (cleared), model_deleted_at and model_class_names_json (read
  * only: its model's, as they are when read). name 1..255
  * bytes, normal 1..255, the three blob keys 1..65 bytes each and
- * distinct, summary_json non-empty, top 1..100, incidents and
- * topology_nodes >= 0; owner, job, model, topology and dataset existing
+ * distinct, summary_json non-empty, top >= 1 (its upper bound is the
+ * engine's HL_RCA_MAX_TOP, which the domain checks: the store does not
+ * know the engine), incidents and topology_nodes >= 0; owner, job, model, topology and dataset existing
  * (or 0 for none): HS_ERR_NOTFOUND otherwise. HS_ERR_CONFLICT for a used
  * blob key. */
 static inline hs_status hs_store_analysis_create(hs_store *store,
@@ -1792,10 +1793,10 @@ static inline hs_status hs_store_analysis_create(hs_store *store,
         return hs_store__bad(err, "analysis: a name and normal class of "
                                   "1..255 bytes, three distinct blob keys, "
                                   "a summary");
-    if (a->top < 1 || a->top > 100 || a->incidents < 0 ||
+    if (a->top < 1 || a->incidents < 0 ||
         a->topology_nodes < 0 || a->job_id < 0 || a->model_id < 0 ||
         a->topology_id < 0 || a->dataset_id < 0)
-        return hs_store__bad(err, "analysis: top 1..100, counts and ids "
+        return hs_store__bad(err, "analysis: top >= 1, counts and ids "
                                   ">= 0");
     a->id = 0;
     a->deleted_at = 0;

@@ -316,7 +316,7 @@ static const char *const migrations[] = {
     "  dataset_id INTEGER NULL REFERENCES datasets(id) ON DELETE SET NULL,"
     "  name TEXT NOT NULL,"
     "  normal TEXT NOT NULL,"
-    "  top INTEGER NOT NULL CHECK (top >= 1 AND top <= 100),"
+    "  top INTEGER NOT NULL CHECK (top >= 1),"
     "  incidents INTEGER NOT NULL CHECK (incidents >= 0),"
     "  topology_nodes INTEGER NOT NULL CHECK (topology_nodes >= 0),"
     "  csv_blob_key TEXT NOT NULL UNIQUE,"
@@ -2306,15 +2306,11 @@ static hs_status sq_user_prefs_set(void *impl, hs_id user_id,
                      "iti", (int64_t)user_id, prefs_json, now);
 }
 
-/* ---- open / close ------------------------------------------------------ */
-
-/* Every statement is finalized by the call that made it, so close cannot
- * be refused for pending statements; no transaction can be open either,
- * since hs_store_transact ends its own before returning. */
 /* ---- topologies and analyses (version 6) -------------------------------- */
 
 /* The get and the list of a resource with the access rule and the trash
- * of datasets (topologies, analyses): `cols` its SELECT ... FROM. */
+ * of datasets (topologies, analyses): `sql` its SELECT ... FROM ... WHERE
+ * (OWNED_ONE). */
 static hs_status sq_owned_get(sq_store *s, row_reader read,
                               row_release release, void *out,
                               const char *kind, const char *sql, hs_id id,
@@ -2579,6 +2575,11 @@ static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
 #undef ONE_ANALYSIS
 }
 
+/* ---- open / close ------------------------------------------------------ */
+
+/* Every statement is finalized by the call that made it, so close cannot
+ * be refused for pending statements; no transaction can be open either,
+ * since hs_store_transact ends its own before returning. */
 static void sq_close(hs_store *store)
 {
     sq_store *s = store->impl;

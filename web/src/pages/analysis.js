@@ -23,7 +23,7 @@ import {
 } from '../views/rca-graph.js';
 import { topologyIndex, neighbourhood } from '../views/rca-layout.js';
 import { onsetMarks, timelineHeight, timelineOption, timelineTable } from '../views/rca-timeline.js';
-import { ranksTable, nodePanel } from '../views/rca-tables.js';
+import { ranksTable, nodePanel, rankFault } from '../views/rca-tables.js';
 
 // Incidents listed per page of the list.
 const LIST_PAGE = 100;
@@ -44,21 +44,29 @@ function summaryCard(an, owner) {
       statTile(t('rca.topologyNodes'), fmtInt(an.topology_nodes)),
       statTile(t('rca.meanAbnormal'), fmtNum(an.summary?.mean_abnormal, 3)),
       statTile(t('rca.meanScore'), fmtFixed(an.summary?.mean_score, 3))),
-    faults.length > 0 && h('div.mt-3',
+    (faults.length > 0 || an.summary?.unknown_faults > 0 || an.summary?.no_abnormal > 0) && h('div.mt-3',
       h('div.small.text-body-secondary.mb-1', t('rca.rootFaults')),
       h('div.d-flex.flex-wrap.gap-1', { testid: 'analysis-faults' }, faults.map(([label, n]) => badge(
-        `${label === '' ? t('rca.unobservedCause') : className(owner, label)} · ${fmtInt(n)}`, 'secondary', { 'data-label': label })))),
+        `${label === '' ? t('rca.unobservedCause') : className(owner, label)} · ${fmtInt(n)}`, 'secondary', { 'data-label': label })),
+      an.summary?.unknown_faults > 0 && badge(`${t('rca.fault.unknown')} · ${fmtInt(an.summary.unknown_faults)}`, 'secondary', { testid: 'analysis-unknown-faults' }),
+      an.summary?.no_abnormal > 0 && badge(`${t('rca.summary.noAbnormal')} · ${fmtInt(an.summary.no_abnormal)}`, 'secondary', { testid: 'analysis-no-abnormal' }))),
   ], { testid: 'analysis-summary' });
 }
 
+/* The links to what the analysis was made from; an input purged since
+ * (its id null) is said to be deleted instead of linking nowhere. */
 function linksRow(an, model) {
+  const link = (id, href, testid, text, gone) => (id == null
+    ? h('span.text-body-secondary', { testid: `${testid}-deleted` }, t(gone))
+    : h('a', { href, testid }, text));
   return h('div.d-flex.flex-wrap.gap-2.small.align-items-center',
-    h('a', { href: `#/models/${an.model_id}`, testid: 'analysis-model-link' }, model ? t('rca.link.modelNamed', { name: model.name }) : t('rca.link.model', { id: an.model_id })),
-    an.model_deleted_at && badge(t('rca.modelInTrash'), 'warning', { testid: 'analysis-model-trashed' }),
+    link(an.model_id, `#/models/${an.model_id}`, 'analysis-model-link',
+      model ? t('rca.link.modelNamed', { name: model.name }) : t('rca.link.model', { id: an.model_id }), 'rca.link.modelDeleted'),
+    an.model_id != null && an.model_deleted_at && badge(t('rca.modelInTrash'), 'warning', { testid: 'analysis-model-trashed' }),
     h('span.text-body-secondary', '·'),
-    h('a', { href: `#/rca?topology=${an.topology_id}`, testid: 'analysis-topology-link' }, t('rca.link.topology', { id: an.topology_id })),
+    link(an.topology_id, `#/rca?topology=${an.topology_id}`, 'analysis-topology-link', t('rca.link.topology', { id: an.topology_id }), 'rca.link.topologyDeleted'),
     h('span.text-body-secondary', '·'),
-    h('a', { href: `#/datasets/${an.dataset_id}`, testid: 'analysis-dataset-link' }, t('rca.link.dataset', { id: an.dataset_id })));
+    link(an.dataset_id, `#/datasets/${an.dataset_id}`, 'analysis-dataset-link', t('rca.link.dataset', { id: an.dataset_id }), 'rca.link.datasetDeleted'));
 }
 
 /* The HTML legend under the graph: the fault classes present, normal,
@@ -81,8 +89,9 @@ export async function render(view, ctx) {
   const an = await ctx.api.analyses.get(id, { signal: ctx.signal });
   const quiet = { signal: ctx.signal, quiet: true, retry: false };
   const [model, topology] = await Promise.all([
-    ctx.api.models.get(an.model_id, quiet).catch(() => null),
-    ctx.api.topologies.get(an.topology_id, quiet).catch((e) => ({ error: e })),
+    an.model_id == null ? null : ctx.api.models.get(an.model_id, quiet).catch(() => null),
+    // a purged topology (id null) is not asked for: the graph says it is gone
+    an.topology_id == null ? null : ctx.api.topologies.get(an.topology_id, quiet).catch((e) => ({ error: e })),
   ]);
   if (ctx.signal.aborted) return undefined;
   // class names: the analysis carries its model's (ANALYSIS.class_names), else the model's own
@@ -226,13 +235,21 @@ export async function render(view, ctx) {
     drawGraph();
   }
 
+  /* The rank-1's fault: red only for a fault class of an abnormal node;
+   * an unknown fault amber; no fault (nothing abnormal, or unobserved)
+   * neutral. */
+  function rootBadge(f) {
+    const tone = f.kind === 'fault' ? 'danger' : f.kind === 'unknown' ? 'warning' : 'secondary';
+    return badge(f.text, tone, { testid: 'rca-root-fault', 'data-label': f.label, 'data-kind': f.kind });
+  }
+
   function drawRoot(inc) {
     const r = inc.ranks?.[0];
     if (!r) { clear(rootLine, h('span.text-body-secondary', t('rca.noRanks'))); return; }
     clear(rootLine,
       h('span.small.text-body-secondary.me-2', t('rca.mostLikely')),
       h('strong.text-break', { testid: 'rca-root-node' }, r.node), ' ',
-      r.fault != null ? badge(className(owner, r.fault), 'danger', { testid: 'rca-root-fault', 'data-label': r.fault }) : badge(t('rca.unobservedCause'), 'secondary'),
+      rootBadge(rankFault(owner, r, (inc.nodes || []).some((n) => n.abnormal))),
       h('span.small.text-body-secondary.ms-2', t('rca.scoreOnset', { score: fmtFixed(r.score, 3), onset: r.onset ?? '—' })));
   }
 
@@ -290,7 +307,7 @@ export async function render(view, ctx) {
       },
       h('div.d-flex.gap-2.align-items-baseline', h('span.fw-semibold.text-break.flex-grow-1', it.incident_id),
         h('span.small.text-body-secondary.text-nowrap', t('rca.abnormalOf', { abnormal: fmtInt(it.abnormal), observed: fmtInt(it.observed) }))),
-      h('div.small.text-body-secondary.text-break', r ? `${r.node} · ${r.fault != null ? className(owner, r.fault) : t('rca.unobservedCause')}` : t('rca.noRanks')));
+      h('div.small.text-body-secondary.text-break', r ? `${r.node} · ${rankFault(owner, r, it.abnormal > 0).text}` : t('rca.noRanks')));
     });
     if (append) listHost.append(...rows);
     else clear(listHost, rows.length ? rows : h('div.p-3', emptyState('alert', t('rca.noMatch'))));

@@ -17,20 +17,23 @@ import { dropZone } from '../dropzone.js';
 import { pageHeader, card, field, select, errorAlert, emptyState, linkButton, button, badge, progressBar, toast, showError, setInvalid } from '../ui.js';
 import { className } from '../classnames.js';
 import { undoToast, trashCard } from '../views/trash.js';
-import { chart, emptyOption, paletteColors } from '../charts.js';
-import { NEIGHBOURHOOD_ABOVE, prepareView, graphOption, graphTable, faultColor } from '../views/rca-graph.js';
+import { chart, emptyOption, isDark } from '../charts.js';
+import { NEIGHBOURHOOD_ABOVE, prepareView, graphOption, graphTable, kindLook } from '../views/rca-graph.js';
 import { topologyIndex } from '../views/rca-layout.js';
 
 // The form's ranges, as the server checks them (docs/api.md, rca jobs):
-// the server's refusal is the rule; these only spare a round trip.
+// the server's refusal is the rule; these only spare a round trip. (The
+// service lists no rca parameters the way GET /algorithms lists a
+// learner's, so they are repeated here.)
 const TOP = { min: 1, max: 100, value: 5 };
-// What a normal class is called when the model has no class "normal".
-const NORMAL_LIKE = /^(normal|ok|healthy|none|no_fault)$/i;
+const SKEW = { min: 0, max: 1e9 };
+const HOP = { min: 1e-3, max: 1e9 };
 
-/* The model's class the analysis takes as normal by default. */
+/* The model's class the analysis takes as normal by default: "normal"
+ * when the model has it, else none (the user chooses: a guess would
+ * silently turn a fault class into the healthy one). */
 export function defaultNormal(labels) {
-  const list = (labels || []).map(String);
-  return list.find((l) => l === 'normal') ?? list.find((l) => NORMAL_LIKE.test(l)) ?? list[0] ?? '';
+  return (labels || []).map(String).includes('normal') ? 'normal' : '';
 }
 
 function kindsBadges(kinds) {
@@ -108,11 +111,13 @@ async function previewCard(ctx, id) {
   });
   const el = h('div.chart', { testid: 'topology-preview-graph', role: 'img', 'aria-label': t('rca.topo.previewOf', { name: tp.name }) });
   chart(el, (c) => (topo.nodes.length ? graphOption(c, view) : emptyOption(c, t('common.noData'))), { table: () => graphTable(view, null) });
-  const colors = paletteColors();
   return card(t('rca.topo.preview', { name: tp.name }), [
     el,
     view.kinds.length > 0 && h('ul.rca-legend.list-unstyled.d-flex.flex-wrap.gap-3.small.mb-0.mt-2',
-      view.kinds.map((k) => h('li', h('span.legend-swatch', { 'aria-hidden': 'true', style: { background: faultColor(colors, view.kinds, k) } }), `${k} · ${fmtInt(tp.kinds?.[k])}`))),
+      view.kinds.map((k) => {
+        const look = kindLook(view.kinds, k, isDark());
+        return h('li', { dataset: { kind: k } }, h('span.legend-swatch.kind-swatch', { 'aria-hidden': 'true', style: { background: look.color, 'clip-path': look.clip } }), `${k} · ${fmtInt(tp.kinds?.[k])}`);
+      })),
   ], { testid: 'topology-preview', cls: 'topology-preview' });
 }
 
@@ -146,11 +151,19 @@ function analysisForm(ctx, { models, topologies, incidentSets, chosenTopology })
   const errBox = h('div');
   const submit = button(t('rca.form.start'), { iconName: 'play', type: 'submit', testid: 'rca-start' });
 
+  normal.required = true;
+  const normalHint = h('div.form-text.text-warning-emphasis', { testid: 'rca-normal-hint', id: 'rca-normal-hint', hidden: true }, t('rca.form.normalNone'));
   const fillNormal = () => {
     const m = models.find((x) => String(x.id) === modelSel.value);
     const labels = (m?.labels || []).map(String);
-    clear(normal, labels.map((l) => h('option', { value: l }, className(m, l))));
-    normal.value = defaultNormal(labels);
+    const chosen = defaultNormal(labels);
+    clear(normal,
+      chosen === '' && h('option', { value: '' }, t('rca.form.normalChoose')),
+      labels.map((l) => h('option', { value: l }, className(m, l))));
+    normal.value = chosen;
+    normalHint.hidden = chosen !== '';
+    if (chosen === '') normal.setAttribute('aria-describedby', 'rca-normal-hint');
+    else normal.removeAttribute('aria-describedby');
   };
   fillNormal();
   modelSel.addEventListener('change', fillNormal);
@@ -168,13 +181,14 @@ function analysisForm(ctx, { models, topologies, incidentSets, chosenTopology })
     if (!Number.isInteger(params.top) || params.top < TOP.min || params.top > TOP.max) {
       setInvalid(top, t('rca.form.topRange', { min: TOP.min, max: TOP.max })); ok = false;
     }
+    if (params.normal === '') { setInvalid(normal, t('rca.form.normalNone')); ok = false; }
     if (skew.value !== '') {
       params.skew = Number(skew.value);
-      if (!Number.isFinite(params.skew) || params.skew < 0) { setInvalid(skew, t('rca.form.skewRange')); ok = false; }
+      if (!(params.skew >= SKEW.min && params.skew <= SKEW.max)) { setInvalid(skew, t('rca.form.skewRange')); ok = false; }
     }
     if (hop.value !== '') {
       params.hop_delay = Number(hop.value);
-      if (!Number.isFinite(params.hop_delay) || params.hop_delay <= 0) { setInvalid(hop, t('rca.form.hopRange')); ok = false; }
+      if (!(params.hop_delay >= HOP.min && params.hop_delay <= HOP.max)) { setInvalid(hop, t('rca.form.hopRange')); ok = false; }
     }
     return ok ? params : null;
   };
@@ -185,7 +199,7 @@ function analysisForm(ctx, { models, topologies, incidentSets, chosenTopology })
       h('div.col-md-6', field(t('rca.form.topology'), topoSel, { cls: 'mb-0' })),
       h('div.col-md-6', field(t('rca.form.dataset'), dsSel, { cls: 'mb-0', help: t('rca.form.datasetHelp') })),
       h('div.col-6.col-md-3', field(t('rca.form.top'), top, { cls: 'mb-0', help: t('rca.form.topHelp', { min: TOP.min, max: TOP.max }) })),
-      h('div.col-6.col-md-3', field(t('rca.form.normal'), normal, { cls: 'mb-0', help: t('rca.form.normalHelp') })),
+      h('div.col-6.col-md-3', field(t('rca.form.normal'), normal, { cls: 'mb-0', help: t('rca.form.normalHelp') }), normalHint),
       h('div.col-12', h('details.advanced',
         h('summary.small', t('rca.form.advanced')),
         h('div.row.g-3.mt-1',

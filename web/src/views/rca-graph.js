@@ -1,8 +1,10 @@
 // views/rca-graph.js - the topology of a root-cause analysis as an ECharts
 // graph, built from the topology's normalised graph and one incident of the
-// analysis. Each node is coloured by its diagnosis: the colour of its fault
-// class (the palette's, the same on the timeline and in the legend), grey
-// when normal, hollow and dashed when the incident has no rows for it
+// analysis. Each node is coloured by its diagnosis: an abnormal node the
+// colour of its fault class (the palette's, the same on the timeline and in
+// the legend; a fault the classifier did not name, the colour after them),
+// grey when normal (a healthy node has no fault, whatever class the engine
+// reports for it), hollow and dashed when the incident has no rows for it
 // (unobserved is not normal). The rank-1 root is big with a strong border,
 // ranks 2..K carry their number, and the selected rank's propagation tree
 // is drawn along the edges with arrows in the fault's direction (from the
@@ -61,7 +63,41 @@ export function stateStyle(dark) {
   };
 }
 
+/* The shapes of node kinds in a topology's preview: a kind is told by its
+ * shape in neutral greys, never by a colour of the fault palette, so that
+ * no kind reads as a fault. Each shape is the same drawing twice: an
+ * ECharts symbol path (in a 10 x 10 box) and a CSS clip-path for the
+ * legend's swatch. Past six kinds the shapes repeat in another shade. */
+const KIND_SHAPES = [
+  { path: 'M0,0H10V10H0Z', clip: 'none' },
+  { path: 'M5,0L10,10H0Z', clip: 'polygon(50% 0, 100% 100%, 0 100%)' },
+  { path: 'M5,0L10,5L5,10L0,5Z', clip: 'polygon(50% 0, 100% 50%, 50% 100%, 0 50%)' },
+  { path: 'M2.5,0H7.5L10,5L7.5,10H2.5L0,5Z', clip: 'polygon(25% 0, 75% 0, 100% 50%, 75% 100%, 25% 100%, 0 50%)' },
+  { path: 'M0,0H10L5,10Z', clip: 'polygon(0 0, 100% 0, 50% 100%)' },
+  { path: 'M3.5,0H6.5V3.5H10V6.5H6.5V10H3.5V6.5H0V3.5H3.5Z', clip: 'polygon(35% 0, 65% 0, 65% 35%, 100% 35%, 100% 65%, 65% 65%, 65% 100%, 35% 100%, 35% 65%, 0 65%, 0 35%, 35% 35%)' },
+];
+const KIND_SHADES = { light: ['#5b6775', '#8a95a3', '#3b4450'], dark: ['#8b949e', '#c9d1d9', '#6e7681'] };
+
+/* How a kind looks in a preview: {symbol (ECharts), clip (CSS), color};
+ * a node without a kind is a plain circle. kinds: the sorted kinds. */
+export function kindLook(kinds, kind, dark) {
+  const st = stateStyle(dark);
+  const i = kinds.indexOf(kind);
+  if (kind == null || i < 0) return { symbol: 'circle', clip: 'circle(50%)', color: st.normalFill };
+  const shape = KIND_SHAPES[i % KIND_SHAPES.length];
+  const shades = KIND_SHADES[dark ? 'dark' : 'light'];
+  return { symbol: `path://${shape.path}`, clip: shape.clip, color: shades[Math.floor(i / KIND_SHAPES.length) % shades.length] };
+}
+
 /* ---- the option ---------------------------------------------------------------- */
+
+/* A node's fault as its tooltip and tables say it: only an abnormal node
+ * has one; an abnormal node without a fault class (abnormal by its KPIs
+ * alone) has an unknown fault. */
+export function faultText(owner, n) {
+  if (!n?.abnormal) return null;
+  return n.fault != null ? className(owner, n.fault) : t('rca.fault.unknown');
+}
 
 function nodeTooltip(id, kind, view) {
   const n = view.byNode.get(id);
@@ -72,7 +108,8 @@ function nodeTooltip(id, kind, view) {
   if (!n) lines.push(esc(t('rca.state.unobserved')));
   else {
     lines.push(esc(n.abnormal ? t('rca.state.abnormal') : t('rca.state.normal')));
-    if (n.fault != null) lines.push(`${esc(className(view.owner, n.fault))} · ${esc(fmtPct(n.confidence))}`);
+    const fault = faultText(view.owner, n);
+    if (fault) lines.push(n.fault != null ? `${esc(fault)} · ${esc(fmtPct(n.confidence))}` : esc(fault));
     lines.push(esc(t('rca.graph.anomaly', { value: fmtNum(n.anomaly, 3) })));
     if (n.onset != null) lines.push(esc(t('rca.graph.onset', { onset: n.onset })));
   }
@@ -115,12 +152,13 @@ function nodeItem(c, st, view, id, kind, showLabels) {
   return item;
 }
 
-/* A node of a topology shown without an incident: coloured by its kind. */
+/* A node of a topology shown without an incident: shaped by its kind. */
 function previewItem(c, st, view, id, kind, showLabels) {
   const p = view.pos.get(id);
+  const look = kindLook(view.kinds, kind, c.dark);
   return {
-    name: id, kind, x: p?.x, y: p?.y, symbolSize: 14 * view.shrink,
-    itemStyle: { color: kind == null ? st.normalFill : faultColor(c.colors, view.kinds, kind), borderColor: st.normalBorder, borderWidth: 1 },
+    name: id, kind, x: p?.x, y: p?.y, symbol: look.symbol, symbolSize: 14 * view.shrink,
+    itemStyle: { color: look.color, borderColor: st.normalBorder, borderWidth: 1 },
     label: { show: showLabels, color: c.text },
   };
 }
@@ -133,7 +171,7 @@ function links(c, st, view, shownIds, at) {
   const key = (a, b) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   const rank = view.rank;
   const root = rank && view.byNode.get(rank.node);
-  const treeColor = root?.fault != null ? faultColor(c.colors, view.labels, root.fault) : c.text;
+  const treeColor = root?.abnormal && root.fault != null ? faultColor(c.colors, view.labels, root.fault) : c.text;
   const pathSteps = new Set();
   const path = rank?.path || [];
   for (let k = 1; k < path.length; k++) pathSteps.add(key(path[k - 1], path[k]));
@@ -168,7 +206,7 @@ function edgeTooltip(d) {
  * rank (the selected RANK or null), selectedNode, layout ('layered' |
  * 'force'), labels (faultLabels), owner (for class names)}; fills in what
  * the drawing needs (indexes, positions, kinds) and returns it. Without
- * an incident it is a topology's preview: nodes coloured by kind. */
+ * an incident it is a topology's preview: nodes shaped by kind. */
 export function prepareView(v) {
   const { byNode, rankOf } = incidentIndex(v.incident);
   const pos = layeredPositions(v.topo, v.shown, v.rank?.tree || v.incident?.ranks?.[0]?.tree);
@@ -243,7 +281,7 @@ export function graphTable(view, owner) {
     columns: [t('rca.col.node'), t('rca.col.kind'), t('rca.col.state'), t('rca.col.rank'), t('rca.col.fault'), t('rca.col.confidence'), t('rca.col.anomaly'), t('rca.col.onset')],
     rows: rows.map(({ n, d, rank }) => [
       n.id, n.kind || '—', t(`rca.state.${nodeState(view.byNode, n.id)}`), rank ? fmtInt(rank) : '—',
-      d?.abnormal && d.fault != null ? className(owner, d.fault) : '—', d?.abnormal ? d.confidence ?? null : null, d?.anomaly ?? null, d?.onset ?? null,
+      faultText(owner, d) ?? '—', d?.abnormal && d.fault != null ? d.confidence ?? null : null, d?.anomaly ?? null, d?.onset ?? null,
     ]),
   };
 }
