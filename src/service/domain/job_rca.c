@@ -29,15 +29,6 @@
 #include "domain/models.h"
 #include "domain/topologies.h"
 
-/* The ranges of skew and hop_delay in seconds, the CLI's (healer rca
- * --skew, --hop-delay): the engine has no constants for them yet, so
- * they are defined here once for the service. A billion seconds is 31
- * years; a hop delay under a millisecond is no delay (and a hop delay
- * near 0 divides the timing weight's exponent by it). */
-#define RCA_SKEW_MIN 0.0
-#define RCA_SKEW_MAX 1e9
-#define RCA_HOP_DELAY_MIN 1e-3
-#define RCA_HOP_DELAY_MAX 1e9
 
 /* The request's params, with the engine's defaults. */
 typedef struct rca_params {
@@ -123,11 +114,11 @@ static hs_status read_params(const json_t *params, rca_params *p, hs_error *err)
         st = hs_fail_field(err, HS_ERR_INVALID, "params.normal",
                            "params.normal must name a class of the model");
     if (st == HS_OK)
-        st = param_seconds(params, "skew", RCA_SKEW_MIN, RCA_SKEW_MAX,
+        st = param_seconds(params, "skew", 0.0, HL_RCA_SKEW_MAX,
                            &p->skew, err);
     if (st == HS_OK)
-        st = param_seconds(params, "hop_delay", RCA_HOP_DELAY_MIN,
-                           RCA_HOP_DELAY_MAX, &p->hop_delay, err);
+        st = param_seconds(params, "hop_delay", HL_RCA_HOP_DELAY_MIN,
+                           HL_RCA_HOP_DELAY_MAX, &p->hop_delay, err);
     return st;
 }
 

@@ -32,18 +32,6 @@ static hs_status parse(hs_app *app, const uint8_t *buf, size_t len,
     return HS_OK;
 }
 
-/* JSON when the first byte that is not white space opens an object (the
- * engine's rule, healer/topology.h). */
-static const char *format_of(const uint8_t *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')
-            continue;
-        return buf[i] == '{' ? "json" : "csv";
-    }
-    return "csv";
-}
-
 /* {"kind": count, ...} of the nodes that have a kind. */
 static char *kinds_text(const hl_topology *t)
 {
@@ -80,7 +68,7 @@ hs_status hs_topologies_upload(hs_app *app, hs_id owner_id, const char *name,
     if (st == HS_OK) {
         out->owner_id = owner_id;
         snprintf(out->name, sizeof out->name, "%s", name);
-        snprintf(out->format, sizeof out->format, "%s", format_of(buf, len));
+        snprintf(out->format, sizeof out->format, "%s", hl_topology_is_json((const char *)buf, len) ? "json" : "csv");
         snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
         out->size_bytes = (int64_t)size;
         out->nodes = (int64_t)t->n_nodes;

@@ -49,7 +49,7 @@ static const key_spec KEYS[] = {
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),
     U("job-lease-seconds", job_lease_seconds, 1, 3600, "30",
       "a job whose worker has not renewed its lease for this long is taken back"),
-    U("max-topology-nodes", max_topology_nodes, 1, 1000000,
+    U("max-topology-nodes", max_topology_nodes, 1, HL_TOPOLOGY_MAX_NODES_LIMIT,
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),

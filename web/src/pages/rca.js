@@ -26,8 +26,8 @@ import { topologyIndex } from '../views/rca-layout.js';
 // service lists no rca parameters the way GET /algorithms lists a
 // learner's, so they are repeated here.)
 const TOP = { min: 1, max: 100, value: 5 };
-const SKEW = { min: 0, max: 1e9 };
-const HOP = { min: 1e-3, max: 1e9 };
+const SKEW = { min: 0, max: 86400 }; // the server refuses others (HL_RCA_SKEW_MAX)
+const HOP = { min: 1e-3, max: 86400 }; // HL_RCA_HOP_DELAY_MIN..MAX
 
 /* The model's class the analysis takes as normal by default: "normal"
  * when the model has it, else none (the user chooses: a guess would
