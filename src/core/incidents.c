@@ -33,9 +33,6 @@ enum { COL_ID, COL_NODE, COL_TIME, N_COLS };
 static const char *const col_names[N_COLS] = {
     HL_INCIDENT_ID_COLUMN, HL_INCIDENT_NODE_COLUMN, HL_INCIDENT_TIME_COLUMN};
 
-#define HL__STR_(x) #x
-#define HL__STR(x) HL__STR_(x)
-
 /* Seconds beyond which a number is not a timestamp (year ~33,000): keeps
  * every accepted value exact to the millisecond in a double. */
 #define MAX_ABS_SECONDS 1e12

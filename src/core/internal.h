@@ -17,6 +17,12 @@
 #include "healer/error.h"
 #include "healer/version.h"
 
+/* A macro's value as a string literal, for limits quoted in messages
+ * ("longer than " HL__STR(HL_TOPOLOGY_MAX_ID) " bytes"): the message
+ * then cannot drift from the limit. */
+#define HL__STR_(x) #x
+#define HL__STR(x) HL__STR_(x)
+
 #if defined(__GNUC__)
 #define HL__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else

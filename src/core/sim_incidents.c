@@ -47,9 +47,6 @@
 /* Stream tags for hl__seed_mix (the system's own are simulate.c's). */
 enum { STREAM_PLAN = 0x1c1d, STREAM_ROW = 0x1c1e };
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 void hl_sim_incident_options_init(hl_sim_incident_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -71,22 +68,22 @@ static hl_status check_options(const hl_sim_incident_options *o, hl_error *err)
 {
     if (o->incidents < 1 || o->incidents > HL_SIM_MAX_INCIDENTS)
         return hl__sim_bad_option(err, "incidents",
-                                  "in 1.." STR(HL_SIM_MAX_INCIDENTS));
+                                  "in 1.." HL__STR(HL_SIM_MAX_INCIDENTS));
     if (o->rows_per_node < 1 || o->rows_per_node > HL_SIM_MAX_ROWS_PER_NODE)
         return hl__sim_bad_option(err, "rows_per_node",
-                                  "in 1.." STR(HL_SIM_MAX_ROWS_PER_NODE));
+                                  "in 1.." HL__STR(HL_SIM_MAX_ROWS_PER_NODE));
     if (!(o->unobserved >= 0.0 && o->unobserved <= HL_SIM_MAX_UNOBSERVED))
         return hl__sim_bad_option(err, "unobserved",
-                                  "in [0, " STR(HL_SIM_MAX_UNOBSERVED) "]");
+                                  "in [0, " HL__STR(HL_SIM_MAX_UNOBSERVED) "]");
     if (!(o->minor_anomalies >= 0.0 &&
           o->minor_anomalies <= HL_SIM_MAX_MINOR_ANOMALIES))
         return hl__sim_bad_option(err, "minor_anomalies",
-                                  "in [0, " STR(HL_SIM_MAX_MINOR_ANOMALIES) "]");
+                                  "in [0, " HL__STR(HL_SIM_MAX_MINOR_ANOMALIES) "]");
     if (!(o->two_roots >= 0.0 && o->two_roots <= 1.0))
         return hl__sim_bad_option(err, "two_roots", "in [0, 1]");
     if (!(o->max_skew >= 0.0 && o->max_skew <= HL_SIM_MAX_SKEW))
         return hl__sim_bad_option(err, "max_skew",
-                                  "in [0, " STR(HL_SIM_MAX_SKEW) "] seconds");
+                                  "in [0, " HL__STR(HL_SIM_MAX_SKEW) "] seconds");
     return HL_OK;
 }
 

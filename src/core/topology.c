@@ -24,9 +24,6 @@
 #include "idmap.h"
 #include "internal.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* The largest topology file read. */
 #define TOPOLOGY_MAX_FILE_BYTES ((size_t)256 << 20)
 
@@ -155,7 +152,7 @@ static const char *id_problem(const char *id)
     if (n == 0)
         return "is empty";
     if (n > HL_TOPOLOGY_MAX_ID)
-        return "is longer than " STR(HL_TOPOLOGY_MAX_ID) " bytes";
+        return "is longer than " HL__STR(HL_TOPOLOGY_MAX_ID) " bytes";
     const char *why = hl__id_text_problem(id, n);
     if (why)
         return why;
@@ -168,7 +165,7 @@ static const char *kind_problem(const char *kind)
 {
     const size_t n = strlen(kind);
     if (n > HL_TOPOLOGY_MAX_KIND)
-        return "is longer than " STR(HL_TOPOLOGY_MAX_KIND) " bytes";
+        return "is longer than " HL__STR(HL_TOPOLOGY_MAX_KIND) " bytes";
     if (!hl__utf8_valid(kind, n))
         return "is not valid UTF-8";
     return NULL;
