@@ -23,6 +23,7 @@ struct hs_auth_costs;
 struct hs_setup;
 struct hs_throttle;
 struct hs_job_type;
+struct hs_alerts;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
 #define HS_APP_KEY_BYTES 32
@@ -49,6 +50,8 @@ typedef struct hs_app {
     struct hs_model_cache *models;
     struct hs_setup *setup;              /* the first-run setup token */
     struct hs_throttle *login_throttle;  /* logins per client address */
+    struct hs_alerts *alerts;            /* mail and webhook; NULL = log only
+                                            (domain/alerts.h) */
     const struct hs_auth_costs *costs;   /* NULL = interactive */
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];
