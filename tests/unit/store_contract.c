@@ -148,6 +148,7 @@ static void test_users(void **state)
     bob.is_admin = 1;
     bob.disabled = 1;
     bob.locked_until = 1700009999;
+    snprintf(bob.email, sizeof bob.email, "Bob.Ops@example.com");
     snprintf(bob.password_hash, sizeof bob.password_hash, "new-hash");
     assert_int_equal(hs_store_user_update(f->store, &bob, &err), HS_OK);
     assert_int_equal(hs_store_user_get(f->store, bob.id, &got, &err), HS_OK);

@@ -92,6 +92,7 @@ static inline void assert_users_equal(const hs_user *a, const hs_user *b)
     assert_int_equal(a->disabled, b->disabled);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->locked_until, b->locked_until);
+    assert_string_equal(a->email, b->email);
 }
 
 /* Exact equality for stored doubles, NAN included (SQLite REAL is the

@@ -138,8 +138,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 10);
+                        "1,2,3,4,5,6,7,8,9,10,11");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 11);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -194,10 +194,13 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 10 added (topologies, analyses, a job's topology),
- * taken away again. */
+/* What migration 11 added (users' e-mail), taken away again. */
+#define UNDO_V11 "ALTER TABLE users DROP COLUMN email;"
+
+/* What migrations 10 (topologies, analyses, a job's topology) and 11
+ * added, taken away again. */
 #define UNDO_V10                                                               \
-    "DROP TABLE analyses; DROP TABLE topologies; DROP INDEX jobs_topology;"    \
+    UNDO_V11 "DROP TABLE analyses; DROP TABLE topologies; DROP INDEX jobs_topology;"    \
     "ALTER TABLE jobs DROP COLUMN topology_id;"
 
 /* What migrations 9 (the trash of models and diagnoses) and 10 added,
@@ -240,7 +243,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10");
+                        "1,2,3,4,5,6,7,8,9,10,11");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -511,6 +514,24 @@ static void test_migration_from_v8(void **state)
                      HS_OK);
     assert_int_equal(m.deleted_at, 50);
     hs_model_rec_free(&m);
+}
+
+/* A database of version 10 gets migration 11: its users read back
+ * without an e-mail address, which they keep from then on. */
+static void test_migration_from_v10(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id vic = add_user(f->store, "vic", 0);
+    hs_user got;
+    downgrade(f, UNDO_V11 "DELETE FROM schema_migrations WHERE version >= 11;");
+    upgrade(f);
+    assert_int_equal(hs_store_user_get(f->store, vic, &got, &err), HS_OK);
+    assert_string_equal(got.email, "");
+    snprintf(got.email, sizeof got.email, "vic@example.org");
+    assert_int_equal(hs_store_user_update(f->store, &got, &err), HS_OK);
+    assert_int_equal(hs_store_user_get(f->store, vic, &got, &err), HS_OK);
+    assert_string_equal(got.email, "vic@example.org");
 }
 
 /* A database of version 9 gets migration 10: its jobs read back without
@@ -949,6 +970,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v10, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v9, setup,
                                         teardown),

@@ -29,6 +29,7 @@ typedef int64_t hs_id;
 #define HS_STORE_TOKEN_HASH_MAX 65     /* 64 hex + NUL */
 #define HS_KIND_MAX 32
 #define HS_MESSAGE_MAX 512
+#define HS_EMAIL_MAX 255 /* an address is at most 254 bytes (RFC 5321) */
 #define HS_DATASET_NAME_MAX 256
 #define HS_STORE_BLOB_KEY_MAX 66 /* == blob.h HS_BLOB_KEY_MAX */
 
@@ -40,6 +41,7 @@ typedef struct hs_user {
     int disabled;         /* 0 or 1 */
     int64_t created_at;   /* unix seconds */
     int64_t locked_until; /* unix seconds; 0 = not locked */
+    char email[HS_EMAIL_MAX]; /* "" = none; where alerts are mailed */
 } hs_user;
 
 typedef struct hs_session {

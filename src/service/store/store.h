@@ -37,7 +37,9 @@
  * refused; version 6 appends two resources, topologies and analyses (the
  * root-cause analyses, an rca job's result), and a job's topology_id,
  * which the job create wrapper clears for an older backend; an older
- * backend has neither resource: their wrappers refuse cleanly.
+ * backend has neither resource: their wrappers refuse cleanly; version 7
+ * keeps a user's e-mail address (hs_user.email), which the user create
+ * and update wrappers clear for an older backend.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -93,7 +95,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 6
+#define HS_STORE_OPS_VERSION 7
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -454,8 +456,10 @@ static inline hs_status hs_store_transact(hs_store *store, hs_store_txn_fn fn,
 /* ---- users ------------------------------------------------------------- */
 
 /* Inserts a user from u's username, password_hash, is_admin, disabled,
- * created_at and locked_until (the caller sets created_at); on success the
- * store sets u->id. username: 1..63 bytes; password_hash: 1..127 bytes.
+ * created_at, locked_until and email (the caller sets created_at); on
+ * success the store sets u->id. username: 1..63 bytes; password_hash:
+ * 1..127 bytes; email: 0..254 bytes (the rules of an address are the
+ * accounts service's).
  * Errors: HS_ERR_CONFLICT when the username is taken. */
 static inline hs_status hs_store_user_create(hs_store *store, hs_user *u,
                                              hs_error *err)
@@ -466,6 +470,10 @@ static inline hs_status hs_store_user_create(hs_store *store, hs_user *u,
         return hs_store__bad(err, "username must be 1..63 bytes");
     if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
         return hs_store__bad(err, "password hash must be 1..127 bytes");
+    if (!memchr(u->email, '\0', sizeof u->email))
+        return hs_store__bad(err, "e-mail must be 0..254 bytes");
+    if (store->ops->version < 7)
+        u->email[0] = '\0';
     u->id = 0;
     return store->ops->users->create(store->impl, u, err);
 }
@@ -525,8 +533,9 @@ hs_store_user_count_admins(hs_store *store, int64_t *count, hs_error *err)
 }
 
 /* Writes u's mutable fields (password_hash, is_admin, disabled,
- * locked_until) to user u->id; username and created_at never change.
- * HS_ERR_NOTFOUND when there is no such user. */
+ * locked_until, email) to user u->id; username and created_at never
+ * change. An older backend (version < 7) keeps no e-mail: it is not
+ * written. HS_ERR_NOTFOUND when there is no such user. */
 static inline hs_status hs_store_user_update(hs_store *store, const hs_user *u,
                                              hs_error *err)
 {
@@ -534,6 +543,8 @@ static inline hs_status hs_store_user_update(hs_store *store, const hs_user *u,
         return hs_store__bad(err, "user_update: missing argument");
     if (!hs_store__str_fits(u->password_hash, sizeof u->password_hash))
         return hs_store__bad(err, "password hash must be 1..127 bytes");
+    if (!memchr(u->email, '\0', sizeof u->email))
+        return hs_store__bad(err, "e-mail must be 0..254 bytes");
     return store->ops->users->update(store->impl, u, err);
 }
 

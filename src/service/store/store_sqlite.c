@@ -332,6 +332,9 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN topology_id INTEGER NULL"
     "  REFERENCES topologies(id) ON DELETE SET NULL;"
     "CREATE INDEX jobs_topology ON jobs(topology_id);",
+
+    /* 11: users' e-mail addresses (where alerts are mailed). */
+    "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -823,7 +826,7 @@ static const char *no_such(sq_msg buf, const char *kind, hs_id id)
 
 #define USER_COLS                                                              \
     "SELECT id, username, password_hash, is_admin, disabled, created_at,"      \
-    " locked_until FROM users"
+    " locked_until, email FROM users"
 
 static hs_status read_user(sqlite3_stmt *st, void *dst, hs_error *err)
 {
@@ -839,6 +842,8 @@ static hs_status read_user(sqlite3_stmt *st, void *dst, hs_error *err)
     u->disabled = sqlite3_column_int(st, 4) != 0;
     u->created_at = sqlite3_column_int64(st, 5);
     u->locked_until = sqlite3_column_int64(st, 6);
+    if (hs == HS_OK)
+        hs = copy_text(st, 7, u->email, sizeof u->email, err, "e-mail");
     return hs;
 }
 
@@ -1205,10 +1210,10 @@ static hs_status sq_user_create(void *impl, hs_user *u, hs_error *err)
              u->username);
     return sq_insert(impl, &u->id, conflict, NULL, err, "creating a user",
                      "INSERT INTO users (username, password_hash, is_admin,"
-                     " disabled, created_at, locked_until)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                     "ttbbii", u->username, u->password_hash, u->is_admin,
-                     u->disabled, u->created_at, u->locked_until);
+                     " disabled, created_at, locked_until, email)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     "ttbbiit", u->username, u->password_hash, u->is_admin,
+                     u->disabled, u->created_at, u->locked_until, u->email);
 }
 
 static hs_status sq_user_get(void *impl, hs_id id, hs_user *out, hs_error *err)
@@ -1252,9 +1257,10 @@ static hs_status sq_user_update(void *impl, const hs_user *u, hs_error *err)
 {
     return sq_run_one(impl, "user", u->id, err, "updating a user",
                       "UPDATE users SET password_hash = ?2, is_admin = ?3,"
-                      " disabled = ?4, locked_until = ?5 WHERE id = ?1",
-                      "itbbi", u->id, u->password_hash, u->is_admin,
-                      u->disabled, u->locked_until);
+                      " disabled = ?4, locked_until = ?5, email = ?6"
+                      " WHERE id = ?1",
+                      "itbbit", u->id, u->password_hash, u->is_admin,
+                      u->disabled, u->locked_until, u->email);
 }
 
 /* ---- account events ---------------------------------------------------- */
