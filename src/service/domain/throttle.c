@@ -1,9 +1,9 @@
 /* domain/throttle.c - per-client attempt counting (see throttle.h). */
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/client_key.h"
 #include "domain/throttle.h"
 
 #define SLOTS 1024
@@ -49,18 +49,13 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The key a client address counts under: an IPv6 address by its /64
- * (one site or device gets a /64, and choosing within it is free), any
- * other text as it is. */
+/* The key a client address counts under (base/client_key.h: an IPv6
+ * address by its /64), any other text as it is. */
 static uint64_t key_hash(const char *key)
 {
-    unsigned char v6[16];
-    if (strchr(key, ':') && inet_pton(AF_INET6, key, v6) == 1) {
-        char prefix[48];
-        memset(v6 + 8, 0, 8);
-        if (inet_ntop(AF_INET6, v6, prefix, sizeof prefix))
-            return fnv1a(prefix);
-    }
+    hs_client_key k;
+    if (hs_client_key_from_text(key, &k) == 0)
+        return hs_client_key_hash(&k);
     return fnv1a(key);
 }
 

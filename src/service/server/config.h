@@ -24,6 +24,8 @@ typedef struct hs_server_config {
     unsigned http_threads;
     unsigned max_connections;
     unsigned connection_timeout;
+    unsigned max_connections_per_address; /* per client address, 0 = no limit */
+    unsigned request_head_timeout; /* seconds for a request's whole head */
     unsigned max_upload_mb;
     unsigned max_json_mb;
     unsigned workers;
