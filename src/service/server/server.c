@@ -76,17 +76,35 @@ static hs_status parse_listen(const char *listen, char *host, size_t cap,
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-/* Enough descriptors for max_connections plus files and the database. */
-static void raise_fd_limit(unsigned want)
+/* Descriptors kept for the store, blobs, logs and the job runner beside
+ * the connections. */
+#define FD_RESERVE 256
+
+/* Enough descriptors for max_connections plus FD_RESERVE; returns the
+ * connections the descriptor limit allows, so that the cap is refused
+ * cleanly by libmicrohttpd instead of failing accepts (EMFILE) for
+ * everybody. */
+static unsigned raise_fd_limit(unsigned want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t target = (rlim_t)want + 256;
+        return want;
+    rlim_t target = (rlim_t)want + FD_RESERVE;
+    if (rl.rlim_cur < target) {
+        rl.rlim_cur = rl.rlim_max < target ? rl.rlim_max : target;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (rl.rlim_cur >= target)
-        return;
-    rl.rlim_cur = rl.rlim_max < target ? rl.rlim_max : target;
-    setrlimit(RLIMIT_NOFILE, &rl);
+        return want;
+    unsigned fits = rl.rlim_cur > 2 * FD_RESERVE
+                        ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+                        : (unsigned)(rl.rlim_cur / 2);
+    hs_log(HS_LOG_WARN, "max-connections lowered to the descriptor limit",
+           json_pack("{s:i, s:i, s:I}", "max_connections", (int)want,
+                     "allowed", (int)fits, "nofile",
+                     (json_int_t)rl.rlim_cur));
+    return fits ? fits : 1;
 }
 
 static void announce(hs_server *s, FILE *console, const char *host,
@@ -195,12 +213,13 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         return st;
     hs_log_level_parse(cfg->log_level, &level);
     hs_log_set_level(level);
-    raise_fd_limit(cfg->max_connections);
+    unsigned max_connections = raise_fd_limit(cfg->max_connections);
 
     hs_server *s = calloc(1, sizeof *s);
     if (!s)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
+    s->cfg.max_connections = max_connections;
     s->access_fd = -1;
     if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
