@@ -4097,6 +4097,37 @@ static void test_ops_table(void **state)
     assert_non_null(ops->analyses->set_deleted);
     assert_non_null(ops->analyses->purge);
     assert_non_null(ops->analyses->remove);
+    assert_non_null(ops->ping);
+}
+
+/* ---- ping (version 8) --------------------------------------------------- */
+
+static hs_status ping_inside(hs_store *store, void *arg, hs_error *err)
+{
+    (void)arg;
+    return hs_store_ping(store, err);
+}
+
+/* A fresh store answers, inside a transaction too (the caller's own
+ * transaction does not block it), and a ping changes nothing; an older
+ * backend (the same table claiming version 7) is pinged by its users. */
+static void test_ping(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    int64_t users = -1;
+    assert_int_equal(hs_store_ping(f->store, &err), HS_OK);
+    assert_int_equal(hs_store_transact(f->store, ping_inside, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_user_count(f->store, &users, &err), HS_OK);
+    assert_int_equal(users, 0);
+    assert_int_equal(hs_store_ping(NULL, &err), HS_ERR_INVALID);
+
+    hs_store_ops older = *f->store->ops;
+    older.version = 7;
+    older.ping = NULL;
+    hs_store old_store = {&older, f->store->impl};
+    assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
 }
 
 /* ---- the suite --------------------------------------------------------- */
@@ -4107,6 +4138,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
 {
     const struct CMUnitTest tests[] = {
         T(test_ops_table),
+        T(test_ping),
         T(test_users),
         T(test_events),
         T(test_sessions),

@@ -24,6 +24,7 @@ struct hs_setup;
 struct hs_throttle;
 struct hs_job_type;
 struct hs_alerts;
+struct hs_health;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
 #define HS_APP_KEY_BYTES 32
@@ -52,6 +53,8 @@ typedef struct hs_app {
     struct hs_throttle *login_throttle;  /* logins per client address */
     struct hs_alerts *alerts;            /* mail and webhook; NULL = log only
                                             (domain/alerts.h) */
+    struct hs_health *health;            /* the health checks' cache; NULL =
+                                            uncached (domain/health.h) */
     const struct hs_auth_costs *costs;   /* NULL = interactive */
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];

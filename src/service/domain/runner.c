@@ -43,6 +43,9 @@ typedef struct slot {
     atomic_int stop;     /* read by the engine every round */
     atomic_int shutdown; /* the stop is the runner's: re-queue the job */
     atomic_int lost;     /* the lease went to another worker */
+    /* Monotonic ms of the worker's last loop (its heartbeat while idle;
+     * a running job's liveness is its lease's business). */
+    atomic_int_fast64_t beat_ms;
 } slot;
 
 struct hs_runner {
@@ -63,7 +66,13 @@ struct hs_runner {
     unsigned n_threads;
     pthread_t keeper;
     int keeper_started;
+    atomic_int_fast64_t keeper_beat_ms; /* the keeper's last loop */
 };
+
+static int_fast64_t now_ms(void)
+{
+    return (int_fast64_t)(hl_clock_monotonic() * 1000.0);
+}
 
 /* What a worker hands its job's type: the run and the runner's side. */
 typedef struct run_ctx {
@@ -294,6 +303,7 @@ static void *worker_main(void *arg)
     free(arg);
     while (!stopping(wa.r)) {
         hs_job_rec job;
+        atomic_store(&wa.s->beat_ms, now_ms());
         if (!claim(wa.r, wa.s, &job)) {
             pthread_mutex_lock(&wa.r->lock);
             if (!wa.r->stopping)
@@ -349,6 +359,7 @@ static void *keeper_main(void *arg)
     hs_runner *r = arg;
     double period = (double)r->lease_seconds / 3.0;
     for (;;) {
+        atomic_store(&r->keeper_beat_ms, now_ms());
         pthread_mutex_lock(&r->lock);
         if (!r->stopping)
             wait_locked(r, &r->keeper_wake, period);
@@ -377,7 +388,9 @@ static void make_worker_id(char id[40])
 
 static hs_status start_threads(hs_runner *r, unsigned n, hs_error *err)
 {
+    atomic_store(&r->keeper_beat_ms, now_ms());
     for (unsigned i = 0; i < n; i++) {
+        atomic_store(&r->slots[i].beat_ms, now_ms());
         worker_arg *wa = malloc(sizeof *wa);
         if (!wa)
             return hs_fail(err, HS_ERR_NOMEM, "out of memory");
@@ -477,6 +490,32 @@ unsigned hs_runner_running(hs_runner *r)
 }
 
 const char *hs_runner_worker_id(const hs_runner *r) { return r->worker_id; }
+
+hs_status hs_runner_check(hs_runner *r, double now, hs_error *err)
+{
+    int_fast64_t now_at = (int_fast64_t)(now * 1000.0);
+    double keeper_max = (double)r->lease_seconds / 3.0 + HS_RUNNER_BEAT_MAX;
+    double silent =
+        (double)(now_at - atomic_load(&r->keeper_beat_ms)) / 1000.0;
+    if (silent > keeper_max)
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "the job lease keeper has not run for %.0f s (at most "
+                       "%.0f s expected)",
+                       silent, keeper_max);
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++) {
+        silent = (double)(now_at - atomic_load(&r->slots[i].beat_ms)) / 1000.0;
+        if (r->slots[i].job_id || silent <= HS_RUNNER_BEAT_MAX)
+            continue;
+        pthread_mutex_unlock(&r->lock);
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "job worker %u is idle but has not looked for work for "
+                       "%.0f s (at most %d s expected)",
+                       i + 1, silent, HS_RUNNER_BEAT_MAX);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return HS_OK;
+}
 
 void hs_runner_stop(hs_runner *r)
 {

@@ -58,6 +58,9 @@ static const key_spec KEYS[] = {
     U("max-topology-nodes", max_topology_nodes, 1, HL_TOPOLOGY_MAX_NODES_LIMIT,
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
+    U("min-free-disk-mb", min_free_disk_mb, 0, 100000000, "100",
+      "GET /api/v1/health fails (503, check 'disk') when the data directory's "
+      "file system has less free space than this, MiB; 0 = report only"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
 };
 #undef T

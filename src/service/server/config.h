@@ -36,6 +36,7 @@ typedef struct hs_server_config {
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
+    unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */

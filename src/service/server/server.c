@@ -14,6 +14,7 @@
 #include "domain/analyses.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
+#include "domain/health.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
@@ -175,6 +176,9 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK)
+        st = hs_health_new(cfg->data_dir, (uint64_t)cfg->min_free_disk_mb << 20,
+                           &app->health, err);
     return st;
 }
 
@@ -304,6 +308,7 @@ void hs_server_stop(hs_server *s)
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
     hs_model_cache_free(app->models);
     hs_setup_free(app->setup);
+    hs_health_free(app->health);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);

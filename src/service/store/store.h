@@ -39,7 +39,9 @@
  * which the job create wrapper clears for an older backend; an older
  * backend has neither resource: their wrappers refuse cleanly; version 7
  * keeps a user's e-mail address (hs_user.email), which the user create
- * and update wrappers clear for an older backend.
+ * and update wrappers clear for an older backend; version 8 appends
+ * `ping` (is the store answering, for health checks), which an older
+ * backend answers by counting its users.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -95,7 +97,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 7
+#define HS_STORE_OPS_VERSION 8
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -341,6 +343,8 @@ typedef struct hs_store_ops {
     /* version 6 */
     const hs_store_topology_ops *topologies;
     const hs_store_analysis_ops *analyses;
+    /* version 8 */
+    hs_status (*ping)(void *impl, hs_error *err);
 } hs_store_ops;
 
 struct hs_store {
@@ -1895,6 +1899,23 @@ static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
                                                       viewer_id,
                                                       viewer_is_admin != 0,
                                                       keys, n, err);
+}
+
+/* ---- ping (version 8) --------------------------------------------------- */
+
+/* Is the store answering now: reachable, readable and able to start a
+ * write, within about a second (a backend waits that long for another
+ * process's lock, then fails). HS_OK, or the storage error (HS_ERR_IO,
+ * HS_ERR_NOMEM) with its message. Writes nothing. An older backend
+ * (version < 8) is pinged by counting its users. For health checks. */
+static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
+{
+    int64_t users = 0;
+    if (!store)
+        return hs_store__bad(err, "ping: no store");
+    if (store->ops->version < 8)
+        return hs_store_user_count(store, &users, err);
+    return store->ops->ping(store->impl, err);
 }
 
 #ifdef __cplusplus
