@@ -221,6 +221,27 @@ static void test_head_deadline(void **state)
     hs_conn_guard_free(g);
 }
 
+/* Three quarters of the cap open: heads are due within a second instead
+ * of the configured 30 s; below that, the configured deadline holds. */
+static void test_crowded_deadline(void **state)
+{
+    (void)state;
+    hs_conn_guard *g = NULL;
+    hs_error err = {0};
+    assert_int_equal(hs_conn_guard_new(8, 0, 30, &g, &err), HS_OK);
+    struct sockaddr_in a = v4_addr(1);
+    conn c[6];
+    for (int i = 0; i < 5; i++)
+        open_conn(g, &c[i], &a);
+    assert_false(was_cut(&c[0], 1500)); /* 5 of 8: not crowded */
+    open_conn(g, &c[5], &a);            /* 6 of 8: crowded */
+    for (int i = 0; i < 6; i++)
+        assert_true(was_cut(&c[i], 2000));
+    for (int i = 0; i < 6; i++)
+        close_conn(g, &c[i]);
+    hs_conn_guard_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_address_table_stays_exact),
         cmocka_unit_test(test_head_deadline),
+        cmocka_unit_test(test_crowded_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,8 @@ typedef struct addr_slot {
 struct hs_conn_guard {
     unsigned per_address; /* immutable */
     double head_timeout;  /* immutable; 0 = none */
+    uint64_t crowded;     /* immutable: open connections that make the
+                             deadline HS_CONN_GUARD_CROWDED_HEAD_SECONDS */
     pthread_mutex_t lock;
     pthread_cond_t wake; /* the timer waits on it; signalled at free */
     int stopping;        /* guarded by lock */
@@ -91,8 +93,11 @@ static void slot_remove(hs_conn_guard *g, size_t i)
 /* Shuts down the connections whose head is overdue (lock held). */
 static void cut_overdue(hs_conn_guard *g, double now)
 {
+    double deadline = g->head_timeout;
+    if (g->open >= g->crowded && deadline > HS_CONN_GUARD_CROWDED_HEAD_SECONDS)
+        deadline = HS_CONN_GUARD_CROWDED_HEAD_SECONDS;
     for (hs_conn_entry *e = g->head; e; e = e->next) {
-        if (e->head_since <= 0 || now - e->head_since < g->head_timeout)
+        if (e->head_since <= 0 || now - e->head_since < deadline)
             continue;
         e->head_since = 0; /* once */
         g->timed_out++;
@@ -137,6 +142,7 @@ hs_status hs_conn_guard_new(unsigned max_connections, unsigned per_address,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     g->per_address = per_address;
     g->head_timeout = head_timeout_s;
+    g->crowded = (uint64_t)max_connections * 3 / 4;
     g->n_slots = 16;
     while (g->n_slots < 2 * (size_t)max_connections + 2)
         g->n_slots *= 2;

@@ -23,7 +23,8 @@
  *    is taken out of the table in the "closed" notification, which
  *    libmicrohttpd sends before it closes the descriptor, and both happen
  *    under the guard's lock, so a shutdown never reaches a reused
- *    descriptor.
+ *    descriptor. While the server is crowded (HS_CONN_GUARD_CROWDED_*),
+ *    the deadline shortens to a second.
  * Bodies and responses have no deadline here (an upload may be large and
  * slow); the idle timeout still applies to them.
  *
@@ -49,6 +50,12 @@ typedef struct hs_conn_guard_stats {
     uint64_t refused_per_address; /* refused: the address had its limit */
     uint64_t heads_timed_out;     /* closed: no whole head by the deadline */
 } hs_conn_guard_stats;
+
+/* While three quarters of max_connections or more are open, a head is due
+ * within this many seconds instead (when that is shorter): a real client
+ * sends its head in milliseconds, so under a crowd of slow clients from
+ * many addresses the slots they hold turn over every second or so. */
+#define HS_CONN_GUARD_CROWDED_HEAD_SECONDS 1.0
 
 /* A guard for at most `max_connections` connections in all, `per_address`
  * per client key (0 = no per-address limit) and a request-head deadline of
