@@ -12,13 +12,17 @@ standard library only. For each binary, at its default settings (only
           41 each, under the per-address limit), each sending a header line
           every 10 s and reconnecting as soon as it is closed, so the
           attack stays as large as the server lets it be.
-Prints, per binary and attack, the attacker's connections that the server
-held open (median and largest count over the run), those refused at once,
-those cut later, and the health latency (median, p99, max) and failures, as
-a Markdown table for docs/benchmarks.md ("slow clients").
+Prints, per binary and attack, the attacker's connections open (median and
+largest count over the run, as the attacker sees them: accepted or waiting
+in the listen queue), those closed within a second of connecting (refused),
+those closed later (cut), and the health latency (median, p99, max) and
+failures, as a Markdown table; with --write, also writes it as the "slow
+clients" section of docs/benchmarks.md (between <!-- slow_clients --> and
+<!-- /slow_clients -->, which bench/compare.py keeps).
 Traffic goes to loopback addresses only and every loop is bounded in time.
 """
 import os
+import platform
 import resource
 import select
 import shutil
@@ -160,7 +164,9 @@ def attack(port, sources, reconnect):
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
-    binaries = sys.argv[1:] or [os.path.join(ROOT, "build", "healer")]
+    args = sys.argv[1:]
+    write = "--write" in args
+    binaries = [a for a in args if a != "--write"] or [os.path.join(ROOT, "build", "healer")]
     rows = []
     for healer in binaries:
         for name, sources, reconnect in (("one", ["127.0.0.2"], False),
@@ -178,13 +184,30 @@ def main():
                 shutil.rmtree(tmp, ignore_errors=True)
             rows.append((healer, name, r))
             print("%s %s %s" % (healer, name, r), file=sys.stderr, flush=True)
-    print("| binary | attack | held open (median / max) | refused at once | cut later "
-          "| health p50 / p99 / max | health failures |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    table = ["| binary | attack | attacker's connections open (median / max) | refused at once | cut later "
+             "| health p50 / p99 / max | health failures |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for healer, name, r in rows:
-        print("| `%s` | %s | %d / %d | %d | %d | %.1f / %.1f / %.1f ms | %d of %d |"
-              % (os.path.relpath(healer, ROOT), name, r["held_median"], r["held_max"], r["refused"], r["cut"],
-                 r["p50"] * 1e3, r["p99"] * 1e3, r["max"] * 1e3, r["fails"], r["probes"]))
+        table.append("| `%s` | %s | %d / %d | %d | %d | %.1f / %.1f / %.1f ms | %d of %d |"
+                     % (os.path.basename(healer), name, r["held_median"], r["held_max"], r["refused"], r["cut"],
+                        r["p50"] * 1e3, r["p99"] * 1e3, r["max"] * 1e3, r["fails"], r["probes"]))
+    print("\n".join(table))
+    if write:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import report
+        block = ("<!-- slow_clients -->\n<!-- Written by bench/slow_clients.py --write; the other benchmarks keep "
+                 "this section as it is. -->\n## Slow clients\n\n"
+                 "`python3 bench/slow_clients.py --write BINARY...` on %s (%d CPUs), %s UTC, %.0f s per attack, "
+                 "each binary at its default settings; the attacker (Python, one thread) and the server share "
+                 "the CPUs. *one*: 4,100 connections from 127.0.0.2, a header line every 10 s each (the "
+                 "review's attack). *spread*: 4,100 connections over 100 addresses (41 each, under the "
+                 "per-address limit), a header line every 10 s, reconnecting as soon as one is closed. Health: "
+                 "`GET /api/v1/health` from 127.0.0.1 every 0.1 s between the attacker's rounds, a 2 s "
+                 "timeout counted as a failure. `healer-before` is the server before the HTTP hardening.\n\n"
+                 "%s\n<!-- /slow_clients -->"
+                 % (platform.node() or "this machine", os.cpu_count() or 0,
+                    time.strftime("%Y-%m-%d %H:%M", time.gmtime()), SECONDS, "\n".join(table)))
+        report.write_section(os.path.join(ROOT, "docs", "benchmarks.md"), "slow_clients", block)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "base/timed_wait.h"
 #include "blob/blob.h"
 #include "domain/health.h"
 #include "domain/runner.h"
@@ -143,12 +144,8 @@ hs_status hs_health_new(const char *data_dir, uint64_t min_free_bytes,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
     h->min_free_bytes = min_free_bytes;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->done, &attr);
-    pthread_condattr_destroy(&attr);
+    hs_cond_init_monotonic(&h->done);
     *out = h;
     return HS_OK;
 }
@@ -192,24 +189,11 @@ static void report_stalled(hs_health *h, double now, hs_health_report *out)
     out->ok = 0;
 }
 
-static struct timespec deadline_in(double seconds)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += (time_t)seconds;
-    t.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* A fresh cached result, another caller's, or 0: this caller runs them
  * (lock held; h->running is then set). */
 static int cached_or_waited(hs_health *h, hs_health_report *out)
 {
-    struct timespec until = deadline_in(HS_HEALTH_WAIT_SECONDS);
+    struct timespec until = hs_monotonic_deadline(HS_HEALTH_WAIT_SECONDS);
     for (;;) {
         double now = hl_clock_monotonic();
         if (h->have && now - h->ran_at < HS_HEALTH_CACHE_SECONDS) {

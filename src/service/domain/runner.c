@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/timed_wait.h"
 #include "domain/job_types.h"
 #include "domain/notifications.h"
 #include "domain/runner.h"
@@ -244,15 +245,7 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
  * the runner's lock held. */
 static void wait_locked(hs_runner *r, pthread_cond_t *cond, double seconds)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)seconds;
-    until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(cond, &r->lock, &until);
+    hs_cond_wait_for(cond, &r->lock, seconds);
 }
 
 static int stopping(hs_runner *r)
@@ -441,13 +434,9 @@ hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
     make_worker_id(r->worker_id);
     for (size_t i = 0; app->job_types && app->job_types[i] && i + 1 < 32; i++)
         r->types[i] = app->job_types[i]->name;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, &attr);
-    pthread_cond_init(&r->keeper_wake, &attr);
-    pthread_condattr_destroy(&attr);
+    hs_cond_init_monotonic(&r->wake);
+    hs_cond_init_monotonic(&r->keeper_wake);
     hs_status st = start_threads(r, n, err);
     if (st != HS_OK) {
         hs_runner_stop(r);

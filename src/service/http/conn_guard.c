@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/client_key.h"
+#include "base/timed_wait.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
 
@@ -105,24 +106,12 @@ static void cut_overdue(hs_conn_guard *g, double now)
     }
 }
 
-static void wait_tick(hs_conn_guard *g)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)(TICK_SECONDS * 1e9);
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&g->wake, &g->lock, &until);
-}
-
 static void *timer_main(void *arg)
 {
     hs_conn_guard *g = arg;
     pthread_mutex_lock(&g->lock);
     while (!g->stopping) {
-        wait_tick(g);
+        hs_cond_wait_for(&g->wake, &g->lock, TICK_SECONDS);
         if (!g->stopping)
             cut_overdue(g, hl_clock_monotonic());
     }
@@ -151,12 +140,8 @@ hs_status hs_conn_guard_new(unsigned max_connections, unsigned per_address,
         free(g);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    hs_cond_init_monotonic(&g->wake);
     if (head_timeout_s) {
         if (pthread_create(&g->timer, NULL, timer_main, g) != 0) {
             hs_conn_guard_free(g);

@@ -157,8 +157,12 @@ int hs_server_config_is_bool(const char *key)
 
 void hs_server_config_usage(FILE *out)
 {
+    int width = 20; /* the longest key sets the column */
     for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(out, "  --%-20s %s (%s)\n", KEYS[i].key, KEYS[i].help,
+        if ((int)strlen(KEYS[i].key) > width)
+            width = (int)strlen(KEYS[i].key);
+    for (size_t i = 0; i < N_KEYS; i++)
+        fprintf(out, "  --%-*s  %s (%s)\n", width, KEYS[i].key, KEYS[i].help,
                 KEYS[i].def[0] ? KEYS[i].def : "empty");
 }
 
