@@ -52,6 +52,7 @@ enum { EXTRA_STATIC = 0, EXTRA_UNMATCHED = 1, N_EXTRA = 2 };
 
 struct hs_http {
     struct MHD_Daemon *daemon;
+    int tls;                /* HTTPS: HSTS on every answer */
     MHD_socket quiesced_fd; /* the listening socket after quiesce */
     hs_app *app;
     hs_http_config cfg;
@@ -780,6 +781,40 @@ int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
     return rc;
 }
 
+/* ---- TLS ------------------------------------------------------------------------ */
+
+int hs_http_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+/* HTTPS answers tell browsers to come back over HTTPS only. */
+static void add_tls_headers(const hs_http *h, struct MHD_Response *mr)
+{
+    if (h->tls)
+        MHD_add_response_header(mr, "Strict-Transport-Security", HS_HTTP_HSTS);
+}
+
+/* The daemon's TLS options (terminated by MHD_OPTION_END) and flag, or an
+ * empty list and 0 for plain HTTP. A TLS server's cookies are Secure. */
+static unsigned tls_options(hs_http *h, struct MHD_OptionItem opts[4])
+{
+    const hs_http_config *cfg = &h->cfg;
+    size_t n = 0;
+    if (cfg->tls_cert_pem && cfg->tls_key_pem) {
+        h->tls = 1;
+        h->cfg.secure_cookies = 1;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                            (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                            (void *)cfg->tls_key_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                            (void *)HS_HTTP_TLS_PRIORITIES};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return h->tls ? MHD_USE_TLS : 0;
+}
+
 /* ---- the MHD callbacks ----------------------------------------------------------- */
 
 static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
@@ -815,6 +850,7 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
                             "connect-src 'self'; object-src 'none'; "
                             "base-uri 'none'; form-action 'self'; "
                             "frame-ancestors 'none'");
+    add_tls_headers(c->h, mr);
     int is_api = c->route_index != (int)(c->h->n_routes + EXTRA_STATIC);
     if (is_api)
         MHD_add_response_header(mr, "Cache-Control", "no-store");
@@ -1068,9 +1104,10 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         free(h);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
+    struct MHD_OptionItem tls_opts[4];
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC |
-                     (is_v6 ? MHD_USE_IPv6 : 0);
+                     (is_v6 ? MHD_USE_IPv6 : 0) | tls_options(h, tls_opts);
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first: see MHD docs */
@@ -1081,7 +1118,8 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+        tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
         free(h->counts);

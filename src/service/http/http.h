@@ -173,8 +173,32 @@ typedef struct hs_http_config {
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */
     int secure_cookies;        /* behind TLS: Secure cookies */
+    /* HTTPS: both PEM texts (server/tls.h read and checked them), or both
+     * NULL for plain HTTP. With them the daemon speaks TLS 1.2 and 1.3
+     * with AEAD ciphers only (HS_HTTP_TLS_PRIORITIES), every answer
+     * carries Strict-Transport-Security (HS_HTTP_HSTS) and cookies are
+     * Secure whatever secure_cookies says. The texts must live until
+     * hs_http_start returns. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
     hs_http_auth auth;         /* sessions and CSRF (required) */
 } hs_http_config;
+
+/* The GnuTLS priority string of HTTPS: TLS 1.3 and 1.2 only, AES-GCM and
+ * ChaCha20-Poly1305 (AEAD) only, forward-secret (EC)DHE key exchange only,
+ * the server's order first - no CBC, RC4, 3DES, SHA-1 MACs or static RSA
+ * key exchange. */
+#define HS_HTTP_TLS_PRIORITIES                                               \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"             \
+    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"   \
+    "+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:%SERVER_PRECEDENCE"
+
+/* The HSTS header's value on HTTPS answers: browsers keep to HTTPS for a
+ * year. No includeSubDomains: healer does not own its parent domain. */
+#define HS_HTTP_HSTS "max-age=31536000"
+
+/* 1 when this libmicrohttpd was built with TLS (GnuTLS) support. */
+int hs_http_tls_supported(void);
 
 typedef struct hs_http hs_http;
 

@@ -1,0 +1,235 @@
+"""test_tls.py - `healer serve` over HTTPS, and where it refuses plain HTTP.
+
+What: a server started with a pair made by `healer cert` is talked to
+with Python's ssl (OpenSSL) as the only trusted certificate: the protocol
+is TLS 1.2 or 1.3 with an AEAD cipher, a client limited to TLS 1.0/1.1 or
+to CBC suites is refused, the certificate verifies for localhost,
+127.0.0.1 and ::1 and not for another name, every answer carries
+Strict-Transport-Security, the session cookie (login and logout) is
+Secure, and plain HTTP to the TLS port gets no HTTP answer. The settings
+work from the config file too. Start-up refusals: a certificate without
+its key (and the reverse), an unreadable file, a file that is not PEM, a
+key of another certificate - each named, exit non-zero, before the data
+directory is created; plain HTTP on 0.0.0.0 or [::] without
+--allow-plain-http, which then allows it.
+
+Why: the platform carries passwords and session cookies; a downgrade to
+old protocols or weak ciphers, a cookie that leaks over HTTP, or a server
+that quietly serves plain HTTP on a network address would each expose
+them. Only a real TLS client on a real socket shows what a browser gets.
+
+Run: python3 tests/api/test_tls.py [test_name...]
+"""
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import API, check, expect_json, expect_error  # noqa: E402
+
+SERVER = {"tls": True}
+HSTS = "max-age=31536000"
+AEAD = ("GCM", "CHACHA20")
+
+
+def handshake(server, ctx, hostname="localhost"):
+    """(protocol, cipher name, peer certificate) of one TLS handshake, or
+    the exception that ended it."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        try:
+            with ctx.wrap_socket(raw, server_hostname=hostname) as t:
+                return t.version(), t.cipher()[0], t.getpeercert()
+        except (ssl.SSLError, ConnectionError, OSError) as e:
+            return e
+
+
+def old_client(server, maximum, ciphers="DEFAULT:@SECLEVEL=0"):
+    """A client that offers at most `maximum` (and only `ciphers`), with
+    OpenSSL's own floor lowered so that it really offers them."""
+    ctx = server.ssl_context()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = maximum
+    ctx.set_ciphers(ciphers)
+    return ctx
+
+
+def test_protocol_and_cipher(server):
+    got = handshake(server, server.ssl_context())
+    check(isinstance(got, tuple), "a TLS 1.2+ client must connect", got)
+    check(got[0] in ("TLSv1.2", "TLSv1.3"), "negotiated %s" % got[0], got)
+    ctx = server.ssl_context()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    got = handshake(server, ctx)
+    check(isinstance(got, tuple) and got[0] == "TLSv1.2", "a TLS 1.2-only client connects", got)
+    check(any(a in got[1] for a in AEAD) and "ECDHE" in got[1],
+          "TLS 1.2 uses forward-secret AEAD suites, got %s" % got[1])
+
+
+def test_old_protocols_refused(server):
+    for name, maximum in (("TLS 1.1", ssl.TLSVersion.TLSv1_1), ("TLS 1.0", ssl.TLSVersion.TLSv1)):
+        got = handshake(server, old_client(server, maximum))
+        check(isinstance(got, Exception), "a client limited to %s must be refused" % name, got)
+
+
+def test_weak_ciphers_refused(server):
+    cbc = ("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
+           "ECDHE-ECDSA-AES256-SHA384:AES128-SHA:AES256-SHA:AES128-SHA256:@SECLEVEL=0")
+    got = handshake(server, old_client(server, ssl.TLSVersion.TLSv1_2, cbc))
+    check(isinstance(got, Exception), "a TLS 1.2 client offering only CBC suites must be refused", got)
+
+
+def test_certificate_names(server):
+    for host in ("localhost", "127.0.0.1", "::1"):
+        got = handshake(server, server.ssl_context(), host)
+        check(isinstance(got, tuple), "the certificate must verify for %s" % host, got)
+    names = dict((k, []) for k in ("DNS", "IP Address"))
+    for kind, value in got[2]["subjectAltName"]:
+        names.setdefault(kind, []).append(value)
+    check(names["DNS"] == ["localhost"] and "127.0.0.1" in names["IP Address"],
+          "subjectAltName: DNS localhost, IP 127.0.0.1 and ::1", got[2])
+    got = handshake(server, server.ssl_context(), "healer.example.com")
+    check(isinstance(got, ssl.SSLCertVerificationError),
+          "the certificate must not verify for another host name", got)
+
+
+def test_hsts_on_every_answer(c):
+    for path, status in ((API + "/health", 200), (API + "/no-such-thing", 404), (API + "/datasets", 401)):
+        r = c.get(path)
+        check(r.status == status, "GET %s: HTTP %d expected" % (path, status), r)
+        check(r.header("Strict-Transport-Security") == HSTS,
+              "GET %s: Strict-Transport-Security should be %r" % (path, HSTS), r)
+
+
+def test_session_cookie_secure(c):
+    r = c.login("alice", c.server.password("alice"))
+    check(c.cookie_attrs is not None and c.cookie_attrs.get("secure") is True,
+          "the login cookie must carry Secure over HTTPS", r.header_all("Set-Cookie"))
+    expect_json(c.get(API + "/auth/me"), 200, "the session works over HTTPS")
+    r = c.logout()
+    expect_json(r, 200, "logout")
+    attrs = [harness.parse_set_cookie(v)[2] for v in r.header_all("Set-Cookie")]
+    check(attrs and all(a.get("secure") is True for a in attrs),
+          "the logout's clearing cookie must carry Secure too", r.header_all("Set-Cookie"))
+
+
+def test_plain_http_to_tls_port_fails(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        got = b""
+        try:
+            while len(got) < 4096:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    check(not got.startswith(b"HTTP/"), "plain HTTP to the HTTPS port must get no HTTP answer", got[:200])
+    expect_json(harness.Client(server).get(API + "/health"), 200, "the server still answers HTTPS")
+
+
+def test_plain_server_has_no_hsts():
+    with harness.Server(name="plain server", users=(("alice", "alice-pass-1234", False),)) as s:
+        c = s.client()
+        r = c.login_as("alice")
+        r = c.get(API + "/health")
+        check(r.header("Strict-Transport-Security") is None, "plain HTTP answers carry no HSTS", r)
+        check(c.cookie_attrs.get("secure") is None, "no Secure cookie on loopback plain HTTP", c.cookie_attrs)
+        check(re.search(r"listening on http://127\.0\.0\.1:%d" % s.port, s.stdout_text()), "announces http://",
+              s.stdout_text())
+
+
+def test_settings_from_config_file():
+    with harness.Server(name="config server", users=(), tls=True) as probe:
+        pass  # only for its pair
+    conf = harness.tmp_path("tls.conf")
+    with open(conf, "w") as f:
+        f.write("tls-cert = %s\ntls-key = %s\n" % (probe.tls["cert"], probe.tls["key"]))
+    s = harness.Server(name="server with tls in its config file", users=(), args=["--config", conf])
+    s.tls = probe.tls
+    with s:
+        r = harness.Client(s).get(API + "/health")
+        check(r.status == 200 and r.header("Strict-Transport-Security") == HSTS,
+              "tls-cert / tls-key from the config file serve HTTPS", r)
+        check(re.search(r"listening on https://127\.0\.0\.1:%d" % s.port, s.stdout_text()),
+              "announces https://", s.stdout_text())
+
+
+# ---- start-up refusals -------------------------------------------------------
+
+def refused_start(args, listen="127.0.0.1"):
+    """Runs serve with args on a fresh data directory path that must stay
+    uncreated; returns (exit code, stderr)."""
+    data = os.path.join(harness.tmp_root(), harness.unique("never-"))
+    p = harness.run_healer(["serve", "--listen", "%s:%d" % (listen, harness.free_port()), "--data-dir", data,
+                            "--web-dir", ""] + args, timeout=20)
+    check(p.returncode != 0, "serve %s must refuse to start" % " ".join(args), p.stdout, p.stderr)
+    check(not os.path.exists(data), "a refused start must not create the data directory", p.stderr)
+    return p.returncode, p.stderr
+
+
+def make_pair(name):
+    d = harness.tmp_path(name)
+    if not os.path.exists(os.path.join(d, "cert.pem")):
+        p = harness.run_healer(["cert", "--out", d])
+        check(p.returncode == 0, "healer cert", p.stderr)
+    return os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+
+
+def test_refuses_half_a_pair():
+    cert, key = make_pair("pair-a")
+    rc, err = refused_start(["--tls-cert", cert])
+    check(rc == 2 and "tls-key" in err, "a certificate without its key is a usage error naming tls-key", err)
+    rc, err = refused_start(["--tls-key", key])
+    check(rc == 2 and "tls-cert" in err, "a key without its certificate is a usage error naming tls-cert", err)
+
+
+def test_refuses_bad_files():
+    cert, key = make_pair("pair-a")
+    other_cert, other_key = make_pair("pair-b")
+    garbage = harness.tmp_path("garbage.pem")
+    with open(garbage, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    missing = harness.tmp_path("missing.pem")
+    cases = harness.Cases()
+    for label, args, words in (
+            ("missing certificate", ["--tls-cert", missing, "--tls-key", key], (missing, "cannot read")),
+            ("missing key", ["--tls-cert", cert, "--tls-key", missing], (missing, "cannot read")),
+            ("certificate not PEM", ["--tls-cert", garbage, "--tls-key", key], (garbage, "no PEM certificate")),
+            ("key not PEM", ["--tls-cert", cert, "--tls-key", cert], (cert, "no unencrypted PEM private key")),
+            ("a directory", ["--tls-cert", harness.tmp_root(), "--tls-key", key], (harness.tmp_root(),)),
+            ("key of another certificate", ["--tls-cert", cert, "--tls-key", other_key],
+             (other_key, cert, "is not the private key"))):
+        with cases(label):
+            rc, err = refused_start(args)
+            check(rc == 1, "exit code 1 expected, got %d" % rc, err)
+            for w in words:
+                check(w in err, "the message should contain %r" % w, err)
+    cases.done()
+
+
+def test_refuses_plain_http_on_network_addresses():
+    for host in ("0.0.0.0", "[::]"):
+        rc, err = refused_start([], listen=host)
+        check(rc == 1 and "--allow-plain-http" in err and "--tls-cert" in err and "not a loopback" in err,
+              "plain HTTP on %s must be refused with what to do instead" % host, err)
+
+
+def test_allow_plain_http_on_any_address():
+    with harness.Server(name="plain on 0.0.0.0", users=(), host="0.0.0.0", args=["--allow-plain-http"]) as s:
+        expect_json(s.client().get(API + "/health"), 200, "plain HTTP on 0.0.0.0 with --allow-plain-http")
+    with harness.Server(name="https on 0.0.0.0", users=(), host="0.0.0.0", tls=True) as s:
+        r = s.client().get(API + "/health")
+        check(r.status == 200 and r.header("Strict-Transport-Security") == HSTS,
+              "HTTPS on 0.0.0.0 needs no --allow-plain-http", r)
+
+
+if __name__ == "__main__":
+    harness.main(globals())
