@@ -231,5 +231,40 @@ def test_allow_plain_http_on_any_address():
               "HTTPS on 0.0.0.0 needs no --allow-plain-http", r)
 
 
+# ---- behind a proxy ------------------------------------------------------------
+
+def login_statuses(s, forwarded_for, n):
+    """Statuses of n logins of an unknown user sent with X-Forwarded-For."""
+    c = s.client()
+    return [c.post_json(API + "/auth/login", {"username": "nobody", "password": "wrong-password-1"},
+                        headers={"X-Forwarded-For": forwarded_for}).status for _ in range(n)]
+
+
+def test_client_address_behind_trusted_proxy():
+    """With --trusted-proxies the per-address login limit counts the
+    address the proxy saw (the header's last), so one client hitting it
+    does not lock everybody behind the proxy out; without it, or from an
+    untrusted peer, the header is ignored."""
+    args = ["--login-rate", "2", "--trusted-proxies", "10.9.9.9, 127.0.0.1"]
+    with harness.Server(name="behind a proxy", users=(), args=args) as s:
+        got = login_statuses(s, "198.51.100.1, 203.0.113.1", 3)
+        check(got == [401, 401, 429], "the third login from 203.0.113.1 is limited", got)
+        got = login_statuses(s, "203.0.113.1, 203.0.113.2", 1)
+        check(got == [401], "another client behind the proxy is not limited by the first", got)
+        got = login_statuses(s, "203.0.113.1, not-an-address", 3)
+        check(got[-1] == 429, "a header that does not end in an address counts as the proxy", got)
+    with harness.Server(name="no trusted proxy", users=(), args=["--login-rate", "2"]) as s:
+        got = login_statuses(s, "203.0.113.1", 2) + login_statuses(s, "203.0.113.2", 1)
+        check(got == [401, 401, 429], "without --trusted-proxies X-Forwarded-For is ignored", got)
+
+
+def test_trusted_proxies_refused_when_malformed():
+    for value, words in (("10.0.0.1,", "separated by commas"), ("proxy.example", "is not an IP address"),
+                         (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16")):
+        rc, err = refused_start(["--trusted-proxies", value])
+        check(rc == 2 and "trusted-proxies" in err and words in err,
+              "--trusted-proxies %r must be a usage error saying %r" % (value, words), err)
+
+
 if __name__ == "__main__":
     harness.main(globals())

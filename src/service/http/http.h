@@ -181,8 +181,26 @@ typedef struct hs_http_config {
      * hs_http_start returns. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    /* Proxies (hs_http_proxies_parse's list, "" or NULL = none) whose
+     * X-Forwarded-For names the client: a request from one of them gets
+     * the header's last address as req->client (what the proxy saw). */
+    const char *trusted_proxies;
     hs_http_auth auth;         /* sessions and CSRF (required) */
 } hs_http_config;
+
+#define HS_HTTP_PROXIES_MAX 16
+
+/* Trusted proxies' addresses (IPv4 as v4-mapped IPv6). */
+typedef struct hs_http_proxies {
+    size_t n;
+    unsigned char addr[HS_HTTP_PROXIES_MAX][16];
+} hs_http_proxies;
+
+/* Parses "ADDR[,ADDR...]" (IPv4 or IPv6 literals, spaces around commas
+ * allowed, at most HS_HTTP_PROXIES_MAX; "" = none) into *out (may be NULL
+ * to only check). HS_ERR_INVALID names the bad item. */
+hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
+                                hs_error *err);
 
 /* The GnuTLS priority string of HTTPS: TLS 1.3 and 1.2 only, AES-GCM and
  * ChaCha20-Poly1305 (AEAD) only, forward-secret (EC)DHE key exchange only,

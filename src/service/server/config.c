@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "healer/topology.h"
+#include "http/http.h"
 #include "server/config.h"
 
 /* A number macro as the text the key table's defaults are written in. */
@@ -59,6 +60,8 @@ static const key_spec KEYS[] = {
     T("tls-key", tls_key, "", "the PEM private key of tls-cert"),
     B("allow-plain-http", allow_plain_http, "false",
       "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
+    T("trusted-proxies", trusted_proxies, "",
+      "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
 };
 #undef T
 #undef U
@@ -85,6 +88,11 @@ static hs_status set_text(const key_spec *k, char *field, const char *value,
                              "log-level: expected debug, info, warn or error, "
                              "got '%s'",
                              value);
+    hs_error inner = {0};
+    if (!strcmp(k->key, "trusted-proxies") &&
+        hs_http_proxies_parse(value, NULL, &inner) != HS_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, k->key, "%s: %s", k->key,
+                             inner.message);
     memcpy(field, value, strlen(value) + 1);
     return HS_OK;
 }

@@ -39,6 +39,9 @@ typedef struct hs_server_config {
     char tls_cert[1024];   /* PEM certificate (chain) file */
     char tls_key[1024];    /* PEM private key file */
     int allow_plain_http;  /* plain HTTP on a non-loopback address */
+    /* Proxies whose X-Forwarded-For names the client: IP addresses,
+     * comma-separated ("" = none; checked when set). */
+    char trusted_proxies[512];
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;
