@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "server/selfsigned.h"
 
+/* clang-format off */
 static const char CERT_USAGE[] =
     "Usage: healer cert --out DIR [--host NAME] [--force]\n\n"
     "Writes DIR/" HS_SELFSIGNED_CERT_FILE " and DIR/" HS_SELFSIGNED_KEY_FILE
@@ -31,6 +32,7 @@ static const char CERT_USAGE[] =
     ")\n"
     "  --force       replace existing files (refused otherwise)\n"
     "  -h, --help    show this help\n";
+/* clang-format on */
 
 static int write_cert(const char *dir, const char *host, int force)
 {
@@ -73,10 +75,18 @@ int cmd_cert(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(CERT_USAGE, stdout); return CLI_OK;
-        case 'o': out = optarg; break;
-        case 'H': host = optarg; break;
-        case 'f': force = 1; break;
+        case 'h':
+            fputs(CERT_USAGE, stdout);
+            return CLI_OK;
+        case 'o':
+            out = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'f':
+            force = 1;
+            break;
         default:
             return cli_usage_error("cert", "%s '%s'",
                                    opt == ':' ? "missing value for"

@@ -13,6 +13,11 @@ key of another certificate - each named, exit non-zero, before the data
 directory is created; plain HTTP on 0.0.0.0 or [::] without
 --allow-plain-http, which then allows it.
 
+Behind a proxy: --trusted-proxies makes the per-address login limit count
+the address the proxy saw, and docs/deploy.md's nginx block is run as
+written (nginx from Debian, in a temporary directory) in front of a
+healer started with the documented flags.
+
 Why: the platform carries passwords and session cookies; a downgrade to
 old protocols or weak ciphers, a cookie that leaks over HTTP, or a server
 that quietly serves plain HTTP on a network address would each expose
@@ -22,6 +27,7 @@ Run: python3 tests/api/test_tls.py [test_name...]
 """
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -117,6 +123,20 @@ def test_session_cookie_secure(c):
     attrs = [harness.parse_set_cookie(v)[2] for v in r.header_all("Set-Cookie")]
     check(attrs and all(a.get("secure") is True for a in attrs),
           "the logout's clearing cookie must carry Secure too", r.header_all("Set-Cookie"))
+
+
+@harness.timeout(60)
+def test_upload_and_download_over_https(c):
+    """Bodies stream both ways through TLS: a multipart upload into the
+    blob store, and a file answer (sent from a descriptor, which TLS
+    cannot hand to sendfile) byte for byte."""
+    c.login_as("bob")
+    data = harness.simulate(samples=20000, features=12, classes=3, seed=9)
+    ds = harness.upload_dataset(c, data, name="over https")
+    r = c.get(API + "/datasets/%d/download" % ds["id"])
+    check(r.status == 200 and r.body == data, "the download over HTTPS is the upload, byte for byte",
+          len(r.body), len(data))
+    check(r.header("Strict-Transport-Security") == HSTS, "HSTS on a download", r)
 
 
 def test_plain_http_to_tls_port_fails(server):
@@ -264,6 +284,142 @@ def test_trusted_proxies_refused_when_malformed():
         rc, err = refused_start(["--trusted-proxies", value])
         check(rc == 2 and "trusted-proxies" in err and words in err,
               "--trusted-proxies %r must be a usage error saying %r" % (value, words), err)
+
+
+# ---- docs/deploy.md's nginx block, run ------------------------------------------
+
+DEPLOY_MD = os.path.join(harness.ROOT, "docs", "deploy.md")
+
+
+def deploy_nginx_block():
+    """The first ```nginx block of docs/deploy.md, as documented."""
+    with open(DEPLOY_MD) as f:
+        m = re.search(r"```nginx\n(.*?)```", f.read(), re.S)
+    check(m, "docs/deploy.md has no ```nginx block")
+    return m.group(1)
+
+
+def localised(block, https_port, http_port, healer_port, cert, key):
+    """The documented block on this machine's ports and test certificate:
+    only addresses and file names change."""
+    subs = ((r"listen 443 ssl", "listen 127.0.0.1:%d ssl" % https_port),
+            (r"listen \[::\]:443 [^;]*;", ""),
+            (r"listen 80;", "listen 127.0.0.1:%d;" % http_port),
+            (r"listen \[::\]:80;", ""),
+            (r"ssl_certificate +\S+;", "ssl_certificate %s;" % cert),
+            (r"ssl_certificate_key +\S+;", "ssl_certificate_key %s;" % key),
+            (r"server 127\.0\.0\.1:8080;", "server 127.0.0.1:%d;" % healer_port))
+    for pattern, repl in subs:
+        block, n = re.subn(pattern, repl, block)
+        check(n == 1, "docs/deploy.md's nginx block should have one %r" % pattern, block)
+    return block
+
+
+class Nginx:
+    """nginx in a temporary directory with one server block, foreground,
+    stopped (SIGQUIT, then SIGKILL) on exit."""
+
+    def __init__(self, block):
+        self.dir = harness.tmp_path(harness.unique("nginx-"))
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("daemon off;\nworker_processes 1;\npid %(d)s/nginx.pid;\nerror_log %(d)s/error.log;\n"
+                    "%(user)sevents { worker_connections 64; }\nhttp {\n  access_log off;\n"
+                    "  client_body_temp_path %(d)s/body;\n  proxy_temp_path %(d)s/proxy;\n"
+                    "  fastcgi_temp_path %(d)s/fastcgi;\n  uwsgi_temp_path %(d)s/uwsgi;\n"
+                    "  scgi_temp_path %(d)s/scgi;\n%(block)s\n}\n"
+                    % {"d": self.dir, "block": block, "user": "user root;\n" if os.getuid() == 0 else ""})
+        self.cmd = ["nginx", "-p", self.dir, "-c", conf]
+        test = subprocess.run(self.cmd + ["-t"], capture_output=True, text=True, timeout=20)
+        check(test.returncode == 0, "nginx -t refuses docs/deploy.md's block", test.stderr)
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(3)  # SIGQUIT: graceful
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return False
+
+
+class Front:
+    """What harness.Client needs of a server, for a healer reached through
+    nginx over HTTPS (verified against the test certificate)."""
+
+    def __init__(self, backend, port, cert):
+        self.backend, self.port, self.cert = backend, port, cert
+        self.name = "nginx in front of " + backend.name
+
+    def connection(self, timeout=harness.HTTP_TIMEOUT):
+        ctx = ssl.create_default_context(cafile=self.cert)
+        return harness.http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+
+    def require_port(self):
+        return self.port
+
+    def password(self, name):
+        return self.backend.password(name)
+
+    def death_note(self):
+        return self.backend.death_note()
+
+
+@harness.timeout(60)
+def test_deploy_md_nginx_block():
+    """docs/deploy.md's nginx block and healer command, run as written
+    (ports and certificate paths aside): HTTPS through nginx with its HSTS
+    once, plain HTTP redirected, the Secure cookie, and an upload larger
+    than nginx's default body limit."""
+    if not shutil.which("nginx"):
+        harness.fail("nginx is not installed (make deps installs it)")
+    cert, key = make_pair("nginx-pair")
+    args = ["--secure-cookies", "--trusted-proxies", "127.0.0.1", "--max-upload-mb", "256"]
+    with open(DEPLOY_MD) as f:
+        doc = f.read()
+    for flag in args[::2]:
+        check(flag in doc, "docs/deploy.md's healer command should use %s" % flag)
+    https_port, http_port = harness.free_port(), harness.free_port()
+    with harness.Server(name="healer behind nginx", args=args) as s:
+        block = localised(deploy_nginx_block(), https_port, http_port, s.port, cert, key)
+        with Nginx(block) as ng:
+            front = Front(s, https_port, cert)
+            c = harness.Client(front)
+            harness.wait_until(lambda: _answers(c), 10, "nginx to answer")
+            r = c.get(API + "/health")
+            check(r.status == 200 and r.header_all("Strict-Transport-Security") == [HSTS],
+                  "one HSTS header through nginx", r.header_all("Strict-Transport-Security"), r)
+            c.login_as("alice")
+            check(c.cookie_attrs.get("secure") is True, "the cookie is Secure behind the proxy", c.cookie_attrs)
+            data = harness.simulate(samples=20000, features=12, classes=3, seed=5)
+            check(len(data) > (1 << 20), "the upload should exceed nginx's default 1 MiB body limit")
+            ds = harness.upload_dataset(c, data, name="through nginx")
+            check(ds["rows"] == 20000, "the whole upload arrived through nginx", ds)
+            conn = harness.http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+            try:
+                conn.request("GET", API + "/health", headers={"Host": "healer.example.com"})
+                resp = conn.getresponse()
+                resp.read()
+                check(resp.status == 301 and resp.getheader("Location", "").startswith("https://"),
+                      "plain HTTP to nginx redirects to HTTPS", resp.status, resp.getheader("Location"))
+            finally:
+                conn.close()
+            check(ng.proc.poll() is None, "nginx kept running", ng.proc.stderr.read() if ng.proc.poll() else "")
+
+
+def _answers(c):
+    try:
+        return c.get(API + "/health").status == 200
+    except harness.TestFailure:
+        return False
 
 
 if __name__ == "__main__":

@@ -47,12 +47,12 @@ static void loopback_hosts(void **state)
 {
     (void)state;
     static const char *const LOOPBACK[] = {"127.0.0.1", "127.8.9.10",
-                                           "::1", "localhost", "LocalHost",
-                                           "::ffff:127.0.0.1"};
-    static const char *const NETWORK[] = {"0.0.0.0", "::", "10.0.0.1",
-                                          "192.168.1.2", "128.0.0.1",
-                                          "::ffff:10.0.0.1", "fe80::1",
-                                          "example.com", ""};
+                                           "::1",       "localhost",
+                                           "LocalHost", "::ffff:127.0.0.1"};
+    static const char *const NETWORK[] = {
+        "0.0.0.0",     "::",          "10.0.0.1",
+        "192.168.1.2", "128.0.0.1",   "::ffff:10.0.0.1",
+        "fe80::1",     "example.com", ""};
     hs_error err = {0};
     for (size_t i = 0; i < sizeof LOOPBACK / sizeof *LOOPBACK; i++) {
         assert_true(hs_tls_host_is_loopback(LOOPBACK[i]));
@@ -76,12 +76,12 @@ static void loopback_hosts(void **state)
 static void certificate_host_names(void **state)
 {
     (void)state;
-    static const char *const GOOD[] = {"localhost", "healer.example.com",
-                                       "a", "x-1.y", "10.0.0.7", "::1",
-                                       "2001:db8::5"};
-    static const char *const BAD[] = {"", "bad_name", "-x.example", "x-.y",
-                                      "a..b", "a.", ".a", "a b", "é.example",
-                                      "*.example.com"};
+    static const char *const GOOD[] = {
+        "localhost", "healer.example.com", "a", "x-1.y", "10.0.0.7",
+        "::1",       "2001:db8::5"};
+    static const char *const BAD[] = {
+        "",   "bad_name", "-x.example", "x-.y",      "a..b",
+        "a.", ".a",       "a b",        "é.example", "*.example.com"};
     char long_label[80], long_name[300];
     for (size_t i = 0; i < sizeof GOOD / sizeof *GOOD; i++)
         assert_true(hs_selfsigned_host_ok(GOOD[i]));
@@ -111,16 +111,16 @@ static void trusted_proxy_lists(void **state)
     assert_int_equal(p.n, 0);
     assert_int_equal(hs_http_proxies_parse(NULL, &p, &err), HS_OK);
     assert_int_equal(p.n, 0);
-    assert_int_equal(hs_http_proxies_parse(" 127.0.0.1 ,::1,10.0.0.2", &p, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_http_proxies_parse(" 127.0.0.1 ,::1,10.0.0.2", &p, &err), HS_OK);
     assert_int_equal(p.n, 3);
     /* IPv4 as v4-mapped IPv6, so a v4 peer matches it. */
-    static const unsigned char mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+    static const unsigned char mapped[16] = {0, 0, 0,    0,    0,   0, 0, 0,
                                              0, 0, 0xff, 0xff, 127, 0, 0, 1};
     assert_memory_equal(p.addr[0], mapped, 16);
-    static const char *const BAD[] = {",", "10.0.0.1,", ",10.0.0.1",
-                                      "10.0.0.1,,10.0.0.2", "proxy", " ",
-                                      "10.0.0.0/8", "10.0.0.256"};
+    static const char *const BAD[] = {
+        ",",     "10.0.0.1,", ",10.0.0.1",  "10.0.0.1,,10.0.0.2",
+        "proxy", " ",         "10.0.0.0/8", "10.0.0.256"};
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++)
         assert_int_equal(hs_http_proxies_parse(BAD[i], NULL, &err),
                          HS_ERR_INVALID);
@@ -158,8 +158,7 @@ static void pair_loads_and_mismatch_refused(void **state)
     temp_dir(dir, sizeof dir);
     temp_dir(other, sizeof other);
     snprintf(sub, sizeof sub, "%s/x/y", dir);
-    assert_int_equal(hs_selfsigned_write(sub, "localhost", 0, &a, &err),
-                     HS_OK);
+    assert_int_equal(hs_selfsigned_write(sub, "localhost", 0, &a, &err), HS_OK);
     assert_int_equal(hs_selfsigned_write(other, "10.1.2.3", 0, &b, &err),
                      HS_OK);
     assert_int_equal(strlen(a.fingerprint), 32 * 3 - 1);
@@ -213,10 +212,10 @@ static void bad_files_named(void **state)
                                         "-----END CERTIFICATE-----\n",
                                         (size_t)-1);
     const char *empty = tu_write_temp("", 0);
-    const char *encrypted = tu_write_temp(
-        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
-        "-----END ENCRYPTED PRIVATE KEY-----\n",
-        (size_t)-1);
+    const char *encrypted =
+        tu_write_temp("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n"
+                      "-----END ENCRYPTED PRIVATE KEY-----\n",
+                      (size_t)-1);
     struct {
         const char *cert, *key, *field, *words;
         hs_status code;

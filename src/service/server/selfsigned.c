@@ -23,7 +23,7 @@
 
 #include "server/selfsigned.h"
 
-/* ---- the host name ------------------------------------------------------ */
+/* ---- the host name ---- */
 
 static int is_ip(const char *host, unsigned char *bin, size_t *len)
 {
@@ -67,7 +67,7 @@ int hs_selfsigned_host_ok(const char *host)
     return 1;
 }
 
-/* ---- the certificate ------------------------------------------------------ */
+/* ---- the certificate ---- */
 
 typedef struct pair {
     gnutls_x509_privkey_t key;
@@ -86,13 +86,14 @@ static int set_names(gnutls_x509_crt_t crt, const char *host)
     static const char *const LOOPBACK[] = {"127.0.0.1", "::1"};
     unsigned char bin[16];
     size_t len = 0;
-    int rc = is_ip(host, bin, &len)
-                 ? gnutls_x509_crt_set_subject_alt_name(
-                       crt, GNUTLS_SAN_IPADDRESS, bin, (unsigned)len,
-                       GNUTLS_FSAN_APPEND)
-                 : gnutls_x509_crt_set_subject_alt_name(
-                       crt, GNUTLS_SAN_DNSNAME, host, (unsigned)strlen(host),
-                       GNUTLS_FSAN_APPEND);
+    int rc =
+        is_ip(host, bin, &len)
+            ? gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS,
+                                                   bin, (unsigned)len,
+                                                   GNUTLS_FSAN_APPEND)
+            : gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME,
+                                                   host, (unsigned)strlen(host),
+                                                   GNUTLS_FSAN_APPEND);
     for (size_t i = 0; rc >= 0 && i < 2; i++) {
         unsigned char ip[16];
         size_t iplen = 0, hostlen = 0;
@@ -114,7 +115,8 @@ static int set_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
     size_t key_id_len = sizeof key_id;
     static const char ORG[] = "SystemHealer (self-signed, for trying HTTPS)";
     randombytes_buf(serial, sizeof serial);
-    serial[0] = (unsigned char)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes */
+    serial[0] =
+        (unsigned char)((serial[0] & 0x7f) | 0x40); /* positive, 16 bytes */
     int rc = gnutls_x509_crt_set_version(crt, 3);
     if (rc >= 0)
         rc = gnutls_x509_crt_set_serial(crt, serial, sizeof serial);
@@ -128,8 +130,8 @@ static int set_fields(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
                                            host, (unsigned)strlen(host));
     if (rc >= 0)
         rc = gnutls_x509_crt_set_dn_by_oid(crt,
-                                           GNUTLS_OID_X520_ORGANIZATION_NAME,
-                                           0, ORG, (unsigned)strlen(ORG));
+                                           GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
+                                           ORG, (unsigned)strlen(ORG));
     if (rc >= 0)
         rc = gnutls_x509_crt_set_key(crt, key);
     if (rc >= 0)
@@ -157,8 +159,8 @@ static hs_status make_pair(const char *host, pair *p, hs_error *err)
     if (rc < 0)
         return crypto_fail(err, "certificate", rc);
     rc = gnutls_x509_privkey_generate(
-        p->key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
-        0);
+        p->key, GNUTLS_PK_ECDSA,
+        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
     if (rc < 0)
         return crypto_fail(err, "generating the ECDSA P-256 key", rc);
     if ((rc = set_fields(p->crt, p->key, host, now)) < 0)
@@ -184,8 +186,8 @@ static hs_status fingerprint(gnutls_x509_crt_t crt, hs_selfsigned *out,
 {
     unsigned char digest[32];
     size_t len = sizeof digest;
-    int rc = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, digest,
-                                             &len);
+    int rc =
+        gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, digest, &len);
     if (rc < 0 || len != sizeof digest)
         return crypto_fail(err, "its fingerprint", rc < 0 ? rc : 0);
     for (size_t i = 0; i < len; i++)
@@ -195,7 +197,7 @@ static hs_status fingerprint(gnutls_x509_crt_t crt, hs_selfsigned *out,
     return HS_OK;
 }
 
-/* ---- the files -------------------------------------------------------------- */
+/* ---- the files ---- */
 
 static hs_status io_fail(hs_error *err, const char *what, const char *path)
 {
@@ -213,7 +215,8 @@ static hs_status make_dirs(const char *dir, hs_error *err)
         return hs_fail_field(err, HS_ERR_INVALID, "out",
                              "the directory's name is empty");
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return hs_fail_field(err, HS_ERR_INVALID, "out", "the path is too long");
+        return hs_fail_field(err, HS_ERR_INVALID, "out",
+                             "the path is too long");
     for (char *p = path + 1;; p++) {
         if (*p && *p != '/')
             continue;
@@ -241,7 +244,8 @@ static hs_status join(char *out, size_t cap, const char *dir, const char *name,
                       hs_error *err)
 {
     if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
-        return hs_fail_field(err, HS_ERR_INVALID, "out", "the path is too long");
+        return hs_fail_field(err, HS_ERR_INVALID, "out",
+                             "the path is too long");
     return HS_OK;
 }
 
@@ -250,7 +254,8 @@ static hs_status write_temp(const char *path, const gnutls_datum_t *data,
                             char *tmp, size_t cap, hs_error *err)
 {
     if (snprintf(tmp, cap, "%s.tmp.XXXXXX", path) >= (int)cap)
-        return hs_fail_field(err, HS_ERR_INVALID, "out", "the path is too long");
+        return hs_fail_field(err, HS_ERR_INVALID, "out",
+                             "the path is too long");
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return io_fail(err, "create a file in the directory of", path);
@@ -323,8 +328,8 @@ static hs_status write_files(const pair *p, int force, hs_selfsigned *out,
         st = crypto_fail(err, "writing it as PEM", rc);
     if (st == HS_OK)
         st = publish(out->key_path, &key, force, err);
-    if (st == HS_OK && (st = publish(out->cert_path, &cert, force, err)) != HS_OK &&
-        !force)
+    if (st == HS_OK &&
+        (st = publish(out->cert_path, &cert, force, err)) != HS_OK && !force)
         unlink(out->key_path); /* ours, just made: no half pair is left */
     if (key.data) {
         sodium_memzero(key.data, key.size);

@@ -30,8 +30,8 @@ static hs_status read_pem(const char *key, const char *path, char **out,
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return hs_fail_field(err, HS_ERR_IO, key, "%s: cannot read %s: %s",
-                             key, path, strerror_r(errno, ebuf, sizeof ebuf));
+        return hs_fail_field(err, HS_ERR_IO, key, "%s: cannot read %s: %s", key,
+                             path, strerror_r(errno, ebuf, sizeof ebuf));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_size > (off_t)HS_TLS_FILE_MAX) {
         close(fd);
@@ -52,9 +52,8 @@ static hs_status read_pem(const char *key, const char *path, char **out,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     if (n < 0) {
         free(buf);
-        return hs_fail_field(err, HS_ERR_IO, key, "%s: cannot read %s: %s",
-                             key, path,
-                             strerror_r(read_errno, ebuf, sizeof ebuf));
+        return hs_fail_field(err, HS_ERR_IO, key, "%s: cannot read %s: %s", key,
+                             path, strerror_r(read_errno, ebuf, sizeof ebuf));
     }
     buf[got] = '\0';
     *out = buf;
@@ -70,8 +69,8 @@ static hs_status parse_certs(const char *path, const char *pem, size_t len,
     gnutls_x509_crt_t *certs = NULL;
     unsigned n = 0;
     gnutls_datum_t data = {(unsigned char *)pem, (unsigned)len};
-    int rc = gnutls_x509_crt_list_import2(&certs, &n, &data,
-                                          GNUTLS_X509_FMT_PEM, 0);
+    int rc =
+        gnutls_x509_crt_list_import2(&certs, &n, &data, GNUTLS_X509_FMT_PEM, 0);
     if (rc < 0 || n == 0)
         return hs_fail_field(err, HS_ERR_INVALID, "tls-cert",
                              "tls-cert: %s holds no PEM certificate (%s)", path,

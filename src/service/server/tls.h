@@ -22,9 +22,9 @@
 #define HS_TLS_FILE_MAX (1u << 20)
 
 typedef struct hs_tls_creds {
-    char *cert_pem;    /* the certificate file as read, NUL-terminated */
-    char *key_pem;     /* the key file as read; wiped by hs_tls_free */
-    size_t n_certs;    /* certificates in the file (leaf first) */
+    char *cert_pem;     /* the certificate file as read, NUL-terminated */
+    char *key_pem;      /* the key file as read; wiped by hs_tls_free */
+    size_t n_certs;     /* certificates in the file (leaf first) */
     int64_t not_before; /* the leaf's validity, unix time */
     int64_t not_after;
 } hs_tls_creds;
