@@ -6,8 +6,10 @@ is TLS 1.2 or 1.3 with an AEAD cipher, a client limited to TLS 1.0/1.1 or
 to CBC suites is refused, the certificate verifies for localhost,
 127.0.0.1 and ::1 and not for another name, every answer carries
 Strict-Transport-Security, the session cookie (login and logout) is
-Secure, and plain HTTP to the TLS port gets no HTTP answer. The settings
-work from the config file too. Start-up refusals: a certificate without
+Secure, uploads and downloads stream through TLS, and plain HTTP to the
+TLS port gets no HTTP answer. The settings work from the config file too,
+and so does a production-like certificate made by OpenSSL (issued by a CA,
+served with its chain, an RSA key; one expiring soon is warned about). Start-up refusals: a certificate without
 its key (and the reverse), an unreadable file, a file that is not PEM, a
 key of another certificate - each named, exit non-zero, before the data
 directory is created; plain HTTP on 0.0.0.0 or [::] without
@@ -180,6 +182,55 @@ def test_settings_from_config_file():
               "tls-cert / tls-key from the config file serve HTTPS", r)
         check(re.search(r"listening on https://127\.0\.0\.1:%d" % s.port, s.stdout_text()),
               "announces https://", s.stdout_text())
+
+
+def openssl(*args, cwd):
+    p = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "openssl %s failed" % args[0], p.stderr)
+
+
+@harness.timeout(60)
+def test_ca_chain_rsa_key_expiring_soon():
+    """A certificate as production has them: issued by a CA, served with
+    its chain (leaf then CA in one file), an RSA key in PKCS#1 PEM, made
+    by OpenSSL. A client that trusts only the CA verifies it (so the chain
+    is sent), and a certificate that expires within 14 days starts with a
+    warning in the log."""
+    if not shutil.which("openssl"):
+        harness.fail("openssl is not installed (make deps installs it)")
+    d = harness.tmp_path(harness.unique("ca-"))
+    os.makedirs(d)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=Healer Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
+    openssl("genrsa", "-traditional", "-out", "leaf.key", "2048", cwd=d)
+    openssl("req", "-new", "-key", "leaf.key", "-subj", "/CN=localhost", "-out", "leaf.csr", cwd=d)
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "7", "-extfile", "ext", "-out", "leaf.pem", cwd=d)
+    with open(os.path.join(d, "fullchain.pem"), "w") as out:
+        for name in ("leaf.pem", "ca.pem"):
+            with open(os.path.join(d, name)) as f:
+                out.write(f.read())
+    s = harness.Server(name="CA-issued certificate", users=(),
+                       args=["--tls-cert", os.path.join(d, "fullchain.pem"),
+                             "--tls-key", os.path.join(d, "leaf.key")])
+    s.tls = {"cert": os.path.join(d, "ca.pem")}  # clients trust the CA alone
+    with s:
+        got = handshake(s, s.ssl_context())
+        check(isinstance(got, tuple) and got[2]["subject"] == ((("commonName", "localhost"),),),
+              "a client trusting only the CA verifies the served chain", got)
+        ctx = s.ssl_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        got = handshake(s, ctx)
+        check(isinstance(got, tuple) and "ECDHE-RSA" in got[1] and any(a in got[1] for a in AEAD),
+              "TLS 1.2 with an RSA key: ECDHE-RSA with an AEAD cipher", got)
+        check("expires within 14 days" in s.stderr_text(), "a certificate expiring soon is warned about",
+              s.stderr_text())
+        check(re.search(r"^HTTPS certificate: .*fullchain\.pem \(valid until \d{4}-\d\d-\d\d", s.stdout_text(), re.M),
+              "the start-up message says until when the certificate is valid", s.stdout_text())
 
 
 # ---- start-up refusals -------------------------------------------------------
