@@ -734,10 +734,12 @@ _START_HUNG = [None]  # set when a start timed out: later starts fail at once
 _EARLY_EXITS = set()  # outputs of servers that died at start (shown once)
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
+    """A port free on host (a server on 0.0.0.0 needs one free on every
+    address, not only on loopback)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
     finally:
         s.close()
@@ -839,7 +841,7 @@ class Server:
             self.add_user(n, pw, admin)
         self._pending_users = []
         self.starts += 1
-        self.port = free_port()
+        self.port = free_port(self.host)
         self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.starts)
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.starts)
         cmd = [HEALER, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir", self.data_dir] + self.args
