@@ -38,6 +38,13 @@ typedef struct hs_server_config {
     unsigned max_topology_nodes; /* a topology's nodes at most */
     unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
+    /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
+    char tls_cert[1024];   /* PEM certificate (chain) file */
+    char tls_key[1024];    /* PEM private key file */
+    int allow_plain_http;  /* plain HTTP on a non-loopback address */
+    /* Proxies whose X-Forwarded-For names the client: IP addresses,
+     * comma-separated ("" = none; checked when set). */
+    char trusted_proxies[512];
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;
@@ -54,6 +61,11 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
 /* Applies a config file; errors name the file and line. */
 hs_status hs_server_config_load(hs_server_config *cfg, const char *path,
                                 hs_error *err);
+
+/* Checks the settings that only make sense together, once every source
+ * was applied: tls-cert and tls-key are both given or both left out.
+ * HS_ERR_INVALID names the missing one (field = its key). */
+hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err);
 
 /* 1 when `key` is a boolean setting (a flag that may stand alone). */
 int hs_server_config_is_bool(const char *key);
