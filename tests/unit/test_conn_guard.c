@@ -51,6 +51,17 @@ static void test_client_key_rules(void **state)
     assert_int_equal(hs_client_key_from_text("not an address", &k), -1);
     assert_int_equal(hs_client_key_from_text(NULL, &k), -1);
     assert_int_equal(hs_client_key_from_sockaddr(NULL, &k), -1);
+
+    /* Exact addresses (trusted proxies): no /64, IPv4 mapped. */
+    uint8_t a[16], b[16];
+    assert_int_equal(hs_ip_from_text("2001:db8:1:2::1", a), 0);
+    assert_int_equal(hs_ip_from_text("2001:db8:1:2::2", b), 0);
+    assert_memory_not_equal(a, b, 16);
+    assert_int_equal(hs_ip_from_text("192.0.2.7", a), 0);
+    assert_int_equal(hs_ip_from_text("::ffff:192.0.2.7", b), 0);
+    assert_memory_equal(a, b, 16);
+    assert_int_equal(hs_ip_from_text("192.0.2", a), -1);
+    assert_int_equal(hs_ip_from_text(NULL, a), -1);
 }
 
 static void test_client_key_from_sockaddr(void **state)

@@ -38,21 +38,28 @@ int hs_client_key_from_sockaddr(const struct sockaddr *sa, hs_client_key *out)
     return -1;
 }
 
+int hs_ip_from_text(const char *text, uint8_t out[16])
+{
+    uint8_t v4[4];
+    if (!text)
+        return -1;
+    if (inet_pton(AF_INET6, text, out) == 1)
+        return 0;
+    if (inet_pton(AF_INET, text, v4) != 1)
+        return -1;
+    memcpy(out, V4_MAPPED, sizeof V4_MAPPED);
+    memcpy(out + 12, v4, 4);
+    return 0;
+}
+
 int hs_client_key_from_text(const char *addr, hs_client_key *out)
 {
     uint8_t buf[16];
     memset(out, 0, sizeof *out);
-    if (!addr)
+    if (hs_ip_from_text(addr, buf) != 0)
         return -1;
-    if (inet_pton(AF_INET, addr, buf) == 1) {
-        from_v4(buf, out);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, addr, buf) == 1) {
-        from_v6(buf, out);
-        return 0;
-    }
-    return -1;
+    from_v6(buf, out); /* keeps a mapped IPv4 address whole */
+    return 0;
 }
 
 void hs_client_key_format(const hs_client_key *k, char *out, size_t cap)

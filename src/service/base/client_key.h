@@ -24,6 +24,12 @@ typedef struct hs_client_key {
     uint8_t bytes[16]; /* IPv4 as ::ffff:a.b.c.d; IPv6 /64 then zeros */
 } hs_client_key;
 
+/* An IPv4 or IPv6 address as text to its 16 bytes, an IPv4 address as
+ * ::ffff:a.b.c.d (exact: no /64 here; trusted proxies are single
+ * addresses); 0 on success, -1 when the text is not an address (NULL
+ * included). */
+int hs_ip_from_text(const char *text, uint8_t out[16]);
+
 /* The key of a peer's socket address (AF_INET or AF_INET6); 0 on success,
  * -1 for another family or NULL (then *out is all zeros). */
 int hs_client_key_from_sockaddr(const struct sockaddr *sa, hs_client_key *out);

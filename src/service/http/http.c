@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "base/app.h"
+#include "base/client_key.h"
 #include "base/log.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
@@ -295,15 +296,7 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 /* An IPv4 or IPv6 literal as 16 bytes (IPv4 v4-mapped); 0 when not one. */
 static int ip_bytes(const char *text, unsigned char out[16])
 {
-    struct in_addr v4;
-    if (inet_pton(AF_INET6, text, out) == 1)
-        return 1;
-    if (inet_pton(AF_INET, text, &v4) != 1)
-        return 0;
-    memset(out, 0, 10);
-    out[10] = out[11] = 0xff;
-    memcpy(out + 12, &v4, 4);
-    return 1;
+    return hs_ip_from_text(text, out) == 0;
 }
 
 /* Copies the n bytes at text, without surrounding spaces, to out (cap). */
