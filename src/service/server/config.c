@@ -60,7 +60,7 @@ static const key_spec KEYS[] = {
     T("tls-key", tls_key, "", "the PEM private key of tls-cert"),
     B("allow-plain-http", allow_plain_http, "false",
       "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
-    T("trusted-proxies", trusted_proxies, "",
+    T("trusted-proxy", trusted_proxy, "",
       "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
 };
 #undef T
@@ -89,7 +89,7 @@ static hs_status set_text(const key_spec *k, char *field, const char *value,
                              "got '%s'",
                              value);
     hs_error inner = {0};
-    if (!strcmp(k->key, "trusted-proxies") &&
+    if (!strcmp(k->key, "trusted-proxy") &&
         hs_http_proxies_parse(value, NULL, &inner) != HS_OK)
         return hs_fail_field(err, HS_ERR_INVALID, k->key, "%s: %s", k->key,
                              inner.message);

@@ -41,7 +41,7 @@ typedef struct hs_server_config {
     int allow_plain_http;  /* plain HTTP on a non-loopback address */
     /* Proxies whose X-Forwarded-For names the client: IP addresses,
      * comma-separated ("" = none; checked when set). */
-    char trusted_proxies[512];
+    char trusted_proxy[512];
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;

@@ -234,7 +234,7 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .secure_cookies = cfg->secure_cookies,
         .tls_cert_pem = s->tls.cert_pem,
         .tls_key_pem = s->tls.key_pem,
-        .trusted_proxies = cfg->trusted_proxies,
+        .trusted_proxy = cfg->trusted_proxy,
         .auth = {hs_api_session_cookie, hs_api_authenticate,
                  hs_api_csrf_valid},
     };
