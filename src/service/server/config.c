@@ -179,9 +179,14 @@ int hs_server_config_is_bool(const char *key)
 
 void hs_server_config_usage(FILE *out)
 {
-    for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(out, "  --%-20s %s (%s)\n", KEYS[i].key, KEYS[i].help,
+    for (size_t i = 0; i < N_KEYS; i++) {
+        /* A key longer than the column still gets two spaces before its
+         * help, so the help can always be told from the key. */
+        int width = (int)strlen(KEYS[i].key) + 1;
+        fprintf(out, "  --%-*s %s (%s)\n", width > 20 ? width : 20,
+                KEYS[i].key, KEYS[i].help,
                 KEYS[i].def[0] ? KEYS[i].def : "empty");
+    }
 }
 
 static char *trim(char *s)
