@@ -158,10 +158,13 @@ static hs_status lock_account(hs_store *store, failure *f, hs_user *fresh,
     hs_unlock_token t;
     snprintf(msg, sizeof msg,
              "account '%s' locked after %zu failed logins in %lld minutes "
-             "(the last from %s); the user was mailed an unlock link",
+             "(the last from %s); %s",
              fresh->username, failures,
              (long long)(a->policy.lockout.window_seconds / 60),
-             a->has_client ? a->client : "an unknown address");
+             a->has_client ? a->client : "an unknown address",
+             fresh->email[0] ? "an unlock link was mailed to the user"
+                             : "the user has no e-mail address for an "
+                               "unlock link");
     fresh->locked_until = a->lock_until;
     hs_status rc = hs_store_user_update(store, fresh, err);
     if (rc == HS_OK)

@@ -121,9 +121,8 @@ void hs_api_unlock(hs_app *app, hs_req *req, hs_resp *resp)
                           json_pack("{s:b, s:s}", "ok", 1, "username",
                                     u.username));
         else if (st == HS_ERR_DENIED && why != HS_UNLOCK_ACCEPTED)
-            hs_reply_error(resp, refused[why].status, refused[why].code,
-                           json_pack("{s:s}", "field", "token"), "%s",
-                           err.message);
+            hs_reply_error(resp, refused[why].status, refused[why].code, NULL,
+                           "%s", err.message);
         else
             hs_reply_status(resp, st, &err);
     }
