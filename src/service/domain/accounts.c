@@ -17,7 +17,6 @@
 #include "store/store.h"
 
 #define USERNAME_MAX 63
-#define HS_EVENT_UNLOCKED "unlocked"
 
 _Static_assert(HS_APP_KEY_BYTES == HS_AUTH_KEY_BYTES,
                "the app's server key is the auth key");

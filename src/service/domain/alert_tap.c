@@ -15,10 +15,10 @@ void hs_alert_tap(const hs_app *app, const hs_alert *a)
 {
     if (!app->alert_tap || !app->alert_tap[0] || !a)
         return;
-    json_t *j = json_pack("{s:s?, s:i, s:I, s:s?, s:s?}", "kind", a->kind,
-                          "audience", (int)a->audience, "user_id",
-                          (json_int_t)a->user_id, "subject", a->subject,
-                          "body", a->body);
+    json_t *j =
+        json_pack("{s:s?, s:i, s:I, s:s?, s:s?}", "kind", a->kind, "audience",
+                  (int)a->audience, "user_id", (json_int_t)a->user_id,
+                  "subject", a->subject, "body", a->body);
     char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     int fd = line ? open(app->alert_tap,
@@ -40,7 +40,6 @@ void hs_alert_queue(hs_app *app, const hs_alert *a)
     hs_error err = {0};
     if (hs_alerts_send(app, a, &err) != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot queue an alert",
-               json_pack("{s:s, s:s}", "kind", a->kind, "error",
-                         err.message));
+               json_pack("{s:s, s:s}", "kind", a->kind, "error", err.message));
     hs_alert_tap(app, a);
 }

@@ -29,9 +29,6 @@
 #include "domain/throttle.h"
 #include "store/store.h"
 
-#define EVENT_LOCKED "locked"
-#define EVENT_UNLOCKED "unlocked"
-
 static hs_login_policy policy_of(const hs_app *app)
 {
     return app->login_policy ? *app->login_policy : HS_LOGIN_POLICY_DEFAULT;
@@ -77,8 +74,8 @@ hs_status hs_attempt_begin(hs_app *app, const char *client,
     return rc;
 }
 
-hs_status hs_attempt_begin_user(hs_app *app, const char *client,
-                                hs_id user_id, hs_attempt *a, hs_error *err)
+hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
+                                hs_attempt *a, hs_error *err)
 {
     hs_user u;
     hs_status rc = hs_store_user_get(app->store, user_id, &u, err);
@@ -108,11 +105,11 @@ static int backed_off(hs_store *store, const char *key,
 int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
                      int lock_counts)
 {
-    int refused = backed_off(app->store, a->account_key, &a->policy.account,
-                             a->now);
+    int refused =
+        backed_off(app->store, a->account_key, &a->policy.account, a->now);
     if (a->has_client)
-        refused |= backed_off(app->store, a->address_key,
-                              &a->policy.address, a->now);
+        refused |=
+            backed_off(app->store, a->address_key, &a->policy.address, a->now);
     int right = 0;
     if (a->found) {
         right = hs_auth_verify_password(a->user.password_hash, password);
@@ -125,7 +122,8 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
     return right && !refused;
 }
 
-/* ---- failures and the lock ------------------------------------------------ */
+/* ---- failures and the lock ------------------------------------------------
+ */
 
 /* Failures count from the start of the window, or from the last unlock
  * when a lock was lifted inside it. */
@@ -134,7 +132,7 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
                                 hs_error *err)
 {
     int64_t unlocked_at = 0;
-    hs_status rc = hs_store_event_latest(store, user_id, EVENT_UNLOCKED,
+    hs_status rc = hs_store_event_latest(store, user_id, HS_EVENT_UNLOCKED,
                                          &unlocked_at, err);
     if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
@@ -168,11 +166,11 @@ static hs_status lock_account(hs_store *store, failure *f, hs_user *fresh,
     fresh->locked_until = a->lock_until;
     hs_status rc = hs_store_user_update(store, fresh, err);
     if (rc == HS_OK)
-        rc = hs_store_event_add(store, fresh->id, EVENT_LOCKED, a->now, NULL,
+        rc = hs_store_event_add(store, fresh->id, HS_EVENT_LOCKED, a->now, NULL,
                                 err);
     if (rc == HS_OK)
-        rc = hs_store_notification_add(store, "account_locked", msg,
-                                       fresh->id, a->now, NULL, err);
+        rc = hs_store_notification_add(store, "account_locked", msg, fresh->id,
+                                       a->now, NULL, err);
     memset(&t, 0, sizeof t);
     t.user_id = fresh->id;
     t.created_at = a->now;
@@ -202,11 +200,11 @@ static hs_status account_failure(hs_store *store, failure *f, hs_error *err)
                             a->now - a->policy.lockout.window_seconds, &since,
                             err);
         if (rc == HS_OK)
-            rc = hs_store_login_failures_since(store, a->user.id, since,
-                                               &times, &n, err);
+            rc = hs_store_login_failures_since(store, a->user.id, since, &times,
+                                               &n, err);
         if (rc == HS_OK)
-            a->lock_until = hs_auth_lock_until(&a->policy.lockout, times, n,
-                                               a->now);
+            a->lock_until =
+                hs_auth_lock_until(&a->policy.lockout, times, n, a->now);
         free(times);
         a->locked_now = rc == HS_OK && a->lock_until > a->now;
         if (a->locked_now)
@@ -238,7 +236,8 @@ static void utc_text(int64_t t, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    if (!gmtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
+    if (!gmtime_r(&tt, &tm) ||
+        !strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
         snprintf(out, cap, "%lld (unix time)", (long long)t);
 }
 
@@ -313,7 +312,8 @@ hs_status hs_logins_forget_user(hs_store *store, const hs_user *u, int64_t now,
     return rc == HS_OK ? hs_store_backoff_clear(store, key, err) : rc;
 }
 
-/* ---- unlock links ----------------------------------------------------------- */
+/* ---- unlock links -----------------------------------------------------------
+ */
 
 typedef struct unlock_by_token {
     const char *token_hash;
@@ -326,8 +326,9 @@ static hs_status refuse_link(unlock_by_token *u, hs_unlock_refusal why,
                              hs_error *err)
 {
     static const char *const words[] = {
-        "", "this unlock link is not valid (check that the whole link was "
-            "opened)",
+        "",
+        "this unlock link is not valid (check that the whole link was "
+        "opened)",
         "this unlock link was already used; log in, or wait for the lock to "
         "end",
         "this unlock link has expired or was replaced by a newer one (the "
@@ -359,8 +360,8 @@ static hs_status unlock_txn(hs_store *store, void *arg, hs_error *err)
     u->user.locked_until = 0;
     rc = hs_store_user_update(store, &u->user, err);
     if (rc == HS_OK)
-        rc = hs_store_event_add(store, t.user_id, EVENT_UNLOCKED, u->now, NULL,
-                                err);
+        rc = hs_store_event_add(store, t.user_id, HS_EVENT_UNLOCKED, u->now,
+                                NULL, err);
     if (rc == HS_OK)
         rc = hs_logins_forget_user(store, &u->user, u->now, err);
     return rc;
@@ -368,8 +369,7 @@ static hs_status unlock_txn(hs_store *store, void *arg, hs_error *err)
 
 hs_status hs_logins_unlock_with_token(hs_app *app, const char *token,
                                       hs_user *user_out,
-                                      hs_unlock_refusal *refusal,
-                                      hs_error *err)
+                                      hs_unlock_refusal *refusal, hs_error *err)
 {
     char hash[HS_TOKEN_HASH_HEX + 1];
     unlock_by_token u;
@@ -401,8 +401,8 @@ hs_status hs_logins_purge(hs_app *app, int64_t *removed, hs_error *err)
     int64_t forget = p.account.forget_after > p.address.forget_after
                          ? p.account.forget_after
                          : p.address.forget_after;
-    hs_status rc = hs_store_backoff_purge(app->store, now - forget, &counters,
-                                          err);
+    hs_status rc =
+        hs_store_backoff_purge(app->store, now - forget, &counters, err);
     /* Spent links are kept a day past their end: "already used" and
      * "expired" read better than "not valid" for a day-old mail. */
     if (rc == HS_OK)

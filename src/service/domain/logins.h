@@ -28,18 +28,22 @@
 #include "domain/auth.h"
 #include "store/records.h"
 
+/* The account events a lock and an unlock record (store.h's events). */
+#define HS_EVENT_LOCKED "locked"
+#define HS_EVENT_UNLOCKED "unlocked"
+
 /* One attempt at a password, from its start to its outcome. */
 typedef struct hs_attempt {
     hs_login_policy policy;
     int64_t now;
-    int has_client;                          /* the address is known */
-    char client[64];                         /* its text, for the mail */
-    char address_key[HS_BACKOFF_KEY_MAX];    /* "a:" + its client key */
-    char account_key[HS_BACKOFF_KEY_MAX];    /* "u:" + the name's hash */
-    int found;                               /* the name is a user's */
-    hs_user user;                            /* when found */
+    int has_client;                       /* the address is known */
+    char client[64];                      /* its text, for the mail */
+    char address_key[HS_BACKOFF_KEY_MAX]; /* "a:" + its client key */
+    char account_key[HS_BACKOFF_KEY_MAX]; /* "u:" + the name's hash */
+    int found;                            /* the name is a user's */
+    hs_user user;                         /* when found */
     /* out of hs_attempt_failed: */
-    int locked_now;                          /* this failure locked it */
+    int locked_now; /* this failure locked it */
     int64_t lock_until;
 } hs_attempt;
 
@@ -48,12 +52,11 @@ typedef struct hs_attempt {
  * up. Errors: the store's (never HS_ERR_NOTFOUND: an unknown name is
  * a->found = 0). */
 hs_status hs_attempt_begin(hs_app *app, const char *client,
-                           const char *username, hs_attempt *a,
-                           hs_error *err);
+                           const char *username, hs_attempt *a, hs_error *err);
 
 /* The same for a user already known (re-authentication of `user_id`). */
-hs_status hs_attempt_begin_user(hs_app *app, const char *client,
-                                hs_id user_id, hs_attempt *a, hs_error *err);
+hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
+                                hs_attempt *a, hs_error *err);
 
 /* Checks `password` against the attempt's user with exactly one Argon2
  * computation whatever the case (a dummy hash for an unknown name), and
@@ -75,8 +78,7 @@ hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err);
 /* A successful attempt: the account's back-off is forgotten (the
  * address's is not: one good login must not buy an attacker new
  * guesses). */
-hs_status hs_attempt_succeeded(hs_app *app, const hs_attempt *a,
-                               hs_error *err);
+hs_status hs_attempt_succeeded(hs_app *app, const hs_attempt *a, hs_error *err);
 
 /* Inside a transaction that unlocks user u (an admin, the CLI, a link):
  * revokes u's unlock links and forgets its account back-off. */
