@@ -443,6 +443,34 @@ static void backoff_refusals_count_as_failures(void **state)
     env_close(e);
 }
 
+/* A good login after failures starts the count over: four typos, a
+ * success, one more typo do not lock; five failures after it do. */
+static void a_success_starts_the_count_over(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_login in;
+    hs_error err;
+    hs_user u;
+    for (int i = 0; i < 4; i++) {
+        hs_clock_advance(e->clock, 70); /* past each back-off */
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    hs_clock_advance(e->clock, 70);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
+    hs_clock_advance(e->clock, 1);
+    assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, 0);
+    for (int i = 0; i < 4; i++) {
+        hs_clock_advance(e->clock, 70);
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_true(u.locked_until > 0);
+    env_close(e);
+}
+
 /* One address spraying many names backs off after 10 failures, whatever
  * name it tries next; an IPv6 client counts by its /64. */
 static void addresses_back_off(void **state)
@@ -843,6 +871,7 @@ int main(void)
         cmocka_unit_test(lock_mails_an_unlock_link),
         cmocka_unit_test(backoff_refusals_count_as_failures),
         cmocka_unit_test(addresses_back_off),
+        cmocka_unit_test(a_success_starts_the_count_over),
         cmocka_unit_test(unknown_wrong_locked_cost_the_same),
         cmocka_unit_test(own_password_change),
         cmocka_unit_test(email_rules),

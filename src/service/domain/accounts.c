@@ -194,7 +194,7 @@ static hs_status check_credentials(hs_app *app, const char *client,
         return rc == HS_OK ? wrong_credentials(err) : rc;
     }
     hs_user u = a.user;
-    sodium_memzero(&a.user, sizeof a.user);
+    sodium_memzero(a.user.password_hash, sizeof a.user.password_hash);
     if (u.disabled)
         rc = hs_fail(err, HS_ERR_DISABLED,
                      "this account is disabled; ask an administrator");

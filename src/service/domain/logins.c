@@ -88,13 +88,15 @@ hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
     return rc;
 }
 
-/* 1 while `key` must wait; a store that cannot say refuses (fail
- * closed). */
+/* 1 while `key` must wait, with the failures counted under it in
+ * *failures; a store that cannot say refuses (fail closed). */
 static int backed_off(hs_store *store, const char *key,
-                      const hs_backoff_policy *p, int64_t now)
+                      const hs_backoff_policy *p, int64_t now,
+                      int64_t *failures)
 {
     hs_backoff_rec b;
     hs_status rc = hs_store_backoff_get(store, key, &b, NULL);
+    *failures = rc == HS_OK ? b.failures : 0;
     if (rc == HS_ERR_NOTFOUND)
         return 0;
     if (rc != HS_OK)
@@ -105,11 +107,12 @@ static int backed_off(hs_store *store, const char *key,
 int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
                      int lock_counts)
 {
-    int refused =
-        backed_off(app->store, a->account_key, &a->policy.account, a->now);
+    int64_t address_failures = 0;
+    int refused = backed_off(app->store, a->account_key, &a->policy.account,
+                             a->now, &a->account_failures);
     if (a->has_client)
-        refused |=
-            backed_off(app->store, a->address_key, &a->policy.address, a->now);
+        refused |= backed_off(app->store, a->address_key, &a->policy.address,
+                              a->now, &address_failures);
     int right = 0;
     if (a->found) {
         right = hs_auth_verify_password(a->user.password_hash, password);
@@ -126,17 +129,23 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
  */
 
 /* Failures count from the start of the window, or from the last unlock
- * when a lock was lifted inside it. */
+ * or successful login after failures when one came inside it. */
 static hs_status failures_since(hs_store *store, hs_id user_id,
                                 int64_t window_start, int64_t *since,
                                 hs_error *err)
 {
-    int64_t unlocked_at = 0;
-    hs_status rc = hs_store_event_latest(store, user_id, HS_EVENT_UNLOCKED,
-                                         &unlocked_at, err);
-    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
-        return rc;
-    *since = unlocked_at > window_start ? unlocked_at : window_start;
+    static const char *const resets[] = {HS_EVENT_UNLOCKED,
+                                         HS_EVENT_LOGIN_SUCCEEDED};
+    *since = window_start;
+    for (size_t i = 0; i < sizeof resets / sizeof resets[0]; i++) {
+        int64_t at = 0;
+        hs_status rc =
+            hs_store_event_latest(store, user_id, resets[i], &at, err);
+        if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
+            return rc;
+        if (at > *since)
+            *since = at;
+    }
     return HS_OK;
 }
 
@@ -298,9 +307,22 @@ hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err)
     return rc;
 }
 
+static hs_status success_txn(hs_store *store, void *arg, hs_error *err)
+{
+    const hs_attempt *a = arg;
+    hs_status rc = hs_store_backoff_clear(store, a->account_key, err);
+    return rc == HS_OK
+               ? hs_store_event_add(store, a->user.id, HS_EVENT_LOGIN_SUCCEEDED,
+                                    a->now, NULL, err)
+               : rc;
+}
+
 hs_status hs_attempt_succeeded(hs_app *app, const hs_attempt *a, hs_error *err)
 {
-    return hs_store_backoff_clear(app->store, a->account_key, err);
+    /* Nothing to forget after a clean login: no write at all. */
+    if (!a->found || a->account_failures <= 0)
+        return HS_OK;
+    return hs_store_transact(app->store, success_txn, (void *)a, err);
 }
 
 hs_status hs_logins_forget_user(hs_store *store, const hs_user *u, int64_t now,

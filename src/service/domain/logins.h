@@ -31,6 +31,9 @@
 /* The account events a lock and an unlock record (store.h's events). */
 #define HS_EVENT_LOCKED "locked"
 #define HS_EVENT_UNLOCKED "unlocked"
+/* A login (or re-authentication) that succeeded after failures: the
+ * failures before it no longer count toward a lock. */
+#define HS_EVENT_LOGIN_SUCCEEDED "login_succeeded"
 
 /* One attempt at a password, from its start to its outcome. */
 typedef struct hs_attempt {
@@ -42,6 +45,7 @@ typedef struct hs_attempt {
     char account_key[HS_BACKOFF_KEY_MAX]; /* "u:" + the name's hash */
     int found;                            /* the name is a user's */
     hs_user user;                         /* when found */
+    int64_t account_failures; /* the name's back-off count when checked */
     /* out of hs_attempt_failed: */
     int locked_now; /* this failure locked it */
     int64_t lock_until;
@@ -75,9 +79,11 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
  * with the address, the time and the link. a->locked_now tells. */
 hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err);
 
-/* A successful attempt: the account's back-off is forgotten (the
- * address's is not: one good login must not buy an attacker new
- * guesses). */
+/* A successful attempt (after hs_attempt_check): when the account had
+ * failures, its back-off is forgotten and a "login_succeeded" event makes
+ * the failures before it stop counting toward a lock - one typo after a
+ * good login does not lock. The address's count is kept: one good login
+ * with an attacker's own account must not buy new guesses. */
 hs_status hs_attempt_succeeded(hs_app *app, const hs_attempt *a, hs_error *err);
 
 /* Inside a transaction that unlocks user u (an admin, the CLI, a link):
