@@ -396,6 +396,32 @@ static void lock_mails_an_unlock_link(void **state)
     env_close(e);
 }
 
+/* Unlock links are tried under the logins' per-address limit. */
+static void unlock_links_are_rate_limited(void **state)
+{
+    (void)state;
+    env *e = env_open_empty(2);
+    hs_error err;
+    hs_user u;
+    hs_unlock_refusal why;
+    char token[HS_TOKEN_CHARS + 1];
+    hs_clock_set(e->clock, 6000); /* the start of a minute */
+    for (int i = 0; i < 2; i++) {
+        hs_auth_new_token(token);
+        assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.7",
+                                                      token, &u, &why, &err),
+                         HS_ERR_DENIED);
+        assert_int_equal(why, HS_UNLOCK_UNKNOWN);
+    }
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.7", token,
+                                                  &u, &why, &err),
+                     HS_ERR_LIMITED);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.8", token,
+                                                  &u, &why, &err),
+                     HS_ERR_DENIED);
+    env_close(e);
+}
+
 /* An attempt refused by back-off is answered as a failure and counts as
  * one: three quick failures, then two refusals of the right password
  * lock the account. */
@@ -869,6 +895,7 @@ int main(void)
         cmocka_unit_test(remembered_sessions_end_after_seven_days),
         cmocka_unit_test(wrong_passwords_lock_the_account),
         cmocka_unit_test(lock_mails_an_unlock_link),
+        cmocka_unit_test(unlock_links_are_rate_limited),
         cmocka_unit_test(backoff_refusals_count_as_failures),
         cmocka_unit_test(addresses_back_off),
         cmocka_unit_test(a_success_starts_the_count_over),
