@@ -45,7 +45,7 @@ static const key_spec KEYS[] = {
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
-    U("login-rate", login_rate, 0, 1000000, "300", "logins per minute per client address, 0 = unlimited"),
+    U("login-rate", login_rate, 0, 1000000, "300", "logins (and setups, unlock links) per minute per client address, 0 = unlimited"),
     U("login-backoff-after", login_backoff_after, 0, 1000, "3",
       "failed logins of one account before each next attempt waits 1 s, 2 s, 4 s ..., 0 = no wait"),
     U("login-address-backoff-after", login_address_backoff_after, 0, 1000000, "10",
