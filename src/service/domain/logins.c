@@ -125,8 +125,7 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
     return right && !refused;
 }
 
-/* ---- failures and the lock ------------------------------------------------
- */
+/* ---- failures and the lock -------------------------------------------- */
 
 /* Failures count from the start of the window, or from the last unlock
  * or successful login after failures when one came inside it. */
@@ -334,8 +333,7 @@ hs_status hs_logins_forget_user(hs_store *store, const hs_user *u, int64_t now,
     return rc == HS_OK ? hs_store_backoff_clear(store, key, err) : rc;
 }
 
-/* ---- unlock links -----------------------------------------------------------
- */
+/* ---- unlock links ------------------------------------------------------ */
 
 typedef struct unlock_by_token {
     const char *token_hash;
