@@ -294,6 +294,10 @@ static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
 hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err)
 {
     failure f = {a, {0}};
+    /* The failure dates from its answer, not its arrival: on a loaded
+     * machine the hash alone can outlast the first back-off step, which
+     * would then be over before the client even heard of it. */
+    a->now = hs_clock_now(app->clock);
     hs_status rc = hs_store_transact(app->store, failure_txn, &f, err);
     if (rc == HS_OK && a->locked_now) {
         hs_log(HS_LOG_WARN, "account locked",
