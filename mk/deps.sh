@@ -33,7 +33,11 @@ if [ -n "$missing" ]; then
 fi
 
 stamp=web/node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
+# A symlinked node_modules is another checkout's (a git worktree sharing
+# it): installing here would rewrite that checkout's packages.
+if [ -L web/node_modules ]; then
+    :
+elif [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
     echo "deps: npm ci (web/package-lock.json)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

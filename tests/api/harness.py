@@ -86,7 +86,7 @@ DEFAULT_USERS = (
 )
 
 # Fields the contract promises on each object.
-USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at")
+USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at", "email")
 DATASET_FIELDS = ("id", "owner_id", "name", "size_bytes", "rows", "features", "kind", "created_at",
                   "deleted_at")
 PROFILE_FIELDS = ("rows", "features", "rows_read", "rows_skipped_no_label", "unlabelled_rows",

@@ -15,7 +15,7 @@ key of another certificate - each named, exit non-zero, before the data
 directory is created; plain HTTP on 0.0.0.0 or [::] without
 --allow-plain-http, which then allows it.
 
-Behind a proxy: --trusted-proxies makes the per-address login limit count
+Behind a proxy: --trusted-proxy makes the per-address login limit count
 the address the proxy saw, and docs/deploy.md's nginx block is run as
 written (nginx from Debian, in a temporary directory) in front of a
 healer started with the documented flags.
@@ -312,11 +312,11 @@ def login_statuses(s, forwarded_for, n):
 
 
 def test_client_address_behind_trusted_proxy():
-    """With --trusted-proxies the per-address login limit counts the
+    """With --trusted-proxy the per-address login limit counts the
     address the proxy saw (the header's last), so one client hitting it
     does not lock everybody behind the proxy out; without it, or from an
     untrusted peer, the header is ignored."""
-    args = ["--login-rate", "2", "--trusted-proxies", "10.9.9.9, 127.0.0.1"]
+    args = ["--login-rate", "2", "--trusted-proxy", "10.9.9.9, 127.0.0.1"]
     with harness.Server(name="behind a proxy", users=(), args=args) as s:
         got = login_statuses(s, "198.51.100.1, 203.0.113.1", 3)
         check(got == [401, 401, 429], "the third login from 203.0.113.1 is limited", got)
@@ -326,15 +326,15 @@ def test_client_address_behind_trusted_proxy():
         check(got[-1] == 429, "a header that does not end in an address counts as the proxy", got)
     with harness.Server(name="no trusted proxy", users=(), args=["--login-rate", "2"]) as s:
         got = login_statuses(s, "203.0.113.1", 2) + login_statuses(s, "203.0.113.2", 1)
-        check(got == [401, 401, 429], "without --trusted-proxies X-Forwarded-For is ignored", got)
+        check(got == [401, 401, 429], "without --trusted-proxy X-Forwarded-For is ignored", got)
 
 
-def test_trusted_proxies_refused_when_malformed():
+def test_trusted_proxy_refused_when_malformed():
     for value, words in (("10.0.0.1,", "separated by commas"), ("proxy.example", "is not an IP address"),
                          (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16")):
-        rc, err = refused_start(["--trusted-proxies", value])
-        check(rc == 2 and "trusted-proxies" in err and words in err,
-              "--trusted-proxies %r must be a usage error saying %r" % (value, words), err)
+        rc, err = refused_start(["--trusted-proxy", value])
+        check(rc == 2 and "trusted-proxy" in err and words in err,
+              "--trusted-proxy %r must be a usage error saying %r" % (value, words), err)
 
 
 # ---- docs/deploy.md's nginx block, run ------------------------------------------
@@ -433,7 +433,7 @@ def test_deploy_md_nginx_block():
     if not shutil.which("nginx"):
         harness.fail("nginx is not installed (make deps installs it)")
     cert, key = make_pair("nginx-pair")
-    args = ["--secure-cookies", "--trusted-proxies", "127.0.0.1", "--max-upload-mb", "256",
+    args = ["--secure-cookies", "--trusted-proxy", "127.0.0.1", "--max-upload-mb", "256",
             "--max-connections-per-address", "0"]
     with open(DEPLOY_MD) as f:
         doc = f.read()

@@ -1795,6 +1795,69 @@ t_cert_usage_errors() {
     fi
 }
 
+# One SQL statement on a database, rows printed as a|b (python3's sqlite3:
+# no sqlite3 shell needed).
+sql() {
+    python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute(sys.argv[2]).fetchall()
+c.commit()
+print("\n".join("|".join(str(x) for x in r) for r in rows))' "$@"
+}
+
+t_user_email() {
+    printf 'correct horse battery\n' > pw
+    run healer user add erin --email Erin.Ops@Example.COM --data-dir dd < pw
+    expect_rc 0 "user add --email"
+    [ "$(sql dd/healer.db "SELECT email FROM users WHERE username = 'erin'")" = "Erin.Ops@Example.COM" ] \
+        || fail "the e-mail address was not kept as given"
+    for bad in no-at-sign 'a@b@c' 'sp ace@x.org' '@x.org' "x@$(printf 'd%.0s' $(seq 260))"; do
+        run healer user add frank --email "$bad" --data-dir dd < pw
+        expect_usage_error "e-mail address" "bad address $bad"
+    done
+    [ "$(sql dd/healer.db "SELECT COUNT(*) FROM users WHERE username = 'frank'")" = 0 ] \
+        || fail "a refused address created the user"
+    run healer user add frank --data-dir dd --email < pw
+    expect_usage_error "missing value" "--email without a value"
+}
+
+t_user_unlock() {
+    printf 'correct horse battery\n' > pw
+    run healer user add gus --data-dir dd < pw
+    expect_rc 0 "user add"
+    sql dd/healer.db "UPDATE users SET locked_until = 4102444800 WHERE username = 'gus'"
+    run healer user unlock gus --data-dir dd
+    expect_rc 0 "user unlock"
+    expect_in out "unlocked 'gus'"
+    expect_not_in out "was not locked"
+    [ "$(sql dd/healer.db "SELECT locked_until FROM users WHERE username = 'gus'")" = 0 ] \
+        || fail "the lock was not lifted"
+    [ "$(sql dd/healer.db "SELECT COUNT(*) FROM account_events e JOIN users u ON u.id = e.user_id
+          WHERE u.username = 'gus' AND e.kind = 'unlocked'")" = 1 ] || fail "no 'unlocked' event recorded"
+    run healer user unlock gus --data-dir dd
+    expect_rc 0 "unlock again"
+    expect_in out "was not locked"
+    run healer user unlock nobody --data-dir dd
+    expect_rc 1 "an unknown name"
+    expect_in err "there is no user 'nobody'"
+    run healer user unlock gus --admin --data-dir dd
+    expect_usage_error "--admin is for 'user add' only" "unlock --admin"
+    run healer user unlock --data-dir dd
+    expect_usage_error "healer user unlock NAME" "unlock without a name"
+    run healer user lock gus --data-dir dd
+    expect_usage_error "healer user add NAME" "an unknown verb"
+}
+
+t_serve_public_url_refused() {
+    for bad in 'ftp://healer.example.com' 'healer.example.com' 'https://' 'https:///x' \
+               'https://h.example.com/?a=1' 'https://h.example.com/#/x' 'https://h example.com'; do
+        run healer serve --public-url "$bad" --data-dir dd --listen 127.0.0.1:0
+        expect_rc 2 "serve --public-url '$bad'"
+        expect_in err "public-url" "serve --public-url '$bad'"
+    done
+    expect_absent dd
+}
+
 # ---- tests: drift ----
 
 t_drift_json_format() {
@@ -2162,8 +2225,8 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects cert_writes_a_pair
-cert_refuses_overwrite cert_usage_errors profile
+determinism_threads user_add user_add_rejects user_email user_unlock serve_public_url_refused
+cert_writes_a_pair cert_refuses_overwrite cert_usage_errors profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
 rca_ranks rca_eval rca_errors rca_eval_errors"

@@ -18,7 +18,9 @@
  * the job goes back to the queue; the labels of a diagnosis's rows are
  * set, replaced and cleared all or nothing under the access rule and the
  * documented bounds, read back by row with their labeller, and go with
- * the diagnosis; a diagnosis keeps its input's key and a model its parent
+ * the diagnosis; login back-off counters count up, start over and
+ * purge, unlock links are used once, revoked by a newer one and purged,
+ * and a password change can end a user's other sessions; a diagnosis keeps its input's key and a model its parent
  * (0 once deleted) and feedback; deleting a record leaves its referrers
  * pointing at 0; transactions commit, roll back without a trace, refuse
  * nesting and belong to their thread; many threads writing through one
@@ -4097,10 +4099,218 @@ static void test_ops_table(void **state)
     assert_non_null(ops->analyses->set_deleted);
     assert_non_null(ops->analyses->purge);
     assert_non_null(ops->analyses->remove);
+    assert_non_null(ops->logins);
+    assert_non_null(ops->logins->backoff_get);
+    assert_non_null(ops->logins->backoff_fail);
+    assert_non_null(ops->logins->backoff_clear);
+    assert_non_null(ops->logins->backoff_purge);
+    assert_non_null(ops->logins->unlock_create);
+    assert_non_null(ops->logins->unlock_get);
+    assert_non_null(ops->logins->unlock_use);
+    assert_non_null(ops->logins->unlock_revoke);
+    assert_non_null(ops->logins->unlock_purge);
+    assert_non_null(ops->logins->sessions_end_others);
     assert_non_null(ops->ping);
 }
 
-/* ---- ping (version 8) --------------------------------------------------- */
+/* ---- logins: back-off and unlock links (version 8) --------------------- */
+
+static void test_login_backoff(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_backoff_rec b;
+    int64_t removed = -1;
+    char long_key[HS_BACKOFF_KEY_MAX + 1];
+
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_ERR_NOTFOUND);
+    /* Failures count up while they come within forget_after of the last. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1000, 900, &b, &err),
+        HS_OK);
+    assert_string_equal(b.key, "a:192.0.2.7");
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(b.last_failure_at, 1000);
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1899, 900, &b, &err),
+        HS_OK);
+    assert_int_equal(b.failures, 2);
+    assert_int_equal(b.last_failure_at, 1899);
+    /* A failure reported late (an older time) counts, keeps the latest. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1500, 900, NULL, &err),
+        HS_OK);
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_OK);
+    assert_int_equal(b.failures, 3);
+    assert_int_equal(b.last_failure_at, 1899);
+    /* forget_after seconds after the last failure the count starts over. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 2799, 900, &b, &err),
+        HS_OK);
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(b.last_failure_at, 2799);
+    /* Keys are independent. */
+    assert_int_equal(hs_store_backoff_fail(f->store, "u:0011", 2800, 900, &b,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(hs_store_backoff_clear(f->store, "u:0011", &err), HS_OK);
+    assert_int_equal(hs_store_backoff_clear(f->store, "u:0011", &err), HS_OK);
+    assert_int_equal(hs_store_backoff_get(f->store, "u:0011", &b, &err),
+                     HS_ERR_NOTFOUND);
+    /* Bad arguments never reach the backend. */
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    assert_int_equal(hs_store_backoff_fail(f->store, long_key, 1, 900, NULL,
+                                           &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_fail(f->store, "", 1, 900, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_fail(f->store, "k", 1, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_get(f->store, "k", NULL, &err),
+                     HS_ERR_INVALID);
+    /* Purge: keys whose last failure is older than `before`. */
+    assert_int_equal(hs_store_backoff_fail(f->store, "u:0022", 100, 900, NULL,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(hs_store_backoff_purge(f->store, 2799, &removed, &err),
+                     HS_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(hs_store_backoff_get(f->store, "u:0022", &b, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_OK);
+}
+
+static hs_unlock_token make_unlock(hs_id user_id, char tag, int64_t at)
+{
+    hs_unlock_token t;
+    memset(&t, 0, sizeof t);
+    t.user_id = user_id;
+    memset(t.token_hash, tag, HS_STORE_TOKEN_HASH_MAX - 1);
+    t.created_at = at;
+    t.expires_at = at + 86400;
+    t.used_at = 77; /* cleared by the store */
+    return t;
+}
+
+static void test_unlock_tokens(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id gil = add_user(f->store, "gil", 0);
+    hs_id hal = add_user(f->store, "hal", 0);
+    hs_unlock_token a = make_unlock(gil, 'a', 1000);
+    hs_unlock_token b = make_unlock(gil, 'b', 2000);
+    hs_unlock_token c = make_unlock(hal, 'c', 2000);
+    hs_unlock_token got;
+    int64_t n = -1;
+
+    assert_int_equal(hs_store_unlock_create(f->store, &a, &err), HS_OK);
+    assert_true(a.id > 0);
+    assert_int_equal(a.used_at, 0);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, a.id);
+    assert_int_equal(got.user_id, gil);
+    assert_string_equal(got.token_hash, a.token_hash);
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(got.expires_at, 1000 + 86400);
+    assert_int_equal(got.used_at, 0);
+    assert_int_equal(got.revoked_at, 0);
+    /* A new link revokes the user's older ones, not other users'. */
+    assert_int_equal(hs_store_unlock_create(f->store, &c, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.revoked_at, 2000);
+    assert_int_equal(hs_store_unlock_use(f->store, a.id, 2001, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, c.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.revoked_at, 0);
+    /* Used once, then never again. */
+    assert_int_equal(hs_store_unlock_use(f->store, b.id, 2001, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_use(f->store, b.id, 2002, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, b.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.used_at, 2001);
+    /* Expired at expires_at exactly. */
+    assert_int_equal(hs_store_unlock_use(f->store, c.id, 2000 + 86400, &err),
+                     HS_ERR_NOTFOUND);
+    /* Conflicts, missing users, bad arguments. */
+    {
+        hs_unlock_token dup = make_unlock(hal, 'c', 3000);
+        hs_unlock_token orphan = make_unlock(999, 'z', 3000);
+        hs_unlock_token backwards = make_unlock(hal, 'y', 3000);
+        backwards.expires_at = 3000;
+        assert_int_equal(hs_store_unlock_create(f->store, &dup, &err),
+                         HS_ERR_CONFLICT);
+        assert_int_equal(hs_store_unlock_create(f->store, &orphan, &err),
+                         HS_ERR_NOTFOUND);
+        assert_int_equal(hs_store_unlock_create(f->store, &backwards, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(hs_store_unlock_get(f->store, "nope", &got, &err),
+                         HS_ERR_NOTFOUND);
+    }
+    /* Revoking all of a user's usable tokens. */
+    assert_int_equal(hs_store_unlock_revoke(f->store, hal, 2500, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hs_store_unlock_use(f->store, c.id, 2501, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_revoke(f->store, hal, 2600, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    /* Purge: tokens that expired before `before`. */
+    assert_int_equal(hs_store_unlock_purge(f->store, 1000 + 86400 + 1, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, b.token_hash, &got, &err),
+                     HS_OK);
+}
+
+static void test_sessions_end_others(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ivy = add_user(f->store, "ivy", 0);
+    hs_id jon = add_user(f->store, "jon", 0);
+    hs_session a = make_session(ivy, 1, 100), b = make_session(ivy, 2, 100);
+    hs_session c = make_session(ivy, 3, 100), d = make_session(jon, 4, 100);
+    hs_session got;
+    int64_t removed = -1;
+
+    assert_int_equal(hs_store_session_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &c, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(
+        hs_store_session_end_others(f->store, ivy, b.id, &removed, &err),
+        HS_OK);
+    assert_int_equal(removed, 2);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, b.token_hash, &got, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, a.token_hash, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, c.token_hash, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, d.token_hash, &got, &err),
+        HS_OK);
+}
+
+/* ---- ping (version 9) --------------------------------------------------- */
 
 static hs_status ping_inside(hs_store *store, void *arg, hs_error *err)
 {
@@ -4110,7 +4320,7 @@ static hs_status ping_inside(hs_store *store, void *arg, hs_error *err)
 
 /* A fresh store answers, inside a transaction too (the caller's own
  * transaction does not block it), and a ping changes nothing; an older
- * backend (the same table claiming version 7) is pinged by its users. */
+ * backend (the same table claiming version 8) is pinged by its users. */
 static void test_ping(void **state)
 {
     fixture *f = *state;
@@ -4124,7 +4334,7 @@ static void test_ping(void **state)
     assert_int_equal(hs_store_ping(NULL, &err), HS_ERR_INVALID);
 
     hs_store_ops older = *f->store->ops;
-    older.version = 7;
+    older.version = 8;
     older.ping = NULL;
     hs_store old_store = {&older, f->store->impl};
     assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
@@ -4178,6 +4388,9 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_topology),
         T(test_analyses),
         T(test_analysis_delete_and_purge),
+        T(test_login_backoff),
+        T(test_unlock_tokens),
+        T(test_sessions_end_others),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

@@ -163,8 +163,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 11);
+                        "1,2,3,4,5,6,7,8,9,10,11,12");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 12);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -173,9 +173,9 @@ static void test_reopen_and_wal(void **state)
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
                         "account_events,analyses,datasets,diagnoses,"
-                        "diagnosis_labels,job_attempts,jobs,"
+                        "diagnosis_labels,job_attempts,jobs,login_backoff,"
                         "models,notifications,schema_migrations,sessions,"
-                        "topologies,user_prefs,users");
+                        "topologies,unlock_tokens,user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -220,7 +220,11 @@ static void test_future_schema_refused(void **state)
 }
 
 /* What migration 11 added (users' e-mail), taken away again. */
-#define UNDO_V11 "ALTER TABLE users DROP COLUMN email;"
+/* What migration 12 added (login back-off, unlock links), taken away
+ * again. */
+#define UNDO_V12 "DROP TABLE login_backoff; DROP TABLE unlock_tokens;"
+
+#define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
  * added, taken away again. */
@@ -268,7 +272,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11");
+                        "1,2,3,4,5,6,7,8,9,10,11,12");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",

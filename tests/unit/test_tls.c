@@ -134,12 +134,12 @@ static void trusted_proxy_lists(void **state)
     assert_non_null(strstr(err.message, "at most"));
     /* The setting is checked when it is set, naming the key. */
     hs_server_config_defaults(&c);
-    assert_int_equal(hs_server_config_set(&c, "trusted-proxies", "a,b", &err),
+    assert_int_equal(hs_server_config_set(&c, "trusted-proxy", "a,b", &err),
                      HS_ERR_INVALID);
-    assert_string_equal(err.field, "trusted-proxies");
+    assert_string_equal(err.field, "trusted-proxy");
     assert_non_null(strstr(err.message, "'a' is not an IP address"));
-    assert_string_equal(c.trusted_proxies, "");
-    assert_int_equal(hs_server_config_set(&c, "trusted-proxies", "::1", &err),
+    assert_string_equal(c.trusted_proxy, "");
+    assert_int_equal(hs_server_config_set(&c, "trusted-proxy", "::1", &err),
                      HS_OK);
 }
 

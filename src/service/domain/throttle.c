@@ -1,5 +1,6 @@
 /* domain/throttle.c - per-client attempt counting (see throttle.h). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,14 +50,20 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The key a client address counts under (base/client_key.h: an IPv6
- * address by its /64), any other text as it is. */
-static uint64_t key_hash(const char *key)
+void hs_throttle_client_key(const char *address, char out[HS_CLIENT_KEY_MAX])
 {
     hs_client_key k;
-    if (hs_client_key_from_text(key, &k) == 0)
-        return hs_client_key_hash(&k);
-    return fnv1a(key);
+    if (hs_client_key_from_text(address, &k) == 0)
+        hs_client_key_format(&k, out, HS_CLIENT_KEY_MAX);
+    else
+        snprintf(out, HS_CLIENT_KEY_MAX, "%s", address);
+}
+
+static uint64_t key_hash(const char *key)
+{
+    char client[HS_CLIENT_KEY_MAX];
+    hs_throttle_client_key(key, client);
+    return fnv1a(client);
 }
 
 int hs_throttle_allow(hs_throttle *t, const char *key, int64_t now)

@@ -1269,7 +1269,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
     hs_status st = bind_address(cfg, &ss, &is_v6, err);
     hs_http_proxies proxies;
     if (st != HS_OK ||
-        (st = hs_http_proxies_parse(cfg->trusted_proxies, &proxies, err)) !=
+        (st = hs_http_proxies_parse(cfg->trusted_proxy, &proxies, err)) !=
             HS_OK)
         return st;
     hs_http *h = calloc(1, sizeof *h);

@@ -186,7 +186,7 @@ typedef struct hs_http_config {
     /* Proxies (hs_http_proxies_parse's list, "" or NULL = none) whose
      * X-Forwarded-For names the client: a request from one of them gets
      * the header's last address as req->client (what the proxy saw). */
-    const char *trusted_proxies;
+    const char *trusted_proxy;
     hs_http_auth auth;         /* sessions and CSRF (required) */
 } hs_http_config;
 

@@ -33,6 +33,10 @@ typedef struct hs_server_config {
     unsigned sync_rows;
     unsigned max_queued_jobs;
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
+    unsigned login_backoff_after;         /* an account's free failures */
+    unsigned login_address_backoff_after; /* an address's free failures */
+    unsigned login_backoff_max;           /* the longest wait, seconds */
+    char public_url[256];  /* "" = derived from listen (and TLS) */
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
@@ -44,10 +48,13 @@ typedef struct hs_server_config {
     int allow_plain_http;  /* plain HTTP on a non-loopback address */
     /* Proxies whose X-Forwarded-For names the client: IP addresses,
      * comma-separated ("" = none; checked when set). */
-    char trusted_proxies[512];
+    char trusted_proxy[512];
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;
+    /* Testing aid: a file every alert is also written to, whole, from the
+     * environment's HEALER_ALERT_TAP (no key; see domain/alert_tap.h). */
+    char alert_tap[1024];
 } hs_server_config;
 
 /* Every key at its default. */

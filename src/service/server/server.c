@@ -17,6 +17,7 @@
 #include "domain/health.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
+#include "domain/logins.h"
 #include "domain/models.h"
 #include "domain/runner.h"
 #include "domain/topologies.h"
@@ -31,6 +32,8 @@ struct hs_server {
     hs_server_config cfg;
     hs_datadir *dd;   /* owns app.store and app.blobs */
     struct hs_http *http;
+    hs_login_policy login_policy; /* app.login_policy points here */
+    char public_url[320];         /* app.public_url points here */
     int access_fd;             /* the access log's file, -1 = stderr */
     char access_path[PATH_MAX]; /* for the start-up message */
     hs_tls_creds tls;           /* HTTPS's certificate and key, or none */
@@ -211,6 +214,55 @@ static void recover_jobs(hs_app *app)
                          "failed", (json_int_t)failed));
 }
 
+/* Whether this server speaks TLS. After the TLS keys are merged this is
+ * cfg->tls_cert[0]; until then secure-cookies says a TLS front is there. */
+static int serves_tls(const hs_server_config *cfg)
+{
+    return cfg->tls_cert[0] != '\0';
+}
+
+/* The public-url setting, or http(s)://HOST:PORT from --listen; a
+ * wildcard address is nobody's address, so the machine's name stands in
+ * for it (and a warning says to set public-url). */
+static void derive_public_url(hs_server *s, const char *host, unsigned port)
+{
+    const hs_server_config *cfg = &s->cfg;
+    char name[256];
+    if (cfg->public_url[0]) {
+        snprintf(s->public_url, sizeof s->public_url, "%s", cfg->public_url);
+        return;
+    }
+    int wildcard = !host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::");
+    if (wildcard) {
+        if (gethostname(name, sizeof name) != 0)
+            snprintf(name, sizeof name, "localhost");
+        name[sizeof name - 1] = '\0';
+        hs_log(HS_LOG_WARN,
+               "public-url is not set: links in mails use this machine's "
+               "name; set public-url to the address people use",
+               json_pack("{s:s}", "host", name));
+    } else {
+        snprintf(name, sizeof name, "%s", host);
+    }
+    int v6 = strchr(name, ':') != NULL;
+    snprintf(s->public_url, sizeof s->public_url, "%s://%s%s%s:%u",
+             serves_tls(cfg) ? "https" : "http", v6 ? "[" : "", name,
+             v6 ? "]" : "", port);
+}
+
+/* The login policy: the lockout and the links' life are fixed (auth.h),
+ * the back-off's thresholds and cap are settings. */
+static void login_policy(hs_server *s)
+{
+    const hs_server_config *cfg = &s->cfg;
+    hs_login_policy *p = &s->login_policy;
+    *p = HS_LOGIN_POLICY_DEFAULT;
+    p->account.free_failures = cfg->login_backoff_after;
+    p->address.free_failures = cfg->login_address_backoff_after;
+    p->account.max_delay = p->address.max_delay = cfg->login_backoff_max;
+    s->app.login_policy = p;
+}
+
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
@@ -226,6 +278,9 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
     app->limits.max_topology_nodes = cfg->max_topology_nodes;
+    login_policy(s);
+    app->public_url = s->public_url;
+    app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
     hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
                                          sizeof app->csrf_key, err);
     if (st == HS_OK)
@@ -258,7 +313,7 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .secure_cookies = cfg->secure_cookies,
         .tls_cert_pem = s->tls.cert_pem,
         .tls_key_pem = s->tls.key_pem,
-        .trusted_proxies = cfg->trusted_proxies,
+        .trusted_proxy = cfg->trusted_proxy,
         .auth = {hs_api_session_cookie, hs_api_authenticate,
                  hs_api_csrf_valid},
     };
@@ -286,6 +341,7 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     s->cfg = *cfg;
     s->cfg.max_connections = max_connections;
     s->access_fd = -1;
+    derive_public_url(s, host, port);
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
         (st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
@@ -340,6 +396,8 @@ void hs_server_maintain(hs_server *s)
     purge_logged(hs_datasets_purge(&s->app, &datasets, &err), &err,
                  "cannot purge the dataset trash");
     hs_accounts_purge_sessions(&s->app, &expired, NULL);
+    purge_logged(hs_logins_purge(&s->app, NULL, &err), &err,
+                 "cannot purge login back-off counters and unlock links");
     if (datasets || models || diagnosis_blobs || analysis_blobs ||
         topologies || expired)
         hs_log(HS_LOG_INFO, "housekeeping",

@@ -328,6 +328,31 @@ static inline void hs_analysis_list_free(hs_analysis_rec *items, size_t n)
     free(items);
 }
 
+/* ---- login back-off and unlock links (store version 8) ---- */
+
+#define HS_BACKOFF_KEY_MAX 96 /* "a:" + an address key, "u:" + a name's hash */
+
+/* The failed logins counted under one key - an account ("u:...") or a
+ * client address ("a:..."): how many in a row, and when the last was. */
+typedef struct hs_backoff_rec {
+    char key[HS_BACKOFF_KEY_MAX];
+    int64_t failures;        /* >= 1 */
+    int64_t last_failure_at; /* unix seconds */
+} hs_backoff_rec;
+
+/* A one-time link that lifts an account's lock. Only the token's hash is
+ * kept (as a session's). A token is usable while used_at and revoked_at
+ * are 0 and now < expires_at. */
+typedef struct hs_unlock_token {
+    hs_id id;
+    hs_id user_id;
+    char token_hash[HS_STORE_TOKEN_HASH_MAX]; /* unique */
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t used_at;    /* 0 = not used */
+    int64_t revoked_at; /* 0 = not revoked (a newer lock or an unlock) */
+} hs_unlock_token;
+
 /* The event kind hs_store_login_failures_since looks for. */
 #define HS_EVENT_LOGIN_FAILED "login_failed"
 

@@ -39,9 +39,13 @@
  * which the job create wrapper clears for an older backend; an older
  * backend has neither resource: their wrappers refuse cleanly; version 7
  * keeps a user's e-mail address (hs_user.email), which the user create
- * and update wrappers clear for an older backend; version 8 appends
- * `ping` (is the store answering, for health checks), which an older
- * backend answers by counting its users.
+ * and update wrappers clear for an older backend; version 8 appends the
+ * `logins` resource - the back-off counters of failed logins per account
+ * and per client address, the one-time unlock links of locked accounts,
+ * and ending a user's other sessions - whose wrappers refuse cleanly on
+ * an older backend; version 9 appends `ping` (is the store answering,
+ * for health checks), which an older backend answers by counting its
+ * users.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -97,7 +101,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 8
+#define HS_STORE_OPS_VERSION 9
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -323,6 +327,28 @@ typedef struct hs_store_analysis_ops {
                         hs_error *err);
 } hs_store_analysis_ops;
 
+/* version 8: what logins keep besides events (back-off, unlock links) */
+typedef struct hs_store_login_ops {
+    hs_status (*backoff_get)(void *impl, const char *key, hs_backoff_rec *out,
+                             hs_error *err);
+    hs_status (*backoff_fail)(void *impl, const char *key, int64_t now,
+                              int64_t forget_after, hs_backoff_rec *out,
+                              hs_error *err);
+    hs_status (*backoff_clear)(void *impl, const char *key, hs_error *err);
+    hs_status (*backoff_purge)(void *impl, int64_t before, int64_t *removed,
+                               hs_error *err);
+    hs_status (*unlock_create)(void *impl, hs_unlock_token *t, hs_error *err);
+    hs_status (*unlock_get)(void *impl, const char *token_hash,
+                            hs_unlock_token *out, hs_error *err);
+    hs_status (*unlock_use)(void *impl, hs_id id, int64_t now, hs_error *err);
+    hs_status (*unlock_revoke)(void *impl, hs_id user_id, int64_t now,
+                               int64_t *revoked, hs_error *err);
+    hs_status (*unlock_purge)(void *impl, int64_t before, int64_t *removed,
+                              hs_error *err);
+    hs_status (*sessions_end_others)(void *impl, hs_id user_id, hs_id keep_id,
+                                     int64_t *removed, hs_error *err);
+} hs_store_login_ops;
+
 /* The tables are pointers, so that appending to one does not move the
  * others. */
 typedef struct hs_store_ops {
@@ -344,6 +370,8 @@ typedef struct hs_store_ops {
     const hs_store_topology_ops *topologies;
     const hs_store_analysis_ops *analyses;
     /* version 8 */
+    const hs_store_login_ops *logins;
+    /* version 9 */
     hs_status (*ping)(void *impl, hs_error *err);
 } hs_store_ops;
 
@@ -1901,19 +1929,199 @@ static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
                                                       keys, n, err);
 }
 
-/* ---- ping (version 8) --------------------------------------------------- */
+/* ---- logins: back-off and unlock links (version 8) ----------------------
+ *
+ * The state that makes failed logins cost time and lets a locked user back
+ * in (the rules are the accounts service's, auth.h's numbers). A backend
+ * older than version 8 keeps none of it: every wrapper below refuses with
+ * HS_ERR_INVALID naming the backend. */
+
+static inline hs_status hs_store__logins_ok(hs_store *store, int args_ok,
+                                            const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "no store");
+    if (store->ops->version < 8)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "login back-off or unlock links",
+                       store->ops->name, store->ops->version);
+    if (!args_ok)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: bad argument", op);
+    return HS_OK;
+}
+
+/* The failures counted under `key` (1..95 bytes) into *out;
+ * HS_ERR_NOTFOUND when none are (never counted, cleared or purged). */
+static inline hs_status hs_store_backoff_get(hs_store *store, const char *key,
+                                             hs_backoff_rec *out, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store, out && hs_store__str_fits(key, HS_BACKOFF_KEY_MAX),
+        "backoff_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_get(store->impl, key, out,
+                                                         err);
+}
+
+/* Counts one failure under `key` at `now`, atomically (two at once count
+ * two): failures becomes 1 when the key has none or its last failure is
+ * forget_after (> 0) seconds or more before now, else failures + 1;
+ * last_failure_at becomes the later of the two. *out (may be NULL)
+ * receives the record as it is now. */
+static inline hs_status hs_store_backoff_fail(hs_store *store, const char *key,
+                                              int64_t now, int64_t forget_after,
+                                              hs_backoff_rec *out,
+                                              hs_error *err)
+{
+    hs_backoff_rec dummy;
+    hs_status hs = hs_store__logins_ok(
+        store, hs_store__str_fits(key, HS_BACKOFF_KEY_MAX) && forget_after > 0,
+        "backoff_fail (a key, forget_after > 0)", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_fail(
+                             store->impl, key, now, forget_after,
+                             out ? out : &dummy, err);
+}
+
+/* Forgets the failures counted under `key` (not an error when none). */
+static inline hs_status hs_store_backoff_clear(hs_store *store, const char *key,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store, hs_store__str_fits(key, HS_BACKOFF_KEY_MAX), "backoff_clear",
+        err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_clear(store->impl, key,
+                                                           err);
+}
+
+/* Forgets every key whose last failure is before `before`; *removed (may
+ * be NULL) gets how many. */
+static inline hs_status hs_store_backoff_purge(hs_store *store, int64_t before,
+                                               int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "backoff_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_purge(store->impl, before,
+                                                           removed, err);
+}
+
+/* Stores a new unlock link for t->user_id from t's token_hash (1..64
+ * bytes), created_at and expires_at (> created_at); used_at and
+ * revoked_at are cleared and the store sets t->id. In the same operation
+ * every other usable token of the user is revoked at created_at: only the
+ * newest link works. HS_ERR_NOTFOUND for a missing user, HS_ERR_CONFLICT
+ * for a used token hash. */
+static inline hs_status hs_store_unlock_create(hs_store *store,
+                                               hs_unlock_token *t,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store,
+        t && hs_store__str_fits(t->token_hash, sizeof t->token_hash) &&
+            t->expires_at > t->created_at,
+        "unlock_create (a token hash, expires_at > created_at)", err);
+    if (hs != HS_OK)
+        return hs;
+    t->id = 0;
+    t->used_at = t->revoked_at = 0;
+    return store->ops->logins->unlock_create(store->impl, t, err);
+}
+
+/* The unlock token with this hash, usable or not, into *out;
+ * HS_ERR_NOTFOUND when there is none (also for a malformed hash). */
+static inline hs_status hs_store_unlock_get(hs_store *store,
+                                            const char *token_hash,
+                                            hs_unlock_token *out, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(store, out && token_hash, "unlock_get",
+                                       err);
+    if (hs != HS_OK)
+        return hs;
+    if (!hs_store__str_fits(token_hash, HS_STORE_TOKEN_HASH_MAX))
+        return hs_fail(err, HS_ERR_NOTFOUND, "no such unlock token");
+    return store->ops->logins->unlock_get(store->impl, token_hash, out, err);
+}
+
+/* Marks token `id` used at `now`, but only while it is usable (not used,
+ * not revoked, now < expires_at): a compare-and-set, so a link works once
+ * even when opened twice at the same moment. HS_ERR_NOTFOUND otherwise. */
+static inline hs_status hs_store_unlock_use(hs_store *store, hs_id id,
+                                            int64_t now, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_use", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_use(store->impl, id, now,
+                                                        err);
+}
+
+/* Revokes at `now` every usable token of user_id (the account was
+ * unlocked another way); *revoked (may be NULL) gets how many. */
+static inline hs_status hs_store_unlock_revoke(hs_store *store, hs_id user_id,
+                                               int64_t now, int64_t *revoked,
+                                               hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_revoke", err);
+    if (!revoked)
+        revoked = &dummy;
+    *revoked = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_revoke(store->impl, user_id,
+                                                           now, revoked, err);
+}
+
+/* Deletes every token that expired before `before`; *removed (may be
+ * NULL) gets how many. */
+static inline hs_status hs_store_unlock_purge(hs_store *store, int64_t before,
+                                              int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_purge(store->impl, before,
+                                                          removed, err);
+}
+
+/* Deletes every session of user_id but keep_id (a password changed from
+ * that session); *removed (may be NULL) gets how many. */
+static inline hs_status hs_store_session_end_others(hs_store *store,
+                                                    hs_id user_id,
+                                                    hs_id keep_id,
+                                                    int64_t *removed,
+                                                    hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "sessions_end_others", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->sessions_end_others(
+                             store->impl, user_id, keep_id, removed, err);
+}
+
+/* ---- ping (version 9) --------------------------------------------------- */
 
 /* Is the store answering now: reachable, readable and able to start a
  * write, within about a second (a backend waits that long for another
  * process's lock, then fails). HS_OK, or the storage error (HS_ERR_IO,
  * HS_ERR_NOMEM) with its message. Writes nothing. An older backend
- * (version < 8) is pinged by counting its users. For health checks. */
+ * (version < 9) is pinged by counting its users. For health checks. */
 static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
 {
     int64_t users = 0;
     if (!store)
         return hs_store__bad(err, "ping: no store");
-    if (store->ops->version < 8)
+    if (store->ops->version < 9)
         return hs_store_user_count(store, &users, err);
     return store->ops->ping(store->impl, err);
 }

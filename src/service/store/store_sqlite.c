@@ -335,6 +335,24 @@ static const char *const migrations[] = {
 
     /* 11: users' e-mail addresses (where alerts are mailed). */
     "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';",
+
+    /* 12: failed logins' back-off counters (per account and per client
+     * address) and the one-time links that unlock a locked account. */
+    "CREATE TABLE login_backoff ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL CHECK (failures >= 1),"
+    "  last_failure_at INTEGER NOT NULL);"
+    "CREATE INDEX login_backoff_last ON login_backoff(last_failure_at);"
+    "CREATE TABLE unlock_tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX unlock_tokens_user ON unlock_tokens(user_id);"
+    "CREATE INDEX unlock_tokens_expires ON unlock_tokens(expires_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1201,7 +1219,7 @@ static hs_status sq_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
     return hs;
 }
 
-/* ---- ping (version 8) --------------------------------------------------- */
+/* ---- ping (version 9) --------------------------------------------------- */
 
 /* Waits for another process's lock at most this long, ms (every operation
  * but the ping). */
@@ -1400,6 +1418,153 @@ static hs_status sq_session_delete_expired(void *impl, int64_t now,
 {
     return sq_run(impl, removed, err, "deleting expired sessions",
                   "DELETE FROM sessions WHERE expires_at <= ?1", "i", now);
+}
+
+/* ---- logins: back-off and unlock links (version 8) ---------------------- */
+
+#define BACKOFF_COLS "SELECT key, failures, last_failure_at FROM login_backoff"
+
+static hs_status read_backoff(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_backoff_rec *b = dst;
+    memset(b, 0, sizeof *b);
+    b->failures = sqlite3_column_int64(st, 1);
+    b->last_failure_at = sqlite3_column_int64(st, 2);
+    return copy_text(st, 0, b->key, sizeof b->key, err, "back-off key");
+}
+
+static hs_status sq_backoff_get(void *impl, const char *key,
+                                hs_backoff_rec *out, hs_error *err)
+{
+    return sq_get_one(impl, read_backoff, NULL, out, "no failures counted",
+                      err, BACKOFF_COLS " WHERE key = ?1", "t", key);
+}
+
+/* One upsert, so that two failures at once both count. */
+static hs_status sq_backoff_fail(void *impl, const char *key, int64_t now,
+                                 int64_t forget_after, hs_backoff_rec *out,
+                                 hs_error *err)
+{
+    return sq_get_one(
+        impl, read_backoff, NULL, out, "no failures counted", err,
+        "INSERT INTO login_backoff (key, failures, last_failure_at)"
+        " VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE SET"
+        " failures = CASE WHEN ?2 - last_failure_at >= ?3 THEN 1"
+        "   ELSE failures + 1 END,"
+        " last_failure_at = MAX(last_failure_at, ?2)"
+        " RETURNING key, failures, last_failure_at",
+        "tii", key, now, forget_after);
+}
+
+static hs_status sq_backoff_clear(void *impl, const char *key, hs_error *err)
+{
+    return sq_run(impl, NULL, err, "clearing a back-off",
+                  "DELETE FROM login_backoff WHERE key = ?1", "t", key);
+}
+
+static hs_status sq_backoff_purge(void *impl, int64_t before, int64_t *removed,
+                                  hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging back-off counters",
+                  "DELETE FROM login_backoff WHERE last_failure_at < ?1", "i",
+                  before);
+}
+
+#define UNLOCK_COLS                                                            \
+    "SELECT id, user_id, token_hash, created_at, expires_at, used_at,"         \
+    " revoked_at FROM unlock_tokens"
+
+static hs_status read_unlock(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_unlock_token *t = dst;
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    t->user_id = sqlite3_column_int64(st, 1);
+    t->created_at = sqlite3_column_int64(st, 3);
+    t->expires_at = sqlite3_column_int64(st, 4);
+    t->used_at = sqlite3_column_int64(st, 5);
+    t->revoked_at = sqlite3_column_int64(st, 6);
+    return copy_text(st, 2, t->token_hash, sizeof t->token_hash, err,
+                     "token hash");
+}
+
+#define REVOKE_UNLOCKS                                                         \
+    "UPDATE unlock_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND"          \
+    " used_at = 0 AND revoked_at = 0 AND expires_at > ?2"
+
+static hs_status sq_unlock_create(void *impl, hs_unlock_token *t,
+                                  hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_run(s, NULL, err, "revoking unlock tokens", REVOKE_UNLOCKS,
+                    "ii", t->user_id, t->created_at);
+        if (hs == HS_OK)
+            hs = sq_insert(s, &t->id, "an unlock token with this hash exists",
+                           no_user(missing, t->user_id), err,
+                           "creating an unlock token",
+                           "INSERT INTO unlock_tokens (user_id, token_hash,"
+                           " created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                           "itii", t->user_id, t->token_hash, t->created_at,
+                           t->expires_at);
+        hs = sq_savepoint_end(s, hs, err);
+    }
+    sq_unlock(s);
+    if (hs != HS_OK)
+        t->id = 0;
+    return hs;
+}
+
+static hs_status sq_unlock_get(void *impl, const char *token_hash,
+                               hs_unlock_token *out, hs_error *err)
+{
+    return sq_get_one(impl, read_unlock, NULL, out, "no such unlock token",
+                      err, UNLOCK_COLS " WHERE token_hash = ?1", "t",
+                      token_hash);
+}
+
+static hs_status sq_unlock_use(void *impl, hs_id id, int64_t now,
+                               hs_error *err)
+{
+    int64_t changed = 0;
+    hs_status hs = sq_run(impl, &changed, err, "using an unlock token",
+                          "UPDATE unlock_tokens SET used_at = ?2 WHERE id = ?1"
+                          " AND used_at = 0 AND revoked_at = 0 AND"
+                          " expires_at > ?2",
+                          "ii", id, now);
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "unlock token %lld is not usable",
+                     (long long)id);
+    return hs;
+}
+
+static hs_status sq_unlock_revoke(void *impl, hs_id user_id, int64_t now,
+                                  int64_t *revoked, hs_error *err)
+{
+    return sq_run(impl, revoked, err, "revoking unlock tokens", REVOKE_UNLOCKS,
+                  "ii", user_id, now);
+}
+
+static hs_status sq_unlock_purge(void *impl, int64_t before, int64_t *removed,
+                                 hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging unlock tokens",
+                  "DELETE FROM unlock_tokens WHERE expires_at < ?1", "i",
+                  before);
+}
+
+static hs_status sq_sessions_end_others(void *impl, hs_id user_id,
+                                        hs_id keep_id, int64_t *removed,
+                                        hs_error *err)
+{
+    return sq_run(impl, removed, err, "ending a user's other sessions",
+                  "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2", "ii",
+                  user_id, keep_id);
 }
 
 /* ---- notifications ----------------------------------------------------- */
@@ -2735,6 +2900,19 @@ static const hs_store_analysis_ops sq_analyses = {
     .remove = sq_analysis_delete,
 };
 
+static const hs_store_login_ops sq_logins = {
+    .backoff_get = sq_backoff_get,
+    .backoff_fail = sq_backoff_fail,
+    .backoff_clear = sq_backoff_clear,
+    .backoff_purge = sq_backoff_purge,
+    .unlock_create = sq_unlock_create,
+    .unlock_get = sq_unlock_get,
+    .unlock_use = sq_unlock_use,
+    .unlock_revoke = sq_unlock_revoke,
+    .unlock_purge = sq_unlock_purge,
+    .sessions_end_others = sq_sessions_end_others,
+};
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -2751,6 +2929,7 @@ static const hs_store_ops sq_ops = {
     .diagnoses = &sq_diagnoses,
     .topologies = &sq_topologies,
     .analyses = &sq_analyses,
+    .logins = &sq_logins,
     .ping = sq_ping,
 };
 
