@@ -5,7 +5,7 @@
 # web/package-lock.json (npm ci, re-run only when the lock file changes).
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libopenblas-dev chromium"
+PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libopenblas-dev libcurl4-gnutls-dev chromium"
 # Node.js and npm install the web UI's pinned packages; a machine that
 # already has them (any source) keeps its own.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

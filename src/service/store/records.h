@@ -425,7 +425,7 @@ static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
 /* Field sizes of an outbox message, NUL included. */
 #define HS_OUTBOX_CHANNEL_MAX 16
 #define HS_OUTBOX_SUBJECT_MAX 201 /* one line, 1..200 bytes */
-#define HS_OUTBOX_BODY_MAX 8001   /* 1..8000 bytes of UTF-8 text */
+#define HS_OUTBOX_BODY_MAX 8801 /* 1..8800 bytes: the text as composed */
 
 /* Channels and states, as stored. */
 #define HS_OUTBOX_MAIL "mail"

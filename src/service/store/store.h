@@ -1945,7 +1945,7 @@ static inline hs_status hs_store__outbox_ok(hs_store *store, const char *what,
 /* Queues a message from m's channel (HS_OUTBOX_MAIL or HS_OUTBOX_WEBHOOK),
  * kind (1..31 bytes), recipient (a mail's address, 1..254 bytes; "" for a
  * webhook), user_id (0 = none), subject (1..200 bytes, one line: no CR or
- * LF), body (1..8000 bytes), created_at and next_attempt_at (>= 0, set by
+ * LF), body (1..8800 bytes), created_at and next_attempt_at (>= 0, set by
  * the caller); it starts pending with no attempt. On success the store
  * sets m->id, m->state, m->attempts, m->sent_at and m->last_error.
  * HS_ERR_NOTFOUND when user_id names no user. */
@@ -1972,7 +1972,7 @@ static inline hs_status hs_store_outbox_add(hs_store *store, hs_outbox_msg *m,
         return hs_store__bad(err, "outbox subject must be one line of "
                                   "1..200 bytes");
     if (!hs_store__str_fits(m->body, sizeof m->body))
-        return hs_store__bad(err, "outbox body must be 1..8000 bytes");
+        return hs_store__bad(err, "outbox body must be 1..8800 bytes");
     if (m->user_id < 0 || m->created_at < 0 || m->next_attempt_at < 0)
         return hs_store__bad(err, "outbox ids and times must be >= 0");
     m->id = 0;
