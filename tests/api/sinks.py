@@ -143,7 +143,34 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class SmtpSink:
+def _wait(lock, items, count, timeout):
+    """Waits until `items` (guarded by `lock`) holds `count`; returns a copy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with lock:
+            if len(items) >= count:
+                return list(items)
+        time.sleep(0.05)
+    with lock:
+        return list(items)
+
+
+class _Sink:
+    """What both sinks share: a server in a thread, closed on exit."""
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class SmtpSink(_Sink):
     """An SMTP server on 127.0.0.1:port (a free one unless given); with
     starttls=True it offers STARTTLS; hold_seconds delays every greeting."""
 
@@ -170,27 +197,12 @@ class SmtpSink:
 
     def wait_mails(self, count, timeout):
         """Waits until `count` messages arrived; returns them (all so far)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.mails) >= count:
-                    return list(self.mails)
-            time.sleep(0.05)
-        with self.lock:
-            return list(self.mails)
+        return _wait(self.lock, self.mails, count, timeout)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        _Sink.close(self)
         if self._tmp:
             self._tmp.cleanup()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
@@ -210,7 +222,7 @@ class _Hook(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class HookSink:
+class HookSink(_Sink):
     """An HTTP server on 127.0.0.1 that keeps POSTs; answers `statuses` in
     turn, then 204."""
 
@@ -226,25 +238,8 @@ class HookSink:
         self.thread.start()
 
     def wait_posts(self, count, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.05)
-        with self.lock:
-            return list(self.requests)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+        """Waits until `count` POSTs arrived; returns them (all so far)."""
+        return _wait(self.lock, self.requests, count, timeout)
 
 
 def json_of(request):

@@ -161,7 +161,8 @@ def test_relay_down_then_slow_blocks_nothing_and_delivers():
             mails = sink.wait_mails(1, 10.0)
             check(len(mails) == 1 and mails[0].rcpts == ["alice@example.org"],
                   "the retried mail arrives once the relay answers", mails)
-            check('"alert delivered"' in s.stderr_text(), "the delivery is logged")
+            harness.wait_until(lambda: '"alert delivered"' in s.stderr_text(), 5,
+                               "the delivery to be logged")
     finally:
         s.close()
 

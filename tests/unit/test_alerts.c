@@ -23,8 +23,13 @@
 
 static char *format(const char *subject, const char *body)
 {
-    hs_mail m = {"healer@example.org", "ann@example.org", subject, body,
-                 "training_failed", 1796601600, "<1.abc@example.org>"};
+    hs_mail m = {"healer@example.org",
+                 "ann@example.org",
+                 subject,
+                 body,
+                 "training_failed",
+                 1796601600,
+                 "<1.abc@example.org>"};
     char *out = NULL;
     size_t len = 0;
     hs_error err = {0};
@@ -108,8 +113,8 @@ static void words_decode(const char *value, char *out, size_t cap)
         assert_true(end - p + 12 <= 75); /* RFC 2047's word limit */
         unsigned char bin[64];
         size_t len = 0;
-        assert_int_equal(sodium_base642bin(bin, sizeof bin, p, (size_t)(end - p),
-                                           NULL, &len, NULL,
+        assert_int_equal(sodium_base642bin(bin, sizeof bin, p,
+                                           (size_t)(end - p), NULL, &len, NULL,
                                            sodium_base64_VARIANT_ORIGINAL),
                          0);
         assert_true(n + len < cap);
@@ -192,8 +197,7 @@ static void test_message_body(void **state)
     (void)state;
     char body[2000], decoded[4000];
     size_t n = (size_t)snprintf(
-        body, sizeof body,
-        "caf\xc3\xa9 = 1 \r\n.\ntrailing space \nab\ttab\n");
+        body, sizeof body, "caf\xc3\xa9 = 1 \r\n.\ntrailing space \nab\ttab\n");
     for (int i = 0; i < 300; i++)
         body[n++] = (char)('a' + i % 26);
     snprintf(body + n, sizeof body - n, "\n\xe2\x82\xac end");
@@ -220,8 +224,8 @@ static void test_message_refusals(void **state)
     char *out = (char *)1;
     size_t len = 1;
     hs_error err = {0};
-    hs_mail ok = {"healer@example.org", "ann@example.org", "s", "b", NULL, 0,
-                  "<x@y>"};
+    hs_mail ok = {
+        "healer@example.org", "ann@example.org", "s", "b", NULL, 0, "<x@y>"};
     hs_mail m = ok;
     m.subject = "two\r\nBcc: eve@example.org";
     assert_int_equal(hs_mail_format(&m, &out, &len, &err), HS_ERR_INVALID);
@@ -244,12 +248,21 @@ static void test_addresses(void **state)
     (void)state;
     const char *good[] = {"ann@example.org", "a.b+ops@sub.example.co",
                           "root@localhost", "x@y"};
-    const char *bad[] = {"", "ann", "@example.org", "ann@", "a@b@c",
-                         "ann @example.org", "ann@exa mple.org",
-                         "<ann@example.org>", "ann@example.org\r\n",
-                         "\"a\"@example.org", "ann@.example.org",
-                         "ann@example.org.", "ann@example..org",
-                         "a,b@example.org", "ann@[127.0.0.1]"};
+    const char *bad[] = {"",
+                         "ann",
+                         "@example.org",
+                         "ann@",
+                         "a@b@c",
+                         "ann @example.org",
+                         "ann@exa mple.org",
+                         "<ann@example.org>",
+                         "ann@example.org\r\n",
+                         "\"a\"@example.org",
+                         "ann@.example.org",
+                         "ann@example.org.",
+                         "ann@example..org",
+                         "a,b@example.org",
+                         "ann@[127.0.0.1]"};
     char long_addr[300];
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_true(hs_mail_address_ok(good[i]));
@@ -324,11 +337,14 @@ static env *env_open(const char *smtp_url, const char *webhook_url,
     assert_int_equal(hs_store_open(url, &e->app.store, &err), HS_OK);
     e->clock = system_clock ? NULL : hs_clock_manual(1796601600);
     e->app.clock = system_clock ? hs_clock_system() : e->clock;
-    hs_alerts_config cfg = {smtp_url, smtp_url ? "healer@example.org" : NULL,
-                            NULL, NULL, webhook_url, retry_max,
+    hs_alerts_config cfg = {smtp_url,
+                            smtp_url ? "healer@example.org" : NULL,
+                            NULL,
+                            NULL,
+                            webhook_url,
+                            retry_max,
                             hs_notifications_io};
-    assert_int_equal(hs_alerts_new(&e->app, &cfg, &e->app.alerts, &err),
-                     HS_OK);
+    assert_int_equal(hs_alerts_new(&e->app, &cfg, &e->app.alerts, &err), HS_OK);
     return e;
 }
 
@@ -346,8 +362,8 @@ static hs_outbox_msg *rows(env *e, size_t *n)
 {
     hs_outbox_msg *items = NULL;
     hs_error err = {0};
-    assert_int_equal(hs_store_outbox_claim(e->app.store, (int64_t)1 << 40, 60, 1000,
-                                           &items, n, &err),
+    assert_int_equal(hs_store_outbox_claim(e->app.store, (int64_t)1 << 40, 60,
+                                           1000, &items, n, &err),
                      HS_OK);
     return items;
 }
@@ -359,9 +375,9 @@ static void test_recipients(void **state)
     hs_error err = {0};
     hs_id ann = add_user(e, "ann", 0, 0, "ann@example.org");
     add_user(e, "root", 1, 0, "root@example.org");
-    add_user(e, "gone", 1, 1, "gone@example.org");    /* disabled */
-    add_user(e, "mute", 1, 0, "");                    /* no address */
-    add_user(e, "twin", 1, 0, "ANN@example.org");     /* ann's address */
+    add_user(e, "gone", 1, 1, "gone@example.org"); /* disabled */
+    add_user(e, "mute", 1, 0, "");                 /* no address */
+    add_user(e, "twin", 1, 0, "ANN@example.org");  /* ann's address */
     hs_id bob = add_user(e, "bob", 0, 0, "");
     hs_id root2 = add_user(e, "root2", 1, 0, "root2@example.org");
     hs_alert a = {"training_failed", HS_ALERT_TO_BOTH, ann,
@@ -424,9 +440,8 @@ static size_t notes(env *e, const char *kind)
     hs_notification *items = NULL;
     size_t n = 0, count = 0;
     hs_error err = {0};
-    assert_int_equal(hs_store_notification_list(e->app.store, 0, &items, &n,
-                                                &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_notification_list(e->app.store, 0, &items, &n, &err), HS_OK);
     for (size_t i = 0; i < n; i++)
         count += !strcmp(items[i].kind, kind);
     free(items);
@@ -540,8 +555,8 @@ static void test_retry_then_give_up(void **state)
     }
     assert_int_equal(got.attempts, 1);
     assert_string_equal(got.state, HS_OUTBOX_PENDING);
-    assert_in_range(got.next_attempt_at - got.created_at,
-                    HS_ALERTS_RETRY_FIRST, HS_ALERTS_RETRY_FIRST + 1);
+    assert_in_range(got.next_attempt_at - got.created_at, HS_ALERTS_RETRY_FIRST,
+                    HS_ALERTS_RETRY_FIRST + 1);
     assert_non_null(strstr(got.last_error, "SMTP relay"));
     for (int i = 0; i < 80; i++) {
         assert_int_equal(hs_store_outbox_get(e->app.store, 1, &got, &err),

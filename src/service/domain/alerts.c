@@ -61,11 +61,11 @@ typedef struct recipient {
 
 struct hs_alerts {
     hs_app *app;
-    hs_alerts_watch_fn watch; /* NULL = none; immutable after new */
-    hs_mail_relay *relay; /* NULL = no mail; immutable after new */
-    hs_webhook *webhook;  /* NULL = no webhook; immutable after new */
-    unsigned retry_max;   /* immutable after new */
-    char host[256];       /* for the mails' footer; immutable after new */
+    hs_alerts_watch_fn watch;  /* NULL = none; immutable after new */
+    hs_mail_relay *relay;      /* NULL = no mail; immutable after new */
+    hs_webhook *webhook;       /* NULL = no webhook; immutable after new */
+    unsigned retry_max;        /* immutable after new */
+    char host[256];            /* for the mails' footer; immutable after new */
     atomic_int abort_transfer; /* raised by free: cut a delivery short */
     pthread_t thread;
     int started;
@@ -98,7 +98,8 @@ static int64_t now_of(const hs_alerts *a)
     return hs_clock_now(a->app->clock);
 }
 
-/* ---- recipients ------------------------------------------------------------ */
+/* ---- recipients ------------------------------------------------------------
+ */
 
 /* Adds u's address to list[*n] unless it is empty, u is disabled, or the
  * address (case-insensitively) is there already: one mail per address. */
@@ -107,10 +108,9 @@ static void add_recipient(recipient *list, size_t *n, size_t cap,
 {
     if (!u->email[0] || u->disabled) {
         hs_log(HS_LOG_INFO, "alert recipient skipped",
-               json_pack("{s:I, s:s, s:s}", "user_id", (json_int_t)u->id,
-                         "reason",
-                         u->disabled ? "disabled" : "no e-mail address",
-                         "as", why));
+               json_pack(
+                   "{s:I, s:s, s:s}", "user_id", (json_int_t)u->id, "reason",
+                   u->disabled ? "disabled" : "no e-mail address", "as", why));
         return;
     }
     for (size_t i = 0; i < *n; i++)
@@ -155,8 +155,9 @@ static void admin_recipients(hs_alerts *a, recipient *list, size_t *n,
         keep_admins(a, list + first, *n - first);
         return;
     }
-    hs_log(HS_LOG_WARN, "cannot read the administrators; alerting the ones "
-                        "read before",
+    hs_log(HS_LOG_WARN,
+           "cannot read the administrators; alerting the ones "
+           "read before",
            json_pack("{s:s}", "error", err.message));
     pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->n_admins && *n < cap; i++) {
@@ -175,8 +176,7 @@ static void admin_recipients(hs_alerts *a, recipient *list, size_t *n,
  * recipients: where a new rule (a per-user opt-out, a team address)
  * goes. */
 static hs_status resolve_recipients(hs_alerts *a, const hs_alert *al,
-                                    recipient **list, size_t *n,
-                                    hs_error *err)
+                                    recipient **list, size_t *n, hs_error *err)
 {
     int64_t users = 0;
     size_t cap;
@@ -204,7 +204,8 @@ static hs_status resolve_recipients(hs_alerts *a, const hs_alert *al,
     return HS_OK;
 }
 
-/* ---- queueing -------------------------------------------------------------- */
+/* ---- queueing --------------------------------------------------------------
+ */
 
 /* The mail's text: a greeting, the alert's text and the footer. */
 static void compose_mail(const hs_alerts *a, const recipient *r,
@@ -237,11 +238,10 @@ static hs_status queue_row(hs_alerts *a, hs_outbox_msg *m, int unstored,
                            hs_error *err)
 {
     hs_error serr = {0};
-    hs_status st = unstored ? HS_ERR_IO
-                            : hs_store_outbox_add(a->app->store, m, &serr);
+    hs_status st =
+        unstored ? HS_ERR_IO : hs_store_outbox_add(a->app->store, m, &serr);
     if (unstored)
-        snprintf(serr.message, sizeof serr.message,
-                 "an alert about the store");
+        snprintf(serr.message, sizeof serr.message, "an alert about the store");
     if (st == HS_OK || st == HS_ERR_INVALID)
         return st == HS_OK ? HS_OK
                            : hs_fail(err, st, "cannot queue an alert: %s",
@@ -254,7 +254,9 @@ static hs_status queue_row(hs_alerts *a, hs_outbox_msg *m, int unstored,
         st = HS_OK;
     }
     pthread_mutex_unlock(&a->lock);
-    hs_log(st != HS_OK ? HS_LOG_ERROR : unstored ? HS_LOG_INFO : HS_LOG_WARN,
+    hs_log(st != HS_OK ? HS_LOG_ERROR
+           : unstored  ? HS_LOG_INFO
+                       : HS_LOG_WARN,
            st == HS_OK ? "the store cannot queue an alert; it waits in memory"
                        : "the store cannot queue an alert and the memory "
                          "queue is full; it is lost",
@@ -330,13 +332,12 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
         return hs_fail(err, HS_ERR_INVALID,
                        "an alert to a user needs the user's id");
     if (strpbrk(al->subject, "\r\n"))
-        return hs_fail(err, HS_ERR_INVALID,
-                       "an alert's subject is one line");
+        return hs_fail(err, HS_ERR_INVALID, "an alert's subject is one line");
     if (!a || (!a->relay && !a->webhook)) {
         hs_log(HS_LOG_INFO, "alert (no mail relay or webhook configured)",
                json_pack("{s:s, s:i, s:I, s:s}", "kind", al->kind, "audience",
-                         (int)al->audience, "user_id",
-                         (json_int_t)al->user_id, "subject", al->subject));
+                         (int)al->audience, "user_id", (json_int_t)al->user_id,
+                         "subject", al->subject));
         return HS_OK;
     }
     int64_t now = now_of(a);
@@ -368,7 +369,8 @@ hs_status hs_alerts_send_unstored(hs_app *app, const hs_alert *al,
     return send_alert(app, al, 1, err);
 }
 
-/* ---- delivery -------------------------------------------------------------- */
+/* ---- delivery --------------------------------------------------------------
+ */
 
 /* Sends one message through its channel. */
 static hs_status deliver(hs_alerts *a, const hs_outbox_msg *m, hs_error *err)
@@ -378,8 +380,7 @@ static hs_status deliver(hs_alerts *a, const hs_outbox_msg *m, hs_error *err)
             return hs_fail(err, HS_ERR_INVALID,
                            "no mail relay is configured any more");
         return hs_mail_relay_send(a->relay, m->recipient, m->subject, m->body,
-                                  m->kind, now_of(a), &a->abort_transfer,
-                                  err);
+                                  m->kind, now_of(a), &a->abort_transfer, err);
     }
     if (!a->webhook)
         return hs_fail(err, HS_ERR_INVALID,
@@ -419,8 +420,7 @@ static hs_status attempt(hs_alerts *a, hs_outbox_msg *m, hs_error *err)
         return HS_OK;
     }
     /* A message no channel can carry any more is not retried. */
-    int give_up = st == HS_ERR_INVALID ||
-                  m->attempts >= (int64_t)a->retry_max;
+    int give_up = st == HS_ERR_INVALID || m->attempts >= (int64_t)a->retry_max;
     snprintf(m->last_error, sizeof m->last_error, "%s",
              err->message[0] ? err->message : "delivery failed");
     if (give_up) {
@@ -452,8 +452,7 @@ static void record(hs_alerts *a, const hs_outbox_msg *m)
             ? hs_store_outbox_sent(a->app->store, m->id, m->sent_at, &err)
             : hs_store_outbox_failed(a->app->store, m->id, m->last_error,
                                      m->next_attempt_at,
-                                     !strcmp(m->state, HS_OUTBOX_FAILED),
-                                     &err);
+                                     !strcmp(m->state, HS_OUTBOX_FAILED), &err);
     if (st != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot record an alert's delivery",
                json_pack("{s:I, s:s}", "outbox_id", (json_int_t)m->id, "error",
@@ -475,9 +474,9 @@ static void deliver_stored(hs_alerts *a)
         hs_outbox_msg *items = NULL;
         size_t n = 0;
         hs_error err = {0};
-        hs_status st = hs_store_outbox_claim(a->app->store, now_of(a),
-                                             CLAIM_HOLD, CLAIM_BATCH, &items,
-                                             &n, &err);
+        hs_status st =
+            hs_store_outbox_claim(a->app->store, now_of(a), CLAIM_HOLD,
+                                  CLAIM_BATCH, &items, &n, &err);
         if (a->watch)
             a->watch(a->app, st, "reading the outbox of alerts", &err);
         if (st != HS_OK) {
@@ -499,7 +498,7 @@ static void deliver_stored(hs_alerts *a)
 /* Delivers the due messages waiting in memory; the ones done leave it. */
 static void deliver_memory(hs_alerts *a)
 {
-    for (size_t i = 0;; ) {
+    for (size_t i = 0;;) {
         hs_outbox_msg m;
         pthread_mutex_lock(&a->lock);
         while (i < a->n_memory && a->memory[i].next_attempt_at > now_of(a))
@@ -566,7 +565,8 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-/* ---- life cycle ------------------------------------------------------------ */
+/* ---- life cycle ------------------------------------------------------------
+ */
 
 static const char *or_empty(const char *s)
 {
@@ -574,8 +574,7 @@ static const char *or_empty(const char *s)
 }
 
 /* The settings that only make sense with a relay. */
-static hs_status check_mail_settings(const hs_alerts_config *cfg,
-                                     hs_error *err)
+static hs_status check_mail_settings(const hs_alerts_config *cfg, hs_error *err)
 {
     if (or_empty(cfg->smtp_url)[0])
         return or_empty(cfg->smtp_from)[0]
@@ -700,11 +699,12 @@ void hs_alerts_free(hs_alerts *a)
 hs_status hs_alerts_purge(hs_app *app, int64_t *removed, hs_error *err)
 {
     return hs_store_outbox_purge(
-        app->store, hs_clock_now(app->clock) - HS_ALERTS_KEEP_SECONDS,
-        removed, err);
+        app->store, hs_clock_now(app->clock) - HS_ALERTS_KEEP_SECONDS, removed,
+        err);
 }
 
-/* ---- trouble watch --------------------------------------------------------- */
+/* ---- trouble watch ---------------------------------------------------------
+ */
 
 int hs_alerts_allow(hs_app *app, const char *kind, int64_t interval_seconds)
 {
@@ -727,8 +727,7 @@ int hs_alerts_allow(hs_app *app, const char *kind, int64_t interval_seconds)
     if (allow) {
         if (slot == TROUBLE_KINDS)
             slot = oldest;
-        snprintf(a->raised[slot].kind, sizeof a->raised[slot].kind, "%s",
-                 kind);
+        snprintf(a->raised[slot].kind, sizeof a->raised[slot].kind, "%s", kind);
         a->raised[slot].at = now;
     }
     pthread_mutex_unlock(&a->lock);

@@ -61,7 +61,8 @@ int hs_mail_address_ok(const char *addr)
     if (n < 3 || n > HS_MAIL_ADDRESS_MAX)
         return 0;
     for (p = addr; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>()[],;:\\\"", *p))
+        if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+            strchr("<>()[],;:\\\"", *p))
             return 0;
     at = strchr(addr, '@');
     if (!at || at == addr || strchr(at + 1, '@') || !at[1])
@@ -89,9 +90,10 @@ static void put_date(text *t, int64_t unix_seconds)
         t->failed = 1;
         return;
     }
-    snprintf(line, sizeof line, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(line, sizeof line,
+             "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
     puts_(t, line);
 }
 
@@ -218,8 +220,7 @@ hs_status hs_mail_format(const hs_mail *m, char **out, size_t *len,
                        "addresses (name@domain)");
     if (!m->subject || !m->subject[0] || strlen(m->subject) > 200 ||
         strpbrk(m->subject, "\r\n") || !m->body || !m->body[0] ||
-        !m->message_id || !m->message_id[0] ||
-        strpbrk(m->message_id, "\r\n") ||
+        !m->message_id || !m->message_id[0] || strpbrk(m->message_id, "\r\n") ||
         (m->event && strpbrk(m->event, "\r\n")))
         return hs_fail(err, HS_ERR_INVALID,
                        "mail: a subject of one line (1..200 bytes), a body "

@@ -31,7 +31,7 @@ struct hs_mail_relay {
     char domain[HS_MAIL_ADDRESS_MAX + 1]; /* of from: Message-IDs */
     char user[CREDENTIALS_MAX];           /* "" = no login */
     char password[CREDENTIALS_MAX];
-    char ca_file[1024];                   /* "" = the system's CAs */
+    char ca_file[1024]; /* "" = the system's CAs */
 };
 
 static const char *const SMTP_SCHEMES[] = {"smtp://", "smtps://", NULL};
@@ -64,8 +64,8 @@ static hs_status read_credentials(hs_mail_relay *r, const char *path,
     n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n < 0)
-        return hs_fail_field(err, HS_ERR_IO, key, "%s %s: cannot read it",
-                             key, path);
+        return hs_fail_field(err, HS_ERR_IO, key, "%s %s: cannot read it", key,
+                             path);
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
     char *colon = strchr(buf, ':');
@@ -77,9 +77,11 @@ static hs_status read_credentials(hs_mail_relay *r, const char *path,
                               "line (at most %d bytes)",
                               key, path, CREDENTIALS_MAX - 1);
     else {
-        *colon = '\0';
-        snprintf(r->user, sizeof r->user, "%s", buf);
-        snprintf(r->password, sizeof r->password, "%s", colon + 1);
+        /* Both fit: the whole line is shorter than either field. */
+        size_t user_len = (size_t)(colon - buf);
+        memcpy(r->user, buf, user_len);
+        r->user[user_len] = '\0';
+        memcpy(r->password, colon + 1, strlen(colon + 1) + 1);
     }
     sodium_memzero(buf, sizeof buf);
     return st_rc;

@@ -54,8 +54,8 @@ hs_status hs_transfer_run(void *curl, const hs_transfer_opts *opts,
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA,
-                              (void *)opts->abort_flag);
+        rc =
+            curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)opts->abort_flag);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (rc != CURLE_OK)

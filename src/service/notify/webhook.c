@@ -49,9 +49,9 @@ char *hs_webhook_payload(const hs_webhook_event *e)
     if (!gmtime_r(&when, &tm))
         return NULL;
     strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "event", e->event,
-                          "subject", e->subject, "body", e->body, "user",
-                          e->user, "at", at);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s?, s:s}", "event", e->event, "subject",
+                  e->subject, "body", e->body, "user", e->user, "at", at);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;

@@ -22,11 +22,11 @@ typedef struct hs_webhook hs_webhook;
 
 /* One event as the webhook reports it. */
 typedef struct hs_webhook_event {
-    const char *event;   /* the alert's kind */
+    const char *event; /* the alert's kind */
     const char *subject;
     const char *body;
-    const char *user;    /* NULL = none (JSON null) */
-    int64_t at;          /* unix seconds */
+    const char *user; /* NULL = none (JSON null) */
+    int64_t at;       /* unix seconds */
 } hs_webhook_event;
 
 /* A webhook at `url` (http:// or https://; HTTPS certificates checked
