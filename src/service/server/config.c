@@ -162,7 +162,7 @@ int hs_server_config_is_bool(const char *key)
 void hs_server_config_usage(FILE *out)
 {
     for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(out, "  --%-20s %s (%s)\n", KEYS[i].key, KEYS[i].help,
+        fprintf(out, "  --%-22s %s (%s)\n", KEYS[i].key, KEYS[i].help,
                 KEYS[i].def[0] ? KEYS[i].def : "empty");
 }
 
