@@ -111,6 +111,7 @@ def test_failed_training_mails_owner_and_admins():
             job, failed_at = failed_training(c)
             mails = sink.wait_mails(2, 5.0)
             late = time.monotonic() - failed_at
+            print("    both mails arrived %.2f s after the job was seen failed" % late)
             check(len(mails) == 2, "two mails (alice, admin) within 5 s of the failure (%.1f s)" % late,
                   mails)
             by_rcpt = {m.rcpts[0]: m for m in mails}
@@ -163,6 +164,29 @@ def test_relay_down_then_slow_blocks_nothing_and_delivers():
                   "the retried mail arrives once the relay answers", mails)
             harness.wait_until(lambda: '"alert delivered"' in s.stderr_text(), 5,
                                "the delivery to be logged")
+    finally:
+        s.close()
+
+
+@harness.timeout(90)
+def test_queued_mail_survives_a_restart():
+    port = sinks.reserve_port()
+    s = alert_server(["--smtp-url", "smtp://127.0.0.1:%d" % port, "--smtp-from", SENDER],
+                     emails={"alice": "alice@example.org"},
+                     env={"HEALER_FAULT_INJECT": "attempts=fail"})
+    try:
+        c = s.client().login_as("alice")
+        job, _ = failed_training(c)
+        harness.wait_until(lambda: "alert delivery failed; will retry" in s.stderr_text(), 10,
+                           "the failed delivery to be logged")
+        s.stop()
+        with sinks.SmtpSink(port=port) as sink:
+            s.start()
+            mails = sink.wait_mails(1, 10.0)
+            check(len(mails) == 1 and ("job %d " % job["id"]) in mails[0].text,
+                  "the mail queued before the stop is delivered after the start", mails)
+            time.sleep(1.0)
+            check(len(sink.mails) == 1, "and only once", sink.mails)
     finally:
         s.close()
 
