@@ -12,7 +12,8 @@ is up, and a slow relay (it holds its greeting) holds up no request: a
 login and a health check answer at once meanwhile. The webhook gets the
 same event as JSON, retried after a 500. A database another process keeps
 locked mails the administrators "the server cannot write to its store or
-disk", although the alert cannot be queued in that store. Bad settings
+disk", although the alert cannot be queued in that store; so does a model
+file that cannot be written. Bad settings
 (a URL of another scheme, a sender without a relay, a credentials file
 others can read) stop `healer serve` with a message naming the setting.
 
@@ -241,6 +242,37 @@ def test_locked_store_mails_the_admins():
                   "the fallback is logged")
             time.sleep(2.0)
             check(len(sink.mails) == 1, "one alert per kind per 10 minutes", sink.mails)
+        finally:
+            s.close()
+
+
+@harness.timeout(60)
+def test_unwritable_disk_mails_the_admins():
+    with sinks.SmtpSink() as sink:
+        s = harness.Server(users=(), args=["--smtp-url", sink.url, "--smtp-from", SENDER],
+                           name="unwritable model files")
+        for (n, pw, admin) in USERS:
+            s.add_user(n, pw, admin)
+        set_emails(s, EMAILS)
+        # Where models' files go is a plain file: no model can be written.
+        os.makedirs(os.path.join(s.data_dir, "blobs"), mode=0o700, exist_ok=True)
+        open(os.path.join(s.data_dir, "blobs", "model"), "w").close()
+        s.start()
+        try:
+            c = s.client().login_as("bob")  # no address: only the admin is mailed
+            ds = harness.upload_dataset(c, harness.simulate(samples=300, features=6, classes=3, seed=4))
+            job = expect_json(c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"],
+                                                           "algo": "gbdt", "params": SMALL}),
+                              202, "POST /jobs")
+            done = harness.wait_job(c, job["id"], timeout=60)
+            check(done["state"] == "failed", "a model that cannot be stored fails its job", done)
+            mails = sink.wait_mails(2, 5.0)
+            subjects = sorted(m.subject for m in mails)
+            check("SystemHealer: the server cannot write to its store or disk" in subjects,
+                  "the admin hears that the disk cannot be written", subjects)
+            disk = [m for m in mails if m.subject.endswith("store or disk")][0]
+            check(disk.rcpts == ["admin@example.org"] and "writing a model's file" in disk.text,
+                  "to the admin, saying what could not be written", disk.text)
         finally:
             s.close()
 
