@@ -22,10 +22,12 @@
 
 /* 1 when `addr` is an address this module can put in a header and an SMTP
  * command: 3..254 bytes, LOCAL@DOMAIN with one '@', a non-empty local part
- * and a domain with a dot or "localhost"-like single label, no space,
- * control character or any of <>()[],;:\" (so no header or command can be
- * injected through it). Stricter than RFC 5322 on purpose: quoted local
- * parts and comments are refused. */
+ * and a non-empty domain of dot-separated labels none of which is empty
+ * ("localhost" is one label), no space, control character or any of
+ * <>()[],;:\" (so no header or command can be injected through it).
+ * Stricter than RFC 5322 on purpose: quoted local parts, comments and
+ * address literals are refused. The accounts service can check users'
+ * addresses with it too, so that every stored address can be mailed. */
 int hs_mail_address_ok(const char *addr);
 
 /* One message to one recipient. */
