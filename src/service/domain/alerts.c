@@ -467,8 +467,21 @@ static int stopping(hs_alerts *a)
     return stop;
 }
 
-/* Delivers the store's due rows, a claim at a time, until none is due. */
-static void deliver_stored(hs_alerts *a)
+/* Gives back a claimed row the sender will not try (it is stopping), due
+ * at once, so the next start sends it instead of waiting out the hold (it
+ * counts as an attempt). */
+static void release(hs_alerts *a, hs_outbox_msg *m)
+{
+    m->attempts++;
+    m->next_attempt_at = now_of(a);
+    snprintf(m->last_error, sizeof m->last_error,
+             "not tried: the server stopped first");
+    record(a, m);
+}
+
+/* Delivers the store's due rows, a claim at a time, until none is due;
+ * HS_OK, or the claim's error. */
+static hs_status deliver_stored(hs_alerts *a)
 {
     for (;;) {
         hs_outbox_msg *items = NULL;
@@ -482,16 +495,20 @@ static void deliver_stored(hs_alerts *a)
         if (st != HS_OK) {
             hs_log(HS_LOG_ERROR, "cannot read the outbox",
                    json_pack("{s:s}", "error", err.message));
-            return;
+            return st;
         }
-        for (size_t i = 0; i < n && !stopping(a); i++) {
+        for (size_t i = 0; i < n; i++) {
             hs_error derr = {0};
+            if (stopping(a)) {
+                release(a, &items[i]);
+                continue;
+            }
             attempt(a, &items[i], &derr);
             record(a, &items[i]);
         }
         free(items);
         if (n < CLAIM_BATCH || stopping(a))
-            return;
+            return HS_OK;
     }
 }
 
@@ -556,9 +573,11 @@ static void *sender_main(void *arg)
     hs_alerts *a = arg;
     while (!stopping(a)) {
         deliver_memory(a); /* first: they may be about the store */
-        deliver_stored(a);
+        hs_status st = deliver_stored(a);
         deliver_memory(a);
         int64_t wait = seconds_to_next(a);
+        if (st != HS_OK && wait < 1) /* a store that fails at once */
+            wait = 1;
         if (wait > 0)
             wait_for_work(a, wait);
     }
