@@ -6,7 +6,8 @@ A training that fails after its retries (HEALER_FAULT_INJECT) mails its
 owner and the enabled administrators with an address - each once, within
 5 s of the failure - as a well-formed message (Date, Message-ID, From, To,
 a decoded subject, the job in the text), over STARTTLS when the relay
-offers it; users without an address or disabled are skipped. With the
+offers it (a relay whose certificate is not trusted gets nothing, not a
+plain-text fall-back); users without an address or disabled are skipped. With the
 relay down, the mail is retried with back-off and arrives once the relay
 is up, and a slow relay (it holds its greeting) holds up no request: a
 login and a health check answer at once meanwhile. The webhook gets the
@@ -154,6 +155,23 @@ def relay_down_server():
         s.close()
         raise
     return port, s, job
+
+
+@harness.timeout(60)
+def test_untrusted_relay_certificate_is_not_used():
+    with sinks.SmtpSink(starttls=True) as sink:
+        s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER],
+                         emails={"alice": "alice@example.org"},
+                         env={"HEALER_FAULT_INJECT": "attempts=fail"})
+        try:
+            failed_training(s.client().login_as("alice"))
+            harness.wait_until(lambda: "alert delivery failed; will retry" in s.stderr_text(), 10,
+                               "the failed delivery to be logged")
+            check("certificate" in s.stderr_text().lower(), "the log names the certificate")
+            check(not sink.mails and "STARTTLS" in sink.commands,
+                  "no mail went out in plain text after the TLS handshake failed", sink.commands)
+        finally:
+            s.close()
 
 
 @harness.timeout(90)
