@@ -50,8 +50,9 @@ static hs_status alert_of(hs_app *app, const char *kind, const char *text,
 
 /* The alert first (a trouble's must not wait for the store it is
  * about), then the notification. */
-static hs_status raise_one(hs_app *app, const char *kind, const char *message,
-                       hs_id user_id, int unstored, hs_error *err)
+static hs_status raise_one(hs_app *app, const char *kind,
+                           const char *message, hs_id user_id, int unstored,
+                           hs_error *err)
 {
     char text[HS_MESSAGE_MAX];
     hs_error aerr = {0};
