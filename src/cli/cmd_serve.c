@@ -92,6 +92,8 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
                                        err.field[0] ? "--" : "", err.message);
         }
     }
+    if (hs_server_config_check(cfg, &err) != HS_OK)
+        return cli_usage_error("serve", "%s", err.message);
     return CLI_OK;
 }
 

@@ -34,20 +34,30 @@ int hs_api_csrf_valid(hs_app *app, const hs_req *req, const char *presented)
                                presented);
 }
 
+/* The session cookie, set or cleared (value "", lifetime "; Max-Age=0"):
+ * Secure whenever the server is behind TLS or speaks it (http.c forces
+ * secure_cookies on with HTTPS), so it never travels in clear. */
+static void set_session_cookie(const hs_req *req, hs_resp *resp,
+                               const char *value, const char *lifetime)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof cookie,
+             SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s%s", value,
+             lifetime, req->secure_cookies ? "; Secure" : "");
+    hs_resp_header(resp, "Set-Cookie", cookie);
+}
+
 /* Sets the session cookie and answers with the user and CSRF token. */
 static void reply_session(hs_app *app, const hs_req *req, hs_resp *resp,
                           int status, const hs_login *login)
 {
-    char cookie[256], csrf[HS_CSRF_TOKEN_CHARS + 1];
+    char lifetime[48] = "", csrf[HS_CSRF_TOKEN_CHARS + 1];
     int64_t now = hs_clock_now(app->clock);
-    int n = snprintf(cookie, sizeof cookie,
-                     SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
-                     login->token, req->secure_cookies ? "; Secure" : "");
-    if (login->session.remember && n > 0 && (size_t)n < sizeof cookie)
-        snprintf(cookie + n, sizeof cookie - (size_t)n, "; Max-Age=%lld",
+    if (login->session.remember)
+        snprintf(lifetime, sizeof lifetime, "; Max-Age=%lld",
                  (long long)(login->session.expires_at - now));
     hs_auth_csrf_token(app->csrf_key, login->session.token_hash, csrf);
-    hs_resp_header(resp, "Set-Cookie", cookie);
+    set_session_cookie(req, resp, login->token, lifetime);
     hs_reply_json(resp, status,
                   json_pack("{s:o, s:s, s:I, s:b}", "user",
                             hs_api_user_json(&login->user, now), "csrf_token",
@@ -117,9 +127,7 @@ void hs_api_logout(hs_app *app, hs_req *req, hs_resp *resp)
         hs_reply_status(resp, st, &err);
         return;
     }
-    hs_resp_header(resp, "Set-Cookie",
-                   SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
-                                  "Max-Age=0");
+    set_session_cookie(req, resp, "", "; Max-Age=0");
     hs_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 

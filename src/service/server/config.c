@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "domain/alerts.h"
 #include "healer/topology.h"
+#include "http/http.h"
 #include "server/config.h"
 
 /* A number macro as the text the key table's defaults are written in. */
@@ -53,7 +54,15 @@ static const key_spec KEYS[] = {
     U("max-topology-nodes", max_topology_nodes, 1, HL_TOPOLOGY_MAX_NODES_LIMIT,
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
-    B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
+    B("secure-cookies", secure_cookies, "false",
+      "mark cookies Secure (behind a TLS proxy; always on with tls-cert)"),
+    T("tls-cert", tls_cert, "",
+      "serve HTTPS with this PEM certificate (chain) file; needs tls-key"),
+    T("tls-key", tls_key, "", "the PEM private key of tls-cert"),
+    B("allow-plain-http", allow_plain_http, "false",
+      "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
+    T("trusted-proxy", trusted_proxy, "",
+      "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
     T("smtp-url", smtp_url, "",
       "mail relay for alerts: smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT; empty = no mail"),
     T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),
@@ -92,6 +101,11 @@ static hs_status set_text(const key_spec *k, char *field, const char *value,
                              "log-level: expected debug, info, warn or error, "
                              "got '%s'",
                              value);
+    hs_error inner = {0};
+    if (!strcmp(k->key, "trusted-proxy") &&
+        hs_http_proxies_parse(value, NULL, &inner) != HS_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, k->key, "%s: %s", k->key,
+                             inner.message);
     memcpy(field, value, strlen(value) + 1);
     return HS_OK;
 }
@@ -151,6 +165,19 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
     if (!k)
         return hs_fail(err, HS_ERR_INVALID, "unknown setting '%s'", key);
     return apply(cfg, k, value, err);
+}
+
+hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err)
+{
+    if (cfg->tls_cert[0] && !cfg->tls_key[0])
+        return hs_fail_field(err, HS_ERR_INVALID, "tls-key",
+                             "tls-cert is set but tls-key is not: HTTPS needs "
+                             "both the certificate and its private key");
+    if (cfg->tls_key[0] && !cfg->tls_cert[0])
+        return hs_fail_field(err, HS_ERR_INVALID, "tls-cert",
+                             "tls-key is set but tls-cert is not: HTTPS needs "
+                             "both the certificate and its private key");
+    return HS_OK;
 }
 
 int hs_server_config_is_bool(const char *key)

@@ -35,6 +35,13 @@ typedef struct hs_server_config {
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
     int secure_cookies;
+    /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
+    char tls_cert[1024];   /* PEM certificate (chain) file */
+    char tls_key[1024];    /* PEM private key file */
+    int allow_plain_http;  /* plain HTTP on a non-loopback address */
+    /* Proxies whose X-Forwarded-For names the client: IP addresses,
+     * comma-separated ("" = none; checked when set). */
+    char trusted_proxy[512];
     /* Alerts (domain/alerts.h): the mail relay, the sender, the relay's
      * login, the webhook; "" = none. */
     char smtp_url[1024];
@@ -59,6 +66,11 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
 /* Applies a config file; errors name the file and line. */
 hs_status hs_server_config_load(hs_server_config *cfg, const char *path,
                                 hs_error *err);
+
+/* Checks the settings that only make sense together, once every source
+ * was applied: tls-cert and tls-key are both given or both left out.
+ * HS_ERR_INVALID names the missing one (field = its key). */
+hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err);
 
 /* 1 when `key` is a boolean setting (a flag that may stand alone). */
 int hs_server_config_is_bool(const char *key);

@@ -25,6 +25,7 @@
 #include "http/api.h"
 #include "server/datadir.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 struct hs_server {
     hs_app app;
@@ -33,6 +34,7 @@ struct hs_server {
     struct hs_http *http;
     int access_fd;             /* the access log's file, -1 = stderr */
     char access_path[PATH_MAX]; /* for the start-up message */
+    hs_tls_creds tls;           /* HTTPS's certificate and key, or none */
 };
 
 /* This program's own path (argv[0] resolved), so that the commands the
@@ -91,6 +93,60 @@ static void raise_fd_limit(unsigned want)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* A UTC date for messages. */
+static void format_date(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(out, cap, "%lld", (long long)t);
+}
+
+/* Which certificate HTTPS uses and until when; loud when that is soon. */
+static void announce_tls(const hs_server *s, FILE *console)
+{
+    if (!s->tls.cert_pem)
+        return;
+    char until[48];
+    format_date(s->tls.not_after, until, sizeof until);
+    fprintf(console, "HTTPS certificate: %s (valid until %s)\n",
+            s->cfg.tls_cert, until);
+}
+
+/* The transport, settled before the data directory is touched: the
+ * certificate and key read and checked (tls.h), plain HTTP only where the
+ * rule allows it. An expired or nearly expired certificate is logged, not
+ * refused: clients will say so too, and a restart cannot mend it. */
+static hs_status prepare_transport(hs_server *s, const char *host,
+                                   hs_error *err)
+{
+    const hs_server_config *cfg = &s->cfg;
+    hs_status st;
+    if (cfg->tls_cert[0]) {
+        if (!hs_http_tls_supported())
+            return hs_fail(err, HS_ERR_INVALID,
+                           "tls-cert: this libmicrohttpd was built without "
+                           "TLS support; serve plain HTTP behind a "
+                           "TLS-terminating proxy instead (docs/deploy.md)");
+        if ((st = hs_tls_load(cfg->tls_cert, cfg->tls_key, &s->tls, err)) !=
+            HS_OK)
+            return st;
+        int64_t now = (int64_t)time(NULL);
+        if (s->tls.not_after - now < 14 * 86400 || s->tls.not_before > now) {
+            char until[48];
+            format_date(s->tls.not_after, until, sizeof until);
+            hs_log(HS_LOG_WARN,
+                   s->tls.not_after <= now || s->tls.not_before > now
+                       ? "the HTTPS certificate is not valid now"
+                       : "the HTTPS certificate expires within 14 days",
+                   json_pack("{s:s, s:s}", "tls_cert", cfg->tls_cert,
+                             "valid_until", until));
+        }
+    }
+    return hs_tls_check_plain_http(host, cfg->tls_cert[0] != 0,
+                                   cfg->allow_plain_http, err);
+}
+
 static void announce(hs_server *s, FILE *console, const char *host,
                      unsigned port)
 {
@@ -100,8 +156,10 @@ static void announce(hs_server *s, FILE *console, const char *host,
     self_path(exe, sizeof exe);
     if (!realpath(s->cfg.data_dir, dir))
         snprintf(dir, sizeof dir, "%s", s->cfg.data_dir);
-    fprintf(console, "SystemHealer %s listening on http://%s%s%s:%u\n",
-            HL_VERSION_STRING, v6 ? "[" : "", shown, v6 ? "]" : "", port);
+    fprintf(console, "SystemHealer %s listening on %s://%s%s%s:%u\n",
+            HL_VERSION_STRING, s->tls.cert_pem ? "https" : "http",
+            v6 ? "[" : "", shown, v6 ? "]" : "", port);
+    announce_tls(s, console);
     char token[HS_SETUP_TOKEN_CHARS + 1];
     hs_setup_token(s->app.setup, token);
     if (token[0]) {
@@ -183,6 +241,9 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .max_json_bytes = s->app.limits.max_json_bytes,
         .web_dir = cfg->web_dir[0] ? cfg->web_dir : NULL,
         .secure_cookies = cfg->secure_cookies,
+        .tls_cert_pem = s->tls.cert_pem,
+        .tls_key_pem = s->tls.key_pem,
+        .trusted_proxy = cfg->trusted_proxy,
         .auth = {hs_api_session_cookie, hs_api_authenticate,
                  hs_api_csrf_valid},
     };
@@ -209,7 +270,8 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
     s->access_fd = -1;
-    if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
+    if ((st = prepare_transport(s, host, err)) != HS_OK ||
+        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
                                     sizeof s->access_path, &s->access_fd,
@@ -302,6 +364,7 @@ void hs_server_stop(hs_server *s)
     hs_setup_free(app->setup);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
+    hs_tls_free(&s->tls);
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);
     free(s);
 }
