@@ -1793,6 +1793,8 @@ t_cert_usage_errors() {
         openssl x509 -in tls6/cert.pem -noout -text >text6
         expect_in text6 "IP Address:0:0:0:0:0:0:0:1, IP Address:127.0.0.1"
     fi
+}
+
 # One SQL statement on a database, rows printed as a|b (python3's sqlite3:
 # no sqlite3 shell needed).
 sql() {
