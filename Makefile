@@ -23,7 +23,7 @@ BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 LDLIBS  := $(BLAS_LIBS) -ljansson -lm -pthread
-SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls
+SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls -lcurl
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_INC := -Iinclude -Isrc/core $(BLAS_CFLAGS)

@@ -5,7 +5,7 @@
 # web/package-lock.json (npm ci, re-run only when the lock file changes).
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev openssl libopenblas-dev chromium"
+PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev openssl libopenblas-dev libcurl4-gnutls-dev chromium"
 # nginx: tests/api/test_tls.py runs docs/deploy.md's server block in a
 # temporary directory (the package's own service is not wanted: see
 # RUNLEVEL below).

@@ -24,9 +24,9 @@ static void usage(FILE *out)
             "or SIGTERM (running jobs are re-queued for the next start).\n\n"
             "Options (also as 'key = value' lines in the --config file;\n"
             "flags win):\n"
-            "  --config FILE          read settings from FILE first\n");
+            "  --config FILE            read settings from FILE first\n");
     hs_server_config_usage(out);
-    fprintf(out, "  -h, --help             show this help\n\n"
+    fprintf(out, "  -h, --help               show this help\n\n"
                  "Environment: HEALER_FAULT_INJECT (a testing aid) makes the "
                  "attempts of every\ntraining job fail: items attemptN=FAULT "
                  "or attempts=FAULT, separated by\ncommas, FAULT one of fail, "

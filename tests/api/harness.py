@@ -812,12 +812,14 @@ class Server:
 
     # ---- users ----
 
-    def add_user(self, name, password, admin=False):
-        """`printf 'PASSWORD\\n' | healer user add NAME [--admin] --data-dir DIR`
-        (works before the first start and while the server runs)."""
+    def add_user(self, name, password, admin=False, email=None):
+        """`printf 'PASSWORD\\n' | healer user add NAME [--admin] [--email ADDR]
+        --data-dir DIR` (works before the first start and while the server runs)."""
         args = ["user", "add", name, "--data-dir", self.data_dir]
         if admin:
             args.insert(3, "--admin")
+        if email:
+            args[3:3] = ["--email", email]
         p = run_healer(args, input=password + "\n", timeout=30)
         check(p.returncode == 0, "healer user add %s failed (exit %d): %s" % (name, p.returncode, p.stderr.strip()))
         self.users[name] = (password, admin)

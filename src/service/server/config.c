@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "domain/alerts.h"
 #include "healer/topology.h"
 #include "http/http.h"
 #include "server/config.h"
@@ -78,6 +79,18 @@ static const key_spec KEYS[] = {
       "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
     T("trusted-proxy", trusted_proxy, "",
       "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
+    T("smtp-url", smtp_url, "",
+      "mail relay for alerts: smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT; empty = no mail"),
+    T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),
+    T("smtp-credentials-file", smtp_credentials_file, "",
+      "file holding USER:PASSWORD for the relay, mode 0600; empty = no login"),
+    T("smtp-ca-file", smtp_ca_file, "",
+      "CA certificates (PEM) the relay's certificate is checked against; empty = the system's"),
+    T("webhook-url", webhook_url, "",
+      "http(s) URL that gets every alert as a JSON POST; empty = none"),
+    U("alert-retry-max", alert_retry_max, 1, 100, "20",
+      "delivery attempts per alert (retries wait " NUMBER_TEXT(HS_ALERTS_RETRY_FIRST)
+      " s, doubling up to " NUMBER_TEXT(HS_ALERTS_RETRY_CAP) " s)"),
 };
 #undef T
 #undef U

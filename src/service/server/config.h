@@ -49,6 +49,14 @@ typedef struct hs_server_config {
     /* Proxies whose X-Forwarded-For names the client: IP addresses,
      * comma-separated ("" = none; checked when set). */
     char trusted_proxy[512];
+    /* Alerts (domain/alerts.h): the mail relay, the sender, the relay's
+     * login, the webhook; "" = none. */
+    char smtp_url[1024];
+    char smtp_from[256];
+    char smtp_credentials_file[1024];
+    char smtp_ca_file[1024];
+    char webhook_url[2048];
+    unsigned alert_retry_max; /* delivery attempts per message */
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/accounts.h"
+#include "domain/alerts.h"
 #include "domain/analyses.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
@@ -19,6 +20,7 @@
 #include "domain/jobs.h"
 #include "domain/logins.h"
 #include "domain/models.h"
+#include "domain/notifications.h"
 #include "domain/runner.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
@@ -289,6 +291,13 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK) {
+        hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
+                               cfg->smtp_credentials_file, cfg->smtp_ca_file,
+                               cfg->webhook_url, cfg->alert_retry_max,
+                               hs_notifications_io};
+        st = hs_alerts_new(app, &ac, &app->alerts, err);
+    }
     if (st == HS_OK)
         st = hs_health_new(cfg->data_dir, (uint64_t)cfg->min_free_disk_mb << 20,
                            &app->health, err);
@@ -351,6 +360,8 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         (st = assemble_app(s, err)) != HS_OK)
         goto fail;
     hs_log_set_access_fd(s->access_fd);
+    if ((st = hs_alerts_start(s->app.alerts, err)) != HS_OK)
+        goto fail;
     recover_jobs(&s->app);
     hs_server_maintain(s);
     hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
@@ -384,7 +395,7 @@ void hs_server_maintain(hs_server *s)
     hs_error err = {0};
     size_t datasets = 0, models = 0, diagnosis_blobs = 0;
     size_t analysis_blobs = 0, topologies = 0;
-    int64_t expired = 0;
+    int64_t expired = 0, alerts = 0;
     purge_logged(hs_analyses_purge(&s->app, &analysis_blobs, &err), &err,
                  "cannot purge the analysis trash");
     purge_logged(hs_topologies_purge(&s->app, &topologies, &err), &err,
@@ -395,13 +406,17 @@ void hs_server_maintain(hs_server *s)
                  "cannot purge the model trash");
     purge_logged(hs_datasets_purge(&s->app, &datasets, &err), &err,
                  "cannot purge the dataset trash");
+    purge_logged(hs_alerts_purge(&s->app, &alerts, &err), &err,
+                 "cannot purge the outbox of alerts");
     hs_accounts_purge_sessions(&s->app, &expired, NULL);
     purge_logged(hs_logins_purge(&s->app, NULL, &err), &err,
                  "cannot purge login back-off counters and unlock links");
     if (datasets || models || diagnosis_blobs || analysis_blobs ||
-        topologies || expired)
+        topologies || expired || alerts)
         hs_log(HS_LOG_INFO, "housekeeping",
-               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "datasets_purged",
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                         "alerts_purged", (json_int_t)alerts,
+                         "datasets_purged",
                          (json_int_t)datasets, "models_purged",
                          (json_int_t)models, "diagnosis_blobs_purged",
                          (json_int_t)diagnosis_blobs, "analysis_blobs_purged",
@@ -426,6 +441,8 @@ void hs_server_stop(hs_server *s)
         close(s->access_fd);
     }
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
+    hs_alerts_free(app->alerts); /* after every part that may send one */
+    app->alerts = NULL;
     hs_model_cache_free(app->models);
     hs_setup_free(app->setup);
     hs_health_free(app->health);

@@ -445,4 +445,37 @@ static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
     free(items);
 }
 
+/* ---- the outbox of alerts (version 8) ----------------------------------- */
+
+/* Field sizes of an outbox message, NUL included. */
+#define HS_OUTBOX_CHANNEL_MAX 16
+#define HS_OUTBOX_SUBJECT_MAX 201 /* one line, 1..200 bytes */
+#define HS_OUTBOX_BODY_MAX 8801 /* 1..8800 bytes: the text as composed */
+
+/* Channels and states, as stored. */
+#define HS_OUTBOX_MAIL "mail"
+#define HS_OUTBOX_WEBHOOK "webhook"
+#define HS_OUTBOX_PENDING "pending" /* waiting for its (next) attempt */
+#define HS_OUTBOX_SENT "sent"       /* delivered at sent_at */
+#define HS_OUTBOX_FAILED "failed"   /* given up after its attempts */
+
+/* One message waiting to leave (or that left) through one channel: a mail
+ * to one address, or one webhook POST. Written by domain/alerts.c when an
+ * alert is queued, then by its sender thread as it delivers. */
+typedef struct hs_outbox_msg {
+    hs_id id;
+    char channel[HS_OUTBOX_CHANNEL_MAX]; /* HS_OUTBOX_MAIL or _WEBHOOK */
+    char kind[HS_KIND_MAX];              /* "account_locked", ... */
+    char recipient[HS_EMAIL_MAX];        /* mail: the address; webhook: "" */
+    hs_id user_id;                       /* the user it is about; 0 = none */
+    char subject[HS_OUTBOX_SUBJECT_MAX];
+    char body[HS_OUTBOX_BODY_MAX];
+    int64_t created_at;
+    char state[HS_KIND_MAX]; /* HS_OUTBOX_PENDING, _SENT or _FAILED */
+    int64_t attempts;        /* delivery attempts made so far */
+    int64_t next_attempt_at; /* pending: not tried before this time */
+    int64_t sent_at;         /* 0 until sent */
+    char last_error[HS_MESSAGE_MAX]; /* the last failure's reason, "" = none */
+} hs_outbox_msg;
+
 #endif

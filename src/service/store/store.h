@@ -43,9 +43,11 @@
  * `logins` resource - the back-off counters of failed logins per account
  * and per client address, the one-time unlock links of locked accounts,
  * and ending a user's other sessions - whose wrappers refuse cleanly on
- * an older backend; version 9 appends `ping` (is the store answering,
- * for health checks), which an older backend answers by counting its
- * users.
+ * an older backend; version 9 appends the outbox of alerts (messages
+ * waiting for the mail relay or the webhook), whose wrappers refuse
+ * cleanly on an older backend; version 10 appends `ping` (is the store
+ * answering, for health checks), which an older backend answers by
+ * counting its users.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -101,7 +103,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 9
+#define HS_STORE_OPS_VERSION 10
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -348,6 +350,20 @@ typedef struct hs_store_login_ops {
     hs_status (*sessions_end_others)(void *impl, hs_id user_id, hs_id keep_id,
                                      int64_t *removed, hs_error *err);
 } hs_store_login_ops;
+/* version 9 */
+typedef struct hs_store_outbox_ops {
+    hs_status (*add)(void *impl, hs_outbox_msg *m, hs_error *err);
+    hs_status (*claim)(void *impl, int64_t now, int64_t hold_seconds,
+                       size_t limit, hs_outbox_msg **items, size_t *n,
+                       hs_error *err);
+    hs_status (*next_due)(void *impl, int64_t *at, hs_error *err);
+    hs_status (*sent)(void *impl, hs_id id, int64_t at, hs_error *err);
+    hs_status (*failed)(void *impl, hs_id id, const char *error,
+                        int64_t retry_at, int give_up, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_outbox_msg *out, hs_error *err);
+    hs_status (*purge)(void *impl, int64_t before, int64_t *removed,
+                       hs_error *err);
+} hs_store_outbox_ops;
 
 /* The tables are pointers, so that appending to one does not move the
  * others. */
@@ -372,6 +388,8 @@ typedef struct hs_store_ops {
     /* version 8 */
     const hs_store_login_ops *logins;
     /* version 9 */
+    const hs_store_outbox_ops *outbox;
+    /* version 10 */
     hs_status (*ping)(void *impl, hs_error *err);
 } hs_store_ops;
 
@@ -2109,19 +2127,190 @@ static inline hs_status hs_store_session_end_others(hs_store *store,
                              store->impl, user_id, keep_id, removed, err);
 }
 
-/* ---- ping (version 9) --------------------------------------------------- */
+/* ---- the outbox of alerts (version 9) -----------------------------------
+ *
+ * Messages on their way out (domain/alerts.c): one row per mail to one
+ * address, one per webhook POST, each delivered and retried on its own.
+ * Durable, so what was queued before a restart still leaves after it; a
+ * claim moves a row's next attempt past a hold, so two senders (threads
+ * or processes sharing the store) never deliver one message twice while
+ * both live, and a sender that died mid-delivery only delays it. */
+
+/* The largest number of rows one claim returns. */
+#define HS_STORE_OUTBOX_CLAIM_MAX 1000
+
+/* A backend older than version 9 keeps no outbox: its wrappers refuse. */
+static inline hs_status hs_store__outbox_ok(hs_store *store, const char *what,
+                                            hs_error *err)
+{
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no store", what);
+    if (store->ops->version < 9)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "outbox of alerts",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* Queues a message from m's channel (HS_OUTBOX_MAIL or HS_OUTBOX_WEBHOOK),
+ * kind (1..31 bytes), recipient (a mail's address, 1..254 bytes; "" for a
+ * webhook), user_id (0 = none), subject (1..200 bytes, one line: no CR or
+ * LF), body (1..8800 bytes), created_at and next_attempt_at (>= 0, set by
+ * the caller); it starts pending with no attempt. On success the store
+ * sets m->id, m->state, m->attempts, m->sent_at and m->last_error.
+ * HS_ERR_NOTFOUND when user_id names no user. */
+static inline hs_status hs_store_outbox_add(hs_store *store, hs_outbox_msg *m,
+                                            hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_add", err);
+    int mail;
+    if (hs != HS_OK)
+        return hs;
+    if (!m)
+        return hs_store__bad(err, "outbox_add: missing argument");
+    mail = !strcmp(m->channel, HS_OUTBOX_MAIL);
+    if (!mail && strcmp(m->channel, HS_OUTBOX_WEBHOOK) != 0)
+        return hs_store__bad(err, "outbox channel must be mail or webhook");
+    if (!hs_store__str_fits(m->kind, sizeof m->kind))
+        return hs_store__bad(err, "outbox kind must be 1..31 bytes");
+    if (mail ? !hs_store__str_fits(m->recipient, sizeof m->recipient)
+             : m->recipient[0] != '\0')
+        return hs_store__bad(err, "an outbox mail needs its address "
+                                  "(1..254 bytes), a webhook none");
+    if (!hs_store__str_fits(m->subject, sizeof m->subject) ||
+        strpbrk(m->subject, "\r\n"))
+        return hs_store__bad(err, "outbox subject must be one line of "
+                                  "1..200 bytes");
+    if (!hs_store__str_fits(m->body, sizeof m->body))
+        return hs_store__bad(err, "outbox body must be 1..8800 bytes");
+    if (m->user_id < 0 || m->created_at < 0 || m->next_attempt_at < 0)
+        return hs_store__bad(err, "outbox ids and times must be >= 0");
+    m->id = 0;
+    snprintf(m->state, sizeof m->state, "%s", HS_OUTBOX_PENDING);
+    m->attempts = 0;
+    m->sent_at = 0;
+    m->last_error[0] = '\0';
+    return store->ops->outbox->add(store->impl, m, err);
+}
+
+/* Claims up to `limit` (1..HS_STORE_OUTBOX_CLAIM_MAX) pending messages
+ * whose next attempt is due (next_attempt_at <= now) - the earliest due
+ * ones when more are - and moves each one's next_attempt_at to now +
+ * hold_seconds (1..HS_STORE_LEASE_MAX) in the same operation, so no other
+ * claim returns it before then: the caller reports each with
+ * hs_store_outbox_sent or _failed. *items (malloc'ed, caller frees; the
+ * rows as claimed, by id) and *n; none due is HS_OK with *n = 0. */
+static inline hs_status hs_store_outbox_claim(hs_store *store, int64_t now,
+                                              int64_t hold_seconds,
+                                              size_t limit,
+                                              hs_outbox_msg **items, size_t *n,
+                                              hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_claim", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!items || !n)
+        return hs_store__bad(err, "outbox_claim: missing argument");
+    *items = NULL;
+    *n = 0;
+    if (now < 0 || hold_seconds < 1 || hold_seconds > HS_STORE_LEASE_MAX ||
+        limit < 1 || limit > HS_STORE_OUTBOX_CLAIM_MAX)
+        return hs_store__bad(err, "outbox_claim: now >= 0, hold 1..86400 s, "
+                                  "limit 1..1000");
+    return store->ops->outbox->claim(store->impl, now, hold_seconds, limit,
+                                     items, n, err);
+}
+
+/* The earliest next_attempt_at of the pending messages into *at (how
+ * long a sender may sleep). HS_ERR_NOTFOUND (and *at = 0) when none is
+ * pending. */
+static inline hs_status hs_store_outbox_next_due(hs_store *store, int64_t *at,
+                                                 hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_next_due", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!at)
+        return hs_store__bad(err, "outbox_next_due: missing argument");
+    *at = 0;
+    return store->ops->outbox->next_due(store->impl, at, err);
+}
+
+/* Records that pending message `id` was delivered at `at`: state sent,
+ * one more attempt, sent_at = at, last_error kept. HS_ERR_NOTFOUND when
+ * no pending message has that id (already sent or given up). */
+static inline hs_status hs_store_outbox_sent(hs_store *store, hs_id id,
+                                             int64_t at, hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_sent", err);
+    if (hs != HS_OK)
+        return hs;
+    if (at < 0)
+        return hs_store__bad(err, "outbox_sent: at must be >= 0");
+    return store->ops->outbox->sent(store->impl, id, at, err);
+}
+
+/* Records a failed attempt of pending message `id`: one more attempt,
+ * last_error = error (1..511 bytes), and either the next attempt at
+ * retry_at (>= 0) or, when give_up, state failed (retry_at ignored).
+ * HS_ERR_NOTFOUND when no pending message has that id. */
+static inline hs_status hs_store_outbox_failed(hs_store *store, hs_id id,
+                                               const char *error,
+                                               int64_t retry_at, int give_up,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_failed", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!hs_store__str_fits(error, HS_MESSAGE_MAX))
+        return hs_store__bad(err, "outbox error must be 1..511 bytes");
+    if (retry_at < 0)
+        return hs_store__bad(err, "outbox_failed: retry_at must be >= 0");
+    return store->ops->outbox->failed(store->impl, id, error, retry_at,
+                                      give_up != 0, err);
+}
+
+/* Reads message `id` into *out. HS_ERR_NOTFOUND when there is none. */
+static inline hs_status hs_store_outbox_get(hs_store *store, hs_id id,
+                                            hs_outbox_msg *out, hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_get", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!out)
+        return hs_store__bad(err, "outbox_get: missing argument");
+    return store->ops->outbox->get(store->impl, id, out, err);
+}
+
+/* Deletes the messages sent or given up that were queued before `before`
+ * (pending ones stay, however old); *removed (may be NULL) counts them. */
+static inline hs_status hs_store_outbox_purge(hs_store *store, int64_t before,
+                                              int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__outbox_ok(store, "outbox_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    if (hs != HS_OK)
+        return hs;
+    return store->ops->outbox->purge(store->impl, before, removed, err);
+}
+
+/* ---- ping (version 10) --------------------------------------------------- */
 
 /* Is the store answering now: reachable, readable and able to start a
  * write, within about a second (a backend waits that long for another
  * process's lock, then fails). HS_OK, or the storage error (HS_ERR_IO,
  * HS_ERR_NOMEM) with its message. Writes nothing. An older backend
- * (version < 9) is pinged by counting its users. For health checks. */
+ * (version < 10) is pinged by counting its users. For health checks. */
 static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
 {
     int64_t users = 0;
     if (!store)
         return hs_store__bad(err, "ping: no store");
-    if (store->ops->version < 9)
+    if (store->ops->version < 10)
         return hs_store_user_count(store, &users, err);
     return store->ops->ping(store->impl, err);
 }

@@ -353,6 +353,25 @@ static const char *const migrations[] = {
     "  revoked_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX unlock_tokens_user ON unlock_tokens(user_id);"
     "CREATE INDEX unlock_tokens_expires ON unlock_tokens(expires_at);",
+    /* 13: the outbox of alerts: one row per mail to one address or per
+     * webhook POST, delivered and retried on its own (store.h). The
+     * sender looks for pending rows by their next attempt. */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  channel TEXT NOT NULL CHECK (channel IN ('mail', 'webhook')),"
+    "  kind TEXT NOT NULL,"
+    "  recipient TEXT NOT NULL,"
+    "  user_id INTEGER NULL REFERENCES users(id) ON DELETE SET NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (state IN ('pending', 'sent', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX outbox_state_due ON outbox(state, next_attempt_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1219,7 +1238,7 @@ static hs_status sq_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
     return hs;
 }
 
-/* ---- ping (version 9) --------------------------------------------------- */
+/* ---- ping (version 10) -------------------------------------------------- */
 
 /* Waits for another process's lock at most this long, ms (every operation
  * but the ping). */
@@ -2781,6 +2800,132 @@ static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
 #undef ONE_ANALYSIS
 }
 
+/* ---- the outbox of alerts (version 8) ----------------------------------- */
+
+#define OUTBOX_COLS                                                            \
+    "id, channel, kind, recipient, user_id, subject, body, created_at,"       \
+    " state, attempts, next_attempt_at, sent_at, last_error"
+
+static hs_status read_outbox(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_outbox_msg *m = dst;
+    hs_status hs;
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    hs = copy_text(st, 1, m->channel, sizeof m->channel, err, "outbox channel");
+    if (hs == HS_OK)
+        hs = copy_text(st, 2, m->kind, sizeof m->kind, err, "outbox kind");
+    if (hs == HS_OK)
+        hs = copy_text(st, 3, m->recipient, sizeof m->recipient, err,
+                       "outbox recipient");
+    m->user_id = sqlite3_column_int64(st, 4);
+    if (hs == HS_OK)
+        hs = copy_text(st, 5, m->subject, sizeof m->subject, err,
+                       "outbox subject");
+    if (hs == HS_OK)
+        hs = copy_text(st, 6, m->body, sizeof m->body, err, "outbox body");
+    m->created_at = sqlite3_column_int64(st, 7);
+    if (hs == HS_OK)
+        hs = copy_text(st, 8, m->state, sizeof m->state, err, "outbox state");
+    m->attempts = sqlite3_column_int64(st, 9);
+    m->next_attempt_at = sqlite3_column_int64(st, 10);
+    m->sent_at = sqlite3_column_int64(st, 11);
+    if (hs == HS_OK)
+        hs = copy_text(st, 12, m->last_error, sizeof m->last_error, err,
+                       "outbox error");
+    return hs;
+}
+
+static hs_status sq_outbox_add(void *impl, hs_outbox_msg *m, hs_error *err)
+{
+    sq_msg missing;
+    return sq_insert(impl, &m->id, "duplicate outbox message",
+                     no_user(missing, m->user_id), err,
+                     "queueing an outgoing message",
+                     "INSERT INTO outbox (channel, kind, recipient, user_id,"
+                     " subject, body, created_at, next_attempt_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     "tttIttii", m->channel, m->kind, m->recipient, m->user_id,
+                     m->subject, m->body, m->created_at, m->next_attempt_at);
+}
+
+static int outbox_by_id(const void *a, const void *b)
+{
+    hs_id x = ((const hs_outbox_msg *)a)->id, y = ((const hs_outbox_msg *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* One UPDATE ... RETURNING: a row claimed here cannot be claimed by
+ * another connection until its hold ends (RETURNING's order is SQLite's,
+ * so the rows are sorted after). */
+static hs_status sq_outbox_claim(void *impl, int64_t now, int64_t hold_seconds,
+                                 size_t limit, hs_outbox_msg **items, size_t *n,
+                                 hs_error *err)
+{
+    hs_status hs = sq_list(
+        impl, read_outbox, NULL, sizeof **items, (void **)items, n, err,
+        "UPDATE outbox SET next_attempt_at = ?1 + ?2 WHERE id IN"
+        " (SELECT id FROM outbox WHERE state = 'pending'"
+        "  AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?3)"
+        " RETURNING " OUTBOX_COLS,
+        "iii", now, hold_seconds, (int64_t)limit);
+    if (hs == HS_OK && *n > 1)
+        qsort(*items, *n, sizeof **items, outbox_by_id);
+    return hs;
+}
+
+static hs_status sq_outbox_next_due(void *impl, int64_t *at, hs_error *err)
+{
+    return sq_get_one(impl, read_time, clear_int64, at,
+                      "no outgoing message is pending", err,
+                      "SELECT next_attempt_at FROM outbox"
+                      " WHERE state = 'pending'"
+                      " ORDER BY next_attempt_at LIMIT 1",
+                      "");
+}
+
+static hs_status sq_outbox_sent(void *impl, hs_id id, int64_t at,
+                                hs_error *err)
+{
+    return sq_run_one(impl, "pending outbox message", id, err,
+                      "recording a delivery",
+                      "UPDATE outbox SET state = 'sent', sent_at = ?2,"
+                      " attempts = attempts + 1"
+                      " WHERE id = ?1 AND state = 'pending'",
+                      "ii", id, at);
+}
+
+static hs_status sq_outbox_failed(void *impl, hs_id id, const char *error,
+                                  int64_t retry_at, int give_up, hs_error *err)
+{
+    return sq_run_one(impl, "pending outbox message", id, err,
+                      "recording a failed delivery",
+                      "UPDATE outbox SET attempts = attempts + 1,"
+                      " last_error = ?2, next_attempt_at = ?3,"
+                      " state = CASE WHEN ?4 THEN 'failed' ELSE state END"
+                      " WHERE id = ?1 AND state = 'pending'",
+                      "itib", id, error, retry_at, give_up);
+}
+
+static hs_status sq_outbox_get(void *impl, hs_id id, hs_outbox_msg *out,
+                               hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_outbox, NULL, out,
+                      no_such(missing, "outbox message", id), err,
+                      "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?1", "i",
+                      id);
+}
+
+static hs_status sq_outbox_purge(void *impl, int64_t before, int64_t *removed,
+                                 hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging the outbox",
+                  "DELETE FROM outbox WHERE state <> 'pending'"
+                  " AND created_at < ?1",
+                  "i", before);
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 /* Every statement is finalized by the call that made it, so close cannot
@@ -2913,6 +3058,16 @@ static const hs_store_login_ops sq_logins = {
     .sessions_end_others = sq_sessions_end_others,
 };
 
+static const hs_store_outbox_ops sq_outbox = {
+    .add = sq_outbox_add,
+    .claim = sq_outbox_claim,
+    .next_due = sq_outbox_next_due,
+    .sent = sq_outbox_sent,
+    .failed = sq_outbox_failed,
+    .get = sq_outbox_get,
+    .purge = sq_outbox_purge,
+};
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -2930,6 +3085,7 @@ static const hs_store_ops sq_ops = {
     .topologies = &sq_topologies,
     .analyses = &sq_analyses,
     .logins = &sq_logins,
+    .outbox = &sq_outbox,
     .ping = sq_ping,
 };
 
