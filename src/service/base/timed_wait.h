@@ -3,9 +3,9 @@
  * A wait bounded in time must not stretch or shrink when the wall clock is
  * set (NTP, an operator), so every timed wait of the service (the job
  * runner's workers and keeper, the connection guard's timer, the health
- * checks' waiters) uses a condition variable made on CLOCK_MONOTONIC and a
- * deadline on the same clock; these helpers are the one place that builds
- * both.
+ * checks' waiters, the alerts' sender) uses a condition variable made on
+ * CLOCK_MONOTONIC and a deadline on the same clock; these helpers are the one
+ * place that builds both.
  */
 #ifndef HEALER_HS_TIMED_WAIT_H
 #define HEALER_HS_TIMED_WAIT_H
