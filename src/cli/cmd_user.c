@@ -106,7 +106,7 @@ static int user_add(const char *name, int admin, const char *data_dir)
         return rc;
     hs_datadir *dd = NULL;
     hs_id id = 0;
-    st = hs_datadir_open(data_dir, &dd, &err);
+    st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = {.store = dd->store, .blobs = dd->blobs,
                       .clock = hs_clock_system()};

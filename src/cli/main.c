@@ -29,6 +29,8 @@ static const command COMMANDS[] = {
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},
+    {"key", cmd_key, "write a new data key (key new --out FILE)"},
+    {"rekey", cmd_rekey, "re-encrypt the stored data under a new data key"},
 };
 
 static void usage(FILE *out)

@@ -1698,6 +1698,61 @@ t_user_add_rejects() {
     expect_usage_error "healer user add NAME" "missing name"
 }
 
+# ---- tests: data keys (healer key new, healer rekey) ----
+
+t_key_new() {
+    saved_umask=$(umask)
+    umask 0
+    run healer key new --out k1
+    umask "$saved_umask"
+    expect_rc 0 "key new"
+    expect_in out "wrote data key"
+    [ "$(stat -c %a k1)" = 600 ] || fail "the key file is not 0600 under umask 0: $(stat -c %a k1)"
+    [ "$(stat -c %s k1)" = 32 ] || fail "the key file is not 32 bytes"
+    cp k1 k1.copy
+    run healer key new --out k1
+    expect_rc 1 "key new over an existing file"
+    expect_in err "never overwritten"
+    cmp -s k1 k1.copy || fail "an existing key was changed"
+    run healer key new
+    expect_usage_error "--out FILE is required" "key new without --out"
+    run healer key old --out k2
+    expect_usage_error "healer key new --out FILE" "unknown key subcommand"
+    run healer key new --out nodir/k
+    expect_rc 1 "key in a missing directory"
+    expect_in err "nodir/k"
+}
+
+t_rekey_refusals() {
+    run healer rekey --data-dir dd
+    expect_usage_error "--new-key-file FILE is required" "rekey without a new key"
+    run healer rekey --data-dir kd --new-key-file nokey
+    expect_rc 1 "rekey with a missing new key"
+    expect_in err "nokey"
+    run healer key new --out new.key
+    run healer key new --out other.key
+    chmod 644 new.key
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 1 "a new key readable by others"
+    expect_in err "chmod 600"
+    chmod 600 new.key
+    # A directory from before encryption (no key yet): rekey encrypts it.
+    printf 'correct horse battery\n' > pw
+    run healer user add alice --data-dir kd < pw
+    [ ! -e kd/data.key ] || fail "healer user made a data key"
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 0 "rekey of a directory without a key"
+    expect_in out "data key is now"
+    cmp -s kd/data.key new.key || fail "kd/data.key is not the new key"
+    [ ! -e kd/rekey.pending ] || fail "the rekey mark was left"
+    # The current key given must be the directory's.
+    run healer key new --out third.key
+    run healer rekey --data-dir kd --data-key-file other.key --new-key-file third.key
+    expect_rc 1 "rekey from a key that is not the directory's"
+    expect_in err "other.key"
+    cmp -s kd/data.key new.key || fail "a refused rekey changed the key"
+}
+
 # ---- tests: drift ----
 
 t_drift_json_format() {
@@ -2065,7 +2120,7 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects profile
+determinism_threads user_add user_add_rejects key_new rekey_refusals profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
 rca_ranks rca_eval rca_errors rca_eval_errors"

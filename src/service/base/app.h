@@ -24,6 +24,7 @@ struct hs_setup;
 struct hs_throttle;
 struct hs_job_type;
 struct hs_alerts;
+struct hs_keyring;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
 #define HS_APP_KEY_BYTES 32
@@ -53,6 +54,10 @@ typedef struct hs_app {
     struct hs_alerts *alerts;            /* mail and webhook; NULL = log only
                                             (domain/alerts.h) */
     const struct hs_auth_costs *costs;   /* NULL = interactive */
+    /* The data keys KPI values in the store are sealed under
+     * (domain/sealed.h); NULL = kept in plain (unit tests only: a server
+     * always has one). */
+    const struct hs_keyring *keys;
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];
     int64_t started_at;
