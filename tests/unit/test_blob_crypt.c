@@ -348,6 +348,21 @@ static void test_rekey(void **state)
     assert_int_equal(hs_blob_crypt_rekey(f->store, &counts, &err), HS_OK);
     assert_int_equal(counts.already, 3);
     assert_int_equal(counts.rekeyed + counts.encrypted, 0);
+    /* A half-done rotation (a blob still under the old key, as after a
+     * crash) is finished by the next run. */
+    hs_blob_store_close(f->store);
+    hs_keyring swapped = {f->keys.previous, f->keys.current, 1};
+    hs_keyring rotation = f->keys;
+    f->keys = swapped;
+    open_store(f);
+    char late[HS_BLOB_KEY_MAX];
+    put(f, CHUNK + 3, 6, late);
+    hs_blob_store_close(f->store);
+    f->keys = rotation;
+    open_store(f);
+    assert_int_equal(hs_blob_crypt_rekey(f->store, &counts, &err), HS_OK);
+    assert_int_equal(counts.rekeyed, 1);
+    assert_int_equal(counts.already, 3);
 
     /* Everything reads under the new key alone, and says so. */
     hs_blob_store_close(f->store);
