@@ -129,15 +129,21 @@ static hs_status rotation_keys(const rekey_opts *o, hs_keyring *ring,
     st = hs_datadir_data_key(o->data_dir, o->key_file, 0, &ring->previous, err);
     ring->has_previous = st == HS_OK;
     /* The old key must be the one the directory is under (or, when a run
-     * was interrupted after recording it, the new one already). */
-    if (st == HS_OK &&
-        hs_datadir_key_id_check(o->data_dir, &ring->previous, err) != HS_OK) {
+     * was interrupted after recording it, the new one already); a
+     * directory from before encryption has none yet (HS_ERR_CONFLICT). */
+    hs_status known = st == HS_OK ? hs_datadir_key_id_check(
+                                        o->data_dir, &ring->previous, err)
+                                  : HS_OK;
+    if (known == HS_ERR_CRYPTO) {
         hs_error again = {0};
-        if (hs_datadir_key_id_check(o->data_dir, &ring->current, &again) !=
-            HS_OK)
-            return HS_ERR_CRYPTO;
-        memset(err, 0, sizeof *err);
+        known = hs_datadir_key_id_check(o->data_dir, &ring->current, &again);
+        if (known == HS_ERR_CRYPTO)
+            return known; /* err names the old key file */
     }
+    if (known != HS_OK && known != HS_ERR_CONFLICT)
+        return known;
+    if (known != HS_OK)
+        memset(err, 0, sizeof *err);
     if (st == HS_ERR_NOTFOUND && !(o->key_file && *o->key_file)) {
         memset(err, 0, sizeof *err);
         return HS_OK; /* nothing was encrypted yet */

@@ -1751,6 +1751,21 @@ t_rekey_refusals() {
     expect_rc 1 "rekey from a key that is not the directory's"
     expect_in err "other.key"
     cmp -s kd/data.key new.key || fail "a refused rekey changed the key"
+    # Files stored before encryption: the server refuses them (making no
+    # key), rekey encrypts them.
+    mkdir -p old/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > old/blobs/upload/0123456789abcdef0123456789abcdef
+    run timeout 20 "$H" serve --data-dir old --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve on files stored before encryption"
+    expect_in err "stored before encryption at rest"
+    expect_in err "healer rekey --data-dir old"
+    [ ! -e old/data.key ] || fail "the refused server made a data key"
+    run healer rekey --data-dir old --new-key-file new.key
+    expect_rc 0 "rekey of files stored before encryption"
+    expect_in out "encrypted from plain 1"
+    [ "$(head -c 7 old/blobs/upload/0123456789abcdef0123456789abcdef)" = HSCRYPT ] || fail "the old file was not encrypted"
+    grep -q 12.3456789 old/blobs/upload/0123456789abcdef0123456789abcdef && fail "a KPI value is still in plain"
+    true
 }
 
 # ---- tests: drift ----

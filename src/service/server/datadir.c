@@ -1,4 +1,5 @@
 /* datadir.c - opening a data directory (see datadir.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@ static char *join(const char *dir, const char *name)
     return s;
 }
 
+static hs_status not_before_encryption(const char *path, hs_error *err);
+
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {
     return hs_datadir_open_store(path, NULL, NULL, out, err);
@@ -96,6 +99,9 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
                      "`healer rekey` again with the same keys to finish it",
                      mark);
     free(mark);
+    /* Before a key is made: such a directory is for `healer rekey`. */
+    if (rc == HS_OK)
+        rc = not_before_encryption(path, err);
     if (rc == HS_OK)
         rc = hs_datadir_data_key(path, key_file, 1, &keys.current, err);
     if (rc == HS_OK)
@@ -218,6 +224,51 @@ hs_status hs_datadir_key_id_put(const char *path, const hs_datakey *key,
     return rc;
 }
 
+/* Whether DIR/blobs holds a stored file (in any kind directory). */
+static int has_blobs(const char *path)
+{
+    char *root = join(path, "blobs");
+    DIR *dir = root ? opendir(root) : NULL;
+    struct dirent *ent;
+    int found = 0;
+    while (dir && !found && (ent = readdir(dir)) != NULL) {
+        if (ent->d_name[0] == '.' || !strcmp(ent->d_name, "tmp"))
+            continue;
+        char *kind = join(root, ent->d_name);
+        DIR *sub = kind ? opendir(kind) : NULL;
+        struct dirent *e;
+        while (sub && !found && (e = readdir(sub)) != NULL)
+            found = e->d_name[0] != '.';
+        if (sub)
+            closedir(sub);
+        free(kind);
+    }
+    if (dir)
+        closedir(dir);
+    free(root);
+    return found;
+}
+
+/* HS_ERR_CONFLICT for a directory of files stored before encryption at
+ * rest (no key id yet, but stored files): they need `healer rekey`. */
+static hs_status not_before_encryption(const char *path, hs_error *err)
+{
+    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
+    if (!file)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int known = access(file, F_OK) == 0;
+    free(file);
+    if (known || !has_blobs(path))
+        return HS_OK;
+    return hs_fail(err, HS_ERR_CONFLICT,
+                   "the data directory %s holds files stored before "
+                   "encryption at rest: encrypt them once with `healer "
+                   "rekey --data-dir %s --new-key-file FILE` (`healer key "
+                   "new --out FILE` makes the key), then start the server "
+                   "with that key",
+                   path, path);
+}
+
 hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
                                   hs_error *err)
 {
@@ -230,8 +281,10 @@ hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
     if (fd >= 0)
         close(fd);
     free(file);
-    if (fd < 0) /* first start: this key it is */
-        return hs_datadir_key_id_put(path, key, err);
+    if (fd < 0) { /* first start: this key it is */
+        hs_status rc = not_before_encryption(path, err);
+        return rc == HS_OK ? hs_datadir_key_id_put(path, key, err) : rc;
+    }
     if (n != (ssize_t)strlen(key->id_hex) || strcmp(id, key->id_hex) != 0)
         return hs_fail_field(
             err, HS_ERR_CRYPTO, "data-key-file",
