@@ -25,8 +25,9 @@
  * nonce, binding the key catches a whole file swapped for another.
  *
  * Memory is bounded whatever the size: a writer holds one chunk of
- * plaintext and one of ciphertext, a reader the same and caches the last
- * chunk it decrypted (sequential reads decrypt each chunk once).
+ * plaintext and one of ciphertext, a reader one of ciphertext and the
+ * last CACHE_SLOTS chunks it decrypted (sequential reads, and reads that
+ * interleave a few regions, decrypt each chunk once).
  *
  * Deliberately not done: reading blobs stored without encryption (from
  * before it existed). Accepting them would let anyone who can write to
@@ -52,6 +53,10 @@
 #define PREFIX_AT (ID_AT + HS_DATAKEY_ID_BYTES)
 #define STRIDE ((uint64_t)HS_BLOB_CRYPT_CHUNK + TAG_LEN)
 #define AD_MAX (HEADER_LEN + 8 + 1 + HS_BLOB_KEY_MAX)
+/* Decrypted chunks a reader keeps: readers interleave a few regions (a
+ * diagnosis's scatter reads a point, then its row record, far apart), and
+ * one slot per region keeps each chunk decrypted once. */
+#define CACHE_SLOTS 4
 
 _Static_assert(HS_BLOB_CRYPT_CHUNK == 1u << CHUNK_LOG2, "chunk size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == PREFIX_LEN + 8,
@@ -87,9 +92,13 @@ typedef struct crypt_reader {
     uint8_t header[HEADER_LEN];
     char key[HS_BLOB_KEY_MAX];
     uint64_t chunks;
-    uint64_t cached; /* index of the chunk in plain; UINT64_MAX = none */
-    size_t plain_len;
-    uint8_t plain[HS_BLOB_CRYPT_CHUNK];
+    uint64_t tick; /* for least-recently-used */
+    struct {
+        uint64_t index; /* the chunk held; UINT64_MAX = none */
+        uint64_t used;  /* tick of the last use */
+        size_t len;
+        uint8_t plain[HS_BLOB_CRYPT_CHUNK];
+    } slot[CACHE_SLOTS];
     uint8_t sealed[HS_BLOB_CRYPT_CHUNK + TAG_LEN];
 } crypt_reader;
 
@@ -256,11 +265,21 @@ static hs_status damaged(const crypt_reader *r, const char *why, hs_error *err)
                    r->key, why);
 }
 
-/* Decrypts chunk i into r->plain (kept as the cached chunk). */
-static hs_status load_chunk(crypt_reader *r, uint64_t i, hs_error *err)
+/* Chunk i decrypted, in one of the reader's slots (the least recently
+ * used one is reused): *slot_out is its index. */
+static hs_status load_chunk(crypt_reader *r, uint64_t i, size_t *slot_out,
+                            hs_error *err)
 {
-    if (r->cached == i)
-        return HS_OK;
+    size_t victim = 0;
+    for (size_t k = 0; k < CACHE_SLOTS; k++) {
+        if (r->slot[k].index == i) {
+            r->slot[k].used = ++r->tick;
+            *slot_out = k;
+            return HS_OK;
+        }
+        if (r->slot[k].used < r->slot[victim].used)
+            victim = k;
+    }
     int final = i + 1 == r->chunks;
     uint64_t sealed_len =
         final ? r->inner->size - HEADER_LEN - i * STRIDE : STRIDE;
@@ -270,19 +289,21 @@ static hs_status load_chunk(crypt_reader *r, uint64_t i, hs_error *err)
                                    HEADER_LEN + i * STRIDE, err);
     if (st != HS_OK)
         return st;
-    r->cached = UINT64_MAX;
+    r->slot[victim].index = UINT64_MAX;
     nonce_of(r->header, i, nonce);
     size_t ad_len = ad_of(r->header, i, final, r->key, ad);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            r->plain, &plain_len, NULL, r->sealed, sealed_len, ad, ad_len,
-            nonce, r->sub) != 0) {
+            r->slot[victim].plain, &plain_len, NULL, r->sealed, sealed_len, ad,
+            ad_len, nonce, r->sub) != 0) {
         char why[64];
         snprintf(why, sizeof why, "chunk %llu of %llu",
                  (unsigned long long)i + 1, (unsigned long long)r->chunks);
         return damaged(r, why, err);
     }
-    r->cached = i;
-    r->plain_len = (size_t)plain_len;
+    r->slot[victim].index = i;
+    r->slot[victim].used = ++r->tick;
+    r->slot[victim].len = (size_t)plain_len;
+    *slot_out = victim;
     return HS_OK;
 }
 
@@ -293,16 +314,16 @@ static hs_status crypt_read_at(hs_blob_reader *base, void *buf, size_t len,
     uint8_t *out = buf;
     while (len > 0) {
         uint64_t i = off / HS_BLOB_CRYPT_CHUNK;
-        size_t at = (size_t)(off % HS_BLOB_CRYPT_CHUNK);
-        hs_status st = load_chunk(r, i, err);
+        size_t at = (size_t)(off % HS_BLOB_CRYPT_CHUNK), k = 0;
+        hs_status st = load_chunk(r, i, &k, err);
         if (st != HS_OK)
             return st;
-        if (at >= r->plain_len)
+        if (at >= r->slot[k].len)
             return damaged(r, "a chunk shorter than its place", err);
-        size_t take = r->plain_len - at;
+        size_t take = r->slot[k].len - at;
         if (take > len)
             take = len;
-        memcpy(out, r->plain + at, take);
+        memcpy(out, r->slot[k].plain + at, take);
         out += take;
         off += take;
         len -= take;
@@ -314,7 +335,7 @@ static void crypt_reader_close(hs_blob_reader *base)
 {
     crypt_reader *r = (crypt_reader *)base;
     hs_blob_reader_close(r->inner);
-    sodium_memzero(r->plain, sizeof r->plain);
+    sodium_memzero(r->slot, sizeof r->slot);
     free(r);
 }
 
@@ -363,7 +384,8 @@ static hs_status read_header(crypt_store *s, crypt_reader *r, hs_error *err)
     r->base.size = body - r->chunks * TAG_LEN;
     /* The final chunk now: a cut or extended file is told at open, before
      * a download has sent its first byte. */
-    return load_chunk(r, r->chunks - 1, err);
+    size_t slot;
+    return load_chunk(r, r->chunks - 1, &slot, err);
 }
 
 static hs_status crypt_open_read(void *impl, const char *key,
@@ -374,7 +396,8 @@ static hs_status crypt_open_read(void *impl, const char *key,
     if (!r)
         return hs_fail(err, HS_ERR_NOMEM, "blob store: out of memory");
     r->base.ops = &crypt_reader_ops;
-    r->cached = UINT64_MAX;
+    for (size_t k = 0; k < CACHE_SLOTS; k++)
+        r->slot[k].index = UINT64_MAX;
     snprintf(r->key, sizeof r->key, "%s", key);
     hs_status st = hs_blob_open_read(s->inner, key, &r->inner, err);
     if (st == HS_OK)
