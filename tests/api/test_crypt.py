@@ -17,6 +17,7 @@ included) and what a client gets back.
 import glob
 import os
 import subprocess
+import time
 
 import harness
 from harness import API, check, expect, expect_error, expect_json
@@ -218,6 +219,57 @@ def test_rekey_rotates():
         check(r.status == 200 and r.body == data, "the dataset reads the same after the rotation", r.status)
         found = grep_plain(s, distinctive_cells(data, 20))
         check(not found, "still nothing in plain", found)
+
+
+@harness.timeout(120)
+def test_rekey_killed_then_resumed():
+    """kill -9 of `healer rekey` while it rewrites a file loses nothing:
+    the server refuses the half-rotated directory, the same command run
+    again finishes, and every byte reads back."""
+    big = kpi_data(samples=150000, seed=15)  # about 10 MB: rewritten for a while
+    small = kpi_data(samples=200, seed=16)
+    with harness.Server() as s:
+        c = s.client()
+        c.timeout = 120
+        c.login_as("alice")
+        ds_big = harness.upload_dataset(c, big, name="big")
+        ds_small = harness.upload_dataset(c, small, name="small")
+        s.stop()
+        new = key_new(harness.tmp_path(harness.unique("new")))
+        args = [harness.HEALER, "rekey", "--data-dir", s.data_dir, "--new-key-file", new]
+        tmp = os.path.join(s.data_dir, "blobs", "tmp")
+        check(not os.listdir(tmp), "no file is being written before the rekey")
+        killed = False
+        for _ in range(5):  # caught while a replacement is being written
+            p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 20
+            while p.poll() is None and time.monotonic() < deadline:
+                if os.listdir(tmp):
+                    p.kill()
+                    killed = True
+                    break
+                time.sleep(0.001)
+            p.wait(timeout=20)
+            if killed:
+                break
+            # Finished before it was caught: rotate back to a fresh key.
+            new = key_new(harness.tmp_path(harness.unique("new")))
+            args[-1] = new
+        check(killed, "rekey was caught mid-way")
+        check(os.path.exists(os.path.join(s.data_dir, "rekey.pending")), "the mark is left")
+        s.start(wait=False)
+        rc = s.proc.wait(timeout=20)
+        check(rc != 0 and "healer rekey" in s.stderr_text(), "the half-rotated directory is refused", s.stderr_text())
+        p = harness.run_healer(args[1:])
+        check(p.returncode == 0, "the same rekey finishes", p.stdout, p.stderr)
+        s.start()
+        c = s.client()
+        c.timeout = 120
+        c.login_as("alice")
+        for ds, data in ((ds_big, big), (ds_small, small)):
+            r = c.get(API + "/datasets/%d/download" % ds["id"])
+            check(r.status == 200 and r.body == data, "dataset %d reads back whole" % ds["id"], r.status)
+            expect_json(c.get(API + "/datasets/%d" % ds["id"]), 200)
 
 
 if __name__ == "__main__":
