@@ -1751,6 +1751,16 @@ t_rekey_refusals() {
     expect_rc 1 "rekey from a key that is not the directory's"
     expect_in err "other.key"
     cmp -s kd/data.key new.key || fail "a refused rekey changed the key"
+    # An encrypted directory whose key is kept elsewhere: never a new key.
+    cp -r kd kx
+    rm kx/data.key
+    run healer rekey --data-dir kx --new-key-file third.key
+    expect_rc 1 "rekey without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    run timeout 20 "$H" serve --data-dir kx --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    [ ! -e kx/data.key ] || fail "a key was made for an encrypted directory"
     # Files stored before encryption: the server refuses them (making no
     # key), rekey encrypts them.
     mkdir -p old/blobs/upload

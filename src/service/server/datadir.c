@@ -73,10 +73,21 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
     if (key_file && *key_file)
         return hs_datakey_load(key_file, out, err);
     char *own = join(path, HS_DATAKEY_FILE);
-    hs_status rc = !own ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
-                   : create ? hs_datakey_load_or_create(own, out, err)
-                            : hs_datakey_load(own, out, err);
+    char *id = join(path, HS_DATADIR_KEY_ID_FILE);
+    /* A directory already encrypted never gets a new key of its own: its
+     * key is elsewhere (data-key-file), and a new one would not read it. */
+    int fresh = id && access(id, F_OK) != 0;
+    hs_status rc = !own || !id ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+                   : create && fresh ? hs_datakey_load_or_create(own, out, err)
+                                     : hs_datakey_load(own, out, err);
+    if (rc == HS_ERR_NOTFOUND && !fresh)
+        rc = hs_fail_field(err, HS_ERR_CRYPTO, "data-key-file",
+                           "%s is missing, but the data directory %s is "
+                           "encrypted (%s): give its key file with "
+                           "--data-key-file",
+                           own, path, HS_DATADIR_KEY_ID_FILE);
     free(own);
+    free(id);
     return rc;
 }
 

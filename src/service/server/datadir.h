@@ -56,7 +56,11 @@ hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err);
 
 /* The data key a directory uses: `key_file` when set (must exist), else
- * PATH/data.key (created when missing and `create`, else it must exist). */
+ * PATH/data.key (created when missing and `create` and the directory is
+ * not encrypted yet - no PATH/data.keyid -; else it must exist: an
+ * encrypted directory without its own key keeps it elsewhere, and a
+ * command that was not given it fails naming --data-key-file,
+ * HS_ERR_CRYPTO, instead of making a key that reads nothing). */
 hs_status hs_datadir_data_key(const char *path, const char *key_file,
                               int create, hs_datakey *out, hs_error *err);
 
