@@ -172,6 +172,13 @@ static hs_status rotate(const rekey_opts *o, const hs_keyring *ring,
     hs_datadir_close(dd);
     if (st != HS_OK)
         return st;
+    /* Everything is under the new key: record it first, then replace the
+     * directory's own key file. A crash between the two leaves the old
+     * file and the new id, which the next run accepts (the new key given
+     * is the directory's); the other order would leave a key file that
+     * no longer matches and a run that refuses it. */
+    if ((st = hs_datadir_key_id_put(o->data_dir, &ring->current, err)) != HS_OK)
+        return st;
     if (!(o->key_file && *o->key_file)) {
         size_t n = strlen(o->data_dir) + sizeof "/" HS_DATAKEY_FILE;
         char *own = malloc(n);
@@ -183,8 +190,6 @@ static hs_status rotate(const rekey_opts *o, const hs_keyring *ring,
         if (st != HS_OK)
             return st;
     }
-    if ((st = hs_datadir_key_id_put(o->data_dir, &ring->current, err)) != HS_OK)
-        return st;
     if (unlink(mark) != 0)
         return hs_fail(err, HS_ERR_IO, "%s: cannot remove: %s", mark,
                        strerror(errno));
