@@ -1778,6 +1778,28 @@ t_rekey_refusals() {
     true
 }
 
+t_rekey_resumes() {
+    mkdir -p rd/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > rd/blobs/upload/0123456789abcdef0123456789abcdef
+    run healer key new --out k1
+    run healer key new --out k2
+    run healer rekey --data-dir rd --new-key-file k1
+    expect_rc 0 "first rotation"
+    cp rd/data.key old.key
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "second rotation"
+    # As if it had crashed after recording the new key id, before
+    # replacing the key file: the old key file back, the mark left.
+    cp old.key rd/data.key
+    chmod 600 rd/data.key
+    : > rd/rekey.pending
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "the interrupted rotation resumed"
+    expect_in out "already done 1"
+    cmp -s rd/data.key k2 || fail "rd/data.key is not the new key"
+    [ ! -e rd/rekey.pending ] || fail "the mark was left"
+}
+
 # ---- tests: drift ----
 
 t_drift_json_format() {
@@ -2145,7 +2167,7 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects key_new rekey_refusals profile
+determinism_threads user_add user_add_rejects key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
 rca_ranks rca_eval rca_errors rca_eval_errors"
