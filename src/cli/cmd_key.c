@@ -59,6 +59,14 @@ static int runtime_error(const char *cmd, const hs_error *err)
     return CLI_RUNTIME;
 }
 
+/* The usage error of getopt's ':' (a flag without its value) or '?'. */
+static int bad_option(const char *cmd, int opt, const char *arg)
+{
+    return cli_usage_error(cmd, "%s '%s'",
+                           opt == ':' ? "missing value for" : "unknown option",
+                           arg);
+}
+
 int cmd_key(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -79,10 +87,7 @@ int cmd_key(int argc, char **argv)
             out = optarg;
             break;
         default:
-            return cli_usage_error("key", "%s '%s'",
-                                   opt == ':' ? "missing value for"
-                                              : "unknown option",
-                                   argv[optind - 1]);
+            return bad_option("key", opt, argv[optind - 1]);
         }
     }
     if (argc - optind != 1 || strcmp(argv[optind], "new") != 0)
@@ -262,10 +267,7 @@ int cmd_rekey(int argc, char **argv)
             o.store = optarg;
             break;
         default:
-            return cli_usage_error("rekey", "%s '%s'",
-                                   opt == ':' ? "missing value for"
-                                              : "unknown option",
-                                   argv[optind - 1]);
+            return bad_option("rekey", opt, argv[optind - 1]);
         }
     }
     if (optind != argc)
