@@ -8,6 +8,7 @@
 #include "domain/datasets.h"
 #include "domain/sealed.h"
 #include "domain/engine_json.h"
+#include "domain/notifications.h"
 #include "domain/trash.h"
 #include "store/store.h"
 
@@ -218,7 +219,9 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
         st = hs_sealed_stash(app, HS_SEALED_DATASET_PROFILE,
                              &out->profile_json, &profile, err);
         if (st == HS_OK) {
-            st = hs_store_dataset_create(app->store, out, err);
+            st = hs_notifications_io(
+                app, hs_store_dataset_create(app->store, out, err),
+                "recording an uploaded dataset", err);
             hs_sealed_unstash(&out->profile_json, profile);
         }
         if (st != HS_OK)

@@ -19,6 +19,7 @@
 #include "domain/class_names.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
+#include "domain/notifications.h"
 #include "domain/sealed.h"
 #include "domain/trash.h"
 #include "store/store.h"
@@ -98,7 +99,8 @@ static hs_status create_sealed(hs_app *app, hs_model_rec *m, hs_error *err)
     st = hs_sealed_stash(app, HS_SEALED_MODEL_FEEDBACK, &m->feedback_json,
                          &feedback, err);
     if (st == HS_OK) {
-        st = hs_store_model_create(app->store, m, err);
+        st = hs_notifications_io(app, hs_store_model_create(app->store, m, err),
+                                 "recording a model", err);
         hs_sealed_unstash(&m->feedback_json, feedback);
     }
     hs_sealed_unstash(&m->summary_json, summary);
@@ -153,7 +155,9 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
         free(bytes);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a summary");
     }
-    st = hs_blob_put(app->blobs, "model", bytes, len, out->blob_key, err);
+    st = hs_notifications_io(
+        app, hs_blob_put(app->blobs, "model", bytes, len, out->blob_key, err),
+        "writing a model's file", err);
     free(bytes);
     if (st != HS_OK) {
         hs_model_rec_free(out);
