@@ -150,7 +150,7 @@ static int user_unlock(const char *name, const char *data_dir)
     int was_locked = 0;
     hs_status st = hs_auth_init(&err);
     if (st == HS_OK)
-        st = hs_datadir_open(data_dir, &dd, &err);
+        st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
         st = hs_accounts_find(&app, name, &u, &err);

@@ -1829,6 +1829,7 @@ t_user_unlock() {
     run healer user unlock gus --data-dir dd
     expect_rc 0 "user unlock"
     expect_in out "unlocked 'gus'"
+    [ ! -e dd/data.key ] || fail "healer user unlock made a data key"
     expect_not_in out "was not locked"
     [ "$(sql dd/healer.db "SELECT locked_until FROM users WHERE username = 'gus'")" = 0 ] \
         || fail "the lock was not lifted"
