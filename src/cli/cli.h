@@ -33,6 +33,8 @@ int cmd_simulate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_rekey(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);

@@ -125,7 +125,7 @@ static int user_add(const char *name, int admin, const char *email,
         return rc;
     hs_datadir *dd = NULL;
     hs_id id = 0;
-    st = hs_datadir_open(data_dir, &dd, &err);
+    st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
         st = hs_accounts_create_user(&app, name, password, admin, email, &id,
@@ -150,7 +150,7 @@ static int user_unlock(const char *name, const char *data_dir)
     int was_locked = 0;
     hs_status st = hs_auth_init(&err);
     if (st == HS_OK)
-        st = hs_datadir_open(data_dir, &dd, &err);
+        st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
         st = hs_accounts_find(&app, name, &u, &err);

@@ -30,6 +30,8 @@ static const command COMMANDS[] = {
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME, user unlock NAME)"},
     {"cert", cmd_cert, "write a self-signed certificate for trying HTTPS"},
+    {"key", cmd_key, "write a new data key (key new --out FILE)"},
+    {"rekey", cmd_rekey, "re-encrypt the stored data under a new data key"},
 };
 
 static void usage(FILE *out)

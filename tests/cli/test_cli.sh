@@ -1829,6 +1829,7 @@ t_user_unlock() {
     run healer user unlock gus --data-dir dd
     expect_rc 0 "user unlock"
     expect_in out "unlocked 'gus'"
+    [ ! -e dd/data.key ] || fail "healer user unlock made a data key"
     expect_not_in out "was not locked"
     [ "$(sql dd/healer.db "SELECT locked_until FROM users WHERE username = 'gus'")" = 0 ] \
         || fail "the lock was not lifted"
@@ -1856,6 +1857,108 @@ t_serve_public_url_refused() {
         expect_in err "public-url" "serve --public-url '$bad'"
     done
     expect_absent dd
+}
+
+# ---- tests: data keys (healer key new, healer rekey) ----
+
+t_key_new() {
+    saved_umask=$(umask)
+    umask 0
+    run healer key new --out k1
+    umask "$saved_umask"
+    expect_rc 0 "key new"
+    expect_in out "wrote data key"
+    [ "$(stat -c %a k1)" = 600 ] || fail "the key file is not 0600 under umask 0: $(stat -c %a k1)"
+    [ "$(stat -c %s k1)" = 32 ] || fail "the key file is not 32 bytes"
+    cp k1 k1.copy
+    run healer key new --out k1
+    expect_rc 1 "key new over an existing file"
+    expect_in err "never overwritten"
+    cmp -s k1 k1.copy || fail "an existing key was changed"
+    run healer key new
+    expect_usage_error "--out FILE is required" "key new without --out"
+    run healer key old --out k2
+    expect_usage_error "healer key new --out FILE" "unknown key subcommand"
+    run healer key new --out nodir/k
+    expect_rc 1 "key in a missing directory"
+    expect_in err "nodir/k"
+}
+
+t_rekey_refusals() {
+    run healer rekey --data-dir dd
+    expect_usage_error "--new-key-file FILE is required" "rekey without a new key"
+    run healer rekey --data-dir kd --new-key-file nokey
+    expect_rc 1 "rekey with a missing new key"
+    expect_in err "nokey"
+    run healer key new --out new.key
+    run healer key new --out other.key
+    chmod 644 new.key
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 1 "a new key readable by others"
+    expect_in err "chmod 600"
+    chmod 600 new.key
+    # A directory from before encryption (no key yet): rekey encrypts it.
+    printf 'correct horse battery\n' > pw
+    run healer user add alice --data-dir kd < pw
+    [ ! -e kd/data.key ] || fail "healer user made a data key"
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 0 "rekey of a directory without a key"
+    expect_in out "data key is now"
+    cmp -s kd/data.key new.key || fail "kd/data.key is not the new key"
+    [ ! -e kd/rekey.pending ] || fail "the rekey mark was left"
+    # The current key given must be the directory's.
+    run healer key new --out third.key
+    run healer rekey --data-dir kd --data-key-file other.key --new-key-file third.key
+    expect_rc 1 "rekey from a key that is not the directory's"
+    expect_in err "other.key"
+    cmp -s kd/data.key new.key || fail "a refused rekey changed the key"
+    # An encrypted directory whose key is kept elsewhere: never a new key.
+    cp -r kd kx
+    rm kx/data.key
+    run healer rekey --data-dir kx --new-key-file third.key
+    expect_rc 1 "rekey without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    run timeout 20 "$H" serve --data-dir kx --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    [ ! -e kx/data.key ] || fail "a key was made for an encrypted directory"
+    # Files stored before encryption: the server refuses them (making no
+    # key), rekey encrypts them.
+    mkdir -p old/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > old/blobs/upload/0123456789abcdef0123456789abcdef
+    run timeout 20 "$H" serve --data-dir old --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve on files stored before encryption"
+    expect_in err "stored before encryption at rest"
+    expect_in err "healer rekey --data-dir old"
+    [ ! -e old/data.key ] || fail "the refused server made a data key"
+    run healer rekey --data-dir old --new-key-file new.key
+    expect_rc 0 "rekey of files stored before encryption"
+    expect_in out "encrypted from plain 1"
+    [ "$(head -c 7 old/blobs/upload/0123456789abcdef0123456789abcdef)" = HSCRYPT ] || fail "the old file was not encrypted"
+    grep -q 12.3456789 old/blobs/upload/0123456789abcdef0123456789abcdef && fail "a KPI value is still in plain"
+    true
+}
+
+t_rekey_resumes() {
+    mkdir -p rd/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > rd/blobs/upload/0123456789abcdef0123456789abcdef
+    run healer key new --out k1
+    run healer key new --out k2
+    run healer rekey --data-dir rd --new-key-file k1
+    expect_rc 0 "first rotation"
+    cp rd/data.key old.key
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "second rotation"
+    # As if it had crashed after recording the new key id, before
+    # replacing the key file: the old key file back, the mark left.
+    cp old.key rd/data.key
+    chmod 600 rd/data.key
+    : > rd/rekey.pending
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "the interrupted rotation resumed"
+    expect_in out "already done 1"
+    cmp -s rd/data.key k2 || fail "rd/data.key is not the new key"
+    [ ! -e rd/rekey.pending ] || fail "the mark was left"
 }
 
 # ---- tests: drift ----
@@ -2226,7 +2329,7 @@ eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
 determinism_threads user_add user_add_rejects user_email user_unlock serve_public_url_refused
-cert_writes_a_pair cert_refuses_overwrite cert_usage_errors profile
+cert_writes_a_pair cert_refuses_overwrite cert_usage_errors key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
 rca_ranks rca_eval rca_errors rca_eval_errors"

@@ -4424,6 +4424,10 @@ static void test_ops_table(void **state)
     assert_non_null(ops->outbox->get);
     assert_non_null(ops->outbox->purge);
     assert_non_null(ops->ping);
+    assert_non_null(ops->sealed);
+    assert_non_null(ops->sealed->ids);
+    assert_non_null(ops->sealed->get);
+    assert_non_null(ops->sealed->put);
 }
 
 /* ---- logins: back-off and unlock links (version 8) --------------------- */
@@ -4653,6 +4657,115 @@ static void test_ping(void **state)
     assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
 }
 
+/* ---- sealed fields (version 11) ----------------------------------------- */
+
+/* The ids of `field`'s non-NULL values, as a comma list "1,2". */
+static void sealed_ids_text(hs_store *store, hs_sealed_field field, char *out,
+                            size_t cap)
+{
+    hs_id *ids = NULL;
+    size_t n = 0, at = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_sealed_ids(store, field, &ids, &n, &err), HS_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%lld", i ? "," : "",
+                               (long long)ids[i]);
+    free(ids);
+}
+
+/* The store keeps sealed values as opaque text: lists the records that
+ * have one, hands one back, and replaces it only from the value the
+ * caller read (what `healer rekey` relies on to never lose a value). */
+static void test_sealed_fields(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char ids[64], *text = NULL;
+    hs_id owner = add_user(f->store, "sealy", 0);
+    hs_id d1 = add_dataset(f->store, owner, 1);
+    hs_id d2 = add_dataset(f->store, owner, 2);
+    hs_id d3 = add_dataset(f->store, owner, 3);
+    assert_int_equal(hs_store_dataset_set_profile(f->store, d1, "enc:v1:a", 1,
+                                                  1, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_set_profile(f->store, d3, "{\"p\":3}", 1,
+                                                  1, &err),
+                     HS_OK);
+    sealed_ids_text(f->store, HS_SEALED_DATASET_PROFILE, ids, sizeof ids);
+    char want[64];
+    snprintf(want, sizeof want, "%lld,%lld", (long long)d1, (long long)d3);
+    assert_string_equal(ids, want); /* d2 has none: not listed */
+    (void)d2;
+
+    hs_id m = add_model(f->store, owner, 4);
+    snprintf(want, sizeof want, "%lld", (long long)m);
+    sealed_ids_text(f->store, HS_SEALED_MODEL_SUMMARY, ids, sizeof ids);
+    assert_string_equal(ids, want);
+    sealed_ids_text(f->store, HS_SEALED_MODEL_FEEDBACK, ids, sizeof ids);
+    assert_string_equal(ids, "");
+    hs_diagnosis_rec dg = make_diagnosis(owner, m, "sealed", 5, 100);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &dg, &err), HS_OK);
+    snprintf(want, sizeof want, "%lld", (long long)dg.id);
+    sealed_ids_text(f->store, HS_SEALED_DIAGNOSIS_SUMMARY, ids, sizeof ids);
+    assert_string_equal(ids, want);
+
+    /* get, then a compare-and-swap put. */
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:a");
+    free(text);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, "enc:v1:stale", "enc:v1:b", &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, "enc:v1:a", "enc:v1:b", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:b");
+    free(text);
+    hs_dataset_rec got;
+    assert_int_equal(hs_store_dataset_get(f->store, d1, owner, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.profile_json, "enc:v1:b");
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_MODEL_SUMMARY, m,
+                                         "{\"algo\":\"gbdt\",\"rounds\":100}",
+                                         "enc:v1:m", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_MODEL_SUMMARY, m,
+                                         &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:m");
+    free(text);
+    /* A NULL value reads as NULL; missing records and bad fields. */
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_MODEL_FEEDBACK, m,
+                                         &text, &err),
+                     HS_OK);
+    assert_null(text);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         9999, &text, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         9999, "a", "b", &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, NULL, "b", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_FIELDS, d1, &text,
+                                         &err),
+                     HS_ERR_INVALID);
+    hs_id *none = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_sealed_ids(f->store, (hs_sealed_field)-1, &none,
+                                         &n, &err),
+                     HS_ERR_INVALID);
+    assert_null(none);
+}
+
 /* ---- the suite --------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -4709,6 +4822,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_outbox_sent_failed),
         T(test_outbox_purge),
         T(test_outbox_claim_concurrent),
+        T(test_sealed_fields),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

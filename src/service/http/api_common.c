@@ -199,15 +199,19 @@ void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
 void hs_api_reply_blob(hs_app *app, hs_resp *resp, const char *key,
                        const char *content_type, const char *filename)
 {
-    int fd = -1;
-    uint64_t size = 0;
+    hs_blob_reader *r = NULL;
     hs_error err = {0};
-    hs_status st = hs_blob_open_read(app->blobs, key, &fd, &size, &err);
+    hs_status st = hs_blob_open_read(app->blobs, key, &r, &err);
+    /* Authenticated whole before the first byte goes out: damage is a
+     * clear 409, not a download cut short. */
+    if (st == HS_OK)
+        st = hs_blob_verify(r, &err);
     if (st != HS_OK) {
+        hs_blob_reader_close(r);
         hs_reply_status(resp, st, &err);
         return;
     }
-    hs_reply_fd(resp, 200, content_type, fd, size);
+    hs_reply_blob(resp, 200, content_type, r);
     hs_api_attachment(resp, filename);
 }
 

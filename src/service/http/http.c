@@ -148,6 +148,7 @@ void hs_resp_header(hs_resp *resp, const char *name, const char *value)
 static void resp_reset(hs_resp *resp)
 {
     free(resp->body);
+    hs_blob_reader_close(resp->blob);
     if (resp->fd >= 0)
         close(resp->fd);
     memset(resp, 0, sizeof *resp);
@@ -180,6 +181,34 @@ void hs_reply_fd(hs_resp *resp, int status, const char *content_type, int fd,
     resp->status = status;
     resp->content_type = content_type;
 }
+
+void hs_reply_blob(hs_resp *resp, int status, const char *content_type,
+                   hs_blob_reader *blob)
+{
+    hs_blob_reader_close(resp->blob);
+    resp->blob = blob;
+    resp->status = status;
+    resp->content_type = content_type;
+}
+
+/* MHD's content reader for hs_reply_blob. */
+static ssize_t blob_chunk(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    hs_blob_reader *r = cls;
+    hs_error err = {0};
+    if (pos >= r->size)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = r->size - pos < max ? (size_t)(r->size - pos) : max;
+    hs_status st = hs_blob_read_at(r, buf, n, pos, &err);
+    if (st == HS_OK)
+        return (ssize_t)n;
+    hs_log(HS_LOG_ERROR, "download stopped",
+           json_pack("{s:s, s:s}", "status", hs_status_name(st), "error",
+                     err.message));
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void blob_free(void *cls) { hs_blob_reader_close(cls); }
 
 void hs_reply_json(hs_resp *resp, int status, json_t *j)
 {
@@ -220,6 +249,8 @@ void hs_reply_error(hs_resp *resp, int status, const char *code,
         close(resp->fd);
         resp->fd = -1;
     }
+    hs_blob_reader_close(resp->blob);
+    resp->blob = NULL;
     resp->body = text;
     resp->body_len = text ? strlen(text) : 0;
     resp->status = text ? status : 503;
@@ -242,6 +273,7 @@ static const struct {
     {HS_ERR_LIMITED, 429, "rate_limited"},
     {HS_ERR_MALFORMED, 400, "bad_request"},
     {HS_ERR_NO_INPUT, 409, "input_not_stored"},
+    {HS_ERR_CORRUPT, 409, "stored_data_damaged"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
@@ -937,7 +969,13 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
 {
     hs_resp *r = &c->resp;
     struct MHD_Response *mr;
-    if (r->fd >= 0) {
+    if (r->blob) {
+        mr = MHD_create_response_from_callback(r->blob->size,
+                                               HS_BLOB_CRYPT_CHUNK, blob_chunk,
+                                               r->blob, blob_free);
+        if (mr)
+            r->blob = NULL; /* MHD closes it */
+    } else if (r->fd >= 0) {
         mr = MHD_create_response_from_fd64(r->fd_size, r->fd);
         if (mr)
             r->fd = -1; /* MHD closes it */

@@ -84,6 +84,7 @@ typedef struct hs_resp {
     size_t body_len;
     int fd;                         /* >= 0: send this file instead of body */
     uint64_t fd_size;
+    hs_blob_reader *blob;           /* non-NULL: send this blob instead */
     size_t n_headers;
     char header_names[HS_RESP_HEADERS_MAX][32];
     char header_values[HS_RESP_HEADERS_MAX][256];
@@ -121,6 +122,13 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err);
 /* Raw bytes (copied) with a content type (static string). */
 void hs_reply_bytes(hs_resp *resp, int status, const char *content_type,
                     const void *data, size_t len);
+
+/* Streams a blob (the response takes the reader over and closes it). A
+ * blob found damaged half-way (blob/blob.h: HS_ERR_CORRUPT) ends the
+ * transfer short of its Content-Length, so a client never takes it for
+ * whole; the error is logged. */
+void hs_reply_blob(hs_resp *resp, int status, const char *content_type,
+                   hs_blob_reader *blob);
 
 /* Streams an open file descriptor (the response takes it over). */
 void hs_reply_fd(hs_resp *resp, int status, const char *content_type, int fd,

@@ -21,6 +21,7 @@ typedef struct hs_server_config {
     char web_dir[1024];    /* "" = serve no UI */
     char log_level[16];
     char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */
+    char data_key_file[1024]; /* "" = DATA_DIR/data.key (base/datakey.h) */
     unsigned http_threads;
     unsigned max_connections;
     unsigned connection_timeout;

@@ -32,7 +32,8 @@
 struct hs_server {
     hs_app app;
     hs_server_config cfg;
-    hs_datadir *dd;   /* owns app.store and app.blobs */
+    hs_datadir *dd;   /* owns app.store, app.blobs and app.keys */
+    int lock_fd;      /* the data directory's lock, -1 = not taken */
     struct hs_http *http;
     hs_login_policy login_policy; /* app.login_policy points here */
     char public_url[320];         /* app.public_url points here */
@@ -274,6 +275,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->job_types = hs_job_types;
     app->store = s->dd->store;
     app->blobs = s->dd->blobs;
+    app->keys = &s->dd->keys;
     app->started_at = hs_clock_now(app->clock);
     app->limits.max_upload_bytes = (size_t)cfg->max_upload_mb << 20;
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
@@ -350,9 +352,12 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     s->cfg = *cfg;
     s->cfg.max_connections = max_connections;
     s->access_fd = -1;
+    s->lock_fd = -1;
     derive_public_url(s, host, port);
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
-        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
+        (st = hs_datadir_lock(cfg->data_dir, &s->lock_fd, err)) != HS_OK ||
+        (st = hs_datadir_open_store(cfg->data_dir, cfg->store,
+                                    cfg->data_key_file, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
                                     sizeof s->access_path, &s->access_fd,
@@ -448,6 +453,8 @@ void hs_server_stop(hs_server *s)
     hs_health_free(app->health);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     hs_tls_free(&s->tls);
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);
     free(s);

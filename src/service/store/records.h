@@ -70,6 +70,17 @@ typedef struct hs_account_event {
     int64_t at;
 } hs_account_event;
 
+/* The text fields the domain keeps sealed (encrypted under the data key,
+ * domain/sealed.h): the store stores and returns them as opaque text, and
+ * names them for `healer rekey` (store ops version 11). */
+typedef enum hs_sealed_field {
+    HS_SEALED_DATASET_PROFILE, /* hs_dataset_rec.profile_json */
+    HS_SEALED_MODEL_SUMMARY,   /* hs_model_rec.summary_json */
+    HS_SEALED_MODEL_FEEDBACK,  /* hs_model_rec.feedback_json */
+    HS_SEALED_DIAGNOSIS_SUMMARY, /* hs_diagnosis_rec.summary_json */
+    HS_SEALED_FIELDS
+} hs_sealed_field;
+
 /* An uploaded dataset. Its bytes live in the blob store under blob_key;
  * the store keeps only the metadata. Unlike the other records it owns heap
  * memory (profile_json): release a single record with hs_dataset_rec_free

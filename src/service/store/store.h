@@ -47,7 +47,9 @@
  * waiting for the mail relay or the webhook), whose wrappers refuse
  * cleanly on an older backend; version 10 appends `ping` (is the store
  * answering, for health checks), which an older backend answers by
- * counting its users.
+ * counting its users; version 11 appends the sealed fields
+ * (hs_sealed_field: ids, get, put), through which `healer rekey` rewrites
+ * encrypted values; an older backend refuses them.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -103,7 +105,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 10
+#define HS_STORE_OPS_VERSION 11
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -364,6 +366,21 @@ typedef struct hs_store_outbox_ops {
     hs_status (*purge)(void *impl, int64_t before, int64_t *removed,
                        hs_error *err);
 } hs_store_outbox_ops;
+/* Version 11: the values of the sealed text fields (records.h), one at a
+ * time, for `healer rekey`; the store never looks inside them. */
+typedef struct hs_store_sealed_ops {
+    /* The ids of the records whose `field` is not NULL, ascending. */
+    hs_status (*ids)(void *impl, hs_sealed_field field, hs_id **ids,
+                     size_t *n, hs_error *err);
+    /* Record id's value of `field` (malloc'ed; NULL when NULL). */
+    hs_status (*get)(void *impl, hs_sealed_field field, hs_id id, char **text,
+                     hs_error *err);
+    /* Sets the value to `text` only while it is still `old_text` (a
+     * compare-and-swap: a value rewritten meanwhile is left alone,
+     * HS_ERR_CONFLICT); HS_ERR_NOTFOUND without record `id`. */
+    hs_status (*put)(void *impl, hs_sealed_field field, hs_id id,
+                     const char *old_text, const char *text, hs_error *err);
+} hs_store_sealed_ops;
 
 /* The tables are pointers, so that appending to one does not move the
  * others. */
@@ -391,6 +408,8 @@ typedef struct hs_store_ops {
     const hs_store_outbox_ops *outbox;
     /* version 10 */
     hs_status (*ping)(void *impl, hs_error *err);
+    /* version 11 */
+    const hs_store_sealed_ops *sealed;
 } hs_store_ops;
 
 struct hs_store {
@@ -2313,6 +2332,75 @@ static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
     if (store->ops->version < 10)
         return hs_store_user_count(store, &users, err);
     return store->ops->ping(store->impl, err);
+}
+
+/* ---- sealed fields (version 11) ----------------------------------------- */
+
+/* The checks every sealed-field operation shares. */
+static inline hs_status hs_store__sealed_ok(hs_store *store,
+                                            hs_sealed_field field,
+                                            const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no store", op);
+    if ((unsigned)field >= HS_SEALED_FIELDS)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no such field", op);
+    if (store->ops->version < 11)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) cannot "
+                       "rewrite sealed values",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* The ids of the records whose `field` is not NULL, ascending (*ids is
+ * malloc'ed, caller frees; NULL when empty). */
+static inline hs_status hs_store_sealed_ids(hs_store *store,
+                                            hs_sealed_field field, hs_id **ids,
+                                            size_t *n, hs_error *err)
+{
+    hs_status hs;
+    if (!ids || !n)
+        return hs_store__bad(err, "sealed_ids: missing argument");
+    *ids = NULL;
+    *n = 0;
+    hs = hs_store__sealed_ok(store, field, "sealed_ids", err);
+    return hs != HS_OK ? hs
+                       : store->ops->sealed->ids(store->impl, field, ids, n,
+                                                 err);
+}
+
+/* Record id's value of `field` into *text (malloc'ed, caller frees; NULL
+ * for a NULL value). HS_ERR_NOTFOUND without record `id`. */
+static inline hs_status hs_store_sealed_get(hs_store *store,
+                                            hs_sealed_field field, hs_id id,
+                                            char **text, hs_error *err)
+{
+    hs_status hs;
+    if (!text)
+        return hs_store__bad(err, "sealed_get: missing argument");
+    *text = NULL;
+    hs = hs_store__sealed_ok(store, field, "sealed_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->sealed->get(store->impl, field, id, text,
+                                                 err);
+}
+
+/* Replaces record id's value of `field` by `text` while it is still
+ * `old_text` (both non-NULL); HS_ERR_CONFLICT when it changed meanwhile,
+ * HS_ERR_NOTFOUND without record `id`. */
+static inline hs_status hs_store_sealed_put(hs_store *store,
+                                            hs_sealed_field field, hs_id id,
+                                            const char *old_text,
+                                            const char *text, hs_error *err)
+{
+    hs_status hs = hs_store__sealed_ok(store, field, "sealed_put", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!old_text || !text)
+        return hs_store__bad(err, "sealed_put: missing text");
+    return store->ops->sealed->put(store->impl, field, id, old_text, text,
+                                   err);
 }
 
 #ifdef __cplusplus

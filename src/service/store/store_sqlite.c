@@ -3068,6 +3068,91 @@ static const hs_store_outbox_ops sq_outbox = {
     .purge = sq_outbox_purge,
 };
 
+/* ---- sealed fields (version 11) --------------------------------------- */
+
+/* Fixed SQL per sealed field (no caller text reaches SQL). */
+static const struct {
+    const char *ids, *get, *put, *what;
+} SEALED_SQL[HS_SEALED_FIELDS] = {
+    [HS_SEALED_DATASET_PROFILE] =
+        {"SELECT id FROM datasets WHERE profile_json IS NOT NULL ORDER BY id",
+         "SELECT profile_json FROM datasets WHERE id = ?1",
+         "UPDATE datasets SET profile_json = ?3 WHERE id = ?1"
+         " AND profile_json = ?2",
+         "dataset"},
+    [HS_SEALED_MODEL_SUMMARY] =
+        {"SELECT id FROM models WHERE summary_json IS NOT NULL ORDER BY id",
+         "SELECT summary_json FROM models WHERE id = ?1",
+         "UPDATE models SET summary_json = ?3 WHERE id = ?1"
+         " AND summary_json = ?2",
+         "model"},
+    [HS_SEALED_MODEL_FEEDBACK] =
+        {"SELECT id FROM models WHERE feedback_json IS NOT NULL ORDER BY id",
+         "SELECT feedback_json FROM models WHERE id = ?1",
+         "UPDATE models SET feedback_json = ?3 WHERE id = ?1"
+         " AND feedback_json = ?2",
+         "model"},
+    [HS_SEALED_DIAGNOSIS_SUMMARY] =
+        {"SELECT id FROM diagnoses WHERE summary_json IS NOT NULL ORDER BY id",
+         "SELECT summary_json FROM diagnoses WHERE id = ?1",
+         "UPDATE diagnoses SET summary_json = ?3 WHERE id = ?1"
+         " AND summary_json = ?2",
+         "diagnosis"},
+};
+
+static hs_status sq_sealed_ids(void *impl, hs_sealed_field field, hs_id **ids,
+                               size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_count, NULL, sizeof **ids, (void **)ids, n, err,
+                   SEALED_SQL[field].ids, "");
+}
+
+static hs_status read_sealed(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return dup_text(st, 0, dst, err, "sealed value");
+}
+
+static void release_text(void *row)
+{
+    free(*(char **)row);
+    *(char **)row = NULL;
+}
+
+static hs_status sq_sealed_get(void *impl, hs_sealed_field field, hs_id id,
+                               char **text, hs_error *err)
+{
+    char missing[64];
+    snprintf(missing, sizeof missing, "%s %lld does not exist",
+             SEALED_SQL[field].what, (long long)id);
+    return sq_get_one(impl, read_sealed, release_text, text, missing, err,
+                      SEALED_SQL[field].get, "i", id);
+}
+
+static hs_status sq_sealed_put(void *impl, hs_sealed_field field, hs_id id,
+                               const char *old_text, const char *text,
+                               hs_error *err)
+{
+    int64_t changed = 0;
+    char *now = NULL;
+    hs_status hs = sq_run(impl, &changed, err, "rewriting a sealed value",
+                          SEALED_SQL[field].put, "itt", id, old_text, text);
+    if (hs != HS_OK || changed)
+        return hs;
+    /* Nothing changed: the record is gone, or its value changed. */
+    hs = sq_sealed_get(impl, field, id, &now, err);
+    free(now);
+    return hs != HS_OK ? hs
+                       : hs_fail(err, HS_ERR_CONFLICT,
+                                 "%s %lld changed meanwhile",
+                                 SEALED_SQL[field].what, (long long)id);
+}
+
+static const hs_store_sealed_ops sq_sealed = {
+    .ids = sq_sealed_ids,
+    .get = sq_sealed_get,
+    .put = sq_sealed_put,
+};
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -3087,6 +3172,7 @@ static const hs_store_ops sq_ops = {
     .logins = &sq_logins,
     .outbox = &sq_outbox,
     .ping = sq_ping,
+    .sealed = &sq_sealed,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database
