@@ -110,7 +110,8 @@ static int user_add(const char *name, int admin, const char *data_dir)
     if (st == HS_OK) {
         hs_app app = {.store = dd->store, .blobs = dd->blobs,
                       .clock = hs_clock_system()};
-        st = hs_accounts_create_user(&app, name, password, admin, &id, &err);
+        st = hs_accounts_create_user(&app, hs_actor_cli(), name, password,
+                                     admin, &id, &err);
     }
     sodium_memzero(password, sizeof password);
     hs_datadir_close(dd);

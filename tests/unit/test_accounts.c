@@ -51,7 +51,7 @@ static env *env_open(void)
 {
     env *e = env_open_empty(0);
     hs_error err;
-    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "alice", "correct horse",
                                              0, NULL, &err),
                      HS_OK);
     return e;
@@ -115,7 +115,7 @@ static void creates_users_in_a_new_data_dir(void **state)
     hs_clock *clock = hs_clock_manual(1000);
     hs_app app = {.store = dd->store, .clock = clock, .costs = &test_costs};
     hs_id id = 0;
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "correct horse", 1,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "alice", "correct horse", 1,
                                              &id, &err),
                      HS_OK);
     assert_true(id > 0);
@@ -129,15 +129,15 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_true(hs_auth_verify_password(u.password_hash, "correct horse"));
 
     /* Errors name their field instead of leaving it to the message. */
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "another one", 0,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "alice", "another one", 0,
                                              NULL, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "alice"));
     assert_string_equal(err.field, "username");
-    assert_int_equal(hs_accounts_create_user(&app, "bob", "short", 0, NULL, &err),
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "bob", "short", 0, NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
-    assert_int_equal(hs_accounts_create_user(&app, "bad name", "long enough", 0,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "bad name", "long enough", 0,
                                              NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "username");
@@ -306,23 +306,23 @@ static void admin_unlock_reset_disable(void **state)
     assert_true(u.locked_until > 1004);
     /* Unlock: the old failures no longer count toward the next lock. */
     hs_clock_set(e->clock, 1010);
-    assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), u.id, &err), HS_OK);
     assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     /* Reset: the old password stops working and sessions end. */
-    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "short", &err),
+    assert_int_equal(hs_accounts_reset_password(&e->app, hs_actor_cli(), u.id, "short", &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
-    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "new password!",
+    assert_int_equal(hs_accounts_reset_password(&e->app, hs_actor_cli(), u.id, "new password!",
                                                 &err),
                      HS_OK);
     assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Disable, then enable again. */
-    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), u.id, 1, &err), HS_OK);
     assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 0, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), u.id, 0, &err), HS_OK);
     assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Every step is on the record. */
     hs_account_event *ev = NULL;
@@ -336,7 +336,81 @@ static void admin_unlock_reset_disable(void **state)
             k++;
     assert_int_equal(k, 6);
     free(ev);
-    assert_int_equal(hs_accounts_unlock(&e->app, 9999, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), 9999, &err), HS_ERR_NOTFOUND);
+    env_close(e);
+}
+
+/* Every administrative action leaves one audit row with its actor, the
+ * target and the address, written in the action's transaction: an action
+ * refused (the last administrator, an unknown user) leaves none. */
+static void admin_actions_audited(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_error err;
+    hs_actor root = hs_actor_user(77, "root", "2001:db8::7");
+    hs_id bob = 0, chief = 0;
+    hs_clock_set(e->clock, 5000);
+    assert_int_equal(hs_accounts_create_user(&e->app, &root, "bob",
+                                             "correct horse", 0, &bob, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, &root, bob, &err), HS_OK);
+    assert_int_equal(hs_accounts_reset_password(&e->app, &root, bob,
+                                                "new password!", &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, bob, 1, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, bob, 0, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "chief",
+                                             "correct horse", 1, &chief, &err),
+                     HS_OK);
+    /* Refused actions: no row. */
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, chief, 1, &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_accounts_unlock(&e->app, &root, 9999, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_accounts_create_user(&e->app, &root, "bob",
+                                             "correct horse", 0, NULL, &err),
+                     HS_ERR_CONFLICT);
+    /* No actor: the action is refused, not done unaudited. */
+    assert_int_equal(hs_accounts_unlock(&e->app, NULL, bob, &err),
+                     HS_ERR_INVALID);
+
+    hs_audit_filter all = {.limit = 100};
+    hs_audit_rec *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_audit_list(&e->app, &all, &rows, &n, &err), HS_OK);
+    const char *want[] = {HS_AUDIT_USER_CREATED,  HS_AUDIT_USER_ENABLED,
+                          HS_AUDIT_USER_DISABLED, HS_AUDIT_PASSWORD_RESET,
+                          HS_AUDIT_USER_UNLOCKED, HS_AUDIT_USER_CREATED};
+    assert_true(n >= 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(rows[i].action, want[i]);
+    assert_string_equal(rows[0].actor_name, HS_AUDIT_CLI_ACTOR);
+    assert_int_equal(rows[0].actor_id, 0);
+    assert_int_equal(rows[0].target_id, chief);
+    assert_string_equal(rows[0].detail, "role admin");
+    for (size_t i = 1; i < 6; i++) {
+        assert_int_equal(rows[i].actor_id, 77);
+        assert_string_equal(rows[i].actor_name, "root");
+        assert_string_equal(rows[i].address, "2001:db8::7");
+        assert_string_equal(rows[i].target_kind, "user");
+        assert_int_equal(rows[i].target_id, bob);
+        assert_string_equal(rows[i].target_name, "bob");
+        assert_int_equal(rows[i].at, 5000);
+    }
+    free(rows);
+    /* The list's filters are checked. */
+    hs_audit_filter bad = {.limit = 10};
+    snprintf(bad.action, sizeof bad.action, "made_up");
+    assert_int_equal(hs_audit_list(&e->app, &bad, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "action");
+    hs_audit_filter backwards = {.limit = 10, .since = 10, .until = 5};
+    assert_int_equal(hs_audit_list(&e->app, &backwards, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "until");
     env_close(e);
 }
 
@@ -347,24 +421,24 @@ static void last_admin_cannot_be_disabled(void **state)
     env *e = env_open();
     hs_error err;
     hs_id root = 0, second = 0;
-    assert_int_equal(hs_accounts_create_user(&e->app, "root", "correct horse", 1,
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "root", "correct horse", 1,
                                              &root, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err),
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 1, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "last"));
-    assert_int_equal(hs_accounts_create_user(&e->app, "second", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "second", "correct horse",
                                              1, &second, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err), HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, second, 1, &err),
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), second, 1, &err),
                      HS_ERR_CONFLICT);
     /* Non-admins and re-enabling are never refused. */
     hs_user alice;
     assert_int_equal(hs_store_user_get_by_name(e->app.store, "alice", &alice, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, alice.id, 1, &err), HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 0, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), alice.id, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 0, &err), HS_OK);
     env_close(e);
 }
 
@@ -376,7 +450,7 @@ static void logins_are_limited_per_client(void **state)
     env *e = env_open_empty(3);
     hs_error err;
     hs_login in;
-    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "alice", "correct horse",
                                              0, NULL, &err),
                      HS_OK);
     hs_clock_set(e->clock, 6000); /* the start of a minute */
@@ -464,6 +538,7 @@ int main(void)
         cmocka_unit_test(wrong_passwords_lock_the_account),
         cmocka_unit_test(disabled_accounts),
         cmocka_unit_test(admin_unlock_reset_disable),
+        cmocka_unit_test(admin_actions_audited),
         cmocka_unit_test(last_admin_cannot_be_disabled),
         cmocka_unit_test(logins_are_limited_per_client),
         cmocka_unit_test(ipv6_clients_count_by_prefix),

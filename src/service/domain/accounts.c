@@ -65,9 +65,27 @@ static hs_status check_password(const char *password, hs_error *err)
     return rc;
 }
 
-hs_status hs_accounts_create_user(hs_app *app, const char *username,
-                                  const char *password, int is_admin,
-                                  hs_id *id_out, hs_error *err)
+/* A new user and its audit row, in one transaction. */
+typedef struct user_create {
+    hs_user *u;
+    const hs_actor *by;
+} user_create;
+
+static hs_status create_user_txn(hs_store *store, void *arg, hs_error *err)
+{
+    const user_create *c = arg;
+    hs_status rc = hs_store_user_create(store, c->u, err);
+    if (rc == HS_OK)
+        rc = hs_audit_record(store, c->u->created_at, c->by,
+                             HS_AUDIT_USER_CREATED, "user", c->u->id,
+                             c->u->username,
+                             c->u->is_admin ? "role admin" : "role user", err);
+    return rc;
+}
+
+hs_status hs_accounts_create_user(hs_app *app, const hs_actor *by,
+                                  const char *username, const char *password,
+                                  int is_admin, hs_id *id_out, hs_error *err)
 {
     hs_status rc = hs_accounts_check_username(username, err);
     if (rc != HS_OK || (rc = check_password(password, err)) != HS_OK)
@@ -80,7 +98,8 @@ hs_status hs_accounts_create_user(hs_app *app, const char *username,
         return rc;
     u.is_admin = is_admin != 0;
     u.created_at = now_of(app);
-    rc = hs_store_user_create(app->store, &u, err);
+    user_create c = {&u, by};
+    rc = hs_store_transact(app->store, create_user_txn, &c, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     if (rc == HS_ERR_CONFLICT && err)
         snprintf(err->field, sizeof err->field, "username");
@@ -420,7 +439,9 @@ static hs_status setup_locked(hs_app *app, const char *client,
         return hs_fail_field(err, HS_ERR_DENIED, "token",
                              "the setup token is wrong (it was printed on the "
                              "server's console at start)");
-    rc = hs_accounts_create_user(app, username, password, 1, NULL, err);
+    /* The first administrator creates themselves with the setup token. */
+    hs_actor self = hs_actor_user(0, username, client);
+    rc = hs_accounts_create_user(app, &self, username, password, 1, NULL, err);
     if (rc == HS_OK)
         s->token[0] = '\0';
     return rc;
@@ -477,11 +498,14 @@ hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
 
 /* An administrative change of one user: re-read inside the transaction,
  * `apply` changes its own field on that fresh copy (so two changes at once
- * never undo each other), then the user is written, `event` recorded and,
- * when asked, every session of the user ended. */
+ * never undo each other), then the user is written, `event` recorded,
+ * `audit` written to the audit log as done by `by` and, when asked, every
+ * session of the user ended. */
 typedef struct user_change {
+    const hs_actor *by;
     hs_id user_id;
     const char *event;
+    const char *audit;
     int end_sessions;
     int64_t now;
     hs_status (*apply)(hs_store *store, hs_user *u, const void *arg,
@@ -500,19 +524,24 @@ static hs_status user_change_txn(hs_store *store, void *arg, hs_error *err)
         rc = hs_store_user_update(store, &u, err);
     if (rc == HS_OK)
         rc = hs_store_event_add(store, u.id, c->event, c->now, NULL, err);
+    if (rc == HS_OK)
+        rc = hs_audit_record(store, c->now, c->by, c->audit, "user", u.id,
+                             u.username, NULL, err);
     if (rc == HS_OK && c->end_sessions)
         rc = hs_store_session_delete_for_user(store, u.id, NULL, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     return rc;
 }
 
-static hs_status change_user(hs_app *app, hs_id user_id, const char *event,
+static hs_status change_user(hs_app *app, const hs_actor *by, hs_id user_id,
+                             const char *event, const char *audit,
                              int end_sessions,
                              hs_status (*apply)(hs_store *, hs_user *,
                                                 const void *, hs_error *),
                              const void *arg, hs_error *err)
 {
-    user_change c = {user_id, event, end_sessions, now_of(app), apply, arg};
+    user_change c = {by,           user_id,     event, audit,
+                     end_sessions, now_of(app), apply, arg};
     return hs_store_transact(app->store, user_change_txn, &c, err);
 }
 
@@ -526,10 +555,11 @@ static hs_status apply_unlock(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
+hs_status hs_accounts_unlock(hs_app *app, const hs_actor *by, hs_id user_id,
+                             hs_error *err)
 {
-    return change_user(app, user_id, HS_EVENT_UNLOCKED, 0, apply_unlock, NULL,
-                       err);
+    return change_user(app, by, user_id, HS_EVENT_UNLOCKED,
+                       HS_AUDIT_USER_UNLOCKED, 0, apply_unlock, NULL, err);
 }
 
 static hs_status apply_password(hs_store *store, hs_user *u, const void *arg,
@@ -542,16 +572,17 @@ static hs_status apply_password(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
-                                     const char *password, hs_error *err)
+hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
+                                     hs_id user_id, const char *password,
+                                     hs_error *err)
 {
     char hash[HS_PASSWORD_HASH_MAX];
     hs_status rc = check_password(password, err);
     if (rc != HS_OK ||
         (rc = hs_auth_hash_password(password, app->costs, hash, err)) != HS_OK)
         return rc;
-    rc = change_user(app, user_id, "password_reset", 1, apply_password, hash,
-                     err);
+    rc = change_user(app, by, user_id, "password_reset", HS_AUDIT_PASSWORD_RESET,
+                     1, apply_password, hash, err);
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
@@ -576,10 +607,11 @@ static hs_status apply_disabled(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
-                                   hs_error *err)
+hs_status hs_accounts_set_disabled(hs_app *app, const hs_actor *by,
+                                   hs_id user_id, int disabled, hs_error *err)
 {
     int value = disabled != 0;
-    return change_user(app, user_id, value ? "disabled" : "enabled", value,
-                       apply_disabled, &value, err);
+    return change_user(app, by, user_id, value ? "disabled" : "enabled",
+                       value ? HS_AUDIT_USER_DISABLED : HS_AUDIT_USER_ENABLED,
+                       value, apply_disabled, &value, err);
 }

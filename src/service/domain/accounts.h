@@ -19,6 +19,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/audit.h"
 #include "domain/auth.h"
 #include "store/records.h"
 
@@ -28,10 +29,12 @@
 hs_status hs_accounts_check_username(const char *username, hs_error *err);
 
 /* Creates a user after checking the name and the password policy and
- * hashing the password (app->costs). *id_out (may be NULL) receives the
- * new id. HS_ERR_INVALID names the field; HS_ERR_CONFLICT when the name is
- * taken. */
-hs_status hs_accounts_create_user(hs_app *app, const char *username,
+ * hashing the password (app->costs), and records "user_created" by `by`
+ * in the audit log in the same transaction. *id_out (may be NULL)
+ * receives the new id. HS_ERR_INVALID names the field; HS_ERR_CONFLICT
+ * when the name is taken. */
+hs_status hs_accounts_create_user(hs_app *app, const hs_actor *by,
+                                  const char *username,
                                   const char *password, int is_admin,
                                   hs_id *id_out, hs_error *err);
 
@@ -125,21 +128,29 @@ hs_status hs_accounts_prefs_get(hs_app *app, hs_id user_id, char **json_out,
 hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
                                 const char *prefs_json, hs_error *err);
 
-/* ---- administration (the admin API and the CLI call these) ---- */
+/* ---- administration (the admin API and the CLI call these) ----
+ *
+ * `by` is who acts (domain/audit.h): each change is written to the audit
+ * log in the transaction that makes it. */
 
-/* Lifts a lockout now: clears locked_until and records "unlocked"; the
- * failures before it no longer count toward the next lock. */
-hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err);
+/* Lifts a lockout now: clears locked_until and records "unlocked" (audit:
+ * "user_unlocked"); the failures before it no longer count toward the
+ * next lock. */
+hs_status hs_accounts_unlock(hs_app *app, const hs_actor *by, hs_id user_id,
+                             hs_error *err);
 
 /* Sets a new password (policy-checked, field "password"), records
- * "password_reset" and ends every session of the user. */
-hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
-                                     const char *password, hs_error *err);
+ * "password_reset" (audit too) and ends every session of the user. */
+hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
+                                     hs_id user_id, const char *password,
+                                     hs_error *err);
 
 /* Disables (ending every session) or re-enables an account; records
- * "disabled" / "enabled". Disabling the last enabled administrator is
- * HS_ERR_CONFLICT: the platform never loses its administrators. */
-hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
+ * "disabled" / "enabled" (audit: "user_disabled" / "user_enabled").
+ * Disabling the last enabled administrator is HS_ERR_CONFLICT: the
+ * platform never loses its administrators. */
+hs_status hs_accounts_set_disabled(hs_app *app, const hs_actor *by,
+                                   hs_id user_id, int disabled,
                                    hs_error *err);
 
 #endif

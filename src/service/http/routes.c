@@ -29,6 +29,8 @@ const hs_route hs_api_routes[] = {
     {"POST", "/api/v1/users/{id}/password", hs_api_user_password, ADMIN | JSON},
     {"GET", "/api/v1/notifications", hs_api_notifications_list, ADMIN},
     {"POST", "/api/v1/notifications/{id}/read", hs_api_notification_read, ADMIN},
+    {"GET", "/api/v1/audit", hs_api_audit_list, ADMIN},
+    {"GET", "/api/v1/security/report", hs_api_security_report, ADMIN},
 
     {"POST", "/api/v1/datasets", hs_api_datasets_upload, AUTH | FORM},
     {"GET", "/api/v1/datasets", hs_api_datasets_list, AUTH},

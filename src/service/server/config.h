@@ -35,6 +35,8 @@ typedef struct hs_server_config {
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
     int secure_cookies;
+    unsigned security_flush_seconds;  /* refusal tallies written this often */
+    unsigned security_retention_days; /* and kept this long */
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;

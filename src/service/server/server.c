@@ -18,6 +18,7 @@
 #include "domain/jobs.h"
 #include "domain/models.h"
 #include "domain/runner.h"
+#include "domain/security_report.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
@@ -157,6 +158,10 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK)
+        st = hs_refusals_start(app, cfg->security_flush_seconds,
+                               cfg->security_retention_days, &app->refusals,
+                               err);
     return st;
 }
 
@@ -280,6 +285,7 @@ void hs_server_stop(hs_server *s)
         hs_log_set_access_fd(-1);
         close(s->access_fd);
     }
+    hs_refusals_stop(app->refusals); /* after the last request: flushes */
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
     hs_model_cache_free(app->models);
     hs_setup_free(app->setup);
