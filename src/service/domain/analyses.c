@@ -674,6 +674,7 @@ static const hs_trash_kind ANALYSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_analysis_rec, deleted_at),
+    .name_offset = offsetof(hs_analysis_rec, name),
     .set_deleted = hs_store_analysis_set_deleted,
     .purge = hs_store_analysis_purge,
 };

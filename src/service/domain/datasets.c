@@ -237,6 +237,7 @@ static const hs_trash_kind DATASETS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_dataset_rec, deleted_at),
+    .name_offset = offsetof(hs_dataset_rec, name),
     .set_deleted = hs_store_dataset_set_deleted,
     .purge = hs_store_dataset_purge,
 };

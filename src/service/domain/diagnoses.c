@@ -644,6 +644,7 @@ static const hs_trash_kind DIAGNOSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_diagnosis_rec, deleted_at),
+    .name_offset = offsetof(hs_diagnosis_rec, name),
     .set_deleted = hs_store_diagnosis_set_deleted,
     .purge = hs_store_diagnosis_purge,
 };

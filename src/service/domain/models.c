@@ -393,6 +393,7 @@ static const hs_trash_kind MODELS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_model_rec, deleted_at),
+    .name_offset = offsetof(hs_model_rec, name),
     .set_deleted = hs_store_model_set_deleted,
     .purge = hs_store_model_purge,
 };

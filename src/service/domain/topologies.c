@@ -159,6 +159,7 @@ static const hs_trash_kind TOPOLOGIES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_topology_rec, deleted_at),
+    .name_offset = offsetof(hs_topology_rec, name),
     .set_deleted = hs_store_topology_set_deleted,
     .purge = hs_store_topology_purge,
 };
