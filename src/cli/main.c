@@ -29,6 +29,7 @@ static const command COMMANDS[] = {
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},
+    {"routes", cmd_routes, "list the web platform's API routes and their rules"},
 };
 
 static void usage(FILE *out)

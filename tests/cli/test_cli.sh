@@ -215,6 +215,29 @@ t_version() {
     expect_empty err
 }
 
+# `healer routes` prints the route table the binary serves, as text or as
+# the JSON the authorization matrix test reads; a stray option is a usage
+# error.
+t_routes() {
+    run healer routes --json
+    expect_rc 0 "healer routes --json"
+    "$PY" - out <<'PYEOF' || fail "healer routes --json is not the route table"
+import json, sys
+routes = json.load(open(sys.argv[1]))
+keys = {(r["method"], r["pattern"]): r["flags"] for r in routes}
+assert keys[("GET", "/api/v1/audit")] == ["AUTH", "ADMIN"], keys[("GET", "/api/v1/audit")]
+assert keys[("GET", "/api/v1/health")] == ["PUBLIC"]
+assert "OWNED" in keys[("DELETE", "/api/v1/datasets/{id}")]
+assert not any(m != "GET" for m, p in keys if p.startswith("/api/v1/audit"))
+PYEOF
+    run healer routes
+    expect_rc 0 "healer routes"
+    expect_in out "/api/v1/security/report" "text table"
+    run healer routes --xml
+    expect_rc 2 "healer routes --xml"
+    expect_in err "unknown option '--xml'" "routes usage"
+}
+
 t_help_subcommands() {
     for c in train predict eval drift inspect simulate rca rca-eval; do
         run healer $c --help
@@ -2068,7 +2091,7 @@ predict_failure_keeps_old_output stdout_write_errors
 determinism_threads user_add user_add_rejects profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
-rca_ranks rca_eval rca_errors rca_eval_errors"
+rca_ranks rca_eval rca_errors rca_eval_errors routes"
 
 passed=0
 failed=0

@@ -20,6 +20,11 @@
 extern const hs_route hs_api_routes[];
 extern const size_t hs_api_n_routes;
 
+/* The route table as data: [{"method", "pattern", "flags": ["AUTH",
+ * "ADMIN", "NO_CSRF", "JSON", "MULTIPART", "OPT_AUTH", "OWNED"] or
+ * ["PUBLIC"]}], in table order (NULL when out of memory). */
+json_t *hs_api_routes_json(void);
+
 /* The hooks the HTTP layer authenticates requests with (api_auth.c; see
  * hs_http_auth): the session cookie's name, its check, the CSRF check. */
 extern const char *const hs_api_session_cookie;
