@@ -15,7 +15,8 @@
 static const char ROUTES_USAGE[] =
     "Usage: healer routes [--json]\n\n"
     "Prints the REST API's routes: METHOD PATTERN FLAGS, one per line, or\n"
-    "with --json an array of {\"method\", \"pattern\", \"flags\"}. Flags: PUBLIC,\n"
+    "with --json an array of {\"method\", \"pattern\", \"flags\"}. Flags: "
+    "PUBLIC,\n"
     "AUTH (a session), ADMIN, NO_CSRF (state-changing without the CSRF\n"
     "token), JSON / MULTIPART (the body), OPT_AUTH (a session when there is\n"
     "one), OWNED (acts on a user's record: others get 404).\n";
@@ -42,7 +43,8 @@ int cmd_routes(int argc, char **argv)
         fputc('\n', stdout);
     }
     for (size_t i = 0; !as_json && i < json_array_size(routes); i++) {
-        json_t *r = json_array_get(routes, i), *flags = json_object_get(r, "flags");
+        json_t *r = json_array_get(routes, i),
+               *flags = json_object_get(r, "flags");
         printf("%-7s %-48s", json_string_value(json_object_get(r, "method")),
                json_string_value(json_object_get(r, "pattern")));
         for (size_t f = 0; f < json_array_size(flags); f++)

@@ -142,9 +142,9 @@ static void cap_folds_into_other(void **state)
     assert_int_equal(stored_total(e, 0, 2000000), sources);
     hs_tally *rows = NULL;
     size_t n = 0;
-    assert_int_equal(hs_store_tally_top(e->app.store, 0, 2000000, 1, 1, &rows,
-                                        &n, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_tally_top(e->app.store, 0, 2000000, 1, 1, &rows, &n, &err),
+        HS_OK);
     assert_int_equal(n, 1);
     assert_string_equal(rows[0].source, HS_REFUSALS_OTHER);
     assert_int_equal(rows[0].count, 500);
@@ -212,9 +212,9 @@ static void report_merges_and_ranks(void **state)
     assert_int_equal(hs_store_event_add(e->app.store, ann, HS_SECURITY_LOCKED,
                                         t0 + 5, NULL, &err),
                      HS_OK);
-    assert_int_equal(hs_store_event_add(e->app.store, ann, "unlocked", t0 + 6,
-                                        NULL, &err),
-                     HS_OK);
+    assert_int_equal(
+        hs_store_event_add(e->app.store, ann, "unlocked", t0 + 6, NULL, &err),
+        HS_OK);
     for (int i = 0; i < 4; i++)
         hs_refusals_count(e->app.refusals, t0 + 70, "POST /api/v1/auth/login",
                           "2001:db8:9:9::1", HS_REFUSAL_RATE_LIMITED);

@@ -12,12 +12,19 @@
 #include "domain/audit.h"
 #include "store/store.h"
 
-const char *const hs_audit_actions[] = {
-    HS_AUDIT_USER_CREATED,   HS_AUDIT_USER_DISABLED, HS_AUDIT_USER_ENABLED,
-    HS_AUDIT_USER_UNLOCKED,  HS_AUDIT_PASSWORD_RESET, HS_AUDIT_EMAIL_CHANGED,
-    HS_AUDIT_ADMIN_GRANTED,  HS_AUDIT_ADMIN_REVOKED, HS_AUDIT_DATA_DELETED,
-    HS_AUDIT_DATA_RESTORED,  HS_AUDIT_DATA_PURGED,   HS_AUDIT_SETTINGS_CHANGED,
-    NULL};
+const char *const hs_audit_actions[] = {HS_AUDIT_USER_CREATED,
+                                        HS_AUDIT_USER_DISABLED,
+                                        HS_AUDIT_USER_ENABLED,
+                                        HS_AUDIT_USER_UNLOCKED,
+                                        HS_AUDIT_PASSWORD_RESET,
+                                        HS_AUDIT_EMAIL_CHANGED,
+                                        HS_AUDIT_ADMIN_GRANTED,
+                                        HS_AUDIT_ADMIN_REVOKED,
+                                        HS_AUDIT_DATA_DELETED,
+                                        HS_AUDIT_DATA_RESTORED,
+                                        HS_AUDIT_DATA_PURGED,
+                                        HS_AUDIT_SETTINGS_CHANGED,
+                                        NULL};
 
 const hs_actor *hs_actor_cli(void)
 {

@@ -20,8 +20,8 @@
 #include "store/store.h"
 
 const char *const hs_security_kinds[HS_SECURITY_KINDS] = {
-    HS_SECURITY_LOGIN_FAILED, HS_SECURITY_LOCKED,  HS_REFUSAL_UNAUTHORIZED,
-    HS_REFUSAL_FORBIDDEN,     HS_REFUSAL_CSRF,     HS_REFUSAL_RATE_LIMITED};
+    HS_SECURITY_LOGIN_FAILED, HS_SECURITY_LOCKED, HS_REFUSAL_UNAUTHORIZED,
+    HS_REFUSAL_FORBIDDEN,     HS_REFUSAL_CSRF,    HS_REFUSAL_RATE_LIMITED};
 
 /* Room for the folded "other" keys past the cap: a few buckets times the
  * four kinds. */
@@ -69,7 +69,8 @@ void hs_refusal_source(const char *client, char out[HS_ADDRESS_MAX])
         snprintf(out, HS_ADDRESS_MAX, "%s/64", text);
 }
 
-/* ---- the counter ------------------------------------------------------------ */
+/* ---- the counter ------------------------------------------------------------
+ */
 
 typedef struct table {
     hs_tally items[HS_REFUSALS_KEYS_MAX + OTHER_ROOM];
@@ -211,9 +212,9 @@ hs_status hs_refusals_flush(hs_refusals *r, hs_error *err)
     pthread_mutex_unlock(&r->lock);
 
     flush_batch fb = {batch};
-    hs_status st = batch->n ? hs_store_transact(r->app->store, flush_txn, &fb,
-                                                err)
-                            : HS_OK;
+    hs_status st = batch->n
+                       ? hs_store_transact(r->app->store, flush_txn, &fb, err)
+                       : HS_OK;
     if (st != HS_OK) { /* keep the counts for the next flush */
         pthread_mutex_lock(&r->lock);
         for (size_t i = 0; i < batch->n; i++)
@@ -243,8 +244,9 @@ static void *flusher_main(void *arg)
         pthread_mutex_unlock(&r->lock);
         hs_error err = {0};
         if (hs_refusals_flush(r, &err) != HS_OK)
-            hs_log(HS_LOG_ERROR, "cannot write the refusal tallies (kept for "
-                                 "the next try)",
+            hs_log(HS_LOG_ERROR,
+                   "cannot write the refusal tallies (kept for "
+                   "the next try)",
                    json_pack("{s:s}", "error", err.message));
         pthread_mutex_lock(&r->lock);
     }
@@ -305,7 +307,8 @@ void hs_refusals_stop(hs_refusals *r)
     free(r);
 }
 
-/* ---- the report ---------------------------------------------------------------- */
+/* ---- the report
+ * ---------------------------------------------------------------- */
 
 #define DAY 86400
 #define DEFAULT_POINTS 288
@@ -354,8 +357,8 @@ static hs_status query_fill(hs_security_query *q, int64_t now, hs_error *err)
     if (!q->top)
         q->top = 10;
     if (q->top > HS_SECURITY_TOP_MAX)
-        return hs_fail_field(err, HS_ERR_INVALID, "top",
-                             "top must be 1..%d", HS_SECURITY_TOP_MAX);
+        return hs_fail_field(err, HS_ERR_INVALID, "top", "top must be 1..%d",
+                             HS_SECURITY_TOP_MAX);
     return HS_OK;
 }
 
@@ -395,21 +398,18 @@ hs_status hs_security_report_build(hs_app *app, const hs_security_query *q,
     if (st == HS_OK && app->refusals)
         st = hs_refusals_flush(app->refusals, err);
     const hs_security_query *f = &out->q;
-    hs_tally *rows = NULL;
-    size_t n = 0;
-    if (st == HS_OK)
-        st = hs_store_event_series(app->store, f->since, f->until, f->bucket,
-                                   &rows, &n, err);
-    if (st == HS_OK)
-        st = merge_series(out, rows, n, err);
-    free(rows);
-    rows = NULL;
-    if (st == HS_OK)
-        st = hs_store_tally_series(app->store, f->since, f->until, f->bucket,
-                                   &rows, &n, err);
-    if (st == HS_OK)
-        st = merge_series(out, rows, n, err);
-    free(rows);
+    /* The account events, then the refusals, in one series. */
+    for (int events = 1; events >= 0 && st == HS_OK; events--) {
+        hs_tally *rows = NULL;
+        size_t n = 0;
+        st = events ? hs_store_event_series(app->store, f->since, f->until,
+                                            f->bucket, &rows, &n, err)
+                    : hs_store_tally_series(app->store, f->since, f->until,
+                                            f->bucket, &rows, &n, err);
+        if (st == HS_OK)
+            st = merge_series(out, rows, n, err);
+        free(rows);
+    }
     if (st == HS_OK)
         qsort(out->series, out->n_series, sizeof *out->series, by_bucket_kind);
     if (st == HS_OK)

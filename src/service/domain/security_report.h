@@ -87,7 +87,8 @@ hs_status hs_refusals_flush(hs_refusals *r, hs_error *err);
 /* Distinct keys pending now (for tests and /metrics). */
 size_t hs_refusals_pending(hs_refusals *r);
 
-/* ---- the report ----------------------------------------------------------- */
+/* ---- the report -----------------------------------------------------------
+ */
 
 /* Most points in one series, and most rows in a top list. */
 #define HS_SECURITY_POINTS_MAX 1500

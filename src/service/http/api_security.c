@@ -38,7 +38,8 @@ static json_t *iso_time(int64_t t)
     char buf[32];
     time_t tt = (time_t)t;
     struct tm tm;
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    if (!gmtime_r(&tt, &tm) ||
+        !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
         return json_null();
     return json_string(buf);
 }
@@ -62,27 +63,27 @@ static int query_text(const hs_req *req, hs_resp *resp, const char *name,
     return 0;
 }
 
-/* ---- the audit log ---------------------------------------------------------- */
+/* ---- the audit log ----------------------------------------------------------
+ */
 
 static json_t *audit_json(const hs_audit_rec *a)
 {
-    return json_pack("{s:I, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:s, s:s, s:s}",
-                     "id", (json_int_t)a->id, "at", (json_int_t)a->at, "time",
-                     iso_time(a->at), "actor_id",
-                     a->actor_id ? json_integer((json_int_t)a->actor_id)
-                                 : json_null(),
-                     "actor_name", a->actor_name, "action", a->action,
-                     "target_kind", a->target_kind, "target_id",
-                     a->target_id ? json_integer((json_int_t)a->target_id)
-                                  : json_null(),
-                     "target_name", a->target_name, "address", a->address,
-                     "detail", a->detail);
+    return json_pack(
+        "{s:I, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id",
+        (json_int_t)a->id, "at", (json_int_t)a->at, "time", iso_time(a->at),
+        "actor_id",
+        a->actor_id ? json_integer((json_int_t)a->actor_id) : json_null(),
+        "actor_name", a->actor_name, "action", a->action, "target_kind",
+        a->target_kind, "target_id",
+        a->target_id ? json_integer((json_int_t)a->target_id) : json_null(),
+        "target_name", a->target_name, "address", a->address, "detail",
+        a->detail);
 }
 
 static const char *const AUDIT_COLUMNS[] = {
-    "id",          "time",      "at",          "actor_id", "actor_name",
-    "action",      "target_kind", "target_id", "target_name", "address",
-    "detail",      NULL};
+    "id",          "time",    "at",          "actor_id",
+    "actor_name",  "action",  "target_kind", "target_id",
+    "target_name", "address", "detail",      NULL};
 
 /* The actions a filter may name, for the UI's choice. */
 static json_t *actions_json(void)
@@ -148,7 +149,8 @@ void hs_api_audit_list(hs_app *app, hs_req *req, hs_resp *resp)
         hs_api_attachment(resp, "audit-log.json");
 }
 
-/* ---- the security report ------------------------------------------------------ */
+/* ---- the security report
+ * ------------------------------------------------------ */
 
 /* The first refusal kind in hs_security_kinds (the account events come
  * first: they have no route or source). */
@@ -234,10 +236,9 @@ static json_t *report_json(const hs_security_report *r)
                      "until_time", iso_time(r->q.until), "bucket",
                      (json_int_t)r->q.bucket, "top", (json_int_t)r->q.top,
                      "bucket_stored", (json_int_t)HS_REFUSALS_BUCKET_SECONDS,
-                     "kinds", kinds, "totals", totals, "series",
-                     series_json(r), "top_routes",
-                     top_json(r->routes, r->n_routes, 0), "top_sources",
-                     top_json(r->sources, r->n_sources, 1));
+                     "kinds", kinds, "totals", totals, "series", series_json(r),
+                     "top_routes", top_json(r->routes, r->n_routes, 0),
+                     "top_sources", top_json(r->sources, r->n_sources, 1));
 }
 
 /* The report as one table: a row per point ("series"), per top route
@@ -245,10 +246,9 @@ static json_t *report_json(const hs_security_report *r)
 static void reply_report_csv(hs_resp *resp, json_t *report)
 {
     static const char *const columns[] = {
-        "section",      "time",      "t",           "route",
-        "source",       "total",     "login_failed", "locked",
-        "unauthorized", "forbidden", "csrf_failed", "rate_limited",
-        NULL};
+        "section",     "time",         "t",      "route",        "source",
+        "total",       "login_failed", "locked", "unauthorized", "forbidden",
+        "csrf_failed", "rate_limited", NULL};
     static const char *const sections[][2] = {{"series", "series"},
                                               {"top_routes", "route"},
                                               {"top_sources", "source"}};

@@ -2052,6 +2052,25 @@ static inline hs_status hs_store__series_ok(hs_store *store, int64_t since,
     return hs;
 }
 
+/* An aggregation by time: of the refusal tallies, or of the account
+ * events when `events`. */
+static inline hs_status hs_store__series(hs_store *store, int events,
+                                         int64_t since, int64_t until,
+                                         int64_t bucket_seconds,
+                                         hs_tally **items, size_t *n,
+                                         hs_error *err)
+{
+    hs_status hs = hs_store__series_ok(store, since, until, bucket_seconds,
+                                       items, n,
+                                       events ? "event_series" : "tally_series",
+                                       err);
+    if (hs != HS_OK)
+        return hs;
+    const hs_store_tally_ops *t = store->ops->tallies;
+    return (events ? t->event_series : t->series)(
+        store->impl, since, until, bucket_seconds, items, n, err);
+}
+
 /* The refused requests of [since, until) per time bucket and kind: rows
  * {bucket (a multiple of bucket_seconds), kind, count} ordered by bucket
  * then kind (route and source empty); buckets with none are absent. */
@@ -2061,12 +2080,8 @@ static inline hs_status hs_store_tally_series(hs_store *store, int64_t since,
                                               hs_tally **items, size_t *n,
                                               hs_error *err)
 {
-    hs_status hs = hs_store__series_ok(store, since, until, bucket_seconds,
-                                       items, n, "tally_series", err);
-    return hs != HS_OK ? hs
-                       : store->ops->tallies->series(store->impl, since, until,
-                                                     bucket_seconds, items, n,
-                                                     err);
+    return hs_store__series(store, 0, since, until, bucket_seconds, items, n,
+                            err);
 }
 
 /* The `limit` (1..HS_STORE_LIST_MAX) routes - or sources, when by_source -
@@ -2113,12 +2128,8 @@ static inline hs_status hs_store_event_series(hs_store *store, int64_t since,
                                               hs_tally **items, size_t *n,
                                               hs_error *err)
 {
-    hs_status hs = hs_store__series_ok(store, since, until, bucket_seconds,
-                                       items, n, "event_series", err);
-    return hs != HS_OK ? hs
-                       : store->ops->tallies->event_series(
-                             store->impl, since, until, bucket_seconds, items,
-                             n, err);
+    return hs_store__series(store, 1, since, until, bucket_seconds, items, n,
+                            err);
 }
 
 #ifdef __cplusplus
