@@ -70,6 +70,7 @@ def test_owner_delete_restore_audited(c):
             if r["target_kind"] == "dataset" and r["target_id"] == d["id"]]
     check([r["action"] for r in rows] == ["data_restored", "data_deleted"], "delete and restore recorded", rows)
     check(all(r["actor_name"] == "alice" and r["target_name"] == "audit.csv" for r in rows), "by the owner", rows)
+    check(all(r["address"] == "127.0.0.1" for r in rows), "from the owner's address", rows)
 
 
 def test_audit_filters_paging_export(c):

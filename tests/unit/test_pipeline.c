@@ -304,7 +304,7 @@ static void a_trashed_dataset_to_diagnose_fails_its_step(void **state)
     size_t models, diagnoses;
     hs_id diag = ingest(w, "gone.csv", make_csv(60, 3, 0));
     assert_int_equal(submit(w, request(w, diag), &job, &err), HS_OK);
-    assert_int_equal(hs_datasets_trash(&w->app, diag, &w->owner, &back, &err),
+    assert_int_equal(hs_datasets_trash(&w->app, diag, &w->owner, NULL, &back, &err),
                      HS_OK);
     hs_dataset_rec_free(&back);
     run_job(w, &job, f, &o);

@@ -680,15 +680,17 @@ static const hs_trash_kind ANALYSES = {
 };
 
 hs_status hs_analyses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_analysis_rec *out, hs_error *err)
+                            const char *client, hs_analysis_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_move(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_analysis_rec *out, hs_error *err)
+                              const char *client, hs_analysis_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_restore(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_delete(hs_app *app, hs_id id, const hs_user *viewer,

@@ -243,15 +243,17 @@ static const hs_trash_kind DATASETS = {
 };
 
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_dataset_rec *out, hs_error *err)
+                            const char *client, hs_dataset_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_move(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_dataset_rec *out, hs_error *err)
+                              const char *client, hs_dataset_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_restore(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,

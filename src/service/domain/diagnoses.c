@@ -650,15 +650,17 @@ static const hs_trash_kind DIAGNOSES = {
 };
 
 hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                             hs_diagnosis_rec *out, hs_error *err)
+                             const char *client, hs_diagnosis_rec *out,
+                             hs_error *err)
 {
-    return hs_trash_move(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_move(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                               hs_diagnosis_rec *out, hs_error *err)
+                               const char *client, hs_diagnosis_rec *out,
+                               hs_error *err)
 {
-    return hs_trash_restore(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_restore(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err)

@@ -399,18 +399,19 @@ static const hs_trash_kind MODELS = {
 };
 
 hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                          hs_model_rec *out, hs_error *err)
+                          const char *client, hs_model_rec *out, hs_error *err)
 {
-    hs_status st = hs_trash_move(app, &MODELS, id, viewer, out, err);
+    hs_status st = hs_trash_move(app, &MODELS, id, viewer, client, out, err);
     if (st == HS_OK)
         uncache(app->models, id);
     return st;
 }
 
 hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_model_rec *out, hs_error *err)
+                            const char *client, hs_model_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_restore(app, &MODELS, id, viewer, out, err);
+    return hs_trash_restore(app, &MODELS, id, viewer, client, out, err);
 }
 
 hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err)

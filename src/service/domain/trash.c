@@ -12,10 +12,10 @@
 
 /* The audit row of a move or restore by the viewer (owner or admin). */
 static void audit_change(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                         const hs_user *viewer, const void *rec,
-                         const char *action)
+                         const hs_user *viewer, const char *client,
+                         const void *rec, const char *action)
 {
-    hs_actor by = hs_actor_user(viewer->id, viewer->username, NULL);
+    hs_actor by = hs_actor_user(viewer->id, viewer->username, client);
     hs_error err = {0};
     if (hs_audit_record_now(app, &by, action, kind->what, id,
                             (const char *)rec + kind->name_offset, NULL,
@@ -49,7 +49,8 @@ static hs_status write_record(hs_app *app, const hs_trash_kind *kind, hs_id id,
 }
 
 hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                        const hs_user *viewer, void *rec, hs_error *err)
+                        const hs_user *viewer, const char *client, void *rec,
+                        hs_error *err)
 {
     int64_t already = 0;
     hs_status st = read_record(app, kind, id, viewer, rec, &already, err);
@@ -58,12 +59,13 @@ hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
     st = write_record(app, kind, id, viewer,
                       already ? already : hs_clock_now(app->clock), rec, err);
     if (st == HS_OK && !already)
-        audit_change(app, kind, id, viewer, rec, HS_AUDIT_DATA_DELETED);
+        audit_change(app, kind, id, viewer, client, rec, HS_AUDIT_DATA_DELETED);
     return st;
 }
 
 hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                           const hs_user *viewer, void *rec, hs_error *err)
+                           const hs_user *viewer, const char *client, void *rec,
+                           hs_error *err)
 {
     int64_t deleted_at = 0;
     hs_status st = read_record(app, kind, id, viewer, rec, &deleted_at, err);
@@ -78,7 +80,8 @@ hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
     }
     st = write_record(app, kind, id, viewer, 0, rec, err);
     if (st == HS_OK)
-        audit_change(app, kind, id, viewer, rec, HS_AUDIT_DATA_RESTORED);
+        audit_change(app, kind, id, viewer, client, rec,
+                     HS_AUDIT_DATA_RESTORED);
     return st;
 }
 
