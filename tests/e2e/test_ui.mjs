@@ -2421,6 +2421,10 @@ async function security_page(t) {
   const row = page.locator(`${tid('audit-row')}[data-target="${target}"][data-action="user_created"]`).first();
   await row.waitFor({ state: 'visible' }).catch(() => fail(`no audit-row for the creation of ${target}`));
   check((await row.getAttribute('data-actor')) === 'admin', 'the admin created it');
+  const auditJson = await attr(page, 'audit-download-json', 'href');
+  const exported = await pageFetch(page, auditJson);
+  check(exported.status === 200 && exported.json?.items.some((x) => x.target_name === target),
+    'the audit log\'s JSON download holds the new user', exported.status);
   await page.selectOption(tid('audit-action'), 'user_created');
   await page.click(tid('audit-apply'));
   await waitUntil(async () => {

@@ -11,8 +11,9 @@ const clean = (q = {}) => Object.fromEntries(Object.entries(q).filter(([, v]) =>
 /* {limit, before, action, actor, since, until} -> {items, limit, next_before, actions} */
 export const audit = (query = {}, opts = {}) => http.get('/audit', { ...opts, query: clean(query) });
 
-/* The same selection as a CSV download. */
-export const auditCsvUrl = (query = {}) => http.url('/audit', { ...clean(query), format: 'csv', limit: 1000 });
+/* The same selection (its newest 1000) as a download: format 'csv' or 'json'. */
+export const auditUrl = (query = {}, format = 'csv') =>
+  http.url('/audit', { ...clean(query), format: format === 'json' ? 'json-download' : 'csv', limit: 1000 });
 
 /* {since, until, bucket, top} -> the report (series, totals, top_routes, top_sources) */
 export const report = (query = {}, opts = {}) => http.get('/security/report', { ...opts, query: clean(query) });

@@ -110,6 +110,7 @@ function auditCard(ctx) {
   const since = h('input.form-control', { type: 'date', id: 'audit-since', testid: 'audit-since' });
   const until = h('input.form-control', { type: 'date', id: 'audit-until', testid: 'audit-until' });
   const download = linkButton(t('security.downloadCsv'), '#', { iconName: 'download', size: 'sm', testid: 'audit-download', download: 'audit-log.csv' });
+  const downloadJson = linkButton(t('security.downloadJson'), '#', { iconName: 'download', size: 'sm', testid: 'audit-download-json', download: 'audit-log.json' });
   const pages = []; // the `before` of each page shown so far (0 = the newest)
   const filter = () => ({ action: action.value, actor: actor.value.trim(), since: dayStart(since.value), until: dayStart(until.value, 1) });
 
@@ -121,7 +122,8 @@ function auditCard(ctx) {
       if (action.options.length === 1) {
         for (const a of res.actions) action.append(h('option', { value: a }, t(`security.action.${a}`)));
       }
-      download.href = ctx.api.security.auditCsvUrl(filter());
+      download.href = ctx.api.security.auditUrl(filter(), 'csv');
+      downloadJson.href = ctx.api.security.auditUrl(filter(), 'json');
       clear(host, auditTable(res.items));
       clear(pager,
         pages.length > 1 && button(t('security.newer'), { iconName: 'left', variant: 'outline-secondary', size: 'sm', testid: 'audit-newer', onClick: () => { pages.pop(); load(pages.at(-1)); } }),
@@ -139,7 +141,9 @@ function auditCard(ctx) {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); pages.length = 0; pages.push(0); load(0); });
   pages.push(0);
   load(0);
-  return card(t('security.audit'), [form, errorBox, host, pager], { bodyCls: 'p-0', testid: 'audit-card', actions: download });
+  return card(t('security.audit'), [form, errorBox, host, pager], {
+    bodyCls: 'p-0', testid: 'audit-card', actions: h('div.d-flex.gap-2', download, downloadJson),
+  });
 }
 
 export async function render(view, ctx) {
