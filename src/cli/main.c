@@ -30,6 +30,7 @@ static const command COMMANDS[] = {
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME)"},
     {"routes", cmd_routes, "list the web platform's API routes and their rules"},
+    {"audit", cmd_audit, "show the web platform's audit log of admin actions"},
 };
 
 static void usage(FILE *out)

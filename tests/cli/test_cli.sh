@@ -238,6 +238,37 @@ PYEOF
     expect_in err "unknown option '--xml'" "routes usage"
 }
 
+# `healer audit` reads the audit log of a data directory: the CLI's own
+# `healer user add` is on it, as text and as JSON lines, filtered; a bad
+# filter is a usage error, a missing data directory a runtime error that
+# creates nothing.
+t_audit() {
+    printf 'audit-pass-1234\n' | healer user add auditor --admin --data-dir "$TMP/audit" >/dev/null 2>&1 ||
+        fail "healer user add failed"
+    run healer audit --data-dir "$TMP/audit"
+    expect_rc 0 "healer audit"
+    expect_in out "user_created" "text row"
+    expect_in out "auditor" "the target"
+    run healer audit --data-dir "$TMP/audit" --json --action user_created --actor "command line"
+    expect_rc 0 "healer audit --json"
+    "$PY" - out <<'PYEOF' || fail "healer audit --json is not the audit rows"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1, rows
+r = rows[0]
+assert (r["action"], r["target_name"], r["actor_name"], r["actor_id"], r["address"]) == \
+    ("user_created", "auditor", "command line", None, "local"), r
+PYEOF
+    run healer audit --data-dir "$TMP/audit" --action made_up
+    expect_rc 2 "an unknown action"
+    expect_in err "unknown action 'made_up'" "names the action"
+    run healer audit --data-dir "$TMP/audit" --limit 1001
+    expect_rc 2 "--limit 1001"
+    run healer audit --data-dir "$TMP/no-such-dir"
+    expect_rc 1 "a missing data directory"
+    [ ! -e "$TMP/no-such-dir" ] || fail "healer audit created the data directory"
+}
+
 t_help_subcommands() {
     for c in train predict eval drift inspect simulate rca rca-eval; do
         run healer $c --help
@@ -2091,7 +2122,7 @@ predict_failure_keeps_old_output stdout_write_errors
 determinism_threads user_add user_add_rejects profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
-rca_ranks rca_eval rca_errors rca_eval_errors routes"
+rca_ranks rca_eval rca_errors rca_eval_errors routes audit"
 
 passed=0
 failed=0

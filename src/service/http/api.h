@@ -142,6 +142,8 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
 json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
 json_t *hs_api_topology_json(const hs_topology_rec *t);
 json_t *hs_api_analysis_json(const hs_analysis_rec *a);
+/* An audit row as GET /api/v1/audit shows it (also `healer audit --json`). */
+json_t *hs_api_audit_json(const hs_audit_rec *a);
 /* The diagnosis of the path's {id} under the access rule into *rec
  * (api_diagnoses.c); 0 after answering with the error. */
 int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,

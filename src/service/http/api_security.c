@@ -66,7 +66,7 @@ static int query_text(const hs_req *req, hs_resp *resp, const char *name,
 /* ---- the audit log ----------------------------------------------------------
  */
 
-static json_t *audit_json(const hs_audit_rec *a)
+json_t *hs_api_audit_json(const hs_audit_rec *a)
 {
     return json_pack(
         "{s:I, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id",
@@ -131,7 +131,7 @@ void hs_api_audit_list(hs_app *app, hs_req *req, hs_resp *resp)
     }
     json_t *rows = json_array();
     for (size_t i = 0; rows && i < n; i++)
-        json_array_append_new(rows, audit_json(&items[i]));
+        json_array_append_new(rows, hs_api_audit_json(&items[i]));
     /* The next page starts below the last row, when the page was full. */
     hs_id next = n == (size_t)f.limit ? items[n - 1].id : 0;
     free(items);
