@@ -208,7 +208,7 @@ def test_report_exports_and_bad_queries(c):
 
 
 def test_flusher_writes_without_a_report():
-    with harness.Server(args=["--security-flush-seconds", "1"]) as s:
+    with harness.Server(args=["--security-flush", "1"]) as s:
         c = s.client()
         for _ in range(5):
             expect_error(c.get(API + "/users"), 401, "unauthorized")

@@ -53,9 +53,9 @@ static const key_spec KEYS[] = {
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
-    U("security-flush-seconds", security_flush_seconds, 1, 3600, "60",
-      "refused requests counted in memory are written to the store this often"),
-    U("security-retention-days", security_retention_days, 1, 3650, "90",
+    U("security-flush", security_flush_seconds, 1, 3600, "60",
+      "seconds between writes of the refused requests counted in memory"),
+    U("security-keep-days", security_retention_days, 1, 3650, "90",
       "the security report's tallies of refused requests are kept this long"),
 };
 #undef T
