@@ -41,7 +41,9 @@
 #define HS_REFUSAL_FORBIDDEN "forbidden"       /* 403, not CSRF */
 #define HS_REFUSAL_CSRF "csrf_failed"          /* 403 for the CSRF token */
 #define HS_REFUSAL_RATE_LIMITED "rate_limited" /* 429 */
-#define HS_SECURITY_LOGIN_FAILED "login_failed"
+/* The account events the report counts: the accounts service's names
+ * (records.h; "locked" is accounts.c's HS_EVENT_LOCKED). */
+#define HS_SECURITY_LOGIN_FAILED HS_EVENT_LOGIN_FAILED
 #define HS_SECURITY_LOCKED "locked"
 
 /* Every series of the report, in its order: the two account events, then
