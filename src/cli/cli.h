@@ -34,6 +34,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);

@@ -30,6 +30,7 @@ struct hs_store;
 #define HS_AUDIT_USER_ENABLED "user_enabled"
 #define HS_AUDIT_USER_UNLOCKED "user_unlocked"
 #define HS_AUDIT_PASSWORD_RESET "password_reset"
+#define HS_AUDIT_PASSWORD_CHANGED "password_changed" /* the user's own */
 #define HS_AUDIT_EMAIL_CHANGED "email_changed"
 #define HS_AUDIT_ADMIN_GRANTED "admin_granted"
 #define HS_AUDIT_ADMIN_REVOKED "admin_revoked"
