@@ -13,7 +13,7 @@
  * distinct keys between two flushes, the rest folded into route and
  * source "other"). The flusher also prunes tallies older than the
  * retention. Failed logins and locks come from the account events the
- * accounts service already records.
+ * login code already records (domain/logins.h).
  *
  * The report (hs_security_report_build) flushes what is pending first, so
  * it always shows every refusal counted so far by this process.
@@ -26,6 +26,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/logins.h"
 #include "store/records.h"
 
 /* Width of a stored bucket, seconds; a report's points are multiples. */
@@ -41,10 +42,11 @@
 #define HS_REFUSAL_FORBIDDEN "forbidden"       /* 403, not CSRF */
 #define HS_REFUSAL_CSRF "csrf_failed"          /* 403 for the CSRF token */
 #define HS_REFUSAL_RATE_LIMITED "rate_limited" /* 429 */
-/* The account events the report counts: the accounts service's names
- * (records.h; "locked" is accounts.c's HS_EVENT_LOCKED). */
+/* The account events the report counts: the login code's names, one
+ * definition each (records.h's HS_EVENT_LOGIN_FAILED, logins.h's
+ * HS_EVENT_LOCKED). */
 #define HS_SECURITY_LOGIN_FAILED HS_EVENT_LOGIN_FAILED
-#define HS_SECURITY_LOCKED "locked"
+#define HS_SECURITY_LOCKED HS_EVENT_LOCKED
 
 /* Every series of the report, in its order: the two account events, then
  * the four refusal kinds. */
