@@ -1,8 +1,9 @@
 """test_security.py - the audit log and the security report over HTTP.
 
-What: admin actions (create, disable, enable, unlock, password reset) and an
-owner's delete and restore appear in GET /api/v1/audit with who, what, on
-what, when and from where; its filters (action, actor, since/until), paging
+What: admin actions (create, disable, enable, unlock, password reset,
+e-mail), a user's own e-mail and password changes and an owner's delete
+and restore appear in GET /api/v1/audit with who, what, on what, when and
+from where; its filters (action, actor, since/until), paging
 (limit/before) and CSV export work and bad values get a clear 400/422; no
 method but GET reaches it and the rows cannot be changed. Refused requests
 (401, 403, a bad CSRF token, 429) and failed logins show up in GET
@@ -57,6 +58,30 @@ def test_admin_actions_audited(c):
     # The users made at start by `healer user add` are the command line's.
     cli = audit(c, "?actor=command%20line&action=user_created")["items"]
     check({r["target_name"] for r in cli} >= {"admin", "alice", "bob"}, "CLI-created users audited", cli)
+
+
+def test_account_changes_audited(c):
+    """The login work's actions: an admin's e-mail change, and a user's own
+    e-mail and password changes (the user as the actor); a refused change
+    (a wrong current password) leaves no row."""
+    admin = c.new().login_as("admin")
+    u, pw = new_user(admin)
+    uid = u["id"]
+    expect_json(admin.put_json(API + "/users/%d/email" % uid, {"email": "x@example.org"}), 200, "admin email")
+    me = c.new()
+    me.login(u["username"], pw)
+    expect_json(me.put_json(API + "/auth/me/email", {"email": "me@example.org", "password": pw}), 200, "own email")
+    expect_error(me.post_json(API + "/auth/me/password", {"current": "not-it-at-all", "new": "new-pass-98765"}),
+                 403, "wrong_password")
+    time.sleep(1.2)  # past the account's back-off after that failure
+    expect_json(me.post_json(API + "/auth/me/password", {"current": pw, "new": "new-pass-98765"}), 200, "own pw")
+    rows = [r for r in audit(admin, "?limit=1000")["items"] if r["target_id"] == uid]
+    check([(r["action"], r["actor_name"]) for r in rows] ==
+          [("password_changed", u["username"]), ("email_changed", u["username"]), ("email_changed", "admin"),
+           ("user_created", "admin")], "each change on record once, by whom", rows)
+    check(all(r["address"] == "127.0.0.1" for r in rows), "from the client's address", rows)
+    check(rows[0]["actor_id"] == uid, "the user's own id as the actor", rows[0])
+    check("password_changed" in audit(admin, "?limit=1")["actions"], "a known action (the UI's filter)")
 
 
 def test_owner_delete_restore_audited(c):

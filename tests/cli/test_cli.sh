@@ -1888,6 +1888,8 @@ t_user_unlock() {
         || fail "the lock was not lifted"
     [ "$(sql dd/healer.db "SELECT COUNT(*) FROM account_events e JOIN users u ON u.id = e.user_id
           WHERE u.username = 'gus' AND e.kind = 'unlocked'")" = 1 ] || fail "no 'unlocked' event recorded"
+    [ "$(sql dd/healer.db "SELECT actor_name || '/' || address || '/' || target_name FROM audit_log
+          WHERE action = 'user_unlocked'")" = "command line/local/gus" ] || fail "the unlock is not audited"
     run healer user unlock gus --data-dir dd
     expect_rc 0 "unlock again"
     expect_in out "was not locked"

@@ -849,6 +849,106 @@ static void admin_actions_audited(void **state)
     env_close(e);
 }
 
+/* The one audit row of an action, newest first: `action` by actor_id
+ * (its name and address) on user target_id, with `detail` ("" = none). */
+static void assert_audited(const hs_audit_rec *r, const char *action,
+                           hs_id actor_id, const char *actor_name,
+                           const char *address, hs_id target_id,
+                           const char *detail)
+{
+    assert_string_equal(r->action, action);
+    assert_int_equal(r->actor_id, actor_id);
+    assert_string_equal(r->actor_name, actor_name);
+    assert_string_equal(r->address, address);
+    assert_string_equal(r->target_kind, "user");
+    assert_int_equal(r->target_id, target_id);
+    assert_string_equal(r->detail, detail);
+}
+
+/* The actions of the login work are audited too, each in its change's
+ * transaction: an admin's e-mail change, the user's own e-mail and
+ * password changes and the unlock by the mail's link (the user themself
+ * the actor, from their address), `healer user unlock` (the command
+ * line); refused ones (a wrong password, a used link) leave no row. */
+static void own_and_link_actions_audited(void **state)
+{
+    (void)state;
+    char tap[600], token[HS_TOKEN_CHARS + 1];
+    env *e = env_with_tap(tap, sizeof tap);
+    hs_error err;
+    hs_login in;
+    hs_user u;
+    hs_unlock_refusal why;
+    hs_actor root = hs_actor_user(77, "root", "2001:db8::7");
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    hs_id alice = u.id;
+    hs_clock_set(e->clock, 5000);
+    assert_int_equal(hs_accounts_set_email(&e->app, &root, alice, "a@x.org",
+                                           &err),
+                     HS_OK);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
+    assert_int_equal(hs_accounts_change_email(&e->app, "192.0.2.7", alice,
+                                              "correct horse", "al@x.org",
+                                              &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_change_email(&e->app, "192.0.2.7", alice,
+                                              "wrong", "no@x.org", &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", alice,
+                                                 in.session.id, "wrong",
+                                                 "a new password", &err),
+                     HS_ERR_DENIED);
+    hs_clock_advance(e->clock, 120); /* past the back-off of that failure */
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", alice,
+                                                 in.session.id, "correct horse",
+                                                 "a new password", &err),
+                     HS_OK);
+    /* Locked, then unlocked with the mail's link from another address; the
+     * link a second time is refused and leaves no row. */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, "192.0.2.9");
+    tapped_token(e, token);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "198.51.100.4",
+                                                  token, &u, &why, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "198.51.100.4",
+                                                  token, &u, &why, &err),
+                     HS_ERR_DENIED);
+    /* And by the command line (`healer user unlock`). */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, NULL);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), alice, &err),
+                     HS_OK);
+
+    hs_audit_filter all = {.limit = 100};
+    hs_audit_rec *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_audit_list(&e->app, &all, &rows, &n, &err), HS_OK);
+    assert_int_equal(n, 6); /* these five and alice's creation */
+    assert_audited(&rows[0], HS_AUDIT_USER_UNLOCKED, 0, HS_AUDIT_CLI_ACTOR,
+                   "local", alice, "");
+    assert_audited(&rows[1], HS_AUDIT_USER_UNLOCKED, alice, "alice",
+                   "198.51.100.4", alice,
+                   "with the unlock link of the lock's mail");
+    assert_audited(&rows[2], HS_AUDIT_PASSWORD_CHANGED, alice, "alice",
+                   "192.0.2.7", alice, "");
+    assert_audited(&rows[3], HS_AUDIT_EMAIL_CHANGED, alice, "alice",
+                   "192.0.2.7", alice, "");
+    assert_audited(&rows[4], HS_AUDIT_EMAIL_CHANGED, 77, "root", "2001:db8::7",
+                   alice, "");
+    assert_int_equal(rows[4].at, 5000);
+    assert_string_equal(rows[5].action, HS_AUDIT_USER_CREATED);
+    free(rows);
+    /* The new action is a known one (a filter, the UI's list). */
+    assert_true(hs_audit_action_known(HS_AUDIT_PASSWORD_CHANGED));
+    hs_audit_filter own = {.limit = 10};
+    snprintf(own.action, sizeof own.action, "%s", HS_AUDIT_PASSWORD_CHANGED);
+    assert_int_equal(hs_audit_list(&e->app, &own, &rows, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    free(rows);
+    env_close(e);
+}
+
 /* The platform never loses its last enabled administrator. */
 static void last_admin_cannot_be_disabled(void **state)
 {
@@ -982,6 +1082,7 @@ int main(void)
         cmocka_unit_test(disabled_accounts),
         cmocka_unit_test(admin_unlock_reset_disable),
         cmocka_unit_test(admin_actions_audited),
+        cmocka_unit_test(own_and_link_actions_audited),
         cmocka_unit_test(last_admin_cannot_be_disabled),
         cmocka_unit_test(logins_are_limited_per_client),
         cmocka_unit_test(ipv6_clients_count_by_prefix),
