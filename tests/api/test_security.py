@@ -6,7 +6,7 @@ and restore appear in GET /api/v1/audit with who, what, on what, when and
 from where; its filters (action, actor, since/until), paging
 (limit/before) and CSV export work and bad values get a clear 400/422; no
 method but GET reaches it and the rows cannot be changed. Refused requests
-(401, 403, a bad CSRF token, 429) and failed logins show up in GET
+(401, 403, a bad CSRF token, 429), failed logins and locks show up in GET
 /api/v1/security/report by route pattern and by source, with JSON and CSV
 exports; the background flusher writes them to the store by itself, without
 a report being read. Both are admin-only.
@@ -25,7 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import API, check, expect, expect_error, expect_json  # noqa: E402
 
-SERVER = {}
+# Failed logins here all come from 127.0.0.1: no address back-off, so that
+# they never make a later test's login wait (the account's back-off stays).
+SERVER = {"args": ["--login-address-backoff-after", "0"]}
 
 
 def new_user(admin):
@@ -196,6 +198,36 @@ def test_report_counts_refusals_by_route_and_source(c):
     series = after["series"]
     check(len(series) == (after["until"] - after["since"]) // 60, "one point per bucket", len(series))
     check(sum(p["csrf_failed"] for p in series) == t1["csrf_failed"], "the series adds up to the totals", t1)
+
+
+def test_report_counts_locks_and_refused_logins(c):
+    """Every refused login answers 401 invalid_credentials (no 429, whatever
+    the reason) and counts as `unauthorized` on the login route; an existing
+    user's also as a `login_failed` event - back-off refusals included - and
+    the lock once as `locked`; an unknown name has no account to record."""
+    admin = c.new().login_as("admin")
+    u, pw = new_user(admin)
+    before = report(admin, "?bucket=60&top=100")
+    time.sleep(0.2)
+    statuses = []
+    for _ in range(5):  # from the 4th, within the account's back-off: alike
+        r = c.new().login(u["username"], "wrong-password-1", expect_status=None)
+        statuses.append((r.status, r.error_code))
+    r = c.new().login(u["username"], pw, expect_status=None)  # locked now
+    statuses.append((r.status, r.error_code))
+    for _ in range(2):
+        r = c.new().login(harness.unique("nobody"), "wrong-password-1", expect_status=None)
+        statuses.append((r.status, r.error_code))
+    check(statuses == [(401, "invalid_credentials")] * 8, "one answer for every refused login", statuses)
+    time.sleep(0.2)
+    after = report(admin, "?bucket=60&top=100")
+    t0, t1 = before["totals"], after["totals"]
+    check(t1["login_failed"] - t0["login_failed"] == 6, "the user's six refusals are failed logins", t0, t1)
+    check(t1["locked"] - t0["locked"] == 1, "the lock counted once", t0, t1)
+    check(t1["rate_limited"] == t0["rate_limited"], "no 429", t0, t1)
+    b = row_of(before["top_routes"], "route", "POST /api/v1/auth/login") or {"unauthorized": 0}
+    a = row_of(after["top_routes"], "route", "POST /api/v1/auth/login")
+    check(a and a["unauthorized"] - b["unauthorized"] == 8, "all eight 401s on the login route", b, a)
 
 
 def test_report_rate_limited_counted():
