@@ -4014,7 +4014,7 @@ static void test_analysis_delete_and_purge(void **state)
     hs_job_rec_free(&j);
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 /* A message of `channel` to `to` ("" for a webhook), due at `due`. */
 static hs_outbox_msg outbox_msg(const char *channel, const char *to,

@@ -445,7 +445,7 @@ static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
     free(items);
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 /* Field sizes of an outbox message, NUL included. */
 #define HS_OUTBOX_CHANNEL_MAX 16

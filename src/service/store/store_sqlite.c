@@ -2798,7 +2798,7 @@ static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
 #undef ONE_ANALYSIS
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 #define OUTBOX_COLS                                                            \
     "id, channel, kind, recipient, user_id, subject, body, created_at,"       \
