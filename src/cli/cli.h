@@ -32,6 +32,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);

@@ -128,8 +128,8 @@ static int user_add(const char *name, int admin, const char *email,
     st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
-        st = hs_accounts_create_user(&app, name, password, admin, email, &id,
-                                     &err);
+        st = hs_accounts_create_user(&app, hs_actor_cli(), name, password,
+                                     admin, email, &id, &err);
     }
     sodium_memzero(password, sizeof password);
     hs_datadir_close(dd);
@@ -156,7 +156,7 @@ static int user_unlock(const char *name, const char *data_dir)
         st = hs_accounts_find(&app, name, &u, &err);
         was_locked = st == HS_OK && u.locked_until > hs_clock_now(app.clock);
         if (st == HS_OK)
-            st = hs_accounts_unlock(&app, u.id, &err);
+            st = hs_accounts_unlock(&app, hs_actor_cli(), u.id, &err);
     }
     hs_datadir_close(dd);
     if (st != HS_OK) {

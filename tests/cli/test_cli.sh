@@ -215,6 +215,60 @@ t_version() {
     expect_empty err
 }
 
+# `healer routes` prints the route table the binary serves, as text or as
+# the JSON the authorization matrix test reads; a stray option is a usage
+# error.
+t_routes() {
+    run healer routes --json
+    expect_rc 0 "healer routes --json"
+    "$PY" - out <<'PYEOF' || fail "healer routes --json is not the route table"
+import json, sys
+routes = json.load(open(sys.argv[1]))
+keys = {(r["method"], r["pattern"]): r["flags"] for r in routes}
+assert keys[("GET", "/api/v1/audit")] == ["AUTH", "ADMIN"], keys[("GET", "/api/v1/audit")]
+assert keys[("GET", "/api/v1/health")] == ["PUBLIC"]
+assert "OWNED" in keys[("DELETE", "/api/v1/datasets/{id}")]
+assert not any(m != "GET" for m, p in keys if p.startswith("/api/v1/audit"))
+PYEOF
+    run healer routes
+    expect_rc 0 "healer routes"
+    expect_in out "/api/v1/security/report" "text table"
+    run healer routes --xml
+    expect_rc 2 "healer routes --xml"
+    expect_in err "unknown option '--xml'" "routes usage"
+}
+
+# `healer audit` reads the audit log of a data directory: the CLI's own
+# `healer user add` is on it, as text and as JSON lines, filtered; a bad
+# filter is a usage error, a missing data directory a runtime error that
+# creates nothing.
+t_audit() {
+    printf 'audit-pass-1234\n' | healer user add auditor --admin --data-dir "$TMP/audit" >/dev/null 2>&1 ||
+        fail "healer user add failed"
+    run healer audit --data-dir "$TMP/audit"
+    expect_rc 0 "healer audit"
+    expect_in out "user_created" "text row"
+    expect_in out "auditor" "the target"
+    run healer audit --data-dir "$TMP/audit" --json --action user_created --actor "command line"
+    expect_rc 0 "healer audit --json"
+    "$PY" - out <<'PYEOF' || fail "healer audit --json is not the audit rows"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1, rows
+r = rows[0]
+assert (r["action"], r["target_name"], r["actor_name"], r["actor_id"], r["address"]) == \
+    ("user_created", "auditor", "command line", None, "local"), r
+PYEOF
+    run healer audit --data-dir "$TMP/audit" --action made_up
+    expect_rc 2 "an unknown action"
+    expect_in err "unknown action 'made_up'" "names the action"
+    run healer audit --data-dir "$TMP/audit" --limit 1001
+    expect_rc 2 "--limit 1001"
+    run healer audit --data-dir "$TMP/no-such-dir"
+    expect_rc 1 "a missing data directory"
+    [ ! -e "$TMP/no-such-dir" ] || fail "healer audit created the data directory"
+}
+
 t_help_subcommands() {
     for c in train predict eval drift inspect simulate rca rca-eval cert; do
         run healer $c --help
@@ -1835,6 +1889,8 @@ t_user_unlock() {
         || fail "the lock was not lifted"
     [ "$(sql dd/healer.db "SELECT COUNT(*) FROM account_events e JOIN users u ON u.id = e.user_id
           WHERE u.username = 'gus' AND e.kind = 'unlocked'")" = 1 ] || fail "no 'unlocked' event recorded"
+    [ "$(sql dd/healer.db "SELECT actor_name || '/' || address || '/' || target_name FROM audit_log
+          WHERE action = 'user_unlocked'")" = "command line/local/gus" ] || fail "the unlock is not audited"
     run healer user unlock gus --data-dir dd
     expect_rc 0 "unlock again"
     expect_in out "was not locked"
@@ -2332,7 +2388,7 @@ determinism_threads user_add user_add_rejects user_email user_unlock serve_publi
 cert_writes_a_pair cert_refuses_overwrite cert_usage_errors key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
-rca_ranks rca_eval rca_errors rca_eval_errors"
+rca_ranks rca_eval rca_errors rca_eval_errors routes audit"
 
 passed=0
 failed=0

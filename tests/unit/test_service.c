@@ -571,10 +571,10 @@ static void model_cache_shares_and_survives_delete(void **state)
     app.costs = &cheap;
     assert_int_equal(hs_model_cache_new(1, &app.models, &err), HS_OK);
     hs_user owner = {0}, other = {0};
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "owner", "long enough 1", 0, NULL,
                                              &owner.id, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "other", "long enough 2", 0, NULL,
                                              &other.id, &err),
                      HS_OK);
     hl_model *m = small_model();
@@ -636,7 +636,7 @@ static hs_app clocked_app(char *dir, hs_clock *clock, hs_datadir **dd,
                   .clock = clock, .costs = &CHEAP};
     app.limits.max_upload_bytes = 1 << 20;
     memset(owner, 0, sizeof *owner);
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "owner", "long enough 1", 0, NULL,
                                              &owner->id, &err),
                      HS_OK);
     return app;
@@ -665,11 +665,11 @@ static void dataset_trash_lasts_seven_days(void **state)
     assert_int_equal(hs_datasets_ingest(&app, owner.id, "b.csv", key, strlen(csv),
                                         &b, &csv_err, &err),
                      HS_OK);
-    assert_int_equal(hs_datasets_trash(&app, a.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_datasets_trash(&app, a.id, &owner, NULL, &back, &err), HS_OK);
     assert_int_equal(back.deleted_at, 1000000);
     hs_dataset_rec_free(&back);
     hs_clock_advance(clock, 3600);
-    assert_int_equal(hs_datasets_trash(&app, b.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_datasets_trash(&app, b.id, &owner, NULL, &back, &err), HS_OK);
     hs_dataset_rec_free(&back);
 
     /* Just under 7 days: both restorable, nothing purged. */
@@ -677,12 +677,12 @@ static void dataset_trash_lasts_seven_days(void **state)
     hs_clock_set(clock, 1000000 + 7 * 86400 - 1);
     assert_int_equal(hs_datasets_purge(&app, &purged, &err), HS_OK);
     assert_int_equal(purged, 0);
-    assert_int_equal(hs_datasets_restore(&app, a.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_datasets_restore(&app, a.id, &owner, NULL, &back, &err), HS_OK);
     assert_int_equal(back.deleted_at, 0);
     hs_dataset_rec_free(&back);
     /* b, trashed an hour later, is past its 7 days an hour after that. */
     hs_clock_set(clock, 1000000 + 3600 + 7 * 86400);
-    assert_int_equal(hs_datasets_restore(&app, b.id, &owner, &back, &err),
+    assert_int_equal(hs_datasets_restore(&app, b.id, &owner, NULL, &back, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "7 days"));
     hs_clock_advance(clock, 1);
@@ -767,12 +767,12 @@ static void topology_upload_limit_and_trash(void **state)
     hl_topology_free(g);
 
     /* The trash: 7 days, then the purge takes the file too. */
-    assert_int_equal(hs_topologies_trash(&app, t.id, &owner, &back, &err),
+    assert_int_equal(hs_topologies_trash(&app, t.id, &owner, NULL, &back, &err),
                      HS_OK);
     assert_int_equal(back.deleted_at, 1000000);
     hs_topology_rec_free(&back);
     hs_clock_set(clock, 1000000 + 7 * 86400 + 1);
-    assert_int_equal(hs_topologies_restore(&app, t.id, &owner, &back, &err),
+    assert_int_equal(hs_topologies_restore(&app, t.id, &owner, NULL, &back, &err),
                      HS_ERR_CONFLICT);
     size_t purged = 0;
     assert_int_equal(hs_topologies_purge(&app, &purged, &err), HS_OK);
@@ -869,7 +869,7 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
     hs_clock *clock = hs_clock_manual(2000000);
     hs_app app = clocked_app(dir, clock, &dd, &owner);
     assert_int_equal(hs_model_cache_new(2, &app.models, &err), HS_OK);
-    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "other", "long enough 2", 0, NULL,
                                              &other.id, &err),
                      HS_OK);
     hl_model *m = small_model();
@@ -885,9 +885,9 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
 
     /* Someone else cannot trash it; its owner can, and then nothing can use
      * it, though it can still be read. */
-    assert_int_equal(hs_models_trash(&app, rec.id, &other, &back, &err),
+    assert_int_equal(hs_models_trash(&app, rec.id, &other, NULL, &back, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, NULL, &back, &err), HS_OK);
     assert_int_equal(back.deleted_at, 2000000);
     hs_model_rec_free(&back);
     assert_int_equal(hs_models_acquire(&app, rec.id, &owner, &ref, NULL, &err),
@@ -895,10 +895,10 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
     assert_non_null(strstr(err.message, "in the trash"));
     /* Deleting again keeps the first time: the 7 days do not restart. */
     hs_clock_advance(clock, 86400);
-    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, NULL, &back, &err), HS_OK);
     assert_int_equal(back.deleted_at, 2000000);
     hs_model_rec_free(&back);
-    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, NULL, &back, &err),
                      HS_OK);
     assert_int_equal(back.deleted_at, 0);
     hs_model_rec_free(&back);
@@ -921,13 +921,13 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
                                  &err),
                      HS_OK);
     assert_int_equal(hs_store_diagnosis_create(app.store, &d, &err), HS_OK);
-    assert_int_equal(hs_diagnoses_trash(&app, d.id, &owner, &dback, &err),
+    assert_int_equal(hs_diagnoses_trash(&app, d.id, &owner, NULL, &dback, &err),
                      HS_OK);
     assert_int_equal(dback.deleted_at, hs_clock_now(clock));
     assert_int_equal(hs_diagnoses_check_live(&dback, "x", &err),
                      HS_ERR_NOTFOUND);
     hs_diagnosis_rec_free(&dback);
-    assert_int_equal(hs_models_trash(&app, rec.id, &owner, &back, &err), HS_OK);
+    assert_int_equal(hs_models_trash(&app, rec.id, &owner, NULL, &back, &err), HS_OK);
     hs_model_rec_free(&back);
 
     /* 7 days later: too late to restore either; then the purge. */
@@ -936,11 +936,11 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
     assert_int_equal(hs_models_purge(&app, &purged, &err), HS_OK);
     assert_int_equal(purged, 0);
     hs_clock_advance(clock, 1);
-    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, NULL, &back, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "model"));
     assert_non_null(strstr(err.message, "7 days"));
-    assert_int_equal(hs_diagnoses_restore(&app, d.id, &owner, &dback, &err),
+    assert_int_equal(hs_diagnoses_restore(&app, d.id, &owner, NULL, &dback, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "diagnosis"));
     hs_clock_advance(clock, 1);
@@ -948,7 +948,7 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
     assert_int_equal(purged, 2); /* results and input */
     assert_int_equal(hs_models_purge(&app, &purged, &err), HS_OK);
     assert_int_equal(purged, 1);
-    assert_int_equal(hs_models_restore(&app, rec.id, &owner, &back, &err),
+    assert_int_equal(hs_models_restore(&app, rec.id, &owner, NULL, &back, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(hs_diagnoses_get(&app, d.id, &owner, &dback, &err),
                      HS_ERR_NOTFOUND);

@@ -163,8 +163,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 13);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 14);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -172,10 +172,11 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,analyses,datasets,diagnoses,"
-                        "diagnosis_labels,job_attempts,jobs,login_backoff,"
-                        "models,notifications,outbox,schema_migrations,"
-                        "sessions,topologies,unlock_tokens,user_prefs,users");
+                        "account_events,analyses,audit_log,datasets,"
+                        "diagnoses,diagnosis_labels,job_attempts,jobs,"
+                        "login_backoff,models,notifications,outbox,"
+                        "refusal_tallies,schema_migrations,sessions,"
+                        "topologies,unlock_tokens,user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -219,15 +220,22 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 13 added (the outbox of alerts), taken away again. */
-#define UNDO_V13 "DROP TABLE outbox;"
+/* What migration 14 added (the audit log, the refusal tallies), taken
+ * away again. */
+#define UNDO_V14                                                               \
+    "DROP TABLE audit_log; DROP TABLE refusal_tallies;"                        \
+    "DROP INDEX account_events_at;"
 
-/* What migrations 12 (login back-off, unlock links) and 13 added, taken
+/* What migrations 13 (the outbox of alerts) and 14 added, taken away
+ * again. */
+#define UNDO_V13 UNDO_V14 "DROP TABLE outbox;"
+
+/* What migrations 12 (login back-off, unlock links) to 14 added, taken
  * away again. */
 #define UNDO_V12                                                               \
     UNDO_V13 "DROP TABLE login_backoff; DROP TABLE unlock_tokens;"
 
-/* What migrations 11 (users' e-mail) to 13 added, taken away again. */
+/* What migrations 11 (users' e-mail) to 14 added, taken away again. */
 #define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
@@ -276,7 +284,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -569,6 +577,76 @@ static void test_migration_from_v12(void **state)
     assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
     assert_int_equal(hs_store_outbox_get(f->store, m.id, &got, &err), HS_OK);
     assert_string_equal(got.recipient, "una@example.org");
+}
+
+/* A database of version 13 gets migration 14: an empty audit log and no
+ * tallies, both kept from then on. */
+static void test_migration_from_v13(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    add_user(f->store, "una", 0);
+    downgrade(f, UNDO_V14 "DELETE FROM schema_migrations WHERE version >= 14;");
+    upgrade(f);
+    hs_audit_filter all = {.limit = 10};
+    hs_audit_rec *items = NULL;
+    size_t n = 9;
+    assert_int_equal(hs_store_audit_list(f->store, &all, &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_audit_rec a = {.at = 5, .actor_id = 0, .target_id = 1};
+    snprintf(a.actor_name, sizeof a.actor_name, "command line");
+    snprintf(a.action, sizeof a.action, "user_created");
+    snprintf(a.target_kind, sizeof a.target_kind, "user");
+    assert_int_equal(hs_store_audit_add(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_audit_list(f->store, &all, &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(items);
+}
+
+/* The audit log is append-only below the interface too: the database
+ * refuses UPDATE and DELETE of its rows whoever asks, and a row outlives
+ * the user it names (no reference to cascade through). */
+static void test_audit_log_append_only(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id gus = add_user(f->store, "gus", 0);
+    hs_audit_rec a = {.at = 5, .actor_id = gus, .target_id = gus};
+    snprintf(a.actor_name, sizeof a.actor_name, "gus");
+    snprintf(a.action, sizeof a.action, "user_created");
+    snprintf(a.target_kind, sizeof a.target_kind, "user");
+    snprintf(a.target_name, sizeof a.target_name, "gus");
+    assert_int_equal(hs_store_audit_add(f->store, &a, &err), HS_OK);
+    hs_store_close(f->store);
+    f->store = NULL;
+
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_log SET action = 'x'",
+                                      NULL, NULL, &msg),
+                         SQLITE_OK);
+    assert_non_null(strstr(msg, "append-only"));
+    sqlite3_free(msg);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_log", NULL, NULL,
+                                      NULL),
+                         SQLITE_OK);
+    /* Purging the user (the account and everything that cascades from
+     * it) keeps the rows about them. */
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM users", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    char buf[128];
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT actor_name || '/' || action || '/' ||"
+                                  " target_name FROM audit_log",
+                                  buf, sizeof buf),
+                        "gus/user_created/gus");
 }
 
 /* A database of version 10 gets migration 11: its users read back
@@ -1025,6 +1103,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v13, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_log_append_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v12, setup,
                                         teardown),

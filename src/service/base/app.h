@@ -26,6 +26,7 @@ struct hs_job_type;
 struct hs_alerts;
 struct hs_health;
 struct hs_keyring;
+struct hs_refusals;
 struct hs_login_policy;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
@@ -74,6 +75,10 @@ typedef struct hs_app {
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];
     int64_t started_at;
+    /* Refused requests counted for the security report, flushed to the
+     * store in the background (domain/security_report.h); NULL = not
+     * counted. */
+    struct hs_refusals *refusals;
 } hs_app;
 
 #endif

@@ -664,20 +664,23 @@ static const hs_trash_kind ANALYSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_analysis_rec, deleted_at),
+    .name_offset = offsetof(hs_analysis_rec, name),
     .set_deleted = hs_store_analysis_set_deleted,
     .purge = hs_store_analysis_purge,
 };
 
 hs_status hs_analyses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_analysis_rec *out, hs_error *err)
+                            const char *client, hs_analysis_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_move(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_analysis_rec *out, hs_error *err)
+                              const char *client, hs_analysis_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_restore(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_delete(hs_app *app, hs_id id, const hs_user *viewer,

@@ -247,20 +247,23 @@ static const hs_trash_kind DATASETS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_dataset_rec, deleted_at),
+    .name_offset = offsetof(hs_dataset_rec, name),
     .set_deleted = hs_store_dataset_set_deleted,
     .purge = hs_store_dataset_purge,
 };
 
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_dataset_rec *out, hs_error *err)
+                            const char *client, hs_dataset_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_move(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_dataset_rec *out, hs_error *err)
+                              const char *client, hs_dataset_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_restore(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,

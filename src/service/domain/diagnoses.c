@@ -667,20 +667,23 @@ static const hs_trash_kind DIAGNOSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_diagnosis_rec, deleted_at),
+    .name_offset = offsetof(hs_diagnosis_rec, name),
     .set_deleted = hs_store_diagnosis_set_deleted,
     .purge = hs_store_diagnosis_purge,
 };
 
 hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                             hs_diagnosis_rec *out, hs_error *err)
+                             const char *client, hs_diagnosis_rec *out,
+                             hs_error *err)
 {
-    return hs_trash_move(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_move(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                               hs_diagnosis_rec *out, hs_error *err)
+                               const char *client, hs_diagnosis_rec *out,
+                               hs_error *err)
 {
-    return hs_trash_restore(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_restore(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err)

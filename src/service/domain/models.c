@@ -444,23 +444,25 @@ static const hs_trash_kind MODELS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_model_rec, deleted_at),
+    .name_offset = offsetof(hs_model_rec, name),
     .set_deleted = hs_store_model_set_deleted,
     .purge = hs_store_model_purge,
 };
 
 hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                          hs_model_rec *out, hs_error *err)
+                          const char *client, hs_model_rec *out, hs_error *err)
 {
-    hs_status st = hs_trash_move(app, &MODELS, id, viewer, out, err);
+    hs_status st = hs_trash_move(app, &MODELS, id, viewer, client, out, err);
     if (st == HS_OK)
         uncache(app->models, id);
     return st;
 }
 
 hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_model_rec *out, hs_error *err)
+                            const char *client, hs_model_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_restore(app, &MODELS, id, viewer, out, err);
+    return hs_trash_restore(app, &MODELS, id, viewer, client, out, err);
 }
 
 hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err)

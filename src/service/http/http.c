@@ -32,7 +32,9 @@
 
 #include "base/app.h"
 #include "base/client_key.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "domain/security_report.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
 #include "http/http.h"
@@ -80,6 +82,7 @@ typedef struct req_ctx {
     hs_resp resp;          /* the decided error, or the handler's response */
     int route_index;       /* index in routes, or n_routes + EXTRA_* */
     int failed;            /* resp holds an error; drain the body */
+    int csrf_refused;      /* resp is the CSRF check's 403 */
     body_mode mode;
     size_t body_cap;
     uint64_t body_bytes;   /* bytes of body received */
@@ -509,6 +512,7 @@ static int authenticate(req_ctx *c, const hs_route *r)
         !(r->flags & HS_ROUTE_NO_CSRF)) {
         const char *presented = hs_req_header(&c->req, "X-CSRF-Token");
         if (!auth->csrf_valid(app, &c->req, presented)) {
+            c->csrf_refused = 1;
             hs_reply_error(&c->resp, 403, "csrf_failed", NULL,
                            "%s", presented ? "the X-CSRF-Token header is wrong"
                                            : "the X-CSRF-Token header is missing");
@@ -820,10 +824,30 @@ static int status_slot(int status)
     return N_STATUS - 1;
 }
 
+/* The security report's one hook: a refused request (401, 403, 429) is
+ * counted by route pattern and source, in memory (security_report.h). */
+static void count_refusal(req_ctx *c, int status)
+{
+    hs_http *h = c->h;
+    const char *kind = hs_refusal_kind(status,
+                                       c->csrf_refused ? "csrf_failed" : NULL);
+    if (!kind || !h->app->refusals)
+        return;
+    char route[HS_ROUTE_KEY_MAX];
+    if ((size_t)c->route_index < h->n_routes)
+        snprintf(route, sizeof route, "%s %s", h->routes[c->route_index].method,
+                 h->routes[c->route_index].pattern);
+    else
+        snprintf(route, sizeof route, "%s", HS_REFUSALS_OTHER);
+    hs_refusals_count(h->app->refusals, hs_clock_now(h->app->clock), route,
+                      c->req.client, kind);
+}
+
 static void account(req_ctx *c, int status)
 {
     hs_http *h = c->h;
     double seconds = hl_clock_monotonic() - c->t_start;
+    count_refusal(c, status);
     atomic_fetch_add(&h->counts[(size_t)c->route_index * N_STATUS +
                                 (size_t)status_slot(status)],
                      1);

@@ -143,7 +143,12 @@ enum {
     HS_ROUTE_NO_CSRF = 1 << 2,   /* state-changing but exempt (login, setup) */
     HS_ROUTE_JSON = 1 << 3,      /* takes a JSON body */
     HS_ROUTE_MULTIPART = 1 << 4, /* takes multipart/form-data */
-    HS_ROUTE_OPT_AUTH = 1 << 5   /* resolve a session when there is one */
+    HS_ROUTE_OPT_AUTH = 1 << 5,  /* resolve a session when there is one */
+    /* Acts on the path's first {id}, a record owned by a user: to anyone
+     * but its owner and the admins it does not exist (404, as an unknown
+     * id). Declared so that the rule is data the authorization matrix
+     * test reads (`healer routes`); the check itself is the store's. */
+    HS_ROUTE_OWNED = 1 << 6
 };
 
 typedef void (*hs_handler)(struct hs_app *app, hs_req *req, hs_resp *resp);

@@ -95,6 +95,10 @@ static const key_spec KEYS[] = {
     U("alert-retry-max", alert_retry_max, 1, 100, "20",
       "delivery attempts per alert (retries wait " NUMBER_TEXT(HS_ALERTS_RETRY_FIRST)
       " s, doubling up to " NUMBER_TEXT(HS_ALERTS_RETRY_CAP) " s)"),
+    U("security-flush", security_flush_seconds, 1, 3600, "60",
+      "seconds between writes of the refused requests counted in memory"),
+    U("security-keep-days", security_retention_days, 1, 3650, "90",
+      "the security report's tallies of refused requests are kept this long"),
 };
 #undef T
 #undef U

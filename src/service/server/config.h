@@ -43,6 +43,8 @@ typedef struct hs_server_config {
     unsigned max_topology_nodes; /* a topology's nodes at most */
     unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
+    unsigned security_flush_seconds;  /* refusal tallies written this often */
+    unsigned security_retention_days; /* and kept this long */
     /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
     char tls_cert[1024];   /* PEM certificate (chain) file */
     char tls_key[1024];    /* PEM private key file */

@@ -22,6 +22,7 @@
 #include "domain/models.h"
 #include "domain/notifications.h"
 #include "domain/runner.h"
+#include "domain/security_report.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
@@ -293,6 +294,10 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK)
+        st = hs_refusals_start(app, cfg->security_flush_seconds,
+                               cfg->security_retention_days, &app->refusals,
+                               err);
     if (st == HS_OK) {
         hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
                                cfg->smtp_credentials_file, cfg->smtp_ca_file,
@@ -445,6 +450,7 @@ void hs_server_stop(hs_server *s)
         hs_log_set_access_fd(-1);
         close(s->access_fd);
     }
+    hs_refusals_stop(app->refusals); /* after the last request: flushes */
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
     hs_alerts_free(app->alerts); /* after every part that may send one */
     app->alerts = NULL;

@@ -49,7 +49,11 @@
  * answering, for health checks), which an older backend answers by
  * counting its users; version 11 appends the sealed fields
  * (hs_sealed_field: ids, get, put), through which `healer rekey` rewrites
- * encrypted values; an older backend refuses them.
+ * encrypted values; an older backend refuses them; version 12 appends two resources,
+ * the audit log of administrative actions (append and list only: no
+ * operation edits or deletes a row) and the tallies of refused requests
+ * with the security report's aggregations; an older backend has
+ * neither: their wrappers refuse cleanly.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -105,7 +109,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 11
+#define HS_STORE_OPS_VERSION 12
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -382,6 +386,33 @@ typedef struct hs_store_sealed_ops {
                      const char *old_text, const char *text, hs_error *err);
 } hs_store_sealed_ops;
 
+/* version 12: the audit log. Append and list only, on purpose: nothing
+ * can edit or remove a row (the SQLite backend also refuses UPDATE and
+ * DELETE on its table with triggers). */
+typedef struct hs_store_audit_ops {
+    hs_status (*add)(void *impl, hs_audit_rec *a, hs_error *err);
+    hs_status (*list)(void *impl, const hs_audit_filter *f,
+                      hs_audit_rec **items, size_t *n, hs_error *err);
+} hs_store_audit_ops;
+
+/* version 12: the tallies of refused requests, and the aggregations the
+ * security report reads (over them and over the account events). */
+typedef struct hs_store_tally_ops {
+    hs_status (*add)(void *impl, const hs_tally *items, size_t n,
+                     hs_error *err);
+    hs_status (*series)(void *impl, int64_t since, int64_t until,
+                        int64_t bucket_seconds, hs_tally **items, size_t *n,
+                        hs_error *err);
+    hs_status (*top)(void *impl, int64_t since, int64_t until, int by_source,
+                     int64_t limit, hs_tally **items, size_t *n,
+                     hs_error *err);
+    hs_status (*prune)(void *impl, int64_t before, int64_t *removed,
+                       hs_error *err);
+    hs_status (*event_series)(void *impl, int64_t since, int64_t until,
+                              int64_t bucket_seconds, hs_tally **items,
+                              size_t *n, hs_error *err);
+} hs_store_tally_ops;
+
 /* The tables are pointers, so that appending to one does not move the
  * others. */
 typedef struct hs_store_ops {
@@ -410,6 +441,9 @@ typedef struct hs_store_ops {
     hs_status (*ping)(void *impl, hs_error *err);
     /* version 11 */
     const hs_store_sealed_ops *sealed;
+    /* version 12 */
+    const hs_store_audit_ops *audit;
+    const hs_store_tally_ops *tallies;
 } hs_store_ops;
 
 struct hs_store {
@@ -2401,6 +2435,207 @@ static inline hs_status hs_store_sealed_put(hs_store *store,
         return hs_store__bad(err, "sealed_put: missing text");
     return store->ops->sealed->put(store->impl, field, id, old_text, text,
                                    err);
+}
+
+/* ---- the audit log and the refusal tallies (version 12) -----------------
+ *
+ * A backend older than version 12 keeps neither: every wrapper below
+ * refuses with HS_ERR_INVALID naming the backend. */
+
+/* The most rows one audit list or one top list returns. */
+#define HS_STORE_LIST_MAX 1000
+
+static inline hs_status hs_store__has_security(hs_store *store, int args_ok,
+                                               const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "no store");
+    if (store->ops->version < 12)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "audit log or refusal tallies",
+                       store->ops->name, store->ops->version);
+    if (!args_ok)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: missing argument", op);
+    return HS_OK;
+}
+
+/* 1 when s holds 0..max-1 bytes before its NUL. */
+static inline int hs_store__str_fits0(const char *s, size_t max)
+{
+    return s && memchr(s, '\0', max) != NULL;
+}
+
+/* Appends an audit row from all of a's fields but id (set by the store):
+ * at >= 0, actor_id >= 0 (0 = the command line), actor_name 1..63 bytes,
+ * action and target_kind 1..31, target_id >= 0, target_name 0..255,
+ * address 0..63, detail 0..511. Nothing references users: a row outlives
+ * its actor and its target. */
+static inline hs_status hs_store_audit_add(hs_store *store, hs_audit_rec *a,
+                                           hs_error *err)
+{
+    hs_status hs = hs_store__has_security(store, a != NULL, "audit_add", err);
+    if (hs != HS_OK)
+        return hs;
+    if (a->at < 0 || a->actor_id < 0 || a->target_id < 0 ||
+        !hs_store__str_fits(a->actor_name, sizeof a->actor_name) ||
+        !hs_store__str_fits(a->action, sizeof a->action) ||
+        !hs_store__str_fits(a->target_kind, sizeof a->target_kind) ||
+        !hs_store__str_fits0(a->target_name, sizeof a->target_name) ||
+        !hs_store__str_fits0(a->address, sizeof a->address) ||
+        !hs_store__str_fits0(a->detail, sizeof a->detail))
+        return hs_store__bad(err, "audit: times and ids >= 0, an actor name, "
+                                  "action and target kind, texts that fit");
+    a->id = 0;
+    return store->ops->audit->add(store->impl, a, err);
+}
+
+/* The audit rows the filter selects (hs_audit_filter), newest first:
+ * *items (free()) and *n <= f->limit. limit 1..HS_STORE_LIST_MAX, times
+ * and before_id >= 0, texts that fit; else HS_ERR_INVALID. */
+static inline hs_status hs_store_audit_list(hs_store *store,
+                                            const hs_audit_filter *f,
+                                            hs_audit_rec **items, size_t *n,
+                                            hs_error *err)
+{
+    if (items)
+        *items = NULL;
+    if (n)
+        *n = 0;
+    hs_status hs = hs_store__has_security(store, f && items && n,
+                                          "audit_list", err);
+    if (hs != HS_OK)
+        return hs;
+    if (f->limit < 1 || f->limit > HS_STORE_LIST_MAX || f->since < 0 ||
+        f->until < 0 || f->before_id < 0 ||
+        !hs_store__str_fits0(f->action, sizeof f->action) ||
+        !hs_store__str_fits0(f->actor_name, sizeof f->actor_name))
+        return hs_store__bad(err, "audit filter: limit 1..1000, times and "
+                                  "ids >= 0");
+    return store->ops->audit->list(store->impl, f, items, n, err);
+}
+
+/* Adds items[0..n) to the tallies atomically: a row with the same bucket,
+ * route, source and kind has its count raised, else one is inserted.
+ * Each: bucket >= 0, route 1..95 bytes, source 1..63, kind 1..31, count
+ * >= 1. n == 0 does nothing. */
+static inline hs_status hs_store_tally_add(hs_store *store,
+                                           const hs_tally *items, size_t n,
+                                           hs_error *err)
+{
+    hs_status hs = hs_store__has_security(store, items || n == 0, "tally_add",
+                                          err);
+    if (hs != HS_OK)
+        return hs;
+    for (size_t i = 0; i < n; i++) {
+        const hs_tally *t = &items[i];
+        if (t->bucket < 0 || t->count < 1 ||
+            !hs_store__str_fits(t->route, sizeof t->route) ||
+            !hs_store__str_fits(t->source, sizeof t->source) ||
+            !hs_store__str_fits(t->kind, sizeof t->kind))
+            return hs_store__bad(err, "tally: bucket >= 0, count >= 1, a "
+                                      "route, a source and a kind");
+    }
+    return n ? store->ops->tallies->add(store->impl, items, n, err) : HS_OK;
+}
+
+/* The start of an aggregation: outputs emptied, a version 12 backend, the
+ * arguments present, 0 <= since < until and bucket_seconds >= 1. */
+static inline hs_status hs_store__series_ok(hs_store *store, int64_t since,
+                                            int64_t until,
+                                            int64_t bucket_seconds,
+                                            hs_tally **items, size_t *n,
+                                            const char *op, hs_error *err)
+{
+    if (items)
+        *items = NULL;
+    if (n)
+        *n = 0;
+    hs_status hs = hs_store__has_security(store, items && n, op, err);
+    if (hs == HS_OK && (since < 0 || until <= since || bucket_seconds < 1))
+        hs = hs_fail(err, HS_ERR_INVALID,
+                     "store: %s: 0 <= since < until, bucket >= 1 s", op);
+    return hs;
+}
+
+/* An aggregation by time: of the refusal tallies, or of the account
+ * events when `events`. */
+static inline hs_status hs_store__series(hs_store *store, int events,
+                                         int64_t since, int64_t until,
+                                         int64_t bucket_seconds,
+                                         hs_tally **items, size_t *n,
+                                         hs_error *err)
+{
+    hs_status hs = hs_store__series_ok(store, since, until, bucket_seconds,
+                                       items, n,
+                                       events ? "event_series" : "tally_series",
+                                       err);
+    if (hs != HS_OK)
+        return hs;
+    const hs_store_tally_ops *t = store->ops->tallies;
+    return (events ? t->event_series : t->series)(
+        store->impl, since, until, bucket_seconds, items, n, err);
+}
+
+/* The refused requests of [since, until) per time bucket and kind: rows
+ * {bucket (a multiple of bucket_seconds), kind, count} ordered by bucket
+ * then kind (route and source empty); buckets with none are absent. */
+static inline hs_status hs_store_tally_series(hs_store *store, int64_t since,
+                                              int64_t until,
+                                              int64_t bucket_seconds,
+                                              hs_tally **items, size_t *n,
+                                              hs_error *err)
+{
+    return hs_store__series(store, 0, since, until, bucket_seconds, items, n,
+                            err);
+}
+
+/* The `limit` (1..HS_STORE_LIST_MAX) routes - or sources, when by_source -
+ * with the most refused requests in [since, until): rows {route or source,
+ * kind, count}, one per key and kind, the keys by their total descending
+ * (then by name), the kinds of a key by name. */
+static inline hs_status hs_store_tally_top(hs_store *store, int64_t since,
+                                           int64_t until, int by_source,
+                                           int64_t limit, hs_tally **items,
+                                           size_t *n, hs_error *err)
+{
+    hs_status hs = hs_store__series_ok(store, since, until, 1, items, n,
+                                       "tally_top", err);
+    if (hs == HS_OK && (limit < 1 || limit > HS_STORE_LIST_MAX))
+        hs = hs_store__bad(err, "tally_top: limit 1..1000");
+    return hs != HS_OK ? hs
+                       : store->ops->tallies->top(store->impl, since, until,
+                                                  by_source != 0, limit, items,
+                                                  n, err);
+}
+
+/* Deletes every tally whose bucket is before `before` (retention);
+ * *removed (may be NULL) gets how many. The audit log is never pruned. */
+static inline hs_status hs_store_tally_prune(hs_store *store, int64_t before,
+                                             int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    hs_status hs = hs_store__has_security(store, before >= 0,
+                                          "tally_prune (before >= 0)", err);
+    return hs != HS_OK ? hs
+                       : store->ops->tallies->prune(store->impl, before,
+                                                    removed, err);
+}
+
+/* The account events of [since, until) per time bucket and kind (every
+ * user's): rows {bucket, kind (the event's, "login_failed", "locked",
+ * ...), count} ordered by bucket then kind, as hs_store_tally_series. */
+static inline hs_status hs_store_event_series(hs_store *store, int64_t since,
+                                              int64_t until,
+                                              int64_t bucket_seconds,
+                                              hs_tally **items, size_t *n,
+                                              hs_error *err)
+{
+    return hs_store__series(store, 1, since, until, bucket_seconds, items, n,
+                            err);
 }
 
 #ifdef __cplusplus
