@@ -84,6 +84,20 @@ js diagnose_rows 8 '{"model_id": 1, "name": "x", "store": false, "adapt": true, 
 js labels 9 '{"labels": [{"row": 1, "label": "normal"}, {"row": 2, "label": null}]}'
 js train_params "$routes" '{"algo": "mlp", "hidden_units": 8, "dropout": 0.1, "transform": "quantile", "seed": 3, "threads": 1}'
 
+# ---- multipart uploads: first line = the Content-Type's parameters after
+# "multipart/form-data", then the body (tests/fuzz/multipart.c; the body
+# is a printf %b string) ----
+mp() { # mp NAME PARAMS BODY(printf format)
+    { printf '%s\n' "$2"; printf '%b' "$3"; } >"$C/multipart/$1"
+}
+mp file_and_field '; boundary=XyZ' '--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nmy data\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="../a\\"b.csv"\r\nContent-Type: text/csv\r\n\r\nf1,f2,label\r\n1,2,a\r\n--XyZ--\r\n'
+mp quoted_boundary '; charset=utf-8; boundary="a b:c"' '--a b:c\r\nContent-Disposition: form-data; name="file"; filename="x.csv"\r\n\r\nf1,label\n1,a\n--a b:c--\r\n'
+mp two_files '; boundary=BB' '--BB\r\nContent-Disposition: form-data; name="file"; filename="1"\r\n\r\nfirst\r\n--BB\r\nContent-Disposition: form-data; name="file"; filename="2"\r\n\r\nsecond\r\n--BB--\r\n'
+mp many_fields '; boundary=BB' '--BB\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--BB\r\nContent-Disposition: form-data; name="b"\r\n\r\n2\r\n--BB\r\nContent-Disposition: form-data; name="a"\r\n\r\n3\r\n--BB\r\nContent-Disposition: form-data; name="adapt"\r\n\r\ntrue\r\n--BB\r\nContent-Disposition: form-data; name="model_id"\r\n\r\n1\r\n--BB--\r\n'
+mp no_end '; boundary=BB' '--BB\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\nf1,label\n1,a\n'
+mp no_boundary '' '--BB\r\nContent-Disposition: form-data; name="file"\r\n\r\nx\r\n--BB--\r\n'
+mp transfer_encoding '; boundary=BB' '--BB\r\nContent-Disposition: form-data; name="file"; filename="t"\r\nContent-Transfer-Encoding: binary\r\n\r\n\0000\0001\0002\r\n--BB--\r\n'
+
 # ---- model files (no selector byte: the file itself) ----
 $H simulate --out "$tmp/m.csv" --samples 60 --features 4 --classes 3 --seed 7 >/dev/null
 train() {

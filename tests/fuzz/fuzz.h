@@ -13,11 +13,13 @@
 #ifndef HEALER_FUZZ_H
 #define HEALER_FUZZ_H
 
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "healer/error.h"
 
@@ -62,6 +64,47 @@ static inline fuzz_input fuzz_split(const uint8_t *data, size_t size)
         in.len = size - 1;
     }
     return in;
+}
+
+/* ---- a temporary data directory (the service's targets) ---- */
+
+/* Its path, set once by fuzz_temp_dir and removed at exit. A crash
+ * leaves it (libFuzzer ends the process at once); tests/fuzz/run.sh runs
+ * the targets with TMPDIR set to a directory of its own that it removes. */
+static char fuzz_dir[64];
+
+static inline int fuzz__rm_entry(const char *path, const struct stat *st,
+                                 int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void fuzz_remove_dir(void)
+{
+    if (fuzz_dir[0])
+        nftw(fuzz_dir, fuzz__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fuzz_dir[0] = '\0';
+}
+
+/* Makes fuzz_dir: under $TMPDIR when set, else /dev/shm when writable
+ * (the store and the blob store fsync: memory keeps the executions
+ * fast), else /tmp. `at_exit` runs before the directory goes (stop what
+ * uses it); it may be NULL. */
+static inline const char *fuzz_temp_dir(const char *prefix,
+                                        void (*at_exit)(void))
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) >= 32)
+        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(fuzz_dir, sizeof fuzz_dir, "%s/healer-fuzz-%s-XXXXXX", tmp, prefix);
+    FUZZ_ASSERT(mkdtemp(fuzz_dir) != NULL, "mkdtemp");
+    atexit(fuzz_remove_dir);
+    if (at_exit)
+        atexit(at_exit); /* runs first: atexit is last in, first out */
+    return fuzz_dir;
 }
 
 #endif

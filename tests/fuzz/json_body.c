@@ -28,9 +28,6 @@
  * busy), and every error answer is the API's error object with a code and
  * a message.
  */
-#include <ftw.h>
-#include <unistd.h>
-
 #include "fuzz.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -49,7 +46,6 @@
 static const hs_auth_costs CHEAP = HS_AUTH_COSTS_TEST;
 
 static struct {
-    char dir[64];
     hs_datadir *dd;
     hs_app app;
     hs_user admin;
@@ -66,22 +62,11 @@ static struct {
         }                                                                      \
     } while (0)
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void cleanup(void)
 {
     if (G.dd)
         hs_datadir_close(G.dd);
     G.dd = NULL;
-    if (G.dir[0])
-        nftw(G.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* One handler call as http.c makes it; the response is checked and freed. */
@@ -238,13 +223,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     hl_error herr = {0};
     /* Errors only: a refused body logs nothing, a 500 would log its cause. */
     hs_log_set_level(HS_LOG_ERROR);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(G.dir, sizeof G.dir, "%s/healer-fuzz-json-XXXXXX",
-             tmp && strlen(tmp) < 32 ? tmp : "/tmp");
-    SETUP(mkdtemp(G.dir) == NULL);
-    atexit(cleanup);
+    const char *dir = fuzz_temp_dir("json", cleanup);
     SETUP(hs_auth_init(&err));
-    SETUP(hs_datadir_open(G.dir, &G.dd, &err));
+    SETUP(hs_datadir_open(dir, &G.dd, &err));
     hs_app *app = &G.app;
     app->store = G.dd->store;
     app->blobs = G.dd->blobs;

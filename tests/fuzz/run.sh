@@ -18,10 +18,18 @@
 # the machine's cores are shared with the other suites.
 cd "$(dirname "$0")/../.." || exit 2
 seconds=${FUZZ_SECONDS:-20}
-timeout_s=${FUZZ_TIMEOUT:-10}
+timeout_s=${FUZZ_TIMEOUT:-30}
 rss_mb=${FUZZ_RSS_MB:-2048}
 crashes=build/fuzz/crashes
 mkdir -p "$crashes"
+# The service's targets keep a data directory in TMPDIR (memory when
+# /dev/shm is there: the store fsyncs); a crashed target cannot remove
+# its own, so this directory goes at the end whatever happened.
+shm=/dev/shm
+[ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+TMPDIR=$(mktemp -d "$shm/healer-fuzz-run.XXXXXX") || exit 2
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 if [ $# -eq 0 ]; then
     set -- $(ls tests/fuzz/*.c | sed 's|tests/fuzz/\(.*\)\.c|\1|')
 fi
