@@ -22,9 +22,11 @@
  * finished no blob and no temporary file is left behind (http.c deletes
  * an upload the handler did not keep, and aborts a writer that failed).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -178,14 +180,60 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- one request ---- */
 
-static int connect_server(void)
+/* Milliseconds left before `deadline` (CLOCK_MONOTONIC seconds). */
+static int ms_left(double deadline)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double left = deadline - ((double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    return left > 0 ? (int)(left * 1000) + 1 : 0;
+}
+
+static double deadline_in(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9 + ms / 1000.0;
+}
+
+/* Waits for `events` on s until the deadline; 0 when it came. libFuzzer's
+ * timer (-timeout) interrupts system calls with SIGALRM every second, so
+ * every call here is retried on EINTR. */
+static int wait_for(int s, short events, double deadline)
+{
+    for (;;) {
+        struct pollfd pfd = {s, events, 0};
+        int ready = poll(&pfd, 1, ms_left(deadline));
+        if (ready > 0)
+            return 0;
+        if (ready == 0 || errno != EINTR)
+            return -1;
+    }
+}
+
+/* A connection to the server. Closed with a reset (SO_LINGER 0) once the
+ * answer is read, so that thousands of requests a second leave no
+ * TIME_WAIT behind to use up the loopback's ports. */
+static int connect_server(double deadline)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)G.port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    FUZZ_ASSERT(s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0,
-                "connect to the HTTP layer");
+    struct linger hard = {1, 0};
+    FUZZ_ASSERT(s >= 0, "socket");
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    int rc = connect(s, (struct sockaddr *)&a, sizeof a), e = rc ? errno : 0;
+    if (rc != 0 && e == EINTR) { /* the connection goes on: wait for it */
+        socklen_t n = sizeof e;
+        if (wait_for(s, POLLOUT, deadline) != 0 ||
+            getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &n) != 0)
+            e = ETIMEDOUT;
+    }
+    if (e != 0) {
+        fprintf(stderr, "multipart: connect: %s\n", strerror(e));
+        FUZZ_ASSERT(0, "connect to the HTTP layer");
+    }
     return s;
 }
 
@@ -193,6 +241,8 @@ static void send_all(int s, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(s, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
             return; /* the server answered early and closed: allowed */
         p += w;
@@ -201,18 +251,25 @@ static void send_all(int s, const char *p, size_t n)
 }
 
 /* Reads the answer until the server closes; its status code. */
-static int read_status(int s)
+static int read_status(int s, double deadline)
 {
     char buf[4096];
     size_t got = 0;
     for (;;) {
-        struct pollfd pfd = {s, POLLIN, 0};
-        int ready = poll(&pfd, 1, ANSWER_MS);
-        FUZZ_ASSERT(ready > 0, "the server answers within 25 s");
+        if (wait_for(s, POLLIN, deadline) != 0) {
+            /* what the server's connections were doing */
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "ss -tan 'sport = :%u' | head -20",
+                     G.port);
+            (void)!system(cmd);
+            FUZZ_ASSERT(0, "the server answers within 25 s");
+        }
         ssize_t r = recv(s, got < sizeof buf - 1 ? buf + got : buf,
                          got < sizeof buf - 1 ? sizeof buf - 1 - got
                                               : sizeof buf - 1,
                          0);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         if (got < sizeof buf - 1)
@@ -245,11 +302,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             "Content-Type: multipart/form-data%s\r\n"
                             "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                             params, body_len);
-    int s = connect_server();
+    double deadline = deadline_in(ANSWER_MS);
+    int s = connect_server(deadline);
     send_all(s, head, (size_t)head_len);
     send_all(s, body, body_len);
-    shutdown(s, SHUT_WR);
-    int status = read_status(s);
+    /* No shutdown(SHUT_WR): Content-Length ends the body, and the server
+     * closes first (Connection: close). */
+    int status = read_status(s, deadline);
     close(s);
     if (status != 200 && status != 400 && status != 413)
         fprintf(stderr, "multipart: answered %d\n", status);
