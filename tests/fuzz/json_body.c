@@ -6,7 +6,9 @@
  * without touching this file. The first byte picks the variant, the rest
  * is the body, given to the handler the way http.c gives it (NUL-
  * terminated bytes in req->body) by an administrator's session, with the
- * path's ids pointing at records that exist: the handler then runs its
+ * path's ids pointing at records that exist and no connection (req->conn
+ * NULL: libmicrohttpd answers NULL for its headers and query, as for a
+ * request without them): the handler then runs its
  * whole path - hs_api_body, the field readers, the domain's validators
  * (accounts, jobs and their types, training parameters through the
  * engine's tables, class names, labels, leaderboard, diagnosis rows) and
