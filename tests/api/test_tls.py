@@ -329,6 +329,26 @@ def test_client_address_behind_trusted_proxy():
         check(got == [401, 401, 429], "without --trusted-proxy X-Forwarded-For is ignored", got)
 
 
+def test_client_address_from_last_forwarded_line():
+    """A proxy that adds its own X-Forwarded-For line (HAProxy's option
+    forwardfor) leaves the client's line first: the client address is the
+    last line's last address, so a client cannot pick its own by sending a
+    line of its own."""
+    args = ["--login-rate", "2", "--trusted-proxy", "127.0.0.1"]
+    body = b'{"username": "nobody", "password": "wrong-password-1"}'
+    with harness.Server(name="two forwarded lines", users=(), args=args) as s:
+        got = []
+        for claimed in ("198.51.100.1", "198.51.100.2"):
+            # raw() writes each header as "name: value\r\n": the CRLF in the
+            # value makes a second X-Forwarded-For line.
+            two_lines = claimed + "\r\nX-Forwarded-For: 203.0.113.1"
+            got.append(s.client().raw("POST", API + "/auth/login", body,
+                                      headers={"Content-Type": "application/json",
+                                               "X-Forwarded-For": two_lines}).status)
+        got += login_statuses(s, "203.0.113.1", 1)
+        check(got == [401, 401, 429], "both logins counted for 203.0.113.1, the last line's address", got)
+
+
 def test_trusted_proxy_refused_when_malformed():
     for value, words in (("10.0.0.1,", "separated by commas"), ("proxy.example", "is not an IP address"),
                          (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16")):
