@@ -370,6 +370,23 @@ def deploy_nginx_block():
     return m.group(1)
 
 
+def upstream_keepalive_below_head_timeout(block):
+    """nginx must drop an idle upstream connection before healer does
+    (after request-head-timeout), or a POST it reuses the connection for as
+    healer closes it gets a 502."""
+    upstream = re.search(r"upstream healer \{(.*?)\}", block, re.S)
+    check(upstream, "docs/deploy.md's nginx block has no upstream healer", block)
+    keep = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", upstream.group(1), re.M)
+    check(keep, "the upstream sets no keepalive_timeout (nginx's default 60 s outlives healer's "
+          "request-head-timeout)", upstream.group(1))
+    help_text = subprocess.run([harness.HEALER, "serve", "--help"], capture_output=True, text=True,
+                               timeout=20)
+    head = re.search(r"--request-head-timeout .*\((\d+)\)", help_text.stdout + help_text.stderr)
+    check(head, "serve --help names request-head-timeout's default", help_text.stdout)
+    check(int(keep.group(1)) < int(head.group(1)), "the upstream's keepalive_timeout must be below "
+          "request-head-timeout", keep.group(1), head.group(1))
+
+
 def localised(block, https_port, http_port, healer_port, cert, key):
     """The documented block on this machine's ports and test certificate:
     only addresses and file names change."""
@@ -449,7 +466,8 @@ def test_deploy_md_nginx_block():
     """docs/deploy.md's nginx block and healer command, run as written
     (ports and certificate paths aside): HTTPS through nginx with its HSTS
     once, plain HTTP redirected, the Secure cookie, and an upload larger
-    than nginx's default body limit."""
+    than nginx's default body limit; its upstream drops idle connections
+    before healer does."""
     if not shutil.which("nginx"):
         harness.fail("nginx is not installed (make deps installs it)")
     cert, key = make_pair("nginx-pair")
@@ -459,6 +477,7 @@ def test_deploy_md_nginx_block():
         doc = f.read()
     for flag in args[::2]:
         check(flag in doc, "docs/deploy.md's healer command should use %s" % flag)
+    upstream_keepalive_below_head_timeout(deploy_nginx_block())
     https_port, http_port = harness.free_port(), harness.free_port()
     with harness.Server(name="healer behind nginx", args=args) as s:
         block = localised(deploy_nginx_block(), https_port, http_port, s.port, cert, key)
