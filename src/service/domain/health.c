@@ -109,7 +109,7 @@ typedef int (*check_fn)(hs_app *app, const hs_health *h, hs_health_check *c);
 static const struct {
     const char *name;
     check_fn run;
-    int needs_dir; /* only with a data directory */
+    int needs_dir;                       /* only with a data directory */
     const char *ok_state, *failed_state; /* the public hs_health_check.state */
 } CHECKS[HS_HEALTH_CHECKS] = {
     {"store", check_store, 0, "answers", STALLED_STATE},
