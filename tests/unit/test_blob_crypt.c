@@ -422,6 +422,18 @@ static void test_key_files(void **state)
     assert_int_equal(hs_datakey_load(path, &again, &err), HS_ERR_DENIED);
     assert_int_equal(chmod(path, 0600), 0);
 
+    /* Through a symbolic link, as on a Kubernetes secret mount (key ->
+     * ..data/key): read, and checked on the file it leads to. */
+    char link_path[400];
+    snprintf(link_path, sizeof link_path, "%s/k1-link", f->dir);
+    assert_int_equal(symlink(path, link_path), 0);
+    assert_int_equal(hs_datakey_load(link_path, &again, &err), HS_OK);
+    assert_memory_equal(again.key, k.key, HS_DATAKEY_BYTES);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(hs_datakey_load(link_path, &again, &err), HS_ERR_DENIED);
+    assert_non_null(strstr(err.message, "chmod 600"));
+    assert_int_equal(chmod(path, 0600), 0);
+
     snprintf(path, sizeof path, "%s/short", f->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     assert_int_equal(write(fd, k.key, 31), 31);

@@ -50,9 +50,11 @@ typedef struct hs_keyring {
     int has_previous;
 } hs_keyring;
 
-/* Reads the key file at `path` into *out. Refused, with a message naming
- * the file: a file that is not a regular file, is readable or writable by
- * group or others (HS_ERR_DENIED: "chmod 600 FILE"), or is not exactly
+/* Reads the key file at `path` into *out. A symbolic link is followed (a
+ * secrets mount links each key to its current version), and the checks
+ * are on the file it leads to. Refused, with a message naming the file: a
+ * file that is not a regular file, is readable or writable by group or
+ * others (HS_ERR_DENIED: "chmod 600 FILE"), or is not exactly
  * HS_DATAKEY_BYTES long (HS_ERR_INVALID). Missing: HS_ERR_NOTFOUND. */
 hs_status hs_datakey_load(const char *path, hs_datakey *out, hs_error *err);
 
