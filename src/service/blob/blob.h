@@ -316,6 +316,8 @@ static inline hs_status hs_blob_verify(hs_blob_reader *r, hs_error *err)
                                              : (size_t)1 << 16;
         st = hs_blob_read_at(r, buf, n, off, err);
     }
+    if (buf)
+        hs_datakey_wipe(buf, 1 << 16); /* it held decrypted content */
     free(buf);
     return st;
 }
