@@ -48,6 +48,11 @@ typedef struct hs_keyring {
     hs_datakey current;
     hs_datakey previous;
     int has_previous;
+    /* 1 only while `healer rekey` encrypts a data directory from before
+     * encryption at rest (no data.keyid yet): stored files and sealed
+     * values in plain are then read as plain, to be encrypted. Otherwise
+     * (0) plain ones are damage or planted, HS_ERR_CORRUPT. */
+    int migrating;
 } hs_keyring;
 
 /* Reads the key file at `path` into *out. A symbolic link is followed (a
