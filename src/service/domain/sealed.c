@@ -241,7 +241,8 @@ static hs_status rekey_value(const hs_app *app, hs_sealed_field field, hs_id id,
     if (st == HS_ERR_CORRUPT) { /* name the record: it is to be restored */
         char why[sizeof err->message];
         snprintf(why, sizeof why, "%s", err->message);
-        st = hs_fail(err, HS_ERR_CORRUPT, "record %lld: %s; restore it from a "
+        st = hs_fail(err, HS_ERR_CORRUPT,
+                     "record %lld: %s; restore it from a "
                      "backup, then run `healer rekey` again",
                      (long long)id, why);
     }
