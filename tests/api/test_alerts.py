@@ -125,6 +125,59 @@ def test_account_lock_mails_the_user_a_working_unlock_link():
             s.close()
 
 
+def lock_alice(c):
+    for i in range(5):
+        r = c.post_json(API + "/auth/login", {"username": "alice", "password": "wrong-%d-pass" % i})
+        check(r.status == 401, "a wrong password is refused", r)
+
+
+@harness.timeout(60)
+def test_unlock_token_reaches_only_the_user():
+    """The lock's one-time link goes to alice alone: the administrator's
+    mail, the webhook's event and the outbox rows other than alice's mail
+    say a link was mailed but carry no token."""
+    with sinks.SmtpSink() as sink, sinks.HookSink() as hook:
+        s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER, "--webhook-url", hook.url,
+                          "--public-url", "https://healer.example.com"])
+        try:
+            lock_alice(s.client())
+            by_rcpt = {m.rcpts[0]: m for m in sink.wait_mails(2, 5.0)}
+            posts = hook.wait_posts(1, 5.0)
+            check("token=" in by_rcpt["alice@example.org"].text, "alice's mail has the link")
+            admin = by_rcpt["admin@example.org"].text
+            check("token=" not in admin and "an unlock link was mailed to the user" in admin,
+                  "the administrator's mail says a link was mailed, without it", admin)
+            body = sinks.json_of(posts[0])
+            check(body["event"] == "account_locked" and "token=" not in body["body"] and
+                  "an unlock link was mailed to the user" in body["body"],
+                  "the webhook's event has no token", body)
+            time.sleep(0.5)
+            check(len(hook.requests) == 1, "one webhook event", hook.requests)
+            db = sqlite3.connect(os.path.join(s.data_dir, "healer.db"), timeout=10)
+            rows = db.execute("SELECT channel, recipient, body FROM outbox").fetchall()
+            db.close()
+            with_token = [(ch, rc) for (ch, rc, b) in rows if "token=" in b]
+            check(with_token == [("mail", "alice@example.org")],
+                  "only alice's mail row holds the token", rows)
+        finally:
+            s.close()
+
+
+@harness.timeout(60)
+def test_lock_without_relay_says_no_link_was_mailed():
+    """With a webhook but no mail relay, the lock's event says no unlock
+    link was mailed (alice has an address, but nothing can carry it)."""
+    with sinks.HookSink() as hook:
+        s = alert_server(["--webhook-url", hook.url])
+        try:
+            lock_alice(s.client())
+            body = sinks.json_of(hook.wait_posts(1, 5.0)[0])
+            check("no mail relay is configured, so no unlock link was mailed" in body["body"] and
+                  "token=" not in body["body"], "the event says no link left", body)
+        finally:
+            s.close()
+
+
 @harness.timeout(90)
 def test_failed_training_mails_owner_and_admins():
     with sinks.SmtpSink(starttls=True) as sink:

@@ -656,7 +656,7 @@ static void mail_password_changed(hs_app *app, hs_id user_id,
              "this, tell your administrator at once.\n",
              client && client[0] ? client : "an unknown address");
     hs_alert alert = {"password_changed", HS_ALERT_TO_USER, user_id,
-                      "SystemHealer: your password was changed", body};
+                      "SystemHealer: your password was changed", body, 0};
     hs_alert_queue(app, &alert);
 }
 

@@ -344,7 +344,7 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
     int64_t now = now_of(a);
     if (a->relay)
         st = queue_mails(a, al, now, unstored, &mails, err);
-    if (a->webhook) {
+    if (a->webhook && !al->secret) {
         hs_status hst = queue_webhook(a, al, now, unstored, &hooks, err);
         if (st == HS_OK)
             st = hst;
@@ -357,6 +357,11 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
                      (json_int_t)al->user_id, "subject", al->subject, "mails",
                      (json_int_t)mails, "webhook", hooks > 0));
     return st;
+}
+
+int hs_alerts_mail_configured(const hs_app *app)
+{
+    return app && app->alerts && app->alerts->relay;
 }
 
 hs_status hs_alerts_send(hs_app *app, const hs_alert *al, hs_error *err)
@@ -671,7 +676,7 @@ hs_status hs_alerts_start(hs_alerts *a, hs_error *err)
     if (a->relay) { /* remember the admins while the store answers */
         recipient *list = NULL;
         size_t n = 0;
-        hs_alert probe = {"probe", HS_ALERT_TO_ADMINS, 0, "-", "-"};
+        hs_alert probe = {"probe", HS_ALERT_TO_ADMINS, 0, "-", "-", 0};
         if (resolve_recipients(a, &probe, &list, &n, NULL) == HS_OK)
             free(list);
     }

@@ -25,6 +25,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/alert_tap.h"
+#include "domain/alerts.h"
 #include "domain/audit.h"
 #include "domain/logins.h"
 #include "domain/throttle.h"
@@ -150,9 +151,23 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
 }
 
 typedef struct failure {
+    const hs_app *app;
     hs_attempt *a;
     char token[HS_TOKEN_CHARS + 1]; /* the new unlock link's, when locked */
 } failure;
+
+/* What became of the unlock link, for the admins' mail, the webhook and
+ * the notification: it leaves only by mail, so it says so only when a
+ * relay exists and the user has an address. */
+static const char *link_fate(const hs_app *app, const hs_user *u)
+{
+    if (!u->email[0])
+        return "the user has no e-mail address for an unlock link";
+    return hs_alerts_mail_configured(app)
+               ? "an unlock link was mailed to the user"
+               : "no mail relay is configured, so no unlock link was mailed "
+                 "to the user";
+}
 
 /* The lock is written on the user as read inside the transaction, never
  * on the copy read before the (slow) password check: a password reset or
@@ -169,9 +184,7 @@ static hs_status lock_account(hs_store *store, failure *f, hs_user *fresh,
              fresh->username, failures,
              (long long)(a->policy.lockout.window_seconds / 60),
              a->has_client ? a->client : "an unknown address",
-             fresh->email[0] ? "an unlock link was mailed to the user"
-                             : "the user has no e-mail address for an "
-                               "unlock link");
+             link_fate(f->app, fresh));
     fresh->locked_until = a->lock_until;
     hs_status rc = hs_store_user_update(store, fresh, err);
     if (rc == HS_OK)
@@ -260,11 +273,13 @@ void hs_logins_unlock_link(const hs_app *app, const char *token, char *out,
     snprintf(out, cap, "%.*s/#/unlock?token=%s", (int)n, base, token);
 }
 
-/* The user's mail (and the admins' copy) about the lock. */
+/* The lock's mails: the user's carries the unlock link and goes to them
+ * alone; the administrators and the webhook get the same account of the
+ * lock without it, so the one-time token reaches no one else. */
 static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
 {
     char at[40], until[40], expires[40], link[1200], subject[160];
-    char body[2400];
+    char what[600], body[2400];
     utc_text(a->now, at, sizeof at);
     utc_text(a->lock_until, until, sizeof until);
     utc_text(a->now + a->policy.unlock_link_seconds, expires, sizeof expires);
@@ -272,29 +287,36 @@ static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
     snprintf(subject, sizeof subject,
              "SystemHealer: account '%s' locked after failed logins",
              a->user.username);
-    snprintf(body, sizeof body,
+    snprintf(what, sizeof what,
              "The account '%s' was locked at %s after %d failed logins "
-             "within %lld minutes; the last came from %s.\n\n"
+             "within %lld minutes; the last came from %s",
+             a->user.username, at, a->policy.lockout.max_failures,
+             (long long)(a->policy.lockout.window_seconds / 60),
+             a->has_client ? a->client : "an unknown address");
+    snprintf(body, sizeof body,
+             "%s.\n\n"
              "If that was you, open this link to unlock the account now (it "
              "works once, until %s):\n\n  %s\n\n"
              "Otherwise the lock ends by itself at %s.\n\n"
              "If you did not try to log in, someone may be guessing your "
              "password: unlock the account, change your password on your "
              "Account page, and tell your administrator.\n",
-             a->user.username, at, a->policy.lockout.max_failures,
-             (long long)(a->policy.lockout.window_seconds / 60),
-             a->has_client ? a->client : "an unknown address", expires, link,
-             until);
-    hs_alert alert = {"account_locked", HS_ALERT_TO_BOTH, a->user.id, subject,
-                      body};
-    hs_alert_queue(app, &alert);
+             what, expires, link, until);
+    hs_alert to_user = {"account_locked", HS_ALERT_TO_USER, a->user.id,
+                        subject, body, 1};
+    hs_alert_queue(app, &to_user);
     sodium_memzero(link, sizeof link);
     sodium_memzero(body, sizeof body);
+    snprintf(body, sizeof body, "%s; %s.\n\nThe lock ends by itself at %s.\n",
+             what, link_fate(app, &a->user), until);
+    hs_alert to_admins = {"account_locked", HS_ALERT_TO_ADMINS, a->user.id,
+                          subject, body, 0};
+    hs_alert_queue(app, &to_admins);
 }
 
 hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err)
 {
-    failure f = {a, {0}};
+    failure f = {app, a, {0}};
     /* The failure dates from its answer, not its arrival: on a loaded
      * machine the hash alone can outlast the first back-off step, which
      * would then be over before the client even heard of it. */
