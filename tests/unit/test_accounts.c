@@ -507,6 +507,41 @@ static void a_success_starts_the_count_over(void **state)
     env_close(e);
 }
 
+/* Failures while locked do not count towards the next lock: five lock
+ * alice, four more in the lock's last minutes, and one typo a second
+ * after the lock ends does not lock her again; five after it do. */
+static void failures_while_locked_do_not_count_later(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_login in;
+    hs_error err;
+    hs_user u;
+    hs_clock_set(e->clock, 10000);
+    for (int i = 0; i < 5; i++) {
+        hs_clock_advance(e->clock, 1);
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    const int64_t end = u.locked_until;
+    assert_int_equal(end, 10005 + 900);
+    for (int i = 0; i < 4; i++) {
+        hs_clock_set(e->clock, end - 100 + i * 20);
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    hs_clock_set(e->clock, end + 1);
+    assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, end); /* the old lock, over */
+    for (int i = 0; i < 4; i++) {
+        hs_clock_advance(e->clock, 70); /* past each back-off */
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_true(u.locked_until > end);
+    env_close(e);
+}
+
 /* One address spraying many names backs off after 10 failures, whatever
  * name it tries next; an IPv6 client counts by its /64. */
 static void addresses_back_off(void **state)
@@ -1086,6 +1121,7 @@ int main(void)
         cmocka_unit_test(backoff_refusals_count_as_failures),
         cmocka_unit_test(addresses_back_off),
         cmocka_unit_test(a_success_starts_the_count_over),
+        cmocka_unit_test(failures_while_locked_do_not_count_later),
         cmocka_unit_test(unknown_wrong_locked_cost_the_same),
         cmocka_unit_test(own_password_change),
         cmocka_unit_test(email_rules),

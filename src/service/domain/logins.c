@@ -14,9 +14,10 @@
  *  - A refused attempt counts as a failure: hammering only lengthens the
  *    wait, and five refusals lock the account like five wrong passwords.
  *  - A lock is taken once: failures while locked are counted (for the
- *    back-off and the security report) but neither extend the lock nor
- *    send another mail; the unlock link of the lock stays the one that
- *    works.
+ *    back-off and the security report) but neither extend the lock, nor
+ *    send another mail, nor count towards the next lock (its window
+ *    starts when this one ends); the unlock link of the lock stays the
+ *    one that works.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -129,15 +130,17 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
 
 /* ---- failures and the lock -------------------------------------------- */
 
-/* Failures count from the start of the window, or from the last unlock
- * or successful login after failures when one came inside it. */
+/* Failures count from the start of the window, or from the end of the
+ * last lock (`lock_end`, the user's locked_until; failures while locked
+ * do not count towards the next lock), or from the last unlock or
+ * successful login after failures, whichever came last. */
 static hs_status failures_since(hs_store *store, hs_id user_id,
-                                int64_t window_start, int64_t *since,
-                                hs_error *err)
+                                int64_t window_start, int64_t lock_end,
+                                int64_t *since, hs_error *err)
 {
     static const char *const resets[] = {HS_EVENT_UNLOCKED,
                                          HS_EVENT_LOGIN_SUCCEEDED};
-    *since = window_start;
+    *since = window_start > lock_end ? window_start : lock_end;
     for (size_t i = 0; i < sizeof resets / sizeof resets[0]; i++) {
         int64_t at = 0;
         hs_status rc =
@@ -219,8 +222,8 @@ static hs_status account_failure(hs_store *store, failure *f, hs_error *err)
         return rc;
     if (fresh.locked_until <= a->now) {
         rc = failures_since(store, a->user.id,
-                            a->now - a->policy.lockout.window_seconds, &since,
-                            err);
+                            a->now - a->policy.lockout.window_seconds,
+                            fresh.locked_until, &since, err);
         if (rc == HS_OK)
             rc = hs_store_login_failures_since(store, a->user.id, since, &times,
                                                &n, err);
