@@ -7,7 +7,9 @@ owner and the enabled administrators with an address - each once, within
 5 s of the failure - as a well-formed message (Date, Message-ID, From, To,
 a decoded subject, the job in the text), over STARTTLS when the relay
 offers it (a relay whose certificate is not trusted gets nothing, not a
-plain-text fall-back); users without an address or disabled are skipped. With the
+plain-text fall-back, and none either when credentials are set and the
+relay offers no STARTTLS); users without an address or disabled are
+skipped. An account lock's unlock link reaches the user's mail alone. With the
 relay down, the mail is retried with back-off and arrives once the relay
 is up, and a slow relay (it holds its greeting) holds up no request: a
 login and a health check answer at once meanwhile. The webhook gets the
@@ -176,6 +178,40 @@ def test_lock_without_relay_says_no_link_was_mailed():
                   "token=" not in body["body"], "the event says no link left", body)
         finally:
             s.close()
+
+
+@harness.timeout(60)
+def test_credentials_never_cross_in_clear():
+    """A relay that offers AUTH but no STARTTLS: with a credentials file
+    nothing is sent (no login, no mail) and the log says why; without
+    credentials, a relay on the loopback still gets the mail in clear."""
+    creds = os.path.join(harness.tmp_root(), "smtp-creds-clear-%d" % os.getpid())
+    with open(creds, "w") as f:
+        f.write("mailer:secret\n")
+    os.chmod(creds, 0o600)
+    try:
+        with sinks.SmtpSink(auth=True) as sink:
+            s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER,
+                              "--smtp-credentials-file", creds])
+            try:
+                lock_alice(s.client())
+                harness.wait_until(lambda: "offers no STARTTLS" in s.stderr_text(), 10,
+                                   "the log says the relay offers no STARTTLS")
+                check(sink.auths == [] and sink.mails == [], "no login and no mail in clear",
+                      sink.auths, sink.mails)
+                check("TLS is required to send the credentials" in s.stderr_text(), "and why")
+            finally:
+                s.close()
+        with sinks.SmtpSink(auth=True) as sink:
+            s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER])
+            try:
+                lock_alice(s.client())
+                mails = sink.wait_mails(2, 5.0)
+                check(len(mails) == 2 and not mails[0].tls, "a loopback relay without login gets it", mails)
+            finally:
+                s.close()
+    finally:
+        os.unlink(creds)
 
 
 @harness.timeout(90)
