@@ -214,6 +214,21 @@ def test_credentials_never_cross_in_clear():
         os.unlink(creds)
 
 
+@harness.timeout(60)
+def test_mail_without_public_url_warns():
+    """With a mail relay and no public-url, a server on the loopback (as
+    behind nginx) warns at start that mailed links point at the listen
+    address; with public-url set it does not."""
+    for (extra, warned) in (([], True), (["--public-url", "https://healer.example.com"], False)):
+        s = alert_server(["--smtp-url", "smtp://127.0.0.1:25", "--smtp-from", SENDER] + extra)
+        try:
+            log = s.stderr_text()
+            check(("public-url is not set: links in mails" in log) == warned,
+                  "warned" if warned else "not warned", extra, log[-1500:])
+        finally:
+            s.close()
+
+
 @harness.timeout(90)
 def test_failed_training_mails_owner_and_admins():
     with sinks.SmtpSink(starttls=True) as sink:
