@@ -363,6 +363,29 @@ def test_change_own_password(c, server):
     c.new().login(name, "brand-new-pw-1")
 
 
+def test_reauth_during_backoff_says_wait(c, server):
+    """A logged-in user who mistyped their current password until the
+    back-off started is told to wait (429 backed_off, Retry-After, the
+    field), even with the right password, instead of "wrong"; after the
+    wait the right password works."""
+    name, pw = fresh_user(server)
+    c.login(name, pw)
+    url = API + "/auth/me/password"
+    r = None
+    for i in range(8):
+        r = c.post_json(url, {"current": "wrong-%d-password" % i, "new": "brand-new-pw-1"})
+        if r.status != 403:
+            break
+    err = expect_error(r, 429, "backed_off", "wrong passwords lead to the back-off")
+    r = c.post_json(url, {"current": pw, "new": "brand-new-pw-1"})
+    err = expect_error(r, 429, "backed_off", "the right password during the back-off")
+    wait = int(r.header("Retry-After") or 0)
+    check(wait >= 1 and details(err).get("field") == "current" and
+          details(err).get("retry_after") == wait, "the wait and the field", err, wait)
+    time.sleep(wait + 0.2)
+    expect_json(c.post_json(url, {"current": pw, "new": "brand-new-pw-1"}), 200, "after the wait")
+
+
 def test_email_on_user_records(c, server):
     admin = c.login_as("admin")
     name = harness.unique("mail")

@@ -593,9 +593,12 @@ hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
 /* ---- the user's own account ------------------------------------------------ */
 
 /* Proves the user's current password (field `field`) like a login does:
- * back-off and a wrong password count as a failure of the account and
- * the address (logins.h); a lock does not refuse a user who holds a
- * session. A refusal is HS_ERR_DENIED naming the field. */
+ * a wrong password counts as a failure of the account and the address
+ * (logins.h); a lock does not refuse a user who holds a session. A wrong
+ * password is HS_ERR_DENIED naming the field. During back-off the answer
+ * is HS_ERR_LIMITED with err->retry_after, whatever the password, and
+ * not counted: no guess is judged, and the session already proves the
+ * name, so saying so leaks nothing. */
 static hs_status reauthenticate(hs_app *app, const char *client,
                                 hs_id user_id, const char *password,
                                 const char *field, hs_error *err)
@@ -606,7 +609,14 @@ static hs_status reauthenticate(hs_app *app, const char *client,
         return rc;
     if (hs_attempt_check(app, &a, password, 0))
         rc = hs_attempt_succeeded(app, &a, err);
-    else if ((rc = hs_attempt_failed(app, &a, err)) == HS_OK)
+    else if (a.backoff_until > a.now) {
+        rc = hs_fail_field(err, HS_ERR_LIMITED, field,
+                           "too many failed attempts at this password: "
+                           "try again in %lld s",
+                           (long long)(a.backoff_until - a.now));
+        if (err)
+            err->retry_after = a.backoff_until - a.now;
+    } else if ((rc = hs_attempt_failed(app, &a, err)) == HS_OK)
         rc = hs_fail_field(err, HS_ERR_DENIED, field,
                            "the current password is wrong");
     sodium_memzero(&a.user, sizeof a.user);

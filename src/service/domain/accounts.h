@@ -170,8 +170,9 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
 /* Changes user_id's password from session_id: the new password is
  * policy-checked (HS_ERR_INVALID, field "new"; the current one again is
  * refused too), then the current password is proved like a login (a
- * wrong one, or one tried during back-off, is HS_ERR_DENIED field
- * "current" and counts as a failure of the account and of `client`);
+ * wrong one is HS_ERR_DENIED field "current" and counts as a failure of
+ * the account and of `client`; any during back-off is HS_ERR_LIMITED
+ * field "current" with err->retry_after, not judged nor counted);
  * then the hash is replaced, "password_changed" recorded (an account
  * event and an audit row, by the user themself from `client`) and every
  * other session of the user ended - the current one is kept - in one

@@ -91,11 +91,12 @@ hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
     return rc;
 }
 
-/* 1 while `key` must wait, with the failures counted under it in
- * *failures; a store that cannot say refuses (fail closed). */
-static int backed_off(hs_store *store, const char *key,
-                      const hs_backoff_policy *p, int64_t now,
-                      int64_t *failures)
+/* Until when `key` must wait (0 = it need not), with the failures
+ * counted under it in *failures; a store that cannot say refuses for a
+ * second (fail closed). */
+static int64_t backed_off(hs_store *store, const char *key,
+                          const hs_backoff_policy *p, int64_t now,
+                          int64_t *failures)
 {
     hs_backoff_rec b;
     hs_status rc = hs_store_backoff_get(store, key, &b, NULL);
@@ -103,19 +104,24 @@ static int backed_off(hs_store *store, const char *key,
     if (rc == HS_ERR_NOTFOUND)
         return 0;
     if (rc != HS_OK)
-        return 1;
-    return hs_auth_backoff_until(p, b.failures, b.last_failure_at, now) != 0;
+        return now + 1;
+    return hs_auth_backoff_until(p, b.failures, b.last_failure_at, now);
 }
 
 int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
                      int lock_counts)
 {
-    int64_t address_failures = 0;
-    int refused = backed_off(app->store, a->account_key, &a->policy.account,
-                             a->now, &a->account_failures);
+    int64_t address_failures = 0, address_until = 0;
+    a->backoff_until = backed_off(app->store, a->account_key,
+                                  &a->policy.account, a->now,
+                                  &a->account_failures);
     if (a->has_client)
-        refused |= backed_off(app->store, a->address_key, &a->policy.address,
-                              a->now, &address_failures);
+        address_until = backed_off(app->store, a->address_key,
+                                   &a->policy.address, a->now,
+                                   &address_failures);
+    if (address_until > a->backoff_until)
+        a->backoff_until = address_until;
+    int refused = a->backoff_until != 0;
     int right = 0;
     if (a->found) {
         right = hs_auth_verify_password(a->user.password_hash, password);
