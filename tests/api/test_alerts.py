@@ -229,6 +229,31 @@ def test_mail_without_public_url_warns():
             s.close()
 
 
+@harness.timeout(60)
+def test_email_change_tells_the_former_address():
+    """Alice changing her address, then an administrator changing it
+    again, each mail the address being replaced (not the new one)."""
+    with sinks.SmtpSink() as sink:
+        s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER])
+        try:
+            alice = s.client().login_as("alice")
+            r = alice.put_json(API + "/auth/me/email", {"email": "alice2@example.org",
+                                                        "password": "alice-pass-1234"})
+            uid = expect_json(r, 200, "alice changes her address")["user"]["id"]
+            m = sink.wait_mails(1, 5.0)
+            check(len(m) == 1 and m[0].rcpts == ["alice@example.org"], "the former address is told", m)
+            check(m[0].msg["X-Healer-Event"] == "email_changed" and "alice2@example.org" in m[0].text,
+                  "naming the new one", m[0].text)
+            admin = s.client().login_as("admin")
+            expect_json(admin.put_json(API + "/users/%d/email" % uid, {"email": "alice3@example.org"}), 200)
+            m = sink.wait_mails(2, 5.0)
+            check(len(m) == 2 and m[1].rcpts == ["alice2@example.org"] and
+                  "alice3@example.org" in m[1].text and "administrator" in m[1].text,
+                  "an administrator's change tells the former address too", m)
+        finally:
+            s.close()
+
+
 @harness.timeout(90)
 def test_failed_training_mails_owner_and_admins():
     with sinks.SmtpSink(starttls=True) as sink:

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "domain/accounts.h"
@@ -535,23 +536,66 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
                                        err);
 }
 
+/* An e-mail change: the new address in, the former one out (read
+ * inside the transaction, so it is the one really replaced). */
+typedef struct email_change {
+    const char *email;
+    char former[HS_EMAIL_MAX];
+} email_change;
+
 static hs_status apply_email(hs_store *store, hs_user *u, const void *arg,
                              hs_error *err)
 {
+    /* The one apply with an output: change_user passes arg through. */
+    email_change *c = (email_change *)arg;
     (void)store;
     (void)err;
-    snprintf(u->email, sizeof u->email, "%s", (const char *)arg);
+    snprintf(c->former, sizeof c->former, "%s", u->email);
+    snprintf(u->email, sizeof u->email, "%s", c->email);
     return HS_OK;
+}
+
+/* Tells the former address of a change (unlock links no longer go
+ * there, so a change the owner did not make must not go unnoticed);
+ * nothing when there was none or it only changed case. */
+static void mail_email_changed(hs_app *app, hs_id user_id,
+                               const email_change *c, const char *by)
+{
+    char body[1024];
+    if (!c->former[0] || !strcasecmp(c->former, c->email))
+        return;
+    if (c->email[0])
+        snprintf(body, sizeof body,
+                 "The e-mail address of your SystemHealer account was "
+                 "changed to %s by %s. Mails about your account, unlock "
+                 "links among them, go there now, no longer to this "
+                 "address.\n\nIf you did not want this, tell your "
+                 "administrator at once.\n",
+                 c->email, by);
+    else
+        snprintf(body, sizeof body,
+                 "The e-mail address of your SystemHealer account was "
+                 "removed by %s: mails about your account, unlock links "
+                 "among them, no longer go to this address.\n\nIf you "
+                 "did not want this, tell your administrator at once.\n",
+                 by);
+    hs_alert alert = {"email_changed", HS_ALERT_TO_USER, user_id,
+                      "SystemHealer: your e-mail address was changed", body,
+                      0, c->former};
+    hs_alert_queue(app, &alert);
 }
 
 hs_status hs_accounts_set_email(hs_app *app, const hs_actor *by, hs_id user_id,
                                 const char *email, hs_error *err)
 {
+    email_change c = {email ? email : "", ""};
     hs_status rc = hs_accounts_check_email(email, err);
-    return rc != HS_OK ? rc
-                       : change_user(app, by, user_id, "email_changed",
-                                     HS_AUDIT_EMAIL_CHANGED, 0, apply_email,
-                                     email ? email : "", err);
+    if (rc == HS_OK)
+        rc = change_user(app, by, user_id, "email_changed",
+                         HS_AUDIT_EMAIL_CHANGED, 0, apply_email, &c, err);
+    if (rc == HS_OK)
+        mail_email_changed(app, user_id, &c, "an administrator");
+    return rc;
 }
 
 hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
@@ -666,7 +710,7 @@ static void mail_password_changed(hs_app *app, hs_id user_id,
              "this, tell your administrator at once.\n",
              client && client[0] ? client : "an unknown address");
     hs_alert alert = {"password_changed", HS_ALERT_TO_USER, user_id,
-                      "SystemHealer: your password was changed", body, 0};
+                      "SystemHealer: your password was changed", body, 0, NULL};
     hs_alert_queue(app, &alert);
 }
 
@@ -703,13 +747,19 @@ hs_status hs_accounts_change_email(hs_app *app, const char *client,
                                    hs_id user_id, const char *password,
                                    const char *email, hs_error *err)
 {
+    email_change c = {email ? email : "", ""};
+    char by[96];
     hs_status rc = hs_accounts_check_email(email, err);
     if (rc == HS_OK)
         rc = reauthenticate(app, client, user_id, password, "password", err);
-    return rc != HS_OK ? rc
-                       : change_own(app, client, user_id, "email_changed",
-                                    HS_AUDIT_EMAIL_CHANGED, apply_email,
-                                    email ? email : "", err);
+    if (rc == HS_OK)
+        rc = change_own(app, client, user_id, "email_changed",
+                        HS_AUDIT_EMAIL_CHANGED, apply_email, &c, err);
+    snprintf(by, sizeof by, "you (or someone with your password) from %s",
+             client && client[0] ? client : "an unknown address");
+    if (rc == HS_OK)
+        mail_email_changed(app, user_id, &c, by);
+    return rc;
 }
 
 /* Disabling the last enabled administrator is refused, inside the

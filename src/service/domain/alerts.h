@@ -53,6 +53,11 @@ typedef struct hs_alert {
     const char *subject;
     const char *body;
     int secret; /* 1 = mail only, never the webhook (appended: 0 by default) */
+    /* NULL or "" = the audience's addresses. Else, with HS_ALERT_TO_USER
+     * only, the mail goes to this address instead of the user's own (at
+     * most HS_EMAIL_MAX - 1 bytes): the one use is telling the former
+     * address of an e-mail change. */
+    const char *to_address;
 } hs_alert;
 
 /* 1 when a mail relay is configured (mail can leave), else 0; app or

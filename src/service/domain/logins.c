@@ -312,14 +312,14 @@ static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
              "Account page, and tell your administrator.\n",
              what, expires, link, until);
     hs_alert to_user = {"account_locked", HS_ALERT_TO_USER, a->user.id,
-                        subject, body, 1};
+                        subject, body, 1, NULL};
     hs_alert_queue(app, &to_user);
     sodium_memzero(link, sizeof link);
     sodium_memzero(body, sizeof body);
     snprintf(body, sizeof body, "%s; %s.\n\nThe lock ends by itself at %s.\n",
              what, link_fate(app, &a->user), until);
     hs_alert to_admins = {"account_locked", HS_ALERT_TO_ADMINS, a->user.id,
-                          subject, body, 0};
+                          subject, body, 0, NULL};
     hs_alert_queue(app, &to_admins);
 }
 
