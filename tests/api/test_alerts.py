@@ -136,8 +136,8 @@ def lock_alice(c):
 @harness.timeout(60)
 def test_unlock_token_reaches_only_the_user():
     """The lock's one-time link goes to alice alone: the administrator's
-    mail, the webhook's event and the outbox rows other than alice's mail
-    say a link was mailed but carry no token."""
+    mail and the webhook's event say a link was mailed but carry no token,
+    and once sent no outbox row keeps it (alice's body is wiped)."""
     with sinks.SmtpSink() as sink, sinks.HookSink() as hook:
         s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER, "--webhook-url", hook.url,
                           "--public-url", "https://healer.example.com"])
@@ -156,11 +156,15 @@ def test_unlock_token_reaches_only_the_user():
             time.sleep(0.5)
             check(len(hook.requests) == 1, "one webhook event", hook.requests)
             db = sqlite3.connect(os.path.join(s.data_dir, "healer.db"), timeout=10)
-            rows = db.execute("SELECT channel, recipient, body FROM outbox").fetchall()
-            db.close()
-            with_token = [(ch, rc) for (ch, rc, b) in rows if "token=" in b]
-            check(with_token == [("mail", "alice@example.org")],
-                  "only alice's mail row holds the token", rows)
+            try:
+                def all_sent():
+                    rows = db.execute("SELECT channel, recipient, body, state FROM outbox").fetchall()
+                    return rows if len(rows) == 3 and all(r[3] == "sent" for r in rows) else None
+                rows = harness.wait_until(all_sent, 5, "the three rows recorded as sent")
+            finally:
+                db.close()
+            check(not [r for r in rows if "token=" in r[2]],
+                  "no outbox row holds the token once sent (alice's wiped)", rows)
         finally:
             s.close()
 

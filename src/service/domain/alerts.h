@@ -43,9 +43,8 @@ typedef enum hs_alert_audience {
  * subject: one line, 1..200 bytes. body: 1..8000 bytes of plain text.
  * secret: the body carries a secret (an unlock link): it is mailed to the
  * audience only, never posted to the webhook; the caller sends the others
- * a second alert without it. Its outbox row keeps the body until the
- * purge (HS_ALERTS_KEEP_SECONDS), readable only to whoever can read the
- * database, like the link's own (hashed) token row. */
+ * a second alert without it. Like every outbox row, its body is wiped
+ * once sent or given up (store.h). */
 typedef struct hs_alert {
     const char *kind;
     hs_alert_audience audience;
