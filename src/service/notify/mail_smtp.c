@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "base/client_key.h"
 #include "notify/mail.h"
 #include "notify/transfer.h"
 
@@ -108,17 +109,20 @@ static hs_status check_ca_file(hs_mail_relay *r, const char *path,
     return HS_OK;
 }
 
-/* 1 when the URL's host is a loopback address: localhost, 127.0.0.0/8
- * or [::1]. Only a loopback relay may be reached in clear. */
+/* 1 when the URL's host is a loopback address (hs_host_is_loopback; an
+ * IPv6 literal in brackets). Only a loopback relay may be reached in
+ * clear. */
 static int on_loopback(const char *url)
 {
-    const char *host = strstr(url, "://") + 3;
-    size_t n = strcspn(host, ":/?#");
-    if (host[0] == '[')
-        return !strncmp(host, "[::1]", 5);
-    if (n == strlen("localhost") && !strncasecmp(host, "localhost", n))
-        return 1;
-    return !strncmp(host, "127.", 4);
+    char host[256];
+    const char *start = strstr(url, "://") + 3;
+    size_t n = start[0] == '[' ? strcspn(++start, "]")
+                               : strcspn(start, ":/?#");
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, start, n);
+    host[n] = '\0';
+    return hs_host_is_loopback(host);
 }
 
 hs_status hs_mail_relay_new(const hs_mail_relay_config *cfg,
