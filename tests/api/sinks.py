@@ -15,6 +15,7 @@ exactly the bytes healer sent. Both listen on loopback only, run in daemon
 threads, and stop when closed (or with the process).
 """
 
+import base64
 import email
 import email.policy
 import http.server
@@ -96,6 +97,8 @@ class _Smtp(socketserver.StreamRequestHandler):
                     self.wfile.write(b"250-sink\r\n250-8BITMIME\r\n")
                     if sink.context and not state["tls"]:
                         self.wfile.write(b"250-STARTTLS\r\n")
+                    if sink.auth:
+                        self.wfile.write(b"250-AUTH PLAIN\r\n")
                     self.reply("250 SIZE 10000000")
                 else:
                     self.reply("250 sink")
@@ -106,6 +109,14 @@ class _Smtp(socketserver.StreamRequestHandler):
                 self.rfile = tls.makefile("rb")
                 self.wfile = tls.makefile("wb")
                 state = {"from": None, "rcpts": [], "tls": True}
+            elif verb == "AUTH" and sink.auth:
+                words = cmd.split()
+                if len(words) < 3:  # the credentials come after a 334
+                    self.reply("334 ")
+                    words.append(self.rfile.readline(4096).decode("ascii", "replace").strip())
+                with sink.lock:
+                    sink.auths.append((base64.b64decode(words[2]), state["tls"]))
+                self.reply("235 ok")
             elif verb == "MAIL":
                 state["from"] = cmd.split(":", 1)[1].strip()
                 state["rcpts"] = []
@@ -172,10 +183,14 @@ class _Sink:
 
 class SmtpSink(_Sink):
     """An SMTP server on 127.0.0.1:port (a free one unless given); with
-    starttls=True it offers STARTTLS; hold_seconds delays every greeting."""
+    starttls=True it offers STARTTLS; with auth=True it offers AUTH PLAIN
+    and keeps each login in .auths as (the decoded credentials, over TLS);
+    hold_seconds delays every greeting."""
 
-    def __init__(self, port=None, starttls=False, hold_seconds=0):
+    def __init__(self, port=None, starttls=False, hold_seconds=0, auth=False):
         self.mails = []
+        self.auths = []
+        self.auth = auth
         self.commands = []
         self.connections = 0
         self.lock = threading.Lock()

@@ -7,7 +7,9 @@ owner and the enabled administrators with an address - each once, within
 5 s of the failure - as a well-formed message (Date, Message-ID, From, To,
 a decoded subject, the job in the text), over STARTTLS when the relay
 offers it (a relay whose certificate is not trusted gets nothing, not a
-plain-text fall-back); users without an address or disabled are skipped. With the
+plain-text fall-back, and none either when credentials are set and the
+relay offers no STARTTLS); users without an address or disabled are
+skipped. An account lock's unlock link reaches the user's mail alone. With the
 relay down, the mail is retried with back-off and arrives once the relay
 is up, and a slow relay (it holds its greeting) holds up no request: a
 login and a health check answer at once meanwhile. The webhook gets the
@@ -121,6 +123,137 @@ def test_account_lock_mails_the_user_a_working_unlock_link():
             r = s.client().post_json(API + "/auth/unlock", {"token": link.group(1)})
             check(r.status == 410, "the link works once", r)
             s.client().login_as("alice")
+        finally:
+            s.close()
+
+
+def lock_alice(c):
+    for i in range(5):
+        r = c.post_json(API + "/auth/login", {"username": "alice", "password": "wrong-%d-pass" % i})
+        check(r.status == 401, "a wrong password is refused", r)
+
+
+@harness.timeout(60)
+def test_unlock_token_reaches_only_the_user():
+    """The lock's one-time link goes to alice alone: the administrator's
+    mail and the webhook's event say a link was mailed but carry no token,
+    and once sent no outbox row keeps it (alice's body is wiped)."""
+    with sinks.SmtpSink() as sink, sinks.HookSink() as hook:
+        s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER, "--webhook-url", hook.url,
+                          "--public-url", "https://healer.example.com"])
+        try:
+            lock_alice(s.client())
+            by_rcpt = {m.rcpts[0]: m for m in sink.wait_mails(2, 5.0)}
+            posts = hook.wait_posts(1, 5.0)
+            check("token=" in by_rcpt["alice@example.org"].text, "alice's mail has the link")
+            admin = by_rcpt["admin@example.org"].text
+            check("token=" not in admin and "an unlock link was mailed to the user" in admin,
+                  "the administrator's mail says a link was mailed, without it", admin)
+            body = sinks.json_of(posts[0])
+            check(body["event"] == "account_locked" and "token=" not in body["body"] and
+                  "an unlock link was mailed to the user" in body["body"],
+                  "the webhook's event has no token", body)
+            time.sleep(0.5)
+            check(len(hook.requests) == 1, "one webhook event", hook.requests)
+            db = sqlite3.connect(os.path.join(s.data_dir, "healer.db"), timeout=10)
+            try:
+                def all_sent():
+                    rows = db.execute("SELECT channel, recipient, body, state FROM outbox").fetchall()
+                    return rows if len(rows) == 3 and all(r[3] == "sent" for r in rows) else None
+                rows = harness.wait_until(all_sent, 5, "the three rows recorded as sent")
+            finally:
+                db.close()
+            check(not [r for r in rows if "token=" in r[2]],
+                  "no outbox row holds the token once sent (alice's wiped)", rows)
+        finally:
+            s.close()
+
+
+@harness.timeout(60)
+def test_lock_without_relay_says_no_link_was_mailed():
+    """With a webhook but no mail relay, the lock's event says no unlock
+    link was mailed (alice has an address, but nothing can carry it)."""
+    with sinks.HookSink() as hook:
+        s = alert_server(["--webhook-url", hook.url])
+        try:
+            lock_alice(s.client())
+            body = sinks.json_of(hook.wait_posts(1, 5.0)[0])
+            check("no mail relay is configured, so no unlock link was mailed" in body["body"] and
+                  "token=" not in body["body"], "the event says no link left", body)
+        finally:
+            s.close()
+
+
+@harness.timeout(60)
+def test_credentials_never_cross_in_clear():
+    """A relay that offers AUTH but no STARTTLS: with a credentials file
+    nothing is sent (no login, no mail) and the log says why; without
+    credentials, a relay on the loopback still gets the mail in clear."""
+    creds = os.path.join(harness.tmp_root(), "smtp-creds-clear-%d" % os.getpid())
+    with open(creds, "w") as f:
+        f.write("mailer:secret\n")
+    os.chmod(creds, 0o600)
+    try:
+        with sinks.SmtpSink(auth=True) as sink:
+            s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER,
+                              "--smtp-credentials-file", creds])
+            try:
+                lock_alice(s.client())
+                harness.wait_until(lambda: "offers no STARTTLS" in s.stderr_text(), 10,
+                                   "the log says the relay offers no STARTTLS")
+                check(sink.auths == [] and sink.mails == [], "no login and no mail in clear",
+                      sink.auths, sink.mails)
+                check("TLS is required to send the credentials" in s.stderr_text(), "and why")
+            finally:
+                s.close()
+        with sinks.SmtpSink(auth=True) as sink:
+            s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER])
+            try:
+                lock_alice(s.client())
+                mails = sink.wait_mails(2, 5.0)
+                check(len(mails) == 2 and not mails[0].tls, "a loopback relay without login gets it", mails)
+            finally:
+                s.close()
+    finally:
+        os.unlink(creds)
+
+
+@harness.timeout(60)
+def test_mail_without_public_url_warns():
+    """With a mail relay and no public-url, a server on the loopback (as
+    behind nginx) warns at start that mailed links point at the listen
+    address; with public-url set it does not."""
+    for (extra, warned) in (([], True), (["--public-url", "https://healer.example.com"], False)):
+        s = alert_server(["--smtp-url", "smtp://127.0.0.1:25", "--smtp-from", SENDER] + extra)
+        try:
+            log = s.stderr_text()
+            check(("public-url is not set: links in mails" in log) == warned,
+                  "warned" if warned else "not warned", extra, log[-1500:])
+        finally:
+            s.close()
+
+
+@harness.timeout(60)
+def test_email_change_tells_the_former_address():
+    """Alice changing her address, then an administrator changing it
+    again, each mail the address being replaced (not the new one)."""
+    with sinks.SmtpSink() as sink:
+        s = alert_server(["--smtp-url", sink.url, "--smtp-from", SENDER])
+        try:
+            alice = s.client().login_as("alice")
+            r = alice.put_json(API + "/auth/me/email", {"email": "alice2@example.org",
+                                                        "password": "alice-pass-1234"})
+            uid = expect_json(r, 200, "alice changes her address")["user"]["id"]
+            m = sink.wait_mails(1, 5.0)
+            check(len(m) == 1 and m[0].rcpts == ["alice@example.org"], "the former address is told", m)
+            check(m[0].msg["X-Healer-Event"] == "email_changed" and "alice2@example.org" in m[0].text,
+                  "naming the new one", m[0].text)
+            admin = s.client().login_as("admin")
+            expect_json(admin.put_json(API + "/users/%d/email" % uid, {"email": "alice3@example.org"}), 200)
+            m = sink.wait_mails(2, 5.0)
+            check(len(m) == 2 and m[1].rcpts == ["alice2@example.org"] and
+                  "alice3@example.org" in m[1].text and "administrator" in m[1].text,
+                  "an administrator's change tells the former address too", m)
         finally:
             s.close()
 

@@ -294,8 +294,8 @@ def tapped_alerts(path):
 
 
 def test_unlock_link_works_once():
-    """The fifth failure queues the account_locked mail to the user and the
-    admins (from which address, when, the link); the link's token unlocks
+    """The fifth failure queues the account_locked mail to the user (from
+    which address, when, the link) and one to the admins without the link; the link's token unlocks
     once (then 410), garbage is 400, and the login works again."""
     s = harness.Server(args=["--public-url", "https://healer.example.com/"])
     tap = os.path.join(s.root, "alerts.jsonl")
@@ -307,9 +307,11 @@ def test_unlock_link_works_once():
         for i in range(5):
             c.post_json(API + "/auth/login", {"username": "dave", "password": "bad-%d-password" % i})
         alerts = [a for a in tapped_alerts(tap) if a["kind"] == "account_locked"]
-        check(len(alerts) == 1 and time.monotonic() - t0 < 5, "one account_locked alert, queued at once", alerts)
+        check(len(alerts) == 2 and time.monotonic() - t0 < 5, "two account_locked alerts, queued at once", alerts)
         a = alerts[0]
-        check(a["audience"] == 3 and "dave" in a["subject"], "to the user and the admins, about dave", a)
+        check(a["audience"] == 1 and "dave" in a["subject"], "the first to the user, about dave", a)
+        check(alerts[1]["audience"] == 2 and "token=" not in alerts[1]["body"],
+              "the admins' has no link", alerts[1])
         check("127.0.0.1" in a["body"] and " UTC" in a["body"], "the mail says from where and when", a)
         link = re.search(r"https://healer\.example\.com/#/unlock\?token=([A-Za-z0-9_-]{43})", a["body"])
         check(link, "the mail carries the unlock link under public-url", a)
@@ -359,6 +361,29 @@ def test_change_own_password(c, server):
     expect_error(c.new().post_json(API + "/auth/login", {"username": name, "password": pw}), 401,
                  "invalid_credentials", "the old password")
     c.new().login(name, "brand-new-pw-1")
+
+
+def test_reauth_during_backoff_says_wait(c, server):
+    """A logged-in user who mistyped their current password until the
+    back-off started is told to wait (429 backed_off, Retry-After, the
+    field), even with the right password, instead of "wrong"; after the
+    wait the right password works."""
+    name, pw = fresh_user(server)
+    c.login(name, pw)
+    url = API + "/auth/me/password"
+    r = None
+    for i in range(8):
+        r = c.post_json(url, {"current": "wrong-%d-password" % i, "new": "brand-new-pw-1"})
+        if r.status != 403:
+            break
+    err = expect_error(r, 429, "backed_off", "wrong passwords lead to the back-off")
+    r = c.post_json(url, {"current": pw, "new": "brand-new-pw-1"})
+    err = expect_error(r, 429, "backed_off", "the right password during the back-off")
+    wait = int(r.header("Retry-After") or 0)
+    check(wait >= 1 and details(err).get("field") == "current" and
+          details(err).get("retry_after") == wait, "the wait and the field", err, wait)
+    time.sleep(wait + 0.2)
+    expect_json(c.post_json(url, {"current": pw, "new": "brand-new-pw-1"}), 200, "after the wait")
 
 
 def test_email_on_user_records(c, server):

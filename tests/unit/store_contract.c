@@ -4177,6 +4177,7 @@ static void test_outbox_sent_failed(void **state)
     assert_int_equal(got.attempts, 1);
     assert_int_equal(got.next_attempt_at, 40);
     assert_string_equal(got.last_error, "connection refused");
+    assert_true(got.body[0] != '\0'); /* kept for the retry */
     assert_int_equal(hs_store_outbox_claim(f->store, 39, 60, 10, &items, &n,
                                            &err), HS_OK);
     assert_int_equal(n, 1); /* b only: a waits for its retry */
@@ -4189,6 +4190,7 @@ static void test_outbox_sent_failed(void **state)
     assert_int_equal(got.attempts, 2);
     assert_int_equal(got.sent_at, 45);
     assert_string_equal(got.last_error, "connection refused");
+    assert_string_equal(got.body, ""); /* delivered: wiped */
     assert_int_equal(hs_store_outbox_sent(f->store, a.id, 46, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(hs_store_outbox_failed(f->store, a.id, "x", 0, 0, &err),
@@ -4199,6 +4201,7 @@ static void test_outbox_sent_failed(void **state)
     assert_int_equal(hs_store_outbox_get(f->store, b.id, &got, &err), HS_OK);
     assert_string_equal(got.state, HS_OUTBOX_FAILED);
     assert_int_equal(got.sent_at, 0);
+    assert_string_equal(got.body, ""); /* given up: wiped */
     assert_int_equal(hs_store_outbox_next_due(f->store, &due, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(hs_store_outbox_claim(f->store, 1 << 30, 60, 10, &items,

@@ -381,7 +381,7 @@ static void test_recipients(void **state)
     hs_id bob = add_user(e, "bob", 0, 0, "");
     hs_id root2 = add_user(e, "root2", 1, 0, "root2@example.org");
     hs_alert a = {"training_failed", HS_ALERT_TO_BOTH, ann,
-                  "SystemHealer: a training failed", "train job 7 failed"};
+                  "SystemHealer: a training failed", "train job 7 failed", 0, NULL};
     size_t n = 0;
 
     assert_int_equal(hs_alerts_send(&e->app, &a, &err), HS_OK);
@@ -541,7 +541,7 @@ static void test_retry_then_give_up(void **state)
     env *e = env_open("smtp://127.0.0.1:9", NULL, 2, 1);
     hs_error err = {0};
     hs_id ann = add_user(e, "ann", 0, 0, "ann@example.org");
-    hs_alert a = {"job_failed", HS_ALERT_TO_USER, ann, "s", "b"};
+    hs_alert a = {"job_failed", HS_ALERT_TO_USER, ann, "s", "b", 0, NULL};
     hs_outbox_msg got;
     assert_int_equal(hs_alerts_start(e->app.alerts, &err), HS_OK);
     assert_int_equal(hs_alerts_send(&e->app, &a, &err), HS_OK);

@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 
+#include "base/client_key.h"
 #include "http/http.h"
 #include "server/config.h"
 #include "server/selfsigned.h"
@@ -57,12 +58,12 @@ static void loopback_hosts(void **state)
         "fe80::1",     "example.com", ""};
     hs_error err = {0};
     for (size_t i = 0; i < sizeof LOOPBACK / sizeof *LOOPBACK; i++) {
-        assert_true(hs_tls_host_is_loopback(LOOPBACK[i]));
+        assert_true(hs_host_is_loopback(LOOPBACK[i]));
         assert_int_equal(hs_tls_check_plain_http(LOOPBACK[i], 0, 0, &err),
                          HS_OK);
     }
     for (size_t i = 0; i < sizeof NETWORK / sizeof *NETWORK; i++) {
-        assert_false(hs_tls_host_is_loopback(NETWORK[i]));
+        assert_false(hs_host_is_loopback(NETWORK[i]));
         assert_int_equal(hs_tls_check_plain_http(NETWORK[i], 0, 0, &err),
                          HS_ERR_INVALID);
         assert_string_equal(err.field, "listen");

@@ -45,4 +45,10 @@ void hs_client_key_format(const hs_client_key *k, char *out, size_t cap);
 /* A 64-bit hash of the key (FNV-1a), for hash tables. */
 uint64_t hs_client_key_hash(const hs_client_key *k);
 
+/* 1 when `host` (a listen address's host part: an IP literal or
+ * "localhost") is a loopback address - 127.0.0.0/8, ::1, an IPv4-mapped
+ * 127.x address, localhost - so that plain HTTP (or SMTP) there never leaves
+ * the machine; 0 for anything else, the wildcard addresses included. */
+int hs_host_is_loopback(const char *host);
+
 #endif

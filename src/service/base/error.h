@@ -44,6 +44,10 @@ typedef struct hs_error {
     hs_status code;
     char field[HS_FIELD_MAX]; /* the input it is about, "" = none */
     char message[512];
+    /* HS_ERR_LIMITED: seconds before a new try may succeed, set after
+     * the hs_fail* call by the code that knows (0 = unknown; every
+     * hs_fail* clears it). */
+    int64_t retry_after;
 } hs_error;
 
 static inline hs_status hs_vfail_field(hs_error *err, hs_status code,
@@ -52,6 +56,7 @@ static inline hs_status hs_vfail_field(hs_error *err, hs_status code,
 {
     if (err) {
         err->code = code;
+        err->retry_after = 0;
         snprintf(err->field, sizeof err->field, "%s", field ? field : "");
         vsnprintf(err->message, sizeof err->message, fmt, ap);
     }

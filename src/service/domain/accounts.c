@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "domain/accounts.h"
@@ -536,23 +537,66 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
                                        err);
 }
 
+/* An e-mail change: the new address in, the former one out (read
+ * inside the transaction, so it is the one really replaced). */
+typedef struct email_change {
+    const char *email;
+    char former[HS_EMAIL_MAX];
+} email_change;
+
 static hs_status apply_email(hs_store *store, hs_user *u, const void *arg,
                              hs_error *err)
 {
+    /* The one apply with an output: change_user passes arg through. */
+    email_change *c = (email_change *)arg;
     (void)store;
     (void)err;
-    snprintf(u->email, sizeof u->email, "%s", (const char *)arg);
+    snprintf(c->former, sizeof c->former, "%s", u->email);
+    snprintf(u->email, sizeof u->email, "%s", c->email);
     return HS_OK;
+}
+
+/* Tells the former address of a change (unlock links no longer go
+ * there, so a change the owner did not make must not go unnoticed);
+ * nothing when there was none or it only changed case. */
+static void mail_email_changed(hs_app *app, hs_id user_id,
+                               const email_change *c, const char *by)
+{
+    char body[1024];
+    if (!c->former[0] || !strcasecmp(c->former, c->email))
+        return;
+    if (c->email[0])
+        snprintf(body, sizeof body,
+                 "The e-mail address of your SystemHealer account was "
+                 "changed to %s by %s. Mails about your account, unlock "
+                 "links among them, go there now, no longer to this "
+                 "address.\n\nIf you did not want this, tell your "
+                 "administrator at once.\n",
+                 c->email, by);
+    else
+        snprintf(body, sizeof body,
+                 "The e-mail address of your SystemHealer account was "
+                 "removed by %s: mails about your account, unlock links "
+                 "among them, no longer go to this address.\n\nIf you "
+                 "did not want this, tell your administrator at once.\n",
+                 by);
+    hs_alert alert = {"email_changed", HS_ALERT_TO_USER, user_id,
+                      "SystemHealer: your e-mail address was changed", body,
+                      0, c->former};
+    hs_alert_queue(app, &alert);
 }
 
 hs_status hs_accounts_set_email(hs_app *app, const hs_actor *by, hs_id user_id,
                                 const char *email, hs_error *err)
 {
+    email_change c = {email ? email : "", ""};
     hs_status rc = hs_accounts_check_email(email, err);
-    return rc != HS_OK ? rc
-                       : change_user(app, by, user_id, "email_changed",
-                                     HS_AUDIT_EMAIL_CHANGED, 0, apply_email,
-                                     email ? email : "", err);
+    if (rc == HS_OK)
+        rc = change_user(app, by, user_id, "email_changed",
+                         HS_AUDIT_EMAIL_CHANGED, 0, apply_email, &c, err);
+    if (rc == HS_OK)
+        mail_email_changed(app, user_id, &c, "an administrator");
+    return rc;
 }
 
 hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
@@ -594,9 +638,12 @@ hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
 /* ---- the user's own account ------------------------------------------------ */
 
 /* Proves the user's current password (field `field`) like a login does:
- * back-off and a wrong password count as a failure of the account and
- * the address (logins.h); a lock does not refuse a user who holds a
- * session. A refusal is HS_ERR_DENIED naming the field. */
+ * a wrong password counts as a failure of the account and the address
+ * (logins.h); a lock does not refuse a user who holds a session. A wrong
+ * password is HS_ERR_DENIED naming the field. During back-off the answer
+ * is HS_ERR_LIMITED with err->retry_after, whatever the password, and
+ * not counted: no guess is judged, and the session already proves the
+ * name, so saying so leaks nothing. */
 static hs_status reauthenticate(hs_app *app, const char *client,
                                 hs_id user_id, const char *password,
                                 const char *field, hs_error *err)
@@ -607,7 +654,14 @@ static hs_status reauthenticate(hs_app *app, const char *client,
         return rc;
     if (hs_attempt_check(app, &a, password, 0))
         rc = hs_attempt_succeeded(app, &a, err);
-    else if ((rc = hs_attempt_failed(app, &a, err)) == HS_OK)
+    else if (a.backoff_until > a.now) {
+        rc = hs_fail_field(err, HS_ERR_LIMITED, field,
+                           "too many failed attempts at this password: "
+                           "try again in %lld s",
+                           (long long)(a.backoff_until - a.now));
+        if (err)
+            err->retry_after = a.backoff_until - a.now;
+    } else if ((rc = hs_attempt_failed(app, &a, err)) == HS_OK)
         rc = hs_fail_field(err, HS_ERR_DENIED, field,
                            "the current password is wrong");
     sodium_memzero(&a.user, sizeof a.user);
@@ -657,7 +711,7 @@ static void mail_password_changed(hs_app *app, hs_id user_id,
              "this, tell your administrator at once.\n",
              client && client[0] ? client : "an unknown address");
     hs_alert alert = {"password_changed", HS_ALERT_TO_USER, user_id,
-                      "SystemHealer: your password was changed", body};
+                      "SystemHealer: your password was changed", body, 0, NULL};
     hs_alert_queue(app, &alert);
 }
 
@@ -694,13 +748,19 @@ hs_status hs_accounts_change_email(hs_app *app, const char *client,
                                    hs_id user_id, const char *password,
                                    const char *email, hs_error *err)
 {
+    email_change c = {email ? email : "", ""};
+    char by[96];
     hs_status rc = hs_accounts_check_email(email, err);
     if (rc == HS_OK)
         rc = reauthenticate(app, client, user_id, password, "password", err);
-    return rc != HS_OK ? rc
-                       : change_own(app, client, user_id, "email_changed",
-                                    HS_AUDIT_EMAIL_CHANGED, apply_email,
-                                    email ? email : "", err);
+    if (rc == HS_OK)
+        rc = change_own(app, client, user_id, "email_changed",
+                        HS_AUDIT_EMAIL_CHANGED, apply_email, &c, err);
+    snprintf(by, sizeof by, "you (or someone with your password) from %s",
+             client && client[0] ? client : "an unknown address");
+    if (rc == HS_OK)
+        mail_email_changed(app, user_id, &c, by);
+    return rc;
 }
 
 /* Disabling the last enabled administrator is refused, inside the

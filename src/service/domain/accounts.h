@@ -144,7 +144,8 @@ hs_status hs_accounts_unlock(hs_app *app, const hs_actor *by, hs_id user_id,
 
 /* Sets a user's e-mail address (an administrator; checked as
  * hs_accounts_check_email, "" = none) and records "email_changed" (audit
- * too, by `by`). */
+ * too, by `by`); the former address, if any and not the same one, is
+ * mailed the change (as hs_accounts_change_email). */
 hs_status hs_accounts_set_email(hs_app *app, const hs_actor *by, hs_id user_id,
                                 const char *email, hs_error *err);
 
@@ -170,8 +171,9 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
 /* Changes user_id's password from session_id: the new password is
  * policy-checked (HS_ERR_INVALID, field "new"; the current one again is
  * refused too), then the current password is proved like a login (a
- * wrong one, or one tried during back-off, is HS_ERR_DENIED field
- * "current" and counts as a failure of the account and of `client`);
+ * wrong one is HS_ERR_DENIED field "current" and counts as a failure of
+ * the account and of `client`; any during back-off is HS_ERR_LIMITED
+ * field "current" with err->retry_after, not judged nor counted);
  * then the hash is replaced, "password_changed" recorded (an account
  * event and an audit row, by the user themself from `client`) and every
  * other session of the user ended - the current one is kept - in one
@@ -185,7 +187,9 @@ hs_status hs_accounts_change_password(hs_app *app, const char *client,
  * checked (field "email") and the current password proved as above
  * (field "password"): unlock links go there, so a stolen session alone
  * must not redirect them. Records "email_changed" (event and audit row,
- * by the user themself from `client`). */
+ * by the user themself from `client`); then the former address, if any
+ * and not the same one, is mailed the change (an "email_changed"
+ * alert to that address only). */
 hs_status hs_accounts_change_email(hs_app *app, const char *client,
                                    hs_id user_id, const char *password,
                                    const char *email, hs_error *err);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -194,8 +195,14 @@ static hs_status resolve_recipients(hs_alerts *a, const hs_alert *al,
     if (al->audience & HS_ALERT_TO_USER) {
         hs_user u;
         hs_error uerr = {0};
-        if (hs_store_user_get(a->app->store, al->user_id, &u, &uerr) == HS_OK)
-            add_recipient(*list, n, cap, &u, "user");
+        int other = al->to_address && al->to_address[0];
+        if (hs_store_user_get(a->app->store, al->user_id, &u, &uerr) ==
+            HS_OK) {
+            if (other) /* the user's former address (alerts.h) */
+                snprintf(u.email, sizeof u.email, "%s", al->to_address);
+            sodium_memzero(u.password_hash, sizeof u.password_hash);
+            add_recipient(*list, n, cap, &u, other ? "former address" : "user");
+        }
         else
             hs_log(HS_LOG_WARN, "cannot read an alert's user",
                    json_pack("{s:I, s:s}", "user_id", (json_int_t)al->user_id,
@@ -335,6 +342,13 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
                        "an alert to a user needs the user's id");
     if (strpbrk(al->subject, "\r\n"))
         return hs_fail(err, HS_ERR_INVALID, "an alert's subject is one line");
+    if (al->to_address && al->to_address[0] &&
+        (al->audience != HS_ALERT_TO_USER ||
+         strlen(al->to_address) >= HS_EMAIL_MAX))
+        return hs_fail(err, HS_ERR_INVALID,
+                       "an alert's own address goes with TO_USER only, "
+                       "below %d bytes",
+                       HS_EMAIL_MAX);
     if (!a || (!a->relay && !a->webhook)) {
         hs_log(HS_LOG_INFO, "alert (no mail relay or webhook configured)",
                json_pack("{s:s, s:i, s:I, s:s}", "kind", al->kind, "audience",
@@ -345,7 +359,7 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
     int64_t now = now_of(a);
     if (a->relay)
         st = queue_mails(a, al, now, unstored, &mails, err);
-    if (a->webhook) {
+    if (a->webhook && !al->secret) {
         hs_status hst = queue_webhook(a, al, now, unstored, &hooks, err);
         if (st == HS_OK)
             st = hst;
@@ -358,6 +372,11 @@ static hs_status send_alert(hs_app *app, const hs_alert *al, int unstored,
                      (json_int_t)al->user_id, "subject", al->subject, "mails",
                      (json_int_t)mails, "webhook", hooks > 0));
     return st;
+}
+
+int hs_alerts_mail_configured(const hs_app *app)
+{
+    return app && app->alerts && app->alerts->relay;
 }
 
 hs_status hs_alerts_send(hs_app *app, const hs_alert *al, hs_error *err)
@@ -672,7 +691,7 @@ hs_status hs_alerts_start(hs_alerts *a, hs_error *err)
     if (a->relay) { /* remember the admins while the store answers */
         recipient *list = NULL;
         size_t n = 0;
-        hs_alert probe = {"probe", HS_ALERT_TO_ADMINS, 0, "-", "-"};
+        hs_alert probe = {"probe", HS_ALERT_TO_ADMINS, 0, "-", "-", 0, NULL};
         if (resolve_recipients(a, &probe, &list, &n, NULL) == HS_OK)
             free(list);
     }

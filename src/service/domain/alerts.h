@@ -40,14 +40,28 @@ typedef enum hs_alert_audience {
 /* One message. kind: what happened, 1..31 bytes, the same words as the
  * notifications' kinds ("account_locked", "training_failed",
  * "store_failing", "connection_failures"), also the webhook's "event".
- * subject: one line, 1..200 bytes. body: 1..8000 bytes of plain text. */
+ * subject: one line, 1..200 bytes. body: 1..8000 bytes of plain text.
+ * secret: the body carries a secret (an unlock link): it is mailed to the
+ * audience only, never posted to the webhook; the caller sends the others
+ * a second alert without it. Like every outbox row, its body is wiped
+ * once sent or given up (store.h). */
 typedef struct hs_alert {
     const char *kind;
     hs_alert_audience audience;
     hs_id user_id; /* the user it is about (0 = none; required for TO_USER) */
     const char *subject;
     const char *body;
+    int secret; /* 1 = mail only, never the webhook (appended: 0 by default) */
+    /* NULL or "" = the audience's addresses. Else, with HS_ALERT_TO_USER
+     * only, the mail goes to this address instead of the user's own (at
+     * most HS_EMAIL_MAX - 1 bytes): the one use is telling the former
+     * address of an e-mail change. */
+    const char *to_address;
 } hs_alert;
+
+/* 1 when a mail relay is configured (mail can leave), else 0; app or
+ * app->alerts may be NULL (then 0). Thread-safe. */
+int hs_alerts_mail_configured(const hs_app *app);
 
 /* Queues `a` for every channel configured (mail to its audience, the
  * webhook). HS_ERR_INVALID for a malformed message; HS_ERR_IO when it

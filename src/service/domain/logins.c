@@ -14,9 +14,10 @@
  *  - A refused attempt counts as a failure: hammering only lengthens the
  *    wait, and five refusals lock the account like five wrong passwords.
  *  - A lock is taken once: failures while locked are counted (for the
- *    back-off and the security report) but neither extend the lock nor
- *    send another mail; the unlock link of the lock stays the one that
- *    works.
+ *    back-off and the security report) but neither extend the lock, nor
+ *    send another mail, nor count towards the next lock (its window
+ *    starts when this one ends); the unlock link of the lock stays the
+ *    one that works.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/alert_tap.h"
+#include "domain/alerts.h"
 #include "domain/audit.h"
 #include "domain/logins.h"
 #include "domain/throttle.h"
@@ -89,11 +91,12 @@ hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
     return rc;
 }
 
-/* 1 while `key` must wait, with the failures counted under it in
- * *failures; a store that cannot say refuses (fail closed). */
-static int backed_off(hs_store *store, const char *key,
-                      const hs_backoff_policy *p, int64_t now,
-                      int64_t *failures)
+/* Until when `key` must wait (0 = it need not), with the failures
+ * counted under it in *failures; a store that cannot say refuses for a
+ * second (fail closed). */
+static int64_t backed_off(hs_store *store, const char *key,
+                          const hs_backoff_policy *p, int64_t now,
+                          int64_t *failures)
 {
     hs_backoff_rec b;
     hs_status rc = hs_store_backoff_get(store, key, &b, NULL);
@@ -101,19 +104,24 @@ static int backed_off(hs_store *store, const char *key,
     if (rc == HS_ERR_NOTFOUND)
         return 0;
     if (rc != HS_OK)
-        return 1;
-    return hs_auth_backoff_until(p, b.failures, b.last_failure_at, now) != 0;
+        return now + 1;
+    return hs_auth_backoff_until(p, b.failures, b.last_failure_at, now);
 }
 
 int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
                      int lock_counts)
 {
-    int64_t address_failures = 0;
-    int refused = backed_off(app->store, a->account_key, &a->policy.account,
-                             a->now, &a->account_failures);
+    int64_t address_failures = 0, address_until = 0;
+    a->backoff_until = backed_off(app->store, a->account_key,
+                                  &a->policy.account, a->now,
+                                  &a->account_failures);
     if (a->has_client)
-        refused |= backed_off(app->store, a->address_key, &a->policy.address,
-                              a->now, &address_failures);
+        address_until = backed_off(app->store, a->address_key,
+                                   &a->policy.address, a->now,
+                                   &address_failures);
+    if (address_until > a->backoff_until)
+        a->backoff_until = address_until;
+    int refused = a->backoff_until != 0;
     int right = 0;
     if (a->found) {
         right = hs_auth_verify_password(a->user.password_hash, password);
@@ -128,15 +136,17 @@ int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
 
 /* ---- failures and the lock -------------------------------------------- */
 
-/* Failures count from the start of the window, or from the last unlock
- * or successful login after failures when one came inside it. */
+/* Failures count from the start of the window, or from the end of the
+ * last lock (`lock_end`, the user's locked_until; failures while locked
+ * do not count towards the next lock), or from the last unlock or
+ * successful login after failures, whichever came last. */
 static hs_status failures_since(hs_store *store, hs_id user_id,
-                                int64_t window_start, int64_t *since,
-                                hs_error *err)
+                                int64_t window_start, int64_t lock_end,
+                                int64_t *since, hs_error *err)
 {
     static const char *const resets[] = {HS_EVENT_UNLOCKED,
                                          HS_EVENT_LOGIN_SUCCEEDED};
-    *since = window_start;
+    *since = window_start > lock_end ? window_start : lock_end;
     for (size_t i = 0; i < sizeof resets / sizeof resets[0]; i++) {
         int64_t at = 0;
         hs_status rc =
@@ -150,9 +160,23 @@ static hs_status failures_since(hs_store *store, hs_id user_id,
 }
 
 typedef struct failure {
+    const hs_app *app;
     hs_attempt *a;
     char token[HS_TOKEN_CHARS + 1]; /* the new unlock link's, when locked */
 } failure;
+
+/* What became of the unlock link, for the admins' mail, the webhook and
+ * the notification: it leaves only by mail, so it says so only when a
+ * relay exists and the user has an address. */
+static const char *link_fate(const hs_app *app, const hs_user *u)
+{
+    if (!u->email[0])
+        return "the user has no e-mail address for an unlock link";
+    return hs_alerts_mail_configured(app)
+               ? "an unlock link was mailed to the user"
+               : "no mail relay is configured, so no unlock link was mailed "
+                 "to the user";
+}
 
 /* The lock is written on the user as read inside the transaction, never
  * on the copy read before the (slow) password check: a password reset or
@@ -169,9 +193,7 @@ static hs_status lock_account(hs_store *store, failure *f, hs_user *fresh,
              fresh->username, failures,
              (long long)(a->policy.lockout.window_seconds / 60),
              a->has_client ? a->client : "an unknown address",
-             fresh->email[0] ? "an unlock link was mailed to the user"
-                             : "the user has no e-mail address for an "
-                               "unlock link");
+             link_fate(f->app, fresh));
     fresh->locked_until = a->lock_until;
     hs_status rc = hs_store_user_update(store, fresh, err);
     if (rc == HS_OK)
@@ -206,8 +228,8 @@ static hs_status account_failure(hs_store *store, failure *f, hs_error *err)
         return rc;
     if (fresh.locked_until <= a->now) {
         rc = failures_since(store, a->user.id,
-                            a->now - a->policy.lockout.window_seconds, &since,
-                            err);
+                            a->now - a->policy.lockout.window_seconds,
+                            fresh.locked_until, &since, err);
         if (rc == HS_OK)
             rc = hs_store_login_failures_since(store, a->user.id, since, &times,
                                                &n, err);
@@ -260,11 +282,13 @@ void hs_logins_unlock_link(const hs_app *app, const char *token, char *out,
     snprintf(out, cap, "%.*s/#/unlock?token=%s", (int)n, base, token);
 }
 
-/* The user's mail (and the admins' copy) about the lock. */
+/* The lock's mails: the user's carries the unlock link and goes to them
+ * alone; the administrators and the webhook get the same account of the
+ * lock without it, so the one-time token reaches no one else. */
 static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
 {
     char at[40], until[40], expires[40], link[1200], subject[160];
-    char body[2400];
+    char what[600], body[2400];
     utc_text(a->now, at, sizeof at);
     utc_text(a->lock_until, until, sizeof until);
     utc_text(a->now + a->policy.unlock_link_seconds, expires, sizeof expires);
@@ -272,29 +296,36 @@ static void mail_lock(hs_app *app, const hs_attempt *a, const char *token)
     snprintf(subject, sizeof subject,
              "SystemHealer: account '%s' locked after failed logins",
              a->user.username);
-    snprintf(body, sizeof body,
+    snprintf(what, sizeof what,
              "The account '%s' was locked at %s after %d failed logins "
-             "within %lld minutes; the last came from %s.\n\n"
+             "within %lld minutes; the last came from %s",
+             a->user.username, at, a->policy.lockout.max_failures,
+             (long long)(a->policy.lockout.window_seconds / 60),
+             a->has_client ? a->client : "an unknown address");
+    snprintf(body, sizeof body,
+             "%s.\n\n"
              "If that was you, open this link to unlock the account now (it "
              "works once, until %s):\n\n  %s\n\n"
              "Otherwise the lock ends by itself at %s.\n\n"
              "If you did not try to log in, someone may be guessing your "
              "password: unlock the account, change your password on your "
              "Account page, and tell your administrator.\n",
-             a->user.username, at, a->policy.lockout.max_failures,
-             (long long)(a->policy.lockout.window_seconds / 60),
-             a->has_client ? a->client : "an unknown address", expires, link,
-             until);
-    hs_alert alert = {"account_locked", HS_ALERT_TO_BOTH, a->user.id, subject,
-                      body};
-    hs_alert_queue(app, &alert);
+             what, expires, link, until);
+    hs_alert to_user = {"account_locked", HS_ALERT_TO_USER, a->user.id,
+                        subject, body, 1, NULL};
+    hs_alert_queue(app, &to_user);
     sodium_memzero(link, sizeof link);
     sodium_memzero(body, sizeof body);
+    snprintf(body, sizeof body, "%s; %s.\n\nThe lock ends by itself at %s.\n",
+             what, link_fate(app, &a->user), until);
+    hs_alert to_admins = {"account_locked", HS_ALERT_TO_ADMINS, a->user.id,
+                          subject, body, 0, NULL};
+    hs_alert_queue(app, &to_admins);
 }
 
 hs_status hs_attempt_failed(hs_app *app, hs_attempt *a, hs_error *err)
 {
-    failure f = {a, {0}};
+    failure f = {app, a, {0}};
     /* The failure dates from its answer, not its arrival: on a loaded
      * machine the hash alone can outlast the first back-off step, which
      * would then be over before the client even heard of it. */

@@ -46,6 +46,9 @@ typedef struct hs_attempt {
     int found;                            /* the name is a user's */
     hs_user user;                         /* when found */
     int64_t account_failures; /* the name's back-off count when checked */
+    /* out of hs_attempt_check: when the back-off that refused it ends
+     * (the later of the account's and the address's), 0 = none did */
+    int64_t backoff_until;
     /* out of hs_attempt_failed: */
     int locked_now; /* this failure locked it */
     int64_t lock_until;
@@ -64,9 +67,10 @@ hs_status hs_attempt_begin_user(hs_app *app, const char *client, hs_id user_id,
 
 /* Checks `password` against the attempt's user with exactly one Argon2
  * computation whatever the case (a dummy hash for an unknown name), and
- * the back-off of the address and the account; with `lock_counts`, a
- * locked account too. 1 when the password is right and nothing refuses
- * the attempt, else 0. */
+ * the back-off of the address and the account (a->backoff_until says
+ * whether one refused, and until when); with `lock_counts`, a locked
+ * account too. 1 when the password is right and nothing refuses the
+ * attempt, else 0. */
 int hs_attempt_check(hs_app *app, hs_attempt *a, const char *password,
                      int lock_counts);
 

@@ -43,7 +43,7 @@ static hs_status alert_of(hs_app *app, const char *kind, const char *text,
     if (user_id <= 0)
         audience = HS_ALERT_TO_ADMINS;
     snprintf(subject, sizeof subject, "SystemHealer: %s", title);
-    hs_alert a = {kind, audience, user_id, subject, text};
+    hs_alert a = {kind, audience, user_id, subject, text, 0, NULL};
     return unstored ? hs_alerts_send_unstored(app, &a, err)
                     : hs_alerts_send(app, &a, err);
 }

@@ -140,17 +140,26 @@ void hs_api_unlock(hs_app *app, hs_req *req, hs_resp *resp)
 }
 
 /* A refused re-authentication (a wrong current password) is 403
- * wrong_password naming the field; the rest as every service error. */
+ * wrong_password naming the field; one during back-off is 429 backed_off
+ * with the wait (Retry-After); the rest as every service error. */
 static void reply_reauth(hs_app *app, hs_req *req, hs_resp *resp,
                          hs_status st, const hs_error *err)
 {
     hs_user u;
     hs_error ignored = {0};
+    char wait[24];
     if (st == HS_ERR_DENIED)
         hs_reply_error(resp, 403, "wrong_password",
                        json_pack("{s:s}", "field", err->field), "%s",
                        err->message);
-    else if (st != HS_OK)
+    else if (st == HS_ERR_LIMITED && err->retry_after > 0) {
+        hs_reply_error(resp, 429, "backed_off",
+                       json_pack("{s:s, s:I}", "field", err->field,
+                                 "retry_after", (json_int_t)err->retry_after),
+                       "%s", err->message);
+        snprintf(wait, sizeof wait, "%lld", (long long)err->retry_after);
+        hs_resp_header(resp, "Retry-After", wait);
+    } else if (st != HS_OK)
         hs_reply_status(resp, st, err);
     else if ((st = hs_accounts_get(app, req->user.id, &u, &ignored)) != HS_OK)
         hs_reply_status(resp, st, &ignored);

@@ -65,8 +65,9 @@ typedef struct hs_mail_relay_config {
     const char *ca_file;          /* NULL or "" = the system's CAs */
 } hs_mail_relay_config;
 
-/* A relay at cfg->url ("smtp://HOST[:PORT]" - STARTTLS whenever the relay
- * offers it, plain otherwise - or "smtps://HOST[:PORT]", TLS from the
+/* A relay at cfg->url ("smtp://HOST[:PORT]" - STARTTLS required when
+ * credentials are set or HOST is not a loopback address, else used when
+ * the relay offers it - or "smtps://HOST[:PORT]", TLS from the
  * start; certificates are verified against cfg->ca_file's CAs, else the
  * system's), sending as cfg->from. The credentials file holds
  * "USER:PASSWORD" on its first line; it is refused when group or others

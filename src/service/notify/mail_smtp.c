@@ -3,22 +3,27 @@
  *
  * One connection per message: alerts are rare, and a fresh transfer
  * needs no shared state between threads or after a relay restart.
- * STARTTLS is asked for with CURLUSESSL_TRY: used whenever the relay
- * offers it, plain SMTP otherwise (a relay on the loopback or a trusted
- * network often offers none); smtps:// is TLS from the first byte. The
- * relay's certificate is checked against the system's CAs. Dot-stuffing
+ * STARTTLS is required (CURLUSESSL_ALL: a relay that offers none gets
+ * nothing) whenever credentials are set or the relay is not on the
+ * loopback, so neither a password nor an unlock link crosses a network
+ * in clear; only a relay on the loopback without credentials may answer
+ * plain SMTP (CURLUSESSL_TRY: STARTTLS still used when offered).
+ * smtps:// is TLS from the first byte. The relay's certificate is
+ * checked against the system's CAs. Dot-stuffing
  * and the final "." are libcurl's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "base/client_key.h"
 #include "notify/mail.h"
 #include "notify/transfer.h"
 
@@ -32,6 +37,7 @@ struct hs_mail_relay {
     char user[CREDENTIALS_MAX];           /* "" = no login */
     char password[CREDENTIALS_MAX];
     char ca_file[1024]; /* "" = the system's CAs */
+    int require_tls;    /* 1 = STARTTLS or nothing (see the top) */
 };
 
 static const char *const SMTP_SCHEMES[] = {"smtp://", "smtps://", NULL};
@@ -104,6 +110,22 @@ static hs_status check_ca_file(hs_mail_relay *r, const char *path,
     return HS_OK;
 }
 
+/* 1 when the URL's host is a loopback address (hs_host_is_loopback; an
+ * IPv6 literal in brackets). Only a loopback relay may be reached in
+ * clear. */
+static int on_loopback(const char *url)
+{
+    char host[256];
+    const char *start = strstr(url, "://") + 3;
+    size_t n = start[0] == '[' ? strcspn(++start, "]")
+                               : strcspn(start, ":/?#");
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, start, n);
+    host[n] = '\0';
+    return hs_host_is_loopback(host);
+}
+
 hs_status hs_mail_relay_new(const hs_mail_relay_config *cfg,
                             hs_mail_relay **out, hs_error *err)
 {
@@ -133,6 +155,7 @@ hs_status hs_mail_relay_new(const hs_mail_relay_config *cfg,
         st = read_credentials(r, cfg->credentials_file, err);
     if (st == HS_OK && cfg->ca_file && cfg->ca_file[0])
         st = check_ca_file(r, cfg->ca_file, err);
+    r->require_tls = r->user[0] || !on_loopback(r->url);
     if (st != HS_OK) {
         hs_mail_relay_free(r);
         return st;
@@ -178,7 +201,9 @@ static CURLcode smtp_options(CURL *c, const hs_mail_relay *r,
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+        rc = curl_easy_setopt(c, CURLOPT_USE_SSL,
+                              (long)(r->require_tls ? CURLUSESSL_ALL
+                                                    : CURLUSESSL_TRY));
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message);
     if (rc == CURLE_OK)
@@ -225,6 +250,12 @@ hs_status hs_mail_relay_send(hs_mail_relay *r, const char *to,
         st = hs_fail(err, HS_ERR_INTERNAL, "mail: cannot configure libcurl");
     else
         st = hs_transfer_run(c, &opts, "SMTP relay", err);
+    if (st == HS_ERR_IO && err && strstr(err->message, "STARTTLS not supported"))
+        st = hs_fail(err, HS_ERR_IO,
+                     "SMTP relay: it offers no STARTTLS, and TLS is required "
+                     "%s (use a relay that offers STARTTLS, or smtps://)",
+                     r->user[0] ? "to send the credentials"
+                                : "for a relay off the loopback");
     curl_slist_free_all(rcpt);
     if (c)
         curl_easy_cleanup(c);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/app.h"
+#include "base/client_key.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/accounts.h"
@@ -237,6 +238,16 @@ static void derive_public_url(hs_server *s, const char *host, unsigned port)
         return;
     }
     int wildcard = !host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::");
+    /* Behind a proxy (or on the loopback) the listen address is not what
+     * people open: an unlock link made from it would not work for them. */
+    if (cfg->smtp_url[0] && !wildcard &&
+        (cfg->trusted_proxy[0] || hs_host_is_loopback(host)))
+        hs_log(HS_LOG_WARN,
+               "public-url is not set: links in mails (an account lock's "
+               "unlock link) point at the listen address, which people "
+               "behind a proxy or on another machine cannot open; set "
+               "public-url to the address people use",
+               json_pack("{s:s}", "listen", cfg->listen));
     if (wildcard) {
         if (gethostname(name, sizeof name) != 0)
             snprintf(name, sizeof name, "localhost");

@@ -19,6 +19,7 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
+#include "base/client_key.h"
 #include "server/tls.h"
 
 /* Reads a whole file of at most HS_TLS_FILE_MAX bytes as a string. */
@@ -159,24 +160,10 @@ void hs_tls_free(hs_tls_creds *c)
     memset(c, 0, sizeof *c);
 }
 
-int hs_tls_host_is_loopback(const char *host)
-{
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (!strcasecmp(host, "localhost"))
-        return 1;
-    if (inet_pton(AF_INET, host, &v4) == 1)
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &v6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&v6) ||
-               (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-    return 0;
-}
-
 hs_status hs_tls_check_plain_http(const char *host, int tls_on,
                                   int allow_plain_http, hs_error *err)
 {
-    if (tls_on || allow_plain_http || hs_tls_host_is_loopback(host))
+    if (tls_on || allow_plain_http || hs_host_is_loopback(host))
         return HS_OK;
     return hs_fail_field(
         err, HS_ERR_INVALID, "listen",

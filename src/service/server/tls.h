@@ -43,12 +43,6 @@ hs_status hs_tls_load(const char *cert_path, const char *key_path,
 /* Frees the PEM texts (the key's bytes zeroed first); NULL-safe. */
 void hs_tls_free(hs_tls_creds *c);
 
-/* 1 when `host` (a listen address's host part: an IP literal or
- * "localhost") is a loopback address - 127.0.0.0/8, ::1, an IPv4-mapped
- * 127.x address, localhost - so that plain HTTP there never leaves the
- * machine; 0 for anything else, the wildcard addresses included. */
-int hs_tls_host_is_loopback(const char *host);
-
 /* The plain-HTTP rule: with TLS off, a non-loopback listen host needs
  * allow_plain_http (a TLS-terminating proxy in front). HS_ERR_INVALID
  * (field "listen") says what to do otherwise. */

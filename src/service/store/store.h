@@ -2291,8 +2291,10 @@ static inline hs_status hs_store_outbox_next_due(hs_store *store, int64_t *at,
 }
 
 /* Records that pending message `id` was delivered at `at`: state sent,
- * one more attempt, sent_at = at, last_error kept. HS_ERR_NOTFOUND when
- * no pending message has that id (already sent or given up). */
+ * one more attempt, sent_at = at, last_error kept, the body wiped ("": a
+ * mail's body may carry a secret, an unlock link, which must not outlive
+ * its delivery in the store). HS_ERR_NOTFOUND when no pending message
+ * has that id (already sent or given up). */
 static inline hs_status hs_store_outbox_sent(hs_store *store, hs_id id,
                                              int64_t at, hs_error *err)
 {
@@ -2306,7 +2308,8 @@ static inline hs_status hs_store_outbox_sent(hs_store *store, hs_id id,
 
 /* Records a failed attempt of pending message `id`: one more attempt,
  * last_error = error (1..511 bytes), and either the next attempt at
- * retry_at (>= 0) or, when give_up, state failed (retry_at ignored).
+ * retry_at (>= 0) or, when give_up, state failed (retry_at ignored) and
+ * the body wiped as for a sent message.
  * HS_ERR_NOTFOUND when no pending message has that id. */
 static inline hs_status hs_store_outbox_failed(hs_store *store, hs_id id,
                                                const char *error,

@@ -2923,7 +2923,7 @@ static hs_status sq_outbox_sent(void *impl, hs_id id, int64_t at,
     return sq_run_one(impl, "pending outbox message", id, err,
                       "recording a delivery",
                       "UPDATE outbox SET state = 'sent', sent_at = ?2,"
-                      " attempts = attempts + 1"
+                      " attempts = attempts + 1, body = ''"
                       " WHERE id = ?1 AND state = 'pending'",
                       "ii", id, at);
 }
@@ -2935,7 +2935,8 @@ static hs_status sq_outbox_failed(void *impl, hs_id id, const char *error,
                       "recording a failed delivery",
                       "UPDATE outbox SET attempts = attempts + 1,"
                       " last_error = ?2, next_attempt_at = ?3,"
-                      " state = CASE WHEN ?4 THEN 'failed' ELSE state END"
+                      " state = CASE WHEN ?4 THEN 'failed' ELSE state END,"
+                      " body = CASE WHEN ?4 THEN '' ELSE body END"
                       " WHERE id = ?1 AND state = 'pending'",
                       "itib", id, error, retry_at, give_up);
 }

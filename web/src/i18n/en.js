@@ -1354,6 +1354,7 @@ export default {
   'admin.savingEmail': 'Saving the e-mail address',
   'admin.done.email': 'The e-mail address of {name} was saved.',
   'error.code.wrong_password': 'The current password is wrong.',
+  'error.code.backed_off': 'Too many wrong passwords: wait a few seconds, then type your current password again.',
   'error.code.unlock_token_invalid': 'This unlock link is not valid.',
   'error.code.unlock_token_used': 'This unlock link was already used.',
   'error.code.unlock_token_expired': 'This unlock link has expired.',

@@ -1328,6 +1328,7 @@ export default {
   'admin.savingEmail': '正在保存电子邮件地址',
   'admin.done.email': '已保存 {name} 的电子邮件地址。',
   'error.code.wrong_password': '当前密码错误。',
+  'error.code.backed_off': '密码错误次数过多：请稍等几秒，再输入当前密码。',
   'error.code.unlock_token_invalid': '此解锁链接无效。',
   'error.code.unlock_token_used': '此解锁链接已被使用。',
   'error.code.unlock_token_expired': '此解锁链接已过期。',
