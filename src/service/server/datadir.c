@@ -1,9 +1,17 @@
-/* datadir.c - opening a data directory (see datadir.h). */
+/* datadir.c - opening a data directory, and its owner lock (see datadir.h).
+ *
+ * The lock is an flock, not an fcntl lock: fcntl locks belong to the
+ * process and vanish when any descriptor of the file is closed (SQLite
+ * or a library opening .lock would drop it silently), while an flock
+ * belongs to its own open file description. Either way the kernel drops
+ * it when the process dies, so a crash never leaves a stale lock.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +59,100 @@ static char *join(const char *dir, const char *name)
         snprintf(s, n, "%s/%s", dir, name);
     return s;
 }
+
+/* ---- the owner lock ---------------------------------------------------- */
+
+struct hs_dirlock {
+    int fd; /* DIR/.lock, flocked */
+};
+
+/* The holder's pid as it wrote it in the file, 0 when unreadable. */
+static long lock_holder(int fd)
+{
+    char buf[64];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && pid > 0 ? pid : 0;
+}
+
+/* Writes "PID WHAT" into the lock file, which this process holds. */
+static void lock_note(int fd, const char *what)
+{
+    char buf[160];
+    int n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(),
+                     what ? what : "healer");
+    if (n > 0 && ftruncate(fd, 0) == 0 &&
+        pwrite(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1,
+               0) < 0) {
+        /* Only a note for the next process's message: never fatal. */
+    }
+}
+
+hs_status hs_datadir_lock(const char *path, const char *what,
+                          hs_dirlock **out, hs_error *err)
+{
+    char buf[128];
+    *out = NULL;
+    if (!path || !*path)
+        return hs_fail(err, HS_ERR_INVALID, "the data directory path is empty");
+    hs_status rc = make_dirs(path, err);
+    if (rc != HS_OK)
+        return rc;
+    char *file = join(path, ".lock");
+    hs_dirlock *lock = calloc(1, sizeof *lock);
+    if (!file || !lock) {
+        free(file);
+        free(lock);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    lock->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock->fd < 0) {
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot open the lock file: %s", file,
+                     strerror_r(errno, buf, sizeof buf));
+    } else if (flock(lock->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            long pid = lock_holder(lock->fd);
+            if (pid)
+                rc = hs_fail(err, HS_ERR_CONFLICT,
+                             "data directory %s is in use by process %ld",
+                             path, pid);
+            else
+                rc = hs_fail(err, HS_ERR_CONFLICT,
+                             "data directory %s is in use by another process",
+                             path);
+        } else {
+            rc = hs_fail(err, HS_ERR_IO, "%s: cannot lock: %s", file,
+                         strerror_r(errno, buf, sizeof buf));
+        }
+    }
+    free(file);
+    if (rc != HS_OK) {
+        if (lock->fd >= 0)
+            close(lock->fd);
+        free(lock);
+        return rc;
+    }
+    lock_note(lock->fd, what);
+    *out = lock;
+    return HS_OK;
+}
+
+void hs_datadir_unlock(hs_dirlock *lock)
+{
+    if (!lock)
+        return;
+    if (ftruncate(lock->fd, 0) != 0) {
+        /* the pid stays in the file; the lock is released all the same */
+    }
+    close(lock->fd); /* releases the flock */
+    free(lock);
+}
+
+/* ---- opening ------------------------------------------------------------ */
 
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {

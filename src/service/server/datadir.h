@@ -8,6 +8,12 @@
  * opens it through here, so the layout is decided once. Opening creates
  * what is missing (directories with mode 0700) and applies the store's
  * migrations.
+ *
+ * DIR/.lock is the directory's owner lock (hs_datadir_lock): `healer
+ * serve` and offline maintenance commands take it before they touch
+ * anything, so a second server on the same directory never recovers the
+ * first one's jobs. Commands that only add records (`healer user add`) do
+ * not take it: SQLite serialises their writes with the running server's.
  */
 #ifndef HEALER_HS_DATADIR_H
 #define HEALER_HS_DATADIR_H
@@ -18,6 +24,33 @@
 
 /* The default, relative to the working directory: `make run` uses it. */
 #define HS_DATADIR_DEFAULT "var"
+
+/* The owner lock of a data directory, held from hs_datadir_lock until
+ * hs_datadir_unlock (or the process's end: the kernel drops it then, so a
+ * crashed server never leaves a stale lock behind). */
+typedef struct hs_dirlock hs_dirlock;
+
+/* Takes the exclusive owner lock of the data directory `path`: an flock
+ * on PATH/.lock (created with mode 0600; the directory itself, mode 0700,
+ * when it does not exist yet - nothing else is created or read), which
+ * then holds this process's id. Call it before the directory is opened and
+ * keep it for as long as the process works on the directory. `what` names
+ * the holder in the file for people reading it ("healer serve").
+ *
+ * Never waits. When another process holds it: HS_ERR_CONFLICT with the
+ * message "data directory PATH is in use by process PID" (PID as that
+ * process wrote it; "by another process" while it has not yet). Errors:
+ * HS_ERR_INVALID (empty path), HS_ERR_IO (cannot create or lock the file,
+ * with the reason), HS_ERR_NOMEM. The lock belongs to the returned
+ * descriptor, not to a thread: it is not inherited across exec
+ * (O_CLOEXEC). Locking the same directory twice in one process is refused
+ * like a second process. On success the caller releases *out with
+ * hs_datadir_unlock. */
+hs_status hs_datadir_lock(const char *path, const char *what,
+                          hs_dirlock **out, hs_error *err);
+
+/* Releases the lock (the .lock file stays, empty). NULL is a no-op. */
+void hs_datadir_unlock(hs_dirlock *lock);
 
 typedef struct hs_datadir {
     char *path;

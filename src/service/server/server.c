@@ -27,6 +27,7 @@
 struct hs_server {
     hs_app app;
     hs_server_config cfg;
+    hs_dirlock *lock; /* the data directory's, taken first */
     hs_datadir *dd;   /* owns app.store and app.blobs */
     struct hs_http *http;
     int access_fd;             /* the access log's file, -1 = stderr */
@@ -134,6 +135,15 @@ static void recover_jobs(hs_app *app)
                          "failed", (json_int_t)failed));
 }
 
+/* A data directory whose store is SQLite (its own healer.db, or any
+ * sqlite: URL) belongs to one server at a time: a second one would take
+ * back the first one's running jobs at start-up. A store shared by
+ * design (a future server database) does not need the lock. */
+static int needs_lock(const hs_server_config *cfg)
+{
+    return !cfg->store[0] || !strncmp(cfg->store, "sqlite:", 7);
+}
+
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
@@ -200,6 +210,10 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
     s->access_fd = -1;
+    if (needs_lock(cfg) &&
+        (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
+            HS_OK)
+        goto fail;
     if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
@@ -285,6 +299,7 @@ void hs_server_stop(hs_server *s)
     hs_setup_free(app->setup);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
+    hs_datadir_unlock(s->lock); /* last: nothing of the directory is open */
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);
     free(s);
 }
