@@ -138,8 +138,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 11);
+                        "1,2,3,4,5,6,7,8,9,10,11,12");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 12);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -194,8 +194,11 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 11 added (users' e-mail), taken away again. */
-#define UNDO_V11 "ALTER TABLE users DROP COLUMN email;"
+/* What migration 12 added (the fair claim's indexes), taken away again. */
+#define UNDO_V12 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+
+/* What migrations 11 (users' e-mail) and 12 added, taken away again. */
+#define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
  * added, taken away again. */
@@ -243,7 +246,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11");
+                        "1,2,3,4,5,6,7,8,9,10,11,12");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -332,7 +335,8 @@ static void test_migration_from_v2(void **state)
                         "diagnoses,diagnoses_model,diagnoses_owner_created,"
                         "diagnoses_owner_deleted,"
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
-                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,jobs_topology,"
+                        "jobs_model,jobs_owner_created,jobs_owner_started,"
+                        "jobs_owner_state,jobs_result,jobs_state,jobs_topology,"
                         "models,models_dataset,"
                         "models_owner_created,models_owner_deleted,"
                         "models_parent,"

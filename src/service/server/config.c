@@ -45,6 +45,8 @@ static const key_spec KEYS[] = {
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
+    U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",
+      "one user's queued jobs before their new ones get 429; 0 = a quarter of max-queued-jobs"),
     U("login-rate", login_rate, 0, 1000000, "300", "logins per minute per client address, 0 = unlimited"),
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),
     U("job-lease-seconds", job_lease_seconds, 1, 3600, "30",
@@ -52,6 +54,8 @@ static const key_spec KEYS[] = {
     U("max-topology-nodes", max_topology_nodes, 1, HL_TOPOLOGY_MAX_NODES_LIMIT,
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
+    U("blob-grace-seconds", blob_grace_seconds, 0, 604800, "3600",
+      "at start, stored files no record refers to are removed once this old"),
     B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
 };
 #undef T

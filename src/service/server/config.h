@@ -30,10 +30,13 @@ typedef struct hs_server_config {
     unsigned train_threads;
     unsigned sync_rows;
     unsigned max_queued_jobs;
+    unsigned max_queued_jobs_per_user; /* 0 = a quarter of max_queued_jobs */
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
+    unsigned blob_grace_seconds; /* an unreferenced blob younger than this
+                                    is kept by the orphan sweep */
     int secure_cookies;
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */

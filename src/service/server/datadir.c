@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,6 +151,72 @@ void hs_datadir_unlock(hs_dirlock *lock)
     }
     close(lock->fd); /* releases the flock */
     free(lock);
+}
+
+/* ---- modes --------------------------------------------------------------- */
+
+/* nftw's callback has no argument of its own: the walk's state is the
+ * calling thread's. */
+typedef struct mode_walk {
+    const atomic_int *stop;
+    size_t files, dirs;
+    int failed_errno;
+    char failed_path[512];
+} mode_walk;
+
+static _Thread_local mode_walk *current_walk;
+
+static int fix_one(const char *path, const struct stat *st, int type,
+                   struct FTW *ftw)
+{
+    (void)ftw;
+    mode_walk *w = current_walk;
+    if (w->stop && atomic_load(w->stop))
+        return 1;
+    mode_t want;
+    size_t *count;
+    if (type == FTW_F && S_ISREG(st->st_mode)) {
+        want = HS_DATADIR_FILE_MODE;
+        count = &w->files;
+    } else if (type == FTW_D || type == FTW_DP) {
+        want = HS_DATADIR_DIR_MODE;
+        count = &w->dirs;
+    } else {
+        return 0; /* links, sockets, vanished entries: left alone */
+    }
+    if ((st->st_mode & 07777) == want)
+        return 0;
+    /* AT_SYMLINK_NOFOLLOW is refused by Linux's fchmodat; the walk is
+     * physical (FTW_PHYS), so `path` is not a link here. */
+    if (chmod(path, want) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        w->failed_errno = errno;
+        snprintf(w->failed_path, sizeof w->failed_path, "%s", path);
+        return 1;
+    }
+    (*count)++;
+    return 0;
+}
+
+hs_status hs_datadir_fix_modes(const char *path, const atomic_int *stop,
+                               size_t *files, size_t *dirs, hs_error *err)
+{
+    mode_walk w = {.stop = stop};
+    char buf[128];
+    *files = *dirs = 0;
+    current_walk = &w;
+    int rc = nftw(path, fix_one, 16, FTW_PHYS);
+    current_walk = NULL;
+    *files = w.files;
+    *dirs = w.dirs;
+    if (w.failed_errno)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot narrow its mode: %s",
+                       w.failed_path, strerror_r(w.failed_errno, buf, sizeof buf));
+    if (rc < 0)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot walk: %s", path,
+                       strerror_r(errno, buf, sizeof buf));
+    return HS_OK;
 }
 
 /* ---- opening ------------------------------------------------------------ */

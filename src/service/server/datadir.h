@@ -18,6 +18,8 @@
 #ifndef HEALER_HS_DATADIR_H
 #define HEALER_HS_DATADIR_H
 
+#include <stdatomic.h>
+
 #include "blob/blob.h"
 #include "base/error.h"
 #include "store/store.h"
@@ -68,6 +70,24 @@ hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
                                 hs_datadir **out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
+
+/* The modes the data directory's entries must have, whatever the umask
+ * (`healer serve` also sets umask 077): its files are readable by their
+ * owner only, and so are its directories. */
+#define HS_DATADIR_FILE_MODE 0600
+#define HS_DATADIR_DIR_MODE 0700
+
+/* Narrows what the directory tree at `path` holds to those modes: every
+ * regular file wider than 0600 (or narrower: the owner must read and
+ * write it) becomes 0600, every directory 0700; symbolic links are
+ * neither followed nor changed, nor anything else. *files and *dirs get
+ * how many were changed. Stops early, returning HS_OK with what it did so
+ * far, when *stop becomes non-zero (stop may be NULL). A file that
+ * vanishes meanwhile is skipped; one that cannot be changed is
+ * HS_ERR_IO naming it (what was changed before it stays changed).
+ * Thread-safe (no working-directory change). */
+hs_status hs_datadir_fix_modes(const char *path, const atomic_int *stop,
+                               size_t *files, size_t *dirs, hs_error *err);
 
 /* The access log's file as the `access-log` setting names it: "" =
  * DIR/logs/access.log (logs/ created with mode 0700), "-" = stderr (*fd =

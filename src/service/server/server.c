@@ -158,6 +158,12 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
+    /* The default share: a quarter of the queue, so that four users'
+     * backlogs fill it before anyone is refused for the queue's sake. */
+    app->limits.max_queued_jobs_per_user =
+        cfg->max_queued_jobs_per_user ? cfg->max_queued_jobs_per_user
+        : cfg->max_queued_jobs >= 4   ? cfg->max_queued_jobs / 4
+                                      : 1;
     app->limits.max_topology_nodes = cfg->max_topology_nodes;
     hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
                                          sizeof app->csrf_key, err);
