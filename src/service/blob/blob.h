@@ -20,8 +20,9 @@
  *    and delete the old key. Hence concurrent writers cannot corrupt a
  *    record: each writes its own fresh key.
  *
- * Deliberately absent: a "path of key" call (shared storage has no paths),
- * listing, and in-place update.
+ * Deliberately absent: a "path of key" call (shared storage has no paths)
+ * and in-place update. Listing exists only for upkeep (the orphan sweep,
+ * domain/orphans.h): nothing that serves a request lists blobs.
  *
  * Thread-safety: a store may be used from any number of threads at once
  * (backends keep no mutable shared state). A writer belongs to one thread
@@ -50,6 +51,12 @@
 typedef struct hs_blob_writer hs_blob_writer;
 typedef struct hs_blob_store hs_blob_store;
 
+/* What hs_blob_list hands its visitor for each committed blob: its key,
+ * size, and when it was last written (ns since the epoch, the system
+ * clock's). Return 0 to go on, anything else to stop the listing. */
+typedef int (*hs_blob_visit_fn)(void *arg, const char *key, uint64_t size,
+                                int64_t mtime_ns);
+
 /* The backend contract. Callers use the hs_blob_* wrappers, which validate
  * kinds and keys before dispatching, so backends receive only valid ones.
  * `impl` is hs_blob_store.impl. */
@@ -69,6 +76,12 @@ typedef struct hs_blob_ops {
     hs_status (*exists)(void *impl, const char *key, int *exists_out,
                         hs_error *err);
     void (*close)(hs_blob_store *store); /* frees store and impl */
+    /* Appended for upkeep (the orphan sweep); NULL in a backend that
+     * cannot: its wrappers refuse. */
+    hs_status (*list)(void *impl, hs_blob_visit_fn visit, void *arg,
+                      hs_error *err);
+    hs_status (*sweep_temps)(void *impl, int64_t before_ns, size_t *count,
+                             uint64_t *bytes, hs_error *err);
 } hs_blob_ops;
 
 struct hs_blob_store {
@@ -312,6 +325,48 @@ static inline hs_status hs_blob_exists(hs_blob_store *store, const char *key,
     if (!hs_blob_key_valid(key))
         return hs_blob__bad_key(key, err);
     return store->ops->exists(store->impl, key, exists_out, err);
+}
+
+/* Calls visit for every committed blob, in no particular order, until it
+ * returns non-zero (HS_OK all the same). Blobs committed or deleted
+ * meanwhile may or may not be seen; writers' temporary files never are.
+ * HS_ERR_INVALID for a backend that cannot list, HS_ERR_IO. */
+static inline hs_status hs_blob_list(hs_blob_store *store,
+                                     hs_blob_visit_fn visit, void *arg,
+                                     hs_error *err)
+{
+    if (!store || !visit)
+        return hs_fail(err, HS_ERR_INVALID, "blob list: missing argument");
+    if (!store->ops->list)
+        return hs_fail(err, HS_ERR_INVALID, "blob store '%s' cannot list",
+                       store->ops->name);
+    return store->ops->list(store->impl, visit, arg, err);
+}
+
+/* Removes the temporary files of writers last written before before_ns
+ * (ns since the epoch): left by a process that died while writing (a
+ * live writer's file is newer, unless it stalled that long). *count and
+ * *bytes (may be NULL) get how many were removed and their size.
+ * HS_ERR_INVALID for a backend that cannot, HS_ERR_IO. */
+static inline hs_status hs_blob_sweep_temps(hs_blob_store *store,
+                                            int64_t before_ns, size_t *count,
+                                            uint64_t *bytes, hs_error *err)
+{
+    size_t c;
+    uint64_t b;
+    if (!count)
+        count = &c;
+    if (!bytes)
+        bytes = &b;
+    *count = 0;
+    *bytes = 0;
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "blob sweep: no store");
+    if (!store->ops->sweep_temps)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "blob store '%s' cannot sweep its temporary files",
+                       store->ops->name);
+    return store->ops->sweep_temps(store->impl, before_ns, count, bytes, err);
 }
 
 /* Closes the store and frees it. All writers must be finished first.

@@ -145,19 +145,24 @@ static hs_status make_dirs(const char *path, hs_error *err)
     return st;
 }
 
-/* Removes temp files that no writer has touched for
- * HS_BLOB_DIR_STALE_SECONDS: left behind by a process that crashed. File
- * times are the system clock's, so the cutoff is too (not a test's
- * manual clock). */
-static hs_status remove_stale_temps(dir_store *s, hs_error *err)
+static int64_t mtime_ns(const struct stat *sb)
 {
-    time_t cutoff =
-        (time_t)hs_clock_now(hs_clock_system()) - HS_BLOB_DIR_STALE_SECONDS;
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+}
+
+/* Removes the temp files no writer has touched since before_ns: left
+ * behind by a process that crashed. */
+static hs_status remove_stale_temps(dir_store *s, int64_t before_ns,
+                                    size_t *count, uint64_t *bytes,
+                                    hs_error *err)
+{
     int fd = dup(s->tmp_fd); /* closedir closes it; keep tmp_fd */
     DIR *dir;
     struct dirent *ent;
     hs_status st = HS_OK;
 
+    *count = 0;
+    *bytes = 0;
     if (fd < 0)
         return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
     dir = fdopendir(fd);
@@ -165,20 +170,92 @@ static hs_status remove_stale_temps(dir_store *s, hs_error *err)
         close(fd);
         return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
     }
+    rewinddir(dir); /* a dup shares the offset an earlier scan moved */
     while ((ent = readdir(dir)) != NULL) {
         struct stat sb;
         if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
             continue;
         if (fstatat(s->tmp_fd, ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
             continue; /* vanished meanwhile: another process cleaned it */
-        if (S_ISDIR(sb.st_mode) || sb.st_mtime > cutoff)
+        if (S_ISDIR(sb.st_mode) || mtime_ns(&sb) >= before_ns)
             continue;
-        if (unlinkat(s->tmp_fd, ent->d_name, 0) != 0 && errno != ENOENT) {
+        if (unlinkat(s->tmp_fd, ent->d_name, 0) != 0) {
+            if (errno == ENOENT)
+                continue;
             st = fail_errno(err, HS_ERR_IO, "cannot remove stale temp file",
                             ent->d_name, errno);
             break;
         }
+        (*count)++;
+        *bytes += (uint64_t)sb.st_size;
     }
+    closedir(dir);
+    return st;
+}
+
+static hs_status dir_sweep_temps(void *impl, int64_t before_ns, size_t *count,
+                                 uint64_t *bytes, hs_error *err)
+{
+    return remove_stale_temps(impl, before_ns, count, bytes, err);
+}
+
+/* Calls visit for each blob of one kind's directory; *stop set when the
+ * visitor asked to stop. */
+static hs_status list_kind(dir_store *s, const char *kind,
+                           hs_blob_visit_fn visit, void *arg, int *stop,
+                           hs_error *err)
+{
+    int fd = open_dir_at(s->root_fd, kind);
+    if (fd < 0)
+        return errno == ENOENT ? HS_OK
+                               : fail_errno(err, HS_ERR_IO, "cannot scan",
+                                            kind, errno);
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return fail_errno(err, HS_ERR_IO, "cannot scan", kind, errno);
+    }
+    char key[HS_BLOB_KEY_MAX];
+    struct dirent *ent;
+    while (!*stop && (ent = readdir(dir)) != NULL) {
+        struct stat sb;
+        size_t kind_len = strlen(kind);
+        if (strlen(ent->d_name) != HS_BLOB_ID_HEX ||
+            kind_len > HS_BLOB_KIND_MAX)
+            continue;
+        memcpy(key, kind, kind_len);
+        key[kind_len] = '/';
+        memcpy(key + kind_len + 1, ent->d_name, HS_BLOB_ID_HEX + 1);
+        /* Only what this store could have made: a valid key, a file. */
+        if (!hs_blob_key_valid(key) ||
+            fstatat(dirfd(dir), ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode))
+            continue;
+        *stop = visit(arg, key, (uint64_t)sb.st_size, mtime_ns(&sb)) != 0;
+    }
+    closedir(dir);
+    return HS_OK;
+}
+
+static hs_status dir_list(void *impl, hs_blob_visit_fn visit, void *arg,
+                          hs_error *err)
+{
+    dir_store *s = impl;
+    int fd = dup(s->root_fd);
+    if (fd < 0)
+        return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
+    }
+    rewinddir(dir); /* the dup shares root_fd's offset */
+    hs_status st = HS_OK;
+    int stop = 0;
+    struct dirent *ent;
+    while (st == HS_OK && !stop && (ent = readdir(dir)) != NULL)
+        if (hs_blob_kind_valid(ent->d_name)) /* not ".", "..", "tmp" */
+            st = list_kind(s, ent->d_name, visit, arg, &stop, err);
     closedir(dir);
     return st;
 }
@@ -220,7 +297,14 @@ hs_status hs_blob_dir_open(const char *root, hs_blob_store **out, hs_error *err)
         st = fail_errno(err, HS_ERR_IO, "cannot open tmp/ in", root, errno);
         goto fail;
     }
-    if ((st = remove_stale_temps(s, err)) != HS_OK)
+    /* File times are the system clock's, so the cutoff is too (not a
+     * test's manual clock). */
+    size_t removed;
+    uint64_t removed_bytes;
+    int64_t cutoff = (hs_clock_now(hs_clock_system()) -
+                      HS_BLOB_DIR_STALE_SECONDS) * 1000000000LL;
+    if ((st = remove_stale_temps(s, cutoff, &removed, &removed_bytes, err)) !=
+        HS_OK)
         goto fail;
     *out = &s->base;
     return HS_OK;
@@ -481,4 +565,6 @@ static const hs_blob_ops dir_ops = {
     .remove = dir_remove,
     .exists = dir_exists,
     .close = dir_close,
+    .list = dir_list,
+    .sweep_temps = dir_sweep_temps,
 };

@@ -1,6 +1,8 @@
 /* server/server.c - the life cycle of `healer serve` (see server.h). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -17,6 +19,7 @@
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/models.h"
+#include "domain/orphans.h"
 #include "domain/runner.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
@@ -31,6 +34,10 @@ struct hs_server {
     hs_datadir *dd;   /* owns app.store and app.blobs */
     struct hs_http *http;
     int access_fd;             /* the access log's file, -1 = stderr */
+    int64_t started_ns;        /* the system clock at start (file times) */
+    pthread_t sweep;           /* the start-up sweep (modes, orphans) */
+    int sweep_started;
+    atomic_int sweep_stop;     /* raised by stop: the sweep ends early */
     char access_path[PATH_MAX]; /* for the start-up message */
 };
 
@@ -135,6 +142,63 @@ static void recover_jobs(hs_app *app)
                          "failed", (json_int_t)failed));
 }
 
+/* ---- the start-up sweep ---------------------------------------------------- */
+
+/* Narrows the modes an older healer (or a wide umask) left in the data
+ * directory, and logs what it changed. */
+static void sweep_modes(hs_server *s)
+{
+    size_t files = 0, dirs = 0;
+    hs_error err = {0};
+    hs_status st = hs_datadir_fix_modes(s->cfg.data_dir, &s->sweep_stop,
+                                        &files, &dirs, &err);
+    if (st != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot narrow the data directory's modes",
+               json_pack("{s:s}", "error", err.message));
+    if (files || dirs)
+        hs_log(HS_LOG_WARN, "data directory modes narrowed to 0600 / 0700",
+               json_pack("{s:s, s:I, s:I}", "data_dir", s->cfg.data_dir,
+                         "files", (json_int_t)files, "directories",
+                         (json_int_t)dirs));
+}
+
+/* Removes blobs no record refers to and writers' temporary files, those
+ * last written blob-grace-seconds before this start or earlier: what a
+ * killed process left (a blob committed before its record). A younger
+ * one may be another process's, about to be recorded. */
+static void sweep_orphans(hs_server *s)
+{
+    hs_orphan_report rep;
+    hs_error err = {0};
+    int64_t before_ns =
+        s->started_ns - (int64_t)s->cfg.blob_grace_seconds * 1000000000LL;
+    hs_status st =
+        hs_orphans_sweep(&s->app, before_ns, &s->sweep_stop, &rep, &err);
+    if (st != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot remove orphan blobs",
+               json_pack("{s:s}", "error", err.message));
+    if (rep.blobs || rep.temps || st != HS_OK)
+        hs_log(HS_LOG_WARN, "orphan blobs removed",
+               json_pack("{s:I, s:I, s:I, s:I, s:I}", "blobs",
+                         (json_int_t)rep.blobs, "blob_bytes",
+                         (json_int_t)rep.blob_bytes, "temp_files",
+                         (json_int_t)rep.temps, "temp_bytes",
+                         (json_int_t)rep.temp_bytes, "kept_recent",
+                         (json_int_t)rep.kept_recent));
+    else
+        hs_log(HS_LOG_INFO, "no orphan blobs",
+               json_pack("{s:I}", "kept_recent", (json_int_t)rep.kept_recent));
+}
+
+static void *sweep_main(void *arg)
+{
+    hs_server *s = arg;
+    sweep_modes(s);
+    if (!atomic_load(&s->sweep_stop))
+        sweep_orphans(s);
+    return NULL;
+}
+
 /* A data directory whose store is SQLite (its own healer.db, or any
  * sqlite: URL) belongs to one server at a time: a second one would take
  * back the first one's running jobs at start-up. A store shared by
@@ -216,6 +280,9 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
     s->access_fd = -1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->started_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
     if (needs_lock(cfg) &&
         (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
             HS_OK)
@@ -240,6 +307,10 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
                      "data_dir", cfg->data_dir, "workers", (int)cfg->workers,
                      "http_threads", (int)cfg->http_threads, "access_log",
                      s->access_path));
+    /* After readiness: a big directory must not hold up the start. */
+    s->sweep_started = pthread_create(&s->sweep, NULL, sweep_main, s) == 0;
+    if (!s->sweep_started)
+        hs_log(HS_LOG_ERROR, "cannot start the start-up sweep", NULL);
     announce(s, console, host, port);
     *out = s;
     return HS_OK;
@@ -290,6 +361,10 @@ void hs_server_stop(hs_server *s)
     if (!s)
         return;
     hs_app *app = &s->app;
+    if (s->sweep_started) { /* it uses the store and the blobs */
+        atomic_store(&s->sweep_stop, 1);
+        pthread_join(s->sweep, NULL);
+    }
     if (s->http) {
         hs_http_quiesce(s->http);
         hs_log(HS_LOG_INFO, "stopping: no new connections; finishing requests",
