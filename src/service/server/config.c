@@ -152,9 +152,14 @@ int hs_server_config_is_bool(const char *key)
 
 void hs_server_config_usage(FILE *out)
 {
-    for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(out, "  --%-20s %s (%s)\n", KEYS[i].key, KEYS[i].help,
+    for (size_t i = 0; i < N_KEYS; i++) {
+        /* At least two spaces after the key, however long, so that the
+         * key and its help stay apart for readers and scripts. */
+        size_t len = strlen(KEYS[i].key);
+        int pad = len < 19 ? (int)(21 - len) : 2;
+        fprintf(out, "  --%s%*s%s (%s)\n", KEYS[i].key, pad, "", KEYS[i].help,
                 KEYS[i].def[0] ? KEYS[i].def : "empty");
+    }
 }
 
 static char *trim(char *s)
