@@ -1237,23 +1237,39 @@ static inline int hs_store__types_json(const char *const *types, char *buf,
  * of those types. Two callers - threads, handles or processes - never get
  * the same job, and a worker never gets a job of a type it cannot run
  * (another version of healer may share the queue). */
+/* The checks every claim makes before its backend sees it; the types as
+ * JSON into list (cap bytes; *types_json NULL for any type). */
+static inline hs_status
+hs_store__claim_ok(hs_store *store, const char *worker_id,
+                   const char *const *types, int64_t lease_seconds,
+                   hs_job_rec *out, char *list, size_t cap,
+                   const char **types_json, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !out)
+        return hs_store__bad(err, "job claim: missing argument");
+    memset(out, 0, sizeof *out);
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    if (types && !hs_store__types_json(types, list, cap))
+        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
+    *types_json = types ? list : NULL;
+    return HS_OK;
+}
+
 static inline hs_status
 hs_store_job_claim_next(hs_store *store, const char *worker_id,
                         const char *const *types, int64_t now,
                         int64_t lease_seconds, hs_job_rec *out, hs_error *err)
 {
-    hs_status hs;
     char list[1024];
-    if (!store || !out)
-        return hs_store__bad(err, "job_claim_next: missing argument");
-    memset(out, 0, sizeof *out);
-    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
-        return hs;
-    if (types && !hs_store__types_json(types, list, sizeof list))
-        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
-    return store->ops->jobs->claim_next(store->impl, worker_id,
-                                        types ? list : NULL, now,
-                                        lease_seconds, out, err);
+    const char *types_json = NULL;
+    hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
+                                      out, list, sizeof list, &types_json, err);
+    return hs != HS_OK ? hs
+                       : store->ops->jobs->claim_next(store->impl, worker_id,
+                                                      types_json, now,
+                                                      lease_seconds, out, err);
 }
 
 /* Records the progress of job `id`, running on worker_id (progress clamped
@@ -1934,21 +1950,17 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
                              int64_t lease_seconds, hs_job_rec *out,
                              hs_error *err)
 {
-    hs_status hs;
     char list[1024];
-    if (!store || !out)
-        return hs_store__bad(err, "job_claim_next_fair: missing argument");
-    if (store->ops->version < 8)
+    const char *types_json = NULL;
+    if (store && store->ops->version < 8)
         return hs_store_job_claim_next(store, worker_id, types, now,
                                        lease_seconds, out, err);
-    memset(out, 0, sizeof *out);
-    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
-        return hs;
-    if (types && !hs_store__types_json(types, list, sizeof list))
-        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
-    return store->ops->jobs->claim_next_fair(store->impl, worker_id,
-                                             types ? list : NULL, now,
-                                             lease_seconds, out, err);
+    hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
+                                      out, list, sizeof list, &types_json, err);
+    return hs != HS_OK ? hs
+                       : store->ops->jobs->claim_next_fair(
+                             store->impl, worker_id, types_json, now,
+                             lease_seconds, out, err);
 }
 
 /* Every blob key a record refers to - live or in the trash, of every
