@@ -43,7 +43,7 @@ def test_second_server_is_refused():
         data = harness.simulate(samples=3000, features=20, classes=4, seed=3)
         ds = harness.upload_dataset(c, data, name="lock")
         # About 5 s of training: still running while the others are refused.
-        job = harness.create_job(c, ds["id"], {"rounds": 6000, "early_stopping_rounds": 0,
+        job = harness.create_job(c, ds["id"], {"rounds": 4000, "early_stopping_rounds": 0,
                                                "learning_rate": 0.05}, name="lock")
         job = harness.wait_running(c, job["id"])
         pid = s.proc.pid
