@@ -190,8 +190,9 @@ static void test_fix_modes(void **state)
              path, path, path);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "chmod 755 %s/data %s/data/blobs %s && chmod 644 "
-                              "%s/f %s/data/healer.db",
-             root, root, path, path, root);
+                              "%s/f && chmod 4664 %s/data/healer.db && touch "
+                              "%s/data/tool && chmod 0755 %s/data/tool",
+             root, root, path, path, root, root, root);
     assert_int_equal(system(cmd), 0);
     const char *other = tu_write_temp("x", 1); /* 0600 by mkstemp */
     snprintf(outside, sizeof outside, "%s", other);
@@ -209,10 +210,15 @@ static void test_fix_modes(void **state)
     atomic_store(&stop, 0);
     assert_int_equal(hs_datadir_fix_modes(path, &stop, &files, &dirs, &err),
                      HS_OK);
-    assert_int_equal(files, 2);
+    assert_int_equal(files, 3);
     assert_int_equal(dirs, 3);
-    check_tree(path, 0600, 0700);
     struct stat st;
+    char tool[600];
+    snprintf(tool, sizeof tool, "%s/tool", path);
+    assert_int_equal(stat(tool, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700); /* still its owner's tool */
+    unlink(tool);
+    check_tree(path, 0600, 0700);
     assert_int_equal(stat(outside, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644); /* the link's target */
     assert_int_equal(hs_datadir_fix_modes(path, NULL, &files, &dirs, &err),

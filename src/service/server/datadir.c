@@ -32,7 +32,7 @@ static hs_status make_dirs(const char *path, hs_error *err)
             continue;
         char saved = *s;
         *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        if (mkdir(p, HS_DATADIR_DIR_MODE) != 0 && errno != EEXIST) {
             char buf[128];
             /* GNU strerror_r: thread-safe, unlike strerror. */
             rc = hs_fail(err, HS_ERR_IO, "%s: cannot create the directory: %s",
@@ -110,7 +110,8 @@ hs_status hs_datadir_lock(const char *path, const char *what,
         free(lock);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
-    lock->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    lock->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                    HS_DATADIR_FILE_MODE);
     if (lock->fd < 0) {
         rc = hs_fail(err, HS_ERR_IO, "%s: cannot open the lock file: %s", file,
                      strerror_r(errno, buf, sizeof buf));
@@ -176,7 +177,9 @@ static int fix_one(const char *path, const struct stat *st, int type,
     mode_t want;
     size_t *count;
     if (type == FTW_F && S_ISREG(st->st_mode)) {
-        want = HS_DATADIR_FILE_MODE;
+        /* Only what others may do goes: a file someone put in the
+         * directory keeps its owner's bits (an executable stays one). */
+        want = st->st_mode & 0700;
         count = &w->files;
     } else if (type == FTW_D || type == FTW_DP) {
         want = HS_DATADIR_DIR_MODE;
@@ -280,7 +283,8 @@ hs_status hs_datadir_access_log(const hs_datadir *d, const char *setting,
     } else {
         snprintf(path, cap, "%s", setting);
     }
-    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                HS_DATADIR_FILE_MODE);
     if (*fd < 0) {
         char buf[128];
         return hs_fail_field(err, HS_ERR_IO, "access-log",
@@ -348,7 +352,8 @@ hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
      * end up with one key. */
     randombytes_buf(key, len);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+              HS_DATADIR_FILE_MODE);
     if (fd < 0 || write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
         rc = hs_fail(err, HS_ERR_IO, "%s: cannot write the server key: %s",
                      tmp, strerror_r(errno, buf, sizeof buf));

@@ -71,16 +71,17 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
                                 hs_datadir **out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
 
-/* The modes the data directory's entries must have, whatever the umask
+/* The modes of what the data directory creates, whatever the umask
  * (`healer serve` also sets umask 077): its files are readable by their
  * owner only, and so are its directories. */
 #define HS_DATADIR_FILE_MODE 0600
 #define HS_DATADIR_DIR_MODE 0700
 
-/* Narrows what the directory tree at `path` holds to those modes: every
- * regular file wider than 0600 (or narrower: the owner must read and
- * write it) becomes 0600, every directory 0700; symbolic links are
- * neither followed nor changed, nor anything else. *files and *dirs get
+/* Narrows what the directory tree at `path` holds to its owner: every
+ * regular file loses its group and other permissions and its set-id and
+ * sticky bits (a 0644 database becomes 0600; a file someone put there
+ * keeps its owner's bits), every directory becomes 0700; symbolic links
+ * are neither followed nor changed, nor anything else. *files and *dirs get
  * how many were changed. Stops early, returning HS_OK with what it did so
  * far, when *stop becomes non-zero (stop may be NULL). A file that
  * vanishes meanwhile is skipped; one that cannot be changed is
