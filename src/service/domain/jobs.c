@@ -22,7 +22,7 @@ static hs_status check_capacity(hs_app *app, const hs_user *viewer,
     if (st != HS_OK)
         return st;
     if (share && counts[HS_JOB_QUEUED] >= (int64_t)share)
-        return hs_fail(err, HS_ERR_LIMITED,
+        return hs_fail(err, HS_ERR_QUOTA,
                        "you have %lld jobs queued; the limit is %u",
                        (long long)counts[HS_JOB_QUEUED], share);
     st = hs_store_job_counts(app->store, counts, err);

@@ -235,6 +235,7 @@ static const struct {
     {HS_ERR_LIMITED, 429, "rate_limited"},
     {HS_ERR_MALFORMED, 400, "bad_request"},
     {HS_ERR_NO_INPUT, 409, "input_not_stored"},
+    {HS_ERR_QUOTA, 429, "too_many_jobs"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
@@ -249,7 +250,7 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
                            details, "%s", msg);
             if (st == HS_ERR_BUSY)
                 hs_resp_header(resp, "Retry-After", "5");
-            if (st == HS_ERR_LIMITED)
+            if (st == HS_ERR_LIMITED || st == HS_ERR_QUOTA)
                 hs_resp_header(resp, "Retry-After", "60");
             return;
         }
