@@ -35,10 +35,10 @@ typedef struct hs_limits {
     size_t max_json_bytes;
     size_t sync_rows;          /* diagnoses up to this many rows answer at once */
     unsigned max_queued_jobs;  /* more queued jobs than this: busy */
-    unsigned max_queued_jobs_per_user; /* one user's share of the queue
-                                          (0 = no share) */
     size_t max_topology_nodes; /* a topology's nodes at most (0 = the
                                   engine's default) */
+    unsigned max_queued_jobs_per_user; /* one user's share of the queue
+                                          (0 = no share) */
 } hs_limits;
 
 typedef struct hs_app {
