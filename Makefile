@@ -23,7 +23,7 @@ BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 LDLIBS  := $(BLAS_LIBS) -ljansson -lm -pthread
-SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium
+SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls -lcurl
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_INC := -Iinclude -Isrc/core $(BLAS_CFLAGS)
@@ -145,11 +145,15 @@ test: deps
 # The platform on its embedded defaults: SQLite and files under ./var/.
 # It prints the URL and how to log in (a one-time setup token on the very
 # first start); Ctrl-C stops it gracefully.
+# Plain HTTP is served on loopback only: another LISTEN needs TLS, e.g.
+# SERVE_FLAGS="--tls-cert tls/cert.pem --tls-key tls/key.pem" (see
+# docs/deploy.md; `build/healer cert --out tls` makes a pair for trying).
 LISTEN   ?= 127.0.0.1:8080
 DATA_DIR ?= var
+SERVE_FLAGS ?=
 run: deps
 	@$(MAKE) --no-print-directory build
-	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR) $(SERVE_FLAGS)
 
 # The README's screenshots, taken by the browser tests (tests/e2e).
 screenshots: deps

@@ -5,7 +5,11 @@
 # web/package-lock.json (npm ci, re-run only when the lock file changes).
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libopenblas-dev chromium"
+PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev openssl libopenblas-dev libcurl4-gnutls-dev chromium"
+# nginx: tests/api/test_tls.py runs docs/deploy.md's server block in a
+# temporary directory (the package's own service is not wanted: see
+# RUNLEVEL below).
+PKGS="$PKGS nginx"
 # Node.js and npm install the web UI's pinned packages; a machine that
 # already has them (any source) keeps its own.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
@@ -21,12 +25,19 @@ if [ -n "$missing" ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
+    # Packages that ship a service (nginx) must not start it: the tests
+    # start what they need on their own ports.
+    export RUNLEVEL=1
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 stamp=web/node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
+# A symlinked node_modules is another checkout's (a git worktree sharing
+# it): installing here would rewrite that checkout's packages.
+if [ -L web/node_modules ]; then
+    :
+elif [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
     echo "deps: npm ci (web/package-lock.json)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -23,18 +23,22 @@ import sys
 
 # folder -> folders it may depend on (besides itself). The engine sees
 # nothing of the service; the service's layers point one way: http ->
-# domain -> store / blob -> base; server assembles them; the CLI is on top.
+# domain -> store / blob / notify -> base; server assembles them; the CLI
+# is on top.
 LAYERS = {
     'core': {'core'},
     'service/base': {'core'},
     'service/blob': {'service/base'},
     'service/store': {'service/base'},
-    'service/domain': {'service/base', 'service/blob', 'service/store', 'core'},
+    'service/notify': {'service/base'},
+    'service/domain': {'service/base', 'service/blob', 'service/store',
+                       'service/notify', 'core'},
     'service/http': {'service/base', 'service/blob', 'service/domain', 'core'},
     'service/server': {'service/base', 'service/blob', 'service/store',
-                       'service/domain', 'service/http', 'core'},
-    'cli': {'service/base', 'service/blob', 'service/store', 'service/domain',
-            'service/http', 'service/server', 'core'},
+                       'service/notify', 'service/domain', 'service/http',
+                       'core'},
+    'cli': {'service/base', 'service/blob', 'service/store', 'service/notify',
+            'service/domain', 'service/http', 'service/server', 'core'},
 }
 
 # Headers a folder may include although their folder is out of its reach:

@@ -32,6 +32,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);

@@ -25,13 +25,16 @@ static void usage(FILE *out)
             "or SIGTERM (running jobs are re-queued for the next start).\n\n"
             "Options (also as 'key = value' lines in the --config file;\n"
             "flags win):\n"
-            "  --config FILE          read settings from FILE first\n");
+            "  --config FILE            read settings from FILE first\n");
     hs_server_config_usage(out);
-    fprintf(out, "  -h, --help             show this help\n\n"
+    fprintf(out, "  -h, --help               show this help\n\n"
                  "Environment: HEALER_FAULT_INJECT (a testing aid) makes the "
                  "attempts of every\ntraining job fail: items attemptN=FAULT "
                  "or attempts=FAULT, separated by\ncommas, FAULT one of fail, "
-                 "degenerate, diverge (see healer train --help).\n");
+                 "degenerate, diverge (see healer train --help).\n"
+                 "HEALER_ALERT_TAP=FILE (a testing aid) also appends every "
+                 "alert, its body\n(an unlock link) included, to FILE as "
+                 "a JSON line.\n");
 }
 
 /* --key VALUE or --key=VALUE at argv[*i]; advances *i past the value. */
@@ -69,6 +72,11 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
                                &cfg->train_faults, &fault_err) != HL_OK)
         return cli_usage_error("serve", "HEALER_FAULT_INJECT: %s",
                                fault_err.message);
+    const char *tap = getenv("HEALER_ALERT_TAP");
+    if (tap && strlen(tap) >= sizeof cfg->alert_tap)
+        return cli_usage_error("serve", "HEALER_ALERT_TAP: the path is too "
+                                        "long");
+    snprintf(cfg->alert_tap, sizeof cfg->alert_tap, "%s", tap ? tap : "");
     for (int pass = 0; pass < 2; pass++) { /* the file first, then flags */
         for (int i = 1; i < argc; i++) {
             const char *key, *value;
@@ -93,6 +101,8 @@ static int configure(int argc, char **argv, hs_server_config *cfg)
                                        err.field[0] ? "--" : "", err.message);
         }
     }
+    if (hs_server_config_check(cfg, &err) != HS_OK)
+        return cli_usage_error("serve", "%s", err.message);
     return CLI_OK;
 }
 

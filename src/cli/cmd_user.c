@@ -1,7 +1,10 @@
-/* cmd_user.c - `healer user add NAME [--admin]`: accounts from the shell.
+/* cmd_user.c - `healer user add NAME [--admin] [--email ADDR]` and
+ * `healer user unlock NAME`: accounts from the shell.
  *
  * The first administrator of a new installation is made here (or through
- * the one-time setup token of `healer serve`). The password is read from
+ * the one-time setup token of `healer serve`); `unlock` lifts a lock when
+ * no administrator can log in (the last one locked, no mail relay) - with
+ * the same rules and the same "unlocked" event as the admin API. The password is read from
  * the terminal with echo off, asked twice, or - when stdin is not a
  * terminal, as in scripts - as one line from stdin. It never appears in
  * argv, where `ps` would show it.
@@ -19,13 +22,18 @@
 #include "server/datadir.h"
 
 static const char USER_USAGE[] =
-    "Usage: healer user add NAME [--admin] [--data-dir DIR]\n\n"
-    "Creates a user of the web platform. The password is read from the\n"
+    "Usage: healer user add NAME [--admin] [--email ADDR] [--data-dir DIR]\n"
+    "       healer user unlock NAME [--data-dir DIR]\n\n"
+    "add: creates a user of the web platform. The password is read from the\n"
     "terminal (asked twice, not echoed) or, when stdin is not a terminal, as\n"
     "one line from stdin. The data directory and its store are created when\n"
-    "they do not exist yet.\n\n"
+    "they do not exist yet.\n"
+    "unlock: lifts the lock that failed logins put on an account (its unlock\n"
+    "links stop working; the failures before no longer count).\n\n"
     "Options:\n"
-    "  --admin          the user administers the platform\n"
+    "  --admin          the user administers the platform (add)\n"
+    "  --email ADDR     where the user's alerts are mailed, e.g. an account\n"
+    "                   lock's unlock link (add; at most 254 bytes, one '@')\n"
     "  --data-dir DIR   data directory (" HS_DATADIR_DEFAULT ")\n"
     "  -h, --help       show this help\n";
 
@@ -93,12 +101,23 @@ static int get_password(const char *name, char *buf, size_t cap)
     return CLI_OK;
 }
 
-static int user_add(const char *name, int admin, const char *data_dir)
+/* The app over an open data directory, for the accounts service. */
+static hs_app cli_app(hs_datadir *dd)
+{
+    hs_app app = {.store = dd->store, .blobs = dd->blobs,
+                  .clock = hs_clock_system()};
+    return app;
+}
+
+static int user_add(const char *name, int admin, const char *email,
+                    const char *data_dir)
 {
     hs_error err = {0};
     hs_status st = hs_auth_init(&err);
     if (st == HS_OK)
         st = hs_accounts_check_username(name, &err);
+    if (st == HS_OK)
+        st = hs_accounts_check_email(email, &err);
     if (st != HS_OK)
         return cli_usage_error("user", "%s", err.message);
     char password[PASSWORD_BUF];
@@ -110,9 +129,9 @@ static int user_add(const char *name, int admin, const char *data_dir)
     umask(077); /* it may create the data directory and its store */
     st = hs_datadir_open(data_dir, &dd, &err);
     if (st == HS_OK) {
-        hs_app app = {.store = dd->store, .blobs = dd->blobs,
-                      .clock = hs_clock_system()};
-        st = hs_accounts_create_user(&app, name, password, admin, &id, &err);
+        hs_app app = cli_app(dd);
+        st = hs_accounts_create_user(&app, name, password, admin, email, &id,
+                                     &err);
     }
     sodium_memzero(password, sizeof password);
     hs_datadir_close(dd);
@@ -125,22 +144,52 @@ static int user_add(const char *name, int admin, const char *data_dir)
     return CLI_OK;
 }
 
+static int user_unlock(const char *name, const char *data_dir)
+{
+    hs_error err = {0};
+    hs_datadir *dd = NULL;
+    hs_user u;
+    int was_locked = 0;
+    hs_status st = hs_auth_init(&err);
+    if (st == HS_OK)
+        st = hs_datadir_open(data_dir, &dd, &err);
+    if (st == HS_OK) {
+        hs_app app = cli_app(dd);
+        st = hs_accounts_find(&app, name, &u, &err);
+        was_locked = st == HS_OK && u.locked_until > hs_clock_now(app.clock);
+        if (st == HS_OK)
+            st = hs_accounts_unlock(&app, u.id, &err);
+    }
+    hs_datadir_close(dd);
+    if (st != HS_OK) {
+        fprintf(stderr, "healer user: error: %s%s%s\n", err.message,
+                st == HS_ERR_NOTFOUND ? " in " : "",
+                st == HS_ERR_NOTFOUND ? data_dir : "");
+        return CLI_RUNTIME;
+    }
+    printf("unlocked '%s' in %s%s\n", name, data_dir,
+           was_locked ? "" : " (it was not locked)");
+    return CLI_OK;
+}
+
 int cmd_user(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"admin", no_argument, 0, 'a'},
+        {"email", required_argument, 0, 'e'},
         {"data-dir", required_argument, 0, 'd'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     int admin = 0, opt;
-    const char *data_dir = HS_DATADIR_DEFAULT;
+    const char *data_dir = HS_DATADIR_DEFAULT, *email = NULL;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (opt) {
         case 'h': fputs(USER_USAGE, stdout); return CLI_OK;
         case 'a': admin = 1; break;
+        case 'e': email = optarg; break;
         case 'd': data_dir = optarg; break;
         default:
             return cli_usage_error("user", "%s '%s'",
@@ -149,7 +198,15 @@ int cmd_user(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    if (argc - optind != 2 || strcmp(argv[optind], "add") != 0)
-        return cli_usage_error("user", "expected: healer user add NAME");
-    return user_add(argv[optind + 1], admin, data_dir);
+    const char *verb = optind < argc ? argv[optind] : "";
+    if (argc - optind != 2 || (strcmp(verb, "add") && strcmp(verb, "unlock")))
+        return cli_usage_error("user", "expected: healer user add NAME, or "
+                                       "healer user unlock NAME");
+    if (!strcmp(verb, "unlock")) {
+        if (admin || email)
+            return cli_usage_error("user", "%s is for 'user add' only",
+                                   admin ? "--admin" : "--email");
+        return user_unlock(argv[optind + 1], data_dir);
+    }
+    return user_add(argv[optind + 1], admin, email, data_dir);
 }

@@ -28,7 +28,8 @@ static const command COMMANDS[] = {
     {"rca-eval", cmd_rca_eval, "score root-cause ranks against the true roots"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
-    {"user", cmd_user, "manage the web platform's users (user add NAME)"},
+    {"user", cmd_user, "manage the web platform's users (user add NAME, user unlock NAME)"},
+    {"cert", cmd_cert, "write a self-signed certificate for trying HTTPS"},
 };
 
 static void usage(FILE *out)

@@ -32,7 +32,10 @@ A test that takes a parameter `c` gets a fresh Client bound to the module's
 shared server (started once, on first use, with the SERVER dict as keyword
 arguments of Server, default users admin/alice/bob); one that takes `server`
 gets the shared Server itself; one that takes nothing starts its own servers
-(use `with harness.Server(...) as s:`). Arguments after the file name run
+(use `with harness.Server(...) as s:`). Server(tls=True) serves HTTPS with a
+pair made by `healer cert` (clients then verify it as their only trusted
+certificate); Server(host="0.0.0.0") listens there (clients still use
+127.0.0.1). Arguments after the file name run
 only the named tests. HEALER=path overrides the binary; HEALER_API_KEEP=1
 keeps the temporary data directories and logs for a post-mortem.
 """
@@ -49,6 +52,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -82,7 +86,7 @@ DEFAULT_USERS = (
 )
 
 # Fields the contract promises on each object.
-USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at")
+USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at", "email")
 DATASET_FIELDS = ("id", "owner_id", "name", "size_bytes", "rows", "features", "kind", "created_at",
                   "deleted_at")
 PROFILE_FIELDS = ("rows", "features", "rows_read", "rows_skipped_no_label", "unlabelled_rows",
@@ -533,9 +537,8 @@ class Client:
                 hdrs["X-CSRF-Token"] = tok
         if body is not None and not isinstance(body, bytes):
             body = body.encode("utf-8")
-        port = self.server.require_port()
         t0 = time.monotonic()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout or self.timeout)
+        conn = self.server.connection(timeout or self.timeout)
         try:
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()
@@ -569,7 +572,8 @@ class Client:
         """Sends a request over a plain socket, stopping the upload as soon
         as the server answers (a server may reply 413 and close before it
         read the whole body, which http.client reports as a broken pipe).
-        Adds the cookie and CSRF header like request()."""
+        Adds the cookie and CSRF header like request(). Plain HTTP only."""
+        check(not self.server.tls, "Client.raw speaks plain HTTP; %s serves HTTPS" % self.server.name)
         hdrs = {"Host": "127.0.0.1", "Connection": "close", "Content-Length": str(len(body))}
         hdrs.update(headers or {})
         hdrs = {k: v for k, v in hdrs.items() if v is not None}  # None drops a header
@@ -730,10 +734,12 @@ _START_HUNG = [None]  # set when a start timed out: later starts fail at once
 _EARLY_EXITS = set()  # outputs of servers that died at start (shown once)
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
+    """A port free on host (a server on 0.0.0.0 needs one free on every
+    address, not only on loopback)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
     finally:
         s.close()
@@ -750,9 +756,11 @@ class Server:
     env: extra environment variables. Use as a context manager, or call
     start()/close()."""
 
-    def __init__(self, users=DEFAULT_USERS, args=(), name="server", env=None):
+    def __init__(self, users=DEFAULT_USERS, args=(), name="server", env=None, tls=False,
+                 host="127.0.0.1"):
         self.name = name
         self.args = list(args)
+        self.host = host
         self.env = dict(os.environ, **(env or {}))
         self.root = tempfile.mkdtemp(prefix="srv-", dir=tmp_root())
         self.data_dir = os.path.join(self.root, "data")
@@ -764,7 +772,34 @@ class Server:
         self.stdout_path = self.stderr_path = None
         self._pending_users = list(users)
         self.last_rc = None
+        self.tls = None
+        if tls:
+            self._make_tls()
         _SERVERS.append(self)
+
+    # ---- HTTPS ----
+
+    def _make_tls(self):
+        """`healer cert` into ROOT/tls; serve with it and trust only it."""
+        d = os.path.join(self.root, "tls")
+        p = run_healer(["cert", "--out", d], timeout=30)
+        check(p.returncode == 0, "healer cert failed (exit %d): %s" % (p.returncode, p.stderr.strip()))
+        self.tls = {"cert": os.path.join(d, "cert.pem"), "key": os.path.join(d, "key.pem")}
+        self.args += ["--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
+
+    def ssl_context(self):
+        """A client context that trusts this server's certificate alone."""
+        ctx = ssl.create_default_context(cafile=self.tls["cert"])
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def connection(self, timeout=HTTP_TIMEOUT):
+        """An http.client connection to the server, HTTPS when it serves it."""
+        port = self.require_port()
+        if self.tls:
+            return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                               context=self.ssl_context())
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def __enter__(self):
         if self.proc is None:
@@ -777,12 +812,14 @@ class Server:
 
     # ---- users ----
 
-    def add_user(self, name, password, admin=False):
-        """`printf 'PASSWORD\\n' | healer user add NAME [--admin] --data-dir DIR`
-        (works before the first start and while the server runs)."""
+    def add_user(self, name, password, admin=False, email=None):
+        """`printf 'PASSWORD\\n' | healer user add NAME [--admin] [--email ADDR]
+        --data-dir DIR` (works before the first start and while the server runs)."""
         args = ["user", "add", name, "--data-dir", self.data_dir]
         if admin:
             args.insert(3, "--admin")
+        if email:
+            args[3:3] = ["--email", email]
         p = run_healer(args, input=password + "\n", timeout=30)
         check(p.returncode == 0, "healer user add %s failed (exit %d): %s" % (name, p.returncode, p.stderr.strip()))
         self.users[name] = (password, admin)
@@ -806,10 +843,10 @@ class Server:
             self.add_user(n, pw, admin)
         self._pending_users = []
         self.starts += 1
-        self.port = free_port()
+        self.port = free_port(self.host)
         self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.starts)
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.starts)
-        cmd = [HEALER, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir] + self.args
+        cmd = [HEALER, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir", self.data_dir] + self.args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          start_new_session=True, env=self.env)
@@ -832,7 +869,7 @@ class Server:
                 _EARLY_EXITS.add(logs)
                 raise ServerError("%s\n    command: %s\n%s" % (msg, " ".join(self.cmd), self.logs_tail()))
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn = self.connection(timeout=2)
                 try:
                     conn.request("GET", API + "/health", headers={"Connection": "close"})
                     resp = conn.getresponse()

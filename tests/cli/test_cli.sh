@@ -216,7 +216,7 @@ t_version() {
 }
 
 t_help_subcommands() {
-    for c in train predict eval drift inspect simulate rca rca-eval; do
+    for c in train predict eval drift inspect simulate rca rca-eval cert; do
         run healer $c --help
         expect_rc 0 "healer $c --help"
         expect_in out "Usage: healer $c" "$c --help"
@@ -1724,6 +1724,166 @@ t_user_add_rejects() {
     expect_usage_error "healer user add NAME" "missing name"
 }
 
+# ---- tests: healer cert ----
+
+# The mode of FILE as octal digits (stat from coreutils).
+mode_of() {
+    stat -c %a "$1"
+}
+
+t_cert_writes_a_pair() {
+    umask 022
+    run healer cert --out tls/new --host healer.example.com
+    expect_rc 0 "cert --out"
+    expect_in out "wrote tls/new/cert.pem and tls/new/key.pem"
+    expect_in out "healer.example.com, 127.0.0.1 and ::1"
+    [ "$(mode_of tls/new/cert.pem)" = 600 ] || fail "cert.pem is $(mode_of tls/new/cert.pem), not 600"
+    [ "$(mode_of tls/new/key.pem)" = 600 ] || fail "key.pem is $(mode_of tls/new/key.pem), not 600"
+    [ "$(mode_of tls/new)" = 700 ] || fail "tls/new is $(mode_of tls/new), not 700"
+    [ "$(mode_of tls)" = 700 ] || fail "tls (a missing parent) is $(mode_of tls), not 700"
+    expect_no_tmp_files tls
+    command -v openssl >/dev/null 2>&1 || fail "openssl is needed to read the certificate (make deps)"
+    openssl x509 -in tls/new/cert.pem -noout -fingerprint -sha256 >fp || fail "openssl cannot read cert.pem"
+    fp=$(sed -n 's/^[Ss][Hh][Aa]256 Fingerprint=//p' fp)
+    [ -n "$fp" ] || fail "no fingerprint from openssl"
+    expect_in out "SHA-256 fingerprint: $fp" "the printed fingerprint is the certificate's"
+    openssl x509 -in tls/new/cert.pem -noout -text >text
+    expect_in text "DNS:healer.example.com, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"
+    expect_in text "CA:FALSE"
+    expect_in text "Digital Signature"
+    expect_in text "TLS Web Server Authentication"
+    expect_in text "Subject: CN = healer.example.com"
+    expect_in text "NIST CURVE: P-256"
+    openssl pkey -in tls/new/key.pem -pubout >key.pub || fail "openssl cannot read key.pem"
+    openssl x509 -in tls/new/cert.pem -noout -pubkey >cert.pub
+    cmp -s key.pub cert.pub || fail "key.pem is not the certificate's key"
+    # Valid for about a year: the end date is 364 to 366 days away.
+    end=$(date -d "$(openssl x509 -in tls/new/cert.pem -noout -enddate | cut -d= -f2)" +%s)
+    days=$(( (end - $(date +%s)) / 86400 ))
+    [ "$days" -ge 364 ] && [ "$days" -le 366 ] || fail "valid for $days days, not about 365"
+    # Two runs give two serials.
+    run healer cert --out other
+    expect_rc 0 "second pair"
+    [ "$(openssl x509 -in tls/new/cert.pem -noout -serial)" != "$(openssl x509 -in other/cert.pem -noout -serial)" ] ||
+        fail "two certificates with one serial"
+}
+
+t_cert_refuses_overwrite() {
+    run healer cert --out tls
+    expect_rc 0 "first pair"
+    cp tls/cert.pem before.pem
+    run healer cert --out tls
+    expect_rc 1 "existing files"
+    expect_in err "tls/cert.pem and tls/key.pem already exist: not overwritten (--force replaces them)"
+    expect_empty out "refused (stdout)"
+    cmp -s tls/cert.pem before.pem || fail "the existing certificate was changed"
+    rm tls/cert.pem
+    run healer cert --out tls
+    expect_rc 1 "an existing key alone"
+    expect_in err "tls/key.pem already exists"
+    [ ! -e tls/cert.pem ] || fail "a certificate was written next to a key it does not match"
+    run healer cert --out tls --force
+    expect_rc 0 "--force"
+    cmp -s tls/cert.pem before.pem && fail "--force did not replace the certificate"
+    [ "$(mode_of tls/cert.pem)" = 600 ] || fail "a replaced cert.pem is not 600"
+    expect_no_tmp_files tls
+}
+
+t_cert_usage_errors() {
+    run healer cert
+    expect_usage_error "--out DIR is required" "no --out"
+    run healer cert --out tls --host 'bad_name'
+    expect_usage_error "--host: 'bad_name' is not a host name" "bad host"
+    run healer cert --out tls --host '-x.example'
+    expect_usage_error "is not a host name" "host starting with a hyphen"
+    run healer cert --out tls --host ''
+    expect_usage_error "is not a host name" "empty host"
+    run healer cert --out tls --bogus
+    expect_usage_error "unknown option '--bogus'" "unknown flag"
+    run healer cert --out tls stray
+    expect_usage_error "unexpected argument 'stray'" "stray argument"
+    expect_absent tls
+    : > afile
+    run healer cert --out afile/sub
+    expect_rc 1 "--out under a file"
+    expect_in err "afile"
+    run healer cert --out tls --host 10.0.0.7
+    expect_rc 0 "an IP address as the host"
+    expect_in out "10.0.0.7, 127.0.0.1 and ::1"
+    run healer cert --out tls6 --host ::1
+    expect_rc 0 "::1 as the host"
+    if command -v openssl >/dev/null 2>&1; then
+        openssl x509 -in tls/cert.pem -noout -text >text
+        expect_in text "IP Address:10.0.0.7, IP Address:127.0.0.1"
+        expect_not_in text "DNS:"
+        openssl x509 -in tls6/cert.pem -noout -text >text6
+        expect_in text6 "IP Address:0:0:0:0:0:0:0:1, IP Address:127.0.0.1"
+    fi
+}
+
+# One SQL statement on a database, rows printed as a|b (python3's sqlite3:
+# no sqlite3 shell needed).
+sql() {
+    python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute(sys.argv[2]).fetchall()
+c.commit()
+print("\n".join("|".join(str(x) for x in r) for r in rows))' "$@"
+}
+
+t_user_email() {
+    printf 'correct horse battery\n' > pw
+    run healer user add erin --email Erin.Ops@Example.COM --data-dir dd < pw
+    expect_rc 0 "user add --email"
+    [ "$(sql dd/healer.db "SELECT email FROM users WHERE username = 'erin'")" = "Erin.Ops@Example.COM" ] \
+        || fail "the e-mail address was not kept as given"
+    for bad in no-at-sign 'a@b@c' 'sp ace@x.org' '@x.org' "x@$(printf 'd%.0s' $(seq 260))"; do
+        run healer user add frank --email "$bad" --data-dir dd < pw
+        expect_usage_error "e-mail address" "bad address $bad"
+    done
+    [ "$(sql dd/healer.db "SELECT COUNT(*) FROM users WHERE username = 'frank'")" = 0 ] \
+        || fail "a refused address created the user"
+    run healer user add frank --data-dir dd --email < pw
+    expect_usage_error "missing value" "--email without a value"
+}
+
+t_user_unlock() {
+    printf 'correct horse battery\n' > pw
+    run healer user add gus --data-dir dd < pw
+    expect_rc 0 "user add"
+    sql dd/healer.db "UPDATE users SET locked_until = 4102444800 WHERE username = 'gus'"
+    run healer user unlock gus --data-dir dd
+    expect_rc 0 "user unlock"
+    expect_in out "unlocked 'gus'"
+    expect_not_in out "was not locked"
+    [ "$(sql dd/healer.db "SELECT locked_until FROM users WHERE username = 'gus'")" = 0 ] \
+        || fail "the lock was not lifted"
+    [ "$(sql dd/healer.db "SELECT COUNT(*) FROM account_events e JOIN users u ON u.id = e.user_id
+          WHERE u.username = 'gus' AND e.kind = 'unlocked'")" = 1 ] || fail "no 'unlocked' event recorded"
+    run healer user unlock gus --data-dir dd
+    expect_rc 0 "unlock again"
+    expect_in out "was not locked"
+    run healer user unlock nobody --data-dir dd
+    expect_rc 1 "an unknown name"
+    expect_in err "there is no user 'nobody'"
+    run healer user unlock gus --admin --data-dir dd
+    expect_usage_error "--admin is for 'user add' only" "unlock --admin"
+    run healer user unlock --data-dir dd
+    expect_usage_error "healer user unlock NAME" "unlock without a name"
+    run healer user lock gus --data-dir dd
+    expect_usage_error "healer user add NAME" "an unknown verb"
+}
+
+t_serve_public_url_refused() {
+    for bad in 'ftp://healer.example.com' 'healer.example.com' 'https://' 'https:///x' \
+               'https://h.example.com/?a=1' 'https://h.example.com/#/x' 'https://h example.com'; do
+        run healer serve --public-url "$bad" --data-dir dd --listen 127.0.0.1:0
+        expect_rc 2 "serve --public-url '$bad'"
+        expect_in err "public-url" "serve --public-url '$bad'"
+    done
+    expect_absent dd
+}
+
 # ---- tests: drift ----
 
 t_drift_json_format() {
@@ -2091,7 +2251,8 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects profile
+determinism_threads user_add user_add_rejects user_email user_unlock serve_public_url_refused
+cert_writes_a_pair cert_refuses_overwrite cert_usage_errors profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
 rca_ranks rca_eval rca_errors rca_eval_errors"

@@ -18,9 +18,13 @@
  * the job goes back to the queue; the labels of a diagnosis's rows are
  * set, replaced and cleared all or nothing under the access rule and the
  * documented bounds, read back by row with their labeller, and go with
- * the diagnosis; a diagnosis keeps its input's key and a model its parent
+ * the diagnosis; login back-off counters count up, start over and
+ * purge, unlock links are used once, revoked by a newer one and purged,
+ * and a password change can end a user's other sessions; a diagnosis keeps its input's key and a model its parent
  * (0 once deleted) and feedback; deleting a record leaves its referrers
- * pointing at 0; transactions commit, roll back without a trace, refuse
+ * pointing at 0; the outbox of alerts keeps messages exactly, claims
+ * each due one once (also under concurrent claimers) and holds it, counts
+ * attempts, gives up and purges only what is done; transactions commit, roll back without a trace, refuse
  * nesting and belong to their thread; many threads writing through one
  * store at once lose or mangle nothing; and the ops table is complete.
  *
@@ -4007,7 +4011,310 @@ static void test_analysis_delete_and_purge(void **state)
     hs_job_rec_free(&j);
 }
 
-/* ---- version 8: fair claims, blob references ---------------------------- */
+/* ---- the outbox of alerts (version 8) ----------------------------------- */
+
+/* A message of `channel` to `to` ("" for a webhook), due at `due`. */
+static hs_outbox_msg outbox_msg(const char *channel, const char *to,
+                                hs_id user_id, int64_t due)
+{
+    hs_outbox_msg m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.channel, sizeof m.channel, "%s", channel);
+    snprintf(m.kind, sizeof m.kind, "training_failed");
+    snprintf(m.recipient, sizeof m.recipient, "%s", to);
+    m.user_id = user_id;
+    snprintf(m.subject, sizeof m.subject, "Training 7 failed: \xc3\xa9t\xc3\xa9");
+    snprintf(m.body, sizeof m.body, "line one\nline two\n.\nend");
+    m.created_at = 1700000000;
+    m.next_attempt_at = due;
+    return m;
+}
+
+static void assert_outbox_equal(const hs_outbox_msg *a, const hs_outbox_msg *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_string_equal(a->channel, b->channel);
+    assert_string_equal(a->kind, b->kind);
+    assert_string_equal(a->recipient, b->recipient);
+    assert_int_equal(a->user_id, b->user_id);
+    assert_string_equal(a->subject, b->subject);
+    assert_string_equal(a->body, b->body);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_string_equal(a->state, b->state);
+    assert_int_equal(a->attempts, b->attempts);
+    assert_int_equal(a->next_attempt_at, b->next_attempt_at);
+    assert_int_equal(a->sent_at, b->sent_at);
+    assert_string_equal(a->last_error, b->last_error);
+}
+
+/* Messages round-trip exactly (UTF-8, a lone dot line); malformed ones
+ * are refused before the backend; an unknown user is not found. */
+static void test_outbox_add_get(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_outbox_msg m = outbox_msg(HS_OUTBOX_MAIL, "ann@example.org", ann, 50);
+    hs_outbox_msg w = outbox_msg(HS_OUTBOX_WEBHOOK, "", 0, 50), got, bad;
+
+    assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &w, &err), HS_OK);
+    assert_true(m.id > 0 && w.id > m.id);
+    assert_string_equal(m.state, HS_OUTBOX_PENDING);
+    assert_int_equal(m.attempts, 0);
+    assert_int_equal(hs_store_outbox_get(f->store, m.id, &got, &err), HS_OK);
+    assert_outbox_equal(&got, &m);
+    assert_int_equal(hs_store_outbox_get(f->store, w.id, &got, &err), HS_OK);
+    assert_outbox_equal(&got, &w);
+    assert_int_equal(hs_store_outbox_get(f->store, w.id + 1, &got, &err),
+                     HS_ERR_NOTFOUND);
+
+    bad = outbox_msg("sms", "x", 0, 0);
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "", 0, 0); /* a mail needs an address */
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_WEBHOOK, "a@b", 0, 0);
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "a@b", 0, 0);
+    snprintf(bad.subject, sizeof bad.subject, "two\r\nBcc: x@y");
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "a@b", 0, 0);
+    bad.body[0] = '\0';
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "a@b", 0, 0);
+    memset(bad.kind, 'k', sizeof bad.kind); /* no NUL */
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "a@b", 0, -1);
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = outbox_msg(HS_OUTBOX_MAIL, "a@b", ann + 100, 0);
+    assert_int_equal(hs_store_outbox_add(f->store, &bad, &err), HS_ERR_NOTFOUND);
+}
+
+/* A claim returns only due pending messages, the earliest due first when
+ * more are due than asked for, and holds them; next_due follows. */
+static void test_outbox_claim(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_outbox_msg a = outbox_msg(HS_OUTBOX_MAIL, "a@x", 0, 300);
+    hs_outbox_msg b = outbox_msg(HS_OUTBOX_MAIL, "b@x", 0, 100);
+    hs_outbox_msg c = outbox_msg(HS_OUTBOX_WEBHOOK, "", 0, 200);
+    hs_outbox_msg later = outbox_msg(HS_OUTBOX_MAIL, "c@x", 0, 1000);
+    hs_outbox_msg *items = NULL, got;
+    size_t n = 9;
+    int64_t due = -1;
+
+    assert_int_equal(hs_store_outbox_next_due(f->store, &due, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(due, 0);
+    assert_int_equal(hs_store_outbox_claim(f->store, 500, 60, 10, &items, &n,
+                                           &err), HS_OK);
+    assert_int_equal(n, 0);
+    free(items);
+    assert_int_equal(hs_store_outbox_add(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &c, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &later, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_next_due(f->store, &due, &err), HS_OK);
+    assert_int_equal(due, 100);
+
+    /* Two asked for, three due: the earliest two (b, c), by id. */
+    assert_int_equal(hs_store_outbox_claim(f->store, 500, 60, 2, &items, &n,
+                                           &err), HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0].id, b.id);
+    assert_int_equal(items[1].id, c.id);
+    assert_int_equal(items[0].next_attempt_at, 560);
+    assert_string_equal(items[1].channel, HS_OUTBOX_WEBHOOK);
+    free(items);
+    /* Held: the next claim gets only a. */
+    assert_int_equal(hs_store_outbox_claim(f->store, 500, 60, 10, &items, &n,
+                                           &err), HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].id, a.id);
+    free(items);
+    assert_int_equal(hs_store_outbox_next_due(f->store, &due, &err), HS_OK);
+    assert_int_equal(due, 560);
+    /* Once the hold ends, they are due again (a sender that died). */
+    assert_int_equal(hs_store_outbox_claim(f->store, 560, 60, 10, &items, &n,
+                                           &err), HS_OK);
+    assert_int_equal(n, 3);
+    free(items);
+    assert_int_equal(hs_store_outbox_get(f->store, later.id, &got, &err), HS_OK);
+    assert_int_equal(got.next_attempt_at, 1000);
+
+    assert_int_equal(hs_store_outbox_claim(f->store, 0, 0, 10, &items, &n,
+                                           &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_outbox_claim(f->store, 0, 60, 0, &items, &n,
+                                           &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_outbox_claim(f->store, 0, 60,
+                                           HS_STORE_OUTBOX_CLAIM_MAX + 1,
+                                           &items, &n, &err), HS_ERR_INVALID);
+}
+
+/* Sent and failed count attempts; a give-up ends it; neither applies to a
+ * message that is no longer pending. */
+static void test_outbox_sent_failed(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_outbox_msg a = outbox_msg(HS_OUTBOX_MAIL, "a@x", 0, 0);
+    hs_outbox_msg b = outbox_msg(HS_OUTBOX_WEBHOOK, "", 0, 0), got;
+    hs_outbox_msg *items = NULL;
+    size_t n = 0;
+    int64_t due;
+
+    assert_int_equal(hs_store_outbox_add(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_failed(f->store, a.id,
+                                            "connection refused", 40, 0, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_outbox_get(f->store, a.id, &got, &err), HS_OK);
+    assert_string_equal(got.state, HS_OUTBOX_PENDING);
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.next_attempt_at, 40);
+    assert_string_equal(got.last_error, "connection refused");
+    assert_int_equal(hs_store_outbox_claim(f->store, 39, 60, 10, &items, &n,
+                                           &err), HS_OK);
+    assert_int_equal(n, 1); /* b only: a waits for its retry */
+    assert_int_equal(items[0].id, b.id);
+    free(items);
+
+    assert_int_equal(hs_store_outbox_sent(f->store, a.id, 45, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_get(f->store, a.id, &got, &err), HS_OK);
+    assert_string_equal(got.state, HS_OUTBOX_SENT);
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(got.sent_at, 45);
+    assert_string_equal(got.last_error, "connection refused");
+    assert_int_equal(hs_store_outbox_sent(f->store, a.id, 46, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_outbox_failed(f->store, a.id, "x", 0, 0, &err),
+                     HS_ERR_NOTFOUND);
+
+    assert_int_equal(hs_store_outbox_failed(f->store, b.id, "HTTP 500", 0, 1,
+                                            &err), HS_OK);
+    assert_int_equal(hs_store_outbox_get(f->store, b.id, &got, &err), HS_OK);
+    assert_string_equal(got.state, HS_OUTBOX_FAILED);
+    assert_int_equal(got.sent_at, 0);
+    assert_int_equal(hs_store_outbox_next_due(f->store, &due, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_outbox_claim(f->store, 1 << 30, 60, 10, &items,
+                                           &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    free(items);
+    assert_int_equal(hs_store_outbox_sent(f->store, b.id + 9, 1, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_outbox_failed(f->store, b.id, "", 0, 0, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_outbox_failed(f->store, b.id, "x", -1, 0, &err),
+                     HS_ERR_INVALID);
+}
+
+/* The purge deletes what is done and older than the cut, never a pending
+ * message. */
+static void test_outbox_purge(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_outbox_msg sent = outbox_msg(HS_OUTBOX_MAIL, "a@x", 0, 0);
+    hs_outbox_msg failed = outbox_msg(HS_OUTBOX_MAIL, "b@x", 0, 0);
+    hs_outbox_msg pending = outbox_msg(HS_OUTBOX_MAIL, "c@x", 0, 0);
+    hs_outbox_msg young = outbox_msg(HS_OUTBOX_MAIL, "d@x", 0, 0), got;
+    int64_t removed = -1;
+
+    young.created_at = 1800000000;
+    assert_int_equal(hs_store_outbox_add(f->store, &sent, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &failed, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &pending, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_add(f->store, &young, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_sent(f->store, sent.id, 1, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_failed(f->store, failed.id, "e", 0, 1,
+                                            &err), HS_OK);
+    assert_int_equal(hs_store_outbox_sent(f->store, young.id, 1, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_purge(f->store, 1700000001, &removed, &err),
+                     HS_OK);
+    assert_int_equal(removed, 2);
+    assert_int_equal(hs_store_outbox_get(f->store, sent.id, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_outbox_get(f->store, failed.id, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_outbox_get(f->store, pending.id, &got, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_outbox_get(f->store, young.id, &got, &err), HS_OK);
+}
+
+typedef struct outbox_claimer {
+    hs_store *store;
+    pthread_barrier_t *start;
+    hs_id claimed[64];
+    size_t n;
+    int failures;
+} outbox_claimer;
+
+static void *outbox_claimer_main(void *arg)
+{
+    outbox_claimer *c = arg;
+    hs_error err = {0};
+    pthread_barrier_wait(c->start);
+    for (;;) {
+        hs_outbox_msg *items = NULL;
+        size_t n = 0;
+        if (hs_store_outbox_claim(c->store, 10, 600, 2, &items, &n, &err) !=
+            HS_OK) {
+            c->failures++;
+            break;
+        }
+        for (size_t i = 0; i < n && c->n < 64; i++)
+            c->claimed[c->n++] = items[i].id;
+        free(items);
+        if (n == 0)
+            break;
+    }
+    return NULL;
+}
+
+#define OUTBOX_CLAIM_MSGS 40
+
+/* Claimers at once never get the same message. */
+static void test_outbox_claim_concurrent(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    static outbox_claimer claimers[N_THREADS];
+    pthread_t threads[N_THREADS];
+    pthread_barrier_t start;
+    int times[OUTBOX_CLAIM_MSGS + 1] = {0};
+    size_t total = 0;
+
+    for (int i = 0; i < OUTBOX_CLAIM_MSGS; i++) {
+        hs_outbox_msg m = outbox_msg(HS_OUTBOX_WEBHOOK, "", 0, i % 7);
+        assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
+        assert_int_equal(m.id, i + 1);
+    }
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        memset(&claimers[t], 0, sizeof claimers[t]);
+        claimers[t].store = f->store;
+        claimers[t].start = &start;
+        assert_int_equal(pthread_create(&threads[t], NULL, outbox_claimer_main,
+                                        &claimers[t]),
+                         0);
+    }
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        assert_int_equal(claimers[t].failures, 0);
+        for (size_t i = 0; i < claimers[t].n; i++)
+            times[claimers[t].claimed[i]]++;
+        total += claimers[t].n;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(total, OUTBOX_CLAIM_MSGS);
+    for (int id = 1; id <= OUTBOX_CLAIM_MSGS; id++)
+        if (times[id] != 1)
+            fail_msg("message %d was claimed %d times", id, times[id]);
+}
+
+/* ---- version 10: fair claims, blob references ---------------------------- */
 
 /* Claims job `want` fairly at `now` as WORKER_A. */
 static void claim_fair(hs_store *store, hs_id want, int64_t now)
@@ -4245,9 +4552,225 @@ static void test_ops_table(void **state)
     assert_non_null(ops->analyses->set_deleted);
     assert_non_null(ops->analyses->purge);
     assert_non_null(ops->analyses->remove);
+    assert_non_null(ops->logins);
+    assert_non_null(ops->logins->backoff_get);
+    assert_non_null(ops->logins->backoff_fail);
+    assert_non_null(ops->logins->backoff_clear);
+    assert_non_null(ops->logins->backoff_purge);
+    assert_non_null(ops->logins->unlock_create);
+    assert_non_null(ops->logins->unlock_get);
+    assert_non_null(ops->logins->unlock_use);
+    assert_non_null(ops->logins->unlock_revoke);
+    assert_non_null(ops->logins->unlock_purge);
+    assert_non_null(ops->logins->sessions_end_others);
+    assert_non_null(ops->outbox);
+    assert_non_null(ops->outbox->add);
+    assert_non_null(ops->outbox->claim);
+    assert_non_null(ops->outbox->next_due);
+    assert_non_null(ops->outbox->sent);
+    assert_non_null(ops->outbox->failed);
+    assert_non_null(ops->outbox->get);
+    assert_non_null(ops->outbox->purge);
     assert_non_null(ops->jobs->claim_next_fair);
     assert_non_null(ops->blob_refs);
     assert_non_null(ops->blob_refs->list);
+}
+
+/* ---- logins: back-off and unlock links (version 8) --------------------- */
+
+static void test_login_backoff(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_backoff_rec b;
+    int64_t removed = -1;
+    char long_key[HS_BACKOFF_KEY_MAX + 1];
+
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_ERR_NOTFOUND);
+    /* Failures count up while they come within forget_after of the last. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1000, 900, &b, &err),
+        HS_OK);
+    assert_string_equal(b.key, "a:192.0.2.7");
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(b.last_failure_at, 1000);
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1899, 900, &b, &err),
+        HS_OK);
+    assert_int_equal(b.failures, 2);
+    assert_int_equal(b.last_failure_at, 1899);
+    /* A failure reported late (an older time) counts, keeps the latest. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 1500, 900, NULL, &err),
+        HS_OK);
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_OK);
+    assert_int_equal(b.failures, 3);
+    assert_int_equal(b.last_failure_at, 1899);
+    /* forget_after seconds after the last failure the count starts over. */
+    assert_int_equal(
+        hs_store_backoff_fail(f->store, "a:192.0.2.7", 2799, 900, &b, &err),
+        HS_OK);
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(b.last_failure_at, 2799);
+    /* Keys are independent. */
+    assert_int_equal(hs_store_backoff_fail(f->store, "u:0011", 2800, 900, &b,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(hs_store_backoff_clear(f->store, "u:0011", &err), HS_OK);
+    assert_int_equal(hs_store_backoff_clear(f->store, "u:0011", &err), HS_OK);
+    assert_int_equal(hs_store_backoff_get(f->store, "u:0011", &b, &err),
+                     HS_ERR_NOTFOUND);
+    /* Bad arguments never reach the backend. */
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    assert_int_equal(hs_store_backoff_fail(f->store, long_key, 1, 900, NULL,
+                                           &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_fail(f->store, "", 1, 900, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_fail(f->store, "k", 1, 0, NULL, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_backoff_get(f->store, "k", NULL, &err),
+                     HS_ERR_INVALID);
+    /* Purge: keys whose last failure is older than `before`. */
+    assert_int_equal(hs_store_backoff_fail(f->store, "u:0022", 100, 900, NULL,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(hs_store_backoff_purge(f->store, 2799, &removed, &err),
+                     HS_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(hs_store_backoff_get(f->store, "u:0022", &b, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_backoff_get(f->store, "a:192.0.2.7", &b, &err),
+                     HS_OK);
+}
+
+static hs_unlock_token make_unlock(hs_id user_id, char tag, int64_t at)
+{
+    hs_unlock_token t;
+    memset(&t, 0, sizeof t);
+    t.user_id = user_id;
+    memset(t.token_hash, tag, HS_STORE_TOKEN_HASH_MAX - 1);
+    t.created_at = at;
+    t.expires_at = at + 86400;
+    t.used_at = 77; /* cleared by the store */
+    return t;
+}
+
+static void test_unlock_tokens(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id gil = add_user(f->store, "gil", 0);
+    hs_id hal = add_user(f->store, "hal", 0);
+    hs_unlock_token a = make_unlock(gil, 'a', 1000);
+    hs_unlock_token b = make_unlock(gil, 'b', 2000);
+    hs_unlock_token c = make_unlock(hal, 'c', 2000);
+    hs_unlock_token got;
+    int64_t n = -1;
+
+    assert_int_equal(hs_store_unlock_create(f->store, &a, &err), HS_OK);
+    assert_true(a.id > 0);
+    assert_int_equal(a.used_at, 0);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, a.id);
+    assert_int_equal(got.user_id, gil);
+    assert_string_equal(got.token_hash, a.token_hash);
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(got.expires_at, 1000 + 86400);
+    assert_int_equal(got.used_at, 0);
+    assert_int_equal(got.revoked_at, 0);
+    /* A new link revokes the user's older ones, not other users'. */
+    assert_int_equal(hs_store_unlock_create(f->store, &c, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.revoked_at, 2000);
+    assert_int_equal(hs_store_unlock_use(f->store, a.id, 2001, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, c.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.revoked_at, 0);
+    /* Used once, then never again. */
+    assert_int_equal(hs_store_unlock_use(f->store, b.id, 2001, &err), HS_OK);
+    assert_int_equal(hs_store_unlock_use(f->store, b.id, 2002, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, b.token_hash, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.used_at, 2001);
+    /* Expired at expires_at exactly. */
+    assert_int_equal(hs_store_unlock_use(f->store, c.id, 2000 + 86400, &err),
+                     HS_ERR_NOTFOUND);
+    /* Conflicts, missing users, bad arguments. */
+    {
+        hs_unlock_token dup = make_unlock(hal, 'c', 3000);
+        hs_unlock_token orphan = make_unlock(999, 'z', 3000);
+        hs_unlock_token backwards = make_unlock(hal, 'y', 3000);
+        backwards.expires_at = 3000;
+        assert_int_equal(hs_store_unlock_create(f->store, &dup, &err),
+                         HS_ERR_CONFLICT);
+        assert_int_equal(hs_store_unlock_create(f->store, &orphan, &err),
+                         HS_ERR_NOTFOUND);
+        assert_int_equal(hs_store_unlock_create(f->store, &backwards, &err),
+                         HS_ERR_INVALID);
+        assert_int_equal(hs_store_unlock_get(f->store, "nope", &got, &err),
+                         HS_ERR_NOTFOUND);
+    }
+    /* Revoking all of a user's usable tokens. */
+    assert_int_equal(hs_store_unlock_revoke(f->store, hal, 2500, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hs_store_unlock_use(f->store, c.id, 2501, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_revoke(f->store, hal, 2600, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    /* Purge: tokens that expired before `before`. */
+    assert_int_equal(hs_store_unlock_purge(f->store, 1000 + 86400 + 1, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hs_store_unlock_get(f->store, a.token_hash, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_unlock_get(f->store, b.token_hash, &got, &err),
+                     HS_OK);
+}
+
+static void test_sessions_end_others(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ivy = add_user(f->store, "ivy", 0);
+    hs_id jon = add_user(f->store, "jon", 0);
+    hs_session a = make_session(ivy, 1, 100), b = make_session(ivy, 2, 100);
+    hs_session c = make_session(ivy, 3, 100), d = make_session(jon, 4, 100);
+    hs_session got;
+    int64_t removed = -1;
+
+    assert_int_equal(hs_store_session_create(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &c, &err), HS_OK);
+    assert_int_equal(hs_store_session_create(f->store, &d, &err), HS_OK);
+    assert_int_equal(
+        hs_store_session_end_others(f->store, ivy, b.id, &removed, &err),
+        HS_OK);
+    assert_int_equal(removed, 2);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, b.token_hash, &got, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, a.token_hash, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, c.token_hash, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_session_get_by_token_hash(f->store, d.token_hash, &got, &err),
+        HS_OK);
 }
 
 /* ---- the suite --------------------------------------------------------- */
@@ -4299,6 +4822,14 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_topology),
         T(test_analyses),
         T(test_analysis_delete_and_purge),
+        T(test_login_backoff),
+        T(test_unlock_tokens),
+        T(test_sessions_end_others),
+        T(test_outbox_add_get),
+        T(test_outbox_claim),
+        T(test_outbox_sent_failed),
+        T(test_outbox_purge),
+        T(test_outbox_claim_concurrent),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "domain/accounts.h"
 #include "domain/throttle.h"
+#include "healer/healer.h"
 #include "server/datadir.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -52,7 +53,7 @@ static env *env_open(void)
     env *e = env_open_empty(0);
     hs_error err;
     assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
-                                             0, NULL, &err),
+                                             0, NULL, NULL, &err),
                      HS_OK);
     return e;
 }
@@ -115,7 +116,7 @@ static void creates_users_in_a_new_data_dir(void **state)
     hs_clock *clock = hs_clock_manual(1000);
     hs_app app = {.store = dd->store, .clock = clock, .costs = &test_costs};
     hs_id id = 0;
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "correct horse", 1,
+    assert_int_equal(hs_accounts_create_user(&app, "alice", "correct horse", 1, NULL,
                                              &id, &err),
                      HS_OK);
     assert_true(id > 0);
@@ -129,15 +130,15 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_true(hs_auth_verify_password(u.password_hash, "correct horse"));
 
     /* Errors name their field instead of leaving it to the message. */
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "another one", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "alice", "another one", 0, NULL,
                                              NULL, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "alice"));
     assert_string_equal(err.field, "username");
-    assert_int_equal(hs_accounts_create_user(&app, "bob", "short", 0, NULL, &err),
+    assert_int_equal(hs_accounts_create_user(&app, "bob", "short", 0, NULL, NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
-    assert_int_equal(hs_accounts_create_user(&app, "bad name", "long enough", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "bad name", "long enough", 0, NULL,
                                              NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "username");
@@ -231,39 +232,469 @@ static void wrong_passwords_lock_the_account(void **state)
     hs_error unknown;
     assert_int_equal(login(e, "nobody", "correct horse", 0, &in, &unknown),
                      HS_ERR_DENIED);
-    /* An unknown name counts as an account with one failure. */
-    assert_int_equal(in.attempts_remaining, 4);
     for (int i = 0; i < 4; i++) {
         hs_clock_set(e->clock, 1000 + i * 60);
         assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
         /* The same words as for an unknown user: names do not leak. */
         assert_string_equal(err.message, unknown.message);
-        /* What is left before the lock (5 failures lock). */
-        assert_int_equal(in.attempts_remaining, 4 - i);
-        assert_int_equal(in.locked_until, 0);
     }
     hs_clock_set(e->clock, 1300);
-    assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_LOCKED);
-    assert_int_equal(in.locked_until, 1300 + 900);
-    /* Locked: even the right password is refused, and not counted. */
+    assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
+    assert_string_equal(err.message, unknown.message);
+    hs_user u;
+    assert_int_equal(hs_store_user_get_by_name(e->app.store, "alice", &u, &err),
+                     HS_OK);
+    assert_int_equal(u.locked_until, 1300 + 900);
+    /* Locked: even the right password is refused - with the same answer
+     * as a wrong one (the user learns of the lock by mail). */
     hs_clock_set(e->clock, 1400);
-    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_LOCKED);
-    assert_non_null(strstr(err.message, "locked"));
-    assert_non_null(strstr(err.message, "ask an administrator"));
-    assert_int_equal(in.locked_until, 1300 + 900);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err),
+                     HS_ERR_DENIED);
+    assert_string_equal(err.message, unknown.message);
     hs_notification *items = NULL;
     size_t n = 0;
     assert_int_equal(hs_store_notification_list(e->app.store, 1, &items, &n, &err),
                      HS_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 1); /* one lock, one notification */
     assert_string_equal(items[0].kind, "account_locked");
     assert_non_null(strstr(items[0].message, "alice"));
     free(items);
-    /* The lock runs out 15 minutes after the last failure, to the second. */
+    /* The lock runs out 15 minutes after the failure that set it; the
+     * attempts made meanwhile still count for the back-off (at most a
+     * minute after the last). */
     hs_clock_set(e->clock, 1300 + 899);
-    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_LOCKED);
-    hs_clock_set(e->clock, 1300 + 901);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err),
+                     HS_ERR_DENIED);
+    hs_clock_set(e->clock, 1300 + 899 + 60);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
+    env_close(e);
+}
+
+/* The lines of the alert tap (at most 8), each malloc'ed into lines[]. */
+static size_t read_tap(const char *path, char *lines[8])
+{
+    FILE *f = fopen(path, "r");
+    char buf[8192];
+    size_t n = 0;
+    while (f && n < 8 && fgets(buf, sizeof buf, f))
+        lines[n++] = strdup(buf);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* The token of the unlock link in the latest tapped alert ("" = none). */
+static void tapped_token(env *e, char out[HS_TOKEN_CHARS + 1])
+{
+    char *lines[8];
+    size_t n = read_tap(e->app.alert_tap, lines);
+    out[0] = '\0';
+    const char *at = n ? strstr(lines[n - 1], "#/unlock?token=") : NULL;
+    if (at)
+        snprintf(out, HS_TOKEN_CHARS + 1, "%s", at + strlen("#/unlock?token="));
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+}
+
+static void lock_alice(env *e, const char *client)
+{
+    hs_login in;
+    hs_error err;
+    for (int i = 0; i < 5; i++) {
+        hs_clock_advance(e->clock, 5);
+        assert_int_equal(hs_accounts_login(&e->app, client, "alice", "wrong", 0,
+                                           &in, &err),
+                         HS_ERR_DENIED);
+    }
+}
+
+static env *env_with_tap(char *tap, size_t cap)
+{
+    env *e = env_open();
+    snprintf(tap, cap, "%s/alerts.jsonl", e->root);
+    e->app.alert_tap = tap;
+    e->app.public_url = "https://healer.example.com/";
+    return e;
+}
+
+/* The fifth failure mails the user (and the admins) from which address and
+ * when, with a one-time unlock link; the link lifts the lock once. */
+static void lock_mails_an_unlock_link(void **state)
+{
+    (void)state;
+    char tap[600], *lines[8], token[HS_TOKEN_CHARS + 1];
+    env *e = env_with_tap(tap, sizeof tap);
+    hs_error err;
+    hs_login in;
+    hs_user u;
+    hs_unlock_refusal why;
+    lock_alice(e, "192.0.2.7");
+    size_t n = read_tap(tap, lines);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(lines[0], "\"kind\":\"account_locked\""));
+    assert_non_null(strstr(lines[0], "\"audience\":3"));
+    assert_non_null(strstr(lines[0], "alice"));
+    assert_non_null(strstr(lines[0], "192.0.2.7"));
+    assert_non_null(strstr(lines[0], "1970-01-01 00:17:05 UTC")); /* 1025 */
+    assert_non_null(
+        strstr(lines[0], "https://healer.example.com/#/unlock?token="));
+    free(lines[0]);
+    tapped_token(e, token);
+    assert_int_equal(strlen(token), HS_TOKEN_CHARS);
+    /* Failures while locked neither mail again nor extend the lock. */
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice", "x", 0,
+                                       &in, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(read_tap(tap, lines), 1);
+    free(lines[0]);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, 1025 + 900);
+    /* A malformed or unknown token. */
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, "garbage", &u,
+                                                  &why, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(why, HS_UNLOCK_UNKNOWN);
+    assert_string_equal(err.field, "token");
+    char other[HS_TOKEN_CHARS + 1];
+    hs_auth_new_token(other);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, other, &u,
+                                                  &why, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(why, HS_UNLOCK_UNKNOWN);
+    /* The link works once. */
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.7", token,
+                                                  &u, &why, &err),
+                     HS_OK);
+    assert_string_equal(u.username, "alice");
+    assert_int_equal(u.locked_until, 0);
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, token, &u,
+                                                  &why, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(why, HS_UNLOCK_USED);
+    /* An unlock another way revokes the link: "expired". */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, "192.0.2.7");
+    tapped_token(e, token);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, token, &u,
+                                                  &why, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(why, HS_UNLOCK_EXPIRED);
+    /* A link past its 24 hours: "expired". */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, NULL);
+    tapped_token(e, token);
+    hs_clock_advance(e->clock, 24 * 3600);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, token, &u,
+                                                  &why, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(why, HS_UNLOCK_EXPIRED);
+    env_close(e);
+}
+
+/* Unlock links are tried under the logins' per-address limit. */
+static void unlock_links_are_rate_limited(void **state)
+{
+    (void)state;
+    env *e = env_open_empty(2);
+    hs_error err;
+    hs_user u;
+    hs_unlock_refusal why;
+    char token[HS_TOKEN_CHARS + 1];
+    hs_clock_set(e->clock, 6000); /* the start of a minute */
+    for (int i = 0; i < 2; i++) {
+        hs_auth_new_token(token);
+        assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.7",
+                                                      token, &u, &why, &err),
+                         HS_ERR_DENIED);
+        assert_int_equal(why, HS_UNLOCK_UNKNOWN);
+    }
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.7", token,
+                                                  &u, &why, &err),
+                     HS_ERR_LIMITED);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "192.0.2.8", token,
+                                                  &u, &why, &err),
+                     HS_ERR_DENIED);
+    env_close(e);
+}
+
+/* An attempt refused by back-off is answered as a failure and counts as
+ * one: three quick failures, then two refusals of the right password
+ * lock the account. */
+static void backoff_refusals_count_as_failures(void **state)
+{
+    (void)state;
+    char tap[600];
+    env *e = env_with_tap(tap, sizeof tap);
+    hs_login in;
+    hs_error err, wrong;
+    hs_user u;
+    hs_clock_set(e->clock, 5000);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice", "no",
+                                           0, &in, &wrong),
+                         HS_ERR_DENIED);
+    /* The 3rd failure asks for 1 s; the right password now is refused. */
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_ERR_DENIED);
+    assert_string_equal(err.message, wrong.message);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, 0);
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", "alice",
+                                       "correct horse", 0, &in, &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, 5000 + 900); /* the fifth failure */
+    char token[HS_TOKEN_CHARS + 1];
+    tapped_token(e, token);
+    assert_int_equal(strlen(token), HS_TOKEN_CHARS);
+    /* Waiting out the back-off works: bob, 3 failures, then 1 s. */
+    assert_int_equal(hs_accounts_create_user(&e->app, "bob", "bob's horse", 0,
+                                             NULL, NULL, &err),
+                     HS_OK);
+    for (int i = 0; i < 3; i++)
+        hs_accounts_login(&e->app, "192.0.2.8", "bob", "no", 0, &in, &err);
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.8", "bob",
+                                       "bob's horse", 0, &in, &err),
+                     HS_ERR_DENIED);
+    hs_clock_advance(e->clock, 2); /* the refusal asked for 2 s */
+    assert_int_equal(hs_accounts_login(&e->app, "192.0.2.8", "bob",
+                                       "bob's horse", 0, &in, &err),
+                     HS_OK);
+    env_close(e);
+}
+
+/* A good login after failures starts the count over: four typos, a
+ * success, one more typo do not lock; five failures after it do. */
+static void a_success_starts_the_count_over(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_login in;
+    hs_error err;
+    hs_user u;
+    for (int i = 0; i < 4; i++) {
+        hs_clock_advance(e->clock, 70); /* past each back-off */
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    hs_clock_advance(e->clock, 70);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
+    hs_clock_advance(e->clock, 1);
+    assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_int_equal(u.locked_until, 0);
+    for (int i = 0; i < 4; i++) {
+        hs_clock_advance(e->clock, 70);
+        assert_int_equal(login(e, "alice", "typo", 0, &in, &err), HS_ERR_DENIED);
+    }
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    assert_true(u.locked_until > 0);
+    env_close(e);
+}
+
+/* One address spraying many names backs off after 10 failures, whatever
+ * name it tries next; an IPv6 client counts by its /64. */
+static void addresses_back_off(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_login in;
+    hs_error err;
+    const char *clients[][2] = {{"192.0.2.9", "192.0.2.10"},
+                                {"2001:db8:1:2::1", "2001:db8:1:3::1"}};
+    const char *same64 = "2001:db8:1:2:ffff::9";
+    for (size_t c = 0; c < 2; c++) {
+        hs_clock_advance(e->clock, 1000);
+        for (int i = 0; i < 10; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "user%d", i);
+            assert_int_equal(hs_accounts_login(&e->app, clients[c][0], name,
+                                               "guess", 0, &in, &err),
+                             HS_ERR_DENIED);
+        }
+        const char *from = c ? same64 : clients[c][0];
+        assert_int_equal(hs_accounts_login(&e->app, from, "alice",
+                                           "correct horse", 0, &in, &err),
+                         HS_ERR_DENIED);
+        assert_int_equal(hs_accounts_login(&e->app, clients[c][1], "alice",
+                                           "correct horse", 0, &in, &err),
+                         HS_OK);
+    }
+    env_close(e);
+}
+
+static double median(double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[n / 2];
+}
+
+/* Unknown name, wrong password, locked account: the same status, the
+ * same words, and about the same time (each does one Argon2 computation
+ * and one transaction; before, a locked account answered at once and an
+ * unknown name wrote nothing). Medians of interleaved rounds with the
+ * test's cheap Argon2 costs, where the store's work weighs most. */
+static void unknown_wrong_locked_cost_the_same(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 25 };
+    env *e = env_open();
+    hs_login in;
+    hs_error err[3];
+    hs_user carol;
+    double t[3][ROUNDS];
+    assert_int_equal(hs_accounts_create_user(&e->app, "carol", "carol's horse",
+                                             0, NULL, NULL, &err[0]),
+                     HS_OK);
+    assert_int_equal(hs_store_user_get_by_name(e->app.store, "carol", &carol,
+                                               &err[0]),
+                     HS_OK);
+    carol.locked_until = INT64_MAX / 2;
+    assert_int_equal(hs_store_user_update(e->app.store, &carol, &err[0]), HS_OK);
+    const char *who[3][2] = {{"nobody", "correct horse"},
+                             {"alice", "wrong horse"},
+                             {"carol", "carol's horse"}};
+    for (int r = 0; r < ROUNDS; r++) {
+        hs_clock_advance(e->clock, 1000); /* no lock, no back-off between */
+        for (int k = 0; k < 3; k++) {
+            double t0 = hl_clock_monotonic();
+            assert_int_equal(hs_accounts_login(&e->app, "192.0.2.7", who[k][0],
+                                               who[k][1], 0, &in, &err[k]),
+                             HS_ERR_DENIED);
+            t[k][r] = hl_clock_monotonic() - t0;
+        }
+        assert_string_equal(err[0].message, err[1].message);
+        assert_string_equal(err[0].message, err[2].message);
+        assert_string_equal(err[0].field, err[2].field);
+    }
+    double m[3] = {median(t[0], ROUNDS), median(t[1], ROUNDS),
+                   median(t[2], ROUNDS)};
+    double lo = m[0], hi = m[0];
+    for (int k = 1; k < 3; k++) {
+        lo = m[k] < lo ? m[k] : lo;
+        hi = m[k] > hi ? m[k] : hi;
+    }
+    print_message("login medians: unknown %.0f us, wrong %.0f us, locked "
+                  "%.0f us\n",
+                  m[0] * 1e6, m[1] * 1e6, m[2] * 1e6);
+    assert_true(hi < 2.0 * lo);
+    env_close(e);
+}
+
+/* Changing one's own password: the current one proved (a wrong one is a
+ * failure), the policy applied, other sessions ended, this one kept. */
+static void own_password_change(void **state)
+{
+    (void)state;
+    char tap[600], *lines[8];
+    env *e = env_with_tap(tap, sizeof tap);
+    hs_login here, there;
+    hs_error err;
+    hs_backoff_rec b;
+    assert_int_equal(login(e, "alice", "correct horse", 0, &here, &err), HS_OK);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &there, &err), HS_OK);
+    hs_id me = here.user.id;
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", me,
+                                                 here.session.id, "wrong",
+                                                 "a new password", &err),
+                     HS_ERR_DENIED);
+    assert_string_equal(err.field, "current");
+    /* It counted: the account and the address each have one failure. */
+    assert_int_equal(hs_store_backoff_get(e->app.store, "a:192.0.2.7", &b, &err),
+                     HS_OK);
+    assert_int_equal(b.failures, 1);
+    assert_int_equal(hs_accounts_change_password(&e->app, NULL, me,
+                                                 here.session.id,
+                                                 "correct horse", "short",
+                                                 &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "new");
+    assert_int_equal(hs_accounts_change_password(&e->app, NULL, me,
+                                                 here.session.id,
+                                                 "correct horse",
+                                                 "correct horse", &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "new");
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", me,
+                                                 here.session.id,
+                                                 "correct horse",
+                                                 "a new password", &err),
+                     HS_OK);
+    assert_int_equal(check(e, here.token, &err), HS_OK);
+    assert_int_equal(check(e, there.token, &err), HS_ERR_DENIED);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &there, &err),
+                     HS_ERR_DENIED);
+    hs_clock_advance(e->clock, 10);
+    assert_int_equal(login(e, "alice", "a new password", 0, &there, &err),
+                     HS_OK);
+    size_t n = read_tap(tap, lines);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(lines[0], "\"kind\":\"password_changed\""));
+    assert_non_null(strstr(lines[0], "192.0.2.7"));
+    free(lines[0]);
+    env_close(e);
+}
+
+static void email_rules(void **state)
+{
+    (void)state;
+    hs_error err;
+    char longest[300];
+    const char *good[] = {"", "a@b", "Bob.Ops@Example.COM", "x+tag@host.example",
+                          "名字@例子.中国"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(hs_accounts_check_email(good[i], &err), HS_OK);
+    memset(longest, 'a', 254);
+    longest[1] = '@';
+    longest[254] = '\0';
+    assert_int_equal(hs_accounts_check_email(longest, &err), HS_OK);
+    longest[254] = 'a';
+    longest[255] = '\0';
+    const char *bad[] = {"plain", "@host", "user@", "a@b@c", "a b@c",
+                         "a@b\tc", "a@b\x7f", "a@b\n", "a@\xff\xfe", longest};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(hs_accounts_check_email(bad[i], &err), HS_ERR_INVALID);
+        assert_string_equal(err.field, "email");
+    }
+    /* Kept as given (case included), set by an admin or by the user with
+     * their password. */
+    env *e = env_open();
+    hs_id id = 0;
+    hs_user u;
+    assert_int_equal(hs_accounts_create_user(&e->app, "dora", "dora's horse", 0,
+                                             "Dora@Example.com", &id, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_get(&e->app, id, &u, &err), HS_OK);
+    assert_string_equal(u.email, "Dora@Example.com");
+    assert_int_equal(hs_accounts_create_user(&e->app, "eve", "eve's horse", 0,
+                                             "nope", NULL, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "email");
+    assert_int_equal(hs_accounts_set_email(&e->app, id, "ops@x.org", &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_email(&e->app, id, "bad address", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_accounts_change_email(&e->app, NULL, id, "wrong",
+                                              "d@x.org", &err),
+                     HS_ERR_DENIED);
+    assert_string_equal(err.field, "password");
+    assert_int_equal(hs_accounts_get(&e->app, id, &u, &err), HS_OK);
+    assert_string_equal(u.email, "ops@x.org");
+    assert_int_equal(hs_accounts_change_email(&e->app, NULL, id, "dora's horse",
+                                              "", &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_get(&e->app, id, &u, &err), HS_OK);
+    assert_string_equal(u.email, "");
     env_close(e);
 }
 
@@ -300,13 +731,14 @@ static void admin_unlock_reset_disable(void **state)
         hs_clock_set(e->clock, 1000 + i);
         login(e, "alice", "wrong", 0, &in, &err);
     }
-    assert_int_equal(err.code, HS_ERR_LOCKED);
+    assert_int_equal(err.code, HS_ERR_DENIED);
     hs_user u;
     assert_int_equal(hs_store_user_get_by_name(st, "alice", &u, &err), HS_OK);
     assert_true(u.locked_until > 1004);
     /* Unlock: the old failures no longer count toward the next lock. */
     hs_clock_set(e->clock, 1010);
     assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    /* ... and neither does the account's back-off. */
     assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     /* Reset: the old password stops working and sessions end. */
@@ -347,14 +779,14 @@ static void last_admin_cannot_be_disabled(void **state)
     env *e = env_open();
     hs_error err;
     hs_id root = 0, second = 0;
-    assert_int_equal(hs_accounts_create_user(&e->app, "root", "correct horse", 1,
+    assert_int_equal(hs_accounts_create_user(&e->app, "root", "correct horse", 1, NULL,
                                              &root, &err),
                      HS_OK);
     assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "last"));
     assert_int_equal(hs_accounts_create_user(&e->app, "second", "correct horse",
-                                             1, &second, &err),
+                                             1, NULL, &second, &err),
                      HS_OK);
     assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err), HS_OK);
     assert_int_equal(hs_accounts_set_disabled(&e->app, second, 1, &err),
@@ -377,7 +809,7 @@ static void logins_are_limited_per_client(void **state)
     hs_error err;
     hs_login in;
     assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
-                                             0, NULL, &err),
+                                             0, NULL, NULL, &err),
                      HS_OK);
     hs_clock_set(e->clock, 6000); /* the start of a minute */
     for (int i = 0; i < 3; i++)
@@ -462,6 +894,14 @@ int main(void)
         cmocka_unit_test(sessions_slide_and_expire),
         cmocka_unit_test(remembered_sessions_end_after_seven_days),
         cmocka_unit_test(wrong_passwords_lock_the_account),
+        cmocka_unit_test(lock_mails_an_unlock_link),
+        cmocka_unit_test(unlock_links_are_rate_limited),
+        cmocka_unit_test(backoff_refusals_count_as_failures),
+        cmocka_unit_test(addresses_back_off),
+        cmocka_unit_test(a_success_starts_the_count_over),
+        cmocka_unit_test(unknown_wrong_locked_cost_the_same),
+        cmocka_unit_test(own_password_change),
+        cmocka_unit_test(email_rules),
         cmocka_unit_test(disabled_accounts),
         cmocka_unit_test(admin_unlock_reset_disable),
         cmocka_unit_test(last_admin_cannot_be_disabled),

@@ -398,6 +398,53 @@ static void test_lockout(void **state)
 
 /* ---- sessions ---------------------------------------------------------- */
 
+/* The back-off schedule: free failures, then 1, 2, 4 ... s, capped; the
+ * wait runs from the last failure; quiet time forgets. */
+static void test_backoff_schedule(void **state)
+{
+    (void)state;
+    const hs_backoff_policy p = HS_BACKOFF_ACCOUNT_DEFAULT; /* 3, 1, 60, 900 */
+    const int64_t want[] = {0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60};
+    for (int64_t f = 0; f < (int64_t)(sizeof want / sizeof want[0]); f++)
+        assert_int_equal(hs_auth_backoff_delay(&p, f), want[f]);
+    assert_int_equal(hs_auth_backoff_delay(NULL, 5), 4);
+    assert_int_equal(hs_auth_backoff_delay(&p, INT64_MAX), 60);
+    /* The address default: the same waits after 10. */
+    const hs_backoff_policy a = HS_BACKOFF_ADDRESS_DEFAULT;
+    assert_int_equal(hs_auth_backoff_delay(&a, 9), 0);
+    assert_int_equal(hs_auth_backoff_delay(&a, 10), 1);
+    assert_int_equal(hs_auth_backoff_delay(&a, 12), 4);
+    /* Until: last failure + the wait, exclusive; then free again. */
+    assert_int_equal(hs_auth_backoff_until(&p, 2, 1000, 1000), 0);
+    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1000), 1001);
+    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1001), 0);
+    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1003), 1004);
+    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1004), 0);
+    assert_int_equal(hs_auth_backoff_until(&p, 40, 1000, 1059), 1060);
+    /* A clock stepped back: still waiting, never a negative wait. */
+    assert_int_equal(hs_auth_backoff_until(&p, 4, 1000, 900), 1002);
+    /* Forgotten after forget_after quiet seconds, whatever the count. */
+    const hs_backoff_policy long_cap = {3, 1, 100000, 900};
+    assert_int_equal(hs_auth_backoff_until(&long_cap, 30, 1000, 1899) > 1899, 1);
+    assert_int_equal(hs_auth_backoff_until(&long_cap, 30, 1000, 1900), 0);
+    /* Off: no free failures, or no first delay. */
+    const hs_backoff_policy off = {0, 1, 60, 900}, zero = {3, 0, 60, 900};
+    assert_int_equal(hs_auth_backoff_delay(&off, 100), 0);
+    assert_int_equal(hs_auth_backoff_delay(&zero, 100), 0);
+    assert_int_equal(hs_auth_backoff_until(&off, 100, 1000, 1000), 0);
+    /* Saturation: a huge last failure time does not overflow. */
+    assert_int_equal(hs_auth_backoff_until(&p, 9, INT64_MAX - 5, INT64_MAX - 6),
+                     INT64_MAX);
+    /* The login policy's default is these and the lockout. */
+    const hs_login_policy lp = HS_LOGIN_POLICY_DEFAULT;
+    assert_int_equal(lp.lockout.max_failures, HS_LOCKOUT_DEFAULT.max_failures);
+    assert_int_equal(lp.lockout.window_seconds,
+                     HS_LOCKOUT_DEFAULT.window_seconds);
+    assert_int_equal(lp.account.free_failures, p.free_failures);
+    assert_int_equal(lp.address.free_failures, a.free_failures);
+    assert_int_equal(lp.unlock_link_seconds, 24 * 3600);
+}
+
 static void test_session_rules(void **state)
 {
     (void)state;
@@ -503,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_token_garbage),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_lockout),
+        cmocka_unit_test(test_backoff_schedule),
         cmocka_unit_test(test_session_rules),
         cmocka_unit_test(test_setup_token_format),
         cmocka_unit_test(test_setup_token_matching),

@@ -539,6 +539,9 @@ static void test_list(void **state)
     assert_int_equal(hs_blob_write(w, "half", 4, &err), HS_OK);
     snprintf(junk, sizeof junk, "%s/upload/not-a-key", f->root);
     make_temp_file(junk, 0);
+    /* a plain file where a kind's folder would be is not a blob either */
+    snprintf(junk, sizeof junk, "%s/report", f->root);
+    make_temp_file(junk, 0);
     for (int round = 0; round < 2; round++) {
         listed l = {0};
         assert_int_equal(hs_blob_list(f->store, remember, &l, &err), HS_OK);

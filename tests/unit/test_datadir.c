@@ -163,7 +163,7 @@ static void test_created_private_whatever_the_umask(void **state)
     hs_id id = 0;
     assert_int_equal(hs_auth_init(&err), HS_OK);
     assert_int_equal(hs_accounts_create_user(&app, "modes", "modes-pass-1234",
-                                             0, &id, &err),
+                                             0, NULL, &id, &err),
                      HS_OK);
     char blob[HS_BLOB_KEY_MAX];
     assert_int_equal(hs_blob_put(dd->blobs, "upload", "a,b\n", 4, blob, &err),

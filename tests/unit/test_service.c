@@ -571,10 +571,10 @@ static void model_cache_shares_and_survives_delete(void **state)
     app.costs = &cheap;
     assert_int_equal(hs_model_cache_new(1, &app.models, &err), HS_OK);
     hs_user owner = {0}, other = {0};
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0, NULL,
                                              &owner.id, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0, NULL,
                                              &other.id, &err),
                      HS_OK);
     hl_model *m = small_model();
@@ -636,7 +636,7 @@ static hs_app clocked_app(char *dir, hs_clock *clock, hs_datadir **dd,
                   .clock = clock, .costs = &CHEAP};
     app.limits.max_upload_bytes = 1 << 20;
     memset(owner, 0, sizeof *owner);
-    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "owner", "long enough 1", 0, NULL,
                                              &owner->id, &err),
                      HS_OK);
     return app;
@@ -869,7 +869,7 @@ static void model_and_diagnosis_trash_last_seven_days(void **state)
     hs_clock *clock = hs_clock_manual(2000000);
     hs_app app = clocked_app(dir, clock, &dd, &owner);
     assert_int_equal(hs_model_cache_new(2, &app.models, &err), HS_OK);
-    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0,
+    assert_int_equal(hs_accounts_create_user(&app, "other", "long enough 2", 0, NULL,
                                              &other.id, &err),
                      HS_OK);
     hl_model *m = small_model();

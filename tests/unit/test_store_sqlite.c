@@ -138,8 +138,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 12);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 14);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -148,9 +148,9 @@ static void test_reopen_and_wal(void **state)
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
                         "account_events,analyses,datasets,diagnoses,"
-                        "diagnosis_labels,job_attempts,jobs,"
-                        "models,notifications,schema_migrations,sessions,"
-                        "topologies,user_prefs,users");
+                        "diagnosis_labels,job_attempts,jobs,login_backoff,"
+                        "models,notifications,outbox,schema_migrations,"
+                        "sessions,topologies,unlock_tokens,user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -194,10 +194,19 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 12 added (the fair claim's indexes), taken away again. */
-#define UNDO_V12 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+/* What migration 14 added (the fair claim's indexes), taken away again. */
+#define UNDO_V14 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
 
-/* What migrations 11 (users' e-mail) and 12 added, taken away again. */
+/* What migrations 13 (the outbox of alerts) and 14 added, taken away
+ * again. */
+#define UNDO_V13 UNDO_V14 "DROP TABLE outbox;"
+
+/* What migrations 12 (login back-off, unlock links) and 13 added, taken
+ * away again. */
+#define UNDO_V12                                                               \
+    UNDO_V13 "DROP TABLE login_backoff; DROP TABLE unlock_tokens;"
+
+/* What migrations 11 (users' e-mail) to 13 added, taken away again. */
 #define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
@@ -246,7 +255,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -518,6 +527,28 @@ static void test_migration_from_v8(void **state)
                      HS_OK);
     assert_int_equal(m.deleted_at, 50);
     hs_model_rec_free(&m);
+}
+
+/* A database of version 12 gets migration 13: its users stay, and the
+ * outbox keeps messages from then on. */
+static void test_migration_from_v12(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id una = add_user(f->store, "una", 1);
+    hs_outbox_msg m, got;
+    downgrade(f, UNDO_V13 "DELETE FROM schema_migrations WHERE version >= 13;");
+    upgrade(f);
+    memset(&m, 0, sizeof m);
+    snprintf(m.channel, sizeof m.channel, HS_OUTBOX_MAIL);
+    snprintf(m.kind, sizeof m.kind, "store_failing");
+    snprintf(m.recipient, sizeof m.recipient, "una@example.org");
+    snprintf(m.subject, sizeof m.subject, "s");
+    snprintf(m.body, sizeof m.body, "b");
+    m.user_id = una;
+    assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
+    assert_int_equal(hs_store_outbox_get(f->store, m.id, &got, &err), HS_OK);
+    assert_string_equal(got.recipient, "una@example.org");
 }
 
 /* A database of version 10 gets migration 11: its users read back
@@ -974,6 +1005,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v12, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v10, setup,
                                         teardown),

@@ -38,6 +38,8 @@ import { mountBusyIndicator, mountConnectionBanner, toast, spinner, errorAlert, 
 const ROUTES = [
   { re: /^\/login$/, page: 'login', public: true, bare: true },
   { re: /^\/setup$/, page: 'setup', public: true, bare: true },
+  // an unlock link from a lock's mail: served signed in or not
+  { re: /^\/unlock$/, page: 'unlock', public: true, bare: true, open: true },
   { re: /^\/datasets$/, page: 'datasets', nav: 'datasets' },
   { re: /^\/datasets\/(\d+)$/, page: 'datasets', nav: 'datasets', params: ['id'] },
   { re: /^\/train$/, page: 'train', nav: 'train' },
@@ -56,6 +58,7 @@ const ROUTES = [
   { re: /^\/analyses\/(\d+)$/, page: 'analysis', nav: 'rca', params: ['id'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
   { re: /^\/settings$/, page: 'settings', nav: 'settings' },
+  { re: /^\/account$/, page: 'account', nav: 'account' },
 ];
 
 const NAV = [
@@ -123,6 +126,7 @@ function resolve() {
   const { path, query } = parseHash();
   const user = session.currentUser();
   const m = match(path);
+  if (m?.route.open) return { ...m, query };
   const entry = m?.route.public; // #/login or #/setup
   if (!user) {
     if (!entry) {
@@ -318,7 +322,9 @@ function userTools() {
     themeToggle(),
     h('span.d-inline-flex.align-items-center.gap-2',
       h('span.user-avatar', icon('user')),
-      h('span.user-menu', { testid: 'user-menu', title: t('nav.signedInAs', { name: user.username }) }, user.username),
+      h('a.user-menu', {
+        href: '#/account', testid: 'user-menu', title: t('nav.account', { name: user.username }),
+      }, user.username),
       user.role === 'admin' && h('span.badge.rounded-pill.badge-soft-primary', t('role.admin'))),
     h('button.btn.btn-sm.btn-outline-secondary.d-inline-flex.align-items-center.gap-1', {
       type: 'button', testid: 'logout', on: { click: doLogout },

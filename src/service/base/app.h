@@ -24,6 +24,7 @@ struct hs_setup;
 struct hs_throttle;
 struct hs_job_type;
 struct hs_alerts;
+struct hs_login_policy;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
 #define HS_APP_KEY_BYTES 32
@@ -55,6 +56,15 @@ typedef struct hs_app {
     struct hs_alerts *alerts;            /* mail and webhook; NULL = log only
                                             (domain/alerts.h) */
     const struct hs_auth_costs *costs;   /* NULL = interactive */
+    /* Lockout, back-off per account and address, unlock links' life
+     * (domain/auth.h); NULL = HS_LOGIN_POLICY_DEFAULT. */
+    const struct hs_login_policy *login_policy;
+    /* The address people reach the UI at ("https://healer.example.com"),
+     * for links in mails (server/config.c's public-url); NULL = "". */
+    const char *public_url;
+    /* Testing aid: a file every alert is also appended to, whole
+     * (domain/alert_tap.h; HEALER_ALERT_TAP); NULL = none. */
+    const char *alert_tap;
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];
     int64_t started_at;

@@ -206,10 +206,10 @@ static hs_status list_kind(dir_store *s, const char *kind,
                            hs_error *err)
 {
     int fd = open_dir_at(s->root_fd, kind);
-    if (fd < 0)
-        return errno == ENOENT ? HS_OK
-                               : fail_errno(err, HS_ERR_IO, "cannot scan",
-                                            kind, errno);
+    if (fd < 0) /* gone meanwhile, or a file that is not a kind's folder */
+        return errno == ENOENT || errno == ENOTDIR
+                   ? HS_OK
+                   : fail_errno(err, HS_ERR_IO, "cannot scan", kind, errno);
     DIR *dir = fdopendir(fd);
     if (!dir) {
         close(fd);

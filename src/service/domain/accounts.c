@@ -11,12 +11,12 @@
 
 #include "base/clock.h"
 #include "domain/accounts.h"
+#include "domain/alert_tap.h"
+#include "domain/logins.h"
 #include "domain/throttle.h"
 #include "store/store.h"
 
 #define USERNAME_MAX 63
-#define HS_EVENT_LOCKED "locked"
-#define HS_EVENT_UNLOCKED "unlocked"
 
 _Static_assert(HS_APP_KEY_BYTES == HS_AUTH_KEY_BYTES,
                "the app's server key is the auth key");
@@ -65,16 +65,51 @@ static hs_status check_password(const char *password, hs_error *err)
     return rc;
 }
 
+hs_status hs_accounts_check_email(const char *email, hs_error *err)
+{
+    size_t n = email ? strlen(email) : 0, at = 0, ats = 0;
+    if (n == 0)
+        return HS_OK;
+    if (n > HS_EMAIL_MAX - 1)
+        return hs_fail_field(err, HS_ERR_INVALID, "email",
+                             "the e-mail address is %zu bytes long; at most "
+                             "%d are allowed",
+                             n, HS_EMAIL_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)email[i];
+        if (c <= ' ' || c == 0x7f)
+            return hs_fail_field(err, HS_ERR_INVALID, "email",
+                                 "the e-mail address may not contain spaces "
+                                 "or control characters (character %zu)",
+                                 i + 1);
+        if (c == '@') {
+            ats++;
+            at = i;
+        }
+    }
+    if (ats != 1 || at == 0 || at == n - 1)
+        return hs_fail_field(err, HS_ERR_INVALID, "email",
+                             "the e-mail address must be NAME@DOMAIN, with "
+                             "exactly one '@'");
+    if (hs_auth_check_utf8(email, n) != HS_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, "email",
+                             "the e-mail address is not valid UTF-8");
+    return HS_OK;
+}
+
 hs_status hs_accounts_create_user(hs_app *app, const char *username,
                                   const char *password, int is_admin,
-                                  hs_id *id_out, hs_error *err)
+                                  const char *email, hs_id *id_out,
+                                  hs_error *err)
 {
     hs_status rc = hs_accounts_check_username(username, err);
-    if (rc != HS_OK || (rc = check_password(password, err)) != HS_OK)
+    if (rc != HS_OK || (rc = check_password(password, err)) != HS_OK ||
+        (rc = hs_accounts_check_email(email, err)) != HS_OK)
         return rc;
     hs_user u;
     memset(&u, 0, sizeof u);
     snprintf(u.username, sizeof u.username, "%s", username);
+    snprintf(u.email, sizeof u.email, "%s", email ? email : "");
     if ((rc = hs_auth_hash_password(password, app->costs, u.password_hash,
                                     err)) != HS_OK)
         return rc;
@@ -91,109 +126,11 @@ hs_status hs_accounts_create_user(hs_app *app, const char *username,
 
 /* ---- login ---------------------------------------------------------------- */
 
-static hs_status wrong_credentials(hs_login *out, int remaining,
-                                   hs_error *err)
+/* The one answer to every refused attempt: the same words whatever the
+ * reason (unknown name, wrong password, back-off, lock). */
+static hs_status wrong_credentials(hs_error *err)
 {
-    /* The words are the same for every username; the count is apart. */
-    out->attempts_remaining = remaining > 0 ? remaining : 0;
     return hs_fail(err, HS_ERR_DENIED, "wrong username or password");
-}
-
-static hs_status locked_for(hs_login *out, int64_t until, int64_t now,
-                            hs_error *err)
-{
-    out->locked_until = until;
-    return hs_fail(err, HS_ERR_LOCKED,
-                   "too many failed logins: the account is locked for %lld "
-                   "more minutes; try again then, or ask an administrator "
-                   "to unlock it",
-                   (long long)((until - now + 59) / 60));
-}
-
-/* Failures count from the start of the window, or from the last unlock
- * when an admin lifted a lock inside it. */
-static hs_status failures_since(hs_store *store, hs_id user_id,
-                                int64_t window_start, int64_t *since,
-                                hs_error *err)
-{
-    int64_t unlocked_at = 0;
-    hs_status rc = hs_store_event_latest(store, user_id, HS_EVENT_UNLOCKED,
-                                         &unlocked_at, err);
-    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
-        return rc;
-    *since = unlocked_at > window_start ? unlocked_at : window_start;
-    return HS_OK;
-}
-
-/* A failed login. The lock is written on the user as read inside the
- * transaction, never on the copy read before the (slow) password check: a
- * password reset or a disable meanwhile must not be undone. */
-typedef struct failure {
-    const hs_user *user; /* as read before the check: id and name */
-    int64_t now;
-    hs_lockout_policy policy;
-    int64_t lock_until; /* out: > now when this failure locked the account */
-    size_t failures;    /* out: failures that count towards the lock */
-} failure;
-
-static hs_status lock_account(hs_store *store, failure *f, size_t failures,
-                              hs_error *err)
-{
-    char msg[HS_USERNAME_MAX + 128];
-    hs_user now;
-    snprintf(msg, sizeof msg,
-             "account '%s' locked after %zu failed logins in %lld minutes",
-             f->user->username, failures,
-             (long long)(f->policy.window_seconds / 60));
-    hs_status rc = hs_store_user_get(store, f->user->id, &now, err);
-    if (rc != HS_OK)
-        return rc;
-    now.locked_until = f->lock_until;
-    rc = hs_store_user_update(store, &now, err);
-    sodium_memzero(now.password_hash, sizeof now.password_hash);
-    if (rc == HS_OK)
-        rc = hs_store_event_add(store, f->user->id, HS_EVENT_LOCKED,
-                                f->now, NULL, err);
-    if (rc == HS_OK)
-        rc = hs_store_notification_add(store, "account_locked", msg,
-                                       f->user->id, f->now, NULL, err);
-    return rc;
-}
-
-static hs_status record_failure_txn(hs_store *store, void *arg, hs_error *err)
-{
-    failure *f = arg;
-    int64_t *times = NULL, since = 0;
-    size_t n = 0;
-    hs_status rc = hs_store_event_add(store, f->user->id,
-                                      HS_EVENT_LOGIN_FAILED, f->now, NULL, err);
-    if (rc == HS_OK)
-        rc = failures_since(store, f->user->id,
-                            f->now - f->policy.window_seconds, &since, err);
-    if (rc == HS_OK)
-        rc = hs_store_login_failures_since(store, f->user->id, since,
-                                           &times, &n, err);
-    if (rc != HS_OK)
-        return rc;
-    f->lock_until = hs_auth_lock_until(&f->policy, times, n, f->now);
-    f->failures = n;
-    free(times);
-    return f->lock_until > f->now ? lock_account(store, f, n, err) : HS_OK;
-}
-
-/* Records a failed login and locks the account when the policy says so.
- * Returns HS_ERR_LOCKED when this failure locked it, else HS_ERR_DENIED. */
-static hs_status record_failure(hs_app *app, const hs_user *u, int64_t now,
-                                hs_login *out, hs_error *err)
-{
-    failure f = {u, now, HS_LOCKOUT_DEFAULT, 0, 0};
-    hs_status rc = hs_store_transact(app->store, record_failure_txn, &f, err);
-    if (rc != HS_OK)
-        return rc;
-    if (f.lock_until > now)
-        return locked_for(out, f.lock_until, now, err);
-    return wrong_credentials(out, f.policy.max_failures - (int)f.failures,
-                             err);
 }
 
 static hs_status open_session(hs_app *app, const hs_user *u, int remember,
@@ -241,34 +178,31 @@ static void rehash(hs_app *app, const hs_user *u, const char *password)
     sodium_memzero(hash, sizeof hash);
 }
 
-/* The login proper, once the client may try. */
-static hs_status check_credentials(hs_app *app, const char *username,
-                                   const char *password, int remember,
-                                   int64_t now, hs_login *out, hs_error *err)
+/* The login proper, once the client may try: one attempt (logins.h),
+ * then a session for a right password on an account nothing refuses. */
+static hs_status check_credentials(hs_app *app, const char *client,
+                                   const char *username, const char *password,
+                                   int remember, hs_login *out, hs_error *err)
 {
-    hs_user u;
-    hs_status rc = hs_store_user_get_by_name(app->store,
-                                             username ? username : "", &u, NULL);
-    if (rc == HS_ERR_NOTFOUND || rc == HS_ERR_INVALID) {
-        /* Spend what a password check costs, so that response times do
-         * not tell which usernames exist. */
-        char dummy[HS_PASSWORD_HASH_MAX];
-        hs_auth_hash_password(password ? password : "", app->costs, dummy, NULL);
-        return wrong_credentials(out, HS_LOCKOUT_DEFAULT.max_failures - 1,
-                                 err);
-    }
+    hs_attempt a;
+    hs_status rc = hs_attempt_begin(app, client, username, &a, err);
     if (rc != HS_OK)
-        return hs_store_user_get_by_name(app->store, username, &u, err);
-    if (u.locked_until > now)
-        return locked_for(out, u.locked_until, now, err);
-    if (!hs_auth_verify_password(u.password_hash, password))
-        return record_failure(app, &u, now, out, err);
+        return rc;
+    if (!hs_attempt_check(app, &a, password, 1)) {
+        rc = hs_attempt_failed(app, &a, err);
+        sodium_memzero(&a.user, sizeof a.user);
+        return rc == HS_OK ? wrong_credentials(err) : rc;
+    }
+    hs_user u = a.user;
+    sodium_memzero(a.user.password_hash, sizeof a.user.password_hash);
     if (u.disabled)
-        return hs_fail(err, HS_ERR_DISABLED,
-                       "this account is disabled; ask an administrator");
-    if (hs_auth_needs_rehash(u.password_hash, app->costs))
-        rehash(app, &u, password); /* best effort: the login goes on */
-    rc = open_session(app, &u, remember, now, out, err);
+        rc = hs_fail(err, HS_ERR_DISABLED,
+                     "this account is disabled; ask an administrator");
+    else if ((rc = hs_attempt_succeeded(app, &a, err)) == HS_OK) {
+        if (hs_auth_needs_rehash(u.password_hash, app->costs))
+            rehash(app, &u, password); /* best effort: the login goes on */
+        rc = open_session(app, &u, remember, a.now, out, err);
+    }
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     if (rc == HS_OK)
         out->user = u;
@@ -285,12 +219,11 @@ hs_status hs_accounts_login(hs_app *app, const char *client,
                             const char *username, const char *password,
                             int remember, hs_login *out, hs_error *err)
 {
-    int64_t now = now_of(app);
     memset(out, 0, sizeof *out);
-    out->attempts_remaining = -1;
-    if (client && !hs_throttle_allow(app->login_throttle, client, now))
+    if (client && !hs_throttle_allow(app->login_throttle, client, now_of(app)))
         return client_limited(err);
-    return check_credentials(app, username, password, remember, now, out, err);
+    return check_credentials(app, client, username, password, remember, out,
+                             err);
 }
 
 hs_status hs_accounts_logout(hs_app *app, hs_id session_id, hs_error *err)
@@ -420,7 +353,7 @@ static hs_status setup_locked(hs_app *app, const char *client,
         return hs_fail_field(err, HS_ERR_DENIED, "token",
                              "the setup token is wrong (it was printed on the "
                              "server's console at start)");
-    rc = hs_accounts_create_user(app, username, password, 1, NULL, err);
+    rc = hs_accounts_create_user(app, username, password, 1, NULL, NULL, err);
     if (rc == HS_OK)
         s->token[0] = '\0';
     return rc;
@@ -436,8 +369,8 @@ hs_status hs_setup_complete(hs_app *app, const char *client, const char *token,
     pthread_mutex_unlock(&app->setup->lock);
     if (rc != HS_OK)
         return rc;
-    return check_credentials(app, username, password, remember, now_of(app),
-                             out, err);
+    return check_credentials(app, NULL, username, password, remember, out,
+                             err);
 }
 
 /* ---- reading users -------------------------------------------------------- */
@@ -519,17 +452,56 @@ static hs_status change_user(hs_app *app, hs_id user_id, const char *event,
 static hs_status apply_unlock(hs_store *store, hs_user *u, const void *arg,
                               hs_error *err)
 {
-    (void)store;
-    (void)arg;
-    (void)err;
     u->locked_until = 0;
-    return HS_OK;
+    return hs_logins_forget_user(store, u, *(const int64_t *)arg, err);
 }
 
 hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
 {
-    return change_user(app, user_id, HS_EVENT_UNLOCKED, 0, apply_unlock, NULL,
+    int64_t now = now_of(app);
+    return change_user(app, user_id, HS_EVENT_UNLOCKED, 0, apply_unlock, &now,
                        err);
+}
+
+hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
+                                       const char *token, hs_user *user_out,
+                                       hs_unlock_refusal *refusal,
+                                       hs_error *err)
+{
+    *refusal = HS_UNLOCK_ACCEPTED;
+    memset(user_out, 0, sizeof *user_out);
+    if (client && !hs_throttle_allow(app->login_throttle, client, now_of(app)))
+        return client_limited(err);
+    return hs_logins_unlock_with_token(app, token, user_out, refusal, err);
+}
+
+static hs_status apply_email(hs_store *store, hs_user *u, const void *arg,
+                             hs_error *err)
+{
+    (void)store;
+    (void)err;
+    snprintf(u->email, sizeof u->email, "%s", (const char *)arg);
+    return HS_OK;
+}
+
+hs_status hs_accounts_set_email(hs_app *app, hs_id user_id, const char *email,
+                                hs_error *err)
+{
+    hs_status rc = hs_accounts_check_email(email, err);
+    return rc != HS_OK ? rc
+                       : change_user(app, user_id, "email_changed", 0,
+                                     apply_email, email ? email : "", err);
+}
+
+hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
+                           hs_error *err)
+{
+    hs_status rc = hs_store_user_get_by_name(app->store, username, out, err);
+    sodium_memzero(out->password_hash, sizeof out->password_hash);
+    if (rc == HS_ERR_NOTFOUND)
+        return hs_fail_field(err, HS_ERR_NOTFOUND, "username",
+                             "there is no user '%s'", username);
+    return rc;
 }
 
 static hs_status apply_password(hs_store *store, hs_user *u, const void *arg,
@@ -554,6 +526,111 @@ hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
                      err);
     sodium_memzero(hash, sizeof hash);
     return rc;
+}
+
+/* ---- the user's own account ------------------------------------------------ */
+
+/* Proves the user's current password (field `field`) like a login does:
+ * back-off and a wrong password count as a failure of the account and
+ * the address (logins.h); a lock does not refuse a user who holds a
+ * session. A refusal is HS_ERR_DENIED naming the field. */
+static hs_status reauthenticate(hs_app *app, const char *client,
+                                hs_id user_id, const char *password,
+                                const char *field, hs_error *err)
+{
+    hs_attempt a;
+    hs_status rc = hs_attempt_begin_user(app, client, user_id, &a, err);
+    if (rc != HS_OK)
+        return rc;
+    if (hs_attempt_check(app, &a, password, 0))
+        rc = hs_attempt_succeeded(app, &a, err);
+    else if ((rc = hs_attempt_failed(app, &a, err)) == HS_OK)
+        rc = hs_fail_field(err, HS_ERR_DENIED, field,
+                           "the current password is wrong");
+    sodium_memzero(&a.user, sizeof a.user);
+    return rc;
+}
+
+typedef struct own_password {
+    hs_id user_id, keep_session;
+    const char *hash;
+    int64_t now;
+} own_password;
+
+static hs_status own_password_txn(hs_store *store, void *arg, hs_error *err)
+{
+    const own_password *p = arg;
+    hs_user u;
+    hs_status rc = hs_store_user_get(store, p->user_id, &u, err);
+    if (rc == HS_OK) {
+        snprintf(u.password_hash, sizeof u.password_hash, "%s", p->hash);
+        rc = hs_store_user_update(store, &u, err);
+    }
+    if (rc == HS_OK)
+        rc = hs_store_event_add(store, p->user_id, "password_changed", p->now,
+                                NULL, err);
+    if (rc == HS_OK)
+        rc = hs_store_session_end_others(store, p->user_id, p->keep_session,
+                                         NULL, err);
+    sodium_memzero(u.password_hash, sizeof u.password_hash);
+    return rc;
+}
+
+/* Tells the user, so that a change they did not make does not go
+ * unnoticed (OWASP: notify on credential changes). */
+static void mail_password_changed(hs_app *app, hs_id user_id,
+                                  const char *client)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "The password of your SystemHealer account was changed from %s; "
+             "your other sessions were logged out.\n\nIf you did not do "
+             "this, tell your administrator at once.\n",
+             client && client[0] ? client : "an unknown address");
+    hs_alert alert = {"password_changed", HS_ALERT_TO_USER, user_id,
+                      "SystemHealer: your password was changed", body};
+    hs_alert_queue(app, &alert);
+}
+
+hs_status hs_accounts_change_password(hs_app *app, const char *client,
+                                      hs_id user_id, hs_id session_id,
+                                      const char *current,
+                                      const char *new_password, hs_error *err)
+{
+    char hash[HS_PASSWORD_HASH_MAX];
+    hs_status rc = check_password(new_password, err);
+    if (rc != HS_OK) {
+        if (err)
+            snprintf(err->field, sizeof err->field, "new");
+        return rc;
+    }
+    if (current && !strcmp(current, new_password))
+        return hs_fail_field(err, HS_ERR_INVALID, "new",
+                             "the new password is the current one; choose "
+                             "another");
+    if ((rc = reauthenticate(app, client, user_id, current, "current",
+                             err)) != HS_OK ||
+        (rc = hs_auth_hash_password(new_password, app->costs, hash, err)) !=
+            HS_OK)
+        return rc;
+    own_password p = {user_id, session_id, hash, now_of(app)};
+    rc = hs_store_transact(app->store, own_password_txn, &p, err);
+    sodium_memzero(hash, sizeof hash);
+    if (rc == HS_OK)
+        mail_password_changed(app, user_id, client);
+    return rc;
+}
+
+hs_status hs_accounts_change_email(hs_app *app, const char *client,
+                                   hs_id user_id, const char *password,
+                                   const char *email, hs_error *err)
+{
+    hs_status rc = hs_accounts_check_email(email, err);
+    if (rc == HS_OK)
+        rc = reauthenticate(app, client, user_id, password, "password", err);
+    return rc != HS_OK ? rc
+                       : change_user(app, user_id, "email_changed", 0,
+                                     apply_email, email ? email : "", err);
 }
 
 /* Disabling the last enabled administrator is refused, inside the

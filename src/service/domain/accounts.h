@@ -20,6 +20,7 @@
 #include "base/app.h"
 #include "base/error.h"
 #include "domain/auth.h"
+#include "domain/logins.h"
 #include "store/records.h"
 
 /* Checks a username: 1..63 bytes of ASCII letters, digits, '.', '_', '-',
@@ -27,37 +28,38 @@
  * what is wrong. */
 hs_status hs_accounts_check_username(const char *username, hs_error *err);
 
-/* Creates a user after checking the name and the password policy and
- * hashing the password (app->costs). *id_out (may be NULL) receives the
- * new id. HS_ERR_INVALID names the field; HS_ERR_CONFLICT when the name is
- * taken. */
+/* Checks an e-mail address: "" (none) or 1..254 bytes of valid UTF-8
+ * with exactly one '@' that neither starts nor ends it, and no spaces or
+ * control characters; case is kept as given. HS_ERR_INVALID (field
+ * "email") says what is wrong. */
+hs_status hs_accounts_check_email(const char *email, hs_error *err);
+
+/* Creates a user after checking the name, the password policy and the
+ * e-mail address (NULL or "" = none), and hashing the password
+ * (app->costs). *id_out (may be NULL) receives the new id. HS_ERR_INVALID
+ * names the field; HS_ERR_CONFLICT when the name is taken. */
 hs_status hs_accounts_create_user(hs_app *app, const char *username,
                                   const char *password, int is_admin,
-                                  hs_id *id_out, hs_error *err);
+                                  const char *email, hs_id *id_out,
+                                  hs_error *err);
 
-/* What a login hands to the entry point: on success the user and the
- * session; on a refusal what the user may do next. */
+/* What a successful login hands to the entry point. */
 typedef struct hs_login {
     hs_user user;                   /* password_hash cleared */
     hs_session session;
     char token[HS_TOKEN_CHARS + 1]; /* for the cookie; stored hashed */
-    /* HS_ERR_DENIED: failed logins left before the account locks (an
-     * unknown username counts as an account with one failure: the answer
-     * must not tell which usernames exist); -1 otherwise. */
-    int attempts_remaining;
-    int64_t locked_until; /* HS_ERR_LOCKED: unix time the lock ends */
 } hs_login;
 
-/* Logs `username` in from `client` (its address; NULL = not limited):
- * HS_OK with a new session in *out; HS_ERR_LIMITED when the client has
- * used up its attempts for this minute (app->login_throttle);
- * HS_ERR_DENIED ("wrong username or password" - the same whether the user
- * exists or not); HS_ERR_DISABLED once the password was right for a
- * disabled account; HS_ERR_LOCKED while the account is locked (the
- * password is not even checked). A refusal fills out->attempts_remaining
- * and out->locked_until (see hs_login). A wrong password is recorded; the failure
- * that reaches the lockout policy locks the account, records "locked" and
- * notifies the administrators, all in one transaction. */
+/* Logs `username` in from `client` (its address; NULL = no per-address
+ * limit or back-off): HS_OK with a new session in *out; HS_ERR_LIMITED
+ * when the client has used up its attempts for this minute
+ * (app->login_throttle); HS_ERR_DISABLED once the password was right for
+ * a disabled account; else HS_ERR_DENIED "wrong username or password" -
+ * the same words, and the same work (domain/logins.h), whether the name
+ * is unknown, the password wrong, the account or the address in back-off
+ * or the account locked. Every refusal counts as a failure; the failure
+ * that reaches the lockout policy locks the account, notifies the
+ * administrators and mails the user an unlock link. */
 hs_status hs_accounts_login(hs_app *app, const char *client,
                             const char *username, const char *password,
                             int remember, hs_login *out, hs_error *err);
@@ -127,9 +129,55 @@ hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
 
 /* ---- administration (the admin API and the CLI call these) ---- */
 
-/* Lifts a lockout now: clears locked_until and records "unlocked"; the
- * failures before it no longer count toward the next lock. */
+/* Lifts a lockout now (an administrator, or `healer user unlock`): clears
+ * locked_until, revokes the user's unlock links, forgets the account's
+ * back-off and records "unlocked"; the failures before it no longer count
+ * toward the next lock. */
 hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err);
+
+/* Sets a user's e-mail address (an administrator; checked as
+ * hs_accounts_check_email, "" = none) and records "email_changed". */
+hs_status hs_accounts_set_email(hs_app *app, hs_id user_id, const char *email,
+                                hs_error *err);
+
+/* The user called exactly `username` (password_hash cleared);
+ * HS_ERR_NOTFOUND (field "username") names it when there is none. */
+hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
+                           hs_error *err);
+
+/* ---- unlock links (the mail of a lock; no session needed) ---- */
+
+/* Lifts a lock with the token of its mail's link, as
+ * hs_logins_unlock_with_token (used once; refused links say why in
+ * *refusal with HS_ERR_DENIED), after the per-address limit of logins
+ * (HS_ERR_LIMITED). *user_out: the unlocked user. */
+hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
+                                       const char *token, hs_user *user_out,
+                                       hs_unlock_refusal *refusal,
+                                       hs_error *err);
+
+/* ---- the user's own account ---- */
+
+/* Changes user_id's password from session_id: the new password is
+ * policy-checked (HS_ERR_INVALID, field "new"; the current one again is
+ * refused too), then the current password is proved like a login (a
+ * wrong one, or one tried during back-off, is HS_ERR_DENIED field
+ * "current" and counts as a failure of the account and of `client`);
+ * then the hash is replaced, "password_changed" recorded and every other
+ * session of the user ended - the current one is kept - in one
+ * transaction, and the user is mailed. */
+hs_status hs_accounts_change_password(hs_app *app, const char *client,
+                                      hs_id user_id, hs_id session_id,
+                                      const char *current,
+                                      const char *new_password, hs_error *err);
+
+/* Changes user_id's own e-mail address ("" = none), after the address is
+ * checked (field "email") and the current password proved as above
+ * (field "password"): unlock links go there, so a stolen session alone
+ * must not redirect them. Records "email_changed". */
+hs_status hs_accounts_change_email(hs_app *app, const char *client,
+                                   hs_id user_id, const char *password,
+                                   const char *email, hs_error *err);
 
 /* Sets a new password (policy-checked, field "password"), records
  * "password_reset" and ends every session of the user. */

@@ -82,6 +82,13 @@ static size_t utf8_first_invalid(const char *text, size_t len)
     return (size_t)-1;
 }
 
+hs_status hs_auth_check_utf8(const char *text, size_t len)
+{
+    return text && utf8_first_invalid(text, len) == (size_t)-1
+               ? HS_OK
+               : HS_ERR_INVALID;
+}
+
 hs_status hs_auth_check_password_policy(const char *password, hs_error *err)
 {
     if (!password)
@@ -323,6 +330,36 @@ int64_t hs_auth_lock_until(const hs_lockout_policy *p,
 
     int64_t until = add_saturating(latest, policy.lock_seconds);
     return now < until ? until : 0;
+}
+
+int64_t hs_auth_backoff_delay(const hs_backoff_policy *p, int64_t failures)
+{
+    const hs_backoff_policy policy = p ? *p : HS_BACKOFF_ACCOUNT_DEFAULT;
+
+    if (policy.free_failures <= 0 || policy.first_delay <= 0 ||
+        failures < policy.free_failures)
+        return 0;
+    int64_t delay = policy.first_delay;
+    for (int64_t i = policy.free_failures; i < failures; i++) {
+        if (delay >= policy.max_delay)
+            break;
+        delay = add_saturating(delay, delay);
+    }
+    return delay < policy.max_delay ? delay : policy.max_delay;
+}
+
+int64_t hs_auth_backoff_until(const hs_backoff_policy *p, int64_t failures,
+                              int64_t last_failure_at, int64_t now)
+{
+    const hs_backoff_policy policy = p ? *p : HS_BACKOFF_ACCOUNT_DEFAULT;
+
+    if (failures <= 0 ||
+        (policy.forget_after > 0 &&
+         now >= add_saturating(last_failure_at, policy.forget_after)))
+        return 0;
+    int64_t delay = hs_auth_backoff_delay(&policy, failures);
+    int64_t until = add_saturating(last_failure_at, delay);
+    return delay > 0 && now < until ? until : 0;
 }
 
 int64_t hs_auth_session_expiry(int remember, int64_t now,

@@ -3,7 +3,8 @@
  * Everything the web service needs to authenticate users, with no I/O:
  * password hashing (Argon2id), session tokens and the hashes the store keeps
  * instead of them, CSRF tokens bound to a session, the account-lockout rule,
- * session expiry, and the one-time setup token printed on first start.
+ * the back-off between failed logins, session expiry, and the one-time
+ * setup token printed on first start.
  *
  * Why this shape: the rules that decide who is logged in are pure functions
  * of their inputs (times are passed in, never read from the clock), so they
@@ -92,6 +93,11 @@ typedef struct hs_auth_costs {
  * not at login. */
 hs_status hs_auth_check_password_policy(const char *password, hs_error *err);
 
+/* HS_OK when text[0..len) is valid UTF-8 by the rule above (shortest
+ * forms, no surrogates, nothing above U+10FFFF), else HS_ERR_INVALID (also
+ * for NULL). */
+hs_status hs_auth_check_utf8(const char *text, size_t len);
+
 /* Hashes `password` with Argon2id and a fresh random salt into out, a
  * NUL-terminated string of at most HS_PASSWORD_HASH_MAX bytes that holds
  * everything needed to verify it later (store it as text). costs may be
@@ -178,12 +184,59 @@ typedef struct hs_lockout_policy {
  *
  * p NULL means HS_LOCKOUT_DEFAULT; a policy with max_failures, window or
  * lock <= 0 never locks; failure_times may be NULL when n is 0. Failures
- * recorded while the account is locked extend the lock, so the caller
- * should refuse a locked login before checking the password and not record
- * it as a failure. The result saturates at INT64_MAX instead of
- * overflowing. */
+ * recorded while the account is locked would extend the lock, so the
+ * caller locks only an account that is not locked already. The result
+ * saturates at INT64_MAX instead of overflowing. */
 int64_t hs_auth_lock_until(const hs_lockout_policy *p,
                            const int64_t *failure_times, size_t n, int64_t now);
+
+/* ---- back-off ---------------------------------------------------------- */
+
+/* How long failed logins make the next attempt wait, per account or per
+ * client address (OWASP's authentication cheat sheet: exponential delays
+ * rather than a hard lock alone). */
+typedef struct hs_backoff_policy {
+    int64_t free_failures; /* failures in a row before any wait (<= 0: no
+                              back-off at all) */
+    int64_t first_delay;   /* seconds to wait after the free ones (> 0) */
+    int64_t max_delay;     /* the longest wait, seconds */
+    int64_t forget_after;  /* seconds without a failure after which the
+                              count starts over */
+} hs_backoff_policy;
+
+/* An account: after 3 failures in a row wait 1 s, then 2, 4, ... at most
+ * 60 s; an address (shared by many people behind a NAT or a proxy): the
+ * same after 10. Both forget after 15 quiet minutes. */
+#define HS_BACKOFF_ACCOUNT_DEFAULT ((hs_backoff_policy){3, 1, 60, 900})
+#define HS_BACKOFF_ADDRESS_DEFAULT ((hs_backoff_policy){10, 1, 60, 900})
+
+/* The wait after the `failures`-th failure in a row: 0 while failures <
+ * free_failures, then first_delay * 2^(failures - free_failures), capped
+ * at max_delay (so with the account default: failures 3, 4, 5 wait 1, 2,
+ * 4 s). p NULL means HS_BACKOFF_ACCOUNT_DEFAULT. Saturates, never
+ * overflows. */
+int64_t hs_auth_backoff_delay(const hs_backoff_policy *p, int64_t failures);
+
+/* The unix time before which a new attempt is refused, or 0 when one is
+ * allowed at `now`: last_failure_at + hs_auth_backoff_delay(failures) when
+ * that is after now, and the failures are not forgotten (now -
+ * last_failure_at < forget_after). A refused attempt is itself a failure
+ * (the caller counts it), so hammering only lengthens the wait. */
+int64_t hs_auth_backoff_until(const hs_backoff_policy *p, int64_t failures,
+                              int64_t last_failure_at, int64_t now);
+
+/* Everything that decides whether a login may be tried. */
+typedef struct hs_login_policy {
+    hs_lockout_policy lockout;
+    hs_backoff_policy account;
+    hs_backoff_policy address;
+    int64_t unlock_link_seconds; /* how long a lock's unlock link works */
+} hs_login_policy;
+
+/* The lockout, the two back-offs and unlock links valid for 24 hours. */
+#define HS_LOGIN_POLICY_DEFAULT                                                \
+    ((hs_login_policy){{5, 900, 900}, {3, 1, 60, 900}, {10, 1, 60, 900},       \
+                       24 * 3600})
 
 /* ---- sessions ---------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/engine_json.h"
+#include "domain/notifications.h"
 #include "domain/trash.h"
 #include "store/store.h"
 
@@ -213,7 +214,9 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
         out->features = (int64_t)ds->n_features;
         out->profile_json = profile;
         out->created_at = hs_clock_now(app->clock);
-        st = hs_store_dataset_create(app->store, out, err);
+        st = hs_notifications_io(app,
+                                 hs_store_dataset_create(app->store, out, err),
+                                 "recording an uploaded dataset", err);
         if (st != HS_OK)
             hs_dataset_rec_free(out);
     }

@@ -19,6 +19,7 @@
 #include "domain/class_names.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
+#include "domain/notifications.h"
 #include "domain/trash.h"
 #include "store/store.h"
 
@@ -121,7 +122,9 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
         free(bytes);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory rendering a summary");
     }
-    st = hs_blob_put(app->blobs, "model", bytes, len, out->blob_key, err);
+    st = hs_notifications_io(
+        app, hs_blob_put(app->blobs, "model", bytes, len, out->blob_key, err),
+        "writing a model's file", err);
     free(bytes);
     if (st != HS_OK) {
         hs_model_rec_free(out);
@@ -137,7 +140,8 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
     out->n_classes = (int64_t)s->n_classes;
     hs_models_estimate(s, &out->macro_f1, &out->accuracy);
     out->created_at = hs_clock_now(app->clock);
-    st = hs_store_model_create(app->store, out, err);
+    st = hs_notifications_io(app, hs_store_model_create(app->store, out, err),
+                             "recording a model", err);
     if (st != HS_OK) {
         hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_model_rec_free(out);

@@ -111,6 +111,8 @@ static int record_attempt(hs_job_run *run, hs_job_attempt *a)
         atomic_store(&c->s->lost, 1);
         atomic_store(&c->s->stop, 1);
     } else if (st != HS_OK) {
+        hs_notifications_io(c->r->app, st, "recording a training attempt",
+                            &err);
         hs_log(HS_LOG_ERROR, "cannot record a training attempt",
                json_pack("{s:I, s:I, s:s}", "job_id", (json_int_t)a->job_id,
                          "attempt", (json_int_t)a->number, "error",
@@ -185,6 +187,7 @@ static int finish(hs_runner *r, const slot *s, const hs_job_type *type,
             hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
                    json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id,
                              "error", err.message));
+        hs_notifications_io(r->app, st, "recording a job's outcome", &err);
     }
     return st == HS_OK;
 }
@@ -267,6 +270,8 @@ static int claim(hs_runner *r, slot *s, hs_job_rec *job)
     hs_status st = hs_store_job_claim_next_fair(r->app->store, id, r->types,
                                                 hs_clock_now(r->app->clock),
                                                 r->store_lease, job, &err);
+    /* Every worker claims at least once a second: the store's pulse. */
+    hs_notifications_io(r->app, st, "claiming a job", &err);
     if (st != HS_OK) {
         if (st != HS_ERR_NOTFOUND)
             hs_log(HS_LOG_ERROR, "cannot claim a job",

@@ -1,6 +1,7 @@
 /* domain/throttle.c - per-client attempt counting (see throttle.h). */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,19 +50,22 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The key a client address counts under: an IPv6 address by its /64
- * (one site or device gets a /64, and choosing within it is free), any
- * other text as it is. */
-static uint64_t key_hash(const char *key)
+void hs_throttle_client_key(const char *address, char out[HS_CLIENT_KEY_MAX])
 {
     unsigned char v6[16];
-    if (strchr(key, ':') && inet_pton(AF_INET6, key, v6) == 1) {
-        char prefix[48];
+    if (strchr(address, ':') && inet_pton(AF_INET6, address, v6) == 1) {
         memset(v6 + 8, 0, 8);
-        if (inet_ntop(AF_INET6, v6, prefix, sizeof prefix))
-            return fnv1a(prefix);
+        if (inet_ntop(AF_INET6, v6, out, HS_CLIENT_KEY_MAX))
+            return;
     }
-    return fnv1a(key);
+    snprintf(out, HS_CLIENT_KEY_MAX, "%s", address);
+}
+
+static uint64_t key_hash(const char *key)
+{
+    char client[HS_CLIENT_KEY_MAX];
+    hs_throttle_client_key(key, client);
+    return fnv1a(client);
 }
 
 int hs_throttle_allow(hs_throttle *t, const char *key, int64_t now)

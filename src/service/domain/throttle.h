@@ -20,6 +20,16 @@
 
 typedef struct hs_throttle hs_throttle;
 
+/* Buffer size of a client key (an IPv6 /64 prefix's text fits). */
+#define HS_CLIENT_KEY_MAX 64
+
+/* The key a client address counts under, into out: an IPv6 address by its
+ * /64 ("2001:db8:1:2::"; one site or device gets a /64 and chooses freely
+ * within it), an IPv4 address or any other text as it is (cut to fit).
+ * The one rule for every per-address limit (this throttle, the login
+ * back-off). */
+void hs_throttle_client_key(const char *address, char out[HS_CLIENT_KEY_MAX]);
+
 /* A throttle of `per_minute` attempts per key and minute (0 = no limit). */
 hs_status hs_throttle_new(unsigned per_minute, hs_throttle **out,
                           hs_error *err);

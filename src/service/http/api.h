@@ -44,6 +44,12 @@ int hs_api_opt_id(const json_t *body, const char *key, hs_id *out,
 int hs_api_req_string(const json_t *body, const char *key, const char **out,
                       hs_resp *resp);
 
+/* The "email" member: a string, or null / absent for none (*out = "").
+ * The req_ form answers 400 when it is absent. The address's rules are
+ * the accounts service's. */
+int hs_api_opt_email(const json_t *body, const char **out, hs_resp *resp);
+int hs_api_req_email(const json_t *body, const char **out, hs_resp *resp);
+
 /* ?offset= and ?limit= (defaults 0 and 100, limit 1..1000); -1 after 400. */
 int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
                   size_t *limit);
@@ -126,6 +132,9 @@ void hs_api_logout(hs_app *, hs_req *, hs_resp *);
 void hs_api_me(hs_app *, hs_req *, hs_resp *);
 void hs_api_prefs_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_prefs_put(hs_app *, hs_req *, hs_resp *);
+void hs_api_unlock(hs_app *, hs_req *, hs_resp *);
+void hs_api_me_password(hs_app *, hs_req *, hs_resp *);
+void hs_api_me_email(hs_app *, hs_req *, hs_resp *);
 
 void hs_api_users_list(hs_app *, hs_req *, hs_resp *);
 void hs_api_users_create(hs_app *, hs_req *, hs_resp *);
@@ -133,6 +142,7 @@ void hs_api_user_disable(hs_app *, hs_req *, hs_resp *);
 void hs_api_user_enable(hs_app *, hs_req *, hs_resp *);
 void hs_api_user_unlock(hs_app *, hs_req *, hs_resp *);
 void hs_api_user_password(hs_app *, hs_req *, hs_resp *);
+void hs_api_user_email(hs_app *, hs_req *, hs_resp *);
 void hs_api_notifications_list(hs_app *, hs_req *, hs_resp *);
 void hs_api_notification_read(hs_app *, hs_req *, hs_resp *);
 

@@ -1,7 +1,7 @@
 /* api_admin.c - user administration and the admins' notifications.
  *
  * Every route here is HS_ROUTE_ADMIN (http.c answers 403 to anyone else).
- * The rules - username and password policy, what a reset or a disable also
+ * The rules - username, password and e-mail policy, what a reset or a disable also
  * does to sessions, that the last enabled administrator cannot be
  * disabled - are the accounts service's; this file maps requests onto it.
  */
@@ -56,11 +56,13 @@ void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
 {
     json_t *body = hs_api_body(req, resp);
     const char *username = NULL, *password = NULL, *role = "user";
+    const char *email = NULL;
     if (!body)
         return;
     if (hs_api_req_string(body, "username", &username, resp) != 0 ||
         hs_api_req_string(body, "password", &password, resp) != 0 ||
-        hs_api_opt_string(body, "role", &role, resp) != 0) {
+        hs_api_opt_string(body, "role", &role, resp) != 0 ||
+        hs_api_opt_email(body, &email, resp) != 0) {
         json_decref(body);
         return;
     }
@@ -74,7 +76,8 @@ void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_id id = 0;
     hs_status st = hs_accounts_create_user(app, username, password,
-                                           !strcmp(role, "admin"), &id, &err);
+                                           !strcmp(role, "admin"), email, &id,
+                                           &err);
     if (st == HS_OK)
         reply_user(app, resp, 201, id);
     else
@@ -101,6 +104,20 @@ void hs_api_user_unlock(hs_app *app, hs_req *req, hs_resp *resp)
     hs_error err = {0};
     hs_status st = hs_accounts_unlock(app, req->ids[0], &err);
     reply_action(app, req, resp, st, &err);
+}
+
+void hs_api_user_email(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    const char *email = NULL;
+    if (!body)
+        return;
+    if (hs_api_req_email(body, &email, resp) == 0) {
+        hs_error err = {0};
+        hs_status st = hs_accounts_set_email(app, req->ids[0], email, &err);
+        reply_action(app, req, resp, st, &err);
+    }
+    json_decref(body);
 }
 
 void hs_api_user_password(hs_app *app, hs_req *req, hs_resp *resp)

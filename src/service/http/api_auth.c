@@ -1,10 +1,12 @@
-/* api_auth.c - first-run setup, login, logout, "who am I", and the
- * session and CSRF hooks the HTTP layer calls for every request.
+/* api_auth.c - first-run setup, login, logout, "who am I", the user's own
+ * password and e-mail, unlock links, and the session and CSRF hooks the
+ * HTTP layer calls for every request.
  *
  * The session token travels only in an HttpOnly cookie; the CSRF token the
  * client must echo in X-CSRF-Token is derived from the session (auth.h), so
- * neither needs storage beyond the session's hash. The rules (lockout, the
- * per-address login limit, the setup token) are the accounts service's.
+ * neither needs storage beyond the session's hash. The rules (back-off,
+ * lockout, unlock links, the per-address login limit, the setup token) are
+ * the accounts service's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,20 +36,30 @@ int hs_api_csrf_valid(hs_app *app, const hs_req *req, const char *presented)
                                presented);
 }
 
+/* The session cookie, set or cleared (value "", lifetime "; Max-Age=0"):
+ * Secure whenever the server is behind TLS or speaks it (http.c forces
+ * secure_cookies on with HTTPS), so it never travels in clear. */
+static void set_session_cookie(const hs_req *req, hs_resp *resp,
+                               const char *value, const char *lifetime)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof cookie,
+             SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s%s", value,
+             lifetime, req->secure_cookies ? "; Secure" : "");
+    hs_resp_header(resp, "Set-Cookie", cookie);
+}
+
 /* Sets the session cookie and answers with the user and CSRF token. */
 static void reply_session(hs_app *app, const hs_req *req, hs_resp *resp,
                           int status, const hs_login *login)
 {
-    char cookie[256], csrf[HS_CSRF_TOKEN_CHARS + 1];
+    char lifetime[48] = "", csrf[HS_CSRF_TOKEN_CHARS + 1];
     int64_t now = hs_clock_now(app->clock);
-    int n = snprintf(cookie, sizeof cookie,
-                     SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s",
-                     login->token, req->secure_cookies ? "; Secure" : "");
-    if (login->session.remember && n > 0 && (size_t)n < sizeof cookie)
-        snprintf(cookie + n, sizeof cookie - (size_t)n, "; Max-Age=%lld",
+    if (login->session.remember)
+        snprintf(lifetime, sizeof lifetime, "; Max-Age=%lld",
                  (long long)(login->session.expires_at - now));
     hs_auth_csrf_token(app->csrf_key, login->session.token_hash, csrf);
-    hs_resp_header(resp, "Set-Cookie", cookie);
+    set_session_cookie(req, resp, login->token, lifetime);
     hs_reply_json(resp, status,
                   json_pack("{s:o, s:s, s:I, s:b}", "user",
                             hs_api_user_json(&login->user, now), "csrf_token",
@@ -56,34 +68,18 @@ static void reply_session(hs_app *app, const hs_req *req, hs_resp *resp,
                             login->session.remember));
 }
 
-/* A refused login: wrong credentials are 401 invalid_credentials with the
- * attempts left before the lock in details.attempts_remaining; a locked
- * account is 429 account_locked with details.locked_until (unix time) and
- * details.retry_after_seconds; the rest is mapped as every service error
- * is. */
-static void reply_login_error(hs_app *app, hs_resp *resp, hs_status st,
-                              const hs_login *login, const hs_error *err)
+/* A refused login. Every refusal of the credentials - unknown name, wrong
+ * password, back-off, locked account - is the same 401 invalid_credentials
+ * with the same message and no details (domain/logins.h), so the answer
+ * tells nothing about which names exist or which accounts are locked; the
+ * rest is mapped as every service error is. */
+static void reply_login_error(hs_resp *resp, hs_status st, const hs_error *err)
 {
-    if (st == HS_ERR_DENIED) {
-        hs_reply_error(resp, 401, "invalid_credentials",
-                       json_pack("{s:i}", "attempts_remaining",
-                                 login->attempts_remaining),
-                       "%s", err->message);
-    } else if (st == HS_ERR_LOCKED && login->locked_until > 0) {
-        int64_t left = login->locked_until - hs_clock_now(app->clock);
-        char after[32];
-        snprintf(after, sizeof after, "%lld",
-                 (long long)(left > 0 ? left : 0));
-        hs_resp_header(resp, "Retry-After", after);
-        hs_reply_error(resp, 429, "account_locked",
-                       json_pack("{s:I, s:I}", "locked_until",
-                                 (json_int_t)login->locked_until,
-                                 "retry_after_seconds",
-                                 (json_int_t)(left > 0 ? left : 0)),
-                       "%s", err->message);
-    } else {
+    if (st == HS_ERR_DENIED)
+        hs_reply_error(resp, 401, "invalid_credentials", NULL, "%s",
+                       err->message);
+    else
         hs_reply_status(resp, st, err);
-    }
 }
 
 void hs_api_login(hs_app *app, hs_req *req, hs_resp *resp)
@@ -103,8 +99,96 @@ void hs_api_login(hs_app *app, hs_req *req, hs_resp *resp)
         if (st == HS_OK)
             reply_session(app, req, resp, 200, &login);
         else
-            reply_login_error(app, resp, st, &login, &err);
+            reply_login_error(resp, st, &err);
         sodium_memzero(&login, sizeof login);
+    }
+    json_decref(body);
+}
+
+/* POST /auth/unlock {"token"}: an unlock link's token lifts the lock. */
+void hs_api_unlock(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    static const struct {
+        int status;
+        const char *code;
+    } refused[] = {
+        [HS_UNLOCK_UNKNOWN] = {400, "unlock_token_invalid"},
+        [HS_UNLOCK_USED] = {410, "unlock_token_used"},
+        [HS_UNLOCK_EXPIRED] = {410, "unlock_token_expired"},
+    };
+    json_t *body = hs_api_body(req, resp);
+    const char *token = NULL;
+    if (!body)
+        return;
+    if (hs_api_req_string(body, "token", &token, resp) == 0) {
+        hs_user u;
+        hs_unlock_refusal why = HS_UNLOCK_ACCEPTED;
+        hs_error err = {0};
+        hs_status st = hs_accounts_unlock_with_link(app, req->client, token,
+                                                    &u, &why, &err);
+        if (st == HS_OK)
+            hs_reply_json(resp, 200,
+                          json_pack("{s:b, s:s}", "ok", 1, "username",
+                                    u.username));
+        else if (st == HS_ERR_DENIED && why != HS_UNLOCK_ACCEPTED)
+            hs_reply_error(resp, refused[why].status, refused[why].code, NULL,
+                           "%s", err.message);
+        else
+            hs_reply_status(resp, st, &err);
+    }
+    json_decref(body);
+}
+
+/* A refused re-authentication (a wrong current password) is 403
+ * wrong_password naming the field; the rest as every service error. */
+static void reply_reauth(hs_app *app, hs_req *req, hs_resp *resp,
+                         hs_status st, const hs_error *err)
+{
+    hs_user u;
+    hs_error ignored = {0};
+    if (st == HS_ERR_DENIED)
+        hs_reply_error(resp, 403, "wrong_password",
+                       json_pack("{s:s}", "field", err->field), "%s",
+                       err->message);
+    else if (st != HS_OK)
+        hs_reply_status(resp, st, err);
+    else if ((st = hs_accounts_get(app, req->user.id, &u, &ignored)) != HS_OK)
+        hs_reply_status(resp, st, &ignored);
+    else
+        hs_reply_json(resp, 200,
+                      json_pack("{s:o}", "user",
+                                hs_api_user_json(&u, hs_clock_now(app->clock))));
+}
+
+void hs_api_me_password(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    const char *current = NULL, *fresh = NULL;
+    if (!body)
+        return;
+    if (hs_api_req_string(body, "current", &current, resp) == 0 &&
+        hs_api_req_string(body, "new", &fresh, resp) == 0) {
+        hs_error err = {0};
+        hs_status st = hs_accounts_change_password(
+            app, req->client, req->user.id, req->session.id, current, fresh,
+            &err);
+        reply_reauth(app, req, resp, st, &err);
+    }
+    json_decref(body);
+}
+
+void hs_api_me_email(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    json_t *body = hs_api_body(req, resp);
+    const char *email = NULL, *password = NULL;
+    if (!body)
+        return;
+    if (hs_api_req_email(body, &email, resp) == 0 &&
+        hs_api_req_string(body, "password", &password, resp) == 0) {
+        hs_error err = {0};
+        hs_status st = hs_accounts_change_email(app, req->client, req->user.id,
+                                                password, email, &err);
+        reply_reauth(app, req, resp, st, &err);
     }
     json_decref(body);
 }
@@ -117,9 +201,7 @@ void hs_api_logout(hs_app *app, hs_req *req, hs_resp *resp)
         hs_reply_status(resp, st, &err);
         return;
     }
-    hs_resp_header(resp, "Set-Cookie",
-                   SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
-                                  "Max-Age=0");
+    set_session_cookie(req, resp, "", "; Max-Age=0");
     hs_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 

@@ -230,13 +230,35 @@ static json_t *id_or_null(hs_id id)
 json_t *hs_api_user_json(const hs_user *u, int64_t now)
 {
     int locked = u->locked_until > now;
-    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:o, s:I}", "id",
+    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:o, s:I, s:o}", "id",
                      (json_int_t)u->id, "username", u->username, "role",
                      u->is_admin ? "admin" : "user", "disabled", u->disabled,
                      "locked", locked, "locked_until",
                      locked ? json_integer((json_int_t)u->locked_until)
                             : json_null(),
-                     "created_at", (json_int_t)u->created_at);
+                     "created_at", (json_int_t)u->created_at, "email",
+                     u->email[0] ? json_string(u->email) : json_null());
+}
+
+int hs_api_opt_email(const json_t *body, const char **out, hs_resp *resp)
+{
+    const json_t *v = json_object_get(body, "email");
+    if (!v || json_is_null(v)) {
+        *out = "";
+        return 0;
+    }
+    return hs_api_opt_string(body, "email", out, resp);
+}
+
+int hs_api_req_email(const json_t *body, const char **out, hs_resp *resp)
+{
+    if (!json_object_get(body, "email")) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", "email"),
+                       "'email' is required (a string, or null for none)");
+        return -1;
+    }
+    return hs_api_opt_email(body, out, resp);
 }
 
 int hs_api_include_deleted(const hs_req *req)

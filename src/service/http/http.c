@@ -52,6 +52,8 @@ enum { EXTRA_STATIC = 0, EXTRA_UNMATCHED = 1, N_EXTRA = 2 };
 
 struct hs_http {
     struct MHD_Daemon *daemon;
+    int tls;                /* HTTPS: HSTS on every answer */
+    hs_http_proxies proxies; /* whose X-Forwarded-For names the client */
     MHD_socket quiesced_fd; /* the listening socket after quiesce */
     hs_app *app;
     hs_http_config cfg;
@@ -283,6 +285,98 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
     else if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
                   (socklen_t)cap);
+}
+
+/* ---- the client behind a proxy ------------------------------------------------ */
+
+/* An IPv4 or IPv6 literal as 16 bytes (IPv4 v4-mapped); 0 when not one. */
+static int ip_bytes(const char *text, unsigned char out[16])
+{
+    struct in_addr v4;
+    if (inet_pton(AF_INET6, text, out) == 1)
+        return 1;
+    if (inet_pton(AF_INET, text, &v4) != 1)
+        return 0;
+    memset(out, 0, 10);
+    out[10] = out[11] = 0xff;
+    memcpy(out + 12, &v4, 4);
+    return 1;
+}
+
+/* Copies the n bytes at text, without surrounding spaces, to out (cap). */
+static size_t trimmed(const char *text, size_t n, char *out, size_t cap)
+{
+    while (n && *text == ' ')
+        text++, n--;
+    while (n && text[n - 1] == ' ')
+        n--;
+    if (n >= cap)
+        n = 0;
+    memcpy(out, text, n);
+    out[n] = '\0';
+    return n;
+}
+
+static hs_status list_refused(const char *list, hs_error *err)
+{
+    return hs_fail(err, HS_ERR_INVALID,
+                   "expected IP addresses separated by commas, got '%.100s'",
+                   list);
+}
+
+hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
+                                hs_error *err)
+{
+    hs_http_proxies parsed = {0};
+    const char *p = list ? list : "";
+    while (*p) { /* one address and its comma; "" = no proxy */
+        char one[INET6_ADDRSTRLEN];
+        size_t len = strcspn(p, ",");
+        if (!trimmed(p, len, one, sizeof one))
+            return list_refused(list, err);
+        if (parsed.n == HS_HTTP_PROXIES_MAX)
+            return hs_fail(err, HS_ERR_INVALID, "at most %d addresses",
+                           HS_HTTP_PROXIES_MAX);
+        if (!ip_bytes(one, parsed.addr[parsed.n++]))
+            return hs_fail(err, HS_ERR_INVALID, "'%s' is not an IP address",
+                           one);
+        p += len;
+        if (*p == ',' && !*++p) /* a trailing comma: an empty last item */
+            return list_refused(list, err);
+    }
+    if (out)
+        *out = parsed;
+    return HS_OK;
+}
+
+/* A request from a trusted proxy comes from the last address of its
+ * X-Forwarded-For (the one the proxy appended: anything before it is what
+ * the client claimed). A header that does not end in an address leaves
+ * the proxy's own. */
+static void forwarded_client(const hs_http *h, struct MHD_Connection *conn,
+                             char *client, size_t cap)
+{
+    unsigned char peer[16], bin[16];
+    size_t i = 0;
+    if (!h->proxies.n || !ip_bytes(client, peer))
+        return;
+    while (i < h->proxies.n && memcmp(h->proxies.addr[i], peer, 16))
+        i++;
+    const char *xff =
+        i < h->proxies.n
+            ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                          "X-Forwarded-For")
+            : NULL;
+    if (!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    char one[INET6_ADDRSTRLEN];
+    last = last ? last + 1 : xff;
+    if (!trimmed(last, strlen(last), one, sizeof one) || !ip_bytes(one, bin))
+        return;
+    int v4 = !memcmp(bin, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+    inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? bin + 12 : bin, client,
+              (socklen_t)cap);
 }
 
 /* ---- routing ----------------------------------------------------------------- */
@@ -781,6 +875,40 @@ int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
     return rc;
 }
 
+/* ---- TLS ------------------------------------------------------------------------ */
+
+int hs_http_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+/* HTTPS answers tell browsers to come back over HTTPS only. */
+static void add_tls_headers(const hs_http *h, struct MHD_Response *mr)
+{
+    if (h->tls)
+        MHD_add_response_header(mr, "Strict-Transport-Security", HS_HTTP_HSTS);
+}
+
+/* The daemon's TLS options (terminated by MHD_OPTION_END) and flag, or an
+ * empty list and 0 for plain HTTP. A TLS server's cookies are Secure. */
+static unsigned tls_options(hs_http *h, struct MHD_OptionItem opts[4])
+{
+    const hs_http_config *cfg = &h->cfg;
+    size_t n = 0;
+    if (cfg->tls_cert_pem && cfg->tls_key_pem) {
+        h->tls = 1;
+        h->cfg.secure_cookies = 1;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                            (void *)cfg->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                            (void *)cfg->tls_key_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                            (void *)HS_HTTP_TLS_PRIORITIES};
+    }
+    opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return h->tls ? MHD_USE_TLS : 0;
+}
+
 /* ---- the MHD callbacks ----------------------------------------------------------- */
 
 static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
@@ -816,6 +944,7 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
                             "connect-src 'self'; object-src 'none'; "
                             "base-uri 'none'; form-action 'self'; "
                             "frame-ancestors 'none'");
+    add_tls_headers(c->h, mr);
     int is_api = c->route_index != (int)(c->h->n_routes + EXTRA_STATIC);
     if (is_api)
         MHD_add_response_header(mr, "Cache-Control", "no-store");
@@ -883,6 +1012,7 @@ static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
     c->req.path = url;
     c->req.secure_cookies = h->cfg.secure_cookies;
     client_address(conn, c->req.client, sizeof c->req.client);
+    forwarded_client(h, conn, c->req.client, sizeof c->req.client);
     snprintf(c->req.request_id, sizeof c->req.request_id, "%08x-%llu",
              h->id_prefix,
              (unsigned long long)atomic_fetch_add(&h->next_request, 1) + 1);
@@ -1044,13 +1174,17 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
     struct sockaddr_storage ss;
     int is_v6 = 0;
     hs_status st = bind_address(cfg, &ss, &is_v6, err);
-    if (st != HS_OK)
+    hs_http_proxies proxies;
+    if (st != HS_OK ||
+        (st = hs_http_proxies_parse(cfg->trusted_proxy, &proxies, err)) !=
+            HS_OK)
         return st;
     hs_http *h = calloc(1, sizeof *h);
     if (!h)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     h->app = app;
     h->cfg = *cfg;
+    h->proxies = proxies;
     h->quiesced_fd = MHD_INVALID_SOCKET;
     h->routes = routes;
     h->n_routes = n_routes;
@@ -1069,9 +1203,10 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         free(h);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
+    struct MHD_OptionItem tls_opts[4];
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC |
-                     (is_v6 ? MHD_USE_IPv6 : 0);
+                     (is_v6 ? MHD_USE_IPv6 : 0) | tls_options(h, tls_opts);
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first: see MHD docs */
@@ -1082,7 +1217,8 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+        tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
         free(h->counts);

@@ -173,8 +173,50 @@ typedef struct hs_http_config {
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */
     int secure_cookies;        /* behind TLS: Secure cookies */
+    /* HTTPS: both PEM texts (server/tls.h read and checked them), or both
+     * NULL for plain HTTP. With them the daemon speaks TLS 1.2 and 1.3
+     * with AEAD ciphers only (HS_HTTP_TLS_PRIORITIES), every answer
+     * carries Strict-Transport-Security (HS_HTTP_HSTS) and cookies are
+     * Secure whatever secure_cookies says. The texts must live until
+     * hs_http_start returns. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    /* Proxies (hs_http_proxies_parse's list, "" or NULL = none) whose
+     * X-Forwarded-For names the client: a request from one of them gets
+     * the header's last address as req->client (what the proxy saw). */
+    const char *trusted_proxy;
     hs_http_auth auth;         /* sessions and CSRF (required) */
 } hs_http_config;
+
+#define HS_HTTP_PROXIES_MAX 16
+
+/* Trusted proxies' addresses (IPv4 as v4-mapped IPv6). */
+typedef struct hs_http_proxies {
+    size_t n;
+    unsigned char addr[HS_HTTP_PROXIES_MAX][16];
+} hs_http_proxies;
+
+/* Parses "ADDR[,ADDR...]" (IPv4 or IPv6 literals, spaces around commas
+ * allowed, at most HS_HTTP_PROXIES_MAX; "" = none) into *out (may be NULL
+ * to only check). HS_ERR_INVALID names the bad item. */
+hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
+                                hs_error *err);
+
+/* The GnuTLS priority string of HTTPS: TLS 1.3 and 1.2 only, AES-GCM and
+ * ChaCha20-Poly1305 (AEAD) only, forward-secret (EC)DHE key exchange only,
+ * the server's order first - no CBC, RC4, 3DES, SHA-1 MACs or static RSA
+ * key exchange. */
+#define HS_HTTP_TLS_PRIORITIES                                               \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"             \
+    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"   \
+    "+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:%SERVER_PRECEDENCE"
+
+/* The HSTS header's value on HTTPS answers: browsers keep to HTTPS for a
+ * year. No includeSubDomains: healer does not own its parent domain. */
+#define HS_HTTP_HSTS "max-age=31536000"
+
+/* 1 when this libmicrohttpd was built with TLS (GnuTLS) support. */
+int hs_http_tls_supported(void);
 
 typedef struct hs_http hs_http;
 

@@ -20,6 +20,9 @@ const hs_route hs_api_routes[] = {
     {"GET", "/api/v1/auth/me", hs_api_me, AUTH},
     {"GET", "/api/v1/auth/me/preferences", hs_api_prefs_get, AUTH},
     {"PUT", "/api/v1/auth/me/preferences", hs_api_prefs_put, AUTH | JSON},
+    {"POST", "/api/v1/auth/me/password", hs_api_me_password, AUTH | JSON},
+    {"PUT", "/api/v1/auth/me/email", hs_api_me_email, AUTH | JSON},
+    {"POST", "/api/v1/auth/unlock", hs_api_unlock, HS_ROUTE_NO_CSRF | JSON},
 
     {"GET", "/api/v1/users", hs_api_users_list, ADMIN},
     {"POST", "/api/v1/users", hs_api_users_create, ADMIN | JSON},
@@ -27,6 +30,7 @@ const hs_route hs_api_routes[] = {
     {"POST", "/api/v1/users/{id}/enable", hs_api_user_enable, ADMIN},
     {"POST", "/api/v1/users/{id}/unlock", hs_api_user_unlock, ADMIN},
     {"POST", "/api/v1/users/{id}/password", hs_api_user_password, ADMIN | JSON},
+    {"PUT", "/api/v1/users/{id}/email", hs_api_user_email, ADMIN | JSON},
     {"GET", "/api/v1/notifications", hs_api_notifications_list, ADMIN},
     {"POST", "/api/v1/notifications/{id}/read", hs_api_notification_read, ADMIN},
 

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "domain/alerts.h"
 #include "healer/topology.h"
+#include "http/http.h"
 #include "server/config.h"
 
 /* A number macro as the text the key table's defaults are written in. */
@@ -47,7 +49,14 @@ static const key_spec KEYS[] = {
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
     U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",
       "one user's queued jobs before their new ones get 429; 0 = a quarter of max-queued-jobs"),
-    U("login-rate", login_rate, 0, 1000000, "300", "logins per minute per client address, 0 = unlimited"),
+    U("login-rate", login_rate, 0, 1000000, "300", "logins (and setups, unlock links) per minute per client address, 0 = unlimited"),
+    U("login-backoff-after", login_backoff_after, 0, 1000, "3",
+      "failed logins of one account before each next attempt waits 1 s, 2 s, 4 s ..., 0 = no wait"),
+    U("login-address-backoff-after", login_address_backoff_after, 0, 1000000, "10",
+      "failed logins from one client address (an IPv6 /64) before the same waits, 0 = no wait"),
+    U("login-backoff-max", login_backoff_max, 1, 86400, "60", "the longest of those waits, seconds"),
+    T("public-url", public_url, "",
+      "the URL people open the UI at, for links in mails (unlock links); empty = http(s)://LISTEN"),
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),
     U("job-lease-seconds", job_lease_seconds, 1, 3600, "30",
       "a job whose worker has not renewed its lease for this long is taken back"),
@@ -56,7 +65,27 @@ static const key_spec KEYS[] = {
       "nodes a topology may have at most (uploads and analyses)"),
     U("blob-grace-seconds", blob_grace_seconds, 0, 604800, "3600",
       "at start, stored files no record refers to are removed once this old"),
-    B("secure-cookies", secure_cookies, "false", "mark cookies Secure (behind TLS)"),
+    B("secure-cookies", secure_cookies, "false",
+      "mark cookies Secure (behind a TLS proxy; always on with tls-cert)"),
+    T("tls-cert", tls_cert, "",
+      "serve HTTPS with this PEM certificate (chain) file; needs tls-key"),
+    T("tls-key", tls_key, "", "the PEM private key of tls-cert"),
+    B("allow-plain-http", allow_plain_http, "false",
+      "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
+    T("trusted-proxy", trusted_proxy, "",
+      "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
+    T("smtp-url", smtp_url, "",
+      "mail relay for alerts: smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT; empty = no mail"),
+    T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),
+    T("smtp-credentials-file", smtp_credentials_file, "",
+      "file holding USER:PASSWORD for the relay, mode 0600; empty = no login"),
+    T("smtp-ca-file", smtp_ca_file, "",
+      "CA certificates (PEM) the relay's certificate is checked against; empty = the system's"),
+    T("webhook-url", webhook_url, "",
+      "http(s) URL that gets every alert as a JSON POST; empty = none"),
+    U("alert-retry-max", alert_retry_max, 1, 100, "20",
+      "delivery attempts per alert (retries wait " NUMBER_TEXT(HS_ALERTS_RETRY_FIRST)
+      " s, doubling up to " NUMBER_TEXT(HS_ALERTS_RETRY_CAP) " s)"),
 };
 #undef T
 #undef U
@@ -71,6 +100,28 @@ static const key_spec *find_key(const char *key)
     return NULL;
 }
 
+/* public-url: http(s)://HOST[:PORT][/PATH], no spaces, controls, query or
+ * fragment: it is the start of links mailed to people. */
+static hs_status check_public_url(const char *value, hs_error *err)
+{
+    const char *rest = !strncmp(value, "https://", 8)  ? value + 8
+                       : !strncmp(value, "http://", 7) ? value + 7
+                                                       : NULL;
+    if (!*value)
+        return HS_OK;
+    if (!rest || !*rest || *rest == '/')
+        return hs_fail_field(err, HS_ERR_INVALID, "public-url",
+                             "public-url: expected http://HOST[:PORT][/PATH] "
+                             "or https://..., got '%s'",
+                             value);
+    for (const char *c = value; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
+            return hs_fail_field(err, HS_ERR_INVALID, "public-url",
+                                 "public-url: no spaces, control characters, "
+                                 "'?' or '#' allowed");
+    return HS_OK;
+}
+
 static hs_status set_text(const key_spec *k, char *field, const char *value,
                           hs_error *err)
 {
@@ -83,6 +134,13 @@ static hs_status set_text(const key_spec *k, char *field, const char *value,
                              "log-level: expected debug, info, warn or error, "
                              "got '%s'",
                              value);
+    hs_error inner = {0};
+    if (!strcmp(k->key, "trusted-proxy") &&
+        hs_http_proxies_parse(value, NULL, &inner) != HS_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, k->key, "%s: %s", k->key,
+                             inner.message);
+    if (!strcmp(k->key, "public-url") && check_public_url(value, err) != HS_OK)
+        return HS_ERR_INVALID;
     memcpy(field, value, strlen(value) + 1);
     return HS_OK;
 }
@@ -144,6 +202,19 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
     return apply(cfg, k, value, err);
 }
 
+hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err)
+{
+    if (cfg->tls_cert[0] && !cfg->tls_key[0])
+        return hs_fail_field(err, HS_ERR_INVALID, "tls-key",
+                             "tls-cert is set but tls-key is not: HTTPS needs "
+                             "both the certificate and its private key");
+    if (cfg->tls_key[0] && !cfg->tls_cert[0])
+        return hs_fail_field(err, HS_ERR_INVALID, "tls-cert",
+                             "tls-key is set but tls-cert is not: HTTPS needs "
+                             "both the certificate and its private key");
+    return HS_OK;
+}
+
 int hs_server_config_is_bool(const char *key)
 {
     const key_spec *k = find_key(key);
@@ -153,11 +224,11 @@ int hs_server_config_is_bool(const char *key)
 void hs_server_config_usage(FILE *out)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        /* At least two spaces after the key, however long, so that the
-         * key and its help stay apart for readers and scripts. */
-        size_t len = strlen(KEYS[i].key);
-        int pad = len < 19 ? (int)(21 - len) : 2;
-        fprintf(out, "  --%s%*s%s (%s)\n", KEYS[i].key, pad, "", KEYS[i].help,
+        /* A key longer than the column still gets two spaces before its
+         * help, so the help can always be told from the key. */
+        int width = (int)strlen(KEYS[i].key) + 1;
+        fprintf(out, "  --%-*s %s (%s)\n", width > 20 ? width : 20,
+                KEYS[i].key, KEYS[i].help,
                 KEYS[i].def[0] ? KEYS[i].def : "empty");
     }
 }

@@ -32,15 +32,37 @@ typedef struct hs_server_config {
     unsigned max_queued_jobs;
     unsigned max_queued_jobs_per_user; /* 0 = a quarter of max_queued_jobs */
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
+    unsigned login_backoff_after;         /* an account's free failures */
+    unsigned login_address_backoff_after; /* an address's free failures */
+    unsigned login_backoff_max;           /* the longest wait, seconds */
+    char public_url[256];  /* "" = derived from listen (and TLS) */
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
     unsigned blob_grace_seconds; /* an unreferenced blob younger than this
                                     is kept by the orphan sweep */
     int secure_cookies;
+    /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
+    char tls_cert[1024];   /* PEM certificate (chain) file */
+    char tls_key[1024];    /* PEM private key file */
+    int allow_plain_http;  /* plain HTTP on a non-loopback address */
+    /* Proxies whose X-Forwarded-For names the client: IP addresses,
+     * comma-separated ("" = none; checked when set). */
+    char trusted_proxy[512];
+    /* Alerts (domain/alerts.h): the mail relay, the sender, the relay's
+     * login, the webhook; "" = none. */
+    char smtp_url[1024];
+    char smtp_from[256];
+    char smtp_credentials_file[1024];
+    char smtp_ca_file[1024];
+    char webhook_url[2048];
+    unsigned alert_retry_max; /* delivery attempts per message */
     /* Testing aid: faults injected into training attempts, from the
      * environment's HEALER_FAULT_INJECT (no key; see healer/repair.h). */
     hl_repair_faults train_faults;
+    /* Testing aid: a file every alert is also written to, whole, from the
+     * environment's HEALER_ALERT_TAP (no key; see domain/alert_tap.h). */
+    char alert_tap[1024];
 } hs_server_config;
 
 /* Every key at its default. */
@@ -54,6 +76,11 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
 /* Applies a config file; errors name the file and line. */
 hs_status hs_server_config_load(hs_server_config *cfg, const char *path,
                                 hs_error *err);
+
+/* Checks the settings that only make sense together, once every source
+ * was applied: tls-cert and tls-key are both given or both left out.
+ * HS_ERR_INVALID names the missing one (field = its key). */
+hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err);
 
 /* 1 when `key` is a boolean setting (a flag that may stand alone). */
 int hs_server_config_is_bool(const char *key);

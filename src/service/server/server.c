@@ -13,12 +13,15 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/accounts.h"
+#include "domain/alerts.h"
 #include "domain/analyses.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
+#include "domain/logins.h"
 #include "domain/models.h"
+#include "domain/notifications.h"
 #include "domain/orphans.h"
 #include "domain/runner.h"
 #include "domain/topologies.h"
@@ -26,6 +29,7 @@
 #include "http/api.h"
 #include "server/datadir.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 struct hs_server {
     hs_app app;
@@ -33,12 +37,15 @@ struct hs_server {
     hs_dirlock *lock; /* the data directory's, taken first */
     hs_datadir *dd;   /* owns app.store and app.blobs */
     struct hs_http *http;
+    hs_login_policy login_policy; /* app.login_policy points here */
+    char public_url[320];         /* app.public_url points here */
     int access_fd;             /* the access log's file, -1 = stderr */
     int64_t started_ns;        /* the system clock at start (file times) */
     pthread_t sweep;           /* the start-up sweep (modes, orphans) */
     int sweep_started;
     atomic_int sweep_stop;     /* raised by stop: the sweep ends early */
     char access_path[PATH_MAX]; /* for the start-up message */
+    hs_tls_creds tls;           /* HTTPS's certificate and key, or none */
 };
 
 /* This program's own path (argv[0] resolved), so that the commands the
@@ -97,6 +104,60 @@ static void raise_fd_limit(unsigned want)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* A UTC date for messages. */
+static void format_date(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(out, cap, "%lld", (long long)t);
+}
+
+/* Which certificate HTTPS uses and until when; loud when that is soon. */
+static void announce_tls(const hs_server *s, FILE *console)
+{
+    if (!s->tls.cert_pem)
+        return;
+    char until[48];
+    format_date(s->tls.not_after, until, sizeof until);
+    fprintf(console, "HTTPS certificate: %s (valid until %s)\n",
+            s->cfg.tls_cert, until);
+}
+
+/* The transport, settled before the data directory is touched: the
+ * certificate and key read and checked (tls.h), plain HTTP only where the
+ * rule allows it. An expired or nearly expired certificate is logged, not
+ * refused: clients will say so too, and a restart cannot mend it. */
+static hs_status prepare_transport(hs_server *s, const char *host,
+                                   hs_error *err)
+{
+    const hs_server_config *cfg = &s->cfg;
+    hs_status st;
+    if (cfg->tls_cert[0]) {
+        if (!hs_http_tls_supported())
+            return hs_fail(err, HS_ERR_INVALID,
+                           "tls-cert: this libmicrohttpd was built without "
+                           "TLS support; serve plain HTTP behind a "
+                           "TLS-terminating proxy instead (docs/deploy.md)");
+        if ((st = hs_tls_load(cfg->tls_cert, cfg->tls_key, &s->tls, err)) !=
+            HS_OK)
+            return st;
+        int64_t now = (int64_t)time(NULL);
+        if (s->tls.not_after - now < 14 * 86400 || s->tls.not_before > now) {
+            char until[48];
+            format_date(s->tls.not_after, until, sizeof until);
+            hs_log(HS_LOG_WARN,
+                   s->tls.not_after <= now || s->tls.not_before > now
+                       ? "the HTTPS certificate is not valid now"
+                       : "the HTTPS certificate expires within 14 days",
+                   json_pack("{s:s, s:s}", "tls_cert", cfg->tls_cert,
+                             "valid_until", until));
+        }
+    }
+    return hs_tls_check_plain_http(host, cfg->tls_cert[0] != 0,
+                                   cfg->allow_plain_http, err);
+}
+
 static void announce(hs_server *s, FILE *console, const char *host,
                      unsigned port)
 {
@@ -106,8 +167,10 @@ static void announce(hs_server *s, FILE *console, const char *host,
     self_path(exe, sizeof exe);
     if (!realpath(s->cfg.data_dir, dir))
         snprintf(dir, sizeof dir, "%s", s->cfg.data_dir);
-    fprintf(console, "SystemHealer %s listening on http://%s%s%s:%u\n",
-            HL_VERSION_STRING, v6 ? "[" : "", shown, v6 ? "]" : "", port);
+    fprintf(console, "SystemHealer %s listening on %s://%s%s%s:%u\n",
+            HL_VERSION_STRING, s->tls.cert_pem ? "https" : "http",
+            v6 ? "[" : "", shown, v6 ? "]" : "", port);
+    announce_tls(s, console);
     char token[HS_SETUP_TOKEN_CHARS + 1];
     hs_setup_token(s->app.setup, token);
     if (token[0]) {
@@ -140,6 +203,55 @@ static void recover_jobs(hs_app *app)
         hs_log(HS_LOG_WARN, "jobs interrupted by a crash",
                json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
                          "failed", (json_int_t)failed));
+}
+
+/* Whether this server speaks TLS. After the TLS keys are merged this is
+ * cfg->tls_cert[0]; until then secure-cookies says a TLS front is there. */
+static int serves_tls(const hs_server_config *cfg)
+{
+    return cfg->tls_cert[0] != '\0';
+}
+
+/* The public-url setting, or http(s)://HOST:PORT from --listen; a
+ * wildcard address is nobody's address, so the machine's name stands in
+ * for it (and a warning says to set public-url). */
+static void derive_public_url(hs_server *s, const char *host, unsigned port)
+{
+    const hs_server_config *cfg = &s->cfg;
+    char name[256];
+    if (cfg->public_url[0]) {
+        snprintf(s->public_url, sizeof s->public_url, "%s", cfg->public_url);
+        return;
+    }
+    int wildcard = !host[0] || !strcmp(host, "0.0.0.0") || !strcmp(host, "::");
+    if (wildcard) {
+        if (gethostname(name, sizeof name) != 0)
+            snprintf(name, sizeof name, "localhost");
+        name[sizeof name - 1] = '\0';
+        hs_log(HS_LOG_WARN,
+               "public-url is not set: links in mails use this machine's "
+               "name; set public-url to the address people use",
+               json_pack("{s:s}", "host", name));
+    } else {
+        snprintf(name, sizeof name, "%s", host);
+    }
+    int v6 = strchr(name, ':') != NULL;
+    snprintf(s->public_url, sizeof s->public_url, "%s://%s%s%s:%u",
+             serves_tls(cfg) ? "https" : "http", v6 ? "[" : "", name,
+             v6 ? "]" : "", port);
+}
+
+/* The login policy: the lockout and the links' life are fixed (auth.h),
+ * the back-off's thresholds and cap are settings. */
+static void login_policy(hs_server *s)
+{
+    const hs_server_config *cfg = &s->cfg;
+    hs_login_policy *p = &s->login_policy;
+    *p = HS_LOGIN_POLICY_DEFAULT;
+    p->account.free_failures = cfg->login_backoff_after;
+    p->address.free_failures = cfg->login_address_backoff_after;
+    p->account.max_delay = p->address.max_delay = cfg->login_backoff_max;
+    s->app.login_policy = p;
 }
 
 /* ---- the start-up sweep ---------------------------------------------------- */
@@ -229,6 +341,9 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         : cfg->max_queued_jobs >= 4   ? cfg->max_queued_jobs / 4
                                       : 1;
     app->limits.max_topology_nodes = cfg->max_topology_nodes;
+    login_policy(s);
+    app->public_url = s->public_url;
+    app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
     hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
                                          sizeof app->csrf_key, err);
     if (st == HS_OK)
@@ -237,6 +352,13 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK) {
+        hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
+                               cfg->smtp_credentials_file, cfg->smtp_ca_file,
+                               cfg->webhook_url, cfg->alert_retry_max,
+                               hs_notifications_io};
+        st = hs_alerts_new(app, &ac, &app->alerts, err);
+    }
     return st;
 }
 
@@ -254,6 +376,9 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .max_json_bytes = s->app.limits.max_json_bytes,
         .web_dir = cfg->web_dir[0] ? cfg->web_dir : NULL,
         .secure_cookies = cfg->secure_cookies,
+        .tls_cert_pem = s->tls.cert_pem,
+        .tls_key_pem = s->tls.key_pem,
+        .trusted_proxy = cfg->trusted_proxy,
         .auth = {hs_api_session_cookie, hs_api_authenticate,
                  hs_api_csrf_valid},
     };
@@ -283,11 +408,14 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     s->started_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
-    if (needs_lock(cfg) &&
-        (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
-            HS_OK)
-        goto fail;
-    if ((st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
+    derive_public_url(s, host, port);
+    /* The transport is settled (files outside the directory only), then
+     * the directory locked before anything in it is opened. */
+    if ((st = prepare_transport(s, host, err)) != HS_OK ||
+        (needs_lock(cfg) &&
+         (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock,
+                               err)) != HS_OK) ||
+        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
                                     sizeof s->access_path, &s->access_fd,
@@ -295,6 +423,8 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         (st = assemble_app(s, err)) != HS_OK)
         goto fail;
     hs_log_set_access_fd(s->access_fd);
+    if ((st = hs_alerts_start(s->app.alerts, err)) != HS_OK)
+        goto fail;
     recover_jobs(&s->app);
     hs_server_maintain(s);
     hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
@@ -332,7 +462,7 @@ void hs_server_maintain(hs_server *s)
     hs_error err = {0};
     size_t datasets = 0, models = 0, diagnosis_blobs = 0;
     size_t analysis_blobs = 0, topologies = 0;
-    int64_t expired = 0;
+    int64_t expired = 0, alerts = 0;
     purge_logged(hs_analyses_purge(&s->app, &analysis_blobs, &err), &err,
                  "cannot purge the analysis trash");
     purge_logged(hs_topologies_purge(&s->app, &topologies, &err), &err,
@@ -343,11 +473,17 @@ void hs_server_maintain(hs_server *s)
                  "cannot purge the model trash");
     purge_logged(hs_datasets_purge(&s->app, &datasets, &err), &err,
                  "cannot purge the dataset trash");
+    purge_logged(hs_alerts_purge(&s->app, &alerts, &err), &err,
+                 "cannot purge the outbox of alerts");
     hs_accounts_purge_sessions(&s->app, &expired, NULL);
+    purge_logged(hs_logins_purge(&s->app, NULL, &err), &err,
+                 "cannot purge login back-off counters and unlock links");
     if (datasets || models || diagnosis_blobs || analysis_blobs ||
-        topologies || expired)
+        topologies || expired || alerts)
         hs_log(HS_LOG_INFO, "housekeeping",
-               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "datasets_purged",
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                         "alerts_purged", (json_int_t)alerts,
+                         "datasets_purged",
                          (json_int_t)datasets, "models_purged",
                          (json_int_t)models, "diagnosis_blobs_purged",
                          (json_int_t)diagnosis_blobs, "analysis_blobs_purged",
@@ -376,10 +512,13 @@ void hs_server_stop(hs_server *s)
         close(s->access_fd);
     }
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
+    hs_alerts_free(app->alerts); /* after every part that may send one */
+    app->alerts = NULL;
     hs_model_cache_free(app->models);
     hs_setup_free(app->setup);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
+    hs_tls_free(&s->tls);
     hs_datadir_unlock(s->lock); /* last: nothing of the directory is open */
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);
     free(s);

@@ -40,6 +40,12 @@
  * backend has neither resource: their wrappers refuse cleanly; version 7
  * keeps a user's e-mail address (hs_user.email), which the user create
  * and update wrappers clear for an older backend; version 8 appends the
+ * `logins` resource - the back-off counters of failed logins per account
+ * and per client address, the one-time unlock links of locked accounts,
+ * and ending a user's other sessions - whose wrappers refuse cleanly on
+ * an older backend; version 9 appends the outbox of alerts (messages
+ * waiting for the mail relay or the webhook), whose wrappers refuse
+ * cleanly on an older backend; version 10 appends the
  * jobs' claim_next_fair (a claim that shares the workers between users;
  * an older backend's claim is the plain oldest-first one) and one
  * resource, blob_refs (every blob key a record refers to, for the orphan
@@ -99,7 +105,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 8
+#define HS_STORE_OPS_VERSION 10
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -253,7 +259,7 @@ typedef struct hs_store_job_ops {
     hs_status (*attempt_list)(void *impl, hs_id job_id, hs_id viewer_id,
                               int viewer_is_admin, hs_job_attempt **items,
                               size_t *n, hs_error *err);
-    /* version 8 */
+    /* version 10 */
     hs_status (*claim_next_fair)(void *impl, const char *worker_id,
                                  const char *types_json, int64_t now,
                                  int64_t lease_seconds, hs_job_rec *out,
@@ -330,7 +336,42 @@ typedef struct hs_store_analysis_ops {
                         hs_error *err);
 } hs_store_analysis_ops;
 
-/* version 8 */
+/* version 8: what logins keep besides events (back-off, unlock links) */
+typedef struct hs_store_login_ops {
+    hs_status (*backoff_get)(void *impl, const char *key, hs_backoff_rec *out,
+                             hs_error *err);
+    hs_status (*backoff_fail)(void *impl, const char *key, int64_t now,
+                              int64_t forget_after, hs_backoff_rec *out,
+                              hs_error *err);
+    hs_status (*backoff_clear)(void *impl, const char *key, hs_error *err);
+    hs_status (*backoff_purge)(void *impl, int64_t before, int64_t *removed,
+                               hs_error *err);
+    hs_status (*unlock_create)(void *impl, hs_unlock_token *t, hs_error *err);
+    hs_status (*unlock_get)(void *impl, const char *token_hash,
+                            hs_unlock_token *out, hs_error *err);
+    hs_status (*unlock_use)(void *impl, hs_id id, int64_t now, hs_error *err);
+    hs_status (*unlock_revoke)(void *impl, hs_id user_id, int64_t now,
+                               int64_t *revoked, hs_error *err);
+    hs_status (*unlock_purge)(void *impl, int64_t before, int64_t *removed,
+                              hs_error *err);
+    hs_status (*sessions_end_others)(void *impl, hs_id user_id, hs_id keep_id,
+                                     int64_t *removed, hs_error *err);
+} hs_store_login_ops;
+/* version 9 */
+typedef struct hs_store_outbox_ops {
+    hs_status (*add)(void *impl, hs_outbox_msg *m, hs_error *err);
+    hs_status (*claim)(void *impl, int64_t now, int64_t hold_seconds,
+                       size_t limit, hs_outbox_msg **items, size_t *n,
+                       hs_error *err);
+    hs_status (*next_due)(void *impl, int64_t *at, hs_error *err);
+    hs_status (*sent)(void *impl, hs_id id, int64_t at, hs_error *err);
+    hs_status (*failed)(void *impl, hs_id id, const char *error,
+                        int64_t retry_at, int give_up, hs_error *err);
+    hs_status (*get)(void *impl, hs_id id, hs_outbox_msg *out, hs_error *err);
+    hs_status (*purge)(void *impl, int64_t before, int64_t *removed,
+                       hs_error *err);
+} hs_store_outbox_ops;
+/* version 10 */
 typedef struct hs_store_blob_ref_ops {
     hs_status (*list)(void *impl, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                       size_t *n, hs_error *err);
@@ -357,6 +398,10 @@ typedef struct hs_store_ops {
     const hs_store_topology_ops *topologies;
     const hs_store_analysis_ops *analyses;
     /* version 8 */
+    const hs_store_login_ops *logins;
+    /* version 9 */
+    const hs_store_outbox_ops *outbox;
+    /* version 10 */
     const hs_store_blob_ref_ops *blob_refs;
 } hs_store_ops;
 
@@ -1930,7 +1975,358 @@ static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
                                                       keys, n, err);
 }
 
-/* ---- version 8: fair claims, blob references ------------------------------ */
+/* ---- logins: back-off and unlock links (version 8) ----------------------
+ *
+ * The state that makes failed logins cost time and lets a locked user back
+ * in (the rules are the accounts service's, auth.h's numbers). A backend
+ * older than version 8 keeps none of it: every wrapper below refuses with
+ * HS_ERR_INVALID naming the backend. */
+
+static inline hs_status hs_store__logins_ok(hs_store *store, int args_ok,
+                                            const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "no store");
+    if (store->ops->version < 8)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "login back-off or unlock links",
+                       store->ops->name, store->ops->version);
+    if (!args_ok)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: bad argument", op);
+    return HS_OK;
+}
+
+/* The failures counted under `key` (1..95 bytes) into *out;
+ * HS_ERR_NOTFOUND when none are (never counted, cleared or purged). */
+static inline hs_status hs_store_backoff_get(hs_store *store, const char *key,
+                                             hs_backoff_rec *out, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store, out && hs_store__str_fits(key, HS_BACKOFF_KEY_MAX),
+        "backoff_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_get(store->impl, key, out,
+                                                         err);
+}
+
+/* Counts one failure under `key` at `now`, atomically (two at once count
+ * two): failures becomes 1 when the key has none or its last failure is
+ * forget_after (> 0) seconds or more before now, else failures + 1;
+ * last_failure_at becomes the later of the two. *out (may be NULL)
+ * receives the record as it is now. */
+static inline hs_status hs_store_backoff_fail(hs_store *store, const char *key,
+                                              int64_t now, int64_t forget_after,
+                                              hs_backoff_rec *out,
+                                              hs_error *err)
+{
+    hs_backoff_rec dummy;
+    hs_status hs = hs_store__logins_ok(
+        store, hs_store__str_fits(key, HS_BACKOFF_KEY_MAX) && forget_after > 0,
+        "backoff_fail (a key, forget_after > 0)", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_fail(
+                             store->impl, key, now, forget_after,
+                             out ? out : &dummy, err);
+}
+
+/* Forgets the failures counted under `key` (not an error when none). */
+static inline hs_status hs_store_backoff_clear(hs_store *store, const char *key,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store, hs_store__str_fits(key, HS_BACKOFF_KEY_MAX), "backoff_clear",
+        err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_clear(store->impl, key,
+                                                           err);
+}
+
+/* Forgets every key whose last failure is before `before`; *removed (may
+ * be NULL) gets how many. */
+static inline hs_status hs_store_backoff_purge(hs_store *store, int64_t before,
+                                               int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "backoff_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->backoff_purge(store->impl, before,
+                                                           removed, err);
+}
+
+/* Stores a new unlock link for t->user_id from t's token_hash (1..64
+ * bytes), created_at and expires_at (> created_at); used_at and
+ * revoked_at are cleared and the store sets t->id. In the same operation
+ * every other usable token of the user is revoked at created_at: only the
+ * newest link works. HS_ERR_NOTFOUND for a missing user, HS_ERR_CONFLICT
+ * for a used token hash. */
+static inline hs_status hs_store_unlock_create(hs_store *store,
+                                               hs_unlock_token *t,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(
+        store,
+        t && hs_store__str_fits(t->token_hash, sizeof t->token_hash) &&
+            t->expires_at > t->created_at,
+        "unlock_create (a token hash, expires_at > created_at)", err);
+    if (hs != HS_OK)
+        return hs;
+    t->id = 0;
+    t->used_at = t->revoked_at = 0;
+    return store->ops->logins->unlock_create(store->impl, t, err);
+}
+
+/* The unlock token with this hash, usable or not, into *out;
+ * HS_ERR_NOTFOUND when there is none (also for a malformed hash). */
+static inline hs_status hs_store_unlock_get(hs_store *store,
+                                            const char *token_hash,
+                                            hs_unlock_token *out, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(store, out && token_hash, "unlock_get",
+                                       err);
+    if (hs != HS_OK)
+        return hs;
+    if (!hs_store__str_fits(token_hash, HS_STORE_TOKEN_HASH_MAX))
+        return hs_fail(err, HS_ERR_NOTFOUND, "no such unlock token");
+    return store->ops->logins->unlock_get(store->impl, token_hash, out, err);
+}
+
+/* Marks token `id` used at `now`, but only while it is usable (not used,
+ * not revoked, now < expires_at): a compare-and-set, so a link works once
+ * even when opened twice at the same moment. HS_ERR_NOTFOUND otherwise. */
+static inline hs_status hs_store_unlock_use(hs_store *store, hs_id id,
+                                            int64_t now, hs_error *err)
+{
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_use", err);
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_use(store->impl, id, now,
+                                                        err);
+}
+
+/* Revokes at `now` every usable token of user_id (the account was
+ * unlocked another way); *revoked (may be NULL) gets how many. */
+static inline hs_status hs_store_unlock_revoke(hs_store *store, hs_id user_id,
+                                               int64_t now, int64_t *revoked,
+                                               hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_revoke", err);
+    if (!revoked)
+        revoked = &dummy;
+    *revoked = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_revoke(store->impl, user_id,
+                                                           now, revoked, err);
+}
+
+/* Deletes every token that expired before `before`; *removed (may be
+ * NULL) gets how many. */
+static inline hs_status hs_store_unlock_purge(hs_store *store, int64_t before,
+                                              int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "unlock_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->unlock_purge(store->impl, before,
+                                                          removed, err);
+}
+
+/* Deletes every session of user_id but keep_id (a password changed from
+ * that session); *removed (may be NULL) gets how many. */
+static inline hs_status hs_store_session_end_others(hs_store *store,
+                                                    hs_id user_id,
+                                                    hs_id keep_id,
+                                                    int64_t *removed,
+                                                    hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__logins_ok(store, 1, "sessions_end_others", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    return hs != HS_OK ? hs
+                       : store->ops->logins->sessions_end_others(
+                             store->impl, user_id, keep_id, removed, err);
+}
+
+/* ---- the outbox of alerts (version 9) -----------------------------------
+ *
+ * Messages on their way out (domain/alerts.c): one row per mail to one
+ * address, one per webhook POST, each delivered and retried on its own.
+ * Durable, so what was queued before a restart still leaves after it; a
+ * claim moves a row's next attempt past a hold, so two senders (threads
+ * or processes sharing the store) never deliver one message twice while
+ * both live, and a sender that died mid-delivery only delays it. */
+
+/* The largest number of rows one claim returns. */
+#define HS_STORE_OUTBOX_CLAIM_MAX 1000
+
+/* A backend older than version 9 keeps no outbox: its wrappers refuse. */
+static inline hs_status hs_store__outbox_ok(hs_store *store, const char *what,
+                                            hs_error *err)
+{
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no store", what);
+    if (store->ops->version < 9)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "outbox of alerts",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* Queues a message from m's channel (HS_OUTBOX_MAIL or HS_OUTBOX_WEBHOOK),
+ * kind (1..31 bytes), recipient (a mail's address, 1..254 bytes; "" for a
+ * webhook), user_id (0 = none), subject (1..200 bytes, one line: no CR or
+ * LF), body (1..8800 bytes), created_at and next_attempt_at (>= 0, set by
+ * the caller); it starts pending with no attempt. On success the store
+ * sets m->id, m->state, m->attempts, m->sent_at and m->last_error.
+ * HS_ERR_NOTFOUND when user_id names no user. */
+static inline hs_status hs_store_outbox_add(hs_store *store, hs_outbox_msg *m,
+                                            hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_add", err);
+    int mail;
+    if (hs != HS_OK)
+        return hs;
+    if (!m)
+        return hs_store__bad(err, "outbox_add: missing argument");
+    mail = !strcmp(m->channel, HS_OUTBOX_MAIL);
+    if (!mail && strcmp(m->channel, HS_OUTBOX_WEBHOOK) != 0)
+        return hs_store__bad(err, "outbox channel must be mail or webhook");
+    if (!hs_store__str_fits(m->kind, sizeof m->kind))
+        return hs_store__bad(err, "outbox kind must be 1..31 bytes");
+    if (mail ? !hs_store__str_fits(m->recipient, sizeof m->recipient)
+             : m->recipient[0] != '\0')
+        return hs_store__bad(err, "an outbox mail needs its address "
+                                  "(1..254 bytes), a webhook none");
+    if (!hs_store__str_fits(m->subject, sizeof m->subject) ||
+        strpbrk(m->subject, "\r\n"))
+        return hs_store__bad(err, "outbox subject must be one line of "
+                                  "1..200 bytes");
+    if (!hs_store__str_fits(m->body, sizeof m->body))
+        return hs_store__bad(err, "outbox body must be 1..8800 bytes");
+    if (m->user_id < 0 || m->created_at < 0 || m->next_attempt_at < 0)
+        return hs_store__bad(err, "outbox ids and times must be >= 0");
+    m->id = 0;
+    snprintf(m->state, sizeof m->state, "%s", HS_OUTBOX_PENDING);
+    m->attempts = 0;
+    m->sent_at = 0;
+    m->last_error[0] = '\0';
+    return store->ops->outbox->add(store->impl, m, err);
+}
+
+/* Claims up to `limit` (1..HS_STORE_OUTBOX_CLAIM_MAX) pending messages
+ * whose next attempt is due (next_attempt_at <= now) - the earliest due
+ * ones when more are - and moves each one's next_attempt_at to now +
+ * hold_seconds (1..HS_STORE_LEASE_MAX) in the same operation, so no other
+ * claim returns it before then: the caller reports each with
+ * hs_store_outbox_sent or _failed. *items (malloc'ed, caller frees; the
+ * rows as claimed, by id) and *n; none due is HS_OK with *n = 0. */
+static inline hs_status hs_store_outbox_claim(hs_store *store, int64_t now,
+                                              int64_t hold_seconds,
+                                              size_t limit,
+                                              hs_outbox_msg **items, size_t *n,
+                                              hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_claim", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!items || !n)
+        return hs_store__bad(err, "outbox_claim: missing argument");
+    *items = NULL;
+    *n = 0;
+    if (now < 0 || hold_seconds < 1 || hold_seconds > HS_STORE_LEASE_MAX ||
+        limit < 1 || limit > HS_STORE_OUTBOX_CLAIM_MAX)
+        return hs_store__bad(err, "outbox_claim: now >= 0, hold 1..86400 s, "
+                                  "limit 1..1000");
+    return store->ops->outbox->claim(store->impl, now, hold_seconds, limit,
+                                     items, n, err);
+}
+
+/* The earliest next_attempt_at of the pending messages into *at (how
+ * long a sender may sleep). HS_ERR_NOTFOUND (and *at = 0) when none is
+ * pending. */
+static inline hs_status hs_store_outbox_next_due(hs_store *store, int64_t *at,
+                                                 hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_next_due", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!at)
+        return hs_store__bad(err, "outbox_next_due: missing argument");
+    *at = 0;
+    return store->ops->outbox->next_due(store->impl, at, err);
+}
+
+/* Records that pending message `id` was delivered at `at`: state sent,
+ * one more attempt, sent_at = at, last_error kept. HS_ERR_NOTFOUND when
+ * no pending message has that id (already sent or given up). */
+static inline hs_status hs_store_outbox_sent(hs_store *store, hs_id id,
+                                             int64_t at, hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_sent", err);
+    if (hs != HS_OK)
+        return hs;
+    if (at < 0)
+        return hs_store__bad(err, "outbox_sent: at must be >= 0");
+    return store->ops->outbox->sent(store->impl, id, at, err);
+}
+
+/* Records a failed attempt of pending message `id`: one more attempt,
+ * last_error = error (1..511 bytes), and either the next attempt at
+ * retry_at (>= 0) or, when give_up, state failed (retry_at ignored).
+ * HS_ERR_NOTFOUND when no pending message has that id. */
+static inline hs_status hs_store_outbox_failed(hs_store *store, hs_id id,
+                                               const char *error,
+                                               int64_t retry_at, int give_up,
+                                               hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_failed", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!hs_store__str_fits(error, HS_MESSAGE_MAX))
+        return hs_store__bad(err, "outbox error must be 1..511 bytes");
+    if (retry_at < 0)
+        return hs_store__bad(err, "outbox_failed: retry_at must be >= 0");
+    return store->ops->outbox->failed(store->impl, id, error, retry_at,
+                                      give_up != 0, err);
+}
+
+/* Reads message `id` into *out. HS_ERR_NOTFOUND when there is none. */
+static inline hs_status hs_store_outbox_get(hs_store *store, hs_id id,
+                                            hs_outbox_msg *out, hs_error *err)
+{
+    hs_status hs = hs_store__outbox_ok(store, "outbox_get", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!out)
+        return hs_store__bad(err, "outbox_get: missing argument");
+    return store->ops->outbox->get(store->impl, id, out, err);
+}
+
+/* Deletes the messages sent or given up that were queued before `before`
+ * (pending ones stay, however old); *removed (may be NULL) counts them. */
+static inline hs_status hs_store_outbox_purge(hs_store *store, int64_t before,
+                                              int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    hs_status hs = hs_store__outbox_ok(store, "outbox_purge", err);
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    if (hs != HS_OK)
+        return hs;
+    return store->ops->outbox->purge(store->impl, before, removed, err);
+}
+
+/* ---- version 10: fair claims, blob references ------------------------------ */
 
 /* hs_store_job_claim_next, except for which queued job is taken: the
  * workers are shared between the users (owners) with queued jobs. Among
@@ -1942,7 +2338,7 @@ static inline hs_status hs_store_analysis_delete(hs_store *store, hs_id id,
  * than ceil(W / 2) of them only while nobody else waits. One user's jobs
  * still run oldest first. Atomic as claim_next: two callers never get the
  * same job, and a running job counts (whatever its lease) until it ends
- * or is taken back. A backend older than version 8 claims with
+ * or is taken back. A backend older than version 10 claims with
  * claim_next. */
 static inline hs_status
 hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
@@ -1952,7 +2348,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
 {
     char list[1024];
     const char *types_json = NULL;
-    if (store && store->ops->version < 8)
+    if (store && store->ops->version < 10)
         return hs_store_job_claim_next(store, worker_id, types, now,
                                        lease_seconds, out, err);
     hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
@@ -1970,7 +2366,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
  * (free()) and *n. What is not in it belongs to no record: the orphan
  * sweep removes such blobs (domain/orphans.h). A column that keeps a blob
  * key, added later, must be added here, or its blobs get swept.
- * HS_ERR_INVALID for a backend older than version 8. */
+ * HS_ERR_INVALID for a backend older than version 10. */
 static inline hs_status
 hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                         size_t *n, hs_error *err)
@@ -1979,7 +2375,7 @@ hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
         return hs_store__bad(err, "blob_refs_list: missing argument");
     *keys = NULL;
     *n = 0;
-    if (store->ops->version < 8)
+    if (store->ops->version < 10)
         return hs_fail(err, HS_ERR_INVALID,
                        "store backend '%s' (interface version %u) cannot "
                        "list the blobs its records refer to",

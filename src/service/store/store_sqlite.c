@@ -339,7 +339,43 @@ static const char *const migrations[] = {
     /* 11: users' e-mail addresses (where alerts are mailed). */
     "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';",
 
-    /* 12: the fair claim (sq_job_claim_next_fair) reads, per owner with
+    /* 12: failed logins' back-off counters (per account and per client
+     * address) and the one-time links that unlock a locked account. */
+    "CREATE TABLE login_backoff ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL CHECK (failures >= 1),"
+    "  last_failure_at INTEGER NOT NULL);"
+    "CREATE INDEX login_backoff_last ON login_backoff(last_failure_at);"
+    "CREATE TABLE unlock_tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX unlock_tokens_user ON unlock_tokens(user_id);"
+    "CREATE INDEX unlock_tokens_expires ON unlock_tokens(expires_at);",
+    /* 13: the outbox of alerts: one row per mail to one address or per
+     * webhook POST, delivered and retried on its own (store.h). The
+     * sender looks for pending rows by their next attempt. */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  channel TEXT NOT NULL CHECK (channel IN ('mail', 'webhook')),"
+    "  kind TEXT NOT NULL,"
+    "  recipient TEXT NOT NULL,"
+    "  user_id INTEGER NULL REFERENCES users(id) ON DELETE SET NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (state IN ('pending', 'sent', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX outbox_state_due ON outbox(state, next_attempt_at);",
+    /* 14: the fair claim (sq_job_claim_next_fair) reads, per owner with
      * queued jobs, how many of theirs run and when their latest started:
      * two index lookups instead of a scan of the owner's whole history. */
     "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
@@ -1374,6 +1410,153 @@ static hs_status sq_session_delete_expired(void *impl, int64_t now,
 {
     return sq_run(impl, removed, err, "deleting expired sessions",
                   "DELETE FROM sessions WHERE expires_at <= ?1", "i", now);
+}
+
+/* ---- logins: back-off and unlock links (version 8) ---------------------- */
+
+#define BACKOFF_COLS "SELECT key, failures, last_failure_at FROM login_backoff"
+
+static hs_status read_backoff(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_backoff_rec *b = dst;
+    memset(b, 0, sizeof *b);
+    b->failures = sqlite3_column_int64(st, 1);
+    b->last_failure_at = sqlite3_column_int64(st, 2);
+    return copy_text(st, 0, b->key, sizeof b->key, err, "back-off key");
+}
+
+static hs_status sq_backoff_get(void *impl, const char *key,
+                                hs_backoff_rec *out, hs_error *err)
+{
+    return sq_get_one(impl, read_backoff, NULL, out, "no failures counted",
+                      err, BACKOFF_COLS " WHERE key = ?1", "t", key);
+}
+
+/* One upsert, so that two failures at once both count. */
+static hs_status sq_backoff_fail(void *impl, const char *key, int64_t now,
+                                 int64_t forget_after, hs_backoff_rec *out,
+                                 hs_error *err)
+{
+    return sq_get_one(
+        impl, read_backoff, NULL, out, "no failures counted", err,
+        "INSERT INTO login_backoff (key, failures, last_failure_at)"
+        " VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE SET"
+        " failures = CASE WHEN ?2 - last_failure_at >= ?3 THEN 1"
+        "   ELSE failures + 1 END,"
+        " last_failure_at = MAX(last_failure_at, ?2)"
+        " RETURNING key, failures, last_failure_at",
+        "tii", key, now, forget_after);
+}
+
+static hs_status sq_backoff_clear(void *impl, const char *key, hs_error *err)
+{
+    return sq_run(impl, NULL, err, "clearing a back-off",
+                  "DELETE FROM login_backoff WHERE key = ?1", "t", key);
+}
+
+static hs_status sq_backoff_purge(void *impl, int64_t before, int64_t *removed,
+                                  hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging back-off counters",
+                  "DELETE FROM login_backoff WHERE last_failure_at < ?1", "i",
+                  before);
+}
+
+#define UNLOCK_COLS                                                            \
+    "SELECT id, user_id, token_hash, created_at, expires_at, used_at,"         \
+    " revoked_at FROM unlock_tokens"
+
+static hs_status read_unlock(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_unlock_token *t = dst;
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    t->user_id = sqlite3_column_int64(st, 1);
+    t->created_at = sqlite3_column_int64(st, 3);
+    t->expires_at = sqlite3_column_int64(st, 4);
+    t->used_at = sqlite3_column_int64(st, 5);
+    t->revoked_at = sqlite3_column_int64(st, 6);
+    return copy_text(st, 2, t->token_hash, sizeof t->token_hash, err,
+                     "token hash");
+}
+
+#define REVOKE_UNLOCKS                                                         \
+    "UPDATE unlock_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND"          \
+    " used_at = 0 AND revoked_at = 0 AND expires_at > ?2"
+
+static hs_status sq_unlock_create(void *impl, hs_unlock_token *t,
+                                  hs_error *err)
+{
+    sq_store *s = impl;
+    sq_msg missing;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_run(s, NULL, err, "revoking unlock tokens", REVOKE_UNLOCKS,
+                    "ii", t->user_id, t->created_at);
+        if (hs == HS_OK)
+            hs = sq_insert(s, &t->id, "an unlock token with this hash exists",
+                           no_user(missing, t->user_id), err,
+                           "creating an unlock token",
+                           "INSERT INTO unlock_tokens (user_id, token_hash,"
+                           " created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                           "itii", t->user_id, t->token_hash, t->created_at,
+                           t->expires_at);
+        hs = sq_savepoint_end(s, hs, err);
+    }
+    sq_unlock(s);
+    if (hs != HS_OK)
+        t->id = 0;
+    return hs;
+}
+
+static hs_status sq_unlock_get(void *impl, const char *token_hash,
+                               hs_unlock_token *out, hs_error *err)
+{
+    return sq_get_one(impl, read_unlock, NULL, out, "no such unlock token",
+                      err, UNLOCK_COLS " WHERE token_hash = ?1", "t",
+                      token_hash);
+}
+
+static hs_status sq_unlock_use(void *impl, hs_id id, int64_t now,
+                               hs_error *err)
+{
+    int64_t changed = 0;
+    hs_status hs = sq_run(impl, &changed, err, "using an unlock token",
+                          "UPDATE unlock_tokens SET used_at = ?2 WHERE id = ?1"
+                          " AND used_at = 0 AND revoked_at = 0 AND"
+                          " expires_at > ?2",
+                          "ii", id, now);
+    if (hs == HS_OK && changed == 0)
+        hs = hs_fail(err, HS_ERR_NOTFOUND, "unlock token %lld is not usable",
+                     (long long)id);
+    return hs;
+}
+
+static hs_status sq_unlock_revoke(void *impl, hs_id user_id, int64_t now,
+                                  int64_t *revoked, hs_error *err)
+{
+    return sq_run(impl, revoked, err, "revoking unlock tokens", REVOKE_UNLOCKS,
+                  "ii", user_id, now);
+}
+
+static hs_status sq_unlock_purge(void *impl, int64_t before, int64_t *removed,
+                                 hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging unlock tokens",
+                  "DELETE FROM unlock_tokens WHERE expires_at < ?1", "i",
+                  before);
+}
+
+static hs_status sq_sessions_end_others(void *impl, hs_id user_id,
+                                        hs_id keep_id, int64_t *removed,
+                                        hs_error *err)
+{
+    return sq_run(impl, removed, err, "ending a user's other sessions",
+                  "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2", "ii",
+                  user_id, keep_id);
 }
 
 /* ---- notifications ----------------------------------------------------- */
@@ -2619,6 +2802,132 @@ static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
 #undef ONE_ANALYSIS
 }
 
+/* ---- the outbox of alerts (version 8) ----------------------------------- */
+
+#define OUTBOX_COLS                                                            \
+    "id, channel, kind, recipient, user_id, subject, body, created_at,"       \
+    " state, attempts, next_attempt_at, sent_at, last_error"
+
+static hs_status read_outbox(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_outbox_msg *m = dst;
+    hs_status hs;
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    hs = copy_text(st, 1, m->channel, sizeof m->channel, err, "outbox channel");
+    if (hs == HS_OK)
+        hs = copy_text(st, 2, m->kind, sizeof m->kind, err, "outbox kind");
+    if (hs == HS_OK)
+        hs = copy_text(st, 3, m->recipient, sizeof m->recipient, err,
+                       "outbox recipient");
+    m->user_id = sqlite3_column_int64(st, 4);
+    if (hs == HS_OK)
+        hs = copy_text(st, 5, m->subject, sizeof m->subject, err,
+                       "outbox subject");
+    if (hs == HS_OK)
+        hs = copy_text(st, 6, m->body, sizeof m->body, err, "outbox body");
+    m->created_at = sqlite3_column_int64(st, 7);
+    if (hs == HS_OK)
+        hs = copy_text(st, 8, m->state, sizeof m->state, err, "outbox state");
+    m->attempts = sqlite3_column_int64(st, 9);
+    m->next_attempt_at = sqlite3_column_int64(st, 10);
+    m->sent_at = sqlite3_column_int64(st, 11);
+    if (hs == HS_OK)
+        hs = copy_text(st, 12, m->last_error, sizeof m->last_error, err,
+                       "outbox error");
+    return hs;
+}
+
+static hs_status sq_outbox_add(void *impl, hs_outbox_msg *m, hs_error *err)
+{
+    sq_msg missing;
+    return sq_insert(impl, &m->id, "duplicate outbox message",
+                     no_user(missing, m->user_id), err,
+                     "queueing an outgoing message",
+                     "INSERT INTO outbox (channel, kind, recipient, user_id,"
+                     " subject, body, created_at, next_attempt_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     "tttIttii", m->channel, m->kind, m->recipient, m->user_id,
+                     m->subject, m->body, m->created_at, m->next_attempt_at);
+}
+
+static int outbox_by_id(const void *a, const void *b)
+{
+    hs_id x = ((const hs_outbox_msg *)a)->id, y = ((const hs_outbox_msg *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* One UPDATE ... RETURNING: a row claimed here cannot be claimed by
+ * another connection until its hold ends (RETURNING's order is SQLite's,
+ * so the rows are sorted after). */
+static hs_status sq_outbox_claim(void *impl, int64_t now, int64_t hold_seconds,
+                                 size_t limit, hs_outbox_msg **items, size_t *n,
+                                 hs_error *err)
+{
+    hs_status hs = sq_list(
+        impl, read_outbox, NULL, sizeof **items, (void **)items, n, err,
+        "UPDATE outbox SET next_attempt_at = ?1 + ?2 WHERE id IN"
+        " (SELECT id FROM outbox WHERE state = 'pending'"
+        "  AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?3)"
+        " RETURNING " OUTBOX_COLS,
+        "iii", now, hold_seconds, (int64_t)limit);
+    if (hs == HS_OK && *n > 1)
+        qsort(*items, *n, sizeof **items, outbox_by_id);
+    return hs;
+}
+
+static hs_status sq_outbox_next_due(void *impl, int64_t *at, hs_error *err)
+{
+    return sq_get_one(impl, read_time, clear_int64, at,
+                      "no outgoing message is pending", err,
+                      "SELECT next_attempt_at FROM outbox"
+                      " WHERE state = 'pending'"
+                      " ORDER BY next_attempt_at LIMIT 1",
+                      "");
+}
+
+static hs_status sq_outbox_sent(void *impl, hs_id id, int64_t at,
+                                hs_error *err)
+{
+    return sq_run_one(impl, "pending outbox message", id, err,
+                      "recording a delivery",
+                      "UPDATE outbox SET state = 'sent', sent_at = ?2,"
+                      " attempts = attempts + 1"
+                      " WHERE id = ?1 AND state = 'pending'",
+                      "ii", id, at);
+}
+
+static hs_status sq_outbox_failed(void *impl, hs_id id, const char *error,
+                                  int64_t retry_at, int give_up, hs_error *err)
+{
+    return sq_run_one(impl, "pending outbox message", id, err,
+                      "recording a failed delivery",
+                      "UPDATE outbox SET attempts = attempts + 1,"
+                      " last_error = ?2, next_attempt_at = ?3,"
+                      " state = CASE WHEN ?4 THEN 'failed' ELSE state END"
+                      " WHERE id = ?1 AND state = 'pending'",
+                      "itib", id, error, retry_at, give_up);
+}
+
+static hs_status sq_outbox_get(void *impl, hs_id id, hs_outbox_msg *out,
+                               hs_error *err)
+{
+    sq_msg missing;
+    return sq_get_one(impl, read_outbox, NULL, out,
+                      no_such(missing, "outbox message", id), err,
+                      "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?1", "i",
+                      id);
+}
+
+static hs_status sq_outbox_purge(void *impl, int64_t before, int64_t *removed,
+                                 hs_error *err)
+{
+    return sq_run(impl, removed, err, "purging the outbox",
+                  "DELETE FROM outbox WHERE state <> 'pending'"
+                  " AND created_at < ?1",
+                  "i", before);
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 /* Every statement is finalized by the call that made it, so close cannot
@@ -2739,6 +3048,29 @@ static const hs_store_analysis_ops sq_analyses = {
     .remove = sq_analysis_delete,
 };
 
+static const hs_store_login_ops sq_logins = {
+    .backoff_get = sq_backoff_get,
+    .backoff_fail = sq_backoff_fail,
+    .backoff_clear = sq_backoff_clear,
+    .backoff_purge = sq_backoff_purge,
+    .unlock_create = sq_unlock_create,
+    .unlock_get = sq_unlock_get,
+    .unlock_use = sq_unlock_use,
+    .unlock_revoke = sq_unlock_revoke,
+    .unlock_purge = sq_unlock_purge,
+    .sessions_end_others = sq_sessions_end_others,
+};
+
+static const hs_store_outbox_ops sq_outbox = {
+    .add = sq_outbox_add,
+    .claim = sq_outbox_claim,
+    .next_due = sq_outbox_next_due,
+    .sent = sq_outbox_sent,
+    .failed = sq_outbox_failed,
+    .get = sq_outbox_get,
+    .purge = sq_outbox_purge,
+};
+
 /* ---- blob references ----------------------------------------------------- */
 
 /* Every column that holds a blob key (store.h's list), UNION'ed: distinct
@@ -2782,6 +3114,8 @@ static const hs_store_ops sq_ops = {
     .diagnoses = &sq_diagnoses,
     .topologies = &sq_topologies,
     .analyses = &sq_analyses,
+    .logins = &sq_logins,
+    .outbox = &sq_outbox,
     .blob_refs = &sq_blob_refs,
 };
 

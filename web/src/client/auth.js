@@ -1,5 +1,6 @@
-// client/auth.js - sessions, first-run setup and the user's preferences
-// (docs/api.md: First-run setup, Auth). The session itself is an HttpOnly
+// client/auth.js - sessions, first-run setup, the user's own password and
+// e-mail, unlock links and the user's preferences (docs/api.md: First-run
+// setup, Auth). The session itself is an HttpOnly
 // cookie; login, setup and me answer {user, csrf_token}, and session.js
 // hands the token to http.js.
 
@@ -31,3 +32,17 @@ export const savePreferences = (prefs, opts = {}) =>
 
 /* The same, as a last request that outlives the page (pagehide). */
 export const savePreferencesOnExit = (prefs) => http.sendBeacon('PUT', '/auth/me/preferences', { preferences: prefs });
+
+/* Changes the logged-in user's password; other sessions end -> {user}. */
+export const changePassword = (current, next, opts = {}) =>
+  http.post('/auth/me/password', { current, new: next }, { quiet: true, ...opts });
+
+/* Sets the logged-in user's e-mail ('' or null = none), proved by the
+ * current password -> {user}. */
+export const changeEmail = (email, password, opts = {}) =>
+  http.put('/auth/me/email', { email: email || null, password }, { quiet: true, ...opts });
+
+/* Lifts an account's lock with the token of its mail's link (no session
+ * needed) -> {ok, username}. */
+export const unlock = (token, opts = {}) =>
+  http.post('/auth/unlock', { token }, { quiet: true, authAttempt: true, ...opts });

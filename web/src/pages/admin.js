@@ -1,5 +1,6 @@
 // pages/admin.js - #/admin (admins only): the user accounts (create, disable
-// and enable, unlock, reset a password) and the notifications the server
+// and enable, unlock, reset a password, set the e-mail address alerts and
+// unlock links are mailed to) and the notifications the server
 // raises for admins (locked accounts, failed jobs). Each action answers with
 // the changed user, which replaces its row in place.
 
@@ -32,6 +33,17 @@ function resetPassword(u, users) {
   });
 }
 
+function editEmail(u, users) {
+  const input = h('input.form-control', { type: 'email', autocomplete: 'off', maxlength: '254', testid: 'user-email-input', name: 'user-email', value: u.email || '' });
+  return modal({
+    title: t('admin.emailTitle', { name: u.username }),
+    body: [field(t('admin.email'), input, { help: t('admin.emailHelp'), cls: 'mb-0' })],
+    okLabel: t('admin.saveEmail'),
+    testid: 'user-email-dialog',
+    onOk: async () => users.setEmail(u.id, input.value.trim(), { label: t('admin.savingEmail') }),
+  });
+}
+
 function usersCard(users, ctx, refresh) {
   const me = ctx.session.user;
   const act = (u, action) => async (ev) => {
@@ -45,7 +57,8 @@ function usersCard(users, ctx, refresh) {
   const row = (u) => h('tr', { testid: 'user-row', dataset: { username: u.username, id: u.id } },
     h('td', h('div.d-flex.align-items-center.gap-2', h('span.user-avatar', icon('user')),
       h('div.min-w-0', h('div.fw-semibold.text-nowrap', u.username, u.id === me?.id && h('span.small.text-body-secondary.ms-1', t('admin.you'))),
-        h('div.small.text-body-secondary.d-md-none', t(`role.${u.role}`))))),
+        h('div.small.text-body-secondary.d-md-none', t(`role.${u.role}`)),
+        h('div.small.text-body-secondary.text-break', { testid: 'user-email' }, u.email || t('admin.noEmail'))))),
     h('td.d-none.d-md-table-cell', u.role === 'admin' ? badge(t('role.admin'), 'primary') : t('role.user')),
     h('td', h('div.d-flex.flex-wrap.gap-1', statusBadges(u))),
     h('td.d-none.d-lg-table-cell.text-nowrap', fmtAgo(u.created_at)),
@@ -53,6 +66,10 @@ function usersCard(users, ctx, refresh) {
       u.locked && actionButton('user-unlock', 'unlock', t('admin.unlock'), act(u, 'unlock')),
       u.disabled ? actionButton('user-enable', 'check', t('admin.enable'), act(u, 'enable'))
         : actionButton('user-disable', 'ban', t('admin.disable'), act(u, 'disable'), 'outline-danger'),
+      actionButton('user-edit-email', 'mail', t('admin.editEmail'), async () => {
+        if (await editEmail(u, ctx.api.users)) toast(t('admin.done.email', { name: u.username }));
+        refresh();
+      }),
       actionButton('user-reset', 'key', t('admin.reset'), async () => {
         if (await resetPassword(u, ctx.api.users)) toast(t('admin.done.password', { name: u.username }));
         refresh();
@@ -69,11 +86,13 @@ function createCard(ctx, onCreated) {
   const username = h('input.form-control', { type: 'text', testid: 'user-create-username', name: 'new-username', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '63' });
   const password = h('input.form-control', { type: 'password', testid: 'user-create-password', name: 'new-password', autocomplete: 'new-password' });
   const role = select([{ value: 'user', label: t('role.user') }, { value: 'admin', label: t('role.admin') }], { value: 'user', testid: 'user-create-role' });
+  const email = h('input.form-control', { type: 'email', testid: 'user-create-email', name: 'new-email', autocomplete: 'off', maxlength: '254' });
   const errorBox = h('div.mb-3');
   const submit = h('button.btn.btn-primary.w-100', { type: 'submit', testid: 'user-create-submit' }, icon('plus'), ' ', t('admin.create'));
   const form = h('form', { novalidate: true }, errorBox,
     field(t('admin.username'), username, { help: t('admin.usernameHelp') }),
     field(t('admin.password'), password, { help: t('admin.passwordHelp') }),
+    field(t('admin.email'), email, { help: t('admin.emailHelp') }),
     field(t('admin.role'), role),
     submit);
   form.addEventListener('submit', async (ev) => {
@@ -81,16 +100,18 @@ function createCard(ctx, onCreated) {
     clear(errorBox);
     setInvalid(username, null);
     setInvalid(password, null);
+    setInvalid(email, null);
     submit.disabled = true;
     try {
-      const u = await ctx.api.users.create({ username: username.value.trim(), password: password.value, role: role.value }, { label: t('admin.creating') });
+      const u = await ctx.api.users.create({ username: username.value.trim(), password: password.value, role: role.value, email: email.value.trim() || null }, { label: t('admin.creating') });
       toast(t('admin.created', { name: u.username }));
       username.value = '';
       password.value = '';
+      email.value = '';
       role.value = 'user';
       onCreated();
     } catch (e) {
-      const target = { username, password }[e.details?.field] || (e.code === 'conflict' ? username : null);
+      const target = { username, password, email }[e.details?.field] || (e.code === 'conflict' ? username : null);
       if (target) setInvalid(target, errorDetail(e));
       clear(errorBox, errorAlert(e, { testid: 'user-create-error' }));
     } finally {

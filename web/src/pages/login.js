@@ -4,22 +4,17 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
-import { fmtDate } from '../format.js';
 import { field, errorTitle } from '../ui.js';
 import { authCard } from '../views/auth-card.js';
 
-/* The login-specific wording for an error, in the user's language: how
- * many attempts are left before the lock (details.attempts_remaining), and
- * once locked, when it ends and who can lift it (details.locked_until). */
+/* The login-specific wording for an error, in the user's language. A
+ * refused login says the same whatever the reason (the server answers
+ * alike for an unknown name, a wrong password, a wait and a locked
+ * account), so the hint is the same for everyone: where a locked owner
+ * finds the way back in. */
 function loginError(e) {
-  const d = e.details || {};
-  if (e.code === 'invalid_credentials' && Number.isInteger(d.attempts_remaining)) {
-    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-attempts-left' },
-      d.attempts_remaining > 0 ? t('auth.attemptsLeft', { count: d.attempts_remaining }) : t('auth.nextLocks'))];
-  }
-  if (e.code === 'account_locked') {
-    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-locked-until' },
-      d.locked_until ? t('auth.lockedUntil', { time: fmtDate(d.locked_until) }) : t('auth.lockedAsk'))];
+  if (e.code === 'invalid_credentials') {
+    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-hint' }, t('auth.lockHint'))];
   }
   if (e.code === 'rate_limited') return [h('div', errorTitle(e)), h('div.small', t('auth.waitMinute'))];
   return errorTitle(e);
