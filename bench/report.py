@@ -35,7 +35,7 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # bench/robust.py, "feedback" by bench/feedback.py, "explain" by
 # bench/explain.py, "rca" by bench/rca.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
-                 "feedback", "explain", "rca")
+                 "feedback", "explain", "rca", "slow_clients")
 NOTES_HEADING = "## Notes"
 
 

@@ -433,7 +433,8 @@ def test_deploy_md_nginx_block():
     if not shutil.which("nginx"):
         harness.fail("nginx is not installed (make deps installs it)")
     cert, key = make_pair("nginx-pair")
-    args = ["--secure-cookies", "--trusted-proxy", "127.0.0.1", "--max-upload-mb", "256"]
+    args = ["--secure-cookies", "--trusted-proxy", "127.0.0.1", "--max-upload-mb", "256",
+            "--max-connections-per-address", "0"]
     with open(DEPLOY_MD) as f:
         doc = f.read()
     for flag in args[::2]:

@@ -4314,7 +4314,7 @@ static void test_outbox_claim_concurrent(void **state)
             fail_msg("message %d was claimed %d times", id, times[id]);
 }
 
-/* ---- version 10: fair claims, blob references ---------------------------- */
+/* ---- version 11: fair claims, blob references ---------------------------- */
 
 /* Claims job `want` fairly at `now` as WORKER_A. */
 static void claim_fair(hs_store *store, hs_id want, int64_t now)
@@ -4571,6 +4571,7 @@ static void test_ops_table(void **state)
     assert_non_null(ops->outbox->failed);
     assert_non_null(ops->outbox->get);
     assert_non_null(ops->outbox->purge);
+    assert_non_null(ops->ping);
     assert_non_null(ops->jobs->claim_next_fair);
     assert_non_null(ops->blob_refs);
     assert_non_null(ops->blob_refs->list);
@@ -4773,6 +4774,36 @@ static void test_sessions_end_others(void **state)
         HS_OK);
 }
 
+/* ---- ping (version 10) -------------------------------------------------- */
+
+static hs_status ping_inside(hs_store *store, void *arg, hs_error *err)
+{
+    (void)arg;
+    return hs_store_ping(store, err);
+}
+
+/* A fresh store answers, inside a transaction too (the caller's own
+ * transaction does not block it), and a ping changes nothing; an older
+ * backend (the same table claiming version 9) is pinged by its users. */
+static void test_ping(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    int64_t users = -1;
+    assert_int_equal(hs_store_ping(f->store, &err), HS_OK);
+    assert_int_equal(hs_store_transact(f->store, ping_inside, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_user_count(f->store, &users, &err), HS_OK);
+    assert_int_equal(users, 0);
+    assert_int_equal(hs_store_ping(NULL, &err), HS_ERR_INVALID);
+
+    hs_store_ops older = *f->store->ops;
+    older.version = 9;
+    older.ping = NULL;
+    hs_store old_store = {&older, f->store->impl};
+    assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
+}
+
 /* ---- the suite --------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -4781,6 +4812,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
 {
     const struct CMUnitTest tests[] = {
         T(test_ops_table),
+        T(test_ping),
         T(test_users),
         T(test_events),
         T(test_sessions),

@@ -285,6 +285,39 @@ static void a_silent_job_keeps_its_lease(void **state)
     hs_job_rec_free(&j);
 }
 
+/* The liveness check: live threads pass; looked at from later on (as if
+ * they had stopped), an idle worker silent past HS_RUNNER_BEAT_MAX fails,
+ * then the lease keeper past its period plus that; a worker that runs a
+ * job is not judged by its silence. */
+static void silent_runner_threads_are_reported(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_runner_config rc = {1, 1, 0, 60}; /* the keeper runs every 20 s */
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
+                     HS_OK);
+    f->a.app.runner = f->a.runner;
+    hs_runner *r = f->a.runner;
+    double now = hl_clock_monotonic();
+    assert_int_equal(hs_runner_check(r, now, &err), HS_OK);
+    assert_int_equal(hs_runner_check(r, now + HS_RUNNER_BEAT_MAX - 2, &err),
+                     HS_OK);
+    assert_int_equal(hs_runner_check(r, now + HS_RUNNER_BEAT_MAX + 0.5, &err),
+                     HS_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "job worker 1 is idle"));
+    assert_int_equal(hs_runner_check(r, now + 20 + HS_RUNNER_BEAT_MAX + 1, &err),
+                     HS_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "lease keeper"));
+
+    hs_id id = submit_job(&f->a, &f->owner, 3000, 1);
+    while (atomic_load(&runs[id]) == 0)
+        sleep_ms(10);
+    now = hl_clock_monotonic();
+    assert_int_equal(hs_runner_check(r, now + HS_RUNNER_BEAT_MAX + 0.5, &err),
+                     HS_OK);
+    wait_finished(&f->a, &id, 1, 30);
+}
+
 /* A run whose job was taken back meanwhile (as after a store outage longer
  * than the lease) cannot record its end: the result it made is discarded,
  * and the job runs again - here on the same runner, which must not mistake
@@ -551,6 +584,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_silent_job_keeps_its_lease, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(silent_runner_threads_are_reported,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_run_that_lost_its_lease_discards_its_result, setup, teardown),
         cmocka_unit_test_setup_teardown(a_lost_workers_job_is_taken_back, setup,

@@ -22,6 +22,8 @@
 
 #include "testutil.h"
 
+#include "healer/clock.h"
+
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "store_contract.h"
@@ -90,6 +92,29 @@ static void raw_exec(const char *path, const char *sql)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* The ping fails, in about a second and with SQLite's reason, while
+ * another process holds the write lock (reads alone would still pass in
+ * WAL mode, so the ping starts a write), and answers again once it is
+ * released; the other operations keep their longer wait. */
+static void test_ping_locked(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+    double t0 = hl_clock_monotonic();
+    assert_int_equal(hs_store_ping(f->store, &err), HS_ERR_IO);
+    double waited = hl_clock_monotonic() - t0;
+    assert_true(waited >= 0.9 && waited < 3.0);
+    assert_non_null(strstr(err.message, "locked"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(other), SQLITE_OK);
+    assert_int_equal(hs_store_ping(f->store, &err), HS_OK);
 }
 
 /* Returns the first column of every row of `sql`, joined by ',' (into buf). */
@@ -1021,6 +1046,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v4, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ping_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_recover_atomic, setup,

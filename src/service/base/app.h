@@ -24,6 +24,7 @@ struct hs_setup;
 struct hs_throttle;
 struct hs_job_type;
 struct hs_alerts;
+struct hs_health;
 struct hs_login_policy;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
@@ -55,6 +56,8 @@ typedef struct hs_app {
     struct hs_throttle *login_throttle;  /* logins per client address */
     struct hs_alerts *alerts;            /* mail and webhook; NULL = log only
                                             (domain/alerts.h) */
+    struct hs_health *health;            /* the health checks' cache; NULL =
+                                            uncached (domain/health.h) */
     const struct hs_auth_costs *costs;   /* NULL = interactive */
     /* Lockout, back-off per account and address, unlock links' life
      * (domain/auth.h); NULL = HS_LOGIN_POLICY_DEFAULT. */

@@ -32,6 +32,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/timed_wait.h"
 #include "domain/alerts.h"
 #include "notify/mail.h"
 #include "notify/webhook.h"
@@ -557,9 +558,7 @@ static int64_t seconds_to_next(hs_alerts *a)
 
 static void wait_for_work(hs_alerts *a, int64_t seconds)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)seconds;
+    struct timespec until = hs_monotonic_deadline((double)seconds);
     pthread_mutex_lock(&a->lock);
     while (!a->stopping && !a->woken &&
            pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
@@ -616,14 +615,8 @@ static hs_status check_mail_settings(const hs_alerts_config *cfg, hs_error *err)
 
 static hs_status init_sync(hs_alerts *a, hs_error *err)
 {
-    pthread_condattr_t attr;
-    int rc = pthread_condattr_init(&attr);
-    if (rc == 0)
-        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&a->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0 || pthread_mutex_init(&a->lock, NULL) != 0)
+    if (hs_cond_init_monotonic(&a->wake) != 0 ||
+        pthread_mutex_init(&a->lock, NULL) != 0)
         return hs_fail(err, HS_ERR_INTERNAL, "alerts: cannot create a lock");
     return HS_OK;
 }

@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/timed_wait.h"
 #include "domain/job_types.h"
 #include "domain/notifications.h"
 #include "domain/runner.h"
@@ -43,6 +44,9 @@ typedef struct slot {
     atomic_int stop;     /* read by the engine every round */
     atomic_int shutdown; /* the stop is the runner's: re-queue the job */
     atomic_int lost;     /* the lease went to another worker */
+    /* Monotonic ms of the worker's last loop (its heartbeat while idle;
+     * a running job's liveness is its lease's business). */
+    atomic_int_fast64_t beat_ms;
 } slot;
 
 struct hs_runner {
@@ -63,7 +67,13 @@ struct hs_runner {
     unsigned n_threads;
     pthread_t keeper;
     int keeper_started;
+    atomic_int_fast64_t keeper_beat_ms; /* the keeper's last loop */
 };
+
+static int_fast64_t now_ms(void)
+{
+    return (int_fast64_t)(hl_clock_monotonic() * 1000.0);
+}
 
 /* What a worker hands its job's type: the run and the runner's side. */
 typedef struct run_ctx {
@@ -238,15 +248,7 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
  * the runner's lock held. */
 static void wait_locked(hs_runner *r, pthread_cond_t *cond, double seconds)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)seconds;
-    until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(cond, &r->lock, &until);
+    hs_cond_wait_for(cond, &r->lock, seconds);
 }
 
 static int stopping(hs_runner *r)
@@ -299,6 +301,7 @@ static void *worker_main(void *arg)
     free(arg);
     while (!stopping(wa.r)) {
         hs_job_rec job;
+        atomic_store(&wa.s->beat_ms, now_ms());
         if (!claim(wa.r, wa.s, &job)) {
             pthread_mutex_lock(&wa.r->lock);
             if (!wa.r->stopping)
@@ -354,6 +357,7 @@ static void *keeper_main(void *arg)
     hs_runner *r = arg;
     double period = (double)r->lease_seconds / 3.0;
     for (;;) {
+        atomic_store(&r->keeper_beat_ms, now_ms());
         pthread_mutex_lock(&r->lock);
         if (!r->stopping)
             wait_locked(r, &r->keeper_wake, period);
@@ -382,7 +386,9 @@ static void make_worker_id(char id[40])
 
 static hs_status start_threads(hs_runner *r, unsigned n, hs_error *err)
 {
+    atomic_store(&r->keeper_beat_ms, now_ms());
     for (unsigned i = 0; i < n; i++) {
+        atomic_store(&r->slots[i].beat_ms, now_ms());
         worker_arg *wa = malloc(sizeof *wa);
         if (!wa)
             return hs_fail(err, HS_ERR_NOMEM, "out of memory");
@@ -433,13 +439,9 @@ hs_status hs_runner_start(hs_app *app, const hs_runner_config *cfg,
     make_worker_id(r->worker_id);
     for (size_t i = 0; app->job_types && app->job_types[i] && i + 1 < 32; i++)
         r->types[i] = app->job_types[i]->name;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, &attr);
-    pthread_cond_init(&r->keeper_wake, &attr);
-    pthread_condattr_destroy(&attr);
+    hs_cond_init_monotonic(&r->wake);
+    hs_cond_init_monotonic(&r->keeper_wake);
     hs_status st = start_threads(r, n, err);
     if (st != HS_OK) {
         hs_runner_stop(r);
@@ -482,6 +484,32 @@ unsigned hs_runner_running(hs_runner *r)
 }
 
 const char *hs_runner_worker_id(const hs_runner *r) { return r->worker_id; }
+
+hs_status hs_runner_check(hs_runner *r, double now, hs_error *err)
+{
+    int_fast64_t now_at = (int_fast64_t)(now * 1000.0);
+    double keeper_max = (double)r->lease_seconds / 3.0 + HS_RUNNER_BEAT_MAX;
+    double silent =
+        (double)(now_at - atomic_load(&r->keeper_beat_ms)) / 1000.0;
+    if (silent > keeper_max)
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "the job lease keeper has not run for %.0f s (at most "
+                       "%.0f s expected)",
+                       silent, keeper_max);
+    pthread_mutex_lock(&r->lock);
+    for (unsigned i = 0; i < r->n_threads; i++) {
+        silent = (double)(now_at - atomic_load(&r->slots[i].beat_ms)) / 1000.0;
+        if (r->slots[i].job_id || silent <= HS_RUNNER_BEAT_MAX)
+            continue;
+        pthread_mutex_unlock(&r->lock);
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "job worker %u is idle but has not looked for work for "
+                       "%.0f s (at most %d s expected)",
+                       i + 1, silent, HS_RUNNER_BEAT_MAX);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return HS_OK;
+}
 
 void hs_runner_stop(hs_runner *r)
 {

@@ -63,6 +63,19 @@ void hs_runner_cancel(hs_runner *r, hs_id job_id);
 /* Number of jobs running in this runner (0 for NULL). */
 unsigned hs_runner_running(hs_runner *r);
 
+/* An idle worker looks for work every second, the lease keeper every
+ * third of a lease; either silent for this many seconds longer (a claim
+ * may wait 5 s for a busy store) is taken for dead. */
+#define HS_RUNNER_BEAT_MAX 10
+
+/* Are the runner's threads alive at monotonic time `now` (seconds,
+ * hl_clock_monotonic; a parameter so that tests can look ahead): HS_OK,
+ * or HS_ERR_INTERNAL naming the first silent thread - the lease keeper,
+ * or an idle worker - and for how long. A worker running a job is not
+ * judged here: a job may run long between reports, and its lease says
+ * whether its process lives. For health checks. */
+hs_status hs_runner_check(hs_runner *r, double now, hs_error *err);
+
 /* The id this runner's claims start with (each adds "#N"). */
 const char *hs_runner_worker_id(const hs_runner *r);
 

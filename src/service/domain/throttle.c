@@ -1,10 +1,10 @@
 /* domain/throttle.c - per-client attempt counting (see throttle.h). */
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/client_key.h"
 #include "domain/throttle.h"
 
 #define SLOTS 1024
@@ -52,13 +52,11 @@ static uint64_t fnv1a(const char *s)
 
 void hs_throttle_client_key(const char *address, char out[HS_CLIENT_KEY_MAX])
 {
-    unsigned char v6[16];
-    if (strchr(address, ':') && inet_pton(AF_INET6, address, v6) == 1) {
-        memset(v6 + 8, 0, 8);
-        if (inet_ntop(AF_INET6, v6, out, HS_CLIENT_KEY_MAX))
-            return;
-    }
-    snprintf(out, HS_CLIENT_KEY_MAX, "%s", address);
+    hs_client_key k;
+    if (hs_client_key_from_text(address, &k) == 0)
+        hs_client_key_format(&k, out, HS_CLIENT_KEY_MAX);
+    else
+        snprintf(out, HS_CLIENT_KEY_MAX, "%s", address);
 }
 
 static uint64_t key_hash(const char *key)

@@ -23,11 +23,12 @@ typedef struct hs_throttle hs_throttle;
 /* Buffer size of a client key (an IPv6 /64 prefix's text fits). */
 #define HS_CLIENT_KEY_MAX 64
 
-/* The key a client address counts under, into out: an IPv6 address by its
- * /64 ("2001:db8:1:2::"; one site or device gets a /64 and chooses freely
- * within it), an IPv4 address or any other text as it is (cut to fit).
+/* The key a client address counts under, into out, as text: the rule of
+ * base/client_key.h (an IPv6 address by its /64, "2001:db8:1:2::/64"; one
+ * site or device gets a /64 and chooses freely within it; an IPv4 address,
+ * also IPv4-mapped, as "192.0.2.7"), any other text as it is (cut to fit).
  * The one rule for every per-address limit (this throttle, the login
- * back-off). */
+ * back-off, the connection guard). */
 void hs_throttle_client_key(const char *address, char out[HS_CLIENT_KEY_MAX]);
 
 /* A throttle of `per_minute` attempts per key and minute (0 = no limit). */

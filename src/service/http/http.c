@@ -31,14 +31,17 @@
 #include <sodium.h>
 
 #include "base/app.h"
+#include "base/client_key.h"
 #include "base/log.h"
 #include "healer/clock.h"
+#include "http/conn_guard.h"
 #include "http/http.h"
+#include "http/request_head.h"
 
 /* Response statuses counted separately in /metrics; others go to "other". */
-static const int COUNTED_STATUS[] = {200, 201, 202, 204, 304, 400, 401, 403,
-                                     404, 405, 409, 413, 415, 422, 429, 500,
-                                     503};
+static const int COUNTED_STATUS[] = {200, 201, 202, 204, 304, 400, 401,
+                                     403, 404, 405, 409, 413, 414, 415,
+                                     422, 429, 431, 500, 501, 503};
 #define N_STATUS ((int)(sizeof COUNTED_STATUS / sizeof COUNTED_STATUS[0]) + 1)
 
 /* Latency histogram bucket bounds, seconds (Prometheus' usual set). */
@@ -66,6 +69,7 @@ struct hs_http {
     atomic_uint_fast64_t *counts;
     atomic_uint_fast64_t latency[N_BUCKETS + 1];
     atomic_uint_fast64_t latency_sum_us;
+    hs_conn_guard *guard; /* per-address limit, request-head deadline */
 };
 
 typedef enum body_mode { BODY_NONE, BODY_JSON, BODY_MULTIPART } body_mode;
@@ -83,6 +87,7 @@ typedef struct req_ctx {
     hs_blob_writer *writer;
     uint64_t file_bytes;   /* bytes of the "file" part so far */
     int answered;          /* a response was queued */
+    int must_close;        /* answer now and close (a refused head) */
     double t_start;
 } req_ctx;
 
@@ -292,15 +297,7 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 /* An IPv4 or IPv6 literal as 16 bytes (IPv4 v4-mapped); 0 when not one. */
 static int ip_bytes(const char *text, unsigned char out[16])
 {
-    struct in_addr v4;
-    if (inet_pton(AF_INET6, text, out) == 1)
-        return 1;
-    if (inet_pton(AF_INET, text, &v4) != 1)
-        return 0;
-    memset(out, 0, 10);
-    out[10] = out[11] = 0xff;
-    memcpy(out + 12, &v4, 4);
-    return 1;
+    return hs_ip_from_text(text, out) == 0;
 }
 
 /* Copies the n bytes at text, without surrounding spaces, to out (cap). */
@@ -822,9 +819,35 @@ static void account(req_ctx *c, int status)
     hs_log_access(level, "request", f);
 }
 
+/* The connection guard's gauges and counters. */
+static int guard_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
+{
+    hs_conn_guard_stats st;
+    hs_conn_guard_stats_get(h->guard, &st);
+    return hs_buf_printf(
+        buf, len, cap,
+        "# HELP healer_http_connections_open Open HTTP connections.\n"
+        "# TYPE healer_http_connections_open gauge\n"
+        "healer_http_connections_open %llu\n"
+        "# HELP healer_http_connections_refused_total Connections refused "
+        "because their address had max-connections-per-address open.\n"
+        "# TYPE healer_http_connections_refused_total counter\n"
+        "healer_http_connections_refused_total{reason=\"per_address\"} "
+        "%llu\n"
+        "# HELP healer_http_request_head_timeouts_total Connections closed "
+        "because a request's head was not in within request-head-timeout.\n"
+        "# TYPE healer_http_request_head_timeouts_total counter\n"
+        "healer_http_request_head_timeouts_total %llu\n",
+        (unsigned long long)st.open,
+        (unsigned long long)st.refused_per_address,
+        (unsigned long long)st.heads_timed_out);
+}
+
 int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
 {
-    int rc = hs_buf_printf(buf, len, cap,
+    int rc = guard_metrics_text(h, buf, len, cap);
+    if (rc == 0)
+        rc = hs_buf_printf(buf, len, cap,
                            "# HELP healer_http_requests_total HTTP requests by "
                            "route, method and status.\n"
                            "# TYPE healer_http_requests_total counter\n");
@@ -950,6 +973,8 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
         MHD_add_response_header(mr, "Cache-Control", "no-store");
     for (size_t i = 0; i < r->n_headers; i++)
         MHD_add_response_header(mr, r->header_names[i], r->header_values[i]);
+    if (c->must_close)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     int status = r->status ? r->status : 500;
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, mr);
     MHD_destroy_response(mr);
@@ -996,6 +1021,33 @@ static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
     return send_response(c, conn);
 }
 
+/* A connection's guard entry (its socket context), or NULL. */
+static hs_conn_entry *guard_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? (hs_conn_entry *)info->socket_context : NULL;
+}
+
+/* The whole head is in: its deadline stops, and the head rules
+ * (request_head.h) may refuse it; then the answer goes out at once and the
+ * connection closes, so none of its body is read as anything. */
+static int head_refused(req_ctx *c, struct MHD_Connection *conn, int is_api)
+{
+    hs_conn_entry *e = guard_entry(conn);
+    hs_head_refusal refusal;
+    hs_conn_guard_head_done(c->h->guard, e);
+    if (!hs_request_head_check(conn, hs_conn_entry_target_len(e), &refusal))
+        return 0;
+    c->route_index = (int)(c->h->n_routes + (is_api ? EXTRA_UNMATCHED
+                                                   : EXTRA_STATIC));
+    hs_reply_error(&c->resp, refusal.status, refusal.code, NULL, "%s",
+                   refusal.message);
+    c->failed = 1;
+    c->must_close = 1;
+    return 1;
+}
+
 /* Sets up the request from its headers; may decide an error already. */
 static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
                               const char *url, const char *method)
@@ -1020,6 +1072,8 @@ static req_ctx *begin_request(hs_http *h, struct MHD_Connection *conn,
 
     int is_api = !strncmp(url, "/api/", 5) || !strcmp(url, "/api") ||
                  !strcmp(url, "/metrics");
+    if (head_refused(c, conn, is_api))
+        return c;
     if (!is_api) {
         c->route_index = (int)(h->n_routes + EXTRA_STATIC);
         if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
@@ -1074,7 +1128,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *con_cls = c;
         const char *cl = hs_req_header(&c->req, "Content-Length");
         /* Too much to drain: answer now; MHD then closes the connection. */
-        if (c->failed && cl && strtoull(cl, NULL, 10) > HS_HTTP_DRAIN_MAX)
+        if (c->must_close ||
+            (c->failed && cl && strtoull(cl, NULL, 10) > HS_HTTP_DRAIN_MAX))
             return send_response(c, conn);
         return MHD_YES;
     }
@@ -1111,11 +1166,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     req_ctx *c = *con_cls;
-    (void)conn;
+    hs_http *h = cls;
     (void)toe;
+    /* A kept-alive connection now waits for its next head. */
+    hs_conn_guard_await_head(h->guard, guard_entry(conn));
     if (!c)
         return;
-    hs_http *h = cls;
     if (c->pp)
         MHD_destroy_post_processor(c->pp);
     hs_blob_abort(c->writer);
@@ -1125,6 +1181,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     resp_reset(&c->resp);
     free(c);
     *con_cls = NULL;
+}
+
+/* ---- the connection guard's hooks (conn_guard.h) ------------------------ */
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen)
+{
+    hs_http *h = cls;
+    (void)addrlen;
+    return hs_conn_guard_admit(h->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    hs_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *addr =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = hs_conn_guard_opened(
+            h->guard, addr ? addr->client_addr : NULL,
+            fd ? (int)fd->connect_fd : -1);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        hs_conn_guard_closed(h->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Sees the raw request target before it is parsed: its length is kept
+ * for the head rules (the parsed URL has lost the query). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    hs_conn_entry_set_target_len(guard_entry(conn), strlen(uri));
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1203,17 +1297,29 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         free(h);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
+    unsigned max_connections =
+        cfg->max_connections ? cfg->max_connections : 1024;
+    st = hs_conn_guard_new(max_connections, cfg->max_connections_per_address,
+                           cfg->request_head_timeout, &h->guard, err);
+    if (st != HS_OK) {
+        free(h->counts);
+        free(h->web_dir);
+        free(h);
+        return st;
+    }
     struct MHD_OptionItem tls_opts[4];
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      (is_v6 ? MHD_USE_IPv6 : 0) | tls_options(h, tls_opts);
     h->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+        flags, (uint16_t)cfg->port, on_accept, h, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first: see MHD docs */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(cfg->max_connections ? cfg->max_connections : 1024),
+        MHD_OPTION_CONNECTION_LIMIT, max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HS_HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
@@ -1221,6 +1327,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
+        hs_conn_guard_free(h->guard);
         free(h->counts);
         free(h->web_dir);
         free(h);
@@ -1249,6 +1356,7 @@ void hs_http_stop(hs_http *h)
         MHD_stop_daemon(h->daemon);
     if (h->quiesced_fd != MHD_INVALID_SOCKET)
         close(h->quiesced_fd);
+    hs_conn_guard_free(h->guard); /* after the daemon: no connection left */
     free(h->counts);
     free(h->web_dir);
     free(h);

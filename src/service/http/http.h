@@ -169,6 +169,8 @@ typedef struct hs_http_config {
     unsigned threads;          /* connection threads (thread pool) */
     unsigned max_connections;
     unsigned connection_timeout; /* seconds of inactivity */
+    unsigned max_connections_per_address; /* per client key; 0 = no limit */
+    unsigned request_head_timeout; /* seconds for a whole head; 0 = none */
     size_t max_upload_bytes;   /* multipart file parts */
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */

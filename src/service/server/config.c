@@ -41,6 +41,12 @@ static const key_spec KEYS[] = {
     U("http-threads", http_threads, 1, 256, "4", "connection threads"),
     U("max-connections", max_connections, 1, 100000, "4096", "open connections at most"),
     U("connection-timeout", connection_timeout, 1, 3600, "60", "idle seconds before a connection closes"),
+    U("max-connections-per-address", max_connections_per_address, 0, 100000, "64",
+      "open connections per client address (IPv6: per /64), 0 = no limit; "
+      "behind a proxy every client has the proxy's address"),
+    U("request-head-timeout", request_head_timeout, 1, 3600, "10",
+      "seconds a connection has to send a request's whole head (also the "
+      "longest a kept-alive connection waits for its next request)"),
     U("max-upload-mb", max_upload_mb, 1, 65536, "256", "largest uploaded file, MiB"),
     U("max-json-mb", max_json_mb, 1, 4096, "32", "largest JSON body, MiB"),
     U("workers", workers, 1, 64, "1", "jobs that run at once"),
@@ -65,6 +71,9 @@ static const key_spec KEYS[] = {
       "nodes a topology may have at most (uploads and analyses)"),
     U("blob-grace-seconds", blob_grace_seconds, 0, 604800, "3600",
       "at start, stored files no record refers to are removed once this old"),
+    U("min-free-disk-mb", min_free_disk_mb, 0, 100000000, "100",
+      "GET /api/v1/health fails (503, check 'disk') when the data directory's "
+      "file system has less free space than this, MiB; 0 = report only"),
     B("secure-cookies", secure_cookies, "false",
       "mark cookies Secure (behind a TLS proxy; always on with tls-cert)"),
     T("tls-cert", tls_cert, "",

@@ -24,6 +24,8 @@ typedef struct hs_server_config {
     unsigned http_threads;
     unsigned max_connections;
     unsigned connection_timeout;
+    unsigned max_connections_per_address; /* per client address, 0 = no limit */
+    unsigned request_head_timeout; /* seconds for a request's whole head */
     unsigned max_upload_mb;
     unsigned max_json_mb;
     unsigned workers;
@@ -41,6 +43,7 @@ typedef struct hs_server_config {
     unsigned max_topology_nodes; /* a topology's nodes at most */
     unsigned blob_grace_seconds; /* an unreferenced blob younger than this
                                     is kept by the orphan sweep */
+    unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
     /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
     char tls_cert[1024];   /* PEM certificate (chain) file */

@@ -17,6 +17,7 @@
 #include "domain/analyses.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
+#include "domain/health.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/logins.h"
@@ -91,17 +92,35 @@ static hs_status parse_listen(const char *listen, char *host, size_t cap,
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-/* Enough descriptors for max_connections plus files and the database. */
-static void raise_fd_limit(unsigned want)
+/* Descriptors kept for the store, blobs, logs and the job runner beside
+ * the connections. */
+#define FD_RESERVE 256
+
+/* Enough descriptors for max_connections plus FD_RESERVE; returns the
+ * connections the descriptor limit allows, so that the cap is refused
+ * cleanly by libmicrohttpd instead of failing accepts (EMFILE) for
+ * everybody. */
+static unsigned raise_fd_limit(unsigned want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t target = (rlim_t)want + 256;
+        return want;
+    rlim_t target = (rlim_t)want + FD_RESERVE;
+    if (rl.rlim_cur < target) {
+        rl.rlim_cur = rl.rlim_max < target ? rl.rlim_max : target;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (rl.rlim_cur >= target)
-        return;
-    rl.rlim_cur = rl.rlim_max < target ? rl.rlim_max : target;
-    setrlimit(RLIMIT_NOFILE, &rl);
+        return want;
+    unsigned fits = rl.rlim_cur > 2 * FD_RESERVE
+                        ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+                        : (unsigned)(rl.rlim_cur / 2);
+    hs_log(HS_LOG_WARN, "max-connections lowered to the descriptor limit",
+           json_pack("{s:i, s:i, s:I}", "max_connections", (int)want,
+                     "allowed", (int)fits, "nofile",
+                     (json_int_t)rl.rlim_cur));
+    return fits ? fits : 1;
 }
 
 /* A UTC date for messages. */
@@ -359,6 +378,9 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
                                hs_notifications_io};
         st = hs_alerts_new(app, &ac, &app->alerts, err);
     }
+    if (st == HS_OK)
+        st = hs_health_new(cfg->data_dir, (uint64_t)cfg->min_free_disk_mb << 20,
+                           &app->health, err);
     return st;
 }
 
@@ -372,6 +394,8 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .threads = cfg->http_threads,
         .max_connections = cfg->max_connections,
         .connection_timeout = cfg->connection_timeout,
+        .max_connections_per_address = cfg->max_connections_per_address,
+        .request_head_timeout = cfg->request_head_timeout,
         .max_upload_bytes = s->app.limits.max_upload_bytes,
         .max_json_bytes = s->app.limits.max_json_bytes,
         .web_dir = cfg->web_dir[0] ? cfg->web_dir : NULL,
@@ -398,12 +422,13 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         return st;
     hs_log_level_parse(cfg->log_level, &level);
     hs_log_set_level(level);
-    raise_fd_limit(cfg->max_connections);
+    unsigned max_connections = raise_fd_limit(cfg->max_connections);
 
     hs_server *s = calloc(1, sizeof *s);
     if (!s)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     s->cfg = *cfg;
+    s->cfg.max_connections = max_connections;
     s->access_fd = -1;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -516,6 +541,7 @@ void hs_server_stop(hs_server *s)
     app->alerts = NULL;
     hs_model_cache_free(app->models);
     hs_setup_free(app->setup);
+    hs_health_free(app->health);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
     hs_tls_free(&s->tls);

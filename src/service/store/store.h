@@ -45,7 +45,9 @@
  * and ending a user's other sessions - whose wrappers refuse cleanly on
  * an older backend; version 9 appends the outbox of alerts (messages
  * waiting for the mail relay or the webhook), whose wrappers refuse
- * cleanly on an older backend; version 10 appends the
+ * cleanly on an older backend; version 10 appends `ping` (is the store
+ * answering, for health checks), which an older backend answers by
+ * counting its users; version 11 appends the
  * jobs' claim_next_fair (a claim that shares the workers between users;
  * an older backend's claim is the plain oldest-first one) and one
  * resource, blob_refs (every blob key a record refers to, for the orphan
@@ -105,7 +107,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 10
+#define HS_STORE_OPS_VERSION 11
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -259,7 +261,7 @@ typedef struct hs_store_job_ops {
     hs_status (*attempt_list)(void *impl, hs_id job_id, hs_id viewer_id,
                               int viewer_is_admin, hs_job_attempt **items,
                               size_t *n, hs_error *err);
-    /* version 10 */
+    /* version 11 */
     hs_status (*claim_next_fair)(void *impl, const char *worker_id,
                                  const char *types_json, int64_t now,
                                  int64_t lease_seconds, hs_job_rec *out,
@@ -371,7 +373,7 @@ typedef struct hs_store_outbox_ops {
     hs_status (*purge)(void *impl, int64_t before, int64_t *removed,
                        hs_error *err);
 } hs_store_outbox_ops;
-/* version 10 */
+/* version 11 */
 typedef struct hs_store_blob_ref_ops {
     hs_status (*list)(void *impl, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                       size_t *n, hs_error *err);
@@ -402,6 +404,8 @@ typedef struct hs_store_ops {
     /* version 9 */
     const hs_store_outbox_ops *outbox;
     /* version 10 */
+    hs_status (*ping)(void *impl, hs_error *err);
+    /* version 11 */
     const hs_store_blob_ref_ops *blob_refs;
 } hs_store_ops;
 
@@ -2326,7 +2330,24 @@ static inline hs_status hs_store_outbox_purge(hs_store *store, int64_t before,
     return store->ops->outbox->purge(store->impl, before, removed, err);
 }
 
-/* ---- version 10: fair claims, blob references ------------------------------ */
+/* ---- ping (version 10) --------------------------------------------------- */
+
+/* Is the store answering now: reachable, readable and able to start a
+ * write, within about a second (a backend waits that long for another
+ * process's lock, then fails). HS_OK, or the storage error (HS_ERR_IO,
+ * HS_ERR_NOMEM) with its message. Writes nothing. An older backend
+ * (version < 10) is pinged by counting its users. For health checks. */
+static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
+{
+    int64_t users = 0;
+    if (!store)
+        return hs_store__bad(err, "ping: no store");
+    if (store->ops->version < 10)
+        return hs_store_user_count(store, &users, err);
+    return store->ops->ping(store->impl, err);
+}
+
+/* ---- version 11: fair claims, blob references ------------------------------ */
 
 /* hs_store_job_claim_next, except for which queued job is taken: the
  * workers are shared between the users (owners) with queued jobs. Among
@@ -2338,7 +2359,7 @@ static inline hs_status hs_store_outbox_purge(hs_store *store, int64_t before,
  * than ceil(W / 2) of them only while nobody else waits. One user's jobs
  * still run oldest first. Atomic as claim_next: two callers never get the
  * same job, and a running job counts (whatever its lease) until it ends
- * or is taken back. A backend older than version 10 claims with
+ * or is taken back. A backend older than version 11 claims with
  * claim_next. */
 static inline hs_status
 hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
@@ -2348,7 +2369,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
 {
     char list[1024];
     const char *types_json = NULL;
-    if (store && store->ops->version < 10)
+    if (store && store->ops->version < 11)
         return hs_store_job_claim_next(store, worker_id, types, now,
                                        lease_seconds, out, err);
     hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
@@ -2366,7 +2387,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
  * (free()) and *n. What is not in it belongs to no record: the orphan
  * sweep removes such blobs (domain/orphans.h). A column that keeps a blob
  * key, added later, must be added here, or its blobs get swept.
- * HS_ERR_INVALID for a backend older than version 10. */
+ * HS_ERR_INVALID for a backend older than version 11. */
 static inline hs_status
 hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                         size_t *n, hs_error *err)
@@ -2375,7 +2396,7 @@ hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
         return hs_store__bad(err, "blob_refs_list: missing argument");
     *keys = NULL;
     *n = 0;
-    if (store->ops->version < 10)
+    if (store->ops->version < 11)
         return hs_fail(err, HS_ERR_INVALID,
                        "store backend '%s' (interface version %u) cannot "
                        "list the blobs its records refer to",

@@ -1246,6 +1246,41 @@ static hs_status sq_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
     return hs;
 }
 
+/* ---- ping (version 10) -------------------------------------------------- */
+
+/* Waits for another process's lock at most this long, ms (every operation
+ * but the ping). */
+#define SQ_BUSY_MS 5000
+/* The ping's wait: a store that cannot start a write within a second is
+ * not answering, as far as a health check is concerned. */
+#define SQ_PING_BUSY_MS 1000
+
+/* Takes the write lock (BEGIN IMMEDIATE), reads the schema's version and
+ * rolls back: the database is reachable, readable and writable now,
+ * without writing a page. */
+static hs_status sq_ping(void *impl, hs_error *err)
+{
+    sq_store *s = impl;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    if (s->in_txn) { /* this thread is inside a transaction: it answers */
+        sq_unlock(s);
+        return HS_OK;
+    }
+    sqlite3_busy_timeout(s->db, SQ_PING_BUSY_MS);
+    hs = sq_exec(s->db,
+                 "BEGIN IMMEDIATE; SELECT MAX(version) FROM schema_migrations",
+                 err, "pinging the database");
+    if (!sqlite3_get_autocommit(s->db)) {
+        hs_error ignored;
+        (void)sq_exec(s->db, "ROLLBACK", &ignored, "rolling back a ping");
+    }
+    sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+    sq_unlock(s);
+    return hs;
+}
+
 /* ---- users ------------------------------------------------------------- */
 
 static hs_status sq_user_create(void *impl, hs_user *u, hs_error *err)
@@ -3116,6 +3151,7 @@ static const hs_store_ops sq_ops = {
     .analyses = &sq_analyses,
     .logins = &sq_logins,
     .outbox = &sq_outbox,
+    .ping = sq_ping,
     .blob_refs = &sq_blob_refs,
 };
 
@@ -3266,7 +3302,7 @@ hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err)
     }
     rc = sqlite3_extended_result_codes(s->db, 1);
     if (rc == SQLITE_OK)
-        rc = sqlite3_busy_timeout(s->db, 5000);
+        rc = sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
     if (rc != SQLITE_OK) {
         hs = sq_err(s->db, rc, err, "configuring the database");
         goto fail;

@@ -3,6 +3,13 @@
 
 import * as http from './http.js';
 
-/* {status: 'ok', version, uptime_seconds}; never waits for the connection
- * (it is what tells that the connection is back). */
-export const health = (opts = {}) => http.get('/health', { quiet: true, retry: false, ...opts });
+/* {status: 'ok' | 'failing', version, uptime_seconds, checks}; never waits
+ * for the connection (it is what tells that the connection is back). A 503
+ * whose checks failed (disk low, store locked) is an answer too: the server
+ * is reachable, so it resolves with the body's fields rather than keep the
+ * UI "offline". */
+export const health = (opts = {}) =>
+  http.get('/health', { quiet: true, retry: false, ...opts }).catch((err) => {
+    if (err.status === 503 && err.code === 'unhealthy') return { status: 'failing', failed: err.details.failed || [] };
+    throw err;
+  });
