@@ -2059,6 +2059,14 @@ static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
                       "i", owner_id);
 }
 
+/* A claim's write, the same for every claim: the queued job whose id the
+ * subquery that follows picks (closed by the caller) becomes running,
+ * leased to ?2 from ?1 for ?3 seconds. */
+#define CLAIM_QUEUED_JOB                                                       \
+    "UPDATE jobs SET state = 'running', started_at = ?1,"                      \
+    " worker_id = ?2, lease_expires_at = ?1 + ?3"                              \
+    " WHERE state = 'queued' AND id = ("
+
 /* One statement picks and takes the job, so no other claimer (thread or
  * process) can slip in between; the outer state test is belt and braces. */
 /* types_json is a JSON array of type names the wrapper built and checked
@@ -2070,9 +2078,7 @@ static hs_status sq_job_claim_next(void *impl, const char *worker_id,
                                    hs_error *err)
 {
     return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
-                      "UPDATE jobs SET state = 'running', started_at = ?1,"
-                      " worker_id = ?2, lease_expires_at = ?1 + ?3"
-                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
+                      CLAIM_QUEUED_JOB "SELECT id FROM jobs"
                       " WHERE state = 'queued' AND (?4 IS NULL OR type IN"
                       " (SELECT value FROM json_each(?4)))"
                       " ORDER BY id LIMIT 1)"
@@ -2093,9 +2099,7 @@ static hs_status sq_job_claim_next_fair(void *impl, const char *worker_id,
 {
     return sq_get_one(
         impl, read_job, release_job, out, "no job is queued", err,
-        "UPDATE jobs SET state = 'running', started_at = ?1,"
-        " worker_id = ?2, lease_expires_at = ?1 + ?3"
-        " WHERE state = 'queued' AND id = ("
+        CLAIM_QUEUED_JOB
         "  WITH owners AS (SELECT owner_id, MIN(id) AS first_id FROM jobs"
         "   WHERE state = 'queued' AND (?4 IS NULL OR type IN"
         "   (SELECT value FROM json_each(?4))) GROUP BY owner_id)"
