@@ -48,7 +48,7 @@ ASAN_SVC_OBJ  := $(SVC_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_CLI_OBJ  := $(CLI_SRC:src/%.c=build/asan/obj/%.o)
 ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all build web deps run demo demo-rca screenshots test unit-tests asan-tests cli-tests bench clean format lint layers
+.PHONY: all build web deps run demo demo-rca screenshots test unit-tests asan-tests cli-tests bench clean format lint layers fuzz fuzz-build
 
 # `make` alone: install what is missing, then build the command and the UI.
 all: deps
@@ -126,6 +126,48 @@ build/bench/%: bench/%.c build/libhealer_service.a build/libhealer.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) $(TEST_INC) -o $@ $< build/libhealer_service.a build/libhealer.a $(SVC_LIBS) $(LDLIBS)
 
+# ---- fuzzing (tests/fuzz, tests/fuzz/README.md) ----
+# libFuzzer targets, one per parser: tests/fuzz/<target>.c becomes
+# build/fuzz/<target>. They need clang's instrumentation, so the engine and
+# the service are compiled a third time, with clang, into build/fuzz/obj
+# (the gcc objects in build/obj and the sanitizer ones in build/asan stay
+# as they are). Sanitizer failures abort, so libFuzzer reports them.
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(BASE) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
+FUZZ_TARGETS := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=build/fuzz/%)
+FUZZ_CORE_OBJ := $(CORE_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_SVC_OBJ  := $(SVC_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 600
+
+build/fuzz/obj/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CORE_INC) -c $< -o $@
+
+build/fuzz/obj/service/%.o: src/service/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(SVC_INC) -c $< -o $@
+
+build/fuzz/libhealer.a: $(FUZZ_CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/libhealer_service.a: $(FUZZ_SVC_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h build/fuzz/libhealer_service.a build/fuzz/libhealer.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(TEST_INC) -o $@ $< build/fuzz/libhealer_service.a build/fuzz/libhealer.a $(SVC_LIBS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each target for FUZZ_SECONDS (default 600) on its corpus; one target:
+# `make fuzz FUZZ_TARGETS=csv FUZZ_SECONDS=60`.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 unit-tests: $(TEST_BIN)
@@ -139,7 +181,7 @@ layers: build/healer
 # API and browser suites, with one summary line at the end ("N passed, N
 # failed").
 test: deps
-	@$(MAKE) --no-print-directory build unit-tests asan-tests build/asan/healer
+	@$(MAKE) --no-print-directory build unit-tests asan-tests build/asan/healer fuzz-build
 	@sh tests/run.sh
 
 # The platform on its embedded defaults: SQLite and files under ./var/.

@@ -10,6 +10,9 @@ PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3
 # temporary directory (the package's own service is not wanted: see
 # RUNLEVEL below).
 PKGS="$PKGS nginx"
+# The fuzz targets (tests/fuzz): clang and its libFuzzer and sanitizer
+# runtimes (libclang-rt-14-dev holds libclang_rt.fuzzer).
+PKGS="$PKGS clang libclang-rt-14-dev"
 # Node.js and npm install the web UI's pinned packages; a machine that
 # already has them (any source) keeps its own.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

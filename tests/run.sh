@@ -5,7 +5,8 @@
 # "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does; API suites
 # (tests/api/test_*.py) start real `healer serve` processes on loopback and
 # report the same way, and so do the end-to-end UI suites
-# (tests/e2e/test_*.mjs, Node + headless Chromium).
+# (tests/e2e/test_*.mjs, Node + headless Chromium), and the fuzz targets
+# run briefly (tests/fuzz/run.sh).
 cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
@@ -51,6 +52,12 @@ done
 for t in tests/cli/*.sh; do
     [ -f "$t" ] && run_suite "$t" sh "$t"
 done
+# The libFuzzer targets (tests/fuzz), each for a short bounded time
+# (FUZZ_SECONDS, 10 s here: a minute for the six, the suite being long already): a crash, leak or timeout fails the suite and
+# prints the command that reproduces it (tests/fuzz/run.sh).
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+export FUZZ_SECONDS
+run_suite "tests/fuzz/run.sh" sh tests/fuzz/run.sh
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 2>/dev/null)
 # The API suites run twice: against build/healer, and against the

@@ -127,11 +127,11 @@ static int user_add(const char *name, int admin, const char *email,
     hs_datadir *dd = NULL;
     hs_id id = 0;
     umask(077); /* it may create the data directory and its store */
-    st = hs_datadir_open(data_dir, &dd, &err);
+    st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
-        st = hs_accounts_create_user(&app, name, password, admin, email, &id,
-                                     &err);
+        st = hs_accounts_create_user(&app, hs_actor_cli(), name, password,
+                                     admin, email, &id, &err);
     }
     sodium_memzero(password, sizeof password);
     hs_datadir_close(dd);
@@ -152,13 +152,13 @@ static int user_unlock(const char *name, const char *data_dir)
     int was_locked = 0;
     hs_status st = hs_auth_init(&err);
     if (st == HS_OK)
-        st = hs_datadir_open(data_dir, &dd, &err);
+        st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);
         st = hs_accounts_find(&app, name, &u, &err);
         was_locked = st == HS_OK && u.locked_until > hs_clock_now(app.clock);
         if (st == HS_OK)
-            st = hs_accounts_unlock(&app, u.id, &err);
+            st = hs_accounts_unlock(&app, hs_actor_cli(), u.id, &err);
     }
     hs_datadir_close(dd);
     if (st != HS_OK) {

@@ -30,6 +30,10 @@ static const command COMMANDS[] = {
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
     {"user", cmd_user, "manage the web platform's users (user add NAME, user unlock NAME)"},
     {"cert", cmd_cert, "write a self-signed certificate for trying HTTPS"},
+    {"key", cmd_key, "write a new data key (key new --out FILE)"},
+    {"rekey", cmd_rekey, "re-encrypt the stored data under a new data key"},
+    {"routes", cmd_routes, "list the web platform's API routes and their rules"},
+    {"audit", cmd_audit, "show the web platform's audit log of admin actions"},
 };
 
 static void usage(FILE *out)

@@ -34,11 +34,18 @@ hl_status hl__fail_io(hl_error *err, const char *path, const char *what,
     return hl__fail_at(err, HL_ERR_IO, path, 0, NULL, 0, "%s: %s", what, msg);
 }
 
+/* A field the reader would change unquoted: one with surrounding blanks
+ * (trimmed), a separator, quote or line break, and one that starts with a
+ * UTF-8 byte order mark (at the start of a file the reader takes it for
+ * the file's BOM and drops it: a header name "\xEF\xBB\xBFsample_id"
+ * would read back as the id column; found by tests/fuzz/csv). */
 static int needs_quotes(const char *s)
 {
     size_t n = strlen(s);
     if (n &&
         (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        return 1;
+    if (!strncmp(s, "\xEF\xBB\xBF", 3))
         return 1;
     return strpbrk(s, ",\"\r\n") != NULL;
 }

@@ -328,6 +328,11 @@ def test_unlock_link_works_once():
         time.sleep(1.1)  # the account's back-off from the five failures
         c.login("dave", "dave-pass-1234")
         check(c.cookie, "dave logs in after the unlock")
+        # The audit log has the unlock once, done by dave himself.
+        admin = s.client().login_as("admin")
+        rows = expect_json(admin.get(API + "/audit?action=user_unlocked"), 200, "audit")["items"]
+        check([(r["actor_name"], r["target_name"], r["address"]) for r in rows] == [("dave", "dave", "127.0.0.1")],
+              "the link's unlock audited, the user as the actor", rows)
 
 
 def test_change_own_password(c, server):

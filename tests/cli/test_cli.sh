@@ -215,6 +215,60 @@ t_version() {
     expect_empty err
 }
 
+# `healer routes` prints the route table the binary serves, as text or as
+# the JSON the authorization matrix test reads; a stray option is a usage
+# error.
+t_routes() {
+    run healer routes --json
+    expect_rc 0 "healer routes --json"
+    "$PY" - out <<'PYEOF' || fail "healer routes --json is not the route table"
+import json, sys
+routes = json.load(open(sys.argv[1]))
+keys = {(r["method"], r["pattern"]): r["flags"] for r in routes}
+assert keys[("GET", "/api/v1/audit")] == ["AUTH", "ADMIN"], keys[("GET", "/api/v1/audit")]
+assert keys[("GET", "/api/v1/health")] == ["PUBLIC"]
+assert "OWNED" in keys[("DELETE", "/api/v1/datasets/{id}")]
+assert not any(m != "GET" for m, p in keys if p.startswith("/api/v1/audit"))
+PYEOF
+    run healer routes
+    expect_rc 0 "healer routes"
+    expect_in out "/api/v1/security/report" "text table"
+    run healer routes --xml
+    expect_rc 2 "healer routes --xml"
+    expect_in err "unknown option '--xml'" "routes usage"
+}
+
+# `healer audit` reads the audit log of a data directory: the CLI's own
+# `healer user add` is on it, as text and as JSON lines, filtered; a bad
+# filter is a usage error, a missing data directory a runtime error that
+# creates nothing.
+t_audit() {
+    printf 'audit-pass-1234\n' | healer user add auditor --admin --data-dir "$TMP/audit" >/dev/null 2>&1 ||
+        fail "healer user add failed"
+    run healer audit --data-dir "$TMP/audit"
+    expect_rc 0 "healer audit"
+    expect_in out "user_created" "text row"
+    expect_in out "auditor" "the target"
+    run healer audit --data-dir "$TMP/audit" --json --action user_created --actor "command line"
+    expect_rc 0 "healer audit --json"
+    "$PY" - out <<'PYEOF' || fail "healer audit --json is not the audit rows"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1, rows
+r = rows[0]
+assert (r["action"], r["target_name"], r["actor_name"], r["actor_id"], r["address"]) == \
+    ("user_created", "auditor", "command line", None, "local"), r
+PYEOF
+    run healer audit --data-dir "$TMP/audit" --action made_up
+    expect_rc 2 "an unknown action"
+    expect_in err "unknown action 'made_up'" "names the action"
+    run healer audit --data-dir "$TMP/audit" --limit 1001
+    expect_rc 2 "--limit 1001"
+    run healer audit --data-dir "$TMP/no-such-dir"
+    expect_rc 1 "a missing data directory"
+    [ ! -e "$TMP/no-such-dir" ] || fail "healer audit created the data directory"
+}
+
 t_help_subcommands() {
     for c in train predict eval drift inspect simulate rca rca-eval cert; do
         run healer $c --help
@@ -1855,11 +1909,14 @@ t_user_unlock() {
     run healer user unlock gus --data-dir dd
     expect_rc 0 "user unlock"
     expect_in out "unlocked 'gus'"
+    [ ! -e dd/data.key ] || fail "healer user unlock made a data key"
     expect_not_in out "was not locked"
     [ "$(sql dd/healer.db "SELECT locked_until FROM users WHERE username = 'gus'")" = 0 ] \
         || fail "the lock was not lifted"
     [ "$(sql dd/healer.db "SELECT COUNT(*) FROM account_events e JOIN users u ON u.id = e.user_id
           WHERE u.username = 'gus' AND e.kind = 'unlocked'")" = 1 ] || fail "no 'unlocked' event recorded"
+    [ "$(sql dd/healer.db "SELECT actor_name || '/' || address || '/' || target_name FROM audit_log
+          WHERE action = 'user_unlocked'")" = "command line/local/gus" ] || fail "the unlock is not audited"
     run healer user unlock gus --data-dir dd
     expect_rc 0 "unlock again"
     expect_in out "was not locked"
@@ -1882,6 +1939,108 @@ t_serve_public_url_refused() {
         expect_in err "public-url" "serve --public-url '$bad'"
     done
     expect_absent dd
+}
+
+# ---- tests: data keys (healer key new, healer rekey) ----
+
+t_key_new() {
+    saved_umask=$(umask)
+    umask 0
+    run healer key new --out k1
+    umask "$saved_umask"
+    expect_rc 0 "key new"
+    expect_in out "wrote data key"
+    [ "$(stat -c %a k1)" = 600 ] || fail "the key file is not 0600 under umask 0: $(stat -c %a k1)"
+    [ "$(stat -c %s k1)" = 32 ] || fail "the key file is not 32 bytes"
+    cp k1 k1.copy
+    run healer key new --out k1
+    expect_rc 1 "key new over an existing file"
+    expect_in err "never overwritten"
+    cmp -s k1 k1.copy || fail "an existing key was changed"
+    run healer key new
+    expect_usage_error "--out FILE is required" "key new without --out"
+    run healer key old --out k2
+    expect_usage_error "healer key new --out FILE" "unknown key subcommand"
+    run healer key new --out nodir/k
+    expect_rc 1 "key in a missing directory"
+    expect_in err "nodir/k"
+}
+
+t_rekey_refusals() {
+    run healer rekey --data-dir dd
+    expect_usage_error "--new-key-file FILE is required" "rekey without a new key"
+    run healer rekey --data-dir kd --new-key-file nokey
+    expect_rc 1 "rekey with a missing new key"
+    expect_in err "nokey"
+    run healer key new --out new.key
+    run healer key new --out other.key
+    chmod 644 new.key
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 1 "a new key readable by others"
+    expect_in err "chmod 600"
+    chmod 600 new.key
+    # A directory from before encryption (no key yet): rekey encrypts it.
+    printf 'correct horse battery\n' > pw
+    run healer user add alice --data-dir kd < pw
+    [ ! -e kd/data.key ] || fail "healer user made a data key"
+    run healer rekey --data-dir kd --new-key-file new.key
+    expect_rc 0 "rekey of a directory without a key"
+    expect_in out "data key is now"
+    cmp -s kd/data.key new.key || fail "kd/data.key is not the new key"
+    [ ! -e kd/rekey.pending ] || fail "the rekey mark was left"
+    # The current key given must be the directory's.
+    run healer key new --out third.key
+    run healer rekey --data-dir kd --data-key-file other.key --new-key-file third.key
+    expect_rc 1 "rekey from a key that is not the directory's"
+    expect_in err "other.key"
+    cmp -s kd/data.key new.key || fail "a refused rekey changed the key"
+    # An encrypted directory whose key is kept elsewhere: never a new key.
+    cp -r kd kx
+    rm kx/data.key
+    run healer rekey --data-dir kx --new-key-file third.key
+    expect_rc 1 "rekey without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    run timeout 20 "$H" serve --data-dir kx --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve without the key of an encrypted directory"
+    expect_in err "give its key file with --data-key-file"
+    [ ! -e kx/data.key ] || fail "a key was made for an encrypted directory"
+    # Files stored before encryption: the server refuses them (making no
+    # key), rekey encrypts them.
+    mkdir -p old/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > old/blobs/upload/0123456789abcdef0123456789abcdef
+    run timeout 20 "$H" serve --data-dir old --listen 127.0.0.1:0 --web-dir ''
+    expect_rc 1 "serve on files stored before encryption"
+    expect_in err "stored before encryption at rest"
+    expect_in err "healer rekey --data-dir old"
+    [ ! -e old/data.key ] || fail "the refused server made a data key"
+    run healer rekey --data-dir old --new-key-file new.key
+    expect_rc 0 "rekey of files stored before encryption"
+    expect_in out "encrypted from plain 1"
+    [ "$(head -c 7 old/blobs/upload/0123456789abcdef0123456789abcdef)" = HSCRYPT ] || fail "the old file was not encrypted"
+    grep -q 12.3456789 old/blobs/upload/0123456789abcdef0123456789abcdef && fail "a KPI value is still in plain"
+    true
+}
+
+t_rekey_resumes() {
+    mkdir -p rd/blobs/upload
+    printf 'sample_id,cpu\n1,12.3456789\n' > rd/blobs/upload/0123456789abcdef0123456789abcdef
+    run healer key new --out k1
+    run healer key new --out k2
+    run healer rekey --data-dir rd --new-key-file k1
+    expect_rc 0 "first rotation"
+    cp rd/data.key old.key
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "second rotation"
+    # As if it had crashed after recording the new key id, before
+    # replacing the key file: the old key file back, the mark left.
+    cp old.key rd/data.key
+    chmod 600 rd/data.key
+    : > rd/rekey.pending
+    run healer rekey --data-dir rd --new-key-file k2
+    expect_rc 0 "the interrupted rotation resumed"
+    expect_in out "already done 1"
+    cmp -s rd/data.key k2 || fail "rd/data.key is not the new key"
+    [ ! -e rd/rekey.pending ] || fail "the mark was left"
 }
 
 # ---- tests: drift ----
@@ -2252,10 +2411,10 @@ eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
 determinism_threads user_add user_add_rejects user_email user_unlock serve_public_url_refused
-cert_writes_a_pair cert_refuses_overwrite cert_usage_errors profile
+cert_writes_a_pair cert_refuses_overwrite cert_usage_errors key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
-rca_ranks rca_eval rca_errors rca_eval_errors"
+rca_ranks rca_eval rca_errors rca_eval_errors routes audit"
 
 passed=0
 failed=0

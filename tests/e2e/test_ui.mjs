@@ -2395,10 +2395,67 @@ const A11Y_PAGES = [
   { name: 'account', user: 'alice', hash: () => '#/account', ready: 'account-current-password' },
   { name: 'unlock', user: null, hash: () => '#/unlock?token=not-a-real-token', ready: 'unlock-submit' },
   { name: 'admin', user: 'admin', hash: () => '#/admin', ready: 'user-row' },
+  { name: 'security', user: 'admin', hash: () => '#/security', ready: 'security-total-unauthorized' },
   { name: 'root cause', user: 'alice', hash: async () => (await ensureRcaInputs()) && '#/rca', ready: 'rca-start' },
   { name: 'analysis', user: 'alice', hash: async () => `#/analyses/${(await ensureAnalysis()).id}`, ready: 'rca-root-node' },
   { name: 'not found', user: 'alice', hash: () => '#/no-such-page', ready: 'page-title' },
 ];
+
+/* The security page: refused requests and failed logins provoked through
+ * the API show in its totals and its route and source tables, the audit
+ * log lists a user the admin created and filters by action; axe-clean in
+ * the light and dark themes, and no sideways scroll at 360 px. */
+async function security_page(t) {
+  const s = await main();
+  const a = await api('admin');
+  const target = unique('sectarget');
+  await a.postJson(API + '/users', { username: target, password: 'target-pass-1234', role: 'user' }, 201);
+  const anon = s.client();
+  for (let i = 0; i < 3; i++) check((await anon.request('GET', API + '/users')).status === 401, 'an anonymous GET /users is 401');
+  for (let i = 0; i < 2; i++) {
+    await anon.request('POST', API + '/auth/login', {
+      body: JSON.stringify({ username: target, password: 'wrong-password' }), headers: { 'Content-Type': 'application/json' },
+    });
+  }
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected
+  await login(page, s, 'admin');
+  await openRoute(page, s, '#/admin', 'admin-to-security');
+  await page.click(tid('admin-to-security'));
+  await waitForHash(page, /^#\/security/);
+  await waitForText(page, 'security-total-unauthorized', (x) => numberIn(x) >= 5, 'at least 5 refused 401s (3 reads, 2 logins)');
+  await waitForText(page, 'security-total-login_failed', (x) => numberIn(x) >= 2, 'the 2 failed logins');
+  await page.locator(`${tid('security-routes-row')}[data-key="GET /api/v1/users"]`).first().waitFor({ state: 'visible' })
+    .catch(() => fail('no security-routes-row for GET /api/v1/users'));
+  await page.locator(`${tid('security-sources-row')}[data-key="127.0.0.1"]`).first().waitFor({ state: 'visible' })
+    .catch(() => fail('no security-sources-row for 127.0.0.1'));
+  check(await canvasNonEmpty(page, 'security-chart-canvas'), 'the time series is drawn');
+  check(/format=csv/.test(await attr(page, 'security-download-csv', 'href')), 'the CSV download link');
+  // the audit log: the created user, then only creations
+  const row = page.locator(`${tid('audit-row')}[data-target="${target}"][data-action="user_created"]`).first();
+  await row.waitFor({ state: 'visible' }).catch(() => fail(`no audit-row for the creation of ${target}`));
+  check((await row.getAttribute('data-actor')) === 'admin', 'the admin created it');
+  const auditJson = await attr(page, 'audit-download-json', 'href');
+  const exported = await pageFetch(page, auditJson);
+  check(exported.status === 200 && exported.json?.items.some((x) => x.target_name === target),
+    'the audit log\'s JSON download holds the new user', exported.status);
+  await page.selectOption(tid('audit-action'), 'user_created');
+  await page.click(tid('audit-apply'));
+  await waitUntil(async () => {
+    const actions = await page.locator(tid('audit-row')).evaluateAll((rows) => rows.map((r) => r.dataset.action));
+    return actions.length > 0 && actions.every((x) => x === 'user_created');
+  }, 10_000, 'the audit log filtered to user creations');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await settle(page);
+  await screenshot(page, 'desktop-security');
+  await axeLightAndDark(page, 'main', 'the security page');
+  await page.setViewportSize({ width: 360, height: 740 });
+  await settle(page, 500);
+  const o = await horizontalOverflow(page);
+  check(o.scrollWidth <= 361, `#/security scrolls sideways at 360 px (scrollWidth ${o.scrollWidth})`);
+  await screenshot(page, 'phone-security');
+  const found = await axeViolations(page, 'main');
+  check(!found.length, `axe-core on #/security at 360 px:\n${found.join('\n')}`);
+}
 
 /** Diagnoses two pasted rows on #/diagnose: their verdict cards show. */
 async function quickCheck(page) {
@@ -2920,6 +2977,7 @@ await run([
   { name: 'theme_dark_persists', fn: theme_dark_persists },
   { name: 'returning_user_restores_context', fn: returning_user_restores_context },
   { name: 'admin_page', fn: admin_page },
+  { name: 'security_page', fn: security_page, timeout: 90_000 },
   { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
   { name: 'chart_data_tables', fn: chart_data_tables },
   { name: 'drop_zone_keyboard', fn: drop_zone_keyboard },

@@ -7,26 +7,29 @@
  * Covered: users, account events, sessions, notifications, preferences,
  * datasets (trash, restore, purge), models, jobs and diagnoses round-trip
  * exactly (NAN metrics and NULL JSON included); a dataset, model, job or
- * diagnosis is visible only to its owner and admins; "not found" and
- * "already exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT with the
- * documented messages; lists are in their documented order; the job queue
- * follows its state and lease rules (claim, progress, renew, finish,
- * requeue, recover, cancel, counts): concurrent claimers never share a
- * job, a worker can write only to the jobs leased to it, and recover takes
- * back only expired leases; a training job's attempts are recorded only by
- * its worker, read back exactly under the access rule, and forgotten when
- * the job goes back to the queue; the labels of a diagnosis's rows are
- * set, replaced and cleared all or nothing under the access rule and the
- * documented bounds, read back by row with their labeller, and go with
- * the diagnosis; login back-off counters count up, start over and
- * purge, unlock links are used once, revoked by a newer one and purged,
- * and a password change can end a user's other sessions; a diagnosis keeps its input's key and a model its parent
- * (0 once deleted) and feedback; deleting a record leaves its referrers
- * pointing at 0; the outbox of alerts keeps messages exactly, claims
- * each due one once (also under concurrent claimers) and holds it, counts
- * attempts, gives up and purges only what is done; transactions commit, roll back without a trace, refuse
- * nesting and belong to their thread; many threads writing through one
- * store at once lose or mangle nothing; and the ops table is complete.
+ * diagnosis is visible only to its owner and admins; "not found" and "already
+ * exists" come back as HS_ERR_NOTFOUND / HS_ERR_CONFLICT with the documented
+ * messages; lists are in their documented order; the job queue follows its
+ * state and lease rules (claim, progress, renew, finish, requeue, recover,
+ * cancel, counts): concurrent claimers never share a job, a worker can write
+ * only to the jobs leased to it, and recover takes back only expired leases; a
+ * training job's attempts are recorded only by its worker, read back exactly
+ * under the access rule, and forgotten when the job goes back to the queue; the
+ * labels of a diagnosis's rows are set, replaced and cleared all or nothing
+ * under the access rule and the documented bounds, read back by row with their
+ * labeller, and go with the diagnosis; login back-off counters count up, start
+ * over and purge, unlock links are used once, revoked by a newer one and
+ * purged, and a password change can end a user's other sessions; a diagnosis
+ * keeps its input's key and a model its parent (0 once deleted) and feedback;
+ * deleting a record leaves its referrers pointing at 0; the outbox of alerts
+ * keeps messages exactly, claims each due one once (also under concurrent
+ * claimers) and holds it, counts attempts, gives up and purges only what is
+ * done; transactions commit, roll back without a trace, refuse nesting and
+ * belong to their thread; many threads writing through one store at once lose
+ * or mangle nothing; the audit log appends and lists (filters, paging) and the
+ * refusal tallies add up, aggregate by time, route and source and prune, as do
+ * the account events by time (and an older backend refuses all of it cleanly);
+ * and the ops table is complete.
  *
  * What is not here: anything about how a backend stores things (files,
  * schema versions, migrations, SQL) - its own test driver checks that.
@@ -4011,7 +4014,7 @@ static void test_analysis_delete_and_purge(void **state)
     hs_job_rec_free(&j);
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 /* A message of `channel` to `to` ("" for a webhook), due at `due`. */
 static hs_outbox_msg outbox_msg(const char *channel, const char *to,
@@ -4314,7 +4317,304 @@ static void test_outbox_claim_concurrent(void **state)
             fail_msg("message %d was claimed %d times", id, times[id]);
 }
 
-/* ---- version 11: fair claims, blob references ---------------------------- */
+/* ---- the audit log and the refusal tallies (version 12) ---------------- */
+
+static hs_audit_rec make_audit(int64_t at, hs_id actor, const char *actor_name,
+                               const char *action, hs_id target)
+{
+    hs_audit_rec a;
+    memset(&a, 0, sizeof a);
+    a.at = at;
+    a.actor_id = actor;
+    snprintf(a.actor_name, sizeof a.actor_name, "%s", actor_name);
+    snprintf(a.action, sizeof a.action, "%s", action);
+    snprintf(a.target_kind, sizeof a.target_kind, "user");
+    a.target_id = target;
+    snprintf(a.target_name, sizeof a.target_name, "target-%lld",
+             (long long)target);
+    snprintf(a.address, sizeof a.address, "2001:db8::1");
+    snprintf(a.detail, sizeof a.detail, "detail of %s", action);
+    return a;
+}
+
+static void assert_audit_equal(const hs_audit_rec *got,
+                               const hs_audit_rec *want)
+{
+    assert_int_equal(got->id, want->id);
+    assert_int_equal(got->at, want->at);
+    assert_int_equal(got->actor_id, want->actor_id);
+    assert_string_equal(got->actor_name, want->actor_name);
+    assert_string_equal(got->action, want->action);
+    assert_string_equal(got->target_kind, want->target_kind);
+    assert_int_equal(got->target_id, want->target_id);
+    assert_string_equal(got->target_name, want->target_name);
+    assert_string_equal(got->address, want->address);
+    assert_string_equal(got->detail, want->detail);
+}
+
+static size_t audit_count(hs_store *store, const hs_audit_filter *f,
+                          hs_audit_rec **out)
+{
+    hs_audit_rec *items = NULL;
+    size_t n = 99;
+    hs_error err = {0};
+    assert_int_equal(hs_store_audit_list(store, f, &items, &n, &err), HS_OK);
+    if (out)
+        *out = items;
+    else
+        free(items);
+    return n;
+}
+
+static void test_audit_log(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id root = add_user(f->store, "root", 1);
+    hs_id bob = add_user(f->store, "bob", 0);
+    hs_audit_rec a = make_audit(100, root, "root", "user_created", bob);
+    hs_audit_rec b = make_audit(200, root, "root", "user_disabled", bob);
+    hs_audit_rec c = make_audit(300, 0, "command line", "user_created", root);
+    c.address[0] = '\0';
+    c.target_name[0] = '\0';
+    c.detail[0] = '\0';
+    assert_int_equal(hs_store_audit_add(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_audit_add(f->store, &b, &err), HS_OK);
+    assert_int_equal(hs_store_audit_add(f->store, &c, &err), HS_OK);
+    assert_true(a.id > 0 && b.id > a.id && c.id > b.id);
+
+    /* Round trip, newest first. */
+    hs_audit_filter all = {.limit = 10};
+    hs_audit_rec *items = NULL;
+    assert_int_equal(audit_count(f->store, &all, &items), 3);
+    assert_int_equal(items[0].id, c.id);
+    assert_int_equal(items[2].id, a.id);
+    assert_audit_equal(&items[1], &b);
+    assert_audit_equal(&items[0], &c);
+    free(items);
+
+    /* Filters: action, actor, since/until, before id, limit. */
+    hs_audit_filter by_action = {.action = "user_created", .limit = 10};
+    assert_int_equal(audit_count(f->store, &by_action, NULL), 2);
+    hs_audit_filter by_actor = {.actor_name = "root", .limit = 10};
+    assert_int_equal(audit_count(f->store, &by_actor, NULL), 2);
+    hs_audit_filter window = {.since = 200, .until = 300, .limit = 10};
+    assert_int_equal(audit_count(f->store, &window, &items), 1);
+    assert_int_equal(items[0].id, b.id);
+    free(items);
+    hs_audit_filter page = {.limit = 2};
+    assert_int_equal(audit_count(f->store, &page, &items), 2);
+    page.before_id = items[1].id;
+    free(items);
+    assert_int_equal(audit_count(f->store, &page, &items), 1);
+    assert_int_equal(items[0].id, a.id);
+    free(items);
+
+    /* Bad arguments never reach the backend. */
+    hs_audit_rec bad = make_audit(1, root, "", "user_created", bob);
+    assert_int_equal(hs_store_audit_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = make_audit(-1, root, "root", "user_created", bob);
+    assert_int_equal(hs_store_audit_add(f->store, &bad, &err), HS_ERR_INVALID);
+    bad = make_audit(1, root, "root", "", bob);
+    assert_int_equal(hs_store_audit_add(f->store, &bad, &err), HS_ERR_INVALID);
+    hs_audit_filter zero = {.limit = 0};
+    hs_audit_rec *none = NULL;
+    size_t n = 5;
+    assert_int_equal(hs_store_audit_list(f->store, &zero, &none, &n, &err),
+                     HS_ERR_INVALID);
+    assert_null(none);
+    assert_int_equal(n, 0);
+    hs_audit_filter huge = {.limit = HS_STORE_LIST_MAX + 1};
+    assert_int_equal(hs_store_audit_list(f->store, &huge, &none, &n, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(audit_count(f->store, &all, NULL), 3);
+}
+
+static hs_tally make_tally(int64_t bucket, const char *route,
+                           const char *source, const char *kind, int64_t count)
+{
+    hs_tally t;
+    memset(&t, 0, sizeof t);
+    t.bucket = bucket;
+    snprintf(t.route, sizeof t.route, "%s", route);
+    snprintf(t.source, sizeof t.source, "%s", source);
+    snprintf(t.kind, sizeof t.kind, "%s", kind);
+    t.count = count;
+    return t;
+}
+
+static void test_tallies(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    const char *login = "POST /api/v1/auth/login";
+    const char *users = "GET /api/v1/users";
+    hs_tally batch[] = {
+        make_tally(60, login, "10.0.0.1", "unauthorized", 3),
+        make_tally(60, users, "10.0.0.1", "forbidden", 1),
+        make_tally(120, login, "10.0.0.2", "rate_limited", 2),
+        make_tally(600, users, "10.0.0.2", "unauthorized", 4),
+    };
+    assert_int_equal(hs_store_tally_add(f->store, batch, 4, &err), HS_OK);
+    /* The same key again adds up. */
+    assert_int_equal(hs_store_tally_add(f->store, batch, 1, &err), HS_OK);
+    assert_int_equal(hs_store_tally_add(f->store, NULL, 0, &err), HS_OK);
+
+    hs_tally *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_tally_series(f->store, 0, 1000, 300, &rows, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 4); /* bucket 0: forbidden, rate_limited,
+                               unauthorized; bucket 600: unauthorized */
+    assert_int_equal(rows[0].bucket, 0);
+    assert_string_equal(rows[0].kind, "forbidden");
+    assert_int_equal(rows[0].count, 1);
+    assert_string_equal(rows[2].kind, "unauthorized");
+    assert_int_equal(rows[2].count, 6);
+    assert_int_equal(rows[3].bucket, 600);
+    assert_int_equal(rows[3].count, 4);
+    free(rows);
+    /* until is exclusive, since inclusive. */
+    assert_int_equal(hs_store_tally_series(f->store, 120, 600, 60, &rows, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].bucket, 120);
+    free(rows);
+
+    /* Top routes: users (5) before login (8)? no: login 8, users 5. */
+    assert_int_equal(hs_store_tally_top(f->store, 0, 1000, 0, 1, &rows, &n,
+                                        &err),
+                     HS_OK);
+    assert_int_equal(n, 2); /* login's two kinds */
+    assert_string_equal(rows[0].route, login);
+    assert_string_equal(rows[0].kind, "rate_limited");
+    assert_int_equal(rows[0].count, 2);
+    assert_string_equal(rows[1].kind, "unauthorized");
+    assert_int_equal(rows[1].count, 6);
+    assert_string_equal(rows[0].source, "");
+    free(rows);
+    assert_int_equal(hs_store_tally_top(f->store, 0, 1000, 1, 10, &rows, &n,
+                                        &err),
+                     HS_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(rows[0].source, "10.0.0.1"); /* 7 against 6 */
+    assert_string_equal(rows[0].route, "");
+    assert_string_equal(rows[2].source, "10.0.0.2");
+    free(rows);
+
+    /* Prune drops whole buckets before the cutoff. */
+    int64_t removed = 0;
+    assert_int_equal(hs_store_tally_prune(f->store, 600, &removed, &err), HS_OK);
+    assert_int_equal(removed, 3);
+    assert_int_equal(hs_store_tally_series(f->store, 0, 1000, 60, &rows, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(rows);
+
+    /* Refusals. */
+    hs_tally bad = make_tally(60, login, "10.0.0.1", "unauthorized", 0);
+    assert_int_equal(hs_store_tally_add(f->store, &bad, 1, &err),
+                     HS_ERR_INVALID);
+    bad = make_tally(60, "", "10.0.0.1", "unauthorized", 1);
+    assert_int_equal(hs_store_tally_add(f->store, &bad, 1, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_series(f->store, 10, 10, 60, &rows, &n,
+                                           &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_series(f->store, 0, 10, 0, &rows, &n,
+                                           &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_top(f->store, 0, 10, 0, 0, &rows, &n,
+                                        &err),
+                     HS_ERR_INVALID);
+    assert_null(rows);
+    assert_int_equal(hs_store_tally_prune(f->store, -1, NULL, &err),
+                     HS_ERR_INVALID);
+    /* A batch with one bad tally adds nothing. */
+    hs_tally mixed[] = {make_tally(900, login, "10.0.0.9", "forbidden", 1),
+                        make_tally(900, login, "10.0.0.9", "", 1)};
+    assert_int_equal(hs_store_tally_add(f->store, mixed, 2, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_series(f->store, 900, 1000, 60, &rows, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    free(rows);
+}
+
+static void test_event_series(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    assert_int_equal(hs_store_event_add(f->store, ann, HS_EVENT_LOGIN_FAILED,
+                                        10, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_event_add(f->store, ben, HS_EVENT_LOGIN_FAILED,
+                                        50, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_event_add(f->store, ben, "locked", 70, NULL,
+                                        &err),
+                     HS_OK);
+    assert_int_equal(hs_store_event_add(f->store, ben, "locked", 5000, NULL,
+                                        &err),
+                     HS_OK);
+    hs_tally *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_event_series(f->store, 0, 1000, 60, &rows, &n,
+                                           &err),
+                     HS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].bucket, 0);
+    assert_string_equal(rows[0].kind, HS_EVENT_LOGIN_FAILED);
+    assert_int_equal(rows[0].count, 2);
+    assert_int_equal(rows[1].bucket, 60);
+    assert_string_equal(rows[1].kind, "locked");
+    assert_int_equal(rows[1].count, 1);
+    free(rows);
+    assert_int_equal(hs_store_event_series(f->store, 100, 50, 60, &rows, &n,
+                                           &err),
+                     HS_ERR_INVALID);
+}
+
+/* An older backend (a version 11 ops table) keeps neither: every wrapper
+ * refuses cleanly, naming it, and touches no table it lacks. */
+static void test_security_older_backend(void **state)
+{
+    fixture *f = *state;
+    hs_store_ops older = *f->store->ops;
+    older.version = 11;
+    older.audit = NULL;
+    older.tallies = NULL;
+    hs_store old = {&older, f->store->impl};
+    hs_error err = {0};
+    hs_audit_rec a = make_audit(1, 0, "command line", "user_created", 1);
+    assert_int_equal(hs_store_audit_add(&old, &a, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "audit log"));
+    hs_audit_filter all = {.limit = 10};
+    hs_audit_rec *items = NULL;
+    size_t n = 3;
+    assert_int_equal(hs_store_audit_list(&old, &all, &items, &n, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(n, 0);
+    hs_tally t = make_tally(60, "GET /x", "::1", "forbidden", 1);
+    assert_int_equal(hs_store_tally_add(&old, &t, 1, &err), HS_ERR_INVALID);
+    hs_tally *rows = NULL;
+    assert_int_equal(hs_store_tally_series(&old, 0, 10, 1, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_top(&old, 0, 10, 0, 1, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_event_series(&old, 0, 10, 1, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_prune(&old, 0, NULL, &err),
+                     HS_ERR_INVALID);
+}
+
+/* ---- version 13: fair claims, blob references ---------------------------- */
 
 /* Claims job `want` fairly at `now` as WORKER_A. */
 static void claim_fair(hs_store *store, hs_id want, int64_t now)
@@ -4462,6 +4762,35 @@ static void test_blob_refs(void **state)
                      HS_ERR_INVALID);
 }
 
+/* An older backend (a version 12 ops table, claim_next_fair and blob_refs
+ * unset): the fair claim falls back to the plain oldest-first claim, and
+ * the blob references are refused cleanly, naming the backend. */
+static void test_fair_refs_older_backend(void **state)
+{
+    fixture *f = *state;
+    hs_store_ops older = *f->store->ops;
+    hs_store_job_ops older_jobs = *f->store->ops->jobs;
+    older_jobs.claim_next_fair = NULL;
+    older.version = 12;
+    older.jobs = &older_jobs;
+    older.blob_refs = NULL;
+    hs_store old = {&older, f->store->impl};
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    hs_id a1 = add_job(f->store, ann, 10), a2 = add_job(f->store, ann, 11);
+    add_job(f->store, ben, 12);
+    claim_fair(&old, a1, 100);
+    claim_fair(&old, a2, 101); /* oldest first: ben's would be fair */
+    char (*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 7;
+    assert_int_equal(hs_store_blob_refs_list(&old, &keys, &n, &err),
+                     HS_ERR_INVALID);
+    assert_null(keys);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.message, f->store->ops->name));
+}
+
 static void test_ops_table(void **state)
 {
     fixture *f = *state;
@@ -4572,6 +4901,19 @@ static void test_ops_table(void **state)
     assert_non_null(ops->outbox->get);
     assert_non_null(ops->outbox->purge);
     assert_non_null(ops->ping);
+    assert_non_null(ops->sealed);
+    assert_non_null(ops->sealed->ids);
+    assert_non_null(ops->sealed->get);
+    assert_non_null(ops->sealed->put);
+    assert_non_null(ops->audit);
+    assert_non_null(ops->audit->add);
+    assert_non_null(ops->audit->list);
+    assert_non_null(ops->tallies);
+    assert_non_null(ops->tallies->add);
+    assert_non_null(ops->tallies->series);
+    assert_non_null(ops->tallies->top);
+    assert_non_null(ops->tallies->prune);
+    assert_non_null(ops->tallies->event_series);
     assert_non_null(ops->jobs->claim_next_fair);
     assert_non_null(ops->blob_refs);
     assert_non_null(ops->blob_refs->list);
@@ -4804,6 +5146,115 @@ static void test_ping(void **state)
     assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
 }
 
+/* ---- sealed fields (version 11) ----------------------------------------- */
+
+/* The ids of `field`'s non-NULL values, as a comma list "1,2". */
+static void sealed_ids_text(hs_store *store, hs_sealed_field field, char *out,
+                            size_t cap)
+{
+    hs_id *ids = NULL;
+    size_t n = 0, at = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_sealed_ids(store, field, &ids, &n, &err), HS_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%lld", i ? "," : "",
+                               (long long)ids[i]);
+    free(ids);
+}
+
+/* The store keeps sealed values as opaque text: lists the records that
+ * have one, hands one back, and replaces it only from the value the
+ * caller read (what `healer rekey` relies on to never lose a value). */
+static void test_sealed_fields(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char ids[64], *text = NULL;
+    hs_id owner = add_user(f->store, "sealy", 0);
+    hs_id d1 = add_dataset(f->store, owner, 1);
+    hs_id d2 = add_dataset(f->store, owner, 2);
+    hs_id d3 = add_dataset(f->store, owner, 3);
+    assert_int_equal(hs_store_dataset_set_profile(f->store, d1, "enc:v1:a", 1,
+                                                  1, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_set_profile(f->store, d3, "{\"p\":3}", 1,
+                                                  1, &err),
+                     HS_OK);
+    sealed_ids_text(f->store, HS_SEALED_DATASET_PROFILE, ids, sizeof ids);
+    char want[64];
+    snprintf(want, sizeof want, "%lld,%lld", (long long)d1, (long long)d3);
+    assert_string_equal(ids, want); /* d2 has none: not listed */
+    (void)d2;
+
+    hs_id m = add_model(f->store, owner, 4);
+    snprintf(want, sizeof want, "%lld", (long long)m);
+    sealed_ids_text(f->store, HS_SEALED_MODEL_SUMMARY, ids, sizeof ids);
+    assert_string_equal(ids, want);
+    sealed_ids_text(f->store, HS_SEALED_MODEL_FEEDBACK, ids, sizeof ids);
+    assert_string_equal(ids, "");
+    hs_diagnosis_rec dg = make_diagnosis(owner, m, "sealed", 5, 100);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &dg, &err), HS_OK);
+    snprintf(want, sizeof want, "%lld", (long long)dg.id);
+    sealed_ids_text(f->store, HS_SEALED_DIAGNOSIS_SUMMARY, ids, sizeof ids);
+    assert_string_equal(ids, want);
+
+    /* get, then a compare-and-swap put. */
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:a");
+    free(text);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, "enc:v1:stale", "enc:v1:b", &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, "enc:v1:a", "enc:v1:b", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:b");
+    free(text);
+    hs_dataset_rec got;
+    assert_int_equal(hs_store_dataset_get(f->store, d1, owner, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.profile_json, "enc:v1:b");
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_MODEL_SUMMARY, m,
+                                         "{\"algo\":\"gbdt\",\"rounds\":100}",
+                                         "enc:v1:m", &err),
+                     HS_OK);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_MODEL_SUMMARY, m,
+                                         &text, &err),
+                     HS_OK);
+    assert_string_equal(text, "enc:v1:m");
+    free(text);
+    /* A NULL value reads as NULL; missing records and bad fields. */
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_MODEL_FEEDBACK, m,
+                                         &text, &err),
+                     HS_OK);
+    assert_null(text);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_DATASET_PROFILE,
+                                         9999, &text, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         9999, "a", "b", &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_sealed_put(f->store, HS_SEALED_DATASET_PROFILE,
+                                         d1, NULL, "b", &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_sealed_get(f->store, HS_SEALED_FIELDS, d1, &text,
+                                         &err),
+                     HS_ERR_INVALID);
+    hs_id *none = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_sealed_ids(f->store, (hs_sealed_field)-1, &none,
+                                         &n, &err),
+                     HS_ERR_INVALID);
+    assert_null(none);
+}
+
 /* ---- the suite --------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -4830,6 +5281,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_claim_by_type),
         T(test_job_claim_fair),
         T(test_blob_refs),
+        T(test_fair_refs_older_backend),
         T(test_job_claim_concurrent),
         T(test_job_progress_finish),
         T(test_job_results),
@@ -4862,6 +5314,11 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_outbox_sent_failed),
         T(test_outbox_purge),
         T(test_outbox_claim_concurrent),
+        T(test_sealed_fields),
+        T(test_audit_log),
+        T(test_tallies),
+        T(test_event_series),
+        T(test_security_older_backend),
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),

@@ -52,7 +52,7 @@ static env *env_open(void)
 {
     env *e = env_open_empty(0);
     hs_error err;
-    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "alice", "correct horse",
                                              0, NULL, NULL, &err),
                      HS_OK);
     return e;
@@ -116,7 +116,7 @@ static void creates_users_in_a_new_data_dir(void **state)
     hs_clock *clock = hs_clock_manual(1000);
     hs_app app = {.store = dd->store, .clock = clock, .costs = &test_costs};
     hs_id id = 0;
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "correct horse", 1, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "alice", "correct horse", 1, NULL,
                                              &id, &err),
                      HS_OK);
     assert_true(id > 0);
@@ -130,15 +130,15 @@ static void creates_users_in_a_new_data_dir(void **state)
     assert_true(hs_auth_verify_password(u.password_hash, "correct horse"));
 
     /* Errors name their field instead of leaving it to the message. */
-    assert_int_equal(hs_accounts_create_user(&app, "alice", "another one", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "alice", "another one", 0, NULL,
                                              NULL, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "alice"));
     assert_string_equal(err.field, "username");
-    assert_int_equal(hs_accounts_create_user(&app, "bob", "short", 0, NULL, NULL, &err),
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "bob", "short", 0, NULL, NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
-    assert_int_equal(hs_accounts_create_user(&app, "bad name", "long enough", 0, NULL,
+    assert_int_equal(hs_accounts_create_user(&app, hs_actor_cli(), "bad name", "long enough", 0, NULL,
                                              NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "username");
@@ -379,7 +379,7 @@ static void lock_mails_an_unlock_link(void **state)
     lock_alice(e, "192.0.2.7");
     tapped_token(e, token);
     assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
-    assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), u.id, &err), HS_OK);
     assert_int_equal(hs_accounts_unlock_with_link(&e->app, NULL, token, &u,
                                                   &why, &err),
                      HS_ERR_DENIED);
@@ -454,7 +454,7 @@ static void backoff_refusals_count_as_failures(void **state)
     tapped_token(e, token);
     assert_int_equal(strlen(token), HS_TOKEN_CHARS);
     /* Waiting out the back-off works: bob, 3 failures, then 1 s. */
-    assert_int_equal(hs_accounts_create_user(&e->app, "bob", "bob's horse", 0,
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "bob", "bob's horse", 0,
                                              NULL, NULL, &err),
                      HS_OK);
     for (int i = 0; i < 3; i++)
@@ -553,7 +553,7 @@ static void unknown_wrong_locked_cost_the_same(void **state)
     hs_error err[3];
     hs_user carol;
     double t[3][ROUNDS];
-    assert_int_equal(hs_accounts_create_user(&e->app, "carol", "carol's horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "carol", "carol's horse",
                                              0, NULL, NULL, &err[0]),
                      HS_OK);
     assert_int_equal(hs_store_user_get_by_name(e->app.store, "carol", &carol,
@@ -671,18 +671,18 @@ static void email_rules(void **state)
     env *e = env_open();
     hs_id id = 0;
     hs_user u;
-    assert_int_equal(hs_accounts_create_user(&e->app, "dora", "dora's horse", 0,
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "dora", "dora's horse", 0,
                                              "Dora@Example.com", &id, &err),
                      HS_OK);
     assert_int_equal(hs_accounts_get(&e->app, id, &u, &err), HS_OK);
     assert_string_equal(u.email, "Dora@Example.com");
-    assert_int_equal(hs_accounts_create_user(&e->app, "eve", "eve's horse", 0,
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "eve", "eve's horse", 0,
                                              "nope", NULL, &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "email");
-    assert_int_equal(hs_accounts_set_email(&e->app, id, "ops@x.org", &err),
+    assert_int_equal(hs_accounts_set_email(&e->app, hs_actor_cli(), id, "ops@x.org", &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_email(&e->app, id, "bad address", &err),
+    assert_int_equal(hs_accounts_set_email(&e->app, hs_actor_cli(), id, "bad address", &err),
                      HS_ERR_INVALID);
     assert_int_equal(hs_accounts_change_email(&e->app, NULL, id, "wrong",
                                               "d@x.org", &err),
@@ -737,24 +737,24 @@ static void admin_unlock_reset_disable(void **state)
     assert_true(u.locked_until > 1004);
     /* Unlock: the old failures no longer count toward the next lock. */
     hs_clock_set(e->clock, 1010);
-    assert_int_equal(hs_accounts_unlock(&e->app, u.id, &err), HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), u.id, &err), HS_OK);
     /* ... and neither does the account's back-off. */
     assert_int_equal(login(e, "alice", "wrong", 0, &in, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
     /* Reset: the old password stops working and sessions end. */
-    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "short", &err),
+    assert_int_equal(hs_accounts_reset_password(&e->app, hs_actor_cli(), u.id, "short", &err),
                      HS_ERR_INVALID);
     assert_string_equal(err.field, "password");
-    assert_int_equal(hs_accounts_reset_password(&e->app, u.id, "new password!",
+    assert_int_equal(hs_accounts_reset_password(&e->app, hs_actor_cli(), u.id, "new password!",
                                                 &err),
                      HS_OK);
     assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_ERR_DENIED);
     assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Disable, then enable again. */
-    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), u.id, 1, &err), HS_OK);
     assert_int_equal(check(e, in.token, &err), HS_ERR_DENIED);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, u.id, 0, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), u.id, 0, &err), HS_OK);
     assert_int_equal(login(e, "alice", "new password!", 0, &in, &err), HS_OK);
     /* Every step is on the record. */
     hs_account_event *ev = NULL;
@@ -768,7 +768,184 @@ static void admin_unlock_reset_disable(void **state)
             k++;
     assert_int_equal(k, 6);
     free(ev);
-    assert_int_equal(hs_accounts_unlock(&e->app, 9999, &err), HS_ERR_NOTFOUND);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), 9999, &err), HS_ERR_NOTFOUND);
+    env_close(e);
+}
+
+/* Every administrative action leaves one audit row with its actor, the
+ * target and the address, written in the action's transaction: an action
+ * refused (the last administrator, an unknown user) leaves none. */
+static void admin_actions_audited(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_error err;
+    hs_actor root = hs_actor_user(77, "root", "2001:db8::7");
+    hs_id bob = 0, chief = 0;
+    hs_clock_set(e->clock, 5000);
+    assert_int_equal(hs_accounts_create_user(&e->app, &root, "bob",
+                                             "correct horse", 0, NULL, &bob,
+                                             &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_unlock(&e->app, &root, bob, &err), HS_OK);
+    assert_int_equal(hs_accounts_reset_password(&e->app, &root, bob,
+                                                "new password!", &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, bob, 1, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, bob, 0, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "chief",
+                                             "correct horse", 1, NULL, &chief,
+                                             &err),
+                     HS_OK);
+    /* Refused actions: no row. */
+    assert_int_equal(hs_accounts_set_disabled(&e->app, &root, chief, 1, &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_accounts_unlock(&e->app, &root, 9999, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_accounts_create_user(&e->app, &root, "bob",
+                                             "correct horse", 0, NULL, NULL,
+                                             &err),
+                     HS_ERR_CONFLICT);
+    /* No actor: the action is refused, not done unaudited. */
+    assert_int_equal(hs_accounts_unlock(&e->app, NULL, bob, &err),
+                     HS_ERR_INVALID);
+
+    hs_audit_filter all = {.limit = 100};
+    hs_audit_rec *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_audit_list(&e->app, &all, &rows, &n, &err), HS_OK);
+    const char *want[] = {HS_AUDIT_USER_CREATED,  HS_AUDIT_USER_ENABLED,
+                          HS_AUDIT_USER_DISABLED, HS_AUDIT_PASSWORD_RESET,
+                          HS_AUDIT_USER_UNLOCKED, HS_AUDIT_USER_CREATED};
+    assert_true(n >= 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(rows[i].action, want[i]);
+    assert_string_equal(rows[0].actor_name, HS_AUDIT_CLI_ACTOR);
+    assert_int_equal(rows[0].actor_id, 0);
+    assert_int_equal(rows[0].target_id, chief);
+    assert_string_equal(rows[0].detail, "role admin");
+    for (size_t i = 1; i < 6; i++) {
+        assert_int_equal(rows[i].actor_id, 77);
+        assert_string_equal(rows[i].actor_name, "root");
+        assert_string_equal(rows[i].address, "2001:db8::7");
+        assert_string_equal(rows[i].target_kind, "user");
+        assert_int_equal(rows[i].target_id, bob);
+        assert_string_equal(rows[i].target_name, "bob");
+        assert_int_equal(rows[i].at, 5000);
+    }
+    free(rows);
+    /* The list's filters are checked. */
+    hs_audit_filter bad = {.limit = 10};
+    snprintf(bad.action, sizeof bad.action, "made_up");
+    assert_int_equal(hs_audit_list(&e->app, &bad, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "action");
+    hs_audit_filter backwards = {.limit = 10, .since = 10, .until = 5};
+    assert_int_equal(hs_audit_list(&e->app, &backwards, &rows, &n, &err),
+                     HS_ERR_INVALID);
+    assert_string_equal(err.field, "until");
+    env_close(e);
+}
+
+/* The one audit row of an action, newest first: `action` by actor_id
+ * (its name and address) on user target_id, with `detail` ("" = none). */
+static void assert_audited(const hs_audit_rec *r, const char *action,
+                           hs_id actor_id, const char *actor_name,
+                           const char *address, hs_id target_id,
+                           const char *detail)
+{
+    assert_string_equal(r->action, action);
+    assert_int_equal(r->actor_id, actor_id);
+    assert_string_equal(r->actor_name, actor_name);
+    assert_string_equal(r->address, address);
+    assert_string_equal(r->target_kind, "user");
+    assert_int_equal(r->target_id, target_id);
+    assert_string_equal(r->detail, detail);
+}
+
+/* The actions of the login work are audited too, each in its change's
+ * transaction: an admin's e-mail change, the user's own e-mail and
+ * password changes and the unlock by the mail's link (the user themself
+ * the actor, from their address), `healer user unlock` (the command
+ * line); refused ones (a wrong password, a used link) leave no row. */
+static void own_and_link_actions_audited(void **state)
+{
+    (void)state;
+    char tap[600], token[HS_TOKEN_CHARS + 1];
+    env *e = env_with_tap(tap, sizeof tap);
+    hs_error err;
+    hs_login in;
+    hs_user u;
+    hs_unlock_refusal why;
+    hs_actor root = hs_actor_user(77, "root", "2001:db8::7");
+    assert_int_equal(hs_accounts_find(&e->app, "alice", &u, &err), HS_OK);
+    hs_id alice = u.id;
+    hs_clock_set(e->clock, 5000);
+    assert_int_equal(hs_accounts_set_email(&e->app, &root, alice, "a@x.org",
+                                           &err),
+                     HS_OK);
+    assert_int_equal(login(e, "alice", "correct horse", 0, &in, &err), HS_OK);
+    assert_int_equal(hs_accounts_change_email(&e->app, "192.0.2.7", alice,
+                                              "correct horse", "al@x.org",
+                                              &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_change_email(&e->app, "192.0.2.7", alice,
+                                              "wrong", "no@x.org", &err),
+                     HS_ERR_DENIED);
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", alice,
+                                                 in.session.id, "wrong",
+                                                 "a new password", &err),
+                     HS_ERR_DENIED);
+    hs_clock_advance(e->clock, 120); /* past the back-off of that failure */
+    assert_int_equal(hs_accounts_change_password(&e->app, "192.0.2.7", alice,
+                                                 in.session.id, "correct horse",
+                                                 "a new password", &err),
+                     HS_OK);
+    /* Locked, then unlocked with the mail's link from another address; the
+     * link a second time is refused and leaves no row. */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, "192.0.2.9");
+    tapped_token(e, token);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "198.51.100.4",
+                                                  token, &u, &why, &err),
+                     HS_OK);
+    assert_int_equal(hs_accounts_unlock_with_link(&e->app, "198.51.100.4",
+                                                  token, &u, &why, &err),
+                     HS_ERR_DENIED);
+    /* And by the command line (`healer user unlock`). */
+    hs_clock_advance(e->clock, 1000);
+    lock_alice(e, NULL);
+    assert_int_equal(hs_accounts_unlock(&e->app, hs_actor_cli(), alice, &err),
+                     HS_OK);
+
+    hs_audit_filter all = {.limit = 100};
+    hs_audit_rec *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_audit_list(&e->app, &all, &rows, &n, &err), HS_OK);
+    assert_int_equal(n, 6); /* these five and alice's creation */
+    assert_audited(&rows[0], HS_AUDIT_USER_UNLOCKED, 0, HS_AUDIT_CLI_ACTOR,
+                   "local", alice, "");
+    assert_audited(&rows[1], HS_AUDIT_USER_UNLOCKED, alice, "alice",
+                   "198.51.100.4", alice,
+                   "with the unlock link of the lock's mail");
+    assert_audited(&rows[2], HS_AUDIT_PASSWORD_CHANGED, alice, "alice",
+                   "192.0.2.7", alice, "");
+    assert_audited(&rows[3], HS_AUDIT_EMAIL_CHANGED, alice, "alice",
+                   "192.0.2.7", alice, "");
+    assert_audited(&rows[4], HS_AUDIT_EMAIL_CHANGED, 77, "root", "2001:db8::7",
+                   alice, "");
+    assert_int_equal(rows[4].at, 5000);
+    assert_string_equal(rows[5].action, HS_AUDIT_USER_CREATED);
+    free(rows);
+    /* The new action is a known one (a filter, the UI's list). */
+    assert_true(hs_audit_action_known(HS_AUDIT_PASSWORD_CHANGED));
+    hs_audit_filter own = {.limit = 10};
+    snprintf(own.action, sizeof own.action, "%s", HS_AUDIT_PASSWORD_CHANGED);
+    assert_int_equal(hs_audit_list(&e->app, &own, &rows, &n, &err), HS_OK);
+    assert_int_equal(n, 1);
+    free(rows);
     env_close(e);
 }
 
@@ -779,24 +956,24 @@ static void last_admin_cannot_be_disabled(void **state)
     env *e = env_open();
     hs_error err;
     hs_id root = 0, second = 0;
-    assert_int_equal(hs_accounts_create_user(&e->app, "root", "correct horse", 1, NULL,
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "root", "correct horse", 1, NULL,
                                              &root, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err),
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 1, &err),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "last"));
-    assert_int_equal(hs_accounts_create_user(&e->app, "second", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "second", "correct horse",
                                              1, NULL, &second, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 1, &err), HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, second, 1, &err),
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), second, 1, &err),
                      HS_ERR_CONFLICT);
     /* Non-admins and re-enabling are never refused. */
     hs_user alice;
     assert_int_equal(hs_store_user_get_by_name(e->app.store, "alice", &alice, &err),
                      HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, alice.id, 1, &err), HS_OK);
-    assert_int_equal(hs_accounts_set_disabled(&e->app, root, 0, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), alice.id, 1, &err), HS_OK);
+    assert_int_equal(hs_accounts_set_disabled(&e->app, hs_actor_cli(), root, 0, &err), HS_OK);
     env_close(e);
 }
 
@@ -808,7 +985,7 @@ static void logins_are_limited_per_client(void **state)
     env *e = env_open_empty(3);
     hs_error err;
     hs_login in;
-    assert_int_equal(hs_accounts_create_user(&e->app, "alice", "correct horse",
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "alice", "correct horse",
                                              0, NULL, NULL, &err),
                      HS_OK);
     hs_clock_set(e->clock, 6000); /* the start of a minute */
@@ -904,6 +1081,8 @@ int main(void)
         cmocka_unit_test(email_rules),
         cmocka_unit_test(disabled_accounts),
         cmocka_unit_test(admin_unlock_reset_disable),
+        cmocka_unit_test(admin_actions_audited),
+        cmocka_unit_test(own_and_link_actions_audited),
         cmocka_unit_test(last_admin_cannot_be_disabled),
         cmocka_unit_test(logins_are_limited_per_client),
         cmocka_unit_test(ipv6_clients_count_by_prefix),

@@ -95,7 +95,7 @@ static int setup(void **state)
     w->app.job_types = hs_job_types;
     w->app.limits = (hs_limits){1 << 24, 1 << 20, 1000, 10, 0, 0};
     assert_int_equal(hs_model_cache_new(4, &w->app.models, &err), HS_OK);
-    assert_int_equal(hs_accounts_create_user(&w->app, "owner", "long enough 1",
+    assert_int_equal(hs_accounts_create_user(&w->app, hs_actor_cli(), "owner", "long enough 1",
                                              0, NULL, &w->owner.id, &err),
                      HS_OK);
     w->train_id = ingest(w, "train.csv", make_csv(300, 1, 0));
@@ -304,7 +304,7 @@ static void a_trashed_dataset_to_diagnose_fails_its_step(void **state)
     size_t models, diagnoses;
     hs_id diag = ingest(w, "gone.csv", make_csv(60, 3, 0));
     assert_int_equal(submit(w, request(w, diag), &job, &err), HS_OK);
-    assert_int_equal(hs_datasets_trash(&w->app, diag, &w->owner, &back, &err),
+    assert_int_equal(hs_datasets_trash(&w->app, diag, &w->owner, NULL, &back, &err),
                      HS_OK);
     hs_dataset_rec_free(&back);
     run_job(w, &job, f, &o);

@@ -140,7 +140,7 @@ static int setup(void **state)
     w->app.job_types = hs_job_types;
     w->app.limits = (hs_limits){1 << 24, 1 << 20, 1000, 10, 0, 0};
     assert_int_equal(hs_model_cache_new(4, &w->app.models, &err), HS_OK);
-    assert_int_equal(hs_accounts_create_user(&w->app, "owner", "long enough 1",
+    assert_int_equal(hs_accounts_create_user(&w->app, hs_actor_cli(), "owner", "long enough 1",
                                              0, NULL, &w->owner.id, &err),
                      HS_OK);
     w->model_id = save_model(w);

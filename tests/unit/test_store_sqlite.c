@@ -7,7 +7,8 @@
  * mode and the schema version table; migrations from versions 1, 2, 4 and
  * 5 forward (5 moves a job's result to the generic reference, 6 a job's
  * attempts from JSON text to records), and from 6, 8 and 9 (10 adds
- * topologies, analyses and a job's topology); a database
+ * topologies, analyses and a job's topology), and from 14 (15 adds the
+ * fair claim's indexes); a database
  * from a newer healer refused untouched; open errors and store URLs; the
  * raw column values (NULL for NAN and for a 0 reference); recover undone
  * as a whole when one of its sweeps fails; a transaction that SQLite itself
@@ -163,8 +164,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 14);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 15);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -172,10 +173,11 @@ static void test_reopen_and_wal(void **state)
                                   " type = 'table' AND name NOT LIKE"
                                   " 'sqlite_%' ORDER BY name",
                                   buf, sizeof buf),
-                        "account_events,analyses,datasets,diagnoses,"
-                        "diagnosis_labels,job_attempts,jobs,login_backoff,"
-                        "models,notifications,outbox,schema_migrations,"
-                        "sessions,topologies,unlock_tokens,user_prefs,users");
+                        "account_events,analyses,audit_log,datasets,"
+                        "diagnoses,diagnosis_labels,job_attempts,jobs,"
+                        "login_backoff,models,notifications,outbox,"
+                        "refusal_tallies,schema_migrations,sessions,"
+                        "topologies,unlock_tokens,user_prefs,users");
 }
 
 static void test_future_schema_refused(void **state)
@@ -219,19 +221,25 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 14 added (the fair claim's indexes), taken away again. */
-#define UNDO_V14 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+/* What migration 15 added (the fair claim's indexes), taken away again. */
+#define UNDO_V15 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
 
-/* What migrations 13 (the outbox of alerts) and 14 added, taken away
+/* What migrations 14 (the audit log, the refusal tallies) and 15 added,
+ * taken away again. */
+#define UNDO_V14                                                               \
+    UNDO_V15 "DROP TABLE audit_log; DROP TABLE refusal_tallies;"               \
+    "DROP INDEX account_events_at;"
+
+/* What migrations 13 (the outbox of alerts) to 15 added, taken away
  * again. */
 #define UNDO_V13 UNDO_V14 "DROP TABLE outbox;"
 
-/* What migrations 12 (login back-off, unlock links) and 13 added, taken
+/* What migrations 12 (login back-off, unlock links) to 15 added, taken
  * away again. */
 #define UNDO_V12                                                               \
     UNDO_V13 "DROP TABLE login_backoff; DROP TABLE unlock_tokens;"
 
-/* What migrations 11 (users' e-mail) to 13 added, taken away again. */
+/* What migrations 11 (users' e-mail) to 15 added, taken away again. */
 #define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
@@ -280,7 +288,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -574,6 +582,114 @@ static void test_migration_from_v12(void **state)
     assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
     assert_int_equal(hs_store_outbox_get(f->store, m.id, &got, &err), HS_OK);
     assert_string_equal(got.recipient, "una@example.org");
+}
+
+/* A database of version 13 gets migration 14: an empty audit log and no
+ * tallies, both kept from then on. */
+static void test_migration_from_v13(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    add_user(f->store, "una", 0);
+    downgrade(f, UNDO_V14 "DELETE FROM schema_migrations WHERE version >= 14;");
+    upgrade(f);
+    hs_audit_filter all = {.limit = 10};
+    hs_audit_rec *items = NULL;
+    size_t n = 9;
+    assert_int_equal(hs_store_audit_list(f->store, &all, &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_audit_rec a = {.at = 5, .actor_id = 0, .target_id = 1};
+    snprintf(a.actor_name, sizeof a.actor_name, "command line");
+    snprintf(a.action, sizeof a.action, "user_created");
+    snprintf(a.target_kind, sizeof a.target_kind, "user");
+    assert_int_equal(hs_store_audit_add(f->store, &a, &err), HS_OK);
+    assert_int_equal(hs_store_audit_list(f->store, &all, &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    free(items);
+}
+
+/* A database of version 14 gets migration 15: the fair claim's indexes,
+ * and its queued jobs are then claimed fairly. */
+static void test_migration_from_v14(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char buf[128];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    hs_id a1 = add_job(f->store, ann, 10);
+    add_job(f->store, ann, 11);
+    hs_id b1 = add_job(f->store, ben, 12);
+    downgrade(f, UNDO_V15 "DELETE FROM schema_migrations WHERE version >= 15;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT count(*) FROM sqlite_master WHERE"
+                                  " name GLOB 'jobs_owner_sta*'",
+                                  buf, sizeof buf),
+                        "0");
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " type = 'index' AND name GLOB"
+                                  " 'jobs_owner_sta*' ORDER BY name",
+                                  buf, sizeof buf),
+                        "jobs_owner_started,jobs_owner_state");
+    hs_job_rec j;
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 100,
+                                                  LEASE, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, a1);
+    hs_job_rec_free(&j);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 101,
+                                                  LEASE, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, b1); /* ann runs one: ben's before her second */
+    hs_job_rec_free(&j);
+}
+
+/* The audit log is append-only below the interface too: the database
+ * refuses UPDATE and DELETE of its rows whoever asks, and a row outlives
+ * the user it names (no reference to cascade through). */
+static void test_audit_log_append_only(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id gus = add_user(f->store, "gus", 0);
+    hs_audit_rec a = {.at = 5, .actor_id = gus, .target_id = gus};
+    snprintf(a.actor_name, sizeof a.actor_name, "gus");
+    snprintf(a.action, sizeof a.action, "user_created");
+    snprintf(a.target_kind, sizeof a.target_kind, "user");
+    snprintf(a.target_name, sizeof a.target_name, "gus");
+    assert_int_equal(hs_store_audit_add(f->store, &a, &err), HS_OK);
+    hs_store_close(f->store);
+    f->store = NULL;
+
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_log SET action = 'x'",
+                                      NULL, NULL, &msg),
+                         SQLITE_OK);
+    assert_non_null(strstr(msg, "append-only"));
+    sqlite3_free(msg);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_log", NULL, NULL,
+                                      NULL),
+                         SQLITE_OK);
+    /* Purging the user (the account and everything that cascades from
+     * it) keeps the rows about them. */
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM users", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    char buf[128];
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT actor_name || '/' || action || '/' ||"
+                                  " target_name FROM audit_log",
+                                  buf, sizeof buf),
+                        "gus/user_created/gus");
 }
 
 /* A database of version 10 gets migration 11: its users read back
@@ -1030,6 +1146,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v14, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v13, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_log_append_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v12, setup,
                                         teardown),

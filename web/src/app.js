@@ -25,6 +25,7 @@ import * as topologies from './client/topologies.js';
 import * as analyses from './client/analyses.js';
 import * as users from './client/users.js';
 import * as notifications from './client/notifications.js';
+import * as security from './client/security.js';
 import * as algorithms from './client/algorithms.js';
 import * as system from './client/system.js';
 import * as session from './session.js';
@@ -57,6 +58,7 @@ const ROUTES = [
   { re: /^\/rca$/, page: 'rca', nav: 'rca' },
   { re: /^\/analyses\/(\d+)$/, page: 'analysis', nav: 'rca', params: ['id'] },
   { re: /^\/admin$/, page: 'admin', nav: 'admin', admin: true },
+  { re: /^\/security$/, page: 'security', nav: 'admin', admin: true },
   { re: /^\/settings$/, page: 'settings', nav: 'settings' },
   { re: /^\/account$/, page: 'account', nav: 'account' },
 ];
@@ -74,7 +76,7 @@ const NAV = [
 
 const HOME = '#/datasets';
 // The API clients, one per resource, as pages get them (ctx.api).
-const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, topologies, analyses, users, notifications, algorithms, system });
+const API = Object.freeze({ auth, datasets, jobs, models, diagnoses, topologies, analyses, users, notifications, security, algorithms, system });
 let setupRequired = false;
 let pendingTarget = null;
 let current = null; // {route, controller, cleanup, hash}

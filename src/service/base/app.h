@@ -25,6 +25,8 @@ struct hs_throttle;
 struct hs_job_type;
 struct hs_alerts;
 struct hs_health;
+struct hs_keyring;
+struct hs_refusals;
 struct hs_login_policy;
 
 /* Bytes of the server key (CSRF tokens are MACs under it). */
@@ -68,9 +70,17 @@ typedef struct hs_app {
     /* Testing aid: a file every alert is also appended to, whole
      * (domain/alert_tap.h; HEALER_ALERT_TAP); NULL = none. */
     const char *alert_tap;
+    /* The data keys KPI values in the store are sealed under
+     * (domain/sealed.h); NULL = kept in plain (unit tests only: a server
+     * always has one). */
+    const struct hs_keyring *keys;
     hs_limits limits;
     uint8_t csrf_key[HS_APP_KEY_BYTES];
     int64_t started_at;
+    /* Refused requests counted for the security report, flushed to the
+     * store in the background (domain/security_report.h); NULL = not
+     * counted. */
+    struct hs_refusals *refusals;
 } hs_app;
 
 #endif

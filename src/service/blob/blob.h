@@ -22,7 +22,8 @@
  *
  * Deliberately absent: a "path of key" call (shared storage has no paths)
  * and in-place update. Listing exists only for upkeep (the orphan sweep,
- * domain/orphans.h): nothing that serves a request lists blobs.
+ * domain/orphans.h, and `healer rekey`): nothing that serves a request
+ * lists blobs.
  *
  * Thread-safety: a store may be used from any number of threads at once
  * (backends keep no mutable shared state). A writer belongs to one thread
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/datakey.h"
 #include "base/error.h"
 
 /* Longest kind: [a-z0-9_]{1,32}. "tmp" is reserved (backends may use it). */
@@ -50,12 +52,33 @@
 
 typedef struct hs_blob_writer hs_blob_writer;
 typedef struct hs_blob_store hs_blob_store;
+typedef struct hs_blob_reader hs_blob_reader;
 
-/* What hs_blob_list hands its visitor for each committed blob: its key,
- * size, and when it was last written (ns since the epoch, the system
- * clock's). Return 0 to go on, anything else to stop the listing. */
-typedef int (*hs_blob_visit_fn)(void *arg, const char *key, uint64_t size,
-                                int64_t mtime_ns);
+/* A reader: random access to one committed blob's bytes. Readers do not
+ * hand out file descriptors because a blob's stored bytes need not be its
+ * content (the encrypting layer, blob_crypt.c, decrypts on the fly). */
+typedef struct hs_blob_reader_ops {
+    /* Exactly len bytes at offset off into buf; the caller keeps
+     * [off, off + len) within the blob's size. */
+    hs_status (*read_at)(hs_blob_reader *r, void *buf, size_t len,
+                         uint64_t off, hs_error *err);
+    void (*close)(hs_blob_reader *r); /* frees r */
+} hs_blob_reader_ops;
+
+/* Every reader starts with this header; the rest is the backend's. A
+ * reader belongs to one thread at a time (it may cache a chunk). */
+struct hs_blob_reader {
+    const hs_blob_reader_ops *ops;
+    uint64_t size; /* the blob's size in bytes */
+};
+
+/* Called for each committed blob by hs_blob_each with its key, the bytes
+ * it takes in the store (stored size: with encryption, more than its
+ * content) and when it was last written (ns since the epoch, the system
+ * clock's); a status other than HS_OK stops the walk and is returned. */
+typedef hs_status (*hs_blob_each_fn)(void *ctx, const char *key,
+                                     uint64_t stored_size, int64_t mtime_ns,
+                                     hs_error *err);
 
 /* The backend contract. Callers use the hs_blob_* wrappers, which validate
  * kinds and keys before dispatching, so backends receive only valid ones.
@@ -70,16 +93,22 @@ typedef struct hs_blob_ops {
     hs_status (*commit)(hs_blob_writer *w, char key_out[HS_BLOB_KEY_MAX],
                         uint64_t *size_out, hs_error *err);
     void (*abort)(hs_blob_writer *w);
-    hs_status (*open_read)(void *impl, const char *key, int *fd_out,
-                           uint64_t *size_out, hs_error *err);
+    /* A reader of a committed blob (see hs_blob_reader below). */
+    hs_status (*open_read)(void *impl, const char *key,
+                           hs_blob_reader **r_out, hs_error *err);
     hs_status (*remove)(void *impl, const char *key, hs_error *err);
     hs_status (*exists)(void *impl, const char *key, int *exists_out,
                         hs_error *err);
     void (*close)(hs_blob_store *store); /* frees store and impl */
-    /* Appended for upkeep (the orphan sweep); NULL in a backend that
-     * cannot: its wrappers refuse. */
-    hs_status (*list)(void *impl, hs_blob_visit_fn visit, void *arg,
+    /* Maintenance: every committed key (`healer rekey`, and the orphan
+     * sweep while a server runs), and a writer whose commit replaces an
+     * existing blob atomically (the rekey, while no server runs). */
+    hs_status (*each)(void *impl, hs_blob_each_fn fn, void *ctx,
                       hs_error *err);
+    hs_status (*writer_replace)(void *impl, const char *key,
+                                hs_blob_writer **w_out, hs_error *err);
+    /* Appended for upkeep (the orphan sweep); NULL in a backend that
+     * cannot: its wrapper refuses. */
     hs_status (*sweep_temps)(void *impl, int64_t before_ns, size_t *count,
                              uint64_t *bytes, hs_error *err);
 } hs_blob_ops;
@@ -93,6 +122,10 @@ struct hs_blob_store {
  * the operations; the rest of the struct is private to the backend. */
 struct hs_blob_writer {
     const hs_blob_ops *ops;
+    /* The key commit will publish the blob under when the backend chooses
+     * it at open (the directory backend does), else "". The encrypting
+     * layer binds each blob's bytes to this key. */
+    char key[HS_BLOB_KEY_MAX];
 };
 
 /* True when `kind` matches [a-z0-9_]{1,32} and is not the reserved "tmp". */
@@ -140,6 +173,24 @@ static inline hs_status hs_blob__bad_key(const char *key, hs_error *err)
 {
     return hs_fail(err, HS_ERR_INVALID, "invalid blob key%s",
                    key ? "" : " (null)");
+}
+
+/* For backends: whether a writer that has `written` bytes, a cap of
+ * max_bytes (0 = none) and *failed set after an earlier failure takes len
+ * more; sets *failed when the cap is passed. One rule, one message. */
+static inline hs_status hs_blob__write_admit(int *failed, size_t max_bytes,
+                                             uint64_t written, size_t len,
+                                             hs_error *err)
+{
+    if (*failed)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "blob writer failed earlier; abort it");
+    if (max_bytes && (written > max_bytes || len > max_bytes - written)) {
+        *failed = 1;
+        return hs_fail(err, HS_ERR_INVALID, "blob too large (limit %zu bytes)",
+                       max_bytes);
+    }
+    return HS_OK;
 }
 
 /* Starts a new blob of `kind` ([a-z0-9_]{1,32}, not "tmp"). `max_bytes`
@@ -233,21 +284,65 @@ static inline hs_status hs_blob_put_file(hs_blob_store *store, const char *kind,
     return hs_blob_commit(w, key_out, NULL, err);
 }
 
-/* Opens a committed blob for streaming: *fd_out is a read-only descriptor
- * positioned at 0 that the caller closes; *size_out (may be NULL) is the
- * blob's size. Errors: HS_ERR_INVALID (bad key), HS_ERR_NOTFOUND, HS_ERR_IO.
- * A backend without local files may hand out a spooled copy's descriptor. */
+/* Opens a committed blob for reading: *r_out is a reader the caller
+ * closes with hs_blob_reader_close; (*r_out)->size is the blob's size.
+ * Errors: HS_ERR_INVALID (bad key), HS_ERR_NOTFOUND, HS_ERR_IO,
+ * HS_ERR_CORRUPT (stored bytes that fail authentication, or under a data
+ * key this process does not have). */
 static inline hs_status hs_blob_open_read(hs_blob_store *store, const char *key,
-                                          int *fd_out, uint64_t *size_out,
-                                          hs_error *err)
+                                          hs_blob_reader **r_out, hs_error *err)
 {
-    if (!store || !fd_out)
+    if (!store || !r_out)
         return hs_fail(err, HS_ERR_INVALID, "blob open: missing argument");
-    *fd_out = -1;
+    *r_out = NULL;
     if (!hs_blob_key_valid(key))
         return hs_blob__bad_key(key, err);
-    return store->ops->open_read(store->impl, key, fd_out, size_out, err);
+    return store->ops->open_read(store->impl, key, r_out, err);
 }
+
+/* Exactly len bytes at offset off; [off, off + len) past the blob's end is
+ * HS_ERR_INVALID. Errors of the reader as hs_blob_open_read's. */
+static inline hs_status hs_blob_read_at(hs_blob_reader *r, void *buf,
+                                        size_t len, uint64_t off, hs_error *err)
+{
+    if (!r || (!buf && len))
+        return hs_fail(err, HS_ERR_INVALID, "blob read: missing argument");
+    if (off > r->size || len > r->size - off)
+        return hs_fail(err, HS_ERR_INVALID, "blob read past its end");
+    return len ? r->ops->read_at(r, buf, len, off, err) : HS_OK;
+}
+
+/* Reads the whole blob once, a chunk at a time, and discards it: through
+ * the encrypting layer every chunk is authenticated, so a download that
+ * passes starts knowing it will not be cut short by damage. Errors as
+ * hs_blob_read_at's (HS_ERR_CORRUPT for damage). */
+static inline hs_status hs_blob_verify(hs_blob_reader *r, hs_error *err)
+{
+    uint8_t *buf = malloc(1 << 16);
+    hs_status st = buf ? HS_OK
+                       : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (uint64_t off = 0; st == HS_OK && off < r->size; off += 1 << 16) {
+        size_t n = r->size - off < (1 << 16) ? (size_t)(r->size - off)
+                                             : (size_t)1 << 16;
+        st = hs_blob_read_at(r, buf, n, off, err);
+    }
+    free(buf);
+    return st;
+}
+
+/* Closes a reader. NULL is a no-op. */
+static inline void hs_blob_reader_close(hs_blob_reader *r)
+{
+    if (r)
+        r->ops->close(r);
+}
+
+/* A reader over an open file descriptor of `size` bytes that the reader
+ * takes over (closes); for content made on the fly (results converted
+ * from an old format into a memfd) to be read like a blob. `what` names
+ * it in messages (a static string). Errors: HS_ERR_NOMEM (fd is closed). */
+hs_status hs_blob_reader_from_fd(int fd, uint64_t size, const char *what,
+                                 hs_blob_reader **r_out, hs_error *err);
 
 /* Reads a whole blob into *buf_out (malloc'ed, caller frees; never NULL on
  * success, even for an empty blob) and its length into *len_out. A blob
@@ -256,50 +351,31 @@ static inline hs_status hs_blob_read_all(hs_blob_store *store, const char *key,
                                          uint8_t **buf_out, size_t *len_out,
                                          size_t max, hs_error *err)
 {
-    uint64_t size = 0;
-    size_t got = 0;
+    hs_blob_reader *r = NULL;
     uint8_t *buf = NULL;
-    int fd = -1;
     hs_status st;
 
     if (!buf_out || !len_out)
         return hs_fail(err, HS_ERR_INVALID, "blob read: missing argument");
     *buf_out = NULL;
     *len_out = 0;
-    st = hs_blob_open_read(store, key, &fd, &size, err);
+    st = hs_blob_open_read(store, key, &r, err);
     if (st != HS_OK)
         return st;
-    if (size > (uint64_t)max) {
-        st =
-            hs_fail(err, HS_ERR_INVALID, "blob %s too large (%llu > %zu bytes)",
-                    key, (unsigned long long)size, max);
-        goto fail;
-    }
-    buf = malloc(size ? (size_t)size : 1);
-    if (!buf) {
+    if (r->size > (uint64_t)max)
+        st = hs_fail(err, HS_ERR_INVALID, "blob %s too large (%llu > %zu bytes)",
+                     key, (unsigned long long)r->size, max);
+    else if (!(buf = malloc(r->size ? (size_t)r->size : 1)))
         st = hs_fail(err, HS_ERR_NOMEM, "out of memory reading blob %s", key);
-        goto fail;
+    else
+        st = hs_blob_read_at(r, buf, (size_t)r->size, 0, err);
+    if (st == HS_OK) {
+        *buf_out = buf;
+        *len_out = (size_t)r->size;
+    } else {
+        free(buf);
     }
-    while (got < (size_t)size) {
-        ssize_t n = pread(fd, buf + got, (size_t)size - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            st = hs_fail(err, HS_ERR_IO, "reading blob %s: %s (errno %d)", key,
-                         n < 0 ? "read error" : "unexpected end of data",
-                         n < 0 ? errno : 0);
-            goto fail;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    *buf_out = buf;
-    *len_out = got;
-    return HS_OK;
-
-fail:
-    free(buf);
-    close(fd);
+    hs_blob_reader_close(r);
     return st;
 }
 
@@ -327,20 +403,33 @@ static inline hs_status hs_blob_exists(hs_blob_store *store, const char *key,
     return store->ops->exists(store->impl, key, exists_out, err);
 }
 
-/* Calls visit for every committed blob, in no particular order, until it
- * returns non-zero (HS_OK all the same). Blobs committed or deleted
- * meanwhile may or may not be seen; writers' temporary files never are.
- * HS_ERR_INVALID for a backend that cannot list, HS_ERR_IO. */
-static inline hs_status hs_blob_list(hs_blob_store *store,
-                                     hs_blob_visit_fn visit, void *arg,
-                                     hs_error *err)
+/* Calls fn for every committed blob, in no particular order: for upkeep
+ * (the orphan sweep, `healer rekey`), nothing that serves a request. Blobs
+ * committed or deleted meanwhile may or may not be seen; writers'
+ * temporary files never are. HS_ERR_IO, or what fn returned. */
+static inline hs_status hs_blob_each(hs_blob_store *store, hs_blob_each_fn fn,
+                                     void *ctx, hs_error *err)
 {
-    if (!store || !visit)
-        return hs_fail(err, HS_ERR_INVALID, "blob list: missing argument");
-    if (!store->ops->list)
-        return hs_fail(err, HS_ERR_INVALID, "blob store '%s' cannot list",
-                       store->ops->name);
-    return store->ops->list(store->impl, visit, arg, err);
+    if (!store || !fn)
+        return hs_fail(err, HS_ERR_INVALID, "blob each: missing argument");
+    return store->ops->each(store->impl, fn, ctx, err);
+}
+
+/* A writer whose commit replaces the committed blob `key` atomically
+ * (readers see the old or the new bytes, never a mix). Blobs are
+ * otherwise immutable: this is for `healer rekey`, while no server uses
+ * the store. Finish it like any writer. */
+static inline hs_status hs_blob_writer_replace(hs_blob_store *store,
+                                               const char *key,
+                                               hs_blob_writer **w_out,
+                                               hs_error *err)
+{
+    if (!store || !w_out)
+        return hs_fail(err, HS_ERR_INVALID, "blob writer: missing argument");
+    *w_out = NULL;
+    if (!hs_blob_key_valid(key))
+        return hs_blob__bad_key(key, err);
+    return store->ops->writer_replace(store->impl, key, w_out, err);
 }
 
 /* Removes the temporary files of writers last written before before_ns
@@ -389,5 +478,35 @@ static inline void hs_blob_store_close(hs_blob_store *store)
 #define HS_BLOB_DIR_STALE_SECONDS 3600
 hs_status hs_blob_dir_open(const char *root, hs_blob_store **out,
                            hs_error *err);
+
+/* Encrypting layer (blob_crypt.c): a store that encrypts every blob it
+ * writes into `inner` under keys->current and decrypts what it reads
+ * (under keys->current or keys->previous), chunk by chunk, so any reader
+ * can read any range and memory does not grow with a blob's size. A blob
+ * that fails authentication (tampered, truncated, reordered, swapped) is
+ * HS_ERR_CORRUPT naming the blob, never data; so is one naming a data key
+ * not in `keys`. Takes over `inner` (closed with
+ * the store, or at once on failure); copies *keys. The file format is in
+ * blob_crypt.c and docs/security.md. */
+#define HS_BLOB_CRYPT_CHUNK 65536 /* content bytes per sealed chunk */
+hs_status hs_blob_crypt_open(hs_blob_store *inner, const hs_keyring *keys,
+                             hs_blob_store **out, hs_error *err);
+
+/* What hs_blob_crypt_rekey did. */
+typedef struct hs_blob_rekey_counts {
+    uint64_t rekeyed;   /* from the previous key to the current one */
+    uint64_t encrypted; /* stored before encryption existed, now encrypted */
+    uint64_t already;   /* already under the current key (a resumed run) */
+} hs_blob_rekey_counts;
+
+/* Re-encrypts every blob of an encrypting store (hs_blob_crypt_open, with
+ * the new key as current and the old one as previous) under the current
+ * key, one blob at a time, each replaced atomically: interrupted, it is
+ * simply run again (blobs already under the current key are skipped).
+ * Blobs stored in plain are encrypted. For `healer rekey`, while no server
+ * uses the store. A blob under neither key, or damaged, stops it
+ * (HS_ERR_CORRUPT naming it). */
+hs_status hs_blob_crypt_rekey(hs_blob_store *store,
+                              hs_blob_rekey_counts *counts, hs_error *err);
 
 #endif

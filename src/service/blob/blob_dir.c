@@ -52,6 +52,7 @@ typedef struct dir_writer {
     dir_store *store;
     int fd;           /* the temp file */
     int failed;       /* a write failed: only abort is allowed now */
+    int replace;      /* commit replaces the blob <kind>/<hex> (rekey) */
     size_t max_bytes; /* 0 = unlimited */
     uint64_t written;
     char kind[HS_BLOB_KIND_MAX + 1];
@@ -199,67 +200,6 @@ static hs_status dir_sweep_temps(void *impl, int64_t before_ns, size_t *count,
     return remove_stale_temps(impl, before_ns, count, bytes, err);
 }
 
-/* Calls visit for each blob of one kind's directory; *stop set when the
- * visitor asked to stop. */
-static hs_status list_kind(dir_store *s, const char *kind,
-                           hs_blob_visit_fn visit, void *arg, int *stop,
-                           hs_error *err)
-{
-    int fd = open_dir_at(s->root_fd, kind);
-    if (fd < 0) /* gone meanwhile, or a file that is not a kind's folder */
-        return errno == ENOENT || errno == ENOTDIR
-                   ? HS_OK
-                   : fail_errno(err, HS_ERR_IO, "cannot scan", kind, errno);
-    DIR *dir = fdopendir(fd);
-    if (!dir) {
-        close(fd);
-        return fail_errno(err, HS_ERR_IO, "cannot scan", kind, errno);
-    }
-    char key[HS_BLOB_KEY_MAX];
-    struct dirent *ent;
-    while (!*stop && (ent = readdir(dir)) != NULL) {
-        struct stat sb;
-        size_t kind_len = strlen(kind);
-        if (strlen(ent->d_name) != HS_BLOB_ID_HEX ||
-            kind_len > HS_BLOB_KIND_MAX)
-            continue;
-        memcpy(key, kind, kind_len);
-        key[kind_len] = '/';
-        memcpy(key + kind_len + 1, ent->d_name, HS_BLOB_ID_HEX + 1);
-        /* Only what this store could have made: a valid key, a file. */
-        if (!hs_blob_key_valid(key) ||
-            fstatat(dirfd(dir), ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(sb.st_mode))
-            continue;
-        *stop = visit(arg, key, (uint64_t)sb.st_size, mtime_ns(&sb)) != 0;
-    }
-    closedir(dir);
-    return HS_OK;
-}
-
-static hs_status dir_list(void *impl, hs_blob_visit_fn visit, void *arg,
-                          hs_error *err)
-{
-    dir_store *s = impl;
-    int fd = dup(s->root_fd);
-    if (fd < 0)
-        return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
-    DIR *dir = fdopendir(fd);
-    if (!dir) {
-        close(fd);
-        return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
-    }
-    rewinddir(dir); /* the dup shares root_fd's offset */
-    hs_status st = HS_OK;
-    int stop = 0;
-    struct dirent *ent;
-    while (st == HS_OK && !stop && (ent = readdir(dir)) != NULL)
-        if (hs_blob_kind_valid(ent->d_name)) /* not ".", "..", "tmp" */
-            st = list_kind(s, ent->d_name, visit, arg, &stop, err);
-    closedir(dir);
-    return st;
-}
-
 hs_status hs_blob_dir_open(const char *root, hs_blob_store **out, hs_error *err)
 {
     dir_store *s = NULL;
@@ -361,6 +301,7 @@ static hs_status dir_writer_open(void *impl, const char *kind, size_t max_bytes,
         st = hs_fail(err, HS_ERR_CONFLICT, "blob store: no free temp name");
         goto fail;
     }
+    snprintf(w->base.key, sizeof w->base.key, "%s/%s", kind, w->hex);
     *w_out = &w->base;
     return HS_OK;
 
@@ -374,15 +315,10 @@ static hs_status dir_write(hs_blob_writer *base, const void *buf, size_t len,
 {
     dir_writer *w = (dir_writer *)base;
 
-    if (w->failed)
-        return hs_fail(err, HS_ERR_INVALID,
-                       "blob writer failed earlier; abort it");
-    if (w->max_bytes &&
-        (w->written > w->max_bytes || len > w->max_bytes - w->written)) {
-        w->failed = 1;
-        return hs_fail(err, HS_ERR_INVALID, "blob too large (limit %zu bytes)",
-                       w->max_bytes);
-    }
+    hs_status admitted =
+        hs_blob__write_admit(&w->failed, w->max_bytes, w->written, len, err);
+    if (admitted != HS_OK)
+        return admitted;
     if (write_all(w->fd, buf, len) != 0) {
         w->failed = 1;
         return fail_errno(err, HS_ERR_IO, "cannot write", w->tmp_name, errno);
@@ -419,6 +355,11 @@ static hs_status publish(dir_writer *w, int kind_fd, hs_error *err)
 {
     dir_store *s = w->store;
 
+    if (w->replace)
+        return renameat(s->tmp_fd, w->tmp_name, kind_fd, w->hex) == 0
+                   ? HS_OK
+                   : fail_errno(err, HS_ERR_IO, "cannot rename", w->tmp_name,
+                                errno);
     if (renameat2(s->tmp_fd, w->tmp_name, kind_fd, w->hex, RENAME_NOREPLACE) ==
         0)
         return HS_OK;
@@ -475,7 +416,8 @@ static hs_status dir_commit(hs_blob_writer *base, char key_out[HS_BLOB_KEY_MAX],
          * hand out a key the caller might record. */
         st = fail_errno(err, HS_ERR_IO, "cannot fsync directory", w->kind,
                         errno);
-        unlinkat(kind_fd, w->hex, 0);
+        if (!w->replace) /* a replaced blob stays: it is still recorded */
+            unlinkat(kind_fd, w->hex, 0);
         goto fail;
     }
     close(kind_fd);
@@ -493,8 +435,64 @@ fail:
     return st;
 }
 
-static hs_status dir_open_read(void *impl, const char *key, int *fd_out,
-                               uint64_t *size_out, hs_error *err)
+/* The directory backend's reader: pread on the blob's file. */
+typedef struct fd_reader {
+    hs_blob_reader base; /* must be first */
+    int fd;
+    const char *what; /* for messages: "blob", "converted results" */
+} fd_reader;
+
+static hs_status fd_read_at(hs_blob_reader *base, void *buf, size_t len,
+                            uint64_t off, hs_error *err)
+{
+    fd_reader *r = (fd_reader *)base;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(r->fd, (uint8_t *)buf + got, len - got,
+                          (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail_errno(err, HS_ERR_IO, "cannot read", r->what, errno);
+        if (n == 0)
+            return hs_fail(err, HS_ERR_CORRUPT,
+                           "blob store: %s ends before its size", r->what);
+        got += (size_t)n;
+    }
+    return HS_OK;
+}
+
+static void fd_close(hs_blob_reader *base)
+{
+    fd_reader *r = (fd_reader *)base;
+    close(r->fd);
+    free(r);
+}
+
+static const hs_blob_reader_ops fd_reader_ops = {
+    .read_at = fd_read_at,
+    .close = fd_close,
+};
+
+hs_status hs_blob_reader_from_fd(int fd, uint64_t size, const char *what,
+                                 hs_blob_reader **r_out, hs_error *err)
+{
+    fd_reader *r = calloc(1, sizeof *r);
+    *r_out = NULL;
+    if (!r) {
+        close(fd);
+        return hs_fail(err, HS_ERR_NOMEM, "blob store: out of memory");
+    }
+    r->base.ops = &fd_reader_ops;
+    r->base.size = size;
+    r->fd = fd;
+    r->what = what;
+    *r_out = &r->base;
+    return HS_OK;
+}
+
+static hs_status dir_open_read(void *impl, const char *key,
+                               hs_blob_reader **r_out, hs_error *err)
 {
     dir_store *s = impl;
     struct stat sb;
@@ -517,10 +515,8 @@ static hs_status dir_open_read(void *impl, const char *key, int *fd_out,
         close(fd);
         return hs_fail(err, HS_ERR_NOTFOUND, "no blob %s", key);
     }
-    *fd_out = fd;
-    if (size_out)
-        *size_out = (uint64_t)sb.st_size;
-    return HS_OK;
+    return hs_blob_reader_from_fd(fd, (uint64_t)sb.st_size, "blob", r_out,
+                                  err);
 }
 
 static hs_status dir_remove(void *impl, const char *key, hs_error *err)
@@ -555,6 +551,107 @@ static hs_status dir_exists(void *impl, const char *key, int *exists_out,
     return fail_errno(err, HS_ERR_IO, "cannot stat blob", key, errno);
 }
 
+/* A writer like dir_writer_open's that commits over the existing blob
+ * `key` (an atomic rename: readers see the old or the new bytes). */
+static hs_status dir_writer_replace(void *impl, const char *key,
+                                    hs_blob_writer **w_out, hs_error *err)
+{
+    const char *slash = strchr(key, '/');
+    char kind[HS_BLOB_KIND_MAX + 1];
+    hs_status st;
+
+    if (!hs_blob_key_valid(key))
+        return hs_fail(err, HS_ERR_INVALID, "invalid blob key");
+    snprintf(kind, sizeof kind, "%.*s", (int)(slash - key), key);
+    if ((st = dir_writer_open(impl, kind, 0, w_out, err)) == HS_OK) {
+        dir_writer *w = (dir_writer *)*w_out;
+        snprintf(w->hex, sizeof w->hex, "%s", slash + 1);
+        snprintf(w->base.key, sizeof w->base.key, "%s", key);
+        w->replace = 1;
+    }
+    return st;
+}
+
+/* Calls fn for every blob file of the kind directory `kind`. The names
+ * are read first: fn may replace blobs (a rename adds a directory entry,
+ * which a readdir still under way may or may not return). */
+static hs_status each_of_kind(dir_store *s, const char *kind,
+                              hs_blob_each_fn fn, void *ctx, hs_error *err)
+{
+    int fd = open_dir_at(s->root_fd, kind);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *ent;
+    char(*keys)[HS_BLOB_KEY_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    hs_status st = HS_OK;
+
+    if (!dir) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        /* gone meanwhile, or a file that is not a kind's folder */
+        return e == ENOENT || e == ENOTDIR
+                   ? HS_OK
+                   : fail_errno(err, HS_ERR_IO, "cannot scan", kind, e);
+    }
+    while (st == HS_OK && (ent = readdir(dir)) != NULL) {
+        if (strlen(ent->d_name) != HS_BLOB_ID_HEX)
+            continue;
+        if (n == cap) {
+            void *grown = realloc(keys, (cap = cap ? 2 * cap : 64) *
+                                            sizeof *keys);
+            if (!grown) {
+                st = hs_fail(err, HS_ERR_NOMEM, "blob store: out of memory");
+                break;
+            }
+            keys = grown;
+        }
+        snprintf(keys[n], sizeof keys[n], "%.32s/%.32s", kind, ent->d_name);
+        if (hs_blob_key_valid(keys[n]))
+            n++;
+    }
+    for (size_t i = 0; st == HS_OK && i < n; i++) {
+        struct stat sb;
+        /* Only what this store could have made: a file (not one removed
+         * meanwhile). */
+        if (fstatat(dirfd(dir), keys[i] + strlen(kind) + 1, &sb,
+                    AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode))
+            continue;
+        st = fn(ctx, keys[i], (uint64_t)sb.st_size, mtime_ns(&sb), err);
+    }
+    closedir(dir);
+    free(keys);
+    return st;
+}
+
+static hs_status dir_each(void *impl, hs_blob_each_fn fn, void *ctx,
+                          hs_error *err)
+{
+    dir_store *s = impl;
+    int fd = dup(s->root_fd); /* closedir closes it */
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *ent;
+    hs_status st = HS_OK;
+
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
+    }
+    rewinddir(dir); /* the duplicate shares root_fd's offset */
+    while (st == HS_OK && (ent = readdir(dir)) != NULL) {
+        struct stat sb;
+        if (!hs_blob_kind_valid(ent->d_name) ||
+            fstatat(s->root_fd, ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISDIR(sb.st_mode))
+            continue;
+        st = each_of_kind(s, ent->d_name, fn, ctx, err);
+    }
+    closedir(dir);
+    return st;
+}
+
 static const hs_blob_ops dir_ops = {
     .name = "dir",
     .writer_open = dir_writer_open,
@@ -565,6 +662,7 @@ static const hs_blob_ops dir_ops = {
     .remove = dir_remove,
     .exists = dir_exists,
     .close = dir_close,
-    .list = dir_list,
+    .each = dir_each,
+    .writer_replace = dir_writer_replace,
     .sweep_temps = dir_sweep_temps,
 };

@@ -97,10 +97,28 @@ hs_status hs_accounts_check_email(const char *email, hs_error *err)
     return HS_OK;
 }
 
-hs_status hs_accounts_create_user(hs_app *app, const char *username,
-                                  const char *password, int is_admin,
-                                  const char *email, hs_id *id_out,
-                                  hs_error *err)
+/* A new user and its audit row, in one transaction. */
+typedef struct user_create {
+    hs_user *u;
+    const hs_actor *by;
+} user_create;
+
+static hs_status create_user_txn(hs_store *store, void *arg, hs_error *err)
+{
+    const user_create *c = arg;
+    hs_status rc = hs_store_user_create(store, c->u, err);
+    if (rc == HS_OK)
+        rc = hs_audit_record(store, c->u->created_at, c->by,
+                             HS_AUDIT_USER_CREATED, "user", c->u->id,
+                             c->u->username,
+                             c->u->is_admin ? "role admin" : "role user", err);
+    return rc;
+}
+
+hs_status hs_accounts_create_user(hs_app *app, const hs_actor *by,
+                                  const char *username, const char *password,
+                                  int is_admin, const char *email,
+                                  hs_id *id_out, hs_error *err)
 {
     hs_status rc = hs_accounts_check_username(username, err);
     if (rc != HS_OK || (rc = check_password(password, err)) != HS_OK ||
@@ -115,7 +133,8 @@ hs_status hs_accounts_create_user(hs_app *app, const char *username,
         return rc;
     u.is_admin = is_admin != 0;
     u.created_at = now_of(app);
-    rc = hs_store_user_create(app->store, &u, err);
+    user_create c = {&u, by};
+    rc = hs_store_transact(app->store, create_user_txn, &c, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     if (rc == HS_ERR_CONFLICT && err)
         snprintf(err->field, sizeof err->field, "username");
@@ -353,7 +372,10 @@ static hs_status setup_locked(hs_app *app, const char *client,
         return hs_fail_field(err, HS_ERR_DENIED, "token",
                              "the setup token is wrong (it was printed on the "
                              "server's console at start)");
-    rc = hs_accounts_create_user(app, username, password, 1, NULL, NULL, err);
+    /* The first administrator creates themselves with the setup token. */
+    hs_actor self = hs_actor_user(0, username, client);
+    rc = hs_accounts_create_user(app, &self, username, password, 1, NULL, NULL,
+                                 err);
     if (rc == HS_OK)
         s->token[0] = '\0';
     return rc;
@@ -408,13 +430,19 @@ hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
 
 /* ---- administration ------------------------------------------------------- */
 
-/* An administrative change of one user: re-read inside the transaction,
- * `apply` changes its own field on that fresh copy (so two changes at once
- * never undo each other), then the user is written, `event` recorded and,
- * when asked, every session of the user ended. */
+/* A change of one user, by an administrator or the user themself:
+ * re-read inside the transaction, `apply` changes its own field on that
+ * fresh copy (so two changes at once never undo each other), then the
+ * user is written, `event` recorded, `audit` written to the audit log as
+ * done by `by` - or, when `self`, by the user themself from `client` -
+ * and, when asked, every session of the user ended. */
 typedef struct user_change {
+    const hs_actor *by; /* NULL (and not self): refused by hs_audit_record */
+    int self;           /* the user acts on their own account */
+    const char *client; /* the user's address, when self */
     hs_id user_id;
     const char *event;
+    const char *audit;
     int end_sessions;
     int64_t now;
     hs_status (*apply)(hs_store *store, hs_user *u, const void *arg,
@@ -433,19 +461,49 @@ static hs_status user_change_txn(hs_store *store, void *arg, hs_error *err)
         rc = hs_store_user_update(store, &u, err);
     if (rc == HS_OK)
         rc = hs_store_event_add(store, u.id, c->event, c->now, NULL, err);
+    if (rc == HS_OK) {
+        hs_actor self = hs_actor_user(u.id, u.username, c->client);
+        rc = hs_audit_record(store, c->now, c->self ? &self : c->by, c->audit,
+                             "user", u.id, u.username, NULL, err);
+    }
     if (rc == HS_OK && c->end_sessions)
         rc = hs_store_session_delete_for_user(store, u.id, NULL, err);
     sodium_memzero(u.password_hash, sizeof u.password_hash);
     return rc;
 }
 
-static hs_status change_user(hs_app *app, hs_id user_id, const char *event,
-                             int end_sessions,
-                             hs_status (*apply)(hs_store *, hs_user *,
-                                                const void *, hs_error *),
+typedef hs_status (*user_apply)(hs_store *, hs_user *, const void *,
+                                hs_error *);
+
+static hs_status change_user(hs_app *app, const hs_actor *by, hs_id user_id,
+                             const char *event, const char *audit,
+                             int end_sessions, user_apply apply,
                              const void *arg, hs_error *err)
 {
-    user_change c = {user_id, event, end_sessions, now_of(app), apply, arg};
+    user_change c = {.by = by,
+                     .user_id = user_id,
+                     .event = event,
+                     .audit = audit,
+                     .end_sessions = end_sessions,
+                     .now = now_of(app),
+                     .apply = apply,
+                     .arg = arg};
+    return hs_store_transact(app->store, user_change_txn, &c, err);
+}
+
+/* The same, done by user_id themself from `client`. */
+static hs_status change_own(hs_app *app, const char *client, hs_id user_id,
+                            const char *event, const char *audit,
+                            user_apply apply, const void *arg, hs_error *err)
+{
+    user_change c = {.self = 1,
+                     .client = client,
+                     .user_id = user_id,
+                     .event = event,
+                     .audit = audit,
+                     .now = now_of(app),
+                     .apply = apply,
+                     .arg = arg};
     return hs_store_transact(app->store, user_change_txn, &c, err);
 }
 
@@ -456,11 +514,12 @@ static hs_status apply_unlock(hs_store *store, hs_user *u, const void *arg,
     return hs_logins_forget_user(store, u, *(const int64_t *)arg, err);
 }
 
-hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err)
+hs_status hs_accounts_unlock(hs_app *app, const hs_actor *by, hs_id user_id,
+                             hs_error *err)
 {
     int64_t now = now_of(app);
-    return change_user(app, user_id, HS_EVENT_UNLOCKED, 0, apply_unlock, &now,
-                       err);
+    return change_user(app, by, user_id, HS_EVENT_UNLOCKED,
+                       HS_AUDIT_USER_UNLOCKED, 0, apply_unlock, &now, err);
 }
 
 hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
@@ -472,7 +531,8 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
     memset(user_out, 0, sizeof *user_out);
     if (client && !hs_throttle_allow(app->login_throttle, client, now_of(app)))
         return client_limited(err);
-    return hs_logins_unlock_with_token(app, token, user_out, refusal, err);
+    return hs_logins_unlock_with_token(app, client, token, user_out, refusal,
+                                       err);
 }
 
 static hs_status apply_email(hs_store *store, hs_user *u, const void *arg,
@@ -484,13 +544,14 @@ static hs_status apply_email(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_set_email(hs_app *app, hs_id user_id, const char *email,
-                                hs_error *err)
+hs_status hs_accounts_set_email(hs_app *app, const hs_actor *by, hs_id user_id,
+                                const char *email, hs_error *err)
 {
     hs_status rc = hs_accounts_check_email(email, err);
     return rc != HS_OK ? rc
-                       : change_user(app, user_id, "email_changed", 0,
-                                     apply_email, email ? email : "", err);
+                       : change_user(app, by, user_id, "email_changed",
+                                     HS_AUDIT_EMAIL_CHANGED, 0, apply_email,
+                                     email ? email : "", err);
 }
 
 hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
@@ -514,16 +575,17 @@ static hs_status apply_password(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
-                                     const char *password, hs_error *err)
+hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
+                                     hs_id user_id, const char *password,
+                                     hs_error *err)
 {
     char hash[HS_PASSWORD_HASH_MAX];
     hs_status rc = check_password(password, err);
     if (rc != HS_OK ||
         (rc = hs_auth_hash_password(password, app->costs, hash, err)) != HS_OK)
         return rc;
-    rc = change_user(app, user_id, "password_reset", 1, apply_password, hash,
-                     err);
+    rc = change_user(app, by, user_id, "password_reset",
+                     HS_AUDIT_PASSWORD_RESET, 1, apply_password, hash, err);
     sodium_memzero(hash, sizeof hash);
     return rc;
 }
@@ -555,6 +617,7 @@ typedef struct own_password {
     hs_id user_id, keep_session;
     const char *hash;
     int64_t now;
+    const char *client;
 } own_password;
 
 static hs_status own_password_txn(hs_store *store, void *arg, hs_error *err)
@@ -569,6 +632,11 @@ static hs_status own_password_txn(hs_store *store, void *arg, hs_error *err)
     if (rc == HS_OK)
         rc = hs_store_event_add(store, p->user_id, "password_changed", p->now,
                                 NULL, err);
+    if (rc == HS_OK) {
+        hs_actor self = hs_actor_user(u.id, u.username, p->client);
+        rc = hs_audit_record(store, p->now, &self, HS_AUDIT_PASSWORD_CHANGED,
+                             "user", u.id, u.username, NULL, err);
+    }
     if (rc == HS_OK)
         rc = hs_store_session_end_others(store, p->user_id, p->keep_session,
                                          NULL, err);
@@ -613,7 +681,7 @@ hs_status hs_accounts_change_password(hs_app *app, const char *client,
         (rc = hs_auth_hash_password(new_password, app->costs, hash, err)) !=
             HS_OK)
         return rc;
-    own_password p = {user_id, session_id, hash, now_of(app)};
+    own_password p = {user_id, session_id, hash, now_of(app), client};
     rc = hs_store_transact(app->store, own_password_txn, &p, err);
     sodium_memzero(hash, sizeof hash);
     if (rc == HS_OK)
@@ -629,8 +697,9 @@ hs_status hs_accounts_change_email(hs_app *app, const char *client,
     if (rc == HS_OK)
         rc = reauthenticate(app, client, user_id, password, "password", err);
     return rc != HS_OK ? rc
-                       : change_user(app, user_id, "email_changed", 0,
-                                     apply_email, email ? email : "", err);
+                       : change_own(app, client, user_id, "email_changed",
+                                    HS_AUDIT_EMAIL_CHANGED, apply_email,
+                                    email ? email : "", err);
 }
 
 /* Disabling the last enabled administrator is refused, inside the
@@ -653,10 +722,11 @@ static hs_status apply_disabled(hs_store *store, hs_user *u, const void *arg,
     return HS_OK;
 }
 
-hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
-                                   hs_error *err)
+hs_status hs_accounts_set_disabled(hs_app *app, const hs_actor *by,
+                                   hs_id user_id, int disabled, hs_error *err)
 {
     int value = disabled != 0;
-    return change_user(app, user_id, value ? "disabled" : "enabled", value,
-                       apply_disabled, &value, err);
+    return change_user(app, by, user_id, value ? "disabled" : "enabled",
+                       value ? HS_AUDIT_USER_DISABLED : HS_AUDIT_USER_ENABLED,
+                       value, apply_disabled, &value, err);
 }

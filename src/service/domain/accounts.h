@@ -19,6 +19,7 @@
 
 #include "base/app.h"
 #include "base/error.h"
+#include "domain/audit.h"
 #include "domain/auth.h"
 #include "domain/logins.h"
 #include "store/records.h"
@@ -36,12 +37,14 @@ hs_status hs_accounts_check_email(const char *email, hs_error *err);
 
 /* Creates a user after checking the name, the password policy and the
  * e-mail address (NULL or "" = none), and hashing the password
- * (app->costs). *id_out (may be NULL) receives the new id. HS_ERR_INVALID
- * names the field; HS_ERR_CONFLICT when the name is taken. */
-hs_status hs_accounts_create_user(hs_app *app, const char *username,
-                                  const char *password, int is_admin,
-                                  const char *email, hs_id *id_out,
-                                  hs_error *err);
+ * (app->costs), and records "user_created" by `by` in the audit log in
+ * the same transaction. *id_out (may be NULL) receives the new id.
+ * HS_ERR_INVALID names the field; HS_ERR_CONFLICT when the name is
+ * taken. */
+hs_status hs_accounts_create_user(hs_app *app, const hs_actor *by,
+                                  const char *username, const char *password,
+                                  int is_admin, const char *email,
+                                  hs_id *id_out, hs_error *err);
 
 /* What a successful login hands to the entry point. */
 typedef struct hs_login {
@@ -127,18 +130,23 @@ hs_status hs_accounts_prefs_get(hs_app *app, hs_id user_id, char **json_out,
 hs_status hs_accounts_prefs_set(hs_app *app, hs_id user_id,
                                 const char *prefs_json, hs_error *err);
 
-/* ---- administration (the admin API and the CLI call these) ---- */
+/* ---- administration (the admin API and the CLI call these) ----
+ *
+ * `by` is who acts (domain/audit.h): each change is written to the audit
+ * log in the transaction that makes it. */
 
 /* Lifts a lockout now (an administrator, or `healer user unlock`): clears
  * locked_until, revokes the user's unlock links, forgets the account's
- * back-off and records "unlocked"; the failures before it no longer count
- * toward the next lock. */
-hs_status hs_accounts_unlock(hs_app *app, hs_id user_id, hs_error *err);
+ * back-off and records "unlocked" (audit: "user_unlocked"); the failures
+ * before it no longer count toward the next lock. */
+hs_status hs_accounts_unlock(hs_app *app, const hs_actor *by, hs_id user_id,
+                             hs_error *err);
 
 /* Sets a user's e-mail address (an administrator; checked as
- * hs_accounts_check_email, "" = none) and records "email_changed". */
-hs_status hs_accounts_set_email(hs_app *app, hs_id user_id, const char *email,
-                                hs_error *err);
+ * hs_accounts_check_email, "" = none) and records "email_changed" (audit
+ * too, by `by`). */
+hs_status hs_accounts_set_email(hs_app *app, const hs_actor *by, hs_id user_id,
+                                const char *email, hs_error *err);
 
 /* The user called exactly `username` (password_hash cleared);
  * HS_ERR_NOTFOUND (field "username") names it when there is none. */
@@ -149,7 +157,8 @@ hs_status hs_accounts_find(hs_app *app, const char *username, hs_user *out,
 
 /* Lifts a lock with the token of its mail's link, as
  * hs_logins_unlock_with_token (used once; refused links say why in
- * *refusal with HS_ERR_DENIED), after the per-address limit of logins
+ * *refusal with HS_ERR_DENIED; audited as "user_unlocked" by the user
+ * themself from `client`), after the per-address limit of logins
  * (HS_ERR_LIMITED). *user_out: the unlocked user. */
 hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
                                        const char *token, hs_user *user_out,
@@ -163,8 +172,9 @@ hs_status hs_accounts_unlock_with_link(hs_app *app, const char *client,
  * refused too), then the current password is proved like a login (a
  * wrong one, or one tried during back-off, is HS_ERR_DENIED field
  * "current" and counts as a failure of the account and of `client`);
- * then the hash is replaced, "password_changed" recorded and every other
- * session of the user ended - the current one is kept - in one
+ * then the hash is replaced, "password_changed" recorded (an account
+ * event and an audit row, by the user themself from `client`) and every
+ * other session of the user ended - the current one is kept - in one
  * transaction, and the user is mailed. */
 hs_status hs_accounts_change_password(hs_app *app, const char *client,
                                       hs_id user_id, hs_id session_id,
@@ -174,20 +184,24 @@ hs_status hs_accounts_change_password(hs_app *app, const char *client,
 /* Changes user_id's own e-mail address ("" = none), after the address is
  * checked (field "email") and the current password proved as above
  * (field "password"): unlock links go there, so a stolen session alone
- * must not redirect them. Records "email_changed". */
+ * must not redirect them. Records "email_changed" (event and audit row,
+ * by the user themself from `client`). */
 hs_status hs_accounts_change_email(hs_app *app, const char *client,
                                    hs_id user_id, const char *password,
                                    const char *email, hs_error *err);
 
 /* Sets a new password (policy-checked, field "password"), records
- * "password_reset" and ends every session of the user. */
-hs_status hs_accounts_reset_password(hs_app *app, hs_id user_id,
-                                     const char *password, hs_error *err);
+ * "password_reset" (audit too) and ends every session of the user. */
+hs_status hs_accounts_reset_password(hs_app *app, const hs_actor *by,
+                                     hs_id user_id, const char *password,
+                                     hs_error *err);
 
 /* Disables (ending every session) or re-enables an account; records
- * "disabled" / "enabled". Disabling the last enabled administrator is
- * HS_ERR_CONFLICT: the platform never loses its administrators. */
-hs_status hs_accounts_set_disabled(hs_app *app, hs_id user_id, int disabled,
+ * "disabled" / "enabled" (audit: "user_disabled" / "user_enabled").
+ * Disabling the last enabled administrator is HS_ERR_CONFLICT: the
+ * platform never loses its administrators. */
+hs_status hs_accounts_set_disabled(hs_app *app, const hs_actor *by,
+                                   hs_id user_id, int disabled,
                                    hs_error *err);
 
 #endif

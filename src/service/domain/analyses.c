@@ -329,7 +329,7 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
  * alone, a page or a search reads the index in chunks of INDEX_CHUNK
  * entries (on the stack, twice: the bytes and the entries). */
 typedef struct incidents_blob {
-    int fd;
+    hs_blob_reader *in;
     uint64_t size;
     uint64_t n;
 } incidents_blob;
@@ -338,25 +338,14 @@ typedef struct incidents_blob {
 
 static void blob_close(incidents_blob *b)
 {
-    if (b->fd >= 0)
-        close(b->fd);
-    b->fd = -1;
+    hs_blob_reader_close(b->in);
+    b->in = NULL;
 }
 
 static hs_status read_at(const incidents_blob *b, void *buf, uint64_t len,
                          uint64_t off, hs_error *err)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(b->fd, (char *)buf + got, (size_t)(len - got),
-                          (off_t)(off + got));
-        if (k <= 0)
-            return hs_fail(err, HS_ERR_IO,
-                           "the analysis's incidents cannot "
-                           "be read");
-        got += (size_t)k;
-    }
-    return HS_OK;
+    return hs_blob_read_at(b->in, buf, (size_t)len, off, err);
 }
 
 static hs_status corrupt(hs_error *err)
@@ -420,9 +409,10 @@ static hs_status blob_open(hs_app *app, const hs_analysis_rec *rec,
 {
     unsigned char head[HEAD_LEN];
     memset(b, 0, sizeof *b);
-    b->fd = -1;
-    hs_status st = hs_blob_open_read(app->blobs, rec->incidents_blob_key,
-                                     &b->fd, &b->size, err);
+    hs_status st =
+        hs_blob_open_read(app->blobs, rec->incidents_blob_key, &b->in, err);
+    if (st == HS_OK)
+        b->size = b->in->size;
     if (st == HS_OK && b->size < HEAD_LEN)
         st = corrupt(err);
     if (st == HS_OK)
@@ -674,20 +664,23 @@ static const hs_trash_kind ANALYSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_analysis_rec, deleted_at),
+    .name_offset = offsetof(hs_analysis_rec, name),
     .set_deleted = hs_store_analysis_set_deleted,
     .purge = hs_store_analysis_purge,
 };
 
 hs_status hs_analyses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_analysis_rec *out, hs_error *err)
+                            const char *client, hs_analysis_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_move(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_analysis_rec *out, hs_error *err)
+                              const char *client, hs_analysis_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &ANALYSES, id, viewer, out, err);
+    return hs_trash_restore(app, &ANALYSES, id, viewer, client, out, err);
 }
 
 hs_status hs_analyses_delete(hs_app *app, hs_id id, const hs_user *viewer,

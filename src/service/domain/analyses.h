@@ -83,11 +83,14 @@ hs_status hs_analyses_incident(hs_app *app, const hs_analysis_rec *rec,
                                size_t index, char **text, size_t *len,
                                hs_error *err);
 
-/* Trash and restore by the trash rule (trash.h); *out after the change. */
+/* Trash and restore by the trash rule (trash.h); *out after the change.
+ * client: the caller's address, for the audit log (NULL = unknown). */
 hs_status hs_analyses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_analysis_rec *out, hs_error *err);
+                            const char *client, hs_analysis_rec *out,
+                            hs_error *err);
 hs_status hs_analyses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_analysis_rec *out, hs_error *err);
+                              const char *client, hs_analysis_rec *out,
+                              hs_error *err);
 
 /* Deletes analysis `id` at once with its blobs (a result made by a run
  * that lost its lease). */

@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "blob/blob.h"
 #include "domain/datasets.h"
+#include "domain/sealed.h"
 #include "domain/engine_json.h"
 #include "domain/notifications.h"
 #include "domain/trash.h"
@@ -214,9 +215,15 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
         out->features = (int64_t)ds->n_features;
         out->profile_json = profile;
         out->created_at = hs_clock_now(app->clock);
-        st = hs_notifications_io(app,
-                                 hs_store_dataset_create(app->store, out, err),
-                                 "recording an uploaded dataset", err);
+        /* The store keeps the profile sealed; the caller gets it plain. */
+        st = hs_sealed_stash(app, HS_SEALED_DATASET_PROFILE,
+                             &out->profile_json, &profile, err);
+        if (st == HS_OK) {
+            st = hs_notifications_io(
+                app, hs_store_dataset_create(app->store, out, err),
+                "recording an uploaded dataset", err);
+            hs_sealed_unstash(&out->profile_json, profile);
+        }
         if (st != HS_OK)
             hs_dataset_rec_free(out);
     }
@@ -240,35 +247,54 @@ static const hs_trash_kind DATASETS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_dataset_rec, deleted_at),
+    .name_offset = offsetof(hs_dataset_rec, name),
     .set_deleted = hs_store_dataset_set_deleted,
     .purge = hs_store_dataset_purge,
 };
 
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_dataset_rec *out, hs_error *err)
+                            const char *client, hs_dataset_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_move(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_move(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_dataset_rec *out, hs_error *err)
+                              const char *client, hs_dataset_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_restore(app, &DATASETS, id, viewer, out, err);
+    return hs_trash_restore(app, &DATASETS, id, viewer, client, out, err);
 }
 
 hs_status hs_datasets_get(hs_app *app, hs_id id, const hs_user *viewer,
                           hs_dataset_rec *out, hs_error *err)
 {
-    return hs_store_dataset_get(app->store, id, viewer->id, viewer->is_admin,
-                                out, err);
+    hs_status st = hs_store_dataset_get(app->store, id, viewer->id,
+                                        viewer->is_admin, out, err);
+    if (st == HS_OK && (st = hs_sealed_open_in_place(
+                            app, HS_SEALED_DATASET_PROFILE, &out->profile_json,
+                            err)) != HS_OK)
+        hs_dataset_rec_free(out);
+    return st;
 }
 
 hs_status hs_datasets_list(hs_app *app, const hs_user *viewer,
                            int include_deleted, hs_dataset_rec **items,
                            size_t *n, hs_error *err)
 {
-    return hs_store_dataset_list(app->store, viewer->id, viewer->is_admin,
-                                 include_deleted, items, n, err);
+    hs_status st = hs_store_dataset_list(app->store, viewer->id,
+                                         viewer->is_admin, include_deleted,
+                                         items, n, err);
+    if (st == HS_OK)
+        st = hs_sealed_open_each(app, HS_SEALED_DATASET_PROFILE, *items, *n,
+                                 sizeof **items,
+                                 offsetof(hs_dataset_rec, profile_json), err);
+    if (st != HS_OK && *items) {
+        hs_dataset_list_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+    }
+    return st;
 }
 
 hs_status hs_datasets_purge(hs_app *app, size_t *purged, hs_error *err)

@@ -78,11 +78,14 @@ hs_status hs_dataset_check_nodes(hs_app *app, const hs_dataset_rec *d,
 
 /* Trash and restore under the access rule, by the trash rule (trash.h:
  * restoring after 7 days is HS_ERR_CONFLICT). *out gets the record after
- * the change (release with hs_dataset_rec_free). */
+ * the change (release with hs_dataset_rec_free). client: the caller's
+ * address, for the audit log (NULL = unknown). */
 hs_status hs_datasets_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_dataset_rec *out, hs_error *err);
+                            const char *client, hs_dataset_rec *out,
+                            hs_error *err);
 hs_status hs_datasets_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_dataset_rec *out, hs_error *err);
+                              const char *client, hs_dataset_rec *out,
+                              hs_error *err);
 
 /* Dataset `id` under the access rule (its owner and admins see it; to
  * others it does not exist). Release with hs_dataset_rec_free. */

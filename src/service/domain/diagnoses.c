@@ -9,6 +9,7 @@
 #include "blob/blob.h"
 #include "domain/datasets.h"
 #include "domain/diagnoses.h"
+#include "domain/sealed.h"
 #include "domain/engine_json.h"
 #include "domain/models.h"
 #include "domain/trash.h"
@@ -560,7 +561,13 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     snprintf(out->name, sizeof out->name, "%s", name);
     out->rows = (int64_t)r->rows.n_rows;
     out->created_at = hs_clock_now(app->clock);
-    st = hs_store_diagnosis_create(app->store, out, err);
+    char *summary = NULL;
+    st = hs_sealed_stash(app, HS_SEALED_DIAGNOSIS_SUMMARY, &out->summary_json,
+                         &summary, err);
+    if (st == HS_OK) {
+        st = hs_store_diagnosis_create(app->store, out, err);
+        hs_sealed_unstash(&out->summary_json, summary);
+    }
     if (st != HS_OK || !out->input_blob_key[0]) /* not kept: an old backend */
         hs_blob_delete(app->blobs, input_key, NULL);
     if (st != HS_OK) {
@@ -608,16 +615,32 @@ hs_status hs_diagnoses_input(hs_app *app, const hs_diagnosis_rec *rec,
 hs_status hs_diagnoses_get(hs_app *app, hs_id id, const hs_user *viewer,
                            hs_diagnosis_rec *out, hs_error *err)
 {
-    return hs_store_diagnosis_get(app->store, id, viewer->id, viewer->is_admin,
-                                  out, err);
+    hs_status st = hs_store_diagnosis_get(app->store, id, viewer->id,
+                                          viewer->is_admin, out, err);
+    if (st == HS_OK && (st = hs_sealed_open_in_place(
+                            app, HS_SEALED_DIAGNOSIS_SUMMARY,
+                            &out->summary_json, err)) != HS_OK)
+        hs_diagnosis_rec_free(out);
+    return st;
 }
 
 hs_status hs_diagnoses_list(hs_app *app, const hs_user *viewer,
                             int include_deleted, hs_diagnosis_rec **items,
                             size_t *n, hs_error *err)
 {
-    return hs_store_diagnosis_list(app->store, viewer->id, viewer->is_admin,
-                                   include_deleted, items, n, err);
+    hs_status st = hs_store_diagnosis_list(app->store, viewer->id,
+                                           viewer->is_admin, include_deleted,
+                                           items, n, err);
+    if (st == HS_OK)
+        st = hs_sealed_open_each(app, HS_SEALED_DIAGNOSIS_SUMMARY, *items, *n,
+                                 sizeof **items,
+                                 offsetof(hs_diagnosis_rec, summary_json), err);
+    if (st != HS_OK && *items) {
+        hs_diagnosis_list_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+    }
+    return st;
 }
 
 hs_status hs_diagnoses_check_live(const hs_diagnosis_rec *rec,
@@ -644,20 +667,23 @@ static const hs_trash_kind DIAGNOSES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_diagnosis_rec, deleted_at),
+    .name_offset = offsetof(hs_diagnosis_rec, name),
     .set_deleted = hs_store_diagnosis_set_deleted,
     .purge = hs_store_diagnosis_purge,
 };
 
 hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                             hs_diagnosis_rec *out, hs_error *err)
+                             const char *client, hs_diagnosis_rec *out,
+                             hs_error *err)
 {
-    return hs_trash_move(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_move(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                               hs_diagnosis_rec *out, hs_error *err)
+                               const char *client, hs_diagnosis_rec *out,
+                               hs_error *err)
 {
-    return hs_trash_restore(app, &DIAGNOSES, id, viewer, out, err);
+    return hs_trash_restore(app, &DIAGNOSES, id, viewer, client, out, err);
 }
 
 hs_status hs_diagnoses_purge(hs_app *app, size_t *blobs, hs_error *err)

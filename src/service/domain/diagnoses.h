@@ -160,11 +160,14 @@ hs_status hs_diagnoses_check_live(const hs_diagnosis_rec *rec,
  * access rule: a trashed diagnosis can still be read (results, samples,
  * export) but takes no labels and teaches no retraining until restored.
  * Restoring after 7 days is HS_ERR_CONFLICT. *out gets the record after
- * the change (release with hs_diagnosis_rec_free). */
+ * the change (release with hs_diagnosis_rec_free). client: the caller's
+ * address, for the audit log (NULL = unknown). */
 hs_status hs_diagnoses_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                             hs_diagnosis_rec *out, hs_error *err);
+                             const char *client, hs_diagnosis_rec *out,
+                             hs_error *err);
 hs_status hs_diagnoses_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                               hs_diagnosis_rec *out, hs_error *err);
+                               const char *client, hs_diagnosis_rec *out,
+                               hs_error *err);
 
 /* Deletes for good the diagnoses trashed more than 7 days ago, then their
  * results and inputs. *blobs (may be NULL) gets how many blobs went. */

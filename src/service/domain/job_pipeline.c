@@ -226,9 +226,12 @@ static hs_status prepare(hs_app *app, const hs_user *viewer,
     }
     if (st == HS_OK) {
         out->dataset_id = train_id;
+        /* "o" takes the reference: the request's params borrowed and
+         * increfed, or a new empty object (with "O" that one leaked). */
         json_t *req = json_pack(
-            "{s:s, s:O, s:I, s:b, s:o}", "algo", p.algo, "params",
-            params ? (json_t *)params : json_object(), "diagnose_dataset_id",
+            "{s:s, s:o, s:I, s:b, s:o}", "algo", p.algo, "params",
+            params ? json_incref((json_t *)params) : json_object(),
+            "diagnose_dataset_id",
             (json_int_t)diag_id, "adapt", adapt, "rerun_of",
             rerun_of ? json_integer(rerun_of) : json_null());
         out->params_json = req ? json_dumps(req, JSON_COMPACT) : NULL;

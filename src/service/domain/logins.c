@@ -25,6 +25,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/alert_tap.h"
+#include "domain/audit.h"
 #include "domain/logins.h"
 #include "domain/throttle.h"
 #include "store/store.h"
@@ -341,6 +342,7 @@ hs_status hs_logins_forget_user(hs_store *store, const hs_user *u, int64_t now,
 
 typedef struct unlock_by_token {
     const char *token_hash;
+    const char *client;
     int64_t now;
     hs_user user;
     hs_unlock_refusal refusal;
@@ -388,11 +390,18 @@ static hs_status unlock_txn(hs_store *store, void *arg, hs_error *err)
                                 NULL, err);
     if (rc == HS_OK)
         rc = hs_logins_forget_user(store, &u->user, u->now, err);
+    if (rc == HS_OK) {
+        /* Who unlocked is the user themself, holding their mail's link. */
+        hs_actor self = hs_actor_user(u->user.id, u->user.username, u->client);
+        rc = hs_audit_record(store, u->now, &self, HS_AUDIT_USER_UNLOCKED,
+                             "user", u->user.id, u->user.username,
+                             "with the unlock link of the lock's mail", err);
+    }
     return rc;
 }
 
-hs_status hs_logins_unlock_with_token(hs_app *app, const char *token,
-                                      hs_user *user_out,
+hs_status hs_logins_unlock_with_token(hs_app *app, const char *client,
+                                      const char *token, hs_user *user_out,
                                       hs_unlock_refusal *refusal, hs_error *err)
 {
     char hash[HS_TOKEN_HASH_HEX + 1];
@@ -406,6 +415,7 @@ hs_status hs_logins_unlock_with_token(hs_app *app, const char *token,
         return HS_ERR_DENIED;
     }
     u.token_hash = hash;
+    u.client = client;
     u.now = hs_clock_now(app->clock);
     hs_status rc = hs_store_transact(app->store, unlock_txn, &u, err);
     sodium_memzero(u.user.password_hash, sizeof u.user.password_hash);

@@ -101,13 +101,15 @@ typedef enum hs_unlock_refusal {
                           unlock another way) */
 } hs_unlock_refusal;
 
-/* Lifts a lock with the token of an unlock link: marks the link used (a
- * link works once, even opened twice at once), clears the lock and the
- * account's back-off, records "unlocked" - in one transaction - and puts
- * the user (password_hash cleared) in *user_out. A refused link is
- * HS_ERR_DENIED with *refusal saying why (field "token"). */
-hs_status hs_logins_unlock_with_token(hs_app *app, const char *token,
-                                      hs_user *user_out,
+/* Lifts a lock with the token of an unlock link opened from `client`
+ * (NULL or "" = unknown): marks the link used (a link works once, even
+ * opened twice at once), clears the lock and the account's back-off,
+ * records "unlocked" and the audit row "user_unlocked" by the user
+ * themself - in one transaction - and puts the user (password_hash
+ * cleared) in *user_out. A refused link is HS_ERR_DENIED with *refusal
+ * saying why (field "token"). */
+hs_status hs_logins_unlock_with_token(hs_app *app, const char *client,
+                                      const char *token, hs_user *user_out,
                                       hs_unlock_refusal *refusal,
                                       hs_error *err);
 

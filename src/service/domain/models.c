@@ -20,6 +20,7 @@
 #include "domain/engine_json.h"
 #include "domain/models.h"
 #include "domain/notifications.h"
+#include "domain/sealed.h"
 #include "domain/trash.h"
 #include "store/store.h"
 
@@ -87,6 +88,38 @@ const char *hs_models_estimate(const hl_model_summary *s, double *f1,
                                : NULL;
 }
 
+/* Stores m with its summary and feedback sealed; m keeps them plain. */
+static hs_status create_sealed(hs_app *app, hs_model_rec *m, hs_error *err)
+{
+    char *summary = NULL, *feedback = NULL;
+    hs_status st = hs_sealed_stash(app, HS_SEALED_MODEL_SUMMARY,
+                                   &m->summary_json, &summary, err);
+    if (st != HS_OK)
+        return st;
+    st = hs_sealed_stash(app, HS_SEALED_MODEL_FEEDBACK, &m->feedback_json,
+                         &feedback, err);
+    if (st == HS_OK) {
+        st = hs_notifications_io(app, hs_store_model_create(app->store, m, err),
+                                 "recording a model", err);
+        hs_sealed_unstash(&m->feedback_json, feedback);
+    }
+    hs_sealed_unstash(&m->summary_json, summary);
+    return st;
+}
+
+/* Opens a model record's sealed texts; frees it on failure. */
+static hs_status open_sealed(hs_app *app, hs_model_rec *m, hs_error *err)
+{
+    hs_status st = hs_sealed_open_in_place(app, HS_SEALED_MODEL_SUMMARY,
+                                           &m->summary_json, err);
+    if (st == HS_OK)
+        st = hs_sealed_open_in_place(app, HS_SEALED_MODEL_FEEDBACK,
+                                     &m->feedback_json, err);
+    if (st != HS_OK)
+        hs_model_rec_free(m);
+    return st;
+}
+
 hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
                          hs_id dataset_id, hs_id job_id, const hl_model *m,
                          const hs_model_lineage *lineage, hs_model_rec *out,
@@ -140,8 +173,7 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
     out->n_classes = (int64_t)s->n_classes;
     hs_models_estimate(s, &out->macro_f1, &out->accuracy);
     out->created_at = hs_clock_now(app->clock);
-    st = hs_notifications_io(app, hs_store_model_create(app->store, out, err),
-                             "recording a model", err);
+    st = create_sealed(app, out, err);
     if (st != HS_OK) {
         hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_model_rec_free(out);
@@ -228,8 +260,7 @@ hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
     hs_model_rec rec;
     hs_model_cache *c = app->models;
     *ref_out = NULL;
-    hs_status st = hs_store_model_get(app->store, id, viewer->id,
-                                      viewer->is_admin, &rec, err);
+    hs_status st = hs_models_get(app, id, viewer, &rec, err);
     if (st != HS_OK)
         return st;
     if ((st = hs_models_check_live(&rec, err)) != HS_OK) {
@@ -265,16 +296,32 @@ hs_status hs_models_acquire(hs_app *app, hs_id id, const hs_user *viewer,
 hs_status hs_models_get(hs_app *app, hs_id id, const hs_user *viewer,
                         hs_model_rec *out, hs_error *err)
 {
-    return hs_store_model_get(app->store, id, viewer->id, viewer->is_admin,
-                              out, err);
+    hs_status st = hs_store_model_get(app->store, id, viewer->id,
+                                      viewer->is_admin, out, err);
+    return st == HS_OK ? open_sealed(app, out, err) : st;
 }
 
 hs_status hs_models_list(hs_app *app, const hs_user *viewer,
                          int include_deleted, hs_model_rec **items, size_t *n,
                          hs_error *err)
 {
-    return hs_store_model_list(app->store, viewer->id, viewer->is_admin,
-                               include_deleted, items, n, err);
+    hs_status st = hs_store_model_list(app->store, viewer->id,
+                                       viewer->is_admin, include_deleted,
+                                       items, n, err);
+    if (st == HS_OK)
+        st = hs_sealed_open_each(app, HS_SEALED_MODEL_SUMMARY, *items, *n,
+                                 sizeof **items,
+                                 offsetof(hs_model_rec, summary_json), err);
+    if (st == HS_OK)
+        st = hs_sealed_open_each(app, HS_SEALED_MODEL_FEEDBACK, *items, *n,
+                                 sizeof **items,
+                                 offsetof(hs_model_rec, feedback_json), err);
+    if (st != HS_OK && *items) {
+        hs_model_list_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+    }
+    return st;
 }
 
 const hl_model *hs_model_ref_get(const hs_model_ref *ref) { return ref->model; }
@@ -397,23 +444,25 @@ static const hs_trash_kind MODELS = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_model_rec, deleted_at),
+    .name_offset = offsetof(hs_model_rec, name),
     .set_deleted = hs_store_model_set_deleted,
     .purge = hs_store_model_purge,
 };
 
 hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                          hs_model_rec *out, hs_error *err)
+                          const char *client, hs_model_rec *out, hs_error *err)
 {
-    hs_status st = hs_trash_move(app, &MODELS, id, viewer, out, err);
+    hs_status st = hs_trash_move(app, &MODELS, id, viewer, client, out, err);
     if (st == HS_OK)
         uncache(app->models, id);
     return st;
 }
 
 hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_model_rec *out, hs_error *err)
+                            const char *client, hs_model_rec *out,
+                            hs_error *err)
 {
-    return hs_trash_restore(app, &MODELS, id, viewer, out, err);
+    return hs_trash_restore(app, &MODELS, id, viewer, client, out, err);
 }
 
 hs_status hs_models_purge(hs_app *app, size_t *purged, hs_error *err)

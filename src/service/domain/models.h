@@ -107,11 +107,13 @@ hs_status hs_models_delete(hs_app *app, hs_id id, const hs_user *viewer,
  * access rule: the model leaves the cache and answers "in the trash" to
  * hs_models_acquire while there; diagnoses and jobs made with it keep its
  * id. Restoring after 7 days is HS_ERR_CONFLICT. *out gets the record
- * after the change (release with hs_model_rec_free). */
+ * after the change (release with hs_model_rec_free). client: the
+ * caller's address, for the audit log (NULL = unknown). */
 hs_status hs_models_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                          hs_model_rec *out, hs_error *err);
+                          const char *client, hs_model_rec *out, hs_error *err);
 hs_status hs_models_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                            hs_model_rec *out, hs_error *err);
+                            const char *client, hs_model_rec *out,
+                            hs_error *err);
 
 /* Deletes for good the models trashed more than 7 days ago (what referred
  * to them is cleared, as hs_models_delete does), then their files.

@@ -24,7 +24,7 @@ typedef struct candidates {
     int64_t before_ns;
     size_t recent; /* blobs at or after the cutoff */
     const atomic_int *stop;
-    int nomem;
+    int stopped; /* collect ended the walk because stop was set */
 } candidates;
 
 static int stopped(const atomic_int *stop)
@@ -32,28 +32,31 @@ static int stopped(const atomic_int *stop)
     return stop && atomic_load(stop);
 }
 
-static int collect(void *arg, const char *key, uint64_t size, int64_t mtime_ns)
+/* Keeps the blobs older than the cutoff. When asked to stop it ends the
+ * walk with a status hs_orphans_sweep ignores (it sees c->stopped). */
+static hs_status collect(void *arg, const char *key, uint64_t size,
+                         int64_t mtime_ns, hs_error *err)
 {
     candidates *c = arg;
-    if (stopped(c->stop))
-        return 1;
+    if (stopped(c->stop)) {
+        c->stopped = 1;
+        return HS_ERR_INVALID; /* ends the walk; not reported */
+    }
     if (mtime_ns >= c->before_ns) {
         c->recent++;
-        return 0;
+        return HS_OK;
     }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;
         candidate *grown = realloc(c->items, cap * sizeof *grown);
-        if (!grown) {
-            c->nomem = 1;
-            return 1;
-        }
+        if (!grown)
+            return hs_fail(err, HS_ERR_NOMEM, "out of memory listing the blobs");
         c->items = grown;
         c->cap = cap;
     }
     snprintf(c->items[c->n].key, sizeof c->items[c->n].key, "%s", key);
     c->items[c->n++].size = size;
-    return 0;
+    return HS_OK;
 }
 
 static int compare_key(const void *key, const void *item)
@@ -96,9 +99,9 @@ hs_status hs_orphans_sweep(hs_app *app, int64_t before_ns,
     candidates c = {.before_ns = before_ns, .stop = stop};
     char (*refs)[HS_STORE_BLOB_KEY_MAX] = NULL;
     size_t n_refs = 0;
-    hs_status st = hs_blob_list(app->blobs, collect, &c, err);
-    if (st == HS_OK && c.nomem)
-        st = hs_fail(err, HS_ERR_NOMEM, "out of memory listing the blobs");
+    hs_status st = hs_blob_each(app->blobs, collect, &c, err);
+    if (c.stopped)
+        st = HS_OK; /* stopping is not a failure */
     out->kept_recent = c.recent;
     if (st == HS_OK && !stopped(stop))
         st = hs_store_blob_refs_list(app->store, &refs, &n_refs, err);

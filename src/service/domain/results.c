@@ -277,7 +277,7 @@ hs_status hs_results_write(struct hs_blob_store *blobs,
 /* ---- reading -------------------------------------------------------------- */
 
 struct hs_results {
-    int fd;
+    hs_blob_reader *in; /* the blob, or the converted old results */
     int converted; /* read from the old JSON document */
     uint64_t size;
     size_t n_rows, n_classes, n_kpis;
@@ -319,18 +319,7 @@ static hs_status damaged(hs_error *err, const char *what)
 static hs_status read_at(const hs_results *r, uint64_t at, void *buf,
                          size_t len, hs_error *err)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(r->fd, (uint8_t *)buf + got, len - got,
-                          (off_t)(at + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return hs_fail(err, HS_ERR_IO, "reading stored results: %s",
-                           n < 0 ? "read error" : "unexpected end");
-        got += (size_t)n;
-    }
-    return HS_OK;
+    return hs_blob_read_at(r->in, buf, len, at, err);
 }
 
 static size_t row_bytes(const hs_results *r) { return 8 + 8 * r->n_classes; }
@@ -437,8 +426,7 @@ static hs_status read_class_names(hs_results *r, hs_error *err)
 }
 
 static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
-                                int *fd_out, uint64_t *size_out,
-                                hs_error *err);
+                                hs_blob_reader **out, hs_error *err);
 
 hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
                           hs_results **out, hs_error *err)
@@ -447,14 +435,14 @@ hs_status hs_results_open(struct hs_blob_store *blobs, const char *key,
     hs_results *r = calloc(1, sizeof *r);
     if (!r)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    r->fd = -1;
-    hs_status st = hs_blob_open_read(blobs, key, &r->fd, &r->size, err);
+    hs_status st = hs_blob_open_read(blobs, key, &r->in, err);
     char first = 0;
-    if (st == HS_OK && r->size > 0 &&
+    if (st == HS_OK && (r->size = r->in->size) > 0 &&
         (st = read_at(r, 0, &first, 1, err)) == HS_OK && first == '{') {
-        close(r->fd);
-        r->fd = -1;
-        st = convert_legacy(blobs, key, &r->fd, &r->size, err);
+        hs_blob_reader_close(r->in);
+        r->in = NULL;
+        st = convert_legacy(blobs, key, &r->in, err);
+        r->size = r->in ? r->in->size : 0;
         r->converted = 1;
     }
     if (st == HS_OK && (st = read_header(r, err)) == HS_OK)
@@ -471,8 +459,7 @@ void hs_results_close(hs_results *r)
 {
     if (!r)
         return;
-    if (r->fd >= 0)
-        close(r->fd);
+    hs_blob_reader_close(r->in);
     for (size_t k = 0; r->class_names && k < r->n_classes; k++)
         free(r->class_names[k]);
     for (size_t j = 0; r->kpi_names && j < r->n_kpis; j++)
@@ -925,7 +912,7 @@ static hs_status fd_sink(void *ctx, const void *buf, size_t len, hs_error *err)
 }
 
 static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
-                                int *fd_out, uint64_t *size_out, hs_error *err)
+                                hs_blob_reader **out, hs_error *err)
 {
     uint8_t *text = NULL;
     size_t len = 0;
@@ -951,7 +938,6 @@ static hs_status convert_legacy(struct hs_blob_store *blobs, const char *key,
             close(fd);
         return st;
     }
-    *size_out = (uint64_t)lseek(fd, 0, SEEK_END);
-    *fd_out = fd;
-    return HS_OK;
+    return hs_blob_reader_from_fd(fd, (uint64_t)lseek(fd, 0, SEEK_END),
+                                  "converted results", out, err);
 }

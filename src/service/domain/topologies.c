@@ -159,20 +159,23 @@ static const hs_trash_kind TOPOLOGIES = {
     .get = get_rec,
     .release = release_rec,
     .deleted_at_offset = offsetof(hs_topology_rec, deleted_at),
+    .name_offset = offsetof(hs_topology_rec, name),
     .set_deleted = hs_store_topology_set_deleted,
     .purge = hs_store_topology_purge,
 };
 
 hs_status hs_topologies_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_topology_rec *out, hs_error *err)
+                              const char *client, hs_topology_rec *out,
+                              hs_error *err)
 {
-    return hs_trash_move(app, &TOPOLOGIES, id, viewer, out, err);
+    return hs_trash_move(app, &TOPOLOGIES, id, viewer, client, out, err);
 }
 
 hs_status hs_topologies_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                                hs_topology_rec *out, hs_error *err)
+                                const char *client, hs_topology_rec *out,
+                                hs_error *err)
 {
-    return hs_trash_restore(app, &TOPOLOGIES, id, viewer, out, err);
+    return hs_trash_restore(app, &TOPOLOGIES, id, viewer, client, out, err);
 }
 
 hs_status hs_topologies_purge(hs_app *app, size_t *purged, hs_error *err)

@@ -55,11 +55,14 @@ json_t *hs_topology_graph_json(const hl_topology *t);
 
 /* Trash and restore under the access rule, by the trash rule (trash.h).
  * *out gets the record after the change (release with
- * hs_topology_rec_free). */
+ * hs_topology_rec_free). client: the caller's address, for the audit log
+ * (NULL = unknown). */
 hs_status hs_topologies_trash(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_topology_rec *out, hs_error *err);
+                              const char *client, hs_topology_rec *out,
+                              hs_error *err);
 hs_status hs_topologies_restore(hs_app *app, hs_id id, const hs_user *viewer,
-                                hs_topology_rec *out, hs_error *err);
+                                const char *client, hs_topology_rec *out,
+                                hs_error *err);
 
 /* Removes topologies trashed more than 7 days ago, with their files.
  * *purged (may be NULL) gets how many blobs went. */

@@ -6,7 +6,25 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "blob/blob.h"
+#include "domain/audit.h"
+
+/* The audit row of a move or restore by the viewer (owner or admin). */
+static void audit_change(hs_app *app, const hs_trash_kind *kind, hs_id id,
+                         const hs_user *viewer, const char *client,
+                         const void *rec, const char *action)
+{
+    hs_actor by = hs_actor_user(viewer->id, viewer->username, client);
+    hs_error err = {0};
+    if (hs_audit_record_now(app, &by, action, kind->what, id,
+                            (const char *)rec + kind->name_offset, NULL,
+                            &err) != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot write the audit log",
+               json_pack("{s:s, s:s, s:I, s:s}", "action", action, "target",
+                         kind->what, "id", (json_int_t)id, "error",
+                         err.message));
+}
 
 /* Reads record `id` into *rec and when it went to the trash (0 = live). */
 static hs_status read_record(hs_app *app, const hs_trash_kind *kind, hs_id id,
@@ -31,18 +49,23 @@ static hs_status write_record(hs_app *app, const hs_trash_kind *kind, hs_id id,
 }
 
 hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                        const hs_user *viewer, void *rec, hs_error *err)
+                        const hs_user *viewer, const char *client, void *rec,
+                        hs_error *err)
 {
     int64_t already = 0;
     hs_status st = read_record(app, kind, id, viewer, rec, &already, err);
     if (st != HS_OK)
         return st;
-    return write_record(app, kind, id, viewer,
-                        already ? already : hs_clock_now(app->clock), rec, err);
+    st = write_record(app, kind, id, viewer,
+                      already ? already : hs_clock_now(app->clock), rec, err);
+    if (st == HS_OK && !already)
+        audit_change(app, kind, id, viewer, client, rec, HS_AUDIT_DATA_DELETED);
+    return st;
 }
 
 hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                           const hs_user *viewer, void *rec, hs_error *err)
+                           const hs_user *viewer, const char *client, void *rec,
+                           hs_error *err)
 {
     int64_t deleted_at = 0;
     hs_status st = read_record(app, kind, id, viewer, rec, &deleted_at, err);
@@ -55,7 +78,11 @@ hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
                        "no longer be restored",
                        kind->what, (long long)id);
     }
-    return write_record(app, kind, id, viewer, 0, rec, err);
+    st = write_record(app, kind, id, viewer, 0, rec, err);
+    if (st == HS_OK)
+        audit_change(app, kind, id, viewer, client, rec,
+                     HS_AUDIT_DATA_RESTORED);
+    return st;
 }
 
 hs_status hs_trash_purge(hs_app *app, const hs_trash_kind *kind, size_t *blobs,

@@ -35,6 +35,7 @@ typedef struct hs_trash_kind {
                      hs_error *err);
     void (*release)(void *rec);
     size_t deleted_at_offset; /* offsetof(record, deleted_at): an int64_t */
+    size_t name_offset;       /* offsetof(record, name): its display name */
     hs_status (*set_deleted)(hs_store *store, hs_id id, hs_id viewer_id,
                              int viewer_is_admin, int64_t deleted_at,
                              hs_error *err);
@@ -45,17 +46,23 @@ typedef struct hs_trash_kind {
 
 /* Moves record `id` to the trash now (by app->clock) under the access
  * rule; one already there keeps its first deleted_at, so the 7 days are
- * not extended by deleting again. *rec gets the record after the change
+ * not extended by deleting again. A move (and a restore below) that
+ * changed the record is written to the audit log ("data_deleted",
+ * "data_restored") as done by the viewer from address `client` (NULL =
+ * unknown), right after the store's one atomic write: a failure to audit
+ * is logged, the record stays moved. *rec gets the record after the change
  * (release it with the kind's release, on error too). */
 hs_status hs_trash_move(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                        const hs_user *viewer, void *rec, hs_error *err);
+                        const hs_user *viewer, const char *client, void *rec,
+                        hs_error *err);
 
 /* Takes record `id` out of the trash under the access rule (a live one is
  * left as it is), *rec as for hs_trash_move. HS_ERR_CONFLICT "<what> N
  * was deleted more than 7 days ago and can no longer be restored" once
  * HS_TRASH_SECONDS have passed; HS_ERR_NOTFOUND after the purge. */
 hs_status hs_trash_restore(hs_app *app, const hs_trash_kind *kind, hs_id id,
-                           const hs_user *viewer, void *rec, hs_error *err);
+                           const hs_user *viewer, const char *client, void *rec,
+                           hs_error *err);
 
 /* Deletes for good the records trashed more than HS_TRASH_SECONDS ago
  * (rows first, then their blobs: a crash between leaves orphan blobs,

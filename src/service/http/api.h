@@ -12,12 +12,18 @@
 #include <jansson.h>
 
 #include "base/app.h"
+#include "domain/audit.h"
 #include "healer/healer.h"
 #include "http/http.h"
 
 /* The route table (routes.c). */
 extern const hs_route hs_api_routes[];
 extern const size_t hs_api_n_routes;
+
+/* The route table as data: [{"method", "pattern", "flags": ["AUTH",
+ * "ADMIN", "NO_CSRF", "JSON", "MULTIPART", "OPT_AUTH", "OWNED"] or
+ * ["PUBLIC"]}], in table order (NULL when out of memory). */
+json_t *hs_api_routes_json(void);
 
 /* The hooks the HTTP layer authenticates requests with (api_auth.c; see
  * hs_http_auth): the session cookie's name, its check, the CSRF check. */
@@ -27,6 +33,10 @@ hs_status hs_api_authenticate(hs_app *app, const char *cookie, hs_req *req,
 int hs_api_csrf_valid(hs_app *app, const hs_req *req, const char *presented);
 
 /* ---- shared helpers (api_common.c) ---- */
+
+/* Who acts in an authenticated request, for the audit log: its user and
+ * client address. */
+hs_actor hs_api_actor(const hs_req *req);
 
 /* The JSON object in the body, or NULL after answering 400 (malformed, not
  * an object, NUL bytes) - the caller just returns. An empty body is {}. */
@@ -43,6 +53,29 @@ int hs_api_opt_id(const json_t *body, const char *key, hs_id *out,
 /* A required string: -1 after answering 400 when absent or not a string. */
 int hs_api_req_string(const json_t *body, const char *key, const char **out,
                       hs_resp *resp);
+
+/* A whole number in [min, max] from the query (?name=), or def when
+ * absent; -1 after answering 400 naming it. */
+int hs_api_query_size(const hs_req *req, hs_resp *resp, const char *name,
+                      size_t def, size_t min, size_t max, size_t *out);
+
+/* The latest time a query may name (year 9999), so sums stay far from
+ * overflow. */
+#define HS_API_TIME_MAX 253402300799ULL
+
+/* A time from the query (?name=): unix seconds or an ISO 8601 UTC date or
+ * time ("2026-01-31", "2026-01-31T08:00:00Z"); *out is unchanged when
+ * absent. -1 after answering 400 naming it. */
+int hs_api_query_time(const hs_req *req, hs_resp *resp, const char *name,
+                      int64_t *out);
+
+/* Answers 200 text/csv, an attachment called `filename`: a header row of
+ * `columns` (NULL-terminated), then one row per object of the JSON array
+ * `rows` with those members (absent or null: empty). Fields are quoted as
+ * RFC 4180 says, and a text starting like a spreadsheet formula (= + - @)
+ * gets a leading ' so that opening the export runs nothing. */
+void hs_api_reply_csv(hs_resp *resp, const json_t *rows,
+                      const char *const *columns, const char *filename);
 
 /* The "email" member: a string, or null / absent for none (*out = "").
  * The req_ form answers 400 when it is absent. The address's rules are
@@ -115,12 +148,16 @@ json_t *hs_api_model_json(const hs_model_rec *m, int with_summary);
 json_t *hs_api_diagnosis_json(const hs_diagnosis_rec *d);
 json_t *hs_api_topology_json(const hs_topology_rec *t);
 json_t *hs_api_analysis_json(const hs_analysis_rec *a);
+/* An audit row as GET /api/v1/audit shows it (also `healer audit --json`). */
+json_t *hs_api_audit_json(const hs_audit_rec *a);
 /* The diagnosis of the path's {id} under the access rule into *rec
  * (api_diagnoses.c); 0 after answering with the error. */
 int hs_api_load_diagnosis(hs_app *app, hs_req *req, hs_resp *resp,
                           hs_diagnosis_rec *rec);
 
 /* ---- handlers ---- */
+void hs_api_audit_list(hs_app *, hs_req *, hs_resp *);
+void hs_api_security_report(hs_app *, hs_req *, hs_resp *);
 void hs_api_health(hs_app *, hs_req *, hs_resp *);
 void hs_api_metrics(hs_app *, hs_req *, hs_resp *);
 void hs_api_algorithms(hs_app *, hs_req *, hs_resp *);

@@ -75,7 +75,8 @@ void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
     }
     hs_error err = {0};
     hs_id id = 0;
-    hs_status st = hs_accounts_create_user(app, username, password,
+    hs_actor by = hs_api_actor(req);
+    hs_status st = hs_accounts_create_user(app, &by, username, password,
                                            !strcmp(role, "admin"), email, &id,
                                            &err);
     if (st == HS_OK)
@@ -88,21 +89,24 @@ void hs_api_users_create(hs_app *app, hs_req *req, hs_resp *resp)
 void hs_api_user_disable(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_error err = {0};
-    hs_status st = hs_accounts_set_disabled(app, req->ids[0], 1, &err);
+    hs_actor by = hs_api_actor(req);
+    hs_status st = hs_accounts_set_disabled(app, &by, req->ids[0], 1, &err);
     reply_action(app, req, resp, st, &err);
 }
 
 void hs_api_user_enable(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_error err = {0};
-    hs_status st = hs_accounts_set_disabled(app, req->ids[0], 0, &err);
+    hs_actor by = hs_api_actor(req);
+    hs_status st = hs_accounts_set_disabled(app, &by, req->ids[0], 0, &err);
     reply_action(app, req, resp, st, &err);
 }
 
 void hs_api_user_unlock(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_error err = {0};
-    hs_status st = hs_accounts_unlock(app, req->ids[0], &err);
+    hs_actor by = hs_api_actor(req);
+    hs_status st = hs_accounts_unlock(app, &by, req->ids[0], &err);
     reply_action(app, req, resp, st, &err);
 }
 
@@ -114,7 +118,9 @@ void hs_api_user_email(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     if (hs_api_req_email(body, &email, resp) == 0) {
         hs_error err = {0};
-        hs_status st = hs_accounts_set_email(app, req->ids[0], email, &err);
+        hs_actor by = hs_api_actor(req);
+        hs_status st =
+            hs_accounts_set_email(app, &by, req->ids[0], email, &err);
         reply_action(app, req, resp, st, &err);
     }
     json_decref(body);
@@ -128,8 +134,9 @@ void hs_api_user_password(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     if (hs_api_req_string(body, "password", &password, resp) == 0) {
         hs_error err = {0};
-        hs_status st = hs_accounts_reset_password(app, req->ids[0], password,
-                                                  &err);
+        hs_actor by = hs_api_actor(req);
+        hs_status st = hs_accounts_reset_password(app, &by, req->ids[0],
+                                                  password, &err);
         reply_action(app, req, resp, st, &err);
     }
     json_decref(body);

@@ -2,6 +2,7 @@
  * 400s that name the field, paging, and the JSON views of records. */
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "domain/datasets.h"
@@ -62,6 +63,11 @@ int hs_api_req_string(const json_t *body, const char *key, const char **out,
     return 0;
 }
 
+hs_actor hs_api_actor(const hs_req *req)
+{
+    return hs_actor_user(req->user.id, req->user.username, req->client);
+}
+
 int hs_api_opt_bool(const json_t *body, const char *key, int *out,
                     hs_resp *resp)
 {
@@ -87,7 +93,7 @@ int hs_api_opt_id(const json_t *body, const char *key, hs_id *out,
 }
 
 /* A whole number in [min, max] from the query, or def when absent. */
-static int query_size(const hs_req *req, hs_resp *resp, const char *name,
+int hs_api_query_size(const hs_req *req, hs_resp *resp, const char *name,
                       size_t def, size_t min, size_t max, size_t *out)
 {
     const char *s = hs_req_query(req, name);
@@ -110,9 +116,10 @@ static int query_size(const hs_req *req, hs_resp *resp, const char *name,
 int hs_api_paging(const hs_req *req, hs_resp *resp, size_t *offset,
                   size_t *limit)
 {
-    if (query_size(req, resp, "offset", 0, 0, (size_t)1 << 40, offset) != 0)
+    if (hs_api_query_size(req, resp, "offset", 0, 0, (size_t)1 << 40,
+                          offset) != 0)
         return -1;
-    return query_size(req, resp, "limit", 100, 1, 1000, limit);
+    return hs_api_query_size(req, resp, "limit", 100, 1, 1000, limit);
 }
 
 json_t *hs_api_page_json(json_t *page, size_t total, size_t offset,
@@ -199,15 +206,119 @@ void hs_api_reply_records(const hs_req *req, hs_resp *resp, hs_status st,
 void hs_api_reply_blob(hs_app *app, hs_resp *resp, const char *key,
                        const char *content_type, const char *filename)
 {
-    int fd = -1;
-    uint64_t size = 0;
+    hs_blob_reader *r = NULL;
     hs_error err = {0};
-    hs_status st = hs_blob_open_read(app->blobs, key, &fd, &size, &err);
+    hs_status st = hs_blob_open_read(app->blobs, key, &r, &err);
+    /* Authenticated whole before the first byte goes out: damage is a
+     * clear 409, not a download cut short. */
+    if (st == HS_OK)
+        st = hs_blob_verify(r, &err);
     if (st != HS_OK) {
+        hs_blob_reader_close(r);
         hs_reply_status(resp, st, &err);
         return;
     }
-    hs_reply_fd(resp, 200, content_type, fd, size);
+    hs_reply_blob(resp, 200, content_type, r);
+    hs_api_attachment(resp, filename);
+}
+
+/* Unix seconds (digits), or an ISO 8601 UTC date "YYYY-MM-DD" or time
+ * "YYYY-MM-DDTHH:MM:SSZ"; 0 on success. */
+static int parse_time(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    if (*s >= '0' && *s <= '9' && strspn(s, "0123456789") == strlen(s)) {
+        unsigned long long v = strtoull(s, &end, 10);
+        if (strlen(s) > 12 || v > HS_API_TIME_MAX)
+            return -1;
+        *out = (int64_t)v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end && *end == 'T')
+        end = strptime(end + 1, "%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return -1;
+    time_t t = timegm(&tm);
+    if (t < 0 || (uint64_t)t > HS_API_TIME_MAX)
+        return -1;
+    *out = (int64_t)t;
+    return 0;
+}
+
+int hs_api_query_time(const hs_req *req, hs_resp *resp, const char *name,
+                      int64_t *out)
+{
+    const char *s = hs_req_query(req, name);
+    if (!s)
+        return 0;
+    if (parse_time(s, out) != 0) {
+        hs_reply_error(resp, 400, "bad_request",
+                       json_pack("{s:s}", "field", name),
+                       "?%s= must be unix seconds or an ISO 8601 UTC time "
+                       "(2026-01-31 or 2026-01-31T08:00:00Z)",
+                       name);
+        return -1;
+    }
+    return 0;
+}
+
+/* One CSV field: quoted when it holds a comma, quote or line break, and
+ * with a leading ' when it starts like a spreadsheet formula, so an
+ * exported name such as "=HYPERLINK(...)" stays text. */
+static int csv_field(char **buf, size_t *len, size_t *cap, const json_t *v)
+{
+    char num[32];
+    const char *text = "";
+    if (json_is_string(v))
+        text = json_string_value(v);
+    else if (json_is_integer(v) || json_is_real(v)) {
+        if (json_is_integer(v))
+            snprintf(num, sizeof num, "%lld",
+                     (long long)json_integer_value(v));
+        else
+            snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        text = num;
+    } else if (json_is_boolean(v))
+        text = json_is_true(v) ? "true" : "false";
+    int formula = json_is_string(v) && strchr("=+-@\t\r", text[0]) && text[0];
+    int quote = formula || strpbrk(text, ",\"\r\n") != NULL;
+    if (hs_buf_printf(buf, len, cap, "%s%s", quote ? "\"" : "",
+                      formula ? "'" : "") != 0)
+        return -1;
+    for (const char *p = text; *p; p++)
+        if (hs_buf_printf(buf, len, cap, *p == '"' ? "\"\"" : "%c", *p) != 0)
+            return -1;
+    return quote ? hs_buf_printf(buf, len, cap, "\"") : 0;
+}
+
+void hs_api_reply_csv(hs_resp *resp, const json_t *rows,
+                      const char *const *columns, const char *filename)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int bad = 0;
+    for (size_t c = 0; columns[c] && !bad; c++)
+        bad = hs_buf_printf(&buf, &len, &cap, "%s%s", c ? "," : "",
+                            columns[c]) != 0;
+    bad = bad || hs_buf_printf(&buf, &len, &cap, "\r\n") != 0;
+    for (size_t r = 0; r < json_array_size(rows) && !bad; r++) {
+        const json_t *row = json_array_get(rows, r);
+        for (size_t c = 0; columns[c] && !bad; c++)
+            bad = (c && hs_buf_printf(&buf, &len, &cap, ",") != 0) ||
+                  csv_field(&buf, &len, &cap,
+                            json_object_get(row, columns[c])) != 0;
+        bad = bad || hs_buf_printf(&buf, &len, &cap, "\r\n") != 0;
+    }
+    if (bad) {
+        free(buf);
+        hs_reply_error(resp, 503, "busy", NULL, "out of memory");
+        return;
+    }
+    hs_reply_bytes(resp, 200, "text/csv; charset=utf-8", buf, len);
+    free(buf);
     hs_api_attachment(resp, filename);
 }
 

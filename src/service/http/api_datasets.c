@@ -93,7 +93,8 @@ void hs_api_dataset_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_dataset_rec rec;
     hs_error err = {0};
-    hs_status st = hs_datasets_trash(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = hs_datasets_trash(app, req->ids[0], &req->user, req->client,
+                                     &rec, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
@@ -105,7 +106,8 @@ void hs_api_dataset_restore(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_dataset_rec rec;
     hs_error err = {0};
-    hs_status st = hs_datasets_restore(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = hs_datasets_restore(app, req->ids[0], &req->user,
+                                       req->client, &rec, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else

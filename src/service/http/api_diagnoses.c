@@ -499,7 +499,8 @@ void hs_api_diagnosis_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_diagnosis_rec rec;
     hs_error err = {0};
-    hs_status st = hs_diagnoses_trash(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = hs_diagnoses_trash(app, req->ids[0], &req->user, req->client,
+                                      &rec, &err);
     reply_trash(resp, st, &rec, &err);
 }
 
@@ -507,7 +508,7 @@ void hs_api_diagnosis_restore(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_diagnosis_rec rec;
     hs_error err = {0};
-    hs_status st =
-        hs_diagnoses_restore(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = hs_diagnoses_restore(app, req->ids[0], &req->user,
+                                        req->client, &rec, &err);
     reply_trash(resp, st, &rec, &err);
 }

@@ -149,7 +149,8 @@ void hs_api_model_delete(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_model_rec rec;
     hs_error err = {0};
-    hs_status st = hs_models_trash(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st =
+        hs_models_trash(app, req->ids[0], &req->user, req->client, &rec, &err);
     reply_trash(resp, st, &rec, &err);
 }
 
@@ -157,7 +158,8 @@ void hs_api_model_restore(hs_app *app, hs_req *req, hs_resp *resp)
 {
     hs_model_rec rec;
     hs_error err = {0};
-    hs_status st = hs_models_restore(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = hs_models_restore(app, req->ids[0], &req->user, req->client,
+                                     &rec, &err);
     reply_trash(resp, st, &rec, &err);
 }
 

@@ -102,13 +102,14 @@ void hs_api_topology_download(hs_app *app, hs_req *req, hs_resp *resp)
 
 /* A trash operation of topology {id}: 200 with the record after it. */
 typedef hs_status (*trash_op)(hs_app *app, hs_id id, const hs_user *viewer,
-                              hs_topology_rec *out, hs_error *err);
+                              const char *client, hs_topology_rec *out,
+                              hs_error *err);
 
 static void reply_trash(hs_app *app, hs_req *req, hs_resp *resp, trash_op op)
 {
     hs_topology_rec rec;
     hs_error err = {0};
-    hs_status st = op(app, req->ids[0], &req->user, &rec, &err);
+    hs_status st = op(app, req->ids[0], &req->user, req->client, &rec, &err);
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else

@@ -32,7 +32,9 @@
 
 #include "base/app.h"
 #include "base/client_key.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "domain/security_report.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
 #include "http/http.h"
@@ -80,6 +82,7 @@ typedef struct req_ctx {
     hs_resp resp;          /* the decided error, or the handler's response */
     int route_index;       /* index in routes, or n_routes + EXTRA_* */
     int failed;            /* resp holds an error; drain the body */
+    int csrf_refused;      /* resp is the CSRF check's 403 */
     body_mode mode;
     size_t body_cap;
     uint64_t body_bytes;   /* bytes of body received */
@@ -148,6 +151,7 @@ void hs_resp_header(hs_resp *resp, const char *name, const char *value)
 static void resp_reset(hs_resp *resp)
 {
     free(resp->body);
+    hs_blob_reader_close(resp->blob);
     if (resp->fd >= 0)
         close(resp->fd);
     memset(resp, 0, sizeof *resp);
@@ -180,6 +184,34 @@ void hs_reply_fd(hs_resp *resp, int status, const char *content_type, int fd,
     resp->status = status;
     resp->content_type = content_type;
 }
+
+void hs_reply_blob(hs_resp *resp, int status, const char *content_type,
+                   hs_blob_reader *blob)
+{
+    hs_blob_reader_close(resp->blob);
+    resp->blob = blob;
+    resp->status = status;
+    resp->content_type = content_type;
+}
+
+/* MHD's content reader for hs_reply_blob. */
+static ssize_t blob_chunk(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    hs_blob_reader *r = cls;
+    hs_error err = {0};
+    if (pos >= r->size)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = r->size - pos < max ? (size_t)(r->size - pos) : max;
+    hs_status st = hs_blob_read_at(r, buf, n, pos, &err);
+    if (st == HS_OK)
+        return (ssize_t)n;
+    hs_log(HS_LOG_ERROR, "download stopped",
+           json_pack("{s:s, s:s}", "status", hs_status_name(st), "error",
+                     err.message));
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void blob_free(void *cls) { hs_blob_reader_close(cls); }
 
 void hs_reply_json(hs_resp *resp, int status, json_t *j)
 {
@@ -220,6 +252,8 @@ void hs_reply_error(hs_resp *resp, int status, const char *code,
         close(resp->fd);
         resp->fd = -1;
     }
+    hs_blob_reader_close(resp->blob);
+    resp->blob = NULL;
     resp->body = text;
     resp->body_len = text ? strlen(text) : 0;
     resp->status = text ? status : 503;
@@ -242,6 +276,7 @@ static const struct {
     {HS_ERR_LIMITED, 429, "rate_limited"},
     {HS_ERR_MALFORMED, 400, "bad_request"},
     {HS_ERR_NO_INPUT, 409, "input_not_stored"},
+    {HS_ERR_CORRUPT, 409, "stored_data_damaged"},
     {HS_ERR_QUOTA, 429, "too_many_jobs"},
 };
 
@@ -478,6 +513,7 @@ static int authenticate(req_ctx *c, const hs_route *r)
         !(r->flags & HS_ROUTE_NO_CSRF)) {
         const char *presented = hs_req_header(&c->req, "X-CSRF-Token");
         if (!auth->csrf_valid(app, &c->req, presented)) {
+            c->csrf_refused = 1;
             hs_reply_error(&c->resp, 403, "csrf_failed", NULL,
                            "%s", presented ? "the X-CSRF-Token header is wrong"
                                            : "the X-CSRF-Token header is missing");
@@ -789,10 +825,30 @@ static int status_slot(int status)
     return N_STATUS - 1;
 }
 
+/* The security report's one hook: a refused request (401, 403, 429) is
+ * counted by route pattern and source, in memory (security_report.h). */
+static void count_refusal(req_ctx *c, int status)
+{
+    hs_http *h = c->h;
+    const char *kind = hs_refusal_kind(status,
+                                       c->csrf_refused ? "csrf_failed" : NULL);
+    if (!kind || !h->app->refusals)
+        return;
+    char route[HS_ROUTE_KEY_MAX];
+    if ((size_t)c->route_index < h->n_routes)
+        snprintf(route, sizeof route, "%s %s", h->routes[c->route_index].method,
+                 h->routes[c->route_index].pattern);
+    else
+        snprintf(route, sizeof route, "%s", HS_REFUSALS_OTHER);
+    hs_refusals_count(h->app->refusals, hs_clock_now(h->app->clock), route,
+                      c->req.client, kind);
+}
+
 static void account(req_ctx *c, int status)
 {
     hs_http *h = c->h;
     double seconds = hl_clock_monotonic() - c->t_start;
+    count_refusal(c, status);
     atomic_fetch_add(&h->counts[(size_t)c->route_index * N_STATUS +
                                 (size_t)status_slot(status)],
                      1);
@@ -938,7 +994,13 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
 {
     hs_resp *r = &c->resp;
     struct MHD_Response *mr;
-    if (r->fd >= 0) {
+    if (r->blob) {
+        mr = MHD_create_response_from_callback(r->blob->size,
+                                               HS_BLOB_CRYPT_CHUNK, blob_chunk,
+                                               r->blob, blob_free);
+        if (mr)
+            r->blob = NULL; /* MHD closes it */
+    } else if (r->fd >= 0) {
         mr = MHD_create_response_from_fd64(r->fd_size, r->fd);
         if (mr)
             r->fd = -1; /* MHD closes it */

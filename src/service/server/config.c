@@ -38,6 +38,10 @@ static const key_spec KEYS[] = {
     T("log-level", log_level, "info", "debug, info, warn or error"),
     T("access-log", access_log, "",
       "the request log's file; empty = DATA-DIR/logs/access.log, - = stderr"),
+    T("data-key-file", data_key_file, "",
+      "the data key stored files and KPI values are encrypted under (32 "
+      "bytes, mode 0600; `healer key new` makes one); empty = "
+      "DATA-DIR/data.key, created at first start"),
     U("http-threads", http_threads, 1, 256, "4", "connection threads"),
     U("max-connections", max_connections, 1, 100000, "4096", "open connections at most"),
     U("connection-timeout", connection_timeout, 1, 3600, "60", "idle seconds before a connection closes"),
@@ -95,6 +99,10 @@ static const key_spec KEYS[] = {
     U("alert-retry-max", alert_retry_max, 1, 100, "20",
       "delivery attempts per alert (retries wait " NUMBER_TEXT(HS_ALERTS_RETRY_FIRST)
       " s, doubling up to " NUMBER_TEXT(HS_ALERTS_RETRY_CAP) " s)"),
+    U("security-flush", security_flush_seconds, 1, 3600, "60",
+      "seconds between writes of the refused requests counted in memory"),
+    U("security-keep-days", security_retention_days, 1, 3650, "90",
+      "the security report's tallies of refused requests are kept this long"),
 };
 #undef T
 #undef U

@@ -21,6 +21,7 @@ typedef struct hs_server_config {
     char web_dir[1024];    /* "" = serve no UI */
     char log_level[16];
     char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */
+    char data_key_file[1024]; /* "" = DATA_DIR/data.key (base/datakey.h) */
     unsigned http_threads;
     unsigned max_connections;
     unsigned connection_timeout;
@@ -45,6 +46,8 @@ typedef struct hs_server_config {
                                     is kept by the orphan sweep */
     unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
+    unsigned security_flush_seconds;  /* refusal tallies written this often */
+    unsigned security_retention_days; /* and kept this long */
     /* TLS (server/tls.h): both paths or neither; "" = plain HTTP. */
     char tls_cert[1024];   /* PEM certificate (chain) file */
     char tls_key[1024];    /* PEM private key file */

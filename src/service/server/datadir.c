@@ -6,6 +6,7 @@
  * belongs to its own open file description. Either way the kernel drops
  * it when the process dies, so a crash never leaves a stale lock.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,13 +225,78 @@ hs_status hs_datadir_fix_modes(const char *path, const atomic_int *stop,
 
 /* ---- opening ------------------------------------------------------------ */
 
+static hs_status not_before_encryption(const char *path, hs_error *err);
+
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {
-    return hs_datadir_open_store(path, NULL, out, err);
+    return hs_datadir_open_store(path, NULL, NULL, out, err);
+}
+
+hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
+                                  hs_error *err)
+{
+    return hs_datadir_open_keys(path, NULL, NULL, out, err);
+}
+
+hs_status hs_datadir_data_key(const char *path, const char *key_file,
+                              int create, hs_datakey *out, hs_error *err)
+{
+    if (key_file && *key_file)
+        return hs_datakey_load(key_file, out, err);
+    char *own = join(path, HS_DATAKEY_FILE);
+    char *id = join(path, HS_DATADIR_KEY_ID_FILE);
+    /* A directory already encrypted never gets a new key of its own: its
+     * key is elsewhere (data-key-file), and a new one would not read it. */
+    int fresh = id && access(id, F_OK) != 0;
+    hs_status rc = !own || !id ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+                   : create && fresh ? hs_datakey_load_or_create(own, out, err)
+                                     : hs_datakey_load(own, out, err);
+    if (rc == HS_ERR_NOTFOUND && !fresh)
+        rc = hs_fail_field(err, HS_ERR_CRYPTO, "data-key-file",
+                           "%s is missing, but the data directory %s is "
+                           "encrypted (%s): give its key file with "
+                           "--data-key-file",
+                           own, path, HS_DATADIR_KEY_ID_FILE);
+    free(own);
+    free(id);
+    return rc;
 }
 
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                hs_datadir **out, hs_error *err)
+                                const char *key_file, hs_datadir **out,
+                                hs_error *err)
+{
+    hs_keyring keys;
+    memset(&keys, 0, sizeof keys);
+    *out = NULL;
+    if (!path || !*path)
+        return hs_fail(err, HS_ERR_INVALID, "the data directory path is empty");
+    hs_status rc = make_dirs(path, err);
+    char *mark = rc == HS_OK ? join(path, HS_DATADIR_REKEY_MARK) : NULL;
+    if (rc == HS_OK && !mark)
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (rc == HS_OK && access(mark, F_OK) == 0)
+        rc = hs_fail(err, HS_ERR_CONFLICT,
+                     "%s: a data key rotation was interrupted; run "
+                     "`healer rekey` again with the same keys to finish it",
+                     mark);
+    free(mark);
+    /* Before a key is made: such a directory is for `healer rekey`. */
+    if (rc == HS_OK)
+        rc = not_before_encryption(path, err);
+    if (rc == HS_OK)
+        rc = hs_datadir_data_key(path, key_file, 1, &keys.current, err);
+    if (rc == HS_OK)
+        rc = hs_datadir_key_id_check(path, &keys.current, err);
+    if (rc == HS_OK)
+        rc = hs_datadir_open_keys(path, store_url, &keys, out, err);
+    hs_datakey_wipe(&keys, sizeof keys);
+    return rc;
+}
+
+hs_status hs_datadir_open_keys(const char *path, const char *store_url,
+                               const hs_keyring *keys, hs_datadir **out,
+                               hs_error *err)
 {
     *out = NULL;
     if (!path || !*path)
@@ -239,6 +305,7 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
     if (rc != HS_OK)
         return rc;
     hs_datadir *d = calloc(1, sizeof *d);
+    hs_blob_store *plain = NULL;
     /* The store by URL, like any other; by default the embedded SQLite one
      * in the directory. */
     size_t url_size = strlen(path) + sizeof "sqlite:/healer.db";
@@ -251,9 +318,15 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
         rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = hs_store_open(url, &d->store, err)) != HS_OK ||
-        (rc = hs_blob_dir_open(blobs, &d->blobs, err)) != HS_OK)
+    if ((rc = hs_store_open(url, &d->store, err)) != HS_OK)
         goto done;
+    if (keys) {
+        d->keys = *keys;
+        if ((rc = hs_blob_dir_open(blobs, &plain, err)) != HS_OK ||
+            (rc = hs_blob_crypt_open(plain, &d->keys, &d->blobs, err)) !=
+                HS_OK)
+            goto done;
+    }
     *out = d;
     d = NULL;
 done:
@@ -303,7 +376,105 @@ void hs_datadir_close(hs_datadir *d)
     if (d->blobs)
         hs_blob_store_close(d->blobs);
     free(d->path);
+    hs_datakey_wipe(d, sizeof *d);
     free(d);
+}
+
+hs_status hs_datadir_key_id_put(const char *path, const hs_datakey *key,
+                                hs_error *err)
+{
+    char buf[128];
+    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
+    char *tmp = join(path, HS_DATADIR_KEY_ID_FILE ".tmp");
+    hs_status rc = HS_OK;
+    int fd = file && tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+                                         O_NOFOLLOW,
+                                0600)
+                         : -1;
+    if (!file || !tmp)
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    else if (fd < 0 || write(fd, key->id_hex, strlen(key->id_hex)) !=
+                           (ssize_t)strlen(key->id_hex) ||
+             fsync(fd) != 0 || rename(tmp, file) != 0)
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot write: %s", file,
+                     strerror_r(errno, buf, sizeof buf));
+    if (fd >= 0)
+        close(fd);
+    if (rc != HS_OK && tmp)
+        unlink(tmp);
+    free(file);
+    free(tmp);
+    return rc;
+}
+
+/* Whether DIR/blobs holds a stored file (in any kind directory). */
+static int has_blobs(const char *path)
+{
+    char *root = join(path, "blobs");
+    DIR *dir = root ? opendir(root) : NULL;
+    struct dirent *ent;
+    int found = 0;
+    while (dir && !found && (ent = readdir(dir)) != NULL) {
+        if (ent->d_name[0] == '.' || !strcmp(ent->d_name, "tmp"))
+            continue;
+        char *kind = join(root, ent->d_name);
+        DIR *sub = kind ? opendir(kind) : NULL;
+        struct dirent *e;
+        while (sub && !found && (e = readdir(sub)) != NULL)
+            found = e->d_name[0] != '.';
+        if (sub)
+            closedir(sub);
+        free(kind);
+    }
+    if (dir)
+        closedir(dir);
+    free(root);
+    return found;
+}
+
+/* HS_ERR_CONFLICT for a directory of files stored before encryption at
+ * rest (no key id yet, but stored files): they need `healer rekey`. */
+static hs_status not_before_encryption(const char *path, hs_error *err)
+{
+    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
+    if (!file)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int known = access(file, F_OK) == 0;
+    free(file);
+    if (known || !has_blobs(path))
+        return HS_OK;
+    return hs_fail(err, HS_ERR_CONFLICT,
+                   "the data directory %s holds files stored before "
+                   "encryption at rest: encrypt them once with `healer "
+                   "rekey --data-dir %s --new-key-file FILE` (`healer key "
+                   "new --out FILE` makes the key), then start the server "
+                   "with that key",
+                   path, path);
+}
+
+hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
+                                  hs_error *err)
+{
+    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
+    char id[2 * HS_DATAKEY_ID_BYTES + 2] = {0};
+    if (!file)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n = fd >= 0 ? read(fd, id, sizeof id - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    free(file);
+    if (fd < 0) { /* first start: this key it is */
+        hs_status rc = not_before_encryption(path, err);
+        return rc == HS_OK ? hs_datadir_key_id_put(path, key, err) : rc;
+    }
+    if (n != (ssize_t)strlen(key->id_hex) || strcmp(id, key->id_hex) != 0)
+        return hs_fail_field(
+            err, HS_ERR_CRYPTO, "data-key-file",
+            "data key file %s holds key %s, but the data directory %s is "
+            "encrypted under key %.16s (%s): wrong key file?",
+            key->path, key->id_hex, path, id, HS_DATADIR_KEY_ID_FILE);
+    return HS_OK;
 }
 
 /* Reads exactly len bytes; 0 on success. */

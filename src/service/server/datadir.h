@@ -37,7 +37,8 @@ typedef struct hs_dirlock hs_dirlock;
  * when it does not exist yet - nothing else is created or read), which
  * then holds this process's id. Call it before the directory is opened and
  * keep it for as long as the process works on the directory. `what` names
- * the holder in the file for people reading it ("healer serve").
+ * the holder in the file for people reading it ("healer serve", "healer
+ * rekey"): a rekey refuses to run beside a server, and the reverse.
  *
  * Never waits. When another process holds it: HS_ERR_CONFLICT with the
  * message "data directory PATH is in use by process PID" (PID as that
@@ -57,18 +58,62 @@ void hs_datadir_unlock(hs_dirlock *lock);
 typedef struct hs_datadir {
     char *path;
     hs_store *store;
-    hs_blob_store *blobs;
+    hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys */
+    hs_keyring keys;      /* the data key(s) everything is encrypted under */
 } hs_datadir;
 
 /* Opens (creating as needed) the data directory at `path`, with its own
- * SQLite store (sqlite:PATH/healer.db). Caller closes with
+ * SQLite store (sqlite:PATH/healer.db) and its own data key
+ * (PATH/data.key, created at first use). Caller closes with
  * hs_datadir_close. */
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 
 /* The same with the store at `store_url` (store/store.h's hs_store_open:
- * "sqlite:FILE", ...); NULL or "" = the directory's own. */
+ * "sqlite:FILE", ...; NULL or "" = the directory's own) and the data key
+ * in `key_file` (the `data-key-file` setting: NULL or "" = PATH/data.key,
+ * created when missing; a file named here must exist). A key file that
+ * is readable by others or not a key is refused (base/datakey.h), and so
+ * is a data directory whose key rotation was interrupted
+ * (HS_DATADIR_REKEY_MARK: run `healer rekey` again). */
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                hs_datadir **out, hs_error *err);
+                                const char *key_file, hs_datadir **out,
+                                hs_error *err);
+
+/* The same with the keys given (`healer rekey`: the new key current, the
+ * old one previous); no check of the rekey mark. keys NULL: the records
+ * only (blobs NULL, no data key needed or made), for `healer user`, which
+ * never reads stored files. */
+hs_status hs_datadir_open_keys(const char *path, const char *store_url,
+                               const hs_keyring *keys, hs_datadir **out,
+                               hs_error *err);
+
+/* The records only: hs_datadir_open_keys(path, NULL, NULL, ...). */
+hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
+                                  hs_error *err);
+
+/* The data key a directory uses: `key_file` when set (must exist), else
+ * PATH/data.key (created when missing and `create` and the directory is
+ * not encrypted yet - no PATH/data.keyid -; else it must exist: an
+ * encrypted directory without its own key keeps it elsewhere, and a
+ * command that was not given it fails naming --data-key-file,
+ * HS_ERR_CRYPTO, instead of making a key that reads nothing). */
+hs_status hs_datadir_data_key(const char *path, const char *key_file,
+                              int create, hs_datakey *out, hs_error *err);
+
+/* The id of the data key the directory is encrypted under, in
+ * PATH/data.keyid (16 hex digits; written at first start and by `healer
+ * rekey`): a server given another key refuses to start, naming the key
+ * file, instead of failing on every read. */
+#define HS_DATADIR_KEY_ID_FILE "data.keyid"
+hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
+                                  hs_error *err);
+hs_status hs_datadir_key_id_put(const char *path, const hs_datakey *key,
+                                hs_error *err);
+
+/* A file in the data directory while `healer rekey` runs, removed when it
+ * is done: a server refuses to start beside a half-done rotation. */
+#define HS_DATADIR_REKEY_MARK "rekey.pending"
+
 void hs_datadir_close(hs_datadir *d);
 
 /* The modes of what the data directory creates, whatever the umask

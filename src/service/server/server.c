@@ -25,6 +25,7 @@
 #include "domain/notifications.h"
 #include "domain/orphans.h"
 #include "domain/runner.h"
+#include "domain/security_report.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
@@ -36,7 +37,7 @@ struct hs_server {
     hs_app app;
     hs_server_config cfg;
     hs_dirlock *lock; /* the data directory's, taken first */
-    hs_datadir *dd;   /* owns app.store and app.blobs */
+    hs_datadir *dd;   /* owns app.store, app.blobs and app.keys */
     struct hs_http *http;
     hs_login_policy login_policy; /* app.login_policy points here */
     char public_url[320];         /* app.public_url points here */
@@ -330,15 +331,6 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
-/* A data directory whose store is SQLite (its own healer.db, or any
- * sqlite: URL) belongs to one server at a time: a second one would take
- * back the first one's running jobs at start-up. A store shared by
- * design (a future server database) does not need the lock. */
-static int needs_lock(const hs_server_config *cfg)
-{
-    return !cfg->store[0] || !strncmp(cfg->store, "sqlite:", 7);
-}
-
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
@@ -348,6 +340,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->job_types = hs_job_types;
     app->store = s->dd->store;
     app->blobs = s->dd->blobs;
+    app->keys = &s->dd->keys;
     app->started_at = hs_clock_now(app->clock);
     app->limits.max_upload_bytes = (size_t)cfg->max_upload_mb << 20;
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
@@ -371,6 +364,10 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
         st = hs_setup_new(app, &app->setup, err);
+    if (st == HS_OK)
+        st = hs_refusals_start(app, cfg->security_flush_seconds,
+                               cfg->security_retention_days, &app->refusals,
+                               err);
     if (st == HS_OK) {
         hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
                                cfg->smtp_credentials_file, cfg->smtp_ca_file,
@@ -437,10 +434,10 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     /* The transport is settled (files outside the directory only), then
      * the directory locked before anything in it is opened. */
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
-        (needs_lock(cfg) &&
-         (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock,
-                               err)) != HS_OK) ||
-        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, &s->dd, err)) !=
+        (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
+            HS_OK ||
+        (st = hs_datadir_open_store(cfg->data_dir, cfg->store,
+                                    cfg->data_key_file, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
                                     sizeof s->access_path, &s->access_fd,
@@ -536,6 +533,7 @@ void hs_server_stop(hs_server *s)
         hs_log_set_access_fd(-1);
         close(s->access_fd);
     }
+    hs_refusals_stop(app->refusals); /* after the last request: flushes */
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
     hs_alerts_free(app->alerts); /* after every part that may send one */
     app->alerts = NULL;

@@ -70,6 +70,17 @@ typedef struct hs_account_event {
     int64_t at;
 } hs_account_event;
 
+/* The text fields the domain keeps sealed (encrypted under the data key,
+ * domain/sealed.h): the store stores and returns them as opaque text, and
+ * names them for `healer rekey` (store ops version 11). */
+typedef enum hs_sealed_field {
+    HS_SEALED_DATASET_PROFILE, /* hs_dataset_rec.profile_json */
+    HS_SEALED_MODEL_SUMMARY,   /* hs_model_rec.summary_json */
+    HS_SEALED_MODEL_FEEDBACK,  /* hs_model_rec.feedback_json */
+    HS_SEALED_DIAGNOSIS_SUMMARY, /* hs_diagnosis_rec.summary_json */
+    HS_SEALED_FIELDS
+} hs_sealed_field;
+
 /* An uploaded dataset. Its bytes live in the blob store under blob_key;
  * the store keeps only the metadata. Unlike the other records it owns heap
  * memory (profile_json): release a single record with hs_dataset_rec_free
@@ -445,7 +456,7 @@ static inline void hs_diagnosis_list_free(hs_diagnosis_rec *items, size_t n)
     free(items);
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 /* Field sizes of an outbox message, NUL included. */
 #define HS_OUTBOX_CHANNEL_MAX 16
@@ -477,5 +488,51 @@ typedef struct hs_outbox_msg {
     int64_t sent_at;         /* 0 until sent */
     char last_error[HS_MESSAGE_MAX]; /* the last failure's reason, "" = none */
 } hs_outbox_msg;
+
+/* ---- the audit log and the refusal tallies (store version 10) --------- */
+
+#define HS_ADDRESS_MAX 64 /* a client address as the HTTP layer has it */
+#define HS_ROUTE_KEY_MAX 96 /* a route: "POST /api/v1/users/{id}/unlock" */
+
+/* One administrative action, as it happened: who (actor_id 0 = the
+ * command line on the server, with actor_name saying so), what, on what,
+ * when, from where, and a short detail. No reference is enforced: a row
+ * outlives its actor and its target (names are copied at the time). */
+typedef struct hs_audit_rec {
+    hs_id id;
+    int64_t at;
+    hs_id actor_id;
+    char actor_name[HS_USERNAME_MAX];
+    char action[HS_KIND_MAX];         /* "user_created", ... (domain/audit.h) */
+    char target_kind[HS_KIND_MAX];    /* "user", "dataset", ... */
+    hs_id target_id;                  /* 0 = none */
+    char target_name[HS_DATASET_NAME_MAX];
+    char address[HS_ADDRESS_MAX];     /* "" = unknown; "cli" for the CLI */
+    char detail[HS_MESSAGE_MAX];
+} hs_audit_rec;
+
+/* Which audit rows a list returns: every non-empty / non-zero member
+ * narrows it. Newest first (by id), at most `limit` rows (1..1000). */
+typedef struct hs_audit_filter {
+    char action[HS_KIND_MAX];        /* "" = any */
+    char actor_name[HS_USERNAME_MAX]; /* "" = any */
+    int64_t since;                   /* at >= since; 0 = no bound */
+    int64_t until;                   /* at < until; 0 = no bound */
+    hs_id before_id;                 /* id < before_id; 0 = from the newest */
+    int64_t limit;
+} hs_audit_filter;
+
+/* One tally of refused requests: in the time bucket starting at `bucket`
+ * (unix seconds), requests to `route` from `source` refused as `kind`
+ * ("unauthorized", "forbidden", "csrf_failed", "rate_limited"). Also the
+ * shape of the store's aggregations, with the members they do not group
+ * by left empty / 0. */
+typedef struct hs_tally {
+    int64_t bucket;
+    char route[HS_ROUTE_KEY_MAX];
+    char source[HS_ADDRESS_MAX];
+    char kind[HS_KIND_MAX];
+    int64_t count;
+} hs_tally;
 
 #endif

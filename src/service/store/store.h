@@ -47,7 +47,13 @@
  * waiting for the mail relay or the webhook), whose wrappers refuse
  * cleanly on an older backend; version 10 appends `ping` (is the store
  * answering, for health checks), which an older backend answers by
- * counting its users; version 11 appends the
+ * counting its users; version 11 appends the sealed fields
+ * (hs_sealed_field: ids, get, put), through which `healer rekey` rewrites
+ * encrypted values; an older backend refuses them; version 12 appends two
+ * resources, the audit log of administrative actions (append and list
+ * only: no operation edits or deletes a row) and the tallies of refused
+ * requests with the security report's aggregations; an older backend has
+ * neither: their wrappers refuse cleanly; version 13 appends the
  * jobs' claim_next_fair (a claim that shares the workers between users;
  * an older backend's claim is the plain oldest-first one) and one
  * resource, blob_refs (every blob key a record refers to, for the orphan
@@ -107,7 +113,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 11
+#define HS_STORE_OPS_VERSION 13
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -261,7 +267,7 @@ typedef struct hs_store_job_ops {
     hs_status (*attempt_list)(void *impl, hs_id job_id, hs_id viewer_id,
                               int viewer_is_admin, hs_job_attempt **items,
                               size_t *n, hs_error *err);
-    /* version 11 */
+    /* version 13 */
     hs_status (*claim_next_fair)(void *impl, const char *worker_id,
                                  const char *types_json, int64_t now,
                                  int64_t lease_seconds, hs_job_rec *out,
@@ -373,7 +379,49 @@ typedef struct hs_store_outbox_ops {
     hs_status (*purge)(void *impl, int64_t before, int64_t *removed,
                        hs_error *err);
 } hs_store_outbox_ops;
-/* version 11 */
+/* Version 11: the values of the sealed text fields (records.h), one at a
+ * time, for `healer rekey`; the store never looks inside them. */
+typedef struct hs_store_sealed_ops {
+    /* The ids of the records whose `field` is not NULL, ascending. */
+    hs_status (*ids)(void *impl, hs_sealed_field field, hs_id **ids,
+                     size_t *n, hs_error *err);
+    /* Record id's value of `field` (malloc'ed; NULL when NULL). */
+    hs_status (*get)(void *impl, hs_sealed_field field, hs_id id, char **text,
+                     hs_error *err);
+    /* Sets the value to `text` only while it is still `old_text` (a
+     * compare-and-swap: a value rewritten meanwhile is left alone,
+     * HS_ERR_CONFLICT); HS_ERR_NOTFOUND without record `id`. */
+    hs_status (*put)(void *impl, hs_sealed_field field, hs_id id,
+                     const char *old_text, const char *text, hs_error *err);
+} hs_store_sealed_ops;
+
+/* version 12: the audit log. Append and list only, on purpose: nothing
+ * can edit or remove a row (the SQLite backend also refuses UPDATE and
+ * DELETE on its table with triggers). */
+typedef struct hs_store_audit_ops {
+    hs_status (*add)(void *impl, hs_audit_rec *a, hs_error *err);
+    hs_status (*list)(void *impl, const hs_audit_filter *f,
+                      hs_audit_rec **items, size_t *n, hs_error *err);
+} hs_store_audit_ops;
+
+/* version 12: the tallies of refused requests, and the aggregations the
+ * security report reads (over them and over the account events). */
+typedef struct hs_store_tally_ops {
+    hs_status (*add)(void *impl, const hs_tally *items, size_t n,
+                     hs_error *err);
+    hs_status (*series)(void *impl, int64_t since, int64_t until,
+                        int64_t bucket_seconds, hs_tally **items, size_t *n,
+                        hs_error *err);
+    hs_status (*top)(void *impl, int64_t since, int64_t until, int by_source,
+                     int64_t limit, hs_tally **items, size_t *n,
+                     hs_error *err);
+    hs_status (*prune)(void *impl, int64_t before, int64_t *removed,
+                       hs_error *err);
+    hs_status (*event_series)(void *impl, int64_t since, int64_t until,
+                              int64_t bucket_seconds, hs_tally **items,
+                              size_t *n, hs_error *err);
+} hs_store_tally_ops;
+/* version 13 */
 typedef struct hs_store_blob_ref_ops {
     hs_status (*list)(void *impl, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                       size_t *n, hs_error *err);
@@ -406,6 +454,11 @@ typedef struct hs_store_ops {
     /* version 10 */
     hs_status (*ping)(void *impl, hs_error *err);
     /* version 11 */
+    const hs_store_sealed_ops *sealed;
+    /* version 12 */
+    const hs_store_audit_ops *audit;
+    const hs_store_tally_ops *tallies;
+    /* version 13 */
     const hs_store_blob_ref_ops *blob_refs;
 } hs_store_ops;
 
@@ -2347,7 +2400,277 @@ static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
     return store->ops->ping(store->impl, err);
 }
 
-/* ---- version 11: fair claims, blob references ------------------------------ */
+/* ---- sealed fields (version 11) ----------------------------------------- */
+
+/* The checks every sealed-field operation shares. */
+static inline hs_status hs_store__sealed_ok(hs_store *store,
+                                            hs_sealed_field field,
+                                            const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no store", op);
+    if ((unsigned)field >= HS_SEALED_FIELDS)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: no such field", op);
+    if (store->ops->version < 11)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) cannot "
+                       "rewrite sealed values",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* The ids of the records whose `field` is not NULL, ascending (*ids is
+ * malloc'ed, caller frees; NULL when empty). */
+static inline hs_status hs_store_sealed_ids(hs_store *store,
+                                            hs_sealed_field field, hs_id **ids,
+                                            size_t *n, hs_error *err)
+{
+    hs_status hs;
+    if (!ids || !n)
+        return hs_store__bad(err, "sealed_ids: missing argument");
+    *ids = NULL;
+    *n = 0;
+    hs = hs_store__sealed_ok(store, field, "sealed_ids", err);
+    return hs != HS_OK ? hs
+                       : store->ops->sealed->ids(store->impl, field, ids, n,
+                                                 err);
+}
+
+/* Record id's value of `field` into *text (malloc'ed, caller frees; NULL
+ * for a NULL value). HS_ERR_NOTFOUND without record `id`. */
+static inline hs_status hs_store_sealed_get(hs_store *store,
+                                            hs_sealed_field field, hs_id id,
+                                            char **text, hs_error *err)
+{
+    hs_status hs;
+    if (!text)
+        return hs_store__bad(err, "sealed_get: missing argument");
+    *text = NULL;
+    hs = hs_store__sealed_ok(store, field, "sealed_get", err);
+    return hs != HS_OK ? hs
+                       : store->ops->sealed->get(store->impl, field, id, text,
+                                                 err);
+}
+
+/* Replaces record id's value of `field` by `text` while it is still
+ * `old_text` (both non-NULL); HS_ERR_CONFLICT when it changed meanwhile,
+ * HS_ERR_NOTFOUND without record `id`. */
+static inline hs_status hs_store_sealed_put(hs_store *store,
+                                            hs_sealed_field field, hs_id id,
+                                            const char *old_text,
+                                            const char *text, hs_error *err)
+{
+    hs_status hs = hs_store__sealed_ok(store, field, "sealed_put", err);
+    if (hs != HS_OK)
+        return hs;
+    if (!old_text || !text)
+        return hs_store__bad(err, "sealed_put: missing text");
+    return store->ops->sealed->put(store->impl, field, id, old_text, text,
+                                   err);
+}
+
+/* ---- the audit log and the refusal tallies (version 12) -----------------
+ *
+ * A backend older than version 12 keeps neither: every wrapper below
+ * refuses with HS_ERR_INVALID naming the backend. */
+
+/* The most rows one audit list or one top list returns. */
+#define HS_STORE_LIST_MAX 1000
+
+static inline hs_status hs_store__has_security(hs_store *store, int args_ok,
+                                               const char *op, hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "no store");
+    if (store->ops->version < 12)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) keeps no "
+                       "audit log or refusal tallies",
+                       store->ops->name, store->ops->version);
+    if (!args_ok)
+        return hs_fail(err, HS_ERR_INVALID, "store: %s: missing argument", op);
+    return HS_OK;
+}
+
+/* 1 when s holds 0..max-1 bytes before its NUL. */
+static inline int hs_store__str_fits0(const char *s, size_t max)
+{
+    return s && memchr(s, '\0', max) != NULL;
+}
+
+/* Appends an audit row from all of a's fields but id (set by the store):
+ * at >= 0, actor_id >= 0 (0 = the command line), actor_name 1..63 bytes,
+ * action and target_kind 1..31, target_id >= 0, target_name 0..255,
+ * address 0..63, detail 0..511. Nothing references users: a row outlives
+ * its actor and its target. */
+static inline hs_status hs_store_audit_add(hs_store *store, hs_audit_rec *a,
+                                           hs_error *err)
+{
+    hs_status hs = hs_store__has_security(store, a != NULL, "audit_add", err);
+    if (hs != HS_OK)
+        return hs;
+    if (a->at < 0 || a->actor_id < 0 || a->target_id < 0 ||
+        !hs_store__str_fits(a->actor_name, sizeof a->actor_name) ||
+        !hs_store__str_fits(a->action, sizeof a->action) ||
+        !hs_store__str_fits(a->target_kind, sizeof a->target_kind) ||
+        !hs_store__str_fits0(a->target_name, sizeof a->target_name) ||
+        !hs_store__str_fits0(a->address, sizeof a->address) ||
+        !hs_store__str_fits0(a->detail, sizeof a->detail))
+        return hs_store__bad(err, "audit: times and ids >= 0, an actor name, "
+                                  "action and target kind, texts that fit");
+    a->id = 0;
+    return store->ops->audit->add(store->impl, a, err);
+}
+
+/* The audit rows the filter selects (hs_audit_filter), newest first:
+ * *items (free()) and *n <= f->limit. limit 1..HS_STORE_LIST_MAX, times
+ * and before_id >= 0, texts that fit; else HS_ERR_INVALID. */
+static inline hs_status hs_store_audit_list(hs_store *store,
+                                            const hs_audit_filter *f,
+                                            hs_audit_rec **items, size_t *n,
+                                            hs_error *err)
+{
+    if (items)
+        *items = NULL;
+    if (n)
+        *n = 0;
+    hs_status hs = hs_store__has_security(store, f && items && n,
+                                          "audit_list", err);
+    if (hs != HS_OK)
+        return hs;
+    if (f->limit < 1 || f->limit > HS_STORE_LIST_MAX || f->since < 0 ||
+        f->until < 0 || f->before_id < 0 ||
+        !hs_store__str_fits0(f->action, sizeof f->action) ||
+        !hs_store__str_fits0(f->actor_name, sizeof f->actor_name))
+        return hs_store__bad(err, "audit filter: limit 1..1000, times and "
+                                  "ids >= 0");
+    return store->ops->audit->list(store->impl, f, items, n, err);
+}
+
+/* Adds items[0..n) to the tallies atomically: a row with the same bucket,
+ * route, source and kind has its count raised, else one is inserted.
+ * Each: bucket >= 0, route 1..95 bytes, source 1..63, kind 1..31, count
+ * >= 1. n == 0 does nothing. */
+static inline hs_status hs_store_tally_add(hs_store *store,
+                                           const hs_tally *items, size_t n,
+                                           hs_error *err)
+{
+    hs_status hs = hs_store__has_security(store, items || n == 0, "tally_add",
+                                          err);
+    if (hs != HS_OK)
+        return hs;
+    for (size_t i = 0; i < n; i++) {
+        const hs_tally *t = &items[i];
+        if (t->bucket < 0 || t->count < 1 ||
+            !hs_store__str_fits(t->route, sizeof t->route) ||
+            !hs_store__str_fits(t->source, sizeof t->source) ||
+            !hs_store__str_fits(t->kind, sizeof t->kind))
+            return hs_store__bad(err, "tally: bucket >= 0, count >= 1, a "
+                                      "route, a source and a kind");
+    }
+    return n ? store->ops->tallies->add(store->impl, items, n, err) : HS_OK;
+}
+
+/* The start of an aggregation: outputs emptied, a version 12 backend, the
+ * arguments present, 0 <= since < until and bucket_seconds >= 1. */
+static inline hs_status hs_store__series_ok(hs_store *store, int64_t since,
+                                            int64_t until,
+                                            int64_t bucket_seconds,
+                                            hs_tally **items, size_t *n,
+                                            const char *op, hs_error *err)
+{
+    if (items)
+        *items = NULL;
+    if (n)
+        *n = 0;
+    hs_status hs = hs_store__has_security(store, items && n, op, err);
+    if (hs == HS_OK && (since < 0 || until <= since || bucket_seconds < 1))
+        hs = hs_fail(err, HS_ERR_INVALID,
+                     "store: %s: 0 <= since < until, bucket >= 1 s", op);
+    return hs;
+}
+
+/* An aggregation by time: of the refusal tallies, or of the account
+ * events when `events`. */
+static inline hs_status hs_store__series(hs_store *store, int events,
+                                         int64_t since, int64_t until,
+                                         int64_t bucket_seconds,
+                                         hs_tally **items, size_t *n,
+                                         hs_error *err)
+{
+    hs_status hs = hs_store__series_ok(store, since, until, bucket_seconds,
+                                       items, n,
+                                       events ? "event_series" : "tally_series",
+                                       err);
+    if (hs != HS_OK)
+        return hs;
+    const hs_store_tally_ops *t = store->ops->tallies;
+    return (events ? t->event_series : t->series)(
+        store->impl, since, until, bucket_seconds, items, n, err);
+}
+
+/* The refused requests of [since, until) per time bucket and kind: rows
+ * {bucket (a multiple of bucket_seconds), kind, count} ordered by bucket
+ * then kind (route and source empty); buckets with none are absent. */
+static inline hs_status hs_store_tally_series(hs_store *store, int64_t since,
+                                              int64_t until,
+                                              int64_t bucket_seconds,
+                                              hs_tally **items, size_t *n,
+                                              hs_error *err)
+{
+    return hs_store__series(store, 0, since, until, bucket_seconds, items, n,
+                            err);
+}
+
+/* The `limit` (1..HS_STORE_LIST_MAX) routes - or sources, when by_source -
+ * with the most refused requests in [since, until): rows {route or source,
+ * kind, count}, one per key and kind, the keys by their total descending
+ * (then by name), the kinds of a key by name. */
+static inline hs_status hs_store_tally_top(hs_store *store, int64_t since,
+                                           int64_t until, int by_source,
+                                           int64_t limit, hs_tally **items,
+                                           size_t *n, hs_error *err)
+{
+    hs_status hs = hs_store__series_ok(store, since, until, 1, items, n,
+                                       "tally_top", err);
+    if (hs == HS_OK && (limit < 1 || limit > HS_STORE_LIST_MAX))
+        hs = hs_store__bad(err, "tally_top: limit 1..1000");
+    return hs != HS_OK ? hs
+                       : store->ops->tallies->top(store->impl, since, until,
+                                                  by_source != 0, limit, items,
+                                                  n, err);
+}
+
+/* Deletes every tally whose bucket is before `before` (retention);
+ * *removed (may be NULL) gets how many. The audit log is never pruned. */
+static inline hs_status hs_store_tally_prune(hs_store *store, int64_t before,
+                                             int64_t *removed, hs_error *err)
+{
+    int64_t dummy;
+    if (!removed)
+        removed = &dummy;
+    *removed = 0;
+    hs_status hs = hs_store__has_security(store, before >= 0,
+                                          "tally_prune (before >= 0)", err);
+    return hs != HS_OK ? hs
+                       : store->ops->tallies->prune(store->impl, before,
+                                                    removed, err);
+}
+
+/* The account events of [since, until) per time bucket and kind (every
+ * user's): rows {bucket, kind (the event's, "login_failed", "locked",
+ * ...), count} ordered by bucket then kind, as hs_store_tally_series. */
+static inline hs_status hs_store_event_series(hs_store *store, int64_t since,
+                                              int64_t until,
+                                              int64_t bucket_seconds,
+                                              hs_tally **items, size_t *n,
+                                              hs_error *err)
+{
+    return hs_store__series(store, 1, since, until, bucket_seconds, items, n,
+                            err);
+}
+
+/* ---- version 13: fair claims, blob references ------------------------------ */
 
 /* hs_store_job_claim_next, except for which queued job is taken: the
  * workers are shared between the users (owners) with queued jobs. Among
@@ -2359,7 +2682,7 @@ static inline hs_status hs_store_ping(hs_store *store, hs_error *err)
  * than ceil(W / 2) of them only while nobody else waits. One user's jobs
  * still run oldest first. Atomic as claim_next: two callers never get the
  * same job, and a running job counts (whatever its lease) until it ends
- * or is taken back. A backend older than version 11 claims with
+ * or is taken back. A backend older than version 13 claims with
  * claim_next. */
 static inline hs_status
 hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
@@ -2369,7 +2692,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
 {
     char list[1024];
     const char *types_json = NULL;
-    if (store && store->ops->version < 11)
+    if (store && store->ops->version < 13)
         return hs_store_job_claim_next(store, worker_id, types, now,
                                        lease_seconds, out, err);
     hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
@@ -2387,7 +2710,7 @@ hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
  * (free()) and *n. What is not in it belongs to no record: the orphan
  * sweep removes such blobs (domain/orphans.h). A column that keeps a blob
  * key, added later, must be added here, or its blobs get swept.
- * HS_ERR_INVALID for a backend older than version 11. */
+ * HS_ERR_INVALID for a backend older than version 13. */
 static inline hs_status
 hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                         size_t *n, hs_error *err)
@@ -2396,7 +2719,7 @@ hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
         return hs_store__bad(err, "blob_refs_list: missing argument");
     *keys = NULL;
     *n = 0;
-    if (store->ops->version < 11)
+    if (store->ops->version < 13)
         return hs_fail(err, HS_ERR_INVALID,
                        "store backend '%s' (interface version %u) cannot "
                        "list the blobs its records refer to",

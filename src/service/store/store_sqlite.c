@@ -375,7 +375,40 @@ static const char *const migrations[] = {
     "  sent_at INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX outbox_state_due ON outbox(state, next_attempt_at);",
-    /* 14: the fair claim (sq_job_claim_next_fair) reads, per owner with
+    /* 14: the audit log of administrative actions and the tallies of
+     * refused requests (the security report). The audit log references
+     * nothing (a row outlives its actor and target) and is append-only:
+     * the triggers refuse any UPDATE or DELETE, whoever asks. Tallies are
+     * one row per (bucket, route, source, kind), added to by the HTTP
+     * layer's flusher; account_events gains an index by time for the
+     * report's failed logins and locks. */
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL CHECK (at >= 0),"
+    "  actor_id INTEGER NOT NULL CHECK (actor_id >= 0),"
+    "  actor_name TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target_kind TEXT NOT NULL,"
+    "  target_id INTEGER NOT NULL CHECK (target_id >= 0),"
+    "  target_name TEXT NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX audit_log_action ON audit_log(action, id);"
+    "CREATE INDEX audit_log_actor ON audit_log(actor_name, id);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TABLE refusal_tallies ("
+    "  bucket INTEGER NOT NULL CHECK (bucket >= 0),"
+    "  route TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  count INTEGER NOT NULL CHECK (count >= 1),"
+    "  PRIMARY KEY (bucket, route, source, kind)) WITHOUT ROWID;"
+    "CREATE INDEX account_events_at ON account_events(at);",
+    /* 15: the fair claim (sq_job_claim_next_fair) reads, per owner with
      * queued jobs, how many of theirs run and when their latest started:
      * two index lookups instead of a scan of the owner's whole history. */
     "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
@@ -2841,7 +2874,7 @@ static hs_status sq_analysis_delete(void *impl, hs_id id, hs_id viewer_id,
 #undef ONE_ANALYSIS
 }
 
-/* ---- the outbox of alerts (version 8) ----------------------------------- */
+/* ---- the outbox of alerts (version 9) ----------------------------------- */
 
 #define OUTBOX_COLS                                                            \
     "id, channel, kind, recipient, user_id, subject, body, created_at,"       \
@@ -2965,6 +2998,156 @@ static hs_status sq_outbox_purge(void *impl, int64_t before, int64_t *removed,
                   "DELETE FROM outbox WHERE state <> 'pending'"
                   " AND created_at < ?1",
                   "i", before);
+}
+
+/* ---- the audit log and the refusal tallies (version 10) --------------- */
+
+#define AUDIT_COLS                                                             \
+    "SELECT id, at, actor_id, actor_name, action, target_kind, target_id,"    \
+    " target_name, address, detail FROM audit_log"
+
+static hs_status read_audit(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_audit_rec *a = dst;
+    hs_status hs;
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(st, 0);
+    a->at = sqlite3_column_int64(st, 1);
+    a->actor_id = sqlite3_column_int64(st, 2);
+    a->target_id = sqlite3_column_int64(st, 6);
+    if ((hs = copy_text(st, 3, a->actor_name, sizeof a->actor_name, err,
+                           "actor name")) ||
+        (hs = copy_text(st, 4, a->action, sizeof a->action, err,
+                           "action")) ||
+        (hs = copy_text(st, 5, a->target_kind, sizeof a->target_kind, err,
+                           "target kind")) ||
+        (hs = copy_text(st, 7, a->target_name, sizeof a->target_name, err,
+                           "target name")) ||
+        (hs = copy_text(st, 8, a->address, sizeof a->address, err,
+                           "address")))
+        return hs;
+    return copy_text(st, 9, a->detail, sizeof a->detail, err,
+                           "detail");
+}
+
+static hs_status sq_audit_add(void *impl, hs_audit_rec *a, hs_error *err)
+{
+    return sq_insert(impl, &a->id, NULL, NULL, err, "appending to the audit log",
+                     "INSERT INTO audit_log (at, actor_id, actor_name, action,"
+                     " target_kind, target_id, target_name, address, detail)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     "iitttittt", a->at, a->actor_id, a->actor_name, a->action,
+                     a->target_kind, a->target_id, a->target_name, a->address,
+                     a->detail);
+}
+
+static hs_status sq_audit_list(void *impl, const hs_audit_filter *f,
+                               hs_audit_rec **items, size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_audit, NULL, sizeof **items, (void **)items, n,
+                   err,
+                   AUDIT_COLS " WHERE (?1 = '' OR action = ?1)"
+                   " AND (?2 = '' OR actor_name = ?2)"
+                   " AND (?3 = 0 OR at >= ?3) AND (?4 = 0 OR at < ?4)"
+                   " AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
+                   "ttiiii", f->action, f->actor_name, f->since, f->until,
+                   f->before_id, f->limit);
+}
+
+/* A tally row as the aggregations return it: their SELECTs name the
+ * columns they do not group by as '' or 0. */
+static hs_status read_tally(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    hs_tally *t = dst;
+    hs_status hs;
+    memset(t, 0, sizeof *t);
+    t->bucket = sqlite3_column_int64(st, 0);
+    t->count = sqlite3_column_int64(st, 4);
+    if ((hs = copy_text(st, 1, t->route, sizeof t->route, err,
+                           "route")) ||
+        (hs = copy_text(st, 2, t->source, sizeof t->source, err,
+                           "source")))
+        return hs;
+    return copy_text(st, 3, t->kind, sizeof t->kind, err,
+                           "kind");
+}
+
+static hs_status sq_tally_add(void *impl, const hs_tally *items, size_t n,
+                              hs_error *err)
+{
+    sq_store *s = impl;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        for (size_t i = 0; i < n && hs == HS_OK; i++)
+            hs = sq_run(s, NULL, err, "adding to a tally",
+                        "INSERT INTO refusal_tallies"
+                        " (bucket, route, source, kind, count)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT (bucket, route, source, kind)"
+                        " DO UPDATE SET count = count + excluded.count",
+                        "ittti", items[i].bucket,
+                        items[i].route, items[i].source, items[i].kind,
+                        items[i].count);
+        hs = sq_savepoint_end(s, hs, err);
+    }
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_tally_series(void *impl, int64_t since, int64_t until,
+                                 int64_t bucket_seconds, hs_tally **items,
+                                 size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_tally, NULL, sizeof **items, (void **)items, n,
+                   err,
+                   "SELECT (bucket / ?3) * ?3 AS b, '', '', kind, SUM(count)"
+                   " FROM refusal_tallies WHERE bucket >= ?1 AND bucket < ?2"
+                   " GROUP BY b, kind ORDER BY b, kind",
+                   "iii", since, until, bucket_seconds);
+}
+
+/* The top keys by total in a CTE, then their rows per kind; `key` is the
+ * column grouped by (a fixed name, never caller text). */
+#define TALLY_TOP(key, cols)                                                   \
+    "WITH t AS (SELECT " key " AS k, SUM(count) AS total"                      \
+    " FROM refusal_tallies WHERE bucket >= ?1 AND bucket < ?2"                 \
+    " GROUP BY k ORDER BY total DESC, k LIMIT ?3)"                             \
+    " SELECT 0, " cols ", r.kind, SUM(r.count) FROM refusal_tallies r"          \
+    " JOIN t ON r." key " = t.k WHERE r.bucket >= ?1 AND r.bucket < ?2"        \
+    " GROUP BY r." key ", r.kind ORDER BY MAX(t.total) DESC, r." key ", r.kind"
+
+static hs_status sq_tally_top(void *impl, int64_t since, int64_t until,
+                              int by_source, int64_t limit, hs_tally **items,
+                              size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_tally, NULL, sizeof **items, (void **)items, n,
+                   err,
+                   by_source ? TALLY_TOP("source", "'', r.source")
+                             : TALLY_TOP("route", "r.route, ''"),
+                   "iii", since, until, limit);
+}
+#undef TALLY_TOP
+
+static hs_status sq_tally_prune(void *impl, int64_t before, int64_t *removed,
+                                hs_error *err)
+{
+    return sq_run(impl, removed, err, "pruning refusal tallies",
+                  "DELETE FROM refusal_tallies WHERE bucket < ?1", "i", before);
+}
+
+static hs_status sq_event_series(void *impl, int64_t since, int64_t until,
+                                 int64_t bucket_seconds, hs_tally **items,
+                                 size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_tally, NULL, sizeof **items, (void **)items, n,
+                   err,
+                   "SELECT (at / ?3) * ?3 AS b, '', '', kind, COUNT(*)"
+                   " FROM account_events WHERE at >= ?1 AND at < ?2"
+                   " GROUP BY b, kind ORDER BY b, kind",
+                   "iii", since, until, bucket_seconds);
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -3110,6 +3293,104 @@ static const hs_store_outbox_ops sq_outbox = {
     .purge = sq_outbox_purge,
 };
 
+/* ---- sealed fields (version 11) --------------------------------------- */
+
+/* Fixed SQL per sealed field (no caller text reaches SQL). */
+static const struct {
+    const char *ids, *get, *put, *what;
+} SEALED_SQL[HS_SEALED_FIELDS] = {
+    [HS_SEALED_DATASET_PROFILE] =
+        {"SELECT id FROM datasets WHERE profile_json IS NOT NULL ORDER BY id",
+         "SELECT profile_json FROM datasets WHERE id = ?1",
+         "UPDATE datasets SET profile_json = ?3 WHERE id = ?1"
+         " AND profile_json = ?2",
+         "dataset"},
+    [HS_SEALED_MODEL_SUMMARY] =
+        {"SELECT id FROM models WHERE summary_json IS NOT NULL ORDER BY id",
+         "SELECT summary_json FROM models WHERE id = ?1",
+         "UPDATE models SET summary_json = ?3 WHERE id = ?1"
+         " AND summary_json = ?2",
+         "model"},
+    [HS_SEALED_MODEL_FEEDBACK] =
+        {"SELECT id FROM models WHERE feedback_json IS NOT NULL ORDER BY id",
+         "SELECT feedback_json FROM models WHERE id = ?1",
+         "UPDATE models SET feedback_json = ?3 WHERE id = ?1"
+         " AND feedback_json = ?2",
+         "model"},
+    [HS_SEALED_DIAGNOSIS_SUMMARY] =
+        {"SELECT id FROM diagnoses WHERE summary_json IS NOT NULL ORDER BY id",
+         "SELECT summary_json FROM diagnoses WHERE id = ?1",
+         "UPDATE diagnoses SET summary_json = ?3 WHERE id = ?1"
+         " AND summary_json = ?2",
+         "diagnosis"},
+};
+
+static hs_status sq_sealed_ids(void *impl, hs_sealed_field field, hs_id **ids,
+                               size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_count, NULL, sizeof **ids, (void **)ids, n, err,
+                   SEALED_SQL[field].ids, "");
+}
+
+static hs_status read_sealed(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return dup_text(st, 0, dst, err, "sealed value");
+}
+
+static void release_text(void *row)
+{
+    free(*(char **)row);
+    *(char **)row = NULL;
+}
+
+static hs_status sq_sealed_get(void *impl, hs_sealed_field field, hs_id id,
+                               char **text, hs_error *err)
+{
+    char missing[64];
+    snprintf(missing, sizeof missing, "%s %lld does not exist",
+             SEALED_SQL[field].what, (long long)id);
+    return sq_get_one(impl, read_sealed, release_text, text, missing, err,
+                      SEALED_SQL[field].get, "i", id);
+}
+
+static hs_status sq_sealed_put(void *impl, hs_sealed_field field, hs_id id,
+                               const char *old_text, const char *text,
+                               hs_error *err)
+{
+    int64_t changed = 0;
+    char *now = NULL;
+    hs_status hs = sq_run(impl, &changed, err, "rewriting a sealed value",
+                          SEALED_SQL[field].put, "itt", id, old_text, text);
+    if (hs != HS_OK || changed)
+        return hs;
+    /* Nothing changed: the record is gone, or its value changed. */
+    hs = sq_sealed_get(impl, field, id, &now, err);
+    free(now);
+    return hs != HS_OK ? hs
+                       : hs_fail(err, HS_ERR_CONFLICT,
+                                 "%s %lld changed meanwhile",
+                                 SEALED_SQL[field].what, (long long)id);
+}
+
+static const hs_store_sealed_ops sq_sealed = {
+    .ids = sq_sealed_ids,
+    .get = sq_sealed_get,
+    .put = sq_sealed_put,
+};
+
+static const hs_store_audit_ops sq_audit = {
+    .add = sq_audit_add,
+    .list = sq_audit_list,
+};
+
+static const hs_store_tally_ops sq_tallies = {
+    .add = sq_tally_add,
+    .series = sq_tally_series,
+    .top = sq_tally_top,
+    .prune = sq_tally_prune,
+    .event_series = sq_event_series,
+};
+
 /* ---- blob references ----------------------------------------------------- */
 
 /* Every column that holds a blob key (store.h's list), UNION'ed: distinct
@@ -3156,6 +3437,9 @@ static const hs_store_ops sq_ops = {
     .logins = &sq_logins,
     .outbox = &sq_outbox,
     .ping = sq_ping,
+    .sealed = &sq_sealed,
+    .audit = &sq_audit,
+    .tallies = &sq_tallies,
     .blob_refs = &sq_blob_refs,
 };
 

@@ -8,7 +8,7 @@ import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { fmtDate, fmtAgo } from '../format.js';
-import { pageHeader, card, field, select, errorAlert, badge, modal, toast, showError, setInvalid, emptyState, errorDetail } from '../ui.js';
+import { pageHeader, card, field, select, errorAlert, badge, modal, toast, showError, setInvalid, emptyState, errorDetail, linkButton } from '../ui.js';
 
 function statusBadges(u) {
   const out = [];
@@ -146,7 +146,10 @@ export async function render(view, ctx) {
   const loadUsers = async () => clear(usersHost, usersCard(await ctx.api.users.list({ signal: ctx.signal }), ctx, () => loadUsers().catch(showError)));
   const loadNotes = async () => clear(notesHost, notificationsCard(await ctx.api.notifications.list({ signal: ctx.signal, limit: 100 }), ctx, () => loadNotes().catch(showError)));
   await Promise.all([loadUsers(), loadNotes()]);
-  view.append(pageHeader(t('admin.title'), { subtitle: t('admin.subtitle') }),
+  view.append(pageHeader(t('admin.title'), {
+    subtitle: t('admin.subtitle'),
+    actions: linkButton(t('admin.securityLink'), '#/security', { iconName: 'shieldAlert', testid: 'admin-to-security' }),
+  }),
     h('div.d-flex.flex-column.gap-4', usersHost,
       h('div.row.g-4',
         h('div.col-xl-8', notesHost),
