@@ -25,7 +25,7 @@
 /* What a sweep did. */
 typedef struct hs_orphan_report {
     size_t blobs;          /* unreferenced blobs removed */
-    uint64_t blob_bytes;   /* their size */
+    uint64_t blob_bytes;   /* their size on disk (encrypted) */
     size_t temps;          /* writers' temporary files removed */
     uint64_t temp_bytes;
     size_t kept_recent;    /* blobs written at or after the cutoff: left
