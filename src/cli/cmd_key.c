@@ -128,6 +128,12 @@ static hs_status rotation_keys(const rekey_opts *o, hs_keyring *ring,
                                hs_error *err)
 {
     memset(ring, 0, sizeof *ring);
+    /* Plain files and values are encrypted only in the one-time migration
+     * of a directory not encrypted yet; data.keyid is written once all is
+     * encrypted, so an interrupted migration is still one when resumed.
+     * Asked first: the key id check below records a key id for a
+     * directory that has no stored files. */
+    ring->migrating = !hs_datadir_encrypted(o->data_dir);
     hs_status st = hs_datakey_load(o->new_key_file, &ring->current, err);
     if (st != HS_OK)
         return st;

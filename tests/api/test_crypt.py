@@ -16,6 +16,7 @@ included) and what a client gets back.
 
 import glob
 import os
+import sqlite3
 import subprocess
 import time
 
@@ -272,6 +273,47 @@ def test_rekey_killed_then_resumed():
             r = c.get(API + "/datasets/%d/download" % ds["id"])
             check(r.status == 200 and r.body == data, "dataset %d reads back whole" % ds["id"], r.status)
             expect_json(c.get(API + "/datasets/%d" % ds["id"]), 200)
+
+
+@harness.timeout(120)
+def test_plain_planted_refused():
+    """In an encrypted directory, plain text put where encrypted data
+    belongs is damage: a planted file and a plain sealed value answer 409,
+    and `healer rekey` refuses them (naming them) instead of encrypting
+    them into authenticated data."""
+    data = kpi_data(samples=200, seed=15)
+    with harness.Server() as s:
+        c = s.client()
+        c.login_as("alice")
+        ds = harness.upload_dataset(c, data, name="planted")
+        path = blob_files(s, "upload")[-1]
+        blob_key = "upload/" + os.path.basename(path)
+        with open(path, "rb") as f:
+            good = f.read()
+        with open(path, "wb") as f:
+            f.write(data)
+        r = c.get(API + "/datasets/%d/download" % ds["id"])
+        expect_error(r, 409, "stored_data_damaged", "a plain file planted in an encrypted directory")
+        check("not an encrypted file" in r.json["error"]["message"], "the message says why", r)
+        db = sqlite3.connect(os.path.join(s.data_dir, "healer.db"), timeout=10, isolation_level=None)
+        db.execute("UPDATE datasets SET profile_json = '{}' WHERE id = ?", (ds["id"],))
+        db.close()
+        r = c.get(API + "/datasets/%d" % ds["id"])
+        expect_error(r, 409, "stored_data_damaged", "a sealed value replaced by plain text")
+        s.stop()
+        new = key_new(harness.tmp_path(harness.unique("new")))
+        args = ["rekey", "--data-dir", s.data_dir, "--new-key-file", new]
+        p = harness.run_healer(args)
+        check(p.returncode == 1 and blob_key in p.stderr and "not encrypted" in p.stderr,
+              "rekey refuses the planted file, naming it", p.returncode, p.stderr)
+        with open(path, "rb") as f:
+            check(f.read() == data, "the planted file was not encrypted")
+        with open(path, "wb") as f:
+            f.write(good)
+        p = harness.run_healer(args)
+        check(p.returncode == 1 and "datasets.profile_json" in p.stderr
+              and "record %d" % ds["id"] in p.stderr,
+              "rekey refuses the plain value, naming its record", p.returncode, p.stderr)
 
 
 if __name__ == "__main__":

@@ -107,27 +107,43 @@ def test_mlp_not_explained(c):
     check("cannot explain" in e["message"], "says the learner cannot explain", e)
 
 
-def test_stored_before(c, server):
-    c.login_as("alice")
-    model = trained(c, harness.simulate(**DATA))
-    diag = diagnose_csv(c, model, harness.simulate(**OTHER))
-    # The stored summary is encrypted (docs/security.md): write back, in
-    # plain as a server before encryption kept it, what the API showed of
-    # it (the record's own fields in it are harmless: the same values).
-    summary = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET diagnosis")
-    db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
-    try:
-        for k in ("explained", "explain_skipped", "abnormal_checked", "abnormal_kpis", "training_overlap"):
-            summary.pop(k, None)
-        db.execute("UPDATE diagnoses SET summary_json = ? WHERE id = ?", (json.dumps(summary), diag["id"]))
-        db.commit()
-    finally:
-        db.close()
-    d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET old diagnosis")
-    check(d["explained"] is False and d["explain_skipped"]["reason"] == "not_stored", "not stored", d)
-    check(d["training_overlap"] is None and d["abnormal_checked"] is False and d["abnormal_kpis"] == [],
-          "nothing claimed", d)
-
+@harness.timeout(120)
+def test_stored_before():
+    with harness.Server() as server:
+        c = server.client()
+        c.login_as("alice")
+        model = trained(c, harness.simulate(**DATA))
+        diag = diagnose_csv(c, model, harness.simulate(**OTHER))
+        # The stored summary is encrypted (docs/security.md): write back, in
+        # plain as a server before encryption kept it, what the API showed
+        # of it (the record's own fields in it are harmless: the same
+        # values), then migrate the directory as such a server's is
+        # (no data.keyid yet; `healer rekey` seals the plain value, which
+        # an encrypted directory would refuse as damage).
+        summary = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET diagnosis")
+        db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
+        try:
+            for k in ("explained", "explain_skipped", "abnormal_checked", "abnormal_kpis", "training_overlap"):
+                summary.pop(k, None)
+            db.execute("UPDATE diagnoses SET summary_json = ? WHERE id = ?", (json.dumps(summary), diag["id"]))
+            db.commit()
+        finally:
+            db.close()
+        server.stop()
+        os.unlink(os.path.join(server.data_dir, "data.keyid"))
+        new = harness.tmp_path(harness.unique("key"))
+        p = harness.run_healer(["key", "new", "--out", new])
+        check(p.returncode == 0, "healer key new", p.stderr)
+        p = harness.run_healer(["rekey", "--data-dir", server.data_dir, "--new-key-file", new])
+        check(p.returncode == 0 and "encrypted from plain 1" in p.stdout, "the migration seals the value",
+              p.stdout, p.stderr)
+        server.start()
+        c = server.client()
+        c.login_as("alice")
+        d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET old diagnosis")
+        check(d["explained"] is False and d["explain_skipped"]["reason"] == "not_stored", "not stored", d)
+        check(d["training_overlap"] is None and d["abnormal_checked"] is False and d["abnormal_kpis"] == [],
+              "nothing claimed", d)
 
 def expected(items, predicted=None, max_confidence=None, abnormal=None, full_abnormal=None):
     out = []

@@ -329,6 +329,26 @@ def test_client_address_behind_trusted_proxy():
         check(got == [401, 401, 429], "without --trusted-proxy X-Forwarded-For is ignored", got)
 
 
+def test_client_address_from_last_forwarded_line():
+    """A proxy that adds its own X-Forwarded-For line (HAProxy's option
+    forwardfor) leaves the client's line first: the client address is the
+    last line's last address, so a client cannot pick its own by sending a
+    line of its own."""
+    args = ["--login-rate", "2", "--trusted-proxy", "127.0.0.1"]
+    body = b'{"username": "nobody", "password": "wrong-password-1"}'
+    with harness.Server(name="two forwarded lines", users=(), args=args) as s:
+        got = []
+        for claimed in ("198.51.100.1", "198.51.100.2"):
+            # raw() writes each header as "name: value\r\n": the CRLF in the
+            # value makes a second X-Forwarded-For line.
+            two_lines = claimed + "\r\nX-Forwarded-For: 203.0.113.1"
+            got.append(s.client().raw("POST", API + "/auth/login", body,
+                                      headers={"Content-Type": "application/json",
+                                               "X-Forwarded-For": two_lines}).status)
+        got += login_statuses(s, "203.0.113.1", 1)
+        check(got == [401, 401, 429], "both logins counted for 203.0.113.1, the last line's address", got)
+
+
 def test_trusted_proxy_refused_when_malformed():
     for value, words in (("10.0.0.1,", "separated by commas"), ("proxy.example", "is not an IP address"),
                          (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16")):
@@ -348,6 +368,23 @@ def deploy_nginx_block():
         m = re.search(r"```nginx\n(.*?)```", f.read(), re.S)
     check(m, "docs/deploy.md has no ```nginx block")
     return m.group(1)
+
+
+def upstream_keepalive_below_head_timeout(block):
+    """nginx must drop an idle upstream connection before healer does
+    (after request-head-timeout), or a POST it reuses the connection for as
+    healer closes it gets a 502."""
+    upstream = re.search(r"upstream healer \{(.*?)\}", block, re.S)
+    check(upstream, "docs/deploy.md's nginx block has no upstream healer", block)
+    keep = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", upstream.group(1), re.M)
+    check(keep, "the upstream sets no keepalive_timeout (nginx's default 60 s outlives healer's "
+          "request-head-timeout)", upstream.group(1))
+    help_text = subprocess.run([harness.HEALER, "serve", "--help"], capture_output=True, text=True,
+                               timeout=20)
+    head = re.search(r"--request-head-timeout .*\((\d+)\)", help_text.stdout + help_text.stderr)
+    check(head, "serve --help names request-head-timeout's default", help_text.stdout)
+    check(int(keep.group(1)) < int(head.group(1)), "the upstream's keepalive_timeout must be below "
+          "request-head-timeout", keep.group(1), head.group(1))
 
 
 def localised(block, https_port, http_port, healer_port, cert, key):
@@ -429,7 +466,8 @@ def test_deploy_md_nginx_block():
     """docs/deploy.md's nginx block and healer command, run as written
     (ports and certificate paths aside): HTTPS through nginx with its HSTS
     once, plain HTTP redirected, the Secure cookie, and an upload larger
-    than nginx's default body limit."""
+    than nginx's default body limit; its upstream drops idle connections
+    before healer does."""
     if not shutil.which("nginx"):
         harness.fail("nginx is not installed (make deps installs it)")
     cert, key = make_pair("nginx-pair")
@@ -439,6 +477,7 @@ def test_deploy_md_nginx_block():
         doc = f.read()
     for flag in args[::2]:
         check(flag in doc, "docs/deploy.md's healer command should use %s" % flag)
+    upstream_keepalive_below_head_timeout(deploy_nginx_block())
     https_port, http_port = harness.free_port(), harness.free_port()
     with harness.Server(name="healer behind nginx", args=args) as s:
         block = localised(deploy_nginx_block(), https_port, http_port, s.port, cert, key)

@@ -2018,6 +2018,14 @@ t_rekey_refusals() {
     expect_in out "encrypted from plain 1"
     [ "$(head -c 7 old/blobs/upload/0123456789abcdef0123456789abcdef)" = HSCRYPT ] || fail "the old file was not encrypted"
     grep -q 12.3456789 old/blobs/upload/0123456789abcdef0123456789abcdef && fail "a KPI value is still in plain"
+    # Once encrypted, a plain file is planted or damaged: never encrypted.
+    printf 'sample_id,cpu\n1,99.25\n' > old/blobs/upload/fedcba9876543210fedcba9876543210
+    run healer key new --out fourth.key
+    run healer rekey --data-dir old --new-key-file fourth.key
+    expect_rc 1 "rekey of a plain file planted in an encrypted directory"
+    expect_in err "upload/fedcba9876543210fedcba9876543210"
+    expect_in err "not encrypted"
+    grep -q 99.25 old/blobs/upload/fedcba9876543210fedcba9876543210 || fail "the planted file was encrypted"
     true
 }
 

@@ -34,6 +34,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "domain/accounts.h"
+#include "domain/audit.h"
 #include "domain/auth.h"
 #include "domain/datasets.h"
 #include "domain/job_types.h"
@@ -240,8 +241,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     app->started_at = hs_clock_now(app->clock);
     SETUP(hs_model_cache_new(2, &app->models, &err));
     SETUP(hs_throttle_new(1000000, &app->login_throttle, &err));
-    SETUP(hs_accounts_create_user(app, "admin", "fuzz password 1", 1,
-                                  &G.admin.id, &err));
+    SETUP(hs_accounts_create_user(app, hs_actor_cli(), "admin",
+                                  "fuzz password 1", 1, NULL, &G.admin.id,
+                                  &err));
     SETUP(hs_accounts_get(app, G.admin.id, &G.admin, &err));
     SETUP(hs_setup_new(app, &app->setup, &err));
     seed_records();

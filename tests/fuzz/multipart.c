@@ -65,13 +65,13 @@ static void handle_upload(hs_app *app, hs_req *req, hs_resp *resp)
     if (u->present) {
         FUZZ_ASSERT(u->blob_key[0] != '\0', "a file part is stored");
         FUZZ_ASSERT(u->size <= MAX_UPLOAD, "a stored file is within the limit");
-        uint64_t size = 0;
-        int fd = -1;
+        hs_blob_reader *r = NULL;
         hs_error err = {0};
-        FUZZ_ASSERT(hs_blob_open_read(app->blobs, u->blob_key, &fd, &size,
-                                      &err) == HS_OK,
+        FUZZ_ASSERT(hs_blob_open_read(app->blobs, u->blob_key, &r, &err) ==
+                        HS_OK,
                     "the stored file exists");
-        close(fd);
+        uint64_t size = r->size;
+        hs_blob_reader_close(r);
         FUZZ_ASSERT(size == u->size, "the stored file has the announced size");
     }
     hs_reply_json(resp, 200,

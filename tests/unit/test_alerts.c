@@ -600,6 +600,20 @@ static void test_settings_refused(void **state)
     chmod(creds, 0600);
     assert_int_equal(hs_alerts_new(&app, &c, &a, &err), HS_OK);
     hs_alerts_free(a);
+    /* Through a symbolic link (a secrets mount): followed, and the file
+     * it leads to is checked. */
+    char link_path[64];
+    snprintf(link_path, sizeof link_path, "%s-link", creds);
+    assert_int_equal(symlink(creds, link_path), 0);
+    c.smtp_credentials_file = link_path;
+    assert_int_equal(hs_alerts_new(&app, &c, &a, &err), HS_OK);
+    hs_alerts_free(a);
+    chmod(creds, 0640);
+    assert_int_equal(hs_alerts_new(&app, &c, &a, &err), HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "chmod 600"));
+    chmod(creds, 0600);
+    unlink(link_path);
+    c.smtp_credentials_file = creds;
     c.webhook_url = "ftp://x/";
     assert_int_equal(hs_alerts_new(&app, &c, &a, &err), HS_ERR_INVALID);
     assert_string_equal(err.field, "webhook-url");

@@ -8,8 +8,8 @@
  * in its place, another key) is HS_ERR_CORRUPT and never data; a rotation
  * re-encrypts, resumes and encrypts files stored in plain; key files of
  * the wrong mode or size are refused; sealed values round-trip, refuse
- * damage and a move to another field, and plain values from before
- * encryption still read.
+ * damage and a move to another field, and plain values and files read
+ * only in the migration of a directory from before encryption.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -339,12 +339,23 @@ static void test_rekey(void **state)
     hs_blob_store_close(plain);
     assert_int_equal(read_whole(f, plain_key, &buf, &len, &err),
                      HS_ERR_CORRUPT);
-    assert_non_null(strstr(err.message, "healer rekey"));
+    assert_non_null(strstr(err.message, "not an encrypted file"));
+    /* In an encrypted directory a plain file is planted or damaged: the
+     * rekey refuses it, naming it, instead of making it authentic. */
+    assert_int_equal(hs_blob_crypt_rekey(f->store, &counts, &err),
+                     HS_ERR_CORRUPT);
+    assert_non_null(strstr(err.message, plain_key));
+    assert_non_null(strstr(err.message, "not encrypted"));
+    assert_int_equal(read_whole(f, plain_key, &buf, &len, &err),
+                     HS_ERR_CORRUPT);
 
-    /* Rotate: the new key current, the old one previous. */
+    /* Rotate: the new key current, the old one previous; plain files
+     * are encrypted only in a migration (a directory from before
+     * encryption, as `healer rekey` tells). */
     hs_blob_store_close(f->store);
     f->keys.previous = f->keys.current;
     f->keys.has_previous = 1;
+    f->keys.migrating = 1;
     make_key(f, "new.key", &f->keys.current);
     open_store(f);
     assert_int_equal(hs_blob_crypt_rekey(f->store, &counts, &err), HS_OK);
@@ -358,7 +369,7 @@ static void test_rekey(void **state)
     /* A half-done rotation (a blob still under the old key, as after a
      * crash) is finished by the next run. */
     hs_blob_store_close(f->store);
-    hs_keyring swapped = {f->keys.previous, f->keys.current, 1};
+    hs_keyring swapped = {f->keys.previous, f->keys.current, 1, 0};
     hs_keyring rotation = f->keys;
     f->keys = swapped;
     open_store(f);
@@ -420,6 +431,18 @@ static void test_key_files(void **state)
     assert_non_null(strstr(err.message, "chmod 600"));
     assert_int_equal(chmod(path, 0604), 0);
     assert_int_equal(hs_datakey_load(path, &again, &err), HS_ERR_DENIED);
+    assert_int_equal(chmod(path, 0600), 0);
+
+    /* Through a symbolic link, as on a Kubernetes secret mount (key ->
+     * ..data/key): read, and checked on the file it leads to. */
+    char link_path[400];
+    snprintf(link_path, sizeof link_path, "%s/k1-link", f->dir);
+    assert_int_equal(symlink(path, link_path), 0);
+    assert_int_equal(hs_datakey_load(link_path, &again, &err), HS_OK);
+    assert_memory_equal(again.key, k.key, HS_DATAKEY_BYTES);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(hs_datakey_load(link_path, &again, &err), HS_ERR_DENIED);
+    assert_non_null(strstr(err.message, "chmod 600"));
     assert_int_equal(chmod(path, 0600), 0);
 
     snprintf(path, sizeof path, "%s/short", f->dir);
@@ -491,9 +514,24 @@ static void test_sealed_values(void **state)
                      HS_ERR_CORRUPT);
     free(sealed);
 
-    /* From before encryption: read as it is; NULL stays NULL. */
+    /* Plain text where a sealed value belongs: refused (a database
+     * writer must not be able to put values in) ... */
     assert_int_equal(
         hs_sealed_open(&f->keys, HS_SEALED_DATASET_PROFILE, plain, &back, &err),
+        HS_ERR_CORRUPT);
+    assert_non_null(strstr(err.message, "not encrypted"));
+    assert_null(back);
+    /* ... except while `healer rekey` migrates a directory from before
+     * encryption, and with no keys at all; NULL stays NULL. */
+    f->keys.migrating = 1;
+    assert_int_equal(
+        hs_sealed_open(&f->keys, HS_SEALED_DATASET_PROFILE, plain, &back, &err),
+        HS_OK);
+    assert_string_equal(back, plain);
+    free(back);
+    f->keys.migrating = 0;
+    assert_int_equal(
+        hs_sealed_open(NULL, HS_SEALED_DATASET_PROFILE, plain, &back, &err),
         HS_OK);
     assert_string_equal(back, plain);
     free(back);

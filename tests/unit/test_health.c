@@ -6,7 +6,9 @@
  * controlled: a result is reused within a second and run again after it,
  * a caller that arrives while another runs the checks waits for that run,
  * and one whose wait runs out (a store held by a long transaction) reports
- * the check still running as not answering instead of piling up.
+ * the check still running as not answering instead of piling up; the
+ * callers after it are answered at once while that run lasts. Each check
+ * carries a generic state for the public answer beside its details.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -96,7 +98,11 @@ static void test_disk_threshold(void **state)
     assert_false(r.ok);
     assert_false(find(&r, "disk")->ok);
     assert_non_null(strstr(find(&r, "disk")->message, "below the minimum"));
+    assert_string_equal(find(&r, "disk")->state,
+                        "free space below min-free-disk-mb");
+    assert_null(strstr(find(&r, "disk")->state, "MiB"));
     assert_true(find(&r, "store")->ok && find(&r, "blobs")->ok);
+    assert_string_equal(find(&r, "store")->state, "answers");
 }
 
 static hs_status hold_store(hs_store *store, void *arg, hs_error *err)
@@ -126,7 +132,8 @@ static void *first_caller(void *arg)
 /* The store is held by a transaction longer than a caller waits: the
  * caller running the checks blocks on it, and a second caller reports
  * "store" as not answering after HS_HEALTH_WAIT_SECONDS instead of
- * waiting as long; the first one ends with the real answer. */
+ * waiting as long; a third, while the run still hangs, is answered at
+ * once; the first one ends with the real answer. */
 static void test_a_stuck_check_is_reported_not_waited_for(void **state)
 {
     fixture *f = *state;
@@ -144,6 +151,13 @@ static void test_a_stuck_check_is_reported_not_waited_for(void **state)
     assert_false(r.ok);
     assert_false(find(&r, "store")->ok);
     assert_non_null(strstr(find(&r, "store")->message, "no answer within"));
+    assert_string_equal(find(&r, "store")->state, "not answering");
+    t0 = hl_clock_monotonic();
+    hs_health_get(&f->app, &r);
+    assert_true(hl_clock_monotonic() - t0 < 0.5);
+    assert_false(r.ok);
+    assert_false(find(&r, "store")->ok);
+    assert_string_equal(find(&r, "store")->state, "not answering");
     void *got = NULL;
     pthread_join(first, &got);
     pthread_join(holder, NULL);

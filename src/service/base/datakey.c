@@ -51,7 +51,10 @@ hs_status hs_datakey_load(const char *path, hs_datakey *out, hs_error *err)
     memset(out, 0, sizeof *out);
     if (sodium_init() < 0)
         return hs_fail(err, HS_ERR_CRYPTO, "libsodium failed to initialise");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* Symlinks are followed: a Kubernetes secret mount is one (key ->
+     * ..data/key). The checks below are on what was opened (fstat), so a
+     * link to a file others may read is refused like that file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return key_fail(err, errno == ENOENT ? HS_ERR_NOTFOUND : HS_ERR_IO,
                         path, "cannot open", errno);

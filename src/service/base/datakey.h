@@ -48,11 +48,18 @@ typedef struct hs_keyring {
     hs_datakey current;
     hs_datakey previous;
     int has_previous;
+    /* 1 only while `healer rekey` encrypts a data directory from before
+     * encryption at rest (no data.keyid yet): stored files and sealed
+     * values in plain are then read as plain, to be encrypted. Otherwise
+     * (0) plain ones are damage or planted, HS_ERR_CORRUPT. */
+    int migrating;
 } hs_keyring;
 
-/* Reads the key file at `path` into *out. Refused, with a message naming
- * the file: a file that is not a regular file, is readable or writable by
- * group or others (HS_ERR_DENIED: "chmod 600 FILE"), or is not exactly
+/* Reads the key file at `path` into *out. A symbolic link is followed (a
+ * secrets mount links each key to its current version), and the checks
+ * are on the file it leads to. Refused, with a message naming the file: a
+ * file that is not a regular file, is readable or writable by group or
+ * others (HS_ERR_DENIED: "chmod 600 FILE"), or is not exactly
  * HS_DATAKEY_BYTES long (HS_ERR_INVALID). Missing: HS_ERR_NOTFOUND. */
 hs_status hs_datakey_load(const char *path, hs_datakey *out, hs_error *err);
 

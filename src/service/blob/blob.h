@@ -326,6 +326,8 @@ static inline hs_status hs_blob_verify(hs_blob_reader *r, hs_error *err)
                                              : (size_t)1 << 16;
         st = hs_blob_read_at(r, buf, n, off, err);
     }
+    if (buf)
+        hs_datakey_wipe(buf, 1 << 16); /* it held decrypted content */
     free(buf);
     return st;
 }
@@ -503,9 +505,10 @@ typedef struct hs_blob_rekey_counts {
  * the new key as current and the old one as previous) under the current
  * key, one blob at a time, each replaced atomically: interrupted, it is
  * simply run again (blobs already under the current key are skipped).
- * Blobs stored in plain are encrypted. For `healer rekey`, while no server
- * uses the store. A blob under neither key, or damaged, stops it
- * (HS_ERR_CORRUPT naming it). */
+ * Blobs stored in plain are encrypted only when the keyring is migrating
+ * (a directory from before encryption); otherwise they stop it like
+ * damage. For `healer rekey`, while no server uses the store. A blob
+ * under neither key, or damaged, stops it (HS_ERR_CORRUPT naming it). */
 hs_status hs_blob_crypt_rekey(hs_blob_store *store,
                               hs_blob_rekey_counts *counts, hs_error *err);
 

@@ -32,7 +32,9 @@
  * Deliberately not done: reading blobs stored without encryption (from
  * before it existed). Accepting them would let anyone who can write to
  * the disk substitute plaintext of their choosing, and a flipped magic
- * byte would turn ciphertext into "data"; `healer rekey` encrypts them.
+ * byte would turn ciphertext into "data". `healer rekey` encrypts them
+ * only in the one-time migration of a directory not encrypted yet
+ * (hs_keyring.migrating); in an encrypted one it refuses them.
  */
 #include <endian.h>
 #include <stdio.h>
@@ -355,8 +357,8 @@ static hs_status read_header(crypt_store *s, crypt_reader *r, hs_error *err)
         return st;
     if (head < MAGIC_LEN - 1 || memcmp(r->header, MAGIC, MAGIC_LEN - 1) != 0)
         return damaged(r,
-                       "not an encrypted file (stored before encryption "
-                       "at rest? `healer rekey` encrypts those)",
+                       "not an encrypted file (put there by something other "
+                       "than this server, or damaged)",
                        err);
     if (head < HEADER_LEN)
         return damaged(r, "shorter than its header", err);
@@ -549,6 +551,15 @@ static hs_status rekey_one(void *ctx, const char *key, uint64_t stored_size,
         walk->counts->already++;
         return HS_OK;
     }
+    /* Encrypting a plain file in an encrypted directory would turn a
+     * planted file into authenticated data. */
+    if (!encrypted && !s->keys.migrating)
+        return hs_fail(err, HS_ERR_CORRUPT,
+                       "stored file %s is not encrypted, but the data "
+                       "directory is: it was put there by something other "
+                       "than the server, or is damaged; restore it from a "
+                       "backup or delete it, then run `healer rekey` again",
+                       key);
     /* Plain blobs are read raw, encrypted ones through this layer (under
      * the previous key, or refused when under neither). */
     st = encrypted ? crypt_open_read(s, key, &r, err)

@@ -16,7 +16,8 @@
 #include "domain/throttle.h"
 #include "store/store.h"
 
-#define USERNAME_MAX 63
+/* The longest username, bytes: the store's field less its NUL. */
+#define USERNAME_MAX (HS_USERNAME_MAX - 1)
 
 _Static_assert(HS_APP_KEY_BYTES == HS_AUTH_KEY_BYTES,
                "the app's server key is the auth key");

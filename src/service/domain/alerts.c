@@ -38,8 +38,9 @@
 #include "notify/webhook.h"
 #include "store/store.h"
 
-/* Limits of a message as alerts.h states them. */
-#define KIND_MAX 31
+/* Limits of a message as alerts.h states them (a kind fits the store's
+ * HS_KIND_MAX with its NUL). */
+#define KIND_MAX (HS_KIND_MAX - 1)
 #define SUBJECT_MAX 200
 #define BODY_MAX 8000
 

@@ -167,8 +167,10 @@ typedef struct hs_lockout_policy {
     int64_t lock_seconds;   /* lock length, counted from the last failure */
 } hs_lockout_policy;
 
-/* Five failures within 15 minutes lock the account for 15 minutes. */
-#define HS_LOCKOUT_DEFAULT ((hs_lockout_policy){5, 900, 900})
+/* Five failures within 15 minutes lock the account for 15 minutes. The
+ * _INIT form is the braces, for initializers that hold a policy. */
+#define HS_LOCKOUT_DEFAULT_INIT {5, 900, 900}
+#define HS_LOCKOUT_DEFAULT ((hs_lockout_policy)HS_LOCKOUT_DEFAULT_INIT)
 
 /* Returns the unix time until which the account is locked, or 0 when it is
  * not locked at `now`. failure_times are the unix times of the account's
@@ -206,9 +208,19 @@ typedef struct hs_backoff_policy {
 
 /* An account: after 3 failures in a row wait 1 s, then 2, 4, ... at most
  * 60 s; an address (shared by many people behind a NAT or a proxy): the
- * same after 10. Both forget after 15 quiet minutes. */
-#define HS_BACKOFF_ACCOUNT_DEFAULT ((hs_backoff_policy){3, 1, 60, 900})
-#define HS_BACKOFF_ADDRESS_DEFAULT ((hs_backoff_policy){10, 1, 60, 900})
+ * same after 10. Both forget after 15 quiet minutes. The plain numbers are
+ * also the defaults of serve's login-backoff-after,
+ * login-address-backoff-after and login-backoff-max (server/config.c);
+ * HS_BACKOFF_INIT(free_failures) is the braces, for initializers. */
+#define HS_BACKOFF_ACCOUNT_AFTER 3
+#define HS_BACKOFF_ADDRESS_AFTER 10
+#define HS_BACKOFF_MAX_DELAY 60
+#define HS_BACKOFF_INIT(free_failures)                                         \
+    {(free_failures), 1, HS_BACKOFF_MAX_DELAY, 900}
+#define HS_BACKOFF_ACCOUNT_DEFAULT                                             \
+    ((hs_backoff_policy)HS_BACKOFF_INIT(HS_BACKOFF_ACCOUNT_AFTER))
+#define HS_BACKOFF_ADDRESS_DEFAULT                                             \
+    ((hs_backoff_policy)HS_BACKOFF_INIT(HS_BACKOFF_ADDRESS_AFTER))
 
 /* The wait after the `failures`-th failure in a row: 0 while failures <
  * free_failures, then first_delay * 2^(failures - free_failures), capped
@@ -235,8 +247,9 @@ typedef struct hs_login_policy {
 
 /* The lockout, the two back-offs and unlock links valid for 24 hours. */
 #define HS_LOGIN_POLICY_DEFAULT                                                \
-    ((hs_login_policy){{5, 900, 900}, {3, 1, 60, 900}, {10, 1, 60, 900},       \
-                       24 * 3600})
+    ((hs_login_policy){HS_LOCKOUT_DEFAULT_INIT,                                \
+                       HS_BACKOFF_INIT(HS_BACKOFF_ACCOUNT_AFTER),              \
+                       HS_BACKOFF_INIT(HS_BACKOFF_ADDRESS_AFTER), 24 * 3600})
 
 /* ---- sessions ---------------------------------------------------------- */
 

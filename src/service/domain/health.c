@@ -8,6 +8,9 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "base/log.h"
 #include "base/timed_wait.h"
 #include "blob/blob.h"
 #include "domain/health.h"
@@ -21,6 +24,8 @@ struct hs_health {
     pthread_mutex_t lock;
     pthread_cond_t done;   /* a run finished */
     int running;           /* guarded by lock: a caller runs the checks */
+    int stalled;           /* guarded by lock: a wait for the running run
+                              timed out; cleared when that run ends */
     int have;              /* guarded by lock: last is set */
     double ran_at;         /* guarded by lock: monotonic end of last */
     hs_health_report last; /* guarded by lock */
@@ -98,15 +103,21 @@ static int check_runner(hs_app *app, const hs_health *h, hs_health_check *c)
 
 typedef int (*check_fn)(hs_app *app, const hs_health *h, hs_health_check *c);
 
+/* A check's state while it hangs (see report_stalled). */
+#define STALLED_STATE "not answering"
+
 static const struct {
     const char *name;
     check_fn run;
-    int needs_dir; /* only with a data directory */
+    int needs_dir;                       /* only with a data directory */
+    const char *ok_state, *failed_state; /* the public hs_health_check.state */
 } CHECKS[HS_HEALTH_CHECKS] = {
-    {"store", check_store, 0},
-    {"blobs", check_blobs, 0},
-    {"disk", check_disk, 1},
-    {"runner", check_runner, 0},
+    {"store", check_store, 0, "answers", STALLED_STATE},
+    {"blobs", check_blobs, 0, "a file was written and removed",
+     "cannot write a file"},
+    {"disk", check_disk, 1, "enough free space",
+     "free space below min-free-disk-mb"},
+    {"runner", check_runner, 0, "threads alive", "threads stuck or gone"},
 };
 
 /* Runs every check that applies, in order (h may be NULL). */
@@ -124,6 +135,7 @@ static void run_checks(hs_app *app, hs_health *h, hs_health_report *out)
         double t0 = hl_clock_monotonic();
         c->name = CHECKS[i].name;
         c->ok = CHECKS[i].run(app, h, c);
+        c->state = c->ok ? CHECKS[i].ok_state : CHECKS[i].failed_state;
         c->seconds = hl_clock_monotonic() - t0;
         out->ok &= c->ok;
     }
@@ -183,6 +195,7 @@ static void report_stalled(hs_health *h, double now, hs_health_report *out)
         stalled = &out->checks[out->n_checks++];
     stalled->name = CHECKS[i].name;
     stalled->ok = 0;
+    stalled->state = STALLED_STATE;
     stalled->seconds = HS_HEALTH_WAIT_SECONDS;
     snprintf(stalled->message, sizeof stalled->message,
              "no answer within %.0f s", HS_HEALTH_WAIT_SECONDS);
@@ -190,7 +203,9 @@ static void report_stalled(hs_health *h, double now, hs_health_report *out)
 }
 
 /* A fresh cached result, another caller's, or 0: this caller runs them
- * (lock held; h->running is then set). */
+ * (lock held; h->running is then set). Once a wait has timed out, the run
+ * is stalled: later callers report it at once instead of each holding an
+ * HTTP thread for HS_HEALTH_WAIT_SECONDS. */
 static int cached_or_waited(hs_health *h, hs_health_report *out)
 {
     struct timespec until = hs_monotonic_deadline(HS_HEALTH_WAIT_SECONDS);
@@ -205,10 +220,36 @@ static int cached_or_waited(hs_health *h, hs_health_report *out)
             h->running = 1;
             return 0;
         }
-        if (pthread_cond_timedwait(&h->done, &h->lock, &until) == ETIMEDOUT) {
-            report_stalled(h, hl_clock_monotonic(), out);
-            return 1;
-        }
+        if (!h->stalled &&
+            pthread_cond_timedwait(&h->done, &h->lock, &until) != ETIMEDOUT)
+            continue;
+        if (!h->stalled)
+            hs_log(HS_LOG_WARN, "health check not answering",
+                   json_pack("{s:s, s:f}", "check",
+                             CHECKS[atomic_load(&h->current)].name, "seconds",
+                             HS_HEALTH_WAIT_SECONDS));
+        h->stalled = 1;
+        report_stalled(h, hl_clock_monotonic(), out);
+        return 1;
+    }
+}
+
+/* Logs each failed check of fresh whose failure is new (it passed in
+ * last, or failed otherwise); last NULL = no earlier run (lock held). */
+static void log_failures(const hs_health_report *last,
+                         const hs_health_report *fresh)
+{
+    for (size_t i = 0; i < fresh->n_checks; i++) {
+        const hs_health_check *c = &fresh->checks[i];
+        int known = 0;
+        for (size_t k = 0; last && !c->ok && k < last->n_checks; k++)
+            known |= !strcmp(last->checks[k].name, c->name) &&
+                     !last->checks[k].ok &&
+                     !strcmp(last->checks[k].message, c->message);
+        if (!c->ok && !known)
+            hs_log(HS_LOG_WARN, "health check failed",
+                   json_pack("{s:s, s:s}", "check", c->name, "message",
+                             c->message));
     }
 }
 
@@ -228,10 +269,12 @@ void hs_health_get(hs_app *app, hs_health_report *out)
     run_checks(app, h, &fresh);
     atomic_fetch_add(&h->runs, 1);
     pthread_mutex_lock(&h->lock);
+    log_failures(h->have ? &h->last : NULL, &fresh);
     h->last = fresh;
     h->have = 1;
     h->ran_at = hl_clock_monotonic();
     h->running = 0;
+    h->stalled = 0;
     pthread_cond_broadcast(&h->done);
     pthread_mutex_unlock(&h->lock);
     *out = fresh;

@@ -15,8 +15,14 @@
  * The result is cached for HS_HEALTH_CACHE_SECONDS, and only one caller at
  * a time runs the checks (the others wait for its result, at most
  * HS_HEALTH_WAIT_SECONDS, then report the check still running as not
- * answering), so a flood of health requests costs the store at most one
- * ping a second and never piles requests up behind a stuck store.
+ * answering; once one wait has run out, later callers report it at once
+ * until that run ends), so a flood of health requests costs the store at
+ * most one ping a second and never piles requests up behind a stuck store.
+ *
+ * Each check has a detailed message (store errors, file paths) and a short
+ * generic state: the endpoint is public, so it shows the state, and the
+ * details go to the log (at warn, when a check fails with a new message or
+ * stops answering).
  *
  * Thread-safety: hs_health_get may be called from any thread.
  */
@@ -38,7 +44,10 @@
 typedef struct hs_health_check {
     const char *name; /* "store", "blobs", "disk", "runner" (static) */
     int ok;
-    char message[512]; /* what was found, or what failed and why */
+    const char *state; /* short and generic, for anyone: "answers", "not
+                          answering" ... (static) */
+    char message[512]; /* what was found, or what failed and why: for the
+                          log (may name paths and store errors) */
     double seconds;    /* how long the check took */
 } hs_health_check;
 

@@ -116,8 +116,12 @@ hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
 {
     const hs_datakey *key = NULL;
     *out = NULL;
-    if (!text || strncmp(text, HS_SEALED_PREFIX, strlen(HS_SEALED_PREFIX)))
-        return copy_of(text, out, err); /* from before encryption */
+    if (!text)
+        return HS_OK;
+    if (strncmp(text, HS_SEALED_PREFIX, strlen(HS_SEALED_PREFIX)) != 0)
+        return !keys || keys->migrating /* from before encryption */
+                   ? copy_of(text, out, err)
+                   : damaged(field, "not encrypted", err);
     hs_status st = key_of(keys, field, text, &key, err);
     if (st != HS_OK)
         return st;
@@ -234,6 +238,14 @@ static hs_status rekey_value(const hs_app *app, hs_sealed_field field, hs_id id,
                                            strlen(HS_SEALED_PREFIX)) != 0;
     if (st == HS_OK)
         st = hs_sealed_open(app->keys, field, old, &plain, err);
+    if (st == HS_ERR_CORRUPT) { /* name the record: it is to be restored */
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        st = hs_fail(err, HS_ERR_CORRUPT,
+                     "record %lld: %s; restore it from a "
+                     "backup, then run `healer rekey` again",
+                     (long long)id, why);
+    }
     if (st == HS_OK)
         st = hs_sealed_seal(app->keys, field, plain, &sealed, err);
     if (st == HS_OK)

@@ -15,8 +15,10 @@
  * XChaCha20-Poly1305 under the text subkey of the data key, a random
  * 24-byte nonce per value, the field's name as associated data (a value
  * moved into another field fails). Text without the "enc:" prefix is a
- * value written before encryption existed and reads as it is; it is
- * sealed when rewritten, or by `healer rekey`.
+ * value written before encryption existed: it reads as it is only while
+ * `healer rekey` encrypts a directory from before encryption
+ * (hs_keyring.migrating) and is sealed by it; anywhere else it is refused
+ * as damage (a database writer must not be able to put plain text in).
  */
 #ifndef HEALER_HS_SEALED_H
 #define HEALER_HS_SEALED_H
@@ -36,9 +38,10 @@ hs_status hs_sealed_seal(const struct hs_keyring *keys, hs_sealed_field field,
 
 /* The plain text of `text` into *out (malloc'ed; NULL for NULL): opened
  * under the key its envelope names (keys->current or keys->previous);
- * text without the prefix is copied. A value that fails authentication,
- * or names a key not in the ring, is HS_ERR_CORRUPT; a sealed value
- * without keys HS_ERR_CRYPTO. */
+ * text without the prefix is copied when keys is NULL or migrating, and
+ * is HS_ERR_CORRUPT otherwise. A value that fails authentication, or
+ * names a key not in the ring, is HS_ERR_CORRUPT; a sealed value without
+ * keys HS_ERR_CRYPTO. */
 hs_status hs_sealed_open(const struct hs_keyring *keys, hs_sealed_field field,
                          const char *text, char **out, hs_error *err);
 

@@ -3,7 +3,9 @@
  * Health renders domain/health.h's checks: 200 with each check's state, or
  * 503 naming the failed checks (in `failed` and in the API's error object),
  * so that a load balancer needs only the status and a person reading the
- * body sees where to look. */
+ * body sees where to look. The endpoint is public: it shows each check's
+ * generic state, never its detailed message (store errors, file paths),
+ * which domain/health.c logs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,8 @@
 #include "domain/jobs.h"
 #include "domain/runner.h"
 
-/* {name: {ok, message, ms}} for each check of a report. */
+/* {name: {ok, message: its generic state, ms}} for each check of a
+ * report. */
 static json_t *checks_json(const hs_health_report *rep)
 {
     json_t *checks = json_object();
@@ -23,13 +26,13 @@ static json_t *checks_json(const hs_health_report *rep)
         const hs_health_check *c = &rep->checks[i];
         json_object_set_new(
             checks, c->name,
-            json_pack("{s:b, s:s, s:f}", "ok", c->ok, "message", c->message,
+            json_pack("{s:b, s:s, s:f}", "ok", c->ok, "message", c->state,
                       "ms", round(c->seconds * 1e6) / 1e3));
     }
     return checks;
 }
 
-/* The failed checks' names, and "name: message; ..." for the error. */
+/* The failed checks' names, and "name: state; ..." for the error. */
 static json_t *failed_checks(const hs_health_report *rep, char *msg,
                              size_t cap)
 {
@@ -42,7 +45,7 @@ static json_t *failed_checks(const hs_health_report *rep, char *msg,
             continue;
         json_array_append_new(failed, json_string(c->name));
         int n = snprintf(msg + used, cap - used, "%s%s: %s", used ? "; " : "",
-                         c->name, c->message);
+                         c->name, c->state);
         if (n > 0)
             used = used + (size_t)n < cap ? used + (size_t)n : cap - 1;
     }

@@ -381,10 +381,22 @@ hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
     return HS_OK;
 }
 
-/* A request from a trusted proxy comes from the last address of its
- * X-Forwarded-For (the one the proxy appended: anything before it is what
- * the client claimed). A header that does not end in an address leaves
- * the proxy's own. */
+/* Keeps the value of the last X-Forwarded-For line: a proxy that adds a
+ * line of its own (HAProxy's option forwardfor) leaves the client's lines
+ * before it. */
+static enum MHD_Result last_xff_line(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    (void)kind;
+    if (key && value && !strcasecmp(key, "X-Forwarded-For"))
+        *(const char **)cls = value;
+    return MHD_YES;
+}
+
+/* A request from a trusted proxy comes from the last address of its last
+ * X-Forwarded-For line (the one the proxy appended: anything before it is
+ * what the client claimed). A header that does not end in an IP address
+ * leaves the proxy's own. */
 static void forwarded_client(const hs_http *h, struct MHD_Connection *conn,
                              char *client, size_t cap)
 {
@@ -394,11 +406,9 @@ static void forwarded_client(const hs_http *h, struct MHD_Connection *conn,
         return;
     while (i < h->proxies.n && memcmp(h->proxies.addr[i], peer, 16))
         i++;
-    const char *xff =
-        i < h->proxies.n
-            ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                          "X-Forwarded-For")
-            : NULL;
+    const char *xff = NULL;
+    if (i < h->proxies.n)
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, last_xff_line, &xff);
     if (!xff)
         return;
     const char *last = strrchr(xff, ',');

@@ -37,7 +37,8 @@ struct hs_mail_relay {
 static const char *const SMTP_SCHEMES[] = {"smtp://", "smtps://", NULL};
 
 /* Reads "USER:PASSWORD" from the first line of `path`, refusing a file
- * that group or others may access. */
+ * that group or others may access. A symbolic link is followed (a secrets
+ * mount is one); the checks are on the file opened (fstat). */
 static hs_status read_credentials(hs_mail_relay *r, const char *path,
                                   hs_error *err)
 {
@@ -45,7 +46,7 @@ static hs_status read_credentials(hs_mail_relay *r, const char *path,
     char buf[CREDENTIALS_MAX + 2], reason[128];
     struct stat st;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return hs_fail_field(err, HS_ERR_IO, key, "%s %s: %s", key, path,
                              strerror_r(errno, reason, sizeof reason));

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "domain/alerts.h"
+#include "domain/auth.h"
 #include "healer/topology.h"
 #include "http/http.h"
 #include "server/config.h"
@@ -60,11 +61,14 @@ static const key_spec KEYS[] = {
     U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",
       "one user's queued jobs before their new ones get 429; 0 = a quarter of max-queued-jobs"),
     U("login-rate", login_rate, 0, 1000000, "300", "logins (and setups, unlock links) per minute per client address, 0 = unlimited"),
-    U("login-backoff-after", login_backoff_after, 0, 1000, "3",
+    U("login-backoff-after", login_backoff_after, 0, 1000,
+      NUMBER_TEXT(HS_BACKOFF_ACCOUNT_AFTER),
       "failed logins of one account before each next attempt waits 1 s, 2 s, 4 s ..., 0 = no wait"),
-    U("login-address-backoff-after", login_address_backoff_after, 0, 1000000, "10",
+    U("login-address-backoff-after", login_address_backoff_after, 0, 1000000,
+      NUMBER_TEXT(HS_BACKOFF_ADDRESS_AFTER),
       "failed logins from one client address (an IPv6 /64) before the same waits, 0 = no wait"),
-    U("login-backoff-max", login_backoff_max, 1, 86400, "60", "the longest of those waits, seconds"),
+    U("login-backoff-max", login_backoff_max, 1, 86400,
+      NUMBER_TEXT(HS_BACKOFF_MAX_DELAY), "the longest of those waits, seconds"),
     T("public-url", public_url, "",
       "the URL people open the UI at, for links in mails (unlock links); empty = http(s)://LISTEN"),
     U("model-cache", model_cache, 1, 1024, "16", "loaded models kept in memory"),

@@ -244,11 +244,10 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
     if (key_file && *key_file)
         return hs_datakey_load(key_file, out, err);
     char *own = join(path, HS_DATAKEY_FILE);
-    char *id = join(path, HS_DATADIR_KEY_ID_FILE);
     /* A directory already encrypted never gets a new key of its own: its
      * key is elsewhere (data-key-file), and a new one would not read it. */
-    int fresh = id && access(id, F_OK) != 0;
-    hs_status rc = !own || !id ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+    int fresh = !hs_datadir_encrypted(path);
+    hs_status rc = !own ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
                    : create && fresh ? hs_datakey_load_or_create(own, out, err)
                                      : hs_datakey_load(own, out, err);
     if (rc == HS_ERR_NOTFOUND && !fresh)
@@ -258,7 +257,6 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
                            "--data-key-file",
                            own, path, HS_DATADIR_KEY_ID_FILE);
     free(own);
-    free(id);
     return rc;
 }
 
@@ -436,12 +434,7 @@ static int has_blobs(const char *path)
  * rest (no key id yet, but stored files): they need `healer rekey`. */
 static hs_status not_before_encryption(const char *path, hs_error *err)
 {
-    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
-    if (!file)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    int known = access(file, F_OK) == 0;
-    free(file);
-    if (known || !has_blobs(path))
+    if (hs_datadir_encrypted(path) || !has_blobs(path))
         return HS_OK;
     return hs_fail(err, HS_ERR_CONFLICT,
                    "the data directory %s holds files stored before "
@@ -450,6 +443,14 @@ static hs_status not_before_encryption(const char *path, hs_error *err)
                    "new --out FILE` makes the key), then start the server "
                    "with that key",
                    path, path);
+}
+
+int hs_datadir_encrypted(const char *path)
+{
+    char *file = join(path, HS_DATADIR_KEY_ID_FILE);
+    int known = file && access(file, F_OK) == 0;
+    free(file);
+    return known;
 }
 
 hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,

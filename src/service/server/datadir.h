@@ -105,6 +105,10 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
  * rekey`): a server given another key refuses to start, naming the key
  * file, instead of failing on every read. */
 #define HS_DATADIR_KEY_ID_FILE "data.keyid"
+/* Whether the directory at `path` is encrypted: PATH/data.keyid exists
+ * (`healer rekey` writes it only once everything is encrypted, so a
+ * directory without it is one from before encryption, or empty). */
+int hs_datadir_encrypted(const char *path);
 hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
                                   hs_error *err);
 hs_status hs_datadir_key_id_put(const char *path, const hs_datakey *key,

@@ -225,8 +225,8 @@ static void recover_jobs(hs_app *app)
                          "failed", (json_int_t)failed));
 }
 
-/* Whether this server speaks TLS. After the TLS keys are merged this is
- * cfg->tls_cert[0]; until then secure-cookies says a TLS front is there. */
+/* Whether this server speaks TLS itself: a tls-cert is set. A TLS proxy in
+ * front (secure-cookies) does not count. */
 static int serves_tls(const hs_server_config *cfg)
 {
     return cfg->tls_cert[0] != '\0';
