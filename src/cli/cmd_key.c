@@ -223,20 +223,19 @@ static int rekey(const rekey_opts *o)
 {
     hs_error err = {0};
     hs_keyring ring;
-    int lock_fd = -1;
+    hs_dirlock *lock = NULL;
     size_t n = strlen(o->data_dir) + sizeof "/" HS_DATADIR_REKEY_MARK;
     char *mark = malloc(n);
     if (!mark)
         return CLI_RUNTIME;
     snprintf(mark, n, "%s/%s", o->data_dir, HS_DATADIR_REKEY_MARK);
-    hs_status st = hs_datadir_lock(o->data_dir, &lock_fd, &err);
+    hs_status st = hs_datadir_lock(o->data_dir, "healer rekey", &lock, &err);
     if (st == HS_OK)
         st = rotation_keys(o, &ring, &err);
     if (st == HS_OK)
         st = rotate(o, &ring, mark, &err);
     hs_datakey_wipe(&ring, sizeof ring);
-    if (lock_fd >= 0)
-        close(lock_fd);
+    hs_datadir_unlock(lock);
     free(mark);
     return st == HS_OK ? CLI_OK : runtime_error("rekey", &err);
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -112,6 +113,9 @@ int cmd_serve(int argc, char **argv)
             usage(stdout);
             return CLI_OK;
         }
+    /* Everything the server creates is its user's alone (the data
+     * directory also gives each file its mode explicitly). */
+    umask(077);
     hs_server_config cfg;
     int rc = configure(argc, argv, &cfg);
     if (rc != CLI_OK)

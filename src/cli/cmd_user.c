@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ static int user_add(const char *name, int admin, const char *email,
         return rc;
     hs_datadir *dd = NULL;
     hs_id id = 0;
+    umask(077); /* it may create the data directory and its store */
     st = hs_datadir_open_records(data_dir, &dd, &err);
     if (st == HS_OK) {
         hs_app app = cli_app(dd);

@@ -194,7 +194,9 @@ def test_rekey_rotates():
         new = key_new(harness.tmp_path(harness.unique("new")))
         args = ["rekey", "--data-dir", s.data_dir, "--new-key-file", new]
         p = harness.run_healer(args)
-        check(p.returncode == 1 and "in use" in p.stderr, "rekey refuses while the server runs", p.returncode, p.stderr)
+        want = "healer rekey: error: data directory %s is in use by process %d" % (s.data_dir, s.proc.pid)
+        check(p.returncode == 1 and p.stderr.strip() == want, "rekey refuses while the server runs, naming it",
+              p.returncode, p.stderr)
         s.stop()
         # An interrupted rotation (its mark left) keeps the server from starting.
         open(os.path.join(s.data_dir, "rekey.pending"), "w").close()

@@ -196,6 +196,37 @@ def test_invalid_params_422(c):
     check(harness.list_ids(c, API + "/jobs") == before, "refused jobs must not be created")
 
 
+def test_meaningless_params_422(c):
+    # Inside what a double holds, meaningless for training (issue 12: a
+    # learning rate of 5e-324 or an L2 of 1e308 trained to a macro-F1 of
+    # 0.03): refused naming the parameter and its range, the same range
+    # GET /algorithms lists (the engine's table).
+    c.login_as("alice")
+    ds = small_dataset(c, seed=4)
+    algos = {a["name"]: {p["name"]: p for p in a["params"]}
+             for a in expect_json(c.get(API + "/algorithms"), 200)["items"]}
+    cases, accepted = harness.Cases(), []
+    for algo, name, value, rng in (("gbdt", "learning_rate", 5e-324, "[0.0001, 1]"),
+                                   ("gbdt", "lambda", 1e308, "[0, 10000]"),
+                                   ("mlp", "learning_rate", 5e-324, "[1e-05, 0.1]"),
+                                   ("mlp", "weight_decay", 1e308, "[0, 10]"),
+                                   ("mlp", "hidden_units", 4, "8..2048")):
+        with cases("%s %s %r" % (algo, name, value)):
+            r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "algo": algo,
+                                             "params": {name: value}})
+            if r.status == 202:
+                accepted.append(r.json["id"])
+            err = expect_error(r, 422, "invalid_params")
+            check(details(err).get("field") == "params." + name, "details.field names params.%s" % name, r)
+            check(name in err["message"] and rng in err["message"], "the message names %s and %s" % (name, rng), r)
+            spec = algos[algo][name]
+            check("%g" % spec["min"] in rng and "%g" % spec["max"] in rng,
+                  "GET /algorithms lists the same range", spec)
+    for job_id in accepted:
+        harness.cancel_quietly(c, job_id)
+    cases.done()
+
+
 def test_invalid_type_and_algo_422(c):
     c.login_as("alice")
     ds = small_dataset(c, seed=3)

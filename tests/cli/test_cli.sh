@@ -333,6 +333,32 @@ t_usage_unknown_option() {
     expect_absent m.model p.csv s.csv
 }
 
+# Values inside what a double holds but meaningless for training (a
+# learning rate of the smallest subnormal, an L2 of 1e308) are refused
+# before any data is read, naming the flag and its range (the engine's
+# tables; issue 12 found them training to a macro-F1 of 0.03).
+t_train_meaningless_values() {
+    d=$FIX/train.csv
+    while IFS='|' read -r args range; do
+        # shellcheck disable=SC2086 # split "--flag value" and "--algo A"
+        set -- $args
+        run healer train --data "$d" --model m.model "$@"
+        flag=$1
+        [ "$1" = --algo ] && flag=$3
+        expect_usage_error "$flag expects a number in $range" "train $args"
+        expect_absent m.model
+    done <<'EOF'
+--lr 5e-324|[0.0001, 1]
+--lambda 1e308|[0, 10000]
+--min-child-weight 1e308|[0, 10000]
+--algo mlp --lr 5e-324|[1e-05, 0.1]
+--algo mlp --weight-decay 1e308|[0, 10]
+--algo stack --meta-l2 1e308|[0, 1e+06]
+EOF
+    run healer train --data "$d" --model m.model --algo mlp --hidden-units 4
+    expect_usage_error "--hidden-units expects" "an MLP layer of 4 units"
+}
+
 t_usage_bad_numbers() {
     d=$FIX/train.csv
     for args in "--rounds 3OO" "--rounds 0" "--lr -1" "--lr abc" "--max-depth 100" \
@@ -2369,7 +2395,7 @@ t_rca_eval_errors() {
 
 TESTS="help_top serve_settings_documented version help_subcommands no_command unknown_command
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
-usage_bad_choices usage_stray_argument train_flags_walk_the_tables
+usage_bad_choices usage_stray_argument train_flags_walk_the_tables train_meaningless_values
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
 predict_adapt predict_explain predict_explain_forest explain_sample feedback_loop
 train_class_names train_class_names_refused

@@ -4617,6 +4617,183 @@ static void test_security_older_backend(void **state)
                      HS_ERR_INVALID);
 }
 
+/* ---- version 13: fair claims, blob references ---------------------------- */
+
+/* Claims job `want` fairly at `now` as WORKER_A. */
+static void claim_fair(hs_store *store, hs_id want, int64_t now)
+{
+    hs_job_rec j;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_claim_next_fair(store, WORKER_A, NULL, now,
+                                                  LEASE, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, want);
+    assert_int_equal(j.state, HS_JOB_RUNNING);
+    assert_int_equal(j.started_at, now);
+    assert_string_equal(j.worker_id, WORKER_A);
+    assert_int_equal(j.lease_expires_at, now + LEASE);
+    hs_job_rec_free(&j);
+}
+
+static void finish_job(hs_store *store, hs_id id, int64_t now)
+{
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_finish(store, id, WORKER_A, HS_JOB_SUCCEEDED,
+                                         NULL, NULL, 0, NULL, now, &err),
+                     HS_OK);
+}
+
+/* The owner with the fewest running jobs first, then the one whose latest
+ * job started longest ago, then the oldest job: one user's backlog never
+ * holds up the others, and one user's jobs still run in order. */
+static void test_job_claim_fair(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    hs_id cat = add_user(f->store, "cat", 0);
+    hs_id a[4];
+    for (int i = 0; i < 4; i++)
+        a[i] = add_job(f->store, ann, 10 + i);
+    hs_id b1 = add_job(f->store, ben, 20), c1 = add_job(f->store, cat, 21);
+    hs_job_rec got;
+
+    claim_fair(f->store, a[0], 100); /* nobody runs anything: the oldest */
+    claim_fair(f->store, b1, 101);   /* ann runs one; ben's is older */
+    claim_fair(f->store, c1, 102);
+    claim_fair(f->store, a[1], 103); /* only ann waits: she gets a worker */
+    /* Types still filter. */
+    static const char *const RCA[] = {"rca", NULL};
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, RCA, 104,
+                                                  LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "no job is queued");
+
+    /* All idle again: ben started last at 101, cat at 102, ann at 103. */
+    finish_job(f->store, a[0], 110);
+    finish_job(f->store, a[1], 110);
+    finish_job(f->store, b1, 110);
+    finish_job(f->store, c1, 110);
+    hs_id c2 = add_job(f->store, cat, 30), b2 = add_job(f->store, ben, 31);
+    claim_fair(f->store, b2, 120);
+    claim_fair(f->store, c2, 121);
+    claim_fair(f->store, a[2], 122);
+    claim_fair(f->store, a[3], 123);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 124,
+                                                  LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+
+    /* The wrapper's checks, as claim_next's. */
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, "", NULL, 1, LEASE,
+                                                  &got, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 1,
+                                                  0, &got, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 1,
+                                                  LEASE, NULL, &err),
+                     HS_ERR_INVALID);
+}
+
+/* 1 when `key` is in the sorted list. */
+static int has_key(char (*keys)[HS_STORE_BLOB_KEY_MAX], size_t n,
+                   const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(keys[i], key))
+            return 1;
+    return 0;
+}
+
+/* Every key of every record, trashed ones too, once, sorted; gone once
+ * its record is purged. */
+static void test_blob_refs(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char (*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 7;
+    assert_int_equal(hs_store_blob_refs_list(f->store, &keys, &n, &err), HS_OK);
+    assert_int_equal(n, 0);
+    free(keys);
+
+    hs_id zoe = add_user(f->store, "zoe", 0);
+    hs_dataset_rec d = make_dataset(zoe, "refs.csv", 7, 100);
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    hs_model_rec m = make_model(zoe, "refs", 7, 100);
+    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    hs_job_rec j = make_job(zoe, "refs", 100);
+    snprintf(j.type, sizeof j.type, "diagnose");
+    snprintf(j.input_blob_key, sizeof j.input_blob_key, "upload/%032x", 7);
+    assert_int_equal(hs_store_job_create(f->store, &j, &err), HS_OK);
+    hs_diagnosis_rec dg = make_diagnosis(zoe, m.id, "refs", 7, 100);
+    /* the job's input, now the diagnosis's too: listed once */
+    snprintf(dg.input_blob_key, sizeof dg.input_blob_key, "upload/%032x", 7);
+    assert_int_equal(hs_store_diagnosis_create(f->store, &dg, &err), HS_OK);
+    hs_topology_rec t = make_topology(zoe, "refs", 7, 100);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    hs_analysis_rec an = make_analysis(zoe, "refs", 7, 100);
+    assert_int_equal(hs_store_analysis_create(f->store, &an, &err), HS_OK);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, d.id, zoe, 0, 200, &err), HS_OK);
+
+    assert_int_equal(hs_store_blob_refs_list(f->store, &keys, &n, &err), HS_OK);
+    const char *want[] = {d.blob_key,         m.blob_key,
+                          j.input_blob_key,   dg.blob_key,
+                          t.blob_key,         an.csv_blob_key,
+                          an.json_blob_key,   an.incidents_blob_key};
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(has_key(keys, n, want[i]));
+        if (i)
+            assert_true(strcmp(keys[i - 1], keys[i]) < 0);
+    }
+    free(keys);
+
+    char (*purged)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n_purged = 0;
+    assert_int_equal(
+        hs_store_dataset_purge(f->store, 300, &purged, &n_purged, &err), HS_OK);
+    assert_int_equal(n_purged, 1);
+    free(purged);
+    assert_int_equal(hs_store_blob_refs_list(f->store, &keys, &n, &err), HS_OK);
+    assert_int_equal(n, sizeof want / sizeof want[0] - 1);
+    assert_false(has_key(keys, n, d.blob_key));
+    free(keys);
+    assert_int_equal(hs_store_blob_refs_list(f->store, NULL, &n, &err),
+                     HS_ERR_INVALID);
+}
+
+/* An older backend (a version 12 ops table, claim_next_fair and blob_refs
+ * unset): the fair claim falls back to the plain oldest-first claim, and
+ * the blob references are refused cleanly, naming the backend. */
+static void test_fair_refs_older_backend(void **state)
+{
+    fixture *f = *state;
+    hs_store_ops older = *f->store->ops;
+    hs_store_job_ops older_jobs = *f->store->ops->jobs;
+    older_jobs.claim_next_fair = NULL;
+    older.version = 12;
+    older.jobs = &older_jobs;
+    older.blob_refs = NULL;
+    hs_store old = {&older, f->store->impl};
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    hs_id a1 = add_job(f->store, ann, 10), a2 = add_job(f->store, ann, 11);
+    add_job(f->store, ben, 12);
+    claim_fair(&old, a1, 100);
+    claim_fair(&old, a2, 101); /* oldest first: ben's would be fair */
+    char (*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 7;
+    assert_int_equal(hs_store_blob_refs_list(&old, &keys, &n, &err),
+                     HS_ERR_INVALID);
+    assert_null(keys);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.message, f->store->ops->name));
+}
+
 static void test_ops_table(void **state)
 {
     fixture *f = *state;
@@ -4740,6 +4917,9 @@ static void test_ops_table(void **state)
     assert_non_null(ops->tallies->top);
     assert_non_null(ops->tallies->prune);
     assert_non_null(ops->tallies->event_series);
+    assert_non_null(ops->jobs->claim_next_fair);
+    assert_non_null(ops->blob_refs);
+    assert_non_null(ops->blob_refs->list);
 }
 
 /* ---- logins: back-off and unlock links (version 8) --------------------- */
@@ -5102,6 +5282,9 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_access),
         T(test_job_claim),
         T(test_job_claim_by_type),
+        T(test_job_claim_fair),
+        T(test_blob_refs),
+        T(test_fair_refs_older_backend),
         T(test_job_claim_concurrent),
         T(test_job_progress_finish),
         T(test_job_results),

@@ -494,6 +494,113 @@ static void test_stale_temps_removed_on_reopen(void **state)
     assert_int_equal(count_tmp(f), 1);
 }
 
+typedef struct listed {
+    char keys[8][HS_BLOB_KEY_MAX];
+    uint64_t sizes[8];
+    int64_t mtimes[8];
+    size_t n, stop_after;
+} listed;
+
+static hs_status remember(void *arg, const char *key, uint64_t size,
+                          int64_t mtime, hs_error *err)
+{
+    listed *l = arg;
+    assert_true(l->n < 8);
+    snprintf(l->keys[l->n], sizeof l->keys[l->n], "%s", key);
+    l->sizes[l->n] = size;
+    l->mtimes[l->n++] = mtime;
+    return l->stop_after && l->n >= l->stop_after
+               ? hs_fail(err, HS_ERR_CONFLICT, "enough")
+               : HS_OK;
+}
+
+static int listed_has(const listed *l, const char *key)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->keys[i], key))
+            return 1;
+    return 0;
+}
+
+/* Every committed blob, with its size and time; never a writer's temp
+ * file, nor a file this store could not have made; a visitor stops it by
+ * failing, its status returned. Listing twice sees the same (the scans
+ * share no position). */
+static void test_each(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char a[HS_BLOB_KEY_MAX], b[HS_BLOB_KEY_MAX], junk[600];
+    hs_blob_writer *w = NULL;
+    struct timespec before;
+    clock_gettime(CLOCK_REALTIME, &before);
+    assert_int_equal(hs_blob_put(f->store, "upload", "12345", 5, a, &err),
+                     HS_OK);
+    assert_int_equal(hs_blob_put(f->store, "model", "123", 3, b, &err), HS_OK);
+    assert_int_equal(hs_blob_writer_open(f->store, "upload", 0, &w, &err),
+                     HS_OK);
+    assert_int_equal(hs_blob_write(w, "half", 4, &err), HS_OK);
+    snprintf(junk, sizeof junk, "%s/upload/not-a-key", f->root);
+    make_temp_file(junk, 0);
+    /* a plain file where a kind's folder would be is not a blob either */
+    snprintf(junk, sizeof junk, "%s/report", f->root);
+    make_temp_file(junk, 0);
+    for (int round = 0; round < 2; round++) {
+        listed l = {0};
+        assert_int_equal(hs_blob_each(f->store, remember, &l, &err), HS_OK);
+        assert_int_equal(l.n, 2);
+        assert_true(listed_has(&l, a));
+        assert_true(listed_has(&l, b));
+        for (size_t i = 0; i < l.n; i++) {
+            assert_int_equal(l.sizes[i], !strcmp(l.keys[i], a) ? 5 : 3);
+            /* file times are coarse: within a second of the clock */
+            assert_true(l.mtimes[i] >=
+                        (int64_t)before.tv_sec * 1000000000LL - 1000000000LL);
+        }
+    }
+    listed one = {.stop_after = 1};
+    assert_int_equal(hs_blob_each(f->store, remember, &one, &err),
+                     HS_ERR_CONFLICT);
+    assert_string_equal(err.message, "enough");
+    assert_int_equal(one.n, 1);
+    assert_int_equal(hs_blob_each(f->store, NULL, &one, &err), HS_ERR_INVALID);
+    hs_blob_abort(w);
+}
+
+/* Temp files last written before the cutoff go, newer ones stay; a sweep
+ * after an earlier scan of tmp/ (the one at open) still sees them. */
+static void test_sweep_temps(void **state)
+{
+    fixture *f = *state;
+    char old[512], young[512];
+    hs_error err = {0};
+    size_t count = 9;
+    uint64_t bytes = 9;
+    snprintf(old, sizeof old,
+             "%s/tmp/upload.0123456789abcdef0123456789abcdef", f->root);
+    snprintf(young, sizeof young,
+             "%s/tmp/upload.fedcba9876543210fedcba9876543210", f->root);
+    make_temp_file(old, 120);
+    make_temp_file(young, 0);
+    int64_t cutoff = ((int64_t)time(NULL) - 60) * 1000000000LL;
+    assert_int_equal(hs_blob_sweep_temps(f->store, cutoff, &count, &bytes,
+                                         &err),
+                     HS_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(bytes, 4);
+    assert_int_equal(access(old, F_OK), -1);
+    assert_int_equal(access(young, F_OK), 0);
+    /* again: nothing left that old, and the scan starts from the top */
+    assert_int_equal(hs_blob_sweep_temps(f->store, cutoff, &count, &bytes,
+                                         &err),
+                     HS_OK);
+    assert_int_equal(count, 0);
+    cutoff = ((int64_t)time(NULL) + 60) * 1000000000LL;
+    assert_int_equal(hs_blob_sweep_temps(f->store, cutoff, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(count_tmp(f), 0);
+}
+
 static void test_open_errors(void **state)
 {
     fixture *f = *state;
@@ -657,6 +764,8 @@ int main(void)
         T(test_delete_then_not_found),
         T(test_open_read_streams),
         T(test_stale_temps_removed_on_reopen),
+        T(test_each),
+        T(test_sweep_temps),
         T(test_open_errors),
         T(test_parallel_writers),
         T(test_large_streamed_blob),

@@ -696,14 +696,18 @@ static void parameters_are_validated(void **state)
 {
     (void)state;
     expect_bad("hidden_units", 0);
+    expect_bad("hidden_units", 7); /* narrower than a network */
     expect_bad("hidden_units", 2049);
     expect_bad("hidden_layers", 0);
     expect_bad("hidden_layers", 9);
     expect_bad("dropout", -0.01);
     expect_bad("dropout", 0.95);
     expect_bad("weight_decay", -1e-9);
-    expect_bad("weight_decay", 100.5);
+    expect_bad("weight_decay", 10.5);
+    expect_bad("weight_decay", 1e308);
     expect_bad("learning_rate", 0);
+    expect_bad("learning_rate", 5e-324);
+    expect_bad("learning_rate", 9e-6);
     expect_bad("learning_rate", 0.11);
     expect_bad("batch_size", 0);
     expect_bad("batch_size", 65537);
@@ -717,13 +721,13 @@ static void parameters_are_validated(void **state)
     {
         hl_train_params p;
         mlp_params(&p, 16, 5);
-        set(&p, "learning_rate", 0.01);
-        set(&p, "weight_decay", 20);
+        set(&p, "learning_rate", 0.02);
+        set(&p, "weight_decay", 10);
         hl_error e;
         assert_int_equal(hl_train_params_validate(&p, &e), HL_ERR_INVALID);
         assert_string_equal(e.field, "weight_decay");
         assert_non_null(strstr(e.message, "learning_rate"));
-        set(&p, "weight_decay", 10);
+        set(&p, "weight_decay", 5);
         assert_int_equal(hl_train_params_validate(&p, &e), HL_OK);
     }
     /* A GBDT parameter is not one of the MLP's. */

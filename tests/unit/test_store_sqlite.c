@@ -7,7 +7,8 @@
  * mode and the schema version table; migrations from versions 1, 2, 4 and
  * 5 forward (5 moves a job's result to the generic reference, 6 a job's
  * attempts from JSON text to records), and from 6, 8 and 9 (10 adds
- * topologies, analyses and a job's topology); a database
+ * topologies, analyses and a job's topology), and from 14 (15 adds the
+ * fair claim's indexes); a database
  * from a newer healer refused untouched; open errors and store URLs; the
  * raw column values (NULL for NAN and for a 0 reference); recover undone
  * as a whole when one of its sweeps fails; a transaction that SQLite itself
@@ -163,8 +164,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 14);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 15);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -220,22 +221,25 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 14 added (the audit log, the refusal tallies), taken
- * away again. */
+/* What migration 15 added (the fair claim's indexes), taken away again. */
+#define UNDO_V15 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+
+/* What migrations 14 (the audit log, the refusal tallies) and 15 added,
+ * taken away again. */
 #define UNDO_V14                                                               \
-    "DROP TABLE audit_log; DROP TABLE refusal_tallies;"                        \
+    UNDO_V15 "DROP TABLE audit_log; DROP TABLE refusal_tallies;"               \
     "DROP INDEX account_events_at;"
 
-/* What migrations 13 (the outbox of alerts) and 14 added, taken away
+/* What migrations 13 (the outbox of alerts) to 15 added, taken away
  * again. */
 #define UNDO_V13 UNDO_V14 "DROP TABLE outbox;"
 
-/* What migrations 12 (login back-off, unlock links) to 14 added, taken
+/* What migrations 12 (login back-off, unlock links) to 15 added, taken
  * away again. */
 #define UNDO_V12                                                               \
     UNDO_V13 "DROP TABLE login_backoff; DROP TABLE unlock_tokens;"
 
-/* What migrations 11 (users' e-mail) to 14 added, taken away again. */
+/* What migrations 11 (users' e-mail) to 15 added, taken away again. */
 #define UNDO_V11 UNDO_V12 "ALTER TABLE users DROP COLUMN email;"
 
 /* What migrations 10 (topologies, analyses, a job's topology) and 11
@@ -284,7 +288,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -373,7 +377,8 @@ static void test_migration_from_v2(void **state)
                         "diagnoses,diagnoses_model,diagnoses_owner_created,"
                         "diagnoses_owner_deleted,"
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
-                        "jobs_model,jobs_owner_created,jobs_result,jobs_state,jobs_topology,"
+                        "jobs_model,jobs_owner_created,jobs_owner_started,"
+                        "jobs_owner_state,jobs_result,jobs_state,jobs_topology,"
                         "models,models_dataset,"
                         "models_owner_created,models_owner_deleted,"
                         "models_parent,"
@@ -603,6 +608,44 @@ static void test_migration_from_v13(void **state)
                      HS_OK);
     assert_int_equal(n, 1);
     free(items);
+}
+
+/* A database of version 14 gets migration 15: the fair claim's indexes,
+ * and its queued jobs are then claimed fairly. */
+static void test_migration_from_v14(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char buf[128];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id ben = add_user(f->store, "ben", 0);
+    hs_id a1 = add_job(f->store, ann, 10);
+    add_job(f->store, ann, 11);
+    hs_id b1 = add_job(f->store, ben, 12);
+    downgrade(f, UNDO_V15 "DELETE FROM schema_migrations WHERE version >= 15;");
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT count(*) FROM sqlite_master WHERE"
+                                  " name GLOB 'jobs_owner_sta*'",
+                                  buf, sizeof buf),
+                        "0");
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " type = 'index' AND name GLOB"
+                                  " 'jobs_owner_sta*' ORDER BY name",
+                                  buf, sizeof buf),
+                        "jobs_owner_started,jobs_owner_state");
+    hs_job_rec j;
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 100,
+                                                  LEASE, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, a1);
+    hs_job_rec_free(&j);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 101,
+                                                  LEASE, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, b1); /* ann runs one: ben's before her second */
+    hs_job_rec_free(&j);
 }
 
 /* The audit log is append-only below the interface too: the database
@@ -1103,6 +1146,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v14, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v13, setup,
                                         teardown),

@@ -41,6 +41,8 @@ typedef struct hs_limits {
     unsigned max_queued_jobs;  /* more queued jobs than this: busy */
     size_t max_topology_nodes; /* a topology's nodes at most (0 = the
                                   engine's default) */
+    unsigned max_queued_jobs_per_user; /* one user's share of the queue
+                                          (0 = no share) */
 } hs_limits;
 
 typedef struct hs_app {

@@ -34,8 +34,10 @@ typedef enum hs_status {
     HS_ERR_MALFORMED, /* a request field missing or of the wrong JSON type */
     HS_ERR_NO_INPUT, /* a diagnosis kept without its input: no labels, no
                        training on its rows */
-    HS_ERR_CORRUPT  /* stored data failed authentication (tampered,
+    HS_ERR_CORRUPT, /* stored data failed authentication (tampered,
                        truncated, reordered): never handed out */
+    HS_ERR_QUOTA /* the user's own share is used up (their queued jobs):
+                    theirs to wait for, unlike HS_ERR_BUSY */
 } hs_status;
 
 #define HS_FIELD_MAX 64
@@ -147,6 +149,8 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_NO_INPUT";
     case HS_ERR_CORRUPT:
         return "HS_ERR_CORRUPT";
+    case HS_ERR_QUOTA:
+        return "HS_ERR_QUOTA";
     }
     return "HS_ERR_UNKNOWN";
 }

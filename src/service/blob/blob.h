@@ -20,8 +20,10 @@
  *    and delete the old key. Hence concurrent writers cannot corrupt a
  *    record: each writes its own fresh key.
  *
- * Deliberately absent: a "path of key" call (shared storage has no paths),
- * listing, and in-place update.
+ * Deliberately absent: a "path of key" call (shared storage has no paths)
+ * and in-place update. Listing exists only for upkeep (the orphan sweep,
+ * domain/orphans.h, and `healer rekey`): nothing that serves a request
+ * lists blobs.
  *
  * Thread-safety: a store may be used from any number of threads at once
  * (backends keep no mutable shared state). A writer belongs to one thread
@@ -70,9 +72,12 @@ struct hs_blob_reader {
     uint64_t size; /* the blob's size in bytes */
 };
 
-/* Called for each committed blob by hs_blob_each; a status other than
- * HS_OK stops the walk and is returned. */
+/* Called for each committed blob by hs_blob_each with its key, the bytes
+ * it takes in the store (stored size: with encryption, more than its
+ * content) and when it was last written (ns since the epoch, the system
+ * clock's); a status other than HS_OK stops the walk and is returned. */
 typedef hs_status (*hs_blob_each_fn)(void *ctx, const char *key,
+                                     uint64_t stored_size, int64_t mtime_ns,
                                      hs_error *err);
 
 /* The backend contract. Callers use the hs_blob_* wrappers, which validate
@@ -95,12 +100,17 @@ typedef struct hs_blob_ops {
     hs_status (*exists)(void *impl, const char *key, int *exists_out,
                         hs_error *err);
     void (*close)(hs_blob_store *store); /* frees store and impl */
-    /* Maintenance while no server runs (the rekey): every committed key,
-     * and a writer whose commit replaces an existing blob atomically. */
+    /* Maintenance: every committed key (`healer rekey`, and the orphan
+     * sweep while a server runs), and a writer whose commit replaces an
+     * existing blob atomically (the rekey, while no server runs). */
     hs_status (*each)(void *impl, hs_blob_each_fn fn, void *ctx,
                       hs_error *err);
     hs_status (*writer_replace)(void *impl, const char *key,
                                 hs_blob_writer **w_out, hs_error *err);
+    /* Appended for upkeep (the orphan sweep); NULL in a backend that
+     * cannot: its wrapper refuses. */
+    hs_status (*sweep_temps)(void *impl, int64_t before_ns, size_t *count,
+                             uint64_t *bytes, hs_error *err);
 } hs_blob_ops;
 
 struct hs_blob_store {
@@ -395,8 +405,10 @@ static inline hs_status hs_blob_exists(hs_blob_store *store, const char *key,
     return store->ops->exists(store->impl, key, exists_out, err);
 }
 
-/* Calls fn(ctx, key) for every committed blob, in no particular order.
- * For maintenance while no server uses the store (`healer rekey`). */
+/* Calls fn for every committed blob, in no particular order: for upkeep
+ * (the orphan sweep, `healer rekey`), nothing that serves a request. Blobs
+ * committed or deleted meanwhile may or may not be seen; writers'
+ * temporary files never are. HS_ERR_IO, or what fn returned. */
 static inline hs_status hs_blob_each(hs_blob_store *store, hs_blob_each_fn fn,
                                      void *ctx, hs_error *err)
 {
@@ -420,6 +432,32 @@ static inline hs_status hs_blob_writer_replace(hs_blob_store *store,
     if (!hs_blob_key_valid(key))
         return hs_blob__bad_key(key, err);
     return store->ops->writer_replace(store->impl, key, w_out, err);
+}
+
+/* Removes the temporary files of writers last written before before_ns
+ * (ns since the epoch): left by a process that died while writing (a
+ * live writer's file is newer, unless it stalled that long). *count and
+ * *bytes (may be NULL) get how many were removed and their size.
+ * HS_ERR_INVALID for a backend that cannot, HS_ERR_IO. */
+static inline hs_status hs_blob_sweep_temps(hs_blob_store *store,
+                                            int64_t before_ns, size_t *count,
+                                            uint64_t *bytes, hs_error *err)
+{
+    size_t c;
+    uint64_t b;
+    if (!count)
+        count = &c;
+    if (!bytes)
+        bytes = &b;
+    *count = 0;
+    *bytes = 0;
+    if (!store)
+        return hs_fail(err, HS_ERR_INVALID, "blob sweep: no store");
+    if (!store->ops->sweep_temps)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "blob store '%s' cannot sweep its temporary files",
+                       store->ops->name);
+    return store->ops->sweep_temps(store->impl, before_ns, count, bytes, err);
 }
 
 /* Closes the store and frees it. All writers must be finished first.

@@ -434,6 +434,15 @@ static hs_status crypt_each(void *impl, hs_blob_each_fn fn, void *ctx,
     return hs_blob_each(s->inner, fn, ctx, err);
 }
 
+/* Writers' temporary files are the inner store's. */
+static hs_status crypt_sweep_temps(void *impl, int64_t before_ns,
+                                   size_t *count, uint64_t *bytes,
+                                   hs_error *err)
+{
+    crypt_store *s = impl;
+    return hs_blob_sweep_temps(s->inner, before_ns, count, bytes, err);
+}
+
 static void crypt_close(hs_blob_store *store)
 {
     crypt_store *s = store->impl;
@@ -454,6 +463,7 @@ static const hs_blob_ops crypt_ops = {
     .close = crypt_close,
     .each = crypt_each,
     .writer_replace = crypt_writer_replace,
+    .sweep_temps = crypt_sweep_temps,
 };
 
 hs_status hs_blob_crypt_open(hs_blob_store *inner, const hs_keyring *keys,
@@ -523,8 +533,11 @@ typedef struct rekey_walk {
     hs_blob_rekey_counts *counts;
 } rekey_walk;
 
-static hs_status rekey_one(void *ctx, const char *key, hs_error *err)
+static hs_status rekey_one(void *ctx, const char *key, uint64_t stored_size,
+                           int64_t mtime_ns, hs_error *err)
 {
+    (void)stored_size;
+    (void)mtime_ns;
     rekey_walk *walk = ctx;
     crypt_store *s = walk->s;
     uint8_t id[HS_DATAKEY_ID_BYTES];

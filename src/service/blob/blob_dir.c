@@ -146,19 +146,24 @@ static hs_status make_dirs(const char *path, hs_error *err)
     return st;
 }
 
-/* Removes temp files that no writer has touched for
- * HS_BLOB_DIR_STALE_SECONDS: left behind by a process that crashed. File
- * times are the system clock's, so the cutoff is too (not a test's
- * manual clock). */
-static hs_status remove_stale_temps(dir_store *s, hs_error *err)
+static int64_t mtime_ns(const struct stat *sb)
 {
-    time_t cutoff =
-        (time_t)hs_clock_now(hs_clock_system()) - HS_BLOB_DIR_STALE_SECONDS;
+    return (int64_t)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+}
+
+/* Removes the temp files no writer has touched since before_ns: left
+ * behind by a process that crashed. */
+static hs_status remove_stale_temps(dir_store *s, int64_t before_ns,
+                                    size_t *count, uint64_t *bytes,
+                                    hs_error *err)
+{
     int fd = dup(s->tmp_fd); /* closedir closes it; keep tmp_fd */
     DIR *dir;
     struct dirent *ent;
     hs_status st = HS_OK;
 
+    *count = 0;
+    *bytes = 0;
     if (fd < 0)
         return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
     dir = fdopendir(fd);
@@ -166,22 +171,33 @@ static hs_status remove_stale_temps(dir_store *s, hs_error *err)
         close(fd);
         return fail_errno(err, HS_ERR_IO, "cannot scan", s->root, errno);
     }
+    rewinddir(dir); /* a dup shares the offset an earlier scan moved */
     while ((ent = readdir(dir)) != NULL) {
         struct stat sb;
         if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
             continue;
         if (fstatat(s->tmp_fd, ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
             continue; /* vanished meanwhile: another process cleaned it */
-        if (S_ISDIR(sb.st_mode) || sb.st_mtime > cutoff)
+        if (S_ISDIR(sb.st_mode) || mtime_ns(&sb) >= before_ns)
             continue;
-        if (unlinkat(s->tmp_fd, ent->d_name, 0) != 0 && errno != ENOENT) {
+        if (unlinkat(s->tmp_fd, ent->d_name, 0) != 0) {
+            if (errno == ENOENT)
+                continue;
             st = fail_errno(err, HS_ERR_IO, "cannot remove stale temp file",
                             ent->d_name, errno);
             break;
         }
+        (*count)++;
+        *bytes += (uint64_t)sb.st_size;
     }
     closedir(dir);
     return st;
+}
+
+static hs_status dir_sweep_temps(void *impl, int64_t before_ns, size_t *count,
+                                 uint64_t *bytes, hs_error *err)
+{
+    return remove_stale_temps(impl, before_ns, count, bytes, err);
 }
 
 hs_status hs_blob_dir_open(const char *root, hs_blob_store **out, hs_error *err)
@@ -221,7 +237,14 @@ hs_status hs_blob_dir_open(const char *root, hs_blob_store **out, hs_error *err)
         st = fail_errno(err, HS_ERR_IO, "cannot open tmp/ in", root, errno);
         goto fail;
     }
-    if ((st = remove_stale_temps(s, err)) != HS_OK)
+    /* File times are the system clock's, so the cutoff is too (not a
+     * test's manual clock). */
+    size_t removed;
+    uint64_t removed_bytes;
+    int64_t cutoff = (hs_clock_now(hs_clock_system()) -
+                      HS_BLOB_DIR_STALE_SECONDS) * 1000000000LL;
+    if ((st = remove_stale_temps(s, cutoff, &removed, &removed_bytes, err)) !=
+        HS_OK)
         goto fail;
     *out = &s->base;
     return HS_OK;
@@ -563,9 +586,13 @@ static hs_status each_of_kind(dir_store *s, const char *kind,
     hs_status st = HS_OK;
 
     if (!dir) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
-        return fail_errno(err, HS_ERR_IO, "cannot scan", kind, errno);
+        /* gone meanwhile, or a file that is not a kind's folder */
+        return e == ENOENT || e == ENOTDIR
+                   ? HS_OK
+                   : fail_errno(err, HS_ERR_IO, "cannot scan", kind, e);
     }
     while (st == HS_OK && (ent = readdir(dir)) != NULL) {
         if (strlen(ent->d_name) != HS_BLOB_ID_HEX)
@@ -583,9 +610,17 @@ static hs_status each_of_kind(dir_store *s, const char *kind,
         if (hs_blob_key_valid(keys[n]))
             n++;
     }
+    for (size_t i = 0; st == HS_OK && i < n; i++) {
+        struct stat sb;
+        /* Only what this store could have made: a file (not one removed
+         * meanwhile). */
+        if (fstatat(dirfd(dir), keys[i] + strlen(kind) + 1, &sb,
+                    AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode))
+            continue;
+        st = fn(ctx, keys[i], (uint64_t)sb.st_size, mtime_ns(&sb), err);
+    }
     closedir(dir);
-    for (size_t i = 0; st == HS_OK && i < n; i++)
-        st = fn(ctx, keys[i], err);
     free(keys);
     return st;
 }
@@ -629,4 +664,5 @@ static const hs_blob_ops dir_ops = {
     .close = dir_close,
     .each = dir_each,
     .writer_replace = dir_writer_replace,
+    .sweep_temps = dir_sweep_temps,
 };

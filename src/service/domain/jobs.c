@@ -9,10 +9,23 @@
 #include "domain/runner.h"
 #include "store/store.h"
 
-static hs_status check_capacity(hs_app *app, hs_error *err)
+/* The user's share of the queue first (so that one user cannot fill it:
+ * 429, theirs to wait for), then the queue's own capacity (503). */
+static hs_status check_capacity(hs_app *app, const hs_user *viewer,
+                                hs_error *err)
 {
     int64_t counts[HS_JOB_STATES];
-    hs_status st = hs_store_job_counts(app->store, counts, err);
+    unsigned share = app->limits.max_queued_jobs_per_user;
+    hs_status st = share ? hs_store_job_owner_counts(app->store, viewer->id,
+                                                     counts, err)
+                         : HS_OK;
+    if (st != HS_OK)
+        return st;
+    if (share && counts[HS_JOB_QUEUED] >= (int64_t)share)
+        return hs_fail(err, HS_ERR_QUOTA,
+                       "you have %lld jobs queued; the limit is %u",
+                       (long long)counts[HS_JOB_QUEUED], share);
+    st = hs_store_job_counts(app->store, counts, err);
     if (st != HS_OK)
         return st;
     if (counts[HS_JOB_QUEUED] >= (int64_t)app->limits.max_queued_jobs)
@@ -31,7 +44,7 @@ static hs_status submit(hs_app *app, const hs_job_type *type,
     memset(out, 0, sizeof *out);
     hs_status st = type->prepare(app, viewer, request, out, err);
     if (st == HS_OK)
-        st = check_capacity(app, err);
+        st = check_capacity(app, viewer, err);
     if (st == HS_OK) {
         out->owner_id = viewer->id;
         snprintf(out->type, sizeof out->type, "%s", type->name);

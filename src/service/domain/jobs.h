@@ -22,8 +22,11 @@
 /* POST /api/v1/jobs: `request` is the JSON object as sent; its "type"
  * names a type users may submit (HS_ERR_INVALID, field "type", for any
  * other), the rest is the type's to check (errors name their field;
- * HS_ERR_MALFORMED for a missing field or a wrong JSON type). HS_ERR_BUSY
- * when the queue is full. *out gets the queued job (hs_job_rec_free). */
+ * HS_ERR_MALFORMED for a missing field or a wrong JSON type).
+ * HS_ERR_QUOTA "you have N jobs queued; the limit is M" when the viewer
+ * already has app->limits.max_queued_jobs_per_user queued jobs (0: no
+ * share), HS_ERR_BUSY when the queue is full. The same for every submit
+ * below. *out gets the queued job (hs_job_rec_free). */
 hs_status hs_jobs_submit(hs_app *app, const hs_user *viewer,
                          const json_t *request, hs_job_rec *out,
                          hs_error *err);

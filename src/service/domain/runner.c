@@ -269,9 +269,9 @@ static int claim(hs_runner *r, slot *s, hs_job_rec *job)
     snprintf(id, sizeof id, "%s#%llu", r->worker_id,
              (unsigned long long)++r->claims);
     pthread_mutex_unlock(&r->lock);
-    hs_status st = hs_store_job_claim_next(r->app->store, id, r->types,
-                                           hs_clock_now(r->app->clock),
-                                           r->store_lease, job, &err);
+    hs_status st = hs_store_job_claim_next_fair(r->app->store, id, r->types,
+                                                hs_clock_now(r->app->clock),
+                                                r->store_lease, job, &err);
     /* Every worker claims at least once a second: the store's pulse. */
     hs_notifications_io(r->app, st, "claiming a job", &err);
     if (st != HS_OK) {

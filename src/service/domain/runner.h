@@ -2,7 +2,10 @@
  * store's queue and run them by type.
  *
  * A runner is one worker of the shared queue (the jobs table): it claims
- * queued jobs of the types it has (app->job_types) under its worker id,
+ * queued jobs of the types it has (app->job_types) fairly between users
+ * (store.h's hs_store_job_claim_next_fair: the user with the fewest
+ * running jobs first, so one user's backlog never holds up another's
+ * job for more than the jobs already running) under its worker id,
  * made at start from the host name, the process id and a random part, so
  * no two runners - in one process, in two, or before and after a restart -
  * ever share one; each claim adds its own number ("ID#7"), and the job is

@@ -277,6 +277,7 @@ static const struct {
     {HS_ERR_MALFORMED, 400, "bad_request"},
     {HS_ERR_NO_INPUT, 409, "input_not_stored"},
     {HS_ERR_CORRUPT, 409, "stored_data_damaged"},
+    {HS_ERR_QUOTA, 429, "too_many_jobs"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
@@ -291,7 +292,7 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
                            details, "%s", msg);
             if (st == HS_ERR_BUSY)
                 hs_resp_header(resp, "Retry-After", "5");
-            if (st == HS_ERR_LIMITED)
+            if (st == HS_ERR_LIMITED || st == HS_ERR_QUOTA)
                 hs_resp_header(resp, "Retry-After", "60");
             return;
         }

@@ -58,6 +58,8 @@ static const key_spec KEYS[] = {
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
+    U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",
+      "one user's queued jobs before their new ones get 429; 0 = a quarter of max-queued-jobs"),
     U("login-rate", login_rate, 0, 1000000, "300", "logins (and setups, unlock links) per minute per client address, 0 = unlimited"),
     U("login-backoff-after", login_backoff_after, 0, 1000,
       NUMBER_TEXT(HS_BACKOFF_ACCOUNT_AFTER),
@@ -75,6 +77,8 @@ static const key_spec KEYS[] = {
     U("max-topology-nodes", max_topology_nodes, 1, HL_TOPOLOGY_MAX_NODES_LIMIT,
       NUMBER_TEXT(HL_TOPOLOGY_MAX_NODES_DEFAULT),
       "nodes a topology may have at most (uploads and analyses)"),
+    U("blob-grace-seconds", blob_grace_seconds, 0, 604800, "3600",
+      "at start, stored files no record refers to are removed once this old"),
     U("min-free-disk-mb", min_free_disk_mb, 0, 100000000, "100",
       "GET /api/v1/health fails (503, check 'disk') when the data directory's "
       "file system has less free space than this, MiB; 0 = report only"),

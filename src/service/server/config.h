@@ -33,6 +33,7 @@ typedef struct hs_server_config {
     unsigned train_threads;
     unsigned sync_rows;
     unsigned max_queued_jobs;
+    unsigned max_queued_jobs_per_user; /* 0 = a quarter of max_queued_jobs */
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
     unsigned login_backoff_after;         /* an account's free failures */
     unsigned login_address_backoff_after; /* an address's free failures */
@@ -41,6 +42,8 @@ typedef struct hs_server_config {
     unsigned model_cache;
     unsigned job_lease_seconds; /* a running job's lease, renewed while it runs */
     unsigned max_topology_nodes; /* a topology's nodes at most */
+    unsigned blob_grace_seconds; /* an unreferenced blob younger than this
+                                    is kept by the orphan sweep */
     unsigned min_free_disk_mb; /* health fails below this free space, MiB */
     int secure_cookies;
     unsigned security_flush_seconds;  /* refusal tallies written this often */

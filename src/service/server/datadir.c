@@ -1,10 +1,18 @@
-/* datadir.c - opening a data directory (see datadir.h). */
+/* datadir.c - opening a data directory, and its owner lock (see datadir.h).
+ *
+ * The lock is an flock, not an fcntl lock: fcntl locks belong to the
+ * process and vanish when any descriptor of the file is closed (SQLite
+ * or a library opening .lock would drop it silently), while an flock
+ * belongs to its own open file description. Either way the kernel drops
+ * it when the process dies, so a crash never leaves a stale lock.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,7 +33,7 @@ static hs_status make_dirs(const char *path, hs_error *err)
             continue;
         char saved = *s;
         *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        if (mkdir(p, HS_DATADIR_DIR_MODE) != 0 && errno != EEXIST) {
             char buf[128];
             /* GNU strerror_r: thread-safe, unlike strerror. */
             rc = hs_fail(err, HS_ERR_IO, "%s: cannot create the directory: %s",
@@ -53,6 +61,169 @@ static char *join(const char *dir, const char *name)
         snprintf(s, n, "%s/%s", dir, name);
     return s;
 }
+
+/* ---- the owner lock ---------------------------------------------------- */
+
+struct hs_dirlock {
+    int fd; /* DIR/.lock, flocked */
+};
+
+/* The holder's pid as it wrote it in the file, 0 when unreadable. */
+static long lock_holder(int fd)
+{
+    char buf[64];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && pid > 0 ? pid : 0;
+}
+
+/* Writes "PID WHAT" into the lock file, which this process holds. */
+static void lock_note(int fd, const char *what)
+{
+    char buf[160];
+    int n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(),
+                     what ? what : "healer");
+    if (n > 0 && ftruncate(fd, 0) == 0 &&
+        pwrite(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1,
+               0) < 0) {
+        /* Only a note for the next process's message: never fatal. */
+    }
+}
+
+hs_status hs_datadir_lock(const char *path, const char *what,
+                          hs_dirlock **out, hs_error *err)
+{
+    char buf[128];
+    *out = NULL;
+    if (!path || !*path)
+        return hs_fail(err, HS_ERR_INVALID, "the data directory path is empty");
+    hs_status rc = make_dirs(path, err);
+    if (rc != HS_OK)
+        return rc;
+    char *file = join(path, ".lock");
+    hs_dirlock *lock = calloc(1, sizeof *lock);
+    if (!file || !lock) {
+        free(file);
+        free(lock);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    lock->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                    HS_DATADIR_FILE_MODE);
+    if (lock->fd < 0) {
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot open the lock file: %s", file,
+                     strerror_r(errno, buf, sizeof buf));
+    } else if (flock(lock->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            long pid = lock_holder(lock->fd);
+            if (pid)
+                rc = hs_fail(err, HS_ERR_CONFLICT,
+                             "data directory %s is in use by process %ld",
+                             path, pid);
+            else
+                rc = hs_fail(err, HS_ERR_CONFLICT,
+                             "data directory %s is in use by another process",
+                             path);
+        } else {
+            rc = hs_fail(err, HS_ERR_IO, "%s: cannot lock: %s", file,
+                         strerror_r(errno, buf, sizeof buf));
+        }
+    }
+    free(file);
+    if (rc != HS_OK) {
+        if (lock->fd >= 0)
+            close(lock->fd);
+        free(lock);
+        return rc;
+    }
+    lock_note(lock->fd, what);
+    *out = lock;
+    return HS_OK;
+}
+
+void hs_datadir_unlock(hs_dirlock *lock)
+{
+    if (!lock)
+        return;
+    if (ftruncate(lock->fd, 0) != 0) {
+        /* the pid stays in the file; the lock is released all the same */
+    }
+    close(lock->fd); /* releases the flock */
+    free(lock);
+}
+
+/* ---- modes --------------------------------------------------------------- */
+
+/* nftw's callback has no argument of its own: the walk's state is the
+ * calling thread's. */
+typedef struct mode_walk {
+    const atomic_int *stop;
+    size_t files, dirs;
+    int failed_errno;
+    char failed_path[512];
+} mode_walk;
+
+static _Thread_local mode_walk *current_walk;
+
+static int fix_one(const char *path, const struct stat *st, int type,
+                   struct FTW *ftw)
+{
+    (void)ftw;
+    mode_walk *w = current_walk;
+    if (w->stop && atomic_load(w->stop))
+        return 1;
+    mode_t want;
+    size_t *count;
+    if (type == FTW_F && S_ISREG(st->st_mode)) {
+        /* Only what others may do goes: a file someone put in the
+         * directory keeps its owner's bits (an executable stays one). */
+        want = st->st_mode & 0700;
+        count = &w->files;
+    } else if (type == FTW_D || type == FTW_DP) {
+        want = HS_DATADIR_DIR_MODE;
+        count = &w->dirs;
+    } else {
+        return 0; /* links, sockets, vanished entries: left alone */
+    }
+    if ((st->st_mode & 07777) == want)
+        return 0;
+    /* AT_SYMLINK_NOFOLLOW is refused by Linux's fchmodat; the walk is
+     * physical (FTW_PHYS), so `path` is not a link here. */
+    if (chmod(path, want) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        w->failed_errno = errno;
+        snprintf(w->failed_path, sizeof w->failed_path, "%s", path);
+        return 1;
+    }
+    (*count)++;
+    return 0;
+}
+
+hs_status hs_datadir_fix_modes(const char *path, const atomic_int *stop,
+                               size_t *files, size_t *dirs, hs_error *err)
+{
+    mode_walk w = {.stop = stop};
+    char buf[128];
+    *files = *dirs = 0;
+    current_walk = &w;
+    int rc = nftw(path, fix_one, 16, FTW_PHYS);
+    current_walk = NULL;
+    *files = w.files;
+    *dirs = w.dirs;
+    if (w.failed_errno)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot narrow its mode: %s",
+                       w.failed_path, strerror_r(w.failed_errno, buf, sizeof buf));
+    if (rc < 0)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot walk: %s", path,
+                       strerror_r(errno, buf, sizeof buf));
+    return HS_OK;
+}
+
+/* ---- opening ------------------------------------------------------------ */
 
 static hs_status not_before_encryption(const char *path, hs_error *err);
 
@@ -183,7 +354,8 @@ hs_status hs_datadir_access_log(const hs_datadir *d, const char *setting,
     } else {
         snprintf(path, cap, "%s", setting);
     }
-    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                HS_DATADIR_FILE_MODE);
     if (*fd < 0) {
         char buf[128];
         return hs_fail_field(err, HS_ERR_IO, "access-log",
@@ -306,39 +478,6 @@ hs_status hs_datadir_key_id_check(const char *path, const hs_datakey *key,
     return HS_OK;
 }
 
-hs_status hs_datadir_lock(const char *path, int *fd_out, hs_error *err)
-{
-    char buf[128];
-    *fd_out = -1;
-    if (!path || !*path)
-        return hs_fail(err, HS_ERR_INVALID, "the data directory path is empty");
-    hs_status made = make_dirs(path, err);
-    if (made != HS_OK)
-        return made;
-    char *lock = join(path, ".lock");
-    if (!lock)
-        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    hs_status rc = HS_OK;
-    if (fd < 0)
-        rc = hs_fail(err, HS_ERR_IO, "%s: cannot open: %s", lock,
-                     strerror_r(errno, buf, sizeof buf));
-    else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-        rc = errno == EWOULDBLOCK
-                 ? hs_fail(err, HS_ERR_BUSY,
-                           "the data directory %s is in use by another "
-                           "process (a running `healer serve`?): stop it first",
-                           path)
-                 : hs_fail(err, HS_ERR_IO, "%s: cannot lock: %s", lock,
-                           strerror_r(errno, buf, sizeof buf));
-    if (rc == HS_OK)
-        *fd_out = fd;
-    else if (fd >= 0)
-        close(fd);
-    free(lock);
-    return rc;
-}
-
 /* Reads exactly len bytes; 0 on success. */
 static int read_exact(int fd, uint8_t *buf, size_t len)
 {
@@ -385,7 +524,8 @@ hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
      * end up with one key. */
     randombytes_buf(key, len);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+              HS_DATADIR_FILE_MODE);
     if (fd < 0 || write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
         rc = hs_fail(err, HS_ERR_IO, "%s: cannot write the server key: %s",
                      tmp, strerror_r(errno, buf, sizeof buf));

@@ -8,9 +8,17 @@
  * opens it through here, so the layout is decided once. Opening creates
  * what is missing (directories with mode 0700) and applies the store's
  * migrations.
+ *
+ * DIR/.lock is the directory's owner lock (hs_datadir_lock): `healer
+ * serve` and offline maintenance commands take it before they touch
+ * anything, so a second server on the same directory never recovers the
+ * first one's jobs. Commands that only add records (`healer user add`) do
+ * not take it: SQLite serialises their writes with the running server's.
  */
 #ifndef HEALER_HS_DATADIR_H
 #define HEALER_HS_DATADIR_H
+
+#include <stdatomic.h>
 
 #include "blob/blob.h"
 #include "base/error.h"
@@ -18,6 +26,34 @@
 
 /* The default, relative to the working directory: `make run` uses it. */
 #define HS_DATADIR_DEFAULT "var"
+
+/* The owner lock of a data directory, held from hs_datadir_lock until
+ * hs_datadir_unlock (or the process's end: the kernel drops it then, so a
+ * crashed server never leaves a stale lock behind). */
+typedef struct hs_dirlock hs_dirlock;
+
+/* Takes the exclusive owner lock of the data directory `path`: an flock
+ * on PATH/.lock (created with mode 0600; the directory itself, mode 0700,
+ * when it does not exist yet - nothing else is created or read), which
+ * then holds this process's id. Call it before the directory is opened and
+ * keep it for as long as the process works on the directory. `what` names
+ * the holder in the file for people reading it ("healer serve", "healer
+ * rekey"): a rekey refuses to run beside a server, and the reverse.
+ *
+ * Never waits. When another process holds it: HS_ERR_CONFLICT with the
+ * message "data directory PATH is in use by process PID" (PID as that
+ * process wrote it; "by another process" while it has not yet). Errors:
+ * HS_ERR_INVALID (empty path), HS_ERR_IO (cannot create or lock the file,
+ * with the reason), HS_ERR_NOMEM. The lock belongs to the returned
+ * descriptor, not to a thread: it is not inherited across exec
+ * (O_CLOEXEC). Locking the same directory twice in one process is refused
+ * like a second process. On success the caller releases *out with
+ * hs_datadir_unlock. */
+hs_status hs_datadir_lock(const char *path, const char *what,
+                          hs_dirlock **out, hs_error *err);
+
+/* Releases the lock (the .lock file stays, empty). NULL is a no-op. */
+void hs_datadir_unlock(hs_dirlock *lock);
 
 typedef struct hs_datadir {
     char *path;
@@ -82,12 +118,26 @@ hs_status hs_datadir_key_id_put(const char *path, const hs_datakey *key,
  * is done: a server refuses to start beside a half-done rotation. */
 #define HS_DATADIR_REKEY_MARK "rekey.pending"
 
-/* Takes the data directory's lock (an exclusive flock on PATH/.lock,
- * created mode 0600) for as long as *fd_out stays open: HS_ERR_BUSY when
- * another process holds it. `healer serve` holds it while it runs, and
- * `healer rekey` refuses to run beside it. */
-hs_status hs_datadir_lock(const char *path, int *fd_out, hs_error *err);
 void hs_datadir_close(hs_datadir *d);
+
+/* The modes of what the data directory creates, whatever the umask
+ * (`healer serve` also sets umask 077): its files are readable by their
+ * owner only, and so are its directories. */
+#define HS_DATADIR_FILE_MODE 0600
+#define HS_DATADIR_DIR_MODE 0700
+
+/* Narrows what the directory tree at `path` holds to its owner: every
+ * regular file loses its group and other permissions and its set-id and
+ * sticky bits (a 0644 database becomes 0600; a file someone put there
+ * keeps its owner's bits), every directory becomes 0700; symbolic links
+ * are neither followed nor changed, nor anything else. *files and *dirs get
+ * how many were changed. Stops early, returning HS_OK with what it did so
+ * far, when *stop becomes non-zero (stop may be NULL). A file that
+ * vanishes meanwhile is skipped; one that cannot be changed is
+ * HS_ERR_IO naming it (what was changed before it stays changed).
+ * Thread-safe (no working-directory change). */
+hs_status hs_datadir_fix_modes(const char *path, const atomic_int *stop,
+                               size_t *files, size_t *dirs, hs_error *err);
 
 /* The access log's file as the `access-log` setting names it: "" =
  * DIR/logs/access.log (logs/ created with mode 0700), "-" = stderr (*fd =

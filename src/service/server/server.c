@@ -1,6 +1,8 @@
 /* server/server.c - the life cycle of `healer serve` (see server.h). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -22,6 +24,7 @@
 #include "domain/logins.h"
 #include "domain/models.h"
 #include "domain/notifications.h"
+#include "domain/orphans.h"
 #include "domain/runner.h"
 #include "domain/security_report.h"
 #include "domain/topologies.h"
@@ -34,12 +37,16 @@
 struct hs_server {
     hs_app app;
     hs_server_config cfg;
+    hs_dirlock *lock; /* the data directory's, taken first */
     hs_datadir *dd;   /* owns app.store, app.blobs and app.keys */
-    int lock_fd;      /* the data directory's lock, -1 = not taken */
     struct hs_http *http;
     hs_login_policy login_policy; /* app.login_policy points here */
     char public_url[320];         /* app.public_url points here */
     int access_fd;             /* the access log's file, -1 = stderr */
+    int64_t started_ns;        /* the system clock at start (file times) */
+    pthread_t sweep;           /* the start-up sweep (modes, orphans) */
+    int sweep_started;
+    atomic_int sweep_stop;     /* raised by stop: the sweep ends early */
     char access_path[PATH_MAX]; /* for the start-up message */
     hs_tls_creds tls;           /* HTTPS's certificate and key, or none */
 };
@@ -278,6 +285,63 @@ static void login_policy(hs_server *s)
     s->app.login_policy = p;
 }
 
+/* ---- the start-up sweep ---------------------------------------------------- */
+
+/* Narrows the modes an older healer (or a wide umask) left in the data
+ * directory, and logs what it changed. */
+static void sweep_modes(hs_server *s)
+{
+    size_t files = 0, dirs = 0;
+    hs_error err = {0};
+    hs_status st = hs_datadir_fix_modes(s->cfg.data_dir, &s->sweep_stop,
+                                        &files, &dirs, &err);
+    if (st != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot narrow the data directory's modes",
+               json_pack("{s:s}", "error", err.message));
+    if (files || dirs)
+        hs_log(HS_LOG_WARN, "data directory modes narrowed to 0600 / 0700",
+               json_pack("{s:s, s:I, s:I}", "data_dir", s->cfg.data_dir,
+                         "files", (json_int_t)files, "directories",
+                         (json_int_t)dirs));
+}
+
+/* Removes blobs no record refers to and writers' temporary files, those
+ * last written blob-grace-seconds before this start or earlier: what a
+ * killed process left (a blob committed before its record). A younger
+ * one may be another process's, about to be recorded. */
+static void sweep_orphans(hs_server *s)
+{
+    hs_orphan_report rep;
+    hs_error err = {0};
+    int64_t before_ns =
+        s->started_ns - (int64_t)s->cfg.blob_grace_seconds * 1000000000LL;
+    hs_status st =
+        hs_orphans_sweep(&s->app, before_ns, &s->sweep_stop, &rep, &err);
+    if (st != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot remove orphan blobs",
+               json_pack("{s:s}", "error", err.message));
+    if (rep.blobs || rep.temps || st != HS_OK)
+        hs_log(HS_LOG_WARN, "orphan blobs removed",
+               json_pack("{s:I, s:I, s:I, s:I, s:I}", "blobs",
+                         (json_int_t)rep.blobs, "blob_bytes",
+                         (json_int_t)rep.blob_bytes, "temp_files",
+                         (json_int_t)rep.temps, "temp_bytes",
+                         (json_int_t)rep.temp_bytes, "kept_recent",
+                         (json_int_t)rep.kept_recent));
+    else
+        hs_log(HS_LOG_INFO, "no orphan blobs",
+               json_pack("{s:I}", "kept_recent", (json_int_t)rep.kept_recent));
+}
+
+static void *sweep_main(void *arg)
+{
+    hs_server *s = arg;
+    sweep_modes(s);
+    if (!atomic_load(&s->sweep_stop))
+        sweep_orphans(s);
+    return NULL;
+}
+
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
@@ -293,6 +357,12 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
+    /* The default share: a quarter of the queue, so that four users'
+     * backlogs fill it before anyone is refused for the queue's sake. */
+    app->limits.max_queued_jobs_per_user =
+        cfg->max_queued_jobs_per_user ? cfg->max_queued_jobs_per_user
+        : cfg->max_queued_jobs >= 4   ? cfg->max_queued_jobs / 4
+                                      : 1;
     app->limits.max_topology_nodes = cfg->max_topology_nodes;
     login_policy(s);
     app->public_url = s->public_url;
@@ -368,10 +438,15 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     s->cfg = *cfg;
     s->cfg.max_connections = max_connections;
     s->access_fd = -1;
-    s->lock_fd = -1;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->started_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
     derive_public_url(s, host, port);
+    /* The transport is settled (files outside the directory only), then
+     * the directory locked before anything in it is opened. */
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
-        (st = hs_datadir_lock(cfg->data_dir, &s->lock_fd, err)) != HS_OK ||
+        (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
+            HS_OK ||
         (st = hs_datadir_open_store(cfg->data_dir, cfg->store,
                                     cfg->data_key_file, &s->dd, err)) !=
             HS_OK ||
@@ -395,6 +470,10 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
                      "data_dir", cfg->data_dir, "workers", (int)cfg->workers,
                      "http_threads", (int)cfg->http_threads, "access_log",
                      s->access_path));
+    /* After readiness: a big directory must not hold up the start. */
+    s->sweep_started = pthread_create(&s->sweep, NULL, sweep_main, s) == 0;
+    if (!s->sweep_started)
+        hs_log(HS_LOG_ERROR, "cannot start the start-up sweep", NULL);
     announce(s, console, host, port);
     *out = s;
     return HS_OK;
@@ -451,6 +530,10 @@ void hs_server_stop(hs_server *s)
     if (!s)
         return;
     hs_app *app = &s->app;
+    if (s->sweep_started) { /* it uses the store and the blobs */
+        atomic_store(&s->sweep_stop, 1);
+        pthread_join(s->sweep, NULL);
+    }
     if (s->http) {
         hs_http_quiesce(s->http);
         hs_log(HS_LOG_INFO, "stopping: no new connections; finishing requests",
@@ -470,9 +553,8 @@ void hs_server_stop(hs_server *s)
     hs_health_free(app->health);
     hs_throttle_free(app->login_throttle);
     hs_datadir_close(s->dd);
-    if (s->lock_fd >= 0)
-        close(s->lock_fd);
     hs_tls_free(&s->tls);
+    hs_datadir_unlock(s->lock); /* last: nothing of the directory is open */
     sodium_memzero(app->csrf_key, sizeof app->csrf_key);
     free(s);
 }

@@ -49,11 +49,15 @@
  * answering, for health checks), which an older backend answers by
  * counting its users; version 11 appends the sealed fields
  * (hs_sealed_field: ids, get, put), through which `healer rekey` rewrites
- * encrypted values; an older backend refuses them; version 12 appends two resources,
- * the audit log of administrative actions (append and list only: no
- * operation edits or deletes a row) and the tallies of refused requests
- * with the security report's aggregations; an older backend has
- * neither: their wrappers refuse cleanly.
+ * encrypted values; an older backend refuses them; version 12 appends two
+ * resources, the audit log of administrative actions (append and list
+ * only: no operation edits or deletes a row) and the tallies of refused
+ * requests with the security report's aggregations; an older backend has
+ * neither: their wrappers refuse cleanly; version 13 appends the
+ * jobs' claim_next_fair (a claim that shares the workers between users;
+ * an older backend's claim is the plain oldest-first one) and one
+ * resource, blob_refs (every blob key a record refers to, for the orphan
+ * sweep; an older backend's wrapper refuses, and nothing is swept).
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -109,7 +113,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 12
+#define HS_STORE_OPS_VERSION 13
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -263,6 +267,11 @@ typedef struct hs_store_job_ops {
     hs_status (*attempt_list)(void *impl, hs_id job_id, hs_id viewer_id,
                               int viewer_is_admin, hs_job_attempt **items,
                               size_t *n, hs_error *err);
+    /* version 13 */
+    hs_status (*claim_next_fair)(void *impl, const char *worker_id,
+                                 const char *types_json, int64_t now,
+                                 int64_t lease_seconds, hs_job_rec *out,
+                                 hs_error *err);
 } hs_store_job_ops;
 
 typedef struct hs_store_diagnosis_ops {
@@ -412,6 +421,11 @@ typedef struct hs_store_tally_ops {
                               int64_t bucket_seconds, hs_tally **items,
                               size_t *n, hs_error *err);
 } hs_store_tally_ops;
+/* version 13 */
+typedef struct hs_store_blob_ref_ops {
+    hs_status (*list)(void *impl, char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                      size_t *n, hs_error *err);
+} hs_store_blob_ref_ops;
 
 /* The tables are pointers, so that appending to one does not move the
  * others. */
@@ -444,6 +458,8 @@ typedef struct hs_store_ops {
     /* version 12 */
     const hs_store_audit_ops *audit;
     const hs_store_tally_ops *tallies;
+    /* version 13 */
+    const hs_store_blob_ref_ops *blob_refs;
 } hs_store_ops;
 
 struct hs_store {
@@ -1323,23 +1339,39 @@ static inline int hs_store__types_json(const char *const *types, char *buf,
  * of those types. Two callers - threads, handles or processes - never get
  * the same job, and a worker never gets a job of a type it cannot run
  * (another version of healer may share the queue). */
+/* The checks every claim makes before its backend sees it; the types as
+ * JSON into list (cap bytes; *types_json NULL for any type). */
+static inline hs_status
+hs_store__claim_ok(hs_store *store, const char *worker_id,
+                   const char *const *types, int64_t lease_seconds,
+                   hs_job_rec *out, char *list, size_t cap,
+                   const char **types_json, hs_error *err)
+{
+    hs_status hs;
+    if (!store || !out)
+        return hs_store__bad(err, "job claim: missing argument");
+    memset(out, 0, sizeof *out);
+    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
+        return hs;
+    if (types && !hs_store__types_json(types, list, cap))
+        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
+    *types_json = types ? list : NULL;
+    return HS_OK;
+}
+
 static inline hs_status
 hs_store_job_claim_next(hs_store *store, const char *worker_id,
                         const char *const *types, int64_t now,
                         int64_t lease_seconds, hs_job_rec *out, hs_error *err)
 {
-    hs_status hs;
     char list[1024];
-    if (!store || !out)
-        return hs_store__bad(err, "job_claim_next: missing argument");
-    memset(out, 0, sizeof *out);
-    if ((hs = hs_store__lease_ok(worker_id, lease_seconds, err)) != HS_OK)
-        return hs;
-    if (types && !hs_store__types_json(types, list, sizeof list))
-        return hs_store__bad(err, "job types must be [a-z0-9_]{1,31}");
-    return store->ops->jobs->claim_next(store->impl, worker_id,
-                                        types ? list : NULL, now,
-                                        lease_seconds, out, err);
+    const char *types_json = NULL;
+    hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
+                                      out, list, sizeof list, &types_json, err);
+    return hs != HS_OK ? hs
+                       : store->ops->jobs->claim_next(store->impl, worker_id,
+                                                      types_json, now,
+                                                      lease_seconds, out, err);
 }
 
 /* Records the progress of job `id`, running on worker_id (progress clamped
@@ -2639,6 +2671,63 @@ static inline hs_status hs_store_event_series(hs_store *store, int64_t since,
 {
     return hs_store__series(store, 1, since, until, bucket_seconds, items, n,
                             err);
+}
+
+/* ---- version 13: fair claims, blob references ------------------------------ */
+
+/* hs_store_job_claim_next, except for which queued job is taken: the
+ * workers are shared between the users (owners) with queued jobs. Among
+ * the queued jobs of `types`, the one taken is that of the owner with the
+ * fewest running jobs; between owners with as many, that of the owner
+ * whose latest job started longest ago (never: first); then the oldest
+ * (lowest id). So a user's backlog never holds up another user's job for
+ * more than the jobs already running: with W workers, a user gets more
+ * than ceil(W / 2) of them only while nobody else waits. One user's jobs
+ * still run oldest first. Atomic as claim_next: two callers never get the
+ * same job, and a running job counts (whatever its lease) until it ends
+ * or is taken back. A backend older than version 13 claims with
+ * claim_next. */
+static inline hs_status
+hs_store_job_claim_next_fair(hs_store *store, const char *worker_id,
+                             const char *const *types, int64_t now,
+                             int64_t lease_seconds, hs_job_rec *out,
+                             hs_error *err)
+{
+    char list[1024];
+    const char *types_json = NULL;
+    if (store && store->ops->version < 13)
+        return hs_store_job_claim_next(store, worker_id, types, now,
+                                       lease_seconds, out, err);
+    hs_status hs = hs_store__claim_ok(store, worker_id, types, lease_seconds,
+                                      out, list, sizeof list, &types_json, err);
+    return hs != HS_OK ? hs
+                       : store->ops->jobs->claim_next_fair(
+                             store->impl, worker_id, types_json, now,
+                             lease_seconds, out, err);
+}
+
+/* Every blob key a record refers to - live or in the trash, of every
+ * resource: datasets, models, jobs' inputs, diagnoses (results and
+ * inputs), topologies, analyses (three each) - once each, non-empty,
+ * sorted ascending by strcmp (so a caller may bsearch it), in *keys
+ * (free()) and *n. What is not in it belongs to no record: the orphan
+ * sweep removes such blobs (domain/orphans.h). A column that keeps a blob
+ * key, added later, must be added here, or its blobs get swept.
+ * HS_ERR_INVALID for a backend older than version 13. */
+static inline hs_status
+hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                        size_t *n, hs_error *err)
+{
+    if (!store || !keys || !n)
+        return hs_store__bad(err, "blob_refs_list: missing argument");
+    *keys = NULL;
+    *n = 0;
+    if (store->ops->version < 13)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) cannot "
+                       "list the blobs its records refer to",
+                       store->ops->name, store->ops->version);
+    return store->ops->blob_refs->list(store->impl, keys, n, err);
 }
 
 #ifdef __cplusplus

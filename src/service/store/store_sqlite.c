@@ -37,6 +37,8 @@
  * slices), and reading the clock - callers pass every time in (only a
  * migration's applied_at comes from SQLite's own clock).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -44,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -405,6 +408,11 @@ static const char *const migrations[] = {
     "  count INTEGER NOT NULL CHECK (count >= 1),"
     "  PRIMARY KEY (bucket, route, source, kind)) WITHOUT ROWID;"
     "CREATE INDEX account_events_at ON account_events(at);",
+    /* 15: the fair claim (sq_job_claim_next_fair) reads, per owner with
+     * queued jobs, how many of theirs run and when their latest started:
+     * two index lookups instead of a scan of the owner's whole history. */
+    "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
+    "CREATE INDEX jobs_owner_started ON jobs(owner_id, started_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -2084,6 +2092,14 @@ static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
                       "i", owner_id);
 }
 
+/* A claim's write, the same for every claim: the queued job whose id the
+ * subquery that follows picks (closed by the caller) becomes running,
+ * leased to ?2 from ?1 for ?3 seconds. */
+#define CLAIM_QUEUED_JOB                                                       \
+    "UPDATE jobs SET state = 'running', started_at = ?1,"                      \
+    " worker_id = ?2, lease_expires_at = ?1 + ?3"                              \
+    " WHERE state = 'queued' AND id = ("
+
 /* One statement picks and takes the job, so no other claimer (thread or
  * process) can slip in between; the outer state test is belt and braces. */
 /* types_json is a JSON array of type names the wrapper built and checked
@@ -2095,14 +2111,39 @@ static hs_status sq_job_claim_next(void *impl, const char *worker_id,
                                    hs_error *err)
 {
     return sq_get_one(impl, read_job, release_job, out, "no job is queued", err,
-                      "UPDATE jobs SET state = 'running', started_at = ?1,"
-                      " worker_id = ?2, lease_expires_at = ?1 + ?3"
-                      " WHERE state = 'queued' AND id = (SELECT id FROM jobs"
+                      CLAIM_QUEUED_JOB "SELECT id FROM jobs"
                       " WHERE state = 'queued' AND (?4 IS NULL OR type IN"
                       " (SELECT value FROM json_each(?4)))"
                       " ORDER BY id LIMIT 1)"
                       " RETURNING " JOB_FIELDS,
                       "itiT", now, worker_id, lease_seconds, types_json);
+}
+
+/* The owners with queued jobs of the wanted types, each with its oldest
+ * such job (one pass over the queued rows, index jobs_state); of those,
+ * the owner with the fewest running jobs, then the one whose latest job
+ * started longest ago (NULL, never, sorts first), then the oldest job
+ * (indexes jobs_owner_state and jobs_owner_started). The claim itself is
+ * claim_next's one UPDATE, so it stays atomic. */
+static hs_status sq_job_claim_next_fair(void *impl, const char *worker_id,
+                                        const char *types_json, int64_t now,
+                                        int64_t lease_seconds, hs_job_rec *out,
+                                        hs_error *err)
+{
+    return sq_get_one(
+        impl, read_job, release_job, out, "no job is queued", err,
+        CLAIM_QUEUED_JOB
+        "  WITH owners AS (SELECT owner_id, MIN(id) AS first_id FROM jobs"
+        "   WHERE state = 'queued' AND (?4 IS NULL OR type IN"
+        "   (SELECT value FROM json_each(?4))) GROUP BY owner_id)"
+        "  SELECT first_id FROM owners o ORDER BY"
+        "   (SELECT COUNT(*) FROM jobs r WHERE r.owner_id = o.owner_id"
+        "    AND r.state = 'running'),"
+        "   (SELECT MAX(started_at) FROM jobs s WHERE s.owner_id = o.owner_id"
+        "    AND s.started_at > 0),"
+        "   first_id LIMIT 1)"
+        " RETURNING " JOB_FIELDS,
+        "itiT", now, worker_id, lease_seconds, types_json);
 }
 
 /* "job N is not running on this worker" in buf: a worker's write to a job
@@ -3197,6 +3238,7 @@ static const hs_store_job_ops sq_jobs = {
     .recover = sq_job_recover,
     .attempt_add = sq_job_attempt_add,
     .attempt_list = sq_job_attempt_list,
+    .claim_next_fair = sq_job_claim_next_fair,
 };
 
 static const hs_store_diagnosis_ops sq_diagnoses = {
@@ -3350,6 +3392,33 @@ static const hs_store_tally_ops sq_tallies = {
     .event_series = sq_event_series,
 };
 
+/* ---- blob references ----------------------------------------------------- */
+
+/* Every column that holds a blob key (store.h's list), UNION'ed: distinct
+ * and, by the ORDER BY, sorted as strcmp sorts (BINARY collation). */
+static hs_status sq_blob_refs_list(void *impl,
+                                   char (**keys)[HS_STORE_BLOB_KEY_MAX],
+                                   size_t *n, hs_error *err)
+{
+    return sq_list(impl, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
+                   err,
+                   "SELECT k FROM (SELECT blob_key AS k FROM datasets"
+                   " UNION SELECT blob_key FROM models"
+                   " UNION SELECT input_blob_key FROM jobs"
+                   " UNION SELECT blob_key FROM diagnoses"
+                   " UNION SELECT input_blob_key FROM diagnoses"
+                   " UNION SELECT blob_key FROM topologies"
+                   " UNION SELECT csv_blob_key FROM analyses"
+                   " UNION SELECT json_blob_key FROM analyses"
+                   " UNION SELECT incidents_blob_key FROM analyses)"
+                   " WHERE k <> '' ORDER BY k",
+                   "");
+}
+
+static const hs_store_blob_ref_ops sq_blob_refs = {
+    .list = sq_blob_refs_list,
+};
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -3372,6 +3441,7 @@ static const hs_store_ops sq_ops = {
     .sealed = &sq_sealed,
     .audit = &sq_audit,
     .tallies = &sq_tallies,
+    .blob_refs = &sq_blob_refs,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database
@@ -3448,6 +3518,28 @@ done:
     return hs;
 }
 
+/* A new database file is made here, mode 0600 whatever the umask, before
+ * SQLite opens it: SQLite would create it 0644 less the umask, and gives
+ * its -wal and -shm files the database file's mode. An existing file is
+ * left as it is (the data directory narrows modes at start), and so is
+ * ":memory:". */
+static hs_status create_private(const char *path, hs_error *err)
+{
+    if (!strcmp(path, ":memory:"))
+        return HS_OK;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
+    if (fd >= 0) {
+        close(fd);
+        return HS_OK;
+    }
+    if (errno == EEXIST)
+        return HS_OK;
+    char buf[128];
+    return hs_fail(err, HS_ERR_IO, "cannot create database %s: %s", path,
+                   strerror_r(errno, buf, sizeof buf));
+}
+
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err)
 {
     hs_store *store = NULL;
@@ -3483,6 +3575,8 @@ hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err)
     }
     mutex_ok = 1;
 
+    if ((hs = create_private(path, err)) != HS_OK)
+        goto fail;
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_FULLMUTEX,

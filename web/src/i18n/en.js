@@ -70,6 +70,7 @@ export default {
   'error.code.invalid_data': 'The data cannot be used',
   'error.code.invalid_params': 'A parameter is not valid',
   'error.code.rate_limited': 'Too many attempts from this address.',
+  'error.code.too_many_jobs': 'You have as many jobs waiting as one user may: wait for one to start.',
   'error.code.busy': 'The server is busy; try again in a few seconds',
   'error.code.internal': 'The server hit an internal error',
 

@@ -69,6 +69,7 @@ export default {
   'error.code.invalid_data': '数据无法使用',
   'error.code.invalid_params': '参数无效',
   'error.code.rate_limited': '来自该地址的尝试过于频繁。',
+  'error.code.too_many_jobs': '您排队等待的作业已达到单个用户的上限：请等待其中一个开始运行。',
   'error.code.busy': '服务器繁忙，请几秒后重试',
   'error.code.internal': '服务器内部错误',
 
