@@ -9,7 +9,11 @@
 //     placeholders, so no translation drops a number the page fills in;
 //   - no_empty_messages: no message is empty (a separator such as
 //     train.paramHelpGap, which Chinese leaves empty, excepted: its key
-//     ends in "Gap").
+//     ends in "Gap");
+//   - every_status_code_has_a_message: every error code the API's status
+//     table answers (STATUS_MAP in src/service/http/http.c) has its
+//     'error.code.CODE' message, so a new code is not shown as "something
+//     went wrong".
 // Why: i18n.js falls back to English (then to the key) for a missing key, so
 // a gap never breaks a page and would go unseen; this makes it seen.
 //
@@ -62,6 +66,13 @@ const tests = {
       if (want !== got) out.push(`${k}: English uses {${want}}, zh-CN {${got}}`);
     }
     return out;
+  },
+  every_status_code_has_a_message() {
+    const http = fs.readFileSync(path.join(ROOT, 'src/service/http/http.c'), 'utf8');
+    const table = http.slice(http.indexOf('STATUS_MAP[] = {'), http.indexOf('};', http.indexOf('STATUS_MAP[] = {')));
+    const codes = [...table.matchAll(/\{HS_ERR_\w+,\s*\d+,\s*"(\w+)"\}/g)].map((m) => m[1]);
+    if (codes.length < 5) return [`read only ${codes.length} codes from http.c's STATUS_MAP`];
+    return codes.filter((c) => !(`error.code.${c}` in en)).map((c) => `no message for the API's error code ${c}`);
   },
   no_empty_messages() {
     return [...Object.entries(en), ...Object.entries(zh)]

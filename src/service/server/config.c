@@ -92,7 +92,7 @@ static const key_spec KEYS[] = {
     T("trusted-proxy", trusted_proxy, "",
       "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
     T("smtp-url", smtp_url, "",
-      "mail relay for alerts: smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT; empty = no mail"),
+      "mail relay for alerts: smtp://HOST:PORT (STARTTLS; required off loopback or with credentials) or smtps://HOST:PORT; empty = no mail"),
     T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),
     T("smtp-credentials-file", smtp_credentials_file, "",
       "file holding USER:PASSWORD for the relay, mode 0600; empty = no login"),
