@@ -431,7 +431,7 @@ def test_address_backoff():
                          401, "invalid_credentials")
         r = c.post_json(API + "/auth/login", {"username": "alice", "password": "alice-pass-1234"})
         expect_error(r, 401, "invalid_credentials", "alice from a backed-off address")
-        time.sleep(2.2)  # the refusal was the 11th failure: 2 s
+        time.sleep(3.1)  # the refusal was the 11th failure: 2 s, to the end of its second
         c.login("alice", "alice-pass-1234")
         check(c.cookie, "after the wait the address may try again")
 
@@ -441,7 +441,7 @@ def test_a_few_failures_do_not_lock(c, server):
     for i in range(3):
         expect_error(c.post_json(API + "/auth/login", {"username": name, "password": "bad-password-%d" % i}),
                      401, "invalid_credentials")
-    time.sleep(1.1)  # three failures ask the account to wait 1 s
+    time.sleep(2.1)  # three failures ask the account to wait 1 s, to the end of its second
     c.login(name, pw)
     expect_json(c.get(API + "/auth/me"), 200)
 

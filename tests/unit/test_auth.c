@@ -414,15 +414,18 @@ static void test_backoff_schedule(void **state)
     assert_int_equal(hs_auth_backoff_delay(&a, 9), 0);
     assert_int_equal(hs_auth_backoff_delay(&a, 10), 1);
     assert_int_equal(hs_auth_backoff_delay(&a, 12), 4);
-    /* Until: last failure + the wait, exclusive; then free again. */
+    /* Until: the end of the second last failure + the wait (a failure
+     * dated 1000 came in [1000, 1001): a 1 s wait must still hold at
+     * 1001.9), exclusive; then free again. */
     assert_int_equal(hs_auth_backoff_until(&p, 2, 1000, 1000), 0);
-    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1000), 1001);
-    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1001), 0);
-    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1003), 1004);
-    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1004), 0);
-    assert_int_equal(hs_auth_backoff_until(&p, 40, 1000, 1059), 1060);
+    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1000), 1002);
+    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1001), 1002);
+    assert_int_equal(hs_auth_backoff_until(&p, 3, 1000, 1002), 0);
+    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1004), 1005);
+    assert_int_equal(hs_auth_backoff_until(&p, 5, 1000, 1005), 0);
+    assert_int_equal(hs_auth_backoff_until(&p, 40, 1000, 1060), 1061);
     /* A clock stepped back: still waiting, never a negative wait. */
-    assert_int_equal(hs_auth_backoff_until(&p, 4, 1000, 900), 1002);
+    assert_int_equal(hs_auth_backoff_until(&p, 4, 1000, 900), 1003);
     /* Forgotten after forget_after quiet seconds, whatever the count. */
     const hs_backoff_policy long_cap = {3, 1, 100000, 900};
     assert_int_equal(hs_auth_backoff_until(&long_cap, 30, 1000, 1899) > 1899, 1);

@@ -358,7 +358,10 @@ int64_t hs_auth_backoff_until(const hs_backoff_policy *p, int64_t failures,
          now >= add_saturating(last_failure_at, policy.forget_after)))
         return 0;
     int64_t delay = hs_auth_backoff_delay(&policy, failures);
-    int64_t until = add_saturating(last_failure_at, delay);
+    /* Whole seconds: a failure dated T came somewhere in [T, T + 1), so
+     * the wait runs to the end of second T + delay, never shorter than
+     * delay (a 1 s step that could be 0 s is no step at all). */
+    int64_t until = add_saturating(add_saturating(last_failure_at, delay), 1);
     return delay > 0 && now < until ? until : 0;
 }
 

@@ -230,8 +230,9 @@ typedef struct hs_backoff_policy {
 int64_t hs_auth_backoff_delay(const hs_backoff_policy *p, int64_t failures);
 
 /* The unix time before which a new attempt is refused, or 0 when one is
- * allowed at `now`: last_failure_at + hs_auth_backoff_delay(failures) when
- * that is after now, and the failures are not forgotten (now -
+ * allowed at `now`: last_failure_at + hs_auth_backoff_delay(failures) + 1
+ * (times are whole seconds: the failure came somewhere in its second, and
+ * the wait is never shorter than the delay) when that is after now, and the failures are not forgotten (now -
  * last_failure_at < forget_after). A refused attempt is itself a failure
  * (the caller counts it), so hammering only lengthens the wait. */
 int64_t hs_auth_backoff_until(const hs_backoff_policy *p, int64_t failures,
