@@ -27,7 +27,6 @@ typedef enum hs_status {
     HS_ERR_CRYPTO,
     HS_ERR_INTERNAL,
     HS_ERR_DENIED, /* wrong credentials, disabled account, no session */
-    HS_ERR_LOCKED, /* the account is locked after too many failed logins */
     HS_ERR_BUSY,    /* at capacity (queue full): try again later */
     HS_ERR_DISABLED, /* the right password, but the account is disabled */
     HS_ERR_LIMITED, /* too many attempts from this client: wait a minute */
@@ -135,8 +134,6 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_INTERNAL";
     case HS_ERR_DENIED:
         return "HS_ERR_DENIED";
-    case HS_ERR_LOCKED:
-        return "HS_ERR_LOCKED";
     case HS_ERR_BUSY:
         return "HS_ERR_BUSY";
     case HS_ERR_DISABLED:

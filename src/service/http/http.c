@@ -270,7 +270,6 @@ static const struct {
     {HS_ERR_CONFLICT, 409, "conflict"},
     {HS_ERR_INVALID, 422, "invalid_data"},
     {HS_ERR_DENIED, 401, "unauthorized"},
-    {HS_ERR_LOCKED, 429, "account_locked"},
     {HS_ERR_BUSY, 503, "busy"},
     {HS_ERR_DISABLED, 403, "account_disabled"},
     {HS_ERR_LIMITED, 429, "rate_limited"},

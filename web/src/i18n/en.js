@@ -71,7 +71,6 @@ export default {
   'error.code.invalid_params': 'A parameter is not valid',
   'error.code.rate_limited': 'Too many attempts from this address.',
   'error.code.too_many_jobs': 'You have as many jobs waiting as one user may: wait for one to start.',
-  'error.code.account_locked': 'This account is locked after failed logins: use the unlock link mailed to its owner, or ask an administrator.',
   'error.code.stored_data_damaged': 'A stored file or value failed its integrity check: it was damaged or changed outside SystemHealer. An administrator should restore it from a backup.',
   'error.code.busy': 'The server is busy; try again in a few seconds',
   'error.code.internal': 'The server hit an internal error',
