@@ -23,13 +23,16 @@ BASE    := -std=c11 -ffp-contract=off -D_GNU_SOURCE -pthread -MMD -MP $(WARN)
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 LDLIBS  := $(BLAS_LIBS) -ljansson -lm -pthread
-SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls -lcurl
+# libpq: the PostgreSQL backends of the store and the blobs (src/service/pg).
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls -lcurl $(PQ_LIBS)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_INC := -Iinclude -Isrc/core $(BLAS_CFLAGS)
-SVC_INC  := -Iinclude -Isrc/service
+SVC_INC  := -Iinclude -Isrc/service $(PQ_CFLAGS)
 CLI_INC  := -Iinclude -Isrc/service -Isrc/cli
-TEST_INC := -Iinclude -Isrc/core -Isrc/service -Itests/unit
+TEST_INC := -Iinclude -Isrc/core -Isrc/service -Itests/unit $(PQ_CFLAGS)
 
 CORE_SRC := $(shell find src/core -name '*.c' | sort)
 SVC_SRC  := $(shell find src/service -name '*.c' | sort)

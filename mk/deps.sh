@@ -10,6 +10,10 @@ PKGS="build-essential pkg-config python3 libcmocka-dev libjansson-dev libsqlite3
 # temporary directory (the package's own service is not wanted: see
 # RUNLEVEL below).
 PKGS="$PKGS nginx"
+# PostgreSQL: libpq for the store and blob backends; the server for the
+# tests, which start their own cluster (initdb, pg_ctl) in a temporary
+# directory - the package's own cluster and service are not used.
+PKGS="$PKGS libpq-dev postgresql"
 # The fuzz targets (tests/fuzz): clang and its libFuzzer and sanitizer
 # runtimes (libclang-rt-14-dev holds libclang_rt.fuzzer).
 PKGS="$PKGS clang libclang-rt-14-dev"

@@ -28,16 +28,17 @@ import sys
 LAYERS = {
     'core': {'core'},
     'service/base': {'core'},
-    'service/blob': {'service/base'},
-    'service/store': {'service/base'},
+    'service/pg': {'service/base'},
+    'service/blob': {'service/base', 'service/pg'},
+    'service/store': {'service/base', 'service/pg'},
     'service/notify': {'service/base'},
     'service/domain': {'service/base', 'service/blob', 'service/store',
                        'service/notify', 'core'},
     'service/http': {'service/base', 'service/blob', 'service/domain', 'core'},
-    'service/server': {'service/base', 'service/blob', 'service/store',
+    'service/server': {'service/base', 'service/pg', 'service/blob', 'service/store',
                        'service/notify', 'service/domain', 'service/http',
                        'core'},
-    'cli': {'service/base', 'service/blob', 'service/store', 'service/notify',
+    'cli': {'service/base', 'service/pg', 'service/blob', 'service/store', 'service/notify',
             'service/domain', 'service/http', 'service/server', 'core'},
 }
 

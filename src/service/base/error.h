@@ -35,8 +35,10 @@ typedef enum hs_status {
                        training on its rows */
     HS_ERR_CORRUPT, /* stored data failed authentication (tampered,
                        truncated, reordered): never handed out */
-    HS_ERR_QUOTA /* the user's own share is used up (their queued jobs):
-                    theirs to wait for, unlike HS_ERR_BUSY */
+    HS_ERR_QUOTA, /* the user's own share is used up (their queued jobs):
+                     theirs to wait for, unlike HS_ERR_BUSY */
+    HS_ERR_UNAVAILABLE /* the database cannot be reached (restarting, a
+                          network cut): nobody's fault, retry shortly */
 } hs_status;
 
 #define HS_FIELD_MAX 64
@@ -148,6 +150,8 @@ static inline const char *hs_status_name(hs_status code)
         return "HS_ERR_CORRUPT";
     case HS_ERR_QUOTA:
         return "HS_ERR_QUOTA";
+    case HS_ERR_UNAVAILABLE:
+        return "HS_ERR_UNAVAILABLE";
     }
     return "HS_ERR_UNKNOWN";
 }

@@ -277,6 +277,7 @@ static const struct {
     {HS_ERR_NO_INPUT, 409, "input_not_stored"},
     {HS_ERR_CORRUPT, 409, "stored_data_damaged"},
     {HS_ERR_QUOTA, 429, "too_many_jobs"},
+    {HS_ERR_UNAVAILABLE, 503, "store_unavailable"},
 };
 
 void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
@@ -289,7 +290,7 @@ void hs_reply_status(hs_resp *resp, hs_status st, const hs_error *err)
                                   : NULL;
             hs_reply_error(resp, STATUS_MAP[i].http, STATUS_MAP[i].code,
                            details, "%s", msg);
-            if (st == HS_ERR_BUSY)
+            if (st == HS_ERR_BUSY || st == HS_ERR_UNAVAILABLE)
                 hs_resp_header(resp, "Retry-After", "5");
             if (st == HS_ERR_LIMITED || st == HS_ERR_QUOTA)
                 hs_resp_header(resp, "Retry-After", "60");

@@ -31,6 +31,13 @@ typedef int64_t hs_id;
 #define HS_MESSAGE_MAX 512
 #define HS_EMAIL_MAX 255 /* an address is at most 254 bytes (RFC 5321) */
 #define HS_DATASET_NAME_MAX 256
+#define HS_DATASET_STATE_MAX 16
+#define HS_DATASET_INGESTING "ingesting" /* its ingest job runs */
+#define HS_DATASET_READY "ready"         /* usable: every dataset made
+                                            before version 14 */
+#define HS_DATASET_FAILED "failed"       /* ingestion failed: ingest_error */
+#define HS_SETTING_KEY_MAX 64            /* a setting's name, NUL included */
+#define HS_SETTING_VALUE_MAX (64 * 1024) /* a setting's value, in bytes */
 #define HS_STORE_BLOB_KEY_MAX 66 /* == blob.h HS_BLOB_KEY_MAX */
 
 typedef struct hs_user {
@@ -96,6 +103,10 @@ typedef struct hs_dataset_rec {
     char *profile_json; /* malloc'ed JSON text; NULL = not profiled yet */
     int64_t created_at;
     int64_t deleted_at; /* unix seconds it went to the trash; 0 = live */
+    /* Version 14: an upload's ingestion (an ingest job) - HS_DATASET_*
+     * below; an older backend's datasets are all "ready". */
+    char state[HS_DATASET_STATE_MAX];
+    char ingest_error[HS_MESSAGE_MAX]; /* why it failed, "" = it did not */
 } hs_dataset_rec;
 
 /* A trained model. Its file lives in the blob store under blob_key (the

@@ -57,7 +57,14 @@
  * jobs' claim_next_fair (a claim that shares the workers between users;
  * an older backend's claim is the plain oldest-first one) and one
  * resource, blob_refs (every blob key a record refers to, for the orphan
- * sweep; an older backend's wrapper refuses, and nothing is swept).
+ * sweep; an older backend's wrapper refuses, and nothing is swept);
+ * version 14 appends, for several processes sharing one store, the
+ * datasets' finish_ingest with a dataset's state and ingest_error (an
+ * older backend's datasets are all ready: its create wrapper refuses an
+ * "ingesting" one), the jobs' wait_queued (an older backend has no
+ * notifications: the wrapper says none came and the caller polls), and
+ * one resource, settings (values every instance shares: the CSRF key),
+ * whose wrappers refuse on an older backend.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -113,7 +120,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 13
+#define HS_STORE_OPS_VERSION 14
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -198,6 +205,10 @@ typedef struct hs_store_dataset_ops {
     hs_status (*purge)(void *impl, int64_t deleted_before,
                        char (**keys)[HS_STORE_BLOB_KEY_MAX], size_t *n,
                        hs_error *err);
+    /* version 14 */
+    hs_status (*finish_ingest)(void *impl, hs_id id, const char *state,
+                               const char *error, int64_t size_bytes,
+                               hs_error *err);
 } hs_store_dataset_ops;
 
 typedef struct hs_store_model_ops {
@@ -272,6 +283,9 @@ typedef struct hs_store_job_ops {
                                  const char *types_json, int64_t now,
                                  int64_t lease_seconds, hs_job_rec *out,
                                  hs_error *err);
+    /* version 14 */
+    hs_status (*wait_queued)(void *impl, int64_t timeout_ms, int *notified,
+                             hs_error *err);
 } hs_store_job_ops;
 
 typedef struct hs_store_diagnosis_ops {
@@ -427,6 +441,17 @@ typedef struct hs_store_blob_ref_ops {
                       size_t *n, hs_error *err);
 } hs_store_blob_ref_ops;
 
+/* version 14: settings every process of a deployment shares (the CSRF
+ * key, ...), one text value per name. */
+typedef struct hs_store_setting_ops {
+    hs_status (*get)(void *impl, const char *key, char **value,
+                     hs_error *err);
+    hs_status (*put_new)(void *impl, const char *key, const char *value,
+                         int64_t now, char **stored, hs_error *err);
+    hs_status (*set)(void *impl, const char *key, const char *value,
+                     int64_t now, hs_error *err);
+} hs_store_setting_ops;
+
 /* The tables are pointers, so that appending to one does not move the
  * others. */
 typedef struct hs_store_ops {
@@ -460,6 +485,8 @@ typedef struct hs_store_ops {
     const hs_store_tally_ops *tallies;
     /* version 13 */
     const hs_store_blob_ref_ops *blob_refs;
+    /* version 14 */
+    const hs_store_setting_ops *settings;
 } hs_store_ops;
 
 struct hs_store {
@@ -895,6 +922,18 @@ hs_store_dataset_create(hs_store *store, hs_dataset_rec *d, hs_error *err)
     if (d->size_bytes < 0 || d->rows < 0 || d->features < 0 ||
         d->deleted_at < 0)
         return hs_store__bad(err, "dataset sizes and times must be >= 0");
+    if (!d->state[0])
+        strcpy(d->state, HS_DATASET_READY);
+    if (strcmp(d->state, HS_DATASET_READY) != 0 &&
+        strcmp(d->state, HS_DATASET_INGESTING) != 0)
+        return hs_store__bad(err, "a dataset starts 'ready' or 'ingesting'");
+    if (store->ops->version < 14 &&
+        strcmp(d->state, HS_DATASET_INGESTING) == 0)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) cannot "
+                       "keep a dataset being ingested",
+                       store->ops->name, store->ops->version);
+    d->ingest_error[0] = '\0';
     d->id = 0;
     return store->ops->datasets->create(store->impl, d, err);
 }
@@ -2728,6 +2767,127 @@ hs_store_blob_refs_list(hs_store *store, char (**keys)[HS_STORE_BLOB_KEY_MAX],
                        "list the blobs its records refer to",
                        store->ops->name, store->ops->version);
     return store->ops->blob_refs->list(store->impl, keys, n, err);
+}
+
+/* Ends dataset `id`'s ingestion: `state` HS_DATASET_READY (its blob is
+ * complete, `size_bytes` >= 0 its stored size) or HS_DATASET_FAILED with
+ * `error` (1..HS_MESSAGE_MAX-1 bytes: why; NULL or "" for ready; the size
+ * is then ignored). Only a dataset still HS_DATASET_INGESTING changes:
+ * HS_ERR_CONFLICT otherwise (an ingestion ends once), HS_ERR_NOTFOUND
+ * when it does not exist. No access rule: the ingest job's call.
+ * HS_ERR_INVALID for a backend older than version 14. */
+static inline hs_status hs_store_dataset_finish_ingest(hs_store *store,
+                                                       hs_id id,
+                                                       const char *state,
+                                                       const char *error,
+                                                       int64_t size_bytes,
+                                                       hs_error *err)
+{
+    int ready = state && strcmp(state, HS_DATASET_READY) == 0;
+    int failed = state && strcmp(state, HS_DATASET_FAILED) == 0;
+    if (!store || (!ready && !failed))
+        return hs_store__bad(err, "finish_ingest: state must be ready or "
+                                  "failed");
+    if (failed && !hs_store__str_fits(error, HS_MESSAGE_MAX))
+        return hs_store__bad(err, "finish_ingest: a failure needs its "
+                                  "reason (1..511 bytes)");
+    if (ready && size_bytes < 0)
+        return hs_store__bad(err, "finish_ingest: size_bytes must be >= 0");
+    if (store->ops->version < 14)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) has no "
+                       "dataset ingestion",
+                       store->ops->name, store->ops->version);
+    return store->ops->datasets->finish_ingest(
+        store->impl, id, state, failed ? error : "", ready ? size_bytes : 0,
+        err);
+}
+
+/* Waits at most timeout_ms (0..60000) for news that a job was queued, by
+ * any process sharing the store: *notified = 1 when some came (or may
+ * have: a backend that lost its connection to the news says so once it is
+ * back), else 0 at the timeout. A backend without notifications (SQLite:
+ * one file, no server to tell the others) and any backend older than
+ * version 14 return at once with *notified = 0 - the caller polls.
+ * HS_ERR_UNAVAILABLE when the database cannot be reached (after the
+ * timeout, so a loop does not spin). Call it from one thread per store:
+ * waiters take turns. */
+static inline hs_status hs_store_job_wait_queued(hs_store *store,
+                                                 int64_t timeout_ms,
+                                                 int *notified, hs_error *err)
+{
+    if (!store || !notified || timeout_ms < 0 || timeout_ms > 60000)
+        return hs_store__bad(err, "wait_queued: bad argument");
+    *notified = 0;
+    if (store->ops->version < 14)
+        return HS_OK;
+    return store->ops->jobs->wait_queued(store->impl, timeout_ms, notified,
+                                         err);
+}
+
+/* The checks of a setting's key and value (version 14). */
+static inline hs_status hs_store__setting_ok(hs_store *store, const char *key,
+                                             const char *value, int has_value,
+                                             hs_error *err)
+{
+    if (!store)
+        return hs_store__bad(err, "settings: no store");
+    if (!hs_store__str_fits(key, HS_SETTING_KEY_MAX))
+        return hs_store__bad(err, "a setting's name must be 1..63 bytes");
+    if (has_value && (!value || strlen(value) >= HS_SETTING_VALUE_MAX))
+        return hs_store__bad(err, "a setting's value must be under 64 KiB");
+    if (store->ops->version < 14)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) has no "
+                       "shared settings",
+                       store->ops->name, store->ops->version);
+    return HS_OK;
+}
+
+/* Setting `key`'s value in *value (malloc'ed; free()); HS_ERR_NOTFOUND
+ * (and *value NULL) when it was never set. */
+static inline hs_status hs_store_setting_get(hs_store *store, const char *key,
+                                             char **value, hs_error *err)
+{
+    if (!value)
+        return hs_store__bad(err, "setting_get: missing argument");
+    *value = NULL;
+    hs_status hs = hs_store__setting_ok(store, key, NULL, 0, err);
+    return hs != HS_OK ? hs
+                       : store->ops->settings->get(store->impl, key, value,
+                                                   err);
+}
+
+/* Sets `key` to `value` unless it has a value already, atomically, and
+ * gives the value it has now in *stored (malloc'ed; free()): `value` when
+ * this call set it, else the one set first - so that any number of
+ * instances starting at once agree on one (a shared secret made by
+ * whichever starts first). */
+static inline hs_status hs_store_setting_put_new(hs_store *store,
+                                                 const char *key,
+                                                 const char *value,
+                                                 int64_t now, char **stored,
+                                                 hs_error *err)
+{
+    if (!stored)
+        return hs_store__bad(err, "setting_put_new: missing argument");
+    *stored = NULL;
+    hs_status hs = hs_store__setting_ok(store, key, value, 1, err);
+    return hs != HS_OK ? hs
+                       : store->ops->settings->put_new(store->impl, key, value,
+                                                       now, stored, err);
+}
+
+/* Sets `key` to `value`, whatever it was (at `now`, kept as the time of
+ * the last change). */
+static inline hs_status hs_store_setting_set(hs_store *store, const char *key,
+                                             const char *value, int64_t now,
+                                             hs_error *err)
+{
+    hs_status hs = hs_store__setting_ok(store, key, value, 1, err);
+    return hs != HS_OK ? hs
+                       : store->ops->settings->set(store->impl, key, value,
+                                                   now, err);
 }
 
 #ifdef __cplusplus

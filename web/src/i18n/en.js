@@ -71,6 +71,7 @@ export default {
   'error.code.invalid_params': 'A parameter is not valid',
   'error.code.rate_limited': 'Too many attempts from this address.',
   'error.code.too_many_jobs': 'You have as many jobs waiting as one user may: wait for one to start.',
+  'error.code.store_unavailable': 'The database is not answering right now (restarting or unreachable); try again in a few seconds.',
   'error.code.stored_data_damaged': 'A stored file or value failed its integrity check: it was damaged or changed outside SystemHealer. An administrator should restore it from a backup.',
   'error.code.busy': 'The server is busy; try again in a few seconds',
   'error.code.internal': 'The server hit an internal error',

@@ -70,6 +70,7 @@ export default {
   'error.code.invalid_params': '参数无效',
   'error.code.rate_limited': '来自该地址的尝试过于频繁。',
   'error.code.too_many_jobs': '您排队等待的作业已达到单个用户的上限：请等待其中一个开始运行。',
+  'error.code.store_unavailable': '数据库暂时没有响应（正在重启或无法连接）；请几秒钟后重试。',
   'error.code.stored_data_damaged': '存储的文件或数据未通过完整性校验：它已损坏，或在 SystemHealer 之外被修改。请管理员从备份中恢复。',
   'error.code.busy': '服务器繁忙，请几秒后重试',
   'error.code.internal': '服务器内部错误',
