@@ -64,29 +64,31 @@ def localised_site(text, https_port, http_port, cert, key):
     return text
 
 
-def upstream_lines(ports):
-    """upstream.conf for instances on 127.0.0.1, keeping the file's
-    parameters (max_fails, fail_timeout) on every line."""
-    m = re.search(r"^server \S+:\d+( [^;]*)?;$", read(UPSTREAM), re.M)
+def upstream_lines(ports, upstream):
+    """upstream.conf (its text) for instances on 127.0.0.1, keeping the
+    file's parameters (max_fails, fail_timeout) on every line."""
+    m = re.search(r"^server \S+:\d+( [^;]*)?;$", upstream, re.M)
     harness.check(m, "deploy/nginx/upstream.conf has no server line")
     params = m.group(1) or ""
     return "".join("server 127.0.0.1:%d%s;\n" % (p, params) for p in ports)
 
 
-def make_prefix(backends, https_port, http_port, cert, key, prefix=None):
-    """A prefix directory holding the deploy/nginx files localised for
-    backends (ports on 127.0.0.1); returns (prefix, path of nginx.conf)."""
+def make_prefix(backends, https_port, http_port, cert, key, prefix=None, files=None):
+    """A prefix directory holding the deploy/nginx files (or `files`,
+    {name: text}, in their place) localised for backends (ports on
+    127.0.0.1); returns (prefix, path of nginx.conf)."""
+    text = files or {name: read(name) for name in (MAIN, SITE, UPSTREAM)}
     prefix = prefix or harness.tmp_path(harness.unique("nginx-"))
     os.makedirs(os.path.join(prefix, "healer"), exist_ok=True)
     os.chmod(prefix, 0o755)
     shutil.copy("/etc/nginx/mime.types", os.path.join(prefix, "mime.types"))
     conf = os.path.join(prefix, MAIN)
-    files = ((conf, localised_main(read(MAIN), prefix)),
-             (os.path.join(prefix, "healer", SITE), localised_site(read(SITE), https_port, http_port, cert, key)),
-             (os.path.join(prefix, "healer", UPSTREAM), upstream_lines(backends)))
-    for path, text in files:
+    out = ((conf, localised_main(text[MAIN], prefix)),
+           (os.path.join(prefix, "healer", SITE), localised_site(text[SITE], https_port, http_port, cert, key)),
+           (os.path.join(prefix, "healer", UPSTREAM), upstream_lines(backends, text[UPSTREAM])))
+    for path, body in out:
         with open(path, "w") as f:
-            f.write(text)
+            f.write(body)
     return prefix, conf
 
 
