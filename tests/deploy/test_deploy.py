@@ -640,6 +640,37 @@ def test_kubernetes():
     run_all(all_files())
 
 
+@harness.timeout(60)
+def test_image_command_serves():
+    """The runtime stage's CMD, run with this build/healer (the data
+    directory and port moved to this machine's temporary ones, the web UI
+    left out): it starts, and the HEALTHCHECK's URL answers 200."""
+    ins = dockerfile_instructions(read(DOCKERFILE))
+    final = [(op, a) for s, op, a in ins if s == ins[-1][0]]
+    argv = [exec_form(a, "CMD") for op, a in final if op == "CMD"][-1]
+    health = [a for op, a in final if op == "HEALTHCHECK"][-1]
+    port = harness.free_port()
+    changed = {"--listen": "0.0.0.0:%d" % port, "--data-dir": harness.tmp_path(harness.unique("image-")),
+               "--web-dir": ""}
+    argv = [changed.get(argv[i - 1], a) if i else a for i, a in enumerate(argv)]
+    check(argv[0] == "serve", "the image's CMD runs healer serve", argv)
+    path = re.search(r"http://127\.0\.0\.1:\d+(/\S*?)\"", health).group(1)
+    proc = subprocess.Popen([harness.HEALER] + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def healthy():
+            try:
+                c = harness.http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", path)
+                return c.getresponse().status == 200
+            except OSError:
+                check(proc.poll() is None, "the image's CMD exited", proc.stdout.read() if proc.poll() else "")
+                return False
+        harness.wait_until(healthy, 20, "the image's command to answer its health check on %s" % path)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 def broken(files, group, name, old, new):
     """A deep copy of files with one replacement in one file (which must
     apply: a check of this test that no longer breaks anything fails)."""
