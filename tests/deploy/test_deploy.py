@@ -14,7 +14,10 @@ cross-checked (objects complete, selectors matching, probes on a public
 GET route and the container's port, images and commands the Dockerfile's,
 secrets mounted where the flags point). Every `--flag` any file passes to
 healer must be one `healer serve --help` or `healer worker --help` lists.
-test_checks_catch_broken_files breaks a copy of each file in the ways the
+Two things run for real: the image's default command (with this
+build/healer) until its HEALTHCHECK URL answers, and nginx with
+deploy/nginx in front of two instances, one killed, to show its
+failover. test_checks_catch_broken_files breaks a copy of each file in the ways the
 checks exist for and requires each check to fail.
 
 Why: none of these files runs in `make test` (no container registry, no
@@ -669,6 +672,40 @@ def test_image_command_serves():
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@harness.timeout(90)
+def test_nginx_fails_over():
+    """deploy/nginx in front of two healer instances, one killed (-9):
+    every request still gets its answer from the other - a GET, and a
+    POST (a login, 401 from healer, never nginx's 502), since a refused
+    connection means the request never reached the dead instance."""
+    cert_dir = harness.tmp_path("nginx-cert")
+    if not os.path.exists(os.path.join(cert_dir, "cert.pem")):
+        check(harness.run_healer(["cert", "--out", cert_dir]).returncode == 0, "healer cert")
+    cert = os.path.join(cert_dir, "cert.pem")
+    args = ["--trusted-proxy", "127.0.0.1", "--max-connections-per-address", "0"]
+    with harness.Server(name="instance a", users=(), args=args) as a, \
+            harness.Server(name="instance b", users=(), args=args) as b:
+        https_port = harness.free_port()
+        with nginx_front.Nginx([a.port, b.port], https_port, harness.free_port(), cert,
+                               os.path.join(cert_dir, "key.pem")):
+            c = harness.Client(nginx_front.Front(a, https_port, cert))
+            harness.wait_until(lambda: answers(c), 10, "nginx to answer")
+            a.kill()
+            got = []
+            for _ in range(6):
+                got.append(c.get(harness.API + "/health").status)
+                got.append(c.post_json(harness.API + "/auth/login",
+                                       {"username": "nobody", "password": "wrong-password-1"}).status)
+            check(got == [200, 401] * 6, "after one instance died, the other answers every request", got)
+
+
+def answers(c):
+    try:
+        return c.get(harness.API + "/health").status == 200
+    except harness.TestFailure:
+        return False
 
 
 def broken(files, group, name, old, new):
