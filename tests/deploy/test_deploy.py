@@ -200,6 +200,9 @@ def check_units(files):
     env = env_settings(files[ENV_FILE])
     for name in UNITS:
         check_unit(name, files[name], env)
+    for var, command in (("HEALER_SERVE_FLAGS", "serve"), ("HEALER_WORKER_FLAGS", "worker")):
+        check(var in env, "%s does not set %s" % (ENV_FILE, var))
+        check_command([command] + shlex.split(env[var]), "%s %s" % (ENV_FILE, var))
     if not shutil.which("systemd-analyze"):
         fail("systemd-analyze is not installed (Debian's systemd package)")
     binary = harness.tmp_path("healer-for-units")
@@ -731,6 +734,7 @@ BREAKAGES = (
     ("systemd", "healer-worker@.service", "ProtectSystem=strict", "ProtectSystem=full", "ProtectSystem"),
     ("systemd", "healer-worker@.service", "--threads", "--thread", "unknown flag"),
     ("systemd", "healer-serve.service", "User=healer", "User=root", "dedicated user"),
+    ("systemd", "healer.env", "=--no-workers --secure-cookies", "=--no-worker --secure-cookies", "extra flags"),
     ("systemd", "healer-serve.service", "${HEALER_PUBLIC_URL}", "${HEALER_PUBLIC}", "undefined variable"),
     ("systemd", "healer-serve.service", "LoadCredential=data.key:", "LoadCredential=datakey:", "credential"),
     ("systemd", "healer-serve.service", "StateDirectoryMode=0700", "StateDirectoryMode=07x0", "bad value"),
