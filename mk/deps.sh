@@ -13,6 +13,8 @@ PKGS="$BUILD_PKGS python3 libcmocka-dev openssl chromium"
 # PyYAML: tests/deploy/test_deploy.py parses the compose file and the
 # Kubernetes manifests of deploy/.
 PKGS="$PKGS python3-yaml"
+# logrotate: the same test runs `logrotate -d` on deploy/systemd/healer.logrotate.
+PKGS="$PKGS logrotate"
 # nginx: tests/api/test_tls.py runs deploy/nginx's configuration in a
 # temporary directory (the package's own service is not wanted: see
 # RUNLEVEL below).

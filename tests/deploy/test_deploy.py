@@ -49,6 +49,7 @@ ROOT = harness.ROOT
 DEPLOY = os.path.join(ROOT, "deploy")
 UNITS = ("healer-serve.service", "healer-worker@.service")
 ENV_FILE = "healer.env"
+LOGROTATE = "healer.logrotate"
 DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 COMPOSE = os.path.join(DEPLOY, "compose", "compose.yaml")
 K8S = os.path.join(DEPLOY, "k8s")
@@ -196,6 +197,30 @@ def systemd_verify(units, binary):
     return p.returncode, said
 
 
+def check_logrotate(text, unit):
+    """`logrotate -d` on the file, moved to a temporary logs directory
+    (and root's account): it must name serve's log directory and raise
+    no error (logrotate -d exits 0 on unknown directives: its output
+    decides)."""
+    data_dir = flag_value(shlex.split(dict(unit_settings(unit))["ExecStart"]), "--data-dir")
+    logs = data_dir + "/logs/"
+    check(logs + "*.log {" in text, "healer.logrotate must rotate %s*.log" % logs)
+    check(re.search(r"^\s*copytruncate\s*$", text, re.M), "healer.logrotate: healer does not reopen its "
+          "log: copytruncate")
+    if not shutil.which("logrotate"):
+        fail("logrotate is not installed (make deps installs it)")
+    d = harness.tmp_path(harness.unique("logrotate-"))
+    os.makedirs(os.path.join(d, "logs"))
+    open(os.path.join(d, "logs", "access.log"), "w").close()
+    conf = os.path.join(d, "healer")
+    with open(conf, "w") as f:
+        f.write(re.sub(r"^(\s*su) \S+ \S+$", r"\1 root root", text.replace(logs, d + "/logs/"), flags=re.M))
+    p = subprocess.run(["logrotate", "-d", "-s", os.path.join(d, "state"), conf], capture_output=True,
+                       text=True, timeout=20)
+    errors = [line for line in (p.stdout + p.stderr).splitlines() if line.startswith("error:")]
+    check(p.returncode == 0 and not errors, "logrotate -d complains about healer.logrotate", errors)
+
+
 def check_units(files):
     env = env_settings(files[ENV_FILE])
     for name in UNITS:
@@ -203,6 +228,7 @@ def check_units(files):
     for var, command in (("HEALER_SERVE_FLAGS", "serve"), ("HEALER_WORKER_FLAGS", "worker")):
         check(var in env, "%s does not set %s" % (ENV_FILE, var))
         check_command([command] + shlex.split(env[var]), "%s %s" % (ENV_FILE, var))
+    check_logrotate(files[LOGROTATE], files["healer-serve.service"])
     if not shutil.which("systemd-analyze"):
         fail("systemd-analyze is not installed (Debian's systemd package)")
     binary = harness.tmp_path("healer-for-units")
@@ -213,7 +239,7 @@ def check_units(files):
 
 
 def systemd_files():
-    return {n: read(os.path.join(DEPLOY, "systemd", n)) for n in UNITS + (ENV_FILE,)}
+    return {n: read(os.path.join(DEPLOY, "systemd", n)) for n in UNITS + (ENV_FILE, LOGROTATE)}
 
 
 # ---- nginx -----------------------------------------------------------------------
@@ -738,6 +764,8 @@ BREAKAGES = (
     ("systemd", "healer-serve.service", "${HEALER_PUBLIC_URL}", "${HEALER_PUBLIC}", "undefined variable"),
     ("systemd", "healer-serve.service", "LoadCredential=data.key:", "LoadCredential=datakey:", "credential"),
     ("systemd", "healer-serve.service", "StateDirectoryMode=0700", "StateDirectoryMode=07x0", "bad value"),
+    ("systemd", "healer.logrotate", "    compress\n", "    compres\n", "logrotate -d"),
+    ("systemd", "healer.logrotate", "/var/lib/healer/serve/logs", "/var/log/healer", "log directory"),
     ("nginx", "nginx.conf", "worker_connections 20480;", "worker_connections 768;", "worker_connections"),
     ("nginx", "healer.conf", "client_max_body_size 257m;", "client_max_body_size 1m;", "body size"),
     ("nginx", "healer.conf", "keepalive_timeout 5s;\n}", "keepalive_timeout 5s;\n", "nginx -t"),
