@@ -5382,6 +5382,10 @@ static void test_job_claim_waits_for_ingest(void **state)
     other.dataset_id = ready;
     assert_int_equal(hs_store_job_create(f->store, &other, &err), HS_OK);
     hs_id none = add_job(f->store, ida, 13);
+    hs_job_rec ingest = make_job(ida, "ingests", 14);
+    snprintf(ingest.type, sizeof ingest.type, "%s", HS_JOB_TYPE_INGEST);
+    ingest.dataset_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &ingest, &err), HS_OK);
 
     hs_job_rec got;
     assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
@@ -5393,6 +5397,11 @@ static void test_job_claim_waits_for_ingest(void **state)
                                                   LEASE, &got, &err),
                      HS_OK);
     assert_int_equal(got.id, none);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
+                                             LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, ingest.id); /* the ingestion itself runs */
     hs_job_rec_free(&got);
     assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
                                              LEASE, &got, &err),

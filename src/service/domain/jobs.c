@@ -59,6 +59,22 @@ static hs_status submit(hs_app *app, const hs_job_type *type,
     return st;
 }
 
+/* A job the service makes itself (not through POST /jobs): type
+ * `type_name` from `request`, which it takes (NULL: out of memory). */
+static hs_status submit_own(hs_app *app, const char *type_name,
+                            const hs_user *viewer, json_t *request,
+                            hs_job_rec *out, hs_error *err)
+{
+    const hs_job_type *type = hs_job_type_find(app->job_types, type_name);
+    memset(out, 0, sizeof *out);
+    hs_status st = !type ? hs_fail(err, HS_ERR_INTERNAL,
+                                   "no %s job type in this build", type_name)
+                   : !request ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+                              : submit(app, type, viewer, request, out, err);
+    json_decref(request);
+    return st;
+}
+
 hs_status hs_jobs_submit(hs_app *app, const hs_user *viewer,
                          const json_t *request, hs_job_rec *out,
                          hs_error *err)
@@ -82,17 +98,22 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   const char *format, const char *name,
                                   int adapt, hs_job_rec *out, hs_error *err)
 {
-    const hs_job_type *type = hs_job_type_find(app->job_types, "diagnose");
-    json_t *request =
-        json_pack("{s:I, s:s, s:s, s:s, s:b}", "model_id", (json_int_t)model_id,
-                  "input_blob_key", input_blob_key, "format", format, "name",
-                  name, "adapt", adapt);
-    hs_status st = !type      ? hs_fail(err, HS_ERR_INTERNAL,
-                                        "no diagnose job type in this build")
-                   : !request ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
-                              : submit(app, type, viewer, request, out, err);
-    json_decref(request);
-    return st;
+    return submit_own(app, "diagnose", viewer,
+                      json_pack("{s:I, s:s, s:s, s:s, s:b}", "model_id",
+                                (json_int_t)model_id, "input_blob_key",
+                                input_blob_key, "format", format, "name", name,
+                                "adapt", adapt),
+                      out, err);
+}
+
+hs_status hs_jobs_submit_ingest(hs_app *app, const hs_user *owner,
+                                hs_id dataset_id, const char *name,
+                                hs_job_rec *out, hs_error *err)
+{
+    return submit_own(app, HS_JOB_TYPE_INGEST, owner,
+                      json_pack("{s:I, s:s}", "dataset_id",
+                                (json_int_t)dataset_id, "name", name),
+                      out, err);
 }
 
 hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,

@@ -2151,10 +2151,12 @@ static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
 
 /* A queued job waits while its dataset is being ingested (store.h: the
  * claims skip it), so that it holds no worker meanwhile; a failed
- * ingestion releases it, and its run fails naming the reason. */
+ * ingestion releases it, and its run fails naming the reason. The ingest
+ * job itself is the exception. */
 #define NOT_WAITING_FOR_INGEST                                                 \
-    " AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.id = jobs.dataset_id"   \
-    " AND d.state = 'ingesting')"
+    " AND (jobs.type = '" HS_JOB_TYPE_INGEST "' OR NOT EXISTS (SELECT 1"       \
+    " FROM datasets d WHERE d.id = jobs.dataset_id"                            \
+    " AND d.state = '" HS_DATASET_INGESTING "'))"
 
 /* One statement picks and takes the job, so no other claimer (thread or
  * process) can slip in between; the outer state test is belt and braces. */
