@@ -9,7 +9,7 @@ then runs; a bad large file ends "failed" with the engine's line and
 column, keeps no file (download 409), and the training queued on it fails
 naming that reason (a new one is refused with it); a server killed with
 SIGKILL in the middle of an ingestion finishes it after the restart (the
-lease rules re-queue its job).
+lease rules re-queue its job); a cancelled ingestion fails its dataset.
 
 Why: reading and profiling a large CSV takes seconds of CPU; on the HTTP
 thread it held the client and a connection thread for as long. Jobs that
@@ -152,6 +152,28 @@ def test_bad_large_file_fails_with_reason():
         r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "params": {"rounds": 5}})
         expect_error(r, 422, None, "a new training on a failed dataset")
         check("bad.csv:901" in r.text, "the refusal names the reason", r)
+
+
+@harness.timeout(90)
+def test_cancelled_ingestion_fails_the_dataset():
+    # An ingest job cancelled while queued never runs: its dataset must not
+    # stay "ingesting" for good.
+    with harness.Server(name="cancel", args=THRESHOLD + ("--workers", "1")) as s:
+        c = s.client().login_as("alice")
+        long_ds = harness.upload_dataset(c, harness.long_data(), name="long")
+        long = occupy_worker(c, long_ds["id"])
+        try:
+            ds = upload(c, big_data(seed=9), "cancel.csv")
+            ingest = [j for j in harness.list_items(c, API + "/jobs")
+                      if j["type"] == "ingest" and j["dataset_id"] == ds["id"]]
+            check(len(ingest) == 1 and ingest[0]["state"] == "queued", "its ingestion waits for the worker", ingest)
+            done = harness.cancel_job(c, ingest[0]["id"])
+            check(done["state"] == "cancelled", "the queued ingestion is cancelled", done)
+            d = dataset(c, ds["id"])
+            check(d["state"] == "failed" and "cancelled" in d["ingest_error"], "its dataset failed, saying so", d)
+            expect_error(c.get(API + "/datasets/%d/download" % ds["id"]), 409, None, "no file kept")
+        finally:
+            harness.cancel_quietly(c, long["id"])
 
 
 @harness.timeout(150)

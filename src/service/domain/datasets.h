@@ -57,6 +57,10 @@ hs_status hs_datasets_create_ingesting(hs_app *app, hs_id owner_id,
 hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
                                  void *ctx, int *stopped, hs_error *err);
 
+/* Why a dataset whose ingest job was cancelled failed. */
+#define HS_INGEST_CANCELLED_REASON                                             \
+    "its ingestion was cancelled; upload the file again"
+
 /* Ends dataset `id`'s ingestion as failed with `why` (its blob deleted),
  * when it is still ingesting; HS_OK when it was not. */
 hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,

@@ -80,8 +80,7 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     }
     char why[HS_MESSAGE_MAX];
     if (stopped)
-        snprintf(why, sizeof why,
-                 "its ingestion was cancelled; upload the file again");
+        snprintf(why, sizeof why, "%s", HS_INGEST_CANCELLED_REASON);
     else if (st == HS_ERR_INVALID) /* already failed with the engine's error */
         snprintf(why, sizeof why, "%s", err.message);
     else

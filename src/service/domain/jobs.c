@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "blob/blob.h"
+#include "domain/datasets.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/runner.h"
@@ -184,6 +185,13 @@ hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
         return st;
     if (state == HS_JOB_RUNNING)
         hs_runner_cancel(app->runner, id);
-    return hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
-                            err);
+    st = hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
+                          err);
+    /* An ingestion cancelled before it ran would leave its dataset
+     * ingesting for good (a running one ends it itself: job_ingest.c). */
+    if (st == HS_OK && state == HS_JOB_CANCELLED &&
+        !strcmp(out->type, HS_JOB_TYPE_INGEST))
+        hs_datasets_ingest_abandon(app, out->dataset_id,
+                                   HS_INGEST_CANCELLED_REASON, NULL);
+    return st;
 }

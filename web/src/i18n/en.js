@@ -1159,6 +1159,7 @@ export default {
   'dataset.analyse': 'Analyse root causes',
   'dataset.incidentNote': 'An incident file: {incidents} incidents over {nodes} nodes ({rows} rows). It is for root-cause analysis with a model and a topology, not for training.',
   'datasets.incidentFile': 'incident file',
+  'job.type.ingest': 'Ingestion',
   'job.type.rca': 'Root-cause analysis',
   'train.incidentTag': 'incident file',
   'train.incidentTitle': '“{name}” is an incident file',

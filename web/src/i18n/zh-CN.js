@@ -1135,6 +1135,7 @@ export default {
   'dataset.analyse': '分析根因',
   'dataset.incidentNote': '这是事件文件：{nodes} 个节点上的 {incidents} 个事件（{rows} 行）。它用于结合模型和拓扑进行根因分析，而非训练。',
   'datasets.incidentFile': '事件文件',
+  'job.type.ingest': '导入',
   'job.type.rca': '根因分析',
   'train.incidentTag': '事件文件',
   'train.incidentTitle': '“{name}”是事件文件',
