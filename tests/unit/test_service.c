@@ -828,6 +828,44 @@ static void large_upload_ingested_by_job(void **state)
     assert_int_equal(exists, 0);
     hs_dataset_rec_free(&got);
     hs_dataset_rec_free(&d);
+
+    /* Its job lost twice (two crashes): the lease rules fail it, and the
+     * recovery fails its dataset too, rather than leave it ingesting. The
+     * jobs of the datasets above (run directly here) leave the queue. */
+    assert_int_equal(hs_store_job_list(env.app.store, 0, 1, &jobs, &n, &err),
+                     HS_OK);
+    for (size_t i = 0; i < n; i++) {
+        hs_job_state was;
+        assert_int_equal(hs_store_job_cancel(env.app.store, jobs[i].id, 0, 1,
+                                             1, &was, &err),
+                         HS_OK);
+    }
+    hs_job_list_free(jobs, n);
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, strlen(csv),
+                                 key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "lost.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_OK);
+    int64_t requeued = 0, failed = 0;
+    for (int crash = 0; crash < 2; crash++) {
+        hs_job_rec j;
+        assert_int_equal(hs_store_job_claim_next(
+                             env.app.store, "host:1:1", NULL,
+                             hs_clock_now(env.clock), 30, &j, &err),
+                         HS_OK);
+        hs_job_rec_free(&j);
+        hs_clock_advance(env.clock, 60);
+        assert_int_equal(hs_jobs_recover(&env.app, &requeued, &failed, &err),
+                         HS_OK);
+    }
+    assert_int_equal(failed, 1);
+    assert_int_equal(hs_datasets_get(&env.app, d.id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_FAILED);
+    assert_non_null(strstr(got.ingest_error, "upload the file again"));
+    hs_dataset_rec_free(&got);
+    hs_dataset_rec_free(&d);
     env_close(&env);
 }
 

@@ -360,6 +360,27 @@ hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
     return st;
 }
 
+hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err)
+{
+    hs_job_rec *jobs = NULL;
+    size_t n = 0;
+    hs_status st = hs_store_job_list(app->store, 0, 1, &jobs, &n, err);
+    for (size_t i = 0; st == HS_OK && i < n; i++) {
+        const hs_job_rec *j = &jobs[i];
+        if (strcmp(j->type, HS_JOB_TYPE_INGEST) != 0 ||
+            j->state != HS_JOB_FAILED || !j->dataset_id)
+            continue;
+        char why[HS_MESSAGE_MAX];
+        snprintf(why, sizeof why,
+                 "ingestion failed (%.400s); upload the file again", j->error);
+        hs_status one = hs_datasets_ingest_abandon(app, j->dataset_id, why, err);
+        if (one != HS_OK && one != HS_ERR_NOTFOUND)
+            st = one;
+    }
+    hs_job_list_free(jobs, n);
+    return st;
+}
+
 hs_status hs_dataset_check_ready(const hs_dataset_rec *d, const char *field,
                                  hs_error *err)
 {

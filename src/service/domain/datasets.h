@@ -66,6 +66,13 @@ hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
 hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
                                      hs_error *err);
 
+/* Ends as failed, with the job's error, the ingestion of every dataset
+ * whose ingest job failed without ending it: the lease rules fail a job
+ * taken back from a lost worker a second time (two crashes), and no run
+ * is left to end its dataset. Called after a recovery that failed jobs
+ * (reads every job: rare). */
+hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err);
+
 /* HS_OK for a ready dataset; a failed one is HS_ERR_INVALID naming `field`
  * and saying why ("dataset 7 ('x.csv') could not be ingested: x.csv:3:2:
  * ..."), one still ingesting HS_ERR_CONFLICT. What every use of a

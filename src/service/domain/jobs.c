@@ -169,8 +169,13 @@ hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
 hs_status hs_jobs_recover(hs_app *app, int64_t *requeued, int64_t *failed,
                           hs_error *err)
 {
-    return hs_store_job_recover(app->store, hs_clock_now(app->clock),
-                                HS_RUNNER_MAX_RESTARTS, requeued, failed, err);
+    int64_t lost = 0;
+    hs_status st = hs_store_job_recover(app->store, hs_clock_now(app->clock),
+                                        HS_RUNNER_MAX_RESTARTS, requeued, &lost,
+                                        err);
+    if (failed)
+        *failed = lost;
+    return st == HS_OK && lost ? hs_datasets_ingest_fail_lost(app, err) : st;
 }
 
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
