@@ -335,7 +335,8 @@ async function upload_bad_file_shows_inline_error(t) {
 /** A large upload (issue 13): answered "ingesting", its page shows the
  * ingest job's progress with training disabled and why, the list tags it,
  * and the page reads itself again until the profile is there. The one
- * worker is kept busy by a long training, so the ingestion waits. */
+ * worker is kept busy by a long training, so the ingestion waits. Then a
+ * pipeline of two large files waits for their ingestion and runs. */
 async function dataset_ingesting_then_ready(t) {
   const s = new Server({ name: 'ingest server', args: ['--ingest-async-kb', '64', '--workers', '1', '--train-threads', '1'] });
   t.defer(() => s.close());
@@ -363,6 +364,21 @@ async function dataset_ingesting_then_ready(t) {
   await a.request('POST', `${API}/jobs/${job.id}/cancel`);
   await waitForTestId(page, 'profile-rows', { timeout: 30_000 });
   check(!(await page.locator(tid('train-this')).first().isDisabled()), 'training is offered once the dataset is ready');
+  // A pipeline of two large files waits for both ingestions before it is
+  // submitted (a pipeline needs both datasets ready): held while the
+  // worker is busy again, it shows the ingestion and goes on after.
+  const busy = await a.postJson(API + '/jobs', { type: 'train', dataset_id: long.id, algo: 'gbdt', params: LONG_PARAMS }, 202);
+  t.defer(() => a.cancelQuietly(busy.id));
+  await a.waitJob(busy.id, { states: ['running'] });
+  await openRoute(page, s, '#/pipelines', 'pipeline-run');
+  await page.locator(tid('pipeline-file-train')).first().setInputFiles(named(TRAIN(), 'big-train.csv'));
+  await page.locator(tid('pipeline-file-diagnose')).first().setInputFiles(named(DIAG(), 'big-diag.csv'));
+  await page.fill(tid('param-rounds'), '10');
+  await page.click(tid('pipeline-run'));
+  await waitForText(page, 'pipeline-step-upload1', (x) => /ingesting/.test(x), 'the first step to show its ingestion', 20_000);
+  await a.request('POST', `${API}/jobs/${busy.id}/cancel`);
+  await waitForHash(page, /^#\/pipelines\/\d+/, 40_000).catch(async () => fail(`the pipeline did not start: ${await textOf(page, 'pipeline-error').catch(() => '')}`));
+  await waitForTestId(page, 'pipeline-diagnosis-link', { timeout: 45_000 });
 }
 
 async function train_to_completion(t) {
