@@ -152,6 +152,9 @@ def test_bad_large_file_fails_with_reason():
         r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": ds["id"], "params": {"rounds": 5}})
         expect_error(r, 422, None, "a new training on a failed dataset")
         check("bad.csv:901" in r.text, "the refusal names the reason", r)
+        r = c.post_json(API + "/models/leaderboard", {"dataset_id": ds["id"]})
+        expect_error(r, 422, None, "a leaderboard on a failed dataset")
+        check("could not be ingested" in r.text, "the leaderboard says why", r)
 
 
 @harness.timeout(90)
