@@ -40,7 +40,9 @@
 // badge and an error in Chinese, "remember me" at setup and the attempts
 // left after a wrong password; every chart's data table, the printable
 // training report, and axe-core on every page (A11Y_PAGES) in the light
-// and the dark theme. Screenshots of the
+// and the dark theme; issue 13's large upload being ingested (progress,
+// training disabled with why, the page following the job, a pipeline of
+// large files waiting for their ingestion). Screenshots of the
 // main pages go to SCREENSHOT_DIR (default build/screenshots; `make
 // screenshots` sets docs/screenshots).
 //
