@@ -35,7 +35,7 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # bench/robust.py, "feedback" by bench/feedback.py, "explain" by
 # bench/explain.py, "rca" by bench/rca.py, "crypt" by bench/crypt.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
-                 "feedback", "explain", "rca", "slow_clients", "crypt")
+                 "feedback", "explain", "rca", "slow_clients", "crypt", "ingest")
 NOTES_HEADING = "## Notes"
 
 

@@ -88,7 +88,7 @@ DEFAULT_USERS = (
 # Fields the contract promises on each object.
 USER_FIELDS = ("id", "username", "role", "disabled", "locked", "locked_until", "created_at", "email")
 DATASET_FIELDS = ("id", "owner_id", "name", "size_bytes", "rows", "features", "kind", "created_at",
-                  "deleted_at")
+                  "deleted_at", "state", "ingest_error")
 PROFILE_FIELDS = ("rows", "features", "rows_read", "rows_skipped_no_label", "unlabelled_rows",
                   "duplicate_rows", "conflicting_rows", "missing_cells", "missing_rate",
                   "constant_features", "has_labels", "class_counts", "kpis", "preview")
@@ -1000,11 +1000,19 @@ atexit.register(_cleanup)
 # --------------------------------------------------------------------------
 # API helpers (assert success; return parsed bodies)
 
-def upload_dataset(c, data, name=None, filename="data.csv"):
+def upload_dataset(c, data, name=None, filename="data.csv", timeout=60):
+    """Uploads data and returns the dataset once it is ready: a large file
+    is answered "ingesting" and read by an ingest job (test_ingest.py)."""
     fields = {"name": name} if name is not None else {}
     r = c.upload(API + "/datasets", fields, {"file": (filename, data)})
     ds = expect_json(r, 201, "upload of %s" % filename)
     has_fields(ds, DATASET_FIELDS, "DATASET")
+    if ds["state"] == "ingesting":
+        def ready():
+            d = expect_json(c.get(API + "/datasets/%d" % ds["id"]), 200, "GET dataset")
+            return d if d["state"] != "ingesting" else None
+        ds = wait_until(ready, timeout, "dataset %d to be ingested" % ds["id"])
+    check(ds["state"] == "ready", "the upload of %s became a ready dataset" % filename, ds)
     return ds
 
 

@@ -4837,6 +4837,7 @@ static void test_ops_table(void **state)
     assert_non_null(ops->datasets->set_deleted);
     assert_non_null(ops->datasets->set_profile);
     assert_non_null(ops->datasets->purge);
+    assert_non_null(ops->datasets->finish_ingest);
     assert_non_null(ops->models);
     assert_non_null(ops->models->create);
     assert_non_null(ops->models->get);
@@ -5260,6 +5261,177 @@ static void test_sealed_fields(void **state)
 
 /* ---- the suite --------------------------------------------------------- */
 
+/* ---- version 14: a dataset's ingestion ---------------------------------- */
+
+/* A dataset starts ready (the default) or ingesting, never failed; its
+ * ingestion ends once, ready with its size or failed with its reason,
+ * and the record shows both in get and list. */
+static void test_dataset_ingest_state(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_dataset_rec plain = make_dataset(ann, "plain.csv", 1, 100);
+    hs_dataset_rec big = make_dataset(ann, "big.csv", 2, 200);
+    hs_dataset_rec bad = make_dataset(ann, "bad.csv", 3, 300);
+    hs_dataset_rec got, *list = NULL;
+    size_t n = 0;
+    snprintf(big.state, sizeof big.state, "%s", HS_DATASET_INGESTING);
+    snprintf(bad.state, sizeof bad.state, "%s", HS_DATASET_INGESTING);
+    snprintf(big.ingest_error, sizeof big.ingest_error, "ignored");
+    assert_int_equal(hs_store_dataset_create(f->store, &plain, &err), HS_OK);
+    assert_string_equal(plain.state, HS_DATASET_READY);
+    assert_int_equal(hs_store_dataset_create(f->store, &big, &err), HS_OK);
+    assert_string_equal(big.ingest_error, ""); /* the wrapper clears it */
+    assert_int_equal(hs_store_dataset_create(f->store, &bad, &err), HS_OK);
+
+    assert_int_equal(hs_store_dataset_get(f->store, big.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_datasets_equal(&got, &big);
+    assert_string_equal(got.state, HS_DATASET_INGESTING);
+    hs_dataset_rec_free(&got);
+
+    /* Ready with its stored size; failed with its reason, size kept. */
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, big.id,
+                                                    HS_DATASET_READY, NULL,
+                                                    777777, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_dataset_finish_ingest(
+                         f->store, bad.id, HS_DATASET_FAILED,
+                         "bad.csv:7:3: 'x' is not a number", 5, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_dataset_list(f->store, ann, 0, 0, &list, &n, &err), HS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].id, bad.id);
+    assert_string_equal(list[0].state, HS_DATASET_FAILED);
+    assert_string_equal(list[0].ingest_error,
+                        "bad.csv:7:3: 'x' is not a number");
+    assert_int_equal(list[0].size_bytes, bad.size_bytes);
+    assert_int_equal(list[1].id, big.id);
+    assert_string_equal(list[1].state, HS_DATASET_READY);
+    assert_string_equal(list[1].ingest_error, "");
+    assert_int_equal(list[1].size_bytes, 777777);
+    assert_string_equal(list[2].state, HS_DATASET_READY);
+    hs_dataset_list_free(list, n);
+
+    /* An ingestion ends once; a ready dataset never had one. */
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, big.id,
+                                                    HS_DATASET_FAILED, "late",
+                                                    0, &err),
+                     HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "not being ingested"));
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, plain.id,
+                                                    HS_DATASET_READY, NULL, 1,
+                                                    &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, 9999,
+                                                    HS_DATASET_READY, NULL, 1,
+                                                    &err),
+                     HS_ERR_NOTFOUND);
+    assert_string_equal(err.message, "dataset 9999 does not exist");
+    assert_int_equal(hs_store_dataset_get(f->store, bad.id, ann, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_FAILED);
+    assert_string_equal(got.ingest_error, "bad.csv:7:3: 'x' is not a number");
+    hs_dataset_rec_free(&got);
+
+    /* Bad input never reaches the backend. */
+    hs_dataset_rec failed = make_dataset(ann, "f.csv", 4, 400);
+    snprintf(failed.state, sizeof failed.state, "%s", HS_DATASET_FAILED);
+    assert_int_equal(hs_store_dataset_create(f->store, &failed, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, bad.id,
+                                                    HS_DATASET_INGESTING, NULL,
+                                                    0, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, bad.id,
+                                                    HS_DATASET_FAILED, "", 0,
+                                                    &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, bad.id,
+                                                    HS_DATASET_READY, NULL, -1,
+                                                    &err),
+                     HS_ERR_INVALID);
+}
+
+/* A job on a dataset still ingesting is not claimed (by either claim)
+ * until its ingestion ends, ready or failed; jobs without a dataset and
+ * on ready ones are claimed as usual. */
+static void test_job_claim_waits_for_ingest(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ida = add_user(f->store, "ida", 0);
+    hs_dataset_rec d = make_dataset(ida, "big.csv", 1, 100);
+    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(f->store, &d, &err), HS_OK);
+    hs_dataset_rec d2 = d;
+    d2.id = 0;
+    snprintf(d2.blob_key, sizeof d2.blob_key, "%064x", 2u);
+    snprintf(d2.state, sizeof d2.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(f->store, &d2, &err), HS_OK);
+    hs_id ready = add_dataset(f->store, ida, 3);
+    hs_job_rec waiting = make_job(ida, "waits", 10);
+    waiting.dataset_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &waiting, &err), HS_OK);
+    hs_job_rec waiting2 = make_job(ida, "waits too", 11);
+    waiting2.dataset_id = d2.id;
+    assert_int_equal(hs_store_job_create(f->store, &waiting2, &err), HS_OK);
+    hs_job_rec other = make_job(ida, "other", 12);
+    other.dataset_id = ready;
+    assert_int_equal(hs_store_job_create(f->store, &other, &err), HS_OK);
+    hs_id none = add_job(f->store, ida, 13);
+    hs_job_rec ingest = make_job(ida, "ingests", 14);
+    snprintf(ingest.type, sizeof ingest.type, "%s", HS_JOB_TYPE_INGEST);
+    ingest.dataset_id = d.id;
+    assert_int_equal(hs_store_job_create(f->store, &ingest, &err), HS_OK);
+
+    hs_job_rec got;
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
+                                             LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, other.id);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 100,
+                                                  LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, none);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
+                                             LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, ingest.id); /* the ingestion itself runs */
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_A, NULL, 100,
+                                             LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_A, NULL, 100,
+                                                  LEASE, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(job_state(f->store, waiting.id), HS_JOB_QUEUED);
+
+    /* Failed releases its job too: the run then says why. */
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, d2.id,
+                                                    HS_DATASET_FAILED, "broken",
+                                                    0, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_claim_next_fair(f->store, WORKER_B, NULL, 100,
+                                                  LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, waiting2.id);
+    hs_job_rec_free(&got);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, d.id,
+                                                    HS_DATASET_READY, NULL, 5,
+                                                    &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_claim_next(f->store, WORKER_B, NULL, 100,
+                                             LEASE, &got, &err),
+                     HS_OK);
+    assert_int_equal(got.id, waiting.id);
+    hs_job_rec_free(&got);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int hs_store_contract_run(hs_store_fresh_fn open_fresh)
@@ -5276,6 +5448,8 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_dataset_access),
         T(test_dataset_trash_restore_purge),
         T(test_dataset_profile),
+        T(test_dataset_ingest_state),
+        T(test_job_claim_waits_for_ingest),
         T(test_models),
         T(test_model_access),
         T(test_jobs),

@@ -81,6 +81,8 @@ static inline void assert_datasets_equal(const hs_dataset_rec *a,
         assert_ptr_equal(a->profile_json, b->profile_json);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->deleted_at, b->deleted_at);
+    assert_string_equal(a->state, b->state);
+    assert_string_equal(a->ingest_error, b->ingest_error);
 }
 
 static inline void assert_users_equal(const hs_user *a, const hs_user *b)

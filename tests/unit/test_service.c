@@ -19,6 +19,7 @@
 #include "blob/blob.h"
 #include "domain/accounts.h"
 #include "domain/datasets.h"
+#include "domain/dataset_upload.h"
 #include "base/app.h"
 #include "server/datadir.h"
 #include "domain/diagnoses.h"
@@ -731,6 +732,143 @@ static void dataset_trash_lasts_seven_days(void **state)
     env_close(&env);
 }
 
+/* An upload over ingest_async_bytes is recorded ingesting with its
+ * ingest job, or not at all when the job cannot be queued (the
+ * transaction); the run profiles it as an upload would, once (a second
+ * run finds nothing to do); a file the engine refuses ends failed with
+ * its line and its blob gone. */
+static void large_upload_ingested_by_job(void **state)
+{
+    (void)state;
+    svc_env env;
+    env_open(&env);
+    env.app.job_types = hs_job_types;
+    env.app.limits.max_queued_jobs = 10;
+    env.app.limits.ingest_async_bytes = 16;
+    const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n5,6,a\n";
+    const char bad[] = "f1,f2,label\n1,2,a\n3,x,b\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hl_error csv_err;
+    hs_dataset_rec d, got, *list = NULL;
+    size_t n = 0;
+    int stopped = 1, exists = 1;
+
+    /* The queue is full: no dataset is left behind. */
+    env.app.limits.max_queued_jobs = 0;
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, strlen(csv),
+                                 key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "a.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_ERR_BUSY);
+    assert_int_equal(hs_datasets_list(&env.app, &env.owner, 1, &list, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 0);
+    hs_dataset_list_free(list, n);
+
+    env.app.limits.max_queued_jobs = 10;
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "a.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_OK);
+    assert_string_equal(d.state, HS_DATASET_INGESTING);
+    assert_null(d.profile_json);
+    hs_job_rec *jobs = NULL;
+    assert_int_equal(hs_store_job_list(env.app.store, env.owner.id, 0, &jobs,
+                                       &n, &err),
+                     HS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].type, HS_JOB_TYPE_INGEST);
+    assert_int_equal(jobs[0].dataset_id, d.id);
+    hs_job_list_free(jobs, n);
+    assert_int_equal(hs_dataset_check_ready(&d, "dataset_id", &err),
+                     HS_ERR_CONFLICT);
+
+    assert_int_equal(hs_datasets_ingest_run(&env.app, d.id, NULL, NULL,
+                                            &stopped, &err),
+                     HS_OK);
+    assert_int_equal(stopped, 0);
+    assert_int_equal(hs_datasets_get(&env.app, d.id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_READY);
+    assert_int_equal(got.rows, 3);
+    assert_int_equal(got.features, 2);
+    assert_non_null(strstr(got.profile_json, "\"class_counts\""));
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_datasets_ingest_run(&env.app, d.id, NULL, NULL,
+                                            &stopped, &err),
+                     HS_OK); /* ended already: nothing to do */
+    hs_dataset_rec_free(&d);
+
+    /* Small enough: at once, as before. */
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, 10, key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "s.csv", key, 10,
+                                       &d, &csv_err, &err),
+                     HS_ERR_INVALID); /* "f1,f2,labe": a header, no rows */
+    hs_blob_delete(env.app.blobs, key, NULL);
+
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", bad, strlen(bad),
+                                 key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "bad.csv", key,
+                                       strlen(bad), &d, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(hs_datasets_ingest_run(&env.app, d.id, NULL, NULL,
+                                            &stopped, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_datasets_get(&env.app, d.id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_FAILED);
+    assert_non_null(strstr(got.ingest_error, "bad.csv:3"));
+    assert_int_equal(hs_dataset_check_ready(&got, "dataset_id", &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "could not be ingested: bad.csv:3"));
+    assert_int_equal(hs_blob_exists(env.app.blobs, key, &exists, &err), HS_OK);
+    assert_int_equal(exists, 0);
+    hs_dataset_rec_free(&got);
+    hs_dataset_rec_free(&d);
+
+    /* Its job lost twice (two crashes): the lease rules fail it, and the
+     * recovery fails its dataset too, rather than leave it ingesting. The
+     * jobs of the datasets above (run directly here) leave the queue. */
+    assert_int_equal(hs_store_job_list(env.app.store, 0, 1, &jobs, &n, &err),
+                     HS_OK);
+    for (size_t i = 0; i < n; i++) {
+        hs_job_state was;
+        assert_int_equal(hs_store_job_cancel(env.app.store, jobs[i].id, 0, 1,
+                                             1, &was, &err),
+                         HS_OK);
+    }
+    hs_job_list_free(jobs, n);
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, strlen(csv),
+                                 key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "lost.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_OK);
+    int64_t requeued = 0, failed = 0;
+    for (int crash = 0; crash < 2; crash++) {
+        hs_job_rec j;
+        assert_int_equal(hs_store_job_claim_next(
+                             env.app.store, "host:1:1", NULL,
+                             hs_clock_now(env.clock), 30, &j, &err),
+                         HS_OK);
+        hs_job_rec_free(&j);
+        hs_clock_advance(env.clock, 60);
+        assert_int_equal(hs_jobs_recover(&env.app, &requeued, &failed, &err),
+                         HS_OK);
+    }
+    assert_int_equal(failed, 1);
+    assert_int_equal(hs_datasets_get(&env.app, d.id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_FAILED);
+    assert_non_null(strstr(got.ingest_error, "upload the file again"));
+    hs_dataset_rec_free(&got);
+    hs_dataset_rec_free(&d);
+    env_close(&env);
+}
+
 /* A pipeline submitted without "params" is queued with an empty object
  * for them, and the request it keeps is freed whole: the empty object was
  * packed with "O" and leaked (found by tests/fuzz/json_body; its input is
@@ -1043,6 +1181,7 @@ int main(void)
         cmocka_unit_test(model_cache_shares_and_survives_delete),
         cmocka_unit_test(dataset_trash_lasts_seven_days),
         cmocka_unit_test(pipeline_without_params),
+        cmocka_unit_test(large_upload_ingested_by_job),
         cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
         cmocka_unit_test(topology_upload_limit_and_trash),
         cmocka_unit_test(incident_datasets_have_their_kind),

@@ -164,8 +164,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 15);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 16);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -221,8 +221,15 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 15 added (the fair claim's indexes), taken away again. */
-#define UNDO_V15 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+/* What migration 16 added (a dataset's ingestion), taken away again. */
+#define UNDO_V16                                                               \
+    "DROP INDEX datasets_state; ALTER TABLE datasets DROP COLUMN state;"       \
+    "ALTER TABLE datasets DROP COLUMN ingest_error;"
+
+/* What migrations 15 (the fair claim's indexes) and 16 added, taken away
+ * again. */
+#define UNDO_V15                                                               \
+    UNDO_V16 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
 
 /* What migrations 14 (the audit log, the refusal tallies) and 15 added,
  * taken away again. */
@@ -288,7 +295,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -330,7 +337,7 @@ static void test_migration_from_v1(void **state)
                                   "SELECT name FROM sqlite_master WHERE"
                                   " tbl_name = 'datasets' ORDER BY name",
                                   buf, sizeof buf),
-                        "datasets,datasets_owner_deleted,"
+                        "datasets,datasets_owner_deleted,datasets_state,"
                         "sqlite_autoindex_datasets_1");
     assert_int_equal(hs_store_user_get(f->store, kim, &u, &err), HS_OK);
     assert_string_equal(u.username, "kim");
@@ -646,6 +653,38 @@ static void test_migration_from_v14(void **state)
                      HS_OK);
     assert_int_equal(j.id, b1); /* ann runs one: ben's before her second */
     hs_job_rec_free(&j);
+}
+
+/* A database of schema 15 gets migration 16 at open: its datasets were
+ * all ingested on upload, so they read back ready, and the column refuses
+ * a state the interface does not know. */
+static void test_migration_from_v15(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char buf[128];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id d = add_dataset(f->store, ann, 1);
+    downgrade(f, UNDO_V16 "DELETE FROM schema_migrations WHERE version >= 16;");
+    upgrade(f);
+    hs_dataset_rec got;
+    assert_int_equal(hs_store_dataset_get(f->store, d, ann, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_READY);
+    assert_string_equal(got.ingest_error, "");
+    hs_dataset_rec_free(&got);
+    hs_store_close(f->store);
+    f->store = NULL;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE datasets SET state = 'lost'",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_string_equal(
+        raw_query(f->path, "SELECT state FROM datasets", buf, sizeof buf),
+        "ready");
+    assert_int_equal(hs_store_sqlite_open(f->path, &f->store, &err), HS_OK);
 }
 
 /* The audit log is append-only below the interface too: the database
@@ -1146,6 +1185,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v15, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v14, setup,
                                         teardown),

@@ -43,6 +43,9 @@ typedef struct hs_limits {
                                   engine's default) */
     unsigned max_queued_jobs_per_user; /* one user's share of the queue
                                           (0 = no share) */
+    /* Uploads larger than this many bytes are ingested by a job
+     * (domain/dataset_upload.h); 0 = every upload at once. */
+    size_t ingest_async_bytes;
 } hs_limits;
 
 typedef struct hs_app {

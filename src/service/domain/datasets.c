@@ -191,46 +191,245 @@ static hs_status read_upload(hs_app *app, const char *blob_key,
     return st;
 }
 
-hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
-                             const char *blob_key, uint64_t size,
-                             hs_dataset_rec *out, hl_error *csv_err,
-                             hs_error *err)
+/* An ingestion's stages: the caller's callback, and whether it said
+ * stop. */
+typedef struct ingest_stages {
+    hs_ingest_stage stage; /* NULL = none (an upload ingested at once) */
+    void *ctx;
+    int stopped;
+} ingest_stages;
+
+/* Calls the stage callback; non-zero (and s->stopped) = stop. */
+static int at_stage(ingest_stages *s, double progress, hs_status *st,
+                    hs_error *err)
+{
+    if (*st != HS_OK || !s->stage || !s->stage(s->ctx, progress))
+        return 0;
+    s->stopped = 1;
+    *st = hs_fail(err, HS_ERR_INTERNAL, "ingestion stopped");
+    return 1;
+}
+
+/* What an ingestion computes from the uploaded blob: read, checked and
+ * profiled (the rules of read_upload and profile_text), into out's
+ * profile_json (plain, malloc'ed), rows and features. Stages between
+ * the steps (a stop: stages->stopped, an error). */
+static hs_status profile_upload(hs_app *app, const char *blob_key,
+                                const char *name, hs_dataset_rec *out,
+                                ingest_stages *stages, hl_error *csv_err,
+                                hs_error *err)
 {
     hl_dataset *ds = NULL;
     hl_incidents *inc = NULL;
-    memset(out, 0, sizeof *out);
+    hs_status st = HS_OK;
     hl_error_clear(csv_err);
-    hs_status st = read_upload(app, blob_key, name, &ds, &inc, csv_err, err);
+    if (at_stage(stages, 0.05, &st, err))
+        return st;
+    st = read_upload(app, blob_key, name, &ds, &inc, csv_err, err);
     size_t max_nodes = app->limits.max_topology_nodes
                            ? app->limits.max_topology_nodes
                            : HL_TOPOLOGY_MAX_NODES_DEFAULT;
+    at_stage(stages, 0.6, &st, err);
     char *profile =
         st == HS_OK ? profile_text(ds, inc, max_nodes, err, &st) : NULL;
     if (profile) {
-        out->owner_id = owner_id;
-        snprintf(out->name, sizeof out->name, "%s", name);
-        snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
-        out->size_bytes = (int64_t)size;
         out->rows = (int64_t)ds->n_rows;
         out->features = (int64_t)ds->n_features;
         out->profile_json = profile;
-        out->created_at = hs_clock_now(app->clock);
-        /* The store keeps the profile sealed; the caller gets it plain. */
-        st = hs_sealed_stash(app, HS_SEALED_DATASET_PROFILE,
-                             &out->profile_json, &profile, err);
-        if (st == HS_OK) {
-            st = hs_notifications_io(
-                app, hs_store_dataset_create(app->store, out, err),
-                "recording an uploaded dataset", err);
-            hs_sealed_unstash(&out->profile_json, profile);
-        }
-        if (st != HS_OK)
-            hs_dataset_rec_free(out);
     }
     if (inc)
         hl_incidents_free(inc);
     else
         hl_dataset_free(ds);
+    return st;
+}
+
+/* The record of an upload (no profile yet), owned by owner_id. */
+static void upload_record(hs_app *app, hs_id owner_id, const char *name,
+                          const char *blob_key, uint64_t size, const char *state,
+                          hs_dataset_rec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->owner_id = owner_id;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->blob_key, sizeof out->blob_key, "%s", blob_key);
+    snprintf(out->state, sizeof out->state, "%s", state);
+    out->size_bytes = (int64_t)size;
+    out->created_at = hs_clock_now(app->clock);
+}
+
+hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
+                             const char *blob_key, uint64_t size,
+                             hs_dataset_rec *out, hl_error *csv_err,
+                             hs_error *err)
+{
+    upload_record(app, owner_id, name, blob_key, size, HS_DATASET_READY, out);
+    ingest_stages none = {0};
+    hs_status st = profile_upload(app, blob_key, name, out, &none, csv_err, err);
+    char *profile = NULL;
+    /* The store keeps the profile sealed; the caller gets it plain. */
+    if (st == HS_OK)
+        st = hs_sealed_stash(app, HS_SEALED_DATASET_PROFILE,
+                             &out->profile_json, &profile, err);
+    if (st == HS_OK) {
+        st = hs_notifications_io(
+            app, hs_store_dataset_create(app->store, out, err),
+            "recording an uploaded dataset", err);
+        hs_sealed_unstash(&out->profile_json, profile);
+    }
+    if (st != HS_OK)
+        hs_dataset_rec_free(out);
+    return st;
+}
+
+hs_status hs_datasets_create_ingesting(hs_app *app, hs_id owner_id,
+                                       const char *name, const char *blob_key,
+                                       uint64_t size, hs_dataset_rec *out,
+                                       hs_error *err)
+{
+    upload_record(app, owner_id, name, blob_key, size, HS_DATASET_INGESTING,
+                  out);
+    return hs_notifications_io(app, hs_store_dataset_create(app->store, out, err),
+                               "recording an uploaded dataset", err);
+}
+
+/* Ends dataset d's ingestion as failed with `why` and deletes its blob
+ * (a failed dataset keeps no file: only its reason). */
+static hs_status ingest_failed(hs_app *app, const hs_dataset_rec *d,
+                               const char *why, hs_error *err)
+{
+    char reason[HS_MESSAGE_MAX];
+    hs_copy_message(reason, sizeof reason, why && why[0] ? why : "unknown");
+    hs_status st = hs_store_dataset_finish_ingest(
+        app->store, d->id, HS_DATASET_FAILED, reason, 0, err);
+    if (st == HS_OK || st == HS_ERR_CONFLICT)
+        hs_blob_delete(app->blobs, d->blob_key, NULL);
+    return st;
+}
+
+/* The profile sealed, stored, and the ingestion ended ready. */
+static hs_status ingest_ready(hs_app *app, hs_dataset_rec *d, hs_error *err)
+{
+    hs_status st = hs_sealed_seal_in_place(app, HS_SEALED_DATASET_PROFILE,
+                                           &d->profile_json, err);
+    if (st == HS_OK)
+        st = hs_store_dataset_set_profile(app->store, d->id, d->profile_json,
+                                          d->rows, d->features, err);
+    if (st == HS_OK)
+        st = hs_store_dataset_finish_ingest(app->store, d->id,
+                                            HS_DATASET_READY, NULL,
+                                            d->size_bytes, err);
+    return hs_notifications_io(app, st, "recording an ingested dataset", err);
+}
+
+hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
+                                 void *ctx, int *stopped, hs_error *err)
+{
+    hs_dataset_rec d;
+    hl_error csv_err;
+    ingest_stages stages = {.stage = stage, .ctx = ctx};
+    *stopped = 0;
+    hs_status st = hs_store_dataset_get(app->store, id, 0, 1, &d, err);
+    if (st != HS_OK)
+        return st;
+    if (strcmp(d.state, HS_DATASET_INGESTING) != 0) { /* a run before ended it */
+        hs_dataset_rec_free(&d);
+        return HS_OK;
+    }
+    st = profile_upload(app, d.blob_key, d.name, &d, &stages, &csv_err, err);
+    at_stage(&stages, 0.9, &st, err);
+    if (st == HS_OK)
+        st = ingest_ready(app, &d, err);
+    else if (st == HS_ERR_INVALID)
+        ingest_failed(app, &d, err->message, NULL);
+    *stopped = stages.stopped;
+    hs_dataset_rec_free(&d);
+    return st;
+}
+
+hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
+                                     hs_error *err)
+{
+    hs_dataset_rec d;
+    hs_status st = hs_store_dataset_get(app->store, id, 0, 1, &d, err);
+    if (st != HS_OK)
+        return st;
+    if (!strcmp(d.state, HS_DATASET_INGESTING))
+        st = ingest_failed(app, &d, why, err);
+    hs_dataset_rec_free(&d);
+    return st;
+}
+
+hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err)
+{
+    hs_job_rec *jobs = NULL;
+    size_t n = 0;
+    hs_status st = hs_store_job_list(app->store, 0, 1, &jobs, &n, err);
+    for (size_t i = 0; st == HS_OK && i < n; i++) {
+        const hs_job_rec *j = &jobs[i];
+        if (strcmp(j->type, HS_JOB_TYPE_INGEST) != 0 ||
+            j->state != HS_JOB_FAILED || !j->dataset_id)
+            continue;
+        char why[HS_MESSAGE_MAX];
+        snprintf(why, sizeof why,
+                 "ingestion failed (%.400s); upload the file again", j->error);
+        hs_status one = hs_datasets_ingest_abandon(app, j->dataset_id, why, err);
+        if (one != HS_OK && one != HS_ERR_NOTFOUND)
+            st = one;
+    }
+    hs_job_list_free(jobs, n);
+    return st;
+}
+
+hs_status hs_dataset_check_ready(const hs_dataset_rec *d, const char *field,
+                                 hs_error *err)
+{
+    if (!strcmp(d->state, HS_DATASET_FAILED))
+        return hs_fail_field(err, HS_ERR_INVALID, field,
+                             "dataset %lld ('%.100s') could not be ingested: "
+                             "%.300s",
+                             (long long)d->id, d->name, d->ingest_error);
+    if (!strcmp(d->state, HS_DATASET_INGESTING))
+        return hs_fail_field(err, HS_ERR_CONFLICT, field,
+                             "dataset %lld ('%.100s') is still being "
+                             "ingested; try again once it is ready",
+                             (long long)d->id, d->name);
+    return HS_OK;
+}
+
+int hs_dataset_is_ingesting(const hs_dataset_rec *d)
+{
+    return !strcmp(d->state, HS_DATASET_INGESTING);
+}
+
+hs_status hs_datasets_ingest_progress(hs_app *app, const hs_user *viewer,
+                                      const hs_dataset_rec *items, size_t n,
+                                      double *progress, hs_error *err)
+{
+    size_t waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        progress[i] = -1;
+        waiting += hs_dataset_is_ingesting(&items[i]);
+    }
+    if (!waiting)
+        return HS_OK;
+    hs_job_rec *jobs = NULL;
+    size_t n_jobs = 0;
+    hs_status st = hs_store_job_list(app->store, viewer->id, viewer->is_admin,
+                                     &jobs, &n_jobs, err);
+    for (size_t j = 0; st == HS_OK && j < n_jobs; j++) {
+        if (strcmp(jobs[j].type, HS_JOB_TYPE_INGEST) != 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].id == jobs[j].dataset_id &&
+                hs_dataset_is_ingesting(&items[i]) &&
+                jobs[j].progress > progress[i])
+                progress[i] = jobs[j].progress;
+    }
+    hs_job_list_free(jobs, n_jobs);
+    for (size_t i = 0; i < n; i++)
+        if (progress[i] < 0 && hs_dataset_is_ingesting(&items[i]))
+            progress[i] = 0;
     return st;
 }
 

@@ -32,6 +32,64 @@ hs_status hs_datasets_ingest(hs_app *app, hs_id owner_id, const char *name,
                              hs_dataset_rec *out, hl_error *csv_err,
                              hs_error *err);
 
+/* Called between an ingestion's stages with its progress (0..1);
+ * non-zero = stop now. */
+typedef int (*hs_ingest_stage)(void *ctx, double progress);
+
+/* Records an upload as a dataset HS_DATASET_INGESTING (no profile, rows
+ * or features yet; its blob referenced from now on), owned by owner_id,
+ * for an ingest job to finish (hs_datasets_ingest_run). *out: release
+ * with hs_dataset_rec_free. */
+hs_status hs_datasets_create_ingesting(hs_app *app, hs_id owner_id,
+                                       const char *name, const char *blob_key,
+                                       uint64_t size, hs_dataset_rec *out,
+                                       hs_error *err);
+
+/* The ingest job's work on dataset `id`: what hs_datasets_ingest does on
+ * an upload - read, checked, profiled - then the profile stored and the
+ * ingestion ended ready. A file the engine refuses ends it failed with the
+ * engine's error (file, line, column) as its ingest_error, deletes its
+ * blob and returns HS_ERR_INVALID with that message. A stop (stage's
+ * answer) is an error with *stopped = 1, the dataset left ingesting (a
+ * re-run starts over); other errors (I/O, memory) leave it ingesting too,
+ * for the caller to retry or abandon. A dataset no longer ingesting is
+ * HS_OK at once: a run before this one ended it. */
+hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
+                                 void *ctx, int *stopped, hs_error *err);
+
+/* Why a dataset whose ingest job was cancelled failed. */
+#define HS_INGEST_CANCELLED_REASON                                             \
+    "its ingestion was cancelled; upload the file again"
+
+/* Ends dataset `id`'s ingestion as failed with `why` (its blob deleted),
+ * when it is still ingesting; HS_OK when it was not. */
+hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
+                                     hs_error *err);
+
+/* Ends as failed, with the job's error, the ingestion of every dataset
+ * whose ingest job failed without ending it: the lease rules fail a job
+ * taken back from a lost worker a second time (two crashes), and no run
+ * is left to end its dataset. Called after a recovery that failed jobs
+ * (reads every job: rare). */
+hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err);
+
+/* HS_OK for a ready dataset; a failed one is HS_ERR_INVALID naming `field`
+ * and saying why ("dataset 7 ('x.csv') could not be ingested: x.csv:3:2:
+ * ..."), one still ingesting HS_ERR_CONFLICT. What every use of a
+ * dataset's rows checks first. */
+hs_status hs_dataset_check_ready(const hs_dataset_rec *d, const char *field,
+                                 hs_error *err);
+
+/* Whether d's ingest job has yet to finish it. */
+int hs_dataset_is_ingesting(const hs_dataset_rec *d);
+
+/* The progress (0..1) of the ingest job of each of the n records viewer
+ * sees, in progress[i]; -1 for a dataset not ingesting. Reads the jobs
+ * only when one of them is ingesting. */
+hs_status hs_datasets_ingest_progress(hs_app *app, const hs_user *viewer,
+                                      const hs_dataset_rec *items, size_t n,
+                                      double *progress, hs_error *err);
+
 /* Parses the CSV of a stored dataset (or any stored CSV blob) with the
  * given options; engine errors come back in *csv_err (HS_ERR_INVALID). */
 hs_status hs_datasets_load_blob(hs_app *app, const char *blob_key,

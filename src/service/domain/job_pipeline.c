@@ -179,12 +179,20 @@ static hs_status check_datasets(hs_app *app, const hs_user *viewer,
         snprintf(err->field, sizeof err->field, "dataset_id");
     if (st == HS_OK)
         st = hs_datasets_get(app, train_id, viewer, &train, err);
-    if (st != HS_OK)
+    /* A pipeline checks its two datasets' KPIs against each other from
+     * their profiles: both must be ready (no waiting for an ingestion). */
+    if (st == HS_OK)
+        st = hs_dataset_check_ready(&train, "dataset_id", err);
+    if (st != HS_OK) {
+        hs_dataset_rec_free(&train);
         return st;
+    }
     st = live_dataset(app, viewer, diag_id, "diagnose_dataset_id", &diag, err);
     if (st == HS_OK) {
-        st = hs_dataset_check_kind(&diag, HS_DATASET_SAMPLES,
-                                   "diagnose_dataset_id", err);
+        st = hs_dataset_check_ready(&diag, "diagnose_dataset_id", err);
+        if (st == HS_OK)
+            st = hs_dataset_check_kind(&diag, HS_DATASET_SAMPLES,
+                                       "diagnose_dataset_id", err);
         if (st == HS_OK)
             st = check_kpis(&train, &diag, err);
         if (name[0] == '\0')

@@ -225,12 +225,18 @@ static hs_status check_inputs(hs_app *app, const hs_user *viewer,
         st = live(st, ds.deleted_at, "dataset", job->dataset_id, "dataset_id",
                   err);
     }
-    if (st == HS_OK)
+    /* A dataset still ingesting has no profile yet: the job waits for it
+     * (the claims skip it) and its run reads the file against the
+     * topology; a failed one is refused with its reason. */
+    int ingesting = st == HS_OK && hs_dataset_is_ingesting(&ds);
+    if (st == HS_OK && !ingesting)
+        st = hs_dataset_check_ready(&ds, "dataset_id", err);
+    if (st == HS_OK && !ingesting)
         st =
             hs_dataset_check_kind(&ds, HS_DATASET_INCIDENTS, "dataset_id", err);
-    if (st == HS_OK)
+    if (st == HS_OK && !ingesting)
         st = check_kpis(hs_model_ref_get(ref), &ds, err);
-    if (st == HS_OK)
+    if (st == HS_OK && !ingesting)
         st = check_nodes(app, &trec, &ds, err);
     if (st == HS_OK && !name[0])
         snprintf(name, cap, "%.120s on %.120s", ds.name, trec.name);
@@ -336,6 +342,8 @@ static hs_status load_inputs(hs_job_run *r, rca_inputs *in, hs_error *err)
         st = hs_topologies_load(app, &in->trec, &in->t, err);
     if (st == HS_OK)
         st = hs_datasets_get(app, job->dataset_id, &owner, &in->ds, err);
+    if (st == HS_OK)
+        st = hs_dataset_check_ready(&in->ds, "dataset_id", err);
     if (st == HS_OK)
         st = hs_datasets_load_incidents(app, &in->ds, in->t, &in->inc, &csv_err,
                                         err);

@@ -42,6 +42,14 @@ hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     hs_status st = hs_datasets_get(app, id, viewer, &ds, err);
     if (st != HS_OK)
         return st;
+    /* Still ingesting: the job waits for it (the claims skip it), and its
+     * run checks what the profile would have told. */
+    int ingesting = hs_dataset_is_ingesting(&ds);
+    if (!ingesting && !ds.deleted_at &&
+        (st = hs_dataset_check_ready(&ds, "dataset_id", err)) != HS_OK) {
+        hs_dataset_rec_free(&ds);
+        return st;
+    }
     size_t classes = 0;
     hs_dataset_labels labels = hs_dataset_label_state(ds.profile_json, &classes);
     snprintf(name, cap, "%s", ds.name);
@@ -53,6 +61,8 @@ hs_status hs_train_check_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     if (deleted)
         return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
                        (long long)id);
+    if (ingesting)
+        return HS_OK;
     if (kind != HS_OK) {
         *err = kind_err;
         return kind;
@@ -292,6 +302,8 @@ hs_status hs_train_load_dataset(hs_job_run *run, hs_id dataset_id,
     hs_user owner = {.id = run->job->owner_id, .is_admin = 1};
     hl_error csv_err;
     hs_status st = hs_datasets_get(app, dataset_id, &owner, rec, err);
+    if (st == HS_OK)
+        st = hs_dataset_check_ready(rec, "dataset_id", err);
     if (st != HS_OK)
         return st;
     hl_csv_options opt;

@@ -10,6 +10,7 @@ const hs_job_type *const hs_job_types[] = {
     &hs_job_type_retrain,
     &hs_job_type_pipeline,
     &hs_job_type_rca,
+    &hs_job_type_ingest,
     NULL,
 };
 

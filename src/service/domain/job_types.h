@@ -90,6 +90,7 @@ extern const hs_job_type hs_job_type_diagnose;
 extern const hs_job_type hs_job_type_retrain;
 extern const hs_job_type hs_job_type_pipeline;
 extern const hs_job_type hs_job_type_rca;
+extern const hs_job_type hs_job_type_ingest;
 
 /* Every job type this build runs, NULL-terminated. */
 extern const hs_job_type *const hs_job_types[];

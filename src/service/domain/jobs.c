@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "blob/blob.h"
+#include "domain/datasets.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
 #include "domain/runner.h"
@@ -59,6 +60,22 @@ static hs_status submit(hs_app *app, const hs_job_type *type,
     return st;
 }
 
+/* A job the service makes itself (not through POST /jobs): type
+ * `type_name` from `request`, which it takes (NULL: out of memory). */
+static hs_status submit_own(hs_app *app, const char *type_name,
+                            const hs_user *viewer, json_t *request,
+                            hs_job_rec *out, hs_error *err)
+{
+    const hs_job_type *type = hs_job_type_find(app->job_types, type_name);
+    memset(out, 0, sizeof *out);
+    hs_status st = !type ? hs_fail(err, HS_ERR_INTERNAL,
+                                   "no %s job type in this build", type_name)
+                   : !request ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
+                              : submit(app, type, viewer, request, out, err);
+    json_decref(request);
+    return st;
+}
+
 hs_status hs_jobs_submit(hs_app *app, const hs_user *viewer,
                          const json_t *request, hs_job_rec *out,
                          hs_error *err)
@@ -82,17 +99,22 @@ hs_status hs_jobs_submit_diagnose(hs_app *app, const hs_user *viewer,
                                   const char *format, const char *name,
                                   int adapt, hs_job_rec *out, hs_error *err)
 {
-    const hs_job_type *type = hs_job_type_find(app->job_types, "diagnose");
-    json_t *request =
-        json_pack("{s:I, s:s, s:s, s:s, s:b}", "model_id", (json_int_t)model_id,
-                  "input_blob_key", input_blob_key, "format", format, "name",
-                  name, "adapt", adapt);
-    hs_status st = !type      ? hs_fail(err, HS_ERR_INTERNAL,
-                                        "no diagnose job type in this build")
-                   : !request ? hs_fail(err, HS_ERR_NOMEM, "out of memory")
-                              : submit(app, type, viewer, request, out, err);
-    json_decref(request);
-    return st;
+    return submit_own(app, "diagnose", viewer,
+                      json_pack("{s:I, s:s, s:s, s:s, s:b}", "model_id",
+                                (json_int_t)model_id, "input_blob_key",
+                                input_blob_key, "format", format, "name", name,
+                                "adapt", adapt),
+                      out, err);
+}
+
+hs_status hs_jobs_submit_ingest(hs_app *app, const hs_user *owner,
+                                hs_id dataset_id, const char *name,
+                                hs_job_rec *out, hs_error *err)
+{
+    return submit_own(app, HS_JOB_TYPE_INGEST, owner,
+                      json_pack("{s:I, s:s}", "dataset_id",
+                                (json_int_t)dataset_id, "name", name),
+                      out, err);
 }
 
 hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
@@ -147,8 +169,13 @@ hs_status hs_jobs_counts(hs_app *app, int64_t counts[HS_JOB_STATES],
 hs_status hs_jobs_recover(hs_app *app, int64_t *requeued, int64_t *failed,
                           hs_error *err)
 {
-    return hs_store_job_recover(app->store, hs_clock_now(app->clock),
-                                HS_RUNNER_MAX_RESTARTS, requeued, failed, err);
+    int64_t lost = 0;
+    hs_status st = hs_store_job_recover(app->store, hs_clock_now(app->clock),
+                                        HS_RUNNER_MAX_RESTARTS, requeued, &lost,
+                                        err);
+    if (failed)
+        *failed = lost;
+    return st == HS_OK && lost ? hs_datasets_ingest_fail_lost(app, err) : st;
 }
 
 hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
@@ -163,6 +190,13 @@ hs_status hs_jobs_cancel(hs_app *app, hs_id id, const hs_user *viewer,
         return st;
     if (state == HS_JOB_RUNNING)
         hs_runner_cancel(app->runner, id);
-    return hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
-                            err);
+    st = hs_store_job_get(app->store, id, viewer->id, viewer->is_admin, out,
+                          err);
+    /* An ingestion cancelled before it ran would leave its dataset
+     * ingesting for good (a running one ends it itself: job_ingest.c). */
+    if (st == HS_OK && state == HS_JOB_CANCELLED &&
+        !strcmp(out->type, HS_JOB_TYPE_INGEST))
+        hs_datasets_ingest_abandon(app, out->dataset_id,
+                                   HS_INGEST_CANCELLED_REASON, NULL);
+    return st;
 }

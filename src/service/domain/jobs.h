@@ -46,6 +46,13 @@ hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
                                        const char *name, int adapt,
                                        hs_job_rec *out, hs_error *err);
 
+/* Queues the ingestion of dataset `dataset_id` (recorded "ingesting" by
+ * hs_datasets_create_ingesting), owned by `owner`: a job of type
+ * HS_JOB_TYPE_INGEST (job_ingest.c), subject to the queue's limits. */
+hs_status hs_jobs_submit_ingest(hs_app *app, const hs_user *owner,
+                                hs_id dataset_id, const char *name,
+                                hs_job_rec *out, hs_error *err);
+
 /* Job `id` under the access rule (release with hs_job_rec_free). */
 hs_status hs_jobs_get(hs_app *app, hs_id id, const hs_user *viewer,
                       hs_job_rec *out, hs_error *err);

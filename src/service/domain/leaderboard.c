@@ -24,6 +24,8 @@ static hs_status load_dataset(hs_app *app, const hs_user *viewer, hs_id id,
     if (rec->deleted_at)
         return hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld is in the trash",
                        (long long)id);
+    if ((st = hs_dataset_check_ready(rec, "dataset_id", err)) != HS_OK)
+        return st; /* its row count is not known before it is ingested */
     if (rec->rows > HS_LEADERBOARD_MAX_ROWS)
         return hs_fail_field(
             err, HS_ERR_INVALID, "dataset_id",

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/timed_wait.h"
 #include "domain/job_types.h"
+#include "domain/datasets.h"
 #include "domain/notifications.h"
 #include "domain/runner.h"
 #include "healer/clock.h"
@@ -348,6 +349,9 @@ static void keep_leases(hs_runner *r)
         hs_log(HS_LOG_WARN, "jobs of a lost worker taken back",
                json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
                          "failed", (json_int_t)failed));
+    if (failed && hs_datasets_ingest_fail_lost(r->app, &err) != HS_OK)
+        hs_log(HS_LOG_ERROR, "cannot end the datasets of failed ingestions",
+               json_pack("{s:s}", "error", err.message));
     if (requeued)
         hs_runner_wake(r);
 }

@@ -389,10 +389,18 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
                           hs_api_time(d->deleted_at));
     size_t classes = 0;
     hs_dataset_labels labels = hs_dataset_label_state(d->profile_json, &classes);
+    /* A backend older than store version 14 leaves state "": ready. */
+    int ready = !d->state[0] || !strcmp(d->state, HS_DATASET_READY);
     if (j) {
         json_object_set_new(j, "classes", json_integer((json_int_t)classes));
-        json_object_set_new(j, "trainable",
-                            json_boolean(labels == HS_DATASET_LABELLED));
+        json_object_set_new(
+            j, "trainable",
+            json_boolean(ready && labels == HS_DATASET_LABELLED));
+        json_object_set_new(j, "state",
+                            json_string(ready ? HS_DATASET_READY : d->state));
+        json_object_set_new(j, "ingest_error",
+                            d->ingest_error[0] ? json_string(d->ingest_error)
+                                               : json_null());
     }
     hs_incident_counts counts;
     int incidents = hs_dataset_kind_of(d->profile_json, &counts) ==

@@ -1,11 +1,13 @@
 /* api_datasets.c - upload, list, show, download, trash and restore
  * datasets. Uploads arrive as a committed blob (http.c); the datasets
  * service decides whether it is a dataset. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/clock.h"
 #include "http/api.h"
+#include "domain/dataset_upload.h"
 #include "domain/datasets.h"
 
 void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
@@ -23,9 +25,9 @@ void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec rec;
     hl_error csv_err;
     hs_error err = {0};
-    hs_status st = hs_datasets_ingest(app, req->user.id, name,
-                                      req->upload.blob_key, req->upload.size,
-                                      &rec, &csv_err, &err);
+    hs_status st = hs_dataset_upload(app, &req->user, name,
+                                     req->upload.blob_key, req->upload.size,
+                                     &rec, &csv_err, &err);
     if (st == HS_ERR_INVALID) {
         hs_api_reply_csv_error(resp, &csv_err);
         return;
@@ -35,14 +37,36 @@ void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     req->upload.blob_key[0] = '\0'; /* the record references it now */
-    hs_reply_json(resp, 201, hs_api_dataset_json(&rec, 1));
+    json_t *j = hs_api_dataset_json(&rec, 1);
+    if (j && hs_dataset_is_ingesting(&rec))
+        json_object_set_new(j, "ingest_progress", json_real(0));
+    hs_reply_json(resp, 201, j);
     hs_dataset_rec_free(&rec);
 }
 
-static json_t *dataset_item(const void *rec, int64_t now)
+/* The DATASET views of n records, each with its ingest job's progress
+ * ("ingest_progress", 0..1) while it is ingesting. */
+static json_t *datasets_json(hs_app *app, const hs_user *viewer,
+                             const hs_dataset_rec *items, size_t n,
+                             int with_profile, hs_status *st, hs_error *err)
 {
-    (void)now;
-    return hs_api_dataset_json(rec, 0);
+    double *progress = calloc(n ? n : 1, sizeof *progress);
+    json_t *list = json_array();
+    *st = progress && list ? hs_datasets_ingest_progress(app, viewer, items, n,
+                                                         progress, err)
+                           : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; *st == HS_OK && i < n; i++) {
+        json_t *j = hs_api_dataset_json(&items[i], with_profile);
+        if (j && progress[i] >= 0)
+            json_object_set_new(j, "ingest_progress", json_real(progress[i]));
+        json_array_append_new(list, j);
+    }
+    free(progress);
+    if (*st != HS_OK) {
+        json_decref(list);
+        list = NULL;
+    }
+    return list;
 }
 
 void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
@@ -53,9 +77,13 @@ void hs_api_datasets_list(hs_app *app, hs_req *req, hs_resp *resp)
     hs_status st = hs_datasets_list(app, &req->user,
                                     hs_api_include_deleted(req), &items, &n,
                                     &err);
-    hs_api_reply_records(req, resp, st, &err, items, n, sizeof *items,
-                         dataset_item,
-                         hs_clock_now(app->clock));
+    json_t *list = st == HS_OK ? datasets_json(app, &req->user, items, n, 0,
+                                               &st, &err)
+                               : NULL;
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_api_reply_list(req, resp, list);
     hs_dataset_list_free(items, n);
 }
 
@@ -64,10 +92,14 @@ void hs_api_dataset_get(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec rec;
     hs_error err = {0};
     hs_status st = hs_datasets_get(app, req->ids[0], &req->user, &rec, &err);
+    json_t *one = st == HS_OK ? datasets_json(app, &req->user, &rec, 1, 1, &st,
+                                              &err)
+                              : NULL;
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
-        hs_reply_json(resp, 200, hs_api_dataset_json(&rec, 1));
+        hs_reply_json(resp, 200, json_incref(json_array_get(one, 0)));
+    json_decref(one);
     hs_dataset_rec_free(&rec);
 }
 
@@ -76,6 +108,10 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec rec;
     hs_error err = {0};
     hs_status st = hs_datasets_get(app, req->ids[0], &req->user, &rec, &err);
+    /* A failed ingestion kept no file: its reason instead. */
+    if (st == HS_OK && !strcmp(rec.state, HS_DATASET_FAILED) &&
+        hs_dataset_check_ready(&rec, "id", &err) != HS_OK)
+        st = HS_ERR_CONFLICT;
     if (st != HS_OK) {
         hs_reply_status(resp, st, &err);
     } else {

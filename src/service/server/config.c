@@ -56,6 +56,10 @@ static const key_spec KEYS[] = {
     U("max-json-mb", max_json_mb, 1, 4096, "32", "largest JSON body, MiB"),
     U("workers", workers, 1, 64, "1", "jobs that run at once"),
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
+    U("ingest-async-kb", ingest_async_kb, 0, 67108864, "1024",
+      "uploads larger than this many KiB are answered at once as "
+      "\"ingesting\" and read and profiled by a job; 0 = every upload "
+      "before its answer"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
     U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",

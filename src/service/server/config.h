@@ -34,6 +34,7 @@ typedef struct hs_server_config {
     unsigned sync_rows;
     unsigned max_queued_jobs;
     unsigned max_queued_jobs_per_user; /* 0 = a quarter of max_queued_jobs */
+    unsigned ingest_async_kb; /* uploads over this become ingest jobs */
     unsigned login_rate;   /* logins per minute per address, 0 = no limit */
     unsigned login_backoff_after;         /* an account's free failures */
     unsigned login_address_backoff_after; /* an address's free failures */

@@ -359,6 +359,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
     /* The default share: a quarter of the queue, so that four users'
      * backlogs fill it before anyone is refused for the queue's sake. */
+    app->limits.ingest_async_bytes = (size_t)cfg->ingest_async_kb << 10;
     app->limits.max_queued_jobs_per_user =
         cfg->max_queued_jobs_per_user ? cfg->max_queued_jobs_per_user
         : cfg->max_queued_jobs >= 4   ? cfg->max_queued_jobs / 4

@@ -36,6 +36,9 @@ typedef int64_t hs_id;
 #define HS_DATASET_READY "ready"         /* usable: every dataset made
                                             before version 14 */
 #define HS_DATASET_FAILED "failed"       /* ingestion failed: ingest_error */
+#define HS_JOB_TYPE_INGEST "ingest"      /* the job that ingests a dataset:
+                                            the one job on an ingesting
+                                            dataset that the claims take */
 #define HS_SETTING_KEY_MAX 64            /* a setting's name, NUL included */
 #define HS_SETTING_VALUE_MAX (64 * 1024) /* a setting's value, in bytes */
 #define HS_STORE_BLOB_KEY_MAX 66 /* == blob.h HS_BLOB_KEY_MAX */

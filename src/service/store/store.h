@@ -1377,7 +1377,11 @@ static inline int hs_store__types_json(const char *const *types, char *buf,
  * hs_job_rec_free). HS_ERR_NOTFOUND "no job is queued" when there is none
  * of those types. Two callers - threads, handles or processes - never get
  * the same job, and a worker never gets a job of a type it cannot run
- * (another version of healer may share the queue). */
+ * (another version of healer may share the queue). Version 14: a job
+ * whose dataset_id names a dataset still HS_DATASET_INGESTING is skipped
+ * (it waits without holding a worker; "ready" or "failed" release it),
+ * by claim_next and claim_next_fair alike - except a job of type
+ * HS_JOB_TYPE_INGEST, the one that ingests it. */
 /* The checks every claim makes before its backend sees it; the types as
  * JSON into list (cap bytes; *types_json NULL for any type). */
 static inline hs_status

@@ -413,6 +413,15 @@ static const char *const migrations[] = {
      * two index lookups instead of a scan of the owner's whole history. */
     "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
     "CREATE INDEX jobs_owner_started ON jobs(owner_id, started_at);",
+    /* 16: a dataset's ingestion (store version 14): an upload over the
+     * ingest threshold is recorded 'ingesting' and finished by its ingest
+     * job ('ready', or 'failed' with ingest_error). Every dataset made
+     * before was ingested on upload: 'ready'. The claims skip a job whose
+     * dataset is still ingesting (index datasets_state). */
+    "ALTER TABLE datasets ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'"
+    "  CHECK (state IN ('ingesting', 'ready', 'failed'));"
+    "ALTER TABLE datasets ADD COLUMN ingest_error TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX datasets_state ON datasets(state) WHERE state <> 'ready';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -976,7 +985,7 @@ static hs_status read_notification(sqlite3_stmt *st, void *dst, hs_error *err)
 
 #define DATASET_COLS                                                           \
     "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
-    " profile_json, created_at, deleted_at FROM datasets"
+    " profile_json, created_at, deleted_at, state, ingest_error FROM datasets"
 
 static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
 {
@@ -993,6 +1002,11 @@ static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
     hs = copy_text(st, 2, d->name, sizeof d->name, err, "dataset name");
     if (hs == HS_OK)
         hs = copy_text(st, 3, d->blob_key, sizeof d->blob_key, err, "blob key");
+    if (hs == HS_OK)
+        hs = copy_text(st, 10, d->state, sizeof d->state, err, "dataset state");
+    if (hs == HS_OK)
+        hs = copy_text(st, 11, d->ingest_error, sizeof d->ingest_error, err,
+                       "dataset ingest error");
     /* Last, so that a failure above has allocated nothing. */
     if (hs == HS_OK)
         hs = dup_text(st, 7, &d->profile_json, err, "dataset profile");
@@ -1691,10 +1705,11 @@ static hs_status sq_dataset_create(void *impl, hs_dataset_rec *d, hs_error *err)
                      "creating a dataset",
                      "INSERT INTO datasets (owner_id, name, blob_key,"
                      " size_bytes, rows, features, profile_json, created_at,"
-                     " deleted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                     "ittiiiTii", d->owner_id, d->name, d->blob_key,
+                     " deleted_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                     " ?8, ?9, ?10)",
+                     "ittiiiTiit", d->owner_id, d->name, d->blob_key,
                      d->size_bytes, d->rows, d->features, d->profile_json,
-                     d->created_at, d->deleted_at);
+                     d->created_at, d->deleted_at, d->state);
 }
 
 static hs_status sq_dataset_get(void *impl, hs_id id, hs_id viewer_id,
@@ -1780,6 +1795,40 @@ static hs_status sq_dataset_set_profile(void *impl, hs_id id,
                       "UPDATE datasets SET profile_json = ?2, rows = ?3,"
                       " features = ?4 WHERE id = ?1",
                       "iTii", id, profile_json, rows, features);
+}
+
+/* One UPDATE guarded by the state, so that an ingestion ends once
+ * whoever else tries (a second worker after a lost lease); a miss is
+ * told apart afterwards (no such dataset, or it already ended). */
+static hs_status sq_dataset_finish_ingest(void *impl, hs_id id,
+                                          const char *state, const char *error,
+                                          int64_t size_bytes, hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t changed = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_run(s, &changed, err, "ending a dataset's ingestion",
+                "UPDATE datasets SET state = ?2, ingest_error = ?3,"
+                " size_bytes = CASE WHEN ?2 = 'ready' THEN ?4"
+                " ELSE size_bytes END"
+                " WHERE id = ?1 AND state = 'ingesting'",
+                "itti", id, state, error, size_bytes);
+    if (hs == HS_OK && changed == 0) {
+        int64_t exists = 0;
+        hs = sq_get_one(s, read_count, clear_int64, &exists, "no row", err,
+                        "SELECT COUNT(*) FROM datasets WHERE id = ?1", "i", id);
+        if (hs == HS_OK)
+            hs = exists ? hs_fail(err, HS_ERR_CONFLICT,
+                                  "dataset %lld is not being ingested: its "
+                                  "ingestion has ended already",
+                                  (long long)id)
+                        : hs_fail(err, HS_ERR_NOTFOUND,
+                                  "dataset %lld does not exist", (long long)id);
+    }
+    sq_unlock(s);
+    return hs;
 }
 
 /* Models trained on a purged dataset keep it as dataset_id 0 (SET NULL). */
@@ -2100,6 +2149,15 @@ static hs_status sq_job_owner_counts(void *impl, hs_id owner_id,
     " worker_id = ?2, lease_expires_at = ?1 + ?3"                              \
     " WHERE state = 'queued' AND id = ("
 
+/* A queued job waits while its dataset is being ingested (store.h: the
+ * claims skip it), so that it holds no worker meanwhile; a failed
+ * ingestion releases it, and its run fails naming the reason. The ingest
+ * job itself is the exception. */
+#define NOT_WAITING_FOR_INGEST                                                 \
+    " AND (jobs.type = '" HS_JOB_TYPE_INGEST "' OR NOT EXISTS (SELECT 1"       \
+    " FROM datasets d WHERE d.id = jobs.dataset_id"                            \
+    " AND d.state = '" HS_DATASET_INGESTING "'))"
+
 /* One statement picks and takes the job, so no other claimer (thread or
  * process) can slip in between; the outer state test is belt and braces. */
 /* types_json is a JSON array of type names the wrapper built and checked
@@ -2114,7 +2172,7 @@ static hs_status sq_job_claim_next(void *impl, const char *worker_id,
                       CLAIM_QUEUED_JOB "SELECT id FROM jobs"
                       " WHERE state = 'queued' AND (?4 IS NULL OR type IN"
                       " (SELECT value FROM json_each(?4)))"
-                      " ORDER BY id LIMIT 1)"
+                      NOT_WAITING_FOR_INGEST " ORDER BY id LIMIT 1)"
                       " RETURNING " JOB_FIELDS,
                       "itiT", now, worker_id, lease_seconds, types_json);
 }
@@ -2135,7 +2193,8 @@ static hs_status sq_job_claim_next_fair(void *impl, const char *worker_id,
         CLAIM_QUEUED_JOB
         "  WITH owners AS (SELECT owner_id, MIN(id) AS first_id FROM jobs"
         "   WHERE state = 'queued' AND (?4 IS NULL OR type IN"
-        "   (SELECT value FROM json_each(?4))) GROUP BY owner_id)"
+        "   (SELECT value FROM json_each(?4)))" NOT_WAITING_FOR_INGEST
+        "   GROUP BY owner_id)"
         "  SELECT first_id FROM owners o ORDER BY"
         "   (SELECT COUNT(*) FROM jobs r WHERE r.owner_id = o.owner_id"
         "    AND r.state = 'running'),"
@@ -3210,6 +3269,7 @@ static const hs_store_dataset_ops sq_datasets = {
     .set_deleted = sq_dataset_set_deleted,
     .set_profile = sq_dataset_set_profile,
     .purge = sq_dataset_purge,
+    .finish_ingest = sq_dataset_finish_ingest,
 };
 
 static const hs_store_model_ops sq_models = {

@@ -4,7 +4,9 @@
 // "continue where you left off" panel. An upload keeps running when the user
 // goes elsewhere (its state lives in this module, and the busy indicator
 // can cancel it); deleting offers Undo, and the recently deleted ones can
-// be restored for 7 days (views/trash.js).
+// be restored for 7 days (views/trash.js). A large upload is ingested by a
+// job after its answer: the page shows its progress and reads itself again
+// until it is ready or failed.
 
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
@@ -12,7 +14,7 @@ import { t } from '../i18n.js';
 import { fmtInt, fmtBytes, fmtAgo, fmtDate } from '../format.js';
 import { dropZone } from '../dropzone.js';
 import { pageHeader, card, errorAlert, progressBar, toast, showError, emptyState, button, linkButton, badge } from '../ui.js';
-import { renderProfile, profileActions } from '../views/profile.js';
+import { renderProfile, profileActions, isReady, ingestTag, renderIngest } from '../views/profile.js';
 import { undoToast, trashCard } from '../views/trash.js';
 
 /* ---- the upload, which outlives the page ----------------------------------------------- */
@@ -36,7 +38,9 @@ function startUpload(file, name, ctx) {
     setUpload({ progress: 1, phase: 'done', dataset: ds });
     ctx.prefs.set({ last_dataset_id: ds.id });
     const here = location.hash.startsWith('#/datasets');
-    toast(t('datasets.uploaded', { name: ds.name, rows: fmtInt(ds.rows), features: fmtInt(ds.features) }), {
+    const said = ds.state === 'ingesting' ? t('datasets.uploadedIngesting', { name: ds.name })
+      : t('datasets.uploaded', { name: ds.name, rows: fmtInt(ds.rows), features: fmtInt(ds.features) });
+    toast(said, {
       action: here ? null : { label: t('common.open'), href: `#/datasets/${ds.id}` },
     });
     if (here) ctx.navigate(`#/datasets/${ds.id}`);
@@ -107,8 +111,10 @@ function datasetRow(ds, activeId, onDelete) {
     h('div.flex-grow-1.min-w-0',
       h('a.dataset-open.stretched-link-ish.fw-semibold.text-truncate.d-block', { href: `#/datasets/${ds.id}`, testid: 'dataset-open' }, ds.name),
       h('div.small.text-body-secondary.text-truncate',
-        t('datasets.meta', { rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }), ' · ', fmtAgo(ds.created_at),
-        ds.kind === 'incidents' && [' · ', h('span', { testid: 'dataset-kind-incidents' }, t('datasets.incidentFile'))])),
+        isReady(ds) ? t('datasets.meta', { rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }) : fmtBytes(ds.size_bytes),
+        ' · ', fmtAgo(ds.created_at),
+        ds.kind === 'incidents' && [' · ', h('span', { testid: 'dataset-kind-incidents' }, t('datasets.incidentFile'))]),
+      ingestTag(ds)),
     h('button.btn.btn-sm.btn-icon.btn-ghost-danger', {
       type: 'button', testid: 'dataset-delete', 'aria-label': t('datasets.deleteNamed', { name: ds.name }), title: t('common.delete'),
       on: { click: (ev) => { ev.preventDefault(); onDelete(ds, ev.currentTarget); } },
@@ -204,7 +210,8 @@ export async function render(view, ctx) {
         onDelete: (ev) => onDelete(dataset, ev.currentTarget),
       }),
     }));
-    renderProfile(detail, dataset);
+    if (isReady(dataset)) renderProfile(detail, dataset);
+    else renderIngest(detail, dataset);
   } else {
     view.append(pageHeader(t('datasets.title'), { subtitle: t('datasets.subtitle') }));
     const resume = await resumeCard(items, ctx);
@@ -212,4 +219,11 @@ export async function render(view, ctx) {
     if (items.length) detail.append(linkButton(t('datasets.goTrain'), '#/train', { iconName: 'train', variant: 'primary', attrs: { class: 'align-self-start' } }));
   }
   view.append(h('div.row.g-4', side, detail));
+  // While an ingest job runs, the page follows it: read again every 2 s
+  // until every dataset shown is ready or failed.
+  if ([...items, dataset].some((d) => d && d.state === 'ingesting')) {
+    const timer = setTimeout(() => { if (!ctx.signal.aborted) ctx.rerender(); }, 2000);
+    return () => clearTimeout(timer);
+  }
+  return undefined;
 }

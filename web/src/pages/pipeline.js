@@ -64,6 +64,24 @@ function stepsView() {
   return { el, step, overall };
 }
 
+/* A large upload is answered "ingesting" and read by a job afterwards
+ * (docs/api.md, "Large uploads"): a pipeline needs both datasets ready, so
+ * this waits for it, showing the job's progress, and throws the engine's
+ * reason when the file could not be ingested. */
+async function untilIngested(ctx, ds, isStopped, onProgress) {
+  let d = ds;
+  while (d.state === 'ingesting') {
+    if (isStopped()) throw Object.assign(new Error('aborted'), { kind: 'abort' });
+    onProgress(d.ingest_progress || 0);
+    await new Promise((resolve) => { setTimeout(resolve, 500); });
+    d = await ctx.api.datasets.get(d.id);
+  }
+  if (d.state === 'failed') {
+    throw Object.assign(new Error(d.ingest_error || ''), { kind: 'http', code: 'invalid_csv', details: {}, message: d.ingest_error || '' });
+  }
+  return d;
+}
+
 /* Uploads the two files and submits the job (submitJob(trainId, diagId)),
  * then opens the pipeline's page. Cancel aborts the upload running; what
  * was uploaded goes to the trash when the pipeline does not start.
@@ -97,9 +115,11 @@ function startRun(ctx, { trainFile, diagFile, submitJob, onEnd }) {
           label: t('pipeline.uploading', { name: files[at].name }),
           onProgress: (p) => { fraction[at] = p; steps.step(at, 'active', { progress: p, detail: files[at].name }); steps.overall(uploadProgress()); },
         });
-        const ds = await handle.promise;
+        const answered = await handle.promise;
         handle = null;
-        uploaded.push(ds.id);
+        uploaded.push(answered.id);
+        await untilIngested(ctx, answered, () => stopped,
+          (p) => steps.step(at, 'active', { progress: p, detail: t('dataset.ingestingTag', { pct: Math.round(p * 100) }) }));
         fraction[at] = 1;
         steps.step(at, 'succeeded', { detail: files[at].name });
         steps.overall(uploadProgress());

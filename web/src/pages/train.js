@@ -14,6 +14,7 @@ import { pageHeader, card, field, setInvalid, select, errorAlert, emptyState, li
 import { isFinished } from '../jobwatch.js';
 import { paramCards, collectParams, readParam, reveal } from '../views/param-fields.js';
 import { classNamesFromCsv, PasteError } from '../csv.js';
+import { isReady, ingestReason } from '../views/profile.js';
 
 // The algorithm last chosen here, so that a re-render (a change of
 // language) keeps it along with the typed values.
@@ -24,6 +25,7 @@ const algoHelp = (name) => (has(`train.algoHelp.${name}`) ? t(`train.algoHelp.${
 
 function datasetLabel(d) {
   const text = t('train.datasetOption', { name: d.name, rows: fmtInt(d.rows), features: fmtInt(d.features) });
+  if (!isReady(d)) return `${d.name} · ${ingestReason(d)}`;
   if (d.kind === 'incidents') return `${text} · ${t('train.incidentTag')}`;
   return d.trainable === false ? `${text} · ${t(d.classes ? 'train.oneClassTag' : 'train.noLabelTag')}` : text;
 }
@@ -31,6 +33,11 @@ function datasetLabel(d) {
 /* Why the chosen dataset cannot be trained on (docs/api.md: a dataset's
  * "trainable" and "classes"), or null. */
 function untrainableNote(d) {
+  if (d && !isReady(d)) { // being ingested, or its ingestion failed
+    return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled', dataset: { reason: d.state } },
+      h('div.fw-semibold', ingestReason(d)),
+      h('a.small', { href: `#/datasets/${d.id}` }, t('train.seeDataset')));
+  }
   if (d?.kind === 'incidents') { // the server refuses to train on one (docs/api.md)
     return h('div.alert.alert-warning.mb-0', { role: 'status', testid: 'train-unlabelled', dataset: { reason: 'incidents' } },
       h('div.fw-semibold', t('train.incidentTitle', { name: d.name })),

@@ -4,19 +4,34 @@
 // statistics per KPI and the first rows; an incident file (kind
 // "incidents") says how many incidents and nodes it holds and leads to
 // root-cause analysis instead of training. Everything comes from the
-// profile the server computed at upload; nothing is recomputed here.
+// profile the server computed at upload; nothing is recomputed here. A
+// large upload has no profile while its ingest job runs: its progress or
+// its failure instead, and the actions that need the rows disabled with
+// the reason.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { chart, toolbox, axisStyle, emptyOption, categoryZoom, rotateFor } from '../charts.js';
 import { fmtCount, fmtPct, fmtNum, fmtInt } from '../format.js';
-import { card, statTile, statGrid, button, linkButton, scrollRegion } from '../ui.js';
+import { card, statTile, statGrid, button, linkButton, scrollRegion, progressBar } from '../ui.js';
 
 /* The page actions of a dataset: train it (an incident file: analyse its
  * root causes instead), download it (downloadUrl, from the datasets
  * client), delete it (onDelete). */
 export function profileActions(ds, { downloadUrl, onDelete }) {
+  if (!isReady(ds)) { // nothing to train on or analyse yet: the buttons say why
+    const why = `ingest-why-${ds.id}`;
+    const off = (label, iconName, testid) => button(label, {
+      iconName, variant: 'primary', testid, attrs: { disabled: true, 'aria-describedby': why, title: ingestReason(ds) },
+    });
+    return [
+      h('span.visually-hidden', { id: why }, ingestReason(ds)),
+      ds.kind === 'incidents' ? off(t('dataset.analyse'), 'network', 'rca-this') : off(t('dataset.train'), 'train', 'train-this'),
+      ds.state === 'failed' ? null : linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
+      button(t('common.delete'), { iconName: 'trash', variant: 'outline-danger', onClick: onDelete }),
+    ].filter(Boolean);
+  }
   return [
     ds.kind === 'incidents'
       ? linkButton(t('dataset.analyse'), '#/rca', { iconName: 'network', variant: 'primary', testid: 'rca-this' })
@@ -24,6 +39,50 @@ export function profileActions(ds, { downloadUrl, onDelete }) {
     linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
     button(t('common.delete'), { iconName: 'trash', variant: 'outline-danger', onClick: onDelete }),
   ];
+}
+
+/* ---- a large upload's ingestion (docs/api.md: DATASET's state, ingest_progress, ingest_error) ---- */
+
+/* Ready to train on or analyse: every dataset but one being ingested or
+ * whose ingestion failed (a server before ingest jobs sends no state). */
+export const isReady = (ds) => !ds?.state || ds.state === 'ready';
+
+export const ingestPct = (ds) => Math.round((ds.ingest_progress || 0) * 100);
+
+/* Why a dataset cannot be used yet, in a sentence. */
+export function ingestReason(ds) {
+  return ds.state === 'failed'
+    ? t('dataset.ingestFailedReason', { error: ds.ingest_error || '' })
+    : t('dataset.ingestingReason', { pct: ingestPct(ds) });
+}
+
+/* The short tag of a list row: "ingesting 40 %" or "ingestion failed";
+ * null when ready. */
+export function ingestTag(ds) {
+  if (isReady(ds)) return null;
+  return ds.state === 'failed'
+    ? h('span.badge.text-bg-danger', { testid: 'dataset-ingest-failed' }, t('dataset.ingestFailedTag'))
+    : h('span.badge.text-bg-info', { testid: 'dataset-ingesting' }, t('dataset.ingestingTag', { pct: ingestPct(ds) }));
+}
+
+/* What the page shows instead of the profile while there is none: the
+ * ingestion's progress (announced politely as it moves) or its failure. */
+export function renderIngest(host, ds) {
+  if (ds.state === 'failed') {
+    host.append(h('div.alert.alert-danger', { role: 'alert', testid: 'dataset-ingest-error' },
+      h('div.fw-semibold', t('dataset.ingestFailedTitle')),
+      h('div.small.text-break', ds.ingest_error || ''),
+      h('div.small.mt-1', t('dataset.ingestFailedText'))));
+    return;
+  }
+  const pct = ingestPct(ds);
+  const bar = progressBar({ testid: 'dataset-ingest-progress', label: t('dataset.ingestingTitle'), striped: true });
+  bar.set(ds.ingest_progress || 0, t('dataset.ingestingTag', { pct }));
+  host.append(card(t('dataset.ingestingTitle'), [
+    h('p.mb-2', { role: 'status', 'aria-live': 'polite', testid: 'dataset-ingesting-status' }, t('dataset.ingestingTag', { pct })),
+    bar.el,
+    h('p.small.text-body-secondary.mt-2.mb-0', t('dataset.ingestingText')),
+  ]));
 }
 
 /* Rows that training leaves out: dropped at reading, or kept with an empty
