@@ -29,7 +29,8 @@
  * or mangle nothing; the audit log appends and lists (filters, paging) and the
  * refusal tallies add up, aggregate by time, route and source and prune, as do
  * the account events by time (and an older backend refuses all of it cleanly);
- * and the ops table is complete.
+ * the shared settings' first put_new wins, also between threads, and
+ * wait_queued keeps its bounds (version 14); and the ops table is complete.
  *
  * What is not here: anything about how a backend stores things (files,
  * schema versions, migrations, SQL) - its own test driver checks that.
@@ -39,6 +40,7 @@
 
 #include "testutil.h"
 
+#include "healer/clock.h"
 #include "store/store.h"
 #include "store_contract.h"
 #include "store_fixtures.h"
@@ -4920,6 +4922,11 @@ static void test_ops_table(void **state)
     assert_non_null(ops->jobs->claim_next_fair);
     assert_non_null(ops->blob_refs);
     assert_non_null(ops->blob_refs->list);
+    assert_non_null(ops->jobs->wait_queued);
+    assert_non_null(ops->settings);
+    assert_non_null(ops->settings->get);
+    assert_non_null(ops->settings->put_new);
+    assert_non_null(ops->settings->set);
 }
 
 /* ---- logins: back-off and unlock links (version 8) --------------------- */
@@ -5258,6 +5265,186 @@ static void test_sealed_fields(void **state)
     assert_null(none);
 }
 
+/* ---- shared settings and queue news (version 14) ------------------------ */
+
+static void test_settings(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char *value = (char *)1, *stored = (char *)1;
+
+    assert_int_equal(hs_store_setting_get(f->store, "csrf-key", &value, &err),
+                     HS_ERR_NOTFOUND);
+    assert_null(value);
+    /* The first put_new wins and every later one is told its value. */
+    assert_int_equal(hs_store_setting_put_new(f->store, "csrf-key", "first",
+                                              100, &stored, &err),
+                     HS_OK);
+    assert_string_equal(stored, "first");
+    free(stored);
+    assert_int_equal(hs_store_setting_put_new(f->store, "csrf-key", "second",
+                                              200, &stored, &err),
+                     HS_OK);
+    assert_string_equal(stored, "first");
+    free(stored);
+    assert_int_equal(hs_store_setting_get(f->store, "csrf-key", &value, &err),
+                     HS_OK);
+    assert_string_equal(value, "first");
+    free(value);
+    /* set overwrites; other names are apart; an empty value is a value. */
+    assert_int_equal(hs_store_setting_set(f->store, "csrf-key", "third", 300,
+                                          &err),
+                     HS_OK);
+    assert_int_equal(hs_store_setting_set(f->store, "other", "", 300, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_setting_get(f->store, "csrf-key", &value, &err),
+                     HS_OK);
+    assert_string_equal(value, "third");
+    free(value);
+    assert_int_equal(hs_store_setting_get(f->store, "other", &value, &err),
+                     HS_OK);
+    assert_string_equal(value, "");
+    free(value);
+    assert_int_equal(hs_store_setting_put_new(f->store, "other", "x", 400,
+                                              &stored, &err),
+                     HS_OK);
+    assert_string_equal(stored, "");
+    free(stored);
+}
+
+static void test_settings_limits(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char *value = NULL, *stored = NULL;
+    char long_key[HS_SETTING_KEY_MAX + 1];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    char *big = malloc(HS_SETTING_VALUE_MAX + 1);
+    assert_non_null(big);
+    memset(big, 'v', HS_SETTING_VALUE_MAX);
+    big[HS_SETTING_VALUE_MAX] = '\0';
+
+    assert_int_equal(hs_store_setting_get(f->store, "", &value, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_setting_get(f->store, long_key, &value, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_setting_set(f->store, "k", big, 1, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_setting_put_new(f->store, "k", big, 1, &stored,
+                                              &err),
+                     HS_ERR_INVALID);
+    assert_null(stored);
+    assert_int_equal(hs_store_setting_set(f->store, "k", NULL, 1, &err),
+                     HS_ERR_INVALID);
+    /* The largest value and name fit, and read back whole. */
+    big[HS_SETTING_VALUE_MAX - 1] = '\0';
+    long_key[HS_SETTING_KEY_MAX - 1] = '\0';
+    assert_int_equal(hs_store_setting_set(f->store, long_key, big, 1, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_setting_get(f->store, long_key, &value, &err),
+                     HS_OK);
+    assert_string_equal(value, big);
+    free(value);
+    free(big);
+    assert_int_equal(hs_store_setting_get(f->store, "k", &value, &err),
+                     HS_ERR_NOTFOUND);
+
+    /* An older backend has no settings: refused, naming it. */
+    hs_store_ops older = *f->store->ops;
+    older.version = 13;
+    older.settings = NULL;
+    hs_store old = {&older, f->store->impl};
+    assert_int_equal(hs_store_setting_get(&old, "k", &value, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, f->store->ops->name));
+    assert_int_equal(hs_store_setting_put_new(&old, "k", "v", 1, &stored, &err),
+                     HS_ERR_INVALID);
+    assert_null(stored);
+}
+
+typedef struct setting_racer {
+    hs_store *store;
+    pthread_barrier_t *start;
+    char mine[32];
+    char *got;
+    hs_status st;
+} setting_racer;
+
+static void *setting_racer_main(void *arg)
+{
+    setting_racer *r = arg;
+    hs_error err = {0};
+    pthread_barrier_wait(r->start);
+    r->st = hs_store_setting_put_new(r->store, "shared", r->mine, 10, &r->got,
+                                     &err);
+    return NULL;
+}
+
+static void test_settings_put_new_concurrent(void **state)
+{
+    fixture *f = *state;
+    setting_racer racers[N_THREADS];
+    pthread_t threads[N_THREADS];
+    pthread_barrier_t start;
+    hs_error err = {0};
+    char *value = NULL;
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        memset(&racers[t], 0, sizeof racers[t]);
+        racers[t].store = f->store;
+        racers[t].start = &start;
+        snprintf(racers[t].mine, sizeof racers[t].mine, "value-%d", t);
+        assert_int_equal(pthread_create(&threads[t], NULL, setting_racer_main,
+                                        &racers[t]),
+                         0);
+    }
+    for (int t = 0; t < N_THREADS; t++)
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+    pthread_barrier_destroy(&start);
+    /* One of them won, and everybody was told the winner. */
+    assert_int_equal(hs_store_setting_get(f->store, "shared", &value, &err),
+                     HS_OK);
+    assert_int_equal(strncmp(value, "value-", 6), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(racers[t].st, HS_OK);
+        assert_string_equal(racers[t].got, value);
+        free(racers[t].got);
+    }
+    free(value);
+}
+
+/* What every backend promises of wait_queued; whether news comes is the
+ * backend's own test (SQLite never has any). */
+static void test_job_wait_queued(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    int notified = 7;
+    double t0 = hl_clock_monotonic();
+    assert_int_equal(hs_store_job_wait_queued(f->store, 0, &notified, &err),
+                     HS_OK);
+    assert_true(notified == 0 || notified == 1);
+    assert_true(hl_clock_monotonic() - t0 < 1.0);
+    assert_int_equal(hs_store_job_wait_queued(f->store, -1, &notified, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_wait_queued(f->store, 60001, &notified, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_wait_queued(f->store, 10, NULL, &err),
+                     HS_ERR_INVALID);
+    /* An older backend has no news: none, at once. */
+    hs_store_ops older = *f->store->ops;
+    hs_store_job_ops older_jobs = *f->store->ops->jobs;
+    older_jobs.wait_queued = NULL;
+    older.version = 13;
+    older.jobs = &older_jobs;
+    hs_store old = {&older, f->store->impl};
+    notified = 7;
+    assert_int_equal(hs_store_job_wait_queued(&old, 5000, &notified, &err),
+                     HS_OK);
+    assert_int_equal(notified, 0);
+}
+
 /* ---- the suite --------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -5325,6 +5512,10 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_transactions),
         T(test_transaction_owned_by_thread),
         T(test_concurrent_writers),
+        T(test_settings),
+        T(test_settings_limits),
+        T(test_settings_put_new_concurrent),
+        T(test_job_wait_queued),
     };
     open_fresh_store = open_fresh;
     return cmocka_run_group_tests_name("store contract", tests, NULL, NULL);
