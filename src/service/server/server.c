@@ -27,6 +27,7 @@
 #include "domain/orphans.h"
 #include "domain/runner.h"
 #include "domain/security_report.h"
+#include "domain/shared_secrets.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
@@ -342,6 +343,31 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
+/* The CSRF key every instance shares, from the store (shared_secrets.h);
+ * the data directory's server.key of an earlier version is moved into it
+ * on the first start, so that the tokens it signed stay valid. */
+static hs_status load_csrf_key(hs_server *s, hs_error *err)
+{
+    uint8_t old[HS_APP_KEY_BYTES];
+    int found = 0, took = 0;
+    hs_status st = hs_datadir_old_server_key(s->dd, old, sizeof old, &found,
+                                             err);
+    if (st == HS_OK)
+        st = hs_shared_csrf_key(&s->app, found ? old : NULL, s->app.csrf_key,
+                                &took, err);
+    if (st == HS_OK && found) {
+        hs_log(took ? HS_LOG_INFO : HS_LOG_WARN,
+               took ? "server.key moved into the store: its CSRF tokens stay "
+                      "valid on every instance"
+                    : "server.key not used: the store holds another "
+                      "instance's CSRF key, which every instance now uses",
+               json_pack("{s:s}", "data_dir", s->cfg.data_dir));
+        st = hs_datadir_old_server_key_remove(s->dd, err);
+    }
+    sodium_memzero(old, sizeof old);
+    return st;
+}
+
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
@@ -367,8 +393,7 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     login_policy(s);
     app->public_url = s->public_url;
     app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
-    hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
-                                         sizeof app->csrf_key, err);
+    hs_status st = load_csrf_key(s, err);
     if (st == HS_OK)
         st = hs_model_cache_new(cfg->model_cache, &app->models, err);
     if (st == HS_OK)
