@@ -564,7 +564,7 @@ static void csrf_key_shared_through_the_store(void **state)
     snprintf(url, sizeof url, "sqlite:%s/healer.db", dir);
     char key_file[320];
     snprintf(key_file, sizeof key_file, "%s/data.key", dir);
-    assert_int_equal(hs_datadir_open_store(other_dir, url, key_file, &dd2,
+    assert_int_equal(hs_datadir_open_store(other_dir, url, NULL, key_file, &dd2,
                                            &err),
                      HS_OK);
     hs_app app2 = {.store = dd2->store, .clock = hs_clock_system(),
@@ -576,7 +576,7 @@ static void csrf_key_shared_through_the_store(void **state)
 
     /* An instance with its own data key cannot open it, and says why. */
     snprintf(other_dir, sizeof other_dir, "%s/foreign", dir);
-    assert_int_equal(hs_datadir_open_store(other_dir, url, NULL, &dd2, &err),
+    assert_int_equal(hs_datadir_open_store(other_dir, url, NULL, NULL, &dd2, &err),
                      HS_OK);
     app2.store = dd2->store;
     app2.keys = &dd2->keys;

@@ -69,15 +69,18 @@ typedef struct hs_datadir {
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 
 /* The same with the store at `store_url` (store/store.h's hs_store_open:
- * "sqlite:FILE", ...; NULL or "" = the directory's own) and the data key
+ * "sqlite:FILE", ...; NULL or "" = the directory's own), the blobs at
+ * `blobs_url` ("file:DIR", a directory several processes share; NULL or
+ * "" = PATH/blobs; anything else HS_ERR_INVALID, field "blobs") and the
+ * data key
  * in `key_file` (the `data-key-file` setting: NULL or "" = PATH/data.key,
  * created when missing; a file named here must exist). A key file that
  * is readable by others or not a key is refused (base/datakey.h), and so
  * is a data directory whose key rotation was interrupted
  * (HS_DATADIR_REKEY_MARK: run `healer rekey` again). */
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                const char *key_file, hs_datadir **out,
-                                hs_error *err);
+                                const char *blobs_url, const char *key_file,
+                                hs_datadir **out, hs_error *err);
 
 /* The same with the keys given (`healer rekey`: the new key current, the
  * old one previous); no check of the rekey mark. keys NULL: the records
