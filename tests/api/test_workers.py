@@ -11,7 +11,8 @@ worker finishes it; kill -9 of a worker mid-training: another worker takes
 the job over once its lease (2 s here) lapses, and one model comes of it;
 two web instances on the store accept each other's sessions and CSRF
 tokens; a data directory's server.key of an earlier version becomes the
-store's CSRF key, so the tokens it signed stay valid.
+store's CSRF key, so the tokens it signed stay valid; `healer rekey` of
+the shared store and blobs re-seals that key, so sessions survive it.
 
 Why this way: only real processes show that nothing of a job's life hides
 in one process's memory.
@@ -21,92 +22,16 @@ import base64
 import hashlib
 import hmac
 import os
-import signal
-import subprocess
 import time
 
 import harness
-from harness import API, check, expect_json, fail
+from harness import API, check, expect_json
 
-LEASE = "2"  # seconds: the kill -9 test waits for a lease to lapse
+from deployment import ADMIN, LEASE, Deployment
+
 # A training that runs a few seconds here, so a worker can be stopped in
 # the middle of it and another one still finishes it quickly.
 MID_PARAMS = {"rounds": 600, "early_stopping_rounds": 0, "learning_rate": 0.05}
-ADMIN = ("admin", "admin-pass-1234")
-
-
-class Deployment:
-    """A store, blobs and a data key shared by the processes of a test."""
-
-    def __init__(self):
-        self.root = os.path.join(harness.tmp_root(), "deploy-%d" % time.monotonic_ns())
-        os.makedirs(self.root, mode=0o700)
-        self.key = os.path.join(self.root, "data.key")
-        p = harness.run_healer(["key", "new", "--out", self.key])
-        check(p.returncode == 0, "healer key new failed: %s" % p.stderr)
-        self.store = "sqlite:%s/healer.db" % self.root
-        self.blobs = "file:%s/blobs" % self.root
-        self.workers = []
-        self.servers = []
-        p = harness.run_healer(["user", "add", ADMIN[0], "--admin", "--store", self.store],
-                               input=ADMIN[1] + "\n")
-        check(p.returncode == 0, "healer user add --store failed: %s" % p.stderr)
-
-    def shared(self):
-        return ["--store", self.store, "--blobs", self.blobs, "--data-key-file", self.key]
-
-    def serve(self, name="web"):
-        s = harness.Server(users=(), name=name, args=["--no-workers"] + self.shared())
-        s.users[ADMIN[0]] = (ADMIN[1], True)
-        s.start()
-        self.servers.append(s)
-        return s
-
-    def worker(self, name, lease=LEASE):
-        w = Worker(self, name, lease)
-        self.workers.append(w)
-        return w
-
-    def close(self):
-        for w in self.workers:
-            w.kill()
-        for s in self.servers:
-            s.close()
-
-
-class Worker:
-    """A `healer worker` process with its own data directory."""
-
-    def __init__(self, dep, name, lease):
-        self.name = name
-        self.data_dir = os.path.join(dep.root, name)
-        self.out = os.path.join(dep.root, name + ".out")
-        cmd = [harness.HEALER, "worker", "--data-dir", self.data_dir, "--threads", "1",
-               "--train-threads", "1", "--job-lease-seconds", lease] + dep.shared()
-        with open(self.out, "wb") as out:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        harness.wait_until(lambda: "running up to" in self.log() or self.proc.poll() is not None,
-                           15, "%s to start" % name)
-        check(self.proc.poll() is None, "%s exited at start:\n%s" % (name, self.log()))
-
-    def log(self):
-        with open(self.out, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self, timeout=20):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            fail("%s did not stop within %d s of SIGTERM:\n%s" % (self.name, timeout, self.log()))
-        check(rc == 0, "%s exited %d after SIGTERM:\n%s" % (self.name, rc, self.log()))
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 def admin_client(server):
@@ -220,6 +145,31 @@ def test_two_web_instances_share_sessions_and_csrf():
                     "a CSRF token of instance a on instance b")
         r = cb.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}, csrf="A" * 43)
         check(r.status == 403, "a wrong token is still refused", r)
+    finally:
+        dep.close()
+
+
+@harness.timeout(90)
+def test_rekey_reseals_the_shared_csrf_key():
+    dep = Deployment()
+    try:
+        web = dep.serve()
+        c = admin_client(web)
+        ds = harness.upload_dataset(c, harness.simulate(), name="kept")
+        web.stop()
+        new_key = os.path.join(dep.root, "new.key")
+        check(harness.run_healer(["key", "new", "--out", new_key]).returncode == 0, "key new")
+        p = harness.run_healer(["rekey", "--data-dir", web.data_dir, "--store", dep.store,
+                                "--blobs", dep.blobs, "--data-key-file", dep.key,
+                                "--new-key-file", new_key], timeout=60)
+        check(p.returncode == 0, "rekey of the shared store and blobs: %s" % p.stderr)
+        dep.key = new_key
+        web.args = ["--no-workers"] + dep.shared()
+        web.restart()  # refused if the CSRF key were still under the old key
+        expect_json(c.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}),
+                    200, "the session and CSRF token from before the rotation")
+        r = c.get(API + "/datasets/%d/download" % ds["id"])
+        check(r.status == 200, "the shared blobs were re-encrypted", r)
     finally:
         dep.close()
 

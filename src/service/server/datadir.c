@@ -235,7 +235,7 @@ hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err)
 {
-    return hs_datadir_open_keys(path, NULL, NULL, out, err);
+    return hs_datadir_open_keys(path, NULL, NULL, NULL, out, err);
 }
 
 hs_status hs_datadir_data_key(const char *path, const char *key_file,
@@ -297,10 +297,10 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
 }
 
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
-                               const hs_keyring *keys, hs_datadir **out,
-                               hs_error *err)
+                               const char *blobs_url, const hs_keyring *keys,
+                               hs_datadir **out, hs_error *err)
 {
-    return open_dir(path, store_url, NULL, keys, out, err);
+    return open_dir(path, store_url, blobs_url, keys, out, err);
 }
 
 /* The blob directory a `blobs` setting names: "" = PATH/blobs, "file:DIR"

@@ -87,10 +87,10 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
  * only (blobs NULL, no data key needed or made), for `healer user`, which
  * never reads stored files. */
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
-                               const hs_keyring *keys, hs_datadir **out,
-                               hs_error *err);
+                               const char *blobs_url, const hs_keyring *keys,
+                               hs_datadir **out, hs_error *err);
 
-/* The records only: hs_datadir_open_keys(path, NULL, NULL, ...). */
+/* The records only: hs_datadir_open_keys(path, NULL, NULL, NULL, ...). */
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err);
 
