@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_settings.h"
@@ -74,6 +75,24 @@ int cli_settings(const char *cmd, hs_config_command command, int argc,
     if (hs_server_config_check(cfg, &err) != HS_OK)
         return cli_usage_error(cmd, "%s", err.message);
     return CLI_OK;
+}
+
+int cli_long_running(const char *cmd, hs_config_command command, int argc,
+                     char **argv, void (*usage)(FILE *), hs_server_config *cfg,
+                     sigset_t *sigs)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_HELP_SHOWN;
+        }
+    /* Everything the process creates is its user's alone (the data
+     * directory also gives each file its mode explicitly). */
+    umask(077);
+    int rc = cli_settings(cmd, command, argc, argv, cfg);
+    if (rc == CLI_OK)
+        cli_block_stop_signals(sigs);
+    return rc;
 }
 
 void cli_block_stop_signals(sigset_t *sigs)

@@ -9,6 +9,7 @@
 #define HEALER_CLI_SETTINGS_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "server/config.h"
 
@@ -20,6 +21,18 @@
  * unknown key, the other command's key, a value out of range). */
 int cli_settings(const char *cmd, hs_config_command command, int argc,
                  char **argv, hs_server_config *cfg);
+
+/* What cli_long_running returns when it printed the usage (-h, --help):
+ * the command then exits 0. */
+#define CLI_HELP_SHOWN (-1)
+
+/* The start of `healer serve` and `healer worker`: -h/--help prints
+ * `usage` (CLI_HELP_SHOWN); else umask 077, cli_settings, then
+ * cli_block_stop_signals into *sigs (CLI_OK), or cli_settings' usage
+ * error. */
+int cli_long_running(const char *cmd, hs_config_command command, int argc,
+                     char **argv, void (*usage)(FILE *), hs_server_config *cfg,
+                     sigset_t *sigs);
 
 /* Blocks SIGINT and SIGTERM in this thread and every thread started after
  * it (the caller takes them with sigtimedwait, in plain code) and ignores

@@ -40,21 +40,12 @@ static void usage(FILE *out)
 
 int cmd_serve(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        }
-    /* Everything the server creates is its user's alone (the data
-     * directory also gives each file its mode explicitly). */
-    umask(077);
     hs_server_config cfg;
-    int rc = cli_settings("serve", HS_CONFIG_SERVE, argc, argv, &cfg);
-    if (rc != CLI_OK)
-        return rc;
-
     sigset_t sigs;
-    cli_block_stop_signals(&sigs);
+    int rc = cli_long_running("serve", HS_CONFIG_SERVE, argc, argv, usage,
+                              &cfg, &sigs);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
 
     hs_server *server = NULL;
     hs_error err = {0};

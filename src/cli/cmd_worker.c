@@ -40,18 +40,12 @@ static void usage(FILE *out)
 
 int cmd_worker(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        }
-    umask(077);
     hs_server_config cfg;
-    int rc = cli_settings("worker", HS_CONFIG_WORKER, argc, argv, &cfg);
-    if (rc != CLI_OK)
-        return rc;
     sigset_t sigs;
-    cli_block_stop_signals(&sigs);
+    int rc = cli_long_running("worker", HS_CONFIG_WORKER, argc, argv, usage,
+                              &cfg, &sigs);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     hs_worker *worker = NULL;
     hs_error err = {0};
     if (hs_worker_start(&cfg, stdout, &worker, &err) != HS_OK) {

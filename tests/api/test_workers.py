@@ -48,6 +48,23 @@ def models_of_job(c, job_id):
     return [m for m in harness.list_items(c, API + "/models") if m["job_id"] == job_id]
 
 
+def mid_job_running_in(dep, worker_name):
+    """A web instance, its admin client, a worker and a training running
+    in it (5 rounds done)."""
+    web = dep.serve()
+    c = admin_client(web)
+    w = dep.worker(worker_name)
+    job = mid_job(c)
+    harness.wait_running(c, job["id"], timeout=30, min_round=5)
+    return c, w, job
+
+
+def finished_once(c, job_id, restarts, what):
+    done = harness.wait_job(c, job_id, timeout=90)
+    check(done["state"] == "succeeded" and done["restarts"] == restarts, what, done)
+    check(len(models_of_job(c, job_id)) == 1, "nothing trained twice: one model of the job")
+
+
 @harness.timeout(90)
 def test_training_runs_in_the_worker():
     dep = Deployment()
@@ -90,18 +107,12 @@ def test_cancel_through_the_api_stops_the_worker():
 def test_sigterm_puts_the_job_back_for_another_worker():
     dep = Deployment()
     try:
-        web = dep.serve()
-        c = admin_client(web)
-        w1 = dep.worker("w1")
-        job = mid_job(c)
-        harness.wait_running(c, job["id"], timeout=30, min_round=5)
+        c, w1, job = mid_job_running_in(dep, "w1")
         w1.stop()
         back = harness.get_job(c, job["id"])
         check(back["state"] == "queued", "a stopped worker puts its job back in the queue", back)
         dep.worker("w2")
-        done = harness.wait_job(c, job["id"], timeout=90)
-        check(done["state"] == "succeeded", "the second worker finished it", done)
-        check(len(models_of_job(c, job["id"])) == 1, "one model of the job")
+        finished_once(c, job["id"], 0, "the second worker finished it (a graceful hand-over)")
     finally:
         dep.close()
 
@@ -110,11 +121,7 @@ def test_sigterm_puts_the_job_back_for_another_worker():
 def test_kill9_worker_job_taken_over_after_its_lease():
     dep = Deployment()
     try:
-        web = dep.serve()
-        c = admin_client(web)
-        w1 = dep.worker("w1")
-        job = mid_job(c)
-        harness.wait_running(c, job["id"], timeout=30, min_round=5)
+        c, w1, job = mid_job_running_in(dep, "w1")
         dep.worker("w2")  # idle: claims nothing while w1's lease holds
         w1.proc.kill()
         w1.proc.wait(10)
@@ -122,10 +129,7 @@ def test_kill9_worker_job_taken_over_after_its_lease():
         harness.wait_job(c, job["id"], ("running",), timeout=30,
                          pred=lambda j: j["restarts"] == 1)
         taken = time.monotonic() - t0
-        done = harness.wait_job(c, job["id"], timeout=90)
-        check(done["state"] == "succeeded" and done["restarts"] == 1,
-              "the other worker took the job over once and finished it", done)
-        check(len(models_of_job(c, job["id"])) == 1, "nothing trained twice: one model of the job")
+        finished_once(c, job["id"], 1, "the other worker took the job over once and finished it")
         print("    taken over %.1f s after the kill (lease %s s)" % (taken, LEASE))
     finally:
         dep.close()
