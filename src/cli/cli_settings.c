@@ -54,22 +54,21 @@ int cli_settings(const char *cmd, hs_config_command command, int argc,
             char keybuf[64];
             if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
                 continue;
-            int rc = take_flag(argc, argv, &i, &key, &value, keybuf,
-                               sizeof keybuf);
+            int rc =
+                take_flag(argc, argv, &i, &key, &value, keybuf, sizeof keybuf);
             if (rc == -1)
                 return cli_usage_error(cmd, "unexpected argument '%s'",
                                        argv[i]);
             if (rc == -2)
-                return cli_usage_error(cmd, "missing value for '%s'",
-                                       argv[i]);
+                return cli_usage_error(cmd, "missing value for '%s'", argv[i]);
             int is_config = !strcmp(key, "config");
             if (pass == 0 && is_config &&
                 hs_server_config_load(cfg, value, &err) != HS_OK)
                 return cli_usage_error(cmd, "%s", err.message);
             if (pass == 1 && !is_config &&
                 hs_server_config_set(cfg, key, value, &err) != HS_OK)
-                return cli_usage_error(cmd, "%s%s",
-                                       err.field[0] ? "--" : "", err.message);
+                return cli_usage_error(cmd, "%s%s", err.field[0] ? "--" : "",
+                                       err.message);
         }
     }
     if (hs_server_config_check(cfg, &err) != HS_OK)

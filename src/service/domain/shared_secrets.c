@@ -26,7 +26,8 @@ static hs_status open_secret(const hs_app *app, const char *name,
     char *hex = NULL;
     size_t got = 0;
     hs_error inner = {0};
-    hs_status st = hs_sealed_open_setting(app->keys, name, stored, &hex, &inner);
+    hs_status st =
+        hs_sealed_open_setting(app->keys, name, stored, &hex, &inner);
     if (st == HS_ERR_CORRUPT)
         return hs_fail(err, HS_ERR_CORRUPT,
                        "the store's shared %s does not open under data key "
@@ -38,8 +39,8 @@ static hs_status open_secret(const hs_app *app, const char *name,
         return st;
     }
     if (strlen(hex) != HEX_LEN ||
-        sodium_hex2bin(key, HS_APP_KEY_BYTES, hex, HEX_LEN, NULL, &got,
-                       NULL) != 0 ||
+        sodium_hex2bin(key, HS_APP_KEY_BYTES, hex, HEX_LEN, NULL, &got, NULL) !=
+            0 ||
         got != HS_APP_KEY_BYTES)
         st = hs_fail(err, HS_ERR_CORRUPT,
                      "the store's shared %s is not %d hex digits", name,
@@ -60,8 +61,8 @@ hs_status hs_shared_csrf_key(const hs_app *app, const uint8_t *initial,
     if (!app->keys)
         return hs_fail(err, HS_ERR_INVALID,
                        "the shared CSRF key needs the data key");
-    hs_status st = hs_store_setting_get(app->store, HS_SETTING_CSRF_KEY,
-                                        &stored, err);
+    hs_status st =
+        hs_store_setting_get(app->store, HS_SETTING_CSRF_KEY, &stored, err);
     if (st == HS_ERR_NOTFOUND) {
         if (initial)
             memcpy(mine, initial, sizeof mine);

@@ -46,10 +46,10 @@ hs_status hs_process_app(hs_app *app, const hs_server_config *cfg,
     app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
     hs_status st = hs_model_cache_new(cfg->model_cache, &app->models, err);
     if (st == HS_OK) {
-        hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
-                               cfg->smtp_credentials_file, cfg->smtp_ca_file,
-                               cfg->webhook_url, cfg->alert_retry_max,
-                               hs_notifications_io};
+        hs_alerts_config ac = {
+            cfg->smtp_url,      cfg->smtp_from,   cfg->smtp_credentials_file,
+            cfg->smtp_ca_file,  cfg->webhook_url, cfg->alert_retry_max,
+            hs_notifications_io};
         st = hs_alerts_new(app, &ac, &app->alerts, err);
     }
     return st;

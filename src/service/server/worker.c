@@ -45,14 +45,14 @@ hs_status hs_worker_start(const hs_server_config *cfg, FILE *console,
         HS_OK)
         goto fail;
     hs_log(HS_LOG_INFO, "worker started",
-           json_pack("{s:s, s:s, s:i}", "data_dir", cfg->data_dir,
-                     "worker_id", hs_runner_worker_id(w->app.runner),
-                     "threads", (int)cfg->threads));
+           json_pack("{s:s, s:s, s:i}", "data_dir", cfg->data_dir, "worker_id",
+                     hs_runner_worker_id(w->app.runner), "threads",
+                     (int)cfg->threads));
     fprintf(console,
             "SystemHealer %s worker %s: running up to %u job(s) at once "
             "from the store (data directory %s)\n",
-            HL_VERSION_STRING, hs_runner_worker_id(w->app.runner),
-            cfg->threads, cfg->data_dir);
+            HL_VERSION_STRING, hs_runner_worker_id(w->app.runner), cfg->threads,
+            cfg->data_dir);
     fflush(console);
     *out = w;
     return HS_OK;
