@@ -3,18 +3,21 @@
  *
  * The server is pgtest.h's: a private cluster started for this process
  * (or HEALER_TEST_PG_URL), each contract test on a fresh schema. No server
- * is a failure, not a skip. While this build still lacks the resources of
- * store_pg_data.c or store_pg_jobs.c (store_pg_internal.h,
- * PG_PENDING_OPS), the contract tests that need them are skipped by name
- * (HEALER_CONTRACT_SKIP) and the store is opened with
- * hs_store_pg__open_partial; a complete build runs every test through the
- * service's hs_store_open.
+ * is a failure, not a skip. The contract is told that this backend
+ * notifies (wait_queued wakes) and how to open a second store on a test's
+ * schema. While this build still lacks the resources of store_pg_data.c
+ * (store_pg_internal.h, PG_PENDING_OPS), the contract tests that need
+ * them are skipped by name (HEALER_CONTRACT_SKIP) and the store is opened
+ * with hs_store_pg__open_partial; a complete build runs every test through
+ * the service's hs_store_open.
  *
  * The backend-specific tests: opening by URL (both schemes, a bad URL, an
  * unreachable server, the password never in a message); a database of a
  * newer schema refused untouched; several stores migrating one database at
  * once; the audit log append-only on the server; counters and settings
- * bumped by two stores (two instances) at once.
+ * bumped by two stores (two instances) at once; a job claim that takes
+ * the next job at once while another store's transaction holds the oldest
+ * (SKIP LOCKED).
  */
 #include <errno.h>
 #include <pthread.h>

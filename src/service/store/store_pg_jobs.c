@@ -9,10 +9,11 @@
  *  - A claim is one UPDATE whose row comes from a SELECT ... FOR UPDATE
  *    SKIP LOCKED: two claimers, in any processes, never take one job (the
  *    row lock, re-checked state), and a claim never waits on another
- *    claim's lock - it takes the next queued job instead. For the fair
- *    claim this means that claimers racing each other take the first and
- *    second jobs of the fair order computed from one snapshot: fairness
- *    holds between claims, not inside one instant.
+ *    claim's lock - it takes the next queued job instead. The fair claim
+ *    walks the owners in the fair order and takes the first one's oldest
+ *    job that no other claim holds: claimers racing in the same instant
+ *    may take one owner's first and second jobs, so fairness holds between
+ *    claims, not inside one instant.
  *  - Every other operation that changes a job is one statement too
  *    (data-modifying CTEs where several rows or tables change: cancel,
  *    requeue, recover), so it is atomic without a transaction of its own
