@@ -42,6 +42,11 @@ extern const hs_store_audit_ops hs_pg_audit;
 extern const hs_store_tally_ops hs_pg_tallies;
 extern const hs_store_blob_ref_ops hs_pg_blob_refs;
 extern const hs_store_setting_ops hs_pg_settings;
+extern const hs_store_dataset_ops hs_pg_datasets; /* store_pg_data.c */
+extern const hs_store_model_ops hs_pg_models;
+extern const hs_store_diagnosis_ops hs_pg_diagnoses;
+extern const hs_store_topology_ops hs_pg_topologies;
+extern const hs_store_analysis_ops hs_pg_analyses;
 
 /* The job queue (store_pg_jobs.c). */
 extern const hs_store_job_ops hs_pg_jobs;
