@@ -51,18 +51,15 @@ extern const hs_store_analysis_ops hs_pg_analyses;
 /* The job queue (store_pg_jobs.c). */
 extern const hs_store_job_ops hs_pg_jobs;
 
-/* PG_PENDING_OPS: the tables of store_pg_data.c (pg-data's) are declared
- * weak while that file is written on another branch, so this branch links
- * without them; a store whose table is missing is only opened by the tests
- * that ask for it (hs_store_pg__open_partial). The integrator removes this
- * macro once the file is in. */
-#define PG_PENDING_OPS __attribute__((weak))
-
-extern const hs_store_dataset_ops hs_pg_datasets PG_PENDING_OPS;
-extern const hs_store_model_ops hs_pg_models PG_PENDING_OPS;
-extern const hs_store_diagnosis_ops hs_pg_diagnoses PG_PENDING_OPS;
-extern const hs_store_topology_ops hs_pg_topologies PG_PENDING_OPS;
-extern const hs_store_analysis_ops hs_pg_analyses PG_PENDING_OPS;
+/* The records' tables (store_pg_data.c). Declared strong, like the job
+ * queue's: a weak reference would not pull their object out of the
+ * static library, and the backend would lack them. (PG_PENDING_OPS, the
+ * weak declaration of the branches' time, is gone with it.) */
+extern const hs_store_dataset_ops hs_pg_datasets;
+extern const hs_store_model_ops hs_pg_models;
+extern const hs_store_diagnosis_ops hs_pg_diagnoses;
+extern const hs_store_topology_ops hs_pg_topologies;
+extern const hs_store_analysis_ops hs_pg_analyses;
 
 /* ---- the schema (store_pg_schema.c) ----------------------------------------
  */
