@@ -3,8 +3,9 @@ and benchmarks: `healer serve --no-workers` web instances and `healer
 worker` processes sharing a store, a blob directory and a data key.
 
 What: Deployment makes the shared parts in a temporary directory (a key
-from `healer key new`, the store - sqlite:ROOT/healer.db, or the URL in
-HEALER_STORE_URL, e.g. a PostgreSQL test cluster's -, blobs in ROOT/blobs)
+from `healer key new`, the store - sqlite:ROOT/healer.db, or a new schema
+of the PostgreSQL database at HEALER_STORE_URL, e.g. the cluster of
+`tests/pg/cluster.sh start DIR` -, blobs in ROOT/blobs)
 and an administrator with `healer user add --store`; serve() starts a web
 instance (a harness.Server with a data directory of its own), worker()
 a worker with its own data directory. close() kills them all.
@@ -25,6 +26,20 @@ LEASE = "2"  # seconds: a kill -9 test waits for a lease to lapse
 ADMIN = ("admin", "admin-pass-1234")
 
 
+def fresh_store(root):
+    """An empty store: sqlite:ROOT/healer.db, or a new schema of the
+    PostgreSQL database at HEALER_STORE_URL (made with psql), so that
+    every deployment of a run starts empty."""
+    base = os.environ.get("HEALER_STORE_URL")
+    if not base:
+        return "sqlite:%s/healer.db" % root
+    schema = "d_%d_%d" % (os.getpid(), time.monotonic_ns())
+    p = subprocess.run(["psql", base, "-qc", "CREATE SCHEMA %s" % schema], capture_output=True,
+                       text=True, timeout=30)
+    check(p.returncode == 0, "psql: cannot make a schema: %s" % p.stderr)
+    return "%s%coptions=-csearch_path%%3D%s" % (base, "&" if "?" in base else "?", schema)
+
+
 class Deployment:
     """A store, blobs and a data key shared by the processes of a test."""
 
@@ -34,7 +49,7 @@ class Deployment:
         self.key = os.path.join(self.root, "data.key")
         p = harness.run_healer(["key", "new", "--out", self.key])
         check(p.returncode == 0, "healer key new failed: %s" % p.stderr)
-        self.store = os.environ.get("HEALER_STORE_URL") or "sqlite:%s/healer.db" % self.root
+        self.store = fresh_store(self.root)
         self.blobs = "file:%s/blobs" % self.root
         self.workers = []
         self.servers = []

@@ -3,7 +3,9 @@ store: `healer serve --no-workers` queues, `healer worker` runs.
 
 What: a deployment here is a SQLite store file and a blob directory in a
 temporary directory, shared by processes that each have a data directory
-of their own and the same --data-key-file (tests/pg covers PostgreSQL).
+of their own and the same --data-key-file; with HEALER_STORE_URL (a
+PostgreSQL server, e.g. `tests/pg/cluster.sh start DIR`) every deployment
+gets a new schema of that database instead, and the suite runs there.
 A training queued through the API runs in the worker and its model
 downloads through the web instance; a cancel through the API stops it in
 the worker; SIGTERM of a worker mid-training puts the job back and another
