@@ -60,15 +60,15 @@ class Deployment:
     def shared(self):
         return ["--store", self.store, "--blobs", self.blobs, "--data-key-file", self.key]
 
-    def serve(self, name="web"):
-        s = harness.Server(users=(), name=name, args=["--no-workers"] + self.shared())
+    def serve(self, name="web", args=()):
+        s = harness.Server(users=(), name=name, args=["--no-workers"] + self.shared() + list(args))
         s.users[ADMIN[0]] = (ADMIN[1], True)
         s.start()
         self.servers.append(s)
         return s
 
-    def worker(self, name, lease=LEASE):
-        w = Worker(self, name, lease)
+    def worker(self, name, lease=LEASE, env=None, args=()):
+        w = Worker(self, name, lease, env, args)
         self.workers.append(w)
         return w
 
@@ -82,15 +82,16 @@ class Deployment:
 class Worker:
     """A `healer worker` process with its own data directory."""
 
-    def __init__(self, dep, name, lease):
+    def __init__(self, dep, name, lease, env=None, args=()):
         self.name = name
         self.data_dir = os.path.join(dep.root, name)
         self.out = os.path.join(dep.root, name + ".out")
         cmd = [harness.HEALER, "worker", "--data-dir", self.data_dir, "--threads", "1",
-               "--train-threads", "1", "--job-lease-seconds", lease] + dep.shared()
+               "--train-threads", "1", "--job-lease-seconds", lease] + dep.shared() + list(args)
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         env=dict(os.environ, **(env or {})))
         harness.wait_until(lambda: "running up to" in self.log() or self.proc.poll() is not None,
                            15, "%s to start" % name)
         check(self.proc.poll() is None, "%s exited at start:\n%s" % (name, self.log()))

@@ -12,7 +12,9 @@ the worker; SIGTERM of a worker mid-training puts the job back and another
 worker finishes it; kill -9 of a worker mid-training: another worker takes
 the job over once its lease (2 s here) lapses, and one model comes of it;
 two web instances on the store accept each other's sessions and CSRF
-tokens; a data directory's server.key of an earlier version becomes the
+tokens; a training that fails in the worker raises the admins'
+notification and its alert there; a data directory's server.key of an
+earlier version becomes the
 store's CSRF key, so the tokens it signed stay valid; `healer rekey` of
 the shared store and blobs re-seals that key, so sessions survive it.
 
@@ -27,6 +29,7 @@ import os
 import time
 
 import harness
+import sinks
 from harness import API, check, expect_json
 
 from deployment import ADMIN, LEASE, Deployment
@@ -135,6 +138,31 @@ def test_kill9_worker_job_taken_over_after_its_lease():
         print("    taken over %.1f s after the kill (lease %s s)" % (taken, LEASE))
     finally:
         dep.close()
+
+
+@harness.timeout(60)
+def test_a_failed_job_in_the_worker_is_told():
+    dep = Deployment()
+    hook = sinks.HookSink()
+    try:
+        alerts = ["--webhook-url", hook.url]  # every process: any may send
+        web = dep.serve(args=alerts)
+        c = admin_client(web)
+        dep.worker("w1", env={"HEALER_FAULT_INJECT": "attempts=fail"}, args=alerts)
+        ds = harness.upload_dataset(c, harness.simulate(), name="doomed")
+        job = harness.wait_job(c, harness.create_job(c, ds["id"], {"rounds": 5})["id"])
+        check(job["state"] == "failed", "every attempt failed in the worker", job)
+        notes = harness.list_items(c, API + "/notifications")
+        check([n for n in notes if n["kind"] == "training_failed"],
+              "the admins' notification, seen through the web instance", notes)
+        posts = hook.wait_posts(1, 10.0)
+        check(posts and sinks.json_of(posts[0])["event"] == "training_failed",
+              "the failure's alert went out", posts)
+        time.sleep(1.0)
+        check(len(hook.requests) == 1, "once, whichever process sent it", hook.requests)
+    finally:
+        dep.close()
+        hook.close()
 
 
 @harness.timeout(60)
