@@ -126,13 +126,12 @@ static const key_spec KEYS[] = {
  * topologies, the model cache, the bounds of the files they read) and the
  * alerts of failed jobs. */
 static const char *const WORKER_KEYS[] = {
-    "data-dir",     "store",          "blobs",
-    "log-level",    "data-key-file",  "train-threads",
-    "model-cache",  "job-lease-seconds", "max-topology-nodes",
-    "max-upload-mb", "max-json-mb",
-    "public-url",   "smtp-url",       "smtp-from",
-    "smtp-credentials-file", "smtp-ca-file", "webhook-url",
-    "alert-retry-max",
+    "data-dir",      "store",        "blobs",
+    "log-level",     "data-key-file", "train-threads",
+    "model-cache",   "job-lease-seconds", "max-topology-nodes",
+    "max-upload-mb", "max-json-mb",  "public-url",
+    "smtp-url",      "smtp-from",    "smtp-credentials-file",
+    "smtp-ca-file",  "webhook-url",  "alert-retry-max",
 };
 
 static const key_spec *find_key(const char *key)
