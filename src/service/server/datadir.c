@@ -229,13 +229,13 @@ static hs_status not_before_encryption(const char *path, hs_error *err);
 
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {
-    return hs_datadir_open_store(path, NULL, NULL, out, err);
+    return hs_datadir_open_store(path, NULL, NULL, NULL, out, err);
 }
 
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err)
 {
-    return hs_datadir_open_keys(path, NULL, NULL, out, err);
+    return hs_datadir_open_keys(path, NULL, NULL, NULL, out, err);
 }
 
 hs_status hs_datadir_data_key(const char *path, const char *key_file,
@@ -260,9 +260,13 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
     return rc;
 }
 
+static hs_status open_dir(const char *path, const char *store_url,
+                          const char *blobs_url, const hs_keyring *keys,
+                          hs_datadir **out, hs_error *err);
+
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                const char *key_file, hs_datadir **out,
-                                hs_error *err)
+                                const char *blobs_url, const char *key_file,
+                                hs_datadir **out, hs_error *err)
 {
     hs_keyring keys;
     memset(&keys, 0, sizeof keys);
@@ -287,14 +291,39 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
     if (rc == HS_OK)
         rc = hs_datadir_key_id_check(path, &keys.current, err);
     if (rc == HS_OK)
-        rc = hs_datadir_open_keys(path, store_url, &keys, out, err);
+        rc = open_dir(path, store_url, blobs_url, &keys, out, err);
     hs_datakey_wipe(&keys, sizeof keys);
     return rc;
 }
 
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
-                               const hs_keyring *keys, hs_datadir **out,
-                               hs_error *err)
+                               const char *blobs_url, const hs_keyring *keys,
+                               hs_datadir **out, hs_error *err)
+{
+    return open_dir(path, store_url, blobs_url, keys, out, err);
+}
+
+/* The blob directory a `blobs` setting names: "" = PATH/blobs, "file:DIR"
+ * = DIR (a directory every process of a deployment mounts); malloc'ed. */
+static hs_status blobs_dir(const char *path, const char *blobs_url,
+                           char **dir, hs_error *err)
+{
+    *dir = NULL;
+    if (!blobs_url || !*blobs_url)
+        *dir = join(path, "blobs");
+    else if (!strncmp(blobs_url, "file:", 5) && blobs_url[5])
+        *dir = strdup(blobs_url + 5);
+    else
+        return hs_fail_field(err, HS_ERR_INVALID, "blobs",
+                             "blobs: expected file:DIR (a directory every "
+                             "process of the deployment shares), got '%.40s'",
+                             blobs_url);
+    return *dir ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+}
+
+static hs_status open_dir(const char *path, const char *store_url,
+                          const char *blobs_url, const hs_keyring *keys,
+                          hs_datadir **out, hs_error *err)
 {
     *out = NULL;
     if (!path || !*path)
@@ -309,7 +338,12 @@ hs_status hs_datadir_open_keys(const char *path, const char *store_url,
     size_t url_size = strlen(path) + sizeof "sqlite:/healer.db";
     int own_store = !store_url || !*store_url;
     char *url = own_store ? malloc(url_size) : strdup(store_url);
-    char *blobs = join(path, "blobs");
+    char *blobs = NULL;
+    if ((rc = blobs_dir(path, blobs_url, &blobs, err)) != HS_OK) {
+        free(d);
+        free(url);
+        return rc;
+    }
     if (url && own_store)
         snprintf(url, url_size, "sqlite:%s/healer.db", path);
     if (!d || !url || !blobs || !(d->path = strdup(path))) {
@@ -494,54 +528,44 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
     return read(fd, &extra, 1) == 0 ? 0 : -1;
 }
 
-hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
-                                hs_error *err)
+hs_status hs_datadir_old_server_key(const hs_datadir *d, uint8_t *key,
+                                    size_t len, int *found, hs_error *err)
 {
-    char *path = join(d->path, "server.key");
-    char tmp[4096];
+    char *path = join(d->path, HS_DATADIR_OLD_SERVER_KEY);
+    char buf[128];
+    hs_status rc = HS_OK;
+    *found = 0;
+    if (!path)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
+                         strerror_r(errno, buf, sizeof buf));
+    } else if (read_exact(fd, key, len) != 0) {
+        rc = hs_fail(err, HS_ERR_IO,
+                     "%s: not a server key of %zu bytes; move it away (its "
+                     "CSRF tokens then end; the store's shared key is used)",
+                     path, len);
+    } else {
+        *found = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+hs_status hs_datadir_old_server_key_remove(const hs_datadir *d, hs_error *err)
+{
+    char *path = join(d->path, HS_DATADIR_OLD_SERVER_KEY);
     char buf[128];
     hs_status rc = HS_OK;
     if (!path)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-        if (read_exact(fd, key, len) != 0)
-            rc = hs_fail(err, HS_ERR_IO,
-                         "%s: not a server key of %zu bytes; move it away to "
-                         "make a new one (sessions then end)",
-                         path, len);
-        close(fd);
-        free(path);
-        return rc;
-    }
-    if (errno != ENOENT) {
-        rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
+    if (unlink(path) != 0 && errno != ENOENT)
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot remove: %s", path,
                      strerror_r(errno, buf, sizeof buf));
-        free(path);
-        return rc;
-    }
-    /* Write to a temporary name, then link: two processes starting at once
-     * end up with one key. */
-    randombytes_buf(key, len);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-              HS_DATADIR_FILE_MODE);
-    if (fd < 0 || write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
-        rc = hs_fail(err, HS_ERR_IO, "%s: cannot write the server key: %s",
-                     tmp, strerror_r(errno, buf, sizeof buf));
-    } else if (link(tmp, path) != 0) {
-        if (errno == EEXIST) { /* someone else was first: use theirs */
-            unlink(tmp);
-            close(fd);
-            free(path);
-            return hs_datadir_server_key(d, key, len, err);
-        }
-        rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
-                     strerror_r(errno, buf, sizeof buf));
-    }
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
     free(path);
     return rc;
 }
