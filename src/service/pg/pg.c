@@ -23,7 +23,8 @@
  *  - Parameters go over in text format except bytea ('x', binary); results
  *    come back in text format.
  *  - The URL: libpq receives it as the `dbname` keyword, which it expands,
- *    with connect_timeout=5 before it (the URL may override it) and
+ *    with connect_timeout=5 and TCP keepalives before it (the URL may
+ *    override them; connect_now) and
  *    application_name after it (so the server always shows "healer NAME").
  *    The pool's own `pool_size` query parameter is removed first.
  *
@@ -253,11 +254,20 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Defaults the URL may override (they come before it): a server that
+ * does not answer a connect within 5 s is down, and a connection whose
+ * peer vanished without a word (a network cut) is found dead by TCP
+ * keepalives after ~25 s idle, or when sent data stays unacknowledged for
+ * 30 s, rather than after the system's two hours. application_name comes
+ * after the URL: the server always shows "healer NAME". */
 static PGconn *connect_now(const hs_pg *pg)
 {
-    const char *keys[] = {"connect_timeout", "dbname", "application_name",
-                          NULL};
-    const char *vals[] = {CONNECT_TIMEOUT_S, pg->url, pg->appname, NULL};
+    const char *keys[] = {"connect_timeout",     "keepalives_idle",
+                          "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout",    "dbname",
+                          "application_name",    NULL};
+    const char *vals[] = {CONNECT_TIMEOUT_S, "10",    "5",         "3",
+                          "30000",           pg->url, pg->appname, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK)
         PQsetNoticeProcessor(c, ignore_notice, NULL);
