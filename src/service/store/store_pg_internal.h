@@ -47,8 +47,10 @@ extern const hs_store_setting_ops hs_pg_settings;
  * store_pg_jobs.c (pg-jobs's) are declared weak while those files are
  * written on other branches, so this branch links without them; a store
  * whose table is missing is only opened by the tests that ask for it
- * (hs_store_pg__open_partial). The integrator removes this macro once both
- * files are in. */
+ * (hs_store_pg__open_partial). A weak reference does not pull an object
+ * out of the static library by itself: the Makefile adds -u for each file
+ * that exists (PG_PENDING_SYMS). The integrator removes this macro, and
+ * those Makefile lines, once both files are in. */
 #define PG_PENDING_OPS __attribute__((weak))
 
 extern const hs_store_dataset_ops hs_pg_datasets PG_PENDING_OPS;
