@@ -433,6 +433,12 @@ static void test_outage(void **state)
     assert_int_equal(pgtest_start(), 0);
     assert_int_equal(count_rows(pg), 1);
     assert_int_equal(w.failures, failures); /* no failed connect */
+    /* A transaction begun after a restart starts on a fresh connection
+     * too (its BEGIN is retried: nothing had happened yet). */
+    assert_int_equal(pgtest_stop(), 0);
+    assert_int_equal(pgtest_start(), 0);
+    holder quick = {.pg = pg, .hold_s = 0};
+    assert_int_equal(hs_pg_transact(pg, hold_body, &quick, &err), HS_OK);
     assert_int_equal(pgtest_stop(), 0);
     assert_int_equal(pgtest_start(), 0);
     assert_int_equal(hs_pg_query(pg, NULL, NULL, &err, "write",

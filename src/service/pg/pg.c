@@ -906,12 +906,34 @@ static hs_status finish_txn(hs_pg *pg, pooled *conn, int commit, hs_error *err)
     return st;
 }
 
+/* A connection with a transaction begun on it. A BEGIN that finds its
+ * pooled connection dead (the server restarted since) is tried once more
+ * on a fresh one, like a SELECT: nothing had happened yet. */
+static hs_status begin(hs_pg *pg, pooled *conn, hs_error *err)
+{
+    hs_status st = HS_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char state[6];
+        int lost = 0;
+        PGresult *r = NULL;
+        st = acquire(pg, conn, err);
+        if (st != HS_OK)
+            return st;
+        st = exec_on(conn->conn, NULL, "BEGIN", &r, state, &lost, err, "begin");
+        PQclear(r);
+        if (st == HS_OK)
+            return HS_OK;
+        release(pg, conn);
+        if (!lost)
+            return st;
+        forget_generation(pg);
+    }
+    return st;
+}
+
 hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
 {
     pooled conn;
-    char state[6];
-    int lost = 0;
-    PGresult *r = NULL;
     hs_status st;
     if (!pg || !fn)
         return hs_fail(err, HS_ERR_INVALID, "transact: missing argument");
@@ -919,17 +941,9 @@ hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
         return hs_fail(err, HS_ERR_INVALID,
                        "%s: a transaction cannot be nested in another",
                        pg->name);
-    st = acquire(pg, &conn, err);
+    st = begin(pg, &conn, err);
     if (st != HS_OK)
         return st;
-    st = exec_on(conn.conn, NULL, "BEGIN", &r, state, &lost, err, "begin");
-    PQclear(r);
-    if (st != HS_OK) {
-        release(pg, &conn);
-        if (lost)
-            forget_generation(pg);
-        return st;
-    }
     pthread_setspecific(pg->txn_key, &conn);
     st = fn(arg, err);
     pthread_setspecific(pg->txn_key, NULL);
