@@ -558,6 +558,27 @@ static void test_open_errors(void **state)
     assert_string_equal(hs_pg_text(r, 0, 0), "healer blobs");
     hs_pg_result_free(r);
     hs_pg_close(pg);
+
+    /* First among other parameters, the rest still reaches libpq. */
+    char *q = strchr(url, '?');
+    char moved[1100];
+    assert_non_null(q);
+    snprintf(moved, sizeof moved, "%.*s?pool_size=2&%s", (int)(q - url), url,
+             q + 1);
+    *strstr(moved, "&pool_size=3") = '\0';
+    assert_int_equal(hs_pg_open(moved, "store", &pg, &err), HS_OK);
+    assert_int_equal(hs_pg_exec_script(pg, &err, "in the schema",
+                                       "CREATE TABLE here (x INTEGER)"),
+                     HS_OK);
+    assert_int_equal(hs_pg_query(pg, &r, NULL, &err, "where",
+                                 "SELECT table_schema FROM"
+                                 " information_schema.tables WHERE"
+                                 " table_name = 'here'",
+                                 ""),
+                     HS_OK);
+    assert_int_equal(strncmp(hs_pg_text(r, 0, 0), "t_", 2), 0);
+    hs_pg_result_free(r);
+    hs_pg_close(pg);
 }
 
 int main(void)
