@@ -23,7 +23,8 @@
  *  - Parameters go over in text format except bytea ('x', binary); results
  *    come back in text format.
  *  - The URL: libpq receives it as the `dbname` keyword, which it expands,
- *    with connect_timeout=5 before it (the URL may override it) and
+ *    with connect_timeout=5 and TCP keepalives before it (the URL may
+ *    override them; connect_now) and
  *    application_name after it (so the server always shows "healer NAME").
  *    The pool's own `pool_size` query parameter is removed first.
  *
@@ -167,13 +168,15 @@ static hs_status take_pool_size(char *url, int *pool_size, const char *name,
                                name, num, POOL_SIZE_MAX);
             *pool_size = (int)v;
             /* drop "pool_size=N" and one '&' next to it */
-            if (end)
+            if (end) {
                 memmove(p, end + 1, strlen(end + 1) + 1);
-            else if (p > q + 1)
+                continue;
+            }
+            if (p > q + 1)
                 p[-1] = '\0'; /* the '&' before it ends the URL */
             else
                 *p = '\0';
-            continue;
+            break;
         }
         p = end ? end + 1 : p + len;
     }
@@ -251,11 +254,20 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Defaults the URL may override (they come before it): a server that
+ * does not answer a connect within 5 s is down, and a connection whose
+ * peer vanished without a word (a network cut) is found dead by TCP
+ * keepalives after ~25 s idle, or when sent data stays unacknowledged for
+ * 30 s, rather than after the system's two hours. application_name comes
+ * after the URL: the server always shows "healer NAME". */
 static PGconn *connect_now(const hs_pg *pg)
 {
-    const char *keys[] = {"connect_timeout", "dbname", "application_name",
-                          NULL};
-    const char *vals[] = {CONNECT_TIMEOUT_S, pg->url, pg->appname, NULL};
+    const char *keys[] = {"connect_timeout",     "keepalives_idle",
+                          "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout",    "dbname",
+                          "application_name",    NULL};
+    const char *vals[] = {CONNECT_TIMEOUT_S, "10",    "5",         "3",
+                          "30000",           pg->url, pg->appname, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK)
         PQsetNoticeProcessor(c, ignore_notice, NULL);
@@ -685,18 +697,101 @@ static int exec_plain(PGconn *c, const char *sql, int *lost)
     return ok;
 }
 
+/* The next result of a pipeline, and the NULL that ends it (a result of
+ * its own for the sync). NULL when the connection failed. */
+static PGresult *pipeline_result(PGconn *c)
+{
+    PGresult *r = PQgetResult(c);
+    if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PGresult *end = PQgetResult(c);
+        if (end) { /* never for a single statement; keep the first */
+            PQclear(end);
+        }
+    }
+    return r;
+}
+
+/* SAVEPOINT, the statement and RELEASE sent at once (libpq's pipeline
+ * mode: one round trip instead of three). 1 when it ran that way (*st,
+ * *out set), 0 when the pipeline could not be used, before anything was
+ * sent (the caller goes step by step). After a failure of the statement
+ * the server skips the RELEASE; the caller rolls back to the savepoint. */
+static int exec_pipelined(PGconn *c, const params *p, const char *sql,
+                          PGresult **out, char state[6], int *lost,
+                          hs_status *st, hs_error *err, const char *what)
+{
+    PGresult *r[3] = {NULL, NULL, NULL}, *sync;
+    if (!PQenterPipelineMode(c))
+        return 0;
+    if (!PQsendQueryParams(c, "SAVEPOINT hs_stmt", 0, NULL, NULL, NULL, NULL,
+                           0) ||
+        !PQsendQueryParams(c, sql, p->n, NULL, p->values, p->lengths,
+                           p->formats, 0) ||
+        !PQsendQueryParams(c, "RELEASE SAVEPOINT hs_stmt", 0, NULL, NULL, NULL,
+                           NULL, 0) ||
+        !PQpipelineSync(c)) {
+        *lost = PQstatus(c) != CONNECTION_OK;
+        *st = hs_fail(err, *lost ? HS_ERR_UNAVAILABLE : HS_ERR_IO,
+                      "%s: cannot send the statement: %s", what,
+                      PQerrorMessage(c));
+        PQexitPipelineMode(c);
+        return 1;
+    }
+    for (int i = 0; i < 3; i++)
+        r[i] = pipeline_result(c);
+    sync = PQgetResult(c);
+    PQclear(sync);
+    PQexitPipelineMode(c);
+    if (r[0] && PQresultStatus(r[0]) != PGRES_COMMAND_OK) {
+        /* the savepoint itself failed (an aborted transaction): say why */
+        *st = result_error(c, r[0], state, lost, err, what);
+    } else if (r[1] && (PQresultStatus(r[1]) == PGRES_COMMAND_OK ||
+                        PQresultStatus(r[1]) == PGRES_TUPLES_OK)) {
+        *out = r[1];
+        r[1] = NULL;
+        *st = HS_OK;
+        if (!r[2] || PQresultStatus(r[2]) != PGRES_COMMAND_OK) {
+            PQclear(*out);
+            *out = NULL;
+            *lost = PQstatus(c) != CONNECTION_OK;
+            *st = hs_fail(err, *lost ? HS_ERR_UNAVAILABLE : HS_ERR_IO,
+                          "%s: the statement could not be kept in its "
+                          "transaction",
+                          what);
+        }
+    } else {
+        *st = result_error(c, r[1], state, lost, err, what);
+    }
+    for (int i = 0; i < 3; i++)
+        PQclear(r[i]);
+    return 1;
+}
+
 /* A statement inside the thread's transaction. It runs under a savepoint
  * of its own, so that its failure undoes only itself and the transaction
  * goes on (as in SQLite, and as store.h's transactions promise): without
- * one, PostgreSQL refuses every later statement of the transaction. */
+ * one, PostgreSQL refuses every later statement of the transaction. A
+ * statement with parameters goes in one round trip (exec_pipelined); a
+ * script, which the pipeline cannot carry, step by step. */
 static hs_status exec_in_txn(PGconn *c, const params *p, const char *sql,
                              PGresult **out, char state[6], int *lost,
                              hs_error *err, const char *what)
 {
     hs_status st;
     *lost = 0;
+    *out = NULL;
+    state[0] = '\0';
     if (is_txn_control(sql))
         return exec_on(c, p, sql, out, state, lost, err, what);
+    if (p && exec_pipelined(c, p, sql, out, state, lost, &st, err, what)) {
+        if (st != HS_OK && !*lost && *out == NULL &&
+            PQtransactionStatus(c) == PQTRANS_INERROR)
+            exec_plain(c,
+                       "ROLLBACK TO SAVEPOINT hs_stmt;"
+                       " RELEASE SAVEPOINT hs_stmt",
+                       lost);
+        return st;
+    }
     if (!exec_plain(c, "SAVEPOINT hs_stmt", lost))
         return exec_on(c, p, sql, out, state, lost, err, what); /* says why */
     st = exec_on(c, p, sql, out, state, lost, err, what);
@@ -811,12 +906,34 @@ static hs_status finish_txn(hs_pg *pg, pooled *conn, int commit, hs_error *err)
     return st;
 }
 
+/* A connection with a transaction begun on it. A BEGIN that finds its
+ * pooled connection dead (the server restarted since) is tried once more
+ * on a fresh one, like a SELECT: nothing had happened yet. */
+static hs_status begin(hs_pg *pg, pooled *conn, hs_error *err)
+{
+    hs_status st = HS_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char state[6];
+        int lost = 0;
+        PGresult *r = NULL;
+        st = acquire(pg, conn, err);
+        if (st != HS_OK)
+            return st;
+        st = exec_on(conn->conn, NULL, "BEGIN", &r, state, &lost, err, "begin");
+        PQclear(r);
+        if (st == HS_OK)
+            return HS_OK;
+        release(pg, conn);
+        if (!lost)
+            return st;
+        forget_generation(pg);
+    }
+    return st;
+}
+
 hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
 {
     pooled conn;
-    char state[6];
-    int lost = 0;
-    PGresult *r = NULL;
     hs_status st;
     if (!pg || !fn)
         return hs_fail(err, HS_ERR_INVALID, "transact: missing argument");
@@ -824,17 +941,9 @@ hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
         return hs_fail(err, HS_ERR_INVALID,
                        "%s: a transaction cannot be nested in another",
                        pg->name);
-    st = acquire(pg, &conn, err);
+    st = begin(pg, &conn, err);
     if (st != HS_OK)
         return st;
-    st = exec_on(conn.conn, NULL, "BEGIN", &r, state, &lost, err, "begin");
-    PQclear(r);
-    if (st != HS_OK) {
-        release(pg, &conn);
-        if (lost)
-            forget_generation(pg);
-        return st;
-    }
     pthread_setspecific(pg->txn_key, &conn);
     st = fn(arg, err);
     pthread_setspecific(pg->txn_key, NULL);

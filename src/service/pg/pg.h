@@ -17,7 +17,8 @@
  * HS_ERR_UNAVAILABLE rather than queue behind a dead server. A read-only
  * statement (one that starts with SELECT) outside a transaction is retried
  * once on a fresh connection, since repeating it changes nothing: a server
- * restart then costs readers nothing. A write is never retried here: its
+ * restart then costs readers nothing. So is the BEGIN of hs_pg_transact
+ * (nothing has happened yet). A write is never retried here: its
  * outcome is unknown once the connection is lost, and the caller decides.
  * hs_pg_watch tells a caller (the notifications' trouble watch) about each
  * failure to connect and each recovery.
