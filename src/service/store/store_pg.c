@@ -82,25 +82,21 @@ static hs_status pgs_ping(void *impl, hs_error *err)
     "SELECT id, username, password_hash, is_admin, disabled, created_at,"      \
     " locked_until, email FROM users"
 
+static const pgs_col USER_READ[] = {
+    PGS_COL(PGS_I64, hs_user, id, "user id"),
+    PGS_COL(PGS_TEXT, hs_user, username, "username"),
+    PGS_COL(PGS_TEXT, hs_user, password_hash, "password hash"),
+    PGS_COL(PGS_FLAG, hs_user, is_admin, "is_admin"),
+    PGS_COL(PGS_FLAG, hs_user, disabled, "disabled"),
+    PGS_COL(PGS_I64, hs_user, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_user, locked_until, "locked_until"),
+    PGS_COL(PGS_TEXT, hs_user, email, "e-mail"),
+};
+
 static hs_status read_user(const hs_pg_result *r, int row, void *dst,
                            hs_error *err)
 {
-    hs_user *u = dst;
-    hs_status st;
-    memset(u, 0, sizeof *u);
-    u->id = hs_pg_int(r, row, 0);
-    st =
-        hs_pg_copy(r, row, 1, u->username, sizeof u->username, "username", err);
-    if (st == HS_OK)
-        st = hs_pg_copy(r, row, 2, u->password_hash, sizeof u->password_hash,
-                        "password hash", err);
-    u->is_admin = hs_pg_int(r, row, 3) != 0;
-    u->disabled = hs_pg_int(r, row, 4) != 0;
-    u->created_at = hs_pg_int(r, row, 5);
-    u->locked_until = hs_pg_int(r, row, 6);
-    if (st == HS_OK)
-        st = hs_pg_copy(r, row, 7, u->email, sizeof u->email, "e-mail", err);
-    return st;
+    return PGS_READ(r, row, dst, hs_user, USER_READ, err);
 }
 
 static hs_status pg_user_create(void *impl, hs_user *u, hs_error *err)

@@ -28,15 +28,17 @@ static const char *no_user(pgs_msg buf, hs_id user_id)
 
 #define EVENT_COLS "SELECT id, user_id, kind, at FROM account_events"
 
+static const pgs_col EVENT_READ[] = {
+    PGS_COL(PGS_I64, hs_account_event, id, "event id"),
+    PGS_COL(PGS_I64, hs_account_event, user_id, "user id"),
+    PGS_COL(PGS_TEXT, hs_account_event, kind, "event kind"),
+    PGS_COL(PGS_I64, hs_account_event, at, "at"),
+};
+
 static hs_status read_event(const hs_pg_result *r, int row, void *dst,
                             hs_error *err)
 {
-    hs_account_event *e = dst;
-    memset(e, 0, sizeof *e);
-    e->id = hs_pg_int(r, row, 0);
-    e->user_id = hs_pg_int(r, row, 1);
-    e->at = hs_pg_int(r, row, 3);
-    return hs_pg_copy(r, row, 2, e->kind, sizeof e->kind, "event kind", err);
+    return PGS_READ(r, row, dst, hs_account_event, EVENT_READ, err);
 }
 
 static hs_status read_time(const hs_pg_result *r, int row, void *dst,
@@ -101,19 +103,20 @@ const hs_store_event_ops hs_pg_events = {
     "SELECT id, user_id, token_hash, remember, created_at, last_seen_at,"      \
     " expires_at FROM sessions"
 
+static const pgs_col SESSION_READ[] = {
+    PGS_COL(PGS_I64, hs_session, id, "session id"),
+    PGS_COL(PGS_I64, hs_session, user_id, "user id"),
+    PGS_COL(PGS_TEXT, hs_session, token_hash, "token hash"),
+    PGS_COL(PGS_FLAG, hs_session, remember, "remember"),
+    PGS_COL(PGS_I64, hs_session, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_session, last_seen_at, "last_seen_at"),
+    PGS_COL(PGS_I64, hs_session, expires_at, "expires_at"),
+};
+
 static hs_status read_session(const hs_pg_result *r, int row, void *dst,
                               hs_error *err)
 {
-    hs_session *s = dst;
-    memset(s, 0, sizeof *s);
-    s->id = hs_pg_int(r, row, 0);
-    s->user_id = hs_pg_int(r, row, 1);
-    s->remember = hs_pg_int(r, row, 3) != 0;
-    s->created_at = hs_pg_int(r, row, 4);
-    s->last_seen_at = hs_pg_int(r, row, 5);
-    s->expires_at = hs_pg_int(r, row, 6);
-    return hs_pg_copy(r, row, 2, s->token_hash, sizeof s->token_hash,
-                      "token hash", err);
+    return PGS_READ(r, row, dst, hs_session, SESSION_READ, err);
 }
 
 static hs_status pg_session_create(void *impl, hs_session *sess, hs_error *err)
@@ -180,22 +183,19 @@ const hs_store_session_ops hs_pg_sessions = {
 #define NOTIFICATION_COLS                                                      \
     "SELECT id, kind, message, user_id, created_at, read FROM notifications"
 
+static const pgs_col NOTIFICATION_READ[] = {
+    PGS_COL(PGS_I64, hs_notification, id, "notification id"),
+    PGS_COL(PGS_TEXT, hs_notification, kind, "notification kind"),
+    PGS_COL(PGS_TEXT, hs_notification, message, "notification message"),
+    PGS_COL(PGS_I64, hs_notification, user_id, "user id"),
+    PGS_COL(PGS_I64, hs_notification, created_at, "created_at"),
+    PGS_COL(PGS_FLAG, hs_notification, read, "read"),
+};
+
 static hs_status read_notification(const hs_pg_result *r, int row, void *dst,
                                    hs_error *err)
 {
-    hs_notification *m = dst;
-    hs_status st;
-    memset(m, 0, sizeof *m);
-    m->id = hs_pg_int(r, row, 0);
-    st = hs_pg_copy(r, row, 1, m->kind, sizeof m->kind, "notification kind",
-                    err);
-    if (st == HS_OK)
-        st = hs_pg_copy(r, row, 2, m->message, sizeof m->message,
-                        "notification message", err);
-    m->user_id = hs_pg_int(r, row, 3); /* NULL reads as 0 */
-    m->created_at = hs_pg_int(r, row, 4);
-    m->read = hs_pg_int(r, row, 5) != 0;
-    return st;
+    return PGS_READ(r, row, dst, hs_notification, NOTIFICATION_READ, err);
 }
 
 static hs_status pg_notification_add(void *impl, const char *kind,
@@ -279,14 +279,16 @@ const hs_store_prefs_ops hs_pg_prefs = {
 
 #define BACKOFF_COLS "key, failures, last_failure_at"
 
+static const pgs_col BACKOFF_READ[] = {
+    PGS_COL(PGS_TEXT, hs_backoff_rec, key, "back-off key"),
+    PGS_COL(PGS_I64, hs_backoff_rec, failures, "failures"),
+    PGS_COL(PGS_I64, hs_backoff_rec, last_failure_at, "last_failure_at"),
+};
+
 static hs_status read_backoff(const hs_pg_result *r, int row, void *dst,
                               hs_error *err)
 {
-    hs_backoff_rec *b = dst;
-    memset(b, 0, sizeof *b);
-    b->failures = hs_pg_int(r, row, 1);
-    b->last_failure_at = hs_pg_int(r, row, 2);
-    return hs_pg_copy(r, row, 0, b->key, sizeof b->key, "back-off key", err);
+    return PGS_READ(r, row, dst, hs_backoff_rec, BACKOFF_READ, err);
 }
 
 static hs_status pg_backoff_get(void *impl, const char *key,
@@ -332,19 +334,20 @@ static hs_status pg_backoff_purge(void *impl, int64_t before, int64_t *removed,
     "SELECT id, user_id, token_hash, created_at, expires_at, used_at,"         \
     " revoked_at FROM unlock_tokens"
 
+static const pgs_col UNLOCK_READ[] = {
+    PGS_COL(PGS_I64, hs_unlock_token, id, "token id"),
+    PGS_COL(PGS_I64, hs_unlock_token, user_id, "user id"),
+    PGS_COL(PGS_TEXT, hs_unlock_token, token_hash, "token hash"),
+    PGS_COL(PGS_I64, hs_unlock_token, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_unlock_token, expires_at, "expires_at"),
+    PGS_COL(PGS_I64, hs_unlock_token, used_at, "used_at"),
+    PGS_COL(PGS_I64, hs_unlock_token, revoked_at, "revoked_at"),
+};
+
 static hs_status read_unlock(const hs_pg_result *r, int row, void *dst,
                              hs_error *err)
 {
-    hs_unlock_token *t = dst;
-    memset(t, 0, sizeof *t);
-    t->id = hs_pg_int(r, row, 0);
-    t->user_id = hs_pg_int(r, row, 1);
-    t->created_at = hs_pg_int(r, row, 3);
-    t->expires_at = hs_pg_int(r, row, 4);
-    t->used_at = hs_pg_int(r, row, 5);
-    t->revoked_at = hs_pg_int(r, row, 6);
-    return hs_pg_copy(r, row, 2, t->token_hash, sizeof t->token_hash,
-                      "token hash", err);
+    return PGS_READ(r, row, dst, hs_unlock_token, UNLOCK_READ, err);
 }
 
 #define REVOKE_UNLOCKS                                                         \
@@ -450,33 +453,26 @@ const hs_store_login_ops hs_pg_logins = {
     "id, channel, kind, recipient, user_id, subject, body, created_at,"        \
     " state, attempts, next_attempt_at, sent_at, last_error"
 
+static const pgs_col OUTBOX_READ[] = {
+    PGS_COL(PGS_I64, hs_outbox_msg, id, "message id"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, channel, "outbox channel"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, kind, "outbox kind"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, recipient, "outbox recipient"),
+    PGS_COL(PGS_I64, hs_outbox_msg, user_id, "user id"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, subject, "outbox subject"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, body, "outbox body"),
+    PGS_COL(PGS_I64, hs_outbox_msg, created_at, "created_at"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, state, "outbox state"),
+    PGS_COL(PGS_I64, hs_outbox_msg, attempts, "attempts"),
+    PGS_COL(PGS_I64, hs_outbox_msg, next_attempt_at, "next_attempt_at"),
+    PGS_COL(PGS_I64, hs_outbox_msg, sent_at, "sent_at"),
+    PGS_COL(PGS_TEXT, hs_outbox_msg, last_error, "outbox error"),
+};
+
 static hs_status read_outbox(const hs_pg_result *r, int row, void *dst,
                              hs_error *err)
 {
-    hs_outbox_msg *m = dst;
-    hs_status st;
-    memset(m, 0, sizeof *m);
-    m->id = hs_pg_int(r, row, 0);
-    m->user_id = hs_pg_int(r, row, 4);
-    m->created_at = hs_pg_int(r, row, 7);
-    m->attempts = hs_pg_int(r, row, 9);
-    m->next_attempt_at = hs_pg_int(r, row, 10);
-    m->sent_at = hs_pg_int(r, row, 11);
-    if ((st = hs_pg_copy(r, row, 1, m->channel, sizeof m->channel,
-                         "outbox channel", err)) ||
-        (st = hs_pg_copy(r, row, 2, m->kind, sizeof m->kind, "outbox kind",
-                         err)) ||
-        (st = hs_pg_copy(r, row, 3, m->recipient, sizeof m->recipient,
-                         "outbox recipient", err)) ||
-        (st = hs_pg_copy(r, row, 5, m->subject, sizeof m->subject,
-                         "outbox subject", err)) ||
-        (st = hs_pg_copy(r, row, 6, m->body, sizeof m->body, "outbox body",
-                         err)) ||
-        (st = hs_pg_copy(r, row, 8, m->state, sizeof m->state, "outbox state",
-                         err)))
-        return st;
-    return hs_pg_copy(r, row, 12, m->last_error, sizeof m->last_error,
-                      "outbox error", err);
+    return PGS_READ(r, row, dst, hs_outbox_msg, OUTBOX_READ, err);
 }
 
 static hs_status pg_outbox_add(void *impl, hs_outbox_msg *m, hs_error *err)
@@ -655,28 +651,23 @@ const hs_store_sealed_ops hs_pg_sealed = {
     "SELECT id, at, actor_id, actor_name, action, target_kind, target_id,"     \
     " target_name, address, detail FROM audit_log"
 
+static const pgs_col AUDIT_READ[] = {
+    PGS_COL(PGS_I64, hs_audit_rec, id, "audit id"),
+    PGS_COL(PGS_I64, hs_audit_rec, at, "at"),
+    PGS_COL(PGS_I64, hs_audit_rec, actor_id, "actor id"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, actor_name, "actor name"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, action, "action"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, target_kind, "target kind"),
+    PGS_COL(PGS_I64, hs_audit_rec, target_id, "target id"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, target_name, "target name"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, address, "address"),
+    PGS_COL(PGS_TEXT, hs_audit_rec, detail, "detail"),
+};
+
 static hs_status read_audit(const hs_pg_result *r, int row, void *dst,
                             hs_error *err)
 {
-    hs_audit_rec *a = dst;
-    hs_status st;
-    memset(a, 0, sizeof *a);
-    a->id = hs_pg_int(r, row, 0);
-    a->at = hs_pg_int(r, row, 1);
-    a->actor_id = hs_pg_int(r, row, 2);
-    a->target_id = hs_pg_int(r, row, 6);
-    if ((st = hs_pg_copy(r, row, 3, a->actor_name, sizeof a->actor_name,
-                         "actor name", err)) ||
-        (st = hs_pg_copy(r, row, 4, a->action, sizeof a->action, "action",
-                         err)) ||
-        (st = hs_pg_copy(r, row, 5, a->target_kind, sizeof a->target_kind,
-                         "target kind", err)) ||
-        (st = hs_pg_copy(r, row, 7, a->target_name, sizeof a->target_name,
-                         "target name", err)) ||
-        (st = hs_pg_copy(r, row, 8, a->address, sizeof a->address, "address",
-                         err)))
-        return st;
-    return hs_pg_copy(r, row, 9, a->detail, sizeof a->detail, "detail", err);
+    return PGS_READ(r, row, dst, hs_audit_rec, AUDIT_READ, err);
 }
 
 static hs_status pg_audit_add(void *impl, hs_audit_rec *a, hs_error *err)
@@ -715,19 +706,18 @@ const hs_store_audit_ops hs_pg_audit = {
 
 /* A tally row as the aggregations return it: their SELECTs name the
  * columns they do not group by as '' or 0. */
+static const pgs_col TALLY_READ[] = {
+    PGS_COL(PGS_I64, hs_tally, bucket, "bucket"),
+    PGS_COL(PGS_TEXT, hs_tally, route, "route"),
+    PGS_COL(PGS_TEXT, hs_tally, source, "source"),
+    PGS_COL(PGS_TEXT, hs_tally, kind, "kind"),
+    PGS_COL(PGS_I64, hs_tally, count, "count"),
+};
+
 static hs_status read_tally(const hs_pg_result *r, int row, void *dst,
                             hs_error *err)
 {
-    hs_tally *t = dst;
-    hs_status st;
-    memset(t, 0, sizeof *t);
-    t->bucket = hs_pg_int(r, row, 0);
-    t->count = hs_pg_int(r, row, 4);
-    if ((st = hs_pg_copy(r, row, 1, t->route, sizeof t->route, "route", err)) ||
-        (st =
-             hs_pg_copy(r, row, 2, t->source, sizeof t->source, "source", err)))
-        return st;
-    return hs_pg_copy(r, row, 3, t->kind, sizeof t->kind, "kind", err);
+    return PGS_READ(r, row, dst, hs_tally, TALLY_READ, err);
 }
 
 typedef struct tally_call {

@@ -122,6 +122,38 @@ hs_status pgs_atomic(pg_store *s, hs_pg_txn_fn fn, void *arg, hs_error *err);
 typedef char pgs_msg[96];
 const char *pgs_no_such(pgs_msg buf, const char *kind, hs_id id);
 
+/* A record's columns, in the order of the SELECT list: each says where
+ * its value goes in the record and how it is read. pgs_read_cols fills a
+ * record from one row with such a list, so a reader is its list (the
+ * PGS_READ macro) rather than one line per field. */
+typedef enum pgs_col_kind {
+    PGS_I64,  /* int64_t / hs_id; NULL is 0 */
+    PGS_FLAG, /* int, 0 or 1 (any non-zero value is 1) */
+    PGS_F64,  /* double; NULL is NAN */
+    PGS_TEXT  /* char[size]; NULL is ""; too long is HS_ERR_INVALID */
+} pgs_col_kind;
+
+typedef struct pgs_col {
+    pgs_col_kind kind;
+    size_t offset;    /* of the field in the record */
+    size_t size;      /* of the field */
+    const char *what; /* names the field in an error */
+} pgs_col;
+
+#define PGS_COL(KIND, T, FIELD, WHAT)                                          \
+    {                                                                          \
+        KIND, offsetof(T, FIELD), sizeof(((T *)0)->FIELD), WHAT                \
+    }
+#define PGS_READ(r, row, dst, T, COLS, err)                                    \
+    pgs_read_cols(r, row, dst, sizeof(T), COLS, sizeof COLS / sizeof COLS[0],  \
+                  err)
+
+/* Clears dst (dst_size bytes), then reads row `row` of r into it, column i
+ * by cols[i]. */
+hs_status pgs_read_cols(const hs_pg_result *r, int row, void *dst,
+                        size_t dst_size, const pgs_col *cols, size_t n,
+                        hs_error *err);
+
 /* Common readers: column 0 as an int64_t, as a blob key, as a malloc'ed
  * text (NULL for NULL). */
 hs_status pgs_read_int(const hs_pg_result *r, int row, void *dst,

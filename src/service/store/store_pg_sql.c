@@ -172,6 +172,37 @@ hs_status pgs_atomic(pg_store *s, hs_pg_txn_fn fn, void *arg, hs_error *err)
     return st;
 }
 
+hs_status pgs_read_cols(const hs_pg_result *r, int row, void *dst,
+                        size_t dst_size, const pgs_col *cols, size_t n,
+                        hs_error *err)
+{
+    unsigned char *base = dst;
+    memset(dst, 0, dst_size);
+    for (size_t i = 0; i < n; i++) {
+        void *field = base + cols[i].offset;
+        int col = (int)i;
+        switch (cols[i].kind) {
+        case PGS_I64:
+            *(int64_t *)field = hs_pg_int(r, row, col);
+            break;
+        case PGS_FLAG:
+            *(int *)field = hs_pg_int(r, row, col) != 0;
+            break;
+        case PGS_F64:
+            *(double *)field = hs_pg_double(r, row, col);
+            break;
+        case PGS_TEXT: {
+            hs_status st =
+                hs_pg_copy(r, row, col, field, cols[i].size, cols[i].what, err);
+            if (st != HS_OK)
+                return st;
+            break;
+        }
+        }
+    }
+    return HS_OK;
+}
+
 hs_status pgs_read_int(const hs_pg_result *r, int row, void *dst, hs_error *err)
 {
     (void)err;
