@@ -14,9 +14,10 @@
  * unreachable server, the password never in a message); a database of a
  * newer schema refused untouched; several stores migrating one database at
  * once; the audit log append-only on the server; counters and settings
- * bumped by two stores (two instances) at once; two instances labelling
- * one diagnosis at once under its bound, and ending one ingestion at once
- * (store_pg_data.c: one of each wins, the other is refused whole).
+ * bumped by two stores (two instances) at once, and one outbox drained by
+ * two senders; two instances labelling one diagnosis at once under its
+ * bound, and ending one ingestion at once (store_pg_data.c: one of each
+ * wins, the other is refused whole).
  */
 #include <pthread.h>
 
@@ -298,6 +299,75 @@ static void test_two_instances(void **state)
     free(value);
 }
 
+#define OUTBOX_MESSAGES 40
+
+typedef struct sender {
+    const char *url;
+    int ok;
+    size_t n;
+    hs_id ids[OUTBOX_MESSAGES];
+} sender;
+
+/* Claims due messages (3 at a time) until none is left, marking each sent
+ * as a real sender would. */
+static void *send_thread(void *arg)
+{
+    sender *x = arg;
+    hs_store *s = NULL;
+    hs_error err = {0};
+    x->ok = open_url(x->url, &s, &err) == HS_OK;
+    while (x->ok) {
+        hs_outbox_msg *items = NULL;
+        size_t n = 0;
+        x->ok =
+            hs_store_outbox_claim(s, 1000, 600, 3, &items, &n, &err) == HS_OK;
+        for (size_t i = 0; x->ok && i < n; i++) {
+            if (x->n < OUTBOX_MESSAGES)
+                x->ids[x->n] = items[i].id;
+            x->n++;
+            x->ok = hs_store_outbox_sent(s, items[i].id, 1000, &err) == HS_OK;
+        }
+        free(items);
+        if (n == 0)
+            break;
+    }
+    hs_store_close(s);
+    return NULL;
+}
+
+/* Two senders in two instances share one outbox: every message is
+ * delivered once, by one of them (the claim skips the rows the other has
+ * locked, and its hold keeps them after). */
+static void test_two_senders(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    sender x[2] = {{.url = f->url}, {.url = f->url}};
+    pthread_t t[2];
+    int seen[OUTBOX_MESSAGES + 1] = {0};
+    for (int i = 0; i < OUTBOX_MESSAGES; i++) {
+        hs_outbox_msg m = {.created_at = 900, .next_attempt_at = 900};
+        snprintf(m.channel, sizeof m.channel, "%s", HS_OUTBOX_WEBHOOK);
+        snprintf(m.kind, sizeof m.kind, "test");
+        snprintf(m.subject, sizeof m.subject, "message %d", i);
+        snprintf(m.body, sizeof m.body, "body");
+        assert_int_equal(hs_store_outbox_add(f->store, &m, &err), HS_OK);
+        assert_true(m.id >= 1 && m.id <= OUTBOX_MESSAGES);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, send_thread, &x[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(x[i].ok);
+    }
+    assert_int_equal(x[0].n + x[1].n, OUTBOX_MESSAGES);
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; k < x[i].n; k++)
+            seen[x[i].ids[k]]++;
+    for (int id = 1; id <= OUTBOX_MESSAGES; id++)
+        assert_int_equal(seen[id], 1);
+}
+
 /* The settings: absent, put once, kept by a second put_new, replaced by
  * set. */
 static void test_settings(void **state)
@@ -502,6 +572,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_senders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels_bound_two_instances, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ingest_ends_once_two_instances,
