@@ -17,7 +17,7 @@
  * under the access rule, and forgotten when the job goes back to the queue; the
  * labels of a diagnosis's rows are set, replaced and cleared all or nothing
  * under the access rule and the documented bounds, read back by row with their
- * labeller, and go with the diagnosis; login back-off counters count up, start
+ * labeller and byte for byte, and go with the diagnosis; login back-off counters count up, start
  * over and purge, unlock links are used once, revoked by a newer one and
  * purged, and a password change can end a user's other sessions; a diagnosis
  * keeps its input's key and a model its parent (0 once deleted) and feedback;
@@ -2837,6 +2837,68 @@ static void test_diagnosis_labels(void **state)
     assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, admin, 1,
                                                     &items, &n, &err),
                      HS_ERR_NOTFOUND);
+}
+
+/* Labels come back byte for byte whatever they hold - quotes,
+ * backslashes, braces and commas, the word NULL, spaces, UTF-8, the
+ * longest label of characters a backend may have to escape - and a put
+ * of a request's most rows (1000, feedback.h) lands, or is refused, whole. */
+static void test_diagnosis_labels_exact(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id kim = add_user(f->store, "kim", 0);
+    hs_diagnosis_rec d = make_diagnosis(kim, 0, "batch", 1, 100);
+    d.rows = 2000;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    char longest[HS_LABEL_MAX];
+    memset(longest, '\\', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    const char *odd[] = {"say \"hi\"", "back\\slash", "{a,b}", "NULL",
+                         " spaced ", "it's", "\xe6\xb8\xa9 \xf0\x9f\x8c\xa1",
+                         longest};
+    enum { N_ODD = sizeof odd / sizeof odd[0], MANY = 1000 };
+    hs_diagnosis_label put[N_ODD], *items = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < N_ODD; i++)
+        put[i] = make_label((int64_t)i, odd[i], kim, 10);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0, put,
+                                                   N_ODD, 0, &total, &err),
+                     HS_OK);
+    assert_int_equal(total, N_ODD);
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, kim, 0,
+                                                    &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, N_ODD);
+    for (size_t i = 0; i < N_ODD; i++)
+        assert_string_equal(items[i].label, odd[i]);
+    free(items);
+
+    hs_diagnosis_label *many = calloc(MANY, sizeof *many);
+    assert_non_null(many);
+    for (int i = 0; i < MANY; i++)
+        many[i] = make_label(100 + i, i % 2 ? "cpu" : "disk", kim, 20);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   many, MANY, N_ODD + MANY,
+                                                   &total, &err),
+                     HS_OK);
+    assert_int_equal(total, N_ODD + MANY);
+    for (int i = 0; i < MANY; i++) /* relabelled, one row too many */
+        many[i] = make_label(101 + i, "mem", kim, 30);
+    assert_int_equal(hs_store_diagnosis_labels_put(f->store, d.id, kim, 0,
+                                                   many, MANY, N_ODD + MANY,
+                                                   &total, &err),
+                     HS_ERR_INVALID);
+    free(many);
+    assert_int_equal(hs_store_diagnosis_labels_list(f->store, d.id, kim, 0,
+                                                    &items, &n, &err),
+                     HS_OK);
+    assert_int_equal(n, N_ODD + MANY);
+    assert_string_equal(items[N_ODD].label, "disk");   /* row 100 */
+    assert_string_equal(items[n - 1].label, "cpu");    /* row 1099 */
+    assert_int_equal(items[n - 1].labelled_at, 20);
+    free(items);
 }
 
 /* A diagnosis keeps its input's key; a model its parent and feedback. */
@@ -5918,6 +5980,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_diagnoses),
         T(test_diagnosis_swap_blob),
         T(test_diagnosis_labels),
+        T(test_diagnosis_labels_exact),
         T(test_diagnosis_input_and_model_lineage),
         T(test_model_class_names),
         T(test_references),

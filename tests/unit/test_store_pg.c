@@ -17,7 +17,10 @@
  * once; the audit log append-only on the server; counters and settings
  * bumped by two stores (two instances) at once; one outbox drained by
  * two senders; a job claim that takes the next job at once while another
- * store's transaction holds the oldest (SKIP LOCKED).
+ * store's transaction holds the oldest (SKIP LOCKED); two instances
+ * labelling one diagnosis at once under its bound, and ending one
+ * ingestion at once (store_pg_data.c: one of each wins, the other is
+ * refused whole).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -488,6 +491,140 @@ static void test_claim_skips_locked(void **state)
     hs_store_close(other);
 }
 
+/* ---- the data resources, two instances at once (store_pg_data.c) -------
+ */
+
+#define RACE_ROUNDS 40
+
+/* One side of the races: its own store (an instance) on the fixture's
+ * database; in each round it makes its call on record[round], started
+ * with the other side by a barrier. */
+typedef struct racer {
+    const char *url;
+    pthread_barrier_t *go;
+    hs_status (*call)(hs_store *s, struct racer *r, hs_id record);
+    hs_id record[RACE_ROUNDS], user;
+    int64_t first_row; /* labels: rows first_row .. first_row + 3 */
+    const char *state; /* ingestion: how this side ends it */
+    hs_status status[RACE_ROUNDS];
+} racer;
+
+static hs_status put_labels(hs_store *s, racer *r, hs_id diagnosis)
+{
+    hs_error err = {0};
+    hs_diagnosis_label items[4];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < 4; i++) {
+        items[i].row = r->first_row + i;
+        snprintf(items[i].label, sizeof items[i].label, "cpu");
+        items[i].user_id = r->user;
+        items[i].labelled_at = 100;
+    }
+    return hs_store_diagnosis_labels_put(s, diagnosis, r->user, 0, items, 4,
+                                         6, NULL, &err);
+}
+
+static hs_status end_ingest(hs_store *s, racer *r, hs_id dataset)
+{
+    hs_error err = {0};
+    return hs_store_dataset_finish_ingest(s, dataset, r->state,
+                                          "lost the race", 99, &err);
+}
+
+static void *racer_main(void *arg)
+{
+    racer *r = arg;
+    hs_store *s = NULL;
+    hs_error err = {0};
+    hs_status opened = open_url(r->url, &s, &err);
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        pthread_barrier_wait(r->go);
+        r->status[i] = opened == HS_OK ? r->call(s, r, r->record[i]) : opened;
+    }
+    hs_store_close(s);
+    return NULL;
+}
+
+/* Runs the two sides' rounds to the end. */
+static void race(racer r[2])
+{
+    pthread_barrier_t go;
+    pthread_t t[2];
+    assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+    for (int i = 0; i < 2; i++) {
+        r[i].go = &go;
+        assert_int_equal(pthread_create(&t[i], NULL, racer_main, &r[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+}
+
+/* Two instances labelling one diagnosis at once, 4 rows each under a
+ * bound of 6: one put lands, the other is refused whole - never 8 rows
+ * (each put counts after the other's commit: the diagnosis is locked). */
+static void test_labels_bound_two_instances(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "olga", 0);
+    racer r[2] = {{.url = f->url, .call = put_labels, .user = owner},
+                  {.url = f->url, .call = put_labels, .user = owner,
+                   .first_row = 4}};
+    for (unsigned i = 0; i < RACE_ROUNDS; i++) {
+        hs_diagnosis_rec d = make_diagnosis(owner, 0, "raced", i + 1, 100);
+        assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+        r[0].record[i] = r[1].record[i] = d.id;
+    }
+    race(r);
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        hs_diagnosis_label *items = NULL;
+        size_t n = 0;
+        assert_int_equal(hs_store_diagnosis_labels_list(
+                             f->store, r[0].record[i], owner, 0, &items, &n,
+                             &err),
+                         HS_OK);
+        free(items);
+        assert_int_equal(n, 4);
+        assert_int_equal((r[0].status[i] == HS_OK) + (r[1].status[i] == HS_OK),
+                         1);
+        assert_int_equal(r[r[0].status[i] == HS_OK].status[i], HS_ERR_INVALID);
+    }
+}
+
+/* Two instances ending one ingestion at once (ready and failed): one
+ * wins, the other gets the conflict, and the record is the winner's. */
+static void test_ingest_ends_once_two_instances(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "ivan", 0);
+    racer r[2] = {
+        {.url = f->url, .call = end_ingest, .state = HS_DATASET_READY},
+        {.url = f->url, .call = end_ingest, .state = HS_DATASET_FAILED}};
+    hs_dataset_rec d[RACE_ROUNDS], got;
+    for (unsigned i = 0; i < RACE_ROUNDS; i++) {
+        d[i] = make_dataset(owner, "big.csv", i + 1, 100);
+        snprintf(d[i].state, sizeof d[i].state, "%s", HS_DATASET_INGESTING);
+        assert_int_equal(hs_store_dataset_create(f->store, &d[i], &err), HS_OK);
+        r[0].record[i] = r[1].record[i] = d[i].id;
+    }
+    race(r);
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        assert_int_equal((r[0].status[i] == HS_OK) + (r[1].status[i] == HS_OK),
+                         1);
+        int winner = r[1].status[i] == HS_OK;
+        assert_int_equal(r[!winner].status[i], HS_ERR_CONFLICT);
+        assert_int_equal(hs_store_dataset_get(f->store, d[i].id, owner, 0, &got,
+                                              &err),
+                         HS_OK);
+        assert_string_equal(got.state, r[winner].state);
+        assert_string_equal(got.ingest_error, winner ? "lost the race" : "");
+        assert_int_equal(got.size_bytes, winner ? d[i].size_bytes : 99);
+        hs_dataset_rec_free(&got);
+    }
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -531,6 +668,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_skips_locked, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_senders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_bound_two_instances, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_ends_once_two_instances,
+                                        setup, teardown),
     };
     failed +=
         cmocka_run_group_tests_name("store postgresql", tests, NULL, NULL);

@@ -20,8 +20,12 @@
  * labels' put (a check of the rows, the writes, the count against the
  * bound), run in a transaction (a savepoint inside the caller's): a key
  * is handed back exactly when its row is gone for good, and a refused
- * put changes nothing. The labels of one put travel as arrays in one
- * statement, not as one statement per row.
+ * put changes nothing. A commit whose outcome is unknown (the connection
+ * lost under it) hands back no keys: at worst their blobs are orphans,
+ * which the orphan sweep removes - never a row that points at a deleted
+ * blob. The labels of one put travel as arrays in one statement, not as
+ * one statement per row (1000 rows: about 14 ms, where 1000 round trips
+ * would take 200 ms and more).
  *
  * Parameters are always bound (pg.h's letters), never spliced into SQL;
  * the only SQL built at run time is the concatenation of the constant
@@ -32,6 +36,7 @@
  * Deliberately absent: the jobs (store_pg_jobs.c), and anything about
  * connections (pg/pg.c).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,24 +52,42 @@ typedef struct pgd_pair {
     int64_t first, second;
 } pgd_pair;
 
+static const pgs_col PAIR_READ[] = {
+    PGS_COL(PGS_I64, pgd_pair, first, "first"),
+    PGS_COL(PGS_I64, pgd_pair, second, "second"),
+};
+
 static hs_status read_pair(const hs_pg_result *r, int row, void *dst,
                            hs_error *err)
 {
-    pgd_pair *p = dst;
-    (void)err;
-    p->first = hs_pg_int(r, row, 0);
-    p->second = hs_pg_int(r, row, 1);
-    return HS_OK;
+    return PGS_READ(r, row, dst, pgd_pair, PAIR_READ, err);
 }
 
-/* A malloc'ed copy of a text column into *out (NULL for NULL). */
-static hs_status dup_col(const hs_pg_result *r, int row, int col, char **out,
-                         hs_error *err)
+/* A record's reader: its fixed fields by `cols` (pgs_read_cols: columns
+ * 0 .. n_cols - 1), then its malloc'ed texts - JSON, NULL for NULL - at
+ * the offsets `texts` from the columns after them. A failure leaves none
+ * allocated. */
+static hs_status read_record(const hs_pg_result *r, int row, void *dst,
+                             size_t size, const pgs_col *cols, size_t n_cols,
+                             const size_t *texts, size_t n_texts, hs_error *err)
 {
-    hs_status hs = HS_OK;
-    *out = hs_pg_strdup(r, row, col, &hs);
-    return hs == HS_OK ? HS_OK : hs_fail(err, hs, "store: out of memory");
+    hs_status hs = pgs_read_cols(r, row, dst, size, cols, n_cols, err);
+    for (size_t i = 0; hs == HS_OK && i < n_texts; i++) {
+        char **text = (char **)((unsigned char *)dst + texts[i]);
+        *text = hs_pg_strdup(r, row, (int)(n_cols + i), &hs);
+        if (hs != HS_OK)
+            hs = hs_fail(err, hs, "store: out of memory");
+    }
+    for (size_t i = 0; hs != HS_OK && i < n_texts; i++) {
+        char **text = (char **)((unsigned char *)dst + texts[i]);
+        free(*text);
+        *text = NULL;
+    }
+    return hs;
 }
+#define PGD_READ(r, row, dst, T, COLS, TEXTS, err)                             \
+    read_record(r, row, dst, sizeof(T), COLS, sizeof COLS / sizeof COLS[0],    \
+                TEXTS, sizeof TEXTS / sizeof TEXTS[0], err)
 
 /* ---- the access rule and the trash ---------------------------------------
  *
@@ -242,34 +265,28 @@ static const char *blob_conflict(pgd_conflict buf, const char *kind,
 
 #define DATASET_COLS                                                           \
     "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
-    " profile_json, created_at, deleted_at, state, ingest_error FROM datasets"
+    " created_at, deleted_at, state, ingest_error, profile_json FROM datasets"
+
+static const pgs_col DATASET_READ[] = {
+    PGS_COL(PGS_I64, hs_dataset_rec, id, "dataset id"),
+    PGS_COL(PGS_I64, hs_dataset_rec, owner_id, "owner id"),
+    PGS_COL(PGS_TEXT, hs_dataset_rec, name, "dataset name"),
+    PGS_COL(PGS_TEXT, hs_dataset_rec, blob_key, "blob key"),
+    PGS_COL(PGS_I64, hs_dataset_rec, size_bytes, "size"),
+    PGS_COL(PGS_I64, hs_dataset_rec, rows, "rows"),
+    PGS_COL(PGS_I64, hs_dataset_rec, features, "features"),
+    PGS_COL(PGS_I64, hs_dataset_rec, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_dataset_rec, deleted_at, "deleted_at"),
+    PGS_COL(PGS_TEXT, hs_dataset_rec, state, "dataset state"),
+    PGS_COL(PGS_TEXT, hs_dataset_rec, ingest_error, "dataset ingest error"),
+};
+static const size_t DATASET_TEXTS[] = {offsetof(hs_dataset_rec, profile_json)};
 
 static hs_status read_dataset(const hs_pg_result *r, int row, void *dst,
                               hs_error *err)
 {
-    hs_dataset_rec *d = dst;
-    hs_status hs;
-    memset(d, 0, sizeof *d);
-    d->id = hs_pg_int(r, row, 0);
-    d->owner_id = hs_pg_int(r, row, 1);
-    d->size_bytes = hs_pg_int(r, row, 4);
-    d->rows = hs_pg_int(r, row, 5);
-    d->features = hs_pg_int(r, row, 6);
-    d->created_at = hs_pg_int(r, row, 8);
-    d->deleted_at = hs_pg_int(r, row, 9);
-    hs = hs_pg_copy(r, row, 2, d->name, sizeof d->name, "dataset name", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 3, d->blob_key, sizeof d->blob_key, "blob key",
-                        err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 10, d->state, sizeof d->state, "dataset state",
-                        err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 11, d->ingest_error, sizeof d->ingest_error,
-                        "dataset ingest error", err);
-    if (hs == HS_OK) /* last: a failure above has allocated nothing */
-        hs = dup_col(r, row, 7, &d->profile_json, err);
-    return hs;
+    return PGD_READ(r, row, dst, hs_dataset_rec, DATASET_READ, DATASET_TEXTS,
+                    err);
 }
 
 static void release_dataset(void *row)
@@ -391,43 +408,35 @@ const hs_store_dataset_ops hs_pg_datasets = {
 
 #define MODEL_COLS                                                             \
     "SELECT id, owner_id, dataset_id, job_id, name, algo, blob_key,"           \
-    " size_bytes, n_features, n_classes, macro_f1, accuracy, summary_json,"    \
-    " created_at, parent_id, feedback_json, class_names_json, deleted_at"      \
+    " size_bytes, n_features, n_classes, macro_f1, accuracy, created_at,"      \
+    " parent_id, deleted_at, summary_json, feedback_json, class_names_json"    \
     " FROM models"
+
+static const pgs_col MODEL_READ[] = {
+    PGS_COL(PGS_I64, hs_model_rec, id, "model id"),
+    PGS_COL(PGS_I64, hs_model_rec, owner_id, "owner id"),
+    PGS_COL(PGS_I64, hs_model_rec, dataset_id, "dataset id"),
+    PGS_COL(PGS_I64, hs_model_rec, job_id, "job id"),
+    PGS_COL(PGS_TEXT, hs_model_rec, name, "model name"),
+    PGS_COL(PGS_TEXT, hs_model_rec, algo, "model algo"),
+    PGS_COL(PGS_TEXT, hs_model_rec, blob_key, "blob key"),
+    PGS_COL(PGS_I64, hs_model_rec, size_bytes, "size"),
+    PGS_COL(PGS_I64, hs_model_rec, n_features, "features"),
+    PGS_COL(PGS_I64, hs_model_rec, n_classes, "classes"),
+    PGS_COL(PGS_F64, hs_model_rec, macro_f1, "macro F1"),
+    PGS_COL(PGS_F64, hs_model_rec, accuracy, "accuracy"),
+    PGS_COL(PGS_I64, hs_model_rec, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_model_rec, parent_id, "parent id"),
+    PGS_COL(PGS_I64, hs_model_rec, deleted_at, "deleted_at"),
+};
+static const size_t MODEL_TEXTS[] = {offsetof(hs_model_rec, summary_json),
+                                     offsetof(hs_model_rec, feedback_json),
+                                     offsetof(hs_model_rec, class_names_json)};
 
 static hs_status read_model(const hs_pg_result *r, int row, void *dst,
                             hs_error *err)
 {
-    hs_model_rec *m = dst;
-    hs_status hs;
-    memset(m, 0, sizeof *m);
-    m->id = hs_pg_int(r, row, 0);
-    m->owner_id = hs_pg_int(r, row, 1);
-    m->dataset_id = hs_pg_int(r, row, 2);
-    m->job_id = hs_pg_int(r, row, 3);
-    m->size_bytes = hs_pg_int(r, row, 7);
-    m->n_features = hs_pg_int(r, row, 8);
-    m->n_classes = hs_pg_int(r, row, 9);
-    m->macro_f1 = hs_pg_double(r, row, 10);
-    m->accuracy = hs_pg_double(r, row, 11);
-    m->created_at = hs_pg_int(r, row, 13);
-    m->parent_id = hs_pg_int(r, row, 14);
-    m->deleted_at = hs_pg_int(r, row, 17);
-    hs = hs_pg_copy(r, row, 4, m->name, sizeof m->name, "model name", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 5, m->algo, sizeof m->algo, "model algo", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 6, m->blob_key, sizeof m->blob_key, "blob key",
-                        err);
-    if (hs == HS_OK) /* the allocations last, undone together */
-        hs = dup_col(r, row, 12, &m->summary_json, err);
-    if (hs == HS_OK)
-        hs = dup_col(r, row, 15, &m->feedback_json, err);
-    if (hs == HS_OK)
-        hs = dup_col(r, row, 16, &m->class_names_json, err);
-    if (hs != HS_OK)
-        hs_model_rec_free(m);
-    return hs;
+    return PGD_READ(r, row, dst, hs_model_rec, MODEL_READ, MODEL_TEXTS, err);
 }
 
 static void release_model(void *row)
@@ -548,38 +557,32 @@ const hs_store_model_ops hs_pg_models = {
 /* ---- diagnoses ----------------------------------------------------------- */
 
 #define DIAGNOSIS_COLS                                                         \
-    "SELECT id, owner_id, model_id, job_id, name, blob_key, rows,"             \
-    " summary_json, created_at, input_blob_key, deleted_at,"                   \
+    "SELECT id, owner_id, model_id, job_id, name, blob_key, rows, created_at," \
+    " input_blob_key, deleted_at, summary_json,"                               \
     " (SELECT m.class_names_json FROM models m"                                \
     "  WHERE m.id = diagnoses.model_id) FROM diagnoses"
+
+static const pgs_col DIAGNOSIS_READ[] = {
+    PGS_COL(PGS_I64, hs_diagnosis_rec, id, "diagnosis id"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, owner_id, "owner id"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, model_id, "model id"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, job_id, "job id"),
+    PGS_COL(PGS_TEXT, hs_diagnosis_rec, name, "diagnosis name"),
+    PGS_COL(PGS_TEXT, hs_diagnosis_rec, blob_key, "blob key"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, rows, "rows"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, created_at, "created_at"),
+    PGS_COL(PGS_TEXT, hs_diagnosis_rec, input_blob_key, "input blob key"),
+    PGS_COL(PGS_I64, hs_diagnosis_rec, deleted_at, "deleted_at"),
+};
+static const size_t DIAGNOSIS_TEXTS[] = {
+    offsetof(hs_diagnosis_rec, summary_json),
+    offsetof(hs_diagnosis_rec, model_class_names_json)};
 
 static hs_status read_diagnosis(const hs_pg_result *r, int row, void *dst,
                                 hs_error *err)
 {
-    hs_diagnosis_rec *d = dst;
-    hs_status hs;
-    memset(d, 0, sizeof *d);
-    d->id = hs_pg_int(r, row, 0);
-    d->owner_id = hs_pg_int(r, row, 1);
-    d->model_id = hs_pg_int(r, row, 2);
-    d->job_id = hs_pg_int(r, row, 3);
-    d->rows = hs_pg_int(r, row, 6);
-    d->created_at = hs_pg_int(r, row, 8);
-    d->deleted_at = hs_pg_int(r, row, 10);
-    hs = hs_pg_copy(r, row, 4, d->name, sizeof d->name, "diagnosis name", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 5, d->blob_key, sizeof d->blob_key, "blob key",
-                        err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 9, d->input_blob_key, sizeof d->input_blob_key,
-                        "input blob key", err);
-    if (hs == HS_OK) /* the allocations last, undone together */
-        hs = dup_col(r, row, 7, &d->summary_json, err);
-    if (hs == HS_OK)
-        hs = dup_col(r, row, 11, &d->model_class_names_json, err);
-    if (hs != HS_OK)
-        hs_diagnosis_rec_free(d);
-    return hs;
+    return PGD_READ(r, row, dst, hs_diagnosis_rec, DIAGNOSIS_READ,
+                    DIAGNOSIS_TEXTS, err);
 }
 
 static void release_diagnosis(void *row)
@@ -687,21 +690,19 @@ static hs_status pgd_diagnosis_swap_blob(void *impl, hs_id id,
 
 /* ---- labels ------------------------------------------------------------- */
 
+static const pgs_col LABEL_READ[] = {
+    PGS_COL(PGS_I64, hs_diagnosis_label, diagnosis_id, "diagnosis id"),
+    PGS_COL(PGS_I64, hs_diagnosis_label, row, "row"),
+    PGS_COL(PGS_TEXT, hs_diagnosis_label, label, "label"),
+    PGS_COL(PGS_I64, hs_diagnosis_label, user_id, "user id"),
+    PGS_COL(PGS_TEXT, hs_diagnosis_label, username, "username"),
+    PGS_COL(PGS_I64, hs_diagnosis_label, labelled_at, "labelled_at"),
+};
+
 static hs_status read_label(const hs_pg_result *r, int row, void *dst,
                             hs_error *err)
 {
-    hs_diagnosis_label *l = dst;
-    hs_status hs;
-    memset(l, 0, sizeof *l);
-    l->diagnosis_id = hs_pg_int(r, row, 0);
-    l->row = hs_pg_int(r, row, 1);
-    l->user_id = hs_pg_int(r, row, 3);
-    l->labelled_at = hs_pg_int(r, row, 5);
-    hs = hs_pg_copy(r, row, 2, l->label, sizeof l->label, "label", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 4, l->username, sizeof l->username, "username",
-                        err);
-    return hs;
+    return PGS_READ(r, row, dst, hs_diagnosis_label, LABEL_READ, err);
 }
 
 /* One statement: the diagnosis under the access rule, LEFT JOINed to its
@@ -920,32 +921,29 @@ const hs_store_diagnosis_ops hs_pg_diagnoses = {
 
 #define TOPOLOGY_COLS                                                          \
     "SELECT id, owner_id, name, format, blob_key, size_bytes, nodes, edges,"   \
-    " bidirectional_edges, kinds_json, created_at, deleted_at FROM topologies"
+    " bidirectional_edges, created_at, deleted_at, kinds_json FROM topologies"
+
+static const pgs_col TOPOLOGY_READ[] = {
+    PGS_COL(PGS_I64, hs_topology_rec, id, "topology id"),
+    PGS_COL(PGS_I64, hs_topology_rec, owner_id, "owner id"),
+    PGS_COL(PGS_TEXT, hs_topology_rec, name, "topology name"),
+    PGS_COL(PGS_TEXT, hs_topology_rec, format, "topology format"),
+    PGS_COL(PGS_TEXT, hs_topology_rec, blob_key, "blob key"),
+    PGS_COL(PGS_I64, hs_topology_rec, size_bytes, "size"),
+    PGS_COL(PGS_I64, hs_topology_rec, nodes, "nodes"),
+    PGS_COL(PGS_I64, hs_topology_rec, edges, "edges"),
+    PGS_COL(PGS_I64, hs_topology_rec, bidirectional_edges,
+            "bidirectional edges"),
+    PGS_COL(PGS_I64, hs_topology_rec, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_topology_rec, deleted_at, "deleted_at"),
+};
+static const size_t TOPOLOGY_TEXTS[] = {offsetof(hs_topology_rec, kinds_json)};
 
 static hs_status read_topology(const hs_pg_result *r, int row, void *dst,
                                hs_error *err)
 {
-    hs_topology_rec *t = dst;
-    hs_status hs;
-    memset(t, 0, sizeof *t);
-    t->id = hs_pg_int(r, row, 0);
-    t->owner_id = hs_pg_int(r, row, 1);
-    t->size_bytes = hs_pg_int(r, row, 5);
-    t->nodes = hs_pg_int(r, row, 6);
-    t->edges = hs_pg_int(r, row, 7);
-    t->bidirectional_edges = hs_pg_int(r, row, 8);
-    t->created_at = hs_pg_int(r, row, 10);
-    t->deleted_at = hs_pg_int(r, row, 11);
-    hs = hs_pg_copy(r, row, 2, t->name, sizeof t->name, "topology name", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 3, t->format, sizeof t->format,
-                        "topology format", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 4, t->blob_key, sizeof t->blob_key, "blob key",
-                        err);
-    if (hs == HS_OK) /* last: a failure above has allocated nothing */
-        hs = dup_col(r, row, 9, &t->kinds_json, err);
-    return hs;
+    return PGD_READ(r, row, dst, hs_topology_rec, TOPOLOGY_READ, TOPOLOGY_TEXTS,
+                    err);
 }
 
 static void release_topology(void *row)
@@ -1030,10 +1028,11 @@ const hs_store_topology_ops hs_pg_topologies = {
 #define ANALYSIS_COLS                                                          \
     "SELECT a.id, a.owner_id, a.job_id, a.model_id, a.topology_id,"            \
     " a.dataset_id, a.name, a.normal, a.top, a.incidents, a.topology_nodes,"   \
-    " a.csv_blob_key, a.json_blob_key, a.incidents_blob_key, a.summary_json,"  \
-    " a.created_at, a.deleted_at, COALESCE(m.deleted_at, 0),"                  \
+    " a.csv_blob_key, a.json_blob_key, a.incidents_blob_key, a.created_at,"    \
+    " a.deleted_at, COALESCE(m.deleted_at, 0), a.summary_json,"                \
     " m.class_names_json FROM analyses a"                                      \
     " LEFT JOIN models m ON m.id = a.model_id"
+
 #define ANALYSIS_ONE                                                           \
     " WHERE a.id = $1::bigint AND ($3::int = 1 OR a.owner_id = $2::bigint)"
 #define ANALYSIS_ALL                                                           \
@@ -1041,44 +1040,34 @@ const hs_store_topology_ops hs_pg_topologies = {
     " AND ($1::int = 1 OR a.deleted_at = 0)"                                   \
     " ORDER BY a.created_at DESC, a.id DESC"
 
+static const pgs_col ANALYSIS_READ[] = {
+    PGS_COL(PGS_I64, hs_analysis_rec, id, "analysis id"),
+    PGS_COL(PGS_I64, hs_analysis_rec, owner_id, "owner id"),
+    PGS_COL(PGS_I64, hs_analysis_rec, job_id, "job id"),
+    PGS_COL(PGS_I64, hs_analysis_rec, model_id, "model id"),
+    PGS_COL(PGS_I64, hs_analysis_rec, topology_id, "topology id"),
+    PGS_COL(PGS_I64, hs_analysis_rec, dataset_id, "dataset id"),
+    PGS_COL(PGS_TEXT, hs_analysis_rec, name, "analysis name"),
+    PGS_COL(PGS_TEXT, hs_analysis_rec, normal, "analysis normal class"),
+    PGS_COL(PGS_I64, hs_analysis_rec, top, "top"),
+    PGS_COL(PGS_I64, hs_analysis_rec, incidents, "incidents"),
+    PGS_COL(PGS_I64, hs_analysis_rec, topology_nodes, "topology nodes"),
+    PGS_COL(PGS_TEXT, hs_analysis_rec, csv_blob_key, "blob key"),
+    PGS_COL(PGS_TEXT, hs_analysis_rec, json_blob_key, "blob key"),
+    PGS_COL(PGS_TEXT, hs_analysis_rec, incidents_blob_key, "blob key"),
+    PGS_COL(PGS_I64, hs_analysis_rec, created_at, "created_at"),
+    PGS_COL(PGS_I64, hs_analysis_rec, deleted_at, "deleted_at"),
+    PGS_COL(PGS_I64, hs_analysis_rec, model_deleted_at, "model deleted_at"),
+};
+static const size_t ANALYSIS_TEXTS[] = {
+    offsetof(hs_analysis_rec, summary_json),
+    offsetof(hs_analysis_rec, model_class_names_json)};
+
 static hs_status read_analysis(const hs_pg_result *r, int row, void *dst,
                                hs_error *err)
 {
-    hs_analysis_rec *a = dst;
-    hs_status hs;
-    memset(a, 0, sizeof *a);
-    a->id = hs_pg_int(r, row, 0);
-    a->owner_id = hs_pg_int(r, row, 1);
-    a->job_id = hs_pg_int(r, row, 2);
-    a->model_id = hs_pg_int(r, row, 3);
-    a->topology_id = hs_pg_int(r, row, 4);
-    a->dataset_id = hs_pg_int(r, row, 5);
-    a->top = hs_pg_int(r, row, 8);
-    a->incidents = hs_pg_int(r, row, 9);
-    a->topology_nodes = hs_pg_int(r, row, 10);
-    a->created_at = hs_pg_int(r, row, 15);
-    a->deleted_at = hs_pg_int(r, row, 16);
-    a->model_deleted_at = hs_pg_int(r, row, 17);
-    hs = hs_pg_copy(r, row, 6, a->name, sizeof a->name, "analysis name", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 7, a->normal, sizeof a->normal,
-                        "analysis normal class", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 11, a->csv_blob_key, sizeof a->csv_blob_key,
-                        "blob key", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 12, a->json_blob_key, sizeof a->json_blob_key,
-                        "blob key", err);
-    if (hs == HS_OK)
-        hs = hs_pg_copy(r, row, 13, a->incidents_blob_key,
-                        sizeof a->incidents_blob_key, "blob key", err);
-    if (hs == HS_OK) /* the allocations last, undone together */
-        hs = dup_col(r, row, 14, &a->summary_json, err);
-    if (hs == HS_OK)
-        hs = dup_col(r, row, 18, &a->model_class_names_json, err);
-    if (hs != HS_OK)
-        hs_analysis_rec_free(a);
-    return hs;
+    return PGD_READ(r, row, dst, hs_analysis_rec, ANALYSIS_READ, ANALYSIS_TEXTS,
+                    err);
 }
 
 static void release_analysis(void *row)
