@@ -167,12 +167,16 @@ int pgtest_fresh_url(char *url, size_t size, const char *params)
     int ok;
     if (!pgtest_url())
         return -1;
-    if (PQstatus(admin) != CONNECTION_OK)
-        PQreset(admin); /* the cluster was restarted */
     snprintf(schema, sizeof schema, "t_%d_%d", (int)getpid(), ++schemas);
     snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
     r = PQexec(admin, sql);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok && PQstatus(admin) != CONNECTION_OK) {
+        PQclear(r); /* the cluster was restarted since: once more */
+        PQreset(admin);
+        r = PQexec(admin, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    }
     if (!ok)
         fprintf(stderr, "pgtest: %s: %s", sql, PQerrorMessage(admin));
     PQclear(r);

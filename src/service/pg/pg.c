@@ -167,13 +167,15 @@ static hs_status take_pool_size(char *url, int *pool_size, const char *name,
                                name, num, POOL_SIZE_MAX);
             *pool_size = (int)v;
             /* drop "pool_size=N" and one '&' next to it */
-            if (end)
+            if (end) {
                 memmove(p, end + 1, strlen(end + 1) + 1);
-            else if (p > q + 1)
+                continue;
+            }
+            if (p > q + 1)
                 p[-1] = '\0'; /* the '&' before it ends the URL */
             else
                 *p = '\0';
-            continue;
+            break;
         }
         p = end ? end + 1 : p + len;
     }
