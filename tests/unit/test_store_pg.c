@@ -17,10 +17,11 @@
  * once; the audit log append-only on the server; counters and settings
  * bumped by two stores (two instances) at once; one outbox drained by
  * two senders; a job claim that takes the next job at once while another
- * store's transaction holds the oldest (SKIP LOCKED); two instances
- * labelling one diagnosis at once under its bound, and ending one
- * ingestion at once (store_pg_data.c: one of each wins, the other is
- * refused whole).
+ * store's transaction holds the oldest (SKIP LOCKED); a worker waiting
+ * for news while the server restarts (unavailable without spinning, then
+ * news, then woken again); two instances labelling one diagnosis at once
+ * under its bound, and ending one ingestion at once (store_pg_data.c:
+ * one of each wins, the other is refused whole).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -625,6 +626,57 @@ static void test_ingest_ends_once_two_instances(void **state)
     }
 }
 
+/* The database going away under a worker waiting for news: the wait fails
+ * with HS_ERR_UNAVAILABLE once its timeout is over (a loop around it does
+ * not spin), and the first wait that reaches the server again reports
+ * news (what was sent meanwhile is lost), then real news wakes it again. */
+static void test_wait_queued_outage(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owner = add_user(f->store, "outage", 0);
+    int notified = -1;
+    hs_status hs = HS_ERR_INTERNAL;
+    if (!pgtest_private())
+        skip(); /* an external server cannot be stopped */
+    assert_int_equal(hs_store_job_wait_queued(f->store, 50, &notified, &err),
+                     HS_OK); /* listening */
+    assert_int_equal(pgtest_stop(), 0);
+    double t0 = hl_clock_monotonic();
+    hs = hs_store_job_wait_queued(f->store, 300, &notified, &err);
+    double took = hl_clock_monotonic() - t0;
+    assert_int_equal(pgtest_start(), 0);
+    assert_int_equal(hs, HS_ERR_UNAVAILABLE);
+    assert_int_equal(notified, 0);
+    assert_true(took >= 0.25);
+    for (int i = 0; i < 20; i++) { /* the reconnection's back-off */
+        hs = hs_store_job_wait_queued(f->store, 500, &notified, &err);
+        if (hs == HS_OK)
+            break;
+        assert_int_equal(hs, HS_ERR_UNAVAILABLE);
+    }
+    assert_int_equal(hs, HS_OK);
+    assert_int_equal(notified, 1);
+    while (hs_store_job_wait_queued(f->store, 100, &notified, &err) == HS_OK &&
+           notified)
+        ;
+    assert_int_equal(notified, 0);
+    /* A write on a connection the restart cut fails once (pg.h: never
+     * retried), as a caller would see it; then it goes through. */
+    hs_job_rec j = make_job(owner, "after", 10);
+    for (int i = 0; i < 20; i++) {
+        if ((hs = hs_store_job_create(f->store, &j, &err)) == HS_OK)
+            break;
+        if (hs != HS_ERR_UNAVAILABLE)
+            fail_msg("create after the restart: %s", err.message);
+        usleep(100 * 1000);
+    }
+    assert_int_equal(hs, HS_OK);
+    assert_int_equal(hs_store_job_wait_queued(f->store, 5000, &notified, &err),
+                     HS_OK);
+    assert_int_equal(notified, 1);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(void)
@@ -672,6 +724,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ingest_ends_once_two_instances,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_queued_outage, setup,
+                                        teardown),
     };
     failed +=
         cmocka_run_group_tests_name("store postgresql", tests, NULL, NULL);

@@ -47,19 +47,7 @@ extern const hs_store_model_ops hs_pg_models;
 extern const hs_store_diagnosis_ops hs_pg_diagnoses;
 extern const hs_store_topology_ops hs_pg_topologies;
 extern const hs_store_analysis_ops hs_pg_analyses;
-
-/* The job queue (store_pg_jobs.c). */
-extern const hs_store_job_ops hs_pg_jobs;
-
-/* The records' tables (store_pg_data.c). Declared strong, like the job
- * queue's: a weak reference would not pull their object out of the
- * static library, and the backend would lack them. (PG_PENDING_OPS, the
- * weak declaration of the branches' time, is gone with it.) */
-extern const hs_store_dataset_ops hs_pg_datasets;
-extern const hs_store_model_ops hs_pg_models;
-extern const hs_store_diagnosis_ops hs_pg_diagnoses;
-extern const hs_store_topology_ops hs_pg_topologies;
-extern const hs_store_analysis_ops hs_pg_analyses;
+extern const hs_store_job_ops hs_pg_jobs; /* store_pg_jobs.c */
 
 /* ---- the schema (store_pg_schema.c) ----------------------------------------
  */
