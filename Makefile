@@ -27,13 +27,6 @@ LDLIBS  := $(BLAS_LIBS) -ljansson -lm -pthread
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 SVC_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lsodium -lgnutls -lcurl $(PQ_LIBS)
-# The PostgreSQL store's resource files still written on other branches
-# (store_pg_internal.h, PG_PENDING_OPS) are weak references, which do not
-# pull an object out of a static library: -u does, for the files that
-# exist. The integrator removes this with PG_PENDING_OPS.
-comma := ,
-PG_PENDING_SYMS := $(if $(wildcard src/service/store/store_pg_data.c),hs_pg_datasets hs_pg_models hs_pg_diagnoses hs_pg_topologies hs_pg_analyses) $(if $(wildcard src/service/store/store_pg_jobs.c),hs_pg_jobs)
-SVC_LIBS += $(foreach s,$(PG_PENDING_SYMS),-Wl$(comma)-u$(comma)$(s))
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_INC := -Iinclude -Isrc/core $(BLAS_CFLAGS)
