@@ -38,7 +38,7 @@ static const char KEY_USAGE[] =
 
 static const char REKEY_USAGE[] =
     "Usage: healer rekey --new-key-file FILE [--data-dir DIR]\n"
-    "                    [--data-key-file FILE] [--store URL]\n\n"
+    "                    [--data-key-file FILE] [--store URL] [--blobs URL]\n\n"
     "Re-encrypts every stored file and every KPI value of the database\n"
     "under the key in --new-key-file (made by `healer key new`), while no\n"
     "server uses the data directory. Interrupted, run it again with the same\n"
@@ -51,6 +51,7 @@ static const char REKEY_USAGE[] =
     "  --data-dir DIR        data directory (" HS_DATADIR_DEFAULT ")\n"
     "  --data-key-file FILE  the current key; default DIR/data.key\n"
     "  --store URL           the record store, as `healer serve --store`\n"
+    "  --blobs URL           the stored files, as `healer serve --blobs`\n"
     "  -h, --help            show this help\n";
 
 static int runtime_error(const char *cmd, const hs_error *err)
@@ -104,7 +105,7 @@ int cmd_key(int argc, char **argv)
 }
 
 typedef struct rekey_opts {
-    const char *data_dir, *key_file, *new_key_file, *store;
+    const char *data_dir, *key_file, *new_key_file, *store, *blobs;
 } rekey_opts;
 
 /* Creates (or keeps) the mark that a rotation is under way, durably. */
@@ -170,7 +171,8 @@ static hs_status rotate(const rekey_opts *o, const hs_keyring *ring,
     hs_sealed_rekey_counts values = {0};
     hs_status st = set_mark(mark, err);
     if (st == HS_OK)
-        st = hs_datadir_open_keys(o->data_dir, o->store, ring, &dd, err);
+        st = hs_datadir_open_keys(o->data_dir, o->store, o->blobs, ring, &dd,
+                                  err);
     if (st == HS_OK)
         st = hs_blob_crypt_rekey(dd->blobs, &blobs, err);
     if (st == HS_OK) {
@@ -247,10 +249,11 @@ int cmd_rekey(int argc, char **argv)
         {"data-dir", required_argument, 0, 'd'},
         {"data-key-file", required_argument, 0, 'k'},
         {"store", required_argument, 0, 's'},
+        {"blobs", required_argument, 0, 'b'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    rekey_opts o = {HS_DATADIR_DEFAULT, NULL, NULL, NULL};
+    rekey_opts o = {HS_DATADIR_DEFAULT, NULL, NULL, NULL, NULL};
     int opt;
     optind = 1;
     opterr = 0;
@@ -270,6 +273,9 @@ int cmd_rekey(int argc, char **argv)
             break;
         case 's':
             o.store = optarg;
+            break;
+        case 'b':
+            o.blobs = optarg;
             break;
         default:
             return bad_option("rekey", opt, argv[optind - 1]);

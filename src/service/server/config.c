@@ -35,6 +35,10 @@ static const key_spec KEYS[] = {
     T("listen", listen, "127.0.0.1:8080", "HOST:PORT to listen on"),
     T("data-dir", data_dir, "var", "data directory: store, files, keys"),
     T("store", store, "", "the record store's URL (sqlite:FILE); empty = sqlite:DATA-DIR/healer.db"),
+    T("blobs", blobs, "",
+      "where stored files live: file:DIR (a directory, which instances may "
+      "share), postgresql (the store's PostgreSQL database) or "
+      "postgresql://USER@HOST:PORT/DB; empty = DATA-DIR/blobs"),
     T("web-dir", web_dir, "web/dist", "the web UI's files; empty = API only"),
     T("log-level", log_level, "info", "debug, info, warn or error"),
     T("access-log", access_log, "",

@@ -229,13 +229,13 @@ static hs_status not_before_encryption(const char *path, hs_error *err);
 
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err)
 {
-    return hs_datadir_open_store(path, NULL, NULL, out, err);
+    return hs_datadir_open_store(path, NULL, NULL, NULL, out, err);
 }
 
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err)
 {
-    return hs_datadir_open_keys(path, NULL, NULL, out, err);
+    return hs_datadir_open_keys(path, NULL, NULL, NULL, out, err);
 }
 
 hs_status hs_datadir_data_key(const char *path, const char *key_file,
@@ -261,8 +261,8 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
 }
 
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                const char *key_file, hs_datadir **out,
-                                hs_error *err)
+                                const char *blobs_url, const char *key_file,
+                                hs_datadir **out, hs_error *err)
 {
     hs_keyring keys;
     memset(&keys, 0, sizeof keys);
@@ -287,14 +287,14 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
     if (rc == HS_OK)
         rc = hs_datadir_key_id_check(path, &keys.current, err);
     if (rc == HS_OK)
-        rc = hs_datadir_open_keys(path, store_url, &keys, out, err);
+        rc = hs_datadir_open_keys(path, store_url, blobs_url, &keys, out, err);
     hs_datakey_wipe(&keys, sizeof keys);
     return rc;
 }
 
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
-                               const hs_keyring *keys, hs_datadir **out,
-                               hs_error *err)
+                               const char *blobs_url, const hs_keyring *keys,
+                               hs_datadir **out, hs_error *err)
 {
     *out = NULL;
     if (!path || !*path)
@@ -320,7 +320,8 @@ hs_status hs_datadir_open_keys(const char *path, const char *store_url,
         goto done;
     if (keys) {
         d->keys = *keys;
-        if ((rc = hs_blob_dir_open(blobs, &plain, err)) != HS_OK ||
+        if ((rc = hs_blob_open(blobs_url, url, blobs, &plain, err)) !=
+                HS_OK ||
             (rc = hs_blob_crypt_open(plain, &d->keys, &d->blobs, err)) !=
                 HS_OK)
             goto done;

@@ -58,7 +58,8 @@ void hs_datadir_unlock(hs_dirlock *lock);
 typedef struct hs_datadir {
     char *path;
     hs_store *store;
-    hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys */
+    hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys, over the
+                             backend the blobs URL names */
     hs_keyring keys;      /* the data key(s) everything is encrypted under */
 } hs_datadir;
 
@@ -69,25 +70,27 @@ typedef struct hs_datadir {
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 
 /* The same with the store at `store_url` (store/store.h's hs_store_open:
- * "sqlite:FILE", ...; NULL or "" = the directory's own) and the data key
+ * "sqlite:FILE", ...; NULL or "" = the directory's own), the stored files
+ * where `blobs_url` says (blob/blob.h's hs_blob_open: "file:DIR",
+ * "postgresql", ...; NULL or "" = PATH/blobs) and the data key
  * in `key_file` (the `data-key-file` setting: NULL or "" = PATH/data.key,
  * created when missing; a file named here must exist). A key file that
  * is readable by others or not a key is refused (base/datakey.h), and so
  * is a data directory whose key rotation was interrupted
  * (HS_DATADIR_REKEY_MARK: run `healer rekey` again). */
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
-                                const char *key_file, hs_datadir **out,
-                                hs_error *err);
+                                const char *blobs_url, const char *key_file,
+                                hs_datadir **out, hs_error *err);
 
 /* The same with the keys given (`healer rekey`: the new key current, the
  * old one previous); no check of the rekey mark. keys NULL: the records
  * only (blobs NULL, no data key needed or made), for `healer user`, which
  * never reads stored files. */
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
-                               const hs_keyring *keys, hs_datadir **out,
-                               hs_error *err);
+                               const char *blobs_url, const hs_keyring *keys,
+                               hs_datadir **out, hs_error *err);
 
-/* The records only: hs_datadir_open_keys(path, NULL, NULL, ...). */
+/* The records only: hs_datadir_open_keys(path, NULL, NULL, NULL, ...). */
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,
                                   hs_error *err);
 

@@ -447,7 +447,7 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
         (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
             HS_OK ||
-        (st = hs_datadir_open_store(cfg->data_dir, cfg->store,
+        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, cfg->blobs,
                                     cfg->data_key_file, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
