@@ -39,6 +39,7 @@ int cmd_key(int argc, char **argv);
 int cmd_rekey(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_suggest(int argc, char **argv);
 int cmd_explain(int argc, char **argv);

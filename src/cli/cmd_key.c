@@ -24,6 +24,7 @@
 #include "blob/blob.h"
 #include "cli.h"
 #include "domain/sealed.h"
+#include "domain/shared_secrets.h"
 #include "server/datadir.h"
 
 static const char KEY_USAGE[] =
@@ -181,6 +182,8 @@ static hs_status rotate(const rekey_opts *o, const hs_keyring *ring,
                       .clock = hs_clock_system(),
                       .keys = &dd->keys};
         st = hs_sealed_rekey(&app, &values, err);
+        if (st == HS_OK) /* the shared CSRF key, sealed like a value */
+            st = hs_shared_rekey(&app, NULL, err);
     }
     hs_datadir_close(dd);
     if (st != HS_OK)

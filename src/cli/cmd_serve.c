@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_settings.h"
 #include "server/server.h"
 
 static void usage(FILE *out)
@@ -37,96 +38,14 @@ static void usage(FILE *out)
                  "a JSON line.\n");
 }
 
-/* --key VALUE or --key=VALUE at argv[*i]; advances *i past the value. */
-static int take_flag(int argc, char **argv, int *i, const char **key,
-                     const char **value, char *keybuf, size_t cap)
-{
-    const char *arg = argv[*i];
-    if (strncmp(arg, "--", 2) != 0 || !arg[2])
-        return -1;
-    const char *eq = strchr(arg, '=');
-    if (eq) {
-        snprintf(keybuf, cap, "%.*s", (int)(eq - arg - 2), arg + 2);
-        *value = eq + 1;
-    } else {
-        snprintf(keybuf, cap, "%s", arg + 2);
-        if (hs_server_config_is_bool(keybuf) &&
-            (*i + 1 >= argc || !strncmp(argv[*i + 1], "--", 2))) {
-            *value = "true";
-        } else {
-            if (*i + 1 >= argc)
-                return -2;
-            *value = argv[++*i];
-        }
-    }
-    *key = keybuf;
-    return 0;
-}
-
-static int configure(int argc, char **argv, hs_server_config *cfg)
-{
-    hs_error err = {0};
-    hs_server_config_defaults(cfg);
-    hl_error fault_err;
-    if (hl_repair_faults_parse(getenv("HEALER_FAULT_INJECT"),
-                               &cfg->train_faults, &fault_err) != HL_OK)
-        return cli_usage_error("serve", "HEALER_FAULT_INJECT: %s",
-                               fault_err.message);
-    const char *tap = getenv("HEALER_ALERT_TAP");
-    if (tap && strlen(tap) >= sizeof cfg->alert_tap)
-        return cli_usage_error("serve", "HEALER_ALERT_TAP: the path is too "
-                                        "long");
-    snprintf(cfg->alert_tap, sizeof cfg->alert_tap, "%s", tap ? tap : "");
-    for (int pass = 0; pass < 2; pass++) { /* the file first, then flags */
-        for (int i = 1; i < argc; i++) {
-            const char *key, *value;
-            char keybuf[64];
-            if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-                continue;
-            int rc = take_flag(argc, argv, &i, &key, &value, keybuf,
-                               sizeof keybuf);
-            if (rc == -1)
-                return cli_usage_error("serve", "unexpected argument '%s'",
-                                       argv[i]);
-            if (rc == -2)
-                return cli_usage_error("serve", "missing value for '%s'",
-                                       argv[i]);
-            int is_config = !strcmp(key, "config");
-            if (pass == 0 && is_config &&
-                hs_server_config_load(cfg, value, &err) != HS_OK)
-                return cli_usage_error("serve", "%s", err.message);
-            if (pass == 1 && !is_config &&
-                hs_server_config_set(cfg, key, value, &err) != HS_OK)
-                return cli_usage_error("serve", "%s%s",
-                                       err.field[0] ? "--" : "", err.message);
-        }
-    }
-    if (hs_server_config_check(cfg, &err) != HS_OK)
-        return cli_usage_error("serve", "%s", err.message);
-    return CLI_OK;
-}
-
 int cmd_serve(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        }
-    /* Everything the server creates is its user's alone (the data
-     * directory also gives each file its mode explicitly). */
-    umask(077);
     hs_server_config cfg;
-    int rc = configure(argc, argv, &cfg);
-    if (rc != CLI_OK)
-        return rc;
-
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int rc = cli_long_running("serve", HS_CONFIG_SERVE, argc, argv, usage,
+                              &cfg, &sigs);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
 
     hs_server *server = NULL;
     hs_error err = {0};

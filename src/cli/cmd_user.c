@@ -20,10 +20,12 @@
 #include "cli.h"
 #include "domain/accounts.h"
 #include "server/datadir.h"
+#include "store/store.h"
 
 static const char USER_USAGE[] =
-    "Usage: healer user add NAME [--admin] [--email ADDR] [--data-dir DIR]\n"
-    "       healer user unlock NAME [--data-dir DIR]\n\n"
+    "Usage: healer user add NAME [--admin] [--email ADDR] [--data-dir DIR | "
+    "--store URL]\n"
+    "       healer user unlock NAME [--data-dir DIR | --store URL]\n\n"
     "add: creates a user of the web platform. The password is read from the\n"
     "terminal (asked twice, not echoed) or, when stdin is not a terminal, as\n"
     "one line from stdin. The data directory and its store are created when\n"
@@ -35,6 +37,9 @@ static const char USER_USAGE[] =
     "  --email ADDR     where the user's alerts are mailed, e.g. an account\n"
     "                   lock's unlock link (add; at most 254 bytes, one '@')\n"
     "  --data-dir DIR   data directory (" HS_DATADIR_DEFAULT ")\n"
+    "  --store URL      the record store itself, as `healer serve --store`\n"
+    "                   (sqlite:FILE, ...), without a data directory: the\n"
+    "                   store of a deployment of several processes\n"
     "  -h, --help       show this help\n";
 
 #define PASSWORD_BUF (HS_PASSWORD_MAX_BYTES + 2)
@@ -101,16 +106,53 @@ static int get_password(const char *name, char *buf, size_t cap)
     return CLI_OK;
 }
 
-/* The app over an open data directory, for the accounts service. */
-static hs_app cli_app(hs_datadir *dd)
+/* Where the accounts are: the store at --store, or the data directory's
+ * own (created when missing). */
+typedef struct user_where {
+    const char *data_dir;
+    const char *store_url; /* NULL: the data directory's */
+} user_where;
+
+/* Opens the records of `w` into *store (and *dd for a data directory; the
+ * caller closes both with close_records). */
+static hs_status open_records(const user_where *w, hs_store **store,
+                              hs_datadir **dd, hs_error *err)
 {
-    hs_app app = {.store = dd->store, .blobs = dd->blobs,
-                  .clock = hs_clock_system()};
+    *store = NULL;
+    *dd = NULL;
+    if (w->store_url)
+        return hs_store_open(w->store_url, store, err);
+    hs_status st = hs_datadir_open_records(w->data_dir, dd, err);
+    if (st == HS_OK)
+        *store = (*dd)->store;
+    return st;
+}
+
+static void close_records(hs_store *store, hs_datadir *dd)
+{
+    if (dd)
+        hs_datadir_close(dd);
+    else if (store)
+        hs_store_close(store);
+}
+
+/* What the messages call it: the directory, or the store (never its URL,
+ * which may hold a password). */
+static const char *where_name(const user_where *w)
+{
+    return w->store_url ? "the store given by --store" : w->data_dir;
+}
+
+/* The app over the records, for the accounts service (no stored file is
+ * read: no blobs, no data key). */
+static hs_app cli_app(hs_store *store)
+{
+    hs_app app = {.store = store, .clock = hs_clock_system()};
     return app;
 }
 
 static int user_add(const char *name, int admin, const char *email,
-                    const char *data_dir)
+                    const user_where *w)
 {
     hs_error err = {0};
     hs_status st = hs_auth_init(&err);
@@ -125,49 +167,51 @@ static int user_add(const char *name, int admin, const char *email,
     if (rc != CLI_OK)
         return rc;
     hs_datadir *dd = NULL;
+    hs_store *store = NULL;
     hs_id id = 0;
     umask(077); /* it may create the data directory and its store */
-    st = hs_datadir_open_records(data_dir, &dd, &err);
+    st = open_records(w, &store, &dd, &err);
     if (st == HS_OK) {
-        hs_app app = cli_app(dd);
+        hs_app app = cli_app(store);
         st = hs_accounts_create_user(&app, hs_actor_cli(), name, password,
                                      admin, email, &id, &err);
     }
     sodium_memzero(password, sizeof password);
-    hs_datadir_close(dd);
+    close_records(store, dd);
     if (st != HS_OK) {
         fprintf(stderr, "healer user: error: %s\n", err.message);
         return CLI_RUNTIME;
     }
     printf("created %s '%s' (id %lld) in %s\n", admin ? "administrator" : "user",
-           name, (long long)id, data_dir);
+           name, (long long)id, where_name(w));
     return CLI_OK;
 }
 
-static int user_unlock(const char *name, const char *data_dir)
+static int user_unlock(const char *name, const user_where *w)
 {
     hs_error err = {0};
     hs_datadir *dd = NULL;
+    hs_store *store = NULL;
     hs_user u;
     int was_locked = 0;
     hs_status st = hs_auth_init(&err);
     if (st == HS_OK)
-        st = hs_datadir_open_records(data_dir, &dd, &err);
+        st = open_records(w, &store, &dd, &err);
     if (st == HS_OK) {
-        hs_app app = cli_app(dd);
+        hs_app app = cli_app(store);
         st = hs_accounts_find(&app, name, &u, &err);
         was_locked = st == HS_OK && u.locked_until > hs_clock_now(app.clock);
         if (st == HS_OK)
             st = hs_accounts_unlock(&app, hs_actor_cli(), u.id, &err);
     }
-    hs_datadir_close(dd);
+    close_records(store, dd);
     if (st != HS_OK) {
         fprintf(stderr, "healer user: error: %s%s%s\n", err.message,
                 st == HS_ERR_NOTFOUND ? " in " : "",
-                st == HS_ERR_NOTFOUND ? data_dir : "");
+                st == HS_ERR_NOTFOUND ? where_name(w) : "");
         return CLI_RUNTIME;
     }
-    printf("unlocked '%s' in %s%s\n", name, data_dir,
+    printf("unlocked '%s' in %s%s\n", name, where_name(w),
            was_locked ? "" : " (it was not locked)");
     return CLI_OK;
 }
@@ -178,11 +222,12 @@ int cmd_user(int argc, char **argv)
         {"admin", no_argument, 0, 'a'},
         {"email", required_argument, 0, 'e'},
         {"data-dir", required_argument, 0, 'd'},
+        {"store", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     int admin = 0, opt;
-    const char *data_dir = HS_DATADIR_DEFAULT, *email = NULL;
+    const char *data_dir = NULL, *email = NULL, *store_url = NULL;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -191,6 +236,7 @@ int cmd_user(int argc, char **argv)
         case 'a': admin = 1; break;
         case 'e': email = optarg; break;
         case 'd': data_dir = optarg; break;
+        case 's': store_url = optarg; break;
         default:
             return cli_usage_error("user", "%s '%s'",
                                    opt == ':' ? "missing value for"
@@ -202,11 +248,17 @@ int cmd_user(int argc, char **argv)
     if (argc - optind != 2 || (strcmp(verb, "add") && strcmp(verb, "unlock")))
         return cli_usage_error("user", "expected: healer user add NAME, or "
                                        "healer user unlock NAME");
+    if (data_dir && store_url)
+        return cli_usage_error("user", "--data-dir and --store name two "
+                                       "places: give one");
+    if (store_url && !*store_url)
+        return cli_usage_error("user", "--store must not be empty");
+    user_where w = {data_dir ? data_dir : HS_DATADIR_DEFAULT, store_url};
     if (!strcmp(verb, "unlock")) {
         if (admin || email)
             return cli_usage_error("user", "%s is for 'user add' only",
                                    admin ? "--admin" : "--email");
-        return user_unlock(argv[optind + 1], data_dir);
+        return user_unlock(argv[optind + 1], &w);
     }
-    return user_add(argv[optind + 1], admin, email, data_dir);
+    return user_add(argv[optind + 1], admin, email, &w);
 }

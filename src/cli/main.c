@@ -28,6 +28,7 @@ static const command COMMANDS[] = {
     {"rca-eval", cmd_rca_eval, "score root-cause ranks against the true roots"},
     {"simulate", cmd_simulate, "write synthetic KPI samples of a faulty system"},
     {"serve", cmd_serve, "run the web platform (REST API and web UI)"},
+    {"worker", cmd_worker, "run jobs only, beside web instances sharing the store"},
     {"user", cmd_user, "manage the web platform's users (user add NAME, user unlock NAME)"},
     {"cert", cmd_cert, "write a self-signed certificate for trying HTTPS"},
     {"key", cmd_key, "write a new data key (key new --out FILE)"},

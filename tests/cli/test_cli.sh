@@ -1778,6 +1778,82 @@ t_user_add_rejects() {
     expect_usage_error "healer user add NAME" "missing name"
 }
 
+# `healer user` against a store given by URL: no data directory is made;
+# a store and a data directory together, or an empty URL, are refused.
+t_user_store() {
+    printf 'correct horse battery\n' > pw
+    run healer user add alice --admin --store "sqlite:$PWD/shared.db" < pw
+    expect_rc 0 "user add --store"
+    expect_in out "created administrator 'alice' (id 1) in the store given by --store"
+    [ -f shared.db ] || fail "shared.db was not created"
+    [ ! -e var ] || fail "user add --store made a data directory"
+    run healer user unlock alice --store "sqlite:$PWD/shared.db"
+    expect_rc 0 "user unlock --store"
+    expect_in out "unlocked 'alice' in the store given by --store (it was not locked)"
+    run healer user unlock nobody --store "sqlite:$PWD/shared.db"
+    expect_rc 1 "unknown user in the store"
+    run healer user add bob --store "sqlite:$PWD/shared.db" --data-dir dd < pw
+    expect_usage_error "--data-dir and --store name two places" "both"
+    run healer user add bob --store "" < pw
+    expect_usage_error "--store must not be empty" "empty store"
+    run healer user add bob --store "postgres://x" < pw
+    expect_rc 1 "unknown scheme"
+    expect_in err "scheme 'postgres' is not supported"
+}
+
+# `healer worker` and `healer serve --no-workers` read the one key table,
+# each its own keys: the other command's keys and bad values are refused
+# naming them; a worker's blobs and store must be URLs it can open, and
+# its data directory is its own.
+t_worker_flags() {
+    run healer worker --listen 127.0.0.1:1
+    expect_usage_error "listen is not a setting of healer worker (it is healer serve's)" "serve key"
+    run healer serve --threads 2
+    expect_usage_error "threads is not a setting of healer serve (it is healer worker's)" "worker key"
+    run healer worker --threads 0
+    expect_usage_error "--threads: expected a whole number in 1..64, got '0'" "threads 0"
+    run healer worker --threads
+    expect_usage_error "missing value for '--threads'" "threads without value"
+    run healer serve --no-workers=maybe
+    expect_usage_error "no-workers: expected true or false, got 'maybe'" "no-workers value"
+    run healer worker --help
+    expect_rc 0 "worker --help"
+    expect_in out "--threads"
+    expect_in out "--store"
+    grep -q -- "--listen" out && fail "worker --help lists serve's --listen"
+    run healer serve --help
+    grep -q -- "--threads " out && fail "serve --help lists the worker's --threads"
+    expect_in out "--no-workers"
+    healer key new --out key >/dev/null 2>&1 || fail "key new"
+    run healer worker --data-dir w0 --blobs s3:bucket --data-key-file "$PWD/key"
+    expect_rc 1 "blobs scheme"
+    expect_in err "blobs URL scheme 's3' is not supported by this build"
+    run healer worker --data-dir w0 --store nope:x --data-key-file "$PWD/key"
+    expect_rc 1 "store scheme"
+    expect_in err "store URL scheme 'nope' is not supported"
+    printf 'data-dir = w1\nlisten = 127.0.0.1:1\nstore = sqlite:%s/s.db\nblobs = file:%s/blobs\n' \
+        "$PWD" "$PWD" > shared.conf
+    "$H" worker --config shared.conf --data-key-file "$PWD/key" >w1.out 2>&1 &
+    pid=$! # not under timeout, which would answer SIGTERM itself
+    (sleep 60 && kill -9 $pid) 2>/dev/null &
+    watchdog=$!
+    i=0
+    while ! grep -q "running up to 1 job" w1.out 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { kill $pid; fail "the worker did not start: $(cat w1.out)"; }
+        sleep 0.1
+    done
+    run healer worker --data-dir w1 --store "sqlite:$PWD/s.db" --data-key-file "$PWD/key"
+    kill -TERM $pid
+    wait $pid
+    wrc=$?
+    kill $watchdog 2>/dev/null
+    expect_rc 1 "a second worker on one data directory"
+    expect_in err "data directory w1 is in use by process"
+    [ $wrc -eq 0 ] || fail "the worker exited $wrc on SIGTERM: $(cat w1.out)"
+    expect_in w1.out "healer worker: stopped"
+}
+
 # ---- tests: healer cert ----
 
 # The mode of FILE as octal digits (stat from coreutils).
@@ -2418,7 +2494,8 @@ eval_held_out eval_same_metrics_as_predict eval_no_label_column
 eval_no_labelled_rows predict_no_labelled_rows
 predict_out_missing_dir predict_out_is_directory
 predict_failure_keeps_old_output stdout_write_errors
-determinism_threads user_add user_add_rejects user_email user_unlock serve_public_url_refused
+determinism_threads user_add user_add_rejects user_email user_unlock user_store worker_flags
+serve_public_url_refused
 cert_writes_a_pair cert_refuses_overwrite cert_usage_errors key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented

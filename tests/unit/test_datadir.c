@@ -152,8 +152,6 @@ static void test_created_private_whatever_the_umask(void **state)
     hs_datadir *dd = NULL;
     hs_error err = {0};
     assert_int_equal(hs_datadir_open(path, &dd, &err), HS_OK);
-    uint8_t key[32];
-    assert_int_equal(hs_datadir_server_key(dd, key, sizeof key, &err), HS_OK);
     int fd = -1;
     assert_int_equal(hs_datadir_access_log(dd, "", log_path, sizeof log_path,
                                            &fd, &err),

@@ -12,6 +12,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "testutil.h"
 
@@ -25,6 +28,8 @@
 #include "domain/jobs.h"
 #include "domain/job_types.h"
 #include "domain/models.h"
+#include "domain/shared_secrets.h"
+#include "domain/auth.h"
 #include "domain/topologies.h"
 #include "domain/train_params.h"
 #include "domain/engine_json.h"
@@ -526,29 +531,135 @@ static void config_file(void **state)
 
 /* ---- server key and model cache ----------------------------------------------- */
 
-static void server_key_persists(void **state)
+/* The CSRF key lives in the store, sealed: made once, the same for every
+ * instance that opens the store with the same data key, refused (naming
+ * the data key file) to an instance with another key; sealed, so the
+ * database alone does not give it away; and re-sealed by a rekey. */
+static void csrf_key_shared_through_the_store(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/healer-svc-XXXXXX";
+    char dir[] = "/tmp/healer-svc-XXXXXX", other_dir[300], url[320];
+    assert_non_null(mkdtemp(dir));
+    hs_error err = {0};
+    hs_datadir *dd = NULL, *dd2 = NULL;
+    uint8_t a[HS_APP_KEY_BYTES], b[HS_APP_KEY_BYTES];
+    char *stored = NULL, hex[2 * HS_APP_KEY_BYTES + 1];
+    assert_int_equal(hs_auth_init(&err), HS_OK);
+    assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
+    hs_app app = {.store = dd->store, .clock = hs_clock_system(),
+                  .keys = &dd->keys};
+    assert_int_equal(hs_shared_csrf_key(&app, NULL, a, NULL, &err), HS_OK);
+    assert_int_equal(hs_shared_csrf_key(&app, NULL, b, NULL, &err), HS_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(hs_store_setting_get(dd->store, HS_SETTING_CSRF_KEY,
+                                          &stored, &err),
+                     HS_OK);
+    sodium_bin2hex(hex, sizeof hex, a, sizeof a);
+    assert_int_equal(strncmp(stored, "enc:v1:", 7), 0);
+    assert_null(strstr(stored, hex));
+    free(stored);
+
+    /* Another instance: its own directory and key file, the same store. */
+    snprintf(other_dir, sizeof other_dir, "%s/other", dir);
+    snprintf(url, sizeof url, "sqlite:%s/healer.db", dir);
+    char key_file[320];
+    snprintf(key_file, sizeof key_file, "%s/data.key", dir);
+    assert_int_equal(hs_datadir_open_store(other_dir, url, NULL, key_file, &dd2,
+                                           &err),
+                     HS_OK);
+    hs_app app2 = {.store = dd2->store, .clock = hs_clock_system(),
+                   .keys = &dd2->keys};
+    memset(b, 0, sizeof b);
+    assert_int_equal(hs_shared_csrf_key(&app2, NULL, b, NULL, &err), HS_OK);
+    assert_memory_equal(a, b, sizeof a);
+    hs_datadir_close(dd2);
+
+    /* An instance with its own data key cannot open it, and says why. */
+    snprintf(other_dir, sizeof other_dir, "%s/foreign", dir);
+    assert_int_equal(hs_datadir_open_store(other_dir, url, NULL, NULL, &dd2, &err),
+                     HS_OK);
+    app2.store = dd2->store;
+    app2.keys = &dd2->keys;
+    assert_int_equal(hs_shared_csrf_key(&app2, NULL, b, NULL, &err),
+                     HS_ERR_CORRUPT);
+    assert_non_null(strstr(err.message, "data-key-file"));
+
+    /* A rekey (new current, the old key previous) re-seals it: the new key
+     * alone then opens it, to the same bytes. */
+    hs_keyring ring = {.current = dd2->keys.current,
+                       .previous = dd->keys.current,
+                       .has_previous = 1};
+    app.keys = &ring;
+    unsigned rekeyed = 0;
+    assert_int_equal(hs_shared_rekey(&app, &rekeyed, &err), HS_OK);
+    assert_int_equal(rekeyed, 1);
+    assert_int_equal(hs_shared_rekey(&app, &rekeyed, &err), HS_OK);
+    assert_int_equal(rekeyed, 0); /* already under the current key */
+    memset(b, 0, sizeof b);
+    assert_int_equal(hs_shared_csrf_key(&app2, NULL, b, NULL, &err), HS_OK);
+    assert_memory_equal(a, b, sizeof a);
+    hs_datadir_close(dd2);
+    hs_datadir_close(dd);
+    tu_rm_rf(dir);
+}
+
+/* A data directory of an earlier version kept the key in server.key: it
+ * becomes the store's key, so a CSRF token signed before stays valid; a
+ * damaged file is an error naming it. */
+static void old_server_key_moved_into_the_store(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/healer-svc-XXXXXX", path[300];
     assert_non_null(mkdtemp(dir));
     hs_error err = {0};
     hs_datadir *dd = NULL;
-    uint8_t a[32], b[32];
+    uint8_t old[HS_APP_KEY_BYTES], got[HS_APP_KEY_BYTES];
+    int found = 0, took = 0;
+    char hash[HS_TOKEN_HASH_HEX + 1], token[HS_CSRF_TOKEN_CHARS + 1];
     assert_int_equal(hs_auth_init(&err), HS_OK);
     assert_int_equal(hs_datadir_open(dir, &dd, &err), HS_OK);
-    assert_int_equal(hs_datadir_server_key(dd, a, sizeof a, &err), HS_OK);
-    assert_int_equal(hs_datadir_server_key(dd, b, sizeof b, &err), HS_OK);
-    assert_memory_equal(a, b, sizeof a);
-    char path[300];
+    assert_int_equal(hs_datadir_old_server_key(dd, old, sizeof old, &found,
+                                               &err),
+                     HS_OK);
+    assert_int_equal(found, 0);
+    randombytes_buf(old, sizeof old);
     snprintf(path, sizeof path, "%s/server.key", dir);
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
-    /* A damaged key is an error, never silently replaced. */
     FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(old, 1, sizeof old, f), sizeof old);
+    fclose(f);
+    memset(hash, 'a', HS_TOKEN_HASH_HEX);
+    hash[HS_TOKEN_HASH_HEX] = '\0';
+    assert_int_equal(hs_auth_csrf_token(old, hash, token), HS_OK);
+
+    uint8_t read_back[HS_APP_KEY_BYTES];
+    assert_int_equal(hs_datadir_old_server_key(dd, read_back, sizeof read_back,
+                                               &found, &err),
+                     HS_OK);
+    assert_int_equal(found, 1);
+    assert_memory_equal(read_back, old, sizeof old);
+    hs_app app = {.store = dd->store, .clock = hs_clock_system(),
+                  .keys = &dd->keys};
+    assert_int_equal(hs_shared_csrf_key(&app, read_back, got, &took, &err),
+                     HS_OK);
+    assert_int_equal(took, 1);
+    assert_true(hs_auth_csrf_verify(got, hash, token));
+    /* Once the store has one, another directory's file does not win. */
+    randombytes_buf(read_back, sizeof read_back);
+    assert_int_equal(hs_shared_csrf_key(&app, read_back, got, &took, &err),
+                     HS_OK);
+    assert_int_equal(took, 0);
+    assert_true(hs_auth_csrf_verify(got, hash, token));
+    assert_int_equal(hs_datadir_old_server_key_remove(dd, &err), HS_OK);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(hs_datadir_old_server_key_remove(dd, &err), HS_OK);
+
+    f = fopen(path, "w"); /* damaged: an error, never ignored */
     fputs("short", f);
     fclose(f);
-    assert_int_equal(hs_datadir_server_key(dd, b, sizeof b, &err), HS_ERR_IO);
+    assert_int_equal(hs_datadir_old_server_key(dd, read_back, sizeof read_back,
+                                               &found, &err),
+                     HS_ERR_IO);
     assert_non_null(strstr(err.message, "server.key"));
     hs_datadir_close(dd);
     tu_rm_rf(dir);
@@ -1039,7 +1150,8 @@ int main(void)
         cmocka_unit_test(rows_errors),
         cmocka_unit_test(config_keys_and_ranges),
         cmocka_unit_test(config_file),
-        cmocka_unit_test(server_key_persists),
+        cmocka_unit_test(csrf_key_shared_through_the_store),
+        cmocka_unit_test(old_server_key_moved_into_the_store),
         cmocka_unit_test(model_cache_shares_and_survives_delete),
         cmocka_unit_test(dataset_trash_lasts_seven_days),
         cmocka_unit_test(pipeline_without_params),

@@ -39,14 +39,25 @@
 static char contract_dir[256]; /* mkdtemp result, removed at exit */
 static int contract_files;
 
-/* A new database file for each contract test, through the store URL the
- * service uses. */
-static hs_status fresh_sqlite(hs_store **out, hs_error *err)
+/* Contract database file n, through the store URL the service uses. */
+static hs_status open_contract_file(int n, hs_store **out, hs_error *err)
 {
     char url[400];
-    snprintf(url, sizeof url, "sqlite:%s/contract-%d.db", contract_dir,
-             ++contract_files);
+    snprintf(url, sizeof url, "sqlite:%s/contract-%d.db", contract_dir, n);
     return hs_store_open(url, out, err);
+}
+
+/* A new database file for each contract test. */
+static hs_status fresh_sqlite(hs_store **out, hs_error *err)
+{
+    return open_contract_file(++contract_files, out, err);
+}
+
+/* Another handle on the file the last fresh_sqlite made: another process's
+ * view. */
+static hs_status reopen_sqlite(hs_store **out, hs_error *err)
+{
+    return open_contract_file(contract_files, out, err);
 }
 
 static void remove_contract_dir(void)
@@ -164,8 +175,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 15);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 16);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -176,7 +187,7 @@ static void test_reopen_and_wal(void **state)
                         "account_events,analyses,audit_log,datasets,"
                         "diagnoses,diagnosis_labels,job_attempts,jobs,"
                         "login_backoff,models,notifications,outbox,"
-                        "refusal_tallies,schema_migrations,sessions,"
+                        "refusal_tallies,schema_migrations,sessions,settings,"
                         "topologies,unlock_tokens,user_prefs,users");
 }
 
@@ -221,8 +232,13 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 15 added (the fair claim's indexes), taken away again. */
-#define UNDO_V15 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
+/* What migration 16 added (the shared settings), taken away again. */
+#define UNDO_V16 "DROP TABLE settings;"
+
+/* What migrations 15 (the fair claim's indexes) and 16 added, taken away
+ * again. */
+#define UNDO_V15                                                               \
+    UNDO_V16 "DROP INDEX jobs_owner_state; DROP INDEX jobs_owner_started;"
 
 /* What migrations 14 (the audit log, the refusal tallies) and 15 added,
  * taken away again. */
@@ -288,7 +304,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -646,6 +662,48 @@ static void test_migration_from_v14(void **state)
                      HS_OK);
     assert_int_equal(j.id, b1); /* ann runs one: ben's before her second */
     hs_job_rec_free(&j);
+}
+
+/* A database of version 15 gets migration 16: no settings, then settings
+ * that a second connection to the file (another process) shares: the
+ * first put_new wins for both. */
+static void test_migration_from_v15(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *b = NULL;
+    char *value = NULL;
+    downgrade(f, UNDO_V16 "DELETE FROM schema_migrations WHERE version >= 16;");
+    upgrade(f);
+    assert_int_equal(hs_store_setting_get(f->store, "csrf-key", &value, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_sqlite_open(f->path, &b, &err), HS_OK);
+    assert_int_equal(
+        hs_store_setting_put_new(b, "csrf-key", "from-b", 10, &value, &err),
+        HS_OK);
+    assert_string_equal(value, "from-b");
+    free(value);
+    assert_int_equal(hs_store_setting_put_new(f->store, "csrf-key", "from-a",
+                                              11, &value, &err),
+                     HS_OK);
+    assert_string_equal(value, "from-b");
+    free(value);
+    hs_store_close(b);
+}
+
+/* SQLite has no news of jobs queued by others: wait_queued answers "none"
+ * at once, whatever the timeout, so the runner falls back to polling. */
+static void test_wait_queued_returns_at_once(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    int notified = 1;
+    add_job(f->store, add_user(f->store, "ann", 0), 10);
+    double t0 = hl_clock_monotonic();
+    assert_int_equal(hs_store_job_wait_queued(f->store, 60000, &notified, &err),
+                     HS_OK);
+    assert_int_equal(notified, 0);
+    assert_true(hl_clock_monotonic() - t0 < 0.5);
 }
 
 /* The audit log is append-only below the interface too: the database
@@ -1151,6 +1209,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v15, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wait_queued_returns_at_once,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v14, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v13, setup,
@@ -1182,6 +1244,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_handles_leases, setup,
                                         teardown),
     };
+    /* SQLite has no notifications: wait_queued returns at once. */
+    const hs_store_contract_extras extras = {reopen_sqlite, 0};
     int failed;
     snprintf(contract_dir, sizeof contract_dir,
              "/tmp/healer-store-contract-XXXXXX");
@@ -1190,6 +1254,7 @@ int main(void)
         return 1;
     }
     atexit(remove_contract_dir);
+    hs_store_contract_set_extras(&extras);
     failed = hs_store_contract_run(fresh_sqlite);
     failed += cmocka_run_group_tests_name("store sqlite", tests, NULL, NULL);
     return failed;

@@ -59,7 +59,8 @@ struct hs_runner {
     int64_t store_lease;              /* lease_seconds + 1: see start */
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* idle workers wait on it */
-    pthread_cond_t keeper_wake; /* the keeper waits on it (stop only) */
+    pthread_cond_t keeper_wake; /* the keeper and a failing wait for news
+                                   wait on it (stop only) */
     int stopping;               /* guarded by lock */
     uint64_t claims;            /* guarded by lock: claims made so far */
     pthread_t *threads;
@@ -68,6 +69,8 @@ struct hs_runner {
     pthread_t keeper;
     int keeper_started;
     atomic_int_fast64_t keeper_beat_ms; /* the keeper's last loop */
+    pthread_t news;  /* waits for news of jobs queued elsewhere */
+    int news_started;
 };
 
 static int_fast64_t now_ms(void)
@@ -369,6 +372,53 @@ static void *keeper_main(void *arg)
     }
 }
 
+/* ---- news of jobs queued elsewhere ------------------------------------------ */
+
+/* One wait for news lasts this long, so that a stop is seen within it. */
+#define NEWS_WAIT_MS 1000
+
+/* Waits for news that a job was queued by any process sharing the store
+ * (store.h's wait_queued: PostgreSQL's LISTEN/NOTIFY) and wakes the idle
+ * workers at once, instead of their next look a second later. A store
+ * that has no news answers at once: the thread ends, and the workers'
+ * one-second look finds other processes' jobs. A failed wait is logged
+ * once per run of failures and retried a second later. */
+static void *news_main(void *arg)
+{
+    hs_runner *r = arg;
+    int failing = 0;
+    while (!stopping(r)) {
+        int notified = 0;
+        hs_error err = {0};
+        double t0 = hl_clock_monotonic();
+        hs_status st = hs_store_job_wait_queued(r->app->store, NEWS_WAIT_MS,
+                                                &notified, &err);
+        if (st == HS_OK && notified) {
+            hs_runner_wake(r);
+        } else if (st == HS_OK &&
+                   hl_clock_monotonic() - t0 < NEWS_WAIT_MS / 2000.0) {
+            hs_log(HS_LOG_DEBUG,
+                   "the store has no news of queued jobs: idle workers look "
+                   "for jobs every second",
+                   NULL);
+            return NULL;
+        }
+        if (st != HS_OK && !failing)
+            hs_log(HS_LOG_WARN, "cannot wait for news of queued jobs",
+                   json_pack("{s:s}", "error", err.message));
+        if (st == HS_OK && failing)
+            hs_log(HS_LOG_INFO, "news of queued jobs back", NULL);
+        failing = st != HS_OK;
+        if (failing) { /* never spin on a store that fails at once */
+            pthread_mutex_lock(&r->lock);
+            if (!r->stopping)
+                wait_locked(r, &r->keeper_wake, 1.0);
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    return NULL;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 /* hostname:pid:random - readable in the jobs table, and unique even for
@@ -402,6 +452,10 @@ static hs_status start_threads(hs_runner *r, unsigned n, hs_error *err)
     if (pthread_create(&r->keeper, NULL, keeper_main, r) != 0)
         return hs_fail(err, HS_ERR_INTERNAL, "cannot start the lease keeper");
     r->keeper_started = 1;
+    if (pthread_create(&r->news, NULL, news_main, r) != 0)
+        return hs_fail(err, HS_ERR_INTERNAL,
+                       "cannot start the wait for queued jobs");
+    r->news_started = 1;
     return HS_OK;
 }
 
@@ -523,12 +577,14 @@ void hs_runner_stop(hs_runner *r)
             atomic_store(&r->slots[i].stop, 1);
         }
     pthread_cond_broadcast(&r->wake);
-    pthread_cond_signal(&r->keeper_wake);
+    pthread_cond_broadcast(&r->keeper_wake); /* the keeper and news */
     pthread_mutex_unlock(&r->lock);
     for (unsigned i = 0; i < r->n_threads; i++)
         pthread_join(r->threads[i], NULL);
     if (r->keeper_started)
         pthread_join(r->keeper, NULL);
+    if (r->news_started) /* within one wait for news */
+        pthread_join(r->news, NULL);
     pthread_cond_destroy(&r->wake);
     pthread_cond_destroy(&r->keeper_wake);
     pthread_mutex_destroy(&r->lock);

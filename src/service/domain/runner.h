@@ -18,6 +18,11 @@
  * on a live worker; a job still leased is never taken, so any number of
  * runners, in any number of processes, can share one store.
  *
+ * Jobs queued by another process reach idle workers through the store:
+ * a thread waits for its news (hs_store_job_wait_queued: at once where the
+ * store has notifications, PostgreSQL), and idle workers also look every
+ * second (the only way on SQLite, which has none).
+ *
  * A job stops early when its user cancels it (the cancel reaches it
  * through the store, so through any process), when the runner stops (the
  * job is put back in the queue) or when its lease was lost (another worker

@@ -43,7 +43,9 @@ static hs_status copy_of(const char *text, char **out, hs_error *err)
     return HS_OK;
 }
 
-hs_status hs_sealed_seal(const hs_keyring *keys, hs_sealed_field field,
+/* Seals `plain` with `ad` (what the value is: a field's or a setting's
+ * name) as associated data. */
+static hs_status seal_as(const hs_keyring *keys, const char *ad,
                          const char *plain, char **out, hs_error *err)
 {
     if (!keys || !plain)
@@ -60,7 +62,6 @@ hs_status hs_sealed_seal(const hs_keyring *keys, hs_sealed_field field,
         free(text);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
-    const char *ad = field_name(field);
     hs_datakey_subkey(&keys->current, HS_DATAKEY_TEXT, sub);
     randombytes_buf(raw, NONCE_LEN);
     crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -75,43 +76,50 @@ hs_status hs_sealed_seal(const hs_keyring *keys, hs_sealed_field field,
     return HS_OK;
 }
 
-static hs_status damaged(hs_sealed_field field, const char *why, hs_error *err)
+hs_status hs_sealed_seal(const hs_keyring *keys, hs_sealed_field field,
+                         const char *plain, char **out, hs_error *err)
+{
+    return seal_as(keys, field_name(field), plain, out, err);
+}
+
+static hs_status damaged(const char *ad, const char *why, hs_error *err)
 {
     return hs_fail(err, HS_ERR_CORRUPT,
                    "a stored %s value is damaged: %s (it failed "
                    "authentication)",
-                   field_name(field), why);
+                   ad, why);
 }
 
 /* The key an envelope names, or an error. */
-static hs_status key_of(const hs_keyring *keys, hs_sealed_field field,
+static hs_status key_of(const hs_keyring *keys, const char *ad,
                         const char *text, const hs_datakey **key, hs_error *err)
 {
     uint8_t id[HS_DATAKEY_ID_BYTES];
     size_t got = 0;
     if (strncmp(text, VERSION_TAG, VERSION_LEN) != 0)
-        return damaged(field, "unknown format version", err);
+        return damaged(ad, "unknown format version", err);
     if (strlen(text) < VERSION_LEN + ID_HEX + 1 ||
         text[VERSION_LEN + ID_HEX] != ':' ||
         sodium_hex2bin(id, sizeof id, text + VERSION_LEN, ID_HEX, NULL, &got,
                        NULL) != 0 ||
         got != sizeof id)
-        return damaged(field, "malformed envelope", err);
+        return damaged(ad, "malformed envelope", err);
     if (!keys)
         return hs_fail(err, HS_ERR_CRYPTO,
                        "a stored %s value is encrypted and no data key is "
                        "loaded",
-                       field_name(field));
+                       ad);
     if (!(*key = hs_keyring_find(keys, id)))
         return hs_fail(err, HS_ERR_CORRUPT,
                        "a stored %s value is damaged or foreign: it names "
                        "data key %.16s, not this server's key %s",
-                       field_name(field), text + VERSION_LEN,
+                       ad, text + VERSION_LEN,
                        keys->current.id_hex);
     return HS_OK;
 }
 
-hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
+/* Opens `text` sealed with `ad` as associated data (seal_as). */
+static hs_status open_as(const hs_keyring *keys, const char *ad,
                          const char *text, char **out, hs_error *err)
 {
     const hs_datakey *key = NULL;
@@ -121,8 +129,8 @@ hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
     if (strncmp(text, HS_SEALED_PREFIX, strlen(HS_SEALED_PREFIX)) != 0)
         return !keys || keys->migrating /* from before encryption */
                    ? copy_of(text, out, err)
-                   : damaged(field, "not encrypted", err);
-    hs_status st = key_of(keys, field, text, &key, err);
+                   : damaged(ad, "not encrypted", err);
+    hs_status st = key_of(keys, ad, text, &key, err);
     if (st != HS_OK)
         return st;
     const char *b64 = text + VERSION_LEN + ID_HEX + 1;
@@ -137,13 +145,12 @@ hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
                           &raw_len, NULL, B64) != 0 ||
         raw_len < NONCE_LEN + TAG_LEN) {
         free(raw);
-        return damaged(field, "malformed envelope", err);
+        return damaged(ad, "malformed envelope", err);
     }
     if (!(plain = malloc(raw_len - NONCE_LEN - TAG_LEN + 1))) {
         free(raw);
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     }
-    const char *ad = field_name(field);
     hs_datakey_subkey(key, HS_DATAKEY_TEXT, sub);
     int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
         (uint8_t *)plain, &plain_len, NULL, raw + NONCE_LEN,
@@ -152,11 +159,49 @@ hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
     free(raw);
     if (bad || memchr(plain, '\0', (size_t)plain_len)) {
         free(plain);
-        return damaged(field, "authentication failed", err);
+        return damaged(ad, "authentication failed", err);
     }
     plain[plain_len] = '\0';
     *out = plain;
     return HS_OK;
+}
+
+hs_status hs_sealed_open(const hs_keyring *keys, hs_sealed_field field,
+                         const char *text, char **out, hs_error *err)
+{
+    return open_as(keys, field_name(field), text, out, err);
+}
+
+/* A setting's associated data: "settings." and its name, so that a value
+ * moved to another setting (or field) fails. */
+static const char *setting_ad(const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "settings.%s", name);
+    return buf;
+}
+
+hs_status hs_sealed_seal_setting(const hs_keyring *keys, const char *name,
+                                 const char *plain, char **out, hs_error *err)
+{
+    char ad[HS_SETTING_KEY_MAX + 16];
+    *out = NULL;
+    if (!keys)
+        return hs_fail(err, HS_ERR_INVALID, "setting %s: no data key", name);
+    return seal_as(keys, setting_ad(name, ad, sizeof ad), plain, out, err);
+}
+
+hs_status hs_sealed_open_setting(const hs_keyring *keys, const char *name,
+                                 const char *text, char **out, hs_error *err)
+{
+    char ad[HS_SETTING_KEY_MAX + 16];
+    *out = NULL;
+    if (!keys)
+        return hs_fail(err, HS_ERR_CRYPTO,
+                       "setting %s is encrypted and no data key is loaded",
+                       name);
+    if (strncmp(text, HS_SEALED_PREFIX, strlen(HS_SEALED_PREFIX)) != 0)
+        return damaged(setting_ad(name, ad, sizeof ad), "not encrypted", err);
+    return open_as(keys, setting_ad(name, ad, sizeof ad), text, out, err);
 }
 
 static hs_status in_place(const hs_keyring *keys, hs_sealed_field field,

@@ -45,6 +45,18 @@ hs_status hs_sealed_seal(const struct hs_keyring *keys, hs_sealed_field field,
 hs_status hs_sealed_open(const struct hs_keyring *keys, hs_sealed_field field,
                          const char *text, char **out, hs_error *err);
 
+/* A shared setting's value (the store's settings: the CSRF key), sealed
+ * and opened like a field's, with "settings.NAME" as associated data so
+ * that a value copied to another setting or field fails. keys must be set
+ * (HS_ERR_INVALID to seal, HS_ERR_CRYPTO to open without); a setting is
+ * never read in plain (HS_ERR_CORRUPT), even while migrating. */
+hs_status hs_sealed_seal_setting(const struct hs_keyring *keys,
+                                 const char *name, const char *plain,
+                                 char **out, hs_error *err);
+hs_status hs_sealed_open_setting(const struct hs_keyring *keys,
+                                 const char *name, const char *text,
+                                 char **out, hs_error *err);
+
 /* hs_sealed_seal / hs_sealed_open on *text in place (the old text freed). */
 hs_status hs_sealed_seal_in_place(const hs_app *app, hs_sealed_field field,
                                   char **text, hs_error *err);

@@ -25,12 +25,14 @@ typedef struct key_spec {
     unsigned min, max; /* uint range */
     const char *def;   /* the default, as it would be written */
     const char *help;
+    int worker_only;   /* healer worker's alone (WORKER_KEYS: both's) */
 } key_spec;
 
 #define FIELD_SIZE(f) sizeof(((hs_server_config *)0)->f)
-#define T(k, f, d, h) {k, K_TEXT, offsetof(hs_server_config, f), FIELD_SIZE(f), 0, 0, d, h}
-#define U(k, f, lo, hi, d, h) {k, K_UINT, offsetof(hs_server_config, f), 0, lo, hi, d, h}
-#define B(k, f, d, h) {k, K_BOOL, offsetof(hs_server_config, f), 0, 0, 1, d, h}
+#define T(k, f, d, h) {k, K_TEXT, offsetof(hs_server_config, f), FIELD_SIZE(f), 0, 0, d, h, 0}
+#define U(k, f, lo, hi, d, h) {k, K_UINT, offsetof(hs_server_config, f), 0, lo, hi, d, h, 0}
+#define B(k, f, d, h) {k, K_BOOL, offsetof(hs_server_config, f), 0, 0, 1, d, h, 0}
+#define WU(k, f, lo, hi, d, h) {k, K_UINT, offsetof(hs_server_config, f), 0, lo, hi, d, h, 1}
 static const key_spec KEYS[] = {
     T("listen", listen, "127.0.0.1:8080", "HOST:PORT to listen on"),
     T("data-dir", data_dir, "var", "data directory: store, files, keys"),
@@ -59,6 +61,10 @@ static const key_spec KEYS[] = {
     U("max-upload-mb", max_upload_mb, 1, 65536, "256", "largest uploaded file, MiB"),
     U("max-json-mb", max_json_mb, 1, 4096, "32", "largest JSON body, MiB"),
     U("workers", workers, 1, 64, "1", "jobs that run at once"),
+    B("no-workers", no_workers, "false",
+      "run no jobs here: HTTP only, jobs are queued for `healer worker` processes sharing the store"),
+    WU("threads", threads, 1, 64, "1",
+       "jobs this worker runs at once (each training's threads: train-threads)"),
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
@@ -115,7 +121,21 @@ static const key_spec KEYS[] = {
 #undef T
 #undef U
 #undef B
+#undef WU
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+
+/* The keys `healer worker` shares with `healer serve`: where the store,
+ * files and keys are, logging, what jobs need (trainings, leases,
+ * topologies, the model cache, the bounds of the files they read) and the
+ * alerts of failed jobs. */
+static const char *const WORKER_KEYS[] = {
+    "data-dir",      "store",        "blobs",
+    "log-level",     "data-key-file", "train-threads",
+    "model-cache",   "job-lease-seconds", "max-topology-nodes",
+    "max-upload-mb", "max-json-mb",  "public-url",
+    "smtp-url",      "smtp-from",    "smtp-credentials-file",
+    "smtp-ca-file",  "webhook-url",  "alert-retry-max",
+};
 
 static const key_spec *find_key(const char *key)
 {
@@ -123,6 +143,24 @@ static const key_spec *find_key(const char *key)
         if (!strcmp(KEYS[i].key, key))
             return &KEYS[i];
     return NULL;
+}
+
+/* Whether `command` reads key k. */
+static int applies(const key_spec *k, hs_config_command command)
+{
+    if (command == HS_CONFIG_SERVE)
+        return !k->worker_only;
+    if (k->worker_only)
+        return 1;
+    for (size_t i = 0; i < sizeof WORKER_KEYS / sizeof *WORKER_KEYS; i++)
+        if (!strcmp(WORKER_KEYS[i], k->key))
+            return 1;
+    return 0;
+}
+
+static const char *command_name(hs_config_command command)
+{
+    return command == HS_CONFIG_WORKER ? "healer worker" : "healer serve";
 }
 
 /* public-url: http(s)://HOST[:PORT][/PATH], no spaces, controls, query or
@@ -211,11 +249,18 @@ static hs_status apply(hs_server_config *cfg, const key_spec *k,
     return HS_ERR_INTERNAL;
 }
 
-void hs_server_config_defaults(hs_server_config *cfg)
+void hs_server_config_defaults_for(hs_server_config *cfg,
+                                   hs_config_command command)
 {
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < N_KEYS; i++)
         apply(cfg, &KEYS[i], KEYS[i].def, NULL); /* the table's own values */
+    cfg->command = command;
+}
+
+void hs_server_config_defaults(hs_server_config *cfg)
+{
+    hs_server_config_defaults_for(cfg, HS_CONFIG_SERVE);
 }
 
 hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
@@ -224,6 +269,13 @@ hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
     const key_spec *k = find_key(key);
     if (!k)
         return hs_fail(err, HS_ERR_INVALID, "unknown setting '%s'", key);
+    if (!applies(k, cfg->command))
+        return hs_fail_field(err, HS_ERR_INVALID, k->key,
+                             "%s is not a setting of %s (it is %s's)", k->key,
+                             command_name(cfg->command),
+                             command_name(cfg->command == HS_CONFIG_SERVE
+                                              ? HS_CONFIG_WORKER
+                                              : HS_CONFIG_SERVE));
     return apply(cfg, k, value, err);
 }
 
@@ -248,7 +300,14 @@ int hs_server_config_is_bool(const char *key)
 
 void hs_server_config_usage(FILE *out)
 {
+    hs_server_config_usage_for(out, HS_CONFIG_SERVE);
+}
+
+void hs_server_config_usage_for(FILE *out, hs_config_command command)
+{
     for (size_t i = 0; i < N_KEYS; i++) {
+        if (!applies(&KEYS[i], command))
+            continue;
         /* A key longer than the column still gets two spaces before its
          * help, so the help can always be told from the key. */
         int width = (int)strlen(KEYS[i].key) + 1;
@@ -294,6 +353,9 @@ hs_status hs_server_config_load(hs_server_config *cfg, const char *path,
             break;
         }
         *eq = '\0';
+        const key_spec *k = find_key(trim(s));
+        if (k && !applies(k, cfg->command)) /* the other command's */
+            continue;
         hs_error inner = {0};
         if (hs_server_config_set(cfg, trim(s), trim(eq + 1), &inner) != HS_OK)
             st = hs_fail_field(err, HS_ERR_INVALID, inner.field, "%s:%d: %s",

@@ -14,7 +14,15 @@
 #include "base/error.h"
 #include "healer/repair.h"
 
+/* The commands that read these settings: each key is one command's, or
+ * both's (config.c's table says which). */
+typedef enum hs_config_command {
+    HS_CONFIG_SERVE,  /* healer serve: HTTP, and jobs unless no-workers */
+    HS_CONFIG_WORKER, /* healer worker: jobs only */
+} hs_config_command;
+
 typedef struct hs_server_config {
+    hs_config_command command; /* whose settings these are (defaults_for) */
     char listen[128];      /* HOST:PORT, [V6]:PORT */
     char data_dir[1024];
     char store[1024];      /* store URL; "" = sqlite:DATA_DIR/healer.db */
@@ -31,7 +39,9 @@ typedef struct hs_server_config {
     unsigned request_head_timeout; /* seconds for a request's whole head */
     unsigned max_upload_mb;
     unsigned max_json_mb;
-    unsigned workers;
+    unsigned workers;      /* serve: jobs run at once */
+    int no_workers;        /* serve: run no jobs (workers do) */
+    unsigned threads;      /* worker: jobs run at once */
     unsigned train_threads;
     unsigned sync_rows;
     unsigned max_queued_jobs;
@@ -73,15 +83,22 @@ typedef struct hs_server_config {
     char alert_tap[1024];
 } hs_server_config;
 
-/* Every key at its default. */
+/* Every key at its default, for `healer serve`. */
 void hs_server_config_defaults(hs_server_config *cfg);
 
-/* Sets one key ("listen", "data-dir", "max-upload-mb", ...); HS_ERR_INVALID
- * says what is wrong with the key or the value (field = the key). */
+/* Every key at its default, for `command`: later calls accept only that
+ * command's keys. */
+void hs_server_config_defaults_for(hs_server_config *cfg,
+                                   hs_config_command command);
+
+/* Sets one key ("listen", "data-dir", "max-upload-mb", ...) of cfg's
+ * command; HS_ERR_INVALID says what is wrong with the key or the value
+ * (field = the key), or that the key is the other command's. */
 hs_status hs_server_config_set(hs_server_config *cfg, const char *key,
                                const char *value, hs_error *err);
 
-/* Applies a config file; errors name the file and line. */
+/* Applies a config file; errors name the file and line. A key of the
+ * other command is skipped, so that one file serves both. */
 hs_status hs_server_config_load(hs_server_config *cfg, const char *path,
                                 hs_error *err);
 
@@ -93,7 +110,11 @@ hs_status hs_server_config_check(const hs_server_config *cfg, hs_error *err);
 /* 1 when `key` is a boolean setting (a flag that may stand alone). */
 int hs_server_config_is_bool(const char *key);
 
-/* The keys, what they mean and their defaults, one per line, for --help. */
+/* The keys of `healer serve`, what they mean and their defaults, one per
+ * line, for --help. */
 void hs_server_config_usage(FILE *out);
+
+/* The same for `command`'s keys. */
+void hs_server_config_usage_for(FILE *out, hs_config_command command);
 
 #endif

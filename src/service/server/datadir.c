@@ -495,54 +495,44 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
     return read(fd, &extra, 1) == 0 ? 0 : -1;
 }
 
-hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
-                                hs_error *err)
+hs_status hs_datadir_old_server_key(const hs_datadir *d, uint8_t *key,
+                                    size_t len, int *found, hs_error *err)
 {
-    char *path = join(d->path, "server.key");
-    char tmp[4096];
+    char *path = join(d->path, HS_DATADIR_OLD_SERVER_KEY);
+    char buf[128];
+    hs_status rc = HS_OK;
+    *found = 0;
+    if (!path)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
+                         strerror_r(errno, buf, sizeof buf));
+    } else if (read_exact(fd, key, len) != 0) {
+        rc = hs_fail(err, HS_ERR_IO,
+                     "%s: not a server key of %zu bytes; move it away (its "
+                     "CSRF tokens then end; the store's shared key is used)",
+                     path, len);
+    } else {
+        *found = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+hs_status hs_datadir_old_server_key_remove(const hs_datadir *d, hs_error *err)
+{
+    char *path = join(d->path, HS_DATADIR_OLD_SERVER_KEY);
     char buf[128];
     hs_status rc = HS_OK;
     if (!path)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-        if (read_exact(fd, key, len) != 0)
-            rc = hs_fail(err, HS_ERR_IO,
-                         "%s: not a server key of %zu bytes; move it away to "
-                         "make a new one (sessions then end)",
-                         path, len);
-        close(fd);
-        free(path);
-        return rc;
-    }
-    if (errno != ENOENT) {
-        rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
+    if (unlink(path) != 0 && errno != ENOENT)
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot remove: %s", path,
                      strerror_r(errno, buf, sizeof buf));
-        free(path);
-        return rc;
-    }
-    /* Write to a temporary name, then link: two processes starting at once
-     * end up with one key. */
-    randombytes_buf(key, len);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-              HS_DATADIR_FILE_MODE);
-    if (fd < 0 || write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
-        rc = hs_fail(err, HS_ERR_IO, "%s: cannot write the server key: %s",
-                     tmp, strerror_r(errno, buf, sizeof buf));
-    } else if (link(tmp, path) != 0) {
-        if (errno == EEXIST) { /* someone else was first: use theirs */
-            unlink(tmp);
-            close(fd);
-            free(path);
-            return hs_datadir_server_key(d, key, len, err);
-        }
-        rc = hs_fail(err, HS_ERR_IO, "%s: %s", path,
-                     strerror_r(errno, buf, sizeof buf));
-    }
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
     free(path);
     return rc;
 }

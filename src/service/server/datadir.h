@@ -1,8 +1,8 @@
 /* datadir.h - the data directory: where one healer installation keeps its
  * state (healer.db, the SQLite store unless the `store` setting names
- * another; blobs/, the blob store; server.key, the secret CSRF tokens are
- * made with; logs/access.log, the request log unless `access-log` says
- * otherwise).
+ * another; blobs/, the blob store; server.key, where earlier versions
+ * kept the CSRF key the store now shares; logs/access.log, the request log
+ * unless `access-log` says otherwise).
  *
  * Every command that touches the store (`healer serve`, `healer user ...`)
  * opens it through here, so the layout is decided once. Opening creates
@@ -151,11 +151,19 @@ hs_status hs_datadir_access_log(const hs_datadir *d, const char *setting,
                                 char *path, size_t cap, int *fd,
                                 hs_error *err);
 
-/* The server's secret key (CSRF tokens are MACs under it), kept in
- * DIR/server.key (mode 0600) so sessions survive restarts; created with
- * fresh random bytes the first time. A file of the wrong size is an error,
- * never silently replaced. */
-hs_status hs_datadir_server_key(hs_datadir *d, uint8_t *key, size_t len,
-                                hs_error *err);
+/* The file where healer kept the CSRF key before the store's shared
+ * settings did (domain/shared_secrets.h): read once, moved into the
+ * store, then removed. */
+#define HS_DATADIR_OLD_SERVER_KEY "server.key"
+
+/* The CSRF key of DIR/server.key (len bytes) when the directory has one
+ * (*found = 1), else *found = 0 and HS_OK. Reads only. A file of the
+ * wrong size is HS_ERR_IO naming it, never ignored (its tokens would end
+ * silently). */
+hs_status hs_datadir_old_server_key(const hs_datadir *d, uint8_t *key,
+                                    size_t len, int *found, hs_error *err);
+
+/* Removes DIR/server.key once the store holds the key (none: HS_OK). */
+hs_status hs_datadir_old_server_key_remove(const hs_datadir *d, hs_error *err);
 
 #endif

@@ -27,10 +27,12 @@
 #include "domain/orphans.h"
 #include "domain/runner.h"
 #include "domain/security_report.h"
+#include "domain/shared_secrets.h"
 #include "domain/topologies.h"
 #include "domain/throttle.h"
 #include "http/api.h"
 #include "server/datadir.h"
+#include "server/process.h"
 #include "server/server.h"
 #include "server/tls.h"
 
@@ -193,37 +195,32 @@ static void announce(hs_server *s, FILE *console, const char *host,
             v6 ? "[" : "", shown, v6 ? "]" : "", port);
     announce_tls(s, console);
     char token[HS_SETUP_TOKEN_CHARS + 1];
+    /* Where `healer user add` finds the accounts: the directory's own
+     * store, or the shared one (its URL is not printed: it may hold a
+     * password). */
+    char where[PATH_MAX + 16];
+    if (s->cfg.store[0])
+        snprintf(where, sizeof where, "--store URL");
+    else
+        snprintf(where, sizeof where, "--data-dir %s", dir);
     hs_setup_token(s->app.setup, token);
     if (token[0]) {
         fprintf(console,
                 "No users yet: open the URL in a browser and create the "
                 "first administrator\nwith this one-time setup token (or "
                 "POST it to /api/v1/setup):\n  setup token: %s\nor from a "
-                "shell: %s user add NAME --admin --data-dir %s\n",
-                token, exe, dir);
+                "shell: %s user add NAME --admin %s\n",
+                token, exe, where);
     } else {
-        fprintf(console, "Log in with a user of %s (add one with: %s user "
-                         "add NAME [--admin] --data-dir %s)\n",
-                dir, exe, dir);
+        fprintf(console, "Log in with a user of the store (add one with: %s "
+                         "user add NAME [--admin] %s)\n",
+                exe, where);
     }
+    if (s->cfg.no_workers)
+        fprintf(console, "Jobs: queued for `healer worker` processes sharing "
+                         "the store (no-workers)\n");
     fprintf(console, "Request log: %s\n", s->access_path);
     fflush(console);
-}
-
-/* Jobs a crash left "running" go back to the queue once, then fail - those
- * whose lease has run out: a job still leased may be another live
- * process's (the runner takes back the others once theirs expire). */
-static void recover_jobs(hs_app *app)
-{
-    int64_t requeued = 0, failed = 0;
-    hs_error err = {0};
-    if (hs_jobs_recover(app, &requeued, &failed, &err) != HS_OK)
-        hs_log(HS_LOG_ERROR, "cannot recover interrupted jobs",
-               json_pack("{s:s}", "error", err.message));
-    else if (requeued || failed)
-        hs_log(HS_LOG_WARN, "jobs interrupted by a crash",
-               json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
-                         "failed", (json_int_t)failed));
 }
 
 /* Whether this server speaks TLS itself: a tls-cert is set. A TLS proxy in
@@ -342,19 +339,39 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
+/* The CSRF key every instance shares, from the store (shared_secrets.h);
+ * the data directory's server.key of an earlier version is moved into it
+ * on the first start, so that the tokens it signed stay valid. */
+static hs_status load_csrf_key(hs_server *s, hs_error *err)
+{
+    uint8_t old[HS_APP_KEY_BYTES];
+    int found = 0, took = 0;
+    hs_status st = hs_datadir_old_server_key(s->dd, old, sizeof old, &found,
+                                             err);
+    if (st == HS_OK)
+        st = hs_shared_csrf_key(&s->app, found ? old : NULL, s->app.csrf_key,
+                                &took, err);
+    if (st == HS_OK && found) {
+        hs_log(took ? HS_LOG_INFO : HS_LOG_WARN,
+               took ? "server.key moved into the store: its CSRF tokens stay "
+                      "valid on every instance"
+                    : "server.key not used: the store holds another "
+                      "instance's CSRF key, which every instance now uses",
+               json_pack("{s:s}", "data_dir", s->cfg.data_dir));
+        st = hs_datadir_old_server_key_remove(s->dd, err);
+    }
+    sodium_memzero(old, sizeof old);
+    return st;
+}
+
 /* The app's shared state over an open data directory. */
 static hs_status assemble_app(hs_server *s, hs_error *err)
 {
     const hs_server_config *cfg = &s->cfg;
     hs_app *app = &s->app;
-    app->clock = hs_clock_system();
-    app->job_types = hs_job_types;
-    app->store = s->dd->store;
-    app->blobs = s->dd->blobs;
-    app->keys = &s->dd->keys;
-    app->started_at = hs_clock_now(app->clock);
-    app->limits.max_upload_bytes = (size_t)cfg->max_upload_mb << 20;
-    app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
+    hs_status st = hs_process_app(app, cfg, s->dd, err);
+    if (st != HS_OK)
+        return st;
     app->limits.sync_rows = cfg->sync_rows;
     app->limits.max_queued_jobs = cfg->max_queued_jobs;
     /* The default share: a quarter of the queue, so that four users'
@@ -363,14 +380,9 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         cfg->max_queued_jobs_per_user ? cfg->max_queued_jobs_per_user
         : cfg->max_queued_jobs >= 4   ? cfg->max_queued_jobs / 4
                                       : 1;
-    app->limits.max_topology_nodes = cfg->max_topology_nodes;
     login_policy(s);
     app->public_url = s->public_url;
-    app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
-    hs_status st = hs_datadir_server_key(s->dd, app->csrf_key,
-                                         sizeof app->csrf_key, err);
-    if (st == HS_OK)
-        st = hs_model_cache_new(cfg->model_cache, &app->models, err);
+    st = load_csrf_key(s, err);
     if (st == HS_OK)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)
@@ -379,13 +391,6 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
         st = hs_refusals_start(app, cfg->security_flush_seconds,
                                cfg->security_retention_days, &app->refusals,
                                err);
-    if (st == HS_OK) {
-        hs_alerts_config ac = {cfg->smtp_url, cfg->smtp_from,
-                               cfg->smtp_credentials_file, cfg->smtp_ca_file,
-                               cfg->webhook_url, cfg->alert_retry_max,
-                               hs_notifications_io};
-        st = hs_alerts_new(app, &ac, &app->alerts, err);
-    }
     if (st == HS_OK)
         st = hs_health_new(cfg->data_dir, (uint64_t)cfg->min_free_disk_mb << 20,
                            &app->health, err);
@@ -445,10 +450,7 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     /* The transport is settled (files outside the directory only), then
      * the directory locked before anything in it is opened. */
     if ((st = prepare_transport(s, host, err)) != HS_OK ||
-        (st = hs_datadir_lock(cfg->data_dir, "healer serve", &s->lock, err)) !=
-            HS_OK ||
-        (st = hs_datadir_open_store(cfg->data_dir, cfg->store, cfg->blobs,
-                                    cfg->data_key_file, &s->dd, err)) !=
+        (st = hs_process_open(cfg, "healer serve", &s->lock, &s->dd, err)) !=
             HS_OK ||
         (st = hs_datadir_access_log(s->dd, cfg->access_log, s->access_path,
                                     sizeof s->access_path, &s->access_fd,
@@ -458,16 +460,19 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
     hs_log_set_access_fd(s->access_fd);
     if ((st = hs_alerts_start(s->app.alerts, err)) != HS_OK)
         goto fail;
-    recover_jobs(&s->app);
+    hs_process_recover_jobs(&s->app);
     hs_server_maintain(s);
-    hs_runner_config rc = {cfg->workers, (int)cfg->train_threads,
-                           &cfg->train_faults, cfg->job_lease_seconds};
-    if ((st = hs_runner_start(&s->app, &rc, &s->app.runner, err)) != HS_OK ||
+    /* With no-workers, jobs are queued for `healer worker` processes: no
+     * runner here (health then has no runner to check, and a cancel
+     * reaches the worker through the store). */
+    if ((!cfg->no_workers &&
+         (st = hs_process_runner(&s->app, cfg, cfg->workers, err)) != HS_OK) ||
         (st = start_http(s, host, port, err)) != HS_OK)
         goto fail;
     hs_log(HS_LOG_INFO, "started",
            json_pack("{s:s, s:s, s:i, s:i, s:s}", "listen", cfg->listen,
-                     "data_dir", cfg->data_dir, "workers", (int)cfg->workers,
+                     "data_dir", cfg->data_dir, "workers",
+                     cfg->no_workers ? 0 : (int)cfg->workers,
                      "http_threads", (int)cfg->http_threads, "access_log",
                      s->access_path));
     /* After readiness: a big directory must not hold up the start. */
@@ -546,9 +551,7 @@ void hs_server_stop(hs_server *s)
     }
     hs_refusals_stop(app->refusals); /* after the last request: flushes */
     hs_runner_stop(app->runner); /* running jobs go back to the queue */
-    hs_alerts_free(app->alerts); /* after every part that may send one */
-    app->alerts = NULL;
-    hs_model_cache_free(app->models);
+    hs_process_app_free(app);    /* the alerts and the model cache */
     hs_setup_free(app->setup);
     hs_health_free(app->health);
     hs_throttle_free(app->login_throttle);

@@ -42,21 +42,24 @@ extern const hs_store_audit_ops hs_pg_audit;
 extern const hs_store_tally_ops hs_pg_tallies;
 extern const hs_store_blob_ref_ops hs_pg_blob_refs;
 extern const hs_store_setting_ops hs_pg_settings;
+extern const hs_store_dataset_ops hs_pg_datasets; /* store_pg_data.c */
+extern const hs_store_model_ops hs_pg_models;
+extern const hs_store_diagnosis_ops hs_pg_diagnoses;
+extern const hs_store_topology_ops hs_pg_topologies;
+extern const hs_store_analysis_ops hs_pg_analyses;
 
-/* PG_PENDING_OPS: the tables of store_pg_data.c (pg-data's) and
- * store_pg_jobs.c (pg-jobs's) are declared weak while those files are
- * written on other branches, so this branch links without them; a store
- * whose table is missing is only opened by the tests that ask for it
- * (hs_store_pg__open_partial). The integrator removes this macro once both
- * files are in. */
-#define PG_PENDING_OPS __attribute__((weak))
+/* The job queue (store_pg_jobs.c). */
+extern const hs_store_job_ops hs_pg_jobs;
 
-extern const hs_store_dataset_ops hs_pg_datasets PG_PENDING_OPS;
-extern const hs_store_model_ops hs_pg_models PG_PENDING_OPS;
-extern const hs_store_diagnosis_ops hs_pg_diagnoses PG_PENDING_OPS;
-extern const hs_store_topology_ops hs_pg_topologies PG_PENDING_OPS;
-extern const hs_store_analysis_ops hs_pg_analyses PG_PENDING_OPS;
-extern const hs_store_job_ops hs_pg_jobs PG_PENDING_OPS;
+/* The records' tables (store_pg_data.c). Declared strong, like the job
+ * queue's: a weak reference would not pull their object out of the
+ * static library, and the backend would lack them. (PG_PENDING_OPS, the
+ * weak declaration of the branches' time, is gone with it.) */
+extern const hs_store_dataset_ops hs_pg_datasets;
+extern const hs_store_model_ops hs_pg_models;
+extern const hs_store_diagnosis_ops hs_pg_diagnoses;
+extern const hs_store_topology_ops hs_pg_topologies;
+extern const hs_store_analysis_ops hs_pg_analyses;
 
 /* ---- the schema (store_pg_schema.c) ----------------------------------------
  */

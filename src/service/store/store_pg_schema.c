@@ -172,6 +172,9 @@ static const char *const schema_1[] = {
     "CREATE INDEX jobs_topology ON jobs(topology_id);"
     "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
     "CREATE INDEX jobs_owner_started ON jobs(owner_id, started_at);"
+    /* the fair claim's owners with queued jobs, one probe each */
+    "CREATE INDEX jobs_queued_owner ON jobs(owner_id, id)"
+    "  WHERE state = 'queued';"
     "ALTER TABLE models ADD CONSTRAINT models_job_id_fkey"
     "  FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE SET NULL",
 

@@ -413,6 +413,13 @@ static const char *const migrations[] = {
      * two index lookups instead of a scan of the owner's whole history. */
     "CREATE INDEX jobs_owner_state ON jobs(owner_id, state);"
     "CREATE INDEX jobs_owner_started ON jobs(owner_id, started_at);",
+    /* 16: settings every process sharing the store agrees on (the CSRF
+     * key, sealed under the data key): one text value per name, with the
+     * time of its last change. */
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL CHECK (updated_at >= 0)) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -3223,6 +3230,19 @@ static const hs_store_model_ops sq_models = {
     .purge = sq_model_purge,
 };
 
+/* One file and no server: nothing can tell this process that another one
+ * queued a job, so the answer is "no news" at once and the runner polls
+ * (store.h). */
+static hs_status sq_job_wait_queued(void *impl, int64_t timeout_ms,
+                                    int *notified, hs_error *err)
+{
+    (void)impl;
+    (void)timeout_ms;
+    (void)err;
+    *notified = 0;
+    return HS_OK;
+}
+
 static const hs_store_job_ops sq_jobs = {
     .create = sq_job_create,
     .get = sq_job_get,
@@ -3239,6 +3259,7 @@ static const hs_store_job_ops sq_jobs = {
     .attempt_add = sq_job_attempt_add,
     .attempt_list = sq_job_attempt_list,
     .claim_next_fair = sq_job_claim_next_fair,
+    .wait_queued = sq_job_wait_queued,
 };
 
 static const hs_store_diagnosis_ops sq_diagnoses = {
@@ -3419,6 +3440,67 @@ static const hs_store_blob_ref_ops sq_blob_refs = {
     .list = sq_blob_refs_list,
 };
 
+/* ---- shared settings and queue news (version 14) ------------------------ */
+
+static hs_status read_setting(sqlite3_stmt *st, void *dst, hs_error *err)
+{
+    return dup_text(st, 0, dst, err, "setting");
+}
+
+static hs_status sq_setting_get(void *impl, const char *key, char **value,
+                                hs_error *err)
+{
+    return sq_get_one(impl, read_setting, release_text, value,
+                      "no such setting", err,
+                      "SELECT value FROM settings WHERE key = ?1", "t", key);
+}
+
+/* INSERT OR IGNORE, then the value that is there: one savepoint, so that
+ * the read sees the row the insert found or made (rows are never
+ * deleted; another process's insert waits on SQLite's write lock). */
+static hs_status sq_setting_put_new(void *impl, const char *key,
+                                    const char *value, int64_t now,
+                                    char **stored, hs_error *err)
+{
+    sq_store *s = impl;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_savepoint(s, err);
+    if (hs == HS_OK) {
+        hs = sq_run(s, NULL, err, "adding a setting",
+                    "INSERT OR IGNORE INTO settings (key, value, updated_at)"
+                    " VALUES (?1, ?2, ?3)",
+                    "tti", key, value, now);
+        if (hs == HS_OK)
+            hs = sq_setting_get(s, key, stored, err);
+        hs = sq_savepoint_end(s, hs, err);
+    }
+    sq_unlock(s);
+    if (hs != HS_OK) {
+        free(*stored);
+        *stored = NULL;
+    }
+    return hs;
+}
+
+static hs_status sq_setting_set(void *impl, const char *key, const char *value,
+                                int64_t now, hs_error *err)
+{
+    return sq_run(impl, NULL, err, "setting a setting",
+                  "INSERT INTO settings (key, value, updated_at)"
+                  " VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE"
+                  " SET value = excluded.value, updated_at = excluded.updated_at",
+                  "tti", key, value, now);
+}
+
+static const hs_store_setting_ops sq_settings = {
+    .get = sq_setting_get,
+    .put_new = sq_setting_put_new,
+    .set = sq_setting_set,
+};
+
+
 static const hs_store_ops sq_ops = {
     .version = HS_STORE_OPS_VERSION,
     .name = "sqlite",
@@ -3442,6 +3524,7 @@ static const hs_store_ops sq_ops = {
     .audit = &sq_audit,
     .tallies = &sq_tallies,
     .blob_refs = &sq_blob_refs,
+    .settings = &sq_settings,
 };
 
 /* Reads the newest applied schema version into *version (0 for a database

@@ -1,0 +1,242 @@
+"""test_workers.py - web instances and workers as separate processes on one
+store: `healer serve --no-workers` queues, `healer worker` runs.
+
+What: a deployment here is a SQLite store file and a blob directory in a
+temporary directory, shared by processes that each have a data directory
+of their own and the same --data-key-file; with HEALER_STORE_URL (a
+PostgreSQL server, e.g. `tests/pg/cluster.sh start DIR`) every deployment
+gets a new schema of that database instead, and the suite runs there.
+A training queued through the API runs in the worker and its model
+downloads through the web instance; a cancel through the API stops it in
+the worker; SIGTERM of a worker mid-training puts the job back and another
+worker finishes it; kill -9 of a worker mid-training: another worker takes
+the job over once its lease (2 s here) lapses, and one model comes of it;
+two web instances on the store accept each other's sessions and CSRF
+tokens; a training that fails in the worker raises the admins'
+notification and its alert there; a data directory's server.key of an
+earlier version becomes the
+store's CSRF key, so the tokens it signed stay valid; `healer rekey` of
+the shared store and blobs re-seals that key, so sessions survive it.
+
+Why this way: only real processes show that nothing of a job's life hides
+in one process's memory.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import time
+
+import harness
+import sinks
+from harness import API, check, expect_json
+
+from deployment import ADMIN, LEASE, Deployment
+
+# A training that runs a few seconds here, so a worker can be stopped in
+# the middle of it and another one still finishes it quickly.
+MID_PARAMS = {"rounds": 600, "early_stopping_rounds": 0, "learning_rate": 0.05}
+
+
+def admin_client(server):
+    return server.client().login_as(ADMIN[0])
+
+
+def mid_job(c):
+    ds = harness.upload_dataset(c, harness.simulate(samples=3000, features=20, classes=4, seed=3),
+                                name="mid")
+    return harness.create_job(c, ds["id"], dict(MID_PARAMS), name="mid")
+
+
+def models_of_job(c, job_id):
+    return [m for m in harness.list_items(c, API + "/models") if m["job_id"] == job_id]
+
+
+def mid_job_running_in(dep, worker_name):
+    """A web instance, its admin client, a worker and a training running
+    in it (5 rounds done)."""
+    web = dep.serve()
+    c = admin_client(web)
+    w = dep.worker(worker_name)
+    job = mid_job(c)
+    harness.wait_running(c, job["id"], timeout=30, min_round=5)
+    return c, w, job
+
+
+def finished_once(c, job_id, restarts, what):
+    done = harness.wait_job(c, job_id, timeout=90)
+    check(done["state"] == "succeeded" and done["restarts"] == restarts, what, done)
+    check(len(models_of_job(c, job_id)) == 1, "nothing trained twice: one model of the job")
+
+
+@harness.timeout(90)
+def test_training_runs_in_the_worker():
+    dep = Deployment()
+    try:
+        web = dep.serve()
+        c = admin_client(web)
+        health = expect_json(c.get(API + "/health"), 200, "health of a web instance without workers")
+        check("runner" not in health["checks"], "no runner here: health does not check one", health)
+        ds = harness.upload_dataset(c, harness.simulate(), name="small")
+        job = harness.create_job(c, ds["id"], {"rounds": 30})
+        time.sleep(1.5)
+        check(harness.get_job(c, job["id"])["state"] == "queued",
+              "without a worker the job stays queued", harness.get_job(c, job["id"]))
+        dep.worker("w1")
+        done = harness.wait_job(c, job["id"], timeout=60)
+        check(done["state"] == "succeeded", "the worker ran the training", done)
+        r = c.get(API + "/models/%d/download" % done["model_id"])
+        check(r.status == 200 and len(r.body) > 100, "the model downloads through the web instance", r)
+    finally:
+        dep.close()
+
+
+@harness.timeout(90)
+def test_cancel_through_the_api_stops_the_worker():
+    dep = Deployment()
+    try:
+        web = dep.serve()
+        c = admin_client(web)
+        dep.worker("w1")
+        job = harness.start_long_job(c)
+        t0 = time.monotonic()
+        done = harness.cancel_job(c, job["id"], timeout=15)
+        check(done["state"] == "cancelled", "the worker stopped the cancelled job", done)
+        print("    cancelled in the worker %.2f s after the request" % (time.monotonic() - t0))
+    finally:
+        dep.close()
+
+
+@harness.timeout(120)
+def test_sigterm_puts_the_job_back_for_another_worker():
+    dep = Deployment()
+    try:
+        c, w1, job = mid_job_running_in(dep, "w1")
+        w1.stop()
+        back = harness.get_job(c, job["id"])
+        check(back["state"] == "queued", "a stopped worker puts its job back in the queue", back)
+        dep.worker("w2")
+        finished_once(c, job["id"], 0, "the second worker finished it (a graceful hand-over)")
+    finally:
+        dep.close()
+
+
+@harness.timeout(120)
+def test_kill9_worker_job_taken_over_after_its_lease():
+    dep = Deployment()
+    try:
+        c, w1, job = mid_job_running_in(dep, "w1")
+        dep.worker("w2")  # idle: claims nothing while w1's lease holds
+        w1.proc.kill()
+        w1.proc.wait(10)
+        t0 = time.monotonic()
+        harness.wait_job(c, job["id"], ("running",), timeout=30,
+                         pred=lambda j: j["restarts"] == 1)
+        taken = time.monotonic() - t0
+        finished_once(c, job["id"], 1, "the other worker took the job over once and finished it")
+        print("    taken over %.1f s after the kill (lease %s s)" % (taken, LEASE))
+    finally:
+        dep.close()
+
+
+@harness.timeout(60)
+def test_a_failed_job_in_the_worker_is_told():
+    dep = Deployment()
+    hook = sinks.HookSink()
+    try:
+        alerts = ["--webhook-url", hook.url]  # every process: any may send
+        web = dep.serve(args=alerts)
+        c = admin_client(web)
+        dep.worker("w1", env={"HEALER_FAULT_INJECT": "attempts=fail"}, args=alerts)
+        ds = harness.upload_dataset(c, harness.simulate(), name="doomed")
+        job = harness.wait_job(c, harness.create_job(c, ds["id"], {"rounds": 5})["id"])
+        check(job["state"] == "failed", "every attempt failed in the worker", job)
+        notes = harness.list_items(c, API + "/notifications")
+        check([n for n in notes if n["kind"] == "training_failed"],
+              "the admins' notification, seen through the web instance", notes)
+        posts = hook.wait_posts(1, 10.0)
+        check(posts and sinks.json_of(posts[0])["event"] == "training_failed",
+              "the failure's alert went out", posts)
+        time.sleep(1.0)
+        check(len(hook.requests) == 1, "once, whichever process sent it", hook.requests)
+    finally:
+        dep.close()
+        hook.close()
+
+
+@harness.timeout(60)
+def test_two_web_instances_share_sessions_and_csrf():
+    dep = Deployment()
+    try:
+        a, b = dep.serve("web-a"), dep.serve("web-b")
+        ca = admin_client(a)
+        cb = b.client()
+        cb.cookie, cb.csrf = ca.cookie, ca.csrf
+        me = expect_json(cb.get(API + "/auth/me"), 200, "a session of instance a on instance b")
+        check(me["user"]["username"] == ADMIN[0], "the same user", me)
+        expect_json(cb.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}), 200,
+                    "a CSRF token of instance a on instance b")
+        r = cb.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}, csrf="A" * 43)
+        check(r.status == 403, "a wrong token is still refused", r)
+    finally:
+        dep.close()
+
+
+@harness.timeout(90)
+def test_rekey_reseals_the_shared_csrf_key():
+    dep = Deployment()
+    try:
+        web = dep.serve()
+        c = admin_client(web)
+        ds = harness.upload_dataset(c, harness.simulate(), name="kept")
+        web.stop()
+        new_key = os.path.join(dep.root, "new.key")
+        check(harness.run_healer(["key", "new", "--out", new_key]).returncode == 0, "key new")
+        p = harness.run_healer(["rekey", "--data-dir", web.data_dir, "--store", dep.store,
+                                "--blobs", dep.blobs, "--data-key-file", dep.key,
+                                "--new-key-file", new_key], timeout=60)
+        check(p.returncode == 0, "rekey of the shared store and blobs: %s" % p.stderr)
+        dep.key = new_key
+        web.args = ["--no-workers"] + dep.shared()
+        web.restart()  # refused if the CSRF key were still under the old key
+        expect_json(c.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}),
+                    200, "the session and CSRF token from before the rotation")
+        r = c.get(API + "/datasets/%d/download" % ds["id"])
+        check(r.status == 200, "the shared blobs were re-encrypted", r)
+    finally:
+        dep.close()
+
+
+def expected_csrf(key, session_token):
+    """auth.c's CSRF token: HMAC-SHA512-256 under the key of the session
+    token's BLAKE2b-256 hash (hex), base64url without padding."""
+    token_hash = hashlib.blake2b(session_token.encode(), digest_size=32).hexdigest()
+    mac = hmac.new(key, token_hash.encode(), hashlib.sha512).digest()[:32]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+@harness.timeout(60)
+def test_old_server_key_moves_into_the_store():
+    s = harness.Server(users=(ADMIN + (True,),))
+    old = os.urandom(32)
+    path = os.path.join(s.data_dir, "server.key")
+    with open(path, "wb") as f:
+        f.write(old)
+    os.chmod(path, 0o600)
+    try:
+        s.start()
+        check(not os.path.exists(path), "server.key is moved into the store")
+        c = admin_client(s)
+        check(c.csrf == expected_csrf(old, c.cookie),
+              "CSRF tokens are made under the old key: those issued before stay valid")
+        s.stop()
+        s.restart()
+        expect_json(c.put_json(API + "/auth/me/preferences", {"preferences": {"theme": "dark"}}), 200,
+                    "after a restart, from the store")
+    finally:
+        s.close()
+
+
+if __name__ == "__main__":
+    harness.main(globals())
