@@ -154,6 +154,9 @@ def test_health_follows_the_database():
     pg = cluster()
     with blob_server("health on postgresql", pg.database("health")) as s:
         c = s.client()
+        # the stop is a crash (immediate mode): what was committed must be
+        # on disk first, whatever the test cluster's commit settings
+        pg.sql("CHECKPOINT")
         pg.stop()
         try:
             def failing():
