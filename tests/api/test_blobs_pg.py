@@ -1,8 +1,12 @@
-"""test_blobs_pg.py - stored files in PostgreSQL: `healer serve --blobs
-postgresql://...` (and `--blobs postgresql` beside a PostgreSQL store is
-the same backend on the store's URL, tests/unit/test_blob.c).
+"""test_blobs_pg.py - stored files in PostgreSQL: `--blobs postgresql`
+(the store's database) and `--blobs postgresql://...` (one of their own).
 
-What: on a throwaway cluster (tests/pg/cluster.sh), a server with the
+What: on a throwaway cluster (tests/pg/cluster.sh), a deployment whose
+store and blobs are both in PostgreSQL (`--store postgresql://...
+--blobs postgresql`: a web instance with --no-workers and a `healer
+worker`) trains on a dataset uploaded through the web instance - the
+worker reads it from the database and writes the model there - and the
+model and the dataset download through the web instance. A server with the
 default SQLite store and `--blobs postgresql://...` uploads a dataset and
 downloads it byte for byte, through a restart; nothing lands in the data
 directory's blobs/, the rows are in blob_store_* and encrypted (the
@@ -29,6 +33,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import deployment  # noqa: E402
 import harness  # noqa: E402
 from harness import API, check  # noqa: E402
 
@@ -106,9 +111,9 @@ def server_with_dataset(name, db, seed, samples=300, features=6):
         yield s, c, harness.upload_dataset(c, data, name=name), data
 
 
-def expect_download(s, ds, data, what):
+def expect_download(s, ds, data, what, user="alice"):
     """Logs in afresh on s and downloads dataset ds: exactly `data`."""
-    c = s.client().login_as("alice")
+    c = s.client().login_as(user)
     r = c.get(API + "/datasets/%d/download" % ds["id"])
     check(r.status == 200 and r.body == data, what, r)
 
@@ -224,6 +229,38 @@ def test_rekey_in_postgresql():
         check(first != then, "the blob names another key id after the rekey", first, then)
         s.start()
         expect_download(s, ds, data, "the dataset reads under the new key")
+
+
+@harness.timeout(180)
+def test_deployment_all_in_postgresql():
+    pg = cluster().database("deployment")
+    saved = os.environ.get("HEALER_STORE_URL")
+    os.environ["HEALER_STORE_URL"] = pg.url  # deployment.fresh_store: a schema of it
+    try:
+        dep = deployment.Deployment()
+    finally:
+        if saved is None:
+            del os.environ["HEALER_STORE_URL"]
+        else:
+            os.environ["HEALER_STORE_URL"] = saved
+    dep.blobs = "postgresql"  # the store's database
+    try:
+        web = dep.serve("web")
+        dep.worker("worker")
+        c = web.client().login_as(deployment.ADMIN[0])
+        data = harness.simulate(samples=600, features=8, classes=3, seed=8)
+        ds, job, model = harness.train_model(c, data, {"rounds": 10}, timeout=90)
+        r = c.get(API + "/models/%d/download" % model["id"])
+        check(r.status == 200 and len(r.body) > 0, "the model the worker stored downloads", r)
+        expect_download(web, ds, data, "the dataset downloads from the database",
+                        user=deployment.ADMIN[0])
+        rows = int(cluster().sql("SELECT count(*) FROM blob_store_blobs WHERE committed",
+                                 dep.store))
+        check(rows >= 2, "the dataset and the model are rows of the store's schema", rows)
+        check(local_blob_files(web) == [], "nothing in the web instance's blobs/",
+              local_blob_files(web))
+    finally:
+        dep.close()
 
 
 @harness.timeout(60)
