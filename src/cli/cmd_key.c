@@ -39,8 +39,7 @@ static const char KEY_USAGE[] =
 
 static const char REKEY_USAGE[] =
     "Usage: healer rekey --new-key-file FILE [--data-dir DIR]\n"
-    "                    [--data-key-file FILE] [--store URL] "
-    "[--blobs file:DIR]\n\n"
+    "                    [--data-key-file FILE] [--store URL] [--blobs URL]\n\n"
     "Re-encrypts every stored file and every KPI value of the database\n"
     "under the key in --new-key-file (made by `healer key new`), while no\n"
     "server uses the data directory. Interrupted, run it again with the same\n"
@@ -53,7 +52,7 @@ static const char REKEY_USAGE[] =
     "  --data-dir DIR        data directory (" HS_DATADIR_DEFAULT ")\n"
     "  --data-key-file FILE  the current key; default DIR/data.key\n"
     "  --store URL           the record store, as `healer serve --store`\n"
-    "  --blobs file:DIR      the stored files, as `healer serve --blobs`\n"
+    "  --blobs URL           the stored files, as `healer serve --blobs`\n"
     "  -h, --help            show this help\n";
 
 static int runtime_error(const char *cmd, const hs_error *err)

@@ -1827,7 +1827,7 @@ t_worker_flags() {
     healer key new --out key >/dev/null 2>&1 || fail "key new"
     run healer worker --data-dir w0 --blobs s3:bucket --data-key-file "$PWD/key"
     expect_rc 1 "blobs scheme"
-    expect_in err "blobs: expected file:DIR"
+    expect_in err "blobs URL scheme 's3' is not supported by this build"
     run healer worker --data-dir w0 --store nope:x --data-key-file "$PWD/key"
     expect_rc 1 "store scheme"
     expect_in err "store URL scheme 'nope' is not supported"

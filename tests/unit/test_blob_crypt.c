@@ -1,8 +1,11 @@
 /* test_blob_crypt.c - encryption at rest: data key files, the encrypting
  * blob layer (blob_crypt.c) and the sealed database values (sealed.c).
  *
- * Checked from the outside, on real files in a mkdtemp directory: content
- * of every size around the chunk boundary round-trips and reads at any
+ * The encrypting layer's cases run twice: over a directory store in a
+ * mkdtemp directory, and over the PostgreSQL blob store on the test
+ * cluster (tests/unit/pgtest.h, a schema per test); what is stored is
+ * looked at, and damaged, through the plain store underneath. Checked
+ * from the outside: content of every size around the chunk boundary round-trips and reads at any
  * offset; nothing of it is on disk in plain; any damage (a flipped bit
  * anywhere, a cut, an extension, two chunks swapped, another blob's file
  * in its place, another key) is HS_ERR_CORRUPT and never data; a rotation
@@ -19,6 +22,7 @@
 #include "base/datakey.h"
 #include "blob/blob.h"
 #include "domain/sealed.h"
+#include "pgtest.h"
 
 #define CHUNK HS_BLOB_CRYPT_CHUNK
 #define STRIDE (CHUNK + 16)
@@ -28,8 +32,22 @@ typedef struct fixture {
     char dir[256];
     char root[300];
     hs_keyring keys;
-    hs_blob_store *store; /* encrypting, over a directory store */
+    hs_blob_store *store; /* encrypting, over the group's plain store */
 } fixture;
+
+/* The PostgreSQL group's database; "" in the directory group. */
+static char pg_url[512];
+
+/* The plain store under the encrypting one: the directory, or the
+ * PostgreSQL blob store. */
+static void open_plain(const fixture *f, hs_blob_store **plain)
+{
+    hs_error err = {0};
+    hs_status st = pg_url[0] ? hs_blob_pg_open(pg_url, plain, &err)
+                             : hs_blob_dir_open(f->root, plain, &err);
+    if (st != HS_OK)
+        fail_msg("plain store: %s", err.message);
+}
 
 static void make_key(const fixture *f, const char *name, hs_datakey *out)
 {
@@ -43,9 +61,28 @@ static void open_store(fixture *f)
 {
     hs_blob_store *plain = NULL;
     hs_error err = {0};
-    assert_int_equal(hs_blob_dir_open(f->root, &plain, &err), HS_OK);
+    open_plain(f, &plain);
     assert_int_equal(hs_blob_crypt_open(plain, &f->keys, &f->store, &err),
                      HS_OK);
+}
+
+static int group_dir(void **state)
+{
+    (void)state;
+    pg_url[0] = '\0';
+    return 0;
+}
+
+static int group_pg(void **state)
+{
+    (void)state;
+    return pgtest_fresh_url(pg_url, sizeof pg_url, NULL);
+}
+
+/* A fresh schema for each test of the PostgreSQL group. */
+static void pg_fresh(void)
+{
+    assert_int_equal(pgtest_fresh_url(pg_url, sizeof pg_url, NULL), 0);
 }
 
 static int setup(void **state)
@@ -54,6 +91,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/healer-crypt-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->root, sizeof f->root, "%s/blobs", f->dir);
+    if (pg_url[0])
+        pg_fresh();
     make_key(f, "data.key", &f->keys.current);
     open_store(f);
     *state = f;
@@ -80,30 +119,35 @@ static uint8_t *pattern(size_t n, unsigned seed)
     return p;
 }
 
-static void file_of(const fixture *f, const char *key, char *path, size_t cap)
+/* What the plain store holds under `key`: the bytes on disk or in the
+ * rows (caller frees). */
+static uint8_t *stored_bytes(const fixture *f, const char *key, size_t *len)
 {
-    snprintf(path, cap, "%s/%s", f->root, key);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    *len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    assert_int_equal(fread(buf, 1, *len, fp), *len);
-    fclose(fp);
+    hs_blob_store *plain = NULL;
+    uint8_t *buf = NULL;
+    hs_error err = {0};
+    open_plain(f, &plain);
+    if (hs_blob_read_all(plain, key, &buf, len, (size_t)1 << 30, &err) !=
+        HS_OK)
+        fail_msg("%s: %s", key, err.message);
+    hs_blob_store_close(plain);
     return buf;
 }
 
-static void spit(const char *path, const uint8_t *buf, size_t len)
+/* Puts `buf` in the plain store under `key`, in place of what was there
+ * (damage done behind the encrypting layer's back). */
+static void store_bytes(const fixture *f, const char *key, const uint8_t *buf,
+                        size_t len)
 {
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(buf, 1, len, fp), len);
-    fclose(fp);
+    hs_blob_store *plain = NULL;
+    hs_blob_writer *w = NULL;
+    hs_error err = {0};
+    open_plain(f, &plain);
+    if (hs_blob_writer_replace(plain, key, &w, &err) != HS_OK ||
+        hs_blob_write(w, buf, len, &err) != HS_OK ||
+        hs_blob_commit(w, NULL, NULL, &err) != HS_OK)
+        fail_msg("%s: %s", key, err.message);
+    hs_blob_store_close(plain);
 }
 
 /* Writes n pattern bytes in uneven pieces; returns the key. */
@@ -139,7 +183,7 @@ static void test_round_trip_sizes(void **state)
     const size_t sizes[] = {0,         1,         CHUNK - 1,        CHUNK,
                             CHUNK + 1, 3 * CHUNK, 5 * CHUNK + 12345};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-        char key[HS_BLOB_KEY_MAX], path[512];
+        char key[HS_BLOB_KEY_MAX];
         uint8_t *back = NULL, *want = pattern(sizes[i], (unsigned)i);
         size_t len = 0, stored = 0;
         hs_error err = {0};
@@ -148,8 +192,7 @@ static void test_round_trip_sizes(void **state)
         assert_int_equal(len, sizes[i]);
         assert_memory_equal(back, want, sizes[i]);
         /* Stored: header + one tag per chunk (an empty blob has one). */
-        file_of(f, key, path, sizeof path);
-        free(slurp(path, &stored));
+        free(stored_bytes(f, key, &stored));
         size_t chunks = sizes[i] ? (sizes[i] + CHUNK - 1) / CHUNK : 1;
         assert_int_equal(stored, HEADER + sizes[i] + 16 * chunks);
         free(back);
@@ -191,14 +234,13 @@ static void test_nothing_in_plain(void **state)
 {
     fixture *f = *state;
     const char text[] = "cpu_busy,disk_wait\n12.3456789,0.000123456\n";
-    char key[HS_BLOB_KEY_MAX], path[512];
+    char key[HS_BLOB_KEY_MAX];
     size_t len = 0;
     hs_error err = {0};
     assert_int_equal(
         hs_blob_put(f->store, "upload", text, sizeof text - 1, key, &err),
         HS_OK);
-    file_of(f, key, path, sizeof path);
-    uint8_t *stored = slurp(path, &len);
+    uint8_t *stored = stored_bytes(f, key, &len);
     assert_null(memmem(stored, len, "12.3456789", 10));
     assert_null(memmem(stored, len, "cpu_busy", 8));
     assert_memory_equal(stored, "HSCRYPT\1", 8);
@@ -228,19 +270,17 @@ static void expect_damaged(fixture *f, const char *key, const uint8_t *bad,
                            size_t bad_len, const uint8_t *good, size_t good_len,
                            const char *what)
 {
-    char path[512];
     uint8_t *buf = NULL;
     size_t len = 0;
     hs_error err = {0};
-    file_of(f, key, path, sizeof path);
-    spit(path, bad, bad_len);
+    store_bytes(f, key, bad, bad_len);
     hs_status st = read_whole(f, key, &buf, &len, &err);
     if (st != HS_ERR_CORRUPT)
         fail_msg("%s: status %s, expected HS_ERR_CORRUPT (%s)", what,
                  hs_status_name(st), err.message);
     assert_null(buf);
     assert_non_null(strstr(err.message, key));
-    spit(path, good, good_len);
+    store_bytes(f, key, good, good_len);
     assert_int_equal(read_whole(f, key, &buf, &len, &err), HS_OK);
     free(buf);
 }
@@ -248,12 +288,11 @@ static void expect_damaged(fixture *f, const char *key, const uint8_t *bad,
 static void test_tamper(void **state)
 {
     fixture *f = *state;
-    char key[HS_BLOB_KEY_MAX], other[HS_BLOB_KEY_MAX], path[512];
+    char key[HS_BLOB_KEY_MAX], other[HS_BLOB_KEY_MAX];
     size_t len = 0, olen = 0;
     put(f, 3 * CHUNK + 100, 1, key);
     put(f, 3 * CHUNK + 100, 2, other);
-    file_of(f, key, path, sizeof path);
-    uint8_t *good = slurp(path, &len);
+    uint8_t *good = stored_bytes(f, key, &len);
     uint8_t *bad = malloc(len + STRIDE);
 
     /* Every bit position class: magic, chunk size, key id, nonce, each
@@ -288,8 +327,7 @@ static void test_tamper(void **state)
     memcpy(bad + HEADER + STRIDE, good + HEADER, STRIDE);
     expect_damaged(f, key, bad, len, good, len, "a chunk repeated");
     /* Another blob's whole file in its place. */
-    file_of(f, other, path, sizeof path);
-    uint8_t *theirs = slurp(path, &olen);
+    uint8_t *theirs = stored_bytes(f, other, &olen);
     expect_damaged(f, key, theirs, olen, good, len, "another blob's file");
     /* Plain bytes where an encrypted file was. */
     expect_damaged(f, key, (const uint8_t *)"sample_id,a\n1,2\n", 16, good, len,
@@ -322,7 +360,6 @@ static void test_rekey(void **state)
 {
     fixture *f = *state;
     char a[HS_BLOB_KEY_MAX], b[HS_BLOB_KEY_MAX], plain_key[HS_BLOB_KEY_MAX];
-    char path[512];
     hs_blob_rekey_counts counts;
     hs_error err = {0};
     uint8_t *buf = NULL, *want = NULL;
@@ -332,7 +369,7 @@ static void test_rekey(void **state)
     put(f, 10, 5, b);
     /* A file stored before encryption: written through the plain store. */
     hs_blob_store *plain = NULL;
-    assert_int_equal(hs_blob_dir_open(f->root, &plain, &err), HS_OK);
+    open_plain(f, &plain);
     assert_int_equal(
         hs_blob_put(plain, "model", "old plain model", 15, plain_key, &err),
         HS_OK);
@@ -395,8 +432,7 @@ static void test_rekey(void **state)
     assert_int_equal(read_whole(f, plain_key, &buf, &len, &err), HS_OK);
     assert_memory_equal(buf, "old plain model", 15);
     free(buf);
-    file_of(f, b, path, sizeof path);
-    buf = slurp(path, &len);
+    buf = stored_bytes(f, b, &len);
     assert_memory_equal(buf + 16, f->keys.current.id, 8);
     free(buf);
 }
@@ -565,17 +601,20 @@ static void test_sealed_values(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-    const struct CMUnitTest tests[] = {
-        T(test_round_trip_sizes),
-        T(test_random_access),
-        T(test_nothing_in_plain),
-        T(test_max_bytes),
-        T(test_tamper),
-        T(test_other_key_refused),
-        T(test_rekey),
+#define LAYER                                                                  \
+    T(test_round_trip_sizes), T(test_random_access), T(test_nothing_in_plain), \
+        T(test_max_bytes), T(test_tamper), T(test_other_key_refused),          \
+        T(test_rekey)
+    const struct CMUnitTest dir_tests[] = {
+        LAYER,
         T(test_key_files),
         T(test_sealed_values),
     };
+    const struct CMUnitTest pg_tests[] = {LAYER};
+#undef LAYER
 #undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("encryption over a directory",
+                                             dir_tests, group_dir, NULL);
+    return failed + cmocka_run_group_tests_name("encryption over postgresql",
+                                                pg_tests, group_pg, NULL);
 }

@@ -193,6 +193,11 @@ static inline hs_status hs_blob__write_admit(int *failed, size_t max_bytes,
     return HS_OK;
 }
 
+/* For backends: a new blob's id, HS_BLOB_ID_HEX random lowercase hex
+ * digits (128 bits from getrandom) and a NUL. HS_ERR_IO when the system
+ * has no randomness to give. */
+hs_status hs_blob__random_id(char out[HS_BLOB_ID_HEX + 1], hs_error *err);
+
 /* Starts a new blob of `kind` ([a-z0-9_]{1,32}, not "tmp"). `max_bytes`
  * caps its size (0 = unlimited). On success *w_out is a writer that the
  * caller must finish with exactly one hs_blob_commit or hs_blob_abort.
@@ -480,6 +485,34 @@ static inline void hs_blob_store_close(hs_blob_store *store)
 #define HS_BLOB_DIR_STALE_SECONDS 3600
 hs_status hs_blob_dir_open(const char *root, hs_blob_store **out,
                            hs_error *err);
+
+/* PostgreSQL backend (blob_pg.c): blobs as rows of chunks in the
+ * database at `url` ("postgresql://USER@HOST:PORT/DB[?...]", as pg/pg.h's
+ * hs_pg_open takes it), in tables of its own (blob_store_*), created or
+ * migrated at open under an advisory lock, so it may share the record
+ * store's database or have its own. Writers buffer HS_BLOB_PG_CHUNK bytes
+ * per row; a writer's rows are invisible under its key until commit (one
+ * transaction); sweep_temps removes the rows of writers that died. Errors:
+ * those of hs_pg_open (HS_ERR_UNAVAILABLE when the server cannot be
+ * reached, HS_ERR_INVALID for a bad URL), HS_ERR_INVALID for a schema
+ * newer than this build. On success *out is a store the caller closes. */
+#define HS_BLOB_PG_CHUNK ((size_t)1 << 20)
+hs_status hs_blob_pg_open(const char *url, hs_blob_store **out, hs_error *err);
+
+/* Opens the blob store the `blobs` setting names (blob_open.c holds the
+ * table of backends): "" = the directory `default_dir` (the data
+ * directory's blobs/); "file:DIR" = the directory DIR (which several
+ * processes may share: docs/deploy.md); "postgresql" = the record
+ * store's database (`store_url` must then be a postgresql:// URL);
+ * "postgresql://USER@HOST:PORT/DB" = a database of its own (blob_pg.c).
+ * The store keeps bytes as given:
+ * the caller wraps it in the encrypting layer. Errors: HS_ERR_INVALID
+ * with field "blobs" for a URL this build cannot use (naming the forms it
+ * can; a URL is never quoted past its scheme), and those of the backend.
+ * On success *out is a store the caller closes. */
+hs_status hs_blob_open(const char *url, const char *store_url,
+                       const char *default_dir, hs_blob_store **out,
+                       hs_error *err);
 
 /* Encrypting layer (blob_crypt.c): a store that encrypts every blob it
  * writes into `inner` under keys->current and decrypts what it reads

@@ -77,7 +77,7 @@ static hs_status fail_errno(hs_error *err, hs_status code, const char *what,
     return hs_fail(err, code, "blob store: %s %s: %s", what, name, msg);
 }
 
-static hs_status random_hex(char out[HS_BLOB_ID_HEX + 1], hs_error *err)
+hs_status hs_blob__random_id(char out[HS_BLOB_ID_HEX + 1], hs_error *err)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char raw[HS_BLOB_ID_HEX / 2];
@@ -286,7 +286,7 @@ static hs_status dir_writer_open(void *impl, const char *kind, size_t max_bytes,
     /* A collision of 128 random bits means a broken RNG, not bad luck;
      * retry a little rather than loop forever. */
     for (attempt = 0; attempt < 4 && w->fd < 0; attempt++) {
-        if ((st = random_hex(w->hex, err)) != HS_OK)
+        if ((st = hs_blob__random_id(w->hex, err)) != HS_OK)
             goto fail;
         snprintf(w->tmp_name, sizeof w->tmp_name, "%s.%s", kind, w->hex);
         w->fd = openat(s->tmp_fd, w->tmp_name,

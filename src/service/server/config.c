@@ -37,7 +37,10 @@ static const key_spec KEYS[] = {
     T("listen", listen, "127.0.0.1:8080", "HOST:PORT to listen on"),
     T("data-dir", data_dir, "var", "data directory: store, files, keys"),
     T("store", store, "", "the record store's URL (sqlite:FILE or postgresql://USER@HOST:PORT/DB[?pool_size=N]); empty = sqlite:DATA-DIR/healer.db"),
-    T("blobs", blobs, "", "the stored files: file:DIR (shared by every process of a deployment); empty = DATA-DIR/blobs"),
+    T("blobs", blobs, "",
+      "where stored files live: file:DIR (a directory, which instances may "
+      "share), postgresql (the store's PostgreSQL database) or "
+      "postgresql://USER@HOST:PORT/DB; empty = DATA-DIR/blobs"),
     T("web-dir", web_dir, "web/dist", "the web UI's files; empty = API only"),
     T("log-level", log_level, "info", "debug, info, warn or error"),
     T("access-log", access_log, "",

@@ -26,7 +26,8 @@ typedef struct hs_server_config {
     char listen[128];      /* HOST:PORT, [V6]:PORT */
     char data_dir[1024];
     char store[1024];      /* store URL; "" = sqlite:DATA_DIR/healer.db */
-    char blobs[1024];      /* blob store URL; "" = DATA_DIR/blobs */
+    char blobs[1024];      /* blob store URL (blob.h's hs_blob_open);
+                              "" = DATA_DIR/blobs */
     char web_dir[1024];    /* "" = serve no UI */
     char log_level[16];
     char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */

@@ -260,10 +260,6 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
     return rc;
 }
 
-static hs_status open_dir(const char *path, const char *store_url,
-                          const char *blobs_url, const hs_keyring *keys,
-                          hs_datadir **out, hs_error *err);
-
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
                                 const char *blobs_url, const char *key_file,
                                 hs_datadir **out, hs_error *err)
@@ -291,7 +287,7 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
     if (rc == HS_OK)
         rc = hs_datadir_key_id_check(path, &keys.current, err);
     if (rc == HS_OK)
-        rc = open_dir(path, store_url, blobs_url, &keys, out, err);
+        rc = hs_datadir_open_keys(path, store_url, blobs_url, &keys, out, err);
     hs_datakey_wipe(&keys, sizeof keys);
     return rc;
 }
@@ -299,31 +295,6 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
                                const char *blobs_url, const hs_keyring *keys,
                                hs_datadir **out, hs_error *err)
-{
-    return open_dir(path, store_url, blobs_url, keys, out, err);
-}
-
-/* The blob directory a `blobs` setting names: "" = PATH/blobs, "file:DIR"
- * = DIR (a directory every process of a deployment mounts); malloc'ed. */
-static hs_status blobs_dir(const char *path, const char *blobs_url,
-                           char **dir, hs_error *err)
-{
-    *dir = NULL;
-    if (!blobs_url || !*blobs_url)
-        *dir = join(path, "blobs");
-    else if (!strncmp(blobs_url, "file:", 5) && blobs_url[5])
-        *dir = strdup(blobs_url + 5);
-    else
-        return hs_fail_field(err, HS_ERR_INVALID, "blobs",
-                             "blobs: expected file:DIR (a directory every "
-                             "process of the deployment shares), got '%.40s'",
-                             blobs_url);
-    return *dir ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
-}
-
-static hs_status open_dir(const char *path, const char *store_url,
-                          const char *blobs_url, const hs_keyring *keys,
-                          hs_datadir **out, hs_error *err)
 {
     *out = NULL;
     if (!path || !*path)
@@ -338,12 +309,7 @@ static hs_status open_dir(const char *path, const char *store_url,
     size_t url_size = strlen(path) + sizeof "sqlite:/healer.db";
     int own_store = !store_url || !*store_url;
     char *url = own_store ? malloc(url_size) : strdup(store_url);
-    char *blobs = NULL;
-    if ((rc = blobs_dir(path, blobs_url, &blobs, err)) != HS_OK) {
-        free(d);
-        free(url);
-        return rc;
-    }
+    char *blobs = join(path, "blobs");
     if (url && own_store)
         snprintf(url, url_size, "sqlite:%s/healer.db", path);
     if (!d || !url || !blobs || !(d->path = strdup(path))) {
@@ -354,7 +320,8 @@ static hs_status open_dir(const char *path, const char *store_url,
         goto done;
     if (keys) {
         d->keys = *keys;
-        if ((rc = hs_blob_dir_open(blobs, &plain, err)) != HS_OK ||
+        if ((rc = hs_blob_open(blobs_url, url, blobs, &plain, err)) !=
+                HS_OK ||
             (rc = hs_blob_crypt_open(plain, &d->keys, &d->blobs, err)) !=
                 HS_OK)
             goto done;

@@ -58,7 +58,8 @@ void hs_datadir_unlock(hs_dirlock *lock);
 typedef struct hs_datadir {
     char *path;
     hs_store *store;
-    hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys */
+    hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys, over the
+                             backend the blobs URL names */
     hs_keyring keys;      /* the data key(s) everything is encrypted under */
 } hs_datadir;
 
@@ -69,10 +70,9 @@ typedef struct hs_datadir {
 hs_status hs_datadir_open(const char *path, hs_datadir **out, hs_error *err);
 
 /* The same with the store at `store_url` (store/store.h's hs_store_open:
- * "sqlite:FILE", ...; NULL or "" = the directory's own), the blobs at
- * `blobs_url` ("file:DIR", a directory several processes share; NULL or
- * "" = PATH/blobs; anything else HS_ERR_INVALID, field "blobs") and the
- * data key
+ * "sqlite:FILE", ...; NULL or "" = the directory's own), the stored files
+ * where `blobs_url` says (blob/blob.h's hs_blob_open: "file:DIR",
+ * "postgresql", ...; NULL or "" = PATH/blobs) and the data key
  * in `key_file` (the `data-key-file` setting: NULL or "" = PATH/data.key,
  * created when missing; a file named here must exist). A key file that
  * is readable by others or not a key is refused (base/datakey.h), and so

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/backends.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 #include "store/store_sqlite.h"
@@ -33,19 +34,11 @@ static const store_backend BACKENDS[] = {
 
 #define N_BACKENDS (sizeof BACKENDS / sizeof BACKENDS[0])
 
-/* "sqlite:PATH, ..." into buf: what this build accepts. */
+/* "sqlite:PATH, ...": what this build accepts. */
 static const char *supported(char *buf, size_t size)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < N_BACKENDS && used < size; i++) {
-        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-                         BACKENDS[i].form);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-    return buf;
+    return hs_backend_forms(buf, size, &BACKENDS[0].form, N_BACKENDS,
+                            sizeof BACKENDS[0]);
 }
 
 /* Length of the URL's scheme (RFC 3986: a letter, then letters, digits,
