@@ -33,9 +33,10 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # by bench/drift_check.py, "forest" by bench/forest.py, "mlp" by
 # bench/mlp.py, "learners" by bench/learners.py, "robust" by
 # bench/robust.py, "feedback" by bench/feedback.py, "explain" by
-# bench/explain.py, "rca" by bench/rca.py, "crypt" by bench/crypt.py.
+# bench/explain.py, "rca" by bench/rca.py, "crypt" by bench/crypt.py,
+# "scale" by bench/scale.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
-                 "feedback", "explain", "rca", "slow_clients", "crypt")
+                 "feedback", "explain", "rca", "slow_clients", "crypt", "scale")
 NOTES_HEADING = "## Notes"
 
 

@@ -61,6 +61,15 @@
 # section (quick: 40 incidents per shape, bench/out/rca-quick.{json,md});
 # a few minutes.
 #   BENCH_RCA_ONLY=1      run bench/rca.py alone
+# bench/scale.py (issue 13) runs every deployment set-up side by side under
+# 100, 1,000 and 10,000 keep-alive connections of wrk (diagnoses + health),
+# then queries under a training at full CPU, and writes the "Scale-out
+# (issue 13)" section (quick: 100 and 1,000 connections, 3 s,
+# bench/out/scale-quick.{json,md}); a few minutes.
+#   BENCH_SCALE_ONLY=1    run bench/scale.py alone
+#   BENCH_SCALE_SETUPS, BENCH_SCALE_POINTS, BENCH_SCALE_SECONDS,
+#   BENCH_SCALE_DIAG_PERCENT, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TRAINING,
+#   BENCH_SCALE_TRAIN_CONNECTIONS: see bench/scale.py
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -88,6 +97,9 @@ fi
 if [ "${BENCH_RCA_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/rca.py --entry "$entry"
 fi
+if [ "${BENCH_SCALE_ONLY:-0}" = 1 ]; then
+    exec /usr/bin/python3 bench/scale.py --entry "$entry"
+fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
@@ -108,4 +120,5 @@ fi
 /usr/bin/python3 bench/mlp.py --entry "$entry"
 /usr/bin/python3 bench/learners.py --entry "$entry"
 /usr/bin/python3 bench/rca.py --entry "$entry"
+/usr/bin/python3 bench/scale.py --entry "$entry"
 exec /usr/bin/python3 bench/api.py --entry "$entry"
