@@ -2,7 +2,8 @@
 # Runs every test suite and ends with one line CI can read:
 # "N passed, N failed". Unit suites run twice (plain and ASan/UBSan build);
 # CLI suites (tests/cli/*.sh) drive build/healer and report with the same
-# "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does; API suites
+# "[  PASSED  ] N" / "[  FAILED  ] N" lines as cmocka does; so do the checks
+# of the deployment files (tests/deploy/test_*.py); API suites
 # (tests/api/test_*.py) start real `healer serve` processes on loopback and
 # report the same way, and so do the end-to-end UI suites
 # (tests/e2e/test_*.mjs, Node + headless Chromium), and the fuzz targets
@@ -60,6 +61,21 @@ export FUZZ_SECONDS
 run_suite "tests/fuzz/run.sh" sh tests/fuzz/run.sh
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 2>/dev/null)
+# The deployment files of deploy/ (tests/deploy): parsed and cross-checked
+# against build/healer, nginx -t, systemd-analyze verify; no image or
+# cluster is started.
+HEALER=build/healer
+export HEALER
+for t in tests/deploy/test_*.py; do
+    [ -f "$t" ] || continue
+    if [ -n "$PY" ]; then
+        run_suite "$t" "$PY" "$t"
+    else
+        echo "== $t: python3 not found, counted as failed"
+        failed=$((failed + 1))
+        broken="$broken $t"
+    fi
+done
 # The API suites run twice: against build/healer, and against the
 # sanitizer build of the server (build/asan/healer) so that a memory error
 # or a leak in a request path fails the suite (see harness.py).

@@ -16,9 +16,9 @@ directory is created; plain HTTP on 0.0.0.0 or [::] without
 --allow-plain-http, which then allows it.
 
 Behind a proxy: --trusted-proxy makes the per-address login limit count
-the address the proxy saw, and docs/deploy.md's nginx block is run as
-written (nginx from Debian, in a temporary directory) in front of a
-healer started with the documented flags.
+the address the proxy saw, and deploy/nginx's configuration is run as
+written (nginx from Debian, in a temporary directory: nginx_front.py) in
+front of a healer started with the documented flags.
 
 Why: the platform carries passwords and session cookies; a downgrade to
 old protocols or weak ciphers, a cookie that leaks over HTTP, or a server
@@ -39,6 +39,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import API, check, expect_json, expect_error  # noqa: E402
+import nginx_front  # noqa: E402
 
 SERVER = {"tls": True}
 HSTS = "max-age=31536000"
@@ -357,25 +358,17 @@ def test_trusted_proxy_refused_when_malformed():
               "--trusted-proxy %r must be a usage error saying %r" % (value, words), err)
 
 
-# ---- docs/deploy.md's nginx block, run ------------------------------------------
+# ---- deploy/nginx's configuration, run ---------------------------------------
 
 DEPLOY_MD = os.path.join(harness.ROOT, "docs", "deploy.md")
 
 
-def deploy_nginx_block():
-    """The first ```nginx block of docs/deploy.md, as documented."""
-    with open(DEPLOY_MD) as f:
-        m = re.search(r"```nginx\n(.*?)```", f.read(), re.S)
-    check(m, "docs/deploy.md has no ```nginx block")
-    return m.group(1)
-
-
-def upstream_keepalive_below_head_timeout(block):
+def upstream_keepalive_below_head_timeout(site):
     """nginx must drop an idle upstream connection before healer does
     (after request-head-timeout), or a POST it reuses the connection for as
     healer closes it gets a 502."""
-    upstream = re.search(r"upstream healer \{(.*?)\}", block, re.S)
-    check(upstream, "docs/deploy.md's nginx block has no upstream healer", block)
+    upstream = re.search(r"upstream healer \{(.*?)\}", site, re.S)
+    check(upstream, "deploy/nginx/healer.conf has no upstream healer", site)
     keep = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", upstream.group(1), re.M)
     check(keep, "the upstream sets no keepalive_timeout (nginx's default 60 s outlives healer's "
           "request-head-timeout)", upstream.group(1))
@@ -387,89 +380,14 @@ def upstream_keepalive_below_head_timeout(block):
           "request-head-timeout", keep.group(1), head.group(1))
 
 
-def localised(block, https_port, http_port, healer_port, cert, key):
-    """The documented block on this machine's ports and test certificate:
-    only addresses and file names change."""
-    subs = ((r"listen 443 ssl", "listen 127.0.0.1:%d ssl" % https_port),
-            (r"listen \[::\]:443 [^;]*;", ""),
-            (r"listen 80;", "listen 127.0.0.1:%d;" % http_port),
-            (r"listen \[::\]:80;", ""),
-            (r"ssl_certificate +\S+;", "ssl_certificate %s;" % cert),
-            (r"ssl_certificate_key +\S+;", "ssl_certificate_key %s;" % key),
-            (r"server 127\.0\.0\.1:8080;", "server 127.0.0.1:%d;" % healer_port))
-    for pattern, repl in subs:
-        block, n = re.subn(pattern, repl, block)
-        check(n == 1, "docs/deploy.md's nginx block should have one %r" % pattern, block)
-    return block
-
-
-class Nginx:
-    """nginx in a temporary directory with one server block, foreground,
-    stopped (SIGQUIT, then SIGKILL) on exit."""
-
-    def __init__(self, block):
-        self.dir = harness.tmp_path(harness.unique("nginx-"))
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o755)
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("daemon off;\nworker_processes 1;\npid %(d)s/nginx.pid;\nerror_log %(d)s/error.log;\n"
-                    "%(user)sevents { worker_connections 64; }\nhttp {\n  access_log off;\n"
-                    "  client_body_temp_path %(d)s/body;\n  proxy_temp_path %(d)s/proxy;\n"
-                    "  fastcgi_temp_path %(d)s/fastcgi;\n  uwsgi_temp_path %(d)s/uwsgi;\n"
-                    "  scgi_temp_path %(d)s/scgi;\n%(block)s\n}\n"
-                    % {"d": self.dir, "block": block, "user": "user root;\n" if os.getuid() == 0 else ""})
-        self.cmd = ["nginx", "-p", self.dir, "-c", conf]
-        test = subprocess.run(self.cmd + ["-t"], capture_output=True, text=True, timeout=20)
-        check(test.returncode == 0, "nginx -t refuses docs/deploy.md's block", test.stderr)
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(3)  # SIGQUIT: graceful
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return False
-
-
-class Front:
-    """What harness.Client needs of a server, for a healer reached through
-    nginx over HTTPS (verified against the test certificate)."""
-
-    def __init__(self, backend, port, cert):
-        self.backend, self.port, self.cert = backend, port, cert
-        self.name = "nginx in front of " + backend.name
-
-    def connection(self, timeout=harness.HTTP_TIMEOUT):
-        ctx = ssl.create_default_context(cafile=self.cert)
-        return harness.http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
-
-    def require_port(self):
-        return self.port
-
-    def password(self, name):
-        return self.backend.password(name)
-
-    def death_note(self):
-        return self.backend.death_note()
-
-
 @harness.timeout(60)
-def test_deploy_md_nginx_block():
-    """docs/deploy.md's nginx block and healer command, run as written
-    (ports and certificate paths aside): HTTPS through nginx with its HSTS
-    once, plain HTTP redirected, the Secure cookie, and an upload larger
-    than nginx's default body limit; its upstream drops idle connections
-    before healer does."""
-    if not shutil.which("nginx"):
-        harness.fail("nginx is not installed (make deps installs it)")
+def test_deploy_nginx_in_front():
+    """deploy/nginx's configuration (nginx.conf, healer.conf, and
+    upstream.conf's line for this healer) and docs/deploy.md's healer
+    command, run as written (ports and certificate paths aside): HTTPS
+    through nginx with its HSTS once, plain HTTP redirected, the Secure
+    cookie, and an upload larger than nginx's default body limit; its
+    upstream drops idle connections before healer does."""
     cert, key = make_pair("nginx-pair")
     args = ["--secure-cookies", "--trusted-proxy", "127.0.0.1", "--max-upload-mb", "256",
             "--max-connections-per-address", "0", "--public-url", "https://healer.example.com"]
@@ -477,12 +395,11 @@ def test_deploy_md_nginx_block():
         doc = f.read()
     for flag in args[::2]:
         check(flag in doc, "docs/deploy.md's healer command should use %s" % flag)
-    upstream_keepalive_below_head_timeout(deploy_nginx_block())
+    upstream_keepalive_below_head_timeout(nginx_front.read(nginx_front.SITE))
     https_port, http_port = harness.free_port(), harness.free_port()
     with harness.Server(name="healer behind nginx", args=args) as s:
-        block = localised(deploy_nginx_block(), https_port, http_port, s.port, cert, key)
-        with Nginx(block) as ng:
-            front = Front(s, https_port, cert)
+        with nginx_front.Nginx([s.port], https_port, http_port, cert, key) as ng:
+            front = nginx_front.Front(s, https_port, cert)
             c = harness.Client(front)
             harness.wait_until(lambda: _answers(c), 10, "nginx to answer")
             r = c.get(API + "/health")
