@@ -34,6 +34,7 @@
 #ifndef HEALER_HS_PG_H
 #define HEALER_HS_PG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,12 @@ int hs_pg_in_transaction(hs_pg *pg);
 hs_status hs_pg_query(hs_pg *pg, hs_pg_result **res, char sqlstate[6],
                       hs_error *err, const char *what, const char *sql,
                       const char *types, ...);
+
+/* hs_pg_query with a va_list, for helpers that take the parameters of
+ * their callers (the store backends' insert / get / list wrappers). */
+hs_status hs_pg_vquery(hs_pg *pg, hs_pg_result **res, char sqlstate[6],
+                       hs_error *err, const char *what, const char *sql,
+                       const char *types, va_list ap);
 
 /* Several statements without parameters in one string (migrations),
  * in the calling thread's transaction if any. */

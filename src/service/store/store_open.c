@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_pg.h"
 #include "store/store_sqlite.h"
 
 typedef struct store_backend {
@@ -26,6 +27,8 @@ typedef struct store_backend {
 
 static const store_backend BACKENDS[] = {
     {"sqlite", "sqlite:PATH", hs_store_sqlite_open},
+    {"postgresql", "postgresql://USER@HOST:PORT/DB", hs_store_pg_open_rest},
+    {"postgres", "postgres://USER@HOST:PORT/DB", hs_store_pg_open_rest},
 };
 
 #define N_BACKENDS (sizeof BACKENDS / sizeof BACKENDS[0])
