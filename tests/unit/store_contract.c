@@ -26,7 +26,12 @@
  * claimers) and holds it, counts attempts, gives up and purges only what is
  * done; transactions commit, roll back without a trace, refuse nesting and
  * belong to their thread; many threads writing through one store at once lose
- * or mangle nothing; the audit log appends and lists (filters, paging) and the
+ * or mangle nothing; the job queue's news (version 14): wait_queued wakes
+ * within 100 ms of a job queued through another handle, for a requeue and a
+ * recover too, and not for a job created running or a rolled-back create,
+ * or returns at once with none on a backend without notifications, and
+ * claimers on separate handles mixing the plain and the fair claim never
+ * share a job; the audit log appends and lists (filters, paging) and the
  * refusal tallies add up, aggregate by time, route and source and prune, as do
  * the account events by time (and an older backend refuses all of it cleanly);
  * and the ops table is complete.
@@ -40,6 +45,7 @@
 
 #include "testutil.h"
 
+#include "healer/clock.h"
 #include "store/store.h"
 #include "store_contract.h"
 #include "store_fixtures.h"
@@ -54,6 +60,8 @@
 /* The suite's only input; set by hs_store_contract_run (so the suite is
  * not reentrant, which a test program never needs). */
 static hs_store_fresh_fn open_fresh_store;
+/* What the driver told of its backend (hs_store_contract_set_extras). */
+static hs_store_contract_extras extras;
 
 typedef struct fixture {
     hs_store *store; /* fresh and empty for each test */
@@ -1363,6 +1371,7 @@ typedef struct claimer {
     hs_store *store;
     pthread_barrier_t *start;
     char worker_id[HS_WORKER_ID_MAX]; /* one worker per thread */
+    int fair;                         /* claims with claim_next_fair */
     hs_id claimed[CLAIM_JOBS];
     size_t n;
     int failures; /* anything but HS_OK or the final HS_ERR_NOTFOUND */
@@ -1379,8 +1388,10 @@ static void *claimer_main(void *arg)
     hs_status hs;
 
     pthread_barrier_wait(c->start);
-    while ((hs = hs_store_job_claim_next(c->store, c->worker_id, NULL, 5000, LEASE,
-                                         &j, &err)) == HS_OK) {
+    while ((hs = (c->fair ? hs_store_job_claim_next_fair
+                          : hs_store_job_claim_next)(c->store, c->worker_id,
+                                                     NULL, 5000, LEASE, &j,
+                                                     &err)) == HS_OK) {
         int cancel = 1;
         if (j.state != HS_JOB_RUNNING || c->n == CLAIM_JOBS ||
             strcmp(j.worker_id, c->worker_id) != 0)
@@ -5259,9 +5270,217 @@ static void test_sealed_fields(void **state)
     assert_null(none);
 }
 
+/* ---- version 14: news of queued jobs -------------------------------------- */
+
+/* Another handle on the store the test's fresh one opened (what another
+ * process sharing it sees), or the test's own when the driver has none. */
+static hs_store *other_handle(fixture *f)
+{
+    hs_store *other = NULL;
+    hs_error err = {0};
+    if (!extras.reopen)
+        return f->store;
+    if (extras.reopen(&other, &err) != HS_OK)
+        fail_msg("cannot open a second handle: %s", err.message);
+    return other;
+}
+
+static void close_other(fixture *f, hs_store *other)
+{
+    if (other != f->store)
+        hs_store_close(other);
+}
+
+/* One wait_queued of timeout_ms: its outcome, and how long it took. */
+static int wait_news(hs_store *store, int64_t timeout_ms, double *took)
+{
+    hs_error err = {0};
+    int notified = -1;
+    double t0 = hl_clock_monotonic();
+    assert_int_equal(hs_store_job_wait_queued(store, timeout_ms, &notified,
+                                              &err),
+                     HS_OK);
+    *took = hl_clock_monotonic() - t0;
+    assert_true(notified == 0 || notified == 1);
+    return notified;
+}
+
+/* A job queued from another thread and handle after a pause; `done` is
+ * when its create returned (the commit). */
+typedef struct late_creator {
+    hs_store *store;
+    hs_id owner;
+    double done;
+    hs_status status;
+} late_creator;
+
+static void *late_create_main(void *arg)
+{
+    late_creator *c = arg;
+    hs_job_rec j = make_job(c->owner, "late", 500);
+    hs_error err = {0};
+    usleep(100 * 1000);
+    c->status = hs_store_job_create(c->store, &j, &err);
+    c->done = hl_clock_monotonic();
+    return NULL;
+}
+
+/* Waits until no news is pending (a backend may deliver what a test did
+ * before in more than one piece). */
+static void drain_news(hs_store *store)
+{
+    double took;
+    for (int i = 0; i < 20 && wait_news(store, 100, &took); i++)
+        ;
+}
+
+static hs_status create_then_fail(hs_store *store, void *arg, hs_error *err)
+{
+    hs_job_rec j = make_job(*(hs_id *)arg, "undone", 600);
+    hs_status hs = hs_store_job_create(store, &j, err);
+    return hs != HS_OK ? hs : hs_fail(err, HS_ERR_CONFLICT, "changed my mind");
+}
+
+/* The driver says whether its backend has notifications: then a wait
+ * times out when nothing happens and wakes within 100 ms of a job queued
+ * through another handle (also by a requeue and a recover), and neither a
+ * job created running nor a create rolled back is news; without them, a
+ * wait returns at once with none, whatever happens. (Its bounds are
+ * test_job_wait_queued's.) */
+static void test_job_queue_news(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_store *other;
+    hs_id una = add_user(f->store, "una", 0);
+    late_creator creator = {NULL, una, 0, HS_ERR_INTERNAL};
+    pthread_t thread;
+    hs_job_rec j;
+    double took;
+
+    if (!f->store->ops->jobs->wait_queued) /* test_ops_table fails for it */
+        skip();
+    other = creator.store = other_handle(f);
+    if (!extras.notifies) {
+        assert_int_equal(wait_news(f->store, 2000, &took), 0);
+        assert_true(took < 0.5);
+        add_job(other, una, 10);
+        assert_int_equal(wait_news(f->store, 2000, &took), 0);
+        assert_true(took < 0.5);
+        close_other(f, other);
+        return;
+    }
+
+    /* Nothing queued: the first wait (which starts listening) times out. */
+    assert_int_equal(wait_news(f->store, 200, &took), 0);
+    assert_true(took >= 0.19);
+    assert_int_equal(
+        pthread_create(&thread, NULL, late_create_main, &creator), 0);
+    assert_int_equal(wait_news(f->store, 5000, &took), 1);
+    double woke = hl_clock_monotonic();
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(creator.status, HS_OK);
+    if (woke - creator.done > 0.1)
+        fail_msg("woke %.0f ms after the job was queued",
+                 (woke - creator.done) * 1000);
+    drain_news(f->store);
+    assert_int_equal(wait_news(f->store, 150, &took), 0);
+    assert_true(took >= 0.14);
+
+    /* Not news: a job restored as running, a create rolled back. */
+    hs_job_rec running = make_job(una, "restored", 700);
+    running.state = HS_JOB_RUNNING;
+    snprintf(running.worker_id, sizeof running.worker_id, WORKER_B);
+    running.lease_expires_at = 1000;
+    running.started_at = 700;
+    assert_int_equal(hs_store_job_create(other, &running, &err), HS_OK);
+    assert_int_equal(hs_store_transact(other, create_then_fail, &una, &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(wait_news(f->store, 150, &took), 0);
+
+    /* News: a requeue, and a recover that puts a job back. */
+    assert_int_equal(hs_store_job_claim_next(other, WORKER_A, NULL, 800,
+                                             LEASE, &j, &err),
+                     HS_OK);
+    hs_job_rec_free(&j);
+    drain_news(f->store);
+    assert_int_equal(hs_store_job_requeue(other, j.id, WORKER_A, &err), HS_OK);
+    assert_int_equal(wait_news(f->store, 5000, &took), 1);
+    drain_news(f->store);
+    assert_int_equal(hs_store_job_recover(other, 1000, 3, NULL, NULL, &err),
+                     HS_OK); /* the restored job's lease ran out */
+    assert_int_equal(wait_news(f->store, 5000, &took), 1);
+    close_other(f, other);
+}
+
+/* Claimers each on a handle of their own (as many processes), half with
+ * the fair claim, over several users' jobs: none is taken twice, none is
+ * missed. */
+static void test_job_claim_concurrent_handles(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id owners[3] = {add_user(f->store, "vera", 0),
+                       add_user(f->store, "walt", 0),
+                       add_user(f->store, "xena", 0)};
+    static claimer claimers[N_THREADS];
+    pthread_t threads[N_THREADS];
+    pthread_barrier_t start;
+    int times_claimed[CLAIM_JOBS] = {0};
+    int64_t counts[HS_JOB_STATES];
+    hs_id first = 0;
+    size_t total = 0;
+
+    for (int i = 0; i < CLAIM_JOBS; i++) {
+        hs_id id = add_job(f->store, owners[i % 3], i);
+        if (i == 0)
+            first = id;
+        assert_int_equal(id, first + i);
+    }
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        memset(&claimers[t], 0, sizeof claimers[t]);
+        claimers[t].store = other_handle(f);
+        claimers[t].start = &start;
+        claimers[t].fair = t % 2;
+        snprintf(claimers[t].worker_id, sizeof claimers[t].worker_id,
+                 "handle-%d", t);
+        assert_int_equal(
+            pthread_create(&threads[t], NULL, claimer_main, &claimers[t]), 0);
+    }
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        close_other(f, claimers[t].store);
+        if (claimers[t].failures)
+            fail_msg("thread %d: %d failures, last: %s", t,
+                     claimers[t].failures, claimers[t].last_error.message);
+        for (size_t i = 0; i < claimers[t].n; i++) {
+            hs_id id = claimers[t].claimed[i];
+            assert_true(id >= first && id < first + CLAIM_JOBS);
+            times_claimed[id - first]++;
+        }
+        total += claimers[t].n;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(total, CLAIM_JOBS);
+    for (int i = 0; i < CLAIM_JOBS; i++)
+        if (times_claimed[i] != 1)
+            fail_msg("job %lld was claimed %d times", (long long)(first + i),
+                     times_claimed[i]);
+    assert_int_equal(hs_store_job_counts(f->store, counts, &err), HS_OK);
+    assert_int_equal(counts[HS_JOB_SUCCEEDED], CLAIM_JOBS);
+}
+
 /* ---- the suite --------------------------------------------------------- */
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+void hs_store_contract_set_extras(const hs_store_contract_extras *x)
+{
+    memset(&extras, 0, sizeof extras);
+    if (x)
+        extras = *x;
+}
 
 /* 1 when name matches one of the comma-separated globs of `list`. */
 static int matches_any(const char *name, const char *list)
@@ -5321,6 +5540,8 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_job_claim),
         T(test_job_claim_by_type),
         T(test_job_claim_fair),
+        T(test_job_queue_news),
+        T(test_job_claim_concurrent_handles),
         T(test_blob_refs),
         T(test_fair_refs_older_backend),
         T(test_job_claim_concurrent),

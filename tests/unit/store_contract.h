@@ -19,6 +19,22 @@
  * which the suite closes with hs_store_close. Called once per test. */
 typedef hs_status (*hs_store_fresh_fn)(hs_store **out, hs_error *err);
 
+/* What a driver may tell the suite of its backend beyond open_fresh;
+ * zeros (the default) say "no". Set before hs_store_contract_run. */
+typedef struct hs_store_contract_extras {
+    /* Opens another handle on the store that open_fresh opened last - what
+     * another process sharing it sees; NULL: the tests that want one use
+     * the same handle from other threads. */
+    hs_store_fresh_fn reopen;
+    /* 1: the backend has notifications - wait_queued waits, and wakes when
+     * a job is queued through any handle; 0: it returns at once with
+     * notified 0 (store.h's promise for a backend without them). */
+    int notifies;
+} hs_store_contract_extras;
+
+/* Copies *extras (NULL: back to zeros) for the next runs. */
+void hs_store_contract_set_extras(const hs_store_contract_extras *extras);
+
 /* Runs every contract test, each on its own fresh store, and returns the
  * number that failed (0 = the backend keeps the contract); cmocka prints
  * the results. Not reentrant: one run at a time. The environment can

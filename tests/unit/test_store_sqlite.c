@@ -39,14 +39,25 @@
 static char contract_dir[256]; /* mkdtemp result, removed at exit */
 static int contract_files;
 
-/* A new database file for each contract test, through the store URL the
- * service uses. */
-static hs_status fresh_sqlite(hs_store **out, hs_error *err)
+/* Contract database file n, through the store URL the service uses. */
+static hs_status open_contract_file(int n, hs_store **out, hs_error *err)
 {
     char url[400];
-    snprintf(url, sizeof url, "sqlite:%s/contract-%d.db", contract_dir,
-             ++contract_files);
+    snprintf(url, sizeof url, "sqlite:%s/contract-%d.db", contract_dir, n);
     return hs_store_open(url, out, err);
+}
+
+/* A new database file for each contract test. */
+static hs_status fresh_sqlite(hs_store **out, hs_error *err)
+{
+    return open_contract_file(++contract_files, out, err);
+}
+
+/* Another handle on the file the last fresh_sqlite made: another process's
+ * view. */
+static hs_status reopen_sqlite(hs_store **out, hs_error *err)
+{
+    return open_contract_file(contract_files, out, err);
 }
 
 static void remove_contract_dir(void)
@@ -1182,6 +1193,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_handles_leases, setup,
                                         teardown),
     };
+    /* SQLite has no notifications: wait_queued returns at once. */
+    const hs_store_contract_extras extras = {reopen_sqlite, 0};
     int failed;
     snprintf(contract_dir, sizeof contract_dir,
              "/tmp/healer-store-contract-XXXXXX");
@@ -1190,6 +1203,7 @@ int main(void)
         return 1;
     }
     atexit(remove_contract_dir);
+    hs_store_contract_set_extras(&extras);
     failed = hs_store_contract_run(fresh_sqlite);
     failed += cmocka_run_group_tests_name("store sqlite", tests, NULL, NULL);
     return failed;
