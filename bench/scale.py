@@ -335,7 +335,9 @@ class ScaleOutSetup:
     def __init__(self, cfg, tmp):
         self.cfg, self.tmp = cfg, tmp
         self.instances, self.worker, self.nginx, self.url = [], None, None, None
-        self.pg_dir = os.path.join(tmp, "pg")
+        # Directly under the temporary directory: the cluster runs as
+        # nobody, who could not reach it through a private (0700) parent.
+        self.pg_dir = tempfile.mkdtemp(prefix="healer-scale-pg-")
         self.key = os.path.join(tmp, "data.key")
         self.https_port = None
 
@@ -479,9 +481,9 @@ class ScaleOutSetup:
             codes[f"web{i}"] = s.stop()
         if self.worker is not None:
             codes["worker"] = self.worker.stop()
-        if self.url is not None:
-            subprocess.run(["sh", os.path.join(REPO, "tests", "pg", "cluster.sh"), "stop",
-                            self.pg_dir], capture_output=True, timeout=120)
+        subprocess.run(["sh", os.path.join(REPO, "tests", "pg", "cluster.sh"), "stop",
+                        self.pg_dir], capture_output=True, timeout=120)
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
         return codes
 
 
