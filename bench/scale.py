@@ -5,10 +5,15 @@ Run: `BENCH_SCALE_ONLY=1 sh bench/run.sh` (or /usr/bin/python3
 bench/scale.py); standard library only, the load from `wrk` (Debian
 package `wrk`, installed by mk/deps.sh with HEALER_BENCH_DEPS=1).
 
-For each set-up (BENCH_SCALE_SETUPS, default "sqlite"):
+For each set-up (BENCH_SCALE_SETUPS, default "sqlite scaleout"):
   sqlite    `healer serve` all-in-one on SQLite (the `make run` default),
             its per-address and total connection limits raised by flags,
             since every wrk connection comes from 127.0.0.1;
+  scaleout  a PostgreSQL cluster (tests/pg/cluster.sh), two `healer serve
+            --no-workers` instances and one `healer worker` on it, blobs in
+            PostgreSQL (BENCH_SCALE_BLOBS=file: a directory they share),
+            nginx in front with deploy/nginx's files (tests/api/nginx_front.py),
+            its listener plain HTTP like the single process's;
 the script starts the deployment in a temporary directory, adds an
 administrator, logs in, uploads simulated data (`healer simulate`) and
 trains one model. Then, for each point of BENCH_SCALE_POINTS (default
@@ -38,7 +43,6 @@ run is bounded in time, and the deployment is stopped at the end. Exits 1
 when a point saw errors or a process of the deployment misbehaved.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -46,6 +50,7 @@ import re
 import resource
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,7 +90,8 @@ def config_from_env(env):
     return {
         "quick": quick,
         "points": [int(p) for p in points.split()],
-        "setups": env.get("BENCH_SCALE_SETUPS", "sqlite").split(),
+        "setups": env.get("BENCH_SCALE_SETUPS", "sqlite scaleout").split(),
+        "blobs": env.get("BENCH_SCALE_BLOBS", "postgresql"),
         "seconds": int(env.get("BENCH_SCALE_SECONDS", 3 if quick else 15)),
         "diag_percent": int(env.get("BENCH_SCALE_DIAG_PERCENT", 50)),
         "modes": env.get("BENCH_SCALE_MODES", "paced closed").split(),
@@ -108,6 +114,9 @@ def validate(cfg):
                          f"(known: {', '.join(SETUPS)})")
     if not cfg["points"] or min(cfg["points"]) < WRK_THREADS:
         raise BenchError(f"BENCH_SCALE_POINTS must name connection counts >= {WRK_THREADS}")
+    if cfg["blobs"] not in ("postgresql", "file"):
+        raise BenchError("BENCH_SCALE_BLOBS must be postgresql or file (a directory the "
+                         "scale-out processes share)")
     if not cfg["modes"] or set(cfg["modes"]) - {"paced", "closed"}:
         raise BenchError("BENCH_SCALE_MODES must name paced, closed or both")
     if cfg["rate"] < 1:
@@ -303,15 +312,22 @@ class Worker:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                return None
-        return self.proc.returncode
+        return api.stop_process(self.proc)
+
+
+def plain_front(site_path, port):
+    """deploy/nginx's site, localised by nginx_front, with its HTTPS
+    listener on `port` made plain HTTP: the only change, so the rest of
+    the site (upstream, keep-alive, failover, limits) is what is run."""
+    with open(site_path, encoding="utf-8") as f:
+        text = f.read()
+    text, n = re.subn(rf"^(\s*)listen 127\.0\.0\.1:{port} ssl[^;]*;$",
+                      rf"\1listen 127.0.0.1:{port};", text, flags=re.M)
+    if n != 1:
+        raise BenchError(f"deploy/nginx/healer.conf: no single HTTPS listener on port {port} "
+                         "to make plain")
+    with open(site_path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 class ScaleOutSetup:
@@ -323,14 +339,20 @@ class ScaleOutSetup:
 
     name = "scaleout"
     title = ("PostgreSQL + 2 web instances (`healer serve --no-workers`) + 1 `healer worker`, "
-             "nginx in front (deploy/nginx, HTTPS)")
+             "nginx in front (deploy/nginx, plain HTTP)")
     INSTANCES = 2
-    # Behind nginx every connection to an instance comes from nginx: the
-    # per-address limit does not apply to a trusted proxy, and each instance
-    # may hold as many connections as nginx opens to it under the largest
-    # point (about half the clients each).
+    # Plain HTTP to nginx, like the single-process server's: the set-ups are
+    # compared on the platform's work, not on TLS handshakes (10,000 of
+    # them at the start of a run take nginx and wrk seconds of CPU each).
+    tls = False
+    # As docs/deploy.md runs them behind nginx: every connection to an
+    # instance comes from nginx, so the per-address limit is off (a trusted
+    # proxy is not exempt from it by itself), and each instance may hold as
+    # many connections as nginx opens to it under the largest point (about
+    # half the clients each, in closed loop).
     WEB_FLAGS = ["--no-workers", "--http-threads", "4", "--login-rate", "0",
-                 "--max-connections", "16000", "--trusted-proxy", "127.0.0.1"]
+                 "--max-connections", "16000", "--max-connections-per-address", "0",
+                 "--trusted-proxy", "127.0.0.1"]
 
     def __init__(self, cfg, tmp):
         self.cfg, self.tmp = cfg, tmp
@@ -342,14 +364,16 @@ class ScaleOutSetup:
         self.https_port = None
 
     def healer_args(self):
-        return ["--store", self.url, "--blobs", "postgresql", "--data-key-file", self.key]
+        blobs = ("postgresql" if self.cfg["blobs"] == "postgresql"
+                 else "file:" + os.path.join(self.tmp, "blobs"))
+        return ["--store", self.url, "--blobs", blobs, "--data-key-file", self.key]
 
     def start(self):
         self.url = run_checked(["sh", os.path.join(REPO, "tests", "pg", "cluster.sh"), "start",
                                 self.pg_dir], "tests/pg/cluster.sh start").strip().splitlines()[-1]
         run_checked([self.cfg["healer"], "key", "new", "--out", self.key], "healer key new")
         r = subprocess.run([self.cfg["healer"], "user", "add", api.USER, "--admin",
-                            "--data-dir", os.path.join(self.tmp, "cli"), *self.healer_args()],
+                            "--store", self.url],
                            input=api.PASSWORD + "\n", capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise BenchError(f"healer user add --store exited {r.returncode}: "
@@ -378,6 +402,8 @@ class ScaleOutSetup:
                 [s.port for s in self.instances], self.https_port, http_port,
                 os.path.join(certs, "cert.pem"), os.path.join(certs, "key.pem"),
                 prefix=os.path.join(self.tmp, "nginx"))
+            if not self.tls:
+                plain_front(os.path.join(prefix, "healer", nginx_front.SITE), self.https_port)
             self.nginx_cmd = nginx_front.command(prefix, conf)
             self.nginx = subprocess.Popen(self.nginx_cmd, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -393,8 +419,9 @@ class ScaleOutSetup:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline and self.nginx.poll() is None:
             try:
-                conn = api.http.client.HTTPSConnection("127.0.0.1", self.https_port,
-                                                       timeout=2, context=ctx)
+                conn = (api.http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=2,
+                                                        context=ctx) if self.tls else
+                        api.http.client.HTTPConnection("127.0.0.1", self.https_port, timeout=2))
                 conn.request("GET", "/api/v1/health")
                 if conn.getresponse().status == 200:
                     return True
@@ -409,7 +436,7 @@ class ScaleOutSetup:
 
     @property
     def scheme(self):
-        return "https"
+        return "https" if self.tls else "http"
 
     def login_port(self):
         """Logins and set-up requests go to the first instance directly
@@ -437,20 +464,23 @@ class ScaleOutSetup:
                 and self.worker.alive() and self.nginx is not None
                 and self.nginx.poll() is None and self.pg_pid() is not None)
 
+    def blobs_text(self):
+        return "postgresql" if self.cfg["blobs"] == "postgresql" else "file:TMP/blobs"
+
     def describe(self):
         web = " ".join(self.WEB_FLAGS)
         return [
             "`sh tests/pg/cluster.sh start TMP/pg` (a private cluster on a free port, as the "
             "tests run it: fsync and synchronous commit off)",
-            "`healer key new --out TMP/data.key`; `healer user add bench --admin --store URL "
-            "--blobs postgresql --data-key-file TMP/data.key`",
+            "`healer key new --out TMP/data.key`; `healer user add bench --admin --store URL`",
             f"2 x `healer serve --listen 127.0.0.1:PORTi --data-dir TMP/webi --store URL "
-            f"--blobs postgresql --data-key-file TMP/data.key {web}`",
-            "`healer worker --data-dir TMP/worker --store URL --blobs postgresql "
+            f"--blobs {self.blobs_text()} --data-key-file TMP/data.key {web}`",
+            f"`healer worker --data-dir TMP/worker --store URL --blobs {self.blobs_text()} "
             "--data-key-file TMP/data.key`",
             "`nginx -p TMP/nginx -c TMP/nginx/nginx.conf` with deploy/nginx's files localised "
             "by tests/api/nginx_front.py (loopback ports, a `healer cert` certificate, the two "
-            "instances in upstream.conf); wrk talks HTTPS to it"]
+            "instances in upstream.conf), its HTTPS listener made plain HTTP (the only other "
+            "change), as the single process is reached"]
 
     def problems(self):
         out = []
@@ -461,19 +491,24 @@ class ScaleOutSetup:
             out.append(f"the worker exited with {self.worker.proc.returncode}")
         if self.nginx is not None and self.nginx.poll() is not None:
             out.append(f"nginx exited with {self.nginx.returncode}")
+        lines = [line for line in self.nginx_errors() if "setrlimit(RLIMIT_NOFILE" not in line]
+        if lines:
+            out.append(f"nginx logged {len(lines)} lines at level error or above, e.g. "
+                       + " | ".join(lines[:3]))
         return out
 
+    def nginx_errors(self):
+        """nginx's error log lines at [error], [crit], [alert], [emerg]."""
+        try:
+            with open(os.path.join(self.tmp, "nginx", "error.log"), encoding="utf-8",
+                      errors="replace") as f:
+                return [line.strip()[:300] for line in f
+                        if re.search(r"\[(error|crit|alert|emerg)\]", line)]
+        except OSError:
+            return []
+
     def stop_nginx(self):
-        if self.nginx is None:
-            return None
-        if self.nginx.poll() is None:
-            self.nginx.send_signal(3)  # SIGQUIT: graceful
-            try:
-                self.nginx.wait(20)
-            except subprocess.TimeoutExpired:
-                self.nginx.kill()
-                self.nginx.wait(10)
-        return self.nginx.returncode
+        return api.stop_process(self.nginx, signal.SIGQUIT, 20)  # SIGQUIT: graceful
 
     def stop(self):
         codes = {"nginx": self.stop_nginx()}
@@ -678,18 +713,19 @@ def run_point(cfg, setup, load, connections, mode, seconds):
     established = []
     t0 = time.monotonic()
     try:
-        for share in (0.3, 0.6, 0.9):  # sampled while the connections are open
-            wait = t0 + share * seconds - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
+        all_connected = None
+        while time.monotonic() < t0 + 0.95 * seconds:  # while the connections are open
+            time.sleep(0.5)
             established.append(established_by(proc.pid, setup.port))
+            if all_connected is None and established[-1] >= connections:
+                all_connected = time.monotonic() - t0
         out, err = proc.communicate(timeout=seconds + cfg["timeout"] + 60)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise BenchError(f"wrk -c{connections} did not finish")
     result = {"connections": connections, "mode": mode, "think_ms": think,
-              "established_samples": established,
+              "all_connected_seconds": all_connected, "established_samples": established,
               "established": max(established), "command": " ".join(
                   shlex.quote(c) for c in cmd[:-1]) + f" {setup.scheme}://127.0.0.1:PORT/"}
     result.update(cpu.stop())
@@ -840,7 +876,9 @@ def point_row(title, r):
     c = r.get("counts", {})
     lat = r["latency_ms"]
     mix = f"{c.get('diag_ok', 0):,} / {c.get('health_ok', 0):,}"
-    return (f"| {title} | {r['connections']:,} | {mode_text(r)} | {r['established']:,} | "
+    after = r.get("all_connected_seconds")
+    est = f"{r['established']:,}" + (f" (all after {after:.1f} s)" if after is not None else "")
+    return (f"| {title} | {r['connections']:,} | {mode_text(r)} | {est} | "
             f"{r['requests']:,} "
             f"({mix}) | {fmt(r['requests_per_sec'], 4)} | {fmt(lat['p50'])} | "
             f"{fmt(lat.get('p90'))} | {fmt(lat['p99'])} | {fmt(lat['max'])} | "
@@ -877,19 +915,25 @@ def ratio_lines(res):
     return out + ([""] if out else [])
 
 
+def ok_per_sec(r):
+    """2xx answers per second (requests/s counts the failed ones too)."""
+    c = r.get("counts", {})
+    return (c.get("diag_ok", 0) + c.get("health_ok", 0)) / r["seconds"] if r["seconds"] else 0
+
+
 def point_ratios(res, names, mode, n):
     base, out = names[0], []
     by = {name: next((r for r in res["setups"][name]["points"] if r["connections"] == n
                       and r.get("mode") == mode and "error" not in r), None)
           for name in names}
-    if by[base] is not None:
+    if by[base] is not None and ok_per_sec(by[base]) and by[base]["latency_ms"]["p99"]:
         for name in names[1:]:
             r = by[name]
             if r is None:
                 continue
             out.append(f"- {n:,} connections, {mode_text(r).split(',')[0]}, {name} against "
-                       f"{base}: requests/s "
-                       f"{r['requests_per_sec'] / by[base]['requests_per_sec']:.2f}x, p99 "
+                       f"{base}: 2xx answers/s "
+                       f"{ok_per_sec(r) / ok_per_sec(by[base]):.2f}x, p99 "
                        f"{r['latency_ms']['p99'] / by[base]['latency_ms']['p99']:.2f}x.")
     return out
 
@@ -929,13 +973,18 @@ def training_lines(res):
         *rows, ""]
 
 
-def render_block(res):
+NOTES_RE = re.compile(r"<!-- scale-notes -->\n(.*?)<!-- /scale-notes -->", re.S)
+DEFAULT_NOTES = "(hand-written remarks on the figures go here; bench/scale.py keeps them)\n"
+
+
+def render_block(res, notes=DEFAULT_NOTES):
     meta, cfg = res["meta"], res["meta"]["config"]
     m = meta["machine"]
     lines = [
         f"<!-- {SECTION} -->",
         "<!-- Written by bench/scale.py from bench/out/scale.json; the other benchmarks keep "
-        "this section as it is. -->",
+        "this section as it is. Edit only the text between the scale-notes markers, which "
+        "the script carries over. -->",
         HEADING, "",
         f"Produced by `{meta['command']}` on {meta['date']} (took "
         f"{meta['duration_seconds'] / 60:.1f} min; load average {m['loadavg_at_start'][0]:.1f} "
@@ -963,7 +1012,10 @@ def render_block(res):
         "(`POST /api/v1/diagnoses`, `store: false`, 32 KPIs, a GBDT trained at set-up on "
         f"{SIM_TRAIN_ROWS:,} rows of `healer simulate`), the others `GET /api/v1/health`. "
         "*established*: the most of wrk's connections to the front seen ESTABLISHED (its "
-        "sockets looked up in /proc/net/tcp) while it ran (sampled at 30, 60 and 90 % of the run). *answers*: 2xx answers "
+        "sockets looked up in /proc/net/tcp every 0.5 s while it ran), and how long after "
+        "wrk's start all of them were (connecting takes part of the run at the large points: "
+        "requests/s is over the whole run, failed answers included). "
+        "*answers*: 2xx answers "
         "counted by the Lua script, by kind. Latencies are wrk's (closed loop, so not "
         "corrected for coordinated omission; an answer slower than the timeout counts as a "
         "socket error `timeout` and not in the percentiles). *closed by healer*: the "
@@ -975,19 +1027,25 @@ def render_block(res):
         "deployment's processes (and their children: postgres backends, nginx workers), by "
         "wrk and by processes outside the benchmark. Load and servers share the 2 cores.",
         "", *points_table(res), "", *ratio_lines(res), *training_lines(res)]
-    notes = overload_notes(res)
-    if notes:
+    overload = overload_notes(res)
+    if overload:
         lines += ["Closed loop beyond what the set-up carries (reported, not counted as a "
-                  "failure):", ""] + [f"- {n}" for n in notes] + [""]
+                  "failure):", ""] + [f"- {n}" for n in overload] + [""]
     problems = res.get("errors") or []
     if problems:
         lines += ["Problems seen in this run:", ""] + [f"- {p}" for p in problems] + [""]
-    lines.append(f"<!-- /{SECTION} -->")
+    lines += ["<!-- scale-notes -->", notes.rstrip("\n"), "<!-- /scale-notes -->",
+              f"<!-- /{SECTION} -->"]
     return "\n".join(lines)
 
 
 def write_docs(res, cfg, docs_path):
-    block = render_block(res)
+    try:
+        with open(docs_path, encoding="utf-8") as f:
+            match = NOTES_RE.search(f.read())
+    except FileNotFoundError:
+        match = None
+    block = render_block(res, match.group(1) if match else DEFAULT_NOTES)
     if cfg["quick"]:
         target = os.path.join(cfg["out_dir"], "scale-quick.md")
         with open(target, "w", encoding="utf-8") as f:
@@ -1044,17 +1102,9 @@ def problems(res):
     return out
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description="healer scale-out benchmark (issue 13)")
-    p.add_argument("--entry", default="/usr/bin/python3 bench/scale.py",
-                   help="how the run was started, recorded in the report")
-    p.add_argument("--render-only", action="store_true",
-                   help="rewrite the section from bench/out/scale.json only")
-    return p.parse_args(argv)
-
-
 def main(argv):
-    args = parse_args(argv)
+    args = api.parse_bench_args(argv, "healer scale-out benchmark (issue 13)", "scale.py",
+                                "Scale-out (issue 13)", "scale.json")
     cfg = config_from_env(os.environ)
     out_json = os.path.join(cfg["out_dir"], "scale-quick.json" if cfg["quick"] else "scale.json")
     docs_path = os.path.join(REPO, "docs", "benchmarks.md")
