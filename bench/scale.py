@@ -211,7 +211,9 @@ def established_by(pid, port):
     except OSError:
         return 0
     want = f":{port:04X}"
-    count = 0
+    # A set: /proc/net/tcp is read in several reads, and sockets opened or
+    # closed meanwhile (nginx's upstream connections) can repeat lines.
+    found = set()
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(path, encoding="ascii") as f:
@@ -219,10 +221,10 @@ def established_by(pid, port):
                 for line in f:
                     fields = line.split()
                     if fields[3] == "01" and fields[2].endswith(want) and fields[9] in inodes:
-                        count += 1
+                        found.add(fields[9])
         except OSError:
             continue
-    return count
+    return len(found)
 
 
 def head_timeouts(ports):

@@ -10,7 +10,8 @@ instance downloads through the other and through nginx; PostgreSQL
 stopped for a few seconds under load: requests answer 503
 store_unavailable meanwhile (with Retry-After; never another error, never
 a hang) and the platform answers again once the cluster is back, without
-a manual step, the session still valid; kill -9 of a web instance under
+a manual step (the session still valid, every request of the next 20
+answered, a file stored and read); kill -9 of a web instance under
 load: nginx sends the requests to the other one, none fails, no session
 is lost; kill -9 of the worker running a training, KILLS times in a row
 (3 here, 20 in `make bench`: HEALER_SCALEOUT_KILLS): the next worker
@@ -21,7 +22,8 @@ all still there.
 Why this way: the faults of a deployment are process faults, so the test
 runs real processes (the PostgreSQL server, nginx, healer) and kills
 them; the deployment is built once for the module and the tests run in
-file order (the last ones kill processes the first ones need). Helpers
+file order (the later ones kill processes the earlier ones need; the
+database restart comes last, so a fault it leaves behind fails it alone). Helpers
 of test_workers.py (its deployment of web instances and workers on one
 store, its worker process, its mid-length training) are reused with the
 store in PostgreSQL.
@@ -221,34 +223,6 @@ def test_uploads_and_downloads_through_either_instance():
                   "dataset %d uploaded through %s downloads whole through %s" % (ds["id"], up.name, down.name), r)
 
 
-@harness.timeout(120)
-def test_database_restart_under_load_answers_503_then_recovers():
-    p = platform()
-    load = Load(p)
-    time.sleep(1)
-    p.cluster.run("stop")
-    time.sleep(OUTAGE_SECONDS)
-    p.cluster.run("start")
-    back = time.monotonic()
-    harness.wait_until(lambda: load.results and load.results[-1][1] == 200, RECOVERY_SECONDS,
-                       "the platform to answer again after PostgreSQL came back")
-    recovered = time.monotonic() - back
-    time.sleep(1)
-    results = load.stop()
-    counts = summary(results)
-    print("    %d requests: %s; answering again %.1f s after the restart" % (len(results), counts, recovered))
-    bad = [r for r in results if r[1] not in (200, 503)]
-    check(not bad, "only 200 or 503 under a database restart, never another status or a failed request",
-          bad[:5])
-    unavailable = [r for r in results if r[1] == 503]
-    check(unavailable, "requests during the outage answer 503", counts)
-    wrong = [r for r in unavailable if r[2] != "store_unavailable" or r[3] != "5"]
-    check(not wrong, "a 503 of the outage is store_unavailable with Retry-After: 5", wrong[:5])
-    slow = [r for r in results if r[4] > REQUEST_TIMEOUT - 1]
-    check(not slow, "no request hangs during the outage", slow[:5])
-    expect_json(p.client.get(API + "/auth/me"), 200, "the session survived the database restart")
-
-
 @harness.timeout(90)
 def test_kill9_of_a_web_instance_under_load_fails_over():
     p = platform()
@@ -288,6 +262,41 @@ def test_kill9_of_the_training_worker_hands_the_job_over():
             expect_json(c.get(API + "/models/%d" % m), 200, "round %d: the model %d of an earlier round" % (i, m))
         current = nxt
     print("    %d kills: %d jobs taken over, one model each" % (KILLS, len(models)))
+
+
+@harness.timeout(120)
+def test_database_restart_under_load_answers_503_then_recovers():
+    p = platform()
+    load = Load(p)
+    time.sleep(1)
+    p.cluster.run("stop")
+    time.sleep(OUTAGE_SECONDS)
+    p.cluster.run("start")
+    back = time.monotonic()
+    harness.wait_until(lambda: load.results and load.results[-1][1] == 200, RECOVERY_SECONDS,
+                       "the platform to answer again after PostgreSQL came back")
+    recovered = time.monotonic() - back
+    time.sleep(1)
+    results = load.stop()
+    counts = summary(results)
+    print("    %d requests: %s; answering again %.1f s after the restart" % (len(results), counts, recovered))
+    bad = [r for r in results if r[1] not in (200, 503)]
+    check(not bad, "only 200 or 503 under a database restart, never another status or a failed request",
+          bad[:5])
+    unavailable = [r for r in results if r[1] == 503]
+    check(unavailable, "requests during the outage answer 503", counts)
+    wrong = [r for r in unavailable if r[2] != "store_unavailable" or r[3] != "5"]
+    check(not wrong, "a 503 of the outage is store_unavailable with Retry-After: 5", wrong[:5])
+    slow = [r for r in results if r[4] > REQUEST_TIMEOUT - 1]
+    check(not slow, "no request hangs during the outage", slow[:5])
+    expect_json(p.client.get(API + "/auth/me"), 200, "the session survived the database restart")
+    after = [p.status("GET", API + "/auth/me", cookie=p.client.cookie)[0] for _ in range(20)]
+    check(after == [200] * 20, "once back, every request is answered: no connection of the pools "
+          "left broken by the restart", after)
+    data = harness.simulate(samples=200, features=5, classes=3, seed=12)
+    ds = harness.upload_dataset(p.client, data, name="after-restart")
+    r = p.client.get(API + "/datasets/%d/download" % ds["id"])
+    check(r.status == 200 and r.body == data, "a file stored after the restart downloads whole", r)
 
 
 def close_platform():
