@@ -357,17 +357,24 @@ class Server:
 
     def stop(self):
         """SIGTERM, then the exit code (None if it had to be killed)."""
-        if self.proc is None:
+        return stop_process(self.proc)
+
+
+def stop_process(proc, sig=signal.SIGTERM, limit=60):
+    """Sends `sig` to a child process still running and waits at most
+    `limit` seconds: its exit code, or None when it had to be killed (or
+    was never started)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                return None
-        return self.proc.returncode
+    return proc.returncode
 
 
 def add_admin(cfg, data_dir):
@@ -953,13 +960,20 @@ def problems(res):
     return out
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description="healer serve REST API benchmark")
-    p.add_argument("--entry", default="/usr/bin/python3 bench/api.py",
+def parse_bench_args(argv, description, script, section, json_name):
+    """The command line of the web benchmarks (this one, bench/scale.py):
+    --entry (how the run was started) and --render-only."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--entry", default=f"/usr/bin/python3 bench/{script}",
                    help="how the run was started, recorded in the report")
     p.add_argument("--render-only", action="store_true",
-                   help="rewrite the Web API section from bench/out/api.json only")
+                   help=f"rewrite the {section} section from bench/out/{json_name} only")
     return p.parse_args(argv)
+
+
+def parse_args(argv):
+    return parse_bench_args(argv, "healer serve REST API benchmark", "api.py", "Web API",
+                            "api.json")
 
 
 def main(argv):

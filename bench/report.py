@@ -34,10 +34,10 @@ DEFAULT_NOTES = "(hand-written remarks go here; the generator keeps them)\n"
 # bench/mlp.py, "learners" by bench/learners.py, "robust" by
 # bench/robust.py, "feedback" by bench/feedback.py, "explain" by
 # bench/explain.py, "rca" by bench/rca.py, "crypt" by bench/crypt.py,
-# "blob_pg" by hand from bench/blob_pg.sh.
+# "blob_pg" by hand from bench/blob_pg.sh, "scale" by bench/scale.py.
 KEPT_SECTIONS = ("api", "results_page", "drift", "forest", "mlp", "learners", "robust",
                  "feedback", "explain", "rca", "slow_clients", "crypt", "ingest",
-                 "blob_pg")
+                 "blob_pg", "scale")
 NOTES_HEADING = "## Notes"
 
 

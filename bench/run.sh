@@ -61,6 +61,18 @@
 # section (quick: 40 incidents per shape, bench/out/rca-quick.{json,md});
 # a few minutes.
 #   BENCH_RCA_ONLY=1      run bench/rca.py alone
+# bench/scale.py (issue 13) runs every deployment set-up side by side under
+# 100, 1,000 and 10,000 keep-alive connections of wrk (diagnoses + health),
+# then queries under a training at full CPU, and writes the "Scale-out
+# (issue 13)" section (quick: 100 and 1,000 connections, 3 s,
+# bench/out/scale-quick.{json,md}); a few minutes.
+#   BENCH_SCALE_ONLY=1    run bench/scale.py alone
+#   BENCH_SCALE_SETUPS, BENCH_SCALE_POINTS, BENCH_SCALE_SECONDS,
+#   BENCH_SCALE_DIAG_PERCENT, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TRAINING,
+#   BENCH_SCALE_TRAIN_CONNECTIONS: see bench/scale.py
+# After it, the long version of the scale-out fault test: kill -9 of the
+# worker running a training, 20 times in a row (3 in make test).
+#   BENCH_SCALE_KILLS=N   how many (default 20; 0 skips it)
 # Re-render docs/benchmarks.md from the last results only:
 #   /usr/bin/python3 bench/compare.py --render-only
 set -e
@@ -88,6 +100,17 @@ fi
 if [ "${BENCH_RCA_ONLY:-0}" = 1 ]; then
     exec /usr/bin/python3 bench/rca.py --entry "$entry"
 fi
+scale_kills() {
+    [ "${BENCH_SCALE_KILLS:-20}" -gt 0 ] || return 0
+    HEALER_SCALEOUT_KILLS=${BENCH_SCALE_KILLS:-20} HEALER_API_BUDGET=1200 \
+        /usr/bin/python3 tests/api/test_scaleout.py \
+        test_kill9_of_the_training_worker_hands_the_job_over
+}
+if [ "${BENCH_SCALE_ONLY:-0}" = 1 ]; then
+    /usr/bin/python3 bench/scale.py --entry "$entry"
+    scale_kills
+    exit 0
+fi
 make --no-print-directory build/bench/results_page
 /usr/bin/python3 bench/results_page.py --entry "$entry"
 if [ "${BENCH_RESULTS_ONLY:-0}" = 1 ]; then
@@ -108,4 +131,6 @@ fi
 /usr/bin/python3 bench/mlp.py --entry "$entry"
 /usr/bin/python3 bench/learners.py --entry "$entry"
 /usr/bin/python3 bench/rca.py --entry "$entry"
+/usr/bin/python3 bench/scale.py --entry "$entry"
+scale_kills
 exec /usr/bin/python3 bench/api.py --entry "$entry"
