@@ -15,7 +15,11 @@ two web instances on the store accept each other's sessions and CSRF
 tokens; a training that fails in the worker raises the admins'
 notification and its alert there; a data directory's server.key of an
 earlier version becomes the
-store's CSRF key, so the tokens it signed stay valid; `healer rekey` of
+store's CSRF key, so the tokens it signed stay valid; a worker whose
+data key does not open the store's shared key (another key file, or none
+and a key of its own made in its data directory) refuses to start naming
+data-key-file, and a worker started first puts that key, so a web
+instance with another key is refused; `healer rekey` of
 the shared store and blobs re-seals that key, so sessions survive it.
 
 Why this way: only real processes show that nothing of a job's life hides
@@ -204,6 +208,48 @@ def test_rekey_reseals_the_shared_csrf_key():
                     200, "the session and CSRF token from before the rotation")
         r = c.get(API + "/datasets/%d/download" % ds["id"])
         check(r.status == 200, "the shared blobs were re-encrypted", r)
+    finally:
+        dep.close()
+
+
+@harness.timeout(60)
+def test_worker_with_another_data_key_refuses_to_start():
+    dep = Deployment()
+    try:
+        dep.serve()  # puts the shared CSRF key, sealed under dep.key
+        other = os.path.join(dep.root, "other.key")
+        check(harness.run_healer(["key", "new", "--out", other]).returncode == 0, "key new")
+        for name, args in (("wrong-key", ["--data-key-file", other]), ("own-key", [])):
+            cmd = ["worker", "--data-dir", os.path.join(dep.root, name), "--store", dep.store,
+                   "--blobs", dep.blobs] + args
+            p = harness.run_healer(cmd, timeout=30)
+            check(p.returncode != 0, "%s: a worker without the deployment's data key refuses "
+                  "to start" % name, p.stdout + p.stderr)
+            check("data-key-file" in p.stderr and "running up to" not in p.stdout,
+                  "%s: it says why, naming data-key-file, before claiming anything" % name,
+                  p.stderr)
+    finally:
+        dep.close()
+
+
+@harness.timeout(60)
+def test_first_worker_puts_the_key_a_web_instance_then_checks():
+    dep = Deployment()
+    try:
+        dep.worker("first")  # no web instance yet: the worker puts the key
+        other = os.path.join(dep.root, "other.key")
+        check(harness.run_healer(["key", "new", "--out", other]).returncode == 0, "key new")
+        s = harness.Server(users=(), name="web-wrong",
+                           args=["--no-workers", "--store", dep.store, "--blobs", dep.blobs,
+                                 "--data-key-file", other])
+        try:
+            s.start(wait=False)
+            rc = s.proc.wait(30)
+            text = s.stderr_text() + s.stdout_text()
+        finally:
+            s.close()
+        check(rc != 0 and "data-key-file" in text,
+              "a web instance with another key than the first worker's is refused", text)
     finally:
         dep.close()
 

@@ -87,6 +87,14 @@ hs_status hs_shared_csrf_key(const hs_app *app, const uint8_t *initial,
     return st;
 }
 
+hs_status hs_shared_secrets_check(const hs_app *app, hs_error *err)
+{
+    uint8_t key[HS_APP_KEY_BYTES];
+    hs_status st = hs_shared_csrf_key(app, NULL, key, NULL, err);
+    sodium_memzero(key, sizeof key);
+    return st;
+}
+
 hs_status hs_shared_rekey(const hs_app *app, unsigned *rekeyed, hs_error *err)
 {
     static const char *const SECRETS[] = {HS_SETTING_CSRF_KEY};

@@ -35,6 +35,16 @@
 hs_status hs_shared_csrf_key(const hs_app *app, const uint8_t *initial,
                              uint8_t *key, int *took_initial, hs_error *err);
 
+/* Checks that this process holds the deployment's data key: the shared
+ * CSRF key opens under app->keys (hs_shared_csrf_key with no initial key,
+ * the key itself wiped). `healer worker` calls it at start, as serve loads
+ * the key: a worker with another data key would claim and fail every job.
+ * When no process has put the key yet it is made here (put_new), so the
+ * first process of any kind, web instance or worker, sets the deployment's
+ * key and every later one is checked against it. Errors: those of
+ * hs_shared_csrf_key (HS_ERR_CORRUPT naming data-key-file). */
+hs_status hs_shared_secrets_check(const hs_app *app, hs_error *err);
+
 /* Seals every shared secret again under app->keys->current (opened under
  * current or previous): `healer rekey`'s part for the settings. *rekeyed
  * (may be NULL) counts what was rewritten; a missing secret is not an

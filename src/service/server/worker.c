@@ -9,6 +9,7 @@
 #include "domain/alerts.h"
 #include "domain/auth.h"
 #include "domain/runner.h"
+#include "domain/shared_secrets.h"
 #include "healer/version.h"
 #include "server/process.h"
 #include "server/worker.h"
@@ -38,6 +39,8 @@ hs_status hs_worker_start(const hs_server_config *cfg, FILE *console,
     if ((st = hs_process_open(&w->cfg, "healer worker", &w->lock, &w->dd,
                               err)) != HS_OK ||
         (st = hs_process_app(&w->app, &w->cfg, w->dd, err)) != HS_OK ||
+        /* Before any job is claimed: a wrong data key fails them all. */
+        (st = hs_shared_secrets_check(&w->app, err)) != HS_OK ||
         (st = hs_alerts_start(w->app.alerts, err)) != HS_OK)
         goto fail;
     hs_process_recover_jobs(&w->app);
