@@ -330,6 +330,21 @@ def test_client_address_behind_trusted_proxy():
         check(got == [401, 401, 429], "without --trusted-proxy X-Forwarded-For is ignored", got)
 
 
+def test_client_address_behind_trusted_proxy_range():
+    """--trusted-proxy takes CIDR ranges (a Kubernetes ingress
+    controller's pod range, whose addresses change): a request from
+    127.0.0.1 with 127.0.0.0/8 trusted is counted as its X-Forwarded-For
+    address; a range the peer is not in leaves the header ignored."""
+    args = ["--login-rate", "2", "--trusted-proxy", "fd00::/8, 127.0.0.0/8"]
+    with harness.Server(name="behind a proxy range", users=(), args=args) as s:
+        got = login_statuses(s, "203.0.113.1", 3) + login_statuses(s, "203.0.113.2", 1)
+        check(got == [401, 401, 429, 401], "each client behind the range is counted apart", got)
+    args = ["--login-rate", "2", "--trusted-proxy", "10.0.0.0/8"]
+    with harness.Server(name="outside the range", users=(), args=args) as s:
+        got = login_statuses(s, "203.0.113.1", 2) + login_statuses(s, "203.0.113.2", 1)
+        check(got == [401, 401, 429], "a peer outside the range: X-Forwarded-For ignored", got)
+
+
 def test_client_address_from_last_forwarded_line():
     """A proxy that adds its own X-Forwarded-For line (HAProxy's option
     forwardfor) leaves the client's line first: the client address is the
@@ -352,7 +367,8 @@ def test_client_address_from_last_forwarded_line():
 
 def test_trusted_proxy_refused_when_malformed():
     for value, words in (("10.0.0.1,", "separated by commas"), ("proxy.example", "is not an IP address"),
-                         (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16")):
+                         (",".join(["10.0.0.%d" % i for i in range(17)]), "at most 16"),
+                         ("10.1.2.3/8", "the range is 10.0.0.0/8"), ("fd00::/129", "prefix length")):
         rc, err = refused_start(["--trusted-proxy", value])
         check(rc == 2 and "trusted-proxy" in err and words in err,
               "--trusted-proxy %r must be a usage error saying %r" % (value, words), err)

@@ -551,6 +551,22 @@ def check_container(c, pod, env_keys, docker, image, what):
     return argv
 
 
+def check_trusted_proxy(argv, c, configmaps, what):
+    """The web pods trust the Ingress controller's pod range: a non-empty
+    HEALER_TRUSTED_PROXY of their ConfigMap that healer serve accepts
+    (empty, every client would count as the controller for the login
+    limit)."""
+    check(flag_value(argv, "--trusted-proxy") == "$(HEALER_TRUSTED_PROXY)",
+          "%s: --trusted-proxy $(HEALER_TRUSTED_PROXY)" % what, argv)
+    names = [(r.get("configMapRef") or {}).get("name") for r in c.get("envFrom") or []]
+    value = next((configmaps[n]["HEALER_TRUSTED_PROXY"] for n in names
+                  if "HEALER_TRUSTED_PROXY" in configmaps.get(n, {})), "")
+    check(value, "%s: HEALER_TRUSTED_PROXY is empty (give the cluster's pod range)" % what)
+    p = harness.run_healer(["serve", "--trusted-proxy", value, "--listen", "-"], timeout=20)
+    check("trusted-proxy" not in p.stderr and "listen" in p.stderr,
+          "%s: healer serve refuses HEALER_TRUSTED_PROXY %r" % (what, value), p.stderr)
+
+
 def check_k8s(texts, docker, image_ref):
     docs = k8s_docs(texts)
     kinds = {}
@@ -602,6 +618,7 @@ def check_k8s(texts, docker, image_ref):
                       "%s: %s probes port %s, healer listens on %d" % (dname, probe, get.get("port"), port))
             ports = named
             web_labels = labels
+            check_trusted_proxy(argv, c, configmaps, dname)
     check(web_labels, "deploy/k8s: no Deployment runs healer serve")
     services = {d["metadata"]["name"]: d for d in kinds.get("Service", [])}
     selected = [n for n, s in services.items() if matches((s["spec"].get("selector") or {}), web_labels)]
@@ -798,6 +815,10 @@ BREAKAGES = (
     ("k8s", "pdb.yaml", "apiVersion: policy/v1", "apiVersion: policy/v1beta1", "apiVersion"),
     ("k8s", "pdb.yaml", "  name: healer-web\n", "  nam: healer-web\n", "metadata.name"),
     ("k8s", "web.yaml", "- $(HEALER_PUBLIC_URL)", "- $(HEALER_URL)", "env variable"),
+    ("k8s", "config.yaml", 'HEALER_TRUSTED_PROXY: "10.244.0.0/16"', 'HEALER_TRUSTED_PROXY: ""',
+     "trusted proxy empty"),
+    ("k8s", "config.yaml", 'HEALER_TRUSTED_PROXY: "10.244.0.0/16"',
+     'HEALER_TRUSTED_PROXY: "10.244.0.1/16"', "trusted proxy malformed"),
     ("k8s", "kustomization.yaml", "  - pdb.yaml\n", "", "kustomization resources"),
     ("k8s", "web.yaml", 'command: ["install"', 'command: ["sh-install"', "init command"),
 )

@@ -123,10 +123,47 @@ static void trusted_proxy_lists(void **state)
     assert_memory_equal(p.addr[0], mapped, 16);
     static const char *const BAD[] = {
         ",",     "10.0.0.1,", ",10.0.0.1",  "10.0.0.1,,10.0.0.2",
-        "proxy", " ",         "10.0.0.0/8", "10.0.0.256"};
+        "proxy", " ",         "10.0.0.256", "10.0.0.0/33",
+        "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "fd00::/129",
+        "10.1.2.3/8", "fd00::1/8", "/8", "10.0.0.0/ 8"};
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++)
         assert_int_equal(hs_http_proxies_parse(BAD[i], NULL, &err),
                          HS_ERR_INVALID);
+    /* Ranges: IPv4 (v4-mapped, so 96 more bits) and IPv6. */
+    assert_int_equal(hs_http_proxies_parse("10.0.0.0/8, fd00::/8,"
+                                           "192.0.2.7/32,0.0.0.0/0",
+                                           &p, &err),
+                     HS_OK);
+    assert_int_equal(p.n, 4);
+    assert_int_equal(p.bits[0], 104);
+    assert_int_equal(p.bits[1], 8);
+    unsigned char a[16];
+    assert_int_equal(hs_http_proxies_parse("10.0.0.0/8,fd00::/8", &p, &err),
+                     HS_OK);
+    static const struct {
+        const char *ip;
+        int trusted;
+    } IN[] = {{"10.0.0.0", 1},        {"10.255.255.255", 1},
+              {"10.1.2.3", 1},        {"11.0.0.0", 0},
+              {"9.255.255.255", 0},   {"fd12:3456::1", 1},
+              {"fe00::1", 0},         {"::ffff:10.9.9.9", 1},
+              {"::a00:1", 0}, /* 10.0.0.1's bits, not v4-mapped */};
+    for (size_t i = 0; i < sizeof IN / sizeof *IN; i++) {
+        assert_int_equal(hs_ip_from_text(IN[i].ip, a), 0);
+        assert_int_equal(hs_http_proxies_has(&p, a), IN[i].trusted);
+    }
+    assert_int_equal(hs_http_proxies_parse("10.1.2.3/8", NULL, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "the range is 10.0.0.0/8"));
+    assert_int_equal(hs_http_proxies_parse("10.0.0.0/33", NULL, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "0..32"));
+    /* A lone address is itself only. */
+    assert_int_equal(hs_http_proxies_parse("10.0.0.2", &p, &err), HS_OK);
+    assert_int_equal(hs_ip_from_text("10.0.0.3", a), 0);
+    assert_int_equal(hs_http_proxies_has(&p, a), 0);
+    assert_int_equal(hs_ip_from_text("10.0.0.2", a), 0);
+    assert_int_equal(hs_http_proxies_has(&p, a), 1);
     char many[512] = "";
     for (int i = 0; i <= HS_HTTP_PROXIES_MAX; i++)
         snprintf(many + strlen(many), sizeof many - strlen(many), "%s10.0.0.%d",

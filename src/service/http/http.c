@@ -352,8 +352,64 @@ static size_t trimmed(const char *text, size_t n, char *out, size_t cap)
 static hs_status list_refused(const char *list, hs_error *err)
 {
     return hs_fail(err, HS_ERR_INVALID,
-                   "expected IP addresses separated by commas, got '%.100s'",
+                   "expected IP addresses or CIDR ranges separated by commas, "
+                   "got '%.100s'",
                    list);
+}
+
+/* Whether addr's first `bits` bits are those of net. */
+static int prefix_equal(const unsigned char *net, const unsigned char *addr,
+                        unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+    if (memcmp(net, addr, whole))
+        return 0;
+    unsigned char mask = (unsigned char)(0xff00u >> rest);
+    return !rest || ((net[whole] ^ addr[whole]) & mask) == 0;
+}
+
+/* One item, "ADDR" or "ADDR/LEN", into addr and *bits (of the 128 of the
+ * v4-mapped form: an IPv4 /LEN is 96 + LEN). A range with bits set past
+ * its length (10.1.2.3/8) is refused: it is a typo or a misunderstanding,
+ * and the network meant is named. */
+static hs_status proxy_item(char *one, unsigned char addr[16], unsigned *bits,
+                            hs_error *err)
+{
+    char *slash = strchr(one, '/');
+    unsigned long len = 128;
+    if (slash) {
+        char *end = NULL;
+        *slash = '\0';
+        errno = 0;
+        len = strtoul(slash + 1, &end, 10);
+        if (slash[1] < '0' || slash[1] > '9' || *end || errno || len > 128)
+            return hs_fail(err, HS_ERR_INVALID,
+                           "'%s/%s': the prefix length is not a number of "
+                           "bits (0..32 for IPv4, 0..128 for IPv6)",
+                           one, slash + 1);
+    }
+    if (!ip_bytes(one, addr))
+        return hs_fail(err, HS_ERR_INVALID, "'%s' is not an IP address", one);
+    int v4 = !strchr(one, ':'); /* ::ffff:a.b.c.d counts in IPv6 bits */
+    if (slash && v4 && len > 32)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "'%s/%lu': an IPv4 prefix length is 0..32", one, len);
+    *bits = (unsigned)(slash && v4 ? 96 + len : len);
+    unsigned char net[16] = {0};
+    memcpy(net, addr, *bits / 8);
+    if (*bits % 8)
+        net[*bits / 8] =
+            addr[*bits / 8] & (unsigned char)(0xff00u >> (*bits % 8));
+    if (memcmp(net, addr, 16)) {
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? net + 12 : net, text,
+                  sizeof text);
+        return hs_fail(err, HS_ERR_INVALID,
+                       "'%s/%lu' has bits set past its prefix: the range is "
+                       "%s/%lu",
+                       one, len, text, len);
+    }
+    return HS_OK;
 }
 
 hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
@@ -361,17 +417,20 @@ hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
 {
     hs_http_proxies parsed = {0};
     const char *p = list ? list : "";
-    while (*p) { /* one address and its comma; "" = no proxy */
-        char one[INET6_ADDRSTRLEN];
+    while (*p) { /* one address or range and its comma; "" = no proxy */
+        char one[INET6_ADDRSTRLEN + 4]; /* and "/128" */
         size_t len = strcspn(p, ",");
         if (!trimmed(p, len, one, sizeof one))
             return list_refused(list, err);
         if (parsed.n == HS_HTTP_PROXIES_MAX)
-            return hs_fail(err, HS_ERR_INVALID, "at most %d addresses",
+            return hs_fail(err, HS_ERR_INVALID,
+                           "at most %d addresses or ranges",
                            HS_HTTP_PROXIES_MAX);
-        if (!ip_bytes(one, parsed.addr[parsed.n++]))
-            return hs_fail(err, HS_ERR_INVALID, "'%s' is not an IP address",
-                           one);
+        hs_status st = proxy_item(one, parsed.addr[parsed.n],
+                                  &parsed.bits[parsed.n], err);
+        if (st != HS_OK)
+            return st;
+        parsed.n++;
         p += len;
         if (*p == ',' && !*++p) /* a trailing comma: an empty last item */
             return list_refused(list, err);
@@ -379,6 +438,15 @@ hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
     if (out)
         *out = parsed;
     return HS_OK;
+}
+
+int hs_http_proxies_has(const hs_http_proxies *proxies,
+                        const unsigned char addr[16])
+{
+    for (size_t i = 0; i < proxies->n; i++)
+        if (prefix_equal(proxies->addr[i], addr, proxies->bits[i]))
+            return 1;
+    return 0;
 }
 
 /* Keeps the value of the last X-Forwarded-For line: a proxy that adds a
@@ -401,13 +469,10 @@ static void forwarded_client(const hs_http *h, struct MHD_Connection *conn,
                              char *client, size_t cap)
 {
     unsigned char peer[16], bin[16];
-    size_t i = 0;
     if (!h->proxies.n || !ip_bytes(client, peer))
         return;
-    while (i < h->proxies.n && memcmp(h->proxies.addr[i], peer, 16))
-        i++;
     const char *xff = NULL;
-    if (i < h->proxies.n)
+    if (hs_http_proxies_has(&h->proxies, peer))
         MHD_get_connection_values(conn, MHD_HEADER_KIND, last_xff_line, &xff);
     if (!xff)
         return;

@@ -205,17 +205,28 @@ typedef struct hs_http_config {
 
 #define HS_HTTP_PROXIES_MAX 16
 
-/* Trusted proxies' addresses (IPv4 as v4-mapped IPv6). */
+/* Trusted proxies: addresses and ranges (IPv4 as v4-mapped IPv6, its
+ * prefix length plus 96; a lone address is a /128). Compare with
+ * hs_http_proxies_has, never addr alone. */
 typedef struct hs_http_proxies {
     size_t n;
     unsigned char addr[HS_HTTP_PROXIES_MAX][16];
+    unsigned bits[HS_HTTP_PROXIES_MAX];
 } hs_http_proxies;
 
-/* Parses "ADDR[,ADDR...]" (IPv4 or IPv6 literals, spaces around commas
- * allowed, at most HS_HTTP_PROXIES_MAX; "" = none) into *out (may be NULL
- * to only check). HS_ERR_INVALID names the bad item. */
+/* Parses "ITEM[,ITEM...]" into *out (may be NULL to only check): each
+ * item an IPv4 or IPv6 address or a CIDR range of them (10.0.0.0/8,
+ * fd00::/8 - a Kubernetes cluster's pod range, where ingress controllers
+ * change address), spaces around commas allowed, at most
+ * HS_HTTP_PROXIES_MAX; "" = none. HS_ERR_INVALID names the bad item (not
+ * an address, a prefix length out of range, bits set past the prefix). */
 hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
                                 hs_error *err);
+
+/* 1 when addr (16 bytes, IPv4 v4-mapped) is one of the proxies or in one
+ * of their ranges, else 0. */
+int hs_http_proxies_has(const hs_http_proxies *proxies,
+                        const unsigned char addr[16]);
 
 /* The GnuTLS priority string of HTTPS: TLS 1.3 and 1.2 only, AES-GCM and
  * ChaCha20-Poly1305 (AEAD) only, forward-secret (EC)DHE key exchange only,

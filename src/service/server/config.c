@@ -104,7 +104,7 @@ static const key_spec KEYS[] = {
     B("allow-plain-http", allow_plain_http, "false",
       "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
     T("trusted-proxy", trusted_proxy, "",
-      "comma-separated IP addresses of proxies whose X-Forwarded-For names the client"),
+      "comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8) of proxies whose X-Forwarded-For names the client"),
     T("smtp-url", smtp_url, "",
       "mail relay for alerts: smtp://HOST:PORT (STARTTLS; required off loopback or with credentials) or smtps://HOST:PORT; empty = no mail"),
     T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),
