@@ -14,7 +14,7 @@
  * while the run holds the lease, and is shown while the job runs. A failed
  * run tells the admins with its type's notice and kind, or the runner's.
  * News from the store that a job was queued elsewhere wakes idle workers
- * at once.
+ * at once, and while it comes they do not poll the store every second.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -636,30 +636,61 @@ static double seconds_queued(node *n, hs_id id)
     }
 }
 
-/* A job queued by another process (node a has no runner, so nothing wakes
- * node b's workers but the store's news) starts at once, not at the idle
- * workers' next look a second later: five in a row all within 0.3 s
- * (by polling alone, 0.3^5 = 0.2 % of the time). */
-static void news_of_queued_jobs_wakes_the_workers(void **state)
+static atomic_int claims_made;
+static hs_store_job_ops real_jobs;
+
+static hs_status counted_claim(void *impl, const char *worker_id,
+                               const char *types_json, int64_t now,
+                               int64_t lease_seconds, hs_job_rec *out,
+                               hs_error *err)
 {
-    fixture *f = *state;
+    atomic_fetch_add(&claims_made, 1);
+    return real_jobs.claim_next_fair(impl, worker_id, types_json, now,
+                                     lease_seconds, out, err);
+}
+
+/* The store with news of queued jobs: SQLite's, with news_wait and the
+ * claims counted. */
+typedef struct news_store {
+    hs_store_job_ops jobs;
+    hs_store_ops ops;
+    hs_store store;
+} news_store;
+
+/* Starts node b's runner (one worker, 2 s leases) on f's store with news
+ * (ns, which must outlive it); node a has no runner, so nothing wakes b's
+ * workers but the store's news. */
+static void news_node(fixture *f, news_store *ns)
+{
     hs_error err = {0};
     hs_store *real = NULL;
     assert_int_equal(hs_store_open(f->url, &real, &err), HS_OK);
-    hs_store_job_ops jobs = *real->ops->jobs;
-    jobs.wait_queued = news_wait;
-    hs_store_ops ops = *real->ops;
-    ops.jobs = &jobs;
-    hs_store with_news = {&ops, real->impl};
+    real_jobs = *real->ops->jobs;
+    ns->jobs = *real->ops->jobs;
+    ns->jobs.wait_queued = news_wait;
+    ns->jobs.claim_next_fair = counted_claim;
+    ns->ops = *real->ops;
+    ns->ops.jobs = &ns->jobs;
+    ns->store = (hs_store){&ns->ops, real->impl};
     node *b = &f->b;
     b->store = real; /* node_close closes it */
-    b->app.store = &with_news;
+    b->app.store = &ns->store;
     b->app.clock = hs_clock_system();
     b->app.job_types = TYPES;
     b->app.limits.max_queued_jobs = 100;
     hs_runner_config rc = {1, 1, 0, 2};
     assert_int_equal(hs_runner_start(&b->app, &rc, &b->runner, &err), HS_OK);
     b->app.runner = b->runner;
+}
+
+/* A job queued by another process starts at once, not at the idle
+ * workers' next look a second later: five in a row all within 0.3 s
+ * (by polling alone, 0.3^5 = 0.2 % of the time). */
+static void news_of_queued_jobs_wakes_the_workers(void **state)
+{
+    fixture *f = *state;
+    news_store ns;
+    news_node(f, &ns);
     sleep_ms(1200); /* the idle worker's first look is over */
     for (int i = 0; i < 5; i++) {
         hs_id id = submit(&f->a, &f->owner, 10);
@@ -671,6 +702,29 @@ static void news_of_queued_jobs_wakes_the_workers(void **state)
         sleep_ms(150);
     }
     assert_true(atomic_load(&news_waits) >= 5);
+}
+
+/* With news, an idle worker does not poll the store every second: over
+ * 3.5 s it claims at start and after the first news (an unknown store
+ * may have none), not 4 times; it stays healthy (its heartbeat goes on),
+ * and a job whose news came still starts at once. */
+static void idle_workers_do_not_poll_a_store_with_news(void **state)
+{
+    fixture *f = *state;
+    news_store ns;
+    atomic_store(&claims_made, 0);
+    news_node(f, &ns);
+    sleep_ms(3500);
+    int made = atomic_load(&claims_made);
+    if (made > 2)
+        fail_msg("an idle worker claimed %d times in 3.5 s with news", made);
+    hs_error err = {0};
+    assert_int_equal(hs_runner_check(f->b.runner, hl_clock_monotonic(), &err),
+                     HS_OK);
+    hs_id id = submit(&f->a, &f->owner, 10);
+    news_tell();
+    assert_true(seconds_queued(&f->a, id) < 0.3);
+    wait_finished(&f->a, &id, 1, 5);
 }
 
 int main(void)
@@ -698,6 +752,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(news_of_queued_jobs_wakes_the_workers,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            idle_workers_do_not_poll_a_store_with_news, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,11 @@ struct hs_runner {
     pthread_cond_t keeper_wake; /* the keeper and a failing wait for news
                                    wait on it (stop only) */
     int stopping;               /* guarded by lock */
+    uint64_t wakes;             /* guarded by lock: hs_runner_wake calls */
+    /* 1 while the wait for news really waits (the store has notifications
+     * and they work): idle workers then look only every
+     * HS_RUNNER_IDLE_POLL_NEWS seconds. */
+    atomic_int news_live;
     uint64_t claims;            /* guarded by lock: claims made so far */
     pthread_t *threads;
     slot *slots;
@@ -294,6 +299,27 @@ static int claim(hs_runner *r, slot *s, hs_job_rec *job)
     return 1;
 }
 
+/* An idle worker's wait for work: until a wake (a job queued here, news
+ * of one queued elsewhere, jobs taken back), a stop, or its next look -
+ * in a second, or HS_RUNNER_IDLE_POLL_NEWS seconds while the store's news
+ * works (the look is then only a safety net). The heartbeat goes on every
+ * second either way, for hs_runner_check. Called with r->lock held. */
+static void idle_wait_locked(hs_runner *r, slot *s)
+{
+    uint64_t wakes = r->wakes;
+    double t0 = hl_clock_monotonic();
+    for (;;) {
+        double limit = atomic_load(&r->news_live)
+                           ? (double)HS_RUNNER_IDLE_POLL_NEWS
+                           : 1.0;
+        double left = limit - (hl_clock_monotonic() - t0);
+        if (r->stopping || r->wakes != wakes || left <= 0)
+            return;
+        wait_locked(r, &r->wake, left < 1.0 ? left : 1.0);
+        atomic_store(&s->beat_ms, now_ms());
+    }
+}
+
 typedef struct worker_arg {
     hs_runner *r;
     slot *s;
@@ -308,8 +334,7 @@ static void *worker_main(void *arg)
         atomic_store(&wa.s->beat_ms, now_ms());
         if (!claim(wa.r, wa.s, &job)) {
             pthread_mutex_lock(&wa.r->lock);
-            if (!wa.r->stopping)
-                wait_locked(wa.r, &wa.r->wake, 1.0);
+            idle_wait_locked(wa.r, wa.s);
             pthread_mutex_unlock(&wa.r->lock);
             continue;
         }
@@ -383,10 +408,13 @@ static void *keeper_main(void *arg)
 
 /* Waits for news that a job was queued by any process sharing the store
  * (store.h's wait_queued: PostgreSQL's LISTEN/NOTIFY) and wakes the idle
- * workers at once, instead of their next look a second later. A store
- * that has no news answers at once: the thread ends, and the workers'
- * one-second look finds other processes' jobs. A failed wait is logged
- * once per run of failures and retried a second later. */
+ * workers at once; while it works, their own look for work slows to a
+ * safety poll (news_live). A store that has no news answers at once: the
+ * thread ends, and the workers' one-second look finds other processes'
+ * jobs. A failed wait is logged once per run of failures and retried a
+ * second later; meanwhile the workers look every second again (woken so
+ * that they start at once), and once it works again they are woken for
+ * what was queued while no news came. */
 static void *news_main(void *arg)
 {
     hs_runner *r = arg;
@@ -399,7 +427,7 @@ static void *news_main(void *arg)
                                                 &notified, &err);
         if (st == HS_OK && notified) {
             hs_runner_wake(r);
-        } else if (st == HS_OK &&
+        } else if (st == HS_OK && !atomic_load(&r->news_live) &&
                    hl_clock_monotonic() - t0 < NEWS_WAIT_MS / 2000.0) {
             hs_log(HS_LOG_DEBUG,
                    "the store has no news of queued jobs: idle workers look "
@@ -412,6 +440,8 @@ static void *news_main(void *arg)
                    json_pack("{s:s}", "error", err.message));
         if (st == HS_OK && failing)
             hs_log(HS_LOG_INFO, "news of queued jobs back", NULL);
+        if (atomic_exchange(&r->news_live, st == HS_OK) != (st == HS_OK))
+            hs_runner_wake(r); /* news came back, or stopped coming */
         failing = st != HS_OK;
         if (failing) { /* never spin on a store that fails at once */
             pthread_mutex_lock(&r->lock);
@@ -514,6 +544,7 @@ void hs_runner_wake(hs_runner *r)
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
+    r->wakes++;
     pthread_cond_broadcast(&r->wake);
     pthread_mutex_unlock(&r->lock);
 }

@@ -68,6 +68,13 @@ void hs_runner_cancel(hs_runner *r, hs_id job_id);
 /* Number of jobs running in this runner (0 for NULL). */
 unsigned hs_runner_running(hs_runner *r);
 
+/* While the store has news of queued jobs (PostgreSQL's LISTEN/NOTIFY,
+ * store.h's wait_queued), an idle worker looks for work on its own only
+ * this often (seconds): news wakes it, the look is a safety net for news
+ * lost. Without news (SQLite), or while the wait for news fails, it looks
+ * every second. */
+#define HS_RUNNER_IDLE_POLL_NEWS 30
+
 /* An idle worker looks for work every second, the lease keeper every
  * third of a lease; either silent for this many seconds longer (a claim
  * may wait 5 s for a busy store) is taken for dead. */
