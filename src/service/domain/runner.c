@@ -281,7 +281,9 @@ static int claim(hs_runner *r, slot *s, hs_job_rec *job)
     hs_status st = hs_store_job_claim_next_fair(r->app->store, id, r->types,
                                                 hs_clock_now(r->app->clock),
                                                 r->store_lease, job, &err);
-    /* Every worker claims at least once a second: the store's pulse. */
+    /* The store's pulse: an idle worker claims every second, or every
+     * HS_RUNNER_IDLE_POLL_NEWS seconds while news comes - an outage stops
+     * the news first, and the one-second claims come back to tell it. */
     hs_notifications_io(r->app, st, "claiming a job", &err);
     if (st != HS_OK) {
         if (st != HS_ERR_NOTFOUND)
