@@ -1,7 +1,10 @@
 /* test_pg.c - the libpq layer (pg/pg.h) against a real server: parameters
  * of every letter and the results' readers, SQLSTATEs as error codes,
  * transactions (bound to a thread, invisible until commit, nesting
- * refused, a failed statement not ending them), the pool's bound, and the
+ * refused, a failed statement not ending them), deadlocks and
+ * serialization failures retried (a statement, or a whole transaction
+ * with hs_pg_transact_retry; provoked by a function raising their
+ * SQLSTATEs) and busy states as 503, the pool's bound, and the
  * database going away: fast failures under the back-off, recovery without
  * a manual step (a SELECT retried transparently), the watch told of both,
  * and LISTEN/NOTIFY across a reconnection.
@@ -178,6 +181,128 @@ static void test_sqlstates(void **state)
                                  "INSERT INTO t (id, v) VALUES (5, 'a')", ""),
                      HS_ERR_CONFLICT);
     assert_non_null(strstr(err.message, "duplicate key"));
+    hs_pg_close(pg);
+}
+
+/* ---- deadlocks and serialization failures ------------------------------ */
+
+/* flaky(n, code): raises SQLSTATE `code` while the sequence's next value
+ * is <= n (a sequence is not rolled back: it counts the tries). */
+static void make_flaky(hs_pg *pg)
+{
+    hs_error err = {0};
+    assert_int_equal(
+        hs_pg_exec_script(
+            pg, &err, "flaky",
+            "CREATE SEQUENCE tries;"
+            "CREATE FUNCTION flaky(n bigint, code text) RETURNS int AS $$"
+            " BEGIN IF nextval('tries') <= n THEN"
+            "  RAISE EXCEPTION 'provoked %', code USING ERRCODE = code;"
+            " END IF; RETURN 1; END $$ LANGUAGE plpgsql"),
+        HS_OK);
+}
+
+static int64_t tries_then_reset(hs_pg *pg)
+{
+    hs_pg_result *r = NULL;
+    hs_error err = {0};
+    assert_int_equal(hs_pg_query(pg, &r, NULL, &err, "tries",
+                                 "SELECT last_value FROM tries", ""),
+                     HS_OK);
+    int64_t n = hs_pg_int(r, 0, 0);
+    hs_pg_result_free(r);
+    assert_int_equal(hs_pg_exec_script(pg, &err, "reset",
+                                       "ALTER SEQUENCE tries RESTART"),
+                     HS_OK);
+    return n;
+}
+
+typedef struct flaky_txn {
+    hs_pg *pg;
+    int runs;
+    int64_t fail_tries; /* flaky's n */
+} flaky_txn;
+
+static hs_status flaky_body(void *arg, hs_error *err)
+{
+    static int64_t next_id = 100;
+    flaky_txn *f = arg;
+    f->runs++;
+    hs_status st = hs_pg_query(f->pg, NULL, NULL, err, "insert",
+                               "INSERT INTO t (id) VALUES ($1)", "i",
+                               next_id++);
+    if (st == HS_OK)
+        st = hs_pg_query(f->pg, NULL, NULL, err, "flaky",
+                         "SELECT flaky($1, '40P01')", "i", f->fail_tries);
+    return st;
+}
+
+static void test_undone_statements_retried(void **state)
+{
+    (void)state;
+    hs_pg *pg = fresh_pool(NULL);
+    hs_error err = {0};
+    char code[6];
+    make_flaky(pg);
+    /* Outside a transaction: a statement the server undid runs again. */
+    assert_int_equal(hs_pg_query(pg, NULL, code, &err, "retried",
+                                 "SELECT flaky(2, '40P01')", ""),
+                     HS_OK);
+    assert_int_equal(tries_then_reset(pg), 3);
+    assert_int_equal(hs_pg_query(pg, NULL, code, &err, "retried",
+                                 "SELECT flaky(2, '40001')", ""),
+                     HS_OK);
+    assert_int_equal(tries_then_reset(pg), 3);
+    /* Bounded: what still fails is "try later" (503), not a server bug. */
+    double t0 = now_s();
+    assert_int_equal(hs_pg_query(pg, NULL, code, &err, "given up",
+                                 "SELECT flaky(1000, '40001')", ""),
+                     HS_ERR_UNAVAILABLE);
+    assert_true(now_s() - t0 < 1.0);
+    assert_string_equal(code, "40001");
+    assert_int_equal(tries_then_reset(pg), HS_PG_RETRIES);
+    /* Other codes are not retried. */
+    assert_int_equal(hs_pg_query(pg, NULL, code, &err, "once",
+                                 "SELECT flaky(1, '42P01')", ""),
+                     HS_ERR_IO);
+    assert_int_equal(tries_then_reset(pg), 1);
+    /* A whole transaction runs again, its first run's rows undone. */
+    flaky_txn f = {pg, 0, 1};
+    assert_int_equal(hs_pg_transact_retry(pg, flaky_body, &f, &err), HS_OK);
+    assert_int_equal(f.runs, 2);
+    assert_int_equal(count_rows(pg), 1);
+    tries_then_reset(pg);
+    f = (flaky_txn){pg, 0, 1000};
+    assert_int_equal(hs_pg_transact_retry(pg, flaky_body, &f, &err),
+                     HS_ERR_UNAVAILABLE);
+    assert_int_equal(f.runs, HS_PG_RETRIES);
+    assert_int_equal(count_rows(pg), 1);
+    tries_then_reset(pg);
+    /* hs_pg_transact does not run fn again (it may not be re-runnable). */
+    f = (flaky_txn){pg, 0, 1};
+    assert_int_equal(hs_pg_transact(pg, flaky_body, &f, &err),
+                     HS_ERR_UNAVAILABLE);
+    assert_int_equal(f.runs, 1);
+    tries_then_reset(pg);
+    /* The server cannot serve now: 503, not 500. A read-only server (a
+     * standby) drops the connection, so a SELECT is tried once more on a
+     * fresh one, as after a loss. */
+    static const struct {
+        const char *code;
+        int64_t tries;
+    } BUSY[] = {{"25006", 2}, {"57014", 1}, {"53100", 1}, {"55P03", 1}};
+    for (size_t i = 0; i < sizeof BUSY / sizeof *BUSY; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT flaky(1000, '%s')", BUSY[i].code);
+        assert_int_equal(hs_pg_query(pg, NULL, code, &err, "busy", sql, ""),
+                         HS_ERR_UNAVAILABLE);
+        assert_string_equal(code, BUSY[i].code);
+        assert_int_equal(tries_then_reset(pg), BUSY[i].tries);
+    }
+    assert_int_equal(hs_pg_query(pg, NULL, code, &err, "standby",
+                                 "SELECT flaky(1000, '25006')", ""),
+                     HS_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "read-only"));
     hs_pg_close(pg);
 }
 
@@ -592,6 +717,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params_round_trip),
         cmocka_unit_test(test_sqlstates),
+        cmocka_unit_test(test_undone_statements_retried),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_pool_waits),
         cmocka_unit_test(test_open_errors),

@@ -503,6 +503,27 @@ static int lost_sqlstate(const char *s)
            strcmp(s, "57P02") == 0 || strcmp(s, "57P03") == 0;
 }
 
+/* A deadlock (40P01) or a serialization failure (40001): the server
+ * undid the statement or transaction, and running it again is how such a
+ * failure is meant to be handled. */
+static int retry_sqlstate(const char *s)
+{
+    return strcmp(s, "40P01") == 0 || strcmp(s, "40001") == 0;
+}
+
+/* The server cannot serve this now, though the connection lives: a
+ * read-only transaction (25006: a standby, after a failover), a
+ * statement cancelled (57014: statement_timeout, an administrator),
+ * resources exhausted (53xxx: disk full, too many connections), a lock
+ * not available (55P03), and a deadlock or serialization failure left
+ * after the retries. All are 503 "try again later", not a server bug. */
+static int busy_sqlstate(const char *s)
+{
+    return retry_sqlstate(s) || strcmp(s, "25006") == 0 ||
+           strcmp(s, "57014") == 0 || strncmp(s, "53", 2) == 0 ||
+           strcmp(s, "55P03") == 0;
+}
+
 static hs_status status_of(const char *s)
 {
     if (strcmp(s, "23505") == 0)
@@ -511,7 +532,7 @@ static hs_status status_of(const char *s)
         return HS_ERR_NOTFOUND;
     if (strcmp(s, "23514") == 0 || strncmp(s, "22", 2) == 0)
         return HS_ERR_INVALID;
-    if (lost_sqlstate(s))
+    if (lost_sqlstate(s) || busy_sqlstate(s))
         return HS_ERR_UNAVAILABLE;
     return HS_ERR_IO;
 }
@@ -527,8 +548,17 @@ static hs_status result_error(PGconn *c, const PGresult *r, char state[6],
     hs_status st;
     first_line(line, sizeof line, msg && msg[0] ? msg : PQerrorMessage(c));
     snprintf(state, 6, "%s", code ? code : "");
-    *lost = PQstatus(c) != CONNECTION_OK || (code && lost_sqlstate(code));
+    /* A connection to a server that became a standby is no use any more:
+     * dropped like a lost one, so that the next opens where the URL says
+     * (target_session_attrs=read-write finds the new primary). */
+    *lost = PQstatus(c) != CONNECTION_OK ||
+            (code && (lost_sqlstate(code) || strcmp(code, "25006") == 0));
     st = *lost ? HS_ERR_UNAVAILABLE : code ? status_of(code) : HS_ERR_IO;
+    if (*lost && code && strcmp(code, "25006") == 0)
+        return hs_fail(err, st,
+                       "%s: the database is read-only (a standby, after a "
+                       "failover?): %s",
+                       what, line);
     if (*lost)
         return hs_fail(err, st, "%s: the database connection was lost: %s",
                        what, line[0] ? line : "no answer");
@@ -647,15 +677,28 @@ static hs_status exec_on(PGconn *c, const params *p, const char *sql,
     return st;
 }
 
-/* A statement outside a transaction: its own connection, and one retry of
- * a SELECT on a fresh one after a loss. */
+/* Before try `attempt` (1..) again after a deadlock or a serialization
+ * failure: a short random wait, growing, so that the two sides of a
+ * deadlock do not meet again at once. */
+static void retry_pause(int attempt)
+{
+    static _Thread_local unsigned seed;
+    if (!seed)
+        seed = (unsigned)now_ms() ^ (unsigned)(uintptr_t)&seed;
+    sleep_ms(5 * attempt + rand_r(&seed) % (20 * attempt));
+}
+
+/* A statement outside a transaction: its own connection, one retry of a
+ * SELECT on a fresh one after a loss, and up to HS_PG_RETRIES tries of
+ * any statement the server undid for a deadlock or a serialization
+ * failure (it was its own transaction: nothing of it is left). */
 static hs_status exec_pooled(hs_pg *pg, const params *p, const char *sql,
                              PGresult **out, char state[6], hs_error *err,
                              const char *what)
 {
-    int tries = p && is_select(sql) ? 2 : 1;
+    int losses = p && is_select(sql) ? 2 : 1, undone = 0;
     hs_status st = HS_OK;
-    for (int attempt = 0; attempt < tries; attempt++) {
+    for (;;) {
         pooled conn;
         int lost = 0;
         st = acquire(pg, &conn, err);
@@ -663,11 +706,16 @@ static hs_status exec_pooled(hs_pg *pg, const params *p, const char *sql,
             return st;
         st = exec_on(conn.conn, p, sql, out, state, &lost, err, what);
         release(pg, &conn);
+        if (!lost && retry_sqlstate(state) && ++undone < HS_PG_RETRIES) {
+            retry_pause(undone);
+            continue;
+        }
         if (!lost)
             return st;
         forget_generation(pg);
+        if (--losses == 0)
+            return st;
     }
-    return st;
 }
 
 /* Is sql a transaction-control statement (SAVEPOINT, RELEASE, ROLLBACK
@@ -812,6 +860,11 @@ static hs_status exec_in_txn(PGconn *c, const params *p, const char *sql,
     return st;
 }
 
+/* Whether a statement of the calling thread's transaction was undone by a
+ * deadlock or a serialization failure since it began (hs_pg_transact_retry
+ * then runs the transaction again). */
+static _Thread_local int txn_undone;
+
 static hs_status run(hs_pg *pg, hs_pg_result **res, char sqlstate[6],
                      hs_error *err, const char *what, const char *sql,
                      const params *p)
@@ -823,6 +876,8 @@ static hs_status run(hs_pg *pg, hs_pg_result **res, char sqlstate[6],
     if (txn) {
         int lost = 0;
         st = exec_in_txn(txn->conn, p, sql, &r, state, &lost, err, what);
+        if (retry_sqlstate(state))
+            txn_undone = 1;
         if (lost)
             forget_generation(pg);
     } else {
@@ -888,9 +943,9 @@ int hs_pg_in_transaction(hs_pg *pg)
 
 /* COMMIT, or ROLLBACK when ok is 0. A COMMIT of a transaction that the
  * server had already aborted answers "ROLLBACK": that is an error too. */
-static hs_status finish_txn(hs_pg *pg, pooled *conn, int commit, hs_error *err)
+static hs_status finish_txn(hs_pg *pg, pooled *conn, int commit,
+                            char state[6], hs_error *err)
 {
-    char state[6];
     int lost = 0;
     PGresult *r = NULL;
     hs_status st = exec_on(conn->conn, NULL, commit ? "COMMIT" : "ROLLBACK", &r,
@@ -931,30 +986,64 @@ static hs_status begin(hs_pg *pg, pooled *conn, hs_error *err)
     return st;
 }
 
-hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
+/* One try of a transaction; *undone is 1 when it failed for a deadlock or
+ * a serialization failure (a statement's or the COMMIT's). */
+static hs_status transact_once(hs_pg *pg, hs_pg_txn_fn fn, void *arg,
+                               int *undone, hs_error *err)
 {
     pooled conn;
     hs_status st;
+    char state[6] = "";
+    *undone = 0;
+    st = begin(pg, &conn, err);
+    if (st != HS_OK)
+        return st;
+    txn_undone = 0;
+    pthread_setspecific(pg->txn_key, &conn);
+    st = fn(arg, err);
+    pthread_setspecific(pg->txn_key, NULL);
+    if (st == HS_OK) {
+        st = finish_txn(pg, &conn, 1, state, err);
+        *undone = st != HS_OK && retry_sqlstate(state);
+    } else {
+        *undone = txn_undone;
+        if (PQstatus(conn.conn) == CONNECTION_OK) {
+            hs_error ignored = {0};
+            finish_txn(pg, &conn, 0, state, &ignored);
+        }
+    }
+    release(pg, &conn);
+    return st;
+}
+
+/* hs_pg_transact and hs_pg_transact_retry: up to `tries` tries. */
+static hs_status transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, int tries,
+                          hs_error *err)
+{
     if (!pg || !fn)
         return hs_fail(err, HS_ERR_INVALID, "transact: missing argument");
     if (pthread_getspecific(pg->txn_key))
         return hs_fail(err, HS_ERR_INVALID,
                        "%s: a transaction cannot be nested in another",
                        pg->name);
-    st = begin(pg, &conn, err);
-    if (st != HS_OK)
-        return st;
-    pthread_setspecific(pg->txn_key, &conn);
-    st = fn(arg, err);
-    pthread_setspecific(pg->txn_key, NULL);
-    if (st == HS_OK) {
-        st = finish_txn(pg, &conn, 1, err);
-    } else if (PQstatus(conn.conn) == CONNECTION_OK) {
-        hs_error ignored = {0};
-        finish_txn(pg, &conn, 0, &ignored);
+    for (int attempt = 1;; attempt++) {
+        int undone = 0;
+        hs_status st = transact_once(pg, fn, arg, &undone, err);
+        if (!undone || attempt >= tries)
+            return st;
+        retry_pause(attempt);
     }
-    release(pg, &conn);
-    return st;
+}
+
+hs_status hs_pg_transact_retry(hs_pg *pg, hs_pg_txn_fn fn, void *arg,
+                               hs_error *err)
+{
+    return transact(pg, fn, arg, HS_PG_RETRIES, err);
+}
+
+hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg, hs_error *err)
+{
+    return transact(pg, fn, arg, 1, err);
 }
 
 /* ---- results ------------------------------------------------------------ */

@@ -81,6 +81,30 @@ typedef hs_status (*hs_pg_txn_fn)(void *arg, hs_error *err);
 hs_status hs_pg_transact(hs_pg *pg, hs_pg_txn_fn fn, void *arg,
                          hs_error *err);
 
+/* How often a statement or transaction the server undid for a deadlock
+ * (SQLSTATE 40P01) or a serialization failure (40001) is tried in all,
+ * with a short random pause (5..25 ms, growing) before each retry; a
+ * statement outside a transaction is always retried so (it was its own
+ * transaction). What still fails is HS_ERR_UNAVAILABLE (503), as are a
+ * read-only database (25006, a standby after a failover: the connection
+ * is dropped, like a lost one), a cancelled statement (57014), exhausted
+ * resources (53xxx) and a lock not available (55P03). */
+#define HS_PG_RETRIES 4
+
+/* hs_pg_transact, but the whole transaction is run again (fn included,
+ * up to HS_PG_RETRIES tries) when a statement in it or its COMMIT was
+ * undone by a deadlock or a serialization failure and fn then failed
+ * (with that error or a later one; fn that handles the error and returns
+ * HS_OK commits what it did). fn MUST be re-runnable: it may only read
+ * and write through this pool (all of which the ROLLBACK undid) and set
+ * outputs it sets again on every run - never consume a stream, free or
+ * hand over memory, or tell the world before it returns. The record
+ * store's transactions qualify (store.h: a transaction callback only
+ * calls the store); the blob writer's commit does not (its last chunk is
+ * consumed), and uses hs_pg_transact. */
+hs_status hs_pg_transact_retry(hs_pg *pg, hs_pg_txn_fn fn, void *arg,
+                               hs_error *err);
+
 /* Is the calling thread inside hs_pg_transact on this pool. */
 int hs_pg_in_transaction(hs_pg *pg);
 

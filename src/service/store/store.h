@@ -590,7 +590,11 @@ static inline void hs_store_close(hs_store *store)
  * file): commits when it returns HS_OK and returns the commit's status
  * (HS_OK, or the storage error when the commit fails, in which case
  * nothing was kept); otherwise rolls back and returns fn's status. Called
- * inside fn (nested): HS_ERR_INVALID, and the outer transaction goes on. */
+ * inside fn (nested): HS_ERR_INVALID, and the outer transaction goes on.
+ * fn may be run more than once: a backend runs the whole transaction
+ * again when the database undid it (PostgreSQL: a deadlock, a
+ * serialization failure), so fn only calls the store and sets its
+ * outputs anew on each run. */
 static inline hs_status hs_store_transact(hs_store *store, hs_store_txn_fn fn,
                                           void *arg, hs_error *err)
 {

@@ -61,7 +61,7 @@ static hs_status pgs_transact(hs_store *store, hs_store_txn_fn fn, void *arg,
         return hs_fail(err, HS_ERR_INVALID,
                        "store: a transaction is already open (transactions "
                        "do not nest)");
-    return hs_pg_transact(s->pg, txn_body, &c, err);
+    return hs_pg_transact_retry(s->pg, txn_body, &c, err);
 }
 
 /* Reads the schema's version: the server answers, and the store's tables

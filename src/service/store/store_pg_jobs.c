@@ -534,8 +534,10 @@ static hs_status pj_requeue(void *impl, hs_id id, const char *worker_id,
         "it", id, worker_id);
 }
 
-/* The expired leases, locked (a concurrent progress that renews one is
- * waited for, and then excludes it), sorted into store.h's three sweeps:
+/* The expired leases, locked in id order (two keepers recovering at once
+ * take the rows in the same order, so they queue instead of deadlocking;
+ * a concurrent progress that renews one is waited for, and then excludes
+ * it), sorted into store.h's three sweeps:
  * requested cancels take effect, jobs with restarts left go back to the
  * queue (attempts forgotten, the workers told), the rest fail. A live
  * lease is never touched. */
@@ -548,7 +550,7 @@ static hs_status pj_recover(void *impl, int64_t now, int64_t max_restarts,
         "WITH expired AS (SELECT id, cancel_requested = '1' AS cancel,"
         "  restarts < $2::bigint AS again FROM jobs"
         "  WHERE state = 'running' AND lease_expires_at <= $1::bigint"
-        "  FOR UPDATE),"
+        "  ORDER BY id FOR UPDATE),"
         " cancelled AS (UPDATE jobs SET " JOB_CANCELLED ", finished_at = $1"
         "  WHERE id IN (SELECT id FROM expired WHERE cancel)),"
         " forgotten AS (DELETE FROM job_attempts WHERE job_id IN"
