@@ -3,9 +3,10 @@ store: `healer serve --no-workers` queues, `healer worker` runs.
 
 What: a deployment here is a SQLite store file and a blob directory in a
 temporary directory, shared by processes that each have a data directory
-of their own and the same --data-key-file; with HEALER_STORE_URL (a
-PostgreSQL server, e.g. `tests/pg/cluster.sh start DIR`) every deployment
-gets a new schema of that database instead, and the suite runs there.
+of their own and the same --data-key-file; every test runs again as
+TEST_on_postgresql with the store in a new schema of a PostgreSQL server
+(a private cluster started once for the file, or HEALER_STORE_URL's).
+Five failed logins split over two instances lock the account on both.
 A training queued through the API runs in the worker and its model
 downloads through the web instance; a cancel through the API stops it in
 the worker; SIGTERM of a worker mid-training puts the job back and another
@@ -36,6 +37,7 @@ import harness
 import sinks
 from harness import API, check, expect_json
 
+import deployment
 from deployment import ADMIN, LEASE, Deployment
 
 # A training that runs a few seconds here, so a worker can be stopped in
@@ -212,13 +214,19 @@ def test_rekey_reseals_the_shared_csrf_key():
         dep.close()
 
 
+def another_key(dep):
+    """A data key that is not the deployment's."""
+    other = os.path.join(dep.root, "other.key")
+    check(harness.run_healer(["key", "new", "--out", other]).returncode == 0, "key new")
+    return other
+
+
 @harness.timeout(60)
 def test_worker_with_another_data_key_refuses_to_start():
     dep = Deployment()
     try:
         dep.serve()  # puts the shared CSRF key, sealed under dep.key
-        other = os.path.join(dep.root, "other.key")
-        check(harness.run_healer(["key", "new", "--out", other]).returncode == 0, "key new")
+        other = another_key(dep)
         for name, args in (("wrong-key", ["--data-key-file", other]), ("own-key", [])):
             cmd = ["worker", "--data-dir", os.path.join(dep.root, name), "--store", dep.store,
                    "--blobs", dep.blobs] + args
@@ -237,8 +245,7 @@ def test_first_worker_puts_the_key_a_web_instance_then_checks():
     dep = Deployment()
     try:
         dep.worker("first")  # no web instance yet: the worker puts the key
-        other = os.path.join(dep.root, "other.key")
-        check(harness.run_healer(["key", "new", "--out", other]).returncode == 0, "key new")
+        other = another_key(dep)
         s = harness.Server(users=(), name="web-wrong",
                            args=["--no-workers", "--store", dep.store, "--blobs", dep.blobs,
                                  "--data-key-file", other])
@@ -283,6 +290,55 @@ def test_old_server_key_moves_into_the_store():
     finally:
         s.close()
 
+
+@harness.timeout(60)
+def test_lockout_counts_across_instances():
+    dep = Deployment()
+    try:
+        a, b = dep.serve("web-a"), dep.serve("web-b")
+        admin = admin_client(a)
+        expect_json(admin.post_json(API + "/users", {"username": "dana", "password": "dana-pass-1234",
+                                                     "role": "user"}), 201, "a user")
+        for i, web in enumerate((a, b, a, b, a)):
+            r = web.client().post_json(API + "/auth/login", {"username": "dana",
+                                                             "password": "wrong-%d-password" % i})
+            check(r.status == 401, "wrong password #%d refused" % (i + 1), r)
+        for web in (b, a):
+            c = web.client()
+            r = c.post_json(API + "/auth/login", {"username": "dana", "password": "dana-pass-1234"})
+            check(r.status == 401 and c.cookie is None,
+                  "five failures split over two instances lock the account on both (%s)" % web.name,
+                  r)
+        users = harness.list_items(admin_client(b), API + "/users")
+        dana = [u for u in users if u["username"] == "dana"]
+        check(dana and dana[0]["locked"] is True, "the other instance's admin sees it locked", dana)
+    finally:
+        dep.close()
+
+
+# Every test of a deployment also runs with the store in PostgreSQL (a
+# private cluster started once for the file, deployment.pg_server): the
+# same processes, the store a real server shared over connections.
+NOT_ON_POSTGRESQL = ("test_old_server_key_moves_into_the_store",)  # no Deployment: its own data dir
+
+
+def on_postgresql(fn):
+    def run():
+        deployment.BACKEND[0] = "postgresql"
+        try:
+            fn()
+        finally:
+            deployment.BACKEND[0] = "sqlite"
+    run.__name__ = fn.__name__ + "_on_postgresql"
+    run.__module__ = fn.__module__
+    run.timeout = getattr(fn, "timeout", harness.TEST_TIMEOUT)
+    return run
+
+
+for _name, _fn in list(globals().items()):
+    if (_name.startswith("test_") and callable(_fn) and _fn.__module__ == __name__
+            and _name not in NOT_ON_POSTGRESQL):
+        globals()[_name + "_on_postgresql"] = on_postgresql(_fn)
 
 if __name__ == "__main__":
     harness.main(globals())
