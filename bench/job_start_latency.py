@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "api"))
 
 import harness  # noqa: E402
+import deployment  # noqa: E402
 from deployment import ADMIN, Deployment  # noqa: E402
 
 
@@ -55,6 +56,7 @@ def main():
     a = ap.parse_args()
     if a.store:
         os.environ["HEALER_STORE_URL"] = a.store
+        deployment.BACKEND[0] = "postgresql"
     dep = Deployment()
     try:
         web = dep.serve()
