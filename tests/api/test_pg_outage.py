@@ -186,8 +186,11 @@ def test_database_restart_under_load():
             return [sinks.json_of(p)["event"] for p in list(hook.requests)]
         harness.wait_until(lambda: "connection_failures" in events(), 15,
                            "the admins' webhook to be told of the repeated store failures")
-        print("    %d answers in %.1f s of outage; alerts %s" % (len(answers), time.monotonic() - t0,
-                                                                 events()))
+        alerted = [p["at"] - t0 for p in list(hook.requests)
+                   if sinks.json_of(p)["event"] == "connection_failures"][0]
+        print("    %d answers in %.1f s of outage, the slowest %.2f s; alerts %s, connection_failures"
+              " %.1f s after the stop" % (len(answers), OUTAGE_SECONDS,
+                                         max(r.elapsed for _, r in answers), events(), alerted))
 
         cluster("start", directory)
         t1, started_at = time.monotonic(), time.time()
