@@ -8,9 +8,10 @@ submission, an upload, a login of another user, health) while the
 cluster is stopped (an immediate shutdown, as a crash or a cut): every
 answer comes within a few seconds, none is a 500 or a 401, the ones that
 need the store are 503 store_unavailable with Retry-After, health is 503
-with its store check failing; the admins' webhook gets the
-"connection_failures" alert during the outage (alerts about the store
-wait in memory, not in the store). Once the cluster is started again,
+with its store check failing; the admins' webhook and the admin's mail
+get the "connection_failures" alert during the outage (alerts about the
+store wait in memory, not in the store; the mail goes to the admins read
+before the outage). Once the cluster is started again,
 with no manual step: the same session answers, health is 200 (its runner
 check too: no runner thread died), a login works, and the two trainings
 running when the database went away go on: the long one kept training
@@ -43,6 +44,7 @@ from harness import API, check, expect_error, expect_json  # noqa: E402
 
 CLUSTER = os.path.join(harness.ROOT, "tests", "pg", "cluster.sh")
 ADMIN = ("admin", "admin-pass-1234")
+ADMIN_MAIL = "ops@example.test"
 USER = ("uma", "uma-pass-12345")
 OUTAGE_SECONDS = 6.0  # the load runs this long against a stopped cluster
 SLOW = 5.0            # no answer may take longer (a hang, not a 503)
@@ -59,8 +61,9 @@ def cluster(cmd, directory):
     return p.stdout.strip()
 
 
-def add_user(url, name, password, admin=False):
-    args = ["user", "add", name] + (["--admin"] if admin else []) + ["--store", url]
+def add_user(url, name, password, admin=False, email=None):
+    args = ["user", "add", name] + (["--admin"] if admin else []) + \
+        (["--email", email] if email else []) + ["--store", url]
     p = harness.run_healer(args, input=password + "\n")
     check(p.returncode == 0, "healer user add --store failed: %s" % p.stderr)
 
@@ -157,12 +160,15 @@ def test_database_restart_under_load():
     # not reach it there.
     directory = tempfile.mkdtemp(prefix="healer-pg-outage-")
     hook = sinks.HookSink()
+    relay = sinks.SmtpSink()
     url = cluster("start", directory)
     s = None
     try:
-        add_user(url, ADMIN[0], ADMIN[1], admin=True)
+        add_user(url, ADMIN[0], ADMIN[1], admin=True, email=ADMIN_MAIL)
         add_user(url, USER[0], USER[1])
         s = harness.Server(users=(), args=["--store", url, "--webhook-url", hook.url,
+                                           "--smtp-url", relay.url,
+                                           "--smtp-from", "healer@example.test",
                                            "--workers", "2"])
         s.users[ADMIN[0]] = (ADMIN[1], True)
         s.start()
@@ -186,6 +192,10 @@ def test_database_restart_under_load():
             return [sinks.json_of(p)["event"] for p in list(hook.requests)]
         harness.wait_until(lambda: "connection_failures" in events(), 15,
                            "the admins' webhook to be told of the repeated store failures")
+        harness.wait_until(lambda: [m for m in list(relay.mails)
+                                    if m.subject == "SystemHealer: repeated store failures"
+                                    and m.rcpts == [ADMIN_MAIL]], 10,
+                           "the admin's mail about the repeated store failures, during the outage")
         alerted = [p["at"] - t0 for p in list(hook.requests)
                    if sinks.json_of(p)["event"] == "connection_failures"][0]
         print("    %d answers in %.1f s of outage, the slowest %.2f s; alerts %s, connection_failures"
@@ -223,6 +233,7 @@ def test_database_restart_under_load():
             s.close()
         cluster("stop", directory)
         hook.close()
+        relay.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 
