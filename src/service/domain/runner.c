@@ -70,6 +70,8 @@ struct hs_runner {
     pthread_t keeper;
     int keeper_started;
     atomic_int_fast64_t keeper_beat_ms; /* the keeper's last loop */
+    double last_sweep; /* monotonic seconds of the keeper's last ingest
+                          sweep (hs_datasets_ingest_fail_lost); 0 = none */
     pthread_t news;  /* waits for news of jobs queued elsewhere */
     int news_started;
 };
@@ -390,7 +392,12 @@ static void keep_leases(hs_runner *r)
         hs_log(HS_LOG_WARN, "jobs of a lost worker taken back",
                json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
                          "failed", (json_int_t)failed));
-    if (failed && hs_datasets_ingest_fail_lost(r->app, &err) != HS_OK)
+    double mono = hl_clock_monotonic();
+    int sweep = failed || !r->last_sweep ||
+                mono - r->last_sweep >= HS_INGEST_SWEEP_SECONDS;
+    if (sweep)
+        r->last_sweep = mono;
+    if (sweep && hs_datasets_ingest_fail_lost(r->app, &err) != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot end the datasets of failed ingestions",
                json_pack("{s:s}", "error", err.message));
     if (requeued)
