@@ -10,6 +10,12 @@ column, keeps no file (download 409), and the training queued on it fails
 naming that reason (a new one is refused with it); a server killed with
 SIGKILL in the middle of an ingestion finishes it after the restart (the
 lease rules re-queue its job); a cancelled ingestion fails its dataset.
+Only the engine's rejection of the content deletes the file: an ingestion
+that fails for another reason (here a worker whose --max-upload-mb is
+smaller) or is cancelled fails the dataset keeping its file, downloadable,
+and says so. Ingestions are not the user's jobs: a full job quota does not
+refuse a large upload. A dataset name that is not valid UTF-8 or holds
+control characters is refused naming the field, on both upload paths.
 
 Why: reading and profiling a large CSV takes seconds of CPU; on the HTTP
 thread it held the client and a connection thread for as long. Jobs that
@@ -34,6 +40,11 @@ THRESHOLD = ("--ingest-async-kb", "64")
 
 def big_data(seed=5, samples=1000):
     return harness.simulate(samples=samples, features=50, classes=3, seed=seed)
+
+
+def small_data():
+    """Under the threshold: ingested at once."""
+    return harness.simulate(samples=60, features=4, classes=2, seed=3)
 
 
 def dataset(c, ds_id):
@@ -166,15 +177,18 @@ def test_cancelled_ingestion_fails_the_dataset():
         long_ds = harness.upload_dataset(c, harness.long_data(), name="long")
         long = occupy_worker(c, long_ds["id"])
         try:
-            ds = upload(c, big_data(seed=9), "cancel.csv")
+            data = big_data(seed=9)
+            ds = upload(c, data, "cancel.csv")
             ingest = [j for j in harness.list_items(c, API + "/jobs")
                       if j["type"] == "ingest" and j["dataset_id"] == ds["id"]]
             check(len(ingest) == 1 and ingest[0]["state"] == "queued", "its ingestion waits for the worker", ingest)
             done = harness.cancel_job(c, ingest[0]["id"])
             check(done["state"] == "cancelled", "the queued ingestion is cancelled", done)
             d = dataset(c, ds["id"])
-            check(d["state"] == "failed" and "cancelled" in d["ingest_error"], "its dataset failed, saying so", d)
-            expect_error(c.get(API + "/datasets/%d/download" % ds["id"]), 409, None, "no file kept")
+            check(d["state"] == "failed" and "cancelled" in d["ingest_error"]
+                  and "file is kept" in d["ingest_error"], "its dataset failed, saying so", d)
+            r = c.get(API + "/datasets/%d/download" % ds["id"])
+            check(r.status == 200 and r.body == data, "the file was not at fault: kept", r)
         finally:
             harness.cancel_quietly(c, long["id"])
 
@@ -211,6 +225,58 @@ def test_sigkill_mid_ingestion_completes_after_restart():
               "its job was taken back once and finished", jobs)
         r = c.get(API + "/datasets/%d/download" % ds["id"])
         check(r.status == 200 and r.body == data, "the file is whole", r)
+
+
+@harness.timeout(90)
+def test_failure_not_the_files_fault_keeps_it():
+    # Uploaded while no worker runs (limit 2 MiB); the worker that then
+    # takes the ingestion allows 1 MiB: not the file's fault.
+    data = big_data(seed=11, samples=3000)
+    check(1 << 20 < len(data) < 2 << 20, "the file is between 1 and 2 MiB", len(data))
+    with harness.Server(name="kept", args=THRESHOLD + ("--no-workers", "--max-upload-mb", "2")) as s:
+        c = s.client().login_as("alice")
+        ds = upload(c, data, "kept.csv")
+        s.stop()
+        s.args = list(THRESHOLD) + ["--max-upload-mb", "1"]
+        s.restart()
+        c = s.client().login_as("alice")
+        failed = wait_ingested(c, ds["id"])
+        check(failed["state"] == "failed" and "file is kept" in (failed["ingest_error"] or ""),
+              "the dataset fails saying its file is kept", failed)
+        r = c.get(API + "/datasets/%d/download" % ds["id"])
+        check(r.status == 200 and r.body == data, "the file can be downloaded to upload again", r)
+
+
+@harness.timeout(60)
+def test_upload_not_refused_by_job_quota():
+    # alice's share of the queue is full (one queued job, nothing runs):
+    # her large upload is still taken, its ingestion queued.
+    with harness.Server(name="quota", args=THRESHOLD + ("--no-workers", "--max-queued-jobs-per-user", "1")) as s:
+        c = s.client().login_as("alice")
+        small = harness.upload_dataset(c, small_data(), name="small")
+        harness.create_job(c, small["id"], {"rounds": 5}, name="queued")
+        r = c.post_json(API + "/jobs", {"type": "train", "dataset_id": small["id"], "params": {"rounds": 5}})
+        expect_error(r, 429, None, "her share of the queue is full")
+        ds = upload(c, big_data(seed=12), "quota.csv")
+        check(ds["state"] == "ingesting", "the large upload is taken all the same", ds)
+
+
+@harness.timeout(60)
+def test_bad_dataset_names_refused():
+    small = small_data()
+    with harness.Server(name="names", args=THRESHOLD) as s:
+        c = s.client().login_as("alice")
+        for data, path in ((small, "small"), (big_data(seed=13), "large")):
+            for name, why in ((b"bad\xff\xfename", "not valid UTF-8"),
+                              (b"tab\there", "control characters"),
+                              (b"x" * 300, "at most 255")):
+                r = c.upload(API + "/datasets", {"name": name}, {"file": ("f.csv", data)})
+                expect_error(r, 422, None, "%s upload named %r" % (path, name[:20]))
+                body = json.loads(r.body)["error"]
+                check(body["details"].get("field") == "name", "the error names the field", body)
+                check(why in body["message"], "the error says what is wrong (%s)" % why, body)
+        names = [d["name"] for d in harness.list_items(c, API + "/datasets")]
+        check(names == [], "no dataset was made", names)
 
 
 if __name__ == "__main__":

@@ -1796,9 +1796,9 @@ t_user_store() {
     expect_usage_error "--data-dir and --store name two places" "both"
     run healer user add bob --store "" < pw
     expect_usage_error "--store must not be empty" "empty store"
-    run healer user add bob --store "postgres://x" < pw
+    run healer user add bob --store "mysql://x" < pw
     expect_rc 1 "unknown scheme"
-    expect_in err "scheme 'postgres' is not supported"
+    expect_in err "scheme 'mysql' is not supported"
 }
 
 # `healer worker` and `healer serve --no-workers` read the one key table,

@@ -5920,19 +5920,15 @@ static int matches_any(const char *name, const char *list)
 }
 
 /* The tests to run into chosen[]: all, or those HEALER_CONTRACT_FILTER
- * names (comma-separated globs, "test_user*,test_sessions"), less those
- * HEALER_CONTRACT_SKIP names - so that a backend still missing resources
- * can run the rest. Returns their number. */
+ * names (comma-separated globs, "test_user*,test_sessions"). Returns their
+ * number. */
 static size_t select_tests(const struct CMUnitTest *all, size_t n_all,
                            struct CMUnitTest *chosen)
 {
     const char *only = getenv("HEALER_CONTRACT_FILTER");
-    const char *skip = getenv("HEALER_CONTRACT_SKIP");
     size_t n = 0;
     for (size_t i = 0; i < n_all; i++) {
         if (only && only[0] && !matches_any(all[i].name, only))
-            continue;
-        if (skip && skip[0] && matches_any(all[i].name, skip))
             continue;
         chosen[n++] = all[i];
     }

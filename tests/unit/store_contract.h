@@ -38,10 +38,9 @@ void hs_store_contract_set_extras(const hs_store_contract_extras *extras);
 /* Runs every contract test, each on its own fresh store, and returns the
  * number that failed (0 = the backend keeps the contract); cmocka prints
  * the results. Not reentrant: one run at a time. The environment can
- * narrow the run, for a backend still being written or to rerun a few:
- * HEALER_CONTRACT_FILTER runs only the tests matching one of its
- * comma-separated globs ("test_user*,test_sessions"), HEALER_CONTRACT_SKIP
- * leaves out those matching its globs. */
+ * narrow the run to rerun a few: HEALER_CONTRACT_FILTER runs only the
+ * tests matching one of its comma-separated globs
+ * ("test_user*,test_sessions"). */
 int hs_store_contract_run(hs_store_fresh_fn open_fresh);
 
 #endif

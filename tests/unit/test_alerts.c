@@ -487,6 +487,26 @@ static void test_store_watch(void **state)
     env_close(e);
 }
 
+/* A database that cannot be reached is the store's trouble too, and its
+ * failures make one run with I/O errors. */
+static void test_store_watch_unavailable(void **state)
+{
+    (void)state;
+    env *e = env_open(NULL, NULL, 3, 0);
+    hs_error down = {0};
+    snprintf(down.message, sizeof down.message,
+             "the database cannot be reached");
+    assert_int_equal(
+        hs_notifications_io(&e->app, HS_ERR_UNAVAILABLE, "claiming", &down),
+        HS_ERR_UNAVAILABLE);
+    assert_int_equal(notes(e, "store_failing"), 1);
+    hs_notifications_io(&e->app, HS_ERR_IO, "claiming", &down);
+    assert_int_equal(notes(e, "connection_failures"), 0);
+    hs_notifications_io(&e->app, HS_ERR_UNAVAILABLE, "claiming", &down);
+    assert_int_equal(notes(e, "connection_failures"), 1);
+    env_close(e);
+}
+
 /* Without alerts at all (tools, tests), the watch still notifies. */
 static void test_store_watch_without_alerts(void **state)
 {
@@ -640,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_webhook_payload),
         cmocka_unit_test(test_recipients),
         cmocka_unit_test(test_store_watch),
+        cmocka_unit_test(test_store_watch_unavailable),
         cmocka_unit_test(test_store_watch_without_alerts),
         cmocka_unit_test(test_notifications_go_out),
         cmocka_unit_test(test_retry_then_give_up),

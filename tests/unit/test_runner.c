@@ -15,6 +15,9 @@
  * run tells the admins with its type's notice and kind, or the runner's.
  * News from the store that a job was queued elsewhere wakes idle workers
  * at once, and while it comes they do not poll the store every second.
+ * A store that cannot be reached when a job ends is waited out (the end
+ * recorded once, the job run once), and a run that failed only because of
+ * it runs again.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -79,7 +82,8 @@ static void record(hs_job_run *run, int64_t number)
  * keeps its lease); a success "makes" a result (its own job id). With
  * params.attempt it records attempt 1 first, and attempt 2 at the end;
  * with params.fail it fails ("boom"), with params.notice as the admins'
- * notice of kind params.kind when given. */
+ * notice of kind params.kind when given. With params.store_down its first
+ * run fails as if the store could not be reached (store_unavailable). */
 static void wait_run(hs_job_run *run, hs_job_outcome *out)
 {
     json_t *p = json_loads(run->job->params_json, 0, NULL);
@@ -98,11 +102,17 @@ static void wait_run(hs_job_run *run, hs_job_outcome *out)
         json_decref(p);
         return;
     }
+    int store_down_once = json_is_true(json_object_get(p, "store_down"));
     json_decref(p);
     if (attempts)
         record(run, 1);
-    if (run->job->id < MAX_JOBS)
-        atomic_fetch_add(&runs[run->job->id], 1);
+    if (run->job->id < MAX_JOBS &&
+        atomic_fetch_add(&runs[run->job->id], 1) == 0 && store_down_once) {
+        out->state = HS_JOB_FAILED; /* as a training that cannot store */
+        out->store_unavailable = 1;
+        snprintf(out->error, sizeof out->error, "store unreachable");
+        return;
+    }
     double t0 = hl_clock_monotonic();
     out->state = HS_JOB_SUCCEEDED;
     out->result_id = run->job->id;
@@ -579,6 +589,103 @@ static void a_failed_run_notifies_the_admins(void **state)
     free(notes);
 }
 
+/* ---- the store going away ------------------------------------------- */
+
+/* SQLite's ops with a finish that fails as an unreachable database would
+ * while finish_failures lasts. */
+static atomic_int finish_failures;
+static hs_status (*real_finish)(void *, hs_id, const char *, hs_job_state,
+                                const char *, const char *, hs_id,
+                                const char *, int64_t, hs_error *);
+
+static hs_status finish_or_down(void *impl, hs_id id, const char *worker_id,
+                                hs_job_state state, const char *error,
+                                const char *result_kind, hs_id result_id,
+                                const char *attempts_json, int64_t finished_at,
+                                hs_error *err)
+{
+    if (atomic_fetch_sub(&finish_failures, 1) > 0)
+        return hs_fail(err, HS_ERR_UNAVAILABLE,
+                       "the database cannot be reached");
+    return real_finish(impl, id, worker_id, state, error, result_kind,
+                       result_id, attempts_json, finished_at, err);
+}
+
+/* Node b with a runner on such a store (its jobs table in *jobs, which
+ * must outlive the runner). */
+static void node_open_flaky(fixture *f, hs_store_job_ops *jobs,
+                            hs_store_ops *ops, hs_store *flaky)
+{
+    hs_error err = {0};
+    hs_store *real = NULL;
+    assert_int_equal(hs_store_open(f->url, &real, &err), HS_OK);
+    real_finish = real->ops->jobs->finish;
+    *jobs = *real->ops->jobs;
+    jobs->finish = finish_or_down;
+    *ops = *real->ops;
+    ops->jobs = jobs;
+    *flaky = (hs_store){ops, real->impl};
+    node *b = &f->b;
+    b->store = real; /* node_close closes it */
+    b->app.store = flaky;
+    b->app.clock = hs_clock_system();
+    b->app.job_types = TYPES;
+    b->app.limits.max_queued_jobs = 100;
+    hs_runner_config rc = {1, 1, 0, 2};
+    assert_int_equal(hs_runner_start(&b->app, &rc, &b->runner, &err), HS_OK);
+    b->app.runner = b->runner;
+}
+
+/* A job's end that the store cannot take (5 s of outage, past the 2 s
+ * lease and the three tries of other errors) is waited out: recorded once
+ * the store answers, the job run once, its result kept. */
+static void an_unreachable_store_is_waited_out_at_the_end(void **state)
+{
+    fixture *f = *state;
+    hs_store_job_ops jobs;
+    hs_store_ops ops;
+    hs_store flaky;
+    atomic_store(&finish_failures, 5);
+    node_open_flaky(f, &jobs, &ops, &flaky);
+    hs_id id = submit(&f->a, &f->owner, 10);
+    wait_finished(&f->a, &id, 1, 20);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.result_id, id);
+    assert_int_equal(j.restarts, 0);
+    hs_job_rec_free(&j);
+    assert_int_equal(atomic_load(&runs[id]), 1);
+    assert_int_equal(atomic_load(&discards[id]), 0);
+    assert_true(atomic_load(&finish_failures) < 0);
+}
+
+/* A run that failed only because the store could not be reached is not
+ * recorded as failed: the job goes back to the queue and runs again. */
+static void a_run_failed_by_the_store_runs_again(void **state)
+{
+    fixture *f = *state;
+    hs_store_job_ops jobs;
+    hs_store_ops ops;
+    hs_store flaky;
+    hs_job_rec job;
+    hs_error err = {0};
+    atomic_store(&finish_failures, 0);
+    node_open_flaky(f, &jobs, &ops, &flaky);
+    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 10,
+                            "store_down", 1);
+    assert_int_equal(hs_jobs_submit(&f->a.app, &f->owner, req, &job, &err),
+                     HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    wait_finished(&f->a, &id, 1, 20);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 0);
+    hs_job_rec_free(&j);
+    assert_int_equal(atomic_load(&runs[id]), 2);
+}
+
 /* ---- news of queued jobs ---------------------------------------------- */
 
 /* A store with news (as PostgreSQL's LISTEN/NOTIFY gives): SQLite's ops,
@@ -750,6 +857,10 @@ int main(void)
             a_run_that_lost_its_lease_records_no_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failed_run_notifies_the_admins, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            an_unreachable_store_is_waited_out_at_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_run_failed_by_the_store_runs_again,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(news_of_queued_jobs_wakes_the_workers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -763,6 +763,7 @@ typedef struct svc_env {
     hs_user owner;
     hs_clock *clock;
     hs_app app;
+    hs_id ds_id; /* the dataset a stage callback acts on */
 } svc_env;
 
 static void env_open(svc_env *e)
@@ -865,20 +866,26 @@ static void large_upload_ingested_by_job(void **state)
     size_t n = 0;
     int stopped = 1, exists = 1;
 
-    /* The queue is full: no dataset is left behind. */
-    env.app.limits.max_queued_jobs = 0;
+    /* The job cannot be queued (no ingest type in this table): no
+     * dataset is left behind. */
+    static const hs_job_type *const none[] = {NULL};
+    env.app.job_types = none;
     assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, strlen(csv),
                                  key, &err),
                      HS_OK);
     assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "a.csv", key,
                                        strlen(csv), &d, &csv_err, &err),
-                     HS_ERR_BUSY);
+                     HS_ERR_INTERNAL);
     assert_int_equal(hs_datasets_list(&env.app, &env.owner, 1, &list, &n, &err),
                      HS_OK);
     assert_int_equal(n, 0);
     hs_dataset_list_free(list, n);
+    env.app.job_types = hs_job_types;
 
-    env.app.limits.max_queued_jobs = 10;
+    /* A full queue does not refuse it: the ingestion is the system's
+     * work, the upload bounded by max-upload-mb (the quotas are for the
+     * user's own jobs). */
+    env.app.limits.max_queued_jobs = 0;
     assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "a.csv", key,
                                        strlen(csv), &d, &csv_err, &err),
                      HS_OK);
@@ -974,9 +981,118 @@ static void large_upload_ingested_by_job(void **state)
     assert_int_equal(hs_datasets_get(&env.app, d.id, &env.owner, &got, &err),
                      HS_OK);
     assert_string_equal(got.state, HS_DATASET_FAILED);
-    assert_non_null(strstr(got.ingest_error, "upload the file again"));
+    assert_non_null(strstr(got.ingest_error, "the uploaded file is kept"));
+    assert_int_equal(hs_blob_exists(env.app.blobs, got.blob_key, &exists, &err),
+                     HS_OK);
+    assert_int_equal(exists, 1); /* two crashes are not the file's fault */
     hs_dataset_rec_free(&got);
     hs_dataset_rec_free(&d);
+    env_close(&env);
+}
+
+/* The stage callback of ingest_ended_meanwhile: another run ends the
+ * dataset ready before this one reads the file. */
+static int end_ready_meanwhile(void *ctx, double progress)
+{
+    svc_env *e = ctx;
+    hs_error err = {0};
+    if (progress < 0.1)
+        assert_int_equal(hs_store_dataset_finish_ingest(
+                             e->app.store, e->ds_id, HS_DATASET_READY, NULL,
+                             1, &err),
+                         HS_OK);
+    return 0;
+}
+
+/* A run whose dataset another run ended meanwhile (a lease takeover) and
+ * whose engine then refuses the file keeps the file: its finish_ingest
+ * conflicted, the dataset is ready with it. */
+static void ingest_ended_meanwhile_keeps_file(void **state)
+{
+    (void)state;
+    svc_env env;
+    env_open(&env);
+    env.app.job_types = hs_job_types;
+    env.app.limits.max_queued_jobs = 10;
+    env.app.limits.ingest_async_bytes = 16;
+    const char bad[] = "f1,f2,label\n1,2,a\n3,x,b\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hl_error csv_err;
+    hs_dataset_rec d;
+    int stopped = 0, exists = 0;
+    assert_int_equal(hs_blob_put(env.app.blobs, "upload", bad, strlen(bad),
+                                 key, &err),
+                     HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "bad.csv", key,
+                                       strlen(bad), &d, &csv_err, &err),
+                     HS_OK);
+    env.ds_id = d.id;
+    assert_int_equal(hs_datasets_ingest_run(&env.app, d.id,
+                                            end_ready_meanwhile, &env,
+                                            &stopped, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_blob_exists(env.app.blobs, key, &exists, &err), HS_OK);
+    assert_int_equal(exists, 1);
+    hs_dataset_rec_free(&d);
+    env_close(&env);
+}
+
+/* The sweep ends a dataset whose ingest job ended without ending it (here
+ * cancelled in the store, as recover does to a cancel-requested job whose
+ * worker died), keeping its file, and leaves alone one whose job is still
+ * queued; running it again changes nothing. */
+static void ingest_sweep_ends_orphans(void **state)
+{
+    (void)state;
+    svc_env env;
+    env_open(&env);
+    env.app.job_types = hs_job_types;
+    env.app.limits.max_queued_jobs = 10;
+    env.app.limits.ingest_async_bytes = 16;
+    const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n5,6,a\n";
+    char key[2][HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hl_error csv_err;
+    hs_dataset_rec d[2], got;
+    hs_job_rec *jobs = NULL;
+    size_t n = 0;
+    int exists = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(hs_blob_put(env.app.blobs, "upload", csv, strlen(csv),
+                                     key[i], &err),
+                         HS_OK);
+        assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "o.csv",
+                                           key[i], strlen(csv), &d[i],
+                                           &csv_err, &err),
+                         HS_OK);
+    }
+    assert_int_equal(hs_store_job_list(env.app.store, 0, 1, &jobs, &n, &err),
+                     HS_OK);
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].dataset_id == d[0].id) {
+            hs_job_state was;
+            assert_int_equal(hs_store_job_cancel(env.app.store, jobs[i].id, 0,
+                                                 1, 1, &was, &err),
+                             HS_OK);
+        }
+    hs_job_list_free(jobs, n);
+    for (int pass = 0; pass < 2; pass++)
+        assert_int_equal(hs_datasets_ingest_fail_lost(&env.app, &err), HS_OK);
+    assert_int_equal(hs_datasets_get(&env.app, d[0].id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_FAILED);
+    assert_non_null(strstr(got.ingest_error, "cancelled"));
+    hs_dataset_rec_free(&got);
+    assert_int_equal(hs_blob_exists(env.app.blobs, key[0], &exists, &err),
+                     HS_OK);
+    assert_int_equal(exists, 1);
+    assert_int_equal(hs_datasets_get(&env.app, d[1].id, &env.owner, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, HS_DATASET_INGESTING);
+    hs_dataset_rec_free(&got);
+    hs_dataset_rec_free(&d[0]);
+    hs_dataset_rec_free(&d[1]);
     env_close(&env);
 }
 
@@ -1294,6 +1410,8 @@ int main(void)
         cmocka_unit_test(dataset_trash_lasts_seven_days),
         cmocka_unit_test(pipeline_without_params),
         cmocka_unit_test(large_upload_ingested_by_job),
+        cmocka_unit_test(ingest_ended_meanwhile_keeps_file),
+        cmocka_unit_test(ingest_sweep_ends_orphans),
         cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
         cmocka_unit_test(topology_upload_limit_and_trash),
         cmocka_unit_test(incident_datasets_have_their_kind),

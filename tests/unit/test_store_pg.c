@@ -5,11 +5,8 @@
  * (or HEALER_TEST_PG_URL), each contract test on a fresh schema. No server
  * is a failure, not a skip. The contract is told that this backend
  * notifies (wait_queued wakes) and how to open a second store on a test's
- * schema. While this build still lacks the resources of store_pg_data.c
- * (store_pg_internal.h, PG_PENDING_OPS), the contract tests that need
- * them are skipped by name (HEALER_CONTRACT_SKIP) and the store is opened
- * with hs_store_pg__open_partial; a complete build runs every test through
- * the service's hs_store_open.
+ * schema. Every store is opened through the service's hs_store_open, and
+ * the whole contract runs.
  *
  * The backend-specific tests: opening by URL (both schemes, a bad URL, an
  * unreachable server, the password never in a message); a database of a
@@ -40,42 +37,19 @@
 #include "store_contract.h"
 #include "store_fixtures.h"
 
-/* The contract tests that need the resources of store_pg_data.c
- * (computed from store_contract.c's calls). */
-#define NEEDS_DATA                                                             \
-    "test_ops_table,test_dataset*,test_model*,test_jobs,test_blob_refs,"       \
-    "test_job_progress_finish,test_job_results,test_diagnos*,"                 \
-    "test_references,test_topologies,test_job_topology,test_analys*,"          \
-    "test_sealed_fields"
-static int partial; /* this build lacks some resources */
-
-static hs_status open_url(const char *url, hs_store **out, hs_error *err)
-{
-    return partial ? hs_store_pg__open_partial(url, out, err)
-                   : hs_store_open(url, out, err);
-}
-
-/* hs_store_pg_open, or its partial twin while this build lacks
- * resources. */
-static hs_status pg_open(const char *url, hs_store **out, hs_error *err)
-{
-    return partial ? hs_store_pg__open_partial(url, out, err)
-                   : hs_store_pg_open(url, out, err);
-}
-
 static char fresh_url[1024]; /* the schema fresh_pg made last */
 
 static hs_status fresh_pg(hs_store **out, hs_error *err)
 {
     if (pgtest_fresh_url(fresh_url, sizeof fresh_url, NULL) != 0)
         return hs_fail(err, HS_ERR_IO, "no fresh schema");
-    return open_url(fresh_url, out, err);
+    return hs_store_open(fresh_url, out, err);
 }
 
 /* Another store on that schema: what another process sees. */
 static hs_status reopen_pg(hs_store **out, hs_error *err)
 {
-    return open_url(fresh_url, out, err);
+    return hs_store_open(fresh_url, out, err);
 }
 
 /* ---- fixtures --------------------------------------------------------- */
@@ -91,7 +65,7 @@ static int setup(void **state)
     hs_error err = {0};
     assert_non_null(f);
     assert_int_equal(pgtest_fresh_url(f->url, sizeof f->url, NULL), 0);
-    if (open_url(f->url, &f->store, &err) != HS_OK)
+    if (hs_store_open(f->url, &f->store, &err) != HS_OK)
         fail_msg("open: %s", err.message);
     *state = f;
     return 0;
@@ -136,40 +110,33 @@ static void test_open_urls(void **state)
     hs_error err = {0};
     char url[1100];
 
-    /* Both schemes reach the same database, through the service's table
-     * (a build still missing resources says which). */
+    /* Both schemes reach the same database, through the service's table. */
     const char *rest = strstr(f->url, "://");
     assert_non_null(rest);
     snprintf(url, sizeof url, "postgres%s", rest);
-    hs_status st = hs_store_open(url, &s, &err);
-    if (partial) {
-        assert_int_equal(st, HS_ERR_INVALID);
-        assert_non_null(strstr(err.message, "lacks"));
-    } else {
-        assert_int_equal(st, HS_OK);
-        assert_string_equal(s->ops->name, "postgresql");
-        hs_store_close(s);
-    }
+    assert_int_equal(hs_store_open(url, &s, &err), HS_OK);
+    assert_string_equal(s->ops->name, "postgresql");
+    hs_store_close(s);
 
     /* Not a URL libpq takes: invalid, saying why. */
-    assert_int_equal(pg_open("postgresql://h:notaport/db", &s, &err),
+    assert_int_equal(hs_store_pg_open("postgresql://h:notaport/db", &s, &err),
                      HS_ERR_INVALID);
     assert_null(s);
     assert_non_null(strstr(err.message, "not a valid PostgreSQL URL"));
     assert_int_equal(hs_store_open("postgresql:nothing", &s, &err),
                      HS_ERR_INVALID);
     assert_int_equal(
-        pg_open("postgresql://u:pw@127.0.0.1:5/db?pool_size=0", &s, &err),
+        hs_store_pg_open("postgresql://u:pw@127.0.0.1:5/db?pool_size=0", &s, &err),
         HS_ERR_INVALID);
     assert_non_null(strstr(err.message, "pool_size"));
 
     /* Nothing listens there: unavailable, and the password is not told. */
     assert_int_equal(
-        pg_open("postgresql://u:S3cretPw@127.0.0.1:1/db", &s, &err),
+        hs_store_pg_open("postgresql://u:S3cretPw@127.0.0.1:1/db", &s, &err),
         HS_ERR_UNAVAILABLE);
     assert_null(s);
     assert_null(strstr(err.message, "S3cretPw"));
-    assert_int_equal(pg_open("postgresql://u:S3cretPw@127.0.0.1:1/db"
+    assert_int_equal(hs_store_pg_open("postgresql://u:S3cretPw@127.0.0.1:1/db"
                              "?sslmode=bogus",
                              &s, &err),
                      HS_ERR_INVALID);
@@ -184,7 +151,7 @@ static void test_future_schema_refused(void **state)
     hs_store *s = NULL;
     hs_error err = {0};
     assert_non_null(raw(f, "INSERT INTO schema_migrations VALUES (99, 0)"));
-    assert_int_equal(open_url(f->url, &s, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_open(f->url, &s, &err), HS_ERR_INVALID);
     assert_null(s);
     assert_non_null(strstr(err.message, "newer"));
     assert_string_equal(raw(f, "SELECT COUNT(*) FROM schema_migrations"), "2");
@@ -202,7 +169,7 @@ static void *open_thread(void *arg)
 {
     opener *o = arg;
     hs_error err = {0};
-    o->st = open_url(o->url, &o->store, &err);
+    o->st = hs_store_open(o->url, &o->store, &err);
     return NULL;
 }
 
@@ -267,7 +234,7 @@ static void *bump_thread(void *arg)
     hs_error err = {0};
     hs_backoff_rec rec;
     char value[32], *stored = NULL;
-    b->ok = open_url(b->url, &s, &err) == HS_OK;
+    b->ok = hs_store_open(b->url, &s, &err) == HS_OK;
     for (int i = 0; b->ok && i < FAILS_EACH; i++)
         b->ok = hs_store_backoff_fail(s, "user:bob", 1000 + i, 3600, &rec,
                                       &err) == HS_OK;
@@ -325,7 +292,7 @@ static void *send_thread(void *arg)
     sender *x = arg;
     hs_store *s = NULL;
     hs_error err = {0};
-    x->ok = open_url(x->url, &s, &err) == HS_OK;
+    x->ok = hs_store_open(x->url, &s, &err) == HS_OK;
     while (x->ok) {
         hs_outbox_msg *items = NULL;
         size_t n = 0;
@@ -463,7 +430,7 @@ static void test_claim_skips_locked(void **state)
     hs_id owner = add_user(f->store, "lock", 0);
     const claim_fn claims[2] = {hs_store_job_claim_next,
                                              hs_store_job_claim_next_fair};
-    assert_int_equal(open_url(f->url, &other, &err), HS_OK);
+    assert_int_equal(hs_store_open(f->url, &other, &err), HS_OK);
     for (int i = 0; i < 2; i++) {
         hs_id first = add_job(f->store, owner, 10), second;
         holder h = {other, claims[i], {{0}}, {{0}}, 0, HS_ERR_INTERNAL};
@@ -537,7 +504,7 @@ static void *racer_main(void *arg)
     racer *r = arg;
     hs_store *s = NULL;
     hs_error err = {0};
-    hs_status opened = open_url(r->url, &s, &err);
+    hs_status opened = hs_store_open(r->url, &s, &err);
     for (int i = 0; i < RACE_ROUNDS; i++) {
         pthread_barrier_wait(r->go);
         r->status[i] = opened == HS_OK ? r->call(s, r, r->record[i]) : opened;
@@ -683,26 +650,18 @@ int main(void)
 {
     hs_store *s = NULL;
     hs_error err = {0};
-    char skip[1024] = "";
     if (!pgtest_url()) {
         printf("[  FAILED  ] 1 test(s), listed below:\n"
                "[  FAILED  ] test_store_pg: no PostgreSQL server\n");
         return 1;
     }
-    /* A complete build opens through hs_store_open; a partial one cannot. */
-    partial = 1;
     if (fresh_pg(&s, &err) != HS_OK) {
         printf("[  FAILED  ] 1 test(s), listed below:\n"
                "[  FAILED  ] test_store_pg: cannot open a store: %s\n",
                err.message);
         return 1;
     }
-    if (!s->ops->datasets)
-        snprintf(skip, sizeof skip, "%s", NEEDS_DATA);
-    partial = skip[0] != '\0';
     hs_store_close(s);
-    if (partial && !getenv("HEALER_CONTRACT_SKIP"))
-        setenv("HEALER_CONTRACT_SKIP", skip, 1);
 
     /* LISTEN/NOTIFY: wait_queued waits and wakes. */
     const hs_store_contract_extras extras = {reopen_pg, 1};

@@ -277,15 +277,20 @@ hs_status hs_accounts_session_check(hs_app *app, const char *token,
     hs_session s;
     hs_user u;
     int64_t now = now_of(app);
-    if (hs_auth_token_hash(token, hash) != HS_OK ||
-        hs_store_session_get_by_token_hash(app->store, hash, &s, NULL) != HS_OK)
+    if (hs_auth_token_hash(token, hash) != HS_OK)
         return hs_fail(err, HS_ERR_DENIED, "not logged in");
+    hs_status rc = hs_store_session_get_by_token_hash(app->store, hash, &s,
+                                                      err);
+    if (rc != HS_OK) /* a store that cannot answer logs nobody out */
+        return rc == HS_ERR_NOTFOUND
+                   ? hs_fail(err, HS_ERR_DENIED, "not logged in")
+                   : rc;
     if (!hs_auth_session_valid(s.remember, s.created_at, s.last_seen_at, now,
                                NULL)) {
         hs_store_session_delete(app->store, s.id, NULL);
         return hs_fail(err, HS_ERR_DENIED, "the session has expired");
     }
-    hs_status rc = hs_store_user_get(app->store, s.user_id, &u, err);
+    rc = hs_store_user_get(app->store, s.user_id, &u, err);
     if (rc != HS_OK)
         return rc == HS_ERR_NOTFOUND
                    ? hs_fail(err, HS_ERR_DENIED, "not logged in")

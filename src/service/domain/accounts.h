@@ -76,7 +76,9 @@ hs_status hs_accounts_logout(hs_app *app, hs_id session_id, hs_error *err);
 /* Resolves a session token now: HS_OK with the session and its user
  * (password_hash cleared), after sliding its expiry (stored at most every
  * HS_SESSION_TOUCH_SECONDS); HS_ERR_DENIED for a malformed, unknown,
- * expired (then deleted) or disabled-user session. */
+ * expired (then deleted) or disabled-user session; the store's own error
+ * (HS_ERR_UNAVAILABLE, HS_ERR_IO, ...) when it cannot tell, which is
+ * never a reason to log anyone out. */
 hs_status hs_accounts_session_check(hs_app *app, const char *token,
                                     hs_session *session_out, hs_user *user_out,
                                     hs_error *err);

@@ -594,9 +594,10 @@ static void *sender_main(void *arg)
         deliver_memory(a); /* first: they may be about the store */
         hs_status st = deliver_stored(a);
         deliver_memory(a);
-        int64_t wait = seconds_to_next(a);
-        if (st != HS_OK && wait < 1) /* a store that fails at once */
-            wait = 1;
+        /* A store that fails is read again a second later (never at
+         * once): its run of failures reaches the watch within seconds,
+         * and the stored messages go out soon after it is back. */
+        int64_t wait = st != HS_OK ? 1 : seconds_to_next(a);
         if (wait > 0)
             wait_for_work(a, wait);
     }

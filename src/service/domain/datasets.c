@@ -293,16 +293,18 @@ hs_status hs_datasets_create_ingesting(hs_app *app, hs_id owner_id,
                                "recording an uploaded dataset", err);
 }
 
-/* Ends dataset d's ingestion as failed with `why` and deletes its blob
- * (a failed dataset keeps no file: only its reason). */
+/* Ends dataset d's ingestion as failed with `why`; deletes its blob when
+ * `rejected` (the engine refused the content: the file is at fault) and
+ * this call ended it (a conflict means another run ended it first,
+ * perhaps ready). Otherwise the file is kept for a retry. */
 static hs_status ingest_failed(hs_app *app, const hs_dataset_rec *d,
-                               const char *why, hs_error *err)
+                               const char *why, int rejected, hs_error *err)
 {
     char reason[HS_MESSAGE_MAX];
     hs_copy_message(reason, sizeof reason, why && why[0] ? why : "unknown");
     hs_status st = hs_store_dataset_finish_ingest(
         app->store, d->id, HS_DATASET_FAILED, reason, 0, err);
-    if (st == HS_OK || st == HS_ERR_CONFLICT)
+    if (st == HS_OK && rejected)
         hs_blob_delete(app->blobs, d->blob_key, NULL);
     return st;
 }
@@ -340,8 +342,8 @@ hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
     at_stage(&stages, 0.9, &st, err);
     if (st == HS_OK)
         st = ingest_ready(app, &d, err);
-    else if (st == HS_ERR_INVALID)
-        ingest_failed(app, &d, err->message, NULL);
+    else if (st == HS_ERR_INVALID && csv_err.message[0]) /* the engine's */
+        ingest_failed(app, &d, err->message, 1, NULL);
     *stopped = stages.stopped;
     hs_dataset_rec_free(&d);
     return st;
@@ -355,29 +357,97 @@ hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
     if (st != HS_OK)
         return st;
     if (!strcmp(d.state, HS_DATASET_INGESTING))
-        st = ingest_failed(app, &d, why, err);
+        st = ingest_failed(app, &d, why, 0, err);
     hs_dataset_rec_free(&d);
     return st;
 }
 
+void hs_datasets_ingest_kept_reason(char out[HS_MESSAGE_MAX], const char *error)
+{
+    snprintf(out, HS_MESSAGE_MAX,
+             "ingestion failed (%.300s); the uploaded file is kept: download "
+             "it from this dataset and upload it again once the cause is "
+             "fixed",
+             error && error[0] ? error : "unknown");
+}
+
+/* A dataset still ingesting, and what its ingest jobs say. */
+typedef struct orphan {
+    hs_id id;
+    int live;                 /* a job queued or running: not an orphan */
+    const hs_job_rec *ended;  /* its latest ended job, if any */
+} orphan;
+
+/* The ids of the datasets still ingesting (live or trashed). */
+static hs_status ingesting(hs_app *app, orphan **out, size_t *n_out,
+                           hs_error *err)
+{
+    hs_dataset_rec *items = NULL;
+    size_t n = 0, k = 0;
+    *out = NULL;
+    *n_out = 0;
+    hs_status st = hs_store_dataset_list(app->store, 0, 1, 1, &items, &n, err);
+    for (size_t i = 0; st == HS_OK && i < n; i++)
+        k += hs_dataset_is_ingesting(&items[i]);
+    if (st == HS_OK && k && !(*out = calloc(k, sizeof **out)))
+        st = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == HS_OK && k && i < n; i++)
+        if (hs_dataset_is_ingesting(&items[i]))
+            (*out)[(*n_out)++].id = items[i].id;
+    hs_dataset_list_free(items, n);
+    return st;
+}
+
+/* Marks in o[] what job j says of its dataset. */
+static void note_job(orphan *o, size_t n, const hs_job_rec *j)
+{
+    if (strcmp(j->type, HS_JOB_TYPE_INGEST) != 0 || !j->dataset_id)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (o[i].id != j->dataset_id)
+            continue;
+        if (j->state == HS_JOB_QUEUED || j->state == HS_JOB_RUNNING)
+            o[i].live = 1;
+        else if (!o[i].ended || j->id > o[i].ended->id)
+            o[i].ended = j;
+    }
+}
+
+/* Fails dataset o's ingestion, its ended job saying why. */
+static hs_status end_orphan(hs_app *app, const orphan *o, hs_error *err)
+{
+    char why[HS_MESSAGE_MAX];
+    const hs_job_rec *j = o->ended;
+    if (j->state == HS_JOB_CANCELLED && j->cancel_requested)
+        snprintf(why, sizeof why, "%s", HS_INGEST_CANCELLED_REASON);
+    else
+        hs_datasets_ingest_kept_reason(
+            why, j->state == HS_JOB_SUCCEEDED ? "its job ended without finishing"
+            : j->error[0]                ? j->error
+                                         : hs_job_state_name(j->state));
+    hs_status st = hs_datasets_ingest_abandon(app, o->id, why, err);
+    return st == HS_ERR_NOTFOUND ? HS_OK : st;
+}
+
 hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err)
 {
+    orphan *o = NULL;
+    size_t n = 0, n_jobs = 0;
     hs_job_rec *jobs = NULL;
-    size_t n = 0;
-    hs_status st = hs_store_job_list(app->store, 0, 1, &jobs, &n, err);
-    for (size_t i = 0; st == HS_OK && i < n; i++) {
-        const hs_job_rec *j = &jobs[i];
-        if (strcmp(j->type, HS_JOB_TYPE_INGEST) != 0 ||
-            j->state != HS_JOB_FAILED || !j->dataset_id)
-            continue;
-        char why[HS_MESSAGE_MAX];
-        snprintf(why, sizeof why,
-                 "ingestion failed (%.400s); upload the file again", j->error);
-        hs_status one = hs_datasets_ingest_abandon(app, j->dataset_id, why, err);
-        if (one != HS_OK && one != HS_ERR_NOTFOUND)
-            st = one;
-    }
-    hs_job_list_free(jobs, n);
+    hs_status st = ingesting(app, &o, &n, err);
+    if (st != HS_OK || !n)
+        return st;
+    st = hs_store_job_list(app->store, 0, 1, &jobs, &n_jobs, err);
+    for (size_t i = 0; st == HS_OK && i < n_jobs; i++)
+        note_job(o, n, &jobs[i]);
+    for (size_t i = 0; st == HS_OK && i < n; i++)
+        if (!o[i].live && o[i].ended) {
+            hs_status one = end_orphan(app, &o[i], err);
+            if (one != HS_OK)
+                st = one;
+        }
+    hs_job_list_free(jobs, n_jobs);
+    free(o);
     return st;
 }
 

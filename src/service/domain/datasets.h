@@ -59,18 +59,27 @@ hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
 
 /* Why a dataset whose ingest job was cancelled failed. */
 #define HS_INGEST_CANCELLED_REASON                                             \
-    "its ingestion was cancelled; upload the file again"
+    "its ingestion was cancelled; the uploaded file is kept: download it " \
+    "from this dataset to upload it again"
 
-/* Ends dataset `id`'s ingestion as failed with `why` (its blob deleted),
- * when it is still ingesting; HS_OK when it was not. */
+/* Ends dataset `id`'s ingestion as failed with `why`, keeping its file
+ * (only the engine's rejection of the content, in hs_datasets_ingest_run,
+ * deletes it), when it is still ingesting; HS_OK when it was not. */
 hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
                                      hs_error *err);
 
-/* Ends as failed, with the job's error, the ingestion of every dataset
- * whose ingest job failed without ending it: the lease rules fail a job
- * taken back from a lost worker a second time (two crashes), and no run
- * is left to end its dataset. Called after a recovery that failed jobs
- * (reads every job: rare). */
+/* The reason of an ingestion that failed for `error` (not the file's
+ * fault), saying the file is kept and how to recover, into out. */
+void hs_datasets_ingest_kept_reason(char out[HS_MESSAGE_MAX], const char *error);
+
+/* The repeatable sweep: ends as failed (file kept) every dataset still
+ * ingesting whose ingest jobs have all ended - failed after two crashes,
+ * cancelled by recover after its worker died, or ended without finishing
+ * it - with the latest job's error. Reads the datasets, and every job
+ * when one is ingesting; run after a recovery that failed jobs and every
+ * HS_INGEST_SWEEP_SECONDS by the runner's keeper (every shape that runs
+ * jobs). */
+#define HS_INGEST_SWEEP_SECONDS 300
 hs_status hs_datasets_ingest_fail_lost(hs_app *app, hs_error *err);
 
 /* HS_OK for a ready dataset; a failed one is HS_ERR_INVALID naming `field`

@@ -1,6 +1,7 @@
 /* domain/fields.c - one field of a JSON request (see fields.h). */
 #include <string.h>
 
+#include "domain/auth.h"
 #include "domain/fields.h"
 
 hs_status hs_field_id(const json_t *request, const char *key, int required,
@@ -36,6 +37,30 @@ hs_status hs_field_string(const json_t *request, const char *key,
         return hs_fail_field(err, HS_ERR_INVALID, key,
                              "'%s' is longer than %zu bytes", key, max_bytes);
     *out = json_string_value(v);
+    return HS_OK;
+}
+
+hs_status hs_field_name(const char *key, const char *name, size_t max_bytes,
+                        hs_error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!n)
+        return hs_fail_field(err, HS_ERR_INVALID, key, "'%s' is empty", key);
+    if (n > max_bytes)
+        return hs_fail_field(err, HS_ERR_INVALID, key,
+                             "'%s' is %zu bytes long; at most %zu are allowed",
+                             key, n, max_bytes);
+    if (hs_auth_check_utf8(name, n) != HS_OK)
+        return hs_fail_field(err, HS_ERR_INVALID, key,
+                             "'%s' is not valid UTF-8", key);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < ' ' || c == 0x7f)
+            return hs_fail_field(err, HS_ERR_INVALID, key,
+                                 "'%s' may not contain control characters "
+                                 "(byte %zu)",
+                                 key, i + 1);
+    }
     return HS_OK;
 }
 

@@ -26,6 +26,12 @@ hs_status hs_field_string(const json_t *request, const char *key,
                           int required, size_t max_bytes, const char **out,
                           hs_error *err);
 
+/* The rule for a name a user gives (a dataset's): 1..max_bytes bytes of
+ * valid UTF-8 without control characters. HS_ERR_INVALID naming `key`
+ * and what is wrong, else HS_OK. */
+hs_status hs_field_name(const char *key, const char *name, size_t max_bytes,
+                        hs_error *err);
+
 /* A boolean at `key`: *out (def when absent or null). */
 hs_status hs_field_bool(const json_t *request, const char *key, int def,
                         int *out, hs_error *err);

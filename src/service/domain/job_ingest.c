@@ -7,7 +7,10 @@
  * it is what the HTTP thread does for a small upload - the engine reads,
  * checks and profiles the file (datasets.c, hs_datasets_ingest_run) - with
  * progress between the stages, then the dataset ends ready, or failed
- * with the engine's error (its blob deleted). The run is idempotent: a
+ * with the engine's error (its blob deleted: the file was at fault). Any
+ * other error (store or blobs unavailable, a wrong data key, a file over
+ * this process's limit) fails it keeping the file, to download and
+ * upload again. The run is idempotent: a
  * job re-queued after a crash (the lease rules) starts over, and one
  * whose dataset already ended finds nothing to do. Jobs on the dataset
  * wait meanwhile without holding a worker: the store's claims skip them
@@ -81,16 +84,14 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     char why[HS_MESSAGE_MAX];
     if (stopped)
         snprintf(why, sizeof why, "%s", HS_INGEST_CANCELLED_REASON);
-    else if (st == HS_ERR_INVALID) /* already failed with the engine's error */
-        snprintf(why, sizeof why, "%s", err.message);
     else
-        snprintf(why, sizeof why,
-                 "ingestion failed (%.400s); upload the file again",
-                 err.message);
+        hs_datasets_ingest_kept_reason(why, err.message);
     o->state = stopped ? HS_JOB_CANCELLED : HS_JOB_FAILED;
-    hs_copy_message(o->error, sizeof o->error, why);
-    if (st != HS_ERR_INVALID)
-        hs_datasets_ingest_abandon(r->app, id, why, NULL);
+    /* The engine's rejection already failed the dataset (file deleted):
+     * the job says why; anything else fails it keeping the file. */
+    hs_copy_message(o->error, sizeof o->error,
+                    st == HS_ERR_INVALID ? err.message : why);
+    hs_datasets_ingest_abandon(r->app, id, why, NULL);
 }
 
 static void discard(hs_app *app, const hs_job_rec *job, hs_id result_id)

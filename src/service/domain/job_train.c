@@ -322,14 +322,16 @@ hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
     hs_id id = 0;
     if (!model)
         return 0;
-    if (hs_models_save(run->app, run->job->owner_id, run->job->name,
-                       dataset_id, run->job->id, model, NULL, &mrec,
-                       &err) == HS_OK) {
+    hs_status st = hs_models_save(run->app, run->job->owner_id,
+                                  run->job->name, dataset_id, run->job->id,
+                                  model, NULL, &mrec, &err);
+    if (st == HS_OK) {
         id = mrec.id;
         hs_model_rec_free(&mrec);
     } else {
         char text[sizeof o->error + 32];
         o->state = HS_JOB_FAILED;
+        o->store_unavailable = st == HS_ERR_UNAVAILABLE;
         snprintf(text, sizeof text, "storing the model: %s", err.message);
         hs_copy_message(o->error, sizeof o->error, text);
     }
@@ -384,9 +386,10 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     memset(&rec, 0, sizeof rec);
     o->state = HS_JOB_FAILED;
     hs_status st = load_inputs(r, &p, &rec, &ds, &err);
-    if (st != HS_OK)
+    if (st != HS_OK) {
         hs_copy_message(o->error, sizeof o->error, err.message);
-    else
+        o->store_unavailable = st == HS_ERR_UNAVAILABLE;
+    } else
         hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
     if (model && name_classes(r, model, &err) != HS_OK) {

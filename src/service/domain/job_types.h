@@ -58,6 +58,11 @@ typedef struct hs_job_outcome {
      * ('NAME') failed: ERROR"). Told only once the failure is recorded. */
     char failure_kind[HS_KIND_MAX];
     char failure_notice[HS_MESSAGE_MAX];
+    /* Set with a failure that is the store's, not the job's (it could not
+     * be reached while the job read its inputs or stored its result): the
+     * runner then gives the job back to the queue, once the store answers,
+     * to run again, instead of recording the failure. */
+    int store_unavailable;
 } hs_job_outcome;
 
 typedef struct hs_job_type {

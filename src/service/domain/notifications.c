@@ -77,10 +77,13 @@ hs_status hs_notifications_raise(hs_app *app, const char *kind,
 hs_status hs_notifications_io(hs_app *app, hs_status st, const char *what,
                               const hs_error *err)
 {
-    unsigned run = hs_alerts_failure_run(app, st == HS_ERR_IO);
+    /* A database that cannot be reached fails every write as surely as a
+     * disk that refuses them: both count, whatever the backend. */
+    int failed = st == HS_ERR_IO || st == HS_ERR_UNAVAILABLE;
+    unsigned run = hs_alerts_failure_run(app, failed);
     const char *reason = err && err->message[0] ? err->message : "I/O error";
     char text[HS_MESSAGE_MAX * 2]; /* raise cuts it to a message */
-    if (st != HS_ERR_IO)
+    if (!failed)
         return st;
     if (hs_alerts_allow(app, "store_failing",
                         HS_NOTIFICATIONS_TROUBLE_SECONDS)) {

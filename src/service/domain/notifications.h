@@ -42,8 +42,9 @@ hs_status hs_notifications_mark_read(hs_app *app, hs_id id,
 
 /* The watch over the platform's writes: call with the outcome `st` of a
  * write to the store or the disk (`what`: "recording a job's outcome"),
- * and err's message. HS_ERR_IO raises "store_failing"; the
- * HS_NOTIFICATIONS_FAILURES_IN_A_ROW-th HS_ERR_IO in a row (no success
+ * and err's message. HS_ERR_IO or HS_ERR_UNAVAILABLE (the database
+ * cannot be reached) raises "store_failing"; the
+ * HS_NOTIFICATIONS_FAILURES_IN_A_ROW-th of them in a row (no success
  * between) raises "connection_failures"; each kind at most once per
  * HS_NOTIFICATIONS_TROUBLE_SECONDS; any other outcome ends a run of
  * failures. Returns st, so a call can wrap the write. */

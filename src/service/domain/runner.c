@@ -75,6 +75,8 @@ struct hs_runner {
     pthread_t keeper;
     int keeper_started;
     atomic_int_fast64_t keeper_beat_ms; /* the keeper's last loop */
+    double last_sweep; /* monotonic seconds of the keeper's last ingest
+                          sweep (hs_datasets_ingest_fail_lost); 0 = none */
     pthread_t news;  /* waits for news of jobs queued elsewhere */
     int news_started;
 };
@@ -173,17 +175,56 @@ static void discard(hs_runner *r, const slot *s, const hs_job_type *type,
                      s->claim));
 }
 
+/* A job's ending write (finish, requeue) that the store refused for a
+ * passing reason (busy, I/O) is tried this many times, a second apart,
+ * while the keeper keeps the lease. */
+#define FINISH_TRIES 3
+
+static int stopping(hs_runner *r);
+
+/* Whether an ending write that failed with `st` after `tries` tries is
+ * tried again, a second later (slept here). A store that cannot be
+ * reached is waited out for as long as the runner is not stopping: the
+ * slot still holds the job, so the keeper renews its lease as soon as the
+ * store answers, and if another worker's recovery took the job first the
+ * write is refused (HS_ERR_NOTFOUND) - never recorded twice. Other
+ * errors get FINISH_TRIES tries in all. */
+static int try_again(hs_runner *r, hs_status st, int tries)
+{
+    if (st == HS_OK || st == HS_ERR_NOTFOUND)
+        return 0;
+    if (st == HS_ERR_UNAVAILABLE ? stopping(r) : tries >= FINISH_TRIES)
+        return 0;
+    sleep(1);
+    return 1;
+}
+
+/* Logs a failed ending write: each of the first tries, then once a
+ * minute while the store stays away. */
+static void log_ending_failure(const char *msg, const hs_job_rec *job,
+                               int tries, const hs_error *err)
+{
+    if (tries <= FINISH_TRIES || tries % 60 == 0)
+        hs_log(HS_LOG_ERROR, msg,
+               json_pack("{s:I, s:i, s:s}", "job_id", (json_int_t)job->id,
+                         "tries", tries, "error", err->message));
+}
+
 static void requeue(hs_runner *r, const slot *s, const hs_job_rec *job)
 {
     hs_error err = {0};
-    if (hs_store_job_requeue(r->app->store, job->id, s->claim, &err) == HS_OK)
+    hs_status st;
+    int tries = 0;
+    do {
+        st = hs_store_job_requeue(r->app->store, job->id, s->claim, &err);
+        if (st != HS_OK && st != HS_ERR_NOTFOUND)
+            log_ending_failure("cannot give a job back to the queue", job,
+                               ++tries, &err);
+    } while (try_again(r, st, tries));
+    if (st == HS_OK)
         hs_log(HS_LOG_INFO, "job re-queued for the next start",
                json_pack("{s:I}", "job_id", (json_int_t)job->id));
 }
-
-/* A finish the store refused for a passing reason (busy, I/O) is tried
- * this many times, a second apart, while the keeper keeps the lease. */
-#define FINISH_TRIES 3
 
 /* Records the outcome; 0 when it could not be (the job was no longer
  * ours, or the store kept failing: then the lease lapses once the slot is
@@ -192,22 +233,19 @@ static int finish(hs_runner *r, const slot *s, const hs_job_type *type,
                   const hs_job_rec *job, hs_job_outcome *o)
 {
     hs_error err = {0};
-    hs_status st = HS_ERR_IO;
+    hs_status st;
+    int tries = 0;
     /* No attempts text: a training records its attempts as they end. */
-    for (int i = 0; i < FINISH_TRIES && st != HS_OK && st != HS_ERR_NOTFOUND;
-         i++) {
-        if (i > 0)
-            sleep(1);
+    do {
         st = hs_store_job_finish(
             r->app->store, job->id, s->claim, o->state, o->error,
             o->result_id && type ? type->result_kind : NULL, o->result_id, NULL,
             hs_clock_now(r->app->clock), &err);
         if (st != HS_OK && st != HS_ERR_NOTFOUND)
-            hs_log(HS_LOG_ERROR, "cannot record a job's outcome",
-                   json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id,
-                             "error", err.message));
+            log_ending_failure("cannot record a job's outcome", job, ++tries,
+                               &err);
         hs_notifications_io(r->app, st, "recording a job's outcome", &err);
-    }
+    } while (try_again(r, st, tries));
     return st == HS_OK;
 }
 
@@ -238,6 +276,8 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
         discard(r, s, type, job, &o);
     } else if (atomic_load(&s->shutdown) && o.state != HS_JOB_SUCCEEDED) {
         requeue(r, s, job);
+    } else if (o.state == HS_JOB_FAILED && o.store_unavailable) {
+        requeue(r, s, job); /* it made no result: runs again, from the start */
     } else if (!finish(r, s, type, job, &o)) {
         discard(r, s, type, job, &o);
     } else {
@@ -379,7 +419,12 @@ static void keep_leases(hs_runner *r)
         hs_log(HS_LOG_WARN, "jobs of a lost worker taken back",
                json_pack("{s:I, s:I}", "requeued", (json_int_t)requeued,
                          "failed", (json_int_t)failed));
-    if (failed && hs_datasets_ingest_fail_lost(r->app, &err) != HS_OK)
+    double mono = hl_clock_monotonic();
+    int sweep = failed || !r->last_sweep ||
+                mono - r->last_sweep >= HS_INGEST_SWEEP_SECONDS;
+    if (sweep)
+        r->last_sweep = mono;
+    if (sweep && hs_datasets_ingest_fail_lost(r->app, &err) != HS_OK)
         hs_log(HS_LOG_ERROR, "cannot end the datasets of failed ingestions",
                json_pack("{s:s}", "error", err.message));
     if (requeued)

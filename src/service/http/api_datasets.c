@@ -9,6 +9,7 @@
 #include "http/api.h"
 #include "domain/dataset_upload.h"
 #include "domain/datasets.h"
+#include "domain/fields.h"
 
 void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
 {
@@ -20,15 +21,20 @@ void hs_api_datasets_upload(hs_app *app, hs_req *req, hs_resp *resp)
         return;
     }
     const char *name = hs_req_field(req, "name");
-    if (!name || !*name)
+    const char *field = "name";
+    if (!name || !*name) {
         name = req->upload.filename[0] ? req->upload.filename : "dataset.csv";
+        field = "file"; /* the part's filename names it */
+    }
     hs_dataset_rec rec;
     hl_error csv_err;
     hs_error err = {0};
-    hs_status st = hs_dataset_upload(app, &req->user, name,
-                                     req->upload.blob_key, req->upload.size,
-                                     &rec, &csv_err, &err);
-    if (st == HS_ERR_INVALID) {
+    hl_error_clear(&csv_err);
+    hs_status st = hs_field_name(field, name, HS_DATASET_NAME_MAX - 1, &err);
+    if (st == HS_OK)
+        st = hs_dataset_upload(app, &req->user, name, req->upload.blob_key,
+                               req->upload.size, &rec, &csv_err, &err);
+    if (st == HS_ERR_INVALID && csv_err.message[0]) {
         hs_api_reply_csv_error(resp, &csv_err);
         return;
     }
@@ -108,8 +114,12 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
     hs_dataset_rec rec;
     hs_error err = {0};
     hs_status st = hs_datasets_get(app, req->ids[0], &req->user, &rec, &err);
-    /* A failed ingestion kept no file: its reason instead. */
+    /* A failed ingestion keeps its file unless the engine rejected the
+     * content: the file to upload again, else its reason. */
+    int kept = 0;
     if (st == HS_OK && !strcmp(rec.state, HS_DATASET_FAILED) &&
+        (hs_blob_exists(app->blobs, rec.blob_key, &kept, &err) != HS_OK ||
+         !kept) &&
         hs_dataset_check_ready(&rec, "id", &err) != HS_OK)
         st = HS_ERR_CONFLICT;
     if (st != HS_OK) {

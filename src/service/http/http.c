@@ -572,11 +572,16 @@ static int authenticate(req_ctx *c, const hs_route *r)
         auth->session_cookie);
     hs_error err = {0};
     int needs = r->flags & (HS_ROUTE_AUTH | HS_ROUTE_ADMIN);
-    if (token && auth->authenticate(app, token, &c->req, &err) == HS_OK) {
+    hs_status st = token ? auth->authenticate(app, token, &c->req, &err)
+                         : hs_fail(&err, HS_ERR_DENIED, "not logged in");
+    if (st == HS_OK) {
         c->req.authed = 1;
+    } else if (needs && st != HS_ERR_DENIED) {
+        hs_reply_status(&c->resp, st, &err); /* the store, not the user */
+        return 0;
     } else if (needs) {
-        hs_reply_error(&c->resp, 401, "unauthorized", NULL,
-                       "%s", token ? err.message : "not logged in");
+        hs_reply_error(&c->resp, 401, "unauthorized", NULL, "%s",
+                       err.message);
         return 0;
     }
     if ((r->flags & HS_ROUTE_ADMIN) && !c->req.user.is_admin) {

@@ -166,7 +166,10 @@ typedef struct hs_route {
  * hooks, not the accounts behind them. `authenticate` gets the session
  * cookie's value (NULL when there is none) and, when it holds, fills
  * req->user, req->session and req->csrf_token and returns HS_OK; else
- * an error whose message is shown. `csrf_valid` says whether `presented`
+ * an error whose message is shown: HS_ERR_DENIED answers 401 on a route
+ * that needs a session, any other error (the store cannot be reached)
+ * answers as that error (hs_reply_status: 503 store_unavailable), never
+ * 401; a public route runs without the session either way. `csrf_valid` says whether `presented`
  * (the X-CSRF-Token header, NULL when absent) is the request's token. */
 typedef struct hs_http_auth {
     const char *session_cookie; /* cookie name */

@@ -202,17 +202,6 @@ static const hs_store_ops pg_ops = {
     .settings = &hs_pg_settings,
 };
 
-/* The resources this build lacks (PG_PENDING_OPS), "" when complete. */
-static const char *missing_resources(void)
-{
-    if (!pg_ops.datasets || !pg_ops.models || !pg_ops.diagnoses ||
-        !pg_ops.topologies || !pg_ops.analyses)
-        return "datasets, models, diagnoses, topologies, analyses";
-    if (!pg_ops.jobs)
-        return "jobs";
-    return "";
-}
-
 int hs_store_pg_schema_version(void)
 {
     return pg_schema_version;
@@ -282,20 +271,14 @@ static hs_status migrate(pg_store *s, hs_error *err)
 
 /* ---- open ------------------------------------------------------------- */
 
-static hs_status open_store(const char *url, int allow_partial, hs_store **out,
-                            hs_error *err)
+hs_status hs_store_pg_open(const char *url, hs_store **out, hs_error *err)
 {
     hs_store *store = NULL;
     pg_store *s = NULL;
     hs_status st;
-    const char *missing = missing_resources();
     if (!out)
         return hs_fail(err, HS_ERR_INVALID, "store open: missing argument");
     *out = NULL;
-    if (missing[0] && !allow_partial)
-        return hs_fail(err, HS_ERR_INVALID,
-                       "store: this build's PostgreSQL backend lacks %s",
-                       missing);
     store = calloc(1, sizeof *store);
     s = calloc(1, sizeof *s);
     if (!store || !s) {
@@ -318,17 +301,6 @@ fail:
     free(s);
     free(store);
     return st;
-}
-
-hs_status hs_store_pg_open(const char *url, hs_store **out, hs_error *err)
-{
-    return open_store(url, 0, out, err);
-}
-
-hs_status hs_store_pg__open_partial(const char *url, hs_store **out,
-                                    hs_error *err)
-{
-    return open_store(url, 1, out, err);
 }
 
 hs_status hs_store_pg_open_rest(const char *rest, hs_store **out, hs_error *err)

@@ -24,12 +24,6 @@ hs_status hs_store_pg_open(const char *url, hs_store **out, hs_error *err);
 hs_status hs_store_pg_open_rest(const char *rest, hs_store **out,
                                 hs_error *err);
 
-/* For the tests only: opens a store even while this build lacks some
- * resources' tables (store_pg_internal.h, PG_PENDING_OPS); those tables
- * are NULL and must not be called. hs_store_pg_open refuses such a build. */
-hs_status hs_store_pg__open_partial(const char *url, hs_store **out,
-                                    hs_error *err);
-
 /* The newest schema version hs_store_pg_open applies. */
 int hs_store_pg_schema_version(void);
 

@@ -381,10 +381,18 @@ static hs_status pj_owner_counts(void *impl, hs_id owner_id,
 }
 
 /* A queued job of the wanted types ($4: a JSON array of names the wrapper
- * built and checked, NULL = any), for the claims' WHERE; T is the alias. */
+ * built and checked, NULL = any) that may run now, for the claims' WHERE;
+ * T is the alias. A job whose dataset is still being ingested waits
+ * (store.h: the claims skip it, so it holds no worker meanwhile; a failed
+ * ingestion releases it) - except the ingest job itself. The dataset is
+ * one primary-key probe per candidate and is not locked: an ingestion
+ * ending in between only makes the job claimable at the next claim. */
 #define QUEUED_OF_TYPES(T)                                                     \
     T ".state = 'queued' AND ($4::jsonb IS NULL OR " T ".type IN"              \
-      " (SELECT jsonb_array_elements_text($4::jsonb)))"
+      " (SELECT jsonb_array_elements_text($4::jsonb)))"                        \
+      " AND (" T ".type = '" HS_JOB_TYPE_INGEST "' OR NOT EXISTS (SELECT 1"    \
+      " FROM datasets d WHERE d.id = " T ".dataset_id"                         \
+      " AND d.state = '" HS_DATASET_INGESTING "'))"
 
 /* A claim: the job that PICK (a locking SELECT of one id, closed here)
  * chooses becomes running, leased to $2 from $1 for $3 seconds. The outer
