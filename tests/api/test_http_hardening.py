@@ -10,7 +10,10 @@ max-connections-per-address, each trickling header lines, gets the extra
 ones refused at once, the rest cut at request-head-timeout, while
 /api/v1/health from another loopback address (127.0.0.1 vs 127.0.0.2, all
 of 127/8 is loopback on Linux) keeps answering quickly; /metrics counts the
-refusals and the cuts.
+refusals and the cuts. A trusted proxy (--trusted-proxy) has no
+per-address connection limit; a kept-alive connection may pause between
+requests longer than the head deadline (its clock starts at the next
+request line), but not trickle a request line forever.
 
 Why raw sockets: http.client frames requests correctly and would never send
 what an attacker sends; only bytes on a socket show what the server does
@@ -244,6 +247,106 @@ def test_slow_clients_cannot_starve_others():
         got, _ = exchange(s, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                           source="127.0.0.2")
         check(responses(got) and responses(got)[0][0] == 200, "127.0.0.2 is served after the attack", got[:200])
+
+
+def keep_alive(port, source=None):
+    k = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        k.bind((source, 0))
+    k.settimeout(5)
+    k.connect(("127.0.0.1", port))
+    return k
+
+
+def ask(k, path="/api/v1/health"):
+    """One request on the kept-alive socket k; its status (None when the
+    server closed the connection instead of answering)."""
+    try:
+        k.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        got = b""
+        while True:
+            rs = responses(got)
+            if rs and len(rs[0][2]) >= int(rs[0][1].get("content-length", "0")):
+                return rs[0][0]
+            chunk = k.recv(65536)
+            if not chunk:
+                return None
+            got += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+
+
+def closed_within(k, seconds):
+    """Seconds until the server closes k, or None if it stays open."""
+    t0 = time.monotonic()
+    k.settimeout(seconds)
+    try:
+        while k.recv(4096):
+            pass
+        return time.monotonic() - t0
+    except socket.timeout:
+        return None
+    except OSError:
+        return time.monotonic() - t0
+
+
+@harness.timeout(40)
+def test_trusted_proxy_has_no_connection_limit():
+    """--trusted-proxy exempts the proxy's address from
+    max-connections-per-address (behind nginx every client comes from it);
+    another address keeps its limit."""
+    limit, n = 3, 12
+    with harness.Server(users=(), args=["--max-connections-per-address", str(limit),
+                                        "--trusted-proxy", "127.0.0.2"]) as s:
+        port = s.require_port()
+        proxied = [keep_alive(port, "127.0.0.2") for _ in range(n)]
+        statuses = [ask(k) for k in proxied]
+        check(statuses == [200] * n, "all %d connections of the trusted proxy answered" % n, statuses)
+        others = [keep_alive(port, "127.0.0.3") for _ in range(limit + 1)]
+        statuses = [ask(k) for k in others]
+        check(statuses[:limit] == [200] * limit and statuses[limit] is None,
+              "another address still gets at most %d" % limit, statuses)
+        for k in proxied + others:
+            k.close()
+
+
+@harness.timeout(40)
+def test_kept_alive_connection_may_pause_between_requests():
+    """The request-head deadline starts at a kept-alive connection's next
+    request line, not at the end of the previous response: a client pausing
+    longer than the deadline (but less than connection-timeout) keeps its
+    connection; a request line trickled that long is still cut, at
+    connection-timeout + request-head-timeout after the response."""
+    head, idle = 1, 3
+    with harness.Server(users=(), args=["--request-head-timeout", str(head),
+                                        "--connection-timeout", str(idle)]) as s:
+        port = s.require_port()
+        k = keep_alive(port)
+        check(ask(k) == 200, "first request")
+        time.sleep(head + 1.0)
+        check(ask(k) == 200, "the second request after a %d s pause is answered on the same connection"
+              % (head + 1))
+        # A request line trickled byte by byte after a response: not idle
+        # for libmicrohttpd, cut by the guard at idle + head seconds.
+        t = keep_alive(port)
+        check(ask(t) == 200, "first request (trickler)")
+        t0 = time.monotonic()
+        line = b"GET /api/v1/health" + b"x" * 100
+        closed = None
+        for i in range(len(line)):
+            try:
+                t.send(line[i:i + 1])
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            left = closed_within(t, 0.4)
+            if left is not None:
+                closed = time.monotonic() - t0
+                break
+        check(closed is not None and idle + head - 0.5 <= closed <= idle + head + 1.5,
+              "a trickled request line is cut at about %d s (after %s s)" % (idle + head, closed))
+        k.close()
+        t.close()
 
 
 if __name__ == "__main__":

@@ -401,13 +401,10 @@ static void forwarded_client(const hs_http *h, struct MHD_Connection *conn,
                              char *client, size_t cap)
 {
     unsigned char peer[16], bin[16];
-    size_t i = 0;
     if (!h->proxies.n || !ip_bytes(client, peer))
         return;
-    while (i < h->proxies.n && memcmp(h->proxies.addr[i], peer, 16))
-        i++;
     const char *xff = NULL;
-    if (i < h->proxies.n)
+    if (hs_http_proxies_has(&h->proxies, peer))
         MHD_get_connection_values(conn, MHD_HEADER_KIND, last_xff_line, &xff);
     if (!xff)
         return;
@@ -1285,11 +1282,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 }
 
 /* Sees the raw request target before it is parsed: its length is kept
- * for the head rules (the parsed URL has lost the query). */
+ * for the head rules (the parsed URL has lost the query), and on a
+ * kept-alive connection the head deadline starts. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
-    hs_conn_entry_set_target_len(guard_entry(conn), strlen(uri));
+    hs_http *h = cls;
+    hs_conn_entry *e = guard_entry(conn);
+    hs_conn_entry_set_target_len(e, strlen(uri));
+    hs_conn_guard_request_line(h->guard, e);
     return NULL;
 }
 
@@ -1371,8 +1371,11 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
     }
     unsigned max_connections =
         cfg->max_connections ? cfg->max_connections : 1024;
+    unsigned idle_timeout =
+        cfg->connection_timeout ? cfg->connection_timeout : 60;
     st = hs_conn_guard_new(max_connections, cfg->max_connections_per_address,
-                           cfg->request_head_timeout, &h->guard, err);
+                           &h->proxies, cfg->request_head_timeout, idle_timeout,
+                           &h->guard, err);
     if (st != HS_OK) {
         free(h->counts);
         free(h->web_dir);
@@ -1392,8 +1395,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HS_HTTP_CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
+        MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
         tls_opts, MHD_OPTION_END);

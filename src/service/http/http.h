@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -210,6 +211,17 @@ typedef struct hs_http_proxies {
     size_t n;
     unsigned char addr[HS_HTTP_PROXIES_MAX][16];
 } hs_http_proxies;
+
+/* 1 when addr (16 bytes, IPv4 v4-mapped) is one of the list's (NULL =
+ * none). Inline: http/conn_guard.c, below http.c, uses it too. */
+static inline int hs_http_proxies_has(const hs_http_proxies *list,
+                                      const unsigned char addr[16])
+{
+    for (size_t i = 0; list && i < list->n; i++)
+        if (!memcmp(list->addr[i], addr, 16))
+            return 1;
+    return 0;
+}
 
 /* Parses "ADDR[,ADDR...]" (IPv4 or IPv6 literals, spaces around commas
  * allowed, at most HS_HTTP_PROXIES_MAX; "" = none) into *out (may be NULL
