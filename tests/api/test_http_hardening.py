@@ -13,7 +13,8 @@ of 127/8 is loopback on Linux) keeps answering quickly; /metrics counts the
 refusals and the cuts. A trusted proxy (--trusted-proxy) has no
 per-address connection limit; a kept-alive connection may pause between
 requests longer than the head deadline (its clock starts at the next
-request line), but not trickle a request line forever.
+request line), but not trickle a request line forever. listen-backlog
+reaches the listening socket.
 
 Why raw sockets: http.client frames requests correctly and would never send
 what an attacker sends; only bytes on a socket show what the server does
@@ -25,6 +26,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 
@@ -347,6 +349,37 @@ def test_kept_alive_connection_may_pause_between_requests():
               "a trickled request line is cut at about %d s (after %s s)" % (idle + head, closed))
         k.close()
         t.close()
+
+
+def listen_backlog(port):
+    """The backlog of the socket listening on 127.0.0.1:port (ss shows it
+    as a listening socket's Send-Q)."""
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True, text=True,
+                         timeout=10).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    check(len(rows) == 1, "one listening socket on port %d" % port, out)
+    return int(rows[0][2])
+
+
+def somaxconn():
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return int(f.read())
+
+
+@harness.timeout(40)
+def test_listen_backlog_setting():
+    """listen-backlog reaches listen(2) (default 4096, capped by the
+    kernel's somaxconn): behind nginx a burst of upstream connects overflowed
+    the old fixed 1024 and timed out; a value out of range is refused."""
+    with harness.Server(users=()) as s:
+        got = listen_backlog(s.require_port())
+        check(got == min(4096, somaxconn()), "default backlog 4096 (somaxconn %d), got %d"
+              % (somaxconn(), got))
+    with harness.Server(users=(), args=["--listen-backlog", "100"]) as s:
+        check(listen_backlog(s.require_port()) == 100, "--listen-backlog 100 is the socket's backlog")
+    p = harness.run_healer(["serve", "--listen-backlog", "8"])
+    check(p.returncode != 0 and "--listen-backlog: expected a whole number in 16..65535, got '8'" in p.stderr,
+          "a backlog out of range is refused by name", p.stderr)
 
 
 if __name__ == "__main__":

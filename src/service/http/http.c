@@ -1396,7 +1396,8 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)(cfg->listen_backlog ? cfg->listen_backlog : 4096),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
         tls_opts, MHD_OPTION_END);
     if (!h->daemon) {

@@ -185,6 +185,7 @@ typedef struct hs_http_config {
     unsigned connection_timeout; /* seconds of inactivity */
     unsigned max_connections_per_address; /* per client key; 0 = no limit */
     unsigned request_head_timeout; /* seconds for a whole head; 0 = none */
+    unsigned listen_backlog;       /* listen(2)'s backlog; 0 = 4096 */
     size_t max_upload_bytes;   /* multipart file parts */
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */

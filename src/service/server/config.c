@@ -58,6 +58,9 @@ static const key_spec KEYS[] = {
     U("request-head-timeout", request_head_timeout, 1, 3600, "10",
       "seconds a connection has to send a request's whole head, from the "
       "accept or, on a kept-alive connection, from its request line"),
+    U("listen-backlog", listen_backlog, 16, 65535, "4096",
+      "connections the kernel queues before healer accepts them (capped by "
+      "net.core.somaxconn); a burst of connects beyond it times out"),
     U("max-upload-mb", max_upload_mb, 1, 65536, "256", "largest uploaded file, MiB"),
     U("max-json-mb", max_json_mb, 1, 4096, "32", "largest JSON body, MiB"),
     U("workers", workers, 1, 64, "1", "jobs that run at once"),
