@@ -246,6 +246,27 @@ static void test_head_deadline(void **state)
     hs_conn_guard_free(g);
 }
 
+/* A head whose bytes wait unread in the socket when the deadline passes
+ * is the server's lateness, not the client's: not cut; once the server
+ * has read them and nothing more comes, it is. */
+static void test_unread_head_not_cut(void **state)
+{
+    (void)state;
+    hs_conn_guard *g = NULL;
+    hs_error err = {0};
+    assert_int_equal(hs_conn_guard_new(16, 0, NULL, 1, 60, &g, &err), HS_OK);
+    struct sockaddr_in a = v4_addr(1);
+    conn sent;
+    char buf[64];
+    open_conn(g, &sent, &a);
+    assert_int_equal(write(sent.client_end, "GET / HTTP/1.1\r\n", 16), 16);
+    assert_false(was_cut(&sent, 1600)); /* past 1 s + a tick, unread */
+    assert_int_equal(read(sent.server_end, buf, sizeof buf), 16);
+    assert_true(was_cut(&sent, 600));
+    close_conn(g, &sent);
+    hs_conn_guard_free(g);
+}
+
 /* A trusted proxy's address has no per-address limit (it carries every
  * client's connections); any other address still has its limit. */
 static void test_trusted_proxy_exempt(void **state)
@@ -311,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_address_table_stays_exact),
         cmocka_unit_test(test_head_deadline),
         cmocka_unit_test(test_trusted_proxy_exempt),
+        cmocka_unit_test(test_unread_head_not_cut),
         cmocka_unit_test(test_crowded_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

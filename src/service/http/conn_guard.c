@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -97,7 +98,20 @@ static void slot_remove(hs_conn_guard *g, size_t i)
 
 /* ---- the timer --------------------------------------------------------- */
 
-/* Shuts down the connections whose head is overdue (lock held). */
+/* Are bytes waiting unread in fd's receive queue? Then the client has
+ * sent and the server is behind (its threads busy): not a slow client.
+ * The descriptor is libmicrohttpd's but stays open while its entry is in
+ * the table (lock held), so the ioctl never reaches a reused one. */
+static int unread_bytes(int fd)
+{
+    int n = 0;
+    return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Shuts down the connections whose head is overdue (lock held); one whose
+ * head waits unread in its socket is spared (unread_bytes): the deadline
+ * is for clients that do not send, and a server slow to read under load
+ * must not turn its own lateness into cut connections. */
 static void cut_overdue(hs_conn_guard *g, double now)
 {
     double deadline = g->head_timeout;
@@ -105,7 +119,8 @@ static void cut_overdue(hs_conn_guard *g, double now)
         deadline = HS_CONN_GUARD_CROWDED_HEAD_SECONDS;
     for (hs_conn_entry *e = g->head; e; e = e->next) {
         double limit = e->between ? g->between_limit : deadline;
-        if (e->head_since <= 0 || now - e->head_since < limit)
+        if (e->head_since <= 0 || now - e->head_since < limit ||
+            unread_bytes(e->fd))
             continue;
         e->head_since = 0; /* once */
         g->timed_out++;
