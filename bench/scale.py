@@ -493,7 +493,7 @@ class ScaleOutSetup:
             out.append(f"the worker exited with {self.worker.proc.returncode}")
         if self.nginx is not None and self.nginx.poll() is not None:
             out.append(f"nginx exited with {self.nginx.returncode}")
-        lines = [line for line in self.nginx_errors() if "setrlimit(RLIMIT_NOFILE" not in line]
+        lines = self.nginx_errors()
         if lines:
             out.append(f"nginx logged {len(lines)} lines at level error or above, e.g. "
                        + " | ".join(lines[:3]))
@@ -1023,9 +1023,9 @@ def render_block(res, notes=DEFAULT_NOTES):
         "socket error `timeout` and not in the percentiles). *closed by healer*: the "
         "instances' `healer_http_request_head_timeouts_total` (GET /metrics) over the run: "
         "kept-alive connections a healer instance closed because no whole request head "
-        "came in within request-head-timeout (10 s from the end of the previous answer, or "
-        "from accept) - a request the client sent but the server did not get to read in time "
-        "counts here, and wrk sees it as a read error. *CPU*: cores used by the "
+        "came in within request-head-timeout (10 s from accept for a first request, from the "
+        "request line for the next ones; a head waiting unread in its socket is not cut) - "
+        "wrk sees such a close as a read error. *CPU*: cores used by the "
         "deployment's processes (and their children: postgres backends, nginx workers), by "
         "wrk and by processes outside the benchmark. Load and servers share the 2 cores.",
         "", *points_table(res), "", *ratio_lines(res), *training_lines(res)]

@@ -16,6 +16,7 @@ so a change there is what they test.
 """
 import os
 import re
+import resource
 import shutil
 import ssl
 import subprocess
@@ -39,10 +40,28 @@ def subst_once(text, pattern, repl, what):
     return text
 
 
+def fitted_nofile(text):
+    """worker_rlimit_nofile and worker_connections no higher than this
+    machine's hard open-file limit (nginx cannot raise it past that, even
+    as root in a container, and would log an error at every start); the
+    repository's values are sized for 10,000 clients on a real host."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        return text
+    for name in ("worker_rlimit_nofile", "worker_connections"):
+        m = re.search(r"^(\s*)%s (\d+);$" % name, text, re.M)
+        harness.check(m, "deploy/nginx/%s has no %s" % (MAIN, name))
+        if int(m.group(2)) > hard:
+            text = subst_once(text, r"^\s*%s \d+;$" % name, "%s%s %d;" % (m.group(1), name, hard), MAIN)
+    return text
+
+
 def localised_main(text, prefix):
     """nginx.conf on this machine: no user switch unless root (whose
     workers then stay root: the prefix is not www-data's), the access log
-    and temporary files in the prefix."""
+    and temporary files in the prefix, the open-file sizing within the
+    machine's limit (fitted_nofile)."""
+    text = fitted_nofile(text)
     text = subst_once(text, r"^user \S+;$", "user root;" if os.getuid() == 0 else "", MAIN)
     text = subst_once(text, r"^(\s*)access_log \S+;$", "    access_log %s/access.log;" % prefix, MAIN)
     temps = "".join("    %s_temp_path %s/%s;\n" % (kind, prefix, kind)

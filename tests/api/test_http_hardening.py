@@ -10,7 +10,11 @@ max-connections-per-address, each trickling header lines, gets the extra
 ones refused at once, the rest cut at request-head-timeout, while
 /api/v1/health from another loopback address (127.0.0.1 vs 127.0.0.2, all
 of 127/8 is loopback on Linux) keeps answering quickly; /metrics counts the
-refusals and the cuts.
+refusals and the cuts. A trusted proxy (--trusted-proxy) has no
+per-address connection limit; a kept-alive connection may pause between
+requests longer than the head deadline (its clock starts at the next
+request line), but not trickle a request line forever. listen-backlog
+reaches the listening socket.
 
 Why raw sockets: http.client frames requests correctly and would never send
 what an attacker sends; only bytes on a socket show what the server does
@@ -22,6 +26,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 
@@ -244,6 +249,137 @@ def test_slow_clients_cannot_starve_others():
         got, _ = exchange(s, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                           source="127.0.0.2")
         check(responses(got) and responses(got)[0][0] == 200, "127.0.0.2 is served after the attack", got[:200])
+
+
+def keep_alive(port, source=None):
+    k = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        k.bind((source, 0))
+    k.settimeout(5)
+    k.connect(("127.0.0.1", port))
+    return k
+
+
+def ask(k, path="/api/v1/health"):
+    """One request on the kept-alive socket k; its status (None when the
+    server closed the connection instead of answering)."""
+    try:
+        k.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        got = b""
+        while True:
+            rs = responses(got)
+            if rs and len(rs[0][2]) >= int(rs[0][1].get("content-length", "0")):
+                return rs[0][0]
+            chunk = k.recv(65536)
+            if not chunk:
+                return None
+            got += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return None
+
+
+def closed_within(k, seconds):
+    """Seconds until the server closes k, or None if it stays open."""
+    t0 = time.monotonic()
+    k.settimeout(seconds)
+    try:
+        while k.recv(4096):
+            pass
+        return time.monotonic() - t0
+    except socket.timeout:
+        return None
+    except OSError:
+        return time.monotonic() - t0
+
+
+@harness.timeout(40)
+def test_trusted_proxy_has_no_connection_limit():
+    """--trusted-proxy exempts the proxy's address from
+    max-connections-per-address (behind nginx every client comes from it);
+    another address keeps its limit."""
+    limit, n = 3, 12
+    with harness.Server(users=(), args=["--max-connections-per-address", str(limit),
+                                        "--trusted-proxy", "127.0.0.2"]) as s:
+        port = s.require_port()
+        proxied = [keep_alive(port, "127.0.0.2") for _ in range(n)]
+        statuses = [ask(k) for k in proxied]
+        check(statuses == [200] * n, "all %d connections of the trusted proxy answered" % n, statuses)
+        others = [keep_alive(port, "127.0.0.3") for _ in range(limit + 1)]
+        statuses = [ask(k) for k in others]
+        check(statuses[:limit] == [200] * limit and statuses[limit] is None,
+              "another address still gets at most %d" % limit, statuses)
+        for k in proxied + others:
+            k.close()
+
+
+@harness.timeout(40)
+def test_kept_alive_connection_may_pause_between_requests():
+    """The request-head deadline starts at a kept-alive connection's next
+    request line, not at the end of the previous response: a client pausing
+    longer than the deadline (but less than connection-timeout) keeps its
+    connection; a request line trickled that long is still cut, at
+    connection-timeout + request-head-timeout after the response."""
+    head, idle = 1, 3
+    with harness.Server(users=(), args=["--request-head-timeout", str(head),
+                                        "--connection-timeout", str(idle)]) as s:
+        port = s.require_port()
+        k = keep_alive(port)
+        check(ask(k) == 200, "first request")
+        time.sleep(head + 1.0)
+        check(ask(k) == 200, "the second request after a %d s pause is answered on the same connection"
+              % (head + 1))
+        # A request line trickled byte by byte after a response: not idle
+        # for libmicrohttpd, cut by the guard at idle + head seconds.
+        t = keep_alive(port)
+        check(ask(t) == 200, "first request (trickler)")
+        t0 = time.monotonic()
+        line = b"GET /api/v1/health" + b"x" * 100
+        closed = None
+        for i in range(len(line)):
+            try:
+                t.send(line[i:i + 1])
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            left = closed_within(t, 0.4)
+            if left is not None:
+                closed = time.monotonic() - t0
+                break
+        check(closed is not None and idle + head - 0.5 <= closed <= idle + head + 1.5,
+              "a trickled request line is cut at about %d s (after %s s)" % (idle + head, closed))
+        k.close()
+        t.close()
+
+
+def listen_backlog(port):
+    """The backlog of the socket listening on 127.0.0.1:port (ss shows it
+    as a listening socket's Send-Q)."""
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True, text=True,
+                         timeout=10).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    check(len(rows) == 1, "one listening socket on port %d" % port, out)
+    return int(rows[0][2])
+
+
+def somaxconn():
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return int(f.read())
+
+
+@harness.timeout(40)
+def test_listen_backlog_setting():
+    """listen-backlog reaches listen(2) (default 4096, capped by the
+    kernel's somaxconn): behind nginx a burst of upstream connects overflowed
+    the old fixed 1024 and timed out; a value out of range is refused."""
+    with harness.Server(users=()) as s:
+        got = listen_backlog(s.require_port())
+        check(got == min(4096, somaxconn()), "default backlog 4096 (somaxconn %d), got %d"
+              % (somaxconn(), got))
+    with harness.Server(users=(), args=["--listen-backlog", "100"]) as s:
+        check(listen_backlog(s.require_port()) == 100, "--listen-backlog 100 is the socket's backlog")
+    p = harness.run_healer(["serve", "--listen-backlog", "8"])
+    check(p.returncode != 0 and "--listen-backlog: expected a whole number in 16..65535, got '8'" in p.stderr,
+          "a backlog out of range is refused by name", p.stderr)
 
 
 if __name__ == "__main__":

@@ -379,21 +379,21 @@ def test_trusted_proxy_refused_when_malformed():
 DEPLOY_MD = os.path.join(harness.ROOT, "docs", "deploy.md")
 
 
-def upstream_keepalive_below_head_timeout(site):
+def upstream_keepalive_below_idle_timeout(site):
     """nginx must drop an idle upstream connection before healer does
-    (after request-head-timeout), or a POST it reuses the connection for as
-    healer closes it gets a 502."""
+    (after connection-timeout, its idle limit between requests), or a POST
+    it reuses the connection for as healer closes it gets a 502."""
     upstream = re.search(r"upstream healer \{(.*?)\}", site, re.S)
     check(upstream, "deploy/nginx/healer.conf has no upstream healer", site)
     keep = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", upstream.group(1), re.M)
-    check(keep, "the upstream sets no keepalive_timeout (nginx's default 60 s outlives healer's "
-          "request-head-timeout)", upstream.group(1))
+    check(keep, "the upstream sets no keepalive_timeout (nginx's default 60 s is not below healer's "
+          "connection-timeout)", upstream.group(1))
     help_text = subprocess.run([harness.HEALER, "serve", "--help"], capture_output=True, text=True,
                                timeout=20)
-    head = re.search(r"--request-head-timeout .*\((\d+)\)", help_text.stdout + help_text.stderr)
-    check(head, "serve --help names request-head-timeout's default", help_text.stdout)
-    check(int(keep.group(1)) < int(head.group(1)), "the upstream's keepalive_timeout must be below "
-          "request-head-timeout", keep.group(1), head.group(1))
+    idle = re.search(r"--connection-timeout .*\((\d+)\)", help_text.stdout + help_text.stderr)
+    check(idle, "serve --help names connection-timeout's default", help_text.stdout)
+    check(int(keep.group(1)) < int(idle.group(1)), "the upstream's keepalive_timeout must be below "
+          "connection-timeout", keep.group(1), idle.group(1))
 
 
 @harness.timeout(60)
@@ -411,7 +411,7 @@ def test_deploy_nginx_in_front():
         doc = f.read()
     for flag in args[::2]:
         check(flag in doc, "docs/deploy.md's healer command should use %s" % flag)
-    upstream_keepalive_below_head_timeout(nginx_front.read(nginx_front.SITE))
+    upstream_keepalive_below_idle_timeout(nginx_front.read(nginx_front.SITE))
     https_port, http_port = harness.free_port(), harness.free_port()
     with harness.Server(name="healer behind nginx", args=args) as s:
         with nginx_front.Nginx([s.port], https_port, http_port, cert, key) as ng:

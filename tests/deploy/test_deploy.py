@@ -60,6 +60,7 @@ K8S = os.path.join(DEPLOY, "k8s")
 ISSUE_FLAGS = {"serve": {"--store", "--blobs", "--no-workers"},
                "worker": {"--store", "--blobs", "--data-dir", "--data-key-file", "--threads"}}
 CLIENTS = 10000  # client connections nginx is sized for (issue 13)
+UPSTREAM_POOL = 1024  # idle upstream connections per nginx worker, at least
 K8S_API = {"Deployment": "apps/v1", "Service": "v1", "ConfigMap": "v1", "Namespace": "v1",
            "Ingress": "networking.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
            "Kustomization": "kustomize.config.k8s.io/v1beta1"}
@@ -274,8 +275,14 @@ def check_nginx(files, env):
     for header in ("X-Forwarded-For", "X-Forwarded-Proto"):
         check(re.search(r"proxy_set_header\s+%s\s" % header, site), "nginx does not pass %s" % header)
     upstream = re.search(r"upstream healer \{(.*?)\}", site, re.S)
-    check(upstream and re.search(r"^\s*keepalive\s+\d+;", upstream.group(1), re.M),
-          "the upstream keeps no connections alive (keepalive N)")
+    pool = upstream and re.search(r"^\s*keepalive\s+(\d+);", upstream.group(1), re.M)
+    check(pool, "the upstream keeps no connections alive (keepalive N)")
+    check(int(pool.group(1)) >= UPSTREAM_POOL,
+          "upstream keepalive %s: under thousands of requests in flight a smaller pool makes nginx reopen "
+          "its connections to the instances by thousands, overflowing their listen queue (at least %d)"
+          % (pool.group(1), UPSTREAM_POOL))
+    check("max_conns=" not in files[nginx_front.UPSTREAM],
+          "max_conns without an upstream queue (open-source nginx has none) answers 502 over the cap")
     servers = re.findall(r"^server \S+:\d+", files[nginx_front.UPSTREAM], re.M)
     check(len(servers) >= 2, "deploy/nginx/upstream.conf: several web instances expected", servers)
     if not shutil.which("nginx"):
@@ -784,6 +791,9 @@ BREAKAGES = (
     ("systemd", "healer.logrotate", "    compress\n", "    compres\n", "logrotate -d"),
     ("systemd", "healer.logrotate", "/var/lib/healer/serve/logs", "/var/log/healer", "log directory"),
     ("nginx", "nginx.conf", "worker_connections 20480;", "worker_connections 768;", "worker_connections"),
+    ("nginx", "healer.conf", "keepalive 1024;", "keepalive 64;", "upstream keepalive 64"),
+    ("nginx", "upstream.conf", "max_fails=3 fail_timeout=10s;\nserver", "max_fails=3 max_conns=512 fail_timeout=10s;\nserver",
+     "max_conns"),
     ("nginx", "healer.conf", "client_max_body_size 257m;", "client_max_body_size 1m;", "body size"),
     ("nginx", "healer.conf", "keepalive_timeout 5s;\n}", "keepalive_timeout 5s;\n", "nginx -t"),
     ("nginx", "healer.conf", "proxy_next_upstream error timeout http_502 http_504;",

@@ -19,6 +19,7 @@
 
 #include "base/client_key.h"
 #include "http/conn_guard.h"
+#include "http/http.h"
 
 /* ---- client keys ------------------------------------------------------- */
 
@@ -130,7 +131,7 @@ static void test_per_address_limit(void **state)
     hs_conn_guard *g = NULL;
     hs_error err = {0};
     hs_conn_guard_stats st;
-    assert_int_equal(hs_conn_guard_new(64, 3, 0, &g, &err), HS_OK);
+    assert_int_equal(hs_conn_guard_new(64, 3, NULL, 0, 60, &g, &err), HS_OK);
     struct sockaddr_in a = v4_addr(1), b = v4_addr(2);
     conn ca[4], cb;
     for (int i = 0; i < 3; i++) {
@@ -168,7 +169,7 @@ static void test_address_table_stays_exact(void **state)
     enum { ADDRS = 40, PER = 2 };
     hs_conn_guard *g = NULL;
     hs_error err = {0};
-    assert_int_equal(hs_conn_guard_new(ADDRS * PER, PER, 0, &g, &err), HS_OK);
+    assert_int_equal(hs_conn_guard_new(ADDRS * PER, PER, NULL, 0, 60, &g, &err), HS_OK);
     static conn cs[ADDRS][PER];
     struct sockaddr_in sa[ADDRS];
     for (int i = 0; i < ADDRS; i++) {
@@ -189,7 +190,7 @@ static void test_address_table_stays_exact(void **state)
                 close_conn(g, &cs[i][j]);
     hs_conn_guard_free(g);
 
-    assert_int_equal(hs_conn_guard_new(4, 0, 0, &g, &err), HS_OK);
+    assert_int_equal(hs_conn_guard_new(4, 0, NULL, 0, 60, &g, &err), HS_OK);
     conn c[6];
     for (int i = 0; i < 6; i++) {
         assert_true(hs_conn_guard_admit(g, (struct sockaddr *)&sa[0]));
@@ -202,33 +203,102 @@ static void test_address_table_stays_exact(void **state)
 }
 
 /* A head not in by the deadline is cut whatever the connection does; a
- * completed head is not; a kept-alive connection's clock restarts. */
+ * completed head is not. On a kept-alive connection the next head's clock
+ * starts at its request line, not at the end of the response: waiting
+ * between requests is bounded by the idle limit plus the head deadline
+ * (here 2 + 1 s) only, so a paused client keeps its connection. */
 static void test_head_deadline(void **state)
 {
     (void)state;
     hs_conn_guard *g = NULL;
     hs_error err = {0};
     hs_conn_guard_stats st;
-    assert_int_equal(hs_conn_guard_new(16, 0, 1, &g, &err), HS_OK);
+    assert_int_equal(hs_conn_guard_new(16, 0, NULL, 1, 2, &g, &err), HS_OK);
     struct sockaddr_in a = v4_addr(1);
-    conn slow, done, again;
+    conn slow, done, again, trickle;
     open_conn(g, &slow, &a);
     open_conn(g, &done, &a);
     open_conn(g, &again, &a);
+    open_conn(g, &trickle, &a);
     hs_conn_guard_head_done(g, done.entry);
     hs_conn_guard_head_done(g, again.entry);
+    hs_conn_guard_head_done(g, trickle.entry);
     usleep(600 * 1000);
     hs_conn_guard_await_head(g, again.entry); /* a response went out */
+    hs_conn_guard_await_head(g, trickle.entry);
     assert_false(was_cut(&slow, 0));
     assert_true(was_cut(&slow, 1000)); /* 1 s + a tick after opening */
-    assert_false(was_cut(&again, 0));  /* its clock restarted at 0.6 s */
-    assert_true(was_cut(&again, 1000));
-    assert_false(was_cut(&done, 300));
+    assert_false(was_cut(&again, 1200)); /* waiting 1.6 s > 1 s: kept */
+    hs_conn_guard_request_line(g, again.entry);
+    assert_false(was_cut(&again, 0));
+    assert_true(was_cut(&again, 1400)); /* 1 s + a tick after its line */
+    /* No request line for 3 s after the response: cut (about 3 s after
+     * it, 2.6 s of them gone by now). */
+    assert_false(was_cut(&trickle, 0));
+    assert_true(was_cut(&trickle, 1000));
+    assert_false(was_cut(&done, 0));
     hs_conn_guard_stats_get(g, &st);
-    assert_int_equal(st.heads_timed_out, 2);
+    assert_int_equal(st.heads_timed_out, 3);
     close_conn(g, &slow);
     close_conn(g, &done);
     close_conn(g, &again);
+    close_conn(g, &trickle);
+    hs_conn_guard_free(g);
+}
+
+/* A head whose bytes wait unread in the socket when the deadline passes
+ * is the server's lateness, not the client's: not cut; once the server
+ * has read them and nothing more comes, it is. */
+static void test_unread_head_not_cut(void **state)
+{
+    (void)state;
+    hs_conn_guard *g = NULL;
+    hs_error err = {0};
+    assert_int_equal(hs_conn_guard_new(16, 0, NULL, 1, 60, &g, &err), HS_OK);
+    struct sockaddr_in a = v4_addr(1);
+    conn sent;
+    char buf[64];
+    open_conn(g, &sent, &a);
+    assert_int_equal(write(sent.client_end, "GET / HTTP/1.1\r\n", 16), 16);
+    assert_false(was_cut(&sent, 1600)); /* past 1 s + a tick, unread */
+    assert_int_equal(read(sent.server_end, buf, sizeof buf), 16);
+    assert_true(was_cut(&sent, 600));
+    close_conn(g, &sent);
+    hs_conn_guard_free(g);
+}
+
+/* A trusted proxy's address has no per-address limit (it carries every
+ * client's connections); any other address still has its limit. */
+static void test_trusted_proxy_exempt(void **state)
+{
+    (void)state;
+    hs_conn_guard *g = NULL;
+    hs_error err = {0};
+    hs_http_proxies proxies;
+    assert_int_equal(hs_http_proxies_parse("192.0.2.9, 2001:db8::1",
+                                           &proxies, &err),
+                     HS_OK);
+    assert_int_equal(hs_conn_guard_new(64, 2, &proxies, 0, 60, &g, &err),
+                     HS_OK);
+    struct sockaddr_in proxy = v4_addr(9), other = v4_addr(8);
+    conn cp[5], co[3];
+    for (int i = 0; i < 5; i++) {
+        assert_true(hs_conn_guard_admit(g, (struct sockaddr *)&proxy));
+        open_conn(g, &cp[i], &proxy);
+    }
+    for (int i = 0; i < 5; i++)
+        assert_false(was_cut(&cp[i], 0));
+    for (int i = 0; i < 2; i++) {
+        assert_true(hs_conn_guard_admit(g, (struct sockaddr *)&other));
+        open_conn(g, &co[i], &other);
+    }
+    assert_false(hs_conn_guard_admit(g, (struct sockaddr *)&other));
+    open_conn(g, &co[2], &other); /* past the accept check: cut */
+    assert_true(was_cut(&co[2], 200));
+    for (int i = 0; i < 5; i++)
+        close_conn(g, &cp[i]);
+    for (int i = 0; i < 3; i++)
+        close_conn(g, &co[i]);
     hs_conn_guard_free(g);
 }
 
@@ -239,7 +309,7 @@ static void test_crowded_deadline(void **state)
     (void)state;
     hs_conn_guard *g = NULL;
     hs_error err = {0};
-    assert_int_equal(hs_conn_guard_new(8, 0, 30, &g, &err), HS_OK);
+    assert_int_equal(hs_conn_guard_new(8, 0, NULL, 30, 60, &g, &err), HS_OK);
     struct sockaddr_in a = v4_addr(1);
     conn c[6];
     for (int i = 0; i < 5; i++)
@@ -261,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_address_table_stays_exact),
         cmocka_unit_test(test_head_deadline),
+        cmocka_unit_test(test_trusted_proxy_exempt),
+        cmocka_unit_test(test_unread_head_not_cut),
         cmocka_unit_test(test_crowded_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,23 @@ int hs_client_key_from_sockaddr(const struct sockaddr *sa, hs_client_key *out)
     return -1;
 }
 
+int hs_ip_from_sockaddr(const struct sockaddr *sa, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        memcpy(out, V4_MAPPED, sizeof V4_MAPPED);
+        memcpy(out + 12,
+               &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const void *)sa;
+        memcpy(out, v6->sin6_addr.s6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
 int hs_ip_from_text(const char *text, uint8_t out[16])
 {
     uint8_t v4[4];

@@ -30,6 +30,11 @@ typedef struct hs_client_key {
  * included). */
 int hs_ip_from_text(const char *text, uint8_t out[16]);
 
+/* A peer's socket address (AF_INET or AF_INET6) as its exact 16 bytes,
+ * as hs_ip_from_text gives them (IPv4 as ::ffff:a.b.c.d); 0 on success,
+ * -1 for another family or NULL (then out is all zeros). */
+int hs_ip_from_sockaddr(const struct sockaddr *sa, uint8_t out[16]);
+
 /* The key of a peer's socket address (AF_INET or AF_INET6); 0 on success,
  * -1 for another family or NULL (then *out is all zeros). */
 int hs_client_key_from_sockaddr(const struct sockaddr *sa, hs_client_key *out);

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -19,6 +20,7 @@
 #include "base/timed_wait.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
+#include "http/http.h"
 
 /* How often the timer thread looks for heads past their deadline, seconds:
  * a head is cut at most this long after its deadline. */
@@ -27,9 +29,12 @@
 struct hs_conn_entry {
     hs_conn_entry *prev, *next; /* guarded by guard.lock */
     hs_client_key key;
+    int exempt; /* a trusted proxy's connection: no per-address limit */
     int fd;
     double head_since; /* monotonic start of the head clock; 0 = stopped;
                           guarded by guard.lock */
+    int between;       /* kept alive, no byte of the next request's line
+                          complete yet; guarded by guard.lock */
     atomic_size_t target_len;
 };
 
@@ -40,7 +45,9 @@ typedef struct addr_slot {
 
 struct hs_conn_guard {
     unsigned per_address; /* immutable */
+    hs_http_proxies exempt; /* immutable: no per-address limit for these */
     double head_timeout;  /* immutable; 0 = none */
+    double between_limit; /* immutable: idle limit + head_timeout */
     uint64_t crowded;     /* immutable: open connections that make the
                              deadline HS_CONN_GUARD_CROWDED_HEAD_SECONDS */
     pthread_mutex_t lock;
@@ -91,14 +98,29 @@ static void slot_remove(hs_conn_guard *g, size_t i)
 
 /* ---- the timer --------------------------------------------------------- */
 
-/* Shuts down the connections whose head is overdue (lock held). */
+/* Are bytes waiting unread in fd's receive queue? Then the client has
+ * sent and the server is behind (its threads busy): not a slow client.
+ * The descriptor is libmicrohttpd's but stays open while its entry is in
+ * the table (lock held), so the ioctl never reaches a reused one. */
+static int unread_bytes(int fd)
+{
+    int n = 0;
+    return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* Shuts down the connections whose head is overdue (lock held); one whose
+ * head waits unread in its socket is spared (unread_bytes): the deadline
+ * is for clients that do not send, and a server slow to read under load
+ * must not turn its own lateness into cut connections. */
 static void cut_overdue(hs_conn_guard *g, double now)
 {
     double deadline = g->head_timeout;
     if (g->open >= g->crowded && deadline > HS_CONN_GUARD_CROWDED_HEAD_SECONDS)
         deadline = HS_CONN_GUARD_CROWDED_HEAD_SECONDS;
     for (hs_conn_entry *e = g->head; e; e = e->next) {
-        if (e->head_since <= 0 || now - e->head_since < deadline)
+        double limit = e->between ? g->between_limit : deadline;
+        if (e->head_since <= 0 || now - e->head_since < limit ||
+            unread_bytes(e->fd))
             continue;
         e->head_since = 0; /* once */
         g->timed_out++;
@@ -122,15 +144,19 @@ static void *timer_main(void *arg)
 /* ---- life cycle -------------------------------------------------------- */
 
 hs_status hs_conn_guard_new(unsigned max_connections, unsigned per_address,
-                            unsigned head_timeout_s, hs_conn_guard **out,
-                            hs_error *err)
+                            const hs_http_proxies *exempt,
+                            unsigned head_timeout_s, unsigned idle_timeout_s,
+                            hs_conn_guard **out, hs_error *err)
 {
     *out = NULL;
     hs_conn_guard *g = calloc(1, sizeof *g);
     if (!g)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");
     g->per_address = per_address;
+    if (exempt)
+        g->exempt = *exempt;
     g->head_timeout = head_timeout_s;
+    g->between_limit = (double)idle_timeout_s + head_timeout_s;
     g->crowded = (uint64_t)max_connections * 3 / 4;
     g->n_slots = 16;
     while (g->n_slots < 2 * (size_t)max_connections + 2)
@@ -177,10 +203,19 @@ void hs_conn_guard_free(hs_conn_guard *g)
 
 /* ---- connections ------------------------------------------------------- */
 
+/* Is the peer at sa a trusted proxy (exempt from the per-address limit)? */
+static int is_exempt(const hs_conn_guard *g, const struct sockaddr *sa)
+{
+    uint8_t ip[16];
+    return g->exempt.n && hs_ip_from_sockaddr(sa, ip) == 0 &&
+           hs_http_proxies_has(&g->exempt, ip);
+}
+
 int hs_conn_guard_admit(hs_conn_guard *g, const struct sockaddr *sa)
 {
     hs_client_key key;
-    if (!g->per_address || hs_client_key_from_sockaddr(sa, &key) != 0)
+    if (!g->per_address || is_exempt(g, sa) ||
+        hs_client_key_from_sockaddr(sa, &key) != 0)
         return 1;
     pthread_mutex_lock(&g->lock);
     int ok = slot_find(g, &key)->count < g->per_address;
@@ -200,6 +235,7 @@ hs_conn_entry *hs_conn_guard_opened(hs_conn_guard *g, const struct sockaddr *sa,
         return NULL;
     }
     e->fd = fd;
+    e->exempt = is_exempt(g, sa);
     hs_client_key_from_sockaddr(sa, &e->key);
     pthread_mutex_lock(&g->lock);
     addr_slot *s = slot_find(g, &e->key);
@@ -213,7 +249,7 @@ hs_conn_entry *hs_conn_guard_opened(hs_conn_guard *g, const struct sockaddr *sa,
     g->head = e;
     e->head_since = hl_clock_monotonic();
     /* Slipped past the accept check while another thread accepted. */
-    if (g->per_address && s->count > g->per_address) {
+    if (g->per_address && !e->exempt && s->count > g->per_address) {
         g->refused++;
         e->head_since = 0;
         shutdown(fd, SHUT_RDWR);
@@ -241,25 +277,39 @@ void hs_conn_guard_closed(hs_conn_guard *g, hs_conn_entry *e)
     free(e);
 }
 
-static void set_head_clock(hs_conn_guard *g, hs_conn_entry *e, double since)
+static void set_head_clock(hs_conn_guard *g, hs_conn_entry *e, double since,
+                           int between)
 {
     if (!e)
         return;
     pthread_mutex_lock(&g->lock);
     e->head_since = since;
+    e->between = between;
     pthread_mutex_unlock(&g->lock);
 }
 
 void hs_conn_guard_head_done(hs_conn_guard *g, hs_conn_entry *e)
 {
-    set_head_clock(g, e, 0);
+    set_head_clock(g, e, 0, 0);
+}
+
+void hs_conn_guard_request_line(hs_conn_guard *g, hs_conn_entry *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (e->between) {
+        e->between = 0;
+        e->head_since = hl_clock_monotonic();
+    }
+    pthread_mutex_unlock(&g->lock);
 }
 
 void hs_conn_guard_await_head(hs_conn_guard *g, hs_conn_entry *e)
 {
     if (e)
         atomic_store(&e->target_len, 0);
-    set_head_clock(g, e, hl_clock_monotonic());
+    set_head_clock(g, e, hl_clock_monotonic(), 1);
 }
 
 void hs_conn_entry_set_target_len(hs_conn_entry *e, size_t len)

@@ -357,17 +357,6 @@ static hs_status list_refused(const char *list, hs_error *err)
                    list);
 }
 
-/* Whether addr's first `bits` bits are those of net. */
-static int prefix_equal(const unsigned char *net, const unsigned char *addr,
-                        unsigned bits)
-{
-    unsigned whole = bits / 8, rest = bits % 8;
-    if (memcmp(net, addr, whole))
-        return 0;
-    unsigned char mask = (unsigned char)(0xff00u >> rest);
-    return !rest || ((net[whole] ^ addr[whole]) & mask) == 0;
-}
-
 /* One item, "ADDR" or "ADDR/LEN", into addr and *bits (of the 128 of the
  * v4-mapped form: an IPv4 /LEN is 96 + LEN). A range with bits set past
  * its length (10.1.2.3/8) is refused: it is a typo or a misunderstanding,
@@ -438,15 +427,6 @@ hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
     if (out)
         *out = parsed;
     return HS_OK;
-}
-
-int hs_http_proxies_has(const hs_http_proxies *proxies,
-                        const unsigned char addr[16])
-{
-    for (size_t i = 0; i < proxies->n; i++)
-        if (prefix_equal(proxies->addr[i], addr, proxies->bits[i]))
-            return 1;
-    return 0;
 }
 
 /* Keeps the value of the last X-Forwarded-For line: a proxy that adds a
@@ -1355,11 +1335,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 }
 
 /* Sees the raw request target before it is parsed: its length is kept
- * for the head rules (the parsed URL has lost the query). */
+ * for the head rules (the parsed URL has lost the query), and on a
+ * kept-alive connection the head deadline starts. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
-    hs_conn_entry_set_target_len(guard_entry(conn), strlen(uri));
+    hs_http *h = cls;
+    hs_conn_entry *e = guard_entry(conn);
+    hs_conn_entry_set_target_len(e, strlen(uri));
+    hs_conn_guard_request_line(h->guard, e);
     return NULL;
 }
 
@@ -1441,8 +1424,11 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
     }
     unsigned max_connections =
         cfg->max_connections ? cfg->max_connections : 1024;
+    unsigned idle_timeout =
+        cfg->connection_timeout ? cfg->connection_timeout : 60;
     st = hs_conn_guard_new(max_connections, cfg->max_connections_per_address,
-                           cfg->request_head_timeout, &h->guard, err);
+                           &h->proxies, cfg->request_head_timeout, idle_timeout,
+                           &h->guard, err);
     if (st != HS_OK) {
         free(h->counts);
         free(h->web_dir);
@@ -1462,9 +1448,9 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HS_HTTP_CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(cfg->connection_timeout ? cfg->connection_timeout : 60),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)(cfg->listen_backlog ? cfg->listen_backlog : 4096),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
         tls_opts, MHD_OPTION_END);
     if (!h->daemon) {

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -187,6 +188,7 @@ typedef struct hs_http_config {
     unsigned connection_timeout; /* seconds of inactivity */
     unsigned max_connections_per_address; /* per client key; 0 = no limit */
     unsigned request_head_timeout; /* seconds for a whole head; 0 = none */
+    unsigned listen_backlog;       /* listen(2)'s backlog; 0 = 4096 */
     size_t max_upload_bytes;   /* multipart file parts */
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */
@@ -217,6 +219,30 @@ typedef struct hs_http_proxies {
     unsigned bits[HS_HTTP_PROXIES_MAX];
 } hs_http_proxies;
 
+/* Whether addr's first `bits` bits (0..128) are those of net. */
+static inline int hs_http__prefix_equal(const unsigned char *net,
+                                        const unsigned char *addr,
+                                        unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+    if (memcmp(net, addr, whole))
+        return 0;
+    unsigned char mask = (unsigned char)(0xff00u >> rest);
+    return !rest || ((net[whole] ^ addr[whole]) & mask) == 0;
+}
+
+/* 1 when addr (16 bytes, IPv4 v4-mapped) is one of the list's addresses or
+ * in one of its ranges (NULL = none). Inline: http/conn_guard.c, below
+ * http.c, uses it too. */
+static inline int hs_http_proxies_has(const hs_http_proxies *list,
+                                      const unsigned char addr[16])
+{
+    for (size_t i = 0; list && i < list->n; i++)
+        if (hs_http__prefix_equal(list->addr[i], addr, list->bits[i]))
+            return 1;
+    return 0;
+}
+
 /* Parses "ITEM[,ITEM...]" into *out (may be NULL to only check): each
  * item an IPv4 or IPv6 address or a CIDR range of them (10.0.0.0/8,
  * fd00::/8 - a Kubernetes cluster's pod range, where ingress controllers
@@ -226,10 +252,6 @@ typedef struct hs_http_proxies {
 hs_status hs_http_proxies_parse(const char *list, hs_http_proxies *out,
                                 hs_error *err);
 
-/* 1 when addr (16 bytes, IPv4 v4-mapped) is one of the proxies or in one
- * of their ranges, else 0. */
-int hs_http_proxies_has(const hs_http_proxies *proxies,
-                        const unsigned char addr[16]);
 
 /* The GnuTLS priority string of HTTPS: TLS 1.3 and 1.2 only, AES-GCM and
  * ChaCha20-Poly1305 (AEAD) only, forward-secret (EC)DHE key exchange only,

@@ -13,6 +13,11 @@
  *    SQLSTATE) is closed, and so is every idle connection opened before it
  *    (a `generation` counter): after a server restart they are all dead,
  *    and the transparent retry of a SELECT must not land on one of them.
+ *    Before that can happen, an acquire already checks the idle connection
+ *    it takes (idle_alive: a socket readable while idle means the server
+ *    closed it) and opens another in its place: after a restart no caller
+ *    sees a statement fail on a connection that was dead before it was
+ *    sent, whichever pooled connection it gets.
  *  - Back-off: connecting is tried at once after a loss; each failure
  *    doubles the wait before the next try (100 ms .. 5 s), and an acquire
  *    inside that wait fails at once with HS_ERR_UNAVAILABLE instead of
@@ -61,6 +66,7 @@
 typedef struct pooled {
     PGconn *conn;
     unsigned generation; /* pg->generation when it was opened */
+    int was_idle;        /* taken from the idle stack (else just opened) */
 } pooled;
 
 typedef struct listen_state {
@@ -329,9 +335,45 @@ static hs_status open_conn(hs_pg *pg, PGconn **out, hs_error *err)
 /* ---- the pool -------------------------------------------------------------
  */
 
+/* Is an idle connection still usable? Nothing is expected from the server
+ * between statements, so a readable socket means it spoke on its own: a
+ * restart's "terminating connection" notice followed by the close, or the
+ * close alone. Reading until no more is pending lets libpq see the EOF
+ * and say CONNECTION_BAD, so a restart costs no caller a failed statement.
+ * The round count is a bound only (a healthy connection has nothing to
+ * read); poll with 0 ms never waits. */
+static int idle_alive(PGconn *c)
+{
+    for (int round = 0; round < 8; round++) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+        if (p.fd < 0)
+            return 0;
+        int ready = poll(&p, 1, 0);
+        if (ready < 0)
+            return errno == EINTR && PQstatus(c) == CONNECTION_OK;
+        if (ready == 0)
+            break;
+        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+            return 0;
+    }
+    return PQstatus(c) == CONNECTION_OK;
+}
+
+/* Closes a lent-out connection found dead before use (it was counted
+ * open). */
+static void drop_dead(hs_pg *pg, pooled *p)
+{
+    PQfinish(p->conn);
+    p->conn = NULL;
+    pthread_mutex_lock(&pg->mu);
+    pg->n_open--;
+    pthread_cond_signal(&pg->freed);
+    pthread_mutex_unlock(&pg->mu);
+}
+
 /* A connection for one statement or transaction: idle, new, or one freed
  * within HS_PG_ACQUIRE_WAIT_MS. */
-static hs_status acquire(hs_pg *pg, pooled *out, hs_error *err)
+static hs_status acquire_any(hs_pg *pg, pooled *out, hs_error *err)
 {
     int64_t deadline = now_ms() + HS_PG_ACQUIRE_WAIT_MS;
     hs_status st;
@@ -339,6 +381,7 @@ static hs_status acquire(hs_pg *pg, pooled *out, hs_error *err)
     for (;;) {
         if (pg->n_idle > 0) {
             *out = pg->idle[--pg->n_idle];
+            out->was_idle = 1;
             pthread_mutex_unlock(&pg->mu);
             return HS_OK;
         }
@@ -355,6 +398,7 @@ static hs_status acquire(hs_pg *pg, pooled *out, hs_error *err)
     }
     pg->n_open++;
     out->generation = pg->generation;
+    out->was_idle = 0;
     pthread_mutex_unlock(&pg->mu);
     st = open_conn(pg, &out->conn, err);
     if (st != HS_OK) {
@@ -364,6 +408,19 @@ static hs_status acquire(hs_pg *pg, pooled *out, hs_error *err)
         pthread_mutex_unlock(&pg->mu);
     }
     return st;
+}
+
+/* acquire_any, but an idle connection the server has closed meanwhile
+ * (idle_alive) is closed and another taken, so none is handed out dead.
+ * A new connection is not checked: it has just been opened. */
+static hs_status acquire(hs_pg *pg, pooled *out, hs_error *err)
+{
+    for (;;) {
+        hs_status st = acquire_any(pg, out, err);
+        if (st != HS_OK || !out->was_idle || idle_alive(out->conn))
+            return st;
+        drop_dead(pg, out);
+    }
 }
 
 /* Closes every idle connection opened before a loss seen now. */

@@ -54,10 +54,13 @@ static const key_spec KEYS[] = {
     U("connection-timeout", connection_timeout, 1, 3600, "60", "idle seconds before a connection closes"),
     U("max-connections-per-address", max_connections_per_address, 0, 100000, "64",
       "open connections per client address (IPv6: per /64), 0 = no limit; "
-      "behind a proxy every client has the proxy's address"),
+      "trusted-proxy addresses are exempt"),
     U("request-head-timeout", request_head_timeout, 1, 3600, "10",
-      "seconds a connection has to send a request's whole head (also the "
-      "longest a kept-alive connection waits for its next request)"),
+      "seconds a connection has to send a request's whole head, from the "
+      "accept or, on a kept-alive connection, from its request line"),
+    U("listen-backlog", listen_backlog, 16, 65535, "4096",
+      "connections the kernel queues before healer accepts them (capped by "
+      "net.core.somaxconn); a burst of connects beyond it times out"),
     U("max-upload-mb", max_upload_mb, 1, 65536, "256", "largest uploaded file, MiB"),
     U("max-json-mb", max_json_mb, 1, 4096, "32", "largest JSON body, MiB"),
     U("workers", workers, 1, 64, "1", "jobs that run at once"),
@@ -104,7 +107,8 @@ static const key_spec KEYS[] = {
     B("allow-plain-http", allow_plain_http, "false",
       "allow plain HTTP on a non-loopback listen address (behind a TLS proxy)"),
     T("trusted-proxy", trusted_proxy, "",
-      "comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8) of proxies whose X-Forwarded-For names the client"),
+      "comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8) of proxies whose X-Forwarded-For names the client; "
+      "they have no per-address connection limit"),
     T("smtp-url", smtp_url, "",
       "mail relay for alerts: smtp://HOST:PORT (STARTTLS; required off loopback or with credentials) or smtps://HOST:PORT; empty = no mail"),
     T("smtp-from", smtp_from, "", "sender address of alert mails (required with smtp-url)"),

@@ -37,6 +37,7 @@ typedef struct hs_server_config {
     unsigned connection_timeout;
     unsigned max_connections_per_address; /* per client address, 0 = no limit */
     unsigned request_head_timeout; /* seconds for a request's whole head */
+    unsigned listen_backlog;       /* connections the kernel queues unaccepted */
     unsigned max_upload_mb;
     unsigned max_json_mb;
     unsigned workers;      /* serve: jobs run at once */
