@@ -234,15 +234,19 @@ def test_rekey_in_postgresql():
 @harness.timeout(180)
 def test_deployment_all_in_postgresql():
     pg = cluster().database("deployment")
-    saved = os.environ.get("HEALER_STORE_URL")
-    os.environ["HEALER_STORE_URL"] = pg.url  # deployment.fresh_store: a schema of it
+    saved = os.environ.get("HEALER_STORE_URL"), deployment.BACKEND[0]
+    # deployment.fresh_store: with BACKEND "postgresql", a schema of the
+    # server at HEALER_STORE_URL
+    os.environ["HEALER_STORE_URL"] = pg.url
+    deployment.BACKEND[0] = "postgresql"
     try:
         dep = deployment.Deployment()
     finally:
-        if saved is None:
+        if saved[0] is None:
             del os.environ["HEALER_STORE_URL"]
         else:
-            os.environ["HEALER_STORE_URL"] = saved
+            os.environ["HEALER_STORE_URL"] = saved[0]
+        deployment.BACKEND[0] = saved[1]
     dep.blobs = "postgresql"  # the store's database
     try:
         web = dep.serve("web")

@@ -193,19 +193,24 @@ t_help_top() {
     expect_in out "Usage: healer COMMAND"
 }
 
-# docs/api.md's table of `healer serve` settings is a view of the key
-# table in src/service/server/config.c: the same keys, the same defaults.
+# docs/api.md's table of settings is a view of the key table in
+# src/service/server/config.c: the keys of `healer serve` and of `healer
+# worker` (its own, such as threads), the same defaults.
 t_serve_settings_documented() {
     run healer serve --help
     expect_rc 0 "healer serve --help"
-    sed -n 's/^  --\([a-z-]*\)  .*(\([^()]*\))$/\1 \2/p' out | grep -v '^config ' | sort >help.txt
+    cp out serve_help.txt
+    run healer worker --help
+    expect_rc 0 "healer worker --help"
+    cat serve_help.txt out |
+        sed -n 's/^  --\([a-z-]*\)  .*(\([^()]*\))$/\1 \2/p' | grep -v '^config ' | sort -u >help.txt
     [ -s help.txt ] || fail "no settings found in serve --help"
     awk '/^\| setting \| default \| meaning \|/ { on = 1; next } on && /^$/ { exit } on' \
         "$ROOT/docs/api.md" |
         sed -n 's/^| `\([a-z-]*\)` | `\{0,1\}\([^`|]*\)`\{0,1\} | .*/\1 \2/p' |
         sed 's/ *$//' | sort >doc.txt
     [ -s doc.txt ] || fail "no settings table found in docs/api.md"
-    diff help.txt doc.txt >diff.txt || fail "docs/api.md's settings differ from serve --help: $(cat diff.txt)"
+    diff help.txt doc.txt >diff.txt || fail "docs/api.md's settings differ from serve and worker --help: $(cat diff.txt)"
 }
 
 t_version() {
