@@ -443,7 +443,10 @@ def test_rca_cancel_running(c):
     m, t = model(c), topology(c)
     ds = harness.upload_dataset(c, incident_csv(n_incidents=10000), name="many.csv")
     job = expect_json(submit(c, m, t, ds), 202)
-    running = harness.wait_job(c, job["id"], ("running",) + harness.FINAL_STATES, timeout=30)
+    # Its first stage is written just after the claim (the upload, over
+    # ingest-async-kb, is ingested first): wait for a stage or an end.
+    running = harness.wait_job(c, job["id"], ("running",) + harness.FINAL_STATES, timeout=30,
+                               pred=lambda j: j["state"] != "running" or j["rca"]["stage"])
     check(running["state"] == "running" and running["rca"]["stage"] in ("reading", "diagnosing"),
           "the job runs, reading or diagnosing", running)
     expect_json(c.post_json(API + "/jobs/%d/cancel" % job["id"], {}), 200)

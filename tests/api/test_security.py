@@ -171,8 +171,10 @@ def row_of(rows, key, value):
 
 def test_report_counts_refusals_by_route_and_source(c):
     admin = c.new().login_as("admin")
+    # A refusal is counted just after its answer is queued: the earlier
+    # tests' last ones (403s) must be in `before`, and ours before `after`.
+    time.sleep(0.5)
     before = report(admin, "?bucket=60&top=100")
-    time.sleep(0.2)  # a refusal is counted just after its answer is queued
     anon = c.new()
     for _ in range(3):
         expect_error(anon.get(API + "/users"), 401, "unauthorized")
@@ -182,6 +184,7 @@ def test_report_counts_refusals_by_route_and_source(c):
     # Wrong passwords for an existing user: account events (failed logins).
     for _ in range(2):
         c.new().login("alice", "not-her-password", expect_status=401)
+    time.sleep(0.5)
     after = report(admin, "?bucket=60&top=100")
     t0, t1 = before["totals"], after["totals"]
     check(t1["unauthorized"] - t0["unauthorized"] >= 5, "401s counted (3 + 2 logins)", t0, t1)
