@@ -74,9 +74,8 @@ static hs_status read_record(const hs_pg_result *r, int row, void *dst,
     hs_status hs = pgs_read_cols(r, row, dst, size, cols, n_cols, err);
     for (size_t i = 0; hs == HS_OK && i < n_texts; i++) {
         char **text = (char **)((unsigned char *)dst + texts[i]);
-        *text = hs_pg_strdup(r, row, (int)(n_cols + i), &hs);
-        if (hs != HS_OK)
-            hs = hs_fail(err, hs, "store: out of memory");
+        hs = pgs_dup(r, row, (int)(n_cols + i), text, "a record's text",
+                     err);
     }
     for (size_t i = 0; hs != HS_OK && i < n_texts; i++) {
         char **text = (char **)((unsigned char *)dst + texts[i]);

@@ -146,6 +146,11 @@ hs_status pgs_read_cols(const hs_pg_result *r, int row, void *dst,
                         size_t dst_size, const pgs_col *cols, size_t n,
                         hs_error *err);
 
+/* Column `col` of row `row` as malloc'ed text in *out (NULL for NULL);
+ * HS_ERR_NOMEM naming `what` when out of memory. */
+hs_status pgs_dup(const hs_pg_result *r, int row, int col, char **out,
+                  const char *what, hs_error *err);
+
 /* Common readers: column 0 as an int64_t, as a blob key, as a malloc'ed
  * text (NULL for NULL). */
 hs_status pgs_read_int(const hs_pg_result *r, int row, void *dst,

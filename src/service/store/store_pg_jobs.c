@@ -113,24 +113,10 @@ static hs_status parse_state(const char *name, hs_job_state *out, hs_error *err)
 static hs_status dup_json(const hs_pg_result *r, int row, int col, char **out,
                           const char *what, hs_error *err)
 {
-    hs_status st = HS_OK;
-    *out = hs_pg_strdup(r, row, col, &st);
-    if (st != HS_OK)
-        return hs_fail(err, st, "store: out of memory reading %s", what);
-    if (!*out)
+    hs_status st = pgs_dup(r, row, col, out, what, err);
+    if (st == HS_OK && !*out)
         return hs_fail(err, HS_ERR_CORRUPT, "store: %s is missing", what);
-    return HS_OK;
-}
-
-/* A JSON text column that may be NULL (NULL stays NULL). */
-static hs_status dup_json_or_null(const hs_pg_result *r, int row, int col,
-                                  char **out, const char *what, hs_error *err)
-{
-    hs_status st = HS_OK;
-    *out = hs_pg_strdup(r, row, col, &st);
-    return st == HS_OK
-               ? HS_OK
-               : hs_fail(err, st, "store: out of memory reading %s", what);
+    return st;
 }
 
 /* Row `row` of a JOB_FIELDS result into the hs_job_rec at dst (a
@@ -177,9 +163,9 @@ static hs_status read_job(const hs_pg_result *r, int row, void *dst,
     if (hs == HS_OK)
         hs = dup_json(r, row, 12, &j->params_json, "job parameters", err);
     if (hs == HS_OK)
-        hs = dup_json_or_null(r, row, 16, &j->losses_json, "job losses", err);
+        hs = pgs_dup(r, row, 16, &j->losses_json, "job losses", err);
     if (hs == HS_OK)
-        hs = dup_json_or_null(r, row, 17, &j->attempts_json, "job attempts",
+        hs = pgs_dup(r, row, 17, &j->attempts_json, "job attempts",
                               err);
     if (hs != HS_OK)
         hs_job_rec_free(j);

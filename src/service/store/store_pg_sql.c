@@ -216,14 +216,20 @@ hs_status pgs_read_blob_key(const hs_pg_result *r, int row, void *dst,
     return hs_pg_copy(r, row, 0, dst, HS_STORE_BLOB_KEY_MAX, "blob key", err);
 }
 
+hs_status pgs_dup(const hs_pg_result *r, int row, int col, char **out,
+                  const char *what, hs_error *err)
+{
+    hs_status st = HS_OK;
+    *out = hs_pg_strdup(r, row, col, &st);
+    return st == HS_OK
+               ? HS_OK
+               : hs_fail(err, st, "store: out of memory reading %s", what);
+}
+
 hs_status pgs_read_text(const hs_pg_result *r, int row, void *dst,
                         hs_error *err)
 {
-    hs_status st;
-    *(char **)dst = hs_pg_strdup(r, row, 0, &st);
-    if (st != HS_OK)
-        return hs_fail(err, st, "store: out of memory");
-    return HS_OK;
+    return pgs_dup(r, row, 0, dst, "a text value", err);
 }
 
 void pgs_release_text(void *row)
