@@ -53,9 +53,14 @@ ASAN_TEST_BIN := $(TEST_SRC:tests/unit/%.c=build/asan/tests/%)
 
 .PHONY: all build web deps run demo demo-rca screenshots test unit-tests asan-tests cli-tests bench clean format lint layers fuzz fuzz-build
 
+# The entry points build with every core (`make test` builds four
+# variants: plain, sanitized, their unit tests, the fuzz targets).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SUBMAKE := $(MAKE) --no-print-directory -j$(JOBS)
+
 # `make` alone: install what is missing, then build the command and the UI.
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 
 build: build/healer web
 
@@ -168,7 +173,7 @@ fuzz-build: $(FUZZ_BIN)
 # Each target for FUZZ_SECONDS (default 600) on its corpus; one target:
 # `make fuzz FUZZ_TARGETS=csv FUZZ_SECONDS=60`.
 fuzz: deps
-	@$(MAKE) --no-print-directory fuzz-build
+	@$(SUBMAKE) fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
@@ -181,10 +186,10 @@ layers: build/healer
 	@python3 mk/layers.py build/obj src
 
 # Everything: unit tests (plain and sanitized), the layering check, the CLI,
-# API and browser suites, with one summary line at the end ("N passed, N
-# failed").
+# API and browser suites, several at once (tests/run.py: TEST_JOBS, default
+# cores + 1), with one summary line at the end ("N passed, N failed").
 test: deps
-	@$(MAKE) --no-print-directory build unit-tests asan-tests build/asan/healer fuzz-build
+	@$(SUBMAKE) build unit-tests asan-tests build/asan/healer fuzz-build
 	@sh tests/run.sh
 
 # The platform on its embedded defaults: SQLite and files under ./var/.
@@ -197,12 +202,12 @@ LISTEN   ?= 127.0.0.1:8080
 DATA_DIR ?= var
 SERVE_FLAGS ?=
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	@exec build/healer serve --listen $(LISTEN) --data-dir $(DATA_DIR) $(SERVE_FLAGS)
 
 # The README's screenshots, taken by the browser tests (tests/e2e).
 screenshots: deps
-	@$(MAKE) --no-print-directory build
+	@$(SUBMAKE) build
 	SCREENSHOT_DIR=docs/screenshots node tests/e2e/test_ui.mjs
 
 # A guided tour of the command-line engine on simulated data: diagnosis,

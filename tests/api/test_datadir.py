@@ -180,10 +180,13 @@ def kill_mid_upload(s, data, mode):
 @harness.timeout(120)
 def test_killed_uploads_leave_no_blobs():
     # A file big enough that its ingest (read, profile) takes a while after
-    # the commit: about 12 MB.
+    # the commit: about 12 MB. Ingested before the answer (--ingest-async-kb
+    # 0): an upload answered "ingesting" has its record written right after
+    # the commit, which leaves the kill no window to orphan the blob in
+    # (test_ingest.py kills that path).
     big = harness.simulate(samples=60000, features=24, classes=3, seed=21)
     kept = harness.simulate(samples=400, features=6, classes=3, seed=22)
-    with harness.Server(name="killed mid-upload") as s:
+    with harness.Server(name="killed mid-upload", args=["--ingest-async-kb", "0"]) as s:
         c = s.client().login_as("alice")
         ds = harness.upload_dataset(c, kept, name="kept")
         hits = 0

@@ -306,7 +306,10 @@ def test_trusted_proxy_has_no_connection_limit():
         check(statuses == [200] * n, "all %d connections of the trusted proxy answered" % n, statuses)
         others = [keep_alive(port, "127.0.0.3") for _ in range(limit + 1)]
         statuses = [ask(k) for k in others]
-        check(statuses[:limit] == [200] * limit and statuses[limit] is None,
+        # The kernel completes all the handshakes before the server accepts
+        # any, and its HTTP threads accept them in no set order: which one
+        # is refused varies.
+        check(sorted(statuses, key=str) == [200] * limit + [None],
               "another address still gets at most %d" % limit, statuses)
         for k in proxied + others:
             k.close()

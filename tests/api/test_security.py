@@ -169,12 +169,27 @@ def row_of(rows, key, value):
     return next((r for r in rows if r[key] == value), None)
 
 
+def settled_report(admin, query, until=None, timeout=15):
+    """The report once every refusal answered so far is in it: a refusal is
+    counted just after its answer is queued, later still on a loaded
+    machine. Read until until(report) holds (if given) and two reads 0.3 s
+    apart have the same totals."""
+    deadline = time.monotonic() + timeout
+    last = report(admin, query)
+    while True:
+        time.sleep(0.3)
+        now = report(admin, query)
+        if (now["totals"] == last["totals"] and (until is None or until(now))) \
+                or time.monotonic() > deadline:
+            return now
+        last = now
+
+
 def test_report_counts_refusals_by_route_and_source(c):
     admin = c.new().login_as("admin")
-    # A refusal is counted just after its answer is queued: the earlier
-    # tests' last ones (403s) must be in `before`, and ours before `after`.
-    time.sleep(0.5)
-    before = report(admin, "?bucket=60&top=100")
+    # The earlier tests' last refusals (403s) must be in `before`, and ours
+    # in `after`.
+    before = settled_report(admin, "?bucket=60&top=100")
     anon = c.new()
     for _ in range(3):
         expect_error(anon.get(API + "/users"), 401, "unauthorized")
@@ -184,9 +199,11 @@ def test_report_counts_refusals_by_route_and_source(c):
     # Wrong passwords for an existing user: account events (failed logins).
     for _ in range(2):
         c.new().login("alice", "not-her-password", expect_status=401)
-    time.sleep(0.5)
-    after = report(admin, "?bucket=60&top=100")
-    t0, t1 = before["totals"], after["totals"]
+    t0 = before["totals"]
+    after = settled_report(admin, "?bucket=60&top=100", lambda r: all(
+        r["totals"][k] - t0[k] >= n for k, n in
+        (("unauthorized", 5), ("forbidden", 1), ("csrf_failed", 1), ("login_failed", 2))))
+    t1 = after["totals"]
     check(t1["unauthorized"] - t0["unauthorized"] >= 5, "401s counted (3 + 2 logins)", t0, t1)
     check(t1["forbidden"] - t0["forbidden"] == 1, "the 403 counted", t0, t1)
     check(t1["csrf_failed"] - t0["csrf_failed"] == 1, "the CSRF refusal counted apart", t0, t1)
@@ -210,8 +227,7 @@ def test_report_counts_locks_and_refused_logins(c):
     the lock once as `locked`; an unknown name has no account to record."""
     admin = c.new().login_as("admin")
     u, pw = new_user(admin)
-    before = report(admin, "?bucket=60&top=100")
-    time.sleep(0.2)
+    before = settled_report(admin, "?bucket=60&top=100")
     statuses = []
     for _ in range(5):  # from the 4th, within the account's back-off: alike
         r = c.new().login(u["username"], "wrong-password-1", expect_status=None)
@@ -222,13 +238,18 @@ def test_report_counts_locks_and_refused_logins(c):
         r = c.new().login(harness.unique("nobody"), "wrong-password-1", expect_status=None)
         statuses.append((r.status, r.error_code))
     check(statuses == [(401, "invalid_credentials")] * 8, "one answer for every refused login", statuses)
-    time.sleep(0.2)
-    after = report(admin, "?bucket=60&top=100")
-    t0, t1 = before["totals"], after["totals"]
+    t0 = before["totals"]
+    b = row_of(before["top_routes"], "route", "POST /api/v1/auth/login") or {"unauthorized": 0}
+
+    def login_401s(r):
+        return (row_of(r["top_routes"], "route", "POST /api/v1/auth/login") or {"unauthorized": 0})["unauthorized"]
+    after = settled_report(admin, "?bucket=60&top=100", lambda r: (
+        r["totals"]["login_failed"] - t0["login_failed"] >= 6 and r["totals"]["locked"] > t0["locked"]
+        and login_401s(r) - b["unauthorized"] >= 8))
+    t1 = after["totals"]
     check(t1["login_failed"] - t0["login_failed"] == 6, "the user's six refusals are failed logins", t0, t1)
     check(t1["locked"] - t0["locked"] == 1, "the lock counted once", t0, t1)
     check(t1["rate_limited"] == t0["rate_limited"], "no 429", t0, t1)
-    b = row_of(before["top_routes"], "route", "POST /api/v1/auth/login") or {"unauthorized": 0}
     a = row_of(after["top_routes"], "route", "POST /api/v1/auth/login")
     check(a and a["unauthorized"] - b["unauthorized"] == 8, "all eight 401s on the login route", b, a)
 
@@ -239,8 +260,7 @@ def test_report_rate_limited_counted():
         c = s.client()
         statuses = [c.login("nobody", "wrong-password-1", expect_status=None).status for _ in range(4)]
         check(429 in statuses, "the login limit answered 429", statuses)
-        time.sleep(0.2)
-        t = report(admin)["totals"]
+        t = settled_report(admin, "", lambda r: r["totals"]["rate_limited"] >= statuses.count(429))["totals"]
         check(t["rate_limited"] >= statuses.count(429), "429s counted", t, statuses)
 
 

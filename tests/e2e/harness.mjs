@@ -28,7 +28,10 @@
 // build/screenshots), E2E_FAILURE_DIR (default build/e2e-failures: a
 // screenshot SUITE.TEST.png of the pages of every failed test; the failure
 // report also shows the page's URL and its last console errors),
-// E2E_BUDGET (seconds),
+// E2E_BUDGET (seconds), E2E_SHARD=K/N (runs only the K-th of N
+// consecutive slices of the suite's tests: tests/run.py runs the slices
+// side by side; each starts its own servers and browser and makes what it
+// needs itself, like a test run alone),
 // HEALER_E2E_KEEP=1 keeps the temporary directories. Arguments after the
 // file name run only the named tests.
 
@@ -266,8 +269,24 @@ export class Server {
     check(!this.running(), `${this.name} is already running`);
     for (const [n, pw, admin] of this.pendingUsers) this.addUser(n, pw, admin);
     this.pendingUsers = [];
+    for (let attempt = 1; ; attempt++) {
+      await this.launch(port || (await freePort()));
+      try {
+        await this.waitReady();
+        return this;
+      } catch (e) {
+        // freePort's port was taken between its check and the bind (suites
+        // run side by side: tests/run.py): another one.
+        const taken = this.exit && !port && attempt < 5
+          && fs.readFileSync(this.stderrPath, 'utf8').includes('Address already in use');
+        if (!taken) throw e;
+      }
+    }
+  }
+
+  async launch(port) {
     this.starts += 1;
-    this.port = port || (await freePort());
+    this.port = port;
     this.stdoutPath = path.join(this.root, `stdout.${this.starts}.log`);
     this.stderrPath = path.join(this.root, `stderr.${this.starts}.log`);
     const out = fs.openSync(this.stdoutPath, 'w');
@@ -289,8 +308,6 @@ export class Server {
         resolve(this.exit);
       });
     });
-    await this.waitReady();
-    return this;
   }
 
   async waitReady(timeout = START_TIMEOUT) {
@@ -901,6 +918,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/** The tests of slice E2E_SHARD=K/N (all of them when it is not set): N
+ * consecutive slices of equal count, so that tests written to follow one
+ * another stay together. */
+function shardOf(tests) {
+  const spec = process.env.E2E_SHARD;
+  if (!spec) return tests;
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  const k = m ? Number(m[1]) : 0;
+  const n = m ? Number(m[2]) : 0;
+  if (!(n >= 1 && k >= 1 && k <= n)) {
+    console.log(`E2E_SHARD=${spec}: expected K/N with 1 <= K <= N`);
+    process.exit(2);
+  }
+  return tests.slice(Math.round(((k - 1) * tests.length) / n), Math.round((k * tests.length) / n));
+}
+
 /** Runs the tests: [{name, fn(t), timeout?}] in order, prints cmocka's
  * lines, closes everything and exits (1 on any failure). */
 export async function run(tests) {
@@ -914,11 +947,12 @@ export async function run(tests) {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !tests.some((t) => t.name === w));
   if (unknown.length) console.log(`unknown test(s): ${unknown.join(', ')}`);
-  const list = wanted.length ? tests.filter((t) => wanted.includes(t.name)) : tests;
+  const list = wanted.length ? tests.filter((t) => wanted.includes(t.name)) : shardOf(tests);
   const failed = [];
   let passed = 0;
-  try { // the failure screenshots of this suite's last run
-    for (const f of fs.readdirSync(FAILURE_DIR)) if (f.startsWith(SUITE + '.')) fs.rmSync(path.join(FAILURE_DIR, f));
+  try { // the failure screenshots of these tests' last run
+    const mine = (f) => list.some((t) => f === `${SUITE}.${t.name}.png` || f.startsWith(`${SUITE}.${t.name}-`));
+    for (const f of fs.readdirSync(FAILURE_DIR)) if (mine(f)) fs.rmSync(path.join(FAILURE_DIR, f));
   } catch { /* none yet */ }
   console.log(`[==========] Running ${list.length} test(s).`);
   for (const test of list) {
