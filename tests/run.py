@@ -25,8 +25,8 @@ other they took 33 minutes on the 2-core CI machine, far over the
 directories, servers on free ports, its own PostgreSQL cluster), so
 TEST_JOBS of them (default: cores + 1) run side by side, the longest
 first (the times of the last run, kept in build/test-times.json; a suite
-never timed counts as long), and a suite's output is printed whole when
-it ends, so the log reads as if they had run in turn.
+never timed is ranked by a guess for its kind), and a suite's output is
+printed whole when it ends, so the log reads as if they had run in turn.
 
 Usage: python3 tests/run.py [SUBSTRING...]  runs only the suites whose
 name contains one of the substrings (e.g. `test_auth` or `asan/tests`).
@@ -53,11 +53,12 @@ FAILED_RE = re.compile(r"^\[  FAILED  \] (\d+) test", re.M)
 
 
 class Suite:
-    def __init__(self, name, argv, env=None, missing=None):
+    def __init__(self, name, argv, env=None, missing=None, guess=10):
         self.name = name
         self.argv = argv
         self.env = env or {}
         self.missing = missing  # why it cannot run: counted as failed
+        self.guess = guess      # seconds, until a run has timed it
 
     def __repr__(self):
         return self.name
@@ -80,6 +81,16 @@ def files(pattern_dir, prefix, suffix):
                   if n.startswith(prefix) and n.endswith(suffix))
 
 
+def module_shards(path):
+    """N of a `SHARDS = N` line in the module, else 1."""
+    try:
+        with open(os.path.join(ROOT, path)) as f:
+            m = re.search(r"^SHARDS = (\d+)", f.read(), re.M)
+    except OSError:
+        return 1
+    return max(1, int(m.group(1))) if m else 1
+
+
 def which(cmd):
     for d in os.environ.get("PATH", "").split(os.pathsep):
         p = os.path.join(d, cmd)
@@ -96,11 +107,11 @@ def suites():
     for t in executables("build/asan/tests", "test_"):
         out.append(Suite(t, [t], {"HEALER_TEST_QUICK": "1"}))
     for t in files("tests/cli", "", ".sh"):
-        out.append(Suite(t, ["sh", t]))
+        out.append(Suite(t, ["sh", t], guess=60))
     # A crash, leak or timeout of a fuzz target fails the suite and prints
     # the command that reproduces it (tests/fuzz/run.sh).
     out.append(Suite("tests/fuzz/run.sh", ["sh", "tests/fuzz/run.sh"],
-                     {"FUZZ_SECONDS": os.environ.get("FUZZ_SECONDS", "10")}))
+                     {"FUZZ_SECONDS": os.environ.get("FUZZ_SECONDS", "10")}, guess=70))
     # Parsed and cross-checked against build/healer, nginx -t,
     # systemd-analyze verify; no image or cluster is started.
     for t in files("tests/deploy", "test_", ".py"):
@@ -109,7 +120,13 @@ def suites():
         if not os.access(os.path.join(ROOT, healer), os.X_OK):
             continue
         for t in files("tests/api", "test_", ".py"):
-            out.append(Suite("%s (%s)" % (t, healer), [PY, t], {"HEALER": healer}))
+            # A module that sets SHARDS = N runs in N slices side by side
+            # (harness.py: HEALER_API_SHARD).
+            shards = module_shards(t)
+            for k in range(1, shards + 1):
+                name = "%s (%s)" % (t, healer) if shards == 1 else "%s [%d/%d] (%s)" % (t, k, shards, healer)
+                out.append(Suite(name, [PY, t], {"HEALER": healer, "HEALER_API_SHARD": "%d/%d" % (k, shards)},
+                                 guess=30))
     node = which("node")
     for t in files("tests/web", "test_", ".mjs"):
         out.append(Suite(t, [node or "node", t], missing=None if node else "node not found"))
@@ -126,7 +143,7 @@ def suites():
             name = t if shards == 1 else "%s [%d/%d]" % (t, k, shards)
             out.append(Suite(name, [node or "node", t],
                              {"HEALER": "build/healer", "E2E_SHARD": "%d/%d" % (k, shards)},
-                             missing=why))
+                             missing=why, guess=600 / shards))
     return out
 
 
@@ -214,9 +231,11 @@ class Runner:
 
     def run(self, todo):
         # Longest first: the last suites to start are short, so the lanes
-        # end together. Never timed: assumed long (it may be new and slow).
+        # end together. A suite never timed here (a clean clone: CI) is
+        # ranked by its kind's guess (browser slices, then API, CLI and
+        # fuzz suites, then unit suites).
         order = {s.name: i for i, s in enumerate(todo)}
-        queue = sorted(todo, key=lambda s: (-self.times.get(s.name, 1e9), order[s.name]))
+        queue = sorted(todo, key=lambda s: (-self.times.get(s.name, s.guess), order[s.name]))
         lanes = [threading.Thread(target=self.worker, args=(queue,))
                  for _ in range(max(1, min(self.jobs, len(queue))))]
         for t in lanes:

@@ -1189,6 +1189,22 @@ class _Shared:
         return self.server
 
 
+def _shard(tests):
+    """The tests of slice HEALER_API_SHARD=K/N (all without it): N
+    consecutive slices of equal count. tests/run.py runs a module that sets
+    SHARDS = N in N slices side by side; each is a process of its own, with
+    its own shared server, like a test run alone."""
+    spec = os.environ.get("HEALER_API_SHARD")
+    if not spec:
+        return tests
+    m = re.match(r"^(\d+)/(\d+)$", spec)
+    k, n = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    if not (n >= 1 and 1 <= k <= n):
+        print("HEALER_API_SHARD=%s: expected K/N with 1 <= K <= N" % spec)
+        sys.exit(2)
+    return tests[round((k - 1) * len(tests) / n):round(k * len(tests) / n)]
+
+
 def main(module_globals):
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     sys.stdout.reconfigure(line_buffering=True)
@@ -1197,6 +1213,8 @@ def main(module_globals):
     wanted = sys.argv[1:]
     if wanted:
         tests = [(n, f) for n, f in tests if n in wanted]
+    else:
+        tests = _shard(tests)
     shared = _Shared(module_globals.get("SERVER"))
     passed, failed = 0, []
     started = time.monotonic()

@@ -26,6 +26,7 @@
 #include "base/app.h"
 #include "server/datadir.h"
 #include "domain/diagnoses.h"
+#include "domain/job_diagnose.h"
 #include "domain/jobs.h"
 #include "domain/job_types.h"
 #include "domain/models.h"
@@ -1096,6 +1097,210 @@ static void ingest_sweep_ends_orphans(void **state)
     env_close(&env);
 }
 
+/* ---- jobs and the store's outage -------------------------------------------- */
+
+/* A store that cannot be reached for some operations: the reads of a
+ * job's inputs (datasets, models, topologies) or the writes of its result
+ * (models, diagnoses, analyses), the rest passing to the real store. */
+typedef struct down_store {
+    hs_store_dataset_ops datasets;
+    hs_store_model_ops models;
+    hs_store_topology_ops topologies;
+    hs_store_diagnosis_ops diagnoses;
+    hs_store_analysis_ops analyses;
+    hs_store_ops ops;
+    hs_store store;
+} down_store;
+
+static hs_status store_down(hs_error *err)
+{
+    return hs_fail(err, HS_ERR_UNAVAILABLE,
+                   "the store cannot be reached (a test's outage)");
+}
+
+static hs_status down_dataset_get(void *impl, hs_id id, hs_id viewer_id,
+                                  int viewer_is_admin, hs_dataset_rec *out,
+                                  hs_error *err)
+{
+    (void)impl, (void)id, (void)viewer_id, (void)viewer_is_admin;
+    memset(out, 0, sizeof *out);
+    return store_down(err);
+}
+
+static hs_status down_model_get(void *impl, hs_id id, hs_id viewer_id,
+                                int viewer_is_admin, hs_model_rec *out,
+                                hs_error *err)
+{
+    (void)impl, (void)id, (void)viewer_id, (void)viewer_is_admin;
+    memset(out, 0, sizeof *out);
+    return store_down(err);
+}
+
+static hs_status down_topology_get(void *impl, hs_id id, hs_id viewer_id,
+                                   int viewer_is_admin, hs_topology_rec *out,
+                                   hs_error *err)
+{
+    (void)impl, (void)id, (void)viewer_id, (void)viewer_is_admin;
+    memset(out, 0, sizeof *out);
+    return store_down(err);
+}
+
+static hs_status down_model_create(void *impl, hs_model_rec *m, hs_error *err)
+{
+    (void)impl, (void)m;
+    return store_down(err);
+}
+
+static hs_status down_diagnosis_create(void *impl, hs_diagnosis_rec *d,
+                                       hs_error *err)
+{
+    (void)impl, (void)d;
+    return store_down(err);
+}
+
+static hs_status down_analysis_create(void *impl, hs_analysis_rec *a,
+                                      hs_error *err)
+{
+    (void)impl, (void)a;
+    return store_down(err);
+}
+
+enum { DOWN_INPUTS, DOWN_RESULTS };
+
+static void store_goes_down(svc_env *e, down_store *d, int what)
+{
+    const hs_store *real = e->dd->store;
+    d->datasets = *real->ops->datasets;
+    d->models = *real->ops->models;
+    d->topologies = *real->ops->topologies;
+    d->diagnoses = *real->ops->diagnoses;
+    d->analyses = *real->ops->analyses;
+    if (what == DOWN_INPUTS) {
+        d->datasets.get = down_dataset_get;
+        d->models.get = down_model_get;
+        d->topologies.get = down_topology_get;
+    } else {
+        d->models.create = down_model_create;
+        d->diagnoses.create = down_diagnosis_create;
+        d->analyses.create = down_analysis_create;
+    }
+    d->ops = *real->ops;
+    d->ops.datasets = &d->datasets;
+    d->ops.models = &d->models;
+    d->ops.topologies = &d->topologies;
+    d->ops.diagnoses = &d->diagnoses;
+    d->ops.analyses = &d->analyses;
+    d->store = (hs_store){&d->ops, real->impl};
+    e->app.store = &d->store;
+}
+
+static int never_stop(hs_job_run *run, double progress, int64_t round,
+                      int64_t rounds, char *(*render)(void *render_ctx),
+                      void *render_ctx, int force)
+{
+    (void)run, (void)progress, (void)round, (void)rounds, (void)render,
+        (void)render_ctx, (void)force;
+    return 0;
+}
+
+static int attempt_kept(hs_job_run *run, hs_job_attempt *a)
+{
+    (void)run, (void)a;
+    return 0;
+}
+
+/* Runs a job of type `type` on e's records and returns how it ended. */
+static hs_job_outcome run_type(svc_env *e, const hs_job_type *type,
+                               hs_id dataset_id, hs_id model_id,
+                               const char *params)
+{
+    static const atomic_int no_stop = 0;
+    hs_job_rec job;
+    memset(&job, 0, sizeof job);
+    job.id = 999;
+    job.owner_id = e->owner.id;
+    snprintf(job.type, sizeof job.type, "%s", type->name);
+    snprintf(job.name, sizeof job.name, "outage");
+    job.dataset_id = dataset_id;
+    job.model_id = model_id;
+    job.topology_id = 1;
+    job.params_json = (char *)params;
+    hs_job_run run = {&e->app, &job,         &no_stop, 1,
+                      NULL,    never_stop,   attempt_kept, NULL};
+    hs_job_outcome o;
+    memset(&o, 0, sizeof o);
+    type->run(&run, &o);
+    return o;
+}
+
+/* The store's outage is never a job's failure: whichever job type could
+ * not read its inputs, or store its result, because the store could not be
+ * reached says so (store_unavailable), and the runner gives the job back
+ * to the queue (test_runner.c) instead of failing it. Only the training
+ * said so at first; a diagnosis, an analysis, a pipeline, a retraining or
+ * an ingestion caught by an outage ended failed for good. */
+static void every_job_type_gives_an_outage_back(void **state)
+{
+    (void)state;
+    svc_env env;
+    env_open(&env);
+    env.app.job_types = hs_job_types;
+    env.app.limits.max_queued_jobs = 10;
+    hs_error err = {0};
+    assert_int_equal(hs_model_cache_new(2, &env.app.models, &err), HS_OK);
+    hl_model *m = small_model();
+    hs_model_rec mrec;
+    assert_int_equal(hs_models_save(&env.app, env.owner.id, "m", 0, 0, m, NULL,
+                                    &mrec, &err),
+                     HS_OK);
+    char csv[4096];
+    int at = snprintf(csv, sizeof csv, "%s,%s,%s,%s\n",
+                      hl_model_feature_name(m, 0), hl_model_feature_name(m, 1),
+                      hl_model_feature_name(m, 2), hl_model_feature_name(m, 3));
+    for (int i = 0; i < 20; i++)
+        at += snprintf(csv + at, sizeof csv - (size_t)at, "%d,%d,%d,%d\n", i,
+                       i % 3, 2 * i, i % 5);
+    hs_dataset_rec ds;
+    ingest_csv(&env, "rows.csv", csv, &ds);
+
+    down_store down;
+    store_goes_down(&env, &down, DOWN_INPUTS);
+    for (size_t i = 0; hs_job_types[i]; i++) {
+        hs_job_outcome o = run_type(&env, hs_job_types[i], ds.id, mrec.id,
+                                    "{\"rounds\": 5, \"incidents_dataset_id\": 1}");
+        if (o.state != HS_JOB_FAILED || !o.store_unavailable)
+            fail_msg("a %s job whose inputs the store could not read ended "
+                     "%s, store_unavailable %d: %s",
+                     hs_job_types[i]->name, hs_job_state_name(o.state),
+                     o.store_unavailable, o.error);
+    }
+
+    /* The result's write: a diagnosis made, the store gone when it is kept. */
+    store_goes_down(&env, &down, DOWN_RESULTS);
+    hs_job_rec job;
+    memset(&job, 0, sizeof job);
+    job.id = 998;
+    job.owner_id = env.owner.id;
+    static const atomic_int no_stop = 0;
+    hs_job_run run = {&env.app, &job,       &no_stop,     1,
+                      NULL,     never_stop, attempt_kept, NULL};
+    hs_diagnose_input in = {mrec.id, ds.blob_key, 0, "rows.csv", 0};
+    hs_job_outcome o;
+    memset(&o, 0, sizeof o);
+    hs_diagnose_step(&run, &in, &o);
+    assert_int_equal(o.state, HS_JOB_FAILED);
+    assert_true(o.store_unavailable);
+    assert_non_null(strstr(o.error, "cannot be reached"));
+
+    env.app.store = env.dd->store;
+    hs_dataset_rec_free(&ds);
+    hs_model_rec_free(&mrec);
+    hl_model_free(m);
+    hs_model_cache_free(env.app.models);
+    env.app.models = NULL;
+    env_close(&env);
+}
+
 /* A pipeline submitted without "params" is queued with an empty object
  * for them, and the request it keeps is freed whole: the empty object was
  * packed with "O" and leaked (found by tests/fuzz/json_body; its input is
@@ -1412,6 +1617,7 @@ int main(void)
         cmocka_unit_test(large_upload_ingested_by_job),
         cmocka_unit_test(ingest_ended_meanwhile_keeps_file),
         cmocka_unit_test(ingest_sweep_ends_orphans),
+        cmocka_unit_test(every_job_type_gives_an_outage_back),
         cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
         cmocka_unit_test(topology_upload_limit_and_trash),
         cmocka_unit_test(incident_datasets_have_their_kind),

@@ -171,7 +171,7 @@ void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
         }
     }
     if (st != HS_OK && o->state != HS_JOB_CANCELLED)
-        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+        hs_job_outcome_failed(o, st, err.message);
     hs_diag_result_free(&res);
     hl_warnings_free(&warn);
     hl_dataset_free(ds);

@@ -81,6 +81,12 @@ static void run(hs_job_run *r, hs_job_outcome *o)
         snprintf(o->error, sizeof o->error, "stopped");
         return;
     }
+    if (st == HS_ERR_UNAVAILABLE && !stopped) {
+        /* The store's outage, not the file's: the job goes back to the
+         * queue and reads the file again once the store answers. */
+        hs_job_outcome_failed(o, st, err.message);
+        return;
+    }
     char why[HS_MESSAGE_MAX];
     if (stopped)
         snprintf(why, sizeof why, "%s", HS_INGEST_CANCELLED_REASON);

@@ -358,12 +358,20 @@ static hs_status read_inputs(const hs_job_run *r, pipeline_inputs *in,
     return st;
 }
 
-static void fail(hs_job_outcome *o, const char *step, const char *why)
+/* The failure of a step, named: "STEP: WHY". */
+static void name_failure(hs_job_outcome *o, const char *step)
 {
     char text[HS_MESSAGE_MAX + HS_DATASET_NAME_MAX + 64];
-    o->state = HS_JOB_FAILED;
-    snprintf(text, sizeof text, "%s: %s", step, why);
+    snprintf(text, sizeof text, "%s: %s", step, o->error);
     hs_copy_message(o->error, sizeof o->error, text);
+}
+
+/* Fails the step with status st (an outage re-queues the pipeline). */
+static void fail(hs_job_outcome *o, hs_status st, const char *step,
+                 const char *why)
+{
+    hs_job_outcome_failed(o, st, why);
+    name_failure(o, step);
 }
 
 /* Step 1: the training dataset trained on, the model stored
@@ -380,21 +388,15 @@ static void train_step(pipeline_run *p, const pipeline_inputs *in,
     hs_status st =
         hs_train_load_dataset(r, r->job->dataset_id, &rec, &ds, &err);
     if (st != HS_OK)
-        fail(o, "training", err.message);
+        fail(o, st, "training", err.message);
     else
         hs_train_fit(r, ds, &in->train, &model, o);
-    if (o->state == HS_JOB_FAILED && st == HS_OK) {
-        char why[HS_MESSAGE_MAX];
-        hs_copy_message(why, sizeof why, o->error);
-        fail(o, "training", why);
-    }
+    if (o->state == HS_JOB_FAILED && st == HS_OK)
+        name_failure(o, "training");
     hl_dataset_free(ds);
     p->model_id = hs_train_store_model(r, rec.id, model, o);
-    if (!p->model_id && model) {
-        char why[HS_MESSAGE_MAX];
-        hs_copy_message(why, sizeof why, o->error);
-        fail(o, "training", why);
-    }
+    if (!p->model_id && model)
+        name_failure(o, "training");
     hs_dataset_rec_free(&rec);
 }
 
@@ -407,8 +409,9 @@ static void diagnose_step(pipeline_run *p, const pipeline_inputs *in,
     hs_dataset_rec rec;
     hs_error err = {0};
     char step[HS_DATASET_NAME_MAX + 48];
-    if (live_dataset(r->app, &owner, in->diag_id, "", &rec, &err) != HS_OK) {
-        fail(o, "diagnosing", err.message);
+    hs_status st = live_dataset(r->app, &owner, in->diag_id, "", &rec, &err);
+    if (st != HS_OK) {
+        fail(o, st, "diagnosing", err.message);
         return;
     }
     snprintf(step, sizeof step, "diagnosing '%.200s' (dataset %lld)", rec.name,
@@ -419,11 +422,8 @@ static void diagnose_step(pipeline_run *p, const pipeline_inputs *in,
                             .name = rec.name,
                             .adapt = in->adapt};
     hs_diagnose_step(r, &di, o);
-    if (o->state == HS_JOB_FAILED) {
-        char why[HS_MESSAGE_MAX];
-        hs_copy_message(why, sizeof why, o->error);
-        fail(o, step, why);
-    }
+    if (o->state == HS_JOB_FAILED)
+        name_failure(o, step);
     hs_dataset_rec_free(&rec);
 }
 
@@ -434,9 +434,11 @@ static void cancelled(hs_job_outcome *o)
     snprintf(o->error, sizeof o->error, "cancelled by the user");
 }
 
-/* A job taken back from a worker that crashed may have left what that run
- * had made (a model, even a diagnosis): they are not this run's, and a
- * pipeline keeps only what its own run completes. */
+/* A run before this one may have left what it had made (a model, even a
+ * diagnosis): a worker that crashed, or a run that the store's outage
+ * failed and re-queued before it could delete them. They are not this
+ * run's, and a pipeline keeps only what its own run completes; so every
+ * run looks (two lists of the owner's records: little beside a training). */
 static void drop_leftovers(hs_job_run *r)
 {
     /* as the owner: only the owner's records can be this job's */
@@ -461,18 +463,18 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     pipeline_run p;
     pipeline_inputs in;
     hs_error err = {0};
+    hs_status st;
     memset(&p, 0, sizeof p);
     p.step = *r;
     p.step.report = step_report;
     p.step.record_attempt = step_attempt;
     p.outer = r;
     o->state = HS_JOB_FAILED;
-    if (r->job->restarts)
-        drop_leftovers(r);
+    drop_leftovers(r);
     if (enter(&p, "training", 1, 0, TRAINING_SHARE))
         cancelled(o);
-    else if (read_inputs(r, &in, &err) != HS_OK)
-        fail(o, "training", err.message);
+    else if ((st = read_inputs(r, &in, &err)) != HS_OK)
+        fail(o, st, "training", err.message);
     else
         train_step(&p, &in, o);
     if (o->state == HS_JOB_SUCCEEDED) {

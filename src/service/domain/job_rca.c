@@ -405,12 +405,13 @@ static void analyse(rca_run *s, rca_inputs *in, const json_t *params,
             .model = hs_model_ref_get(in->ref),
             .topology = in->t,
         };
-        if (hs_analyses_store(r->app, &ai, res, &a, &err) == HS_OK) {
+        hs_status st = hs_analyses_store(r->app, &ai, res, &a, &err);
+        if (st == HS_OK) {
             o->state = HS_JOB_SUCCEEDED;
             o->result_id = a.id;
             hs_analysis_rec_free(&a);
         } else {
-            snprintf(o->error, sizeof o->error, "%.480s", err.message);
+            hs_job_outcome_failed(o, st, err.message);
         }
     }
     if (res)
@@ -423,14 +424,15 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     rca_run s = {.r = r, .stage = "reading"};
     rca_inputs in;
     hs_error err = {0};
+    hs_status st;
     memset(&in, 0, sizeof in);
     o->state = HS_JOB_FAILED;
     json_t *params = json_loads(r->job->params_json, 0, NULL);
     if (report(&s, 0.0, 1)) {
         o->state = HS_JOB_CANCELLED;
         snprintf(o->error, sizeof o->error, "cancelled by the user");
-    } else if (load_inputs(r, &in, &err) != HS_OK) {
-        snprintf(o->error, sizeof o->error, "%.480s", err.message);
+    } else if ((st = load_inputs(r, &in, &err)) != HS_OK) {
+        hs_job_outcome_failed(o, st, err.message);
     } else if (!json_is_object(params)) {
         snprintf(o->error, sizeof o->error, "the job has no parameters");
     } else {

@@ -422,13 +422,12 @@ static void run(hs_job_run *r, hs_job_outcome *o)
                         rec.id, &o->result_id, &err);
         if (st != HS_OK) {
             char text[sizeof o->error + 32];
-            o->state = HS_JOB_FAILED;
             snprintf(text, sizeof text, "storing the model: %s", err.message);
-            hs_copy_message(o->error, sizeof o->error, text);
+            hs_job_outcome_failed(o, st, text);
         }
         hl_model_free(model);
     } else if (st != HS_OK) {
-        hs_copy_message(o->error, sizeof o->error, err.message);
+        hs_job_outcome_failed(o, st, err.message);
     }
     hl_dataset_free(combined);
     hs_feedback_rows_free(&rows);

@@ -330,10 +330,8 @@ hs_id hs_train_store_model(hs_job_run *run, hs_id dataset_id, hl_model *model,
         hs_model_rec_free(&mrec);
     } else {
         char text[sizeof o->error + 32];
-        o->state = HS_JOB_FAILED;
-        o->store_unavailable = st == HS_ERR_UNAVAILABLE;
         snprintf(text, sizeof text, "storing the model: %s", err.message);
-        hs_copy_message(o->error, sizeof o->error, text);
+        hs_job_outcome_failed(o, st, text);
     }
     hl_model_free(model);
     return id;
@@ -386,15 +384,13 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     memset(&rec, 0, sizeof rec);
     o->state = HS_JOB_FAILED;
     hs_status st = load_inputs(r, &p, &rec, &ds, &err);
-    if (st != HS_OK) {
-        hs_copy_message(o->error, sizeof o->error, err.message);
-        o->store_unavailable = st == HS_ERR_UNAVAILABLE;
-    } else
+    if (st != HS_OK)
+        hs_job_outcome_failed(o, st, err.message);
+    else
         hs_train_fit(r, ds, &p, &model, o);
     hl_dataset_free(ds);
-    if (model && name_classes(r, model, &err) != HS_OK) {
-        o->state = HS_JOB_FAILED;
-        hs_copy_message(o->error, sizeof o->error, err.message);
+    if (model && (st = name_classes(r, model, &err)) != HS_OK) {
+        hs_job_outcome_failed(o, st, err.message);
         hl_model_free(model);
         model = NULL;
     }

@@ -100,6 +100,13 @@ extern const hs_job_type hs_job_type_ingest;
 /* Every job type this build runs, NULL-terminated. */
 extern const hs_job_type *const hs_job_types[];
 
+/* Ends outcome o as failed with `message`, for the reason `st`: a failure
+ * that is the store's (HS_ERR_UNAVAILABLE: it could not be reached) also
+ * sets o->store_unavailable, so the runner gives the job back to the queue
+ * instead of recording it. Every type fails through here whenever the
+ * failure has a status, so that none of them fails a job for an outage. */
+void hs_job_outcome_failed(hs_job_outcome *o, hs_status st, const char *message);
+
 /* The type called `name` in a NULL-terminated table, or NULL. */
 const hs_job_type *hs_job_type_find(const hs_job_type *const *table,
                                     const char *name);
