@@ -34,6 +34,8 @@ typedef struct hs_server_config {
     char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */
     char data_key_file[1024]; /* "" = DATA_DIR/data.key (base/datakey.h) */
     unsigned http_threads;
+    unsigned write_threads; /* requests that write run on these */
+    unsigned write_queue;   /* such requests waiting for one, at most */
     unsigned max_connections;
     unsigned connection_timeout;
     unsigned max_connections_per_address; /* per client address, 0 = no limit */
