@@ -14,7 +14,10 @@ this part alone) with /usr/bin/python3; standard library only, plus the
   3. single-row diagnosis (POST /api/v1/diagnoses, the first row of
      test_2000_x.csv): 1,000 sequential requests on one keep-alive
      connection (no contention), then wrk at 100 and 1,000 connections with
-     "store": false and at 100 connections with "store": true;
+     "store": false and at 100 connections with "store": true, the last one
+     with a probe beside it: GET /api/v1/health every 20 ms on a connection
+     of its own, whose latencies say whether the other requests wait for
+     the stored diagnoses' fsyncs;
   4. writes bench/out/api.json and the "Web API" section of
      docs/benchmarks.md, between <!-- api --> and <!-- /api --> (compare.py
      keeps that section as it is when it re-renders the page);
@@ -52,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -505,6 +509,42 @@ def fsync_probe(directory, count=1000):
             "p99_ms": percentile(lat, 99) * 1e3, "max_ms": lat[-1] * 1e3}
 
 
+class HealthProbe:
+    """GET /api/v1/health every `interval` seconds on a keep-alive
+    connection of its own, in a thread, while a load runs: what a request
+    that writes nothing sees of the load's writes."""
+
+    def __init__(self, port, interval=0.02):
+        self.client, self.interval = Client(port), interval
+        self.lat, self.bad, self.stopping = [], {}, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            t = time.perf_counter()
+            try:
+                status, _, _ = self.client.request("GET", "/api/v1/health", timeout=10)
+            except OSError as e:
+                status = type(e).__name__
+            self.lat.append(time.perf_counter() - t)
+            if status != 200:
+                self.bad[str(status)] = self.bad.get(str(status), 0) + 1
+            self.stopping.wait(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(15)
+        self.client.close()
+        lat = sorted(self.lat)
+        if not lat:
+            return {"count": 0}
+        return {"count": len(lat), "interval_ms": self.interval * 1e3,
+                "p50_ms": percentile(lat, 50) * 1e3, "p99_ms": percentile(lat, 99) * 1e3,
+                "max_ms": lat[-1] * 1e3, "over_100ms": sum(x > 0.1 for x in lat),
+                "non_200": self.bad}
+
+
 # --- 3. diagnoses ----------------------------------------------------------------
 
 def first_test_row(cfg):
@@ -643,7 +683,11 @@ def bench_wrk(cfg, client, server, model_id, row, connections, store, tmp):
                 f"p99 {fsync['p99_ms']:.2f} ms, max {fsync['max_ms']:.1f} ms")
         offset = server.log_offset()
         cpu = CpuWindow(server.proc.pid)
-        cmd, out, _ = run_wrk(url, lua_path, connections, cfg["seconds"])
+        probe = HealthProbe(server.port) if store else None
+        try:
+            cmd, out, _ = run_wrk(url, lua_path, connections, cfg["seconds"])
+        finally:
+            health = probe.stop() if probe else None
         result = {"client": "wrk", "connections": connections, "threads": WRK_THREADS,
                   "store": store, "command": " ".join(shlex.quote(c) for c in cmd[:-1]) +
                   " http://127.0.0.1:PORT/api/v1/diagnoses", "check": check}
@@ -658,11 +702,16 @@ def bench_wrk(cfg, client, server, model_id, row, connections, store, tmp):
         result["server_alive"] = server.alive()
         if store:
             result["fsync_probe"] = fsync
+            result["health_probe"] = health
         log(f"wrk -c{connections} store={store}: {result['requests_per_sec']:.0f} req/s, "
             f"p50 {result['latency_ms']['p50']:.2f} ms, "
             f"p99 {result['latency_ms']['p99']:.2f} ms, non-2xx {result['non_2xx']}, "
             f"socket errors {result['socket_errors']}, server {result['server_cores']:.2f} "
             f"cores, wrk {result['client_cores']:.2f}, other {result['other_cores']:.2f}")
+        if health and health["count"]:
+            log(f"  health meanwhile: {health['count']} requests, p50 {health['p50_ms']:.2f} ms, "
+                f"p99 {health['p99_ms']:.2f} ms, max {health['max_ms']:.1f} ms, "
+                f"non-200 {health['non_200']}")
         return result
 
     result = least_disturbed(cfg, measure)
@@ -847,6 +896,15 @@ def diagnosis_lines(dg, seconds, server_flags):
                 f"{fmt(probe['max_ms'])} ms. {srv.get('handler_over_100ms', 0)} stored "
                 f"diagnoses took the server over 100 ms (the longest "
                 f"{fmt(srv.get('handler_ms_max'))} ms).")
+        health = r.get("health_probe")
+        if health and health.get("count"):
+            lines.append(
+                f"- `store: true`: meanwhile `GET /api/v1/health` every "
+                f"{fmt(health['interval_ms'])} ms on a keep-alive connection of its own "
+                f"({health['count']:,} requests): p50 {fmt(health['p50_ms'])} ms, p99 "
+                f"{fmt(health['p99_ms'])} ms, max {fmt(health['max_ms'])} ms, "
+                f"{health['over_100ms']} over 100 ms: what a request that writes nothing "
+                "waits for the others' fsyncs.")
         if r.get("non_2xx_samples"):
             lines.append(f"- {r['connections']} connections, store {r['store']}: "
                          f"non-2xx sample: `{r['non_2xx_samples'][0][:200]}`")

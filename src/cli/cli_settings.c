@@ -44,6 +44,11 @@ int cli_settings(const char *cmd, hs_config_command command, int argc,
                                &cfg->train_faults, &fault_err) != HL_OK)
         return cli_usage_error(cmd, "HEALER_FAULT_INJECT: %s",
                                fault_err.message);
+    hs_error delay_err = {0};
+    if (hs_blob_delays_parse(getenv("HEALER_FAULT_COMMIT_DELAY"),
+                             &cfg->commit_delays, &delay_err) != HS_OK)
+        return cli_usage_error(cmd, "HEALER_FAULT_COMMIT_DELAY: %s",
+                               delay_err.message);
     const char *tap = getenv("HEALER_ALERT_TAP");
     if (tap && strlen(tap) >= sizeof cfg->alert_tap)
         return cli_usage_error(cmd, "HEALER_ALERT_TAP: the path is too long");

@@ -35,7 +35,11 @@ static void usage(FILE *out)
                  "degenerate, diverge (see healer train --help).\n"
                  "HEALER_ALERT_TAP=FILE (a testing aid) also appends every "
                  "alert, its body\n(an unlock link) included, to FILE as "
-                 "a JSON line.\n");
+                 "a JSON line.\n"
+                 "HEALER_FAULT_COMMIT_DELAY=KIND=MS[,...] (a testing aid) "
+                 "makes every commit of\na stored file of KIND (result, "
+                 "input, upload, ...; * = any) wait MS ms first,\nas on a "
+                 "disk whose fsyncs stall.\n");
 }
 
 int cmd_serve(int argc, char **argv)

@@ -12,7 +12,8 @@
  * input is what follows "multipart/form-data" in the Content-Type header
  * (the boundary and other parameters; CR and NUL removed so the header
  * stays one header), the rest is the body. The route's handler checks
- * what http.h promises a handler (below) and answers 200.
+ * what http.h promises a handler (below) and answers 200; it runs on the
+ * write thread, its connection parked, as a server's uploads do.
  *
  * Checked besides memory safety (the server's threads run under the same
  * sanitizers): every request is answered within 25 s with 200, 400 or 413
@@ -163,6 +164,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     hs_http_config cfg = {
         .host = "127.0.0.1",
         .threads = 1,
+        .write_threads = 1, /* the upload's commit and handler run there */
+        .write_queue = 4,
         .max_connections = 16,
         .connection_timeout = 5,
         .max_upload_bytes = MAX_UPLOAD,

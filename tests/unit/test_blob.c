@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -1259,6 +1260,83 @@ static void test_pg_damage(void **state)
     free(back);
 }
 
+/* The testing aid HEALER_FAULT_COMMIT_DELAY: its spec, and a store whose
+ * commits of the named kinds come late but whole (blob_delay.c). */
+static void test_delays_parse(void **state)
+{
+    (void)state;
+    hs_blob_delays d;
+    hs_error err = {0};
+    assert_int_equal(hs_blob_delays_parse(NULL, &d, &err), HS_OK);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(hs_blob_delays_parse("", &d, &err), HS_OK);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(
+        hs_blob_delays_parse("result=400,input=0,*=25", &d, &err), HS_OK);
+    assert_int_equal(d.n, 3);
+    assert_string_equal(d.kind[0], "result");
+    assert_int_equal(d.ms[0], 400);
+    assert_string_equal(d.kind[2], "*");
+    assert_int_equal(d.ms[2], 25);
+    static const char *const bad[] = {
+        "result",       "result=",   "=5",         "Result=5",   "tmp=5",
+        "result=-1",    "result=5x", "result=60001", "a=1,",     ",a=1",
+        "a=1,,b=2",     "a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hs_blob_delays kept = d;
+        err.message[0] = '\0';
+        assert_int_equal(hs_blob_delays_parse(bad[i], &d, &err),
+                         HS_ERR_INVALID);
+        assert_true(err.message[0] != '\0');
+        assert_memory_equal(&kept, &d, sizeof d); /* unchanged */
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void test_delay_store(void **state)
+{
+    fixture *f = *state;
+    hs_blob_delays d;
+    hs_error err = {0};
+    char key[HS_BLOB_KEY_MAX], quick[HS_BLOB_KEY_MAX];
+    static const char text[] = "kpi,label\n1,a\n";
+    assert_int_equal(hs_blob_delays_parse("result=150", &d, &err), HS_OK);
+    hs_blob_store *slow = NULL;
+    assert_int_equal(hs_blob_delay_open(f->store, &d, &slow, &err), HS_OK);
+    f->store = slow; /* it took the directory store over */
+
+    double t0 = now_seconds();
+    assert_int_equal(
+        hs_blob_put(f->store, "result", text, sizeof text - 1, key, &err),
+        HS_OK);
+    assert_true(now_seconds() - t0 >= 0.15);
+    expect_content(f->store, key, (const uint8_t *)text, sizeof text - 1);
+    assert_int_equal(
+        hs_blob_put(f->store, "upload", text, sizeof text - 1, quick, &err),
+        HS_OK);
+    int exists = 0;
+    assert_int_equal(hs_blob_exists(f->store, quick, &exists, &err), HS_OK);
+    assert_true(exists);
+    assert_int_equal(f->be->committed(f), 2);
+
+    /* A writer's key is the inner one's; an abort leaves nothing. */
+    hs_blob_writer *w = NULL;
+    assert_int_equal(hs_blob_writer_open(f->store, "result", 0, &w, &err),
+                     HS_OK);
+    assert_true(hs_blob_key_valid(w->key));
+    assert_int_equal(hs_blob_write(w, text, 3, &err), HS_OK);
+    hs_blob_abort(w);
+    assert_int_equal(hs_blob_delete(f->store, quick, &err), HS_OK);
+    assert_int_equal(f->be->committed(f), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1276,6 +1354,8 @@ int main(void)
         T(test_stale_temps_removed_on_reopen),
         T(test_open_errors),
         T(test_open_url),
+        T(test_delays_parse),
+        T(test_delay_store),
     };
     const struct CMUnitTest pg_tests[] = {
         BOTH,

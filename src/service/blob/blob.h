@@ -527,6 +527,31 @@ hs_status hs_blob_open(const char *url, const char *store_url,
 hs_status hs_blob_crypt_open(hs_blob_store *inner, const hs_keyring *keys,
                              hs_blob_store **out, hs_error *err);
 
+/* Testing aid (blob_delay.c): commits of chosen kinds made slower, as
+ * when the disk's fsyncs stall. kind[i] is a blob kind or "*" (every kind
+ * without an item of its own); ms[i] its delay. */
+#define HS_BLOB_DELAYS_MAX 8
+#define HS_BLOB_DELAY_MAX_MS 60000u
+typedef struct hs_blob_delays {
+    size_t n;
+    char kind[HS_BLOB_DELAYS_MAX][HS_BLOB_KIND_MAX + 1];
+    unsigned ms[HS_BLOB_DELAYS_MAX];
+} hs_blob_delays;
+
+/* Parses HEALER_FAULT_COMMIT_DELAY's "KIND=MS[,KIND=MS...]" (at most
+ * HS_BLOB_DELAYS_MAX items, MS up to HS_BLOB_DELAY_MAX_MS; a later item
+ * of the same kind wins); NULL or "" is none (n = 0). HS_ERR_INVALID
+ * naming the bad item; *out unchanged then. */
+hs_status hs_blob_delays_parse(const char *spec, hs_blob_delays *out,
+                               hs_error *err);
+
+/* A store over `inner` whose commits of a kind with a delay in `delays`
+ * (copied) sleep that long before committing; everything else is inner's.
+ * Takes over inner (closed with the store, or at once on failure).
+ * Errors: HS_ERR_NOMEM, HS_ERR_INVALID (a NULL argument). */
+hs_status hs_blob_delay_open(hs_blob_store *inner, const hs_blob_delays *delays,
+                             hs_blob_store **out, hs_error *err);
+
 /* What hs_blob_crypt_rekey did. */
 typedef struct hs_blob_rekey_counts {
     uint64_t rekeyed;   /* from the previous key to the current one */

@@ -12,10 +12,27 @@
  *      count the request (Prometheus) and write the access log line.
  * A handler that keeps an uploaded blob clears req->upload.blob_key;
  * otherwise it is deleted here, so a failed upload leaves nothing behind.
+ *
+ * Step 3 of a request that writes (hs_http_runs_on_write_threads: a
+ * state-changing method) runs on the write threads (base/workpool.h), not
+ * on the connection thread: its blob commit and its handler wait for the
+ * disk (fsyncs), and a connection thread serves many connections, which
+ * would all wait too. The connection is suspended
+ * (MHD_suspend_connection: libmicrohttpd then neither reads it, nor times
+ * it out, nor notices a disconnect), the request goes to the pool, and
+ * when its write thread is done it resumes the connection; libmicrohttpd
+ * then calls on_request again, on a connection thread, which sends the
+ * answer built meanwhile and counts and logs the request as always (its
+ * time includes the wait for a write thread). req_ctx.offload says who
+ * owns the request at each moment (see run_offloaded). A full pool is
+ * answered 503 at once; at shutdown the pool is drained, and its requests
+ * answered, before libmicrohttpd stops (hs_http_stop), since stopping it
+ * with a connection suspended is not allowed.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +51,7 @@
 #include "base/client_key.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/workpool.h"
 #include "domain/security_report.h"
 #include "healer/clock.h"
 #include "http/conn_guard.h"
@@ -72,6 +90,11 @@ struct hs_http {
     atomic_uint_fast64_t latency[N_BUCKETS + 1];
     atomic_uint_fast64_t latency_sum_us;
     hs_conn_guard *guard; /* per-address limit, request-head deadline */
+    hs_workpool *writes;  /* the write threads; NULL = none (cfg) */
+    /* Requests handed to the write threads and not yet freed: answered
+     * or not, their connections are still libmicrohttpd's (hs_http_stop
+     * waits for them before stopping it). */
+    atomic_uint_fast64_t writes_open;
 };
 
 typedef enum body_mode { BODY_NONE, BODY_JSON, BODY_MULTIPART } body_mode;
@@ -91,8 +114,21 @@ typedef struct req_ctx {
     uint64_t file_bytes;   /* bytes of the "file" part so far */
     int answered;          /* a response was queued */
     int must_close;        /* answer now and close (a refused head) */
+    int ran;               /* step 3 ran: resp is the request's answer */
     double t_start;
+    /* On the write threads (see run_offloaded): */
+    hs_work work;          /* its item in h->writes */
+    int offloaded;         /* it was handed over (counted in writes_open) */
+    atomic_int offload;    /* an offload_state: who owns the request now */
 } req_ctx;
+
+/* Where a request that was handed to the write threads is. QUEUED: the
+ * pool owns it (waiting or running) and its connection is suspended;
+ * DONE: its answer is built and the connection resumed, a connection
+ * thread owns it again; ABANDONED: libmicrohttpd ended the request while
+ * the pool owned it, and the pool frees it. */
+enum offload_state { OFFLOAD_NONE, OFFLOAD_QUEUED, OFFLOAD_DONE,
+                     OFFLOAD_ABANDONED };
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -932,6 +968,8 @@ static void account(req_ctx *c, int status)
                           (json_int_t)c->body_bytes);
     if (f && c->req.authed)
         json_object_set_new(f, "user", json_string(c->req.user.username));
+    if (f && !c->answered) /* handled, but no answer could be queued */
+        json_object_set_new(f, "answer_sent", json_false());
     hs_log_access(level, "request", f);
 }
 
@@ -959,9 +997,34 @@ static int guard_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
         (unsigned long long)st.heads_timed_out);
 }
 
+/* The write threads' gauges and counter (none without write threads). */
+static int writes_metrics_text(hs_http *h, char **buf, size_t *len,
+                               size_t *cap)
+{
+    hs_workpool_stats st;
+    if (!h->writes)
+        return 0;
+    hs_workpool_stats_get(h->writes, &st);
+    return hs_buf_printf(
+        buf, len, cap,
+        "# HELP healer_http_write_requests Requests that write, on the "
+        "write threads: running, or waiting for one.\n"
+        "# TYPE healer_http_write_requests gauge\n"
+        "healer_http_write_requests{state=\"running\"} %llu\n"
+        "healer_http_write_requests{state=\"waiting\"} %llu\n"
+        "# HELP healer_http_write_refused_total Requests that write answered "
+        "503 because write-threads + write-queue of them were in already.\n"
+        "# TYPE healer_http_write_refused_total counter\n"
+        "healer_http_write_refused_total %llu\n",
+        (unsigned long long)st.running, (unsigned long long)st.waiting,
+        (unsigned long long)st.refused);
+}
+
 int hs_http_metrics_text(hs_http *h, char **buf, size_t *len, size_t *cap)
 {
     int rc = guard_metrics_text(h, buf, len, cap);
+    if (rc == 0)
+        rc = writes_metrics_text(h, buf, len, cap);
     if (rc == 0)
         rc = hs_buf_printf(buf, len, cap,
                            "# HELP healer_http_requests_total HTTP requests by "
@@ -1104,21 +1167,29 @@ static enum MHD_Result send_response(req_ctx *c, struct MHD_Connection *conn)
     return ok;
 }
 
-/* Runs once all of the body is in. */
-static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
+/* The body is all in: the multipart parser's last part is flushed. */
+static void end_body(req_ctx *c)
+{
+    if (!c->pp)
+        return;
+    /* MHD_NO: the body ended before the closing boundary. */
+    if (MHD_destroy_post_processor(c->pp) != MHD_YES && !c->failed) {
+        hs_reply_error(&c->resp, 400, "bad_request", NULL,
+                       "the multipart/form-data body is incomplete (no "
+                       "closing boundary)");
+        c->failed = 1;
+    }
+    c->pp = NULL;
+}
+
+/* Step 3 up to the answer: commits the upload, calls the handler (or
+ * serves a static file) unless an error was decided, and deletes an
+ * upload the handler did not keep. On a connection thread or a write
+ * thread; it touches only the request and thread-safe parts of the app. */
+static void run_request(req_ctx *c)
 {
     hs_http *h = c->h;
     hs_error err = {0};
-    if (c->pp) {
-        /* MHD_NO: the body ended before the closing boundary. */
-        if (MHD_destroy_post_processor(c->pp) != MHD_YES && !c->failed) {
-            hs_reply_error(&c->resp, 400, "bad_request", NULL,
-                           "the multipart/form-data body is incomplete (no "
-                           "closing boundary)");
-            c->failed = 1;
-        }
-        c->pp = NULL;
-    }
     if (c->writer) {
         hs_blob_writer *w = c->writer;
         c->writer = NULL;
@@ -1140,6 +1211,90 @@ static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
     if (c->req.upload.blob_key[0]) /* the handler did not keep it */
         hs_blob_delete(h->app->blobs, c->req.upload.blob_key, NULL);
     c->req.upload.blob_key[0] = '\0';
+    c->ran = 1;
+}
+
+/* Frees a request and what it still holds. */
+static void free_request(req_ctx *c)
+{
+    hs_http *h = c->h;
+    if (c->pp)
+        MHD_destroy_post_processor(c->pp);
+    hs_blob_abort(c->writer);
+    if (c->req.upload.blob_key[0])
+        hs_blob_delete(h->app->blobs, c->req.upload.blob_key, NULL);
+    free(c->req.body);
+    resp_reset(&c->resp);
+    if (c->offloaded)
+        atomic_fetch_sub(&h->writes_open, 1);
+    free(c);
+}
+
+int hs_http_runs_on_write_threads(const hs_route *r)
+{
+    return is_state_changing(r->method);
+}
+
+/* A write thread's item: runs step 3 with the request's id for its
+ * errors and logs, then gives the request back to a connection thread by
+ * resuming its connection (libmicrohttpd calls on_request again, which
+ * sends the answer). After the resume the request is no longer the
+ * pool's to touch: it may be answered and freed at once. */
+static void run_offloaded(hs_work *w)
+{
+    req_ctx *c = (req_ctx *)(void *)((char *)w - offsetof(req_ctx, work));
+    struct MHD_Connection *conn = c->req.conn;
+    current_request_id = c->req.request_id;
+    run_request(c);
+    current_request_id = NULL;
+    int expected = OFFLOAD_QUEUED;
+    if (atomic_compare_exchange_strong(&c->offload, &expected, OFFLOAD_DONE))
+        MHD_resume_connection(conn);
+    else /* ABANDONED: libmicrohttpd has ended the request already */
+        free_request(c);
+}
+
+/* Hands the request to the write threads: 1 when it went (the connection
+ * is suspended until its answer is ready), 0 when it runs here - the pool
+ * is draining at shutdown, or full, and then the answer is a 503 busy. */
+static int offload(req_ctx *c, struct MHD_Connection *conn)
+{
+    hs_http *h = c->h;
+    hs_error err = {0};
+    if (!h->writes)
+        return 0;
+    hs_status st = hs_workpool_reserve(h->writes, &err);
+    if (st == HS_ERR_BUSY) {
+        hs_reply_error(&c->resp, 503, "busy", NULL,
+                       "too many requests that write are waiting (%s); "
+                       "try again shortly",
+                       err.message);
+        hs_resp_header(&c->resp, "Retry-After", "1");
+        c->failed = 1; /* run_request only discards the upload */
+        return 0;
+    }
+    if (st != HS_OK)
+        return 0;
+    c->offloaded = 1;
+    atomic_fetch_add(&h->writes_open, 1);
+    atomic_store(&c->offload, OFFLOAD_QUEUED);
+    c->work.run = run_offloaded;
+    /* Suspended before it is queued: its write thread's resume must never
+     * come first. From the submit on, c is the pool's. */
+    MHD_suspend_connection(conn);
+    hs_workpool_submit(h->writes, &c->work);
+    return 1;
+}
+
+/* Runs once all of the body is in. */
+static enum MHD_Result finish_request(req_ctx *c, struct MHD_Connection *conn)
+{
+    end_body(c);
+    if (!c->failed && (size_t)c->route_index < c->h->n_routes &&
+        hs_http_runs_on_write_threads(&c->h->routes[c->route_index]) &&
+        offload(c, conn))
+        return MHD_YES;
+    run_request(c);
     return send_response(c, conn);
 }
 
@@ -1281,6 +1436,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
     if (c->answered) /* answered early, before the body */
         return MHD_YES;
+    if (atomic_load(&c->offload) == OFFLOAD_DONE) /* back from a write thread */
+        return send_response(c, conn);
     return finish_request(c, conn);
 }
 
@@ -1289,20 +1446,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     req_ctx *c = *con_cls;
     hs_http *h = cls;
-    (void)toe;
     /* A kept-alive connection now waits for its next head. */
     hs_conn_guard_await_head(h->guard, guard_entry(conn));
     if (!c)
         return;
-    if (c->pp)
-        MHD_destroy_post_processor(c->pp);
-    hs_blob_abort(c->writer);
-    if (c->req.upload.blob_key[0])
-        hs_blob_delete(h->app->blobs, c->req.upload.blob_key, NULL);
-    free(c->req.body);
-    resp_reset(&c->resp);
-    free(c);
     *con_cls = NULL;
+    /* libmicrohttpd neither times out nor closes a suspended connection
+     * (and hs_http_stop drains the pool before it stops libmicrohttpd),
+     * so a request should never end while the pool has it; if one did,
+     * the pool frees it once its write ran, rather than this thread now. */
+    int queued = OFFLOAD_QUEUED;
+    if (atomic_compare_exchange_strong(&c->offload, &queued,
+                                       OFFLOAD_ABANDONED)) {
+        hs_log(HS_LOG_ERROR, "request ended while a write thread has it",
+               json_pack("{s:s, s:i}", "request_id", c->req.request_id,
+                         "reason", (int)toe));
+        return;
+    }
+    /* Handled, but no answer was queued (its client left before the
+     * connection was resumed, or the answer could not be made): counted
+     * and logged too. */
+    if (c->ran && !c->answered)
+        account(c, c->resp.status ? c->resp.status : 500);
+    free_request(c);
 }
 
 /* ---- the connection guard's hooks (conn_guard.h) ------------------------ */
@@ -1429,15 +1595,21 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
     st = hs_conn_guard_new(max_connections, cfg->max_connections_per_address,
                            &h->proxies, cfg->request_head_timeout, idle_timeout,
                            &h->guard, err);
+    if (st == HS_OK && cfg->write_threads)
+        st = hs_workpool_new(cfg->write_threads, cfg->write_queue,
+                             "healer-write", &h->writes, err);
     if (st != HS_OK) {
+        hs_conn_guard_free(h->guard);
         free(h->counts);
         free(h->web_dir);
         free(h);
         return st;
     }
     struct MHD_OptionItem tls_opts[4];
+    /* ALLOW_SUSPEND_RESUME: the requests of the write threads. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME |
                      (is_v6 ? MHD_USE_IPv6 : 0) | tls_options(h, tls_opts);
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, on_accept, h, on_request, h,
@@ -1455,6 +1627,7 @@ hs_status hs_http_start(hs_app *app, const hs_http_config *cfg,
         tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
+        hs_workpool_free(h->writes);
         hs_conn_guard_free(h->guard);
         free(h->counts);
         free(h->web_dir);
@@ -1476,12 +1649,35 @@ void hs_http_quiesce(hs_http *h)
         h->quiesced_fd = MHD_quiesce_daemon(h->daemon);
 }
 
+/* Waits, HS_HTTP_STOP_ANSWER_SECONDS at most, until every request the
+ * write threads had is answered (its connection threads send the answers
+ * meanwhile): a client then has its 201, not a reset, for a write done. */
+static void wait_writes_answered(hs_http *h)
+{
+    double until = hl_clock_monotonic() + HS_HTTP_STOP_ANSWER_SECONDS;
+    while (atomic_load(&h->writes_open) > 0 && hl_clock_monotonic() < until) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    uint64_t left = atomic_load(&h->writes_open);
+    if (left)
+        hs_log(HS_LOG_WARN, "stopping with answers of writes not sent",
+               json_pack("{s:I}", "requests", (json_int_t)left));
+}
+
 void hs_http_stop(hs_http *h)
 {
     if (!h)
         return;
+    /* libmicrohttpd must not stop with a connection suspended: first
+     * every write accepted runs (later ones run on their connection
+     * thread) and its connection is resumed and answered. */
+    hs_workpool_drain(h->writes);
+    if (h->writes)
+        wait_writes_answered(h);
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
+    hs_workpool_free(h->writes); /* idle: drained, and no daemon to submit */
     if (h->quiesced_fd != MHD_INVALID_SOCKET)
         close(h->quiesced_fd);
     hs_conn_guard_free(h->guard); /* after the daemon: no connection left */

@@ -8,6 +8,15 @@
  * every request. Handlers (api_*.c) see only hs_req and fill an hs_resp,
  * so they parse and validate, call a service, and render - nothing else.
  *
+ * Where a handler runs: the handlers of state-changing requests (POST,
+ * PUT, PATCH, DELETE: hs_http_runs_on_write_threads) run on the write
+ * threads, a bounded pool, with the request's connection parked meanwhile,
+ * because they write and a durable write waits for the disk; reads (GET,
+ * HEAD) run on the connection threads, each of which serves many
+ * connections, so a read handler must not wait for the disk's fsyncs. A
+ * handler is called on one thread from start to end either way, with the
+ * request's id for its errors (hs_reply_error, hs_reply_status).
+ *
  * Why bodies are consumed before errors are answered: an HTTP/1.1 client
  * that is still sending when the server answers and closes may never read
  * the answer (it gets a reset), so a 401 or 413 for an upload is queued
@@ -161,6 +170,16 @@ typedef struct hs_route {
     int flags;
 } hs_route;
 
+/* 1 when r's requests run on the write threads (hs_http_config's
+ * write_threads): those of a state-changing method, POST, PUT, PATCH or
+ * DELETE - uploads, stored diagnoses, every record made, changed or
+ * trashed, logins (a session row) - since they write, and a durable write
+ * waits for the disk. The rule is the method's, so a new route needs no
+ * flag; reads (GET, HEAD: health, lists, downloads) stay on the
+ * connection threads. A request refused before its handler (401, 404,
+ * 413, ...) is answered on its connection thread whatever its route. */
+int hs_http_runs_on_write_threads(const hs_route *r);
+
 /* ---- the server ------------------------------------------------------------ */
 
 /* How the server learns who sent a request; the HTTP layer knows the
@@ -189,6 +208,12 @@ typedef struct hs_http_config {
     unsigned max_connections_per_address; /* per client key; 0 = no limit */
     unsigned request_head_timeout; /* seconds for a whole head; 0 = none */
     unsigned listen_backlog;       /* listen(2)'s backlog; 0 = 4096 */
+    /* Threads that run the requests that write, with their connections
+     * parked (0 = none: every request on its connection thread), and how
+     * many such requests may wait for one beyond those running; past that
+     * a request that writes is answered 503 busy with Retry-After. */
+    unsigned write_threads;
+    unsigned write_queue;
     size_t max_upload_bytes;   /* multipart file parts */
     size_t max_json_bytes;     /* JSON bodies */
     const char *web_dir;       /* static files; NULL = none */
@@ -281,7 +306,15 @@ hs_status hs_http_start(struct hs_app *app, const hs_http_config *cfg,
 /* Stops accepting new connections (in-flight requests go on). */
 void hs_http_quiesce(hs_http *h);
 
-/* Waits for in-flight requests to finish, then frees everything. */
+/* The longest hs_http_stop waits for the answers of the requests its
+ * write threads finished to go out. */
+#define HS_HTTP_STOP_ANSWER_SECONDS 5.0
+
+/* Runs every request the write threads accepted (those that come after
+ * run on their connection threads), waits for their answers to be sent
+ * (HS_HTTP_STOP_ANSWER_SECONDS at most), stops the connection threads -
+ * a request in a handler finishes, idle and kept-alive connections are
+ * closed - then frees everything. */
 void hs_http_stop(hs_http *h);
 
 /* Appends the HTTP metrics in Prometheus text format to *buf (growing

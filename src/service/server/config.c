@@ -50,6 +50,14 @@ static const key_spec KEYS[] = {
       "bytes, mode 0600; `healer key new` makes one); empty = "
       "DATA-DIR/data.key, created at first start"),
     U("http-threads", http_threads, 1, 256, "4", "connection threads"),
+    U("write-threads", write_threads, 1, 1024, "8",
+      "threads that run the requests that write (POST, PUT, DELETE: "
+      "uploads, stored diagnoses) while their connections wait, so that "
+      "fsyncs never hold up the connection threads; size it to the writes "
+      "in flight at once: write rate x fsync time, e.g. 2,000/s x 2 ms = 4"),
+    U("write-queue", write_queue, 0, 1000000, "1024",
+      "requests that write waiting for a write thread at most; more are "
+      "answered 503 with Retry-After"),
     U("max-connections", max_connections, 1, 100000, "4096", "open connections at most"),
     U("connection-timeout", connection_timeout, 1, 3600, "60", "idle seconds before a connection closes"),
     U("max-connections-per-address", max_connections_per_address, 0, 100000, "64",

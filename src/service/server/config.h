@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "blob/blob.h"
 #include "healer/repair.h"
 
 /* The commands that read these settings: each key is one command's, or
@@ -33,6 +34,8 @@ typedef struct hs_server_config {
     char access_log[1024]; /* "" = DATA_DIR/logs/access.log, "-" = stderr */
     char data_key_file[1024]; /* "" = DATA_DIR/data.key (base/datakey.h) */
     unsigned http_threads;
+    unsigned write_threads; /* requests that write run on these */
+    unsigned write_queue;   /* such requests waiting for one, at most */
     unsigned max_connections;
     unsigned connection_timeout;
     unsigned max_connections_per_address; /* per client address, 0 = no limit */
@@ -83,6 +86,10 @@ typedef struct hs_server_config {
     /* Testing aid: a file every alert is also written to, whole, from the
      * environment's HEALER_ALERT_TAP (no key; see domain/alert_tap.h). */
     char alert_tap[1024];
+    /* Testing aid: blob commits made slower, as on a disk whose fsyncs
+     * stall, from the environment's HEALER_FAULT_COMMIT_DELAY (no key; see
+     * blob/blob.h's hs_blob_delays). */
+    hs_blob_delays commit_delays;
 } hs_server_config;
 
 /* Every key at its default, for `healer serve`. */

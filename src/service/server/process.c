@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "blob/blob.h"
 #include "domain/alerts.h"
 #include "domain/job_types.h"
 #include "domain/jobs.h"
@@ -22,7 +23,15 @@ hs_status hs_process_open(const hs_server_config *cfg, const char *what,
     if (st == HS_OK)
         st = hs_datadir_open_store(cfg->data_dir, cfg->store, cfg->blobs,
                                    cfg->data_key_file, dd, err);
+    if (st == HS_OK && cfg->commit_delays.n) { /* a testing aid */
+        hs_blob_store *slow = NULL;
+        st = hs_blob_delay_open((*dd)->blobs, &cfg->commit_delays, &slow,
+                                err);
+        (*dd)->blobs = slow; /* NULL on failure: the store was closed */
+    }
     if (st != HS_OK) {
+        hs_datadir_close(*dd);
+        *dd = NULL;
         hs_datadir_unlock(*lock);
         *lock = NULL;
     }

@@ -411,6 +411,8 @@ static hs_status start_http(hs_server *s, const char *host, unsigned port,
         .max_connections_per_address = cfg->max_connections_per_address,
         .request_head_timeout = cfg->request_head_timeout,
         .listen_backlog = cfg->listen_backlog,
+        .write_threads = cfg->write_threads,
+        .write_queue = cfg->write_queue,
         .max_upload_bytes = s->app.limits.max_upload_bytes,
         .max_json_bytes = s->app.limits.max_json_bytes,
         .web_dir = cfg->web_dir[0] ? cfg->web_dir : NULL,
@@ -472,11 +474,11 @@ hs_status hs_server_start(const hs_server_config *cfg, FILE *console,
         (st = start_http(s, host, port, err)) != HS_OK)
         goto fail;
     hs_log(HS_LOG_INFO, "started",
-           json_pack("{s:s, s:s, s:i, s:i, s:s}", "listen", cfg->listen,
+           json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "listen", cfg->listen,
                      "data_dir", cfg->data_dir, "workers",
                      cfg->no_workers ? 0 : (int)cfg->workers,
-                     "http_threads", (int)cfg->http_threads, "access_log",
-                     s->access_path));
+                     "http_threads", (int)cfg->http_threads, "write_threads",
+                     (int)cfg->write_threads, "access_log", s->access_path));
     /* After readiness: a big directory must not hold up the start. */
     s->sweep_started = pthread_create(&s->sweep, NULL, sweep_main, s) == 0;
     if (!s->sweep_started)
