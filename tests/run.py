@@ -147,6 +147,23 @@ def suites():
     return out
 
 
+def stop_group(proc, grace=20):
+    """Stops a suite: SIGTERM to its process group first, so that its
+    harness stops the servers, browsers and PostgreSQL clusters it started
+    in sessions of their own (a SIGKILL would leave them running, taking
+    the cores from the other suites), then SIGKILL after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except OSError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def load_times():
     try:
         with open(TIMES) as f:
@@ -189,13 +206,16 @@ class Runner:
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             with self.lock:
                 self.children.add(proc)
+                late = self.stopping  # started as the run was being stopped
+            if late:
+                stop_group(proc)
             try:
                 rc = proc.wait(self.timeout)
                 note = ""
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                stop_group(proc)
                 rc = proc.wait()
-                note = "(killed: still running after %d s)\n" % self.timeout
+                note = "(stopped: still running after %d s)\n" % self.timeout
             with self.lock:
                 self.children.discard(proc)
             log.seek(0)
@@ -247,11 +267,9 @@ class Runner:
     def kill_children(self):
         with self.lock:
             self.stopping = True
-            for proc in self.children:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            procs = list(self.children)
+        for proc in procs:
+            stop_group(proc)
 
 
 def main():

@@ -83,7 +83,8 @@ static void record(hs_job_run *run, int64_t number)
  * params.attempt it records attempt 1 first, and attempt 2 at the end;
  * with params.fail it fails ("boom"), with params.notice as the admins'
  * notice of kind params.kind when given. With params.store_down its first
- * run fails as if the store could not be reached (store_unavailable). */
+ * run fails as if the store could not be reached (store_unavailable), with
+ * params.store_down_always every run. */
 static void wait_run(hs_job_run *run, hs_job_outcome *out)
 {
     json_t *p = json_loads(run->job->params_json, 0, NULL);
@@ -103,11 +104,13 @@ static void wait_run(hs_job_run *run, hs_job_outcome *out)
         return;
     }
     int store_down_once = json_is_true(json_object_get(p, "store_down"));
+    int store_down_always = json_is_true(json_object_get(p, "store_down_always"));
     json_decref(p);
     if (attempts)
         record(run, 1);
     if (run->job->id < MAX_JOBS &&
-        atomic_fetch_add(&runs[run->job->id], 1) == 0 && store_down_once) {
+        (atomic_fetch_add(&runs[run->job->id], 1) == 0 || store_down_always) &&
+        (store_down_once || store_down_always)) {
         out->state = HS_JOB_FAILED; /* as a training that cannot store */
         out->store_unavailable = 1;
         snprintf(out->error, sizeof out->error, "store unreachable");
@@ -686,6 +689,37 @@ static void a_run_failed_by_the_store_runs_again(void **state)
     assert_int_equal(atomic_load(&runs[id]), 2);
 }
 
+/* A run that the store "fails" every time (HS_ERR_UNAVAILABLE also covers
+ * a statement timeout or a full disk, which last) goes back to the queue
+ * HS_RUNNER_OUTAGE_REQUEUES times, after pauses of 0, 1, 2 s, and then its
+ * failure is recorded: it ran 4 times, not for ever. */
+static void a_job_the_store_always_fails_ends_failed(void **state)
+{
+    fixture *f = *state;
+    hs_store_job_ops jobs;
+    hs_store_ops ops;
+    hs_store flaky;
+    hs_job_rec job;
+    hs_error err = {0};
+    atomic_store(&finish_failures, 0);
+    node_open_flaky(f, &jobs, &ops, &flaky);
+    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 10,
+                            "store_down_always", 1);
+    assert_int_equal(hs_jobs_submit(&f->a.app, &f->owner, req, &job, &err),
+                     HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    double t0 = hl_clock_monotonic();
+    wait_finished(&f->a, &id, 1, 30);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_FAILED);
+    assert_string_equal(j.error, "store unreachable");
+    hs_job_rec_free(&j);
+    assert_int_equal(atomic_load(&runs[id]), HS_RUNNER_OUTAGE_REQUEUES + 1);
+    assert_true(hl_clock_monotonic() - t0 >= 2.5); /* paused 0 + 1 + 2 s */
+}
+
 /* ---- news of queued jobs ---------------------------------------------- */
 
 /* A store with news (as PostgreSQL's LISTEN/NOTIFY gives): SQLite's ops,
@@ -865,6 +899,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             an_unreachable_store_is_waited_out_at_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_job_the_store_always_fails_ends_failed,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_failed_by_the_store_runs_again,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(news_of_queued_jobs_wakes_the_workers,

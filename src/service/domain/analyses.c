@@ -294,6 +294,7 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
     out->summary_json = summary_text(in, r);
     hs_status st =
         out->summary_json ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int unknown = 0;
     if (st == HS_OK)
         st = write_part(app, in, r, PART_CSV, out->csv_blob_key, err);
     if (st == HS_OK)
@@ -314,9 +315,13 @@ hs_status hs_analyses_store(hs_app *app, const hs_analysis_inputs *in,
         out->topology_nodes = (int64_t)in->topology->n_nodes;
         out->created_at = hs_clock_now(app->clock);
         st = hs_store_analysis_create(app->store, out, err);
+        /* An outage may have committed it (answer lost): the orphan sweep
+         * (orphans.h) removes the blobs only if no record has them. */
+        unknown = st == HS_ERR_UNAVAILABLE;
     }
     if (st != HS_OK) {
-        delete_keys(app, out);
+        if (!unknown)
+            delete_keys(app, out);
         hs_analysis_rec_free(out);
     }
     return st;

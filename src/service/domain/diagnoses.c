@@ -562,16 +562,22 @@ hs_status hs_diagnoses_store(hs_app *app, hs_id owner_id, hs_id model_id,
     out->rows = (int64_t)r->rows.n_rows;
     out->created_at = hs_clock_now(app->clock);
     char *summary = NULL;
+    /* A create failed by the store's outage may have committed (its answer
+     * lost with the connection): its blobs are then left to the orphan
+     * sweep (orphans.h), which removes them only if no record has them. */
+    int unknown = 0;
     st = hs_sealed_stash(app, HS_SEALED_DIAGNOSIS_SUMMARY, &out->summary_json,
                          &summary, err);
     if (st == HS_OK) {
         st = hs_store_diagnosis_create(app->store, out, err);
+        unknown = st == HS_ERR_UNAVAILABLE;
         hs_sealed_unstash(&out->summary_json, summary);
     }
-    if (st != HS_OK || !out->input_blob_key[0]) /* not kept: an old backend */
-        hs_blob_delete(app->blobs, input_key, NULL);
+    if (!unknown && (st != HS_OK || !out->input_blob_key[0]))
+        hs_blob_delete(app->blobs, input_key, NULL); /* not kept: an old backend */
     if (st != HS_OK) {
-        hs_blob_delete(app->blobs, out->blob_key, NULL);
+        if (!unknown)
+            hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_diagnosis_rec_free(out);
     }
     return st;

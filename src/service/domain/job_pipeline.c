@@ -439,23 +439,25 @@ static void cancelled(hs_job_outcome *o)
  * failed and re-queued before it could delete them. They are not this
  * run's, and a pipeline keeps only what its own run completes; so every
  * run looks (two lists of the owner's records: little beside a training). */
-static void drop_leftovers(hs_job_run *r)
+static hs_status drop_leftovers(hs_job_run *r, hs_error *err)
 {
     /* as the owner: only the owner's records can be this job's */
     hs_user owner = {.id = r->job->owner_id, .is_admin = 0};
     hs_model_rec *m = NULL;
     hs_diagnosis_rec *d = NULL;
     size_t nm = 0, nd = 0;
-    if (hs_diagnoses_list(r->app, &owner, 1, &d, &nd, NULL) == HS_OK)
-        for (size_t i = 0; i < nd; i++)
-            if (d[i].job_id == r->job->id)
-                hs_diagnoses_delete(r->app, d[i].id, &owner, NULL);
-    if (hs_models_list(r->app, &owner, 1, &m, &nm, NULL) == HS_OK)
-        for (size_t i = 0; i < nm; i++)
-            if (m[i].job_id == r->job->id)
-                hs_models_delete(r->app, m[i].id, &owner, NULL);
+    hs_status st = hs_diagnoses_list(r->app, &owner, 1, &d, &nd, err);
+    for (size_t i = 0; st == HS_OK && i < nd; i++)
+        if (d[i].job_id == r->job->id)
+            st = hs_diagnoses_delete(r->app, d[i].id, &owner, err);
+    if (st == HS_OK)
+        st = hs_models_list(r->app, &owner, 1, &m, &nm, err);
+    for (size_t i = 0; st == HS_OK && i < nm; i++)
+        if (m[i].job_id == r->job->id)
+            st = hs_models_delete(r->app, m[i].id, &owner, err);
     hs_diagnosis_list_free(d, nd);
     hs_model_list_free(m, nm);
+    return st == HS_ERR_NOTFOUND ? HS_OK : st; /* gone meanwhile: fine */
 }
 
 static void run(hs_job_run *r, hs_job_outcome *o)
@@ -470,8 +472,9 @@ static void run(hs_job_run *r, hs_job_outcome *o)
     p.step.record_attempt = step_attempt;
     p.outer = r;
     o->state = HS_JOB_FAILED;
-    drop_leftovers(r);
-    if (enter(&p, "training", 1, 0, TRAINING_SHARE))
+    if ((st = drop_leftovers(r, &err)) != HS_OK)
+        fail(o, st, "dropping what an earlier run left", err.message);
+    else if (enter(&p, "training", 1, 0, TRAINING_SHARE))
         cancelled(o);
     else if ((st = read_inputs(r, &in, &err)) != HS_OK)
         fail(o, st, "training", err.message);

@@ -22,10 +22,3 @@ const hs_job_type *hs_job_type_find(const hs_job_type *const *table,
             return table[i];
     return NULL;
 }
-
-void hs_job_outcome_failed(hs_job_outcome *o, hs_status st, const char *message)
-{
-    o->state = HS_JOB_FAILED;
-    o->store_unavailable = st == HS_ERR_UNAVAILABLE;
-    hs_copy_message(o->error, sizeof o->error, message);
-}

@@ -175,7 +175,10 @@ hs_status hs_models_save(hs_app *app, hs_id owner_id, const char *name,
     out->created_at = hs_clock_now(app->clock);
     st = create_sealed(app, out, err);
     if (st != HS_OK) {
-        hs_blob_delete(app->blobs, out->blob_key, NULL);
+        /* An outage may have committed it (answer lost): the orphan sweep
+         * (orphans.h) removes the blob only if no record has it. */
+        if (st != HS_ERR_UNAVAILABLE)
+            hs_blob_delete(app->blobs, out->blob_key, NULL);
         hs_model_rec_free(out);
     }
     return st;

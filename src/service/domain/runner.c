@@ -60,8 +60,9 @@ struct hs_runner {
     int64_t store_lease;              /* lease_seconds + 1: see start */
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* idle workers wait on it */
-    pthread_cond_t keeper_wake; /* the keeper and a failing wait for news
-                                   wait on it (stop only) */
+    pthread_cond_t keeper_wake; /* the keeper, a failing wait for news
+                                   and a pause after an outage wait on
+                                   it (stop only) */
     int stopping;               /* guarded by lock */
     uint64_t wakes;             /* guarded by lock: hs_runner_wake calls */
     /* 1 while the wait for news really waits (the store has notifications
@@ -79,6 +80,14 @@ struct hs_runner {
                           sweep (hs_datasets_ingest_fail_lost); 0 = none */
     pthread_t news;  /* waits for news of jobs queued elsewhere */
     int news_started;
+    /* The jobs this runner gave back for the store's outage, and how many
+     * times in a row each (HS_RUNNER_OUTAGE_REQUEUES); the oldest entry
+     * is reused. Guarded by lock. */
+    struct {
+        hs_id job_id;
+        int times;
+    } outage_requeues[16];
+    unsigned outage_next;
 };
 
 static int_fast64_t now_ms(void)
@@ -181,6 +190,7 @@ static void discard(hs_runner *r, const slot *s, const hs_job_type *type,
 #define FINISH_TRIES 3
 
 static int stopping(hs_runner *r);
+static void wait_locked(hs_runner *r, pthread_cond_t *cond, double seconds);
 
 /* Whether an ending write that failed with `st` after `tries` tries is
  * tried again, a second later (slept here). A store that cannot be
@@ -249,6 +259,53 @@ static int finish(hs_runner *r, const slot *s, const hs_job_type *type,
     return st == HS_OK;
 }
 
+/* Whether job `id`, failed by the store's outage, goes back to the queue
+ * once more (counted here), and how many times it went back before. */
+static int outage_requeue_allowed(hs_runner *r, hs_id id, int *before)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = sizeof r->outage_requeues / sizeof r->outage_requeues[0];
+    size_t at = n;
+    for (size_t i = 0; i < n && at == n; i++)
+        if (r->outage_requeues[i].job_id == id)
+            at = i;
+    if (at == n) {
+        at = r->outage_next++ % n;
+        r->outage_requeues[at].job_id = id;
+        r->outage_requeues[at].times = 0;
+    }
+    *before = r->outage_requeues[at].times++;
+    pthread_mutex_unlock(&r->lock);
+    return *before < HS_RUNNER_OUTAGE_REQUEUES;
+}
+
+/* Sleeps `seconds` unless the runner stops meanwhile. */
+static void pause_unless_stopping(hs_runner *r, int seconds)
+{
+    pthread_mutex_lock(&r->lock);
+    double until = hl_clock_monotonic() + seconds;
+    while (!r->stopping && hl_clock_monotonic() < until)
+        wait_locked(r, &r->keeper_wake, until - hl_clock_monotonic());
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* A run failed by the store's outage: back to the queue, after a pause
+ * that grows with each time, or - past HS_RUNNER_OUTAGE_REQUEUES - 0, and
+ * the failure is recorded. */
+static int give_back_after_outage(hs_runner *r, slot *s, const hs_job_rec *job)
+{
+    int before = 0;
+    if (!outage_requeue_allowed(r, job->id, &before)) {
+        hs_log(HS_LOG_WARN, "job failed by the store again and again: failed",
+               json_pack("{s:I, s:i}", "job_id", (json_int_t)job->id,
+                         "requeues", before));
+        return 0;
+    }
+    pause_unless_stopping(r, before);
+    requeue(r, s, job); /* it made no result: runs again, from the start */
+    return 1;
+}
+
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 {
     const hs_job_type *type = hs_job_type_find(r->app->job_types, job->type);
@@ -276,8 +333,9 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
         discard(r, s, type, job, &o);
     } else if (atomic_load(&s->shutdown) && o.state != HS_JOB_SUCCEEDED) {
         requeue(r, s, job);
-    } else if (o.state == HS_JOB_FAILED && o.store_unavailable) {
-        requeue(r, s, job); /* it made no result: runs again, from the start */
+    } else if (o.state == HS_JOB_FAILED && o.store_unavailable &&
+               give_back_after_outage(r, s, job)) {
+        /* back in the queue */
     } else if (!finish(r, s, type, job, &o)) {
         discard(r, s, type, job, &o);
     } else {

@@ -45,6 +45,14 @@ typedef struct hs_runner hs_runner;
  * fail. */
 #define HS_RUNNER_MAX_RESTARTS 1
 
+/* A run that failed because the store could not be reached
+ * (hs_job_outcome.store_unavailable) goes back to the queue, after a
+ * pause of as many seconds as it has gone back before, at most this many
+ * times in a row from one runner; the next such failure is recorded.
+ * HS_ERR_UNAVAILABLE also covers failures that last (a statement timeout,
+ * a full disk): a job must not run again and again for ever. */
+#define HS_RUNNER_OUTAGE_REQUEUES 3
+
 typedef struct hs_runner_config {
     unsigned workers;       /* jobs run at once (>= 1) */
     int train_threads;      /* threads per training, 0 = all cores */

@@ -1436,8 +1436,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
     if (c->answered) /* answered early, before the body */
         return MHD_YES;
-    if (atomic_load(&c->offload) == OFFLOAD_DONE) /* back from a write thread */
+    int where = atomic_load(&c->offload);
+    if (where == OFFLOAD_DONE) /* back from a write thread */
         return send_response(c, conn);
+    if (where == OFFLOAD_QUEUED) /* never while suspended; the pool's */
+        return MHD_YES;
     return finish_request(c, conn);
 }
 
