@@ -662,6 +662,20 @@ static void an_unreachable_store_is_waited_out_at_the_end(void **state)
     assert_true(atomic_load(&finish_failures) < 0);
 }
 
+/* Queues on node a a 10 ms wait job with params.FLAG true; its id. */
+static hs_id submit_flagged(fixture *f, const char *flag)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 10, flag, 1);
+    assert_int_equal(hs_jobs_submit(&f->a.app, &f->owner, req, &job, &err),
+                     HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    return id;
+}
+
 /* A run that failed only because the store could not be reached is not
  * recorded as failed: the job goes back to the queue and runs again. */
 static void a_run_failed_by_the_store_runs_again(void **state)
@@ -670,17 +684,9 @@ static void a_run_failed_by_the_store_runs_again(void **state)
     hs_store_job_ops jobs;
     hs_store_ops ops;
     hs_store flaky;
-    hs_job_rec job;
-    hs_error err = {0};
     atomic_store(&finish_failures, 0);
     node_open_flaky(f, &jobs, &ops, &flaky);
-    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 10,
-                            "store_down", 1);
-    assert_int_equal(hs_jobs_submit(&f->a.app, &f->owner, req, &job, &err),
-                     HS_OK);
-    json_decref(req);
-    hs_id id = job.id;
-    hs_job_rec_free(&job);
+    hs_id id = submit_flagged(f, "store_down");
     wait_finished(&f->a, &id, 1, 20);
     hs_job_rec j = job_now(&f->a, id);
     assert_int_equal(j.state, HS_JOB_SUCCEEDED);
@@ -699,17 +705,9 @@ static void a_job_the_store_always_fails_ends_failed(void **state)
     hs_store_job_ops jobs;
     hs_store_ops ops;
     hs_store flaky;
-    hs_job_rec job;
-    hs_error err = {0};
     atomic_store(&finish_failures, 0);
     node_open_flaky(f, &jobs, &ops, &flaky);
-    json_t *req = json_pack("{s:s, s:i, s:b}", "type", "wait", "ms", 10,
-                            "store_down_always", 1);
-    assert_int_equal(hs_jobs_submit(&f->a.app, &f->owner, req, &job, &err),
-                     HS_OK);
-    json_decref(req);
-    hs_id id = job.id;
-    hs_job_rec_free(&job);
+    hs_id id = submit_flagged(f, "store_down_always");
     double t0 = hl_clock_monotonic();
     wait_finished(&f->a, &id, 1, 30);
     hs_job_rec j = job_now(&f->a, id);
