@@ -38,6 +38,7 @@ failed, default 1800), E2E_SHARDS (slices of each browser suite, default
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,14 +92,6 @@ def module_shards(path):
     return max(1, int(m.group(1))) if m else 1
 
 
-def which(cmd):
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        p = os.path.join(d, cmd)
-        if os.access(p, os.X_OK):
-            return p
-    return None
-
-
 def suites():
     """Every suite, in the order the log lists them when timings are equal."""
     out = [Suite("mk/layers.py", [PY, "mk/layers.py", "build/obj", "src"])]
@@ -127,7 +120,7 @@ def suites():
                 name = "%s (%s)" % (t, healer) if shards == 1 else "%s [%d/%d] (%s)" % (t, k, shards, healer)
                 out.append(Suite(name, [PY, t], {"HEALER": healer, "HEALER_API_SHARD": "%d/%d" % (k, shards)},
                                  guess=30))
-    node = which("node")
+    node = shutil.which("node")
     for t in files("tests/web", "test_", ".mjs"):
         out.append(Suite(t, [node or "node", t], missing=None if node else "node not found"))
     # node and /usr/bin/chromium are dependencies (make deps), so a missing

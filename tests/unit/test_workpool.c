@@ -105,6 +105,17 @@ static void submit(hs_workpool *p, item *it)
     hs_workpool_submit(p, &it->work);
 }
 
+/* Submits items[0..n) with ids 0..n-1, each stopping at gate g. */
+static void submit_gated(hs_workpool *p, item *items, int n, gate *g,
+                         pthread_mutex_t *lock, int *order, int *n_done)
+{
+    for (int i = 0; i < n; i++) {
+        items[i] = (item){.id = i, .at = g, .lock = lock, .order = order,
+                          .n_done = n_done};
+        submit(p, &items[i]);
+    }
+}
+
 static void test_items_run_once_in_order(void **state)
 {
     (void)state;
@@ -151,11 +162,7 @@ static void test_threads_run_at_once(void **state)
     int order[4], n_done = 0;
     item items[4];
     assert_int_equal(hs_workpool_new(4, 0, NULL, &p, &err), HS_OK);
-    for (int i = 0; i < 4; i++) {
-        items[i] = (item){.id = i, .at = &g, .lock = &lock, .order = order,
-                          .n_done = &n_done};
-        submit(p, &items[i]);
-    }
+    submit_gated(p, items, 4, &g, &lock, order, &n_done);
     /* All four reach the gate together: one thread each. */
     assert_int_equal(gate_await(&g, 4), 0);
     assert_int_equal(g.most_inside, 4);
@@ -177,11 +184,7 @@ static void test_full_pool_refuses(void **state)
     item items[4];
     /* 2 threads + 1 waiting: a fourth item is refused, not queued. */
     assert_int_equal(hs_workpool_new(2, 1, "test", &p, &err), HS_OK);
-    for (int i = 0; i < 3; i++) {
-        items[i] = (item){.id = i, .at = &g, .lock = &lock, .order = order,
-                          .n_done = &n_done};
-        submit(p, &items[i]);
-    }
+    submit_gated(p, items, 3, &g, &lock, order, &n_done);
     assert_int_equal(gate_await(&g, 2), 0);
     assert_int_equal(hs_workpool_reserve(p, &err), HS_ERR_BUSY);
     assert_true(strstr(err.message, "3 items") != NULL);
@@ -228,11 +231,7 @@ static void test_drain_finishes_then_refuses(void **state)
     int order[6], n_done = 0;
     item items[6];
     assert_int_equal(hs_workpool_new(2, 10, "test", &p, &err), HS_OK);
-    for (int i = 0; i < 6; i++) {
-        items[i] = (item){.id = i, .at = &g, .lock = &lock, .order = order,
-                          .n_done = &n_done};
-        submit(p, &items[i]);
-    }
+    submit_gated(p, items, 6, &g, &lock, order, &n_done);
     assert_int_equal(gate_await(&g, 2), 0);
     /* The gate opens a little later, from another thread: the drain must
      * wait for it and for the four still queued. */
