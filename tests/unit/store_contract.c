@@ -5519,6 +5519,97 @@ static void test_job_wait_queued(void **state)
     assert_int_equal(notified, 0);
 }
 
+/* ---- version 15: what a job made ------------------------------------------ */
+
+/* result_of finds the record of a kind a job made - the newest, live or
+ * in the trash - and nothing for a job that made none or for another
+ * job; an older backend cannot tell: none. */
+static void test_job_result_of(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_job_rec train = make_job(ann, "train", 10), idle = make_job(ann, "idle", 11);
+    assert_int_equal(hs_store_job_create(f->store, &train, &err), HS_OK);
+    assert_int_equal(hs_store_job_create(f->store, &idle, &err), HS_OK);
+    hs_model_rec first = make_model(ann, "first", 1, 20);
+    hs_model_rec second = make_model(ann, "second", 2, 21);
+    hs_model_rec unrelated = make_model(ann, "unrelated", 3, 22);
+    first.job_id = second.job_id = train.id;
+    assert_int_equal(hs_store_model_create(f->store, &first, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &second, &err), HS_OK);
+    assert_int_equal(hs_store_model_create(f->store, &unrelated, &err), HS_OK);
+    hs_diagnosis_rec d = make_diagnosis(ann, second.id, "d", 1, 30);
+    d.job_id = idle.id;
+    assert_int_equal(hs_store_diagnosis_create(f->store, &d, &err), HS_OK);
+    hs_topology_rec t = make_topology(ann, "t", 1, 100);
+    assert_int_equal(hs_store_topology_create(f->store, &t, &err), HS_OK);
+    hs_analysis_rec a = make_analysis(ann, "a", 1, 100);
+    a.job_id = add_rca_job(f->store, ann, t.id, 0);
+    assert_int_equal(hs_store_analysis_create(f->store, &a, &err), HS_OK);
+
+    hs_id got = -1;
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
+                                            &got, &err),
+                     HS_OK);
+    assert_int_equal(got, second.id);
+    assert_int_equal(hs_store_job_result_of(f->store, idle.id,
+                                            HS_RESULT_DIAGNOSIS, &got, &err),
+                     HS_OK);
+    assert_int_equal(got, d.id);
+    assert_int_equal(hs_store_job_result_of(f->store, a.job_id,
+                                            HS_RESULT_ANALYSIS, &got, &err),
+                     HS_OK);
+    assert_int_equal(got, a.id);
+    /* In the trash: still what the job made. */
+    assert_int_equal(hs_store_model_set_deleted(f->store, second.id, ann, 0,
+                                                500, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
+                                            &got, &err),
+                     HS_OK);
+    assert_int_equal(got, second.id);
+    /* None of that kind, none at all, no such job. */
+    got = -1;
+    assert_int_equal(hs_store_job_result_of(f->store, train.id,
+                                            HS_RESULT_DIAGNOSIS, &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(got, 0);
+    assert_non_null(strstr(err.message, "made no diagnosis"));
+    assert_int_equal(hs_store_job_result_of(f->store, idle.id, HS_RESULT_MODEL,
+                                            &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_job_result_of(f->store, 4242, HS_RESULT_MODEL,
+                                            &got, &err),
+                     HS_ERR_NOTFOUND);
+    /* Bad arguments never reach the backend. */
+    assert_int_equal(hs_store_job_result_of(f->store, 0, HS_RESULT_MODEL, &got,
+                                            &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, "dataset", &got,
+                                            &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id,
+                                            "models; DROP TABLE models", &got,
+                                            &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
+                                            NULL, &err),
+                     HS_ERR_INVALID);
+    /* An older backend cannot tell. */
+    hs_store_ops older = *f->store->ops;
+    hs_store_job_ops older_jobs = *f->store->ops->jobs;
+    older_jobs.result_of = NULL;
+    older.version = 14;
+    older.jobs = &older_jobs;
+    hs_store old = {&older, f->store->impl};
+    got = -1;
+    assert_int_equal(hs_store_job_result_of(&old, train.id, HS_RESULT_MODEL,
+                                            &got, &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(got, 0);
+}
+
 /* ---- version 14: news of queued jobs -------------------------------------- */
 
 /* Another handle on the store the test's fresh one opened (what another
@@ -6007,6 +6098,7 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_settings_limits),
         T(test_settings_put_new_concurrent),
         T(test_job_wait_queued),
+        T(test_job_result_of),
     };
     struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
     size_t n = select_tests(tests, sizeof tests / sizeof tests[0], chosen);

@@ -17,13 +17,16 @@
  * at once, and while it comes they do not poll the store every second.
  * A store that cannot be reached when a job ends is waited out (the end
  * recorded once, the job run once), and a run that failed only because of
- * it runs again.
+ * it runs again - unless it had stored its result (type "make": a real
+ * model record), which the job then keeps instead of making a second one,
+ * as it does when a killed worker had stored it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
 #include "testutil.h"
+#include "store_fixtures.h"
 
 #include "base/clock.h"
 #include "domain/job_types.h"
@@ -141,10 +144,41 @@ static void wait_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
         atomic_fetch_add(&discards[job->id], 1);
 }
 
+/* A job of type "make" stores a model (a real record made by the job) as
+ * its result; with params.answer_lost its first run then fails as if the
+ * answer to that commit had been lost with the store (the model is
+ * stored, the run cannot know: store_unavailable). */
+static void make_run(hs_job_run *run, hs_job_outcome *out)
+{
+    json_t *p = json_loads(run->job->params_json, 0, NULL);
+    int answer_lost = json_is_true(json_object_get(p, "answer_lost"));
+    json_decref(p);
+    int before = atomic_fetch_add(&runs[run->job->id], 1);
+    hs_model_rec m = make_model(run->job->owner_id, "made",
+                                (unsigned)(run->job->id * 16 + before), 100);
+    m.job_id = run->job->id;
+    hs_error err = {0};
+    hs_status st = hs_store_model_create(run->app->store, &m, &err);
+    if (st != HS_OK) {
+        hs_job_outcome_failed(out, st, err.message);
+        return;
+    }
+    if (answer_lost && before == 0) {
+        hs_job_outcome_failed(out, HS_ERR_UNAVAILABLE,
+                              "the answer to the commit was lost");
+        return;
+    }
+    out->state = HS_JOB_SUCCEEDED;
+    out->result_id = m.id;
+}
+
 static const hs_job_type WAIT = {"wait",       "waited",     1,
                                  wait_prepare, wait_run,     wait_discard,
                                  NULL};
-static const hs_job_type *const TYPES[] = {&WAIT, NULL};
+static const hs_job_type MAKE = {"make",       HS_RESULT_MODEL, 1,
+                                 wait_prepare, make_run,        NULL,
+                                 NULL};
+static const hs_job_type *const TYPES[] = {&WAIT, &MAKE, NULL};
 
 typedef struct node {
     hs_store *store;
@@ -718,6 +752,89 @@ static void a_job_the_store_always_fails_ends_failed(void **state)
     assert_true(hl_clock_monotonic() - t0 >= 2.5); /* paused 0 + 1 + 2 s */
 }
 
+/* Queues on node n a "make" job, with params.answer_lost when asked. */
+static hs_id submit_make(node *n, const hs_user *owner, int answer_lost)
+{
+    hs_job_rec job;
+    hs_error err = {0};
+    json_t *req = json_pack("{s:s, s:b}", "type", "make", "answer_lost",
+                            answer_lost);
+    assert_int_equal(hs_jobs_submit(&n->app, owner, req, &job, &err), HS_OK);
+    json_decref(req);
+    hs_id id = job.id;
+    hs_job_rec_free(&job);
+    return id;
+}
+
+/* How many models job `id` made, trash included. */
+static size_t models_of_job(node *n, hs_id id)
+{
+    hs_model_rec *m = NULL;
+    size_t count = 0, n_models = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_model_list(n->store, 0, 1, 1, &m, &n_models,
+                                         &err),
+                     HS_OK);
+    for (size_t i = 0; i < n_models; i++)
+        count += m[i].job_id == id;
+    hs_model_list_free(m, n_models);
+    return count;
+}
+
+/* A run whose result was committed but whose answer was lost with the
+ * store (it failed "by the outage" and was given back) does not run
+ * again: the job ends with the model it stored, and there is one model,
+ * not two. */
+static void a_result_whose_answer_was_lost_is_kept(void **state)
+{
+    fixture *f = *state;
+    node_close(&f->a);
+    node_open(f, &f->a, 1);
+    hs_id id = submit_make(&f->a, &f->owner, 1);
+    wait_finished(&f->a, &id, 1, 20);
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_string_equal(j.result_kind, HS_RESULT_MODEL);
+    hs_id made = 0;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_result_of(f->a.store, id, HS_RESULT_MODEL,
+                                            &made, &err),
+                     HS_OK);
+    assert_int_equal(j.result_id, made);
+    hs_job_rec_free(&j);
+    assert_int_equal(atomic_load(&runs[id]), 1);
+    assert_int_equal(models_of_job(&f->a, id), 1);
+}
+
+/* A worker killed between storing its result and recording the job's
+ * end: the job, taken back once the lease lapses, ends with that result
+ * without running again. */
+static void a_killed_workers_stored_result_is_kept(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id id = submit_make(&f->a, &f->owner, 0);
+    hs_job_rec j;
+    int64_t now = hs_clock_now(NULL);
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL,
+                                             now, 1, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, id);
+    hs_job_rec_free(&j);
+    hs_model_rec m = make_model(f->owner.id, "made before the kill", 999, now);
+    m.job_id = id;
+    assert_int_equal(hs_store_model_create(f->a.store, &m, &err), HS_OK);
+    node_open(f, &f->b, 1);
+    wait_finished(&f->b, &id, 1, 20);
+    j = job_now(&f->b, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(j.result_id, m.id);
+    hs_job_rec_free(&j);
+    assert_int_equal(atomic_load(&runs[id]), 0);
+    assert_int_equal(models_of_job(&f->b, id), 1);
+}
+
 /* ---- news of queued jobs ---------------------------------------------- */
 
 /* A store with news (as PostgreSQL's LISTEN/NOTIFY gives): SQLite's ops,
@@ -897,6 +1014,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             an_unreachable_store_is_waited_out_at_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_result_whose_answer_was_lost_is_kept,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_killed_workers_stored_result_is_kept,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_job_the_store_always_fails_ends_failed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_failed_by_the_store_runs_again,

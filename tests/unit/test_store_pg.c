@@ -154,7 +154,9 @@ static void test_future_schema_refused(void **state)
     assert_int_equal(hs_store_open(f->url, &s, &err), HS_ERR_INVALID);
     assert_null(s);
     assert_non_null(strstr(err.message, "newer"));
-    assert_string_equal(raw(f, "SELECT COUNT(*) FROM schema_migrations"), "2");
+    char want[16]; /* the known ones and the future one */
+    snprintf(want, sizeof want, "%d", hs_store_pg_schema_version() + 1);
+    assert_string_equal(raw(f, "SELECT COUNT(*) FROM schema_migrations"), want);
     /* The open one still works. */
     assert_int_equal(hs_store_ping(f->store, &err), HS_OK);
 }

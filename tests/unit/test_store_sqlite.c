@@ -175,8 +175,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 17);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 18);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -232,8 +232,14 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 17 added (the shared settings), taken away again. */
-#define UNDO_V17 "DROP TABLE settings;"
+/* What migration 18 added (the indexes of what a job made), taken away
+ * again. */
+#define UNDO_V18                                                               \
+    "DROP INDEX models_job; DROP INDEX diagnoses_job; DROP INDEX analyses_job;"
+
+/* What migrations 17 (the shared settings) and 18 added, taken away
+ * again. */
+#define UNDO_V17 UNDO_V18 "DROP TABLE settings;"
 
 /* What migration 16 added (a dataset's ingestion), taken away again. */
 #define UNDO_V16                                                               \
@@ -310,7 +316,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -396,12 +402,12 @@ static void test_migration_from_v2(void **state)
                                   " tbl_name IN ('models', 'jobs',"
                                   " 'diagnoses') ORDER BY name",
                                   buf, sizeof buf),
-                        "diagnoses,diagnoses_model,diagnoses_owner_created,"
-                        "diagnoses_owner_deleted,"
+                        "diagnoses,diagnoses_job,diagnoses_model,"
+                        "diagnoses_owner_created,diagnoses_owner_deleted,"
                         "jobs,jobs_dataset,jobs_diagnosis,jobs_lease,"
                         "jobs_model,jobs_owner_created,jobs_owner_started,"
                         "jobs_owner_state,jobs_result,jobs_state,jobs_topology,"
-                        "models,models_dataset,"
+                        "models,models_dataset,models_job,"
                         "models_owner_created,models_owner_deleted,"
                         "models_parent,"
                         "sqlite_autoindex_diagnoses_1,"
@@ -727,6 +733,32 @@ static void test_migration_from_v16(void **state)
     assert_string_equal(value, "from-b");
     free(value);
     hs_store_close(b);
+}
+
+/* A database of schema 17 gets migration 18: what a job made is found
+ * through an index, and found for a record made before the migration. */
+static void test_migration_from_v17(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char buf[256];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id job = add_job(f->store, ann, 10);
+    hs_model_rec m = make_model(ann, "m", 1, 20);
+    m.job_id = job;
+    assert_int_equal(hs_store_model_create(f->store, &m, &err), HS_OK);
+    downgrade(f, UNDO_V18 "DELETE FROM schema_migrations WHERE version >= 18;");
+    upgrade(f);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT name FROM sqlite_master WHERE"
+                                  " name LIKE '%_job' ORDER BY name",
+                                  buf, sizeof buf),
+                        "analyses_job,diagnoses_job,models_job");
+    hs_id found = 0;
+    assert_int_equal(hs_store_job_result_of(f->store, job, HS_RESULT_MODEL,
+                                            &found, &err),
+                     HS_OK);
+    assert_int_equal(found, m.id);
 }
 
 /* SQLite has no news of jobs queued by others: wait_queued answers "none"
@@ -1250,6 +1282,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_v15, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v16, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v17, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wait_queued_returns_at_once,
                                         setup, teardown),

@@ -306,6 +306,39 @@ static int give_back_after_outage(hs_runner *r, slot *s, const hs_job_rec *job)
     return 1;
 }
 
+/* Whether the job's result was stored by an earlier run whose end went
+ * unrecorded: its worker killed between the result's commit and the
+ * job's end, or the answer to that commit lost with the connection to the
+ * store (the run then failed "by the outage" and was given back). That
+ * result is the job's: *o says it succeeded with it, and the job does not
+ * run again (a second model or diagnosis of one job). A store that cannot
+ * say is the outage's: *o says so, and the job goes back to the queue.
+ * Kinds that are not result records (an ingestion's dataset) are
+ * HS_ERR_INVALID for the store: such a job simply runs. */
+static int stored_earlier(hs_runner *r, const hs_job_type *type,
+                          const hs_job_rec *job, hs_job_outcome *o)
+{
+    hs_error err = {0};
+    hs_id id = 0;
+    if (!type || !type->result_kind)
+        return 0;
+    hs_status st = hs_store_job_result_of(r->app->store, job->id,
+                                          type->result_kind, &id, &err);
+    if (st == HS_ERR_UNAVAILABLE) {
+        hs_job_outcome_failed(o, st, err.message);
+        return 1;
+    }
+    if (st != HS_OK)
+        return 0;
+    o->state = HS_JOB_SUCCEEDED;
+    o->result_id = id;
+    hs_log(HS_LOG_WARN, "job's result was stored by an earlier run: kept",
+           json_pack("{s:I, s:s, s:I}", "job_id", (json_int_t)job->id,
+                     "result_kind", type->result_kind, "result_id",
+                     (json_int_t)id));
+    return 1;
+}
+
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 {
     const hs_job_type *type = hs_job_type_find(r->app->job_types, job->type);
@@ -325,19 +358,25 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     hs_log(HS_LOG_INFO, "job started",
            json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)job->id, "type",
                      job->type, "worker", s->claim));
-    if (type)
+    int earlier = stored_earlier(r, type, job, &o);
+    if (!earlier && type)
         type->run(&run, &o);
-    else
+    else if (!earlier)
         snprintf(o.error, sizeof o.error, "unknown job type '%s'", job->type);
+    /* What a discard may remove: not a result found, which whoever runs
+     * the job next finds too. */
+    hs_job_outcome made = o;
+    if (earlier)
+        made.result_id = 0;
     if (atomic_load(&s->lost)) {
-        discard(r, s, type, job, &o);
+        discard(r, s, type, job, &made);
     } else if (atomic_load(&s->shutdown) && o.state != HS_JOB_SUCCEEDED) {
         requeue(r, s, job);
     } else if (o.state == HS_JOB_FAILED && o.store_unavailable &&
                give_back_after_outage(r, s, job)) {
         /* back in the queue */
     } else if (!finish(r, s, type, job, &o)) {
-        discard(r, s, type, job, &o);
+        discard(r, s, type, job, &made);
     } else {
         if (o.state == HS_JOB_FAILED)
             notify_failure(r->app, job, &o);

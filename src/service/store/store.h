@@ -64,7 +64,12 @@
  * "ingesting" one), the jobs' wait_queued (an older backend has no
  * notifications: the wrapper says none came and the caller polls), and
  * one resource, settings (values every instance shares: the CSRF key),
- * whose wrappers refuse on an older backend.
+ * whose wrappers refuse on an older backend; version 15 appends the
+ * jobs' result_of (the record a job already made: a run whose end was
+ * never recorded - its worker killed, or the answer to its result's
+ * commit lost - finds it instead of making a second one); an older
+ * backend's wrapper answers that there is none, and such a run repeats
+ * its result as before.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -120,7 +125,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 14
+#define HS_STORE_OPS_VERSION 15
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -286,6 +291,9 @@ typedef struct hs_store_job_ops {
     /* version 14 */
     hs_status (*wait_queued)(void *impl, int64_t timeout_ms, int *notified,
                              hs_error *err);
+    /* version 15 */
+    hs_status (*result_of)(void *impl, hs_id job_id, const char *kind,
+                           hs_id *result_id, hs_error *err);
 } hs_store_job_ops;
 
 typedef struct hs_store_diagnosis_ops {
@@ -2831,6 +2839,33 @@ static inline hs_status hs_store_job_wait_queued(hs_store *store,
         return HS_OK;
     return store->ops->jobs->wait_queued(store->impl, timeout_ms, notified,
                                          err);
+}
+
+/* The id of the newest record of `kind` (HS_RESULT_MODEL, _DIAGNOSIS or
+ * _ANALYSIS) that job job_id (> 0) made - its job_id field - live or in
+ * the trash, whatever the job's state: what an earlier run of the job
+ * stored before its end went unrecorded. HS_ERR_NOTFOUND "job N made no
+ * KIND" when there is none, and always from a backend older than version
+ * 15 (which cannot tell); HS_ERR_INVALID for another kind. */
+static inline hs_status hs_store_job_result_of(hs_store *store, hs_id job_id,
+                                               const char *kind,
+                                               hs_id *result_id, hs_error *err)
+{
+    if (!store || !result_id || job_id <= 0 || !kind)
+        return hs_store__bad(err, "job_result_of: bad argument");
+    *result_id = 0;
+    if (strcmp(kind, HS_RESULT_MODEL) != 0 &&
+        strcmp(kind, HS_RESULT_DIAGNOSIS) != 0 &&
+        strcmp(kind, HS_RESULT_ANALYSIS) != 0)
+        return hs_store__bad(err, "job_result_of: a kind of result record");
+    if (store->ops->version < 15)
+        return hs_fail(err, HS_ERR_NOTFOUND,
+                       "store backend '%s' (interface version %u) cannot "
+                       "tell what job %lld made",
+                       store->ops->name, store->ops->version,
+                       (long long)job_id);
+    return store->ops->jobs->result_of(store->impl, job_id, kind, result_id,
+                                       err);
 }
 
 /* The checks of a setting's key and value (version 14). */

@@ -628,6 +628,25 @@ static hs_status pj_wait_queued(void *impl, int64_t timeout_ms, int *notified,
                              err);
 }
 
+static hs_status pj_result_of(void *impl, hs_id job_id, const char *kind,
+                              hs_id *result_id, hs_error *err)
+{
+    pgs_msg missing;
+    snprintf(missing, sizeof missing, "job %lld made no %s",
+             (long long)job_id, kind);
+    /* The wrapper admits only these three kinds. */
+    const char *sql =
+        strcmp(kind, HS_RESULT_MODEL) == 0
+            ? "SELECT id FROM models WHERE job_id = $1 ORDER BY id DESC LIMIT 1"
+        : strcmp(kind, HS_RESULT_DIAGNOSIS) == 0
+            ? "SELECT id FROM diagnoses WHERE job_id = $1"
+              " ORDER BY id DESC LIMIT 1"
+            : "SELECT id FROM analyses WHERE job_id = $1"
+              " ORDER BY id DESC LIMIT 1";
+    return pgs_get_one(impl, pgs_read_int, result_id, missing, err, sql, "i",
+                       job_id);
+}
+
 const hs_store_job_ops hs_pg_jobs = {
     .create = pj_create,
     .get = pj_get,
@@ -645,4 +664,5 @@ const hs_store_job_ops hs_pg_jobs = {
     .attempt_list = pj_attempt_list,
     .claim_next_fair = pj_claim_next_fair,
     .wait_queued = pj_wait_queued,
+    .result_of = pj_result_of,
 };

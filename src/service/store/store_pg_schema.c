@@ -320,8 +320,17 @@ static const char *const schema_1[] = {
     "  updated_at BIGINT NOT NULL)",
 };
 
+/* Migration 2 (interface version 15): what a job made (pj_result_of) is
+ * asked each time a job starts: an index lookup, not a scan. */
+static const char *const schema_2[] = {
+    "CREATE INDEX models_job ON models(job_id)",
+    "CREATE INDEX diagnoses_job ON diagnoses(job_id)",
+    "CREATE INDEX analyses_job ON analyses(job_id)",
+};
+
 const pg_migration pg_migrations[] = {
     {schema_1, sizeof schema_1 / sizeof schema_1[0]},
+    {schema_2, sizeof schema_2 / sizeof schema_2[0]},
 };
 
 const int pg_schema_version =

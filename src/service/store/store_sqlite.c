@@ -429,6 +429,11 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL CHECK (updated_at >= 0)) WITHOUT ROWID;",
+    /* 18: what a job made (sq_job_result_of, store version 15), asked each
+     * time a job starts: an index lookup, not a scan of every result. */
+    "CREATE INDEX models_job ON models(job_id);"
+    "CREATE INDEX diagnoses_job ON diagnoses(job_id);"
+    "CREATE INDEX analyses_job ON analyses(job_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -3303,6 +3308,23 @@ static hs_status sq_job_wait_queued(void *impl, int64_t timeout_ms,
     return HS_OK;
 }
 
+static hs_status sq_job_result_of(void *impl, hs_id job_id, const char *kind,
+                                  hs_id *result_id, hs_error *err)
+{
+    sq_msg missing;
+    snprintf(missing, sizeof missing, "job %lld made no %s",
+             (long long)job_id, kind);
+    /* The wrapper admits only these three kinds. */
+    const char *sql =
+        strcmp(kind, HS_RESULT_MODEL) == 0
+            ? "SELECT id FROM models WHERE job_id = ?1 ORDER BY id DESC LIMIT 1"
+        : strcmp(kind, HS_RESULT_DIAGNOSIS) == 0
+            ? "SELECT id FROM diagnoses WHERE job_id = ?1 ORDER BY id DESC LIMIT 1"
+            : "SELECT id FROM analyses WHERE job_id = ?1 ORDER BY id DESC LIMIT 1";
+    return sq_get_one(impl, read_count, clear_int64, result_id, missing, err,
+                      sql, "i", job_id);
+}
+
 static const hs_store_job_ops sq_jobs = {
     .create = sq_job_create,
     .get = sq_job_get,
@@ -3320,6 +3342,7 @@ static const hs_store_job_ops sq_jobs = {
     .attempt_list = sq_job_attempt_list,
     .claim_next_fair = sq_job_claim_next_fair,
     .wait_queued = sq_job_wait_queued,
+    .result_of = sq_job_result_of,
 };
 
 static const hs_store_diagnosis_ops sq_diagnoses = {
