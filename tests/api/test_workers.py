@@ -242,6 +242,27 @@ def test_worker_with_another_data_key_refuses_to_start():
             check("data-key-file" in p.stderr and "running up to" not in p.stdout,
                   "%s: it says why, naming data-key-file, before claiming anything" % name,
                   p.stderr)
+        # The key the refused start made in its own directory went with it:
+        # started again with the deployment's key file, the worker runs
+        # (the directory stayed bound to its own key before).
+        own = os.path.join(dep.root, "own-key")
+        check(not os.path.exists(os.path.join(own, "data.key")),
+              "the refused worker left no key of its own", os.listdir(own))
+        dep.worker("own-key").stop()
+        # A web instance whose data-key-file was forgotten: the same.
+        web = harness.Server(users=(), name="web-own-key",
+                             args=["--no-workers", "--store", dep.store, "--blobs", dep.blobs])
+        try:
+            web.start(wait=False)
+            rc = web.proc.wait(30)
+            check(rc != 0 and "data-key-file" in web.stderr_text() + web.stdout_text(),
+                  "a web instance without the deployment's key is refused", rc)
+            check(not os.path.exists(os.path.join(web.data_dir, "data.key")),
+                  "the refused web instance left no key of its own", os.listdir(web.data_dir))
+            web.args += ["--data-key-file", dep.key]
+            web.start()
+        finally:
+            web.close()
     finally:
         dep.close()
 

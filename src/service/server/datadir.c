@@ -260,6 +260,15 @@ hs_status hs_datadir_data_key(const char *path, const char *key_file,
     return rc;
 }
 
+/* Whether PATH/data.key exists. */
+static int own_key_exists(const char *path)
+{
+    char *own = join(path, HS_DATAKEY_FILE);
+    int exists = own && access(own, F_OK) == 0;
+    free(own);
+    return exists;
+}
+
 hs_status hs_datadir_open_store(const char *path, const char *store_url,
                                 const char *blobs_url, const char *key_file,
                                 hs_datadir **out, hs_error *err)
@@ -282,14 +291,33 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
     /* Before a key is made: such a directory is for `healer rekey`. */
     if (rc == HS_OK)
         rc = not_before_encryption(path, err);
+    int made = rc == HS_OK && !(key_file && *key_file) &&
+               !hs_datadir_encrypted(path) && !own_key_exists(path);
     if (rc == HS_OK)
         rc = hs_datadir_data_key(path, key_file, 1, &keys.current, err);
     if (rc == HS_OK)
         rc = hs_datadir_key_id_check(path, &keys.current, err);
     if (rc == HS_OK)
         rc = hs_datadir_open_keys(path, store_url, blobs_url, &keys, out, err);
+    if (rc == HS_OK)
+        (*out)->key_made = made;
     hs_datakey_wipe(&keys, sizeof keys);
     return rc;
+}
+
+void hs_datadir_unmake_key(hs_datadir *d)
+{
+    if (!d || !d->key_made)
+        return;
+    char *key = join(d->path, HS_DATAKEY_FILE);
+    char *id = join(d->path, HS_DATADIR_KEY_ID_FILE);
+    if (id)
+        unlink(id); /* first: without its id the directory is not encrypted */
+    if (key)
+        unlink(key);
+    free(key);
+    free(id);
+    d->key_made = 0;
 }
 
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,

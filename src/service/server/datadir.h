@@ -61,6 +61,9 @@ typedef struct hs_datadir {
     hs_blob_store *blobs; /* encrypting (blob_crypt.c) under keys, over the
                              backend the blobs URL names */
     hs_keyring keys;      /* the data key(s) everything is encrypted under */
+    /* This open made the directory's own key (PATH/data.key and its id):
+     * a first start without data-key-file. */
+    int key_made;
 } hs_datadir;
 
 /* Opens (creating as needed) the data directory at `path`, with its own
@@ -89,6 +92,15 @@ hs_status hs_datadir_open_store(const char *path, const char *store_url,
 hs_status hs_datadir_open_keys(const char *path, const char *store_url,
                                const char *blobs_url, const hs_keyring *keys,
                                hs_datadir **out, hs_error *err);
+
+/* Takes back the key this open made (key_made): PATH/data.key and the
+ * directory's key id go, so that the next start is a first start again.
+ * For a start refused because the shared store is sealed under another
+ * key (the deployment's: data-key-file was forgotten), which sealed
+ * nothing under the new one; without this the directory stayed bound to
+ * a key no other process has, and the start with the right key file was
+ * refused too. A no-op when the key was not made by this open. */
+void hs_datadir_unmake_key(hs_datadir *d);
 
 /* The records only: hs_datadir_open_keys(path, NULL, NULL, NULL, ...). */
 hs_status hs_datadir_open_records(const char *path, hs_datadir **out,

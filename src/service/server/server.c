@@ -384,6 +384,8 @@ static hs_status assemble_app(hs_server *s, hs_error *err)
     login_policy(s);
     app->public_url = s->public_url;
     st = load_csrf_key(s, err);
+    if (st == HS_ERR_CORRUPT)
+        hs_datadir_unmake_key(s->dd); /* data-key-file forgotten */
     if (st == HS_OK)
         st = hs_throttle_new(cfg->login_rate, &app->login_throttle, err);
     if (st == HS_OK)

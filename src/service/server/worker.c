@@ -41,8 +41,11 @@ hs_status hs_worker_start(const hs_server_config *cfg, FILE *console,
         (st = hs_process_app(&w->app, &w->cfg, w->dd, err)) != HS_OK ||
         /* Before any job is claimed: a wrong data key fails them all. */
         (st = hs_shared_secrets_check(&w->app, err)) != HS_OK ||
-        (st = hs_alerts_start(w->app.alerts, err)) != HS_OK)
+        (st = hs_alerts_start(w->app.alerts, err)) != HS_OK) {
+        if (st == HS_ERR_CORRUPT && w->dd)
+            hs_datadir_unmake_key(w->dd); /* data-key-file forgotten */
         goto fail;
+    }
     hs_process_recover_jobs(&w->app);
     if ((st = hs_process_runner(&w->app, &w->cfg, w->cfg.threads, err)) !=
         HS_OK)
