@@ -5,8 +5,8 @@ worker` processes sharing a store, a blob directory and a data key.
 What: Deployment makes the shared parts in a temporary directory (a key
 from `healer key new`, the store - sqlite:ROOT/healer.db, or, when
 BACKEND[0] is "postgresql", a new schema of the PostgreSQL server at
-HEALER_STORE_URL or else of a private cluster of `tests/pg/cluster.sh`
-started once per test process and stopped at its exit -, blobs in
+HEALER_STORE_URL or else of a private cluster (pgcluster.py) started
+once per test process and removed at its exit -, blobs in
 ROOT/blobs)
 and an administrator with `healer user add --store`; serve() starts a web
 instance (a harness.Server with a data directory of its own), worker()
@@ -18,13 +18,12 @@ the same processes the same way.
 
 import atexit
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import harness
+import pgcluster
 from harness import check, fail
 
 LEASE = "2"  # seconds: a kill -9 test waits for a lease to lapse
@@ -34,31 +33,20 @@ ADMIN = ("admin", "admin-pass-1234")
 # The store of the deployments made now: "sqlite" or "postgresql" (a test
 # suite runs its tests on each, see test_workers.on_postgresql).
 BACKEND = ["sqlite"]
-CLUSTER_SH = os.path.join(harness.ROOT, "tests", "pg", "cluster.sh")
-_CLUSTER = {}
-
-
-def _stop_cluster():
-    subprocess.run(["sh", CLUSTER_SH, "stop", _CLUSTER["dir"]], capture_output=True, timeout=90)
-    shutil.rmtree(_CLUSTER["dir"], ignore_errors=True)
+_CLUSTER = []
 
 
 def pg_server():
-    """HEALER_STORE_URL, or the URL of a private cluster (cluster.sh),
-    started on first use and stopped when the process exits."""
+    """HEALER_STORE_URL, or the URL of a private cluster (pgcluster.py),
+    started on first use and removed when the process exits."""
     url = os.environ.get("HEALER_STORE_URL")
     if url:
         return url
-    if "url" not in _CLUSTER:
-        # right under /tmp: the server runs as nobody, who cannot reach the
-        # harness' private (0700) temporary directory
-        _CLUSTER["dir"] = tempfile.mkdtemp(prefix="healer-deploy-pg.")
-        atexit.register(_stop_cluster)
-        p = subprocess.run(["sh", CLUSTER_SH, "start", _CLUSTER["dir"]], capture_output=True,
-                           text=True, timeout=120)
-        check(p.returncode == 0, "tests/pg/cluster.sh start failed: %s" % p.stderr.strip())
-        _CLUSTER["url"] = p.stdout.strip()
-    return _CLUSTER["url"]
+    if not _CLUSTER:
+        _CLUSTER.append(pgcluster.Cluster("healer-deploy-pg."))
+        atexit.register(_CLUSTER[0].remove)
+        _CLUSTER[0].start()
+    return _CLUSTER[0].url
 
 
 def fresh_store(root):

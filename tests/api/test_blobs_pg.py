@@ -1,7 +1,7 @@
 """test_blobs_pg.py - stored files in PostgreSQL: `--blobs postgresql`
 (the store's database) and `--blobs postgresql://...` (one of their own).
 
-What: on a throwaway cluster (tests/pg/cluster.sh), a deployment whose
+What: on a throwaway cluster (pgcluster.py), a deployment whose
 store and blobs are both in PostgreSQL (`--store postgresql://...
 --blobs postgresql`: a web instance with --no-workers and a `healer
 worker`) trains on a dataset uploaded through the web instance - the
@@ -27,58 +27,16 @@ Run: python3 tests/api/test_blobs_pg.py [test_name...]
 """
 import contextlib
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deployment  # noqa: E402
 import harness  # noqa: E402
+import pgcluster  # noqa: E402
 from harness import API, check  # noqa: E402
 
-CLUSTER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg", "cluster.sh")
 _CLUSTER = None
-
-
-class Cluster:
-    """The test cluster of tests/pg/cluster.sh in a private directory,
-    started once for this file and stopped at its end."""
-
-    def __init__(self):
-        # not under harness.tmp_root(): the cluster's owner (nobody) must
-        # reach its directory
-        self.dir = tempfile.mkdtemp(prefix="healer-blobs-pg.")
-        self.url = None
-
-    def _run(self, cmd):
-        p = subprocess.run(["sh", CLUSTER_SH, cmd, self.dir], capture_output=True,
-                           text=True, timeout=120)
-        check(p.returncode == 0, "cluster.sh %s" % cmd, p.stdout, p.stderr)
-        return p.stdout.strip()
-
-    def start(self):
-        self.url = self._run("start")
-
-    def stop(self):
-        self._run("stop")
-
-    def sql(self, query, url=None):
-        p = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-                            url or self.url, "-c", query],
-                           capture_output=True, text=True, timeout=60)
-        check(p.returncode == 0, "psql: %s" % query, p.stderr)
-        return p.stdout.strip()
-
-    def database(self, name):
-        """A new, empty database: one deployment's blobs (a data key of
-        its own) per test."""
-        self.sql("CREATE DATABASE %s" % name)
-        return Database(self, self.url.rsplit("/", 1)[0] + "/" + name)
-
-    def remove(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Database:
@@ -89,10 +47,21 @@ class Database:
         return self.pg.sql(query, self.url)
 
 
+class Cluster(pgcluster.Cluster):
+    """The module's cluster, with one database per deployment."""
+
+    def database(self, name):
+        """A new, empty database: one deployment's blobs (a data key of
+        its own) per test."""
+        self.sql("CREATE DATABASE %s" % name)
+        return Database(self, self.url.rsplit("/", 1)[0] + "/" + name)
+
+
 def cluster():
+    """The module's cluster, started at first use."""
     global _CLUSTER
     if _CLUSTER is None:
-        _CLUSTER = Cluster()
+        _CLUSTER = Cluster("healer-blobs-pg.")
         _CLUSTER.start()
     return _CLUSTER
 

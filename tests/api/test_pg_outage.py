@@ -1,7 +1,7 @@
 """test_pg_outage.py - the PostgreSQL store going away under load, end to
 end: `healer serve --store postgresql://...` (the all-in-one process: web,
-runner, lease keeper, alerts' sender) on a private cluster of
-tests/pg/cluster.sh, which the test stops and starts again.
+runner, lease keeper, alerts' sender) on
+a private cluster (pgcluster.py), which the test stops and starts again.
 
 What: logged-in clients keep asking (their session, lists, a job
 submission, an upload, a login of another user, health) while the
@@ -32,19 +32,16 @@ server and a real cluster show all of it together.
 Run: python3 tests/api/test_pg_outage.py (needs Debian's postgresql)
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import pgcluster  # noqa: E402
 import sinks  # noqa: E402
 from harness import API, check, expect_error, expect_json  # noqa: E402
 
-CLUSTER = os.path.join(harness.ROOT, "tests", "pg", "cluster.sh")
 ADMIN = ("admin", "admin-pass-1234")
 ADMIN_MAIL = "ops@example.test"
 USER = ("uma", "uma-pass-12345")
@@ -55,12 +52,6 @@ SLOW = 5.0            # no answer may take longer (a hang, not a 503)
 # it ends within the outage.
 LONG = harness.LONG_PARAMS
 SHORT = {"rounds": 3000, "early_stopping_rounds": 0, "learning_rate": 0.05}
-
-
-def cluster(cmd, directory):
-    p = subprocess.run(["sh", CLUSTER, cmd, directory], capture_output=True, text=True, timeout=60)
-    check(p.returncode == 0, "cluster.sh %s failed: %s" % (cmd, p.stderr))
-    return p.stdout.strip()
 
 
 def add_user(url, name, password, admin=False, email=None):
@@ -158,12 +149,10 @@ def check_outage_answers(names, answers, errors):
 
 @harness.timeout(60)
 def test_database_restart_under_load():
-    # Not under the harness's root: the cluster's owner (nobody) could
-    # not reach it there.
-    directory = tempfile.mkdtemp(prefix="healer-pg-outage-")
+    pg = pgcluster.Cluster("healer-pg-outage-")
     hook = sinks.HookSink()
     relay = sinks.SmtpSink()
-    url = cluster("start", directory)
+    url = pg.start()
     s = None
     try:
         add_user(url, ADMIN[0], ADMIN[1], admin=True, email=ADMIN_MAIL)
@@ -183,7 +172,7 @@ def test_database_restart_under_load():
         # Both runner threads are busy: this one waits in the queue.
         queued = harness.create_job(c, ds["id"], {"rounds": 20}, name="queued")
 
-        cluster("stop", directory)
+        pg.stop()
         t0, stopped_at = time.monotonic(), time.time()
         calls = calls_of(ds["id"])
         load = Load(c, calls)
@@ -204,7 +193,7 @@ def test_database_restart_under_load():
               " %.1f s after the stop" % (len(answers), OUTAGE_SECONDS,
                                          max(r.elapsed for _, r in answers), events(), alerted))
 
-        cluster("start", directory)
+        pg.start()
         t1, started_at = time.monotonic(), time.time()
         harness.wait_until(lambda: c.get(API + "/auth/me").status == 200, 15,
                            "the same session to answer again")
@@ -236,10 +225,9 @@ def test_database_restart_under_load():
     finally:
         if s:
             s.close()
-        cluster("stop", directory)
+        pg.remove()
         hook.close()
         relay.close()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """test_scaleout.py - the scale-out deployment of issue 13, small, and its
-faults: a PostgreSQL cluster (tests/pg/cluster.sh), two web instances
+faults: a PostgreSQL cluster (pgcluster.py), two web instances
 (`healer serve --no-workers`) and workers (`healer worker`) on it, with
 store and blobs in PostgreSQL and one data key, nginx in front with
 deploy/nginx's configuration (tests/api/nginx_front.py).
@@ -30,18 +30,15 @@ store in PostgreSQL.
 """
 
 import os
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 
 import harness
 import nginx_front
+import pgcluster
 import test_workers
 from harness import API, check, expect_json
 
-CLUSTER = os.path.join(harness.ROOT, "tests", "pg", "cluster.sh")
 KILLS = int(os.environ.get("HEALER_SCALEOUT_KILLS", "3"))
 # A training that lasts a few seconds on one thread even on a fast
 # PostgreSQL deployment (test_workers' MID_PARAMS can end before the kill).
@@ -50,27 +47,6 @@ OUTAGE_SECONDS = 3  # the cluster stays stopped this long
 RECOVERY_SECONDS = 45  # the longest the platform may take to answer again
 REQUEST_TIMEOUT = 15  # a request under faults answers within this: no hang
 ADMIN = test_workers.ADMIN
-
-
-class Cluster:
-    """A private PostgreSQL cluster, stopped and started by cluster.sh (the
-    same port and data across a restart)."""
-
-    def __init__(self):
-        # Right under /tmp: the server runs as nobody, who could not reach
-        # it through the harness' private (0700) temporary directory.
-        self.dir = tempfile.mkdtemp(prefix="healer-scaleout-pg-")
-        self.url = self.run("start")
-
-    def run(self, cmd):
-        p = subprocess.run(["sh", CLUSTER, cmd, self.dir], capture_output=True, text=True,
-                           timeout=90)
-        check(p.returncode == 0, "tests/pg/cluster.sh %s failed: %s" % (cmd, p.stderr.strip()))
-        return p.stdout.strip()
-
-    def close(self):
-        subprocess.run(["sh", CLUSTER, "stop", self.dir], capture_output=True, timeout=90)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class PgDeployment(test_workers.Deployment):
@@ -105,7 +81,8 @@ class Platform:
 
     def __init__(self):
         self.cluster = self.dep = self.nginx = None
-        self.cluster = Cluster()
+        self.cluster = pgcluster.Cluster("healer-scaleout-pg-")
+        self.cluster.start()
         self.dep = PgDeployment(self.cluster)
         self.web_a, self.web_b = self.dep.serve("web-a"), self.dep.serve("web-b")
         certs = os.path.join(self.dep.root, "cert")
@@ -139,7 +116,7 @@ class Platform:
 
     def close(self):
         for part in (self.nginx and (lambda: self.nginx.__exit__(None, None, None)),
-                     self.dep and self.dep.close, self.cluster and self.cluster.close):
+                     self.dep and self.dep.close, self.cluster and self.cluster.remove):
             if part:
                 part()
 
@@ -269,9 +246,9 @@ def test_database_restart_under_load_answers_503_then_recovers():
     p = platform()
     load = Load(p)
     time.sleep(1)
-    p.cluster.run("stop")
+    p.cluster.stop()
     time.sleep(OUTAGE_SECONDS)
-    p.cluster.run("start")
+    p.cluster.start()
     back = time.monotonic()
     harness.wait_until(lambda: load.results and load.results[-1][1] == 200, RECOVERY_SECONDS,
                        "the platform to answer again after PostgreSQL came back")
