@@ -22,12 +22,22 @@ Everything comes from `healer simulate` (one system, --system-seed 42):
     10 s) and 1 incident on 10,000 nodes (target 1 s), `healer rca`
     without --json, wall and processor seconds (the machine is shared).
 
+The targets are the issue's: top-1 >= 0.90, top-3 >= 0.98 and the
+fault right in >= 0.80 of the incidents whose node is right, over all four
+shapes together; the section says whether each is met overall, and shows
+every shape's figures against the same thresholds, marking the ones below
+(the issue asks for the figures per shape too). Each speed row says
+whether its target is met.
+
 Writes bench/out/rca.json and the "rca" section of docs/benchmarks.md
 (<!-- rca --> markers); --quick (or BENCH_QUICK=1): 40 incidents per
 shape on 20 and 50 nodes, 100 timed incidents, bench/out/rca-quick.{json,md}
-and the docs untouched.
+and the docs untouched. --render JSON re-renders the section from a saved
+result (bench/out/rca.json, or rca-quick.json into rca-quick.md) without
+running anything, for a change of the report alone.
 
 Usage: nice /usr/bin/python3 bench/rca.py [--incidents 500] [--quick] [--entry CMD]
+       /usr/bin/python3 bench/rca.py --render bench/out/rca.json
 """
 
 import argparse
@@ -52,6 +62,8 @@ SHAPES = ("chain", "tree", "mesh", "microservices")
 SYSTEM_SEED = 42
 TOP = 5
 TARGETS = {"top1": 0.90, "top3": 0.98, "fault_accuracy": 0.80}
+TARGET_NAMES = (("top1", "top-1"), ("top3", "top-3"),
+                ("fault_accuracy", "fault right when the node is right"))
 # Seconds allowed for 1,000 incidents on 500 nodes and for 1 incident on
 # 10,000 (a quick run times fewer incidents against a pro-rata target).
 SPEED_TARGETS = {"many": 10.0 / 1000, "huge": 1.0}
@@ -242,10 +254,72 @@ def table(results):
     return lines
 
 
+def below(s, key):
+    """True when figure `key` of scores s is under its target's threshold
+    (a fault accuracy never measured, no node being right, counts as under)."""
+    return s[key] is None or s[key] < TARGETS[key]
+
+
+def versus_target(s, key):
+    """A figure beside its threshold: "0.988 >= 0.90", "**0.888 < 0.90**"."""
+    if below(s, key):
+        return "**%s < %.2f**" % (fmt(s[key]), TARGETS[key])
+    return "%s >= %.2f" % (fmt(s[key]), TARGETS[key])
+
+
+def targets_text(res):
+    """The overall verdicts, then every shape's figure under a threshold."""
+    overall = res["overall"]["healer"]
+    verdicts = ", ".join("%s >= %.2f %s (%s)"
+                         % (name, TARGETS[key], "**missed**" if below(overall, key) else "met",
+                            fmt(overall[key]))
+                         for key, name in TARGET_NAMES)
+    short = [("%s %s %s < %.2f" % (shape, name, fmt(res["shapes"][shape]["healer"][key]),
+                                   TARGETS[key]))
+             for shape in res["shape_order"] for key, name in TARGET_NAMES
+             if below(res["shapes"][shape]["healer"], key)]
+    return ("Targets: the issue sets them over all four shapes together, and overall "
+            "they are: %s. Per shape, against the same thresholds (table below; the "
+            "issue asks for the figures per shape, not for a target per shape): %s."
+            % (verdicts, ("**below** for " + "; ".join(short)) if short
+               else "every shape is at or above every threshold"))
+
+
+def shape_table(res):
+    lines = ["| shape (incidents) | %s |" % " | ".join(name for _, name in TARGET_NAMES),
+             "| --- |%s" % (" ---: |" * len(TARGET_NAMES))]
+    for shape in res["shape_order"]:
+        s = res["shapes"][shape]["healer"]
+        lines.append("| %s (%d) | %s |" % (shape, s["incidents"], " | ".join(
+            versus_target(s, key) for key, _ in TARGET_NAMES)))
+    s = res["overall"]["healer"]
+    lines.append("| all four shapes (%d): the targets | %s |" % (s["incidents"], " | ".join(
+        versus_target(s, key) for key, _ in TARGET_NAMES)))
+    return lines
+
+
+def speed_target(key, s):
+    """Seconds allowed for the speed row (pro rata for a quick run's
+    fewer incidents)."""
+    return SPEED_TARGETS[key] * (s["incidents"] if key == "many" else 1)
+
+
+def speed_text(res):
+    parts = []
+    for key, what in (("many", "%s incidents on %s nodes"), ("huge", "%s incident on %s nodes")):
+        s = res["speed"][key]
+        target = speed_target(key, s)
+        met = s["seconds"] < target
+        parts.append("%s in under %.3g s %s (%.2f s%s)"
+                     % (what % ("{:,}".format(s["incidents"]), "{:,}".format(s["nodes"])),
+                        target, "met" if met else "**missed**", s["seconds"],
+                        "" if met else ", %.2f times the target" % (s["seconds"] / target)))
+    return "Speed targets: %s." % "; ".join(parts)
+
+
 def render(a, res):
     overall = res["overall"]["healer"]
-    met = {k: overall[k] is not None and overall[k] >= v for k, v in TARGETS.items()}
-    many, huge = res["speed"]["many"], res["speed"]["huge"]
+    many = res["speed"]["many"]
     rows = [("%s" % s, res["shapes"][s]) for s in res["shape_order"]]
     rows.append(("all four shapes", res["overall"]))
     if "two_roots" in res:
@@ -268,31 +342,30 @@ def render(a, res):
         "confident abnormal node\" (highest anomaly, ties by confidence) and \"earliest "
         "onset\" (earliest onset_seconds among the abnormal nodes). A root not ranked counts "
         "as ranks + 1 in the mean rank. Mean abnormal nodes per incident: %s."
-        % (a.entry, res["date"], res["minutes"], *res["load"], *res["load_end"], SYSTEM_SEED,
+        % (res.get("entry", a.entry), res["date"], res["minutes"], *res["load"], *res["load_end"], SYSTEM_SEED,
            res["classifier"]["seconds"], res["per_shape"], "/".join(map(str, res["sizes"])), TOP, TOP,
            ", ".join("%s %.1f" % (s, res["shapes"][s]["mean_abnormal"])
                      for s in res["shape_order"])),
         "",
     ]
     lines += table(rows)
+    lines += ["", targets_text(res), ""]
+    lines += shape_table(res)
     lines += [
         "",
-        "Targets (all four shapes): top-1 >= %.2f %s, top-3 >= %.2f %s, fault right when the "
-        "node is right >= %.2f %s."
-        % (TARGETS["top1"], "met" if met["top1"] else "**missed**", TARGETS["top3"],
-           "met" if met["top3"] else "**missed**", TARGETS["fault_accuracy"],
-           "met" if met["fault_accuracy"] else "**missed**"),
+        speed_text(res),
         "",
         "| speed | nodes | incidents | incident CSV | seconds | processor seconds "
-        "| target | seconds / target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| target | seconds / target | target met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for key, name in (("many", "many incidents"), ("huge", "one large topology")):
         s = res["speed"][key]
-        target = SPEED_TARGETS[key] * (s["incidents"] if key == "many" else 1)
-        lines.append("| %s | %d | %d | %.1f MB | %.2f | %.2f | %.3g s | %.2f |"
+        target = speed_target(key, s)
+        lines.append("| %s | %d | %d | %.1f MB | %.2f | %.2f | %.3g s | %.2f | %s |"
                      % (name, s["nodes"], s["incidents"], s["csv_bytes"] / 1e6, s["seconds"],
-                        s["cpu_seconds"], target, s["seconds"] / target))
+                        s["cpu_seconds"], target, s["seconds"] / target,
+                        "met" if s["seconds"] < target else "**missed**"))
     clf = res["classifier"]
     fault = overall["fault_accuracy"]
     lines += [
@@ -329,7 +402,11 @@ def main(argv):
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--entry", default="nice /usr/bin/python3 bench/rca.py")
     ap.add_argument("--docs", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    ap.add_argument("--render", metavar="JSON",
+                    help="re-render the section from a saved result; nothing runs")
     a = ap.parse_args(argv)
+    if a.render:
+        return render_saved(a)
     if a.incidents < 4:
         ap.error("--incidents must be at least 4 (one per topology size)")
     sizes = [20, 50] if a.quick else [20, 50, 200, 500]
@@ -337,7 +414,8 @@ def main(argv):
     per_topology = math.ceil(per_shape / len(sizes))
     repeats = 1 if a.quick else a.repeats
     started = time.time()
-    res = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+    res = {"entry": a.entry, "quick": a.quick,
+           "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
            "load": list(os.getloadavg()), "sizes": sizes, "per_shape": per_topology * len(sizes),
            "shape_order": list(SHAPES), "shapes": {}, "repeats": repeats}
     all_ranks, all_truth, all_json = [], [], []
@@ -362,18 +440,38 @@ def main(argv):
         }
     res["load_end"] = list(os.getloadavg())
     res["minutes"] = (time.time() - started) / 60
-    block = render(a, res)
-    print(block)
     out_dir = os.path.join(REPO, "bench", "out")
     os.makedirs(out_dir, exist_ok=True)
-    stem = "rca-quick" if a.quick else "rca"
-    with open(os.path.join(out_dir, stem + ".json"), "w") as f:
+    with open(os.path.join(out_dir, ("rca-quick" if a.quick else "rca") + ".json"), "w") as f:
         json.dump(res, f, indent=1)
-    if a.quick:
-        with open(os.path.join(out_dir, stem + ".md"), "w") as f:
+    publish(a, res)
+
+
+def publish(a, res):
+    """Prints the section and writes it: a quick run's to
+    bench/out/rca-quick.md, a full run's into the docs."""
+    block = render(a, res)
+    print(block)
+    if res.get("quick"):
+        out_dir = os.path.join(REPO, "bench", "out")
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "rca-quick.md"), "w") as f:
             f.write(block + "\n")
         return
     write_section(a.docs, "rca", block)
+
+
+def render_saved(a):
+    """--render: the section of a result saved by an earlier run. A result
+    saved before "quick" was recorded is told by its sizes (a quick run
+    has no 200- or 500-node topologies)."""
+    try:
+        with open(a.render) as f:
+            res = json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit("bench/rca.py: cannot read %s: %s" % (a.render, e))
+    res.setdefault("quick", max(res.get("sizes", [0])) < 200)
+    publish(a, res)
 
 
 if __name__ == "__main__":

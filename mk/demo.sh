@@ -14,6 +14,11 @@
 # train the node classifier, rank the root causes of every incident and
 # score them against the simulator's truth (files in var/demo/rca/).
 #
+# The environment can point it elsewhere, which is how tests/cli runs the
+# rca tour on a small system in a temporary directory: HEALER (the binary,
+# build/healer), DEMO_DIR (var/demo), DEMO_RCA_NODES (60) and
+# DEMO_RCA_INCIDENTS (100).
+#
 # POSIX sh with `set -e`: any failing step stops the demo with its exit code,
 # so `make run` fails loudly instead of printing a half-finished tour.
 # It deliberately does not install or build anything: `make run` does that
@@ -21,8 +26,10 @@
 set -e
 cd "$(dirname "$0")/.."
 
-HEALER=build/healer
-DEMO=var/demo
+HEALER=${HEALER:-build/healer}
+DEMO=${DEMO_DIR:-var/demo}
+RCA_NODES=${DEMO_RCA_NODES:-60}
+RCA_INCIDENTS=${DEMO_RCA_INCIDENTS:-100}
 
 if [ ! -x "$HEALER" ]; then
     echo "demo: $HEALER not found; build it first with 'make' (or use 'make run')" >&2
@@ -94,14 +101,14 @@ mkdir -p "$RCA"
 echo "SystemHealer root-cause analysis demo: which node started an incident,"
 echo "with which fault, and how it spread. Every file below is written to $RCA/."
 
-step "RCA 1. Simulate a microservice system of 60 nodes (gateways, frontends," \
+step "RCA 1. Simulate a microservice system of $RCA_NODES nodes (gateways, frontends," \
     "services, databases, caches, queues)"
-run "$HEALER" simulate --topology-shape microservices --nodes 60 \
+run "$HEALER" simulate --topology-shape microservices --nodes "$RCA_NODES" \
     --out "$RCA/topology.json" --seed 7
 
-step "RCA 2. Simulate 100 incidents on it (their roots go to truth.csv), and a" \
+step "RCA 2. Simulate $RCA_INCIDENTS incidents on it (their roots go to truth.csv), and a" \
     "labelled training file of the same system for the node classifier"
-run "$HEALER" simulate --topology "$RCA/topology.json" --incidents 100 \
+run "$HEALER" simulate --topology "$RCA/topology.json" --incidents "$RCA_INCIDENTS" \
     --out "$RCA/incidents.csv" --truth "$RCA/truth.csv" \
     --train-out "$RCA/train.csv" --seed 7
 printf 'first lines of %s (incident, node, timestamp, KPIs):\n' "$RCA/incidents.csv"

@@ -9,6 +9,7 @@ What runs (in this order of listing; see suites()):
   - the CLI suites (tests/cli/*.sh) against build/healer;
   - the fuzz targets, each briefly (tests/fuzz/run.sh, FUZZ_SECONDS=10);
   - the deployment files' checks (tests/deploy/test_*.py);
+  - the benchmarks' reports on made-up results (tests/bench/test_*.py);
   - the API suites (tests/api/test_*.py) against build/healer and again
     against build/asan/healer, so that a memory error or a leak in a
     request path fails the suite (see harness.py);
@@ -109,6 +110,9 @@ def suites():
     # systemd-analyze verify; no image or cluster is started.
     for t in files("tests/deploy", "test_", ".py"):
         out.append(Suite(t, [PY, t], {"HEALER": "build/healer"}))
+    # The benchmarks' reports, rendered from made-up results: nothing runs.
+    for t in files("tests/bench", "test_", ".py"):
+        out.append(Suite(t, [PY, t]))
     for healer in ("build/healer", "build/asan/healer"):
         if not os.access(os.path.join(ROOT, healer), os.X_OK):
             continue

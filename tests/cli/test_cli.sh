@@ -19,7 +19,8 @@
 # What it deliberately does not do: test the learners' quality in depth (the
 # unit tests do) or measure speed (bench/ does).
 #
-# Run from anywhere: sh tests/cli/test_cli.sh   (HEALER=path overrides binary)
+# Run from anywhere: sh tests/cli/test_cli.sh [TEST...]   (HEALER=path overrides
+# the binary; each TEST names a t_TEST function and only those run)
 
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
@@ -2352,6 +2353,89 @@ t_rca_ranks() {
     cmp -s ranks.csv ranks3.csv || fail "the BOM topology ranks differently"
 }
 
+# The same incidents with ISO 8601 timestamps (a zone Z, an offset, none)
+# rank the same as in integer seconds: the onsets are the same instants.
+# The ranks' onset is the text of the onset row, so it is the one column
+# that differs.
+t_rca_iso_timestamps() {
+    rca_fixture
+    "$PY" - inc.csv <<'EOF' || fail "could not write the timestamp variants"
+import csv, datetime, sys
+base = 1796637600  # 2026-12-07T10:00:00Z
+utc = datetime.timezone.utc
+plus1 = datetime.timezone(datetime.timedelta(hours=1))
+with open(sys.argv[1], newline="") as f:
+    rows = list(csv.reader(f))
+with open("epoch.csv", "w", newline="") as e, open("iso.csv", "w", newline="") as i:
+    we, wi = csv.writer(e, lineterminator="\n"), csv.writer(i, lineterminator="\n")
+    we.writerow(rows[0])
+    wi.writerow(rows[0])
+    for r in rows[1:]:
+        t = base + int(r[2])
+        at = datetime.datetime.fromtimestamp(t, utc)
+        iso = {"db": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "api": at.astimezone(plus1).strftime("%Y-%m-%dT%H:%M:%S+01:00"),
+               "web": at.strftime("%Y-%m-%d %H:%M:%S")}[r[1]]
+        we.writerow(r[:2] + [str(t)] + r[3:])
+        wi.writerow(r[:2] + [iso] + r[3:])
+EOF
+    run healer rca --model "$FIX/model.model" --topology t.json --data epoch.csv \
+        --out epoch_ranks.csv --normal 0
+    expect_rc 0 "rca on integer seconds"
+    run healer rca --model "$FIX/model.model" --topology t.json --data iso.csv \
+        --out iso_ranks.csv --normal 0
+    expect_rc 0 "rca on ISO 8601 timestamps"
+    expect_empty err "rca on ISO 8601 timestamps, stderr"
+    [ "$(data_rows iso_ranks.csv)" -eq 5 ] || fail "expected 5 ranks: $(cat iso_ranks.csv)"
+    [ "$(cut -d, -f1-5,7 iso_ranks.csv)" = "$(cut -d, -f1-5,7 epoch_ranks.csv)" ] ||
+        fail "ISO 8601 ranks differ from integer seconds:" "$(cat iso_ranks.csv)" "$(cat epoch_ranks.csv)"
+    # db's onset row, 1060 s after the base, as written in the file
+    expect_match iso_ranks.csv '^i1,1,db,1,0\.[0-9]{4},2026-12-07T10:17:40Z,db>api>web$'
+    expect_match epoch_ranks.csv '^i1,1,db,1,0\.[0-9]{4},1796638660,db>api>web$'
+    # api's onset in i2, 5060 s after the base, in its +01:00 form
+    expect_match iso_ranks.csv '^i2,1,api,1,0\.[0-9]{4},2026-12-07T12:24:20\+01:00,api>web$'
+}
+
+# Empty KPI cells are missing values, as in every other CSV: the incident
+# is still ranked and the node with the gaps still diagnosed.
+t_rca_empty_kpi_cells() {
+    rca_fixture
+    # db's rows in i1 lose three of their ten KPIs (feature1, 4 and 7)
+    awk -F, 'BEGIN { OFS = "," } $1 == "i1" && $2 == "db" { $5 = ""; $8 = ""; $11 = "" } { print }' \
+        inc.csv >gaps.csv
+    [ "$(grep -c '^i1,db,[0-9]*,[^,]*,,[^,]*,[^,]*,,[^,]*,[^,]*,,' gaps.csv)" -eq 4 ] ||
+        fail "the fixture lost no cells: $(grep '^i1,db' gaps.csv)"
+    run healer rca --model "$FIX/model.model" --topology t.json --data gaps.csv \
+        --out ranks.csv --normal 0 --json
+    expect_rc 0 "rca with empty KPI cells"
+    [ "$(data_rows ranks.csv)" -eq 5 ] || fail "expected 5 ranks: $(cat ranks.csv)"
+    expect_match ranks.csv '^i1,1,db,1,0\.[0-9]{4},1060,db>api>web$'
+    json_check out '[n for n in d["incidents"][0]["nodes"] if n["node"] == "db"][0]["abnormal"] is True'
+    json_check out '[n for n in d["incidents"][0]["nodes"] if n["node"] == "db"][0]["fault"] == "1"'
+    json_check out '[n for n in d["incidents"][0]["nodes"] if n["node"] == "db"][0]["confidence"] > 0.5'
+}
+
+# `make demo-rca` (mk/demo.sh rca): simulate -> train -> rca -> rca-eval,
+# on a small system in this test's directory.
+t_rca_demo_tour() {
+    run env HEALER="$H" DEMO_DIR="$(pwd)/demo" DEMO_RCA_NODES=30 DEMO_RCA_INCIDENTS=40 \
+        $TO sh "$ROOT/mk/demo.sh" rca
+    expect_rc 0 "mk/demo.sh rca"
+    expect_match out '^\$ .*/healer rca-eval --ranks .*/demo/rca/ranks.csv --truth ' "the tour's last step"
+    [ "$(head -n 1 demo/rca/ranks.csv)" = "incident_id,rank,node,fault,score,onset,path" ] ||
+        fail "ranks header: $(head -n 1 demo/rca/ranks.csv)"
+    # every incident of the truth has a rank 1
+    [ "$(data_rows demo/rca/truth.csv)" -eq 40 ] || fail "expected 40 incidents in the truth"
+    [ "$(grep -c '^[^,]*,1,' demo/rca/ranks.csv)" -eq 40 ] ||
+        fail "expected a rank 1 for each of the 40 incidents"
+    expect_in out "incidents: 40 (0 without ranks)"
+    top1=$(sed -n 's/^top-1: \([0-9.]*\) .*/\1/p' out)
+    [ -n "$top1" ] || fail "no top-1 in the evaluation"
+    # simulated incidents, the default classifier: well above the baselines'
+    # 0.6-0.8 (docs/benchmarks.md)
+    awk -v t="$top1" 'BEGIN { exit !(t >= 0.8) }' || fail "top-1 $top1 is below 0.8"
+}
+
 t_rca_eval() {
     rca_fixture
     run healer rca --model "$FIX/model.model" --topology t.json --data inc.csv \
@@ -2443,6 +2527,8 @@ t_rca_errors() {
     # more nodes than allowed
     run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --normal 0 --max-nodes 2
     expect_rc 1 "rca over --max-nodes"
+    expect_in err "healer rca: error: t.json: nodes[2]: too many nodes: more than 2, the limit" \
+        "rca over --max-nodes"
     expect_absent r.csv
 }
 
@@ -2504,7 +2590,16 @@ serve_public_url_refused
 cert_writes_a_pair cert_refuses_overwrite cert_usage_errors key_new rekey_refusals rekey_resumes profile
 drift_json_format drift_finds_the_shifted_kpis drift_text drift_errors
 predict_reports_drift drift_rules_documented
-rca_ranks rca_eval rca_errors rca_eval_errors routes audit"
+rca_ranks rca_iso_timestamps rca_empty_kpi_cells rca_demo_tour rca_eval rca_errors
+rca_eval_errors routes audit"
+
+# Names on the command line run just those tests (without the t_ prefix).
+if [ $# -gt 0 ]; then
+    for name in "$@"; do
+        command -v "t_$name" >/dev/null 2>&1 || { echo "no test named $name"; exit 2; }
+    done
+    TESTS="$*"
+fi
 
 passed=0
 failed=0

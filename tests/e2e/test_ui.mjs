@@ -2304,6 +2304,10 @@ async function rca_analysis_page(t) {
   const shown = await page.locator(tid('rca-node-kpi')).evaluateAll((els) => els.map((e) => e.dataset.kpi));
   check(JSON.stringify(shown) === JSON.stringify(best.node.abnormal_kpis.map((k) => k.kpi)), `the panel lists ${best.rank.node}'s abnormal KPIs`, shown);
   check(await attr(page, 'rca-node-fault', 'data-label') === best.node.fault, 'the panel names the node\'s fault');
+  // and how sure the classifier is of it, as a percentage
+  const confidence = `${(best.node.confidence * 100).toFixed(1)}%`;
+  check(await isVisible(page, 'rca-node-confidence') && await textOf(page, 'rca-node-confidence') === confidence,
+    `the panel shows ${best.rank.node}'s confidence ${confidence}: ${await textOf(page, 'rca-node-confidence')}`);
   // a healthy node, opened from the keyboard's node list, is not shown as
   // sick: no fault and no confidence
   const healthy = (await a.get(`${API}/analyses/${id}/incidents/${best.index}`)).nodes.find((n) => !n.abnormal);
@@ -2314,6 +2318,17 @@ async function rca_analysis_page(t) {
   check(await attr(page, 'rca-node-fault', 'data-label') === '', 'a healthy node has no fault');
   check(!(await isVisible(page, 'rca-node-confidence')), 'nor a confidence in a fault');
   check(await count(page, 'rca-node-likeliest') === 0, 'nor a likeliest class, as if sick');
+  // the graph's "show as table" alternative: a row per node shown, the
+  // incident's rank 1 first
+  const bestInc = await a.get(`${API}/analyses/${id}/incidents/${best.index}`);
+  await page.click(tid('rca-graph-table-toggle'));
+  check(await attr(page, 'rca-graph-table-toggle', 'aria-expanded') === 'true', 'the graph\'s table toggle says it is open');
+  const tableNodes = await page.locator(`${tid('rca-graph-table')} tbody th`).allTextContents();
+  check(JSON.stringify([...tableNodes].sort()) === JSON.stringify(RCA_TOPOLOGY.nodes.map((n) => n.id).sort()),
+    'the graph\'s table lists every node of the topology', tableNodes);
+  check(tableNodes[0] === bestInc.ranks[0].node, `the graph's table lists the rank-1 ${bestInc.ranks[0].node} first`, tableNodes);
+  await page.click(tid('rca-graph-table-toggle'));
+  check(!(await isVisible(page, 'rca-graph-table')), 'the graph\'s table closes again');
   check(await attr(page, 'rca-rank-choose', 'aria-pressed') !== null, 'the ranks say which is chosen');
   await page.click(tid('rca-layout-force'));
   check(await attr(page, 'rca-layout-force', 'aria-pressed') === 'true', 'the force layout is on');
