@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChecks } from './checks.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /* Imported from their text (a catalogue imports nothing), so that Node
@@ -81,24 +82,4 @@ const tests = {
   },
 };
 
-let failed = [];
-console.log(`[==========] Running ${Object.keys(tests).length} test(s).`);
-for (const [name, fn] of Object.entries(tests)) {
-  console.log(`[ RUN      ] ${name}`);
-  const problems = fn();
-  for (const p of problems.slice(0, 20)) console.log(`    ${p}`);
-  if (problems.length) {
-    console.log(`[  FAILED  ] ${name}`);
-    failed.push(name);
-  } else {
-    console.log(`[       OK ] ${name}`);
-  }
-}
-const n = Object.keys(tests).length;
-console.log(`[==========] ${n} test(s) run.`);
-console.log(`[  PASSED  ] ${n - failed.length} test(s).`);
-if (failed.length) {
-  console.log(`[  FAILED  ] ${failed.length} test(s), listed below:`);
-  for (const f of failed) console.log(`[  FAILED  ] ${f}`);
-}
-process.exit(failed.length ? 1 : 0);
+runChecks(tests);

@@ -22,6 +22,7 @@
 
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runChecks } from './checks.mjs';
 
 // The modules rca-graph.js imports listen to the window's online/offline
 // events when loaded; nothing else of a browser is touched by graphOption.
@@ -143,20 +144,4 @@ const tests = {
   },
 };
 
-let failed = 0;
-const names = Object.keys(tests);
-console.log(`[==========] Running ${names.length} test(s).`);
-for (const name of names) {
-  console.log(`[ RUN      ] ${name}`);
-  let problems;
-  try { problems = tests[name](); } catch (e) { problems = [`threw ${e.stack || e}`]; }
-  if (problems.length) {
-    failed++;
-    for (const p of problems) console.log(`  ${p}`);
-    console.log(`[  FAILED  ] ${name}`);
-  } else console.log(`[       OK ] ${name}`);
-}
-console.log(`[==========] ${names.length} test(s) run.`);
-console.log(`[  PASSED  ] ${names.length - failed} test(s).`);
-if (failed) console.log(`[  FAILED  ] ${failed} test(s).`);
-process.exit(failed ? 1 : 0);
+runChecks(tests);
