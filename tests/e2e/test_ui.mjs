@@ -20,7 +20,9 @@
 // labelling a diagnosis's rows and retraining with them up to the
 // comparison of the old and new model (axe-clean, 360 px), naming the
 // classes of a model on its page and seeing the names on a diagnosis
-// (axe-clean, 360 px), the models leaderboard on one dataset (axe-clean,
+// (axe-clean, 360 px), a fully named model's names in an adapted batch's
+// class mix, the scatter's tooltip and a verdict card's description and
+// first action, the models leaderboard on one dataset (axe-clean,
 // 360 px), a training form given a class-names CSV,
 // sorting and paging the results, the CSV/JSON downloads, cancelling a
 // training, a pipeline (two files, training and diagnosis as one action)
@@ -627,6 +629,57 @@ async function model_class_names(t) {
   check(!(await count(admin.page, 'class-names-edit')), 'not the owner: read-only');
 }
 
+/* A model whose every class is named, seen where model_class_names does
+ * not look: a diagnosis of its (shifted, adapted) batch shows the names in
+ * the adapt card's class mix and in the scatter's tooltip, and a sample's
+ * verdict card shows its class's description and first action (a runbook
+ * URL as a link). */
+async function class_names_on_every_view(t) {
+  const s = await main();
+  const a = await api('alice');
+  const { model } = await a.trainModel(named(SMALL(), 'named-everywhere.csv'), { params: { rounds: 15 } });
+  const words = ['Healthy', 'Disk full', 'CPU hog', 'Memory leak'];
+  const names = Object.fromEntries(model.labels.map((l, i) => [l, {
+    name: words[i % words.length], description: `What class ${l} means`,
+    action: i % 2 ? `Restart the service of class ${l}` : `https://runbook.example/class-${l}`,
+  }]));
+  await a.putJson(`${API}/models/${model.id}/class-names`, { class_names: names });
+  const shownAs = (l) => `${names[l].name} (${l})`;
+  const fd = new FormData();
+  fd.append('model_id', String(model.id));
+  fd.append('adapt', 'true');
+  fd.append('file', new Blob([simulate({ samples: 400, features: 6, classes: 3, seed: 3, shiftSamples: 200 }).text], { type: 'text/csv' }), 'named-batch.csv');
+  const d = await a.expect('POST', API + '/diagnoses', 201, { body: fd });
+  check(d.adapt?.applied, 'the batch of 200 shifted rows was adapted (test data)', d.adapt);
+  const counts = (await a.get(`${API}/diagnoses/${d.id}?limit=1`)).class_counts;
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'adapt-mix-row');
+  const mix = await page.locator(tid('adapt-mix-row')).evaluateAll((rows) => rows.map((r) => [r.dataset.class,
+    r.querySelector('[data-testid="adapt-mix-class"]')?.textContent]));
+  check(mix.length === model.labels.length && mix.every(([l, x]) => x === shownAs(l)), 'the class mix names every class', mix);
+  await canvasNonEmpty(page, 'chart-scatter');
+  const { pt, tip } = await hoverScatterPoint(page);
+  const item = (await a.get(`${API}/diagnoses/${d.id}?offset=${pt.row - 1}&limit=1`)).results.items[0];
+  const want = [String(item.sample_id ?? pt.row), shownAs(item.predicted)];
+  await waitUntil(async () => { const x = await tip(); return want.every((w) => x.includes(w)); }, 5000, 'the tooltip')
+    .catch(async () => fail(`the scatter tooltip should name ${JSON.stringify(want)}: ${JSON.stringify(await tip())}`));
+  // a sample of a class whose action is a link, and one whose action is words
+  for (const linked of [true, false]) {
+    const label = model.labels.find((l) => /^https:/.test(names[l].action) === linked && counts[l] > 0);
+    if (label === undefined) { console.log(`    (no row predicted as a class whose action is ${linked ? 'a link' : 'words'})`); continue; }
+    const row = (await a.get(`${API}/diagnoses/${d.id}?predicted=${encodeURIComponent(label)}&limit=1`)).results.items[0].row;
+    await openRoute(page, s, `#/diagnoses/${d.id}/rows/${row}`);
+    await page.waitForSelector(`${tid('sample-view')}[data-row="${row}"] ${tid('verdict-action')}`, { timeout: 20_000 });
+    check(await textOf(page, 'verdict-class') === shownAs(label), `row ${row}: the verdict names its class`, await textOf(page, 'verdict-class'));
+    check(await textOf(page, 'verdict-description') === names[label].description, `row ${row}: the class's description`, await textOf(page, 'verdict-description'));
+    const action = await textOf(page, 'verdict-action');
+    check(action.endsWith(names[label].action), `row ${row}: the class's first action`, action);
+    const href = await page.locator(`${tid('verdict-action')} a`).getAttribute('href', { timeout: 1000 }).catch(() => null);
+    check(href === (linked ? names[label].action : null), `row ${row}: ${linked ? 'a runbook URL is a link' : 'words are no link'}`, href);
+  }
+}
+
 /* The models leaderboard: from the models list, a dataset picked, every
  * model of the user scored on it (the one trained on it marked in-sample,
  * with the caveat); axe-clean; no sideways scroll at 360 px. */
@@ -848,18 +901,10 @@ async function sample_drilldown(t) {
   await onPhone(t, s, [`#/diagnoses/${d.id}/rows/1`, 'sample-view', tid('sample-view'), 'phone-sample']);
 }
 
-/* The scatter of a diagnosis: the tooltip of a point names its sample id
- * and class, a click on it opens the sample; the results table scrolls in
- * a labelled, focusable region on a 360 px phone without the page
- * scrolling sideways. */
-async function scatter_drilldown(t) {
-  const s = await main();
-  const d = await ensureDiagnosis();
-  const a = await api('alice');
-  const { page } = await t.open({ bypassCSP: true });
-  await login(page, s, 'alice');
-  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-scatter');
-  await canvasNonEmpty(page, 'chart-scatter');
+/** Moves the mouse onto a point of the diagnosis's scatter that no other
+ * point covers: {pt: {row, cls (its series' name), px, py}, box (the
+ * chart's), tip() (the text of the chart's tooltip now)}. */
+async function hoverScatterPoint(page) {
   await page.locator(tid('chart-scatter')).first().scrollIntoViewIfNeeded();
   await settle(page);
   const pt = await page.locator(tid('chart-scatter')).first().evaluate((el) => {
@@ -873,13 +918,27 @@ async function scatter_drilldown(t) {
   });
   const box = await page.locator(tid('chart-scatter')).first().boundingBox();
   await page.mouse.move(box.x + pt.px, box.y + pt.py);
+  const tip = () => page.locator(`${tid('chart-scatter')} div`).evaluateAll((els) => els.map((e) => e.textContent).join(' '));
+  return { pt, box, tip };
+}
+
+/* The scatter of a diagnosis: the tooltip of a point names its sample id
+ * and class, a click on it opens the sample; the results table scrolls in
+ * a labelled, focusable region on a 360 px phone without the page
+ * scrolling sideways. */
+async function scatter_drilldown(t) {
+  const s = await main();
+  const d = await ensureDiagnosis();
+  const a = await api('alice');
+  const { page } = await t.open({ bypassCSP: true });
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'chart-scatter');
+  await canvasNonEmpty(page, 'chart-scatter');
+  const { pt, box, tip } = await hoverScatterPoint(page);
   const item = (await a.get(`${API}/diagnoses/${d.id}?offset=${pt.row - 1}&limit=1`)).results.items[0];
   const want = [String(item.sample_id ?? pt.row), pt.cls];
-  let tip = '';
-  await waitUntil(async () => {
-    tip = await page.locator(`${tid('chart-scatter')} div`).evaluateAll((els) => els.map((e) => e.textContent).join(' '));
-    return want.every((w) => tip.includes(w));
-  }, 5000, 'the tooltip').catch(() => fail(`the scatter tooltip should name ${JSON.stringify(want)}: ${JSON.stringify(tip)}`));
+  await waitUntil(async () => { const x = await tip(); return want.every((w) => x.includes(w)); }, 5000, 'the tooltip')
+    .catch(async () => fail(`the scatter tooltip should name ${JSON.stringify(want)}: ${JSON.stringify(await tip())}`));
   await page.mouse.click(box.x + pt.px, box.y + pt.py);
   await waitForHash(page, new RegExp(`^#/diagnoses/${d.id}/rows/${pt.row}$`));
   await waitForTestId(page, 'sample-view', { timeout: 20_000 });
@@ -3006,6 +3065,7 @@ await run([
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },
   { name: 'model_class_names', fn: model_class_names, timeout: 90_000 },
+  { name: 'class_names_on_every_view', fn: class_names_on_every_view, timeout: 90_000 },
   { name: 'models_leaderboard', fn: models_leaderboard, timeout: 90_000 },
   { name: 'train_with_class_names', fn: train_with_class_names, timeout: 90_000 },
   { name: 'training_attempts', fn: training_attempts, timeout: 90_000 },
