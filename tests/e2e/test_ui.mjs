@@ -35,7 +35,8 @@
 // analysis (issue 11: a topology uploaded and a refused one, an analysis
 // started from the form up to its page - graph, root, ranks, stepping
 // through incidents by button and keys with the URL following, a node's
-// abnormal KPIs - and the same at 360 px); issue 10's tour
+// abnormal KPIs and its fault's description and first action - and the
+// same at 360 px); issue 10's tour
 // fixes: the job page's counters (which rounds, no estimate before a
 // basis, "updates live" gone at the end), the train form stopping at an
 // unlabelled dataset, a pasted row with only some KPIs, an admin's unread
@@ -2308,6 +2309,12 @@ async function rca_analysis_page(t) {
   const s = await main();
   const a = await api('alice');
   const { model, dataset, topology } = await ensureRcaInputs();
+  // the node classifier's classes get a description and a first action
+  // for the node panel (given back at the end: other tests read labels)
+  const labels = (await a.get(`${API}/models/${model.id}`)).labels;
+  const runbook = Object.fromEntries(labels.map((l) => [l, { name: l.replace(/_/g, ' '), description: `Symptoms of ${l}`, action: `Follow the ${l} runbook` }]));
+  await a.putJson(`${API}/models/${model.id}/class-names`, { class_names: runbook });
+  t.defer(() => a.putJson(`${API}/models/${model.id}/class-names`, { class_names: {} }));
   const { page } = await t.open();
   await login(page, s, 'alice');
   await openRoute(page, s, `#/rca?topology=${topology.id}`, 'rca-start');
@@ -2363,6 +2370,9 @@ async function rca_analysis_page(t) {
   const shown = await page.locator(tid('rca-node-kpi')).evaluateAll((els) => els.map((e) => e.dataset.kpi));
   check(JSON.stringify(shown) === JSON.stringify(best.node.abnormal_kpis.map((k) => k.kpi)), `the panel lists ${best.rank.node}'s abnormal KPIs`, shown);
   check(await attr(page, 'rca-node-fault', 'data-label') === best.node.fault, 'the panel names the node\'s fault');
+  check(await textOf(page, 'rca-node-description') === runbook[best.node.fault].description
+    && await textOf(page, 'rca-node-action') === runbook[best.node.fault].action, 'the panel gives the fault\'s description and first action',
+  await textOf(page, 'rca-node-panel'));
   // a healthy node, opened from the keyboard's node list, is not shown as
   // sick: no fault and no confidence
   const healthy = (await a.get(`${API}/analyses/${id}/incidents/${best.index}`)).nodes.find((n) => !n.abnormal);
