@@ -5,7 +5,8 @@ What: a server on a data directory without users says setup_required, prints
 stdout; POST /api/v1/setup refuses a wrong token (403 setup_token_invalid),
 accepts the right one (201, the new admin is logged in with a session cookie),
 and refuses a second setup (409 conflict); a server whose store already has
-users needs no setup and prints no token.
+users needs no setup and prints no token. GET /api/v1/setup also states the
+lockout rule (for the login page), and the rule it states is the one applied.
 
 Why: this is how an operator gets the first admin account without a CLI
 session; a token that leaked into the logs only, or a setup that could be
@@ -203,6 +204,32 @@ def test_existing_users_no_setup_no_token():
         # (non-existent) token first would say 403 - both refuse.
         expect_error(r, (409, 403), ("conflict", "setup_token_invalid"))
         check(c.cookie is None, "a refused setup must not log in", r)
+
+
+def test_setup_states_the_lockout_rule():
+    """GET /setup (public) states the lockout rule the login page shows,
+    from the policy the server runs with: max_failures refused logins
+    within window_seconds lock the account for lock_seconds, one fewer
+    does not."""
+    users = (("admin", "admin-pass-1234", True), ("bob", "bob-pass-1234", False))
+    with harness.Server(users=users, name="server with users") as s:
+        anon = s.client()
+        rule = expect_json(anon.get(API + "/setup"), 200).get("lockout")
+        check(rule == {"max_failures": 5, "window_seconds": 900, "lock_seconds": 900},
+              "the rule of auth.h's HS_LOCKOUT_DEFAULT (5 failures within 15 minutes lock for 15 minutes)", rule)
+        admin = s.client()
+        admin.login_as("admin")
+
+        def bob():
+            return next(u for u in harness.list_items(admin, API + "/users") if u["username"] == "bob")
+        for _ in range(rule["max_failures"] - 1):
+            anon.login("bob", "wrong-password", expect_status=401)
+        check(bob()["locked"] is False, "one failure fewer than the rule says does not lock", bob())
+        anon.login("bob", "wrong-password", expect_status=401)
+        locked = bob()
+        check(locked["locked"] is True, "the rule's number of failures locks", locked)
+        left = locked["locked_until"] - time.time()
+        check(rule["lock_seconds"] - 60 < left <= rule["lock_seconds"] + 1, "for the rule's time", left)
 
 
 if __name__ == "__main__":

@@ -724,6 +724,102 @@ EOF2
     json_check out 'd["score_scale"] == "probability" and all(abs(c["score"] - d["probabilities"][n]) < 1e-6 for n, c in d["classes"].items())'
 }
 
+# predict --explain with an extra-trees model and with a stack combined
+# by its logistic meta-learner: the prediction columns and then kpi_i,
+# contrib_i and abnormal; every contribution a finite number, largest
+# first, each kpi_i a distinct KPI of the data, every abnormal cell a KPI
+# of the data with a signed z.
+t_predict_explain_extratrees_and_stack() {
+    run healer train --data "$FIX/train.csv" --model x.model --algo extratrees --trees 20 --seed 3
+    expect_rc 0 "train --algo extratrees"
+    run healer train --data "$FIX/train.csv" --model s.model --algo stack --members gbdt+extratrees \
+        --combiner logistic --member-trees 10 --stack-folds 2 --seed 3
+    expect_rc 0 "train a logistic stack"
+    for m in x s; do
+        run healer predict --model $m.model --data "$FIX/test.csv" --out $m.csv --explain 4
+        expect_rc 0 "predict --explain 4 with $m.model"
+        [ "$(data_rows $m.csv)" -eq 200 ] || fail "$m.model: $(data_rows $m.csv) explained predictions, expected 200"
+        "$PY" - "$m.csv" "$FIX/test.csv" <<'EOF2' || fail "$m.model: the explained predictions are not sane"
+import csv, math, sys
+out, data = sys.argv[1], sys.argv[2]
+kpis = [c for c in next(csv.reader(open(data))) if c not in ("sample_id", "label")]
+head = next(csv.reader(open(out)))
+probs = [c for c in head if c.startswith("prob_")]
+want = ["sample_id", "label", "confidence"] + probs + ["kpi_%d" % i for i in (1, 2, 3, 4)] \
+    + ["contrib_%d" % i for i in (1, 2, 3, 4)] + ["abnormal"]
+assert head == want and len(probs) >= 2, head
+for r in csv.DictReader(open(out)):
+    names = [r["kpi_%d" % i] for i in (1, 2, 3, 4)]
+    c = [float(r["contrib_%d" % i]) for i in (1, 2, 3, 4)]
+    assert all(n in kpis for n in names) and len(set(names)) == 4, (r["sample_id"], names)
+    assert all(math.isfinite(v) for v in c) and c == sorted(c, reverse=True), (r["sample_id"], c)
+    assert r["label"] == max(probs, key=lambda p: float(r[p]))[5:], r
+    for cell in filter(None, r["abnormal"].split(";")):
+        name, z = cell.rsplit(":", 1)
+        assert name in kpis and z[0] in "+-" and math.isfinite(float(z)), (r["sample_id"], cell)
+EOF2
+        cut -d, -f1-$((3 + $(head -n 1 $m.csv | tr ',' '\n' | grep -c '^prob_'))) $m.csv >cols.csv
+        run healer predict --model $m.model --data "$FIX/test.csv" --out plain.csv
+        cmp -s cols.csv plain.csv || fail "$m.model: --explain changed the prediction columns"
+    done
+}
+
+# --normal LABEL: the normal ranges come from that class's rows: inspect
+# --json names the class and its row count, and each KPI's range is, on
+# the signed-log scale, the median of those rows +- 3 units of 1.4826 x
+# their MAD (at least 0.1) (docs/cli.md); explain --json measures a sample
+# against the same ranges. Without the flag the class called "normal" is
+# used; a label no row has falls back to all rows, and says so.
+t_train_normal_class() {
+    run healer simulate --out s.csv --samples 600 --features 6 --string-labels --seed 11
+    expect_rc 0 "simulate"
+    n=$(awk -F, 'NR > 1 && $NF == "memory_leak"' s.csv | wc -l)
+    [ "$n" -gt 20 ] || fail "the simulated file has $n rows of memory_leak (test data)"
+    run healer train --data s.csv --model m.model --rounds 10 --normal memory_leak
+    expect_rc 0 "train --normal memory_leak"
+    expect_in out "normal ranges: from the $n rows of class 'memory_leak'"
+    run healer inspect --json m.model
+    expect_rc 0 "inspect --json"
+    cp out m.json
+    run healer train --data s.csv --model d.model --rounds 10
+    run healer inspect --json d.model
+    cp out d.json
+    run healer explain --model m.model --data s.csv --row 3 --json
+    expect_rc 0 "explain --json"
+    cp out e.json
+    "$PY" - <<'EOF2' || fail "the normal ranges are not those of the class --normal named"
+import csv, json, math, statistics as st
+slog = lambda x: math.copysign(math.log1p(abs(x)), x)
+rows = list(csv.DictReader(open("s.csv")))
+def ranges_of(label):
+    out = {}
+    for k in [c for c in rows[0] if c not in ("sample_id", "label")]:
+        v = [slog(float(r[k])) for r in rows if r["label"] == label and r[k] != ""]
+        med = st.median(v)
+        unit = max(1.4826 * st.median(abs(x - med) for x in v), 0.1)
+        out[k] = (med - 3 * unit, med, med + 3 * unit)
+    return out
+for model, label in (("m.json", "memory_leak"), ("d.json", "normal")):
+    normal = json.load(open(model))["normal"]
+    assert normal["class"] == label and normal["rows"] == sum(r["label"] == label for r in rows), (model, normal["class"], normal["rows"])
+    want = ranges_of(label)
+    for k in normal["kpis"]:
+        got = (slog(k["low"]), slog(k["median"]), slog(k["high"]))
+        assert all(abs(g - w) < 1e-4 for g, w in zip(got, want[k["kpi"]])), (model, k, want[k["kpi"]])
+m = {k["kpi"]: k for k in json.load(open("m.json"))["normal"]["kpis"]}
+d = {k["kpi"]: k for k in json.load(open("d.json"))["normal"]["kpis"]}
+assert any(abs(m[k]["median"] - d[k]["median"]) > 1e-6 * (1 + abs(d[k]["median"])) for k in m), "the two classes' ranges are alike (test data)"
+e = json.load(open("e.json"))
+assert e["normal_class"] == "memory_leak", e["normal_class"]
+assert all(k["normal"] == {x: m[k["kpi"]][x] for x in ("low", "high", "median")} for k in e["kpis"]), e["kpis"][0]
+EOF2
+    run healer train --data s.csv --model x.model --rounds 5 --normal no_such_class
+    expect_rc 0 "train --normal of a label no row has"
+    expect_in out "normal ranges: from all 600 training rows (no class labelled 'no_such_class')"
+    run healer inspect --json x.model
+    json_check out 'd["normal"]["class"] is None and d["normal"]["rows"] == 600'
+}
+
 # healer explain --row: one sample's picture, as text and JSON; the
 # contributions and expected values of every class add up to scores whose
 # softmax is the probabilities; an unknown sample is a usage error naming
@@ -2564,7 +2660,7 @@ TESTS="help_top serve_settings_documented version help_subcommands no_command un
 usage_missing_required usage_unknown_option usage_bad_numbers usage_negative_seed
 usage_bad_choices usage_stray_argument train_flags_walk_the_tables train_meaningless_values
 train_learner_flags train_forests train_mlp train_stack train_screening train_families train_auto
-predict_adapt predict_explain predict_explain_forest explain_sample feedback_loop
+predict_adapt predict_explain predict_explain_forest predict_explain_extratrees_and_stack train_normal_class explain_sample feedback_loop
 train_class_names train_class_names_refused
 train_retries_with_the_fallback_learner train_retries_a_diverged_mlp
 train_every_attempt_degenerate train_refuses_a_real_degenerate_model

@@ -74,6 +74,11 @@ export function fmtDuration(seconds) {
   return t('unit.h_min', { h: Math.floor(m / 60), m: m % 60 });
 }
 
+/* 900 -> "15 minutes" (whole minutes, the unit's word in the user's
+ * language), for rules stated in minutes. */
+export const fmtMinutes = (seconds) =>
+  (isNum(seconds) ? nf({ style: 'unit', unit: 'minute', unitDisplay: 'long', maximumFractionDigits: 0 }).format(seconds / 60) : DASH);
+
 /* A signed amount with a fixed number of decimals (+1.250, −0.031), for
  * contributions to a score. */
 export const fmtSigned = (x, digits = 3) =>

@@ -32,7 +32,7 @@
 #include "domain/throttle.h"
 #include "store/store.h"
 
-static hs_login_policy policy_of(const hs_app *app)
+hs_login_policy hs_logins_policy(const hs_app *app)
 {
     return app->login_policy ? *app->login_policy : HS_LOGIN_POLICY_DEFAULT;
 }
@@ -52,7 +52,7 @@ static void start(hs_app *app, const char *client, const char *username,
 {
     char key[HS_CLIENT_KEY_MAX];
     memset(a, 0, sizeof *a);
-    a->policy = policy_of(app);
+    a->policy = hs_logins_policy(app);
     a->now = hs_clock_now(app->clock);
     a->has_client = client && client[0];
     if (a->has_client) {
@@ -461,7 +461,7 @@ hs_status hs_logins_unlock_with_token(hs_app *app, const char *client,
 
 hs_status hs_logins_purge(hs_app *app, int64_t *removed, hs_error *err)
 {
-    hs_login_policy p = policy_of(app);
+    hs_login_policy p = hs_logins_policy(app);
     int64_t now = hs_clock_now(app->clock), counters = 0, links = 0;
     int64_t forget = p.account.forget_after > p.address.forget_after
                          ? p.account.forget_after

@@ -35,6 +35,11 @@
  * failures before it no longer count toward a lock. */
 #define HS_EVENT_LOGIN_SUCCEEDED "login_succeeded"
 
+/* The login policy the server runs with (app->login_policy, or
+ * HS_LOGIN_POLICY_DEFAULT when the app has none): the one source of the
+ * numbers the login page states (GET /api/v1/setup's `lockout`). */
+hs_login_policy hs_logins_policy(const hs_app *app);
+
 /* One attempt at a password, from its start to its outcome. */
 typedef struct hs_attempt {
     hs_login_policy policy;

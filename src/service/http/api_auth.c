@@ -227,6 +227,17 @@ void hs_api_me(hs_app *app, hs_req *req, hs_resp *resp)
 
 /* ---- first-run setup ----------------------------------------------------------- */
 
+/* The lockout rule, for the login page to state: a refused login never
+ * says how many attempts are left (every refusal answers alike), so the
+ * rule itself is public, from the policy the server runs with. */
+static json_t *lockout_json(const hs_app *app)
+{
+    const hs_lockout_policy p = hs_logins_policy(app).lockout;
+    return json_pack("{s:i, s:I, s:I}", "max_failures", p.max_failures,
+                     "window_seconds", (json_int_t)p.window_seconds,
+                     "lock_seconds", (json_int_t)p.lock_seconds);
+}
+
 void hs_api_setup_get(hs_app *app, hs_req *req, hs_resp *resp)
 {
     int required = 0;
@@ -236,7 +247,9 @@ void hs_api_setup_get(hs_app *app, hs_req *req, hs_resp *resp)
     if (st != HS_OK)
         hs_reply_status(resp, st, &err);
     else
-        hs_reply_json(resp, 200, json_pack("{s:b}", "setup_required", required));
+        hs_reply_json(resp, 200,
+                      json_pack("{s:b, s:o}", "setup_required", required,
+                                "lockout", lockout_json(app)));
 }
 
 void hs_api_setup_post(hs_app *app, hs_req *req, hs_resp *resp)

@@ -4,17 +4,27 @@
 
 import { h, clear } from '../dom.js';
 import { t } from '../i18n.js';
+import { fmtInt, fmtMinutes } from '../format.js';
 import { field, errorTitle } from '../ui.js';
 import { authCard } from '../views/auth-card.js';
+
+/* The lockout rule in words, with the numbers the server runs with (GET
+ * /api/v1/setup's `lockout`); without them (an older server, a failed
+ * read) the same words without numbers. */
+function lockHint(rule) {
+  if (!rule || !(rule.max_failures > 0)) return t('auth.lockHint');
+  return t('auth.lockRule', { failures: fmtInt(rule.max_failures), window: fmtMinutes(rule.window_seconds), lock: fmtMinutes(rule.lock_seconds) });
+}
 
 /* The login-specific wording for an error, in the user's language. A
  * refused login says the same whatever the reason (the server answers
  * alike for an unknown name, a wrong password, a wait and a locked
- * account), so the hint is the same for everyone: where a locked owner
- * finds the way back in. */
-function loginError(e) {
+ * account, so that it tells no one how many attempts are left), so the
+ * hint is the same for everyone: the rule, and where a locked owner finds
+ * the way back in. */
+function loginError(e, rule) {
   if (e.code === 'invalid_credentials') {
-    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-hint' }, t('auth.lockHint'))];
+    return [h('div', errorTitle(e)), h('div.small', { testid: 'login-hint' }, lockHint(rule))];
   }
   if (e.code === 'rate_limited') return [h('div', errorTitle(e)), h('div.small', t('auth.waitMinute'))];
   return errorTitle(e);
@@ -33,6 +43,9 @@ export async function render(view, ctx) {
     field(t('auth.remember'), remember, { help: t('auth.rememberHelp') }),
     submit);
 
+  // the lockout rule, read while the user types (public, no session needed)
+  const rule = ctx.api.auth.setupStatus({ signal: ctx.signal }).then((x) => x.lockout).catch(() => null);
+
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     errorBox.hidden = true;
@@ -48,7 +61,7 @@ export async function render(view, ctx) {
       await ctx.session.login(username.value.trim(), password.value, remember.checked);
       ctx.session.loggedIn();
     } catch (e) {
-      clear(errorBox, loginError(e));
+      clear(errorBox, loginError(e, await rule));
       errorBox.hidden = false;
       password.value = '';
       password.focus();

@@ -4,12 +4,14 @@
 // estimated for this batch, as a table whose bars only repeat its numbers
 // (hidden from screen readers and on narrow screens); when not, why, from
 // the report's reason_code (its message when the code is new to this UI).
-// The numbers of the rule (50 rows) come with the report.
+// The numbers of the rule (50 rows) come with the report. A class reads by
+// its name (classnames.js), as on every other view of the diagnosis.
 
 import { h } from '../dom.js';
 import { t, has } from '../i18n.js';
 import { fmtInt, fmtPct } from '../format.js';
 import { card } from '../ui.js';
+import { className } from '../classnames.js';
 
 function statusBadge(a) {
   return h(`span.badge.rounded-pill.badge-soft-${a.applied ? 'success' : 'secondary'}`, {
@@ -26,7 +28,7 @@ function mixBar(share, mark) {
 }
 
 /* Largest estimated share first: the class the batch is made of on top. */
-function mixTable(a) {
+function mixTable(a, diag) {
   const rows = Object.keys(a.training_mix || {}).map((name) => ({
     name, training: a.training_mix[name], batch: a.class_mix?.[name] ?? null,
   })).sort((x, y) => (y.batch ?? 0) - (x.batch ?? 0));
@@ -37,7 +39,7 @@ function mixTable(a) {
       h('thead', h('tr', th('class', 'th'), th('training'), th('batch'),
         h('th.d-none.d-sm-table-cell.mix-bar-col', { scope: 'col' }, h('span.visually-hidden', t('adapt.col.bar'))))),
       h('tbody', rows.map((r) => h('tr', { testid: 'adapt-mix-row', dataset: { class: r.name } },
-        h('th.fw-medium.text-nowrap', { scope: 'row' }, r.name),
+        h('th.fw-medium.text-break', { scope: 'row', testid: 'adapt-mix-class' }, className(diag, r.name)),
         h('td.text-end.text-body-secondary', fmtPct(r.training)),
         h(`td.text-end${r.batch > r.training ? '.fw-semibold' : ''}`, fmtPct(r.batch)),
         h('td.d-none.d-sm-table-cell.mix-bar-col', mixBar(r.batch, r.training)))))));
@@ -53,7 +55,7 @@ function applied(a, diag) {
     !a.converged && h('div.alert.alert-warning.small.py-2.px-3', { testid: 'adapt-not-converged' },
       t('adapt.notConverged', { iterations: fmtInt(a.iterations) })),
     drifted && h('div.alert.alert-warning.small.py-2.px-3', { testid: 'adapt-drift-warning' }, t('adapt.driftWarning')),
-    mixTable(a),
+    mixTable(a, diag),
     h('p.small.text-body-secondary.mt-2.mb-0', t('adapt.legend')),
   ];
 }
