@@ -19,6 +19,7 @@
 
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runChecks } from './checks.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 globalThis.window = globalThis;
@@ -103,20 +104,4 @@ const tests = {
   },
 };
 
-let failed = 0;
-const names = Object.keys(tests);
-console.log(`[==========] Running ${names.length} test(s).`);
-for (const name of names) {
-  console.log(`[ RUN      ] ${name}`);
-  let problems;
-  try { problems = tests[name](); } catch (e) { problems = [`threw ${e.stack || e}`]; }
-  if (problems.length) {
-    failed++;
-    for (const p of problems) console.log(`  ${p}`);
-    console.log(`[  FAILED  ] ${name}`);
-  } else console.log(`[       OK ] ${name}`);
-}
-console.log(`[==========] ${names.length} test(s) run.`);
-console.log(`[  PASSED  ] ${names.length - failed} test(s).`);
-if (failed) console.log(`[  FAILED  ] ${failed} test(s).`);
-process.exit(failed ? 1 : 0);
+runChecks(tests);
