@@ -56,6 +56,28 @@ hl_score_scale hl_model_score_scale(const hl_model *m);
  * docs/benchmarks.md "explain") or m cannot be explained at all. */
 int hl_model_explains_rows_cheaply(const hl_model *m);
 
+/* An estimate of the processor seconds (one core) a whole explanation of
+ * one row of m costs - every class, as a forest, extra-trees or stack
+ * pays even for one class - from the size of its trees alone, so that a
+ * caller can decide before it starts how many rows it can afford, the
+ * same for the same model on every run. TreeSHAP's quadrature costs
+ * about depth^2 per leaf and row (trees/shap.h): the estimate is leaves x
+ * log2(leaves per tree)^2 x HL_EXPLAIN_SECONDS_PER_LEAF_STEP, calibrated
+ * on forests and extra-trees (docs/benchmarks.md, "Explanations of a
+ * diagnosis"); a GBDT's tables make its rows several times cheaper than
+ * this says (hl_model_explains_rows_cheaply). 0 for a model without
+ * trees or that cannot be explained (hl_model_score_scale); HL_ERR_NOMEM.
+ * Thread-safe. */
+hl_status hl_model_explain_row_cost(const hl_model *m, double *seconds,
+                                    hl_error *err);
+
+/* The processor seconds of one leaf x depth^2 step of
+ * hl_model_explain_row_cost, measured: 1.3 to 2.0 ns on the forests and
+ * extra-trees of docs/benchmarks.md ("Explanations of a diagnosis");
+ * a little above the largest, so that the estimate errs towards too
+ * costly. */
+#define HL_EXPLAIN_SECONDS_PER_LEAF_STEP 2.1e-9
+
 /* Contributions of n_rows rows of x (row-major over m's features, in its
  * order; NAN = missing) into out: n_rows blocks of n_classes x
  * (n_features + 1) doubles, KPI j's contribution to class k at

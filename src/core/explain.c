@@ -6,6 +6,7 @@
  * Rows are cut into chunks for the thread pool as in prediction; a row's
  * contributions depend on nothing but the row.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,34 @@ int hl_model_explains_rows_cheaply(const hl_model *m)
 {
     return m && m->learner && m->learner->contrib_output &&
            hl_model_score_scale(m) != HL_SCORE_NONE;
+}
+
+hl_status hl_model_explain_row_cost(const hl_model *m, double *seconds,
+                                    hl_error *err)
+{
+    *seconds = 0.0;
+    if (!m || !m->learner || !m->learner->importance ||
+        m->fitted.n_trees == 0 || hl_model_score_scale(m) == HL_SCORE_NONE)
+        return HL_OK;
+    /* a tree of L leaves has L - 1 splits: the learner's split counts
+     * over its own inputs give the leaves */
+    const hl__model_shape shape = hl__model_shape_of(m);
+    double *gain = calloc(shape.n_features + 1, sizeof *gain);
+    uint32_t *splits = calloc(shape.n_features + 1, sizeof *splits);
+    if (!gain || !splits) {
+        free(gain);
+        free(splits);
+        return hl__fail(err, HL_ERR_NOMEM, "out of memory");
+    }
+    m->learner->importance(m->fitted.state, shape.n_features, gain, splits);
+    double leaves = (double)m->fitted.n_trees;
+    for (size_t j = 0; j < shape.n_features; j++)
+        leaves += splits[j];
+    free(gain);
+    free(splits);
+    const double depth = fmax(1.0, log2(leaves / (double)m->fitted.n_trees));
+    *seconds = leaves * depth * depth * HL_EXPLAIN_SECONDS_PER_LEAF_STEP;
+    return HL_OK;
 }
 
 hl_score_scale hl_model_score_scale(const hl_model *m)

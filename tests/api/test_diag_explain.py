@@ -25,9 +25,11 @@ Run: python3 tests/api/test_diag_explain.py [test_name...]
 import csv
 import io
 import json
+import math
 import os
 import sqlite3
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -90,6 +92,138 @@ def test_items_explained(c):
     check(diag["results"]["items"][0]["top"] == items[0]["top"], "first page explained", diag["results"])
 
 
+def check_tops(c, diag_id, items):
+    """Each item's top KPIs are the sample view's largest positive
+    contributions towards its class, with the same values, and the sample
+    view's contributions add up to the score."""
+    for it in items:
+        s = expect_json(c.get(API + "/diagnoses/%d/rows/%d" % (diag_id, it["row"])), 200, "sample")
+        cl = s["classes"][it["predicted"]]
+        check(abs(cl["expected"] + sum(cl["contributions"].values()) - cl["score"]) < 1e-9,
+              "contributions add up to the score", cl)
+        want = sorted(((v, k) for k, v in cl["contributions"].items() if v > 0), key=lambda p: -p[0])[:5]
+        check(want and [t["kpi"] for t in it["top"]] == [k for _, k in want], "the sample view's top KPIs",
+              it, want)
+        check(all(abs(t["contribution"] - v) < 1e-9 for t, (v, _) in zip(it["top"], want)), "same values", it)
+
+
+def check_all_explained(d, rows):
+    check(d["explained"] is True and d["explain_skipped"] is None and d["explained_rows"] == rows,
+          "every row explained", {k: d.get(k) for k in ("explained", "explained_rows", "explain_skipped")})
+
+
+def test_forest_rows_explained(c):
+    """A forest's single pasted sample and small batch are explained,
+    within the default budget, as a GBDT's are."""
+    c.login_as("alice")
+    data = harness.simulate(**DATA)
+    model = trained(c, data, algo="forest", params={"trees": 20})
+    rows = harness.rows_as_json(data, count=1, with_id=True)
+    one = expect_json(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows}), 201,
+                      "one pasted row")
+    check_all_explained(one, 1)
+    check_tops(c, one["id"], one["results"]["items"])
+    batch = diagnose_csv(c, model, harness.simulate(**OTHER))
+    check_all_explained(batch, 120)
+    d, items = all_items(c, batch["id"])
+    check_all_explained(d, 120)
+    check(all(it["top"] for it in items), "every row has its top KPIs", [it for it in items if not it["top"]][:2])
+    check_tops(c, batch["id"], items[:8] + items[-4:])
+
+
+def test_stack_rows_explained(c):
+    c.login_as("alice")
+    data = harness.simulate(**DATA)
+    model = trained(c, data, algo="stack", params={"stack_folds": 2, "member_trees": 10})
+    diag = diagnose_csv(c, model, harness.simulate(**OTHER))
+    check_all_explained(diag, 120)
+    _, items = all_items(c, diag["id"])
+    check(sum(bool(it["top"]) for it in items) > 100, "rows carry their top KPIs", items[:2])
+    check_tops(c, diag["id"], [it for it in items if it["top"]][:8])
+
+
+def row_cost_seconds(model):
+    """The engine's estimate of a row's explanation
+    (hl_model_explain_row_cost), from the model's trees and splits."""
+    s = model["summary"]
+    trees = s["training"]["trees"]
+    leaves = trees + sum(f["splits"] for f in s["feature_importance"])
+    depth = max(1.0, math.log2(leaves / trees))
+    return leaves * depth * depth * 2.1e-9
+
+
+BUDGET_MS = 2
+
+
+@harness.timeout(180)
+def test_over_budget():
+    """Past the budget, exactly the first N rows are explained, N the
+    budget over the model's estimated row cost, the same in a request and
+    in a job; the others keep their abnormal KPIs, and the diagnosis says
+    how many rows were and why."""
+    s = harness.Server(args=["--sync-rows", "50", "--explain-budget-ms", str(BUDGET_MS)],
+                       name="server with --explain-budget-ms %d" % BUDGET_MS).start()
+    with s:
+        c = s.client().login_as("alice")
+        data = harness.simulate(**DATA)
+        model = trained(c, data, algo="forest", params={"trees": 100})
+        n = int(math.floor(BUDGET_MS / 1000.0 / row_cost_seconds(model)))
+        check(0 < n < 50, "the budget covers some rows of 50, not all", n, model["summary"]["training"])
+        rows = harness.rows_as_json(data, count=50, with_id=True)
+        now = expect_json(c.post_json(API + "/diagnoses", {"model_id": model["id"], "rows": rows}), 201,
+                          "50 pasted rows")
+        r = c.upload(API + "/diagnoses", {"model_id": str(model["id"]), "name": "job"}, {"file": ("t.csv", data)})
+        done = harness.wait_job(c, expect_json(r, 202, "a diagnose job")["job"]["id"], timeout=90)
+        check(done["state"] == "succeeded", "the job succeeds", done)
+        tops = []
+        for diag_id, total in ((now["id"], 50), (done["diagnosis_id"], 400)):
+            d, items = all_items(c, diag_id)
+            sk = d["explain_skipped"]
+            check(d["explained"] is False and d["explained_rows"] == n, "the first N rows", d["explained_rows"], n)
+            check(sk["reason"] == "too_costly" and sk["rows_explained"] == n and sk["rows_skipped"] == total - n,
+                  "counts and reason", sk)
+            check(sk["budget_ms"] == BUDGET_MS and sk["row_cost_ms"] > 0, "the budget and a row's cost", sk)
+            check("the first %d of %d rows" % (n, total) in sk["message"], "says so", sk)
+            check(all(it["top"] for it in items[:n]), "rows 1..N explained", items[:n])
+            check(all(it["top"] == [] for it in items[n:]), "the others not", items[n:n + 2])
+            check(any(it["abnormal"] for it in items[n:]), "the others keep their abnormal KPIs", items[n:n + 2])
+            check_tops(c, diag_id, items[n - 1:n])
+            tops.append([it["top"] for it in items[:n]])
+        check(tops[0] == tops[1], "the request and the job explain the same rows alike")
+
+
+@harness.timeout(240)
+def test_cancel_while_explaining():
+    """A diagnose job spending a large budget on a forest's rows stops
+    within a few seconds of a cancel: it is asked between small chunks."""
+    s = harness.Server(args=["--sync-rows", "50", "--explain-budget-ms", "600000"],
+                       name="server with a large explanation budget").start()
+    with s:
+        c = s.client().login_as("alice")
+        model = trained(c, harness.simulate(**dict(DATA, samples=2000)), algo="forest", params={"trees": 300})
+        rows = 16000
+        check(rows * row_cost_seconds(model) > 8, "explaining the batch would take a while",
+              rows * row_cost_seconds(model))
+        big = harness.simulate(**dict(DATA, samples=rows, seed=13))
+        r = c.upload(API + "/diagnoses", {"model_id": str(model["id"]), "name": "big"}, {"file": ("b.csv", big)})
+        job = expect_json(r, 202, "a diagnose job")["job"]
+        deadline = time.monotonic() + 60
+        while True:  # the explanation is the stage from 0.3 on
+            job = harness.get_job(c, job["id"])
+            check(job["state"] in ("queued", "running"), "still running", job)
+            if job["progress"] > 0.35 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        check(job["progress"] > 0.35, "the rows are being explained", job)
+        expect(c.post_json(API + "/jobs/%d/cancel" % job["id"], {}), 200, "cancel")
+        t0 = time.monotonic()
+        done = harness.wait_job(c, job["id"], timeout=30)
+        took = time.monotonic() - t0
+        check(done["state"] == "cancelled" and done["diagnosis_id"] is None, "cancelled, no diagnosis", done)
+        check(took < 5, "stopped within seconds", took)
+        print("    cancelled at %.0f %%, %.2f s after the request" % (100 * job["progress"], took))
+
+
 def test_mlp_not_explained(c):
     c.login_as("alice")
     model = trained(c, harness.simulate(**DATA), algo="mlp", params={"epochs": 5})
@@ -123,7 +257,8 @@ def test_stored_before():
         summary = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET diagnosis")
         db = sqlite3.connect(os.path.join(server.data_dir, "healer.db"), timeout=10)
         try:
-            for k in ("explained", "explain_skipped", "abnormal_checked", "abnormal_kpis", "training_overlap"):
+            for k in ("explained", "explained_rows", "explain_skipped", "abnormal_checked", "abnormal_kpis",
+                      "training_overlap"):
                 summary.pop(k, None)
             db.execute("UPDATE diagnoses SET summary_json = ? WHERE id = ?", (json.dumps(summary), diag["id"]))
             db.commit()
@@ -142,6 +277,8 @@ def test_stored_before():
         c.login_as("alice")
         d = expect_json(c.get(API + "/diagnoses/%d" % diag["id"]), 200, "GET old diagnosis")
         check(d["explained"] is False and d["explain_skipped"]["reason"] == "not_stored", "not stored", d)
+        check(d["explained_rows"] == 0 and d["explain_skipped"]["rows_explained"] == 0 and
+              d["explain_skipped"]["rows_skipped"] == 120, "no row explained", d)
         check(d["training_overlap"] is None and d["abnormal_checked"] is False and d["abnormal_kpis"] == [],
               "nothing claimed", d)
 

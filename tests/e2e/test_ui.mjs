@@ -44,7 +44,9 @@
 // refused login, the lockout rule with the server's numbers in English and
 // Chinese (never the attempts left: every refusal answers alike, on
 // purpose, docs/security.md); every chart's data table, the printable
-// training report, and axe-core on every page (A11Y_PAGES) in the light
+// training report, a forest's diagnosis past its explanation budget (the
+// note in en and zh-CN, the Top KPIs column), and axe-core on every page
+// (A11Y_PAGES) in the light
 // and the dark theme; issue 13's large upload being ingested (progress,
 // training disabled with why, the page following the job, a pipeline of
 // large files waiting for their ingestion). Screenshots of the
@@ -1018,6 +1020,46 @@ async function results_filters(t) {
   const trained = await a.diagnoseFile((await ensureModel()).id, named(TRAIN(), 'cluster-kpis.csv'));
   await openRoute(page, s, `#/diagnoses/${trained.id}`, 'training-caveat');
   check(await attr(page, 'training-caveat', 'data-verdict') === 'training_data', 'the training rows are said to be the training data');
+}
+
+/* A forest's diagnosis past its explanation budget (a server with
+ * --explain-budget-ms 1): the note says, in the reader's language, how many
+ * rows carry their top KPIs and that every row has its abnormal KPIs; the
+ * Top KPIs column has them for the first rows and says "not explained"
+ * for the others. */
+async function diagnosis_explain_budget(t) {
+  const s = new Server({ name: 'explain budget server', args: ['--explain-budget-ms', '1'] });
+  t.defer(() => s.close());
+  await s.start();
+  const a = await s.as('alice');
+  const small = SMALL();
+  const ds = await a.uploadDataset(small.path, 'forest-kpis');
+  let job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: ds.id, algo: 'forest', params: { trees: 100 } }, 202);
+  job = await a.waitJob(job.id);
+  check(job.state === 'succeeded', 'the forest trained', job);
+  const d = await a.diagnoseFile(job.model_id, small.path, 'forest-batch');
+  const n = d.explained_rows;
+  check(d.explained === false && n > 0 && n < 25 && d.explain_skipped.rows_explained === n, 'the budget covers a few rows of the first page (test data)', d.explain_skipped);
+  const { page } = await t.open();
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/diagnoses/${d.id}`, 'results-explain-skipped');
+  const note = await textOf(page, 'results-explain-skipped');
+  check(note.includes(`The first ${n} of 400 rows show the KPIs that drove their verdict`) && note.includes('Abnormal KPIs are shown for every row')
+    && note.includes(`${d.explain_skipped.budget_ms} ms`) && !note.includes('explain-budget-ms'), 'the note in English, from the counts', note);
+  check(await attr(page, 'results-explain-skipped', 'data-reason') === 'too_costly', 'the reason');
+  await waitForTestId(page, 'result-open');
+  const heads = await page.locator(`${tid('results-table')} thead th`).allTextContents();
+  const col = heads.findIndex((x) => /top kpis/i.test(x));
+  check(col >= 0, 'a Top KPIs column', heads);
+  const cells = await page.locator(`${tid('results-table')} tbody tr`).evaluateAll((trs, i) => trs.map((tr) => tr.children[i].textContent), col);
+  check(cells.slice(0, n).every((x) => /feature\d+ \+/.test(x)), 'the first rows show their top KPIs', cells.slice(0, n));
+  check(cells.slice(n).every((x) => x.startsWith('—') && /not explained/i.test(x)), 'the others say they were not explained', cells.slice(n, n + 2));
+  const p = await a.preferences();
+  await a.putJson(API + '/auth/me/preferences', { preferences: { ...p, language: 'zh-CN' } });
+  await page.reload();
+  await waitForText(page, 'results-explain-skipped', (x) => CJK.test(x), 'the note in Chinese');
+  const zh = await textOf(page, 'results-explain-skipped');
+  check(zh.includes(`前 ${n} 行（共 400 行）`) && zh.includes('所有行均显示异常 KPI') && !/[a-z]{4,}/.test(zh.replace(/KPI/g, '')), 'the note in Chinese, no English inside', zh);
 }
 
 async function class_chart_type_switch(t) {
@@ -3136,6 +3178,7 @@ await run([
   { name: 'sample_drilldown', fn: sample_drilldown, timeout: 90_000 },
   { name: 'scatter_drilldown', fn: scatter_drilldown },
   { name: 'results_filters', fn: results_filters, timeout: 90_000 },
+  { name: 'diagnosis_explain_budget', fn: diagnosis_explain_budget, timeout: 60_000 },
   { name: 'class_chart_type_switch', fn: class_chart_type_switch },
   { name: 'diagnosis_drift', fn: diagnosis_drift, timeout: 90_000 },
   { name: 'train_form_stack_params', fn: train_form_stack_params },

@@ -93,7 +93,8 @@ static int setup(void **state)
     w->app.clock = hs_clock_system();
     w->app.costs = &w->costs;
     w->app.job_types = hs_job_types;
-    w->app.limits = (hs_limits){1 << 24, 1 << 20, 1000, 10, 0, 0, 0};
+    w->app.limits = (hs_limits){1 << 24, 1 << 20, 1000, 10, 0, 0, 0,
+                                HS_DIAG_EXPLAIN_BUDGET_MS};
     assert_int_equal(hs_model_cache_new(4, &w->app.models, &err), HS_OK);
     assert_int_equal(hs_accounts_create_user(&w->app, hs_actor_cli(), "owner", "long enough 1",
                                              0, NULL, &w->owner.id, &err),

@@ -315,7 +315,9 @@ static void rows_to_dataset_and_run(void **state)
     assert_non_null(strstr(warn.items[0], "'extra'"));
 
     hs_diag_result res;
-    assert_int_equal(hs_diag_run(m, ds, 0, NULL, &warn, &res, &err), HS_OK);
+    assert_int_equal(hs_diag_run(m, ds, 0, HS_DIAG_EXPLAIN_BUDGET_MS, NULL,
+                                 &warn, &res, &err),
+                     HS_OK);
     assert_int_equal(res.rows.n_rows, 2);
     assert_int_equal(json_integer_value(json_object_get(res.summary,
                                                         "unknown_labels")),
@@ -359,7 +361,9 @@ static void rows_to_dataset_and_run(void **state)
     hs_diag_result_free(&res);
 
     /* Asked to adapt two rows: left alone, and the report says why. */
-    assert_int_equal(hs_diag_run(m, ds, 1, NULL, &warn, &res, &err), HS_OK);
+    assert_int_equal(hs_diag_run(m, ds, 1, HS_DIAG_EXPLAIN_BUDGET_MS, NULL,
+                                 &warn, &res, &err),
+                     HS_OK);
     json_t *adapt = json_object_get(res.summary, "adapt");
     assert_true(json_is_false(json_object_get(adapt, "applied")));
     assert_string_equal(

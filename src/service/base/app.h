@@ -46,6 +46,9 @@ typedef struct hs_limits {
     /* Uploads larger than this many bytes are ingested by a job
      * (domain/dataset_upload.h); 0 = every upload at once. */
     size_t ingest_async_bytes;
+    /* What explaining a diagnosis's costly rows may take, ms of one core
+     * (domain/diag_explain.h); the same in requests and jobs. */
+    unsigned explain_budget_ms;
 } hs_limits;
 
 typedef struct hs_app {

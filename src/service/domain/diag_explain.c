@@ -6,6 +6,15 @@
  * alone), the top KPIs by the engine's one rule (hl_explain_top), and
  * the abnormal KPIs (hl_model_abnormal_kpis). Memory: one chunk's
  * contributions, whatever the batch's size.
+ *
+ * A GBDT's rows cost about 0.2 ms each and are all explained. A forest's,
+ * extra-trees' or stack's cost a whole TreeSHAP, tens of milliseconds:
+ * the first rows that fit in the explanation budget are, the number
+ * decided before the first one from the engine's estimate of a row's
+ * cost (hl_model_explain_row_cost), so that the same model and batch
+ * always get the same rows explained, however loaded the machine; their
+ * chunks are small enough for a cancel to be heard within about a
+ * second. Abnormal KPIs cost next to nothing and every row gets them.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +25,9 @@
 
 /* Rows per chunk; the progress callback is asked between chunks. */
 #define EXPLAIN_CHUNK 512
+/* The estimated processor seconds of a chunk of costly rows: how long a
+ * cancel may wait. */
+#define EXPLAIN_COSTLY_CHUNK_SECONDS 0.5
 
 void hs_diag_explained_free(hs_diag_explained *e)
 {
@@ -30,9 +42,13 @@ void hs_diag_explained_free(hs_diag_explained *e)
     memset(e, 0, sizeof *e);
 }
 
-static json_t *skipped(const char *reason, const char *message)
+/* explain_skipped: why rows carry no top KPIs, and how many do. */
+static json_t *skipped(const char *reason, const char *message,
+                       size_t rows_explained, size_t rows_skipped)
 {
-    return json_pack("{s:s, s:s}", "reason", reason, "message", message);
+    return json_pack("{s:s, s:s, s:I, s:I}", "reason", reason, "message",
+                     message, "rows_explained", (json_int_t)rows_explained,
+                     "rows_skipped", (json_int_t)rows_skipped);
 }
 
 /* The batch against the model's training rows; null without a
@@ -55,6 +71,7 @@ typedef struct chunk_ctx {
     const hl_dataset *ds;
     const int32_t *predicted;
     size_t nf, K;
+    size_t explain_rows;   /* the first rows that get contributions */
     long *src;             /* ds's column of each model KPI */
     float *x;              /* EXPLAIN_CHUNK rows, model order */
     double *phi;           /* their contributions */
@@ -100,19 +117,24 @@ static void abnormal_of(const chunk_ctx *c, size_t i, hs_row_explanation *e,
     }
 }
 
+/* Rows [first, first + n) of the batch: contributions for those among the
+ * first c->explain_rows, abnormal KPIs for all. */
 static hs_status explain_chunk(chunk_ctx *c, size_t first, size_t n,
                                hs_diag_explained *out, hs_error *err)
 {
     const size_t nb = hs_results_bits_bytes(c->nf);
+    size_t n_contrib = 0;
+    if (first < c->explain_rows)
+        n_contrib = c->explain_rows - first < n ? c->explain_rows - first : n;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < c->nf; j++)
             c->x[i * c->nf + j] =
                 c->ds->x[(first + i) * c->ds->n_features + (size_t)c->src[j]];
-    if (out->flags & HS_RESULTS_CONTRIB) {
+    if (n_contrib > 0) {
         hl_error herr;
         hl_error_clear(&herr);
         hl_status hst = hl_model_contributions_class(
-            c->m, c->x, n, c->predicted + first, 1, c->phi, &herr);
+            c->m, c->x, n_contrib, c->predicted + first, 1, c->phi, &herr);
         if (hst != HL_OK)
             return hs_fail(err,
                            hst == HL_ERR_NOMEM ? HS_ERR_NOMEM : HS_ERR_INTERNAL,
@@ -121,7 +143,7 @@ static hs_status explain_chunk(chunk_ctx *c, size_t first, size_t n,
     for (size_t i = 0; i < n; i++) {
         hs_row_explanation *e = &out->rows[first + i];
         empty_row(e);
-        if (out->flags & HS_RESULTS_CONTRIB)
+        if (i < n_contrib)
             top_of(c, first, i, e);
         if (out->flags & HS_RESULTS_ABNORMAL)
             abnormal_of(c, i, e, out->abnormal_bits + (first + i) * nb);
@@ -205,62 +227,123 @@ static json_t *abnormal_kpis_json(const hs_diag_explained *out, size_t n_rows)
     return list;
 }
 
-/* The summary's part: whether rows were explained, and why not. */
-static json_t *status_json(const hl_model *m, const hs_diag_explained *out)
+/* How many of a batch's rows get contributions, and how many rows a
+ * chunk of them holds. */
+typedef struct explain_plan {
+    size_t rows;        /* the first rows explained */
+    size_t chunk;       /* rows per chunk while explaining */
+    double row_seconds; /* the estimated cost of one (0: cheap) */
+} explain_plan;
+
+static hs_status plan_of(const hl_model *m, size_t n_rows, unsigned budget_ms,
+                         explain_plan *p, hs_error *err)
+{
+    *p = (explain_plan){0, EXPLAIN_CHUNK, 0.0};
+    if (hl_model_score_scale(m) == HL_SCORE_NONE)
+        return HS_OK;
+    p->rows = n_rows;
+    if (hl_model_explains_rows_cheaply(m))
+        return HS_OK;
+    hl_error herr;
+    hl_error_clear(&herr);
+    if (hl_model_explain_row_cost(m, &p->row_seconds, &herr) != HL_OK)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (p->row_seconds <= 0.0)
+        return HS_OK;
+    const double affordable = floor(budget_ms / 1000.0 / p->row_seconds);
+    if (affordable < (double)n_rows)
+        p->rows = (size_t)affordable;
+    const double per_chunk =
+        floor(EXPLAIN_COSTLY_CHUNK_SECONDS / p->row_seconds);
+    p->chunk = per_chunk < 1.0             ? 1
+               : per_chunk < EXPLAIN_CHUNK ? (size_t)per_chunk
+                                           : EXPLAIN_CHUNK;
+    return HS_OK;
+}
+
+/* The summary's part: whether every row was explained, how many were,
+ * and why the others were not. */
+static json_t *status_json(const hl_model *m, const explain_plan *p,
+                           size_t n_rows, unsigned budget_ms,
+                           const hs_diag_explained *out)
 {
     json_t *why = json_null();
     const char *algo = hl_model_summary_get(m)->algo;
-    char msg[256];
-    if (!(out->flags & HS_RESULTS_CONTRIB) &&
-        hl_model_score_scale(m) != HL_SCORE_NONE) {
-        snprintf(msg, sizeof msg,
-                 "explaining a %s model costs tens of milliseconds a row, "
-                 "too much for every row of a batch: rows carry no top KPIs; "
-                 "open a sample to see what drove it",
-                 algo);
-        why = skipped("too_costly", msg);
-    } else if (!(out->flags & HS_RESULTS_CONTRIB)) {
+    char msg[384];
+    if (!(out->flags & HS_RESULTS_CONTRIB)) {
         snprintf(msg, sizeof msg,
                  "the %s learner cannot explain its predictions: rows carry "
                  "no top KPIs",
                  algo);
-        why = skipped("cannot_explain", msg);
+        why = skipped("cannot_explain", msg, 0, n_rows);
+    } else if (p->rows < n_rows) {
+        snprintf(msg, sizeof msg,
+                 "explaining a row of this %s model costs about %.1f ms: "
+                 "the first %zu of %zu rows fit in the explanation budget "
+                 "of %u ms (explain-budget-ms) and carry their top KPIs; "
+                 "open a sample to see what drove another",
+                 algo, p->row_seconds * 1000.0, p->rows, n_rows, budget_ms);
+        why = skipped("too_costly", msg, p->rows, n_rows - p->rows);
+        if (why &&
+            (json_object_set_new(why, "row_cost_ms",
+                                 json_real(p->row_seconds * 1000.0)) ||
+             json_object_set_new(why, "budget_ms", json_integer(budget_ms)))) {
+            json_decref(why);
+            return NULL;
+        }
     }
-    return json_pack("{s:b, s:o, s:b}", "explained",
-                     (out->flags & HS_RESULTS_CONTRIB) != 0, "explain_skipped",
+    return json_pack("{s:b, s:I, s:o, s:b}", "explained", p->rows == n_rows,
+                     "explained_rows", (json_int_t)p->rows, "explain_skipped",
                      why, "abnormal_checked",
                      (out->flags & HS_RESULTS_ABNORMAL) != 0);
 }
 
+/* The share of a run's work done before row `first`: the explained rows
+ * are nearly all of it when they are costly. */
+static double share_done(const explain_plan *p, size_t first, size_t n_rows)
+{
+    if (p->row_seconds <= 0.0 || p->rows == 0)
+        return (double)first / (double)n_rows;
+    return first >= p->rows ? 1.0 : (double)first / (double)p->rows;
+}
+
 hs_status hs_diag_explain(const hl_model *m, const hl_dataset *ds,
-                          const int32_t *predicted,
+                          const int32_t *predicted, unsigned budget_ms,
                           const hs_diag_progress *progress,
                           hs_diag_explained *out, hs_error *err)
 {
     memset(out, 0, sizeof *out);
-    chunk_ctx c = {m, ds, predicted, hl_model_n_features(m),
-                   hl_model_n_classes(m), NULL, NULL, NULL, NULL, NULL};
-    /* Every row is explained when that is cheap (a GBDT: its predicted
-     * class's trees); a forest's or a stack's full TreeSHAP would make a
-     * diagnosis hundreds of times slower, so their rows are explained
-     * one at a time when opened (the sample view). */
-    out->flags = (hl_model_explains_rows_cheaply(m) ? HS_RESULTS_CONTRIB
-                                                     : 0) |
-                 (hl_model_has_normal_ranges(m) ? HS_RESULTS_ABNORMAL : 0);
-    hs_status st = alloc_run(&c, out, err);
-    for (size_t first = 0; st == HS_OK && first < ds->n_rows;
-         first += EXPLAIN_CHUNK) {
+    explain_plan plan;
+    chunk_ctx c = {.m = m,
+                   .ds = ds,
+                   .predicted = predicted,
+                   .nf = hl_model_n_features(m),
+                   .K = hl_model_n_classes(m)};
+    hs_status st = plan_of(m, ds->n_rows, budget_ms, &plan, err);
+    if (st != HS_OK)
+        return st;
+    c.explain_rows = plan.rows;
+    out->flags =
+        (hl_model_score_scale(m) != HL_SCORE_NONE ? HS_RESULTS_CONTRIB : 0) |
+        (hl_model_has_normal_ranges(m) ? HS_RESULTS_ABNORMAL : 0);
+    st = alloc_run(&c, out, err);
+    for (size_t first = 0, n; st == HS_OK && first < ds->n_rows; first += n) {
         if (progress && progress->stop &&
-            progress->stop(progress->ctx, (double)first / (double)ds->n_rows)) {
+            progress->stop(progress->ctx,
+                           share_done(&plan, first, ds->n_rows))) {
             st = hs_fail(err, HS_ERR_CONFLICT, "cancelled by the user");
             break;
         }
-        size_t n = ds->n_rows - first < EXPLAIN_CHUNK ? ds->n_rows - first
-                                                      : EXPLAIN_CHUNK;
+        /* costly rows in small chunks, up to the last explained one */
+        n = first < plan.rows ? plan.rows - first : ds->n_rows - first;
+        if (first < plan.rows && n > plan.chunk)
+            n = plan.chunk;
+        if (n > EXPLAIN_CHUNK)
+            n = EXPLAIN_CHUNK;
         st = explain_chunk(&c, first, n, out, err);
     }
     if (st == HS_OK) {
-        out->status = status_json(m, out);
+        out->status = status_json(m, &plan, ds->n_rows, budget_ms, out);
         json_t *away = out->status ? abnormal_kpis_json(out, ds->n_rows) : NULL;
         if (!out->status || !away ||
             json_object_set_new(out->status, "abnormal_kpis", away) != 0 ||
@@ -308,15 +391,28 @@ void hs_diag_explain_item(json_t *item, const hs_results_data *d, size_t i)
 
 void hs_diag_explain_defaults(json_t *diagnosis)
 {
+    const json_int_t rows =
+        json_integer_value(json_object_get(diagnosis, "rows"));
     if (!json_object_get(diagnosis, "explained")) {
         json_object_set_new(diagnosis, "explained", json_false());
         json_object_set_new(
             diagnosis, "explain_skipped",
             skipped("not_stored",
                     "this diagnosis was stored before diagnoses kept "
-                    "explanations; diagnose the data again"));
+                    "explanations; diagnose the data again",
+                    0, rows > 0 ? (size_t)rows : 0));
         json_object_set_new(diagnosis, "abnormal_checked", json_false());
         json_object_set_new(diagnosis, "abnormal_kpis", json_array());
+    }
+    /* stored before budgets: every row or none was explained */
+    json_t *skip = json_object_get(diagnosis, "explain_skipped");
+    const int all = json_is_true(json_object_get(diagnosis, "explained"));
+    if (!json_object_get(diagnosis, "explained_rows"))
+        json_object_set_new(diagnosis, "explained_rows",
+                            json_integer(all ? rows : 0));
+    if (json_is_object(skip) && !json_object_get(skip, "rows_explained")) {
+        json_object_set_new(skip, "rows_explained", json_integer(0));
+        json_object_set_new(skip, "rows_skipped", json_integer(rows));
     }
     if (!json_object_get(diagnosis, "training_overlap"))
         json_object_set_new(diagnosis, "training_overlap", json_null());

@@ -449,6 +449,7 @@ static hs_status summarise(const hl_model *m, const hl_dataset *ds,
 }
 
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
+                      unsigned explain_budget_ms,
                       const hs_diag_progress *progress, hl_warnings *warn,
                       hs_diag_result *out, hs_error *err)
 {
@@ -462,8 +463,8 @@ hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
         json_decref(adapted);
     }
     if (st == HS_OK)
-        st = hs_diag_explain(m, ds, out->predicted, progress, &out->explained,
-                             err);
+        st = hs_diag_explain(m, ds, out->predicted, explain_budget_ms, progress,
+                             &out->explained, err);
     if (st == HS_OK &&
         json_object_update(out->summary, out->explained.status) != 0)
         st = hs_fail(err, HS_ERR_NOMEM, "out of memory");

@@ -37,7 +37,8 @@ typedef struct hs_diag_result {
     hs_results_data rows; /* views of the arrays below */
     json_t *summary;      /* {classes, class_counts, metrics, unknown_labels,
                              drift, drift_skipped, adapt, warnings,
-                             explained, explain_skipped, abnormal_checked,
+                             explained, explained_rows, explain_skipped,
+                             abnormal_checked,
                              abnormal_kpis, training_overlap} */
     char **class_names;   /* owned */
     char **sample_ids;    /* owned, NULL without ids */
@@ -83,10 +84,12 @@ hs_status hs_diag_check_columns(const hl_model *m, const hl_dataset *ds,
  * (hl_adapt_batch) before anything else reads them - the predictions,
  * metrics and stored rows are the corrected ones - and the summary's
  * "adapt" is the report (hs_json_adapt; a batch the engine leaves alone
- * says why there); without, "adapt" is null. Every row is then explained
- * (hs_diag_explain, towards its stored prediction; progress may be NULL)
- * and the summary gets what diag_explain.h's status says. */
+ * says why there); without, "adapt" is null. The rows are then explained
+ * (hs_diag_explain, towards their stored predictions, within
+ * explain_budget_ms; progress may be NULL) and the summary gets what
+ * diag_explain.h's status says. */
 hs_status hs_diag_run(const hl_model *m, const hl_dataset *ds, int adapt,
+                      unsigned explain_budget_ms,
                       const hs_diag_progress *progress, hl_warnings *warn,
                       hs_diag_result *out, hs_error *err);
 

@@ -157,8 +157,9 @@ void hs_diagnose_step(hs_job_run *r, const hs_diagnose_input *in,
     if (st == HS_OK)
         st = load_samples(app, in, hs_model_ref_get(ref), &ds, &warn, &err);
     if (st == HS_OK && !stage(r, 0.2, o) &&
-        (st = hs_diag_run(hs_model_ref_get(ref), ds, in->adapt, &progress,
-                          &warn, &res, &err)) == HS_OK &&
+        (st = hs_diag_run(hs_model_ref_get(ref), ds, in->adapt,
+                          app->limits.explain_budget_ms, &progress, &warn, &res,
+                          &err)) == HS_OK &&
         !stage(r, 0.9, o)) {
         hs_diagnosis_rec d;
         st = hs_diagnoses_store(app, job->owner_id, in->model_id, job->id,

@@ -151,7 +151,8 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         goto done;
     }
     if (st == HS_OK)
-        st = hs_diag_run(m, ds, adapt, NULL, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, app->limits.explain_budget_ms, NULL,
+                         &warn, &res, &err);
     if (st == HS_ERR_INVALID)
         hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
     else {
@@ -211,7 +212,8 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
     } else if (st == HS_OK) {
         hl_warnings warn = {0};
         hs_diag_result res = {0};
-        st = hs_diag_run(m, ds, adapt, NULL, &warn, &res, &err);
+        st = hs_diag_run(m, ds, adapt, app->limits.explain_budget_ms, NULL,
+                         &warn, &res, &err);
         if (st == HS_OK)
             reply_result(app, req, resp, model_id, name, 1, &res, m, ds);
         hs_diag_result_free(&res);

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "domain/alerts.h"
 #include "domain/auth.h"
+#include "domain/diag_explain.h"
 #include "healer/topology.h"
 #include "http/http.h"
 #include "server/config.h"
@@ -82,6 +83,13 @@ static const key_spec KEYS[] = {
       "\"ingesting\" and read and profiled by a job; 0 = every upload "
       "before its answer"),
     U("sync-rows", sync_rows, 1, 10000000, "5000", "diagnoses above this many rows become jobs"),
+    U("explain-budget-ms", explain_budget_ms, 0, 3600000,
+      NUMBER_TEXT(HS_DIAG_EXPLAIN_BUDGET_MS),
+      "processor time, ms of one core, a diagnosis may spend explaining the "
+      "rows of a forest, extra-trees or stack model (estimated from the "
+      "model before it starts): its first rows that fit get their top KPIs, "
+      "the others only their abnormal KPIs; 0 = none. A GBDT's rows are all "
+      "explained (about 0.2 ms each)"),
     U("max-queued-jobs", max_queued_jobs, 1, 1000000, "100", "queued jobs before new ones get 503"),
     U("max-queued-jobs-per-user", max_queued_jobs_per_user, 0, 1000000, "0",
       "one user's queued jobs before their new ones get 429; 0 = a quarter of max-queued-jobs"),
@@ -149,6 +157,7 @@ static const char *const WORKER_KEYS[] = {
     "log-level",     "data-key-file", "train-threads",
     "model-cache",   "job-lease-seconds", "max-topology-nodes",
     "max-upload-mb", "max-json-mb",  "public-url",
+    "explain-budget-ms",
     "smtp-url",      "smtp-from",    "smtp-credentials-file",
     "smtp-ca-file",  "webhook-url",  "alert-retry-max",
 };

@@ -48,6 +48,7 @@ typedef struct hs_server_config {
     unsigned threads;      /* worker: jobs run at once */
     unsigned train_threads;
     unsigned sync_rows;
+    unsigned explain_budget_ms;
     unsigned max_queued_jobs;
     unsigned max_queued_jobs_per_user; /* 0 = a quarter of max_queued_jobs */
     unsigned ingest_async_kb; /* uploads over this become ingest jobs */

@@ -52,6 +52,7 @@ hs_status hs_process_app(hs_app *app, const hs_server_config *cfg,
     app->limits.max_upload_bytes = (size_t)cfg->max_upload_mb << 20;
     app->limits.max_json_bytes = (size_t)cfg->max_json_mb << 20;
     app->limits.max_topology_nodes = cfg->max_topology_nodes;
+    app->limits.explain_budget_ms = cfg->explain_budget_ms;
     app->alert_tap = cfg->alert_tap[0] ? cfg->alert_tap : NULL;
     hs_status st = hs_model_cache_new(cfg->model_cache, &app->models, err);
     if (st == HS_OK) {

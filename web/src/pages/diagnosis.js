@@ -22,7 +22,7 @@ import { fmtInt, fmtPct, fmtDate } from '../format.js';
 import { pageHeader, card, statTile, statGrid, linkButton, toast, errorAlert } from '../ui.js';
 import { deleteButton, trashBanner } from '../views/trash.js';
 import { panelLayout } from '../views/panels.js';
-import { resultsTable } from '../views/results.js';
+import { resultsTable, explainNoteText } from '../views/results.js';
 import { perClassTable, confusionChart } from '../views/metrics.js';
 import { driftCard, driftBanner, trainingCaveat } from '../views/drift.js';
 import { adaptCard } from '../views/adapt.js';
@@ -137,11 +137,10 @@ function scatterOption(c, proj, diag, ids) {
   };
 }
 
-/* Why the results have no per-row KPIs, when the server could not explain them. */
+/* Why some rows carry no top KPIs, when not every row was explained. */
 function explainNote(diag) {
-  if (diag.explained !== false || !diag.explain_skipped) return null;
-  return h('div.small.text-body-secondary.mb-2', { testid: 'results-explain-skipped', dataset: { reason: diag.explain_skipped.reason } },
-    t('results.explainSkipped', { message: diag.explain_skipped.message || diag.explain_skipped.reason }));
+  const text = explainNoteText(diag);
+  return text && h('div.small.text-body-secondary.mb-2', { testid: 'results-explain-skipped', dataset: { reason: diag.explain_skipped.reason } }, text);
 }
 
 function summaryTiles(diag, proj) {

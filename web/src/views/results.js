@@ -37,6 +37,39 @@ function chips(list, text) {
     more > 0 && h('span.text-body-secondary', t('results.more', { count: more })));
 }
 
+/* A cost in milliseconds as the note shows it: whole above 10, else two
+ * significant digits. */
+const fmtMs = (ms) => (ms >= 10 ? fmtInt(ms) : fmtNum(ms, 2));
+
+/* Why some rows of DIAG carry no top KPIs, from the server's reason and
+ * counts (explain_skipped), in the reader's language; null when every row
+ * does. */
+export function explainNoteText(diag) {
+  const skip = diag.explain_skipped;
+  if (diag.explained !== false || !skip) return null;
+  const n = skip.rows_explained ?? 0;
+  const total = diag.rows ?? n + (skip.rows_skipped ?? 0);
+  let why;
+  if (skip.reason === 'too_costly' && n > 0 && skip.budget_ms !== undefined) {
+    why = t('results.explain.partial', { count: n, n: fmtInt(n), total: fmtInt(total), ms: fmtMs(skip.row_cost_ms), budget: fmtInt(skip.budget_ms) });
+  } else if (skip.reason === 'too_costly') {
+    why = skip.budget_ms !== undefined
+      ? t('results.explain.none', { ms: fmtMs(skip.row_cost_ms), budget: fmtInt(skip.budget_ms) })
+      : t('results.explain.costly');
+  } else if (skip.reason === 'cannot_explain') {
+    why = t('results.explain.cannot');
+  } else if (skip.reason === 'not_stored') {
+    why = t('results.explain.notStored');
+  } else {
+    why = t('results.explain.some', { n: fmtInt(n), total: fmtInt(total) });
+  }
+  return diag.abnormal_checked ? `${why} ${t('results.explain.abnormalAll')}` : why;
+}
+
+/* A row left out of the diagnosis's explanations (past its budget). */
+const unexplained = (diag, r) => diag.explained === false && (r.top?.length ?? 0) === 0
+  && typeof diag.explained_rows === 'number' && r.row > diag.explained_rows;
+
 function columnsFor(diag, hasLabels, explained) {
   const cols = [
     { key: 'row', label: t('results.col.row'), num: true, get: (r) => r.row },
@@ -79,7 +112,9 @@ function cell(col, r, classes, diag, rowHref) {
       const ok = r.label === r.predicted;
       return h(`td${ok ? '' : '.text-danger'}`, { dataset: { label: r.label } }, className(diag, r.label), !ok && h('span.visually-hidden', ` (${t('results.mismatch')})`));
     }
-    case 'drivers': return chips(r.top, (x) => `${x.kpi} ${fmtSigned(x.contribution, 2)}`);
+    case 'drivers': return unexplained(diag, r)
+      ? h('td.text-body-tertiary', { title: t('results.rowNotExplained'), testid: 'result-not-explained' }, '—', h('span.visually-hidden', ` ${t('results.rowNotExplained')}`))
+      : chips(r.top, (x) => `${x.kpi} ${fmtSigned(x.contribution, 2)}`);
     case 'abnormal': return chips(r.abnormal, (x) => `${x.kpi} ${x.z >= 0 ? '↑' : '↓'}${fmtNum(Math.abs(x.z), 2)}`);
     case 'top': {
       const top = Object.entries(r.probabilities || {}).sort((a, b) => b[1] - a[1]).slice(0, 3);
