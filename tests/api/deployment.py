@@ -43,9 +43,10 @@ def pg_server():
     if url:
         return url
     if not _CLUSTER:
-        _CLUSTER.append(pgcluster.Cluster("healer-deploy-pg."))
-        atexit.register(_CLUSTER[0].remove)
-        _CLUSTER[0].start()
+        cluster = pgcluster.Cluster("healer-deploy-pg.")
+        atexit.register(cluster.remove)
+        cluster.start()  # kept only once started: a later call tries again
+        _CLUSTER.append(cluster)
     return _CLUSTER[0].url
 
 

@@ -734,6 +734,16 @@ _START_HUNG = [None]  # set when a start timed out: later starts fail at once
 _EARLY_EXITS = set()  # outputs of servers that died at start (shown once)
 
 
+def one_login_window():
+    """Waits, when under 20 s of the current minute are left, for the next
+    one: --login-rate counts in fixed one-minute windows of the server's
+    clock (domain/throttle.h), so a sequence of logins that straddled two
+    would start over at the boundary and not reach the limit."""
+    left = 60 - time.time() % 60
+    if left < 20:
+        time.sleep(left + 0.2)
+
+
 def free_port(host="127.0.0.1"):
     """A port free on host (a server on 0.0.0.0 needs one free on every
     address, not only on loopback)."""

@@ -152,9 +152,9 @@ def test_database_restart_under_load():
     pg = pgcluster.Cluster("healer-pg-outage-")
     hook = sinks.HookSink()
     relay = sinks.SmtpSink()
-    url = pg.start()
     s = None
     try:
+        url = pg.start()
         add_user(url, ADMIN[0], ADMIN[1], admin=True, email=ADMIN_MAIL)
         add_user(url, USER[0], USER[1])
         s = harness.Server(users=(), args=["--store", url, "--webhook-url", hook.url,

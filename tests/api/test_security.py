@@ -256,6 +256,7 @@ def test_report_counts_locks_and_refused_logins(c):
 
 def test_report_rate_limited_counted():
     with harness.Server(args=["--login-rate", "3"]) as s:
+        harness.one_login_window()
         admin = s.client().login_as("admin")  # before the limit is used up
         c = s.client()
         statuses = [c.login("nobody", "wrong-password-1", expect_status=None).status for _ in range(4)]

@@ -319,6 +319,7 @@ def test_client_address_behind_trusted_proxy():
     untrusted peer, the header is ignored."""
     args = ["--login-rate", "2", "--trusted-proxy", "10.9.9.9, 127.0.0.1"]
     with harness.Server(name="behind a proxy", users=(), args=args) as s:
+        harness.one_login_window()
         got = login_statuses(s, "198.51.100.1, 203.0.113.1", 3)
         check(got == [401, 401, 429], "the third login from 203.0.113.1 is limited", got)
         got = login_statuses(s, "203.0.113.1, 203.0.113.2", 1)
@@ -326,6 +327,7 @@ def test_client_address_behind_trusted_proxy():
         got = login_statuses(s, "203.0.113.1, not-an-address", 3)
         check(got[-1] == 429, "a header that does not end in an address counts as the proxy", got)
     with harness.Server(name="no trusted proxy", users=(), args=["--login-rate", "2"]) as s:
+        harness.one_login_window()
         got = login_statuses(s, "203.0.113.1", 2) + login_statuses(s, "203.0.113.2", 1)
         check(got == [401, 401, 429], "without --trusted-proxy X-Forwarded-For is ignored", got)
 
@@ -337,10 +339,12 @@ def test_client_address_behind_trusted_proxy_range():
     address; a range the peer is not in leaves the header ignored."""
     args = ["--login-rate", "2", "--trusted-proxy", "fd00::/8, 127.0.0.0/8"]
     with harness.Server(name="behind a proxy range", users=(), args=args) as s:
+        harness.one_login_window()
         got = login_statuses(s, "203.0.113.1", 3) + login_statuses(s, "203.0.113.2", 1)
         check(got == [401, 401, 429, 401], "each client behind the range is counted apart", got)
     args = ["--login-rate", "2", "--trusted-proxy", "10.0.0.0/8"]
     with harness.Server(name="outside the range", users=(), args=args) as s:
+        harness.one_login_window()
         got = login_statuses(s, "203.0.113.1", 2) + login_statuses(s, "203.0.113.2", 1)
         check(got == [401, 401, 429], "a peer outside the range: X-Forwarded-For ignored", got)
 
@@ -353,6 +357,7 @@ def test_client_address_from_last_forwarded_line():
     args = ["--login-rate", "2", "--trusted-proxy", "127.0.0.1"]
     body = b'{"username": "nobody", "password": "wrong-password-1"}'
     with harness.Server(name="two forwarded lines", users=(), args=args) as s:
+        harness.one_login_window()
         got = []
         for claimed in ("198.51.100.1", "198.51.100.2"):
             # raw() writes each header as "name: value\r\n": the CRLF in the

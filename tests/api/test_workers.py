@@ -164,9 +164,10 @@ def test_a_failed_job_in_the_worker_is_told():
         ds = harness.upload_dataset(c, harness.simulate(), name="doomed")
         job = harness.wait_job(c, harness.create_job(c, ds["id"], {"rounds": 5})["id"])
         check(job["state"] == "failed", "every attempt failed in the worker", job)
-        notes = harness.list_items(c, API + "/notifications")
-        check([n for n in notes if n["kind"] == "training_failed"],
-              "the admins' notification, seen through the web instance", notes)
+        # The worker records the job's end, then raises the notification.
+        harness.wait_until(lambda: [n for n in harness.list_items(c, API + "/notifications")
+                                    if n["kind"] == "training_failed"], 10,
+                           "the admins' notification, seen through the web instance")
         posts = hook.wait_posts(1, 10.0)
         check(posts and sinks.json_of(posts[0])["event"] == "training_failed",
               "the failure's alert went out", posts)

@@ -3211,7 +3211,7 @@ await run([
   { name: 'rca_analysis_page', fn: rca_analysis_page, timeout: 90_000 },
   { name: 'rca_fault_words_and_links', fn: rca_fault_words_and_links },
   { name: 'rca_phone', fn: rca_phone },
-  // 26 pages each, axe-core taking 1 to 4 s a page on a loaded machine
+  // 25 pages each, axe-core taking 1 to 4 s a page on a loaded machine
   { name: 'a11y_every_page_light', fn: a11y_every_page_light, timeout: 150_000 },
   { name: 'a11y_every_page_dark', fn: a11y_every_page_dark, timeout: 150_000 },
   { name: 'phone_viewport', fn: phone_viewport, timeout: 90_000 },

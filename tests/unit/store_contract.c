@@ -5521,9 +5521,9 @@ static void test_job_wait_queued(void **state)
 
 /* ---- version 15: what a job made ------------------------------------------ */
 
-/* result_of finds the record of a kind a job made - the newest, live or
- * in the trash - and nothing for a job that made none or for another
- * job; an older backend cannot tell: none. */
+/* result_of finds the newest live record of a kind a job made, other than
+ * the one given, and nothing for a job that made none, for another job,
+ * or in the trash; an older backend cannot tell: none. */
 static void test_job_result_of(void **state)
 {
     fixture *f = *state;
@@ -5550,51 +5550,65 @@ static void test_job_result_of(void **state)
 
     hs_id got = -1;
     assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
-                                            &got, &err),
+                                            0, &got, &err),
                      HS_OK);
     assert_int_equal(got, second.id);
+    /* Other than the job's own result: the second one. */
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
+                                            second.id, &got, &err),
+                     HS_OK);
+    assert_int_equal(got, first.id);
     assert_int_equal(hs_store_job_result_of(f->store, idle.id,
-                                            HS_RESULT_DIAGNOSIS, &got, &err),
+                                            HS_RESULT_DIAGNOSIS, 0, &got, &err),
                      HS_OK);
     assert_int_equal(got, d.id);
     assert_int_equal(hs_store_job_result_of(f->store, a.job_id,
-                                            HS_RESULT_ANALYSIS, &got, &err),
+                                            HS_RESULT_ANALYSIS, 0, &got, &err),
                      HS_OK);
     assert_int_equal(got, a.id);
-    /* In the trash: still what the job made. */
+    got = -1;
+    assert_int_equal(hs_store_job_result_of(f->store, a.job_id,
+                                            HS_RESULT_ANALYSIS, a.id, &got,
+                                            &err),
+                     HS_ERR_NOTFOUND);
+    assert_int_equal(got, 0);
+    /* In the trash: not the job's to keep (its owner threw it away). */
     assert_int_equal(hs_store_model_set_deleted(f->store, second.id, ann, 0,
                                                 500, &err),
                      HS_OK);
     assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
-                                            &got, &err),
+                                            0, &got, &err),
                      HS_OK);
-    assert_int_equal(got, second.id);
+    assert_int_equal(got, first.id);
     /* None of that kind, none at all, no such job. */
     got = -1;
     assert_int_equal(hs_store_job_result_of(f->store, train.id,
-                                            HS_RESULT_DIAGNOSIS, &got, &err),
+                                            HS_RESULT_DIAGNOSIS, 0, &got, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(got, 0);
     assert_non_null(strstr(err.message, "made no diagnosis"));
     assert_int_equal(hs_store_job_result_of(f->store, idle.id, HS_RESULT_MODEL,
-                                            &got, &err),
+                                            0, &got, &err),
                      HS_ERR_NOTFOUND);
-    assert_int_equal(hs_store_job_result_of(f->store, 4242, HS_RESULT_MODEL,
+    assert_int_equal(hs_store_job_result_of(f->store, 4242, HS_RESULT_MODEL, 0,
                                             &got, &err),
                      HS_ERR_NOTFOUND);
     /* Bad arguments never reach the backend. */
-    assert_int_equal(hs_store_job_result_of(f->store, 0, HS_RESULT_MODEL, &got,
-                                            &err),
-                     HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_result_of(f->store, train.id, "dataset", &got,
-                                            &err),
-                     HS_ERR_INVALID);
-    assert_int_equal(hs_store_job_result_of(f->store, train.id,
-                                            "models; DROP TABLE models", &got,
-                                            &err),
+    assert_int_equal(hs_store_job_result_of(f->store, 0, HS_RESULT_MODEL, 0,
+                                            &got, &err),
                      HS_ERR_INVALID);
     assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
-                                            NULL, &err),
+                                            -1, &got, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, "dataset", 0,
+                                            &got, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id,
+                                            "models; DROP TABLE models", 0,
+                                            &got, &err),
+                     HS_ERR_INVALID);
+    assert_int_equal(hs_store_job_result_of(f->store, train.id, HS_RESULT_MODEL,
+                                            0, NULL, &err),
                      HS_ERR_INVALID);
     /* An older backend cannot tell. */
     hs_store_ops older = *f->store->ops;
@@ -5604,7 +5618,7 @@ static void test_job_result_of(void **state)
     older.jobs = &older_jobs;
     hs_store old = {&older, f->store->impl};
     got = -1;
-    assert_int_equal(hs_store_job_result_of(&old, train.id, HS_RESULT_MODEL,
+    assert_int_equal(hs_store_job_result_of(&old, train.id, HS_RESULT_MODEL, 0,
                                             &got, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(got, 0);

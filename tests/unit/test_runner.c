@@ -145,20 +145,34 @@ static void wait_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
 }
 
 /* A job of type "make" stores a model (a real record made by the job) as
- * its result; with params.answer_lost its first run then fails as if the
+ * its result. With params.answer_lost its first run then fails as if the
  * answer to that commit had been lost with the store (the model is
- * stored, the run cannot know: store_unavailable). */
+ * stored, the run cannot know: store_unavailable); with params.hold_ms it
+ * then waits that long, saying nothing, before it succeeds (its lease can
+ * be lost meanwhile); with params.late_other a model of the same job "from
+ * a lost worker" is committed first, as if that worker's commit landed
+ * while this run went on. */
 static void make_run(hs_job_run *run, hs_job_outcome *out)
 {
     json_t *p = json_loads(run->job->params_json, 0, NULL);
     int answer_lost = json_is_true(json_object_get(p, "answer_lost"));
+    int late_other = json_is_true(json_object_get(p, "late_other"));
+    int hold_ms = (int)json_integer_value(json_object_get(p, "hold_ms"));
     json_decref(p);
     int before = atomic_fetch_add(&runs[run->job->id], 1);
+    hs_error err = {0};
+    hs_status st = HS_OK;
+    if (late_other) {
+        hs_model_rec other = make_model(run->job->owner_id, "lost worker's",
+                                        (unsigned)(run->job->id * 16 + 15), 100);
+        other.job_id = run->job->id;
+        st = hs_store_model_create(run->app->store, &other, &err);
+    }
     hs_model_rec m = make_model(run->job->owner_id, "made",
                                 (unsigned)(run->job->id * 16 + before), 100);
     m.job_id = run->job->id;
-    hs_error err = {0};
-    hs_status st = hs_store_model_create(run->app->store, &m, &err);
+    if (st == HS_OK)
+        st = hs_store_model_create(run->app->store, &m, &err);
     if (st != HS_OK) {
         hs_job_outcome_failed(out, st, err.message);
         return;
@@ -168,15 +182,29 @@ static void make_run(hs_job_run *run, hs_job_outcome *out)
                               "the answer to the commit was lost");
         return;
     }
+    if (hold_ms)
+        sleep_ms(hold_ms);
     out->state = HS_JOB_SUCCEEDED;
     out->result_id = m.id;
+}
+
+/* Removes a made model, as the real types remove their records. */
+static void make_discard(hs_app *app, const hs_job_rec *job, hs_id result_id)
+{
+    char key[HS_STORE_BLOB_KEY_MAX];
+    hs_error err = {0};
+    assert_int_equal(hs_store_model_delete(app->store, result_id, 0, 1, key,
+                                           &err),
+                     HS_OK);
+    if (job->id < MAX_JOBS)
+        atomic_fetch_add(&discards[job->id], 1);
 }
 
 static const hs_job_type WAIT = {"wait",       "waited",     1,
                                  wait_prepare, wait_run,     wait_discard,
                                  NULL};
 static const hs_job_type MAKE = {"make",       HS_RESULT_MODEL, 1,
-                                 wait_prepare, make_run,        NULL,
+                                 wait_prepare, make_run,        make_discard,
                                  NULL};
 static const hs_job_type *const TYPES[] = {&WAIT, &MAKE, NULL};
 
@@ -752,13 +780,16 @@ static void a_job_the_store_always_fails_ends_failed(void **state)
     assert_true(hl_clock_monotonic() - t0 >= 2.5); /* paused 0 + 1 + 2 s */
 }
 
-/* Queues on node n a "make" job, with params.answer_lost when asked. */
-static hs_id submit_make(node *n, const hs_user *owner, int answer_lost)
+/* Queues on node n a "make" job with params.FLAG = value (a number for
+ * hold_ms, else true or false). */
+static hs_id submit_make(node *n, const hs_user *owner, const char *flag,
+                         int value)
 {
     hs_job_rec job;
     hs_error err = {0};
-    json_t *req = json_pack("{s:s, s:b}", "type", "make", "answer_lost",
-                            answer_lost);
+    json_t *req = json_pack("{s:s, s:i}", "type", "make", flag, value);
+    if (strcmp(flag, "hold_ms") != 0)
+        json_object_set_new(req, flag, json_boolean(value));
     assert_int_equal(hs_jobs_submit(&n->app, owner, req, &job, &err), HS_OK);
     json_decref(req);
     hs_id id = job.id;
@@ -790,14 +821,14 @@ static void a_result_whose_answer_was_lost_is_kept(void **state)
     fixture *f = *state;
     node_close(&f->a);
     node_open(f, &f->a, 1);
-    hs_id id = submit_make(&f->a, &f->owner, 1);
+    hs_id id = submit_make(&f->a, &f->owner, "answer_lost", 1);
     wait_finished(&f->a, &id, 1, 20);
     hs_job_rec j = job_now(&f->a, id);
     assert_int_equal(j.state, HS_JOB_SUCCEEDED);
     assert_string_equal(j.result_kind, HS_RESULT_MODEL);
     hs_id made = 0;
     hs_error err = {0};
-    assert_int_equal(hs_store_job_result_of(f->a.store, id, HS_RESULT_MODEL,
+    assert_int_equal(hs_store_job_result_of(f->a.store, id, HS_RESULT_MODEL, 0,
                                             &made, &err),
                      HS_OK);
     assert_int_equal(j.result_id, made);
@@ -813,7 +844,7 @@ static void a_killed_workers_stored_result_is_kept(void **state)
 {
     fixture *f = *state;
     hs_error err = {0};
-    hs_id id = submit_make(&f->a, &f->owner, 0);
+    hs_id id = submit_make(&f->a, &f->owner, "answer_lost", 0);
     hs_job_rec j;
     int64_t now = hs_clock_now(NULL);
     assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL,
@@ -833,6 +864,72 @@ static void a_killed_workers_stored_result_is_kept(void **state)
     hs_job_rec_free(&j);
     assert_int_equal(atomic_load(&runs[id]), 0);
     assert_int_equal(models_of_job(&f->b, id), 1);
+}
+
+/* A run that stored its model and then lost its lease (another worker
+ * took the job back and ended it with that model) leaves the model: its
+ * discard would take the job's result away. */
+static void a_result_adopted_after_a_lost_lease_stays(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    node_close(&f->a);
+    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to take it back */
+    node_open(f, &f->a, 0);
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
+    f->a.app.runner = f->a.runner;
+    hs_id id = submit_make(&f->a, &f->owner, "hold_ms", 2000);
+    double t0 = hl_clock_monotonic();
+    while (models_of_job(&f->a, id) == 0) {
+        assert_true(hl_clock_monotonic() - t0 < 30);
+        sleep_ms(10);
+    }
+    int64_t requeued = 0;
+    assert_int_equal(hs_store_job_recover(f->a.store, hs_clock_now(NULL) + 1000,
+                                          1, &requeued, NULL, &err),
+                     HS_OK);
+    assert_int_equal(requeued, 1);
+    wait_finished(&f->a, &id, 1, 30);
+    sleep_ms(2500); /* the first run wakes, finds its lease gone */
+    hs_job_rec j = job_now(&f->a, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(atomic_load(&runs[id]), 1);
+    assert_int_equal(atomic_load(&discards[id]), 0);
+    hs_model_rec m;
+    assert_int_equal(hs_store_model_get(f->a.store, j.result_id, 0, 1, &m, &err),
+                     HS_OK);
+    hs_model_rec_free(&m);
+    hs_job_rec_free(&j);
+    assert_int_equal(models_of_job(&f->a, id), 1);
+}
+
+/* A job taken back from a lost worker whose commit landed after this run
+ * looked for one: the run that ends the job removes that second model. */
+static void a_lost_workers_late_result_is_removed(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id id = submit_make(&f->a, &f->owner, "late_other", 1);
+    hs_job_rec j;
+    int64_t now = hs_clock_now(NULL);
+    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL,
+                                             now, 1, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, id);
+    hs_job_rec_free(&j);
+    node_open(f, &f->b, 1);
+    wait_finished(&f->b, &id, 1, 20);
+    j = job_now(&f->b, id);
+    assert_int_equal(j.state, HS_JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(atomic_load(&discards[id]), 1);
+    assert_int_equal(models_of_job(&f->b, id), 1);
+    hs_model_rec m;
+    assert_int_equal(hs_store_model_get(f->b.store, j.result_id, 0, 1, &m, &err),
+                     HS_OK);
+    assert_string_equal(m.name, "made");
+    hs_model_rec_free(&m);
+    hs_job_rec_free(&j);
 }
 
 /* ---- news of queued jobs ---------------------------------------------- */
@@ -1017,6 +1114,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_result_whose_answer_was_lost_is_kept,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_killed_workers_stored_result_is_kept,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_result_adopted_after_a_lost_lease_stays,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_lost_workers_late_result_is_removed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_job_the_store_always_fails_ends_failed,
                                         setup, teardown),

@@ -161,6 +161,28 @@ static void test_future_schema_refused(void **state)
     assert_int_equal(hs_store_ping(f->store, &err), HS_OK);
 }
 
+/* A database of schema 1 (interface version 14) gets migration 2 at
+ * open: what a job made is found through an index. */
+static void test_migration_from_1(void **state)
+{
+    fixture *f = *state;
+    hs_store *s = NULL;
+    hs_error err = {0};
+    static const char *const indexes =
+        "SELECT COALESCE(string_agg(indexname, ',' ORDER BY indexname), '')"
+        " FROM pg_indexes WHERE schemaname = current_schema() AND indexname"
+        " IN ('models_job', 'diagnoses_job', 'analyses_job')";
+    assert_non_null(raw(f, "DROP INDEX models_job; DROP INDEX diagnoses_job;"
+                           " DROP INDEX analyses_job;"
+                           " DELETE FROM schema_migrations WHERE version = 2"));
+    assert_string_equal(raw(f, indexes), "");
+    assert_int_equal(hs_store_open(f->url, &s, &err), HS_OK);
+    assert_string_equal(raw(f, indexes), "analyses_job,diagnoses_job,models_job");
+    assert_string_equal(raw(f, "SELECT MAX(version) FROM schema_migrations"),
+                        "2");
+    hs_store_close(s);
+}
+
 typedef struct opener {
     const char *url;
     hs_status st;
@@ -672,6 +694,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_1, setup,
                                         teardown),
         cmocka_unit_test(test_concurrent_migrations),
         cmocka_unit_test_setup_teardown(test_audit_log_append_only, setup,

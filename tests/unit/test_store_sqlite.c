@@ -755,7 +755,7 @@ static void test_migration_from_v17(void **state)
                                   buf, sizeof buf),
                         "analyses_job,diagnoses_job,models_job");
     hs_id found = 0;
-    assert_int_equal(hs_store_job_result_of(f->store, job, HS_RESULT_MODEL,
+    assert_int_equal(hs_store_job_result_of(f->store, job, HS_RESULT_MODEL, 0,
                                             &found, &err),
                      HS_OK);
     assert_int_equal(found, m.id);

@@ -28,6 +28,12 @@
  * 300 or so rows. */
 #define HS_DIAG_EXPLAIN_BUDGET_MS 10000
 
+/* The most of that budget a diagnosis answered at once (not a job) may
+ * spend: its request holds a write thread, with no progress and no
+ * cancel, so a batch of a costly model explains its first rows within
+ * about a second there, and a job (sync-rows) has the whole budget. */
+#define HS_DIAG_EXPLAIN_REQUEST_MS 1000
+
 /* Called between chunks of rows with the share done (0..1); nonzero asks
  * to stop. */
 typedef struct hs_diag_progress {

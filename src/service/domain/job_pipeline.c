@@ -486,8 +486,11 @@ static void run(hs_job_run *r, hs_job_outcome *o)
         else
             diagnose_step(&p, &in, o);
     }
-    /* All or nothing: the model goes with a step that did not succeed. */
-    if (o->state != HS_JOB_SUCCEEDED && p.model_id) {
+    /* All or nothing: the model goes with a step that did not succeed -
+     * unless the store's outage failed it: the diagnosis may have been
+     * committed (its answer lost), and the run again then ends with the
+     * pair (the runner's stored_earlier) or drops both (drop_leftovers). */
+    if (o->state != HS_JOB_SUCCEEDED && !o->store_unavailable && p.model_id) {
         hs_user owner = {.id = r->job->owner_id, .is_admin = 1};
         hs_models_delete(r->app, p.model_id, &owner, NULL);
     }

@@ -172,16 +172,65 @@ static void notify_failure(hs_app *app, const hs_job_rec *job,
                            msg, job->owner_id, NULL);
 }
 
-/* A run whose lease went elsewhere: its result must not stay beside the
- * one the other worker will make. */
+/* Whether the record `made` by a run whose end was not recorded is left
+ * for the job: a record the store can name by its job (a model, a
+ * diagnosis, an analysis) stays unless the job already ended with
+ * another result, since whoever runs the job next adopts it
+ * (stored_earlier) - or may already have ended the job with it - and the
+ * run that ends the job removes any second one (drop_seconds). Deleting
+ * it here could take the result from a job that ended with it. Other
+ * results (what the store cannot find by job) always go: they must not
+ * stay beside the one the job's next run makes. */
+static int left_for_the_job(hs_runner *r, const hs_job_type *type,
+                            const hs_job_rec *job, hs_id made)
+{
+    if (!hs_store_result_kind_is_record(type->result_kind))
+        return 0;
+    hs_job_rec now;
+    hs_error err = {0};
+    if (hs_store_job_get(r->app->store, job->id, 0, 1, &now, &err) != HS_OK)
+        return 1; /* cannot tell: keep it, a second one is removed later */
+    int ended_without_it = (now.state == HS_JOB_SUCCEEDED ||
+                            now.state == HS_JOB_FAILED ||
+                            now.state == HS_JOB_CANCELLED) &&
+                           now.result_id != made;
+    hs_job_rec_free(&now);
+    return !ended_without_it;
+}
+
+/* A run whose lease went elsewhere (or whose end the store would not
+ * take): what it made goes, unless it is left for the job. */
 static void discard(hs_runner *r, const slot *s, const hs_job_type *type,
                     const hs_job_rec *job, const hs_job_outcome *o)
 {
-    if (o->result_id && type && type->discard)
+    if (o->result_id && type && type->discard &&
+        !left_for_the_job(r, type, job, o->result_id))
         type->discard(r->app, job, o->result_id);
     hs_log(HS_LOG_WARN, "job lease lost; another worker runs it",
-           json_pack("{s:I, s:s}", "job_id", (json_int_t)job->id, "worker",
-                     s->claim));
+           json_pack("{s:I, s:s, s:I}", "job_id", (json_int_t)job->id,
+                     "worker", s->claim, "result_id",
+                     (json_int_t)o->result_id));
+}
+
+/* After a job taken back from a lost worker ended with `kept`: a record
+ * that worker committed after this run looked for one (stored_earlier) is
+ * a second result of the job, removed here. Bounded: a record whose
+ * removal fails is left (and logged by the type). */
+static void drop_seconds(hs_runner *r, const hs_job_type *type,
+                         const hs_job_rec *job, hs_id kept)
+{
+    hs_id other = 0;
+    hs_error err = {0};
+    for (int i = 0; i < 8 && hs_store_job_result_of(r->app->store, job->id,
+                                                    type->result_kind, kept,
+                                                    &other, &err) == HS_OK;
+         i++) {
+        hs_log(HS_LOG_WARN, "job's second result removed",
+               json_pack("{s:I, s:I, s:I}", "job_id", (json_int_t)job->id,
+                         "kept", (json_int_t)kept, "removed",
+                         (json_int_t)other));
+        type->discard(r->app, job, other);
+    }
 }
 
 /* A job's ending write (finish, requeue) that the store refused for a
@@ -312,24 +361,25 @@ static int give_back_after_outage(hs_runner *r, slot *s, const hs_job_rec *job)
  * store (the run then failed "by the outage" and was given back). That
  * result is the job's: *o says it succeeded with it, and the job does not
  * run again (a second model or diagnosis of one job). A store that cannot
- * say is the outage's: *o says so, and the job goes back to the queue.
- * Kinds that are not result records (an ingestion's dataset) are
- * HS_ERR_INVALID for the store: such a job simply runs. */
+ * say (unreachable, busy, failing) is treated as the outage: *o says so,
+ * and the job goes back to the queue. A result the store cannot find by
+ * its job (an ingestion's dataset) is never looked for: such a job simply
+ * runs. */
 static int stored_earlier(hs_runner *r, const hs_job_type *type,
                           const hs_job_rec *job, hs_job_outcome *o)
 {
     hs_error err = {0};
     hs_id id = 0;
-    if (!type || !type->result_kind)
+    if (!type || !hs_store_result_kind_is_record(type->result_kind))
         return 0;
     hs_status st = hs_store_job_result_of(r->app->store, job->id,
-                                          type->result_kind, &id, &err);
-    if (st == HS_ERR_UNAVAILABLE) {
-        hs_job_outcome_failed(o, st, err.message);
+                                          type->result_kind, 0, &id, &err);
+    if (st == HS_ERR_NOTFOUND)
+        return 0;
+    if (st != HS_OK) { /* cannot say: given back as for an outage */
+        hs_job_outcome_failed(o, HS_ERR_UNAVAILABLE, err.message);
         return 1;
     }
-    if (st != HS_OK)
-        return 0;
     o->state = HS_JOB_SUCCEEDED;
     o->result_id = id;
     hs_log(HS_LOG_WARN, "job's result was stored by an earlier run: kept",
@@ -378,6 +428,12 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     } else if (!finish(r, s, type, job, &o)) {
         discard(r, s, type, job, &made);
     } else {
+        /* Taken back from a lost worker: that worker may have stored a
+         * result too, after this run looked. */
+        if (o.state == HS_JOB_SUCCEEDED && o.result_id && job->restarts > 0 &&
+            type && type->discard &&
+            hs_store_result_kind_is_record(type->result_kind))
+            drop_seconds(r, type, job, o.result_id);
         if (o.state == HS_JOB_FAILED)
             notify_failure(r->app, job, &o);
         hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO,

@@ -19,6 +19,15 @@
 
 /* Answers with a finished diagnosis: stored (201, with its id) or not
  * (200, id null), plus the first page of results. */
+
+/* The explanation budget of a diagnosis answered at once (diag_explain.h). */
+static unsigned request_budget_ms(const hs_app *app)
+{
+    unsigned budget = app->limits.explain_budget_ms;
+    return budget < HS_DIAG_EXPLAIN_REQUEST_MS ? budget
+                                               : HS_DIAG_EXPLAIN_REQUEST_MS;
+}
+
 static void reply_result(hs_app *app, hs_req *req, hs_resp *resp,
                          hs_id model_id, const char *name, int store,
                          const hs_diag_result *res, const hl_model *m,
@@ -151,7 +160,7 @@ static void diagnose_rows(hs_app *app, hs_req *req, hs_resp *resp,
         goto done;
     }
     if (st == HS_OK)
-        st = hs_diag_run(m, ds, adapt, app->limits.explain_budget_ms, NULL,
+        st = hs_diag_run(m, ds, adapt, request_budget_ms(app), NULL,
                          &warn, &res, &err);
     if (st == HS_ERR_INVALID)
         hs_reply_error(resp, 422, "invalid_data", details, "%s", err.message);
@@ -212,7 +221,7 @@ static void diagnose_upload(hs_app *app, hs_req *req, hs_resp *resp,
     } else if (st == HS_OK) {
         hl_warnings warn = {0};
         hs_diag_result res = {0};
-        st = hs_diag_run(m, ds, adapt, app->limits.explain_budget_ms, NULL,
+        st = hs_diag_run(m, ds, adapt, request_budget_ms(app), NULL,
                          &warn, &res, &err);
         if (st == HS_OK)
             reply_result(app, req, resp, model_id, name, 1, &res, m, ds);

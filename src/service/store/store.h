@@ -293,7 +293,7 @@ typedef struct hs_store_job_ops {
                              hs_error *err);
     /* version 15 */
     hs_status (*result_of)(void *impl, hs_id job_id, const char *kind,
-                           hs_id *result_id, hs_error *err);
+                           hs_id except_id, hs_id *result_id, hs_error *err);
 } hs_store_job_ops;
 
 typedef struct hs_store_diagnosis_ops {
@@ -2841,22 +2841,32 @@ static inline hs_status hs_store_job_wait_queued(hs_store *store,
                                          err);
 }
 
-/* The id of the newest record of `kind` (HS_RESULT_MODEL, _DIAGNOSIS or
- * _ANALYSIS) that job job_id (> 0) made - its job_id field - live or in
- * the trash, whatever the job's state: what an earlier run of the job
- * stored before its end went unrecorded. HS_ERR_NOTFOUND "job N made no
+/* 1 when a job's result of `kind` is a record that names its job
+ * (models, diagnoses, analyses: their job_id), which result_of finds. */
+static inline int hs_store_result_kind_is_record(const char *kind)
+{
+    return kind && (strcmp(kind, HS_RESULT_MODEL) == 0 ||
+                    strcmp(kind, HS_RESULT_DIAGNOSIS) == 0 ||
+                    strcmp(kind, HS_RESULT_ANALYSIS) == 0);
+}
+
+/* The id of the newest live record (not in the trash) of `kind` that job
+ * job_id (> 0) made - its job_id field - other than except_id (0 = any),
+ * whatever the job's state: what an earlier run of the job stored before
+ * its end went unrecorded, or, given the job's own result as except_id, a
+ * second record of the job to remove. HS_ERR_NOTFOUND "job N made no
  * KIND" when there is none, and always from a backend older than version
- * 15 (which cannot tell); HS_ERR_INVALID for another kind. */
+ * 15 (which cannot tell); HS_ERR_INVALID for a kind that is not a record
+ * (hs_store_result_kind_is_record) or a negative except_id. */
 static inline hs_status hs_store_job_result_of(hs_store *store, hs_id job_id,
                                                const char *kind,
+                                               hs_id except_id,
                                                hs_id *result_id, hs_error *err)
 {
-    if (!store || !result_id || job_id <= 0 || !kind)
+    if (!store || !result_id || job_id <= 0 || except_id < 0)
         return hs_store__bad(err, "job_result_of: bad argument");
     *result_id = 0;
-    if (strcmp(kind, HS_RESULT_MODEL) != 0 &&
-        strcmp(kind, HS_RESULT_DIAGNOSIS) != 0 &&
-        strcmp(kind, HS_RESULT_ANALYSIS) != 0)
+    if (!hs_store_result_kind_is_record(kind))
         return hs_store__bad(err, "job_result_of: a kind of result record");
     if (store->ops->version < 15)
         return hs_fail(err, HS_ERR_NOTFOUND,
@@ -2864,8 +2874,8 @@ static inline hs_status hs_store_job_result_of(hs_store *store, hs_id job_id,
                        "tell what job %lld made",
                        store->ops->name, store->ops->version,
                        (long long)job_id);
-    return store->ops->jobs->result_of(store->impl, job_id, kind, result_id,
-                                       err);
+    return store->ops->jobs->result_of(store->impl, job_id, kind, except_id,
+                                       result_id, err);
 }
 
 /* The checks of a setting's key and value (version 14). */

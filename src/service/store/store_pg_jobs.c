@@ -629,7 +629,8 @@ static hs_status pj_wait_queued(void *impl, int64_t timeout_ms, int *notified,
 }
 
 static hs_status pj_result_of(void *impl, hs_id job_id, const char *kind,
-                              hs_id *result_id, hs_error *err)
+                              hs_id except_id, hs_id *result_id,
+                              hs_error *err)
 {
     pgs_msg missing;
     snprintf(missing, sizeof missing, "job %lld made no %s",
@@ -637,14 +638,15 @@ static hs_status pj_result_of(void *impl, hs_id job_id, const char *kind,
     /* The wrapper admits only these three kinds. */
     const char *sql =
         strcmp(kind, HS_RESULT_MODEL) == 0
-            ? "SELECT id FROM models WHERE job_id = $1 ORDER BY id DESC LIMIT 1"
+            ? "SELECT id FROM models WHERE job_id = $1 AND id <> $2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1"
         : strcmp(kind, HS_RESULT_DIAGNOSIS) == 0
-            ? "SELECT id FROM diagnoses WHERE job_id = $1"
-              " ORDER BY id DESC LIMIT 1"
-            : "SELECT id FROM analyses WHERE job_id = $1"
-              " ORDER BY id DESC LIMIT 1";
-    return pgs_get_one(impl, pgs_read_int, result_id, missing, err, sql, "i",
-                       job_id);
+            ? "SELECT id FROM diagnoses WHERE job_id = $1 AND id <> $2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1"
+            : "SELECT id FROM analyses WHERE job_id = $1 AND id <> $2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1";
+    return pgs_get_one(impl, pgs_read_int, result_id, missing, err, sql, "ii",
+                       job_id, except_id);
 }
 
 const hs_store_job_ops hs_pg_jobs = {

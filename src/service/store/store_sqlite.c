@@ -3309,7 +3309,8 @@ static hs_status sq_job_wait_queued(void *impl, int64_t timeout_ms,
 }
 
 static hs_status sq_job_result_of(void *impl, hs_id job_id, const char *kind,
-                                  hs_id *result_id, hs_error *err)
+                                  hs_id except_id, hs_id *result_id,
+                                  hs_error *err)
 {
     sq_msg missing;
     snprintf(missing, sizeof missing, "job %lld made no %s",
@@ -3317,12 +3318,15 @@ static hs_status sq_job_result_of(void *impl, hs_id job_id, const char *kind,
     /* The wrapper admits only these three kinds. */
     const char *sql =
         strcmp(kind, HS_RESULT_MODEL) == 0
-            ? "SELECT id FROM models WHERE job_id = ?1 ORDER BY id DESC LIMIT 1"
+            ? "SELECT id FROM models WHERE job_id = ?1 AND id <> ?2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1"
         : strcmp(kind, HS_RESULT_DIAGNOSIS) == 0
-            ? "SELECT id FROM diagnoses WHERE job_id = ?1 ORDER BY id DESC LIMIT 1"
-            : "SELECT id FROM analyses WHERE job_id = ?1 ORDER BY id DESC LIMIT 1";
+            ? "SELECT id FROM diagnoses WHERE job_id = ?1 AND id <> ?2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1"
+            : "SELECT id FROM analyses WHERE job_id = ?1 AND id <> ?2"
+              " AND deleted_at = 0 ORDER BY id DESC LIMIT 1";
     return sq_get_one(impl, read_count, clear_int64, result_id, missing, err,
-                      sql, "i", job_id);
+                      sql, "ii", job_id, except_id);
 }
 
 static const hs_store_job_ops sq_jobs = {

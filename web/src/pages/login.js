@@ -43,8 +43,10 @@ export async function render(view, ctx) {
     field(t('auth.remember'), remember, { help: t('auth.rememberHelp') }),
     submit);
 
-  // the lockout rule, read while the user types (public, no session needed)
+  // the lockout rule, read while the user types (public, no session needed);
+  // a refusal waits for it at most a second, then says it without numbers
   const rule = ctx.api.auth.setupStatus({ signal: ctx.signal }).then((x) => x.lockout).catch(() => null);
+  const ruleSoon = () => Promise.race([rule, new Promise((done) => setTimeout(() => done(null), 1000))]);
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -61,7 +63,7 @@ export async function render(view, ctx) {
       await ctx.session.login(username.value.trim(), password.value, remember.checked);
       ctx.session.loggedIn();
     } catch (e) {
-      clear(errorBox, loginError(e, await rule));
+      clear(errorBox, loginError(e, await ruleSoon()));
       errorBox.hidden = false;
       password.value = '';
       password.focus();

@@ -66,9 +66,11 @@ export function explainNoteText(diag) {
   return diag.abnormal_checked ? `${why} ${t('results.explain.abnormalAll')}` : why;
 }
 
-/* A row left out of the diagnosis's explanations (past its budget). */
-const unexplained = (diag, r) => diag.explained === false && (r.top?.length ?? 0) === 0
-  && typeof diag.explained_rows === 'number' && r.row > diag.explained_rows;
+/* A row left out of the diagnosis's explanations because they were past
+ * its budget (an MLP's rows, or a diagnosis stored without explanations,
+ * have none for another reason, which the note above the table gives). */
+const unexplained = (diag, r) => diag.explained === false && diag.explain_skipped?.reason === 'too_costly'
+  && (r.top?.length ?? 0) === 0 && typeof diag.explained_rows === 'number' && r.row > diag.explained_rows;
 
 function columnsFor(diag, hasLabels, explained) {
   const cols = [
