@@ -838,6 +838,8 @@ async function diagnose_pasted_row(t) {
   await waitForTestId(page, 'verdict-class', { timeout: 20_000 });
   if (await isVisible(page, 'diagnose-error')) fail(`diagnose-error: ${await textOf(page, 'diagnose-error')}`);
   check(await count(page, 'verdict-card') === 1, 'one pasted row gives one verdict card');
+  const subtitle = await page.locator('.page-subtitle').first().textContent();
+  check(/^1 row · /.test(subtitle), `the page counts one row in the singular: ${subtitle}`);
   for (const bulk of ['chart-scatter', 'chart-classes', 'results-table']) check(await count(page, bulk) === 0, `a single sample shows no ${bulk}`);
   const id = Number(/^#\/diagnoses\/(\d+)/.exec(hashOf(page))?.[1]);
   const x = await (await api('alice')).get(`${API}/diagnoses/${id}/rows/1`);

@@ -111,7 +111,7 @@ function datasetRow(ds, activeId, onDelete) {
     h('div.flex-grow-1.min-w-0',
       h('a.dataset-open.stretched-link-ish.fw-semibold.text-truncate.d-block', { href: `#/datasets/${ds.id}`, testid: 'dataset-open' }, ds.name),
       h('div.small.text-body-secondary.text-truncate',
-        isReady(ds) ? t('datasets.meta', { rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }) : fmtBytes(ds.size_bytes),
+        isReady(ds) ? t('datasets.meta', { count: ds.rows, rows: fmtInt(ds.rows), features: fmtInt(ds.features), size: fmtBytes(ds.size_bytes) }) : fmtBytes(ds.size_bytes),
         ' · ', fmtAgo(ds.created_at),
         ds.kind === 'incidents' && [' · ', h('span', { testid: 'dataset-kind-incidents' }, t('datasets.incidentFile'))]),
       ingestTag(ds)),

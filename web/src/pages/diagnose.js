@@ -25,7 +25,7 @@ function recentCard(items) {
   if (!items.length) return card(t('diagnose.recent'), emptyState('diagnose', t('diagnose.noRecent'), t('diagnose.noRecentText')));
   return card(t('diagnose.recent'), h('div.list-group.list-group-flush', items.map((d) => h('a.list-group-item.list-group-item-action', { href: `#/diagnoses/${d.id}`, testid: 'diagnosis-row', dataset: { id: d.id } },
     h('div.fw-semibold.text-truncate', d.name),
-    h('div.small.text-body-secondary', t('diagnose.recentMeta', { rows: fmtInt(d.rows), ago: fmtAgo(d.created_at) }))))), { bodyCls: 'p-0' });
+    h('div.small.text-body-secondary', t('diagnose.recentMeta', { count: d.rows, rows: fmtInt(d.rows), ago: fmtAgo(d.created_at) }))))), { bodyCls: 'p-0' });
 }
 
 /* Where a diagnosis answer leads: the results (201) or the job (202). */

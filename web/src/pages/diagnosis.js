@@ -194,7 +194,7 @@ export async function render(view, ctx) {
 
   view.append(pageHeader(diag.name, {
     eyebrow: t('diagnosis.eyebrow', { id: diag.id }),
-    subtitle: [t('diagnosis.subtitle', { rows: fmtInt(diag.rows), date: fmtDate(diag.created_at) }), ' · ',
+    subtitle: [t('diagnosis.subtitle', { count: diag.rows, rows: fmtInt(diag.rows), date: fmtDate(diag.created_at) }), ' · ',
       diag.model_id ? modelLink : t('diagnosis.modelGone'),
       diag.model_deleted_at ? h('span.text-warning-emphasis', { testid: 'diagnosis-model-trashed' }, ' (', t('diagnosis.modelInTrash'), ')') : null],
     actions: [
