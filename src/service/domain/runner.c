@@ -190,10 +190,8 @@ static int left_for_the_job(hs_runner *r, const hs_job_type *type,
     hs_error err = {0};
     if (hs_store_job_get(r->app->store, job->id, 0, 1, &now, &err) != HS_OK)
         return 1; /* cannot tell: keep it, a second one is removed later */
-    int ended_without_it = (now.state == HS_JOB_SUCCEEDED ||
-                            now.state == HS_JOB_FAILED ||
-                            now.state == HS_JOB_CANCELLED) &&
-                           now.result_id != made;
+    int ended_without_it =
+        hs_job_state_is_final(now.state) && now.result_id != made;
     hs_job_rec_free(&now);
     return !ended_without_it;
 }

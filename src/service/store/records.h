@@ -166,6 +166,12 @@ static inline const char *hs_job_state_name(hs_job_state s)
     return (unsigned)s < HS_JOB_STATES ? names[s] : "unknown";
 }
 
+/* 1 for a state a job ends in (succeeded, failed, cancelled). */
+static inline int hs_job_state_is_final(hs_job_state s)
+{
+    return s == HS_JOB_SUCCEEDED || s == HS_JOB_FAILED || s == HS_JOB_CANCELLED;
+}
+
 /* What a job's result_kind names: the record kind its result_id points
  * at. One reference for every job type, so a new type (later "rca") adds a
  * kind, not a column. */

@@ -1495,8 +1495,7 @@ static inline hs_status hs_store_job_finish(
         return hs_store__bad(err, "job_finish: no store");
     if (!hs_store__str_fits(worker_id, HS_WORKER_ID_MAX))
         return hs_store__bad(err, "worker id must be 1..63 bytes");
-    if (state != HS_JOB_SUCCEEDED && state != HS_JOB_FAILED &&
-        state != HS_JOB_CANCELLED)
+    if (!hs_job_state_is_final(state))
         return hs_store__bad(err, "job_finish: the state must be final");
     if (error && strnlen(error, HS_MESSAGE_MAX) >= HS_MESSAGE_MAX)
         return hs_store__bad(err, "job error message must be 0..511 bytes");
