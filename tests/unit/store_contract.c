@@ -68,6 +68,25 @@ typedef struct fixture {
     hs_store *store; /* fresh and empty for each test */
 } fixture;
 
+/* The fixture's store as a backend of an older interface would be: its
+ * tables copied into *o with `version`; the caller then clears the
+ * members that version lacks (in o->ops, or o->jobs for the jobs' own). */
+typedef struct older_backend {
+    hs_store_ops ops;
+    hs_store_job_ops jobs;
+    hs_store store;
+} older_backend;
+
+static hs_store *as_older(const fixture *f, unsigned version, older_backend *o)
+{
+    o->ops = *f->store->ops;
+    o->jobs = *f->store->ops->jobs;
+    o->ops.version = version;
+    o->ops.jobs = &o->jobs;
+    o->store = (hs_store){&o->ops, f->store->impl};
+    return &o->store;
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static int setup(void **state)
@@ -4664,31 +4683,30 @@ static void test_event_series(void **state)
 static void test_security_older_backend(void **state)
 {
     fixture *f = *state;
-    hs_store_ops older = *f->store->ops;
-    older.version = 11;
-    older.audit = NULL;
-    older.tallies = NULL;
-    hs_store old = {&older, f->store->impl};
+    older_backend older;
+    hs_store *old = as_older(f, 11, &older);
+    older.ops.audit = NULL;
+    older.ops.tallies = NULL;
     hs_error err = {0};
     hs_audit_rec a = make_audit(1, 0, "command line", "user_created", 1);
-    assert_int_equal(hs_store_audit_add(&old, &a, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_audit_add(old, &a, &err), HS_ERR_INVALID);
     assert_non_null(strstr(err.message, "audit log"));
     hs_audit_filter all = {.limit = 10};
     hs_audit_rec *items = NULL;
     size_t n = 3;
-    assert_int_equal(hs_store_audit_list(&old, &all, &items, &n, &err),
+    assert_int_equal(hs_store_audit_list(old, &all, &items, &n, &err),
                      HS_ERR_INVALID);
     assert_int_equal(n, 0);
     hs_tally t = make_tally(60, "GET /x", "::1", "forbidden", 1);
-    assert_int_equal(hs_store_tally_add(&old, &t, 1, &err), HS_ERR_INVALID);
+    assert_int_equal(hs_store_tally_add(old, &t, 1, &err), HS_ERR_INVALID);
     hs_tally *rows = NULL;
-    assert_int_equal(hs_store_tally_series(&old, 0, 10, 1, &rows, &n, &err),
+    assert_int_equal(hs_store_tally_series(old, 0, 10, 1, &rows, &n, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_tally_top(&old, 0, 10, 0, 1, &rows, &n, &err),
+    assert_int_equal(hs_store_tally_top(old, 0, 10, 0, 1, &rows, &n, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_event_series(&old, 0, 10, 1, &rows, &n, &err),
+    assert_int_equal(hs_store_event_series(old, 0, 10, 1, &rows, &n, &err),
                      HS_ERR_INVALID);
-    assert_int_equal(hs_store_tally_prune(&old, 0, NULL, &err),
+    assert_int_equal(hs_store_tally_prune(old, 0, NULL, &err),
                      HS_ERR_INVALID);
 }
 
@@ -4846,23 +4864,20 @@ static void test_blob_refs(void **state)
 static void test_fair_refs_older_backend(void **state)
 {
     fixture *f = *state;
-    hs_store_ops older = *f->store->ops;
-    hs_store_job_ops older_jobs = *f->store->ops->jobs;
-    older_jobs.claim_next_fair = NULL;
-    older.version = 12;
-    older.jobs = &older_jobs;
-    older.blob_refs = NULL;
-    hs_store old = {&older, f->store->impl};
+    older_backend older;
+    hs_store *old = as_older(f, 12, &older);
+    older.jobs.claim_next_fair = NULL;
+    older.ops.blob_refs = NULL;
     hs_error err = {0};
     hs_id ann = add_user(f->store, "ann", 0);
     hs_id ben = add_user(f->store, "ben", 0);
     hs_id a1 = add_job(f->store, ann, 10), a2 = add_job(f->store, ann, 11);
     add_job(f->store, ben, 12);
-    claim_fair(&old, a1, 100);
-    claim_fair(&old, a2, 101); /* oldest first: ben's would be fair */
+    claim_fair(old, a1, 100);
+    claim_fair(old, a2, 101); /* oldest first: ben's would be fair */
     char (*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
     size_t n = 7;
-    assert_int_equal(hs_store_blob_refs_list(&old, &keys, &n, &err),
+    assert_int_equal(hs_store_blob_refs_list(old, &keys, &n, &err),
                      HS_ERR_INVALID);
     assert_null(keys);
     assert_int_equal(n, 0);
@@ -5223,11 +5238,10 @@ static void test_ping(void **state)
     assert_int_equal(users, 0);
     assert_int_equal(hs_store_ping(NULL, &err), HS_ERR_INVALID);
 
-    hs_store_ops older = *f->store->ops;
-    older.version = 9;
-    older.ping = NULL;
-    hs_store old_store = {&older, f->store->impl};
-    assert_int_equal(hs_store_ping(&old_store, &err), HS_OK);
+    older_backend older;
+    hs_store *old = as_older(f, 9, &older);
+    older.ops.ping = NULL;
+    assert_int_equal(hs_store_ping(old, &err), HS_OK);
 }
 
 /* ---- sealed fields (version 11) ----------------------------------------- */
@@ -5425,14 +5439,13 @@ static void test_settings_limits(void **state)
                      HS_ERR_NOTFOUND);
 
     /* An older backend has no settings: refused, naming it. */
-    hs_store_ops older = *f->store->ops;
-    older.version = 13;
-    older.settings = NULL;
-    hs_store old = {&older, f->store->impl};
-    assert_int_equal(hs_store_setting_get(&old, "k", &value, &err),
+    older_backend older;
+    hs_store *old = as_older(f, 13, &older);
+    older.ops.settings = NULL;
+    assert_int_equal(hs_store_setting_get(old, "k", &value, &err),
                      HS_ERR_INVALID);
     assert_non_null(strstr(err.message, f->store->ops->name));
-    assert_int_equal(hs_store_setting_put_new(&old, "k", "v", 1, &stored, &err),
+    assert_int_equal(hs_store_setting_put_new(old, "k", "v", 1, &stored, &err),
                      HS_ERR_INVALID);
     assert_null(stored);
 }
@@ -5507,14 +5520,11 @@ static void test_job_wait_queued(void **state)
     assert_int_equal(hs_store_job_wait_queued(f->store, 10, NULL, &err),
                      HS_ERR_INVALID);
     /* An older backend has no news: none, at once. */
-    hs_store_ops older = *f->store->ops;
-    hs_store_job_ops older_jobs = *f->store->ops->jobs;
-    older_jobs.wait_queued = NULL;
-    older.version = 13;
-    older.jobs = &older_jobs;
-    hs_store old = {&older, f->store->impl};
+    older_backend older;
+    hs_store *old = as_older(f, 13, &older);
+    older.jobs.wait_queued = NULL;
     notified = 7;
-    assert_int_equal(hs_store_job_wait_queued(&old, 5000, &notified, &err),
+    assert_int_equal(hs_store_job_wait_queued(old, 5000, &notified, &err),
                      HS_OK);
     assert_int_equal(notified, 0);
 }
@@ -5611,14 +5621,11 @@ static void test_job_result_of(void **state)
                                             0, NULL, &err),
                      HS_ERR_INVALID);
     /* An older backend cannot tell. */
-    hs_store_ops older = *f->store->ops;
-    hs_store_job_ops older_jobs = *f->store->ops->jobs;
-    older_jobs.result_of = NULL;
-    older.version = 14;
-    older.jobs = &older_jobs;
-    hs_store old = {&older, f->store->impl};
+    older_backend older;
+    hs_store *old = as_older(f, 14, &older);
+    older.jobs.result_of = NULL;
     got = -1;
-    assert_int_equal(hs_store_job_result_of(&old, train.id, HS_RESULT_MODEL, 0,
+    assert_int_equal(hs_store_job_result_of(old, train.id, HS_RESULT_MODEL, 0,
                                             &got, &err),
                      HS_ERR_NOTFOUND);
     assert_int_equal(got, 0);

@@ -243,6 +243,32 @@ static void node_close(node *n)
     memset(n, 0, sizeof *n);
 }
 
+/* Node a again, with a runner of two workers: one to run a job, the
+ * other to run it again once it is taken back. */
+static void node_reopen_two_workers(fixture *f)
+{
+    hs_error err = {0};
+    node_close(&f->a);
+    hs_runner_config rc = {2, 1, 0, 2};
+    node_open(f, &f->a, 0);
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
+                     HS_OK);
+    f->a.app.runner = f->a.runner;
+}
+
+/* Job `id`, the oldest queued, claimed at `now` by a worker of another
+ * process that will never renew its 1 s lease (a killed worker). */
+static void claim_by_dead_worker(node *n, hs_id id, int64_t now)
+{
+    hs_job_rec j;
+    hs_error err = {0};
+    assert_int_equal(hs_store_job_claim_next(n->store, "gone:1:dead", NULL, now,
+                                             1, &j, &err),
+                     HS_OK);
+    assert_int_equal(j.id, id);
+    hs_job_rec_free(&j);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -404,11 +430,7 @@ static void a_run_that_lost_its_lease_discards_its_result(void **state)
 {
     fixture *f = *state;
     hs_error err = {0};
-    node_close(&f->a);
-    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to run it again */
-    node_open(f, &f->a, 0);
-    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
-    f->a.app.runner = f->a.runner;
+    node_reopen_two_workers(f);
     hs_id id = submit_job(&f->a, &f->owner, 1500, 1);
     while (atomic_load(&runs[id]) == 0)
         sleep_ms(10);
@@ -443,11 +465,7 @@ static void a_lost_workers_job_is_taken_back(void **state)
     int64_t now = hs_clock_now(NULL);
     /* Two "workers" of another process claim them: one will stop renewing
      * (its lease lapses in 1 s), the other keeps renewing. */
-    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL, now, 1,
-                                             &j, &err),
-                     HS_OK);
-    assert_int_equal(j.id, lost);
-    hs_job_rec_free(&j);
+    claim_by_dead_worker(&f->a, lost, now);
     assert_int_equal(hs_store_job_claim_next(f->a.store, "other:2:live", NULL, now, 60,
                                              &j, &err),
                      HS_OK);
@@ -574,12 +592,7 @@ static void a_run_that_lost_its_lease_records_no_attempt(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_job_attempt *items = NULL;
-    node_close(&f->a);
-    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to run it again */
-    node_open(f, &f->a, 0);
-    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
-                     HS_OK);
-    f->a.app.runner = f->a.runner;
+    node_reopen_two_workers(f);
     hs_id id = submit_request(&f->a, &f->owner,
                               json_pack("{s:s, s:i, s:b, s:b}", "type", "wait",
                                         "ms", 1500, "quiet", 1, "attempt", 1));
@@ -845,19 +858,14 @@ static void a_killed_workers_stored_result_is_kept(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_id id = submit_make(&f->a, &f->owner, "answer_lost", 0);
-    hs_job_rec j;
     int64_t now = hs_clock_now(NULL);
-    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL,
-                                             now, 1, &j, &err),
-                     HS_OK);
-    assert_int_equal(j.id, id);
-    hs_job_rec_free(&j);
+    claim_by_dead_worker(&f->a, id, now);
     hs_model_rec m = make_model(f->owner.id, "made before the kill", 999, now);
     m.job_id = id;
     assert_int_equal(hs_store_model_create(f->a.store, &m, &err), HS_OK);
     node_open(f, &f->b, 1);
     wait_finished(&f->b, &id, 1, 20);
-    j = job_now(&f->b, id);
+    hs_job_rec j = job_now(&f->b, id);
     assert_int_equal(j.state, HS_JOB_SUCCEEDED);
     assert_int_equal(j.restarts, 1);
     assert_int_equal(j.result_id, m.id);
@@ -873,11 +881,7 @@ static void a_result_adopted_after_a_lost_lease_stays(void **state)
 {
     fixture *f = *state;
     hs_error err = {0};
-    node_close(&f->a);
-    hs_runner_config rc = {2, 1, 0, 2}; /* a second worker to take it back */
-    node_open(f, &f->a, 0);
-    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
-    f->a.app.runner = f->a.runner;
+    node_reopen_two_workers(f);
     hs_id id = submit_make(&f->a, &f->owner, "hold_ms", 2000);
     double t0 = hl_clock_monotonic();
     while (models_of_job(&f->a, id) == 0) {
@@ -910,16 +914,11 @@ static void a_lost_workers_late_result_is_removed(void **state)
     fixture *f = *state;
     hs_error err = {0};
     hs_id id = submit_make(&f->a, &f->owner, "late_other", 1);
-    hs_job_rec j;
     int64_t now = hs_clock_now(NULL);
-    assert_int_equal(hs_store_job_claim_next(f->a.store, "gone:1:dead", NULL,
-                                             now, 1, &j, &err),
-                     HS_OK);
-    assert_int_equal(j.id, id);
-    hs_job_rec_free(&j);
+    claim_by_dead_worker(&f->a, id, now);
     node_open(f, &f->b, 1);
     wait_finished(&f->b, &id, 1, 20);
-    j = job_now(&f->b, id);
+    hs_job_rec j = job_now(&f->b, id);
     assert_int_equal(j.state, HS_JOB_SUCCEEDED);
     assert_int_equal(j.restarts, 1);
     assert_int_equal(atomic_load(&discards[id]), 1);

@@ -77,43 +77,72 @@ static void gate_open(gate *g)
     pthread_mutex_unlock(&g->lock);
 }
 
-/* An item: records its turn, may wait at a gate. */
+/* Items of one test: each records its turn in `order` when it runs; the
+ * gated ones wait at `g` first. */
+#define BATCH_MAX 11
+
+typedef struct batch batch;
+
 typedef struct item {
     hs_work work;
     int id;
-    gate *at;              /* NULL = none */
-    pthread_mutex_t *lock; /* guards order and n_done */
-    int *order;
-    int *n_done;
+    gate *at; /* NULL = none */
+    batch *of;
 } item;
+
+struct batch {
+    gate g;
+    pthread_mutex_t lock; /* guards order and n_done */
+    int order[BATCH_MAX];
+    int n_done;
+    item items[BATCH_MAX];
+};
+
+static void batch_init(batch *b)
+{
+    memset(b, 0, sizeof *b);
+    gate_init(&b->g);
+    pthread_mutex_init(&b->lock, NULL);
+}
+
+static void batch_destroy(batch *b)
+{
+    gate_destroy(&b->g);
+    pthread_mutex_destroy(&b->lock);
+}
 
 static void item_run(hs_work *w)
 {
     item *it = (item *)(void *)((char *)w - offsetof(item, work));
+    batch *b = it->of;
     if (it->at)
         gate_pass(it->at);
-    pthread_mutex_lock(it->lock);
-    it->order[(*it->n_done)++] = it->id;
-    pthread_mutex_unlock(it->lock);
+    pthread_mutex_lock(&b->lock);
+    b->order[b->n_done++] = it->id;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Item i of b, waiting at b's gate when `gated`, ready to submit. */
+static item *batch_item(batch *b, int i, int gated)
+{
+    item *it = &b->items[i];
+    *it = (item){.id = i, .at = gated ? &b->g : NULL, .of = b};
+    it->work.run = item_run;
+    return it;
 }
 
 static void submit(hs_workpool *p, item *it)
 {
     hs_error err = {0};
     assert_int_equal(hs_workpool_reserve(p, &err), HS_OK);
-    it->work.run = item_run;
     hs_workpool_submit(p, &it->work);
 }
 
-/* Submits items[0..n) with ids 0..n-1, each stopping at gate g. */
-static void submit_gated(hs_workpool *p, item *items, int n, gate *g,
-                         pthread_mutex_t *lock, int *order, int *n_done)
+/* Submits items 0..n-1 of b, each stopping at b's gate. */
+static void submit_gated(hs_workpool *p, batch *b, int n)
 {
-    for (int i = 0; i < n; i++) {
-        items[i] = (item){.id = i, .at = g, .lock = lock, .order = order,
-                          .n_done = n_done};
-        submit(p, &items[i]);
-    }
+    for (int i = 0; i < n; i++)
+        submit(p, batch_item(b, i, 1));
 }
 
 static void test_items_run_once_in_order(void **state)
@@ -121,34 +150,28 @@ static void test_items_run_once_in_order(void **state)
     (void)state;
     hs_workpool *p = NULL;
     hs_error err = {0};
-    gate g;
-    gate_init(&g);
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int order[11] = {0}, n_done = 0;
-    item items[11];
+    batch b;
+    batch_init(&b);
     assert_int_equal(hs_workpool_new(1, 100, "test", &p, &err), HS_OK);
     /* Item 0 holds the one thread; 1..10 queue up behind it. */
-    for (int i = 0; i < 11; i++)
-        items[i] = (item){.id = i, .at = i == 0 ? &g : NULL, .lock = &lock,
-                          .order = order, .n_done = &n_done};
-    submit(p, &items[0]);
-    assert_int_equal(gate_await(&g, 1), 0);
+    submit(p, batch_item(&b, 0, 1));
+    assert_int_equal(gate_await(&b.g, 1), 0);
     for (int i = 1; i < 11; i++)
-        submit(p, &items[i]);
+        submit(p, batch_item(&b, i, 0));
     hs_workpool_stats st;
     hs_workpool_stats_get(p, &st);
     assert_int_equal(st.running, 1);
     assert_int_equal(st.waiting, 10);
-    gate_open(&g);
+    gate_open(&b.g);
     hs_workpool_drain(p);
-    assert_int_equal(n_done, 11);
+    assert_int_equal(b.n_done, 11);
     for (int i = 0; i < 11; i++)
-        assert_int_equal(order[i], i);
+        assert_int_equal(b.order[i], i);
     hs_workpool_stats_get(p, &st);
     assert_int_equal(st.running + st.waiting, 0);
     assert_int_equal(st.done, 11);
     hs_workpool_free(p);
-    gate_destroy(&g);
+    batch_destroy(&b);
 }
 
 static void test_threads_run_at_once(void **state)
@@ -156,20 +179,17 @@ static void test_threads_run_at_once(void **state)
     (void)state;
     hs_workpool *p = NULL;
     hs_error err = {0};
-    gate g;
-    gate_init(&g);
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int order[4], n_done = 0;
-    item items[4];
+    batch b;
+    batch_init(&b);
     assert_int_equal(hs_workpool_new(4, 0, NULL, &p, &err), HS_OK);
-    submit_gated(p, items, 4, &g, &lock, order, &n_done);
+    submit_gated(p, &b, 4);
     /* All four reach the gate together: one thread each. */
-    assert_int_equal(gate_await(&g, 4), 0);
-    assert_int_equal(g.most_inside, 4);
-    gate_open(&g);
+    assert_int_equal(gate_await(&b.g, 4), 0);
+    assert_int_equal(b.g.most_inside, 4);
+    gate_open(&b.g);
     hs_workpool_free(p); /* drains first */
-    assert_int_equal(n_done, 4);
-    gate_destroy(&g);
+    assert_int_equal(b.n_done, 4);
+    batch_destroy(&b);
 }
 
 static void test_full_pool_refuses(void **state)
@@ -177,15 +197,12 @@ static void test_full_pool_refuses(void **state)
     (void)state;
     hs_workpool *p = NULL;
     hs_error err = {0};
-    gate g;
-    gate_init(&g);
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int order[4], n_done = 0;
-    item items[4];
+    batch b;
+    batch_init(&b);
     /* 2 threads + 1 waiting: a fourth item is refused, not queued. */
     assert_int_equal(hs_workpool_new(2, 1, "test", &p, &err), HS_OK);
-    submit_gated(p, items, 3, &g, &lock, order, &n_done);
-    assert_int_equal(gate_await(&g, 2), 0);
+    submit_gated(p, &b, 3);
+    assert_int_equal(gate_await(&b.g, 2), 0);
     assert_int_equal(hs_workpool_reserve(p, &err), HS_ERR_BUSY);
     assert_true(strstr(err.message, "3 items") != NULL);
     hs_workpool_stats st;
@@ -193,22 +210,19 @@ static void test_full_pool_refuses(void **state)
     assert_int_equal(st.refused, 1);
     assert_int_equal(st.running, 2);
     assert_int_equal(st.waiting, 1);
-    gate_open(&g);
+    gate_open(&b.g);
     hs_workpool_drain(p);
-    assert_int_equal(n_done, 3);
+    assert_int_equal(b.n_done, 3);
     hs_workpool_free(p);
 
     /* No waiting room at all: as many as threads, then busy. */
     assert_int_equal(hs_workpool_new(1, 0, "test", &p, &err), HS_OK);
     assert_int_equal(hs_workpool_reserve(p, &err), HS_OK);
     assert_int_equal(hs_workpool_reserve(p, &err), HS_ERR_BUSY);
-    items[3] = (item){.id = 3, .lock = &lock, .order = order,
-                      .n_done = &n_done};
-    items[3].work.run = item_run;
-    hs_workpool_submit(p, &items[3].work);
+    hs_workpool_submit(p, &batch_item(&b, 3, 0)->work);
     hs_workpool_free(p);
-    assert_int_equal(n_done, 4);
-    gate_destroy(&g);
+    assert_int_equal(b.n_done, 4);
+    batch_destroy(&b);
 }
 
 /* A thread that opens the gate after 50 ms. */
@@ -225,27 +239,24 @@ static void test_drain_finishes_then_refuses(void **state)
     (void)state;
     hs_workpool *p = NULL;
     hs_error err = {0};
-    gate g;
-    gate_init(&g);
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int order[6], n_done = 0;
-    item items[6];
+    batch b;
+    batch_init(&b);
     assert_int_equal(hs_workpool_new(2, 10, "test", &p, &err), HS_OK);
-    submit_gated(p, items, 6, &g, &lock, order, &n_done);
-    assert_int_equal(gate_await(&g, 2), 0);
+    submit_gated(p, &b, 6);
+    assert_int_equal(gate_await(&b.g, 2), 0);
     /* The gate opens a little later, from another thread: the drain must
      * wait for it and for the four still queued. */
     pthread_t opener;
-    assert_int_equal(pthread_create(&opener, NULL, open_later, &g), 0);
+    assert_int_equal(pthread_create(&opener, NULL, open_later, &b.g), 0);
     hs_workpool_drain(p);
-    assert_int_equal(n_done, 6);
+    assert_int_equal(b.n_done, 6);
     pthread_join(opener, NULL);
     assert_int_equal(hs_workpool_reserve(p, &err), HS_ERR_UNAVAILABLE);
     hs_workpool_drain(p); /* again: a no-op */
     hs_workpool_free(p);
     hs_workpool_drain(NULL);
     hs_workpool_free(NULL);
-    gate_destroy(&g);
+    batch_destroy(&b);
 }
 
 /* An item that frees itself when it runs, as http.c's requests may. */
