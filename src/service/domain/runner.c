@@ -387,6 +387,19 @@ static int stored_earlier(hs_runner *r, const hs_job_type *type,
     return 1;
 }
 
+/* Before the end of a job taken back from a lost worker is recorded (so
+ * that whoever sees it ended sees one result: test_runner read the job
+ * ended before the second one was gone): that worker may have
+ * stored a result too, after this run looked. */
+static void drop_seconds_of(hs_runner *r, const hs_job_type *type,
+                            const hs_job_rec *job, const hs_job_outcome *o)
+{
+    if (o->state == HS_JOB_SUCCEEDED && o->result_id && job->restarts > 0 &&
+        type && type->discard &&
+        hs_store_result_kind_is_record(type->result_kind))
+        drop_seconds(r, type, job, o->result_id);
+}
+
 static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
 {
     const hs_job_type *type = hs_job_type_find(r->app->job_types, job->type);
@@ -423,15 +436,12 @@ static void run_job(hs_runner *r, slot *s, const hs_job_rec *job)
     } else if (o.state == HS_JOB_FAILED && o.store_unavailable &&
                give_back_after_outage(r, s, job)) {
         /* back in the queue */
-    } else if (!finish(r, s, type, job, &o)) {
-        discard(r, s, type, job, &made);
     } else {
-        /* Taken back from a lost worker: that worker may have stored a
-         * result too, after this run looked. */
-        if (o.state == HS_JOB_SUCCEEDED && o.result_id && job->restarts > 0 &&
-            type && type->discard &&
-            hs_store_result_kind_is_record(type->result_kind))
-            drop_seconds(r, type, job, o.result_id);
+        drop_seconds_of(r, type, job, &o);
+        if (!finish(r, s, type, job, &o)) {
+            discard(r, s, type, job, &made);
+            return;
+        }
         if (o.state == HS_JOB_FAILED)
             notify_failure(r->app, job, &o);
         hs_log(o.state == HS_JOB_FAILED ? HS_LOG_WARN : HS_LOG_INFO,
