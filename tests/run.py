@@ -180,6 +180,29 @@ def save_times(times):
         pass  # only the next run's order suffers
 
 
+EXCERPT_LINES = 16  # per failing suite: CI shows about the last 20 lines of the log
+
+
+def failure_excerpt(name, text):
+    """What a failing suite said about each failed test (from its "[ RUN ]"
+    line to its "[  FAILED  ]" line), repeated at the end of the run: CI
+    keeps only the log's tail, where the suite's own output is long gone."""
+    lines = text.splitlines()
+    picked = []
+    start = None
+    for i, line in enumerate(lines):
+        if line.startswith("[ RUN      ]"):
+            start = i
+        elif line.startswith("[  FAILED  ]") and "listed below" not in line and start is not None:
+            picked.extend(lines[start:i + 1])
+            start = None
+    if not picked:  # crashed, timed out or failed outside a test: its last words
+        picked = lines[-12:]
+    if len(picked) > EXCERPT_LINES:
+        picked = picked[:EXCERPT_LINES - 1] + ["    ... (%d more lines above, in the suite's output)" % (len(picked) - EXCERPT_LINES + 1)]
+    return "-- %s:\n%s\n" % (name, "\n".join("   " + l for l in picked))
+
+
 class Runner:
     def __init__(self, jobs, timeout):
         self.jobs = jobs
@@ -188,6 +211,7 @@ class Runner:
         self.passed = 0
         self.failed = 0
         self.broken = []
+        self.excerpts = []
         self.times = load_times()
         self.children = set()
         self.stopping = False
@@ -243,6 +267,7 @@ class Runner:
                 self.failed += f
                 if f:
                     self.broken.append(s.name)
+                    self.excerpts.append(failure_excerpt(s.name, text))
                 if not s.missing:
                     self.times[s.name] = round(spent, 1)
 
@@ -287,6 +312,7 @@ def main():
         runner.run(todo)
     finally:
         runner.kill_children()
+    sys.stdout.write("".join(runner.excerpts))
     print("== %d suites, %d at once: %d s" % (len(todo), jobs, time.monotonic() - started))
     if runner.broken:
         print("failing suites: " + " ".join(runner.broken))

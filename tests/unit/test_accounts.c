@@ -573,39 +573,25 @@ static void addresses_back_off(void **state)
     env_close(e);
 }
 
-static double median(double *v, size_t n)
+static double least(const double *v, size_t n)
 {
+    double m = v[0];
     for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v[n / 2];
+        m = v[i] < m ? v[i] : m;
+    return m;
 }
 
-/* Unknown name, wrong password, locked account: the same status, the
- * same words, and about the same time (each does one Argon2 computation
- * and one transaction; before, a locked account answered at once and an
- * unknown name wrote nothing). Medians of interleaved rounds with the
- * test's cheap Argon2 costs, where the store's work weighs most. */
-static void unknown_wrong_locked_cost_the_same(void **state)
+/* One measurement: ROUNDS interleaved rounds of the three failed logins;
+ * answers the slowest kind's time over the quickest's. Each kind's time is
+ * its quickest round: a busy machine only adds delay, so the minimum is
+ * the work itself (medians of wall-clock times failed under three test
+ * suites sharing two cores). */
+static double login_cost_spread(env *e)
 {
-    (void)state;
     enum { ROUNDS = 25 };
-    env *e = env_open();
     hs_login in;
     hs_error err[3];
-    hs_user carol;
     double t[3][ROUNDS];
-    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "carol", "carol's horse",
-                                             0, NULL, NULL, &err[0]),
-                     HS_OK);
-    assert_int_equal(hs_store_user_get_by_name(e->app.store, "carol", &carol,
-                                               &err[0]),
-                     HS_OK);
-    carol.locked_until = INT64_MAX / 2;
-    assert_int_equal(hs_store_user_update(e->app.store, &carol, &err[0]), HS_OK);
     const char *who[3][2] = {{"nobody", "correct horse"},
                              {"alice", "wrong horse"},
                              {"carol", "carol's horse"}};
@@ -622,17 +608,46 @@ static void unknown_wrong_locked_cost_the_same(void **state)
         assert_string_equal(err[0].message, err[2].message);
         assert_string_equal(err[0].field, err[2].field);
     }
-    double m[3] = {median(t[0], ROUNDS), median(t[1], ROUNDS),
-                   median(t[2], ROUNDS)};
+    double m[3] = {least(t[0], ROUNDS), least(t[1], ROUNDS),
+                   least(t[2], ROUNDS)};
     double lo = m[0], hi = m[0];
     for (int k = 1; k < 3; k++) {
         lo = m[k] < lo ? m[k] : lo;
         hi = m[k] > hi ? m[k] : hi;
     }
-    print_message("login medians: unknown %.0f us, wrong %.0f us, locked "
+    print_message("quickest logins: unknown %.0f us, wrong %.0f us, locked "
                   "%.0f us\n",
                   m[0] * 1e6, m[1] * 1e6, m[2] * 1e6);
-    assert_true(hi < 2.0 * lo);
+    return hi / lo;
+}
+
+/* Unknown name, wrong password, locked account: the same status, the
+ * same words, and about the same time (each does one Argon2 computation
+ * and one transaction; before, a locked account answered at once and an
+ * unknown name wrote nothing). The test's Argon2 costs are cheap, so the
+ * store's work weighs most. A real difference shows in every measurement;
+ * up to three are taken so that one disturbed by the machine does not fail
+ * the test. */
+static void unknown_wrong_locked_cost_the_same(void **state)
+{
+    (void)state;
+    env *e = env_open();
+    hs_error err;
+    hs_user carol;
+    assert_int_equal(hs_accounts_create_user(&e->app, hs_actor_cli(), "carol", "carol's horse",
+                                             0, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_user_get_by_name(e->app.store, "carol", &carol, &err),
+                     HS_OK);
+    carol.locked_until = INT64_MAX / 2;
+    assert_int_equal(hs_store_user_update(e->app.store, &carol, &err), HS_OK);
+    double spread = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        spread = login_cost_spread(e);
+        if (spread < 2.0)
+            break;
+    }
+    assert_true(spread < 2.0);
     env_close(e);
 }
 
