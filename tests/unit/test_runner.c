@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "base/thread_nice.h"
 #include "testutil.h"
 #include "store_fixtures.h"
 
@@ -43,6 +44,9 @@ static atomic_int runs[MAX_JOBS];     /* runs per job id */
 static atomic_int discards[MAX_JOBS]; /* results discarded per job id */
 /* record_attempt's answers per job id: 1 = stop (the lease was lost) */
 static atomic_int attempt_refused[MAX_JOBS];
+/* The nice values a run saw: its own thread's and a thread it started
+ * (as the engine's pools are), 100 = not run. */
+static atomic_int nice_of_run[MAX_JOBS], nice_of_child[MAX_JOBS];
 
 static void sleep_ms(int ms)
 {
@@ -88,8 +92,28 @@ static void record(hs_job_run *run, int64_t number)
  * notice of kind params.kind when given. With params.store_down its first
  * run fails as if the store could not be reached (store_unavailable), with
  * params.store_down_always every run. */
+static void *child_nice(void *out)
+{
+    *(int *)out = hs_thread_nice();
+    return NULL;
+}
+
+/* Records the nice values of the run's thread and of a thread it starts. */
+static void note_nice(hs_id job_id)
+{
+    int child = 100;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, child_nice, &child), 0);
+    pthread_join(t, NULL);
+    if (job_id < MAX_JOBS) {
+        atomic_store(&nice_of_run[job_id], hs_thread_nice());
+        atomic_store(&nice_of_child[job_id], child);
+    }
+}
+
 static void wait_run(hs_job_run *run, hs_job_outcome *out)
 {
+    note_nice(run->job->id);
     json_t *p = json_loads(run->job->params_json, 0, NULL);
     double ms = (double)json_integer_value(json_object_get(p, "ms"));
     int quiet = json_is_true(json_object_get(p, "quiet"));
@@ -230,7 +254,7 @@ static void node_open(fixture *f, node *n, int with_runner)
     n->app.job_types = TYPES;
     n->app.limits.max_queued_jobs = 100;
     if (with_runner) {
-        hs_runner_config rc = {1, 1, 0, 2};
+        hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 2};
         assert_int_equal(hs_runner_start(&n->app, &rc, &n->runner, &err), HS_OK);
         n->app.runner = n->runner;
     }
@@ -249,7 +273,7 @@ static void node_reopen_two_workers(fixture *f)
 {
     hs_error err = {0};
     node_close(&f->a);
-    hs_runner_config rc = {2, 1, 0, 2};
+    hs_runner_config rc = {.workers = 2, .train_threads = 1, .lease_seconds = 2};
     node_open(f, &f->a, 0);
     assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
                      HS_OK);
@@ -286,6 +310,8 @@ static int setup(void **state)
         atomic_store(&runs[i], 0);
         atomic_store(&discards[i], 0);
         atomic_store(&attempt_refused[i], 0);
+        atomic_store(&nice_of_run[i], 100);
+        atomic_store(&nice_of_child[i], 100);
     }
     *state = f;
     return 0;
@@ -396,7 +422,7 @@ static void silent_runner_threads_are_reported(void **state)
 {
     fixture *f = *state;
     hs_error err = {0};
-    hs_runner_config rc = {1, 1, 0, 60}; /* the keeper runs every 20 s */
+    hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 60}; /* the keeper runs every 20 s */
     assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err),
                      HS_OK);
     f->a.app.runner = f->a.runner;
@@ -709,7 +735,7 @@ static void node_open_flaky(fixture *f, hs_store_job_ops *jobs,
     b->app.clock = hs_clock_system();
     b->app.job_types = TYPES;
     b->app.limits.max_queued_jobs = 100;
-    hs_runner_config rc = {1, 1, 0, 2};
+    hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 2};
     assert_int_equal(hs_runner_start(&b->app, &rc, &b->runner, &err), HS_OK);
     b->app.runner = b->runner;
 }
@@ -1030,7 +1056,7 @@ static void news_node(fixture *f, news_store *ns)
     b->app.clock = hs_clock_system();
     b->app.job_types = TYPES;
     b->app.limits.max_queued_jobs = 100;
-    hs_runner_config rc = {1, 1, 0, 2};
+    hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 2};
     assert_int_equal(hs_runner_start(&b->app, &rc, &b->runner, &err), HS_OK);
     b->app.runner = b->runner;
 }
@@ -1085,6 +1111,33 @@ static void idle_workers_do_not_poll_a_store_with_news(void **state)
     wait_finished(&f->a, &id, 1, 5);
 }
 
+/* Job threads run job-nice nicer than the process, and so do the threads
+ * their jobs start (a training's pool): requests first. The test thread's
+ * own value is the base (the test may itself run under nice). */
+static void job_threads_yield_to_requests(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    int base = hs_thread_nice();
+    hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 2, .job_nice = 7};
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
+    f->a.app.runner = f->a.runner;
+    hs_id id = submit(&f->a, &f->owner, 0);
+    wait_finished(&f->a, &id, 1, 5);
+    int want = base + 7 > 19 ? 19 : base + 7;
+    assert_int_equal(atomic_load(&nice_of_run[id]), want);
+    assert_int_equal(atomic_load(&nice_of_child[id]), want);
+    assert_int_equal(hs_thread_nice(), base); /* the process's other threads */
+    /* job-nice 0: the process's priority. */
+    hs_runner_stop(f->a.runner);
+    rc.job_nice = 0;
+    assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
+    f->a.app.runner = f->a.runner;
+    id = submit(&f->a, &f->owner, 0);
+    wait_finished(&f->a, &id, 1, 5);
+    assert_int_equal(atomic_load(&nice_of_run[id]), base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1122,6 +1175,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_failed_by_the_store_runs_again,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(job_threads_yield_to_requests, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(news_of_queued_jobs_wakes_the_workers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/thread_nice.h"
 #include "base/timed_wait.h"
 #include "domain/job_types.h"
 #include "domain/datasets.h"
@@ -528,10 +529,23 @@ typedef struct worker_arg {
     slot *s;
 } worker_arg;
 
+/* Makes a job thread nicer than the process (job-nice): requests first,
+ * jobs on the processor they leave (base/thread_nice.h). A refusal costs
+ * only that, so it is logged and the thread works on. */
+static void yield_to_requests(const hs_runner *r)
+{
+    int e = hs_thread_be_nicer((int)r->cfg.job_nice);
+    if (e)
+        hs_log(HS_LOG_WARN, "cannot lower a job thread's priority",
+               json_pack("{s:i, s:s}", "job_nice", (int)r->cfg.job_nice,
+                         "error", strerror(e)));
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg wa = *(worker_arg *)arg;
     free(arg);
+    yield_to_requests(wa.r);
     while (!stopping(wa.r)) {
         hs_job_rec job;
         atomic_store(&wa.s->beat_ms, now_ms());

@@ -53,6 +53,10 @@ typedef struct hs_runner hs_runner;
  * a full disk): a job must not run again and again for ever. */
 #define HS_RUNNER_OUTAGE_REQUEUES 3
 
+/* How much nicer than the process the job threads run, by default
+ * (base/thread_nice.h: requests first, jobs on what they leave). */
+#define HS_RUNNER_JOB_NICE 10
+
 typedef struct hs_runner_config {
     unsigned workers;       /* jobs run at once (>= 1) */
     int train_threads;      /* threads per training, 0 = all cores */
@@ -60,6 +64,7 @@ typedef struct hs_runner_config {
      * (copied at start); NULL = none. */
     const hl_repair_faults *train_faults;
     unsigned lease_seconds; /* 0 = HS_RUNNER_LEASE_SECONDS */
+    unsigned job_nice;      /* 0-19: the job threads' nice increment */
 } hs_runner_config;
 
 /* Starts the worker threads and the keeper; job types come from

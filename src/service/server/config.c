@@ -8,6 +8,7 @@
 #include "domain/alerts.h"
 #include "domain/auth.h"
 #include "domain/diag_explain.h"
+#include "domain/runner.h"
 #include "healer/topology.h"
 #include "http/http.h"
 #include "server/config.h"
@@ -78,6 +79,11 @@ static const key_spec KEYS[] = {
     WU("threads", threads, 1, 64, "1",
        "jobs this worker runs at once (each training's threads: train-threads)"),
     U("train-threads", train_threads, 0, 256, "0", "threads per training, 0 = all cores"),
+    U("job-nice", job_nice, 0, 19, NUMBER_TEXT(HS_RUNNER_JOB_NICE),
+      "how much nicer (lower in CPU priority) than the HTTP threads the "
+      "threads that run jobs are, 0-19: a training then takes the cores "
+      "requests leave idle and queries do not wait behind it; 0 = the same "
+      "priority"),
     U("ingest-async-kb", ingest_async_kb, 0, 67108864, "1024",
       "uploads larger than this many KiB are answered at once as "
       "\"ingesting\" and read and profiled by a job; 0 = every upload "
@@ -154,7 +160,7 @@ static const key_spec KEYS[] = {
  * alerts of failed jobs. */
 static const char *const WORKER_KEYS[] = {
     "data-dir",      "store",        "blobs",
-    "log-level",     "data-key-file", "train-threads",
+    "log-level",     "data-key-file", "train-threads", "job-nice",
     "model-cache",   "job-lease-seconds", "max-topology-nodes",
     "max-upload-mb", "max-json-mb",  "public-url",
     "explain-budget-ms",

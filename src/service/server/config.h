@@ -47,6 +47,7 @@ typedef struct hs_server_config {
     int no_workers;        /* serve: run no jobs (workers do) */
     unsigned threads;      /* worker: jobs run at once */
     unsigned train_threads;
+    unsigned job_nice;     /* the job threads' nice increment */
     unsigned sync_rows;
     unsigned explain_budget_ms;
     unsigned max_queued_jobs;

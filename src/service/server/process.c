@@ -89,7 +89,10 @@ void hs_process_recover_jobs(hs_app *app)
 hs_status hs_process_runner(hs_app *app, const hs_server_config *cfg,
                             unsigned jobs_at_once, hs_error *err)
 {
-    hs_runner_config rc = {jobs_at_once, (int)cfg->train_threads,
-                           &cfg->train_faults, cfg->job_lease_seconds};
+    hs_runner_config rc = {.workers = jobs_at_once,
+                           .train_threads = (int)cfg->train_threads,
+                           .train_faults = &cfg->train_faults,
+                           .lease_seconds = cfg->job_lease_seconds,
+                           .job_nice = cfg->job_nice};
     return hs_runner_start(app, &rc, &app->runner, err);
 }
