@@ -1831,6 +1831,71 @@ async function returning_user_restores_context(t) {
     .catch(async () => fail(`diagnose-model should preselect the last model ${jobA.model_id} (not the newest ${jobB.model_id}), has ${await page.locator(tid('diagnose-model')).first().inputValue()}`));
 }
 
+/** The header of an admin (eight links, the tools) is one row from 1200 px
+ * up, in both languages and with a long user name: no link's label breaks,
+ * nothing leaves the screen, every link and tool is visible; below 1200 px
+ * the links fold behind the toggler. (At 1440 px, the desktop size of
+ * these tests, it wrapped to two rows, "Root cause" on two lines.) */
+async function header_fits_one_row(t) {
+  const s = await main();
+  const name = unique('operations-admin');
+  s.addUser(name, 'ops-admin-pass-1234', true);
+  const { page } = await t.open();
+  await login(page, s, name);
+  const links = ['datasets', 'train', 'models', 'diagnose', 'pipelines', 'rca', 'admin', 'settings'];
+  for (const lang of ['en', 'zh-CN']) {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await revealNav(page, 'lang-switch');
+    await page.selectOption(tid('lang-switch'), lang);
+    await waitUntil(async () => (await page.evaluate(() => document.documentElement.lang)) === lang, 5000, `the page in ${lang}`);
+    for (const width of [1200, 1280, 1440, 1920]) {
+      await page.setViewportSize({ width, height: 800 });
+      await settle(page, 200);
+      const m = await page.evaluate((ids) => {
+        const box = (el) => el && el.getBoundingClientRect();
+        const nav = box(document.querySelector('[data-testid=nav]'));
+        const shown = (el) => { const b = box(el); return !!b && b.width > 0 && b.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+        const items = [...ids.map((k) => `nav-${k}`), 'lang-switch', 'user-menu', 'logout']
+          .map((id) => [id, document.querySelector(`[data-testid="${id}"]`)]);
+        return {
+          height: nav.height,
+          hidden: items.filter(([, el]) => !shown(el)).map(([id]) => id),
+          outside: items.filter(([, el]) => el && box(el).right > innerWidth + 0.5).map(([id]) => id),
+          tall: ids.map((k) => document.querySelector(`[data-testid="nav-${k}"]`))
+            .filter((el) => el && box(el).height > 48).map((el) => el.textContent),
+          toggler: shown(document.querySelector('.navbar-toggler')),
+        };
+      }, links);
+      const at = `${lang}, ${width} px`;
+      check(m.height < 70, `the header is one row (${at}): ${m.height} px high`);
+      check(!m.hidden.length, `every link and tool is visible (${at}): hidden ${m.hidden.join(', ')}`);
+      check(!m.outside.length, `nothing leaves the screen (${at}): ${m.outside.join(', ')}`);
+      check(!m.tall.length, `no link's label breaks (${at}): ${m.tall.join(', ')}`);
+      check(!m.toggler, `no menu toggler from 1200 px (${at})`);
+    }
+    await page.setViewportSize({ width: 1199, height: 800 });
+    await settle(page, 200);
+    check(await page.locator('.navbar-toggler').isVisible(), `below 1200 px the links fold behind the toggler (${lang})`);
+    check(!(await page.locator(tid('nav-rca')).isVisible()), `below 1200 px the links are folded (${lang})`);
+    const link = await revealNav(page, 'nav-rca');
+    check(/Root cause|根因/.test(await link.innerText()), `the folded menu names the links (${lang})`);
+    await page.reload();
+    await waitForTestId(page, 'nav');
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await revealNav(page, 'lang-switch');
+  await page.selectOption(tid('lang-switch'), 'en');
+  // a short name is shown whole at every width
+  const other = await t.open();
+  await login(other.page, s, 'admin');
+  for (const width of [1200, 1440, 1920]) {
+    await other.page.setViewportSize({ width, height: 800 });
+    await settle(other.page, 200);
+    const cut = await other.page.evaluate(() => { const el = document.querySelector('[data-testid=user-menu]'); return el.scrollWidth > el.clientWidth; });
+    check(!cut, `the name "admin" is not cut at ${width} px`);
+  }
+}
+
 async function admin_page(t) {
   const s = await main();
   const a = await api('admin');
@@ -3204,6 +3269,7 @@ await run([
   { name: 'theme_dark_persists', fn: theme_dark_persists },
   { name: 'returning_user_restores_context', fn: returning_user_restores_context },
   { name: 'admin_page', fn: admin_page },
+  { name: 'header_fits_one_row', fn: header_fits_one_row },
   { name: 'security_page', fn: security_page, timeout: 90_000 },
   { name: 'other_users_model_is_hidden', fn: other_users_model_is_hidden },
   { name: 'chart_data_tables', fn: chart_data_tables },

@@ -310,7 +310,7 @@ function brand(href) {
 }
 
 function navLinks(active) {
-  return h('ul.navbar-nav.me-auto.mb-2.mb-lg-0.gap-lg-1',
+  return h('ul.navbar-nav.me-auto.mb-2.mb-xl-0.gap-xl-1',
     NAV.filter((n) => !n.admin || session.isAdmin()).map((n) => h('li.nav-item',
       h(`a.nav-link.d-flex.align-items-center.gap-2${active === n.key ? '.active' : ''}`, {
         href: n.href, testid: `nav-${n.key}`, 'aria-current': active === n.key ? 'page' : null,
@@ -322,15 +322,15 @@ function userTools() {
   return h('div.nav-tools.d-flex.align-items-center.gap-2.flex-wrap',
     langSwitch(),
     themeToggle(),
-    h('span.d-inline-flex.align-items-center.gap-2',
+    h('span.d-inline-flex.align-items-center.gap-2.user-slot',
       h('span.user-avatar', icon('user')),
       h('a.user-menu', {
         href: '#/account', testid: 'user-menu', title: t('nav.account', { name: user.username }),
       }, user.username),
-      user.role === 'admin' && h('span.badge.rounded-pill.badge-soft-primary', t('role.admin'))),
+      user.role === 'admin' && h('span.badge.rounded-pill.badge-soft-primary.role-badge', t('role.admin'))),
     h('button.btn.btn-sm.btn-outline-secondary.d-inline-flex.align-items-center.gap-1', {
-      type: 'button', testid: 'logout', on: { click: doLogout },
-    }, icon('logout'), h('span', t('nav.logout'))));
+      type: 'button', testid: 'logout', title: t('nav.logout'), on: { click: doLogout },
+    }, icon('logout'), h('span.tool-label', t('nav.logout'))));
 }
 
 function renderHeader(routeInfo) {
@@ -343,11 +343,13 @@ function renderHeader(routeInfo) {
     return;
   }
   const collapseId = 'nav-collapse';
-  clear(headerHost, h('nav.navbar.navbar-expand-lg.app-navbar', { testid: 'nav', 'aria-label': t('nav.main') },
+  // Expanded from 1200 px: below, the eight links and the tools do not fit
+  // one row and the menu folds behind the toggler (styles.css, "shell").
+  clear(headerHost, h('nav.navbar.navbar-expand-xl.app-navbar', { testid: 'nav', 'aria-label': t('nav.main') },
     h('div.container-xxl',
       brand(HOME),
       // outside the collapsed menu, so that a phone shows it too; last on wide screens
-      unreadFor() && h('div.unread-slot.ms-auto.me-2.ms-lg-2.me-lg-0.order-lg-last', unreadFor().el),
+      unreadFor() && h('div.unread-slot.ms-auto.me-2.ms-xl-2.me-xl-0.order-xl-last', unreadFor().el),
       h('button.navbar-toggler', {
         type: 'button', 'data-bs-toggle': 'collapse', 'data-bs-target': `#${collapseId}`,
         'aria-controls': collapseId, 'aria-expanded': 'false', 'aria-label': t('nav.menu'),
