@@ -184,6 +184,20 @@ static int rca_progress(size_t done, size_t total, void *arg)
 }
 
 /* The ranks CSV, replaced whole. */
+/* The topology under --max-nodes; a refusal for its size names the flag
+ * (the engine's message cannot: the server's limit is a setting). */
+static hl_status read_topology(const rca_args *a, hl_topology **out,
+                               hl_error *err)
+{
+    hl_status st = hl_topology_read(a->topology, (size_t)a->max_nodes, out, err);
+    if (st == HL_ERR_LIMIT) {
+        size_t len = strlen(err->message);
+        snprintf(err->message + len, sizeof err->message - len,
+                 " (raise it with --max-nodes)");
+    }
+    return st;
+}
+
 static hl_status write_ranks(const char *path, const hl_rca_result *r,
                              const hl_topology *t, const hl_model *m,
                              hl_error *err)
@@ -261,7 +275,7 @@ int cmd_rca(int argc, char **argv)
     int32_t normal;
     if (hl_model_load(a.model, &m, &err) != HL_OK ||
         hl_rca_normal_class(m, a.opt.normal, &normal, &err) != HL_OK ||
-        hl_topology_read(a.topology, (size_t)a.max_nodes, &t, &err) != HL_OK ||
+        read_topology(&a, &t, &err) != HL_OK ||
         hl_incidents_read(a.data, t, NULL, &inc, &err) != HL_OK ||
         hl_rca_run(m, t, inc, &a.opt, &res, &warn, &err) != HL_OK ||
         write_ranks(a.out, res, t, m, &err) != HL_OK) {

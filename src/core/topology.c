@@ -191,8 +191,7 @@ hl_status hl_topology_builder_add_node(hl_topology_builder *b, const char *id,
                         seen + 1);
     if (b->n_nodes >= b->max_nodes)
         return hl__fail(err, HL_ERR_LIMIT,
-                        "too many nodes: more than %zu, the limit (raise it "
-                        "with the node limit setting)",
+                        "too many nodes: more than %zu, the limit",
                         b->max_nodes);
     char *id_copy = hl__strdup(id);
     char *kind_copy = kind ? hl__strdup(kind) : NULL;

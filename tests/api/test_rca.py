@@ -201,6 +201,8 @@ def test_topology_refusals(c):
             err = expect_error(upload_topology(c, data=data, filename=fname), 422, "invalid_topology")
             if word:
                 check(word in err["message"], "the message names %r" % word, err)
+            if label == "too many nodes":
+                check("max-topology-nodes" in err["message"], "the message names the setting that raises it", err)
             if fname.endswith(".csv") and label == "CSV self-loop":
                 check(details(err).get("line") == 3, "a CSV refusal gives its line", err)
     with cases("no file part"):

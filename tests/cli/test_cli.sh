@@ -2623,7 +2623,7 @@ t_rca_errors() {
     # more nodes than allowed
     run healer rca --model "$M" --topology t.json --data inc.csv --out r.csv --normal 0 --max-nodes 2
     expect_rc 1 "rca over --max-nodes"
-    expect_in err "healer rca: error: t.json: nodes[2]: too many nodes: more than 2, the limit" \
+    expect_in err "healer rca: error: t.json: nodes[2]: too many nodes: more than 2, the limit (raise it with --max-nodes)" \
         "rca over --max-nodes"
     expect_absent r.csv
 }

@@ -1,5 +1,6 @@
 /* domain/topologies.c - the topologies service (see topologies.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,11 @@ static hs_status parse(hs_app *app, const uint8_t *buf, size_t len,
                           app->limits.max_topology_nodes, out, topo_err);
     if (hst == HL_ERR_NOMEM)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
+    if (hst == HL_ERR_LIMIT) { /* the engine cannot know what set it */
+        size_t used = strlen(topo_err->message);
+        snprintf(topo_err->message + used, sizeof topo_err->message - used,
+                 " (the server's max-topology-nodes setting)");
+    }
     if (hst != HL_OK)
         return hs_fail(err, HS_ERR_INVALID, "%s", topo_err->message);
     return HS_OK;
