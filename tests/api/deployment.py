@@ -111,7 +111,7 @@ class Worker:
         self.data_dir = os.path.join(dep.root, name)
         self.out = os.path.join(dep.root, name + ".out")
         cmd = [harness.HEALER, "worker", "--data-dir", self.data_dir, "--threads", "1",
-               "--train-threads", "1", "--job-lease-seconds", lease] + dep.shared() + list(args)
+               "--train-threads", "1", "--job-lease-seconds", lease, *harness.JOB_PRIORITY] + dep.shared() + list(args)
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True,

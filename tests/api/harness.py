@@ -744,6 +744,14 @@ def one_login_window():
         time.sleep(left + 0.2)
 
 
+# Jobs at the HTTP threads' priority (the default job-nice 10 makes them
+# yield to requests): make test runs three suites side by side on two
+# cores, and a niced training would crawl behind the other suites'
+# servers and browsers, not behind its own requests, and overrun the
+# tests' waits. test_runner checks that job threads run nicer.
+JOB_PRIORITY = ("--job-nice", "0")
+
+
 def free_port(host="127.0.0.1"):
     """A port free on host (a server on 0.0.0.0 needs one free on every
     address, not only on loopback)."""
@@ -862,7 +870,8 @@ class Server:
         self.port = free_port(self.host)
         self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.starts)
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.starts)
-        cmd = [HEALER, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir", self.data_dir] + self.args
+        cmd = [HEALER, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir", self.data_dir,
+               *JOB_PRIORITY] + self.args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          start_new_session=True, env=self.env)

@@ -291,8 +291,10 @@ export class Server {
     this.stderrPath = path.join(this.root, `stderr.${this.starts}.log`);
     const out = fs.openSync(this.stdoutPath, 'w');
     const err = fs.openSync(this.stderrPath, 'w');
+    // Jobs at the HTTP threads' priority (tests/api/harness.py, JOB_PRIORITY:
+    // the suites run side by side, and a niced job would crawl behind them).
     this.cmd = [HEALER, 'serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir,
-      '--web-dir', WEB_DIR, ...this.args];
+      '--web-dir', WEB_DIR, '--job-nice', '0', ...this.args];
     this.exit = null;
     const proc = spawn(this.cmd[0], this.cmd.slice(1), { stdio: ['ignore', out, err], env: this.env, detached: true });
     fs.closeSync(out);
