@@ -1116,9 +1116,11 @@ static void retried_ingestion_in_place(void **state)
     assert_non_null(strstr(err.message, "already being ingested"));
     assert_int_equal(hs_datasets_ingest_fail_lost(&env.app, &err), HS_OK);
 
+    got.profile_json = (char *)csv; /* what the caller frees: cleared */
     assert_int_equal(
         hs_dataset_retry_ingest(&env.app, &other, d.id, &got, &err),
         HS_ERR_NOTFOUND);
+    assert_null(got.profile_json);
     assert_int_equal(
         hs_dataset_retry_ingest(&env.app, &admin, d.id, &got, &err), HS_OK);
     assert_string_equal(got.state, HS_DATASET_INGESTING);

@@ -106,29 +106,40 @@ static hs_status reopen_and_queue(hs_store *store, void *arg, hs_error *err)
     return st;
 }
 
+/* The store refused a retry that the record read before allowed: another
+ * retry, or a trash, came in between. Why, from the record as it is now
+ * (HS_ERR_CONFLICT when it cannot be read). */
+static hs_status refused_meanwhile(hs_app *app, const hs_user *viewer, hs_id id,
+                                   hs_error *err)
+{
+    hs_dataset_rec now;
+    hs_status st = HS_ERR_CONFLICT;
+    if (hs_datasets_get(app, id, viewer, &now, NULL) != HS_OK)
+        return st;
+    hs_status why = retryable(app, &now, err);
+    if (why == HS_ERR_CONFLICT || why == HS_ERR_NOTFOUND)
+        st = why;
+    hs_dataset_rec_free(&now);
+    return st;
+}
+
 hs_status hs_dataset_retry_ingest(hs_app *app, const hs_user *viewer, hs_id id,
                                   hs_dataset_rec *out, hs_error *err)
 {
     hs_dataset_rec d;
+    memset(out, 0, sizeof *out);
     hs_status st = hs_datasets_get(app, id, viewer, &d, err);
     if (st != HS_OK)
         return st;
     st = retryable(app, &d, err);
-    retry r = {app, viewer, &d};
-    if (st == HS_OK)
+    if (st == HS_OK) {
+        retry r = {app, viewer, &d};
         st = hs_store_transact(app->store, reopen_and_queue, &r, err);
-    hs_dataset_rec_free(&d);
-    /* Another retry (or a trash) between the read and the change: say
-     * why as for this one, from the record as it is now. */
-    if (st == HS_ERR_CONFLICT &&
-        hs_datasets_get(app, id, viewer, &d, NULL) == HS_OK) {
-        if (retryable(app, &d, err) == HS_ERR_NOTFOUND)
-            st = HS_ERR_NOTFOUND;
-        hs_dataset_rec_free(&d);
+        if (st == HS_ERR_CONFLICT)
+            st = refused_meanwhile(app, viewer, id, err);
     }
+    hs_dataset_rec_free(&d);
     if (st == HS_OK)
         st = hs_datasets_get(app, id, viewer, out, err);
-    else
-        memset(out, 0, sizeof *out);
     return st;
 }

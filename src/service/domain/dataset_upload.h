@@ -39,11 +39,12 @@ hs_status hs_dataset_upload(hs_app *app, const hs_user *owner, const char *name,
  * HS_DATASET_INGESTING (ingest_error cleared) and an ingest job owned by
  * the dataset's owner is queued, in one transaction - the state change is
  * the guard, so of two retries at once one queues a job and the other is
- * refused. *out is the dataset as it is now ("ingesting"; release with
- * hs_dataset_rec_free). Errors: HS_ERR_NOTFOUND when the viewer cannot see
- * it or it is in the trash; HS_ERR_CONFLICT, saying why, when it is ready,
- * still ingesting, or its file is gone (the engine refused it: upload a
- * corrected file); the store's and the blobs' errors. */
+ * refused. *out is the dataset as it is now ("ingesting"), cleared on
+ * error: release it with hs_dataset_rec_free either way. Errors:
+ * HS_ERR_NOTFOUND when the viewer cannot see it or it is in the trash;
+ * HS_ERR_CONFLICT, saying why, when it is ready, still ingesting, or its file
+ * is gone (the engine refused it: upload a corrected file); the store's and the
+ * blobs' errors. */
 hs_status hs_dataset_retry_ingest(hs_app *app, const hs_user *viewer, hs_id id,
                                   hs_dataset_rec *out, hs_error *err);
 
