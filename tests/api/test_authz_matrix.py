@@ -67,6 +67,7 @@ FIXTURES = {
     ("DELETE", "/api/v1/datasets/{id}"): ("dataset",),
     ("GET", "/api/v1/datasets/{id}/download"): ("dataset",),
     ("POST", "/api/v1/datasets/{id}/restore"): ("dataset",),
+    ("POST", "/api/v1/datasets/{id}/ingest"): ("dataset",),
     ("POST", "/api/v1/jobs"): (),
     ("GET", "/api/v1/jobs"): (),
     ("GET", "/api/v1/jobs/{id}"): ("job",),

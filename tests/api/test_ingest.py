@@ -16,6 +16,11 @@ smaller) or is cancelled fails the dataset keeping its file, downloadable,
 and says so. Ingestions are not the user's jobs: a full job quota does not
 refuse a large upload. A dataset name that is not valid UTF-8 or holds
 control characters is refused naming the field, on both upload paths.
+A failed ingestion whose file was kept is tried again in place (POST
+/datasets/{id}/ingest: 202 ingesting, then ready, and it trains); a ready
+dataset, one still ingesting and one whose file the engine refused are
+409 saying why, another user's and a trashed one 404, and of two retries
+at once exactly one is taken (one new ingest job).
 
 Why: reading and profiling a large CSV takes seconds of CPU; on the HTTP
 thread it held the client and a connection thread for as long. Jobs that
@@ -27,6 +32,7 @@ Run: python3 tests/api/test_ingest.py [test_name...]
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -245,6 +251,104 @@ def test_failure_not_the_files_fault_keeps_it():
               "the dataset fails saying its file is kept", failed)
         r = c.get(API + "/datasets/%d/download" % ds["id"])
         check(r.status == 200 and r.body == data, "the file can be downloaded to upload again", r)
+
+
+def retry(c, ds_id):
+    """POST /datasets/{id}/ingest (no body)."""
+    return c.request("POST", API + "/datasets/%d/ingest" % ds_id)
+
+
+def ingest_jobs(c, ds_id):
+    return [j for j in harness.list_items(c, API + "/jobs")
+            if j["type"] == "ingest" and j["dataset_id"] == ds_id]
+
+
+def upload_and_cancel(c, data, name):
+    """A large upload whose queued ingestion is cancelled (the worker is
+    busy): its dataset fails keeping the file."""
+    ds = upload(c, data, name)
+    harness.cancel_job(c, ingest_jobs(c, ds["id"])[0]["id"])
+    failed = dataset(c, ds["id"])
+    check(failed["state"] == "failed" and failed["file_kept"] is True
+          and "try the ingestion again" in failed["ingest_error"],
+          "a cancelled ingestion fails keeping the file, pointing at the retry", failed)
+    return failed
+
+
+@harness.timeout(150)
+def test_retry_failed_ingestion_in_place():
+    lines = big_data(seed=16).decode().splitlines()
+    cells = lines[500].split(",")
+    cells[2] = "not-a-number"
+    lines[500] = ",".join(cells)
+    bad = ("\n".join(lines) + "\n").encode()
+    with harness.Server(name="retry", args=THRESHOLD + ("--workers", "1")) as s:
+        alice = s.client().login_as("alice")
+        bob = s.client().login_as("bob")
+        admin = s.client().login_as("admin")
+        long_ds = harness.upload_dataset(alice, harness.long_data(), name="long")
+        long = occupy_worker(alice, long_ds["id"])
+        try:
+            data = big_data(seed=14)
+            ds = upload_and_cancel(alice, data, "retry.csv")
+            expect_error(retry(bob, ds["id"]), 404, "not_found", "bob's retry of alice's dataset")
+            again = expect_json(retry(alice, ds["id"]), 202, "the retry")
+            check(again["id"] == ds["id"] and again["state"] == "ingesting"
+                  and again["ingest_error"] is None and again["ingest_progress"] == 0
+                  and again["file_kept"] is True and again["name"] == "retry.csv",
+                  "the dataset is ingesting again, as GET shows it", again)
+            err = expect_error(retry(alice, ds["id"]), 409, "conflict", "a retry while it ingests")
+            check("already being ingested" in err["message"], "the refusal says why", err)
+            jobs = ingest_jobs(alice, ds["id"])
+            check(len(jobs) == 2 and sorted(j["state"] for j in jobs) == ["cancelled", "queued"],
+                  "one new ingest job, queued", jobs)
+
+            # Two retries at once (the admin's and alice's): one is taken.
+            race = upload_and_cancel(alice, big_data(seed=15), "race.csv")
+            start = threading.Barrier(2)
+            answers = []
+
+            def one(c):
+                start.wait()
+                answers.append(retry(c, race["id"]))
+            threads = [threading.Thread(target=one, args=(c,)) for c in (alice, admin)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            check(sorted(r.status for r in answers) == [202, 409], "exactly one retry is taken",
+                  [(r.status, r.text) for r in answers])
+            check(len([j for j in ingest_jobs(alice, race["id"]) if j["state"] == "queued"]) == 1,
+                  "and one ingest job queued", ingest_jobs(alice, race["id"]))
+
+            # In the trash: as for the other dataset routes, not found.
+            trashed = upload_and_cancel(alice, big_data(seed=17), "trashed.csv")
+            expect_json(alice.delete(API + "/datasets/%d" % trashed["id"]), 200, "trash it")
+            err = expect_error(retry(alice, trashed["id"]), 404, "not_found", "a retry in the trash")
+            check("trash" in err["message"], "the refusal says it is in the trash", err)
+
+            refused = upload(alice, bad, "bad.csv")
+        finally:
+            harness.cancel_quietly(alice, long["id"])
+        ready = wait_ingested(alice, ds["id"], timeout=60)
+        check(ready["state"] == "ready" and ready["rows"] == 1000 and ready["trainable"] is True,
+              "the retried ingestion ends ready", ready)
+        r = alice.get(API + "/datasets/%d/download" % ds["id"])
+        check(r.status == 200 and r.body == data, "its file is the uploaded one", r)
+        job = harness.create_job(alice, ds["id"], {"rounds": 5}, name="after retry")
+        done = harness.wait_job(alice, job["id"], timeout=60)
+        check(done["state"] == "succeeded", "the dataset trains", done)
+        err = expect_error(retry(alice, ds["id"]), 409, "conflict", "a retry of a ready dataset")
+        check("is ready" in err["message"], "the refusal says it is ready", err)
+
+        failed = wait_ingested(alice, refused["id"], timeout=60)
+        check(failed["state"] == "failed" and failed["file_kept"] is False
+              and "bad.csv:501" in failed["ingest_error"],
+              "the engine refused the file: deleted", failed)
+        err = expect_error(retry(alice, refused["id"]), 409, "conflict", "a retry of a refused file")
+        check("upload a corrected file" in err["message"] and "bad.csv:501" in err["message"],
+              "the refusal says to upload a corrected file, and why it was refused", err)
+        wait_ingested(alice, race["id"], timeout=60)
 
 
 @harness.timeout(60)

@@ -402,6 +402,46 @@ async function dataset_ingesting_then_ready(t) {
   await waitForTestId(page, 'pipeline-diagnosis-link', { timeout: 45_000 });
 }
 
+/** A failed ingestion whose file the server kept (its queued ingest job
+ * cancelled while the one worker is busy): the dataset page shows the
+ * reason and "Try again" (axe-clean); a click makes it ingesting, the page
+ * follows it, and once the worker is free the profile is there and the
+ * list no longer tags it failed. */
+async function dataset_ingest_retry(t) {
+  const s = new Server({ name: 'retry server', args: ['--ingest-async-kb', '64', '--workers', '1', '--train-threads', '1'] });
+  t.defer(() => s.close());
+  await s.start();
+  const a = await s.as('alice');
+  const long = await a.uploadDataset(LONG().path, 'long');
+  await waitUntil(async () => (await a.get(`${API}/datasets/${long.id}`)).state === 'ready', 30_000, 'the long dataset to be ingested');
+  const job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: long.id, algo: 'gbdt', params: LONG_PARAMS }, 202);
+  t.defer(() => a.cancelQuietly(job.id));
+  await a.waitJob(job.id, { states: ['running'] });
+  const ds = await a.uploadDataset(named(TRAIN(), 'retry-kpis.csv'), 'retry-kpis.csv');
+  const ingest = (await a.get(`${API}/jobs`)).items.find((j) => j.type === 'ingest' && j.dataset_id === ds.id);
+  check(ingest && ingest.state === 'queued', 'the ingestion waits for the busy worker', ingest);
+  await a.expect('POST', `${API}/jobs/${ingest.id}/cancel`, 200);
+  const failed = await a.get(`${API}/datasets/${ds.id}`);
+  check(failed.state === 'failed' && failed.file_kept === true, 'the cancelled ingestion failed keeping the file', failed);
+
+  const { page } = await t.open({ bypassCSP: true }); // axe-core is injected inline
+  await login(page, s, 'alice');
+  await openRoute(page, s, `#/datasets/${ds.id}`, 'dataset-ingest-retry');
+  const reason = await textOf(page, 'dataset-ingest-error');
+  check(/cancelled/.test(reason) && /kept on the server/.test(reason), `the failure shows its reason and that the file is kept: ${reason}`);
+  check(await isVisible(page, 'dataset-ingest-failed'), 'the list tags the dataset as failed');
+  const found = await axeViolations(page, 'main');
+  check(!found.length, `axe-core on a failed ingestion with Try again:\n${found.join('\n')}`);
+  await page.click(tid('dataset-ingest-retry'));
+  await waitForText(page, 'dataset-ingesting-status', (x) => /ingesting/.test(x), 'the page to follow the ingestion again', 20_000);
+  check(await isVisible(page, 'dataset-ingesting'), 'the list tags the dataset as ingesting');
+  await a.request('POST', `${API}/jobs/${job.id}/cancel`);
+  await waitForTestId(page, 'profile-rows', { timeout: 30_000 });
+  check(!(await isVisible(page, 'dataset-ingest-failed')), 'the list no longer tags it failed');
+  const ready = await a.get(`${API}/datasets/${ds.id}`);
+  check(ready.state === 'ready' && ready.rows === 1500, 'the dataset is ready with its rows', ready);
+}
+
 async function train_to_completion(t) {
   const s = await main();
   const ds = await ensureDataset();
@@ -3232,6 +3272,7 @@ await run([
   { name: 'upload_training_set', fn: upload_training_set },
   { name: 'upload_bad_file_shows_inline_error', fn: upload_bad_file_shows_inline_error },
   { name: 'dataset_ingesting_then_ready', fn: dataset_ingesting_then_ready, timeout: 90_000 },
+  { name: 'dataset_ingest_retry', fn: dataset_ingest_retry, timeout: 90_000 },
   { name: 'train_to_completion', fn: train_to_completion },
   { name: 'train_form_from_algorithms', fn: train_form_from_algorithms },
   { name: 'model_detail_charts', fn: model_detail_charts },

@@ -5016,6 +5016,8 @@ static void test_ops_table(void **state)
     assert_non_null(ops->settings->get);
     assert_non_null(ops->settings->put_new);
     assert_non_null(ops->settings->set);
+    assert_non_null(ops->datasets->reject_ingest);
+    assert_non_null(ops->datasets->reopen_ingest);
 }
 
 /* ---- logins: back-off and unlock links (version 8) --------------------- */
@@ -5928,6 +5930,212 @@ static void test_dataset_ingest_state(void **state)
                      HS_ERR_INVALID);
 }
 
+/* ---- version 16: an ingestion tried again ------------------------------ */
+
+/* A dataset of ann's, created ingesting (tag: its blob key). */
+static hs_dataset_rec ingesting_dataset(hs_store *store, hs_id owner,
+                                        const char *name, unsigned tag)
+{
+    hs_error err = {0};
+    hs_dataset_rec d = make_dataset(owner, name, tag, 100 + tag);
+    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
+    return d;
+}
+
+/* Dataset id as viewer ann sees it: its state and whether its file is
+ * gone. */
+static void assert_ingestion(hs_store *store, hs_id id, hs_id viewer,
+                             const char *state, const char *error,
+                             int file_deleted)
+{
+    hs_dataset_rec got;
+    hs_error err = {0};
+    assert_int_equal(hs_store_dataset_get(store, id, viewer, 0, &got, &err),
+                     HS_OK);
+    assert_string_equal(got.state, state);
+    assert_string_equal(got.ingest_error, error);
+    assert_int_equal(got.file_deleted, file_deleted);
+    hs_dataset_rec_free(&got);
+}
+
+/* A rejection ends an ingestion failed with its file marked gone, once;
+ * only a live, failed dataset whose file was kept goes back to
+ * ingesting, for its owner or an admin; anyone else does not see it. */
+static void test_dataset_reopen_ingest(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id bob = add_user(f->store, "bob", 0);
+    hs_id root = add_user(f->store, "root", 1);
+    hs_dataset_rec refused = ingesting_dataset(f->store, ann, "bad.csv", 1);
+    hs_dataset_rec kept = ingesting_dataset(f->store, ann, "big.csv", 2);
+    hs_dataset_rec ready = make_dataset(ann, "ok.csv", 3, 300);
+    assert_int_equal(hs_store_dataset_create(f->store, &ready, &err), HS_OK);
+    assert_int_equal(ready.file_deleted, 0);
+
+    /* The engine's refusal: failed, the file gone, never again. */
+    assert_int_equal(hs_store_dataset_reject_ingest(f->store, refused.id,
+                                                    "bad.csv:7:3: not a number",
+                                                    &err),
+                     HS_OK);
+    assert_ingestion(f->store, refused.id, ann, HS_DATASET_FAILED,
+                     "bad.csv:7:3: not a number", 1);
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(f->store, refused.id, "again", &err),
+        HS_ERR_CONFLICT);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, refused.id, ann, 0, &err),
+        HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "file was kept"));
+    assert_ingestion(f->store, refused.id, ann, HS_DATASET_FAILED,
+                     "bad.csv:7:3: not a number", 1);
+
+    /* Any other failure keeps the file: the owner tries again, once. */
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, kept.id,
+                                                    HS_DATASET_FAILED,
+                                                    "store away", 0, &err),
+                     HS_OK);
+    assert_ingestion(f->store, kept.id, ann, HS_DATASET_FAILED, "store away",
+                     0);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, kept.id, bob, 0, &err),
+        HS_ERR_NOTFOUND);
+    char absent[64];
+    snprintf(absent, sizeof absent, "dataset %lld does not exist",
+             (long long)kept.id);
+    assert_string_equal(err.message, absent);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, kept.id, ann, 0, &err), HS_OK);
+    assert_ingestion(f->store, kept.id, ann, HS_DATASET_INGESTING, "", 0);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, kept.id, ann, 0, &err),
+        HS_ERR_CONFLICT);
+    /* It ends again as any ingestion does; an admin may retry it too. */
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, kept.id,
+                                                    HS_DATASET_FAILED,
+                                                    "cancelled", 0, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, kept.id, root, 1, &err),
+        HS_OK);
+    assert_ingestion(f->store, kept.id, ann, HS_DATASET_INGESTING, "", 0);
+
+    /* Ready, absent, or in the trash: nothing to retry. */
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, ready.id, ann, 0, &err),
+        HS_ERR_CONFLICT);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, 9999, root, 1, &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, kept.id,
+                                                    HS_DATASET_FAILED, "again",
+                                                    0, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_store_dataset_set_deleted(f->store, kept.id, ann, 0, 500, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, kept.id, ann, 0, &err),
+        HS_ERR_CONFLICT);
+    assert_ingestion(f->store, kept.id, ann, HS_DATASET_FAILED, "again", 0);
+
+    /* A rejection of what is not ingesting, or of nothing; bad input
+     * never reaches the backend. */
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(f->store, ready.id, "late", &err),
+        HS_ERR_CONFLICT);
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(f->store, 9999, "late", &err),
+        HS_ERR_NOTFOUND);
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(f->store, refused.id, "", &err),
+        HS_ERR_INVALID);
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(f->store, refused.id, NULL, &err),
+        HS_ERR_INVALID);
+    assert_int_equal(hs_store_dataset_reopen_ingest(f->store, 0, ann, 0, &err),
+                     HS_ERR_INVALID);
+}
+
+/* An older backend cannot say a file is gone: its rejection is a plain
+ * failure, and it refuses a retry. */
+static void test_dataset_reopen_older_backend(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_dataset_rec d = ingesting_dataset(f->store, ann, "bad.csv", 1);
+    hs_store_ops older = *f->store->ops;
+    hs_store_dataset_ops older_datasets = *f->store->ops->datasets;
+    older_datasets.reject_ingest = NULL;
+    older_datasets.reopen_ingest = NULL;
+    older.version = 15;
+    older.datasets = &older_datasets;
+    hs_store old = {&older, f->store->impl};
+    assert_int_equal(
+        hs_store_dataset_reject_ingest(&old, d.id, "refused", &err), HS_OK);
+    assert_ingestion(f->store, d.id, ann, HS_DATASET_FAILED, "refused", 0);
+    assert_int_equal(hs_store_dataset_reopen_ingest(&old, d.id, ann, 0, &err),
+                     HS_ERR_INVALID);
+    assert_non_null(strstr(err.message, f->store->ops->name));
+    assert_ingestion(f->store, d.id, ann, HS_DATASET_FAILED, "refused", 0);
+}
+
+typedef struct reopen_racer {
+    hs_store *store;
+    pthread_barrier_t *start;
+    hs_id dataset_id, viewer_id;
+    hs_status st;
+} reopen_racer;
+
+static void *reopen_racer_main(void *arg)
+{
+    reopen_racer *r = arg;
+    hs_error err = {0};
+    pthread_barrier_wait(r->start);
+    r->st = hs_store_dataset_reopen_ingest(r->store, r->dataset_id,
+                                           r->viewer_id, 0, &err);
+    return NULL;
+}
+
+/* Retries at once of one failed ingestion: exactly one reopens it, the
+ * others find it ingesting. */
+static void test_dataset_reopen_concurrent(void **state)
+{
+    fixture *f = *state;
+    reopen_racer racers[N_THREADS];
+    pthread_t threads[N_THREADS];
+    pthread_barrier_t start;
+    hs_error err = {0};
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_dataset_rec d = ingesting_dataset(f->store, ann, "big.csv", 1);
+    assert_int_equal(hs_store_dataset_finish_ingest(f->store, d.id,
+                                                    HS_DATASET_FAILED,
+                                                    "cancelled", 0, &err),
+                     HS_OK);
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    for (int t = 0; t < N_THREADS; t++) {
+        racers[t] =
+            (reopen_racer){f->store, &start, d.id, ann, HS_ERR_INTERNAL};
+        assert_int_equal(
+            pthread_create(&threads[t], NULL, reopen_racer_main, &racers[t]),
+            0);
+    }
+    int reopened = 0;
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        if (racers[t].st == HS_OK)
+            reopened++;
+        else
+            assert_int_equal(racers[t].st, HS_ERR_CONFLICT);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(reopened, 1);
+    assert_ingestion(f->store, d.id, ann, HS_DATASET_INGESTING, "", 0);
+}
+
 /* A job on a dataset still ingesting is not claimed (by either claim)
  * until its ingestion ends, ready or failed; jobs without a dataset and
  * on ready ones are claimed as usual. */
@@ -6120,6 +6328,9 @@ int hs_store_contract_run(hs_store_fresh_fn open_fresh)
         T(test_settings_put_new_concurrent),
         T(test_job_wait_queued),
         T(test_job_result_of),
+        T(test_dataset_reopen_ingest),
+        T(test_dataset_reopen_older_backend),
+        T(test_dataset_reopen_concurrent),
     };
     struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
     size_t n = select_tests(tests, sizeof tests / sizeof tests[0], chosen);

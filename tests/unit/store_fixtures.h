@@ -83,6 +83,7 @@ static inline void assert_datasets_equal(const hs_dataset_rec *a,
     assert_int_equal(a->deleted_at, b->deleted_at);
     assert_string_equal(a->state, b->state);
     assert_string_equal(a->ingest_error, b->ingest_error);
+    assert_int_equal(a->file_deleted, b->file_deleted);
 }
 
 static inline void assert_users_equal(const hs_user *a, const hs_user *b)

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "testutil.h"
+#include "store_fixtures.h"
 
 #include "base/clock.h"
 #include "blob/blob.h"
@@ -1043,6 +1044,141 @@ static void ingest_ended_meanwhile_keeps_file(void **state)
     env_close(&env);
 }
 
+/* How many ingest jobs dataset `id` has (every user's), checking that
+ * each is owner_id's. */
+static size_t ingest_jobs_of(svc_env *e, hs_id id, hs_id owner_id)
+{
+    hs_error err = {0};
+    hs_job_rec *jobs = NULL;
+    size_t n = 0, count = 0;
+    assert_int_equal(hs_store_job_list(e->app.store, 0, 1, &jobs, &n, &err),
+                     HS_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(jobs[i].type, HS_JOB_TYPE_INGEST) &&
+            jobs[i].dataset_id == id) {
+            assert_int_equal(jobs[i].owner_id, owner_id);
+            count++;
+        }
+    hs_job_list_free(jobs, n);
+    return count;
+}
+
+/* A failed ingestion whose file was kept (its job failed half way by the
+ * store's outage) is tried again in place: ingesting, with a new ingest
+ * job of its owner's - also when an admin retries - whose progress, not
+ * the failed run's, is the dataset's; it then ends ready. Another user
+ * does not see it; a ready dataset, one ingesting, one in the trash and
+ * one whose file the engine refused are refused, saying why. */
+static void retried_ingestion_in_place(void **state)
+{
+    (void)state;
+    svc_env env;
+    env_open(&env);
+    env.app.job_types = hs_job_types;
+    env.app.limits.max_queued_jobs = 10;
+    env.app.limits.ingest_async_bytes = 16;
+    const char csv[] = "f1,f2,label\n1,2,a\n3,4,b\n5,6,a\n";
+    const char bad[] = "f1,f2,label\n1,2,a\n3,x,b\n";
+    char key[HS_BLOB_KEY_MAX];
+    hs_error err = {0};
+    hl_error csv_err;
+    hs_dataset_rec d, got;
+    hs_job_rec j;
+    int stopped = 0;
+    double progress = -1;
+    hs_user admin = env.owner, other = env.owner;
+    admin.id = add_user(env.app.store, "root", 1);
+    admin.is_admin = 1;
+    other.id = add_user(env.app.store, "mallory", 0);
+
+    assert_int_equal(
+        hs_blob_put(env.app.blobs, "upload", csv, strlen(csv), key, &err),
+        HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "big.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_OK);
+    /* Its run read the file (0.6), then the store went away. */
+    int64_t now = hs_clock_now(env.clock);
+    assert_int_equal(hs_store_job_claim_next(env.app.store, "host:1:1", NULL,
+                                             now, 30, &j, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_progress(env.app.store, j.id, "host:1:1", now,
+                                           30, 0.6, 0, 0, NULL, NULL, &err),
+                     HS_OK);
+    assert_int_equal(hs_store_job_finish(env.app.store, j.id, "host:1:1",
+                                         HS_JOB_FAILED, "store away", NULL, 0,
+                                         NULL, now, &err),
+                     HS_OK);
+    hs_job_rec_free(&j);
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &env.owner, d.id, &got, &err),
+        HS_ERR_CONFLICT); /* not failed yet: still ingesting */
+    assert_non_null(strstr(err.message, "already being ingested"));
+    assert_int_equal(hs_datasets_ingest_fail_lost(&env.app, &err), HS_OK);
+
+    got.profile_json = (char *)csv; /* what the caller frees: cleared */
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &other, d.id, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_null(got.profile_json);
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &admin, d.id, &got, &err), HS_OK);
+    assert_string_equal(got.state, HS_DATASET_INGESTING);
+    assert_string_equal(got.ingest_error, "");
+    assert_int_equal(hs_datasets_ingest_progress(&env.app, &env.owner, &got, 1,
+                                                 &progress, &err),
+                     HS_OK);
+    assert_true(progress == 0); /* the new job's, not the failed run's 0.6 */
+    hs_dataset_rec_free(&got);
+    assert_int_equal(ingest_jobs_of(&env, d.id, env.owner.id), 2);
+
+    assert_int_equal(
+        hs_datasets_ingest_run(&env.app, d.id, NULL, NULL, &stopped, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &env.owner, d.id, &got, &err),
+        HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "is ready"));
+    hs_dataset_rec_free(&d);
+
+    /* The engine's refusal deletes the file: a corrected one is needed. */
+    assert_int_equal(
+        hs_blob_put(env.app.blobs, "upload", bad, strlen(bad), key, &err),
+        HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "bad.csv", key,
+                                       strlen(bad), &d, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_datasets_ingest_run(&env.app, d.id, NULL, NULL, &stopped, &err),
+        HS_ERR_INVALID);
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &env.owner, d.id, &got, &err),
+        HS_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "upload a corrected file"));
+    assert_non_null(strstr(err.message, "bad.csv:3"));
+    hs_dataset_rec_free(&d);
+
+    /* In the trash: not found, as for the other uses of a dataset. */
+    assert_int_equal(
+        hs_blob_put(env.app.blobs, "upload", csv, strlen(csv), key, &err),
+        HS_OK);
+    assert_int_equal(hs_dataset_upload(&env.app, &env.owner, "t.csv", key,
+                                       strlen(csv), &d, &csv_err, &err),
+                     HS_OK);
+    assert_int_equal(
+        hs_datasets_ingest_abandon(&env.app, d.id, "cancelled", &err), HS_OK);
+    assert_int_equal(
+        hs_datasets_trash(&env.app, d.id, &env.owner, "test", &got, &err),
+        HS_OK);
+    hs_dataset_rec_free(&got);
+    assert_int_equal(
+        hs_dataset_retry_ingest(&env.app, &env.owner, d.id, &got, &err),
+        HS_ERR_NOTFOUND);
+    assert_non_null(strstr(err.message, "in the trash"));
+    hs_dataset_rec_free(&d);
+    env_close(&env);
+}
+
 /* The sweep ends a dataset whose ingest job ended without ending it (here
  * cancelled in the store, as recover does to a cancel-requested job whose
  * worker died), keeping its file, and leaves alone one whose job is still
@@ -1621,6 +1757,7 @@ int main(void)
         cmocka_unit_test(large_upload_ingested_by_job),
         cmocka_unit_test(ingest_ended_meanwhile_keeps_file),
         cmocka_unit_test(ingest_sweep_ends_orphans),
+        cmocka_unit_test(retried_ingestion_in_place),
         cmocka_unit_test(every_job_type_gives_an_outage_back),
         cmocka_unit_test(model_and_diagnosis_trash_last_seven_days),
         cmocka_unit_test(topology_upload_limit_and_trash),

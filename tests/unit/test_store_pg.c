@@ -10,7 +10,9 @@
  *
  * The backend-specific tests: opening by URL (both schemes, a bad URL, an
  * unreachable server, the password never in a message); a database of a
- * newer schema refused untouched; several stores migrating one database at
+ * newer schema refused untouched; the migrations from schemas 1 and 2
+ * (a failed ingestion's file, kept or gone, told from its reason); several
+ * stores migrating one database at
  * once; the audit log append-only on the server; counters and settings
  * bumped by two stores (two instances) at once; one outbox drained by
  * two senders; a job claim that takes the next job at once while another
@@ -172,14 +174,62 @@ static void test_migration_from_1(void **state)
         "SELECT COALESCE(string_agg(indexname, ',' ORDER BY indexname), '')"
         " FROM pg_indexes WHERE schemaname = current_schema() AND indexname"
         " IN ('models_job', 'diagnoses_job', 'analyses_job')";
-    assert_non_null(raw(f, "DROP INDEX models_job; DROP INDEX diagnoses_job;"
-                           " DROP INDEX analyses_job;"
-                           " DELETE FROM schema_migrations WHERE version = 2"));
+    char latest[16];
+    snprintf(latest, sizeof latest, "%d", hs_store_pg_schema_version());
+    assert_non_null(raw(f,
+                        "DROP INDEX models_job; DROP INDEX diagnoses_job;"
+                        " DROP INDEX analyses_job;"
+                        " ALTER TABLE datasets DROP COLUMN file_deleted;"
+                        " DELETE FROM schema_migrations WHERE version >= 2"));
     assert_string_equal(raw(f, indexes), "");
     assert_int_equal(hs_store_open(f->url, &s, &err), HS_OK);
     assert_string_equal(raw(f, indexes), "analyses_job,diagnoses_job,models_job");
     assert_string_equal(raw(f, "SELECT MAX(version) FROM schema_migrations"),
-                        "2");
+                        latest);
+    hs_store_close(s);
+}
+
+/* A dataset of `owner` whose ingestion failed saying `why`. */
+static hs_id failed_dataset(hs_store *store, hs_id owner, unsigned tag,
+                            const char *why)
+{
+    hs_error err = {0};
+    hs_dataset_rec d = make_dataset(owner, "big.csv", tag, 10 + tag);
+    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_finish_ingest(
+                         store, d.id, HS_DATASET_FAILED, why, 0, &err),
+                     HS_OK);
+    return d.id;
+}
+
+/* A database of schema 2 (interface version 15) gets migration 3: a
+ * failed ingestion whose reason says its file is kept may be tried
+ * again; one the engine refused (its file deleted) may not. */
+static void test_migration_from_2(void **state)
+{
+    fixture *f = *state;
+    hs_store *s = NULL;
+    hs_error err = {0};
+    char want[32];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id refused =
+        failed_dataset(f->store, ann, 1, "big.csv:3:2: 'x' is not a number");
+    hs_id cancelled = failed_dataset(
+        f->store, ann, 2,
+        "its ingestion was cancelled; the uploaded file is kept: download it "
+        "from this dataset to upload it again");
+    assert_non_null(raw(f, "ALTER TABLE datasets DROP COLUMN file_deleted;"
+                           " DELETE FROM schema_migrations WHERE version = 3"));
+    assert_int_equal(hs_store_open(f->url, &s, &err), HS_OK);
+    snprintf(want, sizeof want, "%lld", (long long)refused);
+    assert_string_equal(raw(f, "SELECT string_agg(id::text, ',') FROM datasets"
+                               " WHERE file_deleted = 1"),
+                        want);
+    assert_int_equal(hs_store_dataset_reopen_ingest(s, refused, ann, 0, &err),
+                     HS_ERR_CONFLICT);
+    assert_int_equal(hs_store_dataset_reopen_ingest(s, cancelled, ann, 0, &err),
+                     HS_OK);
     hs_store_close(s);
 }
 
@@ -695,8 +745,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_1, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_2, setup, teardown),
         cmocka_unit_test(test_concurrent_migrations),
         cmocka_unit_test_setup_teardown(test_audit_log_append_only, setup,
                                         teardown),

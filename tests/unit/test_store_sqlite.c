@@ -175,8 +175,8 @@ static void test_reopen_and_wal(void **state)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18");
-    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 18);
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19");
+    assert_int_equal(HS_STORE_SQLITE_SCHEMA_VERSION, 19);
     assert_string_equal(
         raw_query(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
     assert_string_equal(raw_query(f->path,
@@ -232,10 +232,15 @@ static void test_future_schema_refused(void **state)
     assert_non_null(strstr(err.message, want));
 }
 
-/* What migration 18 added (the indexes of what a job made), taken away
- * again. */
+/* What migration 19 added (whether a failed ingestion's file is gone),
+ * taken away again. */
+#define UNDO_V19 "ALTER TABLE datasets DROP COLUMN file_deleted;"
+
+/* What migrations 18 (the indexes of what a job made) and 19 added, taken
+ * away again. */
 #define UNDO_V18                                                               \
-    "DROP INDEX models_job; DROP INDEX diagnoses_job; DROP INDEX analyses_job;"
+    UNDO_V19 "DROP INDEX models_job; DROP INDEX diagnoses_job;"                \
+             "DROP INDEX analyses_job;"
 
 /* What migrations 17 (the shared settings) and 18 added, taken away
  * again. */
@@ -316,7 +321,7 @@ static void upgrade(fixture *f)
                                   "SELECT version FROM schema_migrations"
                                   " ORDER BY version",
                                   buf, sizeof buf),
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18");
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19");
 }
 
 /* The foreign keys of `table` (a fixed name) as "column>parent:on_delete",
@@ -759,6 +764,61 @@ static void test_migration_from_v17(void **state)
                                             &found, &err),
                      HS_OK);
     assert_int_equal(found, m.id);
+}
+
+/* A dataset of ann's whose ingestion failed saying `why`. */
+static hs_id failed_dataset(hs_store *store, hs_id owner, unsigned tag,
+                            const char *why)
+{
+    hs_error err = {0};
+    hs_dataset_rec d = make_dataset(owner, "big.csv", tag, 10 + tag);
+    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_finish_ingest(
+                         store, d.id, HS_DATASET_FAILED, why, 0, &err),
+                     HS_OK);
+    return d.id;
+}
+
+/* A database of schema 18 gets migration 19: a failed ingestion whose
+ * reason says its file is kept may be tried again; one the engine
+ * refused (its file deleted) may not; ready datasets keep their file. */
+static void test_migration_from_v18(void **state)
+{
+    fixture *f = *state;
+    hs_error err = {0};
+    char want[32], got[32];
+    hs_id ann = add_user(f->store, "ann", 0);
+    hs_id refused =
+        failed_dataset(f->store, ann, 1, "big.csv:3:2: 'x' is not a number");
+    hs_id cancelled = failed_dataset(
+        f->store, ann, 2,
+        "its ingestion was cancelled; the uploaded file is kept: download it "
+        "from this dataset to upload it again");
+    hs_id lost = failed_dataset(
+        f->store, ann, 3,
+        "ingestion failed (store away); the uploaded file is kept: download "
+        "it from this dataset and upload it again once the cause is fixed");
+    hs_id ready = add_dataset(f->store, ann, 4);
+    downgrade(f, UNDO_V19 "DELETE FROM schema_migrations WHERE version >= 19;");
+    upgrade(f);
+    snprintf(want, sizeof want, "%lld", (long long)refused);
+    assert_string_equal(raw_query(f->path,
+                                  "SELECT id FROM datasets WHERE"
+                                  " file_deleted = 1",
+                                  got, sizeof got),
+                        want);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, refused, ann, 0, &err),
+        HS_ERR_CONFLICT);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, cancelled, ann, 0, &err),
+        HS_OK);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, lost, ann, 0, &err), HS_OK);
+    assert_int_equal(
+        hs_store_dataset_reopen_ingest(f->store, ready, ann, 0, &err),
+        HS_ERR_CONFLICT);
 }
 
 /* SQLite has no news of jobs queued by others: wait_queued answers "none"
@@ -1285,8 +1345,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v17, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_wait_queued_returns_at_once,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v18, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wait_queued_returns_at_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v14, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v13, setup,

@@ -293,17 +293,21 @@ hs_status hs_datasets_create_ingesting(hs_app *app, hs_id owner_id,
                                "recording an uploaded dataset", err);
 }
 
-/* Ends dataset d's ingestion as failed with `why`; deletes its blob when
- * `rejected` (the engine refused the content: the file is at fault) and
- * this call ended it (a conflict means another run ended it first,
- * perhaps ready). Otherwise the file is kept for a retry. */
+/* Ends dataset d's ingestion as failed with `why`. When `rejected` (the
+ * engine refused the content: the file is at fault) the record says its
+ * file is gone, then its blob is deleted - only when this call ended it
+ * (a conflict means another run ended it first, perhaps ready). Otherwise
+ * the file is kept for a retry (hs_dataset_retry_ingest). */
 static hs_status ingest_failed(hs_app *app, const hs_dataset_rec *d,
                                const char *why, int rejected, hs_error *err)
 {
     char reason[HS_MESSAGE_MAX];
     hs_copy_message(reason, sizeof reason, why && why[0] ? why : "unknown");
-    hs_status st = hs_store_dataset_finish_ingest(
-        app->store, d->id, HS_DATASET_FAILED, reason, 0, err);
+    hs_status st =
+        rejected
+            ? hs_store_dataset_reject_ingest(app->store, d->id, reason, err)
+            : hs_store_dataset_finish_ingest(app->store, d->id,
+                                             HS_DATASET_FAILED, reason, 0, err);
     if (st == HS_OK && rejected)
         hs_blob_delete(app->blobs, d->blob_key, NULL);
     return st;
@@ -365,9 +369,9 @@ hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
 void hs_datasets_ingest_kept_reason(char out[HS_MESSAGE_MAX], const char *error)
 {
     snprintf(out, HS_MESSAGE_MAX,
-             "ingestion failed (%.300s); the uploaded file is kept: download "
-             "it from this dataset and upload it again once the cause is "
-             "fixed",
+             "ingestion failed (%.300s); the uploaded file is kept: try the "
+             "ingestion again once the cause is fixed, or download the file "
+             "from this dataset",
              error && error[0] ? error : "unknown");
 }
 
@@ -483,20 +487,26 @@ hs_status hs_datasets_ingest_progress(hs_app *app, const hs_user *viewer,
     }
     if (!waiting)
         return HS_OK;
+    /* A retried ingestion has several jobs: its newest one is the run. */
+    hs_id *newest = calloc(n, sizeof *newest);
     hs_job_rec *jobs = NULL;
     size_t n_jobs = 0;
-    hs_status st = hs_store_job_list(app->store, viewer->id, viewer->is_admin,
-                                     &jobs, &n_jobs, err);
+    hs_status st =
+        newest ? hs_store_job_list(app->store, viewer->id, viewer->is_admin,
+                                   &jobs, &n_jobs, err)
+               : hs_fail(err, HS_ERR_NOMEM, "out of memory");
     for (size_t j = 0; st == HS_OK && j < n_jobs; j++) {
         if (strcmp(jobs[j].type, HS_JOB_TYPE_INGEST) != 0)
             continue;
         for (size_t i = 0; i < n; i++)
             if (items[i].id == jobs[j].dataset_id &&
-                hs_dataset_is_ingesting(&items[i]) &&
-                jobs[j].progress > progress[i])
+                hs_dataset_is_ingesting(&items[i]) && jobs[j].id > newest[i]) {
+                newest[i] = jobs[j].id;
                 progress[i] = jobs[j].progress;
+            }
     }
     hs_job_list_free(jobs, n_jobs);
+    free(newest);
     for (size_t i = 0; i < n; i++)
         if (progress[i] < 0 && hs_dataset_is_ingesting(&items[i]))
             progress[i] = 0;

@@ -59,8 +59,8 @@ hs_status hs_datasets_ingest_run(hs_app *app, hs_id id, hs_ingest_stage stage,
 
 /* Why a dataset whose ingest job was cancelled failed. */
 #define HS_INGEST_CANCELLED_REASON                                             \
-    "its ingestion was cancelled; the uploaded file is kept: download it " \
-    "from this dataset to upload it again"
+    "its ingestion was cancelled; the uploaded file is kept: try the "         \
+    "ingestion again, or download the file from this dataset"
 
 /* Ends dataset `id`'s ingestion as failed with `why`, keeping its file
  * (only the engine's rejection of the content, in hs_datasets_ingest_run,
@@ -69,7 +69,8 @@ hs_status hs_datasets_ingest_abandon(hs_app *app, hs_id id, const char *why,
                                      hs_error *err);
 
 /* The reason of an ingestion that failed for `error` (not the file's
- * fault), saying the file is kept and how to recover, into out. */
+ * fault), saying the file is kept and how to recover (a retry in place,
+ * hs_dataset_retry_ingest, or a download), into out. */
 void hs_datasets_ingest_kept_reason(char out[HS_MESSAGE_MAX], const char *error);
 
 /* The repeatable sweep: ends as failed (file kept) every dataset still
@@ -93,8 +94,9 @@ hs_status hs_dataset_check_ready(const hs_dataset_rec *d, const char *field,
 int hs_dataset_is_ingesting(const hs_dataset_rec *d);
 
 /* The progress (0..1) of the ingest job of each of the n records viewer
- * sees, in progress[i]; -1 for a dataset not ingesting. Reads the jobs
- * only when one of them is ingesting. */
+ * sees (its newest: a retried ingestion has had others), in progress[i];
+ * -1 for a dataset not ingesting. Reads the jobs only when one of them is
+ * ingesting. */
 hs_status hs_datasets_ingest_progress(hs_app *app, const hs_user *viewer,
                                       const hs_dataset_rec *items, size_t n,
                                       double *progress, hs_error *err);

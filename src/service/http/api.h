@@ -189,6 +189,7 @@ void hs_api_dataset_get(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_download(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_delete(hs_app *, hs_req *, hs_resp *);
 void hs_api_dataset_restore(hs_app *, hs_req *, hs_resp *);
+void hs_api_dataset_retry_ingest(hs_app *, hs_req *, hs_resp *);
 void hs_api_model_restore(hs_app *, hs_req *, hs_resp *);
 void hs_api_diagnosis_restore(hs_app *, hs_req *, hs_resp *);
 

@@ -401,6 +401,9 @@ json_t *hs_api_dataset_json(const hs_dataset_rec *d, int with_profile)
         json_object_set_new(j, "ingest_error",
                             d->ingest_error[0] ? json_string(d->ingest_error)
                                                : json_null());
+        /* False once the engine refused the file and it was deleted: a
+         * failed dataset that cannot be ingested again. */
+        json_object_set_new(j, "file_kept", json_boolean(!d->file_deleted));
     }
     hs_incident_counts counts;
     int incidents = hs_dataset_kind_of(d->profile_json, &counts) ==

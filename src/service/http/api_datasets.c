@@ -1,6 +1,6 @@
 /* api_datasets.c - upload, list, show, download, trash and restore
- * datasets. Uploads arrive as a committed blob (http.c); the datasets
- * service decides whether it is a dataset. */
+ * datasets, and try a failed ingestion again. Uploads arrive as a committed
+ * blob (http.c); the datasets service decides whether it is a dataset. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -118,7 +118,8 @@ void hs_api_dataset_download(hs_app *app, hs_req *req, hs_resp *resp)
      * content: the file to upload again, else its reason. */
     int kept = 0;
     if (st == HS_OK && !strcmp(rec.state, HS_DATASET_FAILED) &&
-        (hs_blob_exists(app->blobs, rec.blob_key, &kept, &err) != HS_OK ||
+        (rec.file_deleted ||
+         hs_blob_exists(app->blobs, rec.blob_key, &kept, &err) != HS_OK ||
          !kept) &&
         hs_dataset_check_ready(&rec, "id", &err) != HS_OK)
         st = HS_ERR_CONFLICT;
@@ -158,5 +159,25 @@ void hs_api_dataset_restore(hs_app *app, hs_req *req, hs_resp *resp)
         hs_reply_status(resp, st, &err);
     else
         hs_reply_json(resp, 200, hs_api_dataset_json(&rec, 0));
+    hs_dataset_rec_free(&rec);
+}
+
+/* POST /datasets/{id}/ingest: a failed ingestion whose file was kept,
+ * tried again in place (hs_dataset_retry_ingest); 202 with the dataset
+ * ingesting, as GET shows it. */
+void hs_api_dataset_retry_ingest(hs_app *app, hs_req *req, hs_resp *resp)
+{
+    hs_dataset_rec rec;
+    hs_error err = {0};
+    hs_status st =
+        hs_dataset_retry_ingest(app, &req->user, req->ids[0], &rec, &err);
+    json_t *one = st == HS_OK
+                      ? datasets_json(app, &req->user, &rec, 1, 1, &st, &err)
+                      : NULL;
+    if (st != HS_OK)
+        hs_reply_status(resp, st, &err);
+    else
+        hs_reply_json(resp, 202, json_incref(json_array_get(one, 0)));
+    json_decref(one);
     hs_dataset_rec_free(&rec);
 }

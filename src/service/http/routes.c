@@ -46,6 +46,8 @@ const hs_route hs_api_routes[] = {
     {"DELETE", "/api/v1/datasets/{id}", hs_api_dataset_delete, OWNED},
     {"GET", "/api/v1/datasets/{id}/download", hs_api_dataset_download, OWNED},
     {"POST", "/api/v1/datasets/{id}/restore", hs_api_dataset_restore, OWNED},
+    {"POST", "/api/v1/datasets/{id}/ingest", hs_api_dataset_retry_ingest,
+     OWNED},
 
     {"POST", "/api/v1/jobs", hs_api_jobs_create, AUTH | JSON},
     {"GET", "/api/v1/jobs", hs_api_jobs_list, AUTH},

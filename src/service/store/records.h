@@ -110,6 +110,10 @@ typedef struct hs_dataset_rec {
      * below; an older backend's datasets are all "ready". */
     char state[HS_DATASET_STATE_MAX];
     char ingest_error[HS_MESSAGE_MAX]; /* why it failed, "" = it did not */
+    /* Version 16: 1 when the engine refused the file and its blob was
+     * deleted (a failed dataset that cannot be ingested again); 0 while
+     * the file is kept, and always on an older backend. */
+    int file_deleted;
 } hs_dataset_rec;
 
 /* A trained model. Its file lives in the blob store under blob_key (the

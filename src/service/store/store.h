@@ -69,7 +69,13 @@
  * never recorded - its worker killed, or the answer to its result's
  * commit lost - finds it instead of making a second one); an older
  * backend's wrapper answers that there is none, and such a run repeats
- * its result as before.
+ * its result as before; version 16 appends the datasets' reject_ingest
+ * (an ingestion failed because the engine refused the file, whose blob
+ * the caller then deletes: the record says so, file_deleted) and
+ * reopen_ingest (a failed ingestion whose file was kept made ingesting
+ * again, for a retry in place); an older backend's reject_ingest is
+ * finish_ingest's failure (its records cannot say the file is gone) and
+ * its reopen_ingest refuses.
  *
  * Conventions for every operation:
  *  - Returns HS_OK or an error code, with a message in *err (err may be
@@ -125,7 +131,7 @@ typedef struct hs_store hs_store;
 
 /* The interface version this header describes (see "How the interface
  * grows" above). */
-#define HS_STORE_OPS_VERSION 15
+#define HS_STORE_OPS_VERSION 16
 
 /* The longest lease a job may be given, in seconds: a worker renews its
  * leases far more often than this, and the bound keeps now + lease far from
@@ -214,6 +220,11 @@ typedef struct hs_store_dataset_ops {
     hs_status (*finish_ingest)(void *impl, hs_id id, const char *state,
                                const char *error, int64_t size_bytes,
                                hs_error *err);
+    /* version 16 */
+    hs_status (*reject_ingest)(void *impl, hs_id id, const char *error,
+                               hs_error *err);
+    hs_status (*reopen_ingest)(void *impl, hs_id id, hs_id viewer_id,
+                               int viewer_is_admin, hs_error *err);
 } hs_store_dataset_ops;
 
 typedef struct hs_store_model_ops {
@@ -946,6 +957,7 @@ hs_store_dataset_create(hs_store *store, hs_dataset_rec *d, hs_error *err)
                        "keep a dataset being ingested",
                        store->ops->name, store->ops->version);
     d->ingest_error[0] = '\0';
+    d->file_deleted = 0;
     d->id = 0;
     return store->ops->datasets->create(store->impl, d, err);
 }
@@ -2816,6 +2828,51 @@ static inline hs_status hs_store_dataset_finish_ingest(hs_store *store,
     return store->ops->datasets->finish_ingest(
         store->impl, id, state, failed ? error : "", ready ? size_bytes : 0,
         err);
+}
+
+/* Ends dataset `id`'s ingestion as failed because the engine refused its
+ * file: as hs_store_dataset_finish_ingest(HS_DATASET_FAILED, error), and
+ * in the same statement the record says its file is gone (file_deleted =
+ * 1), so that it is never ingested again (hs_store_dataset_reopen_ingest
+ * refuses it). The caller deletes the blob once this returns HS_OK - a
+ * crash in between leaves a blob no ingestion reads, never a record that
+ * offers a retry of a file that is gone. Errors as finish_ingest's; an
+ * older backend (before version 16) ends it failed without the mark. */
+static inline hs_status hs_store_dataset_reject_ingest(hs_store *store,
+                                                       hs_id id,
+                                                       const char *error,
+                                                       hs_error *err)
+{
+    if (!store || !hs_store__str_fits(error, HS_MESSAGE_MAX))
+        return hs_store__bad(err, "reject_ingest: a rejection needs its "
+                                  "reason (1..511 bytes)");
+    if (store->ops->version < 16)
+        return hs_store_dataset_finish_ingest(store, id, HS_DATASET_FAILED,
+                                              error, 0, err);
+    return store->ops->datasets->reject_ingest(store->impl, id, error, err);
+}
+
+/* Makes dataset `id` HS_DATASET_INGESTING again (ingest_error cleared)
+ * when it is HS_DATASET_FAILED with its file kept (file_deleted 0), live
+ * (not in the trash), and viewer_id owns it or viewer_is_admin: a retry
+ * of its ingestion in place, whose caller queues the ingest job in the
+ * same transaction. One guarded statement, so that of two retries at once
+ * exactly one succeeds. HS_ERR_NOTFOUND when the viewer cannot see it;
+ * HS_ERR_CONFLICT when it is in another state, its file is gone, or it is
+ * in the trash. HS_ERR_INVALID for a backend older than version 16. */
+static inline hs_status
+hs_store_dataset_reopen_ingest(hs_store *store, hs_id id, hs_id viewer_id,
+                               int viewer_is_admin, hs_error *err)
+{
+    if (!store || id <= 0)
+        return hs_store__bad(err, "reopen_ingest: bad argument");
+    if (store->ops->version < 16)
+        return hs_fail(err, HS_ERR_INVALID,
+                       "store backend '%s' (interface version %u) cannot "
+                       "ingest a dataset again",
+                       store->ops->name, store->ops->version);
+    return store->ops->datasets->reopen_ingest(store->impl, id, viewer_id,
+                                               viewer_is_admin, err);
 }
 
 /* Waits at most timeout_ms (0..60000) for news that a job was queued, by

@@ -264,7 +264,8 @@ static const char *blob_conflict(pgd_conflict buf, const char *kind,
 
 #define DATASET_COLS                                                           \
     "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
-    " created_at, deleted_at, state, ingest_error, profile_json FROM datasets"
+    " created_at, deleted_at, state, ingest_error, file_deleted,"              \
+    " profile_json FROM datasets"
 
 static const pgs_col DATASET_READ[] = {
     PGS_COL(PGS_I64, hs_dataset_rec, id, "dataset id"),
@@ -278,6 +279,7 @@ static const pgs_col DATASET_READ[] = {
     PGS_COL(PGS_I64, hs_dataset_rec, deleted_at, "deleted_at"),
     PGS_COL(PGS_TEXT, hs_dataset_rec, state, "dataset state"),
     PGS_COL(PGS_TEXT, hs_dataset_rec, ingest_error, "dataset ingest error"),
+    PGS_COL(PGS_FLAG, hs_dataset_rec, file_deleted, "dataset file deleted"),
 };
 static const size_t DATASET_TEXTS[] = {offsetof(hs_dataset_rec, profile_json)};
 
@@ -366,27 +368,71 @@ static hs_status pgd_dataset_purge(void *impl, int64_t deleted_before,
 /* One statement: the update of a dataset still ingesting (first: 1 when
  * it happened), and whether the dataset exists (second), which tells
  * "absent" from "already ended". Two enders at once: the second's UPDATE
- * waits for the first and then finds the state changed. */
-static hs_status pgd_dataset_finish_ingest(void *impl, hs_id id,
-                                           const char *state, const char *error,
-                                           int64_t size_bytes, hs_error *err)
+ * waits for the first and then finds the state changed. file_deleted 1:
+ * the engine refused the file (reject_ingest). */
+static hs_status end_ingest(pg_store *s, hs_id id, const char *state,
+                            const char *error, int64_t size_bytes,
+                            int file_deleted, hs_error *err)
 {
     pgd_pair done = {0, 0};
     hs_status hs = pgs_get_one(
-        impl, read_pair, &done, "no answer", err,
+        s, read_pair, &done, "no answer", err,
         "WITH done AS (UPDATE datasets SET state = $2::text,"
         " ingest_error = $3::text, size_bytes = CASE WHEN $2::text = "
-        "'" HS_DATASET_READY "' THEN $4::bigint ELSE size_bytes END"
+        "'" HS_DATASET_READY "' THEN $4::bigint ELSE size_bytes END,"
+        " file_deleted = $5::int"
         " WHERE id = $1::bigint AND state = '" HS_DATASET_INGESTING "'"
         " RETURNING id)"
         " SELECT (SELECT count(*) FROM done),"
         " EXISTS (SELECT 1 FROM datasets WHERE id = $1::bigint)",
-        "itti", id, state, error, size_bytes);
+        "ittib", id, state, error, size_bytes, file_deleted);
     if (hs == HS_OK && done.first != 1)
         hs = done.second
                  ? hs_fail(err, HS_ERR_CONFLICT,
                            "dataset %lld is not being ingested: its "
                            "ingestion has ended",
+                           (long long)id)
+                 : hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
+                           (long long)id);
+    return hs;
+}
+
+static hs_status pgd_dataset_finish_ingest(void *impl, hs_id id,
+                                           const char *state, const char *error,
+                                           int64_t size_bytes, hs_error *err)
+{
+    return end_ingest(impl, id, state, error, size_bytes, 0, err);
+}
+
+static hs_status pgd_dataset_reject_ingest(void *impl, hs_id id,
+                                           const char *error, hs_error *err)
+{
+    return end_ingest(impl, id, HS_DATASET_FAILED, error, 0, 1, err);
+}
+
+/* finish_ingest's guard the other way, in one statement: only a live,
+ * failed dataset whose file was kept goes back to ingesting; the second
+ * of two retries at once waits for the first's row lock and then finds
+ * it ingesting. Whether the viewer sees it tells "absent" from "not
+ * retryable". */
+static hs_status pgd_dataset_reopen_ingest(void *impl, hs_id id,
+                                           hs_id viewer_id, int viewer_is_admin,
+                                           hs_error *err)
+{
+    pgd_pair done = {0, 0};
+    hs_status hs = pgs_get_one(
+        impl, read_pair, &done, "no answer", err,
+        "WITH done AS (UPDATE datasets SET state = '" HS_DATASET_INGESTING "',"
+        " ingest_error = ''" OWNED_ONE " AND state = '" HS_DATASET_FAILED "'"
+        " AND file_deleted = 0 AND deleted_at = 0 RETURNING id)"
+        " SELECT (SELECT count(*) FROM done),"
+        " EXISTS (SELECT 1 FROM datasets" OWNED_ONE ")",
+        "iib", id, viewer_id, viewer_is_admin);
+    if (hs == HS_OK && done.first != 1)
+        hs = done.second
+                 ? hs_fail(err, HS_ERR_CONFLICT,
+                           "dataset %lld is not a failed ingestion whose "
+                           "file was kept",
                            (long long)id)
                  : hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
                            (long long)id);
@@ -401,6 +447,8 @@ const hs_store_dataset_ops hs_pg_datasets = {
     .set_profile = pgd_dataset_set_profile,
     .purge = pgd_dataset_purge,
     .finish_ingest = pgd_dataset_finish_ingest,
+    .reject_ingest = pgd_dataset_reject_ingest,
+    .reopen_ingest = pgd_dataset_reopen_ingest,
 };
 
 /* ---- models -------------------------------------------------------------- */

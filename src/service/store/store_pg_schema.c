@@ -328,9 +328,21 @@ static const char *const schema_2[] = {
     "CREATE INDEX analyses_job ON analyses(job_id)",
 };
 
+/* Migration 3 (interface version 16): whether a failed ingestion's file
+ * is gone (pgd_dataset_reject_ingest sets it; reopen_ingest retries only
+ * a kept file). Before, the reason said it: every failure that kept the
+ * file says "the uploaded file is kept"; the engine's refusals do not. */
+static const char *const schema_3[] = {
+    "ALTER TABLE datasets ADD COLUMN file_deleted INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (file_deleted IN (0, 1))",
+    "UPDATE datasets SET file_deleted = 1 WHERE state = 'failed'"
+    "  AND ingest_error NOT LIKE '%the uploaded file is kept%'",
+};
+
 const pg_migration pg_migrations[] = {
     {schema_1, sizeof schema_1 / sizeof schema_1[0]},
     {schema_2, sizeof schema_2 / sizeof schema_2[0]},
+    {schema_3, sizeof schema_3 / sizeof schema_3[0]},
 };
 
 const int pg_schema_version =

@@ -269,7 +269,8 @@ static const char *const migrations[] = {
     "ALTER TABLE models ADD COLUMN feedback_json TEXT NULL;"
     "CREATE INDEX models_parent ON models(parent_id);"
     "CREATE TABLE diagnosis_labels ("
-    "  diagnosis_id INTEGER NOT NULL REFERENCES diagnoses(id) ON DELETE CASCADE,"
+    "  diagnosis_id INTEGER NOT NULL REFERENCES diagnoses(id) ON DELETE "
+    "CASCADE,"
     "  row INTEGER NOT NULL CHECK (row >= 0),"
     "  label TEXT NOT NULL CHECK (label <> ''),"
     "  user_id INTEGER NULL REFERENCES users(id) ON DELETE SET NULL,"
@@ -434,6 +435,14 @@ static const char *const migrations[] = {
     "CREATE INDEX models_job ON models(job_id);"
     "CREATE INDEX diagnoses_job ON diagnoses(job_id);"
     "CREATE INDEX analyses_job ON analyses(job_id);",
+    /* 19: whether a failed ingestion's file is gone (store version 16:
+     * reject_ingest sets it; reopen_ingest retries only a kept file).
+     * Before, the reason said it: every failure that kept the file says
+     * "the uploaded file is kept"; the engine's refusals do not. */
+    "ALTER TABLE datasets ADD COLUMN file_deleted INTEGER NOT NULL"
+    "  DEFAULT 0 CHECK (file_deleted IN (0, 1));"
+    "UPDATE datasets SET file_deleted = 1 WHERE state = 'failed'"
+    "  AND ingest_error NOT LIKE '%the uploaded file is kept%';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -997,7 +1006,8 @@ static hs_status read_notification(sqlite3_stmt *st, void *dst, hs_error *err)
 
 #define DATASET_COLS                                                           \
     "SELECT id, owner_id, name, blob_key, size_bytes, rows, features,"         \
-    " profile_json, created_at, deleted_at, state, ingest_error FROM datasets"
+    " profile_json, created_at, deleted_at, state, ingest_error,"              \
+    " file_deleted FROM datasets"
 
 static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
 {
@@ -1011,6 +1021,7 @@ static hs_status read_dataset(sqlite3_stmt *st, void *dst, hs_error *err)
     d->features = sqlite3_column_int64(st, 6);
     d->created_at = sqlite3_column_int64(st, 8);
     d->deleted_at = sqlite3_column_int64(st, 9);
+    d->file_deleted = sqlite3_column_int(st, 12) != 0;
     hs = copy_text(st, 2, d->name, sizeof d->name, err, "dataset name");
     if (hs == HS_OK)
         hs = copy_text(st, 3, d->blob_key, sizeof d->blob_key, err, "blob key");
@@ -1809,14 +1820,35 @@ static hs_status sq_dataset_set_profile(void *impl, hs_id id,
                       "iTii", id, profile_json, rows, features);
 }
 
+/* After a guarded UPDATE of dataset `id` changed nothing: HS_ERR_NOTFOUND
+ * when the viewer cannot see it (viewer 0 and admin: no access rule), else
+ * HS_ERR_CONFLICT saying `conflict`. Call with the lock held. */
+static hs_status dataset_miss(sq_store *s, hs_id id, hs_id viewer_id,
+                              int viewer_is_admin, const char *conflict,
+                              hs_error *err)
+{
+    int64_t exists = 0;
+    hs_status hs =
+        sq_get_one(s, read_count, clear_int64, &exists, "no row", err,
+                   "SELECT COUNT(*) FROM datasets WHERE id = ?1"
+                   " AND " OWNER_VISIBLE,
+                   "iib", id, viewer_id, viewer_is_admin);
+    if (hs != HS_OK)
+        return hs;
+    return exists ? hs_fail(err, HS_ERR_CONFLICT, "dataset %lld %s",
+                            (long long)id, conflict)
+                  : hs_fail(err, HS_ERR_NOTFOUND, "dataset %lld does not exist",
+                            (long long)id);
+}
+
 /* One UPDATE guarded by the state, so that an ingestion ends once
  * whoever else tries (a second worker after a lost lease); a miss is
- * told apart afterwards (no such dataset, or it already ended). */
-static hs_status sq_dataset_finish_ingest(void *impl, hs_id id,
-                                          const char *state, const char *error,
-                                          int64_t size_bytes, hs_error *err)
+ * told apart afterwards (no such dataset, or it already ended).
+ * file_deleted 1: the engine refused the file (reject_ingest). */
+static hs_status end_ingest(sq_store *s, hs_id id, const char *state,
+                            const char *error, int64_t size_bytes,
+                            int file_deleted, hs_error *err)
 {
-    sq_store *s = impl;
     int64_t changed = 0;
     hs_status hs = sq_lock(s, err);
     if (hs != HS_OK)
@@ -1824,21 +1856,49 @@ static hs_status sq_dataset_finish_ingest(void *impl, hs_id id,
     hs = sq_run(s, &changed, err, "ending a dataset's ingestion",
                 "UPDATE datasets SET state = ?2, ingest_error = ?3,"
                 " size_bytes = CASE WHEN ?2 = 'ready' THEN ?4"
-                " ELSE size_bytes END"
+                " ELSE size_bytes END, file_deleted = ?5"
                 " WHERE id = ?1 AND state = 'ingesting'",
-                "itti", id, state, error, size_bytes);
-    if (hs == HS_OK && changed == 0) {
-        int64_t exists = 0;
-        hs = sq_get_one(s, read_count, clear_int64, &exists, "no row", err,
-                        "SELECT COUNT(*) FROM datasets WHERE id = ?1", "i", id);
-        if (hs == HS_OK)
-            hs = exists ? hs_fail(err, HS_ERR_CONFLICT,
-                                  "dataset %lld is not being ingested: its "
-                                  "ingestion has ended already",
-                                  (long long)id)
-                        : hs_fail(err, HS_ERR_NOTFOUND,
-                                  "dataset %lld does not exist", (long long)id);
-    }
+                "ittib", id, state, error, size_bytes, file_deleted);
+    if (hs == HS_OK && changed == 0)
+        hs = dataset_miss(s, id, 0, 1,
+                          "is not being ingested: its ingestion has ended "
+                          "already",
+                          err);
+    sq_unlock(s);
+    return hs;
+}
+
+static hs_status sq_dataset_finish_ingest(void *impl, hs_id id,
+                                          const char *state, const char *error,
+                                          int64_t size_bytes, hs_error *err)
+{
+    return end_ingest(impl, id, state, error, size_bytes, 0, err);
+}
+
+static hs_status sq_dataset_reject_ingest(void *impl, hs_id id,
+                                          const char *error, hs_error *err)
+{
+    return end_ingest(impl, id, HS_DATASET_FAILED, error, 0, 1, err);
+}
+
+/* The same guard the other way: only a live, failed dataset whose file
+ * was kept goes back to ingesting, so two retries at once make one. */
+static hs_status sq_dataset_reopen_ingest(void *impl, hs_id id, hs_id viewer_id,
+                                          int viewer_is_admin, hs_error *err)
+{
+    sq_store *s = impl;
+    int64_t changed = 0;
+    hs_status hs = sq_lock(s, err);
+    if (hs != HS_OK)
+        return hs;
+    hs = sq_run(s, &changed, err, "ingesting a dataset again",
+                "UPDATE datasets SET state = 'ingesting', ingest_error = ''"
+                " WHERE id = ?1 AND " OWNER_VISIBLE " AND state = 'failed'"
+                " AND file_deleted = 0 AND deleted_at = 0",
+                "iib", id, viewer_id, viewer_is_admin);
+    if (hs == HS_OK && changed == 0)
+        hs = dataset_miss(s, id, viewer_id, viewer_is_admin,
+                          "is not a failed ingestion whose file was kept", err);
     sq_unlock(s);
     return hs;
 }
@@ -3282,6 +3342,8 @@ static const hs_store_dataset_ops sq_datasets = {
     .set_profile = sq_dataset_set_profile,
     .purge = sq_dataset_purge,
     .finish_ingest = sq_dataset_finish_ingest,
+    .reject_ingest = sq_dataset_reject_ingest,
+    .reopen_ingest = sq_dataset_reopen_ingest,
 };
 
 static const hs_store_model_ops sq_models = {

@@ -21,6 +21,6 @@
 hs_status hs_store_sqlite_open(const char *path, hs_store **out, hs_error *err);
 
 /* The newest schema version hs_store_sqlite_open applies. */
-#define HS_STORE_SQLITE_SCHEMA_VERSION 18
+#define HS_STORE_SQLITE_SCHEMA_VERSION 19
 
 #endif

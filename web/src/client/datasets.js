@@ -1,5 +1,6 @@
 // client/datasets.js - the datasets (docs/api.md: Datasets): uploads that
-// the server reads and profiles, the list, the trash and its restore.
+// the server reads and profiles (and reads again when that failed), the
+// list, the trash and its restore.
 
 import * as http from './http.js';
 
@@ -22,6 +23,10 @@ export function upload(file, name, { onProgress, label } = {}) {
 export const remove = (id, opts = {}) => http.del(`/datasets/${id}`, opts);
 
 export const restore = (id, opts = {}) => http.post(`/datasets/${id}/restore`, undefined, opts);
+
+/* Tries a failed ingestion again, in place (its file was kept): the
+ * DATASET, ingesting again. */
+export const retryIngest = (id, opts = {}) => http.post(`/datasets/${id}/ingest`, undefined, opts);
 
 /* The link that downloads the uploaded file. */
 export const downloadUrl = (id) => http.url(`/datasets/${id}/download`);

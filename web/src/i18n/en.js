@@ -152,6 +152,7 @@ export default {
   'datasets.deleteNamed': 'Delete dataset {name}',
   'datasets.deleted': 'Dataset “{name}” moved to the trash.',
   'datasets.restored': 'Dataset “{name}” restored.',
+  'datasets.retrying': 'Ingesting “{name}” again.',
   'datasets.goTrain': 'Train a model',
 
   'datasets.uploadedIngesting': 'Uploaded “{name}”: it is being read and profiled in the background',
@@ -162,6 +163,8 @@ export default {
   'dataset.ingestFailedTag': 'ingestion failed',
   'dataset.ingestFailedTitle': 'This file could not be ingested',
   'dataset.ingestFailedText': 'Fix the file and upload it again; nothing of it was kept.',
+  'dataset.ingestKeptText': 'The file was not at fault and is kept on the server: try the ingestion again once the cause is fixed, or download the file.',
+  'dataset.ingestRetry': 'Try again',
   'dataset.ingestFailedReason': 'This dataset could not be ingested: {error}',
   'dataset.train': 'Train on this dataset',
   'dataset.download': 'Download CSV',

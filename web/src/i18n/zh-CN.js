@@ -149,6 +149,7 @@ export default {
   'datasets.deleteNamed': '删除数据集 {name}',
   'datasets.deleted': '数据集“{name}”已移入回收站。',
   'datasets.restored': '数据集“{name}”已恢复。',
+  'datasets.retrying': '正在重新导入“{name}”。',
   'datasets.goTrain': '训练模型',
 
   'datasets.uploadedIngesting': '已上传“{name}”：正在后台读取并分析',
@@ -159,6 +160,8 @@ export default {
   'dataset.ingestFailedTag': '导入失败',
   'dataset.ingestFailedTitle': '无法导入此文件',
   'dataset.ingestFailedText': '请修正文件后重新上传；其内容未被保留。',
+  'dataset.ingestKeptText': '问题不在文件本身，文件仍保存在服务器上：排除原因后可重试导入，也可以下载该文件。',
+  'dataset.ingestRetry': '重试',
   'dataset.ingestFailedReason': '此数据集无法导入：{error}',
   'dataset.train': '用此数据集训练',
   'dataset.download': '下载 CSV',

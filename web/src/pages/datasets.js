@@ -6,7 +6,8 @@
 // can cancel it); deleting offers Undo, and the recently deleted ones can
 // be restored for 7 days (views/trash.js). A large upload is ingested by a
 // job after its answer: the page shows its progress and reads itself again
-// until it is ready or failed.
+// until it is ready or failed; a failure that kept the file can be tried
+// again from here, and is then followed the same way.
 
 import { h, clear } from '../dom.js';
 import { icon } from '../icons.js';
@@ -181,6 +182,19 @@ export async function render(view, ctx) {
   const reopen = (ds) => ctx.navigate(`#/datasets/${ds.id}`);
   if (dataset) ctx.prefs.set({ last_dataset_id: dataset.id });
 
+  const onRetry = async (ds, btn) => {
+    btn.disabled = true;
+    try {
+      await ctx.api.datasets.retryIngest(ds.id);
+    } catch (e) {
+      btn.disabled = false;
+      showError(e);
+      return;
+    }
+    toast(t('datasets.retrying', { name: ds.name }));
+    ctx.rerender(); // ingesting again: the page follows it from here
+  };
+
   const onDelete = async (ds, btn) => {
     btn.disabled = true;
     try {
@@ -211,7 +225,7 @@ export async function render(view, ctx) {
       }),
     }));
     if (isReady(dataset)) renderProfile(detail, dataset);
-    else renderIngest(detail, dataset);
+    else renderIngest(detail, dataset, { onRetry });
   } else {
     view.append(pageHeader(t('datasets.title'), { subtitle: t('datasets.subtitle') }));
     const resume = await resumeCard(items, ctx);

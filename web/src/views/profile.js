@@ -6,8 +6,8 @@
 // root-cause analysis instead of training. Everything comes from the
 // profile the server computed at upload; nothing is recomputed here. A
 // large upload has no profile while its ingest job runs: its progress or
-// its failure instead, and the actions that need the rows disabled with
-// the reason.
+// its failure instead (with "Try again" when the server kept the file),
+// and the actions that need the rows disabled with the reason.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
@@ -28,7 +28,7 @@ export function profileActions(ds, { downloadUrl, onDelete }) {
     return [
       h('span.visually-hidden', { id: why }, ingestReason(ds)),
       ds.kind === 'incidents' ? off(t('dataset.analyse'), 'network', 'rca-this') : off(t('dataset.train'), 'train', 'train-this'),
-      ds.state === 'failed' ? null : linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
+      ds.state === 'failed' && !keptFile(ds) ? null : linkButton(t('dataset.download'), downloadUrl, { iconName: 'download', download: '' }),
       button(t('common.delete'), { iconName: 'trash', variant: 'outline-danger', onClick: onDelete }),
     ].filter(Boolean);
   }
@@ -49,6 +49,10 @@ export const isReady = (ds) => !ds?.state || ds.state === 'ready';
 
 export const ingestPct = (ds) => Math.round((ds.ingest_progress || 0) * 100);
 
+/* A failed ingestion whose file the server kept (not the file's fault):
+ * it can be tried again, and the file downloaded. */
+export const keptFile = (ds) => ds.state === 'failed' && ds.file_kept === true;
+
 /* Why a dataset cannot be used yet, in a sentence. */
 export function ingestReason(ds) {
   return ds.state === 'failed'
@@ -66,13 +70,19 @@ export function ingestTag(ds) {
 }
 
 /* What the page shows instead of the profile while there is none: the
- * ingestion's progress (announced politely as it moves) or its failure. */
-export function renderIngest(host, ds) {
+ * ingestion's progress (announced politely as it moves) or its failure
+ * with the reason; a file the server kept offers onRetry(ds, button). */
+export function renderIngest(host, ds, { onRetry } = {}) {
   if (ds.state === 'failed') {
+    const kept = keptFile(ds);
     host.append(h('div.alert.alert-danger', { role: 'alert', testid: 'dataset-ingest-error' },
       h('div.fw-semibold', t('dataset.ingestFailedTitle')),
       h('div.small.text-break', ds.ingest_error || ''),
-      h('div.small.mt-1', t('dataset.ingestFailedText'))));
+      h('div.small.mt-1', t(kept ? 'dataset.ingestKeptText' : 'dataset.ingestFailedText')),
+      kept && onRetry && h('div.mt-2', button(t('dataset.ingestRetry'), {
+        iconName: 'refresh', variant: 'primary', size: 'sm', testid: 'dataset-ingest-retry',
+        onClick: (ev) => onRetry(ds, ev.currentTarget),
+      }))));
     return;
   }
   const pct = ingestPct(ds);
