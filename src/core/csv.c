@@ -1067,6 +1067,7 @@ hl_status hl__csv_reserve_rows(csv_parser *ps, size_t need)
         if (!text)
             return nomem(ps);
         ps->text = text;
+        hl__advise_huge(text, cap * ps->n_text * sizeof *text);
     }
     if (ps->want_lines) {
         size_t *lines = realloc(ps->lines, cap * sizeof *lines);
@@ -1095,17 +1096,21 @@ static size_t estimate_rows(const csv_parser *ps)
     return n < ps->opt.max_rows ? n : ps->opt.max_rows;
 }
 
-/* A sample id or a text cell, copied out; what names the kind of cell in
- * the message. */
+/* A sample id or a text cell, copied out (a text cell into the arena when
+ * there is one); what names the kind of cell in the message. */
 static hl_status take_text(csv_parser *ps, const csv_field *f, size_t col,
-                           const char *what, char **id)
+                           const char *what, int in_arena, char **id)
 {
     if (!utf8_valid(f->text, f->len))
         return cell_fail(ps, HL_ERR_PARSE, f->line, col,
                          "%s is not valid UTF-8", what);
-    char *s = malloc(f->len + 1);
-    if (!s)
+    char *s;
+    if (in_arena) {
+        s = ps->arena + ps->arena_used;
+        ps->arena_used += f->len + 1;
+    } else if (!(s = malloc(f->len + 1))) {
         return nomem(ps);
+    }
     memcpy(s, f->text, f->len);
     s[f->len] = '\0';
     *id = s;
@@ -1220,10 +1225,10 @@ hl_status hl__csv_parse_row(csv_parser *ps)
                 goto fail;
             }
         } else if (role == ROLE_ID) {
-            if ((rc = take_text(ps, &f, col, "sample id", &id)) != HL_OK)
+            if ((rc = take_text(ps, &f, col, "sample id", 0, &id)) != HL_OK)
                 goto fail;
         } else if (role <= ROLE_TEXT_0) {
-            rc = take_text(ps, &f, col, "text cell",
+            rc = take_text(ps, &f, col, "text cell", ps->arena != NULL,
                            &text[ROLE_TEXT_0 - role]);
             if (rc != HL_OK)
                 goto fail;
@@ -1255,7 +1260,8 @@ hl_status hl__csv_parse_row(csv_parser *ps)
 fail:
     free(id);
     for (size_t c = 0; c < ps->n_text; c++) {
-        free(text[c]);
+        if (!ps->arena)
+            free(text[c]);
         text[c] = NULL;
     }
     return rc;
@@ -1369,12 +1375,14 @@ static hl_status finish(csv_parser *ps, hl_dataset **out)
     ds->x = ps->x;
     ds->y = ps->y;
     ds->sample_ids = ps->ids;
-    ds->n_text = ps->n_text;
-    ds->text = ps->text;
+    if (!ps->arena) { /* else the caller takes ps->text and the arena */
+        ds->n_text = ps->n_text;
+        ds->text = ps->text;
+        ps->text = NULL;
+    }
     ps->x = NULL;
     ps->y = NULL;
     ps->ids = NULL;
-    ps->text = NULL;
     ps->n_rows = 0;
     ds->rows_read = ps->rows_read;
     ds->rows_skipped_no_label = ps->rows_skipped;
@@ -1396,8 +1404,11 @@ void hl__csv_parser_free(csv_parser *ps)
     free(ps->y);
     if (ps->ids)
         hl__free_strings(ps->ids, ps->n_rows);
-    if (ps->text)
+    if (ps->text && !ps->arena)
         hl__free_strings(ps->text, ps->n_rows * ps->n_text);
+    else
+        free(ps->text);
+    free(ps->arena);
     free(ps->text_col);
     free(ps->lines);
     label_table_free(&ps->labels);

@@ -8,6 +8,8 @@
  * A file of its own so that the parallel reader, built on csv.c's row
  * parser, is called from above csv.c rather than from inside it.
  */
+#include <stdlib.h>
+
 #include "csv_parser.h"
 #include "healer/dataset.h"
 #include "internal.h"
@@ -17,14 +19,19 @@ hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
                                         const hl_csv_options *opt,
                                         size_t chunk_bytes, hl_dataset **out,
                                         size_t **lines, size_t *text_col,
+                                        char ***text, char **arena,
                                         hl_error *err)
 {
     hl_error_clear(err);
-    if (!out)
-        return hl__fail(err, HL_ERR_INVALID, "parse_csv: out is NULL");
+    if (!out || (!text != !arena))
+        return hl__fail(err, HL_ERR_INVALID, "parse_csv: bad argument");
     *out = NULL;
     if (lines)
         *lines = NULL;
+    if (text) {
+        *text = NULL;
+        *arena = NULL;
+    }
     if (!data && len)
         return hl__fail(err, HL_ERR_INVALID, "parse_csv: data is NULL");
     csv_parser ps;
@@ -32,10 +39,22 @@ hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
                                         err);
     ps.want_lines = lines != NULL;
     ps.chunk_bytes = chunk_bytes;
+    if (rc == HL_OK && text && ps.n_text &&
+        !(ps.arena = malloc(hl__csv_arena_bytes(&ps))))
+        rc = hl__fail_at(err, HL_ERR_NOMEM, ps.name, 0, NULL, 0,
+                         "out of memory while reading the CSV");
+    if (rc == HL_OK && ps.arena)
+        hl__advise_huge(ps.arena, hl__csv_arena_bytes(&ps));
     if (rc == HL_OK && !hl__csv_parse_rows_parallel(&ps, &rc))
         rc = hl__csv_parse_rows(&ps);
     if (rc == HL_OK)
         rc = hl__csv_parser_finish(&ps, out, lines, text_col);
+    if (rc == HL_OK && ps.arena) {
+        *text = ps.text;
+        *arena = ps.arena;
+        ps.text = NULL;
+        ps.arena = NULL;
+    }
     hl__csv_parser_free(&ps);
     return rc;
 }
@@ -47,7 +66,7 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
                                         size_t *text_col, hl_error *err)
 {
     return hl__dataset_parse_csv_chunked(data, len, name, opt, 0, out, lines,
-                                         text_col, err);
+                                         text_col, NULL, NULL, err);
 }
 
 hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
@@ -55,5 +74,5 @@ hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
                                hl_error *err)
 {
     return hl__dataset_parse_csv_chunked(data, len, name, opt, 0, out, NULL,
-                                         NULL, err);
+                                         NULL, NULL, NULL, err);
 }

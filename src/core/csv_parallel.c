@@ -23,7 +23,9 @@
  * failed is the one returned, and that is the first error of the file,
  * since every chunk before it parsed clean. Counts are sums. A chunk's
  * slice holds as many rows as its lines; blank lines leave gaps, closed
- * up at the end.
+ * up at the end. Text cells copied into one block (hl__csv_arena_bytes)
+ * go into the chunk's own region of it, which cannot overflow: a cell
+ * never takes more bytes than it had in the file.
  *
  * It deliberately does not parallelise the header, small files (under
  * two chunks), or anything after the rows (labels, ids' checks by
@@ -59,6 +61,7 @@ typedef struct chunk {
 
 typedef struct job {
     csv_parser *ps;
+    const char *body; /* the first chunk's first byte */
     chunk *chunks;
     size_t n_chunks;
     atomic_size_t first_failed; /* lowest failed chunk, n_chunks if none */
@@ -155,6 +158,10 @@ static void parse_chunk(void *arg, size_t k, int worker)
     c.text = ps->text ? ps->text + ck->row0 * ps->n_text : NULL;
     c.lines = ps->lines ? ps->lines + ck->row0 : NULL;
     c.y = NULL; /* no label column on this path */
+    if (ps->arena) { /* the chunk's own region: see hl__csv_arena_bytes */
+        c.arena = ps->arena + (size_t)(ck->begin - j->body) + k;
+        c.arena_used = 0;
+    }
     c.n_rows = c.rows_read = c.missing = 0;
     c.cap = ck->cap;
     hl_status rc = HL_OK;
@@ -182,7 +189,7 @@ static void free_rows(csv_parser *ps, size_t row0, size_t n)
     for (size_t i = row0; i < row0 + n; i++) {
         if (ps->ids)
             free(ps->ids[i]);
-        for (size_t c = 0; ps->text && c < ps->n_text; c++)
+        for (size_t c = 0; ps->text && !ps->arena && c < ps->n_text; c++)
             free(ps->text[i * ps->n_text + c]);
     }
 }
@@ -227,13 +234,25 @@ static hl_status merge(job *j)
     return HL_OK;
 }
 
+static size_t chunk_size(const csv_parser *ps)
+{
+    return ps->chunk_bytes ? ps->chunk_bytes : DEFAULT_CHUNK_BYTES;
+}
+
+size_t hl__csv_arena_bytes(const csv_parser *ps)
+{
+    size_t body = (size_t)(ps->rd.end - ps->rd.p);
+    return body + body / chunk_size(ps) + 2; /* cut() makes at most
+                                                 body / size + 1 chunks */
+}
+
 int hl__csv_parse_rows_parallel(csv_parser *ps, hl_status *rc)
 {
-    size_t size = ps->chunk_bytes ? ps->chunk_bytes : DEFAULT_CHUNK_BYTES;
+    size_t size = chunk_size(ps);
     if (ps->opt.threads <= 1 || ps->label_col >= 0 || ps->n_rows != 0 ||
         (size_t)(ps->rd.end - ps->rd.p) < 2 * size)
         return 0;
-    job j = {.ps = ps};
+    job j = {.ps = ps, .body = ps->rd.p};
     j.n_chunks = cut(ps->rd.p, ps->rd.end, size, &j.chunks);
     if (j.n_chunks < 2) {
         free(j.chunks);

@@ -71,6 +71,10 @@ typedef struct csv_parser {
     size_t rows_read, rows_skipped, missing;
     size_t chunk_bytes; /* rows parsed in parallel in chunks of about this
                            many bytes (csv_parallel.c); 0 = its default */
+    /* When not NULL, text cells are copied here one after the other
+     * rather than each into its own allocation (hl__csv_arena_bytes). */
+    char *arena;
+    size_t arena_used;
 } csv_parser;
 
 /* (csv.c) The steps of reading a dataset, in order (csv_dataset.c runs
@@ -100,6 +104,13 @@ hl_status hl__csv_parse_row(csv_parser *ps);
 /* (csv.c) Makes ps's row arrays hold at least need rows. HL_OK or
  * HL_ERR_NOMEM (with ps->err filled). */
 hl_status hl__csv_reserve_rows(csv_parser *ps, size_t need);
+
+/* (csv_parallel.c) The bytes a text arena of ps needs, whichever reader
+ * reads the rows: a text cell and its NUL never take more than the field
+ * and its delimiter (one more byte for the file's last field), and the
+ * parallel reader gives each chunk its own region. Call after
+ * hl__csv_parser_start. */
+size_t hl__csv_arena_bytes(const csv_parser *ps);
 
 /* (csv_parallel.c) Parses every data record of ps (ps->rd just past the
  * header) on up to ps->opt.threads threads, when the file allows it:

@@ -155,15 +155,21 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
                                         hl_dataset **out, size_t **lines,
                                         size_t *text_col, hl_error *err);
 
-/* (csv.c) hl__dataset_parse_csv_located with the rows cut into chunks
- * of about chunk_bytes (0 = the default, csv_parallel.c) when they are
- * parsed on several threads (opt->threads > 1): how the tests put chunk
- * boundaries where they want them in small files. */
+/* (csv_dataset.c) hl__dataset_parse_csv_located with two more choices.
+ * chunk_bytes: the rows are cut into chunks of about that many bytes (0 =
+ * the default, csv_parallel.c) when they are parsed on several threads
+ * (opt->threads > 1): how the tests put chunk boundaries where they want
+ * them in small files. text and arena (both NULL, or both not): the text
+ * cells are not in the dataset (its text NULL) but handed out, *text
+ * getting n_rows * n_text pointers (row-major, like hl_dataset.text) into
+ * *arena, one block holding them all, instead of one allocation per cell
+ * (millions in an incident file); the caller frees both with free(). */
 hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
                                         const char *name,
                                         const hl_csv_options *opt,
                                         size_t chunk_bytes, hl_dataset **out,
                                         size_t **lines, size_t *text_col,
+                                        char ***text, char **arena,
                                         hl_error *err);
 
 /* (csv.c) 1 when the first record of the CSV in data[0..len) (after a BOM

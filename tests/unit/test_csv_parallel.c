@@ -36,44 +36,68 @@ static void same_error(const hl_error *a, const hl_error *b)
     assert_int_equal(a->column_index, b->column_index);
 }
 
+/* b's text cells may be out of the dataset, in tb. */
 static void same_dataset(const hl_dataset *a, const size_t *la,
-                         const hl_dataset *b, const size_t *lb)
+                         const hl_dataset *b, const size_t *lb,
+                         char *const *tb)
 {
     assert_int_equal(a->n_rows, b->n_rows);
     assert_int_equal(a->n_features, b->n_features);
     assert_int_equal(a->rows_read, b->rows_read);
     assert_int_equal(a->missing_cells, b->missing_cells);
-    assert_int_equal(a->n_text, b->n_text);
+    assert_int_equal(a->n_text, tb ? a->n_text : b->n_text);
     for (size_t j = 0; j < a->n_features; j++)
         assert_string_equal(a->feature_names[j], b->feature_names[j]);
     assert_memory_equal(a->x, b->x,
                         a->n_rows * a->n_features * sizeof *a->x);
     for (size_t k = 0; k < a->n_rows * a->n_text; k++)
-        assert_string_equal(a->text[k], b->text[k]);
+        assert_string_equal(a->text[k], tb ? tb[k] : b->text[k]);
     assert_memory_equal(la, lb, a->n_rows * sizeof *la);
 }
 
-/* Reads data serially and in chunks of chunk_bytes on 3 threads, and
- * checks that both end the same way; returns the serial status. */
-static hl_status differ(const char *data, size_t len, size_t chunk_bytes)
+/* Reads data serially and in chunks of chunk_bytes on `threads`, with
+ * the text cells in the dataset or in one block (`in_block`), and checks
+ * that it ends as the serial reader's reference does. */
+static void differ_from(const char *data, size_t len, hl_status ra,
+                       const hl_dataset *a, const size_t *la,
+                       const hl_error *ea, int threads, size_t chunk_bytes,
+                       int in_block)
 {
-    hl_csv_options serial = text_options(1), parallel = text_options(3);
-    hl_dataset *a = NULL, *b = NULL;
-    size_t *la = NULL, *lb = NULL;
-    hl_error ea, eb;
-    hl_status ra = hl__dataset_parse_csv_chunked(data, len, "p.csv", &serial,
-                                                 0, &a, &la, NULL, &ea);
+    hl_csv_options o = text_options(threads);
+    hl_dataset *b = NULL;
+    size_t *lb = NULL;
+    char **text = NULL, *arena = NULL;
+    hl_error eb;
     hl_status rb = hl__dataset_parse_csv_chunked(
-        data, len, "p.csv", &parallel, chunk_bytes, &b, &lb, NULL, &eb);
+        data, len, "p.csv", &o, chunk_bytes, &b, &lb, NULL,
+        in_block ? &text : NULL, in_block ? &arena : NULL, &eb);
     assert_int_equal(ra, rb);
     if (ra == HL_OK)
-        same_dataset(a, la, b, lb);
+        same_dataset(a, la, b, lb, text);
     else
-        same_error(&ea, &eb);
-    hl_dataset_free(a);
+        same_error(ea, &eb);
     hl_dataset_free(b);
-    free(la);
     free(lb);
+    free(text);
+    free(arena);
+}
+
+/* The serial reader's result against 3 threads in chunks of chunk_bytes,
+ * the text cells in the dataset or in one block, and one thread with
+ * them in one block; returns the serial status. */
+static hl_status differ(const char *data, size_t len, size_t chunk_bytes)
+{
+    hl_csv_options serial = text_options(1);
+    hl_dataset *a = NULL;
+    size_t *la = NULL;
+    hl_error ea;
+    hl_status ra = hl__dataset_parse_csv_chunked(
+        data, len, "p.csv", &serial, 0, &a, &la, NULL, NULL, NULL, &ea);
+    differ_from(data, len, ra, a, la, &ea, 3, chunk_bytes, 0);
+    differ_from(data, len, ra, a, la, &ea, 3, chunk_bytes, 1);
+    differ_from(data, len, ra, a, la, &ea, 1, chunk_bytes, 1);
+    hl_dataset_free(a);
+    free(la);
     return ra;
 }
 
@@ -195,7 +219,7 @@ static void test_first_error_wins(void **state)
         assert_int_equal(differ(two, len, CHUNKS[c]), HL_ERR_PARSE);
         assert_int_equal(hl__dataset_parse_csv_chunked(two, len, "p.csv", &o,
                                                        CHUNKS[c], &ds, NULL,
-                                                       NULL, &err),
+                                                       NULL, NULL, NULL, &err),
                          HL_ERR_PARSE);
         assert_int_equal(err.line, 9);
         assert_string_equal(err.column, "cpu");
