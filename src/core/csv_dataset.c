@@ -43,8 +43,6 @@ hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
         !(ps.arena = malloc(hl__csv_arena_bytes(&ps))))
         rc = hl__fail_at(err, HL_ERR_NOMEM, ps.name, 0, NULL, 0,
                          "out of memory while reading the CSV");
-    if (rc == HL_OK && ps.arena)
-        hl__advise_huge(ps.arena, hl__csv_arena_bytes(&ps));
     if (rc == HL_OK && !hl__csv_parse_rows_parallel(&ps, &rc))
         rc = hl__csv_parse_rows(&ps);
     if (rc == HL_OK)
