@@ -262,8 +262,8 @@ int cmd_rca(int argc, char **argv)
     /* the incident file is read by as many threads as the analysis */
     hl_csv_options csv;
     hl_csv_options_init(&csv);
-    csv.threads = a.opt.threads > 0 ? a.opt.threads
-                                    : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    csv.threads =
+        a.opt.threads > 0 ? a.opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (hl_model_load(a.model, &m, &err) != HL_OK ||
         hl_rca_normal_class(m, a.opt.normal, &normal, &err) != HL_OK ||
         hl_topology_read(a.topology, (size_t)a.max_nodes, &t, &err) != HL_OK ||

@@ -51,8 +51,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "healer/dataset.h"
 #include "csv_parser.h"
+#include "healer/dataset.h"
 #include "internal.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)1 << 30)

@@ -14,13 +14,10 @@
 #include "healer/dataset.h"
 #include "internal.h"
 
-hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
-                                        const char *name,
-                                        const hl_csv_options *opt,
-                                        size_t chunk_bytes, hl_dataset **out,
-                                        size_t **lines, size_t *text_col,
-                                        char ***text, char **arena,
-                                        hl_error *err)
+hl_status hl__dataset_parse_csv_chunked(
+    const char *data, size_t len, const char *name, const hl_csv_options *opt,
+    size_t chunk_bytes, hl_dataset **out, size_t **lines, size_t *text_col,
+    char ***text, char **arena, hl_error *err)
 {
     hl_error_clear(err);
     if (!out || (!text != !arena))
@@ -35,8 +32,8 @@ hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
     if (!data && len)
         return hl__fail(err, HL_ERR_INVALID, "parse_csv: data is NULL");
     csv_parser ps;
-    hl_status rc = hl__csv_parser_start(&ps, data ? data : "", len, name, opt,
-                                        err);
+    hl_status rc =
+        hl__csv_parser_start(&ps, data ? data : "", len, name, opt, err);
     ps.want_lines = lines != NULL;
     ps.chunk_bytes = chunk_bytes;
     if (rc == HL_OK && text && ps.n_text &&

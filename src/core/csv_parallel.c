@@ -70,8 +70,7 @@ typedef struct job {
 /* Cuts [begin, end) into chunks of about `size` bytes, each ending just
  * after an LF (the last one at end). Returns the count, or 0 when out of
  * memory. */
-static size_t cut(const char *begin, const char *end, size_t size,
-                  chunk **out)
+static size_t cut(const char *begin, const char *end, size_t size, chunk **out)
 {
     size_t max = (size_t)(end - begin) / size + 1, n = 0;
     chunk *v = calloc(max, sizeof *v);
@@ -80,8 +79,8 @@ static size_t cut(const char *begin, const char *end, size_t size,
     for (const char *p = begin; p < end && n < max; n++) {
         const char *stop = end;
         if ((size_t)(end - p) > size) {
-            const char *lf = memchr(p + size - 1, '\n',
-                                    (size_t)(end - (p + size - 1)));
+            const char *lf =
+                memchr(p + size - 1, '\n', (size_t)(end - (p + size - 1)));
             stop = lf ? lf + 1 : end;
         }
         if (n == max - 1)
@@ -150,14 +149,14 @@ static void parse_chunk(void *arg, size_t k, int worker)
     if (k > atomic_load(&j->first_failed))
         return;
     csv_parser c = *ps;
-    c.rd = (csv_reader){ck->begin, ck->end, ck->line, 0, ps->rd.max_field,
-                        NULL, 0};
+    c.rd = (csv_reader){ck->begin,        ck->end, ck->line, 0,
+                        ps->rd.max_field, NULL,    0};
     c.err = &ck->err;
     c.x = ps->x + ck->row0 * ps->n_features;
     c.ids = ps->ids ? ps->ids + ck->row0 : NULL;
     c.text = ps->text ? ps->text + ck->row0 * ps->n_text : NULL;
     c.lines = ps->lines ? ps->lines + ck->row0 : NULL;
-    c.y = NULL; /* no label column on this path */
+    c.y = NULL;      /* no label column on this path */
     if (ps->arena) { /* the chunk's own region: see hl__csv_arena_bytes */
         c.arena = ps->arena + (size_t)(ck->begin - j->body) + k;
         c.arena_used = 0;

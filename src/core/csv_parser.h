@@ -59,10 +59,10 @@ typedef struct csv_parser {
     size_t n_features;
     size_t header_line;
 
-    float *x;   /* cap * n_features */
-    int32_t *y; /* cap, when there is a label column */
-    char **ids; /* cap, when there is an id column */
-    char **text; /* cap * n_text, when there are text columns */
+    float *x;      /* cap * n_features */
+    int32_t *y;    /* cap, when there is a label column */
+    char **ids;    /* cap, when there is an id column */
+    char **text;   /* cap * n_text, when there are text columns */
     size_t *lines; /* cap: each row's first physical line, when asked for */
     int want_lines;
     size_t n_rows, cap;

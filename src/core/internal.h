@@ -164,13 +164,10 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
  * getting n_rows * n_text pointers (row-major, like hl_dataset.text) into
  * *arena, one block holding them all, instead of one allocation per cell
  * (millions in an incident file); the caller frees both with free(). */
-hl_status hl__dataset_parse_csv_chunked(const char *data, size_t len,
-                                        const char *name,
-                                        const hl_csv_options *opt,
-                                        size_t chunk_bytes, hl_dataset **out,
-                                        size_t **lines, size_t *text_col,
-                                        char ***text, char **arena,
-                                        hl_error *err);
+hl_status hl__dataset_parse_csv_chunked(
+    const char *data, size_t len, const char *name, const hl_csv_options *opt,
+    size_t chunk_bytes, hl_dataset **out, size_t **lines, size_t *text_col,
+    char ***text, char **arena, hl_error *err);
 
 /* (csv.c) 1 when the first record of the CSV in data[0..len) (after a BOM
  * and blank lines, read by the one tokenizer) holds each of names[0..n)

@@ -124,9 +124,8 @@ static void parallel(const fuzz_input *in, const hl_csv_options *opt)
     char **text = NULL, *arena = NULL;
     int in_block = (in->len / 16) % 2;
     hl_error ea = {0}, eb = {0};
-    hl_status ra = hl__dataset_parse_csv_chunked(in->data, in->len, "<fuzz>",
-                                                 opt, 0, &a, &la, NULL, NULL,
-                                                 NULL, &ea);
+    hl_status ra = hl__dataset_parse_csv_chunked(
+        in->data, in->len, "<fuzz>", opt, 0, &a, &la, NULL, NULL, NULL, &ea);
     hl_status rb = hl__dataset_parse_csv_chunked(
         in->data, in->len, "<fuzz>", &two, 1 + in->len % 16, &b, &lb, NULL,
         in_block ? &text : NULL, in_block ? &arena : NULL, &eb);

@@ -38,8 +38,7 @@ static void same_error(const hl_error *a, const hl_error *b)
 
 /* b's text cells may be out of the dataset, in tb. */
 static void same_dataset(const hl_dataset *a, const size_t *la,
-                         const hl_dataset *b, const size_t *lb,
-                         char *const *tb)
+                         const hl_dataset *b, const size_t *lb, char *const *tb)
 {
     assert_int_equal(a->n_rows, b->n_rows);
     assert_int_equal(a->n_features, b->n_features);
@@ -48,8 +47,7 @@ static void same_dataset(const hl_dataset *a, const size_t *la,
     assert_int_equal(a->n_text, tb ? a->n_text : b->n_text);
     for (size_t j = 0; j < a->n_features; j++)
         assert_string_equal(a->feature_names[j], b->feature_names[j]);
-    assert_memory_equal(a->x, b->x,
-                        a->n_rows * a->n_features * sizeof *a->x);
+    assert_memory_equal(a->x, b->x, a->n_rows * a->n_features * sizeof *a->x);
     for (size_t k = 0; k < a->n_rows * a->n_text; k++)
         assert_string_equal(a->text[k], tb ? tb[k] : b->text[k]);
     assert_memory_equal(la, lb, a->n_rows * sizeof *la);
@@ -59,9 +57,9 @@ static void same_dataset(const hl_dataset *a, const size_t *la,
  * the text cells in the dataset or in one block (`in_block`), and checks
  * that it ends as the serial reader's reference does. */
 static void differ_from(const char *data, size_t len, hl_status ra,
-                       const hl_dataset *a, const size_t *la,
-                       const hl_error *ea, int threads, size_t chunk_bytes,
-                       int in_block)
+                        const hl_dataset *a, const size_t *la,
+                        const hl_error *ea, int threads, size_t chunk_bytes,
+                        int in_block)
 {
     hl_csv_options o = text_options(threads);
     hl_dataset *b = NULL;
@@ -106,23 +104,22 @@ static const size_t CHUNKS[] = {1, 2, 7, 16, 41, 100, 333};
 
 /* A BOM, blank lines (one of blanks only), missing cells of each
  * spelling, ISO and integer timestamps, no LF at the end. */
-static const char CLEAN[] =
-    "\xEF\xBB\xBF"
-    "incident_id,node,timestamp,cpu,mem,disk\n"
-    "inc-1,db,2026-12-07T04:34:18Z,0.5,1e3,-2\n"
-    "inc-1,db,2026-12-07T04:34:48Z,,NA,3.25\n"
-    "inc-1,api,2026-12-07 04:35:00+01:00,7,8,9\n"
-    "\n"
-    "inc-1,web,1700000000,null,n/a,NaN\n"
-    "inc-2, db ,1700000030,1.5,2.5,3.5\n"
-    "   \t \n"
-    "inc-2,api,1700000060,0.001,-0,12345678\n"
-    "inc-2,web,1700000090,4,5,6\n"
-    "\n"
-    "\n"
-    "inc-3,db,2026-12-08,1,2,3\n"
-    "inc-3,api,2026-12-08T00:00:30.250Z,1,2,3\n"
-    "inc-3,web,2026-12-08T00:01:00Z,1,2,3";
+static const char CLEAN[] = "\xEF\xBB\xBF"
+                            "incident_id,node,timestamp,cpu,mem,disk\n"
+                            "inc-1,db,2026-12-07T04:34:18Z,0.5,1e3,-2\n"
+                            "inc-1,db,2026-12-07T04:34:48Z,,NA,3.25\n"
+                            "inc-1,api,2026-12-07 04:35:00+01:00,7,8,9\n"
+                            "\n"
+                            "inc-1,web,1700000000,null,n/a,NaN\n"
+                            "inc-2, db ,1700000030,1.5,2.5,3.5\n"
+                            "   \t \n"
+                            "inc-2,api,1700000060,0.001,-0,12345678\n"
+                            "inc-2,web,1700000090,4,5,6\n"
+                            "\n"
+                            "\n"
+                            "inc-3,db,2026-12-08,1,2,3\n"
+                            "inc-3,api,2026-12-08T00:00:30.250Z,1,2,3\n"
+                            "inc-3,web,2026-12-08T00:01:00Z,1,2,3";
 
 static void test_clean_file_any_chunks(void **state)
 {
@@ -141,8 +138,8 @@ static void test_clean_file_any_chunks(void **state)
 
 /* CLEAN with `bad` written over the bytes of the n-th occurrence of
  * `cell` (or at its start when insert), into out. */
-static size_t corrupt(const char *cell, size_t n, const char *bad,
-                      int insert, char *out)
+static size_t corrupt(const char *cell, size_t n, const char *bad, int insert,
+                      char *out)
 {
     const char *p = CLEAN;
     for (size_t k = 0; k <= n; k++) {
@@ -170,28 +167,27 @@ static void test_errors_everywhere(void **state)
         int insert;
         hl_status code;
     } cases[] = {
-        {",1,2,3", ",1,x2,3", 0, HL_ERR_PARSE},  /* not a number */
-        {",1,2,3", ",1,2", 0, HL_ERR_PARSE},     /* too few fields */
-        {",1,2,3", ",1,2,3,4", 0, HL_ERR_PARSE}, /* too many fields */
-        {",1,2,3", ",1,inf,3", 0, HL_ERR_PARSE}, /* infinite */
+        {",1,2,3", ",1,x2,3", 0, HL_ERR_PARSE},   /* not a number */
+        {",1,2,3", ",1,2", 0, HL_ERR_PARSE},      /* too few fields */
+        {",1,2,3", ",1,2,3,4", 0, HL_ERR_PARSE},  /* too many fields */
+        {",1,2,3", ",1,inf,3", 0, HL_ERR_PARSE},  /* infinite */
         {",1,2,3", ",1,1e99,3", 0, HL_ERR_PARSE}, /* out of range */
-        {"inc-", "\xff", 1, HL_ERR_PARSE},       /* text not UTF-8 */
-        {"inc-", "a@b", 0, HL_ERR_PARSE},        /* NUL byte: '@' */
+        {"inc-", "\xff", 1, HL_ERR_PARSE},        /* text not UTF-8 */
+        {"inc-", "a@b", 0, HL_ERR_PARSE},         /* NUL byte: '@' */
     };
     char buf[sizeof CLEAN + 64];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         size_t tested = 0;
         for (size_t n = 0;; n++) {
-            size_t len = corrupt(cases[i].cell, n, cases[i].bad,
-                                 cases[i].insert, buf);
+            size_t len =
+                corrupt(cases[i].cell, n, cases[i].bad, cases[i].insert, buf);
             if (!len)
                 break;
             char *at = memchr(buf, '@', len); /* CLEAN has none */
             if (at)
                 *at = '\0';
             for (size_t c = 0; c < N_CHUNKS; c++)
-                assert_int_equal(differ(buf, len, CHUNKS[c]),
-                                 cases[i].code);
+                assert_int_equal(differ(buf, len, CHUNKS[c]), cases[i].code);
             tested++;
         }
         assert_true(tested >= 3);
@@ -276,10 +272,10 @@ static void same_incidents(const char *data, size_t len)
     two.threads = 2;
     hl_incidents *a = NULL, *b = NULL;
     hl_error ea, eb;
-    hl_status ra = hl_incidents_parse(data, len, "big.csv", NULL, &one, &a,
-                                      &ea);
-    hl_status rb = hl_incidents_parse(data, len, "big.csv", NULL, &two, &b,
-                                      &eb);
+    hl_status ra =
+        hl_incidents_parse(data, len, "big.csv", NULL, &one, &a, &ea);
+    hl_status rb =
+        hl_incidents_parse(data, len, "big.csv", NULL, &two, &b, &eb);
     assert_int_equal(ra, rb);
     if (ra != HL_OK) {
         same_error(&ea, &eb);
@@ -311,8 +307,8 @@ static void test_big_incident_file(void **state)
      * chunk (it ends at the first LF from 4 MiB - 1 on), in the first row
      * of the second, further on and near the end: the line of the serial
      * reader every time */
-    const char *cut = memchr(s + ((size_t)4 << 20) - 1, '\n',
-                             len - ((size_t)4 << 20) + 1);
+    const char *cut =
+        memchr(s + ((size_t)4 << 20) - 1, '\n', len - ((size_t)4 << 20) + 1);
     assert_non_null(cut);
     const size_t at[] = {100, ((size_t)4 << 20) - 3, (size_t)(cut - s) + 1,
                          ((size_t)8 << 20) + 1, len - 20};
