@@ -41,6 +41,11 @@ typedef struct hl_csv_options {
      * HL_ERR_DATA naming it. NULL / 0 for none. */
     const char *const *text_columns;
     size_t n_text_columns;
+    /* Threads that parse the data rows: 0 or 1 (the default) = the
+     * calling thread alone. More is used only when no data row holds a
+     * quote or a CR and there is no label column; the dataset, or the
+     * error (message, line, column), is the same as with one thread. */
+    int threads;
 } hl_csv_options;
 
 void hl_csv_options_init(hl_csv_options *opt);

@@ -61,12 +61,15 @@ typedef struct hl_incidents {
     hl_dataset *data;
     double *time;      /* per row: seconds since 1970-01-01T00:00:00Z (or
                           the file's own origin for integer seconds) */
-    char **time_text;  /* per row: the timestamp as written */
+    char **time_text;  /* per row: the timestamp as written (into text) */
     size_t *line;      /* per row: its physical line in the file */
     size_t n_incidents;
     hl_incident *incidents;
     size_t n_node_ids;  /* the distinct node ids of the file, in order of */
     char **node_ids;    /* first appearance */
+    char *text;         /* one block holding the strings of time_text (the
+                           reader copies the text cells of millions of rows
+                           into one block, not one allocation each) */
 } hl_incidents;
 
 /* Parses an incident timestamp (see above) into seconds; 0 on success,

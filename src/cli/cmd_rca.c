@@ -273,10 +273,15 @@ int cmd_rca(int argc, char **argv)
     hl_rca_result *res = NULL;
     double start = hl_clock_monotonic();
     int32_t normal;
+    /* the incident file is read by as many threads as the analysis */
+    hl_csv_options csv;
+    hl_csv_options_init(&csv);
+    csv.threads =
+        a.opt.threads > 0 ? a.opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (hl_model_load(a.model, &m, &err) != HL_OK ||
         hl_rca_normal_class(m, a.opt.normal, &normal, &err) != HL_OK ||
         read_topology(&a, &t, &err) != HL_OK ||
-        hl_incidents_read(a.data, t, NULL, &inc, &err) != HL_OK ||
+        hl_incidents_read(a.data, t, &csv, &inc, &err) != HL_OK ||
         hl_rca_run(m, t, inc, &a.opt, &res, &warn, &err) != HL_OK ||
         write_ranks(a.out, res, t, m, &err) != HL_OK) {
         if (isatty(STDERR_FILENO))

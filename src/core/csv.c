@@ -1,5 +1,7 @@
 /* csv.c - parses CSV text held in memory into an hl_dataset
- * (hl_dataset_parse_csv; csv_file.c gets a file into memory for it), and
+ * (hl_dataset_parse_csv, whose steps csv_dataset.c runs; csv_file.c gets
+ * a file into memory for it; csv_parallel.c reads the rows of a large
+ * file on several threads with the row parser here), and
  * small tables of text (hl_csv_read_table: class names) with the same
  * tokenizer, so that there is one CSV reader.
  *
@@ -49,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_parser.h"
 #include "healer/dataset.h"
 #include "internal.h"
 
@@ -431,16 +434,6 @@ static int parse_number(const char *s, size_t len, double *out)
 static const unsigned char field_stop[256] = {
     [0] = 1, [','] = 1, ['\n'] = 1, ['\r'] = 1};
 
-typedef struct csv_reader {
-    const char *p;   /* next unread byte */
-    const char *end; /* one past the last byte */
-    size_t line;     /* physical line of p, 1-based */
-    size_t err_line; /* line of the last tokenizer error */
-    size_t max_field;
-    char *scratch; /* unescaped text of the last quoted field with "" */
-    size_t scratch_cap;
-} csv_reader;
-
 typedef struct csv_field {
     const char *text; /* not NUL-terminated; valid until the next field */
     size_t len;
@@ -457,7 +450,7 @@ static const char *skip_eol(csv_reader *rd, const char *p)
 }
 
 /* Skips empty and blank-only lines; returns 0 when the input is exhausted. */
-static int skip_blank_lines(csv_reader *rd)
+int hl__csv_skip_blank_lines(csv_reader *rd)
 {
     const char *p = rd->p;
     for (;;) {
@@ -584,25 +577,6 @@ static int tok_next(csv_reader *rd, csv_field *f, int *ended)
 }
 
 /* ---- label table ------------------------------------------------------- */
-
-typedef struct label_entry {
-    char *name;
-    size_t len;
-    uint64_t hash;
-    uint32_t first; /* provisional class index, in order of appearance */
-} label_entry;
-
-/* Label text -> provisional class index while rows stream past; sorted and
- * renumbered once at the end. Open addressing, load factor <= 1/2. */
-typedef struct label_table {
-    label_entry *v;
-    size_t n, cap;
-    uint32_t *slot; /* entry index + 1; 0 = free */
-    size_t n_slots; /* power of two */
-    int all_int;    /* every label so far is an integer */
-    char *key;      /* canonical form of the label being looked up */
-    size_t key_cap;
-} label_table;
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -758,35 +732,6 @@ static void label_table_free(label_table *lt)
 }
 
 /* ---- the parser -------------------------------------------------------- */
-
-typedef struct csv_parser {
-    csv_reader rd;
-    hl_csv_options opt; /* with defaults filled in */
-    const char *name;   /* file name used in messages */
-    hl_error *err;
-
-    size_t n_cols;
-    char **col_names; /* header, n_cols entries (moved out when done) */
-    int32_t *role;    /* per column: feature index, ROLE_ID, ROLE_LABEL or
-                         a text column (ROLE_TEXT_0 - its index) */
-    size_t n_text;    /* opt.text_columns */
-    size_t *text_col; /* n_text: the header position of each */
-    long label_col;   /* -1 when absent */
-    int has_ids;      /* there is an id column */
-    size_t n_features;
-    size_t header_line;
-
-    float *x;   /* cap * n_features */
-    int32_t *y; /* cap, when there is a label column */
-    char **ids; /* cap, when there is an id column */
-    char **text; /* cap * n_text, when there are text columns */
-    size_t *lines; /* cap: each row's first physical line, when asked for */
-    int want_lines;
-    size_t n_rows, cap;
-    label_table labels;
-
-    size_t rows_read, rows_skipped, missing;
-} csv_parser;
 
 static const char *col_name(const csv_parser *ps, size_t col)
 {
@@ -965,7 +910,7 @@ static hl_status parse_header(csv_parser *ps)
 {
     size_t cap = 0;
     int ended = END_FIELD;
-    if (!skip_blank_lines(&ps->rd))
+    if (!hl__csv_skip_blank_lines(&ps->rd))
         return hl__fail_at(ps->err, HL_ERR_PARSE, ps->name, 0, NULL, 0,
                            "empty file: expected a header row");
     ps->header_line = ps->rd.line;
@@ -1088,7 +1033,7 @@ static hl_status assign_roles(csv_parser *ps)
     return HL_OK;
 }
 
-static hl_status reserve_rows(csv_parser *ps, size_t need)
+hl_status hl__csv_reserve_rows(csv_parser *ps, size_t need)
 {
     if (need <= ps->cap)
         return HL_OK;
@@ -1102,6 +1047,7 @@ static hl_status reserve_rows(csv_parser *ps, size_t need)
     if (!x)
         return nomem(ps);
     ps->x = x;
+    hl__advise_huge(x, cap * ps->n_features * sizeof *x);
     if (ps->has_ids) {
         char **ids = realloc(ps->ids, cap * sizeof *ids);
         if (!ids)
@@ -1121,6 +1067,7 @@ static hl_status reserve_rows(csv_parser *ps, size_t need)
         if (!text)
             return nomem(ps);
         ps->text = text;
+        hl__advise_huge(text, cap * ps->n_text * sizeof *text);
     }
     if (ps->want_lines) {
         size_t *lines = realloc(ps->lines, cap * sizeof *lines);
@@ -1135,7 +1082,7 @@ static hl_status reserve_rows(csv_parser *ps, size_t need)
 /* Rows cannot outnumber the remaining line endings, nor the records that fit
  * in the remaining bytes (a record of n columns takes at least n bytes), so
  * the matrix is usually allocated exactly once. Lone-CR files may exceed the
- * newline count; reserve_rows() grows the matrix for them. */
+ * newline count; hl__csv_reserve_rows() grows the matrix for them. */
 static size_t estimate_rows(const csv_parser *ps)
 {
     const char *p = ps->rd.p, *end = ps->rd.end;
@@ -1149,17 +1096,21 @@ static size_t estimate_rows(const csv_parser *ps)
     return n < ps->opt.max_rows ? n : ps->opt.max_rows;
 }
 
-/* A sample id or a text cell, copied out; what names the kind of cell in
- * the message. */
+/* A sample id or a text cell, copied out (a text cell into the arena when
+ * there is one); what names the kind of cell in the message. */
 static hl_status take_text(csv_parser *ps, const csv_field *f, size_t col,
-                           const char *what, char **id)
+                           const char *what, int in_arena, char **id)
 {
     if (!utf8_valid(f->text, f->len))
         return cell_fail(ps, HL_ERR_PARSE, f->line, col,
                          "%s is not valid UTF-8", what);
-    char *s = malloc(f->len + 1);
-    if (!s)
+    char *s;
+    if (in_arena) {
+        s = ps->arena + ps->arena_used;
+        ps->arena_used += f->len + 1;
+    } else if (!(s = malloc(f->len + 1))) {
         return nomem(ps);
+    }
     memcpy(s, f->text, f->len);
     s[f->len] = '\0';
     *id = s;
@@ -1231,7 +1182,7 @@ static int fast_cell(csv_reader *rd, float *dst, size_t *missing, int *ended)
 
 /* One data record, written straight into the next matrix row; the row only
  * counts once it is complete and kept. */
-static hl_status parse_row(csv_parser *ps)
+hl_status hl__csv_parse_row(csv_parser *ps)
 {
     const size_t line = ps->rd.line;
     float *row = ps->x + ps->n_rows * ps->n_features;
@@ -1274,10 +1225,10 @@ static hl_status parse_row(csv_parser *ps)
                 goto fail;
             }
         } else if (role == ROLE_ID) {
-            if ((rc = take_text(ps, &f, col, "sample id", &id)) != HL_OK)
+            if ((rc = take_text(ps, &f, col, "sample id", 0, &id)) != HL_OK)
                 goto fail;
         } else if (role <= ROLE_TEXT_0) {
-            rc = take_text(ps, &f, col, "text cell",
+            rc = take_text(ps, &f, col, "text cell", ps->arena != NULL,
                            &text[ROLE_TEXT_0 - role]);
             if (rc != HL_OK)
                 goto fail;
@@ -1309,25 +1260,26 @@ static hl_status parse_row(csv_parser *ps)
 fail:
     free(id);
     for (size_t c = 0; c < ps->n_text; c++) {
-        free(text[c]);
+        if (!ps->arena)
+            free(text[c]);
         text[c] = NULL;
     }
     return rc;
 }
 
-static hl_status parse_rows(csv_parser *ps)
+hl_status hl__csv_parse_rows(csv_parser *ps)
 {
-    hl_status rc = reserve_rows(ps, estimate_rows(ps));
-    while (rc == HL_OK && skip_blank_lines(&ps->rd)) {
+    hl_status rc = hl__csv_reserve_rows(ps, estimate_rows(ps));
+    while (rc == HL_OK && hl__csv_skip_blank_lines(&ps->rd)) {
         if (++ps->rows_read > ps->opt.max_rows)
             return hl__fail_at(ps->err, HL_ERR_LIMIT, ps->name, ps->rd.line,
                                NULL, 0,
                                "too many rows: more than %zu data rows "
                                "(max_rows)",
                                ps->opt.max_rows);
-        rc = reserve_rows(ps, ps->n_rows + 1);
+        rc = hl__csv_reserve_rows(ps, ps->n_rows + 1);
         if (rc == HL_OK)
-            rc = parse_row(ps);
+            rc = hl__csv_parse_row(ps);
     }
     return rc;
 }
@@ -1423,12 +1375,14 @@ static hl_status finish(csv_parser *ps, hl_dataset **out)
     ds->x = ps->x;
     ds->y = ps->y;
     ds->sample_ids = ps->ids;
-    ds->n_text = ps->n_text;
-    ds->text = ps->text;
+    if (!ps->arena) { /* else the caller takes ps->text and the arena */
+        ds->n_text = ps->n_text;
+        ds->text = ps->text;
+        ps->text = NULL;
+    }
     ps->x = NULL;
     ps->y = NULL;
     ps->ids = NULL;
-    ps->text = NULL;
     ps->n_rows = 0;
     ds->rows_read = ps->rows_read;
     ds->rows_skipped_no_label = ps->rows_skipped;
@@ -1442,7 +1396,7 @@ fail:
     return nomem(ps);
 }
 
-static void parser_free(csv_parser *ps)
+void hl__csv_parser_free(csv_parser *ps)
 {
     hl__free_strings(ps->col_names, ps->n_cols);
     free(ps->role);
@@ -1450,56 +1404,41 @@ static void parser_free(csv_parser *ps)
     free(ps->y);
     if (ps->ids)
         hl__free_strings(ps->ids, ps->n_rows);
-    if (ps->text)
+    if (ps->text && !ps->arena)
         hl__free_strings(ps->text, ps->n_rows * ps->n_text);
+    else
+        free(ps->text);
+    free(ps->arena);
     free(ps->text_col);
     free(ps->lines);
     label_table_free(&ps->labels);
     free(ps->rd.scratch);
 }
 
-hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
-                                        const char *name,
-                                        const hl_csv_options *opt,
-                                        hl_dataset **out, size_t **lines,
-                                        size_t *text_col, hl_error *err)
+hl_status hl__csv_parser_start(csv_parser *ps, const char *data, size_t len,
+                               const char *name, const hl_csv_options *opt,
+                               hl_error *err)
 {
-    hl_error_clear(err);
-    if (!out)
-        return hl__fail(err, HL_ERR_INVALID, "parse_csv: out is NULL");
-    *out = NULL;
-    if (lines)
-        *lines = NULL;
-    if (!data && len)
-        return hl__fail(err, HL_ERR_INVALID, "parse_csv: data is NULL");
-    csv_parser ps;
-    hl_status rc = parser_init(&ps, data ? data : "", len, name, opt, err);
-    ps.want_lines = lines != NULL;
+    hl_status rc = parser_init(ps, data, len, name, opt, err);
     if (rc == HL_OK)
-        rc = parse_header(&ps);
+        rc = parse_header(ps);
     if (rc == HL_OK)
-        rc = assign_roles(&ps);
-    if (rc == HL_OK)
-        rc = parse_rows(&ps);
-    if (rc == HL_OK)
-        rc = finish(&ps, out);
-    if (rc == HL_OK && lines) {
-        *lines = ps.lines;
-        ps.lines = NULL;
-    }
-    if (rc == HL_OK && text_col)
-        for (size_t c = 0; c < ps.n_text; c++)
-            text_col[c] = ps.text_col[c];
-    parser_free(&ps);
+        rc = assign_roles(ps);
     return rc;
 }
 
-hl_status hl_dataset_parse_csv(const char *data, size_t len, const char *name,
-                               const hl_csv_options *opt, hl_dataset **out,
-                               hl_error *err)
+hl_status hl__csv_parser_finish(csv_parser *ps, hl_dataset **out,
+                                size_t **lines, size_t *text_col)
 {
-    return hl__dataset_parse_csv_located(data, len, name, opt, out, NULL, NULL,
-                                         err);
+    hl_status rc = finish(ps, out);
+    if (rc == HL_OK && lines) {
+        *lines = ps->lines;
+        ps->lines = NULL;
+    }
+    if (rc == HL_OK && text_col)
+        for (size_t c = 0; c < ps->n_text; c++)
+            text_col[c] = ps->text_col[c];
+    return rc;
 }
 
 int hl__csv_header_names(const char *data, size_t len,
@@ -1515,7 +1454,7 @@ int hl__csv_header_names(const char *data, size_t len,
     char seen[64] = {0};
     size_t found = 0;
     int ended = END_FIELD;
-    if (!skip_blank_lines(&rd))
+    if (!hl__csv_skip_blank_lines(&rd))
         return 0;
     while (ended == END_FIELD) {
         csv_field f;
@@ -1653,7 +1592,7 @@ static hl_status table_header(table_reader *tr)
     int ended = END_FIELD;
     size_t col = 0;
     table_expected(tr, want, sizeof want);
-    if (!skip_blank_lines(&tr->rd))
+    if (!hl__csv_skip_blank_lines(&tr->rd))
         return hl__fail_at(tr->err, HL_ERR_PARSE, tr->name, 0, NULL, 0,
                            "empty file: expected the header %s", want);
     size_t line = tr->rd.line;
@@ -1750,7 +1689,7 @@ hl_status hl_csv_read_table(const char *data, size_t len, const char *name,
     tr.slot = calloc(n_columns, sizeof *tr.slot);
     tr.fields = calloc(n_columns, sizeof *tr.fields);
     hl_status rc = tr.slot && tr.fields ? table_header(&tr) : table_nomem(&tr);
-    while (rc == HL_OK && skip_blank_lines(&tr.rd))
+    while (rc == HL_OK && hl__csv_skip_blank_lines(&tr.rd))
         rc = table_record(&tr, row, arg);
     if (tr.fields)
         hl__free_strings(tr.fields, n_columns);

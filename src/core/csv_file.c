@@ -48,6 +48,7 @@ hl_status hl__read_file(const char *path, size_t max_bytes, char **out,
     }
     cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
     buf = malloc(cap);
+    hl__advise_huge(buf, cap);
     for (;;) {
         if (buf && len == cap) {
             if (len > max_bytes) {

@@ -3,9 +3,11 @@
  * time for root-cause analysis.
  *
  * The file is read by the one CSV reader with incident_id, node and
- * timestamp as text columns (hl__dataset_parse_csv_located also gives
- * each row's physical line, so a bad timestamp or an unknown node is
- * reported where it is). Rows are then keyed: the incident by its id in
+ * timestamp as text columns, copied into one block rather than one
+ * allocation per cell (three per row, millions in a large file), and on
+ * the caller's hl_csv_options.threads; the reader also gives each row's
+ * physical line, so a bad timestamp or an unknown node is reported where
+ * it is. Rows are then keyed: the incident by its id in
  * order of first appearance, the node by its topology index (or by its
  * own order of appearance without a topology), the time parsed here. An
  * export is usually in that order already; when it is not, rows are
@@ -27,7 +29,7 @@
 #include "idmap.h"
 #include "internal.h"
 
-/* Column positions in hl_dataset.text while reading. */
+/* Column positions in reader.text. */
 enum { COL_ID, COL_NODE, COL_TIME, N_COLS };
 
 static const char *const col_names[N_COLS] = {
@@ -209,12 +211,14 @@ typedef struct row_key {
 typedef struct reader {
     const char *name;
     const hl_topology *t;
-    hl_dataset *ds; /* as read, text columns included */
+    hl_dataset *ds; /* as read: the KPIs */
     size_t *lines;  /* per row of ds */
+    char **text;    /* per row of ds, its N_COLS text cells: into arena */
+    char *arena;    /* every text cell, one block (moved to the result) */
     size_t text_col[N_COLS];
     row_key *keys;       /* per row of ds */
-    hl__idmap incidents; /* ids borrowed from ds->text */
-    hl__idmap nodes;     /* ids borrowed from ds->text */
+    hl__idmap incidents; /* ids borrowed from the arena */
+    hl__idmap nodes;     /* ids borrowed from the arena */
     size_t *node_index;  /* per entry of nodes: topology index (or itself) */
     size_t node_index_cap;
     hl_error *err;
@@ -222,7 +226,7 @@ typedef struct reader {
 
 static const char *cell(const reader *r, size_t row, int col)
 {
-    return r->ds->text[row * N_COLS + (size_t)col];
+    return r->text[row * N_COLS + (size_t)col];
 }
 
 /* An error about the cell of row `row` in column col, quoting (the start
@@ -427,6 +431,8 @@ static hl_status build_rows(reader *r, hl_incidents *inc)
     for (size_t i = 0; i < n && identity; i++)
         identity = r->keys[i].row == i;
     float *x = identity ? NULL : malloc((n * nf + 1) * sizeof *x);
+    if (x)
+        hl__advise_huge(x, (n * nf + 1) * sizeof *x);
     inc->time = malloc((n + 1) * sizeof *inc->time);
     inc->time_text = calloc(n + 1, sizeof *inc->time_text);
     inc->line = malloc((n + 1) * sizeof *inc->line);
@@ -440,9 +446,7 @@ static hl_status build_rows(reader *r, hl_incidents *inc)
             memcpy(x + i * nf, ds->x + k->row * nf, nf * sizeof *x);
         inc->time[i] = k->time;
         inc->line[i] = r->lines[k->row];
-        /* moved out of the dataset's text (set NULL there) */
-        inc->time_text[i] = ds->text[k->row * N_COLS + COL_TIME];
-        ds->text[k->row * N_COLS + COL_TIME] = NULL;
+        inc->time_text[i] = r->text[k->row * N_COLS + COL_TIME];
     }
     if (!identity) {
         free(ds->x);
@@ -468,6 +472,8 @@ static void reader_free(reader *r)
 {
     hl_dataset_free(r->ds);
     free(r->lines);
+    free(r->text);
+    free(r->arena);
     free(r->keys);
     hl__idmap_free(&r->incidents);
     hl__idmap_free(&r->nodes);
@@ -487,20 +493,15 @@ static hl_status read_dataset(reader *r, const char *data, size_t len,
     o.require_label = 0;
     o.text_columns = col_names;
     o.n_text_columns = N_COLS;
-    hl_status rc = hl__dataset_parse_csv_located(
-        data, len, r->name, &o, &r->ds, &r->lines, r->text_col, r->err);
+    hl_status rc = hl__dataset_parse_csv_chunked(data, len, r->name, &o, 0,
+                                                 &r->ds, &r->lines, r->text_col,
+                                                 &r->text, &r->arena, r->err);
     if (rc != HL_OK)
         return rc;
     r->keys = malloc((r->ds->n_rows + 1) * sizeof *r->keys);
+    if (r->keys)
+        hl__advise_huge(r->keys, (r->ds->n_rows + 1) * sizeof *r->keys);
     return r->keys ? HL_OK : nomem(r);
-}
-
-/* The regrouped dataset: the file's KPI columns, no text left. */
-static void finish_dataset(hl_dataset *ds)
-{
-    hl__free_strings(ds->text, ds->n_rows * ds->n_text);
-    ds->text = NULL;
-    ds->n_text = 0;
 }
 
 hl_status hl_incidents_parse(const char *data, size_t len, const char *name,
@@ -528,9 +529,10 @@ hl_status hl_incidents_parse(const char *data, size_t len, const char *name,
     if (rc == HL_OK)
         rc = build_rows(&r, inc);
     if (rc == HL_OK) {
-        finish_dataset(r.ds);
         inc->data = r.ds;
+        inc->text = r.arena;
         r.ds = NULL;
+        r.arena = NULL;
         *out = inc;
         inc = NULL;
     }
@@ -566,11 +568,10 @@ void hl_incidents_free(hl_incidents *inc)
 {
     if (!inc)
         return;
-    size_t n = inc->data ? inc->data->n_rows : 0;
     hl_dataset_free(inc->data);
     free(inc->time);
-    if (inc->time_text)
-        hl__free_strings(inc->time_text, n);
+    free(inc->time_text);
+    free(inc->text);
     free(inc->line);
     for (size_t k = 0; inc->incidents && k < inc->n_incidents; k++) {
         free(inc->incidents[k].id);

@@ -111,6 +111,12 @@ int hl__resolve_threads(int requested);
  * strict C11). */
 char *hl__strdup(const char *s);
 
+/* (util.c) Asks the kernel to back [p, p + n) with huge pages where it
+ * can: for buffers of hundreds of MB filled once end to end (a file read
+ * whole, a parsed matrix), where a page fault per 4 KiB costs more than
+ * the filling. Only advice: nothing changes where it is not taken. */
+void hl__advise_huge(void *p, size_t n);
+
 /* Copies UTF-8 text src into dst (cap >= 1 bytes with the NUL), as much
  * as fits, cut only between characters: a message or a name cut to a
  * buffer stays valid UTF-8 (JSON strings must be). */
@@ -148,6 +154,20 @@ hl_status hl__dataset_parse_csv_located(const char *data, size_t len,
                                         const hl_csv_options *opt,
                                         hl_dataset **out, size_t **lines,
                                         size_t *text_col, hl_error *err);
+
+/* (csv_dataset.c) hl__dataset_parse_csv_located with two more choices.
+ * chunk_bytes: the rows are cut into chunks of about that many bytes (0 =
+ * the default, csv_parallel.c) when they are parsed on several threads
+ * (opt->threads > 1): how the tests put chunk boundaries where they want
+ * them in small files. text and arena (both NULL, or both not): the text
+ * cells are not in the dataset (its text NULL) but handed out, *text
+ * getting n_rows * n_text pointers (row-major, like hl_dataset.text) into
+ * *arena, one block holding them all, instead of one allocation per cell
+ * (millions in an incident file); the caller frees both with free(). */
+hl_status hl__dataset_parse_csv_chunked(
+    const char *data, size_t len, const char *name, const hl_csv_options *opt,
+    size_t chunk_bytes, hl_dataset **out, size_t **lines, size_t *text_col,
+    char ***text, char **arena, hl_error *err);
 
 /* (csv.c) 1 when the first record of the CSV in data[0..len) (after a BOM
  * and blank lines, read by the one tokenizer) holds each of names[0..n)

@@ -5,9 +5,11 @@
  * that the CLI prints and the web service returns.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,4 +294,18 @@ uint64_t hl__seed_mix(uint64_t a, uint64_t b)
 {
     uint64_t x = a ^ (b * 0x9E3779B97F4A7C15ull);
     return splitmix64(&x);
+}
+
+void hl__advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (p && end > begin)
+        (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }

@@ -11,13 +11,16 @@
  * consistent (labels index the class table, which is sorted and unique);
  * and, with the default id and label columns, writing the dataset back and reading it
  * again gives the same dataset bit for bit, which hl_dataset_write_csv
- * promises ("round-trips exactly").
+ * promises ("round-trips exactly"); and the rows read on threads in
+ * chunks of a few bytes (csv_parallel.c) give what the serial reader
+ * gives: the same dataset, or the same error at the same place.
  */
 #include <math.h>
 #include <unistd.h>
 
 #include "fuzz.h"
 #include "healer/dataset.h"
+#include "internal.h"
 
 enum {
     OPT_REQUIRE_LABEL = 1 << 0,
@@ -28,7 +31,7 @@ enum {
     /* bits 5..7: the way in */
     WAY_SHIFT = 5
 };
-enum { WAY_MEMORY, WAY_FILE, WAY_TABLE, WAY_ROUND_TRIP };
+enum { WAY_MEMORY, WAY_FILE, WAY_TABLE, WAY_ROUND_TRIP, WAY_PARALLEL };
 
 static const char *const TEXT_COLUMNS[] = {"node"};
 
@@ -109,6 +112,51 @@ static void check_same(const hl_dataset *a, const hl_dataset *b)
         FUZZ_ASSERT(same_float(a->x[i], b->x[i]), "round trip keeps every value");
 }
 
+/* The file read serially and on 2 threads in chunks of 1..16 bytes (the
+ * length picks it, and whether the text cells are in one block): the
+ * same dataset, lines and text, or the same error. */
+static void parallel(const fuzz_input *in, const hl_csv_options *opt)
+{
+    hl_csv_options two = *opt;
+    two.threads = 2;
+    hl_dataset *a = NULL, *b = NULL;
+    size_t *la = NULL, *lb = NULL;
+    char **text = NULL, *arena = NULL;
+    int in_block = (in->len / 16) % 2;
+    hl_error ea = {0}, eb = {0};
+    hl_status ra = hl__dataset_parse_csv_chunked(
+        in->data, in->len, "<fuzz>", opt, 0, &a, &la, NULL, NULL, NULL, &ea);
+    hl_status rb = hl__dataset_parse_csv_chunked(
+        in->data, in->len, "<fuzz>", &two, 1 + in->len % 16, &b, &lb, NULL,
+        in_block ? &text : NULL, in_block ? &arena : NULL, &eb);
+    FUZZ_ASSERT(ra == rb, "threads give the serial status");
+    if (ra != HL_OK) {
+        FUZZ_ASSERT(!strcmp(ea.message, eb.message) && ea.line == eb.line &&
+                        !strcmp(ea.column, eb.column) &&
+                        ea.column_index == eb.column_index,
+                    "threads give the serial error");
+    } else {
+        check_same(a, b);
+        FUZZ_ASSERT(a->rows_read == b->rows_read &&
+                        a->missing_cells == b->missing_cells,
+                    "threads give the serial counts");
+        FUZZ_ASSERT(!memcmp(la, lb, a->n_rows * sizeof *la),
+                    "threads give the serial lines");
+        FUZZ_ASSERT(in_block ? b->n_text == 0 && b->text == NULL
+                             : a->n_text == b->n_text,
+                    "text cells where they were asked for");
+        FUZZ_ASSERT(same_strings(a->text, in_block ? text : b->text,
+                                 a->n_rows * a->n_text),
+                    "threads give the serial text cells");
+    }
+    hl_dataset_free(a);
+    hl_dataset_free(b);
+    free(text);
+    free(arena);
+    free(la);
+    free(lb);
+}
+
 /* Writes ds as CSV into memory and reads it back with the same options. */
 static void round_trip(const hl_dataset *ds, const hl_csv_options *opt)
 {
@@ -183,6 +231,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     options_from(in.selector, &opt);
     if (way == WAY_TABLE) {
         table(&in, (in.selector & OPT_SMALL_LIMITS) ? 16 : 0);
+        return 0;
+    }
+    if (way == WAY_PARALLEL) {
+        parallel(&in, &opt);
         return 0;
     }
     hl_dataset *ds = NULL;
