@@ -53,6 +53,10 @@ extern "C" {
  * most n * HL_TOPOLOGY_MAX_EDGES_PER_NODE edges (a bound on memory, far
  * above real call graphs). */
 #define HL_TOPOLOGY_MAX_EDGES_PER_NODE 64
+/* hl_error.field of a topology refused for its size (its nodes, or its
+ * edges, which the node limit bounds): what the caller's limit setting
+ * raises, and only then (a file over its byte limit is another field). */
+#define HL_TOPOLOGY_LIMIT_FIELD "max_nodes"
 
 typedef struct hl_topology_node {
     char *id;   /* unique, NUL-terminated */

@@ -183,14 +183,13 @@ static int rca_progress(size_t done, size_t total, void *arg)
     return 0;
 }
 
-/* The ranks CSV, replaced whole. */
 /* The topology under --max-nodes; a refusal for its size names the flag
  * (the engine's message cannot: the server's limit is a setting). */
 static hl_status read_topology(const rca_args *a, hl_topology **out,
                                hl_error *err)
 {
     hl_status st = hl_topology_read(a->topology, (size_t)a->max_nodes, out, err);
-    if (st == HL_ERR_LIMIT) {
+    if (st == HL_ERR_LIMIT && !strcmp(err->field, HL_TOPOLOGY_LIMIT_FIELD)) {
         size_t len = strlen(err->message);
         snprintf(err->message + len, sizeof err->message - len,
                  " (raise it with --max-nodes)");
@@ -198,6 +197,7 @@ static hl_status read_topology(const rca_args *a, hl_topology **out,
     return st;
 }
 
+/* The ranks CSV, replaced whole. */
 static hl_status write_ranks(const char *path, const hl_rca_result *r,
                              const hl_topology *t, const hl_model *m,
                              hl_error *err)

@@ -245,6 +245,13 @@ size_t hl__csv_arena_bytes(const csv_parser *ps)
                                                  body / size + 1 chunks */
 }
 
+static atomic_size_t parallel_reads;
+
+size_t hl__csv_parallel_reads(void)
+{
+    return atomic_load(&parallel_reads);
+}
+
 int hl__csv_parse_rows_parallel(csv_parser *ps, hl_status *rc)
 {
     size_t size = chunk_size(ps);
@@ -277,5 +284,7 @@ int hl__csv_parse_rows_parallel(csv_parser *ps, hl_status *rc)
     }
     hl__pool_destroy(pool);
     free(j.chunks);
+    if (used)
+        atomic_fetch_add(&parallel_reads, 1);
     return used;
 }

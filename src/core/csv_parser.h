@@ -121,4 +121,9 @@ size_t hl__csv_arena_bytes(const csv_parser *ps);
  * them, or the error the serial loop would have stopped at. */
 int hl__csv_parse_rows_parallel(csv_parser *ps, hl_status *rc);
 
+/* (csv_parallel.c) How many reads hl__csv_parse_rows_parallel took since
+ * the process started: lets the tests that compare it with the serial
+ * reader know that it ran, not the serial fallback twice. */
+size_t hl__csv_parallel_reads(void);
+
 #endif

@@ -190,7 +190,7 @@ hl_status hl_topology_builder_add_node(hl_topology_builder *b, const char *id,
                         "duplicate node id '%s' (node %ld has it already)", ex,
                         seen + 1);
     if (b->n_nodes >= b->max_nodes)
-        return hl__fail(err, HL_ERR_LIMIT,
+        return hl__fail_field(err, HL_ERR_LIMIT, HL_TOPOLOGY_LIMIT_FIELD,
                         "too many nodes: more than %zu, the limit",
                         b->max_nodes);
     char *id_copy = hl__strdup(id);
@@ -248,7 +248,7 @@ hl_status hl_topology_builder_add_edge(hl_topology_builder *b, const char *from,
         return HL_OK;
     }
     if (b->n_edges >= b->max_edges)
-        return hl__fail(err, HL_ERR_LIMIT,
+        return hl__fail_field(err, HL_ERR_LIMIT, HL_TOPOLOGY_LIMIT_FIELD,
                         "too many edges: more than %zu (%d per node allowed)",
                         b->max_edges, HL_TOPOLOGY_MAX_EDGES_PER_NODE);
     if (hl__grow((void **)&b->edges, &b->edges_cap, b->n_edges + 1,
@@ -424,9 +424,12 @@ static hl_status at_place(hl_error *err, hl_status rc, const char *name,
 {
     if (!err)
         return rc;
-    char msg[sizeof err->message];
+    char msg[sizeof err->message], field[sizeof err->field];
     hl__utf8_copy(msg, sizeof msg, err->message);
-    return hl__fail_at(err, rc, name, 0, NULL, 0, "%s: %s", place, msg);
+    memcpy(field, err->field, sizeof field); /* which limit, if one was hit */
+    hl__fail_at(err, rc, name, 0, NULL, 0, "%s: %s", place, msg);
+    memcpy(err->field, field, sizeof field);
+    return rc;
 }
 
 static const char *json_text(const json_t *obj, const char *key, int *bad)
@@ -558,9 +561,11 @@ static hl_status csv_edge(void *arg, const char *const *f, size_t line,
     if (rc == HL_OK)
         rc = hl_topology_builder_add_edge(r->b, f[0], f[1], 0, err);
     if (rc != HL_OK && err) {
-        char msg[sizeof err->message];
+        char msg[sizeof err->message], field[sizeof err->field];
         hl__utf8_copy(msg, sizeof msg, err->message);
-        return hl__fail_at(err, rc, r->name, line, NULL, 0, "%s", msg);
+        memcpy(field, err->field, sizeof field); /* as at_place keeps it */
+        hl__fail_at(err, rc, r->name, line, NULL, 0, "%s", msg);
+        memcpy(err->field, field, sizeof field);
     }
     return rc;
 }

@@ -363,6 +363,15 @@ def test_upload_not_refused_by_job_quota():
         expect_error(r, 429, None, "her share of the queue is full")
         ds = upload(c, big_data(seed=12), "quota.csv")
         check(ds["state"] == "ingesting", "the large upload is taken all the same", ds)
+        # A retry is her request, not an upload's due: it counts.
+        harness.cancel_job(c, ingest_jobs(c, ds["id"])[0]["id"])
+        check(dataset(c, ds["id"])["state"] == "failed", "the cancelled ingestion failed", dataset(c, ds["id"]))
+        expect_error(retry(c, ds["id"]), 429, None, "a retry while her share of the queue is full")
+        check(len(ingest_jobs(c, ds["id"])) == 1, "and no job was queued for it", ingest_jobs(c, ds["id"]))
+        harness.cancel_job(c, [j for j in harness.list_items(c, API + "/jobs")
+                               if j["state"] == "queued"][0]["id"])
+        again = expect_json(retry(c, ds["id"]), 202, "the retry once her share has room")
+        check(again["state"] == "ingesting", "the dataset is ingesting again", again)
 
 
 @harness.timeout(60)

@@ -5982,6 +5982,13 @@ static void test_dataset_reopen_ingest(void **state)
                      HS_OK);
     assert_ingestion(f->store, refused.id, ann, HS_DATASET_FAILED,
                      "bad.csv:7:3: not a number", 1);
+    /* its blob is no record's: the orphan sweep takes one a crash left */
+    char (*keys)[HS_STORE_BLOB_KEY_MAX] = NULL;
+    size_t n = 0;
+    assert_int_equal(hs_store_blob_refs_list(f->store, &keys, &n, &err), HS_OK);
+    assert_false(has_key(keys, n, refused.blob_key));
+    assert_true(has_key(keys, n, kept.blob_key));
+    free(keys);
     assert_int_equal(
         hs_store_dataset_reject_ingest(f->store, refused.id, "again", &err),
         HS_ERR_CONFLICT);

@@ -65,6 +65,20 @@ static inline hs_dataset_rec make_dataset(hs_id owner, const char *name,
     return d;
 }
 
+/* A dataset of `owner` whose ingestion failed saying `why`. */
+static inline hs_id failed_dataset(hs_store *store, hs_id owner,
+                                   unsigned tag, const char *why)
+{
+    hs_error err = {0};
+    hs_dataset_rec d = make_dataset(owner, "big.csv", tag, 10 + tag);
+    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
+    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
+    assert_int_equal(hs_store_dataset_finish_ingest(
+                         store, d.id, HS_DATASET_FAILED, why, 0, &err),
+                     HS_OK);
+    return d.id;
+}
+
 static inline void assert_datasets_equal(const hs_dataset_rec *a,
                                          const hs_dataset_rec *b)
 {

@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include "healer/incidents.h"
+#include "csv_parser.h"
 #include "internal.h"
 
 static const char *const TEXT_COLS[] = {"incident_id", "node", "timestamp"};
@@ -124,6 +125,11 @@ static const char CLEAN[] = "\xEF\xBB\xBF"
 static void test_clean_file_any_chunks(void **state)
 {
     (void)state;
+    /* both threaded reads of a small chunk size took the parallel path
+     * (the comparisons below would pass on the serial fallback too) */
+    size_t before = hl__csv_parallel_reads();
+    assert_int_equal(differ(CLEAN, sizeof CLEAN - 1, 7), HL_OK);
+    assert_int_equal(hl__csv_parallel_reads(), before + 2);
     for (size_t c = 0; c < N_CHUNKS; c++)
         assert_int_equal(differ(CLEAN, sizeof CLEAN - 1, CHUNKS[c]), HL_OK);
     /* the same with an LF at the end */

@@ -1119,14 +1119,15 @@ static void job_threads_yield_to_requests(void **state)
     fixture *f = *state;
     hs_error err = {0};
     int base = hs_thread_nice();
+    if (base + 7 > 19) /* already too nice to tell the runner's doing */
+        skip();
     hs_runner_config rc = {.workers = 1, .train_threads = 1, .lease_seconds = 2, .job_nice = 7};
     assert_int_equal(hs_runner_start(&f->a.app, &rc, &f->a.runner, &err), HS_OK);
     f->a.app.runner = f->a.runner;
     hs_id id = submit(&f->a, &f->owner, 0);
     wait_finished(&f->a, &id, 1, 5);
-    int want = base + 7 > 19 ? 19 : base + 7;
-    assert_int_equal(atomic_load(&nice_of_run[id]), want);
-    assert_int_equal(atomic_load(&nice_of_child[id]), want);
+    assert_int_equal(atomic_load(&nice_of_run[id]), base + 7);
+    assert_int_equal(atomic_load(&nice_of_child[id]), base + 7);
     assert_int_equal(hs_thread_nice(), base); /* the process's other threads */
     /* job-nice 0: the process's priority. */
     hs_runner_stop(f->a.runner);

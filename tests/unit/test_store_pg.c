@@ -189,20 +189,6 @@ static void test_migration_from_1(void **state)
     hs_store_close(s);
 }
 
-/* A dataset of `owner` whose ingestion failed saying `why`. */
-static hs_id failed_dataset(hs_store *store, hs_id owner, unsigned tag,
-                            const char *why)
-{
-    hs_error err = {0};
-    hs_dataset_rec d = make_dataset(owner, "big.csv", tag, 10 + tag);
-    snprintf(d.state, sizeof d.state, "%s", HS_DATASET_INGESTING);
-    assert_int_equal(hs_store_dataset_create(store, &d, &err), HS_OK);
-    assert_int_equal(hs_store_dataset_finish_ingest(
-                         store, d.id, HS_DATASET_FAILED, why, 0, &err),
-                     HS_OK);
-    return d.id;
-}
-
 /* A database of schema 2 (interface version 15) gets migration 3: a
  * failed ingestion whose reason says its file is kept may be tried
  * again; one the engine refused (its file deleted) may not. */

@@ -28,6 +28,10 @@ static void refused(const char *text, size_t max_nodes, hl_status code,
     if (rc != code || !strstr(err.message, want))
         fail_msg("for %s: got %s '%s', want %s containing '%s'", text,
                  hl_status_name(rc), err.message, hl_status_name(code), want);
+    /* a refusal for the size says so, JSON or CSV, for the caller to name
+     * its setting; no other refusal does */
+    if ((code == HL_ERR_LIMIT) != !strcmp(err.field, HL_TOPOLOGY_LIMIT_FIELD))
+        fail_msg("for %s: field '%s'", text, err.field);
     assert_null(t);
 }
 

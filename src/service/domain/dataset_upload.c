@@ -132,6 +132,11 @@ hs_status hs_dataset_retry_ingest(hs_app *app, const hs_user *viewer, hs_id id,
     if (st != HS_OK)
         return st;
     st = retryable(app, &d, err);
+    hs_user owner = {.id = d.owner_id};
+    /* A retry is a user's request for a full re-read, not an upload's due:
+     * it counts against the owner's share of the queue like any job. */
+    if (st == HS_OK)
+        st = hs_jobs_check_capacity(app, &owner, err);
     if (st == HS_OK) {
         retry r = {app, viewer, &d};
         st = hs_store_transact(app->store, reopen_and_queue, &r, err);

@@ -9,10 +9,14 @@
  * progress between the stages, then the dataset ends ready, or failed
  * with the engine's error (its blob deleted: the file was at fault). Any
  * other error (store or blobs unavailable, a wrong data key, a file over
- * this process's limit) fails it keeping the file, to download and
- * upload again. The run is idempotent: a
+ * this process's limit) fails it keeping the file, to try again in
+ * place (POST /datasets/{id}/ingest) or download. The run is idempotent: a
  * job re-queued after a crash (the lease rules) starts over, and one
- * whose dataset already ended finds nothing to do. Jobs on the dataset
+ * whose dataset already ended finds nothing to do. The end is not tied to
+ * the job that runs now: a stale run (a worker cut off from the store
+ * past its lease) may end the dataset of a later retry's run. Every run
+ * reads the same committed file, so the first end is as good as any; the
+ * later run then fails saying the ingestion ended already. Jobs on the dataset
  * wait meanwhile without holding a worker: the store's claims skip them
  * (store.h, claim_next). Users do not submit it; it makes no record of
  * its own (the dataset is its dataset_id).

@@ -12,8 +12,8 @@
 
 /* The user's share of the queue first (so that one user cannot fill it:
  * 429, theirs to wait for), then the queue's own capacity (503). */
-static hs_status check_capacity(hs_app *app, const hs_user *viewer,
-                                hs_error *err)
+hs_status hs_jobs_check_capacity(hs_app *app, const hs_user *viewer,
+                                 hs_error *err)
 {
     int64_t counts[HS_JOB_STATES];
     unsigned share = app->limits.max_queued_jobs_per_user;
@@ -48,7 +48,7 @@ static hs_status submit(hs_app *app, const hs_job_type *type,
      * upload is bounded by max-upload-mb and the disk, and refusing it
      * here would refuse an upload for other jobs' sake. */
     if (st == HS_OK && strcmp(type->name, HS_JOB_TYPE_INGEST) != 0)
-        st = check_capacity(app, viewer, err);
+        st = hs_jobs_check_capacity(app, viewer, err);
     if (st == HS_OK) {
         out->owner_id = viewer->id;
         snprintf(out->type, sizeof out->type, "%s", type->name);

@@ -46,9 +46,18 @@ hs_status hs_jobs_submit_diagnose_rows(hs_app *app, const hs_user *viewer,
                                        const char *name, int adapt,
                                        hs_job_rec *out, hs_error *err);
 
+/* Whether `viewer` may queue one more job: HS_OK, HS_ERR_QUOTA (their
+ * share of the queue, max-queued-jobs-per-user) or HS_ERR_BUSY (the
+ * queue, max-queued-jobs). Every submission but an upload's ingestion
+ * asks it. */
+hs_status hs_jobs_check_capacity(hs_app *app, const hs_user *viewer,
+                                 hs_error *err);
+
 /* Queues the ingestion of dataset `dataset_id` (recorded "ingesting" by
  * hs_datasets_create_ingesting), owned by `owner`: a job of type
- * HS_JOB_TYPE_INGEST (job_ingest.c), subject to the queue's limits. */
+ * HS_JOB_TYPE_INGEST (job_ingest.c). Exempt from the queue's limits: an
+ * upload's ingestion is the system's work on bytes already accepted (a
+ * retry, hs_dataset_retry_ingest, asks hs_jobs_check_capacity first). */
 hs_status hs_jobs_submit_ingest(hs_app *app, const hs_user *owner,
                                 hs_id dataset_id, const char *name,
                                 hs_job_rec *out, hs_error *err);

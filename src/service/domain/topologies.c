@@ -28,7 +28,8 @@ static hs_status parse(hs_app *app, const uint8_t *buf, size_t len,
                           app->limits.max_topology_nodes, out, topo_err);
     if (hst == HL_ERR_NOMEM)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory reading %s", name);
-    if (hst == HL_ERR_LIMIT) { /* the engine cannot know what set it */
+    if (hst == HL_ERR_LIMIT && !strcmp(topo_err->field, HL_TOPOLOGY_LIMIT_FIELD)) {
+        /* the engine cannot know which setting set the limit */
         size_t used = strlen(topo_err->message);
         snprintf(topo_err->message + used, sizeof topo_err->message - used,
                  " (the server's max-topology-nodes setting)");

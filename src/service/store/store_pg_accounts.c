@@ -820,7 +820,8 @@ const hs_store_tally_ops hs_pg_tallies = {
  */
 
 /* Every column that holds a blob key, UNION'ed: distinct and sorted as
- * strcmp sorts (COLLATE "C"). */
+ * strcmp sorts (COLLATE "C"); not the key of a dataset whose file was
+ * deleted (store_sqlite.c's sq_blob_refs_list says why). */
 static hs_status pg_blob_refs_list(void *impl,
                                    char (**keys)[HS_STORE_BLOB_KEY_MAX],
                                    size_t *n, hs_error *err)
@@ -828,6 +829,7 @@ static hs_status pg_blob_refs_list(void *impl,
     return pgs_list(impl, pgs_read_blob_key, NULL, sizeof **keys, (void **)keys,
                     n, err,
                     "SELECT k FROM (SELECT blob_key AS k FROM datasets"
+                    " WHERE file_deleted = 0"
                     " UNION SELECT blob_key FROM models"
                     " UNION SELECT input_blob_key FROM jobs"
                     " UNION SELECT blob_key FROM diagnoses"

@@ -3565,7 +3565,9 @@ static const hs_store_tally_ops sq_tallies = {
 /* ---- blob references ----------------------------------------------------- */
 
 /* Every column that holds a blob key (store.h's list), UNION'ed: distinct
- * and, by the ORDER BY, sorted as strcmp sorts (BINARY collation). */
+ * and, by the ORDER BY, sorted as strcmp sorts (BINARY collation). A
+ * dataset whose file was deleted (reject_ingest) refers to nothing: its
+ * blob, left by a crash before the delete, is an orphan to sweep. */
 static hs_status sq_blob_refs_list(void *impl,
                                    char (**keys)[HS_STORE_BLOB_KEY_MAX],
                                    size_t *n, hs_error *err)
@@ -3573,6 +3575,7 @@ static hs_status sq_blob_refs_list(void *impl,
     return sq_list(impl, read_blob_key, NULL, sizeof **keys, (void **)keys, n,
                    err,
                    "SELECT k FROM (SELECT blob_key AS k FROM datasets"
+                   " WHERE file_deleted = 0"
                    " UNION SELECT blob_key FROM models"
                    " UNION SELECT input_blob_key FROM jobs"
                    " UNION SELECT blob_key FROM diagnoses"

@@ -192,7 +192,9 @@ export async function render(view, ctx) {
       return;
     }
     toast(t('datasets.retrying', { name: ds.name }));
-    ctx.rerender(); // ingesting again: the page follows it from here
+    await ctx.rerender(); // ingesting again: the page follows it from here
+    // the button is gone with the old page: keyboard focus goes to what replaced it
+    document.querySelector('[data-testid="dataset-ingesting-status"]')?.focus();
   };
 
   const onDelete = async (ds, btn) => {

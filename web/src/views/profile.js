@@ -89,7 +89,7 @@ export function renderIngest(host, ds, { onRetry } = {}) {
   const bar = progressBar({ testid: 'dataset-ingest-progress', label: t('dataset.ingestingTitle'), striped: true });
   bar.set(ds.ingest_progress || 0, t('dataset.ingestingTag', { pct }));
   host.append(card(t('dataset.ingestingTitle'), [
-    h('p.mb-2', { role: 'status', 'aria-live': 'polite', testid: 'dataset-ingesting-status' }, t('dataset.ingestingTag', { pct })),
+    h('p.mb-2', { role: 'status', 'aria-live': 'polite', tabindex: '-1', testid: 'dataset-ingesting-status' }, t('dataset.ingestingTag', { pct })),
     bar.el,
     h('p.small.text-body-secondary.mt-2.mb-0', t('dataset.ingestingText')),
   ]));
