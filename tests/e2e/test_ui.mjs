@@ -353,13 +353,11 @@ async function upload_bad_file_shows_inline_error(t) {
   check(after === before, `a bad file must not make a dataset (${before} before, ${after} after)`);
 }
 
-/** A large upload (issue 13): answered "ingesting", its page shows the
- * ingest job's progress with training disabled and why, the list tags it,
- * and the page reads itself again until the profile is there. The one
- * worker is kept busy by a long training, so the ingestion waits. Then a
- * pipeline of two large files waits for their ingestion and runs. */
-async function dataset_ingesting_then_ready(t) {
-  const s = new Server({ name: 'ingest server', args: ['--ingest-async-kb', '64', '--workers', '1', '--train-threads', '1'] });
+/** A server that ingests uploads over 64 KiB by a job, whose one worker is
+ * kept busy by a long training (`job`, on dataset `long`) so that an
+ * ingestion waits; alice's API client `a`. */
+async function serverWithBusyWorker(t, name) {
+  const s = new Server({ name, args: ['--ingest-async-kb', '64', '--workers', '1', '--train-threads', '1'] });
   t.defer(() => s.close());
   await s.start();
   const a = await s.as('alice');
@@ -368,6 +366,16 @@ async function dataset_ingesting_then_ready(t) {
   const job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: long.id, algo: 'gbdt', params: LONG_PARAMS }, 202);
   t.defer(() => a.cancelQuietly(job.id));
   await a.waitJob(job.id, { states: ['running'] });
+  return { s, a, long, job };
+}
+
+/** A large upload (issue 13): answered "ingesting", its page shows the
+ * ingest job's progress with training disabled and why, the list tags it,
+ * and the page reads itself again until the profile is there. The one
+ * worker is kept busy by a long training, so the ingestion waits. Then a
+ * pipeline of two large files waits for their ingestion and runs. */
+async function dataset_ingesting_then_ready(t) {
+  const { s, a, long, job } = await serverWithBusyWorker(t, 'ingest server');
   const { page } = await t.open({ bypassCSP: true }); // axe-core is injected inline
   await login(page, s, 'alice');
   await openRoute(page, s, '#/datasets', 'upload-input');
@@ -408,15 +416,7 @@ async function dataset_ingesting_then_ready(t) {
  * follows it, and once the worker is free the profile is there and the
  * list no longer tags it failed. */
 async function dataset_ingest_retry(t) {
-  const s = new Server({ name: 'retry server', args: ['--ingest-async-kb', '64', '--workers', '1', '--train-threads', '1'] });
-  t.defer(() => s.close());
-  await s.start();
-  const a = await s.as('alice');
-  const long = await a.uploadDataset(LONG().path, 'long');
-  await waitUntil(async () => (await a.get(`${API}/datasets/${long.id}`)).state === 'ready', 30_000, 'the long dataset to be ingested');
-  const job = await a.postJson(API + '/jobs', { type: 'train', dataset_id: long.id, algo: 'gbdt', params: LONG_PARAMS }, 202);
-  t.defer(() => a.cancelQuietly(job.id));
-  await a.waitJob(job.id, { states: ['running'] });
+  const { s, a, job } = await serverWithBusyWorker(t, 'retry server');
   const ds = await a.uploadDataset(named(TRAIN(), 'retry-kpis.csv'), 'retry-kpis.csv');
   const ingest = (await a.get(`${API}/jobs`)).items.find((j) => j.type === 'ingest' && j.dataset_id === ds.id);
   check(ingest && ingest.state === 'queued', 'the ingestion waits for the busy worker', ingest);
