@@ -808,6 +808,12 @@ export async function axeViolations(page, include, { impacts = null } = {}) {
   check(fs.existsSync(axe), `${axe} is missing: run 'make deps' (npm ci in web/)`);
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axe });
   return page.evaluate(async ({ sel, impacts }) => {
+    // Colours are checked as they will stay: a theme switch's transitions
+    // (Bootstrap's buttons fade colour over 0.15 s) may still run on a busy
+    // machine, and axe would read a colour half-way. Endless ones (spinners)
+    // are not waited for; 3 s at most.
+    const finite = document.getAnimations().filter((a) => a.effect?.getComputedTiming().iterations !== Infinity);
+    await Promise.race([Promise.all(finite.map((a) => a.finished.catch(() => {}))), new Promise((r) => setTimeout(r, 3000))]);
     const r = await window.axe.run(sel ? { include: [sel] } : document, { resultTypes: ['violations'] });
     return r.violations.filter((v) => !impacts || impacts.includes(v.impact))
       .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}: `

@@ -1880,8 +1880,18 @@ async function header_fits_one_row(t) {
   const s = await main();
   const name = unique('operations-admin');
   s.addUser(name, 'ops-admin-pass-1234', true);
+  // an account locked: the admins' bell shows a count, the widest header
+  const locked = unique('locked');
+  s.addUser(locked, 'locked-pass-1234');
+  const anon = s.client();
+  for (let i = 0; i < 5; i++) {
+    await anon.request('POST', API + '/auth/login', {
+      body: JSON.stringify({ username: locked, password: 'wrong-password' }), headers: { 'Content-Type': 'application/json' },
+    });
+  }
   const { page } = await t.open();
   await login(page, s, name);
+  await waitForTestId(page, 'unread-badge');
   const links = ['datasets', 'train', 'models', 'diagnose', 'pipelines', 'rca', 'admin', 'settings'];
   for (const lang of ['en', 'zh-CN']) {
     await page.setViewportSize({ width: 1440, height: 900 });
@@ -1895,7 +1905,7 @@ async function header_fits_one_row(t) {
         const box = (el) => el && el.getBoundingClientRect();
         const nav = box(document.querySelector('[data-testid=nav]'));
         const shown = (el) => { const b = box(el); return !!b && b.width > 0 && b.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
-        const items = [...ids.map((k) => `nav-${k}`), 'lang-switch', 'user-menu', 'logout']
+        const items = [...ids.map((k) => `nav-${k}`), 'lang-switch', 'user-menu', 'logout', 'unread-badge']
           .map((id) => [id, document.querySelector(`[data-testid="${id}"]`)]);
         return {
           height: nav.height,
@@ -1928,6 +1938,7 @@ async function header_fits_one_row(t) {
   // a short name is shown whole at every width
   const other = await t.open();
   await login(other.page, s, 'admin');
+  await waitForTestId(other.page, 'unread-badge');
   for (const width of [1200, 1440, 1920]) {
     await other.page.setViewportSize({ width, height: 800 });
     await settle(other.page, 200);
