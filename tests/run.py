@@ -193,7 +193,9 @@ def failure_excerpt(name, text):
     for i, line in enumerate(lines):
         if line.startswith("[ RUN      ]"):
             start = i
-        elif line.startswith("[  FAILED  ]") and "listed below" not in line and start is not None:
+        elif "listed below" in line:  # the summary's list of names follows
+            break
+        elif line.startswith("[  FAILED  ]") and start is not None:
             picked.extend(lines[start:i + 1])
             start = None
     if not picked:  # crashed, timed out or failed outside a test: its last words

@@ -254,20 +254,27 @@ def test_unknown_existing_locked_answer_alike():
         kinds = {"unknown": ("nobody-here", "alice-pass-1234"),
                  "wrong": ("alice", "not-alices-password"),
                  "locked": ("carol", "carol-pass-1234")}
-        seen, times = {}, {k: [] for k in kinds}
-        for _ in range(5):
-            for k, (user, pw) in kinds.items():
-                t0 = time.monotonic()
-                r = c.post_json(API + "/auth/login", {"username": user, "password": pw})
-                times[k].append(time.monotonic() - t0)
-                expect_error(r, 401, "invalid_credentials", "%s login" % k)
-                seen.setdefault(k, refusal(r))
-                check(refusal(r) == seen["unknown"], "%s reads exactly like an unknown name" % k,
-                      refusal(r), seen["unknown"])
-        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-        lo, hi = min(med.values()), max(med.values())
-        sys.stderr.write("login medians (s): %s\n" % {k: round(v, 4) for k, v in med.items()})
-        check(hi - lo < max(0.5 * lo, 0.03), "the answers take about as long: %r" % med)
+        seen = {}
+        # Each kind's quickest of 5 interleaved rounds (a busy machine only
+        # adds delay: medians failed with three suites on two cores); a
+        # real difference shows in every measurement, so up to three.
+        for _ in range(3):
+            times = {k: [] for k in kinds}
+            for _ in range(5):
+                for k, (user, pw) in kinds.items():
+                    t0 = time.monotonic()
+                    r = c.post_json(API + "/auth/login", {"username": user, "password": pw})
+                    times[k].append(time.monotonic() - t0)
+                    expect_error(r, 401, "invalid_credentials", "%s login" % k)
+                    seen.setdefault(k, refusal(r))
+                    check(refusal(r) == seen["unknown"], "%s reads exactly like an unknown name" % k,
+                          refusal(r), seen["unknown"])
+            quickest = {k: min(v) for k, v in times.items()}
+            lo, hi = min(quickest.values()), max(quickest.values())
+            sys.stderr.write("quickest logins (s): %s\n" % {k: round(v, 4) for k, v in quickest.items()})
+            if hi - lo < max(0.5 * lo, 0.03):
+                break
+        check(hi - lo < max(0.5 * lo, 0.03), "the answers take about as long: %r" % quickest)
 
 
 def test_backoff_refusals_count_and_the_fifth_locks(c, server):
