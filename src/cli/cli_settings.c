@@ -1,5 +1,7 @@
 /* cli_settings.c - the long-running commands' settings from flags and a
  * config file, and their stop signals (see cli_settings.h). */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +101,38 @@ int cli_long_running(const char *cmd, hs_config_command command, int argc,
     return rc;
 }
 
+/* The thread that waits for SIGINT and SIGTERM (cli_block_stop_signals'
+ * caller). */
+static pthread_t stop_waiter;
+
+/* A stop signal that reached a thread which does not block it - one a
+ * library started before main (OpenBLAS makes its pool as it loads), so
+ * before the mask - is handed to the waiting thread, where it stays
+ * pending until its sigtimedwait takes it. Without this handler the
+ * default action ran in that thread and the process died of the signal
+ * whenever the waiter was not inside sigtimedwait at that moment (a stop
+ * during the start: test_datadir, 11 of 30 starts). pthread_kill is
+ * async-signal-safe. */
+static void hand_to_waiter(int sig)
+{
+    int saved = errno;
+    pthread_kill(stop_waiter, sig);
+    errno = saved;
+}
+
 void cli_block_stop_signals(sigset_t *sigs)
 {
     sigemptyset(sigs);
     sigaddset(sigs, SIGINT);
     sigaddset(sigs, SIGTERM);
+    stop_waiter = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hand_to_waiter;
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 }

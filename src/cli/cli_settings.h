@@ -35,8 +35,9 @@ int cli_long_running(const char *cmd, hs_config_command command, int argc,
                      sigset_t *sigs);
 
 /* Blocks SIGINT and SIGTERM in this thread and every thread started after
- * it (the caller takes them with sigtimedwait, in plain code) and ignores
- * SIGPIPE; *sigs is the set to wait on. */
+ * it (the caller takes them with sigtimedwait, in plain code), hands one
+ * that a thread started earlier receives to the caller's thread, and
+ * ignores SIGPIPE; *sigs is the set to wait on. */
 void cli_block_stop_signals(sigset_t *sigs);
 
 #endif
